@@ -1,0 +1,282 @@
+"""The recorded graph and the backward pass: the multivariate chain rule, run in reverse.
+
+Every op a Tensor goes through is recorded as a :class:`Node` (the primitive, its input tensors,
+its parameters). :func:`backward_pass` then visits the nodes from the output down, in reverse
+topological order, iteratively. Each node asks its primitive's rule for the contribution it sends
+to each input, and :func:`sum_over_consumers` adds that contribution to the input's running total.
+Because a tensor is visited only after *every* consumer has sent its part, its total is complete
+when it is used: that total is exactly
+
+    dE/dy_i = sum_j dE/dz_j * dz_j/dy_i
+
+the sum over the units j that y_i feeds. Nothing else in chainrule adds gradients together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chainrule.ops.registry import Primitive
+    from chainrule.tensor import Tensor
+
+
+class _Mode(threading.local):
+    """Per-thread switches (a web server runs requests on several threads)."""
+
+    grad_enabled: bool = True
+    detect_anomaly: bool = False
+
+
+mode = _Mode()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Run without recording: results need no gradient and keep no graph.
+
+    >>> with no_grad():
+    ...     y = model(x)          # doctest: +SKIP
+    """
+    previous, mode.grad_enabled = mode.grad_enabled, False
+    try:
+        yield
+    finally:
+        mode.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record again inside a :func:`no_grad` block."""
+    previous, mode.grad_enabled = mode.grad_enabled, True
+    try:
+        yield
+    finally:
+        mode.grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are being recorded on this thread."""
+    return mode.grad_enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise at the first op whose forward value or backward contribution is NaN or Inf.
+
+    The error names the op and the line of user code that created it. Recording the line costs a
+    stack walk per op, so the mode is off by default.
+    """
+    previous, mode.detect_anomaly = mode.detect_anomaly, True
+    try:
+        yield
+    finally:
+        mode.detect_anomaly = previous
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared while :func:`detect_anomaly` was on."""
+
+
+class GraphFreedError(RuntimeError):
+    """Backward reached a node whose saved values an earlier backward released."""
+
+
+class Node:
+    """One recorded application of a primitive: what backward needs, and what tools display.
+
+    ``inputs`` are the tensors the op read (its parents in the graph); ``params`` its non-tensor
+    arguments (an axis, an exponent). ``input_shapes`` and ``op`` outlive :meth:`release`, so a
+    graph can still be drawn after backward has freed its values.
+    """
+
+    __slots__ = ("primitive", "inputs", "params", "input_shapes", "origin")
+
+    def __init__(self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict) -> None:
+        self.primitive = primitive
+        self.inputs: tuple[Tensor, ...] | None = inputs
+        self.params = params
+        self.input_shapes = tuple(t.shape for t in inputs)
+        self.origin = _user_frame() if mode.detect_anomaly else None
+
+    @property
+    def op(self) -> str:
+        return self.primitive.name
+
+    @property
+    def released(self) -> bool:
+        return self.inputs is None
+
+    def release(self) -> None:
+        """Drop the references to the inputs, so their arrays can be freed."""
+        self.inputs = None
+
+    def where(self) -> str:
+        """' (created at file:line)' when anomaly mode recorded it, else ''."""
+        return f" (created at {self.origin})" if self.origin else ""
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(s) for s in self.input_shapes)
+        return f"<Node {self.op}({shapes})>"
+
+
+def _user_frame() -> str:
+    """'file:line' of the innermost stack frame outside chainrule's own modules."""
+    package_dir = __file__.rsplit("/", 1)[0]
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith(package_dir):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording
+# ---------------------------------------------------------------------------------------------
+
+
+def apply(primitive: Primitive, inputs: tuple[Tensor, ...], **params: Any) -> Tensor:
+    """Run ``primitive`` forward on the inputs' arrays; record a node if an input needs a grad."""
+    # tensor.py imports this module, so the Tensor class is looked up at call time
+    from chainrule.tensor import Tensor
+
+    try:
+        data = primitive.forward(*[t.data for t in inputs], **params)
+    except ValueError as error:
+        raise primitive.shape_error(inputs, params, error) from None
+    out = Tensor._wrap(data)
+    if mode.grad_enabled and any(t.requires_grad for t in inputs):
+        out.requires_grad = True
+        out._node = Node(primitive, inputs, params)
+    if mode.detect_anomaly:
+        _check_finite(data, f"{primitive.name}: forward produced", out._node)
+    return out
+
+
+def _check_finite(data: Any, what: str, node: Node | None) -> None:
+    from chainrule.backend import array_module
+
+    xp = array_module(data)
+    if not bool(xp.all(xp.isfinite(data))):
+        kind = "NaN" if bool(xp.any(xp.isnan(data))) else "Inf"
+        where = node.where() if node is not None else f" (at {_user_frame()})"
+        raise AnomalyError(f"{what} {kind}{where}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward pass
+# ---------------------------------------------------------------------------------------------
+
+
+def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that needs a gradient and feeds ``roots``, each after all of its consumers.
+
+    Iterative depth-first search (no recursion: a chain of a million ops is fine).
+    """
+    finished: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(roots)]
+    while stack:
+        tensor, children_done = stack.pop()
+        if children_done:
+            finished.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is None:
+            continue
+        if node.inputs is None:
+            raise GraphFreedError(
+                f"backward: the graph through '{node.op}'{node.where()} was freed by an earlier "
+                "backward; pass retain_graph=True to the first backward to go through it twice"
+            )
+        for parent in node.inputs:
+            if parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    finished.reverse()
+    return finished
+
+
+def sum_over_consumers(totals: dict[int, Any], tensor: Tensor, contribution: Any) -> None:
+    """Add what one consumer sends back to ``tensor``'s running gradient total.
+
+    This is the sum over j in dE/dy_i = sum_j dE/dz_j dz_j/dy_i, and the only place in chainrule
+    where fan-out is resolved: ``a + a``, ``x * x`` and a hidden unit feeding three units above it
+    all arrive here once per path.
+    """
+    key = id(tensor)
+    total = totals.get(key)
+    totals[key] = contribution if total is None else total + contribution
+
+
+def backward_pass(
+    outputs: Sequence[Tensor],
+    cotangents: Sequence[Tensor],
+    targets: Sequence[Tensor] | None = None,
+    *,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> dict[int, tuple[Tensor, Tensor]]:
+    """Propagate ``cotangents`` from ``outputs`` back through the recorded graph.
+
+    Returns ``{id(tensor): (tensor, complete gradient total)}`` for every leaf (``targets=None``)
+    or for the given ``targets``; only nodes that lead to a target are visited. Unless
+    ``retain_graph``, each node's inputs are released as soon as its rule has run. With
+    ``create_graph`` the rules run on recorded tensors, so the gradients are differentiable.
+    """
+    order = reverse_topological_order(outputs)
+    target_ids = None if targets is None else {id(t) for t in targets}
+    on_path = None if target_ids is None else _ids_leading_to(order, target_ids)
+    totals: dict[int, Any] = {}
+    for output, cotangent in zip(outputs, cotangents):
+        sum_over_consumers(totals, output, cotangent)
+    results: dict[int, tuple[Tensor, Tensor]] = {}
+    with enable_grad() if create_graph else no_grad():
+        for tensor in order:
+            key = id(tensor)
+            if on_path is not None and key not in on_path:
+                continue
+            total = totals.pop(key, None)
+            if total is None:
+                continue
+            node = tensor._node
+            if (node is None) if target_ids is None else (key in target_ids):
+                results[key] = (tensor, total)
+            if node is not None:
+                _send_contributions(node, tensor, total, totals, on_path)
+                if not retain_graph:
+                    node.release()
+    return results
+
+
+def _send_contributions(
+    node: Node, out: Tensor, cotangent: Tensor, totals: dict, on_path: set | None
+) -> None:
+    """Ask the primitive's rule for each input's contribution and add it to that input's total."""
+    rules = node.primitive.vjp
+    inputs = node.inputs
+    for index, parent in enumerate(inputs):
+        if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
+            continue
+        contribution = rules[index](cotangent, out, *inputs, **node.params)
+        if mode.detect_anomaly:
+            _check_finite(contribution.data, f"{node.op}: backward produced", node)
+        sum_over_consumers(totals, parent, contribution)
+
+
+def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:
+    """The ids of the tensors in ``order`` that lie on a path to one of the targets."""
+    on_path: set[int] = set()
+    for tensor in reversed(order):  # inputs before their consumers
+        node = tensor._node
+        if id(tensor) in target_ids or (
+            node is not None and any(id(p) in on_path for p in node.inputs)
+        ):
+            on_path.add(id(tensor))
+    return on_path

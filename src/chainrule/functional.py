@@ -1,0 +1,388 @@
+"""Function transforms: ``gradient``, ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``,
+``hessian`` and ``hvp``.
+
+They never touch ``.grad``. Arguments may be tensors, arrays, numbers, or nested tuples, lists and
+dicts of them. Results are differentiable whenever an argument already required a gradient, so
+transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``.
+
+Forward mode (``jvp``) is computed by transposition rather than by a second set of rules: the
+reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respect to ``u`` along
+``v`` gives ``J v``. It costs about two reverse passes and needs no jvp rule per primitive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import backward_pass
+from chainrule.tensor import Tensor
+
+# ---------------------------------------------------------------------------------------------
+# Nested containers of tensors ("pytrees")
+# ---------------------------------------------------------------------------------------------
+
+
+def tree_flatten(tree: Any) -> tuple[list[Any], Any]:
+    """The leaves of nested tuples/lists/dicts, and a description to rebuild the nesting."""
+    if isinstance(tree, (tuple, list)):
+        leaves, shapes = [], []
+        for item in tree:
+            sub_leaves, sub_def = tree_flatten(item)
+            leaves.extend(sub_leaves)
+            shapes.append((len(sub_leaves), sub_def))
+        return leaves, (type(tree), shapes)
+    if isinstance(tree, dict):
+        keys = list(tree)
+        leaves, treedef = tree_flatten([tree[k] for k in keys])
+        return leaves, (dict, keys, treedef)
+    return [tree], None
+
+
+def tree_unflatten(treedef: Any, leaves: Sequence[Any]) -> Any:
+    """Rebuild the nesting that :func:`tree_flatten` described, with new leaves."""
+    if treedef is None:
+        return leaves[0]
+    if treedef[0] is dict:
+        _, keys, inner = treedef
+        return dict(zip(keys, tree_unflatten(inner, leaves)))
+    kind, shapes = treedef
+    items, start = [], 0
+    for count, sub_def in shapes:
+        items.append(tree_unflatten(sub_def, leaves[start : start + count]))
+        start += count
+    return kind(items)
+
+
+# ---------------------------------------------------------------------------------------------
+# The core: gradients of outputs with respect to chosen inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def gradient(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    cotangents: Any = None,
+    *,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> list[Tensor]:
+    """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
+
+    An input the outputs do not depend on gets zeros. Without ``cotangents`` each output must be
+    a scalar. With ``create_graph`` the results are themselves differentiable (and the graph is
+    kept, since the results point into it).
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if cotangents is None:
+        cotangents = [_scalar_seed(out, "gradient") for out in outputs]
+    elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
+        cotangents = [cotangents]
+    seeds = [_as_cotangent(c, out) for c, out in zip(cotangents, outputs)]
+    live = [(out, seed) for out, seed in zip(outputs, seeds) if out.requires_grad]
+    totals = {}
+    if live:
+        totals = backward_pass(
+            [out for out, _ in live],
+            [seed for _, seed in live],
+            targets=inputs,
+            retain_graph=create_graph if retain_graph is None else retain_graph,
+            create_graph=create_graph,
+        )
+    return [totals[id(x)][1] if id(x) in totals else _zeros_like(x) for x in inputs]
+
+
+def _scalar_seed(out: Tensor, op: str) -> Tensor:
+    if out.size != 1:
+        raise ValueError(
+            f"{op}: the function must return a scalar, got shape {out.shape}; "
+            "use vjp (with a cotangent) or jacobian for non-scalar outputs"
+        )
+    return Tensor._wrap(out.xp.ones_like(out.data))
+
+
+def _as_cotangent(value: Any, out: Tensor) -> Tensor:
+    seed = value if isinstance(value, Tensor) else Tensor(out.xp.asarray(value, dtype=out.dtype))
+    if seed.shape != out.shape:
+        raise ValueError(f"cotangent has shape {seed.shape} but the output has shape {out.shape}")
+    return seed
+
+
+def _zeros_like(x: Tensor) -> Tensor:
+    return Tensor._wrap(x.xp.zeros_like(x.data))
+
+
+# ---------------------------------------------------------------------------------------------
+# Variables: the arguments a transform differentiates with respect to
+# ---------------------------------------------------------------------------------------------
+
+
+def _variable(value: Any) -> Tensor:
+    """A tensor to differentiate with respect to; one that already requires grad is used as is."""
+    if isinstance(value, Tensor) and value.requires_grad:
+        return value
+    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if data.dtype.kind not in "fc":
+        data = data.astype(np.float64)
+    return Tensor._wrap(data).requires_grad_()
+
+
+def _argnums_tuple(argnums: int | Sequence[int], n_args: int, op: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not -n_args <= n < n_args:
+            raise ValueError(f"{op}: argnums {n} is out of range for {n_args} arguments")
+    return tuple(n % n_args for n in nums)
+
+
+class _Traced:
+    """The arguments of one call with the differentiated ones replaced by variables."""
+
+    def __init__(self, args: tuple, argnums: tuple[int, ...]) -> None:
+        self.args = list(args)
+        self.argnums = argnums
+        self.nested = False  # an outer transform or the user is differentiating through us
+        self.treedefs, self.variables = [], []
+        for n in argnums:
+            leaves, treedef = tree_flatten(args[n])
+            self.nested |= any(isinstance(v, Tensor) and v.requires_grad for v in leaves)
+            variables = [_variable(v) for v in leaves]
+            self.args[n] = tree_unflatten(treedef, variables)
+            self.treedefs.append(treedef)
+            self.variables.append(variables)
+
+    @property
+    def flat_variables(self) -> list[Tensor]:
+        return [v for group in self.variables for v in group]
+
+    def rebuild(self, flat: list[Any]) -> Any:
+        """Per-argnum pytrees of ``flat`` (a value per variable); a tuple if argnums was."""
+        trees, start = [], 0
+        for treedef, group in zip(self.treedefs, self.variables):
+            trees.append(tree_unflatten(treedef, flat[start : start + len(group)]))
+            start += len(group)
+        return trees
+
+
+def _output_tensors(out: Any, op: str) -> tuple[list[Tensor], Any]:
+    leaves, treedef = tree_flatten(out)
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor):
+            raise TypeError(f"{op}: the function must return tensors, got {type(leaf).__name__}")
+    return leaves, treedef
+
+
+def _pick(trees: list[Any], argnums: int | Sequence[int]) -> Any:
+    return trees[0] if isinstance(argnums, int) else tuple(trees)
+
+
+# ---------------------------------------------------------------------------------------------
+# The transforms
+# ---------------------------------------------------------------------------------------------
+
+
+def value_and_grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., tuple[Any, Any]]:
+    """``f``'s value and its gradient with respect to argument(s) ``argnums``.
+
+    >>> import chainrule as cr
+    >>> value, g = cr.value_and_grad(lambda x: (x * x).sum())(cr.tensor([1.0, 2.0]))
+    >>> g
+    tensor([2., 4.])
+    """
+
+    def wrapped(*args: Any) -> tuple[Any, Any]:
+        traced = _Traced(args, _argnums_tuple(argnums, len(args), "grad"))
+        result = f(*traced.args)
+        value, aux = result if has_aux else (result, None)
+        if not isinstance(value, Tensor):
+            raise TypeError(f"grad: the function must return a tensor, got {type(value).__name__}")
+        _scalar_seed(value, "grad")
+        grads = gradient(value, traced.flat_variables, create_graph=traced.nested)
+        value = value if traced.nested else value.detach()
+        grads_tree = _pick(traced.rebuild(grads), argnums)
+        return ((value, aux), grads_tree) if has_aux else (value, grads_tree)
+
+    return wrapped
+
+
+def grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
+
+    >>> import chainrule as cr
+    >>> cr.grad(lambda x: (x ** 3).sum())(cr.tensor([2.0]))
+    tensor([12.])
+    """
+    both = value_and_grad(f, argnums, has_aux)
+
+    def wrapped(*args: Any) -> Any:
+        (value, grads) = both(*args)
+        return (grads, value[1]) if has_aux else grads
+
+    return wrapped
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
+    """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` gives cotangent^T J for every primal.
+
+    ``vjp_fn`` may be called many times (the graph is kept while it lives).
+    """
+    traced = _Traced(primals, tuple(range(len(primals))))
+    out = f(*traced.args)
+    outs, out_def = _output_tensors(out, "vjp")
+
+    def vjp_fn(cotangent: Any) -> tuple:
+        cotangents, _ = tree_flatten(cotangent)
+        if len(cotangents) != len(outs):
+            raise ValueError(f"vjp: got {len(cotangents)} cotangents for {len(outs)} outputs")
+        grads = gradient(
+            outs, traced.flat_variables, cotangents, retain_graph=True, create_graph=traced.nested
+        )
+        return tuple(traced.rebuild(grads))
+
+    shown = out if traced.nested else tree_unflatten(out_def, [o.detach() for o in outs])
+    return shown, vjp_fn
+
+
+def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[Any], Any], Any]:
+    """``f``'s output and a function ``v -> J v``, by transposing the reverse pass."""
+    traced = _Traced(primals, tuple(range(len(primals))))
+    out = f(*traced.args)
+    outs, out_def = _output_tensors(out, "jvp")
+    dummies = [Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_() for o in outs]
+    transposed = gradient(outs, traced.flat_variables, dummies, create_graph=True)  # J^T u
+
+    def push_forward(tangents: Any) -> Any:
+        flat, _ = tree_flatten(tangents)
+        if len(flat) != len(transposed):
+            raise ValueError(f"jvp: got {len(flat)} tangents for {len(transposed)} inputs")
+        tangent_out = gradient(
+            transposed, dummies, flat, retain_graph=True, create_graph=traced.nested
+        )
+        return tree_unflatten(out_def, tangent_out)
+
+    shown = out if traced.nested else tree_unflatten(out_def, [o.detach() for o in outs])
+    return shown, push_forward, traced
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(f(*primals), J @ tangents)``: the directional derivative of ``f`` along ``tangents``.
+
+    >>> import chainrule as cr
+    >>> cr.jvp(lambda x: x * x, (cr.tensor([3.0]),), (cr.tensor([1.0]),))[1]
+    tensor([6.])
+    """
+    out, push_forward, _ = _linearize(f, tuple(primals))
+    return out, push_forward(tuple(tangents))
+
+
+def jacobian(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, mode: str = "reverse"
+) -> Callable[..., Any]:
+    """The Jacobian of ``f``, shaped ``output.shape + input.shape`` for each differentiated input.
+
+    ``mode="reverse"`` builds it a row per output element (vjp); ``"forward"`` a column per input
+    element (jvp): choose the smaller side.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', not {mode!r}")
+
+    def wrapped(*args: Any) -> Any:
+        nums = _argnums_tuple(argnums, len(args), "jacobian")
+        traced = _Traced(args, nums)
+        out = f(*traced.args)
+        if not isinstance(out, Tensor):
+            raise TypeError("jacobian: the function must return a single tensor")
+        variables = traced.flat_variables
+        if mode == "reverse":
+            blocks = _jacobian_rows(out, variables, traced.nested)
+        else:
+            blocks = _jacobian_columns(out, variables, traced.nested)
+        return _pick(traced.rebuild(blocks), argnums)
+
+    return wrapped
+
+
+def _basis(size: int, dtype: Any) -> np.ndarray:
+    return np.eye(size, dtype=dtype)
+
+
+def _stack_rows(rows: list[Tensor], shape: tuple[int, ...]) -> Tensor:
+    from chainrule.ops import reshape, stack
+
+    if not rows:
+        return Tensor(np.zeros(shape))
+    return reshape(stack(rows), shape)
+
+
+def _jacobian_rows(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
+    rows: list[list[Tensor]] = [[] for _ in variables]
+    for e in _basis(out.size, out.dtype):
+        cotangent = Tensor._wrap(e.reshape(out.shape))
+        grads = gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
+        for row, g in zip(rows, grads):
+            row.append(g)
+    return [_stack_rows(row, out.shape + v.shape) for row, v in zip(rows, variables)]
+
+
+def _jacobian_columns(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
+    from chainrule.ops import transpose
+
+    dummy = Tensor._wrap(out.xp.zeros_like(out.data)).requires_grad_()
+    transposed = gradient(out, variables, dummy, create_graph=True)
+    blocks = []
+    for index, v in enumerate(variables):
+        columns = []
+        for e in _basis(v.size, v.dtype):
+            tangents = [_zeros_like(w) for w in variables]
+            tangents[index] = Tensor._wrap(e.reshape(v.shape))
+            live = [(t, d) for t, d in zip(transposed, tangents) if t.requires_grad]
+            (column,) = (
+                gradient(
+                    [t for t, _ in live],
+                    [dummy],
+                    [d for _, d in live],
+                    retain_graph=True,
+                    create_graph=nested,
+                )
+                if live
+                else [_zeros_like(out)]
+            )
+            columns.append(column)
+        stacked = _stack_rows(columns, v.shape + out.shape)  # a column per input element
+        output_axes = tuple(range(v.ndim, v.ndim + out.ndim))
+        blocks.append(transpose(stacked, output_axes + tuple(range(v.ndim))))
+    return blocks
+
+
+def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Tensor]:
+    """The matrix of second derivatives of scalar ``f``: ``jacobian(grad(f))``, shaped x.shape*2."""
+    return jacobian(grad(f, argnums), argnums)
+
+
+def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """The Hessian of scalar ``f`` at ``primals`` times ``tangents``, without forming the Hessian.
+
+    Reverse over reverse: d/dx <grad f(x), v>.
+    """
+    primals = tuple(primals)
+    traced = _Traced(primals, tuple(range(len(primals))))
+    value = f(*traced.args)
+    _scalar_seed(value, "hvp")
+    variables = traced.flat_variables
+    grads = gradient(value, variables, create_graph=True)
+    flat_tangents, _ = tree_flatten(tuple(tangents))
+    live = [(g, t) for g, t in zip(grads, flat_tangents) if g.requires_grad]
+    products = (
+        gradient([g for g, _ in live], variables, [t for _, t in live], create_graph=traced.nested)
+        if live
+        else [_zeros_like(v) for v in variables]
+    )
+    result = traced.rebuild(products)
+    return result[0] if len(primals) == 1 else tuple(result)

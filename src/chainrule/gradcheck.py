@@ -1,0 +1,247 @@
+"""Gradient checking: the engine's derivatives against central finite differences.
+
+``gradcheck(f, inputs)`` compares the analytic Jacobian (``mode="full"``) or its products with
+random directions (``mode="random"``, cheap for large inputs) with
+
+    (f(x + eps e) - f(x - eps e)) / (2 eps),
+
+whose error is O(eps^2). ``order=2`` checks the derivatives of the backward pass itself. Checks run
+in float64: float32 carries about 7 digits, too few for differences of nearby values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import enable_grad, no_grad
+from chainrule.functional import gradient, tree_flatten
+from chainrule.tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric derivatives disagree; the message shows them side by side."""
+
+
+@dataclass
+class Mismatch:
+    """One compared entry: where it is and the two values."""
+
+    where: str
+    analytic: float
+    numeric: float
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.analytic - self.numeric)
+
+
+@dataclass
+class GradcheckReport:
+    """What :func:`gradcheck` compared, and how far apart the two answers were."""
+
+    ok: bool
+    mode: str
+    order: int
+    eps: float
+    max_abs_error: float
+    max_rel_error: float
+    where: str
+    entries: list[Mismatch] = field(default_factory=list)
+    atol: float = 0.0
+    rtol: float = 0.0
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def failures(self) -> list[Mismatch]:
+        return [m for m in self.entries if not _close(m.analytic, m.numeric, self.atol, self.rtol)]
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.ok else "FAILED"
+        lines = [
+            f"gradcheck {verdict} (order {self.order}, {self.mode} mode, eps {self.eps:g}): "
+            f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
+            f"at {self.where}"
+        ]
+        shown = self.failures()[:20] if not self.ok else []
+        if shown:
+            lines.append(f"  {'where':<42} {'analytic':>16} {'numeric':>16} {'difference':>12}")
+            for m in shown:
+                lines.append(
+                    f"  {m.where:<42} {m.analytic:>16.9g} {m.numeric:>16.9g} {m.abs_error:>12.3g}"
+                )
+        return "\n".join(lines)
+
+
+def _close(a: float, b: float, atol: float, rtol: float) -> bool:
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def _float64_inputs(inputs: Sequence[Any]) -> list[np.ndarray]:
+    arrays = []
+    for index, value in enumerate(inputs):
+        data = np.array(value.data if isinstance(value, Tensor) else value)
+        if data.dtype == np.float32 or data.dtype == np.float16:
+            warnings.warn(
+                f"gradcheck: input {index} is {data.dtype}, too coarse for finite differences; "
+                "checking in float64",
+                stacklevel=3,
+            )
+        arrays.append(data.astype(np.float64))
+    return arrays
+
+
+def _flat_output(f: Callable[..., Any], arrays: Sequence[np.ndarray]) -> Tensor:
+    """Run ``f`` and join all of its output tensors into one flat vector."""
+    from chainrule.ops import concatenate, reshape
+
+    leaves, _ = tree_flatten(
+        f(*[Tensor._wrap(a) if not isinstance(a, Tensor) else a for a in arrays])
+    )
+    flat = [reshape(leaf, (-1,)) for leaf in leaves]
+    return flat[0] if len(flat) == 1 else concatenate(flat)
+
+
+def gradcheck(
+    f: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    order: int = 1,
+    mode: str = "full",
+    n_directions: int = 4,
+    seed: int = 0,
+    raise_on_failure: bool = False,
+) -> GradcheckReport:
+    """Compare ``f``'s derivatives with central finite differences at ``inputs``.
+
+    ``f`` takes one tensor per input and returns a tensor (or several). Returns a
+    :class:`GradcheckReport` (truthy when it passed); with ``raise_on_failure`` a failure raises
+    :class:`GradcheckError` showing analytic and numeric values side by side.
+
+    >>> import chainrule as cr
+    >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
+    True
+    """
+    if mode not in ("full", "random"):
+        raise ValueError(f"gradcheck: mode must be 'full' or 'random', not {mode!r}")
+    if order not in (1, 2):
+        raise ValueError(f"gradcheck: order must be 1 or 2, not {order!r}")
+    arrays = _float64_inputs(inputs)
+    rng = np.random.default_rng(seed)
+    target = f if order == 1 else _backward_of(f, arrays, rng)
+    compare = _compare_full if mode == "full" else _compare_random
+    entries = compare(target, arrays, eps, rng, n_directions)
+    report = _report(entries, mode, order, eps, atol, rtol)
+    if raise_on_failure and not report.ok:
+        raise GradcheckError(str(report))
+    return report
+
+
+def _backward_of(f: Callable[..., Any], arrays: list[np.ndarray], rng) -> Callable[..., Tensor]:
+    """x -> J(x)^T u for a fixed random u: checking it checks the second derivatives."""
+    with no_grad():
+        size = _flat_output(f, arrays).size
+    u = rng.standard_normal(size)
+
+    def backward_of_f(*xs: Tensor) -> Tensor:
+        from chainrule.ops import concatenate, reshape
+
+        variables = [x if x.requires_grad else Tensor._wrap(x.data).requires_grad_() for x in xs]
+        with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
+            out = _flat_output(f, variables)
+            grads = gradient(out, variables, Tensor._wrap(u), create_graph=True)
+            return concatenate([reshape(g, (-1,)) for g in grads])
+
+    return backward_of_f
+
+
+def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:
+    variables = [Tensor._wrap(a.copy()).requires_grad_() for a in arrays]
+    out = _flat_output(f, variables)
+    grads = gradient(out, variables, Tensor._wrap(cotangent))
+    return [g.numpy() for g in grads]
+
+
+def _evaluate(f, arrays: list[np.ndarray]) -> np.ndarray:
+    with no_grad():
+        return _flat_output(f, arrays).numpy().astype(np.float64)
+
+
+def _compare_full(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
+    """Every entry d out_k / d x_i: a row per output by reverse mode, a column per x_i by
+    differences."""
+    n_out = _evaluate(f, arrays).size
+    analytic = [np.zeros((n_out, a.size)) for a in arrays]
+    for k in range(n_out):
+        cotangent = np.zeros(n_out)
+        cotangent[k] = 1.0
+        for block, g in zip(analytic, _analytic_vjp(f, arrays, cotangent)):
+            block[k] = g.reshape(-1)
+    entries = []
+    for index, a in enumerate(arrays):
+        for flat in range(a.size):
+            column = _central_difference(f, arrays, index, _unit(a, flat), eps)
+            element = [int(i) for i in np.unravel_index(flat, a.shape)] if a.ndim else []
+            for k in range(n_out):
+                where = f"d out[{k}] / d input {index}{element}"
+                entries.append(Mismatch(where, float(analytic[index][k, flat]), float(column[k])))
+    return entries
+
+
+def _unit(a: np.ndarray, flat: int) -> np.ndarray:
+    e = np.zeros(a.size)
+    e[flat] = 1.0
+    return e.reshape(a.shape)
+
+
+def _central_difference(f, arrays, index, direction, eps) -> np.ndarray:
+    plus = [a.copy() for a in arrays]
+    minus = [a.copy() for a in arrays]
+    plus[index] = plus[index] + eps * direction
+    minus[index] = minus[index] - eps * direction
+    return (_evaluate(f, plus) - _evaluate(f, minus)) / (2 * eps)
+
+
+def _compare_random(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
+    """u . J v by reverse mode against u . (f(x + eps v) - f(x - eps v)) / 2 eps, per input."""
+    n_out = _evaluate(f, arrays).size
+    entries = []
+    for d in range(n_directions):
+        u = rng.standard_normal(n_out)
+        vjps = _analytic_vjp(f, arrays, u)
+        for index, a in enumerate(arrays):
+            v = rng.standard_normal(a.shape)
+            numeric = float(u @ _central_difference(f, arrays, index, v, eps))
+            analytic = float(np.sum(vjps[index] * v))
+            entries.append(Mismatch(f"direction {d}, input {index}", analytic, numeric))
+    return entries
+
+
+def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
+    if not entries:
+        return GradcheckReport(
+            True, mode, order, eps, 0.0, 0.0, "nowhere (no entries)", [], atol, rtol
+        )
+    abs_errors = [m.abs_error for m in entries]
+    rel_errors = [m.abs_error / max(abs(m.numeric), 1e-12) for m in entries]
+    worst = int(np.argmax(abs_errors))
+    ok = all(_close(m.analytic, m.numeric, atol, rtol) for m in entries)
+    return GradcheckReport(
+        ok,
+        mode,
+        order,
+        eps,
+        max(abs_errors),
+        max(rel_errors),
+        entries[worst].where,
+        entries,
+        atol,
+        rtol,
+    )

@@ -1,0 +1,60 @@
+"""The primitives and the functions built from them; :data:`REGISTRY` lists every primitive.
+
+Importing this package registers every rule. Functions that are not primitives (``mean``,
+``var``, ``stack``, ``split`` ...) are compositions and need no rule of their own.
+"""
+
+from chainrule.ops.elementwise import (
+    abs,
+    add,
+    astype,
+    clip,
+    div,
+    exp,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    power,
+    sqrt,
+    sub,
+    where,
+)
+from chainrule.ops.linalg import matmul
+from chainrule.ops.nn import (
+    log_softmax,
+    logistic,
+    logsumexp,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
+from chainrule.ops.reduce import max, mean, min, sum, var
+from chainrule.ops.registry import REGISTRY, EachInput, Primitive, ShapeError, primitive
+from chainrule.ops.shape import (
+    as_tensor,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    getitem,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+    unbroadcast,
+    unsqueeze,
+)
+
+__all__ = [
+    "REGISTRY", "EachInput", "Primitive", "ShapeError", "abs", "add", "as_tensor", "astype",
+    "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "getitem", "log",
+    "log_softmax", "logistic", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "mul", "neg", "power", "primitive", "relu", "reshape", "sigmoid", "softmax", "softplus",
+    "split", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh", "transpose",
+    "unbroadcast", "unsqueeze", "var", "where",
+]  # fmt: skip

@@ -1,0 +1,205 @@
+"""Elementwise primitives: arithmetic with NumPy broadcasting, and smooth functions of one input.
+
+Each entry is the forward on arrays and, beside it, one derivative rule per input. A binary rule
+hands its contribution to :func:`unbroadcast`, which sums it back to that input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.backend import array_module
+from chainrule.ops.registry import primitive
+from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
+from chainrule.tensor import Tensor
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+# ---------------------------------------------------------------------------------------------
+
+_add = primitive(
+    "add",
+    lambda a, b: a + b,
+    lambda g, out, a, b: unbroadcast(g, a.shape),
+    lambda g, out, a, b: unbroadcast(g, b.shape),
+)
+_sub = primitive(
+    "sub",
+    lambda a, b: a - b,
+    lambda g, out, a, b: unbroadcast(g, a.shape),
+    lambda g, out, a, b: unbroadcast(-g, b.shape),
+)
+_mul = primitive(
+    "mul",
+    lambda a, b: a * b,
+    lambda g, out, a, b: unbroadcast(g * b, a.shape),
+    lambda g, out, a, b: unbroadcast(g * a, b.shape),
+)
+_div = primitive(
+    "div",
+    lambda a, b: a / b,
+    lambda g, out, a, b: unbroadcast(g / b, a.shape),
+    lambda g, out, a, b: unbroadcast(-g * out / b, b.shape),
+)
+neg = primitive("neg", lambda x: -x, lambda g, out, x: -g)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b, broadcasting."""
+    return _add(*as_tensors(a, b))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b, broadcasting."""
+    return _sub(*as_tensors(a, b))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b, broadcasting."""
+    return _mul(*as_tensors(a, b))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b, broadcasting."""
+    return _div(*as_tensors(a, b))
+
+
+def _log_of_positive(a: Tensor) -> Tensor:
+    """log(a) where a > 0 and 0 elsewhere: d(a**b)/db = a**b log a vanishes with a**b at a = 0."""
+    return log(where(a.data > 0, a, 1.0))
+
+
+_power_scalar = primitive(
+    "power_scalar",
+    lambda x, exponent: x**exponent,
+    lambda g, out, x, exponent: g * (exponent * _power_scalar(x, exponent=exponent - 1)),
+    doc="x ** c for a constant exponent c.",
+)
+_power = primitive(
+    "power",
+    lambda a, b: a**b,
+    lambda g, out, a, b: unbroadcast(g * b * a ** (b - 1), a.shape),
+    lambda g, out, a, b: unbroadcast(g * out * _log_of_positive(a), b.shape),
+    doc="a ** b with both a tensor.",
+)
+
+
+def power(base: Any, exponent: Any) -> Tensor:
+    """base ** exponent; the exponent may be a number or a tensor."""
+    if isinstance(exponent, (int, float)) and isinstance(base, Tensor):
+        if exponent == 1:
+            return base
+        return _power_scalar(base, exponent=exponent)
+    return _power(*as_tensors(base, exponent))
+
+
+# ---------------------------------------------------------------------------------------------
+# Smooth functions of one input
+# ---------------------------------------------------------------------------------------------
+
+exp = primitive("exp", lambda x: array_module(x).exp(x), lambda g, out, x: g * out, doc="e ** x.")
+log = primitive(
+    "log", lambda x: array_module(x).log(x), lambda g, out, x: g / x, doc="Natural logarithm."
+)
+sqrt = primitive(
+    "sqrt", lambda x: array_module(x).sqrt(x), lambda g, out, x: g / (2 * out), doc="Square root."
+)
+abs = primitive(  # noqa: A001 - the name users expect, as in NumPy
+    "abs",
+    lambda x: array_module(x).abs(x),
+    lambda g, out, x: g * x.xp.sign(x.data),
+    doc="|x|; the derivative at 0 is taken as 0.",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Piecewise functions: the derivative is a constant mask
+# ---------------------------------------------------------------------------------------------
+
+
+def _share_of_ties(mine: Tensor, other: Tensor, wins: Any) -> Any:
+    """1 where this input wins, 1/2 where the two tie (as PyTorch does), else 0."""
+    return wins + 0.5 * (mine.data == other.data)
+
+
+_maximum = primitive(
+    "maximum",
+    lambda a, b: array_module(a).maximum(a, b),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(a, b, a.data > b.data), a.shape),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(b, a, b.data > a.data), b.shape),
+)
+_minimum = primitive(
+    "minimum",
+    lambda a, b: array_module(a).minimum(a, b),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(a, b, a.data < b.data), a.shape),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(b, a, b.data < a.data), b.shape),
+)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise larger of a and b; at a tie each gets half the gradient."""
+    return _maximum(*as_tensors(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise smaller of a and b; at a tie each gets half the gradient."""
+    return _minimum(*as_tensors(a, b))
+
+
+_where = primitive(
+    "where",
+    lambda a, b, condition: array_module(a).where(condition, a, b),
+    lambda g, out, a, b, condition: unbroadcast(where(condition, g, 0.0), a.shape),
+    lambda g, out, a, b, condition: unbroadcast(where(condition, 0.0, g), b.shape),
+)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b``; the condition carries no gradient."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    a, b = as_tensors(a, b)
+    xp = array_module(a.data)
+    return _where(a, b, condition=xp.asarray(condition, dtype=bool))
+
+
+_clip = primitive(
+    "clip",
+    lambda x, low, high: array_module(x).clip(x, low, high),
+    lambda g, out, x, low, high: g * _inside(x.data, low, high),
+    doc="x limited to [low, high]; the gradient passes where low <= x <= high.",
+)
+
+
+def _inside(x: Any, low: Any, high: Any) -> Any:
+    mask = array_module(x).ones(x.shape, dtype=bool)
+    if low is not None:
+        mask &= x >= low
+    if high is not None:
+        mask &= x <= high
+    return mask
+
+
+def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
+    """Limit values to ``[low, high]`` (either bound may be None)."""
+    if low is None and high is None:
+        raise ValueError("clip: give low, high, or both")
+    return _clip(as_tensor(x), low=_data(low), high=_data(high))
+
+
+def _data(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+_astype = primitive(
+    "astype",
+    lambda x, dtype: x.astype(dtype),
+    lambda g, out, x, dtype: astype(g, x.dtype),
+)
+
+
+def astype(x: Any, dtype: Any) -> Tensor:
+    """A copy in ``dtype``; the gradient is cast back to the input's dtype."""
+    x = as_tensor(x)
+    if x.dtype == dtype:
+        return x
+    return _astype(x, dtype=x.xp.dtype(dtype))

@@ -1,0 +1,87 @@
+"""Reductions: sum, mean, max, min, var (over all elements or chosen axes, with keepdims)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.backend import array_module
+from chainrule.ops.registry import primitive
+from chainrule.ops.shape import as_tensor, broadcast_to, kept_shape, normalize_axes, reshape
+from chainrule.tensor import Tensor
+
+
+def expand_reduced(g: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
+    """A reduction's gradient ``g`` spread back over the reduced axes of ``x``."""
+    if not keepdims:
+        g = reshape(g, kept_shape(x.shape, axes))
+    return broadcast_to(g, x.shape)
+
+
+_sum = primitive(
+    "sum",
+    lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
+    lambda g, out, x, axes, keepdims: expand_reduced(g, x, axes, keepdims),
+)
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (all axes by default)."""
+    x = as_tensor(x)
+    return _sum(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    count = 1
+    for a in axes:
+        count *= shape[a]
+    return count
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (all axes by default)."""
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "mean")
+    return sum(x, axes, keepdims) * (1.0 / max(_count(x.shape, axes), 1))
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis``, dividing by ``n - ddof``."""
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "var")
+    deviation = x - mean(x, axes, keepdims=True)
+    return sum(deviation * deviation, axes, keepdims) * (1.0 / (_count(x.shape, axes) - ddof))
+
+
+def _extreme_vjp(
+    g: Tensor, out: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool
+) -> Tensor:
+    """The gradient goes to the elements that attain the extreme, shared equally between ties."""
+    extreme = out.data if keepdims else out.data.reshape(kept_shape(x.shape, axes))
+    hits = x.data == extreme
+    share = hits / hits.sum(axis=axes, keepdims=True)
+    return expand_reduced(g, x, axes, keepdims) * share.astype(x.dtype)
+
+
+def _reduce_forward(name: str):
+    def forward(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+        if x.size == 0:
+            raise ValueError(f"{name} of an empty tensor has no value")
+        return getattr(array_module(x), name)(x, axis=axes, keepdims=keepdims)
+
+    return forward
+
+
+_max = primitive("max", _reduce_forward("max"), _extreme_vjp)
+_min = primitive("min", _reduce_forward("min"), _extreme_vjp)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Largest value over ``axis``; tied maxima share the gradient equally."""
+    x = as_tensor(x)
+    return _max(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Smallest value over ``axis``; tied minima share the gradient equally."""
+    x = as_tensor(x)
+    return _min(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims)

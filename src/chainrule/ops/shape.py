@@ -1,0 +1,306 @@
+"""Shape primitives: reshape, transpose, broadcasting, indexing, joining and splitting.
+
+Broadcasting forward means summing backward: :func:`unbroadcast` (the ``sum_to`` primitive) is the
+one place every op sends a gradient back to its input's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule.backend import array_module
+from chainrule.ops.registry import EachInput, ShapeError, primitive
+from chainrule.tensor import Tensor
+
+# ---------------------------------------------------------------------------------------------
+# Turning operands into tensors
+# ---------------------------------------------------------------------------------------------
+
+
+def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+    """``value`` as a Tensor; a Python number takes ``like``'s dtype where NumPy's rules allow.
+
+    So ``2.0 * x`` stays float32 for a float32 ``x`` (a Python scalar never upcasts).
+    """
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, bool)):
+        xp = like.xp
+        return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(like.data, value)))
+    return Tensor(value)
+
+
+def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as tensors (whichever is a tensor sets a scalar's dtype)."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, a)
+    b = as_tensor(b)
+    return as_tensor(a, b), b
+
+
+def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` (None, an int, or a sequence) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    result = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        result.append(a % max(ndim, 1))
+    return tuple(sorted(set(result)))
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape a reduction over ``axes`` has with ``keepdims=True``."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Broadcasting and its transpose
+# ---------------------------------------------------------------------------------------------
+
+
+def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
+    extra = x.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and x.shape[extra + i] != 1
+    )
+    summed = x.sum(axis=axes, keepdims=True) if axes else x
+    return summed.reshape(shape)
+
+
+sum_to = primitive(
+    "sum_to",
+    _sum_to,
+    lambda g, out, x, shape: broadcast_to(g, x.shape),
+    doc="Sum a broadcast array back down to `shape` (the transpose of broadcasting).",
+)
+
+_broadcast_to = primitive(
+    "broadcast_to",
+    lambda x, shape: array_module(x).broadcast_to(x, shape),
+    lambda g, out, x, shape: unbroadcast(g, x.shape),
+    doc="Repeat along new or size-1 axes; backward sums the copies.",
+)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """``x`` repeated to ``shape`` by NumPy's broadcasting rules."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    return x if x.shape == shape else _broadcast_to(x, shape=shape)
+
+
+def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum the gradient ``g`` back to an input's ``shape``: every broadcast copy adds up."""
+    return g if g.shape == shape else sum_to(g, shape=shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reshaping and permuting
+# ---------------------------------------------------------------------------------------------
+
+_reshape = primitive(
+    "reshape",
+    lambda x, shape: x.reshape(shape),
+    lambda g, out, x, shape: reshape(g, x.shape),
+)
+
+
+def reshape(x: Any, shape: Any) -> Tensor:
+    """The same values in a new shape (one dimension may be -1)."""
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if shape == x.shape:
+        return x
+    return _reshape(x, shape=shape)
+
+
+def _inverse_permutation(axes: tuple[int, ...]) -> tuple[int, ...]:
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a] = i
+    return tuple(inverse)
+
+
+_transpose = primitive(
+    "transpose",
+    lambda x, axes: x.transpose(axes),
+    lambda g, out, x, axes: _transpose(g, axes=_inverse_permutation(axes)),
+)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (reverse them by default, like ``.T``)."""
+    x = as_tensor(x)
+    if axes is None:
+        axes = tuple(reversed(range(x.ndim)))
+    axes = tuple(a % max(x.ndim, 1) for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of a {x.ndim}-d tensor")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return _transpose(x, axes=axes)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    x = as_tensor(x)
+    axes = list(range(x.ndim))
+    axis1, axis2 = normalize_axes(axis1, x.ndim, "swapaxes")[0], axis2 % max(x.ndim, 1)
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    """Drop axes of length one (all of them, or the ones named)."""
+    x = as_tensor(x)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = normalize_axes(axis, x.ndim, "squeeze")
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ShapeError(
+                    f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1"
+                )
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def unsqueeze(x: Any, axis: int) -> Tensor:
+    """Insert an axis of length one at ``axis`` (``expand_dims``)."""
+    x = as_tensor(x)
+    ndim = x.ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ShapeError(
+            f"unsqueeze: axis {axis} is out of range for a result with {ndim} dimensions"
+        )
+    shape = list(x.shape)
+    shape.insert(axis % ndim, 1)
+    return reshape(x, tuple(shape))
+
+
+expand_dims = unsqueeze
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing
+# ---------------------------------------------------------------------------------------------
+
+
+def _normalize_index(index: Any) -> Any:
+    """Tensors inside an index become their arrays; lists become arrays (NumPy's meaning)."""
+    items = index if isinstance(index, tuple) else (index,)
+    fixed = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        elif isinstance(item, list):
+            import numpy
+
+            item = numpy.asarray(item)
+        fixed.append(item)
+    return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+def _index_has_repeats(index: Any) -> bool:
+    """True when the index holds integer arrays, which may name an element twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(hasattr(item, "dtype") and item.dtype.kind in "iu" for item in items)
+
+
+def _scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
+    xp = array_module(g)
+    result = xp.zeros(shape, dtype=g.dtype)
+    if _index_has_repeats(index):
+        xp.add.at(result, index, g)  # a repeated index accumulates, one copy per use
+    else:
+        result[index] = g
+    return result
+
+
+scatter_add = primitive(
+    "scatter_add",
+    _scatter_add,
+    lambda g, out, src, shape, index: getitem(g, index),
+    doc="Zeros of `shape` with `src` added at `index` (the transpose of indexing).",
+)
+
+_getitem = primitive(
+    "getitem",
+    lambda x, index: x[index],
+    lambda g, out, x, index: scatter_add(g, shape=x.shape, index=index),
+    doc="x[index] with ints, slices, None, boolean masks or integer arrays.",
+)
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """``x[index]``; a repeated integer index accumulates its gradient, as ``np.add.at`` does."""
+    x = as_tensor(x)
+    index = _normalize_index(index)
+    try:
+        return _getitem(x, index=index)
+    except IndexError as error:
+        raise IndexError(
+            f"getitem: index {index!r} does not fit shape {x.shape}: {error}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Joining and splitting
+# ---------------------------------------------------------------------------------------------
+
+
+def _concatenate_vjp(index: int, g: Tensor, out: Tensor, *inputs: Tensor, axis: int) -> Tensor:
+    start = sum(t.shape[axis] for t in inputs[:index])
+    stop = start + inputs[index].shape[axis]
+    return getitem(g, (slice(None),) * axis + (slice(start, stop),))
+
+
+_concatenate = primitive(
+    "concatenate",
+    lambda *xs, axis: array_module(xs[0]).concatenate(xs, axis=axis),
+    EachInput(_concatenate_vjp),
+    doc="Join tensors along an existing axis; backward slices the gradient apart.",
+)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    axis = normalize_axes(axis, tensors[0].ndim, "concatenate")[0]
+    return _concatenate(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: all tensors need one shape, got {sorted(shapes)}")
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
+
+
+def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """Split into equal sections, or at the given indices, along ``axis`` (like ``np.split``)."""
+    x = as_tensor(x)
+    axis = normalize_axes(axis, x.ndim, "split")[0]
+    length = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or length % indices_or_sections:
+            raise ShapeError(
+                f"split: axis {axis} of length {length} does not divide into "
+                f"{indices_or_sections} equal sections"
+            )
+        step = length // indices_or_sections
+        bounds = list(range(0, length + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, length]
+    lead = (slice(None),) * axis
+    return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]

@@ -1,0 +1,366 @@
+"""Tensor: an array from the array module, plus its gradient and the node that produced it.
+
+The operators and methods here are thin: each forwards to a function in :mod:`chainrule.ops`,
+which runs the primitive and lets the engine record it. The array itself is ``tensor.data``; the
+module that owns it is ``tensor.xp`` (NumPy unless another array library was registered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.backend import array_module, to_numpy
+from chainrule.engine import Node, backward_pass
+
+Scalar = int | float | bool
+ArrayLike = Any
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed, so it can be differentiated.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_node", "name", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        xp = array_module(data)
+        self.data = xp.asarray(data, dtype=dtype)
+        self.requires_grad = False
+        self.grad: Tensor | None = None
+        self._node: Node | None = None
+        self.name: str | None = None
+        if requires_grad:
+            self.requires_grad_()
+
+    @classmethod
+    def _wrap(cls, data: Any) -> Tensor:
+        """A fresh tensor around an op's output array (the hot path: no conversion, no checks)."""
+        out = object.__new__(cls)
+        out.data = data
+        out.requires_grad = False
+        out.grad = None
+        out._node = None
+        out.name = None
+        return out
+
+    # -- what it is ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def xp(self) -> Any:
+        """The array module that owns ``data`` (the seam for other array libraries)."""
+        return array_module(self.data)
+
+    @property
+    def node(self) -> Node | None:
+        """The recorded op that produced this tensor (None for a leaf)."""
+        return self._node
+
+    @property
+    def op(self) -> str | None:
+        """The name of the op that produced this tensor (None for a leaf)."""
+        return None if self._node is None else self._node.op
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (np.float64, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._node is not None:
+            extras.append(f"op={self._node.op}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # -- gradients ----------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark this tensor as a variable to differentiate with respect to (in place)."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require gradients, not "
+                f"{self.data.dtype}; convert with .astype('float64') first"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def backward(
+        self,
+        gradient: ArrayLike | None = None,
+        retain_graph: bool = False,
+        create_graph: bool = False,
+    ) -> None:
+        """Backpropagate from this tensor, *adding* dE/d(leaf) into each leaf's ``.grad``.
+
+        ``.grad`` accumulates across calls, as in PyTorch: call ``zero_grad`` (or an optimizer's)
+        between steps. A non-scalar output needs ``gradient=`` (the cotangent dE/d(self)).
+        The graph's saved values are released afterwards unless ``retain_graph``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require a gradient (no input had "
+                "requires_grad=True, or it was computed under no_grad)"
+            )
+        seed = self._seed(gradient)
+        totals = backward_pass(
+            [self], [seed], retain_graph=retain_graph or create_graph, create_graph=create_graph
+        )
+        for leaf, total in totals.values():
+            leaf.grad = total if leaf.grad is None else leaf.grad + total
+
+    def _seed(self, gradient: ArrayLike | None) -> Tensor:
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
+                    "scalar first"
+                )
+            return Tensor._wrap(self.xp.ones_like(self.data))
+        seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype)
+        if seed.shape != self.shape:
+            raise ValueError(
+                f"backward: gradient has shape {seed.shape} but the output has shape {self.shape}"
+            )
+        return seed
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares the array)."""
+        return Tensor._wrap(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shares memory when the data is already NumPy)."""
+        return to_numpy(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self) -> float | int | bool:
+        if self.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor converts to a number, not {self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "reduce it first (.sum(), .max(), or compare and use .any() / .all())"
+            )
+        return bool(self.item())
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy in another dtype; differentiable between floating types."""
+        return _ops.astype(self, dtype)
+
+    # -- arithmetic (NumPy broadcasting) ------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return _ops.power(self, exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return _ops.power(base, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError(
+            "tensors are immutable under autodiff; build the new values with cr.where or "
+            "cr.concatenate, or write to tensor.data outside the graph"
+        )
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # Comparisons give plain arrays: they have no gradient.
+    def __lt__(self, other: Any) -> Any:
+        return self.data < _data(other)
+
+    def __le__(self, other: Any) -> Any:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self.data >= _data(other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self.data == _data(other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self.data != _data(other)
+
+    __hash__ = object.__hash__
+
+    # -- methods mirroring the functions in chainrule.ops -------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.mean(self, axis, keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return _ops.var(self, axis, keepdims, ddof)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.min(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return _ops.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+        return _ops.transpose(self)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        return _ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return _ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return _ops.unsqueeze(self, axis)
+
+    expand_dims = unsqueeze
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return _ops.broadcast_to(self, shape)
+
+    def exp(self) -> Tensor:
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        return _ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return _ops.abs(self)
+
+    def sigmoid(self) -> Tensor:
+        return _ops.sigmoid(self)
+
+    logistic = sigmoid
+
+    def tanh(self) -> Tensor:
+        return _ops.tanh(self)
+
+    def relu(self) -> Tensor:
+        return _ops.relu(self)
+
+    def softplus(self) -> Tensor:
+        return _ops.softplus(self)
+
+    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        return _ops.clip(self, low, high)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return _ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return _ops.log_softmax(self, axis)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.logsumexp(self, axis, keepdims)
+
+
+def _data(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+from chainrule import ops as _ops  # noqa: E402  (the ops layer builds on Tensor)

@@ -1,0 +1,5 @@
+"""``python -m chainrule`` runs the command line."""
+
+from chainrule.cli import run
+
+run()

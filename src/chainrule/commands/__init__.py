@@ -1,0 +1,4 @@
+"""The command modules; importing each one registers its commands on ``chainrule.cli.app``.
+
+Add a module here with ``from chainrule.commands import NAME  # noqa: F401``.
+"""

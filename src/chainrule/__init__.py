@@ -81,6 +81,20 @@ from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
 
+# The layers above the engine load on first use, so ``import chainrule`` needs NumPy alone.
+_LAZY_MODULES = ("nn", "optim", "data", "train", "io", "viz", "explainer", "sklearn")
+_LAZY_FUNCTIONS = {"explain": "chainrule.explainer"}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"chainrule.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
 
 def zero_grad(*tensors: Tensor) -> None:
     """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from chainrule.backend import array_module
@@ -41,7 +42,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes by default)."""
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "mean")
-    return sum(x, axes, keepdims) * (1.0 / max(_count(x.shape, axes), 1))
+    return sum(x, axes, keepdims) * (1.0 / builtins.max(_count(x.shape, axes), 1))  # not our max
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:

@@ -118,7 +118,8 @@ abs = primitive(  # noqa: A001 - the name users expect, as in NumPy
 
 def _share_of_ties(mine: Tensor, other: Tensor, wins: Any) -> Any:
     """1 where this input wins, 1/2 where the two tie (as PyTorch does), else 0."""
-    return wins + 0.5 * (mine.data == other.data)
+    share = wins + 0.5 * (mine.data == other.data)
+    return share.astype(mine.dtype, copy=False)  # a float64 mask would upcast a float32 gradient
 
 
 _maximum = primitive(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainrule.engine import apply
+from chainrule.tensor import Tensor
 
 VjpRule = Callable[..., Any]
 
@@ -35,6 +36,10 @@ class Primitive:
     doc: str = ""
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
+        for x in inputs:
+            if not isinstance(x, Tensor):  # cr.exp([1.0, 2.0]) and cr.sigmoid(array) work too
+                inputs = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
+                break
         return apply(self, inputs, **params)
 
     def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:

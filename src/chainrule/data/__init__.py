@@ -1,0 +1,99 @@
+"""Datasets and readers: the classic backprop problems, digits, IDX and CSV files.
+
+>>> import numpy as np
+>>> from chainrule import data
+>>> ds = data.load("digits")
+>>> train, val, test = data.split(ds, val=0.1, test=0.2, seed=0)
+>>> scaler = data.Standardizer().fit(train.X)
+>>> for rows in data.batches(len(train), 32, shuffle=True, rng=np.random.default_rng(0)):
+...     x, y = scaler.transform(train.X[rows]), train.y[rows]
+
+Every loader returns a :class:`Dataset`; every mistake in the input raises
+:class:`~chainrule.errors.DataError` naming the file, line and column, or the valid choices.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chainrule.data.classic import binary_vectors, encoder, parity, symmetry, xor
+from chainrule.data.csvfile import read_csv
+from chainrule.data.dataset import TASKS, Dataset, one_hot
+from chainrule.data.digits import digits
+from chainrule.data.family_trees import (
+    PEOPLE,
+    RELATIONS,
+    FamilyTree,
+    describe_case,
+    family_tree_triples,
+    family_trees,
+    holdout_cases,
+)
+from chainrule.data.idx import find_idx_pairs, load_idx_dir, read_idx, write_idx
+from chainrule.data.prepare import Standardizer, batches, split
+from chainrule.errors import DataError
+
+#: Built-in datasets by name (``load`` also accepts underscores for hyphens).
+BUILTIN: dict[str, Callable[..., Dataset]] = {
+    "digits": digits,
+    "encoder": encoder,
+    "family-trees": family_trees,
+    "parity": parity,
+    "symmetry": symmetry,
+    "xor": xor,
+}
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def dataset_names() -> list[str]:
+    """The names :func:`load` accepts besides paths."""
+    return sorted(BUILTIN)
+
+
+def _choices() -> str:
+    return f"{', '.join(dataset_names())}, a .csv file or a directory of IDX files"
+
+
+def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
+    """A dataset by name ("digits", "xor", "parity", "symmetry", "encoder", "family-trees"), or
+    from a CSV file or a directory of IDX files.
+
+    Keyword arguments go to the builder or reader: ``load("parity", n=6)``,
+    ``load("data.csv", label_column="species")``, ``load("mnist/", part="test")``.
+    """
+    text = os.fspath(name_or_path)
+    key = text.strip().lower().replace("_", "-")
+    if key in BUILTIN:
+        return _call(BUILTIN[key], key, kwargs)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return _call(load_idx_dir, str(path), kwargs, path)
+    if path.is_file():
+        if path.suffix.lower() in _TABLE_SUFFIXES:
+            return _call(read_csv, str(path), kwargs, path)
+        raise DataError(f"{path}: not a CSV file (expected one of {', '.join(_TABLE_SUFFIXES)})")
+    if path.suffix or os.sep in text or "/" in text:
+        raise DataError(f"{text}: no such file or directory; valid datasets: {_choices()}")
+    raise DataError(f"unknown dataset {text!r}; valid datasets: {_choices()}")
+
+
+def _call(builder: Callable[..., Dataset], what: str, kwargs: dict, *args: Any) -> Dataset:
+    try:
+        return builder(*args, **kwargs)
+    except TypeError as error:  # an option this dataset does not take
+        if "argument" not in str(error):
+            raise
+        raise DataError(f"{what}: {error}") from error
+
+
+__all__ = [
+    "BUILTIN", "PEOPLE", "RELATIONS", "TASKS", "DataError", "Dataset", "FamilyTree",
+    "Standardizer", "batches", "binary_vectors", "dataset_names", "describe_case", "digits",
+    "encoder", "family_tree_triples", "family_trees", "find_idx_pairs", "holdout_cases", "load",
+    "load_idx_dir", "one_hot", "parity", "read_csv", "read_idx", "split", "symmetry",
+    "write_idx", "xor",
+]  # fmt: skip

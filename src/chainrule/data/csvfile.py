@@ -1,0 +1,164 @@
+"""CSV files: one case per line, feature columns and one label (or target) column.
+
+The reader is strict because a silently misread cell becomes a silently wrong network: a ragged
+row, a non-numeric or empty cell, NaN or infinity, or a label that is not a class number each
+raise :class:`~chainrule.errors.DataError` naming the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.data.dataset import Dataset
+from chainrule.errors import DataError
+
+
+def read_csv(
+    path: str | os.PathLike,
+    label_column: int | str = -1,
+    header: bool | None = None,
+    task: str = "classification",
+    n_classes: int | None = None,
+    delimiter: str | None = None,
+    dtype: Any = np.float32,
+) -> Dataset:
+    """A dataset from a CSV file of numbers with one label column.
+
+    Args:
+        path: the file.
+        label_column: index of the label column (negative counts from the end) or, with a
+            header, its name.
+        header: whether line 1 names the columns; ``None`` decides from the line itself (a
+            header if any cell in it is not a number).
+        task: ``"classification"`` (labels must be integers 0..n_classes-1) or
+            ``"regression"`` (any finite number).
+        n_classes: the number of classes; labels at or above it are an error. Defaults to the
+            largest label + 1.
+        delimiter: ``","`` by default, tab for ``.tsv`` files.
+        dtype: the float type of ``X`` (and of regression targets).
+    """
+    path = Path(path)
+    if task not in ("classification", "regression"):
+        raise DataError(f"{path}: task must be 'classification' or 'regression', got {task!r}")
+    rows = _read_rows(path, delimiter or ("\t" if path.suffix == ".tsv" else ","))
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    header = _looks_like_header(rows[0][1]) if header is None else header
+    names = [cell.strip() for cell in rows[0][1]] if header else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise DataError(f"{path}: no data rows (only a header)")
+    width = len(names) if names else len(body[0][1])
+    if width < 2:
+        raise DataError(f"{path}: need at least one feature column and a label column, got {width}")
+    label_index = _label_index(path, label_column, names, width)
+    values = _parse(path, body, width, names)
+    X = np.delete(values, label_index, axis=1)
+    labels = values[:, label_index]
+    lines = [line for line, _ in body]
+    y = _targets(path, labels, lines, task, n_classes, names, label_index)
+    feature_names = None
+    if names:
+        feature_names = [n for i, n in enumerate(names) if i != label_index]
+    return Dataset(
+        X=X.astype(dtype),
+        y=y if task == "classification" else y.reshape(-1, 1).astype(dtype),
+        task=task,
+        name=path.stem,
+        n_classes=n_classes,
+        feature_names=feature_names,
+        meta={"path": str(path), "label_column": names[label_index] if names else label_index},
+    )
+
+
+def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) for every non-blank line."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            rows = []
+            for cells in reader:
+                if cells and any(cell.strip() for cell in cells):
+                    rows.append((reader.line_num, cells))
+            return rows
+    except FileNotFoundError as error:
+        raise DataError(f"{path}: no such file") from error
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not a UTF-8 text file ({error.reason})") from error
+    except csv.Error as error:
+        raise DataError(f"{path}: malformed CSV ({error})") from error
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    return any(not _is_number(cell) for cell in cells)
+
+
+def _label_index(path: Path, label_column: int | str, names: list[str] | None, width: int) -> int:
+    if isinstance(label_column, str):
+        if names is None:
+            raise DataError(f"{path}: label column {label_column!r} given by name, but no header")
+        if label_column not in names:
+            raise DataError(
+                f"{path}: no column named {label_column!r}; columns are {', '.join(names)}"
+            )
+        return names.index(label_column)
+    if not -width <= label_column < width:
+        raise DataError(f"{path}: label column {label_column} out of range for {width} columns")
+    return label_column % width
+
+
+def _column_name(names: list[str] | None, j: int) -> str:
+    return f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
+
+
+def _parse(path: Path, body: list[tuple[int, list[str]]], width: int, names) -> np.ndarray:
+    values = np.empty((len(body), width), dtype=np.float64)
+    for i, (line, cells) in enumerate(body):
+        if len(cells) != width:
+            raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
+        for j, cell in enumerate(cells):
+            try:
+                value = float(cell)
+            except ValueError:
+                shown = repr(cell) if cell.strip() else "an empty cell"
+                raise DataError(
+                    f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
+                ) from None
+            if not math.isfinite(value):
+                raise DataError(
+                    f"{path}, line {line}, {_column_name(names, j)}: {cell.strip()!r} "
+                    "is not a finite number"
+                )
+            values[i, j] = value
+    return values
+
+
+def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.ndarray:
+    if task == "regression":
+        return labels
+    where = _column_name(names, label_index)
+    for label, line in zip(labels, lines):
+        if label != round(label):
+            raise DataError(
+                f"{path}, line {line}, {where}: label {label:g} is not an integer class"
+            )
+        if label < 0 or (n_classes is not None and label >= n_classes):
+            allowed = f"0..{n_classes - 1}" if n_classes is not None else ">= 0"
+            raise DataError(
+                f"{path}, line {line}, {where}: label {label:g} is out of range ({allowed})"
+            )
+    return labels.astype(np.int64)

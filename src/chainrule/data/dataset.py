@@ -1,0 +1,176 @@
+"""The :class:`Dataset` every loader returns and every training loop consumes.
+
+A dataset is a design matrix ``X`` (one case per row, one input unit per column) and its targets
+``y``. What ``y`` holds depends on the task:
+
+- ``"classification"``: integer class labels, shape ``(n,)``, each in ``range(n_classes)``;
+- ``"multilabel"``: a 0/1 target for each output unit, shape ``(n, k)`` (family trees' answers,
+  the encoder's patterns, the single output of XOR, parity and symmetry);
+- ``"regression"``: real-valued targets, shape ``(n, k)``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import DataError
+
+TASKS = ("classification", "multilabel", "regression")
+
+
+@dataclass
+class Dataset:
+    """Inputs ``X`` (n, d), targets ``y`` and what a program needs to print them.
+
+    >>> from chainrule import data
+    >>> ds = data.xor()
+    >>> len(ds), ds.X.shape, ds.y.shape, ds.task
+    (4, (4, 2), (4, 1), 'multilabel')
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    name: str
+    n_classes: int | None = None
+    feature_names: list[str] | None = None
+    class_names: list[str] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X)
+        self.y = np.asarray(self.y)
+        _check_task(self.task, self.name)
+        _check_inputs(self.X, self.name)
+        if len(self.y) != len(self.X):
+            raise DataError(f"{self.name}: {len(self.X)} input rows but {len(self.y)} targets")
+        if self.task == "classification":
+            self.n_classes = _check_labels(self.y, self.n_classes, self.name)
+            self.y = self.y.astype(np.int64, copy=False)
+        else:
+            _check_target_matrix(self.y, self.name)
+            if self.n_classes is None:
+                self.n_classes = int(self.y.shape[1])
+        if self.feature_names is not None and len(self.feature_names) != self.X.shape[1]:
+            raise DataError(
+                f"{self.name}: {len(self.feature_names)} feature names for "
+                f"{self.X.shape[1]} features"
+            )
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def __repr__(self) -> str:
+        n, d = self.X.shape
+        classes = f", {self.n_classes} classes" if self.task == "classification" else ""
+        plural = "" if self.n_outputs == 1 else "s"
+        outputs = "" if self.task == "classification" else f", {self.n_outputs} output{plural}"
+        return f"Dataset({self.name!r}, {n} x {d}, {self.task}{classes}{outputs})"
+
+    @property
+    def n_features(self) -> int:
+        """Number of input units a network needs (columns of ``X``)."""
+        return int(self.X.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of output units a network needs: classes, or columns of ``y``."""
+        if self.task == "classification":
+            return int(self.n_classes)
+        return int(self.y.shape[1])
+
+    def subset(self, indices: Any) -> Dataset:
+        """The cases at ``indices`` (an integer array or a boolean mask), names and meta kept."""
+        indices = np.asarray(indices)
+        if indices.dtype == bool:
+            indices = np.flatnonzero(indices)
+        return Dataset(
+            X=self.X[indices],
+            y=self.y[indices],
+            task=self.task,
+            name=self.name,
+            n_classes=self.n_classes,
+            feature_names=self.feature_names,
+            class_names=self.class_names,
+            meta=copy.deepcopy(self.meta),
+        )
+
+    def astype(self, dtype: Any) -> Dataset:
+        """A copy with ``X`` (and real-valued ``y``) in ``dtype``, e.g. ``np.float64``."""
+        out = self.subset(np.arange(len(self)))
+        out.X = out.X.astype(dtype)
+        if self.task != "classification":
+            out.y = out.y.astype(dtype)
+        return out
+
+    def target_matrix(self, dtype: Any = None) -> np.ndarray:
+        """Targets as one row per case, one column per output unit (one-hot for classes).
+
+        This is what a squared-error loss on logistic output units compares against.
+        """
+        dtype = dtype or self.X.dtype
+        if self.task == "classification":
+            return one_hot(self.y, self.n_classes, dtype)
+        return self.y.astype(dtype, copy=False)
+
+
+def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.ndarray:
+    """Rows of zeros with a 1 in each label's column: shape ``(len(labels), n_classes)``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.zeros((len(labels), n_classes), dtype=dtype)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+def _check_task(task: str, name: str) -> None:
+    if task not in TASKS:
+        raise DataError(f"{name}: unknown task {task!r}; expected one of {', '.join(TASKS)}")
+
+
+def _check_inputs(X: np.ndarray, name: str) -> None:
+    if X.ndim != 2:
+        raise DataError(f"{name}: inputs must be 2-D (cases, features), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.floating):
+        raise DataError(f"{name}: inputs must be floating point, got {X.dtype}")
+    if not np.all(np.isfinite(X)):
+        row, col = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(f"{name}: input row {row}, column {col} is {X[row, col]} (not finite)")
+
+
+def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
+    if y.ndim != 1:
+        raise DataError(f"{name}: class labels must be 1-D, got shape {y.shape}")
+    if np.issubdtype(y.dtype, np.floating):
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{name}: label of case {i} is {y[i]}, not an integer class")
+    elif not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{name}: class labels must be integers, got {y.dtype}")
+    if len(y) and y.min() < 0:
+        i = int(np.argmin(y))
+        raise DataError(f"{name}: label of case {i} is {y[i]}; labels must be >= 0")
+    seen = int(y.max()) + 1 if len(y) else 0
+    if n_classes is None:
+        return seen
+    if seen > n_classes:
+        i = int(np.argmax(y))
+        raise DataError(
+            f"{name}: label of case {i} is {int(y[i])}, out of range for {n_classes} classes "
+            f"(0..{n_classes - 1})"
+        )
+    return int(n_classes)
+
+
+def _check_target_matrix(y: np.ndarray, name: str) -> None:
+    if y.ndim != 2:
+        raise DataError(f"{name}: targets must be 2-D (cases, outputs), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise DataError(f"{name}: targets must be floating point, got {y.dtype}")
+    if not np.all(np.isfinite(y)):
+        row, col = np.argwhere(~np.isfinite(y))[0]
+        raise DataError(f"{name}: target row {row}, column {col} is {y[row, col]} (not finite)")

@@ -1,0 +1,199 @@
+"""IDX files: the format of MNIST, Fashion-MNIST, KMNIST and many USPS conversions.
+
+An IDX file is a 4-byte magic number ``0x00 0x00 <dtype code> <ndim>``, then ``ndim`` big-endian
+uint32 dimensions, then the values in row-major, big-endian order. Files may be gzip-compressed
+(``.gz``). Everything is checked before the data is trusted: the magic number, the dtype code,
+the dimensions and that the file length matches them exactly (so a truncated download is caught).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.data.dataset import Dataset
+from chainrule.errors import DataError
+
+# dtype code -> big-endian NumPy dtype, as in LeCun's description of the format.
+IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return path.read_bytes()
+    except FileNotFoundError as error:
+        raise DataError(f"{path}: no such IDX file") from error
+    except (OSError, EOFError) as error:  # gzip's truncated or corrupt stream
+        raise DataError(f"{path}: cannot read IDX file ({error})") from error
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """The array stored in an IDX file (optionally ``.gz``), in native byte order.
+
+    >>> images = read_idx("train-images-idx3-ubyte.gz")   # doctest: +SKIP
+    >>> images.shape, images.dtype                         # doctest: +SKIP
+    ((60000, 28, 28), dtype('uint8'))
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    if len(raw) < 4:
+        raise DataError(f"{path}: {len(raw)} bytes is too short for an IDX header")
+    zero0, zero1, code, ndim = raw[:4]
+    if zero0 != 0 or zero1 != 0 or code not in IDX_DTYPES or ndim == 0:
+        raise DataError(
+            f"{path}: bad IDX magic number 0x{raw[:4].hex()} "
+            "(expected 0x0000 then a dtype code 08/09/0b/0c/0d/0e and the number of dimensions)"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions)")
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = IDX_DTYPES[code]
+    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise DataError(
+            f"{path}: IDX file {what}: dimensions {dims} of {dtype.newbyteorder('=').name} "
+            f"need {expected} bytes, the file has {len(raw)}"
+        )
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` as an IDX file (gzip-compressed if ``path`` ends in ``.gz``), atomically."""
+    path = Path(path)
+    array = np.asarray(array)
+    native = array.dtype.newbyteorder("=")
+    if native not in _CODES:
+        raise DataError(f"{path}: IDX cannot store dtype {array.dtype}")
+    code = _CODES[native]
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    payload = header + array.astype(IDX_DTYPES[code]).tobytes()
+    if path.suffix == ".gz":
+        payload = gzip.compress(payload)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def scale_images(images: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+    """Pixel values as floats in [0, 1]: integers by the dtype's range, floats by their min-max.
+
+    uint8 (MNIST) is divided by 255; float files already in [0, 1] are kept as they are; other
+    float files (USPS conversions in [-1, 1], say) are mapped linearly onto [0, 1].
+    """
+    if np.issubdtype(images.dtype, np.integer):
+        info = np.iinfo(images.dtype)
+        low = 0 if info.min == 0 else info.min
+        return ((images.astype(np.float64) - low) / (info.max - low)).astype(dtype)
+    images = images.astype(np.float64)
+    if not np.all(np.isfinite(images)):
+        raise DataError("IDX images contain NaN or infinite values")
+    low, high = float(images.min(initial=0.0)), float(images.max(initial=1.0))
+    if low >= 0.0 and high <= 1.0:
+        return images.astype(dtype)
+    return ((images - low) / (high - low)).astype(dtype)
+
+
+_PAIR = re.compile(
+    r"^(?P<part>.*?)[-_.]?(?P<kind>images|labels)[-_.]idx(?P<ndim>\d)[-_.]ubyte(\.gz)?$"
+)
+
+
+def find_idx_pairs(directory: str | os.PathLike) -> dict[str, tuple[Path, Path]]:
+    """Image/label file pairs in ``directory`` keyed by their prefix ("train", "t10k", ...).
+
+    Recognises the usual names: ``train-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
+    ``train-images.idx3-ubyte`` and the same with ``.gz``.
+    """
+    directory = Path(directory)
+    found: dict[str, dict[str, Path]] = {}
+    for entry in sorted(directory.iterdir()):
+        match = _PAIR.match(entry.name)
+        if match and entry.is_file():
+            found.setdefault(match["part"], {}).setdefault(match["kind"], entry)
+    return {
+        part: (files["images"], files["labels"])
+        for part, files in found.items()
+        if "images" in files and "labels" in files
+    }
+
+
+_PART_ALIASES = {"train": ("train", "training"), "test": ("t10k", "test", "testing")}
+
+
+def load_idx_dir(
+    directory: str | os.PathLike, part: str = "train", dtype: Any = np.float32
+) -> Dataset:
+    """The images and labels of one part ("train" or "test", i.e. t10k) of an IDX directory.
+
+    Images are flattened to one row per image and scaled to [0, 1]; ``meta["image_shape"]``
+    keeps their shape. If the directory holds a single pair of files, it is used whatever its
+    name.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such directory")
+    pairs = find_idx_pairs(directory)
+    if not pairs:
+        raise DataError(
+            f"{directory}: no IDX image/label pair found (expected names like "
+            "train-images-idx3-ubyte and train-labels-idx1-ubyte, optionally .gz)"
+        )
+    chosen = _choose_part(directory, pairs, part)
+    images_path, labels_path = pairs[chosen]
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim < 2:
+        raise DataError(f"{images_path}: images need 2 or more dimensions, got {images.shape}")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(
+            f"{labels_path}: labels must be a 1-D integer array, got {labels.dtype} {labels.shape}"
+        )
+    if len(labels) != len(images):
+        raise DataError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
+        )
+    return Dataset(
+        X=scale_images(images, dtype).reshape(len(images), -1),
+        y=labels.astype(np.int64),
+        task="classification",
+        name=directory.name or str(directory),
+        meta={
+            "image_shape": list(images.shape[1:]),
+            "part": chosen,
+            "images": str(images_path),
+            "labels": str(labels_path),
+        },
+    )
+
+
+def _choose_part(directory: Path, pairs: dict, part: str) -> str:
+    if len(pairs) == 1:
+        return next(iter(pairs))
+    for alias in _PART_ALIASES.get(part, (part,)):
+        if alias in pairs:
+            return alias
+    raise DataError(f"{directory}: no IDX pair for part {part!r}; found {', '.join(sorted(pairs))}")

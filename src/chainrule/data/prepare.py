@@ -1,0 +1,201 @@
+"""Train/validation/test splits, standardisation and mini-batches, all seeded.
+
+Randomness comes only from a NumPy ``Generator`` built from the seed the caller gives, so a run
+with the same seed sees the same split and the same batches in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule.data.dataset import Dataset
+from chainrule.errors import DataError
+
+
+def _count(part: float | int, n: int, what: str) -> int:
+    """A split size given as a fraction of ``n`` (float in [0, 1)) or a number of cases (int)."""
+    if isinstance(part, bool):
+        raise DataError(f"split: {what} must be a fraction or a count, got {part!r}")
+    if isinstance(part, (int, np.integer)):
+        if not 0 <= part <= n:
+            raise DataError(f"split: {what} = {part} cases is out of range for {n} cases")
+        return int(part)
+    if not 0.0 <= part < 1.0:
+        raise DataError(f"split: {what} fraction must be in [0, 1), got {part}")
+    return int(round(part * n))
+
+
+def _spread_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A shuffled order of the cases in which every class is spread evenly.
+
+    Each case gets the key (rank within its class + 1/2) / class size, ranks shuffled; sorting by
+    it interleaves the classes in proportion, so every prefix of the order (the test part, then
+    the validation part) holds each class in its share of the whole, to within one case.
+    """
+    keys = np.empty(len(labels))
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        ranks = rng.permutation(len(members))
+        keys[members] = (ranks + 0.5) / len(members)
+    tie_break = rng.random(len(labels))
+    return np.lexsort((tie_break, keys))
+
+
+def split(
+    ds: Dataset,
+    val: float | int = 0.1,
+    test: float | int = 0.2,
+    seed: int = 0,
+    stratify: bool = True,
+) -> tuple[Dataset, Dataset, Dataset]:
+    """Split ``ds`` into (train, val, test) at random, reproducibly for a given ``seed``.
+
+    ``val`` and ``test`` are fractions of the cases (floats) or numbers of cases (ints). With
+    ``stratify`` (and a classification task) each part keeps the class proportions of the whole.
+    Each part's ``meta["indices"]`` lists its rows in ``ds``.
+
+    >>> from chainrule import data
+    >>> train, val, test = data.split(data.digits(), val=0.1, test=0.2, seed=0)
+    >>> len(train), len(val), len(test)
+    (1258, 180, 359)
+    """
+    n = len(ds)
+    n_val, n_test = _count(val, n, "val"), _count(test, n, "test")
+    if n_val + n_test >= n:
+        raise DataError(
+            f"split: val ({n_val}) + test ({n_test}) leave no training cases out of {n}"
+        )
+    rng = np.random.default_rng(seed)
+    if stratify and ds.task == "classification":
+        order = _spread_order(ds.y, rng)
+    else:
+        order = rng.permutation(n)
+    test_rows = np.sort(order[:n_test])
+    val_rows = np.sort(order[n_test : n_test + n_val])
+    train_rows = np.sort(order[n_test + n_val :])
+    parts = []
+    for rows in (train_rows, val_rows, test_rows):
+        part = ds.subset(rows)
+        part.meta["indices"] = rows.tolist()
+        parts.append(part)
+    return parts[0], parts[1], parts[2]
+
+
+class Standardizer:
+    """Shift and scale each feature to mean 0, standard deviation 1 (fitted on training data).
+
+    A constant feature (standard deviation 0) is only centred: its scale is taken as 1.
+
+    >>> s = Standardizer().fit(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> s.transform(np.array([[2.0, 5.0]]))
+    array([[0., 0.]])
+    """
+
+    def __init__(self) -> None:
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def fit(self, X: np.ndarray) -> Standardizer:
+        """Learn each column's mean and standard deviation (in float64)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) == 0:
+            raise DataError(f"Standardizer.fit: need a non-empty 2-D array, got shape {X.shape}")
+        self.mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        # Rounding leaves a constant column with a std of ~1e-17 rather than 0; treat it as 0.
+        constant = std <= 1e-12 * np.maximum(1.0, np.abs(self.mean))
+        self.std = np.where(constant, 1.0, std)
+        return self
+
+    def _check(self, X: np.ndarray, what: str) -> np.ndarray:
+        if self.mean is None:
+            raise DataError(f"Standardizer.{what}: call fit first")
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != len(self.mean):
+            raise DataError(
+                f"Standardizer.{what}: fitted on {len(self.mean)} features, got shape {X.shape}"
+            )
+        return X
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """``(X - mean) / std``, in ``X``'s float dtype (float32 stays float32)."""
+        X = self._check(X, "transform")
+        dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
+        return ((X - self.mean) / self.std).astype(dtype)
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        """Undo :meth:`transform`: ``Z * std + mean``."""
+        Z = self._check(Z, "inverse_transform")
+        dtype = Z.dtype if np.issubdtype(Z.dtype, np.floating) else np.float64
+        return (Z * self.std + self.mean).astype(dtype)
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-able dict from which :meth:`from_state` rebuilds this standardizer."""
+        if self.mean is None:
+            raise DataError("Standardizer.state: call fit first")
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Standardizer:
+        """The standardizer :meth:`state` described (as read back from JSON)."""
+        try:
+            mean = np.asarray(state["mean"], dtype=np.float64)
+            std = np.asarray(state["std"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(f"Standardizer.from_state: malformed state ({error})") from error
+        if mean.ndim != 1 or mean.shape != std.shape:
+            raise DataError(
+                f"Standardizer.from_state: mean {mean.shape} and std {std.shape} must be "
+                "1-D of equal length"
+            )
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+            raise DataError("Standardizer.from_state: mean must be finite and std finite and > 0")
+        out = cls()
+        out.mean, out.std = mean, std
+        return out
+
+
+def batches(
+    n: int,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    rng: np.random.Generator | int | None = None,
+    drop_last: bool = False,
+) -> Iterator[np.ndarray]:
+    """Index arrays that cover ``range(n)`` once: one epoch's mini-batches.
+
+    ``batch_size=None`` (or >= n) gives one full batch, ``np.arange(n)`` in order: a "sweep" in
+    RHW 1986's words; order does not change a summed gradient, and skipping the shuffle keeps the
+    arithmetic identical from epoch to epoch. Otherwise the cases are shuffled with ``rng`` (a
+    ``np.random.Generator``, or an int seed) when ``shuffle`` is true. Pass the same Generator
+    every epoch so each epoch gets a fresh, reproducible order; ``rng=None`` draws an
+    unpredictable one.
+
+    >>> [b.tolist() for b in batches(5, 2, shuffle=False)]
+    [[0, 1], [2, 3], [4]]
+    """
+    if isinstance(n, bool) or n < 0:
+        raise DataError(f"batches: n must be >= 0, got {n!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+        raise DataError(
+            f"batches: batch_size must be a positive integer or None, got {batch_size!r}"
+        )
+    if batch_size is None or batch_size >= n:
+        if n:
+            yield np.arange(n)
+        return
+    if shuffle:
+        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        order = generator.permutation(n)
+    else:
+        order = np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield order[start : start + batch_size]

@@ -63,6 +63,7 @@ from chainrule.ops import (
     reshape,
     sigmoid,
     softmax,
+    softmax_cross_entropy,
     softplus,
     split,
     sqrt,
@@ -110,7 +111,7 @@ __all__ = [
     "linspace", "log", "log_softmax", "logistic", "logsumexp", "manual_seed", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "no_grad", "ones", "ones_like", "power",
     "rand", "randn", "register_array_module", "relu", "reshape", "sigmoid", "softmax",
-    "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh", "tensor",
-    "transpose", "unsqueeze", "value_and_grad", "var", "vjp", "where", "zero_grad", "zeros",
-    "zeros_like",
+    "softmax_cross_entropy", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum",
+    "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "value_and_grad", "var", "vjp",
+    "where", "zero_grad", "zeros", "zeros_like",
 ]  # fmt: skip

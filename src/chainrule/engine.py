@@ -20,9 +20,11 @@ import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from chainrule.backend import array_module
+from chainrule.tensor import Tensor
+
 if TYPE_CHECKING:
     from chainrule.ops.registry import Primitive
-    from chainrule.tensor import Tensor
 
 
 class _Mode(threading.local):
@@ -90,18 +92,25 @@ class Node:
     """One recorded application of a primitive: what backward needs, and what tools display.
 
     ``inputs`` are the tensors the op read (its parents in the graph); ``params`` its non-tensor
-    arguments (an axis, an exponent). ``input_shapes`` and ``op`` outlive :meth:`release`, so a
+    arguments (an axis, an exponent). ``op`` and ``input_shapes`` outlive :meth:`release`, so a
     graph can still be drawn after backward has freed its values.
     """
 
-    __slots__ = ("primitive", "inputs", "params", "input_shapes", "origin")
+    __slots__ = ("primitive", "inputs", "params", "_released_shapes", "origin")
 
     def __init__(self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict) -> None:
         self.primitive = primitive
         self.inputs: tuple[Tensor, ...] | None = inputs
         self.params = params
-        self.input_shapes = tuple(t.shape for t in inputs)
+        self._released_shapes: tuple[tuple[int, ...], ...] = ()
         self.origin = _user_frame() if mode.detect_anomaly else None
+
+    @property
+    def input_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The shapes of the op's inputs (kept when the inputs themselves are released)."""
+        if self.inputs is None:
+            return self._released_shapes
+        return tuple([t.data.shape for t in self.inputs])
 
     @property
     def op(self) -> str:
@@ -113,6 +122,7 @@ class Node:
 
     def release(self) -> None:
         """Drop the references to the inputs, so their arrays can be freed."""
+        self._released_shapes = self.input_shapes
         self.inputs = None
 
     def where(self) -> str:
@@ -139,26 +149,30 @@ def _user_frame() -> str:
 
 
 def apply(primitive: Primitive, inputs: tuple[Tensor, ...], **params: Any) -> Tensor:
-    """Run ``primitive`` forward on the inputs' arrays; record a node if an input needs a grad."""
-    # tensor.py imports this module, so the Tensor class is looked up at call time
-    from chainrule.tensor import Tensor
+    """Run ``primitive`` forward on the inputs' arrays; record a node if an input needs a grad.
 
+    This is the hot path of every op: keep it free of anything that is not needed every time.
+    """
     try:
         data = primitive.forward(*[t.data for t in inputs], **params)
     except ValueError as error:
         raise primitive.shape_error(inputs, params, error) from None
-    out = Tensor._wrap(data)
-    if mode.grad_enabled and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out._node = Node(primitive, inputs, params)
+    out = _wrap(data)
+    if mode.grad_enabled:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out._node = Node(primitive, inputs, params)
+                break
     if mode.detect_anomaly:
         _check_finite(data, f"{primitive.name}: forward produced", out._node)
     return out
 
 
-def _check_finite(data: Any, what: str, node: Node | None) -> None:
-    from chainrule.backend import array_module
+_wrap = Tensor._wrap
 
+
+def _check_finite(data: Any, what: str, node: Node | None) -> None:
     xp = array_module(data)
     if not bool(xp.all(xp.isfinite(data))):
         kind = "NaN" if bool(xp.any(xp.isnan(data))) else "Inf"

@@ -8,12 +8,14 @@ module that owns it is ``tensor.xp`` (NumPy unless another array library was reg
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.backend import array_module, to_numpy
-from chainrule.engine import Node, backward_pass
+
+if TYPE_CHECKING:
+    from chainrule.engine import Node
 
 Scalar = int | float | bool
 ArrayLike = Any
@@ -136,7 +138,7 @@ class Tensor:
                 "requires_grad=True, or it was computed under no_grad)"
             )
         seed = self._seed(gradient)
-        totals = backward_pass(
+        totals = _engine.backward_pass(
             [self], [seed], retain_graph=retain_graph or create_graph, create_graph=create_graph
         )
         for leaf, total in totals.values():
@@ -363,4 +365,6 @@ def _data(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
 
-from chainrule import ops as _ops  # noqa: E402  (the ops layer builds on Tensor)
+# The layers above build on Tensor; its methods reach them through these module references.
+from chainrule import engine as _engine  # noqa: E402
+from chainrule import ops as _ops  # noqa: E402

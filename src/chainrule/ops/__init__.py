@@ -29,6 +29,7 @@ from chainrule.ops.nn import (
     relu,
     sigmoid,
     softmax,
+    softmax_cross_entropy,
     softplus,
     tanh,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "getitem", "log",
     "log_softmax", "logistic", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mul", "neg", "power", "primitive", "relu", "reshape", "sigmoid", "softmax", "softplus",
-    "split", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh", "transpose",
+    "softmax_cross_entropy", "split", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh",
+    "transpose",
     "unbroadcast", "unsqueeze", "var", "where",
 ]  # fmt: skip

@@ -26,8 +26,11 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool)):
-        xp = like.xp
-        return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(like.data, value)))
+        data = like.data
+        if data.dtype.kind == "f":  # the common case, without NumPy's slower result_type
+            return Tensor._wrap(array_module(data).asarray(value, dtype=data.dtype))
+        xp = array_module(data)
+        return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(data, value)))
     return Tensor(value)
 
 

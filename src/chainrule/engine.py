@@ -278,10 +278,26 @@ def _send_contributions(
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
             continue
-        contribution = rules[index](cotangent, out, *inputs, **node.params)
         if mode.detect_anomaly:
-            _check_finite(contribution.data, f"{node.op}: backward produced", node)
+            contribution = _rule_checked(rules[index], node, cotangent, out, inputs)
+        else:
+            contribution = rules[index](cotangent, out, *inputs, **node.params)
         sum_over_consumers(totals, parent, contribution)
+
+
+def _rule_checked(rule: Any, node: Node, cotangent: Tensor, out: Tensor, inputs: tuple) -> Any:
+    """Run a rule with the per-op forward check off, then check its result as ``node``'s backward.
+
+    The ops inside a rule (the ``div`` in sqrt's ``g / (2 * out)``) would otherwise report the
+    NaN under their own name and the line of ``backward()``, not the op the user wrote.
+    """
+    mode.detect_anomaly = False
+    try:
+        contribution = rule(cotangent, out, *inputs, **node.params)
+    finally:
+        mode.detect_anomaly = True
+    _check_finite(contribution.data, f"{node.op}: backward produced", node)
+    return contribution
 
 
 def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:

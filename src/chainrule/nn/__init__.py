@@ -1,0 +1,45 @@
+"""chainrule.nn: networks of logistic units (and others), losses and initialisers.
+
+>>> import chainrule as cr
+>>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)       # a 2-2-1 logistic net
+>>> loss = cr.nn.SquaredError()                                # E = 1/2 sum (t - y)^2
+>>> E = loss(net([[0.0, 1.0]]), [[1.0]])
+>>> E.backward()
+"""
+
+from chainrule.nn import init
+from chainrule.nn.layers import (
+    Dropout,
+    Linear,
+    Logistic,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    activation,
+    mlp,
+)
+from chainrule.nn.losses import (
+    MSE,
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Loss,
+    SquaredError,
+    loss_from_config,
+    loss_from_name,
+)
+from chainrule.nn.module import (
+    ConfigError,
+    Module,
+    StateDictError,
+    from_config,
+    functional_call,
+)
+
+__all__ = [
+    "MSE", "BinaryCrossEntropy", "ConfigError", "CrossEntropy", "Dropout", "Linear", "Logistic",
+    "Loss", "Module", "ReLU", "Sequential", "Sigmoid", "Softmax", "SquaredError",
+    "StateDictError", "Tanh", "activation", "from_config", "functional_call", "init",
+    "loss_from_config", "loss_from_name", "mlp",
+]  # fmt: skip

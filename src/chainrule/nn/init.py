@@ -1,0 +1,110 @@
+"""Initialisers: the starting weights, each a function ``(shape, dtype, rng) -> array``.
+
+The weight of a :class:`~chainrule.nn.Linear` has shape ``(n_in, n_out)``, so ``fan_in`` is
+``shape[0]`` and ``fan_out`` is ``shape[1]``. Every random initialiser takes ``rng``: an int seed
+or a ``numpy.random.Generator`` (None uses the generator :func:`chainrule.manual_seed` sets), so
+that runs are reproducible.
+
+- :func:`uniform`: U(-r, r), r = 0.3 by default; the small random weights of Rumelhart, Hinton &
+  Williams (1986), which break the symmetry between hidden units.
+- :func:`glorot` (Xavier, uniform): U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio
+  2010), keeps the variance of activations and gradients about equal across layers.
+- :func:`he` (Kaiming, normal): N(0, 2 / fan_in) (He et al. 2015), for ReLU units.
+- :func:`cosine`: the deterministic 0.1 * cos(0 .. n-1) of the course's programming assignment 3,
+  filled column by column as MATLAB's ``reshape`` does (see its docstring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.creation import _generator
+from chainrule.nn.module import ConfigError
+
+Initialiser = Callable[..., np.ndarray]
+RNG = np.random.Generator | int | None
+
+
+def as_generator(rng: RNG) -> np.random.Generator:
+    """``rng`` as a Generator: an int seeds a new one, None is chainrule's default generator."""
+    if rng is not None and not isinstance(rng, (int, np.integer, np.random.Generator)):
+        raise ConfigError(f"rng must be an int seed or a numpy Generator, not {type(rng).__name__}")
+    return _generator(int(rng) if isinstance(rng, np.integer) else rng)
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    return shape[0], shape[1]
+
+
+def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r: float = 0.3):
+    """Samples from U(-r, r) (Rumelhart, Hinton & Williams 1986 used small r such as 0.3)."""
+    if r < 0:
+        raise ConfigError(f"uniform init: the range r must be >= 0, not {r}")
+    return as_generator(rng).uniform(-r, r, size=shape).astype(dtype)
+
+
+def glorot(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
+    """Glorot/Xavier uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(shape)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return as_generator(rng).uniform(-limit, limit, size=shape).astype(dtype)
+
+
+xavier = glorot
+
+
+def he(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
+    """He/Kaiming normal: N(0, std^2) with std = sqrt(2 / fan_in)."""
+    fan_in, _ = _fans(shape)
+    std = np.sqrt(2.0 / fan_in)
+    return (std * as_generator(rng).standard_normal(shape)).astype(dtype)
+
+
+kaiming = he
+
+
+def cosine(
+    shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, start: int = 0
+) -> np.ndarray:
+    """The deterministic 0.1 * cos(start .. start + n - 1), filled in column-major order.
+
+    Assignment 3 of Hinton's course sets ``theta = 0.1 * cos(0:n-1)`` and reshapes it in MATLAB's
+    column-major order into a (n_in, n_hid) matrix: w_ij = 0.1 cos(i + n_in j), which is exactly
+    our (row = unit below, column = unit above) layout. Its flat theta runs on across layers; pass
+    ``start`` (the number of weights before this layer) to continue it. ``rng`` is ignored.
+    """
+    n = int(np.prod(shape))
+    values = 0.1 * np.cos(np.arange(start, start + n, dtype=np.float64))
+    return values.reshape(shape, order="F").astype(dtype)
+
+
+def zeros(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
+    """All zeros (the usual start for biases under Glorot and He)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+INITIALISERS: dict[str, Initialiser] = {
+    "uniform": uniform,
+    "glorot": glorot,
+    "xavier": glorot,
+    "he": he,
+    "kaiming": he,
+    "cosine": cosine,
+    "zeros": zeros,
+}
+
+
+def get(init: str | Initialiser) -> Initialiser:
+    """The initialiser called ``init`` (or ``init`` itself when it is a callable)."""
+    if callable(init):
+        return init
+    try:
+        return INITIALISERS[init]
+    except (KeyError, TypeError):
+        known = ", ".join(INITIALISERS)
+        raise ConfigError(f"unknown initialiser {init!r}; choose one of {known}") from None

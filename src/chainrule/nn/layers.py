@@ -1,0 +1,304 @@
+"""Layers: Linear, the units (Logistic, Tanh, ReLU, Softmax), Dropout, Sequential, and ``mlp``.
+
+The units are compositions of the engine's ops (``cr.sigmoid`` ...), so the derivative rules live
+in one place, the ops registry, and a network's backward pass is the engine's backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.nn import init as initialisers
+from chainrule.nn.init import RNG, as_generator
+from chainrule.nn.module import ConfigError, Module, as_dtype, from_config
+from chainrule.ops.registry import ShapeError
+from chainrule.tensor import Tensor
+
+
+def _as_input(x: Any, dtype: np.dtype) -> Tensor:
+    """A batch as a tensor; plain arrays take the parameters' dtype (so float32 stays float32)."""
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
+
+
+class Linear(Module):
+    """A layer of connections from ``n_in`` units below to ``n_out`` units above.
+
+    The weight is laid out as the lecture writes w_ij: **row i is the unit below, column j the
+    unit above**, so ``weight`` has shape ``(n_in, n_out)`` and the forward pass is one matrix
+    product over a batch of rows,
+
+        z = y @ W + b,   that is   z_j = b_j + sum_i y_i w_ij,
+
+    and the backward pass gives dE/dy_i = sum_j w_ij dE/dz_j.
+
+    ``init`` names the initialiser of the weight ("uniform" U(-r, r) with r = ``init_range`` =
+    0.3 as in Rumelhart, Hinton & Williams 1986; "glorot"; "he"; "cosine") or is a callable
+    ``(shape, dtype, rng) -> array``. Under "uniform" the bias is drawn from the same range (in
+    RHW 1986 a bias is a weight from a unit that is always on); otherwise it starts at zero.
+    ``rng`` is an int seed or a ``numpy.random.Generator``. Parameters are float32 unless
+    ``dtype="float64"``.
+
+    >>> layer = Linear(2, 3, rng=0)
+    >>> layer.weight.shape, layer.bias.shape
+    ((2, 3), (3,))
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        bias: bool = True,
+        init: str | Callable[..., np.ndarray] = "uniform",
+        dtype: Any = np.float32,
+        rng: RNG = None,
+        init_range: float = 0.3,
+    ) -> None:
+        super().__init__()
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ConfigError(f"Linear: n_in and n_out must be >= 1, got ({n_in}, {n_out})")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.init = init
+        self.init_range = float(init_range)
+        dtype = as_dtype(dtype)
+        generator = as_generator(rng)
+        weight_init = initialisers.get(init)
+        if weight_init is initialisers.uniform:
+            weight = weight_init((self.n_in, self.n_out), dtype, generator, r=self.init_range)
+        else:
+            weight = weight_init((self.n_in, self.n_out), dtype, generator)
+        self.weight = Tensor(np.asarray(weight, dtype=dtype), requires_grad=True)
+        self.weight.name = "weight"
+        if bias:
+            if weight_init is initialisers.uniform:
+                values = initialisers.uniform((self.n_out,), dtype, generator, r=self.init_range)
+            else:
+                values = np.zeros(self.n_out, dtype=dtype)
+            self.bias: Tensor | None = Tensor(values, requires_grad=True)
+            self.bias.name = "bias"
+        else:
+            self.bias = None
+
+    def forward(self, x: Any) -> Tensor:
+        """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in)."""
+        x = _as_input(x, self.weight.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.n_in:
+            raise ShapeError(
+                f"Linear({self.n_in}, {self.n_out}): input has shape {tuple(x.shape)}; "
+                f"expected (n_cases, {self.n_in})"
+            )
+        z = x @ self.weight
+        return z if self.bias is None else z + self.bias
+
+    def config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "type": "Linear",
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "bias": self.bias is not None,
+            # a callable initialiser cannot be written down; rebuilt models load their weights
+            "init": self.init if isinstance(self.init, str) else "uniform",
+            "dtype": self.weight.dtype.name,
+        }
+        if self.init_range != 0.3:
+            config["init_range"] = self.init_range
+        return config
+
+    def extra_repr(self) -> str:
+        return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, dtype={self.weight.dtype}"
+
+
+class _Unit(Module):
+    """A layer of units applying one function elementwise; no parameters."""
+
+    def config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__}
+
+
+class Logistic(_Unit):
+    """The logistic unit y = 1 / (1 + e^-z), with dy/dz = y (1 - y) (alias ``Sigmoid``)."""
+
+    def forward(self, z: Any) -> Tensor:
+        return ops.sigmoid(z)
+
+
+Sigmoid = Logistic
+Module.registry["Sigmoid"] = Logistic
+
+
+class Tanh(_Unit):
+    """y = tanh(z), with dy/dz = 1 - y^2."""
+
+    def forward(self, z: Any) -> Tensor:
+        return ops.tanh(z)
+
+
+class ReLU(_Unit):
+    """y = max(z, 0); the derivative at 0 is taken as 0."""
+
+    def forward(self, z: Any) -> Tensor:
+        return ops.relu(z)
+
+
+class Softmax(Module):
+    """y_k = e^z_k / sum_l e^z_l along ``axis`` (for a loss, prefer CrossEntropy on the logits)."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, z: Any) -> Tensor:
+        return ops.softmax(z, self.axis)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Softmax", "axis": self.axis}
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each unit with probability ``p`` and scale the rest
+    by 1 / (1 - p), so the expected activation is unchanged and evaluation needs no rescaling.
+    In eval mode (``model.eval()``) it is the identity.
+
+    ``rng`` (an int seed or a Generator) draws the masks; set ``layer.rng`` to reseed it.
+    """
+
+    def __init__(self, p: float = 0.5, rng: RNG = None) -> None:
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise ConfigError(f"Dropout: p must be in [0, 1), not {p}")
+        self.p = float(p)
+        self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
+        self.rng = as_generator(rng)
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.training or self.p == 0.0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * Tensor(x.xp.asarray(mask))
+
+    def config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"type": "Dropout", "p": self.p}
+        if self.seed is not None:
+            config["rng"] = self.seed
+        return config
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Layers applied in order; indexable (``net[0]``, ``net[1:]``), with ``len`` and iteration.
+
+    Parameters are named by position: ``"0.weight"``, ``"0.bias"``, ``"2.weight"`` ...
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise ConfigError(
+                    f"Sequential: layer {index} is a {type(layer).__name__}, not a Module"
+                )
+            setattr(self, str(index), layer)
+        object.__setattr__(self, "layers", list(layers))
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def append(self, layer: Module) -> Sequential:
+        """Add a layer at the end; returns ``self``."""
+        setattr(self, str(len(self.layers)), layer)
+        self.layers.append(layer)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Sequential", "layers": [layer.config() for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: Any) -> Sequential:
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            raise ConfigError("from_config: a Sequential config needs a 'layers' list")
+        return cls(*[from_config(layer) for layer in layers])
+
+
+ACTIVATIONS: dict[str, type[Module]] = {
+    "logistic": Logistic,
+    "sigmoid": Logistic,
+    "tanh": Tanh,
+    "relu": ReLU,
+}
+
+
+def activation(name: str) -> Module:
+    """A unit layer by name: "logistic" (or "sigmoid"), "tanh", "relu", "softmax"."""
+    if name == "softmax":
+        return Softmax()
+    try:
+        return ACTIVATIONS[name]()
+    except (KeyError, TypeError):
+        known = ", ".join([*ACTIVATIONS, "softmax"])
+        raise ConfigError(f"unknown activation {name!r}; choose one of {known}") from None
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation: str = "logistic",
+    output: str | None = None,
+    dtype: Any = np.float32,
+    init: str | Callable[..., np.ndarray] = "uniform",
+    rng: RNG = None,
+    bias: bool = True,
+    init_range: float = 0.3,
+) -> Sequential:
+    """A multilayer network: Linear layers between consecutive ``sizes``, each hidden one
+    followed by ``activation``, and the last by ``output`` (None: the raw logits, which is what
+    CrossEntropy and BinaryCrossEntropy expect; "logistic"; "softmax").
+
+    >>> net = mlp([6, 2, 1], output="logistic", rng=0)   # RHW 1986's symmetry network
+    >>> [type(layer).__name__ for layer in net]
+    ['Linear', 'Logistic', 'Linear', 'Logistic']
+    """
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2:
+        raise ConfigError(f"mlp: sizes needs at least an input and an output size, got {sizes}")
+    unit = _activation_factory(activation)
+    output_unit = None if output is None else _activation_factory(output)
+    generator = as_generator(rng)
+    layers: list[Module] = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, bias, init, dtype, generator, init_range))
+        last = index == len(sizes) - 2
+        if not last:
+            layers.append(unit())
+        elif output_unit is not None:
+            layers.append(output_unit())
+    return Sequential(*layers)
+
+
+def _activation_factory(name: str) -> Callable[[], Module]:
+    activation(name)  # raises a clear error for an unknown name
+    return lambda: activation(name)

@@ -1,0 +1,214 @@
+"""Losses: ``loss(output, target) -> scalar Tensor``, each composed from the engine's ops.
+
+- :class:`SquaredError`: the lecture's E = 1/2 sum_cases sum_j (t_j - y_j)^2 ("sum"), or its mean
+  over cases ("mean"). dE/dy_j = -(t_j - y_j).
+- :class:`MSE`: the mean of (t - y)^2 over every element (PyTorch's ``MSELoss``).
+- :class:`CrossEntropy`: softmax and negative log-likelihood from the logits z, via the stable
+  ``log_softmax``; mean over cases. Targets are integer class labels (n,) or rows of
+  probabilities (n, k). dE/dz = (softmax(z) - t) / n.
+- :class:`BinaryCrossEntropy`: logistic units and cross-entropy from the logits, mean over every
+  element; softplus(z) - z t, which is max(z, 0) - z t + log(1 + e^-|z|) and never overflows.
+
+Each checks the shapes (and label range) and names itself, both shapes and what it expected.
+Targets are cast to the output's dtype, so a float32 network stays float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.backend import to_numpy
+from chainrule.nn.module import ConfigError
+from chainrule.ops.registry import ShapeError
+from chainrule.tensor import Tensor
+
+
+def _target_array(target: Any) -> Any:
+    return target.data if isinstance(target, Tensor) else np.asarray(target)
+
+
+class Loss:
+    """A loss function object: call it as ``loss(output, target)``; ``config()`` describes it."""
+
+    #: The name :func:`loss_from_name` knows it by.
+    name: str = ""
+
+    def __call__(self, output: Tensor, target: Any) -> Tensor:
+        output = output if isinstance(output, Tensor) else Tensor(output)
+        return self.forward(output, target)
+
+    def forward(self, output: Tensor, target: Any) -> Tensor:
+        """The loss of ``output`` against ``target`` as a scalar tensor."""
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description; :func:`loss_from_config` rebuilds the loss."""
+        return {"type": self.name}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+    def _same_shape_target(self, output: Tensor, target: Any) -> Tensor:
+        """The target as a tensor of the output's shape and dtype ((n,) fits an (n, 1) output)."""
+        array = _target_array(target)
+        if array.shape != output.shape:
+            if output.ndim == 2 and output.shape[1] == 1 and array.shape == output.shape[:1]:
+                array = array.reshape(output.shape)
+            else:
+                raise ShapeError(
+                    f"{type(self).__name__}: output has shape {tuple(output.shape)} but target "
+                    f"has shape {tuple(array.shape)}; they must match"
+                )
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}: target must be numeric, not {array.dtype}")
+        return Tensor(output.xp.asarray(array, dtype=output.dtype))
+
+
+def _n_cases(output: Tensor) -> int:
+    return output.shape[0] if output.ndim > 0 else 1
+
+
+class SquaredError(Loss):
+    """The lecture's E = 1/2 sum (t - y)^2, summed over cases ("sum") or averaged ("mean").
+
+    With "mean" the sum over output units is kept and divided by the number of cases (the first
+    axis), so E is the average per-case error. dE/dy = -(t - y) (divided by n for "mean").
+    """
+
+    name = "squared-error"
+
+    def __init__(self, reduction: str = "sum") -> None:
+        if reduction not in ("sum", "mean"):
+            raise ConfigError(f"SquaredError: reduction must be 'sum' or 'mean', not {reduction!r}")
+        self.reduction = reduction
+
+    def forward(self, output: Tensor, target: Any) -> Tensor:
+        t = self._same_shape_target(output, target)
+        error = t - output
+        total = 0.5 * (error * error).sum()
+        return total if self.reduction == "sum" else total / _n_cases(output)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": self.name, "reduction": self.reduction}
+
+
+class MSE(Loss):
+    """The mean squared error over every element, mean((t - y)^2) (no 1/2; PyTorch's MSELoss)."""
+
+    name = "mse"
+
+    def forward(self, output: Tensor, target: Any) -> Tensor:
+        t = self._same_shape_target(output, target)
+        error = t - output
+        return (error * error).mean()
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy from logits z of shape (n, k), averaged over the n cases.
+
+    E = -1/n sum_cases sum_k t_k log softmax(z)_k, with ``log_softmax`` stable for any logits
+    (even +-1e4). ``target`` is integer labels of shape (n,) in [0, k), or rows of
+    probabilities (one-hot or soft) of shape (n, k). dE/dz = (softmax(z) - t) / n.
+    """
+
+    name = "cross-entropy"
+
+    def forward(self, output: Tensor, target: Any) -> Tensor:
+        if output.ndim != 2:
+            raise ShapeError(
+                f"CrossEntropy: logits must have shape (n_cases, n_classes), not "
+                f"{tuple(output.shape)}"
+            )
+        t = self._probabilities(output, target)
+        log_p = ops.log_softmax(output, axis=1)
+        return -(log_p * t).sum() / output.shape[0]
+
+    def _probabilities(self, output: Tensor, target: Any) -> Tensor:
+        array = _target_array(target)
+        n, k = output.shape
+        if array.ndim == 2:
+            return self._same_shape_target(output, array)
+        if array.ndim != 1 or array.shape[0] != n:
+            raise ShapeError(
+                f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
+                f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k})"
+            )
+        labels = _labels(array, k, "CrossEntropy", output.shape)
+        xp = output.xp
+        one_hot = xp.zeros((n, k), dtype=output.dtype)
+        one_hot[xp.arange(n), xp.asarray(labels)] = 1
+        return Tensor(one_hot)
+
+
+def _labels(array: Any, n_classes: int, loss: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Integer class labels, checked to lie in [0, n_classes)."""
+    labels = to_numpy(array)
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise ValueError(f"{loss}: labels must be whole numbers, got {labels.dtype} values")
+        labels = labels.astype(np.int64)
+    elif labels.dtype.kind not in "iub":
+        raise TypeError(f"{loss}: labels must be integers, not {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(
+            f"{loss}: label {int(bad)} is out of range for {n_classes} classes (logits shape "
+            f"{tuple(shape)}); labels must lie in [0, {n_classes})"
+        )
+    return labels
+
+
+class BinaryCrossEntropy(Loss):
+    """Logistic-unit cross-entropy from logits z against targets t in [0, 1], mean over elements.
+
+    E = mean(softplus(z) - z t) = mean(max(z, 0) - z t + log(1 + e^-|z|)): no exp of a large
+    number anywhere, so it is finite at z = +-1e4. We compose it from ``softplus`` rather than
+    ``relu`` and ``abs`` because their kinks at z = 0 would give the wrong derivative there; the
+    softplus form has dE/dz = (sigmoid(z) - t) / N everywhere.
+    """
+
+    name = "binary-cross-entropy"
+
+    def forward(self, output: Tensor, target: Any) -> Tensor:
+        t = self._same_shape_target(output, target)
+        if t.size and (float(t.data.min()) < 0 or float(t.data.max()) > 1):
+            raise ValueError(
+                f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
+                f"[{float(t.data.min()):g}, {float(t.data.max()):g}] (shape {tuple(t.shape)})"
+            )
+        return (ops.softplus(output) - output * t).mean()
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "squared-error": SquaredError,
+    "mse": MSE,
+    "cross-entropy": CrossEntropy,
+    "binary-cross-entropy": BinaryCrossEntropy,
+}
+
+
+def loss_from_name(name: str, **kwargs: Any) -> Loss:
+    """A loss by name: "squared-error", "mse", "cross-entropy", "binary-cross-entropy".
+
+    Underscores work as hyphens; ``kwargs`` go to the constructor (``reduction="mean"``).
+    """
+    key = str(name).strip().lower().replace("_", "-")
+    cls = LOSSES.get(key)
+    if cls is None:
+        raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    try:
+        return cls(**kwargs)
+    except TypeError as error:
+        raise ConfigError(f"loss {name!r}: {error}") from None
+
+
+def loss_from_config(config: dict[str, Any]) -> Loss:
+    """Rebuild a loss from its ``config()``."""
+    if not isinstance(config, dict) or "type" not in config:
+        raise ConfigError(f"loss_from_config: expected a dict with a 'type' key, got {config!r}")
+    kwargs = {key: value for key, value in config.items() if key != "type"}
+    return loss_from_name(config["type"], **kwargs)

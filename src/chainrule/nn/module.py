@@ -1,0 +1,285 @@
+"""Module: the base of every layer and network, owning parameters and their dotted names.
+
+A module's parameters are its attributes that are tensors requiring a gradient; its submodules
+are its attributes that are modules. ``named_parameters`` walks both in the order they were set,
+so a ``Sequential(Linear(2, 3), Logistic(), Linear(3, 1))`` names its parameters ``0.weight``,
+``0.bias``, ``2.weight``, ``2.bias``. Attributes live in the instance's ``__dict__``, so reading
+``self.weight`` in ``forward`` costs no more than any Python attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from chainrule.backend import to_numpy
+from chainrule.errors import UserError
+from chainrule.tensor import Tensor
+
+
+class ConfigError(UserError, ValueError):
+    """An architecture, loss or optimizer description that cannot be built (unknown name, bad
+    value); the message names what is wrong and the choices."""
+
+
+class StateDictError(UserError, ValueError):
+    """A state dict that does not fit the model or optimizer: missing or extra keys, another shape
+    or dtype. Nothing is loaded when this is raised."""
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` (a NumPy dtype, type or name like ``"float32"``) as a floating NumPy dtype."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        raise ConfigError(f"dtype: {dtype!r} is not a dtype; use float32 or float64") from None
+    if result.kind != "f":
+        raise ConfigError(f"dtype: parameters must be floating point, not {result}")
+    return result
+
+
+class Module:
+    """A piece of a network: call it on a batch to run ``forward``.
+
+    Subclasses call ``super().__init__()`` first, then assign parameters (tensors with
+    ``requires_grad=True``) and submodules as attributes, and define ``forward`` and ``config``.
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.Sequential(cr.nn.Linear(2, 3, rng=0), cr.nn.Logistic(), cr.nn.Linear(3, 1))
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    #: Every Module subclass by class name, so :func:`from_config` can rebuild it.
+    registry: ClassVar[dict[str, type[Module]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Module.registry[cls.__name__] = cls
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Tensor) and value.requires_grad:
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    # -- running ------------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active) for this module and all below it; returns ``self``."""
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (dropout is the identity); returns ``self``."""
+        return self.train(False)
+
+    # -- parameters ---------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module ("") and every module below it."""
+        yield prefix, self
+        for name, module in self._modules.items():
+            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> list[Module]:
+        """This module and every module below it."""
+        return [module for _, module in self.named_modules()]
+
+    def children(self) -> list[Module]:
+        """The direct submodules, in the order they were set."""
+        return list(self._modules.values())
+
+    def named_parameters(self) -> list[tuple[str, Tensor]]:
+        """``(dotted name, parameter)`` pairs, e.g. ``("0.weight", W)``; shared ones listed once."""
+        seen: set[int] = set()
+        pairs = []
+        for prefix, module in self.named_modules():
+            for name, param in module._parameters.items():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    pairs.append((f"{prefix}.{name}" if prefix else name, param))
+        return pairs
+
+    def parameters(self) -> list[Tensor]:
+        """The parameters, in the order of :meth:`named_parameters` (give these to an optimizer)."""
+        return [param for _, param in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """How many numbers the parameters hold."""
+        return sum(param.size for param in self.parameters())
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's accumulated gradient (``.grad`` adds up across backwards)."""
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter to ``dtype`` in place (e.g. float64 for exact checks).
+
+        The parameter tensors stay the same objects (an optimizer built before still holds them),
+        their arrays are replaced and their gradients cleared. Returns ``self``.
+        """
+        dtype = as_dtype(dtype)
+        for param in self.parameters():
+            param.data = param.data.astype(dtype)
+            param.grad = None
+        return self
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The dtype of the first parameter (None for a module without parameters)."""
+        params = self.parameters()
+        return None if not params else params[0].dtype
+
+    # -- saving -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as a NumPy array, keyed by dotted name."""
+        return {
+            name: np.array(to_numpy(param.data), copy=True)
+            for name, param in self.named_parameters()
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy ``state``'s arrays into the parameters, in place.
+
+        Every key, shape and dtype is checked before anything is written: a mismatch raises
+        :class:`StateDictError` naming the key and both shapes (or dtypes), and leaves the model
+        as it was.
+        """
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state]
+        unexpected = [name for name in state if name not in params]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise StateDictError(
+                f"load_state_dict: {type(self).__name__} {' and '.join(parts)} "
+                f"(the model has {list(params)})"
+            )
+        arrays = {}
+        for name, param in params.items():
+            value = state[name]
+            array = to_numpy(value.data) if isinstance(value, Tensor) else np.asarray(value)
+            if array.shape != param.shape:
+                raise StateDictError(
+                    f"load_state_dict: {name!r} has shape {tuple(param.shape)} in the model but "
+                    f"{tuple(array.shape)} in the state dict"
+                )
+            if array.dtype != param.dtype:
+                raise StateDictError(
+                    f"load_state_dict: {name!r} is {param.dtype} in the model but {array.dtype} "
+                    f"in the state dict; convert the model first with "
+                    f"model.to({array.dtype.name!r})"
+                )
+            arrays[name] = array
+        for name, param in params.items():
+            param.data[...] = param.xp.asarray(arrays[name])
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description of the architecture; :func:`from_config` rebuilds it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define config(); define it (returning a dict with "
+            "'type' and the constructor's arguments) to save this module"
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Module:
+        """Build a fresh module (new weights) from ``config()``'s output."""
+        kwargs = {key: value for key, value in config.items() if key != "type"}
+        try:
+            return cls(**kwargs)
+        except TypeError as error:
+            raise ConfigError(f"from_config: cannot build {cls.__name__}: {error}") from None
+
+    # -- printing -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The arguments shown inside this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, module in self._modules.items():
+            body = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def from_config(config: Mapping[str, Any]) -> Module:
+    """Rebuild a module (with fresh weights) from ``module.config()``; load weights after.
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.mlp([2, 3, 1], output="logistic", rng=0)
+    >>> again = cr.nn.from_config(net.config())
+    >>> again.load_state_dict(net.state_dict())
+    """
+    if not isinstance(config, Mapping) or "type" not in config:
+        raise ConfigError(f"from_config: expected a dict with a 'type' key, got {config!r}")
+    kind = config["type"]
+    cls = Module.registry.get(kind)
+    if cls is None:
+        known = ", ".join(sorted(Module.registry))
+        raise ConfigError(f"from_config: unknown module type {kind!r}; known types: {known}")
+    return cls.from_config(config)
+
+
+def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **kwargs: Any):
+    """Call ``module`` with some parameters replaced by the tensors in ``params`` (by dotted name).
+
+    The module is restored afterwards. This turns a network into a function of its weights, for
+    :func:`chainrule.gradcheck` or :func:`chainrule.grad`:
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.Linear(2, 1, dtype="float64", rng=0)
+    >>> x = cr.tensor([[1.0, 2.0]])
+    >>> f = lambda W: functional_call(net, {"weight": W}, x).sum()
+    >>> bool(cr.gradcheck(f, [net.weight.data]))
+    True
+    """
+    owners = dict(module.named_modules())
+    swapped = []
+    try:
+        for name, value in params.items():
+            prefix, _, attr = name.rpartition(".")
+            owner = owners.get(prefix)
+            if owner is None or attr not in owner._parameters:
+                raise KeyError(
+                    f"functional_call: {type(module).__name__} has no parameter {name!r}"
+                )
+            swapped.append((owner, attr, owner.__dict__[attr]))
+            owner.__dict__[attr] = value  # bypass registration: a temporary stand-in
+        return module(*args, **kwargs)
+    finally:
+        for owner, attr, original in reversed(swapped):
+            owner.__dict__[attr] = original

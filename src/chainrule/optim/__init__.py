@@ -1,0 +1,31 @@
+"""chainrule.optim: optimizers that update parameters in place, and schedules between epochs.
+
+>>> import chainrule as cr
+>>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)
+>>> opt = cr.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)    # RHW 1986 eq. 9
+>>> E = cr.nn.SquaredError()(net([[0.0, 1.0]]), [[1.0]])
+>>> opt.zero_grad(); E.backward(); opt.step()
+"""
+
+from chainrule.optim.optimizers import (
+    OPTIMIZERS,
+    SGD,
+    Adam,
+    AdamW,
+    Optimizer,
+    RMSprop,
+    from_config,
+    from_name,
+)
+from chainrule.optim.schedules import (
+    CosineLR,
+    ExponentialLR,
+    PiecewiseSchedule,
+    Schedule,
+    StepLR,
+)
+
+__all__ = [
+    "OPTIMIZERS", "SGD", "Adam", "AdamW", "CosineLR", "ExponentialLR", "Optimizer",
+    "PiecewiseSchedule", "RMSprop", "Schedule", "StepLR", "from_config", "from_name",
+]  # fmt: skip

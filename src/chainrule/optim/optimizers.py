@@ -1,0 +1,411 @@
+"""Optimizers: update each parameter's array in place from its ``.grad``.
+
+Every update is vectorised with in-place array operations (``xp.multiply(..., out=)``) on
+buffers allocated once per parameter, so a step allocates nothing and keeps each parameter's
+dtype (float32 stays float32). A parameter whose ``.grad`` is None is skipped (its buffers and
+step count stay as they were). Hyperparameters are plain attributes (``opt.lr``,
+``opt.momentum``) that a schedule may change between epochs.
+
+Weight decay (``weight_decay=lambda``) is L2 regularisation: ``lambda * w`` is added to the
+gradient before the update, as if the loss had ``lambda/2 * sum w^2`` added; AdamW instead
+shrinks the weights directly (decoupled). SGD's ``shrink=s`` multiplies every weight by
+``(1 - s)`` after each step, as Rumelhart, Hinton & Williams (1986) "decayed the weights by 0.2%
+after each weight change" (``shrink=0.002``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from chainrule.backend import array_module, to_numpy
+from chainrule.nn.module import ConfigError, Module, StateDictError
+from chainrule.tensor import Tensor
+
+
+class Optimizer:
+    """The base of every optimizer: the parameters, their buffers, ``step`` and saving.
+
+    Subclasses list their hyperparameters in ``hyperparameters`` and their per-parameter buffers
+    in ``buffers``, and define ``_update(index, param, grad)``.
+    """
+
+    name: ClassVar[str] = ""
+    hyperparameters: ClassVar[tuple[str, ...]] = ()
+    buffers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Iterable[Tensor] | Module, **hyper: Any) -> None:
+        if isinstance(params, Module):
+            params = params.parameters()
+        self.params: list[Tensor] = list(params)
+        if not self.params:
+            raise ConfigError(f"{type(self).__name__}: got an empty list of parameters")
+        for index, param in enumerate(self.params):
+            if not isinstance(param, Tensor) or not param.requires_grad:
+                raise ConfigError(
+                    f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
+                    f"gradient ({type(param).__name__})"
+                )
+        for key, value in hyper.items():
+            setattr(self, key, value)
+        self._check_hyperparameters()
+        # per-parameter state: buffers by name (created at a parameter's first step), step counts
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self.steps: list[int] = [0 for _ in self.params]
+        self._scratch: list[Any] = [None for _ in self.params]
+        self._decay_scratch: list[Any] = [None for _ in self.params]
+
+    def _check_hyperparameters(self) -> None:
+        lr = getattr(self, "lr", 0.0)
+        if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
+            raise ConfigError(f"{type(self).__name__}: lr must be a number >= 0, not {lr!r}")
+        for key in ("momentum", "weight_decay", "eps", "shrink"):
+            value = getattr(self, key, 0.0)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise ConfigError(f"{type(self).__name__}: {key} must be >= 0, not {value!r}")
+
+    # -- stepping -----------------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``.grad`` accumulates across backward calls)."""
+        for param in self.params:
+            param.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        for index, param in enumerate(self.params):
+            if param.grad is None:
+                continue
+            grad = param.grad.data if isinstance(param.grad, Tensor) else param.grad
+            if grad.shape != param.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.step: parameter {index} has shape {param.shape} but "
+                    f"its gradient has shape {grad.shape}"
+                )
+            self.steps[index] += 1
+            self._update(index, param.data, grad)
+
+    def _update(self, index: int, w: Any, g: Any) -> None:
+        raise NotImplementedError
+
+    def _buffer(self, index: int, name: str, like: Any) -> Any:
+        """The named per-parameter buffer, created as zeros (the parameter's dtype) if new."""
+        state = self.state[index]
+        if name not in state:
+            state[name] = array_module(like).zeros_like(like)
+        return state[name]
+
+    def _scratch_for(self, index: int, like: Any) -> Any:
+        """A work array shaped like the parameter, reused across steps (never saved)."""
+        scratch = self._scratch[index]
+        if scratch is None or scratch.shape != like.shape or scratch.dtype != like.dtype:
+            scratch = self._scratch[index] = array_module(like).empty_like(like)
+        return scratch
+
+    def _decayed_gradient(self, index: int, w: Any, g: Any) -> Any:
+        """g + weight_decay * w (L2) in a work array of its own; g itself without decay."""
+        if not self.weight_decay:
+            return g
+        out = self._decay_scratch[index]
+        if out is None or out.shape != w.shape or out.dtype != w.dtype:
+            out = self._decay_scratch[index] = array_module(w).empty_like(w)
+        array_module(w).multiply(w, self.weight_decay, out=out)
+        out += g
+        return out
+
+    # -- saving -------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The optimizer's name and hyperparameters, JSON-able."""
+        config: dict[str, Any] = {"type": self.name}
+        for key in self.hyperparameters:
+            value = getattr(self, key)
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"config": hyperparameters, "state": {"step.i", "<buffer>.i": arrays}}`` (copies).
+
+        ``i`` is the parameter's position in ``params``; a buffer not yet created (the parameter
+        never had a gradient) is absent.
+        """
+        state: dict[str, np.ndarray] = {}
+        for index, buffers in enumerate(self.state):
+            state[f"step.{index}"] = np.array(self.steps[index], dtype=np.int64)
+            for name, array in buffers.items():
+                state[f"{name}.{index}"] = np.array(to_numpy(array), copy=True)
+        return {"config": self.config(), "state": state}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyperparameters, step counts and buffers from :meth:`state_dict`'s output.
+
+        Everything is checked first; a mismatch raises :class:`StateDictError` and changes
+        nothing.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or "config" not in state_dict:
+            raise StateDictError(f"{who}: expected a dict with 'config' and 'state'")
+        config = dict(state_dict["config"])
+        if config.get("type") != self.name:
+            raise StateDictError(
+                f"{who}: the state is for {config.get('type')!r}, not {self.name!r}"
+            )
+        unknown = [k for k in config if k != "type" and k not in self.hyperparameters]
+        if unknown:
+            raise StateDictError(f"{who}: unknown hyperparameters {unknown}")
+        steps, buffers = self._parse_state(who, state_dict.get("state", {}))
+        for key, value in config.items():
+            if key != "type":
+                setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        self.steps = steps
+        for index, param in enumerate(self.params):
+            self.state[index] = {
+                name: param.xp.asarray(array, dtype=param.dtype).copy()
+                for name, array in buffers[index].items()
+            }
+
+    def _parse_state(self, who: str, state: Mapping[str, Any]):
+        steps = [0 for _ in self.params]
+        buffers: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        for key, value in state.items():
+            name, _, position = str(key).rpartition(".")
+            if not position.isdigit() or int(position) >= len(self.params):
+                raise StateDictError(
+                    f"{who}: key {key!r} does not name one of the {len(self.params)} parameters"
+                )
+            index = int(position)
+            array = np.asarray(to_numpy(value.data) if isinstance(value, Tensor) else value)
+            if name == "step":
+                steps[index] = int(array)
+            elif name in self.buffers:
+                if array.shape != self.params[index].shape:
+                    raise StateDictError(
+                        f"{who}: {key!r} has shape {tuple(array.shape)} but parameter {index} has "
+                        f"shape {tuple(self.params[index].shape)}"
+                    )
+                buffers[index][name] = array
+            else:
+                raise StateDictError(
+                    f"{who}: unknown buffer {name!r} in key {key!r}; {self.name} keeps "
+                    f"{list(self.buffers)}"
+                )
+        return steps, buffers
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
+        return f"{type(self).__name__}({len(self.params)} parameters, {args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent with classical momentum, exactly as Rumelhart, Hinton & Williams (1986),
+    eq. 9:
+
+        dw(t) = -lr * dE/dw(t) + momentum * dw(t-1),     w(t) = w(t-1) + dw(t).
+
+    The velocity dw holds the learning rate inside it. PyTorch keeps b = momentum * b + g and
+    steps w -= lr * b; that is the same update while lr is constant (dw = -lr * b), and differs
+    only in how a changed lr acts on the momentum already gathered: here the old velocity keeps
+    its old lr, as in the paper. ``nesterov=True`` steps w += momentum * dw(t) - lr * g (PyTorch's
+    Nesterov in the same correspondence). ``weight_decay`` adds ``weight_decay * w`` to the
+    gradient (L2); ``shrink`` multiplies w by (1 - shrink) after the step (RHW's 0.2% decay).
+    """
+
+    name = "sgd"
+    hyperparameters = ("lr", "momentum", "nesterov", "weight_decay", "shrink")
+    buffers = ("velocity",)
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        shrink: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            nesterov=bool(nesterov),
+            weight_decay=weight_decay,
+            shrink=shrink,
+        )
+        if self.nesterov and not self.momentum:
+            raise ConfigError("SGD: nesterov=True needs momentum > 0")
+
+    def _update(self, index: int, w: Any, g: Any) -> None:
+        xp = array_module(w)
+        g = self._decayed_gradient(index, w, g)
+        step = self._scratch_for(index, w)
+        xp.multiply(g, self.lr, out=step)  # lr * dE/dw
+        if self.momentum or "velocity" in self.state[index]:
+            velocity = self._buffer(index, "velocity", w)
+            velocity *= self.momentum
+            velocity -= step  # dw(t) = momentum * dw(t-1) - lr * dE/dw
+            if self.nesterov:
+                w -= step
+                xp.multiply(velocity, self.momentum, out=step)
+                w += step
+            else:
+                w += velocity
+        else:
+            w -= step
+        if self.shrink:
+            w *= 1.0 - self.shrink
+
+
+class RMSprop(Optimizer):
+    """RMSprop as in Hinton's lecture 6e: divide the gradient by a running average of its size,
+
+        MeanSquare = alpha * MeanSquare + (1 - alpha) * g^2,
+        w -= lr * g / (sqrt(MeanSquare) + eps),
+
+    with alpha = 0.9 as in the lecture. PyTorch's ``RMSprop`` uses the same convention for
+    ``alpha`` (the weight of the old average) but a default of 0.99. With ``momentum`` the
+    scaled step goes through RHW momentum: dw = momentum * dw - lr * g / (sqrt(MS) + eps).
+    """
+
+    name = "rmsprop"
+    hyperparameters = ("lr", "alpha", "eps", "momentum", "weight_decay")
+    buffers = ("mean_square", "velocity")
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float,
+        alpha: float = 0.9,
+        eps: float = 1e-8,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params, lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay
+        )
+        if not 0.0 <= self.alpha < 1.0:
+            raise ConfigError(f"RMSprop: alpha must be in [0, 1), not {alpha}")
+
+    def _update(self, index: int, w: Any, g: Any) -> None:
+        xp = array_module(w)
+        g = self._decayed_gradient(index, w, g)
+        mean_square = self._buffer(index, "mean_square", w)
+        work = self._scratch_for(index, w)
+        mean_square *= self.alpha
+        xp.multiply(g, g, out=work)
+        work *= 1.0 - self.alpha
+        mean_square += work
+        xp.sqrt(mean_square, out=work)
+        work += self.eps
+        xp.divide(g, work, out=work)
+        work *= self.lr  # lr * g / (sqrt(MeanSquare) + eps)
+        if self.momentum or "velocity" in self.state[index]:
+            velocity = self._buffer(index, "velocity", w)
+            velocity *= self.momentum
+            velocity -= work
+            w += velocity
+        else:
+            w -= work
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction:
+
+        m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2,
+        w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps).
+
+    ``weight_decay`` is L2 (added to g); for decoupled decay use :class:`AdamW`. The step count
+    t is kept per parameter, as PyTorch does.
+    """
+
+    name = "adam"
+    hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    buffers = ("m", "v")
+    decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        betas = tuple(float(b) for b in betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ConfigError(f"{type(self).__name__}: betas must be two numbers in [0, 1)")
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _update(self, index: int, w: Any, g: Any) -> None:
+        xp = array_module(w)
+        beta1, beta2 = self.betas
+        t = self.steps[index]
+        if self.decoupled:
+            if self.weight_decay:
+                w *= 1.0 - self.lr * self.weight_decay
+        else:
+            g = self._decayed_gradient(index, w, g)
+        m = self._buffer(index, "m", w)
+        v = self._buffer(index, "v", w)
+        work = self._scratch_for(index, w)
+        m *= beta1
+        xp.multiply(g, 1.0 - beta1, out=work)
+        m += work
+        v *= beta2
+        xp.multiply(g, g, out=work)
+        work *= 1.0 - beta2
+        v += work
+        bias1 = 1.0 - beta1**t
+        bias2 = 1.0 - beta2**t
+        xp.sqrt(v, out=work)
+        work *= 1.0 / math.sqrt(bias2)
+        work += self.eps  # sqrt(v_hat) + eps
+        xp.divide(m, work, out=work)
+        work *= self.lr / bias1
+        w -= work
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before the Adam step,
+    w *= 1 - lr * weight_decay (default 0.01, as in PyTorch); the decay never enters m or v."""
+
+    name = "adamw"
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+
+def from_name(name: str, params: Iterable[Tensor] | Module, **hyper: Any) -> Optimizer:
+    """An optimizer by name ("sgd", "rmsprop", "adam", "adamw"); ``hyper`` goes to it."""
+    cls = OPTIMIZERS.get(str(name).strip().lower())
+    if cls is None:
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    try:
+        return cls(params, **hyper)
+    except TypeError as error:
+        raise ConfigError(f"optimizer {name!r}: {error}") from None
+
+
+def from_config(config: Mapping[str, Any], params: Iterable[Tensor] | Module) -> Optimizer:
+    """Rebuild an optimizer from ``opt.config()`` (or ``state_dict()["config"]``)."""
+    if not isinstance(config, Mapping) or "type" not in config:
+        raise ConfigError(f"optim.from_config: expected a dict with a 'type' key, got {config!r}")
+    hyper = {key: value for key, value in config.items() if key != "type"}
+    return from_name(config["type"], params, **hyper)

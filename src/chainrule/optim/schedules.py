@@ -1,0 +1,156 @@
+"""Schedules: change an optimizer's hyperparameters between epochs.
+
+Each schedule is stepped once per epoch, after the epoch, with ``.step()``; ``.epoch`` counts
+the epochs done. It writes the optimizer's plain attributes (``opt.lr``, ``opt.momentum``), so
+anything else may change them too. ``state_dict()`` / ``load_state_dict()`` are JSON-able for
+checkpoints.
+
+- :class:`StepLR`: lr = base_lr * gamma ** (epoch // step_size).
+- :class:`ExponentialLR`: lr = base_lr * gamma ** epoch.
+- :class:`CosineLR`: lr = min_lr + (base_lr - min_lr) * (1 + cos(pi * epoch / total)) / 2.
+- :class:`PiecewiseSchedule`: any hyperparameters from given epochs on, e.g. for Rumelhart,
+  Hinton & Williams' family trees
+  ``{0: {"lr": 0.005, "momentum": 0.5}, 20: {"lr": 0.01, "momentum": 0.9}}``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from chainrule.nn.module import ConfigError, StateDictError
+from chainrule.optim.optimizers import Optimizer
+
+
+class Schedule:
+    """The base of every schedule: the optimizer, the epoch count, and ``step``."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise ConfigError(
+                f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}"
+            )
+        self.optimizer = optimizer
+        self.base_lr = float(optimizer.lr)
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate for ``epoch`` (counting from 0)."""
+        raise NotImplementedError
+
+    def apply(self) -> None:
+        """Set the optimizer's hyperparameters for the current epoch."""
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def step(self) -> None:
+        """One more epoch is done: move on and set the hyperparameters for the next."""
+        self.epoch += 1
+        self.apply()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The epoch count and the base learning rate (JSON-able)."""
+        return {"type": type(self).__name__, "epoch": self.epoch, "base_lr": self.base_lr}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a saved :meth:`state_dict` (and set the optimizer to match)."""
+        if state.get("type") != type(self).__name__:
+            raise StateDictError(
+                f"{type(self).__name__}.load_state_dict: the state is for {state.get('type')!r}"
+            )
+        self.epoch = int(state["epoch"])
+        self.base_lr = float(state["base_lr"])
+        self.apply()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(epoch={self.epoch}, lr={self.optimizer.lr:g})"
+
+
+class StepLR(Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if int(step_size) < 1:
+            raise ConfigError(f"StepLR: step_size must be >= 1, not {step_size}")
+        self.step_size, self.gamma = int(step_size), float(gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(Schedule):
+    """Multiply the learning rate by ``gamma`` every epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        super().__init__(optimizer)
+        self.gamma = float(gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma**epoch
+
+
+class CosineLR(Schedule):
+    """Anneal the learning rate from its start to ``min_lr`` along half a cosine over
+    ``total_epochs`` (and stay at ``min_lr`` after)."""
+
+    def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if int(total_epochs) < 1:
+            raise ConfigError(f"CosineLR: total_epochs must be >= 1, not {total_epochs}")
+        self.total_epochs, self.min_lr = int(total_epochs), float(min_lr)
+
+    def lr_at(self, epoch: int) -> float:
+        progress = min(epoch, self.total_epochs) / self.total_epochs
+        return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+
+
+class PiecewiseSchedule(Schedule):
+    """Set hyperparameters from given epochs on: ``{epoch: {"lr": ..., "momentum": ...}}``.
+
+    At epoch e the settings of every milestone <= e apply (later ones win), so milestone 0 is
+    applied when the schedule is made. Any plain hyperparameter of the optimizer may be set
+    (lr, momentum, weight_decay, shrink ...). Keys may be strings (as after a JSON round trip).
+
+    >>> import chainrule as cr
+    >>> net = cr.nn.mlp([2, 1], rng=0)
+    >>> opt = cr.optim.SGD(net.parameters(), lr=0.1)
+    >>> schedule = PiecewiseSchedule(opt, {0: {"lr": 0.005, "momentum": 0.5},
+    ...                                    20: {"lr": 0.01, "momentum": 0.9}})
+    >>> opt.lr, opt.momentum
+    (0.005, 0.5)
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, milestones: Mapping[int | str, Mapping[str, Any]]
+    ) -> None:
+        super().__init__(optimizer)
+        self.milestones: dict[int, dict[str, Any]] = {}
+        for key, settings in milestones.items():
+            epoch = int(key)
+            if epoch < 0:
+                raise ConfigError(f"PiecewiseSchedule: epoch {epoch} must be >= 0")
+            for name in settings:
+                if name not in optimizer.hyperparameters:
+                    raise ConfigError(
+                        f"PiecewiseSchedule: {type(optimizer).__name__} has no hyperparameter "
+                        f"{name!r} (it has {', '.join(optimizer.hyperparameters)})"
+                    )
+            self.milestones[epoch] = dict(settings)
+        self.milestones = dict(sorted(self.milestones.items()))
+        self.apply()
+
+    def settings_at(self, epoch: int) -> dict[str, Any]:
+        """The hyperparameters in force at ``epoch`` (only those the milestones mention)."""
+        settings: dict[str, Any] = {}
+        for start, values in self.milestones.items():
+            if start <= epoch:
+                settings.update(values)
+        return settings
+
+    def lr_at(self, epoch: int) -> float:
+        return float(self.settings_at(epoch).get("lr", self.base_lr))
+
+    def apply(self) -> None:
+        for name, value in self.settings_at(self.epoch).items():
+            setattr(self.optimizer, name, value)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine import backward_pass
+from chainrule.engine import backward_pass, enable_grad
 from chainrule.tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +167,12 @@ class _Traced:
         return trees
 
 
+def _call_recorded(f: Callable[..., Any], args: list) -> Any:
+    """Call ``f`` with recording on: a transform differentiates even inside ``no_grad``."""
+    with enable_grad():
+        return f(*args)
+
+
 def _output_tensors(out: Any, op: str) -> tuple[list[Tensor], Any]:
     leaves, treedef = tree_flatten(out)
     for leaf in leaves:
@@ -197,7 +203,7 @@ def value_and_grad(
 
     def wrapped(*args: Any) -> tuple[Any, Any]:
         traced = _Traced(args, _argnums_tuple(argnums, len(args), "grad"))
-        result = f(*traced.args)
+        result = _call_recorded(f, traced.args)
         value, aux = result if has_aux else (result, None)
         if not isinstance(value, Tensor):
             raise TypeError(f"grad: the function must return a tensor, got {type(value).__name__}")
@@ -234,7 +240,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     ``vjp_fn`` may be called many times (the graph is kept while it lives).
     """
     traced = _Traced(primals, tuple(range(len(primals))))
-    out = f(*traced.args)
+    out = _call_recorded(f, traced.args)
     outs, out_def = _output_tensors(out, "vjp")
 
     def vjp_fn(cotangent: Any) -> tuple:
@@ -253,7 +259,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[Any], Any], Any]:
     """``f``'s output and a function ``v -> J v``, by transposing the reverse pass."""
     traced = _Traced(primals, tuple(range(len(primals))))
-    out = f(*traced.args)
+    out = _call_recorded(f, traced.args)
     outs, out_def = _output_tensors(out, "jvp")
     dummies = [Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_() for o in outs]
     transposed = gradient(outs, traced.flat_variables, dummies, create_graph=True)  # J^T u
@@ -296,7 +302,7 @@ def jacobian(
     def wrapped(*args: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), "jacobian")
         traced = _Traced(args, nums)
-        out = f(*traced.args)
+        out = _call_recorded(f, traced.args)
         if not isinstance(out, Tensor):
             raise TypeError("jacobian: the function must return a single tensor")
         variables = traced.flat_variables
@@ -373,7 +379,7 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
     """
     primals = tuple(primals)
     traced = _Traced(primals, tuple(range(len(primals))))
-    value = f(*traced.args)
+    value = _call_recorded(f, traced.args)
     _scalar_seed(value, "hvp")
     variables = traced.flat_variables
     grads = gradient(value, variables, create_graph=True)

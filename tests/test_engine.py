@@ -1,0 +1,434 @@
+"""The engine itself: deep graphs, memory, graph release, .grad accumulation, modes and errors."""
+
+from __future__ import annotations
+
+import gc
+import re
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops.registry import Primitive
+
+THIS_FILE = __file__
+
+
+def _line_of(marker: str) -> int:
+    """The line number in this file of the line holding ``marker`` (for file:line checks)."""
+    with open(THIS_FILE) as source:
+        for number, line in enumerate(source, start=1):
+            if marker in line and "_line_of" not in line:
+                return number
+    raise AssertionError(f"marker {marker!r} not found")
+
+
+# ---------------------------------------------------------------------------------------------
+# Deep graphs: iterative, no recursion
+# ---------------------------------------------------------------------------------------------
+
+
+def _chain_gradient(n: int) -> tuple[float, float]:
+    """d/dx of x * c * c * ... (n multiplications) is c**n; also through alternating adds."""
+    c = 1.0 + 1e-6
+    x = cr.tensor(0.5, requires_grad=True)
+    y = x
+    for i in range(n):
+        y = y * c if i % 2 == 0 else y + 0.25
+    y.backward()
+    return x.grad.item(), c ** ((n + 1) // 2)
+
+
+def test_a_chain_of_100_000_ops_differentiates_without_recursion() -> None:
+    got, expected = _chain_gradient(100_000)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_a_chain_of_1_000_000_ops_differentiates() -> None:
+    got, expected = _chain_gradient(1_000_000)
+    assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_a_wide_and_deep_graph_with_fan_out_at_every_level() -> None:
+    # Each level uses the previous one twice: y_{k+1} = y_k * y_k / y_k + y_k = 2 y_k (value),
+    # d y_{k+1} / d y_k = 2, so after 2,000 levels d/dx = 2**2000 / 2**2000 * ... scaled below.
+    x = cr.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(2_000):
+        y = (y * y / y + y) * 0.5
+    y.backward()
+    assert x.grad.item() == pytest.approx(1.0, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory and graph release
+# ---------------------------------------------------------------------------------------------
+
+
+def _graph_with_watched_intermediate(retain_graph: bool):
+    x = cr.tensor(np.linspace(-1.0, 1.0, 1000), requires_grad=True)
+    hidden = cr.sigmoid(x * 3.0)
+    watch_tensor, watch_array = weakref.ref(hidden), weakref.ref(hidden.data)
+    out = (hidden * hidden).sum()
+    del hidden
+    gc.collect()
+    assert watch_tensor() is not None, "the graph must hold the intermediate until backward"
+    out.backward(retain_graph=retain_graph)
+    return x, out, watch_tensor, watch_array
+
+
+def test_backward_releases_intermediate_tensors_and_arrays() -> None:
+    x, out, watch_tensor, watch_array = _graph_with_watched_intermediate(retain_graph=False)
+    gc.collect()
+    assert watch_tensor() is None and watch_array() is None
+    assert out.node.released and out.node.op == "sum"  # the label outlives the values
+    del out
+    assert x.grad is not None
+
+
+def test_retain_graph_keeps_the_intermediate_until_the_output_goes() -> None:
+    _, out, watch_tensor, watch_array = _graph_with_watched_intermediate(retain_graph=True)
+    gc.collect()
+    assert watch_tensor() is not None
+    del out
+    gc.collect()
+    assert watch_tensor() is None and watch_array() is None
+
+
+def test_backward_twice_without_retain_graph_raises_a_clear_error() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    out = cr.exp(x).sum()
+    out.backward()
+    with pytest.raises(cr.GraphFreedError, match=r"freed by an earlier backward.*retain_graph"):
+        out.backward()
+    assert isinstance(cr.GraphFreedError("x"), RuntimeError)
+
+
+def test_backward_twice_with_retain_graph_adds_the_gradient_twice() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    out = cr.exp(x).sum()
+    out.backward(retain_graph=True)
+    out.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0]))
+
+
+def test_a_shared_subgraph_is_freed_for_the_second_output_too() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = cr.exp(x)
+    h.sum().backward()
+    with pytest.raises(cr.GraphFreedError, match="exp"):
+        (h * 2).sum().backward()
+
+
+# ---------------------------------------------------------------------------------------------
+# .grad accumulation, no_grad, detach
+# ---------------------------------------------------------------------------------------------
+
+
+def test_grad_accumulates_across_backward_calls_and_zero_grad_clears_it() -> None:
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, -4.0])
+    (3.0 * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, -1.0])
+    x.zero_grad()
+    assert x.grad is None
+    (3.0 * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    w = cr.tensor([1.0], requires_grad=True)
+    (x.sum() * w).sum().backward()
+    cr.zero_grad(x, w)
+    assert x.grad is None and w.grad is None
+
+
+def test_only_leaves_that_require_grad_receive_grad() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    constant = cr.tensor([3.0, 4.0])
+    hidden = x * constant
+    hidden.sum().backward()
+    assert constant.grad is None and hidden.grad is None
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+
+
+def test_backward_with_an_explicit_cotangent() -> None:
+    x = cr.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    (x * x).backward(gradient=np.array([[1.0, 0.5, -1.0]]))
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 2.0, -6.0]])
+
+
+def test_no_grad_records_nothing() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.no_grad():
+        assert not cr.is_grad_enabled()
+        y = cr.sigmoid(x) * 2
+        with cr.enable_grad():
+            z = x * 2
+    assert cr.is_grad_enabled()
+    assert not y.requires_grad and y.node is None and y.is_leaf
+    assert z.requires_grad and z.node.op == "mul"
+    with pytest.raises(RuntimeError, match="does not require a gradient"):
+        y.sum().backward()
+
+
+def test_detach_shares_values_and_blocks_the_gradient() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    d = h.detach()
+    assert d.is_leaf and not d.requires_grad and np.shares_memory(d.data, h.data)
+    (h * d).sum().backward()  # d is a constant: d/dx = 3 * d, not 2 * 9x
+    np.testing.assert_array_equal(x.grad.numpy(), 3.0 * d.numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# detect_anomaly
+# ---------------------------------------------------------------------------------------------
+
+
+def test_detect_anomaly_names_the_op_and_the_users_line_for_a_forward_inf() -> None:
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with cr.detect_anomaly(), pytest.raises(cr.AnomalyError) as caught:  # noqa: PT012
+        with np.errstate(divide="ignore"):
+            cr.log(x)  # anomaly: forward log
+    message = str(caught.value)
+    assert message.startswith("log: forward produced Inf")
+    assert f"test_engine.py:{_line_of('# anomaly: forward log')}" in message
+
+
+def test_detect_anomaly_catches_a_nan_forward() -> None:
+    x = cr.tensor([-1.0, 1.0], requires_grad=True)
+    with (
+        cr.detect_anomaly(),
+        np.errstate(invalid="ignore"),
+        pytest.raises(cr.AnomalyError, match=r"^sqrt: forward produced NaN"),
+    ):
+        cr.sqrt(x)
+
+
+def test_detect_anomaly_names_the_op_whose_backward_made_the_inf() -> None:
+    x = cr.tensor([0.0, 4.0], requires_grad=True)
+    with cr.detect_anomaly():
+        root = cr.sqrt(x)  # anomaly: backward sqrt
+        out = (root * 2.0).sum()
+        with np.errstate(divide="ignore"), pytest.raises(cr.AnomalyError) as caught:
+            out.backward()
+    message = str(caught.value)
+    assert message.startswith("sqrt: backward produced Inf"), message
+    assert f"test_engine.py:{_line_of('# anomaly: backward sqrt')}" in message
+
+
+def test_without_detect_anomaly_no_error_and_no_stack_walk() -> None:
+    x = cr.tensor([0.0, 4.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        root = cr.sqrt(x)
+        root.sum().backward()
+    assert root.node.origin is None
+    assert np.isinf(x.grad.numpy()[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors name the op and the operands
+# ---------------------------------------------------------------------------------------------
+
+
+def test_matmul_shape_error_message() -> None:
+    a, b = cr.zeros(3, 4), cr.zeros(5, 2)
+    with pytest.raises(cr.ShapeError) as caught:
+        a @ b
+    assert str(caught.value) == "matmul: shapes (3, 4) and (5, 2) do not align (4 != 5)"
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(cr.ShapeError, match=r"matmul: shapes \(3,\) and \(\)"):
+        cr.matmul(cr.zeros(3), cr.tensor(2.0))
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient() -> None:
+    x = cr.zeros(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError) as caught:
+        (x * 2).backward()
+    assert str(caught.value) == (
+        "backward: output has shape (2, 3); pass gradient= or reduce it to a scalar first"
+    )
+    with pytest.raises(ValueError, match=r"gradient has shape \(3,\) but the output has shape"):
+        (x * 2).backward(gradient=np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("op", "call"),
+    [
+        ("add", lambda a, b: a + b),
+        ("sub", lambda a, b: a - b),
+        ("mul", lambda a, b: a * b),
+        ("div", lambda a, b: a / b),
+        ("maximum", cr.maximum),
+        ("where", lambda a, b: cr.where(np.ones((3, 4), bool), a, b)),
+    ],
+)
+def test_broadcasting_errors_name_the_op_and_both_shapes(op, call) -> None:
+    a = cr.zeros(3, 4, requires_grad=True)
+    b = cr.zeros(5)
+    with pytest.raises(cr.ShapeError) as caught:
+        call(a, b)
+    message = str(caught.value)
+    assert message.startswith(f"{op}: shapes (3, 4)") and "(5,)" in message, message
+
+
+def test_other_shape_errors_name_the_op() -> None:
+    x = cr.zeros(3, 4)
+    cases = [
+        (lambda: x.reshape(5, 2), r"^reshape: shapes \(3, 4\)"),
+        (lambda: cr.broadcast_to(x, (2, 5)), r"^broadcast_to: shapes \(3, 4\)"),
+        (lambda: x.sum(axis=2), r"^sum: axis 2 is out of range for a tensor with 2 dimensions"),
+        (lambda: x.squeeze(0), r"^squeeze: axis 0 of shape \(3, 4\) has length 3, not 1"),
+        (lambda: cr.concatenate([x, cr.zeros(3, 5)]), r"^concatenate: shapes \(3, 4\) and"),
+        (lambda: cr.stack([x, cr.zeros(4, 3)]), r"^stack: all tensors need one shape"),
+        (lambda: cr.split(x, 3, axis=1), r"^split: axis 1 of length 4 does not divide into 3"),
+        (lambda: x.transpose(0, 0), r"^transpose: axes \(0, 0\) are not a permutation"),
+    ]
+    for call, pattern in cases:
+        with pytest.raises(cr.ShapeError, match=pattern):
+            call()
+
+
+def test_requires_grad_on_an_integer_tensor_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"only floating-point tensors .* not int64"):
+        cr.tensor([1, 2, 3], requires_grad=True)
+    with pytest.raises(TypeError, match="not bool"):
+        cr.tensor([True]).requires_grad_()
+
+
+def test_getitem_out_of_range_names_the_index_and_shape() -> None:
+    x = cr.zeros(3, 4, requires_grad=True)
+    with pytest.raises(IndexError, match=r"^getitem: index 5 does not fit shape \(3, 4\)"):
+        x[5]
+    with pytest.raises(IndexError, match=r"^getitem: .* does not fit shape \(3, 4\)"):
+        x[:, [0, 4]]
+
+
+def test_item_and_truth_of_a_multi_element_tensor_are_refused() -> None:
+    x = cr.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"item: only a one-element tensor .* \(2, 3\)"):
+        x.item()
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x)
+    with pytest.raises(TypeError, match="immutable"):
+        x[0] = 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The recorded graph: op names and input shapes, the registry
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_recorded_node_carries_its_op_and_input_shapes() -> None:
+    y = cr.tensor([[0.2, 0.7]], requires_grad=True)
+    W = cr.tensor([[0.1, -0.4, 0.3], [0.5, 0.2, -0.6]], requires_grad=True)
+    b = cr.zeros(3, requires_grad=True)
+    z = y @ W + b
+    out = cr.sigmoid(z)
+    E = 0.5 * ((1.0 - out) ** 2).sum()
+    assert z.node.op == "add" and z.node.input_shapes == ((1, 3), (3,))
+    matmul_node = z.node.inputs[0].node
+    assert matmul_node.op == "matmul" and matmul_node.input_shapes == ((1, 2), (2, 3))
+    assert out.op == "sigmoid" and out.node.input_shapes == ((1, 3),)
+    assert E.op == "mul" and E.node.inputs[1].op == "sum"
+    assert repr(matmul_node) == "<Node matmul((1, 2), (2, 3))>"
+    ops = _ops_in_graph(E)
+    assert ops == {"mul", "sum", "power_scalar", "sub", "sigmoid", "add", "matmul"}
+    E.backward()
+    assert z.node.released and z.node.input_shapes == ((1, 3), (3,)) and z.op == "add"
+
+
+def _ops_in_graph(root: cr.Tensor) -> set[str]:
+    seen, stack, ops = set(), [root], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or t.node is None:
+            continue
+        seen.add(id(t))
+        ops.add(t.node.op)
+        stack.extend(t.node.inputs)
+    return ops
+
+
+def test_the_registry_lists_the_primitives_with_their_rules() -> None:
+    expected = {
+        "add", "sub", "mul", "div", "neg", "power", "power_scalar", "exp", "log", "sqrt", "abs",
+        "maximum", "minimum", "where", "clip", "astype", "sigmoid", "tanh", "relu", "softplus",
+        "logsumexp", "log_softmax", "softmax", "sum", "max", "min", "matmul", "reshape",
+        "transpose", "broadcast_to", "sum_to", "getitem", "scatter_add", "concatenate",
+    }  # fmt: skip
+    assert expected <= set(cr.REGISTRY)
+    for name, prim in cr.REGISTRY.items():
+        assert isinstance(prim, Primitive) and prim.name == name
+        assert callable(prim.forward) and prim.vjp[0] is not None
+    assert len(cr.REGISTRY["matmul"].vjp) == 2 and len(cr.REGISTRY["exp"].vjp) == 1
+    assert cr.sigmoid is cr.REGISTRY["sigmoid"] and cr.logistic is cr.sigmoid
+
+
+def test_registering_a_name_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="'exp' is already registered"):
+        cr.ops.primitive("exp", np.exp, lambda g, out, x: g * out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Higher order through create_graph
+# ---------------------------------------------------------------------------------------------
+
+
+def test_create_graph_second_derivative_of_the_logistic_matches_its_closed_form() -> None:
+    z0 = np.array([-3.0, -0.5, 0.0, 0.7, 2.5])
+    z = cr.tensor(z0, requires_grad=True)
+    y = cr.sigmoid(z)
+    y.sum().backward(create_graph=True)
+    first = z.grad
+    s = 1 / (1 + np.exp(-z0))
+    np.testing.assert_allclose(first.numpy(), s * (1 - s), rtol=1e-12)
+    assert first.requires_grad
+    (second,) = cr.gradient(first.sum(), [z])
+    np.testing.assert_allclose(second.numpy(), s * (1 - s) * (1 - 2 * s), rtol=1e-12)
+
+
+def test_third_derivative_by_nesting_grad() -> None:
+    def d(f):
+        return cr.grad(lambda t: f(t).sum())
+
+    def f(t):
+        return cr.sigmoid(t)
+
+    z0 = np.array([-1.0, 0.3, 2.0])
+    s = 1 / (1 + np.exp(-z0))
+    third = d(d(d(f)))(cr.tensor(z0))
+    np.testing.assert_allclose(third.numpy(), s * (1 - s) * (1 - 6 * s + 6 * s * s), rtol=1e-10)
+
+
+def test_create_graph_through_a_layer_matches_finite_differences_of_the_gradient() -> None:
+    rng = np.random.default_rng(0)
+    W = cr.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    y = cr.tensor(rng.standard_normal((4, 3)))
+
+    def loss(w):
+        return 0.5 * ((cr.sigmoid(y @ w) - 1.0) ** 2).sum()
+
+    E = loss(W)
+    (g,) = cr.gradient(E, [W], create_graph=True)
+    (hess_row,) = cr.gradient(g[0, 1], [W])  # d/dW of dE/dw_01: a row of the Hessian
+    eps, numeric = 1e-6, np.zeros((3, 2))
+    for i in range(3):
+        for j in range(2):
+            step = np.zeros((3, 2))
+            step[i, j] = eps
+            plus = cr.grad(loss)(cr.tensor(W.numpy() + step)).numpy()[0, 1]
+            minus = cr.grad(loss)(cr.tensor(W.numpy() - step)).numpy()[0, 1]
+            numeric[i, j] = (plus - minus) / (2 * eps)
+    np.testing.assert_allclose(hess_row.numpy(), numeric, rtol=1e-6, atol=1e-9)
+    # the same check through gradcheck, which evaluates under no_grad: transforms still record
+    report = cr.gradcheck(cr.grad(loss), [W.numpy()])
+    assert report.ok, str(report)
+
+
+def test_anomaly_message_names_origin_only_in_detect_mode() -> None:
+    with cr.detect_anomaly():
+        x = cr.tensor([1.0], requires_grad=True)
+        y = x * 2  # origin line
+    assert re.search(rf"test_engine\.py:{_line_of('# origin line')}$", y.node.origin)

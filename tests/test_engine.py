@@ -188,9 +188,12 @@ def test_detach_shares_values_and_blocks_the_gradient() -> None:
 
 def test_detect_anomaly_names_the_op_and_the_users_line_for_a_forward_inf() -> None:
     x = cr.tensor([0.0, 1.0], requires_grad=True)
-    with cr.detect_anomaly(), pytest.raises(cr.AnomalyError) as caught:  # noqa: PT012
-        with np.errstate(divide="ignore"):
-            cr.log(x)  # anomaly: forward log
+    with (
+        cr.detect_anomaly(),
+        np.errstate(divide="ignore"),
+        pytest.raises(cr.AnomalyError) as caught,
+    ):
+        cr.log(x)  # anomaly: forward log
     message = str(caught.value)
     assert message.startswith("log: forward produced Inf")
     assert f"test_engine.py:{_line_of('# anomaly: forward log')}" in message

@@ -1,0 +1,242 @@
+"""The IDX and CSV readers on good files and on every kind of broken file, written in tmp_path."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from chainrule import data
+from chainrule.errors import DataError
+
+# ---------------------------------------------------------------- IDX
+
+
+def idx_bytes(array: np.ndarray, code: int) -> bytes:
+    """An IDX file built by hand from the format's description (independent of write_idx)."""
+    header = struct.pack(">BBBB", 0, 0, code, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+@pytest.mark.parametrize(
+    "dtype, code",
+    [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C),
+     (np.float32, 0x0D), (np.float64, 0x0E)],
+)  # fmt: skip
+def test_read_idx_hand_built_files_of_every_dtype(tmp_path, dtype, code):
+    array = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+    if dtype == np.uint8:
+        array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4) * 10
+    path = tmp_path / "a-idx3-ubyte"
+    path.write_bytes(idx_bytes(array, code))
+    got = data.read_idx(path)
+    assert got.dtype == dtype and got.shape == (2, 3, 4)
+    np.testing.assert_array_equal(got, array)
+
+
+@pytest.mark.parametrize("name", ["x-idx3-ubyte", "x-idx3-ubyte.gz"])
+def test_write_then_read_round_trip(tmp_path, name):
+    array = np.random.default_rng(0).integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
+    path = tmp_path / name
+    data.write_idx(path, array)
+    np.testing.assert_array_equal(data.read_idx(path), array)
+    if name.endswith(".gz"):
+        assert path.read_bytes()[:2] == b"\x1f\x8b"  # really gzip
+        assert gzip.decompress(path.read_bytes()) == idx_bytes(array, 0x08)
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temp file left behind
+
+
+def test_wrong_magic_number(tmp_path):
+    path = tmp_path / "bad-idx1-ubyte"
+    path.write_bytes(b"\x01\x00\x08\x01" + struct.pack(">I", 2) + b"\x00\x01")
+    with pytest.raises(DataError, match=r"bad-idx1-ubyte: bad IDX magic number 0x01000801"):
+        data.read_idx(path)
+    path.write_bytes(b"\x00\x00\x07\x01" + struct.pack(">I", 2) + b"\x00\x01")  # no dtype 0x07
+    with pytest.raises(DataError, match="magic"):
+        data.read_idx(path)
+    path.write_bytes(b"PK\x03\x04 not idx at all")
+    with pytest.raises(DataError, match="magic"):
+        data.read_idx(path)
+
+
+def test_truncated_and_overlong_files(tmp_path):
+    good = idx_bytes(np.zeros((4, 2, 2), np.uint8), 0x08)
+    path = tmp_path / "t-idx3-ubyte"
+    path.write_bytes(good[:-1])
+    with pytest.raises(
+        DataError, match=r"truncated: dimensions \(4, 2, 2\).*need 32 bytes, the file has 31"
+    ):
+        data.read_idx(path)
+    path.write_bytes(good[:9])  # inside the dimensions
+    with pytest.raises(DataError, match="truncated IDX header"):
+        data.read_idx(path)
+    path.write_bytes(good[:2])
+    with pytest.raises(DataError, match="too short"):
+        data.read_idx(path)
+    path.write_bytes(good + b"\x00")
+    with pytest.raises(DataError, match="trailing bytes"):
+        data.read_idx(path)
+
+
+def test_truncated_gzip_stream(tmp_path):
+    path = tmp_path / "t-idx3-ubyte.gz"
+    data.write_idx(path, np.arange(100, dtype=np.uint8).reshape(4, 5, 5))
+    path.write_bytes(path.read_bytes()[:-12])
+    with pytest.raises(DataError, match="t-idx3-ubyte.gz"):
+        data.read_idx(path)
+
+
+def test_missing_idx_file(tmp_path):
+    with pytest.raises(DataError, match="no such IDX file"):
+        data.read_idx(tmp_path / "nothing-idx1-ubyte")
+
+
+def write_mnist_like(directory, n_train=6, n_test=4, gz=False, dot=False):
+    directory.mkdir(exist_ok=True)
+    rng = np.random.default_rng(1)
+    sep, ext = ("." if dot else "-"), (".gz" if gz else "")
+    arrays = {}
+    for part, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 3, 2), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        data.write_idx(directory / f"{part}-images{sep}idx3-ubyte{ext}", images)
+        data.write_idx(directory / f"{part}-labels{sep}idx1-ubyte{ext}", labels)
+        arrays[part] = (images, labels)
+    return arrays
+
+
+@pytest.mark.parametrize("gz, dot", [(False, False), (True, False), (False, True)])
+def test_load_idx_dir_pairs_train_and_test(tmp_path, gz, dot):
+    arrays = write_mnist_like(tmp_path / "mnist", gz=gz, dot=dot)
+    assert sorted(data.find_idx_pairs(tmp_path / "mnist")) == ["t10k", "train"]
+    for part, key in (("train", "train"), ("test", "t10k")):
+        ds = data.load_idx_dir(tmp_path / "mnist", part=part)
+        images, labels = arrays[key]
+        assert ds.X.shape == (len(images), 6) and ds.X.dtype == np.float32
+        np.testing.assert_allclose(ds.X, images.reshape(len(images), -1) / 255.0, rtol=1e-6)
+        np.testing.assert_array_equal(ds.y, labels)
+        assert ds.task == "classification" and ds.meta["image_shape"] == [3, 2]
+        assert ds.meta["part"] == key
+
+
+def test_load_idx_dir_float_images_are_scaled_into_unit_interval(tmp_path):
+    d = tmp_path / "usps"
+    d.mkdir()
+    images = np.linspace(-1, 1, 2 * 16 * 16).reshape(2, 16, 16).astype(np.float32)
+    data.write_idx(d / "usps-images-idx3-ubyte", images)
+    data.write_idx(d / "usps-labels-idx1-ubyte", np.array([3, 9], np.uint8))
+    ds = data.load_idx_dir(d)  # a single pair is used whatever its prefix
+    assert ds.X.min() == 0.0 and ds.X.max() == 1.0
+    np.testing.assert_allclose(ds.X, (images.reshape(2, -1) + 1) / 2, atol=1e-6)
+
+
+def test_load_idx_dir_errors(tmp_path):
+    with pytest.raises(DataError, match="no IDX image/label pair"):
+        data.load_idx_dir(tmp_path)
+    with pytest.raises(DataError, match="no such directory"):
+        data.load_idx_dir(tmp_path / "absent")
+    write_mnist_like(tmp_path / "m")
+    with pytest.raises(DataError, match="part 'valid'; found t10k, train"):
+        data.load_idx_dir(tmp_path / "m", part="valid")
+    data.write_idx(tmp_path / "m" / "train-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    with pytest.raises(DataError, match="5 labels for 6 images"):
+        data.load_idx_dir(tmp_path / "m")
+    data.write_idx(tmp_path / "m" / "train-labels-idx1-ubyte", np.zeros(6, np.float32))
+    with pytest.raises(DataError, match="1-D integer array"):
+        data.load_idx_dir(tmp_path / "m")
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def write(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_csv_with_header(tmp_path):
+    path = write(tmp_path, "x1,x2,label\n0.5,1e-3,2\n-1,3,0\n\n2,2,1\n")
+    ds = data.read_csv(path)
+    np.testing.assert_allclose(ds.X, [[0.5, 1e-3], [-1, 3], [2, 2]], rtol=1e-6)
+    assert ds.y.tolist() == [2, 0, 1] and ds.n_classes == 3
+    assert ds.feature_names == ["x1", "x2"] and ds.meta["label_column"] == "label"
+    assert ds.X.dtype == np.float32 and ds.y.dtype == np.int64
+
+
+def test_csv_without_header_label_first_and_by_name(tmp_path):
+    path = write(tmp_path, "1,0.1,0.2\n0,0.3,0.4\n")
+    ds = data.read_csv(path, label_column=0, dtype=np.float64)
+    assert ds.y.tolist() == [1, 0] and ds.X.tolist() == [[0.1, 0.2], [0.3, 0.4]]
+    assert ds.feature_names is None
+    named = write(tmp_path, "species,a,b\n1,5,6\n0,7,8\n", "n.csv")
+    assert data.read_csv(named, label_column="species").X.tolist() == [[5, 6], [7, 8]]
+    with pytest.raises(DataError, match="no column named 'kind'; columns are species, a, b"):
+        data.read_csv(named, label_column="kind")
+    with pytest.raises(DataError, match="no header"):
+        data.read_csv(path, label_column="species")
+    with pytest.raises(DataError, match="label column 5 out of range"):
+        data.read_csv(path, label_column=5)
+
+
+def test_csv_regression_and_tsv(tmp_path):
+    path = write(tmp_path, "a\tb\ttarget\n1\t2\t0.25\n3\t4\t-7.5\n", "r.tsv")
+    ds = data.read_csv(path, task="regression")
+    assert ds.task == "regression" and ds.y.shape == (2, 1)
+    np.testing.assert_allclose(ds.y[:, 0], [0.25, -7.5])
+
+
+def test_csv_ragged_row_names_line_3(tmp_path):
+    path = write(tmp_path, "a,b,label\n1,2,0\n3,4\n5,6,1\n")
+    with pytest.raises(DataError, match=r"d\.csv, line 3: 2 fields, expected 3"):
+        data.read_csv(path)
+
+
+def test_csv_non_numeric_cell_names_line_and_column(tmp_path):
+    path = write(tmp_path, "a,b,label\n1,2,0\n3,4,1\n5,abc,1\n")
+    with pytest.raises(DataError, match=r"d\.csv, line 4, column 2 \('b'\): 'abc' is not a number"):
+        data.read_csv(path)
+    empty = write(tmp_path, "1,2,0\n3,,1\n", "e.csv")
+    with pytest.raises(DataError, match=r"line 2, column 2: an empty cell is not a number"):
+        data.read_csv(empty)
+
+
+@pytest.mark.parametrize("bad", ["nan", "NaN", "inf", "-Infinity"])
+def test_csv_nan_and_infinity(tmp_path, bad):
+    path = write(tmp_path, f"a,b,label\n1,2,0\n3,{bad},1\n")
+    with pytest.raises(DataError, match=r"line 3, column 2 \('b'\).*not a finite number"):
+        data.read_csv(path)
+
+
+def test_csv_labels_out_of_range_or_not_integers(tmp_path):
+    path = write(tmp_path, "a,label\n1,0\n2,3\n")
+    with pytest.raises(DataError, match=r"line 3, column 2 \('label'\): label 3 is out of range"):
+        data.read_csv(path, n_classes=3)
+    negative = write(tmp_path, "1,0\n2,-1\n", "n.csv")
+    with pytest.raises(DataError, match=r"line 2, column 2: label -1 is out of range \(>= 0\)"):
+        data.read_csv(negative)
+    fractional = write(tmp_path, "1,0\n2,1.5\n", "f.csv")
+    with pytest.raises(DataError, match="line 2.*label 1.5 is not an integer class"):
+        data.read_csv(fractional)
+    assert data.read_csv(fractional, task="regression").y[:, 0].tolist() == [0, 1.5]
+
+
+def test_csv_empty_header_only_and_one_column(tmp_path):
+    with pytest.raises(DataError, match="empty"):
+        data.read_csv(write(tmp_path, ""))
+    with pytest.raises(DataError, match="empty"):
+        data.read_csv(write(tmp_path, "\n\n  \n"))
+    with pytest.raises(DataError, match="no data rows"):
+        data.read_csv(write(tmp_path, "a,b,label\n"))
+    with pytest.raises(DataError, match="at least one feature column"):
+        data.read_csv(write(tmp_path, "1\n2\n"))
+    with pytest.raises(DataError, match="no such file"):
+        data.read_csv(tmp_path / "absent.csv")
+
+
+def test_csv_not_text(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"\xff\xfe\x00\x81garbage")
+    with pytest.raises(DataError, match="UTF-8"):
+        data.read_csv(path)

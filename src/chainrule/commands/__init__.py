@@ -2,3 +2,4 @@
 
 Add a module here with ``from chainrule.commands import NAME  # noqa: F401``.
 """
+from chainrule.commands import serve  # noqa: F401

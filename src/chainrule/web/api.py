@@ -1,0 +1,326 @@
+"""The explorer's JSON API: every number the page shows comes from one of these endpoints.
+
+Each endpoint is declared once in :data:`ENDPOINTS` with its request and response models; the
+routes and the OpenAPI document (``/openapi.json``) are both built from that table, so the
+documentation cannot drift from what is served. Request bodies are read with a hard size cap
+(Content-Length is checked first, then the bytes actually received), parsed and validated by
+pydantic (unknown fields, NaN, Infinity and wrong shapes are 422s naming the field), and the
+handlers run in a worker thread. A user's mistake is a 4xx with ``{"error": message}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chainrule.errors import UserError
+from chainrule.web import network as net
+from chainrule.web import schemas as s
+from chainrule.web.sessions import COOKIE_NAME, BrowserSession, SessionStore
+from chainrule.web.training import DATASETS, start_run
+
+
+class HTTPProblem(Exception):
+    """A request the API refuses, with its status code and a message for the user."""
+
+    def __init__(self, status: int, message: str, details: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """Strict JSON (no NaN or Infinity, which browsers' JSON.parse rejects)."""
+    try:
+        body = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return problem_response(
+            HTTPProblem(422, "the result is not finite (the numbers overflowed); use smaller ones")
+        )
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def problem_response(problem: HTTPProblem) -> Response:
+    """The error body every refusal uses: ``{"error": ..., "details": [...]}``."""
+    payload: dict[str, Any] = {"error": problem.message}
+    if problem.details is not None:
+        payload["details"] = problem.details
+    return Response(
+        json.dumps(payload, default=str), status_code=problem.status, media_type="application/json"
+    )
+
+
+async def read_body(request: Request, limit: int = s.MAX_BODY_BYTES) -> bytes:
+    """The request body, refusing more than ``limit`` bytes whatever Content-Length claims."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPProblem(400, f"Content-Length {declared!r} is not a number of bytes")
+        if int(declared) > limit:
+            raise HTTPProblem(
+                413, f"request body of {declared} bytes is over the {limit}-byte limit"
+            )
+    chunks, received = [], 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise HTTPProblem(413, f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _where(loc: tuple) -> str:
+    """A pydantic location as the user wrote it: network.weights[0][1]."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def validation_problem(error: ValidationError) -> HTTPProblem:
+    """A 422 whose message lists each wrong field and why (at most five, then a count)."""
+    errors = error.errors(include_url=False, include_input=False, include_context=False)
+    lines = []
+    for e in errors:
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "json_invalid":
+            lines.append(f"body is not valid JSON: {message}")
+        else:
+            lines.append(f"{_where(tuple(e['loc']))}: {message}")
+    shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
+    details = [{"loc": _where(tuple(e["loc"])), "msg": e["msg"], "type": e["type"]} for e in errors]
+    return HTTPProblem(422, f"invalid request: {shown}", details)
+
+
+# -- handlers: plain functions of a validated body (and the browser's session) ---------------------
+
+
+def _state(network: s.Network) -> net.NetworkState:
+    return net.NetworkState.from_json(network.model_dump())
+
+
+def seed(_: None, __: BrowserSession) -> dict:
+    """The lecture's seed network."""
+    return net.seed_state().to_json()
+
+
+def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
+    """Fresh random weights for the given sizes."""
+    if body.loss in net.LOSS_OUTPUT and net.LOSS_OUTPUT[body.loss] != body.output:
+        raise HTTPProblem(
+            422, f"loss {body.loss!r} needs output units {net.LOSS_OUTPUT[body.loss]!r}"
+        )
+    state = net.random_state(
+        body.sizes, body.activation, body.output, body.loss, body.seed, body.init_range
+    )
+    if body.output == "softmax" or body.loss != "squared-error":
+        state.target[:] = 0.0
+        state.target[0] = 1.0
+    return state.to_json()
+
+
+def backward(body: s.NetworkRequest, _: BrowserSession) -> dict:
+    """Forward and backward pass: every unit's z, y, dE/dz, dE/dy; dE/dw, dE/db; E."""
+    return net.run(_state(body.network)).to_json()
+
+
+def paths(body: s.UnitRequest, _: BrowserSession) -> dict:
+    """dE/dy_i split into its paths i -> j, with a finite-difference check."""
+    return net.paths(_state(body.network), body.layer, body.unit)
+
+
+def nudge(body: s.NudgeRequest, _: BrowserSession) -> dict:
+    """Move y_i by eps: predicted change per path against the measured change in E."""
+    return net.nudge(_state(body.network), body.layer, body.unit, body.eps)
+
+
+def gradcheck(body: s.NetworkRequest, _: BrowserSession) -> dict:
+    """Every derivative of E against central differences."""
+    return net.gradient_check(_state(body.network))
+
+
+def derivation(body: s.NetworkRequest, _: BrowserSession) -> dict:
+    """The explainer's derivation of the backward pass (its documented JSON)."""
+    from chainrule.web.derivation import derivation_json
+
+    return derivation_json(_state(body.network))
+
+
+def export(body: s.ExportRequest, _: BrowserSession) -> dict:
+    """The derivation rendered as Markdown or LaTeX, by the explainer's renderers."""
+    from chainrule.web.derivation import render
+
+    return {"format": body.format, "text": render(_state(body.network), body.format)}
+
+
+def datasets(_: None, __: BrowserSession) -> dict:
+    """The datasets a training run can use."""
+    return {"datasets": list(DATASETS)}
+
+
+def train_start(body: s.TrainStartRequest, session: BrowserSession) -> dict:
+    """Start this browser's training run (replacing its previous one)."""
+    run = start_run(**body.model_dump())
+    with session.lock:
+        session.training = run
+        return run.to_json()
+
+
+def _run_of(session: BrowserSession):
+    if session.training is None:
+        raise HTTPProblem(409, "no training run in this session; start one with /api/train/start")
+    return session.training
+
+
+def train_step(body: s.TrainStepRequest, session: BrowserSession) -> dict:
+    """Take optimizer steps on this browser's run; returns its state."""
+    with session.lock:
+        run = _run_of(session)
+        for _ in range(body.steps):
+            run.step()
+        return run.to_json()
+
+
+def train_state(_: None, session: BrowserSession) -> dict:
+    """This browser's run as it is."""
+    with session.lock:
+        return _run_of(session).to_json()
+
+
+def train_reset(_: None, session: BrowserSession) -> dict:
+    """Forget this browser's run."""
+    with session.lock:
+        had = session.training is not None
+        session.training = None
+    return {"reset": had}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API route: its handler, request and response models, and its documentation."""
+
+    path: str
+    method: str
+    handler: Callable[[Any, BrowserSession], dict]
+    request: type[BaseModel] | None
+    response: type[BaseModel] | None
+    summary: str
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("/api/seed", "GET", seed, None, None, "The seed network (2 units i -> 3 units j)."),
+    Endpoint("/api/network/new", "POST", new_network, s.NewNetworkRequest, None,
+             "A network of the given sizes with fresh random weights."),
+    Endpoint("/api/backward", "POST", backward, s.NetworkRequest, s.PassResponse,
+             "Forward and backward pass: z, y, dE/dz, dE/dy per unit; dE/dw, dE/db; E."),
+    Endpoint("/api/paths", "POST", paths, s.UnitRequest, s.PathsResponse,
+             "dE/dy_i split into its paths i -> j (w_ij dE/dz_j), with a finite difference."),
+    Endpoint("/api/nudge", "POST", nudge, s.NudgeRequest, s.NudgeResponse,
+             "Nudge y_i by eps: predicted change of E per path against the measured change."),
+    Endpoint("/api/gradcheck", "POST", gradcheck, s.NetworkRequest, s.GradcheckResponse,
+             "Check every derivative of E against central differences (float64)."),
+    Endpoint("/api/derivation", "POST", derivation, s.NetworkRequest, None,
+             "The explainer's derivation of the backward pass, as its documented JSON."),
+    Endpoint("/api/export", "POST", export, s.ExportRequest, s.ExportResponse,
+             "The derivation as Markdown or LaTeX (the renderers of `chainrule explain`)."),
+    Endpoint("/api/datasets", "GET", datasets, None, None, "The datasets training can use."),
+    Endpoint("/api/train/start", "POST", train_start, s.TrainStartRequest, s.TrainState,
+             "Start this browser session's training run."),
+    Endpoint("/api/train/step", "POST", train_step, s.TrainStepRequest, s.TrainState,
+             "Take optimizer steps; returns the loss per step and per-layer gradient norms."),
+    Endpoint("/api/train/state", "GET", train_state, None, s.TrainState,
+             "This browser session's training run."),
+    Endpoint("/api/train/reset", "POST", train_reset, None, None,
+             "Forget this browser session's training run."),
+)  # fmt: skip
+
+
+def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
+    """The starlette endpoint: read and validate the body, find the session, run the handler."""
+
+    async def handle(request: Request) -> Response:
+        session, is_new = store.get_or_create(request.cookies.get(COOKIE_NAME))
+        try:
+            body = await read_body(request)
+            payload = None
+            if endpoint.request is not None:
+                try:
+                    payload = endpoint.request.model_validate_json(body or b"{}")
+                except ValidationError as error:
+                    raise validation_problem(error) from None
+            elif body.strip() not in (b"", b"{}"):
+                raise HTTPProblem(422, f"{endpoint.path} takes no request body")
+            result = await run_in_threadpool(endpoint.handler, payload, session)
+            response = json_response(result)
+        except HTTPProblem as problem:
+            response = problem_response(problem)
+        except UserError as error:
+            response = problem_response(HTTPProblem(422, str(error)))
+        if is_new:
+            response.set_cookie(COOKIE_NAME, session.token, httponly=True, samesite="strict")
+        return response
+
+    handle.__name__ = endpoint.handler.__name__
+    handle.__doc__ = endpoint.summary
+    return handle
+
+
+def routes(store: SessionStore) -> list[Route]:
+    """The API's routes, bound to a session store."""
+    return [Route(e.path, _endpoint_function(e, store), methods=[e.method]) for e in ENDPOINTS]
+
+
+def openapi_document(version: str) -> dict:
+    """The OpenAPI 3.1 document of :data:`ENDPOINTS`, schemas generated from the models."""
+    models = {m for e in ENDPOINTS for m in (e.request, e.response) if m is not None}
+    models.add(s.ErrorResponse)
+    ordered = sorted(models, key=lambda m: m.__name__)
+    refs, top = models_json_schema(
+        [(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}"
+    )
+    schemas = top.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for e in ENDPOINTS:
+        operation: dict[str, Any] = {
+            "summary": e.summary,
+            "operationId": e.handler.__name__,
+            "responses": {
+                "200": _content(refs, e.response, "The result."),
+                "4XX": _content(refs, s.ErrorResponse, "A bad request; `error` says what."),
+            },
+        }
+        if e.request is not None:
+            operation["requestBody"] = {"required": True, **_content(refs, e.request, "")}
+            operation["responses"]["413"] = {"description": "Body over 1 MiB."}
+            operation["responses"]["422"] = _content(refs, s.ErrorResponse, "Invalid body.")
+        paths.setdefault(e.path, {})[e.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "chainrule explorer API",
+            "version": version,
+            "description": (
+                "Every number of the backprop explorer, computed by chainrule. Limits: "
+                f"{s.MAX_LAYERS} layers, {s.MAX_UNITS} units per layer, bodies of at most "
+                f"{s.MAX_BODY_BYTES} bytes, finite numbers of magnitude at most "
+                f"{s.MAX_MAGNITUDE:g}; unknown fields are refused."
+            ),
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def _content(refs: dict, model: type[BaseModel] | None, description: str) -> dict:
+    schema = {"type": "object"} if model is None else refs[(model, "validation")]
+    return {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -1,0 +1,43 @@
+"""The starlette application: the page, its static files, the JSON API and /openapi.json.
+
+Everything the page needs ships inside the package (``web/static``): it works with no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import chainrule
+from chainrule.web.api import openapi_document, routes
+from chainrule.web.sessions import DEFAULT_MAX_SESSIONS, SessionStore
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(max_sessions: int = DEFAULT_MAX_SESSIONS) -> Starlette:
+    """The explorer's app; each app has its own session store of at most ``max_sessions``."""
+    store = SessionStore(max_sessions)
+    document = openapi_document(chainrule.__version__)
+
+    async def index(_: Request) -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document)
+
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            *routes(store),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
+    )
+    app.state.sessions = store
+    return app

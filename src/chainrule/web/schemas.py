@@ -1,0 +1,261 @@
+"""The JSON API's request and response bodies, validated with pydantic.
+
+Every request model forbids unknown fields, accepts finite numbers only and bounds every size:
+at most :data:`MAX_LAYERS` layers of units (the input layer included), :data:`MAX_UNITS` units in a
+layer, numbers of magnitude at most :data:`MAX_MAGNITUDE`. The response models document what the
+page receives; the API tests check real responses against them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_LAYERS = 8
+MAX_UNITS = 64
+MAX_MAGNITUDE = 1e6
+MAX_BODY_BYTES = 1_048_576
+MAX_TRAIN_STEPS = 500
+
+Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+Activation = Literal["logistic", "tanh", "relu"]
+OutputUnit = Literal["logistic", "linear", "softmax"]
+LossName = Literal["squared-error", "cross-entropy", "binary-cross-entropy"]
+DatasetName = Literal["xor", "symmetry", "circle", "digits"]
+
+
+class Strict(BaseModel):
+    """Base for request bodies: unknown fields, NaN, Infinity and type coercions are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+class Network(Strict):
+    """A network's numbers. ``weights[l][i][j]`` is w_ij from unit i of layer l to unit j of layer
+    l + 1; ``biases[l][j]`` is b_j of layer l + 1; ``input`` sets layer 0's y, ``target`` the
+    wanted outputs of the top layer."""
+
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_UNITS)]] = Field(
+        min_length=2,
+        max_length=MAX_LAYERS,
+        description=f"Units per layer, input layer first (2 to {MAX_LAYERS} layers, "
+        f"1 to {MAX_UNITS} units each).",
+    )
+    weights: list[list[list[Number]]] = Field(max_length=MAX_LAYERS - 1)
+    biases: list[list[Number]] = Field(max_length=MAX_LAYERS - 1)
+    activation: Activation = Field("logistic", description="Hidden units' nonlinearity.")
+    output: OutputUnit = Field("logistic", description="Top units' nonlinearity.")
+    loss: LossName = "squared-error"
+    input: list[Number] = Field(max_length=MAX_UNITS)
+    target: list[Number] = Field(max_length=MAX_UNITS)
+
+    @model_validator(mode="after")
+    def _shapes_agree(self) -> Network:
+        sizes = self.sizes
+        n_links = len(sizes) - 1
+        if len(self.weights) != n_links:
+            raise ValueError(
+                f"weights: {len(sizes)} layers need {n_links} weight matrices, "
+                f"got {len(self.weights)}"
+            )
+        if len(self.biases) != n_links:
+            raise ValueError(
+                f"biases: {len(sizes)} layers need {n_links} bias vectors, got {len(self.biases)}"
+            )
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            rows, cols = sizes[l], sizes[l + 1]
+            bad_row = next((len(r) for r in w if len(r) != cols), None)
+            if len(w) != rows or bad_row is not None:
+                got = f"{len(w)} rows" if len(w) != rows else f"a row of length {bad_row}"
+                raise ValueError(
+                    f"weights[{l}]: layers of {rows} -> {cols} units need shape ({rows}, {cols}), "
+                    f"got {got}"
+                )
+            if len(b) != cols:
+                raise ValueError(f"biases[{l}]: layer {l + 1} has {cols} units, got {len(b)}")
+        if len(self.input) != sizes[0]:
+            raise ValueError(f"input: layer 0 has {sizes[0]} units, got {len(self.input)} values")
+        if len(self.target) != sizes[-1]:
+            raise ValueError(
+                f"target: the top layer has {sizes[-1]} units, got {len(self.target)} values"
+            )
+        wanted = {"cross-entropy": "softmax", "binary-cross-entropy": "logistic"}.get(self.loss)
+        if wanted is not None and self.output != wanted:
+            raise ValueError(
+                f"loss {self.loss!r} needs output units {wanted!r}, not {self.output!r}"
+            )
+        if wanted is not None and any(not 0.0 <= t <= 1.0 for t in self.target):
+            raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
+        if self.output == "softmax" and sizes[-1] < 2:
+            raise ValueError("output 'softmax' needs at least 2 top units")
+        return self
+
+
+class NetworkRequest(Strict):
+    """A body holding just a network."""
+
+    network: Network
+
+
+class UnitRequest(Strict):
+    """A network and one unit i of a layer that has a layer above it."""
+
+    network: Network
+    layer: int = Field(ge=0, le=MAX_LAYERS - 2, description="Layer of unit i (not the top).")
+    unit: int = Field(ge=0, le=MAX_UNITS - 1)
+
+    @model_validator(mode="after")
+    def _unit_exists(self) -> UnitRequest:
+        sizes = self.network.sizes
+        if self.layer >= len(sizes) - 1:
+            raise ValueError(
+                f"layer: {self.layer} is the top layer or above (the network has layers "
+                f"0..{len(sizes) - 1}); paths i -> j start below the top"
+            )
+        if self.unit >= sizes[self.layer]:
+            raise ValueError(f"unit: layer {self.layer} has units 0..{sizes[self.layer] - 1}")
+        return self
+
+
+class NudgeRequest(UnitRequest):
+    """A unit i and how far to move its output y_i."""
+
+    eps: float = Field(ge=-1.0, le=1.0, description="The change of y_i, in [-1, 1].")
+
+
+class NewNetworkRequest(Strict):
+    """Fresh random weights for the given sizes (used when the page changes a layer size)."""
+
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_UNITS)]] = Field(
+        min_length=2, max_length=MAX_LAYERS
+    )
+    activation: Activation = "logistic"
+    output: OutputUnit = "logistic"
+    loss: LossName = "squared-error"
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    init_range: float = Field(0.5, gt=0, le=10)
+
+
+class ExportRequest(Strict):
+    """A network to derive, and the format to render the derivation in."""
+
+    network: Network
+    format: Literal["markdown", "latex"] = "markdown"
+
+
+class TrainStartRequest(Strict):
+    """Start (or restart) this browser session's training run."""
+
+    dataset: DatasetName
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_UNITS)]] = Field(
+        default_factory=lambda: [4],
+        max_length=MAX_LAYERS - 2,
+        description="Hidden layer sizes; the input and top sizes come from the dataset.",
+    )
+    activation: Activation = "logistic"
+    optimizer: Literal["sgd", "momentum", "adam"] = "momentum"
+    lr: float = Field(0.5, gt=0, le=100)
+    batch_size: int | None = Field(None, ge=1, le=4096, description="null: the full batch.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    init_range: float = Field(0.5, gt=0, le=10)
+
+
+class TrainStepRequest(Strict):
+    """How many optimizer steps to take."""
+
+    steps: int = Field(1, ge=1, le=MAX_TRAIN_STEPS)
+
+
+# -- responses (documentation, and checked by the tests) -------------------------------------------
+
+
+class LayerNumbers(BaseModel):
+    """One layer's units: z and dE/dz are null for the input layer."""
+
+    z: list[float] | None
+    y: list[float]
+    dE_dz: list[float] | None
+    dE_dy: list[float]
+
+
+class PassResponse(BaseModel):
+    """A forward and backward pass: E, per-layer unit numbers, dE/dw and dE/db."""
+
+    E: float
+    layers: list[LayerNumbers]
+    dE_dw: list[list[list[float]]]
+    dE_db: list[list[float]]
+
+
+class PathTerm(BaseModel):
+    """One path i -> j of dE/dy_i = sum_j w_ij dE/dz_j."""
+
+    j: int
+    w_ij: float
+    dE_dz_j: float
+    term: float
+
+
+class PathsResponse(BaseModel):
+    """dE/dy_i split into its paths, with the engine's value and a central difference."""
+
+    layer: int
+    unit: int
+    y: float
+    terms: list[PathTerm]
+    sum_of_terms: float
+    dE_dy: float
+    finite_difference: float
+    fd_eps: float
+    E: float
+
+
+class NudgeResponse(BaseModel):
+    """Predicted change of E per path against the change measured by running forward again."""
+
+    layer: int
+    unit: int
+    eps: float
+    predicted_per_path: list[float]
+    predicted: float
+    measured: float
+    E_before: float
+    E_after: float
+
+
+class GradcheckResponse(BaseModel):
+    """Every dE/dw, dE/db, dE/dx against central differences (float64)."""
+
+    ok: bool
+    max_abs_error: float
+    max_rel_error: float
+    where: str | None
+    eps: float
+    checked: int
+
+
+class ExportResponse(BaseModel):
+    """The derivation rendered as Markdown or LaTeX."""
+
+    format: str
+    text: str
+
+
+class TrainState(BaseModel):
+    """A training run: its network (with the dataset's first case as input), the loss per step,
+    the per-layer gradient norms of the last step, and accuracy where the task has classes."""
+
+    dataset: str
+    step: int
+    loss: list[float]
+    accuracy: float | None
+    grad_norms: list[float]
+    network: dict
+
+
+class ErrorResponse(BaseModel):
+    """What a bad request gets back (with a 4xx status)."""
+
+    error: str
+    details: list[dict] | None = None

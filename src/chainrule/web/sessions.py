@@ -1,0 +1,60 @@
+"""Per-browser state on the server: each browser session (a cookie) owns at most one training run.
+
+The store keeps at most ``max_sessions`` sessions and forgets the least recently used one when a
+new browser arrives, so a flood of cookie-less requests cannot grow the server's memory without
+bound. A session is found only by its own random token: nothing of one is reachable from another.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+COOKIE_NAME = "chainrule_session"
+DEFAULT_MAX_SESSIONS = 32
+_TOKEN_BYTES = 24
+
+
+@dataclass
+class BrowserSession:
+    """What the server keeps for one browser: its training run, guarded by its own lock."""
+
+    token: str
+    created: float = field(default_factory=time.monotonic)
+    training: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionStore:
+    """Sessions by token, least recently used first; thread-safe (endpoints run in a threadpool)."""
+
+    def __init__(self, max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"SessionStore: max_sessions must be at least 1, not {max_sessions}")
+        self.max_sessions = max_sessions
+        self._sessions: OrderedDict[str, BrowserSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._sessions
+
+    def get_or_create(self, token: str | None) -> tuple[BrowserSession, bool]:
+        """The session for ``token``, or a new one (evicting the least recently used when full).
+
+        Returns the session and whether it is new (the caller then sets the cookie)."""
+        with self._lock:
+            if token is not None and token in self._sessions:
+                self._sessions.move_to_end(token)
+                return self._sessions[token], False
+            while len(self._sessions) >= self.max_sessions:
+                self._sessions.popitem(last=False)
+            session = BrowserSession(token=secrets.token_urlsafe(_TOKEN_BYTES))
+            self._sessions[session.token] = session
+            return session, True

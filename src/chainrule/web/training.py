@@ -1,0 +1,191 @@
+"""A training run for the explorer: a small network learning a small dataset, step by step.
+
+The page plays, pauses and steps it; each step is a forward pass on a batch, ``E.backward()``
+through chainrule's engine and an update by a chainrule optimizer. The run records the loss of
+every step and the norm of each weight layer's gradient, so the page can draw them live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import data, optim
+from chainrule.errors import UserError
+from chainrule.web.network import NetworkState, forward, random_state
+
+#: The datasets the page offers; "circle" is the 2-D toy set (inside or outside a circle).
+DATASETS = ("xor", "symmetry", "circle", "digits")
+MAX_HISTORY = 5000
+
+
+def circle(n: int = 200, radius: float = 0.6, seed: int = 0) -> data.Dataset:
+    """A 2-D toy set: points uniform in the square [-1, 1]^2, target 1 inside the circle."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, (n, 2))
+    inside = (np.hypot(X[:, 0], X[:, 1]) < radius).astype(np.float64)
+    return data.Dataset(X=X, y=inside[:, None], task="multilabel", name="circle", n_classes=1)
+
+
+def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, data.Dataset]:
+    """Inputs (n, d) and target rows (n, k) in float64, and the dataset itself."""
+    if name not in DATASETS:
+        raise UserError(f"dataset: unknown {name!r}; choose one of {', '.join(DATASETS)}")
+    ds = circle() if name == "circle" else data.load(name)
+    X = np.asarray(ds.X, dtype=np.float64)
+    if ds.task == "classification":
+        T = np.eye(ds.n_classes)[np.asarray(ds.y)]
+    else:
+        T = np.asarray(ds.y, dtype=np.float64).reshape(len(X), -1)
+    return X, T, ds
+
+
+@dataclass
+class TrainingRun:
+    """One browser session's run: the network's parameters, its optimizer and its history."""
+
+    dataset: str
+    X: np.ndarray
+    T: np.ndarray
+    task: str
+    state: NetworkState
+    weights: list[cr.Tensor]
+    biases: list[cr.Tensor]
+    optimizer: optim.Optimizer
+    batch_size: int | None
+    rng: np.random.Generator
+    losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    _order: np.ndarray | None = None
+    _cursor: int = 0
+
+    @property
+    def step_count(self) -> int:
+        return len(self.losses)
+
+    def _batch(self) -> np.ndarray:
+        """The next rows: all of them, or the next slice of a shuffled order (new each epoch)."""
+        n = len(self.X)
+        if self.batch_size is None or self.batch_size >= n:
+            return np.arange(n)
+        if self._order is None or self._cursor >= n:
+            self._order, self._cursor = self.rng.permutation(n), 0
+        rows = self._order[self._cursor : self._cursor + self.batch_size]
+        self._cursor += self.batch_size
+        return rows
+
+    def step(self) -> float:
+        """One update; refuses (and keeps the old weights) if the loss or weights stop being
+        finite, so a too-large learning rate is reported instead of poisoning the run."""
+        rows = self._batch()
+        before = [p.data.copy() for p in self.parameters]
+        self.optimizer.zero_grad()
+        x = cr.tensor(self.X[rows])
+        _, _, E = forward(self.state, x, self.weights, self.biases, target=self.T[rows])
+        E.backward()
+        norms = [
+            float(np.sqrt(np.sum(w.grad.numpy() ** 2) + np.sum(b.grad.numpy() ** 2)))
+            for w, b in zip(self.weights, self.biases)
+        ]
+        loss = float(E.item())
+        self.optimizer.step()
+        if not np.isfinite(loss) or not all(np.all(np.isfinite(p.data)) for p in self.parameters):
+            for p, old in zip(self.parameters, before):
+                p.data[...] = old
+            raise UserError(
+                f"training diverged at step {self.step_count + 1}: the numbers stopped being "
+                f"finite; the weights were kept from the step before. Lower the learning rate."
+            )
+        self.losses.append(loss)
+        del self.losses[:-MAX_HISTORY]
+        self.grad_norms = norms
+        return loss
+
+    @property
+    def parameters(self) -> list[cr.Tensor]:
+        return [*self.weights, *self.biases]
+
+    def accuracy(self) -> float | None:
+        """Share of cases right: argmax for classes, every output on the right side of 1/2 for
+        0/1 targets; None for other targets."""
+        with cr.no_grad():
+            _, ys, _ = forward(
+                self.state, cr.tensor(self.X), self.weights, self.biases, target=self.T
+            )
+        out = ys[-1].numpy()
+        if self.task == "classification":
+            return float(np.mean(out.argmax(axis=1) == self.T.argmax(axis=1)))
+        if np.all((self.T == 0) | (self.T == 1)):
+            return float(np.mean(np.all((out > 0.5) == (self.T > 0.5), axis=1)))
+        return None
+
+    def network(self, case: int = 0) -> NetworkState:
+        """The current network with one case of the dataset as its input and target."""
+        self.state.weights = [w.numpy().astype(np.float64) for w in self.weights]
+        self.state.biases = [b.numpy().astype(np.float64) for b in self.biases]
+        self.state.input = self.X[case].copy()
+        self.state.target = self.T[case].copy()
+        return self.state
+
+    def to_json(self) -> dict:
+        """What the page draws: the loss per step, gradient norms, accuracy and the network."""
+        return {
+            "dataset": self.dataset,
+            "step": self.step_count,
+            "loss": list(self.losses),
+            "accuracy": self.accuracy(),
+            "grad_norms": list(self.grad_norms),
+            "network": self.network().to_json(),
+        }
+
+
+def start_run(
+    dataset: str,
+    hidden: list[int],
+    activation: str = "logistic",
+    optimizer: str = "momentum",
+    lr: float = 0.5,
+    batch_size: int | None = None,
+    seed: int = 0,
+    init_range: float = 0.5,
+) -> TrainingRun:
+    """A fresh run on ``dataset``: sizes [inputs, *hidden, outputs], small random weights.
+
+    Classes get softmax units and cross-entropy; 0/1 targets get logistic units and the lecture's
+    squared error."""
+    X, T, ds = load_dataset(dataset)
+    classes = ds.task == "classification"
+    sizes = [X.shape[1], *hidden, T.shape[1]]
+    state = random_state(
+        sizes,
+        activation=activation,
+        output="softmax" if classes else "logistic",
+        loss="cross-entropy" if classes else "squared-error",
+        seed=seed,
+        init_range=init_range,
+    )
+    weights = [cr.tensor(w, requires_grad=True) for w in state.weights]
+    biases = [cr.tensor(b, requires_grad=True) for b in state.biases]
+    params = [*weights, *biases]
+    if optimizer == "sgd":
+        opt = optim.SGD(params, lr=lr)
+    elif optimizer == "momentum":
+        opt = optim.SGD(params, lr=lr, momentum=0.9)
+    elif optimizer == "adam":
+        opt = optim.Adam(params, lr=lr)
+    else:
+        raise UserError(f"optimizer: unknown {optimizer!r}; choose sgd, momentum or adam")
+    return TrainingRun(
+        dataset=dataset,
+        X=X,
+        T=T,
+        task=ds.task,
+        state=state,
+        weights=weights,
+        biases=biases,
+        optimizer=opt,
+        batch_size=batch_size,
+        rng=np.random.default_rng(seed),
+    )

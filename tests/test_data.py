@@ -308,3 +308,22 @@ def test_load_dispatches_csv_and_idx_dir(tmp_path):
     data.write_idx(idx_dir / "train-images-idx3-ubyte", np.zeros((3, 2, 2), np.uint8))
     data.write_idx(idx_dir / "train-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
     assert data.load(idx_dir).X.shape == (3, 4)
+
+
+def test_subsets_of_subsets_trace_back_to_the_loaded_rows():
+    ds = data.parity(5)
+    train, val, test = data.split(ds, val=0.25, test=0.25, seed=1)
+    inner = train.subset([2, 0])
+    assert inner.meta["indices"] == [train.meta["indices"][2], train.meta["indices"][0]]
+    np.testing.assert_array_equal(inner.X, ds.X[inner.meta["indices"]])
+    assert "indices" not in ds.meta  # the original is not touched
+
+
+def test_split_keeps_per_case_meta_in_step():
+    ds = data.family_trees()
+    train, _, test = data.split(ds, val=0, test=10, seed=2)
+    for part in (train, test):
+        assert len(part.meta["cases"]) == len(part)
+        for i, (person, relation) in enumerate(part.meta["cases"]):
+            assert part.X[i, data.PEOPLE.index(person)] == 1
+            assert part.X[i, 24 + data.RELATIONS.index(relation)] == 1

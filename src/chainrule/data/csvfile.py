@@ -8,7 +8,6 @@ raise :class:`~chainrule.errors.DataError` naming the file, the line and the col
 from __future__ import annotations
 
 import csv
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -126,24 +125,35 @@ def _column_name(names: list[str] | None, j: int) -> str:
 
 
 def _parse(path: Path, body: list[tuple[int, list[str]]], width: int, names) -> np.ndarray:
-    values = np.empty((len(body), width), dtype=np.float64)
-    for i, (line, cells) in enumerate(body):
+    for line, cells in body:
         if len(cells) != width:
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
+    try:  # fast path: NumPy parses every cell at once
+        values = np.array([cells for _, cells in body], dtype=np.float64)
+    except ValueError:
+        values = _parse_cell_by_cell(path, body, width, names)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise DataError(
+            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {body[i][1][j].strip()!r} "
+            "is not a finite number"
+        )
+    return values
+
+
+def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
+    """Parse with ``float`` one cell at a time, to name the first cell that is not a number."""
+    values = np.empty((len(body), width), dtype=np.float64)
+    for i, (line, cells) in enumerate(body):
         for j, cell in enumerate(cells):
             try:
-                value = float(cell)
+                values[i, j] = float(cell)
             except ValueError:
                 shown = repr(cell) if cell.strip() else "an empty cell"
                 raise DataError(
                     f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
                 ) from None
-            if not math.isfinite(value):
-                raise DataError(
-                    f"{path}, line {line}, {_column_name(names, j)}: {cell.strip()!r} "
-                    "is not a finite number"
-                )
-            values[i, j] = value
     return values
 
 

@@ -11,7 +11,6 @@ A dataset is a design matrix ``X`` (one case per row, one input unit per column)
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,9 @@ import numpy as np
 from chainrule.errors import DataError
 
 TASKS = ("classification", "multilabel", "regression")
+
+#: ``meta`` entries that hold one item per case, kept in step by :meth:`Dataset.subset`.
+PER_CASE_META = ("indices", "cases")
 
 
 @dataclass
@@ -84,19 +86,30 @@ class Dataset:
         return int(self.y.shape[1])
 
     def subset(self, indices: Any) -> Dataset:
-        """The cases at ``indices`` (an integer array or a boolean mask), names and meta kept."""
-        indices = np.asarray(indices)
-        if indices.dtype == bool:
-            indices = np.flatnonzero(indices)
+        """The cases at ``indices`` (an integer array or a boolean mask), names and meta kept.
+
+        Per-case entries of ``meta`` (see :data:`PER_CASE_META`) are subset along with the
+        arrays, and ``meta["indices"]`` records where each case sits in the dataset as loaded
+        (subsets of subsets compose), so a split can always be traced back.
+        """
+        rows = np.asarray(indices)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        rows = rows.astype(np.int64, copy=False).reshape(-1)
+        meta = dict(self.meta)  # shallow: meta is descriptive and treated as read-only
+        meta.setdefault("indices", list(range(len(self))))
+        for key in PER_CASE_META:
+            if key in meta and len(meta[key]) == len(self):
+                meta[key] = [meta[key][i] for i in rows.tolist()]
         return Dataset(
-            X=self.X[indices],
-            y=self.y[indices],
+            X=self.X[rows],
+            y=self.y[rows],
             task=self.task,
             name=self.name,
             n_classes=self.n_classes,
             feature_names=self.feature_names,
             class_names=self.class_names,
-            meta=copy.deepcopy(self.meta),
+            meta=meta,
         )
 
     def astype(self, dtype: Any) -> Dataset:

@@ -190,19 +190,13 @@ def family_trees(dtype: Any = np.float32) -> Dataset:
 def holdout_cases(ds: Dataset, k: int = 4, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Hold out ``k`` cases chosen at random (seeded): the paper's 100 train / 4 test split.
 
-    Returns ``(train, test)``; ``meta["indices"]`` of each holds its rows in ``ds``.
+    Returns ``(train, test)``; ``meta["indices"]`` of each holds its rows in ``ds`` and
+    ``meta["cases"]`` its (person, relation) pairs.
     """
     if isinstance(k, bool) or not 0 <= k <= len(ds):
         raise DataError(f"holdout_cases: k must be in 0..{len(ds)}, got {k!r}")
     order = np.random.default_rng(seed).permutation(len(ds))
-    test_rows, train_rows = np.sort(order[:k]), np.sort(order[k:])
-    train, test = ds.subset(train_rows), ds.subset(test_rows)
-    train.meta["indices"] = train_rows.tolist()
-    test.meta["indices"] = test_rows.tolist()
-    for part, rows in ((train, train_rows), (test, test_rows)):
-        if "cases" in ds.meta:
-            part.meta["cases"] = [ds.meta["cases"][i] for i in rows]
-    return train, test
+    return ds.subset(np.sort(order[k:])), ds.subset(np.sort(order[:k]))
 
 
 def describe_case(ds: Dataset, i: int, output: np.ndarray | None = None, threshold=0.5) -> str:

@@ -9,6 +9,7 @@ the dimensions and that the file length matches them exactly (so a truncated dow
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import re
 import tempfile
@@ -66,7 +67,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions)")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: no overflow
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "has trailing bytes"
         raise DataError(

@@ -33,7 +33,7 @@ def _spread_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
     Each case gets the key (rank within its class + 1/2) / class size, ranks shuffled; sorting by
     it interleaves the classes in proportion, so every prefix of the order (the test part, then
-    the validation part) holds each class in its share of the whole, to within one case.
+    the validation part) holds each class in its share of the whole, to within a case or so.
     """
     keys = np.empty(len(labels))
     for label in np.unique(labels):
@@ -55,7 +55,7 @@ def split(
 
     ``val`` and ``test`` are fractions of the cases (floats) or numbers of cases (ints). With
     ``stratify`` (and a classification task) each part keeps the class proportions of the whole.
-    Each part's ``meta["indices"]`` lists its rows in ``ds``.
+    Each part's ``meta["indices"]`` lists its rows in the dataset as loaded.
 
     >>> from chainrule import data
     >>> train, val, test = data.split(data.digits(), val=0.1, test=0.2, seed=0)
@@ -76,12 +76,7 @@ def split(
     test_rows = np.sort(order[:n_test])
     val_rows = np.sort(order[n_test : n_test + n_val])
     train_rows = np.sort(order[n_test + n_val :])
-    parts = []
-    for rows in (train_rows, val_rows, test_rows):
-        part = ds.subset(rows)
-        part.meta["indices"] = rows.tolist()
-        parts.append(part)
-    return parts[0], parts[1], parts[2]
+    return ds.subset(train_rows), ds.subset(val_rows), ds.subset(test_rows)
 
 
 class Standardizer:

@@ -123,25 +123,21 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not "
                 f"{tuple(output.shape)}"
             )
-        t = self._probabilities(output, target)
-        log_p = ops.log_softmax(output, axis=1)
-        return -(log_p * t).sum() / output.shape[0]
+        # the engine's fused primitive: one node, stable, backward sends (softmax(z) - t) / n
+        return ops.softmax_cross_entropy(output, self._targets(output, target), "mean")
 
-    def _probabilities(self, output: Tensor, target: Any) -> Tensor:
+    def _targets(self, output: Tensor, target: Any) -> Any:
+        """Integer labels (n,) checked against the class count, or probabilities (n, k)."""
         array = _target_array(target)
         n, k = output.shape
         if array.ndim == 2:
-            return self._same_shape_target(output, array)
+            return self._same_shape_target(output, array).data
         if array.ndim != 1 or array.shape[0] != n:
             raise ShapeError(
                 f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
                 f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k})"
             )
-        labels = _labels(array, k, "CrossEntropy", output.shape)
-        xp = output.xp
-        one_hot = xp.zeros((n, k), dtype=output.dtype)
-        one_hot[xp.arange(n), xp.asarray(labels)] = 1
-        return Tensor(one_hot)
+        return output.xp.asarray(_labels(array, k, "CrossEntropy", output.shape))
 
 
 def _labels(array: Any, n_classes: int, loss: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -159,7 +155,7 @@ def _labels(array: Any, n_classes: int, loss: str, shape: tuple[int, ...]) -> np
             f"{loss}: label {int(bad)} is out of range for {n_classes} classes (logits shape "
             f"{tuple(shape)}); labels must lie in [0, {n_classes})"
         )
-    return labels
+    return labels.astype(np.int64, copy=False)
 
 
 class BinaryCrossEntropy(Loss):

@@ -1,0 +1,219 @@
+"""Losses: values and gradients against closed forms and PyTorch, at normal and extreme logits."""
+
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+
+rng = np.random.default_rng(0)
+Z = rng.standard_normal((5, 4)) * 2
+LABELS = np.array([0, 3, 1, 1, 2])
+EXTREME = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [0.0, 0.0, -1e4]])
+
+
+def value_and_grad(loss, output, target, dtype=np.float64):
+    z = cr.tensor(np.asarray(output, dtype=dtype), requires_grad=True)
+    E = loss(z, target)
+    E.backward()
+    return E, z.grad.numpy()
+
+
+def torch_value_and_grad(fn, output, target):
+    z = torch.tensor(output, dtype=torch.float64, requires_grad=True)
+    E = fn(z, target)
+    E.backward()
+    return E.item(), z.grad.numpy()
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Squared error and MSE
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_squared_error_is_half_the_summed_squares(reduction):
+    y, t = rng.random((4, 3)), rng.random((4, 3))
+    E, grad = value_and_grad(nn.SquaredError(reduction), y, t)
+    n = 4 if reduction == "mean" else 1
+    assert E.item() == pytest.approx(0.5 * np.sum((t - y) ** 2) / n, rel=1e-14)
+    np.testing.assert_allclose(grad, -(t - y) / n, rtol=1e-13)
+
+
+def test_squared_error_accepts_a_flat_target_for_one_output_and_keeps_float32():
+    y = np.array([[0.2], [0.9]], np.float32)
+    E, grad = value_and_grad(nn.SquaredError(), y, [0.0, 1.0], dtype=np.float32)
+    assert E.dtype == np.float32 and grad.dtype == np.float32
+    assert E.item() == pytest.approx(0.5 * (0.04 + 0.01), rel=1e-6)
+
+
+def test_mse_matches_torch():
+    y, t = rng.random((4, 3)), rng.random((4, 3))
+    E, grad = value_and_grad(nn.MSE(), y, t)
+    expected, expected_grad = torch_value_and_grad(
+        lambda z, tt: torch.nn.functional.mse_loss(z, torch.tensor(tt)), y, t
+    )
+    assert E.item() == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-13)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-entropy from logits
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cross_entropy_with_labels_matches_the_closed_form_and_torch():
+    E, grad = value_and_grad(nn.CrossEntropy(), Z, LABELS)
+    p = softmax(Z)
+    assert E.item() == pytest.approx(-np.mean(np.log(p[np.arange(5), LABELS])), rel=1e-13)
+    one_hot = np.eye(4)[LABELS]
+    np.testing.assert_allclose(grad, (p - one_hot) / 5, rtol=1e-12)
+    expected, expected_grad = torch_value_and_grad(
+        lambda z, t: torch.nn.functional.cross_entropy(z, torch.tensor(t)), Z, LABELS
+    )
+    assert E.item() == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_with_one_hot_and_soft_targets():
+    one_hot = np.eye(4)[LABELS]
+    assert nn.CrossEntropy()(cr.tensor(Z), one_hot).item() == pytest.approx(
+        nn.CrossEntropy()(cr.tensor(Z), LABELS).item(), rel=1e-14
+    )
+    soft = softmax(rng.standard_normal((5, 4)))
+    E, grad = value_and_grad(nn.CrossEntropy(), Z, soft)
+    expected, expected_grad = torch_value_and_grad(
+        lambda z, t: torch.nn.functional.cross_entropy(z, torch.tensor(t)), Z, soft
+    )
+    assert E.item() == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_finite_and_exact_at_extreme_logits(dtype):
+    labels = np.array([1, 1, 2])
+    E, grad = value_and_grad(nn.CrossEntropy(), EXTREME, labels, dtype=dtype)
+    assert np.isfinite(E.item()) and np.all(np.isfinite(grad)) and E.dtype == dtype
+    # case 0: picked logit 1e4 below the max by 2e4; case 1: the winner; case 2: 1e4 below 0
+    expected = (2e4 + np.log1p(np.exp(3.0 - 1e4)) + (1e4 + np.log(2))) / 3
+    assert E.item() == pytest.approx(expected, rel=1e-6)
+    p = softmax(EXTREME)
+    np.testing.assert_allclose(grad, (p - np.eye(3)[labels]) / 3, rtol=1e-6, atol=1e-7)
+    _, expected_grad = torch_value_and_grad(
+        lambda z, t: torch.nn.functional.cross_entropy(z, torch.tensor(t)), EXTREME, labels
+    )
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-7)
+
+
+def test_cross_entropy_gradcheck():
+    assert cr.gradcheck(lambda z: nn.CrossEntropy()(z, LABELS), [Z]).ok
+    soft = softmax(rng.standard_normal((5, 4)))
+    assert cr.gradcheck(lambda z: nn.CrossEntropy()(z, soft), [Z]).ok
+
+
+def test_cross_entropy_checks_shapes_and_labels():
+    logits = cr.tensor(Z)
+    with pytest.raises(ValueError, match=r"CrossEntropy: label 4 is out of range for 4 classes"):
+        nn.CrossEntropy()(logits, np.array([0, 1, 4, 1, 0]))
+    with pytest.raises(ValueError, match="label -1 is out of range"):
+        nn.CrossEntropy()(logits, np.array([0, 1, -1, 1, 0]))
+    with pytest.raises(cr.ShapeError, match=r"have shape \(5, 4\) but target has shape \(3,\)"):
+        nn.CrossEntropy()(logits, np.array([0, 1, 2]))
+    with pytest.raises(cr.ShapeError, match=r"CrossEntropy: output has shape \(5, 4\).*\(5, 3\)"):
+        nn.CrossEntropy()(logits, np.zeros((5, 3)))
+    with pytest.raises(cr.ShapeError, match=r"logits must have shape \(n_cases, n_classes\)"):
+        nn.CrossEntropy()(cr.tensor([1.0, 2.0]), np.array([0]))
+    with pytest.raises(ValueError, match="whole numbers"):
+        nn.CrossEntropy()(logits, np.array([0, 1, 2.5, 1, 0]))
+    # integral float labels (as a CSV gives them) are accepted
+    as_floats = nn.CrossEntropy()(logits, LABELS.astype(float)).item()
+    assert as_floats == pytest.approx(nn.CrossEntropy()(logits, LABELS).item())
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary cross-entropy from logits
+# ---------------------------------------------------------------------------------------------
+
+
+def bce_closed_form(z, t):
+    return np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))))
+
+
+def test_binary_cross_entropy_matches_the_closed_form_and_torch():
+    t = rng.integers(0, 2, Z.shape).astype(float)
+    E, grad = value_and_grad(nn.BinaryCrossEntropy(), Z, t)
+    assert E.item() == pytest.approx(bce_closed_form(Z, t), rel=1e-13)
+    np.testing.assert_allclose(grad, (1 / (1 + np.exp(-Z)) - t) / Z.size, rtol=1e-12)
+    expected, expected_grad = torch_value_and_grad(
+        lambda z, tt: torch.nn.functional.binary_cross_entropy_with_logits(z, torch.tensor(tt)),
+        Z,
+        t,
+    )
+    assert E.item() == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_is_finite_and_exact_at_extreme_logits(dtype):
+    z = np.array([[1e4, -1e4, 1e4, -1e4, 0.0]])
+    t = np.array([[1.0, 0.0, 0.0, 1.0, 1.0]])
+    E, grad = value_and_grad(nn.BinaryCrossEntropy(), z, t, dtype=dtype)
+    assert np.isfinite(E.item()) and np.all(np.isfinite(grad))
+    assert E.item() == pytest.approx((0 + 0 + 1e4 + 1e4 + np.log(2)) / 5, rel=1e-6)
+    # dE/dz = (sigmoid(z) - t) / N, including the kink-free value at z = 0
+    np.testing.assert_allclose(grad, [[0, 0, 0.2, -0.2, (0.5 - 1) / 5]], atol=1e-7)
+    _, expected_grad = torch_value_and_grad(
+        lambda zz, tt: torch.nn.functional.binary_cross_entropy_with_logits(zz, torch.tensor(tt)),
+        z,
+        t,
+    )
+    np.testing.assert_allclose(grad, expected_grad, atol=1e-7)
+
+
+def test_binary_cross_entropy_gradcheck_and_checks():
+    t = rng.random(Z.shape)
+    assert cr.gradcheck(lambda z: nn.BinaryCrossEntropy()(z, t), [Z]).ok
+    with pytest.raises(ValueError, match=r"BinaryCrossEntropy: targets must lie in \[0, 1\]"):
+        nn.BinaryCrossEntropy()(cr.tensor(Z), t + 1)
+    with pytest.raises(cr.ShapeError, match=r"BinaryCrossEntropy: output has shape \(5, 4\)"):
+        nn.BinaryCrossEntropy()(cr.tensor(Z), t[:, :2])
+
+
+# ---------------------------------------------------------------------------------------------
+# Names and configs
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        nn.SquaredError(),
+        nn.SquaredError("mean"),
+        nn.MSE(),
+        nn.CrossEntropy(),
+        nn.BinaryCrossEntropy(),
+    ],  # fmt: skip
+)
+def test_loss_config_round_trip(loss):
+    config = json.loads(json.dumps(loss.config()))
+    rebuilt = nn.loss_from_config(config)
+    assert type(rebuilt) is type(loss) and rebuilt.config() == loss.config()
+
+
+def test_loss_from_name_and_its_errors():
+    assert isinstance(nn.loss_from_name("squared-error"), nn.SquaredError)
+    assert isinstance(nn.loss_from_name("binary_cross_entropy"), nn.BinaryCrossEntropy)
+    assert nn.loss_from_name("squared-error", reduction="mean").reduction == "mean"
+    with pytest.raises(nn.ConfigError, match="unknown loss 'hinge'; choose one of squared-error"):
+        nn.loss_from_name("hinge")
+    with pytest.raises(nn.ConfigError, match="reduction must be 'sum' or 'mean'"):
+        nn.SquaredError("max")

@@ -1,0 +1,1 @@
+"""chainrule's benchmark suite against its peers; run it with ``python benchmarks/run.py``."""

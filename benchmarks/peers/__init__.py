@@ -1,0 +1,1 @@
+"""Peer implementations that have no library of their own: the hand-written NumPy backprop."""

@@ -1,0 +1,220 @@
+"""Run chainrule's benchmark suite against its peers and write a markdown report.
+
+    python benchmarks/run.py --quick                 # a few minutes
+    python benchmarks/run.py                         # the full suite (< 20 minutes)
+    python benchmarks/run.py --only mlp1,chain --threads 1 --output report.md
+
+Every measurement runs in a fresh child process (``benchmarks/child.py``) with every thread pool
+pinned to ``--threads``; rounds are interleaved and the order of the systems rotates each round,
+so slow drift of a shared machine spreads over all systems. Ratios are taken within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/ first, not the repo
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import report  # noqa: E402
+from benchmarks.common import OPENBLAS_OVERRIDES, child_environment, cpu_model  # noqa: E402
+from benchmarks.workloads.mlp import gemm_flops  # noqa: E402
+
+MLP_SYSTEMS = ["chainrule", "numpy", "torch", "jax", "autograd", "sklearn"]
+CHAIN_SYSTEMS = ["chainrule", "numpy", "torch", "jax", "autograd", "micrograd"]
+WORKLOAD_NAMES = ["sgemm", "mlp1", "mlp2", "tiny", "chain", "moons", "digits", "explainer"]
+
+
+@dataclass
+class Task:
+    """One table of the report: a workload measured for several systems over several rounds."""
+
+    key: str
+    title: str
+    spec: dict[str, Any]
+    systems: list[str]
+    rounds: int
+    per_system: dict[str, dict[str, Any]] = field(default_factory=dict)  # spec overrides
+    results: dict[str, list[dict]] = field(default_factory=dict)  # system -> one dict per round
+
+
+def plan(quick: bool) -> list[Task]:
+    """The workloads and how hard to run each: ``quick`` trades rounds and N for minutes."""
+    rounds = 3 if quick else 5
+    tasks = [
+        Task("sgemm", "Peak sgemm", {"workload": "sgemm", "n": 1536 if quick else 2048,
+             "reps": 3 if quick else 5}, ["numpy"], 1),
+        Task("mlp1", "1. MLP step 784-256-10, batch 128", {"workload": "mlp",
+             "sizes": [784, 256, 10], "batch": 128, "reps": 15 if quick else 30, "warmup": 5},
+             MLP_SYSTEMS, rounds),
+        Task("mlp2", "2. MLP step 784-512-512-512-10, batch 512", {"workload": "mlp",
+             "sizes": [784, 512, 512, 512, 10], "batch": 512, "reps": 5 if quick else 10,
+             "warmup": 2}, MLP_SYSTEMS, 2 if quick else 4),
+        Task("mlp2_memory", "2b. Peak memory of workload 2", {"workload": "mlp_memory",
+             "sizes": [784, 512, 512, 512, 10], "batch": 512}, MLP_SYSTEMS, 1),
+        Task("tiny", "3. Per-op overhead, 10,000 tiny ops", {"workload": "chain", "n_ops": 10_000,
+             "width": 8, "dtype": "float32", "ops": ["mul", "add", "sigmoid"],
+             "reps": 3, "warmup": 1}, CHAIN_SYSTEMS, 2 if quick else 3),
+        Task("moons", "5. micrograd's demo step (2-16-16-1, 100 moons)", {"workload": "moons",
+             "reps": 50, "warmup": 5}, ["chainrule", "torch", "micrograd"], 2 if quick else 3,
+             per_system={"micrograd": {"reps": 3 if quick else 5, "warmup": 0}}),
+        Task("digits", "6. End to end: digits to 95% held-out accuracy", {"workload": "digits",
+             "target": 0.95, "max_epochs": 60}, ["chainrule", "torch", "sklearn"],
+             2 if quick else 3),
+        Task("explainer", "7. Explainer, 784-100-10, one case", {"workload": "explainer",
+             "reps": 3, "check": False}, ["chainrule"], 1),
+        Task("explainer_checked", "7b. Explainer with finite-difference checks",
+             {"workload": "explainer", "reps": 1, "check": True}, ["chainrule"], 1),
+    ]  # fmt: skip
+    tasks += chain_tasks(quick)
+    return tasks
+
+
+def chain_tasks(quick: bool) -> list[Task]:
+    """Workload 4, one task per N; the slow peers stop where they would take minutes."""
+    sizes = [1_000, 10_000, 100_000] + ([] if quick else [1_000_000])
+    limits = {"numpy": 100_000, "autograd": 100_000, "jax": 10_000, "micrograd": 10_000}
+    tasks = []
+    for n in sizes:
+        systems = [s for s in CHAIN_SYSTEMS if n <= limits.get(s, 10**9)]
+        reps = 3 if n <= 10_000 else 1
+        rounds = 1 if n >= 1_000_000 else 2 if quick else 3
+        spec = {"workload": "chain", "n_ops": n, "width": 1, "dtype": "float64",
+                "ops": ["mul", "add"], "reps": reps, "warmup": 1}  # fmt: skip
+        tasks.append(Task(f"chain_{n}", f"4. Chain of N={n:,} ops", spec, systems, rounds))
+    return tasks
+
+
+def run_child(spec: dict, env: dict[str, str], timeout: float) -> dict:
+    """Run one measurement in a fresh process; add its wall time and peak RSS to the result."""
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "benchmarks.child", json.dumps(spec)]
+    try:
+        done = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "error": f"no result within {timeout:.0f} s"}
+    wall = time.perf_counter() - start
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
+    if not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"status": "error", "error": f"exit {done.returncode}: {tail[0][:200]}"}
+    result = json.loads(lines[-1][len("BENCH-RESULT ") :])
+    result["process_wall"] = wall
+    return result
+
+
+def run_task(task: Task, env: dict[str, str], timeout: float) -> None:
+    """All rounds of one task, the order of the systems rotated by one each round."""
+    for r in range(task.rounds):
+        shift = r % len(task.systems)
+        for system in task.systems[shift:] + task.systems[:shift]:
+            spec = {**task.spec, **task.per_system.get(system, {})}
+            if task.spec["workload"] not in ("sgemm", "explainer"):
+                spec["system"] = system
+            result = run_child(spec, env, timeout)
+            task.results.setdefault(system, []).append(result)
+            _progress(task, r, system, result)
+
+
+def _progress(task: Task, r: int, system: str, result: dict) -> None:
+    if "times" in result:
+        what = f"median {statistics.median(result['times']) * 1e3:.3f} ms"
+    else:
+        what = result.get("status", "done") + " " + result.get("error", result.get("reason", ""))
+    print(f"  [{task.key} round {r + 1}/{task.rounds}] {system:<10} {what}", file=sys.stderr)
+
+
+def machine_facts(args: argparse.Namespace) -> dict[str, Any]:
+    """What the report's header records about the machine and the run."""
+    versions = {}
+    for name in ("numpy", "torch", "jax", "jaxlib", "autograd", "scikit-learn", "micrograd",
+                 "threadpoolctl", "chainrule"):  # fmt: skip
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "threads": args.threads,
+        "openblas_env": {name: os.environ.get(name) for name in OPENBLAS_OVERRIDES},
+        "unset_openblas_coretype": args.unset_openblas_coretype,
+        "quick": args.quick,
+        "versions": versions,
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, N up to 1e5")
+    parser.add_argument("--threads", type=int, default=1, help="threads for every system")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated subset of: {','.join(WORKLOAD_NAMES)}"
+    )
+    parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument("--json", default="", help="also write the raw results here")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
+    parser.add_argument(
+        "--unset-openblas-coretype",
+        action="store_true",
+        help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the child processes",
+    )
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, not {args.threads}")
+    unknown = {w for w in args.only.split(",") if w} - set(WORKLOAD_NAMES)
+    if unknown:
+        parser.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from {WORKLOAD_NAMES}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wanted = {w for w in args.only.split(",") if w}
+    tasks = [t for t in plan(args.quick) if not wanted or t.key.split("_")[0] in wanted]
+    env = child_environment(args.threads, args.unset_openblas_coretype)
+    facts = machine_facts(args)
+    started = time.perf_counter()
+    for task in tasks:
+        print(f"{task.title}", file=sys.stderr)
+        run_task(task, env, args.timeout)
+    facts["suite_seconds"] = time.perf_counter() - started
+    facts["load_average_at_end"] = os.getloadavg()
+    text = report.render(facts, tasks, gemm_flops)
+    _write(Path(args.output), text)
+    if args.json:
+        raw = {"facts": facts, "tasks": [t.__dict__ for t in tasks]}
+        _write(Path(args.json), json.dumps(raw, indent=1, default=str))
+    print(f"report written to {args.output} ({facts['suite_seconds']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write atomically: a temp file beside the target, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

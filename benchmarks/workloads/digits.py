@@ -1,0 +1,179 @@
+"""Workload 6: end to end, train a 64-32-10 logistic net on sklearn's digits to a target accuracy.
+
+Every system gets the same split (80/20, stratified, seed 0), pixels scaled to [0, 1], the same
+starting weights, mini-batches of 32, plain SGD at learning rate 0.5, and stops at the end of the
+first epoch whose held-out accuracy reaches ``target`` (or after ``max_epochs``). The parent times
+the whole child process (imports included, as a user waits for them) and reads its peak RSS; the
+child reports the fit time alone and the epochs it needed.
+
+chainrule runs the library's own path (``chainrule.train.fit`` with a stopping callback) when
+``chainrule.train`` and ``chainrule.nn`` are there, else a fit loop on the engine's ops.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from benchmarks.common import bench_threads
+
+SIZES = [64, 32, 10]
+LR = 0.5
+BATCH = 32
+
+
+def digits_problem(seed: int = 0):
+    """Train/test arrays and index sets, and the starting weights (float32)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    labels = bunch.target.astype(np.int64)
+    train, test = train_test_split(
+        np.arange(len(x)), test_size=0.2, stratify=labels, random_state=seed
+    )
+    rng = np.random.default_rng(seed)
+    weights = [
+        (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)
+        for a, b in zip(SIZES[:-1], SIZES[1:])
+    ]
+    biases = [np.zeros(b, np.float32) for b in SIZES[1:]]
+    return x, labels, train, test, weights, biases
+
+
+def _batches(n: int, epoch: int):
+    order = np.random.default_rng(epoch).permutation(n)
+    return [order[k : k + BATCH] for k in range(0, n, BATCH)]
+
+
+def fit_chainrule(problem, target: float, max_epochs: int) -> dict:
+    import chainrule as cr
+
+    try:
+        return _fit_chainrule_library(cr, problem, target, max_epochs)
+    except (ImportError, AttributeError) as error:
+        result = _fit_chainrule_ops(cr, problem, target, max_epochs)
+        result["how"] = f"engine-ops fit loop (train.fit unavailable: {type(error).__name__})"
+        return result
+
+
+def _fit_chainrule_library(cr, problem, target: float, max_epochs: int) -> dict:
+    x, labels, train, test, weights, biases = problem
+    ds = cr.data.digits()
+    model = cr.nn.mlp(SIZES, activation="logistic", output=None, dtype=np.float32)
+    linears = [m for m in model if isinstance(m, cr.nn.Linear)]
+    for linear, w, b in zip(linears, weights, biases):
+        linear.weight.data[...] = w
+        linear.bias.data[...] = b
+    optimizer = cr.optim.SGD(model.parameters(), lr=LR)
+
+    class StopAtTarget(cr.train.Callback):
+        def on_epoch_end(self, trainer, epoch, logs) -> None:
+            if logs.get("val_accuracy", 0.0) >= target:
+                trainer.stop_training = True
+
+    start = time.perf_counter()
+    history = cr.train.fit(
+        model, cr.nn.CrossEntropy(), optimizer, ds.subset(train), ds.subset(test),
+        epochs=max_epochs, batch_size=BATCH, seed=0, callbacks=[StopAtTarget()], progress=False,
+    )  # fmt: skip
+    fit_seconds = time.perf_counter() - start
+    last = history.last if hasattr(history, "last") else history[-1]
+    return {
+        "fit_seconds": fit_seconds,
+        "epochs": int(last["epoch"]) + (1 if int(last["epoch"]) == 0 else 0),
+        "accuracy": float(last["val_accuracy"]),
+        "how": "chainrule.train.fit + nn.mlp + optim.SGD",
+    }
+
+
+def _fit_chainrule_ops(cr, problem, target: float, max_epochs: int) -> dict:
+    x, labels, train, test, weights, biases = problem
+    params = [cr.tensor(w.copy(), requires_grad=True) for w in weights]
+    params += [cr.tensor(b.copy(), requires_grad=True) for b in biases]
+    eye = np.eye(SIZES[-1], dtype=np.float32)
+
+    def forward(xb):
+        h = cr.sigmoid(cr.tensor(xb) @ params[0] + params[2])
+        return h @ params[1] + params[3]
+
+    start = time.perf_counter()
+    for epoch in range(max_epochs):
+        for rows in _batches(len(train), epoch):
+            idx = train[rows]
+            logp = cr.log_softmax(forward(x[idx]), axis=-1)
+            loss = -(logp * cr.tensor(eye[labels[idx]])).sum() * (1.0 / len(idx))
+            loss.backward()
+            for p in params:
+                p.data -= LR * p.grad.data
+                p.grad = None
+        with cr.no_grad():
+            accuracy = float((forward(x[test]).data.argmax(1) == labels[test]).mean())
+        if accuracy >= target:
+            break
+    return {"fit_seconds": time.perf_counter() - start, "epochs": epoch + 1, "accuracy": accuracy}
+
+
+def fit_torch(problem, target: float, max_epochs: int) -> dict:
+    import torch
+
+    torch.set_num_threads(bench_threads())
+    x, labels, train, test, weights, biases = problem
+    params = [torch.tensor(a, requires_grad=True) for a in [*weights, *biases]]
+    optimizer = torch.optim.SGD(params, lr=LR)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+
+    def forward(xb):
+        return torch.addmm(params[3], torch.sigmoid(torch.addmm(params[2], xb, params[0])),
+                           params[1])  # fmt: skip
+
+    start = time.perf_counter()
+    for epoch in range(max_epochs):
+        for rows in _batches(len(train), epoch):
+            idx = torch.from_numpy(train[rows])
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(forward(xt[idx]), yt[idx]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            test_idx = torch.from_numpy(test)
+            accuracy = float((forward(xt[test_idx]).argmax(1) == yt[test_idx]).float().mean())
+        if accuracy >= target:
+            break
+    return {"fit_seconds": time.perf_counter() - start, "epochs": epoch + 1, "accuracy": accuracy,
+            "how": "hand-written fit loop, torch.optim.SGD"}  # fmt: skip
+
+
+def fit_sklearn(problem, target: float, max_epochs: int) -> dict:
+    """One ``partial_fit`` over the (pre-shuffled) training set is one epoch of minibatch SGD."""
+    from sklearn.neural_network import MLPClassifier
+
+    x, labels, train, test, weights, biases = problem
+    model = MLPClassifier(
+        hidden_layer_sizes=(SIZES[1],), activation="logistic", solver="sgd",
+        learning_rate_init=LR, momentum=0.0, nesterovs_momentum=False, alpha=0.0,
+        batch_size=BATCH, shuffle=False,
+    )  # fmt: skip
+    start = time.perf_counter()
+    model.partial_fit(x[train[:BATCH]], labels[train[:BATCH]], classes=np.arange(SIZES[-1]))
+    model.coefs_ = [w.copy() for w in weights]
+    model.intercepts_ = [b.copy() for b in biases]
+    for epoch in range(max_epochs):
+        order = train[np.random.default_rng(epoch).permutation(len(train))]
+        model.partial_fit(x[order], labels[order])
+        accuracy = float(model.score(x[test], labels[test]))
+        if accuracy >= target:
+            break
+    return {"fit_seconds": time.perf_counter() - start, "epochs": epoch + 1, "accuracy": accuracy,
+            "how": "MLPClassifier.partial_fit per epoch"}  # fmt: skip
+
+
+SYSTEMS = {"chainrule": fit_chainrule, "torch": fit_torch, "sklearn": fit_sklearn}
+
+
+def measure(system: str, target: float, max_epochs: int) -> dict:
+    """Fit once; the parent adds the process's wall time and peak RSS."""
+    result = SYSTEMS[system](digits_problem(), target, max_epochs)
+    result["times"] = [result["fit_seconds"]]
+    return result

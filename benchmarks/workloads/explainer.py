@@ -1,0 +1,36 @@
+"""Workload 7: the explainer on a 784-100-10 logistic network, one case.
+
+Times ``cr.explain`` (forward, backward, every per-unit record) and then every term w_ij dE/dz_j
+of dE/dy_i for all 100 hidden units (the lecture's sum over j, unit by unit), first without the
+finite-difference checks and then with them (``check=True``, the default, capped by
+``max_checks``). chainrule only: no peer has an explainer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+SIZES = [784, 100, 10]
+
+
+def measure(reps: int, check: bool) -> dict:
+    """Seconds to explain one case and walk every hidden unit's terms."""
+    import chainrule as cr
+
+    try:
+        explain = cr.explain
+        model = cr.nn.mlp(SIZES, activation="logistic", output="logistic", dtype=np.float64, rng=0)
+    except (ImportError, AttributeError) as error:
+        return {"status": "skipped", "reason": f"chainrule.explainer unavailable ({error})"}
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (1, SIZES[0]))
+    t = np.eye(SIZES[-1])[[3]]
+    times, n_terms = [], 0
+    for _ in range(reps):
+        start = time.perf_counter()
+        derivation = explain(model, x, t, loss="squared-error", check=check, perturbation=False)
+        n_terms = sum(len(derivation.terms(1, unit)) for unit in range(SIZES[1]))
+        times.append(time.perf_counter() - start)
+    return {"times": times, "terms": n_terms, "check": check}

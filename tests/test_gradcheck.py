@@ -1,0 +1,134 @@
+"""The gradient checker: it passes right rules and catches wrong ones, at first and second order."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops.registry import REGISTRY, primitive
+from chainrule.tensor import Tensor
+
+
+def _register_once(name: str, *args):
+    """Register a test-only primitive (a repeated import of this module reuses it)."""
+    return REGISTRY[name] if name in REGISTRY else primitive(name, *args)
+
+
+# d(x^2)/dx written as x instead of 2x: wrong at first order.
+bad_square = _register_once(
+    "test_gradcheck_bad_square",
+    lambda x: x * x,
+    lambda g, out, x: g * x,
+)
+# d(x^3)/dx = 3x^2 is right in value, but built from a constant array, so the rule itself has no
+# derivative: right at first order, wrong at second order (it says 0 where 6x is due).
+frozen_cube = _register_once(
+    "test_gradcheck_frozen_cube",
+    lambda x: x**3,
+    lambda g, out, x: g * Tensor(3 * x.data**2),
+)
+# A wrong rule for the second input of a binary primitive only.
+bad_second_input = _register_once(
+    "test_gradcheck_bad_second_input",
+    lambda a, b: a * b,
+    lambda g, out, a, b: g * b,
+    lambda g, out, a, b: g * b,  # should be g * a
+)
+
+X = np.array([1.5, -0.5, 2.0])
+
+
+def test_passes_for_correct_functions() -> None:
+    report = cr.gradcheck(lambda x: cr.sigmoid(x) * x, [X])
+    assert report.ok and bool(report)
+    assert report.max_abs_error < 1e-8 and report.mode == "full" and report.order == 1
+    assert "passed" in str(report)
+    assert len(report.entries) == 9  # a 3 x 3 Jacobian, every entry compared
+
+
+def test_passes_with_several_inputs_and_outputs() -> None:
+    def f(a, b):
+        return a @ b, cr.tanh(a).sum(), {"c": b * 2.0}
+
+    report = cr.gradcheck(f, [np.ones((2, 3)) * 0.3, np.arange(6.0).reshape(3, 2) / 6])
+    assert report.ok, str(report)
+    assert len(report.entries) == (4 + 1 + 6) * (6 + 6)
+
+
+def test_a_wrong_first_derivative_fails_with_values_side_by_side() -> None:
+    report = cr.gradcheck(lambda x: bad_square(x), [X])
+    assert not report.ok and not bool(report)
+    assert report.max_abs_error == pytest.approx(2.0, rel=1e-6)  # |x - 2x| at x = 2
+    assert report.where == "d out[2] / d input 0[2]"
+    with pytest.raises(cr.GradcheckError) as caught:
+        cr.gradcheck(lambda x: bad_square(x), [X], raise_on_failure=True)
+    message = str(caught.value)
+    assert isinstance(caught.value, AssertionError)
+    assert "FAILED" in message and "analytic" in message and "numeric" in message
+    # the row for x = 1.5: analytic 1.5, numeric 3 (= 2x), difference 1.5
+    assert re.search(r"d out\[0\] / d input 0\[0\]\s+1\.5\s+3(\.0*)?\s+1\.5", message), message
+    # off-diagonal zeros agree, so they are not shown as failures
+    assert "d out[1] / d input 0[0]" not in message
+
+
+def test_a_wrong_rule_for_one_input_is_located() -> None:
+    a, b = np.array([0.5, 1.0]), np.array([2.0, -3.0])
+    report = cr.gradcheck(lambda a, b: bad_second_input(a, b), [a, b])
+    assert not report.ok
+    failing = {m.where.split(" d input ")[1][0] for m in report.failures()}
+    assert failing == {"1"}  # input 0's rule is right
+
+
+def test_random_mode_catches_the_wrong_rule_and_passes_the_right_one() -> None:
+    big = np.linspace(-1.0, 1.0, 50) + 0.01
+    bad = cr.gradcheck(lambda x: bad_square(x), [big], mode="random", n_directions=3)
+    assert not bad.ok and len(bad.entries) == 3
+    assert bad.where.startswith("direction")
+    good = cr.gradcheck(lambda x: (x * x).sum() * cr.sigmoid(x), [big], mode="random")
+    assert good.ok and good.mode == "random"
+    with pytest.raises(cr.GradcheckError, match="random mode"):
+        cr.gradcheck(lambda x: bad_square(x), [big], mode="random", raise_on_failure=True)
+
+
+def test_order_two_catches_a_rule_that_is_right_but_not_differentiable() -> None:
+    assert cr.gradcheck(lambda x: frozen_cube(x), [X]).ok
+    report = cr.gradcheck(lambda x: frozen_cube(x), [X], order=2)
+    assert not report.ok and report.order == 2
+    assert cr.gradcheck(lambda x: x**3, [X], order=2).ok
+
+
+def test_order_two_of_a_network_layer() -> None:
+    rng = np.random.default_rng(0)
+    y, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    report = cr.gradcheck(lambda y, w: cr.sigmoid(y @ w), [y, w], order=2)
+    assert report.ok, str(report)
+
+
+def test_float32_inputs_warn_and_are_checked_in_float64() -> None:
+    x32 = X.astype(np.float32)
+    with pytest.warns(UserWarning, match="input 0 is float32, too coarse for finite differences"):
+        report = cr.gradcheck(lambda x: cr.exp(x), [x32])
+    assert report.ok
+    with pytest.warns(UserWarning, match="float32"):
+        cr.gradcheck(lambda x: cr.exp(x), [cr.tensor(x32)])
+
+
+def test_tolerances_decide() -> None:
+    # a rule wrong by a relative 1e-4 passes a loose check and fails a tight one
+    slightly_off = _register_once(
+        "test_gradcheck_slightly_off",
+        lambda x: x * 2.0,
+        lambda g, out, x: g * 2.0002,
+    )
+    assert cr.gradcheck(lambda x: slightly_off(x), [X], rtol=1e-3).ok
+    assert not cr.gradcheck(lambda x: slightly_off(x), [X], rtol=1e-6, atol=1e-9).ok
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="mode must be 'full' or 'random', not 'fast'"):
+        cr.gradcheck(lambda x: x, [X], mode="fast")
+    with pytest.raises(ValueError, match="order must be 1 or 2, not 3"):
+        cr.gradcheck(lambda x: x, [X], order=3)

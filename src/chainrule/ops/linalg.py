@@ -6,7 +6,15 @@ from typing import Any
 
 from chainrule.backend import array_module
 from chainrule.ops.registry import ShapeError, primitive
-from chainrule.ops.shape import as_tensors, swapaxes, unbroadcast, unsqueeze
+from chainrule.ops.shape import (
+    as_tensor,
+    as_tensors,
+    reshape,
+    swapaxes,
+    transpose,
+    unbroadcast,
+    unsqueeze,
+)
 from chainrule.tensor import Tensor
 
 
@@ -39,13 +47,13 @@ _matmul = primitive(
 )
 
 
-def _check_matmul_shapes(a: Tensor, b: Tensor) -> None:
+def _check_matmul_shapes(a: Tensor, b: Tensor, op: str = "matmul") -> None:
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape}: operands must not be scalars")
+        raise ShapeError(f"{op}: shapes {a.shape} and {b.shape}: operands must not be scalars")
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
-        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align ({k_a} != {k_b})")
+        raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} do not align ({k_a} != {k_b})")
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -53,3 +61,49 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = as_tensors(a, b)
     _check_matmul_shapes(a, b)
     return _matmul(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# A layer's net input z = y @ W + b, fused
+# ---------------------------------------------------------------------------------------------
+
+
+def _linear_forward(x: Any, weight: Any, bias: Any) -> Any:
+    z = array_module(x).matmul(x, weight)
+    z += bias  # in place: the product is a fresh array, so no extra pass over a copy
+    return z
+
+
+def _as_rows(t: Tensor) -> Tensor:
+    """Every case as one row: (..., n) -> (cases, n)."""
+    return reshape(t, (-1, t.shape[-1]))
+
+
+_linear = primitive(
+    "linear",
+    _linear_forward,
+    lambda g, out, x, weight, bias: matmul(g, transpose(weight)),
+    lambda g, out, x, weight, bias: matmul(transpose(_as_rows(x)), _as_rows(g)),
+    lambda g, out, x, weight, bias: unbroadcast(g, bias.shape),
+    doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
+)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """A layer's net input ``x @ weight + bias`` (z_j = b_j + sum_i y_i w_ij), in one op.
+
+    ``weight`` is (n_in, n_out): row i is the unit below, column j the unit above.
+    """
+    x, weight = as_tensors(x, weight)
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-d (n_in, n_out), got shape {weight.shape}")
+    _check_matmul_shapes(x, weight, "linear")
+    if bias is None:
+        return _matmul(x, weight)
+    bias = as_tensor(bias, weight)
+    if bias.shape != (weight.shape[1],):
+        raise ShapeError(
+            f"linear: bias of shape {bias.shape} does not match weight {weight.shape} "
+            f"(expected ({weight.shape[1]},))"
+        )
+    return _linear(x, weight, bias)

@@ -1,0 +1,363 @@
+"""Optimizers and schedules: updates against their formulas (NumPy, written out here) and against
+torch.optim; dtypes, skipped parameters, state dicts, schedules."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+
+torch = pytest.importorskip("torch")
+
+W0 = np.array([[0.5, -1.2, 0.3], [2.0, 0.1, -0.7]])
+B0 = np.array([0.05, -0.4])
+
+
+def gradient_at(w):
+    """A fixed gradient field (of a smooth non-quadratic function), the same for every library."""
+    return w - 0.3 + 0.5 * np.sin(3 * w)
+
+
+def chainrule_run(make, steps, dtype=np.float64, lr_changes=None):
+    params = [cr.tensor(W0.astype(dtype), requires_grad=True),
+              cr.tensor(B0.astype(dtype), requires_grad=True)]  # fmt: skip
+    opt = make(params)
+    history = []
+    for step in range(steps):
+        if lr_changes and step in lr_changes:
+            opt.lr = lr_changes[step]
+        for p in params:
+            p.grad = cr.tensor(gradient_at(p.numpy().astype(np.float64)).astype(dtype))
+        opt.step()
+        history.append([p.numpy().copy() for p in params])
+    return opt, params, history
+
+
+def torch_run(make, steps):
+    params = [torch.tensor(W0, requires_grad=True), torch.tensor(B0, requires_grad=True)]
+    opt = make(params)
+    history = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = torch.tensor(gradient_at(p.detach().numpy()))
+        opt.step()
+        history.append([p.detach().numpy().copy() for p in params])
+    return history
+
+
+def assert_same_trajectory(ours, theirs, rtol=1e-12, atol=1e-14):
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=f"step {step + 1}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Each update against its formula, computed here with NumPy
+# ---------------------------------------------------------------------------------------------
+
+
+def test_plain_sgd_steps_against_the_formula():
+    _, _, history = chainrule_run(lambda p: optim.SGD(p, lr=0.1), 3)
+    w = W0.copy()
+    for step in range(3):
+        w = w - 0.1 * gradient_at(w)
+        np.testing.assert_allclose(history[step][0], w, rtol=1e-14)
+
+
+def test_sgd_momentum_is_rhw_equation_9():
+    _, _, history = chainrule_run(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), 4)
+    w, dw = W0.copy(), np.zeros_like(W0)
+    for step in range(4):
+        dw = -0.1 * gradient_at(w) + 0.9 * dw  # dw(t) = -eps dE/dw(t) + alpha dw(t-1)
+        w = w + dw
+        np.testing.assert_allclose(history[step][0], w, rtol=1e-14)
+
+
+def test_sgd_velocity_keeps_its_old_learning_rate_when_lr_changes():
+    """The one place RHW's form and PyTorch's differ: momentum gathered under the old lr."""
+    _, _, history = chainrule_run(
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.5), 3, lr_changes={2: 0.01}
+    )
+    w, dw = W0.copy(), np.zeros_like(W0)
+    for lr in [0.1, 0.1, 0.01]:
+        dw = -lr * gradient_at(w) + 0.5 * dw
+        w = w + dw
+    np.testing.assert_allclose(history[-1][0], w, rtol=1e-14)
+
+
+def test_nesterov_weight_decay_and_shrink_against_the_formula():
+    def make(p):
+        return optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1, shrink=0.002)
+
+    _, _, history = chainrule_run(make, 3)
+    w, dw = W0.copy(), np.zeros_like(W0)
+    for step in range(3):
+        g = gradient_at(w) + 0.1 * w  # L2: weight_decay * w added to the gradient
+        dw = 0.8 * dw - 0.05 * g
+        w = (w + 0.8 * dw - 0.05 * g) * (1 - 0.002)  # Nesterov, then RHW's 0.2% shrink
+        np.testing.assert_allclose(history[step][0], w, rtol=1e-14)
+
+
+def test_rmsprop_is_hinton_lecture_6e():
+    _, _, history = chainrule_run(lambda p: optim.RMSprop(p, lr=0.01), 3)
+    w, mean_square = W0.copy(), np.zeros_like(W0)
+    for step in range(3):
+        g = gradient_at(w)
+        mean_square = 0.9 * mean_square + 0.1 * g**2
+        w = w - 0.01 * g / (np.sqrt(mean_square) + 1e-8)
+        np.testing.assert_allclose(history[step][0], w, rtol=1e-14)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_adam_and_adamw_against_the_formula(weight_decay):
+    b1, b2, lr, eps = 0.8, 0.99, 0.02, 1e-8
+    for decoupled in (False, True):
+        cls = optim.AdamW if decoupled else optim.Adam
+
+        def make(p, cls=cls):
+            return cls(p, lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay)
+
+        _, _, history = chainrule_run(make, 3)
+        w, m, v = W0.copy(), np.zeros_like(W0), np.zeros_like(W0)
+        for t in range(1, 4):
+            g = gradient_at(w)
+            if decoupled:
+                w = w * (1 - lr * weight_decay)
+            else:
+                g = g + weight_decay * w
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g**2
+            m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+            w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+            np.testing.assert_allclose(history[t - 1][0], w, rtol=1e-13, err_msg=cls.__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Against torch.optim
+# ---------------------------------------------------------------------------------------------
+
+AGAINST_TORCH = {
+    "sgd": (lambda p: optim.SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+    "sgd-momentum-decay": (
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+    ),
+    "sgd-nesterov": (
+        lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+    ),
+    # the same alpha (weight of the old mean square) in both; torch's default is 0.99
+    "rmsprop": (
+        lambda p: optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8),
+    ),
+    "rmsprop-momentum-decay": (
+        lambda p: optim.RMSprop(p, lr=0.01, alpha=0.95, momentum=0.5, weight_decay=0.01),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.95, momentum=0.5, weight_decay=0.01),
+    ),
+    "adam": (
+        lambda p: optim.Adam(p, lr=0.01, weight_decay=0.01),
+        lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01),
+    ),
+    "adamw": (
+        lambda p: optim.AdamW(p, lr=0.01, betas=(0.8, 0.95), weight_decay=0.1),
+        lambda p: torch.optim.AdamW(p, lr=0.01, betas=(0.8, 0.95), weight_decay=0.1),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(AGAINST_TORCH))
+def test_trajectory_matches_torch_optim(case):
+    ours, theirs = AGAINST_TORCH[case]
+    _, _, history = chainrule_run(ours, 5)
+    assert_same_trajectory(history, torch_run(theirs, 5))
+
+
+@pytest.mark.parametrize("case", list(AGAINST_TORCH))
+def test_float32_parameters_stay_float32_and_track_float64(case):
+    ours, _ = AGAINST_TORCH[case]
+    _, params, history32 = chainrule_run(ours, 5, dtype=np.float32)
+    assert all(p.dtype == np.float32 for p in params)
+    assert all(a.dtype == np.float32 for step in history32 for a in step)
+    _, _, history64 = chainrule_run(ours, 5)
+    assert_same_trajectory(history32, history64, rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Skipping, zero_grad, validation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_parameter_without_a_gradient_is_skipped():
+    a = cr.tensor(W0.copy(), requires_grad=True)
+    b = cr.tensor(B0.copy(), requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = cr.tensor(np.ones_like(W0))
+    opt.step()
+    np.testing.assert_array_equal(b.numpy(), B0)
+    assert opt.steps == [1, 0] and "m" not in opt.state[1]
+    assert not np.array_equal(a.numpy(), W0)
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+def test_a_gradient_of_the_wrong_shape_is_reported():
+    a = cr.tensor(W0.copy(), requires_grad=True)
+    a.grad = cr.tensor(np.ones(3))
+    with pytest.raises(ValueError, match=r"SGD.step: parameter 0 has shape \(2, 3\).*\(3,\)"):
+        optim.SGD([a], lr=0.1).step()
+
+
+def test_bad_hyperparameters_and_names():
+    params = nn.Linear(2, 1, rng=0).parameters()
+    with pytest.raises(nn.ConfigError, match="lr must be a number >= 0"):
+        optim.SGD(params, lr=-1)
+    with pytest.raises(nn.ConfigError, match="nesterov=True needs momentum"):
+        optim.SGD(params, lr=0.1, nesterov=True)
+    with pytest.raises(nn.ConfigError, match=r"alpha must be in \[0, 1\)"):
+        optim.RMSprop(params, lr=0.1, alpha=1.0)
+    with pytest.raises(nn.ConfigError, match="betas"):
+        optim.Adam(params, betas=(0.9, 1.5))
+    with pytest.raises(nn.ConfigError, match="not a tensor requiring a gradient"):
+        optim.SGD([cr.tensor([1.0])], lr=0.1)
+    with pytest.raises(nn.ConfigError, match="unknown optimizer 'lbfgs'; choose one of sgd"):
+        optim.from_name("lbfgs", params)
+    opt = optim.from_name("RMSprop", params, lr=0.01, momentum=0.9)
+    assert isinstance(opt, optim.RMSprop) and opt.momentum == 0.9
+    assert isinstance(optim.SGD(nn.Linear(2, 1, rng=0), lr=0.1), optim.SGD)  # a module works too
+
+
+# ---------------------------------------------------------------------------------------------
+# state_dict round trips
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", list(AGAINST_TORCH))
+def test_state_dict_round_trip_continues_exactly(case):
+    make, _ = AGAINST_TORCH[case]
+    opt, params, _ = chainrule_run(make, 3)
+    saved = opt.state_dict()
+    config = json.loads(json.dumps(saved["config"]))  # the config is JSON-able
+    assert all(isinstance(v, np.ndarray) for v in saved["state"].values())
+    copies = [cr.tensor(p.numpy().copy(), requires_grad=True) for p in params]
+    restored = optim.from_config(config, copies)
+    restored.load_state_dict({"config": config, "state": saved["state"]})
+    assert restored.state_dict()["config"] == saved["config"]
+    for key, value in restored.state_dict()["state"].items():
+        np.testing.assert_array_equal(value, saved["state"][key])
+    for _ in range(3):
+        for group in (params, copies):
+            for p in group:
+                p.grad = cr.tensor(gradient_at(p.numpy()))
+        opt.step()
+        restored.step()
+    for p, q in zip(params, copies):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_load_state_dict_restores_scheduled_hyperparameters():
+    opt, params, _ = chainrule_run(lambda p: optim.SGD(p, lr=0.1, momentum=0.5), 2)
+    opt.lr, opt.momentum = 0.01, 0.9
+    other = optim.SGD(params, lr=0.1, momentum=0.5)
+    other.load_state_dict(opt.state_dict())
+    assert (other.lr, other.momentum) == (0.01, 0.9) and other.steps == [2, 2]
+
+
+def test_load_state_dict_errors_change_nothing():
+    opt, params, _ = chainrule_run(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), 2)
+    good = opt.state_dict()
+    adam = optim.Adam(params)
+    with pytest.raises(nn.StateDictError, match="the state is for 'sgd', not 'adam'"):
+        adam.load_state_dict(good)
+    other = optim.SGD(params, lr=0.5, momentum=0.9)
+    bad_shape = {"config": good["config"], "state": {**good["state"], "velocity.0": np.zeros(3)}}
+    with pytest.raises(nn.StateDictError, match=r"'velocity.0' has shape \(3,\).*\(2, 3\)"):
+        other.load_state_dict(bad_shape)
+    assert other.lr == 0.5 and other.steps == [0, 0]  # nothing was loaded
+    bad_key = {"config": good["config"], "state": {**good["state"], "velocity.7": np.zeros(3)}}
+    with pytest.raises(nn.StateDictError, match="'velocity.7' does not name one of the 2"):
+        other.load_state_dict(bad_key)
+    bad_buffer = {"config": good["config"], "state": {"m.0": np.zeros((2, 3))}}
+    with pytest.raises(nn.StateDictError, match="unknown buffer 'm'"):
+        other.load_state_dict(bad_buffer)
+    bad_config = {"config": {**good["config"], "betas": [0.9, 0.9]}, "state": {}}
+    with pytest.raises(nn.StateDictError, match=r"unknown hyperparameters \['betas'\]"):
+        other.load_state_dict(bad_config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------------------------
+
+
+def lrs(schedule, epochs):
+    values = [schedule.optimizer.lr]
+    for _ in range(epochs):
+        schedule.step()
+        values.append(schedule.optimizer.lr)
+    return values
+
+
+def sgd(lr=0.1):
+    return optim.SGD(nn.Linear(2, 1, rng=0).parameters(), lr=lr, momentum=0.9)
+
+
+def torch_lrs(make_scheduler, epochs, lr=0.1):
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    scheduler = make_scheduler(opt)
+    values = [opt.param_groups[0]["lr"]]
+    for _ in range(epochs):
+        opt.step()
+        scheduler.step()
+        values.append(opt.param_groups[0]["lr"])
+    return values
+
+
+def test_step_exponential_and_cosine_schedules_match_torch():
+    lr_sched = torch.optim.lr_scheduler
+    pairs = [
+        (optim.StepLR(sgd(), 3, 0.5), lambda o: lr_sched.StepLR(o, 3, 0.5)),
+        (optim.ExponentialLR(sgd(), 0.9), lambda o: lr_sched.ExponentialLR(o, 0.9)),
+        (optim.CosineLR(sgd(), 8, min_lr=0.01),
+         lambda o: lr_sched.CosineAnnealingLR(o, 8, eta_min=0.01)),
+    ]  # fmt: skip
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(lrs(ours, 8), torch_lrs(theirs, 8), rtol=1e-12)
+
+
+def test_cosine_schedule_closed_form_and_floor():
+    schedule = optim.CosineLR(sgd(0.2), 4, min_lr=0.02)
+    values = lrs(schedule, 6)
+    expected = [0.02 + 0.18 * (1 + math.cos(math.pi * min(e, 4) / 4)) / 2 for e in range(7)]
+    np.testing.assert_allclose(values, expected, rtol=1e-14)
+
+
+def test_piecewise_schedule_for_the_family_trees_run():
+    opt = sgd()
+    schedule = optim.PiecewiseSchedule(
+        opt, {0: {"lr": 0.005, "momentum": 0.5}, 20: {"lr": 0.01, "momentum": 0.9}}
+    )
+    seen = []
+    for _ in range(25):
+        seen.append((opt.lr, opt.momentum))
+        schedule.step()
+    assert seen[:20] == [(0.005, 0.5)] * 20 and seen[20:] == [(0.01, 0.9)] * 5
+    state = json.loads(json.dumps(schedule.state_dict()))
+    fresh = optim.PiecewiseSchedule(
+        sgd(), {"0": {"lr": 0.005, "momentum": 0.5}, "20": {"lr": 0.01, "momentum": 0.9}}
+    )
+    assert (fresh.optimizer.lr, fresh.optimizer.momentum) == (0.005, 0.5)
+    fresh.load_state_dict(state)
+    assert fresh.epoch == 25 and (fresh.optimizer.lr, fresh.optimizer.momentum) == (0.01, 0.9)
+
+
+def test_schedule_errors():
+    with pytest.raises(nn.ConfigError, match="SGD has no hyperparameter 'beta'"):
+        optim.PiecewiseSchedule(sgd(), {0: {"beta": 0.1}})
+    with pytest.raises(nn.ConfigError, match="step_size must be >= 1"):
+        optim.StepLR(sgd(), 0)
+    with pytest.raises(nn.StateDictError, match="the state is for 'StepLR'"):
+        optim.ExponentialLR(sgd(), 0.9).load_state_dict(optim.StepLR(sgd(), 2).state_dict())

@@ -24,7 +24,7 @@ def _logistic(z: Any) -> Any:
     silenced. Four in-place passes: cheaper than splitting on the sign of z."""
     xp = array_module(z)
     with numpy.errstate(over="ignore"):
-        e = xp.exp(-z)
+        e = xp.asarray(xp.exp(-z))  # asarray: a 0-d input comes back as a scalar, not an array
     e += 1
     return xp.reciprocal(e, out=e)
 

@@ -327,3 +327,9 @@ def test_split_keeps_per_case_meta_in_step():
         for i, (person, relation) in enumerate(part.meta["cases"]):
             assert part.X[i, data.PEOPLE.index(person)] == 1
             assert part.X[i, 24 + data.RELATIONS.index(relation)] == 1
+
+
+def test_dataset_casts_integer_arrays_to_float():
+    ds = data.Dataset(np.array([[0, 1], [1, 0]]), np.array([[1], [0]]), "multilabel", "t")
+    assert ds.X.dtype == np.float64 and ds.y.dtype == np.float64
+    assert data.load("Family Trees").X.shape == (104, 36)

@@ -137,7 +137,7 @@ def test_load_idx_dir_errors(tmp_path):
     with pytest.raises(DataError, match="no such directory"):
         data.load_idx_dir(tmp_path / "absent")
     write_mnist_like(tmp_path / "m")
-    with pytest.raises(DataError, match="part 'valid'; found t10k, train"):
+    with pytest.raises(DataError, match="no single IDX pair for part 'valid'; found t10k, train"):
         data.load_idx_dir(tmp_path / "m", part="valid")
     data.write_idx(tmp_path / "m" / "train-labels-idx1-ubyte", np.zeros(5, np.uint8))
     with pytest.raises(DataError, match="5 labels for 6 images"):
@@ -240,3 +240,22 @@ def test_csv_not_text(tmp_path):
     path.write_bytes(b"\xff\xfe\x00\x81garbage")
     with pytest.raises(DataError, match="UTF-8"):
         data.read_csv(path)
+
+
+def test_gzip_recognised_without_gz_name(tmp_path):
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    path = tmp_path / "z-idx2-ubyte"
+    path.write_bytes(gzip.compress(idx_bytes(array, 0x08)))
+    np.testing.assert_array_equal(data.read_idx(path), array)
+
+
+def test_prefixed_names_find_their_part(tmp_path):
+    d = tmp_path / "emnist"
+    d.mkdir()
+    for part, n in (("train", 3), ("test", 2)):
+        data.write_idx(
+            d / f"emnist-letters-{part}-images-idx3-ubyte", np.zeros((n, 2, 2), np.uint8)
+        )
+        data.write_idx(d / f"emnist-letters-{part}-labels-idx1-ubyte", np.ones(n, np.uint8))
+    assert len(data.load_idx_dir(d, part="train")) == 3
+    assert len(data.load_idx_dir(d, part="test")) == 2

@@ -66,7 +66,7 @@ def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
     ``load("data.csv", label_column="species")``, ``load("mnist/", part="test")``.
     """
     text = os.fspath(name_or_path)
-    key = text.strip().lower().replace("_", "-")
+    key = "-".join(text.strip().lower().replace("_", " ").split())
     if key in BUILTIN:
         return _call(BUILTIN[key], key, kwargs)
     path = Path(text).expanduser()

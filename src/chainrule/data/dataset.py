@@ -44,8 +44,10 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.X = np.asarray(self.X)
+        self.X = _as_float(np.asarray(self.X))
         self.y = np.asarray(self.y)
+        if self.task != "classification":
+            self.y = _as_float(self.y)
         _check_task(self.task, self.name)
         _check_inputs(self.X, self.name)
         if len(self.y) != len(self.X):
@@ -137,6 +139,13 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.n
     out = np.zeros((len(labels), n_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
+
+
+def _as_float(array: np.ndarray) -> np.ndarray:
+    """Integer or boolean 0/1 arrays become float64; floats keep their precision."""
+    if array.dtype == bool or np.issubdtype(array.dtype, np.integer):
+        return array.astype(np.float64)
+    return array
 
 
 def _check_task(task: str, name: str) -> None:

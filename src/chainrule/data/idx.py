@@ -31,14 +31,16 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped if it is gzip (by its name or by its first two bytes)."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+        raw = path.read_bytes()
+        if path.suffix == ".gz" or raw[:2] == _GZIP_MAGIC:
+            return gzip.decompress(raw)
+        return raw
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such IDX file") from error
     except (OSError, EOFError) as error:  # gzip's truncated or corrupt stream
@@ -192,9 +194,17 @@ def load_idx_dir(
 
 
 def _choose_part(directory: Path, pairs: dict, part: str) -> str:
+    """The prefix for ``part``: the only pair, an exact name, or a prefix ending in that name
+    (``emnist-letters-train`` for "train")."""
     if len(pairs) == 1:
         return next(iter(pairs))
-    for alias in _PART_ALIASES.get(part, (part,)):
+    aliases = _PART_ALIASES.get(part, (part,))
+    for alias in aliases:
         if alias in pairs:
             return alias
-    raise DataError(f"{directory}: no IDX pair for part {part!r}; found {', '.join(sorted(pairs))}")
+    ending = [p for p in pairs if re.split(r"[-_.]", p)[-1] in aliases]
+    if len(ending) == 1:
+        return ending[0]
+    raise DataError(
+        f"{directory}: no single IDX pair for part {part!r}; found {', '.join(sorted(pairs))}"
+    )

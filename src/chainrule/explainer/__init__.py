@@ -1,0 +1,46 @@
+"""Explain backpropagation: the derivation in the lecture's notation, with real numbers, checked.
+
+``cr.explain(model, x, t, loss)`` runs a network forward and backward with the engine and returns a
+:class:`Derivation` holding every quantity per layer, unit and connection (y, z, dE/dy, dE/dz,
+dE/dw), each checked against a central finite difference. Renderers lay it out as text, Markdown,
+LaTeX, standalone HTML or JSON in three notations (Hinton's lecture, Rumelhart-Hinton-Williams 1986,
+the matrix form); the perturbation view and the sympy proof show *why* dE/dy_i = sum_j w_ij dE/dz_j.
+
+>>> import chainrule as cr
+>>> d = cr.explain()                     # the seed network: 2 logistic units i -> 3 units j
+>>> d.all_ok
+True
+"""
+
+from chainrule.explainer.derivation import (
+    Checked,
+    ConnectionRecord,
+    Derivation,
+    LayerRecord,
+    Term,
+    explain,
+)
+from chainrule.explainer.network import (
+    ExplainError,
+    LossSpec,
+    Network,
+    Problem,
+    as_loss,
+    as_network,
+    seed_network,
+)
+from chainrule.explainer.render import (
+    NOTATIONS,
+    render,
+    render_html,
+    render_latex,
+    render_markdown,
+    render_text,
+)
+from chainrule.explainer.serialize import schema
+
+__all__ = [
+    "NOTATIONS", "Checked", "ConnectionRecord", "Derivation", "ExplainError", "LayerRecord",
+    "LossSpec", "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render",
+    "render_html", "render_latex", "render_markdown", "render_text", "schema", "seed_network",
+]  # fmt: skip

@@ -1,0 +1,157 @@
+"""Three notations for the same numbers: Hinton's lecture, Rumelhart-Hinton-Williams 1986, matrix.
+
+Each symbol is a :class:`Math`: the same formula as plain text (terminal, HTML) and as LaTeX
+(Markdown, LaTeX). A notation turns (layer, unit) into symbols; ``unit=None`` gives the layer's
+letter (``y_i``), a number gives a unit counted from 1 (``y_2``).
+
+- ``hinton``: y_i, z_j, w_ij (row i below, column j above), t_j, E.
+- ``rhw``: Rumelhart, Hinton & Williams (1986): total input x_j, output y_j, weight w_ji from unit i
+  to unit j, desired output d_j; equation 7 is dE/dy_i = sum_j dE/dx_j w_ji.
+- ``matrix``: Nielsen's form: a^l, z^l, W^l (row j above, column k below), delta^l = dC/dz^l,
+  cost C, target y; delta^l = ((W^(l+1))^T delta^(l+1)) * sigma'(z^l).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Math:
+    """A formula in two spellings: ``plain`` (Unicode text) and ``latex``."""
+
+    plain: str
+    latex: str
+
+    def __add__(self, other: Math | str) -> Math:
+        if isinstance(other, str):
+            return Math(self.plain + other, self.latex + other)
+        return Math(self.plain + other.plain, self.latex + other.latex)
+
+    def __radd__(self, other: str) -> Math:
+        return Math(other + self.plain, other + self.latex)
+
+
+def num(value: float, digits: int = 4, paren: bool = True) -> Math:
+    """A number, parenthesised when negative (unless ``paren=False``) so products read clearly."""
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        latex = rf"{mantissa}\times 10^{{{int(exponent)}}}"
+    else:
+        latex = text
+    if value < 0 and paren:
+        return Math(f"({text})", f"({latex})")
+    return Math(text, latex)
+
+
+def join(parts: list[Math], sep_plain: str, sep_latex: str) -> Math:
+    """Parts joined with a separator spelled per form."""
+    return Math(sep_plain.join(p.plain for p in parts), sep_latex.join(p.latex for p in parts))
+
+
+def _sub(base: str, index: str, latex_base: str | None = None, sup: str = "") -> Math:
+    latex_sup = f"^{{{sup}}}" if sup else ""
+    plain_sup = f"^{sup}" if sup else ""
+    return Math(f"{base}{plain_sup}_{index}", f"{latex_base or base}{latex_sup}_{{{index}}}")
+
+
+def _partial(top: str, bottom: Math) -> Math:
+    return Math(f"∂{top}/∂{bottom.plain}", rf"\frac{{\partial {top}}}{{\partial {bottom.latex}}}")
+
+
+class Notation:
+    """Hinton's lecture: y_i, z_j, w_ij, t_j, E."""
+
+    name = "hinton"
+    title = "Hinton's lecture (y_i, z_j, w_ij)"
+    error_symbol = "E"
+    target_letter = "t"
+
+    def index(self, letter: str, unit: int | None) -> str:
+        return letter if unit is None else str(unit + 1)
+
+    def y(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("y", self.index(letter, unit))
+
+    def z(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("z", self.index(letter, unit))
+
+    def t(self, letter: str, unit: int | None = None) -> Math:
+        return _sub(self.target_letter, self.index(letter, unit))
+
+    def b(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("b", self.index(letter, unit))
+
+    def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
+        """The weight from unit i (layer ``below``) to unit j above it."""
+        return _sub("w", self.index(a, i) + self.index(b, j))
+
+    def E(self) -> Math:  # noqa: N802 - the lecture's name
+        return Math(self.error_symbol, self.error_symbol)
+
+    def dE(self, symbol: Math) -> Math:  # noqa: N802
+        return _partial(self.error_symbol, symbol)
+
+    def dE_dy(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return self.dE(self.y(layer, letter, unit))
+
+    def dE_dz(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return self.dE(self.z(layer, letter, unit))
+
+    def dE_dw(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
+        return self.dE(self.w(below, a, i, b, j))
+
+    def dE_db(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return self.dE(self.b(layer, letter, unit))
+
+
+class RHWNotation(Notation):
+    """Rumelhart, Hinton & Williams (1986): x_j total input, w_ji from i to j, desired d_j."""
+
+    name = "rhw"
+    title = "Rumelhart, Hinton & Williams 1986 (x_j, y_j, w_ji, eq. 7)"
+    target_letter = "d"
+
+    def z(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("x", self.index(letter, unit))
+
+    def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
+        return _sub("w", self.index(b, j) + self.index(a, i))
+
+
+class MatrixNotation(Notation):
+    """Nielsen's matrix form: a^l, z^l, w^l_jk, delta^l_j = dC/dz^l_j, cost C, target y."""
+
+    name = "matrix"
+    title = "matrix form (a^l, z^l, W^l, δ^l = ∂C/∂z^l)"
+    error_symbol = "C"
+    target_letter = "y"
+
+    def y(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("a", self.index(letter, unit), sup=str(layer))
+
+    def z(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("z", self.index(letter, unit), sup=str(layer))
+
+    def b(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("b", self.index(letter, unit), sup=str(layer))
+
+    def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
+        return _sub("w", self.index(b, j) + self.index(a, i), sup=str(below + 1))
+
+    def dE_dz(self, layer: int, letter: str, unit: int | None = None) -> Math:
+        return _sub("δ", self.index(letter, unit), latex_base=r"\delta", sup=str(layer))
+
+
+NOTATIONS: dict[str, Notation] = {n.name: n for n in (Notation(), RHWNotation(), MatrixNotation())}
+
+
+def get_notation(name: str | None) -> Notation:
+    """The notation called ``name`` (hinton, rhw or matrix)."""
+    from chainrule.explainer.network import ExplainError
+
+    key = (name or "hinton").lower()
+    if key not in NOTATIONS:
+        raise ExplainError(f"notation {name!r} is not known; use one of {', '.join(NOTATIONS)}")
+    return NOTATIONS[key]

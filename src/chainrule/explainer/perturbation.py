@@ -1,0 +1,111 @@
+"""Why dE/dy_i is a sum, shown with numbers: nudge y_i and watch every path.
+
+Nudge y_i by eps. Each unit j above moves by dz_j = w_ij eps, and through it E moves by about
+dE/dz_j w_ij eps: one prediction per path. The paths' predictions add up to the measured change in
+E up to O(eps^2) (the error shrinks a hundredfold when eps shrinks tenfold); leave any one path out
+and the total misses by O(eps), the size of that path's own share. The measurements here come from
+the independent float64 forward pass (:mod:`chainrule.explainer.numeric`), the predictions from the
+engine's dE/dz_j.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.explainer import numeric
+
+if TYPE_CHECKING:
+    from chainrule.explainer.derivation import Derivation
+
+DEFAULT_EPS = (1e-1, 1e-2, 1e-3, 1e-4)
+
+
+def perturbation_view(
+    derivation: Derivation,
+    layer: int,
+    unit: int,
+    case: int = 0,
+    eps_values: Sequence[float] = DEFAULT_EPS,
+) -> dict[str, Any]:
+    """The perturbation table for unit ``unit`` (0-based) of layer ``layer`` (below the top).
+
+    Returns JSON-able data: for each eps the measured change of E, each path's prediction
+    w_ij eps dE/dz_j (and the change when only that z_j is moved), their sum, its error and
+    error / eps^2, and the error when each one term is dropped.
+    """
+    from chainrule.explainer.derivation import numeric_arrays
+
+    derivation._check_unit(layer, unit, need_above=True)
+    arrays = numeric_arrays(derivation)
+    t, loss, reduction = derivation.t, derivation.loss.name, derivation.loss.reduction
+    y = derivation.layers[layer].y
+    above = derivation.layers[layer + 1]
+    z_above = above.z
+    weights = derivation.connections[layer].weight[unit]
+    dE_dz = above.dE_dz[case]
+
+    def e_y(values: np.ndarray) -> float:
+        return numeric.error_from(arrays, t, loss, reduction, layer, values)
+
+    def e_z(values: np.ndarray) -> float:
+        return numeric.error_from_z(arrays, t, loss, reduction, layer + 1, values)
+
+    base = e_y(y)
+    rows = []
+    for eps in eps_values:
+        nudged = y.copy()
+        nudged[case, unit] += eps
+        measured = e_y(nudged) - base
+        paths = []
+        for j in range(len(dE_dz)):
+            moved = z_above.copy()
+            moved[case, j] += weights[j] * eps
+            paths.append(
+                {
+                    "j": j,
+                    "w": float(weights[j]),
+                    "dz": float(weights[j] * eps),
+                    "dE_dz": float(dE_dz[j]),
+                    "predicted": float(dE_dz[j] * weights[j] * eps),
+                    "measured_alone": float(e_z(moved) - base),
+                }
+            )
+        predicted = float(sum(p["predicted"] for p in paths))
+        error = measured - predicted
+        rows.append(
+            {
+                "eps": float(eps),
+                "measured": float(measured),
+                "paths": paths,
+                "sum_predicted": predicted,
+                "error": float(error),
+                "error_over_eps2": float(error / eps**2),
+                "drop_one": [
+                    {
+                        "j": p["j"],
+                        "sum_without": predicted - p["predicted"],
+                        "error": float(measured - (predicted - p["predicted"])),
+                    }
+                    for p in paths
+                ],
+            }
+        )
+    return {
+        "layer": layer,
+        "unit": unit,
+        "case": case,
+        "E": float(base),
+        "rows": rows,
+        "shrinks_quadratically": _shrinks_quadratically(rows),
+    }
+
+
+def _shrinks_quadratically(rows: list[dict[str, Any]]) -> bool:
+    """Whether error / eps^2 stays bounded while eps shrinks (beyond rounding noise)."""
+    ratios = [abs(r["error_over_eps2"]) for r in rows if abs(r["error"]) > 1e-13]
+    if len(ratios) < 2:
+        return True  # the errors are at rounding level: nothing left to shrink
+    return max(ratios) <= 10 * max(ratios[0], 1e-12)

@@ -1,0 +1,96 @@
+"""The derivation as a complete LaTeX document (article class; amsmath only)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+
+if TYPE_CHECKING:
+    from chainrule.explainer.derivation import Checked, Derivation
+
+_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+_UNICODE = {
+    "✓": r"$\checkmark$", "✗": r"$\times$", "ε": r"$\varepsilon$", "Δ": r"$\Delta$",
+    "²": r"$^2$", "·": r"$\cdot$", "−": "-", "Σ": r"$\Sigma$", "∂": r"$\partial$",
+    "δ": r"$\delta$", "ᵀ": r"$^T$", "⊙": r"$\odot$", "∇": r"$\nabla$", "½": r"$\frac12$",
+    "σ": r"$\sigma$",
+}  # fmt: skip
+
+
+def escape(text: str) -> str:
+    """Plain text made safe for LaTeX (special characters and the Unicode symbols we use)."""
+    out = []
+    for ch in text:
+        out.append(_SPECIAL.get(ch) or _UNICODE.get(ch) or ch)
+    return "".join(out)
+
+
+def _check(check: Checked | None) -> str:
+    if check is None or check.numeric is None:
+        return ""
+    mark = r"\checkmark" if check.ok else r"\times\ \text{MISMATCH}"
+    return (
+        rf"&& {mark}\ \text{{fd }}{check.numeric:.6g},\ "
+        rf"\text{{diff }}{check.difference:.1e}".replace("e-", r"\text{e-}").replace(
+            "e+", r"\text{e+}"
+        )
+    )
+
+
+def render_latex(
+    d: Derivation, notation: str | None = None, options: Options | None = None
+) -> str:
+    """A standalone LaTeX document of the derivation (compiles with pdflatex)."""
+    body: list[str] = []
+    for block in build(d, notation, options):
+        if isinstance(block, Heading):
+            if block.level == 1:
+                body.append(rf"\section*{{{escape(block.text)}}}")
+            else:
+                body.append(rf"\subsection*{{{escape(block.text)}}}")
+        elif isinstance(block, Para):
+            body.append(
+                "".join(escape(p) if isinstance(p, str) else f"${p.latex}$" for p in block.parts)
+                + "\n"
+            )
+        elif isinstance(block, Equation):
+            body.append(_equation(block))
+        elif isinstance(block, Table):
+            body.append(_table(block))
+    return "\n".join(
+        [
+            r"\documentclass[10pt]{article}",
+            r"\usepackage[utf8]{inputenc}",
+            r"\usepackage{amsmath,amssymb}",
+            r"\usepackage[margin=2cm,landscape]{geometry}",
+            r"\allowdisplaybreaks",
+            r"\begin{document}",
+            *body,
+            r"\end{document}",
+            "",
+        ]
+    )
+
+
+def _equation(eq: Equation) -> str:
+    label = rf"\text{{{escape(eq.label)}:}}\quad " if eq.label else ""
+    rows = [f"{label}{eq.lhs.latex} &= {eq.steps[0].latex}"]
+    rows += [f"&= {step.latex}" for step in eq.steps[1:]]
+    rows[-1] += " " + _check(eq.check)
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def _table(table: Table) -> str:
+    cols = "r" * len(table.headers)
+    lines = [r"\begin{center}", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\hline"]
+    lines.append(" & ".join(escape(h) for h in table.headers) + r" \\ \hline")
+    lines += [" & ".join(escape(c) for c in row) + r" \\" for row in table.rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    if table.caption:
+        lines.append(rf"\\[2pt] \textit{{{escape(table.caption)}}}")
+    lines.append(r"\end{center}")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""The derivation for the terminal: plain lines, coloured by rich when printed to a terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+
+if TYPE_CHECKING:
+    from chainrule.explainer.derivation import Checked, Derivation
+
+
+def check_mark(check: Checked | None) -> str:
+    """'✓ (finite difference 0.1234, differs by 2e-11)' or '✗ ...' or ''."""
+    if check is None or check.numeric is None:
+        return ""
+    mark = "✓" if check.ok else "✗ MISMATCH"
+    return f"{mark} fd {check.numeric:.6g}, diff {check.difference:.1e}"
+
+
+def text_lines(
+    d: Derivation, notation: str | None = None, options: Options | None = None
+) -> list[tuple[str, str]]:
+    """(line, rich style) pairs: the derivation as the terminal shows it."""
+    lines: list[tuple[str, str]] = []
+    for block in build(d, notation, options):
+        if isinstance(block, Heading):
+            lines += [("", ""), (block.text, "bold underline" if block.level == 1 else "bold cyan")]
+        elif isinstance(block, Para):
+            text = "".join(p if isinstance(p, str) else p.plain for p in block.parts)
+            lines.append(("  " + text, "dim" if text.startswith("...") else ""))
+        elif isinstance(block, Equation):
+            lines += _equation_lines(block)
+        elif isinstance(block, Table):
+            lines += _table_lines(block)
+    return lines
+
+
+def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
+    label = f"{eq.label}: " if eq.label else ""
+    head = f"    {label}{eq.lhs.plain} = "
+    pad = " " * (len(head) - 2)
+    out = []
+    for k, step in enumerate(eq.steps):
+        out.append(((head if k == 0 else pad + "= ") + step.plain, ""))
+    mark = check_mark(eq.check)
+    if mark:
+        text, style = out[-1]
+        out[-1] = (f"{text}   {mark}", "green" if eq.check.ok else "bold red")
+    return out
+
+
+def _table_lines(table: Table) -> list[tuple[str, str]]:
+    widths = [max(len(str(h)), *(len(r[k]) for r in table.rows)) for k, h in enumerate(table.headers)]
+    out = [("  " + table.caption, "italic")] if table.caption else []
+    out.append(("  " + "  ".join(h.rjust(w) for h, w in zip(table.headers, widths)), "bold"))
+    out += [("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)), "") for row in table.rows]
+    return out
+
+
+def render_text(
+    d: Derivation, notation: str | None = None, options: Options | None = None
+) -> str:
+    """The derivation as plain text (what ``chainrule explain`` prints, without colours)."""
+    return "\n".join(line for line, _ in text_lines(d, notation, options)).lstrip("\n") + "\n"
+
+
+def print_text(
+    d: Derivation, notation: str | None = None, options: Options | None = None, console: Any = None
+) -> None:
+    """Print the derivation to the terminal with rich's colours (green checks, red mismatches)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = console or Console(highlight=False, soft_wrap=True)
+    for line, style in text_lines(d, notation, options):
+        console.print(Text(line, style=style or ""))

@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule import data
 from chainrule.errors import DataError, UserError
@@ -333,3 +335,21 @@ def test_dataset_casts_integer_arrays_to_float():
     ds = data.Dataset(np.array([[0, 1], [1, 0]]), np.array([[1], [0]]), "multilabel", "t")
     assert ds.X.dtype == np.float64 and ds.y.dtype == np.float64
     assert data.load("Family Trees").X.shape == (104, 36)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=20, max_size=120),
+    seed=st.integers(0, 2**16),
+)
+def test_stratified_parts_keep_every_class_share(labels, seed):
+    y = np.array(labels)
+    ds = data.Dataset(np.zeros((len(y), 1)), y, "classification", "t")
+    train, val, test = data.split(ds, val=0.2, test=0.2, seed=seed)
+    assert sorted(train.meta["indices"] + val.meta["indices"] + test.meta["indices"]) == list(
+        range(len(y))
+    )
+    share = np.bincount(y, minlength=5) / len(y)
+    for part in (train, val, test):
+        counts = np.bincount(part.y, minlength=5)
+        assert np.all(np.abs(counts - share * len(part)) <= 2.0), (counts, share * len(part))

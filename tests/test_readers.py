@@ -5,6 +5,9 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from chainrule import data
 from chainrule.errors import DataError
@@ -259,3 +262,19 @@ def test_prefixed_names_find_their_part(tmp_path):
         data.write_idx(d / f"emnist-letters-{part}-labels-idx1-ubyte", np.ones(n, np.uint8))
     assert len(data.load_idx_dir(d, part="train")) == 3
     assert len(data.load_idx_dir(d, part="test")) == 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 8), st.integers(2, 5)),
+        elements=st.floats(-1e12, 1e12, allow_nan=False, width=64),
+    )
+)
+def test_csv_round_trip_is_exact_in_float64(tmp_path_factory, values):
+    path = tmp_path_factory.mktemp("csv") / "r.csv"
+    path.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in values))
+    ds = data.read_csv(path, task="regression", header=False, dtype=np.float64)
+    np.testing.assert_array_equal(ds.X, values[:, :-1])
+    np.testing.assert_array_equal(ds.y[:, 0], values[:, -1])

@@ -14,7 +14,6 @@ import resource
 import sys
 import traceback
 
-
 #: workload name -> (module under benchmarks.workloads, function)
 WORKLOADS = {
     "mlp": ("mlp", "measure"),

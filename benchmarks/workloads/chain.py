@@ -179,9 +179,11 @@ def make_micrograd(width: int, dtype: str, ops: Sequence[str]) -> Run:
         start = time.perf_counter()
         h = [Value(float(v)) for v in x0]
         for op in _op_sequence(ops, n_ops):
-            h = [hi * wi for hi, wi in zip(h, w)] if op == "mul" else [
-                hi + bi for hi, bi in zip(h, b)
-            ]
+            h = (
+                [hi * wi for hi, wi in zip(h, w)]
+                if op == "mul"
+                else [hi + bi for hi, bi in zip(h, b)]
+            )
         loss = sum(h[1:], h[0])
         middle = time.perf_counter()
         loss.backward()

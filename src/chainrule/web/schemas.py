@@ -158,7 +158,7 @@ class TrainStartRequest(Strict):
     lr: float = Field(0.5, gt=0, le=100)
     batch_size: int | None = Field(None, ge=1, le=4096, description="null: the full batch.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    init_range: float = Field(0.5, gt=0, le=10)
+    init_range: float = Field(1.0, gt=0, le=10)
 
 
 class TrainStepRequest(Strict):

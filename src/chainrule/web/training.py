@@ -149,7 +149,7 @@ def start_run(
     lr: float = 0.5,
     batch_size: int | None = None,
     seed: int = 0,
-    init_range: float = 0.5,
+    init_range: float = 1.0,
 ) -> TrainingRun:
     """A fresh run on ``dataset``: sizes [inputs, *hidden, outputs], small random weights.
 

@@ -1,0 +1,734 @@
+/* chainrule explorer: the page's logic. Every number shown comes from the JSON API (chainrule
+   computes it); this script only lays it out. Notation: unit i in layer l, unit j in layer l + 1,
+   z_j = b_j + sum_i y_i w_ij, dE/dy_i = sum_j w_ij dE/dz_j. */
+"use strict";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const FONT_PX = 11;
+const CHAR_W = 0.62 * FONT_PX; // monospace advance, rounded up so estimated boxes cover the text
+const LINE_H = 14;
+const PATH_COLORS = ["#7b3294", "#008837", "#e08214", "#2166ac", "#c51b7d", "#35978f",
+  "#8c510a", "#4d4d4d"];
+
+const S = {
+  net: null,        // the network's JSON (as the API takes it)
+  pass: null,       // /api/backward's answer for it
+  phase: 0,         // how far the forward/backward stepping has gone (index into phases())
+  selected: null,   // {layer, unit}
+  paths: null,      // /api/paths for the selected unit
+  nudge: null,      // /api/nudge for the selected unit
+  nudgeSeq: 0,
+  exported: null,   // {format, text}
+  train: { state: null, playing: false },
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {}
+
+async function api(path, body) {
+  const init = body === undefined ? { method: "GET" } : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const response = await fetch(path, init);
+  let data = null;
+  try { data = await response.json(); } catch (_) { data = { error: response.statusText }; }
+  if (!response.ok) throw new ApiError((data && data.error) || `${path}: ${response.status}`);
+  return data;
+}
+
+function showMessage(text) {
+  const box = $("message");
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+async function guarded(action) {
+  try {
+    await action();
+    showMessage("");
+  } catch (error) {
+    showMessage(error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
+    if (!(error instanceof ApiError)) console.error(error);
+  }
+}
+
+/** Short form for the diagram: 3 significant digits, exponent for tiny or huge numbers. */
+function fmt(x, digits = 3) {
+  if (x === null || x === undefined) return "";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  const text = (a < 1e-3 || a >= 1e5) ? x.toExponential(digits - 1) : x.toPrecision(digits);
+  return text.replace("-", "\u2212");
+}
+/** Long form for the panel's tables (6 significant digits). */
+const fmtLong = (x) => fmt(x, 6);
+const signClass = (x) => (x > 0 ? "pos" : x < 0 ? "neg" : "");
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement("a");
+  a.href = url; a.download = name; document.body.appendChild(a); a.click();
+  setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 0);
+}
+
+/* ---------------------------------------------------------------- stepping */
+
+const topLayer = () => S.net.sizes.length - 1;
+
+/** The steps: inputs, each layer forward, E, then dE/dz of the top, dE/dy and dE/dz downwards. */
+function phases() {
+  const top = topLayer();
+  const list = [{ kind: "input", layer: 0 }];
+  for (let l = 1; l <= top; l++) list.push({ kind: "fwd", layer: l });
+  list.push({ kind: "loss", layer: top });
+  list.push({ kind: "dz", layer: top });
+  for (let l = top - 1; l >= 0; l--) {
+    list.push({ kind: "dy", layer: l });
+    if (l > 0) list.push({ kind: "dz", layer: l });
+  }
+  return list;
+}
+
+/** What the current phase shows for layer l: y, z, E, dz, dy. */
+function revealed(layer, what) {
+  const shown = phases().slice(0, S.phase + 1);
+  return shown.some((p) => {
+    if (what === "y" || what === "z") return (p.kind === "input" || p.kind === "fwd") && p.layer === layer;
+    if (what === "E") return p.kind === "loss";
+    if (what === "dz") return p.kind === "dz" && p.layer === layer;
+    if (what === "dy") return (p.kind === "dy" || (p.kind === "dz" && p.layer === topLayer())) && p.layer === layer;
+    return false;
+  });
+}
+
+function phaseText(p) {
+  const top = topLayer();
+  const act = (l) => (l === top ? S.net.output : S.net.activation);
+  switch (p.kind) {
+    case "input": return ["Inputs", "Layer 0 holds the input: its units' y are the case's values."];
+    case "fwd": return [`Forward: layer ${p.layer}`,
+      `z_j = b_j + \u03A3_i y_i w_ij, then y_j = ${act(p.layer)}(z_j) for each unit of layer ${p.layer}.`];
+    case "loss": return ["Error E", `E = ${S.net.loss} of the top units' outputs against the targets.`];
+    case "dz": return [`Backward: \u2202E/\u2202z in layer ${p.layer}`, p.layer === top
+      ? "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j))."
+      : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
+    case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
+      `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Click one.`];
+    default: return ["", ""];
+  }
+}
+
+function setPhase(index) {
+  const list = phases();
+  S.phase = Math.max(0, Math.min(list.length - 1, index));
+  render();
+}
+
+/* ---------------------------------------------------------------- computing (the API) */
+
+/** Recompute everything for the current network (and the selected unit's paths). */
+async function recompute() {
+  S.pass = await api("/api/backward", { network: S.net });
+  await refreshSelection();
+  render();
+}
+
+async function refreshSelection() {
+  const sel = S.selected;
+  if (!sel || sel.layer >= topLayer() || sel.unit >= S.net.sizes[sel.layer]) {
+    S.paths = null; S.nudge = null;
+    if (sel && (sel.layer > topLayer() || sel.unit >= S.net.sizes[sel.layer])) S.selected = null;
+    return;
+  }
+  S.paths = await api("/api/paths", { network: S.net, layer: sel.layer, unit: sel.unit });
+  await refreshNudge();
+}
+
+async function refreshNudge() {
+  const sel = S.selected;
+  if (!sel || sel.layer >= topLayer()) return;
+  const seq = ++S.nudgeSeq;
+  const eps = Number($("nudge").value);
+  const answer = await api("/api/nudge", { network: S.net, layer: sel.layer, unit: sel.unit, eps });
+  if (seq === S.nudgeSeq) { S.nudge = answer; renderNudge(); }
+}
+
+/** Try a new network; keep the old one if the server refuses it. */
+async function setNetwork(net, { resetPhase = false, keepSelection = true } = {}) {
+  const old = S.net;
+  S.net = net;
+  if (!keepSelection) S.selected = null;
+  try {
+    await recompute();
+  } catch (error) {
+    S.net = old;
+    throw error;
+  }
+  if (resetPhase) S.phase = 0;
+  syncEditForm();
+  render();
+}
+
+/* ---------------------------------------------------------------- the diagram */
+
+/** Greedy label placement: a candidate box is kept only if it overlaps nothing placed before. */
+class Placer {
+  constructor() { this.boxes = []; }
+  fits(b) {
+    return this.boxes.every((o) => b.x + b.w <= o.x || o.x + o.w <= b.x || b.y + b.h <= o.y || o.y + o.h <= b.y);
+  }
+  take(b) { if (!this.fits(b)) return false; this.boxes.push(b); return true; }
+}
+
+function textBox(x, y, text, anchor) {
+  const w = text.length * CHAR_W + 2;
+  const left = anchor === "middle" ? x - w / 2 : anchor === "end" ? x - w : x;
+  // the font's ascent and descent (DejaVu Sans Mono: 0.93em and 0.24em) around the baseline y
+  return { x: left, y: y - 0.95 * FONT_PX, w, h: 1.2 * FONT_PX };
+}
+
+function layout() {
+  const wrap = $("diagram-wrap");
+  const width = Math.max(wrap.clientWidth, 420);
+  const sizes = S.net.sizes;
+  const maxUnits = Math.max(...sizes);
+  // room for full labels (two lines above, two below a unit) when there are few units; past that
+  // the picture grows taller than the box and scrolls rather than crowding.
+  const minSpacing = maxUnits > 16 ? 14 : 34;
+  const height = Math.max(wrap.clientHeight, maxUnits * minSpacing + 60);
+  const left = 70, right = 95, top = 34, bottom = 16;
+  const gap = (width - left - right) / (sizes.length - 1);
+  const spacing = sizes.map((n) => Math.min(170, (height - top - bottom) / n));
+  const radius = Math.max(4, Math.min(20, Math.min(...spacing) * 0.3, gap * 0.12));
+  const units = sizes.map((n, l) => {
+    const span = spacing[l] * n;
+    const y0 = top + (height - top - bottom - span) / 2 + spacing[l] / 2;
+    return Array.from({ length: n }, (_, i) => ({ x: left + l * gap, y: y0 + i * spacing[l] }));
+  });
+  return { width, height, units, radius, gap };
+}
+
+function unitFill(y, layer) {
+  if (!revealed(layer, "y")) return "#ffffff";
+  const unit = layer === topLayer() ? S.net.output : layer === 0 ? "input" : S.net.activation;
+  // map y onto [0, 1] for the fill: logistic and softmax already are; tanh from [-1, 1]
+  let v = unit === "tanh" ? (y + 1) / 2 : unit === "logistic" || unit === "softmax" ? y : 1 / (1 + Math.exp(-y));
+  v = Math.max(0, Math.min(1, v));
+  const light = Math.round(97 - v * 42);
+  return `hsl(48, 90%, ${light}%)`;
+}
+
+function gradColor(g, scale) {
+  if (!g) return "#9aa3b2";
+  const a = Math.min(1, Math.abs(g) / (scale || 1));
+  const base = g > 0 ? [217, 95, 2] : [31, 120, 180];
+  const mix = (c) => Math.round(200 - (200 - c) * (0.35 + 0.65 * a));
+  return `rgb(${mix(base[0])}, ${mix(base[1])}, ${mix(base[2])})`;
+}
+
+function renderDiagram() {
+  const svg = $("diagram");
+  svg.replaceChildren();
+  if (!S.net || !S.pass) return;
+  const L = layout();
+  svg.setAttribute("viewBox", `0 0 ${L.width} ${L.height}`);
+  svg.style.height = `${L.height}px`;
+  const layers = S.pass.layers;
+  const top = topLayer();
+  const sel = S.selected;
+  const placer = new Placer();
+  const edgeGroup = el("g", { class: "edges" });
+  const unitGroup = el("g", { class: "units" });
+  const labelGroup = el("g", { class: "labels" });
+  svg.append(edgeGroup, unitGroup, labelGroup);
+
+  let maxW = 1e-12;
+  for (const w of S.net.weights) for (const row of w) for (const v of row) maxW = Math.max(maxW, Math.abs(v));
+  let maxG = 1e-12;
+  for (const layer of layers) for (const g of layer.dE_dz || []) maxG = Math.max(maxG, Math.abs(g));
+
+  // unit circles first: they are obstacles for every label
+  L.units.forEach((col, l) => col.forEach((p) => {
+    placer.boxes.push({ x: p.x - L.radius - 1, y: p.y - L.radius - 1, w: 2 * L.radius + 2, h: 2 * L.radius + 2 });
+  }));
+
+  // connections
+  const edgeLabels = [];
+  for (let l = 0; l < top; l++) {
+    const w = S.net.weights[l];
+    const onPath = sel && sel.layer === l;
+    const denseLayer = w.length * w[0].length > 36;
+    for (let i = 0; i < w.length; i++) {
+      for (let j = 0; j < w[i].length; j++) {
+        const a = L.units[l][i], b = L.units[l + 1][j];
+        const highlighted = onPath && sel.unit === i;
+        const v = w[i][j];
+        const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
+        const line = el("line", {
+          x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y,
+          class: `edge${sel && !highlighted && onPath ? " dim" : ""}${highlighted ? " path" : ""}`,
+          stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
+          "stroke-width": widthPx.toFixed(2),
+          "stroke-opacity": highlighted ? 1 : (denseLayer ? 0.35 : 0.7),
+          "data-layer": l, "data-i": i, "data-j": j,
+        });
+        line.append(el("title", {}, `w(${l}:${i} \u2192 ${l + 1}:${j}) = ${fmtLong(v)}`));
+        edgeGroup.append(line);
+        if (highlighted && S.paths) {
+          const term = S.paths.terms[j].term;
+          edgeLabels.push({ prio: 0, a, b, text: `${fmt(term)}`, cls: "label term bg", ts: [0.72, 0.6, 0.82, 0.5],
+            color: PATH_COLORS[j % PATH_COLORS.length], testid: `term-${j}` });
+        } else if (!denseLayer && !(onPath)) {
+          edgeLabels.push({ prio: 2, a, b, text: fmt(v), cls: "label muted bg",
+            ts: [0.3 + 0.4 * (i + 0.5) / w.length, 0.5, 0.25, 0.75, 0.4, 0.6] });
+        }
+      }
+    }
+  }
+
+  // units and their labels
+  const unitLabels = [];
+  L.units.forEach((col, l) => col.forEach((p, i) => {
+    const g = el("g", { class: "unit", "data-layer": l, "data-unit": i, tabindex: 0 });
+    const layer = layers[l];
+    const y = layer.y[i];
+    const circle = el("circle", { cx: p.x, cy: p.y, r: L.radius, fill: unitFill(y, l) });
+    const lit = revealed(l, "dz") || (l === 0 && revealed(0, "dy"));
+    if (lit) {
+      const g0 = l === 0 ? layer.dE_dy[i] : layer.dE_dz[i];
+      circle.setAttribute("stroke", gradColor(g0, maxG));
+      g.classList.add("lit");
+    }
+    const current = phases()[S.phase];
+    if (current && current.layer === l && current.kind !== "loss" && current.kind !== "input") g.classList.add("current");
+    if (sel && sel.layer === l && sel.unit === i) g.classList.add("selected");
+    g.append(circle);
+    const tip = [`layer ${l}, unit ${i}`, `y = ${fmtLong(y)}`];
+    if (l > 0) tip.push(`z = ${fmtLong(layer.z[i])}`);
+    if (revealed(l, "dy")) tip.push(`\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
+    if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
+    if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
+    g.append(el("title", {}, tip.join("\n")));
+    g.addEventListener("click", () => guarded(() => selectUnit(l, i)));
+    unitGroup.append(g);
+
+    const r = L.radius;
+    const above = [], below = [];
+    if (revealed(l, "y")) above.unshift({ text: `y ${fmt(y)}`, prio: 1, cls: "label" });
+    if (l > 0 && revealed(l, "z")) above.unshift({ text: `z ${fmt(layer.z[i])}`, prio: 3, cls: "label muted" });
+    if (revealed(l, "dy")) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
+    if (l > 0 && revealed(l, "dz")) below.push({ text: `\u2202E/\u2202z ${fmt(layer.dE_dz[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dz[i])}` });
+    above.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y - r - 5 - (above.length - 1 - k) * LINE_H, anchor: "middle" }));
+    below.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y + r + FONT_PX + 2 + k * LINE_H, anchor: "middle" }));
+    if (l === top) unitLabels.push({ text: `t ${fmt(S.net.target[i])}`, prio: 2, cls: "label muted", x: p.x + r + 6, y: p.y + 4, anchor: "start" });
+  }));
+
+  // place by priority: y and gradients, then targets, then z, then weights
+  const fill = (color) => (color ? { fill: color } : {});
+  const placeText = (x, y, text, anchor, cls, color, testid) => {
+    const box = textBox(x, y, text, anchor);
+    if (!placer.take(box)) return false;
+    const attrs = { x, y, "text-anchor": anchor, class: cls, ...fill(color) };
+    if (testid) attrs["data-testid"] = testid;
+    labelGroup.append(el("text", attrs, text));
+    return true;
+  };
+  const terms = edgeLabels.filter((e) => e.prio === 0);
+  for (const e of terms) placeEdgeLabel(e, placeText);
+  for (const prio of [1, 2, 3]) {
+    for (const lab of unitLabels.filter((u) => u.prio === prio)) placeText(lab.x, lab.y, lab.text, lab.anchor, lab.cls);
+  }
+  for (const e of edgeLabels.filter((x) => x.prio === 2)) placeEdgeLabel(e, placeText);
+
+  // layer names along the top
+  S.net.sizes.forEach((n, l) => {
+    const name = l === 0 ? "input" : l === top ? `top (${S.net.output})` : `hidden ${l} (${S.net.activation})`;
+    placeText(L.units[l][0].x, 14, name, "middle", "label layer");
+  });
+}
+
+function placeEdgeLabel(e, placeText) {
+  for (const t of e.ts) {
+    const x = e.a.x + (e.b.x - e.a.x) * t;
+    const y = e.a.y + (e.b.y - e.a.y) * t + 4;
+    if (placeText(x, y, e.text, "middle", e.cls, e.color, e.testid)) return;
+  }
+}
+
+/* ---------------------------------------------------------------- the panel */
+
+function renderHeader() {
+  const list = phases();
+  const [title, caption] = phaseText(list[S.phase]);
+  $("phase").textContent = `Step ${S.phase + 1}/${list.length}: ${title}`;
+  $("caption").textContent = caption;
+  $("error-value").textContent = S.pass && revealed(0, "E") ? `E = ${fmtLong(S.pass.E)}` : "E = ?";
+  $("btn-back").disabled = S.phase === 0;
+  $("btn-step").disabled = S.phase === list.length - 1;
+}
+
+function renderPaths() {
+  const info = $("unit-info");
+  const box = $("paths-box");
+  const sel = S.selected;
+  if (!sel) { box.hidden = true; return; }
+  const top = topLayer();
+  const layer = S.pass.layers[sel.layer];
+  if (sel.layer === top) {
+    box.hidden = true;
+    const t = S.net.target[sel.unit];
+    info.innerHTML = `<b>Top unit j = ${sel.unit}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
+      target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
+      &part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
+      (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.
+      A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
+    return;
+  }
+  const P = S.paths;
+  if (!P) { box.hidden = true; return; }
+  box.hidden = false;
+  const name = sel.layer === 0 ? "input unit" : "hidden unit";
+  info.innerHTML = `<b>${name} i = ${sel.unit}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${fmtLong(P.y)}</code>.
+    &part;E/&part;y<sub>i</sub> = &Sigma;<sub>j</sub> w<sub>ij</sub> &part;E/&part;z<sub>j</sub> over the
+    ${P.terms.length} path${P.terms.length === 1 ? "" : "s"} to layer ${sel.layer + 1}.`;
+  const body = $("paths-table").tBodies[0];
+  body.replaceChildren();
+  P.terms.forEach((t) => {
+    const row = body.insertRow();
+    row.dataset.j = t.j;
+    const color = PATH_COLORS[t.j % PATH_COLORS.length];
+    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>i &rarr; j=${t.j}</th>`;
+    for (const [key, v] of [["w", t.w_ij], ["dz", t.dE_dz_j], ["term", t.term]]) {
+      const cell = row.insertCell();
+      cell.textContent = fmtLong(v);
+      cell.dataset.value = String(v);
+      cell.dataset.key = key;
+      if (key === "term") cell.className = signClass(v);
+    }
+  });
+  const put = (id, v) => { const c = $(id); c.textContent = fmtLong(v); c.dataset.value = String(v); };
+  put("paths-sum", P.sum_of_terms);
+  put("paths-engine", P.dE_dy);
+  put("paths-fd", P.finite_difference);
+  renderStackedBar(P);
+}
+
+/** A waterfall: each path's term as a bar starting where the previous one ended, so the last
+ * bar ends at their sum; below it the sum itself, with the finite difference as a dashed line. */
+function renderStackedBar(P) {
+  const svg = $("stacked-bar");
+  svg.replaceChildren();
+  const n = P.terms.length;
+  const rowH = Math.max(4, Math.min(16, 150 / n));
+  const width = svg.clientWidth || 360;
+  const height = n * rowH + 40;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.style.height = `${height}px`;
+  let cum = 0, lo = 0, hi = 0;
+  const spans = P.terms.map((t) => { const a = cum; cum += t.term; lo = Math.min(lo, a, cum); hi = Math.max(hi, a, cum); return [a, cum]; });
+  lo = Math.min(lo, P.finite_difference); hi = Math.max(hi, P.finite_difference);
+  const pad = 8, range = (hi - lo) || 1;
+  const X = (v) => pad + (v - lo) / range * (width - 2 * pad);
+  svg.append(el("line", { x1: X(0), x2: X(0), y1: 0, y2: height - 14, stroke: "#9aa3b2" }));
+  spans.forEach(([a, b], k) => {
+    const rect = el("rect", { x: Math.min(X(a), X(b)), y: k * rowH + 1, width: Math.max(1, Math.abs(X(b) - X(a))), height: rowH - 2,
+      fill: PATH_COLORS[P.terms[k].j % PATH_COLORS.length], "data-j": P.terms[k].j });
+    rect.append(el("title", {}, `path i \u2192 j=${P.terms[k].j}: ${fmtLong(P.terms[k].term)}`));
+    svg.append(rect);
+  });
+  const yS = n * rowH + 4;
+  svg.append(el("rect", { x: Math.min(X(0), X(P.sum_of_terms)), y: yS, width: Math.max(1, Math.abs(X(P.sum_of_terms) - X(0))), height: 12, fill: "#3d4452" }));
+  svg.append(el("line", { x1: X(P.finite_difference), x2: X(P.finite_difference), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
+  svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}  \u2502 dashed: finite difference ${fmt(P.finite_difference, 4)}`));
+}
+
+function renderNudge() {
+  const N = S.nudge;
+  $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
+  const body = $("nudge-table").tBodies[0];
+  body.replaceChildren();
+  if (!N) return;
+  N.predicted_per_path.forEach((v, j) => {
+    const row = body.insertRow();
+    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${j}</th>`;
+    const cell = row.insertCell();
+    cell.textContent = fmtLong(v); cell.dataset.value = String(v); cell.className = signClass(v);
+  });
+  for (const [id, v] of [["nudge-predicted", N.predicted], ["nudge-measured", N.measured]]) {
+    $(id).textContent = fmtLong(v); $(id).dataset.value = String(v);
+  }
+}
+
+function renderEditUnit() {
+  const box = $("edit-unit");
+  const sel = S.selected;
+  if (!sel) { box.className = "hint"; box.textContent = "Click a unit to edit its input, bias, target and outgoing weights."; return; }
+  box.className = "";
+  box.replaceChildren();
+  const top = topLayer();
+  const rows = document.createElement("div");
+  rows.className = "edit-rows";
+  const add = (label, value, apply) => {
+    const row = document.createElement("label");
+    row.className = "edit-row";
+    row.innerHTML = `<span>${label}</span>`;
+    const input = document.createElement("input");
+    input.type = "number"; input.step = "any"; input.value = String(value);
+    input.addEventListener("change", () => guarded(async () => {
+      const v = Number(input.value);
+      if (input.value.trim() === "" || !Number.isFinite(v)) throw new ApiError(`${label}: not a number`);
+      const next = structuredClone(S.net);
+      apply(next, v);
+      await setNetwork(next);
+    }));
+    row.append(input);
+    rows.append(row);
+  };
+  const { layer: l, unit: i } = sel;
+  if (l === 0) add(`input y<sub>${i}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
+  if (l > 0) add(`bias b<sub>${i}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
+  if (l === top) add(`target t<sub>${i}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
+  if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${i}&rarr;${j}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
+  const title = document.createElement("div");
+  title.className = "hint";
+  title.textContent = `layer ${l}, unit ${i}`;
+  box.append(title, rows);
+}
+
+function syncEditForm() {
+  $("edit-sizes").value = S.net.sizes.join(",");
+  $("edit-activation").value = S.net.activation;
+  $("edit-output").value = S.net.output;
+  $("edit-loss").value = S.net.loss;
+}
+
+function render() {
+  if (!S.net || !S.pass) return;
+  renderHeader();
+  renderDiagram();
+  renderPaths();
+  renderNudge();
+  renderEditUnit();
+}
+
+async function selectUnit(layer, unit) {
+  S.selected = { layer, unit };
+  S.paths = null; S.nudge = null;
+  await refreshSelection();
+  render();
+}
+
+/* ---------------------------------------------------------------- training */
+
+function renderTraining() {
+  const T = S.train.state;
+  const playing = S.train.playing;
+  $("btn-train-play").disabled = !T || playing;
+  $("btn-train-pause").disabled = !playing;
+  $("btn-train-step").disabled = !T || playing;
+  const canvas = $("loss-curve");
+  drawLossCurve(canvas, T ? T.loss : []);
+  canvas.dataset.steps = T ? String(T.step) : "0";
+  if (T) {
+    const last = T.loss.length ? T.loss[T.loss.length - 1] : null;
+    const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
+    $("train-status").textContent = `${T.dataset}: step ${T.step}${last === null ? "" : `, loss ${fmt(last, 4)}`}${acc}. The diagram shows case 0.`;
+  }
+  drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
+}
+
+function drawLossCurve(canvas, losses) {
+  const ratio = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 360, h = canvas.clientHeight || 150;
+  canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
+  ctx.font = "11px sans-serif"; ctx.fillStyle = "#5b6475";
+  if (!losses.length) { ctx.fillText("loss per step appears here", 10, h / 2); return; }
+  const pad = { l: 44, r: 8, t: 8, b: 18 };
+  const hi = Math.max(...losses), lo = Math.min(...losses);
+  const X = (k) => pad.l + (losses.length === 1 ? 0 : k / (losses.length - 1)) * (w - pad.l - pad.r);
+  const Y = (v) => pad.t + (1 - (v - lo) / ((hi - lo) || 1)) * (h - pad.t - pad.b);
+  ctx.strokeStyle = "#d5dae3"; ctx.beginPath(); ctx.moveTo(pad.l, pad.t); ctx.lineTo(pad.l, h - pad.b); ctx.lineTo(w - pad.r, h - pad.b); ctx.stroke();
+  ctx.fillText(fmt(hi, 3), 2, pad.t + 8); ctx.fillText(fmt(lo, 3), 2, h - pad.b);
+  ctx.fillText(`step ${losses.length}`, w - 70, h - 4);
+  ctx.strokeStyle = "#3b5bdb"; ctx.lineWidth = 1.6; ctx.beginPath();
+  losses.forEach((v, k) => (k ? ctx.lineTo(X(k), Y(v)) : ctx.moveTo(X(k), Y(v))));
+  ctx.stroke();
+}
+
+function drawGradNorms(svg, norms) {
+  svg.replaceChildren();
+  const width = svg.clientWidth || 360, rowH = 18;
+  const height = Math.max(1, norms.length) * rowH + 4;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.style.height = `${height}px`;
+  if (!norms.length) { svg.append(el("text", { x: 4, y: 14, class: "label muted" }, "after a training step")); return; }
+  const hi = Math.max(...norms) || 1;
+  norms.forEach((v, l) => {
+    const y = l * rowH + 2;
+    svg.append(el("text", { x: 0, y: y + 12, class: "label muted" }, `W${l}\u2192${l + 1}`));
+    svg.append(el("rect", { x: 70, y, width: Math.max(1, (v / hi) * (width - 170)), height: rowH - 5, fill: "#7b8cde", "data-layer": l }));
+    svg.append(el("text", { x: width - 2, y: y + 12, "text-anchor": "end", class: "label" }, fmt(v, 3)));
+  });
+}
+
+function trainBody() {
+  const hidden = $("train-hidden").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const batch = $("train-batch").value.trim();
+  return {
+    dataset: $("train-dataset").value,
+    hidden,
+    activation: S.net ? S.net.activation : "logistic",
+    optimizer: $("train-optimizer").value,
+    lr: Number($("train-lr").value),
+    batch_size: batch === "" ? null : Number(batch),
+  };
+}
+
+async function showTrainState(state) {
+  S.train.state = state;
+  S.net = state.network;
+  S.phase = phases().length - 1;
+  await recompute();
+  syncEditForm();
+  renderTraining();
+}
+
+async function trainStep() {
+  const steps = Math.max(1, Math.min(500, Number($("train-chunk").value) || 1));
+  await showTrainState(await api("/api/train/step", { steps }));
+}
+
+async function playLoop() {
+  while (S.train.playing) {
+    try {
+      await trainStep();
+    } catch (error) {
+      S.train.playing = false;
+      renderTraining();
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+}
+
+const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 1], circle: ["8", 1], digits: ["16", 0.3] };
+
+/* ---------------------------------------------------------------- wiring */
+
+function wire() {
+  $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
+  $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
+  $("btn-reset").addEventListener("click", () => setPhase(0));
+  $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
+  document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
+    document.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
+    document.querySelectorAll(".tab").forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
+    if (b.dataset.tab === "train") renderTraining();
+    if (b.dataset.tab === "paths" && S.paths) renderStackedBar(S.paths);
+  }));
+  let nudgeTimer = null;
+  $("nudge").addEventListener("input", () => {
+    $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
+    clearTimeout(nudgeTimer);
+    nudgeTimer = setTimeout(() => guarded(refreshNudge), 40);
+  });
+
+  for (const id of ["edit-activation", "edit-output", "edit-loss"]) {
+    $(id).addEventListener("change", () => guarded(async () => {
+      const next = structuredClone(S.net);
+      next.activation = $("edit-activation").value;
+      next.output = $("edit-output").value;
+      next.loss = $("edit-loss").value;
+      // the cross-entropies are defined for one kind of top unit: follow the loss
+      if (id === "edit-loss" && next.loss === "cross-entropy") next.output = "softmax";
+      if (id === "edit-loss" && next.loss === "binary-cross-entropy") next.output = "logistic";
+      if (id === "edit-output" && next.loss !== "squared-error") next.loss = "squared-error";
+      if (next.loss !== "squared-error") next.target = next.target.map((t) => Math.min(1, Math.max(0, t)));
+      await setNetwork(next);
+    }));
+  }
+  $("btn-new").addEventListener("click", () => guarded(async () => {
+    const sizes = $("edit-sizes").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    const net = await api("/api/network/new", {
+      sizes, activation: $("edit-activation").value, output: $("edit-output").value,
+      loss: $("edit-loss").value, seed: Math.floor(Math.random() * 1e6),
+    });
+    await setNetwork(net, { resetPhase: true, keepSelection: false });
+  }));
+  $("btn-seed").addEventListener("click", () => guarded(async () => {
+    await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
+  }));
+
+  $("train-dataset").addEventListener("change", () => {
+    const [hidden, lr] = TRAIN_DEFAULTS[$("train-dataset").value];
+    $("train-hidden").value = hidden; $("train-lr").value = lr;
+  });
+  $("btn-train-start").addEventListener("click", () => guarded(async () => {
+    S.train.playing = false;
+    S.selected = null;
+    await showTrainState(await api("/api/train/start", trainBody()));
+  }));
+  $("btn-train-step").addEventListener("click", () => guarded(trainStep));
+  $("btn-train-play").addEventListener("click", () => {
+    S.train.playing = true;
+    renderTraining();
+    guarded(playLoop);
+  });
+  $("btn-train-pause").addEventListener("click", () => { S.train.playing = false; renderTraining(); });
+
+  const exportAs = (format) => guarded(async () => {
+    S.exported = await api("/api/export", { network: S.net, format });
+    $("export-text").value = S.exported.text;
+    $("btn-export-download").disabled = false;
+  });
+  $("btn-export-md").addEventListener("click", () => exportAs("markdown"));
+  $("btn-export-tex").addEventListener("click", () => exportAs("latex"));
+  $("btn-export-download").addEventListener("click", () => {
+    if (!S.exported) return;
+    const md = S.exported.format === "markdown";
+    download(md ? "derivation.md" : "derivation.tex", S.exported.text, md ? "text/markdown" : "application/x-tex");
+  });
+  $("btn-gradcheck").addEventListener("click", () => guarded(async () => {
+    const r = await api("/api/gradcheck", { network: S.net });
+    $("gradcheck-result").innerHTML = `${r.ok ? "&#x2714; passed" : "&#x2718; FAILED"}: ${r.checked} derivatives against central differences
+      (&epsilon; = ${r.eps}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? ` at ${r.where}` : ""}.`;
+  }));
+  $("btn-save").addEventListener("click", () => download("network.json", JSON.stringify(S.net, null, 1), "application/json"));
+  $("load-file").addEventListener("change", (event) => guarded(async () => {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    if (file.size > 1048576) throw new ApiError(`${file.name}: over 1 MiB, not a network file`);
+    let net;
+    try { net = JSON.parse(await file.text()); } catch (error) { throw new ApiError(`${file.name}: not JSON (${error.message})`); }
+    await setNetwork(net, { resetPhase: true, keepSelection: false });
+  }));
+  let resizeTimer = null;
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 80); });
+}
+
+async function main() {
+  wire();
+  await guarded(async () => {
+    S.net = await api("/api/seed");
+    syncEditForm();
+    await recompute();
+  });
+  renderTraining();
+  document.body.dataset.ready = "true";
+}
+
+main();

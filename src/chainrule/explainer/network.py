@@ -218,6 +218,9 @@ def as_loss(loss: Any) -> LossSpec:
     """A :class:`LossSpec` from a name (``"squared-error"``...) or an ``nn`` loss object."""
     if isinstance(loss, LossSpec):
         return loss
+    if isinstance(loss, dict) and "type" in loss:  # a model file's loss config
+        spec = as_loss(str(loss["type"]))
+        return LossSpec(spec.name, loss.get("reduction", spec.reduction))
     if isinstance(loss, str):
         name = loss.lower().replace("_", "-")
         aliases = {"sse": "squared-error", "ce": "cross-entropy", "bce": "binary-cross-entropy"}

@@ -1,0 +1,180 @@
+"""Exercise mode: compute one gradient by hand; chainrule checks it and says what went wrong.
+
+:func:`make_quiz` draws a small random network (a layer i of 2-3 units feeding a top layer j of
+2-4 logistic units, squared error, numbers with two decimals) and asks for dE/dy_i or dE/dw_ij.
+:func:`check_answer` compares the answer with the engine's gradient (itself checked by finite
+differences) and, when it is wrong, looks for the usual slips: terms of the sum over j left out,
+an extra term, dE/dy_j used where dE/dz_j belongs (the factor y_j (1 - y_j) forgotten), the
+wrong y, the wrong sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from chainrule.explainer.derivation import Derivation, explain
+from chainrule.explainer.network import ExplainError, Problem, as_loss, as_network
+
+
+@dataclass
+class Quiz:
+    """One exercise: the network's numbers, the question, and the derivation that answers it."""
+
+    seed: int
+    kind: str
+    i: int
+    j: int
+    y: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray
+    t: np.ndarray
+    derivation: Derivation
+
+    @property
+    def expected(self) -> float:
+        if self.kind == "dy":
+            return self.derivation.dE_dy(0, self.i).value
+        return self.derivation.dE_dw(0, self.i, self.j).value
+
+    @property
+    def numeric(self) -> float | None:
+        """The same gradient by central finite differences."""
+        if self.kind == "dy":
+            return self.derivation.dE_dy(0, self.i).numeric
+        return self.derivation.dE_dw(0, self.i, self.j).numeric
+
+    def question(self) -> str:
+        """The exercise as text: the numbers and what to compute."""
+        n_i, n_j = self.weight.shape
+        lines = [
+            f"A layer i of {n_i} units feeds a top layer j of {n_j} logistic units;",
+            "z_j = b_j + sum_i y_i w_ij,  y_j = 1/(1 + e^-z_j),  E = 1/2 sum_j (t_j - y_j)^2.",
+            "  y_i  = " + ", ".join(f"y_{a + 1} = {v:g}" for a, v in enumerate(self.y)),
+            "  b_j  = " + ", ".join(f"b_{k + 1} = {v:g}" for k, v in enumerate(self.bias)),
+            "  t_j  = " + ", ".join(f"t_{k + 1} = {v:g}" for k, v in enumerate(self.t)),
+        ]
+        for a in range(n_i):
+            lines.append(
+                "  " + ", ".join(f"w_{a + 1}{k + 1} = {self.weight[a, k]:g}" for k in range(n_j))
+            )
+        if self.kind == "dy":
+            lines.append(f"Compute dE/dy_{self.i + 1} (to 4 significant digits).")
+        else:
+            lines.append(f"Compute dE/dw_{self.i + 1}{self.j + 1} (to 4 significant digits).")
+        return "\n".join(lines)
+
+
+@dataclass
+class Verdict:
+    """The outcome of :func:`check_answer`."""
+
+    correct: bool
+    answer: float
+    expected: float
+    numeric: float | None
+    message: str
+    diagnosis: str | None = None
+    missing: list[int] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+
+def make_quiz(seed: int = 0, kind: str | None = None) -> Quiz:
+    """A random small exercise; ``kind`` is "dy" (dE/dy_i) or "dw" (dE/dw_ij), else drawn."""
+    rng = np.random.default_rng(seed)
+    kind = kind or ("dy" if rng.random() < 0.7 else "dw")
+    if kind not in ("dy", "dw"):
+        raise ExplainError(f"quiz: kind {kind!r} is not known; use dy or dw")
+    n_i, n_j = int(rng.integers(2, 4)), int(rng.integers(2, 5))
+    y = np.round(rng.uniform(0.05, 0.95, n_i), 2)
+    weight = np.round(rng.uniform(-1.0, 1.0, (n_i, n_j)), 2)
+    bias = np.round(rng.uniform(-0.5, 0.5, n_j), 2)
+    t = rng.integers(0, 2, n_j).astype(float)
+    network = as_network([(weight, bias, "logistic")])
+    problem = Problem(network, y[None, :], t[None, :], as_loss("squared-error"))
+    derivation = explain(problem, perturbation=False)
+    i, j = int(rng.integers(n_i)), int(rng.integers(n_j))
+    return Quiz(seed, kind, i, j, y, weight, bias, t, derivation)
+
+
+def _close(a: float, b: float, rtol: float, atol: float) -> bool:
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def check_answer(quiz: Quiz, answer: float, rtol: float = 5e-3, atol: float = 1e-4) -> Verdict:
+    """Is ``answer`` right (within ``rtol``/``atol``)? If not, which slip explains it?"""
+    expected, numeric_value = quiz.expected, quiz.numeric
+    if _close(answer, expected, rtol, atol):
+        return Verdict(True, answer, expected, numeric_value,
+                       f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite "
+                       "differences).")  # fmt: skip
+    candidates = _dy_slips(quiz) if quiz.kind == "dy" else _dw_slips(quiz)
+    for value, diagnosis, missing, extra in candidates:
+        if _close(answer, value, rtol, atol):
+            return Verdict(False, answer, expected, numeric_value,
+                           f"Not quite: {diagnosis}. The answer is {expected:.6g}.",
+                           diagnosis, missing, extra)  # fmt: skip
+    return Verdict(False, answer, expected, numeric_value,
+                   f"Not quite: the answer is {expected:.6g} (yours differs by "
+                   f"{answer - expected:.3g}). {_hint(quiz)}")  # fmt: skip
+
+
+def _terms(quiz: Quiz, i: int) -> list[float]:
+    d = quiz.derivation
+    return [term.product for term in d.terms(0, i)]
+
+
+def _dy_slips(quiz: Quiz) -> list[tuple[float, str, list[int], list[str]]]:
+    """(value, diagnosis, missing js, extra terms) for the usual slips, simplest first."""
+    d, i = quiz.derivation, quiz.i
+    terms = _terms(quiz, i)
+    n_j = len(terms)
+    full = sum(terms)
+    out = []
+    for size in range(1, n_j):
+        for dropped in combinations(range(n_j), size):
+            value = full - sum(terms[k] for k in dropped)
+            names = " and ".join(f"j={k + 1}" for k in dropped)
+            word = "term" if size == 1 else "terms"
+            out.append((value, f"your answer equals the sum without the {word} for {names}",
+                        [k + 1 for k in dropped], []))  # fmt: skip
+    dz = d.layers[1].dE_dz[0]
+    for k in range(n_j):
+        out.append((full + terms[k], f"your answer equals the sum with the term for j={k + 1} "
+                    "counted twice", [], [f"w_{i + 1}{k + 1} dE/dz_{k + 1}"]))  # fmt: skip
+        for other in range(quiz.weight.shape[0]):
+            if other != i:
+                extra = quiz.weight[other, k] * dz[k]
+                out.append((full + extra, f"your answer equals the sum plus an extra term "
+                            f"w_{other + 1}{k + 1} dE/dz_{k + 1} (a path from y_{other + 1}, "
+                            f"not from y_{i + 1})", [], [f"w_{other + 1}{k + 1} dE/dz_{k + 1}"]))
+    dy_top = d.layers[1].dE_dy[0]
+    out.append((float(quiz.weight[i] @ dy_top), "your answer equals sum_j w_ij dE/dy_j: the "
+                "factor y_j(1 - y_j) that turns dE/dy_j into dE/dz_j is missing", [], []))
+    out.append((-full, "your answer has the wrong sign (dE/dy_j = -(t_j - y_j) = y_j - t_j)",
+                [], []))  # fmt: skip
+    return out
+
+
+def _dw_slips(quiz: Quiz) -> list[tuple[float, str, list[int], list[str]]]:
+    d, i, j = quiz.derivation, quiz.i, quiz.j
+    y_i, y_j = quiz.y[i], d.layers[1].y[0, j]
+    dz, dy = d.layers[1].dE_dz[0, j], d.layers[1].dE_dy[0, j]
+    return [
+        (y_i * dy, "your answer equals y_i dE/dy_j: the factor y_j(1 - y_j) is missing", [], []),
+        (y_j * dz, "your answer uses y_j (the unit above) where y_i (the unit below) belongs",
+         [], []),
+        (quiz.weight[i, j] * dz, "your answer uses the weight w_ij where the activity y_i "
+         "belongs (dE/dw_ij = y_i dE/dz_j)", [], []),
+        (dz, "your answer equals dE/dz_j: multiply by y_i", [], []),
+        (-y_i * dz, "your answer has the wrong sign", [], []),
+    ]  # fmt: skip
+
+
+def _hint(quiz: Quiz) -> str:
+    if quiz.kind == "dy":
+        terms = ", ".join(f"{v:.4g}" for v in _terms(quiz, quiz.i))
+        return f"Hint: dE/dy_i = sum_j w_ij dE/dz_j, whose terms here are {terms}."
+    return "Hint: dE/dw_ij = y_i dE/dz_j with dE/dz_j = y_j(1 - y_j)(y_j - t_j)."

@@ -1,0 +1,193 @@
+"""Why a sum, symbolically: sympy differentiates E(y) through every z_j and finds sum_j w_ij dE/dz_j.
+
+For a small network, :func:`prove` builds the error E as an expression in the outputs y of one
+layer (symbols), the weights w_ij and biases b_j into the layer above (symbols), and the rest of
+the network above with its numbers. It differentiates E with respect to one y_i directly, builds
+the sum sum_j w_ij dE/dz_j with each dE/dz_j differentiated on its own, lets sympy simplify the
+difference to 0, and substitutes the numbers, which must equal the engine's gradient.
+:func:`general_chain_rule` shows the fact underneath, for any E(z_1(y), ..., z_n(y)).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.explainer.network import ExplainError
+
+if TYPE_CHECKING:
+    import sympy
+
+    from chainrule.explainer.derivation import Derivation
+    from chainrule.explainer.network import Network
+
+#: Above this many weights and biases from the chosen layer upward, expressions get unwieldy.
+MAX_SYMBOLIC_PARAMETERS = 64
+MAX_SYMBOLIC_UNITS = 8
+_SUPPORTED = ("logistic", "tanh", "identity", "softmax")
+
+
+class SymbolicTooLarge(ExplainError):
+    """The network is too large (or uses units) for symbolic mode; the numbers still stand."""
+
+
+def general_chain_rule(n: int = 3) -> dict[str, str]:
+    """d/dy E(z_1(y), ..., z_n(y)) as sympy writes it: the sum over j of dE/dz_j dz_j/dy."""
+    import sympy
+
+    y = sympy.Symbol("y")
+    zs = [sympy.Function(f"z_{j}")(y) for j in range(1, n + 1)]
+    E = sympy.Function("E")(*zs)
+    derivative = sympy.diff(E, y)
+    Z = sympy.symbols(f"z_1:{n + 1}")
+    E_of_z = sympy.Function("E")(*Z)
+    readable = sum(
+        sympy.Derivative(E_of_z, Z[k]) * sympy.Derivative(zs[k], y) for k in range(n)
+    )
+    # sympy's own answer, with its placeholder variables renamed, is the sum above
+    same = sympy.simplify(derivative.doit() - readable.subs(dict(zip(Z, zs))).doit()) == 0
+    return {
+        "verified": bool(same),
+        "lhs": f"dE(z_1(y), ..., z_{n}(y))/dy",
+        "lhs_latex": rf"\frac{{d}}{{dy}} E\big(z_1(y), \ldots, z_{n}(y)\big)",
+        "rhs": str(readable),
+        "rhs_latex": sympy.latex(readable),
+    }
+
+
+def _activation(name: str, z: list[sympy.Expr]) -> list[sympy.Expr]:
+    import sympy
+
+    if name == "logistic":
+        return [1 / (1 + sympy.exp(-v)) for v in z]
+    if name == "tanh":
+        return [sympy.tanh(v) for v in z]
+    if name == "softmax":
+        total = sum(sympy.exp(v) for v in z)
+        return [sympy.exp(v) / total for v in z]
+    return list(z)
+
+
+def _error(d: Derivation, z: list, y: list, case: int) -> sympy.Expr:
+    import sympy
+
+    t = [sympy.Float(v) for v in d.t[case]]
+    if d.loss.name == "squared-error":
+        return sympy.Rational(1, 2) * sum((tj - yj) ** 2 for tj, yj in zip(t, y))
+    if d.loss.name == "mse":
+        return sum((tj - yj) ** 2 for tj, yj in zip(t, y)) / (len(y) * d.n_cases)
+    if d.loss.name == "cross-entropy":
+        return -sum(tj * sympy.log(yj) for tj, yj in zip(t, y))
+    return -sum(tj * sympy.log(yj) + (1 - tj) * sympy.log(1 - yj) for tj, yj in zip(t, y))
+
+
+def _check_size(d: Derivation, layer: int) -> None:
+    params = sum(c.weight.size + c.weight.shape[1] for c in d.connections[layer:])
+    widest = max(r.size for r in d.layers[layer:])
+    acts = {r.activation for r in d.layers[layer + 1 :]}
+    if params > MAX_SYMBOLIC_PARAMETERS or widest > MAX_SYMBOLIC_UNITS:
+        raise SymbolicTooLarge(
+            f"symbolic mode: the network from layer {layer} up has {params} weights and biases "
+            f"and up to {widest} units in a layer; symbolic mode handles at most "
+            f"{MAX_SYMBOLIC_PARAMETERS} and {MAX_SYMBOLIC_UNITS} (choose a lower --unit layer "
+            "nearer the top or a smaller network); the numeric derivation above stands"
+        )
+    unsupported = acts - set(_SUPPORTED)
+    if unsupported:
+        raise SymbolicTooLarge(
+            f"symbolic mode covers logistic, tanh, linear and softmax units, not "
+            f"{', '.join(sorted(unsupported))}; the numeric derivation above stands"
+        )
+
+
+def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
+    """sympy's dE/dy_i for unit ``unit`` (0-based) of ``layer``, against the sum over j.
+
+    Raises :class:`SymbolicTooLarge` for a network beyond the limits above.
+    """
+    import sympy
+
+    d._check_unit(layer, unit, need_above=True)
+    _check_size(d, layer)
+    n_below, n_above = d.layers[layer].size, d.layers[layer + 1].size
+    ys = sympy.symbols(f"y_1:{n_below + 1}")
+    W = sympy.Matrix(n_below, n_above, lambda a, j: sympy.Symbol(f"w_{a + 1}{j + 1}"))
+    bs = sympy.symbols(f"b_1:{n_above + 1}")
+    Z = sympy.symbols(f"z_1:{n_above + 1}")  # the units above, as free variables
+    conn = d.connections[layer]
+    z_of_y = [bs[j] + sum(ys[a] * W[a, j] for a in range(n_below)) for j in range(n_above)]
+    E_of_z = _rest_of_network(d, layer + 1, list(Z), case)
+    at_z = dict(zip(Z, z_of_y))
+    E_of_y = E_of_z.subs(at_z)
+    derivative = sympy.diff(E_of_y, ys[unit])
+    dE_dz = [sympy.diff(E_of_z, Z[j]) for j in range(n_above)]
+    sum_form = sum(W[unit, j] * dE_dz[j].subs(at_z) for j in range(n_above))
+    difference = sympy.simplify(derivative - sum_form)
+    numbers = {ys[a]: sympy.Float(d.layers[layer].y[case, a]) for a in range(n_below)}
+    numbers.update({W[a, j]: sympy.Float(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)})
+    biases = np.zeros(n_above) if conn.bias is None else conn.bias
+    numbers.update({bs[j]: sympy.Float(biases[j]) for j in range(n_above)})
+    value = float(derivative.subs(numbers).evalf(30))
+    sum_value = float(sum_form.subs(numbers).evalf(30))
+    shown = sum(W[unit, j] * sympy.Symbol(f"dE/dz_{j + 1}") for j in range(n_above))
+    shown_latex = " + ".join(
+        rf"w_{{{unit + 1}{j + 1}}} \frac{{\partial E}}{{\partial z_{{{j + 1}}}}}"
+        for j in range(n_above)
+    )
+    return {
+        "status": "proved" if difference == 0 else "differs",
+        "layer": layer,
+        "unit": unit,
+        "case": case,
+        "description": (
+            f"sympy writes E as a function of y_1..y_{n_below} through z_1..z_{n_above} "
+            f"(weights w_ij and biases b_j as symbols, the layers above with their numbers) and "
+            f"differentiates it with respect to y_{unit + 1}:"
+        ),
+        "E": _short(str(E_of_y)),
+        "lhs": f"dE/dy_{unit + 1}",
+        "lhs_latex": rf"\frac{{\partial E}}{{\partial y_{{{unit + 1}}}}}",
+        "derivative": _short(str(derivative)),
+        "derivative_latex": _short(sympy.latex(derivative), 3000),
+        "sum_form": f"{shown}  with each dE/dz_j = {_short(str(dE_dz[0]), 300)} (j = 1) ...",
+        "sum_form_latex": shown_latex,
+        "difference": str(difference),
+        "equal": bool(difference == 0),
+        "value": value,
+        "sum_value": sum_value,
+        "engine_value": float(d.layers[layer].dE_dy[case, unit]),
+        "general": general_chain_rule(n_above),
+    }
+
+
+def _rest_of_network(d: Derivation, layer: int, z: list, case: int) -> sympy.Expr:
+    """E as an expression in the total inputs z of ``layer``, with the numbers above it."""
+    import sympy
+
+    while True:
+        y = _activation(d.layers[layer].activation, z)
+        if layer == d.n_layers:
+            return _error(d, z, y, case)
+        conn = d.connections[layer]
+        biases = np.zeros(conn.weight.shape[1]) if conn.bias is None else conn.bias
+        z = [
+            sympy.Float(biases[j])
+            + sum(y[a] * sympy.Float(conn.weight[a, j]) for a in range(len(y)))
+            for j in range(conn.weight.shape[1])
+        ]
+        layer += 1
+
+
+def _short(text: str, limit: int = 1500) -> str:
+    return text if len(text) <= limit else text[: limit - 5] + " ..."
+
+
+def symbolic_view(d: Derivation, network: Network | None, layer: int, unit: int) -> dict[str, Any]:
+    """:func:`prove`'s result, or ``{"status": "skipped", "message": why}`` when too large."""
+    if layer >= d.n_layers:
+        return {"status": "skipped", "message": "symbolic mode explains a unit below the top layer"}
+    try:
+        return prove(d, layer, unit)
+    except SymbolicTooLarge as error:
+        return {"status": "skipped", "message": str(error)}

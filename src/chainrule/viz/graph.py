@@ -1,0 +1,327 @@
+"""Draw a recorded computation graph: each node's op, value and gradient, and every fan-out's sum.
+
+``graph(tensor)`` reads the graph the engine recorded for ``tensor`` (it must still hold its
+values: draw before ``backward``, or call ``backward(retain_graph=True)``), runs the registered
+derivative rules once over it, and keeps what each consumer sends back along each edge. Where a
+tensor feeds several consumers, the edges meeting at it carry the contributions whose sum is its
+gradient (the engine's ``sum_over_consumers``). Output: DOT text, and SVG through graphviz's
+``dot`` when it is installed, else through a simple layered layout drawn here.
+
+>>> import chainrule as cr
+>>> y = cr.tensor([0.5], requires_grad=True)
+>>> g = graph((y * y + y).sum())
+>>> "sum" in g.to_dot()
+True
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
+from chainrule.tensor import Tensor
+
+GRAPHVIZ_HINT = (
+    "graphviz's 'dot' is not installed, so chainrule drew the SVG itself; for graphviz's layout "
+    "install it (apt-get install graphviz, brew install graphviz, conda install graphviz)"
+)
+
+
+@dataclass
+class GraphNode:
+    """A tensor in the graph: the op that made it (or 'leaf'), its value and its gradient."""
+
+    id: int
+    op: str
+    name: str | None
+    shape: tuple[int, ...]
+    value: np.ndarray
+    grad: np.ndarray | None
+    requires_grad: bool
+
+    @property
+    def title(self) -> str:
+        return self.name or self.op
+
+
+@dataclass
+class GraphEdge:
+    """Input ``src`` feeds consumer ``dst``; ``contribution`` is what dst sends back to src."""
+
+    src: int
+    dst: int
+    contribution: np.ndarray | None
+
+
+@dataclass
+class ComputationGraph:
+    """Nodes and edges of a recorded graph, with values and the backward contributions."""
+
+    nodes: dict[int, GraphNode]
+    edges: list[GraphEdge]
+    output: int
+    notes: list[str] = field(default_factory=list)
+
+    def consumers(self, node_id: int) -> list[GraphEdge]:
+        return [e for e in self.edges if e.src == node_id]
+
+    def to_dot(self) -> str:
+        """The graph in graphviz's DOT language (inputs at the bottom, the output on top)."""
+        lines = [
+            "digraph chainrule {",
+            "  rankdir=BT;",
+            '  node [shape=box, style="rounded,filled", fillcolor="#f6f8fa", fontname="Helvetica",'
+            " fontsize=10];",
+            '  edge [fontname="Helvetica", fontsize=9];',
+        ]
+        short = {nid: k for k, nid in enumerate(self.nodes)}
+        for node in self.nodes.values():
+            label = "\\n".join(_escape_dot(line) for line in node_lines(self, node))
+            fill = "#e8f1ff" if node.op == "leaf" and node.requires_grad else "#f6f8fa"
+            if len(self.consumers(node.id)) > 1:
+                fill = "#fff4d6"  # a fan-out: its gradient is a sum
+            lines.append(f'  n{short[node.id]} [label="{label}", fillcolor="{fill}"];')
+        for edge in self.edges:
+            attrs = ""
+            if edge.contribution is not None:
+                fan = len(self.consumers(edge.src)) > 1
+                colour = ', color="#c77800", fontcolor="#c77800", penwidth=1.6' if fan else ""
+                attrs = f' [label="sends back {_escape_dot(summary(edge.contribution))}"{colour}]'
+            lines.append(f"  n{short[edge.src]} -> n{short[edge.dst]}{attrs};")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def to_svg(self, use_graphviz: bool | None = None) -> str:
+        """SVG via graphviz's ``dot`` when installed (or ``use_graphviz=True``), else drawn here."""
+        dot = shutil.which("dot")
+        if use_graphviz is not False and dot:
+            result = subprocess.run(
+                [dot, "-Tsvg"], input=self.to_dot(), capture_output=True, text=True, check=False
+            )
+            if result.returncode == 0:
+                return result.stdout
+        if use_graphviz:
+            raise RuntimeError(GRAPHVIZ_HINT)
+        if GRAPHVIZ_HINT not in self.notes:
+            self.notes.append(GRAPHVIZ_HINT)
+        return layered_svg(self)
+
+    def save(self, path: str | os.PathLike, format: str | None = None) -> str:
+        """Write DOT or SVG (from ``format`` or the file's suffix) atomically; returns the path."""
+        path = os.fspath(path)
+        format = format or ("dot" if path.endswith((".dot", ".gv")) else "svg")
+        text = self.to_dot() if format == "dot" else self.to_svg()
+        atomic_write_text(path, text)
+        return path
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename it into place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(prefix=".chainrule-", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def summary(array: np.ndarray | None, digits: int = 4) -> str:
+    """A short text for a value: the numbers when few, else shape and range."""
+    if array is None:
+        return "-"
+    a = np.asarray(array, dtype=np.float64)
+    if a.size == 1:
+        return f"{a.reshape(()).item():.{digits}g}"
+    if a.size <= 4:
+        return "[" + ", ".join(f"{v:.{digits}g}" for v in a.ravel()) + "]"
+    return f"{a.shape} in [{a.min():.3g}, {a.max():.3g}]"
+
+
+def node_lines(g: ComputationGraph, node: GraphNode) -> list[str]:
+    """The text lines of a node's box."""
+    shape = "x".join(str(s) for s in node.shape) or "scalar"
+    lines = [f"{node.title} ({shape})" if node.name else f"{node.op} ({shape})"]
+    if node.name and node.op != "leaf":
+        lines[0] = f"{node.name} = {node.op} ({shape})"
+    lines.append(f"value {summary(node.value)}")
+    if node.grad is not None:
+        fan = len(g.consumers(node.id))
+        lines.append(f"grad {summary(node.grad)}" + (f" (sum of {fan})" if fan > 1 else ""))
+    return lines
+
+
+def _escape_dot(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def graph(
+    output: Tensor, names: dict[int, str] | None = None, gradient: bool = True
+) -> ComputationGraph:
+    """The recorded graph ending at ``output``, with values and (by default) gradients.
+
+    ``names`` maps ``id(tensor)`` to a label (a tensor's own ``.name`` is used otherwise).
+    Gradients are computed by running the registered rules over the graph, as ``backward`` does,
+    without touching any ``.grad``; a non-scalar output is seeded with ones.
+    """
+    if not isinstance(output, Tensor):
+        raise TypeError(f"graph: expected a Tensor, got {type(output).__name__}")
+    names = names or {}
+    order = reverse_topological_order([output]) if output.requires_grad else [output]
+    nodes: dict[int, GraphNode] = {}
+    edges: list[GraphEdge] = []
+
+    def add(t: Tensor) -> None:
+        if id(t) not in nodes:
+            nodes[id(t)] = GraphNode(id(t), t.op or "leaf", names.get(id(t), t.name),
+                                     tuple(t.shape), np.array(t.numpy()), None, t.requires_grad)  # fmt: skip
+
+    for tensor in order:
+        add(tensor)
+        node = tensor._node
+        if node is None:
+            continue
+        for parent in node.inputs:
+            add(parent)
+            edges.append(GraphEdge(id(parent), id(tensor), None))
+    if gradient and output.requires_grad:
+        _backward_contributions(order, output, nodes, edges)
+    return ComputationGraph(nodes, edges, id(output))
+
+
+def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, edges: list) -> None:
+    """Run each node's derivative rules once, keeping the contribution sent along every edge."""
+    totals: dict[int, Any] = {id(output): Tensor._wrap(output.xp.ones_like(output.data))}
+    by_pair: dict[tuple[int, int], list[GraphEdge]] = {}
+    for edge in edges:
+        by_pair.setdefault((edge.src, edge.dst), []).append(edge)
+    with no_grad():
+        for tensor in order:
+            total = totals.pop(id(tensor), None)
+            if total is None:
+                continue
+            nodes[id(tensor)].grad = np.array(total.numpy())
+            node = tensor._node
+            if node is None:
+                continue
+            pending = {key: list(v) for key, v in by_pair.items() if key[1] == id(tensor)}
+            for index, parent in enumerate(node.inputs):
+                edge = pending[(id(parent), id(tensor))].pop(0)
+                if not parent.requires_grad:
+                    continue
+                contribution = node.primitive.vjp[index](total, tensor, *node.inputs, **node.params)
+                edge.contribution = np.array(contribution.numpy())
+                sum_over_consumers(totals, parent, contribution)
+
+
+# ---------------------------------------------------------------------------------------------
+# A layered SVG drawn without graphviz
+# ---------------------------------------------------------------------------------------------
+
+_BOX_W, _BOX_H, _GAP_X, _GAP_Y = 210, 58, 40, 70
+
+
+def layered_svg(g: ComputationGraph) -> str:
+    """Leaves at the bottom, each node one level above its highest input; straight edges."""
+    level: dict[int, int] = {}
+    inputs: dict[int, list[int]] = {}
+    for edge in g.edges:
+        inputs.setdefault(edge.dst, []).append(edge.src)
+    remaining = list(g.nodes)
+    while remaining:  # longest path from the leaves; the graph is acyclic
+        progressed = []
+        for nid in remaining:
+            parents = inputs.get(nid, [])
+            if all(p in level for p in parents):
+                level[nid] = 1 + max((level[p] for p in parents), default=-1)
+                progressed.append(nid)
+        remaining = [n for n in remaining if n not in progressed]
+    rows: dict[int, list[int]] = {}
+    for nid in g.nodes:
+        rows.setdefault(level[nid], []).append(nid)
+    top = max(rows)
+    width = max(len(r) for r in rows.values()) * (_BOX_W + _GAP_X) + _GAP_X
+    height = (top + 1) * (_BOX_H + _GAP_Y) + _GAP_Y
+    pos = {}
+    for lvl, ids in rows.items():
+        offset = (width - len(ids) * (_BOX_W + _GAP_X) + _GAP_X) / 2
+        for k, nid in enumerate(ids):
+            x = offset + k * (_BOX_W + _GAP_X)
+            y = _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y)
+            pos[nid] = (x, y)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
+        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
+        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>',
+    ]
+    for edge in g.edges:
+        (x1, y1), (x2, y2) = pos[edge.src], pos[edge.dst]
+        sx, sy, ex, ey = x1 + _BOX_W / 2, y1, x2 + _BOX_W / 2, y2 + _BOX_H
+        fan = len(g.consumers(edge.src)) > 1
+        colour = "#c77800" if fan else "#555"
+        out.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
+                   f'stroke="{colour}" stroke-width="{1.6 if fan else 1}" '
+                   'marker-end="url(#arrow)"/>')  # fmt: skip
+        if edge.contribution is not None:
+            mx, my = (sx + ex) / 2, (sy + ey) / 2
+            text = html.escape("sends back " + summary(edge.contribution))
+            out.append(f'<text x="{mx + 4:.1f}" y="{my:.1f}" font-size="9" fill="{colour}">'
+                       f"{text}</text>")  # fmt: skip
+    for nid, node in g.nodes.items():
+        x, y = pos[nid]
+        fill = "#fff4d6" if len(g.consumers(nid)) > 1 else (
+            "#e8f1ff" if node.op == "leaf" and node.requires_grad else "#f6f8fa")
+        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
+                   f'fill="{fill}" stroke="#444"/>')  # fmt: skip
+        for k, line in enumerate(node_lines(g, node)):
+            weight = ' font-weight="bold"' if k == 0 else ""
+            out.append(f'<text x="{x + 6:.1f}" y="{y + 15 + 15 * k:.1f}" font-size="10"{weight}>'
+                       f"{html.escape(line)}</text>")  # fmt: skip
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
+    """The seed's top layer unit by unit: y_i -> z_j -> y_j -> E, one scalar tensor per unit.
+
+    Each y_i feeds the three products y_i w_ij, so three arrows meet at y_i, carrying
+    w_ij dE/dz_j; their sum is dE/dy_i.
+    """
+    import chainrule as cr
+    from chainrule.explainer.derivation import explain
+
+    d = explain(perturbation=False, check=False)
+    conn = d.connections[1]
+    n_i, n_j = conn.weight.shape
+    named: dict[str, Tensor] = {}
+    ys = []
+    for i in range(n_i):
+        ys.append(cr.tensor(d.layers[1].y[0, i], requires_grad=True))
+        named[f"y_{i + 1}"] = ys[-1]
+    error_terms = []
+    for j in range(n_j):
+        z = cr.tensor(conn.bias[j], requires_grad=True)
+        named[f"b_{j + 1}"] = z
+        for i in range(n_i):
+            w = cr.tensor(conn.weight[i, j], requires_grad=True)
+            named[f"w_{i + 1}{j + 1}"] = w
+            z = z + ys[i] * w
+        named[f"z_{j + 1}"] = z
+        y = cr.sigmoid(z)
+        named[f"y_j={j + 1}"] = y
+        error_terms.append((float(d.t[0, j]) - y) ** 2)
+    E = 0.5 * cr.stack(error_terms).sum()
+    named["E"] = E
+    return graph(E, names={id(t): name for name, t in named.items()}), named

@@ -241,16 +241,19 @@ def backward_pass(
 
     Returns ``{id(tensor): (tensor, complete gradient total)}`` for every leaf (``targets=None``)
     or for the given ``targets``; only nodes that lead to a target are visited. Unless
-    ``retain_graph``, each node's inputs are released as soon as its rule has run. With
-    ``create_graph`` the rules run on recorded tensors, so the gradients are differentiable.
+    ``retain_graph``, each node's inputs are released as soon as its rule has run.
+
+    With ``create_graph`` the rules run on tensors and are recorded, so the gradients can be
+    differentiated again. Otherwise they run on the bare arrays: the same rules, no recording.
     """
     order = reverse_topological_order(outputs)
     target_ids = None if targets is None else {id(t) for t in targets}
     on_path = None if target_ids is None else _ids_leading_to(order, target_ids)
+    seeds = cotangents if create_graph else [c.data for c in cotangents]
     totals: dict[int, Any] = {}
-    for output, cotangent in zip(outputs, cotangents):
-        sum_over_consumers(totals, output, cotangent)
-    results: dict[int, tuple[Tensor, Tensor]] = {}
+    for output, seed in zip(outputs, seeds):
+        sum_over_consumers(totals, output, seed)
+    results: dict[int, tuple[Tensor, Any]] = {}
     with enable_grad() if create_graph else no_grad():
         for tensor in order:
             key = id(tensor)
@@ -263,29 +266,32 @@ def backward_pass(
             if (node is None) if target_ids is None else (key in target_ids):
                 results[key] = (tensor, total)
             if node is not None:
-                _send_contributions(node, tensor, total, totals, on_path)
+                _send_contributions(node, tensor, total, totals, on_path, create_graph)
                 if not retain_graph:
                     node.release()
-    return results
+    if create_graph:
+        return results
+    return _as_owned_tensors(results, seeds)
 
 
 def _send_contributions(
-    node: Node, out: Tensor, cotangent: Tensor, totals: dict, on_path: set | None
+    node: Node, out: Tensor, cotangent: Any, totals: dict, on_path: set | None, recording: bool
 ) -> None:
     """Ask the primitive's rule for each input's contribution and add it to that input's total."""
     rules = node.primitive.vjp
     inputs = node.inputs
+    args = (out, *inputs) if recording else (out.data, *[t.data for t in inputs])
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
             continue
         if mode.detect_anomaly:
-            contribution = _rule_checked(rules[index], node, cotangent, out, inputs)
+            contribution = _rule_checked(rules[index], node, cotangent, args)
         else:
-            contribution = rules[index](cotangent, out, *inputs, **node.params)
+            contribution = rules[index](cotangent, *args, **node.params)
         sum_over_consumers(totals, parent, contribution)
 
 
-def _rule_checked(rule: Any, node: Node, cotangent: Tensor, out: Tensor, inputs: tuple) -> Any:
+def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple) -> Any:
     """Run a rule with the per-op forward check off, then check its result as ``node``'s backward.
 
     The ops inside a rule (the ``div`` in sqrt's ``g / (2 * out)``) would otherwise report the
@@ -293,11 +299,37 @@ def _rule_checked(rule: Any, node: Node, cotangent: Tensor, out: Tensor, inputs:
     """
     mode.detect_anomaly = False
     try:
-        contribution = rule(cotangent, out, *inputs, **node.params)
+        contribution = rule(cotangent, *args, **node.params)
     finally:
         mode.detect_anomaly = True
-    _check_finite(contribution.data, f"{node.op}: backward produced", node)
+    data = contribution.data if isinstance(contribution, Tensor) else contribution
+    _check_finite(data, f"{node.op}: backward produced", node)
     return contribution
+
+
+def _as_owned_tensors(results: dict, seeds: list) -> dict[int, tuple[Tensor, Tensor]]:
+    """Wrap the array totals as tensors, each owning its memory.
+
+    A rule may pass its cotangent straight through (``a + b`` sends the same array to both), and
+    broadcasting backward can give a read-only view: an optimizer updating one ``.grad`` in place
+    must not change another, nor the caller's ``gradient=`` array. Only such totals are copied.
+    """
+    owners = {id(_base(seed)) for seed in seeds}
+    wrapped = {}
+    for key, (tensor, total) in results.items():
+        base = _base(total)
+        if id(base) in owners or not getattr(getattr(total, "flags", None), "writeable", True):
+            total = array_module(total).array(total)
+        else:
+            owners.add(id(base))
+        wrapped[key] = (tensor, _wrap(total))
+    return wrapped
+
+
+def _base(array: Any) -> Any:
+    """The array that owns ``array``'s memory (itself unless it is a view)."""
+    base = getattr(array, "base", None)
+    return array if base is None else base
 
 
 def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:

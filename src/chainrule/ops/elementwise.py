@@ -1,7 +1,8 @@
 """Elementwise primitives: arithmetic with NumPy broadcasting, and smooth functions of one input.
 
 Each entry is the forward on arrays and, beside it, one derivative rule per input. A binary rule
-hands its contribution to :func:`unbroadcast`, which sums it back to that input's shape.
+hands its contribution to :func:`unbroadcast`, which sums it back to that input's shape. Rules call
+the private primitives (``_exp``), which also run on plain arrays: see :mod:`.registry`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import array_module
-from chainrule.ops.registry import primitive
+from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
 
@@ -41,7 +42,7 @@ _div = primitive(
     lambda g, out, a, b: unbroadcast(g / b, a.shape),
     lambda g, out, a, b: unbroadcast(-g * out / b, b.shape),
 )
-neg = primitive("neg", lambda x: -x, lambda g, out, x: -g)
+_neg = primitive("neg", lambda x: -x, lambda g, out, x: -g)
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -64,9 +65,10 @@ def div(a: Any, b: Any) -> Tensor:
     return _div(*as_tensors(a, b))
 
 
-def _log_of_positive(a: Tensor) -> Tensor:
+def _log_of_positive(a: Any) -> Any:
     """log(a) where a > 0 and 0 elsewhere: d(a**b)/db = a**b log a vanishes with a**b at a = 0."""
-    return log(where(a.data > 0, a, 1.0))
+    positive = a > 0
+    return _log(a * positive + ~positive)
 
 
 _power_scalar = primitive(
@@ -97,42 +99,67 @@ def power(base: Any, exponent: Any) -> Tensor:
 # Smooth functions of one input
 # ---------------------------------------------------------------------------------------------
 
-exp = primitive("exp", lambda x: array_module(x).exp(x), lambda g, out, x: g * out, doc="e ** x.")
-log = primitive(
-    "log", lambda x: array_module(x).log(x), lambda g, out, x: g / x, doc="Natural logarithm."
-)
-sqrt = primitive(
-    "sqrt", lambda x: array_module(x).sqrt(x), lambda g, out, x: g / (2 * out), doc="Square root."
-)
-abs = primitive(  # noqa: A001 - the name users expect, as in NumPy
+_exp = primitive("exp", lambda x: array_module(x).exp(x), lambda g, out, x: g * out)
+_log = primitive("log", lambda x: array_module(x).log(x), lambda g, out, x: g / x)
+_sqrt = primitive("sqrt", lambda x: array_module(x).sqrt(x), lambda g, out, x: g / (2 * out))
+_abs = primitive(
     "abs",
     lambda x: array_module(x).abs(x),
-    lambda g, out, x: g * x.xp.sign(x.data),
+    lambda g, out, x: g * _sign(array_of(x)),
     doc="|x|; the derivative at 0 is taken as 0.",
 )
+
+
+def _sign(x: Any) -> Any:
+    return array_module(x).sign(x)
+
+
+def neg(x: Any) -> Tensor:
+    """-x."""
+    return _neg(as_tensor(x))
+
+
+def exp(x: Any) -> Tensor:
+    """e ** x."""
+    return _exp(as_tensor(x))
+
+
+def log(x: Any) -> Tensor:
+    """Natural logarithm."""
+    return _log(as_tensor(x))
+
+
+def sqrt(x: Any) -> Tensor:
+    """Square root."""
+    return _sqrt(as_tensor(x))
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001 - the name users expect, as in NumPy
+    """|x|; the derivative at 0 is taken as 0."""
+    return _abs(as_tensor(x))
 
 # ---------------------------------------------------------------------------------------------
 # Piecewise functions: the derivative is a constant mask
 # ---------------------------------------------------------------------------------------------
 
 
-def _share_of_ties(mine: Tensor, other: Tensor, wins: Any) -> Any:
+def _share_of_ties(mine: Any, other: Any, wins: Any) -> Any:
     """1 where this input wins, 1/2 where the two tie (as PyTorch does), else 0."""
-    share = wins + 0.5 * (mine.data == other.data)
+    share = wins + 0.5 * (mine == other)
     return share.astype(mine.dtype, copy=False)  # a float64 mask would upcast a float32 gradient
 
 
 _maximum = primitive(
     "maximum",
     lambda a, b: array_module(a).maximum(a, b),
-    lambda g, out, a, b: unbroadcast(g * _share_of_ties(a, b, a.data > b.data), a.shape),
-    lambda g, out, a, b: unbroadcast(g * _share_of_ties(b, a, b.data > a.data), b.shape),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(a, b, a > b), a.shape),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(b, a, b > a), b.shape),
 )
 _minimum = primitive(
     "minimum",
     lambda a, b: array_module(a).minimum(a, b),
-    lambda g, out, a, b: unbroadcast(g * _share_of_ties(a, b, a.data < b.data), a.shape),
-    lambda g, out, a, b: unbroadcast(g * _share_of_ties(b, a, b.data < a.data), b.shape),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(a, b, a < b), a.shape),
+    lambda g, out, a, b: unbroadcast(g * _share_of_ties(b, a, b < a), b.shape),
 )
 
 
@@ -148,9 +175,9 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 _where = primitive(
     "where",
-    lambda a, b, condition: array_module(a).where(condition, a, b),
-    lambda g, out, a, b, condition: unbroadcast(where(condition, g, 0.0), a.shape),
-    lambda g, out, a, b, condition: unbroadcast(where(condition, 0.0, g), b.shape),
+    lambda a, b, condition: array_module(condition).where(condition, a, b),
+    lambda g, out, a, b, condition: unbroadcast(_where(g, 0.0, condition=condition), a.shape),
+    lambda g, out, a, b, condition: unbroadcast(_where(0.0, g, condition=condition), b.shape),
 )
 
 
@@ -166,7 +193,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 _clip = primitive(
     "clip",
     lambda x, low, high: array_module(x).clip(x, low, high),
-    lambda g, out, x, low, high: g * _inside(x.data, low, high),
+    lambda g, out, x, low, high: g * _inside(array_of(x), low, high),
     doc="x limited to [low, high]; the gradient passes where low <= x <= high.",
 )
 
@@ -194,7 +221,7 @@ def _data(value: Any) -> Any:
 _astype = primitive(
     "astype",
     lambda x, dtype: x.astype(dtype),
-    lambda g, out, x, dtype: astype(g, x.dtype),
+    lambda g, out, x, dtype: _astype(g, dtype=x.dtype),
 )
 
 

@@ -6,36 +6,46 @@ from typing import Any
 
 from chainrule.backend import array_module
 from chainrule.ops.registry import ShapeError, primitive
-from chainrule.ops.shape import (
-    as_tensor,
-    as_tensors,
-    reshape,
-    swapaxes,
-    transpose,
-    unbroadcast,
-    unsqueeze,
-)
+from chainrule.ops.shape import _reshape, _transpose, as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
 
+# The rules below run on tensors or plain arrays alike (see registry), so they use primitives.
 
-def _matmul_vjp_a(g: Tensor, out: Tensor, a: Tensor, b: Tensor) -> Tensor:
+
+def _column(t: Any) -> Any:
+    """(..., n) -> (..., n, 1)."""
+    return _reshape(t, shape=t.shape + (1,))
+
+
+def _row(t: Any) -> Any:
+    """(..., n) -> (..., 1, n)."""
+    return _reshape(t, shape=t.shape[:-1] + (1, t.shape[-1]))
+
+
+def _swap_last(t: Any) -> Any:
+    """Exchange the last two axes: a batch of matrices transposed."""
+    axes = tuple(range(t.ndim - 2)) + (t.ndim - 1, t.ndim - 2)
+    return _transpose(t, axes=axes)
+
+
+def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
     """dE/da = dE/dout @ b^T: row i of a reaches every output in row i through b's columns."""
     if b.ndim == 1:  # out[..., m] = a[..., m, k] b[k] (and a dot product when a is 1-d too)
-        return unbroadcast(unsqueeze(g, -1) * b, a.shape)
+        return unbroadcast(_column(g) * b, a.shape)
     if a.ndim == 1:  # out[..., n] = a[k] b[..., k, n]
-        return unbroadcast(matmul(b, unsqueeze(g, -1))[..., 0], a.shape)
-    return unbroadcast(matmul(g, swapaxes(b, -1, -2)), a.shape)
+        return unbroadcast(_matmul(b, _column(g))[..., 0], a.shape)
+    return unbroadcast(_matmul(g, _swap_last(b)), a.shape)
 
 
-def _matmul_vjp_b(g: Tensor, out: Tensor, a: Tensor, b: Tensor) -> Tensor:
+def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     """dE/db = a^T @ dE/dout (for a layer z = y @ W: dE/dw_ij = sum over cases of y_i dE/dz_j)."""
     if a.ndim == 1 and b.ndim == 1:
         return g * a
     if a.ndim == 1:
-        return unbroadcast(unsqueeze(a, -1) * unsqueeze(g, -2), b.shape)
+        return unbroadcast(_column(a) * _row(g), b.shape)
     if b.ndim == 1:
-        return unbroadcast(matmul(swapaxes(a, -1, -2), unsqueeze(g, -1))[..., 0], b.shape)
-    return unbroadcast(matmul(swapaxes(a, -1, -2), g), b.shape)
+        return unbroadcast(_matmul(_swap_last(a), _column(g))[..., 0], b.shape)
+    return unbroadcast(_matmul(_swap_last(a), g), b.shape)
 
 
 _matmul = primitive(
@@ -74,16 +84,16 @@ def _linear_forward(x: Any, weight: Any, bias: Any) -> Any:
     return z
 
 
-def _as_rows(t: Tensor) -> Tensor:
+def _as_rows(t: Any) -> Any:
     """Every case as one row: (..., n) -> (cases, n)."""
-    return reshape(t, (-1, t.shape[-1]))
+    return t if t.ndim == 2 else _reshape(t, shape=(-1, t.shape[-1]))
 
 
 _linear = primitive(
     "linear",
     _linear_forward,
-    lambda g, out, x, weight, bias: matmul(g, transpose(weight)),
-    lambda g, out, x, weight, bias: matmul(transpose(_as_rows(x)), _as_rows(g)),
+    lambda g, out, x, weight, bias: _matmul(g, _transpose(weight, axes=(1, 0))),
+    lambda g, out, x, weight, bias: _matmul(_transpose(_as_rows(x), axes=(1, 0)), _as_rows(g)),
     lambda g, out, x, weight, bias: unbroadcast(g, bias.shape),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )

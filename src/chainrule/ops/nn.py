@@ -11,10 +11,10 @@ from typing import Any
 import numpy
 
 from chainrule.backend import array_module
-from chainrule.ops.elementwise import exp
-from chainrule.ops.reduce import expand_reduced, sum
-from chainrule.ops.registry import ShapeError, primitive
-from chainrule.ops.shape import as_tensor, kept_shape, normalize_axes, reshape
+from chainrule.ops.elementwise import _exp
+from chainrule.ops.reduce import _sum, expand_reduced
+from chainrule.ops.registry import ShapeError, array_of, primitive
+from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
 
 
@@ -29,34 +29,53 @@ def _logistic(z: Any) -> Any:
     return xp.reciprocal(e, out=e)
 
 
-sigmoid = primitive(
+_sigmoid = primitive(
     "sigmoid",
     _logistic,
     lambda g, out, z: g * (out * (1 - out)),
     doc="The logistic unit y = 1 / (1 + e^-z); dy/dz = y (1 - y) from the saved output.",
 )
-logistic = sigmoid
-
-tanh = primitive(
+_tanh = primitive(
     "tanh",
     lambda x: array_module(x).tanh(x),
     lambda g, out, x: g * (1 - out * out),
     doc="Hyperbolic tangent; d tanh/dx = 1 - tanh^2.",
 )
-
-relu = primitive(
+_relu = primitive(
     "relu",
     lambda x: array_module(x).maximum(x, 0),
-    lambda g, out, x: g * (x.data > 0),
+    lambda g, out, x: g * (x > 0),
     doc="max(x, 0); the derivative at 0 is taken as 0.",
 )
-
-softplus = primitive(
+_softplus = primitive(
     "softplus",
     lambda x: array_module(x).logaddexp(0, x),
-    lambda g, out, x: g * sigmoid(x),
+    lambda g, out, x: g * _sigmoid(x),
     doc="log(1 + e^x), stable for large |x|; its derivative is the logistic function.",
 )
+
+
+def sigmoid(z: Any) -> Tensor:
+    """The logistic function y = 1 / (1 + e^-z), exact and warning-free at any z."""
+    return _sigmoid(as_tensor(z))
+
+
+logistic = sigmoid
+
+
+def tanh(x: Any) -> Tensor:
+    """Hyperbolic tangent."""
+    return _tanh(as_tensor(x))
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0); the derivative at 0 is taken as 0."""
+    return _relu(as_tensor(x))
+
+
+def softplus(x: Any) -> Tensor:
+    """log(1 + e^x), stable for large |x|."""
+    return _softplus(as_tensor(x))
 
 
 def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
@@ -73,9 +92,9 @@ def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     return out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
 
 
-def _logsumexp_vjp(g: Tensor, out: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool):
-    kept = out if keepdims else reshape(out, kept_shape(x.shape, axes))
-    return expand_reduced(g, x, axes, keepdims) * exp(x - kept)
+def _logsumexp_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    kept = out if keepdims else _reshape(out, shape=kept_shape(x.shape, axes))
+    return expand_reduced(g, x, axes, keepdims) * _exp(x - kept)
 
 
 _logsumexp_prim = primitive("logsumexp", _logsumexp, _logsumexp_vjp, doc="log sum exp, stable.")
@@ -101,13 +120,13 @@ def _softmax(x: Any, axis: int) -> Any:
 _log_softmax_prim = primitive(
     "log_softmax",
     _log_softmax,
-    lambda g, out, x, axis: g - exp(out) * sum(g, axis, keepdims=True),
+    lambda g, out, x, axis: g - _exp(out) * _sum(g, axes=(axis,), keepdims=True),
     doc="x - logsumexp(x): log-probabilities, stable for large logits.",
 )
 _softmax_prim = primitive(
     "softmax",
     _softmax,
-    lambda g, out, x, axis: out * (g - sum(g * out, axis, keepdims=True)),
+    lambda g, out, x, axis: out * (g - _sum(g * out, axes=(axis,), keepdims=True)),
     doc="exp(x) / sum(exp(x)) along an axis, stable for large logits.",
 )
 
@@ -157,11 +176,12 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> Any:
     return xp.asarray(_reduce_cases(losses, reduction), dtype=logits.dtype)
 
 
-def _softmax_cross_entropy_vjp(g: Tensor, out: Tensor, logits: Tensor, targets: Any, reduction):
+def _softmax_cross_entropy_vjp(g: Any, out: Any, logits: Any, targets: Any, reduction: str) -> Any:
     """dE/dz_j = y_j - t_j per case (y the softmax), times the incoming gradient."""
-    residual = softmax(logits, -1) - _target_probabilities(logits.data, targets)
+    probabilities = _softmax_prim(logits, axis=logits.ndim - 1)
+    residual = probabilities - _target_probabilities(array_of(logits), targets)
     if reduction == "none":
-        return residual * reshape(g, g.shape + (1,))
+        return residual * _reshape(g, shape=g.shape + (1,))
     cases = residual.size // residual.shape[-1] if residual.ndim else 1
     scale = g * (1.0 / cases) if reduction == "mean" and cases else g
     return residual * scale

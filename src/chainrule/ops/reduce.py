@@ -6,16 +6,16 @@ import builtins
 from typing import Any
 
 from chainrule.backend import array_module
-from chainrule.ops.registry import primitive
-from chainrule.ops.shape import as_tensor, broadcast_to, kept_shape, normalize_axes, reshape
+from chainrule.ops.registry import array_of, primitive
+from chainrule.ops.shape import _broadcast_to, _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
 
 
-def expand_reduced(g: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
-    """A reduction's gradient ``g`` spread back over the reduced axes of ``x``."""
+def expand_reduced(g: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """A reduction's gradient ``g`` spread back over the reduced axes of ``x`` (tensor or array)."""
     if not keepdims:
-        g = reshape(g, kept_shape(x.shape, axes))
-    return broadcast_to(g, x.shape)
+        g = _reshape(g, shape=kept_shape(x.shape, axes))
+    return g if g.shape == x.shape else _broadcast_to(g, shape=x.shape)
 
 
 _sum = primitive(
@@ -53,12 +53,12 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     return sum(deviation * deviation, axes, keepdims) * (1.0 / (_count(x.shape, axes) - ddof))
 
 
-def _extreme_vjp(
-    g: Tensor, out: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool
-) -> Tensor:
+def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """The gradient goes to the elements that attain the extreme, shared equally between ties."""
-    extreme = out.data if keepdims else out.data.reshape(kept_shape(x.shape, axes))
-    hits = x.data == extreme
+    extreme = array_of(out)
+    if not keepdims:
+        extreme = extreme.reshape(kept_shape(x.shape, axes))
+    hits = array_of(x) == extreme
     share = hits / hits.sum(axis=axes, keepdims=True)
     return expand_reduced(g, x, axes, keepdims) * share.astype(x.dtype)
 

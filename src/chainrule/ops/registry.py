@@ -1,9 +1,14 @@
 """The registry of primitives: each one's forward and derivative rules, side by side.
 
 A primitive is the unit the engine records. Its ``forward`` works on arrays; its ``vjp`` holds one
-rule per input, ``rule(g, out, *inputs, **params) -> contribution``, written with Tensor ops so that
-with ``create_graph`` the rule itself is recorded and can be differentiated again. One rule per
-input means the engine skips the work for inputs that need no gradient (the data in ``x @ W``).
+rule per input, ``rule(g, out, *inputs, **params) -> contribution``. One rule per input means the
+engine skips the work for inputs that need no gradient (the data in ``x @ W``).
+
+A rule is written once and runs in two modes. With ``create_graph`` the engine hands it tensors,
+so everything it computes is recorded and can be differentiated again (Hessians). Otherwise it
+hands it plain arrays and the same rule runs as bare NumPy, with no recording overhead. That works
+because a rule only uses arithmetic operators, comparisons (which give arrays in both modes),
+:func:`array_of` for masks, and primitives, which compute on arrays and record on tensors.
 
 Everything that is not a primitive (mean, var, softmax's users, the losses) is composed from these
 and needs no rule of its own. ``REGISTRY`` lets tools list the rules and say which one fired.
@@ -36,10 +41,12 @@ class Primitive:
     doc: str = ""
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
-        for x in inputs:
-            if not isinstance(x, Tensor):  # cr.exp([1.0, 2.0]) and cr.sigmoid(array) work too
-                inputs = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
-                break
+        """On tensors, run and record; on plain arrays only, just compute (a rule's fast path)."""
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        if like is None:
+            return self.forward(*inputs, **params)
+        if not all(isinstance(x, Tensor) for x in inputs):  # a constant array or number beside
+            inputs = tuple(_constant(x, like) for x in inputs)
         return apply(self, inputs, **params)
 
     def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:
@@ -60,6 +67,21 @@ class EachInput:
 
     def __getitem__(self, index: int) -> VjpRule:
         return functools.partial(self.rule, index)
+
+
+def _constant(value: Any, like: Tensor) -> Tensor:
+    """A non-tensor operand as a tensor without gradient; a Python number takes ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    xp = like.xp
+    if isinstance(value, (int, float, bool)):
+        return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(like.data, value)))
+    return Tensor._wrap(xp.asarray(value))
+
+
+def array_of(value: Any) -> Any:
+    """The array behind ``value``: a tensor's data, or the array itself (for masks in rules)."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 REGISTRY: dict[str, Primitive] = {}

@@ -77,7 +77,7 @@ def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
 sum_to = primitive(
     "sum_to",
     _sum_to,
-    lambda g, out, x, shape: broadcast_to(g, x.shape),
+    lambda g, out, x, shape: _broadcast_to(g, shape=x.shape),
     doc="Sum a broadcast array back down to `shape` (the transpose of broadcasting).",
 )
 
@@ -96,8 +96,11 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
     return x if x.shape == shape else _broadcast_to(x, shape=shape)
 
 
-def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum the gradient ``g`` back to an input's ``shape``: every broadcast copy adds up."""
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum the gradient ``g`` back to an input's ``shape``: every broadcast copy adds up.
+
+    Works on a tensor (recorded) or a plain array, like every helper that rules call.
+    """
     return g if g.shape == shape else sum_to(g, shape=shape)
 
 
@@ -108,7 +111,7 @@ def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
 _reshape = primitive(
     "reshape",
     lambda x, shape: x.reshape(shape),
-    lambda g, out, x, shape: reshape(g, x.shape),
+    lambda g, out, x, shape: _reshape(g, shape=x.shape),
 )
 
 
@@ -227,7 +230,7 @@ def _scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
 scatter_add = primitive(
     "scatter_add",
     _scatter_add,
-    lambda g, out, src, shape, index: getitem(g, index),
+    lambda g, out, src, shape, index: _getitem(g, index=index),
     doc="Zeros of `shape` with `src` added at `index` (the transpose of indexing).",
 )
 
@@ -259,7 +262,7 @@ def getitem(x: Any, index: Any) -> Tensor:
 def _concatenate_vjp(index: int, g: Tensor, out: Tensor, *inputs: Tensor, axis: int) -> Tensor:
     start = sum(t.shape[axis] for t in inputs[:index])
     stop = start + inputs[index].shape[axis]
-    return getitem(g, (slice(None),) * axis + (slice(start, stop),))
+    return _getitem(g, index=(slice(None),) * axis + (slice(start, stop),))
 
 
 _concatenate = primitive(

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from chainrule.errors import UserError
 from chainrule.web import network as net
 from chainrule.web import schemas as s
+from chainrule.web.derivation import derivation_json, render
 from chainrule.web.sessions import COOKIE_NAME, BrowserSession, SessionStore
 from chainrule.web.training import DATASETS, start_run
 
@@ -149,18 +150,14 @@ def gradcheck(body: s.NetworkRequest, _: BrowserSession) -> dict:
     return net.gradient_check(_state(body.network))
 
 
-def derivation(body: s.NetworkRequest, _: BrowserSession) -> dict:
+def derivation(body: s.DerivationRequest, _: BrowserSession) -> dict:
     """The explainer's derivation of the backward pass (its documented JSON)."""
-    from chainrule.web.derivation import derivation_json
-
-    return derivation_json(_state(body.network))
+    return derivation_json(_state(body.network), body.focus)
 
 
 def export(body: s.ExportRequest, _: BrowserSession) -> dict:
     """The derivation rendered as Markdown or LaTeX, by the explainer's renderers."""
-    from chainrule.web.derivation import render
-
-    return {"format": body.format, "text": render(_state(body.network), body.format)}
+    return {"format": body.format, "text": render(_state(body.network), body.format, body.focus)}
 
 
 def datasets(_: None, __: BrowserSession) -> dict:
@@ -229,7 +226,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Nudge y_i by eps: predicted change of E per path against the measured change."),
     Endpoint("/api/gradcheck", "POST", gradcheck, s.NetworkRequest, s.GradcheckResponse,
              "Check every derivative of E against central differences (float64)."),
-    Endpoint("/api/derivation", "POST", derivation, s.NetworkRequest, None,
+    Endpoint("/api/derivation", "POST", derivation, s.DerivationRequest, None,
              "The explainer's derivation of the backward pass, as its documented JSON."),
     Endpoint("/api/export", "POST", export, s.ExportRequest, s.ExportResponse,
              "The derivation as Markdown or LaTeX (the renderers of `chainrule explain`)."),

@@ -72,23 +72,11 @@ class NetworkState:
 
 
 def seed_state() -> NetworkState:
-    """The lecture's picture: a hidden layer i of 2 units feeding a top layer j of 3 logistic units,
-    squared error against one target. Uses the explainer's seed network when it is available."""
-    try:
-        from chainrule.web.derivation import seed_from_explainer
+    """The lecture's picture, the explainer's seed network: 2 inputs, a hidden layer i of 2
+    logistic units, a top layer j of 3 logistic units, squared error against one target."""
+    from chainrule.web.derivation import seed_from_explainer
 
-        state = seed_from_explainer()
-        if state is not None:
-            return state
-    except ImportError:  # the explainer is optional for the explorer
-        pass
-    return NetworkState(
-        sizes=[2, 3],
-        weights=[np.array([[0.1, -0.4, 0.3], [0.5, 0.2, -0.6]])],
-        biases=[np.array([0.0, 0.1, -0.1])],
-        input=np.array([0.2, 0.7]),
-        target=np.array([1.0, 0.0, 1.0]),
-    )
+    return seed_from_explainer()
 
 
 def random_state(
@@ -136,13 +124,15 @@ def activate(z: Tensor, name: str) -> Tensor:
 def loss_value(loss: str, z: Tensor, y: Tensor, target: Tensor) -> Tensor:
     """E by chainrule.nn's loss of that name, averaged over the cases (rows) of a batch.
 
-    squared-error: E = 1/2 sum_j (t_j - y_j)^2 per case (the lecture's E). The cross-entropies
-    take the logits z, for stability (nn's CrossEntropy and BinaryCrossEntropy).
+    Each sums over the output units, as the explainer writes E: squared-error is the lecture's
+    E = 1/2 sum_j (t_j - y_j)^2; the cross-entropies take the logits z, for stability.
     """
     if loss == "squared-error":
         return nn.SquaredError(reduction="mean")(y, target)
-    if loss in LOSS_OUTPUT:
-        return nn.loss_from_name(loss)(z, target)
+    if loss == "cross-entropy":
+        return nn.CrossEntropy()(z, target)
+    if loss == "binary-cross-entropy":  # nn's is a mean over every output: undo the 1/k
+        return nn.BinaryCrossEntropy()(z, target) * z.shape[-1]
     raise ValueError(f"loss: unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
 
 

@@ -137,10 +137,32 @@ class NewNetworkRequest(Strict):
     init_range: float = Field(0.5, gt=0, le=10)
 
 
-class ExportRequest(Strict):
-    """A network to derive, and the format to render the derivation in."""
+class DerivationRequest(Strict):
+    """A network to derive, optionally focused on one unit (the perturbation view follows it)."""
 
     network: Network
+    layer: int | None = Field(None, ge=0, le=MAX_LAYERS - 1, description="Focus: the layer.")
+    unit: int | None = Field(None, ge=0, le=MAX_UNITS - 1, description="Focus: unit (from 0).")
+
+    @model_validator(mode="after")
+    def _focus_exists(self) -> DerivationRequest:
+        if (self.layer is None) != (self.unit is None):
+            raise ValueError("layer and unit: give both (a unit to focus on) or neither")
+        sizes = self.network.sizes
+        if self.layer is not None and self.layer >= len(sizes):
+            raise ValueError(f"layer: the network has layers 0..{len(sizes) - 1}")
+        if self.layer is not None and self.unit >= sizes[self.layer]:
+            raise ValueError(f"unit: layer {self.layer} has units 0..{sizes[self.layer] - 1}")
+        return self
+
+    @property
+    def focus(self) -> tuple[int, int] | None:
+        return None if self.layer is None else (self.layer, self.unit)
+
+
+class ExportRequest(DerivationRequest):
+    """A network to derive, and the format to render the derivation in."""
+
     format: Literal["markdown", "latex"] = "markdown"
 
 

@@ -690,7 +690,8 @@ function wire() {
   $("btn-train-pause").addEventListener("click", () => { S.train.playing = false; renderTraining(); });
 
   const exportAs = (format) => guarded(async () => {
-    S.exported = await api("/api/export", { network: S.net, format });
+    const focus = S.selected ? { layer: S.selected.layer, unit: S.selected.unit } : {};
+    S.exported = await api("/api/export", { network: S.net, format, ...focus });
     $("export-text").value = S.exported.text;
     $("btn-export-download").disabled = false;
   });

@@ -3,3 +3,5 @@
 Add a module here with ``from chainrule.commands import NAME  # noqa: F401``.
 """
 from chainrule.commands import serve  # noqa: F401
+from chainrule.commands import train  # noqa: F401
+from chainrule.commands import explain  # noqa: F401

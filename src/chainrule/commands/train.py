@@ -1,0 +1,394 @@
+# ruff: noqa: B008  (typer declares options as argument defaults)
+"""``chainrule train``, ``chainrule evaluate`` and ``chainrule predict``.
+
+``chainrule train`` with no options trains a logistic network on the built-in 8x8 digits and
+reports its accuracy on held-out test cases; see docs/training.md for every option.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from chainrule.cli import app
+from chainrule.errors import DataError, ModelFileError, UserError
+
+
+@app.command()
+def train(
+    data: str = typer.Option(
+        None,
+        "--data",
+        help="digits, xor, parity, symmetry, encoder, "
+        "family-trees, a CSV file or an IDX directory [default: digits]",
+    ),
+    hidden: str = typer.Option(None, help="hidden layer sizes, e.g. 64,32"),
+    activation: str = typer.Option(None, help="hidden units: logistic, tanh or relu"),
+    loss: str = typer.Option(None, help="cross-entropy, squared-error, mse, binary-cross-entropy"),
+    optimizer: str = typer.Option(None, help="sgd, momentum, rmsprop, adam or adamw"),
+    lr: float = typer.Option(None, help="learning rate (epsilon)"),
+    momentum: float = typer.Option(None, help="momentum (alpha) for sgd/momentum/rmsprop"),
+    weight_decay: float = typer.Option(None, help="L2 weight decay"),
+    epochs: int = typer.Option(None, help="number of epochs (sweeps) in all"),
+    batch_size: str = typer.Option(None, help="cases per mini-batch, or 'full'"),
+    seed: int = typer.Option(None, help="seed for the split, the weights and the shuffling"),
+    schedule: str = typer.Option(None, help="learning-rate schedule: constant or cosine"),
+    early_stopping: int = typer.Option(
+        None, help="stop after PATIENCE epochs without improvement (restores the best weights)"
+    ),
+    out: Path = typer.Option(None, help="run directory [default: runs/<dataset>-<time>]"),
+    resume: Path = typer.Option(None, help="continue from a checkpoint or run directory"),
+    dtype: str = typer.Option(None, help="float32 or float64"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+    json_output: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
+) -> int:
+    """Train a network (by default: logistic units on the built-in digits) and save it."""
+    from chainrule.train import runs
+
+    options = {
+        "data": data, "hidden": runs.parse_hidden(hidden), "activation": activation,
+        "loss": loss, "optimizer": optimizer, "lr": lr, "momentum": momentum,
+        "weight_decay": weight_decay, "epochs": epochs, "seed": seed, "schedule": schedule,
+        "early_stopping": early_stopping, "dtype": dtype,
+    }  # fmt: skip
+    parsed_batch = runs.parse_batch_size(batch_size)
+    if parsed_batch != "default":
+        options["batch_size"] = parsed_batch
+    if resume is not None:
+        return _resume(resume, options, out, quiet, json_output)
+    config = runs.resolve_config(options)
+    return _run(config, out, None, quiet, json_output)
+
+
+def _resume(path: Path, options: dict, out: Path | None, quiet: bool, json_output: bool) -> int:
+    from chainrule import io
+    from chainrule.train import runs
+
+    checkpoint = io.load_checkpoint(path)
+    meta = checkpoint["state"].get("meta", {})
+    if "run" not in meta:
+        raise ModelFileError(f"{checkpoint['path']}: no run configuration in this checkpoint")
+    config = runs.RunConfig.from_json(meta["run"])
+    changed = [k for k, v in options.items() if v is not None and k != "epochs"]
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        raise UserError(f"{flags} cannot change when resuming (only --epochs can)")
+    if options.get("epochs") is not None:
+        config.epochs = options["epochs"]
+        runs.validate(config)
+    run_dir = out or Path(meta.get("out") or Path(checkpoint["path"]).parent.parent)
+    return _run(config, run_dir, checkpoint, quiet, json_output)
+
+
+def _run(config: Any, out: Path | None, checkpoint: Any, quiet: bool, json_output: bool) -> int:
+    from chainrule.train import EpochPrinter, Trainer, runs
+
+    prepared = runs.load_data(config)  # every mistake in the input surfaces before any file
+    model, loss, optimizer, schedule = runs.build(config, prepared.train)
+    out = Path(out) if out is not None else runs.default_out(config)
+    if checkpoint is None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
+    created = not out.exists()
+    callbacks = [] if quiet else [EpochPrinter(every=max(1, config.epochs // 10))]
+    trainer = Trainer(
+        model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
+        schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
+        checkpoint_dir=out / "checkpoints", checkpoint_every=runs.checkpoint_every(config.epochs),
+        progress=not quiet, meta={"run": config.to_json(), "out": str(out)},
+    )  # fmt: skip
+    if checkpoint is not None:
+        trainer.load_state(checkpoint)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
+        summary = _finish(trainer, prepared, config, out)
+    except KeyboardInterrupt:
+        if trainer.last_checkpoint is None and checkpoint is None:
+            _discard(out, created)
+            print("chainrule: interrupted before the first checkpoint; nothing saved",
+                  file=sys.stderr)  # fmt: skip
+        else:
+            saved = trainer.last_checkpoint or checkpoint["path"]
+            print(f"chainrule: interrupted; the last complete checkpoint is {saved}\n"
+                  f"continue with: chainrule train --resume {out}", file=sys.stderr)  # fmt: skip
+        return 130
+    except BaseException:
+        if checkpoint is None:
+            _discard(out, created)
+        raise
+    _report(summary, quiet, json_output)
+    return 0
+
+
+def _discard(out: Path, created: bool) -> None:
+    """Remove what a failed run wrote, so no half-finished run directory is left behind."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+    else:
+        for name in ("checkpoints", "model", "history.json", "curves.png", "run.json"):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            elif target.exists():
+                target.unlink()
+
+
+def _finish(trainer: Any, prepared: Any, config: Any, out: Path) -> dict[str, Any]:
+    from chainrule import io
+    from chainrule.train import evaluate
+    from chainrule.viz.curves import plot_history
+
+    test = evaluate(trainer.model, trainer.loss, prepared.test)
+    summary = {
+        "data": config.data,
+        "dataset": prepared.full.name,
+        "task": prepared.full.task,
+        "epochs": trainer.epoch,
+        "best_epoch": trainer.best_epoch,
+        "evaluated_on": prepared.evaluated_on,
+        "test_cases": len(prepared.test),
+        "test_loss": test["loss"],
+        "test_accuracy": test["accuracy"],
+        "final": trainer.history.last,
+        "out": str(out),
+        "model": str(out / "model"),
+        "curves": str(out / "curves.png"),
+        "history": str(out / "history.json"),
+        "checkpoint": str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
+        "config": config.to_json(),
+    }
+    meta = {"run": config.to_json(), "dataset": prepared.full.name, "task": prepared.full.task,
+            "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+            "epochs": trainer.epoch}  # fmt: skip
+    staging = out / "model"
+    if staging.exists():
+        shutil.rmtree(staging)
+    io.save_model(staging, trainer.model, loss=trainer.loss, standardizer=prepared.standardizer,
+                  class_names=prepared.full.class_names, meta=meta)  # fmt: skip
+    io.atomic_write_bytes(out / "history.json", (trainer.history.to_json(indent=1) + "\n").encode())
+    plot_history(trainer.history, out / "curves.png", title=f"{prepared.full.name}")
+    io.atomic_write_json(out / "run.json", summary)
+    return summary
+
+
+def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
+    if json_output:
+        print(json.dumps(summary, indent=2))
+        return
+    accuracy = summary["test_accuracy"]
+    where = (f"{summary['test_cases']} held-out test cases" if summary["evaluated_on"] == "test"
+             else f"all {summary['test_cases']} training cases")  # fmt: skip
+    score = f"{accuracy:.2%}" if accuracy is not None else f"loss {summary['test_loss']:.4g}"
+    print(f"{summary['dataset']}: test accuracy {score} on {where} "
+          f"after {summary['epochs']} epochs")  # fmt: skip
+    print(f"model:  {summary['model']}")
+    print(f"curves: {summary['curves']}")
+
+
+# -- evaluate -------------------------------------------------------------------------------------
+
+
+def _model_dir(path: Path) -> Path:
+    """A run directory stands for its trained model."""
+    return path / "model" if (path / "model" / "model.json").exists() else path
+
+
+def _load(path: Path) -> tuple[Any, dict, Any]:
+    from chainrule import io, nn
+
+    model, info = io.load_model(_model_dir(path))
+    try:
+        loss = nn.loss_from_config(info["loss"]) if info.get("loss") else None
+    except UserError as error:
+        raise ModelFileError(f"{path}: cannot rebuild the loss ({error})") from None
+    return model, info, loss
+
+
+def _standardized(ds: Any, info: dict, model: Any) -> Any:
+    from chainrule import data
+
+    out = ds.astype(model.dtype)
+    if info.get("standardizer"):
+        scaler = data.Standardizer.from_state(info["standardizer"])
+        out.X = scaler.transform(out.X).astype(model.dtype)
+    return out
+
+
+@app.command()
+def evaluate(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="a saved model or run directory"),
+    data: str = typer.Option(
+        None, "--data", help="dataset or file [default: the model's own held-out test split]"
+    ),
+    json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
+) -> int:
+    """Loss and accuracy of a saved model on a dataset."""
+    from chainrule import data as datasets
+    from chainrule.train import evaluate as evaluate_model
+    from chainrule.train import runs
+
+    model, info, loss = _load(model_path)
+    if loss is None:
+        raise ModelFileError(f"{model_path}: the model file names no loss to evaluate with")
+    if data is None:
+        run = info.get("meta", {}).get("run")
+        if run is None:
+            raise UserError(f"{model_path}: the model does not record its data; pass --data")
+        prepared = runs.load_data(runs.RunConfig.from_json(run))
+        ds, which = prepared.test, f"{prepared.evaluated_on} split of {run['data']}"
+    else:
+        raw = datasets.load(data)
+        runs.check_model_fits(info, raw, str(model_path))
+        ds, which = _standardized(raw, info, model), f"all of {data}"
+    runs.check_model_fits(info, ds, str(model_path))
+    metrics = evaluate_model(model, loss, ds)
+    result = {"model": str(model_path), "data": which, "cases": len(ds), **metrics}
+    if json_output:
+        print(json.dumps(result, indent=2))
+    else:
+        score = "" if metrics["accuracy"] is None else f"accuracy {metrics['accuracy']:.2%}  "
+        print(f"{score}loss {metrics['loss']:.6g}  ({len(ds)} cases, {which})")
+    return 0
+
+
+# -- predict --------------------------------------------------------------------------------------
+
+
+@app.command()
+def predict(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="a saved model or run directory"),
+    input_path: Path = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        help="CSV of input rows (features, "
+        "optionally followed by a label column, which is ignored)",
+    ),
+    output_path: Path = typer.Option(
+        None, "--output", "-o", help="write the CSV here [default: stdout]"
+    ),
+    json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
+) -> int:
+    """Predict with a saved model for each row of a CSV file."""
+    from chainrule import io
+    from chainrule.train import predict as predict_outputs
+    from chainrule.train.metrics import decision_threshold
+
+    model, info, loss = _load(model_path)
+    n_in = list(info["parameters"].values())[0][0]
+    X = read_feature_rows(input_path, n_in)
+    if info.get("standardizer"):
+        from chainrule import data
+
+        X = data.Standardizer.from_state(info["standardizer"]).transform(X)
+    outputs = predict_outputs(model, X.astype(model.dtype))
+    scores = _as_scores(outputs, loss)
+    labels = _labels(scores, info, decision_threshold(loss) if _is_logit(loss) else 0.5, loss)
+    names = info.get("class_names") or [str(j) for j in range(scores.shape[1])]
+    if scores.shape[1] != len(names):
+        names = [str(j) for j in range(scores.shape[1])]
+    if json_output:
+        rows = [{"prediction": lab, "outputs": [float(v) for v in row]}
+                for lab, row in zip(labels, scores)]  # fmt: skip
+        print(json.dumps({"model": str(model_path), "outputs": names, "predictions": rows}))
+        return 0
+    text = _csv_text(["prediction", *names], labels, scores)
+    if output_path is None:
+        sys.stdout.write(text)
+    else:
+        io.atomic_write_bytes(output_path, text.encode())
+        print(f"wrote {len(labels)} predictions to {output_path}", file=sys.stderr)
+    return 0
+
+
+def _is_logit(loss: Any) -> bool:
+    return type(loss).__name__ == "BinaryCrossEntropy"
+
+
+def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
+    """Probabilities where the loss worked on logits (softmax or logistic); else the outputs."""
+    name = type(loss).__name__
+    if name == "CrossEntropy":
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    if name == "BinaryCrossEntropy":
+        return 1.0 / (1.0 + np.exp(-outputs))
+    return outputs
+
+
+def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list[str]:
+    names = info.get("class_names")
+    task = info.get("meta", {}).get("task", "classification")
+    if task == "regression":
+        return [";".join(f"{v:.6g}" for v in row) for row in scores]
+    if task == "multilabel":
+        units = names or [str(j) for j in range(scores.shape[1])]
+        return [";".join(units[j] for j in np.flatnonzero(row > 0.5)) for row in scores]
+    single = scores.shape[1] == 1
+    picked = (scores[:, 0] > 0.5).astype(int) if single else scores.argmax(axis=1)
+    return [names[k] if names and k < len(names) else str(k) for k in picked]
+
+
+def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:
+    import io as _io
+
+    buffer = _io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for label, row in zip(labels, scores):
+        writer.writerow([label, *(f"{v:.6g}" for v in row)])
+    return buffer.getvalue()
+
+
+def read_feature_rows(path: Path, n_features: int) -> np.ndarray:
+    """Rows of ``n_features`` numbers (a header line and a trailing label column are allowed).
+
+    A missing file, a ragged row or a non-numeric cell raises DataError naming the line.
+    """
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read ({error})") from None
+    rows, width = [], None
+    for number, cells in enumerate(csv.reader(lines), start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if width is None and number == 1 and not all(_is_number(c) for c in cells):
+            continue  # a header
+        if width is None:
+            width = len(cells)
+            if width not in (n_features, n_features + 1):
+                raise DataError(
+                    f"{path}, line {number}: {width} columns but the model takes {n_features} "
+                    f"inputs (optionally followed by one label column)"
+                )
+        if len(cells) != width:
+            raise DataError(f"{path}, line {number}: {len(cells)} cells, expected {width}")
+        for column, cell in enumerate(cells[:n_features], start=1):
+            if not _is_number(cell):
+                raise DataError(f"{path}, line {number}, column {column}: {cell!r} is not a number")
+        rows.append([float(c) for c in cells[:n_features]])
+    if not rows:
+        raise DataError(f"{path}: no data rows")
+    X = np.asarray(rows)
+    if not np.all(np.isfinite(X)):
+        row, column = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(f"{path}: row {row + 1}, column {column + 1} is not finite")
+    return X
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

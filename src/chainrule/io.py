@@ -1,0 +1,433 @@
+"""Model files and training checkpoints: safetensors for arrays, JSON for everything else.
+
+Nothing here pickles: a model file can be opened by anyone without running code from it.
+
+A saved model is a directory::
+
+    model.safetensors   the parameters, one tensor per ``named_parameters()`` name ("0.weight")
+    model.json          the architecture (``model.config()``), dtype, loss, standardizer state,
+                        class names and free-form meta
+
+A checkpoint directory holds one sub-directory per saved epoch (``epoch-000004/``), each a complete
+model directory plus ``optimizer.safetensors`` (the optimizer's buffers, e.g. the momentum
+``dw(t-1)``) and ``trainer.json`` (epoch, history, random-number-generator states, optimizer
+hyperparameters, schedule and callback state). Each epoch directory is written under a temporary
+name and renamed into place only when complete, so an interrupted save (Ctrl-C, a full disk) never
+damages the last complete checkpoint.
+
+>>> import chainrule as cr                                           # doctest: +SKIP
+>>> cr.io.save_model("runs/digits/model", model, loss=loss)          # doctest: +SKIP
+>>> model, info = cr.io.load_model("runs/digits/model")              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.backend import to_numpy
+from chainrule.errors import ModelFileError
+
+MODEL_FORMAT = "chainrule-model"
+CHECKPOINT_FORMAT = "chainrule-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+MODEL_JSON = "model.json"
+OPTIMIZER_FILE = "optimizer.safetensors"
+TRAINER_JSON = "trainer.json"
+_EPOCH_PREFIX = "epoch-"
+_TMP_PREFIX = ".tmp-"
+
+__all__ = [
+    "MODEL_FORMAT",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "find_checkpoint",
+    "load_checkpoint",
+    "load_model",
+    "read_arrays",
+    "read_json",
+    "save_checkpoint",
+    "save_model",
+    "write_arrays",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic files
+# --------------------------------------------------------------------------------------------
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable (best effort: not every platform allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The bytes go to a temporary file in the same directory, are flushed to disk (fsync) and the
+    temporary file then replaces ``path`` with :func:`os.replace` (atomic on POSIX and Windows).
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
+    text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; a missing or unparsable file raises :class:`ModelFileError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{path}: cannot read ({error})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ModelFileError(
+            f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+
+
+def write_arrays(
+    path: str | os.PathLike, arrays: Mapping[str, Any], metadata: dict[str, str] | None = None
+) -> Path:
+    """Save named arrays as one safetensors file, atomically."""
+    from safetensors.numpy import save
+
+    tensors = {name: np.ascontiguousarray(to_numpy(value)) for name, value in arrays.items()}
+    return atomic_write_bytes(path, save(tensors, metadata=metadata))
+
+
+def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load a safetensors file; a missing, truncated or corrupt file raises ModelFileError."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: file not found") from None
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read ({error})") from None
+    try:
+        return load(data)
+    except SafetensorError as error:
+        raise ModelFileError(
+            f"{path}: truncated or not a safetensors file ({_first_line(error)})"
+        ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def _model_dtype(model: Any) -> str:
+    params = model.parameters()
+    return str(np.dtype(params[0].dtype)) if params else "float32"
+
+
+def _loss_config(loss: Any) -> Any:
+    if loss is None or isinstance(loss, str):
+        return loss
+    config = getattr(loss, "config", None)
+    return config() if callable(config) else type(loss).__name__
+
+
+def _standardizer_state(standardizer: Any) -> Any:
+    if standardizer is None or isinstance(standardizer, dict):
+        return standardizer
+    return standardizer.state()
+
+
+def model_description(
+    model: Any,
+    *,
+    loss: Any = None,
+    standardizer: Any = None,
+    class_names: list[str] | None = None,
+    meta: dict | None = None,
+) -> dict:
+    """The JSON part of a model file (what ``model.json`` holds)."""
+    return {
+        "format": MODEL_FORMAT,
+        "version": FORMAT_VERSION,
+        "architecture": model.config(),
+        "dtype": _model_dtype(model),
+        "loss": _loss_config(loss),
+        "standardizer": _standardizer_state(standardizer),
+        "class_names": list(class_names) if class_names is not None else None,
+        "parameters": {name: list(p.shape) for name, p in model.named_parameters()},
+        "meta": meta or {},
+    }
+
+
+def _write_model_files(directory: Path, model: Any, description: dict) -> None:
+    weights = {name: to_numpy(p.data) for name, p in model.named_parameters()}
+    write_arrays(directory / WEIGHTS_FILE, weights, metadata={"format": MODEL_FORMAT})
+    atomic_write_json(directory / MODEL_JSON, description)
+
+
+def save_model(
+    path: str | os.PathLike,
+    model: Any,
+    *,
+    loss: Any = None,
+    standardizer: Any = None,
+    class_names: list[str] | None = None,
+    meta: dict | None = None,
+) -> Path:
+    """Save ``model`` as a directory holding ``model.safetensors`` and ``model.json``.
+
+    ``loss`` (a loss object or its name), ``standardizer`` (a fitted
+    :class:`chainrule.data.Standardizer` or its state) and ``class_names`` are stored so that
+    :func:`load_model` gives everything ``predict`` needs. ``meta`` is any JSON-able dict.
+
+    A new directory is written under a temporary name and renamed into place; an existing one
+    has each file replaced atomically, weights first.
+    """
+    path = Path(path)
+    description = model_description(
+        model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
+    )
+    if path.exists() and not path.is_dir():
+        raise ModelFileError(f"{path}: exists and is not a directory")
+    if path.is_dir():
+        _write_model_files(path, model, description)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent))
+    try:
+        _write_model_files(tmp, model, description)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _check_description(description: Any, source: Path) -> dict:
+    if not isinstance(description, dict) or description.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{source}: not a chainrule model description")
+    if description.get("version", 0) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{source}: written by a newer chainrule (format version {description['version']})"
+        )
+    if "architecture" not in description:
+        raise ModelFileError(f"{source}: no 'architecture' entry")
+    return description
+
+
+def build_model(description: dict, source: Path) -> Any:
+    """Rebuild the (freshly initialised) module that ``description['architecture']`` describes."""
+    from chainrule import nn
+
+    try:
+        model = nn.from_config(description["architecture"])
+    except Exception as error:  # any failure here means the file describes no model we know
+        raise ModelFileError(f"{source}: cannot rebuild the architecture ({error})") from None
+    dtype = description.get("dtype")
+    if dtype and model.parameters() and np.dtype(model.parameters()[0].dtype) != np.dtype(dtype):
+        model.to(np.dtype(dtype))
+    return model
+
+
+def check_weights(model: Any, weights: Mapping[str, np.ndarray], source: Path) -> None:
+    """Raise ModelFileError unless ``weights`` has the model's parameter names and shapes."""
+    expected = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    for name, shape in expected.items():
+        if name not in weights:
+            raise ModelFileError(f"{source}: parameter {name!r} is missing (the architecture needs "
+                                 f"shape {shape})")  # fmt: skip
+        found = tuple(weights[name].shape)
+        if found != shape:
+            raise ModelFileError(
+                f"{source}: parameter {name!r} has shape {found} but the architecture needs {shape}"
+            )
+    extra = sorted(set(weights) - set(expected))
+    if extra:
+        raise ModelFileError(
+            f"{source}: unexpected parameter {extra[0]!r} (not in the architecture)"
+        )
+
+
+def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
+    """Load a model saved by :func:`save_model` (or a checkpoint's epoch directory).
+
+    Returns ``(model, info)`` where ``info`` is the parsed ``model.json`` (loss, standardizer,
+    class_names, meta ...). Raises :class:`ModelFileError` for a missing directory or file, a JSON
+    file that does not parse, a truncated or corrupt safetensors file, or weights whose names or
+    shapes do not match the architecture.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model directory")
+    if path.is_file():
+        path = path.parent  # accept model.json or model.safetensors itself
+    path = _latest_epoch_dir(path) or path
+    json_path = path / MODEL_JSON
+    if not json_path.exists():
+        raise ModelFileError(f"{path}: not a model directory ({MODEL_JSON} is missing)")
+    description = _check_description(read_json(json_path), json_path)
+    weights = read_arrays(path / WEIGHTS_FILE)
+    model = build_model(description, json_path)
+    check_weights(model, weights, path / WEIGHTS_FILE)
+    _assign_parameters(model, weights)
+    model.eval()
+    return model, description
+
+
+def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
+    """Copy ``weights`` into the model's parameters in place, in each parameter's dtype."""
+    for name, p in model.named_parameters():
+        # In place, so that anything holding the parameter (an optimizer) sees the new values.
+        p.data[...] = p.xp.asarray(weights[name], dtype=p.data.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+def _epoch_dirs(directory: Path) -> list[Path]:
+    """The complete epoch directories under ``directory``, oldest first."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for child in directory.iterdir():
+        if child.name.startswith(_EPOCH_PREFIX) and (child / TRAINER_JSON).exists():
+            suffix = child.name[len(_EPOCH_PREFIX) :]
+            if suffix.isdigit():
+                found.append((int(suffix), child))
+    return [child for _, child in sorted(found)]
+
+
+def _latest_epoch_dir(directory: Path) -> Path | None:
+    dirs = _epoch_dirs(directory)
+    return dirs[-1] if dirs else None
+
+
+def find_checkpoint(path: str | os.PathLike) -> Path:
+    """The epoch directory to resume from: ``path`` itself, or the latest one inside it.
+
+    ``path`` may be an epoch directory, a checkpoint directory holding epoch directories, or a run
+    directory holding ``checkpoints/``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such checkpoint")
+    if (path / TRAINER_JSON).exists():
+        return path
+    for candidate in (path, path / "checkpoints"):
+        latest = _latest_epoch_dir(candidate)
+        if latest is not None:
+            return latest
+    raise ModelFileError(
+        f"{path}: no complete checkpoint found (no {_EPOCH_PREFIX}*/{TRAINER_JSON})"
+    )
+
+
+def save_checkpoint(
+    directory: str | os.PathLike,
+    trainer: Any,
+    *,
+    keep: int = 2,
+    meta: dict | None = None,
+) -> Path:
+    """Write the trainer's complete state as ``directory/epoch-NNNNNN/``, atomically.
+
+    The epoch directory is built under a temporary name and renamed into place when every file
+    is on disk; then all but the newest ``keep`` epoch directories are removed. ``meta`` (JSON)
+    is stored with the model description, e.g. the command line that started the run.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(directory)
+    target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
+    state_json, state_arrays = trainer.state()
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + target.name + ".", dir=directory))
+    try:
+        description = model_description(
+            trainer.model, loss=trainer.loss, meta=meta if meta is not None else trainer.meta
+        )
+        _write_model_files(tmp, trainer.model, description)
+        write_arrays(tmp / OPTIMIZER_FILE, state_arrays)
+        atomic_write_json(tmp / TRAINER_JSON, {"format": CHECKPOINT_FORMAT, **state_json})
+        if target.exists():  # the same epoch saved twice (a resumed run's first save)
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(directory)
+    for old in _epoch_dirs(directory)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Delete half-written epoch directories left by a process that was killed mid-save."""
+    for child in directory.iterdir():
+        if child.name.startswith(_TMP_PREFIX):
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    child.unlink()
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Returns a dict with ``model`` (rebuilt, weights loaded), ``model_info`` (the model.json
+    description), ``state`` (trainer.json), ``arrays`` (optimizer and callback buffers) and
+    ``path`` (the epoch directory). Pass it to ``Trainer.from_checkpoint`` or
+    ``Trainer.load_state`` to continue training.
+    """
+    epoch_dir = find_checkpoint(path)
+    model, info = load_model(epoch_dir)
+    state = read_json(epoch_dir / TRAINER_JSON)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{epoch_dir / TRAINER_JSON}: not a chainrule checkpoint")
+    arrays = read_arrays(epoch_dir / OPTIMIZER_FILE)
+    return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}

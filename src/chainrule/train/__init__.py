@@ -1,0 +1,34 @@
+"""Training networks: the fit loop, callbacks, history, metrics.
+
+>>> import chainrule as cr                                                # doctest: +SKIP
+>>> ds = cr.data.xor()                                                    # doctest: +SKIP
+>>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)                  # doctest: +SKIP
+>>> opt = cr.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)            # doctest: +SKIP
+>>> history = cr.train.fit(net, cr.nn.SquaredError(), opt, ds, epochs=1000, progress=False)
+... # doctest: +SKIP
+>>> history.last["accuracy"]                                              # doctest: +SKIP
+1.0
+
+See docs/training.md for the command line (``chainrule train``), checkpoints and model files.
+"""
+
+from chainrule.train.callbacks import Callback, EarlyStopping, EpochPrinter, ProgressBar
+from chainrule.train.history import History
+from chainrule.train.metrics import accuracy, decision_threshold, evaluate, predict, target_array
+from chainrule.train.trainer import Trainer, TrainingDiverged, fit
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "EpochPrinter",
+    "History",
+    "ProgressBar",
+    "Trainer",
+    "TrainingDiverged",
+    "accuracy",
+    "decision_threshold",
+    "evaluate",
+    "fit",
+    "predict",
+    "target_array",
+]

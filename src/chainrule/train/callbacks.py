@@ -1,0 +1,213 @@
+"""Callbacks: code that runs at fixed points of the training loop.
+
+The order of calls in one run::
+
+    on_fit_start(trainer)
+    for each epoch:
+        on_epoch_start(trainer, epoch)
+        for each mini-batch:
+            on_after_backward(trainer)      # gradients are in p.grad; the step has not happened
+            on_batch_end(trainer, batch, loss)
+        on_epoch_end(trainer, epoch, logs)  # logs: this epoch's History record
+    on_fit_end(trainer)
+
+Epochs are numbered from 1 (after epoch 1425, 1425 sweeps are done). Set
+``trainer.stop_training = True`` to stop after the current epoch. A callback that keeps state
+across epochs (like :class:`EarlyStopping`) defines ``state()`` / ``load_state()`` so checkpoints
+carry it and a resumed run behaves exactly like an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+
+class Callback:
+    """Base class: override any of the hooks; each does nothing by default."""
+
+    def on_fit_start(self, trainer: Any) -> None:
+        """Before the first epoch of :meth:`Trainer.fit` (also when resuming)."""
+
+    def on_epoch_start(self, trainer: Any, epoch: int) -> None:
+        """Before epoch ``epoch`` (1-based)."""
+
+    def on_after_backward(self, trainer: Any) -> None:
+        """After the backward pass of a mini-batch, before the optimizer's step."""
+
+    def on_batch_end(self, trainer: Any, batch: int, loss: float) -> None:
+        """After the optimizer's step; ``batch`` counts from 0 within the epoch."""
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        """After epoch ``epoch`` has been evaluated; ``logs`` is its History record."""
+
+    def on_fit_end(self, trainer: Any) -> None:
+        """After the last epoch (not called when training is interrupted by an exception)."""
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored loss has not improved for ``patience`` epochs.
+
+    ``monitor`` is "val_loss" when there is validation data and "loss" otherwise (or name a key
+    yourself). An improvement must beat the best value by more than ``min_delta``. With
+    ``restore_best`` (the default) the weights of the best epoch are put back when fitting ends.
+    """
+
+    def __init__(
+        self,
+        patience: int = 10,
+        monitor: str | None = None,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(
+                f"EarlyStopping: patience must be a positive integer, not {patience!r}"
+            )
+        self.patience = patience
+        self.monitor = monitor
+        self.min_delta = float(min_delta)
+        self.restore_best = restore_best
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best: float = math.inf
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_fit_start(self, trainer: Any) -> None:
+        if self.monitor is None:
+            self.monitor = "val_loss" if trainer.val_ds is not None else "loss"
+        if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
+            self._reset()
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        value = logs.get(self.monitor)
+        if value is None:
+            raise KeyError(f"EarlyStopping: no {self.monitor!r} in the epoch's logs")
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = float(value), epoch, 0
+            if self.restore_best:
+                self.best_weights = trainer.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_fit_end(self, trainer: Any) -> None:
+        if self.restore_best and self.best_weights is not None:
+            trainer.model.load_state_dict(self.best_weights)
+        trainer.best_epoch = self.best_epoch
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON scalars and arrays (the best weights) for a checkpoint."""
+        scalars = {
+            "monitor": self.monitor,
+            "best": self.best if math.isfinite(self.best) else None,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+        }
+        return scalars, dict(self.best_weights or {})
+
+    def load_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state` saved."""
+        self.monitor = scalars.get("monitor", self.monitor)
+        best = scalars.get("best")
+        self.best = math.inf if best is None else float(best)
+        self.best_epoch = scalars.get("best_epoch")
+        self.wait = int(scalars.get("wait", 0))
+        self.stopped_epoch = scalars.get("stopped_epoch")
+        self.best_weights = {k: np.array(v) for k, v in arrays.items()} or None
+
+
+class ProgressBar(Callback):
+    """A rich progress bar over the run's mini-batches, showing the latest epoch's numbers.
+
+    It draws on stderr, so a program's stdout (``--json``) stays clean.
+    """
+
+    def __init__(self, console: Any = None) -> None:
+        self.console = console
+        self._progress: Any = None
+        self._task: Any = None
+
+    def on_fit_start(self, trainer: Any) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = self.console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[metrics]}"),
+            console=console,
+            transient=False,
+        )
+        remaining = max(0, trainer.epochs - trainer.epoch)
+        self._task = self._progress.add_task(
+            "train",
+            total=remaining * trainer.batches_per_epoch,
+            epoch=trainer.epoch,
+            epochs=trainer.epochs,
+            metrics="",
+        )
+        self._progress.start()
+
+    def on_epoch_start(self, trainer: Any, epoch: int) -> None:
+        self._progress.update(self._task, epoch=epoch)
+
+    def on_batch_end(self, trainer: Any, batch: int, loss: float) -> None:
+        self._progress.update(self._task, advance=1)
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        self._progress.update(self._task, metrics=format_logs(logs))
+
+    def on_fit_end(self, trainer: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop drawing (also safe after an interruption)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+class EpochPrinter(Callback):
+    """Print one line of numbers every ``every`` epochs (and the last one) to ``stream``."""
+
+    def __init__(self, every: int = 1, stream: Any = None) -> None:
+        self.every = max(1, int(every))
+        self.stream = stream
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        if epoch % self.every == 0 or epoch == trainer.epochs or trainer.stop_training:
+            print(f"epoch {epoch:>5}  {format_logs(logs)}", file=self.stream or sys.stderr)
+
+
+def format_logs(logs: dict[str, Any]) -> str:
+    """``loss 0.1234  acc 97.50%  val_loss ...`` for one epoch's record."""
+    parts = []
+    for key, label in (("loss", "loss"), ("accuracy", "acc"), ("val_loss", "val_loss"),
+                       ("val_accuracy", "val_acc")):  # fmt: skip
+        value = logs.get(key)
+        if value is None:
+            continue
+        parts.append(f"{label} {value:.2%}" if "acc" in label else f"{label} {value:.4g}")
+    return "  ".join(parts)

@@ -1,0 +1,86 @@
+"""The record of a training run: one dict per epoch."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+#: The keys every epoch's record has (``val_*`` are None without validation data, ``accuracy``
+#: is None for regression).
+KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time")
+
+
+class History:
+    """Per-epoch logs of a run, oldest first: ``history[0]["loss"]``, ``history["val_loss"]``.
+
+    Indexing with an int gives that epoch's dict; with a key, the column as a list.
+
+    >>> h = History([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
+    >>> h["loss"], len(h), h.last["epoch"]
+    ([0.5, 0.25], 2, 2)
+    """
+
+    def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
+        self.records: list[dict[str, Any]] = [dict(record) for record in records]
+
+    def append(self, logs: dict[str, Any]) -> None:
+        """Add one epoch's logs (a copy)."""
+        self.records.append(dict(logs))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.records)
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return [record.get(key) for record in self.records]
+        return self.records[key]
+
+    def __repr__(self) -> str:
+        if not self.records:
+            return "History(0 epochs)"
+        last = ", ".join(
+            f"{k}={_short(v)}" for k, v in self.records[-1].items() if k != "time" and v is not None
+        )
+        return f"History({len(self)} epochs; last: {last})"
+
+    @property
+    def last(self) -> dict[str, Any] | None:
+        """The latest epoch's logs (None before the first epoch)."""
+        return self.records[-1] if self.records else None
+
+    def best(self, key: str = "val_loss", mode: str = "min") -> dict[str, Any] | None:
+        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``)."""
+        scored = [r for r in self.records if isinstance(r.get(key), (int, float))]
+        if not scored:
+            return None
+        pick = min if mode == "min" else max
+        return pick(scored, key=lambda r: r[key])
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """The records as plain dicts (JSON-able)."""
+        return [dict(record) for record in self.records]
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The records as a JSON array (a non-finite loss is written as null)."""
+        return json.dumps([_finite(r) for r in self.records], indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | list) -> History:
+        """Rebuild a History from :meth:`to_json`'s text (or an already-parsed list)."""
+        records = json.loads(text) if isinstance(text, str) else text
+        return cls(records)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _finite(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
+    }

@@ -1,0 +1,106 @@
+"""What the loss is compared against, and how a case counts as correct.
+
+A dataset's targets reach the loss in the form the loss expects:
+
+- ``CrossEntropy`` (softmax from logits): integer class labels, or a target matrix;
+- any other loss (squared error on logistic units, binary cross-entropy): one row per case, one
+  column per output unit (one-hot rows for classes; a single 0/1 column for a two-class problem
+  with one output unit).
+
+Accuracy (``None`` for regression):
+
+- classes with several output units: the most active unit is the right class (argmax);
+- a single output unit, or multilabel targets: each output is on the right side of the
+  threshold, and for multilabel a case counts only if *all* its outputs are. The threshold is 0.5
+  for probabilities (logistic outputs) and 0 for logits (``BinaryCrossEntropy``, which applies the
+  logistic itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.backend import to_numpy
+from chainrule.engine import no_grad
+from chainrule.tensor import Tensor
+
+
+def loss_kind(loss: Any) -> str:
+    """ "softmax" for cross-entropy from logits, "logit" for binary cross-entropy, else "output"."""
+    name = type(loss).__name__
+    if name == "CrossEntropy":
+        return "softmax"
+    if name == "BinaryCrossEntropy":
+        return "logit"
+    return "output"
+
+
+def decision_threshold(loss: Any) -> float:
+    """Where an output unit switches from "off" to "on": 0 for logits, 0.5 for probabilities."""
+    return 0.0 if loss_kind(loss) == "logit" else 0.5
+
+
+def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+    """The targets of ``ds`` in the form ``loss`` compares a network's ``n_outputs`` against."""
+    if ds.task != "classification":
+        return np.asarray(ds.y, dtype=dtype)
+    if loss_kind(loss) == "softmax":
+        return np.asarray(ds.y, dtype=np.int64)
+    if n_outputs == 1:
+        return np.asarray(ds.y, dtype=dtype)[:, None]
+    return ds.target_matrix(dtype)
+
+
+def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
+    """The fraction of ``ds``'s cases that ``outputs`` (one row per case) gets right."""
+    outputs = np.asarray(outputs)
+    if ds.task == "regression" or len(outputs) == 0:
+        return None
+    kind, threshold = loss_kind(loss), decision_threshold(loss)
+    if ds.task == "classification":
+        if outputs.shape[1] == 1:
+            predicted = (outputs[:, 0] > threshold).astype(np.int64)
+        else:
+            predicted = outputs.argmax(axis=1)
+        return float(np.mean(predicted == ds.y))
+    targets = np.asarray(ds.y) > 0.5
+    if kind == "softmax":  # one-hot or probability targets: the most active unit must be right
+        return float(np.mean(outputs.argmax(axis=1) == np.asarray(ds.y).argmax(axis=1)))
+    return float(np.mean(np.all((outputs > threshold) == targets, axis=1)))
+
+
+def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
+    """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array."""
+    was_training = getattr(model, "training", False)
+    model.eval()
+    dtype = _param_dtype(model)
+    X = np.asarray(X, dtype=dtype)
+    try:
+        with no_grad():
+            chunks = [to_numpy(model(Tensor(X[i : i + batch_size])).data)
+                      for i in range(0, len(X), batch_size)]  # fmt: skip
+    finally:
+        model.train(was_training)
+    if not chunks:
+        return np.zeros((0, 0), dtype=dtype)
+    return np.concatenate(chunks, axis=0)
+
+
+def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
+    """``{"loss": ..., "accuracy": ...}`` of ``model`` on all of ``ds`` (eval mode).
+
+    The loss is the loss function applied to the whole set at once, so a summed loss
+    (``SquaredError(reduction="sum")``, the lecture's E) is the sum over every case.
+    """
+    outputs = predict(model, ds.X, batch_size=max(1, len(ds)))
+    targets = target_array(ds, loss, outputs.shape[1], outputs.dtype)
+    with no_grad():
+        value = float(loss(Tensor(outputs), Tensor(targets)).item())
+    return {"loss": value, "accuracy": accuracy(outputs, ds, loss)}
+
+
+def _param_dtype(model: Any) -> Any:
+    params = model.parameters()
+    return params[0].dtype if params else np.float32

@@ -1,0 +1,362 @@
+"""A complete training run as the command line does it: data, network, optimizer, files.
+
+A run is described by a :class:`RunConfig` (every choice, filled in from the dataset's preset
+where the user left it open), so it can be stored in the checkpoint and rebuilt exactly for
+``--resume``. A run directory holds::
+
+    run.json          the configuration and the final summary
+    model/            the trained model (model.safetensors + model.json)
+    checkpoints/      epoch-NNNNNN/ directories, the latest complete ones
+    history.json      one record per epoch
+    curves.png        loss and accuracy per epoch
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import DataError, UserError
+
+#: Per-dataset defaults. The classic problems train on all their cases with full-batch sweeps
+#: (as RHW 1986 did) and are judged on the same cases; the others hold out a test split.
+PRESETS: dict[str, dict[str, Any]] = {
+    "digits": dict(hidden=[128], loss="cross-entropy", optimizer="adam", lr=0.01, epochs=40,
+                   batch_size=32, schedule="cosine", init="glorot"),
+    "xor": dict(hidden=[3], loss="squared-error", optimizer="momentum", lr=0.5, momentum=0.9,
+                epochs=500, batch_size=None, standardize=False, split=None, init="uniform",
+                init_range=1.0),
+    "parity": dict(hidden=[6], loss="squared-error", optimizer="momentum", lr=0.5, momentum=0.9,
+                   epochs=2000, batch_size=None, standardize=False, split=None, init="uniform",
+                   init_range=1.0),
+    "symmetry": dict(hidden=[2], loss="binary-cross-entropy", optimizer="momentum", lr=0.1,
+                     momentum=0.9,
+                     epochs=3000, batch_size=None, standardize=False, split=None, init="uniform",
+                     init_range=0.3),
+    "encoder": dict(hidden=[3], loss="cross-entropy", optimizer="momentum", lr=0.5, momentum=0.9,
+                    epochs=300, batch_size=None, standardize=False, split=None, init="uniform",
+                    init_range=1.0),
+    "family-trees": dict(hidden=[12, 12, 6], loss="squared-error", optimizer="momentum",
+                         lr=0.01, momentum=0.9, shrink=0.002, epochs=1500,
+                         batch_size=None, standardize=False, split=4, init="uniform",
+                         init_range=0.3, schedule="family-trees"),
+}  # fmt: skip
+#: Defaults for a CSV file or an IDX directory.
+GENERIC = dict(hidden=[64], optimizer="adam", lr=0.003, epochs=20, batch_size=32, init="glorot")
+
+ACTIVATIONS = ("logistic", "tanh", "relu")
+LOSSES = ("cross-entropy", "squared-error", "mse", "binary-cross-entropy")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "family-trees")
+DTYPES = ("float32", "float64")
+
+
+@dataclass
+class RunConfig:
+    """Every choice of a training run (JSON-able; stored in checkpoints and model files)."""
+
+    data: str = "digits"
+    hidden: list[int] = field(default_factory=lambda: [64])
+    activation: str = "logistic"
+    loss: str = "cross-entropy"
+    optimizer: str = "adam"
+    lr: float = 0.003
+    momentum: float | None = None
+    weight_decay: float = 0.0
+    shrink: float = 0.0  # RHW 1986's weight decay: w *= 1 - shrink after each step (SGD only)
+    epochs: int = 20
+    batch_size: int | None = 32
+    seed: int = 0
+    early_stopping: int | None = None
+    dtype: str = "float32"
+    schedule: str = "constant"
+    standardize: bool = True
+    split: Any = (0.1, 0.2)  # (val, test) fractions; an int k: hold out k cases; None: no split
+    init: str = "glorot"
+    init_range: float = 0.3
+
+    def to_json(self) -> dict[str, Any]:
+        """The configuration as a plain dict."""
+        out = dataclasses.asdict(self)
+        out["split"] = list(self.split) if isinstance(self.split, tuple) else self.split
+        return out
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> RunConfig:
+        """Rebuild from :meth:`to_json` (unknown keys are an error)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise UserError(f"run configuration has unknown entries {unknown}")
+        config = cls(**values)
+        if isinstance(config.split, list):
+            config.split = tuple(config.split)
+        return config
+
+
+def dataset_key(data: str) -> str:
+    """The preset name for a built-in dataset ("family_trees" -> "family-trees"), else ""."""
+    key = str(data).strip().lower().replace("_", "-")
+    return key if key in PRESETS else ""
+
+
+def resolve_config(options: dict[str, Any]) -> RunConfig:
+    """A :class:`RunConfig` from the user's options (None = not given), filled from presets."""
+    data = options.get("data") or "digits"
+    preset = dict(PRESETS.get(dataset_key(data), GENERIC))
+    chosen = {k: v for k, v in options.items() if v is not None}
+    values = {**preset, **chosen, "data": data}
+    if "optimizer" in chosen and "momentum" not in chosen:
+        values["momentum"] = None  # the preset's momentum belongs to the preset's optimizer
+    if values.get("optimizer") == "momentum" and values.get("momentum") is None:
+        values["momentum"] = 0.9
+    if "loss" not in values:
+        values["loss"] = "auto"
+    config = RunConfig.from_json(values)
+    validate(config)
+    return config
+
+
+def validate(config: RunConfig) -> None:
+    """Raise UserError for any option value out of range (before anything is written)."""
+    _choice("activation", config.activation, ACTIVATIONS)
+    if config.loss != "auto":
+        _choice("loss", config.loss, LOSSES)
+    _choice("optimizer", config.optimizer, OPTIMIZERS)
+    _choice("schedule", config.schedule, SCHEDULES)
+    _choice("dtype", config.dtype, DTYPES)
+    if not config.hidden or any(int(n) < 1 for n in config.hidden):
+        raise UserError(f"--hidden needs positive layer sizes, got {config.hidden}")
+    if not (np.isfinite(config.lr) and config.lr > 0):
+        raise UserError(f"--lr must be a positive number, got {config.lr}")
+    if config.momentum is not None and not 0 <= config.momentum < 1:
+        raise UserError(f"--momentum must be in [0, 1), got {config.momentum}")
+    if config.momentum and config.optimizer in ("adam", "adamw"):
+        raise UserError(f"--momentum does not apply to {config.optimizer} (it uses betas)")
+    if not (np.isfinite(config.weight_decay) and config.weight_decay >= 0):
+        raise UserError(f"--weight-decay must be >= 0, got {config.weight_decay}")
+    if config.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {config.epochs}")
+    if config.batch_size is not None and config.batch_size < 1:
+        raise UserError(
+            f"--batch-size must be a positive integer or 'full', got {config.batch_size}"
+        )
+    if config.early_stopping is not None and config.early_stopping < 1:
+        raise UserError(
+            f"--early-stopping must be a positive patience, got {config.early_stopping}"
+        )
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UserError(f"--{option}: unknown value {value!r}; choose one of {', '.join(choices)}")
+
+
+def parse_batch_size(text: str | None) -> int | None | str:
+    """``"full"`` -> None (full batch), digits -> int; None stays "not given" (``"default"``)."""
+    if text is None:
+        return "default"
+    if text.strip().lower() in ("full", "all", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(
+            f"--batch-size must be a positive integer or 'full', got {text!r}"
+        ) from None
+    if value < 1:
+        raise UserError(f"--batch-size must be a positive integer or 'full', got {text!r}")
+    return value
+
+
+def parse_hidden(text: str | None) -> list[int] | None:
+    """``"64,32"`` -> [64, 32]."""
+    if text is None:
+        return None
+    try:
+        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise UserError(
+            f"--hidden must be comma-separated layer sizes like 64,32, got {text!r}"
+        ) from None
+    if not sizes or any(n < 1 for n in sizes):
+        raise UserError(f"--hidden must be comma-separated positive sizes like 64,32, got {text!r}")
+    return sizes
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """The three parts of a dataset after splitting and standardising, and the scaler."""
+
+    train: Any
+    val: Any
+    test: Any
+    standardizer: Any
+    full: Any
+
+    @property
+    def evaluated_on(self) -> str:
+        """Which cases the reported test accuracy counts."""
+        return "test" if self.test is not self.train else "train"
+
+
+def load_data(config: RunConfig) -> Prepared:
+    """Load, split and standardise the dataset the configuration names."""
+    from chainrule import data
+
+    ds = data.load(config.data)
+    held_out_test = None
+    if Path(config.data).is_dir():  # an IDX directory may hold its own test part (t10k)
+        held_out_test = _idx_test_part(Path(config.data))
+    dtype = np.dtype(config.dtype)
+    if config.split is None:
+        train, val, test = ds, None, ds
+    elif isinstance(config.split, int):
+        train, val, test = data.split(ds, val=0, test=config.split, seed=config.seed)
+        val = None
+    else:
+        val_fraction, test_fraction = config.split
+        if held_out_test is not None:
+            train, val, _ = data.split(ds, val=val_fraction, test=0, seed=config.seed)
+            test = held_out_test
+        else:
+            train, val, test = data.split(ds, val=val_fraction, test=test_fraction,
+                                          seed=config.seed)  # fmt: skip
+        if len(val) == 0:
+            val = None
+    standardizer = data.Standardizer().fit(train.X) if config.standardize else None
+    parts = [_prepare(part, standardizer, dtype) for part in (train, val, test)]
+    if test is train:
+        parts[2] = parts[0]
+    return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
+
+
+def _idx_test_part(directory: Path) -> Any:
+    from chainrule import data
+
+    pairs = data.find_idx_pairs(directory)
+    if len(pairs) < 2:
+        return None
+    return data.load_idx_dir(directory, part="test")
+
+
+def _prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
+    if ds is None:
+        return None
+    out = ds.astype(dtype)
+    if standardizer is not None:
+        out.X = standardizer.transform(out.X).astype(dtype)
+    return out
+
+
+# -- network and optimizer ----------------------------------------------------------------------
+
+
+def resolve_loss(config: RunConfig, ds: Any) -> str:
+    """The loss name: the configured one, or for "auto" the natural one for the task."""
+    if config.loss != "auto":
+        return config.loss
+    return {"classification": "cross-entropy", "multilabel": "binary-cross-entropy"}.get(
+        ds.task, "squared-error"
+    )
+
+
+def output_unit(loss_name: str, ds: Any) -> str | None:
+    """Logits for the cross-entropies; logistic units under squared error unless regressing."""
+    if loss_name in ("cross-entropy", "binary-cross-entropy") or ds.task == "regression":
+        return None
+    return "logistic"
+
+
+def n_outputs(loss_name: str, ds: Any) -> int:
+    """One output unit per class, except a single unit for two classes under BCE."""
+    if ds.task == "classification" and loss_name == "binary-cross-entropy":
+        if ds.n_classes > 2:
+            raise UserError(
+                f"--loss binary-cross-entropy needs two classes; {ds.name} has {ds.n_classes} "
+                "(use cross-entropy)"
+            )
+        return 1
+    return ds.n_outputs
+
+
+def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
+    """``(model, loss, optimizer, schedule)`` for ``config`` on a dataset shaped like ``ds``."""
+    from chainrule import nn, optim
+
+    loss_name = resolve_loss(config, ds)
+    if ds.task == "classification" and loss_name == "mse":
+        pass  # allowed: one-hot targets, like squared error
+    sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
+    model = nn.mlp(sizes, activation=config.activation, output=output_unit(loss_name, ds),
+                   dtype=np.dtype(config.dtype), init=config.init, rng=config.seed,
+                   init_range=config.init_range)  # fmt: skip
+    loss = nn.loss_from_name(loss_name)
+    hyper: dict[str, Any] = {"lr": config.lr}
+    name = "sgd" if config.optimizer == "momentum" else config.optimizer
+    if name in ("sgd", "rmsprop") and config.momentum is not None:
+        hyper["momentum"] = config.momentum
+    if config.weight_decay:
+        hyper["weight_decay"] = config.weight_decay
+    if config.shrink and name == "sgd":
+        hyper["shrink"] = config.shrink
+    optimizer = optim.from_name(name, model.parameters(), **hyper)
+    return model, loss, optimizer, _schedule(config, optimizer)
+
+
+def _schedule(config: RunConfig, optimizer: Any) -> Any:
+    from chainrule import optim
+
+    if config.schedule == "cosine":
+        return optim.CosineLR(optimizer, total_epochs=config.epochs)
+    if config.schedule == "family-trees":  # RHW 1986: gentle for 20 sweeps, then eps .01, alpha .9
+        slow = {"lr": config.lr / 2, "momentum": 0.5}
+        return optim.PiecewiseSchedule(
+            optimizer, {0: slow, 20: {"lr": config.lr, "momentum": config.momentum or 0.9}}
+        )
+    return None
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def default_out(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
+    """``runs/<dataset>-<YYYYmmdd-HHMMSS>`` (with a suffix if that exists)."""
+    name = dataset_key(config.data) or Path(config.data).stem or "data"
+    base = Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def checkpoint_every(epochs: int) -> int:
+    """Save every epoch on short runs, about 20 times on long ones (each save is fsynced)."""
+    return max(1, epochs // 20)
+
+
+def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
+    """Raise DataError unless ``ds`` has the inputs (and label range) a saved model expects."""
+    shapes = list(model_info.get("parameters", {}).values())
+    if not shapes:
+        return
+    n_in, n_out = shapes[0][0], shapes[-1][-1]
+    if ds.n_features != n_in:
+        raise DataError(
+            f"{ds.name}: {ds.n_features} input features but the model {source} expects {n_in}"
+        )
+    if ds.task == "classification" and n_out > 1 and ds.n_classes > n_out:
+        raise DataError(
+            f"{ds.name}: labels go up to {ds.n_classes - 1} but the model {source} has "
+            f"{n_out} output units (classes 0..{n_out - 1})"
+        )

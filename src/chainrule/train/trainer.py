@@ -1,0 +1,368 @@
+"""The training loop: full-batch sweeps or mini-batches, seeded, checkpointed, resumable.
+
+One epoch: shuffle (with the trainer's own seeded generator), and for each mini-batch run the
+network forward, the loss, the backward pass (every weight's dE/dw lands in ``p.grad``) and the
+optimizer's step. Then the network is evaluated on the whole training set (and the validation
+set) as it stands at the end of the epoch, the schedule is stepped, callbacks run and a
+checkpoint is written. Everything random that the loop touches (the shuffling generator, the
+generators of dropout layers) is saved in the checkpoint, so a run resumed from epoch 4 produces
+bit-for-bit the weights an uninterrupted run produces.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ModelFileError, UserError
+from chainrule.tensor import Tensor
+from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
+from chainrule.train.history import History
+from chainrule.train.metrics import evaluate, target_array
+
+CHECKPOINT_VERSION = 1
+
+
+class TrainingDiverged(UserError, FloatingPointError):
+    """The training loss became NaN or infinite (usually: the learning rate is too large)."""
+
+
+class Trainer:
+    """Fits ``model`` to a dataset by minimising ``loss`` with ``optimizer``.
+
+    ``batch_size=None`` trains on the whole set at once (a "sweep", one weight change per epoch,
+    as in RHW 1986); an int gives shuffled mini-batches. ``seed`` seeds the shuffling. A
+    ``schedule`` (from :mod:`chainrule.optim`) is stepped once after every epoch.
+    ``early_stopping`` is a patience (int) or an :class:`EarlyStopping`. With ``checkpoint_dir``
+    the complete state is saved every ``checkpoint_every`` epochs (and after the last one).
+
+    Attributes: ``model``, ``loss``, ``optimizer``, ``schedule``, ``history`` (a
+    :class:`History`), ``epoch`` (epochs completed), ``epochs`` (the target), ``stop_training``
+    (set it from a callback to stop after the current epoch), ``train_ds``, ``val_ds``.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        loss: Any,
+        optimizer: Any,
+        *,
+        batch_size: int | None = None,
+        seed: int = 0,
+        callbacks: Iterable[Callback] = (),
+        schedule: Any = None,
+        early_stopping: int | EarlyStopping | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        keep_checkpoints: int = 2,
+        progress: bool = True,
+        meta: dict | None = None,
+    ) -> None:
+        if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
+            raise UserError(f"batch size must be a positive integer or None, not {batch_size!r}")
+        self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.callbacks: list[Callback] = list(callbacks)
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            early_stopping = EarlyStopping(patience=early_stopping)
+        self.early_stopping = early_stopping
+        if early_stopping is not None:
+            self.callbacks.append(early_stopping)
+        self._progress_bar = ProgressBar() if progress else None
+        if self._progress_bar is not None:
+            self.callbacks.append(self._progress_bar)
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        self.keep_checkpoints = keep_checkpoints
+        self.meta = dict(meta or {})
+        self.history = History()
+        self.epoch = 0
+        self.epochs = 0
+        self.stop_training = False
+        self.best_epoch: int | None = None
+        self.last_checkpoint: Path | None = None
+        self.train_ds: Any = None
+        self.val_ds: Any = None
+        self.batches_per_epoch = 1
+
+    # -- the loop -----------------------------------------------------------------------------
+    def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
+        """Train until ``epochs`` epochs are complete in all (a resumed trainer continues from
+        ``self.epoch``), or a callback sets ``stop_training``. Returns the :class:`History`."""
+        if isinstance(epochs, bool) or int(epochs) < 0:
+            raise UserError(f"epochs must be a non-negative integer, not {epochs!r}")
+        if len(train_ds) == 0:
+            raise UserError("the training set is empty")
+        self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
+        self.stop_training = False
+        self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
+        X, T = self._arrays(train_ds)
+        self._call("on_fit_start", self)
+        try:
+            while self.epoch < self.epochs and not self.stop_training:
+                self._run_epoch(X, T)
+        except BaseException:
+            if self._progress_bar is not None:
+                self._progress_bar.close()
+            raise
+        self._call("on_fit_end", self)
+        return self.history
+
+    def _arrays(self, ds: Any) -> tuple[np.ndarray, np.ndarray]:
+        dtype = _param_dtype(self.model)
+        X = np.ascontiguousarray(ds.X, dtype=dtype)
+        n_outputs = int(np.asarray(_forward_one(self.model, X[:1])).shape[-1])
+        return X, target_array(ds, self.loss, n_outputs, dtype)
+
+    def _run_epoch(self, X: np.ndarray, T: np.ndarray) -> None:
+        from chainrule.data import batches
+
+        epoch = self.epoch + 1
+        started = time.perf_counter()
+        lr = getattr(self.optimizer, "lr", None)
+        self._call("on_epoch_start", self, epoch)
+        self.model.train()
+        for batch, rows in enumerate(batches(len(X), self.batch_size, shuffle=True, rng=self.rng)):
+            value = self._step(X[rows], T[rows])
+            self._call("on_batch_end", self, batch, value)
+        logs = self._epoch_logs(epoch, lr)
+        if not math.isfinite(logs["loss"]):
+            raise TrainingDiverged(
+                f"the training loss became {logs['loss']} in epoch {epoch}; "
+                "try a smaller learning rate"
+            )
+        logs["time"] = round(time.perf_counter() - started, 6)
+        self.epoch = epoch
+        self.history.append(logs)
+        if self.schedule is not None:
+            self.schedule.step()
+        self._call("on_epoch_end", self, epoch, logs)
+        last = epoch >= self.epochs or self.stop_training
+        if self.checkpoint_dir is not None and (epoch % self.checkpoint_every == 0 or last):
+            self.save_checkpoint(self.checkpoint_dir)
+
+    def _step(self, x: np.ndarray, t: np.ndarray) -> float:
+        self.optimizer.zero_grad()
+        error = self.loss(self.model(Tensor(x)), Tensor(t))
+        error.backward()
+        self._call("on_after_backward", self)
+        self.optimizer.step()
+        return float(error.item())
+
+    def _epoch_logs(self, epoch: int, lr: Any) -> dict[str, Any]:
+        train = evaluate(self.model, self.loss, self.train_ds)
+        val = evaluate(self.model, self.loss, self.val_ds) if _has_cases(self.val_ds) else {}
+        return {
+            "epoch": epoch,
+            "loss": train["loss"],
+            "accuracy": train["accuracy"],
+            "val_loss": val.get("loss"),
+            "val_accuracy": val.get("accuracy"),
+            "lr": None if lr is None else float(lr),
+        }
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args)
+
+    # -- state for checkpoints ---------------------------------------------------------------
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Everything but the weights, as (JSON-able scalars, named arrays) for a checkpoint."""
+        optimizer = self.optimizer.state_dict()
+        arrays = {f"optimizer/{k}": np.asarray(v) for k, v in optimizer["state"].items()}
+        callbacks = {}
+        for key, callback in self._stateful_callbacks():
+            scalars, buffers = callback.state()
+            callbacks[key] = scalars
+            arrays.update({f"callback/{key}/{k}": v for k, v in buffers.items()})
+        scalars = {
+            "version": CHECKPOINT_VERSION,
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "history": self.history.to_list(),
+            "rng": self.rng.bit_generator.state,
+            "module_rngs": _module_rng_states(self.model),
+            "optimizer": {"type": type(self.optimizer).__name__, "config": optimizer["config"]},
+            "schedule": _schedule_state(self.schedule),
+            "callbacks": callbacks,
+            "meta": self.meta,
+        }
+        return scalars, arrays
+
+    def load_state(self, checkpoint: dict[str, Any]) -> None:
+        """Continue from a checkpoint read by :func:`chainrule.io.load_checkpoint`.
+
+        The checkpoint's weights are copied into this trainer's model (which must have the same
+        architecture), and the optimizer, schedule, callbacks, generators and history are
+        restored.
+        """
+        from chainrule.io import check_weights
+
+        state, arrays = checkpoint["state"], checkpoint["arrays"]
+        source = checkpoint["path"]
+        weights = checkpoint["model"].state_dict()
+        check_weights(self.model, weights, source)
+        self.model.load_state_dict(
+            {k: v.astype(_param_dtype(self.model), copy=False) for k, v in weights.items()}
+        )
+        opt_arrays = _strip(arrays, "optimizer/")
+        try:
+            self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
+                                            "state": opt_arrays})  # fmt: skip
+        except (KeyError, ValueError) as error:
+            raise ModelFileError(f"{source}: the optimizer state does not fit ({error})") from None
+        self.epoch = int(state["epoch"])
+        self.history = History(state.get("history", []))
+        self.rng.bit_generator.state = state["rng"]
+        _load_module_rng_states(self.model, state.get("module_rngs", {}))
+        _load_schedule_state(self.schedule, state.get("schedule"))
+        for key, callback in self._stateful_callbacks():
+            if key in state.get("callbacks", {}):
+                buffers = _strip(arrays, f"callback/{key}/")
+                callback.load_state(state["callbacks"][key], buffers)
+
+    def save_checkpoint(self, directory: str | os.PathLike) -> Path:
+        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""
+        from chainrule import io
+
+        self.last_checkpoint = io.save_checkpoint(directory, self, keep=self.keep_checkpoints)
+        return self.last_checkpoint
+
+    def resume(self, path: str | os.PathLike) -> None:
+        """Load the latest checkpoint under ``path`` into this trainer (see :meth:`load_state`)."""
+        from chainrule import io
+
+        self.load_state(io.load_checkpoint(path))
+
+    def _stateful_callbacks(self) -> list[tuple[str, Any]]:
+        return [
+            (f"{index}-{type(cb).__name__}", cb)
+            for index, cb in enumerate(self.callbacks)
+            if callable(getattr(cb, "state", None)) and callable(getattr(cb, "load_state", None))
+        ]
+
+
+def fit(
+    model: Any,
+    loss: Any,
+    optimizer: Any,
+    train_ds: Any,
+    val_ds: Any = None,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    seed: int = 0,
+    callbacks: Iterable[Callback] = (),
+    schedule: Any = None,
+    early_stopping: int | EarlyStopping | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    resume: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+) -> History:
+    """Train ``model`` on ``train_ds`` and return its :class:`History` (see :class:`Trainer`).
+
+    ``resume`` names a checkpoint (or a directory of them) to continue from; ``epochs`` is the
+    total to reach, counting the epochs the checkpoint already did.
+
+    >>> import chainrule as cr                                            # doctest: +SKIP
+    >>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)              # doctest: +SKIP
+    >>> opt = cr.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)        # doctest: +SKIP
+    >>> ds, loss = cr.data.xor(), cr.nn.SquaredError()                    # doctest: +SKIP
+    >>> history = cr.train.fit(net, loss, opt, ds, epochs=500)            # doctest: +SKIP
+    """
+    trainer = Trainer(
+        model,
+        loss,
+        optimizer,
+        batch_size=batch_size,
+        seed=seed,
+        callbacks=callbacks,
+        schedule=schedule,
+        early_stopping=early_stopping,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+    )
+    if resume is not None:
+        trainer.resume(resume)
+    return trainer.fit(train_ds, val_ds, epochs=epochs)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _n_batches(n: int, batch_size: int | None) -> int:
+    return 1 if batch_size is None or batch_size >= n else math.ceil(n / batch_size)
+
+
+def _has_cases(ds: Any) -> bool:
+    return ds is not None and len(ds) > 0
+
+
+def _param_dtype(model: Any) -> Any:
+    params = model.parameters()
+    return params[0].dtype if params else np.float32
+
+
+def _forward_one(model: Any, x: np.ndarray) -> Any:
+    from chainrule.engine import no_grad
+
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return model(Tensor(x)).data
+    finally:
+        model.train(was_training)
+
+
+def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _module_rng_states(model: Any) -> dict[str, Any]:
+    """The state of every NumPy generator a module holds (dropout masks), by dotted name."""
+    states = {}
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if isinstance(value, np.random.Generator):
+                states[f"{prefix}.{attr}" if prefix else attr] = value.bit_generator.state
+    return states
+
+
+def _load_module_rng_states(model: Any, states: dict[str, Any]) -> None:
+    modules = dict(model.named_modules())
+    for key, state in states.items():
+        prefix, _, attr = key.rpartition(".")
+        generator = getattr(modules.get(prefix), attr, None)
+        if isinstance(generator, np.random.Generator):
+            generator.bit_generator.state = state
+
+
+def _schedule_state(schedule: Any) -> Any:
+    if schedule is None:
+        return None
+    if callable(getattr(schedule, "state_dict", None)):
+        return schedule.state_dict()
+    # No state_dict: keep the plain counters and numbers (not the optimizer it points at).
+    return {k: v for k, v in vars(schedule).items() if isinstance(v, (int, float, str, bool))}
+
+
+def _load_schedule_state(schedule: Any, state: Any) -> None:
+    if schedule is None or state is None:
+        return
+    if callable(getattr(schedule, "load_state_dict", None)):
+        schedule.load_state_dict(state)
+    else:
+        for key, value in state.items():
+            setattr(schedule, key, value)

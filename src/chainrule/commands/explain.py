@@ -1,0 +1,211 @@
+"""``chainrule explain``, ``chainrule quiz`` and ``chainrule graph``.
+
+``chainrule explain`` with no options writes out backpropagation through the seed network (a
+hidden layer i of 2 logistic units under a top layer j of 3) with every number checked; see
+docs/explain.md for every option.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from chainrule.cli import app
+from chainrule.errors import DataError, UserError
+
+
+def parse_cases(text: str, what: str) -> np.ndarray:
+    """``"0.1,0.2;0.3,0.4"`` (cases separated by ';'), a JSON list, or a .csv/.json/.npy file."""
+    path = Path(text)
+    try:
+        if path.suffix in (".csv", ".json", ".npy") and path.exists():
+            if path.suffix == ".npy":
+                return np.load(path, allow_pickle=False)
+            if path.suffix == ".json":
+                return np.asarray(json.loads(path.read_text()), dtype=float)
+            return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype=float))
+        if text.strip().startswith("["):
+            return np.asarray(json.loads(text), dtype=float)
+        rows = [row for row in text.split(";") if row.strip()]
+        return np.array([[float(v) for v in row.split(",")] for row in rows])
+    except (ValueError, json.JSONDecodeError) as error:
+        raise DataError(
+            f"--{what} {text!r}: not numbers ({error}); write e.g. '0.5,1.0' or '0,1;1,0' for "
+            "two cases, or give a .csv, .json or .npy file"
+        ) from None
+
+
+def _load(model: Path | None) -> tuple[Any, Any]:
+    """(model, loss from the model file or None)."""
+    if model is None:
+        return None, None
+    from chainrule import io
+
+    loaded, info = io.load_model(model)
+    return loaded, info.get("loss")
+
+
+def _problem_args(model: Path | None, input: str | None, target: str | None, loss: str | None):
+    net, stored_loss = _load(model)
+    if net is None and (input is None) != (target is None):
+        raise UserError("give both --input and --target (or neither, for the seed network)")
+    if net is not None and (input is None or target is None):
+        raise UserError(f"--model {model}: give --input and --target for this model")
+    x = None if input is None else parse_cases(input, "input")
+    t = None if target is None else parse_cases(target, "target")
+    if t is not None and (loss or stored_loss) and "cross" in str(loss or stored_loss):
+        if t.ndim == 2 and t.shape[1] == 1 and np.all(t == np.round(t)):
+            t = t[:, 0].astype(int)  # class labels, one per case
+    return net, x, t, loss or stored_loss or "squared-error"
+
+
+def _write(out: Path | None, text: str) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from chainrule.viz.graph import atomic_write_text
+
+    try:
+        atomic_write_text(str(out), text)
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot write ({error.strerror})") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+@app.command()
+def explain(
+    model: Path = typer.Option(None, help="a saved model directory (or its model.json)"),
+    input: str = typer.Option(None, "--input", help="inputs: '1,0.5' or '1,0;0,1' (cases by ';')"
+                              ", or a .csv/.json/.npy file"),
+    target: str = typer.Option(None, help="targets, like --input (class labels for "
+                               "cross-entropy)"),
+    loss: str = typer.Option(None, help="squared-error, mse, cross-entropy, "
+                             "binary-cross-entropy [default: the model file's, else "
+                             "squared-error]"),
+    unit: str = typer.Option(None, help="focus on one unit: LAYER:UNIT, e.g. 1:2 (layer 0 is "
+                             "the input layer, units count from 1)"),
+    notation: str = typer.Option("hinton", help="hinton (y_i, z_j, w_ij), rhw (RHW 1986: x_j, "
+                                 "w_ji) or matrix (delta^l = (W^(l+1))^T delta^(l+1) * s'(z^l))"),
+    format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
+    out: Path = typer.Option(None, help="write to this file (atomically) instead of stdout"),
+    symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
+    perturbation: bool = typer.Option(True, help="add the perturbation table"),
+    max_units: int = typer.Option(6, help="units shown per layer (JSON always has all)"),
+    max_cases: int = typer.Option(3, help="cases shown (JSON always has all)"),
+    digits: int = typer.Option(4, help="significant digits in the formulas"),
+) -> int:
+    """Backpropagation written out in the lecture's notation with real numbers, each checked."""
+    from chainrule.explainer import explain as run_explain
+    from chainrule.explainer.render import FORMATS
+    from chainrule.explainer.render_text import print_text
+
+    if format not in FORMATS:
+        raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+    net, x, t, loss_name = _problem_args(model, input, target, loss)
+    try:
+        derivation = run_explain(net, x, t, loss_name, notation=notation, unit=unit,
+                                 perturbation=perturbation, symbolic=symbolic)  # fmt: skip
+    except UserError as error:
+        raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
+    options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
+               "focused": unit is not None}  # fmt: skip
+    if format == "text" and out is None:
+        from chainrule.explainer.document import Options
+
+        print_text(derivation, notation, Options(**options))
+    else:
+        _write(out, derivation.render(format, notation=notation, **options))
+    skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
+    if skipped and format == "text":
+        print(f"note: {derivation.symbolic['message']}", file=sys.stderr)
+    return 0 if derivation.all_ok else 1
+
+
+@app.command()
+def quiz(
+    seed: int = typer.Option(None, help="seed for the exercise [default: random]"),
+    kind: str = typer.Option(None, help="dy (dE/dy_i) or dw (dE/dw_ij) [default: drawn]"),
+    answer: float = typer.Option(None, help="your answer (skips the prompt; for scripts)"),
+) -> int:
+    """A small random network: compute dE/dy_i or dE/dw_ij by hand; chainrule checks it."""
+    from chainrule.explainer.quiz import check_answer, make_quiz
+
+    if seed is None:
+        seed = int(np.random.default_rng().integers(1_000_000))
+    exercise = make_quiz(seed, kind)
+    print(f"Exercise {seed}:")
+    print(exercise.question())
+    if answer is None:
+        text = typer.prompt("Your answer")
+        try:
+            answer = float(text)
+        except ValueError:
+            raise UserError(f"answer {text!r} is not a number") from None
+    verdict = check_answer(exercise, answer)
+    print(verdict.message)
+    return 0 if verdict.correct else 1
+
+
+@app.command()
+def graph(
+    kind: str = typer.Option("computation", help="computation (the recorded graph, unit by "
+                             "unit for the seed) or network (layers of circles)"),
+    model: Path = typer.Option(None, help="a saved model directory (network diagram)"),
+    input: str = typer.Option(None, "--input", help="inputs, as for explain"),
+    target: str = typer.Option(None, help="targets, as for explain"),
+    loss: str = typer.Option(None, help="loss, as for explain"),
+    format: str = typer.Option(None, "--format", help="svg or dot [default: from --out, else "
+                               "dot on stdout]"),
+    out: Path = typer.Option(None, help="write to this file (atomically)"),
+) -> int:
+    """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
+    a network diagram."""
+    from chainrule.explainer import explain as run_explain
+    from chainrule.viz.graph import GRAPHVIZ_HINT, graph as draw_graph, seed_graph
+    from chainrule.viz.network import network_svg
+
+    fmt = format or ("svg" if out is not None and out.suffix == ".svg" else "dot")
+    if fmt not in ("svg", "dot"):
+        raise UserError(f"--format {fmt!r}: use svg or dot")
+    if kind == "network":
+        if fmt == "dot":
+            raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
+        net, x, t, loss_name = _problem_args(model, input, target, loss)
+        derivation = run_explain(net, x, t, loss_name, perturbation=False)
+        _write(out, network_svg(derivation))
+        return 0
+    if kind != "computation":
+        raise UserError(f"--kind {kind!r}: use computation or network")
+    if model is not None:
+        import chainrule as cr
+
+        net, x, t, loss_name = _problem_args(model, input, target, loss)
+        derivation_net = run_explain(net, x, t, loss_name, perturbation=False, check=False)
+        del derivation_net  # validates shapes with a clear message before drawing
+        from chainrule.explainer.derivation import _engine_error, output_activation
+        from chainrule.explainer.network import ACTIVATIONS, as_loss, as_network
+
+        network, spec = as_network(net), as_loss(loss_name)
+        y = cr.tensor(np.asarray(x, dtype=network.dtype).reshape(-1, network.sizes[0]))
+        z = y
+        for k, layer in enumerate(network.layers):
+            z = layer.linear(y)
+            top = k == len(network.layers) - 1
+            y = ACTIVATIONS[output_activation(network, spec) if top else layer.activation](z)
+        from chainrule.explainer.network import targets_for
+
+        target_array = targets_for(t, network.sizes[-1], spec, y.shape[0])
+        E = _engine_error(z, y, cr.tensor(target_array.astype(network.dtype)), spec)
+        drawing = draw_graph(E)
+    else:
+        drawing, _ = seed_graph()
+    text = drawing.to_dot() if fmt == "dot" else drawing.to_svg()
+    _write(out, text)
+    if fmt == "svg" and GRAPHVIZ_HINT in drawing.notes:
+        print(f"note: {GRAPHVIZ_HINT}", file=sys.stderr)
+    return 0

@@ -1,0 +1,449 @@
+"""The explorer's JSON API: every endpoint, its numbers against independent computations, and
+bad requests (oversized, NaN, wrong shapes, unknown fields, too many layers) as clear 4xx."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("pydantic")
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
+    from starlette.testclient import TestClient
+
+import chainrule as cr
+from chainrule.web import create_app
+from chainrule.web import schemas as s
+from chainrule.web.api import ENDPOINTS
+from chainrule.web.sessions import COOKIE_NAME, SessionStore
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+@pytest.fixture
+def seed(client: TestClient) -> dict:
+    response = client.get("/api/seed")
+    assert response.status_code == 200
+    return response.json()
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def numpy_pass(net: dict) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """Forward and backward by hand in NumPy for a logistic network with squared error."""
+    ys, zs = [np.asarray(net["input"], float)], [None]
+    for w, b in zip(net["weights"], net["biases"]):
+        zs.append(ys[-1] @ np.asarray(w) + np.asarray(b))
+        ys.append(sigmoid(zs[-1]))
+    t = np.asarray(net["target"], float)
+    E = 0.5 * np.sum((t - ys[-1]) ** 2)
+    dE_dy = [None] * len(ys)
+    dE_dz = [None] * len(ys)
+    dE_dy[-1] = ys[-1] - t
+    for l in range(len(ys) - 1, 0, -1):
+        dE_dz[l] = dE_dy[l] * ys[l] * (1 - ys[l])
+        dE_dy[l - 1] = np.asarray(net["weights"][l - 1]) @ dE_dz[l]
+    return dE_dy, dE_dz, E
+
+
+def post(client: TestClient, path: str, body) -> object:
+    return client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+
+
+# -- the numbers --------------------------------------------------------------------------------
+
+
+def test_seed_is_the_explainers_seed_picture(seed):
+    problem = cr.explainer.seed_network()
+    assert seed["sizes"] == problem.network.sizes
+    assert seed["sizes"][-1] == 3 and seed["output"] == "logistic"
+    assert seed["input"] == problem.x[0].tolist()
+    s.Network.model_validate(seed)
+
+
+def test_backward_matches_a_hand_written_numpy_pass(client, seed):
+    response = post(client, "/api/backward", {"network": seed})
+    assert response.status_code == 200
+    body = s.PassResponse.model_validate(response.json())
+    dE_dy, dE_dz, error = numpy_pass(seed)
+    assert body.E == pytest.approx(error, rel=1e-12)  # noqa: SIM300 (E is not a constant)
+    for l, layer in enumerate(body.layers):
+        np.testing.assert_allclose(layer.dE_dy, dE_dy[l], rtol=1e-10, atol=1e-14)
+        if l == 0:
+            assert layer.z is None and layer.dE_dz is None
+        else:
+            np.testing.assert_allclose(layer.dE_dz, dE_dz[l], rtol=1e-10, atol=1e-14)
+    # dE/dw_ij = y_i dE/dz_j
+    for l, g in enumerate(body.dE_dw):
+        y_below = np.asarray(body.layers[l].y)
+        np.testing.assert_allclose(g, np.outer(y_below, dE_dz[l + 1]), rtol=1e-10, atol=1e-14)
+
+
+def test_paths_terms_add_up_to_dE_dy_and_agree_with_finite_differences(client, seed):
+    for layer, unit in [(0, 0), (1, 0), (1, 1)]:
+        response = post(client, "/api/paths", {"network": seed, "layer": layer, "unit": unit})
+        assert response.status_code == 200
+        body = s.PathsResponse.model_validate(response.json())
+        w_row = np.asarray(seed["weights"][layer][unit])
+        _, dE_dz, _ = numpy_pass(seed)
+        np.testing.assert_allclose([t.w_ij for t in body.terms], w_row)
+        np.testing.assert_allclose(
+            [t.term for t in body.terms], w_row * dE_dz[layer + 1], rtol=1e-10, atol=1e-15
+        )
+        assert body.sum_of_terms == pytest.approx(body.dE_dy, rel=1e-12, abs=1e-15)
+        assert body.finite_difference == pytest.approx(body.dE_dy, rel=1e-6, abs=1e-9)
+
+
+def test_nudge_predicts_the_measured_change_to_first_order(client, seed):
+    errors = []
+    for eps in (0.1, 0.01):
+        body = {"network": seed, "layer": 1, "unit": 0, "eps": eps}
+        response = s.NudgeResponse.model_validate(post(client, "/api/nudge", body).json())
+        assert response.predicted == pytest.approx(sum(response.predicted_per_path), rel=1e-12)
+        assert response.measured == pytest.approx(response.E_after - response.E_before)
+        errors.append(abs(response.measured - response.predicted))
+    # the error of the linear prediction shrinks like eps^2: 10x smaller eps, ~100x smaller error
+    assert errors[1] < errors[0] / 50
+
+
+def test_gradcheck_passes_for_every_activation_and_loss(client):
+    for activation, output, loss in [
+        ("logistic", "logistic", "squared-error"),
+        ("tanh", "softmax", "cross-entropy"),
+        ("relu", "logistic", "binary-cross-entropy"),
+        ("tanh", "linear", "squared-error"),
+    ]:
+        body = {"sizes": [3, 4, 2], "activation": activation, "output": output, "loss": loss}
+        net = post(client, "/api/network/new", {**body, "seed": 3}).json()
+        report = post(client, "/api/gradcheck", {"network": net})
+        assert report.status_code == 200, report.text
+        result = s.GradcheckResponse.model_validate(report.json())
+        assert result.ok and result.checked == 3 + 3 * 4 + 4 * 2 + 4 + 2
+
+
+def test_engine_E_equals_the_explainers_E(client):
+    net = post(
+        client,
+        "/api/network/new",
+        {"sizes": [2, 3, 2], "output": "logistic", "loss": "binary-cross-entropy", "seed": 1},
+    ).json()
+    E = post(client, "/api/backward", {"network": net}).json()["E"]
+    derivation = post(client, "/api/derivation", {"network": net})
+    assert derivation.status_code == 200
+    doc = derivation.json()
+    assert doc["schema"] == "chainrule.derivation"
+    assert doc["loss"]["E"] == pytest.approx(E, rel=1e-12)
+    assert doc["check"]["all_ok"] is True
+
+
+def test_derivation_focus_and_export_formats(client, seed):
+    focused = post(client, "/api/derivation", {"network": seed, "layer": 1, "unit": 1}).json()
+    assert focused["focus"] == {"layer": 1, "unit": 1}
+    for fmt, marker in [("markdown", "# "), ("latex", "\\")]:
+        response = post(client, "/api/export", {"network": seed, "format": fmt})
+        assert response.status_code == 200
+        body = s.ExportResponse.model_validate(response.json())
+        assert body.format == fmt and marker in body.text
+        assert body.text == cr.explainer.render(
+            cr.explain(
+                [(w, b, "logistic") for w, b in zip(seed["weights"], seed["biases"])],
+                [seed["input"]],
+                [seed["target"]],
+                max_checks=3000,
+            ),
+            fmt,
+        )
+
+
+def test_new_network_has_the_requested_sizes(client):
+    net = post(client, "/api/network/new", {"sizes": [4, 5, 6, 2], "seed": 7}).json()
+    assert net["sizes"] == [4, 5, 6, 2]
+    assert [np.shape(w) for w in net["weights"]] == [(4, 5), (5, 6), (6, 2)]
+    again = post(client, "/api/network/new", {"sizes": [4, 5, 6, 2], "seed": 7}).json()
+    assert again == net
+
+
+def test_the_largest_network_allowed_works(client):
+    sizes = [s.MAX_UNITS] * s.MAX_LAYERS
+    net = post(client, "/api/network/new", {"sizes": sizes, "seed": 0}).json()
+    response = post(client, "/api/backward", {"network": net})
+    assert response.status_code == 200
+    assert len(response.json()["layers"]) == s.MAX_LAYERS
+    assert len(json.dumps({"network": net})) < s.MAX_BODY_BYTES
+
+
+# -- training sessions ---------------------------------------------------------------------------
+
+
+def test_training_lowers_the_loss_and_reports_gradient_norms(client):
+    start = post(client, "/api/train/start", {"dataset": "xor", "hidden": [4], "lr": 1.0})
+    assert start.status_code == 200
+    assert start.json()["step"] == 0 and start.json()["network"]["sizes"] == [2, 4, 1]
+    state = s.TrainState.model_validate(post(client, "/api/train/step", {"steps": 200}).json())
+    assert state.step == 200 and len(state.loss) == 200
+    assert state.loss[-1] < 0.5 * state.loss[0]
+    assert len(state.grad_norms) == 2 and all(g > 0 for g in state.grad_norms)
+    same = client.get("/api/train/state").json()
+    assert same["loss"] == state.loss
+
+
+def test_every_dataset_starts_and_steps(client):
+    for name, hidden in [("symmetry", [2]), ("circle", [4]), ("digits", [8])]:
+        start = post(
+            client, "/api/train/start", {"dataset": name, "hidden": hidden, "batch_size": 32}
+        )
+        assert start.status_code == 200, start.text
+        state = post(client, "/api/train/step", {"steps": 2}).json()
+        assert state["step"] == 2 and state["dataset"] == name
+    assert state["network"]["sizes"] == [64, 8, 10] and state["network"]["loss"] == "cross-entropy"
+
+
+def test_gradient_norms_are_the_norms_of_the_engines_gradients(client):
+    post(
+        client, "/api/train/start", {"dataset": "xor", "hidden": [3], "optimizer": "sgd", "lr": 0.1}
+    )
+    before = client.get("/api/train/state").json()["network"]
+    after = post(client, "/api/train/step", {"steps": 1}).json()
+    # plain SGD: w_new = w - lr dE/dw, so the step's size is lr times the gradient's norm
+    for l, norm in enumerate(after["grad_norms"]):
+        dw = np.asarray(before["weights"][l]) - np.asarray(after["network"]["weights"][l])
+        db = np.asarray(before["biases"][l]) - np.asarray(after["network"]["biases"][l])
+        assert np.sqrt(np.sum(dw**2) + np.sum(db**2)) == pytest.approx(0.1 * norm, rel=1e-9)
+
+
+def test_sessions_are_isolated_per_cookie():
+    app = create_app()
+    alice, bob = TestClient(app), TestClient(app)
+    post(alice, "/api/train/start", {"dataset": "xor"})
+    post(alice, "/api/train/step", {"steps": 3})
+    assert bob.get("/api/train/state").status_code == 409
+    post(bob, "/api/train/start", {"dataset": "symmetry"})
+    assert alice.get("/api/train/state").json()["dataset"] == "xor"
+    assert alice.cookies[COOKIE_NAME] != bob.cookies[COOKIE_NAME]
+    # a forged cookie gets a fresh, empty session, not someone else's
+    eve = TestClient(app, cookies={COOKIE_NAME: "not-a-session"})
+    assert eve.get("/api/train/state").status_code == 409
+
+
+def test_session_count_is_capped_oldest_evicted():
+    app = create_app(max_sessions=2)
+    first, second, third = TestClient(app), TestClient(app), TestClient(app)
+    for c in (first, second, third):
+        assert post(c, "/api/train/start", {"dataset": "xor"}).status_code == 200
+    assert len(app.state.sessions) == 2
+    assert first.get("/api/train/state").status_code == 409  # evicted: starts over
+    assert third.get("/api/train/state").status_code == 200
+
+
+def test_session_store_evicts_least_recently_used():
+    store = SessionStore(max_sessions=2)
+    a, _ = store.get_or_create(None)
+    b, _ = store.get_or_create(None)
+    store.get_or_create(a.token)  # a is used again: b is now the oldest
+    store.get_or_create(None)
+    assert a.token in store and b.token not in store
+    with pytest.raises(ValueError, match="max_sessions"):
+        SessionStore(0)
+
+
+def test_train_reset_and_step_without_a_run(client):
+    assert post(client, "/api/train/step", {"steps": 1}).status_code == 409
+    post(client, "/api/train/start", {"dataset": "xor"})
+    assert post(client, "/api/train/reset", {}).json() == {"reset": True}
+    assert client.get("/api/train/state").status_code == 409
+
+
+def test_divergent_training_is_refused_and_keeps_the_weights():
+    from chainrule.errors import UserError
+    from chainrule.web.training import start_run
+
+    run = start_run("xor", [2], optimizer="sgd", lr=1.0)
+    run.step()
+    before = [p.numpy().copy() for p in run.parameters]
+    run.optimizer.lr = float("inf")  # an update that overflows
+    with pytest.raises(UserError, match="diverged at step 2"):
+        run.step()
+    for p, old in zip(run.parameters, before):
+        np.testing.assert_array_equal(p.numpy(), old)
+    assert run.step_count == 1
+
+
+# -- bad requests ----------------------------------------------------------------------------------
+
+
+def bad(response, status: int, *words: str) -> None:
+    assert response.status_code == status, response.text
+    message = response.json()["error"]
+    for word in words:
+        assert word in message, message
+
+
+def test_nan_and_infinity_are_refused(client, seed):
+    text = json.dumps({"network": seed}).replace("0.15", "NaN", 1)
+    bad(client.post("/api/backward", content=text), 422, "weights[0][0][0]", "finite")
+    text = json.dumps({"network": seed}).replace("0.15", "Infinity", 1)
+    bad(client.post("/api/backward", content=text), 422, "finite")
+    text = json.dumps({"network": seed}).replace("0.15", "1e400", 1)
+    bad(client.post("/api/backward", content=text), 422, "finite")
+
+
+def test_wrong_shapes_are_named(client, seed):
+    wrong = {**seed, "weights": [seed["weights"][0], [[1.0, 2.0], [3.0, 4.0]]]}
+    bad(post(client, "/api/backward", {"network": wrong}), 422, "weights[1]", "(2, 3)")
+    bad(post(client, "/api/backward", {"network": {**seed, "input": [1.0]}}), 422, "input")
+    bad(post(client, "/api/backward", {"network": {**seed, "target": [1.0]}}), 422, "target")
+    bad(
+        post(client, "/api/backward", {"network": {**seed, "biases": [[0.0], [0.0]]}}),
+        422,
+        "biases[0]",
+    )
+    bad(
+        post(client, "/api/backward", {"network": {**seed, "weights": seed["weights"][:1]}}),
+        422,
+        "weights",
+    )
+
+
+def test_unknown_fields_are_refused(client, seed):
+    bad(post(client, "/api/backward", {"network": seed, "extra": 1}), 422, "extra")
+    bad(
+        post(client, "/api/backward", {"network": {**seed, "momentum": 0.9}}),
+        422,
+        "network.momentum",
+    )
+
+
+def test_too_many_layers_and_units_are_refused(client, seed):
+    bad(post(client, "/api/network/new", {"sizes": [2] * (s.MAX_LAYERS + 1)}), 422, "sizes")
+    bad(post(client, "/api/network/new", {"sizes": [2, s.MAX_UNITS + 1]}), 422, "sizes[1]")
+    bad(post(client, "/api/network/new", {"sizes": [2, 0]}), 422, "sizes[1]")
+    bad(post(client, "/api/train/start", {"dataset": "xor", "hidden": [4] * 7}), 422, "hidden")
+
+
+def test_oversized_bodies_are_refused_by_length_and_by_bytes(client, seed):
+    big = json.dumps({"network": seed, "pad": "x" * s.MAX_BODY_BYTES})
+    bad(client.post("/api/backward", content=big), 413, "limit")
+
+    def chunks():  # no Content-Length: the server must count what actually arrives
+        for _ in range(20):
+            yield b" " * 65536
+
+    bad(client.post("/api/backward", content=chunks()), 413, "limit")
+
+
+def test_a_lying_content_length_does_not_get_past_the_limit():
+    """Content-Length says 10 bytes, 1.25 MiB arrive: the server counts the bytes themselves."""
+    import asyncio
+
+    app = create_app()
+    chunks = [b" " * 65536] * 20
+    messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+    messages.append({"type": "http.request", "body": b"", "more_body": False})
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/api/backward", "raw_path": b"/api/backward",
+        "query_string": b"", "headers": [(b"content-length", b"10")], "http_version": "1.1",
+        "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+        "root_path": "",
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert b"limit" in b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_bad_json_wrong_types_and_bad_values(client, seed):
+    bad(client.post("/api/backward", content=b"{"), 422, "not valid JSON")
+    bad(client.post("/api/backward", content=b"[]"), 422)
+    bad(post(client, "/api/backward", {"network": {**seed, "input": ["1", "2"]}}), 422, "input")
+    bad(post(client, "/api/backward", {"network": {**seed, "input": [True, False]}}), 422, "input")
+    bad(
+        post(client, "/api/backward", {"network": {**seed, "activation": "swish"}}),
+        422,
+        "activation",
+    )
+    bad(
+        post(client, "/api/backward", {"network": {**seed, "loss": "cross-entropy"}}),
+        422,
+        "softmax",
+    )
+    bad(post(client, "/api/paths", {"network": seed, "layer": 2, "unit": 0}), 422, "top layer")
+    bad(post(client, "/api/paths", {"network": seed, "layer": 0, "unit": 5}), 422, "unit")
+    bad(post(client, "/api/nudge", {"network": seed, "layer": 0, "unit": 0, "eps": 3}), 422, "eps")
+    bad(post(client, "/api/export", {"network": seed, "format": "pdf"}), 422, "format")
+    bad(post(client, "/api/derivation", {"network": seed, "layer": 1}), 422, "both")
+    bad(post(client, "/api/train/start", {"dataset": "mnist"}), 422, "dataset")
+    bad(post(client, "/api/train/step", {"steps": s.MAX_TRAIN_STEPS + 1}), 422, "steps")
+    bad(client.post("/api/train/reset", content=b'{"x": 1}'), 422, "no request body")
+    bad(client.post("/api/train/reset", content=b"not json at all"), 422, "no request body")
+    assert client.get("/api/backward").status_code == 405
+
+
+def test_huge_but_finite_numbers_never_crash(client):
+    net = post(
+        client,
+        "/api/network/new",
+        {"sizes": [64] * 8, "activation": "relu", "output": "linear", "seed": 0},
+    ).json()
+    net["weights"] = [[[s.MAX_MAGNITUDE] * len(r) for r in w] for w in net["weights"]]
+    net["input"] = [s.MAX_MAGNITUDE] * 64
+    response = post(client, "/api/backward", {"network": net})
+    assert response.status_code in (200, 422)
+    if response.status_code == 422:
+        assert "finite" in response.json()["error"]
+
+
+# -- the documentation ----------------------------------------------------------------------------
+
+
+def test_openapi_documents_every_endpoint(client):
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for endpoint in ENDPOINTS:
+        operation = doc["paths"][endpoint.path][endpoint.method.lower()]
+        assert operation["summary"]
+        if endpoint.request is not None:
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.rsplit("/", 1)[-1] in doc["components"]["schemas"]
+    network = doc["components"]["schemas"]["Network"]
+    assert network["additionalProperties"] is False
+    assert network["properties"]["sizes"]["maxItems"] == s.MAX_LAYERS
+
+
+def test_page_and_static_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    for name in ("app.js", "style.css"):
+        assert f"/static/{name}" in page.text
+        assert client.get(f"/static/{name}").status_code == 200
+    assert "http" not in "".join(  # no CDN: nothing is fetched from elsewhere
+        line for line in page.text.splitlines() if "src=" in line or "href=" in line
+    )
+
+
+def test_serve_refuses_a_busy_port_with_one_line():
+    import socket
+
+    from chainrule.commands.serve import serve
+    from chainrule.errors import UserError
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve(host="127.0.0.1", port=port, open_browser=False, max_sessions=4)

@@ -127,7 +127,8 @@ def write_arrays(
     """Save named arrays as one safetensors file, atomically."""
     from safetensors.numpy import save
 
-    tensors = {name: np.ascontiguousarray(to_numpy(value)) for name, value in arrays.items()}
+    # np.asarray(order="C"), not np.ascontiguousarray, which turns a 0-d array (a step count) 1-d
+    tensors = {name: np.asarray(to_numpy(value), order="C") for name, value in arrays.items()}
     return atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 

@@ -1,0 +1,162 @@
+"""Model files: round trips, atomic writes, and every way a model file can be wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from chainrule import data, io, nn
+from chainrule.errors import ModelFileError
+
+
+def net(dtype=np.float32, hidden=5):
+    return nn.mlp([4, hidden, 3], activation="tanh", output="logistic", dtype=dtype, rng=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_save_load_round_trip(tmp_path, dtype):
+    model = net(dtype)
+    scaler = data.Standardizer().fit(np.arange(20, dtype=np.float64).reshape(5, 4) ** 1.5)
+    path = io.save_model(tmp_path / "m", model, loss=nn.SquaredError(reduction="mean"),
+                         standardizer=scaler, class_names=["a", "b", "c"],
+                         meta={"note": "hi"})  # fmt: skip
+    assert sorted(p.name for p in path.iterdir()) == ["model.json", "model.safetensors"]
+    again, info = io.load_model(path)
+    assert again.config() == model.config()
+    for name, value in model.state_dict().items():
+        loaded = again.state_dict()[name]
+        assert loaded.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(loaded, value)
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+    assert info["dtype"] == np.dtype(dtype).name
+    assert nn.loss_from_config(info["loss"]).reduction == "mean"
+    assert info["class_names"] == ["a", "b", "c"] and info["meta"] == {"note": "hi"}
+    np.testing.assert_array_equal(data.Standardizer.from_state(info["standardizer"]).mean,
+                                  scaler.mean)  # fmt: skip
+    assert not again.training
+
+
+def test_saving_over_an_existing_model_replaces_it(tmp_path):
+    io.save_model(tmp_path / "m", net(hidden=5))
+    io.save_model(tmp_path / "m", net(hidden=7))
+    model, _ = io.load_model(tmp_path / "m")
+    assert model[0].weight.shape == (4, 7)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.safetensors"]
+
+
+def test_model_files_hold_no_pickle(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    json.loads((tmp_path / "m" / "model.json").read_text())  # plain JSON
+    header_len = int.from_bytes((tmp_path / "m" / "model.safetensors").read_bytes()[:8], "little")
+    assert header_len < 10_000  # a safetensors header, not a pickle stream
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model directory"):
+        io.load_model(tmp_path / "nope")
+
+
+def test_missing_json(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    (tmp_path / "m" / "model.json").unlink()
+    with pytest.raises(ModelFileError, match="model.json is missing"):
+        io.load_model(tmp_path / "m")
+
+
+def test_missing_weights(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    (tmp_path / "m" / "model.safetensors").unlink()
+    with pytest.raises(ModelFileError, match="model.safetensors: file not found"):
+        io.load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("keep", [0, 5, 100, -10])
+def test_truncated_weights(tmp_path, keep):
+    io.save_model(tmp_path / "m", net())
+    path = tmp_path / "m" / "model.safetensors"
+    blob = path.read_bytes()
+    path.write_bytes(blob[: keep if keep >= 0 else len(blob) + keep])
+    with pytest.raises(ModelFileError, match="truncated or not a safetensors file"):
+        io.load_model(tmp_path / "m")
+
+
+def test_json_that_does_not_parse(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    path = tmp_path / "m" / "model.json"
+    path.write_text(path.read_text()[:-20])
+    with pytest.raises(ModelFileError, match=r"model.json: not valid JSON \(line \d+"):
+        io.load_model(tmp_path / "m")
+
+
+def test_json_of_something_else(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    (tmp_path / "m" / "model.json").write_text('{"hello": 1}')
+    with pytest.raises(ModelFileError, match="not a chainrule model"):
+        io.load_model(tmp_path / "m")
+
+
+def test_unknown_architecture(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    path = tmp_path / "m" / "model.json"
+    description = json.loads(path.read_text())
+    description["architecture"]["layers"][0]["type"] = "Wormhole"
+    path.write_text(json.dumps(description))
+    with pytest.raises(ModelFileError, match="cannot rebuild the architecture.*Wormhole"):
+        io.load_model(tmp_path / "m")
+
+
+def test_weights_of_another_shape_name_the_parameter_and_both_shapes(tmp_path):
+    io.save_model(tmp_path / "small", net(hidden=5))
+    io.save_model(tmp_path / "big", net(hidden=7))
+    os.replace(tmp_path / "big" / "model.safetensors", tmp_path / "small" / "model.safetensors")
+    with pytest.raises(ModelFileError, match=r"'0.weight' has shape \(4, 7\) but the architecture "
+                       r"needs \(4, 5\)"):  # fmt: skip
+        io.load_model(tmp_path / "small")
+
+
+def test_missing_and_unexpected_parameters(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    path = tmp_path / "m" / "model.safetensors"
+    arrays = io.read_arrays(path)
+    io.write_arrays(path, {k: v for k, v in arrays.items() if k != "2.bias"})
+    with pytest.raises(ModelFileError, match="'2.bias' is missing"):
+        io.load_model(tmp_path / "m")
+    io.write_arrays(path, {**arrays, "9.weight": np.zeros(2, np.float32)})
+    with pytest.raises(ModelFileError, match="unexpected parameter '9.weight'"):
+        io.load_model(tmp_path / "m")
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    target = tmp_path / "f.bin"
+    io.atomic_write_bytes(target, b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        io.atomic_write_bytes(target, b"new")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # the temporary is gone
+
+
+def test_interrupted_save_model_leaves_no_directory(tmp_path, monkeypatch):
+    def interrupted(path, obj):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io, "atomic_write_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_model(tmp_path / "m", net())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_find_checkpoint_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="no such checkpoint"):
+        io.find_checkpoint(tmp_path / "nope")
+    with pytest.raises(ModelFileError, match="no complete checkpoint"):
+        io.find_checkpoint(tmp_path)

@@ -1,0 +1,333 @@
+"""The training loop: determinism, callbacks, early stopping, schedules, checkpoints and resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule import data, io, nn, optim, train
+from chainrule.data import Dataset
+from chainrule.train import Callback, EarlyStopping, History, Trainer, TrainingDiverged
+
+
+def small_classification(n: int = 60, seed: int = 0) -> Dataset:
+    """Three Gaussian blobs in 4-D (classes 0, 1, 2)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(size=(n, 4)).astype(np.float32) + 2.0 * np.eye(4, dtype=np.float32)[y]
+    return Dataset(X=X, y=y, task="classification", name="blobs")
+
+
+def make(seed: int = 0, dropout: bool = False, dtype=np.float32):
+    layers = [nn.Linear(4, 8, rng=seed, dtype=dtype), nn.Logistic()]
+    if dropout:
+        layers.append(nn.Dropout(0.3, rng=seed + 1))
+    layers.append(nn.Linear(8, 3, rng=seed + 2, dtype=dtype))
+    model = nn.Sequential(*layers)
+    opt = optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    return model, nn.CrossEntropy(), opt
+
+
+def weights(model) -> dict[str, np.ndarray]:
+    return model.state_dict()
+
+
+def assert_same_weights(a, b) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        np.testing.assert_array_equal(wa[name], wb[name], err_msg=name)
+
+
+# -- determinism ----------------------------------------------------------------------------------
+
+
+def test_fit_is_deterministic_given_a_seed():
+    ds = small_classification()
+    runs = []
+    for _ in range(2):
+        model, loss, opt = make(dropout=True)
+        h = train.fit(model, loss, opt, ds, epochs=5, batch_size=7, seed=3, progress=False)
+        runs.append((model, h))
+    assert_same_weights(runs[0][0], runs[1][0])
+    assert runs[0][1]["loss"] == runs[1][1]["loss"]
+
+
+def test_a_different_seed_shuffles_differently():
+    ds = small_classification()
+    a, loss, opt_a = make()
+    train.fit(a, loss, opt_a, ds, epochs=2, batch_size=7, seed=1, progress=False)
+    b, loss, opt_b = make()
+    train.fit(b, loss, opt_b, ds, epochs=2, batch_size=7, seed=2, progress=False)
+    assert not np.array_equal(weights(a)["0.weight"], weights(b)["0.weight"])
+
+
+def test_full_batch_learns_xor_and_history_has_every_key():
+    ds = data.xor()
+    model = nn.mlp([2, 3, 1], output="logistic", rng=0, init_range=1.0)
+    opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    h = train.fit(model, nn.SquaredError(), opt, ds, epochs=300, progress=False)
+    assert len(h) == 300
+    assert set(h.last) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"}
+    assert h.last["accuracy"] == 1.0
+    assert h["loss"][-1] < h["loss"][0]
+    outputs = train.predict(model, ds.X)
+    np.testing.assert_array_equal(outputs[:, 0] > 0.5, ds.y[:, 0] > 0.5)
+
+
+def test_float64_training_keeps_float64():
+    ds = small_classification().astype(np.float64)
+    model, loss, opt = make(dtype=np.float64)
+    train.fit(model, loss, opt, ds, epochs=2, batch_size=10, progress=False)
+    assert all(p.dtype == np.float64 for p in model.parameters())
+
+
+def test_nan_loss_raises_training_diverged():
+    ds = small_classification()
+    model = nn.mlp([4, 8, 3], activation="relu", rng=0)
+    opt = optim.SGD(model.parameters(), lr=1e30)
+    with pytest.raises(TrainingDiverged, match="smaller learning rate"):
+        train.fit(model, nn.CrossEntropy(), opt, ds, epochs=5, progress=False)
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_fit_start(self, trainer):
+        self.calls.append("fit_start")
+
+    def on_epoch_start(self, trainer, epoch):
+        self.calls.append(f"epoch_start {epoch}")
+
+    def on_after_backward(self, trainer):
+        assert all(p.grad is not None for p in trainer.model.parameters())
+        self.calls.append("after_backward")
+
+    def on_batch_end(self, trainer, batch, loss):
+        assert np.isfinite(loss)
+        self.calls.append(f"batch_end {batch}")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        assert logs["epoch"] == epoch == trainer.epoch
+        self.calls.append(f"epoch_end {epoch}")
+
+    def on_fit_end(self, trainer):
+        self.calls.append("fit_end")
+
+
+def test_callbacks_run_in_order():
+    ds = small_classification(n=20)
+    model, loss, opt = make()
+    recorder = Recorder()
+    train.fit(model, loss, opt, ds, epochs=2, batch_size=10, callbacks=[recorder], progress=False)
+    epoch = ["after_backward", "batch_end 0", "after_backward", "batch_end 1"]
+    assert recorder.calls == [
+        "fit_start",
+        "epoch_start 1", *epoch, "epoch_end 1",
+        "epoch_start 2", *epoch, "epoch_end 2",
+        "fit_end",
+    ]  # fmt: skip
+
+
+def test_after_backward_comes_before_the_step():
+    ds = small_classification(n=10)
+    model, loss, opt = make()
+    seen = {}
+
+    class Snapshot(Callback):
+        def on_after_backward(self, trainer):
+            seen["before"] = trainer.model.state_dict()["0.weight"]
+            seen["grad"] = trainer.model.parameters()[0].grad.numpy().copy()
+
+    train.fit(model, loss, opt, ds, epochs=1, callbacks=[Snapshot()], progress=False)
+    after = model.state_dict()["0.weight"]
+    # first SGD step with zero velocity: w_after = w_before - lr * dE/dw
+    np.testing.assert_allclose(after, seen["before"] - 0.2 * seen["grad"], rtol=1e-6, atol=1e-7)
+
+
+class ScriptedValLoss(Callback):
+    """Overwrite the epoch's val_loss with a scripted sequence, and snapshot the weights."""
+
+    def __init__(self, values):
+        self.values, self.snapshots = values, {}
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        logs["val_loss"] = self.values[epoch - 1]
+        self.snapshots[epoch] = trainer.model.state_dict()
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
+    ds = small_classification()
+    model, loss, opt = make()
+    script = ScriptedValLoss([5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 1.0, 1.0, 1.0, 1.0])
+    stopper = EarlyStopping(patience=3, monitor="val_loss")
+    trainer = Trainer(model, loss, opt, batch_size=10, callbacks=[script], early_stopping=stopper,
+                      progress=False)  # fmt: skip
+    history = trainer.fit(ds, epochs=10)
+    assert len(history) == 6 and stopper.stopped_epoch == 6
+    assert trainer.best_epoch == 3 and stopper.best == 3.0
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+
+
+def test_early_stopping_monitors_val_loss_when_there_is_validation_data():
+    train_ds, val_ds, _ = data.split(small_classification(90), val=0.2, test=0.1, seed=0)
+    model, loss, opt = make()
+    h = train.fit(model, loss, opt, train_ds, val_ds, epochs=4, batch_size=16, early_stopping=2,
+                  progress=False)  # fmt: skip
+    assert all(r["val_loss"] is not None and r["val_accuracy"] is not None for r in h)
+
+
+def test_schedule_is_stepped_once_per_epoch():
+    ds = small_classification()
+    model, loss, opt = make()
+    schedule = optim.StepLR(opt, step_size=2, gamma=0.5)
+    h = train.fit(model, loss, opt, ds, epochs=5, schedule=schedule, progress=False)
+    assert h["lr"] == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05])
+
+
+def test_stop_training_from_a_callback():
+    class StopAtTwo(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            trainer.stop_training = epoch == 2
+
+    model, loss, opt = make()
+    h = train.fit(model, loss, opt, small_classification(), epochs=9, callbacks=[StopAtTwo()],
+                  progress=False)  # fmt: skip
+    assert len(h) == 2
+
+
+# -- metrics --------------------------------------------------------------------------------------
+
+
+def test_accuracy_rules():
+    cls = Dataset(X=np.zeros((4, 1), np.float32), y=np.array([0, 1, 2, 1]), task="classification",
+                  name="c")  # fmt: skip
+    outputs = np.array([[3, 1, 0], [0, 2, 1], [0, 5, 1], [1, 0, 0]], dtype=np.float32)
+    assert train.accuracy(outputs, cls) == 0.5
+    binary = Dataset(X=np.zeros((4, 1), np.float32), y=np.array([0, 1, 1, 0]),
+                     task="classification", name="b")  # fmt: skip
+    probs = np.array([[0.2], [0.7], [0.4], [0.6]])
+    assert train.accuracy(probs, binary, nn.SquaredError()) == 0.5
+    logits = np.array([[-1.0], [0.3], [-0.1], [2.0]])  # threshold 0 for BCE's logits
+    assert train.accuracy(logits, binary, nn.BinaryCrossEntropy()) == 0.5
+    multi = Dataset(X=np.zeros((2, 1), np.float32), y=np.array([[1.0, 0.0], [1.0, 1.0]]),
+                    task="multilabel", name="m")  # fmt: skip
+    # case 0: both outputs right; case 1: one of two wrong, so the case is wrong
+    assert train.accuracy(np.array([[0.9, 0.1], [0.9, 0.4]]), multi, nn.SquaredError()) == 0.5
+
+
+def test_evaluate_sums_a_summed_loss_over_every_case():
+    ds = data.xor()
+    model = nn.mlp([2, 2, 1], output="logistic", rng=0)
+    out = train.predict(model, ds.X)
+    expected = 0.5 * float(np.sum((ds.y - out) ** 2))
+    assert train.evaluate(model, nn.SquaredError(), ds)["loss"] == pytest.approx(expected, 1e-6)
+
+
+# -- history and plots ----------------------------------------------------------------------------
+
+
+def test_history_json_round_trip_and_columns():
+    h = History([{"epoch": 1, "loss": 0.5, "val_loss": float("nan")}, {"epoch": 2, "loss": 0.25}])
+    again = History.from_json(h.to_json())
+    assert again["loss"] == [0.5, 0.25] and again[0]["val_loss"] is None
+    assert h.best("loss")["epoch"] == 2
+
+
+def test_plot_history_writes_a_png(tmp_path):
+    from chainrule.viz.curves import plot_history
+
+    model, loss, opt = make()
+    train_ds, val_ds, _ = data.split(small_classification(90), val=0.2, test=0.1, seed=0)
+    h = train.fit(model, loss, opt, train_ds, val_ds, epochs=3, progress=False)
+    path = plot_history(h, tmp_path / "curves.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary left
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+
+
+class InterruptAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _resumable_setup():
+    model, loss, opt = make(dropout=True)
+    schedule = optim.StepLR(opt, step_size=3, gamma=0.5)
+    return model, loss, opt, schedule
+
+
+def test_resume_gives_bit_identical_weights(tmp_path):
+    ds = small_classification()
+    model, loss, opt, schedule = _resumable_setup()
+    full = Trainer(model, loss, opt, batch_size=7, seed=5, schedule=schedule, early_stopping=50,
+                   progress=False)  # fmt: skip
+    full.fit(ds, epochs=10)
+
+    model2, loss2, opt2, schedule2 = _resumable_setup()
+    first = Trainer(model2, loss2, opt2, batch_size=7, seed=5, schedule=schedule2,
+                    early_stopping=50, checkpoint_dir=tmp_path, callbacks=[InterruptAt(5)],
+                    progress=False)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(ds, epochs=10)
+    assert io.find_checkpoint(tmp_path).name == "epoch-000004"
+
+    model3, loss3, opt3, schedule3 = _resumable_setup()  # a fresh process would rebuild these
+    train.fit(model3, loss3, opt3, ds, epochs=10, batch_size=7, seed=5, schedule=schedule3,
+              early_stopping=50, resume=tmp_path, progress=False)  # fmt: skip
+    assert_same_weights(model, model3)
+    assert opt3.lr == opt.lr
+
+
+def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(tmp_path, monkeypatch):
+    ds = small_classification()
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, batch_size=20, checkpoint_dir=tmp_path, progress=False)
+    trainer.fit(ds, epochs=2)
+    saved = weights(model)
+    real_write = io.write_arrays
+
+    def interrupted(path, arrays, metadata=None):
+        real_write(path, arrays, metadata)
+        raise KeyboardInterrupt  # after the weights, before the rest of the checkpoint
+
+    monkeypatch.setattr(io, "write_arrays", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(ds, epochs=3)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-000001", "epoch-000002"]
+    checkpoint = io.load_checkpoint(tmp_path)
+    assert checkpoint["state"]["epoch"] == 2
+    for name, value in checkpoint["model"].state_dict().items():
+        np.testing.assert_array_equal(value, saved[name])
+
+
+def test_checkpoints_keep_only_the_latest(tmp_path):
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, checkpoint_dir=tmp_path, keep_checkpoints=2,
+                      progress=False)  # fmt: skip
+    trainer.fit(small_classification(), epochs=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-000004", "epoch-000005"]
+    state = io.load_checkpoint(tmp_path)["state"]
+    assert state["epoch"] == 5 and len(state["history"]) == 5
+
+
+def test_resume_into_another_architecture_is_refused(tmp_path):
+    model, loss, opt = make()
+    train.fit(model, loss, opt, small_classification(), epochs=1, checkpoint_dir=tmp_path,
+              progress=False)  # fmt: skip
+    other = nn.mlp([4, 5, 3], rng=0)
+    with pytest.raises(io.ModelFileError, match=r"'0.weight' has shape \(4, 8\).*\(4, 5\)"):
+        train.fit(other, loss, optim.SGD(other.parameters(), lr=0.1), small_classification(),
+                  epochs=2, resume=tmp_path, progress=False)  # fmt: skip

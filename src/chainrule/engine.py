@@ -288,6 +288,8 @@ def _send_contributions(
             contribution = _rule_checked(rules[index], node, cotangent, args)
         else:
             contribution = rules[index](cotangent, *args, **node.params)
+        if contribution.dtype != parent.data.dtype:  # float32 * float64: a float32 input's
+            contribution = contribution.astype(parent.data.dtype)  # gradient stays float32
         sum_over_consumers(totals, parent, contribution)
 
 

@@ -74,7 +74,9 @@ def _log_of_positive(a: Any) -> Any:
 _power_scalar = primitive(
     "power_scalar",
     lambda x, exponent: x**exponent,
-    lambda g, out, x, exponent: g * (exponent * _power_scalar(x, exponent=exponent - 1)),
+    lambda g, out, x, exponent: (
+        g * 0.0 if exponent == 0 else g * (exponent * _power_scalar(x, exponent=exponent - 1))
+    ),  # x ** 0 is constant: 0 * x ** -1 would make a NaN at x = 0
     doc="x ** c for a constant exponent c.",
 )
 _power = primitive(

@@ -49,8 +49,11 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     """Variance over ``axis``, dividing by ``n - ddof``."""
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "var")
+    count = _count(x.shape, axes)
+    if count - ddof <= 0:
+        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {count} values")
     deviation = x - mean(x, axes, keepdims=True)
-    return sum(deviation * deviation, axes, keepdims) * (1.0 / (_count(x.shape, axes) - ddof))
+    return sum(deviation * deviation, axes, keepdims) * (1.0 / (count - ddof))
 
 
 def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:

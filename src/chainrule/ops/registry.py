@@ -42,12 +42,13 @@ class Primitive:
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
         """On tensors, run and record; on plain arrays only, just compute (a rule's fast path)."""
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        if like is None:
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        if len(tensors) == len(inputs):
+            return apply(self, inputs, **params)
+        if not tensors:
             return self.forward(*inputs, **params)
-        if not all(isinstance(x, Tensor) for x in inputs):  # a constant array or number beside
-            inputs = tuple(_constant(x, like) for x in inputs)
-        return apply(self, inputs, **params)
+        like = tensors[0]  # a constant array or number beside a tensor: no gradient for it
+        return apply(self, tuple(_constant(x, like) for x in inputs), **params)
 
     def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:
         shapes = " and ".join(str(tuple(t.shape)) for t in inputs)

@@ -27,11 +27,27 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return value
     if like is not None and isinstance(value, (int, float, bool)):
         data = like.data
-        if data.dtype.kind == "f":  # the common case, without NumPy's slower result_type
-            return Tensor._wrap(array_module(data).asarray(value, dtype=data.dtype))
         xp = array_module(data)
-        return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(data, value)))
+        dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
+        return _scalar_constant(value, dtype, xp)
     return Tensor(value)
+
+
+_scalars: dict[tuple, Tensor] = {}
+
+
+def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:
+    """A 0-d constant tensor, shared between uses: ``y * 1.01`` in a loop makes it only once.
+
+    Safe to share because constants never require a gradient and ops never write into inputs.
+    """
+    key = (type(value), value, dtype, xp.__name__)
+    constant = _scalars.get(key)
+    if constant is None:
+        if len(_scalars) >= 4096:
+            _scalars.clear()
+        constant = _scalars[key] = Tensor._wrap(xp.asarray(value, dtype=dtype))
+    return constant
 
 
 def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:

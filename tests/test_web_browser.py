@@ -1,0 +1,309 @@
+"""End-to-end tests of the explorer in a real headless Chromium (Debian's, driven by Playwright).
+
+The page is served by uvicorn on a free local port; the tests click through it as a user would
+and compare what it displays with the API's numbers. Skipped, saying why, when Playwright or
+/usr/bin/chromium is missing (.ci/run installs chromium).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+)
+if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+    pytest.skip(
+        "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+        allow_module_level=True,
+    )
+uvicorn = pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+Image = pytest.importorskip("PIL.Image")
+
+from chainrule.web import create_app  # noqa: E402
+from chainrule.web.schemas import MAX_LAYERS, MAX_UNITS  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    port = _free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as error:  # a chromium that cannot start here is not a bug of ours
+            pytest.skip(f"chromium could not be launched: {error}")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # a refused request logs "Failed to load resource" (some tests make one on purpose)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text
+            else None
+        ),
+    )
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.errors = errors
+    yield page
+    context.close()
+    assert not errors, f"the page reported errors: {errors}"
+
+
+def api(server_url: str, path: str, body=None) -> dict:
+    if body is None:
+        return httpx.get(server_url + path).json()
+    return httpx.post(server_url + path, json=body).json()
+
+
+def shown(page, selector: str) -> float:
+    """A number as the page shows it (with the typographic minus)."""
+    return float(page.inner_text(selector).replace("\u2212", "-"))
+
+
+def labels(page) -> list[str]:
+    return page.eval_on_selector_all("#diagram text", "els => els.map(e => e.textContent)")
+
+
+def assert_labels_do_not_overlap(page) -> int:
+    boxes = page.eval_on_selector_all(
+        "#diagram text",
+        "els => els.map(e => { const b = e.getBBox(); return [b.x, b.y, b.width, b.height]; })",
+    )
+    tol = 0.5
+    for k, (x, y, w, h) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[k + 1 :]:
+            apart = (
+                x + w <= x2 + tol or x2 + w2 <= x + tol or y + h <= y2 + tol or y2 + h2 <= y + tol
+            )
+            assert apart, f"labels overlap: {(x, y, w, h)} and {(x2, y2, w2, h2)}"
+    return len(boxes)
+
+
+def test_step_forward_then_backward(page, server_url):
+    seed = api(server_url, "/api/seed")
+    numbers = api(server_url, "/api/backward", {"network": seed})
+    assert page.inner_text("#error-value") == "E = ?"
+    assert not any(t.startswith("\u2202E") for t in labels(page))
+    n_steps = int(page.inner_text("#phase").split("/")[1].split(":")[0])
+    page.click("#btn-step")  # layer 1 forward: its y and z appear
+    top_y = f"y {numbers['layers'][1]['y'][0]:.3g}"
+    assert top_y in labels(page)
+    for _ in range(len(seed["sizes"]) - 1):
+        page.click("#btn-step")
+    assert page.inner_text("#error-value") == f"E = {numbers['E']:.6g}"
+    page.click("#btn-step")  # backward: the top units light up with dE/dz
+    assert page.locator("g.unit.lit").count() == seed["sizes"][-1]
+    dz = numbers["layers"][-1]["dE_dz"][0]
+    assert any(
+        t.startswith("\u2202E/\u2202z") and t.endswith(f"{abs(dz):.3g}") for t in labels(page)
+    )
+    while not page.is_disabled("#btn-step"):
+        page.click("#btn-step")
+    assert page.inner_text("#phase").startswith(f"Step {n_steps}/{n_steps}")
+    assert page.locator("g.unit.lit").count() == sum(seed["sizes"])
+    page.click("#btn-reset")
+    assert page.inner_text("#error-value") == "E = ?"
+
+
+def test_clicking_a_hidden_unit_shows_its_paths_adding_up(page, server_url):
+    seed = api(server_url, "/api/seed")
+    expected = api(server_url, "/api/paths", {"network": seed, "layer": 1, "unit": 0})
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    rows = page.locator("#paths-table tbody tr")
+    assert rows.count() == len(expected["terms"]) == seed["sizes"][2]
+    shown_terms = []
+    for k, term in enumerate(expected["terms"]):
+        cells = rows.nth(k).locator("td")
+        w, dz, product = (float(cells.nth(c).inner_text().replace("\u2212", "-")) for c in range(3))
+        assert w == pytest.approx(term["w_ij"], rel=1e-5)
+        assert dz == pytest.approx(term["dE_dz_j"], rel=1e-5)
+        assert product == pytest.approx(term["term"], rel=1e-5)
+        assert product == pytest.approx(w * dz, rel=1e-4)
+        shown_terms.append(product)
+    assert shown(page, "#paths-sum") == pytest.approx(sum(shown_terms), rel=1e-4, abs=1e-9)
+    assert shown(page, "#paths-sum") == pytest.approx(expected["sum_of_terms"], rel=1e-5)
+    assert shown(page, "#paths-engine") == pytest.approx(expected["dE_dy"], rel=1e-5)
+    assert shown(page, "#paths-fd") == pytest.approx(expected["finite_difference"], rel=1e-5)
+    # each path i -> j is highlighted in the diagram with its term, and the waterfall has a bar each
+    assert page.locator("line.edge.path").count() == len(expected["terms"])
+    assert page.locator("#diagram text[data-testid^=term-]").count() == len(expected["terms"])
+    assert page.locator("#stacked-bar rect[data-j]").count() == len(expected["terms"])
+    assert_labels_do_not_overlap(page)
+
+
+def test_nudge_slider_shows_predicted_against_measured(page, server_url):
+    seed = api(server_url, "/api/seed")
+    page.click("g.unit[data-layer='1'][data-unit='1']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    slider = page.locator("#nudge")
+    slider.evaluate("(s) => { s.value = '-0.3'; s.dispatchEvent(new Event('input')); }")
+    expected = api(server_url, "/api/nudge", {"network": seed, "layer": 1, "unit": 1, "eps": -0.3})
+    page.wait_for_function(
+        "v => document.getElementById('nudge-measured').dataset.value == v",
+        arg=str(expected["measured"]),
+    )
+    assert page.inner_text("#nudge-eps") == "-0.30"
+    assert shown(page, "#nudge-measured") == pytest.approx(expected["measured"], rel=1e-5)
+    assert shown(page, "#nudge-predicted") == pytest.approx(expected["predicted"], rel=1e-5)
+    per_path = page.locator("#nudge-table tbody td")
+    assert per_path.count() == len(expected["predicted_per_path"])
+    for k, v in enumerate(expected["predicted_per_path"]):
+        assert float(per_path.nth(k).inner_text().replace("\u2212", "-")) == pytest.approx(
+            v, rel=1e-5
+        )
+
+
+def test_editing_a_weight_updates_the_numbers(page, server_url):
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.click(".tabs button[data-tab=edit]")
+    weight = page.locator("#edit-unit .edit-row input").nth(1)  # bias first, then w_0->0
+    weight.fill("2.5")
+    weight.dispatch_event("change")
+    seed = api(server_url, "/api/seed")
+    seed["weights"][1][0][0] = 2.5
+    expected = api(server_url, "/api/backward", {"network": seed})["E"]
+    page.wait_for_function(
+        "v => document.getElementById('error-value').textContent === v", arg=f"E = {expected:.6g}"
+    )
+    # a refused change keeps the old network and says why
+    page.fill("#edit-sizes", f"2,{MAX_UNITS + 1},3")
+    page.click("#btn-new")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "sizes[1]" in page.inner_text("#message")
+    assert page.inner_text("#error-value") == f"E = {expected:.6g}"
+
+
+def test_train_a_few_steps_and_the_loss_curve_changes(page):
+    page.click(".tabs button[data-tab=train]")
+    blank = page.eval_on_selector("#loss-curve", "c => c.toDataURL()")
+    page.click("#btn-train-start")
+    page.wait_for_function("!document.getElementById('btn-train-step').disabled")
+    page.click("#btn-train-step")
+    page.wait_for_function("document.getElementById('loss-curve').dataset.steps === '5'")
+    after_step = page.eval_on_selector("#loss-curve", "c => c.toDataURL()")
+    assert after_step != blank
+    page.click("#btn-train-play")
+    page.wait_for_function("Number(document.getElementById('loss-curve').dataset.steps) >= 40")
+    page.click("#btn-train-pause")
+    page.wait_for_function("!document.getElementById('btn-train-step').disabled")
+    assert page.eval_on_selector("#loss-curve", "c => c.toDataURL()") != after_step
+    assert page.locator("#grad-norms rect[data-layer]").count() == 2
+    assert "xor: step" in page.inner_text("#train-status")
+    assert page.locator("g.unit").count() == 2 + 4 + 1  # the diagram shows the run's network
+
+
+def test_export_save_and_load(page, tmp_path):
+    page.click(".tabs button[data-tab=export]")
+    page.click("#btn-export-md")
+    page.wait_for_function("document.getElementById('export-text').value.length > 0")
+    assert page.input_value("#export-text").startswith("# Backpropagation")
+    page.click("#btn-export-tex")
+    page.wait_for_function("document.getElementById('export-text').value.includes('\\\\')")
+    page.click("#btn-gradcheck")
+    page.wait_for_function("document.getElementById('gradcheck-result').textContent.length > 0")
+    assert "passed" in page.inner_text("#gradcheck-result")
+    with page.expect_download() as download:
+        page.click("#btn-save")
+    with open(download.value.path()) as file:
+        saved = json.load(file)
+    assert saved["sizes"] == [2, 2, 3]
+    saved["input"] = [0.25, -0.75]
+    good = tmp_path / "network.json"
+    good.write_text(json.dumps(saved))
+    page.set_input_files("#load-file", str(good))
+    page.click(".tabs button[data-tab=edit]")
+    page.click("g.unit[data-layer='0'][data-unit='1']")
+    assert page.locator("#edit-unit input").first.input_value() == "-0.75"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**saved, "input": [1.0]}))
+    page.set_input_files("#load-file", str(broken))
+    page.wait_for_selector("#message:not([hidden])")
+    assert "input" in page.inner_text("#message")
+
+
+def test_largest_network_labels_do_not_overlap(page):
+    page.click(".tabs button[data-tab=edit]")
+    page.fill("#edit-sizes", ",".join([str(MAX_UNITS)] * MAX_LAYERS))
+    page.click("#btn-new")
+    page.wait_for_function(
+        f"document.querySelectorAll('g.unit').length === {MAX_UNITS * MAX_LAYERS}"
+    )
+    page.click("#btn-all")
+    page.click(".tabs button[data-tab=paths]")
+    page.click("g.unit[data-layer='3'][data-unit='5']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    assert page.locator("#paths-table tbody tr").count() == MAX_UNITS
+    assert assert_labels_do_not_overlap(page) > 0
+
+
+def test_screenshot_is_not_blank(page, tmp_path):
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    png = page.screenshot(path=str(tmp_path / "explorer.png"))
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    assert image.shape == (768, 1366)
+    assert image.std() > 10  # a blank or one-colour page has almost no variance
+    # the diagram itself has drawing in it, not just the page around it
+    box = page.locator("#diagram").bounding_box()
+    crop = image[
+        int(box["y"]) : int(box["y"] + box["height"]), int(box["x"]) : int(box["x"] + box["width"])
+    ]
+    assert (crop < 200).mean() > 0.002
+    assert_labels_do_not_overlap(page)

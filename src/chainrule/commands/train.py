@@ -33,14 +33,14 @@ def train(
     activation: str = typer.Option(None, help="hidden units: logistic, tanh or relu"),
     loss: str = typer.Option(None, help="cross-entropy, squared-error, mse, binary-cross-entropy"),
     optimizer: str = typer.Option(None, help="sgd, momentum, rmsprop, adam or adamw"),
-    lr: float = typer.Option(None, help="learning rate (epsilon)"),
-    momentum: float = typer.Option(None, help="momentum (alpha) for sgd/momentum/rmsprop"),
-    weight_decay: float = typer.Option(None, help="L2 weight decay"),
-    epochs: int = typer.Option(None, help="number of epochs (sweeps) in all"),
+    lr: str = typer.Option(None, help="learning rate (epsilon)"),
+    momentum: str = typer.Option(None, help="momentum (alpha) for sgd/momentum/rmsprop"),
+    weight_decay: str = typer.Option(None, help="L2 weight decay"),
+    epochs: str = typer.Option(None, help="number of epochs (sweeps) in all"),
     batch_size: str = typer.Option(None, help="cases per mini-batch, or 'full'"),
-    seed: int = typer.Option(None, help="seed for the split, the weights and the shuffling"),
+    seed: str = typer.Option(None, help="seed for the split, the weights and the shuffling"),
     schedule: str = typer.Option(None, help="learning-rate schedule: constant or cosine"),
-    early_stopping: int = typer.Option(
+    early_stopping: str = typer.Option(
         None, help="stop after PATIENCE epochs without improvement (restores the best weights)"
     ),
     out: Path = typer.Option(None, help="run directory [default: runs/<dataset>-<time>]"),
@@ -54,9 +54,12 @@ def train(
 
     options = {
         "data": data, "hidden": runs.parse_hidden(hidden), "activation": activation,
-        "loss": loss, "optimizer": optimizer, "lr": lr, "momentum": momentum,
-        "weight_decay": weight_decay, "epochs": epochs, "seed": seed, "schedule": schedule,
-        "early_stopping": early_stopping, "dtype": dtype,
+        "loss": loss, "optimizer": optimizer, "lr": _number(lr, "--lr", float),
+        "momentum": _number(momentum, "--momentum", float),
+        "weight_decay": _number(weight_decay, "--weight-decay", float),
+        "epochs": _number(epochs, "--epochs", int), "seed": _number(seed, "--seed", int),
+        "schedule": schedule, "early_stopping": _number(early_stopping, "--early-stopping", int),
+        "dtype": dtype,
     }  # fmt: skip
     parsed_batch = runs.parse_batch_size(batch_size)
     if parsed_batch != "default":
@@ -65,6 +68,17 @@ def train(
         return _resume(resume, options, out, quiet, json_output)
     config = runs.resolve_config(options)
     return _run(config, out, None, quiet, json_output)
+
+
+def _number(text: str | None, option: str, kind: type) -> Any:
+    """Parse a numeric option ourselves, so a bad value is one ``chainrule:`` line."""
+    if text is None:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise UserError(f"{option} must be {what}, got {text!r}") from None
 
 
 def _resume(path: Path, options: dict, out: Path | None, quiet: bool, json_output: bool) -> int:

@@ -182,9 +182,11 @@ class ProgressBar(Callback):
     def on_fit_end(self, trainer: Any) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Stop drawing (also safe after an interruption)."""
+    def close(self, clear: bool = False) -> None:
+        """Stop drawing; ``clear`` erases the bar (after an error, so the message stands alone)."""
         if self._progress is not None:
+            if clear:
+                self._progress.live.transient = True
             self._progress.stop()
             self._progress = None
 

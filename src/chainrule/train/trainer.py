@@ -111,7 +111,7 @@ class Trainer:
                 self._run_epoch(X, T)
         except BaseException:
             if self._progress_bar is not None:
-                self._progress_bar.close()
+                self._progress_bar.close(clear=True)
             raise
         self._call("on_fit_end", self)
         return self.history

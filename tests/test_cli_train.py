@@ -1,0 +1,271 @@
+"""``chainrule train / evaluate / predict`` end to end on small data in temporary directories."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule import data, io
+from chainrule.cli import main
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_user_error(capsys, *args, match: str):
+    code, out, err = run(capsys, *args)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainrule: "), err
+    assert "Traceback" not in err
+    assert match in lines[0], lines[0]
+    return lines[0]
+
+
+def write_csv(path, rows):
+    path.write_text("\n".join(",".join(str(c) for c in row) for row in rows) + "\n")
+    return path
+
+
+def blobs_csv(path, n=45, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(size=(n, 4)) + 3 * np.eye(4)[y]
+    rows = [["f1", "f2", "f3", "f4", "label"]] + [[*map(float, x), int(t)] for x, t in zip(X, y)]
+    return write_csv(path, rows)
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "xor"
+    code = main(["train", "--data", "xor", "--out", str(out), "--quiet", "--json"])
+    assert code == 0
+    return out
+
+
+def test_xor_run_writes_model_curves_history_and_checkpoint(xor_run):
+    assert (xor_run / "model" / "model.safetensors").is_file()
+    assert (xor_run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    history = json.loads((xor_run / "history.json").read_text())
+    summary = json.loads((xor_run / "run.json").read_text())
+    assert len(history) == summary["epochs"] == 500
+    assert summary["test_accuracy"] == 1.0
+    assert io.find_checkpoint(xor_run / "checkpoints").name == "epoch-000500"
+    assert not [p for p in xor_run.rglob("*") if p.name.startswith(".tmp-")]
+
+
+def test_json_summary_parses(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--data", "xor", "--epochs", "20", "--out",
+                       tmp_path / "r", "--quiet", "--json")  # fmt: skip
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["epochs"] == 20 and summary["model"] == str(tmp_path / "r" / "model")
+    assert summary["config"]["batch_size"] is None  # xor trains in full-batch sweeps
+
+
+def test_evaluate_and_predict_the_saved_model(xor_run, tmp_path, capsys):
+    code, out, _ = run(capsys, "evaluate", xor_run / "model", "--json")
+    assert code == 0 and json.loads(out)["accuracy"] == 1.0
+    code, out, _ = run(capsys, "evaluate", xor_run, "--data", "xor")
+    assert code == 0 and "accuracy 100.00%" in out
+    inputs = write_csv(tmp_path / "in.csv", [[0, 0], [0, 1], [1, 0], [1, 1]])
+    code, out, _ = run(capsys, "predict", xor_run, "--input", inputs)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("prediction,")
+    cells = [line.split(",") for line in lines[1:]]
+    assert [float(row[1]) > 0.5 for row in cells] == [False, True, True, False]
+    assert [bool(row[0]) for row in cells] == [False, True, True, False]  # the "on" units' names
+    code, _, _ = run(capsys, "predict", xor_run, "--input", inputs, "--output", tmp_path / "p.csv")
+    assert code == 0 and (tmp_path / "p.csv").read_text() == out
+
+
+def test_csv_dataset_train_evaluate_predict(tmp_path, capsys):
+    csv = blobs_csv(tmp_path / "blobs.csv")
+    code, out, _ = run(capsys, "train", "--data", csv, "--epochs", "15", "--hidden", "8",
+                       "--out", tmp_path / "r", "--quiet", "--json")  # fmt: skip
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["task"] == "classification" and summary["evaluated_on"] == "test"
+    code, out, _ = run(capsys, "evaluate", tmp_path / "r", "--data", csv, "--json")
+    assert code == 0 and json.loads(out)["cases"] == 45
+    rows = [[1.0, 0.0, 0.0, 0.0], [0.0, 3.0, 0.0, 0.0]]
+    code, out, _ = run(capsys, "predict", tmp_path / "r", "--input",
+                       write_csv(tmp_path / "x.csv", rows), "--json")  # fmt: skip
+    assert code == 0
+    predictions = json.loads(out)["predictions"]
+    assert len(predictions) == 2
+    assert all(abs(sum(p["outputs"]) - 1) < 1e-5 for p in predictions)  # softmax probabilities
+
+
+def test_idx_directory(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    labels = (np.arange(40) % 2).astype(np.uint8)
+    images = (rng.random((40, 3, 3)) * 60).astype(np.uint8)
+    images[labels == 1, 1, :] = 250  # class 1 has a bright middle row
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    data.write_idx(idx / "train-images-idx3-ubyte", images)
+    data.write_idx(idx / "train-labels-idx1-ubyte", labels)
+    code, out, _ = run(capsys, "train", "--data", idx, "--epochs", "10", "--out",
+                       tmp_path / "r", "--quiet", "--json")  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["test_accuracy"] >= 0.75
+
+
+def test_resume_continues_to_the_same_weights(tmp_path, capsys):
+    common = ["train", "--data", "parity", "--quiet"]
+    assert run(capsys, *common, "--epochs", "30", "--out", tmp_path / "full")[0] == 0
+    assert run(capsys, *common, "--epochs", "12", "--out", tmp_path / "part")[0] == 0
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "part", "--epochs", "30", "--quiet")
+    assert code == 0, err
+    a = io.read_arrays(tmp_path / "full" / "model" / "model.safetensors")
+    b = io.read_arrays(tmp_path / "part" / "model" / "model.safetensors")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert len(json.loads((tmp_path / "part" / "history.json").read_text())) == 30
+
+
+def test_resume_refuses_changed_options(tmp_path, capsys, xor_run):
+    assert_user_error(capsys, "train", "--resume", xor_run, "--lr", "0.1",
+                      match="--lr cannot change when resuming")  # fmt: skip
+
+
+def test_ctrl_c_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    from chainrule.train import Trainer
+
+    real = Trainer._run_epoch
+
+    def interrupt_at_epoch_8(self, X, T):
+        if self.epoch == 7:
+            raise KeyboardInterrupt
+        real(self, X, T)
+
+    monkeypatch.setattr(Trainer, "_run_epoch", interrupt_at_epoch_8)
+    code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "20", "--out",
+                       tmp_path / "r", "--quiet")  # fmt: skip
+    assert code == 130 and "--resume" in err
+    assert io.load_checkpoint(tmp_path / "r")["state"]["epoch"] == 7
+    assert not (tmp_path / "r" / "model").exists()
+
+
+# -- bad input: one line, exit 2, nothing written -------------------------------------------------
+
+
+def assert_nothing_written(tmp_path):
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_dataset(tmp_path, capsys):
+    assert_user_error(capsys, "train", "--data", "mnistt", "--out", tmp_path / "out",
+                      match="unknown dataset 'mnistt'")  # fmt: skip
+    assert_nothing_written(tmp_path)
+
+
+def test_missing_file(tmp_path, capsys):
+    assert_user_error(capsys, "train", "--data", tmp_path / "no.csv", "--out", tmp_path / "out",
+                      match="no such file")  # fmt: skip
+    assert_nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ([[1, 2, 0], [3, 4], [5, 6, 1]], "line 2"),
+        ([[1, 2, 0], [3, "x", 1]], "line 2"),
+        ([[1, 2, 0], ["nan", 4, 1]], "nan"),
+    ],
+    ids=["ragged", "non-numeric", "nan"],
+)
+def test_malformed_csv(tmp_path, capsys, rows, match):
+    csv = write_csv(tmp_path / "bad.csv", rows)
+    line = assert_user_error(capsys, "train", "--data", csv, "--out", tmp_path / "out", match="")
+    assert match in line.lower()
+    assert_nothing_written(tmp_path)
+
+
+def test_labels_out_of_range_for_the_model(tmp_path, capsys):
+    csv = blobs_csv(tmp_path / "blobs.csv")
+    assert run(capsys, "train", "--data", csv, "--epochs", "2", "--out", tmp_path / "r",
+               "--quiet")[0] == 0  # fmt: skip
+    bad = write_csv(tmp_path / "bad.csv", [[0.1, 0.2, 0.3, 0.4, 0], [0.1, 0.2, 0.3, 0.4, 7]])
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", bad,
+                      match="labels go up to 7")  # fmt: skip
+
+
+def test_truncated_model_file(tmp_path, capsys, xor_run):
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(xor_run / "model", copy)
+    weights = copy / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-7])
+    assert_user_error(capsys, "evaluate", copy, "--data", "xor", match="truncated")
+
+
+def test_model_of_the_wrong_architecture(tmp_path, capsys, xor_run):
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(xor_run / "model", copy)
+    description = json.loads((copy / "model.json").read_text())
+    description["architecture"]["layers"][0]["n_out"] = 5
+    (copy / "model.json").write_text(json.dumps(description))
+    assert_user_error(capsys, "evaluate", copy, match="'0.weight' has shape (2, 3)")
+
+
+def test_data_of_the_wrong_width_for_the_model(capsys, xor_run):
+    assert_user_error(capsys, "evaluate", xor_run, "--data", "parity", match="expects 2")
+
+
+def test_predict_input_errors(tmp_path, capsys, xor_run):
+    ragged = write_csv(tmp_path / "r.csv", [[0, 1], [1]])
+    assert_user_error(capsys, "predict", xor_run, "--input", ragged, match="line 2")
+    wide = write_csv(tmp_path / "w.csv", [[0, 1, 1, 1]])
+    assert_user_error(capsys, "predict", xor_run, "--input", wide, match="takes 2 inputs")
+    assert_user_error(capsys, "predict", xor_run, "--input", tmp_path / "none.csv",
+                      match="no such file")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [
+        ("--lr", "-1", "--lr must be a positive"),
+        ("--batch-size", "abc", "--batch-size must be"),
+        ("--hidden", "8,x", "--hidden must be"),
+        ("--activation", "swish", "--activation: unknown value 'swish'"),
+        ("--optimizer", "lbfgs", "--optimizer: unknown value"),
+        ("--loss", "hinge", "--loss: unknown value"),
+        ("--dtype", "float16", "--dtype: unknown value"),
+        ("--epochs", "0", "--epochs must be at least 1"),
+        ("--momentum", "1.5", "--momentum must be in [0, 1)"),
+        ("--epochs", "many", "--epochs must be an integer, got 'many'"),
+        ("--lr", "fast", "--lr must be a number"),
+    ],
+)
+def test_bad_option_values(tmp_path, capsys, option, value, match):
+    assert_user_error(capsys, "train", "--data", "xor", option, value, "--out", tmp_path / "out",
+                      match=match)  # fmt: skip
+    assert_nothing_written(tmp_path)
+
+
+def test_diverging_run_leaves_nothing(tmp_path, capsys):
+    csv = blobs_csv(tmp_path / "blobs.csv")
+    assert_user_error(capsys, "train", "--data", csv, "--activation", "relu",
+                      "--optimizer", "sgd", "--lr", "1e30", "--out", tmp_path / "out",
+                      match="training loss became")  # fmt: skip
+    assert_nothing_written(tmp_path)
+
+
+def test_default_run_reaches_97_percent_on_digits(tmp_path, capsys):
+    code, out, err = run(capsys, "train", "--out", tmp_path / "r", "--quiet", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["dataset"] == "digits" and summary["evaluated_on"] == "test"
+    assert summary["test_cases"] == 359
+    assert summary["test_accuracy"] >= 0.97

@@ -199,7 +199,7 @@ def _headline(by_key: dict) -> str:
         lines.append(f"- workload 4, N = 1e5: torch / chainrule time = {r}")
     r = ratio("moons", "micrograd", invert=True)
     if r:
-        lines.append(f"- workload 5: chainrule is {r[:-1]} times faster than micrograd")
+        lines.append(f"- workload 5: chainrule is {float(r[:-1]):.0f} times faster than micrograd")
     return "\n".join(lines) + "\n"
 
 
@@ -317,7 +317,7 @@ def _chain_table(tasks: list) -> str:
                 continue
             stats = summary(results)
             if stats is None:
-                cells.append(failure(results).split(":")[0] + f" ({failure(results)[:40]})")
+                cells.append(failure(results)[:40])
                 continue
             cells.append(
                 f"{stats['median']:.4f} s<br>{stats['median'] / n * 1e6:.1f} us/op<br>"
@@ -390,8 +390,9 @@ def _explainer_table(tasks: list) -> str:
             rows.append(f"- {label}: {failure(results)}")
             continue
         terms = next((r.get("terms") for r in results if "terms" in r), "?")
+        checks = f" (at most {task.spec['max_checks']:,} checked)" if task.spec.get("check") else ""
         rows.append(
-            f"- {label}: {stats['median']:.3f} s to explain one case and list all {terms} "
-            "terms w_ij dE/dz_j of the 100 hidden units"
+            f"- {label}{checks}: {stats['median']:.3f} s to explain one case and list all "
+            f"{terms} terms w_ij dE/dz_j of the 100 hidden units"
         )
     return "\n".join(rows) + "\n"

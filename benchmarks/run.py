@@ -72,12 +72,13 @@ def plan(quick: bool) -> list[Task]:
              "reps": 50, "warmup": 5}, ["chainrule", "torch", "micrograd"], 2 if quick else 3,
              per_system={"micrograd": {"reps": 3 if quick else 5, "warmup": 0}}),
         Task("digits", "6. End to end: digits to 95% held-out accuracy", {"workload": "digits",
-             "target": 0.95, "max_epochs": 60}, ["chainrule", "torch", "sklearn"],
+             "target": 0.95, "max_epochs": 60}, ["chainrule", "chainrule-cli", "torch", "sklearn"],
              2 if quick else 3),
         Task("explainer", "7. Explainer, 784-100-10, one case", {"workload": "explainer",
              "reps": 3, "check": False}, ["chainrule"], 1),
         Task("explainer_checked", "7b. Explainer with finite-difference checks",
-             {"workload": "explainer", "reps": 1, "check": True}, ["chainrule"], 1),
+             {"workload": "explainer", "reps": 1, "check": True,
+             "max_checks": 1_000 if quick else 20_000}, ["chainrule"], 1),
     ]  # fmt: skip
     tasks += chain_tasks(quick)
     return tasks

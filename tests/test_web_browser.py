@@ -290,6 +290,10 @@ def test_largest_network_labels_do_not_overlap(page):
     page.wait_for_selector("#paths-box:not([hidden])")
     assert page.locator("#paths-table tbody tr").count() == MAX_UNITS
     assert assert_labels_do_not_overlap(page) > 0
+    page.click(".tabs button[data-tab=edit]")
+    page.click("#btn-seed")  # back to fewer layers: the stepping adapts
+    page.wait_for_function("document.querySelectorAll('g.unit').length === 7")
+    assert page.inner_text("#phase").startswith("Step 1/")
 
 
 def test_screenshot_is_not_blank(page, tmp_path):

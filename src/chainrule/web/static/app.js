@@ -136,13 +136,6 @@ function setPhase(index) {
 
 /* ---------------------------------------------------------------- computing (the API) */
 
-/** Recompute everything for the current network (and the selected unit's paths). */
-async function recompute() {
-  S.pass = await api("/api/backward", { network: S.net });
-  await refreshSelection();
-  render();
-}
-
 async function refreshSelection() {
   const sel = S.selected;
   if (!sel || sel.layer >= topLayer() || sel.unit >= S.net.sizes[sel.layer]) {
@@ -163,18 +156,15 @@ async function refreshNudge() {
   if (seq === S.nudgeSeq) { S.nudge = answer; renderNudge(); }
 }
 
-/** Try a new network; keep the old one if the server refuses it. */
+/** Show a new network; if the server refuses it, nothing changes (the error says why). */
 async function setNetwork(net, { resetPhase = false, keepSelection = true } = {}) {
-  const old = S.net;
+  const pass = await api("/api/backward", { network: net });
   S.net = net;
+  S.pass = pass;
   if (!keepSelection) S.selected = null;
-  try {
-    await recompute();
-  } catch (error) {
-    S.net = old;
-    throw error;
-  }
   if (resetPhase) S.phase = 0;
+  S.phase = Math.min(S.phase, phases().length - 1);
+  await refreshSelection();
   syncEditForm();
   render();
 }
@@ -599,10 +589,8 @@ function trainBody() {
 
 async function showTrainState(state) {
   S.train.state = state;
-  S.net = state.network;
-  S.phase = phases().length - 1;
-  await recompute();
-  syncEditForm();
+  S.phase = 1e9; // a trained network is shown with its whole forward and backward pass
+  await setNetwork(state.network);
   renderTraining();
 }
 
@@ -724,9 +712,7 @@ function wire() {
 async function main() {
   wire();
   await guarded(async () => {
-    S.net = await api("/api/seed");
-    syncEditForm();
-    await recompute();
+    await setNetwork(await api("/api/seed"));
   });
   renderTraining();
   document.body.dataset.ready = "true";

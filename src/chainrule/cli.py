@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from chainrule.errors import UserError
+
+
+def _click_classes(name: str, *known: type) -> tuple[type, ...]:
+    """The click exception classes called ``name``: newer typer vendors its own copy of click, so
+    ``click.UsageError`` and the one typer raises may be two classes; catch both."""
+    found = {cls for base in known for cls in base.__mro__ if cls.__name__ == name}
+    try:
+        import click.exceptions
+
+        found.add(getattr(click.exceptions, name))
+    except (ImportError, AttributeError):
+        pass
+    return tuple(found)
+
+
+_USAGE_ERRORS = _click_classes("UsageError", typer.BadParameter)
+_ABORTS = _click_classes("Abort", typer.Abort)
+_EXITS = _click_classes("Exit", typer.Exit)
 
 app = typer.Typer(
     name="chainrule",
@@ -36,13 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"chainrule: {error}", file=sys.stderr)
         return 2
-    except click.exceptions.UsageError as error:
+    except _USAGE_ERRORS as error:
         print(f"chainrule: {error.format_message()}", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
+    except (*_ABORTS, KeyboardInterrupt):
         print("chainrule: interrupted", file=sys.stderr)
         return 130
-    except click.exceptions.Exit as done:
+    except _EXITS as done:
         return done.exit_code
     return result if isinstance(result, int) else 0
 

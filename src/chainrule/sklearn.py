@@ -1,0 +1,589 @@
+"""scikit-learn estimators backed by chainrule: :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+They take scikit-learn's own MLP parameters (``hidden_layer_sizes``, ``activation``, ``solver``,
+``alpha``, ``batch_size``, ``learning_rate_init``, ``momentum``, ``early_stopping`` ...) and
+set the same fitted attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``,
+``classes_``, ``n_features_in_``), so they drop into pipelines, grid searches and
+cross-validation; the network underneath is a :mod:`chainrule.nn` network trained by a
+:mod:`chainrule.optim` optimizer, and each gradient comes from chainrule's backward pass.
+
+Differences from ``sklearn.neural_network``, on purpose:
+
+- ``activation`` defaults to ``"logistic"`` (scikit-learn's default is ``"relu"``): these are
+  networks of logistic units unless you say otherwise.
+- ``solver`` is ``"sgd"``, ``"adam"`` or ``"rmsprop"`` (Hinton's lecture 6e, decay ``rho``);
+  there is no ``"lbfgs"``. ``partial_fit`` works with every solver.
+- ``dtype`` (None, ``"float32"``, ``"float64"``): None follows the input (float32 input trains
+  in float32, anything else in float64, as scikit-learn's MLP does).
+
+The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
+logistic units for two classes and for multilabel targets, summed over the output units); for
+regression half the squared error summed over the outputs and averaged over the cases (the loss
+scikit-learn descends; the loss it reports is that divided by the number of outputs); plus
+``alpha / (2 * batch) * sum(W**2)`` over the weights (not the biases).
+The weights start as scikit-learn's do: Glorot uniform with bound sqrt(6 / (fan_in + fan_out)),
+sqrt(2 / ...) for logistic units, biases from the same range. Given ``random_state`` an int,
+fitting is deterministic.
+
+>>> from sklearn.datasets import load_iris
+>>> from chainrule.sklearn import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = MLPClassifier(hidden_layer_sizes=(10,), max_iter=300, random_state=0).fit(X, y)
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from chainrule import nn, optim
+from chainrule.engine import no_grad
+from chainrule.tensor import Tensor
+
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+SOLVERS = ("sgd", "adam", "rmsprop")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+DTYPES = {None: None, "float32": np.float32, "float64": np.float64}
+
+
+# -- the network ------------------------------------------------------------------------------
+class _GlorotUniform:
+    """Draws U(-bound, bound), scikit-learn's MLP initialiser (a class, so models pickle)."""
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+
+    def __call__(self, shape: tuple[int, ...], dtype: Any, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(-self.bound, self.bound, size=shape).astype(dtype)
+
+
+def _build_network(
+    sizes: list[int], activation: str, dtype: Any, rng: np.random.Generator
+) -> nn.Sequential:
+    """Linear layers between ``sizes``, ``activation`` units after each hidden one, logits out."""
+    layers: list[nn.Module] = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        factor = 2.0 if activation == "logistic" else 6.0  # scikit-learn's factors
+        bound = float(np.sqrt(factor / (n_in + n_out)))
+        layer = nn.Linear(n_in, n_out, init=_GlorotUniform(bound), dtype=dtype, rng=rng)
+        layer.bias.data[...] = rng.uniform(-bound, bound, size=n_out)
+        layers.append(layer)
+        if index < len(sizes) - 2 and activation != "identity":
+            layers.append(nn.activation(activation))
+    return nn.Sequential(*layers)
+
+
+def _linear_layers(network: nn.Sequential) -> list[nn.Linear]:
+    return [layer for layer in network if isinstance(layer, nn.Linear)]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _logistic(z: np.ndarray) -> np.ndarray:
+    # 1 / (1 + e^-z) written to overflow nowhere: e^-|z| is at most 1
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+OUTPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "softmax": _softmax,
+    "logistic": _logistic,
+    "identity": lambda z: z,
+}
+
+
+# -- the estimators ---------------------------------------------------------------------------
+class _BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share: parameters, checks, the training loop."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "logistic",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        rho: float = 0.9,
+        n_iter_no_change: int = 10,
+        dtype: str | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+
+    # -- checking the parameters (at fit, as scikit-learn asks: never in __init__) -----------
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = [sizes]
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(
+                f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}"
+            ) from None
+        if not all(isinstance(n, numbers.Integral) and n > 0 for n in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
+        return [int(n) for n in sizes]
+
+    def _check_parameters(self) -> None:
+        name = type(self).__name__
+
+        def choose(param: str, choices: tuple) -> None:
+            value = getattr(self, param)
+            if value not in choices:
+                raise ValueError(
+                    f"{name}: {param}={value!r} is not one of {', '.join(map(repr, choices))}"
+                )
+
+        def number(param: str, low: float, high: float = np.inf, closed: str = "both") -> None:
+            value = getattr(self, param)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if ok:
+                above = value >= low if closed in ("both", "left") else value > low
+                below = value <= high if closed in ("both", "right") else value < high
+                ok = above and below
+            if not ok:
+                interval = f"{'[' if closed in ('both', 'left') else '('}{low}, {high}"
+                interval += "]" if closed in ("both", "right") else ")"
+                raise ValueError(f"{name}: {param} must be a number in {interval}, got {value!r}")
+
+        self._hidden_sizes()
+        choose("activation", ACTIVATIONS)
+        choose("solver", SOLVERS)
+        choose("learning_rate", LEARNING_RATES)
+        if self.dtype not in DTYPES:
+            raise ValueError(
+                f"{name}: dtype must be None, 'float32' or 'float64', not {self.dtype!r}"
+            )
+        number("alpha", 0.0)
+        number("learning_rate_init", 0.0, closed="right")
+        number("power_t", 0.0)
+        number("tol", 0.0)
+        number("momentum", 0.0, 1.0)
+        number("validation_fraction", 0.0, 1.0, closed="neither")
+        number("beta_1", 0.0, 1.0, closed="left")
+        number("beta_2", 0.0, 1.0, closed="left")
+        number("rho", 0.0, 1.0, closed="left")
+        number("epsilon", 0.0, closed="right")
+        for param in ("max_iter", "n_iter_no_change"):
+            value = getattr(self, param)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}: {param} must be an integer >= 1, got {value!r}")
+        batch = self.batch_size
+        if batch != "auto" and (
+            not isinstance(batch, numbers.Integral) or isinstance(batch, bool) or batch < 1
+        ):
+            raise ValueError(f"{name}: batch_size must be 'auto' or an integer >= 1, got {batch!r}")
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> _BaseMLP:
+        """Train on ``X`` (n_samples, n_features) and ``y`` for up to ``max_iter`` epochs.
+
+        Starts from fresh weights unless ``warm_start`` is set and the model was fitted before.
+        Returns ``self``.
+        """
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
+        self._check_parameters()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(
+            X, y, reset=first_pass, incremental=incremental, classes=classes
+        )
+        if first_pass:
+            self._random = self._generator()
+            self._initialize(X.shape[1], Y.shape[1], X.dtype)
+        else:
+            self._check_architecture(X.shape[1], Y.shape[1])
+            X, Y = X.astype(self._dtype, copy=False), Y.astype(self._dtype, copy=False)
+            if not incremental:
+                self._random = self._generator()
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        self._train(X, Y, incremental)
+        return self
+
+    def _generator(self) -> np.random.Generator:
+        """A NumPy Generator from ``random_state`` (an int gives the same run every time)."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    def _initialize(self, n_features: int, n_outputs: int, dtype: np.dtype) -> None:
+        self._dtype = np.dtype(DTYPES[self.dtype] or dtype)
+        sizes = [n_features, *self._hidden_sizes(), n_outputs]
+        self._network = _build_network(sizes, self.activation, self._dtype, self._random)
+        layers = _linear_layers(self._network)
+        # the very arrays the optimizer updates in place, so coefs_ is always the network's
+        self.coefs_ = [layer.weight.data for layer in layers]
+        self.intercepts_ = [layer.bias.data for layer in layers]
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(sizes)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_: list[float] = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_: list[float] | None = []
+            self.best_validation_score_: float | None = -np.inf
+            self.best_loss_: float | None = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _check_architecture(self, n_features: int, n_outputs: int) -> None:
+        sizes = [n_features, *self._hidden_sizes(), n_outputs]
+        have = [self.coefs_[0].shape[0], *[c.shape[1] for c in self.coefs_]]
+        if sizes != have:
+            raise ValueError(
+                f"{type(self).__name__}: the fitted network has layer sizes {have} but the "
+                f"parameters and data ask for {sizes}; fit again with warm_start=False"
+            )
+
+    def _make_optimizer(self) -> optim.Optimizer:
+        params = self._network.parameters()
+        lr = float(self.learning_rate_init)
+        if self.solver == "sgd":
+            nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
+            return optim.SGD(params, lr=lr, momentum=float(self.momentum), nesterov=nesterov)
+        if self.solver == "rmsprop":
+            return optim.RMSprop(params, lr=lr, alpha=float(self.rho), eps=float(self.epsilon))
+        return optim.Adam(params, lr=lr, betas=(self.beta_1, self.beta_2), eps=float(self.epsilon))
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"batch_size {self.batch_size} is larger than the {n_samples} samples; "
+                f"using {n_samples}",
+                UserWarning,
+                stacklevel=5,
+            )
+        return min(int(self.batch_size), n_samples)
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, incremental: bool) -> None:
+        early_stopping = self.early_stopping and not incremental
+        X_val = Y_val = None
+        if not incremental:
+            self._no_improvement_count = 0
+        if early_stopping:
+            if self.validation_scores_ is None:  # warm start after a fit without it
+                self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
+            X, X_val, Y, Y_val = self._validation_split(X, Y)
+        n_samples = X.shape[0]
+        batch = self._batch_size(n_samples)
+        max_iter = 1 if incremental else self.max_iter
+        for _ in range(max_iter):
+            order = self._random.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+            total = 0.0
+            for start in range(0, n_samples, batch):
+                rows = order[start : start + batch]
+                total += self._step(X[rows], Y[rows]) * len(rows)
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_ = total / n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+            self._update_no_improvement_count(early_stopping, X_val, Y_val)
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self._reduce_learning_rate():
+                    continue
+                if self.verbose:
+                    print(f"Training loss did not improve more than tol={self.tol} for "
+                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")  # fmt: skip
+                break
+            if not incremental and self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    f"{type(self).__name__}: stopped after max_iter={self.max_iter} "
+                    "iterations and the optimization has not converged yet",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+        if early_stopping:
+            for array, best in zip(self.coefs_ + self.intercepts_, self._best_parameters):
+                array[...] = best
+
+    def _reduce_learning_rate(self) -> bool:
+        """scikit-learn's 'adaptive' sgd: divide lr by 5 instead of stopping, until it is tiny."""
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            return False
+        if self._optimizer.lr <= 1e-6:
+            return False
+        self._optimizer.lr /= 5.0
+        self._no_improvement_count = 0
+        if self.verbose:
+            print(f"Setting learning rate to {self._optimizer.lr:f}")
+        return True
+
+    def _step(self, X: np.ndarray, Y: np.ndarray) -> float:
+        """One weight change from the gradient of one mini-batch; returns its loss."""
+        self._optimizer.zero_grad()
+        output = self._network(Tensor(X))
+        loss = self._data_loss(output, Y)
+        if self.alpha:
+            squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
+            loss = loss + squares * (self.alpha / (2.0 * X.shape[0]))
+        loss.backward()
+        self._optimizer.step()
+        return float(loss.item())
+
+    def _layers(self) -> list[nn.Linear]:
+        return _linear_layers(self._network)
+
+    def _update_no_improvement_count(self, early_stopping: bool, X_val: Any, Y_val: Any) -> None:
+        if early_stopping:
+            score = self._validation_score(X_val, Y_val)
+            self.validation_scores_.append(score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
+        else:
+            if self.best_loss_ is None:  # partial_fit on a model set up for early stopping
+                self.best_loss_ = np.inf
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+
+    def _validation_split(self, X: np.ndarray, Y: np.ndarray):
+        stratify = self._stratify(Y)
+        seed = int(self._random.integers(np.iinfo(np.int32).max))
+        return train_test_split(
+            X, Y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
+
+    # -- predicting ----------------------------------------------------------------------------
+    def _forward(self, X: Any) -> np.ndarray:
+        """The network's output units (after softmax / logistic / identity) for ``X``, in X's
+        float dtype (float32 input gives float32 outputs, anything else float64)."""
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        with no_grad():
+            logits = self._network(Tensor(X.astype(self._dtype, copy=False))).data
+        output = OUTPUTS[self.out_activation_](np.asarray(logits))
+        return output.astype(X.dtype, copy=False)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """A multilayer network of logistic units (by default) trained as a classifier.
+
+    Two classes: one logistic output unit and cross-entropy; more: softmax outputs; a 2-D 0/1
+    ``y`` (multilabel): one logistic unit per label. ``predict_proba`` gives the output units'
+    probabilities. See the module docstring for the parameters; they mean what they mean in
+    ``sklearn.neural_network.MLPClassifier``, except that ``activation`` defaults to
+    ``"logistic"``.
+    """
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+        """One epoch over ``X, y`` from where the last call left off (weights and optimizer).
+
+        ``classes`` (every class that will ever appear) is required on the first call.
+        """
+        if not hasattr(self, "coefs_") and classes is None:
+            raise ValueError(
+                "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
+            )
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset:
+            labels = unique_labels(y) if classes is None else unique_labels(classes)
+            if classes is not None and not set(unique_labels(y)) <= set(labels):
+                raise ValueError(
+                    f"MLPClassifier: y holds labels {sorted(set(unique_labels(y)) - set(labels))} "
+                    f"that are not in classes={list(labels)}"
+                )
+            self._label_binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
+            self.classes_ = self._label_binarizer.classes_
+            if y.ndim == 1 and len(self.classes_) < 2:
+                raise ValueError(
+                    f"MLPClassifier: y has only one class ({self.classes_[0]!r}); a classifier "
+                    "needs at least 2 classes"
+                )
+            multiclass = y.ndim == 1 and len(self.classes_) > 2
+            self.out_activation_ = "softmax" if multiclass else "logistic"
+        elif y.ndim == 1:
+            unseen = set(unique_labels(y)) - set(self.classes_)
+            if unseen:
+                raise ValueError(
+                    f"MLPClassifier: y holds labels {sorted(unseen)} not seen in the first fit; "
+                    f"classes_ is {list(self.classes_)}"
+                )
+        dtype = DTYPES[self.dtype] or X.dtype
+        X = X.astype(dtype, copy=False)
+        return X, self._label_binarizer.transform(y).astype(dtype)
+
+    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
+        if self.out_activation_ == "softmax":
+            return nn.CrossEntropy()(output, Y)
+        # BinaryCrossEntropy averages over every unit; scikit-learn sums over the units
+        return nn.BinaryCrossEntropy()(output, Y) * float(Y.shape[1])
+
+    def _stratify(self, Y: np.ndarray) -> Any:
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return None
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        counts = np.unique(labels, return_counts=True)[1]
+        n_val = int(np.ceil(self.validation_fraction * len(labels)))
+        # a stratified split needs two cases of every class and a place for each in both parts
+        if counts.min() < 2 or n_val < len(counts) or len(labels) - n_val < len(counts):
+            return None
+        return labels
+
+    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
+        with no_grad():
+            logits = np.asarray(self._network(Tensor(X)).data)
+        predicted = self._label_binarizer.inverse_transform(OUTPUTS[self.out_activation_](logits))
+        return float(accuracy_score(self._label_binarizer.inverse_transform(Y), predicted))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order
+        (multilabel: one column per label, each that label's probability)."""
+        p = self._forward(X)
+        if self.out_activation_ == "logistic" and self._label_binarizer.y_type_ == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """The log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each sample (multilabel: every label above 0.5)."""
+        output = self._forward(X)
+        return self._label_binarizer.inverse_transform(output)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """A multilayer network of logistic units (by default) with linear outputs, trained on half
+    the mean squared error. A 1-D ``y`` (or one column) gives 1-D predictions. See the module
+    docstring for the parameters."""
+
+    out_activation_ = "identity"
+
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+        """One epoch over ``X, y`` from where the last call left off (weights and optimizer)."""
+        return self._fit(X, y, incremental=True)
+
+    def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
+        dtype = DTYPES[self.dtype] or X.dtype
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X.astype(dtype, copy=False), Y.astype(dtype)
+
+    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
+        # 1/(2n) sum over cases and outputs of (y - p)^2: the loss whose gradient scikit-learn
+        # follows (its reported loss_curve_ divides by the number of outputs as well)
+        return nn.MSE()(output, Y) * (0.5 * Y.shape[1])
+
+    def _stratify(self, Y: np.ndarray) -> None:
+        return None
+
+    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
+        with no_grad():
+            predicted = np.asarray(self._network(Tensor(X)).data)
+        return float(r2_score(Y, predicted))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The network's output for each sample: (n_samples,) for one target, else 2-D."""
+        y = self._forward(X)
+        return y.ravel() if y.shape[1] == 1 else y
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,0 +1,299 @@
+"""chainrule.sklearn: scikit-learn's own estimator checks, and behaviour against scikit-learn's MLP.
+
+The estimator checks run on small networks with few iterations (the checks test the API, not
+the learning); the accuracy tests compare with ``sklearn.neural_network`` on the same data.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from chainrule.sklearn import MLPClassifier, MLPRegressor
+
+SMALL = dict(hidden_layer_sizes=(8,), max_iter=30, learning_rate_init=0.01, random_state=0)
+# check_regressors_train asks for R^2 > 0.5 on its data: 60 epochs get there
+SMALL_REGRESSOR = {**SMALL, "max_iter": 60}
+
+CHECKED = [
+    MLPClassifier(**SMALL),
+    MLPRegressor(**SMALL_REGRESSOR),
+    MLPClassifier(**{**SMALL, "solver": "sgd", "learning_rate_init": 0.1}),
+    MLPRegressor(**{**SMALL_REGRESSOR, "solver": "sgd", "learning_rate_init": 0.05}),
+    MLPClassifier(**{**SMALL, "solver": "rmsprop", "dtype": "float32"}),
+    MLPRegressor(**{**SMALL_REGRESSOR, "solver": "rmsprop", "dtype": "float32"}),
+    MLPClassifier(**{**SMALL, "early_stopping": True, "activation": "tanh"}),
+    MLPRegressor(**{**SMALL_REGRESSOR, "early_stopping": True, "activation": "relu"}),
+]
+
+FLOAT32_REASON = (
+    "dtype='float32' computes in float32 whatever the input: BLAS sums a row's products in an "
+    "order that depends on the batch, so predicting on a subset differs in the last bit "
+    "(~1e-7 relative), which is the check's tolerance"
+)
+
+
+def expected_failures(estimator) -> dict[str, str]:
+    """Checks that cannot hold for this configuration, each with the reason."""
+    if estimator.dtype == "float32":
+        return {
+            "check_methods_subset_invariance": FLOAT32_REASON,
+            "check_methods_sample_order_invariance": FLOAT32_REASON,
+        }
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # early stopping on the checks' tiny data leaves one validation case: R^2 undefined
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        yield
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failures, xfail_strict=False)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# -- learning, against scikit-learn's own MLP -------------------------------------------------
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+
+
+def test_digits_accuracy_in_sklearns_ballpark(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    params = dict(hidden_layer_sizes=(64,), activation="logistic", max_iter=100, random_state=0)
+    ours = MLPClassifier(**params).fit(X_train, y_train).score(X_test, y_test)
+    theirs = SklearnMLPClassifier(**params).fit(X_train, y_train).score(X_test, y_test)
+    assert ours > 0.92
+    assert abs(ours - theirs) < 0.03, (ours, theirs)
+
+
+def test_iris_pipeline_accuracy_in_sklearns_ballpark():
+    X, y = load_iris(return_X_y=True)
+    params = dict(hidden_layer_sizes=(10,), max_iter=300, learning_rate_init=0.01, random_state=0)
+    ours = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(**params)), X, y, cv=3)
+    theirs = cross_val_score(
+        make_pipeline(StandardScaler(), SklearnMLPClassifier(activation="logistic", **params)),
+        X,
+        y,
+        cv=3,
+    )
+    assert ours.mean() > 0.9
+    assert abs(ours.mean() - theirs.mean()) < 0.05, (ours, theirs)
+
+
+def test_regressor_r2():
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y / y.std(), random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(20,), learning_rate_init=0.01, max_iter=300,
+                       random_state=0).fit(X_train, y_train)  # fmt: skip
+    assert reg.score(X_test, y_test) > 0.95
+    assert reg.predict(X_test).shape == (len(X_test),)
+
+
+@pytest.mark.parametrize("case", ["binary", "multiclass", "multilabel", "regression"])
+def test_one_sgd_step_matches_sklearn(case):
+    """Same weights, one full-batch plain gradient step: the same loss and the same new weights
+    as scikit-learn's MLP, so our loss (data term and alpha penalty) and gradient are theirs."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4))
+    y = {
+        "binary": rng.integers(0, 2, 30),
+        "multiclass": rng.integers(0, 3, 30),
+        "multilabel": rng.integers(0, 2, (30, 3)),
+        "regression": rng.normal(size=(30, 2)),
+    }[case]
+    common = dict(hidden_layer_sizes=(5,), activation="logistic", solver="sgd", momentum=0.0,
+                  batch_size=30, shuffle=False, alpha=0.01, learning_rate_init=0.5, max_iter=1,
+                  random_state=0, warm_start=True)  # fmt: skip
+    Sk = SklearnMLPRegressor if case == "regression" else SklearnMLPClassifier
+    Ours = MLPRegressor if case == "regression" else MLPClassifier
+    theirs, ours = Sk(**common).fit(X, y), Ours(**common).fit(X, y)
+    for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        mine[...] = their  # coefs_ are the network's own arrays: this sets its weights
+    penalty = 0.5 * 0.01 * sum((w**2).sum() for w in theirs.coefs_) / len(X)
+    theirs.fit(X, y)
+    ours.fit(X, y)
+    # scikit-learn reports the regression data loss divided by the outputs (its gradient is not)
+    outputs = y.shape[1] if case == "regression" else 1
+    expected = (theirs.loss_curve_[-1] - penalty) * outputs + penalty
+    np.testing.assert_allclose(ours.loss_curve_[-1], expected, rtol=1e-10)
+    for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, their, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X))
+
+
+# -- the API's promises --------------------------------------------------------------------------
+def test_same_random_state_same_network_different_state_different_network():
+    X, y = load_iris(return_X_y=True)
+    a = MLPClassifier(hidden_layer_sizes=(6,), max_iter=20, random_state=3).fit(X, y)
+    b = MLPClassifier(hidden_layer_sizes=(6,), max_iter=20, random_state=3).fit(X, y)
+    c = MLPClassifier(hidden_layer_sizes=(6,), max_iter=20, random_state=4).fit(X, y)
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(wa, wb)
+    assert a.loss_curve_ == b.loss_curve_
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_partial_fit_equals_fit_epoch_by_epoch():
+    X, y = load_iris(return_X_y=True)
+    params = dict(hidden_layer_sizes=(6,), batch_size=32, random_state=0, n_iter_no_change=100)
+    fitted = MLPClassifier(max_iter=5, **params).fit(X, y)
+    stepped = MLPClassifier(**params)
+    for _ in range(5):
+        stepped.partial_fit(X, y, classes=np.unique(y))
+    assert stepped.n_iter_ == 5 and stepped.t_ == 5 * len(X)
+    np.testing.assert_allclose(stepped.loss_curve_, fitted.loss_curve_, rtol=1e-12)
+    for a, b in zip(stepped.coefs_, fitted.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_needs_classes_first_and_rejects_new_labels():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    with pytest.raises(ValueError, match="classes="):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])  # a batch need not hold every class
+    assert list(clf.classes_) == [0, 1, 2] and clf.predict_proba(X).shape == (150, 3)
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X, y + 1)
+
+
+def test_partial_fit_regressor_lowers_the_loss():
+    X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(10,), learning_rate_init=0.01, random_state=0)
+    for _ in range(30):
+        reg.partial_fit(X, y / y.std())
+    assert reg.n_iter_ == 30 and reg.loss_curve_[-1] < 0.5 * reg.loss_curve_[0]
+
+
+def test_warm_start_continues_and_cold_start_restarts():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0, n_iter_no_change=50)
+    clf.fit(X, y)
+    first = [w.copy() for w in clf.coefs_]
+    clf.set_params(warm_start=True).fit(X, y)
+    assert clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    assert clf.loss_curve_[5] < clf.loss_curve_[0]  # continued from the trained weights
+    clf.set_params(warm_start=False).fit(X, y)
+    assert clf.n_iter_ == 5
+    for a, b in zip(clf.coefs_, first):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_with_another_architecture_is_an_error():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0, warm_start=True)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="layer sizes"):
+        clf.set_params(hidden_layer_sizes=(7,)).fit(X, y)
+
+
+def test_early_stopping_keeps_the_best_validation_weights(digits_split):
+    X_train, _, y_train, _ = digits_split
+    clf = MLPClassifier(hidden_layer_sizes=(32,), early_stopping=True, n_iter_no_change=3,
+                        learning_rate_init=0.05, max_iter=200, random_state=0)  # fmt: skip
+    clf.fit(X_train, y_train)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # the weights kept are the best epoch's, not the last one's: refit up to that epoch
+    best_epoch = int(np.argmax(clf.validation_scores_)) + 1
+    again = clf.__class__(**{**clf.get_params(), "early_stopping": True, "max_iter": best_epoch})
+    again.fit(X_train, y_train)
+    for a, b in zip(again.coefs_, clf.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dtypes_follow_the_input_or_the_dtype_parameter():
+    X, y = load_iris(return_X_y=True)
+    args = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    assert MLPClassifier(**args).fit(X, y).coefs_[0].dtype == np.float64
+    assert MLPClassifier(**args).fit(X.astype(np.float32), y).coefs_[0].dtype == np.float32
+    clf = MLPClassifier(dtype="float32", **args).fit(X, y)
+    assert clf.coefs_[0].dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float64  # outputs follow the input's dtype
+    reg = MLPRegressor(dtype="float64", **args).fit(X.astype(np.float32), y.astype(np.float32))
+    assert reg.coefs_[0].dtype == np.float64
+
+
+def test_probabilities_and_labels():
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = MLPClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=200,
+                        random_state=0).fit(X, names)  # fmt: skip
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
+    assert clf.score(X, names) > 0.9
+    binary = MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, random_state=0)
+    binary.fit(X, y == 0)
+    assert binary.predict_proba(X).shape == (150, 2) and binary.out_activation_ == "logistic"
+
+
+def test_multilabel_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0]).astype(int)
+    clf = MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.05, max_iter=200,
+                        random_state=0).fit(X, Y)  # fmt: skip
+    assert clf.predict(X).shape == (200, 2) and clf.predict_proba(X).shape == (200, 2)
+    assert (clf.predict(X) == Y).mean() > 0.95
+
+
+def test_pickle_round_trip_keeps_coefs_tied_to_the_network():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+    before = copy.coefs_[0].copy()
+    copy.partial_fit(X, y)
+    assert not np.array_equal(copy.coefs_[0], before)  # training still moves coefs_
+    copy.coefs_[0][...] = 0.0
+    copy.coefs_[1][...] = 0.0
+    copy.intercepts_[1][...] = 0.0
+    np.testing.assert_allclose(copy.predict_proba(X), 1.0 / 3.0)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (dict(activation="softplus"), "activation='softplus'"),
+        (dict(solver="lbfgs"), "solver='lbfgs'"),
+        (dict(hidden_layer_sizes=(3, 0)), "hidden_layer_sizes"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(learning_rate_init=0.0), "learning_rate_init"),
+        (dict(momentum=1.5), "momentum"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(max_iter=0), "max_iter"),
+        (dict(dtype="float16"), "dtype"),
+    ],
+)
+def test_bad_parameters_are_named_at_fit(params, message):
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(**params)  # nothing is checked in __init__, as scikit-learn asks
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        clf.fit(X, y)
+
+
+def test_verbose_prints_the_loss(capsys):
+    X, y = load_iris(return_X_y=True)
+    MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, verbose=True, random_state=0).fit(X, y)
+    assert "Iteration 2, loss = " in capsys.readouterr().out

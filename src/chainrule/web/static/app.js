@@ -316,7 +316,9 @@ function renderDiagram() {
     const above = [], below = [];
     if (revealed(l, "y")) above.unshift({ text: `y ${fmt(y)}`, prio: 1, cls: "label" });
     if (l > 0 && revealed(l, "z")) above.unshift({ text: `z ${fmt(layer.z[i])}`, prio: 3, cls: "label muted" });
-    if (revealed(l, "dy")) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
+    // a cross-entropy is computed from the logits z, so the top units' y is not on E's path
+    const fromLogits = l === top && S.net.loss !== "squared-error";
+    if (revealed(l, "dy") && !fromLogits) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
     if (l > 0 && revealed(l, "dz")) below.push({ text: `\u2202E/\u2202z ${fmt(layer.dE_dz[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dz[i])}` });
     above.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y - r - 5 - (above.length - 1 - k) * LINE_H, anchor: "middle" }));
     below.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y + r + FONT_PX + 2 + k * LINE_H, anchor: "middle" }));
@@ -379,8 +381,11 @@ function renderPaths() {
     const t = S.net.target[sel.unit];
     info.innerHTML = `<b>Top unit j = ${sel.unit}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
       target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
-      &part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
-      (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.
+      ${S.net.loss === "squared-error"
+    ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
+      (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
+    : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
+      y<sub>j</sub> &minus; t<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly.`}
       A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
     return;
   }

@@ -56,7 +56,7 @@ def plan(quick: bool) -> list[Task]:
     rounds = 3 if quick else 5
     tasks = [
         Task("sgemm", "Peak sgemm", {"workload": "sgemm", "n": 1536 if quick else 2048,
-             "reps": 3 if quick else 5}, ["numpy"], 1),
+             "reps": 5}, ["numpy"], 3 if quick else 5),
         Task("mlp1", "1. MLP step 784-256-10, batch 128", {"workload": "mlp",
              "sizes": [784, 256, 10], "batch": 128, "reps": 15 if quick else 30, "warmup": 5},
              MLP_SYSTEMS, rounds),

@@ -1,0 +1,116 @@
+"""Gradient health during training: per-layer gradient norms and saturated logistic units.
+
+A logistic unit with y (1 - y) < 0.01 (y below about 0.01 or above 0.99) passes back less than a
+hundredth of dE/dy: it has stopped learning. :class:`GradientHealth` is a training callback that
+records, per epoch, the mean gradient norm of each parameter (after each backward pass) and the
+share of saturated units in each logistic layer (on up to ``probe_cases`` training cases), and
+plots both. ``gradient_health(model, x)`` measures the saturation once.
+
+>>> from chainrule import train                                     # doctest: +SKIP
+>>> health = GradientHealth()                                       # doctest: +SKIP
+>>> train.fit(model, loss, opt, data, callbacks=[health])           # doctest: +SKIP
+>>> health.plot("health.png")                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import no_grad
+from chainrule.tensor import Tensor
+
+SATURATION = 0.01
+
+try:  # subclass the training callback base when the training layer is installed
+    from chainrule.train import Callback as _Base
+except ImportError:  # pragma: no cover - the explainer works without the training layer
+    _Base = object
+
+
+def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, float]:
+    """Share of logistic units with y (1 - y) < ``threshold``, per logistic layer, on inputs x.
+
+    Keys are the layers' positions in the Sequential (e.g. "1" for the Logistic after layer 0).
+    """
+    children = list(model.children()) if hasattr(model, "children") else []
+    dtype = model.parameters()[0].dtype if model.parameters() else np.float64
+    y = Tensor(np.asarray(x, dtype=dtype))
+    shares: dict[str, float] = {}
+    with no_grad():
+        for position, module in enumerate(children):
+            y = module(y)
+            if type(module).__name__ in ("Logistic", "Sigmoid"):
+                values = y.numpy()
+                shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
+    return shares
+
+
+gradient_health = saturation
+
+
+class GradientHealth(_Base):
+    """Callback: gradient norms per parameter and saturated-unit shares per logistic layer.
+
+    ``history`` is a list of per-epoch dicts: ``{"epoch", "grad_norms": {name: mean norm},
+    "saturation": {layer: share}}``.
+    """
+
+    def __init__(self, probe_cases: int = 256, threshold: float = SATURATION) -> None:
+        self.probe_cases = probe_cases
+        self.threshold = threshold
+        self.history: list[dict[str, Any]] = []
+        self._norms: dict[str, list[float]] = {}
+
+    def on_epoch_start(self, trainer: Any, epoch: int) -> None:
+        self._norms = {}
+
+    def on_after_backward(self, trainer: Any) -> None:
+        for name, param in trainer.model.named_parameters():
+            if param.grad is not None:
+                norm = float(np.linalg.norm(np.asarray(param.grad.numpy(), dtype=np.float64)))
+                self._norms.setdefault(name, []).append(norm)
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        data = getattr(trainer, "train_ds", None)
+        shares = {}
+        if data is not None and len(data.X):
+            shares = saturation(trainer.model, data.X[: self.probe_cases], self.threshold)
+        self.history.append(
+            {
+                "epoch": epoch,
+                "grad_norms": {k: float(np.mean(v)) for k, v in self._norms.items()},
+                "saturation": shares,
+            }
+        )
+
+    def plot(self, path: str | os.PathLike) -> str:
+        """Two panels (gradient norms, log scale; saturated share) written to a PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        epochs = [h["epoch"] for h in self.history]
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+        for name in sorted({k for h in self.history for k in h["grad_norms"]}):
+            top.plot(epochs, [h["grad_norms"].get(name, np.nan) for h in self.history], label=name)
+        top.set_yscale("log")
+        top.set_ylabel("mean gradient norm")
+        top.legend(fontsize=7)
+        for layer in sorted({k for h in self.history for k in h["saturation"]}):
+            bottom.plot(epochs, [h["saturation"].get(layer, np.nan) for h in self.history],
+                        label=f"logistic layer {layer}")  # fmt: skip
+        bottom.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
+        bottom.set_xlabel("epoch")
+        bottom.set_ylim(0, 1)
+        bottom.legend(fontsize=7)
+        fig.tight_layout()
+        path = os.fspath(path)
+        tmp = path + ".tmp.png"
+        fig.savefig(tmp, dpi=100)
+        plt.close(fig)
+        os.replace(tmp, path)
+        return path

@@ -97,8 +97,14 @@ def test_a_wrong_gradient_would_be_flagged():
 
 def test_sequential_float32_deep_tanh_and_minibatch():
     rng = np.random.default_rng(0)
-    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 3, rng=1), nn.Logistic(),
-                          nn.Linear(3, 2, rng=2), nn.Logistic())  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(3, 4, rng=0),
+        nn.Tanh(),
+        nn.Linear(4, 3, rng=1),
+        nn.Logistic(),
+        nn.Linear(3, 2, rng=2),
+        nn.Logistic(),
+    )
     x, t = rng.normal(size=(5, 3)), rng.random((5, 2))
     d = explain(model, x, t, nn.SquaredError())
     assert d.dtype == "float32" and d.n_cases == 5 and d.n_layers == 3
@@ -181,5 +187,8 @@ def test_bad_input_names_the_problem():
     with pytest.raises(ExplainError, match="loss 'hinge'"):
         explain(model, [[1.0, 2.0, 3.0]], [[1.0]], loss="hinge")
     with pytest.raises(ExplainError, match="Conv"):
-        explain(nn.Sequential(type("Conv", (nn.Module,), {"forward": lambda s, x: x})()),
-                [[1.0]], [[1.0]])  # fmt: skip
+        explain(
+            nn.Sequential(type("Conv", (nn.Module,), {"forward": lambda s, x: x})()),
+            [[1.0]],
+            [[1.0]],
+        )

@@ -1,3 +1,4 @@
+# ruff: noqa: B008  (typer declares options as argument defaults)
 """``chainrule explain``, ``chainrule quiz`` and ``chainrule graph``.
 
 ``chainrule explain`` with no options writes out backpropagation through the seed network (a
@@ -58,9 +59,10 @@ def _problem_args(model: Path | None, input: str | None, target: str | None, los
         raise UserError(f"--model {model}: give --input and --target for this model")
     x = None if input is None else parse_cases(input, "input")
     t = None if target is None else parse_cases(target, "target")
-    if t is not None and (loss or stored_loss) and "cross" in str(loss or stored_loss):
-        if t.ndim == 2 and t.shape[1] == 1 and np.all(t == np.round(t)):
-            t = t[:, 0].astype(int)  # class labels, one per case
+    is_cross_entropy = "cross" in str(loss or stored_loss or "")
+    one_column = t is not None and t.ndim == 2 and t.shape[1] == 1
+    if is_cross_entropy and one_column and np.all(t == np.round(t)):
+        t = t[:, 0].astype(int)  # class labels, one per case
     return net, x, t, loss or stored_loss or "squared-error"
 
 
@@ -80,17 +82,28 @@ def _write(out: Path | None, text: str) -> None:
 @app.command()
 def explain(
     model: Path = typer.Option(None, help="a saved model directory (or its model.json)"),
-    input: str = typer.Option(None, "--input", help="inputs: '1,0.5' or '1,0;0,1' (cases by ';')"
-                              ", or a .csv/.json/.npy file"),
-    target: str = typer.Option(None, help="targets, like --input (class labels for "
-                               "cross-entropy)"),
-    loss: str = typer.Option(None, help="squared-error, mse, cross-entropy, "
-                             "binary-cross-entropy [default: the model file's, else "
-                             "squared-error]"),
-    unit: str = typer.Option(None, help="focus on one unit: LAYER:UNIT, e.g. 1:2 (layer 0 is "
-                             "the input layer, units count from 1)"),
-    notation: str = typer.Option("hinton", help="hinton (y_i, z_j, w_ij), rhw (RHW 1986: x_j, "
-                                 "w_ji) or matrix (delta^l = (W^(l+1))^T delta^(l+1) * s'(z^l))"),
+    input: str = typer.Option(
+        None,
+        "--input",
+        help="inputs: '1,0.5' or '1,0;0,1' (cases by ';'), or a .csv/.json/.npy file",
+    ),
+    target: str = typer.Option(None, help="targets, like --input (class labels for cross-entropy)"),
+    loss: str = typer.Option(
+        None,
+        help="squared-error, mse, cross-entropy, "
+        "binary-cross-entropy [default: the model file's, else "
+        "squared-error]",
+    ),
+    unit: str = typer.Option(
+        None,
+        help="focus on one unit: LAYER:UNIT, e.g. 1:2 (layer 0 is "
+        "the input layer, units count from 1)",
+    ),
+    notation: str = typer.Option(
+        "hinton",
+        help="hinton (y_i, z_j, w_ij), rhw (RHW 1986: x_j, "
+        "w_ji) or matrix (delta^l = (W^(l+1))^T delta^(l+1) * s'(z^l))",
+    ),
     format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
     out: Path = typer.Option(None, help="write to this file (atomically) instead of stdout"),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
@@ -108,8 +121,16 @@ def explain(
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     net, x, t, loss_name = _problem_args(model, input, target, loss)
     try:
-        derivation = run_explain(net, x, t, loss_name, notation=notation, unit=unit,
-                                 perturbation=perturbation, symbolic=symbolic)  # fmt: skip
+        derivation = run_explain(
+            net,
+            x,
+            t,
+            loss_name,
+            notation=notation,
+            unit=unit,
+            perturbation=perturbation,
+            symbolic=symbolic,
+        )
     except UserError as error:
         raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
@@ -153,20 +174,25 @@ def quiz(
 
 @app.command()
 def graph(
-    kind: str = typer.Option("computation", help="computation (the recorded graph, unit by "
-                             "unit for the seed) or network (layers of circles)"),
+    kind: str = typer.Option(
+        "computation",
+        help="computation (the recorded graph, unit by "
+        "unit for the seed) or network (layers of circles)",
+    ),
     model: Path = typer.Option(None, help="a saved model directory (network diagram)"),
     input: str = typer.Option(None, "--input", help="inputs, as for explain"),
     target: str = typer.Option(None, help="targets, as for explain"),
     loss: str = typer.Option(None, help="loss, as for explain"),
-    format: str = typer.Option(None, "--format", help="svg or dot [default: from --out, else "
-                               "dot on stdout]"),
+    format: str = typer.Option(
+        None, "--format", help="svg or dot [default: from --out, else dot on stdout]"
+    ),
     out: Path = typer.Option(None, help="write to this file (atomically)"),
 ) -> int:
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
     from chainrule.explainer import explain as run_explain
-    from chainrule.viz.graph import GRAPHVIZ_HINT, graph as draw_graph, seed_graph
+    from chainrule.viz.graph import GRAPHVIZ_HINT, seed_graph
+    from chainrule.viz.graph import graph as draw_graph
     from chainrule.viz.network import network_svg
 
     fmt = format or ("svg" if out is not None and out.suffix == ".svg" else "dot")

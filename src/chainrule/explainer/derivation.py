@@ -228,9 +228,7 @@ class Derivation:
                 (record.dE_dz, record.dE_dz_numeric),
             ):
                 if grads is not None and numerics is not None:
-                    out += [
-                        self._checked(g, n) for g, n in zip(grads.ravel(), numerics.ravel())
-                    ]
+                    out += [self._checked(g, n) for g, n in zip(grads.ravel(), numerics.ravel())]
         for conn in self.connections:
             out += [
                 self._checked(g, n) for g, n in zip(conn.dE_dw.ravel(), _ravel(conn.dE_dw_numeric))
@@ -300,7 +298,7 @@ def explain(
     symbolic: bool = False,
     max_checks: int = 20000,
 ) -> Derivation:
-    """Run ``model`` forward and backward on inputs ``x`` with targets ``t``, and lay out every number.
+    """Run ``model`` forward and backward on inputs ``x`` and targets ``t``; lay out every number.
 
     ``model`` is an ``nn.Sequential`` of Linear and activation layers (or a
     :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias, activation)``);
@@ -424,7 +422,9 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
                 role="input" if k == 0 else ("output" if top else "hidden"),
                 letter=letter,
                 size=network.sizes[k],
-                activation=None if k == 0 else (out_act if top else network.layers[k - 1].activation),
+                activation=None
+                if k == 0
+                else (out_act if top else network.layers[k - 1].activation),
                 y=_f64(ys[k]),
                 z=None if k == 0 else _f64(zs[k - 1]),
                 dE_dy=None if (top and loss_from_z) else g_y[k],
@@ -477,7 +477,7 @@ def _f64(tensor: Tensor) -> np.ndarray:
 
 
 def numeric_arrays(derivation: Derivation) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """float64 (weight, bias, activation) per layer as the loss sees them (for finite differences)."""
+    """float64 (weight, bias, activation) per layer as the loss sees them (for finite diffs)."""
     out = []
     for conn in derivation.connections:
         bias = np.zeros(conn.weight.shape[1]) if conn.bias is None else conn.bias.copy()
@@ -534,7 +534,9 @@ class _Sampler:
     def __init__(self, derivation: Derivation, limit: int) -> None:
         sizes = [r.y.size for r in derivation.layers if r.dE_dy is not None]
         sizes += [r.z.size for r in derivation.layers if r.dE_dz is not None]
-        sizes += [c.weight.size + (0 if c.bias is None else c.bias.size) for c in derivation.connections]
+        sizes += [
+            c.weight.size + (0 if c.bias is None else c.bias.size) for c in derivation.connections
+        ]
         self.total = int(sum(sizes))
         self.share = 1.0 if self.total <= limit else limit / self.total
         self.rng = np.random.default_rng(0)
@@ -551,7 +553,7 @@ class _Sampler:
 
 
 def _focus(derivation: Derivation, unit: Any) -> tuple[int, int]:
-    """(layer, 0-based unit) from ``"L:i"`` or ``(L, i)`` (i from 1); default: unit 1 below the top."""
+    """(layer, 0-based unit) from ``"L:i"`` or ``(L, i)`` (i from 1); default: 1 below the top."""
     if unit is None:
         return (max(derivation.n_layers - 1, 0), 0)
     if isinstance(unit, str):

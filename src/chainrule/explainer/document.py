@@ -94,7 +94,9 @@ class Builder:
         return prefix + (f", case {c + 1}" if self.d.n_cases > 1 else "")
 
 
-def build(d: Derivation, notation: str | None = None, options: Options | None = None) -> list[Block]:
+def build(
+    d: Derivation, notation: str | None = None, options: Options | None = None
+) -> list[Block]:
     """The blocks of the whole derivation in ``notation`` (default: the derivation's own)."""
     b = Builder(d, get_notation(notation or d.notation), options or Options())
     _intro(b)
@@ -160,7 +162,12 @@ def _forward(b: Builder) -> None:
         record, conn = d.layers[layer], d.connections[below]
         f, act = _act_formula(b, layer, None)
         z_gen = n.z(layer, hi)
-        sum_gen = Math(f"Σ_{lo} ", rf"\sum_{{{lo}}} ") + n.y(below, lo) + " " + n.w(below, lo, None, hi, None)
+        sum_gen = (
+            Math(f"Σ_{lo} ", rf"\sum_{{{lo}}} ")
+            + n.y(below, lo)
+            + " "
+            + n.w(below, lo, None, hi, None)
+        )
         rhs = (n.b(layer, hi) + " + " + sum_gen) if conn.bias is not None else sum_gen
         b.add(Para([f"Layer {layer} ({record.role}, {record.size} {act} units {hi}): "]))
         b.add(Equation(z_gen, [rhs]))
@@ -198,15 +205,34 @@ def _error(b: Builder) -> None:
     sum_c = Math("Σ_c ", r"\sum_c ") if d.n_cases > 1 else Math("", "")
     scale = Math(f"(1/{d.n_cases}) ", rf"\frac{{1}}{{{d.n_cases}}}") if mean else Math("", "")
     if d.loss.name == "squared-error":
-        rhs = scale + sum_c + Math(f"½ Σ_{j} ({t.plain} − {y.plain})²", rf"\frac{{1}}{{2}}\sum_{{{j}}} ({t.latex} - {y.latex})^2")
+        rhs = (
+            scale
+            + sum_c
+            + Math(
+                f"½ Σ_{j} ({t.plain} − {y.plain})²",
+                rf"\frac{{1}}{{2}}\sum_{{{j}}} ({t.latex} - {y.latex})^2",
+            )
+        )
     elif d.loss.name == "mse":
-        rhs = Math(f"mean over cases and units of ({t.plain} − {y.plain})²", rf"\operatorname{{mean}}\,({t.latex} - {y.latex})^2")
+        rhs = Math(
+            f"mean over cases and units of ({t.plain} − {y.plain})²",
+            rf"\operatorname{{mean}}\,({t.latex} - {y.latex})^2",
+        )
     elif d.loss.name == "cross-entropy":
-        rhs = scale + sum_c + Math(f"−Σ_{j} {t.plain} log {y.plain}", rf"-\sum_{{{j}}} {t.latex}\log {y.latex}")
+        rhs = (
+            scale
+            + sum_c
+            + Math(f"−Σ_{j} {t.plain} log {y.plain}", rf"-\sum_{{{j}}} {t.latex}\log {y.latex}")
+        )
     else:
-        rhs = scale + sum_c + Math(
-            f"−Σ_{j} [{t.plain} log {y.plain} + (1 − {t.plain}) log(1 − {y.plain})]",
-            rf"-\sum_{{{j}}} \left[{t.latex}\log {y.latex} + (1 - {t.latex})\log(1 - {y.latex})\right]",
+        rhs = (
+            scale
+            + sum_c
+            + Math(
+                f"−Σ_{j} [{t.plain} log {y.plain} + (1 − {t.plain}) log(1 − {y.plain})]",
+                rf"-\sum_{{{j}}} \left[{t.latex}\log {y.latex}"
+                rf" + (1 - {t.latex})\log(1 - {y.latex})\right]",
+            )
         )
     b.add(Heading("Error"))
     targets = "; ".join(", ".join(f"{v:g}" for v in row) for row in d.t[: b.o.max_cases])
@@ -230,11 +256,23 @@ def _output_layer(b: Builder) -> None:
             b.add(Equation(dy, [Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})")]))
         else:
             k = d.n_cases * record.size
-            b.add(Equation(dy, [Math(f"(2/{k}) ({y.plain} − {t.plain})", rf"\frac{{2}}{{{k}}}({y.latex} - {t.latex})")]))
+            b.add(
+                Equation(
+                    dy,
+                    [
+                        Math(
+                            f"(2/{k}) ({y.plain} − {t.plain})",
+                            rf"\frac{{2}}{{{k}}}({y.latex} - {t.latex})",
+                        )
+                    ],
+                )
+            )
         b.add(Equation(dz, [_dz_general(b, top)]))
     for c in b.cases():
-        units = b.units(top) if (b.d.focus and b.d.focus[0] == top) else list(
-            range(min(record.size, b.o.max_units))
+        units = (
+            b.units(top)
+            if (b.d.focus and b.d.focus[0] == top)
+            else list(range(min(record.size, b.o.max_units)))
         )
         for u in units:
             yv, tv = record.y[c, u], d.t[c, u]
@@ -243,16 +281,43 @@ def _output_layer(b: Builder) -> None:
                 if loss == "squared-error":
                     scale = 1.0 / d.n_cases if d.loss.reduction == "mean" else 1.0
                     pre = f"{scale:g}·" if scale != 1.0 else ""
-                    step = Math(f"{pre}−({b.num(tv).plain} − {b.num(yv).plain})", rf"{pre}-({b.num(tv).latex} - {b.num(yv).latex})")
-                    b.add(Equation(n.dE_dy(top, j, u), [step, b.result(record.dE_dy[c, u])], d.dE_dy(top, u, c), label))
+                    step = Math(
+                        f"{pre}−({b.num(tv).plain} − {b.num(yv).plain})",
+                        rf"{pre}-({b.num(tv).latex} - {b.num(yv).latex})",
+                    )
+                    b.add(
+                        Equation(
+                            n.dE_dy(top, j, u),
+                            [step, b.result(record.dE_dy[c, u])],
+                            d.dE_dy(top, u, c),
+                            label,
+                        )
+                    )
                 else:
-                    b.add(Equation(n.dE_dy(top, j, u), [b.result(record.dE_dy[c, u])], d.dE_dy(top, u, c), label))
+                    b.add(
+                        Equation(
+                            n.dE_dy(top, j, u),
+                            [b.result(record.dE_dy[c, u])],
+                            d.dE_dy(top, u, c),
+                            label,
+                        )
+                    )
                 b.add(_dz_equation(b, top, u, c, ""))
             else:
                 scale = 1.0 / d.n_cases if d.loss.reduction == "mean" else 1.0
                 pre = f"{scale:g}·" if scale != 1.0 else ""
-                step = Math(f"{pre}{b.num(yv).plain} − {b.num(tv).plain}", f"{pre}{b.num(yv).latex} - {b.num(tv).latex}")
-                b.add(Equation(n.dE_dz(top, j, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(top, u, c), label))
+                step = Math(
+                    f"{pre}{b.num(yv).plain} − {b.num(tv).plain}",
+                    f"{pre}{b.num(yv).latex} - {b.num(tv).latex}",
+                )
+                b.add(
+                    Equation(
+                        n.dE_dz(top, j, u),
+                        [step, b.result(record.dE_dz[c, u])],
+                        d.dE_dz(top, u, c),
+                        label,
+                    )
+                )
     b.more(top, min(record.size, b.o.max_units))
 
 
@@ -262,7 +327,9 @@ def _dz_general(b: Builder, layer: int) -> Math:
     act = b.d.layers[layer].activation
     y, dy = n.y(layer, letter), n.dE_dy(layer, letter)
     if act == "logistic":
-        return Math(f"{y.plain}(1 − {y.plain}) {dy.plain}", rf"{y.latex}(1 - {y.latex})\,{dy.latex}")
+        return Math(
+            f"{y.plain}(1 − {y.plain}) {dy.plain}", rf"{y.latex}(1 - {y.latex})\,{dy.latex}"
+        )
     if act == "tanh":
         return Math(f"(1 − {y.plain}²) {dy.plain}", rf"(1 - {y.latex}^2)\,{dy.latex}")
     if act == "relu":
@@ -296,7 +363,11 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
         on = "1" if record.z[c, u] > 0 else "0"
         step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
     else:
-        step = b.num(dyv) if act == "identity" else Math("(softmax Jacobian)", r"\text{(softmax Jacobian)}")
+        step = (
+            b.num(dyv)
+            if act == "identity"
+            else Math("(softmax Jacobian)", r"\text{(softmax Jacobian)}")
+        )
     return Equation(
         n.dE_dz(layer, letter, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(layer, u, c), label
     )
@@ -305,13 +376,23 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
 def _hidden_layer(b: Builder, layer: int) -> None:
     d, n = b.d, b.n
     i, j = _letter(b, layer), _letter(b, layer + 1)
-    record = d.layers[layer]
-    conn = d.connections[layer]
     role = "input layer" if layer == 0 else "hidden layer"
     b.add(Heading(f"Backward pass: the {role} {i} (layer {layer}): the sum over {j}"))
     dy = n.dE_dy(layer, i)
-    gen = Math(f"Σ_{j} ", rf"\sum_{{{j}}} ") + n.w(layer, i, None, j, None) + " " + n.dE_dz(layer + 1, j)
-    b.add(Para(["Each unit sends its output to every unit above it, so its gradient is the sum of what each of them sends back:"]))
+    gen = (
+        Math(f"Σ_{j} ", rf"\sum_{{{j}}} ")
+        + n.w(layer, i, None, j, None)
+        + " "
+        + n.dE_dz(layer + 1, j)
+    )
+    b.add(
+        Para(
+            [
+                "Each unit sends its output to every unit above it, so its gradient is the sum "
+                "of what each of them sends back:"
+            ]
+        )
+    )
     b.add(Equation(dy, [gen]))
     if layer > 0:
         b.add(Equation(n.dE_dz(layer, i), [_dz_general(b, layer)]))
@@ -327,7 +408,13 @@ def _hidden_layer(b: Builder, layer: int) -> None:
                 " + ",
             )
             numbers = join(
-                [Math(f"{b.num(t.w).plain}·{b.num(t.dE_dz).plain}", rf"{b.num(t.w).latex}\cdot{b.num(t.dE_dz).latex}") for t in terms],
+                [
+                    Math(
+                        f"{b.num(t.w).plain}·{b.num(t.dE_dz).plain}",
+                        rf"{b.num(t.w).latex}\cdot{b.num(t.dE_dz).latex}",
+                    )
+                    for t in terms
+                ],
                 " + ",
                 " + ",
             )
@@ -357,8 +444,14 @@ def _matrix_form(b: Builder, layer: int) -> None:
             ]
         )
     )
-    lhs = Math(f"δ^{layer}", rf"\delta^{{{layer}}}") if layer > 0 else Math(f"∇_a^{layer} C", rf"\nabla_{{a^{{{layer}}}}} C")
-    sigma = Math(f" ⊙ σ'(z^{layer})", rf" \odot \sigma'(z^{{{layer}}})") if layer > 0 else Math("", "")
+    lhs = (
+        Math(f"δ^{layer}", rf"\delta^{{{layer}}}")
+        if layer > 0
+        else Math(f"∇_a^{layer} C", rf"\nabla_{{a^{{{layer}}}}} C")
+    )
+    sigma = (
+        Math(f" ⊙ σ'(z^{layer})", rf" \odot \sigma'(z^{{{layer}}})") if layer > 0 else Math("", "")
+    )
     gen = Math(f"(W^{l1})ᵀ δ^{l1}", rf"(W^{{{l1}}})^{{T}} \delta^{{{l1}}}") + sigma
     if conn.weight.size <= 24:
         mat = _vector(b, conn.weight)  # our weight (n_in, n_out) is (W^(l+1))^T
@@ -369,7 +462,11 @@ def _matrix_form(b: Builder, layer: int) -> None:
             prime = _derivative_of_activation(record.activation, record.y[0], record.z[0])
             numbers = numbers + " ⊙ " + _vector(b, prime)
         result = d.layers[layer].dE_dz[0] if layer > 0 else d.layers[0].dE_dy[0]
-        b.add(Equation(lhs, [gen, numbers, _vector(b, result)], label="case 1" if d.n_cases > 1 else ""))
+        b.add(
+            Equation(
+                lhs, [gen, numbers, _vector(b, result)], label="case 1" if d.n_cases > 1 else ""
+            )
+        )
     else:
         b.add(Equation(lhs, [gen]))
     b.add(Para(["Expanded per unit, the same numbers:"]))
@@ -389,11 +486,17 @@ def _vector(b: Builder, array: np.ndarray) -> Math:
     """A vector or matrix of numbers: [a, b] or [[a, b], [c, d]]."""
     if array.ndim == 1:
         cells = [b.num(v) for v in array]
-        return Math("[" + ", ".join(c.plain for c in cells) + "]",
-                    r"\begin{pmatrix}" + r" \\ ".join(c.latex for c in cells) + r"\end{pmatrix}")
+        return Math(
+            "[" + ", ".join(c.plain for c in cells) + "]",
+            r"\begin{pmatrix}" + r" \\ ".join(c.latex for c in cells) + r"\end{pmatrix}",
+        )
     rows = [[b.num(v) for v in row] for row in array]
     plain = "[" + ", ".join("[" + ", ".join(c.plain for c in r) + "]" for r in rows) + "]"
-    latex = r"\begin{pmatrix}" + r" \\ ".join(" & ".join(c.latex for c in r) for r in rows) + r"\end{pmatrix}"
+    latex = (
+        r"\begin{pmatrix}"
+        + r" \\ ".join(" & ".join(c.latex for c in r) for r in rows)
+        + r"\end{pmatrix}"
+    )
     return Math(plain, latex)
 
 
@@ -406,22 +509,47 @@ def _weights(b: Builder) -> None:
         i, j = _letter(b, below), _letter(b, below + 1)
         y, dz = n.y(below, i), n.dE_dz(below + 1, j)
         rhs = (Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + y + " " + dz
-        b.add(Para([f"Weights from layer {below} ({i}) to layer {below + 1} ({j}), ",
-                    f"'{conn.weight_name}'" + (" (summed over the cases):" if many else ":")]))
+        b.add(
+            Para(
+                [
+                    f"Weights from layer {below} ({i}) to layer {below + 1} ({j}), ",
+                    f"'{conn.weight_name}'" + (" (summed over the cases):" if many else ":"),
+                ]
+            )
+        )
         b.add(Equation(n.dE_dw(below, i, None, j, None), [rhs]))
         rows = _shown_weights(b, below)
         for a, k in rows:
-            products = [d.layers[below].y[c, a] * d.layers[below + 1].dE_dz[c, k] for c in range(d.n_cases)]
+            products = [
+                d.layers[below].y[c, a] * d.layers[below + 1].dE_dz[c, k] for c in range(d.n_cases)
+            ]
             if many and d.n_cases <= b.o.max_cases:
                 step = join([b.num(p) for p in products], " + ", " + ")
             else:
                 yv, zv = d.layers[below].y[0, a], d.layers[below + 1].dE_dz[0, k]
-                step = Math(f"{b.num(yv).plain}·{b.num(zv).plain}", rf"{b.num(yv).latex}\cdot{b.num(zv).latex}")
+                step = Math(
+                    f"{b.num(yv).plain}·{b.num(zv).plain}",
+                    rf"{b.num(yv).latex}\cdot{b.num(zv).latex}",
+                )
                 if many:
-                    step = Math(f"Σ over {d.n_cases} cases", rf"\textstyle\sum \text{{ over {d.n_cases} cases}}")
-            b.add(Equation(n.dE_dw(below, i, a, j, k), [step, b.result(conn.dE_dw[a, k])], d.dE_dw(below, a, k)))
+                    step = Math(
+                        f"Σ over {d.n_cases} cases",
+                        rf"\textstyle\sum \text{{ over {d.n_cases} cases}}",
+                    )
+            b.add(
+                Equation(
+                    n.dE_dw(below, i, a, j, k),
+                    [step, b.result(conn.dE_dw[a, k])],
+                    d.dE_dw(below, a, k),
+                )
+            )
         if conn.bias is not None:
-            b.add(Equation(n.dE_db(below + 1, j), [(Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + dz]))
+            b.add(
+                Equation(
+                    n.dE_db(below + 1, j),
+                    [(Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + dz],
+                )
+            )
         total = conn.weight.size
         if len(rows) < total:
             b.add(Para([f"... {total - len(rows)} more weights (all are in the JSON output)."]))
@@ -451,7 +579,9 @@ def _perturbation(b: Builder) -> None:
     b.add(
         Para(
             [
-                "Nudge ", yi, " by ε. Each unit j above moves by ",
+                "Nudge ",
+                yi,
+                " by ε. Each unit j above moves by ",
                 Math("Δz_j = w_ij ε", r"\Delta z_j = w_{ij}\,\varepsilon"),
                 " and through it E moves by about ",
                 Math("∂E/∂z_j · w_ij ε", r"\frac{\partial E}{\partial z_j} w_{ij}\,\varepsilon"),
@@ -488,7 +618,11 @@ def _symbolic(b: Builder) -> None:
         return
     general = s["general"]
     b.add(Para(["The multivariate chain rule itself, for any E(z_1(y), ..., z_n(y)):"]))
-    b.add(Equation(Math(general["lhs"], general["lhs_latex"]), [Math(general["rhs"], general["rhs_latex"])]))
+    b.add(
+        Equation(
+            Math(general["lhs"], general["lhs_latex"]), [Math(general["rhs"], general["rhs_latex"])]
+        )
+    )
     b.add(Para([s["description"]]))
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["derivative"], s["derivative_latex"])]))
     b.add(Para(["and the sum over j, with each ∂E/∂z_j differentiated on its own:"]))

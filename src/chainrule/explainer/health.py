@@ -101,8 +101,11 @@ class GradientHealth(_Base):
         top.set_ylabel("mean gradient norm")
         top.legend(fontsize=7)
         for layer in sorted({k for h in self.history for k in h["saturation"]}):
-            bottom.plot(epochs, [h["saturation"].get(layer, np.nan) for h in self.history],
-                        label=f"logistic layer {layer}")  # fmt: skip
+            bottom.plot(
+                epochs,
+                [h["saturation"].get(layer, np.nan) for h in self.history],
+                label=f"logistic layer {layer}",
+            )
         bottom.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
         bottom.set_xlabel("epoch")
         bottom.set_ylim(0, 1)

@@ -134,7 +134,9 @@ def dense(weight: Any, bias: Any, activation: str, index: int = 0, dtype: Any = 
         z = y @ w
         return z if b is None else z + b
 
-    return Layer(w, b, activation, linear, f"{index}.weight", None if b is None else f"{index}.bias")
+    return Layer(
+        w, b, activation, linear, f"{index}.weight", None if b is None else f"{index}.bias"
+    )
 
 
 def as_network(model: Any) -> Network:

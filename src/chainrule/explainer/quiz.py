@@ -107,18 +107,34 @@ def check_answer(quiz: Quiz, answer: float, rtol: float = 5e-3, atol: float = 1e
     """Is ``answer`` right (within ``rtol``/``atol``)? If not, which slip explains it?"""
     expected, numeric_value = quiz.expected, quiz.numeric
     if _close(answer, expected, rtol, atol):
-        return Verdict(True, answer, expected, numeric_value,
-                       f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite "
-                       "differences).")  # fmt: skip
+        return Verdict(
+            True,
+            answer,
+            expected,
+            numeric_value,
+            f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite differences).",
+        )
     candidates = _dy_slips(quiz) if quiz.kind == "dy" else _dw_slips(quiz)
     for value, diagnosis, missing, extra in candidates:
         if _close(answer, value, rtol, atol):
-            return Verdict(False, answer, expected, numeric_value,
-                           f"Not quite: {diagnosis}. The answer is {expected:.6g}.",
-                           diagnosis, missing, extra)  # fmt: skip
-    return Verdict(False, answer, expected, numeric_value,
-                   f"Not quite: the answer is {expected:.6g} (yours differs by "
-                   f"{answer - expected:.3g}). {_hint(quiz)}")  # fmt: skip
+            return Verdict(
+                False,
+                answer,
+                expected,
+                numeric_value,
+                f"Not quite: {diagnosis}. The answer is {expected:.6g}.",
+                diagnosis,
+                missing,
+                extra,
+            )
+    return Verdict(
+        False,
+        answer,
+        expected,
+        numeric_value,
+        f"Not quite: the answer is {expected:.6g} (yours differs by "
+        f"{answer - expected:.3g}). {_hint(quiz)}",
+    )
 
 
 def _terms(quiz: Quiz, i: int) -> list[float]:
@@ -138,23 +154,50 @@ def _dy_slips(quiz: Quiz) -> list[tuple[float, str, list[int], list[str]]]:
             value = full - sum(terms[k] for k in dropped)
             names = " and ".join(f"j={k + 1}" for k in dropped)
             word = "term" if size == 1 else "terms"
-            out.append((value, f"your answer equals the sum without the {word} for {names}",
-                        [k + 1 for k in dropped], []))  # fmt: skip
+            out.append(
+                (
+                    value,
+                    f"your answer equals the sum without the {word} for {names}",
+                    [k + 1 for k in dropped],
+                    [],
+                )
+            )
     dz = d.layers[1].dE_dz[0]
     for k in range(n_j):
-        out.append((full + terms[k], f"your answer equals the sum with the term for j={k + 1} "
-                    "counted twice", [], [f"w_{i + 1}{k + 1} dE/dz_{k + 1}"]))  # fmt: skip
+        out.append(
+            (
+                full + terms[k],
+                f"your answer equals the sum with the term for j={k + 1} counted twice",
+                [],
+                [f"w_{i + 1}{k + 1} dE/dz_{k + 1}"],
+            )
+        )
         for other in range(quiz.weight.shape[0]):
             if other != i:
                 extra = quiz.weight[other, k] * dz[k]
-                out.append((full + extra, f"your answer equals the sum plus an extra term "
-                            f"w_{other + 1}{k + 1} dE/dz_{k + 1} (a path from y_{other + 1}, "
-                            f"not from y_{i + 1})", [], [f"w_{other + 1}{k + 1} dE/dz_{k + 1}"]))
+                out.append(
+                    (
+                        full + extra,
+                        f"your answer equals the sum plus an extra term "
+                        f"w_{other + 1}{k + 1} dE/dz_{k + 1} (a path from y_{other + 1}, "
+                        f"not from y_{i + 1})",
+                        [],
+                        [f"w_{other + 1}{k + 1} dE/dz_{k + 1}"],
+                    )
+                )
     dy_top = d.layers[1].dE_dy[0]
-    out.append((float(quiz.weight[i] @ dy_top), "your answer equals sum_j w_ij dE/dy_j: the "
-                "factor y_j(1 - y_j) that turns dE/dy_j into dE/dz_j is missing", [], []))
-    out.append((-full, "your answer has the wrong sign (dE/dy_j = -(t_j - y_j) = y_j - t_j)",
-                [], []))  # fmt: skip
+    out.append(
+        (
+            float(quiz.weight[i] @ dy_top),
+            "your answer equals sum_j w_ij dE/dy_j: the "
+            "factor y_j(1 - y_j) that turns dE/dy_j into dE/dz_j is missing",
+            [],
+            [],
+        )
+    )
+    out.append(
+        (-full, "your answer has the wrong sign (dE/dy_j = -(t_j - y_j) = y_j - t_j)", [], [])
+    )
     return out
 
 

@@ -1,4 +1,4 @@
-"""One entry point for every format: ``render(derivation, "text"|"markdown"|"latex"|"html"|"json")``."""
+"""One entry point for every format: ``render(derivation, "text" | "markdown" | "latex" | ...)``."""
 
 from __future__ import annotations
 

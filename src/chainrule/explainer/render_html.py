@@ -24,9 +24,7 @@ caption { font-style: italic; text-align: left; }
 """
 
 
-def render_html(
-    d: Derivation, notation: str | None = None, options: Options | None = None
-) -> str:
+def render_html(d: Derivation, notation: str | None = None, options: Options | None = None) -> str:
     """A complete HTML page of the derivation (open it in any browser, offline)."""
     parts: list[str] = []
     title = "chainrule: backpropagation step by step"
@@ -47,7 +45,7 @@ def render_html(
             parts.append(_table(block))
     body = "\n".join(parts)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )

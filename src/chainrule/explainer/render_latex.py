@@ -41,9 +41,7 @@ def _check(check: Checked | None) -> str:
     )
 
 
-def render_latex(
-    d: Derivation, notation: str | None = None, options: Options | None = None
-) -> str:
+def render_latex(d: Derivation, notation: str | None = None, options: Options | None = None) -> str:
     """A standalone LaTeX document of the derivation (compiles with pdflatex)."""
     body: list[str] = []
     for block in build(d, notation, options):

@@ -51,16 +51,16 @@ def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
 
 
 def _table_lines(table: Table) -> list[tuple[str, str]]:
-    widths = [max(len(str(h)), *(len(r[k]) for r in table.rows)) for k, h in enumerate(table.headers)]
+    widths = [
+        max(len(str(h)), *(len(r[k]) for r in table.rows)) for k, h in enumerate(table.headers)
+    ]
     out = [("  " + table.caption, "italic")] if table.caption else []
     out.append(("  " + "  ".join(h.rjust(w) for h, w in zip(table.headers, widths)), "bold"))
     out += [("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)), "") for row in table.rows]
     return out
 
 
-def render_text(
-    d: Derivation, notation: str | None = None, options: Options | None = None
-) -> str:
+def render_text(d: Derivation, notation: str | None = None, options: Options | None = None) -> str:
     """The derivation as plain text (what ``chainrule explain`` prints, without colours)."""
     return "\n".join(line for line, _ in text_lines(d, notation, options)).lstrip("\n") + "\n"
 

@@ -1,4 +1,4 @@
-"""Why a sum, symbolically: sympy differentiates E(y) through every z_j and finds sum_j w_ij dE/dz_j.
+"""Why a sum, symbolically: sympy differentiates E(y) through every z_j: sum_j w_ij dE/dz_j.
 
 For a small network, :func:`prove` builds the error E as an expression in the outputs y of one
 layer (symbols), the weights w_ij and biases b_j into the layer above (symbols), and the rest of
@@ -42,9 +42,7 @@ def general_chain_rule(n: int = 3) -> dict[str, str]:
     derivative = sympy.diff(E, y)
     Z = sympy.symbols(f"z_1:{n + 1}")
     E_of_z = sympy.Function("E")(*Z)
-    readable = sum(
-        sympy.Derivative(E_of_z, Z[k]) * sympy.Derivative(zs[k], y) for k in range(n)
-    )
+    readable = sum(sympy.Derivative(E_of_z, Z[k]) * sympy.Derivative(zs[k], y) for k in range(n))
     # sympy's own answer, with its placeholder variables renamed, is the sum above
     same = sympy.simplify(derivative.doit() - readable.subs(dict(zip(Z, zs))).doit()) == 0
     return {
@@ -125,7 +123,9 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     sum_form = sum(W[unit, j] * dE_dz[j].subs(at_z) for j in range(n_above))
     difference, method = _difference(derivative - sum_form, [*ys, *W, *bs])
     numbers = {ys[a]: sympy.Float(d.layers[layer].y[case, a]) for a in range(n_below)}
-    numbers.update({W[a, j]: sympy.Float(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)})
+    numbers.update(
+        {W[a, j]: sympy.Float(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)}
+    )
     biases = np.zeros(n_above) if conn.bias is None else conn.bias
     numbers.update({bs[j]: sympy.Float(biases[j]) for j in range(n_above)})
     value = float(derivative.subs(numbers).evalf(30))

@@ -184,8 +184,15 @@ def graph(
 
     def add(t: Tensor) -> None:
         if id(t) not in nodes:
-            nodes[id(t)] = GraphNode(id(t), t.op or "leaf", names.get(id(t), t.name),
-                                     tuple(t.shape), np.array(t.numpy()), None, t.requires_grad)  # fmt: skip
+            nodes[id(t)] = GraphNode(
+                id(t),
+                t.op or "leaf",
+                names.get(id(t), t.name),
+                tuple(t.shape),
+                np.array(t.numpy()),
+                None,
+                t.requires_grad,
+            )
 
     for tensor in order:
         add(tensor)
@@ -271,24 +278,34 @@ def layered_svg(g: ComputationGraph) -> str:
         sx, sy, ex, ey = x1 + _BOX_W / 2, y1, x2 + _BOX_W / 2, y2 + _BOX_H
         fan = len(g.consumers(edge.src)) > 1
         colour = "#c77800" if fan else "#555"
-        out.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
-                   f'stroke="{colour}" stroke-width="{1.6 if fan else 1}" '
-                   'marker-end="url(#arrow)"/>')  # fmt: skip
+        out.append(
+            f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
+            f'stroke="{colour}" stroke-width="{1.6 if fan else 1}" '
+            'marker-end="url(#arrow)"/>'
+        )
         if edge.contribution is not None:
             mx, my = (sx + ex) / 2, (sy + ey) / 2
             text = html.escape("sends back " + summary(edge.contribution))
-            out.append(f'<text x="{mx + 4:.1f}" y="{my:.1f}" font-size="9" fill="{colour}">'
-                       f"{text}</text>")  # fmt: skip
+            out.append(
+                f'<text x="{mx + 4:.1f}" y="{my:.1f}" font-size="9" fill="{colour}">{text}</text>'
+            )
     for nid, node in g.nodes.items():
         x, y = pos[nid]
-        fill = "#fff4d6" if len(g.consumers(nid)) > 1 else (
-            "#e8f1ff" if node.op == "leaf" and node.requires_grad else "#f6f8fa")
-        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
-                   f'fill="{fill}" stroke="#444"/>')  # fmt: skip
+        fill = (
+            "#fff4d6"
+            if len(g.consumers(nid)) > 1
+            else ("#e8f1ff" if node.op == "leaf" and node.requires_grad else "#f6f8fa")
+        )
+        out.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
+            f'fill="{fill}" stroke="#444"/>'
+        )
         for k, line in enumerate(node_lines(g, node)):
             weight = ' font-weight="bold"' if k == 0 else ""
-            out.append(f'<text x="{x + 6:.1f}" y="{y + 15 + 15 * k:.1f}" font-size="10"{weight}>'
-                       f"{html.escape(line)}</text>")  # fmt: skip
+            out.append(
+                f'<text x="{x + 6:.1f}" y="{y + 15 + 15 * k:.1f}" font-size="10"{weight}>'
+                f"{html.escape(line)}</text>"
+            )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -46,32 +46,46 @@ def network_svg(d: Derivation, case: int = 0) -> str:
                 (x1, y1), (x2, y2) = pos[(conn.below, i)], pos[(conn.above, j)]
                 w = conn.weight[i, j]
                 colour = "#1f5fbf" if w >= 0 else "#c0392b"
-                out.append(f'<line x1="{x1:.1f}" y1="{y1 - _R:.1f}" x2="{x2:.1f}" '
-                           f'y2="{y2 + _R:.1f}" stroke="{colour}" '
-                           f'stroke-width="{0.6 + 2.5 * min(abs(w), 1):.2f}" opacity="0.7"/>')  # fmt: skip
+                out.append(
+                    f'<line x1="{x1:.1f}" y1="{y1 - _R:.1f}" x2="{x2:.1f}" '
+                    f'y2="{y2 + _R:.1f}" stroke="{colour}" '
+                    f'stroke-width="{0.6 + 2.5 * min(abs(w), 1):.2f}" opacity="0.7"/>'
+                )
                 if n_edges <= MAX_LABELLED_EDGES:
                     # labels sit a third of the way down from the upper unit, so they spread out
                     lx, ly = x2 + (x1 - x2) * 0.3, y2 + _R + (y1 - y2 - 2 * _R) * 0.3
-                    out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="9" fill="{colour}" '
-                               f'text-anchor="middle">w_{i + 1}{j + 1}={w:.3g}</text>')  # fmt: skip
-                    out.append(f'<text x="{lx:.1f}" y="{ly + 10:.1f}" font-size="9" fill="#555" '
-                               f'text-anchor="middle">w·∂E/∂z={w * dE_dz[j]:.3g}</text>')  # fmt: skip
+                    out.append(
+                        f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="9" fill="{colour}" '
+                        f'text-anchor="middle">w_{i + 1}{j + 1}={w:.3g}</text>'
+                    )
+                    out.append(
+                        f'<text x="{lx:.1f}" y="{ly + 10:.1f}" font-size="9" fill="#555" '
+                        f'text-anchor="middle">w·∂E/∂z={w * dE_dz[j]:.3g}</text>'
+                    )
     for (layer, unit), (x, y) in pos.items():
         record = d.layers[layer]
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_R}" fill="#f6f8fa" stroke="#333"/>')
-        out.append(f'<text x="{x:.1f}" y="{y - 4:.1f}" font-size="10" text-anchor="middle">'
-                   f"y={record.y[case, unit]:.3g}</text>")  # fmt: skip
+        out.append(
+            f'<text x="{x:.1f}" y="{y - 4:.1f}" font-size="10" text-anchor="middle">'
+            f"y={record.y[case, unit]:.3g}</text>"
+        )
         if record.dE_dy is not None:
-            out.append(f'<text x="{x:.1f}" y="{y + 9:.1f}" font-size="8" text-anchor="middle">'
-                       f"∂E/∂y={record.dE_dy[case, unit]:.3g}</text>")  # fmt: skip
+            out.append(
+                f'<text x="{x:.1f}" y="{y + 9:.1f}" font-size="8" text-anchor="middle">'
+                f"∂E/∂y={record.dE_dy[case, unit]:.3g}</text>"
+            )
         elif record.dE_dz is not None:
-            out.append(f'<text x="{x:.1f}" y="{y + 9:.1f}" font-size="8" text-anchor="middle">'
-                       f"∂E/∂z={record.dE_dz[case, unit]:.3g}</text>")  # fmt: skip
+            out.append(
+                f'<text x="{x:.1f}" y="{y + 9:.1f}" font-size="8" text-anchor="middle">'
+                f"∂E/∂z={record.dE_dz[case, unit]:.3g}</text>"
+            )
     for layer, record in enumerate(d.layers):
         y = height - _MARGIN - layer * _GAP_Y
         more = f" (first {MAX_UNITS} of {record.size})" if record.size > MAX_UNITS else ""
-        out.append(f'<text x="8" y="{y + 4:.1f}" font-size="11" fill="#444">layer {layer} '
-                   f"({html.escape(record.letter)}){more}</text>")  # fmt: skip
+        out.append(
+            f'<text x="8" y="{y + 4:.1f}" font-size="11" fill="#444">layer {layer} '
+            f"({html.escape(record.letter)}){more}</text>"
+        )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

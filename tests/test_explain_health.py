@@ -1,0 +1,36 @@
+"""Gradient health: saturated logistic units are counted and the callback records and plots."""
+
+import numpy as np
+
+from chainrule import data, nn, optim, train
+from chainrule.explainer.health import GradientHealth, saturation
+
+
+def test_saturation_share_matches_a_direct_count():
+    model = nn.mlp([2, 4, 1], output="logistic", dtype=np.float64, rng=0)
+    model[0].weight.data[:] = np.array([[30.0, 0.1, -30.0, 0.2], [0.0, 0.0, 0.0, 0.0]])
+    x = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    shares = saturation(model, x)
+    h = 1 / (1 + np.exp(-(x @ model[0].weight.data + model[0].bias.data)))
+    assert shares["1"] == np.mean(h * (1 - h) < 0.01) == 0.5
+
+
+def test_callback_records_norms_and_plots(tmp_path):
+    ds = data.load("xor")
+    model = nn.mlp([2, 3, 1], output="logistic", dtype=np.float64, rng=0)
+    health = GradientHealth()
+    train.fit(
+        model,
+        nn.SquaredError(),
+        optim.SGD(model.parameters(), lr=0.5),
+        ds,
+        epochs=3,
+        callbacks=[health],
+        progress=False,
+    )
+    assert [h["epoch"] for h in health.history] == [1, 2, 3]
+    assert set(health.history[0]["grad_norms"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert all(v > 0 for v in health.history[-1]["grad_norms"].values())
+    path = health.plot(tmp_path / "health.png")
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,178 @@
+"""Renderers and the command line: valid JSON (schema), HTML, LaTeX; the same numbers everywhere."""
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import jsonschema
+import numpy as np
+import pytest
+
+from chainrule import io, nn
+from chainrule.cli import main
+from chainrule.explainer import explain, schema
+
+
+@pytest.fixture(scope="module")
+def derivation():
+    return explain(symbolic=True)
+
+
+@pytest.mark.parametrize("notation", ["hinton", "rhw", "matrix"])
+def test_json_validates_against_the_schema(notation):
+    d = explain(notation=notation)
+    document = json.loads(d.to_json())
+    jsonschema.validate(document, schema())
+    assert document["notation"] == notation
+
+
+def test_json_of_a_minibatch_cross_entropy_model_validates():
+    model = nn.mlp([3, 4, 3], output=None, dtype=np.float32, rng=0)
+    d = explain(model, np.ones((4, 3)), np.array([0, 1, 2, 1]), "cross-entropy", symbolic=True)
+    document = json.loads(d.to_json())
+    jsonschema.validate(document, schema())
+    assert document["layers"][-1]["units"][0]["dE_dy"] is None  # the loss works from z
+    unit = document["layers"][1]["units"][0]
+    assert len(unit["sum"]) == 4  # one sum per case
+    assert unit["sum"][2]["total"] == pytest.approx(unit["sum"][2]["engine"], abs=1e-6)
+
+
+def test_json_schema_rejects_a_broken_document(derivation):
+    document = json.loads(derivation.to_json())
+    del document["layers"][1]["units"][0]["sum"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema())
+
+
+class _Checker(HTMLParser):
+    VOID = {"meta", "br", "img", "link", "input", "hr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.external = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href") and value and "://" in value:
+                self.external.append(value)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def test_html_is_standalone_and_well_formed(derivation):
+    page = derivation.render("html")
+    checker = _Checker()
+    checker.feed(page)
+    assert not checker.errors and not checker.stack
+    assert not checker.external and "<script" not in page
+    assert "∂E/∂y_1 = w_11 ∂E/∂z_1 + w_12 ∂E/∂z_2 + w_13 ∂E/∂z_3" in page
+
+
+def _balanced(latex):
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", latex):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
+    begins = re.findall(r"\\begin\{(\w+\*?)\}", latex)
+    ends = re.findall(r"\\end\{(\w+\*?)\}", latex)
+    assert sorted(begins) == sorted(ends)
+    assert latex.count("$") % 2 == 0
+
+
+@pytest.mark.parametrize("notation", ["hinton", "rhw", "matrix"])
+def test_latex_structure(notation):
+    latex = explain(notation=notation, symbolic=True).render("latex")
+    _balanced(latex)
+    assert latex.startswith(r"\documentclass") and r"\end{document}" in latex
+    assert r"\frac{\partial E}{\partial y_{1}}" in latex or r"\frac{\partial C}" in latex
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles(tmp_path, derivation):
+    (tmp_path / "d.tex").write_text(derivation.render("latex"))
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "d.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_text_markdown_show_the_sum_term_by_term_with_the_same_numbers(derivation):
+    text = derivation.render("text")
+    terms = derivation.terms(1, 0)
+    numbers = " + ".join(f"{t.w:.4g}·{t.dE_dz:.4g}".replace("-", "(-", 1) for t in terms[:1])
+    assert "∂E/∂y_1 = w_11 ∂E/∂z_1 + w_12 ∂E/∂z_2 + w_13 ∂E/∂z_3" in text
+    assert numbers.split("·")[0].strip("(") in text
+    assert f"{derivation.dE_dy(1, 0).value:.4g}" in text
+    assert "✓" in text and "✗" not in text
+    assert "∂E/∂z_j = y_j(1 − y_j) ∂E/∂y_j" in text and "∂E/∂w_ij = y_i ∂E/∂z_j" in text
+    markdown = derivation.render("markdown")
+    assert markdown.count("$$") % 2 == 0 and "\\begin{aligned}" in markdown
+    assert "| ε |" in markdown  # the perturbation table
+
+
+def test_notations_carry_identical_numbers():
+    hinton, rhw, matrix = (explain(notation=n).render("text") for n in ("hinton", "rhw", "matrix"))
+    numbers = re.compile(r"= (-?\d\.\d+)   ✓")
+    assert numbers.findall(hinton) == numbers.findall(rhw)
+    assert set(numbers.findall(hinton)) <= set(numbers.findall(matrix))
+    assert "w_ji ∂E/∂x_j" in rhw and "(W^2)ᵀ δ^2 ⊙ σ'(z^1)" in matrix
+
+
+def test_cli_default_prints_the_derivation(capsys):
+    assert main(["explain", "--no-symbolic"]) == 0
+    out = capsys.readouterr().out
+    assert "∂E/∂y_1 = w_11 ∂E/∂z_1 + w_12 ∂E/∂z_2 + w_13 ∂E/∂z_3" in out
+    assert "Why a sum" in out
+
+
+def test_cli_formats_write_atomically(tmp_path):
+    for fmt in ("json", "html", "latex", "markdown", "text"):
+        out = tmp_path / f"d.{fmt}"
+        assert main(["explain", "--format", fmt, "--out", str(out), "--no-symbolic"]) == 0
+        assert out.stat().st_size > 1000
+    jsonschema.validate(json.loads((tmp_path / "d.json").read_text()), schema())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"d.{f}" for f in ("json", "html", "latex", "markdown", "text")
+    )  # no temporary files left behind
+
+
+def test_cli_model_file_input_and_unit(tmp_path, capsys):
+    model = nn.mlp([3, 2, 2], output="logistic", dtype=np.float64, rng=0)
+    io.save_model(tmp_path / "m", model, loss=nn.SquaredError())
+    code = main(
+        [
+            "explain",
+            "--model",
+            str(tmp_path / "m"),
+            "--input",
+            "1,0,0.5;0,1,1",
+            "--target",
+            "1,0;0,1",
+            "--unit",
+            "1:2",
+            "--no-symbolic",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "i=2, case 1: ∂E/∂y_2 = w_21 ∂E/∂z_1 + w_22 ∂E/∂z_2" in out
+    assert "i=1, case 1: ∂E/∂y_1" not in out  # focused on unit 2
+    assert (
+        main(["explain", "--model", str(tmp_path / "m"), "--input", "1,0", "--target", "1,0"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule: ") and "expects 3" in err and str(tmp_path / "m") in err
+    assert main(["explain", "--unit", "1:9"]) == 2
+    assert "layer 1 has 2 units" in capsys.readouterr().err
+    assert main(["explain", "--format", "pdf"]) == 2

@@ -1,0 +1,75 @@
+"""Computation graphs: values, gradients and per-consumer contributions; DOT and SVG output."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.cli import main
+from chainrule.explainer import explain
+from chainrule.viz.graph import graph, seed_graph
+from chainrule.viz.network import network_svg
+
+
+def test_fan_out_contributions_sum_to_the_gradient():
+    y = cr.tensor([0.5, -1.0], requires_grad=True)
+    out = (y * y + 3 * y).sum()  # y feeds two consumers
+    g = graph(out)
+    node = g.nodes[id(y)]
+    contributions = [e.contribution for e in g.consumers(id(y))]
+    assert len(contributions) == 3  # y * y reads y twice, 3 * y once
+    np.testing.assert_allclose(sum(contributions), node.grad)
+    np.testing.assert_allclose(node.grad, 2 * y.numpy() + 3)
+    assert y.grad is None  # drawing does not touch .grad
+
+
+def test_seed_graph_shows_the_sum_over_j_at_each_hidden_unit():
+    g, named = seed_graph()
+    d = explain(perturbation=False)
+    for i in range(2):
+        node = g.nodes[id(named[f"y_{i + 1}"])]
+        sent = sorted(float(e.contribution) for e in g.consumers(node.id))
+        expected = sorted(t.product for t in d.terms(1, i))
+        np.testing.assert_allclose(sent, expected, atol=1e-14)
+        assert float(node.grad) == pytest.approx(d.dE_dy(1, i).value, abs=1e-14)
+    dot = g.to_dot()
+    assert dot.startswith("digraph") and "(sum of 3)" in dot and "sends back" in dot
+
+
+def test_svg_parses_without_graphviz():
+    g, _ = seed_graph()
+    svg = g.to_svg(use_graphviz=False)
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    assert len(root.findall("{http://www.w3.org/2000/svg}rect")) == len(g.nodes)
+
+
+def test_a_released_graph_is_refused_with_a_hint():
+    y = cr.tensor([0.5], requires_grad=True)
+    out = (cr.sigmoid(y) * 2).sum()
+    out.backward()
+    with pytest.raises(cr.GraphFreedError, match="retain_graph=True"):
+        graph(out)
+    out2 = (cr.sigmoid(y) * 2).sum()
+    out2.backward(retain_graph=True)
+    assert graph(out2).nodes[id(y)].grad is not None
+
+
+def test_network_diagram_labels_edges_with_w_and_w_dE_dz():
+    d = explain(perturbation=False)
+    root = ET.fromstring(network_svg(d))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}circle"))) == 7
+    w12, term = d.connections[1].weight[0, 1], d.terms(1, 0)[1].product
+    assert f"w_12={w12:.3g}" in texts and f"w·∂E/∂z={term:.3g}" in texts
+
+
+def test_cli_graph(tmp_path, capsys):
+    assert main(["graph"]) == 0
+    assert capsys.readouterr().out.startswith("digraph")
+    assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 0
+    ET.parse(tmp_path / "g.svg")
+    assert main(["graph", "--kind", "network", "--out", str(tmp_path / "n.svg")]) == 0
+    ET.parse(tmp_path / "n.svg")
+    assert main(["graph", "--kind", "pie"]) == 2

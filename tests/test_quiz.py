@@ -1,0 +1,73 @@
+"""The quiz: a correct answer, a missing term, an extra term and other slips are recognised."""
+
+import pytest
+
+from chainrule.cli import main
+from chainrule.explainer.quiz import check_answer, make_quiz
+
+
+def _terms(quiz):
+    return [t.product for t in quiz.derivation.terms(0, quiz.i)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_correct_answer_agrees_with_engine_and_finite_differences(seed):
+    quiz = make_quiz(seed, "dy")
+    assert quiz.expected == pytest.approx(sum(_terms(quiz)), abs=1e-12)
+    assert quiz.numeric == pytest.approx(quiz.expected, abs=1e-8)
+    verdict = check_answer(quiz, round(quiz.expected, 6))
+    assert verdict.correct and "Correct" in verdict.message
+
+
+def _quiz_with_distinct_terms(kind="dy"):
+    for seed in range(50):  # a quiz whose terms are far enough apart to tell slips apart
+        quiz = make_quiz(seed, kind)
+        terms = _terms(quiz)
+        if len(terms) >= 3 and min(abs(t) for t in terms) > 5e-3:
+            return quiz
+    raise AssertionError("no suitable quiz")
+
+
+def test_missing_term_is_named():
+    quiz = _quiz_with_distinct_terms()
+    terms = _terms(quiz)
+    verdict = check_answer(quiz, sum(terms) - terms[1])
+    assert not verdict.correct
+    assert "your answer equals the sum without the term for j=2" in verdict.message
+    assert verdict.missing == [2]
+
+
+def test_extra_term_is_named():
+    quiz = _quiz_with_distinct_terms()
+    other = (quiz.i + 1) % quiz.weight.shape[0]
+    dE_dz = quiz.derivation.layers[1].dE_dz[0]
+    verdict = check_answer(quiz, sum(_terms(quiz)) + quiz.weight[other, 0] * dE_dz[0])
+    assert not verdict.correct and verdict.extra
+    assert "extra term" in verdict.message or "counted twice" in verdict.message
+
+
+def test_forgotten_logistic_factor_and_sign():
+    quiz = _quiz_with_distinct_terms()
+    dE_dy_top = quiz.derivation.layers[1].dE_dy[0]
+    forgot = sum(quiz.weight[quiz.i, j] * dE_dy_top[j] for j in range(len(dE_dy_top)))
+    assert "y_j(1 - y_j)" in check_answer(quiz, forgot).message
+    assert "wrong sign" in check_answer(quiz, -quiz.expected).message
+
+
+def test_weight_gradient_quiz():
+    quiz = make_quiz(4, "dw")
+    y_i = quiz.y[quiz.i]
+    dz = quiz.derivation.layers[1].dE_dz[0, quiz.j]
+    assert quiz.expected == pytest.approx(y_i * dz, abs=1e-12)
+    assert check_answer(quiz, y_i * dz).correct
+    wrong = check_answer(quiz, quiz.weight[quiz.i, quiz.j] * dz)
+    assert not wrong.correct and "weight w_ij" in wrong.message
+
+
+def test_cli_quiz_non_interactive(capsys):
+    quiz = make_quiz(7, "dy")
+    assert main(["quiz", "--seed", "7", "--kind", "dy", "--answer", f"{quiz.expected:.6g}"]) == 0
+    assert "Correct" in capsys.readouterr().out
+    assert main(["quiz", "--seed", "7", "--kind", "dy", "--answer", "123"]) == 1
+    assert "Not quite" in capsys.readouterr().out
+    assert main(["quiz", "--seed", "7", "--kind", "dz", "--answer", "1"]) == 2

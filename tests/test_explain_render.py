@@ -94,17 +94,55 @@ def test_latex_structure(notation):
     assert r"\frac{\partial E}{\partial y_{1}}" in latex or r"\frac{\partial C}" in latex
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-def test_latex_compiles(tmp_path, derivation):
-    (tmp_path / "d.tex").write_text(derivation.render("latex"))
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "d.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def _latex_cases():
+    deep = nn.Sequential(
+        nn.Linear(2, 3, rng=0), nn.Tanh(), nn.Linear(3, 2, rng=1), nn.Tanh(), nn.Linear(2, 2, rng=2)
     )
-    assert result.returncode == 0, result.stdout[-2000:]
+    deep.to(np.float64)
+    softmax = nn.mlp([3, 4, 3], output=None, dtype=np.float32, rng=0)
+    yield "seed", explain(symbolic=True), {}
+    yield (
+        "deep-matrix",
+        explain(
+            deep,
+            np.ones((2, 2)),
+            np.zeros((2, 2)),
+            "mse",
+            unit="0:1",
+            symbolic=True,
+            notation="matrix",
+        ),
+        {"focused": True},
+    )
+    yield (
+        "softmax-rhw",
+        explain(
+            softmax,
+            np.ones((4, 3)),
+            np.array([0, 1, 2, 1]),
+            "cross-entropy",
+            symbolic=True,
+            notation="rhw",
+        ),
+        {},
+    )
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles(tmp_path):
+    for name, d, options in _latex_cases():
+        latex = d.render("latex", **options)
+        _balanced(latex)
+        (tmp_path / f"{name}.tex").write_text(latex)
+        result = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", f"{name}.tex"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, (name, result.stdout[-2000:])
+        assert (tmp_path / f"{name}.pdf").stat().st_size > 1000
 
 
 def test_text_markdown_show_the_sum_term_by_term_with_the_same_numbers(derivation):

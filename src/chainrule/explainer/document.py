@@ -250,7 +250,7 @@ def _output_layer(b: Builder) -> None:
     y, t, dy, dz = n.y(top, j), n.t(j), n.dE_dy(top, j), n.dE_dz(top, j)
     if loss in ("cross-entropy", "binary-cross-entropy"):
         b.add(Para([f"With {act} outputs and {loss} the factors cancel:"]))
-        b.add(Equation(dz, [y + " − " + t]))
+        b.add(Equation(dz, [y + Math(" − ", " - ") + t]))
     else:
         if loss == "squared-error":
             b.add(Equation(dy, [Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})")]))
@@ -331,7 +331,7 @@ def _dz_general(b: Builder, layer: int) -> Math:
             f"{y.plain}(1 − {y.plain}) {dy.plain}", rf"{y.latex}(1 - {y.latex})\,{dy.latex}"
         )
     if act == "tanh":
-        return Math(f"(1 − {y.plain}²) {dy.plain}", rf"(1 - {y.latex}^2)\,{dy.latex}")
+        return Math(f"(1 − {y.plain}²) {dy.plain}", rf"(1 - ({y.latex})^2)\,{dy.latex}")
     if act == "relu":
         z = n.z(layer, letter)
         return Math(f"[{z.plain} > 0] {dy.plain}", rf"[{z.latex} > 0]\,{dy.latex}")
@@ -357,7 +357,7 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
     elif act == "tanh":
         step = Math(
             f"(1 − {b.num(yv).plain}²)·{b.num(dyv).plain}",
-            rf"(1 - {b.num(yv).latex}^2)\cdot{b.num(dyv).latex}",
+            rf"(1 - ({b.num(yv).latex})^2)\cdot{b.num(dyv).latex}",
         )
     elif act == "relu":
         on = "1" if record.z[c, u] > 0 else "0"
@@ -460,7 +460,7 @@ def _matrix_form(b: Builder, layer: int) -> None:
         if layer > 0:
             record = d.layers[layer]
             prime = _derivative_of_activation(record.activation, record.y[0], record.z[0])
-            numbers = numbers + " ⊙ " + _vector(b, prime)
+            numbers = numbers + Math(" ⊙ ", r" \odot ") + _vector(b, prime)
         result = d.layers[layer].dE_dz[0] if layer > 0 else d.layers[0].dE_dy[0]
         b.add(
             Equation(

@@ -25,10 +25,14 @@ class Math:
 
     def __add__(self, other: Math | str) -> Math:
         if isinstance(other, str):
+            if not other.isascii():
+                raise ValueError(f"Math + {other!r}: spell non-ASCII text for LaTeX with Math()")
             return Math(self.plain + other, self.latex + other)
         return Math(self.plain + other.plain, self.latex + other.latex)
 
     def __radd__(self, other: str) -> Math:
+        if not other.isascii():
+            raise ValueError(f"{other!r} + Math: spell non-ASCII text for LaTeX with Math()")
         return Math(other + self.plain, other + self.latex)
 
 

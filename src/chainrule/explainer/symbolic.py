@@ -150,7 +150,7 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
         "lhs": f"dE/dy_{unit + 1}",
         "lhs_latex": rf"\frac{{\partial E}}{{\partial y_{{{unit + 1}}}}}",
         "derivative": _short(str(derivative)),
-        "derivative_latex": _short(sympy.latex(derivative), 3000),
+        "derivative_latex": _latex_or_note(sympy.latex(derivative)),
         "sum_form": f"{shown}  with each dE/dz_j = {_short(str(dE_dz[0]), 300)} (j = 1) ...",
         "sum_form_latex": shown_latex,
         "difference": str(difference),
@@ -200,6 +200,13 @@ def _rest_of_network(d: Derivation, layer: int, z: list, case: int) -> sympy.Exp
             for j in range(conn.weight.shape[1])
         ]
         layer += 1
+
+
+def _latex_or_note(latex: str, limit: int = 3000) -> str:
+    """The LaTeX, or a note when it is too long to typeset (cutting it would break its braces)."""
+    if len(latex) <= limit:
+        return latex
+    return rf"\text{{(an expression of {len(latex)} characters, left out)}}"
 
 
 def _short(text: str, limit: int = 1500) -> str:

@@ -29,16 +29,37 @@ def _logistic(z: Any) -> Any:
     return xp.reciprocal(e, out=e)
 
 
+def _logistic_vjp(g: Any, out: Any, z: Any) -> Any:
+    """dE/dz = dE/dy y (1 - y), from the saved output y alone.
+
+    ``slope`` is a fresh array, so ``*=`` can work in place on bare arrays (one temporary, not
+    three); on tensors ``*=`` makes a new recorded product, so the rule stays differentiable.
+    """
+    slope = 1 - out
+    slope *= out
+    slope *= g
+    return slope
+
+
+def _tanh_vjp(g: Any, out: Any, x: Any) -> Any:
+    """dE/dx = dE/dy (1 - y^2), in place on a fresh array as in :func:`_logistic_vjp`."""
+    slope = out * out
+    slope *= -1
+    slope += 1
+    slope *= g
+    return slope
+
+
 _sigmoid = primitive(
     "sigmoid",
     _logistic,
-    lambda g, out, z: g * (out * (1 - out)),
+    _logistic_vjp,
     doc="The logistic unit y = 1 / (1 + e^-z); dy/dz = y (1 - y) from the saved output.",
 )
 _tanh = primitive(
     "tanh",
     lambda x: array_module(x).tanh(x),
-    lambda g, out, x: g * (1 - out * out),
+    _tanh_vjp,
     doc="Hyperbolic tangent; d tanh/dx = 1 - tanh^2.",
 )
 _relu = primitive(
@@ -148,12 +169,18 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
+def _label_cells(logits: Any, labels: Any) -> tuple[Any, Any]:
+    """(case, class) index pairs of each case's label in ``logits`` seen as (cases, classes)."""
+    xp = array_module(logits)
+    return xp.arange(labels.size), labels.reshape(-1)
+
+
 def _target_probabilities(logits: Any, targets: Any) -> Any:
     """Targets as a probability per class: integer labels become one-hot rows."""
     xp = array_module(logits)
     if targets.dtype.kind in "iu":
         one_hot = xp.zeros(logits.shape, dtype=logits.dtype)
-        xp.put_along_axis(one_hot, targets[..., None], 1, axis=-1)
+        one_hot.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)] = 1
         return one_hot
     return targets.astype(logits.dtype, copy=False)
 
@@ -169,8 +196,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> Any:
     xp = array_module(logits)
     log_normalizer = _logsumexp(logits, (logits.ndim - 1,), keepdims=False)
     if targets.dtype.kind in "iu":
-        picked = xp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-        losses = log_normalizer - picked
+        picked = logits.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)]
+        losses = log_normalizer - picked.reshape(targets.shape)
     else:
         losses = log_normalizer - (targets * logits).sum(axis=-1)
     return xp.asarray(_reduce_cases(losses, reduction), dtype=logits.dtype)
@@ -178,13 +205,14 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> Any:
 
 def _softmax_cross_entropy_vjp(g: Any, out: Any, logits: Any, targets: Any, reduction: str) -> Any:
     """dE/dz_j = y_j - t_j per case (y the softmax), times the incoming gradient."""
-    probabilities = _softmax_prim(logits, axis=logits.ndim - 1)
-    residual = probabilities - _target_probabilities(array_of(logits), targets)
+    residual = _softmax_prim(logits, axis=logits.ndim - 1)  # fresh: in place below on arrays
+    residual -= _target_probabilities(array_of(logits), targets)
     if reduction == "none":
-        return residual * _reshape(g, shape=g.shape + (1,))
+        residual *= _reshape(g, shape=g.shape + (1,))
+        return residual
     cases = residual.size // residual.shape[-1] if residual.ndim else 1
-    scale = g * (1.0 / cases) if reduction == "mean" and cases else g
-    return residual * scale
+    residual *= g * (1.0 / cases) if reduction == "mean" and cases else g
+    return residual
 
 
 _softmax_cross_entropy_prim = primitive(

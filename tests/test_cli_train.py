@@ -68,6 +68,20 @@ def test_json_summary_parses(tmp_path, capsys):
     assert summary["config"]["batch_size"] is None  # xor trains in full-batch sweeps
 
 
+def test_explain_watches_gradient_health(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--data", "xor", "--epochs", "30", "--out",
+                       tmp_path / "r", "--explain", "--json")  # fmt: skip
+    assert code == 0
+    summary = json.loads(out)
+    assert (tmp_path / "r" / "gradient_health.png").read_bytes()[:4] == b"\x89PNG"
+    health = summary["gradient_health_history"]
+    assert [h["epoch"] for h in health] == list(range(1, 31))
+    norms = health[0]["grad_norms"]
+    assert set(norms) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert all(v > 0 for v in norms.values())
+    assert all(0.0 <= share <= 1.0 for h in health for share in h["saturation"].values())
+
+
 def test_evaluate_and_predict_the_saved_model(xor_run, tmp_path, capsys):
     code, out, _ = run(capsys, "evaluate", xor_run / "model", "--json")
     assert code == 0 and json.loads(out)["accuracy"] == 1.0

@@ -48,6 +48,10 @@ def train(
     dtype: str = typer.Option(None, help="float32 or float64"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     json_output: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
+    explain: bool = typer.Option(
+        False, "--explain", help="watch gradient health: per-layer gradient norms and the share "
+        "of saturated logistic units (y(1-y) < 0.01), plotted to gradient_health.png"
+    ),
 ) -> int:
     """Train a network (by default: logistic units on the built-in digits) and save it."""
     from chainrule.train import runs
@@ -65,9 +69,9 @@ def train(
     if parsed_batch != "default":
         options["batch_size"] = parsed_batch
     if resume is not None:
-        return _resume(resume, options, out, quiet, json_output)
+        return _resume(resume, options, out, quiet, json_output, explain)
     config = runs.resolve_config(options)
-    return _run(config, out, None, quiet, json_output)
+    return _run(config, out, None, quiet, json_output, explain)
 
 
 def _number(text: str | None, option: str, kind: type) -> Any:
@@ -81,7 +85,9 @@ def _number(text: str | None, option: str, kind: type) -> Any:
         raise UserError(f"{option} must be {what}, got {text!r}") from None
 
 
-def _resume(path: Path, options: dict, out: Path | None, quiet: bool, json_output: bool) -> int:
+def _resume(
+    path: Path, options: dict, out: Path | None, quiet: bool, json_output: bool, explain: bool
+) -> int:
     from chainrule import io
     from chainrule.train import runs
 
@@ -98,10 +104,17 @@ def _resume(path: Path, options: dict, out: Path | None, quiet: bool, json_outpu
         config.epochs = options["epochs"]
         runs.validate(config)
     run_dir = out or Path(meta.get("out") or Path(checkpoint["path"]).parent.parent)
-    return _run(config, run_dir, checkpoint, quiet, json_output)
+    return _run(config, run_dir, checkpoint, quiet, json_output, explain)
 
 
-def _run(config: Any, out: Path | None, checkpoint: Any, quiet: bool, json_output: bool) -> int:
+def _run(
+    config: Any,
+    out: Path | None,
+    checkpoint: Any,
+    quiet: bool,
+    json_output: bool,
+    explain: bool = False,
+) -> int:
     from chainrule.train import EpochPrinter, Trainer, runs
 
     prepared = runs.load_data(config)  # every mistake in the input surfaces before any file
@@ -111,6 +124,12 @@ def _run(config: Any, out: Path | None, checkpoint: Any, quiet: bool, json_outpu
         raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
     created = not out.exists()
     callbacks = [] if quiet else [EpochPrinter(every=max(1, config.epochs // 10))]
+    health = None
+    if explain:
+        from chainrule.explainer.health import GradientHealth
+
+        health = GradientHealth()
+        callbacks.append(health)
     trainer = Trainer(
         model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
         schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
@@ -122,7 +141,7 @@ def _run(config: Any, out: Path | None, checkpoint: Any, quiet: bool, json_outpu
     try:
         out.mkdir(parents=True, exist_ok=True)
         trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
-        summary = _finish(trainer, prepared, config, out)
+        summary = _finish(trainer, prepared, config, out, health)
     except KeyboardInterrupt:
         if trainer.last_checkpoint is None and checkpoint is None:
             _discard(out, created)
@@ -146,7 +165,7 @@ def _discard(out: Path, created: bool) -> None:
     if created:
         shutil.rmtree(out, ignore_errors=True)
     else:
-        for name in ("checkpoints", "model", "history.json", "curves.png", "run.json"):
+        for name in _RUN_FILES:
             target = out / name
             if target.is_dir():
                 shutil.rmtree(target, ignore_errors=True)
@@ -154,7 +173,15 @@ def _discard(out: Path, created: bool) -> None:
                 target.unlink()
 
 
-def _finish(trainer: Any, prepared: Any, config: Any, out: Path) -> dict[str, Any]:
+#: What a run writes into its directory (removed again if the run fails before finishing).
+_RUN_FILES = (
+    "checkpoints", "model", "history.json", "curves.png", "gradient_health.png", "run.json",
+)  # fmt: skip
+
+
+def _finish(
+    trainer: Any, prepared: Any, config: Any, out: Path, health: Any = None
+) -> dict[str, Any]:
     from chainrule import io
     from chainrule.train import evaluate
     from chainrule.viz.curves import plot_history
@@ -188,6 +215,9 @@ def _finish(trainer: Any, prepared: Any, config: Any, out: Path) -> dict[str, An
                   class_names=prepared.full.class_names, meta=meta)  # fmt: skip
     io.atomic_write_bytes(out / "history.json", (trainer.history.to_json(indent=1) + "\n").encode())
     plot_history(trainer.history, out / "curves.png", title=f"{prepared.full.name}")
+    if health is not None:
+        summary["gradient_health"] = health.plot(out / "gradient_health.png")
+        summary["gradient_health_history"] = health.history
     io.atomic_write_json(out / "run.json", summary)
     return summary
 
@@ -204,6 +234,11 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
           f"after {summary['epochs']} epochs")  # fmt: skip
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
+    if "gradient_health" in summary:
+        last = summary["gradient_health_history"][-1] if summary["gradient_health_history"] else {}
+        saturated = ", ".join(f"layer {k}: {v:.0%}" for k, v in last.get("saturation", {}).items())
+        note = f" (saturated logistic units at the end: {saturated})" if saturated else ""
+        print(f"gradient health: {summary['gradient_health']}{note}")
 
 
 # -- evaluate -------------------------------------------------------------------------------------

@@ -49,8 +49,10 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     json_output: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     explain: bool = typer.Option(
-        False, "--explain", help="watch gradient health: per-layer gradient norms and the share "
-        "of saturated logistic units (y(1-y) < 0.01), plotted to gradient_health.png"
+        False,
+        "--explain",
+        help="watch gradient health: per-layer gradient norms and the share "
+        "of saturated logistic units (y(1-y) < 0.01), plotted to gradient_health.png",
     ),
 ) -> int:
     """Train a network (by default: logistic units on the built-in digits) and save it."""

@@ -140,6 +140,7 @@ def abs(x: Any) -> Tensor:  # noqa: A001 - the name users expect, as in NumPy
     """|x|; the derivative at 0 is taken as 0."""
     return _abs(as_tensor(x))
 
+
 # ---------------------------------------------------------------------------------------------
 # Piecewise functions: the derivative is a constant mask
 # ---------------------------------------------------------------------------------------------

@@ -83,6 +83,10 @@ from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
 
+from chainrule.backend import keep_freed_memory as _keep_freed_memory  # noqa: E402
+
+_keep_freed_memory()  # big arrays freed by one training step are reused by the next
+
 # The layers above the engine load on first use, so ``import chainrule`` needs NumPy alone.
 _LAZY_MODULES = ("nn", "optim", "data", "train", "io", "viz", "explainer", "sklearn")
 _LAZY_FUNCTIONS = {"explain": "chainrule.explainer"}

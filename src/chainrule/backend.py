@@ -7,6 +7,10 @@ Every op asks ``array_module(x)`` for the module that owns its input (NumPy by d
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -40,3 +44,32 @@ def to_numpy(array: Any) -> numpy.ndarray:
         return array
     get = getattr(array, "get", None)  # CuPy's device-to-host copy
     return numpy.asarray(get() if callable(get) else array)
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_KEEP_BYTES = 256 * 2**20
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of returning it to the system at once.
+
+    A training step allocates and frees the same large arrays every time (a layer's
+    pre-activations, its gradients). By default glibc hands big freed blocks back to the kernel,
+    so the next step page-faults them in again: about a fifth of a step for a 512-unit network.
+    Keeping up to 256 MiB of freed memory in the heap removes that cost, as PyTorch's caching
+    allocator does. Called once when chainrule is imported; set ``CHAINRULE_MALLOC=system`` to
+    leave the allocator alone. Returns whether the setting was applied (glibc only).
+    """
+    if os.environ.get("CHAINRULE_MALLOC", "").lower() == "system" or not sys.platform.startswith(
+        "linux"
+    ):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, for one): nothing to tune
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))

@@ -31,7 +31,7 @@ def register_array_module(array_type: type, module: ModuleType) -> None:
 
 def array_module(array: Any) -> ModuleType:
     """The array module that owns ``array`` (NumPy unless a registered type matches)."""
-    if _registered and not isinstance(array, numpy.ndarray):
+    if _registered and type(array) is not numpy.ndarray:  # exact type: subclasses may register
         for array_type, module in _registered:
             if isinstance(array, array_type):
                 return module

@@ -403,43 +403,12 @@ def read_feature_rows(path: Path, n_features: int) -> np.ndarray:
 
     A missing file, a ragged row or a non-numeric cell raises DataError naming the line.
     """
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: cannot read ({error})") from None
-    rows, width = [], None
-    for number, cells in enumerate(csv.reader(lines), start=1):
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if width is None and number == 1 and not all(_is_number(c) for c in cells):
-            continue  # a header
-        if width is None:
-            width = len(cells)
-            if width not in (n_features, n_features + 1):
-                raise DataError(
-                    f"{path}, line {number}: {width} columns but the model takes {n_features} "
-                    f"inputs (optionally followed by one label column)"
-                )
-        if len(cells) != width:
-            raise DataError(f"{path}, line {number}: {len(cells)} cells, expected {width}")
-        for column, cell in enumerate(cells[:n_features], start=1):
-            if not _is_number(cell):
-                raise DataError(f"{path}, line {number}, column {column}: {cell!r} is not a number")
-        rows.append([float(c) for c in cells[:n_features]])
-    if not rows:
-        raise DataError(f"{path}: no data rows")
-    X = np.asarray(rows)
-    if not np.all(np.isfinite(X)):
-        row, column = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(f"{path}: row {row + 1}, column {column + 1} is not finite")
-    return X
+    from chainrule.data import read_table
 
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    values = read_table(path).values
+    if values.shape[1] not in (n_features, n_features + 1):
+        raise DataError(
+            f"{path}: {values.shape[1]} columns but the model takes {n_features} inputs "
+            "(optionally followed by one label column)"
+        )
+    return values[:, :n_features]

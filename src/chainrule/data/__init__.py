@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.data.classic import binary_vectors, encoder, parity, symmetry, xor
-from chainrule.data.csvfile import read_csv
+from chainrule.data.csvfile import Table, read_csv, read_table
 from chainrule.data.dataset import TASKS, Dataset, one_hot
 from chainrule.data.digits import digits
 from chainrule.data.family_trees import (
@@ -92,8 +92,8 @@ def _call(builder: Callable[..., Dataset], what: str, kwargs: dict, *args: Any) 
 
 __all__ = [
     "BUILTIN", "PEOPLE", "RELATIONS", "TASKS", "DataError", "Dataset", "FamilyTree",
-    "Standardizer", "batches", "binary_vectors", "dataset_names", "describe_case", "digits",
-    "encoder", "family_tree_triples", "family_trees", "find_idx_pairs", "holdout_cases", "load",
-    "load_idx_dir", "one_hot", "parity", "read_csv", "read_idx", "split", "symmetry",
-    "write_idx", "xor",
+    "Standardizer", "Table", "batches", "binary_vectors", "dataset_names", "describe_case",
+    "digits", "encoder", "family_tree_triples", "family_trees", "find_idx_pairs",
+    "holdout_cases", "load", "load_idx_dir", "one_hot", "parity", "read_csv", "read_idx",
+    "read_table", "split", "symmetry", "write_idx", "xor",
 ]  # fmt: skip

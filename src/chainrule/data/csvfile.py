@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +46,12 @@ def read_csv(
     path = Path(path)
     if task not in ("classification", "regression"):
         raise DataError(f"{path}: task must be 'classification' or 'regression', got {task!r}")
-    rows = _read_rows(path, delimiter or ("\t" if path.suffix == ".tsv" else ","))
-    if not rows:
-        raise DataError(f"{path}: the file is empty")
-    header = _looks_like_header(rows[0][1]) if header is None else header
-    names = [cell.strip() for cell in rows[0][1]] if header else None
-    body = rows[1:] if header else rows
-    if not body:
-        raise DataError(f"{path}: no data rows (only a header)")
-    width = len(names) if names else len(body[0][1])
+    table = read_table(path, header, delimiter)
+    values, names, body = table.values, table.names, table.body
+    width = values.shape[1]
     if width < 2:
         raise DataError(f"{path}: need at least one feature column and a label column, got {width}")
     label_index = _label_index(path, label_column, names, width)
-    values = _parse(path, body, width, names)
     X = np.delete(values, label_index, axis=1)
     labels = values[:, label_index]
     lines = [line for line, _ in body]
@@ -74,6 +68,37 @@ def read_csv(
         feature_names=feature_names,
         meta={"path": str(path), "label_column": names[label_index] if names else label_index},
     )
+
+
+@dataclass
+class Table:
+    """A CSV file's numbers: ``values`` (float64, rows x columns), the header's column ``names``
+    (None without a header) and ``body``, each data row as (line number, cells)."""
+
+    values: np.ndarray
+    names: list[str] | None
+    body: list[tuple[int, list[str]]]
+
+
+def read_table(
+    path: str | os.PathLike, header: bool | None = None, delimiter: str | None = None
+) -> Table:
+    """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
+    finite raises DataError naming the file, the line and the column.
+
+    ``header=None`` takes line 1 as column names if any cell in it is not a number.
+    """
+    path = Path(path)
+    rows = _read_rows(path, delimiter or ("\t" if path.suffix == ".tsv" else ","))
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    header = _looks_like_header(rows[0][1]) if header is None else header
+    names = [cell.strip() for cell in rows[0][1]] if header else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise DataError(f"{path}: no data rows (only a header)")
+    width = len(names) if names else len(body[0][1])
+    return Table(_parse(path, body, width, names), names, body)
 
 
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:

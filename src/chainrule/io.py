@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,13 @@ import numpy as np
 
 from chainrule.backend import to_numpy
 from chainrule.errors import ModelFileError
+from chainrule.files import (
+    TMP_PREFIX,
+    atomic_write_bytes,
+    atomic_write_json,
+    fsync_dir,
+    staging_dir,
+)
 
 MODEL_FORMAT = "chainrule-model"
 CHECKPOINT_FORMAT = "chainrule-checkpoint"
@@ -44,7 +50,6 @@ MODEL_JSON = "model.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_JSON = "trainer.json"
 _EPOCH_PREFIX = "epoch-"
-_TMP_PREFIX = ".tmp-"
 
 __all__ = [
     "MODEL_FORMAT",
@@ -62,46 +67,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# Atomic files
+# JSON and arrays on disk (the atomic writes themselves live in chainrule.files)
 # --------------------------------------------------------------------------------------------
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename inside ``directory`` durable (best effort: not every platform allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
-
-    The bytes go to a temporary file in the same directory, are flushed to disk (fsync) and the
-    temporary file then replaces ``path`` with :func:`os.replace` (atomic on POSIX and Windows).
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
-    text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -236,14 +203,14 @@ def save_model(
         _write_model_files(path, model, description)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent))
+    tmp = staging_dir(path)
     try:
         _write_model_files(tmp, model, description)
         os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -386,7 +353,7 @@ def save_checkpoint(
     _remove_stale_temporaries(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
     state_json, state_arrays = trainer.state()
-    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + target.name + ".", dir=directory))
+    tmp = staging_dir(target)
     try:
         description = model_description(
             trainer.model, loss=trainer.loss, meta=meta if meta is not None else trainer.meta
@@ -400,7 +367,7 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
     for old in _epoch_dirs(directory)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return target
@@ -409,7 +376,7 @@ def save_checkpoint(
 def _remove_stale_temporaries(directory: Path) -> None:
     """Delete half-written epoch directories left by a process that was killed mid-save."""
     for child in directory.iterdir():
-        if child.name.startswith(_TMP_PREFIX):
+        if child.name.startswith(TMP_PREFIX):
             if child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)
             else:

@@ -70,7 +70,7 @@ def _write(out: Path | None, text: str) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    from chainrule.viz.graph import atomic_write_text
+    from chainrule.files import atomic_write_text
 
     try:
         atomic_write_text(str(out), text)

@@ -12,7 +12,6 @@ import gzip
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
+from chainrule.files import atomic_write_bytes
 
 # dtype code -> big-endian NumPy dtype, as in LeCun's description of the format.
 IDX_DTYPES = {
@@ -92,14 +92,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     payload = header + array.astype(IDX_DTYPES[code]).tobytes()
     if path.suffix == ".gz":
         payload = gzip.compress(payload)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, payload)
 
 
 def scale_images(images: np.ndarray, dtype: Any = np.float32) -> np.ndarray:

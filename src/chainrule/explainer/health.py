@@ -14,12 +14,14 @@ plots both. ``gradient_health(model, x)`` measures the saturation once.
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
 import numpy as np
 
 from chainrule.engine import no_grad
+from chainrule.files import atomic_write_bytes
 from chainrule.tensor import Tensor
 
 SATURATION = 0.01
@@ -111,9 +113,7 @@ class GradientHealth(_Base):
         bottom.set_ylim(0, 1)
         bottom.legend(fontsize=7)
         fig.tight_layout()
-        path = os.fspath(path)
-        tmp = path + ".tmp.png"
-        fig.savefig(tmp, dpi=100)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
         plt.close(fig)
-        os.replace(tmp, path)
-        return path
+        return os.fspath(atomic_write_bytes(path, buffer.getvalue()))

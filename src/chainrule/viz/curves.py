@@ -19,7 +19,7 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from chainrule.io import atomic_write_bytes
+    from chainrule.files import atomic_write_bytes
 
     records = list(history)
     epochs = [r["epoch"] for r in records]

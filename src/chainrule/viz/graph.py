@@ -20,13 +20,13 @@ import html
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
+from chainrule.files import atomic_write_text
 from chainrule.tensor import Tensor
 
 GRAPHVIZ_HINT = (
@@ -121,20 +121,6 @@ class ComputationGraph:
         text = self.to_dot() if format == "dot" else self.to_svg()
         atomic_write_text(path, text)
         return path
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".chainrule-", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def summary(array: np.ndarray | None, digits: int = 4) -> str:

@@ -11,7 +11,7 @@ import html
 import os
 from typing import TYPE_CHECKING
 
-from chainrule.viz.graph import atomic_write_text
+from chainrule.files import atomic_write_text
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation

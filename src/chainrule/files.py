@@ -1,0 +1,81 @@
+"""Writing files so that nothing is ever half-written: the one home of chainrule's atomic writes.
+
+Every file chainrule writes (model weights, checkpoints, plots, derivations, graphs) goes to a
+temporary file beside its destination, is flushed to disk, and then replaces the destination
+with :func:`os.replace`, which is atomic on POSIX and Windows: a reader, or a run stopped by
+Ctrl-C, sees the old file or the new one, never a part. Temporary files are created private
+(``tempfile`` uses mode 0600); before the rename they get the mode an ordinary file or folder
+would have had under the user's umask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+#: The prefix of every temporary file or folder; whatever starts with it is an unfinished write.
+TMP_PREFIX = ".tmp-"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable (best effort: not every platform allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_UMASK)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=True) + "\n")
+
+
+def staging_dir(destination: str | os.PathLike) -> Path:
+    """A new empty folder beside ``destination``, to fill and then rename into its place.
+
+    It gets an ordinary folder's mode (not the private 0700 of :func:`tempfile.mkdtemp`), so
+    the renamed folder is readable as any other the user makes.
+    """
+    destination = Path(destination)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + destination.name + ".", dir=destination.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    return tmp

@@ -1,0 +1,53 @@
+"""chainrule.files: atomic writes that leave ordinary files, and nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from chainrule import files
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_atomic_files_get_the_mode_of_an_ordinary_file(tmp_path) -> None:
+    target = files.atomic_write_text(tmp_path / "out.svg", "<svg/>")
+    assert target.read_text() == "<svg/>"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()  # not mkstemp's 0600
+
+
+def test_staging_folders_get_the_mode_of_an_ordinary_folder(tmp_path) -> None:
+    staged = files.staging_dir(tmp_path / "model")
+    assert staged.name.startswith(files.TMP_PREFIX) and staged.parent == tmp_path
+    assert stat.S_IMODE(staged.stat().st_mode) == 0o777 & ~_umask()  # not mkdtemp's 0700
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path) -> None:
+    target = files.atomic_write_json(tmp_path / "run.json", {"epoch": 1})
+
+    class Unserialisable:
+        pass
+
+    with pytest.raises(TypeError):
+        files.atomic_write_json(target, {"epoch": Unserialisable()})
+    assert target.read_text() == '{\n  "epoch": 1\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_an_interrupted_write_removes_its_temporary(tmp_path, monkeypatch) -> None:
+    target = files.atomic_write_bytes(tmp_path / "w.bin", b"old")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["w.bin"]

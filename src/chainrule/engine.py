@@ -37,28 +37,33 @@ class _Mode(threading.local):
 mode = _Mode()
 
 
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
+class _GradMode:
+    """A context manager that sets recording on or off for this thread, and restores it after."""
+
+    __slots__ = ("enabled", "previous")
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        self.previous, mode.grad_enabled = mode.grad_enabled, self.enabled
+
+    def __exit__(self, *exc: Any) -> None:
+        mode.grad_enabled = self.previous
+
+
+def no_grad() -> _GradMode:
     """Run without recording: results need no gradient and keep no graph.
 
     >>> with no_grad():
     ...     y = model(x)          # doctest: +SKIP
     """
-    previous, mode.grad_enabled = mode.grad_enabled, False
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
+    return _GradMode(False)
 
 
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> _GradMode:
     """Record again inside a :func:`no_grad` block."""
-    previous, mode.grad_enabled = mode.grad_enabled, True
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
+    return _GradMode(True)
 
 
 def is_grad_enabled() -> bool:
@@ -193,26 +198,30 @@ def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     finished: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(roots)]
+    pop, push, finish, mark = stack.pop, stack.append, finished.append, seen.add
     while stack:
-        tensor, children_done = stack.pop()
+        tensor, children_done = pop()
         if children_done:
-            finished.append(tensor)
+            finish(tensor)
             continue
-        if id(tensor) in seen:
+        key = id(tensor)
+        if key in seen:
             continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
+        mark(key)
         node = tensor._node
         if node is None:
+            finish(tensor)  # a leaf: nothing below it
             continue
-        if node.inputs is None:
+        push((tensor, True))
+        inputs = node.inputs
+        if inputs is None:
             raise GraphFreedError(
                 f"backward: the graph through '{node.op}'{node.where()} was freed by an earlier "
                 "backward; pass retain_graph=True to the first backward to go through it twice"
             )
-        for parent in node.inputs:
+        for parent in inputs:
             if parent.requires_grad and id(parent) not in seen:
-                stack.append((parent, False))
+                push((parent, False))
     finished.reverse()
     return finished
 

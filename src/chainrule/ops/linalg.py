@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import array_module
+from chainrule.ops.reduce import _sum
 from chainrule.ops.registry import ShapeError, primitive
 from chainrule.ops.shape import _reshape, _transpose, as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
@@ -94,7 +95,7 @@ _linear = primitive(
     _linear_forward,
     lambda g, out, x, weight, bias: _matmul(g, _transpose(weight, axes=(1, 0))),
     lambda g, out, x, weight, bias: _matmul(_transpose(_as_rows(x), axes=(1, 0)), _as_rows(g)),
-    lambda g, out, x, weight, bias: unbroadcast(g, bias.shape),
+    lambda g, out, x, weight, bias: _sum(g, axes=tuple(range(g.ndim - 1)), keepdims=False),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )
 

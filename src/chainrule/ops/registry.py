@@ -42,13 +42,17 @@ class Primitive:
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
         """On tensors, run and record; on plain arrays only, just compute (a rule's fast path)."""
-        tensors = [x for x in inputs if isinstance(x, Tensor)]
-        if len(tensors) == len(inputs):
-            return apply(self, inputs, **params)
-        if not tensors:
+        like = None
+        for x in inputs:
+            if isinstance(x, Tensor):
+                like = x
+                break
+        if like is None:
             return self.forward(*inputs, **params)
-        like = tensors[0]  # a constant array or number beside a tensor: no gradient for it
-        return apply(self, tuple(_constant(x, like) for x in inputs), **params)
+        for x in inputs:
+            if not isinstance(x, Tensor):  # a constant array or number beside: no gradient
+                return apply(self, tuple(_constant(x, like) for x in inputs), **params)
+        return apply(self, inputs, **params)
 
     def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:
         shapes = " and ".join(str(tuple(t.shape)) for t in inputs)

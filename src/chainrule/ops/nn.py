@@ -19,14 +19,19 @@ from chainrule.tensor import Tensor
 
 
 def _logistic(z: Any) -> Any:
-    """1 / (1 + e^-z), exact at any z: where e^-z overflows (z < -709 in float64, -88 in float32)
-    it becomes inf and 1 / (1 + inf) is exactly 0, the right limit; only NumPy's warning is
-    silenced. Four in-place passes: cheaper than splitting on the sign of z."""
+    """1 / (1 + e^-z), exact at any z, in four passes over one fresh array.
+
+    Where e^-z overflows (z < -709 in float64, -88 in float32) it becomes inf and 1 / (1 + inf)
+    is exactly 0, the right limit; only NumPy's overflow warning is silenced.
+    """
     xp = array_module(z)
+    if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
+        z = z.astype(xp.float64)
+    y = xp.asarray(xp.negative(z))  # asarray: a 0-d input comes back as a scalar, not an array
     with numpy.errstate(over="ignore"):
-        e = xp.asarray(xp.exp(-z))  # asarray: a 0-d input comes back as a scalar, not an array
-    e += 1
-    return xp.reciprocal(e, out=e)
+        xp.exp(y, out=y)
+    y += 1
+    return xp.reciprocal(y, out=y)
 
 
 def _logistic_vjp(g: Any, out: Any, z: Any) -> Any:

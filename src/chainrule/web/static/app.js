@@ -3,6 +3,10 @@
    z_j = b_j + sum_i y_i w_ij, dE/dy_i = sum_j w_ij dE/dz_j. */
 "use strict";
 
+
+// Units are numbered from 1 on the page, as in the lecture and `chainrule explain`; the API
+// and the data-unit attributes count from 0.
+const unitNo = (k) => k + 1;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const FONT_PX = 11;
 const CHAR_W = 0.62 * FONT_PX; // monospace advance, rounded up so estimated boxes cover the text
@@ -272,7 +276,7 @@ function renderDiagram() {
           "stroke-opacity": highlighted ? 1 : (denseLayer ? 0.35 : 0.7),
           "data-layer": l, "data-i": i, "data-j": j,
         });
-        line.append(el("title", {}, `w(${l}:${i} \u2192 ${l + 1}:${j}) = ${fmtLong(v)}`));
+        line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
         edgeGroup.append(line);
         if (highlighted && S.paths) {
           const term = S.paths.terms[j].term;
@@ -379,7 +383,7 @@ function renderPaths() {
   if (sel.layer === top) {
     box.hidden = true;
     const t = S.net.target[sel.unit];
-    info.innerHTML = `<b>Top unit j = ${sel.unit}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
+    info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
       target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
       ${S.net.loss === "squared-error"
     ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
@@ -393,7 +397,7 @@ function renderPaths() {
   if (!P) { box.hidden = true; return; }
   box.hidden = false;
   const name = sel.layer === 0 ? "input unit" : "hidden unit";
-  info.innerHTML = `<b>${name} i = ${sel.unit}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${fmtLong(P.y)}</code>.
+  info.innerHTML = `<b>${name} i = ${unitNo(sel.unit)}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${fmtLong(P.y)}</code>.
     &part;E/&part;y<sub>i</sub> = &Sigma;<sub>j</sub> w<sub>ij</sub> &part;E/&part;z<sub>j</sub> over the
     ${P.terms.length} path${P.terms.length === 1 ? "" : "s"} to layer ${sel.layer + 1}.`;
   const body = $("paths-table").tBodies[0];
@@ -402,7 +406,7 @@ function renderPaths() {
     const row = body.insertRow();
     row.dataset.j = t.j;
     const color = PATH_COLORS[t.j % PATH_COLORS.length];
-    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>i &rarr; j=${t.j}</th>`;
+    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>i &rarr; j=${unitNo(t.j)}</th>`;
     for (const [key, v] of [["w", t.w_ij], ["dz", t.dE_dz_j], ["term", t.term]]) {
       const cell = row.insertCell();
       cell.textContent = fmtLong(v);
@@ -438,7 +442,7 @@ function renderStackedBar(P) {
   spans.forEach(([a, b], k) => {
     const rect = el("rect", { x: Math.min(X(a), X(b)), y: k * rowH + 1, width: Math.max(1, Math.abs(X(b) - X(a))), height: rowH - 2,
       fill: PATH_COLORS[P.terms[k].j % PATH_COLORS.length], "data-j": P.terms[k].j });
-    rect.append(el("title", {}, `path i \u2192 j=${P.terms[k].j}: ${fmtLong(P.terms[k].term)}`));
+    rect.append(el("title", {}, `path i \u2192 j=${unitNo(P.terms[k].j)}: ${fmtLong(P.terms[k].term)}`));
     svg.append(rect);
   });
   const yS = n * rowH + 4;
@@ -455,7 +459,7 @@ function renderNudge() {
   if (!N) return;
   N.predicted_per_path.forEach((v, j) => {
     const row = body.insertRow();
-    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${j}</th>`;
+    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${unitNo(j)}</th>`;
     const cell = row.insertCell();
     cell.textContent = fmtLong(v); cell.dataset.value = String(v); cell.className = signClass(v);
   });
@@ -493,7 +497,7 @@ function renderEditUnit() {
   if (l === 0) add(`input y<sub>${i}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
   if (l > 0) add(`bias b<sub>${i}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
   if (l === top) add(`target t<sub>${i}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
-  if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${i}&rarr;${j}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
+  if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
   const title = document.createElement("div");
   title.className = "hint";
   title.textContent = `layer ${l}, unit ${i}`;

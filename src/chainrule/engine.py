@@ -263,19 +263,21 @@ def backward_pass(
     for output, seed in zip(outputs, seeds):
         sum_over_consumers(totals, output, seed)
     results: dict[int, tuple[Tensor, Any]] = {}
+    checking = mode.detect_anomaly
+    take = totals.pop
     with enable_grad() if create_graph else no_grad():
         for tensor in order:
             key = id(tensor)
             if on_path is not None and key not in on_path:
                 continue
-            total = totals.pop(key, None)
+            total = take(key, None)
             if total is None:
                 continue
             node = tensor._node
             if (node is None) if target_ids is None else (key in target_ids):
                 results[key] = (tensor, total)
             if node is not None:
-                _send_contributions(node, tensor, total, totals, on_path, create_graph)
+                _send_contributions(node, tensor, total, totals, on_path, create_graph, checking)
                 if not retain_graph:
                     node.release()
     if create_graph:
@@ -284,22 +286,34 @@ def backward_pass(
 
 
 def _send_contributions(
-    node: Node, out: Tensor, cotangent: Any, totals: dict, on_path: set | None, recording: bool
+    node: Node,
+    out: Tensor,
+    cotangent: Any,
+    totals: dict,
+    on_path: set | None,
+    recording: bool,
+    checking: bool,
 ) -> None:
-    """Ask the primitive's rule for each input's contribution and add it to that input's total."""
+    """Ask the primitive's rule for each input's contribution and add it to that input's total.
+
+    ``recording``: the rules get tensors (create_graph), else bare arrays. ``checking``:
+    detect_anomaly is on.
+    """
     rules = node.primitive.vjp
     inputs = node.inputs
+    params = node.params
     args = (out, *inputs) if recording else (out.data, *[t.data for t in inputs])
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
             continue
-        if mode.detect_anomaly:
+        if checking:
             contribution = _rule_checked(rules[index], node, cotangent, args)
         else:
-            contribution = rules[index](cotangent, *args, **node.params)
-        if contribution.dtype != parent.data.dtype:  # float32 * float64: a float32 input's
-            contribution = contribution.astype(parent.data.dtype)  # gradient stays float32
-        sum_over_consumers(totals, parent, contribution)
+            contribution = rules[index](cotangent, *args, **params)
+        dtype = parent.data.dtype
+        if contribution.dtype is not dtype and contribution.dtype != dtype:
+            contribution = contribution.astype(dtype)  # float32 * float64: a float32 input's
+        sum_over_consumers(totals, parent, contribution)  # gradient stays float32
 
 
 def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple) -> Any:

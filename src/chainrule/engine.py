@@ -15,6 +15,7 @@ the sum over the units j that y_i feeds. Nothing else in chainrule adds gradient
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -254,7 +255,27 @@ def backward_pass(
 
     With ``create_graph`` the rules run on tensors and are recorded, so the gradients can be
     differentiated again. Otherwise they run on the bare arrays: the same rules, no recording.
+
+    Python's cyclic garbage collector is paused for the pass: the pass creates no reference
+    cycles, but it allocates enough short-lived objects to set the collector off again and again,
+    and each run rescans the whole recorded graph (about an eighth of the time at 100,000 nodes).
     """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _backward_pass(outputs, cotangents, targets, retain_graph, create_graph)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _backward_pass(
+    outputs: Sequence[Tensor],
+    cotangents: Sequence[Tensor],
+    targets: Sequence[Tensor] | None,
+    retain_graph: bool,
+    create_graph: bool,
+) -> dict[int, tuple[Tensor, Tensor]]:
     order = reverse_topological_order(outputs)
     target_ids = None if targets is None else {id(t) for t in targets}
     on_path = None if target_ids is None else _ids_leading_to(order, target_ids)

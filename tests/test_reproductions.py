@@ -142,5 +142,5 @@ def test_family_trees_variant_generalises(family_trees):
 # -- digits ---------------------------------------------------------------------------------------
 def test_digits_reach_97_percent_on_held_out_images():
     digits = load_example("digits")
-    scores = digits.run(seed=0, epochs=30, verbose=False)
+    scores = digits.run(seed=0, verbose=False)
     assert scores["test"] >= 0.97, scores

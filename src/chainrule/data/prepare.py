@@ -28,20 +28,39 @@ def _count(part: float | int, n: int, what: str) -> int:
     return int(round(part * n))
 
 
-def _spread_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A shuffled order of the cases in which every class is spread evenly.
+def _apportion(sizes: np.ndarray, total: int, room: np.ndarray, rng: np.random.Generator):
+    """Whole numbers of cases per class that add up to ``total``: each class gets its share of
+    ``total`` (in proportion to ``sizes``) rounded down, then the largest remainders get one case
+    more (ties in random order), never more than a class's ``room``. So each count is within one
+    case of the class's exact share."""
+    ideal = sizes * (total / sizes.sum())
+    counts = np.minimum(np.floor(ideal).astype(np.int64), room)
+    shuffled = rng.permutation(len(sizes))
+    order = shuffled[np.argsort(-(ideal - counts)[shuffled], kind="stable")]
+    while counts.sum() < total:  # total <= room.sum(), so this ends
+        for c in order:
+            if counts.sum() == total:
+                break
+            if counts[c] < room[c]:
+                counts[c] += 1
+    return counts
 
-    Each case gets the key (rank within its class + 1/2) / class size, ranks shuffled; sorting by
-    it interleaves the classes in proportion, so every prefix of the order (the test part, then
-    the validation part) holds each class in its share of the whole, to within a case or so.
-    """
-    keys = np.empty(len(labels))
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        ranks = rng.permutation(len(members))
-        keys[members] = (ranks + 0.5) / len(members)
-    tie_break = rng.random(len(labels))
-    return np.lexsort((tie_break, keys))
+
+def _stratified_rows(labels: np.ndarray, n_test: int, n_val: int, rng: np.random.Generator):
+    """(test, val, train) rows with every class in each part within one or two cases of its
+    share of the whole: the test and validation parts within one case each, train (the rest)
+    within two."""
+    _, classes = np.unique(labels, return_inverse=True)
+    sizes = np.bincount(classes)
+    test_counts = _apportion(sizes, n_test, sizes, rng)
+    val_counts = _apportion(sizes, n_val, sizes - test_counts, rng)
+    parts: tuple[list, list, list] = ([], [], [])
+    for c in range(len(sizes)):
+        members = rng.permutation(np.flatnonzero(classes == c))
+        cut = (test_counts[c], test_counts[c] + val_counts[c])
+        for part, rows in zip(parts, np.split(members, cut)):
+            part.append(rows)
+    return tuple(np.sort(np.concatenate(part)) for part in parts)
 
 
 def split(
@@ -70,12 +89,12 @@ def split(
         )
     rng = np.random.default_rng(seed)
     if stratify and ds.task == "classification":
-        order = _spread_order(ds.y, rng)
+        test_rows, val_rows, train_rows = _stratified_rows(ds.y, n_test, n_val, rng)
     else:
         order = rng.permutation(n)
-    test_rows = np.sort(order[:n_test])
-    val_rows = np.sort(order[n_test : n_test + n_val])
-    train_rows = np.sort(order[n_test + n_val :])
+        test_rows = np.sort(order[:n_test])
+        val_rows = np.sort(order[n_test : n_test + n_val])
+        train_rows = np.sort(order[n_test + n_val :])
     return ds.subset(train_rows), ds.subset(val_rows), ds.subset(test_rows)
 
 

@@ -102,12 +102,15 @@ class Node:
     graph can still be drawn after backward has freed its values.
     """
 
-    __slots__ = ("primitive", "inputs", "params", "_released_shapes", "origin")
+    __slots__ = ("primitive", "inputs", "params", "saved", "_released_shapes", "origin")
 
-    def __init__(self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict) -> None:
+    def __init__(
+        self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict, saved: Any = None
+    ) -> None:
         self.primitive = primitive
         self.inputs: tuple[Tensor, ...] | None = inputs
         self.params = params
+        self.saved = saved  # what the forward kept for the rules (primitives that save)
         self._released_shapes: tuple[tuple[int, ...], ...] = ()
         self.origin = _user_frame() if mode.detect_anomaly else None
 
@@ -127,9 +130,10 @@ class Node:
         return self.inputs is None
 
     def release(self) -> None:
-        """Drop the references to the inputs, so their arrays can be freed."""
+        """Drop the references to the inputs and saved values, so their arrays can be freed."""
         self._released_shapes = self.input_shapes
         self.inputs = None
+        self.saved = None
 
     def where(self) -> str:
         """' (created at file:line)' when anomaly mode recorded it, else ''."""
@@ -163,12 +167,15 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], **params: Any) -> Te
         data = primitive.forward(*[t.data for t in inputs], **params)
     except ValueError as error:
         raise primitive.shape_error(inputs, params, error) from None
+    saved = None
+    if primitive.saves:
+        data, saved = data
     out = _wrap(data)
     if mode.grad_enabled:
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(primitive, inputs, params)
+                out._node = Node(primitive, inputs, params, saved)
                 break
     if mode.detect_anomaly:
         _check_finite(data, f"{primitive.name}: forward produced", out._node)
@@ -323,12 +330,14 @@ def _send_contributions(
     rules = node.primitive.vjp
     inputs = node.inputs
     params = node.params
+    if node.primitive.saves:  # the saved value is an array: on tensors the rule recomputes it
+        params = {**params, "saved": None if recording else node.saved}
     args = (out, *inputs) if recording else (out.data, *[t.data for t in inputs])
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
             continue
         if checking:
-            contribution = _rule_checked(rules[index], node, cotangent, args)
+            contribution = _rule_checked(rules[index], node, cotangent, args, params)
         else:
             contribution = rules[index](cotangent, *args, **params)
         dtype = parent.data.dtype
@@ -337,7 +346,7 @@ def _send_contributions(
         sum_over_consumers(totals, parent, contribution)  # gradient stays float32
 
 
-def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple) -> Any:
+def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: dict) -> Any:
     """Run a rule with the per-op forward check off, then check its result as ``node``'s backward.
 
     The ops inside a rule (the ``div`` in sqrt's ``g / (2 * out)``) would otherwise report the
@@ -345,7 +354,7 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple) -> Any:
     """
     mode.detect_anomaly = False
     try:
-        contribution = rule(cotangent, *args, **node.params)
+        contribution = rule(cotangent, *args, **params)
     finally:
         mode.detect_anomaly = True
     data = contribution.data if isinstance(contribution, Tensor) else contribution

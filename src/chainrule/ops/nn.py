@@ -197,21 +197,41 @@ def _reduce_cases(losses: Any, reduction: str) -> Any:
     return total / losses.size if reduction == "mean" and losses.size else total
 
 
-def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> Any:
+def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
+    """The loss, and the softmax probabilities (saved: the rule needs them)."""
     xp = array_module(logits)
-    log_normalizer = _logsumexp(logits, (logits.ndim - 1,), keepdims=False)
-    if targets.dtype.kind in "iu":
-        picked = logits.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)]
-        losses = log_normalizer - picked.reshape(targets.shape)
+    peak = _stable_max(logits, (logits.ndim - 1,))
+    shifted = logits - peak
+    probabilities = xp.exp(shifted)
+    sums = probabilities.sum(axis=-1, keepdims=True)
+    log_sums = xp.log(sums)[..., 0]
+    if targets.dtype.kind in "iu":  # log sum exp - z_label, with both shifted by the max
+        picked = shifted.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)]
+        losses = log_sums - picked.reshape(targets.shape)
     else:
-        losses = log_normalizer - (targets * logits).sum(axis=-1)
-    return xp.asarray(_reduce_cases(losses, reduction), dtype=logits.dtype)
+        losses = log_sums + peak[..., 0] - (targets * logits).sum(axis=-1)
+    probabilities /= sums
+    loss = xp.asarray(_reduce_cases(losses, reduction), dtype=logits.dtype)
+    return loss, probabilities
 
 
-def _softmax_cross_entropy_vjp(g: Any, out: Any, logits: Any, targets: Any, reduction: str) -> Any:
-    """dE/dz_j = y_j - t_j per case (y the softmax), times the incoming gradient."""
-    residual = _softmax_prim(logits, axis=logits.ndim - 1)  # fresh: in place below on arrays
-    residual -= _target_probabilities(array_of(logits), targets)
+def _softmax_cross_entropy_vjp(
+    g: Any, out: Any, logits: Any, targets: Any, reduction: str, saved: Any
+) -> Any:
+    """dE/dz_j = y_j - t_j per case (y the softmax), times the incoming gradient.
+
+    On arrays the forward's probabilities are reused (copied: a retained graph may run this rule
+    again); on tensors they are recomputed as a recorded softmax, so the rule stays
+    differentiable.
+    """
+    if saved is None:
+        residual = _softmax_prim(logits, axis=logits.ndim - 1)  # fresh: in place below
+        residual -= _target_probabilities(array_of(logits), targets)
+    elif targets.dtype.kind in "iu":
+        residual = saved.copy()
+        residual.reshape(-1, saved.shape[-1])[_label_cells(saved, targets)] -= 1
+    else:
+        residual = saved - targets
     if reduction == "none":
         residual *= _reshape(g, shape=g.shape + (1,))
         return residual
@@ -225,6 +245,7 @@ _softmax_cross_entropy_prim = primitive(
     _softmax_cross_entropy,
     _softmax_cross_entropy_vjp,
     doc="-sum_j t_j log softmax(z)_j per case, from logits; backward sends y - t.",
+    saves=True,
 )
 
 

@@ -39,6 +39,9 @@ class Primitive:
     forward: Callable[..., Any]
     vjp: tuple[VjpRule, ...] | EachInput
     doc: str = ""
+    #: ``forward`` returns ``(out, saved)``: an intermediate its rules may reuse in array mode
+    #: (they get it as ``saved=``; ``None`` when they run on tensors and must recompute it).
+    saves: bool = False
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
         """On tensors, run and record; on plain arrays only, just compute (a rule's fast path)."""
@@ -48,7 +51,8 @@ class Primitive:
                 like = x
                 break
         if like is None:
-            return self.forward(*inputs, **params)
+            out = self.forward(*inputs, **params)
+            return out[0] if self.saves else out
         for x in inputs:
             if not isinstance(x, Tensor):  # a constant array or number beside: no gradient
                 return apply(self, tuple(_constant(x, like) for x in inputs), **params)
@@ -93,15 +97,22 @@ REGISTRY: dict[str, Primitive] = {}
 
 
 def primitive(
-    name: str, forward: Callable[..., Any], *vjp: VjpRule | EachInput, doc: str = ""
+    name: str,
+    forward: Callable[..., Any],
+    *vjp: VjpRule | EachInput,
+    doc: str = "",
+    saves: bool = False,
 ) -> Primitive:
     """Define and register a primitive: ``forward`` and its per-input derivative rules.
 
-    Give one rule per input, or a single :class:`EachInput` for a variadic primitive.
+    Give one rule per input, or a single :class:`EachInput` for a variadic primitive. With
+    ``saves``, ``forward`` returns ``(out, saved)`` and the rules take ``saved=`` (PyTorch's
+    ``save_for_backward``): a value the forward computed anyway, kept on the node until backward
+    has used it, so the rule need not compute it again.
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
     rules = vjp[0] if len(vjp) == 1 and isinstance(vjp[0], EachInput) else tuple(vjp)
-    prim = Primitive(name, forward, rules, doc)
+    prim = Primitive(name, forward, rules, doc, saves)
     REGISTRY[name] = prim
     return prim

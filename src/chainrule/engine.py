@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chainrule.backend import array_module
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, array_of
 
 if TYPE_CHECKING:
     from chainrule.ops.registry import Primitive
@@ -357,8 +357,7 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
         contribution = rule(cotangent, *args, **params)
     finally:
         mode.detect_anomaly = True
-    data = contribution.data if isinstance(contribution, Tensor) else contribution
-    _check_finite(data, f"{node.op}: backward produced", node)
+    _check_finite(array_of(contribution), f"{node.op}: backward produced", node)
     return contribution
 
 

@@ -263,22 +263,22 @@ class Tensor:
 
     # Comparisons give plain arrays: they have no gradient.
     def __lt__(self, other: Any) -> Any:
-        return self.data < _data(other)
+        return self.data < array_of(other)
 
     def __le__(self, other: Any) -> Any:
-        return self.data <= _data(other)
+        return self.data <= array_of(other)
 
     def __gt__(self, other: Any) -> Any:
-        return self.data > _data(other)
+        return self.data > array_of(other)
 
     def __ge__(self, other: Any) -> Any:
-        return self.data >= _data(other)
+        return self.data >= array_of(other)
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return self.data == _data(other)
+        return self.data == array_of(other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return self.data != _data(other)
+        return self.data != array_of(other)
 
     __hash__ = object.__hash__
 
@@ -361,7 +361,8 @@ class Tensor:
         return _ops.logsumexp(self, axis, keepdims)
 
 
-def _data(value: Any) -> Any:
+def array_of(value: Any) -> Any:
+    """The array behind ``value``: a tensor's data, or the value itself (an array, a number)."""
     return value.data if isinstance(value, Tensor) else value
 
 

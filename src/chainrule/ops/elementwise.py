@@ -214,11 +214,7 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
     """Limit values to ``[low, high]`` (either bound may be None)."""
     if low is None and high is None:
         raise ValueError("clip: give low, high, or both")
-    return _clip(as_tensor(x), low=_data(low), high=_data(high))
-
-
-def _data(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
+    return _clip(as_tensor(x), low=array_of(low), high=array_of(high))
 
 
 _astype = primitive(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainrule.engine import apply
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
 
 VjpRule = Callable[..., Any]
 
@@ -86,11 +86,6 @@ def _constant(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, (int, float, bool)):
         return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(like.data, value)))
     return Tensor._wrap(xp.asarray(value))
-
-
-def array_of(value: Any) -> Any:
-    """The array behind ``value``: a tensor's data, or the array itself (for masks in rules)."""
-    return value.data if isinstance(value, Tensor) else value
 
 
 REGISTRY: dict[str, Primitive] = {}

@@ -49,14 +49,14 @@ class Dataset:
         if self.task != "classification":
             self.y = _as_float(self.y)
         _check_task(self.task, self.name)
-        _check_inputs(self.X, self.name)
+        _check_matrix(self.X, self.name, "input", "features")
         if len(self.y) != len(self.X):
             raise DataError(f"{self.name}: {len(self.X)} input rows but {len(self.y)} targets")
         if self.task == "classification":
             self.n_classes = _check_labels(self.y, self.n_classes, self.name)
             self.y = self.y.astype(np.int64, copy=False)
         else:
-            _check_target_matrix(self.y, self.name)
+            _check_matrix(self.y, self.name, "target", "outputs")
             if self.n_classes is None:
                 self.n_classes = int(self.y.shape[1])
         if self.feature_names is not None and len(self.feature_names) != self.X.shape[1]:
@@ -153,14 +153,15 @@ def _check_task(task: str, name: str) -> None:
         raise DataError(f"{name}: unknown task {task!r}; expected one of {', '.join(TASKS)}")
 
 
-def _check_inputs(X: np.ndarray, name: str) -> None:
-    if X.ndim != 2:
-        raise DataError(f"{name}: inputs must be 2-D (cases, features), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.floating):
-        raise DataError(f"{name}: inputs must be floating point, got {X.dtype}")
-    if not np.all(np.isfinite(X)):
-        row, col = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(f"{name}: input row {row}, column {col} is {X[row, col]} (not finite)")
+def _check_matrix(a: np.ndarray, name: str, what: str, columns: str) -> None:
+    """A finite floating-point (cases, columns) matrix; ``what`` is "input" or "target"."""
+    if a.ndim != 2:
+        raise DataError(f"{name}: {what}s must be 2-D (cases, {columns}), got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.floating):
+        raise DataError(f"{name}: {what}s must be floating point, got {a.dtype}")
+    if not np.all(np.isfinite(a)):
+        row, col = np.argwhere(~np.isfinite(a))[0]
+        raise DataError(f"{name}: {what} row {row}, column {col} is {a[row, col]} (not finite)")
 
 
 def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
@@ -186,13 +187,3 @@ def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
             f"(0..{n_classes - 1})"
         )
     return int(n_classes)
-
-
-def _check_target_matrix(y: np.ndarray, name: str) -> None:
-    if y.ndim != 2:
-        raise DataError(f"{name}: targets must be 2-D (cases, outputs), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise DataError(f"{name}: targets must be floating point, got {y.dtype}")
-    if not np.all(np.isfinite(y)):
-        row, col = np.argwhere(~np.isfinite(y))[0]
-        raise DataError(f"{name}: target row {row}, column {col} is {y[row, col]} (not finite)")

@@ -8,7 +8,6 @@ Every op asks ``array_module(x)`` for the module that owns its input (NumPy by d
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 from types import ModuleType
@@ -67,8 +66,7 @@ def keep_freed_memory() -> bool:
     ):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the running process's C library: no search
     except (OSError, AttributeError):  # not glibc (musl, for one): nothing to tune
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -256,22 +256,31 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     return shown, vjp_fn
 
 
+def _forward_mode(
+    outs: list[Tensor], variables: list[Tensor], nested: bool
+) -> Callable[[list[Any]], list[Tensor]]:
+    """A function ``v -> J v`` for ``outs`` as functions of ``variables``: the reverse pass
+    ``u -> J^T u`` is linear in the dummy ``u``, so differentiating it along ``v`` gives ``J v``."""
+    dummies = [Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_() for o in outs]
+    transposed = gradient(outs, variables, dummies, create_graph=True)  # J^T u
+
+    def push_forward(tangents: list[Any]) -> list[Tensor]:
+        if len(tangents) != len(transposed):
+            raise ValueError(f"jvp: got {len(tangents)} tangents for {len(transposed)} inputs")
+        return gradient(transposed, dummies, tangents, retain_graph=True, create_graph=nested)
+
+    return push_forward
+
+
 def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[Any], Any], Any]:
     """``f``'s output and a function ``v -> J v``, by transposing the reverse pass."""
     traced = _Traced(primals, tuple(range(len(primals))))
     out = _call_recorded(f, traced.args)
     outs, out_def = _output_tensors(out, "jvp")
-    dummies = [Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_() for o in outs]
-    transposed = gradient(outs, traced.flat_variables, dummies, create_graph=True)  # J^T u
+    push = _forward_mode(outs, traced.flat_variables, traced.nested)
 
     def push_forward(tangents: Any) -> Any:
-        flat, _ = tree_flatten(tangents)
-        if len(flat) != len(transposed):
-            raise ValueError(f"jvp: got {len(flat)} tangents for {len(transposed)} inputs")
-        tangent_out = gradient(
-            transposed, dummies, flat, retain_graph=True, create_graph=traced.nested
-        )
-        return tree_unflatten(out_def, tangent_out)
+        return tree_unflatten(out_def, push(tree_flatten(tangents)[0]))
 
     shown = out if traced.nested else tree_unflatten(out_def, [o.detach() for o in outs])
     return shown, push_forward, traced
@@ -340,26 +349,14 @@ def _jacobian_rows(out: Tensor, variables: list[Tensor], nested: bool) -> list[T
 def _jacobian_columns(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
     from chainrule.ops import transpose
 
-    dummy = Tensor._wrap(out.xp.zeros_like(out.data)).requires_grad_()
-    transposed = gradient(out, variables, dummy, create_graph=True)
+    push_forward = _forward_mode([out], variables, nested)
     blocks = []
     for index, v in enumerate(variables):
         columns = []
         for e in _basis(v.size, v.dtype):
             tangents = [_zeros_like(w) for w in variables]
             tangents[index] = Tensor._wrap(e.reshape(v.shape))
-            live = [(t, d) for t, d in zip(transposed, tangents) if t.requires_grad]
-            (column,) = (
-                gradient(
-                    [t for t, _ in live],
-                    [dummy],
-                    [d for _, d in live],
-                    retain_graph=True,
-                    create_graph=nested,
-                )
-                if live
-                else [_zeros_like(out)]
-            )
+            (column,) = push_forward(tangents)
             columns.append(column)
         stacked = _stack_rows(columns, v.shape + out.shape)  # a column per input element
         output_axes = tuple(range(v.ndim, v.ndim + out.ndim))

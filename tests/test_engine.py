@@ -439,19 +439,19 @@ def test_anomaly_message_names_origin_only_in_detect_mode() -> None:
 
 
 def test_saved_values_serve_the_rule_and_go_with_the_node() -> None:
-    """softmax_cross_entropy saves its probabilities: reused on arrays, freed on release."""
+    """softmax_cross_entropy saves y - t: reused on arrays, kept by the rule, freed on release."""
     logits = cr.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]], requires_grad=True)
     loss = cr.softmax_cross_entropy(logits, [0, 2])
     node = loss.node
     assert node.primitive.saves
     p = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(node.saved, p, rtol=1e-12)
+    residual = p - np.eye(3)[[0, 2]]
+    np.testing.assert_allclose(node.saved, residual, rtol=1e-12)
     loss.backward(retain_graph=True)  # the rule must not spend the saved array
     first = logits.grad.numpy().copy()
-    np.testing.assert_allclose(node.saved, p, rtol=1e-12)
+    np.testing.assert_allclose(node.saved, residual, rtol=1e-12)
     logits.zero_grad()
     loss.backward()
     np.testing.assert_allclose(logits.grad.numpy(), first, rtol=1e-15)
-    expected = (p - np.eye(3)[[0, 2]]) / 2
-    np.testing.assert_allclose(first, expected, rtol=1e-12)
+    np.testing.assert_allclose(first, residual / 2, rtol=1e-12)
     assert node.saved is None and node.released

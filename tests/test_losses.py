@@ -122,7 +122,11 @@ def test_cross_entropy_gradcheck():
 
 def test_cross_entropy_checks_shapes_and_labels():
     logits = cr.tensor(Z)
-    with pytest.raises(ValueError, match=r"CrossEntropy: label 4 is out of range for 4 classes"):
+    message = (
+        r"^softmax_cross_entropy: label 4 is out of range for 4 classes \(logits shape \(5, 4\)\); "
+        r"labels must lie in \[0, 4\)$"
+    )
+    with pytest.raises(ValueError, match=message):
         nn.CrossEntropy()(logits, np.array([0, 1, 4, 1, 0]))
     with pytest.raises(ValueError, match="label -1 is out of range"):
         nn.CrossEntropy()(logits, np.array([0, 1, -1, 1, 0]))
@@ -217,3 +221,23 @@ def test_loss_from_name_and_its_errors():
         nn.loss_from_name("hinge")
     with pytest.raises(nn.ConfigError, match="reduction must be 'sum' or 'mean'"):
         nn.SquaredError("max")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
+@pytest.mark.parametrize("bad", [-1, 4, 127])
+def test_softmax_cross_entropy_names_the_first_bad_label_of_any_integer_dtype(dtype, bad):
+    """One pass finds labels above the range and, read as unsigned, below it."""
+    if bad < 0 and np.dtype(dtype).kind == "u":
+        pytest.skip("an unsigned label cannot be negative")
+    labels = np.array([[0, 3], [bad, 1], [2, 5]]).astype(dtype)  # batched: logits (3, 2, 4)
+    logits = cr.tensor(np.zeros((3, 2, 4)), requires_grad=True)
+    message = (
+        f"^softmax_cross_entropy: label {bad} is out of range for 4 classes "
+        r"\(logits shape \(3, 2, 4\)\); labels must lie in \[0, 4\)$"
+    )
+    with pytest.raises(ValueError, match=message):
+        cr.softmax_cross_entropy(logits, labels)
+    labels[labels >= 4] = 3
+    labels[1, 0] = 0
+    loss = cr.softmax_cross_entropy(logits, labels)  # every label in range: no error
+    np.testing.assert_allclose(loss.item(), np.log(4))

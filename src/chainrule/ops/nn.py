@@ -198,21 +198,24 @@ def _reduce_cases(losses: Any, reduction: str) -> Any:
 
 
 def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
-    """The loss, and the softmax probabilities (saved: the rule needs them)."""
+    """The loss, and each case's y - t (y the softmax): saved, the rule only scales it."""
     xp = array_module(logits)
     peak = _stable_max(logits, (logits.ndim - 1,))
     shifted = logits - peak
-    probabilities = xp.exp(shifted)
-    sums = probabilities.sum(axis=-1, keepdims=True)
+    residual = xp.exp(shifted)
+    sums = residual.sum(axis=-1, keepdims=True)
     log_sums = xp.log(sums)[..., 0]
+    residual /= sums  # the softmax y
     if targets.dtype.kind in "iu":  # log sum exp - z_label, with both shifted by the max
-        picked = shifted.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)]
+        cells = _label_cells(logits, targets)
+        picked = shifted.reshape(-1, logits.shape[-1])[cells]
         losses = log_sums - picked.reshape(targets.shape)
+        residual.reshape(-1, logits.shape[-1])[cells] -= 1
     else:
         losses = log_sums + peak[..., 0] - (targets * logits).sum(axis=-1)
-    probabilities /= sums
+        residual -= targets
     loss = xp.asarray(_reduce_cases(losses, reduction), dtype=logits.dtype)
-    return loss, probabilities
+    return loss, residual
 
 
 def _softmax_cross_entropy_vjp(
@@ -220,24 +223,17 @@ def _softmax_cross_entropy_vjp(
 ) -> Any:
     """dE/dz_j = y_j - t_j per case (y the softmax), times the incoming gradient.
 
-    On arrays the forward's probabilities are reused (copied: a retained graph may run this rule
-    again); on tensors they are recomputed as a recorded softmax, so the rule stays
+    On arrays the forward's y - t is reused (never changed in place: a retained graph may run
+    this rule again); on tensors it is recomputed from a recorded softmax, so the rule stays
     differentiable.
     """
     if saved is None:
-        residual = _softmax_prim(logits, axis=logits.ndim - 1)  # fresh: in place below
-        residual -= _target_probabilities(array_of(logits), targets)
-    elif targets.dtype.kind in "iu":
-        residual = saved.copy()
-        residual.reshape(-1, saved.shape[-1])[_label_cells(saved, targets)] -= 1
-    else:
-        residual = saved - targets
+        saved = _softmax_prim(logits, axis=logits.ndim - 1)
+        saved -= _target_probabilities(array_of(logits), targets)  # a fresh tensor: in place
     if reduction == "none":
-        residual *= _reshape(g, shape=g.shape + (1,))
-        return residual
-    cases = residual.size // residual.shape[-1] if residual.ndim else 1
-    residual *= g * (1.0 / cases) if reduction == "mean" and cases else g
-    return residual
+        return saved * _reshape(g, shape=g.shape + (1,))
+    cases = saved.size // saved.shape[-1] if saved.ndim else 1
+    return saved * (g * (1.0 / cases) if reduction == "mean" and cases else g)
 
 
 _softmax_cross_entropy_prim = primitive(
@@ -247,6 +243,23 @@ _softmax_cross_entropy_prim = primitive(
     doc="-sum_j t_j log softmax(z)_j per case, from logits; backward sends y - t.",
     saves=True,
 )
+
+
+def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> None:
+    """Raise naming the first class label outside [0, n_classes), in one pass over the labels.
+
+    Read as unsigned, a negative label is a huge number, so a single max finds both kinds.
+    """
+    if not labels.size:
+        return
+    unsigned = labels if labels.dtype.kind == "u" else labels.view(f"u{labels.dtype.itemsize}")
+    if unsigned.max() < n_classes:
+        return
+    bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]
+    raise ValueError(
+        f"softmax_cross_entropy: label {int(bad)} is out of range for {n_classes} classes "
+        f"(logits shape {tuple(logits_shape)}); labels must lie in [0, {n_classes})"
+    )
 
 
 def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -269,12 +282,7 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
                 f"softmax_cross_entropy: labels of shape {targets.shape} do not match logits "
                 f"{logits.shape} (expected {logits.shape[:-1]})"
             )
-        n_classes = logits.shape[-1]
-        if targets.size and (targets.min() < 0 or targets.max() >= n_classes):
-            raise ValueError(
-                f"softmax_cross_entropy: labels must lie in [0, {n_classes - 1}], got "
-                f"{targets.min()}..{targets.max()}"
-            )
+        check_labels(targets, logits.shape[-1], logits.shape)
     elif targets.shape != logits.shape:
         raise ShapeError(
             f"softmax_cross_entropy: targets of shape {targets.shape} do not match logits "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import array_module
-from chainrule.ops.reduce import _sum
 from chainrule.ops.registry import ShapeError, primitive
 from chainrule.ops.shape import _reshape, _transpose, as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
@@ -87,15 +86,17 @@ def _linear_forward(x: Any, weight: Any, bias: Any) -> Any:
 
 def _as_rows(t: Any) -> Any:
     """Every case as one row: (..., n) -> (cases, n)."""
-    return t if t.ndim == 2 else _reshape(t, shape=(-1, t.shape[-1]))
+    return t if t.ndim == 2 else t.reshape(-1, t.shape[-1])
 
 
+# ``@``, ``.T``, ``.reshape`` and ``.sum`` mean the same on arrays and on tensors, so these rules
+# run in both modes without a primitive call per step (the layer's backward is the hot path).
 _linear = primitive(
     "linear",
     _linear_forward,
-    lambda g, out, x, weight, bias: _matmul(g, _transpose(weight, axes=(1, 0))),
-    lambda g, out, x, weight, bias: _matmul(_transpose(_as_rows(x), axes=(1, 0)), _as_rows(g)),
-    lambda g, out, x, weight, bias: _sum(g, axes=tuple(range(g.ndim - 1)), keepdims=False),
+    lambda g, out, x, weight, bias: g @ weight.T,  # dE/dy_i = sum_j w_ij dE/dz_j
+    lambda g, out, x, weight, bias: _as_rows(x).T @ _as_rows(g),  # dE/dw_ij = sum y_i dE/dz_j
+    lambda g, out, x, weight, bias: g.sum(axis=0) if g.ndim == 2 else _as_rows(g).sum(axis=0),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )
 

@@ -15,8 +15,12 @@ from chainrule import ops
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.module import ConfigError, Module, as_dtype, from_config
-from chainrule.ops.registry import ShapeError
+from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
+
+# The primitives a layer calls itself once it has checked its input (``ops.linear`` would check
+# the same shapes again on every call).
+_LINEAR, _MATMUL = REGISTRY["linear"], REGISTRY["matmul"]
 
 
 def _as_input(x: Any, dtype: np.dtype) -> Tensor:
@@ -90,8 +94,10 @@ class Linear(Module):
                 f"Linear({self.n_in}, {self.n_out}): input has shape {tuple(x.shape)}; "
                 f"expected (n_cases, {self.n_in})"
             )
+        if self.bias is None:
+            return _MATMUL(x, self.weight)
         # one primitive: the product and an in-place bias add, no extra pass over a copy
-        return ops.linear(x, self.weight, self.bias)
+        return _LINEAR(x, self.weight, self.bias)
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {

@@ -245,6 +245,9 @@ _softmax_cross_entropy_prim = primitive(
 )
 
 
+_UNSIGNED = {size: numpy.dtype(f"u{size}") for size in (1, 2, 4, 8)}
+
+
 def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> None:
     """Raise naming the first class label outside [0, n_classes), in one pass over the labels.
 
@@ -252,7 +255,7 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
     """
     if not labels.size:
         return
-    unsigned = labels if labels.dtype.kind == "u" else labels.view(f"u{labels.dtype.itemsize}")
+    unsigned = labels if labels.dtype.kind == "u" else labels.view(_UNSIGNED[labels.dtype.itemsize])
     if unsigned.max() < n_classes:
         return
     bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]

@@ -131,7 +131,7 @@ class Node:
 
     def release(self) -> None:
         """Drop the references to the inputs and saved values, so their arrays can be freed."""
-        self._released_shapes = self.input_shapes
+        self._released_shapes = tuple([t.data.shape for t in self.inputs])
         self.inputs = None
         self.saved = None
 

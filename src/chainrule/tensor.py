@@ -146,12 +146,13 @@ class Tensor:
 
     def _seed(self, gradient: ArrayLike | None) -> Tensor:
         if gradient is None:
-            if self.size != 1:
+            data = self.data
+            if data.size != 1:
                 raise RuntimeError(
                     f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
                     "scalar first"
                 )
-            return Tensor._wrap(self.xp.ones_like(self.data))
+            return Tensor._wrap(array_module(data).ones(data.shape, data.dtype))
         seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype)
         if seed.shape != self.shape:
             raise ValueError(

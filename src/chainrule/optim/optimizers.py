@@ -236,24 +236,29 @@ class SGD(Optimizer):
             raise ConfigError("SGD: nesterov=True needs momentum > 0")
 
     def _update(self, index: int, w: Any, g: Any) -> None:
-        xp = array_module(w)
-        g = self._decayed_gradient(index, w, g)
-        step = self._scratch_for(index, w)
-        xp.multiply(g, self.lr, out=step)  # lr * dE/dw
-        if self.momentum or "velocity" in self.state[index]:
-            velocity = self._buffer(index, "velocity", w)
-            velocity *= self.momentum
-            velocity -= step  # dw(t) = momentum * dw(t-1) - lr * dE/dw
-            if self.nesterov:
-                w -= step
-                xp.multiply(velocity, self.momentum, out=step)
-                w += step
-            else:
-                w += velocity
+        if self.weight_decay:
+            g = self._decayed_gradient(index, w, g)
+        if not self.momentum and "velocity" not in self.state[index]:
+            w -= self.lr * g  # plain gradient descent: the product is a temporary, freed at once
         else:
-            w -= step
+            self._momentum_update(index, w, g)
         if self.shrink:
             w *= 1.0 - self.shrink
+
+    def _momentum_update(self, index: int, w: Any, g: Any) -> None:
+        """dw(t) = momentum * dw(t-1) - lr * dE/dw, then w += dw(t) (or Nesterov's step)."""
+        xp = array_module(w)
+        step = self._scratch_for(index, w)
+        xp.multiply(g, self.lr, out=step)  # lr * dE/dw
+        velocity = self._buffer(index, "velocity", w)
+        velocity *= self.momentum
+        velocity -= step
+        if self.nesterov:
+            w -= step
+            xp.multiply(velocity, self.momentum, out=step)
+            w += step
+        else:
+            w += velocity
 
 
 class RMSprop(Optimizer):

@@ -229,7 +229,11 @@ def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             )
         for parent in inputs:
             if parent.requires_grad and id(parent) not in seen:
-                push((parent, False))
+                if parent._node is None:  # a leaf is finished at once: nothing below it
+                    mark(id(parent))
+                    finish(parent)
+                else:
+                    push((parent, False))
     finished.reverse()
     return finished
 
@@ -371,18 +375,18 @@ def _as_owned_tensors(results: dict, seeds: list) -> dict[int, tuple[Tensor, Ten
     owners = {id(_base(seed)) for seed in seeds}
     wrapped = {}
     for key, (tensor, total) in results.items():
-        base = _base(total)
-        if id(base) in owners or not getattr(getattr(total, "flags", None), "writeable", True):
+        owner = id(_base(total))
+        if owner in owners or not total.flags.writeable:
             total = array_module(total).array(total)
         else:
-            owners.add(id(base))
+            owners.add(owner)
         wrapped[key] = (tensor, _wrap(total))
     return wrapped
 
 
 def _base(array: Any) -> Any:
     """The array that owns ``array``'s memory (itself unless it is a view)."""
-    base = getattr(array, "base", None)
+    base = array.base
     return array if base is None else base
 
 

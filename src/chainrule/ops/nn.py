@@ -190,32 +190,34 @@ def _target_probabilities(logits: Any, targets: Any) -> Any:
     return targets.astype(logits.dtype, copy=False)
 
 
-def _reduce_cases(losses: Any, reduction: str) -> Any:
-    if reduction == "none":
-        return losses
-    total = losses.sum()
-    return total / losses.size if reduction == "mean" and losses.size else total
-
-
 def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
-    """The loss, and each case's y - t (y the softmax): saved, the rule only scales it."""
+    """The loss, and each case's y - t (y the softmax): saved, the rule only scales it.
+
+    Each case is shifted by its largest logit, so exp cannot overflow and the label's log
+    probability is the shifted logit minus log sum exp, never the log of an underflowed 0. A case
+    with an infinite logit has no finite loss and gives NaN (as it would with any other shift).
+    The loss is a classifier's last op and runs at every step: few NumPy calls, one fresh array.
+    """
     xp = array_module(logits)
-    peak = _stable_max(logits, (logits.ndim - 1,))
+    n_classes = logits.shape[-1]
+    peak = logits.max(axis=-1, keepdims=True)
     shifted = logits - peak
     residual = xp.exp(shifted)
     sums = residual.sum(axis=-1, keepdims=True)
-    log_sums = xp.log(sums)[..., 0]
     residual /= sums  # the softmax y
+    log_sums = xp.log(sums.reshape(sums.shape[:-1]))
     if targets.dtype.kind in "iu":  # log sum exp - z_label, with both shifted by the max
         cells = _label_cells(logits, targets)
-        picked = shifted.reshape(-1, logits.shape[-1])[cells]
+        picked = shifted.reshape(-1, n_classes)[cells]
         losses = log_sums - picked.reshape(targets.shape)
-        residual.reshape(-1, logits.shape[-1])[cells] -= 1
+        residual.reshape(-1, n_classes)[cells] -= 1
     else:
         losses = log_sums + peak[..., 0] - (targets * logits).sum(axis=-1)
         residual -= targets
-    loss = xp.asarray(_reduce_cases(losses, reduction), dtype=logits.dtype)
-    return loss, residual
+    if reduction != "none":
+        total = losses.sum()
+        losses = total / losses.size if reduction == "mean" and losses.size else total
+    return xp.asarray(losses, dtype=logits.dtype), residual
 
 
 def _softmax_cross_entropy_vjp(

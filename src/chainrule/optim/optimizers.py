@@ -75,17 +75,21 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
+        steps = self.steps
         for index, param in enumerate(self.params):
-            if param.grad is None:
+            grad = param.grad
+            if grad is None:
                 continue
-            grad = param.grad.data if isinstance(param.grad, Tensor) else param.grad
-            if grad.shape != param.shape:
+            if isinstance(grad, Tensor):
+                grad = grad.data
+            w = param.data
+            if grad.shape != w.shape:
                 raise ValueError(
-                    f"{type(self).__name__}.step: parameter {index} has shape {param.shape} but "
+                    f"{type(self).__name__}.step: parameter {index} has shape {w.shape} but "
                     f"its gradient has shape {grad.shape}"
                 )
-            self.steps[index] += 1
-            self._update(index, param.data, grad)
+            steps[index] += 1
+            self._update(index, w, grad)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         raise NotImplementedError

@@ -21,6 +21,22 @@ Scalar = int | float | bool
 ArrayLike = Any
 
 
+_unit_seeds: dict[tuple[Any, Any], Any] = {}
+
+
+def _unit_seed(data: Any) -> Any:
+    """dE/dE = 1 shaped like a one-element output: a shared read-only array (no allocation per
+    backward; the engine copies it before it could become anyone's ``.grad``)."""
+    xp = array_module(data)
+    key = (xp, data.dtype)
+    one = _unit_seeds.get(key)
+    if one is None:
+        one = _unit_seeds[key] = xp.ones((), data.dtype)
+        if hasattr(one, "flags"):
+            one.flags.writeable = False
+    return one.reshape(data.shape)
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -152,7 +168,7 @@ class Tensor:
                     f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
                     "scalar first"
                 )
-            return Tensor._wrap(array_module(data).ones(data.shape, data.dtype))
+            return Tensor._wrap(_unit_seed(data))
         seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype)
         if seed.shape != self.shape:
             raise ValueError(

@@ -88,8 +88,10 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in)."""
-        x = _as_input(x, self.weight.dtype)
-        if x.ndim == 0 or x.shape[-1] != self.n_in:
+        if not isinstance(x, Tensor):
+            x = _as_input(x, self.weight.dtype)
+        shape = x.data.shape
+        if not shape or shape[-1] != self.n_in:
             raise ShapeError(
                 f"Linear({self.n_in}, {self.n_out}): input has shape {tuple(x.shape)}; "
                 f"expected (n_cases, {self.n_in})"

@@ -22,8 +22,11 @@ import numpy as np
 from chainrule import ops
 from chainrule.backend import to_numpy
 from chainrule.nn.module import ConfigError
-from chainrule.ops.registry import ShapeError
+from chainrule.ops.nn import check_labels
+from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
+
+_SOFTMAX_CROSS_ENTROPY = REGISTRY["softmax_cross_entropy"]
 
 
 def _target_array(target: Any) -> Any:
@@ -123,8 +126,12 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not "
                 f"{tuple(output.shape)}"
             )
-        # the engine's fused primitive: one node, stable, backward sends (softmax(z) - t) / n
-        return ops.softmax_cross_entropy(output, self._targets(output, target), "mean")
+        targets = self._targets(output, target)
+        if targets.dtype.kind in "iu":
+            check_labels(targets, output.shape[1], output.shape)
+        # the engine's fused primitive (shapes checked above): one node, stable, and backward
+        # sends (softmax(z) - t) / n
+        return _SOFTMAX_CROSS_ENTROPY(output, targets=targets, reduction="mean")
 
     def _targets(self, output: Tensor, target: Any) -> Any:
         """Integer labels (n,), or probabilities (n, k); the op checks the labels' range."""

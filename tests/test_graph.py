@@ -24,6 +24,18 @@ def test_fan_out_contributions_sum_to_the_gradient():
     assert y.grad is None  # drawing does not touch .grad
 
 
+def test_graph_runs_the_rules_of_primitives_that_save_values():
+    """softmax_cross_entropy keeps y - t for its rule; the graph's own pass recomputes it."""
+    logits = cr.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]], requires_grad=True)
+    loss = cr.softmax_cross_entropy(logits, [0, 2])
+    g = graph(loss)
+    p = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=1, keepdims=True)
+    expected = (p - np.eye(3)[[0, 2]]) / 2
+    np.testing.assert_allclose(g.nodes[id(logits)].grad, expected, rtol=1e-12)
+    loss.backward()  # the saved value is still there for the real backward
+    np.testing.assert_allclose(logits.grad.numpy(), expected, rtol=1e-12)
+
+
 def test_seed_graph_shows_the_sum_over_j_at_each_hidden_unit():
     g, named = seed_graph()
     d = explain(perturbation=False)

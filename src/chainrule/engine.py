@@ -333,9 +333,7 @@ def _send_contributions(
     """
     rules = node.primitive.vjp
     inputs = node.inputs
-    params = node.params
-    if node.primitive.saves:  # the saved value is an array: on tensors the rule recomputes it
-        params = {**params, "saved": None if recording else node.saved}
+    params = rule_params(node, recording)
     args = (out, *inputs) if recording else (out.data, *[t.data for t in inputs])
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
@@ -348,6 +346,14 @@ def _send_contributions(
         if contribution.dtype is not dtype and contribution.dtype != dtype:
             contribution = contribution.astype(dtype)  # float32 * float64: a float32 input's
         sum_over_consumers(totals, parent, contribution)  # gradient stays float32
+
+
+def rule_params(node: Node, recording: bool) -> dict:
+    """The keyword arguments of ``node``'s rules: its parameters, and its saved value if the
+    primitive saves one (an array: on tensors, ``recording``, the rule gets None and recomputes)."""
+    if not node.primitive.saves:
+        return node.params
+    return {**node.params, "saved": None if recording else node.saved}
 
 
 def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: dict) -> Any:

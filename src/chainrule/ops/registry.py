@@ -7,7 +7,8 @@ engine skips the work for inputs that need no gradient (the data in ``x @ W``).
 A rule is written once and runs in two modes. With ``create_graph`` the engine hands it tensors,
 so everything it computes is recorded and can be differentiated again (Hessians). Otherwise it
 hands it plain arrays and the same rule runs as bare NumPy, with no recording overhead. That works
-because a rule only uses arithmetic operators, comparisons (which give arrays in both modes),
+because a rule only uses arithmetic operators (``@`` included), comparisons (which give arrays in
+both modes), the methods arrays and tensors share (``.T``, ``.reshape``, ``.sum``),
 :func:`array_of` for masks, and primitives, which compute on arrays and record on tensors.
 
 Everything that is not a primitive (mean, var, softmax's users, the losses) is composed from these

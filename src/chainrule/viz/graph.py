@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
+from chainrule.engine import no_grad, reverse_topological_order, rule_params, sum_over_consumers
 from chainrule.files import atomic_write_text
 from chainrule.tensor import Tensor
 
@@ -213,7 +213,8 @@ def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, ed
                 edge = pending[(id(parent), id(tensor))].pop(0)
                 if not parent.requires_grad:
                     continue
-                contribution = node.primitive.vjp[index](total, tensor, *node.inputs, **node.params)
+                rule = node.primitive.vjp[index]
+                contribution = rule(total, tensor, *node.inputs, **rule_params(node, True))
                 edge.contribution = np.array(contribution.numpy())
                 sum_over_consumers(totals, parent, contribution)
 

@@ -175,7 +175,7 @@ def _headline(by_key: dict) -> str:
         if not mine or not theirs:
             return None
         value = theirs["median"] / mine if invert else mine / theirs["median"]
-        return f"{value:.2f}x"
+        return f"{value:.3f}x"  # three places: the targets sit at 1.05x
 
     for key, label in (("mlp1", "workload 1"), ("mlp2", "workload 2")):
         for system in ("numpy", "torch", "jax"):

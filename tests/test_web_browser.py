@@ -208,6 +208,13 @@ def test_nudge_slider_shows_predicted_against_measured(page, server_url):
         )
 
 
+def _seed_with_weight(server_url: str, w: float) -> dict:
+    """The seed network with w_0->0 of layer 1 set to ``w``."""
+    seed = api(server_url, "/api/seed")
+    seed["weights"][1][0][0] = w
+    return seed
+
+
 def test_editing_a_weight_updates_the_numbers(page, server_url):
     page.click("#btn-all")
     page.click("g.unit[data-layer='1'][data-unit='0']")
@@ -215,9 +222,9 @@ def test_editing_a_weight_updates_the_numbers(page, server_url):
     weight = page.locator("#edit-unit .edit-row input").nth(1)  # bias first, then w_0->0
     weight.fill("2.5")
     weight.dispatch_event("change")
-    seed = api(server_url, "/api/seed")
-    seed["weights"][1][0][0] = 2.5
-    expected = api(server_url, "/api/backward", {"network": seed})["E"]
+    expected = api(server_url, "/api/backward", {"network": _seed_with_weight(server_url, 2.5)})[
+        "E"
+    ]
     page.wait_for_function(
         "v => document.getElementById('error-value').textContent === v", arg=f"E = {expected:.6g}"
     )
@@ -227,6 +234,34 @@ def test_editing_a_weight_updates_the_numbers(page, server_url):
     page.wait_for_selector("#message:not([hidden])")
     assert "sizes[1]" in page.inner_text("#message")
     assert page.inner_text("#error-value") == f"E = {expected:.6g}"
+
+
+def test_a_slow_earlier_change_does_not_hide_a_later_error(page, server_url):
+    """An edit whose request is still in flight must not clear the error of a later action."""
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.click(".tabs button[data-tab=edit]")
+    held = []
+    page.route("**/api/backward", lambda route: held.append(route))
+    weight = page.locator("#edit-unit .edit-row input").nth(1)
+    weight.fill("2.5")
+    weight.dispatch_event("change")  # its /api/backward is held back
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    assert held, "the edit did not ask the server"
+    page.fill("#edit-sizes", f"2,{MAX_UNITS + 1},3")
+    page.click("#btn-new")  # refused at once
+    page.wait_for_selector("#message:not([hidden])")
+    held[0].continue_()  # the earlier edit now succeeds...
+    expected = api(server_url, "/api/backward", {"network": _seed_with_weight(server_url, 2.5)})
+    page.wait_for_function(
+        "v => document.getElementById('error-value').textContent === v",
+        arg=f"E = {expected['E']:.6g}",
+    )
+    page.wait_for_timeout(200)  # let its success run to the end
+    assert page.is_visible("#message"), "a slow success cleared a later error"
+    assert "sizes[1]" in page.inner_text("#message")
 
 
 def test_train_a_few_steps_and_the_loss_curve_changes(page):

@@ -49,10 +49,15 @@ function showMessage(text) {
   box.hidden = !text;
 }
 
+/** Runs of guarded() so far: only the latest may clear the message box, so a slow earlier
+ *  action that succeeds cannot hide the error of a later one. */
+let guardedRuns = 0;
+
 async function guarded(action) {
+  const run = ++guardedRuns;
   try {
     await action();
-    showMessage("");
+    if (run === guardedRuns) showMessage("");
   } catch (error) {
     showMessage(error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
     if (!(error instanceof ApiError)) console.error(error);

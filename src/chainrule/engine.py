@@ -333,7 +333,7 @@ def _send_contributions(
     """
     rules = node.primitive.vjp
     inputs = node.inputs
-    params = rule_params(node, recording)
+    params = rule_params(node, recording) if node.primitive.saves else node.params
     args = (out, *inputs) if recording else (out.data, *[t.data for t in inputs])
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):

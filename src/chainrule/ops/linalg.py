@@ -95,7 +95,9 @@ _linear = primitive(
     "linear",
     _linear_forward,
     lambda g, out, x, weight, bias: g @ weight.T,  # dE/dy_i = sum_j w_ij dE/dz_j
-    lambda g, out, x, weight, bias: _as_rows(x).T @ _as_rows(g),  # dE/dw_ij = sum y_i dE/dz_j
+    lambda g, out, x, weight, bias: (  # dE/dw_ij = sum over cases of y_i dE/dz_j
+        x.T @ g if x.ndim == 2 else _as_rows(x).T @ _as_rows(g)
+    ),
     lambda g, out, x, weight, bias: g.sum(axis=0) if g.ndim == 2 else _as_rows(g).sum(axis=0),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )

@@ -27,7 +27,7 @@ def _logistic(z: Any) -> Any:
     xp = array_module(z)
     if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
         z = z.astype(xp.float64)
-    y = xp.asarray(xp.negative(z))  # asarray: a 0-d input comes back as a scalar, not an array
+    y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
     with numpy.errstate(over="ignore"):
         xp.exp(y, out=y)
     y += 1

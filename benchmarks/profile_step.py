@@ -1,6 +1,6 @@
 """Where the time of workload 1's chainrule step goes: GEMM, elementwise NumPy, or framework.
 
-    python benchmarks/profile_step.py [--steps 300] [--top 25]
+    python benchmarks/profile_step.py [--steps 600] [--top 25]
 
 Splits the chainrule training step of workload 1 (784-256-10, batch 128, float32, SGD; every
 thread pool at one thread) into three parts, by measurement rather than by profile attribution
@@ -74,25 +74,34 @@ def profile(steps: int) -> pstats.Stats:
     return pstats.Stats(profiler)
 
 
-def wall_per_step(make, steps: int, sizes: list[int] = SIZES, batch: int = BATCH) -> float:
-    """Seconds per step without the profiler (its overhead inflates the framework bucket)."""
+def wall_per_step(
+    makes: tuple, steps: int, sizes: list[int] = SIZES, batch: int = BATCH, rounds: int = 15
+) -> list[float]:
+    """Seconds per step of each maker's step, without the profiler (its overhead would inflate
+    the framework bucket): rounds of ``steps // rounds`` steps, the systems taking turns, and the
+    median round of each (this machine's noise moves whole rounds, not single steps)."""
     x, labels, weights, biases = mlp_problem(sizes, batch)
-    step, _ = make(x, labels, weights, biases)
-    for _ in range(10):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
+    runs = [make(x, labels, weights, biases)[0] for make in makes]
+    for step in runs:
+        for _ in range(10):
+            step()
+    per_round = max(1, steps // rounds)
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(rounds):
+        for step, seen in zip(runs, times):
+            start = time.perf_counter()
+            for _ in range(per_round):
+                step()
+            seen.append((time.perf_counter() - start) / per_round)
+    return [float(np.median(seen)) for seen in times]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
-    mine = wall_per_step(make_chainrule, args.steps)
-    floor = wall_per_step(make_numpy, args.steps)
+    mine, floor = wall_per_step((make_chainrule, make_numpy), args.steps)
     gemm = gemm_seconds(args.steps)
     print(f"chainrule step {mine * 1e3:.3f} ms; hand-written NumPy step {floor * 1e3:.3f} ms")
     print(f"matmul work per step: {gemm_flops(SIZES, BATCH) / 1e6:.1f} MFLOP")
@@ -106,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<46} {seconds * 1e3:7.3f} ms  {100 * seconds / mine:5.1f}%")
     # The same framework work on a network too small to evict anything from the caches: the
     # difference is what the big step's operands cost the Python around them.
-    tiny = [wall_per_step(make, 20 * args.steps, TINY, 2) for make in (make_chainrule, make_numpy)]
+    tiny_mine, tiny_floor = wall_per_step((make_chainrule, make_numpy), 20 * args.steps, TINY, 2)
     print(
         f"framework on a {'-'.join(map(str, TINY))} network, batch 2 (warm caches): "
-        f"{(tiny[0] - tiny[1]) * 1e3:.3f} ms"
+        f"{(tiny_mine - tiny_floor) * 1e3:.3f} ms"
     )
     stats = profile(args.steps)
     print(f"calls per step: {stats.total_calls / args.steps:.0f}")  # type: ignore[attr-defined]

@@ -378,22 +378,18 @@ def _as_owned_tensors(results: dict, seeds: list) -> dict[int, tuple[Tensor, Ten
     broadcasting backward can give a read-only view: an optimizer updating one ``.grad`` in place
     must not change another, nor the caller's ``gradient=`` array. Only such totals are copied.
     """
-    owners = {id(_base(seed)) for seed in seeds}
+    # an array's owner is the array itself, or the one it is a view of (its .base)
+    owners = {id(seed if seed.base is None else seed.base) for seed in seeds}
     wrapped = {}
     for key, (tensor, total) in results.items():
-        owner = id(_base(total))
+        base = total.base
+        owner = id(total if base is None else base)
         if owner in owners or not total.flags.writeable:
             total = array_module(total).array(total)
         else:
             owners.add(owner)
         wrapped[key] = (tensor, _wrap(total))
     return wrapped
-
-
-def _base(array: Any) -> Any:
-    """The array that owns ``array``'s memory (itself unless it is a view)."""
-    base = array.base
-    return array if base is None else base
 
 
 def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:

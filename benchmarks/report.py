@@ -117,6 +117,23 @@ def _how(results: list[dict]) -> str:
 # -- sections -----------------------------------------------------------------------------------
 
 
+def _system_rows(
+    task, header: str, rule: str, cells: Callable[[list[dict], dict[str, float]], list[str]]
+) -> list[str]:
+    """A table's header, then one row per system: ``cells(results, summary)`` after its name,
+    or, for a system that produced no timing, why, with the other columns left empty."""
+    rows = [header, rule]
+    empty = " |" * (header.count("|") - 3)
+    for system in task.systems:
+        results = task.results.get(system, [])
+        stats = summary(results)
+        if stats is None:
+            rows.append(f"| {system} | {failure(results)} |{empty}")
+        else:
+            rows.append("| " + " | ".join([system, *cells(results, stats)]) + " |")
+    return rows
+
+
 def _peak_gflops(task) -> float | None:
     if task is None:
         return None
@@ -215,28 +232,22 @@ def _mlp_table(task, gemm_flops: Callable, peak: float | None) -> str:
             " (a step beat it: the peak was measured while the machine was loaded, so read"
             " '% of peak' as an upper bound)"
         )
-    rows = [
+    intro = [
         f"## {task.title}",
         "",
         f"{flops / 1e6:.1f} MFLOP of matmul per step; GEMM floor at peak sgemm: {floor_text}. "
         f"{task.rounds} round(s) of {task.spec['reps']} timed steps.",
         "",
-        "| system | median ms | min ms | max ms | vs chainrule | % of peak | how |",
-        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for system in task.systems:
-        results = task.results.get(system, [])
-        stats = summary(results)
-        if stats is None:
-            rows.append(f"| {system} | {failure(results)} | | | | | |")
-            continue
+
+    def cells(results: list[dict], stats: dict[str, float]) -> list[str]:
         pct = f"{100 * floor / stats['median']:.0f}%" if floor else "n/a"
-        rows.append(
-            f"| {system} | {stats['median'] * 1e3:.3f} | {stats['min'] * 1e3:.3f} | "
-            f"{stats['max'] * 1e3:.3f} | {_ratio(stats['median'], base)} | {pct} | "
-            f"{_how(results)} |"
-        )
-    return "\n".join(rows) + "\n"
+        times = [f"{stats[k] * 1e3:.3f}" for k in ("median", "min", "max")]
+        return [*times, _ratio(stats["median"], base), pct, _how(results)]
+
+    header = "| system | median ms | min ms | max ms | vs chainrule | % of peak | how |"
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---|", cells)
+    return "\n".join(intro + rows) + "\n"
 
 
 def _traced(task, system: str) -> float | None:
@@ -270,33 +281,29 @@ def _memory_table(task) -> str:
 def _per_op_table(task) -> str:
     n_ops = task.spec["n_ops"]
     base = _chainrule_median(task)
-    rows = [
+    us = 1e6 / n_ops
+    intro = [
         f"## {task.title}",
         "",
         f"Length-{task.spec['width']} {task.spec['dtype']} vectors, ops "
         f"{', '.join(task.spec['ops'])} in turn, {n_ops:,} ops, then sum and backward.",
         "",
-        "| system | us/op fwd+bwd (median) | min | max | forward us/op | backward us/op "
-        "| vs chainrule |",
-        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for system in task.systems:
-        results = task.results.get(system, [])
-        stats = summary(results)
-        if stats is None:
-            rows.append(f"| {system} | {failure(results)} | | | | | |")
-            continue
-        fwd = statistics.median(statistics.median(r["forward"]) for r in results if "forward" in r)
-        bwd = statistics.median(
-            statistics.median(r["backward"]) for r in results if "backward" in r
-        )
-        us = 1e6 / n_ops
-        rows.append(
-            f"| {system} | {stats['median'] * us:.2f} | {stats['min'] * us:.2f} | "
-            f"{stats['max'] * us:.2f} | {fwd * us:.2f} | {bwd * us:.2f} | "
-            f"{_ratio(stats['median'], base)} |"
-        )
-    return "\n".join(rows) + "\n"
+
+    def cells(results: list[dict], stats: dict[str, float]) -> list[str]:
+        phases = [
+            statistics.median(statistics.median(r[phase]) for r in results if phase in r)
+            for phase in ("forward", "backward")
+        ]
+        totals = [f"{stats[k] * us:.2f}" for k in ("median", "min", "max")]
+        return [*totals, *(f"{t * us:.2f}" for t in phases), _ratio(stats["median"], base)]
+
+    header = (
+        "| system | us/op fwd+bwd (median) | min | max | forward us/op | backward us/op "
+        "| vs chainrule |"
+    )
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|", cells)
+    return "\n".join(intro + rows) + "\n"
 
 
 def _chain_table(tasks: list) -> str:
@@ -335,29 +342,20 @@ def _chain_table(tasks: list) -> str:
 
 def _plain_table(task, scale: float, unit: str) -> str:
     base = _chainrule_median(task)
-    rows = [
-        f"## {task.title}",
-        "",
-        f"| system | median {unit} | min | max | vs chainrule | first loss |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for system in task.systems:
-        results = task.results.get(system, [])
-        stats = summary(results)
-        if stats is None:
-            rows.append(f"| {system} | {failure(results)} | | | | |")
-            continue
+
+    def cells(results: list[dict], stats: dict[str, float]) -> list[str]:
         loss = next((r["first_loss"] for r in results if "first_loss" in r), float("nan"))
-        rows.append(
-            f"| {system} | {stats['median'] * scale:.3f} | {stats['min'] * scale:.3f} | "
-            f"{stats['max'] * scale:.3f} | {_ratio(stats['median'], base)} | {loss:.6f} |"
-        )
-    return "\n".join(rows) + "\n"
+        times = [f"{stats[k] * scale:.3f}" for k in ("median", "min", "max")]
+        return [*times, _ratio(stats["median"], base), f"{loss:.6f}"]
+
+    header = f"| system | median {unit} | min | max | vs chainrule | first loss |"
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|", cells)
+    return "\n".join([f"## {task.title}", "", *rows]) + "\n"
 
 
 def _digits_table(task) -> str:
     base = _chainrule_median(task)
-    rows = [
+    intro = [
         f"## {task.title}",
         "",
         "64-32-10 logistic net, SGD lr 0.5, batches of 32, same split and starting weights; "
@@ -365,25 +363,28 @@ def _digits_table(task) -> str:
         f"{task.spec['target']:.2f} (at most {task.spec['max_epochs']} epochs). "
         "Process wall time includes Python start-up and imports.",
         "",
-        "| system | fit s (median) | vs chainrule | epochs | accuracy | process wall s "
-        "| peak RSS MB | how |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for system in task.systems:
-        results = task.results.get(system, [])
-        stats = summary(results)
-        if stats is None:
-            rows.append(f"| {system} | {failure(results)} | | | | | | |")
-            continue
+
+    def cells(results: list[dict], stats: dict[str, float]) -> list[str]:
         ok = [r for r in results if "times" in r]
         wall = statistics.median(r["process_wall"] for r in ok)
         rss = max(r.get("max_rss", 0) for r in ok) / 2**20
-        rows.append(
-            f"| {system} | {stats['median']:.3f} | {_ratio(stats['median'], base)} | "
-            f"{ok[0]['epochs']} | {ok[0]['accuracy']:.3f} | {wall:.2f} | {rss:.0f} | "
-            f"{_how(results)} |"
-        )
-    return "\n".join(rows) + "\n"
+        return [
+            f"{stats['median']:.3f}",
+            _ratio(stats["median"], base),
+            str(ok[0]["epochs"]),
+            f"{ok[0]['accuracy']:.3f}",
+            f"{wall:.2f}",
+            f"{rss:.0f}",
+            _how(results),
+        ]
+
+    header = (
+        "| system | fit s (median) | vs chainrule | epochs | accuracy | process wall s "
+        "| peak RSS MB | how |"
+    )
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---|", cells)
+    return "\n".join(intro + rows) + "\n"
 
 
 def _explainer_table(tasks: list) -> str:

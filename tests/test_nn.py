@@ -357,3 +357,43 @@ def test_a_2_3_1_logistic_net_learns_xor_with_sgd_and_momentum():
     out = net(X).numpy()
     assert np.all((out > 0.5) == (T > 0.5))
     assert out.dtype == np.float32
+
+
+def test_calling_a_module_runs_the_most_derived_forward_unless_call_is_custom():
+    class Double(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+        def config(self):
+            return {"type": "Double"}
+
+    class Triple(Double):  # overrides forward: its own forward runs
+        def forward(self, x):
+            return x * 3
+
+    class Same(Triple):  # inherits Triple's forward
+        pass
+
+    class Logged(nn.Module):  # a custom __call__ is kept, for it and for its subclasses
+        def __call__(self, x):
+            self.calls = getattr(self, "calls", 0) + 1
+            return self.forward(x)
+
+        def forward(self, x):
+            return x + 1
+
+        def config(self):
+            return {"type": "Logged"}
+
+    class LoggedTwice(Logged):
+        def forward(self, x):
+            return x + 2
+
+    x = cr.tensor([1.0, 2.0])
+    assert Double()(x).tolist() == [2.0, 4.0]
+    assert Triple()(x).tolist() == [3.0, 6.0]
+    assert Same()(x).tolist() == [3.0, 6.0]
+    logged = LoggedTwice()
+    assert logged(x).tolist() == [3.0, 4.0] and logged.calls == 1
+    with pytest.raises(NotImplementedError, match="does not define forward"):
+        nn.Module()(x)

@@ -158,10 +158,11 @@ def _user_frame() -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def apply(primitive: Primitive, inputs: tuple[Tensor, ...], **params: Any) -> Tensor:
+def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
     """Run ``primitive`` forward on the inputs' arrays; record a node if an input needs a grad.
 
-    This is the hot path of every op: keep it free of anything that is not needed every time.
+    This is the hot path of every op: keep it free of anything that is not needed every time
+    (``params`` comes as the caller's own dict, kept by the node: no second copy per op).
     """
     try:
         data = primitive.forward(*[t.data for t in inputs], **params)

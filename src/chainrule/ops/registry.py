@@ -56,8 +56,8 @@ class Primitive:
             return out[0] if self.saves else out
         for x in inputs:
             if not isinstance(x, Tensor):  # a constant array or number beside: no gradient
-                return apply(self, tuple(_constant(x, like) for x in inputs), **params)
-        return apply(self, inputs, **params)
+                return apply(self, tuple(_constant(x, like) for x in inputs), params)
+        return apply(self, inputs, params)
 
     def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:
         shapes = " and ".join(str(tuple(t.shape)) for t in inputs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -131,7 +132,7 @@ class Node:
 
     def release(self) -> None:
         """Drop the references to the inputs and saved values, so their arrays can be freed."""
-        self._released_shapes = tuple([t.data.shape for t in self.inputs])
+        self._released_shapes = tuple(map(_shape, self.inputs))
         self.inputs = None
         self.saved = None
 
@@ -165,7 +166,7 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     (``params`` comes as the caller's own dict, kept by the node: no second copy per op).
     """
     try:
-        data = primitive.forward(*[t.data for t in inputs], **params)
+        data = primitive.forward(*map(_array, inputs), **params)
     except ValueError as error:
         raise primitive.shape_error(inputs, params, error) from None
     saved = None
@@ -184,6 +185,9 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
 
 
 _wrap = Tensor._wrap
+# C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
+_array = operator.attrgetter("data")
+_shape = operator.attrgetter("data.shape")
 
 
 def _check_finite(data: Any, what: str, node: Node | None) -> None:
@@ -335,7 +339,7 @@ def _send_contributions(
     rules = node.primitive.vjp
     inputs = node.inputs
     params = rule_params(node, recording) if node.primitive.saves else node.params
-    args = (out, *inputs) if recording else (out.data, *[t.data for t in inputs])
+    args = (out, *inputs) if recording else (out.data, *map(_array, inputs))
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
             continue

@@ -237,7 +237,8 @@ def test_editing_a_weight_updates_the_numbers(page, server_url):
 
 
 def test_a_slow_earlier_change_does_not_hide_a_later_error(page, server_url):
-    """An edit whose request is still in flight must not clear the error of a later action."""
+    """An edit whose request is still in flight must neither clear the error of a later action
+    nor overwrite the sizes the user typed meanwhile."""
     page.click("#btn-all")
     page.click("g.unit[data-layer='1'][data-unit='0']")
     page.click(".tabs button[data-tab=edit]")
@@ -261,6 +262,7 @@ def test_a_slow_earlier_change_does_not_hide_a_later_error(page, server_url):
     )
     page.wait_for_timeout(200)  # let its success run to the end
     assert page.is_visible("#message"), "a slow success cleared a later error"
+    assert page.input_value("#edit-sizes") == f"2,{MAX_UNITS + 1},3", "it overwrote the typing"
     assert "sizes[1]" in page.inner_text("#message")
 
 

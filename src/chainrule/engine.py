@@ -278,9 +278,12 @@ def backward_pass(
     """
     collecting = gc.isenabled()
     gc.disable()
+    # the rules record only for create_graph (as enable_grad / no_grad would set it)
+    was_recording, mode.grad_enabled = mode.grad_enabled, create_graph
     try:
         return _backward_pass(outputs, cotangents, targets, retain_graph, create_graph)
     finally:
+        mode.grad_enabled = was_recording
         if collecting:
             gc.enable()
 
@@ -295,28 +298,27 @@ def _backward_pass(
     order = reverse_topological_order(outputs)
     target_ids = None if targets is None else {id(t) for t in targets}
     on_path = None if target_ids is None else _ids_leading_to(order, target_ids)
-    seeds = cotangents if create_graph else [c.data for c in cotangents]
+    seeds = cotangents if create_graph else list(map(_array, cotangents))
     totals: dict[int, Any] = {}
     for output, seed in zip(outputs, seeds):
         sum_over_consumers(totals, output, seed)
     results: dict[int, tuple[Tensor, Any]] = {}
     checking = mode.detect_anomaly
     take = totals.pop
-    with enable_grad() if create_graph else no_grad():
-        for tensor in order:
-            key = id(tensor)
-            if on_path is not None and key not in on_path:
-                continue
-            total = take(key, None)
-            if total is None:
-                continue
-            node = tensor._node
-            if (node is None) if target_ids is None else (key in target_ids):
-                results[key] = (tensor, total)
-            if node is not None:
-                _send_contributions(node, tensor, total, totals, on_path, create_graph, checking)
-                if not retain_graph:
-                    node.release()
+    for tensor in order:
+        key = id(tensor)
+        if on_path is not None and key not in on_path:
+            continue
+        total = take(key, None)
+        if total is None:
+            continue
+        node = tensor._node
+        if (node is None) if target_ids is None else (key in target_ids):
+            results[key] = (tensor, total)
+        if node is not None:
+            _send_contributions(node, tensor, total, totals, on_path, create_graph, checking)
+            if not retain_graph:
+                node.release()
     if create_graph:
         return results
     return _as_owned_tensors(results, seeds)

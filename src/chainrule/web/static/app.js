@@ -509,8 +509,16 @@ function renderEditUnit() {
   box.append(title, rows);
 }
 
+/** The sizes syncEditForm last wrote: a sizes field the user has edited since is left alone
+ *  unless the network's sizes themselves changed (a new network, a loaded file), so a slow
+ *  update that lands while the user types does not overwrite what they typed. */
+let shownSizes = null;
+
 function syncEditForm() {
-  $("edit-sizes").value = S.net.sizes.join(",");
+  const sizes = S.net.sizes.join(",");
+  const field = $("edit-sizes");
+  if (sizes !== shownSizes || field.value === shownSizes) field.value = sizes;
+  shownSizes = sizes;
   $("edit-activation").value = S.net.activation;
   $("edit-output").value = S.net.output;
   $("edit-loss").value = S.net.loss;

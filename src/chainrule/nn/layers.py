@@ -18,9 +18,9 @@ from chainrule.nn.module import ConfigError, Module, as_dtype, from_config
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
 
-# The primitives a layer calls itself once it has checked its input (``ops.linear`` would check
-# the same shapes again on every call).
-_LINEAR, _MATMUL = REGISTRY["linear"], REGISTRY["matmul"]
+# The primitives a layer calls itself once it has its input as a tensor (``ops.linear`` would
+# check the same shapes again on every call).
+_LINEAR, _MATMUL, _SIGMOID = REGISTRY["linear"], REGISTRY["matmul"], REGISTRY["sigmoid"]
 
 
 def _as_input(x: Any, dtype: np.dtype) -> Tensor:
@@ -130,7 +130,7 @@ class Logistic(_Unit):
     """The logistic unit y = 1 / (1 + e^-z), with dy/dz = y (1 - y) (alias ``Sigmoid``)."""
 
     def forward(self, z: Any) -> Tensor:
-        return ops.sigmoid(z)
+        return _SIGMOID(z) if isinstance(z, Tensor) else ops.sigmoid(z)
 
 
 Sigmoid = Logistic

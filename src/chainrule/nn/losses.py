@@ -121,14 +121,14 @@ class CrossEntropy(Loss):
     name = "cross-entropy"
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
-        if output.ndim != 2:
+        shape = output.data.shape
+        if len(shape) != 2:
             raise ShapeError(
-                f"CrossEntropy: logits must have shape (n_cases, n_classes), not "
-                f"{tuple(output.shape)}"
+                f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
         targets = self._targets(output, target)
         if targets.dtype.kind in "iu":
-            check_labels(targets, output.shape[1], output.shape)
+            check_labels(targets, shape[1], shape)
         # the engine's fused primitive (shapes checked above): one node, stable, and backward
         # sends (softmax(z) - t) / n
         return _SOFTMAX_CROSS_ENTROPY(output, targets=targets, reduction="mean")
@@ -136,7 +136,7 @@ class CrossEntropy(Loss):
     def _targets(self, output: Tensor, target: Any) -> Any:
         """Integer labels (n,), or probabilities (n, k); the op checks the labels' range."""
         array = _target_array(target)
-        n, k = output.shape
+        n, k = output.data.shape
         if array.ndim == 2:
             return self._same_shape_target(output, array).data
         if array.ndim != 1 or array.shape[0] != n:

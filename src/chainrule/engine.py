@@ -315,44 +315,31 @@ def _backward_pass(
         node = tensor._node
         if (node is None) if target_ids is None else (key in target_ids):
             results[key] = (tensor, total)
-        if node is not None:
-            _send_contributions(node, tensor, total, totals, on_path, create_graph, checking)
-            if not retain_graph:
-                node.release()
+        if node is None:
+            continue
+        # Each input's rule turns this tensor's complete total into that input's contribution,
+        # and the sum over consumers adds it to the input's running total. (Inline, not a
+        # function per node: a call costs a training step more than its work here.)
+        inputs = node.inputs
+        rules = node.primitive.vjp
+        params = rule_params(node, create_graph) if node.primitive.saves else node.params
+        args = (tensor, *inputs) if create_graph else (tensor.data, *map(_array, inputs))
+        for index, parent in enumerate(inputs):
+            if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
+                continue
+            if checking:
+                contribution = _rule_checked(rules[index], node, total, args, params)
+            else:
+                contribution = rules[index](total, *args, **params)
+            dtype = parent.data.dtype
+            if contribution.dtype is not dtype and contribution.dtype != dtype:
+                contribution = contribution.astype(dtype)  # float32 * float64: a float32 input's
+            sum_over_consumers(totals, parent, contribution)  # gradient stays float32
+        if not retain_graph:
+            node.release()
     if create_graph:
         return results
     return _as_owned_tensors(results, seeds)
-
-
-def _send_contributions(
-    node: Node,
-    out: Tensor,
-    cotangent: Any,
-    totals: dict,
-    on_path: set | None,
-    recording: bool,
-    checking: bool,
-) -> None:
-    """Ask the primitive's rule for each input's contribution and add it to that input's total.
-
-    ``recording``: the rules get tensors (create_graph), else bare arrays. ``checking``:
-    detect_anomaly is on.
-    """
-    rules = node.primitive.vjp
-    inputs = node.inputs
-    params = rule_params(node, recording) if node.primitive.saves else node.params
-    args = (out, *inputs) if recording else (out.data, *map(_array, inputs))
-    for index, parent in enumerate(inputs):
-        if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
-            continue
-        if checking:
-            contribution = _rule_checked(rules[index], node, cotangent, args, params)
-        else:
-            contribution = rules[index](cotangent, *args, **params)
-        dtype = parent.data.dtype
-        if contribution.dtype is not dtype and contribution.dtype != dtype:
-            contribution = contribution.astype(dtype)  # float32 * float64: a float32 input's
-        sum_over_consumers(totals, parent, contribution)  # gradient stays float32
 
 
 def rule_params(node: Node, recording: bool) -> dict:

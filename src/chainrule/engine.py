@@ -120,7 +120,7 @@ class Node:
         """The shapes of the op's inputs (kept when the inputs themselves are released)."""
         if self.inputs is None:
             return self._released_shapes
-        return tuple([t.data.shape for t in self.inputs])
+        return tuple(map(_shape, self.inputs))
 
     @property
     def op(self) -> str:

@@ -23,11 +23,6 @@ from chainrule.tensor import Tensor
 _LINEAR, _MATMUL, _SIGMOID = REGISTRY["linear"], REGISTRY["matmul"], REGISTRY["sigmoid"]
 
 
-def _as_input(x: Any, dtype: np.dtype) -> Tensor:
-    """A batch as a tensor; plain arrays take the parameters' dtype (so float32 stays float32)."""
-    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
-
-
 class Linear(Module):
     """A layer of connections from ``n_in`` units below to ``n_out`` units above.
 
@@ -88,8 +83,8 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in)."""
-        if not isinstance(x, Tensor):
-            x = _as_input(x, self.weight.dtype)
+        if not isinstance(x, Tensor):  # a plain array takes the weights' dtype: float32 stays
+            x = Tensor(x, dtype=self.weight.dtype)
         shape = x.data.shape
         if not shape or shape[-1] != self.n_in:
             raise ShapeError(

@@ -8,7 +8,7 @@ import webbrowser
 
 import typer
 
-from chainrule.cli import app
+from chainrule.cli.app import app
 from chainrule.errors import UserError
 
 

@@ -440,7 +440,7 @@ def test_page_and_static_files_are_served(client):
 def test_serve_refuses_a_busy_port_with_one_line():
     import socket
 
-    from chainrule.commands.serve import serve
+    from chainrule.cli.serve import serve
     from chainrule.errors import UserError
 
     with socket.create_server(("127.0.0.1", 0)) as busy:

@@ -10,7 +10,7 @@ import pytest
 
 import chainrule as cr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root holds benchmarks/
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root holds benchmarks/
 
 from benchmarks.common import mlp_problem  # noqa: E402
 from benchmarks.peers.numpy_mlp import NumpyMLP  # noqa: E402

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from chainrule.cli import app
+from chainrule.cli.app import app
 from chainrule.errors import DataError, ModelFileError, UserError
 
 

@@ -1,0 +1,35 @@
+"""The Typer application every command registers on, and the click error classes ``main`` catches.
+
+Command modules import ``app`` from here; ``chainrule.cli`` imports the command modules. So the
+package has no import cycle: app <- commands <- cli.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def _click_classes(name: str, *known: type) -> tuple[type, ...]:
+    """The click exception classes called ``name``: newer typer vendors its own copy of click, so
+    ``click.UsageError`` and the one typer raises may be two classes; catch both."""
+    found = {cls for base in known for cls in base.__mro__ if cls.__name__ == name}
+    try:
+        import click.exceptions
+
+        found.add(getattr(click.exceptions, name))
+    except (ImportError, AttributeError):
+        pass
+    return tuple(found)
+
+
+USAGE_ERRORS = _click_classes("UsageError", typer.BadParameter)
+ABORTS = _click_classes("Abort", typer.Abort)
+EXITS = _click_classes("Exit", typer.Exit)
+
+app = typer.Typer(
+    name="chainrule",
+    help="Backpropagation made visible: train, explain and explore networks of logistic units.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)

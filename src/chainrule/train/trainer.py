@@ -131,7 +131,7 @@ class Trainer:
         self._call("on_epoch_start", self, epoch)
         self.model.train()
         for batch, rows in enumerate(batches(len(X), self.batch_size, shuffle=True, rng=self.rng)):
-            value = self._step(X[rows], T[rows])
+            value = self.step(X[rows], T[rows])
             self._call("on_batch_end", self, batch, value)
         logs = self._epoch_logs(epoch, lr)
         if not math.isfinite(logs["loss"]):
@@ -149,7 +149,11 @@ class Trainer:
         if self.checkpoint_dir is not None and (epoch % self.checkpoint_every == 0 or last):
             self.save_checkpoint(self.checkpoint_dir)
 
-    def _step(self, x: np.ndarray, t: np.ndarray) -> float:
+    def step(self, x: np.ndarray, t: np.ndarray) -> float:
+        """One training step on one batch: clear the gradients, run the network and the loss,
+        backward (every dE/dw lands in ``p.grad``), the ``on_after_backward`` callbacks, then the
+        optimizer's update. Returns the batch's loss. This is the library's one training step:
+        the epoch loop, the web explorer and any other host call it."""
         self.optimizer.zero_grad()
         error = self.loss(self.model(Tensor(x)), Tensor(t))
         error.backward()

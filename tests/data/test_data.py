@@ -82,7 +82,18 @@ def test_digits_is_the_uci_8x8_set_scaled_to_unit_interval():
     from sklearn.datasets import load_digits
 
     np.testing.assert_allclose(ds.X * 16, load_digits().data, atol=1e-5)
+    np.testing.assert_array_equal(ds.y, load_digits().target)
     assert ds.meta["image_shape"] == [8, 8] and len(ds.feature_names) == 64
+
+
+def test_digits_load_without_importing_scikit_learn():
+    """`chainrule train` on the digits must not pay for importing scikit-learn's estimators."""
+    import subprocess
+    import sys
+
+    code = "import sys; import chainrule.data as d; d.digits(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # ---------------------------------------------------------------- Dataset

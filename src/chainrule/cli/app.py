@@ -33,3 +33,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("chainrule")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from chainrule import __version__ as number
+        typer.echo(f"chainrule {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print chainrule's version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """Backpropagation made visible: train, explain and explore networks of logistic units."""

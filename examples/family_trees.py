@@ -1,162 +1,164 @@
 """Family trees, Rumelhart, Hinton & Williams (1986), Figs. 2-4.
 
 Two isomorphic families of 12 people and 12 relations give 104 (person, relation) cases. The
-network: one-hot person (24) -> 6 logistic units and one-hot relation (12) -> 6 logistic units,
-two separate encoders side by side, then 12 central units, 6 units, and 24 output units, all
-logistic. Trained on 100 cases with full-batch sweeps and tested on the 4 held out.
+network (``chainrule.train.family_trees.family_tree_net``): one-hot person (24) -> 6 logistic
+units and one-hot relation (12) -> 6 logistic units side by side, then 12, 6 and 24 logistic
+units. Each run holds 4 cases out and trains on the other 100 with full-batch sweeps; the 26
+splits of the 104 cases hold every case out once.
 
-The paper's recipe: 1500 sweeps, eps 0.005 and alpha 0.5 for the first 20 sweeps, then eps 0.01
-and alpha 0.9; every weight decayed by 0.2% after each weight change; the error of an output
-unit counted as zero when a unit that should be on is above 0.8, or one that should be off is
-below 0.2. A case is correct (strictly) when every output is on its side of 0.8 / 0.2, or (top)
-when the most active output unit is a right answer. We report both.
+Recipes (``chainrule.train.family_trees.RECIPES``):
+- default: every weight and bias U(-2, 2); eps 0.005, alpha 0.5 for 20 sweeps, then eps 0.07,
+  alpha 0.9; every weight shrunk by 0.2% after each change; 3000 sweeps; the margin error
+  measured from the 0.8 / 0.2 edge.
+- published: the paper as written: U(-0.3, 0.3), eps 0.01 after the same warm-up, 1500 sweeps,
+  the error measured from the target (zero beyond 0.8 / 0.2). It stalls.
 
-    python examples/family_trees.py [--splits 5] [--seeds 2] [--config paper|variant|both]
+A held-out case is right by the top unit (the most active output is a right answer), by the
+0.5 rule (every right answer above 0.5, every other output below) or strictly (above 0.8 /
+below 0.2).
+
+    python examples/family_trees.py [--recipe default|published|both] [--seeds 1] [--splits 26]
+                                    [--figure fig4.png] [--json results.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections import Counter, defaultdict
 
 import numpy as np
 
-import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import data
+from chainrule.train import family_trees as ft
+from chainrule.viz.weights import plot_person_units
 
 
-class FamilyTreeNet(nn.Module):
-    """(24 + 12) -> (6 + 6) -> 12 -> 6 -> 24, logistic units throughout.
-
-    The person and relation encoders are separate layers (no weights from a person to the
-    relation code or back); their 6 + 6 units are concatenated into the 12 central units.
-    """
-
-    def __init__(self, rng: Any = None, dtype: Any = "float64", init_range: float = 0.3) -> None:
-        super().__init__()
-        g = np.random.default_rng(rng)
-        layer = dict(rng=g, dtype=dtype, init_range=init_range)
-        self.person = nn.Linear(24, 6, **layer)
-        self.relation = nn.Linear(12, 6, **layer)
-        self.central = nn.Linear(12, 12, **layer)
-        self.answer = nn.Linear(12, 6, **layer)
-        self.output = nn.Linear(6, 24, **layer)
-
-    def forward(self, x: Any) -> cr.Tensor:
-        x = x.data if isinstance(x, cr.Tensor) else np.asarray(x)
-        person = cr.sigmoid(self.person(x[:, :24]))
-        relation = cr.sigmoid(self.relation(x[:, 24:]))
-        central = cr.sigmoid(self.central(cr.concatenate([person, relation], axis=1)))
-        return cr.sigmoid(self.output(cr.sigmoid(self.answer(central))))
+def run_all(recipe: str, splits: int, seeds: int, verbose: bool = True) -> list[ft.Run]:
+    """Train ``seeds`` networks on each of the first ``splits`` of the 26 splits of 4."""
+    folds = data.holdout_folds(data.family_trees(), k=4, seed=0)[:splits]
+    runs = []
+    start = time.perf_counter()
+    for index, (_, test) in enumerate(folds):
+        for seed in range(seeds):
+            runs.append(ft.train_run(recipe, test=test.meta["indices"], seed=seed))
+        if verbose:
+            done = runs[-seeds:]
+            print(f"  split {index:>2}: learned {sum(r.learned for r in done)}/{seeds}, held-out "
+                  f"top {np.mean([r.test_correct('top').sum() for r in done]):.1f} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    return runs
 
 
-def margin_squared_error(y: cr.Tensor, T: np.ndarray) -> cr.Tensor:
-    """1/2 sum (y - t)^2 over the units still wrong: on-units below 0.8, off-units above 0.2.
-
-    The mask is a constant of each sweep, so a unit inside its margin sends no error back (as
-    in the paper, "the error was considered to be zero").
-    """
-    wrong = np.where(T > 0.5, y.data <= 0.8, y.data >= 0.2).astype(y.dtype)
-    difference = (y - T) * cr.Tensor(wrong)
-    return (difference * difference).sum() * 0.5
-
-
-def correct_strict(y: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Per case: every on-unit above 0.8 and every off-unit below 0.2."""
-    return np.all(np.where(T > 0.5, y > 0.8, y < 0.2), axis=1)
-
-
-def correct_top(y: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Per case: the most active output unit is one of the right answers."""
-    return T[np.arange(len(T)), y.argmax(axis=1)] > 0.5
+def summary(runs: list[ft.Run]) -> dict:
+    """The headline numbers of a set of runs."""
+    learned_at = [r.learned_at for r in runs if r.learned_at is not None]
+    roles = [ft.unit_roles(ft.person_weights(r.net)) for r in runs]
+    return {
+        "runs": len(runs),
+        "learned": sum(r.learned for r in runs),
+        "median_sweeps_to_learn": float(np.median(learned_at)) if learned_at else None,
+        "stalled": sum(r.stalled for r in runs),
+        "max_train_output": float(max(r.train_outputs.max() for r in runs)),
+        "train_strict": float(np.mean([r.train_correct("strict").sum() for r in runs])),
+        "train_outputs_strict": float(np.mean([_strict_units(r) for r in runs])),
+        **{f"test_{rule}": _mean_correct(runs, rule) for rule in ft.SCORES},
+        "test_top_4_of_4": sum(int(r.test_correct("top").all()) for r in runs),
+        **{f"units_{role}": sum(bool(x[role]) for x in roles) for role in roles[0]},
+    }
 
 
-#: The paper's recipe, and a variant that learns reliably in our runs (see docs/reproductions.md)
-CONFIGS: dict[str, dict[str, Any]] = {
-    "paper": dict(init_range=0.3, lr=0.01, shrink=0.002, sweeps=1500),
-    "variant": dict(init_range=1.0, lr=0.02, shrink=0.0005, sweeps=3000),
-}
+def _mean_correct(runs: list[ft.Run], rule: str) -> float:
+    return float(np.mean([r.test_correct(rule).sum() for r in runs]))
 
 
-@dataclass
-class Result:
-    """One trained network's scores: counts of correct cases."""
-
-    split: int
-    seed: int
-    train_strict: int
-    train_top: int
-    test_strict: int
-    test_top: int
-    error: float
-    answers: list[str]  # the held-out cases as the network answers them
+def _strict_units(r: ft.Run) -> float:
+    """The share of training output units (24 per case) strictly beyond their 0.8 / 0.2 edge."""
+    y, T = r.train_outputs, r.train_targets
+    return float(np.mean(np.where(T > 0.5, y > 0.8, y < 0.2)))
 
 
-def train(
-    split: int, seed: int, init_range: float, lr: float, shrink: float, sweeps: int
-) -> Result:
-    """Hold out 4 cases (``split`` seeds the choice), train from ``seed``, score both sets."""
-    ds = data.family_trees(dtype=np.float64)
-    train_ds, test_ds = data.holdout_cases(ds, k=4, seed=split)
-    net = FamilyTreeNet(seed, init_range=init_range)
-    opt = optim.SGD(net.parameters(), lr=0.005, momentum=0.5, shrink=shrink)
-    schedule = optim.PiecewiseSchedule(
-        opt, {0: {"lr": 0.005, "momentum": 0.5}, 20: {"lr": lr, "momentum": 0.9}}
-    )
-    for _ in range(sweeps):
-        opt.zero_grad()
-        E = margin_squared_error(net(train_ds.X), train_ds.y)
-        E.backward()
-        opt.step()
-        schedule.step()
-    with cr.no_grad():
-        y_train, y_test = net(train_ds.X).data, net(test_ds.X).data
-    answers = [data.describe_case(test_ds, i, y_test[i]) for i in range(len(test_ds))]
-    return Result(
-        split,
-        seed,
-        int(correct_strict(y_train, train_ds.y).sum()),
-        int(correct_top(y_train, train_ds.y).sum()),
-        int(correct_strict(y_test, test_ds.y).sum()),
-        int(correct_top(y_test, test_ds.y).sum()),
-        float(E.item()),
-        answers,
-    )
+def by_relation(runs: list[ft.Run]) -> dict[str, dict[str, float]]:
+    """Each relation's held-out cases: how many, and the share right by top unit / 0.5 rule."""
+    ds = data.family_trees()
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in runs:
+        top, half = r.test_correct("top"), r.test_correct("half")
+        for k, i in enumerate(r.test_indices):
+            tally = counts[ds.meta["cases"][i][1]]
+            tally[0] += 1
+            tally[1] += int(top[k])
+            tally[2] += int(half[k])
+    return {rel: {"held_out": n, "top": t / n, "half": h / n}
+            for rel, (n, t, h) in sorted(counts.items(), key=lambda kv: data.RELATIONS.index(kv[0]))}  # fmt: skip  # noqa: E501
 
 
-def main(splits: int = 5, seeds: int = 2, configs: tuple[str, ...] = ("paper", "variant")):
-    """Train every (config, split, seed) and print the scores."""
-    summary = {}
-    for name in configs:
-        config = CONFIGS[name]
-        print(f"\n== {name}: {config}")
-        print("split seed  train strict/top (of 100)  held-out strict/top (of 4)   E")
-        results = []
-        start = time.perf_counter()
-        for split in range(splits):
-            for seed in range(seeds):
-                r = train(split, seed, **config)
-                results.append(r)
-                print(f"{split:>5} {seed:>4}  {r.train_strict:>8} / {r.train_top:<3}"
-                      f"               {r.test_strict} / {r.test_top}"
-                      f"                    {r.error:7.2f}")  # fmt: skip
-        n = len(results)
-        strict = np.mean([r.test_strict for r in results])
-        top = np.mean([r.test_top for r in results])
-        print(f"mean held-out correct of 4: strict {strict:.2f}, top unit {top:.2f} "
-              f"over {n} runs ({time.perf_counter() - start:.0f} s)")  # fmt: skip
-        print("e.g. split 0, seed 0 answers:", "; ".join(results[0].answers))
-        summary[name] = results
-    return summary
+def wrong_answers(runs: list[ft.Run], relations=("husband", "wife")) -> Counter:
+    """The top-unit answers to held-out cases of ``relations`` that were wrong."""
+    ds = data.family_trees()
+    wrong: Counter = Counter()
+    for r in runs:
+        top = r.test_correct("top")
+        for k, i in enumerate(r.test_indices):
+            person, relation = ds.meta["cases"][i]
+            if relation in relations and not top[k]:
+                said = data.PEOPLE[int(r.test_outputs[k].argmax())]
+                wrong[f"{person}'s {relation} -> {said}"] += 1
+    return wrong
+
+
+def main(recipes=("default",), splits=26, seeds=1, figure=None, json_path=None) -> dict:
+    """Train, print the tables, optionally draw Fig. 4 and write every number as JSON."""
+    results = {}
+    for name in recipes:
+        print(f"== {name}: {ft.RECIPES[name]}")
+        runs = run_all(name, splits, seeds)
+        s = summary(runs)
+        print(f"{s['runs']} runs: {s['learned']} learn every training case by the 0.5 rule "
+              f"(median {s['median_sweeps_to_learn']} sweeps); {s['stalled']} stall")  # fmt: skip
+        print(f"held-out right of 4: top unit {s['test_top']:.2f}, 0.5 rule {s['test_half']:.2f}, "
+              f"strict {s['test_strict']:.2f}; 4 of 4 by top unit in {s['test_top_4_of_4']} runs")  # fmt: skip  # noqa: E501
+        print(f"training cases strictly right (of 100): {s['train_strict']:.1f}; output units "
+              f"strictly beyond their edge: {s['train_outputs_strict']:.1%}")  # fmt: skip
+        print(f"runs with a unit separating nationalities {s['units_nationality']}, "
+              f"generations in order {s['units_generation']}, "
+              f"oldest from youngest {s['units_oldest-youngest']}")  # fmt: skip
+        relations = by_relation(runs)
+        print("relation   held out  top unit  0.5 rule")
+        for rel, row in relations.items():
+            print(f"{rel:<10} {row['held_out']:>8}  {row['top']:>8.0%}  {row['half']:>8.0%}")
+        wrong = wrong_answers(runs)
+        common = "; ".join(f"{k} ({n})" for k, n in wrong.most_common(8))
+        print("wrong husband/wife answers:", common)
+        results[name] = {"summary": s, "by_relation": relations, "wrong_spouses": dict(wrong),
+                         "runs": [{"test": r.test_indices, "seed": r.seed,
+                                   "learned_at": r.learned_at, "loss": r.loss,
+                                   "top": r.test_correct("top").tolist(),
+                                   "half": r.test_correct("half").tolist(),
+                                   "strict": r.test_correct("strict").tolist(),
+                                   "roles": ft.unit_roles(ft.person_weights(r.net))}
+                                  for r in runs]}  # fmt: skip
+        if figure and name == recipes[0]:
+            best = next((r for r in runs if r.learned), runs[0])
+            path = plot_person_units(
+                ft.person_weights(best.net), figure,
+                title=f"person-encoding units ({name} recipe, seed {best.seed})",
+            )  # fmt: skip
+            print(f"Figure 4: {path}")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=1)
+    return results
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--splits", type=int, default=5)
-    parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--config", choices=["paper", "variant", "both"], default="both")
+    parser.add_argument("--recipe", choices=[*ft.RECIPES, "both"], default="default")
+    parser.add_argument("--splits", type=int, default=26, help="how many of the 26 splits of 4")
+    parser.add_argument("--seeds", type=int, default=1, help="weight seeds per split")
+    parser.add_argument("--figure", help="write Fig. 4 (the person-encoding units) to this PNG")
+    parser.add_argument("--json", help="write every number to this JSON file")
     args = parser.parse_args()
-    chosen = ("paper", "variant") if args.config == "both" else (args.config,)
-    main(args.splits, args.seeds, chosen)
+    chosen = tuple(ft.RECIPES) if args.recipe == "both" else (args.recipe,)
+    main(chosen, args.splits, args.seeds, args.figure, args.json)

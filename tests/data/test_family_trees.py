@@ -146,3 +146,32 @@ def test_load_accepts_both_spellings():
     a, b = data.load("family-trees"), data.load("family_trees")
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_generations_follow_parentage_and_marriage():
+    tree = FamilyTree()
+    by_generation = {g: {p for p in data.PEOPLE if tree.generation(p) == g} for g in (1, 2, 3)}
+    assert by_generation[1] >= {"Christopher", "Penelope", "Andrew", "Christine", "Roberto"}
+    assert by_generation[3] == {"Colin", "Charlotte", "Alfonso", "Sophia"}
+    assert tree.generation("Margaret") == tree.generation("Arthur") == 2  # married in
+    assert tree.generation("Charles") == 2 and tree.generation("Tomaso") == 2
+    assert [len(by_generation[g]) for g in (1, 2, 3)] == [8, 12, 4]
+    # a parent is always one generation above each child
+    for kid, (father, mother) in tree.parents.items():
+        assert tree.generation(father) == tree.generation(mother) == tree.generation(kid) - 1
+
+
+def test_holdout_folds_hold_every_case_out_exactly_once(ds):
+    folds = data.holdout_folds(ds, k=4, seed=0)
+    assert len(folds) == 26
+    held = [i for _, test in folds for i in test.meta["indices"]]
+    assert sorted(held) == list(range(104))
+    for train, test in folds:
+        assert (len(train), len(test)) == (100, 4)
+        assert set(train.meta["indices"]).isdisjoint(test.meta["indices"])
+    other = data.holdout_folds(ds, k=4, seed=1)
+    assert other[0][1].meta["indices"] != folds[0][1].meta["indices"]
+    uneven = data.holdout_folds(ds, k=10)
+    assert [len(t) for _, t in uneven] == [10] * 9 + [14]
+    with pytest.raises(DataError, match="k must be in 1..104"):
+        data.holdout_folds(ds, k=0)

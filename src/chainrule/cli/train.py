@@ -31,7 +31,9 @@ def train(
     ),
     hidden: str = typer.Option(None, help="hidden layer sizes, e.g. 64,32"),
     activation: str = typer.Option(None, help="hidden units: logistic, tanh or relu"),
-    loss: str = typer.Option(None, help="cross-entropy, squared-error, mse, binary-cross-entropy"),
+    loss: str = typer.Option(
+        None, help="cross-entropy, squared-error, mse, binary-cross-entropy, margin-squared-error"
+    ),
     optimizer: str = typer.Option(None, help="sgd, momentum, rmsprop, adam or adamw"),
     lr: str = typer.Option(None, help="learning rate (epsilon)"),
     momentum: str = typer.Option(None, help="momentum (alpha) for sgd/momentum/rmsprop"),
@@ -333,7 +335,9 @@ def predict(
     from chainrule.train.metrics import decision_threshold
 
     model, info, loss = _load(model_path)
-    n_in = list(info["parameters"].values())[0][0]
+    from chainrule.train.runs import model_widths
+
+    n_in = model_widths(info)[0]
     X = read_feature_rows(input_path, n_in)
     if info.get("standardizer"):
         from chainrule import data

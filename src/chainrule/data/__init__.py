@@ -31,6 +31,7 @@ from chainrule.data.family_trees import (
     family_tree_triples,
     family_trees,
     holdout_cases,
+    holdout_folds,
 )
 from chainrule.data.idx import find_idx_pairs, load_idx_dir, read_idx, write_idx
 from chainrule.data.prepare import Standardizer, batches, split
@@ -94,6 +95,6 @@ __all__ = [
     "BUILTIN", "PEOPLE", "RELATIONS", "TASKS", "DataError", "Dataset", "FamilyTree",
     "Standardizer", "Table", "batches", "binary_vectors", "dataset_names", "describe_case",
     "digits", "encoder", "family_tree_triples", "family_trees", "find_idx_pairs",
-    "holdout_cases", "load", "load_idx_dir", "one_hot", "parity", "read_csv", "read_idx",
-    "read_table", "split", "symmetry", "write_idx", "xor",
+    "holdout_cases", "holdout_folds", "load", "load_idx_dir", "one_hot", "parity", "read_csv",
+    "read_idx", "read_table", "split", "symmetry", "write_idx", "xor",
 ]  # fmt: skip

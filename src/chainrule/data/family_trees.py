@@ -83,6 +83,15 @@ class FamilyTree:
             for kid in kids:
                 self.parents[kid] = couple
 
+    def generation(self, person: str) -> int:
+        """1 for the oldest couples, 2 for their children and those who married them, 3 below."""
+        if person in self.parents:
+            return 1 + self.generation(self.parents[person][0])
+        spouse = self.spouse.get(person)
+        if spouse is not None and spouse in self.parents:  # married into the family
+            return self.generation(spouse)
+        return 1
+
     def is_male(self, person: str) -> bool:
         """Whether ``person`` is male (the figure's only other fact about a person)."""
         return person in self.males
@@ -197,6 +206,25 @@ def holdout_cases(ds: Dataset, k: int = 4, seed: int = 0) -> tuple[Dataset, Data
         raise DataError(f"holdout_cases: k must be in 0..{len(ds)}, got {k!r}")
     order = np.random.default_rng(seed).permutation(len(ds))
     return ds.subset(np.sort(order[k:])), ds.subset(np.sort(order[:k]))
+
+
+def holdout_folds(ds: Dataset, k: int = 4, seed: int = 0) -> list[tuple[Dataset, Dataset]]:
+    """Every case held out exactly once: ``len(ds) // k`` splits of ``k`` cases (26 of 4).
+
+    The cases are shuffled (seeded) and cut into consecutive groups; the last group takes the
+    remainder when ``k`` does not divide ``len(ds)``. Returns ``[(train, test), ...]`` with
+    ``meta["indices"]`` as in :func:`holdout_cases`.
+    """
+    if isinstance(k, bool) or not 1 <= k <= len(ds):
+        raise DataError(f"holdout_folds: k must be in 1..{len(ds)}, got {k!r}")
+    order = np.random.default_rng(seed).permutation(len(ds))
+    n_folds = len(ds) // k
+    folds = []
+    for fold in range(n_folds):
+        held = order[fold * k : (fold + 1) * k if fold < n_folds - 1 else len(ds)]
+        rest = np.setdiff1d(order, held)
+        folds.append((ds.subset(rest), ds.subset(np.sort(held))))
+    return folds
 
 
 def describe_case(ds: Dataset, i: int, output: np.ndarray | None = None, threshold=0.5) -> str:

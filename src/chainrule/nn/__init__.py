@@ -12,6 +12,7 @@ from chainrule.nn.layers import (
     Dropout,
     Linear,
     Logistic,
+    Parallel,
     ReLU,
     Sequential,
     Sigmoid,
@@ -25,6 +26,7 @@ from chainrule.nn.losses import (
     BinaryCrossEntropy,
     CrossEntropy,
     Loss,
+    MarginSquaredError,
     SquaredError,
     loss_from_config,
     loss_from_name,
@@ -39,7 +41,7 @@ from chainrule.nn.module import (
 
 __all__ = [
     "MSE", "BinaryCrossEntropy", "ConfigError", "CrossEntropy", "Dropout", "Linear", "Logistic",
-    "Loss", "Module", "ReLU", "Sequential", "Sigmoid", "Softmax", "SquaredError",
-    "StateDictError", "Tanh", "activation", "from_config", "functional_call", "init",
-    "loss_from_config", "loss_from_name", "mlp",
+    "Loss", "MarginSquaredError", "Module", "Parallel", "ReLU", "Sequential", "Sigmoid",
+    "Softmax", "SquaredError", "StateDictError", "Tanh", "activation", "from_config",
+    "functional_call", "init", "loss_from_config", "loss_from_name", "mlp",
 ]  # fmt: skip

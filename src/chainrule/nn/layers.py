@@ -1,4 +1,5 @@
-"""Layers: Linear, the units (Logistic, Tanh, ReLU, Softmax), Dropout, Sequential, and ``mlp``.
+"""Layers: Linear, the units (Logistic, Tanh, ReLU, Softmax), Dropout, Sequential, Parallel,
+and ``mlp``.
 
 The units are compositions of the engine's ops (``cr.sigmoid`` ...), so the derivative rules live
 in one place, the ops registry, and a network's backward pass is the engine's backward pass.
@@ -246,6 +247,83 @@ class Sequential(Module):
         if not isinstance(layers, list):
             raise ConfigError("from_config: a Sequential config needs a 'layers' list")
         return cls(*[from_config(layer) for layer in layers])
+
+
+class Parallel(Module):
+    """Branches side by side, each reading its own block of input columns; outputs concatenated.
+
+    ``Parallel((24, a), (12, b))`` sends columns 0-23 to ``a`` and 24-35 to ``b`` and joins
+    their outputs along the last axis: no connection crosses from one block to the other branch
+    (RHW 1986's family-trees network encodes a person and a relation this way). Parameters are
+    named by branch position: ``"0.0.weight"`` is the weight of branch 0's first layer.
+
+    >>> net = Parallel((2, Linear(2, 1, rng=0)), (3, Linear(3, 2, rng=1)))
+    >>> net([[1.0, 0.0, 0.0, 1.0, 0.0]]).shape
+    (1, 3)
+    """
+
+    def __init__(self, *branches: tuple[int, Module]) -> None:
+        super().__init__()
+        if not branches:
+            raise ConfigError("Parallel: give at least one (width, module) branch")
+        widths = []
+        for index, branch in enumerate(branches):
+            if (
+                not isinstance(branch, (tuple, list))
+                or len(branch) != 2
+                or not isinstance(branch[1], Module)
+                or isinstance(branch[0], bool)
+                or int(branch[0]) < 1
+            ):
+                raise ConfigError(
+                    f"Parallel: branch {index} must be (width >= 1, module), got {branch!r}"
+                )
+            widths.append(int(branch[0]))
+            setattr(self, str(index), branch[1])
+        object.__setattr__(self, "widths", widths)
+        object.__setattr__(self, "branches", [module for _, module in branches])
+        ends = np.cumsum([0, *widths])
+        object.__setattr__(self, "_slices", [slice(a, b) for a, b in zip(ends[:-1], ends[1:])])
+
+    def forward(self, x: Any) -> Tensor:
+        """Each branch on its columns of ``x`` (n_cases, sum of widths), joined side by side."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype=self.dtype)
+        shape = x.data.shape
+        if len(shape) != 2 or shape[1] != sum(self.widths):
+            raise ShapeError(
+                f"Parallel{tuple(self.widths)}: input has shape {tuple(shape)}; expected "
+                f"(n_cases, {sum(self.widths)})"
+            )
+        outputs = [branch(x[:, cols]) for branch, cols in zip(self.branches, self._slices)]
+        return outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, axis=1)
+
+    def __getitem__(self, index: int) -> Module:
+        return self.branches[index]
+
+    def __len__(self) -> int:
+        return len(self.branches)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": "Parallel",
+            "widths": list(self.widths),
+            "branches": [branch.config() for branch in self.branches],
+        }
+
+    @classmethod
+    def from_config(cls, config: Any) -> Parallel:
+        widths, branches = config.get("widths"), config.get("branches")
+        if not isinstance(widths, list) or not isinstance(branches, list):
+            raise ConfigError("from_config: a Parallel config needs 'widths' and 'branches' lists")
+        if len(widths) != len(branches):
+            raise ConfigError(
+                f"from_config: Parallel has {len(widths)} widths but {len(branches)} branches"
+            )
+        return cls(*[(w, from_config(b)) for w, b in zip(widths, branches)])
+
+    def extra_repr(self) -> str:
+        return f"widths={self.widths}"
 
 
 ACTIVATIONS: dict[str, type[Module]] = {

@@ -6,6 +6,8 @@
 - :class:`CrossEntropy`: softmax and negative log-likelihood from the logits z, via the stable
   ``log_softmax``; mean over cases. Targets are integer class labels (n,) or rows of
   probabilities (n, k). dE/dz = (softmax(z) - t) / n.
+- :class:`MarginSquaredError`: RHW 1986's squared error with margins: no error for an output
+  above 0.8 that should be on, or below 0.2 that should be off (family trees).
 - :class:`BinaryCrossEntropy`: logistic units and cross-entropy from the logits, mean over every
   element; softplus(z) - z t, which is max(z, 0) - z t + log(1 + e^-|z|) and never overflows.
 
@@ -182,11 +184,71 @@ class BinaryCrossEntropy(Loss):
         return (ops.softplus(output) - output * t).mean()
 
 
+class MarginSquaredError(Loss):
+    """Squared error that stops counting once an output is far enough over: RHW 1986's margin.
+
+    An output that should be on (target above 0.5) has no error once it is above ``on`` (0.8),
+    one that should be off none once it is below ``off`` (0.2). ``measured_from`` says how a
+    unit short of its margin is scored:
+
+    - ``"edge"`` (the default): d = min(y - on, 0) for on-units, max(y - off, 0) for off-units,
+      E = 1/2 sum d^2. E and dE/dy = d are continuous, and zero at the edge itself.
+    - ``"target"``: d = y - t on the units short of their margin, else 0 (the plain reading of
+      the paper; E jumps by 1/2 (0.2)^2 as a unit crosses its edge).
+
+    Summed over cases and units, like :class:`SquaredError` "sum".
+
+    >>> import chainrule as cr
+    >>> y = cr.tensor([[0.7, 0.3, 0.1]], requires_grad=True)
+    >>> E = MarginSquaredError()(y, [[1.0, 0.0, 0.0]])   # d = (-0.1, 0.1, 0)
+    >>> round(E.item(), 12)
+    0.01
+    """
+
+    name = "margin-squared-error"
+
+    def __init__(self, on: float = 0.8, off: float = 0.2, measured_from: str = "edge") -> None:
+        if measured_from not in ("edge", "target"):
+            raise ConfigError(
+                f"MarginSquaredError: measured_from must be 'edge' or 'target', "
+                f"not {measured_from!r}"
+            )
+        on, off = float(on), float(off)
+        if not 0 <= off < on <= 1:
+            raise ConfigError(
+                f"MarginSquaredError: need 0 <= off < on <= 1, got off={off:g}, on={on:g}"
+            )
+        self.on, self.off, self.measured_from = on, off, measured_from
+
+    def forward(self, output: Tensor, target: Any) -> Tensor:
+        t = self._same_shape_target(output, target)
+        should_be_on = t.data > 0.5
+        if self.measured_from == "edge":
+            d = ops.where(
+                should_be_on,
+                ops.minimum(output - self.on, 0.0),
+                ops.maximum(output - self.off, 0.0),
+            )
+        else:  # the mask is a constant: a unit inside its margin sends nothing back
+            short = output.xp.where(should_be_on, output.data < self.on, output.data > self.off)
+            d = ops.where(short, output - t, 0.0)
+        return 0.5 * (d * d).sum()
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": self.name,
+            "on": self.on,
+            "off": self.off,
+            "measured_from": self.measured_from,
+        }
+
+
 LOSSES: dict[str, type[Loss]] = {
     "squared-error": SquaredError,
     "mse": MSE,
     "cross-entropy": CrossEntropy,
     "binary-cross-entropy": BinaryCrossEntropy,
+    "margin-squared-error": MarginSquaredError,
 }
 
 

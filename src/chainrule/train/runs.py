@@ -42,16 +42,20 @@ PRESETS: dict[str, dict[str, Any]] = {
     "encoder": dict(hidden=[3], loss="cross-entropy", optimizer="momentum", lr=0.5, momentum=0.9,
                     epochs=300, batch_size=None, standardize=False, split=None, init="uniform",
                     init_range=1.0),
-    "family-trees": dict(hidden=[12, 12, 6], loss="squared-error", optimizer="momentum",
-                         lr=0.01, momentum=0.9, shrink=0.002, epochs=1500,
-                         batch_size=None, standardize=False, split=4, init="uniform",
-                         init_range=0.3, schedule="family-trees"),
+    # RHW 1986's network and the recipe that trains it (chainrule.train.family_trees)
+    "family-trees": dict(network="family-trees", hidden=[6, 12, 6],
+                         loss="margin-squared-error", optimizer="momentum", lr=0.07,
+                         momentum=0.9, shrink=0.002, epochs=3000, batch_size=None,
+                         standardize=False, split=4, init="uniform", init_range=2.0,
+                         schedule="family-trees", dtype="float64"),
 }  # fmt: skip
 #: Defaults for a CSV file or an IDX directory.
 GENERIC = dict(hidden=[64], optimizer="adam", lr=0.003, epochs=20, batch_size=32, init="glorot")
 
 ACTIVATIONS = ("logistic", "tanh", "relu")
-LOSSES = ("cross-entropy", "squared-error", "mse", "binary-cross-entropy")
+LOSSES = ("cross-entropy", "squared-error", "mse", "binary-cross-entropy", "margin-squared-error")
+#: "mlp": layers of --hidden sizes; "family-trees": RHW 1986's network (--hidden switches to mlp)
+NETWORKS = ("mlp", "family-trees")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "family-trees")
 DTYPES = ("float32", "float64")
@@ -62,6 +66,7 @@ class RunConfig:
     """Every choice of a training run (JSON-able; stored in checkpoints and model files)."""
 
     data: str = "digits"
+    network: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [64])
     activation: str = "logistic"
     loss: str = "cross-entropy"
@@ -112,6 +117,8 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
     preset = dict(PRESETS.get(dataset_key(data), GENERIC))
     chosen = {k: v for k, v in options.items() if v is not None}
     values = {**preset, **chosen, "data": data}
+    if "hidden" in chosen:
+        values["network"] = "mlp"  # layer sizes of the user's own describe a plain mlp
     if "optimizer" in chosen and "momentum" not in chosen:
         values["momentum"] = None  # the preset's momentum belongs to the preset's optimizer
     if values.get("optimizer") == "momentum" and values.get("momentum") is None:
@@ -129,6 +136,8 @@ def validate(config: RunConfig) -> None:
     if config.loss != "auto":
         _choice("loss", config.loss, LOSSES)
     _choice("optimizer", config.optimizer, OPTIMIZERS)
+    if config.network not in NETWORKS:
+        raise UserError(f"run configuration: unknown network {config.network!r}")
     _choice("schedule", config.schedule, SCHEDULES)
     _choice("dtype", config.dtype, DTYPES)
     if not config.hidden or any(int(n) < 1 for n in config.hidden):
@@ -296,10 +305,13 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
     loss_name = resolve_loss(config, ds)
     if ds.task == "classification" and loss_name == "mse":
         pass  # allowed: one-hot targets, like squared error
-    sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
-    model = nn.mlp(sizes, activation=config.activation, output=output_unit(loss_name, ds),
-                   dtype=np.dtype(config.dtype), init=config.init, rng=config.seed,
-                   init_range=config.init_range)  # fmt: skip
+    if config.network == "family-trees":
+        model = _family_tree_net(config, ds)
+    else:
+        sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
+        model = nn.mlp(sizes, activation=config.activation, output=output_unit(loss_name, ds),
+                       dtype=np.dtype(config.dtype), init=config.init, rng=config.seed,
+                       init_range=config.init_range)  # fmt: skip
     loss = nn.loss_from_name(loss_name)
     hyper: dict[str, Any] = {"lr": config.lr}
     name = "sgd" if config.optimizer == "momentum" else config.optimizer
@@ -313,16 +325,27 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
     return model, loss, optimizer, _schedule(config, optimizer)
 
 
+def _family_tree_net(config: RunConfig, ds: Any) -> Any:
+    from chainrule.train.family_trees import family_tree_net
+
+    if (ds.n_features, ds.n_outputs) != (36, 24):
+        raise UserError(
+            f"the family-trees network needs 36 inputs and 24 outputs; {ds.name} has "
+            f"{ds.n_features} and {ds.n_outputs} (give --hidden for a plain network)"
+        )
+    return family_tree_net(config.seed, np.dtype(config.dtype), config.init_range)
+
+
 def _schedule(config: RunConfig, optimizer: Any) -> Any:
     from chainrule import optim
 
     if config.schedule == "cosine":
         return optim.CosineLR(optimizer, total_epochs=config.epochs)
-    if config.schedule == "family-trees":  # RHW 1986: gentle for 20 sweeps, then eps .01, alpha .9
-        slow = {"lr": config.lr / 2, "momentum": 0.5}
-        return optim.PiecewiseSchedule(
-            optimizer, {0: slow, 20: {"lr": config.lr, "momentum": config.momentum or 0.9}}
-        )
+    if config.schedule == "family-trees":  # RHW 1986: eps .005, alpha .5 for 20 sweeps, then ...
+        from chainrule.train.family_trees import RECIPES, warmup_schedule
+
+        main = {"lr": config.lr, "momentum": 0.9 if config.momentum is None else config.momentum}
+        return warmup_schedule(optimizer, RECIPES["default"].replace(**main))
     return None
 
 
@@ -345,12 +368,37 @@ def checkpoint_every(epochs: int) -> int:
     return max(1, epochs // 20)
 
 
-def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
-    """Raise DataError unless ``ds`` has the inputs (and label range) a saved model expects."""
+def _input_width(architecture: Any) -> int | None:
+    """How many input columns a module's config reads (None if it does not say)."""
+    if not isinstance(architecture, dict):
+        return None
+    kind = architecture.get("type")
+    if kind == "Linear":
+        return int(architecture["n_in"])
+    if kind == "Parallel":  # branches side by side, each on its own block of columns
+        return int(sum(architecture["widths"]))
+    for layer in architecture.get("layers", []) if kind == "Sequential" else []:
+        width = _input_width(layer)
+        if width is not None:
+            return width
+    return None
+
+
+def model_widths(model_info: dict) -> tuple[int, int] | None:
+    """``(inputs, outputs)`` of a saved model (its ``model.json``), or None without weights."""
     shapes = list(model_info.get("parameters", {}).values())
     if not shapes:
+        return None
+    n_in = _input_width(model_info.get("architecture"))
+    return (shapes[0][0] if n_in is None else n_in), shapes[-1][-1]
+
+
+def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
+    """Raise DataError unless ``ds`` has the inputs (and label range) a saved model expects."""
+    widths = model_widths(model_info)
+    if widths is None:
         return
-    n_in, n_out = shapes[0][0], shapes[-1][-1]
+    n_in, n_out = widths
     if ds.n_features != n_in:
         raise DataError(
             f"{ds.name}: {ds.n_features} input features but the model {source} expects {n_in}"

@@ -1,0 +1,66 @@
+"""``chainrule train --data family-trees``: RHW 1986's network and the recipe that trains it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from chainrule import data, io, nn
+from chainrule.cli import main
+from chainrule.train import family_trees as ft
+
+
+def train(tmp_path, capsys, *args):
+    out = tmp_path / "run"
+    code = main(["train", "--data", "family-trees", "--out", str(out), "--quiet", "--json", *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return out, json.loads(captured.out)
+
+
+def test_family_trees_preset_is_the_recipe_in_the_library(tmp_path, capsys):
+    out, summary = train(tmp_path, capsys, "--epochs", "30")
+    config, default = summary["config"], ft.RECIPES["default"]
+    assert config["network"] == "family-trees" and config["loss"] == "margin-squared-error"
+    assert (config["lr"], config["momentum"], config["shrink"], config["init_range"]) == (
+        default.lr, default.momentum, default.shrink, default.init_range
+    )  # fmt: skip
+    assert summary["test_cases"] == 4 and summary["evaluated_on"] == "test"
+    history = json.loads((out / "history.json").read_text())
+    assert [h["lr"] for h in history[:20]] == [0.005] * 20  # the warm-up, then eps 0.07
+    assert {h["lr"] for h in history[20:]} == {0.07}
+
+    # the same weights as the library's own loop on the same held-out cases
+    model, info = io.load_model(out / "model")
+    assert isinstance(model[0], nn.Parallel) and info["loss"]["type"] == "margin-squared-error"
+    seed = info["meta"]["run"]["seed"]
+    run = ft.train_run(default.replace(sweeps=30), test=held_out_indices(out), seed=seed)
+    for (name, mine), (_, theirs) in zip(run.net.named_parameters(), model.named_parameters()):
+        np.testing.assert_allclose(
+            theirs.numpy(), mine.numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+        )
+
+    code = main(["evaluate", str(out), "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["cases"] == 4
+    # predict reads the 36 input columns the two encoders share between them
+    rows = data.family_trees().X[:2]
+    np.savetxt(tmp_path / "cases.csv", rows, delimiter=",", fmt="%g")
+    code = main(["predict", str(out), "--input", str(tmp_path / "cases.csv"), "--json"])
+    predictions = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(predictions["predictions"]) == 2
+    assert predictions["outputs"][:2] == ["Christopher", "Penelope"]
+
+
+def held_out_indices(out):
+    from chainrule.train import runs
+
+    config = runs.RunConfig.from_json(json.loads((out / "run.json").read_text())["config"])
+    return runs.load_data(config).test.meta["indices"]
+
+
+def test_hidden_sizes_give_a_plain_network_on_family_trees(tmp_path, capsys):
+    out, summary = train(tmp_path, capsys, "--epochs", "2", "--hidden", "8")
+    assert summary["config"]["network"] == "mlp"
+    model, _ = io.load_model(out / "model")
+    assert isinstance(model, nn.Sequential) and model[0].n_in == 36

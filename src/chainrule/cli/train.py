@@ -41,7 +41,9 @@ def train(
     epochs: str = typer.Option(None, help="number of epochs (sweeps) in all"),
     batch_size: str = typer.Option(None, help="cases per mini-batch, or 'full'"),
     seed: str = typer.Option(None, help="seed for the split, the weights and the shuffling"),
-    schedule: str = typer.Option(None, help="learning-rate schedule: constant or cosine"),
+    schedule: str = typer.Option(
+        None, help="learning-rate schedule: constant, cosine or family-trees (RHW's warm-up)"
+    ),
     early_stopping: str = typer.Option(
         None, help="stop after PATIENCE epochs without improvement (restores the best weights)"
     ),

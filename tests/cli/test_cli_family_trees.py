@@ -64,3 +64,14 @@ def test_hidden_sizes_give_a_plain_network_on_family_trees(tmp_path, capsys):
     assert summary["config"]["network"] == "mlp"
     model, _ = io.load_model(out / "model")
     assert isinstance(model, nn.Sequential) and model[0].n_in == 36
+
+
+def test_family_trees_run_resumes_to_the_same_weights(tmp_path, capsys):
+    straight, _ = train(tmp_path / "a", capsys, "--epochs", "30")
+    first, _ = train(tmp_path / "b", capsys, "--epochs", "12")
+    code = main(["train", "--resume", str(first), "--epochs", "30", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    a, _ = io.load_model(straight / "model")
+    b, _ = io.load_model(first / "model")
+    for (name, x), (_, y) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)

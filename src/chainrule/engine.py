@@ -337,9 +337,7 @@ def _backward_pass(
             sum_over_consumers(totals, parent, contribution)  # gradient stays float32
         if not retain_graph:
             node.release()
-    if create_graph:
-        return results
-    return _as_owned_tensors(results, seeds)
+    return _as_owned(results, seeds, create_graph)
 
 
 def rule_params(node: Node, recording: bool) -> dict:
@@ -365,25 +363,41 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
     return contribution
 
 
-def _as_owned_tensors(results: dict, seeds: list) -> dict[int, tuple[Tensor, Tensor]]:
-    """Wrap the array totals as tensors, each owning its memory.
+def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple[Tensor, Tensor]]:
+    """The totals as tensors, each owning its memory (wrapped, for the array mode).
 
     A rule may pass its cotangent straight through (``a + b`` sends the same array to both), and
-    broadcasting backward can give a read-only view: an optimizer updating one ``.grad`` in place
-    must not change another, nor the caller's ``gradient=`` array. Only such totals are copied.
+    broadcasting backward can give a read-only view (of a seed, or of a shared constant): an
+    optimizer updating one ``.grad`` in place must not change another, nor the caller's
+    ``gradient=`` array, and must be able to write at all. Only such totals are copied, in both
+    modes; with ``create_graph`` the copy of a recorded total is recorded too (``total * 1``,
+    bit for bit the same values), so it can still be differentiated.
     """
-    # an array's owner is the array itself, or the one it is a view of (its .base)
-    owners = {id(seed if seed.base is None else seed.base) for seed in seeds}
-    wrapped = {}
+    owners = {id(_owner(array_of(seed))) for seed in seeds}
+    claimed = {id(seed) for seed in seeds} if create_graph else set()
+    owned = {}
     for key, (tensor, total) in results.items():
-        base = total.base
-        owner = id(total if base is None else base)
-        if owner in owners or not total.flags.writeable:
-            total = array_module(total).array(total)
-        else:
-            owners.add(owner)
-        wrapped[key] = (tensor, _wrap(total))
-    return wrapped
+        data = array_of(total)
+        owner = id(_owner(data))
+        flags = getattr(data, "flags", None)
+        if owner in owners or id(total) in claimed or (flags is not None and not flags.writeable):
+            if not create_graph:
+                total = array_module(data).array(data)
+            elif total.requires_grad:
+                total = total * 1  # a recorded copy: the gradient stays differentiable
+            else:
+                total = _wrap(array_module(data).array(data))
+            data = array_of(total)
+        owners.add(id(_owner(data)))
+        claimed.add(id(total))
+        owned[key] = (tensor, total if create_graph else _wrap(total))
+    return owned
+
+
+def _owner(array: Any) -> Any:
+    """The array that owns ``array``'s memory: itself, or the one it is a view of."""
+    base = getattr(array, "base", None)
+    return array if base is None else base
 
 
 def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:

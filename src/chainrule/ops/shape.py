@@ -39,14 +39,20 @@ _scalars: dict[tuple, Tensor] = {}
 def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:
     """A 0-d constant tensor, shared between uses: ``y * 1.01`` in a loop makes it only once.
 
-    Safe to share because constants never require a gradient and ops never write into inputs.
+    Safe to share because constants never require a gradient and ops never write into inputs
+    (the array is read-only, so a slip would raise, and the engine copies a read-only total
+    before it becomes anyone's ``.grad``).
     """
-    key = (type(value), value, dtype, xp.__name__)
+    # 0.0 == -0.0 (and hashes alike), but 1 / -0.0 is -inf: a zero is keyed by its spelling
+    key = (type(value), value if value else repr(value), dtype, xp.__name__)
     constant = _scalars.get(key)
     if constant is None:
         if len(_scalars) >= 4096:
             _scalars.clear()
-        constant = _scalars[key] = Tensor._wrap(xp.asarray(value, dtype=dtype))
+        array = xp.asarray(value, dtype=dtype)
+        if hasattr(array, "flags"):
+            array.flags.writeable = False
+        constant = _scalars[key] = Tensor._wrap(array)
     return constant
 
 

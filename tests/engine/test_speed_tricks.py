@@ -1,0 +1,80 @@
+"""Speed tricks change no behaviour: shared constants and seeds never show through.
+
+Each test pins a result to the plain NumPy computation (bit for bit) or to a property a user
+relies on (a ``.grad`` they can write into, owned by one leaf only).
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_negative_zero_constant_is_not_positive_zero(dtype):
+    data = np.array([1.0, -2.0, 3.0], dtype=dtype)
+    x = cr.tensor(data, requires_grad=True)
+    _ = x * 0.0  # puts +0.0 into the shared constant cache first
+    with np.errstate(divide="ignore"):
+        got = (1 / (x * -0.0)).numpy()
+        want = 1 / (data * -0.0)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.array_equal(got, want)
+
+
+def test_zero_int_and_bool_constants_keep_their_types():
+    x = cr.tensor([1, 2, 3])
+    assert (x * 0).dtype == (np.array([1, 2, 3]) * 0).dtype
+    assert np.array_equal((x + False).numpy(), np.array([1, 2, 3]) + False)
+
+
+def test_shared_constant_cannot_be_written_into():
+    x = cr.tensor([1.0, 2.0])
+    y = x * 1.5
+    y2 = x * 1.5
+    assert np.array_equal(y.numpy(), y2.numpy())
+    from chainrule.ops.shape import as_tensor
+
+    constant = as_tensor(1.5, x)
+    with pytest.raises(ValueError):
+        constant.data += 1  # read-only: a slip cannot change every later ``* 1.5``
+
+
+def _seeded_grads():
+    """Leaves whose ``.grad`` came (before the fix) straight from a shared or caller's array."""
+    leaf = cr.tensor(3.0, requires_grad=True)
+    leaf.backward(create_graph=True)  # dE/dE: the shared unit seed
+    summed = cr.tensor([3.0, 2.0], requires_grad=True)
+    summed.sum().backward(create_graph=True)  # a broadcast (read-only) view of the seed
+    return [leaf, summed]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grads_are_writable_and_owned(create_graph):
+    for leaf in _seeded_grads() if create_graph else []:
+        before = leaf.grad.numpy().copy()
+        leaf.grad.data += 1
+        assert np.array_equal(leaf.grad.numpy(), before + 1)
+    a = cr.tensor([3.0, 2.0], requires_grad=True)
+    b = cr.tensor([1.0, 5.0], requires_grad=True)
+    g = cr.tensor([1.0, 1.0], requires_grad=True)
+    (a + b).backward(g, create_graph=create_graph)
+    a.grad.data += 1  # add passes its cotangent through to both: each must own its copy
+    assert np.array_equal(b.grad.numpy(), [1.0, 1.0])
+    assert np.array_equal(g.numpy(), [1.0, 1.0])
+    # a second backward of a scalar output: the unit seed is still 1
+    x = cr.tensor(2.0, requires_grad=True)
+    x.backward(create_graph=create_graph)
+    x.grad.data += 5
+    y = cr.tensor(2.0, requires_grad=True)
+    y.backward(create_graph=create_graph)
+    assert y.grad.item() == 1.0
+
+
+def test_copied_grad_stays_differentiable():
+    # d/dg of sum(dE/da) where dE/da = g: the copy of g keeps its graph
+    a = cr.tensor([3.0, 2.0], requires_grad=True)
+    g = cr.tensor([0.5, -1.0], requires_grad=True)
+    (a * 1.0).backward(g, create_graph=True)
+    (dg,) = cr.gradient((a.grad * a.grad).sum(), [g])
+    np.testing.assert_allclose(dg.numpy(), 2 * g.numpy())

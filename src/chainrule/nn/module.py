@@ -45,10 +45,10 @@ class Module:
 
     Subclasses call ``super().__init__()`` first, then assign parameters (tensors with
     ``requires_grad=True``) and submodules as attributes, and define ``forward`` and ``config``.
-    Calling a module runs its class's ``forward`` directly: a class that defines ``forward`` gets
-    it as its ``__call__`` too, which saves a call frame per module per batch (a training step
-    of a small network feels it). So a ``forward`` assigned to an instance is not what a call
-    runs; a class that defines its own ``__call__`` keeps it, and so do its subclasses.
+    Calling a module calls ``self.forward``: a mixin's ``__call__`` and a ``forward`` assigned to
+    an instance are honoured. (:class:`~chainrule.nn.Sequential` skips the extra call frame for
+    layers that keep this plain ``__call__``; that is the one speed trick, and it runs the same
+    ``forward``.)
 
     >>> import chainrule as cr
     >>> net = cr.nn.Sequential(cr.nn.Linear(2, 3, rng=0), cr.nn.Logistic(), cr.nn.Linear(3, 1))
@@ -58,16 +58,10 @@ class Module:
 
     #: Every Module subclass by class name, so :func:`from_config` can rebuild it.
     registry: ClassVar[dict[str, type[Module]]] = {}
-    #: Whether calling an instance is calling ``forward`` (False below a custom ``__call__``).
-    _call_is_forward: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         Module.registry[cls.__name__] = cls
-        if "__call__" in cls.__dict__:
-            cls._call_is_forward = False
-        elif "forward" in cls.__dict__ and cls._call_is_forward:
-            cls.__call__ = cls.forward  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -98,6 +92,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` (the instance's own, if one was assigned to it)."""
         return self.forward(*args, **kwargs)
 
     def train(self, mode: bool = True) -> Module:

@@ -4,7 +4,8 @@ Nothing here pickles: a model file can be opened by anyone without running code 
 
 A saved model is a directory::
 
-    model.safetensors   the parameters, one tensor per ``named_parameters()`` name ("0.weight")
+    model.safetensors   the parameters (and persistent buffers), one tensor per ``named_state()``
+                        name ("0.weight")
     model.json          the architecture (``model.config()``), dtype, loss, standardizer state,
                         class names and free-form meta
 
@@ -164,13 +165,13 @@ def model_description(
         "loss": _loss_config(loss),
         "standardizer": _standardizer_state(standardizer),
         "class_names": list(class_names) if class_names is not None else None,
-        "parameters": {name: list(p.shape) for name, p in model.named_parameters()},
+        "parameters": {name: list(p.shape) for name, p in model.named_state()},
         "meta": meta or {},
     }
 
 
 def _write_model_files(directory: Path, model: Any, description: dict) -> None:
-    weights = {name: to_numpy(p.data) for name, p in model.named_parameters()}
+    weights = {name: to_numpy(p.data) for name, p in model.named_state()}
     write_arrays(directory / WEIGHTS_FILE, weights, metadata={"format": MODEL_FORMAT})
     atomic_write_json(directory / MODEL_JSON, description)
 
@@ -242,7 +243,7 @@ def build_model(description: dict, source: Path) -> Any:
 
 def check_weights(model: Any, weights: Mapping[str, np.ndarray], source: Path) -> None:
     """Raise ModelFileError unless ``weights`` has the model's parameter names and shapes."""
-    expected = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    expected = {name: tuple(p.shape) for name, p in model.named_state()}
     for name, shape in expected.items():
         if name not in weights:
             raise ModelFileError(f"{source}: parameter {name!r} is missing (the architecture needs "
@@ -287,7 +288,7 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
 
 def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
     """Copy ``weights`` into the model's parameters in place, in each parameter's dtype."""
-    for name, p in model.named_parameters():
+    for name, p in model.named_state():  # parameters (frozen too) and persistent buffers
         # In place, so that anything holding the parameter (an optimizer) sees the new values.
         p.data[...] = p.xp.asarray(weights[name], dtype=p.data.dtype)
 

@@ -34,14 +34,18 @@ from chainrule.nn.losses import (
 from chainrule.nn.module import (
     ConfigError,
     Module,
+    Parameter,
     StateDictError,
     from_config,
     functional_call,
+    register_module,
+    registered_modules,
 )
 
 __all__ = [
     "MSE", "BinaryCrossEntropy", "ConfigError", "CrossEntropy", "Dropout", "Linear", "Logistic",
-    "Loss", "MarginSquaredError", "Module", "Parallel", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "SquaredError", "StateDictError", "Tanh", "activation", "from_config",
-    "functional_call", "init", "loss_from_config", "loss_from_name", "mlp",
+    "Loss", "MarginSquaredError", "Module", "Parallel", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation", "from_config",
+    "functional_call", "init", "loss_from_config", "loss_from_name", "mlp", "register_module",
+    "registered_modules",
 ]  # fmt: skip

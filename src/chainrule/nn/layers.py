@@ -15,7 +15,14 @@ import numpy as np
 from chainrule import ops
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
-from chainrule.nn.module import ConfigError, Module, as_dtype, from_config
+from chainrule.nn.module import (
+    ConfigError,
+    Module,
+    Parameter,
+    as_dtype,
+    from_config,
+    register_module,
+)
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
 
@@ -25,6 +32,7 @@ _LINEAR, _MATMUL, _SIGMOID = REGISTRY["linear"], REGISTRY["matmul"], REGISTRY["s
 _PLAIN_CALL = Module.__call__
 
 
+@register_module
 class Linear(Module):
     """A layer of connections from ``n_in`` units below to ``n_out`` units above.
 
@@ -71,14 +79,14 @@ class Linear(Module):
             weight = weight_init((self.n_in, self.n_out), dtype, generator, r=self.init_range)
         else:
             weight = weight_init((self.n_in, self.n_out), dtype, generator)
-        self.weight = Tensor(np.asarray(weight, dtype=dtype), requires_grad=True)
+        self.weight = Parameter(np.asarray(weight, dtype=dtype))
         self.weight.name = "weight"
         if bias:
             if weight_init is initialisers.uniform:
                 values = initialisers.uniform((self.n_out,), dtype, generator, r=self.init_range)
             else:
                 values = np.zeros(self.n_out, dtype=dtype)
-            self.bias: Tensor | None = Tensor(values, requires_grad=True)
+            self.bias: Tensor | None = Parameter(values)
             self.bias.name = "bias"
         else:
             self.bias = None
@@ -123,6 +131,7 @@ class _Unit(Module):
         return {"type": type(self).__name__}
 
 
+@register_module
 class Logistic(_Unit):
     """The logistic unit y = 1 / (1 + e^-z), with dy/dz = y (1 - y) (alias ``Sigmoid``)."""
 
@@ -131,9 +140,10 @@ class Logistic(_Unit):
 
 
 Sigmoid = Logistic
-Module.registry["Sigmoid"] = Logistic
+register_module(Logistic, name="Sigmoid")  # the name older model files may hold
 
 
+@register_module
 class Tanh(_Unit):
     """y = tanh(z), with dy/dz = 1 - y^2."""
 
@@ -141,6 +151,7 @@ class Tanh(_Unit):
         return ops.tanh(z)
 
 
+@register_module
 class ReLU(_Unit):
     """y = max(z, 0); the derivative at 0 is taken as 0."""
 
@@ -148,6 +159,7 @@ class ReLU(_Unit):
         return ops.relu(z)
 
 
+@register_module
 class Softmax(Module):
     """y_k = e^z_k / sum_l e^z_l along ``axis`` (for a loss, prefer CrossEntropy on the logits)."""
 
@@ -165,12 +177,14 @@ class Softmax(Module):
         return f"axis={self.axis}"
 
 
+@register_module
 class Dropout(Module):
     """Inverted dropout: in training, zero each unit with probability ``p`` and scale the rest
     by 1 / (1 - p), so the expected activation is unchanged and evaluation needs no rescaling.
     In eval mode (``model.eval()``) it is the identity.
 
-    ``rng`` (an int seed or a Generator) draws the masks; set ``layer.rng`` to reseed it.
+    ``rng`` (an int seed or a Generator) draws the masks; set ``layer.rng`` to reseed it. The
+    generator is a buffer (``named_buffers()``), so a trainer's checkpoint keeps its state.
     """
 
     def __init__(self, p: float = 0.5, rng: RNG = None) -> None:
@@ -179,7 +193,7 @@ class Dropout(Module):
             raise ConfigError(f"Dropout: p must be in [0, 1), not {p}")
         self.p = float(p)
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
-        self.rng = as_generator(rng)
+        self.register_buffer("rng", as_generator(rng))
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -199,6 +213,7 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+@register_module
 class Sequential(Module):
     """Layers applied in order; indexable (``net[0]``, ``net[1:]``), with ``len`` and iteration.
 
@@ -255,6 +270,7 @@ class Sequential(Module):
         return cls(*[from_config(layer) for layer in layers])
 
 
+@register_module
 class Parallel(Module):
     """Branches side by side, each reading its own block of input columns; outputs concatenated.
 

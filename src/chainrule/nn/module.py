@@ -1,10 +1,15 @@
 """Module: the base of every layer and network, owning parameters and their dotted names.
 
-A module's parameters are its attributes that are tensors requiring a gradient; its submodules
-are its attributes that are modules. ``named_parameters`` walks both in the order they were set,
-so a ``Sequential(Linear(2, 3), Logistic(), Linear(3, 1))`` names its parameters ``0.weight``,
+A module's parameters are its attributes that are :class:`Parameter` s (or tensors requiring a
+gradient); its submodules are its attributes that are modules; its buffers are the state it
+declares with :meth:`Module.register_buffer` (running statistics, a dropout layer's generator).
+``named_parameters`` walks them in the order they were set, so a
+``Sequential(Linear(2, 3), Logistic(), Linear(3, 1))`` names its parameters ``0.weight``,
 ``0.bias``, ``2.weight``, ``2.bias``. Attributes live in the instance's ``__dict__``, so reading
 ``self.weight`` in ``forward`` costs no more than any Python attribute.
+
+A module class that can be saved and loaded is registered by name, explicitly
+(:func:`register_module`): a class that merely exists changes nothing that loads.
 """
 
 from __future__ import annotations
@@ -29,6 +34,83 @@ class StateDictError(UserError, ValueError):
     or dtype. Nothing is loaded when this is raised."""
 
 
+class Parameter(Tensor):
+    """A tensor that a module owns as a parameter wherever it is assigned, like PyTorch's.
+
+    It requires a gradient unless created with ``requires_grad=False`` (a frozen weight): frozen
+    or not, it is listed by ``named_parameters``, kept in the ``state_dict`` and saved with the
+    model; an optimizer skips it while it has no gradient.
+
+    >>> import chainrule as cr
+    >>> layer = cr.nn.Linear(2, 1, rng=0)
+    >>> layer.weight = cr.nn.Parameter(layer.weight.data, requires_grad=False)
+    >>> [name for name, _ in layer.named_parameters()]
+    ['weight', 'bias']
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+
+#: The serialisable module classes by the name their ``config()`` writes as "type".
+_REGISTERED: dict[str, type[Module]] = {}
+
+
+def register_module(cls: type | None = None, *, name: str | None = None) -> Any:
+    """Register a Module subclass under ``name`` (its class name by default) for loading.
+
+    :func:`from_config` (and so :func:`chainrule.io.load_model`) rebuilds only registered
+    classes: a user class is registered explicitly, as Keras' ``register_keras_serializable``
+    does, and a class that merely exists changes nothing. chainrule's own names ("Linear",
+    "Sequential" ...) are reserved: registering another class under one raises ConfigError.
+    Registering a class again under its own name is harmless (a re-run notebook cell).
+
+    >>> import chainrule as cr
+    >>> @cr.nn.register_module
+    ... class Scale(cr.nn.Module):
+    ...     def forward(self, x):
+    ...         return x * 2
+    ...     def config(self):
+    ...         return {"type": "Scale"}
+    >>> type(cr.nn.from_config({"type": "Scale"})).__name__
+    'Scale'
+    """
+
+    def register(cls: type) -> type:
+        if not (isinstance(cls, type) and issubclass(cls, Module)):
+            raise ConfigError(f"register_module: {cls!r} is not a Module subclass")
+        key = cls.__name__ if name is None else str(name)
+        known = _REGISTERED.get(key)
+        if known is not None and known is not cls:
+            same_place = (known.__module__, known.__qualname__) == (
+                cls.__module__,
+                cls.__qualname__,
+            )
+            if _is_chainrules(known) or not same_place:
+                owner = "chainrule's own" if _is_chainrules(known) else f"{known.__module__}'s"
+                raise ConfigError(
+                    f"register_module: the name {key!r} is taken by {owner} "
+                    f"{known.__qualname__}; register {cls.__qualname__} under another name, "
+                    f"e.g. @register_module(name='My{key}'), and write that name as its "
+                    "config()'s 'type'"
+                )
+        _REGISTERED[key] = cls
+        return cls
+
+    return register if cls is None else register(cls)
+
+
+def _is_chainrules(cls: type) -> bool:
+    return cls.__module__.split(".")[0] == "chainrule"
+
+
+def registered_modules() -> dict[str, type[Module]]:
+    """A copy of the registry: every name :func:`from_config` can rebuild, and its class."""
+    return dict(_REGISTERED)
+
+
 def as_dtype(dtype: Any) -> np.dtype:
     """``dtype`` (a NumPy dtype, type or name like ``"float32"``) as a floating NumPy dtype."""
     try:
@@ -43,8 +125,10 @@ def as_dtype(dtype: Any) -> np.dtype:
 class Module:
     """A piece of a network: call it on a batch to run ``forward``.
 
-    Subclasses call ``super().__init__()`` first, then assign parameters (tensors with
-    ``requires_grad=True``) and submodules as attributes, and define ``forward`` and ``config``.
+    Subclasses call ``super().__init__()`` first, then assign parameters (:class:`Parameter`,
+    or any tensor with ``requires_grad=True``) and submodules as attributes, declare other state
+    with :meth:`register_buffer`, and define ``forward`` and ``config`` (and register the class
+    with :func:`register_module` to load it from a file).
     Calling a module calls ``self.forward``: a mixin's ``__call__`` and a ``forward`` assigned to
     an instance are honoured. (:class:`~chainrule.nn.Sequential` skips the extra call frame for
     layers that keep this plain ``__call__``; that is the one speed trick, and it runs the same
@@ -56,16 +140,14 @@ class Module:
     ['0.weight', '0.bias', '2.weight', '2.bias']
     """
 
-    #: Every Module subclass by class name, so :func:`from_config` can rebuild it.
-    registry: ClassVar[dict[str, type[Module]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        Module.registry[cls.__name__] = cls
+    #: The registered (loadable) module classes by name: see :func:`register_module`.
+    registry: ClassVar[dict[str, type[Module]]] = _REGISTERED
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_persistent", set())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -73,18 +155,51 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
-        self._parameters.pop(name, None)
+        if name in self._buffers:  # a declared buffer stays one (a new generator, new stats)
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
+        parameters = self._parameters
         self._modules.pop(name, None)
-        if isinstance(value, Tensor) and value.requires_grad:
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        if isinstance(value, Tensor) and (
+            isinstance(value, Parameter) or value.requires_grad or name in parameters
+        ):
+            # a parameter replaced (by a frozen tensor too) stays one, in its place in the order
+            parameters[name] = value
+        else:
+            parameters.pop(name, None)
+            if isinstance(value, Module):
+                self._modules[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._persistent.discard(name)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
+        """Declare ``value`` as this module's state that is not a parameter, as ``self.<name>``.
+
+        An array (or tensor) buffer, such as running statistics, is kept in the ``state_dict``
+        and saved with the model unless ``persistent=False``. Any other state, such as a dropout
+        layer's ``numpy.random.Generator``, is never in the ``state_dict``; a trainer's
+        checkpoint saves every generator buffer's state, so a resumed run draws the same
+        numbers. Assigning ``self.<name>`` later replaces the buffer.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"register_buffer: {name!r} is not a valid attribute name")
+        if name in self._parameters or name in self._modules:
+            raise ConfigError(
+                f"register_buffer: {type(self).__name__}.{name} is already a parameter or module"
+            )
+        self._buffers[name] = value
+        if persistent:
+            self._persistent.add(name)
+        else:
+            self._persistent.discard(name)
+        object.__setattr__(self, name, value)
 
     # -- running ------------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -119,6 +234,30 @@ class Module:
     def children(self) -> list[Module]:
         """The direct submodules, in the order they were set."""
         return list(self._modules.values())
+
+    def named_buffers(self) -> list[tuple[str, Any]]:
+        """``(dotted name, buffer)`` for every buffer, e.g. ``("2.rng", generator)``."""
+        return [
+            (f"{prefix}.{name}" if prefix else name, value)
+            for prefix, module in self.named_modules()
+            for name, value in module._buffers.items()
+        ]
+
+    def buffers(self) -> list[Any]:
+        """The buffers, in the order of :meth:`named_buffers`."""
+        return [value for _, value in self.named_buffers()]
+
+    def named_state(self) -> list[tuple[str, Tensor]]:
+        """What the state dict and a model file hold, uncopied: every parameter (frozen ones
+        too), then every persistent array buffer (as a tensor sharing the buffer's memory)."""
+        pairs: list[tuple[str, Tensor]] = list(self.named_parameters())
+        for prefix, module in self.named_modules():
+            for name in module._buffers:
+                value = module._buffers[name]
+                if name in module._persistent and _is_array(value):
+                    tensor = value if isinstance(value, Tensor) else Tensor._wrap(value)
+                    pairs.append((f"{prefix}.{name}" if prefix else name, tensor))
+        return pairs
 
     def named_parameters(self) -> list[tuple[str, Tensor]]:
         """``(dotted name, parameter)`` pairs, e.g. ``("0.weight", W)``; shared ones listed once."""
@@ -164,10 +303,10 @@ class Module:
 
     # -- saving -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter as a NumPy array, keyed by dotted name."""
+        """A copy of every parameter (frozen ones too) and persistent array buffer as a NumPy
+        array, keyed by dotted name."""
         return {
-            name: np.array(to_numpy(param.data), copy=True)
-            for name, param in self.named_parameters()
+            name: np.array(to_numpy(value.data), copy=True) for name, value in self.named_state()
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -177,7 +316,7 @@ class Module:
         :class:`StateDictError` naming the key and both shapes (or dtypes), and leaves the model
         as it was.
         """
-        params = dict(self.named_parameters())
+        params = dict(self.named_state())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if missing or unexpected:
@@ -252,11 +391,18 @@ def from_config(config: Mapping[str, Any]) -> Module:
     if not isinstance(config, Mapping) or "type" not in config:
         raise ConfigError(f"from_config: expected a dict with a 'type' key, got {config!r}")
     kind = config["type"]
-    cls = Module.registry.get(kind)
+    cls = _REGISTERED.get(kind)
     if cls is None:
-        known = ", ".join(sorted(Module.registry))
-        raise ConfigError(f"from_config: unknown module type {kind!r}; known types: {known}")
+        known = ", ".join(sorted(_REGISTERED))
+        raise ConfigError(
+            f"from_config: unknown module type {kind!r}; known types: {known} (a class of your "
+            "own loads once registered with @chainrule.nn.register_module)"
+        )
     return cls.from_config(config)
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, Tensor) or (hasattr(value, "shape") and hasattr(value, "dtype"))
 
 
 def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **kwargs: Any):

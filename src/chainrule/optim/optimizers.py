@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule.backend import array_module, to_numpy
-from chainrule.nn.module import ConfigError, Module, StateDictError
+from chainrule.nn.module import ConfigError, Module, Parameter, StateDictError
 from chainrule.tensor import Tensor
 
 
@@ -44,7 +44,10 @@ class Optimizer:
         if not self.params:
             raise ConfigError(f"{type(self).__name__}: got an empty list of parameters")
         for index, param in enumerate(self.params):
-            if not isinstance(param, Tensor) or not param.requires_grad:
+            # a frozen Parameter is welcome: it is skipped while it has no gradient
+            if not isinstance(param, Tensor) or not (
+                param.requires_grad or isinstance(param, Parameter)
+            ):
                 raise ConfigError(
                     f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
                     f"gradient ({type(param).__name__})"

@@ -216,9 +216,8 @@ class Trainer:
         source = checkpoint["path"]
         weights = checkpoint["model"].state_dict()
         check_weights(self.model, weights, source)
-        self.model.load_state_dict(
-            {k: v.astype(_param_dtype(self.model), copy=False) for k, v in weights.items()}
-        )
+        dtypes = {name: value.dtype for name, value in self.model.named_state()}
+        self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         opt_arrays = _strip(arrays, "optimizer/")
         try:
             self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
@@ -335,20 +334,18 @@ def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
 
 
 def _module_rng_states(model: Any) -> dict[str, Any]:
-    """The state of every NumPy generator a module holds (dropout masks), by dotted name."""
-    states = {}
-    for prefix, module in model.named_modules():
-        for attr, value in vars(module).items():
-            if isinstance(value, np.random.Generator):
-                states[f"{prefix}.{attr}" if prefix else attr] = value.bit_generator.state
-    return states
+    """The state of every generator buffer (dropout masks), by dotted name ("2.rng")."""
+    return {
+        name: value.bit_generator.state
+        for name, value in model.named_buffers()
+        if isinstance(value, np.random.Generator)
+    }
 
 
 def _load_module_rng_states(model: Any, states: dict[str, Any]) -> None:
-    modules = dict(model.named_modules())
+    buffers = dict(model.named_buffers())
     for key, state in states.items():
-        prefix, _, attr = key.rpartition(".")
-        generator = getattr(modules.get(prefix), attr, None)
+        generator = buffers.get(key)
         if isinstance(generator, np.random.Generator):
             generator.bit_generator.state = state
 

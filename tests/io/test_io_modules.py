@@ -1,0 +1,132 @@
+"""Model files and the nn layer's contract: registered classes, frozen parameters, buffers,
+and files written before parameters and buffers had types of their own."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from chainrule import io, nn
+from chainrule.errors import ModelFileError
+
+
+def test_a_user_class_named_linear_does_not_break_loading(tmp_path):
+    model = nn.mlp([3, 4, 2], output="logistic", rng=0)
+    io.save_model(tmp_path / "m", model)
+
+    class Linear(nn.Module):  # noqa: F841 - merely existing used to replace chainrule's Linear
+        def __init__(self, *args, **kwargs):
+            super().__init__()
+
+    again, _ = io.load_model(tmp_path / "m")
+    assert type(again[0]) is nn.Linear
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+
+
+@nn.register_module
+class Shift(nn.Module):
+    """A user's module with a parameter, registered explicitly so that it loads."""
+
+    def __init__(self, n: int = 2):
+        super().__init__()
+        self.n = n
+        self.offset = nn.Parameter(np.zeros(n, dtype=np.float32))
+
+    def forward(self, x):
+        return x + self.offset
+
+    def config(self):
+        return {"type": "Shift", "n": self.n}
+
+
+def test_a_registered_user_module_round_trips(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), Shift(2))
+    model[1].offset.data[...] = [0.5, -0.25]
+    io.save_model(tmp_path / "m", model)
+    again, _ = io.load_model(tmp_path / "m")
+    assert type(again[1]) is Shift
+    np.testing.assert_array_equal(again[1].offset.numpy(), [0.5, -0.25])
+
+
+def test_an_unregistered_user_module_names_the_fix(tmp_path):
+    class Unsaved(nn.Module):
+        def forward(self, x):
+            return x
+
+        def config(self):
+            return {"type": "Unsaved"}
+
+    io.save_model(tmp_path / "m", nn.Sequential(nn.Linear(2, 2, rng=0), Unsaved()))
+    with pytest.raises(ModelFileError, match="'Unsaved'.*register_module"):
+        io.load_model(tmp_path / "m")
+
+
+def test_a_frozen_weight_is_saved_and_loaded(tmp_path):
+    model = nn.mlp([2, 3, 1], rng=0)
+    model[0].weight = nn.Parameter(np.full((2, 3), 0.125, np.float32), requires_grad=False)
+    io.save_model(tmp_path / "m", model)
+    again, info = io.load_model(tmp_path / "m")
+    np.testing.assert_array_equal(again[0].weight.numpy(), np.full((2, 3), 0.125))
+    assert "0.weight" in info["parameters"]
+
+
+@nn.register_module
+class Counter(nn.Module):
+    """A module whose state is a persistent array buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("seen", np.zeros((), dtype=np.int64))
+
+    def forward(self, x):
+        self.seen += len(x)
+        return x
+
+    def config(self):
+        return {"type": "Counter"}
+
+
+def test_a_persistent_buffer_is_saved_and_loaded(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), Counter())
+    model(np.zeros((5, 2), np.float32))
+    io.save_model(tmp_path / "m", model)
+    again, _ = io.load_model(tmp_path / "m")
+    assert int(again[1].seen) == 5 and again[1].seen.dtype == np.int64
+
+
+def test_a_model_file_written_by_an_earlier_chainrule_still_loads(tmp_path):
+    # The layout chainrule wrote before Parameter and buffers existed, spelled out by hand.
+    rng = np.random.default_rng(0)
+    weights = {
+        "0.weight": rng.standard_normal((2, 3)).astype(np.float32),
+        "0.bias": rng.standard_normal(3).astype(np.float32),
+        "3.weight": rng.standard_normal((3, 1)).astype(np.float32),
+        "3.bias": rng.standard_normal(1).astype(np.float32),
+    }
+    architecture = {"type": "Sequential", "layers": [
+        {"type": "Linear", "n_in": 2, "n_out": 3, "bias": True, "init": "uniform",
+         "dtype": "float32"},
+        {"type": "Sigmoid"},
+        {"type": "Dropout", "p": 0.5, "rng": 3},
+        {"type": "Linear", "n_in": 3, "n_out": 1, "bias": True, "init": "uniform",
+         "dtype": "float32"},
+    ]}  # fmt: skip
+    directory = tmp_path / "old"
+    directory.mkdir()
+    save_file(weights, str(directory / "model.safetensors"), metadata={"format": io.MODEL_FORMAT})
+    shapes = {k: list(v.shape) for k, v in weights.items()}
+    description = {"format": io.MODEL_FORMAT, "version": 1, "architecture": architecture,
+                   "dtype": "float32", "loss": None, "standardizer": None, "class_names": None,
+                   "parameters": shapes, "meta": {}}  # fmt: skip
+    (directory / "model.json").write_text(json.dumps(description))
+    model, _ = io.load_model(directory)
+    assert [type(layer).__name__ for layer in model] == ["Linear", "Logistic", "Dropout", "Linear"]
+    x = np.array([[0.5, -1.0]], np.float32)
+    hidden = 1 / (1 + np.exp(-(x @ weights["0.weight"] + weights["0.bias"])))
+    np.testing.assert_allclose(
+        model(x).numpy(), hidden @ weights["3.weight"] + weights["3.bias"], rtol=1e-6
+    )

@@ -130,24 +130,31 @@ class EarlyStopping(Callback):
 class ProgressBar(Callback):
     """A rich progress bar over the run's mini-batches, showing the latest epoch's numbers.
 
-    It draws on stderr, so a program's stdout (``--json``) stays clean.
+    It draws on stderr, so a program's stdout (``--json``) stays clean. Without rich installed
+    (it is an optional extra) it prints one plain line per epoch instead, as
+    :class:`EpochPrinter` does.
     """
 
     def __init__(self, console: Any = None) -> None:
         self.console = console
         self._progress: Any = None
         self._task: Any = None
+        self._plain: EpochPrinter | None = None
 
     def on_fit_start(self, trainer: Any) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        try:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+        except ImportError:  # rich is optional: the same numbers as plain lines
+            self._plain = EpochPrinter()
+            return
 
         console = self.console or Console(stderr=True)
         self._progress = Progress(
@@ -171,13 +178,18 @@ class ProgressBar(Callback):
         self._progress.start()
 
     def on_epoch_start(self, trainer: Any, epoch: int) -> None:
-        self._progress.update(self._task, epoch=epoch)
+        if self._progress is not None:
+            self._progress.update(self._task, epoch=epoch)
 
     def on_batch_end(self, trainer: Any, batch: int, loss: float) -> None:
-        self._progress.update(self._task, advance=1)
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
-        self._progress.update(self._task, metrics=format_logs(logs))
+        if self._progress is not None:
+            self._progress.update(self._task, metrics=format_logs(logs))
+        elif self._plain is not None:
+            self._plain.on_epoch_end(trainer, epoch, logs)
 
     def on_fit_end(self, trainer: Any) -> None:
         self.close()

@@ -33,6 +33,8 @@ import numpy as np  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 
+cr.backend.keep_freed_memory()  # as the CLI and Trainer.fit do (not done by the import)
+
 try:
     import torch
 except ImportError:  # the comparison needs the bench extra: pip install -e '.[bench]'

@@ -37,6 +37,8 @@ def _op_sequence(ops: Sequence[str], n_ops: int) -> list[str]:
 def make_chainrule(width: int, dtype: str, ops: Sequence[str]) -> Run:
     import chainrule as cr
 
+    cr.backend.keep_freed_memory()  # as the CLI and Trainer.fit do (not done by the import)
+
     x0, w0, b0 = _leaves(width, dtype)
 
     def run(n_ops: int) -> tuple[float, float]:

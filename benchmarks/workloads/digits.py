@@ -51,6 +51,8 @@ def _batches(n: int, epoch: int):
 def fit_chainrule(problem, target: float, max_epochs: int) -> dict:
     import chainrule as cr
 
+    cr.backend.keep_freed_memory()  # as the CLI and Trainer.fit do (not done by the import)
+
     try:
         return _fit_chainrule_library(cr, problem, target, max_epochs)
     except (ImportError, AttributeError) as error:

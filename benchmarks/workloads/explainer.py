@@ -19,6 +19,8 @@ def measure(reps: int, check: bool, max_checks: int = 20_000) -> dict:
     """Seconds to explain one case and walk every hidden unit's terms."""
     import chainrule as cr
 
+    cr.backend.keep_freed_memory()  # as the CLI and Trainer.fit do (not done by the import)
+
     try:
         explain = cr.explain
         model = cr.nn.mlp(SIZES, activation="logistic", output="logistic", dtype=np.float64, rng=0)

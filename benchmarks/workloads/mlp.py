@@ -30,6 +30,8 @@ def make_chainrule(x, labels, weights, biases) -> tuple[Step, str]:
     """chainrule through nn.Linear / optim.SGD when they exist, else through the engine's ops."""
     import chainrule as cr
 
+    cr.backend.keep_freed_memory()  # as the CLI and Trainer.fit do (not done by the import)
+
     try:
         nn, optim = cr.nn, cr.optim
         layers = []

@@ -33,6 +33,8 @@ def moons_problem(seed: int = 0):
 def make_chainrule(x, y, weights, biases) -> Callable[[], float]:
     import chainrule as cr
 
+    cr.backend.keep_freed_memory()  # as the CLI and Trainer.fit do (not done by the import)
+
     params = [cr.tensor(w.copy(), requires_grad=True) for w in weights]
     params += [cr.tensor(b.copy(), requires_grad=True) for b in biases]
     n_layers = len(weights)

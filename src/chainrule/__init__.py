@@ -10,6 +10,7 @@ dE/dy_i = sum_j dE/dz_j dz_j/dy_i.
 >>> y.sum().backward()
 """
 
+from chainrule._lazy import lazy_package
 from chainrule.backend import array_module, register_array_module
 from chainrule.creation import (
     arange,
@@ -83,23 +84,9 @@ from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
 
-from chainrule.backend import keep_freed_memory as _keep_freed_memory  # noqa: E402
-
-_keep_freed_memory()  # big arrays freed by one training step are reused by the next
-
-# The layers above the engine load on first use, so ``import chainrule`` needs NumPy alone.
-_LAZY_MODULES = ("nn", "optim", "data", "train", "io", "viz", "explainer", "sklearn")
-_LAZY_FUNCTIONS = {"explain": "chainrule.explainer"}
-
-
-def __getattr__(name: str):
-    import importlib
-
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f"chainrule.{name}")
-    if name in _LAZY_FUNCTIONS:
-        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
-    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+# The layers above the engine (nn, optim, data, train, io, viz, explainer, sklearn ...) load on
+# first use, so ``import chainrule`` needs NumPy alone; ``dir(chainrule)`` lists them all.
+__getattr__, __dir__ = lazy_package(__name__, __path__, {"explain": "chainrule.explainer"})
 
 
 def zero_grad(*tensors: Tensor) -> None:

@@ -58,8 +58,10 @@ def keep_freed_memory() -> bool:
     pre-activations, its gradients). By default glibc hands big freed blocks back to the kernel,
     so the next step page-faults them in again: about a fifth of a step for a 512-unit network.
     Keeping up to 256 MiB of freed memory in the heap removes that cost, as PyTorch's caching
-    allocator does. Called once when chainrule is imported; set ``CHAINRULE_MALLOC=system`` to
-    leave the allocator alone. Returns whether the setting was applied (glibc only).
+    allocator does. It is a process-wide setting, so importing chainrule does not make it: the
+    ``chainrule`` command and :meth:`chainrule.train.Trainer.fit` call this, and a program with
+    its own training loop may too. Set ``CHAINRULE_MALLOC=system`` to leave the allocator alone.
+    Returns whether the setting was applied (glibc only).
     """
     if os.environ.get("CHAINRULE_MALLOC", "").lower() == "system" or not sys.platform.startswith(
         "linux"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from chainrule.backend import keep_freed_memory
 from chainrule.cli.app import ABORTS, EXITS, USAGE_ERRORS, app
 from chainrule.errors import UserError
 
@@ -22,6 +23,7 @@ def _register_commands() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
+    keep_freed_memory()  # the commands train and explain networks: reuse freed big arrays
     _register_commands()
     try:
         result = app(args=argv, standalone_mode=False)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chainrule._lazy import lazy_package
 from chainrule.data.classic import binary_vectors, encoder, parity, symmetry, xor
 from chainrule.data.csvfile import Table, read_csv, read_table
 from chainrule.data.dataset import TASKS, Dataset, one_hot
@@ -98,3 +99,6 @@ __all__ = [
     "holdout_cases", "holdout_folds", "load", "load_idx_dir", "one_hot", "parity", "read_csv",
     "read_idx", "read_table", "split", "symmetry", "write_idx", "xor",
 ]  # fmt: skip
+
+# submodules not imported above load on first use, and show in dir()
+__getattr__, __dir__ = lazy_package(__name__, __path__)

@@ -12,6 +12,7 @@ the matrix form); the perturbation view and the sympy proof show *why* dE/dy_i =
 True
 """
 
+from chainrule._lazy import lazy_package
 from chainrule.explainer.derivation import (
     Checked,
     ConnectionRecord,
@@ -44,3 +45,6 @@ __all__ = [
     "LossSpec", "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render",
     "render_html", "render_latex", "render_markdown", "render_text", "schema", "seed_network",
 ]  # fmt: skip
+
+# submodules not imported above load on first use, and show in dir()
+__getattr__, __dir__ = lazy_package(__name__, __path__)

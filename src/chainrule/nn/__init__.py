@@ -7,6 +7,7 @@
 >>> E.backward()
 """
 
+from chainrule._lazy import lazy_package
 from chainrule.nn import init
 from chainrule.nn.layers import (
     Dropout,
@@ -49,3 +50,6 @@ __all__ = [
     "functional_call", "init", "loss_from_config", "loss_from_name", "mlp", "register_module",
     "registered_modules",
 ]  # fmt: skip
+
+# submodules not imported above load on first use, and show in dir()
+__getattr__, __dir__ = lazy_package(__name__, __path__)

@@ -7,6 +7,7 @@
 >>> opt.zero_grad(); E.backward(); opt.step()
 """
 
+from chainrule._lazy import lazy_package
 from chainrule.optim.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -29,3 +30,6 @@ __all__ = [
     "OPTIMIZERS", "SGD", "Adam", "AdamW", "CosineLR", "ExponentialLR", "Optimizer",
     "PiecewiseSchedule", "RMSprop", "Schedule", "StepLR", "from_config", "from_name",
 ]  # fmt: skip
+
+# submodules not imported above load on first use, and show in dir()
+__getattr__, __dir__ = lazy_package(__name__, __path__)

@@ -12,6 +12,7 @@
 See docs/training.md for the command line (``chainrule train``), checkpoints and model files.
 """
 
+from chainrule._lazy import lazy_package
 from chainrule.train.callbacks import Callback, EarlyStopping, EpochPrinter, ProgressBar
 from chainrule.train.history import History
 from chainrule.train.metrics import accuracy, decision_threshold, evaluate, predict, target_array
@@ -32,3 +33,6 @@ __all__ = [
     "predict",
     "target_array",
 ]
+
+# submodules not imported above load on first use, and show in dir()
+__getattr__, __dir__ = lazy_package(__name__, __path__)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import keep_freed_memory
 from chainrule.errors import ModelFileError, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
@@ -103,6 +104,7 @@ class Trainer:
             raise UserError("the training set is empty")
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
+        keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
         X, T = self._arrays(train_ds)
         self._call("on_fit_start", self)

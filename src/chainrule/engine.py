@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chainrule.backend import array_module
+from chainrule.errors import AnomalyError, GraphFreedError
 from chainrule.tensor import Tensor, array_of
 
 if TYPE_CHECKING:
@@ -85,14 +86,6 @@ def detect_anomaly() -> Iterator[None]:
         yield
     finally:
         mode.detect_anomaly = previous
-
-
-class AnomalyError(FloatingPointError):
-    """A NaN or Inf appeared while :func:`detect_anomaly` was on."""
-
-
-class GraphFreedError(RuntimeError):
-    """Backward reached a node whose saved values an earlier backward released."""
 
 
 class Node:

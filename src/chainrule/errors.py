@@ -1,7 +1,10 @@
-"""Errors that mean the user asked for something wrong (not a bug in chainrule).
+"""Every error type chainrule raises, in one place (each layer imports what it raises).
 
-The command line prints a :class:`UserError`'s message on one line and exits with code 2;
-library callers catch the specific subclasses.
+:class:`UserError` and its subclasses mean the user asked for something wrong (not a bug in
+chainrule): the command line prints the message on one line and exits with code 2; library
+callers catch the specific subclasses. The others report what a computation found (a NaN under
+:func:`~chainrule.detect_anomaly`, a freed graph, a failed gradient check). Each is also
+importable from the module that raises it (``chainrule.engine.GraphFreedError``, ...).
 """
 
 
@@ -15,3 +18,33 @@ class DataError(UserError, ValueError):
 
 class ModelFileError(UserError, ValueError):
     """A model or checkpoint file that is missing, truncated or of another architecture."""
+
+
+class ConfigError(UserError, ValueError):
+    """An architecture, loss or optimizer description that cannot be built (unknown name, bad
+    value); the message names what is wrong and the choices."""
+
+
+class StateDictError(UserError, ValueError):
+    """A state dict that does not fit the model or optimizer: missing or extra keys, another shape
+    or dtype. Nothing is loaded when this is raised."""
+
+
+class TrainingDiverged(UserError, FloatingPointError):
+    """The training loss became NaN or infinite (usually: the learning rate is too large)."""
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes the op cannot combine; the message names the op and the shapes."""
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared while :func:`~chainrule.detect_anomaly` was on."""
+
+
+class GraphFreedError(RuntimeError):
+    """Backward reached a node whose saved values an earlier backward released."""
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric derivatives disagree; the message shows them side by side."""

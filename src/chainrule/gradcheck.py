@@ -19,12 +19,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import enable_grad, no_grad
+from chainrule.errors import GradcheckError
 from chainrule.functional import gradient, tree_flatten
 from chainrule.tensor import Tensor
-
-
-class GradcheckError(AssertionError):
-    """Analytic and numeric derivatives disagree; the message shows them side by side."""
 
 
 @dataclass

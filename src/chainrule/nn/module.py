@@ -20,18 +20,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule.backend import to_numpy
-from chainrule.errors import UserError
+from chainrule.errors import ConfigError, StateDictError
 from chainrule.tensor import Tensor
-
-
-class ConfigError(UserError, ValueError):
-    """An architecture, loss or optimizer description that cannot be built (unknown name, bad
-    value); the message names what is wrong and the choices."""
-
-
-class StateDictError(UserError, ValueError):
-    """A state dict that does not fit the model or optimizer: missing or extra keys, another shape
-    or dtype. Nothing is loaded when this is raised."""
 
 
 class Parameter(Tensor):

@@ -23,13 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainrule.engine import apply
+from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
 
 VjpRule = Callable[..., Any]
-
-
-class ShapeError(ValueError):
-    """Operands whose shapes the op cannot combine; the message names the op and the shapes."""
 
 
 @dataclass(frozen=True, eq=False)

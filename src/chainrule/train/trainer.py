@@ -21,17 +21,13 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import keep_freed_memory
-from chainrule.errors import ModelFileError, UserError
+from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
 from chainrule.train.history import History
 from chainrule.train.metrics import evaluate, target_array
 
 CHECKPOINT_VERSION = 1
-
-
-class TrainingDiverged(UserError, FloatingPointError):
-    """The training loss became NaN or infinite (usually: the learning rate is too large)."""
 
 
 class Trainer:

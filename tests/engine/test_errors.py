@@ -1,4 +1,4 @@
-"""Every error type lives in chainrule.errors, and its old import paths still give the same class."""
+"""Every error type lives in chainrule.errors; its old import paths give the same class."""
 
 import importlib
 

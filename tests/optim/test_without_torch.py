@@ -16,11 +16,12 @@ def test_closed_form_tests_run_without_torch():
     code = (
         "import sys; sys.modules['torch'] = None\n"  # import torch now raises ImportError
         "import pytest\n"
-        f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', *{FILES!r}]))\n"
+        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-k', 'closed_form or formula',\n"
+        f"                     *{FILES!r}]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(cr.__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stdout[-2000:]
     summary = done.stdout.strip().splitlines()[-1]
     passed = int(summary.split(" passed")[0].split()[-1])
-    assert passed >= 40 and " skipped" in summary, summary
+    assert passed >= 5 and "skipped" not in summary, summary

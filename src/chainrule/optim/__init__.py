@@ -8,12 +8,12 @@
 """
 
 from chainrule._lazy import lazy_package
+from chainrule.optim.base import Optimizer
 from chainrule.optim.optimizers import (
     OPTIMIZERS,
     SGD,
     Adam,
     AdamW,
-    Optimizer,
     RMSprop,
     from_config,
     from_name,

@@ -1,0 +1,197 @@
+"""The base of every optimizer: its parameters, their buffers, ``step`` and saving.
+
+A subclass (:mod:`chainrule.optim.optimizers`) lists its hyperparameters and per-parameter
+buffers and defines one update, ``_update(index, w, g)``, in place on the arrays. A parameter
+whose ``.grad`` is None is skipped (its buffers and step count stay as they were).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from chainrule.backend import array_module, to_numpy
+from chainrule.errors import ConfigError, StateDictError
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor
+
+
+class Optimizer:
+    """The base of every optimizer: the parameters, their buffers, ``step`` and saving.
+
+    Subclasses list their hyperparameters in ``hyperparameters`` and their per-parameter buffers
+    in ``buffers``, and define ``_update(index, param, grad)``.
+    """
+
+    name: ClassVar[str] = ""
+    hyperparameters: ClassVar[tuple[str, ...]] = ()
+    buffers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Iterable[Tensor] | Module, **hyper: Any) -> None:
+        if isinstance(params, Module):
+            params = params.parameters()
+        self.params: list[Tensor] = list(params)
+        if not self.params:
+            raise ConfigError(f"{type(self).__name__}: got an empty list of parameters")
+        for index, param in enumerate(self.params):
+            # a frozen Parameter is welcome: it is skipped while it has no gradient
+            if not isinstance(param, Tensor) or not (
+                param.requires_grad or isinstance(param, Parameter)
+            ):
+                raise ConfigError(
+                    f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
+                    f"gradient ({type(param).__name__})"
+                )
+        for key, value in hyper.items():
+            setattr(self, key, value)
+        self._check_hyperparameters()
+        # per-parameter state: buffers by name (created at a parameter's first step), step counts
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self.steps: list[int] = [0 for _ in self.params]
+        self._scratch: list[Any] = [None for _ in self.params]
+        self._decay_scratch: list[Any] = [None for _ in self.params]
+
+    def _check_hyperparameters(self) -> None:
+        lr = getattr(self, "lr", 0.0)
+        if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
+            raise ConfigError(f"{type(self).__name__}: lr must be a number >= 0, not {lr!r}")
+        for key in ("momentum", "weight_decay", "eps", "shrink"):
+            value = getattr(self, key, 0.0)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise ConfigError(f"{type(self).__name__}: {key} must be >= 0, not {value!r}")
+
+    # -- stepping -----------------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``.grad`` accumulates across backward calls)."""
+        for param in self.params:
+            param.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        steps = self.steps
+        for index, param in enumerate(self.params):
+            grad = param.grad
+            if grad is None:
+                continue
+            if isinstance(grad, Tensor):
+                grad = grad.data
+            w = param.data
+            if grad.shape != w.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.step: parameter {index} has shape {w.shape} but "
+                    f"its gradient has shape {grad.shape}"
+                )
+            steps[index] += 1
+            self._update(index, w, grad)
+
+    def _update(self, index: int, w: Any, g: Any) -> None:
+        raise NotImplementedError
+
+    def _buffer(self, index: int, name: str, like: Any) -> Any:
+        """The named per-parameter buffer, created as zeros (the parameter's dtype) if new."""
+        state = self.state[index]
+        if name not in state:
+            state[name] = array_module(like).zeros_like(like)
+        return state[name]
+
+    def _scratch_for(self, index: int, like: Any) -> Any:
+        """A work array shaped like the parameter, reused across steps (never saved)."""
+        scratch = self._scratch[index]
+        if scratch is None or scratch.shape != like.shape or scratch.dtype != like.dtype:
+            scratch = self._scratch[index] = array_module(like).empty_like(like)
+        return scratch
+
+    def _decayed_gradient(self, index: int, w: Any, g: Any) -> Any:
+        """g + weight_decay * w (L2) in a work array of its own; g itself without decay."""
+        if not self.weight_decay:
+            return g
+        out = self._decay_scratch[index]
+        if out is None or out.shape != w.shape or out.dtype != w.dtype:
+            out = self._decay_scratch[index] = array_module(w).empty_like(w)
+        array_module(w).multiply(w, self.weight_decay, out=out)
+        out += g
+        return out
+
+    # -- saving -------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The optimizer's name and hyperparameters, JSON-able."""
+        config: dict[str, Any] = {"type": self.name}
+        for key in self.hyperparameters:
+            value = getattr(self, key)
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"config": hyperparameters, "state": {"step.i", "<buffer>.i": arrays}}`` (copies).
+
+        ``i`` is the parameter's position in ``params``; a buffer not yet created (the parameter
+        never had a gradient) is absent.
+        """
+        state: dict[str, np.ndarray] = {}
+        for index, buffers in enumerate(self.state):
+            state[f"step.{index}"] = np.array(self.steps[index], dtype=np.int64)
+            for name, array in buffers.items():
+                state[f"{name}.{index}"] = np.array(to_numpy(array), copy=True)
+        return {"config": self.config(), "state": state}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyperparameters, step counts and buffers from :meth:`state_dict`'s output.
+
+        Everything is checked first; a mismatch raises :class:`StateDictError` and changes
+        nothing.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or "config" not in state_dict:
+            raise StateDictError(f"{who}: expected a dict with 'config' and 'state'")
+        config = dict(state_dict["config"])
+        if config.get("type") != self.name:
+            raise StateDictError(
+                f"{who}: the state is for {config.get('type')!r}, not {self.name!r}"
+            )
+        unknown = [k for k in config if k != "type" and k not in self.hyperparameters]
+        if unknown:
+            raise StateDictError(f"{who}: unknown hyperparameters {unknown}")
+        steps, buffers = self._parse_state(who, state_dict.get("state", {}))
+        for key, value in config.items():
+            if key != "type":
+                setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        self.steps = steps
+        for index, param in enumerate(self.params):
+            self.state[index] = {
+                name: param.xp.asarray(array, dtype=param.dtype).copy()
+                for name, array in buffers[index].items()
+            }
+
+    def _parse_state(self, who: str, state: Mapping[str, Any]):
+        steps = [0 for _ in self.params]
+        buffers: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        for key, value in state.items():
+            name, _, position = str(key).rpartition(".")
+            if not position.isdigit() or int(position) >= len(self.params):
+                raise StateDictError(
+                    f"{who}: key {key!r} does not name one of the {len(self.params)} parameters"
+                )
+            index = int(position)
+            array = np.asarray(to_numpy(value.data) if isinstance(value, Tensor) else value)
+            if name == "step":
+                steps[index] = int(array)
+            elif name in self.buffers:
+                if array.shape != self.params[index].shape:
+                    raise StateDictError(
+                        f"{who}: {key!r} has shape {tuple(array.shape)} but parameter {index} has "
+                        f"shape {tuple(self.params[index].shape)}"
+                    )
+                buffers[index][name] = array
+            else:
+                raise StateDictError(
+                    f"{who}: unknown buffer {name!r} in key {key!r}; {self.name} keeps "
+                    f"{list(self.buffers)}"
+                )
+        return steps, buffers
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
+        return f"{type(self).__name__}({len(self.params)} parameters, {args})"

@@ -78,7 +78,7 @@ def register_module(cls: type | None = None, *, name: str | None = None) -> Any:
                 cls.__module__,
                 cls.__qualname__,
             )
-            if _is_chainrules(known) or not same_place:
+            if not same_place:  # the same place is the same class reloaded (a notebook cell)
                 owner = "chainrule's own" if _is_chainrules(known) else f"{known.__module__}'s"
                 raise ConfigError(
                     f"register_module: the name {key!r} is taken by {owner} "

@@ -366,24 +366,37 @@ def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple
     modes; with ``create_graph`` the copy of a recorded total is recorded too (``total * 1``,
     bit for bit the same values), so it can still be differentiated.
     """
-    owners = {id(_owner(array_of(seed))) for seed in seeds}
-    claimed = {id(seed) for seed in seeds} if create_graph else set()
+    if create_graph:
+        return _as_owned_recorded(results, seeds)
+    # the array mode is every training step's: inline, no call per leaf beyond the copy
+    owners = {id(_owner(seed)) for seed in seeds}
     owned = {}
     for key, (tensor, total) in results.items():
-        data = array_of(total)
-        owner = id(_owner(data))
+        base = total.base
+        owner = id(total if base is None else base)
+        if owner in owners or not total.flags.writeable:
+            total = array_module(total).array(total)
+            owner = id(total)
+        owners.add(owner)
+        owned[key] = (tensor, _wrap(total))
+    return owned
+
+
+def _as_owned_recorded(results: dict, seeds: list) -> dict[int, tuple[Tensor, Tensor]]:
+    """:func:`_as_owned` for ``create_graph``: the totals are tensors, each must be its own."""
+    owners = {id(_owner(seed.data)) for seed in seeds}
+    claimed = {id(seed) for seed in seeds}
+    owned = {}
+    for key, (tensor, total) in results.items():
+        data = total.data
         flags = getattr(data, "flags", None)
-        if owner in owners or id(total) in claimed or (flags is not None and not flags.writeable):
-            if not create_graph:
-                total = array_module(data).array(data)
-            elif total.requires_grad:
-                total = total * 1  # a recorded copy: the gradient stays differentiable
-            else:
-                total = _wrap(array_module(data).array(data))
-            data = array_of(total)
-        owners.add(id(_owner(data)))
+        shared = id(_owner(data)) in owners or id(total) in claimed
+        if shared or (flags is not None and not flags.writeable):
+            # a recorded copy (``* 1``, the same bits) keeps a differentiable gradient so
+            total = total * 1 if total.requires_grad else _wrap(array_module(data).array(data))
+        owners.add(id(_owner(total.data)))
         claimed.add(id(total))
-        owned[key] = (tensor, total if create_graph else _wrap(total))
+        owned[key] = (tensor, total)
     return owned
 
 

@@ -334,7 +334,6 @@ def predict(
     """Predict with a saved model for each row of a CSV file."""
     from chainrule import io
     from chainrule.train import predict as predict_outputs
-    from chainrule.train.metrics import decision_threshold
 
     model, info, loss = _load(model_path)
     from chainrule.train.runs import model_widths
@@ -347,7 +346,7 @@ def predict(
         X = data.Standardizer.from_state(info["standardizer"]).transform(X)
     outputs = predict_outputs(model, X.astype(model.dtype))
     scores = _as_scores(outputs, loss)
-    labels = _labels(scores, info, decision_threshold(loss) if _is_logit(loss) else 0.5, loss)
+    labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
     names = info.get("class_names") or [str(j) for j in range(scores.shape[1])]
     if scores.shape[1] != len(names):
         names = [str(j) for j in range(scores.shape[1])]
@@ -365,19 +364,9 @@ def predict(
     return 0
 
 
-def _is_logit(loss: Any) -> bool:
-    return type(loss).__name__ == "BinaryCrossEntropy"
-
-
 def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
     """Probabilities where the loss worked on logits (softmax or logistic); else the outputs."""
-    name = type(loss).__name__
-    if name == "CrossEntropy":
-        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
-    if name == "BinaryCrossEntropy":
-        return 1.0 / (1.0 + np.exp(-outputs))
-    return outputs
+    return outputs if loss is None else loss.probabilities(outputs)
 
 
 def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list[str]:

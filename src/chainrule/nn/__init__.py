@@ -8,6 +8,7 @@
 """
 
 from chainrule.nn import init
+from chainrule.nn.activations import ACTIVATIONS, Activation, activation, activation_of, mlp
 from chainrule.nn.layers import (
     Dropout,
     Linear,
@@ -18,8 +19,6 @@ from chainrule.nn.layers import (
     Sigmoid,
     Softmax,
     Tanh,
-    activation,
-    mlp,
 )
 from chainrule.nn.losses import (
     MSE,
@@ -40,8 +39,9 @@ from chainrule.nn.module import (
 )
 
 __all__ = [
-    "MSE", "BinaryCrossEntropy", "ConfigError", "CrossEntropy", "Dropout", "Linear", "Logistic",
-    "Loss", "MarginSquaredError", "Module", "Parallel", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "SquaredError", "StateDictError", "Tanh", "activation", "from_config",
+    "ACTIVATIONS", "MSE", "Activation", "BinaryCrossEntropy", "ConfigError", "CrossEntropy",
+    "Dropout", "Linear", "Logistic", "Loss", "MarginSquaredError", "Module", "Parallel", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation",
+    "activation_of", "from_config",
     "functional_call", "init", "loss_from_config", "loss_from_name", "mlp",
 ]  # fmt: skip

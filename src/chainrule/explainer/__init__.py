@@ -22,12 +22,13 @@ from chainrule.explainer.derivation import (
 )
 from chainrule.explainer.network import (
     ExplainError,
-    LossSpec,
     Network,
     Problem,
     as_loss,
     as_network,
+    seed_model,
     seed_network,
+    sequential,
 )
 from chainrule.explainer.render import (
     NOTATIONS,
@@ -41,6 +42,7 @@ from chainrule.explainer.serialize import schema
 
 __all__ = [
     "NOTATIONS", "Checked", "ConnectionRecord", "Derivation", "ExplainError", "LayerRecord",
-    "LossSpec", "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render",
-    "render_html", "render_latex", "render_markdown", "render_text", "schema", "seed_network",
+    "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render", "render_html",
+    "render_latex", "render_markdown", "render_text", "schema", "seed_model", "seed_network",
+    "sequential",
 ]  # fmt: skip

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
+from chainrule.engine import enable_grad
 from chainrule.explainer import numeric
 from chainrule.explainer.network import (
+    ACTIVATIONS,
     ExplainError,
-    LossSpec,
     Network,
     Problem,
     as_cases,
@@ -33,6 +33,8 @@ from chainrule.explainer.network import (
     seed_network,
     targets_for,
 )
+from chainrule.functional import gradient
+from chainrule.nn.losses import Loss
 from chainrule.tensor import Tensor
 
 SCHEMA_VERSION = 1
@@ -132,7 +134,7 @@ class Derivation:
 
     description: str
     dtype: str
-    loss: LossSpec
+    loss: Loss
     error: float
     x: np.ndarray
     t: np.ndarray
@@ -231,12 +233,13 @@ class Derivation:
                     out += [self._checked(g, n) for g, n in zip(grads.ravel(), numerics.ravel())]
         for conn in self.connections:
             out += [
-                self._checked(g, n) for g, n in zip(conn.dE_dw.ravel(), _ravel(conn.dE_dw_numeric))
+                self._checked(g, n)
+                for g, n in zip(conn.dE_dw.ravel(), _ravel(conn.dE_dw_numeric, conn.dE_dw))
             ]
             if conn.dE_db is not None:
                 out += [
                     self._checked(g, n)
-                    for g, n in zip(conn.dE_db.ravel(), _ravel(conn.dE_db_numeric))
+                    for g, n in zip(conn.dE_db.ravel(), _ravel(conn.dE_db_numeric, conn.dE_db))
                 ]
         return [c for c in out if c.numeric is not None]
 
@@ -268,8 +271,9 @@ class Derivation:
         return render(self, format, notation=notation, **options)
 
 
-def _ravel(array: np.ndarray | None):
-    return [None] * 10**9 if array is None else array.ravel()
+def _ravel(array: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    """The finite differences of ``like``'s entries, NaN (unchecked) where there are none."""
+    return np.full(like.size, np.nan) if array is None else array.ravel()
 
 
 def _finite(value: Any) -> float | None:
@@ -313,7 +317,7 @@ def explain(
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
     0.0
     """
-    problem = _problem(model, x, t, loss)
+    problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
     if check:
         _finite_differences(derivation, problem, eps, max_checks)
@@ -329,7 +333,8 @@ def explain(
     return derivation
 
 
-def _problem(model: Any, x: Any, t: Any, loss: Any) -> Problem:
+def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
+    """What :func:`explain` explains: the network's view, input rows, target rows and loss."""
     if model is None:
         seed = seed_network()
         if x is None and t is None:
@@ -346,49 +351,37 @@ def _problem(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     return Problem(network, inputs, targets, spec)
 
 
-def output_activation(network: Network, loss: LossSpec) -> str:
-    """The output units' activation as the loss sees it (cross-entropy implies softmax)."""
-    act = network.layers[-1].activation
-    if loss.name == "cross-entropy":
-        if act not in ("identity", "softmax"):
-            raise ExplainError(
-                f"explain: cross-entropy needs softmax output units (or a last Linear layer whose "
-                f"outputs are the logits), but the output layer is {act}"
-            )
-        return "softmax"
-    if loss.name == "binary-cross-entropy":
-        if act not in ("identity", "logistic"):
-            raise ExplainError(
-                f"explain: binary cross-entropy needs logistic output units, not {act}"
-            )
-        return "logistic"
-    return act
+def output_activation(network: Network, loss: Loss) -> str:
+    """The output units' activation as the loss sees it: a loss that reads logits applies its
+    own unit (softmax for cross-entropy, logistic for binary cross-entropy)."""
+    act, own = network.layers[-1].activation, loss.output_activation
+    if own is None:
+        return act
+    if act not in ("identity", own):
+        raise ExplainError(
+            f"explain: {loss.name} needs {own} output units (or a last Linear layer whose "
+            f"outputs are the logits), but the output layer is {act}"
+        )
+    return own
 
 
-def _engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: LossSpec) -> Tensor:
-    """E with engine ops; cross-entropies work from z for stability (as the nn losses do)."""
-    n_cases = z_out.shape[0]
-    if loss.name == "squared-error":
-        total = 0.5 * ((t - y_out) ** 2).sum()
-    elif loss.name == "mse":
-        return ((t - y_out) ** 2).mean()
-    elif loss.name == "cross-entropy":
-        total = -(t * cr.log_softmax(z_out, axis=-1)).sum()
-    else:
-        total = (cr.softplus(z_out) - t * z_out).sum()
-    return total / n_cases if loss.reduction == "mean" else total
+def engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: Loss) -> Tensor:
+    """E as the model's own loss computes it: from the logits z when the loss applies its own
+    unit (stable), else from the outputs y."""
+    return loss(z_out if loss.output_activation is not None else y_out, t)
 
 
-def _run(problem: Problem, eps: float, notation: str) -> Derivation:
-    """The forward pass with engine tensors, then one backward pass to every y, z, w and b."""
+def forward(problem: Problem) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """The problem's forward pass on the model's own modules, recorded: every layer's y (from
+    the input layer up), every layer's z, and E by the model's own loss."""
     network, loss = problem.network, problem.loss
     dtype = network.dtype
     out_act = output_activation(network, loss)
-    x = cr.tensor(problem.x.astype(dtype)).requires_grad_()
-    t = cr.tensor(problem.t.astype(dtype))
+    x = Tensor(problem.x.astype(dtype)).requires_grad_()
+    t = Tensor(problem.t.astype(dtype))
     ys: list[Tensor] = [x]
     zs: list[Tensor] = []
-    with cr.enable_grad():
+    with enable_grad():
         for k, layer in enumerate(network.layers):
             z = layer.linear(ys[-1])
             if z.shape != (x.shape[0], layer.n_out):
@@ -401,16 +394,25 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
             y = _act(out_act if is_top else layer.activation, z)
             # an identity layer's y is its z: a distinct tensor keeps dE/dy and dE/dz apart
             ys.append(y + 0.0 if y is z else y)
-        E = _engine_error(zs[-1], ys[-1], t, loss)
+        E = engine_error(zs[-1], ys[-1], t, loss)
+    return ys, zs, E
+
+
+def _run(problem: Problem, eps: float, notation: str) -> Derivation:
+    """The forward pass with engine tensors, then one backward pass to every y, z, w and b."""
+    network, loss = problem.network, problem.loss
+    dtype = network.dtype
+    out_act = output_activation(network, loss)
+    ys, zs, E = forward(problem)
     params = [layer.weight for layer in network.layers]
     biases = [layer.bias for layer in network.layers if layer.bias is not None]
-    grads = cr.gradient(E, ys + zs + params + biases)
+    grads = gradient(E, ys + zs + params + biases)
     g = [np.array(gr.numpy(), dtype=np.float64) for gr in grads]
     n = len(ys)
     g_y, g_z, g_w, g_b = g[:n], g[n : 2 * n - 1], g[2 * n - 1 : 3 * n - 2], g[3 * n - 2 :]
     float64 = dtype == np.float64
     atol, rtol = (1e-7, 1e-5) if float64 else (1e-4, 1e-3)
-    loss_from_z = loss.name in ("cross-entropy", "binary-cross-entropy")
+    loss_from_z = loss.output_activation is not None
     layers = []
     L = len(network.layers)
     for k in range(n):
@@ -463,9 +465,7 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
 
 
 def _act(name: str, z: Tensor) -> Tensor:
-    from chainrule.explainer.network import ACTIVATIONS
-
-    return ACTIVATIONS[name](z)
+    return ACTIVATIONS[name].op(z)
 
 
 def _letter(from_top: int) -> str:
@@ -488,7 +488,7 @@ def numeric_arrays(derivation: Derivation) -> list[tuple[np.ndarray, np.ndarray,
 def _finite_differences(derivation: Derivation, problem: Problem, eps: float, limit: int) -> None:
     """Central differences of E for every y, z, w and b (a deterministic sample past ``limit``)."""
     arrays = numeric_arrays(derivation)
-    t, loss, reduction = derivation.t, derivation.loss.name, derivation.loss.reduction
+    t, loss = derivation.t, derivation.loss
     sample = _Sampler(derivation, limit)
     for record in derivation.layers:
         k = record.index
@@ -496,13 +496,13 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             base = record.y
 
             def e_y(v, k=k):
-                return numeric.error_from(arrays, t, loss, reduction, k, v)
+                return numeric.error_from(arrays, t, loss, k, v)
 
             record.dE_dy_numeric = sample.differences(e_y, base, eps)
         if record.dE_dz is not None:
 
             def e_z(v, k=k):
-                return numeric.error_from_z(arrays, t, loss, reduction, k, v)
+                return numeric.error_from_z(arrays, t, loss, k, v)
 
             record.dE_dz_numeric = sample.differences(e_z, record.z, eps)
     for k, conn in enumerate(derivation.connections):
@@ -510,7 +510,7 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
         def e_w(w, k=k):
             changed = list(arrays)
             changed[k] = (w, arrays[k][1], arrays[k][2])
-            return numeric.error_from(changed, t, loss, reduction, 0, derivation.x)
+            return numeric.error_from(changed, t, loss, 0, derivation.x)
 
         conn.dE_dw_numeric = sample.differences(e_w, conn.weight, eps)
         if conn.bias is not None:
@@ -518,7 +518,7 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             def e_b(b, k=k):
                 changed = list(arrays)
                 changed[k] = (arrays[k][0], b, arrays[k][2])
-                return numeric.error_from(changed, t, loss, reduction, 0, derivation.x)
+                return numeric.error_from(changed, t, loss, 0, derivation.x)
 
             conn.dE_db_numeric = sample.differences(e_b, conn.bias, eps)
     if sample.skipped:

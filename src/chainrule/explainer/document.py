@@ -127,7 +127,7 @@ def _intro(b: Builder) -> None:
     b.add(
         Para(
             [
-                f"Loss: {d.loss.name} ({d.loss.reduction} over cases), {cases}, {d.dtype}. "
+                f"Loss: {d.loss.name} ({d.loss.describe_reduction()}), {cases}, {d.dtype}. "
                 f"Notation: {b.n.title}. Layers are numbered from 0 (the input layer); "
                 "units from 1. Every gradient below comes from chainrule's engine (one backward "
                 "pass over the recorded graph) and is checked against a central finite difference "
@@ -201,9 +201,9 @@ def _error(b: Builder) -> None:
     j = _letter(b, top)
     E = n.E()
     y, t = n.y(top, j), n.t(j)
-    mean = d.loss.reduction == "mean"
+    k = d.loss.divisor(d.n_cases, d.output.size)
     sum_c = Math("Σ_c ", r"\sum_c ") if d.n_cases > 1 else Math("", "")
-    scale = Math(f"(1/{d.n_cases}) ", rf"\frac{{1}}{{{d.n_cases}}}") if mean else Math("", "")
+    scale = Math(f"(1/{k}) ", rf"\frac{{1}}{{{k}}}") if k != 1 else Math("", "")
     if d.loss.name == "squared-error":
         rhs = (
             scale
@@ -279,11 +279,11 @@ def _output_layer(b: Builder) -> None:
             label = b.case_label(c, f"{j}={u + 1}")
             if record.dE_dy is not None:
                 if loss == "squared-error":
-                    scale = 1.0 / d.n_cases if d.loss.reduction == "mean" else 1.0
-                    pre = f"{scale:g}·" if scale != 1.0 else ""
+                    scale = 1.0 / d.loss.divisor(d.n_cases, record.size)
+                    pre, tex = (f"{scale:g}·", rf"{scale:g}\cdot ") if scale != 1.0 else ("", "")
                     step = Math(
                         f"{pre}−({b.num(tv).plain} − {b.num(yv).plain})",
-                        rf"{pre}-({b.num(tv).latex} - {b.num(yv).latex})",
+                        rf"{tex}-({b.num(tv).latex} - {b.num(yv).latex})",
                     )
                     b.add(
                         Equation(
@@ -304,11 +304,11 @@ def _output_layer(b: Builder) -> None:
                     )
                 b.add(_dz_equation(b, top, u, c, ""))
             else:
-                scale = 1.0 / d.n_cases if d.loss.reduction == "mean" else 1.0
-                pre = f"{scale:g}·" if scale != 1.0 else ""
+                scale = 1.0 / d.loss.divisor(d.n_cases, record.size)
+                pre, tex = (f"{scale:g}·", rf"{scale:g}\cdot ") if scale != 1.0 else ("", "")
                 step = Math(
                     f"{pre}{b.num(yv).plain} − {b.num(tv).plain}",
-                    f"{pre}{b.num(yv).latex} - {b.num(tv).latex}",
+                    f"{tex}{b.num(yv).latex} - {b.num(tv).latex}",
                 )
                 b.add(
                     Equation(

@@ -40,7 +40,7 @@ def perturbation_view(
 
     derivation._check_unit(layer, unit, need_above=True)
     arrays = numeric_arrays(derivation)
-    t, loss, reduction = derivation.t, derivation.loss.name, derivation.loss.reduction
+    t, loss = derivation.t, derivation.loss
     y = derivation.layers[layer].y
     above = derivation.layers[layer + 1]
     z_above = above.z
@@ -48,10 +48,10 @@ def perturbation_view(
     dE_dz = above.dE_dz[case]
 
     def e_y(values: np.ndarray) -> float:
-        return numeric.error_from(arrays, t, loss, reduction, layer, values)
+        return numeric.error_from(arrays, t, loss, layer, values)
 
     def e_z(values: np.ndarray) -> float:
-        return numeric.error_from_z(arrays, t, loss, reduction, layer + 1, values)
+        return numeric.error_from_z(arrays, t, loss, layer + 1, values)
 
     base = e_y(y)
     rows = []

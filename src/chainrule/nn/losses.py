@@ -180,10 +180,11 @@ class CrossEntropy(Loss):
     output_activation = "softmax"
 
     def target_rows(self, target: Any, n_outputs: int) -> np.ndarray:
-        """Rows of probabilities; labels (n,) or a column of whole numbers become one-hot rows."""
+        """Rows of probabilities; integer labels (n,) or a column of whole numbers (n, 1) become
+        one-hot rows (a flat float list is one case's row of probabilities)."""
         array = np.asarray(to_numpy(_target_array(target)))
         column = array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1
-        if array.ndim == 1 and n_outputs > 1 or column:
+        if (array.ndim == 1 and array.dtype.kind in "iub" and n_outputs > 1) or column:
             labels = _labels(array.reshape(-1), "CrossEntropy")
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 raise ValueError(

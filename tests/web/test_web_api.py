@@ -269,11 +269,11 @@ def test_divergent_training_is_refused_and_keeps_the_weights():
 
     run = start_run("xor", [2], optimizer="sgd", lr=1.0)
     run.step()
-    before = [p.numpy().copy() for p in run.parameters]
-    run.optimizer.lr = float("inf")  # an update that overflows
+    before = [p.numpy().copy() for p in run.model.parameters()]
+    run.trainer.optimizer.lr = float("inf")  # an update that overflows
     with pytest.raises(UserError, match="diverged at step 2"):
         run.step()
-    for p, old in zip(run.parameters, before):
+    for p, old in zip(run.model.parameters(), before):
         np.testing.assert_array_equal(p.numpy(), old)
     assert run.step_count == 1
 

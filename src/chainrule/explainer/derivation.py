@@ -476,18 +476,9 @@ def _f64(tensor: Tensor) -> np.ndarray:
     return np.array(tensor.numpy(), dtype=np.float64)
 
 
-def numeric_arrays(derivation: Derivation) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """float64 (weight, bias, activation) per layer as the loss sees them (for finite diffs)."""
-    out = []
-    for conn in derivation.connections:
-        bias = np.zeros(conn.weight.shape[1]) if conn.bias is None else conn.bias.copy()
-        out.append((conn.weight.copy(), bias, derivation.layers[conn.above].activation))
-    return out
-
-
 def _finite_differences(derivation: Derivation, problem: Problem, eps: float, limit: int) -> None:
     """Central differences of E for every y, z, w and b (a deterministic sample past ``limit``)."""
-    arrays = numeric_arrays(derivation)
+    arrays = numeric.arrays_of(derivation)
     t, loss = derivation.t, derivation.loss
     sample = _Sampler(derivation, limit)
     for record in derivation.layers:

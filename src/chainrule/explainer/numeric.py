@@ -20,6 +20,16 @@ from chainrule.tensor import Tensor
 Arrays = list[tuple[np.ndarray, np.ndarray, str]]
 
 
+def arrays_of(derivation: Any) -> Arrays:
+    """float64 copies (weight, bias, activation) per layer of a derivation, as its loss sees the
+    output units (for finite differences)."""
+    out = []
+    for conn in derivation.connections:
+        bias = np.zeros(conn.weight.shape[1]) if conn.bias is None else conn.bias.copy()
+        out.append((conn.weight.copy(), bias, derivation.layers[conn.above].activation))
+    return out
+
+
 def activate(name: str, z: np.ndarray) -> np.ndarray:
     """y = f(z) for the table's activation ``name``, in float64, with the engine's op."""
     with no_grad():

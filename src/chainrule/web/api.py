@@ -132,7 +132,7 @@ def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
 
 def backward(body: s.NetworkRequest, _: BrowserSession) -> dict:
     """Forward and backward pass: every unit's z, y, dE/dz, dE/dy; dE/dw, dE/db; E."""
-    return net.run(_state(body.network)).to_json()
+    return net.run(_state(body.network))
 
 
 def paths(body: s.UnitRequest, _: BrowserSession) -> dict:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,9 +49,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from chainrule import nn, optim
 from chainrule.engine import no_grad
+from chainrule.nn.activations import HIDDEN
 from chainrule.tensor import Tensor
 
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = ("identity", *HIDDEN)
 SOLVERS = ("sgd", "adam", "rmsprop")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 DTYPES = {None: None, "float32": np.float32, "float64": np.float64}
@@ -80,8 +80,9 @@ def _build_network(
         layer = nn.Linear(n_in, n_out, init=_GlorotUniform(bound), dtype=dtype, rng=rng)
         layer.bias.data[...] = rng.uniform(-bound, bound, size=n_out)
         layers.append(layer)
-        if index < len(sizes) - 2 and activation != "identity":
-            layers.append(nn.activation(activation))
+        unit = nn.ACTIVATIONS[activation].module
+        if index < len(sizes) - 2 and unit is not None:
+            layers.append(unit())
     return nn.Sequential(*layers)
 
 
@@ -89,26 +90,11 @@ def _linear_layers(network: nn.Sequential) -> list[nn.Linear]:
     return [layer for layer in network if isinstance(layer, nn.Linear)]
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+def _outputs(activation: str, logits: np.ndarray) -> np.ndarray:
+    """The output units applied to the logits, by the op of the one activation table."""
+    return np.asarray(nn.ACTIVATIONS[activation].op(Tensor(logits)).data)
 
 
-def _logistic(z: np.ndarray) -> np.ndarray:
-    # 1 / (1 + e^-z) written to overflow nowhere: e^-|z| is at most 1
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
-
-
-OUTPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "softmax": _softmax,
-    "logistic": _logistic,
-    "identity": lambda z: z,
-}
-
-
-# -- the estimators ---------------------------------------------------------------------------
 class _BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, checks, the training loop."""
 
@@ -426,7 +412,7 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         with no_grad():
             logits = self._network(Tensor(X.astype(self._dtype, copy=False))).data
-        output = OUTPUTS[self.out_activation_](np.asarray(logits))
+        output = _outputs(self.out_activation_, np.asarray(logits))
         return output.astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self) -> Any:
@@ -510,7 +496,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
         with no_grad():
             logits = np.asarray(self._network(Tensor(X)).data)
-        predicted = self._label_binarizer.inverse_transform(OUTPUTS[self.out_activation_](logits))
+        predicted = self._label_binarizer.inverse_transform(_outputs(self.out_activation_, logits))
         return float(accuracy_score(self._label_binarizer.inverse_transform(Y), predicted))
 
     def predict_proba(self, X: Any) -> np.ndarray:

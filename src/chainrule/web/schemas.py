@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chainrule.nn.losses import loss_from_name
+
 MAX_LAYERS = 8
 MAX_UNITS = 64
 MAX_MAGNITUDE = 1e6
@@ -80,7 +82,7 @@ class Network(Strict):
             raise ValueError(
                 f"target: the top layer has {sizes[-1]} units, got {len(self.target)} values"
             )
-        wanted = {"cross-entropy": "softmax", "binary-cross-entropy": "logistic"}.get(self.loss)
+        wanted = loss_from_name(self.loss).output_activation  # the unit the loss applies itself
         if wanted is not None and self.output != wanted:
             raise ValueError(
                 f"loss {self.loss!r} needs output units {wanted!r}, not {self.output!r}"

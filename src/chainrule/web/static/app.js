@@ -394,7 +394,8 @@ function renderPaths() {
     ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
       (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
     : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
-      y<sub>j</sub> &minus; t<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly.`}
+      (y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly
+      (N: the number of outputs the loss averages over).`}
       A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
     return;
   }

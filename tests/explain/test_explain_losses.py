@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from chainrule import nn
-from chainrule.explainer import explain
+from chainrule.explainer import explain, to_dict, to_json
 from chainrule.tensor import Tensor
 
 RNG = np.random.default_rng(7)
@@ -54,7 +54,7 @@ def test_E_and_every_dE_dw_equal_the_models_own_loss_and_backward(case):
         np.testing.assert_allclose(conn.dE_dw, grads[conn.weight_name], rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(conn.dE_db, grads[conn.bias_name], rtol=1e-10, atol=1e-14)
     assert d.all_ok  # and the independent finite differences agree
-    assert d.to_dict()["loss"]["reduction"] == loss.reduction
+    assert to_dict(d)["loss"]["reduction"] == loss.reduction
 
 
 def test_a_mean_cross_entropy_is_not_written_out_as_a_sum():
@@ -78,5 +78,5 @@ def test_unchecked_derivation_serialises_without_a_giant_allocation():
     model = nn.mlp([4, 5, 3], output="logistic", dtype=np.float64, rng=1)
     d = explain(model, X, ZERO_ONE, check=False)
     assert d.all_checks() == []
-    text = d.to_json()
+    text = to_json(d)
     assert '"dE_dw"' in text or '"connections"' in text

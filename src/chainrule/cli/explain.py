@@ -110,7 +110,7 @@ def explain(
 ) -> int:
     """Backpropagation written out in the lecture's notation with real numbers, each checked."""
     from chainrule.explainer import explain as run_explain
-    from chainrule.explainer.render import FORMATS
+    from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
 
     if format not in FORMATS:
@@ -136,7 +136,7 @@ def explain(
 
         print_text(derivation, notation, Options(**options))
     else:
-        _write(out, derivation.render(format, notation=notation, **options))
+        _write(out, render(derivation, format, notation=notation, **options))
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
     if skipped and format == "text":
         print(f"note: {derivation.symbolic['message']}", file=sys.stderr)
@@ -204,7 +204,7 @@ def graph(
     if kind != "computation":
         raise UserError(f"--kind {kind!r}: use computation or network")
     if model is not None:
-        from chainrule.explainer.derivation import forward, problem_of
+        from chainrule.explainer.build import forward, problem_of
 
         net, x, t, loss_object = _problem_args(model, input, target, loss)
         drawing = draw_graph(forward(problem_of(net, x, t, loss_object))[2])

@@ -12,13 +12,13 @@ the matrix form); the perturbation view and the sympy proof show *why* dE/dy_i =
 True
 """
 
+from chainrule.explainer.build import explain
 from chainrule.explainer.derivation import (
     Checked,
     ConnectionRecord,
     Derivation,
     LayerRecord,
     Term,
-    explain,
 )
 from chainrule.explainer.network import (
     ExplainError,
@@ -38,11 +38,11 @@ from chainrule.explainer.render import (
     render_markdown,
     render_text,
 )
-from chainrule.explainer.serialize import schema
+from chainrule.explainer.serialize import schema, to_dict, to_json
 
 __all__ = [
     "NOTATIONS", "Checked", "ConnectionRecord", "Derivation", "ExplainError", "LayerRecord",
     "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render", "render_html",
     "render_latex", "render_markdown", "render_text", "schema", "seed_model", "seed_network",
-    "sequential",
+    "sequential", "to_dict", "to_json",
 ]  # fmt: skip

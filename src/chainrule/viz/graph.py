@@ -304,7 +304,7 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
     w_ij dE/dz_j; their sum is dE/dy_i.
     """
     import chainrule as cr
-    from chainrule.explainer.derivation import explain
+    from chainrule.explainer.build import explain
 
     d = explain(perturbation=False, check=False)
     conn = d.connections[1]

@@ -4,12 +4,13 @@ renderers as ``chainrule explain``, so the page exports exactly what the command
 from __future__ import annotations
 
 from chainrule.explainer import render as render_derivation
+from chainrule.explainer import to_dict
 from chainrule.web.network import MAX_CHECKS, NetworkState
 
 
 def derivation_json(state: NetworkState, focus: tuple[int, int] | None = None) -> dict:
     """The derivation as the explainer's documented JSON (schema ``chainrule.derivation``)."""
-    return state.derivation(focus, check=True, perturbation=True, max_checks=MAX_CHECKS).to_dict()
+    return to_dict(state.derivation(focus, check=True, perturbation=True, max_checks=MAX_CHECKS))
 
 
 def render(state: NetworkState, format: str, focus: tuple[int, int] | None = None) -> str:

@@ -173,13 +173,22 @@ def test_new_network_has_the_requested_sizes(client):
     assert again == net
 
 
-def test_the_largest_network_allowed_works(client):
-    sizes = [s.MAX_UNITS] * s.MAX_LAYERS
+WIDEST_DEEPEST = [64] * s.MAX_LAYERS  # every layer as wide as MAX_WEIGHTS allows
+
+
+@pytest.mark.parametrize("sizes", [WIDEST_DEEPEST, [64, s.MAX_UNITS, 10]])
+def test_the_largest_networks_allowed_work(client, sizes):
+    assert sum(a * b for a, b in zip(sizes, sizes[1:])) <= s.MAX_WEIGHTS
     net = post(client, "/api/network/new", {"sizes": sizes, "seed": 0}).json()
     response = post(client, "/api/backward", {"network": net})
     assert response.status_code == 200
-    assert len(response.json()["layers"]) == s.MAX_LAYERS
+    assert len(response.json()["layers"]) == len(sizes)
     assert len(json.dumps({"network": net})) < s.MAX_BODY_BYTES
+
+
+def test_one_connection_too_many_is_refused_naming_the_limit(client):
+    sizes = [*WIDEST_DEEPEST[:-1], 65]
+    bad(post(client, "/api/network/new", {"sizes": sizes}), 422, "connections", str(s.MAX_WEIGHTS))
 
 
 # -- training sessions ---------------------------------------------------------------------------

@@ -308,7 +308,8 @@ def openapi_document(version: str) -> dict:
             "version": version,
             "description": (
                 "Every number of the backprop explorer, computed by chainrule. Limits: "
-                f"{s.MAX_LAYERS} layers, {s.MAX_UNITS} units per layer, bodies of at most "
+                f"{s.MAX_LAYERS} layers, {s.MAX_UNITS} units per layer, {s.MAX_WEIGHTS} "
+                f"connections, bodies of at most "
                 f"{s.MAX_BODY_BYTES} bytes, finite numbers of magnitude at most "
                 f"{s.MAX_MAGNITUDE:g}; unknown fields are refused."
             ),

@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.explainer import Derivation, as_loss, as_network, explain, seed_network, sequential
+from chainrule.explainer import (
+    Derivation,
+    ExplainError,
+    as_loss,
+    as_network,
+    explain,
+    seed_network,
+    sequential,
+)
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.nn.activations import HIDDEN
 from chainrule.nn.layers import Sequential
@@ -29,7 +37,7 @@ from chainrule.nn.losses import Loss
 
 HIDDEN_ACTIVATIONS = HIDDEN
 OUTPUT_ACTIVATIONS = ("logistic", "linear", "softmax")
-LOSSES = ("squared-error", "cross-entropy", "binary-cross-entropy")
+LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
 # Which output units each loss is defined for: the loss applies that unit to the logits itself.
 LOSS_OUTPUT = {name: as_loss(name).output_activation for name in LOSSES}
 LOSS_OUTPUT = {name: unit for name, unit in LOSS_OUTPUT.items() if unit is not None}
@@ -102,7 +110,13 @@ class NetworkState:
         """The state of an ``nn.Sequential`` with one case ``x`` (one row) and its target row."""
         network, loss_object = as_network(model), as_loss(loss)
         layers = network.layers
-        hidden = layers[0].activation if len(layers) > 1 else "logistic"
+        kinds = {layer.activation for layer in layers[:-1]}
+        if len(kinds) > 1:
+            raise ExplainError(
+                f"the explorer shows one kind of hidden unit, but this network has "
+                f"{network.describe()}"
+            )
+        hidden = kinds.pop() if kinds else "logistic"
         top = loss_object.output_activation or layers[-1].activation
         return cls(
             sizes=network.sizes,

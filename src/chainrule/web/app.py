@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-import chainrule
+from chainrule import __version__
 from chainrule.web.api import openapi_document, routes
 from chainrule.web.network import NetworkState
 from chainrule.web.sessions import DEFAULT_MAX_SESSIONS, SessionStore
@@ -29,7 +29,7 @@ def create_app(
     ``start`` is the network the page opens on (``/api/seed``): a trained model and one of its
     cases (``chainrule serve --model``); by default the lecture's seed network."""
     store = SessionStore(max_sessions)
-    document = openapi_document(chainrule.__version__)
+    document = openapi_document(__version__)
 
     async def index(_: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

@@ -16,12 +16,24 @@ def output_layer(b: Builder) -> None:
     b.add(Heading(f"Backward pass: the output layer {j} (layer {top})"))
     loss, act = d.loss.name, record.activation
     y, t, dy, dz = n.y(top, j), n.t(j), n.dE_dy(top, j), n.dE_dz(top, j)
-    if loss in ("cross-entropy", "binary-cross-entropy"):
+    # the loss's own share of each term: 1/n for a mean over cases, 1/(n k) over every output
+    scale = 1.0 / d.loss.divisor(d.n_cases, record.size)
+
+    def share(term: Math) -> Math:
+        if scale == 1.0:
+            return term
+        return Math(f"{scale:g}·(", rf"{scale:g}\cdot(") + term + Math(")", ")")
+
+    if d.loss.output_activation is not None:  # the loss applies its own unit to the logits
         b.add(Para([f"With {act} outputs and {loss} the factors cancel:"]))
-        b.add(Equation(dz, [y + Math(" − ", " - ") + t]))
+        b.add(Equation(dz, [share(y + Math(" − ", " - ") + t)]))
     else:
         if loss == "squared-error":
-            b.add(Equation(dy, [Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})")]))
+            b.add(
+                Equation(
+                    dy, [share(Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})"))]
+                )
+            )
         else:
             k = d.n_cases * record.size
             b.add(
@@ -36,9 +48,6 @@ def output_layer(b: Builder) -> None:
                 )
             )
         b.add(Equation(dz, [_dz_general(b, top)]))
-    # the loss's own share of each term: 1/n for a mean over cases, 1/(n k) over every output
-    scale = 1.0 / d.loss.divisor(d.n_cases, record.size)
-    share = Math(f"{scale:g}·", rf"{scale:g}\cdot ") if scale != 1.0 else Math("", "")
     for c in b.cases():
         units = (
             b.units(top)
@@ -52,10 +61,11 @@ def output_layer(b: Builder) -> None:
                 steps = []
                 if loss == "squared-error":
                     steps.append(
-                        share
-                        + Math(
-                            f"−({b.num(tv).plain} − {b.num(yv).plain})",
-                            rf"-({b.num(tv).latex} - {b.num(yv).latex})",
+                        share(
+                            Math(
+                                f"−({b.num(tv).plain} − {b.num(yv).plain})",
+                                rf"-({b.num(tv).latex} - {b.num(yv).latex})",
+                            )
                         )
                     )
                 dy_top = n.dE_dy(top, j, u)
@@ -63,9 +73,11 @@ def output_layer(b: Builder) -> None:
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))
                 b.add(_dz_equation(b, top, u, c, ""))
             else:
-                step = share + Math(
-                    f"{b.num(yv).plain} − {b.num(tv).plain}",
-                    f"{b.num(yv).latex} - {b.num(tv).latex}",
+                step = share(
+                    Math(
+                        f"{b.num(yv).plain} − {b.num(tv).plain}",
+                        f"{b.num(yv).latex} - {b.num(tv).latex}",
+                    )
                 )
                 b.add(
                     Equation(

@@ -23,17 +23,26 @@ from chainrule import ops
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.layers import Linear, Logistic, ReLU, Sequential, Softmax, Tanh
 from chainrule.nn.module import ConfigError, Module
+from chainrule.ops.registry import REGISTRY
 from chainrule.tensor import Tensor
 
 
 @dataclass(frozen=True)
 class Activation:
     """A kind of unit: ``op`` computes y = f(z) on tensors; ``module`` is its layer (None for
-    the identity, which needs no layer)."""
+    the identity, which needs no layer); ``primitive`` is the registered op behind ``op``."""
 
     name: str
     op: Callable[[Tensor], Tensor]
     module: type[Module] | None
+    primitive: str | None = None
+
+    def on_array(self, z: Any) -> Any:
+        """y = f(z) on a plain array: the same primitive's forward, with nothing recorded."""
+        if self.primitive is None:
+            return z
+        params = {"axis": z.ndim - 1} if self.name == "softmax" else {}
+        return REGISTRY[self.primitive](z, **params)
 
 
 def _identity(z: Tensor) -> Tensor:
@@ -45,10 +54,10 @@ def _softmax(z: Tensor) -> Tensor:
 
 
 _UNITS = (
-    Activation("logistic", ops.sigmoid, Logistic),
-    Activation("tanh", ops.tanh, Tanh),
-    Activation("relu", ops.relu, ReLU),
-    Activation("softmax", _softmax, Softmax),
+    Activation("logistic", ops.sigmoid, Logistic, "sigmoid"),
+    Activation("tanh", ops.tanh, Tanh, "tanh"),
+    Activation("relu", ops.relu, ReLU, "relu"),
+    Activation("softmax", _softmax, Softmax, "softmax"),
     Activation("identity", _identity, None),
 )
 

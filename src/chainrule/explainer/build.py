@@ -193,7 +193,9 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
             )
         )
     return Derivation(
-        description=network.describe(),
+        description=" -> ".join(  # the output units as the loss sees them
+            [f"{network.sizes[0]} inputs"] + [f"{r.size} {r.activation}" for r in layers[1:]]
+        ),
         dtype=str(dtype),
         loss=loss,
         error=float(E.item()),

@@ -24,34 +24,6 @@ from chainrule.train.metrics import target_array
 from chainrule.web import create_app
 
 
-def unscaled_csv(path, n=60, seed=0, classes=3):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % classes
-    X = rng.normal(size=(n, 4)) * 20 + 500 + 40 * np.eye(4)[y]
-    lines = ["a,b,c,d,label"] + [",".join([*map(str, x), str(t)]) for x, t in zip(X, y)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve-trained")
-    csv = unscaled_csv(root / "unscaled.csv")
-    two = unscaled_csv(root / "two.csv", classes=2)
-    commands = {
-        "digits": ["--data", "digits", "--epochs", "1"],
-        "csv cross-entropy": ["--data", str(csv), "--epochs", "3", "--hidden", "5"],
-        "csv squared-error": ["--data", str(csv), "--epochs", "3", "--hidden", "5",
-                              "--loss", "squared-error"],
-        "csv mse": ["--data", str(csv), "--epochs", "3", "--hidden", "5", "--loss", "mse"],
-        "csv binary-cross-entropy": ["--data", str(two), "--epochs", "3", "--hidden", "3",
-                                     "--loss", "binary-cross-entropy"],
-    }  # fmt: skip
-    for name, args in commands.items():
-        assert main(["train", *args, "--out", str(root / name), "--quiet"]) == 0
-    return root
-
-
 def own_numbers(run_dir, case):
     """The model's own outputs (as probabilities), loss and backward() on that case."""
     model, info, loss = load_trained(run_dir)
@@ -72,14 +44,14 @@ def own_numbers(run_dir, case):
     "name",
     ["digits", "csv cross-entropy", "csv squared-error", "csv mse", "csv binary-cross-entropy"],
 )
-def test_the_explorer_shows_the_trained_model_and_its_own_loss(trained, name):
+def test_the_explorer_shows_the_trained_model_and_its_own_loss(trained_run, name):
     case = 3
-    state = trained_case(trained / name, case)
+    state = trained_case(trained_run(name), case)
     client = TestClient(create_app(start=state))
     network = client.get("/api/seed").json()
     assert network["sizes"] == state.sizes
     shown = client.post("/api/backward", json={"network": network}).json()
-    outputs, E, grads = own_numbers(trained / name, case)
+    outputs, E, grads = own_numbers(trained_run(name), case)
     np.testing.assert_allclose(shown["layers"][-1]["y"], outputs, rtol=1e-4, atol=1e-6)
     assert shown["E"] == pytest.approx(E, rel=1e-4, abs=1e-6)
     for k, (dW, db) in enumerate(grads):
@@ -90,9 +62,9 @@ def test_the_explorer_shows_the_trained_model_and_its_own_loss(trained, name):
     assert len(paths["terms"]) == state.sizes[2]  # every path, never a window's share
 
 
-def test_a_case_out_of_range_and_a_model_too_big_get_one_line(trained, tmp_path):
+def test_a_case_out_of_range_and_a_model_too_big_get_one_line(trained_run, tmp_path):
     with pytest.raises(UserError, match="cases 0 to"):
-        trained_case(trained / "csv mse", 10_000)
+        trained_case(trained_run("csv mse"), 10_000)
     io.save_model(tmp_path / "wide", nn.mlp([64, 300, 10], rng=0), loss=nn.CrossEntropy())
     with pytest.raises(UserError, match="64-300-10 network is too big .* at most 8 layers, 128"):
         trained_case(tmp_path / "wide", 0)

@@ -54,7 +54,7 @@ def test_target_rows_reads_labels_only_for_cross_entropy():
     column = np.array([[1.0], [0.0]])
     np.testing.assert_array_equal(nn.BinaryCrossEntropy().target_rows(column, 1), column)
     np.testing.assert_array_equal(nn.BinaryCrossEntropy().target_rows([1, 0], 1), column)
-    with pytest.raises(ValueError, match="do not fit 3 output units"):
+    with pytest.raises(ValueError, match="the output layer expects 3 values"):
         nn.BinaryCrossEntropy().target_rows(column, 3)
     with pytest.raises(ValueError, match="must lie in 0..2"):
         nn.CrossEntropy().target_rows(np.array([0, 3]), 3)

@@ -23,7 +23,8 @@ import numpy as np
 from chainrule.errors import UserError
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Linear, Sequential
-from chainrule.nn.losses import Loss, loss_from_config, loss_from_name
+from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
+from chainrule.ops.registry import ShapeError
 from chainrule.tensor import Tensor
 
 #: The losses the explainer writes out (the names of ``nn.loss_from_name``).
@@ -251,16 +252,12 @@ def seed_network() -> Problem:
     return Problem(as_network(model), x.numpy().copy(), t.numpy().copy(), as_loss("squared-error"))
 
 
-def as_cases(values: Any, width: int, what: str, dtype: Any = np.float64) -> np.ndarray:
-    """``values`` as a (cases, width) float array; a single case may be given as a flat list."""
-    array = np.asarray(values, dtype=dtype)
-    if array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2 or array.shape[1] != width:
-        raise ExplainError(
-            f"explain: the {what} has shape {np.shape(values)} but the network expects "
-            f"{width} value{'s' if width != 1 else ''} per case (shape (cases, {width}))"
-        )
+def as_cases(values: Any, width: int, what: str) -> np.ndarray:
+    """``values`` as a (cases, width) float64 array of finite numbers (one case may be flat)."""
+    try:
+        array = as_rows(values, width, f"explain: the {what}")
+    except (ShapeError, ValueError, TypeError) as error:
+        raise ExplainError(str(error)) from None
     if not np.all(np.isfinite(array)):
         raise ExplainError(f"explain: the {what} contains NaN or Inf")
     return array

@@ -85,15 +85,8 @@ class Loss:
         array = np.asarray(to_numpy(_target_array(target)), dtype=np.float64)
         if array.ndim <= 1 and n_outputs == 1:
             array = array.reshape(-1, 1)
-        if array.ndim == 1:
-            array = array[None, :]
-        if array.ndim != 2 or array.shape[1] != n_outputs:
-            raise ShapeError(
-                f"{type(self).__name__}: targets of shape {np.shape(target)} do not fit "
-                f"{n_outputs} output unit{'s' * (n_outputs != 1)}; give one row of "
-                f"{n_outputs} per case"
-            )
-        return array
+        what = f"{type(self).__name__}: the target"
+        return as_rows(array, n_outputs, what, "the output layer expects")
 
     def __call__(self, output: Tensor, target: Any) -> Tensor:
         output = output if isinstance(output, Tensor) else Tensor(output)
@@ -125,6 +118,22 @@ class Loss:
         if array.dtype.kind not in "biuf":
             raise TypeError(f"{type(self).__name__}: target must be numeric, not {array.dtype}")
         return Tensor(output.xp.asarray(array, dtype=output.dtype))
+
+
+def as_rows(
+    values: Any, width: int, what: str, expected: str = "the network expects"
+) -> np.ndarray:
+    """``values`` as a (cases, width) float64 array; one case may be a flat list. A wrong shape
+    raises ShapeError naming ``what``, its shape and the ``width`` expected."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ShapeError(
+            f"{what} has shape {np.shape(values)} but {expected} {width} "
+            f"value{'s' * (width != 1)} per case (shape (cases, {width}))"
+        )
+    return array
 
 
 def _n_cases(output: Tensor) -> int:

@@ -46,9 +46,12 @@ def error_from(arrays: Arrays, t: np.ndarray, loss: Any, start: int, y_start: np
     """E when layer ``start`` (0 = the input layer) outputs ``y_start``; layers above rerun."""
     y = y_start
     z = y_start
-    for w, b, act in arrays[start:]:
+    above = arrays[start:]
+    for k, (w, b, act) in enumerate(above):
         z = y @ w + b
-        y = activate(act, z)
+        # a loss that reads the logits never looks at the top layer's y
+        top_unused = k == len(above) - 1 and loss.output_activation is not None
+        y = z if top_unused else activate(act, z)
     return error(z, y, t, loss)
 
 

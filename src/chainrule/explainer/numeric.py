@@ -65,17 +65,6 @@ def error_from_z(
     return error_from(arrays, t, loss, layer, activate(act, z_layer))
 
 
-def forward(arrays: Arrays, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """Every layer's y and z (z is None for the input layer)."""
-    ys: list[np.ndarray] = [x]
-    zs: list[np.ndarray | None] = [None]
-    for w, b, act in arrays:
-        z = ys[-1] @ w + b
-        zs.append(z)
-        ys.append(activate(act, z))
-    return ys, zs
-
-
 def central_difference(evaluate, base: np.ndarray, index: tuple, eps: float) -> float:
     """(E(v + eps) - E(v - eps)) / (2 eps) for the entry ``index`` of a copy of ``base``."""
     plus = base.copy()

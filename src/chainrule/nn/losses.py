@@ -288,6 +288,7 @@ class MarginSquaredError(Loss):
     """
 
     name = "margin-squared-error"
+    reduction = "sum"
 
     def __init__(self, on: float = 0.8, off: float = 0.2, measured_from: str = "edge") -> None:
         if measured_from not in ("edge", "target"):

@@ -1,27 +1,24 @@
 """The seed's question, answered with numbers: why dE/dy_i carries a sum over j.
 
-A hidden layer i of 2 logistic units feeds a top layer j of 3 logistic units. chainrule's
+The seed network (the same one ``chainrule explain`` and the explorer show): 2 inputs feed a
+hidden layer i of 2 logistic units, which feeds a top layer j of 3 logistic units. chainrule's
 backward pass gives dE/dy_i; next to it we add up sum_j w_ij dE/dz_j by hand.
 """
 
 import numpy as np
 
-import chainrule as cr
+from chainrule.explainer import seed_model
 
-y = cr.tensor([[0.2, 0.7]], requires_grad=True)  # hidden layer i
-W = cr.tensor([[0.1, -0.4, 0.3], [0.5, 0.2, -0.6]], requires_grad=True)
-b = cr.zeros(3, requires_grad=True)
-t = cr.tensor([[1.0, 0.0, 1.0]])
-
-z = y @ W + b  # top layer j: z_j = b_j + sum_i y_i w_ij
-out = cr.sigmoid(z)
+net, x, t = seed_model()  # an nn.Sequential: Linear, Logistic, Linear, Logistic (float64)
+y = net[:2](x).detach().requires_grad_()  # hidden layer i's outputs y_i, as a leaf
+out = net[2:](y)  # top layer j: z_j = b_j + sum_i y_i w_ij, y_j = logistic(z_j)
 E = 0.5 * ((t - out) ** 2).sum()
 E.backward()
 
 # By hand: dE/dy_j = -(t_j - y_j), dE/dz_j = y_j (1 - y_j) dE/dy_j, dE/dy_i = sum_j w_ij dE/dz_j.
 y_j = out.numpy()[0]
 dE_dz = y_j * (1 - y_j) * -(t.numpy()[0] - y_j)
-w = W.numpy()
+w = net[2].weight.numpy()
 print(f"E = {E.item():.6f}")
 for i in range(2):
     terms = [w[i, j] * dE_dz[j] for j in range(3)]

@@ -1,5 +1,12 @@
-"""Shared fixtures."""
+"""Shared fixtures: PyTorch as an optional reference, and runs of ``chainrule train`` that several
+test modules read (trained once)."""
 
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
 import pytest
 
 
@@ -8,3 +15,41 @@ def torch():
     """PyTorch, the second reference: a test that takes this fixture is skipped (alone) where
     torch is not installed; the closed-form and finite-difference tests beside it still run."""
     return pytest.importorskip("torch")
+
+
+def unscaled_csv(path, n=60, seed=0, classes=3):
+    """A CSV whose columns are in the hundreds, so the saved standardizer matters."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    X = rng.normal(size=(n, 4)) * 20 + 500 + 40 * np.eye(4)[y]
+    lines = ["a,b,c,d,label"] + [",".join([*map(str, x), str(t)]) for x, t in zip(X, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path, X
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """``trained_run(name)``: the run directory of a small ``chainrule train`` run, trained on
+    first use: "digits" (1 epoch), "csv <loss>" on 3 classes, "csv binary-cross-entropy" on 2."""
+    from chainrule.cli import main
+
+    root = tmp_path_factory.mktemp("trained-runs")
+    three, _ = unscaled_csv(root / "three.csv")
+    two, _ = unscaled_csv(root / "two.csv", classes=2)
+    done: dict[str, object] = {}
+
+    def run(name: str):
+        if name not in done:
+            if name == "digits":
+                args = ["--data", "digits", "--epochs", "1"]
+            else:
+                loss = name.removeprefix("csv ")
+                data = two if loss == "binary-cross-entropy" else three
+                args = ["--data", str(data), "--epochs", "3", "--hidden", "5", "--loss", loss]
+            out = root / name.replace(" ", "-")
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert main(["train", *args, "--out", str(out), "--quiet"]) == 0
+            done[name] = out
+        return done[name]
+
+    return run

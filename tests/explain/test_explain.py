@@ -121,14 +121,14 @@ def test_sequential_float32_deep_tanh_and_minibatch():
     assert not any(p.grad is not None for p in model.parameters())  # .grad untouched
 
 
-def test_softmax_cross_entropy_dE_dz_is_y_minus_t():
+def test_softmax_cross_entropy_dE_dz_is_y_minus_t_over_n():
     model = nn.mlp([4, 5, 3], output=None, dtype=np.float64, rng=0)
     x = np.random.default_rng(1).normal(size=(2, 4))
     d = explain(model, x, np.array([0, 2]), "cross-entropy")
     top = d.output
     assert top.activation == "softmax" and top.dE_dy is None
     t = np.eye(3)[[0, 2]]
-    np.testing.assert_allclose(top.dE_dz, top.y - t, atol=1e-12)
+    np.testing.assert_allclose(top.dE_dz, (top.y - t) / 2, atol=1e-12)  # mean over 2 cases
     assert d.all_ok
 
 

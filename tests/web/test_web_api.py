@@ -173,13 +173,22 @@ def test_new_network_has_the_requested_sizes(client):
     assert again == net
 
 
-def test_the_largest_network_allowed_works(client):
-    sizes = [s.MAX_UNITS] * s.MAX_LAYERS
+WIDEST_DEEPEST = [64] * s.MAX_LAYERS  # every layer as wide as MAX_WEIGHTS allows
+
+
+@pytest.mark.parametrize("sizes", [WIDEST_DEEPEST, [64, s.MAX_UNITS, 10]])
+def test_the_largest_networks_allowed_work(client, sizes):
+    assert sum(a * b for a, b in zip(sizes, sizes[1:])) <= s.MAX_WEIGHTS
     net = post(client, "/api/network/new", {"sizes": sizes, "seed": 0}).json()
     response = post(client, "/api/backward", {"network": net})
     assert response.status_code == 200
-    assert len(response.json()["layers"]) == s.MAX_LAYERS
+    assert len(response.json()["layers"]) == len(sizes)
     assert len(json.dumps({"network": net})) < s.MAX_BODY_BYTES
+
+
+def test_one_connection_too_many_is_refused_naming_the_limit(client):
+    sizes = [*WIDEST_DEEPEST[:-1], 65]
+    bad(post(client, "/api/network/new", {"sizes": sizes}), 422, "connections", str(s.MAX_WEIGHTS))
 
 
 # -- training sessions ---------------------------------------------------------------------------
@@ -269,11 +278,11 @@ def test_divergent_training_is_refused_and_keeps_the_weights():
 
     run = start_run("xor", [2], optimizer="sgd", lr=1.0)
     run.step()
-    before = [p.numpy().copy() for p in run.parameters]
-    run.optimizer.lr = float("inf")  # an update that overflows
+    before = [p.numpy().copy() for p in run.model.parameters()]
+    run.trainer.optimizer.lr = float("inf")  # an update that overflows
     with pytest.raises(UserError, match="diverged at step 2"):
         run.step()
-    for p, old in zip(run.parameters, before):
+    for p, old in zip(run.model.parameters(), before):
         np.testing.assert_array_equal(p.numpy(), old)
     assert run.step_count == 1
 
@@ -446,4 +455,4 @@ def test_serve_refuses_a_busy_port_with_one_line():
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}"):
-            serve(host="127.0.0.1", port=port, open_browser=False, max_sessions=4)
+            serve(host="127.0.0.1", port=port, open_browser=False, max_sessions=4, model=None)

@@ -316,16 +316,15 @@ def test_export_save_and_load(page, tmp_path):
 
 def test_largest_network_labels_do_not_overlap(page):
     page.click(".tabs button[data-tab=edit]")
-    page.fill("#edit-sizes", ",".join([str(MAX_UNITS)] * MAX_LAYERS))
+    width = 64  # every layer as wide as the limit on connections allows
+    page.fill("#edit-sizes", ",".join([str(width)] * MAX_LAYERS))
     page.click("#btn-new")
-    page.wait_for_function(
-        f"document.querySelectorAll('g.unit').length === {MAX_UNITS * MAX_LAYERS}"
-    )
+    page.wait_for_function(f"document.querySelectorAll('g.unit').length === {width * MAX_LAYERS}")
     page.click("#btn-all")
     page.click(".tabs button[data-tab=paths]")
     page.click("g.unit[data-layer='3'][data-unit='5']")
     page.wait_for_selector("#paths-box:not([hidden])")
-    assert page.locator("#paths-table tbody tr").count() == MAX_UNITS
+    assert page.locator("#paths-table tbody tr").count() == width
     assert assert_labels_do_not_overlap(page) > 0
     page.click(".tabs button[data-tab=edit]")
     page.click("#btn-seed")  # back to fewer layers: the stepping adapts
@@ -348,3 +347,48 @@ def test_screenshot_is_not_blank(page, tmp_path):
     ]
     assert (crop < 200).mean() > 0.002
     assert_labels_do_not_overlap(page)
+
+
+def _serve(app):
+    """Run ``app`` on a free port in a thread; returns (url, stop)."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.02)
+
+    def stop():
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def test_a_digits_sized_model_opens_and_its_sums_are_whole(browser):
+    from chainrule import nn
+    from chainrule.web.network import NetworkState
+
+    rng = np.random.default_rng(0)
+    model = nn.mlp([64, 128, 10], rng=0)  # the shape `chainrule train` gives the digits
+    x, t = rng.uniform(-1, 1, 64), np.eye(10)[3]
+    url, stop = _serve(create_app(start=NetworkState.from_model(model, x, t, nn.CrossEntropy())))
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.locator("g.unit").count() == 64 + 128 + 10
+        page.click(".tabs button[data-tab=paths]")
+        page.click("g.unit[data-layer='1'][data-unit='100']")
+        page.wait_for_selector("#paths-box:not([hidden])")
+        assert page.locator("#paths-table tbody tr").count() == 10  # every path i -> j
+        assert not errors, errors
+    finally:
+        context.close()
+        stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import typer
@@ -41,29 +40,26 @@ def parse_cases(text: str, what: str) -> np.ndarray:
         ) from None
 
 
-def _load(model: Path | None) -> tuple[Any, Any]:
-    """(model, loss from the model file or None)."""
-    if model is None:
-        return None, None
-    from chainrule import io
-
-    loaded, info = io.load_model(model)
-    return loaded, info.get("loss")
-
-
 def _problem_args(model: Path | None, input: str | None, target: str | None, loss: str | None):
-    net, stored_loss = _load(model)
+    """(model, input rows as the model sees them, targets, loss object) for the explainer.
+
+    ``--model`` is a saved model or a run directory of ``chainrule train``; its saved
+    standardizer scales the input rows exactly as ``chainrule predict`` does, and its loss is the
+    default. The loss object reads the targets (class labels only for cross-entropy).
+    """
+    from chainrule.cli.train import load_trained, standardized_rows
+    from chainrule.explainer import as_loss
+
+    net, info, stored_loss = (None, {}, None) if model is None else load_trained(model)
     if net is None and (input is None) != (target is None):
         raise UserError("give both --input and --target (or neither, for the seed network)")
     if net is not None and (input is None or target is None):
         raise UserError(f"--model {model}: give --input and --target for this model")
     x = None if input is None else parse_cases(input, "input")
     t = None if target is None else parse_cases(target, "target")
-    is_cross_entropy = "cross" in str(loss or stored_loss or "")
-    one_column = t is not None and t.ndim == 2 and t.shape[1] == 1
-    if is_cross_entropy and one_column and np.all(t == np.round(t)):
-        t = t[:, 0].astype(int)  # class labels, one per case
-    return net, x, t, loss or stored_loss or "squared-error"
+    if x is not None and net is not None:
+        x = standardized_rows(np.atleast_2d(x), info)
+    return net, x, t, as_loss(loss or stored_loss or "squared-error")
 
 
 def _write(out: Path | None, text: str) -> None:
@@ -114,7 +110,7 @@ def explain(
 ) -> int:
     """Backpropagation written out in the lecture's notation with real numbers, each checked."""
     from chainrule.explainer import explain as run_explain
-    from chainrule.explainer.render import FORMATS
+    from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
 
     if format not in FORMATS:
@@ -140,7 +136,7 @@ def explain(
 
         print_text(derivation, notation, Options(**options))
     else:
-        _write(out, derivation.render(format, notation=notation, **options))
+        _write(out, render(derivation, format, notation=notation, **options))
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
     if skipped and format == "text":
         print(f"note: {derivation.symbolic['message']}", file=sys.stderr)
@@ -208,26 +204,10 @@ def graph(
     if kind != "computation":
         raise UserError(f"--kind {kind!r}: use computation or network")
     if model is not None:
-        import chainrule as cr
+        from chainrule.explainer.build import forward, problem_of
 
-        net, x, t, loss_name = _problem_args(model, input, target, loss)
-        derivation_net = run_explain(net, x, t, loss_name, perturbation=False, check=False)
-        del derivation_net  # validates shapes with a clear message before drawing
-        from chainrule.explainer.derivation import _engine_error, output_activation
-        from chainrule.explainer.network import ACTIVATIONS, as_loss, as_network
-
-        network, spec = as_network(net), as_loss(loss_name)
-        y = cr.tensor(np.asarray(x, dtype=network.dtype).reshape(-1, network.sizes[0]))
-        z = y
-        for k, layer in enumerate(network.layers):
-            z = layer.linear(y)
-            top = k == len(network.layers) - 1
-            y = ACTIVATIONS[output_activation(network, spec) if top else layer.activation](z)
-        from chainrule.explainer.network import targets_for
-
-        target_array = targets_for(t, network.sizes[-1], spec, y.shape[0])
-        E = _engine_error(z, y, cr.tensor(target_array.astype(network.dtype)), spec)
-        drawing = draw_graph(E)
+        net, x, t, loss_object = _problem_args(model, input, target, loss)
+        drawing = draw_graph(forward(problem_of(net, x, t, loss_object))[2])
     else:
         drawing, _ = seed_graph()
     text = drawing.to_dot() if fmt == "dot" else drawing.to_svg()

@@ -1,3 +1,4 @@
+# ruff: noqa: B008  (typer declares options as argument defaults)
 """``chainrule serve``: the interactive backprop explorer in the browser."""
 
 from __future__ import annotations
@@ -5,7 +6,10 @@ from __future__ import annotations
 import socket
 import threading
 import webbrowser
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import typer
 
 from chainrule.cli.app import app
@@ -22,6 +26,60 @@ def _check_port_free(host: str, port: int) -> None:
         raise UserError(f"serve: cannot listen on {host}:{port} ({reason})") from None
 
 
+def trained_case(model_path: Path, case: int) -> Any:
+    """The explorer's state for a model trained by ``chainrule train`` and case ``case`` of the
+    split it was evaluated on (standardised as in training): its input row and target row.
+
+    A model the page cannot show gets one line saying what fits."""
+    from pydantic import ValidationError
+
+    from chainrule.cli.train import load_trained
+    from chainrule.explainer import as_network
+    from chainrule.train import runs
+    from chainrule.train.metrics import target_array
+    from chainrule.web import schemas
+    from chainrule.web.network import NetworkState
+
+    model, info, loss = load_trained(model_path)
+    sizes = as_network(model).sizes
+    connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if (
+        len(sizes) > schemas.MAX_LAYERS
+        or max(sizes) > schemas.MAX_UNITS
+        or connections > schemas.MAX_WEIGHTS
+    ):
+        raise UserError(
+            f"{model_path}: a {'-'.join(map(str, sizes))} network is too big for the explorer, "
+            f"which shows at most {schemas.MAX_LAYERS} layers, {schemas.MAX_UNITS} units in a "
+            f"layer and {schemas.MAX_WEIGHTS} connections (the digits model 64-128-10 fits)"
+        )
+    if loss is None:
+        raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
+    run = info.get("meta", {}).get("run")
+    if run is None:
+        raise UserError(
+            f"{model_path}: the model does not record the data it was trained on, so it has no "
+            "cases to show; serve a run directory written by chainrule train"
+        )
+    prepared = runs.load_data(runs.RunConfig.from_json(run))
+    ds, which = prepared.test, prepared.evaluated_on
+    if not 0 <= case < len(ds):
+        raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")
+    n_out = list(info["parameters"].values())[-1][-1]
+    targets = target_array(ds, loss, n_out, np.float64)
+    target = loss.target_rows(targets[case : case + 1], n_out)[0]
+    state = NetworkState.from_model(model, ds.X[case], target, loss)
+    try:
+        schemas.Network.model_validate(state.to_json())
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"]))
+        raise UserError(
+            f"{model_path}: the explorer cannot show it: {where}: {first['msg']}"
+        ) from None
+    return state
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
@@ -30,6 +88,10 @@ def serve(
     max_sessions: int = typer.Option(
         32, min=1, max=10_000, help="Training sessions kept at once (oldest forgotten first)."
     ),
+    model: Path = typer.Option(
+        None, help="open on this trained model (a run directory of chainrule train)"
+    ),
+    case: int = typer.Option(0, help="with --model: the case of its test split to show"),
 ) -> None:
     """Start the explorer: step through forward and backward passes, see each dE/dy_i as the sum
     of its paths w_ij dE/dz_j, check them by finite differences, and train small networks."""
@@ -37,6 +99,7 @@ def serve(
 
     from chainrule.web import create_app
 
+    start = None if model is None else trained_case(model, case)
     _check_port_free(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
@@ -45,4 +108,5 @@ def serve(
         typer.echo(f"warning: listening on {host}: other machines can reach this server", err=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(max_sessions=max_sessions), host=host, port=port, log_level="warning")
+    application = create_app(max_sessions=max_sessions, start=start)
+    uvicorn.run(application, host=host, port=port, log_level="warning")

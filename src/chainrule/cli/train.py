@@ -255,7 +255,8 @@ def _model_dir(path: Path) -> Path:
     return path / "model" if (path / "model" / "model.json").exists() else path
 
 
-def _load(path: Path) -> tuple[Any, dict, Any]:
+def load_trained(path: Path) -> tuple[Any, dict, Any]:
+    """(model, model.json's info, loss object or None) of a saved model or a run directory."""
     from chainrule import io, nn
 
     model, info = io.load_model(_model_dir(path))
@@ -267,13 +268,19 @@ def _load(path: Path) -> tuple[Any, dict, Any]:
 
 
 def _standardized(ds: Any, info: dict, model: Any) -> Any:
-    from chainrule import data
 
     out = ds.astype(model.dtype)
-    if info.get("standardizer"):
-        scaler = data.Standardizer.from_state(info["standardizer"])
-        out.X = scaler.transform(out.X).astype(model.dtype)
+    out.X = standardized_rows(out.X, info).astype(model.dtype)
     return out
+
+
+def standardized_rows(X: np.ndarray, info: dict) -> np.ndarray:
+    """Input rows scaled by the model's saved standardizer (as in training); unchanged without."""
+    if not info.get("standardizer"):
+        return X
+    from chainrule import data
+
+    return data.Standardizer.from_state(info["standardizer"]).transform(X)
 
 
 @app.command()
@@ -289,7 +296,7 @@ def evaluate(
     from chainrule.train import evaluate as evaluate_model
     from chainrule.train import runs
 
-    model, info, loss = _load(model_path)
+    model, info, loss = load_trained(model_path)
     if loss is None:
         raise ModelFileError(f"{model_path}: the model file names no loss to evaluate with")
     if data is None:
@@ -334,20 +341,16 @@ def predict(
     """Predict with a saved model for each row of a CSV file."""
     from chainrule import io
     from chainrule.train import predict as predict_outputs
-    from chainrule.train.metrics import decision_threshold
 
-    model, info, loss = _load(model_path)
+    model, info, loss = load_trained(model_path)
     from chainrule.train.runs import model_widths
 
     n_in = model_widths(info)[0]
     X = read_feature_rows(input_path, n_in)
-    if info.get("standardizer"):
-        from chainrule import data
-
-        X = data.Standardizer.from_state(info["standardizer"]).transform(X)
+    X = standardized_rows(X, info)
     outputs = predict_outputs(model, X.astype(model.dtype))
     scores = _as_scores(outputs, loss)
-    labels = _labels(scores, info, decision_threshold(loss) if _is_logit(loss) else 0.5, loss)
+    labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
     names = info.get("class_names") or [str(j) for j in range(scores.shape[1])]
     if scores.shape[1] != len(names):
         names = [str(j) for j in range(scores.shape[1])]
@@ -365,19 +368,9 @@ def predict(
     return 0
 
 
-def _is_logit(loss: Any) -> bool:
-    return type(loss).__name__ == "BinaryCrossEntropy"
-
-
 def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
     """Probabilities where the loss worked on logits (softmax or logistic); else the outputs."""
-    name = type(loss).__name__
-    if name == "CrossEntropy":
-        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
-    if name == "BinaryCrossEntropy":
-        return 1.0 / (1.0 + np.exp(-outputs))
-    return outputs
+    return outputs if loss is None else loss.probabilities(outputs)
 
 
 def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list[str]:

@@ -13,22 +13,23 @@ True
 """
 
 from chainrule._lazy import lazy_package
+from chainrule.explainer.build import explain
 from chainrule.explainer.derivation import (
     Checked,
     ConnectionRecord,
     Derivation,
     LayerRecord,
     Term,
-    explain,
 )
 from chainrule.explainer.network import (
     ExplainError,
-    LossSpec,
     Network,
     Problem,
     as_loss,
     as_network,
+    seed_model,
     seed_network,
+    sequential,
 )
 from chainrule.explainer.render import (
     NOTATIONS,
@@ -38,12 +39,13 @@ from chainrule.explainer.render import (
     render_markdown,
     render_text,
 )
-from chainrule.explainer.serialize import schema
+from chainrule.explainer.serialize import schema, to_dict, to_json
 
 __all__ = [
     "NOTATIONS", "Checked", "ConnectionRecord", "Derivation", "ExplainError", "LayerRecord",
-    "LossSpec", "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render",
-    "render_html", "render_latex", "render_markdown", "render_text", "schema", "seed_network",
+    "Network", "Problem", "Term", "as_loss", "as_network", "explain", "render", "render_html",
+    "render_latex", "render_markdown", "render_text", "schema", "seed_model", "seed_network",
+    "sequential", "to_dict", "to_json",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

@@ -1,11 +1,9 @@
 """The derivation: every quantity of one forward and backward pass, per layer, unit and connection.
 
-:func:`explain` runs the network's forward pass with engine tensors, asks the engine for dE/d of
-every layer's y and z and of every weight and bias (one backward pass over the recorded graph, with
-those tensors as targets), and stores the numbers in a :class:`Derivation`. Each number is then
-checked against a central finite difference of E computed independently in float64
-(:mod:`chainrule.explainer.numeric`). The derivation holds numbers only; the renderers
-(text, Markdown, LaTeX, HTML, JSON) lay them out in a chosen notation.
+A :class:`Derivation` holds numbers only: per layer y, z, dE/dy and dE/dz, per connection dE/dw
+and dE/db, each beside its central finite difference. :func:`chainrule.explainer.explain` builds
+one (:mod:`chainrule.explainer.build`); the renderers (text, Markdown, LaTeX, HTML) and the JSON
+serialiser are functions of a derivation that live above it and import it, never the other way.
 
 Numbering: layers are 0 (the input layer) to L (the output layer); in Python and JSON units are
 0-based (``index``), while the renderers and the ``--unit L:i`` option count units from 1, as the
@@ -14,31 +12,15 @@ lecture does (j = 1, 2, 3).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-import chainrule as cr
-from chainrule.explainer import numeric
-from chainrule.explainer.network import (
-    ExplainError,
-    LossSpec,
-    Network,
-    Problem,
-    as_cases,
-    as_loss,
-    as_network,
-    seed_network,
-    targets_for,
-)
-from chainrule.tensor import Tensor
+from chainrule.explainer.network import ExplainError
+from chainrule.nn.losses import Loss
 
 SCHEMA_VERSION = 1
-
-#: Letters for the layers, from the top down: the top layer is j, the one below it i (lecture).
-_LETTERS_FROM_TOP = "jihgfedcba"
 
 
 @dataclass
@@ -132,7 +114,7 @@ class Derivation:
 
     description: str
     dtype: str
-    loss: LossSpec
+    loss: Loss
     error: float
     x: np.ndarray
     t: np.ndarray
@@ -231,12 +213,13 @@ class Derivation:
                     out += [self._checked(g, n) for g, n in zip(grads.ravel(), numerics.ravel())]
         for conn in self.connections:
             out += [
-                self._checked(g, n) for g, n in zip(conn.dE_dw.ravel(), _ravel(conn.dE_dw_numeric))
+                self._checked(g, n)
+                for g, n in zip(conn.dE_dw.ravel(), _ravel(conn.dE_dw_numeric, conn.dE_dw))
             ]
             if conn.dE_db is not None:
                 out += [
                     self._checked(g, n)
-                    for g, n in zip(conn.dE_db.ravel(), _ravel(conn.dE_db_numeric))
+                    for g, n in zip(conn.dE_db.ravel(), _ravel(conn.dE_db_numeric, conn.dE_db))
                 ]
         return [c for c in out if c.numeric is not None]
 
@@ -250,26 +233,10 @@ class Derivation:
         diffs = [c.difference for c in self.all_checks()]
         return max(diffs) if diffs else 0.0
 
-    # -- output -------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The derivation as JSON-able data, following ``schema.json`` (see docs/explain.md)."""
-        from chainrule.explainer.serialize import derivation_to_dict
 
-        return derivation_to_dict(self)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """The derivation as a JSON document (validates against ``schema.json``)."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    def render(self, format: str = "text", notation: str | None = None, **options: Any) -> str:
-        """The derivation as text, markdown, latex, html or json (see :func:`render`)."""
-        from chainrule.explainer.render import render
-
-        return render(self, format, notation=notation, **options)
-
-
-def _ravel(array: np.ndarray | None):
-    return [None] * 10**9 if array is None else array.ravel()
+def _ravel(array: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    """The finite differences of ``like``'s entries, NaN (unchecked) where there are none."""
+    return np.full(like.size, np.nan) if array is None else array.ravel()
 
 
 def _finite(value: Any) -> float | None:
@@ -277,295 +244,3 @@ def _finite(value: Any) -> float | None:
         return None
     value = float(value)
     return value if np.isfinite(value) else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Building a derivation
-# ---------------------------------------------------------------------------------------------
-
-
-def explain(
-    model: Any = None,
-    x: Any = None,
-    t: Any = None,
-    loss: Any = "squared-error",
-    *,
-    notation: str = "hinton",
-    unit: Any = None,
-    check: bool = True,
-    eps: float = 1e-6,
-    perturbation: bool = True,
-    symbolic: bool = False,
-    max_checks: int = 20000,
-) -> Derivation:
-    """Run ``model`` forward and backward on inputs ``x`` and targets ``t``; lay out every number.
-
-    ``model`` is an ``nn.Sequential`` of Linear and activation layers (or a
-    :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias, activation)``);
-    with no model, the seed network (:func:`seed_network`). ``x`` is (cases, inputs) or one case;
-    ``t`` is (cases, outputs), or class labels for cross-entropy. ``unit`` focuses on one unit:
-    ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1. Every gradient is
-    checked against a central finite difference (step ``eps``) unless ``check=False``; with
-    ``perturbation`` the derivation also carries the perturbation view of the focused unit, and
-    with ``symbolic`` the sympy proof (or why it was skipped).
-
-    >>> d = explain()                      # the seed network
-    >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
-    0.0
-    """
-    problem = _problem(model, x, t, loss)
-    derivation = _run(problem, eps=eps, notation=notation)
-    if check:
-        _finite_differences(derivation, problem, eps, max_checks)
-    derivation.focus = _focus(derivation, unit)
-    if perturbation and derivation.focus[0] < derivation.n_layers:
-        from chainrule.explainer.perturbation import perturbation_view
-
-        derivation.perturbation = perturbation_view(derivation, *derivation.focus)
-    if symbolic:
-        from chainrule.explainer.symbolic import symbolic_view
-
-        derivation.symbolic = symbolic_view(derivation, problem.network, *derivation.focus)
-    return derivation
-
-
-def _problem(model: Any, x: Any, t: Any, loss: Any) -> Problem:
-    if model is None:
-        seed = seed_network()
-        if x is None and t is None:
-            return seed
-        model = seed.network
-    if isinstance(model, Problem):
-        return model
-    network = as_network(model)
-    if x is None or t is None:
-        raise ExplainError("explain: give both the input x and the target t for this model")
-    spec = as_loss(loss)
-    inputs = as_cases(x, network.sizes[0], "input")
-    targets = targets_for(t, network.sizes[-1], spec, inputs.shape[0])
-    return Problem(network, inputs, targets, spec)
-
-
-def output_activation(network: Network, loss: LossSpec) -> str:
-    """The output units' activation as the loss sees it (cross-entropy implies softmax)."""
-    act = network.layers[-1].activation
-    if loss.name == "cross-entropy":
-        if act not in ("identity", "softmax"):
-            raise ExplainError(
-                f"explain: cross-entropy needs softmax output units (or a last Linear layer whose "
-                f"outputs are the logits), but the output layer is {act}"
-            )
-        return "softmax"
-    if loss.name == "binary-cross-entropy":
-        if act not in ("identity", "logistic"):
-            raise ExplainError(
-                f"explain: binary cross-entropy needs logistic output units, not {act}"
-            )
-        return "logistic"
-    return act
-
-
-def _engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: LossSpec) -> Tensor:
-    """E with engine ops; cross-entropies work from z for stability (as the nn losses do)."""
-    n_cases = z_out.shape[0]
-    if loss.name == "squared-error":
-        total = 0.5 * ((t - y_out) ** 2).sum()
-    elif loss.name == "mse":
-        return ((t - y_out) ** 2).mean()
-    elif loss.name == "cross-entropy":
-        total = -(t * cr.log_softmax(z_out, axis=-1)).sum()
-    else:
-        total = (cr.softplus(z_out) - t * z_out).sum()
-    return total / n_cases if loss.reduction == "mean" else total
-
-
-def _run(problem: Problem, eps: float, notation: str) -> Derivation:
-    """The forward pass with engine tensors, then one backward pass to every y, z, w and b."""
-    network, loss = problem.network, problem.loss
-    dtype = network.dtype
-    out_act = output_activation(network, loss)
-    x = cr.tensor(problem.x.astype(dtype)).requires_grad_()
-    t = cr.tensor(problem.t.astype(dtype))
-    ys: list[Tensor] = [x]
-    zs: list[Tensor] = []
-    with cr.enable_grad():
-        for k, layer in enumerate(network.layers):
-            z = layer.linear(ys[-1])
-            if z.shape != (x.shape[0], layer.n_out):
-                raise ExplainError(
-                    f"explain: layer {k + 1} produced shape {z.shape}, expected "
-                    f"{(x.shape[0], layer.n_out)}"
-                )
-            zs.append(z)
-            is_top = k == len(network.layers) - 1
-            y = _act(out_act if is_top else layer.activation, z)
-            # an identity layer's y is its z: a distinct tensor keeps dE/dy and dE/dz apart
-            ys.append(y + 0.0 if y is z else y)
-        E = _engine_error(zs[-1], ys[-1], t, loss)
-    params = [layer.weight for layer in network.layers]
-    biases = [layer.bias for layer in network.layers if layer.bias is not None]
-    grads = cr.gradient(E, ys + zs + params + biases)
-    g = [np.array(gr.numpy(), dtype=np.float64) for gr in grads]
-    n = len(ys)
-    g_y, g_z, g_w, g_b = g[:n], g[n : 2 * n - 1], g[2 * n - 1 : 3 * n - 2], g[3 * n - 2 :]
-    float64 = dtype == np.float64
-    atol, rtol = (1e-7, 1e-5) if float64 else (1e-4, 1e-3)
-    loss_from_z = loss.name in ("cross-entropy", "binary-cross-entropy")
-    layers = []
-    L = len(network.layers)
-    for k in range(n):
-        letter = _letter(L - k)
-        top = k == L
-        layers.append(
-            LayerRecord(
-                index=k,
-                role="input" if k == 0 else ("output" if top else "hidden"),
-                letter=letter,
-                size=network.sizes[k],
-                activation=None
-                if k == 0
-                else (out_act if top else network.layers[k - 1].activation),
-                y=_f64(ys[k]),
-                z=None if k == 0 else _f64(zs[k - 1]),
-                dE_dy=None if (top and loss_from_z) else g_y[k],
-                dE_dz=None if k == 0 else g_z[k - 1],
-            )
-        )
-    connections = []
-    bias_iter = iter(g_b)
-    for k, layer in enumerate(network.layers):
-        connections.append(
-            ConnectionRecord(
-                below=k,
-                weight=_f64(layer.weight),
-                bias=None if layer.bias is None else _f64(layer.bias),
-                dE_dw=g_w[k],
-                dE_db=None if layer.bias is None else next(bias_iter),
-                weight_name=layer.weight_name,
-                bias_name=layer.bias_name,
-            )
-        )
-    return Derivation(
-        description=network.describe(),
-        dtype=str(dtype),
-        loss=loss,
-        error=float(E.item()),
-        x=problem.x.astype(np.float64),
-        t=problem.t.astype(np.float64),
-        layers=layers,
-        connections=connections,
-        n_parameters=network.n_parameters,
-        eps=eps,
-        atol=atol,
-        rtol=rtol,
-        notation=notation,
-    )
-
-
-def _act(name: str, z: Tensor) -> Tensor:
-    from chainrule.explainer.network import ACTIVATIONS
-
-    return ACTIVATIONS[name](z)
-
-
-def _letter(from_top: int) -> str:
-    return _LETTERS_FROM_TOP[from_top] if from_top < len(_LETTERS_FROM_TOP) else f"u{from_top}"
-
-
-def _f64(tensor: Tensor) -> np.ndarray:
-    return np.array(tensor.numpy(), dtype=np.float64)
-
-
-def numeric_arrays(derivation: Derivation) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """float64 (weight, bias, activation) per layer as the loss sees them (for finite diffs)."""
-    out = []
-    for conn in derivation.connections:
-        bias = np.zeros(conn.weight.shape[1]) if conn.bias is None else conn.bias.copy()
-        out.append((conn.weight.copy(), bias, derivation.layers[conn.above].activation))
-    return out
-
-
-def _finite_differences(derivation: Derivation, problem: Problem, eps: float, limit: int) -> None:
-    """Central differences of E for every y, z, w and b (a deterministic sample past ``limit``)."""
-    arrays = numeric_arrays(derivation)
-    t, loss, reduction = derivation.t, derivation.loss.name, derivation.loss.reduction
-    sample = _Sampler(derivation, limit)
-    for record in derivation.layers:
-        k = record.index
-        if record.dE_dy is not None:
-            base = record.y
-
-            def e_y(v, k=k):
-                return numeric.error_from(arrays, t, loss, reduction, k, v)
-
-            record.dE_dy_numeric = sample.differences(e_y, base, eps)
-        if record.dE_dz is not None:
-
-            def e_z(v, k=k):
-                return numeric.error_from_z(arrays, t, loss, reduction, k, v)
-
-            record.dE_dz_numeric = sample.differences(e_z, record.z, eps)
-    for k, conn in enumerate(derivation.connections):
-
-        def e_w(w, k=k):
-            changed = list(arrays)
-            changed[k] = (w, arrays[k][1], arrays[k][2])
-            return numeric.error_from(changed, t, loss, reduction, 0, derivation.x)
-
-        conn.dE_dw_numeric = sample.differences(e_w, conn.weight, eps)
-        if conn.bias is not None:
-
-            def e_b(b, k=k):
-                changed = list(arrays)
-                changed[k] = (arrays[k][0], b, arrays[k][2])
-                return numeric.error_from(changed, t, loss, reduction, 0, derivation.x)
-
-            conn.dE_db_numeric = sample.differences(e_b, conn.bias, eps)
-    if sample.skipped:
-        derivation.notes.append(
-            f"{sample.skipped} of {sample.total} gradients were not checked by finite differences "
-            f"(a sample of {limit} was; raise max_checks to check them all)"
-        )
-
-
-class _Sampler:
-    """Checks every entry, or a fixed random share of them when there are more than ``limit``."""
-
-    def __init__(self, derivation: Derivation, limit: int) -> None:
-        sizes = [r.y.size for r in derivation.layers if r.dE_dy is not None]
-        sizes += [r.z.size for r in derivation.layers if r.dE_dz is not None]
-        sizes += [
-            c.weight.size + (0 if c.bias is None else c.bias.size) for c in derivation.connections
-        ]
-        self.total = int(sum(sizes))
-        self.share = 1.0 if self.total <= limit else limit / self.total
-        self.rng = np.random.default_rng(0)
-        self.skipped = 0
-
-    def differences(self, evaluate, base: np.ndarray, eps: float) -> np.ndarray:
-        out = np.full(base.shape, np.nan)
-        for index in np.ndindex(base.shape):
-            if self.share < 1.0 and self.rng.random() > self.share:
-                self.skipped += 1
-                continue
-            out[index] = numeric.central_difference(evaluate, base, index, eps)
-        return out
-
-
-def _focus(derivation: Derivation, unit: Any) -> tuple[int, int]:
-    """(layer, 0-based unit) from ``"L:i"`` or ``(L, i)`` (i from 1); default: 1 below the top."""
-    if unit is None:
-        return (max(derivation.n_layers - 1, 0), 0)
-    if isinstance(unit, str):
-        try:
-            layer_text, unit_text = unit.split(":")
-            layer, number = int(layer_text), int(unit_text)
-        except ValueError:
-            raise ExplainError(
-                f"--unit {unit!r}: write LAYER:UNIT, e.g. 1:2 for unit 2 of layer 1 "
-                "(layer 0 is the input layer, units count from 1)"
-            ) from None
-    else:
-        layer, number = unit
-    derivation._check_unit(int(layer), int(number) - 1)
-    return (int(layer), int(number) - 1)

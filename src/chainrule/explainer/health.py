@@ -22,6 +22,7 @@ import numpy as np
 
 from chainrule.engine import no_grad
 from chainrule.files import atomic_write_bytes
+from chainrule.nn.activations import activation_of
 from chainrule.tensor import Tensor
 
 SATURATION = 0.01
@@ -44,7 +45,7 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     with no_grad():
         for position, module in enumerate(children):
             y = module(y)
-            if type(module).__name__ in ("Logistic", "Sigmoid"):
+            if activation_of(module) == "logistic":
                 values = y.numpy()
                 shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
     return shares

@@ -1,12 +1,15 @@
-"""What the explainer explains: a stack of fully connected layers, a loss, and the seed network.
+"""What the explainer explains: an ``nn.Sequential`` of fully connected layers, a loss, the seed.
 
-A :class:`Network` is a list of :class:`Layer` s, each ``z = y_below @ weight + bias`` followed by
-an activation ``y = f(z)``. It is only a *view*: the layers hold the model's own weight tensors and
-call the model's own modules, so the forward and backward passes the explainer reads are the ones
-the engine records for that model. :func:`as_network` makes the view from an ``nn.Sequential`` of
-``Linear`` and activation modules, from a :class:`Network`, or from a list of
-``(weight, bias, activation)`` triples (the explainer's small internal description, used by the
-seed network and the quiz).
+A :class:`Network` is a *view* of an ``nn.Sequential``: a list of :class:`Layer` s, each one of the
+model's ``Linear`` modules (``z = y_below @ weight + bias``) with the activation that follows it,
+found in the one table of units (:mod:`chainrule.nn.activations`). The layers hold the model's own
+weight tensors and call the model's own modules, so the forward and backward passes the explainer
+reads are the ones the engine records for that model. :func:`as_network` makes the view from an
+``nn.Sequential``, from a :class:`Network`, or from a list of ``(weight, bias, activation)``
+triples, which first become an ``nn.Sequential`` (:func:`sequential`).
+
+A loss is an ``nn`` loss object (:func:`as_loss` reads names and model-file configs too); the
+explainer asks it for its reduction, the unit it applies to logits and how it reads targets.
 """
 
 from __future__ import annotations
@@ -17,30 +20,14 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
 from chainrule.errors import UserError
+from chainrule.nn.activations import ACTIVATIONS, activation_of
+from chainrule.nn.layers import Dropout, Linear, Sequential
+from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
+from chainrule.ops.registry import ShapeError
 from chainrule.tensor import Tensor
 
-#: Activation names the explainer knows, with the engine op that computes each.
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "logistic": cr.sigmoid,
-    "tanh": cr.tanh,
-    "relu": cr.relu,
-    "identity": lambda z: z,
-    "softmax": lambda z: cr.softmax(z, axis=-1),
-}
-
-#: Module class names (nn) mapped to activation names.
-_MODULE_ACTIVATIONS = {
-    "Logistic": "logistic",
-    "Sigmoid": "logistic",
-    "Tanh": "tanh",
-    "ReLU": "relu",
-    "Softmax": "softmax",
-    "Identity": "identity",
-}
-
-#: Loss names the explainer knows (the names of ``nn.loss_from_name``).
+#: The losses the explainer writes out (the names of ``nn.loss_from_name``).
 LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
 
 
@@ -72,14 +59,18 @@ class Layer:
 
     def activate(self, z: Tensor) -> Tensor:
         """y = f(z) with the engine's op for this layer's activation."""
-        return ACTIVATIONS[self.activation](z)
+        return ACTIVATIONS[self.activation].op(z)
 
 
 @dataclass
 class Network:
-    """A stack of layers; ``sizes`` counts the units of the input layer and of each layer above."""
+    """A stack of layers; ``sizes`` counts the units of the input layer and of each layer above.
+
+    ``model`` is the ``nn.Sequential`` the layers belong to.
+    """
 
     layers: list[Layer]
+    model: Any = None
 
     @property
     def sizes(self) -> list[int]:
@@ -102,41 +93,33 @@ class Network:
         parts += [f"{layer.n_out} {layer.activation}" for layer in self.layers]
         return " -> ".join(parts)
 
-    def arrays(self) -> list[tuple[np.ndarray, np.ndarray, str]]:
-        """float64 copies ``(weight, bias, activation)`` per layer (for finite differences)."""
-        out = []
-        for layer in self.layers:
-            w = np.array(layer.weight.numpy(), dtype=np.float64)
-            b = (
-                np.zeros(layer.n_out)
-                if layer.bias is None
-                else np.array(layer.bias.numpy(), dtype=np.float64)
+
+def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
+    """An ``nn.Sequential`` from ``(weight, bias, activation)`` triples (weight (n_in, n_out)).
+
+    >>> sequential([([[0.1, 0.2]], [0.0, 0.0], "logistic")])[0].weight.shape
+    (1, 2)
+    """
+    modules = []
+    for index, (weight, bias, name) in enumerate(triples):
+        if name not in ACTIVATIONS:
+            known = ", ".join(sorted(ACTIVATIONS))
+            raise ExplainError(f"activation {name!r} is not known; use one of {known}")
+        w = np.asarray(weight, dtype=dtype)
+        b = None if bias is None else np.asarray(bias, dtype=dtype)
+        if w.ndim != 2 or (b is not None and b.shape != (w.shape[1],)):
+            raise ExplainError(
+                f"layer {index + 1}: weight must be (n_in, n_out) and bias (n_out,), got "
+                f"{w.shape} and {None if b is None else b.shape}"
             )
-            out.append((w, b, layer.activation))
-        return out
-
-
-def dense(weight: Any, bias: Any, activation: str, index: int = 0, dtype: Any = None) -> Layer:
-    """A layer of the internal description: fresh weight and bias tensors that need gradients."""
-    if activation not in ACTIVATIONS:
-        raise ExplainError(
-            f"activation {activation!r} is not known; use one of {', '.join(ACTIVATIONS)}"
-        )
-    w = cr.tensor(np.asarray(weight, dtype=dtype or np.float64), requires_grad=True)
-    b = None if bias is None else cr.tensor(np.asarray(bias, dtype=w.dtype), requires_grad=True)
-    if w.ndim != 2 or (b is not None and b.shape != (w.shape[1],)):
-        raise ExplainError(
-            f"layer {index + 1}: weight must be (n_in, n_out) and bias (n_out,), got "
-            f"{w.shape} and {None if b is None else b.shape}"
-        )
-
-    def linear(y: Tensor) -> Tensor:
-        z = y @ w
-        return z if b is None else z + b
-
-    return Layer(
-        w, b, activation, linear, f"{index}.weight", None if b is None else f"{index}.bias"
-    )
+        linear = Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype)
+        linear.weight.data[...] = w
+        if b is not None:
+            linear.bias.data[...] = b
+        modules.append(linear)
+        if ACTIVATIONS[name].module is not None:
+            modules.append(ACTIVATIONS[name].module())
+    return Sequential(*modules)
 
 
 def as_network(model: Any) -> Network:
@@ -149,10 +132,8 @@ def as_network(model: Any) -> Network:
     if isinstance(model, Network):
         return model
     if isinstance(model, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in model):
-        network = Network([dense(w, b, act, index=k) for k, (w, b, act) in enumerate(model)])
-        _check_chain(network)
-        return network
-    if hasattr(model, "children") and hasattr(model, "named_parameters"):
+        return _from_sequential(sequential(model))
+    if isinstance(model, (Sequential, Linear)):
         return _from_sequential(model)
     raise ExplainError(
         f"explain: cannot read a network from {type(model).__name__}; give an nn.Sequential of "
@@ -162,12 +143,12 @@ def as_network(model: Any) -> Network:
 
 def _from_sequential(model: Any) -> Network:
     """Walk ``Sequential(Linear, act, Linear, act, ...)`` keeping the model's own tensors."""
-    children = list(model.children()) if type(model).__name__ == "Sequential" else [model]
+    children = list(model) if isinstance(model, Sequential) else [model]
     layers: list[Layer] = []
     for position, module in enumerate(children):
-        kind = type(module).__name__
-        if kind == "Linear":
-            weight, bias = module.weight, getattr(module, "bias", None)
+        unit = activation_of(module)
+        if isinstance(module, Linear):
+            weight, bias = module.weight, module.bias
             layers.append(
                 Layer(
                     weight,
@@ -176,25 +157,26 @@ def _from_sequential(model: Any) -> Network:
                     module,
                     f"{position}.weight",
                     None if bias is None else f"{position}.bias",
-                )
+                )  # fmt: skip
             )
-        elif kind in _MODULE_ACTIVATIONS:
+        elif unit is not None:
             if not layers or layers[-1].activation != "identity":
                 raise ExplainError(
-                    f"explain: layer {position} ({kind}) must follow a Linear layer; the explainer "
-                    "reads networks made of Linear layers each followed by at most one activation"
+                    f"explain: layer {position} ({unit}) must follow a Linear layer; the "
+                    "explainer reads networks made of Linear layers each followed by at most one "
+                    "activation"
                 )
-            layers[-1].activation = _MODULE_ACTIVATIONS[kind]
-        elif kind == "Dropout":
+            layers[-1].activation = unit
+        elif isinstance(module, Dropout):
             continue  # the explainer runs the network as in evaluation: dropout is the identity
         else:
             raise ExplainError(
-                f"explain: layer {position} is a {kind}; the explainer reads Linear layers with "
-                f"logistic, tanh, relu or softmax units ({', '.join(_MODULE_ACTIVATIONS)})"
+                f"explain: layer {position} is a {type(module).__name__}; the explainer reads "
+                "Linear layers with logistic, tanh, relu or softmax units"
             )
     if not layers:
         raise ExplainError("explain: the model has no Linear layer")
-    network = Network(layers)
+    network = Network(layers, model)
     _check_chain(network)
     return network
 
@@ -208,39 +190,28 @@ def _check_chain(network: Network) -> None:
             )
 
 
-@dataclass
-class LossSpec:
-    """A loss the explainer can write out: its name and whether it sums or averages over cases."""
+def as_loss(loss: Any) -> Loss:
+    """An ``nn`` loss from a loss object, a name (``"squared-error"``...) or a model file's config.
 
-    name: str
-    reduction: str = "sum"
-
-
-def as_loss(loss: Any) -> LossSpec:
-    """A :class:`LossSpec` from a name (``"squared-error"``...) or an ``nn`` loss object."""
-    if isinstance(loss, LossSpec):
+    A bare name means the lecture's summed squared error, or the loss's own default reduction.
+    """
+    if isinstance(loss, Loss):
+        if loss.name not in LOSSES:
+            raise ExplainError(
+                f"explain: loss {type(loss).__name__} is not one the explainer can write out "
+                f"({', '.join(LOSSES)})"
+            )
         return loss
-    if isinstance(loss, dict) and "type" in loss:  # a model file's loss config
-        spec = as_loss(str(loss["type"]))
-        return LossSpec(spec.name, loss.get("reduction", spec.reduction))
-    if isinstance(loss, str):
-        name = loss.lower().replace("_", "-")
-        aliases = {"sse": "squared-error", "ce": "cross-entropy", "bce": "binary-cross-entropy"}
-        name = aliases.get(name, name)
-        if name not in LOSSES:
-            raise ExplainError(f"loss {loss!r} is not known; use one of {', '.join(LOSSES)}")
-        return LossSpec(name, "mean" if name == "mse" else "sum")
-    kind = type(loss).__name__
-    by_class = {
-        "SquaredError": "squared-error",
-        "MSE": "mse",
-        "CrossEntropy": "cross-entropy",
-        "BinaryCrossEntropy": "binary-cross-entropy",
-    }
-    if kind in by_class:
-        reduction = getattr(loss, "reduction", "mean" if kind == "MSE" else "sum")
-        return LossSpec(by_class[kind], reduction)
-    raise ExplainError(f"explain: loss {kind} is not one the explainer can write out ({LOSSES})")
+    try:
+        if isinstance(loss, dict):
+            return as_loss(loss_from_config(loss))
+        if isinstance(loss, str):
+            aliases = {"sse": "squared-error", "ce": "cross-entropy", "bce": "binary-cross-entropy"}
+            key = loss.strip().lower().replace("_", "-")
+            return loss_from_name(aliases.get(key, key))
+    except UserError as error:
+        raise ExplainError(f"explain: {error}") from None
+    raise ExplainError(f"explain: loss {loss!r} is not known; use one of {', '.join(LOSSES)}")
 
 
 @dataclass
@@ -250,51 +221,56 @@ class Problem:
     network: Network
     x: np.ndarray
     t: np.ndarray
-    loss: LossSpec
+    loss: Loss
+
+
+#: The seed network, the one every tool shows first (README, examples, ``chainrule explain``,
+#: the explorer): (weight, bias, activation) per layer, one input case and its target.
+SEED_LAYERS = (
+    ([[0.15, -0.25], [0.40, 0.30]], [0.10, -0.20], "logistic"),
+    ([[0.50, -0.30, 0.20], [-0.40, 0.60, 0.35]], [0.05, -0.10, 0.00], "logistic"),
+)
+SEED_INPUT = ((1.0, 0.5),)
+SEED_TARGET = ((1.0, 0.0, 1.0),)
+
+
+def seed_model() -> tuple[Sequential, Tensor, Tensor]:
+    """The seed as ``(model, x, t)``: an ``nn.Sequential`` in float64 and its one case.
+
+    2 inputs -> hidden layer i of 2 logistic units -> top layer j of 3 logistic units.
+
+    >>> net, x, t = seed_model()
+    >>> net(x).shape
+    (1, 3)
+    """
+    return sequential(SEED_LAYERS), Tensor(np.array(SEED_INPUT)), Tensor(np.array(SEED_TARGET))
 
 
 def seed_network() -> Problem:
-    """The lecture's picture: 2 inputs -> hidden layer i of 2 logistic units -> top layer j of 3.
-
-    Fixed weights, one example, squared error E = 1/2 sum_j (t_j - y_j)^2, float64.
-    """
-    network = as_network(
-        [
-            ([[0.15, -0.25], [0.40, 0.30]], [0.10, -0.20], "logistic"),
-            ([[0.50, -0.30, 0.20], [-0.40, 0.60, 0.35]], [0.05, -0.10, 0.00], "logistic"),
-        ]
-    )
-    x, t = np.array([[1.0, 0.5]]), np.array([[1.0, 0.0, 1.0]])
-    return Problem(network, x, t, as_loss("squared-error"))
+    """The lecture's picture (:func:`seed_model`) as a problem: squared error, summed, float64."""
+    model, x, t = seed_model()
+    return Problem(as_network(model), x.numpy().copy(), t.numpy().copy(), as_loss("squared-error"))
 
 
-def as_cases(values: Any, width: int, what: str, dtype: Any = np.float64) -> np.ndarray:
-    """``values`` as a (cases, width) float array; a single case may be given as a flat list."""
-    array = np.asarray(values, dtype=dtype)
-    if array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2 or array.shape[1] != width:
-        raise ExplainError(
-            f"explain: the {what} has shape {np.shape(values)} but the network expects "
-            f"{width} value{'s' if width != 1 else ''} per case (shape (cases, {width}))"
-        )
+def as_cases(values: Any, width: int, what: str) -> np.ndarray:
+    """``values`` as a (cases, width) float64 array of finite numbers (one case may be flat)."""
+    try:
+        array = as_rows(values, width, f"explain: the {what}")
+    except (ShapeError, ValueError, TypeError) as error:
+        raise ExplainError(str(error)) from None
     if not np.all(np.isfinite(array)):
         raise ExplainError(f"explain: the {what} contains NaN or Inf")
     return array
 
 
-def targets_for(t: Any, n_out: int, loss: LossSpec, n_cases: int) -> np.ndarray:
-    """Targets as (cases, n_out) floats; class labels become one-hot rows for cross-entropy."""
-    array = np.asarray(t)
-    if loss.name == "cross-entropy" and array.dtype.kind in "iu" and array.ndim <= 1:
-        labels = array.reshape(-1)
-        if labels.size != n_cases or labels.min() < 0 or labels.max() >= n_out:
-            raise ExplainError(
-                f"explain: class targets {labels.tolist()} must be one label in 0..{n_out - 1} "
-                f"per case ({n_cases} cases)"
-            )
-        return np.eye(n_out)[labels]
-    target = as_cases(array.astype(np.float64), n_out, "target")
+def targets_for(t: Any, n_out: int, loss: Loss, n_cases: int) -> np.ndarray:
+    """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
+    one-hot rows for cross-entropy)."""
+    try:
+        rows = loss.target_rows(t, n_out)
+    except (ValueError, TypeError) as error:
+        raise ExplainError(f"explain: {error}") from None
+    target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:
         raise ExplainError(
             f"explain: {target.shape[0]} target rows for {n_cases} input rows; give one per case"

@@ -36,22 +36,19 @@ def perturbation_view(
     w_ij eps dE/dz_j (and the change when only that z_j is moved), their sum, its error and
     error / eps^2, and the error when each one term is dropped.
     """
-    from chainrule.explainer.derivation import numeric_arrays
-
     derivation._check_unit(layer, unit, need_above=True)
-    arrays = numeric_arrays(derivation)
-    t, loss, reduction = derivation.t, derivation.loss.name, derivation.loss.reduction
+    arrays = numeric.arrays_of(derivation)
+    t, loss = derivation.t, derivation.loss
     y = derivation.layers[layer].y
     above = derivation.layers[layer + 1]
     z_above = above.z
-    weights = derivation.connections[layer].weight[unit]
-    dE_dz = above.dE_dz[case]
+    terms = derivation.terms(layer, unit, case)  # the paths' shares w_ij dE/dz_j
 
     def e_y(values: np.ndarray) -> float:
-        return numeric.error_from(arrays, t, loss, reduction, layer, values)
+        return numeric.error_from(arrays, t, loss, layer, values)
 
     def e_z(values: np.ndarray) -> float:
-        return numeric.error_from_z(arrays, t, loss, reduction, layer + 1, values)
+        return numeric.error_from_z(arrays, t, loss, layer + 1, values)
 
     base = e_y(y)
     rows = []
@@ -60,16 +57,16 @@ def perturbation_view(
         nudged[case, unit] += eps
         measured = e_y(nudged) - base
         paths = []
-        for j in range(len(dE_dz)):
+        for term in terms:
             moved = z_above.copy()
-            moved[case, j] += weights[j] * eps
+            moved[case, term.j] += term.w * eps
             paths.append(
                 {
-                    "j": j,
-                    "w": float(weights[j]),
-                    "dz": float(weights[j] * eps),
-                    "dE_dz": float(dE_dz[j]),
-                    "predicted": float(dE_dz[j] * weights[j] * eps),
+                    "j": term.j,
+                    "w": term.w,
+                    "dz": float(term.w * eps),
+                    "dE_dz": term.dE_dz,
+                    "predicted": float(term.product * eps),
                     "measured_alone": float(e_z(moved) - base),
                 }
             )
@@ -101,6 +98,20 @@ def perturbation_view(
         "rows": rows,
         "shrinks_quadratically": _shrinks_quadratically(rows),
     }
+
+
+def central_dE_dy(
+    derivation: Derivation, layer: int, unit: int, case: int = 0, eps: float = 1e-6
+) -> float:
+    """(E(y_i + eps) - E(y_i - eps)) / (2 eps): unit ``unit`` of ``layer`` nudged in ``case``,
+    the layers above rerun by the independent float64 forward pass."""
+    derivation._check_unit(layer, unit)
+    arrays = numeric.arrays_of(derivation)
+
+    def e_y(values: np.ndarray) -> float:
+        return numeric.error_from(arrays, derivation.t, derivation.loss, layer, values)
+
+    return numeric.central_difference(e_y, derivation.layers[layer].y, (case, unit), eps)
 
 
 def _shrinks_quadratically(rows: list[dict[str, Any]]) -> bool:

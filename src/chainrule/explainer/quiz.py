@@ -15,7 +15,8 @@ from itertools import combinations
 
 import numpy as np
 
-from chainrule.explainer.derivation import Derivation, explain
+from chainrule.explainer.build import explain
+from chainrule.explainer.derivation import Derivation
 from chainrule.explainer.network import ExplainError, Problem, as_loss, as_network
 
 

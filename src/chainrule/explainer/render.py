@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chainrule.explainer.document import Options
+from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import NOTATIONS
 from chainrule.explainer.render_html import render_html
 from chainrule.explainer.render_latex import render_latex
 from chainrule.explainer.render_markdown import render_markdown
 from chainrule.explainer.render_text import render_text
+from chainrule.explainer.serialize import to_json
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
@@ -20,10 +22,8 @@ FORMATS = ("text", "markdown", "latex", "html", "json")
 def render(d: Derivation, format: str = "text", notation: str | None = None, **options: Any) -> str:
     """The derivation in ``format``; ``options`` are :class:`~chainrule.explainer.document.Options`
     fields (``max_units``, ``max_cases``, ``digits``, ``focused``)."""
-    from chainrule.explainer.network import ExplainError
-
     if format == "json":
-        return d.to_json()
+        return to_json(d)
     renderers = {
         "text": render_text,
         "markdown": render_markdown,

@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from chainrule.explainer.derivation import Derivation
+from chainrule.explainer.derivation import SCHEMA_VERSION, Derivation
 
 SCHEMA_ID = "https://chainrule.dev/schemas/derivation-1.json"
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) that :meth:`Derivation.to_json` output validates against."""
+    """The JSON Schema (draft 2020-12) that :func:`to_json`'s output validates against."""
     text = resources.files("chainrule.explainer").joinpath("schema.json").read_text("utf-8")
     return json.loads(text)
 
 
-def derivation_to_dict(d: Derivation) -> dict[str, Any]:
-    """Every number of the derivation, per layer, unit, case and connection."""
-    from chainrule.explainer.derivation import SCHEMA_VERSION
+def to_json(d: Derivation, indent: int | None = 2) -> str:
+    """The derivation as a JSON document (validates against :func:`schema`)."""
+    return json.dumps(to_dict(d), indent=indent, allow_nan=False)
 
+
+def to_dict(d: Derivation) -> dict[str, Any]:
+    """Every number of the derivation, per layer, unit, case and connection (JSON-able)."""
     checks = d.all_checks()
     return {
         "schema": "chainrule.derivation",

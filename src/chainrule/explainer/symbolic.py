@@ -68,16 +68,18 @@ def _activation(name: str, z: list[sympy.Expr]) -> list[sympy.Expr]:
 
 
 def _error(d: Derivation, z: list, y: list, case: int) -> sympy.Expr:
+    """This case's share of E: its per-case sum over the output units over the loss's divisor."""
     import sympy
 
     t = [sympy.Float(v) for v in d.t[case]]
+    share = sympy.Integer(1) / d.loss.divisor(d.n_cases, len(y))
     if d.loss.name == "squared-error":
-        return sympy.Rational(1, 2) * sum((tj - yj) ** 2 for tj, yj in zip(t, y))
+        return share * sympy.Rational(1, 2) * sum((tj - yj) ** 2 for tj, yj in zip(t, y))
     if d.loss.name == "mse":
-        return sum((tj - yj) ** 2 for tj, yj in zip(t, y)) / (len(y) * d.n_cases)
+        return share * sum((tj - yj) ** 2 for tj, yj in zip(t, y))
     if d.loss.name == "cross-entropy":
-        return -sum(tj * sympy.log(yj) for tj, yj in zip(t, y))
-    return -sum(tj * sympy.log(yj) + (1 - tj) * sympy.log(1 - yj) for tj, yj in zip(t, y))
+        return -share * sum(tj * sympy.log(yj) for tj, yj in zip(t, y))
+    return -share * sum(tj * sympy.log(yj) + (1 - tj) * sympy.log(1 - yj) for tj, yj in zip(t, y))
 
 
 def _check_size(d: Derivation, layer: int) -> None:

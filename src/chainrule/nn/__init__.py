@@ -9,6 +9,7 @@
 
 from chainrule._lazy import lazy_package
 from chainrule.nn import init
+from chainrule.nn.activations import ACTIVATIONS, Activation, activation, activation_of, mlp
 from chainrule.nn.layers import (
     Dropout,
     Linear,
@@ -19,8 +20,6 @@ from chainrule.nn.layers import (
     Sigmoid,
     Softmax,
     Tanh,
-    activation,
-    mlp,
 )
 from chainrule.nn.losses import (
     MSE,
@@ -44,11 +43,11 @@ from chainrule.nn.module import (
 )
 
 __all__ = [
-    "MSE", "BinaryCrossEntropy", "ConfigError", "CrossEntropy", "Dropout", "Linear", "Logistic",
-    "Loss", "MarginSquaredError", "Module", "Parallel", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation", "from_config",
-    "functional_call", "init", "loss_from_config", "loss_from_name", "mlp", "register_module",
-    "registered_modules",
+    "ACTIVATIONS", "MSE", "Activation", "BinaryCrossEntropy", "ConfigError", "CrossEntropy",
+    "Dropout", "Linear", "Logistic", "Loss", "MarginSquaredError", "Module", "Parallel",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "SquaredError", "StateDictError",
+    "Tanh", "activation", "activation_of", "from_config", "functional_call", "init",
+    "loss_from_config", "loss_from_name", "mlp", "register_module", "registered_modules",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

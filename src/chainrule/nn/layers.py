@@ -7,7 +7,7 @@ in one place, the ops registry, and a network's backward pass is the engine's ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -346,62 +346,3 @@ class Parallel(Module):
 
     def extra_repr(self) -> str:
         return f"widths={self.widths}"
-
-
-ACTIVATIONS: dict[str, type[Module]] = {
-    "logistic": Logistic,
-    "sigmoid": Logistic,
-    "tanh": Tanh,
-    "relu": ReLU,
-}
-
-
-def activation(name: str) -> Module:
-    """A unit layer by name: "logistic" (or "sigmoid"), "tanh", "relu", "softmax"."""
-    if name == "softmax":
-        return Softmax()
-    try:
-        return ACTIVATIONS[name]()
-    except (KeyError, TypeError):
-        known = ", ".join([*ACTIVATIONS, "softmax"])
-        raise ConfigError(f"unknown activation {name!r}; choose one of {known}") from None
-
-
-def mlp(
-    sizes: Sequence[int],
-    activation: str = "logistic",
-    output: str | None = None,
-    dtype: Any = np.float32,
-    init: str | Callable[..., np.ndarray] = "uniform",
-    rng: RNG = None,
-    bias: bool = True,
-    init_range: float = 0.3,
-) -> Sequential:
-    """A multilayer network: Linear layers between consecutive ``sizes``, each hidden one
-    followed by ``activation``, and the last by ``output`` (None: the raw logits, which is what
-    CrossEntropy and BinaryCrossEntropy expect; "logistic"; "softmax").
-
-    >>> net = mlp([6, 2, 1], output="logistic", rng=0)   # RHW 1986's symmetry network
-    >>> [type(layer).__name__ for layer in net]
-    ['Linear', 'Logistic', 'Linear', 'Logistic']
-    """
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2:
-        raise ConfigError(f"mlp: sizes needs at least an input and an output size, got {sizes}")
-    unit = _activation_factory(activation)
-    output_unit = None if output is None else _activation_factory(output)
-    generator = as_generator(rng)
-    layers: list[Module] = []
-    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(n_in, n_out, bias, init, dtype, generator, init_range))
-        last = index == len(sizes) - 2
-        if not last:
-            layers.append(unit())
-        elif output_unit is not None:
-            layers.append(output_unit())
-    return Sequential(*layers)
-
-
-def _activation_factory(name: str) -> Callable[[], Module]:
-    activation(name)  # raises a clear error for an unknown name
-    return lambda: activation(name)

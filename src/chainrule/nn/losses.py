@@ -13,6 +13,13 @@
 
 Each checks the shapes (and label range) and names itself, both shapes and what it expected.
 Targets are cast to the output's dtype, so a float32 network stays float32.
+
+A loss also answers what every tool needs to know about it, so that no caller recognises a loss
+by its class name: its ``reduction`` and what a mean is over (:meth:`Loss.divisor`), the unit it
+applies to the outputs itself (``output_activation``: softmax or logistic for the losses that read
+logits), how outputs become probabilities (:meth:`Loss.probabilities`), how targets become the
+rows it compares against (:meth:`Loss.target_rows`), and where a probability counts as "on"
+(``threshold``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.backend import to_numpy
+from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
 from chainrule.ops.nn import check_labels
 from chainrule.ops.registry import REGISTRY, ShapeError
@@ -40,6 +48,45 @@ class Loss:
 
     #: The name :func:`loss_from_name` knows it by.
     name: str = ""
+    #: "sum" or "mean" (see :meth:`divisor` for what a mean is over).
+    reduction: str = "mean"
+    #: A mean over the cases only (False) or over every output of every case (True).
+    per_unit: bool = False
+    #: The unit the loss applies itself to logits ("softmax", "logistic"), or None when it
+    #: compares the network's outputs as they are.
+    output_activation: str | None = None
+    #: Where a probability counts as "on" (one output unit, or multilabel outputs).
+    threshold: float = 0.5
+
+    def divisor(self, n_cases: int, n_units: int) -> int:
+        """What the loss divides its sum over cases and units by: 1, n_cases or all outputs."""
+        if self.reduction == "sum":
+            return 1
+        return n_cases * n_units if self.per_unit else n_cases
+
+    def describe_reduction(self) -> str:
+        """``"sum over cases"``, ``"mean over cases"`` or ``"mean over cases and units"``."""
+        over = "cases and units" if self.per_unit else "cases"
+        return f"{self.reduction} over {over}"
+
+    def probabilities(self, outputs: Any) -> np.ndarray:
+        """The network's outputs as probabilities: the loss's own unit applied to logits."""
+        array = np.asarray(to_numpy(_target_array(outputs)))
+        if self.output_activation is None:
+            return array
+        return to_numpy(ACTIVATIONS[self.output_activation].op(Tensor(array)).data)
+
+    def target_rows(self, target: Any, n_outputs: int) -> np.ndarray:
+        """Targets as float64 rows (cases, n_outputs), as this loss compares them to outputs.
+
+        A single column (or flat list) fits one output unit; cross-entropy also reads it as
+        class labels (see :class:`CrossEntropy`).
+        """
+        array = np.asarray(to_numpy(_target_array(target)), dtype=np.float64)
+        if array.ndim <= 1 and n_outputs == 1:
+            array = array.reshape(-1, 1)
+        what = f"{type(self).__name__}: the target"
+        return as_rows(array, n_outputs, what, "the output layer expects")
 
     def __call__(self, output: Tensor, target: Any) -> Tensor:
         output = output if isinstance(output, Tensor) else Tensor(output)
@@ -73,6 +120,22 @@ class Loss:
         return Tensor(output.xp.asarray(array, dtype=output.dtype))
 
 
+def as_rows(
+    values: Any, width: int, what: str, expected: str = "the network expects"
+) -> np.ndarray:
+    """``values`` as a (cases, width) float64 array; one case may be a flat list. A wrong shape
+    raises ShapeError naming ``what``, its shape and the ``width`` expected."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ShapeError(
+            f"{what} has shape {np.shape(values)} but {expected} {width} "
+            f"value{'s' * (width != 1)} per case (shape (cases, {width}))"
+        )
+    return array
+
+
 def _n_cases(output: Tensor) -> int:
     return output.shape[0] if output.ndim > 0 else 1
 
@@ -85,6 +148,7 @@ class SquaredError(Loss):
     """
 
     name = "squared-error"
+    reduction = "sum"
 
     def __init__(self, reduction: str = "sum") -> None:
         if reduction not in ("sum", "mean"):
@@ -105,6 +169,7 @@ class MSE(Loss):
     """The mean squared error over every element, mean((t - y)^2) (no 1/2; PyTorch's MSELoss)."""
 
     name = "mse"
+    per_unit = True
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         t = self._same_shape_target(output, target)
@@ -121,6 +186,21 @@ class CrossEntropy(Loss):
     """
 
     name = "cross-entropy"
+    output_activation = "softmax"
+
+    def target_rows(self, target: Any, n_outputs: int) -> np.ndarray:
+        """Rows of probabilities; integer labels (n,) or a column of whole numbers (n, 1) become
+        one-hot rows (a flat float list is one case's row of probabilities)."""
+        array = np.asarray(to_numpy(_target_array(target)))
+        column = array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1
+        if (array.ndim == 1 and array.dtype.kind in "iub" and n_outputs > 1) or column:
+            labels = _labels(array.reshape(-1), "CrossEntropy")
+            if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
+                raise ValueError(
+                    f"CrossEntropy: class labels {labels.tolist()} must lie in 0..{n_outputs - 1}"
+                )
+            return np.eye(n_outputs)[labels]
+        return super().target_rows(array, n_outputs)
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         shape = output.data.shape
@@ -173,6 +253,8 @@ class BinaryCrossEntropy(Loss):
     """
 
     name = "binary-cross-entropy"
+    per_unit = True
+    output_activation = "logistic"
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         t = self._same_shape_target(output, target)
@@ -206,6 +288,7 @@ class MarginSquaredError(Loss):
     """
 
     name = "margin-squared-error"
+    reduction = "sum"
 
     def __init__(self, on: float = 0.8, off: float = 0.2, measured_from: str = "edge") -> None:
         if measured_from not in ("edge", "target"):

@@ -29,12 +29,8 @@ from chainrule.tensor import Tensor
 
 def loss_kind(loss: Any) -> str:
     """ "softmax" for cross-entropy from logits, "logit" for binary cross-entropy, else "output"."""
-    name = type(loss).__name__
-    if name == "CrossEntropy":
-        return "softmax"
-    if name == "BinaryCrossEntropy":
-        return "logit"
-    return "output"
+    unit = getattr(loss, "output_activation", None)  # the loss knows which unit it applies
+    return {"softmax": "softmax", "logistic": "logit"}.get(unit, "output")
 
 
 def decision_threshold(loss: Any) -> float:

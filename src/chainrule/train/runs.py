@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import DataError, UserError
+from chainrule.nn.activations import HIDDEN
 
 #: Per-dataset defaults. The classic problems train on all their cases with full-batch sweeps
 #: (as RHW 1986 did) and are judged on the same cases; the others hold out a test split.
@@ -52,7 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: Defaults for a CSV file or an IDX directory.
 GENERIC = dict(hidden=[64], optimizer="adam", lr=0.003, epochs=20, batch_size=32, init="glorot")
 
-ACTIVATIONS = ("logistic", "tanh", "relu")
+ACTIVATIONS = HIDDEN
 LOSSES = ("cross-entropy", "squared-error", "mse", "binary-cross-entropy", "margin-squared-error")
 #: "mlp": layers of --hidden sizes; "family-trees": RHW 1986's network (--hidden switches to mlp)
 NETWORKS = ("mlp", "family-trees")

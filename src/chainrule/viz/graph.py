@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import ops
 from chainrule.engine import no_grad, reverse_topological_order, rule_params, sum_over_consumers
 from chainrule.files import atomic_write_text
 from chainrule.tensor import Tensor
@@ -303,8 +304,10 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
     Each y_i feeds the three products y_i w_ij, so three arrows meet at y_i, carrying
     w_ij dE/dz_j; their sum is dE/dy_i.
     """
-    import chainrule as cr
-    from chainrule.explainer.derivation import explain
+    from chainrule.explainer.build import explain
+
+    def leaf(value: float) -> Tensor:
+        return Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
 
     d = explain(perturbation=False, check=False)
     conn = d.connections[1]
@@ -312,20 +315,20 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
     named: dict[str, Tensor] = {}
     ys = []
     for i in range(n_i):
-        ys.append(cr.tensor(d.layers[1].y[0, i], requires_grad=True))
+        ys.append(leaf(d.layers[1].y[0, i]))
         named[f"y_{i + 1}"] = ys[-1]
     error_terms = []
     for j in range(n_j):
-        z = cr.tensor(conn.bias[j], requires_grad=True)
+        z = leaf(conn.bias[j])
         named[f"b_{j + 1}"] = z
         for i in range(n_i):
-            w = cr.tensor(conn.weight[i, j], requires_grad=True)
+            w = leaf(conn.weight[i, j])
             named[f"w_{i + 1}{j + 1}"] = w
             z = z + ys[i] * w
         named[f"z_{j + 1}"] = z
-        y = cr.sigmoid(z)
+        y = ops.sigmoid(z)
         named[f"y_j={j + 1}"] = y
         error_terms.append((float(d.t[0, j]) - y) ** 2)
-    E = 0.5 * cr.stack(error_terms).sum()
+    E = 0.5 * ops.stack(error_terms).sum()
     named["E"] = E
     return graph(E, names={id(t): name for name, t in named.items()}), named

@@ -132,7 +132,7 @@ def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
 
 def backward(body: s.NetworkRequest, _: BrowserSession) -> dict:
     """Forward and backward pass: every unit's z, y, dE/dz, dE/dy; dE/dw, dE/db; E."""
-    return net.run(_state(body.network)).to_json()
+    return net.run(_state(body.network))
 
 
 def paths(body: s.UnitRequest, _: BrowserSession) -> dict:
@@ -308,7 +308,8 @@ def openapi_document(version: str) -> dict:
             "version": version,
             "description": (
                 "Every number of the backprop explorer, computed by chainrule. Limits: "
-                f"{s.MAX_LAYERS} layers, {s.MAX_UNITS} units per layer, bodies of at most "
+                f"{s.MAX_LAYERS} layers, {s.MAX_UNITS} units per layer, {s.MAX_WEIGHTS} "
+                f"connections, bodies of at most "
                 f"{s.MAX_BODY_BYTES} bytes, finite numbers of magnitude at most "
                 f"{s.MAX_MAGNITUDE:g}; unknown fields are refused."
             ),

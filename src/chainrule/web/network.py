@@ -1,10 +1,13 @@
-"""The explorer's network: a stack of fully connected layers, computed by chainrule's engine.
+"""The explorer's network: JSON to and from an ``nn.Sequential``; every number from the explainer.
 
-The page edits a small network given by its numbers (a :class:`NetworkState`); every number it
-shows comes from here: the forward pass (z and y per unit), the backward pass (dE/dz and dE/dy per
-unit, dE/dw per connection), the split of dE/dy_i into its paths i -> j, finite-difference checks
-and the nudge experiment. All of it runs on chainrule tensors in float64, so finite differences
-agree with the backward pass to about 1e-9.
+The page edits a small network given by its numbers (a :class:`NetworkState`). The state is only
+a serialisation: :meth:`NetworkState.model` turns it into the ``nn.Sequential`` the library runs
+(float64), :meth:`NetworkState.loss_object` into the ``nn`` loss of that name, and
+:func:`NetworkState.from_model` turns a model back into a state. Every number the page shows is
+read from the explainer's :class:`~chainrule.explainer.Derivation` of that model: the forward and
+backward pass, the split of dE/dy_i into its paths (``Derivation.terms``), the nudge experiment
+(the perturbation view), the finite differences and the gradient check. This module does no
+arithmetic of its own.
 
 Notation follows the lecture: for a connection from unit i (layer below) to unit j (layer above),
 ``z_j = b_j + sum_i y_i w_ij``, ``y_j = f(z_j)`` and ``dE/dy_i = sum_j w_ij dE/dz_j``.
@@ -14,19 +17,30 @@ Layer 0 holds the input units (their y is the input; they have no z).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-import chainrule as cr
-from chainrule import nn
-from chainrule.tensor import Tensor
+from chainrule.explainer import (
+    Derivation,
+    ExplainError,
+    as_loss,
+    as_network,
+    explain,
+    seed_network,
+    sequential,
+)
+from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
+from chainrule.nn.layers import Sequential
+from chainrule.nn.losses import Loss
 
-HIDDEN_ACTIVATIONS = ("logistic", "tanh", "relu")
-OUTPUT_ACTIVATIONS = ("logistic", "linear", "softmax")
-LOSSES = ("squared-error", "cross-entropy", "binary-cross-entropy")
-# Which output units each loss is defined for (the stable forms work from the logits z).
-LOSS_OUTPUT = {"cross-entropy": "softmax", "binary-cross-entropy": "logistic"}
+LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
+# Which output units each loss is defined for: the loss applies that unit to the logits itself.
+LOSS_OUTPUT = {name: as_loss(name).output_activation for name in LOSSES}
+LOSS_OUTPUT = {name: unit for name, unit in LOSS_OUTPUT.items() if unit is not None}
 FD_EPS = 1e-6
+#: Finite-difference checks per gradient check; past this the explainer checks a fixed sample.
+MAX_CHECKS = 3000
 
 
 @dataclass
@@ -70,13 +84,71 @@ class NetworkState:
             target=np.asarray(spec["target"], dtype=np.float64),
         )
 
+    def loss_object(self) -> Loss:
+        """The ``nn`` loss of this name (the library's own definition and reduction)."""
+        return as_loss(self.loss)
+
+    def model(self) -> Sequential:
+        """The ``nn.Sequential`` these numbers describe, in float64. A loss that applies its own
+        unit to the logits (cross-entropy, binary cross-entropy) gets the logits: the top
+        Linear layer is the model's last layer, as ``chainrule train`` builds it."""
+        top = len(self.sizes) - 1
+        own = self.loss_object().output_activation
+        triples = []
+        for l in range(top):
+            unit = self.output if l + 1 == top else self.activation
+            if l + 1 == top and own is not None:
+                unit = "identity"
+            triples.append((self.weights[l], self.biases[l], unit))
+        return sequential(triples)
+
+    @classmethod
+    def from_model(cls, model: Any, x: Any, t: Any, loss: Any) -> NetworkState:
+        """The state of an ``nn.Sequential`` with one case ``x`` (one row) and its target row."""
+        network, loss_object = as_network(model), as_loss(loss)
+        layers = network.layers
+        kinds = {layer.activation for layer in layers[:-1]}
+        if len(kinds) > 1:
+            raise ExplainError(
+                f"the explorer shows one kind of hidden unit, but this network has "
+                f"{network.describe()}"
+            )
+        hidden = kinds.pop() if kinds else "logistic"
+        top = loss_object.output_activation or layers[-1].activation
+        return cls(
+            sizes=network.sizes,
+            weights=[np.asarray(layer.weight.numpy(), dtype=np.float64) for layer in layers],
+            biases=[
+                np.zeros(layer.n_out) if layer.bias is None else layer.bias.numpy().astype(float)
+                for layer in layers
+            ],
+            activation=hidden,
+            output="linear" if top == "identity" else top,
+            loss=loss_object.name,
+            input=np.asarray(x, dtype=np.float64).reshape(-1),
+            target=np.asarray(t, dtype=np.float64).reshape(-1),
+        )
+
+    def derivation(self, focus: tuple[int, int] | None = None, **options: Any) -> Derivation:
+        """The explainer's derivation of this network's one case; ``focus`` is (layer, 0-based
+        unit); ``options`` go to :func:`~chainrule.explainer.explain` (default: no checks)."""
+        unit = None if focus is None else (focus[0], focus[1] + 1)  # the explainer counts from 1
+        options = {"check": False, "perturbation": False, **options}
+        return explain(
+            self.model(),
+            self.input[None, :],
+            self.target[None, :],
+            self.loss_object(),
+            unit=unit,
+            **options,
+        )
+
 
 def seed_state() -> NetworkState:
     """The lecture's picture, the explainer's seed network: 2 inputs, a hidden layer i of 2
     logistic units, a top layer j of 3 logistic units, squared error against one target."""
-    from chainrule.web.derivation import seed_from_explainer
-
-    return seed_from_explainer()
+    problem = seed_network()
+    return NetworkState.from_model(problem.network.model, problem.x, problem.t, problem.loss)
 
 
 def random_state(
@@ -106,209 +178,104 @@ def random_state(
     )
 
 
-def activate(z: Tensor, name: str) -> Tensor:
-    """Apply the unit's nonlinearity f(z) by name."""
-    if name == "logistic":
-        return cr.sigmoid(z)
-    if name == "tanh":
-        return cr.tanh(z)
-    if name == "relu":
-        return cr.relu(z)
-    if name == "softmax":
-        return cr.softmax(z, axis=-1)
-    if name == "linear":
-        return z
-    raise ValueError(f"activation: unknown unit {name!r}")
+def pass_json(d: Derivation) -> dict:
+    """One forward and backward pass as the page draws it: per layer the units' z, y, dE/dz and
+    dE/dy (case 0), dE/dw and dE/db per weight layer, and E. An output layer whose loss reads
+    the logits has y off E's path: its dE/dy is 0 there (the page says so)."""
+    layers = []
+    for record in d.layers:
+        dE_dy = np.zeros(record.size) if record.dE_dy is None else record.dE_dy[0]
+        layers.append(
+            {
+                "z": None if record.z is None else record.z[0].tolist(),
+                "y": record.y[0].tolist(),
+                "dE_dz": None if record.dE_dz is None else record.dE_dz[0].tolist(),
+                "dE_dy": dE_dy.tolist(),
+            }
+        )
+    return {
+        "E": d.error,
+        "layers": layers,
+        "dE_dw": [c.dE_dw.tolist() for c in d.connections],
+        "dE_db": [
+            (np.zeros(c.weight.shape[1]) if c.dE_db is None else c.dE_db).tolist()
+            for c in d.connections
+        ],
+    }
 
 
-def loss_value(loss: str, z: Tensor, y: Tensor, target: Tensor) -> Tensor:
-    """E by chainrule.nn's loss of that name, averaged over the cases (rows) of a batch.
-
-    Each sums over the output units, as the explainer writes E: squared-error is the lecture's
-    E = 1/2 sum_j (t_j - y_j)^2; the cross-entropies take the logits z, for stability.
-    """
-    if loss == "squared-error":
-        return nn.SquaredError(reduction="mean")(y, target)
-    if loss == "cross-entropy":
-        return nn.CrossEntropy()(z, target)
-    if loss == "binary-cross-entropy":  # nn's is a mean over every output: undo the 1/k
-        return nn.BinaryCrossEntropy()(z, target) * z.shape[-1]
-    raise ValueError(f"loss: unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+def run(state: NetworkState) -> dict:
+    """Forward and backward pass (the explainer's derivation, unchecked), as the page's JSON."""
+    return pass_json(state.derivation())
 
 
-@dataclass
-class Pass:
-    """One forward and backward pass: per layer l the units' z, y, dE/dz and dE/dy (1-D arrays),
-    per weight layer dE/dw and dE/db, and the error E."""
-
-    z: list[np.ndarray | None]
-    y: list[np.ndarray]
-    dE_dz: list[np.ndarray | None]
-    dE_dy: list[np.ndarray]
-    dE_dw: list[np.ndarray]
-    dE_db: list[np.ndarray]
-    E: float
-
-    def to_json(self) -> dict:
-        """Plain lists, layer by layer (layer 0's z and dE/dz are null: input units have none)."""
-
-        def listed(arrays):
-            return [None if a is None else a.tolist() for a in arrays]
-
-        return {
-            "E": self.E,
-            "layers": [
-                {"z": z, "y": y, "dE_dz": dz, "dE_dy": dy}
-                for z, y, dz, dy in zip(
-                    listed(self.z), listed(self.y), listed(self.dE_dz), listed(self.dE_dy)
-                )
-            ],
-            "dE_dw": listed(self.dE_dw),
-            "dE_db": listed(self.dE_db),
-        }
-
-
-def forward(
-    state: NetworkState,
-    y_start: Tensor,
-    weights: list[Tensor],
-    biases: list[Tensor],
-    layer: int = 0,
-    target: np.ndarray | None = None,
-) -> tuple[list[Tensor], list[Tensor], Tensor]:
-    """Run the layers above ``layer`` from its outputs ``y_start`` (rows are cases).
-
-    Returns the z's and y's of ``layer`` + 1 upwards (the y's start with ``y_start``) and E
-    against ``target`` rows (the state's one target when None)."""
-    zs, ys = [], [y_start]
-    top = len(state.sizes) - 1
-    for l in range(layer, top):
-        z = ys[-1] @ weights[l] + biases[l]
-        unit = state.output if l + 1 == top else state.activation
-        zs.append(z)
-        ys.append(activate(z, unit))
-    rows = state.target[None, :] if target is None else target
-    return zs, ys, loss_value(state.loss, zs[-1], ys[-1], cr.tensor(rows))
-
-
-def error_from_layer(state: NetworkState, layer: int, y_layer: np.ndarray) -> float:
-    """E when layer ``layer``'s outputs are set to ``y_layer`` (the layers below are cut off)."""
-    weights = [cr.tensor(w) for w in state.weights]
-    biases = [cr.tensor(b) for b in state.biases]
-    with cr.no_grad():
-        _, _, E = forward(state, cr.tensor(y_layer[None, :]), weights, biases, layer)
-    return float(E.item())
-
-
-def run(state: NetworkState) -> Pass:
-    """Forward and backward pass through the engine, keeping every unit's numbers."""
-    weights = [cr.tensor(w, requires_grad=True) for w in state.weights]
-    biases = [cr.tensor(b, requires_grad=True) for b in state.biases]
-    x = cr.tensor(state.input[None, :], requires_grad=True)
-    zs, ys, E = forward(state, x, weights, biases)
-    grads = cr.gradient(E, [*ys, *zs, *weights, *biases])
-    n = len(ys)
-    g_y, g_z = grads[:n], grads[n : 2 * n - 1]
-    g_w, g_b = grads[2 * n - 1 : 3 * n - 2], grads[3 * n - 2 :]
-
-    def row(t: Tensor) -> np.ndarray:
-        return np.asarray(t.numpy(), dtype=np.float64)[0]
-
-    return Pass(
-        z=[None] + [row(z) for z in zs],
-        y=[row(y) for y in ys],
-        dE_dz=[None] + [row(g) for g in g_z],
-        dE_dy=[row(g) for g in g_y],
-        dE_dw=[np.asarray(g.numpy(), dtype=np.float64) for g in g_w],
-        dE_db=[np.asarray(g.numpy(), dtype=np.float64) for g in g_b],
-        E=float(E.item()),
-    )
-
-
-def finite_difference_dE_dy(
-    state: NetworkState, layer: int, unit: int, y_layer: np.ndarray, eps: float = FD_EPS
-) -> float:
-    """Central difference (E(y_i + eps) - E(y_i - eps)) / 2 eps, other units held fixed."""
-    up, down = y_layer.copy(), y_layer.copy()
-    up[unit] += eps
-    down[unit] -= eps
-    return (error_from_layer(state, layer, up) - error_from_layer(state, layer, down)) / (2 * eps)
-
-
-def paths(state: NetworkState, layer: int, unit: int, result: Pass | None = None) -> dict:
-    """dE/dy_i split into one term per path i -> j: w_ij dE/dz_j, with their sum, the engine's
-    dE/dy_i and the finite-difference check. ``layer`` must have a layer above it."""
-    result = result or run(state)
-    w_row = state.weights[layer][unit]
-    dE_dz_above = result.dE_dz[layer + 1]
-    terms = w_row * dE_dz_above
-    fd = finite_difference_dE_dy(state, layer, unit, result.y[layer])
+def paths(state: NetworkState, layer: int, unit: int) -> dict:
+    """dE/dy_i split into one term per path i -> j (the derivation's terms w_ij dE/dz_j), with
+    their sum, the engine's dE/dy_i and a central difference. ``layer`` needs a layer above."""
+    d = state.derivation()
+    terms = d.terms(layer, unit)
     return {
         "layer": layer,
         "unit": unit,
-        "y": float(result.y[layer][unit]),
-        "terms": [
-            {"j": j, "w_ij": float(w_row[j]), "dE_dz_j": float(dE_dz_above[j]), "term": float(t)}
-            for j, t in enumerate(terms)
-        ],
-        "sum_of_terms": float(terms.sum()),
-        "dE_dy": float(result.dE_dy[layer][unit]),
-        "finite_difference": fd,
+        "y": float(d.layers[layer].y[0, unit]),
+        "terms": [{"j": t.j, "w_ij": t.w, "dE_dz_j": t.dE_dz, "term": t.product} for t in terms],
+        "sum_of_terms": d.sum_over_j(layer, unit),
+        "dE_dy": d.dE_dy(layer, unit).value,
+        "finite_difference": central_dE_dy(d, layer, unit, eps=FD_EPS),
         "fd_eps": FD_EPS,
-        "E": result.E,
+        "E": d.error,
     }
 
 
 def nudge(state: NetworkState, layer: int, unit: int, eps: float) -> dict:
-    """Move y_i by ``eps``: each path's predicted change w_ij dE/dz_j eps, their sum, and the
-    change in E measured by running the layers above again."""
-    result = run(state)
-    w_row = state.weights[layer][unit]
-    dE_dz_above = result.dE_dz[layer + 1]
-    predicted = w_row * dE_dz_above * eps
-    moved = result.y[layer].copy()
-    moved[unit] += eps
-    E_after = error_from_layer(state, layer, moved)
+    """Move y_i by ``eps``: the explainer's perturbation view at that one eps (each path's
+    predicted change w_ij dE/dz_j eps, their sum, and the change in E measured by running the
+    layers above again)."""
+    d = state.derivation()
+    view = perturbation_view(d, layer, unit, eps_values=(eps,))
+    row = view["rows"][0]
     return {
         "layer": layer,
         "unit": unit,
         "eps": eps,
-        "predicted_per_path": [float(p) for p in predicted],
-        "predicted": float(predicted.sum()),
-        "measured": E_after - result.E,
-        "E_before": result.E,
-        "E_after": E_after,
+        "predicted_per_path": [p["predicted"] for p in row["paths"]],
+        "predicted": row["sum_predicted"],
+        "measured": row["measured"],
+        "E_before": view["E"],
+        "E_after": view["E"] + row["measured"],
     }
 
 
 def gradient_check(state: NetworkState) -> dict:
-    """Check dE/dw, dE/db and dE/dx of the whole network against central differences."""
-    n_layers = len(state.weights)
-
-    def error(x: Tensor, *params: Tensor) -> Tensor:
-        weights, biases = list(params[:n_layers]), list(params[n_layers:])
-        return forward(state, x, weights, biases)[2]
-
-    inputs = [state.input[None, :], *state.weights, *state.biases]
-    report = cr.gradcheck(error, inputs, mode="full")
-    names = ["input"] + [f"weights[{l}]" for l in range(n_layers)]
-    names += [f"biases[{l}]" for l in range(n_layers)]
+    """The explainer's finite-difference checks of dE/dx, dE/dw and dE/db, summarised: whether
+    every checked derivative agrees, the worst entry and how far off it is. ``checked`` counts
+    the inputs and parameters checked, as a gradient check of E(x, W, b) would."""
+    d = state.derivation(check=True, max_checks=MAX_CHECKS, eps=FD_EPS)
+    checks = [
+        (f"{name}{list(index)}", check)
+        for name, entries in _named_checks(d)
+        for index, check in entries
+        if check.numeric is not None
+    ]
+    name, worst = max(checks, key=lambda item: item[1].difference)
     return {
-        "ok": bool(report),
-        "max_abs_error": float(report.max_abs_error),
-        "max_rel_error": float(report.max_rel_error),
-        "where": _where(report, names),
+        "ok": d.all_ok,
+        "max_abs_error": float(worst.difference),
+        "max_rel_error": max(c.difference / max(abs(c.numeric), 1e-12) for _, c in checks),
+        "where": None if d.all_ok else name,
         "eps": FD_EPS,
-        "checked": int(sum(np.size(a) for a in inputs)),
+        "checked": len(checks),
     }
 
 
-def _where(report: cr.GradcheckReport, names: list[str]) -> str | None:
-    """Name the worst entry in the API's words (gradcheck numbers inputs by position)."""
-    where = getattr(report, "where", None)
-    if where is None:
-        return None
-    text = str(where)
-    for position, name in reversed(list(enumerate(names))):  # 'input 12' before 'input 1'
-        text = text.replace(f"input {position}", name)
-    return text
+def _named_checks(d: Derivation):
+    """(name, [(index, Checked)]) for the input and every weight layer's weights and biases."""
+    yield "input", [((u,), d.dE_dy(0, u)) for u in range(d.layers[0].size)]
+    for c in d.connections:
+        rows, cols = c.weight.shape
+        yield (
+            f"weights[{c.below}]",
+            [((i, j), d.dE_dw(c.below, i, j)) for i in range(rows) for j in range(cols)],
+        )
+        if c.dE_db is not None:
+            yield f"biases[{c.below}]", [((j,), d.dE_db(c.below, j)) for j in range(cols)]

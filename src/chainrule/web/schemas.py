@@ -2,7 +2,9 @@
 
 Every request model forbids unknown fields, accepts finite numbers only and bounds every size:
 at most :data:`MAX_LAYERS` layers of units (the input layer included), :data:`MAX_UNITS` units in a
-layer, numbers of magnitude at most :data:`MAX_MAGNITUDE`. The response models document what the
+layer, :data:`MAX_WEIGHTS` connections in all (8 layers of 64 units, or the digits model
+64-128-10), numbers of
+magnitude at most :data:`MAX_MAGNITUDE`. The response models document what the
 page receives; the API tests check real responses against them.
 """
 
@@ -12,8 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chainrule.nn.losses import loss_from_name
+
 MAX_LAYERS = 8
-MAX_UNITS = 64
+MAX_UNITS = 128
+MAX_WEIGHTS = 28_672  # 8 layers of 64 units (7 x 64 x 64); the digits model has 9 472
 MAX_MAGNITUDE = 1e6
 MAX_BODY_BYTES = 1_048_576
 MAX_TRAIN_STEPS = 500
@@ -21,8 +26,18 @@ MAX_TRAIN_STEPS = 500
 Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Activation = Literal["logistic", "tanh", "relu"]
 OutputUnit = Literal["logistic", "linear", "softmax"]
-LossName = Literal["squared-error", "cross-entropy", "binary-cross-entropy"]
+LossName = Literal["squared-error", "mse", "cross-entropy", "binary-cross-entropy"]
 DatasetName = Literal["xor", "symmetry", "circle", "digits"]
+
+
+def check_connections(sizes: list[int]) -> None:
+    """Refuse more than :data:`MAX_WEIGHTS` connections, saying how many there are."""
+    n = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if n > MAX_WEIGHTS:
+        raise ValueError(
+            f"sizes: layers {'-'.join(map(str, sizes))} have {n} connections; the explorer "
+            f"shows at most {MAX_WEIGHTS}"
+        )
 
 
 class Strict(BaseModel):
@@ -53,6 +68,7 @@ class Network(Strict):
     @model_validator(mode="after")
     def _shapes_agree(self) -> Network:
         sizes = self.sizes
+        check_connections(sizes)
         n_links = len(sizes) - 1
         if len(self.weights) != n_links:
             raise ValueError(
@@ -80,7 +96,7 @@ class Network(Strict):
             raise ValueError(
                 f"target: the top layer has {sizes[-1]} units, got {len(self.target)} values"
             )
-        wanted = {"cross-entropy": "softmax", "binary-cross-entropy": "logistic"}.get(self.loss)
+        wanted = loss_from_name(self.loss).output_activation  # the unit the loss applies itself
         if wanted is not None and self.output != wanted:
             raise ValueError(
                 f"loss {self.loss!r} needs output units {wanted!r}, not {self.output!r}"
@@ -135,6 +151,11 @@ class NewNetworkRequest(Strict):
     loss: LossName = "squared-error"
     seed: int = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(0.5, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _not_too_many_connections(self) -> NewNetworkRequest:
+        check_connections(self.sizes)
+        return self
 
 
 class DerivationRequest(Strict):

@@ -1,8 +1,10 @@
 """A training run for the explorer: a small network learning a small dataset, step by step.
 
-The page plays, pauses and steps it; each step is a forward pass on a batch, ``E.backward()``
-through chainrule's engine and an update by a chainrule optimizer. The run records the loss of
-every step and the norm of each weight layer's gradient, so the page can draw them live.
+The page plays, pauses and steps it. The network is an ``nn.Sequential`` (the state's
+:meth:`~chainrule.web.network.NetworkState.model`) and each step is the library's one training
+step, :meth:`chainrule.train.Trainer.step`, with an optimizer from ``optim.from_name``. The run
+records the loss of every step and the norm of each weight layer's gradient, so the page can draw
+them live.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import chainrule as cr
 from chainrule import data, optim
+from chainrule.engine import no_grad
 from chainrule.errors import UserError
-from chainrule.web.network import NetworkState, forward, random_state
+from chainrule.nn.layers import Linear, Sequential
+from chainrule.nn.losses import Loss
+from chainrule.tensor import Tensor
+from chainrule.train.trainer import Trainer
+from chainrule.web.network import NetworkState, random_state
 
 #: The datasets the page offers; "circle" is the 2-D toy set (inside or outside a circle).
 DATASETS = ("xor", "symmetry", "circle", "digits")
@@ -44,16 +50,16 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, data.Dataset]:
 
 @dataclass
 class TrainingRun:
-    """One browser session's run: the network's parameters, its optimizer and its history."""
+    """One browser session's run: the model, the library's trainer and the run's history."""
 
     dataset: str
     X: np.ndarray
     T: np.ndarray
     task: str
     state: NetworkState
-    weights: list[cr.Tensor]
-    biases: list[cr.Tensor]
-    optimizer: optim.Optimizer
+    model: Sequential
+    loss: Loss
+    trainer: Trainer
     batch_size: int | None
     rng: np.random.Generator
     losses: list[float] = field(default_factory=list)
@@ -64,6 +70,10 @@ class TrainingRun:
     @property
     def step_count(self) -> int:
         return len(self.losses)
+
+    @property
+    def linears(self) -> list[Linear]:
+        return [m for m in self.model if isinstance(m, Linear)]
 
     def _batch(self) -> np.ndarray:
         """The next rows: all of them, or the next slice of a shuffled order (new each epoch)."""
@@ -77,22 +87,15 @@ class TrainingRun:
         return rows
 
     def step(self) -> float:
-        """One update; refuses (and keeps the old weights) if the loss or weights stop being
-        finite, so a too-large learning rate is reported instead of poisoning the run."""
+        """One update by ``Trainer.step``; refuses (and keeps the old weights) if the loss or
+        weights stop being finite, so a too-large learning rate is reported instead of poisoning
+        the run."""
         rows = self._batch()
-        before = [p.data.copy() for p in self.parameters]
-        self.optimizer.zero_grad()
-        x = cr.tensor(self.X[rows])
-        _, _, E = forward(self.state, x, self.weights, self.biases, target=self.T[rows])
-        E.backward()
-        norms = [
-            float(np.sqrt(np.sum(w.grad.numpy() ** 2) + np.sum(b.grad.numpy() ** 2)))
-            for w, b in zip(self.weights, self.biases)
-        ]
-        loss = float(E.item())
-        self.optimizer.step()
-        if not np.isfinite(loss) or not all(np.all(np.isfinite(p.data)) for p in self.parameters):
-            for p, old in zip(self.parameters, before):
+        params = self.model.parameters()
+        before = [p.data.copy() for p in params]
+        loss = self.trainer.step(self.X[rows], self.T[rows])
+        if not np.isfinite(loss) or not all(np.all(np.isfinite(p.data)) for p in params):
+            for p, old in zip(params, before):
                 p.data[...] = old
             raise UserError(
                 f"training diverged at step {self.step_count + 1}: the numbers stopped being "
@@ -100,45 +103,44 @@ class TrainingRun:
             )
         self.losses.append(loss)
         del self.losses[:-MAX_HISTORY]
-        self.grad_norms = norms
+        self.grad_norms = [_grad_norm(layer) for layer in self.linears]
         return loss
 
-    @property
-    def parameters(self) -> list[cr.Tensor]:
-        return [*self.weights, *self.biases]
-
     def accuracy(self) -> float | None:
-        """Share of cases right: argmax for classes, every output on the right side of 1/2 for
-        0/1 targets; None for other targets."""
-        with cr.no_grad():
-            _, ys, _ = forward(
-                self.state, cr.tensor(self.X), self.weights, self.biases, target=self.T
-            )
-        out = ys[-1].numpy()
+        """Share of cases right: argmax for classes, every output on the right side of the
+        loss's threshold for 0/1 targets; None for other targets."""
+        with no_grad():
+            out = self.loss.probabilities(self.model(Tensor(self.X)).numpy())
         if self.task == "classification":
             return float(np.mean(out.argmax(axis=1) == self.T.argmax(axis=1)))
         if np.all((self.T == 0) | (self.T == 1)):
-            return float(np.mean(np.all((out > 0.5) == (self.T > 0.5), axis=1)))
+            decided = out > self.loss.threshold
+            return float(np.mean(np.all(decided == (self.T > 0.5), axis=1)))
         return None
 
     def network(self, case: int = 0) -> NetworkState:
         """The current network with one case of the dataset as its input and target."""
-        self.state.weights = [w.numpy().astype(np.float64) for w in self.weights]
-        self.state.biases = [b.numpy().astype(np.float64) for b in self.biases]
-        self.state.input = self.X[case].copy()
-        self.state.target = self.T[case].copy()
-        return self.state
+        return NetworkState.from_model(self.model, self.X[case], self.T[case], self.loss)
 
     def to_json(self) -> dict:
         """What the page draws: the loss per step, gradient norms, accuracy and the network."""
+        state = self.network().to_json()
+        state["activation"] = self.state.activation
+        state["output"] = self.state.output
         return {
             "dataset": self.dataset,
             "step": self.step_count,
             "loss": list(self.losses),
             "accuracy": self.accuracy(),
             "grad_norms": list(self.grad_norms),
-            "network": self.network().to_json(),
+            "network": state,
         }
+
+
+def _grad_norm(layer: Linear) -> float:
+    """sqrt(|dE/dW|^2 + |dE/db|^2) of one weight layer's last gradient."""
+    grads = [p.grad.numpy() for p in (layer.weight, layer.bias) if p is not None]
+    return float(np.sqrt(sum(np.sum(g**2) for g in grads)))
 
 
 def start_run(
@@ -166,26 +168,21 @@ def start_run(
         seed=seed,
         init_range=init_range,
     )
-    weights = [cr.tensor(w, requires_grad=True) for w in state.weights]
-    biases = [cr.tensor(b, requires_grad=True) for b in state.biases]
-    params = [*weights, *biases]
-    if optimizer == "sgd":
-        opt = optim.SGD(params, lr=lr)
-    elif optimizer == "momentum":
-        opt = optim.SGD(params, lr=lr, momentum=0.9)
-    elif optimizer == "adam":
-        opt = optim.Adam(params, lr=lr)
-    else:
+    model, loss = state.model(), state.loss_object()
+    if optimizer not in ("sgd", "momentum", "adam"):
         raise UserError(f"optimizer: unknown {optimizer!r}; choose sgd, momentum or adam")
+    hyper = {"momentum": 0.9} if optimizer == "momentum" else {}
+    name = "sgd" if optimizer == "momentum" else optimizer
+    opt = optim.from_name(name, model.parameters(), lr=lr, **hyper)
     return TrainingRun(
         dataset=dataset,
         X=X,
         T=T,
         task=ds.task,
         state=state,
-        weights=weights,
-        biases=biases,
-        optimizer=opt,
+        model=model,
+        loss=loss,
+        trainer=Trainer(model, loss, opt, progress=False),
         batch_size=batch_size,
         rng=np.random.default_rng(seed),
     )

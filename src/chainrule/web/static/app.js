@@ -93,6 +93,8 @@ function download(name, text, type) {
 /* ---------------------------------------------------------------- stepping */
 
 const topLayer = () => S.net.sizes.length - 1;
+// the losses that apply their own unit to the logits z (the server's nn losses say which)
+const readsLogits = () => S.net.loss === "cross-entropy" || S.net.loss === "binary-cross-entropy";
 
 /** The steps: inputs, each layer forward, E, then dE/dz of the top, dE/dy and dE/dz downwards. */
 function phases() {
@@ -326,7 +328,7 @@ function renderDiagram() {
     if (revealed(l, "y")) above.unshift({ text: `y ${fmt(y)}`, prio: 1, cls: "label" });
     if (l > 0 && revealed(l, "z")) above.unshift({ text: `z ${fmt(layer.z[i])}`, prio: 3, cls: "label muted" });
     // a cross-entropy is computed from the logits z, so the top units' y is not on E's path
-    const fromLogits = l === top && S.net.loss !== "squared-error";
+    const fromLogits = l === top && readsLogits();
     if (revealed(l, "dy") && !fromLogits) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
     if (l > 0 && revealed(l, "dz")) below.push({ text: `\u2202E/\u2202z ${fmt(layer.dE_dz[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dz[i])}` });
     above.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y - r - 5 - (above.length - 1 - k) * LINE_H, anchor: "middle" }));
@@ -390,11 +392,12 @@ function renderPaths() {
     const t = S.net.target[sel.unit];
     info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
       target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
-      ${S.net.loss === "squared-error"
+      ${!readsLogits()
     ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
       (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
     : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
-      y<sub>j</sub> &minus; t<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly.`}
+      (y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly
+      (N: the number of outputs the loss averages over).`}
       A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
     return;
   }

@@ -1,58 +1,24 @@
-"""scikit-learn estimators backed by chainrule: :class:`MLPClassifier` and :class:`MLPRegressor`.
-
-They take scikit-learn's own MLP parameters (``hidden_layer_sizes``, ``activation``, ``solver``,
-``alpha``, ``batch_size``, ``learning_rate_init``, ``momentum``, ``early_stopping`` ...) and
-set the same fitted attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``,
-``classes_``, ``n_features_in_``), so they drop into pipelines, grid searches and
-cross-validation; the network underneath is a :mod:`chainrule.nn` network trained by a
-:mod:`chainrule.optim` optimizer, and each gradient comes from chainrule's backward pass.
-
-Differences from ``sklearn.neural_network``, on purpose:
-
-- ``activation`` defaults to ``"logistic"`` (scikit-learn's default is ``"relu"``): these are
-  networks of logistic units unless you say otherwise.
-- ``solver`` is ``"sgd"``, ``"adam"`` or ``"rmsprop"`` (Hinton's lecture 6e, decay ``rho``);
-  there is no ``"lbfgs"``. ``partial_fit`` works with every solver.
-- ``dtype`` (None, ``"float32"``, ``"float64"``): None follows the input (float32 input trains
-  in float32, anything else in float64, as scikit-learn's MLP does).
-
-The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
-logistic units for two classes and for multilabel targets, summed over the output units); for
-regression half the squared error summed over the outputs and averaged over the cases (the loss
-scikit-learn descends; the loss it reports is that divided by the number of outputs); plus
-``alpha / (2 * batch) * sum(W**2)`` over the weights (not the biases).
-The weights start as scikit-learn's do: Glorot uniform with bound sqrt(6 / (fan_in + fan_out)),
-sqrt(2 / ...) for logistic units, biases from the same range. Given ``random_state`` an int,
-fitting is deterministic.
-
->>> from sklearn.datasets import load_iris
->>> from chainrule.sklearn import MLPClassifier
->>> X, y = load_iris(return_X_y=True)
->>> clf = MLPClassifier(hidden_layer_sizes=(10,), max_iter=300, random_state=0).fit(X, y)
-"""
+"""What the classifier and the regressor share: parameters, checks, the network and the loop."""
 
 from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from chainrule import nn, optim
 from chainrule.engine import no_grad
+from chainrule.nn.activations import HIDDEN
 from chainrule.tensor import Tensor
 
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = ("identity", *HIDDEN)
 SOLVERS = ("sgd", "adam", "rmsprop")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 DTYPES = {None: None, "float32": np.float32, "float64": np.float64}
@@ -80,8 +46,9 @@ def _build_network(
         layer = nn.Linear(n_in, n_out, init=_GlorotUniform(bound), dtype=dtype, rng=rng)
         layer.bias.data[...] = rng.uniform(-bound, bound, size=n_out)
         layers.append(layer)
-        if index < len(sizes) - 2 and activation != "identity":
-            layers.append(nn.activation(activation))
+        unit = nn.ACTIVATIONS[activation].module
+        if index < len(sizes) - 2 and unit is not None:
+            layers.append(unit())
     return nn.Sequential(*layers)
 
 
@@ -89,27 +56,12 @@ def _linear_layers(network: nn.Sequential) -> list[nn.Linear]:
     return [layer for layer in network if isinstance(layer, nn.Linear)]
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
+    """The output units applied to the logits, by the op of the one activation table."""
+    return np.asarray(nn.ACTIVATIONS[activation].op(Tensor(logits)).data)
 
 
-def _logistic(z: np.ndarray) -> np.ndarray:
-    # 1 / (1 + e^-z) written to overflow nowhere: e^-|z| is at most 1
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
-
-
-OUTPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "softmax": _softmax,
-    "logistic": _logistic,
-    "identity": lambda z: z,
-}
-
-
-# -- the estimators ---------------------------------------------------------------------------
-class _BaseMLP(BaseEstimator):
+class BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, checks, the training loop."""
 
     def __init__(
@@ -231,7 +183,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"{name}: batch_size must be 'auto' or an integer >= 1, got {batch!r}")
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> _BaseMLP:
+    def fit(self, X: Any, y: Any) -> BaseMLP:
         """Train on ``X`` (n_samples, n_features) and ``y`` for up to ``max_iter`` epochs.
 
         Starts from fresh weights unless ``warm_start`` is set and the model was fitted before.
@@ -239,7 +191,7 @@ class _BaseMLP(BaseEstimator):
         """
         return self._fit(X, y, incremental=False)
 
-    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BaseMLP:
         self._check_parameters()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(
@@ -426,164 +378,10 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         with no_grad():
             logits = self._network(Tensor(X.astype(self._dtype, copy=False))).data
-        output = OUTPUTS[self.out_activation_](np.asarray(logits))
+        output = output_units(self.out_activation_, np.asarray(logits))
         return output.astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """A multilayer network of logistic units (by default) trained as a classifier.
-
-    Two classes: one logistic output unit and cross-entropy; more: softmax outputs; a 2-D 0/1
-    ``y`` (multilabel): one logistic unit per label. ``predict_proba`` gives the output units'
-    probabilities. See the module docstring for the parameters; they mean what they mean in
-    ``sklearn.neural_network.MLPClassifier``, except that ``activation`` defaults to
-    ``"logistic"``.
-    """
-
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
-        """One epoch over ``X, y`` from where the last call left off (weights and optimizer).
-
-        ``classes`` (every class that will ever appear) is required on the first call.
-        """
-        if not hasattr(self, "coefs_") and classes is None:
-            raise ValueError(
-                "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
-            )
-        return self._fit(X, y, incremental=True, classes=classes)
-
-    def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
-        X, y = validate_data(
-            self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=reset
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if reset:
-            labels = unique_labels(y) if classes is None else unique_labels(classes)
-            if classes is not None and not set(unique_labels(y)) <= set(labels):
-                raise ValueError(
-                    f"MLPClassifier: y holds labels {sorted(set(unique_labels(y)) - set(labels))} "
-                    f"that are not in classes={list(labels)}"
-                )
-            self._label_binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
-            self.classes_ = self._label_binarizer.classes_
-            if y.ndim == 1 and len(self.classes_) < 2:
-                raise ValueError(
-                    f"MLPClassifier: y has only one class ({self.classes_[0]!r}); a classifier "
-                    "needs at least 2 classes"
-                )
-            multiclass = y.ndim == 1 and len(self.classes_) > 2
-            self.out_activation_ = "softmax" if multiclass else "logistic"
-        elif y.ndim == 1:
-            unseen = set(unique_labels(y)) - set(self.classes_)
-            if unseen:
-                raise ValueError(
-                    f"MLPClassifier: y holds labels {sorted(unseen)} not seen in the first fit; "
-                    f"classes_ is {list(self.classes_)}"
-                )
-        dtype = DTYPES[self.dtype] or X.dtype
-        X = X.astype(dtype, copy=False)
-        return X, self._label_binarizer.transform(y).astype(dtype)
-
-    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
-        if self.out_activation_ == "softmax":
-            return nn.CrossEntropy()(output, Y)
-        # BinaryCrossEntropy averages over every unit; scikit-learn sums over the units
-        return nn.BinaryCrossEntropy()(output, Y) * float(Y.shape[1])
-
-    def _stratify(self, Y: np.ndarray) -> Any:
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return None
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
-        counts = np.unique(labels, return_counts=True)[1]
-        n_val = int(np.ceil(self.validation_fraction * len(labels)))
-        # a stratified split needs two cases of every class and a place for each in both parts
-        if counts.min() < 2 or n_val < len(counts) or len(labels) - n_val < len(counts):
-            return None
-        return labels
-
-    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
-        with no_grad():
-            logits = np.asarray(self._network(Tensor(X)).data)
-        predicted = self._label_binarizer.inverse_transform(OUTPUTS[self.out_activation_](logits))
-        return float(accuracy_score(self._label_binarizer.inverse_transform(Y), predicted))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order
-        (multilabel: one column per label, each that label's probability)."""
-        p = self._forward(X)
-        if self.out_activation_ == "logistic" and self._label_binarizer.y_type_ == "binary":
-            return np.hstack([1.0 - p, p])
-        return p
-
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """The log of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each sample (multilabel: every label above 0.5)."""
-        output = self._forward(X)
-        return self._label_binarizer.inverse_transform(output)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
-
-
-class MLPRegressor(RegressorMixin, _BaseMLP):
-    """A multilayer network of logistic units (by default) with linear outputs, trained on half
-    the mean squared error. A 1-D ``y`` (or one column) gives 1-D predictions. See the module
-    docstring for the parameters."""
-
-    out_activation_ = "identity"
-
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        """One epoch over ``X, y`` from where the last call left off (weights and optimizer)."""
-        return self._fit(X, y, incremental=True)
-
-    def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            y_numeric=True,
-            dtype=[np.float64, np.float32],
-            reset=reset,
-        )
-        dtype = DTYPES[self.dtype] or X.dtype
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        return X.astype(dtype, copy=False), Y.astype(dtype)
-
-    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
-        # 1/(2n) sum over cases and outputs of (y - p)^2: the loss whose gradient scikit-learn
-        # follows (its reported loss_curve_ divides by the number of outputs as well)
-        return nn.MSE()(output, Y) * (0.5 * Y.shape[1])
-
-    def _stratify(self, Y: np.ndarray) -> None:
-        return None
-
-    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
-        with no_grad():
-            predicted = np.asarray(self._network(Tensor(X)).data)
-        return float(r2_score(Y, predicted))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The network's output for each sample: (n_samples,) for one target, else 2-D."""
-        y = self._forward(X)
-        return y.ravel() if y.shape[1] == 1 else y
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-
-__all__ = ["MLPClassifier", "MLPRegressor"]

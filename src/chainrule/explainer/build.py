@@ -1,0 +1,309 @@
+"""Building a derivation: run the model forward and backward, read every number, check each.
+
+:func:`explain` runs the network's forward pass on the model's own modules, asks the engine for
+dE/d of every layer's y and z and of every weight and bias (one backward pass over the recorded
+graph, with those tensors as targets), and stores the numbers in a
+:class:`~chainrule.explainer.derivation.Derivation`. Each number is then checked against a central
+finite difference of E computed independently in float64 (:mod:`chainrule.explainer.numeric`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import enable_grad
+from chainrule.explainer import numeric
+from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord
+from chainrule.explainer.network import (
+    ACTIVATIONS,
+    ExplainError,
+    Network,
+    Problem,
+    as_cases,
+    as_loss,
+    as_network,
+    seed_network,
+    targets_for,
+)
+from chainrule.explainer.perturbation import perturbation_view
+from chainrule.explainer.symbolic import symbolic_view
+from chainrule.functional import gradient
+from chainrule.nn.losses import Loss
+from chainrule.tensor import Tensor
+
+#: Letters for the layers, from the top down: the top layer is j, the one below it i (lecture).
+_LETTERS_FROM_TOP = "jihgfedcba"
+
+
+def explain(
+    model: Any = None,
+    x: Any = None,
+    t: Any = None,
+    loss: Any = "squared-error",
+    *,
+    notation: str = "hinton",
+    unit: Any = None,
+    check: bool = True,
+    eps: float = 1e-6,
+    perturbation: bool = True,
+    symbolic: bool = False,
+    max_checks: int = 20000,
+) -> Derivation:
+    """Run ``model`` forward and backward on inputs ``x`` and targets ``t``; lay out every number.
+
+    ``model`` is an ``nn.Sequential`` of Linear and activation layers (or a
+    :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias, activation)``);
+    with no model, the seed network (:func:`seed_network`). ``x`` is (cases, inputs) or one case;
+    ``t`` is (cases, outputs), or class labels for cross-entropy. ``unit`` focuses on one unit:
+    ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1. Every gradient is
+    checked against a central finite difference (step ``eps``) unless ``check=False``; with
+    ``perturbation`` the derivation also carries the perturbation view of the focused unit, and
+    with ``symbolic`` the sympy proof (or why it was skipped).
+
+    >>> d = explain()                      # the seed network
+    >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
+    0.0
+    """
+    problem = problem_of(model, x, t, loss)
+    derivation = _run(problem, eps=eps, notation=notation)
+    if check:
+        _finite_differences(derivation, problem, eps, max_checks)
+    derivation.focus = _focus(derivation, unit)
+    if perturbation and derivation.focus[0] < derivation.n_layers:
+        derivation.perturbation = perturbation_view(derivation, *derivation.focus)
+    if symbolic:
+        derivation.symbolic = symbolic_view(derivation, problem.network, *derivation.focus)
+    return derivation
+
+
+def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
+    """What :func:`explain` explains: the network's view, input rows, target rows and loss."""
+    if model is None:
+        seed = seed_network()
+        if x is None and t is None:
+            return seed
+        model = seed.network
+    if isinstance(model, Problem):
+        return model
+    network = as_network(model)
+    if x is None or t is None:
+        raise ExplainError("explain: give both the input x and the target t for this model")
+    spec = as_loss(loss)
+    inputs = as_cases(x, network.sizes[0], "input")
+    targets = targets_for(t, network.sizes[-1], spec, inputs.shape[0])
+    return Problem(network, inputs, targets, spec)
+
+
+def output_activation(network: Network, loss: Loss) -> str:
+    """The output units' activation as the loss sees it: a loss that reads logits applies its
+    own unit (softmax for cross-entropy, logistic for binary cross-entropy)."""
+    act, own = network.layers[-1].activation, loss.output_activation
+    if own is None:
+        return act
+    if act not in ("identity", own):
+        raise ExplainError(
+            f"explain: {loss.name} needs {own} output units (or a last Linear layer whose "
+            f"outputs are the logits), but the output layer is {act}"
+        )
+    return own
+
+
+def engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: Loss) -> Tensor:
+    """E as the model's own loss computes it: from the logits z when the loss applies its own
+    unit (stable), else from the outputs y."""
+    return loss(z_out if loss.output_activation is not None else y_out, t)
+
+
+def forward(problem: Problem) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """The problem's forward pass on the model's own modules, recorded: every layer's y (from
+    the input layer up), every layer's z, and E by the model's own loss."""
+    network, loss = problem.network, problem.loss
+    dtype = network.dtype
+    out_act = output_activation(network, loss)
+    x = Tensor(problem.x.astype(dtype)).requires_grad_()
+    t = Tensor(problem.t.astype(dtype))
+    ys: list[Tensor] = [x]
+    zs: list[Tensor] = []
+    with enable_grad():
+        for k, layer in enumerate(network.layers):
+            z = layer.linear(ys[-1])
+            if z.shape != (x.shape[0], layer.n_out):
+                raise ExplainError(
+                    f"explain: layer {k + 1} produced shape {z.shape}, expected "
+                    f"{(x.shape[0], layer.n_out)}"
+                )
+            zs.append(z)
+            is_top = k == len(network.layers) - 1
+            y = _act(out_act if is_top else layer.activation, z)
+            # an identity layer's y is its z: a distinct tensor keeps dE/dy and dE/dz apart
+            ys.append(y + 0.0 if y is z else y)
+        E = engine_error(zs[-1], ys[-1], t, loss)
+    return ys, zs, E
+
+
+def _run(problem: Problem, eps: float, notation: str) -> Derivation:
+    """The forward pass with engine tensors, then one backward pass to every y, z, w and b."""
+    network, loss = problem.network, problem.loss
+    dtype = network.dtype
+    out_act = output_activation(network, loss)
+    ys, zs, E = forward(problem)
+    params = [layer.weight for layer in network.layers]
+    biases = [layer.bias for layer in network.layers if layer.bias is not None]
+    grads = gradient(E, ys + zs + params + biases)
+    g = [np.array(gr.numpy(), dtype=np.float64) for gr in grads]
+    n = len(ys)
+    g_y, g_z, g_w, g_b = g[:n], g[n : 2 * n - 1], g[2 * n - 1 : 3 * n - 2], g[3 * n - 2 :]
+    float64 = dtype == np.float64
+    atol, rtol = (1e-7, 1e-5) if float64 else (1e-4, 1e-3)
+    loss_from_z = loss.output_activation is not None
+    layers = []
+    L = len(network.layers)
+    for k in range(n):
+        letter = _letter(L - k)
+        top = k == L
+        layers.append(
+            LayerRecord(
+                index=k,
+                role="input" if k == 0 else ("output" if top else "hidden"),
+                letter=letter,
+                size=network.sizes[k],
+                activation=None
+                if k == 0
+                else (out_act if top else network.layers[k - 1].activation),
+                y=_f64(ys[k]),
+                z=None if k == 0 else _f64(zs[k - 1]),
+                dE_dy=None if (top and loss_from_z) else g_y[k],
+                dE_dz=None if k == 0 else g_z[k - 1],
+            )
+        )
+    connections = []
+    bias_iter = iter(g_b)
+    for k, layer in enumerate(network.layers):
+        connections.append(
+            ConnectionRecord(
+                below=k,
+                weight=_f64(layer.weight),
+                bias=None if layer.bias is None else _f64(layer.bias),
+                dE_dw=g_w[k],
+                dE_db=None if layer.bias is None else next(bias_iter),
+                weight_name=layer.weight_name,
+                bias_name=layer.bias_name,
+            )
+        )
+    return Derivation(
+        description=" -> ".join(  # the output units as the loss sees them
+            [f"{network.sizes[0]} inputs"] + [f"{r.size} {r.activation}" for r in layers[1:]]
+        ),
+        dtype=str(dtype),
+        loss=loss,
+        error=float(E.item()),
+        x=problem.x.astype(np.float64),
+        t=problem.t.astype(np.float64),
+        layers=layers,
+        connections=connections,
+        n_parameters=network.n_parameters,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        notation=notation,
+    )
+
+
+def _act(name: str, z: Tensor) -> Tensor:
+    return ACTIVATIONS[name].op(z)
+
+
+def _letter(from_top: int) -> str:
+    return _LETTERS_FROM_TOP[from_top] if from_top < len(_LETTERS_FROM_TOP) else f"u{from_top}"
+
+
+def _f64(tensor: Tensor) -> np.ndarray:
+    return np.array(tensor.numpy(), dtype=np.float64)
+
+
+def _finite_differences(derivation: Derivation, problem: Problem, eps: float, limit: int) -> None:
+    """Central differences of E for every y, z, w and b (a deterministic sample past ``limit``)."""
+    arrays = numeric.arrays_of(derivation)
+    t, loss = derivation.t, derivation.loss
+    sample = _Sampler(derivation, limit)
+    for record in derivation.layers:
+        k = record.index
+        if record.dE_dy is not None:
+            base = record.y
+
+            def e_y(v, k=k):
+                return numeric.error_from(arrays, t, loss, k, v)
+
+            record.dE_dy_numeric = sample.differences(e_y, base, eps)
+        if record.dE_dz is not None:
+
+            def e_z(v, k=k):
+                return numeric.error_from_z(arrays, t, loss, k, v)
+
+            record.dE_dz_numeric = sample.differences(e_z, record.z, eps)
+    for k, conn in enumerate(derivation.connections):
+
+        def e_w(w, k=k):
+            changed = list(arrays)
+            changed[k] = (w, arrays[k][1], arrays[k][2])
+            return numeric.error_from(changed, t, loss, 0, derivation.x)
+
+        conn.dE_dw_numeric = sample.differences(e_w, conn.weight, eps)
+        if conn.bias is not None:
+
+            def e_b(b, k=k):
+                changed = list(arrays)
+                changed[k] = (arrays[k][0], b, arrays[k][2])
+                return numeric.error_from(changed, t, loss, 0, derivation.x)
+
+            conn.dE_db_numeric = sample.differences(e_b, conn.bias, eps)
+    if sample.skipped:
+        derivation.notes.append(
+            f"{sample.skipped} of {sample.total} gradients were not checked by finite differences "
+            f"(a sample of {limit} was; raise max_checks to check them all)"
+        )
+
+
+class _Sampler:
+    """Checks every entry, or a fixed random share of them when there are more than ``limit``."""
+
+    def __init__(self, derivation: Derivation, limit: int) -> None:
+        sizes = [r.y.size for r in derivation.layers if r.dE_dy is not None]
+        sizes += [r.z.size for r in derivation.layers if r.dE_dz is not None]
+        sizes += [
+            c.weight.size + (0 if c.bias is None else c.bias.size) for c in derivation.connections
+        ]
+        self.total = int(sum(sizes))
+        self.share = 1.0 if self.total <= limit else limit / self.total
+        self.rng = np.random.default_rng(0)
+        self.skipped = 0
+
+    def differences(self, evaluate, base: np.ndarray, eps: float) -> np.ndarray:
+        out = np.full(base.shape, np.nan)
+        for index in np.ndindex(base.shape):
+            if self.share < 1.0 and self.rng.random() > self.share:
+                self.skipped += 1
+                continue
+            out[index] = numeric.central_difference(evaluate, base, index, eps)
+        return out
+
+
+def _focus(derivation: Derivation, unit: Any) -> tuple[int, int]:
+    """(layer, 0-based unit) from ``"L:i"`` or ``(L, i)`` (i from 1); default: 1 below the top."""
+    if unit is None:
+        return (max(derivation.n_layers - 1, 0), 0)
+    if isinstance(unit, str):
+        try:
+            layer_text, unit_text = unit.split(":")
+            layer, number = int(layer_text), int(unit_text)
+        except ValueError:
+            raise ExplainError(
+                f"--unit {unit!r}: write LAYER:UNIT, e.g. 1:2 for unit 2 of layer 1 "
+                "(layer 0 is the input layer, units count from 1)"
+            ) from None
+    else:
+        layer, number = unit
+    derivation._check_unit(int(layer), int(number) - 1)
+    return (int(layer), int(number) - 1)

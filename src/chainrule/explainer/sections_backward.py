@@ -1,0 +1,269 @@
+"""The backward pass: dE/dy and dE/dz for the output layer and each layer below it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
+from chainrule.explainer.notation import Math, join
+
+
+def output_layer(b: Builder) -> None:
+    d, n = b.d, b.n
+    top = d.n_layers
+    j = letter_of(b, top)
+    record = d.layers[top]
+    b.add(Heading(f"Backward pass: the output layer {j} (layer {top})"))
+    loss, act = d.loss.name, record.activation
+    y, t, dy, dz = n.y(top, j), n.t(j), n.dE_dy(top, j), n.dE_dz(top, j)
+    # the loss's own share of each term: 1/n for a mean over cases, 1/(n k) over every output
+    scale = 1.0 / d.loss.divisor(d.n_cases, record.size)
+
+    def share(term: Math) -> Math:
+        if scale == 1.0:
+            return term
+        return Math(f"{scale:g}·(", rf"{scale:g}\cdot(") + term + Math(")", ")")
+
+    if d.loss.output_activation is not None:  # the loss applies its own unit to the logits
+        b.add(Para([f"With {act} outputs and {loss} the factors cancel:"]))
+        b.add(Equation(dz, [share(y + Math(" − ", " - ") + t)]))
+    else:
+        if loss == "squared-error":
+            b.add(
+                Equation(
+                    dy, [share(Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})"))]
+                )
+            )
+        else:
+            k = d.n_cases * record.size
+            b.add(
+                Equation(
+                    dy,
+                    [
+                        Math(
+                            f"(2/{k}) ({y.plain} − {t.plain})",
+                            rf"\frac{{2}}{{{k}}}({y.latex} - {t.latex})",
+                        )
+                    ],
+                )
+            )
+        b.add(Equation(dz, [_dz_general(b, top)]))
+    for c in b.cases():
+        units = (
+            b.units(top)
+            if (b.d.focus and b.d.focus[0] == top)
+            else list(range(min(record.size, b.o.max_units)))
+        )
+        for u in units:
+            yv, tv = record.y[c, u], d.t[c, u]
+            label = b.case_label(c, f"{j}={u + 1}")
+            if record.dE_dy is not None:
+                steps = []
+                if loss == "squared-error":
+                    steps.append(
+                        share(
+                            Math(
+                                f"−({b.num(tv).plain} − {b.num(yv).plain})",
+                                rf"-({b.num(tv).latex} - {b.num(yv).latex})",
+                            )
+                        )
+                    )
+                dy_top = n.dE_dy(top, j, u)
+                steps.append(b.result(record.dE_dy[c, u]))
+                b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))
+                b.add(_dz_equation(b, top, u, c, ""))
+            else:
+                step = share(
+                    Math(
+                        f"{b.num(yv).plain} − {b.num(tv).plain}",
+                        f"{b.num(yv).latex} - {b.num(tv).latex}",
+                    )
+                )
+                b.add(
+                    Equation(
+                        n.dE_dz(top, j, u),
+                        [step, b.result(record.dE_dz[c, u])],
+                        d.dE_dz(top, u, c),
+                        label,
+                    )
+                )
+    b.more(top, min(record.size, b.o.max_units))
+
+
+def _dz_general(b: Builder, layer: int) -> Math:
+    """dE/dz = f'(z) dE/dy written for the layer's activation."""
+    n, letter = b.n, letter_of(b, layer)
+    act = b.d.layers[layer].activation
+    y, dy = n.y(layer, letter), n.dE_dy(layer, letter)
+    if act == "logistic":
+        return Math(
+            f"{y.plain}(1 − {y.plain}) {dy.plain}", rf"{y.latex}(1 - {y.latex})\,{dy.latex}"
+        )
+    if act == "tanh":
+        return Math(f"(1 − {y.plain}²) {dy.plain}", rf"(1 - ({y.latex})^2)\,{dy.latex}")
+    if act == "relu":
+        z = n.z(layer, letter)
+        return Math(f"[{z.plain} > 0] {dy.plain}", rf"[{z.latex} > 0]\,{dy.latex}")
+    if act == "softmax":
+        return Math(
+            f"{y.plain} ({dy.plain} − Σ_k y_k ∂E/∂y_k)",
+            rf"{y.latex}\left({dy.latex} - \sum_k y_k \frac{{\partial E}}{{\partial y_k}}\right)",
+        )
+    return dy
+
+
+def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation:
+    d, n = b.d, b.n
+    letter = letter_of(b, layer)
+    record = d.layers[layer]
+    act = record.activation
+    yv, dyv = record.y[c, u], record.dE_dy[c, u]
+    if act == "logistic":
+        step = Math(
+            f"{b.num(yv).plain}·(1 − {b.num(yv).plain})·{b.num(dyv).plain}",
+            rf"{b.num(yv).latex}\cdot(1 - {b.num(yv).latex})\cdot{b.num(dyv).latex}",
+        )
+    elif act == "tanh":
+        step = Math(
+            f"(1 − {b.num(yv).plain}²)·{b.num(dyv).plain}",
+            rf"(1 - ({b.num(yv).latex})^2)\cdot{b.num(dyv).latex}",
+        )
+    elif act == "relu":
+        on = "1" if record.z[c, u] > 0 else "0"
+        step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
+    else:
+        step = (
+            b.num(dyv)
+            if act == "identity"
+            else Math("(softmax Jacobian)", r"\text{(softmax Jacobian)}")
+        )
+    return Equation(
+        n.dE_dz(layer, letter, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(layer, u, c), label
+    )
+
+
+def hidden_layer(b: Builder, layer: int) -> None:
+    d, n = b.d, b.n
+    i, j = letter_of(b, layer), letter_of(b, layer + 1)
+    role = "input layer" if layer == 0 else "hidden layer"
+    b.add(Heading(f"Backward pass: the {role} {i} (layer {layer}): the sum over {j}"))
+    dy = n.dE_dy(layer, i)
+    gen = (
+        Math(f"Σ_{j} ", rf"\sum_{{{j}}} ")
+        + n.w(layer, i, None, j, None)
+        + " "
+        + n.dE_dz(layer + 1, j)
+    )
+    b.add(
+        Para(
+            [
+                "Each unit sends its output to every unit above it, so its gradient is the sum "
+                "of what each of them sends back:"
+            ]
+        )
+    )
+    b.add(Equation(dy, [gen]))
+    if layer > 0:
+        b.add(Equation(n.dE_dz(layer, i), [_dz_general(b, layer)]))
+    if b.n.name == "matrix":
+        _matrix_form(b, layer)
+    units = b.units(layer)
+    for c in b.cases():
+        for u in units:
+            terms = d.terms(layer, u, c)
+            symbols = join(
+                [n.w(layer, i, u, j, t.j) + " " + n.dE_dz(layer + 1, j, t.j) for t in terms],
+                " + ",
+                " + ",
+            )
+            numbers = join(
+                [
+                    Math(
+                        f"{b.num(t.w).plain}·{b.num(t.dE_dz).plain}",
+                        rf"{b.num(t.w).latex}\cdot{b.num(t.dE_dz).latex}",
+                    )
+                    for t in terms
+                ],
+                " + ",
+                " + ",
+            )
+            products = join([b.num(t.product) for t in terms], " + ", " + ")
+            total = d.sum_over_j(layer, u, c)
+            label = b.case_label(c, f"{i}={u + 1}")
+            steps = [symbols, numbers, products, b.result(total)]
+            if len(terms) > 8:  # a wide layer: keep the sum readable
+                steps = [symbols if len(terms) <= 12 else gen, b.result(total)]
+            b.add(Equation(n.dE_dy(layer, i, u), steps, d.dE_dy(layer, u, c), label))
+            if layer > 0:
+                b.add(_dz_equation(b, layer, u, c, ""))
+    b.more(layer, len(units))
+
+
+def _matrix_form(b: Builder, layer: int) -> None:
+    """delta^l = ((W^(l+1))^T delta^(l+1)) * sigma'(z^l) with the vectors of case 1 written out."""
+    d = b.d
+    conn = d.connections[layer]
+    above = d.layers[layer + 1]
+    l1 = layer + 1
+    b.add(
+        Para(
+            [
+                "In matrix form, with W^(l+1) the matrix whose row j, column k is the weight from "
+                "unit k below to unit j above (the transpose of chainrule's weight layout):"
+            ]
+        )
+    )
+    lhs = (
+        Math(f"δ^{layer}", rf"\delta^{{{layer}}}")
+        if layer > 0
+        else Math(f"∇_a^{layer} C", rf"\nabla_{{a^{{{layer}}}}} C")
+    )
+    sigma = (
+        Math(f" ⊙ σ'(z^{layer})", rf" \odot \sigma'(z^{{{layer}}})") if layer > 0 else Math("", "")
+    )
+    gen = Math(f"(W^{l1})ᵀ δ^{l1}", rf"(W^{{{l1}}})^{{T}} \delta^{{{l1}}}") + sigma
+    if conn.weight.size <= 24:
+        mat = _vector(b, conn.weight)  # our weight (n_in, n_out) is (W^(l+1))^T
+        vec = _vector(b, above.dE_dz[0])
+        numbers = mat + " " + vec
+        if layer > 0:
+            record = d.layers[layer]
+            prime = _derivative_of_activation(record.activation, record.y[0], record.z[0])
+            numbers = numbers + Math(" ⊙ ", r" \odot ") + _vector(b, prime)
+        result = d.layers[layer].dE_dz[0] if layer > 0 else d.layers[0].dE_dy[0]
+        b.add(
+            Equation(
+                lhs, [gen, numbers, _vector(b, result)], label="case 1" if d.n_cases > 1 else ""
+            )
+        )
+    else:
+        b.add(Equation(lhs, [gen]))
+    b.add(Para(["Expanded per unit, the same numbers:"]))
+
+
+def _derivative_of_activation(act: str, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    if act == "logistic":
+        return y * (1 - y)
+    if act == "tanh":
+        return 1 - y * y
+    if act == "relu":
+        return (z > 0).astype(float)
+    return np.ones_like(y)
+
+
+def _vector(b: Builder, array: np.ndarray) -> Math:
+    """A vector or matrix of numbers: [a, b] or [[a, b], [c, d]]."""
+    if array.ndim == 1:
+        cells = [b.num(v) for v in array]
+        return Math(
+            "[" + ", ".join(c.plain for c in cells) + "]",
+            r"\begin{pmatrix}" + r" \\ ".join(c.latex for c in cells) + r"\end{pmatrix}",
+        )
+    rows = [[b.num(v) for v in row] for row in array]
+    plain = "[" + ", ".join("[" + ", ".join(c.plain for c in r) + "]" for r in rows) + "]"
+    latex = (
+        r"\begin{pmatrix}"
+        + r" \\ ".join(" & ".join(c.latex for c in r) for r in rows)
+        + r"\end{pmatrix}"
+    )
+    return Math(plain, latex)

@@ -1,0 +1,164 @@
+"""dE/dw, the perturbation view, the sympy proof and the summary of the checks."""
+
+from __future__ import annotations
+
+from chainrule.explainer.blocks import Builder, Equation, Heading, Para, Table, letter_of
+from chainrule.explainer.notation import Math, join
+
+
+def weights(b: Builder) -> None:
+    d, n = b.d, b.n
+    b.add(Heading("Gradients of the weights"))
+    many = d.n_cases > 1
+    for below in range(d.n_layers - 1, -1, -1):
+        conn = d.connections[below]
+        i, j = letter_of(b, below), letter_of(b, below + 1)
+        y, dz = n.y(below, i), n.dE_dz(below + 1, j)
+        rhs = (Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + y + " " + dz
+        b.add(
+            Para(
+                [
+                    f"Weights from layer {below} ({i}) to layer {below + 1} ({j}), ",
+                    f"'{conn.weight_name}'" + (" (summed over the cases):" if many else ":"),
+                ]
+            )
+        )
+        b.add(Equation(n.dE_dw(below, i, None, j, None), [rhs]))
+        rows = _shown_weights(b, below)
+        for a, k in rows:
+            products = [
+                d.layers[below].y[c, a] * d.layers[below + 1].dE_dz[c, k] for c in range(d.n_cases)
+            ]
+            if many and d.n_cases <= b.o.max_cases:
+                step = join([b.num(p) for p in products], " + ", " + ")
+            else:
+                yv, zv = d.layers[below].y[0, a], d.layers[below + 1].dE_dz[0, k]
+                step = Math(
+                    f"{b.num(yv).plain}·{b.num(zv).plain}",
+                    rf"{b.num(yv).latex}\cdot{b.num(zv).latex}",
+                )
+                if many:
+                    step = Math(
+                        f"Σ over {d.n_cases} cases",
+                        rf"\textstyle\sum \text{{ over {d.n_cases} cases}}",
+                    )
+            b.add(
+                Equation(
+                    n.dE_dw(below, i, a, j, k),
+                    [step, b.result(conn.dE_dw[a, k])],
+                    d.dE_dw(below, a, k),
+                )
+            )
+        if conn.bias is not None:
+            b.add(
+                Equation(
+                    n.dE_db(below + 1, j),
+                    [(Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + dz],
+                )
+            )
+        total = conn.weight.size
+        if len(rows) < total:
+            b.add(Para([f"... {total - len(rows)} more weights (all are in the JSON output)."]))
+
+
+def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
+    d = b.d
+    n_in, n_out = d.connections[below].weight.shape
+    if b.o.focused and d.focus:
+        layer, unit = d.focus
+        if layer == below:
+            return [(unit, k) for k in range(min(n_out, b.o.max_units))]
+        if layer == below + 1:
+            return [(a, unit) for a in range(min(n_in, b.o.max_units))]
+        return []
+    pairs = [(a, k) for a in range(n_in) for k in range(n_out)]
+    return pairs[: b.o.max_units * b.o.max_units // 2 if len(pairs) > 18 else len(pairs)]
+
+
+def perturbation(b: Builder) -> None:
+    d, n = b.d, b.n
+    p = d.perturbation
+    layer, unit = p["layer"], p["unit"]
+    i, j = letter_of(b, layer), letter_of(b, layer + 1)
+    yi = n.y(layer, i, unit)
+    b.add(Heading(f"Why a sum: nudge {yi.plain} and follow every path"))
+    b.add(
+        Para(
+            [
+                "Nudge ",
+                yi,
+                " by ε. Each unit j above moves by ",
+                Math("Δz_j = w_ij ε", r"\Delta z_j = w_{ij}\,\varepsilon"),
+                " and through it E moves by about ",
+                Math("∂E/∂z_j · w_ij ε", r"\frac{\partial E}{\partial z_j} w_{ij}\,\varepsilon"),
+                ". The paths' predictions add up to the measured change in E, with an error of "
+                "order ε² (divide ε by 10 and the error falls about 100-fold); leave any one path "
+                "out and the miss is of order ε.",
+            ]
+        )
+    )
+    n_paths = len(p["rows"][0]["paths"])
+    headers = ["ε", "measured ΔE"] + [f"path {j}={k + 1}" for k in range(n_paths)]
+    headers += ["sum of paths", "error", "error/ε²", "worst error dropping one path"]
+    rows = []
+    for row in p["rows"]:
+        worst = max(row["drop_one"], key=lambda r: abs(r["error"]))
+        rows.append(
+            [f"{row['eps']:g}", f"{row['measured']:.6e}"]
+            + [f"{path['predicted']:.6e}" for path in row["paths"]]
+            + [
+                f"{row['sum_predicted']:.6e}",
+                f"{row['error']:.2e}",
+                f"{row['error_over_eps2']:.4g}",
+                f"{worst['error']:.2e} (without {j}={worst['j'] + 1})",
+            ]
+        )
+    b.add(Table(headers, rows, caption="Perturbation view (measured with a float64 forward pass)"))
+
+
+def symbolic(b: Builder) -> None:
+    s = b.d.symbolic
+    b.add(Heading("Why a sum, symbolically (sympy)"))
+    if s.get("status") != "proved":
+        b.add(Para([s.get("message", "symbolic mode was skipped")]))
+        return
+    general = s["general"]
+    b.add(Para(["The multivariate chain rule itself, for any E(z_1(y), ..., z_n(y)):"]))
+    b.add(
+        Equation(
+            Math(general["lhs"], general["lhs_latex"]), [Math(general["rhs"], general["rhs_latex"])]
+        )
+    )
+    b.add(Para([s["description"]]))
+    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["derivative"], s["derivative_latex"])]))
+    b.add(Para(["and the sum over j, with each ∂E/∂z_j differentiated on its own:"]))
+    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["sum_form"], s["sum_form_latex"])]))
+    b.add(
+        Para(
+            [
+                f"sympy simplifies their difference to {s['difference']}; with the numbers "
+                f"substituted both give {s['value']:.12g} (engine: {s['engine_value']:.12g})."
+            ]
+        )
+    )
+
+
+def summary(b: Builder) -> None:
+    d = b.d
+    checks = d.all_checks()
+    b.add(Heading("Checks"))
+    if not checks:
+        b.add(Para(["No finite-difference checks were run (check=False)."]))
+    else:
+        verdict = "all agree" if d.all_ok else "SOME DISAGREE"
+        b.add(
+            Para(
+                [
+                    f"{len(checks)} gradients checked against central finite differences "
+                    f"(eps {d.eps:g}, tolerance {d.atol:g} + {d.rtol:g}·|value|): {verdict}; "
+                    f"largest difference {d.max_difference:.2e}."
+                ]
+            )
+        )
+    for note in d.notes:
+        b.add(Para([note]))

@@ -1,0 +1,126 @@
+"""The forward pass and the error: z and y layer by layer, then E."""
+
+from __future__ import annotations
+
+from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
+from chainrule.explainer.notation import Math, join
+
+
+def intro(b: Builder) -> None:
+    d = b.d
+    b.add(Heading(f"Backpropagation step by step: {d.description}", 1))
+    cases = f"{d.n_cases} case{'s' * (d.n_cases != 1)}"
+    b.add(
+        Para(
+            [
+                f"Loss: {d.loss.name} ({d.loss.describe_reduction()}), {cases}, {d.dtype}. "
+                f"Notation: {b.n.title}. Layers are numbered from 0 (the input layer); "
+                "units from 1. Every gradient below comes from chainrule's engine (one backward "
+                "pass over the recorded graph) and is checked against a central finite difference "
+                f"(eps {d.eps:g}); ✓ marks agreement, the difference is shown."
+            ]
+        )
+    )
+
+
+def _act_formula(b: Builder, layer: int, unit: int | None) -> tuple[Math, str]:
+    """y = f(z) as a formula, and the activation's name."""
+    n, letter = b.n, letter_of(b, layer)
+    act = b.d.layers[layer].activation
+    z = n.z(layer, letter, unit)
+    forms = {
+        "logistic": Math(f"1/(1 + e^(−{z.plain}))", rf"\frac{{1}}{{1 + e^{{-{z.latex}}}}}"),
+        "tanh": Math(f"tanh({z.plain})", rf"\tanh({z.latex})"),
+        "relu": Math(f"max(0, {z.plain})", rf"\max(0, {z.latex})"),
+        "identity": z,
+        "softmax": Math(
+            f"e^{z.plain} / Σ_k e^(z_k)", rf"\frac{{e^{{{z.latex}}}}}{{\sum_k e^{{z_k}}}}"
+        ),
+    }
+    return forms[act], act
+
+
+def forward(b: Builder) -> None:
+    d, n = b.d, b.n
+    b.add(Heading("Forward pass"))
+    for layer in range(1, d.n_layers + 1):
+        below, lo, hi = layer - 1, letter_of(b, layer - 1), letter_of(b, layer)
+        record, conn = d.layers[layer], d.connections[below]
+        f, act = _act_formula(b, layer, None)
+        z_gen = n.z(layer, hi)
+        sum_gen = (
+            Math(f"Σ_{lo} ", rf"\sum_{{{lo}}} ")
+            + n.y(below, lo)
+            + " "
+            + n.w(below, lo, None, hi, None)
+        )
+        rhs = (n.b(layer, hi) + " + " + sum_gen) if conn.bias is not None else sum_gen
+        b.add(Para([f"Layer {layer} ({record.role}, {record.size} {act} units {hi}): "]))
+        b.add(Equation(z_gen, [rhs]))
+        b.add(Equation(n.y(layer, hi), [f]))
+        units = b.units(layer) if not b.o.focused else list(range(min(record.size, b.o.max_units)))
+        for c in b.cases():
+            for j in units:
+                steps = []
+                if conn.weight.shape[0] <= 6:
+                    parts = [
+                        _product(b, d.layers[below].y[c, i], conn.weight[i, j])
+                        for i in range(conn.weight.shape[0])
+                    ]
+                    if conn.bias is not None:
+                        parts.insert(0, b.num(conn.bias[j]))
+                    steps.append(join(parts, " + ", " + "))
+                steps.append(b.result(record.z[c, j]))
+                b.add(Equation(n.z(layer, hi, j), steps, label=b.case_label(c, f"{hi}={j + 1}")))
+                b.add(Equation(n.y(layer, hi, j), [b.result(record.y[c, j])]))
+        b.more(layer, len(units))
+
+
+def _product(b: Builder, a: float, w: float) -> Math:
+    """a·w with both numbers formatted."""
+    return Math(f"{b.num(a).plain}·{b.num(w).plain}", rf"{b.num(a).latex}\cdot {b.num(w).latex}")
+
+
+def error(b: Builder) -> None:
+    d, n = b.d, b.n
+    top = d.n_layers
+    j = letter_of(b, top)
+    E = n.E()
+    y, t = n.y(top, j), n.t(j)
+    k = d.loss.divisor(d.n_cases, d.output.size)
+    sum_c = Math("Σ_c ", r"\sum_c ") if d.n_cases > 1 else Math("", "")
+    scale = Math(f"(1/{k}) ", rf"\frac{{1}}{{{k}}}") if k != 1 else Math("", "")
+    if d.loss.name == "squared-error":
+        rhs = (
+            scale
+            + sum_c
+            + Math(
+                f"½ Σ_{j} ({t.plain} − {y.plain})²",
+                rf"\frac{{1}}{{2}}\sum_{{{j}}} ({t.latex} - {y.latex})^2",
+            )
+        )
+    elif d.loss.name == "mse":
+        rhs = Math(
+            f"mean over cases and units of ({t.plain} − {y.plain})²",
+            rf"\operatorname{{mean}}\,({t.latex} - {y.latex})^2",
+        )
+    elif d.loss.name == "cross-entropy":
+        rhs = (
+            scale
+            + sum_c
+            + Math(f"−Σ_{j} {t.plain} log {y.plain}", rf"-\sum_{{{j}}} {t.latex}\log {y.latex}")
+        )
+    else:
+        rhs = (
+            scale
+            + sum_c
+            + Math(
+                f"−Σ_{j} [{t.plain} log {y.plain} + (1 − {t.plain}) log(1 − {y.plain})]",
+                rf"-\sum_{{{j}}} \left[{t.latex}\log {y.latex}"
+                rf" + (1 - {t.latex})\log(1 - {y.latex})\right]",
+            )
+        )
+    b.add(Heading("Error"))
+    targets = "; ".join(", ".join(f"{v:g}" for v in row) for row in d.t[: b.o.max_cases])
+    b.add(Para(["Targets: ", Math(f"{t.plain} = ", f"{t.latex} = "), targets + "."]))
+    b.add(Equation(E, [rhs, b.result(d.error)]))

@@ -1,0 +1,127 @@
+"""The one table of activations: a unit's name, the engine op that computes it, its module.
+
+Every tool that names a unit (the explainer, the explorer, scikit-learn's estimators, the CLI,
+``mlp``) looks it up here, and a network's modules are recognised by the table's classes, never by
+their class names. "identity" (alias "linear") is a layer with no nonlinearity: the logits.
+
+>>> from chainrule.nn.activations import ACTIVATIONS, activation_of
+>>> ACTIVATIONS["logistic"].op is ACTIVATIONS["sigmoid"].op
+True
+>>> activation_of(ACTIVATIONS["tanh"].module())
+'tanh'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.nn.init import RNG, as_generator
+from chainrule.nn.layers import Linear, Logistic, ReLU, Sequential, Softmax, Tanh
+from chainrule.nn.module import ConfigError, Module
+from chainrule.ops.registry import REGISTRY
+from chainrule.tensor import Tensor
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A kind of unit: ``op`` computes y = f(z) on tensors; ``module`` is its layer (None for
+    the identity, which needs no layer); ``primitive`` is the registered op behind ``op``."""
+
+    name: str
+    op: Callable[[Tensor], Tensor]
+    module: type[Module] | None
+    primitive: str | None = None
+
+    def on_array(self, z: Any) -> Any:
+        """y = f(z) on a plain array: the same primitive's forward, with nothing recorded."""
+        if self.primitive is None:
+            return z
+        params = {"axis": z.ndim - 1} if self.name == "softmax" else {}
+        return REGISTRY[self.primitive](z, **params)
+
+
+def _identity(z: Tensor) -> Tensor:
+    return z
+
+
+def _softmax(z: Tensor) -> Tensor:
+    return ops.softmax(z, axis=-1)
+
+
+_UNITS = (
+    Activation("logistic", ops.sigmoid, Logistic, "sigmoid"),
+    Activation("tanh", ops.tanh, Tanh, "tanh"),
+    Activation("relu", ops.relu, ReLU, "relu"),
+    Activation("softmax", _softmax, Softmax, "softmax"),
+    Activation("identity", _identity, None),
+)
+
+#: Every unit by name; "sigmoid" and "linear" are aliases of "logistic" and "identity".
+ACTIVATIONS: dict[str, Activation] = {unit.name: unit for unit in _UNITS}
+ACTIVATIONS["sigmoid"] = ACTIVATIONS["logistic"]
+ACTIVATIONS["linear"] = ACTIVATIONS["identity"]
+
+#: The units a hidden layer may use (softmax belongs on top; identity hides nothing).
+HIDDEN = ("logistic", "tanh", "relu")
+
+
+def get(name: str) -> Activation:
+    """The activation called ``name``; a clear error names the known ones."""
+    try:
+        return ACTIVATIONS[str(name).lower()]
+    except KeyError:
+        known = ", ".join(unit.name for unit in _UNITS)
+        raise ConfigError(f"unknown activation {name!r}; choose one of {known}") from None
+
+
+def activation(name: str) -> Module:
+    """A unit layer by name: "logistic" (or "sigmoid"), "tanh", "relu", "softmax"."""
+    unit = get(name)
+    if unit.module is None:
+        raise ConfigError(f"activation {name!r} has no layer; leave the layer out instead")
+    return unit.module()
+
+
+def activation_of(module: Any) -> str | None:
+    """The table's name of a unit layer, or None when ``module`` is not one of its units."""
+    for unit in _UNITS:
+        if unit.module is not None and isinstance(module, unit.module):
+            return unit.name
+    return None
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation: str = "logistic",
+    output: str | None = None,
+    dtype: Any = np.float32,
+    init: str | Callable[..., np.ndarray] = "uniform",
+    rng: RNG = None,
+    bias: bool = True,
+    init_range: float = 0.3,
+) -> Sequential:
+    """A multilayer network: Linear layers between consecutive ``sizes``, each hidden one
+    followed by ``activation``, and the last by ``output`` (None or "identity": the raw logits,
+    which is what CrossEntropy and BinaryCrossEntropy expect; "logistic"; "softmax").
+
+    >>> net = mlp([6, 2, 1], output="logistic", rng=0)   # RHW 1986's symmetry network
+    >>> [type(layer).__name__ for layer in net]
+    ['Linear', 'Logistic', 'Linear', 'Logistic']
+    """
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2:
+        raise ConfigError(f"mlp: sizes needs at least an input and an output size, got {sizes}")
+    hidden, top = get(activation), get(output or "identity")
+    generator = as_generator(rng)
+    layers: list[Module] = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, bias, init, dtype, generator, init_range))
+        unit = top if index == len(sizes) - 2 else hidden
+        if unit.module is not None:
+            layers.append(unit.module())
+    return Sequential(*layers)

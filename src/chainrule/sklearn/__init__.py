@@ -1,0 +1,36 @@
+"""scikit-learn estimators backed by chainrule: :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+They take scikit-learn's own MLP parameters (``hidden_layer_sizes``, ``activation``, ``solver``,
+``alpha``, ``batch_size``, ``learning_rate_init``, ``momentum``, ``early_stopping`` ...) and
+set the same fitted attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``,
+``classes_``, ``n_features_in_``), so they drop into pipelines, grid searches and
+cross-validation; the network underneath is a :mod:`chainrule.nn` network trained by a
+:mod:`chainrule.optim` optimizer, and each gradient comes from chainrule's backward pass.
+
+Differences from ``sklearn.neural_network``, on purpose:
+
+- ``activation`` defaults to ``"logistic"`` (scikit-learn's default is ``"relu"``): these are
+  networks of logistic units unless you say otherwise.
+- ``solver`` is ``"sgd"``, ``"adam"`` or ``"rmsprop"`` (Hinton's lecture 6e, decay ``rho``);
+  there is no ``"lbfgs"``. ``partial_fit`` works with every solver.
+- ``dtype`` (None, ``"float32"``, ``"float64"``): None follows the input (float32 input trains
+  in float32, anything else in float64, as scikit-learn's MLP does).
+
+The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
+logistic units for two classes and for multilabel targets, summed over the output units); for
+regression half the squared error summed over the outputs and averaged over the cases (the loss
+scikit-learn descends; the loss it reports is that divided by the number of outputs); plus
+``alpha / (2 * batch) * sum(W**2)`` over the weights (not the biases).
+The weights start as scikit-learn's do: Glorot uniform with bound sqrt(6 / (fan_in + fan_out)),
+sqrt(2 / ...) for logistic units, biases from the same range. Given ``random_state`` an int,
+fitting is deterministic.
+
+>>> from sklearn.datasets import load_iris
+>>> from chainrule.sklearn import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = MLPClassifier(hidden_layer_sizes=(10,), max_iter=300, random_state=0).fit(X, y)
+"""
+
+from chainrule.sklearn.estimators import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,0 +1,175 @@
+"""The two estimators on their shared base (:mod:`chainrule.sklearn.base`): how each reads its
+targets, which loss it descends, and what it predicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import validate_data
+
+from chainrule import nn
+from chainrule.engine import no_grad
+from chainrule.sklearn.base import DTYPES, BaseMLP, output_units
+from chainrule.tensor import Tensor
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """A multilayer network of logistic units (by default) trained as a classifier.
+
+    Two classes: one logistic output unit and cross-entropy; more: softmax outputs; a 2-D 0/1
+    ``y`` (multilabel): one logistic unit per label. ``predict_proba`` gives the output units'
+    probabilities. See the module docstring for the parameters; they mean what they mean in
+    ``sklearn.neural_network.MLPClassifier``, except that ``activation`` defaults to
+    ``"logistic"``.
+    """
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+        """One epoch over ``X, y`` from where the last call left off (weights and optimizer).
+
+        ``classes`` (every class that will ever appear) is required on the first call.
+        """
+        if not hasattr(self, "coefs_") and classes is None:
+            raise ValueError(
+                "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
+            )
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset:
+            labels = unique_labels(y) if classes is None else unique_labels(classes)
+            if classes is not None and not set(unique_labels(y)) <= set(labels):
+                raise ValueError(
+                    f"MLPClassifier: y holds labels {sorted(set(unique_labels(y)) - set(labels))} "
+                    f"that are not in classes={list(labels)}"
+                )
+            self._label_binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
+            self.classes_ = self._label_binarizer.classes_
+            if y.ndim == 1 and len(self.classes_) < 2:
+                raise ValueError(
+                    f"MLPClassifier: y has only one class ({self.classes_[0]!r}); a classifier "
+                    "needs at least 2 classes"
+                )
+            multiclass = y.ndim == 1 and len(self.classes_) > 2
+            self.out_activation_ = "softmax" if multiclass else "logistic"
+        elif y.ndim == 1:
+            unseen = set(unique_labels(y)) - set(self.classes_)
+            if unseen:
+                raise ValueError(
+                    f"MLPClassifier: y holds labels {sorted(unseen)} not seen in the first fit; "
+                    f"classes_ is {list(self.classes_)}"
+                )
+        dtype = DTYPES[self.dtype] or X.dtype
+        X = X.astype(dtype, copy=False)
+        return X, self._label_binarizer.transform(y).astype(dtype)
+
+    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
+        if self.out_activation_ == "softmax":
+            return nn.CrossEntropy()(output, Y)
+        # BinaryCrossEntropy averages over every unit; scikit-learn sums over the units
+        return nn.BinaryCrossEntropy()(output, Y) * float(Y.shape[1])
+
+    def _stratify(self, Y: np.ndarray) -> Any:
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return None
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        counts = np.unique(labels, return_counts=True)[1]
+        n_val = int(np.ceil(self.validation_fraction * len(labels)))
+        # a stratified split needs two cases of every class and a place for each in both parts
+        if counts.min() < 2 or n_val < len(counts) or len(labels) - n_val < len(counts):
+            return None
+        return labels
+
+    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
+        with no_grad():
+            logits = np.asarray(self._network(Tensor(X)).data)
+        predicted = self._label_binarizer.inverse_transform(
+            output_units(self.out_activation_, logits)
+        )
+        return float(accuracy_score(self._label_binarizer.inverse_transform(Y), predicted))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order
+        (multilabel: one column per label, each that label's probability)."""
+        p = self._forward(X)
+        if self.out_activation_ == "logistic" and self._label_binarizer.y_type_ == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """The log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each sample (multilabel: every label above 0.5)."""
+        output = self._forward(X)
+        return self._label_binarizer.inverse_transform(output)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, BaseMLP):
+    """A multilayer network of logistic units (by default) with linear outputs, trained on half
+    the mean squared error. A 1-D ``y`` (or one column) gives 1-D predictions. See the module
+    docstring for the parameters."""
+
+    out_activation_ = "identity"
+
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+        """One epoch over ``X, y`` from where the last call left off (weights and optimizer)."""
+        return self._fit(X, y, incremental=True)
+
+    def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
+        dtype = DTYPES[self.dtype] or X.dtype
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X.astype(dtype, copy=False), Y.astype(dtype)
+
+    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
+        # 1/(2n) sum over cases and outputs of (y - p)^2: the loss whose gradient scikit-learn
+        # follows (its reported loss_curve_ divides by the number of outputs as well)
+        return nn.MSE()(output, Y) * (0.5 * Y.shape[1])
+
+    def _stratify(self, Y: np.ndarray) -> None:
+        return None
+
+    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
+        with no_grad():
+            predicted = np.asarray(self._network(Tensor(X)).data)
+        return float(r2_score(Y, predicted))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The network's output for each sample: (n_samples,) for one target, else 2-D."""
+        y = self._forward(X)
+        return y.ravel() if y.shape[1] == 1 else y
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point: ``sys.exit(main())``."""
-    sys.exit(main())
+    from chainrule import distributed
+
+    sys.exit(distributed.exit_code(main()))  # a failing rank ends the whole parallel job
 
 
 if __name__ == "__main__":

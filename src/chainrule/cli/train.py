@@ -94,10 +94,10 @@ def _number(text: str | None, option: str, kind: type) -> Any:
 def _resume(
     path: Path, options: dict, out: Path | None, quiet: bool, json_output: bool, explain: bool
 ) -> int:
-    from chainrule import io
+    from chainrule import distributed, io
     from chainrule.train import runs
 
-    checkpoint = io.load_checkpoint(path)
+    checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     meta = checkpoint["state"].get("meta", {})
     if "run" not in meta:
         raise ModelFileError(f"{checkpoint['path']}: no run configuration in this checkpoint")
@@ -121,15 +121,24 @@ def _run(
     json_output: bool,
     explain: bool = False,
 ) -> int:
+    from chainrule import distributed
     from chainrule.train import EpochPrinter, Trainer, runs
 
     prepared = runs.load_data(config)  # every mistake in the input surfaces before any file
     model, loss, optimizer, schedule = runs.build(config, prepared.train)
     out = Path(out) if out is not None else runs.default_out(config)
-    if checkpoint is None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+    # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
+    main_rank = distributed.world().is_main
+    out = distributed.world().broadcast_object(out)
+    if (
+        main_rank
+        and checkpoint is None
+        and out.exists()
+        and (not out.is_dir() or any(out.iterdir()))
+    ):
         raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
     created = not out.exists()
-    callbacks = [] if quiet else [EpochPrinter(every=max(1, config.epochs // 10))]
+    callbacks = [] if quiet or not main_rank else [EpochPrinter(every=max(1, config.epochs // 10))]
     health = None
     if explain:
         from chainrule.explainer.health import GradientHealth
@@ -145,10 +154,15 @@ def _run(
     if checkpoint is not None:
         trainer.load_state(checkpoint)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        if main_rank:
+            out.mkdir(parents=True, exist_ok=True)
         trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
+        if not main_rank:
+            return 0
         summary = _finish(trainer, prepared, config, out, health)
     except KeyboardInterrupt:
+        if not main_rank:
+            return 130
         if trainer.last_checkpoint is None and checkpoint is None:
             _discard(out, created)
             print("chainrule: interrupted before the first checkpoint; nothing saved",
@@ -159,7 +173,7 @@ def _run(
                   f"continue with: chainrule train --resume {out}", file=sys.stderr)  # fmt: skip
         return 130
     except BaseException:
-        if checkpoint is None:
+        if checkpoint is None and main_rank:
             _discard(out, created)
         raise
     _report(summary, quiet, json_output)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import distributed
 from chainrule.backend import keep_freed_memory
 from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
@@ -73,7 +74,9 @@ class Trainer:
         self.early_stopping = early_stopping
         if early_stopping is not None:
             self.callbacks.append(early_stopping)
-        self._progress_bar = ProgressBar() if progress else None
+        self._world = distributed.world()  # several ranks under mpiexec/srun: data-parallel
+        self._averager: distributed.GradientAverager | None = None
+        self._progress_bar = ProgressBar() if progress and self._world.is_main else None
         if self._progress_bar is not None:
             self.callbacks.append(self._progress_bar)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -103,6 +106,8 @@ class Trainer:
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
         X, T = self._arrays(train_ds)
+        if self._world.size > 1:
+            self._start_replicas()
         self._call("on_fit_start", self)
         try:
             while self.epoch < self.epochs and not self.stop_training:
@@ -112,7 +117,21 @@ class Trainer:
                 self._progress_bar.close(clear=True)
             raise
         self._call("on_fit_end", self)
+        if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
+            distributed.broadcast_parameters(self.model)
         return self.history
+
+    def _start_replicas(self) -> None:
+        """Several ranks: check they agree, then give every replica rank 0's state."""
+        self._world.check_same("training setup", {
+            "cases": len(self.train_ds), "validation cases": _len(self.val_ds),
+            "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
+            "epochs": self.epochs, "loss": repr(self.loss), "optimizer": repr(self.optimizer),
+            "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
+            "meta": repr(self.meta),
+        })  # fmt: skip
+        distributed.broadcast_parameters(self.model)
+        distributed.broadcast_optimizer(self.optimizer)
 
     def _arrays(self, ds: Any) -> tuple[np.ndarray, np.ndarray]:
         dtype = _param_dtype(self.model)
@@ -129,6 +148,7 @@ class Trainer:
         self._call("on_epoch_start", self, epoch)
         self.model.train()
         for batch, rows in enumerate(batches(len(X), self.batch_size, shuffle=True, rng=self.rng)):
+            rows = self._world.shard(rows)  # this rank's block of the global batch
             value = self.step(X[rows], T[rows])
             self._call("on_batch_end", self, batch, value)
         logs = self._epoch_logs(epoch, lr)
@@ -143,6 +163,7 @@ class Trainer:
         if self.schedule is not None:
             self.schedule.step()
         self._call("on_epoch_end", self, epoch, logs)
+        self.stop_training = self._world.decide(self.stop_training)  # rank 0 decides for all
         last = epoch >= self.epochs or self.stop_training
         if self.checkpoint_dir is not None and (epoch % self.checkpoint_every == 0 or last):
             self.save_checkpoint(self.checkpoint_dir)
@@ -153,15 +174,29 @@ class Trainer:
         optimizer's update. Returns the batch's loss. This is the library's one training step:
         the epoch loop, the web explorer and any other host call it."""
         self.optimizer.zero_grad()
-        error = self.loss(self.model(Tensor(x)), Tensor(t))
-        error.backward()
+        if len(x) or self._world.size == 1:
+            error = self.loss(self.model(Tensor(x)), Tensor(t))
+            error.backward()
+            value = float(error.item())
+        else:  # more ranks than cases in this batch: this rank contributes nothing
+            value = 0.0
+        if self._world.size > 1:
+            value = self._average_gradients(len(x), value)
         self._call("on_after_backward", self)
         self.optimizer.step()
-        return float(error.item())
+        return value
+
+    def _average_gradients(self, cases: int, value: float) -> float:
+        """Several ranks: every replica gets the gradient of the whole global batch."""
+        if self._averager is None:
+            self._averager = distributed.GradientAverager(self.model.parameters(), self._world)
+        if _reduction(self.loss) == "sum":  # the batch's loss is the sum of the ranks' sums
+            return self._averager.average(1.0, value, divide=False)
+        return self._averager.average(float(cases), value)
 
     def _epoch_logs(self, epoch: int, lr: Any) -> dict[str, Any]:
-        train = evaluate(self.model, self.loss, self.train_ds)
-        val = evaluate(self.model, self.loss, self.val_ds) if _has_cases(self.val_ds) else {}
+        train = self._evaluate(self.train_ds)
+        val = self._evaluate(self.val_ds) if _has_cases(self.val_ds) else {}
         return {
             "epoch": epoch,
             "loss": train["loss"],
@@ -170,6 +205,19 @@ class Trainer:
             "val_accuracy": val.get("accuracy"),
             "lr": None if lr is None else float(lr),
         }
+
+    def _evaluate(self, ds: Any) -> dict[str, Any]:
+        """Loss and accuracy on ``ds``; with several ranks each evaluates its block, allreduced."""
+        if self._world.size == 1:
+            return evaluate(self.model, self.loss, ds)
+        start, stop = distributed.shard_bounds(len(ds), self._world.rank, self._world.size)
+        part = ds.subset(np.arange(start, stop))
+        local = evaluate(self.model, self.loss, part) if len(part) else {"loss": None}
+        summed = ("loss",) if _reduction(self.loss) == "sum" else ()
+        merged = self._world.reduce_metrics(
+            {"loss": local["loss"], "accuracy": local.get("accuracy")}, len(part), summed
+        )
+        return merged
 
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
@@ -236,14 +284,15 @@ class Trainer:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""
         from chainrule import io
 
-        self.last_checkpoint = io.save_checkpoint(directory, self, keep=self.keep_checkpoints)
+        if self._world.is_main:  # one copy of the run: rank 0 writes it
+            self.last_checkpoint = io.save_checkpoint(directory, self, keep=self.keep_checkpoints)
         return self.last_checkpoint
 
     def resume(self, path: str | os.PathLike) -> None:
         """Load the latest checkpoint under ``path`` into this trainer (see :meth:`load_state`)."""
         from chainrule import io
 
-        self.load_state(io.load_checkpoint(path))
+        self.load_state(self._world.on_root(io.load_checkpoint, path))  # rank 0 reads it
 
     def _stateful_callbacks(self) -> list[tuple[str, Any]]:
         return [
@@ -304,6 +353,15 @@ def fit(
 
 def _n_batches(n: int, batch_size: int | None) -> int:
     return 1 if batch_size is None or batch_size >= n else math.ceil(n / batch_size)
+
+
+def _len(ds: Any) -> int | None:
+    return None if ds is None else len(ds)
+
+
+def _reduction(loss: Any) -> str:
+    """How the loss combines cases: "mean" (the usual) or "sum" (the lecture's E)."""
+    return getattr(loss, "reduction", "mean")
 
 
 def _has_cases(ds: Any) -> bool:

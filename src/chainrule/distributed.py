@@ -1,0 +1,464 @@
+"""Synchronous data-parallel training over MPI: ranks, collectives, sharding, averaging.
+
+Launch any chainrule program under ``mpiexec -n 4`` (or ``srun -n 4``) and every process finds
+its place with :func:`init` (or lazily, at the first :func:`world`). Without a launcher, or
+without mpi4py, the world is one process and nothing here costs more than a look at the
+environment::
+
+    from chainrule import distributed as dist
+    dist.init()                                  # world of 1 without MPI: same code alone
+    dist.broadcast_parameters(model)             # rank 0's initial weights everywhere
+    for rows in cr.data.batches(n, 256, rng=np.random.default_rng(epoch_seed)):
+        local = dist.shard(rows)                 # this rank's part of the global batch
+        opt.zero_grad(); loss(model(Tensor(X[local])), Tensor(T[local])).backward()
+        dist.average_gradients(model, cases=len(local)); opt.step()
+
+The :class:`~chainrule.train.Trainer` (and so ``chainrule train``) does exactly this when it
+finds itself in a world of several ranks: each global mini-batch (``batch_size`` stays the
+global batch) is cut into one contiguous block per rank; after the backward pass the gradients
+are summed over ranks in flat buckets (``Allreduce`` in place, in a fixed order) and divided by
+the number of cases, so every replica takes the same step a single process would take on the
+whole batch (up to the order of float additions). Only rank 0 prints and writes files.
+
+mpi4py is imported only when the environment says a launcher started several ranks
+(``PMI_SIZE``, ``OMPI_COMM_WORLD_SIZE``, ``PMIX_RANK``, ``SLURM_STEP_NUM_TASKS`` under
+``srun``); ``CHAINRULE_MPI=0`` turns the detection off, ``CHAINRULE_MPI=1`` forces MPI on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import UserError
+
+#: Gradients are packed into flat buffers of at most this many bytes (PyTorch DDP's default).
+BUCKET_BYTES = 25 * 2**20
+
+
+class DistributedError(UserError):
+    """The ranks of a parallel run disagree, or MPI is not set up as the launcher expects."""
+
+
+def launched_size(environ: Mapping[str, str] | None = None) -> int:
+    """How many ranks the launcher announced in ``environ`` (default ``os.environ``).
+
+    1 means "not launched in parallel"; 0 means "a launcher is present but did not say how many"
+    (PMIx without a size): MPI must be asked. ``CHAINRULE_MPI=0``/``1`` overrides.
+    """
+    env = os.environ if environ is None else environ
+    forced = env.get("CHAINRULE_MPI", "").strip().lower()
+    if forced in ("0", "no", "off", "false"):
+        return 1
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"):
+        if env.get(name, "").strip().isdigit():
+            return max(1, int(env[name]))
+    # srun sets SLURM_STEP_* only inside a job step, not in the batch script itself
+    if "SLURM_STEP_ID" in env and env.get("SLURM_STEP_NUM_TASKS", "").strip().isdigit():
+        return max(1, int(env["SLURM_STEP_NUM_TASKS"]))
+    if "PMIX_RANK" in env or forced in ("1", "yes", "on", "true"):
+        return 0
+    return 1
+
+
+def shard_bounds(n: int, rank: int, size: int) -> tuple[int, int]:
+    """``[start, stop)`` of rank ``rank``'s contiguous block of ``n`` items split ``size`` ways.
+
+    The first ``n % size`` ranks take one item more, so the block sizes differ by at most one
+    and every rank gets a block (possibly empty), as ``np.array_split`` does.
+    """
+    base, extra = divmod(int(n), int(size))
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+class World:
+    """The processes of one run and the collectives chainrule uses between them.
+
+    ``comm`` is an mpi4py communicator (or anything with the same ``Get_rank``, ``Get_size``,
+    ``Allreduce``, ``Bcast``, ``bcast``, ``allgather`` and ``Abort``); ``None`` is a world of one
+    process, where every collective returns its input. ``in_place`` is the marker the
+    communicator takes for an in-place ``Allreduce`` (``MPI.IN_PLACE``).
+    """
+
+    def __init__(self, comm: Any = None, in_place: Any = None) -> None:
+        self.comm = comm
+        self.in_place = in_place
+        self.rank = 0 if comm is None else int(comm.Get_rank())
+        self.size = 1 if comm is None else int(comm.Get_size())
+        self.blas_limit: Any = None
+
+    def __repr__(self) -> str:
+        return f"World(rank={self.rank}, size={self.size})"
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0, the one that prints, checkpoints and writes the run directory."""
+        return self.rank == 0
+
+    # -- collectives --------------------------------------------------------------------------
+    def allreduce_(self, array: np.ndarray) -> np.ndarray:
+        """Sum ``array`` over all ranks, in place (every rank ends with the same sum)."""
+        if self.size > 1:
+            self.comm.Allreduce(self.in_place, array)
+        return array
+
+    def broadcast_(self, array: np.ndarray, root: int = 0) -> np.ndarray:
+        """Overwrite ``array`` with rank ``root``'s values (a contiguous array), in place."""
+        if self.size > 1:
+            self.comm.Bcast(array, root=root)
+        return array
+
+    def broadcast_object(self, value: Any, root: int = 0) -> Any:
+        """Rank ``root``'s ``value`` on every rank (pickled in memory, never written)."""
+        return value if self.size == 1 else self.comm.bcast(value, root=root)
+
+    def decide(self, flag: bool) -> bool:
+        """Rank 0's decision (e.g. to stop early) on every rank, so they stop together."""
+        return bool(self.broadcast_object(bool(flag)))
+
+    def on_root(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``function`` on rank 0 alone (read a checkpoint) and give its result to all.
+
+        An exception on rank 0 is raised there (the job then aborts); the others wait.
+        """
+        result = function(*args, **kwargs) if self.is_main else None
+        return self.broadcast_object(result)
+
+    def check_same(self, what: str, values: Mapping[str, Any]) -> None:
+        """Raise :class:`DistributedError` on every rank unless all ranks hold equal ``values``.
+
+        Run at the start, so ranks that would deadlock or silently diverge later (another
+        configuration, another number of cases) stop with a message saying where they differ.
+        """
+        if self.size == 1:
+            return
+        everyone = self.comm.allgather(dict(values))
+        reference = everyone[0]
+        for rank, theirs in enumerate(everyone[1:], start=1):
+            for key in sorted(set(reference) | set(theirs)):
+                if _differs(reference.get(key), theirs.get(key)):
+                    raise DistributedError(
+                        f"the ranks disagree on the {what}: rank {rank} has {key}="
+                        f"{theirs.get(key)!r} where rank 0 has {reference.get(key)!r} "
+                        "(every rank must run the same command on the same data)"
+                    )
+
+    def shard(self, rows: np.ndarray) -> np.ndarray:
+        """This rank's contiguous block of a global batch's ``rows`` (see :func:`shard_bounds`)."""
+        if self.size == 1:
+            return rows
+        start, stop = shard_bounds(len(rows), self.rank, self.size)
+        return rows[start:stop]
+
+    def reduce_metrics(
+        self, values: Mapping[str, float | None], cases: int, summed: Iterable[str] = ()
+    ) -> dict[str, float | None]:
+        """Combine per-rank metrics into the metrics of the whole set, in one allreduce.
+
+        Each value is a mean over this rank's ``cases`` cases and is averaged weighted by cases,
+        except the keys in ``summed`` (a loss with ``reduction="sum"``), which are added. A value
+        that is ``None`` on every rank stays ``None``.
+        """
+        if self.size == 1:
+            return dict(values)
+        keys, summed = list(values), set(summed)
+        packed = np.zeros(2 * len(keys), dtype=np.float64)
+        for j, key in enumerate(keys):
+            value = values[key]
+            if value is not None and cases > 0:
+                weight = 1.0 if key in summed else float(cases)
+                packed[2 * j], packed[2 * j + 1] = value * weight, weight
+        self.allreduce_(packed)
+        out: dict[str, float | None] = {}
+        for j, key in enumerate(keys):
+            total, weight = packed[2 * j], packed[2 * j + 1]
+            if weight == 0:
+                out[key] = None
+            else:
+                out[key] = float(total if key in summed else total / weight)
+        return out
+
+    def abort(self, code: int = 1) -> None:
+        """End every rank of the job now with exit status ``code`` (``MPI_Abort``)."""
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        if self.size > 1:
+            self.comm.Abort(int(code))
+        raise SystemExit(code)
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return False
+    return a != b
+
+
+# -- gradient averaging -------------------------------------------------------------------------
+
+
+class GradientAverager:
+    """Averages the gradients of ``params`` over the ranks, one flat bucket at a time.
+
+    The parameters are packed, in their fixed order, into buckets of one dtype and at most
+    ``bucket_bytes`` bytes. :meth:`average` copies each ``p.grad`` (scaled by the rank's
+    weight) into its bucket, sums each bucket over the ranks with one in-place ``Allreduce``,
+    divides by the total weight and hands every parameter its averaged gradient. The last bucket
+    carries three more numbers per step for free: the weighted loss, the weight, and which
+    parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so the
+    optimizer skips it as it would in one process).
+    """
+
+    def __init__(self, params: Iterable[Any], world: World, bucket_bytes: int = BUCKET_BYTES):
+        self.params = list(params)
+        self.world = world
+        self.buckets: list[tuple[np.ndarray, list[tuple[int, int, int]]]] = []
+        plan: list[tuple[np.dtype, list[int]]] = []
+        size = 0
+        for index, param in enumerate(self.params):
+            dtype, nbytes = np.dtype(param.dtype), int(param.data.nbytes)
+            if not plan or plan[-1][0] != dtype or (size and size + nbytes > bucket_bytes):
+                plan.append((dtype, []))
+                size = 0
+            plan[-1][1].append(index)
+            size += nbytes
+        tail = 2 + len(self.params)
+        for number, (dtype, members) in enumerate(plan):
+            layout, offset = [], 0
+            for index in members:
+                n = int(np.prod(self.params[index].shape))
+                layout.append((index, offset, n))
+                offset += n
+            extra = tail if number == len(plan) - 1 else 0
+            self.buckets.append((np.zeros(offset + extra, dtype=dtype), layout))
+        if not self.buckets:
+            self.buckets.append((np.zeros(tail, dtype=np.float64), []))
+
+    def average(self, weight: float = 1.0, loss: float = 0.0, divide: bool = True) -> float:
+        """Replace every ``p.grad`` by the weighted mean (``divide``) or sum of all ranks'.
+
+        ``weight`` is this rank's share: its number of cases for a loss that is a mean over
+        cases, 1 for a plain average over ranks. Returns the weighted mean (or the sum) of the
+        ranks' ``loss`` values: the loss of the whole global batch.
+        """
+        tail = 2 + len(self.params)
+        *_, (last, _) = self.buckets
+        head = last[last.size - tail :]
+        head[0], head[1] = loss * weight, weight
+        for j, param in enumerate(self.params):
+            head[2 + j] = 0.0 if param.grad is None else 1.0
+        for bucket, layout in self.buckets:
+            for index, offset, n in layout:
+                grad = self.params[index].grad
+                view = bucket[offset : offset + n]
+                if grad is None:
+                    view[...] = 0.0
+                else:
+                    np.multiply(_array(grad).reshape(-1), weight, out=view)
+            self.world.allreduce_(bucket)
+        total = float(head[1])
+        scale = 1.0 / total if divide and total > 0 else 1.0
+        for bucket, layout in self.buckets:
+            for index, offset, n in layout:
+                param = self.params[index]
+                if head[2 + index] == 0:
+                    param.grad = None
+                    continue
+                grad = bucket[offset : offset + n] * scale
+                param.grad = grad.reshape(param.shape)
+        return float(head[0]) * scale
+
+
+def _array(grad: Any) -> np.ndarray:
+    return np.asarray(getattr(grad, "data", grad))
+
+
+# -- the process's world ------------------------------------------------------------------------
+
+_WORLD: World | None = None
+_EXCEPTHOOK_INSTALLED = False
+
+
+def init(comm: Any = None, blas_threads: int | None = None) -> World:
+    """Find this process's place in the run and return its :class:`World` (idempotent).
+
+    With ``comm`` (an mpi4py communicator, or a stand-in for tests) that communicator is used;
+    otherwise MPI is started only when the launcher's environment says there are several ranks.
+    In a world of several ranks, an uncaught exception on any rank aborts the whole job (no
+    hang in a collective), and when several ranks share a machine each uses ``blas_threads``
+    BLAS threads (default 1, or ``CHAINRULE_BLAS_THREADS``; 0 leaves the library's default).
+    """
+    global _WORLD
+    if comm is not None:
+        _WORLD = World(comm, in_place=_mpi_in_place())
+    elif _WORLD is None:
+        _WORLD = _world_from_environment()
+    if _WORLD.size > 1:
+        _install_excepthook()
+        if _WORLD.blas_limit is None:
+            _WORLD.blas_limit = _limit_blas(_WORLD, blas_threads)
+    return _WORLD
+
+
+def world() -> World:
+    """The process's :class:`World`, found from the environment on first use."""
+    return _WORLD if _WORLD is not None else init()
+
+
+def _world_from_environment() -> World:
+    announced = launched_size()
+    if announced == 1:
+        return World()
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise DistributedError(
+            f"the launcher started {announced or 'several'} ranks but mpi4py is not installed: "
+            "pip install 'chainrule[mpi]' (or run without mpiexec/srun, or set CHAINRULE_MPI=0)"
+        ) from None
+    comm = MPI.COMM_WORLD
+    if announced > 1 and comm.Get_size() != announced:
+        raise DistributedError(
+            f"the launcher started {announced} ranks but MPI sees {comm.Get_size()}: mpi4py is "
+            "built on another MPI than the mpiexec that launched it (use the matching mpiexec, "
+            "or rebuild mpi4py on the site MPI)"
+        )
+    return World(comm, in_place=MPI.IN_PLACE)
+
+
+def _mpi_in_place() -> Any:
+    mpi = sys.modules.get("mpi4py.MPI")
+    return None if mpi is None else mpi.IN_PLACE
+
+
+def _limit_blas(world: World, blas_threads: int | None) -> Any:
+    """One BLAS thread per rank when ranks share a machine (they would fight for the cores)."""
+    if blas_threads is None:
+        text = os.environ.get("CHAINRULE_BLAS_THREADS", "").strip()
+        if text and not text.isdigit():
+            raise DistributedError(f"CHAINRULE_BLAS_THREADS must be an integer, not {text!r}")
+        blas_threads = int(text) if text else 1
+    if blas_threads <= 0 or _local_ranks(world) <= 1:
+        return False
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the [mpi] extra brings it; without it, say nothing and go on
+        return False
+    return threadpool_limits(limits=int(blas_threads), user_api="blas")
+
+
+def _local_ranks(world: World) -> int:
+    """How many ranks run on this machine."""
+    text = os.environ.get("MPI_LOCALNRANKS") or os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE")
+    if text and text.isdigit():
+        return int(text)
+    split = getattr(world.comm, "Split_type", None)
+    mpi = sys.modules.get("mpi4py.MPI")
+    if split is None or mpi is None:
+        return world.size
+    local = split(mpi.COMM_TYPE_SHARED)
+    try:
+        return int(local.Get_size())
+    finally:
+        local.Free()
+
+
+def _install_excepthook() -> None:
+    """An uncaught exception on any rank ends the whole job (as ``python -m mpi4py`` does)."""
+    global _EXCEPTHOOK_INSTALLED
+    if _EXCEPTHOOK_INSTALLED:
+        return
+    previous = sys.excepthook
+
+    def abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
+        if issubclass(kind, UserError):
+            print(f"chainrule: rank {world().rank}: {value}", file=sys.stderr)
+        else:
+            previous(kind, value, tb)
+            last = traceback.format_exception_only(kind, value)[-1].strip()
+            print(f"chainrule: rank {world().rank} failed ({last}); aborting the job",
+                  file=sys.stderr)  # fmt: skip
+        world().abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
+
+    sys.excepthook = abort_on_exception
+    _EXCEPTHOOK_INSTALLED = True
+
+
+def exit_code(code: int) -> int:
+    """Pass a program's exit ``code`` through; a non-zero code on any rank of a parallel run
+    aborts the whole job with it (the other ranks may be waiting in a collective)."""
+    if code and (_WORLD is not None or launched_size() != 1):
+        try:
+            current = world()
+        except DistributedError:
+            return code
+        if current.size > 1:
+            current.abort(code)
+    return code
+
+
+# -- module-level shortcuts ---------------------------------------------------------------------
+
+
+def rank() -> int:
+    """This process's rank, 0 to ``size() - 1``."""
+    return world().rank
+
+
+def size() -> int:
+    """The number of ranks in the run (1 without MPI)."""
+    return world().size
+
+
+def is_main() -> bool:
+    """True on rank 0."""
+    return world().is_main
+
+
+def shard(rows: np.ndarray) -> np.ndarray:
+    """This rank's block of a global batch's ``rows`` (see :meth:`World.shard`)."""
+    return world().shard(rows)
+
+
+def broadcast_parameters(model: Any, root: int = 0) -> None:
+    """Copy rank ``root``'s weights (everything in ``model.state_dict()``) to every rank."""
+    current = world()
+    if current.size == 1:
+        return
+    state = model.state_dict()
+    for name in sorted(state):
+        array = np.ascontiguousarray(state[name])
+        current.broadcast_(array, root=root)
+        state[name] = array
+    if current.rank != root:
+        model.load_state_dict(state)
+
+
+def broadcast_optimizer(optimizer: Any, root: int = 0) -> None:
+    """Copy rank ``root``'s optimizer state (step counts, momentum buffers) to every rank."""
+    current = world()
+    if current.size > 1:
+        state = current.broadcast_object(optimizer.state_dict(), root=root)
+        if current.rank != root:
+            optimizer.load_state_dict(state)
+
+
+def average_gradients(model: Any, cases: int | None = None, loss: float = 0.0) -> float:
+    """Average every parameter's ``.grad`` over the ranks, in place; returns the mean loss.
+
+    ``cases`` is this rank's number of cases when the loss is a mean over cases (ranks with
+    more cases then count for more, and the result is the gradient of the mean over the whole
+    global batch); without it every rank counts the same. For repeated calls keep a
+    :class:`GradientAverager`, which allocates its buckets once.
+    """
+    params = model.parameters() if hasattr(model, "parameters") else list(model)
+    averager = GradientAverager(params, world())
+    return averager.average(1.0 if cases is None else float(cases), loss)

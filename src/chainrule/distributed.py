@@ -140,10 +140,10 @@ class World:
         """
         if self.size == 1:
             return
-        everyone = self.comm.allgather(dict(values))
+        everyone = [_flat(theirs) for theirs in self.comm.allgather(dict(values))]
         reference = everyone[0]
         for rank, theirs in enumerate(everyone[1:], start=1):
-            for key in sorted(set(reference) | set(theirs)):
+            for key in [*reference, *(k for k in theirs if k not in reference)]:
                 if _differs(reference.get(key), theirs.get(key)):
                     raise DistributedError(
                         f"the ranks disagree on the {what}: rank {rank} has {key}="
@@ -194,6 +194,17 @@ class World:
         if self.size > 1:
             self.comm.Abort(int(code))
         raise SystemExit(code)
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys, so a message names the one setting that differs."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _differs(a: Any, b: Any) -> bool:
@@ -428,9 +439,10 @@ def shard(rows: np.ndarray) -> np.ndarray:
     return world().shard(rows)
 
 
-def broadcast_parameters(model: Any, root: int = 0) -> None:
-    """Copy rank ``root``'s weights (everything in ``model.state_dict()``) to every rank."""
-    current = world()
+def broadcast_parameters(model: Any, root: int = 0, group: World | None = None) -> None:
+    """Copy rank ``root``'s weights (everything in ``model.state_dict()``) to every rank of
+    ``group`` (default: the process's :func:`world`)."""
+    current = group or world()
     if current.size == 1:
         return
     state = model.state_dict()
@@ -442,16 +454,18 @@ def broadcast_parameters(model: Any, root: int = 0) -> None:
         model.load_state_dict(state)
 
 
-def broadcast_optimizer(optimizer: Any, root: int = 0) -> None:
+def broadcast_optimizer(optimizer: Any, root: int = 0, group: World | None = None) -> None:
     """Copy rank ``root``'s optimizer state (step counts, momentum buffers) to every rank."""
-    current = world()
+    current = group or world()
     if current.size > 1:
         state = current.broadcast_object(optimizer.state_dict(), root=root)
         if current.rank != root:
             optimizer.load_state_dict(state)
 
 
-def average_gradients(model: Any, cases: int | None = None, loss: float = 0.0) -> float:
+def average_gradients(
+    model: Any, cases: int | None = None, loss: float = 0.0, group: World | None = None
+) -> float:
     """Average every parameter's ``.grad`` over the ranks, in place; returns the mean loss.
 
     ``cases`` is this rank's number of cases when the loss is a mean over cases (ranks with
@@ -460,5 +474,5 @@ def average_gradients(model: Any, cases: int | None = None, loss: float = 0.0) -
     :class:`GradientAverager`, which allocates its buckets once.
     """
     params = model.parameters() if hasattr(model, "parameters") else list(model)
-    averager = GradientAverager(params, world())
+    averager = GradientAverager(params, group or world())
     return averager.average(1.0 if cases is None else float(cases), loss)

@@ -128,7 +128,7 @@ class Trainer:
             "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
             "epochs": self.epochs, "loss": repr(self.loss), "optimizer": repr(self.optimizer),
             "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
-            "meta": repr(self.meta),
+            "meta": self.meta,
         })  # fmt: skip
         distributed.broadcast_parameters(self.model)
         distributed.broadcast_optimizer(self.optimizer)

@@ -1,0 +1,75 @@
+"""What the MPI tests run under ``mpiexec`` (and, for the reference, in one process).
+
+``python mpi_worker.py train OUT [--epochs N] [--loss L] [--checkpoints DIR] [--resume DIR]
+[--early-stopping P]`` trains a small float64 network and writes each rank's final weights to
+``OUT/rank<r>.npz`` (and the history to ``OUT/history<r>.json``). ``fail`` makes rank 1 raise
+while the others wait in a collective.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import distributed as dist
+
+
+def dataset(n: int = 37) -> cr.data.Dataset:
+    """A fixed synthetic problem: 37 cases (so 10-case batches leave a ragged last one)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n, 5))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.int64) + (X[:, 3] > 1)
+    return cr.data.Dataset(X=X, y=y, task="classification", n_classes=3, name="synthetic")
+
+
+def train(out: Path, epochs: int, loss: str, checkpoints: str | None, resume: str | None,
+          early_stopping: int | None, batch_size: int = 10) -> cr.train.Trainer:  # fmt: skip
+    """The run every test compares: same seed, same global batches, float64."""
+    ds = dataset()
+    train_ds, val_ds = ds.subset(np.arange(30)), ds.subset(np.arange(30, 37))
+    model = cr.nn.mlp([5, 8, 3], activation="logistic", rng=1, dtype=np.float64)
+    if dist.rank() > 0:  # other ranks start elsewhere: the broadcast must fix it
+        for p in model.parameters():
+            p.data[...] = 100.0 * dist.rank()
+    lossf = cr.nn.loss_from_name(loss)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    trainer = cr.train.Trainer(model, lossf, optimizer, batch_size=batch_size, seed=3,
+                               progress=False, checkpoint_dir=checkpoints,
+                               early_stopping=early_stopping)  # fmt: skip
+    if resume:
+        trainer.resume(resume)
+    trainer.fit(train_ds, val_ds, epochs=epochs)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / f"rank{dist.rank()}.npz", **model.state_dict())
+    records = trainer.history.to_list()
+    (out / f"history{dist.rank()}.json").write_text(json.dumps(records))
+    return trainer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["train", "fail"])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--loss", default="cross-entropy")
+    parser.add_argument("--checkpoints")
+    parser.add_argument("--resume")
+    parser.add_argument("--early-stopping", type=int)
+    args = parser.parse_args()
+    dist.init()
+    if args.mode == "fail":
+        if dist.rank() == 1:
+            raise RuntimeError("rank 1 fails on purpose")
+        dist.world().allreduce_(np.ones(4))  # the others wait here for rank 1
+        time.sleep(60)
+        return
+    train(args.out, args.epochs, args.loss, args.checkpoints, args.resume, args.early_stopping)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Data-parallel training under a real ``mpiexec`` (the MPICH wheel from the [mpi] extra).
+
+Each test launches 2 or 4 ranks of ``mpi_worker.py`` (or ``chainrule train``) on tiny problems;
+the reference runs are the same programs in one process. Skipped where mpiexec or mpi4py is
+missing (``pip install -e '.[mpi]'`` brings both).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule
+
+WORKER = Path(__file__).with_name("mpi_worker.py")
+MPIEXEC = shutil.which("mpiexec")
+needs_mpi = pytest.mark.skipif(
+    MPIEXEC is None or importlib.util.find_spec("mpi4py") is None,
+    reason="needs mpiexec and mpi4py (pip install -e '.[mpi]')",
+)
+
+
+def _env() -> dict[str, str]:
+    """This checkout's chainrule in the children, and no launcher variables of our own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI", "OMPI_", "SLURM_"))}
+    src = str(Path(chainrule.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def _launch(ranks: int | None, args: list[str], cwd: Path, timeout: float = 120):
+    command = [sys.executable, *args]
+    if ranks is not None:
+        command = [MPIEXEC, "-n", str(ranks), *command]
+    return subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+def _train(ranks: int | None, out: Path, *extra: str) -> list[dict[str, np.ndarray]]:
+    """Run the worker; return every rank's final weights."""
+    done = _launch(ranks, [str(WORKER), "train", str(out), *extra], out.parent)
+    assert done.returncode == 0, done.stderr
+    files = sorted(out.glob("rank*.npz"))
+    assert len(files) == (ranks or 1)
+    return [dict(np.load(f)) for f in files]
+
+
+def _assert_replicas_identical(weights: list[dict[str, np.ndarray]]) -> None:
+    for other in weights[1:]:
+        for name, array in weights[0].items():
+            assert np.array_equal(array, other[name]), f"replicas differ in {name}"
+
+
+def _assert_close(a: dict[str, np.ndarray], b: dict[str, np.ndarray], tol: float) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=0, atol=tol, err_msg=name)
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    ("ranks", "loss"), [(2, "cross-entropy"), (4, "squared-error")]
+)  # a mean over cases and the lecture's summed E; 4 ranks on 2 cores: oversubscribed, tiny
+def test_replicas_match_one_process_on_the_same_global_batches(tmp_path, ranks, loss):
+    alone = _train(None, tmp_path / "alone", "--loss", loss)[0]
+    weights = _train(ranks, tmp_path / "mpi", "--loss", loss)
+    _assert_replicas_identical(weights)
+    _assert_close(weights[0], alone, 1e-6)
+    # the weights moved: a run that skipped training would not pass for a trained one
+    start = chainrule.nn.mlp([5, 8, 3], activation="logistic", rng=1, dtype=np.float64)
+    assert max(np.abs(start.state_dict()[k] - alone[k]).max() for k in alone) > 1e-2
+    # the allreduced epoch metrics are the single process's
+    history_mpi = json.loads((tmp_path / "mpi" / "history0.json").read_text())
+    history_alone = json.loads((tmp_path / "alone" / "history0.json").read_text())
+    for a, b in zip(history_mpi, history_alone):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+        assert a["val_accuracy"] == pytest.approx(b["val_accuracy"])
+
+
+@needs_mpi
+def test_early_stopping_under_mpi_stops_where_one_process_stops(tmp_path):
+    extra = ["--epochs", "40", "--early-stopping", "2"]
+    alone = _train(None, tmp_path / "alone", *extra)[0]
+    weights = _train(2, tmp_path / "mpi", *extra)
+    _assert_replicas_identical(weights)
+    _assert_close(weights[0], alone, 1e-6)
+    epochs = [len(json.loads(f.read_text())) for f in sorted((tmp_path / "mpi").glob("hist*"))]
+    assert epochs[0] == epochs[1] == len(json.loads((tmp_path / "alone" / "history0.json")
+                                                    .read_text())) < 40  # fmt: skip
+
+
+@needs_mpi
+def test_a_run_resumed_under_mpi_matches_an_uninterrupted_one(tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    _train(2, tmp_path / "first", "--epochs", "2", "--checkpoints", str(checkpoints))
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch-000001", "epoch-000002"]
+    resumed = _train(2, tmp_path / "resumed", "--epochs", "4", "--resume", str(checkpoints))
+    whole = _train(2, tmp_path / "whole", "--epochs", "4")
+    _assert_replicas_identical(resumed)
+    _assert_close(resumed[0], whole[0], 0.0)
+
+
+@needs_mpi
+def test_a_failing_rank_ends_the_job_quickly(tmp_path):
+    started = time.perf_counter()
+    done = _launch(2, [str(WORKER), "fail", str(tmp_path)], tmp_path, timeout=60)
+    elapsed = time.perf_counter() - started
+    assert done.returncode != 0
+    assert elapsed < 30
+    assert "rank 1 failed (RuntimeError: rank 1 fails on purpose)" in done.stderr
+
+
+@needs_mpi
+def test_chainrule_train_under_mpiexec_writes_one_run_directory(tmp_path):
+    args = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "30", "--quiet", "--json"]
+    done = _launch(2, args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "run.json").exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "runs"]
+    summary = json.loads(done.stdout)  # one summary on stdout: only rank 0 reports
+    assert summary["out"] == str(runs[0].relative_to(tmp_path))
+    assert len(json.loads((runs[0] / "history.json").read_text())) == 30
+
+
+@needs_mpi
+def test_ranks_that_disagree_fail_at_the_start(tmp_path):
+    base = [sys.executable, "-m", "chainrule", "train", "--data", "xor", "--epochs", "3",
+            "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
+    command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, "--seed", "5"]
+    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "rank 1 has seed=5 where rank 0 has 0" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_ctrl_c_leaves_the_last_checkpoint_intact(tmp_path):
+    from chainrule import io
+
+    out = tmp_path / "run"
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", "train", "--data", "digits",
+               "--epochs", "400", "--quiet", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=_env(), start_new_session=True, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list((out / "checkpoints").glob("epoch-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert "interrupted" in stderr
+    checkpoint = io.load_checkpoint(out / "checkpoints")
+    assert checkpoint["state"]["epoch"] >= 1

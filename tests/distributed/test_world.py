@@ -1,0 +1,267 @@
+"""chainrule.distributed without MPI: sharding, averaging, metrics and decisions.
+
+The collectives run on a fake communicator: one thread per rank, exchanging values through a
+barrier, summing in rank order (as a real allreduce would, up to float summation order).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import distributed as dist
+from chainrule.tensor import Tensor
+
+IN_PLACE = object()
+
+
+class FakeComm:
+    """The slice of mpi4py's communicator that chainrule uses, for ``size`` threads."""
+
+    def __init__(self, group: dict, rank: int) -> None:
+        self.group, self.rank = group, rank
+
+    def Get_rank(self) -> int:  # noqa: N802  (mpi4py's names)
+        return self.rank
+
+    def Get_size(self) -> int:  # noqa: N802
+        return self.group["size"]
+
+    def _exchange(self, value):
+        self.group["slots"][self.rank] = value
+        self.group["barrier"].wait()
+        values = list(self.group["slots"])
+        self.group["barrier"].wait()
+        return values
+
+    def Allreduce(self, sendbuf, recvbuf) -> None:  # noqa: N802
+        assert sendbuf is IN_PLACE
+        values = self._exchange(np.array(recvbuf, copy=True))
+        total = values[0].copy()
+        for value in values[1:]:
+            total += value
+        recvbuf[...] = total
+
+    def Bcast(self, buf, root: int = 0) -> None:  # noqa: N802
+        buf[...] = self._exchange(np.array(buf, copy=True))[root]
+
+    def bcast(self, obj, root: int = 0):
+        return copy.deepcopy(self._exchange(obj)[root])
+
+    def allgather(self, obj):
+        return copy.deepcopy(self._exchange(obj))
+
+
+def run_ranks(size: int, function) -> list:
+    """``function(world)`` on ``size`` fake ranks at once; their results in rank order."""
+    group = {"size": size, "slots": [None] * size, "barrier": threading.Barrier(size, timeout=20)}
+    results, errors = [None] * size, []
+
+    def one(rank: int) -> None:
+        try:
+            results[rank] = function(dist.World(FakeComm(group, rank), in_place=IN_PLACE))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            group["barrier"].abort()
+
+    threads = [threading.Thread(target=one, args=(r,)) for r in range(size)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+# -- launcher detection -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, 1),
+        ({"PMI_SIZE": "4", "PMI_RANK": "2"}, 4),  # MPICH / Intel MPI (hydra)
+        ({"OMPI_COMM_WORLD_SIZE": "3"}, 3),  # Open MPI
+        ({"PMI_SIZE": "1"}, 1),  # mpiexec -n 1: no need for MPI
+        ({"SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "16"}, 16),  # srun
+        ({"SLURM_NTASKS": "16", "SLURM_JOB_ID": "7"}, 1),  # the batch script itself
+        ({"PMIX_RANK": "0"}, 0),  # PMIx without a size: ask MPI
+        ({"PMI_SIZE": "4", "CHAINRULE_MPI": "0"}, 1),
+        ({"CHAINRULE_MPI": "1"}, 0),
+    ],
+)
+def test_the_launcher_is_read_from_the_environment(environ, expected):
+    assert dist.launched_size(environ) == expected
+
+
+def test_without_a_launcher_the_world_is_one_process():
+    world = dist.world()
+    assert (world.rank, world.size, world.is_main) == (0, 1, True)
+    rows = np.arange(5)
+    assert world.shard(rows) is rows
+    assert world.decide(True) is True
+
+
+# -- sharding -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("n", [0, 1, 3, 10, 32, 33])
+def test_shards_are_contiguous_blocks_that_cover_the_batch_once(n, size):
+    rows = np.random.default_rng(n).permutation(n)
+    blocks = [rows[slice(*dist.shard_bounds(n, r, size))] for r in range(size)]
+    np.testing.assert_array_equal(np.concatenate(blocks) if blocks else rows, rows)
+    lengths = [len(b) for b in blocks]
+    assert max(lengths) - min(lengths) <= 1
+    assert lengths == sorted(lengths, reverse=True)
+
+
+def test_every_rank_takes_its_share_of_the_same_global_batches():
+    """One permutation per epoch from the seed: each rank walks the same batches, so all run
+    the same number of steps, and the shares of each batch are disjoint and complete."""
+
+    def epoch(world):
+        rng = np.random.default_rng(11)
+        return [world.shard(rows) for rows in cr.data.batches(23, 8, rng=rng)]
+
+    per_rank = run_ranks(3, epoch)
+    assert {len(steps) for steps in per_rank} == {3}
+    expected = list(cr.data.batches(23, 8, rng=np.random.default_rng(11)))
+    for step, rows in enumerate(expected):
+        np.testing.assert_array_equal(np.concatenate([s[step] for s in per_rank]), rows)
+
+
+# -- averaging ----------------------------------------------------------------------------------
+
+
+def _gradients(model, loss, X, T):
+    model = copy.deepcopy(model)
+    for p in model.parameters():
+        p.grad = None
+    if len(X):
+        loss(model(Tensor(X)), Tensor(T)).backward()
+    return model
+
+
+@pytest.mark.parametrize("loss_name", ["cross-entropy", "squared-error"])
+@pytest.mark.parametrize("size", [2, 3, 5])
+def test_averaged_gradients_are_the_whole_batch_gradient(loss_name, size):
+    """7 cases over 2, 3 or 5 ranks (unequal shares): the averaged gradient is the gradient of
+    the loss on all 7 cases at once, for a mean (cross-entropy) and a summed loss."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 4))
+    y = rng.integers(0, 3, size=7)
+    loss = cr.nn.loss_from_name(loss_name)
+    T = y if loss_name == "cross-entropy" else np.eye(3)[y]
+    model = cr.nn.mlp([4, 5, 3], activation="logistic", rng=2, dtype=np.float64)
+    whole = _gradients(model, loss, X, T)
+    whole_loss = float(loss(model(Tensor(X)), Tensor(T)).item())
+    summed = loss_name == "squared-error"
+    locals_ = []
+    for rank in range(size):
+        start, stop = dist.shard_bounds(7, rank, size)
+        part = _gradients(model, loss, X[start:stop], T[start:stop])
+        value = float(loss(model(Tensor(X[start:stop])), Tensor(T[start:stop])).item())
+        locals_.append((part, stop - start, value))
+
+    def average(world):
+        part, cases, value = locals_[world.rank]
+        averager = dist.GradientAverager(part.parameters(), world, bucket_bytes=200)
+        assert len(averager.buckets) > 1  # several buckets, summed in one fixed order
+        weight = 1.0 if summed else float(cases)
+        return averager.average(weight, value, divide=not summed)
+
+    losses = run_ranks(size, average)
+    assert losses == pytest.approx([whole_loss] * size, rel=1e-12)
+    for part, _, _ in locals_:
+        for mine, reference in zip(part.parameters(), whole.parameters()):
+            np.testing.assert_allclose(mine.grad, reference.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_a_rank_without_cases_adds_nothing_and_no_gradient_stays_none():
+    params = [Tensor(np.zeros(3), requires_grad=True), Tensor(np.zeros(2), requires_grad=True)]
+
+    def average(world):
+        mine = copy.deepcopy(params)
+        if world.rank == 0:  # rank 1 had no cases; the second parameter no gradient anywhere
+            mine[0].grad = np.array([2.0, 4.0, 6.0])
+        cases = 2.0 if world.rank == 0 else 0.0
+        value = dist.GradientAverager(mine, world).average(cases, 0.5 if cases else 0.0)
+        return value, mine[0].grad, mine[1].grad
+
+    for value, first, second in run_ranks(2, average):
+        assert value == 0.5
+        np.testing.assert_array_equal(first, [2.0, 4.0, 6.0])
+        assert second is None
+
+
+def test_average_gradients_without_cases_is_the_plain_mean_over_ranks():
+    def average(world):
+        p = Tensor(np.zeros(2), requires_grad=True)
+        p.grad = np.full(2, float(world.rank + 1))
+        value = dist.average_gradients([p], loss=float(world.rank), group=world)
+        return value, p.grad
+
+    for value, grad in run_ranks(4, average):
+        assert value == pytest.approx(1.5)
+        np.testing.assert_array_equal(grad, [2.5, 2.5])
+
+
+# -- metrics, decisions, agreement --------------------------------------------------------------
+
+
+def test_metrics_of_the_blocks_combine_into_the_metrics_of_the_whole_set():
+    values = {0: (0.5, 0.75, 4), 1: (1.0, 0.5, 2), 2: (None, None, 0)}
+
+    def reduce(world):
+        loss, acc, cases = values[world.rank]
+        mean = world.reduce_metrics({"loss": loss, "accuracy": acc, "r2": None}, cases)
+        total = world.reduce_metrics({"loss": loss}, cases, summed=("loss",))
+        return mean, total
+
+    for mean, total in run_ranks(3, reduce):
+        assert mean["loss"] == pytest.approx((0.5 * 4 + 1.0 * 2) / 6)
+        assert mean["accuracy"] == pytest.approx((0.75 * 4 + 0.5 * 2) / 6)
+        assert mean["r2"] is None
+        assert total["loss"] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("rank0_says", [True, False])
+def test_rank_0_decides_early_stopping_for_everyone(rank0_says):
+    decisions = run_ranks(3, lambda w: w.decide(rank0_says if w.rank == 0 else not rank0_says))
+    assert decisions == [rank0_says] * 3
+
+
+def test_ranks_that_disagree_are_told_where():
+    def check(world):
+        world.check_same("setup", {"cases": 10, "meta": {"run": {"seed": world.rank // 2}}})
+
+    with pytest.raises(dist.DistributedError, match=r"rank 2 has meta.run.seed=1 where rank 0"):
+        run_ranks(3, check)
+    run_ranks(2, check)  # ranks 0 and 1 agree
+
+
+def test_broadcast_gives_every_replica_rank_0s_weights_and_optimizer_state():
+    def start(world):
+        model = cr.nn.mlp([3, 2], rng=world.rank, dtype=np.float64)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for p in model.parameters():
+            p.grad = np.full(p.shape, world.rank + 1.0)
+        opt.step()  # a momentum buffer that differs between the ranks
+        before = model.state_dict()
+        dist.broadcast_parameters(model, group=world)
+        dist.broadcast_optimizer(opt, group=world)
+        return before, model.state_dict(), opt.state_dict()["state"]
+
+    (_, weights0, state0), *others = run_ranks(3, start)
+    for before, weights, state in others:
+        assert not np.array_equal(before["0.weight"], weights0["0.weight"])
+        for name in weights0:
+            np.testing.assert_array_equal(weights[name], weights0[name])
+        for name in state0:
+            np.testing.assert_array_equal(state[name], state0[name])

@@ -51,9 +51,28 @@ def train(out: Path, epochs: int, loss: str, checkpoints: str | None, resume: st
     return trainer
 
 
+def sklearn(out: Path) -> None:
+    """chainrule.sklearn's estimator, fitted on every rank's share (with an L2 penalty)."""
+    from chainrule.sklearn import MLPClassifier
+
+    ds = dataset()
+    clf = MLPClassifier(hidden_layer_sizes=(6,), batch_size=10, max_iter=4, alpha=1e-2,
+                        random_state=None if dist.size() > 1 else 5, dtype="float64")  # fmt: skip
+    if dist.size() > 1:  # rank 0's seed must reach everyone: give rank 0 the reference's
+        clf.random_state = 5 if dist.rank() == 0 else 99
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter is deliberately too small to converge
+        clf.fit(ds.X, ds.y)
+    out.mkdir(parents=True, exist_ok=True)
+    arrays = {f"coef{j}": a for j, a in enumerate(clf.coefs_ + clf.intercepts_)}
+    np.savez(out / f"rank{dist.rank()}.npz", **arrays)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["train", "fail"])
+    parser.add_argument("mode", choices=["train", "fail", "sklearn", "threads"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--loss", default="cross-entropy")
@@ -67,6 +86,15 @@ def main() -> None:
             raise RuntimeError("rank 1 fails on purpose")
         dist.world().allreduce_(np.ones(4))  # the others wait here for rank 1
         time.sleep(60)
+        return
+    if args.mode == "threads":
+        from threadpoolctl import threadpool_info
+
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        print(json.dumps({"rank": dist.rank(), "blas_threads": blas}), flush=True)
+        return
+    if args.mode == "sklearn":
+        sklearn(args.out)
         return
     train(args.out, args.epochs, args.loss, args.checkpoints, args.resume, args.early_stopping)
 

@@ -88,6 +88,35 @@ def test_replicas_match_one_process_on_the_same_global_batches(tmp_path, ranks, 
 
 
 @needs_mpi
+def test_the_sklearn_estimator_trains_data_parallel_too(tmp_path):
+    def fit(ranks, out):
+        done = _launch(ranks, [str(WORKER), "sklearn", str(out)], tmp_path)
+        assert done.returncode == 0, done.stderr
+        return [dict(np.load(f)) for f in sorted(out.glob("rank*.npz"))]
+
+    alone = fit(None, tmp_path / "alone")[0]
+    weights = fit(2, tmp_path / "mpi")
+    assert len(weights) == 2
+    _assert_replicas_identical(weights)
+    _assert_close(weights[0], alone, 1e-6)
+
+
+@needs_mpi
+@pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("2", 2)])
+def test_ranks_sharing_a_machine_use_one_blas_thread_unless_told(tmp_path, setting, expected):
+    pytest.importorskip("threadpoolctl")
+    env = _env()
+    if setting is not None:
+        env["CHAINRULE_BLAS_THREADS"] = setting
+    command = [MPIEXEC, "-n", "2", sys.executable, str(WORKER), "threads", str(tmp_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(r["rank"] for r in reports) == [0, 1]
+    assert all(r["blas_threads"] and set(r["blas_threads"]) == {expected} for r in reports)
+
+
+@needs_mpi
 def test_early_stopping_under_mpi_stops_where_one_process_stops(tmp_path):
     extra = ["--epochs", "40", "--early-stopping", "2"]
     alone = _train(None, tmp_path / "alone", *extra)[0]

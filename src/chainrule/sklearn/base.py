@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from chainrule import nn, optim
+from chainrule import distributed, nn, optim
 from chainrule.engine import no_grad
 from chainrule.nn.activations import HIDDEN
 from chainrule.tensor import Tensor
@@ -213,7 +213,8 @@ class BaseMLP(BaseEstimator):
     def _generator(self) -> np.random.Generator:
         """A NumPy Generator from ``random_state`` (an int gives the same run every time)."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return np.random.default_rng(seed)
+        # under mpiexec every rank draws rank 0's weights and shuffles: one model, one order
+        return np.random.default_rng(distributed.world().broadcast_object(seed))
 
     def _initialize(self, n_features: int, n_outputs: int, dtype: np.dtype) -> None:
         self._dtype = np.dtype(DTYPES[self.dtype] or dtype)
@@ -283,12 +284,15 @@ class BaseMLP(BaseEstimator):
         n_samples = X.shape[0]
         batch = self._batch_size(n_samples)
         max_iter = 1 if incremental else self.max_iter
+        world = distributed.world()  # several ranks: each takes its block of every batch
+        world.check_same("training data", {"cases": n_samples, "shape": X.shape[1:] + Y.shape[1:]})
         for _ in range(max_iter):
             order = self._random.permutation(n_samples) if self.shuffle else np.arange(n_samples)
             total = 0.0
             for start in range(0, n_samples, batch):
                 rows = order[start : start + batch]
-                total += self._step(X[rows], Y[rows]) * len(rows)
+                local = world.shard(rows)
+                total += self._step(X[local], Y[local], len(rows)) * len(rows)
             self.n_iter_ += 1
             self.t_ += n_samples
             self.loss_ = total / n_samples
@@ -298,7 +302,7 @@ class BaseMLP(BaseEstimator):
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             self._update_no_improvement_count(early_stopping, X_val, Y_val)
-            if self._no_improvement_count > self.n_iter_no_change:
+            if world.decide(self._no_improvement_count > self.n_iter_no_change):
                 if self._reduce_learning_rate():
                     continue
                 if self.verbose:
@@ -328,17 +332,22 @@ class BaseMLP(BaseEstimator):
             print(f"Setting learning rate to {self._optimizer.lr:f}")
         return True
 
-    def _step(self, X: np.ndarray, Y: np.ndarray) -> float:
-        """One weight change from the gradient of one mini-batch; returns its loss."""
+    def _step(self, X: np.ndarray, Y: np.ndarray, cases: int | None = None) -> float:
+        """One weight change from the gradient of one mini-batch of ``cases`` cases (of which
+        ``X`` is this rank's block under MPI); returns the batch's loss."""
         self._optimizer.zero_grad()
-        output = self._network(Tensor(X))
-        loss = self._data_loss(output, Y)
-        if self.alpha:
-            squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
-            loss = loss + squares * (self.alpha / (2.0 * X.shape[0]))
-        loss.backward()
+        world, value = distributed.world(), 0.0
+        if len(X) or world.size == 1:
+            loss = self._data_loss(self._network(Tensor(X)), Y)
+            if self.alpha:  # L2 penalty over the whole batch's size, as in one process
+                squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
+                loss = loss + squares * (self.alpha / (2.0 * (cases or X.shape[0])))
+            loss.backward()
+            value = float(loss.item())
+        if world.size > 1:
+            value = distributed.average_gradients(self._network, cases=len(X), loss=value)
         self._optimizer.step()
-        return float(loss.item())
+        return value
 
     def _layers(self) -> list[nn.Linear]:
         return _linear_layers(self._network)

@@ -222,7 +222,9 @@ class GradientAverager:
     The parameters are packed, in their fixed order, into buckets of one dtype and at most
     ``bucket_bytes`` bytes. :meth:`average` copies each ``p.grad`` (scaled by the rank's
     weight) into its bucket, sums each bucket over the ranks with one in-place ``Allreduce``,
-    divides by the total weight and hands every parameter its averaged gradient. The last bucket
+    divides by the total weight and hands every parameter its averaged gradient as a view into
+    the bucket (as DDP's ``gradient_as_bucket_view``: valid until the next :meth:`average`; copy
+    it to keep it longer; it saves a copy of every gradient per step). The last bucket
     carries three more numbers per step for free: the weighted loss, the weight, and which
     parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so the
     optimizer skips it as it would in one process).
@@ -278,13 +280,13 @@ class GradientAverager:
         total = float(head[1])
         scale = 1.0 / total if divide and total > 0 else 1.0
         for bucket, layout in self.buckets:
+            if layout and scale != 1.0:
+                end = layout[-1][1] + layout[-1][2]
+                bucket[:end] *= scale  # in place: a fresh array per step costs page faults
             for index, offset, n in layout:
                 param = self.params[index]
-                if head[2 + index] == 0:
-                    param.grad = None
-                    continue
-                grad = bucket[offset : offset + n] * scale
-                param.grad = grad.reshape(param.shape)
+                has_grad = head[2 + index] != 0
+                param.grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
         return float(head[0]) * scale
 
 

@@ -1,0 +1,225 @@
+"""Data-parallel scaling on this machine: 1, 2 and 4 ranks (4 oversubscribes a 2-core box).
+
+    python benchmarks/distributed.py                        # ranks 1,2,4; a minute or two
+    python benchmarks/distributed.py --ranks 1,2 --epochs 5 --steps 30 --output /tmp/dist.md
+
+For each number of ranks the parent launches ``mpiexec -n R python benchmarks/distributed.py
+--child SPEC`` and reads rank 0's JSON line. The child measures, with every rank in step
+(a barrier before each timed region):
+
+- ``digits``: the ``chainrule train`` digits run (its preset: 64-128-10, global batch 32, Adam)
+  through :class:`chainrule.train.Trainer`: seconds per epoch, and the share of that time spent
+  in the gradient allreduce;
+- ``workload 2``: one SGD step of the 784-512-512-512-10 MLP on a global batch of 512 (float32),
+  each rank its 512/R cases: seconds per step and the allreduce share;
+- ``allreduce``: averaging 1 MB and 100 MB of float32 gradients with
+  :class:`chainrule.distributed.GradientAverager` (pack, in-place ``Allreduce``, divide,
+  unpack) against one raw ``comm.Allreduce(MPI.IN_PLACE, buffer)`` of the same size, the floor.
+
+Needs the [mpi] extra (mpi4py, the MPICH wheel, threadpoolctl). Each rank runs one BLAS thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the child: runs on every rank --------------------------------------------------------------
+
+
+def _timed_allreduce(world) -> list[float]:
+    """Wrap ``world.allreduce_`` so every call's seconds are recorded."""
+    spent: list[float] = []
+    plain = world.allreduce_
+
+    def allreduce_(array):
+        started = time.perf_counter()
+        out = plain(array)
+        spent.append(time.perf_counter() - started)
+        return out
+
+    world.allreduce_ = allreduce_
+    return spent
+
+
+def child_digits(world, epochs: int) -> dict:
+    from chainrule.train import Trainer, runs
+
+    config = runs.resolve_config({"data": "digits", "epochs": epochs})
+    prepared = runs.load_data(config)
+    model, loss, optimizer, schedule = runs.build(config, prepared.train)
+    trainer = Trainer(model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
+                      schedule=schedule, progress=False)  # fmt: skip
+    spent = _timed_allreduce(world)
+    world.comm is None or world.comm.Barrier()
+    started = time.perf_counter()
+    trainer.fit(prepared.train, prepared.val, epochs=epochs)
+    elapsed = time.perf_counter() - started
+    return {  # the share counts waiting for the slowest rank, which a collective includes
+        "epoch_s": elapsed / epochs,
+        "allreduce_share": sum(spent) / elapsed,
+        "val_accuracy": trainer.history.last["val_accuracy"],
+    }
+
+
+def child_workload2(world, steps: int) -> dict:
+    import chainrule as cr
+    from benchmarks.common import mlp_problem
+
+    sizes, batch = [784, 512, 512, 512, 10], 512
+    x, labels, weights, biases = mlp_problem(sizes, batch)
+    model = cr.nn.mlp(sizes, activation="logistic", rng=0, dtype=np.float32)
+    for layer, w in zip(model.parameters()[::2], weights):
+        layer.data[...] = w
+    for bias, b in zip(model.parameters()[1::2], biases):
+        bias.data[...] = b
+    trainer = cr.train.Trainer(model, cr.nn.CrossEntropy(), cr.optim.SGD(model, lr=0.1),
+                               batch_size=batch, progress=False)  # fmt: skip
+    local = world.shard(np.arange(batch))
+    xs, ts = x[local], labels[local]
+    trainer.step(xs, ts)  # warm up: buffers, buckets
+    spent = _timed_allreduce(world)
+    times = []
+    for _ in range(steps):
+        world.comm is None or world.comm.Barrier()
+        started = time.perf_counter()
+        trainer.step(xs, ts)
+        times.append(time.perf_counter() - started)
+    median = float(np.median(times))
+    return {
+        "step_s": median,
+        "allreduce_s": float(np.median(spent)) if spent else 0.0,
+        "allreduce_share": float(np.median(spent)) / median if spent else 0.0,
+    }
+
+
+def child_allreduce(world, megabytes: list[int], repeats: int) -> dict:
+    from chainrule import distributed as dist
+    from chainrule.tensor import Tensor
+
+    out = {}
+    for mb in megabytes:
+        n = mb * 2**20 // 4
+        # eight parameters of that total size, with gradients, as a model would have them
+        params = [Tensor(np.zeros(n // 8, np.float32), requires_grad=True) for _ in range(8)]
+        for p in params:
+            p.grad = np.ones(p.shape, np.float32)
+        averager = dist.GradientAverager(params, world)
+        raw = np.ones(n // 8 * 8, np.float32)
+        ours, floor = [], []
+        for _ in range(repeats):
+            for timings, mine in ((ours, True), (floor, False)):
+                world.comm is None or world.comm.Barrier()
+                started = time.perf_counter()
+                if mine:
+                    averager.average(1.0)
+                elif world.comm is not None:
+                    world.comm.Allreduce(world.in_place, raw)
+                timings.append(time.perf_counter() - started)
+        out[f"{mb}MB"] = {"averager_s": float(np.median(ours)), "raw_s": float(np.median(floor))}
+    return out
+
+
+def child(spec: dict) -> None:
+    from chainrule import distributed as dist
+
+    world = dist.init(blas_threads=1)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # one rank alone too: the same BLAS for every count
+    result = {"ranks": world.size}
+    if "digits" in spec["only"]:
+        result["digits"] = child_digits(world, spec["epochs"])
+    if "workload2" in spec["only"]:
+        result["workload2"] = child_workload2(world, spec["steps"])
+    if "allreduce" in spec["only"]:
+        result["allreduce"] = child_allreduce(world, spec["megabytes"], spec["repeats"])
+    if world.is_main:
+        print(json.dumps(result), flush=True)
+
+
+# -- the parent ---------------------------------------------------------------------------------
+
+
+def launch(ranks: int, spec: dict, timeout: float) -> dict:
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        raise SystemExit("mpiexec not found: pip install -e '.[mpi]'")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
+    command = [mpiexec, "-n", str(ranks), sys.executable, str(Path(__file__).resolve()),
+               "--child", json.dumps(spec)]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise SystemExit(f"{ranks} ranks failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(results: list[dict]) -> str:
+    base = results[0]
+    lines = ["| ranks | digits s/epoch | speed-up | allreduce share | workload 2 s/step | "
+             "speed-up | allreduce share |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        d, w = r.get("digits"), r.get("workload2")
+        cells = [str(r["ranks"])]
+        for part, key in ((d, "epoch_s"), (w, "step_s")):
+            if part is None:
+                cells += ["-", "-", "-"]
+                continue
+            first = (base.get("digits") if part is d else base.get("workload2")) or part
+            cells += [f"{part[key]:.4f}", f"{first[key] / part[key]:.2f}x",
+                      f"{part['allreduce_share']:.0%}"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    sizes = [r["allreduce"] for r in results if "allreduce" in r and r["ranks"] > 1]
+    if sizes:
+        lines += ["", "| ranks | buffer | GradientAverager | raw mpi4py Allreduce | ratio |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for r in results:
+            for size, t in r.get("allreduce", {}).items():
+                if r["ranks"] > 1:
+                    lines.append(f"| {r['ranks']} | {size} | {t['averager_s'] * 1e3:.2f} ms | "
+                                 f"{t['raw_s'] * 1e3:.2f} ms | "
+                                 f"{t['averager_s'] / t['raw_s']:.2f} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--ranks", default="1,2,4")
+    parser.add_argument("--only", default="digits,workload2,allreduce")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--megabytes", default="1,100")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--output", type=Path, help="write the markdown tables here")
+    args = parser.parse_args()
+    if args.child:
+        child(json.loads(args.child))
+        return
+    spec = {"only": args.only.split(","), "epochs": args.epochs, "steps": args.steps,
+            "megabytes": [int(m) for m in args.megabytes.split(",")],
+            "repeats": args.repeats}  # fmt: skip
+    results = []
+    for ranks in (int(r) for r in args.ranks.split(",")):
+        results.append(launch(ranks, spec, args.timeout))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    text = report(results)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -265,3 +265,20 @@ def test_broadcast_gives_every_replica_rank_0s_weights_and_optimizer_state():
             np.testing.assert_array_equal(weights[name], weights0[name])
         for name in state0:
             np.testing.assert_array_equal(state[name], state0[name])
+
+
+def test_a_launcher_without_mpi4py_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PMI_SIZE", "4")
+    monkeypatch.setitem(__import__("sys").modules, "mpi4py", None)  # as if not installed
+    with pytest.raises(dist.DistributedError, match=r"started 4 ranks but mpi4py is not inst"):
+        dist._world_from_environment()
+
+
+def test_a_trainer_alone_takes_the_one_process_path(monkeypatch):
+    """In a world of one nothing is averaged or broadcast: the loop is the plain loop."""
+    monkeypatch.setattr(dist.GradientAverager, "average", lambda *a, **k: pytest.fail("averaged"))
+    net = cr.nn.mlp([2, 3, 1], output="logistic", rng=0)
+    trainer = cr.train.Trainer(net, cr.nn.SquaredError(), cr.optim.SGD(net, lr=0.5),
+                               batch_size=2, progress=False)  # fmt: skip
+    history = trainer.fit(cr.data.xor(), epochs=2)
+    assert len(history) == 2

@@ -31,6 +31,7 @@ import contextlib
 import math
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -39,6 +40,8 @@ import numpy as np
 
 from chainrule.errors import UserError
 
+#: After Ctrl-C, how long the other ranks wait for rank 0 to report and end the job.
+INTERRUPT_GRACE_S = 3.0
 #: Gradients are packed into flat buffers of at most this many bytes (PyTorch DDP's default).
 BUCKET_BYTES = 25 * 2**20
 
@@ -414,6 +417,10 @@ def exit_code(code: int) -> int:
         except DistributedError:
             return code
         if current.size > 1:
+            if code == 130 and not current.is_main:
+                # Ctrl-C reached every rank: let rank 0 say where its last checkpoint is and
+                # end the job itself; abort only if it is stuck (in a collective we left)
+                time.sleep(INTERRUPT_GRACE_S)
             current.abort(code)
     return code
 

@@ -45,6 +45,11 @@ def run() -> None:
     """Console-script entry point: ``sys.exit(main())``."""
     from chainrule import distributed
 
+    try:  # under mpiexec/srun join the job before anything can fail, so a failure can end it
+        distributed.world()
+    except UserError as error:
+        print(f"chainrule: {error}", file=sys.stderr)
+        sys.exit(2)
     sys.exit(distributed.exit_code(main()))  # a failing rank ends the whole parallel job
 
 

@@ -7,6 +7,11 @@ set) as it stands at the end of the epoch, the schedule is stepped, callbacks ru
 checkpoint is written. Everything random that the loop touches (the shuffling generator, the
 generators of dropout layers) is saved in the checkpoint, so a run resumed from epoch 4 produces
 bit-for-bit the weights an uninterrupted run produces.
+
+Launched by mpiexec or srun, the same loop is data-parallel (:mod:`chainrule.distributed`):
+each rank takes its block of every global mini-batch, the gradients are averaged over the ranks
+before each step, the epoch's metrics are combined over the ranks, and rank 0 alone writes
+checkpoints and decides when to stop early.
 """
 
 from __future__ import annotations
@@ -172,7 +177,11 @@ class Trainer:
         """One training step on one batch: clear the gradients, run the network and the loss,
         backward (every dE/dw lands in ``p.grad``), the ``on_after_backward`` callbacks, then the
         optimizer's update. Returns the batch's loss. This is the library's one training step:
-        the epoch loop, the web explorer and any other host call it."""
+        the epoch loop, the web explorer and any other host call it.
+
+        Under mpiexec/srun (several ranks, see :mod:`chainrule.distributed`) ``x`` and ``t`` are
+        this rank's block of the global batch: the gradients are averaged over the ranks before
+        the callbacks and the update, and the loss returned is the whole batch's."""
         self.optimizer.zero_grad()
         if len(x) or self._world.size == 1:
             error = self.loss(self.model(Tensor(x)), Tensor(t))
@@ -214,10 +223,9 @@ class Trainer:
         part = ds.subset(np.arange(start, stop))
         local = evaluate(self.model, self.loss, part) if len(part) else {"loss": None}
         summed = ("loss",) if _reduction(self.loss) == "sum" else ()
-        merged = self._world.reduce_metrics(
+        return self._world.reduce_metrics(
             {"loss": local["loss"], "accuracy": local.get("accuracy")}, len(part), summed
         )
-        return merged
 
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:

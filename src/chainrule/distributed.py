@@ -319,7 +319,7 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
         _WORLD = _world_from_environment()
     if _WORLD.size > 1:
         _install_excepthook()
-        if _WORLD.blas_limit is None:
+        if _WORLD.blas_limit is None or blas_threads is not None:
             _WORLD.blas_limit = _limit_blas(_WORLD, blas_threads)
     return _WORLD
 

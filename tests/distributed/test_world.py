@@ -282,3 +282,17 @@ def test_a_trainer_alone_takes_the_one_process_path(monkeypatch):
                                batch_size=2, progress=False)  # fmt: skip
     history = trainer.fit(cr.data.xor(), epochs=2)
     assert len(history) == 2
+
+
+def test_an_mpi4py_on_another_mpi_than_the_launcher_is_a_clear_error(monkeypatch):
+    """Each rank would see a world of one and train alone: stop instead, and say why."""
+    import sys
+    import types
+
+    alone = types.SimpleNamespace(Get_size=lambda: 1, Get_rank=lambda: 0)
+    fake = types.ModuleType("mpi4py")
+    fake.MPI = types.SimpleNamespace(COMM_WORLD=alone, IN_PLACE=IN_PLACE)
+    monkeypatch.setitem(sys.modules, "mpi4py", fake)
+    monkeypatch.setenv("PMI_SIZE", "4")
+    with pytest.raises(dist.DistributedError, match=r"started 4 ranks but MPI sees 1"):
+        dist._world_from_environment()

@@ -188,7 +188,9 @@ def child(spec: dict) -> None:
 
 
 def launch(ranks: int, spec: dict, timeout: float) -> dict:
-    mpiexec = shutil.which("mpiexec")
+    mpiexec = shutil.which("mpiexec") or shutil.which(
+        "mpiexec", path=str(Path(sys.executable).parent)
+    )
     if mpiexec is None:
         raise SystemExit("mpiexec not found: pip install -e '.[mpi]'")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))

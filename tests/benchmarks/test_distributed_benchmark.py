@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(
-    shutil.which("mpiexec") is None or importlib.util.find_spec("mpi4py") is None,
+    shutil.which(
+        "mpiexec",
+        path=os.pathsep.join([os.environ.get("PATH", ""), str(Path(sys.executable).parent)]),
+    )
+    is None
+    or importlib.util.find_spec("mpi4py") is None,
     reason="needs mpiexec and mpi4py (pip install -e '.[mpi]')",
 )
 def test_the_distributed_benchmark_reports_every_part(tmp_path):

@@ -23,7 +23,8 @@ import pytest
 import chainrule
 
 WORKER = Path(__file__).with_name("mpi_worker.py")
-MPIEXEC = shutil.which("mpiexec")
+# the [mpi] extra puts mpiexec beside the interpreter, which may not be on PATH
+MPIEXEC = shutil.which("mpiexec") or shutil.which("mpiexec", path=str(Path(sys.executable).parent))
 needs_mpi = pytest.mark.skipif(
     MPIEXEC is None or importlib.util.find_spec("mpi4py") is None,
     reason="needs mpiexec and mpi4py (pip install -e '.[mpi]')",

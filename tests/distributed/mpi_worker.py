@@ -91,7 +91,8 @@ def main() -> None:
         from threadpoolctl import threadpool_info
 
         blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-        print(json.dumps({"rank": dist.rank(), "blas_threads": blas}), flush=True)
+        args.out.mkdir(parents=True, exist_ok=True)  # a file per rank: stdout lines interleave
+        (args.out / f"threads{dist.rank()}.json").write_text(json.dumps({"blas_threads": blas}))
         return
     if args.mode == "sklearn":
         sklearn(args.out)

@@ -40,8 +40,9 @@ import numpy as np
 
 from chainrule.errors import UserError
 
-#: After Ctrl-C, how long the other ranks wait for rank 0 to report and end the job.
-INTERRUPT_GRACE_S = 3.0
+#: How long a failing rank other than 0 waits before aborting the job: a failure every rank
+#: meets (Ctrl-C, ranks that disagree) is rank 0's to report, and it removes what it wrote.
+GRACE_S = 3.0
 #: Gradients are packed into flat buffers of at most this many bytes (PyTorch DDP's default).
 BUCKET_BYTES = 25 * 2**20
 
@@ -195,6 +196,7 @@ class World:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         if self.size > 1:
+            time.sleep(0.2)  # MPI_Abort kills at once: let the launcher forward what we printed
             self.comm.Abort(int(code))
         raise SystemExit(code)
 
@@ -417,10 +419,10 @@ def exit_code(code: int) -> int:
         except DistributedError:
             return code
         if current.size > 1:
-            if code == 130 and not current.is_main:
-                # Ctrl-C reached every rank: let rank 0 say where its last checkpoint is and
-                # end the job itself; abort only if it is stuck (in a collective we left)
-                time.sleep(INTERRUPT_GRACE_S)
+            if not current.is_main:
+                # rank 0 may be failing too (Ctrl-C reaches every rank; so does a disagreement):
+                # let it report and clean up, and end the job itself; abort only if it is stuck
+                time.sleep(GRACE_S)
             current.abort(code)
     return code
 

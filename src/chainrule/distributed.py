@@ -30,10 +30,12 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -98,6 +100,7 @@ class World:
         self.rank = 0 if comm is None else int(comm.Get_rank())
         self.size = 1 if comm is None else int(comm.Get_size())
         self.blas_limit: Any = None
+        self.interrupt_pending = False
 
     def __repr__(self) -> str:
         return f"World(rank={self.rank}, size={self.size})"
@@ -106,6 +109,29 @@ class World:
     def is_main(self) -> bool:
         """True on rank 0, the one that prints, checkpoints and writes the run directory."""
         return self.rank == 0
+
+    @contextlib.contextmanager
+    def deferring_interrupts(self) -> Iterator[None]:
+        """Within this block a Ctrl-C is noted rather than raised, and every rank raises
+        ``KeyboardInterrupt`` together at the next gradient average (a rank that raised alone
+        would leave the others waiting in a collective). A second Ctrl-C raises at once."""
+        if self.size == 1 or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def note(signum: int, frame: Any) -> None:
+            if self.interrupt_pending:
+                raise KeyboardInterrupt
+            self.interrupt_pending = True
+
+        previous = signal.signal(signal.SIGINT, note)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            pending, self.interrupt_pending = self.interrupt_pending, False
+        if pending:  # noted after the last step: not swallowed
+            raise KeyboardInterrupt
 
     # -- collectives --------------------------------------------------------------------------
     def allreduce_(self, array: np.ndarray) -> np.ndarray:
@@ -232,7 +258,9 @@ class GradientAverager:
     it to keep it longer; it saves a copy of every gradient per step). The last bucket
     carries three more numbers per step for free: the weighted loss, the weight, and which
     parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so the
-    optimizer skips it as it would in one process).
+    optimizer skips it as it would in one process), and whether any rank was interrupted (see
+    :meth:`World.deferring_interrupts`): then every rank raises ``KeyboardInterrupt`` at this
+    same step.
     """
 
     def __init__(self, params: Iterable[Any], world: World, bucket_bytes: int = BUCKET_BYTES):
@@ -248,7 +276,7 @@ class GradientAverager:
                 size = 0
             plan[-1][1].append(index)
             size += nbytes
-        tail = 2 + len(self.params)
+        tail = _TAIL + len(self.params)
         for number, (dtype, members) in enumerate(plan):
             layout, offset = [], 0
             for index in members:
@@ -267,12 +295,12 @@ class GradientAverager:
         cases, 1 for a plain average over ranks. Returns the weighted mean (or the sum) of the
         ranks' ``loss`` values: the loss of the whole global batch.
         """
-        tail = 2 + len(self.params)
+        tail = _TAIL + len(self.params)
         *_, (last, _) = self.buckets
         head = last[last.size - tail :]
-        head[0], head[1] = loss * weight, weight
+        head[0], head[1], head[2] = loss * weight, weight, float(self.world.interrupt_pending)
         for j, param in enumerate(self.params):
-            head[2 + j] = 0.0 if param.grad is None else 1.0
+            head[_TAIL + j] = 0.0 if param.grad is None else 1.0
         for bucket, layout in self.buckets:
             for index, offset, n in layout:
                 grad = self.params[index].grad
@@ -282,6 +310,9 @@ class GradientAverager:
                 else:
                     np.multiply(_array(grad).reshape(-1), weight, out=view)
             self.world.allreduce_(bucket)
+        if head[2] > 0:  # Ctrl-C on some rank: every rank stops here, before the update
+            self.world.interrupt_pending = False
+            raise KeyboardInterrupt
         total = float(head[1])
         scale = 1.0 / total if divide and total > 0 else 1.0
         for bucket, layout in self.buckets:
@@ -290,9 +321,13 @@ class GradientAverager:
                 bucket[:end] *= scale  # in place: a fresh array per step costs page faults
             for index, offset, n in layout:
                 param = self.params[index]
-                has_grad = head[2 + index] != 0
+                has_grad = head[_TAIL + index] != 0
                 param.grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
         return float(head[0]) * scale
+
+
+#: The numbers the last bucket carries after the gradients: weighted loss, weight, interrupted.
+_TAIL = 3
 
 
 def _array(grad: Any) -> np.ndarray:

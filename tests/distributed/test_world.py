@@ -296,3 +296,22 @@ def test_an_mpi4py_on_another_mpi_than_the_launcher_is_a_clear_error(monkeypatch
     monkeypatch.setenv("PMI_SIZE", "4")
     with pytest.raises(dist.DistributedError, match=r"started 4 ranks but MPI sees 1"):
         dist._world_from_environment()
+
+
+def test_a_ctrl_c_on_one_rank_stops_every_rank_at_the_same_step():
+    """The interrupted rank must not leave the others waiting in the allreduce: the flag rides
+    with the gradients, and every rank raises before the update."""
+
+    def step(world):
+        p = Tensor(np.ones(2), requires_grad=True)
+        p.grad = np.ones(2)
+        averager = dist.GradientAverager([p], world)
+        averager.average(1.0)  # nobody interrupted: an ordinary step
+        world.interrupt_pending = world.rank == 1
+        try:
+            averager.average(1.0)
+        except KeyboardInterrupt:
+            return "stopped", world.interrupt_pending
+        return "went on", world.interrupt_pending
+
+    assert run_ranks(3, step) == [("stopped", False)] * 3

@@ -115,8 +115,9 @@ class Trainer:
             self._start_replicas()
         self._call("on_fit_start", self)
         try:
-            while self.epoch < self.epochs and not self.stop_training:
-                self._run_epoch(X, T)
+            with self._world.deferring_interrupts():  # several ranks stop at the same step
+                while self.epoch < self.epochs and not self.stop_training:
+                    self._run_epoch(X, T)
         except BaseException:
             if self._progress_bar is not None:
                 self._progress_bar.close(clear=True)

@@ -86,8 +86,8 @@ def _assert_close(a: dict[str, np.ndarray], b: dict[str, np.ndarray], tol: float
 
 @needs_mpi
 @pytest.mark.parametrize(
-    ("ranks", "loss"), [(2, "cross-entropy"), (4, "squared-error")]
-)  # a mean over cases and the lecture's summed E; 4 ranks on 2 cores: oversubscribed, tiny
+    ("ranks", "loss"), [(2, "cross-entropy"), (4, "squared-error"), (2, "margin-squared-error")]
+)  # a mean over cases and two sums over cases; 4 ranks on 2 cores: oversubscribed, tiny
 def test_replicas_match_one_process_on_the_same_global_batches(tmp_path, ranks, loss):
     alone = _train(None, tmp_path / "alone", "--loss", loss)[0]
     weights = _train(ranks, tmp_path / "mpi", "--loss", loss)

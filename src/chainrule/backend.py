@@ -1,13 +1,22 @@
-"""The array-module seam: the one place that decides which array library does the arithmetic.
+"""The array-library seam: the one place that decides which array library does the arithmetic.
 
-Every op asks ``array_module(x)`` for the module that owns its input (NumPy by default) and calls
-``xp.exp``, ``xp.matmul`` ... on it, never ``numpy`` directly. A GPU library with NumPy's interface
-(CuPy, for instance) plugs in with :func:`register_array_module`; nothing else in chainrule changes.
+Every op asks ``array_module(x)`` for the namespace that owns its input and calls ``xp.exp``,
+``xp.matmul`` ... on it, never ``numpy`` directly. A NumPy array (``type(x) is numpy.ndarray``)
+is the fast path: ``numpy`` itself, with its methods, ``out=`` and ``errstate``. Any other array
+(PyTorch, CuPy, JAX, array-api-strict, ...) is served through the Python array API standard:
+its namespace is resolved once per array type with array-api-compat and cached.
+:func:`register_array_module` overrides that resolution for a type.
+
+What the standard lacks lives here, once: dtype kinds (:func:`is_floating`, :func:`is_integer`),
+:func:`size`, :func:`scatter_add` for repeated integer indices, device-aware creation
+(:func:`asarray_like`, :func:`namespace`), in-place writes where the library allows them
+(:func:`write`), and copies to the host (:func:`to_numpy`) for printing, files and plots.
 """
 
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import sys
 from types import ModuleType
@@ -15,34 +24,283 @@ from typing import Any
 
 import numpy
 
-#: ``(array type, module)`` pairs tried in order; NumPy answers for everything else.
-_registered: list[tuple[type, ModuleType]] = []
+#: ``(array type, module)`` pairs tried in order before array-api-compat is asked.
+_registered: list[tuple[type, Any]] = []
+
+#: array type -> its namespace, resolved once per type (array_namespace costs ~3 us a call)
+_namespaces: dict[type, Any] = {}
+
+#: Python's own values (numbers, lists) and NumPy's scalars belong to NumPy
+_NUMPY_TYPES = (numpy.ndarray, numpy.generic, int, float, bool, complex, list, tuple)
 
 
-def register_array_module(array_type: type, module: ModuleType) -> None:
-    """Route arrays of ``array_type`` to ``module`` (which must offer NumPy's functions).
+class ArrayLibraryError(TypeError):
+    """Arrays of two libraries, or on two devices, met in one op; or a library is unusable."""
+
+
+def register_array_module(array_type: type, module: Any) -> None:
+    """Route arrays of ``array_type`` to ``module`` (a namespace of the array API standard).
+
+    Needed only for a library that array-api-compat does not know; CuPy, PyTorch, JAX and
+    array-api-strict are found on their own.
 
     >>> import cupy                                        # doctest: +SKIP
     >>> register_array_module(cupy.ndarray, cupy)          # doctest: +SKIP
     """
     _registered.insert(0, (array_type, module))
+    _namespaces.clear()
 
 
-def array_module(array: Any) -> ModuleType:
-    """The array module that owns ``array`` (NumPy unless a registered type matches)."""
-    if _registered and type(array) is not numpy.ndarray:  # exact type: subclasses may register
-        for array_type, module in _registered:
-            if isinstance(array, array_type):
-                return module
-    return numpy
+def array_module(array: Any) -> Any:
+    """The namespace that owns ``array``: ``numpy`` for NumPy arrays and Python values, else the
+    library's array API namespace (array-api-compat's wrapper where the library needs one)."""
+    if type(array) is numpy.ndarray:
+        return numpy
+    try:
+        return _namespaces[type(array)]
+    except KeyError:
+        xp = _namespaces[type(array)] = _resolve(array)
+        return xp
+
+
+def _resolve(array: Any) -> Any:
+    for array_type, module in _registered:
+        if isinstance(array, array_type):
+            return module
+    if isinstance(array, _NUMPY_TYPES) or array is None:
+        return numpy
+    try:
+        import array_api_compat
+    except ImportError:
+        own = getattr(array, "__array_namespace__", None)
+        if own is not None:
+            return own()
+        raise ArrayLibraryError(
+            f"chainrule needs array-api-compat for arrays of type {type(array).__name__}: "
+            "pip install 'chainrule[arrays]'"
+        ) from None
+    if not array_api_compat.is_array_api_obj(array):
+        return numpy  # anything else NumPy converts (a range, a memoryview)
+    xp = array_api_compat.array_namespace(array)
+    return numpy if xp is array_api_compat.numpy else xp
+
+
+def namespace(module: Any) -> Any:
+    """The array API namespace behind a library's module, for ``xp=`` arguments.
+
+    ``namespace(torch)`` is array-api-compat's torch wrapper, ``namespace(numpy)`` is numpy.
+    """
+    if module is None or module is numpy:
+        return numpy
+    probe = module.asarray(0.0)  # the module's own array type tells which wrapper serves it
+    return array_module(probe)
+
+
+def is_numpy(xp: Any) -> bool:
+    """Whether ``xp`` is NumPy itself (the fast path)."""
+    return xp is numpy
+
+
+def device(array: Any) -> Any:
+    """The device ``array`` lives on ("cpu" for NumPy)."""
+    if isinstance(array, _NUMPY_TYPES):
+        return "cpu"
+    found = getattr(array, "device", None)
+    if found is None or callable(found):  # JAX's .device was a method once
+        import array_api_compat
+
+        return array_api_compat.device(array)
+    return found
+
+
+def is_floating(dtype: Any, xp: Any = numpy) -> bool:
+    """Whether ``dtype`` is a real or complex floating type (NumPy's kinds "f" and "c")."""
+    if isinstance(dtype, numpy.dtype):
+        return dtype.kind in "fc"
+    return bool(xp.isdtype(dtype, ("real floating", "complex floating")))
+
+
+def is_integer(dtype: Any, xp: Any = numpy) -> bool:
+    """Whether ``dtype`` is a signed or unsigned integer type (NumPy's kinds "i" and "u")."""
+    if isinstance(dtype, numpy.dtype):
+        return dtype.kind in "iu"
+    return bool(xp.isdtype(dtype, "integral"))
+
+
+def size(array: Any) -> int:
+    """How many elements ``array`` holds (``.size`` is a method on a torch tensor)."""
+    if type(array) is numpy.ndarray:
+        return array.size
+    return math.prod(array.shape)
+
+
+def dtype_in(xp: Any, dtype: Any) -> Any:
+    """``dtype`` (a NumPy dtype, a name, a Python type or the library's own) as ``xp``'s dtype."""
+    if xp is numpy or dtype is None:
+        return None if dtype is None else numpy.dtype(dtype)
+    if isinstance(dtype, (str, type, numpy.dtype)):
+        name = numpy.dtype(dtype).name
+        return getattr(xp, "bool" if name == "bool" else name)
+    return dtype
+
+
+def default_float(xp: Any, array: Any = None) -> Any:
+    """The library's default floating dtype (float64 where the device has it, as in NumPy)."""
+    if xp is numpy:
+        return numpy.dtype(numpy.float64)
+    info = xp.__array_namespace_info__()
+    dev = None if array is None else device(array)
+    return info.default_dtypes(device=dev)["real floating"]
+
+
+def astype(array: Any, dtype: Any) -> Any:
+    """``array`` in ``dtype`` (no copy when it already is)."""
+    if type(array) is numpy.ndarray:
+        return array.astype(dtype, copy=False)
+    xp = array_module(array)
+    return xp.astype(array, dtype_in(xp, dtype), copy=False)
+
+
+def mask(condition: Any, dtype: Any) -> Any:
+    """A boolean array ready to multiply an array of ``dtype`` (NumPy multiplies booleans as
+    they are; the standard has no arithmetic on booleans)."""
+    if type(condition) is numpy.ndarray:
+        return condition
+    return astype(condition, dtype)
+
+
+def reshape(array: Any, shape: tuple[int, ...]) -> Any:
+    """``array`` in a new shape (a method on NumPy arrays, a function in the standard)."""
+    if type(array) is numpy.ndarray:
+        return array.reshape(shape)
+    return array_module(array).reshape(array, shape)
+
+
+def asarray_like(value: Any, like: Any, dtype: Any = None) -> Any:
+    """``value`` as an array of ``like``'s library on ``like``'s device.
+
+    A NumPy array or a list moves to the library (the data behind a loss's targets, a mask);
+    an array of a third library is an error naming both.
+    """
+    xp = array_module(like)
+    if xp is numpy:
+        return numpy.asarray(to_numpy(value) if _is_foreign(value, xp) else value, dtype=dtype)
+    if _is_foreign(value, xp) and not isinstance(value, _NUMPY_TYPES):
+        raise ArrayLibraryError(
+            f"an array of {_library(value)} cannot be combined with one of {_library(like)}; "
+            "move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
+        )
+    return xp.asarray(value, dtype=dtype_in(xp, dtype), device=device(like))
+
+
+def _is_foreign(value: Any, xp: Any) -> bool:
+    return hasattr(value, "shape") and array_module(value) is not xp
+
+
+def _library(array: Any) -> str:
+    """'torch on cpu', 'numpy': the library and device of an array, for error messages."""
+    xp = array_module(array)
+    name = getattr(xp, "__name__", type(array).__module__).replace("array_api_compat.", "")
+    where = device(array)
+    return name if xp is numpy else f"{name} on {where}"
+
+
+def check_compatible(op: str, arrays: Any) -> None:
+    """Raise :class:`ArrayLibraryError` naming both when ``arrays`` mix libraries or devices."""
+    arrays = list(arrays)
+    first = arrays[0]
+    xp, where = array_module(first), device(first)
+    for other in arrays[1:]:
+        if array_module(other) is not xp or device(other) != where:
+            raise ArrayLibraryError(
+                f"{op}: an operand of {_library(first)} and one of {_library(other)} cannot be "
+                "combined; move them to one library and device first (Module.to(xp=..., "
+                "device=...), cr.tensor(..., xp=..., device=...))"
+            )
 
 
 def to_numpy(array: Any) -> numpy.ndarray:
-    """A NumPy copy-or-view of any registered array (for printing, saving, plotting)."""
+    """A NumPy copy-or-view of any array (for printing, saving, plotting): the host's copy."""
     if isinstance(array, numpy.ndarray):
         return array
+    if isinstance(array, _NUMPY_TYPES) or not hasattr(array, "shape"):
+        return numpy.asarray(array)
     get = getattr(array, "get", None)  # CuPy's device-to-host copy
-    return numpy.asarray(get() if callable(get) else array)
+    if callable(get) and type(array).__module__.startswith("cupy"):
+        return numpy.asarray(get())
+    cpu = getattr(array, "cpu", None)  # a torch tensor: detach from torch's own graph, to host
+    if callable(cpu) and hasattr(array, "detach"):
+        return array.detach().cpu().numpy()
+    try:
+        return numpy.from_dlpack(array)
+    except (TypeError, RuntimeError, BufferError, ValueError):
+        return numpy.asarray(array)
+
+
+def write(holder: Any, new: Any) -> None:
+    """Make ``holder.data`` hold ``new``'s values: in place where the library allows it (whoever
+    shares the array sees the change), else by replacing the array (JAX's are immutable)."""
+    current = holder.data
+    if type(current) is numpy.ndarray:
+        current[...] = new
+        return
+    if _MUTABLE.get(type(current), True):
+        try:
+            current[...] = new
+            return
+        except (TypeError, ValueError, NotImplementedError):
+            _MUTABLE[type(current)] = False
+    holder.data = new
+
+
+_MUTABLE: dict[type, bool] = {}
+
+
+def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``index``: a repeated integer index adds each copy.
+
+    The standard has no scatter-add, and array-api-extra's ``at().add`` does not accumulate
+    repeats on NumPy: each library's own accumulating form, and a one-hot product for the rest.
+    """
+    xp = array_module(g)
+    if not _has_integer_arrays(index, xp):
+        result = xp.zeros(shape, dtype=g.dtype) if xp is numpy else _zeros(xp, shape, g)
+        result[index] = g
+        return result
+    if xp is numpy:
+        result = numpy.zeros(shape, dtype=g.dtype)
+        numpy.add.at(result, index, g)
+        return result
+    module = type(g).__module__
+    if module.startswith("cupy"):
+        import cupyx
+
+        result = _zeros(xp, shape, g)
+        cupyx.scatter_add(result, index, g)
+        return result
+    if module.startswith("jax"):
+        return _zeros(xp, shape, g).at[index].add(g)
+    # the flat position of every element ``index`` picks, then one accumulation over them
+    count = math.prod(shape)
+    positions = xp.reshape(xp.arange(count, device=device(g)), shape)[index]
+    positions, values = xp.reshape(positions, (-1,)), xp.reshape(g, (-1,))
+    if module.startswith("torch"):
+        flat = _zeros(xp, (count,), g)
+        flat.index_add_(0, positions, values)
+        return xp.reshape(flat, shape)
+    targets = xp.arange(count, device=device(g))
+    one_hot = xp.astype(positions[:, None] == targets[None, :], g.dtype)
+    return xp.reshape(values[None, :] @ one_hot, shape)
+
+
+def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
+    return xp.zeros(shape, dtype=like.dtype, device=device(like))
+
+
+def _has_integer_arrays(index: Any, xp: Any) -> bool:
+    """True when the index holds integer arrays, which may name an element twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(hasattr(item, "dtype") and is_integer(item.dtype, xp) for item in items)
 
 
 # glibc's mallopt parameters (malloc.h)

@@ -22,6 +22,9 @@ import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy
+
+from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.errors import AnomalyError, GraphFreedError
 from chainrule.tensor import Tensor, array_of
@@ -158,10 +161,21 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     This is the hot path of every op: keep it free of anything that is not needed every time
     (``params`` comes as the caller's own dict, kept by the node: no second copy per op).
     """
+    arrays = tuple(map(_array, inputs))
+    if len(arrays) > 1:  # one library, one device per op (NumPy with NumPy needs one look)
+        kind = type(arrays[0])
+        for array in arrays:
+            if type(array) is not kind:
+                backend.check_compatible(primitive.name, arrays)
+                break
     try:
-        data = primitive.forward(*map(_array, inputs), **params)
-    except ValueError as error:
-        raise primitive.shape_error(inputs, params, error) from None
+        data = primitive.forward(*arrays, **params)
+    except (ValueError, RuntimeError) as error:
+        if len(arrays) > 1 and type(arrays[0]) is not numpy.ndarray:
+            backend.check_compatible(primitive.name, arrays)  # two devices of one library
+        if isinstance(error, ValueError):
+            raise primitive.shape_error(inputs, params, error) from None
+        raise
     saved = None
     if primitive.saves:
         data, saved = data
@@ -326,7 +340,11 @@ def _backward_pass(
                 contribution = rules[index](total, *args, **params)
             dtype = parent.data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
-                contribution = contribution.astype(dtype)  # float32 * float64: a float32 input's
+                contribution = (  # float32 * float64: a float32 input's
+                    contribution.astype(dtype)
+                    if hasattr(contribution, "astype")
+                    else backend.astype(contribution, dtype)
+                )
             sum_over_consumers(totals, parent, contribution)  # gradient stays float32
         if not retain_graph:
             node.release()
@@ -368,6 +386,9 @@ def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple
     """
     if create_graph:
         return _as_owned_recorded(results, seeds)
+    first = seeds[0] if seeds else None
+    if type(first) is not numpy.ndarray and array_module(first) is not numpy:
+        return _as_owned_copies(results)
     # the array mode is every training step's: inline, no call per leaf beyond the copy
     owners = {id(_owner(seed)) for seed in seeds}
     owned = {}
@@ -393,17 +414,32 @@ def _as_owned_recorded(results: dict, seeds: list) -> dict[int, tuple[Tensor, Te
         shared = id(_owner(data)) in owners or id(total) in claimed
         if shared or (flags is not None and not flags.writeable):
             # a recorded copy (``* 1``, the same bits) keeps a differentiable gradient so
-            total = total * 1 if total.requires_grad else _wrap(array_module(data).array(data))
+            total = total * 1 if total.requires_grad else _wrap(_copy(data))
         owners.add(id(_owner(total.data)))
         claimed.add(id(total))
         owned[key] = (tensor, total)
     return owned
 
 
+def _copy(array: Any) -> Any:
+    """A copy of ``array`` that owns its memory, in its own library and device."""
+    return array_module(array).asarray(array, copy=True)
+
+
 def _owner(array: Any) -> Any:
     """The array that owns ``array``'s memory: itself, or the one it is a view of."""
     base = getattr(array, "base", None)
     return array if base is None else base
+
+
+def _as_owned_copies(results: dict) -> dict[int, tuple[Tensor, Tensor]]:
+    """The totals of another array library, each copied: the standard has no ``.base`` to tell
+    a view or a shared array from a fresh one (a copy on the device is cheap beside the step)."""
+    wrapped = {}
+    for key, (tensor, total) in results.items():
+        xp = array_module(total)
+        wrapped[key] = (tensor, _wrap(xp.asarray(total, copy=True)))
+    return wrapped
 
 
 def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.backend import array_module, to_numpy
 
 if TYPE_CHECKING:
@@ -28,12 +29,13 @@ def _unit_seed(data: Any) -> Any:
     """dE/dE = 1 shaped like a one-element output: a shared read-only array (no allocation per
     backward; the engine copies it before it could become anyone's ``.grad``)."""
     xp = array_module(data)
+    if xp is not np:  # on the output's own device; no read-only flag to protect a shared one
+        return xp.ones(data.shape, dtype=data.dtype, device=backend.device(data))
     key = (xp, data.dtype)
     one = _unit_seeds.get(key)
     if one is None:
         one = _unit_seeds[key] = xp.ones((), data.dtype)
-        if hasattr(one, "flags"):
-            one.flags.writeable = False
+        one.flags.writeable = False
     return one.reshape(data.shape)
 
 
@@ -54,7 +56,10 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         xp = array_module(data)
-        self.data = xp.asarray(data, dtype=dtype)
+        if xp is np:
+            self.data = xp.asarray(data, dtype=dtype)
+        else:  # already the library's array: keep its device
+            self.data = xp.asarray(data, dtype=backend.dtype_in(xp, dtype))
         self.requires_grad = False
         self.grad: Tensor | None = None
         self._node: Node | None = None
@@ -84,7 +89,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(self.data.size)
+        return int(backend.size(self.data))
 
     @property
     def dtype(self) -> Any:
@@ -92,8 +97,13 @@ class Tensor:
 
     @property
     def xp(self) -> Any:
-        """The array module that owns ``data`` (the seam for other array libraries)."""
+        """The array namespace that owns ``data`` (the seam for other array libraries)."""
         return array_module(self.data)
+
+    @property
+    def device(self) -> Any:
+        """The device ``data`` lives on ("cpu" for NumPy)."""
+        return backend.device(self.data)
 
     @property
     def node(self) -> Node | None:
@@ -128,7 +138,8 @@ class Tensor:
     # -- gradients ----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this tensor as a variable to differentiate with respect to (in place)."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        data = self.data
+        if requires_grad and not backend.is_floating(data.dtype, array_module(data)):
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, not "
                 f"{self.data.dtype}; convert with .astype('float64') first"
@@ -163,13 +174,16 @@ class Tensor:
     def _seed(self, gradient: ArrayLike | None) -> Tensor:
         if gradient is None:
             data = self.data
-            if data.size != 1:
+            if backend.size(data) != 1:
                 raise RuntimeError(
                     f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
                     "scalar first"
                 )
             return Tensor._wrap(_unit_seed(data))
-        seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype)
+        if isinstance(gradient, Tensor):
+            seed = gradient
+        else:
+            seed = Tensor(backend.asarray_like(gradient, self.data, dtype=self.dtype))
         if seed.shape != self.shape:
             raise ValueError(
                 f"backward: gradient has shape {seed.shape} but the output has shape {self.shape}"
@@ -197,7 +211,7 @@ class Tensor:
             raise ValueError(
                 f"item: only a one-element tensor converts to a number, not {self.shape}"
             )
-        return self.data.reshape(()).item()
+        return to_numpy(self.data).reshape(()).item()
 
     def tolist(self) -> Any:
         return self.numpy().tolist()

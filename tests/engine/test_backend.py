@@ -45,7 +45,7 @@ def test_ops_forward_and_backward_go_through_the_registered_module(registered) -
     assert x.xp.__name__ == "counting_numpy"
     y = (cr.sigmoid(x) * cr.exp(x)).sum()
     y.backward()
-    assert {"exp", "reciprocal", "ones"} <= set(registered)
+    assert {"exp", "ones", "sum"} <= set(registered)
     expected = np.exp(data) / (1 + np.exp(-data)) * (1 + 1 / (1 + np.exp(data)))
     np.testing.assert_allclose(np.asarray(x.grad.data), expected, rtol=1e-12)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
+from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
@@ -67,8 +70,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 def _log_of_positive(a: Any) -> Any:
     """log(a) where a > 0 and 0 elsewhere: d(a**b)/db = a**b log a vanishes with a**b at a = 0."""
-    positive = a > 0
-    return _log(a * positive + ~positive)
+    return _log(_where(a, 1.0, condition=array_of(a) > 0))
 
 
 _power_scalar = primitive(
@@ -148,8 +150,11 @@ def abs(x: Any) -> Tensor:  # noqa: A001 - the name users expect, as in NumPy
 
 def _share_of_ties(mine: Any, other: Any, wins: Any) -> Any:
     """1 where this input wins, 1/2 where the two tie (as PyTorch does), else 0."""
-    share = wins + 0.5 * (mine == other)
-    return share.astype(mine.dtype, copy=False)  # a float64 mask would upcast a float32 gradient
+    ties = mine == other
+    if type(wins) is numpy.ndarray:
+        share = wins + 0.5 * ties
+        return share.astype(mine.dtype, copy=False)  # a float64 mask would upcast float32
+    return backend.astype(wins, mine.dtype) + 0.5 * backend.astype(ties, mine.dtype)
 
 
 _maximum = primitive(
@@ -189,25 +194,22 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if isinstance(condition, Tensor):
         condition = condition.data
     a, b = as_tensors(a, b)
-    xp = array_module(a.data)
-    return _where(a, b, condition=xp.asarray(condition, dtype=bool))
+    return _where(a, b, condition=backend.asarray_like(condition, a.data, dtype=bool))
 
 
 _clip = primitive(
     "clip",
     lambda x, low, high: array_module(x).clip(x, low, high),
-    lambda g, out, x, low, high: g * _inside(array_of(x), low, high),
+    lambda g, out, x, low, high: g * backend.mask(_inside(array_of(x), low, high), g.dtype),
     doc="x limited to [low, high]; the gradient passes where low <= x <= high.",
 )
 
 
 def _inside(x: Any, low: Any, high: Any) -> Any:
-    mask = array_module(x).ones(x.shape, dtype=bool)
-    if low is not None:
-        mask &= x >= low
-    if high is not None:
-        mask &= x <= high
-    return mask
+    if low is None:
+        return x <= high
+    inside = x >= low
+    return inside if high is None else inside & (x <= high)
 
 
 def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
@@ -219,7 +221,7 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
 
 _astype = primitive(
     "astype",
-    lambda x, dtype: x.astype(dtype),
+    lambda x, dtype: x.astype(dtype) if type(x) is numpy.ndarray else backend.astype(x, dtype),
     lambda g, out, x, dtype: _astype(g, dtype=x.dtype),
 )
 
@@ -229,4 +231,6 @@ def astype(x: Any, dtype: Any) -> Tensor:
     x = as_tensor(x)
     if x.dtype == dtype:
         return x
-    return _astype(x, dtype=x.xp.dtype(dtype))
+    xp = x.xp
+    dtype = xp.dtype(dtype) if xp is numpy else backend.dtype_in(xp, dtype)
+    return x if x.dtype == dtype else _astype(x, dtype=dtype)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from chainrule.backend import array_module
 from chainrule.ops.registry import ShapeError, primitive
 from chainrule.ops.shape import _reshape, _transpose, as_tensor, as_tensors, unbroadcast
@@ -86,7 +88,14 @@ def _linear_forward(x: Any, weight: Any, bias: Any) -> Any:
 
 def _as_rows(t: Any) -> Any:
     """Every case as one row: (..., n) -> (cases, n)."""
-    return t if t.ndim == 2 else t.reshape(-1, t.shape[-1])
+    return t if t.ndim == 2 else _reshape(t, shape=(-1, t.shape[-1]))
+
+
+def _sum_rows(g: Any) -> Any:
+    """The sum over cases (axis 0) of a tensor or an array of any library."""
+    if type(g) is numpy.ndarray or isinstance(g, Tensor):
+        return g.sum(axis=0)
+    return array_module(g).sum(g, axis=0)
 
 
 # ``@``, ``.T``, ``.reshape`` and ``.sum`` mean the same on arrays and on tensors, so these rules
@@ -98,7 +107,7 @@ _linear = primitive(
     lambda g, out, x, weight, bias: (  # dE/dw_ij = sum over cases of y_i dE/dz_j
         x.T @ g if x.ndim == 2 else _as_rows(x).T @ _as_rows(g)
     ),
-    lambda g, out, x, weight, bias: g.sum(axis=0) if g.ndim == 2 else _as_rows(g).sum(axis=0),
+    lambda g, out, x, weight, bias: _sum_rows(g if g.ndim == 2 else _as_rows(g)),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )
 

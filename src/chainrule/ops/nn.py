@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy
 
+from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.ops.elementwise import _exp
 from chainrule.ops.reduce import _sum, expand_reduced
@@ -25,6 +26,10 @@ def _logistic(z: Any) -> Any:
     is exactly 0, the right limit; only NumPy's overflow warning is silenced.
     """
     xp = array_module(z)
+    if xp is not numpy:  # the standard has no out= and no errstate: e^-z = inf gives 0 anyway
+        if not backend.is_floating(z.dtype, xp):
+            z = xp.astype(z, backend.default_float(xp, z))
+        return 1 / (1 + xp.exp(-z))
     if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
         z = z.astype(xp.float64)
     y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
@@ -70,7 +75,7 @@ _tanh = primitive(
 _relu = primitive(
     "relu",
     lambda x: array_module(x).maximum(x, 0),
-    lambda g, out, x: g * (x > 0),
+    lambda g, out, x: g * backend.mask(x > 0, g.dtype),
     doc="max(x, 0); the derivative at 0 is taken as 0.",
 )
 _softplus = primitive(
@@ -107,7 +112,10 @@ def softplus(x: Any) -> Tensor:
 def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
     """The max over ``axes`` (kept); a non-finite max becomes 0 so that x - max stays finite."""
     xp = array_module(x)
-    m = x.max(axis=axes, keepdims=True)  # the method: NumPy's np.max wrapper costs more
+    if type(x) is numpy.ndarray:
+        m = x.max(axis=axes, keepdims=True)  # the method: NumPy's np.max wrapper costs more
+    else:
+        m = xp.max(x, axis=axes, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0)
 
 
@@ -115,7 +123,9 @@ def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     xp = array_module(x)
     m = _stable_max(x, axes)
     out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
-    return out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
+    if keepdims:
+        return out
+    return backend.reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
 
 def _logsumexp_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
@@ -139,8 +149,10 @@ def _log_softmax(x: Any, axis: int) -> Any:
 def _softmax(x: Any, axis: int) -> Any:
     xp = array_module(x)
     e = xp.exp(x - _stable_max(x, (axis,)))
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
+    if xp is numpy:
+        e /= e.sum(axis=axis, keepdims=True)
+        return e
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 _log_softmax_prim = primitive(
@@ -183,11 +195,46 @@ def _label_cells(logits: Any, labels: Any) -> tuple[Any, Any]:
 def _target_probabilities(logits: Any, targets: Any) -> Any:
     """Targets as a probability per class: integer labels become one-hot rows."""
     xp = array_module(logits)
+    if xp is not numpy:
+        if backend.is_integer(targets.dtype, xp):
+            return _one_hot(xp, logits, targets)
+        return backend.astype(targets, logits.dtype)
     if targets.dtype.kind in "iu":
         one_hot = xp.zeros(logits.shape, dtype=logits.dtype)
         one_hot.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)] = 1
         return one_hot
     return targets.astype(logits.dtype, copy=False)
+
+
+def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
+    """Integer labels as one-hot rows of ``logits``'s shape, dtype and device (the standard has
+    no item assignment to write the ones with)."""
+    classes = xp.arange(logits.shape[-1], device=backend.device(logits))
+    return xp.astype(labels[..., None] == classes, logits.dtype)
+
+
+def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
+    """:func:`_softmax_cross_entropy` in the array API standard: the same shifted sums, with
+    one-hot targets instead of NumPy's fancy-indexed writes (JAX arrays cannot be written)."""
+    xp = array_module(logits)
+    peak = xp.max(logits, axis=-1, keepdims=True)
+    shifted = logits - peak
+    residual = xp.exp(shifted)
+    sums = xp.sum(residual, axis=-1, keepdims=True)
+    residual = residual / sums  # the softmax y
+    log_sums = xp.log(sums[..., 0])
+    if backend.is_integer(targets.dtype, xp):
+        one_hot = _one_hot(xp, logits, targets)
+        losses = log_sums - xp.sum(shifted * one_hot, axis=-1)
+        residual = residual - one_hot
+    else:
+        losses = log_sums + peak[..., 0] - xp.sum(targets * logits, axis=-1)
+        residual = residual - targets
+    if reduction != "none":
+        count = backend.size(losses)
+        total = xp.sum(losses)
+        losses = total / count if reduction == "mean" and count else total
+    return xp.astype(losses, logits.dtype), residual
 
 
 def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
@@ -199,6 +246,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     The loss is a classifier's last op and runs at every step: few NumPy calls, one fresh array.
     """
     xp = array_module(logits)
+    if xp is not numpy:
+        return _softmax_cross_entropy_standard(logits, targets, reduction)
     n_classes = logits.shape[-1]
     peak = logits.max(axis=-1, keepdims=True)
     shifted = logits - peak
@@ -234,7 +283,7 @@ def _softmax_cross_entropy_vjp(
         saved -= _target_probabilities(array_of(logits), targets)  # a fresh tensor: in place
     if reduction == "none":
         return saved * _reshape(g, shape=g.shape + (1,))
-    cases = saved.size // saved.shape[-1] if saved.ndim else 1
+    cases = backend.size(array_of(saved)) // saved.shape[-1] if saved.ndim else 1
     return saved * (g * (1.0 / cases) if reduction == "mean" and cases else g)
 
 
@@ -255,8 +304,13 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
 
     Read as unsigned, a negative label is a huge number, so a single max finds both kinds.
     """
-    if not labels.size:
+    if not backend.size(labels):
         return
+    if type(labels) is not numpy.ndarray:  # on the device: two reductions, one number back
+        xp = array_module(labels)
+        if int(xp.min(labels)) >= 0 and int(xp.max(labels)) < n_classes:
+            return
+        labels = backend.to_numpy(labels)
     unsigned = labels if labels.dtype.kind == "u" else labels.view(_UNSIGNED[labels.dtype.itemsize])
     if unsigned.max() < n_classes:
         return
@@ -274,14 +328,14 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     1/cases for ``reduction="mean"``). The targets carry no gradient.
     """
     logits = as_tensor(logits)
-    targets = targets.data if isinstance(targets, Tensor) else numpy.asarray(targets)
+    targets = backend.asarray_like(targets.data if isinstance(targets, Tensor) else targets, logits.data)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(
             f"softmax_cross_entropy: reduction must be mean, sum or none, not {reduction!r}"
         )
     if logits.ndim == 0:
         raise ShapeError("softmax_cross_entropy: logits need a class axis, got a scalar")
-    if targets.dtype.kind in "iu":
+    if backend.is_integer(targets.dtype, logits.xp):
         if targets.shape != logits.shape[:-1]:
             raise ShapeError(
                 f"softmax_cross_entropy: labels of shape {targets.shape} do not match logits "

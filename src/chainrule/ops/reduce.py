@@ -5,6 +5,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import numpy
+
+from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import _broadcast_to, _reshape, as_tensor, kept_shape, normalize_axes
@@ -20,7 +23,11 @@ def expand_reduced(g: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any
 
 _sum = primitive(
     "sum",
-    lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
+    lambda x, axes, keepdims: (
+        x.sum(axis=axes, keepdims=keepdims)
+        if type(x) is numpy.ndarray
+        else array_module(x).sum(x, axis=axes, keepdims=keepdims)
+    ),
     lambda g, out, x, axes, keepdims: expand_reduced(g, x, axes, keepdims),
 )
 
@@ -60,15 +67,15 @@ def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool
     """The gradient goes to the elements that attain the extreme, shared equally between ties."""
     extreme = array_of(out)
     if not keepdims:
-        extreme = extreme.reshape(kept_shape(x.shape, axes))
-    hits = array_of(x) == extreme
-    share = hits / hits.sum(axis=axes, keepdims=True)
-    return expand_reduced(g, x, axes, keepdims) * share.astype(x.dtype)
+        extreme = backend.reshape(extreme, kept_shape(x.shape, axes))
+    hits = backend.astype(array_of(x) == extreme, x.dtype)
+    share = hits / array_module(hits).sum(hits, axis=axes, keepdims=True)
+    return expand_reduced(g, x, axes, keepdims) * share
 
 
 def _reduce_forward(name: str):
     def forward(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-        if x.size == 0:
+        if backend.size(x) == 0:
             raise ValueError(f"{name} of an empty tensor has no value")
         return getattr(array_module(x), name)(x, axis=axes, keepdims=keepdims)
 

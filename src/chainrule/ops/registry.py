@@ -22,6 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy
+
+from chainrule import backend
 from chainrule.engine import apply
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
@@ -81,6 +84,12 @@ def _constant(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     xp = like.xp
+    if xp is not numpy:  # on the tensor's device; an array of another library is an error
+        dtype = None
+        if isinstance(value, (int, float, bool)):  # a Python number takes the tensor's dtype
+            floating = backend.is_floating(like.dtype, xp) or not isinstance(value, float)
+            dtype = like.dtype if floating else backend.default_float(xp, like.data)
+        return Tensor._wrap(backend.asarray_like(value, like.data, dtype=dtype))
     if isinstance(value, (int, float, bool)):
         return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(like.data, value)))
     return Tensor._wrap(xp.asarray(value))

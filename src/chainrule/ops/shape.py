@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy
+
+from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.ops.registry import EachInput, ShapeError, primitive
 from chainrule.tensor import Tensor
@@ -28,9 +31,28 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     if like is not None and isinstance(value, (int, float, bool)):
         data = like.data
         xp = array_module(data)
-        dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
-        return _scalar_constant(value, dtype, xp)
+        if xp is numpy:
+            dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
+            return _scalar_constant(value, dtype, xp)
+        return _device_constant(value, data, xp)
     return Tensor(value)
+
+
+def _device_constant(value: Any, data: Any, xp: Any) -> Tensor:
+    """A Python number beside an array of another library: a 0-d array on its device, of its
+    dtype (a float beside integers takes the library's default float), cached like NumPy's."""
+    if backend.is_floating(data.dtype, xp) or not isinstance(value, float):
+        dtype = data.dtype
+    else:
+        dtype = backend.default_float(xp, data)
+    where = backend.device(data)
+    key = (type(value), value, dtype, xp.__name__, str(where))
+    constant = _scalars.get(key)
+    if constant is None:
+        if len(_scalars) >= 4096:
+            _scalars.clear()
+        constant = _scalars[key] = Tensor._wrap(xp.asarray(value, dtype=dtype, device=where))
+    return constant
 
 
 _scalars: dict[tuple, Tensor] = {}
@@ -92,8 +114,11 @@ def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(extra)) + tuple(
         extra + i for i, n in enumerate(shape) if n == 1 and x.shape[extra + i] != 1
     )
-    summed = x.sum(axis=axes, keepdims=True) if axes else x
-    return summed.reshape(shape)
+    if type(x) is numpy.ndarray or not axes:
+        summed = x.sum(axis=axes, keepdims=True) if axes else x
+        return summed.reshape(shape)
+    xp = array_module(x)
+    return xp.reshape(xp.sum(x, axis=axes, keepdims=True), shape)
 
 
 sum_to = primitive(
@@ -132,7 +157,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 _reshape = primitive(
     "reshape",
-    lambda x, shape: x.reshape(shape),
+    backend.reshape,
     lambda g, out, x, shape: _reshape(g, shape=x.shape),
 )
 
@@ -155,7 +180,9 @@ def _inverse_permutation(axes: tuple[int, ...]) -> tuple[int, ...]:
 
 _transpose = primitive(
     "transpose",
-    lambda x, axes: x.transpose(axes),
+    lambda x, axes: (
+        x.transpose(axes) if type(x) is numpy.ndarray else array_module(x).permute_dims(x, axes)
+    ),
     lambda g, out, x, axes: _transpose(g, axes=_inverse_permutation(axes)),
 )
 
@@ -218,40 +245,23 @@ expand_dims = unsqueeze
 # ---------------------------------------------------------------------------------------------
 
 
-def _normalize_index(index: Any) -> Any:
-    """Tensors inside an index become their arrays; lists become arrays (NumPy's meaning)."""
+def _normalize_index(index: Any, like: Any) -> Any:
+    """Tensors inside an index become their arrays; lists become arrays (NumPy's meaning) of
+    ``like``'s library, on its device."""
     items = index if isinstance(index, tuple) else (index,)
     fixed = []
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
-        elif isinstance(item, list):
-            import numpy
-
-            item = numpy.asarray(item)
+        if isinstance(item, list) or (hasattr(item, "shape") and not isinstance(like, numpy.ndarray)):
+            item = backend.asarray_like(item, like)
         fixed.append(item)
     return tuple(fixed) if isinstance(index, tuple) else fixed[0]
 
 
-def _index_has_repeats(index: Any) -> bool:
-    """True when the index holds integer arrays, which may name an element twice."""
-    items = index if isinstance(index, tuple) else (index,)
-    return any(hasattr(item, "dtype") and item.dtype.kind in "iu" for item in items)
-
-
-def _scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
-    xp = array_module(g)
-    result = xp.zeros(shape, dtype=g.dtype)
-    if _index_has_repeats(index):
-        xp.add.at(result, index, g)  # a repeated index accumulates, one copy per use
-    else:
-        result[index] = g
-    return result
-
-
 scatter_add = primitive(
     "scatter_add",
-    _scatter_add,
+    backend.scatter_add,
     lambda g, out, src, shape, index: _getitem(g, index=index),
     doc="Zeros of `shape` with `src` added at `index` (the transpose of indexing).",
 )
@@ -267,7 +277,7 @@ _getitem = primitive(
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]``; a repeated integer index accumulates its gradient, as ``np.add.at`` does."""
     x = as_tensor(x)
-    index = _normalize_index(index)
+    index = _normalize_index(index, x.data)
     try:
         return _getitem(x, index=index)
     except IndexError as error:
@@ -289,7 +299,11 @@ def _concatenate_vjp(index: int, g: Tensor, out: Tensor, *inputs: Tensor, axis: 
 
 _concatenate = primitive(
     "concatenate",
-    lambda *xs, axis: array_module(xs[0]).concatenate(xs, axis=axis),
+    lambda *xs, axis: (
+        numpy.concatenate(xs, axis=axis)
+        if type(xs[0]) is numpy.ndarray
+        else array_module(xs[0]).concat(xs, axis=axis)
+    ),
     EachInput(_concatenate_vjp),
     doc="Join tensors along an existing axis; backward slices the gradient apart.",
 )

@@ -19,7 +19,6 @@ import ctypes
 import math
 import os
 import sys
-from types import ModuleType
 from typing import Any
 
 import numpy
@@ -81,8 +80,9 @@ def _resolve(array: Any) -> Any:
         ) from None
     if not array_api_compat.is_array_api_obj(array):
         return numpy  # anything else NumPy converts (a range, a memoryview)
-    xp = array_api_compat.array_namespace(array)
-    return numpy if xp is array_api_compat.numpy else xp
+    if array_api_compat.is_numpy_array(array):  # a NumPy subclass: NumPy's own functions
+        return numpy
+    return array_api_compat.array_namespace(array)
 
 
 def namespace(module: Any) -> Any:
@@ -96,12 +96,52 @@ def namespace(module: Any) -> Any:
     return array_module(probe)
 
 
+def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
+    """A host array (or anything NumPy reads) in library ``xp`` on ``device``.
+
+    ``xp`` is a module (``torch``, ``cupy``, ``jax.numpy``) or a namespace; None keeps NumPy
+    (which has one device, the host). Values are made on the host (seeded generators give the
+    same numbers on every library) and copied once.
+    """
+    ns = namespace(xp) if xp is not None else numpy
+    if ns is numpy:
+        if device not in (None, "cpu"):
+            raise ArrayLibraryError(f"NumPy arrays live on the host, not on device {device!r}")
+        return numpy.asarray(array)
+    host = numpy.asarray(array)
+    return ns.asarray(host, dtype=dtype_in(ns, host.dtype), device=device)
+
+
+def move(array: Any, xp: Any = None, device: Any = None) -> Any:
+    """``array`` in library ``xp`` (default: its own) on ``device`` (default: its own, or the
+    library's default device when the library changes), copied through the host."""
+    source = array_module(array)
+    target = source if xp is None else namespace(xp)
+    if target is source and (device is None or str(device) == str(device_of(array))):
+        return array
+    if target is numpy:
+        return from_numpy(numpy.array(to_numpy(array), copy=True), None, device)
+    if target is source and device is None:
+        device = device_of(array)
+    return from_numpy(to_numpy(array), target, device)
+
+
+def dtype_name(dtype: Any) -> str:
+    """A library's dtype by its short name: "float32" for NumPy's, torch's or the standard's."""
+    if isinstance(dtype, numpy.dtype):
+        return dtype.name
+    try:
+        return numpy.dtype(dtype).name
+    except TypeError:
+        return str(dtype).rsplit(".", 1)[-1]
+
+
 def is_numpy(xp: Any) -> bool:
     """Whether ``xp`` is NumPy itself (the fast path)."""
     return xp is numpy
 
 
-def device(array: Any) -> Any:
+def device_of(array: Any) -> Any:
     """The device ``array`` lives on ("cpu" for NumPy)."""
     if isinstance(array, _NUMPY_TYPES):
         return "cpu"
@@ -149,7 +189,7 @@ def default_float(xp: Any, array: Any = None) -> Any:
     if xp is numpy:
         return numpy.dtype(numpy.float64)
     info = xp.__array_namespace_info__()
-    dev = None if array is None else device(array)
+    dev = None if array is None else device_of(array)
     return info.default_dtypes(device=dev)["real floating"]
 
 
@@ -190,7 +230,7 @@ def asarray_like(value: Any, like: Any, dtype: Any = None) -> Any:
             f"an array of {_library(value)} cannot be combined with one of {_library(like)}; "
             "move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
         )
-    return xp.asarray(value, dtype=dtype_in(xp, dtype), device=device(like))
+    return xp.asarray(value, dtype=dtype_in(xp, dtype), device=device_of(like))
 
 
 def _is_foreign(value: Any, xp: Any) -> bool:
@@ -201,7 +241,7 @@ def _library(array: Any) -> str:
     """'torch on cpu', 'numpy': the library and device of an array, for error messages."""
     xp = array_module(array)
     name = getattr(xp, "__name__", type(array).__module__).replace("array_api_compat.", "")
-    where = device(array)
+    where = device_of(array)
     return name if xp is numpy else f"{name} on {where}"
 
 
@@ -209,9 +249,9 @@ def check_compatible(op: str, arrays: Any) -> None:
     """Raise :class:`ArrayLibraryError` naming both when ``arrays`` mix libraries or devices."""
     arrays = list(arrays)
     first = arrays[0]
-    xp, where = array_module(first), device(first)
+    xp, where = array_module(first), device_of(first)
     for other in arrays[1:]:
-        if array_module(other) is not xp or device(other) != where:
+        if array_module(other) is not xp or device_of(other) != where:
             raise ArrayLibraryError(
                 f"{op}: an operand of {_library(first)} and one of {_library(other)} cannot be "
                 "combined; move them to one library and device first (Module.to(xp=..., "
@@ -282,19 +322,19 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
         return _zeros(xp, shape, g).at[index].add(g)
     # the flat position of every element ``index`` picks, then one accumulation over them
     count = math.prod(shape)
-    positions = xp.reshape(xp.arange(count, device=device(g)), shape)[index]
+    positions = xp.reshape(xp.arange(count, device=device_of(g)), shape)[index]
     positions, values = xp.reshape(positions, (-1,)), xp.reshape(g, (-1,))
     if module.startswith("torch"):
         flat = _zeros(xp, (count,), g)
         flat.index_add_(0, positions, values)
         return xp.reshape(flat, shape)
-    targets = xp.arange(count, device=device(g))
+    targets = xp.arange(count, device=device_of(g))
     one_hot = xp.astype(positions[:, None] == targets[None, :], g.dtype)
     return xp.reshape(values[None, :] @ one_hot, shape)
 
 
 def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
-    return xp.zeros(shape, dtype=like.dtype, device=device(like))
+    return xp.zeros(shape, dtype=like.dtype, device=device_of(like))
 
 
 def _has_integer_arrays(index: Any, xp: Any) -> bool:

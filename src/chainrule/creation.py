@@ -1,4 +1,10 @@
-"""Making tensors: from data, filled with constants, ranges, and seeded random numbers."""
+"""Making tensors: from data, filled with constants, ranges, and seeded random numbers.
+
+Each function takes ``xp`` (an array library: ``torch``, ``cupy``, ``jax.numpy``,
+``array_api_strict``; NumPy by default) and ``device`` (one of that library's devices). Values
+are made on the host with NumPy, so a seed gives the same numbers on every library, and copied
+once to the device.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.tensor import Tensor
 
 _default_rng = np.random.default_rng()
@@ -24,48 +31,94 @@ def _shape(shape: tuple) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _placed(array: Any, xp: Any, device: Any, requires_grad: bool) -> Tensor:
+    """A host array as a tensor of library ``xp`` on ``device`` (NumPy when both are None)."""
+    if xp is not None or device is not None:
+        array = backend.move(array, xp, device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def tensor(
+    data: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
+) -> Tensor:
     """A tensor holding ``data`` (Python floats become float64, as in NumPy).
+
+    An array of another library (a torch tensor, a CuPy or JAX array) keeps its library and
+    device unless ``xp`` or ``device`` say otherwise.
 
     >>> tensor([[0.2, 0.7]], requires_grad=True).shape
     (1, 2)
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if xp is None and device is None:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if backend.array_module(data) is np:
+        data = np.asarray(data, dtype=dtype)
+        dtype = None
+    placed = _placed(data, xp, device, False)
+    return Tensor(placed, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def zeros(
+    *shape: Any,
+    dtype: Any = np.float64,
+    requires_grad: bool = False,
+    xp: Any = None,
+    device: Any = None,
+) -> Tensor:
     """A tensor of zeros: ``zeros(3)``, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return _placed(np.zeros(_shape(shape), dtype=dtype), xp, device, requires_grad)
 
 
-def ones(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def ones(
+    *shape: Any,
+    dtype: Any = np.float64,
+    requires_grad: bool = False,
+    xp: Any = None,
+    device: Any = None,
+) -> Tensor:
     """A tensor of ones."""
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return _placed(np.ones(_shape(shape), dtype=dtype), xp, device, requires_grad)
 
 
-def full(shape: Any, value: float, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def full(
+    shape: Any,
+    value: float,
+    dtype: Any = np.float64,
+    requires_grad: bool = False,
+    xp: Any = None,
+    device: Any = None,
+) -> Tensor:
     """A tensor filled with ``value``."""
-    return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
+    return _placed(np.full(shape, value, dtype=dtype), xp, device, requires_grad)
 
 
 def zeros_like(x: Tensor, requires_grad: bool = False) -> Tensor:
-    """Zeros of ``x``'s shape, dtype and array module."""
+    """Zeros of ``x``'s shape, dtype, array library and device."""
     return Tensor(x.xp.zeros_like(x.data), requires_grad=requires_grad)
 
 
 def ones_like(x: Tensor, requires_grad: bool = False) -> Tensor:
-    """Ones of ``x``'s shape, dtype and array module."""
+    """Ones of ``x``'s shape, dtype, array library and device."""
     return Tensor(x.xp.ones_like(x.data), requires_grad=requires_grad)
 
 
-def arange(*args: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    *args: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
+) -> Tensor:
     """``np.arange`` as a tensor."""
-    return Tensor(np.arange(*args, dtype=dtype), requires_grad=requires_grad)
+    return _placed(np.arange(*args, dtype=dtype), xp, device, requires_grad)
 
 
-def linspace(start: float, stop: float, num: int = 50, dtype: Any = np.float64) -> Tensor:
+def linspace(
+    start: float,
+    stop: float,
+    num: int = 50,
+    dtype: Any = np.float64,
+    xp: Any = None,
+    device: Any = None,
+) -> Tensor:
     """``np.linspace`` as a tensor."""
-    return Tensor(np.linspace(start, stop, num, dtype=dtype))
+    return _placed(np.linspace(start, stop, num, dtype=dtype), xp, device, False)
 
 
 def randn(
@@ -73,11 +126,13 @@ def randn(
     dtype: Any = np.float64,
     requires_grad: bool = False,
     rng: np.random.Generator | int | None = None,
+    xp: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible."""
     generator = _generator(rng)
     data = generator.standard_normal(_shape(shape)).astype(dtype, copy=False)
-    return Tensor(data, requires_grad=requires_grad)
+    return _placed(data, xp, device, requires_grad)
 
 
 def rand(
@@ -85,10 +140,12 @@ def rand(
     dtype: Any = np.float64,
     requires_grad: bool = False,
     rng: np.random.Generator | int | None = None,
+    xp: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible."""
     data = _generator(rng).random(_shape(shape)).astype(dtype, copy=False)
-    return Tensor(data, requires_grad=requires_grad)
+    return _placed(data, xp, device, requires_grad)
 
 
 def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:

@@ -30,7 +30,7 @@ def _unit_seed(data: Any) -> Any:
     backward; the engine copies it before it could become anyone's ``.grad``)."""
     xp = array_module(data)
     if xp is not np:  # on the output's own device; no read-only flag to protect a shared one
-        return xp.ones(data.shape, dtype=data.dtype, device=backend.device(data))
+        return xp.ones(data.shape, dtype=data.dtype, device=backend.device_of(data))
     key = (xp, data.dtype)
     one = _unit_seeds.get(key)
     if one is None:
@@ -103,7 +103,7 @@ class Tensor:
     @property
     def device(self) -> Any:
         """The device ``data`` lives on ("cpu" for NumPy)."""
-        return backend.device(self.data)
+        return backend.device_of(self.data)
 
     @property
     def node(self) -> Node | None:

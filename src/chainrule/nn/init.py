@@ -16,11 +16,13 @@ that runs are reproducible.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.creation import _generator
 from chainrule.nn.module import ConfigError
 
@@ -35,12 +37,27 @@ def as_generator(rng: RNG) -> np.random.Generator:
     return _generator(int(rng) if isinstance(rng, np.integer) else rng)
 
 
+def _placed(initialiser: Callable[..., np.ndarray]) -> Callable[..., Any]:
+    """Give an initialiser ``xp=`` and ``device=``: its values are drawn on the host (the same
+    numbers on every library for one seed) and copied once to that library and device."""
+
+    @functools.wraps(initialiser)
+    def placed(*args: Any, xp: Any = None, device: Any = None, **kwargs: Any) -> Any:
+        values = initialiser(*args, **kwargs)
+        if xp is None and device is None:
+            return values
+        return backend.move(values, xp, device)
+
+    return placed
+
+
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     if len(shape) == 1:
         return shape[0], shape[0]
     return shape[0], shape[1]
 
 
+@_placed
 def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r: float = 0.3):
     """Samples from U(-r, r) (Rumelhart, Hinton & Williams 1986 used small r such as 0.3)."""
     if r < 0:
@@ -48,6 +65,7 @@ def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r:
     return as_generator(rng).uniform(-r, r, size=shape).astype(dtype)
 
 
+@_placed
 def glorot(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
     """Glorot/Xavier uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(shape)
@@ -58,6 +76,7 @@ def glorot(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> 
 xavier = glorot
 
 
+@_placed
 def he(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
     """He/Kaiming normal: N(0, std^2) with std = sqrt(2 / fan_in)."""
     fan_in, _ = _fans(shape)
@@ -68,6 +87,7 @@ def he(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.n
 kaiming = he
 
 
+@_placed
 def cosine(
     shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, start: int = 0
 ) -> np.ndarray:
@@ -83,6 +103,7 @@ def cosine(
     return values.reshape(shape, order="F").astype(dtype)
 
 
+@_placed
 def zeros(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
     """All zeros (the usual start for biases under Glorot and He)."""
     return np.zeros(shape, dtype=dtype)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.module import (
@@ -94,7 +94,11 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in)."""
         if not isinstance(x, Tensor):  # a plain array takes the weights' dtype: float32 stays
-            x = Tensor(x, dtype=self.weight.dtype)
+            weight = self.weight.data  # and their library and device (a batch from a loader)
+            if type(weight) is np.ndarray:
+                x = Tensor(x, dtype=weight.dtype)
+            else:
+                x = Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))
         shape = x.data.shape
         if not shape or shape[-1] != self.n_in:
             raise ShapeError(
@@ -114,7 +118,7 @@ class Linear(Module):
             "bias": self.bias is not None,
             # a callable initialiser cannot be written down; rebuilt models load their weights
             "init": self.init if isinstance(self.init, str) else "uniform",
-            "dtype": self.weight.dtype.name,
+            "dtype": backend.dtype_name(self.weight.dtype),
         }
         if self.init_range != 0.3:
             config["init_range"] = self.init_range
@@ -199,9 +203,12 @@ class Dropout(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.training or self.p == 0.0:
             return x
-        keep = self.rng.random(x.shape) >= self.p
-        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return x * Tensor(x.xp.asarray(mask))
+        keep = self.rng.random(x.shape) >= self.p  # drawn on the host: the same on any library
+        dtype = np.dtype(backend.dtype_name(x.dtype))
+        mask = keep.astype(dtype) / dtype.type(1.0 - self.p)
+        if type(x.data) is not np.ndarray:  # one copy to the input's library and device
+            mask = backend.asarray_like(mask, x.data)
+        return x * Tensor(mask)
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"type": "Dropout", "p": self.p}

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule.backend import to_numpy
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
@@ -109,15 +109,18 @@ class Loss:
         array = _target_array(target)
         if array.shape != output.shape:
             if output.ndim == 2 and output.shape[1] == 1 and array.shape == output.shape[:1]:
-                array = array.reshape(output.shape)
+                array = backend.reshape(array, output.shape)
             else:
                 raise ShapeError(
                     f"{type(self).__name__}: output has shape {tuple(output.shape)} but target "
                     f"has shape {tuple(array.shape)}; they must match"
                 )
-        if array.dtype.kind not in "biuf":
+        xp = backend.array_module(array)
+        if not xp.isdtype(array.dtype, ("bool", "numeric")) or xp.isdtype(
+            array.dtype, "complex floating"
+        ):
             raise TypeError(f"{type(self).__name__}: target must be numeric, not {array.dtype}")
-        return Tensor(output.xp.asarray(array, dtype=output.dtype))
+        return Tensor(backend.asarray_like(array, output.data, dtype=output.dtype))
 
 
 def as_rows(
@@ -209,7 +212,7 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
         targets = self._targets(output, target)
-        if targets.dtype.kind in "iu":
+        if backend.is_integer(targets.dtype, output.xp):
             check_labels(targets, shape[1], shape)
         # the engine's fused primitive (shapes checked above): one node, stable, and backward
         # sends (softmax(z) - t) / n
@@ -226,9 +229,9 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
                 f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k})"
             )
-        if array.dtype.kind in "iu":  # labels already: the op checks their range
-            return array
-        return output.xp.asarray(_labels(array, "CrossEntropy"))
+        if backend.is_integer(array.dtype, backend.array_module(array)):  # labels already:
+            return backend.asarray_like(array, output.data)  # the op checks their range
+        return backend.asarray_like(_labels(array, "CrossEntropy"), output.data)
 
 
 def _labels(array: Any, loss: str) -> np.ndarray:
@@ -258,10 +261,11 @@ class BinaryCrossEntropy(Loss):
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         t = self._same_shape_target(output, target)
-        if t.size and (float(t.data.min()) < 0 or float(t.data.max()) > 1):
+        low, high = (float(t.xp.min(t.data)), float(t.xp.max(t.data))) if t.size else (0, 0)
+        if low < 0 or high > 1:
             raise ValueError(
                 f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
-                f"[{float(t.data.min()):g}, {float(t.data.max()):g}] (shape {tuple(t.shape)})"
+                f"[{low:g}, {high:g}] (shape {tuple(t.shape)})"
             )
         return (ops.softplus(output) - output * t).mean()
 

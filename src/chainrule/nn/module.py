@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.errors import ConfigError, StateDictError
 from chainrule.tensor import Tensor
@@ -102,9 +103,10 @@ def registered_modules() -> dict[str, type[Module]]:
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """``dtype`` (a NumPy dtype, type or name like ``"float32"``) as a floating NumPy dtype."""
+    """``dtype`` (a NumPy dtype, type or name like ``"float32"``, or another array library's
+    float32 / float64) as a floating NumPy dtype."""
     try:
-        result = np.dtype(dtype)
+        result = np.dtype(backend.dtype_name(dtype))
     except TypeError:
         raise ConfigError(f"dtype: {dtype!r} is not a dtype; use float32 or float64") from None
     if result.kind != "f":
@@ -273,15 +275,25 @@ class Module:
         for param in self.parameters():
             param.grad = None
 
-    def to(self, dtype: Any) -> Module:
-        """Convert every parameter to ``dtype`` in place (e.g. float64 for exact checks).
+    def to(self, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Module:
+        """Move every parameter to another dtype, array library or device, in place.
 
-        The parameter tensors stay the same objects (an optimizer built before still holds them),
-        their arrays are replaced and their gradients cleared. Returns ``self``.
+        ``dtype`` is float32 or float64 (e.g. float64 for exact checks); ``xp`` an array library
+        (``torch``, ``cupy``, ``jax.numpy``, ``array_api_strict``, ``numpy``) and ``device`` one
+        of its devices (``"cuda"``, a ``jax.Device``). The parameter tensors stay the same
+        objects (an optimizer built before still holds them); their arrays are replaced and their
+        gradients cleared. Returns ``self``.
+
+        >>> model = cr.nn.mlp([784, 256, 10]).to(xp=torch, device="cuda")  # doctest: +SKIP
         """
-        dtype = as_dtype(dtype)
+        target = None if dtype is None else as_dtype(dtype)
         for param in self.parameters():
-            param.data = param.data.astype(dtype)
+            data = param.data
+            if xp is not None or device is not None:
+                data = backend.move(data, xp, device)
+            if target is not None:
+                data = backend.astype(data, target)
+            param.data = data
             param.grad = None
         return self
 
@@ -328,7 +340,7 @@ class Module:
                     f"load_state_dict: {name!r} has shape {tuple(param.shape)} in the model but "
                     f"{tuple(array.shape)} in the state dict"
                 )
-            if array.dtype != param.dtype:
+            if array.dtype.name != backend.dtype_name(param.dtype):
                 raise StateDictError(
                     f"load_state_dict: {name!r} is {param.dtype} in the model but {array.dtype} "
                     f"in the state dict; convert the model first with "
@@ -336,7 +348,7 @@ class Module:
                 )
             arrays[name] = array
         for name, param in params.items():
-            param.data[...] = param.xp.asarray(arrays[name])
+            backend.write(param, backend.asarray_like(arrays[name], param.data))
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description of the architecture; :func:`from_config` rebuilds it."""

@@ -209,7 +209,7 @@ def _target_probabilities(logits: Any, targets: Any) -> Any:
 def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
     """Integer labels as one-hot rows of ``logits``'s shape, dtype and device (the standard has
     no item assignment to write the ones with)."""
-    classes = xp.arange(logits.shape[-1], device=backend.device(logits))
+    classes = xp.arange(logits.shape[-1], device=backend.device_of(logits))
     return xp.astype(labels[..., None] == classes, logits.dtype)
 
 
@@ -328,7 +328,8 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     1/cases for ``reduction="mean"``). The targets carry no gradient.
     """
     logits = as_tensor(logits)
-    targets = backend.asarray_like(targets.data if isinstance(targets, Tensor) else targets, logits.data)
+    targets = targets.data if isinstance(targets, Tensor) else targets
+    targets = backend.asarray_like(targets, logits.data)  # labels join the logits' device
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(
             f"softmax_cross_entropy: reduction must be mean, sum or none, not {reduction!r}"

@@ -45,7 +45,7 @@ def _device_constant(value: Any, data: Any, xp: Any) -> Tensor:
         dtype = data.dtype
     else:
         dtype = backend.default_float(xp, data)
-    where = backend.device(data)
+    where = backend.device_of(data)
     key = (type(value), value, dtype, xp.__name__, str(where))
     constant = _scalars.get(key)
     if constant is None:
@@ -253,9 +253,15 @@ def _normalize_index(index: Any, like: Any) -> Any:
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
-        if isinstance(item, list) or (hasattr(item, "shape") and not isinstance(like, numpy.ndarray)):
+        foreign = hasattr(item, "shape") and not isinstance(like, numpy.ndarray)
+        if isinstance(item, list) or foreign:
             item = backend.asarray_like(item, like)
         fixed.append(item)
+    if not isinstance(like, numpy.ndarray) and not any(
+        item is Ellipsis or hasattr(item, "shape") for item in fixed
+    ):
+        fixed.append(Ellipsis)  # the standard wants every axis named; NumPy implies the rest
+        return tuple(fixed)
     return tuple(fixed) if isinstance(index, tuple) else fixed[0]
 
 
@@ -294,7 +300,7 @@ def getitem(x: Any, index: Any) -> Tensor:
 def _concatenate_vjp(index: int, g: Tensor, out: Tensor, *inputs: Tensor, axis: int) -> Tensor:
     start = sum(t.shape[axis] for t in inputs[:index])
     stop = start + inputs[index].shape[axis]
-    return _getitem(g, index=(slice(None),) * axis + (slice(start, stop),))
+    return _getitem(g, index=(slice(None),) * axis + (slice(start, stop), Ellipsis))
 
 
 _concatenate = primitive(
@@ -345,4 +351,4 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     else:
         bounds = [0, *indices_or_sections, length]
     lead = (slice(None),) * axis
-    return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [getitem(x, lead + (slice(lo, hi), Ellipsis)) for lo, hi in zip(bounds[:-1], bounds[1:])]

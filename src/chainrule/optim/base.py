@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.backend import array_module, to_numpy
 from chainrule.errors import ConfigError, StateDictError
 from chainrule.nn.module import Module, Parameter
@@ -85,10 +86,25 @@ class Optimizer:
                     f"its gradient has shape {grad.shape}"
                 )
             steps[index] += 1
-            self._update(index, w, grad)
+            if type(w) is np.ndarray:
+                self._update(index, w, grad)
+            else:
+                backend.write(param, self._updated(index, w, grad))
 
     def _update(self, index: int, w: Any, g: Any) -> None:
+        """Update the NumPy array ``w`` in place from its gradient ``g``."""
         raise NotImplementedError
+
+    def _updated(self, index: int, w: Any, g: Any) -> Any:
+        """The new values of ``w`` (an array of any library), without writing into any array."""
+        raise NotImplementedError
+
+    def _state_of(self, index: int, name: str, like: Any) -> Any:
+        """The named buffer for the standard path, zeros (``like``'s dtype, device) if new."""
+        state = self.state[index]
+        if name not in state:
+            state[name] = array_module(like).zeros_like(like)
+        return state[name]
 
     def _buffer(self, index: int, name: str, like: Any) -> Any:
         """The named per-parameter buffer, created as zeros (the parameter's dtype) if new."""
@@ -161,7 +177,11 @@ class Optimizer:
         self.steps = steps
         for index, param in enumerate(self.params):
             self.state[index] = {
-                name: param.xp.asarray(array, dtype=param.dtype).copy()
+                name: (
+                    param.xp.asarray(array, dtype=param.dtype).copy()
+                    if type(param.data) is np.ndarray
+                    else backend.asarray_like(np.array(array), param.data, dtype=param.dtype)
+                )
                 for name, array in buffers[index].items()
             }
 

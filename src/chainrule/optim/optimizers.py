@@ -1,10 +1,15 @@
 """Optimizers: update each parameter's array in place from its ``.grad``.
 
-Every update is vectorised with in-place array operations (``xp.multiply(..., out=)``) on
-buffers allocated once per parameter, so a step allocates nothing and keeps each parameter's
-dtype (float32 stays float32). A parameter whose ``.grad`` is None is skipped (its buffers and
-step count stay as they were). Hyperparameters are plain attributes (``opt.lr``,
-``opt.momentum``) that a schedule may change between epochs.
+On NumPy every update is vectorised with in-place array operations (``np.multiply(..., out=)``)
+on buffers allocated once per parameter, so a step allocates nothing and keeps each parameter's
+dtype (float32 stays float32). On any other array library the same update is written in the
+array API standard without ``out=`` (``_updated``), and the new values go back into the
+parameter in place where the library allows it, or replace its array where it does not (JAX's
+arrays are immutable: ``w -= lr * g`` there would only rebind a local name).
+
+A parameter whose ``.grad`` is None is skipped (its buffers and step count stay as they were).
+Hyperparameters are plain attributes (``opt.lr``, ``opt.momentum``) that a schedule may change
+between epochs.
 
 Weight decay (``weight_decay=lambda``) is L2 regularisation: ``lambda * w`` is added to the
 gradient before the update, as if the loss had ``lambda/2 * sum w^2`` added; AdamW instead
@@ -76,6 +81,20 @@ class SGD(Optimizer):
         if self.shrink:
             w *= 1.0 - self.shrink
 
+    def _updated(self, index: int, w: Any, g: Any) -> Any:
+        if self.weight_decay:
+            g = w * self.weight_decay + g
+        if not self.momentum and "velocity" not in self.state[index]:
+            w = w - self.lr * g
+        else:
+            step = g * self.lr
+            velocity = self._state_of(index, "velocity", w) * self.momentum - step
+            self.state[index]["velocity"] = velocity
+            w = (w - step) + velocity * self.momentum if self.nesterov else w + velocity
+        if self.shrink:
+            w = w * (1.0 - self.shrink)
+        return w
+
     def _momentum_update(self, index: int, w: Any, g: Any) -> None:
         """dw(t) = momentum * dw(t-1) - lr * dE/dw, then w += dw(t) (or Nesterov's step)."""
         xp = array_module(w)
@@ -143,6 +162,20 @@ class RMSprop(Optimizer):
         else:
             w -= work
 
+    def _updated(self, index: int, w: Any, g: Any) -> Any:
+        xp = array_module(w)
+        if self.weight_decay:
+            g = w * self.weight_decay + g
+        state = self.state[index]
+        mean_square = self._state_of(index, "mean_square", w) * self.alpha
+        mean_square = state["mean_square"] = mean_square + (g * g) * (1.0 - self.alpha)
+        work = (g / (xp.sqrt(mean_square) + self.eps)) * self.lr
+        if self.momentum or "velocity" in state:
+            velocity = state["velocity"] = self._state_of(index, "velocity", w) * self.momentum
+            velocity = state["velocity"] = velocity - work
+            return w + velocity
+        return w - work
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with bias correction:
@@ -199,6 +232,23 @@ class Adam(Optimizer):
         xp.divide(m, work, out=work)
         work *= self.lr / bias1
         w -= work
+
+    def _updated(self, index: int, w: Any, g: Any) -> Any:
+        xp = array_module(w)
+        beta1, beta2 = self.betas
+        t = self.steps[index]
+        if self.decoupled:
+            if self.weight_decay:
+                w = w * (1.0 - self.lr * self.weight_decay)
+        elif self.weight_decay:
+            g = w * self.weight_decay + g
+        state = self.state[index]
+        m = state["m"] = self._state_of(index, "m", w) * beta1 + g * (1.0 - beta1)
+        v = state["v"] = self._state_of(index, "v", w) * beta2 + (g * g) * (1.0 - beta2)
+        bias1 = 1.0 - beta1**t
+        bias2 = 1.0 - beta2**t
+        denominator = xp.sqrt(v) * (1.0 / math.sqrt(bias2)) + self.eps  # sqrt(v_hat) + eps
+        return w - (m / denominator) * (self.lr / bias1)
 
 
 class AdamW(Adam):

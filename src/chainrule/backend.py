@@ -303,15 +303,20 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     repeats on NumPy: each library's own accumulating form, and a one-hot product for the rest.
     """
     xp = array_module(g)
+    module = type(g).__module__
     if not _has_integer_arrays(index, xp):
-        result = xp.zeros(shape, dtype=g.dtype) if xp is numpy else _zeros(xp, shape, g)
+        if xp is numpy:
+            result = numpy.zeros(shape, dtype=g.dtype)
+        elif module.startswith("jax"):  # immutable: a functional write
+            return _zeros(xp, shape, g).at[index].set(g)
+        else:
+            result = _zeros(xp, shape, g)
         result[index] = g
         return result
     if xp is numpy:
         result = numpy.zeros(shape, dtype=g.dtype)
         numpy.add.at(result, index, g)
         return result
-    module = type(g).__module__
     if module.startswith("cupy"):
         import cupyx
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.engine import backward_pass, enable_grad
 from chainrule.tensor import Tensor
 
@@ -105,7 +106,10 @@ def _scalar_seed(out: Tensor, op: str) -> Tensor:
 
 
 def _as_cotangent(value: Any, out: Tensor) -> Tensor:
-    seed = value if isinstance(value, Tensor) else Tensor(out.xp.asarray(value, dtype=out.dtype))
+    if isinstance(value, Tensor):
+        seed = value
+    else:
+        seed = Tensor(backend.asarray_like(value, out.data, dtype=out.dtype))
     if seed.shape != out.shape:
         raise ValueError(f"cotangent has shape {seed.shape} but the output has shape {out.shape}")
     return seed
@@ -125,8 +129,9 @@ def _variable(value: Any) -> Tensor:
     if isinstance(value, Tensor) and value.requires_grad:
         return value
     data = value.data if isinstance(value, Tensor) else np.asarray(value)
-    if data.dtype.kind not in "fc":
-        data = data.astype(np.float64)
+    xp = backend.array_module(data)
+    if not backend.is_floating(data.dtype, xp):
+        data = backend.astype(data, backend.default_float(xp, data))
     return Tensor._wrap(data).requires_grad_()
 
 

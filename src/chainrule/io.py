@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.errors import ModelFileError
 from chainrule.files import (
@@ -132,7 +133,7 @@ def _first_line(error: BaseException) -> str:
 
 def _model_dtype(model: Any) -> str:
     params = model.parameters()
-    return str(np.dtype(params[0].dtype)) if params else "float32"
+    return backend.dtype_name(params[0].dtype) if params else "float32"
 
 
 def _loss_config(loss: Any) -> Any:
@@ -236,7 +237,8 @@ def build_model(description: dict, source: Path) -> Any:
     except Exception as error:  # any failure here means the file describes no model we know
         raise ModelFileError(f"{source}: cannot rebuild the architecture ({error})") from None
     dtype = description.get("dtype")
-    if dtype and model.parameters() and np.dtype(model.parameters()[0].dtype) != np.dtype(dtype):
+    params = model.parameters()
+    if dtype and params and backend.dtype_name(params[0].dtype) != np.dtype(dtype).name:
         model.to(np.dtype(dtype))
     return model
 
@@ -290,7 +292,7 @@ def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
     """Copy ``weights`` into the model's parameters in place, in each parameter's dtype."""
     for name, p in model.named_state():  # parameters (frozen too) and persistent buffers
         # In place, so that anything holding the parameter (an optimizer) sees the new values.
-        p.data[...] = p.xp.asarray(weights[name], dtype=p.data.dtype)
+        backend.write(p, backend.asarray_like(weights[name], p.data, dtype=p.data.dtype))
 
 
 # --------------------------------------------------------------------------------------------

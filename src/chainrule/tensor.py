@@ -127,8 +127,9 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
         extras = []
-        if self.data.dtype not in (np.float64, np.int64, np.bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        dtype = self.data.dtype
+        if backend.dtype_name(dtype) not in ("float64", "int64", "bool"):
+            extras.append(f"dtype={dtype}")
         if self._node is not None:
             extras.append(f"op={self._node.op}")
         elif self.requires_grad:

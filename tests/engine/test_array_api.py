@@ -1,0 +1,372 @@
+"""Every op, a network's training steps and checkpoints on other array libraries, each compared
+with the same run on NumPy.
+
+The libraries: NumPy itself, array-api-strict (the standard's strict reference implementation,
+on its default device, on its fake ``device1``, which finds arrays made on the wrong device, and
+on ``no_float64``, a device without float64), PyTorch on the CPU through array-api-compat, and
+JAX on the CPU (with float64 switched on). A library that is not installed skips its tests.
+CuPy and CUDA run the same cases in ``benchmarks/gpu_smoke.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import backend, nn, optim
+from chainrule.backend import ArrayLibraryError, to_numpy
+from chainrule.io import load_model, read_arrays, save_model, write_arrays
+from chainrule.ops.linalg import linear
+from chainrule.ops.registry import REGISTRY
+
+
+@dataclass
+class Library:
+    """One array library (and device) under test, and the float type it computes in."""
+
+    name: str
+    xp: Any
+    device: Any
+    dtype: str
+    rtol: float
+    atol: float
+
+    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> cr.Tensor:
+        return cr.tensor(
+            np.asarray(array, dtype=self.dtype),
+            xp=self.xp,
+            device=self.device,
+            requires_grad=requires_grad,
+        )
+
+
+LIBRARIES = ["numpy", "strict", "strict-device1", "strict-no-float64", "torch", "jax"]
+
+
+def _strict(device: str) -> tuple[Any, Any]:
+    xs = pytest.importorskip("array_api_strict")
+    return xs, xs.Device(device)
+
+
+#: JAX compiles every op for every shape on first use (seconds each on a busy machine): the
+#: default run takes a few cases and optimizers on it, ``pytest -m slow`` the rest.
+JAX_DEFAULT_CASES = {"gather-repeats", "cross-entropy-labels"}
+JAX_DEFAULT_OPTIMIZERS = {"adam"}  # and plain SGD in test_plain_sgd_changes_immutable_jax_weights
+
+
+def _grid(items: list[str], jax_default: set[str]) -> list:
+    """(library, item) pairs; JAX's outside ``jax_default`` are marked slow."""
+    return [
+        pytest.param(
+            name,
+            item,
+            id=f"{name}-{item}",
+            marks=[pytest.mark.slow] if name == "jax" and item not in jax_default else [],
+        )
+        for name in LIBRARIES
+        for item in items
+    ]
+
+
+@pytest.fixture
+def lib(request) -> Library:
+    name = request.param
+    if name == "numpy":
+        return Library(name, np, None, "float64", 1e-12, 1e-14)
+    if name.startswith("strict"):
+        pytest.importorskip("array_api_compat")
+        if name == "strict-no-float64":  # float32 only: compared with NumPy run in float32
+            return Library(name, *_strict("no_float64"), "float32", 2e-5, 1e-6)
+        return Library(
+            name,
+            *_strict("device1" if name.endswith("1") else "CPU_DEVICE"),
+            "float64",
+            1e-12,
+            1e-14,
+        )
+    if name == "torch":
+        pytest.importorskip("array_api_compat")
+        torch = pytest.importorskip("torch")
+        return Library(name, torch, "cpu", "float64", 1e-9, 1e-12)
+    pytest.importorskip("array_api_compat")
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    request.addfinalizer(lambda: jax.config.update("jax_enable_x64", previous))
+    return Library(name, pytest.importorskip("jax.numpy"), None, "float64", 1e-9, 1e-12)
+
+
+def _assert_on_library(lib: Library, t: Any) -> None:
+    """The result is an array of the library under test, on its device."""
+    data = t.data if isinstance(t, cr.Tensor) else t
+    if lib.name == "numpy":
+        assert isinstance(data, (np.ndarray, np.generic))
+        return
+    assert backend.array_module(data) is backend.namespace(lib.xp), type(data)
+    if lib.device is not None:
+        assert str(backend.device_of(data)) == str(lib.device)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every op: value, first and second derivatives
+# ---------------------------------------------------------------------------------------------
+
+rng = np.random.default_rng(7)
+A = rng.uniform(0.2, 1.5, (2, 3))
+B = rng.uniform(0.2, 1.5, (2, 3))
+ROW = rng.uniform(0.2, 1.5, (3,))
+C = rng.normal(size=(3, 2))
+
+
+@dataclass
+class Case:
+    name: str
+    f: Callable[..., cr.Tensor]
+    inputs: tuple[np.ndarray, ...]
+    covers: tuple[str, ...]
+
+
+CASES = [
+    Case("add-broadcast", lambda a, r: a + r, (A, ROW), ("add", "sum_to")),
+    Case("sub", lambda a, b: a - 2.0 * b, (A, B), ("sub", "mul")),
+    Case("mul", lambda a, b: a * b, (A, B), ("mul",)),
+    Case("div", lambda a, b: a / b, (A, B), ("div",)),
+    Case("neg", lambda a: -a, (A,), ("neg",)),
+    Case("power-scalar", lambda a: a**3, (A,), ("power_scalar",)),
+    Case("power", lambda a, b: a**b, (A, B), ("power",)),
+    Case(
+        "exp-log-sqrt", lambda a: cr.exp(a) + cr.log(a) + cr.sqrt(a), (A,), ("exp", "log", "sqrt")
+    ),
+    Case("abs", lambda a: cr.abs(a - 0.7), (A,), ("abs",)),
+    Case(
+        "maximum-minimum",
+        lambda a, b: cr.maximum(a, b) * cr.minimum(a, b),
+        (A, B),
+        ("maximum", "minimum"),
+    ),
+    Case("where", lambda a, b: cr.where(a > 0.8, a * a, b), (A, B), ("where",)),
+    Case("clip", lambda a: cr.clip(a * a, 0.3, 1.2), (A,), ("clip",)),
+    Case("sum", lambda a: a.sum(axis=0) * a.sum(), (A,), ("sum",)),
+    Case("max-min", lambda a: a.max(axis=1) * a.min(), (A,), ("max", "min")),
+    Case("broadcast-to", lambda r: cr.broadcast_to(r, (2, 3)) ** 2, (ROW,), ("broadcast_to",)),
+    Case("reshape-transpose", lambda a: a.reshape(3, 2) * a.T, (A,), ("reshape", "transpose")),
+    Case("slice", lambda a: a[0:1, 1:] ** 2, (A,), ("getitem",)),
+    Case(
+        "gather-repeats",
+        lambda r: r[np.array([0, 0, 2, 0])] ** 2,
+        (ROW,),
+        ("getitem", "scatter_add"),
+    ),
+    Case(
+        "concatenate-stack",
+        lambda a, b: cr.concatenate([a, b * b], 0) * cr.stack([a, b], 0).reshape(4, 3),
+        (A, B),
+        ("concatenate",),
+    ),
+    Case("matmul", lambda a, c: (a @ c) ** 2, (A, C), ("matmul",)),
+    Case("linear", lambda a, c, b: linear(a * a, c, b[0, :2]) ** 2, (A, C, B), ("linear",)),
+    Case("sigmoid-tanh", lambda a: cr.sigmoid(a) * cr.tanh(a), (A,), ("sigmoid", "tanh")),
+    Case(
+        "relu-softplus",
+        lambda a: cr.relu(a - 0.7) ** 2 + cr.softplus(a),
+        (A,),
+        ("relu", "softplus"),
+    ),
+    Case("logsumexp", lambda a: cr.logsumexp(a * a, axis=1), (A,), ("logsumexp",)),
+    Case(
+        "softmax", lambda a: cr.softmax(a * a) * cr.log_softmax(a), (A,), ("softmax", "log_softmax")
+    ),
+    Case(
+        "cross-entropy-labels",
+        lambda a: cr.softmax_cross_entropy(a * a, np.array([2, 0])),
+        (A,),
+        ("softmax_cross_entropy",),
+    ),
+    Case(
+        "cross-entropy-soft",
+        lambda a, b: cr.softmax_cross_entropy(a * b, cr.softmax(b).detach()),
+        (A, B),
+        ("softmax_cross_entropy",),
+    ),
+    Case("astype", lambda a: a.astype("float32").astype("float64") * a, (A,), ("astype",)),
+]
+
+
+def test_the_cases_cover_every_primitive() -> None:
+    assert {name for case in CASES for name in case.covers} == set(REGISTRY)
+
+
+def _derivatives(case: Case, make: Callable[[np.ndarray], cr.Tensor]) -> list[np.ndarray]:
+    """f's value, its gradient (of a weighted sum) and a Hessian-vector product, on the host."""
+    inputs = [make(array) for array in case.inputs]
+    out = case.f(*inputs)
+    weights = np.linspace(0.5, 1.5, max(out.size, 1)).reshape(out.shape)
+    scalar = (out * make(weights)).sum()
+    grads = cr.gradient(scalar, inputs, create_graph=True)
+    directions = [make(np.cos(np.arange(a.size)).reshape(a.shape)) for a in case.inputs]
+    terms = [(g * v).sum() for g, v in zip(grads, directions)]
+    inner = terms[0]
+    for term in terms[1:]:
+        inner = inner + term
+    # a linear op's gradient does not depend on the inputs: its second derivative is zero
+    second = cr.gradient(inner, inputs) if inner.requires_grad else [g * 0.0 for g in grads]
+    return [to_numpy(t.data).astype(np.float64) for t in (out, *grads, *second)]
+
+
+CASES_BY_NAME = {case.name: case for case in CASES}
+
+
+@pytest.mark.parametrize(
+    ("lib", "case_name"), _grid(list(CASES_BY_NAME), JAX_DEFAULT_CASES), indirect=["lib"]
+)
+def test_every_op_and_its_first_and_second_derivatives_match_numpy(lib: Library, case_name: str):
+    case = CASES_BY_NAME[case_name]
+    if case.name == "astype" and lib.dtype == "float32":
+        pytest.skip("a device without float64 has no second float type to cast through")
+
+    def on_numpy(array):
+        return cr.tensor(np.asarray(array, dtype=lib.dtype), requires_grad=True)
+
+    def on_library(array):
+        return lib.tensor(array, requires_grad=True)
+
+    expected = _derivatives(case, on_numpy)
+    inputs = [on_library(a) for a in case.inputs]
+    _assert_on_library(lib, case.f(*inputs))
+    got = _derivatives(case, on_library)
+    for index, (g, e) in enumerate(zip(got, expected)):
+        np.testing.assert_allclose(g, e, rtol=lib.rtol, atol=lib.atol, err_msg=f"output {index}")
+
+
+# ---------------------------------------------------------------------------------------------
+# A network's training steps with every optimizer, and checkpoints
+# ---------------------------------------------------------------------------------------------
+
+X = np.random.default_rng(1).normal(size=(8, 4))
+LABELS = np.array([0, 1, 2, 1, 0, 2, 2, 1])
+
+OPTIMIZERS = {
+    "sgd": lambda p: optim.SGD(p, lr=0.5),
+    "sgd-nesterov": lambda p: optim.SGD(
+        p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3, shrink=1e-3
+    ),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, weight_decay=1e-3),
+    "adam": lambda p: optim.Adam(p, lr=0.01, weight_decay=1e-3),
+    "adamw": lambda p: optim.AdamW(p, lr=0.01),
+}
+
+
+def _network(dtype: str) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(4, 6, rng=0, dtype=dtype),
+        nn.Logistic(),
+        nn.Dropout(0.25, rng=3),
+        nn.Linear(6, 3, rng=2, dtype=dtype),
+    )
+
+
+def _step(model: nn.Sequential, opt: optim.Optimizer, x: Any) -> float:
+    opt.zero_grad()
+    loss = nn.CrossEntropy()(model(x), LABELS)
+    loss.backward()
+    opt.step()
+    return float(loss)
+
+
+def _assert_same_weights(lib: Library, model: nn.Sequential, reference: nn.Sequential) -> None:
+    for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters()):
+        _assert_on_library(lib, p)
+        np.testing.assert_allclose(
+            to_numpy(p.data), q.data, rtol=lib.rtol, atol=lib.atol, err_msg=name
+        )
+
+
+@pytest.mark.parametrize(
+    ("lib", "name"), _grid(list(OPTIMIZERS), JAX_DEFAULT_OPTIMIZERS), indirect=["lib"]
+)
+def test_training_steps_and_checkpoints_match_numpy(lib: Library, name: str, tmp_path) -> None:
+    reference = _network(lib.dtype)
+    model = _network(lib.dtype).to(xp=lib.xp, device=lib.device)
+    ref_opt, opt = OPTIMIZERS[name](reference), OPTIMIZERS[name](model)
+    x_ref, x = cr.tensor(X.astype(lib.dtype)), lib.tensor(X)
+    before = to_numpy(model.parameters()[0].data).copy()
+    for _ in range(3):
+        expected = _step(reference, ref_opt, x_ref)
+        assert _step(model, opt, x) == pytest.approx(expected, rel=lib.rtol * 10)
+    assert not np.array_equal(to_numpy(model.parameters()[0].data), before)
+    _assert_same_weights(lib, model, reference)
+
+    # a checkpoint: the weights and the optimizer's buffers through files, then one more step
+    write_arrays(tmp_path / "opt.safetensors", opt.state_dict()["state"])
+    save_model(tmp_path / "model", model)
+    loaded, _ = load_model(tmp_path / "model")
+    for (key, p), (_, q) in zip(model.named_parameters(), loaded.named_parameters()):
+        np.testing.assert_array_equal(to_numpy(p.data), q.data, err_msg=key)
+    restored = loaded.to(xp=lib.xp, device=lib.device)
+    restored.train()
+    restored[2].rng = model[2].rng  # the dropout masks continue where the run left off
+    restored_opt = OPTIMIZERS[name](restored)
+    restored_opt.load_state_dict(
+        {"config": opt.config(), "state": read_arrays(tmp_path / "opt.safetensors")}
+    )
+    expected = _step(reference, ref_opt, x_ref)
+    assert _step(restored, restored_opt, x) == pytest.approx(expected, rel=lib.rtol * 10)
+    _assert_same_weights(lib, restored, reference)
+
+
+def test_plain_sgd_changes_immutable_jax_weights() -> None:
+    """``w -= lr * g`` on a JAX array only rebinds a name: the step must replace the array."""
+    pytest.importorskip("array_api_compat")
+    jnp = pytest.importorskip("jax.numpy")
+    model = nn.Linear(3, 2, rng=0).to(xp=jnp)
+    before = [to_numpy(p.data).copy() for p in model.parameters()]
+    opt = optim.SGD(model, lr=0.1)
+    (model(np.ones((4, 3), dtype=np.float32)) ** 2).sum().backward()
+    grads = [to_numpy(p.grad.data) for p in model.parameters()]
+    opt.step()
+    for p, w, g in zip(model.parameters(), before, grads):
+        np.testing.assert_allclose(to_numpy(p.data), w - np.float32(0.1) * g, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mixing libraries or devices is an error naming both
+# ---------------------------------------------------------------------------------------------
+
+
+def test_mixing_libraries_in_one_op_names_both() -> None:
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor(torch.tensor([3.0, 4.0], dtype=torch.float64))
+    for f in (lambda: a + b, lambda: b * a):
+        with pytest.raises(ArrayLibraryError, match=r"(?s)(numpy.*torch|torch.*numpy)"):
+            f()
+
+
+def test_mixing_devices_in_one_op_names_both() -> None:
+    pytest.importorskip("array_api_compat")
+    xs, device1 = _strict("device1")
+    a = cr.tensor(np.ones(2), xp=xs, requires_grad=True)
+    b = cr.tensor(np.ones(2), xp=xs, device=device1)
+    with pytest.raises(ArrayLibraryError, match=r"(?s)CPU_DEVICE.*device1"):
+        a * b
+    with pytest.raises(ArrayLibraryError, match="NumPy"):  # NumPy has one device: the host
+        cr.zeros(2, device=device1)
+
+
+def test_tensors_keep_their_library_and_device() -> None:
+    pytest.importorskip("array_api_compat")
+    xs, device1 = _strict("device1")
+    x = cr.tensor(xs.asarray([1.0, -2.0], device=device1), requires_grad=True)
+    assert x.device == device1 and x.xp is xs
+    for t in (cr.zeros(3, xp=xs, device=device1), cr.randn(2, rng=0, xp=xs, device=device1)):
+        assert t.device == device1
+    y = (cr.sigmoid(x) * 3.0).sum()
+    y.backward()
+    assert x.grad.device == device1
+    assert "tensor([" in repr(x.grad) and x.grad.numpy().shape == (2,)

@@ -29,6 +29,10 @@ _registered: list[tuple[type, Any]] = []
 #: array type -> its namespace, resolved once per type (array_namespace costs ~3 us a call)
 _namespaces: dict[type, Any] = {}
 
+#: The namespaces other than NumPy that this process's arrays have used. While it is empty every
+#: array is NumPy's and no op needs to check that its operands share a library and device.
+other_libraries: list[Any] = []
+
 #: Python's own values (numbers, lists) and NumPy's scalars belong to NumPy
 _NUMPY_TYPES = (numpy.ndarray, numpy.generic, int, float, bool, complex, list, tuple)
 
@@ -48,6 +52,7 @@ def register_array_module(array_type: type, module: Any) -> None:
     """
     _registered.insert(0, (array_type, module))
     _namespaces.clear()
+    other_libraries.append(module)
 
 
 def array_module(array: Any) -> Any:
@@ -59,6 +64,8 @@ def array_module(array: Any) -> Any:
         return _namespaces[type(array)]
     except KeyError:
         xp = _namespaces[type(array)] = _resolve(array)
+        if xp is not numpy and xp not in other_libraries:
+            other_libraries.append(xp)
         return xp
 
 

@@ -161,18 +161,13 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     This is the hot path of every op: keep it free of anything that is not needed every time
     (``params`` comes as the caller's own dict, kept by the node: no second copy per op).
     """
-    arrays = tuple(map(_array, inputs))
-    if len(arrays) > 1:  # one library, one device per op (NumPy with NumPy needs one look)
-        kind = type(arrays[0])
-        for array in arrays:
-            if type(array) is not kind:
-                backend.check_compatible(primitive.name, arrays)
-                break
+    if _other_libraries and len(inputs) > 1:  # one library, one device per op (a NumPy-only
+        _check_operands(primitive, inputs)  # process never pays for the look)
     try:
-        data = primitive.forward(*arrays, **params)
+        data = primitive.forward(*map(_array, inputs), **params)
     except (ValueError, RuntimeError) as error:
-        if len(arrays) > 1 and type(arrays[0]) is not numpy.ndarray:
-            backend.check_compatible(primitive.name, arrays)  # two devices of one library
+        if _other_libraries and len(inputs) > 1:  # two devices of one library
+            backend.check_compatible(primitive.name, [t.data for t in inputs])
         if isinstance(error, ValueError):
             raise primitive.shape_error(inputs, params, error) from None
         raise
@@ -191,6 +186,17 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     return out
 
 
+def _check_operands(primitive: Primitive, inputs: tuple[Tensor, ...]) -> None:
+    """Raise naming both when the inputs' arrays are of two libraries (the device is checked
+    when the library itself refuses, as array-api-strict and torch do)."""
+    kind = type(inputs[0].data)
+    for t in inputs:
+        if type(t.data) is not kind:
+            backend.check_compatible(primitive.name, [t.data for t in inputs])
+            return
+
+
+_other_libraries = backend.other_libraries
 _wrap = Tensor._wrap
 # C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
 _array = operator.attrgetter("data")

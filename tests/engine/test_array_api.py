@@ -10,6 +10,7 @@ CuPy and CUDA run the same cases in ``benchmarks/gpu_smoke.py``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,8 @@ class Library:
 
 
 LIBRARIES = ["numpy", "strict", "strict-device1", "strict-no-float64", "torch", "jax"]
+#: GPU libraries ("cupy", "torch-cuda") join only when benchmarks/gpu_smoke.py asks for them
+LIBRARIES += [name for name in os.environ.get("CHAINRULE_GPU_LIBRARIES", "").split(",") if name]
 
 
 def _strict(device: str) -> tuple[Any, Any]:
@@ -89,10 +92,22 @@ def lib(request) -> Library:
             1e-12,
             1e-14,
         )
-    if name == "torch":
+    if name.startswith("torch"):
         pytest.importorskip("array_api_compat")
         torch = pytest.importorskip("torch")
-        return Library(name, torch, "cpu", "float64", 1e-9, 1e-12)
+        if name == "torch-cuda" and not torch.cuda.is_available():
+            pytest.skip("no CUDA device")
+        return Library(
+            name,
+            torch,
+            name.replace("torch-", "") if "-" in name else "cpu",
+            "float64",
+            1e-9,
+            1e-12,
+        )
+    if name == "cupy":
+        pytest.importorskip("array_api_compat")
+        return Library(name, pytest.importorskip("cupy"), None, "float64", 1e-9, 1e-12)
     pytest.importorskip("array_api_compat")
     jax = pytest.importorskip("jax")
     previous = jax.config.jax_enable_x64
@@ -108,8 +123,8 @@ def _assert_on_library(lib: Library, t: Any) -> None:
         assert isinstance(data, (np.ndarray, np.generic))
         return
     assert backend.array_module(data) is backend.namespace(lib.xp), type(data)
-    if lib.device is not None:
-        assert str(backend.device_of(data)) == str(lib.device)
+    if lib.device is not None:  # torch says "cuda:0" for "cuda"
+        assert str(backend.device_of(data)).startswith(str(lib.device))
 
 
 # ---------------------------------------------------------------------------------------------

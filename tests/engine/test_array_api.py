@@ -213,7 +213,10 @@ CASES = [
 
 
 def test_the_cases_cover_every_primitive() -> None:
-    assert {name for case in CASES for name in case.covers} == set(REGISTRY)
+    builtin = {
+        name for name, p in REGISTRY.items() if p.forward.__module__.startswith("chainrule.")
+    }
+    assert {name for case in CASES for name in case.covers} == builtin
 
 
 def _derivatives(case: Case, make: Callable[[np.ndarray], cr.Tensor]) -> list[np.ndarray]:

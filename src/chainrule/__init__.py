@@ -11,7 +11,7 @@ dE/dy_i = sum_j dE/dz_j dz_j/dy_i.
 """
 
 from chainrule._lazy import lazy_package
-from chainrule.backend import array_module, register_array_module
+from chainrule.backend import ArrayLibraryError, array_module, register_array_module
 from chainrule.creation import (
     arange,
     full,
@@ -96,7 +96,7 @@ def zero_grad(*tensors: Tensor) -> None:
 
 
 __all__ = [
-    "REGISTRY", "AnomalyError", "GradcheckError", "GradcheckReport", "GraphFreedError",
+    "REGISTRY", "AnomalyError", "ArrayLibraryError", "GradcheckError", "GradcheckReport", "GraphFreedError",
     "ShapeError", "Tensor", "abs", "add", "arange", "array_module", "astype", "broadcast_to",
     "clip", "concatenate", "detect_anomaly", "div", "enable_grad", "exp", "expand_dims", "full",
     "grad", "gradcheck", "gradient", "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp",

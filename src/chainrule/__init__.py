@@ -96,14 +96,14 @@ def zero_grad(*tensors: Tensor) -> None:
 
 
 __all__ = [
-    "REGISTRY", "AnomalyError", "ArrayLibraryError", "GradcheckError", "GradcheckReport", "GraphFreedError",
-    "ShapeError", "Tensor", "abs", "add", "arange", "array_module", "astype", "broadcast_to",
-    "clip", "concatenate", "detect_anomaly", "div", "enable_grad", "exp", "expand_dims", "full",
-    "grad", "gradcheck", "gradient", "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp",
-    "linear", "linspace", "log", "log_softmax", "logistic", "logsumexp", "manual_seed", "matmul",
-    "max", "maximum", "mean", "min", "minimum", "mul", "neg", "no_grad", "ones", "ones_like",
-    "power", "rand", "randn", "register_array_module", "relu", "reshape", "sigmoid", "softmax",
-    "softmax_cross_entropy", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum",
-    "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "value_and_grad", "var", "vjp",
-    "where", "zero_grad", "zeros", "zeros_like",
+    "REGISTRY", "AnomalyError", "ArrayLibraryError", "GradcheckError", "GradcheckReport",
+    "GraphFreedError", "ShapeError", "Tensor", "abs", "add", "arange", "array_module", "astype",
+    "broadcast_to", "clip", "concatenate", "detect_anomaly", "div", "enable_grad", "exp",
+    "expand_dims", "full", "grad", "gradcheck", "gradient", "hessian", "hvp", "is_grad_enabled",
+    "jacobian", "jvp", "linear", "linspace", "log", "log_softmax", "logistic", "logsumexp",
+    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "no_grad",
+    "ones", "ones_like", "power", "rand", "randn", "register_array_module", "relu", "reshape",
+    "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "split", "sqrt", "squeeze", "stack",
+    "sub", "sum", "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "value_and_grad", "var",
+    "vjp", "where", "zero_grad", "zeros", "zeros_like",
 ]  # fmt: skip

@@ -212,7 +212,7 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
         targets = self._targets(output, target)
-        if backend.is_integer(targets.dtype, output.xp):
+        if backend.is_integer(targets.dtype, backend.array_module(targets)):
             check_labels(targets, shape[1], shape)
         # the engine's fused primitive (shapes checked above): one node, stable, and backward
         # sends (softmax(z) - t) / n
@@ -229,8 +229,11 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
                 f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k})"
             )
-        if backend.is_integer(array.dtype, backend.array_module(array)):  # labels already:
-            return backend.asarray_like(array, output.data)  # the op checks their range
+        if type(array) is np.ndarray and type(output.data) is np.ndarray:  # the fast path
+            if array.dtype.kind in "iu":  # labels already: the op checks their range
+                return array
+        elif backend.is_integer(array.dtype, backend.array_module(array)):
+            return backend.asarray_like(array, output.data)  # on the logits' device
         return backend.asarray_like(_labels(array, "CrossEntropy"), output.data)
 
 

@@ -107,7 +107,9 @@ _linear = primitive(
     lambda g, out, x, weight, bias: (  # dE/dw_ij = sum over cases of y_i dE/dz_j
         x.T @ g if x.ndim == 2 else _as_rows(x).T @ _as_rows(g)
     ),
-    lambda g, out, x, weight, bias: _sum_rows(g if g.ndim == 2 else _as_rows(g)),
+    lambda g, out, x, weight, bias: (
+        g.sum(axis=0) if type(g) is numpy.ndarray and g.ndim == 2 else _sum_rows(_as_rows(g))
+    ),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )
 

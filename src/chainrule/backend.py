@@ -77,19 +77,21 @@ def _resolve(array: Any) -> Any:
         return numpy
     try:
         import array_api_compat
-    except ImportError:
-        own = getattr(array, "__array_namespace__", None)
-        if own is not None:
-            return own()
+    except ImportError:  # an optional extra: chainrule[arrays]
+        array_api_compat = None
+    if array_api_compat is not None and array_api_compat.is_array_api_obj(array):
+        if array_api_compat.is_numpy_array(array):  # a NumPy subclass: NumPy's own functions
+            return numpy
+        return array_api_compat.array_namespace(array)
+    own = getattr(array, "__array_namespace__", None)
+    if own is not None:
+        return own()
+    if array_api_compat is None and hasattr(array, "__dlpack__"):
         raise ArrayLibraryError(
             f"chainrule needs array-api-compat for arrays of type {type(array).__name__}: "
             "pip install 'chainrule[arrays]'"
-        ) from None
-    if not array_api_compat.is_array_api_obj(array):
-        return numpy  # anything else NumPy converts (a range, a memoryview)
-    if array_api_compat.is_numpy_array(array):  # a NumPy subclass: NumPy's own functions
-        return numpy
-    return array_api_compat.array_namespace(array)
+        )
+    return numpy  # anything else NumPy converts (a range, a memoryview)
 
 
 def namespace(module: Any) -> Any:

@@ -388,3 +388,41 @@ def test_tensors_keep_their_library_and_device() -> None:
     y.backward()
     assert x.grad.device == device1
     assert "tensor([" in repr(x.grad) and x.grad.numpy().shape == (2,)
+
+
+# ---------------------------------------------------------------------------------------------
+# The seam itself
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_namespace_is_resolved_once_per_array_type_and_registration_overrides_it() -> None:
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    t = torch.zeros(2)
+    xp = backend.array_module(t)
+    assert xp is backend.namespace(torch) and backend._namespaces[type(t)] is xp
+    assert backend.array_module(np.zeros(2)) is np and backend.array_module(np.float32(1)) is np
+    sentinel = object()
+    backend.register_array_module(type(t), sentinel)
+    try:
+        assert backend.array_module(t) is sentinel
+    finally:
+        backend._registered.pop(0)
+        backend._namespaces.clear()
+    assert backend.array_module(t) is xp
+
+
+def test_a_numpy_only_process_never_checks_operand_libraries() -> None:
+    """The library check is skipped until another library appears; then it is made."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, chainrule as cr\n"
+        "from chainrule import backend\n"
+        "x = cr.tensor(np.ones(3), requires_grad=True)\n"
+        "(cr.sigmoid(x) * 2.0 + x).sum().backward()\n"
+        "print(len(backend.other_libraries), 'array_api_compat' in __import__('sys').modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "False"]

@@ -175,7 +175,7 @@ class Tensor:
     def _seed(self, gradient: ArrayLike | None) -> Tensor:
         if gradient is None:
             data = self.data
-            if backend.size(data) != 1:
+            if (data.size if type(data) is np.ndarray else backend.size(data)) != 1:
                 raise RuntimeError(
                     f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
                     "scalar first"

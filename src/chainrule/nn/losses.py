@@ -212,7 +212,12 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
         targets = self._targets(output, target)
-        if backend.is_integer(targets.dtype, backend.array_module(targets)):
+        dtype = targets.dtype
+        if (
+            dtype.kind in "iu"
+            if type(targets) is np.ndarray
+            else backend.is_integer(dtype, output.xp)
+        ):
             check_labels(targets, shape[1], shape)
         # the engine's fused primitive (shapes checked above): one node, stable, and backward
         # sends (softmax(z) - t) / n

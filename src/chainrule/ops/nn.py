@@ -283,7 +283,9 @@ def _softmax_cross_entropy_vjp(
         saved -= _target_probabilities(array_of(logits), targets)  # a fresh tensor: in place
     if reduction == "none":
         return saved * _reshape(g, shape=g.shape + (1,))
-    cases = backend.size(array_of(saved)) // saved.shape[-1] if saved.ndim else 1
+    data = array_of(saved)
+    size = data.size if type(data) is numpy.ndarray else backend.size(data)
+    cases = size // saved.shape[-1] if saved.ndim else 1
     return saved * (g * (1.0 / cases) if reduction == "mean" and cases else g)
 
 
@@ -304,9 +306,12 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
 
     Read as unsigned, a negative label is a huge number, so a single max finds both kinds.
     """
-    if not backend.size(labels):
+    if type(labels) is numpy.ndarray:
+        if not labels.size:
+            return
+    elif not backend.size(labels):
         return
-    if type(labels) is not numpy.ndarray:  # on the device: two reductions, one number back
+    else:  # on the device: two reductions, one number back
         xp = array_module(labels)
         if int(xp.min(labels)) >= 0 and int(xp.max(labels)) < n_classes:
             return

@@ -212,12 +212,11 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
         targets = self._targets(output, target)
-        dtype = targets.dtype
-        if (
-            dtype.kind in "iu"
-            if type(targets) is np.ndarray
-            else backend.is_integer(dtype, output.xp)
-        ):
+        if type(targets) is np.ndarray:
+            labels = targets.dtype.kind in "iu"
+        else:
+            labels = backend.is_integer(targets.dtype, output.xp)
+        if labels:
             check_labels(targets, shape[1], shape)
         # the engine's fused primitive (shapes checked above): one node, stable, and backward
         # sends (softmax(z) - t) / n

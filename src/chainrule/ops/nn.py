@@ -283,8 +283,7 @@ def _softmax_cross_entropy_vjp(
         saved -= _target_probabilities(array_of(logits), targets)  # a fresh tensor: in place
     if reduction == "none":
         return saved * _reshape(g, shape=g.shape + (1,))
-    data = array_of(saved)
-    size = data.size if type(data) is numpy.ndarray else backend.size(data)
+    size = saved.size if type(saved) is numpy.ndarray else backend.size(array_of(saved))
     cases = size // saved.shape[-1] if saved.ndim else 1
     return saved * (g * (1.0 / cases) if reduction == "mean" and cases else g)
 

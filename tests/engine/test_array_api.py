@@ -426,3 +426,24 @@ def test_a_numpy_only_process_never_checks_operand_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "False"]
+
+
+def test_the_trainer_runs_on_another_library_as_on_numpy() -> None:
+    """The library's one training step and its evaluation move host batches to the model."""
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    from chainrule.data.dataset import Dataset
+    from chainrule.train.trainer import Trainer
+
+    data = Dataset(X, LABELS, "classification", "toy")
+    histories = []
+    for xp in (None, torch):
+        model = nn.mlp([4, 6, 3], rng=0, dtype="float64")
+        if xp is not None:
+            model.to(xp=xp)
+        opt = optim.Adam(model, lr=0.05)
+        trainer = Trainer(model, nn.CrossEntropy(), opt, batch_size=4, progress=False)
+        histories.append(trainer.fit(data, data, epochs=3).records)
+    for got, expected in zip(histories[1], histories[0]):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert got[key] == pytest.approx(expected[key], rel=1e-9), key

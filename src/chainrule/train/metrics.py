@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.engine import no_grad
 from chainrule.tensor import Tensor
@@ -71,11 +72,12 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array."""
     was_training = getattr(model, "training", False)
     model.eval()
-    dtype = _param_dtype(model)
+    dtype = param_dtype(model)
     X = np.asarray(X, dtype=dtype)
     try:
+        param = first_parameter(model)
         with no_grad():
-            chunks = [to_numpy(model(Tensor(X[i : i + batch_size])).data)
+            chunks = [to_numpy(model(model_input(X[i : i + batch_size], param)).data)
                       for i in range(0, len(X), batch_size)]  # fmt: skip
     finally:
         model.train(was_training)
@@ -97,6 +99,22 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
     return {"loss": value, "accuracy": accuracy(outputs, ds, loss)}
 
 
-def _param_dtype(model: Any) -> Any:
+def model_input(array: Any, param: Tensor | None) -> Tensor:
+    """A host batch as a tensor on ``param``'s array library and device (a model's parameter;
+    NumPy, or no parameter, keeps the batch as it is)."""
+    if param is None or type(param.data) is np.ndarray:
+        return Tensor(array)
+    return Tensor(backend.asarray_like(array, param.data))
+
+
+def first_parameter(model: Any) -> Tensor | None:
+    """The model's first parameter (None for a model without any)."""
     params = model.parameters()
-    return params[0].dtype if params else np.float32
+    return params[0] if params else None
+
+
+def param_dtype(model: Any) -> np.dtype:
+    """The NumPy dtype of the model's parameters (the host-side dtype of its data, whichever
+    array library the parameters live in); float32 for a model without parameters."""
+    params = model.parameters()
+    return np.dtype(backend.dtype_name(params[0].dtype)) if params else np.float32

@@ -25,13 +25,19 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import distributed
-from chainrule.backend import keep_freed_memory
+from chainrule import backend, distributed
+from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
 from chainrule.train.history import History
-from chainrule.train.metrics import evaluate, target_array
+from chainrule.train.metrics import (
+    evaluate,
+    first_parameter,
+    model_input,
+    param_dtype,
+    target_array,
+)
 
 CHECKPOINT_VERSION = 1
 
@@ -140,7 +146,7 @@ class Trainer:
         distributed.broadcast_optimizer(self.optimizer)
 
     def _arrays(self, ds: Any) -> tuple[np.ndarray, np.ndarray]:
-        dtype = _param_dtype(self.model)
+        dtype = param_dtype(self.model)
         X = np.ascontiguousarray(ds.X, dtype=dtype)
         n_outputs = int(np.asarray(_forward_one(self.model, X[:1])).shape[-1])
         return X, target_array(ds, self.loss, n_outputs, dtype)
@@ -185,7 +191,9 @@ class Trainer:
         the callbacks and the update, and the loss returned is the whole batch's."""
         self.optimizer.zero_grad()
         if len(x) or self._world.size == 1:
-            error = self.loss(self.model(Tensor(x)), Tensor(t))
+            params = getattr(self.optimizer, "params", None)  # the model's, without walking it
+            batch = model_input(x, params[0] if params else first_parameter(self.model))
+            error = self.loss(self.model(batch), Tensor(t))
             error.backward()
             value = float(error.item())
         else:  # more ranks than cases in this batch: this rank contributes nothing
@@ -271,7 +279,10 @@ class Trainer:
         source = checkpoint["path"]
         weights = checkpoint["model"].state_dict()
         check_weights(self.model, weights, source)
-        dtypes = {name: value.dtype for name, value in self.model.named_state()}
+        dtypes = {  # the host's dtype of each, whichever library the model lives in
+            name: np.dtype(backend.dtype_name(value.dtype))
+            for name, value in self.model.named_state()
+        }
         self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         opt_arrays = _strip(arrays, "optimizer/")
         try:
@@ -377,11 +388,6 @@ def _has_cases(ds: Any) -> bool:
     return ds is not None and len(ds) > 0
 
 
-def _param_dtype(model: Any) -> Any:
-    params = model.parameters()
-    return params[0].dtype if params else np.float32
-
-
 def _forward_one(model: Any, x: np.ndarray) -> Any:
     from chainrule.engine import no_grad
 
@@ -389,7 +395,7 @@ def _forward_one(model: Any, x: np.ndarray) -> Any:
     model.eval()
     try:
         with no_grad():
-            return model(Tensor(x)).data
+            return to_numpy(model(model_input(x, first_parameter(model))).data)
     finally:
         model.train(was_training)
 

@@ -282,7 +282,7 @@ class Module:
         (``torch``, ``cupy``, ``jax.numpy``, ``array_api_strict``, ``numpy``) and ``device`` one
         of its devices (``"cuda"``, a ``jax.Device``). The parameter tensors stay the same
         objects (an optimizer built before still holds them); their arrays are replaced and their
-        gradients cleared. Returns ``self``.
+        gradients cleared; array buffers move with them. Returns ``self``.
 
         >>> model = cr.nn.mlp([784, 256, 10]).to(xp=torch, device="cuda")  # doctest: +SKIP
         """
@@ -295,6 +295,13 @@ class Module:
                 data = backend.astype(data, target)
             param.data = data
             param.grad = None
+        if xp is not None or device is not None:  # array buffers (running statistics) go along
+            for module in self.modules():
+                for name, value in list(module._buffers.items()):
+                    if isinstance(value, Tensor):
+                        value.data = backend.move(value.data, xp, device)
+                    elif _is_array(value):
+                        setattr(module, name, backend.move(value, xp, device))
         return self
 
     @property

@@ -1,0 +1,151 @@
+"""Every code block of README.md and docs/*.md runs here, or says why it does not.
+
+A ```python block runs: the blocks of one file in order, in one namespace (as a reader types them
+into one session), in an empty temporary directory. Any other block (shell commands, outputs,
+file layouts, JSON formats), or a Python block that cannot run here, carries a marker on the line
+right above its fence, an HTML comment that neither GitHub nor the site shows:
+
+    <!-- docs-test: not run (the reason) -->       the block is not run, for the reason given
+    <!-- docs-test: xfail (the reason) -->         it runs and is expected to fail, for now
+    <!-- docs-test: setup
+    X = ...                                        Python run just before the block, unseen by
+    -->                                            the reader (the data a fragment assumes)
+
+A block without a marker that is not Python fails the test that names its file and line, so no
+snippet can silently rot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+MARKER = re.compile(r"<!--\s*docs-test:\s*(not run|xfail|setup)\b(.*?)-->", re.S)
+
+
+@dataclass
+class Block:
+    """One fenced code block and the marker above it."""
+
+    path: Path
+    line: int  # 1-based line of the opening fence
+    lang: str
+    code: str
+    marker: str | None = None  # "not run", "xfail", "setup" or None
+    note: str = ""  # the reason, or the setup code
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+
+def parse(path: Path) -> list[Block]:
+    """The fenced code blocks of a Markdown file, each with the marker comment right above it."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, fence, lang = m.groups()
+        end = i + 1
+        while end < len(lines) and not lines[end].strip().startswith(fence):
+            end += 1
+        body = [line[len(indent) :] for line in lines[i + 1 : end]]
+        block = Block(path, i + 1, lang.lower(), "\n".join(body) + "\n")
+        before = "\n".join(lines[:i]).rstrip()
+        if before.endswith("-->"):
+            start = before.rfind("<!--")
+            found = MARKER.fullmatch(before[start:])
+            if found:
+                block.marker, block.note = found.group(1), found.group(2).strip()
+        blocks.append(block)
+        i = end + 1
+    return blocks
+
+
+def _ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+@pytest.mark.parametrize("path", FILES, ids=_ids(FILES))
+def test_every_block_runs_or_says_why_not(path):
+    unmarked = [
+        b.where
+        for b in parse(path)
+        if b.lang not in ("python", "py") and b.marker not in ("not run", "xfail")
+    ]
+    assert not unmarked, (
+        f"code blocks that are neither Python nor marked: {unmarked}; put "
+        "'<!-- docs-test: not run (why) -->' on the line above the fence, or make it Python"
+    )
+    for b in parse(path):
+        if b.marker in ("not run", "xfail"):
+            assert re.fullmatch(r"\(.+\)", b.note, re.S), f"{b.where}: the marker needs (a reason)"
+
+
+PYTHON_FILES = [p for p in FILES if any(b.lang in ("python", "py") for b in parse(p))]
+
+
+@pytest.mark.parametrize("path", PYTHON_FILES, ids=_ids(PYTHON_FILES))
+def test_python_blocks_run(path, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib").use("Agg")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__docs__"}
+    expected_failures = []
+    for b in parse(path):
+        if b.lang not in ("python", "py") or b.marker == "not run":
+            continue
+        if b.marker == "setup":
+            exec(compile(b.note, f"{b.where} (setup)", "exec"), namespace)
+        code = compile(b.code, b.where, "exec")
+        if b.marker == "xfail":
+            try:
+                exec(code, namespace)
+            except Exception as error:  # noqa: BLE001 - any failure is the one expected
+                expected_failures.append(f"{b.where}: {b.note}: {type(error).__name__}: {error}")
+                continue
+            pytest.fail(f"{b.where} is marked xfail {b.note} but runs now: remove the marker")
+        exec(code, namespace)
+    if expected_failures:
+        pytest.xfail("; ".join(expected_failures))
+
+
+def test_the_parser_sees_markers_and_blocks(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "text\n\n<!-- docs-test: not run (needs a GPU) -->\n```bash\nnvidia-smi\n```\n\n"
+        "<!-- docs-test: setup\nX = 1\n-->\n```python\nprint(X)\n```\n\n```\nplain\n```\n"
+    )
+    blocks = parse(page)
+    assert [(b.line, b.lang, b.marker) for b in blocks] == [
+        (4, "bash", "not run"),
+        (11, "python", "setup"),
+        (15, "", None),
+    ]
+    assert blocks[0].note == "(needs a GPU)" and blocks[1].note == "X = 1"
+    assert blocks[1].code == "print(X)\n"
+
+
+def test_the_site_index_shows_the_readme_commands():
+    """The getting-started page repeats the README's two commands: they must not drift apart."""
+    readme = next(b for b in parse(ROOT / "README.md") if b.lang == "bash")
+    index = next(b for b in parse(ROOT / "docs" / "index.md") if b.lang == "bash")
+    assert index.code == readme.code
+
+
+if os.environ.get("CHAINRULE_DOCS_LIST"):  # a debugging aid: list every block and its marker
+    for _path in FILES:
+        for _b in parse(_path):
+            print(_b.where, _b.lang or "-", _b.marker or "-")

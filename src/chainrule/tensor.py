@@ -136,6 +136,12 @@ class Tensor:
             extras.append("requires_grad=True")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a tensor: shape, dtype, values and ``.grad``."""
+        from chainrule.notebook.display import tensor_html  # the notebook host, loaded on use
+
+        return tensor_html(self)
+
     # -- gradients ----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this tensor as a variable to differentiate with respect to (in place)."""

@@ -16,6 +16,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
+# What each tutorial must show besides text: its rich displays came through the kernel.
+RICH = {
+    "01": {"text/markdown", "image/svg+xml"},  # a Derivation, a NetworkDiagram
+    "02": {"image/svg+xml", "text/html"},  # a ComputationGraph, a Tensor
+    "03": {"image/png"},  # matplotlib's figures
+    "04": {"image/png"},
+    "05": {"text/html", "image/png"},  # a History, the health plots
+}
+
 nbformat = pytest.importorskip("nbformat", reason="the [notebook] extra is not installed")
 
 
@@ -40,6 +49,8 @@ def test_notebook_runs(path, tmp_path):
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert outputs, "the notebook ran but showed nothing"
     assert not [o for o in outputs if o.output_type == "error"]
+    shown = {mime for o in outputs for mime in o.get("data", {})}
+    assert RICH[path.stem[:2]] <= shown, f"{path.name} showed only {sorted(shown)}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -234,6 +234,13 @@ class Derivation:
         return max(diffs) if diffs else 0.0
 
 
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows a derivation: the explainer's Markdown, maths set by MathJax."""
+        from chainrule.explainer.render import render  # a renderer reads this; loaded on use
+
+        return render(self, "markdown")
+
+
 def _ravel(array: np.ndarray | None, like: np.ndarray) -> np.ndarray:
     """The finite differences of ``like``'s entries, NaN (unchecked) where there are none."""
     return np.full(like.size, np.nan) if array is None else array.ravel()

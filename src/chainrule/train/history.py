@@ -48,6 +48,12 @@ class History:
         )
         return f"History({len(self)} epochs; last: {last})"
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a history: the loss curve and a table of the epochs."""
+        from chainrule.notebook.display import history_html  # the notebook host, loaded on use
+
+        return history_html(self)
+
     @property
     def last(self) -> dict[str, Any] | None:
         """The latest epoch's logs (None before the first epoch)."""

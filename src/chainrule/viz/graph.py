@@ -115,6 +115,10 @@ class ComputationGraph:
             self.notes.append(GRAPHVIZ_HINT)
         return layered_svg(self)
 
+    def _repr_svg_(self) -> str:
+        """How a notebook shows the graph: the same SVG as :meth:`to_svg`."""
+        return self.to_svg()
+
     def save(self, path: str | os.PathLike, format: str | None = None) -> str:
         """Write DOT or SVG (from ``format`` or the file's suffix) atomically; returns the path."""
         path = os.fspath(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chainrule.files import atomic_write_text
@@ -95,3 +96,29 @@ def save_network_svg(d: Derivation, path: str | os.PathLike, case: int = 0) -> s
     path = os.fspath(path)
     atomic_write_text(path, network_svg(d, case))
     return path
+
+
+@dataclass(frozen=True)
+class NetworkDiagram:
+    """The network of a derivation as a diagram; a notebook shows it as SVG."""
+
+    svg: str
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the SVG to ``path`` atomically; returns the path."""
+        path = os.fspath(path)
+        atomic_write_text(path, self.svg)
+        return path
+
+
+def diagram(d: Derivation, case: int = 0) -> NetworkDiagram:
+    """The diagram of :func:`network_svg` as an object that displays itself in a notebook.
+
+    >>> import chainrule as cr
+    >>> from chainrule.viz.network import diagram
+    >>> diagram(cr.explain())                                   # doctest: +SKIP
+    """
+    return NetworkDiagram(network_svg(d, case))

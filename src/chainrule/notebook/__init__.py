@@ -1,0 +1,12 @@
+"""chainrule in Jupyter: how its objects show themselves in a notebook.
+
+The classes keep a one-line ``_repr_html_`` / ``_repr_svg_`` / ``_repr_markdown_`` hook; the
+markup for those below the explainer (a ``Tensor``, a training ``History``) is built here, the
+notebook being a host on top of the library, like the command line and the web explorer. A
+``Derivation`` renders itself with the explainer's Markdown renderer, a ``ComputationGraph`` and
+a ``NetworkDiagram`` with their own SVG.
+"""
+
+from chainrule.notebook.display import history_html, history_svg, tensor_html
+
+__all__ = ["history_html", "history_svg", "tensor_html"]

@@ -44,7 +44,8 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.path.relative_to(ROOT)}:{self.line}"
+        path = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path.name
+        return f"{path}:{self.line}"
 
 
 def parse(path: Path) -> list[Block]:
@@ -149,3 +150,64 @@ if os.environ.get("CHAINRULE_DOCS_LIST"):  # a debugging aid: list every block a
     for _path in FILES:
         for _b in parse(_path):
             print(_b.where, _b.lang or "-", _b.marker or "-")
+
+
+def _commands_in(block: Block) -> list[list[str]]:
+    """The ``chainrule ...`` commands of a shell block, each as its words (comments dropped)."""
+    commands = []
+    for line in block.code.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        for segment in re.split(r"&&|;", line):
+            words = segment.split()
+            if words[:1] == ["chainrule"]:
+                commands.append(words)
+    return commands
+
+
+SHELL_BLOCKS = [
+    b for p in FILES for b in parse(p) if b.lang in ("bash", "sh", "console") and _commands_in(b)
+]
+
+
+def _unknown_commands_and_options(block: Block) -> list[str]:
+    """What the block's ``chainrule`` commands name that the command line does not have."""
+    import typer
+
+    from chainrule import cli
+
+    cli._register_commands()  # what `chainrule` does first: each command module registers itself
+    root = typer.main.get_command(cli.app)
+
+    def options(command) -> set[str]:
+        return {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+
+    problems = []
+    for words in _commands_in(block):
+        command, name = root, ""
+        if len(words) > 1 and not words[1].startswith("-"):
+            name = words[1]
+            if name not in root.commands:
+                problems.append(f"{block.where}: no command 'chainrule {name}'")
+                continue
+            command = root.commands[name]
+        for word in words[1:]:
+            option = word.split("=", 1)[0]
+            if option.startswith("--") and option not in options(command):
+                problems.append(f"{block.where}: 'chainrule {name}' has no option {option}")
+    return problems
+
+
+@pytest.mark.parametrize("block", SHELL_BLOCKS, ids=[b.where for b in SHELL_BLOCKS])
+def test_documented_commands_and_options_exist(block):
+    """A shell block that is not run still may not name a command or option chainrule lacks."""
+    pytest.importorskip("typer")
+    assert _unknown_commands_and_options(block) == []
+
+
+def test_the_command_check_sees_a_wrong_option(tmp_path):
+    pytest.importorskip("typer")
+    page = tmp_path / "page.md"
+    page.write_text("```bash\nchainrule train --epochs 3 --epoch 3\nchainrule trian\n```\n")
+    problems = _unknown_commands_and_options(parse(page)[0])
+    assert len(problems) == 2
+    assert "has no option --epoch" in problems[0] and "no command 'chainrule trian'" in problems[1]

@@ -233,7 +233,6 @@ class Derivation:
         diffs = [c.difference for c in self.all_checks()]
         return max(diffs) if diffs else 0.0
 
-
     def _repr_markdown_(self) -> str:
         """How a notebook shows a derivation: the explainer's Markdown, maths set by MathJax."""
         from chainrule.explainer.render import render  # a renderer reads this; loaded on use

@@ -86,7 +86,9 @@ __version__ = "0.1.0"
 
 # The layers above the engine (nn, optim, data, train, io, viz, explainer, sklearn ...) load on
 # first use, so ``import chainrule`` needs NumPy alone; ``dir(chainrule)`` lists them all.
-__getattr__, __dir__ = lazy_package(__name__, __path__, {"explain": "chainrule.explainer"})
+__getattr__, __dir__ = lazy_package(
+    __name__, __path__, {"explain": "chainrule.explainer", "explorer": "chainrule.notebook"}
+)
 
 
 def zero_grad(*tensors: Tensor) -> None:

@@ -16,9 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
 # What each tutorial must show besides text: its rich displays came through the kernel.
 RICH = {
-    "01": {"text/markdown", "image/svg+xml"},  # a Derivation, a NetworkDiagram
+    "01": {"text/markdown", "image/svg+xml", WIDGET},  # a Derivation, a diagram, the explorer
     "02": {"image/svg+xml", "text/html"},  # a ComputationGraph, a Tensor
     "03": {"image/png"},  # matplotlib's figures
     "04": {"image/png"},

@@ -1,6 +1,9 @@
 /* chainrule explorer: the page's logic. Every number shown comes from the JSON API (chainrule
    computes it); this script only lays it out. Notation: unit i in layer l, unit j in layer l + 1,
-   z_j = b_j + sum_i y_i w_ij, dE/dy_i = sum_j w_ij dE/dz_j. */
+   z_j = b_j + sum_i y_i w_ij, dE/dy_i = sum_j w_ij dE/dz_j.
+   One front end, two hosts: the page loads this file as it is (and `mount`s it on the document,
+   asking the API over HTTP); the notebook widget (chainrule.notebook.explorer) loads the same
+   file with widget.js after it, and mounts it in the widget's shadow root, asking the kernel. */
 "use strict";
 
 
@@ -28,11 +31,20 @@ const S = {
 
 /* ---------------------------------------------------------------- helpers */
 
-const $ = (id) => document.getElementById(id);
+/** Where the explorer's markup lives: the page's document, or a widget's shadow root. */
+let ROOT = document;
+const $ = (id) => ROOT.getElementById(id);
 
 class ApiError extends Error {}
 
-async function api(path, body) {
+/** How the explorer asks chainrule: over HTTP on the page; a widget passes its own. */
+let transport = httpTransport;
+
+function api(path, body) {
+  return transport(path, body);
+}
+
+async function httpTransport(path, body) {
   const init = body === undefined ? { method: "GET" } : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   };
@@ -646,9 +658,9 @@ function wire() {
   $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
   $("btn-reset").addEventListener("click", () => setPhase(0));
   $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
-  document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
-    document.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
-    document.querySelectorAll(".tab").forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
+  ROOT.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
+    ROOT.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
+    ROOT.querySelectorAll(".tab").forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
     if (b.dataset.tab === "train") renderTraining();
     if (b.dataset.tab === "paths" && S.paths) renderStackedBar(S.paths);
   }));
@@ -734,13 +746,17 @@ function wire() {
   window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 80); });
 }
 
-async function main() {
+/** Start the explorer in `root` (a document or shadow root), asking `ask(path, body)`; `host`
+ *  (the page's body, or the widget's element) gets data-ready="true" once the network shows. */
+async function mount(root = document, ask = httpTransport, host = document.body) {
+  ROOT = root;
+  transport = ask;
   wire();
   await guarded(async () => {
     await setNetwork(await api("/api/seed"));
   });
   renderTraining();
-  document.body.dataset.ready = "true";
+  host.dataset.ready = "true";
 }
 
-main();
+if (typeof CHAINRULE_WIDGET === "undefined") mount();

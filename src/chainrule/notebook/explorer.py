@@ -1,0 +1,130 @@
+"""The browser explorer inside a notebook: ``cr.explorer(model, (x, t))``.
+
+One front end, two hosts. The widget runs the page's own script (``web/static/app.js``) with a
+small notebook host (``widget.js``) in an anywidget; instead of HTTP, each of the page's API
+requests comes to the kernel as a message, and is answered by the same endpoint handlers that
+serve the page (``chainrule.web.api.ENDPOINTS``), validated by the same request models. The
+network it opens on is a view of the user's ``nn.Sequential`` and case (as ``chainrule serve
+--model`` shows one), or the lecture's seed network.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from chainrule.errors import UserError
+
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def front_end() -> dict[str, str]:
+    """The widget's module (app.js with the notebook host), the page's markup and stylesheet."""
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    body = re.search(r"<body>(.*?)<script", page, re.S)
+    if body is None:  # pragma: no cover - the page ships with the package
+        raise RuntimeError("chainrule explorer: web/static/index.html has no <body> markup")
+    module = "\n".join(
+        [
+            "const CHAINRULE_WIDGET = true;",
+            (STATIC / "app.js").read_text(encoding="utf-8"),
+            (STATIC / "widget.js").read_text(encoding="utf-8"),
+        ]
+    )
+    return {
+        "esm": module,
+        "markup": body.group(1),
+        "style": (STATIC / "style.css").read_text(encoding="utf-8"),
+    }
+
+
+class Explorer:
+    """The kernel's side of the widget: it answers the front end's API requests.
+
+    ``answer({"id", "path", "body"})`` returns ``{"id", "ok": True, "data"}`` or ``{"id", "ok":
+    False, "error"}``, the same data and error messages as the HTTP API gives the page.
+    """
+
+    def __init__(self, start: dict | None = None) -> None:
+        from chainrule.web import api
+        from chainrule.web.sessions import BrowserSession
+
+        self._api = api
+        self._endpoints = {e.path: e for e in api.ENDPOINTS}
+        self.start = start if start is not None else api.seed(None, None)
+        self.session = BrowserSession(token="notebook")  # this widget's own training run
+
+    def answer(self, message: Any) -> dict:
+        """The reply to one request from the front end."""
+        from pydantic import ValidationError
+
+        api = self._api
+        request_id = message.get("id") if isinstance(message, dict) else None
+        try:
+            if not isinstance(message, dict) or not isinstance(message.get("path"), str):
+                raise api.HTTPProblem(400, "explorer: a request is {id, path, body}")
+            path, body = message["path"], message.get("body")
+            endpoint = self._endpoints.get(path)
+            if endpoint is None:
+                raise api.HTTPProblem(404, f"explorer: no API path {path!r}")
+            if path == "/api/seed":
+                return {"id": request_id, "ok": True, "data": self.start}
+            payload = None
+            if endpoint.request is not None:
+                try:
+                    payload = endpoint.request.model_validate(body or {})
+                except ValidationError as error:
+                    raise api.validation_problem(error) from None
+            elif body not in (None, {}):
+                raise api.HTTPProblem(422, f"{path} takes no request body")
+            data = endpoint.handler(payload, self.session)
+        except api.HTTPProblem as problem:
+            return {"id": request_id, "ok": False, "error": problem.message}
+        except UserError as error:
+            return {"id": request_id, "ok": False, "error": str(error)}
+        return {"id": request_id, "ok": True, "data": data}
+
+
+def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict:
+    """The network JSON the explorer opens on: ``model`` on ``case = (x, t)``, or the seed."""
+    if model is None:
+        if case is not None:
+            raise UserError("explorer: a case (x, t) needs a model")
+        return None
+    if case is None:
+        raise UserError("explorer: give the case to show, explorer(model, (x, t))")
+    from chainrule.web.network import NetworkState
+
+    x, t = case
+    return NetworkState.from_model(model, x, t, loss).to_json()
+
+
+def explorer(model: Any = None, case: Any = None, loss: Any = None):
+    """The browser explorer as a notebook widget, on ``model`` and one ``case = (x, t)``.
+
+    With no arguments it opens on the lecture's seed network. ``loss`` defaults to the model's
+    own (as ``chainrule serve --model`` does). Needs ``anywidget`` (the ``[notebook]`` extra).
+
+    >>> import chainrule as cr                                        # doctest: +SKIP
+    >>> cr.explorer()                                                 # doctest: +SKIP
+    >>> cr.explorer(net, (x, t))                                      # doctest: +SKIP
+    """
+    try:
+        import anywidget
+        import traitlets
+    except ImportError as error:  # pragma: no cover - the [notebook] extra installs both
+        raise UserError("explorer: needs anywidget (pip install -e '.[notebook]')") from error
+
+    host = Explorer(start_network(model, case, loss))
+    parts = front_end()
+
+    class ExplorerWidget(anywidget.AnyWidget):
+        _esm = parts["esm"]
+        _markup = traitlets.Unicode(parts["markup"]).tag(sync=True)
+        _style = traitlets.Unicode(parts["style"]).tag(sync=True)
+
+    widget = ExplorerWidget()
+    widget.explorer = host
+    widget.on_msg(lambda w, content, buffers: w.send(host.answer(content)))
+    return widget

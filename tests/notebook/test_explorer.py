@@ -1,0 +1,209 @@
+"""The explorer widget, ``cr.explorer(model, (x, t))``, in three layers.
+
+1. Its Python model: the widget's state (the page's own script, markup and style) and the
+   messages it answers, checked against the library's own derivation.
+2. A real kernel (nbclient): the widget displays as a Jupyter widget and answers there.
+3. Its JavaScript in Debian's chromium (Playwright): the module is loaded the way anywidget
+   loads it, on a stand-in for anywidget's model whose messages go to the Python side; a click
+   on a hidden unit shows the same terms w_ij dE/dz_j as the library computes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+pytest.importorskip("anywidget", reason="the [notebook] extra is not installed")
+pytest.importorskip("starlette", reason="the [app] extra is not installed")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def case():
+    """A small trained-looking network of the user's, and one case."""
+    net = cr.nn.mlp([3, 4, 2], output="logistic", dtype="float64", rng=1)
+    x, t = np.array([0.2, -0.7, 1.1]), np.array([1.0, 0.0])
+    return net, x, t, cr.nn.SquaredError()
+
+
+def library_terms(net, x, t, loss, layer, unit):
+    d = cr.explain(net, x[None], t[None], loss)
+    return d.terms(layer, unit), d.dE_dy(layer, unit).value
+
+
+# -- 1. the Python model -------------------------------------------------------------------------
+
+
+def test_widget_state_is_the_pages_own_front_end(case):
+    w = cr.explorer(*case[:1], case[1:3], case[3])
+    app_js = (ROOT / "src/chainrule/web/static/app.js").read_text()
+    assert app_js in w._esm  # the page's script itself, not a copy of its logic
+    assert "export default" in w._esm and w._esm.startswith("const CHAINRULE_WIDGET = true;")
+    assert 'id="diagram"' in w._markup and 'id="paths-table"' in w._markup
+    assert "<script" not in w._markup
+    assert w._style.strip()
+
+
+def test_it_opens_on_the_users_network_and_case(case):
+    net, x, t, loss = case
+    start = cr.explorer(net, (x, t), loss).explorer.answer({"id": 1, "path": "/api/seed"})
+    assert start["ok"] and start["id"] == 1
+    network = start["data"]
+    assert network["sizes"] == [3, 4, 2]
+    np.testing.assert_allclose(network["weights"][0], net[0].weight.numpy())
+    np.testing.assert_allclose(network["input"], x)
+    np.testing.assert_allclose(network["target"], t)
+    seed = cr.explorer().explorer.answer({"id": 2, "path": "/api/seed"})["data"]
+    assert seed["sizes"] == [2, 2, 3]  # no model: the lecture's seed network
+
+
+def test_a_hidden_units_paths_are_the_librarys_terms(case):
+    net, x, t, loss = case
+    host = cr.explorer(net, (x, t), loss).explorer
+    network = host.answer({"id": 1, "path": "/api/seed"})["data"]
+    reply = host.answer(
+        {"id": 7, "path": "/api/paths", "body": {"network": network, "layer": 1, "unit": 2}}
+    )
+    assert reply["ok"] and reply["id"] == 7
+    terms, dE_dy = library_terms(net, x, t, loss, 1, 2)
+    shown = reply["data"]["terms"]
+    assert [s["j"] for s in shown] == [term.j for term in terms]
+    for s, term in zip(shown, terms):
+        assert s["w_ij"] == pytest.approx(term.w, rel=1e-12)
+        assert s["dE_dz_j"] == pytest.approx(term.dE_dz, rel=1e-9)
+    assert reply["data"]["dE_dy"] == pytest.approx(dE_dy, rel=1e-9)
+    json.dumps(reply, allow_nan=False)  # what travels to the front end is plain JSON
+
+
+def test_bad_requests_get_the_apis_messages_and_change_nothing(case):
+    host = cr.explorer().explorer
+    network = host.answer({"id": 1, "path": "/api/seed"})["data"]
+    bad = host.answer({"id": 2, "path": "/api/paths", "body": {"network": network, "layer": "x"}})
+    assert bad == {"id": 2, "ok": False, "error": bad["error"]}
+    assert "layer" in bad["error"]
+    assert "no API path" in host.answer({"id": 3, "path": "/api/nope"})["error"]
+    assert "{id, path, body}" in host.answer("not a request")["error"]
+    assert host.answer({"id": 4, "path": "/api/seed"})["data"] == network
+
+
+def test_messages_travel_through_the_widget(case, monkeypatch):
+    """What the front end sends arrives at the widget's message handler, and the reply is sent."""
+    w = cr.explorer()
+    sent = []
+    monkeypatch.setattr(w, "send", lambda content, buffers=None: sent.append(content))
+    w._handle_custom_msg({"id": 5, "path": "/api/datasets", "body": None}, [])
+    assert len(sent) == 1 and sent[0]["id"] == 5 and sent[0]["ok"]
+    assert "xor" in json.dumps(sent[0]["data"])
+
+
+def test_each_widget_trains_its_own_run():
+    one, two = cr.explorer().explorer, cr.explorer().explorer
+    body = {"dataset": "xor", "hidden": [3], "optimizer": "sgd", "lr": 0.5, "batch_size": 4}
+    started = one.answer({"id": 1, "path": "/api/train/start", "body": body})
+    assert started["ok"], started
+    stepped = one.answer({"id": 2, "path": "/api/train/step", "body": {"steps": 3}})
+    assert stepped["ok"] and stepped["data"]["step"] == 3
+    assert not two.answer({"id": 3, "path": "/api/train/state"})["ok"]  # the other has none
+
+
+# -- 2. a real kernel ----------------------------------------------------------------------------
+
+
+def test_in_a_kernel_it_displays_as_a_widget_and_answers():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    expected = cr.explain().dE_dy(1, 0).value
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import chainrule as cr\nw = cr.explorer()\nw"),
+        nbformat.v4.new_code_cell(
+            "net = w.explorer.answer({'id': 1, 'path': '/api/seed'})['data']\n"
+            "r = w.explorer.answer({'id': 2, 'path': '/api/paths',\n"
+            "                       'body': {'network': net, 'layer': 1, 'unit': 0}})\n"
+            "print(repr(r['data']['dE_dy']))"
+        ),
+    ]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *filter(None, [
+        os.environ.get("PYTHONPATH")])]))  # fmt: skip
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute(env=env)
+    shown = nb.cells[0].outputs[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in shown
+    assert float(nb.cells[1].outputs[0]["text"]) == pytest.approx(expected, rel=1e-12)
+
+
+# -- 3. its JavaScript in chromium ---------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+# anywidget's side, reduced to what the module uses: get, on("msg:custom"), send. The module is
+# imported from a blob URL, as anywidget imports it, and rendered into a fresh element.
+HARNESS = """
+async ([esm, state]) => {
+  const listeners = [];
+  const model = {
+    get: (name) => state[name],
+    on: (event, callback) => { if (event === "msg:custom") listeners.push(callback); },
+    send: (content) => window.chainruleKernel(JSON.stringify(content))
+      .then((reply) => listeners.forEach((callback) => callback(JSON.parse(reply)))),
+  };
+  const url = URL.createObjectURL(new Blob([esm], { type: "text/javascript" }));
+  const widget = (await import(url)).default;
+  const el = document.createElement("div");
+  el.id = "widget";
+  document.body.appendChild(el);
+  widget.render({ model, el });
+}
+"""
+
+
+def test_in_chromium_clicking_a_hidden_unit_shows_the_librarys_terms(case):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    net, x, t, loss = case
+    w = cr.explorer(net, (x, t), loss)
+    terms, dE_dy = library_terms(net, x, t, loss, 1, 1)
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
+            )
+        except Exception as error:  # a chromium that cannot start here is not a bug of ours
+            pytest.skip(f"chromium could not be launched: {error}")
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.expose_function(
+            "chainruleKernel", lambda text: json.dumps(w.explorer.answer(json.loads(text)))
+        )
+        page.set_content("<!doctype html><html><body></body></html>")
+        page.evaluate(HARNESS, [w._esm, {"_markup": w._markup, "_style": w._style}])
+        page.wait_for_selector("#widget[data-ready=true]")
+        page.click("#btn-all")  # Playwright's selectors reach into the widget's shadow root
+        page.click("g.unit[data-layer='1'][data-unit='1']")
+        page.wait_for_selector("#paths-box:not([hidden])")
+        rows = page.locator("#paths-table tbody tr")
+        assert rows.count() == len(terms) == 2
+        for k, term in enumerate(terms):
+            cells = rows.nth(k).locator("td")
+            w_ij, dE_dz, product = (
+                float(cells.nth(c).inner_text().replace("\u2212", "-")) for c in range(3)
+            )
+            assert w_ij == pytest.approx(term.w, rel=1e-4, abs=1e-6)
+            assert dE_dz == pytest.approx(term.dE_dz, rel=1e-4, abs=1e-9)
+            assert product == pytest.approx(term.product, rel=1e-4, abs=1e-9)
+        engine = float(page.inner_text("#paths-engine").replace("\u2212", "-"))
+        assert engine == pytest.approx(dE_dy, rel=1e-4, abs=1e-9)
+        # the notebook's own styles are untouched: the page's stylesheet lives in the shadow root
+        assert page.evaluate("document.head.querySelectorAll('style').length") == 0
+        browser.close()
+    assert not errors, errors

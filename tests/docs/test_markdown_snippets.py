@@ -159,6 +159,8 @@ def _commands_in(block: Block) -> list[list[str]]:
         line = line.split(" #", 1)[0].strip()
         for segment in re.split(r"&&|;", line):
             words = segment.split()
+            if words[:1] in (["mpiexec"], ["mpirun"], ["srun"]) and "chainrule" in words:
+                words = words[words.index("chainrule") :]  # the command a launcher starts
             if words[:1] == ["chainrule"]:
                 commands.append(words)
     return commands

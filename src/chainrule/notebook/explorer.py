@@ -10,6 +10,7 @@ network it opens on is a view of the user's ``nn.Sequential`` and case (as ``cha
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,8 @@ class Explorer:
         return {"id": request_id, "ok": True, "data": data}
 
 
-def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict:
-    """The network JSON the explorer opens on: ``model`` on ``case = (x, t)``, or the seed."""
+def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict | None:
+    """The network JSON the explorer opens on: ``model`` on ``case = (x, t)``; None: the seed."""
     if model is None:
         if case is not None:
             raise UserError("explorer: a case (x, t) needs a model")
@@ -110,21 +111,29 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
     >>> cr.explorer()                                                 # doctest: +SKIP
     >>> cr.explorer(net, (x, t))                                      # doctest: +SKIP
     """
+    host = Explorer(start_network(model, case, loss))
+    widget = _widget_class()()
+    widget.explorer = host
+    widget.on_msg(lambda w, content, buffers: w.send(host.answer(content)))
+    return widget
+
+
+@functools.lru_cache(maxsize=1)
+def _widget_class() -> type:
+    """The anywidget class, made once: its module is the page's script with the notebook host."""
     try:
         import anywidget
         import traitlets
     except ImportError as error:  # pragma: no cover - the [notebook] extra installs both
         raise UserError("explorer: needs anywidget (pip install -e '.[notebook]')") from error
 
-    host = Explorer(start_network(model, case, loss))
     parts = front_end()
 
     class ExplorerWidget(anywidget.AnyWidget):
+        """The explorer in a notebook; ``widget.explorer`` answers its requests."""
+
         _esm = parts["esm"]
         _markup = traitlets.Unicode(parts["markup"]).tag(sync=True)
         _style = traitlets.Unicode(parts["style"]).tag(sync=True)
 
-    widget = ExplorerWidget()
-    widget.explorer = host
-    widget.on_msg(lambda w, content, buffers: w.send(host.answer(content)))
-    return widget
+    return ExplorerWidget

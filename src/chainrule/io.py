@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Mapping
@@ -82,12 +83,16 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ModelFileError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ModelFileError(f"{path}: cannot read ({error})") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not a JSON file") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ModelFileError(
             f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: JSON nested too deeply to be a chainrule file") from None
 
 
 def write_arrays(
@@ -119,6 +124,68 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ModelFileError(
             f"{path}: truncated or not a safetensors file ({_first_line(error)})"
         ) from None
+
+
+#: Bytes per element of each safetensors dtype (the ones NumPy can hold).
+_SAFETENSORS_ITEMSIZE = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F16": 2, "BF16": 2, "I16": 2, "U16": 2,
+    "F32": 4, "I32": 4, "U32": 4, "F64": 8, "I64": 8, "U64": 8,
+}  # fmt: skip
+#: The most a safetensors header may take (the format's own reference limit is 100 MB).
+_MAX_HEADER_BYTES = 100_000_000
+
+
+def read_array_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """The names and shapes a safetensors file holds, from its header alone (8 bytes and a JSON
+    header: nothing is allocated for the arrays themselves).
+
+    Each entry's byte range is checked against its dtype, its shape and the file's length, so
+    the shapes returned are ones the file really holds. A missing, truncated or inconsistent
+    file raises :class:`ModelFileError` naming it.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            length = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if length < 0 or length > min(_MAX_HEADER_BYTES, size - 8):
+                raise ModelFileError(f"{path}: truncated or not a safetensors file (bad header)")
+            header = json.loads(handle.read(length))
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not a safetensors file") from None
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ModelFileError(f"{path}: not a safetensors file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: not a safetensors file (its header is not an object)")
+    data_bytes = size - 8 - length
+    shapes = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        shapes[name] = _checked_entry(path, name, entry, data_bytes)
+    return shapes
+
+
+def _checked_entry(path: Path, name: str, entry: Any, data_bytes: int) -> tuple[int, ...]:
+    try:
+        itemsize = _SAFETENSORS_ITEMSIZE[entry["dtype"]]
+        shape = tuple(entry["shape"])
+        begin, end = entry["data_offsets"]
+        valid = all(type(d) is int and d >= 0 for d in (*shape, begin, end))
+    except (KeyError, TypeError, ValueError):
+        valid = False
+    if not valid or not 0 <= begin <= end <= data_bytes or end - begin != itemsize * math.prod(
+        shape
+    ):
+        raise ModelFileError(
+            f"{path}: truncated or not a safetensors file (entry {name!r} does not fit the file)"
+        )
+    return shape
 
 
 def _first_line(error: BaseException) -> str:
@@ -216,16 +283,88 @@ def save_model(
     return path
 
 
-def _check_description(description: Any, source: Path) -> dict:
-    if not isinstance(description, dict) or description.get("format") != MODEL_FORMAT:
-        raise ModelFileError(f"{source}: not a chainrule model description")
-    if description.get("version", 0) > FORMAT_VERSION:
+def read_model_description(path: str | os.PathLike) -> dict:
+    """``model.json`` parsed and checked against its schema
+    (:class:`chainrule.file_schemas.ModelDescription`): one ModelFileError line naming the file
+    and the field for anything missing, of the wrong type or out of range."""
+    from chainrule.file_schemas import ModelDescription, validate_file
+
+    path = Path(path)
+    description = validate_file(ModelDescription, read_json(path), path, "model description")
+    if description["version"] > FORMAT_VERSION:
         raise ModelFileError(
-            f"{source}: written by a newer chainrule (format version {description['version']})"
+            f"{path}: written by a newer chainrule (format version {description['version']})"
         )
-    if "architecture" not in description:
-        raise ModelFileError(f"{source}: no 'architecture' entry")
     return description
+
+
+def _claimed_weights(architecture: Any) -> int:
+    """How many numbers the architecture's layers would allocate, counted from the description
+    alone (each layer with ``n_in`` and ``n_out``: a weight matrix and, with ``bias``, a bias)."""
+    total, stack = 0, [architecture]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            n_in, n_out = item.get("n_in"), item.get("n_out")
+            if isinstance(n_in, int) and isinstance(n_out, int):
+                total += max(n_in, 0) * max(n_out, 0) + (max(n_out, 0) if item.get("bias") else 0)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
+
+
+def check_claims(description: dict, shapes: Mapping[str, tuple], json_path: Path, weights_path: Path
+                 ) -> None:  # fmt: skip
+    """Refuse a model.json whose claims disagree with the weights file's header, before anything
+    is allocated: the parameter list must name exactly the arrays the file holds, with their
+    shapes, and the architecture may not need more numbers than the file has."""
+    claimed = {name: tuple(shape) for name, shape in description.get("parameters", {}).items()}
+    for name, shape in claimed.items():
+        if name not in shapes:
+            raise ModelFileError(
+                f"{weights_path}: parameter {name!r} is missing ({json_path.name}, field "
+                "'parameters', names it)"
+            )
+        if shapes[name] != shape:
+            raise ModelFileError(
+                f"{weights_path}: parameter {name!r} has shape {shapes[name]} but the architecture "
+                f"needs {shape} ({json_path.name}, field 'parameters')"
+            )
+    extra = sorted(set(shapes) - set(claimed))
+    if extra:
+        raise ModelFileError(
+            f"{weights_path}: unexpected parameter {extra[0]!r} (not in {json_path.name}, field "
+            "'parameters')"
+        )
+    held = sum(math.prod(shape) for shape in shapes.values())
+    needed = _claimed_weights(description["architecture"])
+    if needed > held:
+        raise ModelFileError(
+            f"{json_path}: field 'architecture' needs {needed} weights but {weights_path.name} "
+            f"holds {held}"
+        )
+
+
+def _check_finite(weights: Mapping[str, np.ndarray], source: Path) -> None:
+    for name, values in weights.items():
+        if np.issubdtype(values.dtype, np.floating) and not np.all(np.isfinite(values)):
+            raise ModelFileError(
+                f"{source}: parameter {name!r} holds NaN or infinite values (a diverged or "
+                "damaged model)"
+            )
+
+
+def _check_class_names(description: dict, source: Path) -> None:
+    """Class names must match the output units (two names for one logistic output)."""
+    names, shapes = description.get("class_names"), list(description["parameters"].values())
+    if not names or not shapes or not shapes[-1]:
+        return
+    n_out = shapes[-1][-1]
+    if len(names) != n_out and not (n_out == 1 and len(names) == 2):
+        raise ModelFileError(
+            f"{source}: field 'class_names' has {len(names)} names for {n_out} output units"
+        )
 
 
 def build_model(description: dict, source: Path) -> Any:
@@ -279,8 +418,12 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     json_path = path / MODEL_JSON
     if not json_path.exists():
         raise ModelFileError(f"{path}: not a model directory ({MODEL_JSON} is missing)")
-    description = _check_description(read_json(json_path), json_path)
-    weights = read_arrays(path / WEIGHTS_FILE)
+    description = read_model_description(json_path)
+    weights_path = path / WEIGHTS_FILE
+    check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
+    _check_class_names(description, json_path)
+    weights = read_arrays(weights_path)
+    _check_finite(weights, weights_path)
     model = build_model(description, json_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _assign_parameters(model, weights)
@@ -298,6 +441,18 @@ def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
 # --------------------------------------------------------------------------------------------
 # Checkpoints
 # --------------------------------------------------------------------------------------------
+
+
+def read_trainer_state(path: str | os.PathLike) -> dict:
+    """``trainer.json`` parsed and checked against its schema
+    (:class:`chainrule.file_schemas.TrainerState`), one ModelFileError line naming the field."""
+    from chainrule.file_schemas import TrainerState, validate_file
+
+    path = Path(path)
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{path}: not a chainrule checkpoint")
+    return validate_file(TrainerState, data, path, "checkpoint")
 
 
 def _epoch_dirs(directory: Path) -> list[Path]:
@@ -397,8 +552,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     """
     epoch_dir = find_checkpoint(path)
     model, info = load_model(epoch_dir)
-    state = read_json(epoch_dir / TRAINER_JSON)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ModelFileError(f"{epoch_dir / TRAINER_JSON}: not a chainrule checkpoint")
+    state = read_trainer_state(epoch_dir / TRAINER_JSON)
     arrays = read_arrays(epoch_dir / OPTIMIZER_FILE)
     return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}

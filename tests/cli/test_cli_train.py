@@ -230,7 +230,7 @@ def test_model_of_the_wrong_architecture(tmp_path, capsys, xor_run):
     description = json.loads((copy / "model.json").read_text())
     description["architecture"]["layers"][0]["n_out"] = 5
     (copy / "model.json").write_text(json.dumps(description))
-    assert_user_error(capsys, "evaluate", copy, match="'0.weight' has shape (2, 3)")
+    assert_user_error(capsys, "evaluate", copy, match="field 'architecture' needs 19 weights")
 
 
 def test_data_of_the_wrong_width_for_the_model(capsys, xor_run):

@@ -1,0 +1,145 @@
+"""The schemas of the JSON files chainrule reads back: ``model.json`` and ``trainer.json``.
+
+One pydantic model per file kind, so that a tampered or damaged file is refused in one place with
+one line naming the file and the field (``model.json: field 'version': ...``) before anything is
+built from it. :mod:`chainrule.io` validates every file it loads against these; pydantic is
+imported only when a file is read.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from chainrule.errors import ModelFileError
+
+#: The largest size a model file may claim for one dimension (a sanity bound, far above any
+#: network chainrule trains; the real check is against the weights file's own header).
+MAX_DIMENSION = 2**31 - 1
+
+Dimension = Annotated[int, Field(ge=0, le=MAX_DIMENSION)]
+
+
+class _Lenient(BaseModel):
+    """Unknown keys are kept (a newer minor writer may add some), types are checked strictly."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class StandardizerState(BaseModel):
+    """The per-feature mean and standard deviation the inputs are scaled by."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    mean: list[float]
+    std: list[float]
+
+    @field_validator("mean", "std")
+    @classmethod
+    def _finite(cls, values: list[float]) -> list[float]:
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError("must hold finite numbers only")
+        return values
+
+    @field_validator("std")
+    @classmethod
+    def _positive(cls, values: list[float]) -> list[float]:
+        if not all(v > 0 for v in values):
+            raise ValueError("must be positive")
+        return values
+
+
+class ModelDescription(_Lenient):
+    """``model.json``: what :func:`chainrule.io.model_description` writes."""
+
+    format: Literal["chainrule-model"]
+    version: Annotated[int, Field(ge=1)]
+    architecture: dict[str, Any]
+    dtype: Literal["float32", "float64"] | None = None
+    loss: str | dict[str, Any] | None = None
+    standardizer: StandardizerState | None = None
+    class_names: list[str] | None = None
+    parameters: dict[str, list[Dimension]] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class OptimizerState(_Lenient):
+    """The optimizer's class and hyperparameters (its buffers live in the safetensors file)."""
+
+    type: str
+    config: dict[str, Any]
+
+
+class GeneratorState(BaseModel):
+    """A NumPy bit generator's state, as ``Generator.bit_generator.state`` gives it."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    bit_generator: Literal["PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"]
+    state: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _numpy_accepts_it(self) -> GeneratorState:
+        # NumPy is the judge of its own state: try it on a throw-away generator of that kind.
+        try:
+            getattr(np.random, self.bit_generator)().state = self.model_dump()
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
+            raise ValueError(f"NumPy refuses this {self.bit_generator} state ({error})") from None
+        return self
+
+
+class CheckpointMeta(_Lenient):
+    """What the run stored with its checkpoint: its configuration (``run``)."""
+
+    run: dict[str, Any] | None = None
+
+
+class TrainerState(_Lenient):
+    """``trainer.json``: what :meth:`chainrule.train.Trainer.state` writes."""
+
+    format: Literal["chainrule-checkpoint"]
+    version: Annotated[int, Field(ge=1)] = 1
+    epoch: Annotated[int, Field(ge=0)]
+    epochs: Annotated[int, Field(ge=0)] = 0
+    seed: int = 0
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    rng: GeneratorState
+    module_rngs: dict[str, GeneratorState] = Field(default_factory=dict)
+    optimizer: OptimizerState
+    schedule: dict[str, Any] | None = None
+    callbacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    meta: CheckpointMeta = Field(default_factory=CheckpointMeta)
+
+
+def field_path(loc: tuple) -> str:
+    """A pydantic location as a user reads it: ``meta.run.hidden[0]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(the whole file)"
+
+
+def first_problem(error: ValidationError) -> str:
+    """``field 'x.y': what is wrong`` for the first error pydantic found (one line)."""
+    first = error.errors(include_url=False)[0]
+    message = str(first["msg"]).removeprefix("Value error, ").splitlines()[0]
+    return f"field {field_path(tuple(first['loc']))!r}: {message}"
+
+
+def validate_file(schema: type[BaseModel], data: Any, source: Path, kind: str) -> dict:
+    """``data`` checked against ``schema``; a mismatch raises one ModelFileError line naming
+    ``source`` and the field. Returns the data as read (unknown keys kept)."""
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{source}: not a chainrule {kind} (expected a JSON object)")
+    if kind == "model description" and data.get("format") != "chainrule-model":
+        raise ModelFileError(f"{source}: not a chainrule model description")
+    try:
+        schema.model_validate(data)
+    except ValidationError as error:
+        raise ModelFileError(f"{source}: {first_problem(error)}") from None
+    return data

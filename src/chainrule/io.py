@@ -179,8 +179,10 @@ def _checked_entry(path: Path, name: str, entry: Any, data_bytes: int) -> tuple[
         valid = all(type(d) is int and d >= 0 for d in (*shape, begin, end))
     except (KeyError, TypeError, ValueError):
         valid = False
-    if not valid or not 0 <= begin <= end <= data_bytes or end - begin != itemsize * math.prod(
-        shape
+    if (
+        not valid
+        or not 0 <= begin <= end <= data_bytes
+        or end - begin != itemsize * math.prod(shape)
     ):
         raise ModelFileError(
             f"{path}: truncated or not a safetensors file (entry {name!r} does not fit the file)"

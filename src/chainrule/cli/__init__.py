@@ -3,15 +3,22 @@
 The package owns the Typer ``app`` (:mod:`chainrule.cli.app`) and one module per group of
 commands (``train``, ``explain``, ``serve``), each registering itself on ``app``. A user's mistake
 (a :class:`~chainrule.errors.UserError`, a bad option) prints one line on stderr and exits with
-code 2, never a traceback.
+code 2, never a traceback. So does an operating-system error on a file (unreadable, a read-only
+or missing directory, a full disk: one line naming the path) and a request for more memory than
+the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+
+import numpy as np
 
 from chainrule.backend import keep_freed_memory
-from chainrule.cli.app import ABORTS, EXITS, USAGE_ERRORS, app
+from chainrule.cli.app import ABORTS, EXITS, USAGE_ERRORS, Terminated, app
 from chainrule.errors import UserError
 
 
@@ -21,18 +28,56 @@ def _register_commands() -> None:
     from chainrule.cli import explain, serve, train  # noqa: F401
 
 
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While a command runs, SIGTERM raises :class:`Terminated` (only the main thread can
+    install signal handlers; elsewhere, e.g. inside a test's worker thread, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for an operating-system error: the path and the reason, no traceback."""
+    reason = error.strerror or type(error).__name__
+    path = error.filename
+    return f"{path}: {reason}" if path is not None else f"{reason} ({error})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     keep_freed_memory()  # the commands train and explain networks: reuse freed big arrays
     _register_commands()
     try:
-        result = app(args=argv, standalone_mode=False)
+        # Divergence and overflow are reported by the commands themselves (a training loss that
+        # is not finite stops the run with one line); NumPy's warnings would only repeat it.
+        with _sigterm_as_interrupt(), np.errstate(all="ignore"):
+            result = app(args=argv, standalone_mode=False)
     except UserError as error:
         print(f"chainrule: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"chainrule: {os_error_line(error)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("chainrule: out of memory: the data or the network is too large for this machine",
+              file=sys.stderr)  # fmt: skip
         return 2
     except USAGE_ERRORS as error:
         print(f"chainrule: {error.format_message()}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("chainrule: terminated", file=sys.stderr)
+        return 143
     except (*ABORTS, KeyboardInterrupt):
         print("chainrule: interrupted", file=sys.stderr)
         return 130

@@ -22,6 +22,10 @@ def _click_classes(name: str, *known: type) -> tuple[type, ...]:
     return tuple(found)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop the way Ctrl-C stops (keep the last complete checkpoint)."""
+
+
 USAGE_ERRORS = _click_classes("UsageError", typer.BadParameter)
 ABORTS = _click_classes("Abort", typer.Abort)
 EXITS = _click_classes("Exit", typer.Exit)

@@ -101,7 +101,7 @@ def _resume(
     meta = checkpoint["state"].get("meta", {})
     if "run" not in meta:
         raise ModelFileError(f"{checkpoint['path']}: no run configuration in this checkpoint")
-    config = runs.RunConfig.from_json(meta["run"])
+    config = runs.RunConfig.from_json(meta["run"], Path(checkpoint["path"]) / "trainer.json")
     changed = [k for k, v in options.items() if v is not None and k != "epochs"]
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
@@ -109,8 +109,17 @@ def _resume(
     if options.get("epochs") is not None:
         config.epochs = options["epochs"]
         runs.validate(config)
-    run_dir = out or Path(meta.get("out") or Path(checkpoint["path"]).parent.parent)
-    return _run(config, run_dir, checkpoint, quiet, json_output, explain)
+    # The checkpoint never chooses where to write: its own run directory, or a new --out.
+    if out is not None:
+        return _run(config, out, checkpoint, quiet, json_output, explain, fresh_out=True)
+    epoch_dir = Path(checkpoint["path"])
+    if epoch_dir.parent.name != "checkpoints":
+        raise UserError(
+            f"--resume {path}: {epoch_dir} is not inside a run directory's checkpoints/; "
+            "pass --out DIR to continue in a new run directory"
+        )
+    return _run(config, epoch_dir.parent.parent, checkpoint, quiet, json_output, explain,
+                fresh_out=False)  # fmt: skip
 
 
 def _run(
@@ -120,8 +129,10 @@ def _run(
     quiet: bool,
     json_output: bool,
     explain: bool = False,
+    fresh_out: bool = True,
 ) -> int:
     from chainrule import distributed
+    from chainrule.cli.app import Terminated
     from chainrule.train import EpochPrinter, Trainer, runs
 
     prepared = runs.load_data(config)  # every mistake in the input surfaces before any file
@@ -130,14 +141,9 @@ def _run(
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out = distributed.world().broadcast_object(out)
-    if (
-        main_rank
-        and checkpoint is None
-        and out.exists()
-        and (not out.is_dir() or any(out.iterdir()))
-    ):
-        raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
-    created = not out.exists()
+    if main_rank and fresh_out:
+        runs.check_new_run_dir(out)
+    created = _first_missing(out)
     callbacks = [] if quiet or not main_rank else [EpochPrinter(every=max(1, config.epochs // 10))]
     health = None
     if explain:
@@ -149,7 +155,7 @@ def _run(
         model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
         schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
         checkpoint_dir=out / "checkpoints", checkpoint_every=runs.checkpoint_every(config.epochs),
-        progress=not quiet, meta={"run": config.to_json(), "out": str(out)},
+        progress=not quiet, meta={"run": config.to_json()},
     )  # fmt: skip
     if checkpoint is not None:
         trainer.load_state(checkpoint)
@@ -160,30 +166,44 @@ def _run(
         if not main_rank:
             return 0
         summary = _finish(trainer, prepared, config, out, health)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        code = 143 if isinstance(stop, Terminated) else 130
         if not main_rank:
-            return 130
-        if trainer.last_checkpoint is None and checkpoint is None:
+            return code
+        if trainer.last_checkpoint is None and fresh_out:
             _discard(out, created)
+        if trainer.last_checkpoint is None and checkpoint is None:
             print("chainrule: interrupted before the first checkpoint; nothing saved",
                   file=sys.stderr)  # fmt: skip
         else:
             saved = trainer.last_checkpoint or checkpoint["path"]
+            again = out if trainer.last_checkpoint is not None else saved
             print(f"chainrule: interrupted; the last complete checkpoint is {saved}\n"
-                  f"continue with: chainrule train --resume {out}", file=sys.stderr)  # fmt: skip
-        return 130
+                  f"continue with: chainrule train --resume {again}", file=sys.stderr)  # fmt: skip
+        return code
     except BaseException:
-        if checkpoint is None and main_rank:
+        if fresh_out and main_rank:
             _discard(out, created)
         raise
     _report(summary, quiet, json_output)
     return 0
 
 
-def _discard(out: Path, created: bool) -> None:
+def _first_missing(out: Path) -> Path | None:
+    """The outermost directory of ``out``'s path that does not exist yet (a run creates it and
+    so removes it again on failure: no empty ``runs/`` is left behind), or None."""
+    missing = None
+    for candidate in (out, *out.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _discard(out: Path, created: Path | None) -> None:
     """Remove what a failed run wrote, so no half-finished run directory is left behind."""
-    if created:
-        shutil.rmtree(out, ignore_errors=True)
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
     else:
         for name in _RUN_FILES:
             target = out / name
@@ -317,7 +337,9 @@ def evaluate(
         run = info.get("meta", {}).get("run")
         if run is None:
             raise UserError(f"{model_path}: the model does not record its data; pass --data")
-        prepared = runs.load_data(runs.RunConfig.from_json(run))
+        prepared = runs.load_data(
+            runs.RunConfig.from_json(run, _model_dir(model_path) / "model.json")
+        )
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {run['data']}"
     else:
         raw = datasets.load(data)

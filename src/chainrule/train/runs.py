@@ -60,6 +60,10 @@ NETWORKS = ("mlp", "family-trees")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "family-trees")
 DTYPES = ("float32", "float64")
+#: Sizes are checked before anything is allocated: a hidden layer of at most this many units,
+#: and a network of at most this many weights (400 MB in float32).
+MAX_LAYER_SIZE = 1_000_000
+MAX_WEIGHTS = 100_000_000
 
 
 @dataclass
@@ -94,15 +98,34 @@ class RunConfig:
         return out
 
     @classmethod
-    def from_json(cls, values: dict[str, Any]) -> RunConfig:
-        """Rebuild from :meth:`to_json` (unknown keys are an error)."""
+    def from_json(
+        cls, values: dict[str, Any], source: str | os.PathLike | None = None
+    ) -> RunConfig:
+        """Rebuild from :meth:`to_json`; unknown keys, wrong types and values out of range are
+        a :class:`UserError` naming ``source`` (the file it was read from) and the field."""
+        from pydantic import TypeAdapter, ValidationError
+
+        from chainrule.file_schemas import first_problem
+
+        where = f"{source}: field 'meta.run'" if source is not None else "run configuration"
+        if not isinstance(values, dict):
+            raise UserError(f"{where}: expected an object")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise UserError(f"run configuration has unknown entries {unknown}")
-        config = cls(**values)
+            raise UserError(f"{where} has unknown entries {unknown}")
+        try:
+            config = TypeAdapter(cls).validate_python(values)
+        except ValidationError as error:
+            problem = first_problem(error).removeprefix("field ")
+            raise UserError(f"{where}.{problem}" if source else f"{where}: {problem}") from None
         if isinstance(config.split, list):
             config.split = tuple(config.split)
+        if source is not None:
+            try:
+                validate(config)
+            except UserError as error:
+                raise UserError(f"{where}: {error}") from None
         return config
 
 
@@ -141,8 +164,12 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"run configuration: unknown network {config.network!r}")
     _choice("schedule", config.schedule, SCHEDULES)
     _choice("dtype", config.dtype, DTYPES)
-    if not config.hidden or any(int(n) < 1 for n in config.hidden):
-        raise UserError(f"--hidden needs positive layer sizes, got {config.hidden}")
+    if not config.hidden or any(not 1 <= int(n) <= MAX_LAYER_SIZE for n in config.hidden):
+        raise UserError(
+            f"--hidden needs layer sizes from 1 to {MAX_LAYER_SIZE:,}, got {config.hidden}"
+        )
+    if not 0 <= config.seed < 2**32:
+        raise UserError(f"--seed must be an integer from 0 to {2**32 - 1}, got {config.seed}")
     if not (np.isfinite(config.lr) and config.lr > 0):
         raise UserError(f"--lr must be a positive number, got {config.lr}")
     if config.momentum is not None and not 0 <= config.momentum < 1:
@@ -243,11 +270,51 @@ def load_data(config: RunConfig) -> Prepared:
                                           seed=config.seed)  # fmt: skip
         if len(val) == 0:
             val = None
+    _check_usable(ds, train, test, config)
     standardizer = data.Standardizer().fit(train.X) if config.standardize else None
     parts = [_prepare(part, standardizer, dtype) for part in (train, val, test)]
     if test is train:
         parts[2] = parts[0]
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
+
+
+def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
+    """A dataset training can learn from and a test split to report on, or one clear line."""
+    if ds.task == "classification" and len(np.unique(ds.y)) < 2:
+        label = int(ds.y[0]) if len(ds) else None
+        raise DataError(
+            f"{_source(ds)}: every case has label {label}: a classifier needs at least two "
+            "classes to tell apart"
+        )
+    for part, cases in (("training", train), ("test", test)):
+        if len(cases) == 0:
+            raise DataError(
+                f"{_source(ds)}: {len(ds)} cases leave the {part} split empty (split "
+                f"{config.split}); give more cases"
+            )
+
+
+def check_new_run_dir(out: Path) -> None:
+    """``--out`` for a new run: absent, empty, or holding only what a run killed during its very
+    first checkpoint left (then cleared); anything else is a UserError (nothing is removed)."""
+    from chainrule.files import TMP_PREFIX
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    entries = list(out.iterdir())
+    leftovers = (
+        entries == [out / "checkpoints"]
+        and (out / "checkpoints").is_dir()
+        and all(child.name.startswith(TMP_PREFIX) for child in (out / "checkpoints").iterdir())
+    )
+    if leftovers:
+        import shutil
+
+        shutil.rmtree(out / "checkpoints")  # a first checkpoint that never completed
+    elif entries:
+        raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
 
 
 def _idx_test_part(directory: Path) -> Any:
@@ -310,6 +377,7 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
         model = _family_tree_net(config, ds)
     else:
         sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
+        check_network_size(sizes, ds)
         model = nn.mlp(sizes, activation=config.activation, output=output_unit(loss_name, ds),
                        dtype=np.dtype(config.dtype), init=config.init, rng=config.seed,
                        init_range=config.init_range)  # fmt: skip
@@ -335,6 +403,25 @@ def _family_tree_net(config: RunConfig, ds: Any) -> Any:
             f"{ds.n_features} and {ds.n_outputs} (give --hidden for a plain network)"
         )
     return family_tree_net(config.seed, np.dtype(config.dtype), config.init_range)
+
+
+def check_network_size(sizes: list[int], ds: Any) -> None:
+    """Refuse, before allocating, a network with more than :data:`MAX_WEIGHTS` weights (say
+    which of the data or --hidden makes it so large)."""
+    weights = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    if weights <= MAX_WEIGHTS:
+        return
+    why = f"{sizes[0]} inputs, hidden layers {sizes[1:-1]}, {sizes[-1]} outputs"
+    if ds.task == "classification" and sizes[-1] > 1000:
+        why += f" (the labels of {_source(ds)} go up to {ds.n_classes - 1})"
+    raise UserError(
+        f"the network would have {weights:,} weights ({why}), over the limit of {MAX_WEIGHTS:,}"
+    )
+
+
+def _source(ds: Any) -> str:
+    """The file a dataset came from, else its name (for messages)."""
+    return str(ds.meta.get("path") or ds.meta.get("images") or ds.name)
 
 
 def _schedule(config: RunConfig, optimizer: Any) -> Any:

@@ -11,6 +11,7 @@ would have had under the user's umask.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -41,8 +42,24 @@ def fsync_dir(directory: Path) -> None:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    An operating-system error (a missing or read-only directory, ``path`` naming a directory, a
+    full disk) is raised as the same kind of :class:`OSError` naming ``path`` itself, not the
+    temporary file, and leaves no temporary file behind.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    try:
+        _write_replace(path, data)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
+    fsync_dir(path.parent)
+    return path
+
+
+def _write_replace(path: Path, data: bytes) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -55,8 +72,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(path.parent)
-    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -22,6 +22,10 @@ from chainrule.errors import DataError, UserError
 def parse_cases(text: str, what: str) -> np.ndarray:
     """``"0.1,0.2;0.3,0.4"`` (cases separated by ';'), a JSON list, or a .csv/.json/.npy file."""
     path = Path(text)
+    if path.is_dir():
+        raise DataError(
+            f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
+        )
     try:
         if path.suffix in (".csv", ".json", ".npy") and path.exists():
             if path.suffix == ".npy":
@@ -33,11 +37,25 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             return np.asarray(json.loads(text), dtype=float)
         rows = [row for row in text.split(";") if row.strip()]
         return np.array([[float(v) for v in row.split(",")] for row in rows])
+    except OSError as error:
+        raise DataError(f"--{what} {path}: cannot read ({error.strerror or error})") from None
     except (ValueError, json.JSONDecodeError) as error:
         raise DataError(
             f"--{what} {text!r}: not numbers ({error}); write e.g. '0.5,1.0' or '0,1;1,0' for "
             "two cases, or give a .csv, .json or .npy file"
         ) from None
+
+
+def _check_loss(loss: str | None) -> None:
+    """An unknown --loss is an error even where the seed network would not use it."""
+    if loss is None:
+        return
+    from chainrule.explainer import as_loss
+
+    try:
+        as_loss(loss)
+    except UserError as error:
+        raise UserError(f"--loss: {error}") from None
 
 
 def _problem_args(model: Path | None, input: str | None, target: str | None, loss: str | None):
@@ -104,9 +122,11 @@ def explain(
     out: Path = typer.Option(None, help="write to this file (atomically) instead of stdout"),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
     perturbation: bool = typer.Option(True, help="add the perturbation table"),
-    max_units: int = typer.Option(6, help="units shown per layer (JSON always has all)"),
-    max_cases: int = typer.Option(3, help="cases shown (JSON always has all)"),
-    digits: int = typer.Option(4, help="significant digits in the formulas"),
+    max_units: int = typer.Option(
+        6, min=1, max=10_000, help="units shown per layer (JSON always has all)"
+    ),
+    max_cases: int = typer.Option(3, min=1, max=10_000, help="cases shown (JSON always has all)"),
+    digits: int = typer.Option(4, min=1, max=17, help="significant digits in the formulas"),
 ) -> int:
     """Backpropagation written out in the lecture's notation with real numbers, each checked."""
     from chainrule.explainer import explain as run_explain
@@ -115,6 +135,7 @@ def explain(
 
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+    _check_loss(loss)
     net, x, t, loss_name = _problem_args(model, input, target, loss)
     try:
         derivation = run_explain(
@@ -191,6 +212,7 @@ def graph(
     from chainrule.viz.graph import graph as draw_graph
     from chainrule.viz.network import network_svg
 
+    _check_loss(loss)
     fmt = format or ("svg" if out is not None and out.suffix == ".svg" else "dot")
     if fmt not in ("svg", "dot"):
         raise UserError(f"--format {fmt!r}: use svg or dot")

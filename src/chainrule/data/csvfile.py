@@ -52,6 +52,7 @@ def read_csv(
     if width < 2:
         raise DataError(f"{path}: need at least one feature column and a label column, got {width}")
     label_index = _label_index(path, label_column, names, width)
+    _check_fits(path, values, body, names, np.dtype(dtype))
     X = np.delete(values, label_index, axis=1)
     labels = values[:, label_index]
     lines = [line for line, _ in body]
@@ -117,6 +118,8 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}: not a UTF-8 text file ({error.reason})") from error
     except csv.Error as error:
         raise DataError(f"{path}: malformed CSV ({error})") from error
+    except OSError as error:  # a directory, no permission, an I/O error
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
 
 
 def _is_number(cell: str) -> bool:
@@ -165,6 +168,19 @@ def _parse(path: Path, body: list[tuple[int, list[str]]], width: int, names) -> 
             "is not a finite number"
         )
     return values
+
+
+def _check_fits(path: Path, values: np.ndarray, body, names, dtype: np.dtype) -> None:
+    """A finite number too large for ``dtype`` (1e300 in float32) would become infinity."""
+    if not np.issubdtype(dtype, np.floating):
+        return
+    too_big = np.abs(values) > np.finfo(dtype).max
+    if too_big.any():
+        i, j = (int(k) for k in np.argwhere(too_big)[0])
+        raise DataError(
+            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {body[i][1][j].strip()!r} is "
+            f"too large for {dtype.name} (at most {np.finfo(dtype).max:.3g})"
+        )
 
 
 def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:

@@ -12,6 +12,7 @@ import gzip
 import math
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,9 @@ def _read_bytes(path: Path) -> bytes:
         return raw
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such IDX file") from error
-    except (OSError, EOFError) as error:  # gzip's truncated or corrupt stream
-        raise DataError(f"{path}: cannot read IDX file ({error})") from error
+    except (OSError, EOFError, zlib.error) as error:  # gzip's truncated or corrupt stream
+        reason = getattr(error, "strerror", None) or error
+        raise DataError(f"{path}: cannot read IDX file ({reason})") from error
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -164,6 +166,8 @@ def load_idx_dir(
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim < 2:
         raise DataError(f"{images_path}: images need 2 or more dimensions, got {images.shape}")
+    if len(images) == 0 or images[0].size == 0:
+        raise DataError(f"{images_path}: holds no images (dimensions {images.shape})")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(
             f"{labels_path}: labels must be a 1-D integer array, got {labels.dtype} {labels.shape}"
@@ -172,8 +176,12 @@ def load_idx_dir(
         raise DataError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
         )
+    try:
+        scaled = scale_images(images, dtype)
+    except DataError as error:
+        raise DataError(f"{images_path}: {error}") from None
     return Dataset(
-        X=scale_images(images, dtype).reshape(len(images), -1),
+        X=scaled.reshape(len(images), -1),
         y=labels.astype(np.int64),
         task="classification",
         name=directory.name or str(directory),

@@ -22,10 +22,13 @@ from chainrule.web import schemas as s
 from chainrule.web.api import ENDPOINTS
 from chainrule.web.sessions import COOKIE_NAME, SessionStore
 
+LOCAL = "http://127.0.0.1"  # the explorer answers only requests addressed to its own host
+
 
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(create_app())
+    # the body of every POST here is JSON (the API refuses other Content-Types: 415)
+    return TestClient(create_app(), base_url=LOCAL, headers={"content-type": "application/json"})
 
 
 @pytest.fixture
@@ -232,7 +235,7 @@ def test_gradient_norms_are_the_norms_of_the_engines_gradients(client):
 
 def test_sessions_are_isolated_per_cookie():
     app = create_app()
-    alice, bob = TestClient(app), TestClient(app)
+    alice, bob = TestClient(app, base_url=LOCAL), TestClient(app, base_url=LOCAL)
     post(alice, "/api/train/start", {"dataset": "xor"})
     post(alice, "/api/train/step", {"steps": 3})
     assert bob.get("/api/train/state").status_code == 409
@@ -240,13 +243,13 @@ def test_sessions_are_isolated_per_cookie():
     assert alice.get("/api/train/state").json()["dataset"] == "xor"
     assert alice.cookies[COOKIE_NAME] != bob.cookies[COOKIE_NAME]
     # a forged cookie gets a fresh, empty session, not someone else's
-    eve = TestClient(app, cookies={COOKIE_NAME: "not-a-session"})
+    eve = TestClient(app, base_url=LOCAL, cookies={COOKIE_NAME: "not-a-session"})
     assert eve.get("/api/train/state").status_code == 409
 
 
 def test_session_count_is_capped_oldest_evicted():
     app = create_app(max_sessions=2)
-    first, second, third = TestClient(app), TestClient(app), TestClient(app)
+    first, second, third = (TestClient(app, base_url=LOCAL) for _ in range(3))
     for c in (first, second, third):
         assert post(c, "/api/train/start", {"dataset": "xor"}).status_code == 200
     assert len(app.state.sessions) == 2
@@ -368,7 +371,8 @@ def test_a_lying_content_length_does_not_get_past_the_limit():
 
     scope = {
         "type": "http", "method": "POST", "path": "/api/backward", "raw_path": b"/api/backward",
-        "query_string": b"", "headers": [(b"content-length", b"10")], "http_version": "1.1",
+        "query_string": b"", "headers": [(b"content-length", b"10"), (b"host", b"127.0.0.1"),
+                    (b"content-type", b"application/json")], "http_version": "1.1",
         "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
         "root_path": "",
     }  # fmt: skip
@@ -399,8 +403,17 @@ def test_bad_json_wrong_types_and_bad_values(client, seed):
     bad(post(client, "/api/derivation", {"network": seed, "layer": 1}), 422, "both")
     bad(post(client, "/api/train/start", {"dataset": "mnist"}), 422, "dataset")
     bad(post(client, "/api/train/step", {"steps": s.MAX_TRAIN_STEPS + 1}), 422, "steps")
-    bad(client.post("/api/train/reset", content=b'{"x": 1}'), 422, "no request body")
-    bad(client.post("/api/train/reset", content=b"not json at all"), 422, "no request body")
+    json_type = {"content-type": "application/json"}
+    bad(
+        client.post("/api/train/reset", content=b'{"x": 1}', headers=json_type),
+        422,
+        "no request body",
+    )
+    bad(
+        client.post("/api/train/reset", content=b"not json", headers=json_type),
+        422,
+        "no request body",
+    )
     assert client.get("/api/backward").status_code == 405
 
 

@@ -92,13 +92,25 @@ def serve(
         None, help="open on this trained model (a run directory of chainrule train)"
     ),
     case: int = typer.Option(0, help="with --model: the case of its test split to show"),
+    allow_host: list[str] = typer.Option(
+        None,
+        "--allow-host",
+        help="Another name the page may be reached by (the Host header); repeatable. The "
+        "listening address and the local names are always allowed.",
+    ),
 ) -> None:
     """Start the explorer: step through forward and backward passes, see each dE/dy_i as the sum
     of its paths w_ij dE/dz_j, check them by finite differences, and train small networks."""
     import uvicorn
 
     from chainrule.web import create_app
+    from chainrule.web.app import LOCAL_HOSTS
 
+    if not host.strip():
+        raise UserError(
+            "serve: --host '' would listen on every interface; give an address "
+            "(127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
+        )
     start = None if model is None else trained_case(model, case)
     _check_port_free(host, port)
     shown_host = f"[{host}]" if ":" in host else host
@@ -108,5 +120,8 @@ def serve(
         typer.echo(f"warning: listening on {host}: other machines can reach this server", err=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    application = create_app(max_sessions=max_sessions, start=start)
+    allowed = [*LOCAL_HOSTS, host, *(allow_host or [])]
+    if host in ("0.0.0.0", "::"):
+        allowed.append(socket.gethostname())
+    application = create_app(max_sessions=max_sessions, start=start, allowed_hosts=allowed)
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -6,6 +6,13 @@ documentation cannot drift from what is served. Request bodies are read with a h
 (Content-Length is checked first, then the bytes actually received), parsed and validated by
 pydantic (unknown fields, NaN, Infinity and wrong shapes are 422s naming the field), and the
 handlers run in a worker thread. A user's mistake is a 4xx with ``{"error": message}``.
+
+A POST must say ``Content-Type: application/json`` (else 415): the form and text bodies any web
+page may send cross-site without asking are refused. Only ``POST /api/train/start`` creates a
+browser session; the other training endpoints use the cookie's session if there is one. A
+session's requests run one at a time, at most a few waiting (429 beyond), and no request may
+ask for more than a bounded amount of computation (gradient checks and training steps are
+sized before they run).
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+import anyio
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
@@ -33,11 +41,18 @@ from chainrule.web.training import DATASETS, start_run
 class HTTPProblem(Exception):
     """A request the API refuses, with its status code and a message for the user."""
 
-    def __init__(self, status: int, message: str, details: list[dict] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -57,8 +72,20 @@ def problem_response(problem: HTTPProblem) -> Response:
     if problem.details is not None:
         payload["details"] = problem.details
     return Response(
-        json.dumps(payload, default=str), status_code=problem.status, media_type="application/json"
+        json.dumps(payload, default=str),
+        status_code=problem.status,
+        media_type="application/json",
+        headers=problem.headers,
     )
+
+
+def require_json(request: Request) -> None:
+    """Refuse (415) a POST whose Content-Type is not ``application/json``: text, form and
+    multipart bodies are what any web page can send cross-site without a preflight."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        shown = f"{media_type!r}" if media_type else "none"
+        raise HTTPProblem(415, f"Content-Type must be application/json (got {shown})")
 
 
 async def read_body(request: Request, limit: int = s.MAX_BODY_BYTES) -> bytes:
@@ -168,36 +195,48 @@ def datasets(_: None, __: BrowserSession) -> dict:
 def train_start(body: s.TrainStartRequest, session: BrowserSession) -> dict:
     """Start this browser's training run (replacing its previous one)."""
     run = start_run(**body.model_dump())
-    with session.lock:
-        session.training = run
-        return run.to_json()
+    session.training = run
+    return run.to_json()
 
 
-def _run_of(session: BrowserSession):
-    if session.training is None:
+def _run_of(session: BrowserSession | None):
+    if session is None or session.training is None:
         raise HTTPProblem(409, "no training run in this session; start one with /api/train/start")
     return session.training
 
 
-def train_step(body: s.TrainStepRequest, session: BrowserSession) -> dict:
+def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict:
     """Take optimizer steps on this browser's run; returns its state."""
-    with session.lock:
-        run = _run_of(session)
-        for _ in range(body.steps):
-            run.step()
-        return run.to_json()
+    run = _run_of(session)
+    _check_step_work(run, body.steps)
+    for _ in range(body.steps):
+        run.step()
+    return run.to_json()
 
 
-def train_state(_: None, session: BrowserSession) -> dict:
+def _check_step_work(run: Any, steps: int) -> None:
+    """Bound one request's computation: steps x cases per step x weights."""
+    rows = len(run.X) if run.batch_size is None else min(run.batch_size, len(run.X))
+    weights = sum(p.data.size for p in run.parameters)
+    per_step = max(1, rows * weights)
+    if steps * per_step > s.MAX_STEP_WORK:
+        most = max(1, s.MAX_STEP_WORK // per_step)
+        raise HTTPProblem(
+            422,
+            f"steps: at most {most} steps per request for this run ({weights} weights, {rows} "
+            "cases per step); ask again for more",
+        )
+
+
+def train_state(_: None, session: BrowserSession | None) -> dict:
     """This browser's run as it is."""
-    with session.lock:
-        return _run_of(session).to_json()
+    return _run_of(session).to_json()
 
 
-def train_reset(_: None, session: BrowserSession) -> dict:
+def train_reset(_: None, session: BrowserSession | None) -> dict:
     """Forget this browser's run."""
-    with session.lock:
-        had = session.training is not None
+    had = session is not None and session.training is not None
+    if session is not None:
         session.training = None
     return {"reset": had}
 
@@ -208,10 +247,12 @@ class Endpoint:
 
     path: str
     method: str
-    handler: Callable[[Any, BrowserSession], dict]
+    handler: Callable[[Any, BrowserSession | None], dict]
     request: type[BaseModel] | None
     response: type[BaseModel] | None
     summary: str
+    #: "none": needs no session; "existing": the cookie's session if any; "create": makes one.
+    session: Literal["none", "existing", "create"] = "none"
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -224,7 +265,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "dE/dy_i split into its paths i -> j (w_ij dE/dz_j), with a finite difference."),
     Endpoint("/api/nudge", "POST", nudge, s.NudgeRequest, s.NudgeResponse,
              "Nudge y_i by eps: predicted change of E per path against the measured change."),
-    Endpoint("/api/gradcheck", "POST", gradcheck, s.NetworkRequest, s.GradcheckResponse,
+    Endpoint("/api/gradcheck", "POST", gradcheck, s.GradcheckRequest, s.GradcheckResponse,
              "Check every derivative of E against central differences (float64)."),
     Endpoint("/api/derivation", "POST", derivation, s.DerivationRequest, None,
              "The explainer's derivation of the backward pass, as its documented JSON."),
@@ -232,13 +273,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "The derivation as Markdown or LaTeX (the renderers of `chainrule explain`)."),
     Endpoint("/api/datasets", "GET", datasets, None, None, "The datasets training can use."),
     Endpoint("/api/train/start", "POST", train_start, s.TrainStartRequest, s.TrainState,
-             "Start this browser session's training run."),
+             "Start this browser session's training run (creates the session).", "create"),
     Endpoint("/api/train/step", "POST", train_step, s.TrainStepRequest, s.TrainState,
-             "Take optimizer steps; returns the loss per step and per-layer gradient norms."),
+             "Take optimizer steps; returns the loss per step and per-layer gradient norms.",
+             "existing"),
     Endpoint("/api/train/state", "GET", train_state, None, s.TrainState,
-             "This browser session's training run."),
+             "This browser session's training run.", "existing"),
     Endpoint("/api/train/reset", "POST", train_reset, None, None,
-             "Forget this browser session's training run."),
+             "Forget this browser session's training run.", "existing"),
 )  # fmt: skip
 
 
@@ -246,18 +288,20 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
     """The starlette endpoint: read and validate the body, find the session, run the handler."""
 
     async def handle(request: Request) -> Response:
-        session, is_new = store.get_or_create(request.cookies.get(COOKIE_NAME))
+        session, is_new = None, False
         try:
-            body = await read_body(request)
-            payload = None
-            if endpoint.request is not None:
-                try:
-                    payload = endpoint.request.model_validate_json(body or b"{}")
-                except ValidationError as error:
-                    raise validation_problem(error) from None
-            elif body.strip() not in (b"", b"{}"):
-                raise HTTPProblem(422, f"{endpoint.path} takes no request body")
-            result = await run_in_threadpool(endpoint.handler, payload, session)
+            if endpoint.method == "POST":
+                require_json(request)
+            payload = await _payload(endpoint, await read_body(request))
+            token = request.cookies.get(COOKIE_NAME)
+            if endpoint.session == "create":
+                session, is_new = store.get_or_create(token)
+            elif endpoint.session == "existing":
+                session = store.get(token)
+            if session is None:
+                result = await run_in_threadpool(endpoint.handler, payload, None)
+            else:
+                result = await _in_session(session, endpoint.handler, payload)
             response = json_response(result)
         except HTTPProblem as problem:
             response = problem_response(problem)
@@ -270,6 +314,39 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
     handle.__name__ = endpoint.handler.__name__
     handle.__doc__ = endpoint.summary
     return handle
+
+
+async def _payload(endpoint: Endpoint, body: bytes) -> Any:
+    if endpoint.request is not None:
+        try:
+            return endpoint.request.model_validate_json(body or b"{}")
+        except ValidationError as error:
+            raise validation_problem(error) from None
+    if body.strip() not in (b"", b"{}"):
+        raise HTTPProblem(422, f"{endpoint.path} takes no request body")
+    return None
+
+
+async def _in_session(session: BrowserSession, handler: Callable, payload: Any) -> Any:
+    """Run ``handler`` for ``session``, one request of a session at a time. Waiting requests wait
+    in the event loop (holding no worker thread); beyond a few waiting, answer 429."""
+    if not session.admit():
+        raise HTTPProblem(
+            429,
+            "this session already has requests waiting; wait for them to finish",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        pause = 0.001
+        while not session.lock.acquire(blocking=False):
+            await anyio.sleep(pause)
+            pause = min(2 * pause, 0.02)
+        try:
+            return await run_in_threadpool(handler, payload, session)
+        finally:
+            session.lock.release()
+    finally:
+        session.leave()
 
 
 def routes(store: SessionStore) -> list[Route]:
@@ -300,6 +377,14 @@ def openapi_document(version: str) -> dict:
             operation["requestBody"] = {"required": True, **_content(refs, e.request, "")}
             operation["responses"]["413"] = {"description": "Body over 1 MiB."}
             operation["responses"]["422"] = _content(refs, s.ErrorResponse, "Invalid body.")
+        if e.method == "POST":
+            operation["responses"]["415"] = _content(
+                refs, s.ErrorResponse, "Content-Type is not application/json."
+            )
+        if e.session != "none":
+            operation["responses"]["429"] = _content(
+                refs, s.ErrorResponse, "This session already has requests waiting."
+            )
         paths.setdefault(e.path, {})[e.method.lower()] = operation
     return {
         "openapi": "3.1.0",

@@ -1,33 +1,85 @@
 """The starlette application: the page, its static files, the JSON API and /openapi.json.
 
 Everything the page needs ships inside the package (``web/static``): it works with no network.
+
+Every request's Host header must name the address the server was started for (by default the
+local names: 127.0.0.1, localhost, ::1), so that a web page on another site cannot reach the
+explorer through DNS rebinding; ``allowed_hosts`` (``chainrule serve --allow-host``) adds names.
+Errors, including 404 and 405, are the API's JSON error body ``{"error": ...}``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chainrule import __version__
-from chainrule.web.api import openapi_document, routes
+from chainrule.web.api import HTTPProblem, openapi_document, problem_response, routes
 from chainrule.web.network import NetworkState
 from chainrule.web.sessions import DEFAULT_MAX_SESSIONS, SessionStore
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: The names a local server answers to.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def host_name(header: str) -> str:
+    """The host part of a Host header, lower-cased: ``[::1]:8000`` -> ``::1``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class HostCheck:
+    """ASGI middleware: answer 400 (the JSON error) to any request whose Host is not allowed."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = {name.strip().lower().strip("[]") for name in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            host = headers.get(b"host", b"").decode("latin-1")
+            if "*" not in self.allowed and host_name(host) not in self.allowed:
+                shown = repr(host) if host else "no Host header"
+                problem = HTTPProblem(
+                    400,
+                    f"Host {shown} is not this server's address (allowed: "
+                    f"{', '.join(sorted(self.allowed))}); start it with --allow-host to add one",
+                )
+                await problem_response(problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _http_error(_: Request, error: Exception) -> Response:
+    """404, 405 and other routing errors as the API's documented JSON error."""
+    assert isinstance(error, HTTPException)
+    messages = {404: "no such page or endpoint", 405: "method not allowed for this endpoint"}
+    message = messages.get(error.status_code, str(error.detail))
+    return problem_response(HTTPProblem(error.status_code, message, headers=error.headers))
 
 
 def create_app(
-    max_sessions: int = DEFAULT_MAX_SESSIONS, start: NetworkState | None = None
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    start: NetworkState | None = None,
+    allowed_hosts: Iterable[str] = LOCAL_HOSTS,
 ) -> Starlette:
     """The explorer's app; each app has its own session store of at most ``max_sessions``.
 
     ``start`` is the network the page opens on (``/api/seed``): a trained model and one of its
-    cases (``chainrule serve --model``); by default the lecture's seed network."""
+    cases (``chainrule serve --model``); by default the lecture's seed network. Requests must
+    carry a Host header naming one of ``allowed_hosts`` (``"*"`` allows any)."""
     store = SessionStore(max_sessions)
     document = openapi_document(__version__)
 
@@ -49,7 +101,9 @@ def create_app(
             *opening,  # matched before the API's own /api/seed
             *routes(store),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ]
+        ],
+        exception_handlers={HTTPException: _http_error},
     )
+    app.add_middleware(HostCheck, allowed=list(allowed_hosts))
     app.state.sessions = store
     return app

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from chainrule.nn.losses import loss_from_name
 
@@ -22,6 +22,21 @@ MAX_WEIGHTS = 28_672  # 8 layers of 64 units (7 x 64 x 64); the digits model has
 MAX_MAGNITUDE = 1e6
 MAX_BODY_BYTES = 1_048_576
 MAX_TRAIN_STEPS = 500
+#: Derivatives one gradient check may compare (each costs two forward passes).
+MAX_GRADCHECK = 4096
+#: What one /api/train/step request may compute: steps x cases per step x weights.
+MAX_STEP_WORK = 200_000_000
+
+
+def _integral_float(value: object) -> object:
+    """JSON Schema counts 325.0 as an integer; so do we (325.5 stays an error)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer as JSON Schema means it: 3 or 3.0, never "3", true or 3.5.
+Integer = Annotated[int, BeforeValidator(_integral_float)]
 
 Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Activation = Literal["logistic", "tanh", "relu"]
@@ -51,7 +66,7 @@ class Network(Strict):
     l + 1; ``biases[l][j]`` is b_j of layer l + 1; ``input`` sets layer 0's y, ``target`` the
     wanted outputs of the top layer."""
 
-    sizes: list[Annotated[int, Field(ge=1, le=MAX_UNITS)]] = Field(
+    sizes: list[Annotated[Integer, Field(ge=1, le=MAX_UNITS)]] = Field(
         min_length=2,
         max_length=MAX_LAYERS,
         description=f"Units per layer, input layer first (2 to {MAX_LAYERS} layers, "
@@ -114,12 +129,27 @@ class NetworkRequest(Strict):
     network: Network
 
 
+class GradcheckRequest(NetworkRequest):
+    """A network whose every derivative to check: at most :data:`MAX_GRADCHECK` of them."""
+
+    @model_validator(mode="after")
+    def _small_enough(self) -> GradcheckRequest:
+        sizes = self.network.sizes
+        count = sizes[0] + sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        if count > MAX_GRADCHECK:
+            raise ValueError(
+                f"network: a gradient check compares at most {MAX_GRADCHECK} derivatives; this "
+                f"network has {count} (inputs, weights and biases); use fewer units"
+            )
+        return self
+
+
 class UnitRequest(Strict):
     """A network and one unit i of a layer that has a layer above it."""
 
     network: Network
-    layer: int = Field(ge=0, le=MAX_LAYERS - 2, description="Layer of unit i (not the top).")
-    unit: int = Field(ge=0, le=MAX_UNITS - 1)
+    layer: Integer = Field(ge=0, le=MAX_LAYERS - 2, description="Layer of unit i (not the top).")
+    unit: Integer = Field(ge=0, le=MAX_UNITS - 1)
 
     @model_validator(mode="after")
     def _unit_exists(self) -> UnitRequest:
@@ -143,13 +173,13 @@ class NudgeRequest(UnitRequest):
 class NewNetworkRequest(Strict):
     """Fresh random weights for the given sizes (used when the page changes a layer size)."""
 
-    sizes: list[Annotated[int, Field(ge=1, le=MAX_UNITS)]] = Field(
+    sizes: list[Annotated[Integer, Field(ge=1, le=MAX_UNITS)]] = Field(
         min_length=2, max_length=MAX_LAYERS
     )
     activation: Activation = "logistic"
     output: OutputUnit = "logistic"
     loss: LossName = "squared-error"
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: Integer = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(0.5, gt=0, le=10)
 
     @model_validator(mode="after")
@@ -162,8 +192,8 @@ class DerivationRequest(Strict):
     """A network to derive, optionally focused on one unit (the perturbation view follows it)."""
 
     network: Network
-    layer: int | None = Field(None, ge=0, le=MAX_LAYERS - 1, description="Focus: the layer.")
-    unit: int | None = Field(None, ge=0, le=MAX_UNITS - 1, description="Focus: unit (from 0).")
+    layer: Integer | None = Field(None, ge=0, le=MAX_LAYERS - 1, description="Focus: the layer.")
+    unit: Integer | None = Field(None, ge=0, le=MAX_UNITS - 1, description="Focus: unit (from 0).")
 
     @model_validator(mode="after")
     def _focus_exists(self) -> DerivationRequest:
@@ -191,7 +221,7 @@ class TrainStartRequest(Strict):
     """Start (or restart) this browser session's training run."""
 
     dataset: DatasetName
-    hidden: list[Annotated[int, Field(ge=1, le=MAX_UNITS)]] = Field(
+    hidden: list[Annotated[Integer, Field(ge=1, le=MAX_UNITS)]] = Field(
         default_factory=lambda: [4],
         max_length=MAX_LAYERS - 2,
         description="Hidden layer sizes; the input and top sizes come from the dataset.",
@@ -199,15 +229,15 @@ class TrainStartRequest(Strict):
     activation: Activation = "logistic"
     optimizer: Literal["sgd", "momentum", "adam"] = "momentum"
     lr: float = Field(0.5, gt=0, le=100)
-    batch_size: int | None = Field(None, ge=1, le=4096, description="null: the full batch.")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    batch_size: Integer | None = Field(None, ge=1, le=4096, description="null: the full batch.")
+    seed: Integer = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(1.0, gt=0, le=10)
 
 
 class TrainStepRequest(Strict):
     """How many optimizer steps to take."""
 
-    steps: int = Field(1, ge=1, le=MAX_TRAIN_STEPS)
+    steps: Integer = Field(1, ge=1, le=MAX_TRAIN_STEPS)
 
 
 # -- responses (documentation, and checked by the tests) -------------------------------------------

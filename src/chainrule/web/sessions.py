@@ -1,8 +1,11 @@
 """Per-browser state on the server: each browser session (a cookie) owns at most one training run.
 
-The store keeps at most ``max_sessions`` sessions and forgets the least recently used one when a
-new browser arrives, so a flood of cookie-less requests cannot grow the server's memory without
-bound. A session is found only by its own random token: nothing of one is reachable from another.
+A session is created only by an explicit request (``POST /api/train/start``); any other request
+without a valid cookie gets no session, so it can neither grow the store nor evict anyone. The
+store keeps at most ``max_sessions`` sessions and forgets the least recently used one when a new
+run starts. A session is found only by its own random token: nothing of one is reachable from
+another. Each session runs one request at a time and queues at most :data:`MAX_QUEUED` more, so
+one browser's queued steps cannot hold the server's worker threads.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 COOKIE_NAME = "chainrule_session"
 DEFAULT_MAX_SESSIONS = 32
 _TOKEN_BYTES = 24
+#: Requests of one session that may wait while one of its requests runs (more: 429).
+MAX_QUEUED = 4
 
 
 @dataclass
@@ -27,6 +32,22 @@ class BrowserSession:
     created: float = field(default_factory=time.monotonic)
     training: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    waiting: int = 0  # requests of this session admitted and not yet finished (guarded by _admit)
+    _admit: threading.Lock = field(default_factory=threading.Lock)
+
+    def admit(self) -> bool:
+        """Count one more request of this session in, unless :data:`MAX_QUEUED` already wait
+        behind the running one."""
+        with self._admit:
+            if self.waiting > MAX_QUEUED:
+                return False
+            self.waiting += 1
+            return True
+
+    def leave(self) -> None:
+        """A request admitted by :meth:`admit` has finished."""
+        with self._admit:
+            self.waiting -= 1
 
 
 class SessionStore:
@@ -44,6 +65,14 @@ class SessionStore:
 
     def __contains__(self, token: object) -> bool:
         return token in self._sessions
+
+    def get(self, token: str | None) -> BrowserSession | None:
+        """The session for ``token`` (marked as recently used), or None; never creates one."""
+        with self._lock:
+            if token is None or token not in self._sessions:
+                return None
+            self._sessions.move_to_end(token)
+            return self._sessions[token]
 
     def get_or_create(self, token: str | None) -> tuple[BrowserSession, bool]:
         """The session for ``token``, or a new one (evicting the least recently used when full).

@@ -60,11 +60,18 @@ class ModelDescription(_Lenient):
     version: Annotated[int, Field(ge=1)]
     architecture: dict[str, Any]
     dtype: Literal["float32", "float64"] | None = None
-    loss: str | dict[str, Any] | None = None
+    loss: Any = None
     standardizer: StandardizerState | None = None
     class_names: list[str] | None = None
     parameters: dict[str, list[Dimension]] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("loss")
+    @classmethod
+    def _loss_name_or_config(cls, loss: Any) -> Any:
+        if loss is not None and not isinstance(loss, (str, dict)):
+            raise ValueError("must be a loss name or a loss configuration (an object)")
+        return loss
 
 
 class OptimizerState(_Lenient):

@@ -357,12 +357,26 @@ def _check_finite(weights: Mapping[str, np.ndarray], source: Path) -> None:
             )
 
 
-def _check_class_names(description: dict, source: Path) -> None:
-    """Class names must match the output units (two names for one logistic output)."""
-    names, shapes = description.get("class_names"), list(description["parameters"].values())
-    if not names or not shapes or not shapes[-1]:
+def _check_io_sizes(description: dict, source: Path) -> None:
+    """The standardizer must scale the model's inputs, the class names name its outputs (two
+    names for one logistic output)."""
+    from chainrule.train.runs import model_widths
+
+    try:
+        widths = model_widths(description)
+    except (KeyError, TypeError, ValueError):
+        return  # an architecture that cannot be read is refused when it is built
+    if widths is None:
         return
-    n_out = shapes[-1][-1]
+    n_in, n_out = widths
+    names, scaler = description.get("class_names"), description.get("standardizer")
+    if scaler and not len(scaler["mean"]) == len(scaler["std"]) == n_in:
+        raise ModelFileError(
+            f"{source}: field 'standardizer' scales {len(scaler['mean'])} means and "
+            f"{len(scaler['std'])} deviations for {n_in} inputs"
+        )
+    if not names:
+        return
     if len(names) != n_out and not (n_out == 1 and len(names) == 2):
         raise ModelFileError(
             f"{source}: field 'class_names' has {len(names)} names for {n_out} output units"
@@ -423,7 +437,7 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     description = read_model_description(json_path)
     weights_path = path / WEIGHTS_FILE
     check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
-    _check_class_names(description, json_path)
+    _check_io_sizes(description, json_path)
     weights = read_arrays(weights_path)
     _check_finite(weights, weights_path)
     model = build_model(description, json_path)

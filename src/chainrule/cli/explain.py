@@ -136,6 +136,10 @@ def explain(
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     _check_loss(loss)
+    from chainrule.explainer.notation import NOTATIONS
+
+    if notation not in NOTATIONS:
+        raise UserError(f"--notation {notation!r}: use one of {', '.join(NOTATIONS)}")
     net, x, t, loss_name = _problem_args(model, input, target, loss)
     try:
         derivation = run_explain(

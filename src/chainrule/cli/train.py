@@ -99,8 +99,11 @@ def _resume(
 
     checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     meta = checkpoint["state"].get("meta", {})
-    if "run" not in meta:
-        raise ModelFileError(f"{checkpoint['path']}: no run configuration in this checkpoint")
+    if meta.get("run") is None:
+        raise ModelFileError(
+            f"{Path(checkpoint['path']) / 'trainer.json'}: field 'meta.run' is missing (no run "
+            "configuration: a checkpoint of the library's Trainer, resume it from Python)"
+        )
     config = runs.RunConfig.from_json(meta["run"], Path(checkpoint["path"]) / "trainer.json")
     changed = [k for k, v in options.items() if v is not None and k != "epochs"]
     if changed:
@@ -382,7 +385,7 @@ def predict(
     from chainrule.train.runs import model_widths
 
     n_in = model_widths(info)[0]
-    X = read_feature_rows(input_path, n_in)
+    X = read_feature_rows(input_path, n_in, model.dtype)
     X = standardized_rows(X, info)
     outputs = predict_outputs(model, X.astype(model.dtype))
     scores = _as_scores(outputs, loss)
@@ -433,14 +436,18 @@ def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:
     return buffer.getvalue()
 
 
-def read_feature_rows(path: Path, n_features: int) -> np.ndarray:
+def read_feature_rows(path: Path, n_features: int, dtype: Any = np.float64) -> np.ndarray:
     """Rows of ``n_features`` numbers (a header line and a trailing label column are allowed).
 
-    A missing file, a ragged row or a non-numeric cell raises DataError naming the line.
+    A missing file, a ragged row, a non-numeric cell or a number too large for ``dtype`` raises
+    DataError naming the line.
     """
     from chainrule.data import read_table
+    from chainrule.data.csvfile import check_fits
 
-    values = read_table(path).values
+    table = read_table(path)
+    check_fits(path, table, dtype)
+    values = table.values
     if values.shape[1] not in (n_features, n_features + 1):
         raise DataError(
             f"{path}: {values.shape[1]} columns but the model takes {n_features} inputs "

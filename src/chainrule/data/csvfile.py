@@ -52,7 +52,7 @@ def read_csv(
     if width < 2:
         raise DataError(f"{path}: need at least one feature column and a label column, got {width}")
     label_index = _label_index(path, label_column, names, width)
-    _check_fits(path, values, body, names, np.dtype(dtype))
+    check_fits(path, table, np.dtype(dtype))
     X = np.delete(values, label_index, axis=1)
     labels = values[:, label_index]
     lines = [line for line, _ in body]
@@ -170,8 +170,10 @@ def _parse(path: Path, body: list[tuple[int, list[str]]], width: int, names) -> 
     return values
 
 
-def _check_fits(path: Path, values: np.ndarray, body, names, dtype: np.dtype) -> None:
-    """A finite number too large for ``dtype`` (1e300 in float32) would become infinity."""
+def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:
+    """Raise DataError (naming the file, line and column) for a number of ``table`` too large
+    for ``dtype``: 1e300 is finite in float64 but would become infinity in float32."""
+    dtype, values, body, names = np.dtype(dtype), table.values, table.body, table.names
     if not np.issubdtype(dtype, np.floating):
         return
     too_big = np.abs(values) > np.finfo(dtype).max

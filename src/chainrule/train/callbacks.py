@@ -157,6 +157,8 @@ class ProgressBar(Callback):
             return
 
         console = self.console or Console(stderr=True)
+        if not console.is_terminal:
+            return  # a bar is for a terminal; in a log or a pipe it would only add noise
         self._progress = Progress(
             TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),

@@ -491,6 +491,11 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
         raise DataError(
             f"{ds.name}: {ds.n_features} input features but the model {source} expects {n_in}"
         )
+    if ds.task == "classification" and n_out == 1 and ds.n_classes > 2:
+        raise DataError(
+            f"{_source(ds)}: labels go up to {ds.n_classes - 1} but the model {source} has one "
+            "output unit (two classes, 0 and 1)"
+        )
     if ds.task == "classification" and n_out > 1 and ds.n_classes > n_out:
         raise DataError(
             f"{ds.name}: labels go up to {ds.n_classes - 1} but the model {source} has "

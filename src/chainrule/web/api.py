@@ -79,10 +79,13 @@ def problem_response(problem: HTTPProblem) -> Response:
     )
 
 
-def require_json(request: Request) -> None:
+def require_json(request: Request, body: bytes, takes_body: bool) -> None:
     """Refuse (415) a POST whose Content-Type is not ``application/json``: text, form and
-    multipart bodies are what any web page can send cross-site without a preflight."""
+    multipart bodies are what any web page can send cross-site without a preflight. Only an
+    empty POST to an endpoint that takes no body may leave the Content-Type out."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media_type and not body and not takes_body:
+        return
     if media_type != "application/json":
         shown = f"{media_type!r}" if media_type else "none"
         raise HTTPProblem(415, f"Content-Type must be application/json (got {shown})")
@@ -290,9 +293,10 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
     async def handle(request: Request) -> Response:
         session, is_new = None, False
         try:
+            body = await read_body(request)
             if endpoint.method == "POST":
-                require_json(request)
-            payload = await _payload(endpoint, await read_body(request))
+                require_json(request, body, endpoint.request is not None)
+            payload = await _payload(endpoint, body)
             token = request.cookies.get(COOKIE_NAME)
             if endpoint.session == "create":
                 session, is_new = store.get_or_create(token)

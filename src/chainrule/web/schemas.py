@@ -10,7 +10,7 @@ page receives; the API tests check real responses against them.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -37,6 +37,13 @@ def _integral_float(value: object) -> object:
 
 #: An integer as JSON Schema means it: 3 or 3.0, never "3", true or 3.5.
 Integer = Annotated[int, BeforeValidator(_integral_float)]
+
+
+def bounded(**bounds: int) -> Any:
+    """An :data:`Integer` within ``bounds`` (ge, le), the bounds kept in the JSON Schema even
+    inside a list or an Optional."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_integral_float)]
+
 
 Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Activation = Literal["logistic", "tanh", "relu"]
@@ -66,7 +73,7 @@ class Network(Strict):
     l + 1; ``biases[l][j]`` is b_j of layer l + 1; ``input`` sets layer 0's y, ``target`` the
     wanted outputs of the top layer."""
 
-    sizes: list[Annotated[Integer, Field(ge=1, le=MAX_UNITS)]] = Field(
+    sizes: list[bounded(ge=1, le=MAX_UNITS)] = Field(
         min_length=2,
         max_length=MAX_LAYERS,
         description=f"Units per layer, input layer first (2 to {MAX_LAYERS} layers, "
@@ -173,9 +180,7 @@ class NudgeRequest(UnitRequest):
 class NewNetworkRequest(Strict):
     """Fresh random weights for the given sizes (used when the page changes a layer size)."""
 
-    sizes: list[Annotated[Integer, Field(ge=1, le=MAX_UNITS)]] = Field(
-        min_length=2, max_length=MAX_LAYERS
-    )
+    sizes: list[bounded(ge=1, le=MAX_UNITS)] = Field(min_length=2, max_length=MAX_LAYERS)
     activation: Activation = "logistic"
     output: OutputUnit = "logistic"
     loss: LossName = "squared-error"
@@ -192,8 +197,9 @@ class DerivationRequest(Strict):
     """A network to derive, optionally focused on one unit (the perturbation view follows it)."""
 
     network: Network
-    layer: Integer | None = Field(None, ge=0, le=MAX_LAYERS - 1, description="Focus: the layer.")
-    unit: Integer | None = Field(None, ge=0, le=MAX_UNITS - 1, description="Focus: unit (from 0).")
+    # the bounds sit inside the Optional, so that the JSON Schema carries them (minimum/maximum)
+    layer: bounded(ge=0, le=MAX_LAYERS - 1) | None = Field(None, description="Focus: the layer.")
+    unit: bounded(ge=0, le=MAX_UNITS - 1) | None = Field(None, description="Focus: unit (from 0).")
 
     @model_validator(mode="after")
     def _focus_exists(self) -> DerivationRequest:
@@ -221,7 +227,7 @@ class TrainStartRequest(Strict):
     """Start (or restart) this browser session's training run."""
 
     dataset: DatasetName
-    hidden: list[Annotated[Integer, Field(ge=1, le=MAX_UNITS)]] = Field(
+    hidden: list[bounded(ge=1, le=MAX_UNITS)] = Field(
         default_factory=lambda: [4],
         max_length=MAX_LAYERS - 2,
         description="Hidden layer sizes; the input and top sizes come from the dataset.",
@@ -229,7 +235,7 @@ class TrainStartRequest(Strict):
     activation: Activation = "logistic"
     optimizer: Literal["sgd", "momentum", "adam"] = "momentum"
     lr: float = Field(0.5, gt=0, le=100)
-    batch_size: Integer | None = Field(None, ge=1, le=4096, description="null: the full batch.")
+    batch_size: bounded(ge=1, le=4096) | None = Field(None, description="null: the full batch.")
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(1.0, gt=0, le=10)
 

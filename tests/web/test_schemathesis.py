@@ -1,0 +1,72 @@
+"""The explorer's API fuzzed from its own OpenAPI document by schemathesis (in-process ASGI, a
+fixed seed): whatever the generated request, valid or not, the answer is never a 5xx, conforms
+to the document (status code, content type, body schema), and a request the document allows is
+accepted while one it forbids is refused.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from chainrule.web import create_app  # noqa: E402
+from chainrule.web.app import LOCAL_HOSTS  # noqa: E402
+
+#: Examples per operation in the default run: with 13 operations, about 400 requests in all.
+#: The slow run (``pytest -m slow``) sends 300 per operation.
+EXAMPLES = 30
+SLOW_EXAMPLES = 300
+
+# schemathesis's ASGI client says "Host: testserver"; the Host check has its own tests
+schema = schemathesis.openapi.from_asgi(
+    "/openapi.json", create_app(allowed_hosts=[*LOCAL_HOSTS, "testserver"])
+)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+#: Operations whose every schema-valid body must be accepted. The others also check what JSON
+#: Schema cannot say (that weights[l] has shape sizes[l] x sizes[l+1], that a loss fits its output
+#: units), so a schema-valid body may rightly be a 422 there.
+FULLY_DESCRIBED = {"/api/train/start", "/api/train/step", "/api/train/reset", "/api/seed"}
+
+
+def fixed(examples: int):
+    return settings(
+        max_examples=examples,
+        derandomize=True,  # a fixed seed: the same requests on every run
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def check(case) -> None:
+    extra = [positive_data_acceptance] if case.operation.path in FULLY_DESCRIBED else []
+    case.call_and_validate(checks=[*CHECKS, *extra])
+
+
+@schema.parametrize()
+@fixed(EXAMPLES)
+def test_api_conforms_to_its_openapi_document(case):
+    check(case)
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@fixed(SLOW_EXAMPLES)
+def test_api_conforms_to_its_openapi_document_at_length(case):
+    check(case)

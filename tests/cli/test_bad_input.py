@@ -930,3 +930,44 @@ def test_sigterm_stops_like_ctrl_c(tmp_path):
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "continue with: chainrule train --resume" in err
     assert list((out / "checkpoints").glob("epoch-*"))
+
+
+# -- operating-system errors that a test cannot cause for real as root -------------------------
+
+
+def test_a_full_disk_is_one_line_naming_the_file(assets, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from chainrule import files
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "_write_replace", full)
+    good = text_file(tmp_path, "1,0\n", "in.csv")
+    target = tmp_path / "out.csv"
+    assert main(["predict", str(assets.xor_run), "-i", str(good), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"chainrule: {target}: No space left on device\n"
+    run = tmp_path / "run"
+    assert main(["train", "--data", "xor", "--epochs", "1", "--out", str(run), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"chainrule: {run}") and "No space left on device" in err
+    assert err.count("\n") == 1 and not run.exists()  # the half-written run is removed
+
+
+def test_an_unreadable_csv_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    path = text_file(tmp_path, "1,2,0\n3,4,1\n")
+    if os.geteuid() == 0:  # root reads anything: make the operating system refuse it anyway
+        real_open = Path.open
+
+        def refuse(self, *args, **kwargs):
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refuse)
+    else:
+        path.chmod(0)
+    assert main(["train", "--data", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == f"chainrule: {path}: cannot read (Permission denied)\n"

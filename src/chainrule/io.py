@@ -364,7 +364,7 @@ def _check_io_sizes(description: dict, source: Path) -> None:
 
     try:
         widths = model_widths(description)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError):
         return  # an architecture that cannot be read is refused when it is built
     if widths is None:
         return

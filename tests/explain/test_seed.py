@@ -35,7 +35,7 @@ def test_readme_demo_explain_and_explorer_share_one_seed(capsys):
     starlette = pytest.importorskip("starlette.testclient")
     from chainrule.web import create_app
 
-    client = starlette.TestClient(create_app())
+    client = starlette.TestClient(create_app(), base_url="http://127.0.0.1")
     network = client.get("/api/seed").json()
     paths = client.post("/api/paths", json={"network": network, "layer": 1, "unit": 0}).json()
     assert paths["dE_dy"] == pytest.approx(explained, abs=1e-12)

@@ -47,7 +47,7 @@ def own_numbers(run_dir, case):
 def test_the_explorer_shows_the_trained_model_and_its_own_loss(trained_run, name):
     case = 3
     state = trained_case(trained_run(name), case)
-    client = TestClient(create_app(start=state))
+    client = TestClient(create_app(start=state), base_url="http://127.0.0.1")
     network = client.get("/api/seed").json()
     assert network["sizes"] == state.sizes
     shown = client.post("/api/backward", json={"network": network}).json()

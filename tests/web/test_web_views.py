@@ -22,7 +22,7 @@ from chainrule.web.network import NetworkState
 
 @pytest.fixture
 def client():
-    return TestClient(create_app())
+    return TestClient(create_app(), base_url="http://127.0.0.1")  # the Host the app allows
 
 
 def test_changing_the_explainers_rule_for_a_term_changes_the_page(client, monkeypatch):

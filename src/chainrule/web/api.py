@@ -220,7 +220,7 @@ def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict
 def _check_step_work(run: Any, steps: int) -> None:
     """Bound one request's computation: steps x cases per step x weights."""
     rows = len(run.X) if run.batch_size is None else min(run.batch_size, len(run.X))
-    weights = sum(p.data.size for p in run.parameters)
+    weights = sum(p.data.size for p in run.model.parameters())
     per_step = max(1, rows * weights)
     if steps * per_step > s.MAX_STEP_WORK:
         most = max(1, s.MAX_STEP_WORK // per_step)

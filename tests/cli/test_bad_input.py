@@ -713,6 +713,28 @@ for argv, word in [
     simple(" ".join(map(str, argv)), argv, word)
 
 
+for case_args, word in [
+    (["--case", "-1"], "case"),
+    (["--case", "99999"], "case"),
+]:
+    CASES.append(
+        (
+            f"serve --model {' '.join(case_args)}",
+            lambda tmp, a, c=case_args, w=word: (["serve", "--model", a.xor_run, *c], [w]),
+        )
+    )
+simple("serve --model missing", ["serve", "--model", "no-such-run"], "no-such-run")
+
+
+@case("serve --model with a tampered model.json")
+def _(tmp, a):
+    run = tmp / "run"
+    shutil.copytree(a.xor_run, run)
+    path = run / "model" / "model.json"
+    path.write_text(path.read_text().replace('"version": 1', '"version": "1"'))
+    return ["serve", "--model", run], ["model.json", "'version'"]
+
+
 @case("explain --input a directory")
 def _(tmp, a):
     (tmp / "cases.csv").mkdir()

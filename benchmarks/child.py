@@ -1,18 +1,27 @@
 """Run one workload for one system in this (fresh) process and print the result as JSON.
 
-The parent (``benchmarks/run.py``) starts one child per system per round, with every thread pool
-pinned by environment variables, so no system inherits another's warm caches, JIT or allocator.
+The parent (``benchmarks/run.py``) starts one child per system per round. The child pins itself
+to the cores named in ``$BENCH_CORES`` before it imports anything else (the parent has already
+pinned it at exec, so this only confirms it when the parent started it), so no system inherits
+another's warm caches, JIT or allocator, and none runs on more cores than it was given.
 
-    python -m benchmarks.child '{"workload": "mlp", "system": "torch", ...}'
+    BENCH_CORES=0 python -m benchmarks.child '{"workload": "mlp", "system": "torch", ...}'
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import resource
-import sys
-import traceback
+# Pin first: no library may start a thread pool before the affinity mask is set.
+from benchmarks.pinning import pin_from_environment, threads_now
+
+PINNING = pin_from_environment()
+
+import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
 
 #: workload name -> (module under benchmarks.workloads, function)
 WORKLOADS = {
@@ -34,6 +43,7 @@ def run(spec: dict) -> dict:
 
 
 def main() -> None:
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     spec = json.loads(sys.argv[1])
     try:
         result = run(spec)
@@ -44,6 +54,15 @@ def main() -> None:
     except Exception as error:  # report, do not hide: the parent prints it in the table
         traceback.print_exc(file=sys.stderr)
         result = {"status": "error", "error": f"{type(error).__name__}: {str(error)[:200]}"}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - cpu0 + children.ru_utime + children.ru_stime
+    result["pinning"] = {
+        **PINNING,
+        "affinity_at_end": sorted(os.sched_getaffinity(0)),
+        "threads_at_end": threads_now(),
+        # the whole child after pinning: imports, set-up, JIT compiles, warm-up and timing
+        "process_cpu_per_wall": cpu / max(time.perf_counter() - wall0, 1e-9),
+    }
     # the process's peak RSS so far, imports included (Linux reports kilobytes)
     result["max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print("BENCH-RESULT " + json.dumps(result))

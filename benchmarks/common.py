@@ -11,21 +11,15 @@ from typing import Any
 
 import numpy as np
 
-#: The environment variables that pin each library's thread pool (set before any import).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from benchmarks.pinning import thread_environment
+
 #: Set on some processors here for old OpenBLAS builds; they slow a current numpy.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def child_environment(threads: int, unset_openblas_coretype: bool) -> dict[str, str]:
-    """The environment of a child process: every thread pool pinned to ``threads``."""
-    env = dict(os.environ)
-    for name in THREAD_VARIABLES:
-        env[name] = str(threads)
-    env["BENCH_THREADS"] = str(threads)
-    # XLA's CPU backend runs Eigen's thread pool unless told otherwise.
-    xla = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    env["XLA_FLAGS"] = xla if threads == 1 else env.get("XLA_FLAGS", "")
+def child_environment(cpus: list[int], unset_openblas_coretype: bool) -> dict[str, str]:
+    """The environment of a child process: pinned to ``cpus``, every thread pool sized to them."""
+    env = thread_environment(cpus, dict(os.environ))
     env["JAX_PLATFORMS"] = "cpu"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     if unset_openblas_coretype:
@@ -35,20 +29,29 @@ def child_environment(threads: int, unset_openblas_coretype: bool) -> dict[str, 
 
 
 def bench_threads() -> int:
-    """The thread count the parent asked this child to use."""
+    """The thread count the parent asked this child to use (the number of cores it was given)."""
     return int(os.environ.get("BENCH_THREADS", "1"))
 
 
-def time_calls(step: Callable[[], Any], reps: int, warmup: int) -> list[float]:
-    """Seconds per call of ``step``, after ``warmup`` untimed calls (JIT compiles, caches fill)."""
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its children that have finished."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def time_calls(step: Callable[[], Any], reps: int, warmup: int) -> dict[str, list[float]]:
+    """Wall and CPU seconds per call of ``step``, after ``warmup`` untimed calls (JIT compiles,
+    caches fill): ``{"times": [...], "cpu_times": [...]}``."""
     for _ in range(warmup):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(reps):
+        cpu0 = time.process_time()
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return times
+        cpu_times.append(time.process_time() - cpu0)
+    return {"times": times, "cpu_times": cpu_times}
 
 
 def max_rss_bytes() -> int:

@@ -7,18 +7,30 @@ calls. A table shows, per system, the median of those per-process medians, their
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable
 from typing import Any
+
+from benchmarks.pinning import CPU_TOLERANCE, over_cores
 
 METHOD = """\
 ## Method
 
 - Every measurement runs in a fresh child process (`python -m benchmarks.child`), one per system
   per round; rounds are interleaved and the order of the systems rotates by one each round.
-- Every child has the same thread count: `OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS` and
-  `MKL_NUM_THREADS` set, `torch.set_num_threads(n)`, and for JAX
-  `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1` at one thread.
+- Every child runs on the same cores: `run.py` sets its affinity mask between fork and exec, and
+  the child sets it again (`benchmarks/pinning.py`) before it imports any library, so every
+  thread pool (OpenBLAS, OpenMP, PyTorch's, XLA's) is born on those cores and stays there. The
+  pools are also sized to the cores given (`OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`,
+  `MKL_NUM_THREADS` ... = n, `torch.set_num_threads(n)`; at one core
+  `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`). Thread flags alone do not hold XLA: its CPU
+  client starts a pool per visible core whatever the flags say; the mask does.
+- Every timed region records the process's CPU time (all its threads, and finished child
+  processes) beside its wall time. The *CPU/wall* column is the median over rounds; a row where
+  any round's CPU/wall exceeds 1.1 x the cores given is flagged in bold and listed under the
+  headline, as is any child whose affinity read back differs from the cores asked or that had a
+  library imported before it pinned itself.
 - Inside a child: untimed warm-up calls (JAX compiles here), then timed calls; the child's
   number is the median of its calls. Tables give the median over rounds, the min and max over
   rounds, and the ratio to chainrule in the same run (below 1 is faster than chainrule).
@@ -33,6 +45,8 @@ METHOD = """\
   200,000-weight net on 128 cases would take minutes per step.
 - The GEMM floor is the step's matmul FLOPs (forward, dE/dW, and dE/dy below the first layer) over
   the peak sgemm rate measured in the same run; "% of peak" is floor / median.
+- Workload 4's *peak RSS growth* is how far the timed chains raised the child's peak RSS above
+  what its imports and warm-up had reached: the graph's memory at its peak, torch's included.
 - Memory (workload 2b) runs once per system in its own process: tracemalloc's peak from building
   the model through two steps (NumPy reports its arrays to tracemalloc, so this sees every array
   chainrule, the NumPy peer, autograd and scikit-learn allocate; inputs and the shared initial
@@ -48,10 +62,26 @@ METHOD = """\
 
 
 def render(facts: dict[str, Any], tasks: list, gemm_flops: Callable[[list[int], int], int]) -> str:
-    """The whole report as markdown."""
+    """The whole report as markdown: the header, the headline ratios at every core count, then
+    every table once per core count."""
+    by_cores: dict[int, list] = {}
+    for task in tasks:
+        by_cores.setdefault(len(task.cpus), []).append(task)
+    peaks = {n: _peak_gflops(_find(ts, "sgemm")) for n, ts in by_cores.items()}
+    parts = [_header(facts, by_cores, peaks), _headline(by_cores), _flags(tasks)]
+    for n, group in by_cores.items():
+        cpus = group[0].cpus
+        title = f"## At {_cores(n)} (CPU{'s' if n > 1 else ''} {', '.join(map(str, cpus))})"
+        parts.append(title + "\n")
+        parts += [_demote(part) for part in _sections(group, gemm_flops, peaks[n])]
+    parts.append(METHOD)
+    return "\n".join(parts)
+
+
+def _sections(tasks: list, gemm_flops: Callable, peak: float | None) -> list[str]:
+    """Every table of one core count."""
     by_key = {task.key: task for task in tasks}
-    peak = _peak_gflops(by_key.get("sgemm"))
-    parts = [_header(facts, by_key.get("sgemm"), peak), _headline(by_key)]
+    parts = []
     for key in ("mlp1", "mlp2"):
         if key in by_key:
             parts.append(_mlp_table(by_key[key], gemm_flops, peak))
@@ -69,8 +99,20 @@ def render(facts: dict[str, Any], tasks: list, gemm_flops: Callable[[list[int], 
     explainers = [by_key[k] for k in ("explainer", "explainer_checked") if k in by_key]
     if explainers:
         parts.append(_explainer_table(explainers))
-    parts.append(METHOD)
-    return "\n".join(parts)
+    return parts
+
+
+def _find(tasks: list, key: str):
+    return next((t for t in tasks if t.key == key), None)
+
+
+def _cores(n: int) -> str:
+    return f"{n} core{'s' if n > 1 else ''}"
+
+
+def _demote(text: str) -> str:
+    """A section's ``## title`` one level down, under its core count."""
+    return "\n".join("#" + line if line.startswith("## ") else line for line in text.split("\n"))
 
 
 # -- statistics ---------------------------------------------------------------------------------
@@ -87,6 +129,48 @@ def summary(results: list[dict]) -> dict[str, float] | None:
     if not values:
         return None
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def cpu_per_wall(result: dict) -> float | None:
+    """One child's CPU time over wall time in its timed region (None if it recorded none)."""
+    if result.get("cpu_per_wall") is not None:
+        return float(result["cpu_per_wall"])
+    if result.get("cpu_times") and result.get("times"):
+        return sum(result["cpu_times"]) / max(sum(result["times"]), 1e-12)
+    return None
+
+
+def cpu_cell(results: list[dict], cores: int) -> str:
+    """The CPU/wall column: median over rounds, in bold with the limit where a round broke it."""
+    values = [v for v in map(cpu_per_wall, results) if v is not None]
+    if not values:
+        return "n/a"
+    text = f"{statistics.median(values):.2f}"
+    worst = max(values)
+    if over_cores(worst, cores):
+        return f"**{text} (max {worst:.2f} > {CPU_TOLERANCE:.1f} x {cores})**"
+    return text
+
+
+def flagged(task) -> list[str]:
+    """Why any child of ``task`` is not a fair measurement on its cores: a timed region (or the
+    whole process) that used more CPU than the cores allow, or a child not pinned as asked."""
+    cores, found = len(task.cpus), []
+    for system, results in task.results.items():
+        for k, r in enumerate(results):
+            where = f"{task.title}, {_cores(cores)}, {system}, round {k + 1}"
+            value = cpu_per_wall(r)
+            if over_cores(value, cores):
+                found.append(f"{where}: CPU/wall {value:.2f} in the timed region")
+            pinning = r.get("pinning") or {}
+            whole = pinning.get("process_cpu_per_wall")
+            if over_cores(whole, cores):
+                found.append(f"{where}: CPU/wall {whole:.2f} over the whole process")
+            if pinning and pinning.get("affinity") != list(task.cpus):
+                found.append(f"{where}: affinity {pinning.get('affinity')} != {task.cpus}")
+            if pinning.get("loaded"):
+                found.append(f"{where}: {pinning['loaded']} imported before pinning")
+    return found
 
 
 def failure(results: list[dict]) -> str:
@@ -141,38 +225,51 @@ def _peak_gflops(task) -> float | None:
     return max(values) if values else None
 
 
-def _header(facts: dict, sgemm, peak: float | None) -> str:
-    blas = []
-    if sgemm is not None:
-        for r in sgemm.results.get("numpy", []):
-            blas = r.get("blas", blas)
-    blas_text = (
-        "; ".join(
+def _header(facts: dict, by_cores: dict[int, list], peaks: dict[int, float | None]) -> str:
+    blas_rows = []
+    for n, tasks in by_cores.items():
+        sgemm, blas = _find(tasks, "sgemm"), []
+        if sgemm is not None:
+            for r in sgemm.results.get("numpy", []):
+                blas = r.get("blas", blas)
+        text = "; ".join(
             f"{b.get('internal_api')} {b.get('version')}, kernel {b.get('architecture')}, "
             f"{b.get('num_threads')} thread(s), {b.get('threading_layer')}"
             for b in blas
         )
-        or "not measured (run the sgemm workload)"
-    )
+        peak = f"{peaks[n]:.1f} GFLOP/s" if peaks.get(n) else "not measured"
+        blas_rows.append(
+            f"| numpy's BLAS at {_cores(n)} (threadpoolctl) | {text or 'not measured'} |\n"
+            f"| peak sgemm (float32 matmul) at {_cores(n)} | {peak} |"
+        )
     versions = ", ".join(f"{k} {v}" for k, v in facts["versions"].items())
     openblas = ", ".join(f"{k}={v!r}" for k, v in facts["openblas_env"].items())
     unset = " (unset in the children: --unset-openblas-coretype)" if facts[
         "unset_openblas_coretype"] else " (left as is in the children)"  # fmt: skip
     load0 = ", ".join(f"{x:.2f}" for x in facts["load_average_at_start"])
     load1 = ", ".join(f"{x:.2f}" for x in facts.get("load_average_at_end", ()))
-    peak_text = f"{peak:.1f} GFLOP/s" if peak else "not measured"
+    sets = "; ".join(
+        f"{_cores(len(c))}: CPU{'s' if len(c) > 1 else ''} {', '.join(map(str, c))}"
+        for c in facts["cpu_sets"]
+    )
+    quick = (
+        " This is the quick mode (fewer rounds, chains up to N = 1e5): the full suite, without"
+        " `--quick`, also runs N = 1e6."
+        if facts["quick"]
+        else ""
+    )
+    blas_text = "\n".join(blas_rows)
     return f"""# Benchmarks
 
-Generated by `python benchmarks/run.py{" --quick" if facts["quick"] else ""}` on {facts["date"]}
-({facts["suite_seconds"]:.0f} s). Regenerate with the same command; see
-`benchmarks/README.md`.
+Generated by `{facts["command"]}` on {facts["date"]} ({facts["suite_seconds"]:.0f} s).
+Regenerate it with the same command (see `benchmarks/README.md`); a run without `--output` writes
+to `benchmarks/results/` and leaves this file alone.{quick}
 
 | | |
 |---|---|
-| CPU | {facts["cpu"]} ({facts["cores"]} cores visible) |
-| threads per system | {facts["threads"]} |
-| numpy's BLAS (threadpoolctl) | {blas_text} |
-| peak sgemm (float32 matmul, {facts["threads"]} thread) | {peak_text} |
+| CPU | {facts["cpu"]} ({facts["cores_visible"]} cores visible) |
+| cores per system (every child pinned) | {sets} |
+{blas_text}
 | OpenBLAS overrides in the environment | {openblas}{unset} |
 | load average (1, 5, 15 min) | start {load0}; end {load1} |
 | Python | {facts["python"]} on {facts["platform"]} |
@@ -180,44 +277,85 @@ Generated by `python benchmarks/run.py{" --quick" if facts["quick"] else ""}` on
 """
 
 
-def _headline(by_key: dict) -> str:
-    """The ratios the targets are stated in, gathered in one place."""
-    lines = ["## Headline ratios (same run)", ""]
+def _headline(by_cores: dict[int, list]) -> str:
+    """The ratios the targets are stated in, one column per core count."""
+    counts = list(by_cores)
+    rows: dict[str, dict[int, str]] = {}
 
-    def ratio(key: str, system: str, invert: bool = False) -> str | None:
-        task = by_key.get(key)
-        if task is None:
-            return None
-        mine, theirs = _chainrule_median(task), summary(task.results.get(system, []))
-        if not mine or not theirs:
-            return None
-        value = theirs["median"] / mine if invert else mine / theirs["median"]
-        return f"{value:.3f}x"  # three places: the targets sit at 1.05x
+    def put(label: str, n: int, value: str | None) -> None:
+        if value is not None:
+            rows.setdefault(label, {})[n] = value
 
-    for key, label in (("mlp1", "workload 1"), ("mlp2", "workload 2")):
-        for system in ("numpy", "torch", "jax"):
-            r = ratio(key, system)
-            if r:
-                lines.append(f"- {label}: chainrule / {system} step time = {r}")
-    memory = by_key.get("mlp2_memory")
-    if memory is not None:
-        mine = _traced(memory, "chainrule")
-        base = _traced(memory, "numpy")
-        if mine and base:
-            lines.append(f"- workload 2 peak memory: chainrule / numpy = {mine / base:.2f}x")
-    tiny = by_key.get("tiny")
-    if tiny is not None:
-        stats = summary(tiny.results.get("chainrule", []))
-        if stats:
-            us = stats["median"] / tiny.spec["n_ops"] * 1e6
-            lines.append(f"- workload 3: chainrule {us:.1f} us per op, forward + backward")
-    r = ratio("chain_100000", "torch", invert=True)
-    if r:
-        lines.append(f"- workload 4, N = 1e5: torch / chainrule time = {r}")
-    r = ratio("moons", "micrograd", invert=True)
-    if r:
-        lines.append(f"- workload 5: chainrule is {float(r[:-1]):.0f} times faster than micrograd")
+    for n, tasks in by_cores.items():
+        by_key = {task.key: task for task in tasks}
+        ratio = functools.partial(_same_run_ratio, by_key)
+
+        for key, label in (("mlp1", "workload 1"), ("mlp2", "workload 2")):
+            for system in ("numpy", "torch", "jax"):
+                put(f"{label}: chainrule / {system} step time", n, ratio(key, system))
+        memory = by_key.get("mlp2_memory")
+        if memory is not None:
+            mine, base = _traced(memory, "chainrule"), _traced(memory, "numpy")
+            if mine and base:
+                put("workload 2 peak memory: chainrule / numpy", n, f"{mine / base:.2f}x")
+        tiny = by_key.get("tiny")
+        if tiny is not None:
+            stats = summary(tiny.results.get("chainrule", []))
+            if stats:
+                us = stats["median"] / tiny.spec["n_ops"] * 1e6
+                put("workload 3: chainrule us per op, forward + backward", n, f"{us:.2f}")
+            put("workload 3: chainrule / torch per op", n, ratio("tiny", "torch"))
+        for key, label in (("chain_100000", "1e5"), ("chain_1000000", "1e6")):
+            put(f"workload 4, N = {label}: chainrule / torch time", n, ratio(key, "torch"))
+            task = by_key.get(key)
+            if task is not None:
+                mine, theirs = _rss_growth(task, "chainrule"), _rss_growth(task, "torch")
+                if mine and theirs:
+                    put(f"workload 4, N = {label}: chainrule / torch peak RSS growth", n,
+                        f"{mine / theirs:.2f}x")  # fmt: skip
+        r = ratio("moons", "micrograd", invert=True)
+        if r:
+            put("workload 5: micrograd / chainrule step time", n, f"{float(r[:-1]):.0f}x")
+    lines = [
+        "## Headline ratios (same run, same cores)",
+        "",
+        "Below 1 chainrule is faster.",
+        "",
+        "| ratio | " + " | ".join(_cores(n) for n in counts) + " |",
+        "|---|" + "---:|" * len(counts),
+    ]
+    for label, values in rows.items():
+        lines.append(f"| {label} | " + " | ".join(values.get(n, "") for n in counts) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _same_run_ratio(by_key: dict, key: str, system: str, invert: bool = False) -> str | None:
+    """chainrule's median over ``system``'s in task ``key`` (or the inverse), or None."""
+    task = by_key.get(key)
+    if task is None:
+        return None
+    mine, theirs = _chainrule_median(task), summary(task.results.get(system, []))
+    if not mine or not theirs:
+        return None
+    value = theirs["median"] / mine if invert else mine / theirs["median"]
+    return f"{value:.3f}x"  # three places: the targets sit at 1.03x
+
+
+def _flags(tasks: list) -> str:
+    found = [line for task in tasks for line in flagged(task)]
+    head = "## Rows that used more cores than given, or were not pinned as asked"
+    if not found:
+        return (
+            f"{head}\n\nNone: every child ran on the CPUs asked, pinned before its first "
+            f"library import, and no timed region's CPU/wall exceeded {CPU_TOLERANCE:.1f} x "
+            "the cores given.\n"
+        )
+    return f"{head}\n\n" + "\n".join(f"- {line}" for line in found) + "\n"
+
+
+def _rss_growth(task, system: str) -> float | None:
+    values = [r["rss_growth"] for r in task.results.get(system, []) if r.get("rss_growth")]
+    return float(statistics.median(values)) if values else None
 
 
 def _mlp_table(task, gemm_flops: Callable, peak: float | None) -> str:
@@ -243,10 +381,11 @@ def _mlp_table(task, gemm_flops: Callable, peak: float | None) -> str:
     def cells(results: list[dict], stats: dict[str, float]) -> list[str]:
         pct = f"{100 * floor / stats['median']:.0f}%" if floor else "n/a"
         times = [f"{stats[k] * 1e3:.3f}" for k in ("median", "min", "max")]
-        return [*times, _ratio(stats["median"], base), pct, _how(results)]
+        cpu = cpu_cell(results, len(task.cpus))
+        return [*times, _ratio(stats["median"], base), pct, cpu, _how(results)]
 
-    header = "| system | median ms | min ms | max ms | vs chainrule | % of peak | how |"
-    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---|", cells)
+    header = "| system | median ms | min ms | max ms | vs chainrule | % of peak | CPU/wall | how |"
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---|", cells)
     return "\n".join(intro + rows) + "\n"
 
 
@@ -296,13 +435,14 @@ def _per_op_table(task) -> str:
             for phase in ("forward", "backward")
         ]
         totals = [f"{stats[k] * us:.2f}" for k in ("median", "min", "max")]
-        return [*totals, *(f"{t * us:.2f}" for t in phases), _ratio(stats["median"], base)]
+        return [*totals, *(f"{t * us:.2f}" for t in phases), _ratio(stats["median"], base),
+                cpu_cell(results, len(task.cpus))]  # fmt: skip
 
     header = (
         "| system | us/op fwd+bwd (median) | min | max | forward us/op | backward us/op "
-        "| vs chainrule |"
+        "| vs chainrule | CPU/wall |"
     )
-    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|", cells)
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---:|", cells)
     return "\n".join(intro + rows) + "\n"
 
 
@@ -313,8 +453,9 @@ def _chain_table(tasks: list) -> str:
     rows = [
         "## 4. A deep chain of N elementwise ops (mul, add), forward + backward",
         "",
-        "Seconds (median over rounds), with us per op and the ratio to chainrule beneath. "
-        "A blank cell: not run at that N (the peer would take minutes).",
+        "Seconds (median over rounds), with us per op, the ratio to chainrule, the peak RSS "
+        "growth of the timed chains and CPU/wall beneath. A blank cell: not run at that N "
+        "(the peer would take minutes).",
         "",
         "| N | " + " | ".join(systems) + " |",
         "|---:|" + "---:|" * len(systems),
@@ -332,9 +473,12 @@ def _chain_table(tasks: list) -> str:
             if stats is None:
                 cells.append(failure(results)[:40])
                 continue
+            growth = _rss_growth(task, system)
+            memory = f"{growth / 2**20:.0f} MB" if growth else "< 1 MB"
             cells.append(
                 f"{stats['median']:.4f} s<br>{stats['median'] / n * 1e6:.1f} us/op<br>"
-                f"{_ratio(stats['median'], base)}"
+                f"{_ratio(stats['median'], base)}<br>{memory}<br>"
+                f"CPU/wall {cpu_cell(results, len(task.cpus))}"
             )
         rows.append(f"| {n:,} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
@@ -346,10 +490,11 @@ def _plain_table(task, scale: float, unit: str) -> str:
     def cells(results: list[dict], stats: dict[str, float]) -> list[str]:
         loss = next((r["first_loss"] for r in results if "first_loss" in r), float("nan"))
         times = [f"{stats[k] * scale:.3f}" for k in ("median", "min", "max")]
-        return [*times, _ratio(stats["median"], base), f"{loss:.6f}"]
+        cpu = cpu_cell(results, len(task.cpus))
+        return [*times, _ratio(stats["median"], base), f"{loss:.6f}", cpu]
 
-    header = f"| system | median {unit} | min | max | vs chainrule | first loss |"
-    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|", cells)
+    header = f"| system | median {unit} | min | max | vs chainrule | first loss | CPU/wall |"
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|", cells)
     return "\n".join([f"## {task.title}", "", *rows]) + "\n"
 
 
@@ -376,14 +521,15 @@ def _digits_table(task) -> str:
             f"{ok[0]['accuracy']:.3f}",
             f"{wall:.2f}",
             f"{rss:.0f}",
+            cpu_cell(results, len(task.cpus)),
             _how(results),
         ]
 
     header = (
         "| system | fit s (median) | vs chainrule | epochs | accuracy | process wall s "
-        "| peak RSS MB | how |"
+        "| peak RSS MB | CPU/wall | how |"
     )
-    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---|", cells)
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---:|---|", cells)
     return "\n".join(intro + rows) + "\n"
 
 
@@ -400,6 +546,7 @@ def _explainer_table(tasks: list) -> str:
         checks = f" (at most {task.spec['max_checks']:,} checked)" if task.spec.get("check") else ""
         rows.append(
             f"- {label}{checks}: {stats['median']:.3f} s to explain one case and list all "
-            f"{terms} terms w_ij dE/dz_j of the 100 hidden units"
+            f"{terms} terms w_ij dE/dz_j of the 100 hidden units "
+            f"(CPU/wall {cpu_cell(results, len(task.cpus))})"
         )
     return "\n".join(rows) + "\n"

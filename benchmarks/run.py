@@ -1,12 +1,16 @@
 """Run chainrule's benchmark suite against its peers and write a markdown report.
 
-    python benchmarks/run.py --quick                 # a few minutes
-    python benchmarks/run.py                         # the full suite (< 20 minutes)
-    python benchmarks/run.py --only mlp1,chain --threads 1 --output report.md
+    python benchmarks/run.py --quick                 # 1 and 2 cores, report in benchmarks/results/
+    python benchmarks/run.py                         # the full suite
+    python benchmarks/run.py --only mlp1,chain --cores 1 --output /tmp/report.md
+    python benchmarks/run.py --quick --output docs/benchmarks.md   # regenerate the docs' report
 
-Every measurement runs in a fresh child process (``benchmarks/child.py``) with every thread pool
-pinned to ``--threads``; rounds are interleaved and the order of the systems rotates each round,
-so slow drift of a shared machine spreads over all systems. Ratios are taken within one run.
+Every measurement runs in a fresh child process (``benchmarks/child.py``) pinned to the same
+cores as every other system's (the affinity mask is set before the interpreter starts, and again
+by the child before its first import) with every thread pool sized to them; each timed region
+records CPU time beside wall time, so a system that used more cores than it was given shows.
+Rounds are interleaved and the order of the systems rotates each round, so slow drift of a shared
+machine spreads over all systems. Ratios are taken within one run and one core count.
 """
 
 from __future__ import annotations
@@ -21,16 +25,19 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/ first, not the repo
     sys.path.insert(0, str(REPO))
+#: Where reports go by default (git-ignored).
+RESULTS = REPO / "benchmarks" / "results"
 
 from benchmarks import report  # noqa: E402
 from benchmarks.common import OPENBLAS_OVERRIDES, child_environment, cpu_model  # noqa: E402
+from benchmarks.pinning import format_cpus  # noqa: E402
 from benchmarks.workloads.mlp import gemm_flops  # noqa: E402
 
 MLP_SYSTEMS = ["chainrule", "numpy", "torch", "jax", "autograd", "sklearn"]
@@ -49,6 +56,7 @@ class Task:
     rounds: int
     per_system: dict[str, dict[str, Any]] = field(default_factory=dict)  # spec overrides
     results: dict[str, list[dict]] = field(default_factory=dict)  # system -> one dict per round
+    cpus: list[int] = field(default_factory=lambda: [0])  # the cores every child is pinned to
 
 
 def plan(quick: bool) -> list[Task]:
@@ -99,13 +107,20 @@ def chain_tasks(quick: bool) -> list[Task]:
     return tasks
 
 
-def run_child(spec: dict, env: dict[str, str], timeout: float) -> dict:
-    """Run one measurement in a fresh process; add its wall time and peak RSS to the result."""
+def run_child(spec: dict, cpus: list[int], env: dict[str, str], timeout: float) -> dict:
+    """Run one measurement in a fresh process pinned to ``cpus``; add its wall time."""
     start = time.perf_counter()
     command = [sys.executable, "-m", "benchmarks.child", json.dumps(spec)]
     try:
         done = subprocess.run(
-            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+            command,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            # between fork and exec: the interpreter itself starts on the given cores
+            preexec_fn=lambda: os.sched_setaffinity(0, cpus),
         )
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "error": f"no result within {timeout:.0f} s"}
@@ -119,15 +134,16 @@ def run_child(spec: dict, env: dict[str, str], timeout: float) -> dict:
     return result
 
 
-def run_task(task: Task, env: dict[str, str], timeout: float) -> None:
+def run_task(task: Task, unset_openblas_coretype: bool, timeout: float) -> None:
     """All rounds of one task, the order of the systems rotated by one each round."""
+    env = child_environment(task.cpus, unset_openblas_coretype)
     for r in range(task.rounds):
         shift = r % len(task.systems)
         for system in task.systems[shift:] + task.systems[:shift]:
             spec = {**task.spec, **task.per_system.get(system, {})}
             if task.spec["workload"] not in ("sgemm", "explainer"):
                 spec["system"] = system
-            result = run_child(spec, env, timeout)
+            result = run_child(spec, task.cpus, env, timeout)
             task.results.setdefault(system, []).append(result)
             _progress(task, r, system, result)
 
@@ -137,10 +153,14 @@ def _progress(task: Task, r: int, system: str, result: dict) -> None:
         what = f"median {statistics.median(result['times']) * 1e3:.3f} ms"
     else:
         what = result.get("status", "done") + " " + result.get("error", result.get("reason", ""))
-    print(f"  [{task.key} round {r + 1}/{task.rounds}] {system:<10} {what}", file=sys.stderr)
+    cores = len(task.cpus)
+    if "cpu_per_wall" in result or "cpu_times" in result:
+        what += f", CPU/wall {report.cpu_per_wall(result):.2f}"
+    label = f"{task.key} {cores} core{'s' if cores > 1 else ''} round {r + 1}/{task.rounds}"
+    print(f"  [{label}] {system:<10} {what}", file=sys.stderr)
 
 
-def machine_facts(args: argparse.Namespace) -> dict[str, Any]:
+def machine_facts(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """What the report's header records about the machine and the run."""
     versions = {}
     for name in ("numpy", "torch", "jax", "jaxlib", "autograd", "scikit-learn", "micrograd",
@@ -152,11 +172,12 @@ def machine_facts(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cpu": cpu_model(),
-        "cores": os.cpu_count(),
+        "cores_visible": os.cpu_count(),
         "load_average_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "threads": args.threads,
+        "cpu_sets": args.cpu_sets,
+        "command": " ".join(["python benchmarks/run.py", *argv]),
         "openblas_env": {name: os.environ.get(name) for name in OPENBLAS_OVERRIDES},
         "unset_openblas_coretype": args.unset_openblas_coretype,
         "quick": args.quick,
@@ -164,15 +185,52 @@ def machine_facts(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def default_output() -> Path:
+    """Where a report goes unless ``--output`` says otherwise: a fresh, git-ignored file, so a
+    run never overwrites docs/benchmarks.md (or an earlier run's report) by surprise."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return RESULTS / f"report-{stamp}.md"
+
+
+def cpu_sets(text: str, available: list[int]) -> list[list[int]]:
+    """``--cores 1,2`` -> one CPU set per count: the first ``n`` CPUs this process may run on."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(
+            f"--cores: {text!r} is not a comma-separated list of core counts"
+        ) from None
+    if not counts:
+        raise ValueError("--cores: give at least one core count")
+    for n in counts:
+        if not 1 <= n <= len(available):
+            raise ValueError(
+                f"--cores: {n} core(s) asked, this process may run on {len(available)} "
+                f"(CPUs {format_cpus(available)})"
+            )
+    return [available[:n] for n in dict.fromkeys(counts)]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, N up to 1e5")
-    parser.add_argument("--threads", type=int, default=1, help="threads for every system")
+    parser.add_argument(
+        "--cores",
+        default=None,
+        help="core counts to run the whole suite at, every system pinned to the same first N "
+        "CPUs (default 1,2, or 1 on a one-core machine)",
+    )
     parser.add_argument(
         "--only", default="", help=f"comma-separated subset of: {','.join(WORKLOAD_NAMES)}"
     )
-    parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks.md"))
-    parser.add_argument("--json", default="", help="also write the raw results here")
+    parser.add_argument(
+        "--output",
+        default="",
+        help="the markdown report (default: benchmarks/results/report-<date>-<time>.md)",
+    )
+    parser.add_argument(
+        "--json", default="", help="the raw results (default: the report's path with .json)"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
     parser.add_argument(
         "--unset-openblas-coretype",
@@ -180,32 +238,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the child processes",
     )
     args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, not {args.threads}")
+    available = sorted(os.sched_getaffinity(0))
+    if args.cores is None:  # both tables, or the one a one-core machine can measure
+        args.cores = "1,2" if len(available) > 1 else "1"
+    try:
+        args.cpu_sets = cpu_sets(args.cores, available)
+    except ValueError as error:
+        parser.error(str(error))
     unknown = {w for w in args.only.split(",") if w} - set(WORKLOAD_NAMES)
     if unknown:
         parser.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from {WORKLOAD_NAMES}")
+    args.output = Path(args.output) if args.output else default_output()
+    args.json = Path(args.json) if args.json else args.output.with_suffix(".json")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     wanted = {w for w in args.only.split(",") if w}
-    tasks = [t for t in plan(args.quick) if not wanted or t.key.split("_")[0] in wanted]
-    env = child_environment(args.threads, args.unset_openblas_coretype)
-    facts = machine_facts(args)
+    # task by task, each core count in turn: a workload's tables are measured close in time
+    tasks = [
+        replace(task, cpus=cpus, results={})
+        for task in plan(args.quick)
+        if not wanted or task.key.split("_")[0] in wanted
+        for cpus in args.cpu_sets
+    ]
+    facts = machine_facts(args, argv)
     started = time.perf_counter()
     for task in tasks:
-        print(f"{task.title}", file=sys.stderr)
-        run_task(task, env, args.timeout)
+        print(f"{task.title} on CPU(s) {format_cpus(task.cpus)}", file=sys.stderr)
+        run_task(task, args.unset_openblas_coretype, args.timeout)
     facts["suite_seconds"] = time.perf_counter() - started
     facts["load_average_at_end"] = os.getloadavg()
     text = report.render(facts, tasks, gemm_flops)
-    _write(Path(args.output), text)
-    if args.json:
-        raw = {"facts": facts, "tasks": [t.__dict__ for t in tasks]}
-        _write(Path(args.json), json.dumps(raw, indent=1, default=str))
-    print(f"report written to {args.output} ({facts['suite_seconds']:.0f} s)", file=sys.stderr)
+    _write(args.output, text)
+    raw = {"facts": facts, "tasks": [t.__dict__ for t in tasks]}
+    _write(args.json, json.dumps(raw, indent=1, default=str))
+    seconds = facts["suite_seconds"]
+    print(f"report written to {args.output}, raw results to {args.json} ({seconds:.0f} s)",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 

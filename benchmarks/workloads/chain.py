@@ -13,12 +13,13 @@ length-1 float64 vectors (mul, add: every peer, micrograd included, has them) fo
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from benchmarks.common import bench_threads
+from benchmarks.common import bench_threads, max_rss_bytes
 
 Run = Callable[[int], tuple[float, float]]  # n_ops -> (forward seconds, backward seconds)
 
@@ -208,17 +209,28 @@ def measure(
     system: str, n_ops: int, width: int, dtype: str, ops: list[str], reps: int, warmup: int
 ) -> dict:
     """Forward and backward seconds of a chain of ``n_ops`` ops, ``reps`` times after warming up
-    on a chain of at most 300 ops (enough to fill caches, short enough for micrograd)."""
+    on a chain of at most 300 ops (enough to fill caches, short enough for micrograd).
+
+    ``rss_growth`` is how far the timed chains raised the process's peak RSS above what imports
+    and the warm-up had reached: the memory a chain's graph (and its backward) holds at its peak,
+    the one measure that sees torch's allocator as well as NumPy's.
+    """
     try:
         run = SYSTEMS[system](width, dtype, ops)
     except NotImplementedError as error:
         return {"status": "skipped", "reason": str(error)}
     for _ in range(warmup):
         run(min(n_ops, 300))
-    forward, backward = [], []
+    gc.collect()
+    rss_before = max_rss_bytes()
+    forward, backward, cpu, wall = [], [], 0.0, 0.0
     for _ in range(reps):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         f, b = run(n_ops)
+        cpu += time.process_time() - cpu0
+        wall += time.perf_counter() - wall0
         forward.append(f)
         backward.append(b)
     return {"times": [f + b for f, b in zip(forward, backward)], "forward": forward,
-            "backward": backward}  # fmt: skip
+            "backward": backward, "cpu_per_wall": cpu / wall,
+            "rss_growth": max_rss_bytes() - rss_before}  # fmt: skip

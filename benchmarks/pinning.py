@@ -1,0 +1,101 @@
+"""Pin a benchmark process to a set of cores before any library starts its thread pools.
+
+Standard library only: ``benchmarks/child.py`` imports this first, before NumPy, PyTorch or JAX,
+so every library sees the pinned set when it sizes its thread pool (XLA and OpenMP read the
+affinity mask; the thread variables below cover the BLAS pools that read only the environment).
+Thread counts alone are not enough: XLA's CPU client starts a pool per core whatever its flags
+say, and only the affinity mask keeps it on the cores it was given.
+
+    BENCH_CORES=0 python -m benchmarks.child '{...}'     # one core: CPU 0
+    BENCH_CORES=0,1 python -m benchmarks.child '{...}'   # two cores
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: The environment variable that names the CPUs a child runs on ("0" or "0,1").
+CORES_VARIABLE = "BENCH_CORES"
+#: Thread-pool sizes read from the environment, all set to the number of cores given.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+#: Libraries that must not be imported before the process is pinned.
+LIBRARIES = ("numpy", "scipy", "torch", "jax", "jaxlib", "sklearn", "autograd", "chainrule")
+#: A CPU/wall ratio above this many times the cores given means a system used more cores.
+CPU_TOLERANCE = 1.10
+#: Added to XLA_FLAGS at one core: no Eigen thread pool inside XLA's kernels.
+XLA_ONE_CORE = "--xla_cpu_multi_thread_eigen=false"
+
+
+def parse_cpus(text: str) -> list[int]:
+    """``"0,1"`` -> ``[0, 1]``; a clear error for anything that is not a list of CPU numbers."""
+    try:
+        cpus = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ValueError(
+            f"{CORES_VARIABLE}: {text!r} is not a comma-separated list of CPUs"
+        ) from None
+    if not cpus or cpus[0] < 0:
+        raise ValueError(f"{CORES_VARIABLE}: {text!r} names no CPU")
+    return cpus
+
+
+def format_cpus(cpus: list[int]) -> str:
+    """The inverse of :func:`parse_cpus`."""
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def thread_environment(cpus: list[int], base: dict[str, str]) -> dict[str, str]:
+    """``base`` with the cores named and every thread pool sized to their number."""
+    env = dict(base)
+    n = len(cpus)
+    env[CORES_VARIABLE] = format_cpus(cpus)
+    env["BENCH_THREADS"] = str(n)
+    for name in THREAD_VARIABLES:
+        env[name] = str(n)
+    eigen = XLA_ONE_CORE.split("=")[0]
+    flags = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(eigen)]
+    if n == 1:
+        flags.append(XLA_ONE_CORE)
+    env["XLA_FLAGS"] = " ".join(flags)
+    return env
+
+
+def pin_from_environment() -> dict:
+    """Pin this process to ``$BENCH_CORES`` (if set) and size the thread pools to match.
+
+    Returns what a result should record: the CPUs asked for, the affinity read back right after
+    pinning, and which of :data:`LIBRARIES` were already imported (none, when called first).
+    """
+    loaded = sorted(name for name in LIBRARIES if name in sys.modules)
+    text = os.environ.get(CORES_VARIABLE, "")
+    if not text:
+        return {"requested": None, "affinity": sorted(os.sched_getaffinity(0)), "loaded": loaded}
+    cpus = parse_cpus(text)
+    os.sched_setaffinity(0, cpus)
+    os.environ.update(thread_environment(cpus, dict(os.environ)))
+    return {"requested": cpus, "affinity": sorted(os.sched_getaffinity(0)), "loaded": loaded}
+
+
+def threads_now() -> int:
+    """How many threads this process runs now (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def over_cores(cpu_per_wall: float | None, cores: int) -> bool:
+    """True when a row used more than the cores it was given, past the tolerance."""
+    return cpu_per_wall is not None and cpu_per_wall > cores * CPU_TOLERANCE

@@ -1,0 +1,146 @@
+"""The suite's fairness machinery: children pinned before their imports, CPU/wall flags, and a
+report that goes where --output says and nowhere else (no timing here: a 32 x 32 sgemm)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # the repo root holds benchmarks/
+
+from benchmarks.common import child_environment  # noqa: E402
+from benchmarks.pinning import over_cores, parse_cpus, thread_environment  # noqa: E402
+
+from benchmarks import report, run  # noqa: E402
+
+TINY_SGEMM = {"workload": "sgemm", "n": 32, "reps": 2}
+FIRST_CPU = min(os.sched_getaffinity(0))
+
+
+def _env(cpus: list[int]) -> dict[str, str]:
+    env = child_environment(cpus, unset_openblas_coretype=False)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO)])  # this checkout's copy
+    return env
+
+
+def test_a_child_pins_itself_before_it_imports_a_library():
+    """Started without the parent's exec-time mask, the child pins itself from $BENCH_CORES
+    before numpy is imported, and stays pinned to the end."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.child", json.dumps(TINY_SGEMM)],
+        cwd=REPO,
+        env=_env([FIRST_CPU]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH-RESULT "))
+    result = json.loads(line.removeprefix("BENCH-RESULT "))
+    pinning = result["pinning"]
+    assert pinning["requested"] == [FIRST_CPU]
+    assert pinning["affinity"] == [FIRST_CPU]  # read back right after pinning
+    assert pinning["loaded"] == []  # no library was imported before it
+    assert pinning["affinity_at_end"] == [FIRST_CPU]
+    assert len(result["cpu_times"]) == len(result["times"]) == 2
+
+
+def test_the_parent_pins_the_child_and_sizes_its_thread_pools():
+    result = run.run_child(TINY_SGEMM, [FIRST_CPU], _env([FIRST_CPU]), timeout=120)
+    assert result["pinning"]["affinity"] == [FIRST_CPU]
+    blas = [b for b in result["blas"] if "num_threads" in b]
+    assert blas and all(b["num_threads"] == 1 for b in blas)  # OPENBLAS_NUM_THREADS=1 held
+
+
+def test_thread_environment_matches_the_cores():
+    env = thread_environment([0, 1], {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false --foo"})
+    assert env["BENCH_CORES"] == "0,1"
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["BENCH_THREADS"] == "2"
+    assert env["XLA_FLAGS"] == "--foo"  # XLA's pool may use both cores
+    one = thread_environment([3], {})
+    assert one["MKL_NUM_THREADS"] == "1"
+    assert one["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false"
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "-1"])
+def test_bad_core_lists_are_refused(text):
+    with pytest.raises(ValueError, match="BENCH_CORES"):
+        parse_cpus(text)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "cores", "flagged"),
+    [(1.0, 1, False), (1.09, 1, False), (1.11, 1, True), (1.95, 1, True), (2.15, 2, False),
+     (2.3, 2, True), (None, 1, False)],
+)  # fmt: skip
+def test_cpu_over_wall_is_flagged_past_ten_percent_over_the_cores(ratio, cores, flagged):
+    assert over_cores(ratio, cores) is flagged
+
+
+def _task(cpus, results):
+    return run.Task("mlp1", "1. MLP", {"workload": "mlp"}, list(results), 1, cpus=cpus,
+                    results=results)  # fmt: skip
+
+
+def test_report_flags_a_row_that_used_two_cores_when_given_one():
+    pinned = {"affinity": [0], "loaded": [], "process_cpu_per_wall": 0.9}
+    honest = {"times": [1.0, 1.0], "cpu_times": [0.99, 1.0], "pinning": pinned}
+    greedy = {"times": [1.0, 1.0], "cpu_times": [1.9, 2.0], "pinning": pinned}
+    task = _task([0], {"chainrule": [honest], "jax": [greedy]})
+    flags = report.flagged(task)
+    assert len(flags) == 1 and "jax" in flags[0] and "1.95" in flags[0]
+    assert report.cpu_cell([greedy], 1).startswith("**1.95")
+    assert report.cpu_cell([honest], 1) == "0.99"
+    # the same numbers on two cores are within the limit
+    assert report.flagged(_task([0, 1], {"jax": [{**greedy, "pinning": {
+        **pinned, "affinity": [0, 1]}}]})) == []  # fmt: skip
+
+
+def test_report_flags_a_child_that_was_not_pinned_as_asked():
+    loose = {"times": [1.0], "cpu_times": [1.0]}
+    wrong = {**loose, "pinning": {"affinity": [0, 1], "loaded": []}}
+    late = {**loose, "pinning": {"affinity": [0], "loaded": ["numpy"]}}
+    flags = report.flagged(_task([0], {"torch": [wrong], "numpy": [late]}))
+    assert any("affinity [0, 1] != [0]" in f for f in flags)
+    assert any("imported before pinning" in f for f in flags)
+
+
+def test_the_default_output_is_a_fresh_file_under_benchmarks_results():
+    args = run.parse_args(["--cores", "1"])
+    assert args.output.parent == REPO / "benchmarks" / "results"
+    assert args.output.suffix == ".md" and args.json == args.output.with_suffix(".json")
+    chosen = run.parse_args(["--cores", "1", "--output", "/tmp/x/report.md"])
+    assert chosen.output == Path("/tmp/x/report.md")
+    assert chosen.json == Path("/tmp/x/report.json")
+
+
+def test_too_many_cores_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run.parse_args(["--cores", str(len(os.sched_getaffinity(0)) + 1)])
+    assert exit_info.value.code == 2
+    assert "--cores" in capsys.readouterr().err
+
+
+def test_a_run_writes_where_output_says_and_leaves_the_docs_alone(tmp_path, monkeypatch):
+    docs = REPO / "docs" / "benchmarks.md"
+    before = docs.read_bytes()
+    monkeypatch.setattr(run, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(
+        run, "plan", lambda quick: [run.Task("sgemm", "Peak sgemm", dict(TINY_SGEMM), ["numpy"], 1)]
+    )
+    assert run.main(["--cores", "1"]) == 0
+    (written,) = (tmp_path / "results").glob("report-*.md")
+    text = written.read_text()
+    assert "## At 1 core" in text and "peak sgemm (float32 matmul) at 1 core" in text
+    raw = json.loads(written.with_suffix(".json").read_text())
+    assert raw["tasks"][0]["results"]["numpy"][0]["pinning"]["loaded"] == []
+    assert docs.read_bytes() == before
+    mine = tmp_path / "elsewhere" / "mine.md"
+    assert run.main(["--cores", "1", "--output", str(mine)]) == 0
+    assert mine.exists() and mine.with_suffix(".json").exists()
+    assert docs.read_bytes() == before

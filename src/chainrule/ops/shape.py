@@ -80,8 +80,8 @@ def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:
 
 def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands of a binary op as tensors (whichever is a tensor sets a scalar's dtype)."""
-    if isinstance(a, Tensor):
-        return a, as_tensor(b, a)
+    if isinstance(a, Tensor):  # the common case, two tensors, without a call per operand
+        return a, b if isinstance(b, Tensor) else as_tensor(b, a)
     b = as_tensor(b)
     return as_tensor(a, b), b
 

@@ -30,7 +30,8 @@ METHOD = """\
   processes) beside its wall time. The *CPU/wall* column is the median over rounds; a row where
   any round's CPU/wall exceeds 1.1 x the cores given is flagged in bold and listed under the
   headline, as is any child whose affinity read back differs from the cores asked or that had a
-  library imported before it pinned itself.
+  library imported before it pinned itself. *CPU ms* (workloads 1-2) is the median CPU time per
+  step: at one core, what the step costs with the time spent waiting for the core left out.
 - Inside a child: untimed warm-up calls (JAX compiles here), then timed calls; the child's
   number is the median of its calls. Tables give the median over rounds, the min and max over
   rounds, and the ratio to chainrule in the same run (below 1 is faster than chainrule).

@@ -229,7 +229,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the markdown report (default: benchmarks/results/report-<date>-<time>.md)",
     )
     parser.add_argument(
-        "--json", default="", help="the raw results (default: the report's path with .json)"
+        "--json", default="", help="the raw results (default: benchmarks/results/<report>.json)"
     )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
     parser.add_argument(
@@ -249,7 +249,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if unknown:
         parser.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from {WORKLOAD_NAMES}")
     args.output = Path(args.output) if args.output else default_output()
-    args.json = Path(args.json) if args.json else args.output.with_suffix(".json")
+    # the raw results stay out of the docs: beside a default report, else under benchmarks/results
+    args.json = Path(args.json) if args.json else RESULTS / f"{args.output.stem}.json"
     return args
 
 

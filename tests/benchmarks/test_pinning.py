@@ -116,7 +116,7 @@ def test_the_default_output_is_a_fresh_file_under_benchmarks_results():
     assert args.output.suffix == ".md" and args.json == args.output.with_suffix(".json")
     chosen = run.parse_args(["--cores", "1", "--output", "/tmp/x/report.md"])
     assert chosen.output == Path("/tmp/x/report.md")
-    assert chosen.json == Path("/tmp/x/report.json")
+    assert chosen.json == REPO / "benchmarks" / "results" / "report.json"  # not beside the docs
 
 
 def test_too_many_cores_is_a_usage_error(capsys):
@@ -142,5 +142,5 @@ def test_a_run_writes_where_output_says_and_leaves_the_docs_alone(tmp_path, monk
     assert docs.read_bytes() == before
     mine = tmp_path / "elsewhere" / "mine.md"
     assert run.main(["--cores", "1", "--output", str(mine)]) == 0
-    assert mine.exists() and mine.with_suffix(".json").exists()
+    assert mine.exists() and (tmp_path / "results" / "mine.json").exists()
     assert docs.read_bytes() == before

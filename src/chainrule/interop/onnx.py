@@ -1,0 +1,215 @@
+"""ONNX export: a chainrule network as an ONNX graph that onnxruntime (or any ONNX runtime) runs.
+
+The graph is built node by node with ``onnx.helper`` (no tracing): each ``Linear`` is one ``Gemm``
+(``MatMul`` without a bias) whose B input is chainrule's weight w_ij as it is, (n_in, n_out), so no
+transpose is needed (``transB=0``); each unit layer is its ONNX operator (Sigmoid, Tanh, Relu,
+Softmax, LogSoftmax); Dropout and Identity vanish (inference). The opset is fixed at 17 (every
+onnxruntime from 1.13 runs it) and the first dimension of the input and the output is a named,
+dynamic ``batch``.
+
+Given the loss a model was trained with, the export adds what the loss applies itself, as
+``chainrule predict`` does: softmax after cross-entropy's logits, the logistic after binary
+cross-entropy's. Given a run's standardizer, the graph starts with ``(x - mean) / std`` in float64
+(the arithmetic of ``predict``), so the ONNX model takes the raw rows ``predict`` reads.
+
+>>> import chainrule as cr                                           # doctest: +SKIP
+>>> cr.interop.to_onnx(model, "model.onnx", loss="cross-entropy")    # doctest: +SKIP
+>>> cr.interop.export_run_onnx("runs/digits-...", "digits.onnx")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ConversionError
+
+#: The opset every exported model declares, and the IR version that goes with it.
+OPSET = 17
+IR_VERSION = 8
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+BATCH_DIM = "batch"
+
+
+def _onnx() -> Any:
+    """The onnx package, imported on first use; a clear error where it is not installed."""
+    try:
+        import onnx
+    except ImportError:
+        raise ConversionError(
+            "onnx is not installed; ONNX export needs it: pip install 'chainrule[onnx]'"
+        ) from None
+    return onnx
+
+
+def _unit_ops() -> dict[type, tuple[str, Any]]:
+    """chainrule unit layer class -> (ONNX operator, its attributes from the layer)."""
+    from chainrule import nn
+
+    return {
+        nn.Logistic: ("Sigmoid", lambda m: {}),
+        nn.Tanh: ("Tanh", lambda m: {}),
+        nn.ReLU: ("Relu", lambda m: {}),
+        nn.Softmax: ("Softmax", lambda m: {"axis": m.axis}),
+        nn.LogSoftmax: ("LogSoftmax", lambda m: {"axis": m.axis}),
+    }
+
+
+#: What a loss applies to the network's outputs before comparing (``train.metrics.loss_kind``),
+#: as the ONNX node that ``predict``'s probabilities need.
+_LOSS_OUTPUT_OPS = {"softmax": ("Softmax", {"axis": -1}), "logit": ("Sigmoid", {})}
+
+
+def _as_loss(loss: Any) -> Any:
+    from chainrule import nn
+
+    if loss is None or isinstance(loss, nn.Loss):
+        return loss
+    if isinstance(loss, dict):
+        return nn.loss_from_config(loss)
+    return nn.loss_from_name(str(loss))
+
+
+def _standardizer_arrays(standardizer: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    if standardizer is None:
+        return None
+    state = standardizer if isinstance(standardizer, dict) else standardizer.state()
+    return np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64)
+
+
+class _Graph:
+    """The nodes and initialisers of one graph, threading the name of the current value."""
+
+    def __init__(self, onnx: Any, current: str) -> None:
+        self.onnx, self.current = onnx, current
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def add(self, op: str, extra_inputs: list[str], name: str, **attributes: Any) -> None:
+        out = f"{name}_out"
+        node = self.onnx.helper.make_node(
+            op, [self.current, *extra_inputs], [out], name=name, **attributes
+        )
+        self.nodes.append(node)
+        self.current = out
+
+
+def to_onnx(
+    model: Any,
+    path: str | os.PathLike | None = None,
+    *,
+    loss: Any = None,
+    standardizer: Any = None,
+    input_dtype: Any = None,
+    class_names: list[str] | None = None,
+) -> Any:
+    """Export ``model`` (an ``nn.Sequential`` of Linear and unit layers) as an ``onnx.ModelProto``,
+    written to ``path`` if given.
+
+    ``loss`` (a loss object, name or config) adds the output activation the loss implies;
+    ``standardizer`` (a fitted ``data.Standardizer`` or its state) puts the run's scaling in front.
+    The input ``input`` is ``(batch, n_in)`` of ``input_dtype``: by default float64 where there is
+    a standardizer (the rows are scaled in float64 and then cast to the model's dtype, exactly as
+    ``chainrule predict`` does), else the model's dtype. The output ``output`` is
+    ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``.
+    """
+    from chainrule import nn
+    from chainrule.train.metrics import loss_kind
+
+    onnx = _onnx()
+    layers = list(model) if type(model) is nn.Sequential else [model]
+    linears = [layer for layer in layers if type(layer) is nn.Linear]
+    if not linears:
+        raise ConversionError("to_onnx: the model has no Linear layer, so no input size")
+    dtype = np.dtype(linears[0].weight.dtype)
+    scaling = _standardizer_arrays(standardizer)
+    in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
+    graph = _Graph(onnx, INPUT_NAME)
+    if scaling is not None:
+        mean, std = (array.astype(in_dtype) for array in scaling)
+        graph.add("Sub", [graph.constant("standardizer_mean", mean)], "standardize_sub")
+        graph.add("Div", [graph.constant("standardizer_std", std)], "standardize_div")
+    if in_dtype != dtype:
+        graph.add("Cast", [], "cast", to=onnx.helper.np_dtype_to_tensor_dtype(dtype))
+    _add_layers(graph, layers)
+    kind = loss_kind(_as_loss(loss)) if loss is not None else "output"
+    if kind in _LOSS_OUTPUT_OPS:
+        op, attributes = _LOSS_OUTPUT_OPS[kind]
+        graph.add(op, [], f"loss_{op.lower()}", **attributes)
+    graph.nodes[-1].output[0] = OUTPUT_NAME  # the last value is the graph's output
+
+    helper = onnx.helper
+    n_in, n_out = linears[0].n_in, linears[-1].n_out
+    inputs = [helper.make_tensor_value_info(
+        INPUT_NAME, helper.np_dtype_to_tensor_dtype(in_dtype), [BATCH_DIM, n_in])]  # fmt: skip
+    outputs = [helper.make_tensor_value_info(
+        OUTPUT_NAME, helper.np_dtype_to_tensor_dtype(dtype), [BATCH_DIM, n_out])]  # fmt: skip
+    doc = f"chainrule network, {n_in} inputs -> {n_out} outputs" + (
+        f" ({'softmax' if kind == 'softmax' else 'logistic'} of the logits, as the loss implies)"
+        if kind in _LOSS_OUTPUT_OPS
+        else ""
+    )
+    proto = helper.make_model(
+        helper.make_graph(graph.nodes, "chainrule", inputs, outputs, graph.initializers, doc),
+        producer_name="chainrule",
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+    )
+    if class_names:
+        helper.set_model_props(proto, {"class_names": json.dumps(list(class_names))})
+    onnx.checker.check_model(proto)
+    if path is not None:
+        from chainrule.files import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), proto.SerializeToString())
+    return proto
+
+
+def _add_layers(graph: _Graph, layers: list[Any]) -> None:
+    from chainrule import nn
+
+    units = _unit_ops()
+    for position, layer in enumerate(layers):
+        kind = type(layer)
+        if kind is nn.Linear:
+            # chainrule's weight is (n_in, n_out): z = y @ W + b is Gemm with transB = 0
+            weight = graph.constant(f"{position}.weight", layer.weight.numpy())
+            if layer.bias is None:
+                graph.add("MatMul", [weight], f"linear_{position}")
+            else:
+                bias = graph.constant(f"{position}.bias", layer.bias.numpy())
+                graph.add("Gemm", [weight, bias], f"linear_{position}")
+        elif kind in units:
+            op, attributes = units[kind]
+            graph.add(op, [], f"{op.lower()}_{position}", **attributes(layer))
+        elif kind in (nn.Dropout, nn.Identity):
+            continue  # the identity at inference
+        else:
+            raise ConversionError(
+                f"to_onnx: layer {position} is {kind.__name__}, which has no ONNX export here; "
+                "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, "
+                "Dropout and Identity"
+            )
+
+
+def export_run_onnx(run: str | os.PathLike, path: str | os.PathLike) -> Any:
+    """Export a trained model (a run directory or a model directory) with its loss's output
+    activation and its standardizer, so the ONNX model answers what ``chainrule predict`` does."""
+    from chainrule import io
+
+    run = Path(run)
+    model_dir = run / "model" if (run / "model" / io.MODEL_JSON).exists() else run
+    model, info = io.load_model(model_dir)
+    return to_onnx(model, path, loss=info.get("loss"), standardizer=info.get("standardizer"),
+                   class_names=info.get("class_names"))  # fmt: skip

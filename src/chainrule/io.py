@@ -58,7 +58,7 @@ LAYOUT_KEY = "weight_layout"
 CHAINRULE_LAYOUT = "chainrule"
 TORCH_LAYOUT = "torch"
 _LAYOUTS = {
-    CHAINRULE_LAYOUT: "chainrule's (n_in, n_out) layout, w_ij",
+    CHAINRULE_LAYOUT: "chainrule's (n_in, n_out) layout (w_ij)",
     TORCH_LAYOUT: "PyTorch's (n_out, n_in) layout",
 }
 CHECKPOINT_FORMAT = "chainrule-checkpoint"

@@ -9,7 +9,7 @@ Neither PyTorch nor onnx is imported until a converter runs; each raises a clear
 >>> cr.interop.to_onnx(model, "model.onnx")                          # doctest: +SKIP
 """
 
-from chainrule.interop.onnx import export_run_onnx, to_onnx
+from chainrule.interop.onnx import saved_to_onnx, to_onnx
 from chainrule.interop.torch import (
     build_arch,
     from_torch,
@@ -24,7 +24,7 @@ from chainrule.interop.torch import (
 )
 
 __all__ = [
-    "build_arch", "export_run_onnx", "from_torch", "load_state_dict_from_torch", "load_torch",
-    "save_torch", "state_dict_from_torch", "state_dict_to_torch", "to_onnx", "to_torch",
+    "build_arch", "from_torch", "load_state_dict_from_torch", "load_torch", "save_torch",
+    "saved_to_onnx", "state_dict_from_torch", "state_dict_to_torch", "to_onnx", "to_torch",
     "weight_from_torch", "weight_to_torch",
 ]  # fmt: skip

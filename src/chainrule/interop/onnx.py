@@ -14,7 +14,7 @@ cross-entropy's. Given a run's standardizer, the graph starts with ``(x - mean) 
 
 >>> import chainrule as cr                                           # doctest: +SKIP
 >>> cr.interop.to_onnx(model, "model.onnx", loss="cross-entropy")    # doctest: +SKIP
->>> cr.interop.export_run_onnx("runs/digits-...", "digits.onnx")     # doctest: +SKIP
+>>> cr.interop.saved_to_onnx("runs/digits-.../model", "digits.onnx") # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -203,13 +203,12 @@ def _add_layers(graph: _Graph, layers: list[Any]) -> None:
             )
 
 
-def export_run_onnx(run: str | os.PathLike, path: str | os.PathLike) -> Any:
-    """Export a trained model (a run directory or a model directory) with its loss's output
-    activation and its standardizer, so the ONNX model answers what ``chainrule predict`` does."""
+def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None = None) -> Any:
+    """Export a saved model (what :func:`chainrule.io.load_model` reads) with its loss's output
+    activation, its standardizer and its class names, so the ONNX model answers what
+    ``chainrule predict`` does for the same raw rows."""
     from chainrule import io
 
-    run = Path(run)
-    model_dir = run / "model" if (run / "model" / io.MODEL_JSON).exists() else run
-    model, info = io.load_model(model_dir)
+    model, info = io.load_model(directory)
     return to_onnx(model, path, loss=info.get("loss"), standardizer=info.get("standardizer"),
                    class_names=info.get("class_names"))  # fmt: skip

@@ -73,14 +73,13 @@ def state_dict_from_torch(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     out = {}
     for name, value in state.items():
         array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
-        out[name] = (
-            weight_from_torch(array) if _is_linear_weight(name, array) else np.array(array)
-        )
+        out[name] = weight_from_torch(array) if _is_linear_weight(name, array) else np.array(array)
     return out
 
 
 def state_dict_to_torch(state: Mapping[str, Any], tensors: bool = True) -> dict[str, Any]:
-    """A chainrule ``state_dict`` in PyTorch's layout: torch tensors (or arrays if not ``tensors``)."""
+    """A chainrule ``state_dict`` in PyTorch's layout, as torch tensors (NumPy arrays if not
+    ``tensors``)."""
     out = {}
     for name, value in state.items():
         array = np.asarray(value.data if hasattr(value, "requires_grad") else value)
@@ -337,7 +336,7 @@ def _torch_linear_groups(state: Mapping[str, Any], where: str) -> list[tuple[str
                 f"{where}{name!r} has shape {tuple(value.shape)}; a Linear weight is 2-D"
             )
         groups.setdefault(prefix, {})[leaf] = name
-    for prefix, keys in groups.items():
+    for keys in groups.values():
         if "weight" not in keys:
             raise ModelFileError(f"{where}{keys['bias']!r} has no weight beside it")
 

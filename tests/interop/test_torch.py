@@ -300,3 +300,21 @@ def test_importing_chainrule_interop_imports_neither_torch_nor_onnx():
     result = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,
                             text=True, check=True)  # fmt: skip
     assert json.loads(result.stdout) == []
+
+
+def test_save_torch_needs_no_torch_and_refuses_what_has_no_counterpart(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    model = nn.mlp([2, 2, 1], output="logistic", rng=0)
+    path = save_torch(model, tmp_path / "net.safetensors")
+    np.testing.assert_array_equal(io.read_arrays(path)["2.weight"], model[2].weight.numpy().T)
+
+    class Scale(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+        def config(self):
+            return {"type": "Scale"}
+
+    with pytest.raises(ConversionError, match="layer 1 is Scale"):
+        save_torch(nn.Sequential(nn.Linear(2, 2), Scale()), tmp_path / "other.safetensors")
+    assert not (tmp_path / "other.safetensors").exists()

@@ -34,9 +34,12 @@ def export(
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
-    if format == "onnx":
-        interop.saved_to_onnx(model_dir, out)
-    else:
-        interop.save_torch(io.load_model(model_dir)[0], out)
+    try:
+        if format == "onnx":
+            interop.saved_to_onnx(model_dir, out)
+        else:
+            interop.save_torch(io.load_model(model_dir)[0], out)
+    except OSError as error:  # reading problems are ModelFileErrors already: this is the write
+        raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -107,36 +107,23 @@ def _check_dtype(dtype: Any, where: str) -> np.dtype:
     return result
 
 
-def _from_torch_layers(torch: Any) -> dict[type, Callable[[Any], Any]]:
-    """PyTorch layer class -> a builder of the chainrule layer (exact classes: a subclass may
-    compute something else, so it is refused rather than guessed)."""
+def _unit_table() -> dict[type, tuple[str, Callable[[Any], dict], Callable[[Any], Any]]]:
+    """The one table of unit layers: chainrule class -> (PyTorch class name, the PyTorch layer's
+    arguments from chainrule's, a builder of chainrule's layer from PyTorch's). Classes match
+    exactly: a subclass may compute something else, so it is refused rather than guessed."""
     from chainrule import nn
 
-    tnn = torch.nn
+    def axis(m: Any) -> int:
+        return -1 if m.dim is None else m.dim
+
     return {
-        tnn.Sigmoid: lambda m: nn.Logistic(),
-        tnn.Tanh: lambda m: nn.Tanh(),
-        tnn.ReLU: lambda m: nn.ReLU(),
-        tnn.Identity: lambda m: nn.Identity(),
-        tnn.Softmax: lambda m: nn.Softmax(axis=-1 if m.dim is None else m.dim),
-        tnn.LogSoftmax: lambda m: nn.LogSoftmax(axis=-1 if m.dim is None else m.dim),
-        tnn.Dropout: lambda m: nn.Dropout(p=m.p),
-    }
-
-
-def _to_torch_layers(torch: Any) -> dict[type, Callable[[Any], Any]]:
-    """chainrule layer class -> a builder of the PyTorch layer."""
-    from chainrule import nn
-
-    tnn = torch.nn
-    return {
-        nn.Logistic: lambda m: tnn.Sigmoid(),
-        nn.Tanh: lambda m: tnn.Tanh(),
-        nn.ReLU: lambda m: tnn.ReLU(),
-        nn.Identity: lambda m: tnn.Identity(),
-        nn.Softmax: lambda m: tnn.Softmax(dim=m.axis),
-        nn.LogSoftmax: lambda m: tnn.LogSoftmax(dim=m.axis),
-        nn.Dropout: lambda m: tnn.Dropout(p=m.p),
+        nn.Logistic: ("Sigmoid", lambda m: {}, lambda m: nn.Logistic()),
+        nn.Tanh: ("Tanh", lambda m: {}, lambda m: nn.Tanh()),
+        nn.ReLU: ("ReLU", lambda m: {}, lambda m: nn.ReLU()),
+        nn.Identity: ("Identity", lambda m: {}, lambda m: nn.Identity()),
+        nn.Softmax: ("Softmax", lambda m: {"dim": m.axis}, lambda m: nn.Softmax(axis(m))),
+        nn.LogSoftmax: ("LogSoftmax", lambda m: {"dim": m.axis}, lambda m: nn.LogSoftmax(axis(m))),
+        nn.Dropout: ("Dropout", lambda m: {"p": m.p}, lambda m: nn.Dropout(p=m.p)),
     }
 
 
@@ -180,7 +167,7 @@ def from_torch(net: Any, arch: Any = None) -> Any:
             f"from_torch: expected a torch.nn.Sequential or a state dict, got {type(net).__name__}"
         )
     layers_in = list(net) if type(net) is torch.nn.Sequential else [net]
-    builders = _from_torch_layers(torch)
+    builders = {getattr(torch.nn, name): build for name, _, build in _unit_table().values()}
     layers = []
     for position, layer in enumerate(layers_in):
         if type(layer) is torch.nn.Linear:
@@ -208,7 +195,7 @@ def to_torch(model: Any) -> Any:
     from chainrule import nn
 
     layers_in = list(model) if type(model) is nn.Sequential else [model]
-    builders = _to_torch_layers(torch)
+    units = _unit_table()
     layers = []
     for position, layer in enumerate(layers_in):
         if type(layer) is nn.Linear:
@@ -220,8 +207,9 @@ def to_torch(model: Any) -> Any:
                 if layer.bias is not None:
                     linear.bias.copy_(torch.from_numpy(np.asarray(layer.bias.numpy())))
             layers.append(linear)
-        elif type(layer) in builders:
-            layers.append(builders[type(layer)](layer))
+        elif type(layer) in units:
+            name, arguments, _ = units[type(layer)]
+            layers.append(getattr(torch.nn, name)(**arguments(layer)))
         else:
             raise ConversionError(
                 f"to_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
@@ -359,11 +347,17 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     PyTorch reads it with ``net.load_state_dict(safetensors.torch.load_file(path))`` into the
     network :func:`to_torch` builds; :func:`load_torch` reads it back into chainrule.
     """
-    from chainrule import io
+    from chainrule import io, nn
 
+    supported = (nn.Linear, *_unit_table())
+    for position, layer in enumerate(model if type(model) is nn.Sequential else [model]):
+        if type(layer) not in supported:  # PyTorch itself is not needed to write the file
+            raise ConversionError(
+                f"save_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
+                f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
+            )
     metadata = {"format": "pt", io.LAYOUT_KEY: io.TORCH_LAYOUT,
                 ARCHITECTURE_KEY: json.dumps(model.config())}  # fmt: skip
-    to_torch(model)  # refuses a layer PyTorch has no counterpart for, before anything is written
     return io.write_arrays(path, state_dict_to_torch(model.state_dict(), tensors=False), metadata)
 
 

@@ -66,6 +66,7 @@ RUNS = {
         "classes",
     ),  # fmt: skip
     "xor": (["--data", "xor", "--epochs", "5"], "xor"),
+    "family-trees": (["--data", "family-trees", "--epochs", "2"], "family-trees"),  # Parallel
 }
 
 
@@ -74,8 +75,8 @@ def trained(request, tmp_path_factory):
     """A tiny ``chainrule train`` run, and 37 raw rows it was trained on."""
     options, rows = RUNS[request.param]
     tmp = tmp_path_factory.mktemp(request.param)
-    if rows == "digits":
-        X = data.load("digits").X[:37].astype(np.float64)
+    if rows in ("digits", "family-trees"):
+        X = data.load(rows).X[:37].astype(np.float64)
     elif rows == "xor":
         X = np.tile(np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), (10, 1))[:37]
     else:

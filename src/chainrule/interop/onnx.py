@@ -3,9 +3,10 @@
 The graph is built node by node with ``onnx.helper`` (no tracing): each ``Linear`` is one ``Gemm``
 (``MatMul`` without a bias) whose B input is chainrule's weight w_ij as it is, (n_in, n_out), so no
 transpose is needed (``transB=0``); each unit layer is its ONNX operator (Sigmoid, Tanh, Relu,
-Softmax, LogSoftmax); Dropout and Identity vanish (inference). The opset is fixed at 17 (every
-onnxruntime from 1.13 runs it) and the first dimension of the input and the output is a named,
-dynamic ``batch``.
+Softmax, LogSoftmax); Dropout and Identity vanish (inference); a ``Parallel`` (the family-trees
+network's encoders) is a ``Split`` of the columns, its branches, and a ``Concat``. The opset is
+fixed at 17 (every onnxruntime from 1.13 runs it) and the first dimension of the input and the
+output is a named, dynamic ``batch``.
 
 Given the loss a model was trained with, the export adds what the loss applies itself, as
 ``chainrule predict`` does: softmax after cross-entropy's logits, the logistic after binary
@@ -124,15 +125,13 @@ def to_onnx(
     ``chainrule predict`` does), else the model's dtype. The output ``output`` is
     ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``.
     """
-    from chainrule import nn
-    from chainrule.train.metrics import loss_kind
+    from chainrule.train.metrics import loss_kind, predict
 
     onnx = _onnx()
-    layers = list(model) if type(model) is nn.Sequential else [model]
-    linears = [layer for layer in layers if type(layer) is nn.Linear]
-    if not linears:
+    n_in = _n_inputs(model)
+    if n_in is None or model.dtype is None:
         raise ConversionError("to_onnx: the model has no Linear layer, so no input size")
-    dtype = np.dtype(linears[0].weight.dtype)
+    dtype = np.dtype(model.dtype)
     scaling = _standardizer_arrays(standardizer)
     in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
     graph = _Graph(onnx, INPUT_NAME)
@@ -142,7 +141,7 @@ def to_onnx(
         graph.add("Div", [graph.constant("standardizer_std", std)], "standardize_div")
     if in_dtype != dtype:
         graph.add("Cast", [], "cast", to=onnx.helper.np_dtype_to_tensor_dtype(dtype))
-    _add_layers(graph, layers)
+    _add_module(graph, model, "")
     kind = loss_kind(_as_loss(loss)) if loss is not None else "output"
     if kind in _LOSS_OUTPUT_OPS:
         op, attributes = _LOSS_OUTPUT_OPS[kind]
@@ -150,7 +149,7 @@ def to_onnx(
     graph.nodes[-1].output[0] = OUTPUT_NAME  # the last value is the graph's output
 
     helper = onnx.helper
-    n_in, n_out = linears[0].n_in, linears[-1].n_out
+    n_out = int(predict(model, np.zeros((1, n_in), dtype)).shape[1])  # as the model computes it
     inputs = [helper.make_tensor_value_info(
         INPUT_NAME, helper.np_dtype_to_tensor_dtype(in_dtype), [BATCH_DIM, n_in])]  # fmt: skip
     outputs = [helper.make_tensor_value_info(
@@ -176,31 +175,60 @@ def to_onnx(
     return proto
 
 
-def _add_layers(graph: _Graph, layers: list[Any]) -> None:
+def _add_module(graph: _Graph, module: Any, name: str) -> None:
+    """Append ``module``'s nodes; ``name`` is its dotted name, so initialisers carry the
+    parameters' own names ("0.weight", "0.1.0.weight" ...)."""
     from chainrule import nn
 
-    units = _unit_ops()
-    for position, layer in enumerate(layers):
-        kind = type(layer)
-        if kind is nn.Linear:
-            # chainrule's weight is (n_in, n_out): z = y @ W + b is Gemm with transB = 0
-            weight = graph.constant(f"{position}.weight", layer.weight.numpy())
-            if layer.bias is None:
-                graph.add("MatMul", [weight], f"linear_{position}")
-            else:
-                bias = graph.constant(f"{position}.bias", layer.bias.numpy())
-                graph.add("Gemm", [weight, bias], f"linear_{position}")
-        elif kind in units:
-            op, attributes = units[kind]
-            graph.add(op, [], f"{op.lower()}_{position}", **attributes(layer))
-        elif kind in (nn.Dropout, nn.Identity):
-            continue  # the identity at inference
+    kind, units = type(module), _unit_ops()
+    prefix = f"{name}." if name else ""
+    if kind is nn.Sequential:
+        for position, layer in enumerate(module):
+            _add_module(graph, layer, f"{prefix}{position}")
+    elif kind is nn.Parallel:  # each branch on its block of columns, outputs side by side
+        sizes = graph.constant(f"{prefix}widths", np.asarray(module.widths, dtype=np.int64))
+        blocks = [f"{prefix}block_{k}" for k in range(len(module.widths))]
+        graph.nodes.append(graph.onnx.helper.make_node(
+            "Split", [graph.current, sizes], blocks, name=f"{prefix}split", axis=1))  # fmt: skip
+        outputs = []
+        for k, (block, branch) in enumerate(zip(blocks, module.branches)):
+            graph.current = block
+            _add_module(graph, branch, f"{prefix}{k}")
+            outputs.append(graph.current)
+        graph.current = outputs[0]
+        graph.add("Concat", outputs[1:], f"{prefix}concat", axis=1)
+    elif kind is nn.Linear:
+        # chainrule's weight is (n_in, n_out): z = y @ W + b is Gemm with transB = 0
+        weight = graph.constant(f"{prefix}weight", module.weight.numpy())
+        if module.bias is None:
+            graph.add("MatMul", [weight], f"{prefix}matmul")
         else:
-            raise ConversionError(
-                f"to_onnx: layer {position} is {kind.__name__}, which has no ONNX export here; "
-                "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, "
-                "Dropout and Identity"
-            )
+            bias = graph.constant(f"{prefix}bias", module.bias.numpy())
+            graph.add("Gemm", [weight, bias], f"{prefix}gemm")
+    elif kind in units:
+        op, attributes = units[kind]
+        graph.add(op, [], f"{prefix}{op.lower()}", **attributes(module))
+    elif kind not in (nn.Dropout, nn.Identity):  # those two are the identity at inference
+        raise ConversionError(
+            f"to_onnx: layer {name or 0} is {kind.__name__}, which has no ONNX export here; "
+            "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, Dropout, "
+            "Identity and Parallel"
+        )
+
+
+def _n_inputs(module: Any) -> int | None:
+    """How many input columns ``module`` reads (None for a layer that takes any width)."""
+    from chainrule import nn
+
+    if type(module) is nn.Linear:
+        return module.n_in
+    if type(module) is nn.Parallel:
+        return int(sum(module.widths))
+    for child in module if type(module) is nn.Sequential else []:
+        width = _n_inputs(child)
+        if width is not None:
+            return width
+    return None
 
 
 def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None = None) -> Any:

@@ -318,3 +318,17 @@ def test_save_torch_needs_no_torch_and_refuses_what_has_no_counterpart(tmp_path,
     with pytest.raises(ConversionError, match="layer 1 is Scale"):
         save_torch(nn.Sequential(nn.Linear(2, 2), Scale()), tmp_path / "other.safetensors")
     assert not (tmp_path / "other.safetensors").exists()
+
+
+def test_explain_reads_identity_and_names_log_softmax():
+    torch = needs_torch()
+    tnn = torch.nn
+    net = tnn.Sequential(tnn.Linear(2, 2), tnn.Identity(), tnn.Sigmoid(), tnn.Linear(2, 1)).double()
+    x, t = np.array([[0.5, -1.0]]), np.array([[1.0]])
+    derivation = cr.explain(from_torch(net), x, t)
+    assert derivation.all_ok
+    assert derivation.layers[1].activation == "logistic"  # Identity changes nothing
+    assert nn.activation_of(nn.LogSoftmax()) is None  # not taken for a softmax unit
+    with pytest.raises(UserError, match="LogSoftmax"):
+        cr.explain(from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.LogSoftmax(dim=1))), x,
+                   np.array([[1.0, 0.0]]))  # fmt: skip

@@ -48,22 +48,21 @@ def _onnx() -> Any:
     return onnx
 
 
-def _unit_ops() -> dict[type, tuple[str, Any]]:
-    """chainrule unit layer class -> (ONNX operator, its attributes from the layer)."""
+#: The ONNX operator of each unit of the activation table (``nn.activation_of``), and of
+#: LogSoftmax, which is a layer but no unit of the table.
+_UNIT_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax"}
+
+
+def _unit_op(module: Any) -> tuple[str, dict] | None:
+    """(ONNX operator, attributes) for a unit layer, or None when ``module`` is not one."""
     from chainrule import nn
 
-    return {
-        nn.Logistic: ("Sigmoid", lambda m: {}),
-        nn.Tanh: ("Tanh", lambda m: {}),
-        nn.ReLU: ("Relu", lambda m: {}),
-        nn.Softmax: ("Softmax", lambda m: {"axis": m.axis}),
-        nn.LogSoftmax: ("LogSoftmax", lambda m: {"axis": m.axis}),
-    }
-
-
-#: What a loss applies to the network's outputs before comparing (``train.metrics.loss_kind``),
-#: as the ONNX node that ``predict``'s probabilities need.
-_LOSS_OUTPUT_OPS = {"softmax": ("Softmax", {"axis": -1}), "logit": ("Sigmoid", {})}
+    if type(module) is nn.LogSoftmax:
+        return "LogSoftmax", {"axis": module.axis}
+    unit = nn.activation_of(module)
+    if unit not in _UNIT_OPS:
+        return None
+    return _UNIT_OPS[unit], ({"axis": module.axis} if unit == "softmax" else {})
 
 
 def _as_loss(loss: Any) -> Any:
@@ -125,7 +124,7 @@ def to_onnx(
     ``chainrule predict`` does), else the model's dtype. The output ``output`` is
     ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``.
     """
-    from chainrule.train.metrics import loss_kind, predict
+    from chainrule.train.metrics import predict
 
     onnx = _onnx()
     n_in = _n_inputs(model)
@@ -142,10 +141,11 @@ def to_onnx(
     if in_dtype != dtype:
         graph.add("Cast", [], "cast", to=onnx.helper.np_dtype_to_tensor_dtype(dtype))
     _add_module(graph, model, "")
-    kind = loss_kind(_as_loss(loss)) if loss is not None else "output"
-    if kind in _LOSS_OUTPUT_OPS:
-        op, attributes = _LOSS_OUTPUT_OPS[kind]
-        graph.add(op, [], f"loss_{op.lower()}", **attributes)
+    # the unit the loss applies to the logits itself, as predict's probabilities do (axis -1)
+    unit = getattr(_as_loss(loss), "output_activation", None)
+    if unit is not None:
+        op = _UNIT_OPS[unit]
+        graph.add(op, [], f"loss_{op.lower()}", **({"axis": -1} if op == "Softmax" else {}))
     graph.nodes[-1].output[0] = OUTPUT_NAME  # the last value is the graph's output
 
     helper = onnx.helper
@@ -155,9 +155,7 @@ def to_onnx(
     outputs = [helper.make_tensor_value_info(
         OUTPUT_NAME, helper.np_dtype_to_tensor_dtype(dtype), [BATCH_DIM, n_out])]  # fmt: skip
     doc = f"chainrule network, {n_in} inputs -> {n_out} outputs" + (
-        f" ({'softmax' if kind == 'softmax' else 'logistic'} of the logits, as the loss implies)"
-        if kind in _LOSS_OUTPUT_OPS
-        else ""
+        f" ({unit} of the logits, as the loss implies)" if unit else ""
     )
     proto = helper.make_model(
         helper.make_graph(graph.nodes, "chainrule", inputs, outputs, graph.initializers, doc),
@@ -180,7 +178,7 @@ def _add_module(graph: _Graph, module: Any, name: str) -> None:
     parameters' own names ("0.weight", "0.1.0.weight" ...)."""
     from chainrule import nn
 
-    kind, units = type(module), _unit_ops()
+    kind, unit = type(module), _unit_op(module)
     prefix = f"{name}." if name else ""
     if kind is nn.Sequential:
         for position, layer in enumerate(module):
@@ -205,9 +203,9 @@ def _add_module(graph: _Graph, module: Any, name: str) -> None:
         else:
             bias = graph.constant(f"{prefix}bias", module.bias.numpy())
             graph.add("Gemm", [weight, bias], f"{prefix}gemm")
-    elif kind in units:
-        op, attributes = units[kind]
-        graph.add(op, [], f"{prefix}{op.lower()}", **attributes(module))
+    elif unit is not None:
+        op, attributes = unit
+        graph.add(op, [], f"{prefix}{op.lower()}", **attributes)
     elif kind not in (nn.Dropout, nn.Identity):  # those two are the identity at inference
         raise ConversionError(
             f"to_onnx: layer {name or 0} is {kind.__name__}, which has no ONNX export here; "

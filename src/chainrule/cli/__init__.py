@@ -3,9 +3,9 @@
 The package owns the Typer ``app`` (:mod:`chainrule.cli.app`) and one module per group of
 commands (``train``, ``explain``, ``serve``, ``export``), each registering itself on ``app``. A
 user's mistake (a :class:`~chainrule.errors.UserError`, a bad option) prints one line on stderr
-and exits with code 2, never a traceback. So does an operating-system error on a file (unreadable, a read-only
-or missing directory, a full disk: one line naming the path) and a request for more memory than
-the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
+and exits with code 2, never a traceback. So does an operating-system error on a file (unreadable,
+a read-only or missing directory, a full disk: one line naming the path) and a request for more
+memory than the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
 """
 
 from __future__ import annotations

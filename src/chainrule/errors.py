@@ -48,3 +48,8 @@ class GraphFreedError(RuntimeError):
 
 class GradcheckError(AssertionError):
     """Analytic and numeric derivatives disagree; the message shows them side by side."""
+
+
+class ConversionError(UserError, ValueError):
+    """A network that cannot be converted to or from another library (PyTorch, ONNX): names the
+    layer that has no counterpart, or the missing optional package."""

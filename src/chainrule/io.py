@@ -5,7 +5,7 @@ Nothing here pickles: a model file can be opened by anyone without running code 
 A saved model is a directory::
 
     model.safetensors   the parameters (and persistent buffers), one tensor per ``named_state()``
-                        name ("0.weight")
+                        name ("0.weight"), with ``weight_layout: chainrule`` in its metadata
     model.json          the architecture (``model.config()``), dtype, loss, standardizer state,
                         class names and free-form meta
 
@@ -15,6 +15,13 @@ model directory plus ``optimizer.safetensors`` (the optimizer's buffers, e.g. th
 hyperparameters, schedule and callback state). Each epoch directory is written under a temporary
 name and renamed into place only when complete, so an interrupted save (Ctrl-C, a full disk) never
 damages the last complete checkpoint.
+
+A Linear weight is stored as chainrule holds it, (n_in, n_out) (the lecture's w_ij), where
+PyTorch's is (n_out, n_in): same names, same shapes for a square layer, different numbers. So every
+weight file says its layout in its safetensors metadata (``weight_layout``: ``chainrule`` or
+``torch``) and every loader checks it (:func:`check_layout`): a file in the other layout is refused
+with a message that says so. Files from before the key existed are chainrule's own
+(``format: chainrule-model``) and load as before.
 
 >>> import chainrule as cr                                           # doctest: +SKIP
 >>> cr.io.save_model("runs/digits/model", model, loss=loss)          # doctest: +SKIP
@@ -46,6 +53,14 @@ from chainrule.files import (
 )
 
 MODEL_FORMAT = "chainrule-model"
+#: The safetensors metadata key naming how a file lays out Linear weights, and its two values.
+LAYOUT_KEY = "weight_layout"
+CHAINRULE_LAYOUT = "chainrule"
+TORCH_LAYOUT = "torch"
+_LAYOUTS = {
+    CHAINRULE_LAYOUT: "chainrule's (n_in, n_out) layout (w_ij)",
+    TORCH_LAYOUT: "PyTorch's (n_out, n_in) layout",
+}
 CHECKPOINT_FORMAT = "chainrule-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
@@ -58,11 +73,13 @@ __all__ = [
     "MODEL_FORMAT",
     "atomic_write_bytes",
     "atomic_write_json",
+    "check_layout",
     "find_checkpoint",
     "load_checkpoint",
     "load_model",
     "read_arrays",
     "read_json",
+    "read_metadata",
     "save_checkpoint",
     "save_model",
     "write_arrays",
@@ -135,15 +152,8 @@ _SAFETENSORS_ITEMSIZE = {
 _MAX_HEADER_BYTES = 100_000_000
 
 
-def read_array_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
-    """The names and shapes a safetensors file holds, from its header alone (8 bytes and a JSON
-    header: nothing is allocated for the arrays themselves).
-
-    Each entry's byte range is checked against its dtype, its shape and the file's length, so
-    the shapes returned are ones the file really holds. A missing, truncated or inconsistent
-    file raises :class:`ModelFileError` naming it.
-    """
-    path = Path(path)
+def _read_header(path: Path) -> tuple[dict, int]:
+    """A safetensors file's JSON header and how many bytes of array data follow it."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -162,7 +172,19 @@ def read_array_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
         raise ModelFileError(f"{path}: not a safetensors file (its header is not JSON)") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: not a safetensors file (its header is not an object)")
-    data_bytes = size - 8 - length
+    return header, size - 8 - length
+
+
+def read_array_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """The names and shapes a safetensors file holds, from its header alone (8 bytes and a JSON
+    header: nothing is allocated for the arrays themselves).
+
+    Each entry's byte range is checked against its dtype, its shape and the file's length, so
+    the shapes returned are ones the file really holds. A missing, truncated or inconsistent
+    file raises :class:`ModelFileError` naming it.
+    """
+    path = Path(path)
+    header, data_bytes = _read_header(path)
     shapes = {}
     for name, entry in header.items():
         if name == "__metadata__":
@@ -188,6 +210,53 @@ def _checked_entry(path: Path, name: str, entry: Any, data_bytes: int) -> tuple[
             f"{path}: truncated or not a safetensors file (entry {name!r} does not fit the file)"
         )
     return shape
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file's header ({} when it has none)."""
+    metadata = _read_header(Path(path))[0].get("__metadata__") or {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def file_layout(metadata: Mapping[str, str], default: str | None = None) -> str | None:
+    """The weight layout a safetensors file's metadata declares.
+
+    A file without ``weight_layout`` written by chainrule (``format: chainrule-model``, before the
+    key existed) is in chainrule's layout; one marked ``format: pt`` (PyTorch's convention) in
+    PyTorch's; otherwise ``default``.
+    """
+    if LAYOUT_KEY in metadata:
+        return metadata[LAYOUT_KEY]
+    if metadata.get("format") == MODEL_FORMAT:
+        return CHAINRULE_LAYOUT
+    if metadata.get("format") == "pt":
+        return TORCH_LAYOUT
+    return default
+
+
+def check_layout(path: str | os.PathLike, expected: str, default: str | None = None) -> None:
+    """Raise ModelFileError unless the safetensors file at ``path`` is in the ``expected`` layout.
+
+    ``default`` is the layout assumed for a file that does not say (chainrule's loader assumes
+    its own, for files written before the key existed; the PyTorch converter assumes PyTorch's).
+    """
+    found = file_layout(read_metadata(path), default)
+    if found == expected:
+        return
+    if found in _LAYOUTS:
+        how = (
+            "load it with chainrule.io.load_model"
+            if found == CHAINRULE_LAYOUT
+            else "convert it with chainrule.interop.load_torch (chainrule explain --torch-model)"
+        )
+        raise ModelFileError(
+            f"{path}: the weights are in {_LAYOUTS[found]}, not {_LAYOUTS[expected]} "
+            f"(metadata {LAYOUT_KEY}={found}); {how}"
+        )
+    raise ModelFileError(
+        f"{path}: unknown weight layout {found!r} (metadata {LAYOUT_KEY}); expected "
+        f"{expected!r}, {_LAYOUTS[expected]}"
+    )
 
 
 def _first_line(error: BaseException) -> str:
@@ -242,7 +311,8 @@ def model_description(
 
 def _write_model_files(directory: Path, model: Any, description: dict) -> None:
     weights = {name: to_numpy(p.data) for name, p in model.named_state()}
-    write_arrays(directory / WEIGHTS_FILE, weights, metadata={"format": MODEL_FORMAT})
+    metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
+    write_arrays(directory / WEIGHTS_FILE, weights, metadata=metadata)
     atomic_write_json(directory / MODEL_JSON, description)
 
 
@@ -436,6 +506,7 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
         raise ModelFileError(f"{path}: not a model directory ({MODEL_JSON} is missing)")
     description = read_model_description(json_path)
     weights_path = path / WEIGHTS_FILE
+    check_layout(weights_path, CHAINRULE_LAYOUT, default=CHAINRULE_LAYOUT)
     check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
     _check_io_sizes(description, json_path)
     weights = read_arrays(weights_path)

@@ -1,11 +1,11 @@
 """The ``chainrule`` command line: a thin layer over the library.
 
 The package owns the Typer ``app`` (:mod:`chainrule.cli.app`) and one module per group of
-commands (``train``, ``explain``, ``serve``), each registering itself on ``app``. A user's mistake
-(a :class:`~chainrule.errors.UserError`, a bad option) prints one line on stderr and exits with
-code 2, never a traceback. So does an operating-system error on a file (unreadable, a read-only
-or missing directory, a full disk: one line naming the path) and a request for more memory than
-the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
+commands (``train``, ``explain``, ``serve``, ``export``), each registering itself on ``app``. A
+user's mistake (a :class:`~chainrule.errors.UserError`, a bad option) prints one line on stderr
+and exits with code 2, never a traceback. So does an operating-system error on a file (unreadable,
+a read-only or missing directory, a full disk: one line naming the path) and a request for more
+memory than the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from chainrule.errors import UserError
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to ``app``. The import order is the
     order of the commands in ``chainrule --help``."""
-    from chainrule.cli import explain, serve, train  # noqa: F401
+    from chainrule.cli import explain, export, serve, train  # noqa: F401
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -58,17 +58,31 @@ def _check_loss(loss: str | None) -> None:
         raise UserError(f"--loss: {error}") from None
 
 
-def _problem_args(model: Path | None, input: str | None, target: str | None, loss: str | None):
+def _problem_args(
+    model: Path | None,
+    input: str | None,
+    target: str | None,
+    loss: str | None,
+    torch_model: Path | None = None,
+    arch: str | None = None,
+):
     """(model, input rows as the model sees them, targets, loss object) for the explainer.
 
     ``--model`` is a saved model or a run directory of ``chainrule train``; its saved
     standardizer scales the input rows exactly as ``chainrule predict`` does, and its loss is the
     default. The loss object reads the targets (class labels only for cross-entropy).
+    ``--torch-model`` is a PyTorch state dict instead (docs/interop.md), ``--arch`` its layers.
     """
     from chainrule.cli.train import load_trained, standardized_rows
     from chainrule.explainer import as_loss
 
+    if torch_model is not None and model is not None:
+        raise UserError("give --model or --torch-model, not both")
     net, info, stored_loss = (None, {}, None) if model is None else load_trained(model)
+    if torch_model is not None:
+        from chainrule.interop import load_torch
+
+        net, model = load_torch(torch_model, arch), torch_model
     if net is None and (input is None) != (target is None):
         raise UserError("give both --input and --target (or neither, for the seed network)")
     if net is not None and (input is None or target is None):
@@ -127,6 +141,12 @@ def explain(
     ),
     max_cases: int = typer.Option(3, min=1, max=10_000, help="cases shown (JSON always has all)"),
     digits: int = typer.Option(4, min=1, max=17, help="significant digits in the formulas"),
+    torch_model: Path = typer.Option(
+        None, help="a PyTorch state dict (.safetensors) instead of --model; see docs/interop.md"
+    ),
+    arch: str = typer.Option(
+        None, help="its layers for --torch-model, e.g. 4,3,2 or 4,8,relu,2 (logistic by default)"
+    ),
 ) -> int:
     """Backpropagation written out in the lecture's notation with real numbers, each checked."""
     from chainrule.explainer import explain as run_explain
@@ -140,7 +160,10 @@ def explain(
 
     if notation not in NOTATIONS:
         raise UserError(f"--notation {notation!r}: use one of {', '.join(NOTATIONS)}")
-    net, x, t, loss_name = _problem_args(model, input, target, loss)
+    net, x, t, loss_name = _problem_args(
+        model, input, target, loss, torch_model=torch_model, arch=arch
+    )
+    model = model or torch_model
     try:
         derivation = run_explain(
             net,

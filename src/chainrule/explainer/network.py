@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule.errors import UserError
 from chainrule.nn.activations import ACTIVATIONS, activation_of
-from chainrule.nn.layers import Dropout, Linear, Sequential
+from chainrule.nn.layers import Dropout, Identity, Linear, Sequential
 from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
 from chainrule.ops.registry import ShapeError
 from chainrule.tensor import Tensor
@@ -167,7 +167,7 @@ def _from_sequential(model: Any) -> Network:
                     "activation"
                 )
             layers[-1].activation = unit
-        elif isinstance(module, Dropout):
+        elif isinstance(module, (Dropout, Identity)):
             continue  # the explainer runs the network as in evaluation: dropout is the identity
         else:
             raise ExplainError(

@@ -12,8 +12,10 @@ from chainrule.nn import init
 from chainrule.nn.activations import ACTIVATIONS, Activation, activation, activation_of, mlp
 from chainrule.nn.layers import (
     Dropout,
+    Identity,
     Linear,
     Logistic,
+    LogSoftmax,
     Parallel,
     ReLU,
     Sequential,
@@ -44,10 +46,10 @@ from chainrule.nn.module import (
 
 __all__ = [
     "ACTIVATIONS", "MSE", "Activation", "BinaryCrossEntropy", "ConfigError", "CrossEntropy",
-    "Dropout", "Linear", "Logistic", "Loss", "MarginSquaredError", "Module", "Parallel",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "SquaredError", "StateDictError",
-    "Tanh", "activation", "activation_of", "from_config", "functional_call", "init",
-    "loss_from_config", "loss_from_name", "mlp", "register_module", "registered_modules",
+    "Dropout", "Identity", "Linear", "LogSoftmax", "Logistic", "Loss", "MarginSquaredError",
+    "Module", "Parallel", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "SquaredError",
+    "StateDictError", "Tanh", "activation", "activation_of", "from_config", "functional_call",
+    "init", "loss_from_config", "loss_from_name", "mlp", "register_module", "registered_modules",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

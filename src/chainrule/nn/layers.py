@@ -182,6 +182,34 @@ class Softmax(Module):
 
 
 @register_module
+class LogSoftmax(Module):
+    """log y_k = z_k - log sum_l e^z_l along ``axis``, stable at any logits (PyTorch's LogSoftmax;
+    chainrule's CrossEntropy takes the logits and needs no such layer). Not a kind of Softmax:
+    the activation table must not take one for the other."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, z: Any) -> Tensor:
+        return ops.log_softmax(z, self.axis)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "LogSoftmax", "axis": self.axis}
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+@register_module
+class Identity(_Unit):
+    """y = z: a placeholder layer (PyTorch's Identity), the identity "unit" of a linear output."""
+
+    def forward(self, z: Any) -> Any:
+        return z
+
+
+@register_module
 class Dropout(Module):
     """Inverted dropout: in training, zero each unit with probability ``p`` and scale the rest
     by 1 / (1 - p), so the expected activation is unchanged and evaluation needs no rescaling.

@@ -1,0 +1,45 @@
+# ruff: noqa: B008  (typer declares options as argument defaults)
+"""``chainrule export``: a trained model as an ONNX graph or as PyTorch's state dict.
+
+See docs/interop.md. The work is done by :mod:`chainrule.interop`; this is the command's shell.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from chainrule.cli.app import app
+from chainrule.errors import UserError
+
+FORMATS = ("onnx", "torch")
+
+
+@app.command()
+def export(
+    model_path: Path = typer.Argument(..., metavar="RUN", help="a run or saved model directory"),
+    format: str = typer.Option(..., "--format", help="onnx or torch"),
+    out: Path = typer.Option(..., "--out", help="the file to write (atomically)"),
+) -> int:
+    """Export a trained model: ONNX (with its standardizer and output activation, answering what
+    ``chainrule predict`` does) or PyTorch's state dict as safetensors (names and (n_out, n_in)
+    layout)."""
+    from chainrule import interop, io
+    from chainrule.cli.train import _model_dir
+
+    if format not in FORMATS:
+        raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a directory; give a file name")
+    model_dir = _model_dir(model_path)  # a run directory stands for its trained model
+    try:
+        if format == "onnx":
+            interop.saved_to_onnx(model_dir, out)
+        else:
+            interop.save_torch(io.load_model(model_dir)[0], out)
+    except OSError as error:  # reading problems are ModelFileErrors already: this is the write
+        raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
+    print(f"wrote {out}", file=sys.stderr)
+    return 0

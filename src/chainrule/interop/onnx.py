@@ -1,0 +1,240 @@
+"""ONNX export: a chainrule network as an ONNX graph that onnxruntime (or any ONNX runtime) runs.
+
+The graph is built node by node with ``onnx.helper`` (no tracing): each ``Linear`` is one ``Gemm``
+(``MatMul`` without a bias) whose B input is chainrule's weight w_ij as it is, (n_in, n_out), so no
+transpose is needed (``transB=0``); each unit layer is its ONNX operator (Sigmoid, Tanh, Relu,
+Softmax, LogSoftmax); Dropout and Identity vanish (inference); a ``Parallel`` (the family-trees
+network's encoders) is a ``Split`` of the columns, its branches, and a ``Concat``. The opset is
+fixed at 17 (every onnxruntime from 1.13 runs it) and the first dimension of the input and the
+output is a named, dynamic ``batch``.
+
+Given the loss a model was trained with, the export adds what the loss applies itself, as
+``chainrule predict`` does: softmax after cross-entropy's logits, the logistic after binary
+cross-entropy's. Given a run's standardizer, the graph starts with ``(x - mean) / std`` in float64
+(the arithmetic of ``predict``), so the ONNX model takes the raw rows ``predict`` reads.
+
+>>> import chainrule as cr                                           # doctest: +SKIP
+>>> cr.interop.to_onnx(model, "model.onnx", loss="cross-entropy")    # doctest: +SKIP
+>>> cr.interop.saved_to_onnx("runs/digits-.../model", "digits.onnx") # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ConversionError
+
+#: The opset every exported model declares, and the IR version that goes with it.
+OPSET = 17
+IR_VERSION = 8
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+BATCH_DIM = "batch"
+
+
+def _onnx() -> Any:
+    """The onnx package, imported on first use; a clear error where it is not installed."""
+    try:
+        import onnx
+    except ImportError:
+        raise ConversionError(
+            "onnx is not installed; ONNX export needs it: pip install 'chainrule[onnx]'"
+        ) from None
+    return onnx
+
+
+#: The ONNX operator of each unit of the activation table (``nn.activation_of``), and of
+#: LogSoftmax, which is a layer but no unit of the table.
+_UNIT_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax"}
+
+
+def _unit_op(module: Any) -> tuple[str, dict] | None:
+    """(ONNX operator, attributes) for a unit layer, or None when ``module`` is not one."""
+    from chainrule import nn
+
+    if type(module) is nn.LogSoftmax:
+        return "LogSoftmax", {"axis": module.axis}
+    unit = nn.activation_of(module)
+    if unit not in _UNIT_OPS:
+        return None
+    return _UNIT_OPS[unit], ({"axis": module.axis} if unit == "softmax" else {})
+
+
+def _as_loss(loss: Any) -> Any:
+    from chainrule import nn
+
+    if loss is None or isinstance(loss, nn.Loss):
+        return loss
+    if isinstance(loss, dict):
+        return nn.loss_from_config(loss)
+    return nn.loss_from_name(str(loss))
+
+
+def _standardizer_arrays(standardizer: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    if standardizer is None:
+        return None
+    state = standardizer if isinstance(standardizer, dict) else standardizer.state()
+    return np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64)
+
+
+class _Graph:
+    """The nodes and initialisers of one graph, threading the name of the current value."""
+
+    def __init__(self, onnx: Any, current: str) -> None:
+        self.onnx, self.current = onnx, current
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def add(self, op: str, extra_inputs: list[str], name: str, **attributes: Any) -> None:
+        out = f"{name}_out"
+        node = self.onnx.helper.make_node(
+            op, [self.current, *extra_inputs], [out], name=name, **attributes
+        )
+        self.nodes.append(node)
+        self.current = out
+
+
+def to_onnx(
+    model: Any,
+    path: str | os.PathLike | None = None,
+    *,
+    loss: Any = None,
+    standardizer: Any = None,
+    input_dtype: Any = None,
+    class_names: list[str] | None = None,
+) -> Any:
+    """Export ``model`` (an ``nn.Sequential`` of Linear and unit layers) as an ``onnx.ModelProto``,
+    written to ``path`` if given.
+
+    ``loss`` (a loss object, name or config) adds the output activation the loss implies;
+    ``standardizer`` (a fitted ``data.Standardizer`` or its state) puts the run's scaling in front.
+    The input ``input`` is ``(batch, n_in)`` of ``input_dtype``: by default float64 where there is
+    a standardizer (the rows are scaled in float64 and then cast to the model's dtype, exactly as
+    ``chainrule predict`` does), else the model's dtype. The output ``output`` is
+    ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``.
+    """
+    from chainrule.train.metrics import predict
+
+    onnx = _onnx()
+    n_in = _n_inputs(model)
+    if n_in is None or model.dtype is None:
+        raise ConversionError("to_onnx: the model has no Linear layer, so no input size")
+    dtype = np.dtype(model.dtype)
+    scaling = _standardizer_arrays(standardizer)
+    in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
+    graph = _Graph(onnx, INPUT_NAME)
+    if scaling is not None:
+        mean, std = (array.astype(in_dtype) for array in scaling)
+        graph.add("Sub", [graph.constant("standardizer_mean", mean)], "standardize_sub")
+        graph.add("Div", [graph.constant("standardizer_std", std)], "standardize_div")
+    if in_dtype != dtype:
+        graph.add("Cast", [], "cast", to=onnx.helper.np_dtype_to_tensor_dtype(dtype))
+    _add_module(graph, model, "")
+    # the unit the loss applies to the logits itself, as predict's probabilities do (axis -1)
+    unit = getattr(_as_loss(loss), "output_activation", None)
+    if unit is not None:
+        op = _UNIT_OPS[unit]
+        graph.add(op, [], f"loss_{op.lower()}", **({"axis": -1} if op == "Softmax" else {}))
+    graph.nodes[-1].output[0] = OUTPUT_NAME  # the last value is the graph's output
+
+    helper = onnx.helper
+    n_out = int(predict(model, np.zeros((1, n_in), dtype)).shape[1])  # as the model computes it
+    inputs = [helper.make_tensor_value_info(
+        INPUT_NAME, helper.np_dtype_to_tensor_dtype(in_dtype), [BATCH_DIM, n_in])]  # fmt: skip
+    outputs = [helper.make_tensor_value_info(
+        OUTPUT_NAME, helper.np_dtype_to_tensor_dtype(dtype), [BATCH_DIM, n_out])]  # fmt: skip
+    doc = f"chainrule network, {n_in} inputs -> {n_out} outputs" + (
+        f" ({unit} of the logits, as the loss implies)" if unit else ""
+    )
+    proto = helper.make_model(
+        helper.make_graph(graph.nodes, "chainrule", inputs, outputs, graph.initializers, doc),
+        producer_name="chainrule",
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+    )
+    if class_names:
+        helper.set_model_props(proto, {"class_names": json.dumps(list(class_names))})
+    onnx.checker.check_model(proto)
+    if path is not None:
+        from chainrule.files import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), proto.SerializeToString())
+    return proto
+
+
+def _add_module(graph: _Graph, module: Any, name: str) -> None:
+    """Append ``module``'s nodes; ``name`` is its dotted name, so initialisers carry the
+    parameters' own names ("0.weight", "0.1.0.weight" ...)."""
+    from chainrule import nn
+
+    kind, unit = type(module), _unit_op(module)
+    prefix = f"{name}." if name else ""
+    if kind is nn.Sequential:
+        for position, layer in enumerate(module):
+            _add_module(graph, layer, f"{prefix}{position}")
+    elif kind is nn.Parallel:  # each branch on its block of columns, outputs side by side
+        sizes = graph.constant(f"{prefix}widths", np.asarray(module.widths, dtype=np.int64))
+        blocks = [f"{prefix}block_{k}" for k in range(len(module.widths))]
+        graph.nodes.append(graph.onnx.helper.make_node(
+            "Split", [graph.current, sizes], blocks, name=f"{prefix}split", axis=1))  # fmt: skip
+        outputs = []
+        for k, (block, branch) in enumerate(zip(blocks, module.branches)):
+            graph.current = block
+            _add_module(graph, branch, f"{prefix}{k}")
+            outputs.append(graph.current)
+        graph.current = outputs[0]
+        graph.add("Concat", outputs[1:], f"{prefix}concat", axis=1)
+    elif kind is nn.Linear:
+        # chainrule's weight is (n_in, n_out): z = y @ W + b is Gemm with transB = 0
+        weight = graph.constant(f"{prefix}weight", module.weight.numpy())
+        if module.bias is None:
+            graph.add("MatMul", [weight], f"{prefix}matmul")
+        else:
+            bias = graph.constant(f"{prefix}bias", module.bias.numpy())
+            graph.add("Gemm", [weight, bias], f"{prefix}gemm")
+    elif unit is not None:
+        op, attributes = unit
+        graph.add(op, [], f"{prefix}{op.lower()}", **attributes)
+    elif kind not in (nn.Dropout, nn.Identity):  # those two are the identity at inference
+        raise ConversionError(
+            f"to_onnx: layer {name or 0} is {kind.__name__}, which has no ONNX export here; "
+            "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, Dropout, "
+            "Identity and Parallel"
+        )
+
+
+def _n_inputs(module: Any) -> int | None:
+    """How many input columns ``module`` reads (None for a layer that takes any width)."""
+    from chainrule import nn
+
+    if type(module) is nn.Linear:
+        return module.n_in
+    if type(module) is nn.Parallel:
+        return int(sum(module.widths))
+    for child in module if type(module) is nn.Sequential else []:
+        width = _n_inputs(child)
+        if width is not None:
+            return width
+    return None
+
+
+def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None = None) -> Any:
+    """Export a saved model (what :func:`chainrule.io.load_model` reads) with its loss's output
+    activation, its standardizer and its class names, so the ONNX model answers what
+    ``chainrule predict`` does for the same raw rows."""
+    from chainrule import io
+
+    model, info = io.load_model(directory)
+    return to_onnx(model, path, loss=info.get("loss"), standardizer=info.get("standardizer"),
+                   class_names=info.get("class_names"))  # fmt: skip

@@ -1,0 +1,395 @@
+"""PyTorch <-> chainrule: the same network, with each Linear weight transposed on purpose.
+
+chainrule's ``Linear.weight`` is (n_in, n_out), the lecture's w_ij (row i the unit below, column
+j the unit above), so ``z = y @ W + b``; PyTorch's is (n_out, n_in) and computes ``y @ W.T + b``.
+The names ("0.weight", "0.bias", "2.weight" ...) are the same, and so is the shape of a square
+layer, which is why a silent copy computes wrong numbers. Here every copy goes through one pair
+of functions, :func:`weight_from_torch` and :func:`weight_to_torch`, and every file says its layout
+(``weight_layout`` in the safetensors metadata, checked by :func:`chainrule.io.check_layout`).
+
+Supported layers, both ways: Linear (with or without bias), Sigmoid (chainrule's Logistic), Tanh,
+ReLU, Softmax, LogSoftmax, Dropout and Identity, in a ``Sequential``. Anything else is refused
+with a :class:`~chainrule.errors.ConversionError` naming the layer. PyTorch is imported only when a
+converter runs, so ``import chainrule`` never needs it.
+
+>>> import torch, chainrule as cr                                    # doctest: +SKIP
+>>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2))
+>>> model = cr.interop.from_torch(net)                                # doctest: +SKIP
+>>> again = cr.interop.to_torch(model)                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ConversionError, ModelFileError, UserError
+
+#: The metadata key under which :func:`save_torch` records the architecture (a chainrule config).
+ARCHITECTURE_KEY = "chainrule_architecture"
+_FLOATS = (np.dtype("float32"), np.dtype("float64"))
+
+
+def _torch() -> Any:
+    """PyTorch, imported on first use; a clear error where it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        raise ConversionError(
+            "PyTorch is not installed; the converters need it: pip install torch"
+        ) from None
+    return torch
+
+
+# -- the transpose, in one place ------------------------------------------------------------------
+
+
+def weight_from_torch(weight: Any) -> np.ndarray:
+    """A PyTorch Linear weight (n_out, n_in) as chainrule's w_ij (n_in, n_out): a C-ordered copy."""
+    array = weight.detach().cpu().numpy() if hasattr(weight, "detach") else np.asarray(weight)
+    return np.array(array.T, order="C", copy=True)
+
+
+def weight_to_torch(weight: Any) -> np.ndarray:
+    """chainrule's w_ij (n_in, n_out) as a PyTorch Linear weight (n_out, n_in): a C-ordered copy."""
+    return np.array(np.asarray(weight).T, order="C", copy=True)
+
+
+def _is_linear_weight(name: str, array: Any) -> bool:
+    # In a Sequential of the supported layers only Linear has parameters, and only its weight is 2-D
+    return name.rpartition(".")[2] == "weight" and len(array.shape) == 2
+
+
+def state_dict_from_torch(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A PyTorch ``state_dict`` (tensors or arrays) in chainrule's layout, as NumPy arrays.
+
+    Every 2-D ``*.weight`` is a Linear weight and is transposed; everything else is copied.
+    """
+    out = {}
+    for name, value in state.items():
+        array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        out[name] = weight_from_torch(array) if _is_linear_weight(name, array) else np.array(array)
+    return out
+
+
+def state_dict_to_torch(state: Mapping[str, Any], tensors: bool = True) -> dict[str, Any]:
+    """A chainrule ``state_dict`` in PyTorch's layout, as torch tensors (NumPy arrays if not
+    ``tensors``)."""
+    out = {}
+    for name, value in state.items():
+        array = np.asarray(value.data if hasattr(value, "requires_grad") else value)
+        out[name] = weight_to_torch(array) if _is_linear_weight(name, array) else np.array(array)
+    if tensors:
+        torch = _torch()
+        out = {name: torch.from_numpy(array) for name, array in out.items()}
+    return out
+
+
+# -- modules --------------------------------------------------------------------------------------
+
+
+def _check_dtype(dtype: Any, where: str) -> np.dtype:
+    name = str(dtype).replace("torch.", "")
+    try:
+        result = np.dtype(name)
+    except TypeError:
+        result = None
+    if result not in _FLOATS:
+        raise ConversionError(
+            f"{where} is {name}; chainrule computes in float32 or float64 (convert first, e.g. "
+            "net.float() or net.double())"
+        )
+    return result
+
+
+def _unit_table() -> dict[type, tuple[str, Callable[[Any], dict], Callable[[Any], Any]]]:
+    """The one table of unit layers: chainrule class -> (PyTorch class name, the PyTorch layer's
+    arguments from chainrule's, a builder of chainrule's layer from PyTorch's). Classes match
+    exactly: a subclass may compute something else, so it is refused rather than guessed."""
+    from chainrule import nn
+
+    def axis(m: Any) -> int:
+        return -1 if m.dim is None else m.dim
+
+    return {
+        nn.Logistic: ("Sigmoid", lambda m: {}, lambda m: nn.Logistic()),
+        nn.Tanh: ("Tanh", lambda m: {}, lambda m: nn.Tanh()),
+        nn.ReLU: ("ReLU", lambda m: {}, lambda m: nn.ReLU()),
+        nn.Identity: ("Identity", lambda m: {}, lambda m: nn.Identity()),
+        nn.Softmax: ("Softmax", lambda m: {"dim": m.axis}, lambda m: nn.Softmax(axis(m))),
+        nn.LogSoftmax: ("LogSoftmax", lambda m: {"dim": m.axis}, lambda m: nn.LogSoftmax(axis(m))),
+        nn.Dropout: ("Dropout", lambda m: {"p": m.p}, lambda m: nn.Dropout(p=m.p)),
+    }
+
+
+_SUPPORTED = "Linear, Sigmoid, Tanh, ReLU, Softmax, LogSoftmax, Dropout and Identity"
+
+
+def _linear_from_torch(layer: Any, position: int) -> Any:
+    from chainrule import nn
+
+    dtype = _check_dtype(layer.weight.dtype, f"from_torch: layer {position} (Linear)")
+    linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                       init="glorot", dtype=dtype)  # fmt: skip
+    linear.weight.data = weight_from_torch(layer.weight)
+    if layer.bias is not None:
+        linear.bias.data = np.array(layer.bias.detach().cpu().numpy(), copy=True)
+    return linear
+
+
+def from_torch(net: Any, arch: Any = None) -> Any:
+    """The chainrule ``nn.Sequential`` computing what the PyTorch network ``net`` computes.
+
+    ``net`` is a ``torch.nn.Sequential`` of Linear, Sigmoid, Tanh, ReLU, Softmax, LogSoftmax,
+    Dropout and Identity layers (any other layer: a ConversionError naming it), or a PyTorch
+    ``state_dict`` together with ``arch`` (a chainrule ``nn.Sequential``, its config, or a spec such
+    as ``"4,3,2"``, see :func:`build_arch`), since a state dict does not record its activations.
+    Weights are copied (transposed, bit for bit, in their own dtype), and the model is in training
+    or evaluation mode as ``net`` is.
+    """
+    if isinstance(net, Mapping):
+        if arch is None:
+            raise ConversionError(
+                "from_torch: a state dict does not say which units follow each Linear layer; "
+                "pass arch= (e.g. '4,3,2' or a chainrule model with the same layers)"
+            )
+        return load_state_dict_from_torch(build_arch(arch, _state_dtype(net)), net)
+    torch = _torch()
+    from chainrule import nn
+
+    if not isinstance(net, torch.nn.Module):
+        raise ConversionError(
+            f"from_torch: expected a torch.nn.Sequential or a state dict, got {type(net).__name__}"
+        )
+    layers_in = list(net) if type(net) is torch.nn.Sequential else [net]
+    builders = {getattr(torch.nn, name): build for name, _, build in _unit_table().values()}
+    layers = []
+    for position, layer in enumerate(layers_in):
+        if type(layer) is torch.nn.Linear:
+            layers.append(_linear_from_torch(layer, position))
+        elif type(layer) in builders:
+            layers.append(builders[type(layer)](layer))
+        else:
+            raise ConversionError(
+                f"from_torch: layer {position} is {type(layer).__name__}, which chainrule cannot "
+                f"convert; it converts a Sequential of {_SUPPORTED}"
+            )
+    model = nn.Sequential(*layers)
+    model.train(net.training)
+    return model
+
+
+def to_torch(model: Any) -> Any:
+    """The ``torch.nn.Sequential`` computing what the chainrule ``model`` computes.
+
+    ``model`` is an ``nn.Sequential`` (or one layer) of Linear, Logistic/Sigmoid, Tanh, ReLU,
+    Softmax, LogSoftmax, Dropout and Identity. Each weight is transposed to PyTorch's
+    (n_out, n_in) and copied bit for bit in its dtype; the training mode is carried over.
+    """
+    torch = _torch()
+    from chainrule import nn
+
+    layers_in = list(model) if type(model) is nn.Sequential else [model]
+    units = _unit_table()
+    layers = []
+    for position, layer in enumerate(layers_in):
+        if type(layer) is nn.Linear:
+            dtype = _check_dtype(layer.weight.dtype, f"to_torch: layer {position} (Linear)")
+            linear = torch.nn.Linear(layer.n_in, layer.n_out, bias=layer.bias is not None,
+                                     dtype=getattr(torch, dtype.name))  # fmt: skip
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(weight_to_torch(layer.weight.numpy())))
+                if layer.bias is not None:
+                    linear.bias.copy_(torch.from_numpy(np.asarray(layer.bias.numpy())))
+            layers.append(linear)
+        elif type(layer) in units:
+            name, arguments, _ = units[type(layer)]
+            layers.append(getattr(torch.nn, name)(**arguments(layer)))
+        else:
+            raise ConversionError(
+                f"to_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
+                f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
+            )
+    net = torch.nn.Sequential(*layers)
+    net.train(bool(getattr(model, "training", False)))
+    return net
+
+
+# -- architectures for state dicts ----------------------------------------------------------------
+
+
+def build_arch(arch: Any, dtype: Any = "float32") -> Any:
+    """A fresh chainrule ``nn.Sequential`` from ``arch``: a model (used as is), its config (a dict),
+    or a spec string of layer sizes and unit names.
+
+    In a spec, numbers are layer sizes and a name (logistic/sigmoid, tanh, relu, softmax) is the
+    unit of the layer just before it; a hidden layer with no name gets logistic units, the output
+    layer none (its raw values, as PyTorch's ``Linear`` gives). So ``"4,3,2"`` is Linear(4, 3),
+    Logistic, Linear(3, 2), and ``"4,8,relu,2,softmax"`` is Linear(4, 8), ReLU, Linear(8, 2),
+    Softmax.
+    """
+    from chainrule import nn
+
+    if isinstance(arch, nn.Module):
+        return arch
+    if isinstance(arch, Mapping):
+        return nn.from_config(arch).to(dtype)
+    tokens = [part.strip() for part in str(arch).split(",") if part.strip()]
+    sizes: list[int] = []
+    units: dict[int, str] = {}  # layer index (1 = the first above the inputs) -> unit name
+    for token in tokens:
+        if token.isdigit():
+            sizes.append(int(token))
+        elif not sizes or len(sizes) - 1 in units or len(sizes) == 1:
+            raise UserError(
+                f"arch {arch!r}: {token!r} must follow a layer size above the inputs "
+                "(write e.g. '4,3,tanh,2')"
+            )
+        else:
+            nn.activation(token)  # an unknown name: an error listing the known ones
+            units[len(sizes) - 1] = token
+    if len(sizes) < 2 or any(n < 1 for n in sizes):
+        raise UserError(f"arch {arch!r}: give at least two positive layer sizes, like 4,3,2")
+    layers: list[Any] = []
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        layers.append(nn.Linear(n_in, n_out, init="glorot", dtype=dtype))
+        name = units.get(k, "logistic" if k < len(sizes) - 1 else None)
+        if name is not None:
+            layers.append(nn.activation(name))
+    return nn.Sequential(*layers)
+
+
+def _state_dtype(state: Mapping[str, Any]) -> np.dtype:
+    for name, value in state.items():
+        return _check_dtype(getattr(value, "dtype", np.asarray(value).dtype), f"{name!r}")
+    return np.dtype("float32")
+
+
+def load_state_dict_from_torch(model: Any, state: Mapping[str, Any], source: str = "") -> Any:
+    """Copy a PyTorch ``state_dict`` into the chainrule ``model``'s Linear layers, transposed.
+
+    The state dict's Linear layers are matched to the model's in order (PyTorch's positions may
+    differ: a Dropout shifts them), and every shape is checked before anything is written.
+    Returns ``model``.
+    """
+    from chainrule import nn
+
+    where = f"{source}: " if source else ""
+    linears = [layer for layer in (model if isinstance(model, nn.Sequential) else [model])
+               if type(layer) is nn.Linear]  # fmt: skip
+    groups = _torch_linear_groups(state, where)
+    if len(groups) != len(linears):
+        raise ModelFileError(
+            f"{where}the state dict has {len(groups)} Linear layer(s) "
+            f"({', '.join(prefix for prefix, _ in groups) or 'none'}) but the architecture has "
+            f"{len(linears)}"
+        )
+    arrays = state_dict_from_torch(state)
+    plan = []
+    for (prefix, keys), layer in zip(groups, linears):
+        weight = arrays[keys["weight"]]
+        if weight.shape != tuple(layer.weight.shape):
+            raise ModelFileError(
+                f"{where}{keys['weight']!r} is PyTorch's ({weight.shape[1]}, {weight.shape[0]}) "
+                f"(n_out, n_in), a Linear({weight.shape[0]}, {weight.shape[1]}), but the "
+                f"architecture has Linear({layer.n_in}, {layer.n_out}) there"
+            )
+        if ("bias" in keys) != (layer.bias is not None):
+            raise ModelFileError(
+                f"{where}layer {prefix!r}: the state dict {'has' if 'bias' in keys else 'has no'} "
+                "bias but the architecture's Linear does not agree"
+            )
+        plan.append((layer, weight, arrays.get(keys.get("bias", ""))))
+    for layer, weight, bias in plan:
+        layer.weight.data = weight
+        if bias is not None:
+            layer.bias.data = np.array(bias)
+    return model
+
+
+def _torch_linear_groups(state: Mapping[str, Any], where: str) -> list[tuple[str, dict]]:
+    """``[(prefix, {"weight": key, "bias": key}), ...]`` in the order of the layers."""
+    groups: dict[str, dict[str, str]] = {}
+    for name, value in state.items():
+        prefix, _, leaf = name.rpartition(".")
+        if leaf not in ("weight", "bias"):
+            raise ModelFileError(f"{where}unexpected entry {name!r}: not a Linear weight or bias")
+        if leaf == "weight" and len(value.shape) != 2:
+            raise ModelFileError(
+                f"{where}{name!r} has shape {tuple(value.shape)}; a Linear weight is 2-D"
+            )
+        groups.setdefault(prefix, {})[leaf] = name
+    for keys in groups.values():
+        if "weight" not in keys:
+            raise ModelFileError(f"{where}{keys['bias']!r} has no weight beside it")
+
+    def order(prefix: str) -> tuple:
+        return tuple(int(p) if p.isdigit() else p for p in prefix.split("."))
+
+    try:
+        return sorted(groups.items(), key=lambda item: order(item[0]))
+    except TypeError:  # mixed numeric and named prefixes: keep the file's order
+        return list(groups.items())
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def save_torch(model: Any, path: str | os.PathLike) -> Path:
+    """Write ``model``'s weights as PyTorch's ``state_dict`` (names and (n_out, n_in) layout) in
+    one safetensors file, marked ``weight_layout: torch`` and carrying the architecture.
+
+    PyTorch reads it with ``net.load_state_dict(safetensors.torch.load_file(path))`` into the
+    network :func:`to_torch` builds; :func:`load_torch` reads it back into chainrule.
+    """
+    from chainrule import io, nn
+
+    supported = (nn.Linear, *_unit_table())
+    for position, layer in enumerate(model if type(model) is nn.Sequential else [model]):
+        if type(layer) not in supported:  # PyTorch itself is not needed to write the file
+            raise ConversionError(
+                f"save_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
+                f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
+            )
+    metadata = {"format": "pt", io.LAYOUT_KEY: io.TORCH_LAYOUT,
+                ARCHITECTURE_KEY: json.dumps(model.config())}  # fmt: skip
+    return io.write_arrays(path, state_dict_to_torch(model.state_dict(), tensors=False), metadata)
+
+
+def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
+    """A chainrule model from a PyTorch ``state_dict`` saved as safetensors.
+
+    The file must be in PyTorch's layout: one marked ``weight_layout: chainrule`` (a chainrule
+    model file) is refused with a message saying so. ``arch`` (see :func:`build_arch`) gives the
+    layers; a file written by :func:`save_torch` records them itself. Returns the model in
+    evaluation mode.
+    """
+    from chainrule import io
+
+    path = Path(path)
+    io.check_layout(path, io.TORCH_LAYOUT, default=io.TORCH_LAYOUT)
+    state = io.read_arrays(path)
+    if arch is None:
+        recorded = io.read_metadata(path).get(ARCHITECTURE_KEY)
+        if recorded is None:
+            raise ModelFileError(
+                f"{path}: a PyTorch state dict does not record which units follow each Linear "
+                "layer; give the architecture (arch=, --arch), e.g. 4,3,2"
+            )
+        try:
+            arch = json.loads(recorded)
+        except json.JSONDecodeError:
+            raise ModelFileError(f"{path}: the recorded architecture is not JSON") from None
+    try:
+        dtype = _state_dtype(state)
+        model = build_arch(arch, dtype)
+    except UserError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    load_state_dict_from_torch(model, state, str(path))
+    model.eval()
+    return model

@@ -1,0 +1,168 @@
+"""ONNX export: onnxruntime answers what ``chainrule predict`` answers, on the raw rows.
+
+onnx and onnxruntime are the ``[onnx]`` extra; each test that needs them skips itself without.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule import data, nn
+from chainrule.cli import main
+from chainrule.errors import ConversionError
+from chainrule.interop import saved_to_onnx, to_onnx
+from chainrule.interop.onnx import BATCH_DIM, OPSET
+
+
+def needs_onnx():
+    pytest.importorskip("onnx")
+    return pytest.importorskip("onnxruntime")
+
+
+def run_onnx(ort, path_or_proto, X):
+    model = path_or_proto if isinstance(path_or_proto, (str, bytes)) else str(path_or_proto)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
+    return session.run(None, {"input": np.asarray(X, dtype=dtype)})[0]
+
+
+def write_rows(path, X):
+    # repr keeps every float64 digit, so predict and onnxruntime see the very same numbers
+    path.write_text("\n".join(",".join(repr(float(v)) for v in row) for row in X) + "\n")
+    return path
+
+
+def predict_outputs(capsys, run, rows_csv):
+    capsys.readouterr()
+    assert main(["predict", str(run), "--input", str(rows_csv), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    return np.array([row["outputs"] for row in rows])
+
+
+def unscaled_csv(path, n=60, seed=0, task="classes"):
+    """Columns in very different units (thousands, thousandths, an offset of 10^4), as a CSV."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3 if task == "classes" else np.arange(n) % 2
+    X = rng.normal(size=(n, 4)) + 2 * np.eye(4)[y]
+    X = X * np.array([1000.0, 0.001, 5.0, 1.0]) + np.array([0.0, 0.0, 1e4, -3.0])
+    target = [str(int(t)) for t in y]
+    lines = ["a,b,c,d,label"] + [
+        ",".join([*map(repr, map(float, x)), t]) for x, t in zip(X, target)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path, X
+
+
+RUNS = {
+    # name: (train options, rows to predict)
+    "digits": (["--data", "digits", "--hidden", "8", "--epochs", "1"], "digits"),
+    "csv": (["--hidden", "5", "--epochs", "3"], "classes"),
+    "csv-bce": (["--hidden", "5", "--epochs", "3", "--loss", "binary-cross-entropy"], "binary"),
+    "csv-float64-squared": (
+        ["--hidden", "5", "--epochs", "3", "--loss", "squared-error", "--dtype", "float64"],
+        "classes",
+    ),  # fmt: skip
+    "xor": (["--data", "xor", "--epochs", "5"], "xor"),
+    "family-trees": (["--data", "family-trees", "--epochs", "2"], "family-trees"),  # Parallel
+}
+
+
+@pytest.fixture(scope="module", params=list(RUNS))
+def trained(request, tmp_path_factory):
+    """A tiny ``chainrule train`` run, and 37 raw rows it was trained on."""
+    options, rows = RUNS[request.param]
+    tmp = tmp_path_factory.mktemp(request.param)
+    if rows in ("digits", "family-trees"):
+        X = data.load(rows).X[:37].astype(np.float64)
+    elif rows == "xor":
+        X = np.tile(np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), (10, 1))[:37]
+    else:
+        csv, X = unscaled_csv(tmp / "train.csv", task=rows)
+        options = ["--data", str(csv), *options]
+        X = X[:37]
+    run = tmp / "run"
+    assert main(["train", *options, "--out", str(run), "--quiet", "--seed", "1"]) == 0
+    return request.param, run, X
+
+
+@pytest.mark.parametrize("batch", [1, 37])
+def test_onnxruntime_equals_chainrule_predict(trained, batch, tmp_path, capsys):
+    ort = needs_onnx()
+    name, run, X = trained
+    rows = X[:batch]
+    expected = predict_outputs(capsys, run, write_rows(tmp_path / "rows.csv", rows))
+    assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 0
+    got = run_onnx(ort, tmp_path / "m.onnx", rows)
+    assert got.shape == expected.shape == (batch, expected.shape[1])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5, err_msg=name)
+    if name in ("digits", "csv"):  # cross-entropy: predict's probabilities, so softmax is inside
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_the_graph_passes_the_checker_with_a_named_dynamic_batch(trained, tmp_path):
+    needs_onnx()
+    import onnx
+
+    _, run, _ = trained
+    proto = saved_to_onnx(run / "model", tmp_path / "m.onnx")
+    onnx.checker.check_model(onnx.load(tmp_path / "m.onnx"), full_check=True)
+    assert [(op.domain, op.version) for op in proto.opset_import] == [("", OPSET)]
+    for value in (proto.graph.input[0], proto.graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        assert dims[0].dim_param == BATCH_DIM and dims[1].dim_value > 0
+
+
+def test_the_export_without_its_standardizer_answers_otherwise(tmp_path, capsys):
+    """The standardizer is part of the exported model: leaving it out changes the answers."""
+    ort = needs_onnx()
+    from chainrule import io
+
+    csv, X = unscaled_csv(tmp_path / "train.csv")
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--hidden", "5", "--epochs", "3", "--out",
+                 str(run), "--quiet"]) == 0  # fmt: skip
+    model, info = io.load_model(run / "model")
+    raw = to_onnx(model, loss=info["loss"]).SerializeToString()
+    scaled = to_onnx(model, loss=info["loss"], standardizer=info["standardizer"])
+    expected = predict_outputs(capsys, run, write_rows(tmp_path / "rows.csv", X[:5]))
+    np.testing.assert_allclose(run_onnx(ort, scaled.SerializeToString(), X[:5]), expected,
+                               rtol=1e-5, atol=1e-5)  # fmt: skip
+    assert np.abs(run_onnx(ort, raw, X[:5]) - expected).max() > 1e-3
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_unit_layer_matches_the_model(dtype):
+    ort = needs_onnx()
+    model = nn.Sequential(
+        nn.Linear(4, 5, dtype=dtype, rng=0), nn.Tanh(), nn.Dropout(0.5),
+        nn.Linear(5, 5, bias=False, dtype=dtype, rng=1), nn.ReLU(), nn.Identity(),
+        nn.Linear(5, 3, dtype=dtype, rng=2), nn.Logistic(), nn.Linear(3, 3, dtype=dtype, rng=3),
+        nn.LogSoftmax(),
+    ).eval()  # fmt: skip
+    X = np.random.default_rng(0).normal(size=(6, 4)).astype(dtype)
+    got = run_onnx(ort, to_onnx(model).SerializeToString(), X)
+    assert got.dtype == np.dtype(dtype)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, model(X).numpy(), rtol=tol, atol=tol)
+
+
+def test_a_layer_without_an_onnx_export_is_named():
+    needs_onnx()
+
+    class Scale(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+    with pytest.raises(ConversionError, match="layer 1 is Scale"):
+        to_onnx(nn.Sequential(nn.Linear(2, 2), Scale()))
+
+
+def test_without_onnx_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the [onnx] extra were not installed
+    with pytest.raises(ConversionError, match=r"pip install 'chainrule\[onnx\]'"):
+        to_onnx(nn.mlp([2, 1], rng=0))

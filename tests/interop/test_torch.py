@@ -1,0 +1,334 @@
+"""PyTorch <-> chainrule: the same function and the same gradients, and files that never load wrong.
+
+PyTorch is the reference here, so every test that needs it skips itself where it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import io, nn
+from chainrule.errors import ConversionError, ModelFileError, UserError
+from chainrule.interop import (
+    build_arch,
+    from_torch,
+    load_torch,
+    save_torch,
+    state_dict_from_torch,
+    state_dict_to_torch,
+    to_torch,
+)
+
+TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
+
+
+def needs_torch():
+    return pytest.importorskip("torch")
+
+
+def torch_nets(torch):
+    """Every supported layer, square layers included (the case a silent copy gets wrong)."""
+    tnn = torch.nn
+    return {
+        "lecture": tnn.Sequential(tnn.Linear(4, 3), tnn.Sigmoid(), tnn.Linear(3, 2)),
+        "square": tnn.Sequential(tnn.Linear(3, 3), tnn.Tanh(), tnn.Linear(3, 3), tnn.Sigmoid()),
+        "every-layer": tnn.Sequential(
+            tnn.Linear(5, 5),
+            tnn.ReLU(),
+            tnn.Dropout(0.3),
+            tnn.Linear(5, 4, bias=False),
+            tnn.Identity(),
+            tnn.Tanh(),
+            tnn.Linear(4, 4),
+            tnn.Softmax(dim=1),
+        ),  # fmt: skip
+        "log-softmax": tnn.Sequential(
+            tnn.Linear(4, 6), tnn.Sigmoid(), tnn.Linear(6, 3), tnn.LogSoftmax(dim=-1)
+        ),  # fmt: skip
+    }
+
+
+def torch_forward_backward(torch, net, x, cotangent):
+    """Outputs, input gradient and every parameter's gradient by PyTorch's own backward."""
+    xt = torch.tensor(x, requires_grad=True)
+    out = net(xt)
+    (out * torch.tensor(cotangent)).sum().backward()
+    grads = {name: p.grad.numpy() for name, p in net.named_parameters()}
+    return out.detach().numpy(), xt.grad.numpy(), grads
+
+
+def chainrule_forward_backward(model, x, cotangent):
+    xc = cr.tensor(x, requires_grad=True)
+    out = model(xc)
+    (out * cr.tensor(cotangent)).sum().backward()
+    grads = {name: p.grad.numpy() for name, p in model.named_parameters()}
+    return out.numpy(), xc.grad.numpy(), grads
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["lecture", "square", "every-layer", "log-softmax"])
+def test_round_trip_same_outputs_and_every_gradient(kind, dtype):
+    torch = needs_torch()
+    torch.manual_seed(0)
+    net = torch_nets(torch)[kind].to(getattr(torch, dtype)).eval()
+    rng = np.random.default_rng(1)
+    n_in = net[0].in_features
+    x = rng.normal(size=(7, n_in)).astype(dtype)
+    model = from_torch(net)
+    assert model.dtype == np.dtype(dtype)
+    n_out = model(x).shape[1]
+    cotangent = rng.normal(size=(7, n_out)).astype(dtype)
+
+    out_t, dx_t, grads_t = torch_forward_backward(torch, net, x, cotangent)
+    out_c, dx_c, grads_c = chainrule_forward_backward(model, x, cotangent)
+    tol = TOLERANCE[dtype]
+    np.testing.assert_allclose(out_c, out_t, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx_c, dx_t, rtol=tol, atol=tol)
+    assert set(grads_c) == set(grads_t)
+    for name, grad in grads_t.items():
+        expected = grad.T if name.endswith("weight") else grad  # (out, in) -> w_ij (in, out)
+        np.testing.assert_allclose(grads_c[name], expected, rtol=tol, atol=tol, err_msg=name)
+
+    back = to_torch(model)
+    assert [type(m) for m in back] == [type(m) for m in net]
+    assert not back.training
+    for (name, a), (name_b, b) in zip(net.state_dict().items(), back.state_dict().items()):
+        assert name == name_b and a.dtype == b.dtype and torch.equal(a, b), name  # bit for bit
+    out_b, dx_b, grads_b = torch_forward_backward(torch, back, x, cotangent)
+    np.testing.assert_array_equal(out_b, out_t)
+    for name, grad in grads_t.items():
+        np.testing.assert_array_equal(grads_b[name], grad)
+
+
+def test_square_layer_copied_without_the_transpose_computes_other_numbers():
+    """The trap the converters exist for: names and shapes fit, the numbers do not."""
+    torch = needs_torch()
+    torch.manual_seed(0)
+    net = torch_nets(torch)["square"].double()
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    wrong = build_arch("3,3,tanh,3,logistic", "float64")
+    wrong.load_state_dict({k: v.numpy() for k, v in net.state_dict().items()})  # no transpose
+    expected = net(torch.tensor(x)).detach().numpy()
+    assert np.abs(wrong(x).numpy() - expected).max() > 1e-3
+    np.testing.assert_allclose(from_torch(net)(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_chainrule_to_torch_to_chainrule_keeps_every_bit():
+    needs_torch()
+    model = nn.mlp([4, 4, 3], activation="tanh", output="softmax", dtype="float64", rng=3)
+    again = from_torch(to_torch(model))
+    for (name, a), (name_b, b) in zip(model.named_parameters(), again.named_parameters()):
+        assert name == name_b
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert [type(m) for m in again] == [type(m) for m in model]
+
+
+def test_training_mode_carries_over():
+    torch = needs_torch()
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    assert from_torch(net.train()).training and not from_torch(net.eval()).training
+    model = from_torch(net)
+    assert to_torch(model.train()).training and not to_torch(model.eval()).training
+
+
+def test_state_dict_converts_with_an_architecture():
+    torch = needs_torch()
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    model = from_torch(net.state_dict(), arch="4,4,tanh,2")
+    np.testing.assert_array_equal(model(x).numpy(), from_torch(net)(x).numpy())
+    chainrule_state = state_dict_from_torch(net.state_dict())
+    assert chainrule_state["0.weight"].shape == (4, 4)
+    np.testing.assert_array_equal(chainrule_state["2.weight"], net[2].weight.detach().numpy().T)
+    back = state_dict_to_torch(chainrule_state)
+    for name, value in net.state_dict().items():
+        assert torch.equal(back[name], value), name
+    with pytest.raises(ConversionError, match="arch="):
+        from_torch(net.state_dict())
+    with pytest.raises(ModelFileError, match=r"Linear\(4, 2\).*Linear\(4, 3\)"):
+        from_torch(net.state_dict(), arch="4,4,3")
+
+
+@pytest.mark.parametrize(
+    "layer, name",
+    [("GELU", "GELU"), ("Conv1d", "Conv1d"), ("nested", "Sequential"), ("LeakyReLU", "LeakyReLU")],
+)
+def test_a_layer_without_a_counterpart_is_named(layer, name):
+    torch = needs_torch()
+    tnn = torch.nn
+    other = {"GELU": tnn.GELU(), "Conv1d": tnn.Conv1d(1, 1, 1), "LeakyReLU": tnn.LeakyReLU(),
+             "nested": tnn.Sequential(tnn.Linear(2, 2))}[layer]  # fmt: skip
+    with pytest.raises(ConversionError, match=f"layer 1 is {name}"):
+        from_torch(tnn.Sequential(tnn.Linear(2, 2), other))
+
+
+def test_to_torch_names_a_layer_it_cannot_convert():
+    needs_torch()
+
+    class Scale(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+    with pytest.raises(ConversionError, match="layer 1 is Scale"):
+        to_torch(nn.Sequential(nn.Linear(2, 2), Scale()))
+
+
+def test_half_precision_is_refused_with_the_fix():
+    torch = needs_torch()
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2)).half()
+    with pytest.raises(ConversionError, match=r"float16.*net.float\(\)"):
+        from_torch(net)
+
+
+def test_explain_a_torch_network():
+    """The lecture's derivation of a PyTorch network: E and every dE/dw are PyTorch's."""
+    torch = needs_torch()
+    torch.manual_seed(0)
+    net = torch_nets(torch)["lecture"].double()
+    x = np.array([[0.5, -1.0, 0.25, 2.0], [1.0, 0.0, -0.5, 0.3]])
+    t = np.array([[1.0, 0.0], [0.0, 1.0]])
+    derivation = cr.explain(from_torch(net), x, t)
+    assert derivation.all_ok
+    y = net(torch.tensor(x))
+    E = 0.5 * ((torch.tensor(t) - y) ** 2).sum()
+    E.backward()
+    assert derivation.error == pytest.approx(E.item(), rel=1e-12)
+    for connection in derivation.connections:
+        expected = dict(net.named_parameters())[connection.weight_name].grad.numpy().T
+        np.testing.assert_allclose(connection.dE_dw, expected, rtol=1e-10, atol=1e-12)
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def test_save_torch_writes_what_pytorch_loads(tmp_path):
+    torch = needs_torch()
+    from safetensors.torch import load_file
+
+    model = nn.mlp([3, 3, 2], output="logistic", rng=5)
+    path = save_torch(model, tmp_path / "net.safetensors")
+    net = to_torch(model)
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):
+            torch.nn.init.zeros_(layer.weight)
+    net.load_state_dict(load_file(path))  # PyTorch's own loader, PyTorch's names and layout
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(net(torch.tensor(x)).detach().numpy(), model(x).numpy(),
+                               rtol=1e-6, atol=1e-6)  # fmt: skip
+    again = load_torch(path)  # the architecture travels in the metadata
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+    assert io.read_metadata(path)["weight_layout"] == "torch"
+
+
+def test_load_torch_needs_an_architecture_for_a_plain_state_dict(tmp_path):
+    torch = needs_torch()
+    from safetensors.torch import save_file
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    save_file(net.state_dict(), tmp_path / "plain.safetensors")  # no metadata: PyTorch's layout
+    with pytest.raises(ModelFileError, match="--arch"):
+        load_torch(tmp_path / "plain.safetensors")
+    model = load_torch(tmp_path / "plain.safetensors", arch="2,3,relu,1")
+    x = np.ones((1, 2), dtype=np.float32)
+    np.testing.assert_allclose(model(x).numpy(), net(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6)  # fmt: skip
+
+
+def test_a_chainrule_model_file_is_refused_by_the_torch_loader(tmp_path):
+    model = nn.mlp([3, 3, 3], rng=0)  # square: the shapes alone would not notice
+    io.save_model(tmp_path / "model", model)
+    weights = tmp_path / "model" / io.WEIGHTS_FILE
+    assert io.read_metadata(weights)["weight_layout"] == "chainrule"
+    with pytest.raises(ModelFileError, match=r"chainrule's \(n_in, n_out\) layout.*load_model"):
+        load_torch(weights, arch="3,3,3")
+
+
+def test_a_torch_layout_file_is_refused_by_load_model(tmp_path):
+    model = nn.mlp([3, 3, 3], rng=0)
+    io.save_model(tmp_path / "model", model)
+    weights = tmp_path / "model" / io.WEIGHTS_FILE
+    io.write_arrays(weights, state_dict_to_torch(model.state_dict(), tensors=False),
+                    metadata={"format": "pt", "weight_layout": "torch"})  # fmt: skip
+    with pytest.raises(ModelFileError, match=r"PyTorch's \(n_out, n_in\) layout.*load_torch"):
+        io.load_model(tmp_path / "model")
+
+
+def test_unknown_layout_is_refused_and_old_files_still_load(tmp_path):
+    model = nn.mlp([2, 2, 1], rng=0)
+    io.save_model(tmp_path / "model", model)
+    weights = tmp_path / "model" / io.WEIGHTS_FILE
+    io.write_arrays(weights, model.state_dict(), metadata={"format": "chainrule-model"})
+    loaded, _ = io.load_model(tmp_path / "model")  # written before the layout key existed
+    np.testing.assert_array_equal(loaded.state_dict()["0.weight"], model.state_dict()["0.weight"])
+    io.write_arrays(weights, model.state_dict(), metadata={"weight_layout": "keras"})
+    with pytest.raises(ModelFileError, match="unknown weight layout 'keras'"):
+        io.load_model(tmp_path / "model")
+
+
+def test_build_arch_specs():
+    layers = [type(m).__name__ for m in build_arch("4,8,relu,2,softmax")]
+    assert layers == ["Linear", "ReLU", "Linear", "Softmax"]
+    assert [type(m).__name__ for m in build_arch("4,3,2")] == ["Linear", "Logistic", "Linear"]
+    for bad, match in [
+        ("4", "two positive"),
+        ("tanh,4,2", "must follow"),
+        ("4,3,swish,2", "unknown activation"),
+        ("4,3,tanh,relu,2", "must follow"),
+    ]:
+        with pytest.raises(UserError, match=match):  # fmt: skip
+            build_arch(bad)
+
+
+def test_without_torch_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    with pytest.raises(ConversionError, match="PyTorch is not installed"):
+        to_torch(nn.mlp([2, 1], rng=0))
+
+
+def test_importing_chainrule_interop_imports_neither_torch_nor_onnx():
+    code = (
+        "import sys, chainrule, chainrule.interop; "
+        "print(json.dumps([m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules]))"
+    )
+    result = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert json.loads(result.stdout) == []
+
+
+def test_save_torch_needs_no_torch_and_refuses_what_has_no_counterpart(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    model = nn.mlp([2, 2, 1], output="logistic", rng=0)
+    path = save_torch(model, tmp_path / "net.safetensors")
+    np.testing.assert_array_equal(io.read_arrays(path)["2.weight"], model[2].weight.numpy().T)
+
+    class Scale(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+        def config(self):
+            return {"type": "Scale"}
+
+    with pytest.raises(ConversionError, match="layer 1 is Scale"):
+        save_torch(nn.Sequential(nn.Linear(2, 2), Scale()), tmp_path / "other.safetensors")
+    assert not (tmp_path / "other.safetensors").exists()
+
+
+def test_explain_reads_identity_and_names_log_softmax():
+    torch = needs_torch()
+    tnn = torch.nn
+    net = tnn.Sequential(tnn.Linear(2, 2), tnn.Identity(), tnn.Sigmoid(), tnn.Linear(2, 1)).double()
+    x, t = np.array([[0.5, -1.0]]), np.array([[1.0]])
+    derivation = cr.explain(from_torch(net), x, t)
+    assert derivation.all_ok
+    assert derivation.layers[1].activation == "logistic"  # Identity changes nothing
+    assert nn.activation_of(nn.LogSoftmax()) is None  # not taken for a softmax unit
+    with pytest.raises(UserError, match="LogSoftmax"):
+        cr.explain(from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.LogSoftmax(dim=1))), x,
+                   np.array([[1.0, 0.0]]))  # fmt: skip

@@ -121,6 +121,11 @@ def explain(
     format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
     out: Path = typer.Option(None, help="write to this file (atomically) instead of stdout"),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
+    bug: str = typer.Option(
+        None,
+        help="show a teaching bug's wrong gradients beside the right ones and the check that "
+        "catches them: assign, no-toposort, merged-leaves or no-zero-grad",
+    ),
     perturbation: bool = typer.Option(True, help="add the perturbation table"),
     max_units: int = typer.Option(
         6, min=1, max=10_000, help="units shown per layer (JSON always has all)"
@@ -151,6 +156,7 @@ def explain(
             unit=unit,
             perturbation=perturbation,
             symbolic=symbolic,
+            bug=bug,
         )
     except UserError as error:
         raise UserError(f"{model}: {error}" if model is not None else str(error)) from None

@@ -107,7 +107,7 @@ def unit_graph(
             below = [leaf(v) for v in x[c]]
             for i, y in enumerate(below):
                 g.y[(0, i, c)] = y
-            for k, (W, bias, act) in enumerate(weights):
+            for k, (W, _, act) in enumerate(weights):
                 above = []
                 for j in range(W.shape[1]):
                     z = g.b.get((k, j))

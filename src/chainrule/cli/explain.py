@@ -214,6 +214,11 @@ def graph(
         None, "--format", help="svg or dot [default: from --out, else dot on stdout]"
     ),
     out: Path = typer.Option(None, help="write to this file (atomically)"),
+    hide_implementation: bool = typer.Option(
+        False,
+        "--hide-implementation",
+        help="leave out reshape, concatenate and power_scalar nodes (computation graph)",
+    ),
 ) -> int:
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
@@ -242,6 +247,8 @@ def graph(
         drawing = draw_graph(forward(problem_of(net, x, t, loss_object))[2])
     else:
         drawing, _ = seed_graph()
+    if hide_implementation:
+        drawing = drawing.without()
     text = drawing.to_dot() if fmt == "dot" else drawing.to_svg()
     _write(out, text)
     if fmt == "svg" and GRAPHVIZ_HINT in drawing.notes:

@@ -18,7 +18,7 @@ from typing import Any
 from chainrule.explainer.network import ExplainError
 
 #: The graph view records the network unit by unit only up to this many scalar tensors.
-MAX_GRAPH_SCALARS = 4000
+MAX_GRAPH_SCALARS = 1000
 
 
 def three_views(d: Any, layer: int, unit: int, case: int = 0) -> dict[str, Any]:

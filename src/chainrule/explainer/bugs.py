@@ -207,16 +207,16 @@ class BugRow:
         return abs(self.wrong - self.numeric) > self.atol + self.rtol * abs(self.numeric)
 
     def label(self) -> str:
-        """'∂E/∂y (layer 1, unit 2)' and the like, units counted from 1."""
+        """'∂E/∂y 1:2' (layer 1, unit 2, as ``--unit`` writes it), '∂E/∂w 0→1 w_12', ..."""
         kind, *index = self.key
         if kind in ("y", "z"):
             layer, unit, case = index
-            return f"∂E/∂{kind} layer {layer} unit {unit + 1}" + (f" case {case + 1}" * (case > 0))
+            return f"∂E/∂{kind} {layer}:{unit + 1}" + (f" case {case + 1}" * (case > 0))
         if kind == "w":
             below, i, j = index
-            return f"∂E/∂w layer {below}→{below + 1} w_{i + 1}{j + 1}"
+            return f"∂E/∂w {below}→{below + 1} w_{i + 1}{j + 1}"
         below, j = index
-        return f"∂E/∂b layer {below + 1} unit {j + 1}"
+        return f"∂E/∂b {below + 1}:{j + 1}"
 
 
 @dataclass
@@ -288,7 +288,7 @@ def _merged_note(g: UnitGraph, rows: list[BugRow]) -> str:
     labels = {row.key: row.label() for row in rows}
     for key, tensor in g.quantities().items():
         if tensor._node is None and key in labels:
-            groups.setdefault(_value_key(tensor), []).append(labels[key])
+            groups.setdefault(_value_key(tensor), []).append(_leaf_name(key))
     merged = [names for names in groups.values() if len(names) > 1]
     if merged:
         return (
@@ -300,6 +300,17 @@ def _merged_note(g: UnitGraph, rows: list[BugRow]) -> str:
         "No two leaves of this network hold equal values, so the bug stays hidden and every "
         "check passes: try inputs with two equal values (--input 0.5,0.5) or zero biases."
     )
+
+
+def _leaf_name(key: tuple) -> str:
+    """'input 2', 'w_11 (layer 1→2)', 'b_3 (layer 2)': a leaf as the note names it."""
+    kind, *index = key
+    if kind == "y":
+        return f"input {index[1] + 1}" + (f" of case {index[2] + 1}" if index[2] else "")
+    if kind == "w":
+        below, i, j = index
+        return f"w_{i + 1}{j + 1} (layer {below}→{below + 1})"
+    return f"b_{index[1] + 1} (layer {index[0] + 1})"
 
 
 def _rows(d: Any, g: UnitGraph, wrong: dict[int, Any]) -> list[BugRow]:

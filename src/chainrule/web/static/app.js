@@ -617,7 +617,7 @@ function renderBug() {
     const row = body.insertRow();
     row.className = r.caught ? "caught" : "";
     for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric),
-      r.caught ? "✗ caught" : "✓"]) row.insertCell().textContent = v;
+      r.caught ? "✗" : "✓"]) row.insertCell().textContent = v;
   }
   table.hidden = false;
 }

@@ -148,3 +148,41 @@ def test_no_two_labels_overlap_in_a_browser():
                 assert _overlapping(shrunk) == [], name
         finally:
             browser.close()
+
+
+def test_zoom_expands_a_linear_op_into_its_scalar_graph_with_the_same_numbers():
+    import chainrule as cr
+    from chainrule.viz.graph import zoom
+
+    rng = np.random.default_rng(5)
+    x = cr.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    w = cr.tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    b = cr.tensor(rng.normal(size=2), requires_grad=True)
+    g = rng.normal(size=(2, 2))
+    z = cr.linear(x, w, b)
+    drawing = zoom(z, g)
+    by_name = {node.name: node for node in drawing.nodes.values() if node.name}
+    for c in range(2):
+        for j in range(2):
+            node = by_name[f"z_{j + 1} (case {c + 1})"]
+            assert float(node.value) == pytest.approx(z.numpy()[c, j], abs=1e-15)
+    # the leaves' gradients are what the engine gives the tensor op's inputs
+    dx, dw, db = cr.functional.gradient((z * cr.tensor(g)).sum(), [x, w, b])
+    for c in range(2):
+        for i in range(3):
+            node = by_name[f"y_{i + 1} (case {c + 1})"]
+            assert float(node.grad) == pytest.approx(dx.numpy()[c, i], abs=1e-14)
+            assert len(drawing.consumers(node.id)) == 2  # y_i feeds one product per unit j
+    for i in range(3):
+        for j in range(2):
+            assert float(by_name[f"w_{i + 1}{j + 1}"].grad) == pytest.approx(
+                dw.numpy()[i, j], abs=1e-14
+            )
+    for j in range(2):
+        assert float(by_name[f"b_{j + 1}"].grad) == pytest.approx(db.numpy()[j], abs=1e-14)
+    assert _overlapping(_boxes(drawing.to_svg(use_graphviz=False))) == []
+    with pytest.raises(ValueError, match="linear or matmul"):
+        zoom(cr.sigmoid(z))
+    big = cr.linear(cr.tensor(np.ones((10, 10)), requires_grad=True), cr.tensor(np.ones((10, 10))))
+    with pytest.raises(ValueError, match="too many to draw"):
+        zoom(big)

@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
-from chainrule.engine import no_grad, reverse_topological_order, rule_params, sum_over_consumers
+from chainrule.engine import (
+    enable_grad,
+    no_grad,
+    reverse_topological_order,
+    rule_params,
+    sum_over_consumers,
+)
 from chainrule.files import atomic_write_text
 from chainrule.tensor import Tensor
 from chainrule.viz.style import NEUTRAL, Box, Placer, sign_colour
@@ -395,6 +401,77 @@ def _scalar(array: np.ndarray | None) -> float | None:
     if array is None or np.size(array) != 1:
         return None
     return float(np.asarray(array).reshape(()))
+
+
+#: Past this many scalar products a zoom is refused: it is for reading, at small sizes.
+MAX_ZOOM_PRODUCTS = 400
+
+
+def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
+    """A recorded ``linear`` (or 2-d ``matmul``) op expanded into its scalar graph, same numbers.
+
+    Each z[c, j] = b_j + sum_i y[c, i] w_ij is recorded as scalar products and additions, in
+    the input's dtype; the top node is sum_cj g[c, j] z[c, j] with ``g`` the cotangent (ones by
+    default), so each leaf's gradient is exactly what the tensor op's rule sends that input
+    (g W^T to y, y^T g to W, the column sums of g to b), and each y[c, i] is a fan-out whose
+    gradient is the sum over j. Nodes are named ``y_i``, ``w_ij``, ``b_j``, ``z_j`` (with the
+    case when there are several).
+    """
+    node = output._node
+    if node is None or node.op not in ("linear", "matmul"):
+        op = "a leaf" if node is None else f"'{node.op}'"
+        raise ValueError(f"zoom: expected the output of a linear or matmul op, got {op}")
+    if node.released:
+        raise ValueError("zoom: the op's inputs were freed by backward; draw before backward")
+    x, weight = (np.asarray(t.numpy()) for t in node.inputs[:2])
+    bias = np.asarray(node.inputs[2].numpy()) if len(node.inputs) > 2 else None
+    if x.ndim != 2 or weight.ndim != 2:
+        raise ValueError(
+            f"zoom: expected (cases, n_in) @ (n_in, n_out), got {x.shape} @ {weight.shape}"
+        )
+    (n_cases, n_in), n_out = x.shape, weight.shape[1]
+    if n_cases * n_in * n_out > MAX_ZOOM_PRODUCTS:
+        raise ValueError(
+            f"zoom: {n_cases} x {n_in} x {n_out} = {n_cases * n_in * n_out} scalar products is "
+            f"too many to draw (at most {MAX_ZOOM_PRODUCTS}); zoom into a smaller layer"
+        )
+    g = np.ones(output.shape) if cotangent is None else np.asarray(cotangent, dtype=np.float64)
+    if g.shape != output.shape:
+        raise ValueError(
+            f"zoom: the cotangent's shape {g.shape} is not the output's {output.shape}"
+        )
+
+    def leaf(value: Any) -> Tensor:
+        return Tensor(np.asarray(value, dtype=x.dtype), requires_grad=True)
+
+    names: dict[int, str] = {}
+
+    def named(t: Tensor, name: str) -> Tensor:
+        names[id(t)] = name
+        return t
+
+    case = (lambda c: f" (case {c + 1})") if n_cases > 1 else (lambda c: "")
+    ws = {
+        (i, j): named(leaf(weight[i, j]), f"w_{i + 1}{j + 1}")
+        for i in range(n_in)
+        for j in range(n_out)
+    }
+    bs = [None if bias is None else named(leaf(bias[j]), f"b_{j + 1}") for j in range(n_out)]
+    terms = []
+    with enable_grad():
+        for c in range(n_cases):
+            ys = [named(leaf(x[c, i]), f"y_{i + 1}{case(c)}") for i in range(n_in)]
+            for j in range(n_out):
+                z = bs[j]
+                for i in range(n_in):
+                    product = ys[i] * ws[(i, j)]
+                    z = product if z is None else z + product
+                terms.append(named(z, f"z_{j + 1}{case(c)}") * float(g[c, j]))
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+    names[id(total)] = "Σ g·z"
+    return graph(total, names=names)
 
 
 def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:

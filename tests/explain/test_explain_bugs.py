@@ -168,3 +168,19 @@ def test_cli_bug(capsys):
     assert "--bug assign" in out and "The gradient check catches it" in out
     assert main(["explain", "--bug", "sloppy"]) == 2
     assert "assign, no-toposort" in capsys.readouterr().err
+
+
+def test_the_json_with_a_bug_views_and_paths_validates_against_the_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    from chainrule.explainer import schema
+    from chainrule.explainer.bugs import BUGS
+
+    assert schema()["properties"]["bug"]["oneOf"][1]["properties"]["name"]["enum"] == list(BUGS)
+    for name in BUGS:
+        document = json.loads(render(explain(perturbation=False, bug=name), "json"))
+        jsonschema.validate(document, schema())
+        assert document["views"]["graph"] is not None and document["paths"]["rows"]
+    broken = json.loads(render(explain(perturbation=False, bug="assign"), "json"))
+    broken["bug"]["rows"][0]["caught"] = "yes"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema())

@@ -282,21 +282,23 @@ def _levels(g: ComputationGraph) -> dict[int, int]:
 
 
 def _order(g: ComputationGraph, rows: dict[int, list[int]]) -> None:
-    """Order each level by the mean position of its neighbours (fewer crossing edges)."""
-    neighbours: dict[int, list[int]] = {nid: [] for nid in g.nodes}
+    """Order the levels from the top down, each node under the mean position of its consumers
+    (a node with none: of its inputs), so that edges cross as little as a quick sweep allows."""
+    consumers: dict[int, list[int]] = {nid: [] for nid in g.nodes}
+    inputs: dict[int, list[int]] = {nid: [] for nid in g.nodes}
     for edge in g.edges:
-        neighbours[edge.src].append(edge.dst)
-        neighbours[edge.dst].append(edge.src)
-    for _ in range(4):
-        place = {nid: k / max(len(ids), 1) for ids in rows.values() for k, nid in enumerate(ids)}
-        for lvl in rows:
-            rows[lvl].sort(
-                key=lambda n: (
-                    sum(place[m] for m in neighbours[n]) / len(neighbours[n])
-                    if neighbours[n]
-                    else place[n]
-                )
-            )
+        consumers[edge.src].append(edge.dst)
+        inputs[edge.dst].append(edge.src)
+    place = {nid: (k + 0.5) / len(ids) for ids in rows.values() for k, nid in enumerate(ids)}
+
+    def key(n: int) -> float:
+        near = consumers[n] or inputs[n]
+        return sum(place[m] for m in near) / len(near) if near else place[n]
+
+    for _ in range(2):
+        for lvl in sorted(rows, reverse=True):
+            rows[lvl].sort(key=key)
+            place.update({n: (k + 0.5) / len(rows[lvl]) for k, n in enumerate(rows[lvl])})
 
 
 def layered_svg(g: ComputationGraph) -> str:

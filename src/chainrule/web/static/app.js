@@ -572,7 +572,7 @@ function renderViews() {
     graph: V.graph ? V.graph.consumers.map((c) => [c.j, `from ${c.consumer}`, c.value]) : [],
   } : { hinton: [], matrix: [], graph: [] };
   const totals = V ? { hinton: V.hinton.total, matrix: V.matrix.total, graph: V.graph && V.graph.total } : {};
-  for (const view of document.querySelectorAll("#views-box .view")) {
+  for (const view of ROOT.querySelectorAll("#views-box .view")) {
     const name = view.dataset.view;
     const list = view.querySelector("ol");
     list.replaceChildren();
@@ -598,7 +598,7 @@ function renderViews() {
 }
 
 function highlightTerms() {
-  for (const item of document.querySelectorAll("#views-box li.term, #paths-table tbody tr")) {
+  for (const item of ROOT.querySelectorAll("#views-box li.term, #paths-table tbody tr")) {
     item.classList.toggle("linked", S.linkedJ !== null && item.dataset.j === String(S.linkedJ));
   }
 }

@@ -22,7 +22,7 @@ def _grad_of_a(engine):
 
 
 def test_the_right_walk_and_the_real_engine_agree_on_a_reused_non_leaf():
-    from chainrule.explainer.bugs import backward_right
+    from chainrule.explainer.unit_graph import backward_right
 
     assert _grad_of_a(backward_right) == 4.0
     a = cr.tensor(1.5, requires_grad=True)

@@ -26,9 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine import no_grad, reverse_topological_order, rule_params, sum_over_consumers
+from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
 from chainrule.explainer.network import ExplainError
-from chainrule.explainer.unit_graph import UnitGraph, gradients, unit_graph, weights_of
+from chainrule.explainer.unit_graph import (
+    UnitGraph,
+    contributions,
+    gradients,
+    seed,
+    unit_graph,
+    weights_of,
+)
 from chainrule.tensor import Tensor
 
 #: The learning rate of the step between the two steps of ``no-zero-grad``.
@@ -95,44 +102,26 @@ def get_bug(name: str) -> Bug:
 # ---------------------------------------------------------------------------------------------
 
 
-def _contributions(tensor: Tensor, total: Any) -> list[tuple[Tensor, Any]]:
-    """What ``tensor``'s recorded op sends to each input that needs a gradient: the registered
-    rules, run on arrays exactly as the real engine runs them."""
-    node = tensor._node
-    args = (tensor.data, *(p.data for p in node.inputs))
-    params = rule_params(node, False)
-    with no_grad():
-        return [
-            (parent, node.primitive.vjp[k](total, *args, **params))
-            for k, parent in enumerate(node.inputs)
-            if parent.requires_grad
-        ]
-
-
-def _seed(output: Tensor) -> np.ndarray:
-    return np.ones_like(output.data)
-
-
 def backward_assign(output: Tensor) -> dict[int, Any]:
     """The right order, the wrong update: ``total = contribution`` (the last consumer wins)."""
-    totals: dict[int, Any] = {id(output): _seed(output)}
+    totals: dict[int, Any] = {id(output): seed(output)}
     for tensor in reverse_topological_order([output]):
         total = totals.get(id(tensor))
         if total is None or tensor._node is None:
             continue
-        for parent, contribution in _contributions(tensor, total):
+        for parent, contribution in contributions(tensor, total):
             totals[id(parent)] = contribution  # the bug: = where the sum needs +=
     return totals
 
 
 def backward_no_toposort(output: Tensor) -> dict[int, Any]:
     """Visit recursively from the output; each visit runs the tensor's rule on its total so far."""
-    totals: dict[int, Any] = {id(output): _seed(output)}
+    totals: dict[int, Any] = {id(output): seed(output)}
 
     def visit(tensor: Tensor) -> None:
         if tensor._node is None:
             return
-        pairs = _contributions(tensor, totals[id(tensor)])
+        pairs = contributions(tensor, totals[id(tensor)])
         for parent, contribution in pairs:
             sum_over_consumers(totals, parent, contribution)
         for parent, _ in pairs:
@@ -146,12 +135,12 @@ def backward_merged_leaves(output: Tensor) -> dict[int, Any]:
     """The right walk, but leaves are keyed by their value: equal leaves share one total."""
     order = reverse_topological_order([output])
     key_of = {id(t): _value_key(t) if t._node is None else id(t) for t in order}
-    totals: dict[Any, Any] = {key_of[id(output)]: _seed(output)}
+    totals: dict[Any, Any] = {key_of[id(output)]: seed(output)}
     for tensor in order:
         total = totals.get(key_of[id(tensor)])
         if total is None or tensor._node is None:
             continue
-        for parent, contribution in _contributions(tensor, total):
+        for parent, contribution in contributions(tensor, total):
             key = key_of[id(parent)]
             totals[key] = contribution if key not in totals else totals[key] + contribution
     return {id(t): totals[key_of[id(t)]] for t in order if key_of[id(t)] in totals}
@@ -159,21 +148,6 @@ def backward_merged_leaves(output: Tensor) -> dict[int, Any]:
 
 def _value_key(t: Tensor) -> tuple:
     return ("leaf", t.data.dtype.str, t.data.shape, t.data.tobytes())
-
-
-def backward_right(output: Tensor) -> dict[int, Any]:
-    """The real engine's walk, for comparison: the right order and the sum over consumers."""
-    totals: dict[int, Any] = {id(output): _seed(output)}
-    done: dict[int, Any] = {}
-    for tensor in reverse_topological_order([output]):
-        total = totals.pop(id(tensor), None)
-        if total is None:
-            continue
-        done[id(tensor)] = total
-        if tensor._node is not None:
-            for parent, contribution in _contributions(tensor, total):
-                sum_over_consumers(totals, parent, contribution)
-    return done
 
 
 ENGINES: dict[str, Callable[[Tensor], dict[int, Any]]] = {

@@ -9,16 +9,25 @@ tensor ops into their scalar graph, with the same numbers, and the graph the bug
 engines (:mod:`chainrule.explainer.bugs`) run on.
 
 The loss is the model's own loss object, applied to the units' rows stacked back into a matrix.
+:func:`contributions` runs a recorded op's registered rules once (what it sends each input), and
+:func:`backward_right` walks the graph as the real engine does, keeping every tensor's total.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from chainrule import ops
-from chainrule.engine import enable_grad
+from chainrule.engine import (
+    enable_grad,
+    no_grad,
+    reverse_topological_order,
+    rule_params,
+    sum_over_consumers,
+)
 from chainrule.explainer.network import ExplainError
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.losses import Loss
@@ -151,3 +160,37 @@ def gradients(g: UnitGraph) -> dict[tuple, float]:
     keys, tensors = zip(*g.quantities().items())
     grads = gradient(g.E, list(tensors), retain_graph=True)
     return {key: float(grad.item()) for key, grad in zip(keys, grads)}
+
+
+def seed(output: Tensor) -> np.ndarray:
+    """The cotangent a backward pass starts from: dE/dE = 1."""
+    return np.ones_like(output.data)
+
+
+def contributions(tensor: Tensor, total: Any) -> list[tuple[Tensor, Any]]:
+    """What ``tensor``'s recorded op sends to each input that needs a gradient: the registered
+    rules, run on arrays exactly as the real engine runs them."""
+    node = tensor._node
+    args = (tensor.data, *(p.data for p in node.inputs))
+    params = rule_params(node, False)
+    with no_grad():
+        return [
+            (parent, node.primitive.vjp[k](total, *args, **params))
+            for k, parent in enumerate(node.inputs)
+            if parent.requires_grad
+        ]
+
+
+def backward_right(output: Tensor) -> dict[int, Any]:
+    """The real engine's walk, for comparison: the right order and the sum over consumers."""
+    totals: dict[int, Any] = {id(output): seed(output)}
+    done: dict[int, Any] = {}
+    for tensor in reverse_topological_order([output]):
+        total = totals.pop(id(tensor), None)
+        if total is None:
+            continue
+        done[id(tensor)] = total
+        if tensor._node is not None:
+            for parent, contribution in contributions(tensor, total):
+                sum_over_consumers(totals, parent, contribution)
+    return done

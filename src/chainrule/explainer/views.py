@@ -50,8 +50,7 @@ def three_views(d: Any, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
 
 def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
     """Each consumer's contribution at the fan-out node y_i, by the real rules (None if large)."""
-    from chainrule.explainer.bugs import _contributions, backward_right
-    from chainrule.explainer.unit_graph import unit_graph, weights_of
+    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph, weights_of
 
     sizes = [record.size for record in d.layers]
     scalars = d.n_cases * sum(2 * a * b + 2 * b for a, b in zip(sizes, sizes[1:]))
@@ -66,7 +65,7 @@ def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | No
     consumers = []
     for j in range(d.layers[layer + 1].size):
         product = g.products[(layer, unit, j, case)]
-        sent = [c for parent, c in _contributions(product, totals[id(product)]) if parent is node]
+        sent = [c for parent, c in contributions(product, totals[id(product)]) if parent is node]
         consumers.append(
             {"j": j, "consumer": f"y_{unit + 1}·w_{unit + 1}{j + 1}", "value": float(sent[0])}
         )

@@ -200,3 +200,20 @@ def test_three_views_hold_the_same_numbers(unit):
     assert section.count(f"{d.views['engine']:.10g}") >= 3
     json_views = json.loads(render(d, "json"))["views"]
     assert _three(json_views) == _three(d.views)
+
+
+def test_the_docs_show_what_chainrule_explain_prints():
+    """docs/explain.md's two output blocks (three views, paths) are lines of the seed's text."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "explain.md").read_text()
+    text = render(explain(), "text")
+    blocks = [
+        doc.split(heading, 1)[1].split("```\n", 2)[1]
+        for heading in ("**One quantity, three views.**", "**Paths against dynamic programming.**")
+    ]
+    for block in blocks:
+        lines = [line for line in block.splitlines() if line.strip()]
+        assert len(lines) >= 3
+        for line in lines:
+            assert line.strip() in text, line

@@ -203,6 +203,15 @@ def test_in_chromium_clicking_a_hidden_unit_shows_the_librarys_terms(case):
             assert product == pytest.approx(term.product, rel=1e-4, abs=1e-9)
         engine = float(page.inner_text("#paths-engine").replace("\u2212", "-"))
         assert engine == pytest.approx(dE_dy, rel=1e-4, abs=1e-9)
+        # the three linked views work inside the shadow root too
+        page.click("#views-box li[data-testid=view-graph-1]")
+        for view in ("hinton", "matrix", "graph"):
+            for j in range(len(terms)):
+                item = page.locator(f"#views-box li[data-testid=view-{view}-{j}]")
+                assert float(item.get_attribute("data-value")) == pytest.approx(
+                    terms[j].product, abs=1e-12
+                )
+                assert ("linked" in item.get_attribute("class").split()) == (j == 1)
         # the notebook's own styles are untouched: the page's stylesheet lives in the shadow root
         assert page.evaluate("document.head.querySelectorAll('style').length") == 0
         browser.close()

@@ -392,3 +392,42 @@ def test_a_digits_sized_model_opens_and_its_sums_are_whole(browser):
     finally:
         context.close()
         stop()
+
+
+def test_selecting_a_term_in_one_view_highlights_it_in_the_other_two(page, server_url):
+    seed = api(server_url, "/api/seed")
+    expected = api(server_url, "/api/views", {"network": seed, "layer": 1, "unit": 0})
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.wait_for_selector("#views-box li.term[data-testid=view-graph-2]")
+    views = ("hinton", "matrix", "graph")
+    for view in views:  # the same numbers in the three views
+        for j in range(3):
+            item = page.locator(f"#views-box li[data-testid=view-{view}-{j}]")
+            value = float(item.get_attribute("data-value"))
+            assert value == pytest.approx(expected["hinton"]["terms"][j]["value"], abs=1e-15)
+    for source in views:
+        page.click(f"#views-box li[data-testid=view-{source}-1]")
+        for view in views:
+            for j in range(3):
+                classes = page.locator(f"#views-box li[data-testid=view-{view}-{j}]").get_attribute(
+                    "class"
+                )
+                assert ("linked" in classes.split()) == (j == 1), (source, view, j)
+        assert "linked" in page.locator("#paths-table tbody tr[data-j='1']").get_attribute("class")
+        page.click(f"#views-box li[data-testid=view-{source}-1]")  # again: nothing selected
+        assert page.locator("#views-box li.linked").count() == 0
+
+
+def test_the_bug_toggle_shows_wrong_gradients_and_the_check_that_catches_them(page, server_url):
+    seed = api(server_url, "/api/seed")
+    expected = api(server_url, "/api/bug", {"network": seed, "bug": "no-toposort"})
+    page.click(".tabs button[data-tab=export]")
+    page.select_option("#bug-select", "no-toposort")
+    page.wait_for_selector("#bug-table:not([hidden])")
+    rows = page.locator("#bug-table tbody tr")
+    assert rows.count() == len(expected["rows"])
+    assert page.locator("#bug-table tbody tr.caught").count() == expected["n_caught"] > 0
+    assert "catches it" in page.inner_text("#bug-result")
+    page.select_option("#bug-select", "")
+    page.wait_for_selector("#bug-table", state="hidden")
+    assert "real engine" in page.inner_text("#bug-result")

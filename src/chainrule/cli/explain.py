@@ -135,6 +135,11 @@ def explain(
     format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
     out: Path = typer.Option(None, help="write to this file (atomically) instead of stdout"),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
+    bug: str = typer.Option(
+        None,
+        help="show a teaching bug's wrong gradients beside the right ones and the check that "
+        "catches them: assign, no-toposort, merged-leaves or no-zero-grad",
+    ),
     perturbation: bool = typer.Option(True, help="add the perturbation table"),
     max_units: int = typer.Option(
         6, min=1, max=10_000, help="units shown per layer (JSON always has all)"
@@ -174,6 +179,7 @@ def explain(
             unit=unit,
             perturbation=perturbation,
             symbolic=symbolic,
+            bug=bug,
         )
     except UserError as error:
         raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
@@ -231,6 +237,11 @@ def graph(
         None, "--format", help="svg or dot [default: from --out, else dot on stdout]"
     ),
     out: Path = typer.Option(None, help="write to this file (atomically)"),
+    hide_implementation: bool = typer.Option(
+        False,
+        "--hide-implementation",
+        help="leave out reshape, concatenate and power_scalar nodes (computation graph)",
+    ),
 ) -> int:
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
@@ -259,6 +270,8 @@ def graph(
         drawing = draw_graph(forward(problem_of(net, x, t, loss_object))[2])
     else:
         drawing, _ = seed_graph()
+    if hide_implementation:
+        drawing = drawing.without()
     text = drawing.to_dot() if fmt == "dot" else drawing.to_svg()
     _write(out, text)
     if fmt == "svg" and GRAPHVIZ_HINT in drawing.notes:

@@ -27,8 +27,10 @@ from chainrule.explainer.network import (
     seed_network,
     targets_for,
 )
+from chainrule.explainer.paths import path_table
 from chainrule.explainer.perturbation import perturbation_view
 from chainrule.explainer.symbolic import symbolic_view
+from chainrule.explainer.views import three_views
 from chainrule.functional import gradient
 from chainrule.nn.losses import Loss
 from chainrule.tensor import Tensor
@@ -50,6 +52,9 @@ def explain(
     perturbation: bool = True,
     symbolic: bool = False,
     max_checks: int = 20000,
+    bug: str | None = None,
+    views: bool = True,
+    paths: bool = True,
 ) -> Derivation:
     """Run ``model`` forward and backward on inputs ``x`` and targets ``t``; lay out every number.
 
@@ -60,7 +65,10 @@ def explain(
     ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1. Every gradient is
     checked against a central finite difference (step ``eps``) unless ``check=False``; with
     ``perturbation`` the derivation also carries the perturbation view of the focused unit, and
-    with ``symbolic`` the sympy proof (or why it was skipped).
+    with ``symbolic`` the sympy proof (or why it was skipped). ``bug`` names a teaching bug
+    (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside the right ones;
+    ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form and the graph's
+    fan-out node; ``paths`` the count of paths to E against backprop's cost, layer by layer.
 
     >>> d = explain()                      # the seed network
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
@@ -75,6 +83,14 @@ def explain(
         derivation.perturbation = perturbation_view(derivation, *derivation.focus)
     if symbolic:
         derivation.symbolic = symbolic_view(derivation, problem.network, *derivation.focus)
+    if views and derivation.focus[0] < derivation.n_layers:
+        derivation.views = three_views(derivation, *derivation.focus)
+    if paths:
+        derivation.paths = path_table(derivation)
+    if bug is not None:
+        from chainrule.explainer.bugs import run_bug  # teaching code, loaded only when asked
+
+        derivation.bug = run_bug(derivation, bug)
     return derivation
 
 

@@ -129,6 +129,12 @@ class Derivation:
     perturbation: dict | None = None
     symbolic: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: a teaching bug's report beside this derivation (:mod:`chainrule.explainer.bugs`)
+    bug: Any = None
+    #: dE/dy of the focused unit in three views (:mod:`chainrule.explainer.views`)
+    views: dict | None = None
+    #: paths against dynamic programming, layer by layer (:mod:`chainrule.explainer.paths`)
+    paths: dict | None = None
 
     # -- shape of the network -----------------------------------------------------------------
     @property

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chainrule.explainer import sections_backward, sections_checks, sections_forward
+from chainrule.explainer import (
+    sections_backward,
+    sections_checks,
+    sections_forward,
+    sections_teaching,
+)
 from chainrule.explainer.blocks import Block, Builder, Equation, Heading, Options, Para, Table
 from chainrule.explainer.notation import get_notation
 
@@ -39,5 +44,11 @@ def build(
         sections_checks.perturbation(b)
     if d.symbolic:
         sections_checks.symbolic(b)
+    if d.views:
+        sections_teaching.views(b)
+    if d.paths:
+        sections_teaching.paths(b)
     sections_checks.summary(b)
+    if d.bug is not None:
+        sections_teaching.bug(b)
     return b.blocks

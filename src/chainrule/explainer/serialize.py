@@ -59,6 +59,9 @@ def to_dict(d: Derivation) -> dict[str, Any]:
         "perturbation": d.perturbation,
         "symbolic": d.symbolic,
         "notes": list(d.notes),
+        "views": d.views,
+        "paths": d.paths,
+        "bug": None if d.bug is None else d.bug.to_dict(),
     }
 
 

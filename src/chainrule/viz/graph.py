@@ -26,14 +26,25 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
-from chainrule.engine import no_grad, reverse_topological_order, rule_params, sum_over_consumers
+from chainrule.engine import (
+    enable_grad,
+    no_grad,
+    reverse_topological_order,
+    rule_params,
+    sum_over_consumers,
+)
 from chainrule.files import atomic_write_text
 from chainrule.tensor import Tensor
+from chainrule.viz.style import NEUTRAL, Box, Placer, sign_colour
 
 GRAPHVIZ_HINT = (
     "graphviz's 'dot' is not installed, so chainrule drew the SVG itself; for graphviz's layout "
     "install it (apt-get install graphviz, brew install graphviz, conda install graphviz)"
 )
+
+
+#: Ops that move or square numbers around rather than compute a unit: hidden on request.
+IMPLEMENTATION_OPS = ("reshape", "concatenate", "power_scalar")
 
 
 @dataclass
@@ -86,19 +97,34 @@ class ComputationGraph:
         short = {nid: k for k, nid in enumerate(self.nodes)}
         for node in self.nodes.values():
             label = "\\n".join(_escape_dot(line) for line in node_lines(self, node))
-            fill = "#e8f1ff" if node.op == "leaf" and node.requires_grad else "#f6f8fa"
-            if len(self.consumers(node.id)) > 1:
-                fill = "#fff4d6"  # a fan-out: its gradient is a sum
-            lines.append(f'  n{short[node.id]} [label="{label}", fillcolor="{fill}"];')
+            lines.append(f'  n{short[node.id]} [label="{label}", fillcolor="{_fill(self, node)}"];')
         for edge in self.edges:
             attrs = ""
             if edge.contribution is not None:
-                fan = len(self.consumers(edge.src)) > 1
-                colour = ', color="#c77800", fontcolor="#c77800", penwidth=1.6' if fan else ""
-                attrs = f' [label="sends back {_escape_dot(summary(edge.contribution))}"{colour}]'
+                colour = sign_colour(_scalar(edge.contribution))
+                width = ", penwidth=2" if len(self.consumers(edge.src)) > 1 else ""
+                attrs = (
+                    f' [label="sends back {_escape_dot(summary(edge.contribution))}", '
+                    f'color="{colour}", fontcolor="{colour}"{width}]'
+                )
             lines.append(f"  n{short[edge.src]} -> n{short[edge.dst]}{attrs};")
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def without(self, ops: tuple[str, ...] = IMPLEMENTATION_OPS) -> ComputationGraph:
+        """The graph with the nodes of ``ops`` taken out (reshape, concatenate, power_scalar by
+        default): each input is joined to the node's consumer, carrying what it received. A
+        node that feeds several consumers stays, since its gradient is a sum worth seeing."""
+        nodes, edges = dict(self.nodes), list(self.edges)
+        for nid, node in self.nodes.items():
+            outs = [e for e in edges if e.src == nid]
+            if node.op not in ops or nid == self.output or len(outs) != 1:
+                continue
+            ins = [e for e in edges if e.dst == nid]
+            edges = [e for e in edges if nid not in (e.src, e.dst)]
+            edges += [GraphEdge(e.src, outs[0].dst, e.contribution) for e in ins]
+            del nodes[nid]
+        return ComputationGraph(nodes, edges, self.output, list(self.notes))
 
     def to_svg(self, use_graphviz: bool | None = None) -> str:
         """SVG via graphviz's ``dot`` when installed (or ``use_graphviz=True``), else drawn here."""
@@ -228,15 +254,16 @@ def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, ed
 # A layered SVG drawn without graphviz
 # ---------------------------------------------------------------------------------------------
 
-_BOX_W, _BOX_H, _GAP_X, _GAP_Y = 210, 58, 40, 70
+_BOX_W, _BOX_H, _GAP_X, _GAP_Y = 210, 58, 40, 90
+_LABEL_SIZE = 9
 
 
-def layered_svg(g: ComputationGraph) -> str:
-    """Leaves at the bottom, each node one level above its highest input; straight edges."""
-    level: dict[int, int] = {}
+def _levels(g: ComputationGraph) -> dict[int, int]:
+    """Each op one level above its highest input; each leaf just below its lowest consumer."""
     inputs: dict[int, list[int]] = {}
     for edge in g.edges:
         inputs.setdefault(edge.dst, []).append(edge.src)
+    level: dict[int, int] = {}
     remaining = list(g.nodes)
     while remaining:  # longest path from the leaves; the graph is acyclic
         progressed = []
@@ -246,51 +273,106 @@ def layered_svg(g: ComputationGraph) -> str:
                 level[nid] = 1 + max((level[p] for p in parents), default=-1)
                 progressed.append(nid)
         remaining = [n for n in remaining if n not in progressed]
+    for nid in g.nodes:
+        if nid not in inputs:  # a leaf sits next to what reads it
+            consumers = [level[e.dst] for e in g.consumers(nid)]
+            if consumers:
+                level[nid] = min(consumers) - 1
+    return level
+
+
+def _order(g: ComputationGraph, rows: dict[int, list[int]]) -> None:
+    """Order the levels from the top down, each node under the mean position of its consumers
+    (a node with none: of its inputs), so that edges cross as little as a quick sweep allows."""
+    consumers: dict[int, list[int]] = {nid: [] for nid in g.nodes}
+    inputs: dict[int, list[int]] = {nid: [] for nid in g.nodes}
+    for edge in g.edges:
+        consumers[edge.src].append(edge.dst)
+        inputs[edge.dst].append(edge.src)
+    place = {nid: (k + 0.5) / len(ids) for ids in rows.values() for k, nid in enumerate(ids)}
+
+    def key(n: int) -> float:
+        near = consumers[n] or inputs[n]
+        return sum(place[m] for m in near) / len(near) if near else place[n]
+
+    for _ in range(2):
+        for lvl in sorted(rows, reverse=True):
+            rows[lvl].sort(key=key)
+            place.update({n: (k + 0.5) / len(rows[lvl]) for k, n in enumerate(rows[lvl])})
+
+
+def layered_svg(g: ComputationGraph) -> str:
+    """Leaves beside their consumers, each op one level above its inputs; straight edges whose
+    labels are placed where no other label or box is (those with no free spot are listed below
+    the graph, numbered on their edge)."""
+    level = _levels(g)
     rows: dict[int, list[int]] = {}
     for nid in g.nodes:
         rows.setdefault(level[nid], []).append(nid)
-    top = max(rows)
+    _order(g, rows)
+    bottom, top = min(rows), max(rows)
     width = max(len(r) for r in rows.values()) * (_BOX_W + _GAP_X) + _GAP_X
-    height = (top + 1) * (_BOX_H + _GAP_Y) + _GAP_Y
+    height = (top - bottom + 1) * (_BOX_H + _GAP_Y) + _GAP_Y
     pos = {}
     for lvl, ids in rows.items():
         offset = (width - len(ids) * (_BOX_W + _GAP_X) + _GAP_X) / 2
         for k, nid in enumerate(ids):
-            x = offset + k * (_BOX_W + _GAP_X)
-            y = _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y)
-            pos[nid] = (x, y)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
-        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
-        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>',
-    ]
+            pos[nid] = (
+                offset + k * (_BOX_W + _GAP_X),
+                _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y),
+            )
+    placer = Placer()
+    for x, y in pos.values():
+        placer.block(Box(x, y, _BOX_W, _BOX_H))
+    lines, labels, unplaced = [], [], []
     for edge in g.edges:
         (x1, y1), (x2, y2) = pos[edge.src], pos[edge.dst]
         sx, sy, ex, ey = x1 + _BOX_W / 2, y1, x2 + _BOX_W / 2, y2 + _BOX_H
         fan = len(g.consumers(edge.src)) > 1
-        colour = "#c77800" if fan else "#555"
-        out.append(
+        value = _scalar(edge.contribution)
+        colour = sign_colour(value) if edge.contribution is not None else NEUTRAL
+        lines.append(
             f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
-            f'stroke="{colour}" stroke-width="{1.6 if fan else 1}" '
-            'marker-end="url(#arrow)"/>'
+            f'stroke="{colour}" stroke-width="{2 if fan else 1}" marker-end="url(#arrow)"/>'
         )
-        if edge.contribution is not None:
-            mx, my = (sx + ex) / 2, (sy + ey) / 2
-            text = html.escape("sends back " + summary(edge.contribution))
-            out.append(
-                f'<text x="{mx + 4:.1f}" y="{my:.1f}" font-size="9" fill="{colour}">{text}</text>'
-            )
+        if edge.contribution is None:
+            continue
+        text = "sends back " + summary(edge.contribution)
+        candidates = [
+            (sx + (ex - sx) * f + dx, sy + (ey - sy) * f + dy, anchor)
+            for f in (0.5, 0.35, 0.65, 0.2, 0.8, 0.12, 0.88)
+            for dy in (0, -11, 11)
+            for dx, anchor in ((4, "start"), (-4, "end"))
+        ]
+        spot = placer.place(candidates, text, _LABEL_SIZE)
+        if spot is None:
+            unplaced.append((edge, text, colour, (sx + ex) / 2, (sy + ey) / 2))
+            continue
+        lx, ly, anchor = spot
+        labels.append(_svg_text(lx, ly, text, colour, anchor))
+    legend_top = height
+    for k, (edge, text, colour, mx, my) in enumerate(unplaced, start=1):
+        mark = f"[{k}]"
+        spot = placer.place([(mx + 4, my, "start"), (mx - 4, my, "end")], mark, _LABEL_SIZE)
+        mx, my, anchor = spot or (mx + 4, my, "start")
+        labels.append(_svg_text(mx, my, mark, colour, anchor))
+        src, dst = g.nodes[edge.src].title, g.nodes[edge.dst].title
+        labels.append(
+            _svg_text(_GAP_X, legend_top + 14 * k, f"{mark} {dst} -> {src}: {text}", colour)
+        )
+    height += 14 * len(unplaced) + (10 if unplaced else 0)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
+        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
+        f'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{NEUTRAL}"/></marker></defs>',
+        *lines,
+    ]
     for nid, node in g.nodes.items():
         x, y = pos[nid]
-        fill = (
-            "#fff4d6"
-            if len(g.consumers(nid)) > 1
-            else ("#e8f1ff" if node.op == "leaf" and node.requires_grad else "#f6f8fa")
-        )
         out.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
-            f'fill="{fill}" stroke="#444"/>'
+            f'fill="{_fill(g, node)}" stroke="#444"/>'
         )
         for k, line in enumerate(node_lines(g, node)):
             weight = ' font-weight="bold"' if k == 0 else ""
@@ -298,8 +380,100 @@ def layered_svg(g: ComputationGraph) -> str:
                 f'<text x="{x + 6:.1f}" y="{y + 15 + 15 * k:.1f}" font-size="10"{weight}>'
                 f"{html.escape(line)}</text>"
             )
+    out += labels
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _svg_text(x: float, y: float, text: str, colour: str, anchor: str = "start") -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{_LABEL_SIZE}" fill="{colour}" '
+        f'text-anchor="{anchor}">{html.escape(text)}</text>'
+    )
+
+
+def _fill(g: ComputationGraph, node: GraphNode) -> str:
+    if len(g.consumers(node.id)) > 1:
+        return "#fff4d6"  # a fan-out: its gradient is a sum
+    return "#eef2f6" if node.op == "leaf" and node.requires_grad else "#f6f8fa"
+
+
+def _scalar(array: np.ndarray | None) -> float | None:
+    """The value of a one-number array (its sign colours the edge), else None."""
+    if array is None or np.size(array) != 1:
+        return None
+    return float(np.asarray(array).reshape(()))
+
+
+#: Past this many scalar products a zoom is refused: it is for reading, at small sizes.
+MAX_ZOOM_PRODUCTS = 400
+
+
+def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
+    """A recorded ``linear`` (or 2-d ``matmul``) op expanded into its scalar graph, same numbers.
+
+    Each z[c, j] = b_j + sum_i y[c, i] w_ij is recorded as scalar products and additions, in
+    the input's dtype; the top node is sum_cj g[c, j] z[c, j] with ``g`` the cotangent (ones by
+    default), so each leaf's gradient is exactly what the tensor op's rule sends that input
+    (g W^T to y, y^T g to W, the column sums of g to b), and each y[c, i] is a fan-out whose
+    gradient is the sum over j. Nodes are named ``y_i``, ``w_ij``, ``b_j``, ``z_j`` (with the
+    case when there are several).
+    """
+    node = output._node
+    if node is None or node.op not in ("linear", "matmul"):
+        op = "a leaf" if node is None else f"'{node.op}'"
+        raise ValueError(f"zoom: expected the output of a linear or matmul op, got {op}")
+    if node.released:
+        raise ValueError("zoom: the op's inputs were freed by backward; draw before backward")
+    x, weight = (np.asarray(t.numpy()) for t in node.inputs[:2])
+    bias = np.asarray(node.inputs[2].numpy()) if len(node.inputs) > 2 else None
+    if x.ndim != 2 or weight.ndim != 2:
+        raise ValueError(
+            f"zoom: expected (cases, n_in) @ (n_in, n_out), got {x.shape} @ {weight.shape}"
+        )
+    (n_cases, n_in), n_out = x.shape, weight.shape[1]
+    if n_cases * n_in * n_out > MAX_ZOOM_PRODUCTS:
+        raise ValueError(
+            f"zoom: {n_cases} x {n_in} x {n_out} = {n_cases * n_in * n_out} scalar products is "
+            f"too many to draw (at most {MAX_ZOOM_PRODUCTS}); zoom into a smaller layer"
+        )
+    g = np.ones(output.shape) if cotangent is None else np.asarray(cotangent, dtype=np.float64)
+    if g.shape != output.shape:
+        raise ValueError(
+            f"zoom: the cotangent's shape {g.shape} is not the output's {output.shape}"
+        )
+
+    def leaf(value: Any) -> Tensor:
+        return Tensor(np.asarray(value, dtype=x.dtype), requires_grad=True)
+
+    names: dict[int, str] = {}
+
+    def named(t: Tensor, name: str) -> Tensor:
+        names[id(t)] = name
+        return t
+
+    case = (lambda c: f" (case {c + 1})") if n_cases > 1 else (lambda c: "")
+    ws = {
+        (i, j): named(leaf(weight[i, j]), f"w_{i + 1}{j + 1}")
+        for i in range(n_in)
+        for j in range(n_out)
+    }
+    bs = [None if bias is None else named(leaf(bias[j]), f"b_{j + 1}") for j in range(n_out)]
+    terms = []
+    with enable_grad():
+        for c in range(n_cases):
+            ys = [named(leaf(x[c, i]), f"y_{i + 1}{case(c)}") for i in range(n_in)]
+            for j in range(n_out):
+                z = bs[j]
+                for i in range(n_in):
+                    product = ys[i] * ws[(i, j)]
+                    z = product if z is None else z + product
+                terms.append(named(z, f"z_{j + 1}{case(c)}") * float(g[c, j]))
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+    names[id(total)] = "Σ g·z"
+    return graph(total, names=names)
 
 
 def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:

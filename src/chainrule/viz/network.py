@@ -13,32 +13,59 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chainrule.files import atomic_write_text
+from chainrule.viz.style import Box, Placer, line_height, sign_colour, text_box
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
 
-_R, _GAP_X, _GAP_Y, _MARGIN = 30, 150, 170, 70
+_R, _GAP_X, _GAP_Y, _MARGIN = 30, 150, 200, 70
+_LEFT = 130  # room for the layer names
+_LABEL_SIZE = 9
 MAX_UNITS = 12
 MAX_LABELLED_EDGES = 40
 
 
 def network_svg(d: Derivation, case: int = 0) -> str:
-    """The diagram as an SVG document (case ``case`` of the derivation's batch)."""
+    """The diagram as an SVG document (case ``case`` of the derivation's batch).
+
+    Edges are coloured by the weight's sign as on the explorer page (positive orange, negative
+    blue); each label sits where it overlaps no other label, circle or text (a label with no
+    free spot is numbered on its edge and written out below the diagram).
+    """
     sizes = [min(r.size, MAX_UNITS) for r in d.layers]
-    width = max(sizes) * _GAP_X + 2 * _MARGIN
+    width = _LEFT + max(sizes) * _GAP_X + _MARGIN
     height = (len(sizes) - 1) * _GAP_Y + 2 * _MARGIN + 40
     pos = {}
     for layer, n in enumerate(sizes):
-        offset = (width - (n - 1) * _GAP_X) / 2
+        offset = _LEFT + (width - _LEFT - (n - 1) * _GAP_X) / 2
         y = height - _MARGIN - layer * _GAP_Y
         for unit in range(n):
             pos[(layer, unit)] = (offset + unit * _GAP_X, y)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
-        f'<text x="10" y="20" font-size="13" font-weight="bold">'
-        f"{html.escape(d.description)}: E = {d.error:.4g}</text>",
-    ]
+    placer = Placer()
+    head = f"{d.description}: E = {d.error:.4g}"
+    placer.block(text_box(10, 20, head, 13))
+    texts = [_text(10, 20, head, 13, extra=' font-weight="bold"')]
+    for layer, record in enumerate(d.layers):
+        y = height - _MARGIN - layer * _GAP_Y + 4
+        more = f" (first {MAX_UNITS} of {record.size})" if record.size > MAX_UNITS else ""
+        for k, line in enumerate([f"layer {layer} ({record.letter})", more.strip()]):
+            if line:
+                placer.block(text_box(8, y + 14 * k, line, 11))
+                texts.append(_text(8, y + 14 * k, line, 11, "#444"))
+    circles = []
+    for (layer, unit), (x, y) in pos.items():
+        placer.block(Box(x - _R, y - _R, 2 * _R, 2 * _R))
+        record = d.layers[layer]
+        circles.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_R}" fill="#f6f8fa" stroke="#333"/>')
+        circles.append(_text(x, y - 4, f"y={record.y[case, unit]:.3g}", 10, anchor="middle"))
+        grad = (
+            f"∂E/∂y={record.dE_dy[case, unit]:.3g}"
+            if record.dE_dy is not None
+            else (f"∂E/∂z={record.dE_dz[case, unit]:.3g}" if record.dE_dz is not None else "")
+        )
+        if grad:
+            circles.append(_text(x, y + 9, grad, 8, anchor="middle"))
+    lines, labels, legend = [], [], []
     n_edges = sum(a * b for a, b in zip(sizes, sizes[1:]))
     for conn in d.connections:
         dE_dz = d.layers[conn.above].dE_dz[case]
@@ -46,49 +73,73 @@ def network_svg(d: Derivation, case: int = 0) -> str:
             for j in range(sizes[conn.above]):
                 (x1, y1), (x2, y2) = pos[(conn.below, i)], pos[(conn.above, j)]
                 w = conn.weight[i, j]
-                colour = "#1f5fbf" if w >= 0 else "#c0392b"
-                out.append(
+                colour = sign_colour(w)
+                lines.append(
                     f'<line x1="{x1:.1f}" y1="{y1 - _R:.1f}" x2="{x2:.1f}" '
                     f'y2="{y2 + _R:.1f}" stroke="{colour}" '
                     f'stroke-width="{0.6 + 2.5 * min(abs(w), 1):.2f}" opacity="0.7"/>'
                 )
-                if n_edges <= MAX_LABELLED_EDGES:
-                    # labels sit a third of the way down from the upper unit, so they spread out
-                    lx, ly = x2 + (x1 - x2) * 0.3, y2 + _R + (y1 - y2 - 2 * _R) * 0.3
-                    out.append(
-                        f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="9" fill="{colour}" '
-                        f'text-anchor="middle">w_{i + 1}{j + 1}={w:.3g}</text>'
-                    )
-                    out.append(
-                        f'<text x="{lx:.1f}" y="{ly + 10:.1f}" font-size="9" fill="#555" '
-                        f'text-anchor="middle">w·∂E/∂z={w * dE_dz[j]:.3g}</text>'
-                    )
-    for (layer, unit), (x, y) in pos.items():
-        record = d.layers[layer]
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_R}" fill="#f6f8fa" stroke="#333"/>')
-        out.append(
-            f'<text x="{x:.1f}" y="{y - 4:.1f}" font-size="10" text-anchor="middle">'
-            f"y={record.y[case, unit]:.3g}</text>"
-        )
-        if record.dE_dy is not None:
-            out.append(
-                f'<text x="{x:.1f}" y="{y + 9:.1f}" font-size="8" text-anchor="middle">'
-                f"∂E/∂y={record.dE_dy[case, unit]:.3g}</text>"
-            )
-        elif record.dE_dz is not None:
-            out.append(
-                f'<text x="{x:.1f}" y="{y + 9:.1f}" font-size="8" text-anchor="middle">'
-                f"∂E/∂z={record.dE_dz[case, unit]:.3g}</text>"
-            )
-    for layer, record in enumerate(d.layers):
-        y = height - _MARGIN - layer * _GAP_Y
-        more = f" (first {MAX_UNITS} of {record.size})" if record.size > MAX_UNITS else ""
-        out.append(
-            f'<text x="8" y="{y + 4:.1f}" font-size="11" fill="#444">layer {layer} '
-            f"({html.escape(record.letter)}){more}</text>"
-        )
-    out.append("</svg>")
+                if n_edges > MAX_LABELLED_EDGES:
+                    continue
+                block = [f"w_{i + 1}{j + 1}={w:.3g}", f"w·∂E/∂z={w * dE_dz[j]:.3g}"]
+                labels += _edge_label(placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend)
+    legend_y = height - 10
+    for k, line in enumerate(legend):
+        texts.append(_text(_LEFT, legend_y + 13 * k, line, _LABEL_SIZE, "#444"))
+    height += 13 * len(legend)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
+        *lines,
+        *circles,
+        *labels,
+        *texts,
+        "</svg>",
+    ]
     return "\n".join(out) + "\n"
+
+
+def _edge_label(
+    placer: Placer,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    block: list[str],
+    colour: str,
+    legend: list[str],
+) -> list[str]:
+    """The two lines of an edge's label where they fit along it (from the upper end down)."""
+    (x1, y1), (x2, y2) = start, end
+    candidates = [
+        (x2 + (x1 - x2) * f + dx, y2 + (y1 - y2) * f + dy, anchor)
+        for f in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.12, 0.9)
+        for dy in (0, -6, 6)
+        for dx, anchor in ((0, "middle"), (5, "start"), (-5, "end"))
+    ]
+    spot = placer.place(candidates, block, _LABEL_SIZE)
+    if spot is None:  # numbered on the edge, written out under the diagram
+        mark = f"[{len(legend) + 1}]"
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        spot = placer.place([(mx + dx, my + dy, "middle") for dy in (0, -10, 10, -20, 20)
+                             for dx in (0, -14, 14)], mark, _LABEL_SIZE)  # fmt: skip
+        legend.append(f"{mark} {block[0]}, {block[1]}")
+        if spot is None:
+            return []
+        return [_text(spot[0], spot[1], mark, _LABEL_SIZE, colour, anchor="middle")]
+    x, y, anchor = spot
+    return [
+        _text(x, y, block[0], _LABEL_SIZE, colour, anchor=anchor),
+        _text(x, y + line_height(_LABEL_SIZE), block[1], _LABEL_SIZE, "#555", anchor=anchor),
+    ]
+
+
+def _text(
+    x: float, y: float, text: str, size: float, fill: str = "#222", anchor: str = "start",
+    extra: str = "",
+) -> str:  # fmt: skip
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" '
+        f'text-anchor="{anchor}"{extra}>{html.escape(text)}</text>'
+    )
 
 
 def save_network_svg(d: Derivation, path: str | os.PathLike, case: int = 0) -> str:

@@ -175,6 +175,16 @@ def nudge(body: s.NudgeRequest, _: BrowserSession) -> dict:
     return net.nudge(_state(body.network), body.layer, body.unit, body.eps)
 
 
+def views(body: s.UnitRequest, _: BrowserSession) -> dict:
+    """dE/dy_i as Hinton's sum, a row of the matrix form and the graph's fan-out node."""
+    return net.views(_state(body.network), body.layer, body.unit)
+
+
+def bug(body: s.BugRequest, _: BrowserSession) -> dict:
+    """A teaching bug's wrong gradients beside the right ones and the check that catches them."""
+    return net.bug(_state(body.network), body.bug)
+
+
 def gradcheck(body: s.NetworkRequest, _: BrowserSession) -> dict:
     """Every derivative of E against central differences."""
     return net.gradient_check(_state(body.network))
@@ -268,6 +278,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "dE/dy_i split into its paths i -> j (w_ij dE/dz_j), with a finite difference."),
     Endpoint("/api/nudge", "POST", nudge, s.NudgeRequest, s.NudgeResponse,
              "Nudge y_i by eps: predicted change of E per path against the measured change."),
+    Endpoint("/api/views", "POST", views, s.UnitRequest, None,
+             "dE/dy_i in three views: Hinton's sum, a row of dE/dy = W dE/dz, the graph's node."),
+    Endpoint("/api/bug", "POST", bug, s.BugRequest, None,
+             "A teaching bug's wrong gradients beside the right ones and their checks."),
     Endpoint("/api/gradcheck", "POST", gradcheck, s.GradcheckRequest, s.GradcheckResponse,
              "Check every derivative of E against central differences (float64)."),
     Endpoint("/api/derivation", "POST", derivation, s.DerivationRequest, None,

@@ -10,10 +10,17 @@ from chainrule.web.network import MAX_CHECKS, NetworkState
 
 def derivation_json(state: NetworkState, focus: tuple[int, int] | None = None) -> dict:
     """The derivation as the explainer's documented JSON (schema ``chainrule.derivation``)."""
-    return to_dict(state.derivation(focus, check=True, perturbation=True, max_checks=MAX_CHECKS))
+    return to_dict(_derivation(state, focus))
 
 
 def render(state: NetworkState, format: str, focus: tuple[int, int] | None = None) -> str:
     """The derivation rendered as ``"markdown"`` or ``"latex"``."""
-    d = state.derivation(focus, check=True, perturbation=True, max_checks=MAX_CHECKS)
-    return render_derivation(d, format)
+    return render_derivation(_derivation(state, focus), format)
+
+
+def _derivation(state: NetworkState, focus: tuple[int, int] | None):
+    """The derivation ``chainrule explain`` writes: checked, with the perturbation table, the
+    three views of the focused dE/dy_i and the path counts."""
+    return state.derivation(
+        focus, check=True, perturbation=True, max_checks=MAX_CHECKS, views=True, paths=True
+    )

@@ -133,7 +133,7 @@ class NetworkState:
         """The explainer's derivation of this network's one case; ``focus`` is (layer, 0-based
         unit); ``options`` go to :func:`~chainrule.explainer.explain` (default: no checks)."""
         unit = None if focus is None else (focus[0], focus[1] + 1)  # the explainer counts from 1
-        options = {"check": False, "perturbation": False, **options}
+        options = {"check": False, "perturbation": False, "views": False, "paths": False, **options}
         return explain(
             self.model(),
             self.input[None, :],
@@ -225,6 +225,19 @@ def paths(state: NetworkState, layer: int, unit: int) -> dict:
         "fd_eps": FD_EPS,
         "E": d.error,
     }
+
+
+def views(state: NetworkState, layer: int, unit: int) -> dict:
+    """dE/dy_i in three views (the explainer's): Hinton's sum, a row of the matrix form and the
+    fan-out node of the unit-by-unit graph (``graph`` is None when that graph would be large)."""
+    d = state.derivation((layer, unit), views=True)
+    return d.views
+
+
+def bug(state: NetworkState, name: str) -> dict:
+    """A teaching bug's wrong gradients beside the right ones and their finite differences."""
+    d = state.derivation(check=True, max_checks=MAX_CHECKS, bug=name)
+    return d.bug.to_dict()
 
 
 def nudge(state: NetworkState, layer: int, unit: int, eps: float) -> dict:

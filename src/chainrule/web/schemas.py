@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
 
 MAX_LAYERS = 8
@@ -149,6 +150,17 @@ class GradcheckRequest(NetworkRequest):
                 f"network has {count} (inputs, weights and biases); use fewer units"
             )
         return self
+
+
+#: The teaching bugs by name, from the explainer's one table of them.
+BugName = Literal[tuple(BUGS)]
+
+
+class BugRequest(GradcheckRequest):
+    """A network (as small as a gradient check's) and the teaching bug to run it through
+    (``chainrule explain --bug``)."""
+
+    bug: BugName
 
 
 class UnitRequest(Strict):

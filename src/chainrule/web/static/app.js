@@ -24,6 +24,9 @@ const S = {
   selected: null,   // {layer, unit}
   paths: null,      // /api/paths for the selected unit
   nudge: null,      // /api/nudge for the selected unit
+  views: null,      // /api/views for the selected unit (three views of its dE/dy)
+  linkedJ: null,    // the term j selected in one of the three views
+  bug: null,        // /api/bug for the network and the bug chosen (null: the real engine)
   nudgeSeq: 0,
   exported: null,   // {format, text}
   train: { state: null, playing: false },
@@ -162,11 +165,12 @@ function setPhase(index) {
 async function refreshSelection() {
   const sel = S.selected;
   if (!sel || sel.layer >= topLayer() || sel.unit >= S.net.sizes[sel.layer]) {
-    S.paths = null; S.nudge = null;
+    S.paths = null; S.nudge = null; S.views = null;
     if (sel && (sel.layer > topLayer() || sel.unit >= S.net.sizes[sel.layer])) S.selected = null;
     return;
   }
   S.paths = await api("/api/paths", { network: S.net, layer: sel.layer, unit: sel.unit });
+  S.views = await api("/api/views", { network: S.net, layer: sel.layer, unit: sel.unit });
   await refreshNudge();
 }
 
@@ -188,8 +192,14 @@ async function setNetwork(net, { resetPhase = false, keepSelection = true } = {}
   if (resetPhase) S.phase = 0;
   S.phase = Math.min(S.phase, phases().length - 1);
   await refreshSelection();
+  await refreshBug();
   syncEditForm();
   render();
+}
+
+async function refreshBug() {
+  const name = $("bug-select").value;
+  S.bug = name ? await api("/api/bug", { network: S.net, bug: name }) : null;
 }
 
 /* ---------------------------------------------------------------- the diagram */
@@ -544,13 +554,77 @@ function render() {
   renderHeader();
   renderDiagram();
   renderPaths();
+  renderViews();
   renderNudge();
   renderEditUnit();
+  renderBug();
+}
+
+/* ---------------------------------------------------------------- three views, teaching bugs */
+
+/** dE/dy_i three ways; each term carries its j, and selecting one lights up its twins. */
+function renderViews() {
+  const V = S.views;
+  const i = V ? unitNo(V.unit) : "i";
+  const rows = V ? {
+    hinton: V.hinton.terms.map((t) => [t.j, `w${i}${unitNo(t.j)}·∂E/∂z${unitNo(t.j)} = ${fmt(t.w)}·${fmt(t.dE_dz)}`, t.value]),
+    matrix: V.matrix.terms.map((t) => [t.j, `W[${i},${unitNo(t.j)}]·(∂E/∂z)[${unitNo(t.j)}]`, t.value]),
+    graph: V.graph ? V.graph.consumers.map((c) => [c.j, `from ${c.consumer}`, c.value]) : [],
+  } : { hinton: [], matrix: [], graph: [] };
+  const totals = V ? { hinton: V.hinton.total, matrix: V.matrix.total, graph: V.graph && V.graph.total } : {};
+  for (const view of ROOT.querySelectorAll("#views-box .view")) {
+    const name = view.dataset.view;
+    const list = view.querySelector("ol");
+    list.replaceChildren();
+    for (const [j, text, value] of rows[name]) {
+      const item = document.createElement("li");
+      item.className = `term ${signClass(value)}`;
+      item.tabIndex = 0;
+      item.dataset.j = String(j);
+      item.dataset.value = String(value);
+      item.dataset.testid = `view-${name}-${j}`;
+      item.textContent = `${text} = ${fmtLong(value)}`;
+      item.classList.toggle("linked", S.linkedJ === j);
+      const pick = () => { S.linkedJ = S.linkedJ === j ? null : j; highlightTerms(); };
+      item.addEventListener("click", pick);
+      item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") pick(); });
+      list.appendChild(item);
+    }
+    const total = totals[name];
+    view.querySelector(".view-total").textContent =
+      total === undefined || total === null ? (V && name === "graph" ? "(too large to draw unit by unit)" : "")
+        : `sum = ${fmtLong(total)}`;
+  }
+}
+
+function highlightTerms() {
+  for (const item of ROOT.querySelectorAll("#views-box li.term, #paths-table tbody tr")) {
+    item.classList.toggle("linked", S.linkedJ !== null && item.dataset.j === String(S.linkedJ));
+  }
+}
+
+function renderBug() {
+  const B = S.bug;
+  const table = $("bug-table");
+  const info = $("bug-result");
+  if (!B) { table.hidden = true; info.textContent = "The real engine: every gradient is the sum over its consumers."; return; }
+  info.textContent = `${B.title} (${B.source}). ${B.note} ${B.caught
+    ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree.`
+    : "The gradient check finds nothing here."}`;
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  for (const r of B.rows) {
+    const row = body.insertRow();
+    row.className = r.caught ? "caught" : "";
+    for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric),
+      r.caught ? "✗" : "✓"]) row.insertCell().textContent = v;
+  }
+  table.hidden = false;
 }
 
 async function selectUnit(layer, unit) {
   S.selected = { layer, unit };
-  S.paths = null; S.nudge = null;
+  S.paths = null; S.nudge = null; S.views = null; S.linkedJ = null;
   await refreshSelection();
   render();
 }
@@ -654,6 +728,7 @@ const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 1], circle: ["8", 1], di
 /* ---------------------------------------------------------------- wiring */
 
 function wire() {
+  $("bug-select").addEventListener("change", () => guarded(async () => { await refreshBug(); renderBug(); }));
   $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
   $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
   $("btn-reset").addEventListener("click", () => setPhase(0));

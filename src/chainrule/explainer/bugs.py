@@ -1,0 +1,361 @@
+"""Break the engine on purpose: the bugs real engines shipped, reproduced and caught.
+
+Each bug is a small backward pass written here, on purpose wrong in one way, that runs the real
+derivative rules (the ops registry's, in array mode) over a network recorded unit by unit
+(:mod:`chainrule.explainer.unit_graph`). The real engine is never switched into a wrong mode: it
+does not know this module exists. :func:`run_bug` puts the wrong gradients next to the right ones
+(the derivation's) and next to the central finite differences that catch them.
+
+- ``assign``: a tensor's gradient is *set* by each consumer instead of summed over them, so only
+  the last consumer j counts (micrograd issue 2, "incorrect gradient when non-leaf Values are
+  re-used").
+- ``no-toposort``: a recursive backward with no topological order: a tensor's rule runs each time
+  a path reaches it, sending its total as it stands then; wrong as soon as a non-leaf is reused
+  (``b = a + a; c = b + b`` gives dc/da = 8, not 4; micrograd PR 64).
+- ``merged-leaves``: leaves with equal values are one node, so each gets the sum of their
+  gradients, twice its own when the two are alike (tinygrad issue 9597).
+- ``no-zero-grad``: a training loop that never clears ``.grad``: step 2's gradients arrive on top
+  of step 1's (micrograd issue 53). Here the real engine is right; the loop around it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
+from chainrule.explainer.network import ExplainError
+from chainrule.explainer.unit_graph import (
+    UnitGraph,
+    contributions,
+    gradients,
+    seed,
+    unit_graph,
+    weights_of,
+)
+from chainrule.tensor import Tensor
+
+#: The learning rate of the step between the two steps of ``no-zero-grad``.
+STEP_LEARNING_RATE = 0.5
+
+
+@dataclass(frozen=True)
+class Bug:
+    """One way to get the sum over consumers wrong, where it happened, and what it gives."""
+
+    name: str
+    title: str
+    source: str
+    effect: str
+
+
+BUGS: dict[str, Bug] = {
+    bug.name: bug
+    for bug in (
+        Bug(
+            "assign",
+            "a gradient set (=) instead of summed (+=) over the consumers",
+            "micrograd issue 2: incorrect gradient when non-leaf Values are re-used",
+            "dE/dy_i keeps only the contribution w_ij dE/dz_j of the last consumer j visited, "
+            "and everything below inherits the loss; even the output layer is halved, because "
+            "the squared error multiplies (y - t) by itself: one tensor, two consumers",
+        ),
+        Bug(
+            "no-toposort",
+            "a recursive backward without a topological order",
+            "micrograd PR 64: topological sort before backward",
+            "a reused tensor's rule runs once per path that reaches it, each time sending its "
+            "partial total; b = a + a, c = b + b gives dc/da = 8 instead of 4. The units below a "
+            "reused hidden unit get too much",
+        ),
+        Bug(
+            "merged-leaves",
+            "leaves with equal values treated as one node",
+            "tinygrad issue 9597: equal tensors merged into one node share one gradient",
+            "leaves that hold equal values share one total: each gets the sum of their "
+            "gradients (twice its own when they are alike); invisible until two leaves are equal",
+        ),
+        Bug(
+            "no-zero-grad",
+            "gradients of two steps accumulated (nothing cleared .grad)",
+            "micrograd issue 53: zero_grad missing in the training loop",
+            "after one SGD step (learning rate "
+            f"{STEP_LEARNING_RATE:g}) the second step's .grad holds step 1's gradient plus "
+            "step 2's; non-leaf gradients, never stored, stay right",
+        ),
+    )
+}
+
+
+def get_bug(name: str) -> Bug:
+    """The bug called ``name``; a clear error lists the known ones."""
+    if name not in BUGS:
+        raise ExplainError(f"--bug {name!r} is not known; use one of {', '.join(BUGS)}")
+    return BUGS[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The buggy backward passes: the real rules, a wrong walk
+# ---------------------------------------------------------------------------------------------
+
+
+def backward_assign(output: Tensor) -> dict[int, Any]:
+    """The right order, the wrong update: ``total = contribution`` (the last consumer wins)."""
+    totals: dict[int, Any] = {id(output): seed(output)}
+    for tensor in reverse_topological_order([output]):
+        total = totals.get(id(tensor))
+        if total is None or tensor._node is None:
+            continue
+        for parent, contribution in contributions(tensor, total):
+            totals[id(parent)] = contribution  # the bug: = where the sum needs +=
+    return totals
+
+
+def backward_no_toposort(output: Tensor) -> dict[int, Any]:
+    """Visit recursively from the output; each visit runs the tensor's rule on its total so far."""
+    totals: dict[int, Any] = {id(output): seed(output)}
+
+    def visit(tensor: Tensor) -> None:
+        if tensor._node is None:
+            return
+        pairs = contributions(tensor, totals[id(tensor)])
+        for parent, contribution in pairs:
+            sum_over_consumers(totals, parent, contribution)
+        for parent, _ in pairs:
+            visit(parent)  # the bug: no wait for the parent's other consumers
+
+    visit(output)
+    return totals
+
+
+def backward_merged_leaves(output: Tensor) -> dict[int, Any]:
+    """The right walk, but leaves are keyed by their value: equal leaves share one total."""
+    order = reverse_topological_order([output])
+    key_of = {id(t): _value_key(t) if t._node is None else id(t) for t in order}
+    totals: dict[Any, Any] = {key_of[id(output)]: seed(output)}
+    for tensor in order:
+        total = totals.get(key_of[id(tensor)])
+        if total is None or tensor._node is None:
+            continue
+        for parent, contribution in contributions(tensor, total):
+            key = key_of[id(parent)]
+            totals[key] = contribution if key not in totals else totals[key] + contribution
+    return {id(t): totals[key_of[id(t)]] for t in order if key_of[id(t)] in totals}
+
+
+def _value_key(t: Tensor) -> tuple:
+    return ("leaf", t.data.dtype.str, t.data.shape, t.data.tobytes())
+
+
+ENGINES: dict[str, Callable[[Tensor], dict[int, Any]]] = {
+    "assign": backward_assign,
+    "no-toposort": backward_no_toposort,
+    "merged-leaves": backward_merged_leaves,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# A derivation with a bug beside it
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BugRow:
+    """One gradient: right (the real engine), with the bug, and its central finite difference."""
+
+    key: tuple
+    right: float
+    wrong: float
+    numeric: float | None
+    atol: float
+    rtol: float
+
+    @property
+    def caught(self) -> bool:
+        """Whether the gradient check flags the wrong value."""
+        if self.numeric is None:
+            return False
+        return abs(self.wrong - self.numeric) > self.atol + self.rtol * abs(self.numeric)
+
+    def label(self) -> str:
+        """'∂E/∂y 1:2' (layer 1, unit 2, as ``--unit`` writes it), '∂E/∂w 0→1 w_12', ..."""
+        kind, *index = self.key
+        if kind in ("y", "z"):
+            layer, unit, case = index
+            return f"∂E/∂{kind} {layer}:{unit + 1}" + (f" case {case + 1}" * (case > 0))
+        if kind == "w":
+            below, i, j = index
+            return f"∂E/∂w {below}→{below + 1} w_{i + 1}{j + 1}"
+        below, j = index
+        return f"∂E/∂b {below + 1}:{j + 1}"
+
+
+@dataclass
+class BugReport:
+    """The wrong gradients of one bug beside the right ones and the checks that catch them."""
+
+    bug: Bug
+    rows: list[BugRow]
+    note: str = ""
+
+    @property
+    def wrong_rows(self) -> list[BugRow]:
+        return [r for r in self.rows if r.wrong != r.right and not _close(r.wrong, r.right)]
+
+    @property
+    def caught(self) -> bool:
+        return any(r.caught for r in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.bug.name,
+            "title": self.bug.title,
+            "source": self.bug.source,
+            "effect": self.bug.effect,
+            "note": self.note,
+            "caught": self.caught,
+            "n_wrong": len(self.wrong_rows),
+            "n_caught": sum(r.caught for r in self.rows),
+            "rows": [
+                {
+                    "quantity": r.key[0],
+                    "index": list(r.key[1:]),
+                    "label": r.label(),
+                    "right": r.right,
+                    "wrong": r.wrong,
+                    "numeric": r.numeric,
+                    "caught": r.caught,
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
+
+
+def run_bug(d: Any, name: str) -> BugReport:
+    """Run derivation ``d``'s network through the buggy engine ``name``; compare and check.
+
+    The right values and the finite differences are the derivation's own (for ``no-zero-grad``,
+    those of a derivation at the weights after the first step).
+    """
+    bug = get_bug(name)
+    if name == "no-zero-grad":
+        return _no_zero_grad(d, bug)
+    g = unit_graph(weights_of(d), d.x, d.t, d.loss)
+    totals = ENGINES[name](g.E)
+    rows = _rows(d, g, totals)
+    note = ""
+    if name == "merged-leaves":
+        note = _merged_note(g, rows)
+    return BugReport(bug, rows, note)
+
+
+def _merged_note(g: UnitGraph, rows: list[BugRow]) -> str:
+    """Which leaves share a value (and so one total), or why nothing went wrong."""
+    groups: dict[tuple, list[str]] = {}
+    labels = {row.key: row.label() for row in rows}
+    for key, tensor in g.quantities().items():
+        if tensor._node is None and key in labels:
+            groups.setdefault(_value_key(tensor), []).append(_leaf_name(key))
+    merged = [names for names in groups.values() if len(names) > 1]
+    if merged:
+        return (
+            "Merged into one node: "
+            + "; ".join(" and ".join(n.replace("∂E/∂", "") for n in names) for names in merged)
+            + "."
+        )
+    return (
+        "No two leaves of this network hold equal values, so the bug stays hidden and every "
+        "check passes: try inputs with two equal values (--input 0.5,0.5) or zero biases."
+    )
+
+
+def _leaf_name(key: tuple) -> str:
+    """'input 2', 'w_11 (layer 1→2)', 'b_3 (layer 2)': a leaf as the note names it."""
+    kind, *index = key
+    if kind == "y":
+        return f"input {index[1] + 1}" + (f" of case {index[2] + 1}" if index[2] else "")
+    if kind == "w":
+        below, i, j = index
+        return f"w_{i + 1}{j + 1} (layer {below}→{below + 1})"
+    return f"b_{index[1] + 1} (layer {index[0] + 1})"
+
+
+def _rows(d: Any, g: UnitGraph, wrong: dict[int, Any]) -> list[BugRow]:
+    """A row per gradient the derivation checked: right, wrong (0 where no path sent any)."""
+    rows = []
+    for key, tensor in g.quantities().items():
+        right, numeric = _from_derivation(d, key)
+        if right is None:
+            continue
+        value = wrong.get(id(tensor))
+        rows.append(
+            BugRow(key, right, 0.0 if value is None else float(value), numeric, d.atol, d.rtol)
+        )
+    return rows
+
+
+def _from_derivation(d: Any, key: tuple) -> tuple[float | None, float | None]:
+    """The derivation's engine value and finite difference for ``key`` (None: not shown)."""
+    kind, *index = key
+    if kind in ("y", "z"):
+        layer, unit, case = index
+        record = d.layers[layer]
+        grads = record.dE_dy if kind == "y" else record.dE_dz
+        numerics = record.dE_dy_numeric if kind == "y" else record.dE_dz_numeric
+        if grads is None:
+            return None, None
+        numeric = None if numerics is None else numerics[case, unit]
+        return float(grads[case, unit]), _number(numeric)
+    conn = d.connections[index[0]]
+    if kind == "w":
+        i, j = index[1:]
+        numeric = None if conn.dE_dw_numeric is None else conn.dE_dw_numeric[i, j]
+        return float(conn.dE_dw[i, j]), _number(numeric)
+    j = index[1]
+    numeric = None if conn.dE_db_numeric is None else conn.dE_db_numeric[j]
+    return float(conn.dE_db[j]), _number(numeric)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
+
+
+def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
+    """Two training steps on the same parameters with ``.grad`` never cleared (the real engine,
+    the real accumulation): step 2's .grad is step 1's gradient plus its own."""
+    from chainrule.explainer.build import explain
+
+    g1 = unit_graph(weights_of(d), d.x, d.t, d.loss)
+    g1.E.backward()
+    with no_grad():  # the SGD step an optimizer would take, in place
+        for tensor in [*g1.w.values(), *g1.b.values()]:
+            tensor.data -= STEP_LEARNING_RATE * tensor.grad.data
+    g2 = unit_graph(weights_of(d), d.x, d.t, d.loss, params=g1)
+    g2.E.backward(retain_graph=True)  # the bug: no zero_grad() between the steps
+    stepped = []
+    for k, (W, b, act) in enumerate(weights_of(d)):
+        n_in, n_out = W.shape
+        W2 = np.array([[g2.w[(k, i, j)].item() for j in range(n_out)] for i in range(n_in)])
+        b2 = None if b is None else np.array([g2.b[(k, j)].item() for j in range(n_out)])
+        stepped.append((W2, b2, act))
+    d2 = explain(stepped, d.x, d.t, d.loss, perturbation=False, check=True)
+    wrong: dict[int, Any] = {}
+    for tensor in g2.quantities().values():
+        if tensor._node is None and tensor.grad is not None:
+            wrong[id(tensor)] = tensor.grad.item()
+    right_now = gradients(g2)
+    for key, tensor in g2.quantities().items():
+        if tensor._node is not None:  # never stored in .grad: computed afresh, right
+            wrong[id(tensor)] = right_now[key]
+    note = (
+        f"Step 2 runs at the weights after one SGD step (learning rate {STEP_LEARNING_RATE:g}); "
+        "the right values and the finite differences are those of step 2."
+    )
+    return BugReport(bug, _rows(d2, g2, wrong), note)

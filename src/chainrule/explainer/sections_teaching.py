@@ -1,0 +1,130 @@
+"""The write-up's teaching parts: the three views of one dE/dy_i, paths against backprop's cost,
+and a teaching bug's wrong gradients beside the right ones."""
+
+from __future__ import annotations
+
+from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of
+from chainrule.explainer.notation import Math
+
+#: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
+MAX_BUG_ROWS = 12
+
+
+def views(b: Builder) -> None:
+    v = b.d.views
+    layer, unit = v["layer"], v["unit"]
+    i, j = letter_of(b, layer), letter_of(b, layer + 1)
+    yi = b.n.y(layer, i, unit)
+    b.add(Heading(f"One quantity, three views: ∂E/∂{yi.plain}"))
+    b.add(
+        Para(
+            [
+                "Hinton's unit sum ",
+                Math(
+                    f"Σ_{j} w_{i}{j} ∂E/∂z_{j}", rf"\sum_{j} w_{{{i}{j}}} \partial E/\partial z_{j}"
+                ),
+                f", row {unit + 1} of the matrix form ",
+                Math("∂E/∂y = W ∂E/∂z", r"\partial E/\partial y = W\,\partial E/\partial z"),
+                ", and the fan-out node of the graph recorded unit by unit, where each consumer "
+                f"y_{unit + 1}·w_{unit + 1}{j} sends back its share: the same terms, one per {j}.",
+            ]
+        )
+    )
+    graph = v["graph"]
+    headers = [j, f"Hinton: w_{i}{j}·∂E/∂z_{j}", f"matrix: W[{unit + 1},{j}]·(∂E/∂z)[{j}]"]
+    headers.append("graph: what the consumer sends back" if graph else "graph: (too large)")
+    rows = []
+    for k, term in enumerate(v["hinton"]["terms"]):
+        row = [f"{term['j'] + 1}", _n(term["value"]), _n(v["matrix"]["terms"][k]["value"])]
+        if graph:
+            consumer = graph["consumers"][k]
+            row.append(f"{_n(consumer['value'])} (from {consumer['consumer']})")
+        else:
+            row.append("-")
+        rows.append(row)
+    total = ["sum", _n(v["hinton"]["total"]), _n(v["matrix"]["total"])]
+    total.append(f"{_n(graph['total'])} (at the node)" if graph else "-")
+    rows.append(total)
+    b.add(Table(headers, rows, caption=f"engine: ∂E/∂{yi.plain} = {_n(v['engine'])}"))
+
+
+def paths(b: Builder) -> None:
+    p = b.d.paths
+    b.add(Heading("Paths against dynamic programming"))
+    b.add(
+        Para(
+            [
+                "dE/dy_i is a sum over every path from unit i up to E. The paths multiply with "
+                "depth; summing them one by one repeats each dE/dz_j once per path through it, "
+                "while backprop computes each dE/dz_j once and reuses it. Forward mode needs one "
+                "pass per unit. Counts per case (multiplications + additions), given the slopes "
+                "f'(z) and the output layer's dE/dz."
+            ]
+        )
+    )
+    headers = ["layer", "units", "paths per unit", "paths per weight above", "path by path",
+               "backprop (down to here)", "forward mode"]  # fmt: skip
+    rows = [
+        [
+            str(r["layer"]),
+            str(r["units"]),
+            str(r["paths_per_unit"]),
+            str(r["paths_per_weight"]),
+            f"{r['paths_mul']} + {r['paths_add']}",
+            f"{r['backprop_mul']} + {r['backprop_add']}",
+            f"{r['forward_mul']} + {r['forward_add']}",
+        ]
+        for r in p["rows"]
+    ]
+    sizes = " x ".join(str(s) for s in p["sizes"])
+    b.add(Table(headers, rows, caption=f"Paths to E and their cost ({sizes} network)"))
+
+
+def bug(b: Builder) -> None:
+    report = b.d.bug
+    info = report.bug
+    b.add(Heading(f"Break the engine on purpose: --bug {info.name}"))
+    b.add(Para([f"The bug: {info.title} ({info.source})."]))
+    b.add(Para([f"What it does: {info.effect}."]))
+    if report.note:
+        b.add(Para([report.note]))
+    wrong = report.wrong_rows
+    shown = (wrong or report.rows)[:MAX_BUG_ROWS]
+    rows = [
+        [
+            r.label(),
+            f"{r.right:.6g}",
+            f"{r.wrong:.6g}",
+            "-" if r.numeric is None else f"{r.numeric:.6g}",
+            "✗ caught" if r.caught else "✓ agrees",
+        ]
+        for r in shown
+    ]
+    b.add(
+        Table(
+            [
+                "gradient",
+                "right (engine)",
+                f"with --bug {info.name}",
+                "finite difference",
+                "gradient check",
+            ],  # fmt: skip
+            rows,
+            caption=f"{len(wrong)} of {len(report.rows)} gradients are wrong",
+        )
+    )
+    if len(wrong) > len(shown):
+        b.add(Para([f"... {len(wrong) - len(shown)} more wrong gradients (all are in the JSON)."]))
+    n_caught = sum(r.caught for r in report.rows)
+    verdict = (
+        f"The gradient check catches it: {n_caught} of {len(report.rows)} gradients disagree "
+        "with their central finite differences."
+        if report.caught
+        else "The gradient check finds nothing here: every gradient agrees with its finite "
+        "difference."
+    )
+    b.add(Para([verdict]))
+
+
+def _n(value: float) -> str:
+    return f"{value:.10g}"

@@ -1,0 +1,196 @@
+"""A derivation's network rebuilt unit by unit: one scalar tensor per y, z, weight and bias.
+
+The explainer records the network layer by layer (one ``linear`` op per layer), so the sum over j
+happens inside the matrix product's rule. Here the same numbers are recorded one unit at a time,
+as the lecture draws them: z_j = b_j + sum_i y_i w_ij is a chain of scalar products and additions,
+and y_i feeds one product per unit j above it. Fan-out is then visible in the graph itself: the
+engine's sum over consumers adds one contribution per j at y_i. This is the "zoom" of a layer's
+tensor ops into their scalar graph, with the same numbers, and the graph the buggy teaching
+engines (:mod:`chainrule.explainer.bugs`) run on.
+
+The loss is the model's own loss object, applied to the units' rows stacked back into a matrix.
+:func:`contributions` runs a recorded op's registered rules once (what it sends each input), and
+:func:`backward_right` walks the graph as the real engine does, keeping every tensor's total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.engine import (
+    enable_grad,
+    no_grad,
+    reverse_topological_order,
+    rule_params,
+    sum_over_consumers,
+)
+from chainrule.explainer.network import ExplainError
+from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.losses import Loss
+from chainrule.tensor import Tensor
+
+#: Past this many scalar tensors the unit graph is refused: it is a teaching view of small nets.
+MAX_SCALARS = 20000
+
+
+@dataclass
+class UnitGraph:
+    """The scalar tensors of one forward pass, by what they stand for.
+
+    ``y[(layer, unit, case)]``, ``z[(layer, unit, case)]`` (layers 1..L), ``w[(below, i, j)]``,
+    ``b[(below, j)]``; ``products[(below, i, j, case)]`` is the tensor y_i w_ij, the consumer
+    through which y_i reaches unit j. ``E`` is the error. Units and layers count from 0.
+    """
+
+    y: dict[tuple[int, int, int], Tensor] = field(default_factory=dict)
+    z: dict[tuple[int, int, int], Tensor] = field(default_factory=dict)
+    w: dict[tuple[int, int, int], Tensor] = field(default_factory=dict)
+    b: dict[tuple[int, int], Tensor] = field(default_factory=dict)
+    products: dict[tuple[int, int, int, int], Tensor] = field(default_factory=dict)
+    E: Tensor | None = None
+
+    def quantities(self) -> dict[tuple, Tensor]:
+        """Every tensor whose gradient the explainer shows, keyed ('y'|'z'|'w'|'b', *index)."""
+        out: dict[tuple, Tensor] = {}
+        for name in ("y", "z", "w", "b"):
+            for key, tensor in getattr(self, name).items():
+                out[(name, *key)] = tensor
+        return out
+
+    def leaves(self) -> list[Tensor]:
+        """The tensors with no recorded op below them: inputs, weights and biases."""
+        return [t for t in self.quantities().values() if t._node is None]
+
+
+def leaf(value: float) -> Tensor:
+    """A float64 scalar that needs a gradient."""
+    return Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+
+
+def unit_graph(
+    weights: list[tuple[np.ndarray, np.ndarray | None, str]],
+    x: np.ndarray,
+    t: np.ndarray,
+    loss: Loss,
+    params: UnitGraph | None = None,
+) -> UnitGraph:
+    """Record the forward pass of ``weights`` (``(W, b, activation)`` per layer, W of shape
+    (n_in, n_out)) unit by unit on cases ``x`` with targets ``t``, and E by ``loss``.
+
+    With ``params`` the weight and bias leaves of an earlier graph are reused (a second step on
+    the same parameters, as a training loop would run it).
+    """
+    sizes = [weights[0][0].shape[0]] + [w.shape[1] for w, _, _ in weights]
+    n_cases = x.shape[0]
+    scalars = n_cases * sum(a * b * 2 + b * 2 for a, b in zip(sizes, sizes[1:]))
+    if scalars > MAX_SCALARS:
+        raise ExplainError(
+            f"the unit-by-unit graph of a {' x '.join(map(str, sizes))} network on {n_cases} "
+            f"case(s) would hold about {scalars} scalar tensors (at most {MAX_SCALARS}); "
+            "use a smaller network or fewer cases"
+        )
+    for k, (_, _, act) in enumerate(weights[:-1]):
+        if act == "softmax":
+            raise ExplainError(
+                f"the unit-by-unit graph needs elementwise hidden units (layer {k + 1} is softmax)"
+            )
+    g = UnitGraph()
+    reuse = params is not None
+    for k, (W, bias, _) in enumerate(weights):
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                g.w[(k, i, j)] = params.w[(k, i, j)] if reuse else leaf(W[i, j])
+        if bias is not None:
+            for j in range(W.shape[1]):
+                g.b[(k, j)] = params.b[(k, j)] if reuse else leaf(bias[j])
+    L = len(weights)
+    top_act = weights[-1][2]
+    from_logits = loss.output_activation is not None
+    with enable_grad():
+        rows = []
+        for c in range(n_cases):
+            below = [leaf(v) for v in x[c]]
+            for i, y in enumerate(below):
+                g.y[(0, i, c)] = y
+            for k, (W, _, act) in enumerate(weights):
+                above = []
+                for j in range(W.shape[1]):
+                    z = g.b.get((k, j))
+                    for i, y in enumerate(below):
+                        product = y * g.w[(k, i, j)]
+                        g.products[(k, i, j, c)] = product
+                        z = product if z is None else z + product
+                    g.z[(k + 1, j, c)] = z
+                    above.append(z)
+                if k < L - 1:
+                    below = [_distinct(ACTIVATIONS[act].op(z), z) for z in above]
+                    for j, y in enumerate(below):
+                        g.y[(k + 1, j, c)] = y
+            row = ops.stack(above).reshape((1, len(above)))
+            if not from_logits:  # the top layer's y as one row (a softmax couples its units)
+                row = _distinct(ACTIVATIONS[top_act].op(row), row)
+            rows.append(row)
+        top = rows[0] if n_cases == 1 else ops.concatenate(rows, axis=0)
+        g.E = loss(top, Tensor(np.asarray(t, dtype=np.float64)))
+    return g
+
+
+def _distinct(y: Tensor, z: Tensor) -> Tensor:
+    """y as a tensor of its own (an identity unit's y would otherwise be its z)."""
+    return y + 0.0 if y is z else y
+
+
+def weights_of(d) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
+    """``(W, b, activation)`` per layer of a derivation, as the loss sees the output units."""
+    out = []
+    for conn in d.connections:
+        act = d.layers[conn.above].activation
+        out.append((conn.weight, conn.bias, act))
+    return out
+
+
+def gradients(g: UnitGraph) -> dict[tuple, float]:
+    """dE/d of every quantity by the real engine (one backward pass, graph kept)."""
+    from chainrule.functional import gradient
+
+    keys, tensors = zip(*g.quantities().items())
+    grads = gradient(g.E, list(tensors), retain_graph=True)
+    return {key: float(grad.item()) for key, grad in zip(keys, grads)}
+
+
+def seed(output: Tensor) -> np.ndarray:
+    """The cotangent a backward pass starts from: dE/dE = 1."""
+    return np.ones_like(output.data)
+
+
+def contributions(tensor: Tensor, total: Any) -> list[tuple[Tensor, Any]]:
+    """What ``tensor``'s recorded op sends to each input that needs a gradient: the registered
+    rules, run on arrays exactly as the real engine runs them."""
+    node = tensor._node
+    args = (tensor.data, *(p.data for p in node.inputs))
+    params = rule_params(node, False)
+    with no_grad():
+        return [
+            (parent, node.primitive.vjp[k](total, *args, **params))
+            for k, parent in enumerate(node.inputs)
+            if parent.requires_grad
+        ]
+
+
+def backward_right(output: Tensor) -> dict[int, Any]:
+    """The real engine's walk, for comparison: the right order and the sum over consumers."""
+    totals: dict[int, Any] = {id(output): seed(output)}
+    done: dict[int, Any] = {}
+    for tensor in reverse_topological_order([output]):
+        total = totals.pop(id(tensor), None)
+        if total is None:
+            continue
+        done[id(tensor)] = total
+        if tensor._node is not None:
+            for parent, contribution in contributions(tensor, total):
+                sum_over_consumers(totals, parent, contribution)
+    return done

@@ -1,0 +1,72 @@
+"""One quantity, three views: dE/dy_i as Hinton's unit sum, as a row of the matrix form and as
+the fan-out node of the autodiff graph.
+
+- **Hinton**: dE/dy_i = sum_j w_ij dE/dz_j, one term per unit j above (the derivation's terms).
+- **Matrix**: dE/dy = W dE/dz with W of shape (units below, units above); dE/dy_i is row i of
+  W times the vector dE/dz, term j being W[i, j] dE/dz[j].
+- **Graph**: recorded unit by unit (:mod:`chainrule.explainer.unit_graph`), y_i feeds one
+  product y_i w_ij per unit j; each of those consumers sends back a contribution by the
+  registered ``mul`` rule, and the engine's sum over consumers adds them up at y_i.
+
+The three are the same numbers: term j of one view is term j of the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.explainer.network import ExplainError
+
+#: The graph view records the network unit by unit only up to this many scalar tensors.
+MAX_GRAPH_SCALARS = 1000
+
+
+def three_views(d: Any, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
+    """dE/dy of ``unit`` (0-based) in ``layer``, case ``case``, in the three views."""
+    terms = d.terms(layer, unit, case)
+    conn = d.connections[layer]
+    dE_dz = d.layers[layer + 1].dE_dz[case]
+    views: dict[str, Any] = {
+        "layer": layer,
+        "unit": unit,
+        "case": case,
+        "engine": float(d.layers[layer].dE_dy[case, unit]),
+        "hinton": {
+            "terms": [{"j": t.j, "w": t.w, "dE_dz": t.dE_dz, "value": t.product} for t in terms],
+            "total": float(sum(t.product for t in terms)),
+        },
+        "matrix": {
+            "row": [float(v) for v in conn.weight[unit]],
+            "vector": [float(v) for v in dE_dz],
+            "terms": [
+                {"j": j, "value": float(conn.weight[unit, j] * dE_dz[j])} for j in range(len(dE_dz))
+            ],
+            "total": float(conn.weight[unit] @ dE_dz),
+        },
+        "graph": _graph_view(d, layer, unit, case),
+    }
+    return views
+
+
+def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
+    """Each consumer's contribution at the fan-out node y_i, by the real rules (None if large)."""
+    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph, weights_of
+
+    sizes = [record.size for record in d.layers]
+    scalars = d.n_cases * sum(2 * a * b + 2 * b for a, b in zip(sizes, sizes[1:]))
+    if scalars > MAX_GRAPH_SCALARS:
+        return None
+    try:
+        g = unit_graph(weights_of(d), d.x, d.t, d.loss)
+    except ExplainError:
+        return None
+    totals = backward_right(g.E)
+    node = g.y[(layer, unit, case)]
+    consumers = []
+    for j in range(d.layers[layer + 1].size):
+        product = g.products[(layer, unit, j, case)]
+        sent = [c for parent, c in contributions(product, totals[id(product)]) if parent is node]
+        consumers.append(
+            {"j": j, "consumer": f"y_{unit + 1}·w_{unit + 1}{j + 1}", "value": float(sent[0])}
+        )
+    return {"consumers": consumers, "total": float(totals[id(node)])}

@@ -1,0 +1,84 @@
+"""What every drawing shares: the colour convention and label boxes that do not overlap.
+
+The colours are the explorer page's (``web/static/style.css``: ``--pos`` and ``--neg``): positive
+numbers orange, negative blue, a diverging scale that reads the same in every view. The label
+boxes are estimated conservatively (0.62 em per character, a line's full height), so a label
+placed where its box is free is free on the page too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Positive numbers (the page's --pos).
+POSITIVE = "#d95f02"
+#: Negative numbers (the page's --neg).
+NEGATIVE = "#1f78b4"
+#: Lines and text that carry no sign.
+NEUTRAL = "#555555"
+
+
+def sign_colour(value: float | None) -> str:
+    """Orange for a positive number, blue for a negative one, grey for zero or none."""
+    if value is None or value == 0:
+        return NEUTRAL
+    return POSITIVE if value > 0 else NEGATIVE
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned rectangle: left, top, width, height."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlaps(self, other: Box, gap: float = 1.0) -> bool:
+        return not (
+            self.x + self.w + gap <= other.x
+            or other.x + other.w + gap <= self.x
+            or self.y + self.h + gap <= other.y
+            or other.y + other.h + gap <= self.y
+        )
+
+
+def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") -> Box:
+    """The box an SVG ``<text x y font-size text-anchor>`` takes at most (baseline at y)."""
+    width = 0.62 * size * len(text)
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+    return Box(left, y - 0.9 * size, width, 1.2 * size)
+
+
+class Placer:
+    """Places labels one by one where their boxes are free of everything placed so far."""
+
+    def __init__(self) -> None:
+        self.taken: list[Box] = []
+
+    def block(self, box: Box) -> None:
+        """Mark ``box`` (a node, a circle's square) as taken."""
+        self.taken.append(box)
+
+    def free(self, box: Box) -> bool:
+        return not any(box.overlaps(other) for other in self.taken)
+
+    def place(
+        self, candidates: list[tuple[float, float, str]], text: str | list[str], size: float
+    ) -> tuple[float, float, str] | None:
+        """The first (x, y, anchor) of ``candidates`` where the label fits (a list of texts is
+        a block of lines, one below the other); None if none does."""
+        lines = [text] if isinstance(text, str) else text
+        for x, y, anchor in candidates:
+            boxes = [
+                text_box(x, y + k * line_height(size), t, size, anchor) for k, t in enumerate(lines)
+            ]
+            if all(self.free(box) for box in boxes):
+                self.taken += boxes
+                return x, y, anchor
+        return None
+
+
+def line_height(size: float) -> float:
+    """The distance between the baselines of a label's lines."""
+    return 1.25 * size

@@ -40,3 +40,44 @@ def test_fit_without_rich_prints_plain_lines(without_rich, capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch")]
     assert len(lines) == 3 and "loss" in lines[-1]
     assert lines[0].split()[1] == "1" and lines[-1].split()[1] == "3"
+
+
+def _drawn_lines(width: int | None, printer: bool = False) -> list[str]:
+    """The lines a run of 3 epochs draws on a console ``width`` columns wide (None: a pipe)."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    terminal = width is not None
+    console = Console(file=buffer, width=width or 80, force_terminal=terminal, color_system=None)
+    model = nn.mlp([2, 4, 2], rng=0)
+    callbacks = [train.EpochPrinter(stream=buffer)] if printer else []
+    trainer = train.Trainer(
+        model, nn.CrossEntropy(), optim.SGD(model.parameters(), lr=0.5), batch_size=10,
+        callbacks=callbacks, progress=False,
+    )  # fmt: skip
+    trainer.callbacks.append(train.ProgressBar(console))
+    trainer.fit(_problem(), _problem(), epochs=3)
+    text = buffer.getvalue().replace("\x1b[2K", "")
+    text = re.sub(r"\x1b\[\?25[hl]", "", text)  # the cursor's hide and show
+    return [line for line in re.split(r"[\r\n]", text) if line.strip()]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_bar_keeps_its_count_and_time_left_within_the_terminal(width):
+    lines = _drawn_lines(width)
+    last = lines[-1]
+    assert all(len(line) <= width for line in lines)
+    assert last.startswith("epoch 3/3 ━") and " 9/9 " in last and " left" in last
+    assert "…" not in last.split("left")[0]  # the bar, the count and the time are never cut
+    assert ("loss" in last) == (width >= train.ProgressBar.WIDE)  # metrics only where they fit
+
+
+def test_piped_output_gets_plain_epoch_lines_only():
+    lines = _drawn_lines(None)
+    assert [line.split()[:2] for line in lines] == [["epoch", "1"], ["epoch", "2"], ["epoch", "3"]]
+    assert not any("━" in line for line in lines)
+    # with an EpochPrinter already printing lines (as chainrule train has), none are repeated
+    assert len(_drawn_lines(None, printer=True)) == 3

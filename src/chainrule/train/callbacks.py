@@ -130,54 +130,53 @@ class EarlyStopping(Callback):
 class ProgressBar(Callback):
     """A rich progress bar over the run's mini-batches, showing the latest epoch's numbers.
 
-    It draws on stderr, so a program's stdout (``--json``) stays clean. Without rich installed
-    (it is an optional extra) it prints one plain line per epoch instead, as
-    :class:`EpochPrinter` does.
+    It draws on stderr, so a program's stdout (``--json``) stays clean. The bar, the batch count
+    and the time left always fit: on a terminal narrower than :attr:`WIDE` columns the metrics
+    and the elapsed time are left out of the bar (the epoch lines carry them). Where stderr is
+    not a terminal (a pipe, a log file) or rich is not installed (it is an optional extra) it
+    prints plain epoch lines instead, as :class:`EpochPrinter` does, unless the trainer already
+    has an :class:`EpochPrinter` printing them.
     """
+
+    #: Terminals at least this wide show the metrics and the elapsed time in the bar too.
+    WIDE = 110
 
     def __init__(self, console: Any = None) -> None:
         self.console = console
         self._progress: Any = None
         self._task: Any = None
         self._plain: EpochPrinter | None = None
+        self._room = 0
 
     def on_fit_start(self, trainer: Any) -> None:
+        self._plain = None
         try:
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
         except ImportError:  # rich is optional: the same numbers as plain lines
-            self._plain = EpochPrinter()
+            self._plain_lines(trainer)
             return
-
         console = self.console or Console(stderr=True)
         if not console.is_terminal:
-            return  # a bar is for a terminal; in a log or a pipe it would only add noise
-        self._progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[metrics]}"),
-            console=console,
-            transient=False,
-        )
+            self._plain_lines(trainer)  # a bar in a log or a pipe would only add noise
+            return
+        self._progress = _progress(console, wide=console.width >= self.WIDE)
         remaining = max(0, trainer.epochs - trainer.epoch)
+        total = remaining * trainer.batches_per_epoch
+        # the metrics give way first: cut to the room the other columns leave on the line
+        fixed = len(f"epoch {trainer.epochs}/{trainer.epochs}") + 30 + 2 * len(str(total)) + 1
+        self._room = console.width - fixed - len(" 0:00:00 elapsed 0:00:00 left ") - 2
         self._task = self._progress.add_task(
             "train",
-            total=remaining * trainer.batches_per_epoch,
+            total=total,
             epoch=trainer.epoch,
             epochs=trainer.epochs,
             metrics="",
         )
         self._progress.start()
+
+    def _plain_lines(self, trainer: Any) -> None:
+        printing = any(isinstance(c, EpochPrinter) for c in getattr(trainer, "callbacks", ()))
+        self._plain = None if printing else EpochPrinter(stream=_stream_of(self.console))
 
     def on_epoch_start(self, trainer: Any, epoch: int) -> None:
         if self._progress is not None:
@@ -189,7 +188,10 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, metrics=format_logs(logs))
+            metrics = format_logs(logs)
+            if len(metrics) > self._room:
+                metrics = metrics[: max(0, self._room - 1)].rstrip() + "…"
+            self._progress.update(self._task, metrics=metrics)
         elif self._plain is not None:
             self._plain.on_epoch_end(trainer, epoch, logs)
 
@@ -203,6 +205,36 @@ class ProgressBar(Callback):
                 self._progress.live.transient = True
             self._progress.stop()
             self._progress = None
+
+
+def _stream_of(console: Any) -> Any:
+    """Where plain lines go: the given console's file, else stderr (looked up when printing)."""
+    return None if console is None else console.file
+
+
+def _progress(console: Any, wide: bool) -> Any:
+    """The rich Progress display: epoch, bar, batch count and time left, which fit 80 columns;
+    with ``wide``, also the elapsed time and the latest epoch's metrics."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = [
+        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+        BarColumn(bar_width=30 if wide else 24),
+        MofNCompleteColumn(),
+    ]
+    if wide:
+        columns += [TimeElapsedColumn(), TextColumn("elapsed")]
+    columns += [TimeRemainingColumn(), TextColumn("left")]
+    if wide:
+        columns.append(TextColumn("{task.fields[metrics]}"))
+    return Progress(*columns, console=console, transient=False)
 
 
 class EpochPrinter(Callback):

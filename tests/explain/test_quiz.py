@@ -1,5 +1,6 @@
 """The quiz: a correct answer, a missing term, an extra term and other slips are recognised."""
 
+import numpy as np
 import pytest
 
 from chainrule.cli import main
@@ -71,3 +72,46 @@ def test_cli_quiz_non_interactive(capsys):
     assert main(["quiz", "--seed", "7", "--kind", "dy", "--answer", "123"]) == 1
     assert "Not quite" in capsys.readouterr().out
     assert main(["quiz", "--seed", "7", "--kind", "dz", "--answer", "1"]) == 2
+
+
+def test_a_seed_is_one_network_with_or_without_kind():
+    drawn = make_quiz(7)
+    for kind in ("dy", "dw"):
+        chosen = make_quiz(7, kind)
+        assert chosen.kind == kind
+        for name in ("y", "weight", "bias", "t"):
+            np.testing.assert_array_equal(getattr(chosen, name), getattr(drawn, name))
+        assert (chosen.i, chosen.j) == (drawn.i, drawn.j)
+
+
+def test_an_answer_with_fewer_digits_than_asked_is_not_accepted(capsys):
+    quiz = make_quiz(7, "dy")
+    assert "to 4 significant digits" in quiz.question()
+    rounded = f"{quiz.expected:.3g}"  # close enough for the tolerance, but 3 digits
+    verdict = check_answer(quiz, rounded)
+    assert not verdict.correct and "3 significant digits" in verdict.message
+    assert f"{quiz.expected:.4g}" not in verdict.message  # the answer is not given away
+    assert check_answer(quiz, f"{quiz.expected:.4g}").correct
+    assert main(["quiz", "--seed", "7", "--kind", "dy", "--answer", rounded]) == 1
+    assert "asks for 4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [("-0.2180", 4), ("0.00123", 3), ("1.5e-3", 2), ("-12.34", 4), ("+.5", 1), ("7", 1)],
+)
+def test_significant_digits_are_counted_as_written(text, digits):
+    from chainrule.explainer.quiz import significant_digits
+
+    assert significant_digits(text) == digits
+
+
+def test_a_typo_at_the_prompt_asks_again(monkeypatch, capsys):
+    import typer
+
+    quiz = make_quiz(7, "dy")
+    replies = iter(["abc", f"{quiz.expected:.3g}", f"{quiz.expected:.4g}"])
+    monkeypatch.setattr(typer, "prompt", lambda *args, **kwargs: next(replies))
+    assert main(["quiz", "--seed", "7", "--kind", "dy"]) == 0
+    out = capsys.readouterr().out
+    assert "'abc' is not a number" in out and "give 4" in out and "Correct" in out

@@ -199,27 +199,47 @@ def explain(
 
 @app.command()
 def quiz(
-    seed: int = typer.Option(None, help="seed for the exercise [default: random]"),
-    kind: str = typer.Option(None, help="dy (dE/dy_i) or dw (dE/dw_ij) [default: drawn]"),
-    answer: float = typer.Option(None, help="your answer (skips the prompt; for scripts)"),
+    seed: int = typer.Option(
+        None, show_default="random", help="seed for the exercise (one seed, one network)"
+    ),
+    kind: str = typer.Option(
+        None, show_default="drawn from the seed", help="dy (dE/dy_i) or dw (dE/dw_ij)"
+    ),
+    answer: str = typer.Option(None, help="your answer (skips the prompt; for scripts)"),
 ) -> int:
     """A small random network: compute dE/dy_i or dE/dw_ij by hand; chainrule checks it."""
-    from chainrule.explainer.quiz import check_answer, make_quiz
+    import random
+
+    from chainrule.explainer.quiz import DIGITS, check_answer, make_quiz, significant_digits
 
     if seed is None:
-        seed = int(np.random.default_rng().integers(1_000_000))
+        seed = random.randrange(1_000_000)
     exercise = make_quiz(seed, kind)
     print(f"Exercise {seed}:")
     print(exercise.question())
     if answer is None:
-        text = typer.prompt("Your answer")
-        try:
-            answer = float(text)
-        except ValueError:
-            raise UserError(f"answer {text!r} is not a number") from None
-    verdict = check_answer(exercise, answer)
+        answer = _ask_answer(DIGITS, significant_digits)
+    try:
+        verdict = check_answer(exercise, answer)
+    except ValueError as error:
+        raise UserError(f"--answer: {error}; write a number like -0.1234") from None
     print(verdict.message)
     return 0 if verdict.correct else 1
+
+
+def _ask_answer(digits: int, significant_digits) -> str:
+    """Prompt until the answer is a number with ``digits`` significant digits: a typo or a
+    rounded answer asks again rather than ending the exercise."""
+    while True:
+        text = typer.prompt("Your answer")
+        try:
+            written = significant_digits(text)
+        except ValueError:
+            print(f"{text.strip()!r} is not a number; write e.g. -0.1234 and try again")
+            continue
+        if written >= digits:
+            return text
+        print(f"{text.strip()} has {written} significant digits; give {digits}, please")
 
 
 @app.command()

@@ -10,6 +10,7 @@ wrong y, the wrong sign.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -18,6 +19,11 @@ import numpy as np
 from chainrule.explainer.build import explain
 from chainrule.explainer.derivation import Derivation
 from chainrule.explainer.network import ExplainError, Problem, as_loss, as_network
+
+#: Significant digits an exercise asks for; an answer written with fewer is not accepted.
+DIGITS = 4
+
+_NUMBER = re.compile(r"[+-]?(?P<mantissa>\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 @dataclass
@@ -62,9 +68,11 @@ class Quiz:
                 "  " + ", ".join(f"w_{a + 1}{k + 1} = {self.weight[a, k]:g}" for k in range(n_j))
             )
         if self.kind == "dy":
-            lines.append(f"Compute dE/dy_{self.i + 1} (to 4 significant digits).")
+            lines.append(f"Compute dE/dy_{self.i + 1} (to {DIGITS} significant digits).")
         else:
-            lines.append(f"Compute dE/dw_{self.i + 1}{self.j + 1} (to 4 significant digits).")
+            lines.append(
+                f"Compute dE/dw_{self.i + 1}{self.j + 1} (to {DIGITS} significant digits)."
+            )
         return "\n".join(lines)
 
 
@@ -83,9 +91,14 @@ class Verdict:
 
 
 def make_quiz(seed: int = 0, kind: str | None = None) -> Quiz:
-    """A random small exercise; ``kind`` is "dy" (dE/dy_i) or "dw" (dE/dw_ij), else drawn."""
+    """A random small exercise; ``kind`` is "dy" (dE/dy_i) or "dw" (dE/dw_ij), else drawn.
+
+    The kind is drawn from the seed's stream whether or not ``kind`` is given, so a seed is one
+    network: exercise 7 has the same numbers with and without ``--kind``.
+    """
     rng = np.random.default_rng(seed)
-    kind = kind or ("dy" if rng.random() < 0.7 else "dw")
+    drawn = "dy" if rng.random() < 0.7 else "dw"
+    kind = kind or drawn
     if kind not in ("dy", "dw"):
         raise ExplainError(f"quiz: kind {kind!r} is not known; use dy or dw")
     n_i, n_j = int(rng.integers(2, 4)), int(rng.integers(2, 5))
@@ -104,10 +117,47 @@ def _close(a: float, b: float, rtol: float, atol: float) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
 
 
-def check_answer(quiz: Quiz, answer: float, rtol: float = 5e-3, atol: float = 1e-4) -> Verdict:
-    """Is ``answer`` right (within ``rtol``/``atol``)? If not, which slip explains it?"""
+def significant_digits(text: str) -> int:
+    """The significant digits written in ``text`` (``"-0.2180"``: 4, ``"1.5e-3"``: 2).
+
+    Raises ValueError when ``text`` is not a plain decimal number."""
+    match = _NUMBER.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a number")
+    digits = match["mantissa"].replace(".", "").lstrip("0")
+    return max(len(digits), 1)
+
+
+def parse_answer(text: str) -> float:
+    """A written answer as a number, or ValueError saying what is wrong with it."""
+    significant_digits(text)  # the same grammar everywhere: no 'nan', 'inf' or '1_0'
+    return float(text)
+
+
+def check_answer(
+    quiz: Quiz, answer: float | str, rtol: float = 5e-3, atol: float = 1e-4
+) -> Verdict:
+    """Is ``answer`` right (within ``rtol``/``atol``)? If not, which slip explains it?
+
+    A written answer (a string) must also have the :data:`DIGITS` significant digits the
+    exercise asks for: ``-0.218`` for ``-0.2183`` is close, yet not accepted, and the verdict
+    says why (without giving the answer away).
+    """
     expected, numeric_value = quiz.expected, quiz.numeric
-    if _close(answer, expected, rtol, atol):
+    written = answer if isinstance(answer, str) else None
+    answer = parse_answer(answer) if isinstance(answer, str) else float(answer)
+    close = _close(answer, expected, rtol, atol)
+    if close and written is not None and significant_digits(written) < DIGITS:
+        return Verdict(
+            False,
+            answer,
+            expected,
+            numeric_value,
+            f"Not accepted: {written.strip()} has {significant_digits(written)} significant "
+            f"digits; the exercise asks for {DIGITS} (e.g. -0.1234 or 1.250e-3).",
+            "too few significant digits",
+        )
+    if close:
         return Verdict(
             True,
             answer,

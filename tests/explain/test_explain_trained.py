@@ -70,7 +70,7 @@ def test_graph_of_a_trained_model_draws_its_own_loss(trained_run, capsys):
     X, y = raw_rows(run_dir, [0])
     row = ",".join(map(str, X[0]))
     code, out, err = run(capsys, "graph", "--model", run_dir, "--input", row,
-                         "--target", str(int(y[0])))  # fmt: skip
+                         "--target", str(int(y[0])), "--format", "dot")  # fmt: skip
     assert code == 0, err
     assert out.startswith("digraph")
     assert "softmax_cross_entropy" in out  # the model's own loss op, not a re-written sum

@@ -77,8 +77,13 @@ def test_network_diagram_labels_edges_with_w_and_w_dE_dz():
     assert f"w_12={w12:.3g}" in texts and f"w·∂E/∂z={term:.3g}" in texts
 
 
-def test_cli_graph(tmp_path, capsys):
-    assert main(["graph"]) == 0
+def test_cli_graph(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph"]) == 0  # no options: a file, and one line saying where
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines()[0] == "wrote computation-graph.svg"
+    ET.parse(tmp_path / "computation-graph.svg")
+    assert main(["graph", "--format", "dot"]) == 0
     assert capsys.readouterr().out.startswith("digraph")
     assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 0
     ET.parse(tmp_path / "g.svg")

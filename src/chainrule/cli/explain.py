@@ -254,9 +254,16 @@ def graph(
     target: str = typer.Option(None, help="targets, as for explain"),
     loss: str = typer.Option(None, help="loss, as for explain"),
     format: str = typer.Option(
-        None, "--format", help="svg or dot [default: from --out, else dot on stdout]"
+        None,
+        "--format",
+        show_default="from --out's suffix, else svg",
+        help="svg or dot (--format dot without --out prints DOT on stdout)",
     ),
-    out: Path = typer.Option(None, help="write to this file (atomically)"),
+    out: Path = typer.Option(
+        None,
+        show_default="computation-graph.svg or network.svg",
+        help="write to this file (atomically)",
+    ),
     hide_implementation: bool = typer.Option(
         False,
         "--hide-implementation",
@@ -271,6 +278,8 @@ def graph(
     from chainrule.viz.network import network_svg
 
     _check_loss(loss)
+    if out is None and format is None:  # a file, said in one line, rather than a screenful
+        out = Path("network.svg" if kind == "network" else "computation-graph.svg")
     fmt = format or ("svg" if out is not None and out.suffix == ".svg" else "dot")
     if fmt not in ("svg", "dot"):
         raise UserError(f"--format {fmt!r}: use svg or dot")

@@ -26,6 +26,21 @@ def _check_port_free(host: str, port: int) -> None:
         raise UserError(f"serve: cannot listen on {host}:{port} ({reason})") from None
 
 
+def page_url(host: str, port: int) -> str:
+    """The address to open: a wildcard host (0.0.0.0, ::) listens everywhere but is no address
+    a browser can open, so this machine's loopback stands for it."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def _browser() -> Any:
+    """The web browser ``--open`` would use, or None where there is none (a server, a container)."""
+    try:
+        return webbrowser.get()
+    except webbrowser.Error:
+        return None
+
+
 def trained_case(model_path: Path, case: int) -> Any:
     """The explorer's state for a model trained by ``chainrule train`` and case ``case`` of the
     split it was evaluated on (standardised as in training): its input row and target row.
@@ -113,13 +128,16 @@ def serve(
         )
     start = None if model is None else trained_case(model, case)
     _check_port_free(host, port)
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{port}/"
+    url = page_url(host, port)
     typer.echo(f"chainrule explorer at {url} (Ctrl+C to stop)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: listening on {host}: other machines can reach this server", err=True)
     if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        browser = _browser()
+        if browser is None:
+            typer.echo(f"note: --open: no web browser found here; open {url} yourself", err=True)
+        else:
+            threading.Timer(1.0, browser.open, args=(url,)).start()
     allowed = [*LOCAL_HOSTS, host, *(allow_host or [])]
     if host in ("0.0.0.0", "::"):
         allowed.append(socket.gethostname())

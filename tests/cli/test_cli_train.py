@@ -94,7 +94,8 @@ def test_evaluate_and_predict_the_saved_model(xor_run, tmp_path, capsys):
     assert lines[0].startswith("prediction,")
     cells = [line.split(",") for line in lines[1:]]
     assert [float(row[1]) > 0.5 for row in cells] == [False, True, True, False]
-    assert [bool(row[0]) for row in cells] == [False, True, True, False]  # the "on" units' names
+    # one output unit: its name (xor's "odd") or "not" it, never an empty cell
+    assert [row[0] for row in cells] == ["not odd", "odd", "odd", "not odd"]
     code, _, _ = run(capsys, "predict", xor_run, "--input", inputs, "--output", tmp_path / "p.csv")
     assert code == 0 and (tmp_path / "p.csv").read_text() == out
 

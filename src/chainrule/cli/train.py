@@ -417,12 +417,23 @@ def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list
     task = info.get("meta", {}).get("task", "classification")
     if task == "regression":
         return [";".join(f"{v:.6g}" for v in row) for row in scores]
-    if task == "multilabel":
+    if scores.shape[1] == 1:  # one unit says yes or no; its one name (parity's "odd") is the yes
+        yes, no = _one_unit_classes(names)
+        return [yes if on else no for on in scores[:, 0] > threshold]
+    if task == "multilabel":  # the names of the units that are on, joined by ';'
         units = names or [str(j) for j in range(scores.shape[1])]
-        return [";".join(units[j] for j in np.flatnonzero(row > 0.5)) for row in scores]
-    single = scores.shape[1] == 1
-    picked = (scores[:, 0] > 0.5).astype(int) if single else scores.argmax(axis=1)
+        return [";".join(units[j] for j in np.flatnonzero(row > threshold)) for row in scores]
+    picked = scores.argmax(axis=1)
     return [names[k] if names and k < len(names) else str(k) for k in picked]
+
+
+def _one_unit_classes(names: list[str] | None) -> tuple[str, str]:
+    """(yes, no) labels of a one-output classifier: never an empty cell for a no."""
+    if names and len(names) >= 2:
+        return names[1], names[0]
+    if names and names[0]:
+        return names[0], f"not {names[0]}"
+    return "1", "0"
 
 
 def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:

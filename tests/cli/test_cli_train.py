@@ -284,3 +284,41 @@ def test_default_run_reaches_97_percent_on_digits(tmp_path, capsys):
     assert summary["dataset"] == "digits" and summary["evaluated_on"] == "test"
     assert summary["test_cases"] == 359
     assert summary["test_accuracy"] >= 0.97
+
+
+def test_evaluate_reports_each_class_and_the_confusion_matrix(tmp_path, capsys):
+    csv = blobs_csv(tmp_path / "blobs.csv", n=60)
+    code, _, _ = run(capsys, "train", "--data", csv, "--epochs", "3", "--hidden", "3",
+                     "--out", tmp_path / "r", "--quiet")  # fmt: skip
+    assert code == 0
+    code, out, _ = run(capsys, "evaluate", tmp_path / "r", "--data", csv, "--json")
+    assert code == 0
+    result = json.loads(out)
+    confusion = np.array(result["confusion"])
+    # an independent count: the model's own predictions against the CSV's labels
+    _, predicted_out, _ = run(capsys, "predict", tmp_path / "r", "--input", csv)
+    predicted = [int(line.split(",")[0]) for line in predicted_out.splitlines()[1:]]
+    labels = [int(line.rsplit(",", 1)[1]) for line in csv.read_text().splitlines()[1:]]
+    expected = np.zeros((3, 3), dtype=int)
+    for t, p in zip(labels, predicted):
+        expected[t, p] += 1
+    np.testing.assert_array_equal(confusion, expected)
+    assert confusion.trace() / 60 == pytest.approx(result["accuracy"])
+    for k, row in enumerate(result["per_class"]):
+        assert row["support"] == expected[k].sum()
+        assert row["recall"] == pytest.approx(expected[k, k] / expected[k].sum())
+        claimed = expected[:, k].sum()
+        assert row["precision"] == pytest.approx(expected[k, k] / claimed if claimed else 0.0)
+    code, out, _ = run(capsys, "evaluate", tmp_path / "r", "--data", csv)
+    assert code == 0
+    for word in ("precision", "recall", "F1", "support", "confusion matrix"):
+        assert word in out
+    assert result["classes"] == ["0", "1", "2"]
+
+
+def test_evaluate_names_a_one_output_models_two_classes(xor_run, capsys):
+    code, out, _ = run(capsys, "evaluate", xor_run, "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["classes"] == ["not odd", "odd"]
+    assert result["confusion"] == [[2, 0], [0, 2]]

@@ -326,9 +326,12 @@ def evaluate(
     data: str = typer.Option(
         None, "--data", help="dataset or file [default: the model's own held-out test split]"
     ),
-    json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
+    json_output: bool = typer.Option(
+        False, "--json", help="print JSON on stdout (with the per-class table and the confusion)"
+    ),
 ) -> int:
-    """Loss and accuracy of a saved model on a dataset."""
+    """Loss and accuracy of a saved model on a dataset; for a classifier also the precision,
+    recall, F1 and support of each class and the confusion matrix."""
     from chainrule import data as datasets
     from chainrule.train import evaluate as evaluate_model
     from chainrule.train import runs
@@ -349,14 +352,65 @@ def evaluate(
         runs.check_model_fits(info, raw, str(model_path))
         ds, which = _standardized(raw, info, model), f"all of {data}"
     runs.check_model_fits(info, ds, str(model_path))
+    from chainrule.train import predict as predict_outputs
+    from chainrule.train.metrics import class_report
+
     metrics = evaluate_model(model, loss, ds)
     result = {"model": str(model_path), "data": which, "cases": len(ds), **metrics}
+    report = class_report(predict_outputs(model, ds.X), ds, loss)
+    if report is not None:
+        classes = _class_names(info.get("class_names"), len(report["per_class"]))
+        for name, row in zip(classes, report["per_class"]):
+            row["class"] = name
+        result.update(classes=classes, per_class=report["per_class"],
+                      confusion=report["confusion"])  # fmt: skip
     if json_output:
         print(json.dumps(result, indent=2))
-    else:
-        score = "" if metrics["accuracy"] is None else f"accuracy {metrics['accuracy']:.2%}  "
-        print(f"{score}loss {metrics['loss']:.6g}  ({len(ds)} cases, {which})")
+        return 0
+    score = "" if metrics["accuracy"] is None else f"accuracy {metrics['accuracy']:.2%}  "
+    print(f"{score}loss {metrics['loss']:.6g}  ({len(ds)} cases, {which})")
+    if report is not None:
+        _print_class_tables(result)
     return 0
+
+
+def _class_names(names: list[str] | None, n: int) -> list[str]:
+    """The names of a report's ``n`` classes; a one-output model's two are (no, yes)."""
+    if n == 2 and len(names or ()) < 2:
+        yes, no = _one_unit_classes(names)
+        return [no, yes]
+    return [names[k] if names and k < len(names) else str(k) for k in range(n)]
+
+
+#: Confusion matrices with more classes than this are too wide for a terminal (--json has them).
+_CONFUSION_SHOWN = 12
+
+
+def _print_class_tables(result: dict[str, Any]) -> None:
+    """The per-class table and the confusion matrix as rich tables (plain text when piped)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    classes = result["classes"]
+    table = Table()
+    for name in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(name, justify="left" if name == "class" else "right")
+    for row in result["per_class"]:
+        table.add_row(row["class"], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                      f"{row['f1']:.3f}", str(row["support"]))  # fmt: skip
+    console.print(table)
+    if len(classes) > _CONFUSION_SHOWN:
+        console.print(f"confusion matrix: {len(classes)} classes, see --json")
+        return
+    console.print("confusion matrix (a row per true class, a column per predicted class):")
+    matrix = Table()
+    matrix.add_column("true \\ predicted")
+    for name in classes:
+        matrix.add_column(name, justify="right")
+    for name, counts in zip(classes, result["confusion"]):
+        matrix.add_row(name, *map(str, counts))
+    console.print(matrix)
 
 
 # -- predict --------------------------------------------------------------------------------------

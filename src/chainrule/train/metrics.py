@@ -68,6 +68,40 @@ def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
     return float(np.mean(np.all((outputs > threshold) == targets, axis=1)))
 
 
+def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, Any] | None:
+    """Per-class precision, recall, F1 and support, and the confusion matrix, of a classifier's
+    ``outputs`` on ``ds``; None where each case has no single class (regression, several
+    independent units).
+
+    ``confusion[a][b]`` counts the cases of class ``a`` predicted as ``b``. A one-output model
+    has two classes: 0 (the unit off) and 1 (on). A class never predicted has precision 0.
+    """
+    outputs = np.asarray(outputs)
+    threshold = decision_threshold(loss)
+    if ds.task == "regression" or len(outputs) == 0:
+        return None
+    if outputs.shape[1] == 1:
+        true = (np.asarray(ds.y).reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
+        predicted = (outputs[:, 0] > threshold).astype(np.int64)
+        n = 2
+    elif ds.task == "classification":
+        true, predicted = np.asarray(ds.y, dtype=np.int64), outputs.argmax(axis=1)
+        n = outputs.shape[1]
+    else:
+        return None
+    confusion = np.zeros((n, n), dtype=np.int64)
+    np.add.at(confusion, (true, predicted), 1)
+    hits, support, claimed = np.diag(confusion), confusion.sum(axis=1), confusion.sum(axis=0)
+    rows = []
+    for k in range(n):
+        precision = hits[k] / claimed[k] if claimed[k] else 0.0
+        recall = hits[k] / support[k] if support[k] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append({"precision": float(precision), "recall": float(recall), "f1": float(f1),
+                     "support": int(support[k])})  # fmt: skip
+    return {"per_class": rows, "confusion": confusion.tolist()}
+
+
 def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array."""
     was_training = getattr(model, "training", False)

@@ -36,6 +36,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help: typer's rich help shows flags as taking a value (--quiet <bool>) and
+    # reads "[...]" in a help text as markup. Defaults are shown; up to 120 columns are used.
+    rich_markup_mode=None,
+    context_settings={"show_default": True, "max_content_width": 120},
 )
 
 

@@ -118,9 +118,8 @@ def explain(
     target: str = typer.Option(None, help="targets, like --input (class labels for cross-entropy)"),
     loss: str = typer.Option(
         None,
-        help="squared-error, mse, cross-entropy, "
-        "binary-cross-entropy [default: the model file's, else "
-        "squared-error]",
+        show_default="the model file's, else squared-error",
+        help="squared-error, mse, cross-entropy, binary-cross-entropy",
     ),
     unit: str = typer.Option(
         None,

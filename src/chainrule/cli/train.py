@@ -21,35 +21,85 @@ from chainrule.cli.app import app
 from chainrule.errors import DataError, ModelFileError, UserError
 
 
+#: How the help names a default that depends on --data (docs/training.md has every preset's).
+BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
+
+
 @app.command()
 def train(
     data: str = typer.Option(
         None,
         "--data",
-        help="digits, xor, parity, symmetry, encoder, "
-        "family-trees, a CSV file or an IDX directory [default: digits]",
+        show_default="digits",
+        help="digits, xor, parity, symmetry, encoder, family-trees, a CSV file or an IDX directory",
     ),
-    hidden: str = typer.Option(None, help="hidden layer sizes, e.g. 64,32"),
-    activation: str = typer.Option(None, help="hidden units: logistic, tanh or relu"),
+    hidden: str = typer.Option(
+        None,
+        show_default=BY_DATA.format(digits="128", generic="64"),
+        help="hidden layer sizes, e.g. 64,32",
+    ),
+    activation: str = typer.Option(
+        None, show_default="logistic", help="hidden units: logistic, tanh or relu"
+    ),
     loss: str = typer.Option(
-        None, help="cross-entropy, squared-error, mse, binary-cross-entropy, margin-squared-error"
+        None,
+        show_default="depends on --data; cross-entropy for digits and a CSV or IDX",
+        help="cross-entropy, squared-error, mse, binary-cross-entropy, margin-squared-error",
     ),
-    optimizer: str = typer.Option(None, help="sgd, momentum, rmsprop, adam or adamw"),
-    lr: str = typer.Option(None, help="learning rate (epsilon)"),
-    momentum: str = typer.Option(None, help="momentum (alpha) for sgd/momentum/rmsprop"),
-    weight_decay: str = typer.Option(None, help="L2 weight decay"),
-    epochs: str = typer.Option(None, help="number of epochs (sweeps) in all"),
-    batch_size: str = typer.Option(None, help="cases per mini-batch, or 'full'"),
-    seed: str = typer.Option(None, help="seed for the split, the weights and the shuffling"),
+    optimizer: str = typer.Option(
+        None,
+        show_default=BY_DATA.format(digits="adam", generic="adam"),
+        help="sgd, momentum, rmsprop, adam or adamw",
+    ),
+    lr: str = typer.Option(
+        None,
+        metavar="<float>",
+        show_default=BY_DATA.format(digits="0.01", generic="0.003"),
+        help="learning rate (epsilon)",
+    ),
+    momentum: str = typer.Option(
+        None,
+        metavar="<float>",
+        show_default="0.9 for the classic problems, else none",
+        help="momentum (alpha) for sgd/momentum/rmsprop",
+    ),
+    weight_decay: str = typer.Option(
+        None, metavar="<float>", show_default="0", help="L2 weight decay"
+    ),
+    epochs: str = typer.Option(
+        None,
+        metavar="<int>",
+        show_default=BY_DATA.format(digits="40", generic="20"),
+        help="number of epochs (sweeps) in all",
+    ),
+    batch_size: str = typer.Option(
+        None,
+        metavar="<int>|full",
+        show_default=BY_DATA.format(digits="32", generic="32") + "; full for the classic problems",
+        help="cases per mini-batch, or 'full'",
+    ),
+    seed: str = typer.Option(
+        None,
+        metavar="<int>",
+        show_default="0",
+        help="seed for the split, the weights and the shuffling",
+    ),
     schedule: str = typer.Option(
-        None, help="learning-rate schedule: constant, cosine or family-trees (RHW's warm-up)"
+        None,
+        show_default="cosine for digits, family-trees for family-trees, else constant",
+        help="learning-rate schedule: constant, cosine or family-trees (RHW's warm-up)",
     ),
     early_stopping: str = typer.Option(
-        None, help="stop after PATIENCE epochs without improvement (restores the best weights)"
+        None,
+        metavar="<int>",
+        show_default="off",
+        help="stop after PATIENCE epochs without improvement (restores the best weights)",
     ),
-    out: Path = typer.Option(None, help="run directory [default: runs/<dataset>-<time>]"),
+    out: Path = typer.Option(None, show_default="runs/<dataset>-<time>", help="run directory"),
     resume: Path = typer.Option(None, help="continue from a checkpoint or run directory"),
-    dtype: str = typer.Option(None, help="float32 or float64"),
+    dtype: str = typer.Option(
+        None, show_default="float32; float64 for family-trees", help="float32 or float64"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     json_output: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     explain: bool = typer.Option(
@@ -324,7 +374,10 @@ def standardized_rows(X: np.ndarray, info: dict) -> np.ndarray:
 def evaluate(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="a saved model or run directory"),
     data: str = typer.Option(
-        None, "--data", help="dataset or file [default: the model's own held-out test split]"
+        None,
+        "--data",
+        show_default="the model's own held-out test split",
+        help="dataset or file",
     ),
     json_output: bool = typer.Option(
         False, "--json", help="print JSON on stdout (with the per-class table and the confusion)"
@@ -427,7 +480,7 @@ def predict(
         "optionally followed by a label column, which is ignored)",
     ),
     output_path: Path = typer.Option(
-        None, "--output", "-o", help="write the CSV here [default: stdout]"
+        None, "--output", "-o", show_default="stdout", help="write the CSV here"
     ),
     json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
 ) -> int:

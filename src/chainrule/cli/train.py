@@ -20,7 +20,6 @@ import typer
 from chainrule.cli.app import app
 from chainrule.errors import DataError, ModelFileError, UserError
 
-
 #: How the help names a default that depends on --data (docs/training.md has every preset's).
 BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
 

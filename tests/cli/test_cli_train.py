@@ -322,3 +322,11 @@ def test_evaluate_names_a_one_output_models_two_classes(xor_run, capsys):
     result = json.loads(out)
     assert result["classes"] == ["not odd", "odd"]
     assert result["confusion"] == [[2, 0], [0, 2]]
+
+
+def test_a_classic_problem_reports_its_accuracy_on_the_cases_it_learned(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--data", "xor", "--epochs", "5", "--out",
+                       tmp_path / "q", "-q")  # fmt: skip
+    assert code == 0
+    first = out.splitlines()[0]
+    assert "on all 4 training cases" in first and "test accuracy" not in first

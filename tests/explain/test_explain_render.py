@@ -214,3 +214,16 @@ def test_cli_model_file_input_and_unit(tmp_path, capsys):
     assert main(["explain", "--unit", "1:9"]) == 2
     assert "layer 1 has 2 units" in capsys.readouterr().err
     assert main(["explain", "--format", "pdf"]) == 2
+
+
+def test_the_symbolic_chain_rule_reads_as_maths_in_text_and_latex():
+    pytest.importorskip("sympy")
+    from chainrule.explainer import explain as run_explain
+    from chainrule.explainer.render import render
+
+    derivation = run_explain(perturbation=False, symbolic=True)
+    text = render(derivation, "text")
+    latex = render(derivation, "latex")
+    assert "Derivative(" not in text and "Derivative(" not in latex
+    assert "∂z₁" in text  # sympy's pretty printer
+    assert r"\frac{\partial}{\partial z_{1}}" in latex  # sympy's LaTeX

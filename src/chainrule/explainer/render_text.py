@@ -42,7 +42,12 @@ def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
     pad = " " * (len(head) - 2)
     out = []
     for k, step in enumerate(eq.steps):
-        out.append(((head if k == 0 else pad + "= ") + step.plain, ""))
+        first, *rest = step.plain.split("\n")  # sympy's pretty printer draws several lines
+        if rest:  # a drawing stands on its own lines, under the left-hand side
+            out.append((head.rstrip(), ""))
+            out += [("      " + line, "") for line in (first, *rest)]
+            continue
+        out.append(((head if k == 0 else pad + "= ") + first, ""))
     mark = check_mark(eq.check)
     if mark:
         text, style = out[-1]

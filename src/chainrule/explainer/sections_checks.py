@@ -126,7 +126,9 @@ def symbolic(b: Builder) -> None:
     b.add(Para(["The multivariate chain rule itself, for any E(z_1(y), ..., z_n(y)):"]))
     b.add(
         Equation(
-            Math(general["lhs"], general["lhs_latex"]), [Math(general["rhs"], general["rhs_latex"])]
+            Math(general["lhs"], general["lhs_latex"]),
+            # the terminal gets sympy's pretty printer; LaTeX, Markdown and JSON its LaTeX
+            [Math(general.get("rhs_pretty", general["rhs"]), general["rhs_latex"])],
         )
     )
     b.add(Para([s["description"]]))

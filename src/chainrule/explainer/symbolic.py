@@ -50,6 +50,7 @@ def general_chain_rule(n: int = 3) -> dict[str, str]:
         "lhs": f"dE(z_1(y), ..., z_{n}(y))/dy",
         "lhs_latex": rf"\frac{{d}}{{dy}} E\big(z_1(y), \ldots, z_{n}(y)\big)",
         "rhs": str(readable),
+        "rhs_pretty": sympy.pretty(readable, use_unicode=True, wrap_line=False),
         "rhs_latex": sympy.latex(readable),
     }
 

@@ -54,3 +54,24 @@ def test_every_commands_defaults_survive_into_the_help(capsys):
     assert "[default: (random)]" in quiz and "[default: (drawn from the seed)]" in quiz
     assert "[default: (from --out's suffix, else svg)]" in _help(capsys, "graph")
     assert "[default: 8000;" in _help(capsys, "serve")
+
+
+def test_help_loads_no_command_library_and_no_rich():
+    """``chainrule --help`` imports what it prints: the command modules keep their libraries
+    (the layers above the engine, rich, sympy, matplotlib, the web stack) inside the commands."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from chainrule.cli import main\n"
+        "main(['--help'])\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    loaded = set(done.stderr.split())
+    assert "chainrule.cli.train" in loaded  # the probe did run the command line
+    heavy = {"rich", "pygments", "sympy", "matplotlib", "uvicorn", "starlette", "pydantic"}
+    assert not heavy & loaded
+    layers = ("nn", "train", "optim", "data", "explainer", "viz", "web", "io")
+    assert not {f"chainrule.{name}" for name in layers} & loaded

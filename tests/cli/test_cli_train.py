@@ -257,10 +257,12 @@ def test_predict_input_errors(tmp_path, capsys, xor_run):
         ("--optimizer", "lbfgs", "--optimizer: unknown value"),
         ("--loss", "hinge", "--loss: unknown value"),
         ("--dtype", "float16", "--dtype: unknown value"),
-        ("--epochs", "0", "--epochs must be at least 1"),
+        ("--epochs", "0", "'--epochs': Input should be greater than or equal to 1"),
         ("--momentum", "1.5", "--momentum must be in [0, 1)"),
-        ("--epochs", "many", "--epochs must be an integer, got 'many'"),
-        ("--lr", "fast", "--lr must be a number"),
+        ("--epochs", "many", "'--epochs': Input should be a valid integer"),
+        ("--lr", "fast", "'--lr': Input should be a valid number"),
+        ("--seed", "1.5", "'--seed': Input should be a valid integer"),
+        ("--early-stopping", "0", "'--early-stopping': Input should be greater than or equal"),
     ],
 )
 def test_bad_option_values(tmp_path, capsys, option, value, match):

@@ -50,23 +50,20 @@ def train(
         show_default=BY_DATA.format(digits="adam", generic="adam"),
         help="sgd, momentum, rmsprop, adam or adamw",
     ),
-    lr: str = typer.Option(
+    lr: float = typer.Option(
         None,
-        metavar="<float>",
         show_default=BY_DATA.format(digits="0.01", generic="0.003"),
         help="learning rate (epsilon)",
     ),
-    momentum: str = typer.Option(
+    momentum: float = typer.Option(
         None,
-        metavar="<float>",
         show_default="0.9 for the classic problems, else none",
         help="momentum (alpha) for sgd/momentum/rmsprop",
     ),
-    weight_decay: str = typer.Option(
-        None, metavar="<float>", show_default="0", help="L2 weight decay"
-    ),
-    epochs: str = typer.Option(
+    weight_decay: float = typer.Option(None, show_default="0", help="L2 weight decay"),
+    epochs: int = typer.Option(
         None,
+        min=1,
         metavar="<int>",
         show_default=BY_DATA.format(digits="40", generic="20"),
         help="number of epochs (sweeps) in all",
@@ -77,9 +74,8 @@ def train(
         show_default=BY_DATA.format(digits="32", generic="32") + "; full for the classic problems",
         help="cases per mini-batch, or 'full'",
     ),
-    seed: str = typer.Option(
+    seed: int = typer.Option(
         None,
-        metavar="<int>",
         show_default="0",
         help="seed for the split, the weights and the shuffling",
     ),
@@ -88,8 +84,9 @@ def train(
         show_default="cosine for digits, family-trees for family-trees, else constant",
         help="learning-rate schedule: constant, cosine or family-trees (RHW's warm-up)",
     ),
-    early_stopping: str = typer.Option(
+    early_stopping: int = typer.Option(
         None,
+        min=1,
         metavar="<int>",
         show_default="off",
         help="stop after PATIENCE epochs without improvement (restores the best weights)",
@@ -113,12 +110,9 @@ def train(
 
     options = {
         "data": data, "hidden": runs.parse_hidden(hidden), "activation": activation,
-        "loss": loss, "optimizer": optimizer, "lr": _number(lr, "--lr", float),
-        "momentum": _number(momentum, "--momentum", float),
-        "weight_decay": _number(weight_decay, "--weight-decay", float),
-        "epochs": _number(epochs, "--epochs", int), "seed": _number(seed, "--seed", int),
-        "schedule": schedule, "early_stopping": _number(early_stopping, "--early-stopping", int),
-        "dtype": dtype,
+        "loss": loss, "optimizer": optimizer, "lr": lr, "momentum": momentum,
+        "weight_decay": weight_decay, "epochs": epochs, "seed": seed, "schedule": schedule,
+        "early_stopping": early_stopping, "dtype": dtype,
     }  # fmt: skip
     parsed_batch = runs.parse_batch_size(batch_size)
     if parsed_batch != "default":
@@ -127,17 +121,6 @@ def train(
         return _resume(resume, options, out, quiet, json_output, explain)
     config = runs.resolve_config(options)
     return _run(config, out, None, quiet, json_output, explain)
-
-
-def _number(text: str | None, option: str, kind: type) -> Any:
-    """Parse a numeric option ourselves, so a bad value is one ``chainrule:`` line."""
-    if text is None:
-        return None
-    try:
-        return kind(text)
-    except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise UserError(f"{option} must be {what}, got {text!r}") from None
 
 
 def _resume(

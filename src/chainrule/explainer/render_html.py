@@ -15,8 +15,12 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; line-height: 1.45; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; color: #134; }
-.eq { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap;
-      background: #f6f8fa; padding: .35rem .6rem; margin: .3rem 0; border-radius: 4px; }
+.eq { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", serif;
+      background: #f6f8fa; padding: .35rem .6rem; margin: .3rem 0; border-radius: 4px;
+      display: grid; grid-template-columns: max-content 1fr; column-gap: .4em; }
+.eq .label { grid-column: 1 / -1; font-family: system-ui, sans-serif; font-size: .85rem; }
+.eq .lhs { text-align: right; }
+.drawing { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre; margin: 0; }
 .label { color: #666; } .ok { color: #176f2c; } .bad { color: #b00020; font-weight: bold; }
 table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: right; }
@@ -52,18 +56,23 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
 
 
 def _equation(eq: Equation) -> str:
-    label = f'<span class="label">{html.escape(eq.label)}: </span>' if eq.label else ""
-    head = f"{eq.lhs.plain} = "
-    pad = " " * (len(head) - 2)
-    lines = [
-        html.escape((head if k == 0 else pad + "= ") + step.plain)
-        for k, step in enumerate(eq.steps)
-    ]
+    """An equation as a grid: the left-hand side, then each step under the one before, aligned
+    at its '=' by the layout rather than by padding (no monospace needed); a drawing of
+    sympy's pretty printer keeps its own lines."""
+    label = f'<span class="label">{html.escape(eq.label)}:</span>' if eq.label else ""
+    cells = []
+    for k, step in enumerate(eq.steps):
+        lhs = f'<span class="lhs">{html.escape(eq.lhs.plain)}</span>' if k == 0 else "<span></span>"
+        if "\n" in step.plain:
+            body = f'= <pre class="drawing">{html.escape(step.plain)}</pre>'
+        else:
+            body = "= " + html.escape(step.plain)
+        cells.append(f"{lhs}<span>{body}")
     mark = check_mark(eq.check)
     if mark:
         css = "ok" if eq.check.ok else "bad"
-        lines[-1] += f'   <span class="{css}">{html.escape(mark)}</span>'
-    return f'<div class="eq">{label}' + "\n".join(lines) + "</div>"
+        cells[-1] += f'   <span class="{css}">{html.escape(mark)}</span>'
+    return f'<div class="eq">{label}' + "".join(cell + "</span>" for cell in cells) + "</div>"
 
 
 def _table(table: Table) -> str:

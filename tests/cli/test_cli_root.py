@@ -75,3 +75,10 @@ def test_help_loads_no_command_library_and_no_rich():
     assert not heavy & loaded
     layers = ("nn", "train", "optim", "data", "explainer", "viz", "web", "io")
     assert not {f"chainrule.{name}" for name in layers} & loaded
+
+
+def test_the_command_list_fits_80_columns_uncut(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    commands = out[out.index("Commands:") :].splitlines()[1:]
+    assert commands and all(len(line) <= 80 and "..." not in line for line in commands)

@@ -107,7 +107,7 @@ def _write(out: Path | None, text: str) -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
-@app.command()
+@app.command(short_help="Backprop written out with real numbers, each checked.")
 def explain(
     model: Path = typer.Option(None, help="a saved model directory (or its model.json)"),
     input: str = typer.Option(
@@ -196,7 +196,7 @@ def explain(
     return 0 if derivation.all_ok else 1
 
 
-@app.command()
+@app.command(short_help="Compute dE/dy_i or dE/dw_ij by hand; chainrule checks.")
 def quiz(
     seed: int = typer.Option(
         None, show_default="random", help="seed for the exercise (one seed, one network)"
@@ -241,7 +241,7 @@ def _ask_answer(digits: int, significant_digits) -> str:
         print(f"{text.strip()} has {written} significant digits; give {digits}, please")
 
 
-@app.command()
+@app.command(short_help="Draw the computation graph or the network.")
 def graph(
     kind: str = typer.Option(
         "computation",

@@ -95,7 +95,7 @@ def trained_case(model_path: Path, case: int) -> Any:
     return state
 
 
-@app.command()
+@app.command(short_help="The interactive explorer in the browser.")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),

@@ -24,7 +24,7 @@ from chainrule.errors import DataError, ModelFileError, UserError
 BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
 
 
-@app.command()
+@app.command(short_help="Train a network (by default on the digits) and save it.")
 def train(
     data: str = typer.Option(
         None,
@@ -353,7 +353,7 @@ def standardized_rows(X: np.ndarray, info: dict) -> np.ndarray:
     return data.Standardizer.from_state(info["standardizer"]).transform(X)
 
 
-@app.command()
+@app.command(short_help="Loss, accuracy and per-class table of a saved model.")
 def evaluate(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="a saved model or run directory"),
     data: str = typer.Option(

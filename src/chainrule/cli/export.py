@@ -17,7 +17,7 @@ from chainrule.errors import UserError
 FORMATS = ("onnx", "torch")
 
 
-@app.command()
+@app.command(short_help="A trained model as ONNX or a PyTorch state dict.")
 def export(
     model_path: Path = typer.Argument(..., metavar="RUN", help="a run or saved model directory"),
     format: str = typer.Option(..., "--format", help="onnx or torch"),

@@ -111,25 +111,10 @@ def chainrule_step(name: str) -> Callable[[], None]:
 
 
 def torch_step() -> Callable[[], None]:
-    """The same step in PyTorch on the GPU (as benchmarks/workloads/mlp.py does on the CPU)."""
-    import torch
+    """The same step in PyTorch on the GPU: workload 1's own torch step, on "cuda"."""
+    from benchmarks.workloads.mlp import make_torch
 
-    x, labels, weights, biases = mlp_problem(SIZES, BATCH)
-    ws = [torch.tensor(w, device="cuda", requires_grad=True) for w in weights]
-    bs = [torch.tensor(b, device="cuda", requires_grad=True) for b in biases]
-    optimizer = torch.optim.SGD(ws + bs, lr=LR)
-    xt, yt = torch.tensor(x, device="cuda"), torch.tensor(labels, device="cuda")
-
-    def step() -> None:
-        optimizer.zero_grad()
-        h = xt
-        for k, (w, b) in enumerate(zip(ws, bs)):
-            h = torch.addmm(b, h, w)
-            if k < len(ws) - 1:
-                h = torch.sigmoid(h)
-        torch.nn.functional.cross_entropy(h, yt).backward()
-        optimizer.step()
-
+    step, _ = make_torch(*mlp_problem(SIZES, BATCH), device="cuda")
     return step
 
 

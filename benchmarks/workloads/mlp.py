@@ -94,15 +94,16 @@ def make_numpy(x, labels, weights, biases) -> tuple[Step, str]:
     return (lambda: net.sgd_step(x, labels, LR)), "preallocated buffers, out= everywhere"
 
 
-def make_torch(x, labels, weights, biases) -> tuple[Step, str]:
-    """PyTorch eager: leaf tensors, F.cross_entropy, torch.optim.SGD."""
+def make_torch(x, labels, weights, biases, device: str = "cpu") -> tuple[Step, str]:
+    """PyTorch eager: leaf tensors, F.cross_entropy, torch.optim.SGD (on ``device``: the GPU
+    smoke script runs the same step on "cuda")."""
     import torch
 
     torch.set_num_threads(bench_threads())
-    ws = [torch.tensor(w, requires_grad=True) for w in weights]
-    bs = [torch.tensor(b, requires_grad=True) for b in biases]
+    ws = [torch.tensor(w, device=device, requires_grad=True) for w in weights]
+    bs = [torch.tensor(b, device=device, requires_grad=True) for b in biases]
     optimizer = torch.optim.SGD(ws + bs, lr=LR)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+    xt, yt = torch.as_tensor(x, device=device), torch.as_tensor(labels, device=device)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)

@@ -18,6 +18,7 @@ Accuracy (``None`` for regression):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,11 @@ def loss_kind(loss: Any) -> str:
 
 
 def decision_threshold(loss: Any) -> float:
-    """Where an output unit switches from "off" to "on": 0 for logits, 0.5 for probabilities."""
-    return 0.0 if loss_kind(loss) == "logit" else 0.5
+    """Where an output unit switches from "off" to "on", read on the network's outputs: the
+    loss's own ``threshold`` on probabilities (0.5), or its logit (0) where the loss applies the
+    logistic itself."""
+    p = getattr(loss, "threshold", 0.5)
+    return math.log(p / (1 - p)) if loss_kind(loss) == "logit" else p
 
 
 def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:

@@ -163,42 +163,36 @@ class ReLU(_Unit):
         return ops.relu(z)
 
 
-@register_module
-class Softmax(Module):
-    """y_k = e^z_k / sum_l e^z_l along ``axis`` (for a loss, prefer CrossEntropy on the logits)."""
+class _AlongAxis(Module):
+    """A layer that normalises along one ``axis`` (softmax and its log); no parameters."""
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         self.axis = int(axis)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "axis": self.axis}
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+@register_module
+class Softmax(_AlongAxis):
+    """y_k = e^z_k / sum_l e^z_l along ``axis`` (for a loss, prefer CrossEntropy on the logits)."""
 
     def forward(self, z: Any) -> Tensor:
         return ops.softmax(z, self.axis)
 
-    def config(self) -> dict[str, Any]:
-        return {"type": "Softmax", "axis": self.axis}
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
 
 @register_module
-class LogSoftmax(Module):
+class LogSoftmax(_AlongAxis):
     """log y_k = z_k - log sum_l e^z_l along ``axis``, stable at any logits (PyTorch's LogSoftmax;
     chainrule's CrossEntropy takes the logits and needs no such layer). Not a kind of Softmax:
     the activation table must not take one for the other."""
 
-    def __init__(self, axis: int = -1) -> None:
-        super().__init__()
-        self.axis = int(axis)
-
     def forward(self, z: Any) -> Tensor:
         return ops.log_softmax(z, self.axis)
-
-    def config(self) -> dict[str, Any]:
-        return {"type": "LogSoftmax", "axis": self.axis}
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
 
 
 @register_module

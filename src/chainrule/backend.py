@@ -236,8 +236,8 @@ def asarray_like(value: Any, like: Any, dtype: Any = None) -> Any:
         return numpy.asarray(to_numpy(value) if _is_foreign(value, xp) else value, dtype=dtype)
     if _is_foreign(value, xp) and not isinstance(value, _NUMPY_TYPES):
         raise ArrayLibraryError(
-            f"an array of {_library(value)} cannot be combined with one of {_library(like)}; "
-            "move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
+            f"an array of {library_name(value)} cannot be combined with one of "
+            f"{library_name(like)}; move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
         )
     return xp.asarray(value, dtype=dtype_in(xp, dtype), device=device_of(like))
 
@@ -246,7 +246,7 @@ def _is_foreign(value: Any, xp: Any) -> bool:
     return hasattr(value, "shape") and array_module(value) is not xp
 
 
-def _library(array: Any) -> str:
+def library_name(array: Any) -> str:
     """'torch on cpu', 'numpy': the library and device of an array, for error messages."""
     xp = array_module(array)
     name = getattr(xp, "__name__", type(array).__module__).replace("array_api_compat.", "")
@@ -262,8 +262,8 @@ def check_compatible(op: str, arrays: Any) -> None:
     for other in arrays[1:]:
         if array_module(other) is not xp or device_of(other) != where:
             raise ArrayLibraryError(
-                f"{op}: an operand of {_library(first)} and one of {_library(other)} cannot be "
-                "combined; move them to one library and device first (Module.to(xp=..., "
+                f"{op}: an operand of {library_name(first)} and one of {library_name(other)} "
+                "cannot be combined; move them to one library and device first (Module.to(xp=..., "
                 "device=...), cr.tensor(..., xp=..., device=...))"
             )
 
@@ -284,6 +284,46 @@ def to_numpy(array: Any) -> numpy.ndarray:
         return numpy.from_dlpack(array)
     except (TypeError, RuntimeError, BufferError, ValueError):
         return numpy.asarray(array)
+
+
+def has_float64(array: Any) -> bool:
+    """Whether ``array``'s library offers float64 on ``array``'s device (NumPy always does;
+    array-api-strict's ``no_float64`` device and Apple's MPS do not)."""
+    xp = array_module(array)
+    if xp is numpy:
+        return True
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is None:
+        return hasattr(xp, "float64")
+    try:
+        return "float64" in info().dtypes(device=device_of(array), kind="real floating")
+    except (TypeError, ValueError):  # a library whose info does not know the device
+        return hasattr(xp, "float64")
+
+
+def unit_vector(like: Any, flat: int, dtype: Any = None) -> Any:
+    """Zeros shaped like ``like`` with a 1 at flat position ``flat``: a basis vector, in
+    ``like``'s library and on its device (made on the host and copied: one small array)."""
+    host = numpy.zeros(size(like))
+    host[flat] = 1.0
+    return asarray_like(host.reshape(tuple(like.shape)), like, dtype=dtype or like.dtype)
+
+
+def supports_out(array: Any) -> bool:
+    """Whether ``array``'s library updates it in place with ``out=`` and ``+=`` (NumPy, PyTorch
+    and CuPy do, through array-api-compat too; JAX's arrays are immutable and the standard has
+    no ``out=``), so an optimizer can reuse its buffers instead of making new arrays."""
+    if type(array) is numpy.ndarray:
+        return True
+    kind = type(array)
+    known = _SUPPORTS_OUT.get(kind)
+    if known is None:
+        module = kind.__module__
+        known = _SUPPORTS_OUT[kind] = module.startswith(("torch", "cupy"))
+    return known and not getattr(array, "requires_grad", False)  # torch forbids it on leaves
+
+
+_SUPPORTS_OUT: dict[type, bool] = {}
 
 
 def write(holder: Any, new: Any) -> None:

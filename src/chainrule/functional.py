@@ -12,7 +12,7 @@ reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -128,7 +128,11 @@ def _variable(value: Any) -> Tensor:
     """A tensor to differentiate with respect to; one that already requires grad is used as is."""
     if isinstance(value, Tensor) and value.requires_grad:
         return value
-    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if isinstance(value, Tensor):
+        data = value.data
+    else:  # an array keeps its library and device; numbers and lists become NumPy's
+        xp = backend.array_module(value)
+        data = np.asarray(value) if xp is np else xp.asarray(value)
     xp = backend.array_module(data)
     if not backend.is_floating(data.dtype, xp):
         data = backend.astype(data, backend.default_float(xp, data))
@@ -329,26 +333,28 @@ def jacobian(
     return wrapped
 
 
-def _basis(size: int, dtype: Any) -> np.ndarray:
-    return np.eye(size, dtype=dtype)
+def _basis(like: Tensor) -> Iterator[Tensor]:
+    """The unit vectors e_0, e_1, ... shaped like ``like``, in its library, dtype and device."""
+    for flat in range(like.size):
+        yield Tensor._wrap(backend.unit_vector(like.data, flat))
 
 
-def _stack_rows(rows: list[Tensor], shape: tuple[int, ...]) -> Tensor:
+def _stack_rows(rows: list[Tensor], shape: tuple[int, ...], like: Tensor) -> Tensor:
     from chainrule.ops import reshape, stack
 
-    if not rows:
-        return Tensor(np.zeros(shape))
+    if not rows:  # an empty output or input: zeros of the library on ``like``'s device
+        xp = like.xp
+        return Tensor._wrap(xp.zeros(shape, dtype=like.dtype, device=backend.device_of(like.data)))
     return reshape(stack(rows), shape)
 
 
 def _jacobian_rows(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
     rows: list[list[Tensor]] = [[] for _ in variables]
-    for e in _basis(out.size, out.dtype):
-        cotangent = Tensor._wrap(e.reshape(out.shape))
+    for cotangent in _basis(out):
         grads = gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
         for row, g in zip(rows, grads):
             row.append(g)
-    return [_stack_rows(row, out.shape + v.shape) for row, v in zip(rows, variables)]
+    return [_stack_rows(row, out.shape + v.shape, v) for row, v in zip(rows, variables)]
 
 
 def _jacobian_columns(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
@@ -358,12 +364,12 @@ def _jacobian_columns(out: Tensor, variables: list[Tensor], nested: bool) -> lis
     blocks = []
     for index, v in enumerate(variables):
         columns = []
-        for e in _basis(v.size, v.dtype):
+        for e in _basis(v):
             tangents = [_zeros_like(w) for w in variables]
-            tangents[index] = Tensor._wrap(e.reshape(v.shape))
+            tangents[index] = e
             (column,) = push_forward(tangents)
             columns.append(column)
-        stacked = _stack_rows(columns, v.shape + out.shape)  # a column per input element
+        stacked = _stack_rows(columns, v.shape + out.shape, out)  # a column per input element
         output_axes = tuple(range(v.ndim, v.ndim + out.ndim))
         blocks.append(transpose(stacked, output_axes + tuple(range(v.ndim))))
     return blocks

@@ -7,6 +7,12 @@ random directions (``mode="random"``, cheap for large inputs) with
 
 whose error is O(eps^2). ``order=2`` checks the derivatives of the backward pass itself. Checks run
 in float64: float32 carries about 7 digits, too few for differences of nearby values.
+
+An input of another array library (PyTorch, CuPy, JAX, array-api-strict) is checked in that
+library and on its device: the inputs are cast to its float64 there, the perturbations
+``x +- eps e`` are made there, and only the compared numbers come to the host. On a device without
+float64 (array-api-strict's ``no_float64``, Apple's MPS) the input is copied to the host in
+float64 instead, with a warning saying so: the check then runs on NumPy (the same rules).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.engine import enable_grad, no_grad
 from chainrule.errors import GradcheckError
 from chainrule.functional import gradient, tree_flatten
@@ -79,17 +86,30 @@ def _close(a: float, b: float, atol: float, rtol: float) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
 
 
-def _float64_inputs(inputs: Sequence[Any]) -> list[np.ndarray]:
+def _float64_inputs(inputs: Sequence[Any]) -> list[Any]:
+    """The inputs as float64 arrays of their own library and device (fresh NumPy copies), or
+    float64 host copies where the device has no float64."""
     arrays = []
     for index, value in enumerate(inputs):
-        data = np.array(value.data if isinstance(value, Tensor) else value)
-        if data.dtype == np.float32 or data.dtype == np.float16:
+        data = value.data if isinstance(value, Tensor) else value
+        xp = backend.array_module(data)
+        if xp is np:
+            data = np.array(data)
+        name = backend.dtype_name(data.dtype)
+        if name in ("float32", "float16", "bfloat16"):
             warnings.warn(
-                f"gradcheck: input {index} is {data.dtype}, too coarse for finite differences; "
+                f"gradcheck: input {index} is {name}, too coarse for finite differences; "
                 "checking in float64",
                 stacklevel=3,
             )
-        arrays.append(data.astype(np.float64))
+        if xp is not np and not backend.has_float64(data):
+            warnings.warn(
+                f"gradcheck: input {index} is on {backend.library_name(data)}, which has no "
+                "float64; checking on a float64 copy on the host (NumPy evaluates f there)",
+                stacklevel=3,
+            )
+            data = np.array(backend.to_numpy(data))
+        arrays.append(backend.astype(data, "float64"))
     return arrays
 
 
@@ -153,17 +173,27 @@ def _backward_of(f: Callable[..., Any], arrays: list[np.ndarray], rng) -> Callab
         variables = [x if x.requires_grad else Tensor._wrap(x.data).requires_grad_() for x in xs]
         with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
             out = _flat_output(f, variables)
-            grads = gradient(out, variables, Tensor._wrap(u), create_graph=True)
+            grads = gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
             return concatenate([reshape(g, (-1,)) for g in grads])
 
     return backward_of_f
 
 
 def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:
-    variables = [Tensor._wrap(a.copy()).requires_grad_() for a in arrays]
+    variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
     out = _flat_output(f, variables)
-    grads = gradient(out, variables, Tensor._wrap(cotangent))
+    grads = gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
     return [g.numpy() for g in grads]
+
+
+def _copy(a: Any) -> Any:
+    """A fresh array with ``a``'s values, library and device (``f`` may write into its input)."""
+    return a.copy() if type(a) is np.ndarray else backend.array_module(a).asarray(a, copy=True)
+
+
+def _like(host: np.ndarray, out: Tensor) -> Any:
+    """A host array of directions or cotangents in ``out``'s library, dtype and device."""
+    return backend.asarray_like(host, out.data, dtype=out.dtype)
 
 
 def _evaluate(f, arrays: list[np.ndarray]) -> np.ndarray:
@@ -175,7 +205,7 @@ def _compare_full(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
     """Every entry d out_k / d x_i: a row per output by reverse mode, a column per x_i by
     differences."""
     n_out = _evaluate(f, arrays).size
-    analytic = [np.zeros((n_out, a.size)) for a in arrays]
+    analytic = [np.zeros((n_out, backend.size(a))) for a in arrays]
     for k in range(n_out):
         cotangent = np.zeros(n_out)
         cotangent[k] = 1.0
@@ -183,8 +213,8 @@ def _compare_full(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
             block[k] = g.reshape(-1)
     entries = []
     for index, a in enumerate(arrays):
-        for flat in range(a.size):
-            column = _central_difference(f, arrays, index, _unit(a, flat), eps)
+        for flat in range(backend.size(a)):
+            column = _central_difference(f, arrays, index, backend.unit_vector(a, flat), eps)
             element = [int(i) for i in np.unravel_index(flat, a.shape)] if a.ndim else []
             for k in range(n_out):
                 where = f"d out[{k}] / d input {index}{element}"
@@ -192,17 +222,12 @@ def _compare_full(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
     return entries
 
 
-def _unit(a: np.ndarray, flat: int) -> np.ndarray:
-    e = np.zeros(a.size)
-    e[flat] = 1.0
-    return e.reshape(a.shape)
-
-
 def _central_difference(f, arrays, index, direction, eps) -> np.ndarray:
-    plus = [a.copy() for a in arrays]
-    minus = [a.copy() for a in arrays]
-    plus[index] = plus[index] + eps * direction
-    minus[index] = minus[index] - eps * direction
+    """(f(x + eps d) - f(x - eps d)) / 2 eps on the host; the perturbed inputs are made in the
+    input's library and on its device."""
+    plus, minus = [_copy(a) for a in arrays], [_copy(a) for a in arrays]
+    plus[index] = arrays[index] + eps * direction
+    minus[index] = arrays[index] - eps * direction
     return (_evaluate(f, plus) - _evaluate(f, minus)) / (2 * eps)
 
 
@@ -214,8 +239,9 @@ def _compare_random(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
         u = rng.standard_normal(n_out)
         vjps = _analytic_vjp(f, arrays, u)
         for index, a in enumerate(arrays):
-            v = rng.standard_normal(a.shape)
-            numeric = float(u @ _central_difference(f, arrays, index, v, eps))
+            v = rng.standard_normal(tuple(a.shape))
+            direction = backend.asarray_like(v, a, dtype=a.dtype)
+            numeric = float(u @ _central_difference(f, arrays, index, direction, eps))
             analytic = float(np.sum(vjps[index] * v))
             entries.append(Mismatch(f"direction {d}, input {index}", analytic, numeric))
     return entries

@@ -11,6 +11,7 @@ CuPy and CUDA run the same cases in ``benchmarks/gpu_smoke.py``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from chainrule import backend, nn, optim
 from chainrule.backend import ArrayLibraryError, to_numpy
 from chainrule.io import load_model, read_arrays, save_model, write_arrays
 from chainrule.ops.linalg import linear
-from chainrule.ops.registry import REGISTRY
+from chainrule.ops.registry import REGISTRY, primitive
 
 
 @dataclass
@@ -447,3 +448,127 @@ def test_the_trainer_runs_on_another_library_as_on_numpy() -> None:
     for got, expected in zip(histories[1], histories[0]):
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             assert got[key] == pytest.approx(expected[key], rel=1e-9), key
+
+
+# ---------------------------------------------------------------------------------------------
+# Function transforms and the gradient checker on every library
+# ---------------------------------------------------------------------------------------------
+
+XT = np.random.default_rng(3).normal(size=(2, 3))
+WT = np.random.default_rng(4).normal(size=(3, 2))
+UT = np.cos(np.arange(6.0)).reshape(2, 3)
+VT = np.sin(np.arange(6.0) + 1.0).reshape(2, 3)
+
+
+def _scalar_f(x: cr.Tensor, w: cr.Tensor) -> cr.Tensor:
+    z = x @ w
+    return (cr.sigmoid(z) * cr.tanh(z)).sum() + (x * x * x).sum()
+
+
+def _vector_g(x: cr.Tensor) -> cr.Tensor:
+    return cr.sigmoid(x) * x.sum() + x * x
+
+
+def _transforms(make: Callable[[np.ndarray], Any]) -> dict[str, list[Any]]:
+    """Every transform's results (as flat lists of tensors) for inputs made by ``make``."""
+    x, w, u, v = make(XT), make(WT), make(UT), make(VT)
+    results = {
+        "grad": cr.grad(_scalar_f, argnums=(0, 1))(x, w),
+        "value_and_grad": cr.value_and_grad(_scalar_f)(x, w),
+        "vjp": cr.vjp(_vector_g, x)[1](u),
+        "jvp": cr.jvp(_vector_g, (x,), (v,)),
+        "jacobian": cr.jacobian(_vector_g)(x),
+        "jacobian-forward": cr.jacobian(_vector_g, mode="forward")(x),
+        "hessian": cr.hessian(lambda x: _scalar_f(x, w))(x),
+        "hvp": cr.hvp(lambda x: _scalar_f(x, w), (x,), (v,)),
+    }
+    return {name: cr.functional.tree_flatten(value)[0] for name, value in results.items()}
+
+
+def _host(t: Any) -> np.ndarray:
+    return to_numpy(t.data if isinstance(t, cr.Tensor) else t).astype(np.float64)
+
+
+def _central(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: float = 1e-6):
+    """The Jacobian of ``f`` at ``x`` by central differences, shaped f(x).shape + x.shape."""
+    columns = []
+    for flat in range(x.size):
+        e = np.zeros(x.size)
+        e[flat] = eps
+        e = e.reshape(x.shape)
+        columns.append((f(x + e) - f(x - e)) / (2 * eps))
+    return np.moveaxis(np.array(columns), 0, -1).reshape(f(x).shape + x.shape)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
+@pytest.mark.parametrize("raw", [False, True], ids=["tensors", "raw-arrays"])
+def test_every_transform_runs_on_the_library_and_matches_numpy(lib: Library, raw: bool) -> None:
+    """grad, value_and_grad, vjp, jvp, jacobian (both modes), hessian and hvp: the results stay
+    in the library and on its device and equal the NumPy run, whose Jacobian and Hessian equal
+    central differences (float64)."""
+
+    def on_library(array: np.ndarray) -> Any:
+        t = lib.tensor(array)
+        return t.data if raw else t
+
+    expected = _transforms(lambda a: cr.tensor(np.asarray(a, dtype=lib.dtype)))
+    got = _transforms(on_library)
+    for name, results in got.items():
+        assert len(results) == len(expected[name]), name
+        for index, (g, e) in enumerate(zip(results, expected[name])):
+            _assert_on_library(lib, g)
+            np.testing.assert_allclose(
+                _host(g),
+                _host(e),
+                rtol=lib.rtol * 10,
+                atol=lib.atol * 10,
+                err_msg=f"{name} {index}",
+            )
+
+    def g_host(x: np.ndarray) -> np.ndarray:
+        return _vector_g(cr.tensor(x)).numpy()
+
+    def grad_host(x: np.ndarray) -> np.ndarray:
+        return cr.grad(_scalar_f)(cr.tensor(x), cr.tensor(WT)).numpy()
+
+    loose = {"rtol": 1e-3, "atol": 1e-4} if lib.dtype == "float32" else {"rtol": 1e-6, "atol": 1e-8}
+    np.testing.assert_allclose(_host(got["jacobian"][0]), _central(g_host, XT), **loose)
+    np.testing.assert_allclose(_host(got["hessian"][0]), _central(grad_host, XT), **loose)
+
+
+def _register_once(name: str, *args):
+    return REGISTRY[name] if name in REGISTRY else primitive(name, *args)
+
+
+# d(x^2)/dx written as x instead of 2x: the checker must catch it on every library
+_bad_square = _register_once("test_array_api_bad_square", lambda x: x * x, lambda g, out, x: g * x)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
+def test_gradcheck_runs_on_the_library_and_still_catches_a_wrong_rule(lib: Library) -> None:
+    """The inputs are perturbed in the library, on its device, in float64 where the device has
+    it (else on a float64 host copy, with a warning saying so)."""
+    seen = []
+
+    def f(x: cr.Tensor, w: cr.Tensor) -> cr.Tensor:
+        seen.append(x.data)
+        return cr.sigmoid(x @ w) * cr.tanh(x).sum()
+
+    x, w = lib.tensor(XT), lib.tensor(WT)
+    if lib.dtype == "float32":  # a device without float64
+        with pytest.warns(UserWarning, match="no float64.*host"):
+            report = cr.gradcheck(f, [x, w])
+        assert all(type(a) is np.ndarray and a.dtype == np.float64 for a in seen)
+    else:
+        report = cr.gradcheck(f, [x, w])
+        for array in seen:
+            _assert_on_library(lib, array)
+            assert backend.dtype_name(array.dtype) == "float64"
+    assert report.ok, str(report)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert cr.gradcheck(f, [x, w], order=2, mode="random").ok
+        wrong = cr.gradcheck(lambda x: _bad_square(x) * 3.0, [x])
+        wrong_random = cr.gradcheck(lambda x: _bad_square(x).sum(), [x], mode="random")
+    assert not wrong.ok and not wrong_random.ok
+    assert "d out[0] / d input 0[0, 0]" in str(wrong)

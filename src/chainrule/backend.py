@@ -282,8 +282,8 @@ def to_numpy(array: Any) -> numpy.ndarray:
         return array.detach().cpu().numpy()
     try:
         return numpy.from_dlpack(array)
-    except (TypeError, RuntimeError, BufferError, ValueError):
-        return numpy.asarray(array)
+    except (TypeError, RuntimeError, BufferError, ValueError, AttributeError):
+        return numpy.asarray(array)  # no DLPack (a chainrule Tensor): its own __array__
 
 
 def has_float64(array: Any) -> bool:

@@ -487,13 +487,16 @@ def check_weights(model: Any, weights: Mapping[str, np.ndarray], source: Path) -
         )
 
 
-def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
+def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> tuple[Any, dict]:
     """Load a model saved by :func:`save_model` (or a checkpoint's epoch directory).
 
     Returns ``(model, info)`` where ``info`` is the parsed ``model.json`` (loss, standardizer,
-    class_names, meta ...). Raises :class:`ModelFileError` for a missing directory or file, a JSON
-    file that does not parse, a truncated or corrupt safetensors file, or weights whose names or
-    shapes do not match the architecture.
+    class_names, meta ...). The weights are read on the host (NumPy); ``xp`` and ``device``
+    move them to an array library and device (as ``model.to(xp=..., device=...)``). A model
+    saved from any library is written from a host copy of its weights, so files do not depend on
+    the library or device that trained them. Raises :class:`ModelFileError` for a missing
+    directory or file, a JSON file that does not parse, a truncated or corrupt safetensors file,
+    or weights whose names or shapes do not match the architecture.
     """
     path = Path(path)
     if not path.exists():
@@ -515,6 +518,8 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     check_weights(model, weights, path / WEIGHTS_FILE)
     _assign_parameters(model, weights)
     model.eval()
+    if xp is not None or device is not None:
+        model.to(xp=xp, device=device)
     return model, description
 
 
@@ -629,16 +634,17 @@ def _remove_stale_temporaries(directory: Path) -> None:
                     child.unlink()
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
+def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
-    Returns a dict with ``model`` (rebuilt, weights loaded), ``model_info`` (the model.json
+    Returns a dict with ``model`` (rebuilt, weights loaded; on array library ``xp`` and
+    ``device`` when given, as in :func:`load_model`), ``model_info`` (the model.json
     description), ``state`` (trainer.json), ``arrays`` (optimizer and callback buffers) and
     ``path`` (the epoch directory). Pass it to ``Trainer.from_checkpoint`` or
     ``Trainer.load_state`` to continue training.
     """
     epoch_dir = find_checkpoint(path)
-    model, info = load_model(epoch_dir)
+    model, info = load_model(epoch_dir, xp=xp, device=device)
     state = read_trainer_state(epoch_dir / TRAINER_JSON)
     arrays = read_arrays(epoch_dir / OPTIMIZER_FILE)
     return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}

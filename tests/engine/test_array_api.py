@@ -572,3 +572,64 @@ def test_gradcheck_runs_on_the_library_and_still_catches_a_wrong_rule(lib: Libra
         wrong_random = cr.gradcheck(lambda x: _bad_square(x).sum(), [x], mode="random")
     assert not wrong.ok and not wrong_random.ok
     assert "d out[0] / d input 0[0, 0]" in str(wrong)
+
+
+# ---------------------------------------------------------------------------------------------
+# Views that stay on the host: files, the explainer, plots
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
+def test_a_model_of_any_library_saves_from_the_host_and_loads_back_onto_it(lib, tmp_path) -> None:
+    reference = nn.mlp([4, 5, 3], rng=0, dtype=lib.dtype)
+    model = nn.mlp([4, 5, 3], rng=0, dtype=lib.dtype).to(xp=lib.xp, device=lib.device)
+    save_model(tmp_path / "model", model)
+    on_host, _ = load_model(tmp_path / "model")
+    moved, _ = load_model(tmp_path / "model", xp=lib.xp, device=lib.device)
+    for (name, p), (_, q), (_, r) in zip(
+        reference.named_parameters(), on_host.named_parameters(), moved.named_parameters()
+    ):
+        assert type(q.data) is np.ndarray
+        _assert_on_library(lib, r)
+        np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+        np.testing.assert_array_equal(to_numpy(r.data), p.data, err_msg=name)
+    x = lib.tensor(X)
+    np.testing.assert_allclose(
+        to_numpy(moved(x).data), reference(cr.tensor(X.astype(lib.dtype))).data, rtol=lib.rtol
+    )
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
+def test_the_explainer_explains_a_model_of_any_library_through_a_host_copy(lib) -> None:
+    """The same derivation as for the NumPy model, digit for digit, and the user's model stays
+    on its library and device."""
+
+    def make() -> nn.Sequential:
+        return nn.mlp([4, 3, 2], output="logistic", rng=1, dtype=lib.dtype)
+
+    x, t = X[:3].astype(lib.dtype), np.eye(2)[[0, 1, 1]]
+    expected = cr.explain(make(), x, t, "squared-error")
+    model = make().to(xp=lib.xp, device=lib.device)
+    got = cr.explain(model, lib.tensor(x), t, "squared-error")
+    assert got.all_ok
+    assert cr.explainer.render(got, "json") == cr.explainer.render(expected, "json")
+    for p in model.parameters():
+        _assert_on_library(lib, p)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
+def test_a_hinton_diagram_of_weights_of_any_library_is_drawn_from_the_host(lib) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from chainrule.viz.weights import hinton
+
+    def squares(matrix: Any) -> list[tuple]:
+        ax = Figure().subplots()
+        hinton(ax, matrix)
+        return [(p.get_xy(), p.get_width(), p.get_facecolor()) for p in ax.patches]
+
+    weights = nn.Linear(4, 3, rng=0, dtype=lib.dtype).weight
+    expected = squares(weights.data)
+    moved = lib.tensor(weights.numpy())
+    assert squares(moved) == expected and squares(moved.data) == expected

@@ -24,6 +24,7 @@ from chainrule.explainer.network import (
     as_cases,
     as_loss,
     as_network,
+    host_values,
     seed_network,
     targets_for,
 )
@@ -107,8 +108,8 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     if x is None or t is None:
         raise ExplainError("explain: give both the input x and the target t for this model")
     spec = as_loss(loss)
-    inputs = as_cases(x, network.sizes[0], "input")
-    targets = targets_for(t, network.sizes[-1], spec, inputs.shape[0])
+    inputs = as_cases(host_values(x), network.sizes[0], "input")
+    targets = targets_for(host_values(t), network.sizes[-1], spec, inputs.shape[0])
     return Problem(network, inputs, targets, spec)
 
 

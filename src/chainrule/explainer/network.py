@@ -6,7 +6,10 @@ found in the one table of units (:mod:`chainrule.nn.activations`). The layers ho
 weight tensors and call the model's own modules, so the forward and backward passes the explainer
 reads are the ones the engine records for that model. :func:`as_network` makes the view from an
 ``nn.Sequential``, from a :class:`Network`, or from a list of ``(weight, bias, activation)``
-triples, which first become an ``nn.Sequential`` (:func:`sequential`).
+triples, which first become an ``nn.Sequential`` (:func:`sequential`). The explainer reads its
+numbers on the host: a model whose weights live in another array library (PyTorch, CuPy, JAX,
+array-api-strict) or on a device is explained through a NumPy copy of it (:func:`on_host`),
+and its inputs and targets are copied to the host; the user's model is left as it was.
 
 A loss is an ``nn`` loss object (:func:`as_loss` reads names and model-file configs too); the
 explainer asks it for its reduction, the unit it applies to logits and how it reads targets.
@@ -14,12 +17,14 @@ explainer asks it for its reduction, the unit it applies to logits and how it re
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.errors import UserError
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Sequential
@@ -134,11 +139,26 @@ def as_network(model: Any) -> Network:
     if isinstance(model, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in model):
         return _from_sequential(sequential(model))
     if isinstance(model, (Sequential, Linear)):
-        return _from_sequential(model)
+        return _from_sequential(on_host(model))
     raise ExplainError(
         f"explain: cannot read a network from {type(model).__name__}; give an nn.Sequential of "
         "Linear and activation layers, or a list of (weight, bias, activation) triples"
     )
+
+
+def on_host(model: Any) -> Any:
+    """``model`` itself when its weights are NumPy arrays, else a copy of it on NumPy (copied
+    from the library's device through :func:`chainrule.backend.move`)."""
+    if all(type(p.data) is np.ndarray for p in model.parameters()):
+        return model
+    host = copy.deepcopy(model)
+    host.to(xp=np)
+    return host
+
+
+def host_values(value: Any) -> Any:
+    """A tensor's or array's values as a NumPy array (any library, any device); others as is."""
+    return backend.to_numpy(value) if hasattr(value, "shape") else value
 
 
 def _from_sequential(model: Any) -> Network:

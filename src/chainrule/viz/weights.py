@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import to_numpy
+
 
 def hinton(ax: Any, matrix: np.ndarray, max_weight: float | None = None) -> None:
     """Draw ``matrix`` (rows top to bottom) on matplotlib axes as a Hinton diagram.
@@ -25,7 +27,7 @@ def hinton(ax: Any, matrix: np.ndarray, max_weight: float | None = None) -> None
     """
     from matplotlib.patches import Rectangle
 
-    matrix = np.asarray(matrix, dtype=float)
+    matrix = np.asarray(to_numpy(matrix), dtype=float)  # any library or device: to the host
     biggest = float(max_weight or np.abs(matrix).max() or 1.0)
     rows, cols = matrix.shape
     ax.set_facecolor("0.55")
@@ -60,7 +62,7 @@ def plot_person_units(
     from chainrule.data.family_trees import PEOPLE
     from chainrule.files import atomic_write_bytes
 
-    weights = np.asarray(weights, dtype=float)
+    weights = np.asarray(to_numpy(weights), dtype=float)
     people = list(PEOPLE if people is None else people)
     if weights.ndim != 2 or weights.shape[0] != len(people) or len(people) % 2:
         raise ValueError(

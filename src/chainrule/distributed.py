@@ -40,7 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.errors import UserError
+from chainrule.tensor import Tensor
 
 #: How long a failing rank other than 0 waits before aborting the job: a failure every rank
 #: meets (Ctrl-C, ranks that disagree) is rank 0's to report, and it removes what it wrote.
@@ -261,6 +263,11 @@ class GradientAverager:
     optimizer skips it as it would in one process), and whether any rank was interrupted (see
     :meth:`World.deferring_interrupts`): then every rank raises ``KeyboardInterrupt`` at this
     same step.
+
+    The buckets live on the host (NumPy), where MPI reads them. A parameter of another array
+    library (PyTorch, CuPy, JAX, array-api-strict) or on a device has its gradient copied to the
+    host into the bucket and the averaged gradient copied back to the parameter's library and
+    device: one copy each way per step (a device-aware MPI could skip both; not done here).
     """
 
     def __init__(self, params: Iterable[Any], world: World, bucket_bytes: int = BUCKET_BYTES):
@@ -269,8 +276,11 @@ class GradientAverager:
         self.buckets: list[tuple[np.ndarray, list[tuple[int, int, int]]]] = []
         plan: list[tuple[np.dtype, list[int]]] = []
         size = 0
+        #: per parameter: whether its arrays live outside NumPy (copied through the host)
+        self.elsewhere = [type(p.data) is not np.ndarray for p in self.params]
         for index, param in enumerate(self.params):
-            dtype, nbytes = np.dtype(param.dtype), int(param.data.nbytes)
+            dtype = np.dtype(backend.dtype_name(param.dtype))
+            nbytes = backend.size(param.data) * dtype.itemsize
             if not plan or plan[-1][0] != dtype or (size and size + nbytes > bucket_bytes):
                 plan.append((dtype, []))
                 size = 0
@@ -322,7 +332,10 @@ class GradientAverager:
             for index, offset, n in layout:
                 param = self.params[index]
                 has_grad = head[_TAIL + index] != 0
-                param.grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
+                grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
+                if grad is not None and self.elsewhere[index]:  # back to its library and device
+                    grad = backend.asarray_like(grad, param.data, dtype=param.data.dtype)
+                param.grad = grad
         return float(head[0]) * scale
 
 
@@ -331,7 +344,8 @@ _TAIL = 3
 
 
 def _array(grad: Any) -> np.ndarray:
-    return np.asarray(getattr(grad, "data", grad))
+    """A gradient (a Tensor or an array of any library and device) on the host."""
+    return backend.to_numpy(grad.data if isinstance(grad, Tensor) else grad)
 
 
 # -- the process's world ------------------------------------------------------------------------

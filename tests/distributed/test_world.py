@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import backend
 from chainrule import distributed as dist
 from chainrule.tensor import Tensor
 
@@ -315,3 +316,38 @@ def test_a_ctrl_c_on_one_rank_stops_every_rank_at_the_same_step():
         return "went on", world.interrupt_pending
 
     assert run_ranks(3, step) == [("stopped", False)] * 3
+
+
+def _library(name: str):
+    """(module, device) of an array library other than NumPy, or skip where it is missing."""
+    pytest.importorskip("array_api_compat")
+    if name == "torch":
+        return pytest.importorskip("torch"), "cpu"
+    xs = pytest.importorskip("array_api_strict")
+    return xs, xs.Device("device1")
+
+
+@pytest.mark.parametrize("library", ["torch", "strict-device1"])
+def test_gradients_of_another_array_library_are_averaged_through_the_host(library):
+    """Each rank's gradients on PyTorch (or array-api-strict's fake device) go to the host
+    buckets and come back averaged to their library and device: the NumPy result."""
+    xp, device = _library(library)
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)
+    loss = cr.nn.CrossEntropy()
+    model = cr.nn.mlp([4, 5, 3], rng=2, dtype=np.float64)
+    whole = _gradients(model, loss, X, y)
+    parts = [copy.deepcopy(model).to(xp=xp, device=device) for _ in range(2)]
+
+    def average(world):
+        part, rows = parts[world.rank], slice(3 * world.rank, 3 * world.rank + 3)
+        loss(part(cr.tensor(X[rows], xp=xp, device=device)), y[rows]).backward()
+        return dist.GradientAverager(part.parameters(), world).average(3.0)
+
+    run_ranks(2, average)
+    for part in parts:
+        for mine, reference in zip(part.parameters(), whole.parameters()):
+            grad = mine.grad.data if isinstance(mine.grad, Tensor) else mine.grad
+            assert backend.array_module(grad) is backend.namespace(xp)
+            assert str(backend.device_of(grad)) == str(device)
+            np.testing.assert_allclose(backend.to_numpy(grad), reference.grad.data, rtol=1e-12)

@@ -338,6 +338,27 @@ def test_training_steps_and_checkpoints_match_numpy(lib: Library, name: str, tmp
     _assert_same_weights(lib, restored, reference)
 
 
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_torch_parameters_and_buffers_are_updated_in_place(name: str) -> None:
+    """PyTorch takes NumPy's in-place update (out=, -=): the parameters' tensors and the
+    optimizer's buffers stay the same objects from step to step (no new arrays per step)."""
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    model = _network("float64").to(xp=torch)
+    opt = OPTIMIZERS[name](model)
+    x = cr.tensor(X, xp=torch)
+    _step(model, opt, x)
+    arrays = [p.data for p in model.parameters()]
+    buffers = [dict(state) for state in opt.state]
+    values = [to_numpy(a).copy() for a in arrays]
+    _step(model, opt, x)
+    for p, array, before in zip(model.parameters(), arrays, values):
+        assert p.data is array and not np.array_equal(to_numpy(array), before)
+    for state, kept in zip(opt.state, buffers):
+        assert state.keys() == kept.keys()
+        assert all(state[key] is kept[key] for key in state), name
+
+
 def test_plain_sgd_changes_immutable_jax_weights() -> None:
     """``w -= lr * g`` on a JAX array only rebinds a name: the step must replace the array."""
     pytest.importorskip("array_api_compat")

@@ -86,13 +86,16 @@ class Optimizer:
                     f"its gradient has shape {grad.shape}"
                 )
             steps[index] += 1
-            if type(w) is np.ndarray:
+            # NumPy first (the fast path decides on one type check); PyTorch and CuPy take the
+            # same in-place update with out=; the rest get new arrays written back
+            if type(w) is np.ndarray or backend.supports_out(w):
                 self._update(index, w, grad)
             else:
                 backend.write(param, self._updated(index, w, grad))
 
     def _update(self, index: int, w: Any, g: Any) -> None:
-        """Update the NumPy array ``w`` in place from its gradient ``g``."""
+        """Update ``w`` in place from its gradient ``g``: a NumPy array, or an array of a library
+        with ``out=`` and in-place operators (:func:`chainrule.backend.supports_out`)."""
         raise NotImplementedError
 
     def _updated(self, index: int, w: Any, g: Any) -> Any:

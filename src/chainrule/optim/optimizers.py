@@ -2,10 +2,11 @@
 
 On NumPy every update is vectorised with in-place array operations (``np.multiply(..., out=)``)
 on buffers allocated once per parameter, so a step allocates nothing and keeps each parameter's
-dtype (float32 stays float32). On any other array library the same update is written in the
-array API standard without ``out=`` (``_updated``), and the new values go back into the
-parameter in place where the library allows it, or replace its array where it does not (JAX's
-arrays are immutable: ``w -= lr * g`` there would only rebind a local name).
+dtype (float32 stays float32). PyTorch and CuPy arrays take the same in-place update (their
+``out=`` and in-place operators, through array-api-compat). On any other array library the update
+is written in the array API standard without ``out=`` (``_updated``), and the new values go back
+into the parameter in place where the library allows it (array-api-strict), or replace its array
+where it does not (JAX's arrays are immutable: ``w -= lr * g`` there would only rebind a name).
 
 A parameter whose ``.grad`` is None is skipped (its buffers and step count stay as they were).
 Hyperparameters are plain attributes (``opt.lr``, ``opt.momentum``) that a schedule may change

@@ -1,7 +1,8 @@
 """GPU smoke check: chainrule on CuPy arrays and on PyTorch CUDA tensors.
 
-1. Runs ``tests/engine/test_array_api.py`` (every op to second order, training with every
-   optimizer, checkpoints; each compared with NumPy) on the GPU libraries found.
+1. Runs ``tests/engine/test_array_api.py`` (every op to second order, every function transform
+   and gradcheck, training with every optimizer, checkpoints, model files, the explainer; each
+   compared with NumPy) on the GPU libraries found.
 2. Times workload 1's training step (784 -> 256 logistic -> 10 softmax cross-entropy, batch 128,
    float32, SGD) with chainrule on each GPU library, against the same step in PyTorch on the GPU.
 

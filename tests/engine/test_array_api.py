@@ -637,6 +637,12 @@ def test_the_explainer_explains_a_model_of_any_library_through_a_host_copy(lib) 
     for p in model.parameters():
         _assert_on_library(lib, p)
 
+    from chainrule.web.network import NetworkState  # the explorer's state reads the same way
+
+    state = NetworkState.from_model(model, lib.tensor(x[0]).data, t[0], "squared-error")
+    reference = NetworkState.from_model(make(), x[0], t[0], "squared-error")
+    assert state.to_json() == reference.to_json()
+
 
 @pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
 def test_a_hinton_diagram_of_weights_of_any_library_is_drawn_from_the_host(lib) -> None:

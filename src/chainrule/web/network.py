@@ -30,6 +30,7 @@ from chainrule.explainer import (
     seed_network,
     sequential,
 )
+from chainrule.explainer.network import host_values
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.nn.layers import Sequential
 from chainrule.nn.losses import Loss
@@ -125,8 +126,8 @@ class NetworkState:
             activation=hidden,
             output="linear" if top == "identity" else top,
             loss=loss_object.name,
-            input=np.asarray(x, dtype=np.float64).reshape(-1),
-            target=np.asarray(t, dtype=np.float64).reshape(-1),
+            input=np.asarray(host_values(x), dtype=np.float64).reshape(-1),
+            target=np.asarray(host_values(t), dtype=np.float64).reshape(-1),
         )
 
     def derivation(self, focus: tuple[int, int] | None = None, **options: Any) -> Derivation:

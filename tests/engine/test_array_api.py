@@ -577,7 +577,11 @@ def test_gradcheck_runs_on_the_library_and_still_catches_a_wrong_rule(lib: Libra
 
     x, w = lib.tensor(XT), lib.tensor(WT)
     if lib.dtype == "float32":  # a device without float64
-        with pytest.warns(UserWarning, match="no float64.*host"):
+        coarse, host = (
+            pytest.warns(UserWarning, match="too coarse"),
+            pytest.warns(UserWarning, match="no float64.*host"),
+        )
+        with coarse, host:
             report = cr.gradcheck(f, [x, w])
         assert all(type(a) is np.ndarray and a.dtype == np.float64 for a in seen)
     else:
@@ -660,3 +664,20 @@ def test_a_hinton_diagram_of_weights_of_any_library_is_drawn_from_the_host(lib) 
     expected = squares(weights.data)
     moved = lib.tensor(weights.numpy())
     assert squares(moved) == expected and squares(moved.data) == expected
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, indirect=True)
+def test_a_model_of_any_library_converts_to_pytorch_and_onnx_from_the_host(lib) -> None:
+    """The same PyTorch module and the same ONNX graph as from the NumPy model."""
+
+    def make() -> nn.Sequential:
+        return nn.mlp([4, 3, 2], rng=1, dtype=lib.dtype)
+
+    model = make().to(xp=lib.xp, device=lib.device)
+    torch = pytest.importorskip("torch")
+    ours, reference = cr.interop.to_torch(model), cr.interop.to_torch(make())
+    for (name, p), (_, q) in zip(ours.state_dict().items(), reference.state_dict().items()):
+        assert torch.equal(p, q), name
+    pytest.importorskip("onnx")
+    got, expected = cr.interop.to_onnx(model), cr.interop.to_onnx(make())
+    assert got.SerializeToString() == expected.SerializeToString()

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.errors import ConversionError
 
 #: The opset every exported model declares, and the IR version that goes with it.
@@ -130,7 +131,7 @@ def to_onnx(
     n_in = _n_inputs(model)
     if n_in is None or model.dtype is None:
         raise ConversionError("to_onnx: the model has no Linear layer, so no input size")
-    dtype = np.dtype(model.dtype)
+    dtype = np.dtype(backend.dtype_name(model.dtype))  # a model of any array library
     scaling = _standardizer_arrays(standardizer)
     in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
     graph = _Graph(onnx, INPUT_NAME)

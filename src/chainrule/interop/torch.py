@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.errors import ConversionError, ModelFileError, UserError
 
 #: The metadata key under which :func:`save_torch` records the architecture (a chainrule config).
@@ -94,7 +95,7 @@ def state_dict_to_torch(state: Mapping[str, Any], tensors: bool = True) -> dict[
 
 
 def _check_dtype(dtype: Any, where: str) -> np.dtype:
-    name = str(dtype).replace("torch.", "")
+    name = backend.dtype_name(dtype)  # NumPy's, PyTorch's or any array library's dtype
     try:
         result = np.dtype(name)
     except TypeError:
@@ -203,9 +204,11 @@ def to_torch(model: Any) -> Any:
             linear = torch.nn.Linear(layer.n_in, layer.n_out, bias=layer.bias is not None,
                                      dtype=getattr(torch, dtype.name))  # fmt: skip
             with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(weight_to_torch(layer.weight.numpy())))
+                # np.array copies: a host view of another library's array may be read-only
+                weight = np.array(weight_to_torch(layer.weight.numpy()))
+                linear.weight.copy_(torch.from_numpy(weight))
                 if layer.bias is not None:
-                    linear.bias.copy_(torch.from_numpy(np.asarray(layer.bias.numpy())))
+                    linear.bias.copy_(torch.from_numpy(np.array(layer.bias.numpy())))
             layers.append(linear)
         elif type(layer) in units:
             name, arguments, _ = units[type(layer)]

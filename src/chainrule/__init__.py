@@ -10,84 +10,30 @@ dE/dy_i = sum_j dE/dz_j dz_j/dy_i.
 >>> y.sum().backward()
 """
 
+# ruff: noqa: F405  (the names of __all__ come from chainrule._core, loaded on first use)
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chainrule._lazy import lazy_package
-from chainrule.backend import ArrayLibraryError, array_module, register_array_module
-from chainrule.creation import (
-    arange,
-    full,
-    linspace,
-    manual_seed,
-    ones,
-    ones_like,
-    rand,
-    randn,
-    tensor,
-    zeros,
-    zeros_like,
-)
-from chainrule.engine import (
-    AnomalyError,
-    GraphFreedError,
-    detect_anomaly,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-)
-from chainrule.functional import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
-from chainrule.gradcheck import GradcheckError, GradcheckReport, gradcheck
-from chainrule.ops import (
-    REGISTRY,
-    ShapeError,
-    abs,
-    add,
-    astype,
-    broadcast_to,
-    clip,
-    concatenate,
-    div,
-    exp,
-    expand_dims,
-    linear,
-    log,
-    log_softmax,
-    logistic,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mul,
-    neg,
-    power,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    softmax_cross_entropy,
-    softplus,
-    split,
-    sqrt,
-    squeeze,
-    stack,
-    sub,
-    sum,
-    swapaxes,
-    tanh,
-    transpose,
-    unsqueeze,
-    var,
-    where,
-)
-from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:  # the names a first read loads from chainrule._core, for type checkers
+    from chainrule._core import *  # noqa: F403
+    from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
 
-# The layers above the engine (nn, optim, data, train, io, viz, explainer, sklearn ...) load on
-# first use, so ``import chainrule`` needs NumPy alone; ``dir(chainrule)`` lists them all.
+# Nothing loads at import: the core's names (those of __all__, from chainrule._core, NumPy with
+# them) on the first read of any of them, the layers above the engine (nn, optim, data, train,
+# io, viz, explainer ...) each on its first use. So ``import chainrule`` costs next to nothing
+# and ``chainrule --help`` imports no NumPy; ``dir(chainrule)`` lists everything.
 __getattr__, __dir__ = lazy_package(
-    __name__, __path__, {"explain": "chainrule.explainer", "explorer": "chainrule.notebook"}
+    __name__,
+    __path__,
+    {"explain": "chainrule.explainer", "explorer": "chainrule.notebook"},
+    core="chainrule._core",
+    light=("cli", "errors", "__main__"),  # what ``chainrule --help`` imports: no NumPy
 )
 
 

@@ -1,5 +1,13 @@
 """The root of the command line: --version and --help."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
 import chainrule
 from chainrule.cli import main
 
@@ -56,25 +64,54 @@ def test_every_commands_defaults_survive_into_the_help(capsys):
     assert "[default: 8000;" in _help(capsys, "serve")
 
 
-def test_help_loads_no_command_library_and_no_rich():
-    """``chainrule --help`` imports what it prints: the command modules keep their libraries
-    (the layers above the engine, rich, sympy, matplotlib, the web stack) inside the commands."""
-    import subprocess
-    import sys
+ROOT = Path(__file__).resolve().parents[2]
+#: The console script's target as pyproject.toml declares it ("chainrule.cli:run").
+ENTRY_POINT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"][
+    "chainrule"
+]
 
+
+def _run_entry_point(*args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run the ``chainrule`` console script's function in a fresh interpreter (this checkout's
+    copy) with ``args``; return the process and the modules it had imported when it exited."""
+    module, function = ENTRY_POINT.split(":")
     probe = (
-        "import sys\n"
-        "from chainrule.cli import main\n"
-        "main(['--help'])\n"
-        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+        "import atexit, sys\n"
+        "sys.argv[0] = 'chainrule'\n"  # as the console script sets it
+        "atexit.register(lambda: print('MODULES', *sorted(sys.modules), file=sys.stderr))\n"
+        f"from {module} import {function}\n"
+        f"{function}()\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    loaded = set(done.stderr.split())
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, timeout=60
+    )
+    listed = done.stderr[done.stderr.rindex("MODULES") :].split()[1:]
+    return done, set(listed)
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["train", "--help"], ["explain", "--help"]]
+)
+def test_help_and_version_import_no_numpy_no_engine_and_no_command_library(args):
+    """``chainrule --help`` (and a command's, and --version) imports what it prints: NumPy, the
+    engine, the layers above it and the commands' libraries load only when a command runs."""
+    done, loaded = _run_entry_point(*args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(("Usage: chainrule", "chainrule 0"))  # it printed the answer
     assert "chainrule.cli.train" in loaded  # the probe did run the command line
-    heavy = {"rich", "pygments", "sympy", "matplotlib", "uvicorn", "starlette", "pydantic"}
+    heavy = {"numpy", "rich", "pygments", "sympy", "matplotlib", "uvicorn", "starlette"}
+    if args[0].startswith("--"):  # a command's help builds its options: typer uses pydantic
+        heavy.add("pydantic")
     assert not heavy & loaded
-    layers = ("nn", "train", "optim", "data", "explainer", "viz", "web", "io")
-    assert not {f"chainrule.{name}" for name in layers} & loaded
+    layers = ("engine", "tensor", "ops", "nn", "train", "optim", "data", "explainer", "viz", "web")
+    assert not {f"chainrule.{name}" for name in (*layers, "io", "distributed")} & loaded
+
+
+def test_a_command_that_runs_loads_numpy_and_the_engine_then():
+    done, loaded = _run_entry_point("quiz", "--seed", "3", "--answer", "0")
+    assert done.returncode in (0, 1), done.stderr
+    assert {"numpy", "chainrule.engine", "chainrule.explainer"} <= loaded
 
 
 def test_the_command_list_fits_80_columns_uncut(capsys):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import chainrule as cr
 
 SRC = str(Path(cr.__file__).resolve().parents[1])  # this checkout's copy, not an installed one
@@ -79,3 +81,41 @@ def test_an_unknown_attribute_is_still_an_attribute_error():
         cr.nonesuch  # noqa: B018
     with pytest.raises(AttributeError):
         cr.viz._private  # noqa: B018
+
+
+def test_import_chainrule_loads_nothing_until_a_name_is_read():
+    out = _python(
+        "import sys, chainrule as cr\n"
+        "print('numpy' in sys.modules, 'chainrule.engine' in sys.modules)\n"
+        "print(all(name in dir(cr) for name in cr.__all__))\n"
+        "x = cr.tensor([0.5], requires_grad=True)\n"
+        "print('numpy' in sys.modules, type(x).__name__)\n"
+    )
+    assert out.split("\n")[:3] == ["False False", "True", "True Tensor"]
+
+
+# A program's first line may import any module; the core (tensor <-> engine <-> ops) still loads
+# in its one working order, once: the engine alone first would fail ("cannot import name 'apply'").
+FIRST_IMPORTS = [
+    "from chainrule.engine import no_grad", "import chainrule.tensor", "import chainrule.gradcheck",
+    "from chainrule.functional import grad", "from chainrule.ops.registry import REGISTRY",
+    "from chainrule.train import Trainer", "from chainrule.explainer import explain",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("first", FIRST_IMPORTS)
+def test_any_first_import_loads_the_core_once_and_cr_tensor_stays_the_function(first):
+    out = _python(
+        f"{first}\n"
+        "import gc, sys, types\n"
+        "import chainrule as cr, chainrule.engine as engine\n"
+        "print(type(cr.tensor).__name__, type(cr.gradcheck).__name__)\n"
+        "copies = [m.__name__ for m in gc.get_objects() if isinstance(m, types.ModuleType)\n"
+        "          and m.__name__.startswith('chainrule.')]\n"
+        "print(len(copies) == len(set(copies)), cr.no_grad is engine.no_grad)\n"
+        "print(sys.modules['chainrule.tensor'].Tensor is cr.Tensor)\n"
+        "print(type(sys.modules['chainrule.engine'].__spec__.loader).__name__)\n"
+        "print(float((cr.tensor([2.0]) * cr.tensor([3.0])).sum().item()))\n"
+    )
+    assert out.split("\n")[:5] == ["function function", "True True", "True", "SourceFileLoader",
+                                   "6.0"]  # fmt: skip

@@ -6,6 +6,9 @@ user's mistake (a :class:`~chainrule.errors.UserError`, a bad option) prints one
 and exits with code 2, never a traceback. So does an operating-system error on a file (unreadable,
 a read-only or missing directory, a full disk: one line naming the path) and a request for more
 memory than the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
+
+``chainrule --help``, ``chainrule COMMAND --help`` and ``chainrule --version`` import neither NumPy
+nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the time.
 """
 
 from __future__ import annotations
@@ -15,9 +18,6 @@ import signal
 import sys
 import threading
 
-import numpy as np
-
-from chainrule.backend import keep_freed_memory
 from chainrule.cli.app import ABORTS, EXITS, USAGE_ERRORS, Terminated, app
 from chainrule.errors import UserError
 
@@ -55,12 +55,9 @@ def os_error_line(error: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
-    keep_freed_memory()  # the commands train and explain networks: reuse freed big arrays
     _register_commands()
     try:
-        # Divergence and overflow are reported by the commands themselves (a training loss that
-        # is not finite stops the run with one line); NumPy's warnings would only repeat it.
-        with _sigterm_as_interrupt(), np.errstate(all="ignore"):
+        with _sigterm_as_interrupt():
             result = app(args=argv, standalone_mode=False)
     except UserError as error:
         print(f"chainrule: {error}", file=sys.stderr)
@@ -88,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point: ``sys.exit(main())``."""
-    from chainrule import distributed
+    code = main()
+    # A command joins a parallel job (mpiexec, srun) before it runs; if this one did, a failing
+    # rank ends the whole job. Without the join (--help, a usage error) no rank can be waiting.
+    if "chainrule.distributed" in sys.modules:
+        from chainrule import distributed
 
-    try:  # under mpiexec/srun join the job before anything can fail, so a failure can end it
-        distributed.world()
-    except UserError as error:
-        print(f"chainrule: {error}", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(distributed.exit_code(main()))  # a failing rank ends the whole parallel job
+        code = distributed.exit_code(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
 """The Typer application every command registers on, and the click error classes ``main`` catches.
 
 Command modules import ``app`` from here; ``chainrule.cli`` imports the command modules. So the
-package has no import cycle: app <- commands <- cli.
+package has no import cycle: app <- commands <- cli. Nothing here, and nothing at the top of a
+command module, imports NumPy or the engine: ``chainrule --help`` and ``chainrule train --help``
+load neither; a command loads them when it runs (:class:`Command`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperCommand
 
 
 def _click_classes(name: str, *known: type) -> tuple[type, ...]:
@@ -30,7 +35,34 @@ USAGE_ERRORS = _click_classes("UsageError", typer.BadParameter)
 ABORTS = _click_classes("Abort", typer.Abort)
 EXITS = _click_classes("Exit", typer.Exit)
 
-app = typer.Typer(
+
+class Command(TyperCommand):
+    """A chainrule command: once its options are parsed (its ``--help`` has answered by then),
+    the process is made ready for the work, and only then are NumPy and the engine imported."""
+
+    def invoke(self, ctx: Any) -> Any:
+        import numpy as np
+
+        from chainrule import distributed
+        from chainrule.backend import keep_freed_memory
+
+        # under mpiexec/srun join the job before anything can fail, so a failure can end it
+        distributed.world()
+        keep_freed_memory()  # the commands train and explain networks: reuse freed big arrays
+        # Divergence and overflow are reported by the commands themselves (a training loss that
+        # is not finite stops the run with one line); NumPy's warnings would only repeat it.
+        with np.errstate(all="ignore"):
+            return super().invoke(ctx)
+
+
+class _Typer(typer.Typer):
+    """Typer whose commands are :class:`Command` s."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or Command, **kwargs)
+
+
+app = _Typer(
     name="chainrule",
     help="Backpropagation made visible: train, explain and explore networks of logistic units.",
     no_args_is_help=True,

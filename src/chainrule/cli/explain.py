@@ -11,16 +11,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 
 from chainrule.cli.app import app
 from chainrule.errors import DataError, UserError
 
+if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
+    import numpy as np
+
 
 def parse_cases(text: str, what: str) -> np.ndarray:
     """``"0.1,0.2;0.3,0.4"`` (cases separated by ';'), a JSON list, or a .csv/.json/.npy file."""
+    import numpy as np
+
     path = Path(text)
     if path.is_dir():
         raise DataError(
@@ -73,6 +78,8 @@ def _problem_args(
     default. The loss object reads the targets (class labels only for cross-entropy).
     ``--torch-model`` is a PyTorch state dict instead (docs/interop.md), ``--arch`` its layers.
     """
+    import numpy as np
+
     from chainrule.cli.train import load_trained, standardized_rows
     from chainrule.explainer import as_loss
 

@@ -9,7 +9,6 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 
 from chainrule.cli.app import app
@@ -46,6 +45,7 @@ def trained_case(model_path: Path, case: int) -> Any:
     split it was evaluated on (standardised as in training): its input row and target row.
 
     A model the page cannot show gets one line saying what fits."""
+    import numpy as np
     from pydantic import ValidationError
 
     from chainrule.cli.train import load_trained

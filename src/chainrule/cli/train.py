@@ -12,13 +12,15 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 
 from chainrule.cli.app import app
 from chainrule.errors import DataError, ModelFileError, UserError
+
+if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
+    import numpy as np
 
 #: How the help names a default that depends on --data (docs/training.md has every preset's).
 BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
@@ -512,9 +514,14 @@ def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list
         return [yes if on else no for on in scores[:, 0] > threshold]
     if task == "multilabel":  # the names of the units that are on, joined by ';'
         units = names or [str(j) for j in range(scores.shape[1])]
-        return [";".join(units[j] for j in np.flatnonzero(row > threshold)) for row in scores]
+        on = [[unit for unit, score in zip(units, row) if score > threshold] for row in scores]
+        return [";".join(labels) or NO_LABEL for labels in on]  # never an empty cell
     picked = scores.argmax(axis=1)
     return [names[k] if names and k < len(names) else str(k) for k in picked]
+
+
+#: A multilabel model's prediction for a case where no output unit is on.
+NO_LABEL = "none"
 
 
 def _one_unit_classes(names: list[str] | None) -> tuple[str, str]:
@@ -537,7 +544,7 @@ def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:
     return buffer.getvalue()
 
 
-def read_feature_rows(path: Path, n_features: int, dtype: Any = np.float64) -> np.ndarray:
+def read_feature_rows(path: Path, n_features: int, dtype: Any = "float64") -> np.ndarray:
     """Rows of ``n_features`` numbers (a header line and a trailing label column are allowed).
 
     A missing file, a ragged row, a non-numeric cell or a number too large for ``dtype`` raises

@@ -332,3 +332,33 @@ def test_a_classic_problem_reports_its_accuracy_on_the_cases_it_learned(tmp_path
     assert code == 0
     first = out.splitlines()[0]
     assert "on all 4 training cases" in first and "test accuracy" not in first
+
+
+def test_resuming_a_finished_run_says_so_in_one_line_and_changes_nothing(xor_run, capsys):
+    before = {p: p.stat().st_mtime_ns for p in xor_run.rglob("*") if p.is_file()}
+    code, out, err = run(capsys, "train", "--resume", xor_run)
+    assert code == 0 and out == ""
+    assert err.strip().splitlines() == [
+        f"chainrule: {xor_run} is already complete: 500 epochs trained, results in "
+        f"{xor_run / 'run.json'}; to train further pass --epochs N with N > 500"
+    ]
+    code, out, _ = run(capsys, "train", "--resume", xor_run, "--epochs", "300", "--json")
+    assert code == 0 and json.loads(out) == json.loads((xor_run / "run.json").read_text())
+    assert {p: p.stat().st_mtime_ns for p in xor_run.rglob("*") if p.is_file()} == before
+
+
+def test_predict_names_the_units_that_are_on_and_none_where_no_unit_is(tmp_path, capsys):
+    rows = write_csv(tmp_path / "eye.csv", np.eye(8, dtype=int).tolist())
+    for epochs, out in (("1", "barely"), ("300", "trained")):  # 8-3-8 encoder, multilabel
+        code, _, err = run(capsys, "train", "--data", "encoder", "--epochs", epochs,
+                           "--out", tmp_path / out, "--quiet")  # fmt: skip
+        assert code == 0, err
+    code, text, _ = run(capsys, "predict", tmp_path / "trained", "--input", rows)
+    assert code == 0
+    assert [line.split(",")[0] for line in text.splitlines()[1:]] == [f"out{k}" for k in range(8)]
+    code, text, _ = run(capsys, "predict", tmp_path / "barely", "--input", rows)
+    cells = [line.split(",") for line in text.splitlines()[1:]]
+    assert code == 0 and all(max(map(float, row[1:])) < 0.5 for row in cells)  # no unit is on
+    assert [row[0] for row in cells] == ["none"] * 8  # an explicit value, never an empty cell
+    code, text, _ = run(capsys, "predict", tmp_path / "barely", "--input", rows, "--json")
+    assert [p["prediction"] for p in json.loads(text)["predictions"]] == ["none"] * 8

@@ -155,8 +155,18 @@ def _resume(
             f"--resume {path}: {epoch_dir} is not inside a run directory's checkpoints/; "
             "pass --out DIR to continue in a new run directory"
         )
-    return _run(config, epoch_dir.parent.parent, checkpoint, quiet, json_output, explain,
-                fresh_out=False)  # fmt: skip
+    run_dir = epoch_dir.parent.parent
+    done = int(checkpoint["state"]["epoch"])
+    if done >= config.epochs and (run_dir / "run.json").is_file():
+        # Nothing to train and the run's results are written: say so, change nothing. Exit 0,
+        # so a job script that resumes after a preemption may find its run already finished.
+        print(f"chainrule: {run_dir} is already complete: {done} epochs trained, results in "
+              f"{run_dir / 'run.json'}; to train further pass --epochs N with N > {done}",
+              file=sys.stderr)  # fmt: skip
+        if json_output:
+            sys.stdout.write((run_dir / "run.json").read_text())
+        return 0
+    return _run(config, run_dir, checkpoint, quiet, json_output, explain, fresh_out=False)
 
 
 def _run(
@@ -309,7 +319,8 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     where = (f"test accuracy {{}} on {summary['test_cases']} held-out test cases" if held_out
              else f"accuracy {{}} on all {summary['test_cases']} training cases")  # fmt: skip
     score = f"{accuracy:.2%}" if accuracy is not None else f"loss {summary['test_loss']:.4g}"
-    print(f"{summary['dataset']}: {where.format(score)} after {summary['epochs']} epochs")
+    epochs = f"{summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'}"
+    print(f"{summary['dataset']}: {where.format(score)} after {epochs}")
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
     if "gradient_health" in summary:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -53,3 +55,26 @@ def trained_run(tmp_path_factory):
         return done[name]
 
     return run
+
+
+#: Debian's chromium, which the browser tests drive through Playwright (.ci/run installs it).
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def chromium():
+    """A headless Chromium (Playwright), for one test: the test that takes it is skipped, saying
+    why, where Playwright or /usr/bin/chromium is missing or the browser cannot start. (One test
+    at a time: Playwright's synchronous API runs one instance per thread.)"""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
+            )
+        except Exception as error:  # a chromium that cannot start here is not a bug of ours
+            pytest.skip(f"chromium could not be launched: {error}")
+        yield browser
+        browser.close()

@@ -17,8 +17,11 @@ snippet can silently rot.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,12 +156,21 @@ if os.environ.get("CHAINRULE_DOCS_LIST"):  # a debugging aid: list every block a
 
 
 def _commands_in(block: Block) -> list[list[str]]:
-    """The ``chainrule ...`` commands of a shell block, each as its words (comments dropped)."""
+    """The ``chainrule ...`` commands of a shell block, each as its words as a shell splits them
+    (quotes removed, comments dropped, ``&&`` and ``;`` between commands)."""
     commands = []
     for line in block.code.splitlines():
-        line = line.split(" #", 1)[0].strip()
-        for segment in re.split(r"&&|;", line):
-            words = segment.split()
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words_of_line = list(lexer)
+        segments, current = [], []
+        for word in words_of_line:
+            if word in ("&&", ";", "||", "|"):
+                segments.append(current)
+                current = []
+            else:
+                current.append(word)
+        for words in [*segments, current]:
             if words[:1] in (["mpiexec"], ["mpirun"], ["srun"]) and "chainrule" in words:
                 words = words[words.index("chainrule") :]  # the command a launcher starts
             if words[:1] == ["chainrule"]:
@@ -213,3 +225,103 @@ def test_the_command_check_sees_a_wrong_option(tmp_path):
     problems = _unknown_commands_and_options(parse(page)[0])
     assert len(problems) == 2
     assert "has no option --epoch" in problems[0] and "no command 'chainrule trian'" in problems[1]
+
+
+# -- the pages a newcomer follows first: every command in them runs as written ------------------
+
+RUN_PAGES = ["training.md", "explain.md", "web.md"]
+
+
+def _page_commands(name: str) -> list[list[str]]:
+    blocks = parse(ROOT / "docs" / name)
+    return [
+        words for b in blocks if b.lang in ("bash", "sh", "console") for words in _commands_in(b)
+    ]
+
+
+def _quiz_answer(seed: int) -> str:
+    """What a student who got exercise ``seed`` right types (to 6 significant digits)."""
+    from chainrule.explainer.quiz import check_answer, make_quiz
+
+    return f"{check_answer(make_quiz(seed), '0').expected:.6g}"
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """An empty directory with the files the pages' commands name (x.csv, rows.csv, more.csv:
+    digits rows; m/: a saved 3-2-2 model), as the current directory; ``chainrule serve`` runs up
+    to where uvicorn would start, and a browser records what it is asked to open."""
+    import numpy as np
+
+    from chainrule import io as model_io
+    from chainrule import nn
+    from chainrule.data import digits
+
+    ds = digits()
+    np.savetxt(tmp_path / "x.csv", ds.X[:1], delimiter=",", fmt="%g")
+    np.savetxt(tmp_path / "rows.csv", ds.X[:5], delimiter=",", fmt="%g")
+    np.savetxt(tmp_path / "more.csv", np.column_stack([ds.X[:40], ds.y[:40]]), delimiter=",",
+               fmt="%g")  # fmt: skip
+    model = nn.mlp([3, 2, 2], output="logistic", dtype=np.float64, rng=0)
+    model_io.save_model(tmp_path / "m", model, loss=nn.SquaredError())
+    monkeypatch.chdir(tmp_path)
+
+    uvicorn = pytest.importorskip("uvicorn")
+    import webbrowser
+
+    from chainrule.cli import serve
+
+    served, opened = [], []
+
+    class Browser:
+        def open(self, url, *args, **kwargs):
+            opened.append(url)
+            return True
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(kwargs))
+    monkeypatch.setattr(serve, "_check_port_free", lambda host, port: None)  # 8000 may be taken
+    monkeypatch.setattr(webbrowser, "get", lambda *args: Browser())
+
+    class Now:  # --open's timer, without the wait
+        def __init__(self, delay, function, args=()):
+            self.function, self.args = function, args
+
+        def start(self):
+            self.function(*self.args)
+
+    monkeypatch.setattr(serve.threading, "Timer", Now)
+    return {"path": tmp_path, "served": served, "opened": opened}
+
+
+def _run_commands(commands, capsys, monkeypatch):
+    from chainrule.cli import main
+
+    for words in commands:
+        if words[1] == "quiz" and "--answer" not in words:  # a typo first: it asks again
+            monkeypatch.setattr("sys.stdin", io.StringIO(f"abc\n{_quiz_answer(7)}\n"))
+        code = main(words[1:])
+        captured = capsys.readouterr()
+        assert code == 0, f"{shlex.join(words)} exited {code}: {captured.err[-2000:]}"
+
+
+@pytest.mark.parametrize("page", RUN_PAGES)
+def test_the_pages_commands_run_as_written(page, workspace, capsys, monkeypatch, trained_run):
+    """Each ``chainrule`` command of the page, as written, in a directory holding the files it
+    names; ``runs/digits`` is a one-epoch run here (the slow test below trains as written)."""
+    shutil.copytree(trained_run("digits"), workspace["path"] / "runs" / "digits")
+    commands = [words for words in _page_commands(page) if words[1] != "train"]
+    assert commands or page == "training.md"
+    _run_commands(commands, capsys, monkeypatch)
+    if page == "web.md":
+        assert [call["port"] for call in workspace["served"]] == [8000, 8080, 8000, 8000]
+        assert workspace["opened"] == ["http://127.0.0.1:8080/"]
+
+
+@pytest.mark.slow
+def test_the_training_pages_commands_run_as_written_trainings_included(
+    workspace, capsys, monkeypatch
+):
+    commands = _page_commands("training.md")
+    assert sum(words[1] == "train" for words in commands) == 5
+    _run_commands(commands, capsys, monkeypatch)
+    assert (workspace["path"] / "runs" / "parity" / "run.json").is_file()

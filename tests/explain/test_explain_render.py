@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import jsonschema
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from chainrule import io, nn
 from chainrule.cli import main
 from chainrule.explainer import explain, render, schema, to_json
+from chainrule.explainer.document import Equation, build
 
 
 @pytest.fixture(scope="module")
@@ -60,21 +62,60 @@ class _Checker(HTMLParser):
         if tag not in self.VOID:
             self.stack.append(tag)
 
+    def handle_startendtag(self, tag, attrs):  # <meta ... />, MathML's <mspace ... />
+        pass
+
     def handle_endtag(self, tag):
         if not self.stack or self.stack.pop() != tag:
             self.errors.append(tag)
 
 
-def test_html_is_standalone_and_well_formed(derivation):
+def _equations(page):
+    """(the <div class="eq"> elements, every <math>) of an explainer page, parsed as XML."""
+    root = ElementTree.fromstring(page.removeprefix("<!DOCTYPE html>\n"))
+    divs = [div for div in root.iter("div") if div.get("class") == "eq"]
+    return divs, list(root.iter("math"))
+
+
+def test_html_is_a_standalone_well_formed_page(derivation):
     page = render(derivation, "html")
     checker = _Checker()
     checker.feed(page)
     assert not checker.errors and not checker.stack
     assert not checker.external and "<script" not in page and "<link" not in page
-    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
-    assert "∂E/∂y_1 = w_11 ∂E/∂z_1 + w_12 ∂E/∂z_2 + w_13 ∂E/∂z_3" in text
-    # steps line up by the grid, not by padding spaces in a monospace font
-    assert '<div class="eq">' in page and "white-space: pre-wrap" not in page
+    assert "http:" not in page and "https:" not in page and "url(" not in page  # nothing fetched
+    root = ElementTree.fromstring(page.removeprefix("<!DOCTYPE html>\n"))  # also well-formed XML
+    assert [h.text for h in root.iter("h2")][:3] == [
+        "Forward pass", "Error", "Backward pass: the output layer j (layer 2)"
+    ]  # fmt: skip
+    assert root.find(".//table/thead/tr/th") is not None
+
+
+def test_html_sets_every_formula_as_mathml_with_the_engines_numbers(derivation):
+    page = render(derivation, "html")
+    divs, maths = _equations(page)
+    equations = [b for b in build(derivation) if isinstance(b, Equation)]
+    assert len(divs) == len(equations) and len(maths) > 2 * len(equations)
+    for div, eq in zip(divs, equations):
+        formulas = div.findall(".//math")
+        alts = [eq.lhs.plain] + [f"= {step.plain}" for step in eq.steps]
+        assert [m.get("alttext") for m in formulas] == [a if "\n" not in a else None for a in alts]
+        for formula, step in zip(formulas[1:], eq.steps if eq.check else []):  # the numbers
+            decimals = [mn.text for mn in formula.iter("mn") if "." in mn.text]
+            assert decimals == re.findall(r"\d+\.\d+", step.plain), step
+    # the chain rule's sum over j for unit 1 of layer 1, term by term, then the engine's value
+    (div,) = [d for d in divs if d.findtext("span[@class='label']") == "i=1:"
+              and "w_11 ∂E/∂z_1" in ElementTree.tostring(d, encoding="unicode")]  # fmt: skip
+    lhs, terms, products, sums, total = div.findall(".//math")
+    assert lhs.find(".//mfrac") is not None  # ∂E/∂y_1 set as a fraction
+    assert len(terms.findall(".//mfrac")) == 3  # w_1j ∂E/∂z_j for j = 1, 2, 3
+    engine = derivation.dE_dy(1, 0).value
+    assert "".join(total.itertext()) == f"={engine:.4g}".replace("-", "−")
+    assert [mn.text for mn in products.iter("mn")] == [
+        f"{abs(t.w):.4g}" if k % 2 == 0 else f"{abs(t.dE_dz):.4g}"
+        for t in derivation.terms(1, 0) for k in range(2)
+    ]  # fmt: skip
+    assert "Derivative(" not in page
 
 
 def _balanced(latex):
@@ -231,4 +272,39 @@ def test_the_symbolic_chain_rule_reads_as_maths_in_text_and_latex():
     assert "∂z₁" in text  # sympy's pretty printer
     assert r"\frac{\partial}{\partial z_{1}}" in latex  # sympy's LaTeX
     page = render(derivation, "html")
-    assert "Derivative(" not in page and '<pre class="drawing">' in page
+    assert "Derivative(" not in page and "<pre" not in page  # maths, not a drawing
+    _, maths = _equations(page)
+    drawn = [m for m in maths if m.get("alttext") is None]  # what the terminal draws with sympy
+    assert drawn and all(m.find(".//mfrac") is not None for m in drawn)
+
+
+#: How much of the page the browser test reads: the first fraction of the first equation that
+#: has one (numerator and denominator boxes), the <math> element's box and CSS display.
+_LAYOUT = """() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.top, r.bottom, r.width]; };
+  const frac = document.querySelector('.eq math mfrac');
+  const math = frac.closest('math');
+  return {display: getComputedStyle(math).display, math: box(math), count:
+          document.querySelectorAll('math').length, numerator: box(frac.children[0]),
+          denominator: box(frac.children[1])};
+}"""
+
+
+def test_the_html_page_renders_its_maths_in_chromium_and_fetches_nothing(
+    derivation, chromium, tmp_path
+):
+    path = tmp_path / "derivation.html"
+    page_text = render(derivation, "html")
+    path.write_text(page_text, encoding="utf-8")
+    page = chromium.new_page(viewport={"width": 1200, "height": 900})
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.as_uri())
+    layout = page.evaluate(_LAYOUT)
+    page.close()
+    assert requests == [path.as_uri()]  # the page alone: no font, script, image or style fetched
+    assert layout["count"] == len(_equations(page_text)[1])
+    assert "math" in layout["display"]  # laid out as MathML, not as unknown inline elements
+    top, bottom, width = layout["math"]
+    assert width > 0 and bottom > top
+    assert layout["numerator"][1] <= layout["denominator"][0] + 1  # stacked: a real fraction

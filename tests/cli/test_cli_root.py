@@ -119,3 +119,9 @@ def test_the_command_list_fits_80_columns_uncut(capsys):
     out = capsys.readouterr().out
     commands = out[out.index("Commands:") :].splitlines()[1:]
     assert commands and all(len(line) <= 80 and "..." not in line for line in commands)
+
+
+def test_chainrule_alone_prints_the_help_as_it_is(capsys):
+    assert main([]) == 2  # click's convention: no command is a usage error
+    err = capsys.readouterr().err
+    assert err.startswith("Usage: ") and "Commands:" in err  # not "chainrule: Usage: ..."

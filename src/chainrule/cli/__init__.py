@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 
-from chainrule.cli.app import ABORTS, EXITS, USAGE_ERRORS, Terminated, app
+from chainrule.cli.app import ABORTS, EXITS, NO_ARGS, USAGE_ERRORS, Terminated, app
 from chainrule.errors import UserError
 
 
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     except USAGE_ERRORS as error:
-        print(f"chainrule: {error.format_message()}", file=sys.stderr)
+        # `chainrule` alone prints the help as it is, not as an error line ("chainrule: Usage:")
+        prefix = "" if isinstance(error, NO_ARGS) else "chainrule: "
+        print(f"{prefix}{error.format_message()}", file=sys.stderr)
         return 2
     except Terminated:
         print("chainrule: terminated", file=sys.stderr)

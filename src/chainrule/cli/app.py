@@ -32,6 +32,11 @@ class Terminated(KeyboardInterrupt):
 
 
 USAGE_ERRORS = _click_classes("UsageError", typer.BadParameter)
+#: ``chainrule`` alone: click answers with the help, as a usage error (exit code 2).
+NO_ARGS = tuple(
+    {cls for base in USAGE_ERRORS for cls in base.__subclasses__()
+     if cls.__name__ == "NoArgsIsHelpError"}
+)  # fmt: skip
 ABORTS = _click_classes("Abort", typer.Abort)
 EXITS = _click_classes("Exit", typer.Exit)
 

@@ -621,7 +621,8 @@ for name, edit, word in CHECKPOINT_CASES:
 
     def build(tmp, a, e=edit, w=word):
         words = list(w) if isinstance(w, tuple) else ["trainer.json", w]
-        return ["train", "--resume", run_copy(tmp, a, e)], words
+        # more epochs than the run has done: a resume that trains (a finished run needs no data)
+        return ["train", "--resume", run_copy(tmp, a, e), "--epochs", "8"], words
 
     CASES.append((f"train --resume trainer.json {name}", build))
 

@@ -1,0 +1,151 @@
+"""A/B one workload of the suite between two versions of chainrule, with the NumPy peer beside.
+
+    python benchmarks/ab.py --old main                    # workload 2, 1 core, 20 rounds
+    python benchmarks/ab.py --old main --workload mlp1 --cores 2 --rounds 30
+    python benchmarks/ab.py --old /path/to/other/src      # a source tree instead of a revision
+
+A change of a few percent is smaller than the noise of a shared machine between two runs of
+``run.py``: each child's median moves by 5-10% from round to round. Here the versions take turns
+in the same rounds (the order rotating), each round in fresh child processes of the suite
+(``benchmarks.child``, pinned as in ``run.py``), and the report is the median over rounds of the
+*paired* ratios (new / old, and each / numpy, from the same round), in wall time and in CPU time.
+
+``--old`` is a git revision (its ``src/`` is exported to a temporary directory) or a directory
+that holds the ``chainrule`` package; ``--new`` defaults to this checkout's ``src/``. Only the
+chainrule package changes between them: the workload code is this checkout's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.common import child_environment  # noqa: E402
+from benchmarks.run import cpu_sets, plan, run_child  # noqa: E402
+
+WORKLOADS = ("mlp1", "mlp2")
+
+
+def source_tree(spec: str, into: Path) -> Path:
+    """The directory holding ``chainrule`` for ``spec``: a directory as given, or a revision's
+    ``src/`` exported from git into ``into``."""
+    path = Path(spec)
+    if (path / "chainrule" / "__init__.py").is_file():
+        return path.resolve()
+    if (path / "src" / "chainrule" / "__init__.py").is_file():
+        return (path / "src").resolve()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", spec, "src"],
+        capture_output=True,
+    )
+    if archive.returncode != 0:
+        raise ValueError(
+            f"{spec!r} is neither a directory holding chainrule nor a git revision "
+            f"({archive.stderr.decode().strip()[:120]})"
+        )
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def imported_from(env: dict[str, str]) -> str:
+    """The file ``import chainrule`` loads in a child with ``env``."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import chainrule; print(chainrule.__file__)"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or done.stderr.strip()[-200:]
+
+
+def paired_ratios(rounds_a: list[float], rounds_b: list[float]) -> list[float]:
+    """a / b round by round (the same round's children ran side by side)."""
+    return [a / b for a, b in zip(rounds_a, rounds_b) if a > 0 and b > 0]
+
+
+def summary(results: dict[str, dict[str, list[float]]], base: str) -> list[str]:
+    """One line per system: median wall and CPU ms per step, and the median paired ratios to
+    ``base`` (the other version) and to numpy."""
+    lines = []
+    for name, seen in results.items():
+        others = () if name == "numpy" else (base, "numpy")
+        line = (
+            f"{name:<10} wall {statistics.median(seen['wall']) * 1e3:9.3f} ms   "
+            f"CPU {statistics.median(seen['cpu']) * 1e3:9.3f} ms"
+        )
+        for other in others:
+            if other == name or other not in results:
+                continue
+            for kind in ("wall", "cpu"):
+                ratios = paired_ratios(seen[kind], results[other][kind])
+                line += (
+                    f"   {name}/{other} {kind} {statistics.median(ratios):.3f}"
+                    f" [{min(ratios):.3f}, {max(ratios):.3f}]"
+                )
+        lines.append(line)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--old", required=True, help="git revision or directory with chainrule")
+    parser.add_argument("--new", default=str(REPO / "src"), help="default: this checkout's src/")
+    parser.add_argument("--workload", choices=WORKLOADS, default="mlp2")
+    parser.add_argument("--cores", default="1", help="how many cores every child is pinned to")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--reps", type=int, help="timed steps per child (default: the suite's)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per child")
+    args = parser.parse_args(argv)
+    try:
+        (cpus,) = cpu_sets(args.cores, sorted(os.sched_getaffinity(0)))
+    except ValueError as error:
+        parser.error(str(error))
+    task = next(t for t in plan(quick=False) if t.key == args.workload)
+    spec = dict(task.spec, **({"reps": args.reps} if args.reps else {}))
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            trees = {"old": source_tree(args.old, Path(scratch)), "new": Path(args.new).resolve()}
+        except ValueError as error:
+            parser.error(f"--old: {error}")
+        base_env = child_environment(cpus, unset_openblas_coretype=False)
+        envs = {
+            name: dict(base_env, PYTHONPATH=os.pathsep.join([str(tree), str(REPO)]))
+            for name, tree in trees.items()
+        }
+        for name, env in envs.items():  # the child must import the tree named, not an install
+            where = imported_from(env)
+            if Path(where).resolve().parent.parent != trees[name]:
+                parser.error(f"{name}: chainrule imports from {where}, not from {trees[name]}")
+        runs = [("numpy", "numpy", envs["new"])]
+        runs += [(name, "chainrule", env) for name, env in envs.items()]
+        results: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n, *_ in runs}
+        print(f"{task.title}, {len(cpus)} core(s) (CPUs {cpus}); old = {trees['old']}")
+        for r in range(args.rounds):
+            shift = r % len(runs)
+            for name, system, env in runs[shift:] + runs[:shift]:
+                result = run_child({**spec, "system": system}, cpus, env, args.timeout)
+                if "times" not in result:
+                    print(f"{name}: {result.get('status')}: {result.get('error')}", file=sys.stderr)
+                    return 1
+                results[name]["wall"].append(statistics.median(result["times"]))
+                results[name]["cpu"].append(statistics.median(result["cpu_times"]))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    print("\n".join(summary(results, base="old")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

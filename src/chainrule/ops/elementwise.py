@@ -13,6 +13,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
+from chainrule.engine import apply
 from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
@@ -50,21 +51,29 @@ _neg = primitive("neg", lambda x: -x, lambda g, out, x: -g)
 
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
+    if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
+        return apply(_add, (a, b), {})
     return _add(*as_tensors(a, b))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting."""
+    if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
+        return apply(_sub, (a, b), {})
     return _sub(*as_tensors(a, b))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
+    if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
+        return apply(_mul, (a, b), {})
     return _mul(*as_tensors(a, b))
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting."""
+    if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
+        return apply(_div, (a, b), {})
     return _div(*as_tensors(a, b))
 
 

@@ -77,6 +77,13 @@ def is_grad_enabled() -> bool:
     return mode.grad_enabled
 
 
+#: How many threads are inside :func:`detect_anomaly` now. The hot path reads this plain global
+#: first and the per-thread flag only when it is not 0 (a thread-local read costs as much as a
+#: small op's bookkeeping).
+_anomaly_threads = 0
+_anomaly_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Raise at the first op whose forward value or backward contribution is NaN or Inf.
@@ -84,11 +91,21 @@ def detect_anomaly() -> Iterator[None]:
     The error names the op and the line of user code that created it. Recording the line costs a
     stack walk per op, so the mode is off by default.
     """
+    global _anomaly_threads
     previous, mode.detect_anomaly = mode.detect_anomaly, True
+    with _anomaly_lock:
+        _anomaly_threads += 1
     try:
         yield
     finally:
         mode.detect_anomaly = previous
+        with _anomaly_lock:
+            _anomaly_threads -= 1
+
+
+def _anomaly_mode() -> bool:
+    """Whether :func:`detect_anomaly` is on for this thread."""
+    return _anomaly_threads > 0 and mode.detect_anomaly
 
 
 class Node:
@@ -104,12 +121,7 @@ class Node:
     def __init__(
         self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict, saved: Any = None
     ) -> None:
-        self.primitive = primitive
-        self.inputs: tuple[Tensor, ...] | None = inputs
-        self.params = params
-        self.saved = saved  # what the forward kept for the rules (primitives that save)
-        self._released_shapes: tuple[tuple[int, ...], ...] = ()
-        self.origin = _user_frame() if mode.detect_anomaly else None
+        _fill_node(self, primitive, inputs, params, saved)
 
     @property
     def input_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -139,6 +151,20 @@ class Node:
     def __repr__(self) -> str:
         shapes = ", ".join(str(s) for s in self.input_shapes)
         return f"<Node {self.op}({shapes})>"
+
+
+def _fill_node(
+    node: Node, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict, saved: Any
+) -> Node:
+    """Set a node's fields: one home for :meth:`Node.__init__` and :func:`apply`, which builds
+    its nodes with ``object.__new__`` (a class call with an ``__init__`` costs a C-level frame
+    per op). ``_released_shapes`` is set by :meth:`Node.release`, read only after it."""
+    node.primitive = primitive
+    node.inputs = inputs
+    node.params = params
+    node.saved = saved  # what the forward kept for the rules (primitives that save)
+    node.origin = _user_frame() if _anomaly_threads and mode.detect_anomaly else None
+    return node
 
 
 def _user_frame() -> str:
@@ -179,9 +205,9 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(primitive, inputs, params, saved)
+                out._node = _fill_node(_new(Node), primitive, inputs, params, saved)
                 break
-    if mode.detect_anomaly:
+    if _anomaly_threads and mode.detect_anomaly:
         _check_finite(data, f"{primitive.name}: forward produced", out._node)
     return out
 
@@ -198,6 +224,7 @@ def _check_operands(primitive: Primitive, inputs: tuple[Tensor, ...]) -> None:
 
 _other_libraries = backend.other_libraries
 _wrap = Tensor._wrap
+_new = object.__new__
 # C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
 _array = operator.attrgetter("data")
 _shape = operator.attrgetter("data.shape")
@@ -316,7 +343,7 @@ def _backward_pass(
     for output, seed in zip(outputs, seeds):
         sum_over_consumers(totals, output, seed)
     results: dict[int, tuple[Tensor, Any]] = {}
-    checking = mode.detect_anomaly
+    checking = _anomaly_mode()
     take = totals.pop
     for tensor in order:
         key = id(tensor)

@@ -121,7 +121,12 @@ class Node:
     def __init__(
         self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict, saved: Any = None
     ) -> None:
-        _fill_node(self, primitive, inputs, params, saved)
+        self.primitive = primitive
+        self.inputs: tuple[Tensor, ...] | None = inputs
+        self.params = params
+        self.saved = saved  # what the forward kept for the rules (primitives that save)
+        # _released_shapes is set by release() and read only after it (one store less per op)
+        self.origin = _user_frame() if _anomaly_threads and mode.detect_anomaly else None
 
     @property
     def input_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -153,20 +158,6 @@ class Node:
         return f"<Node {self.op}({shapes})>"
 
 
-def _fill_node(
-    node: Node, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict, saved: Any
-) -> Node:
-    """Set a node's fields: one home for :meth:`Node.__init__` and :func:`apply`, which builds
-    its nodes with ``object.__new__`` (a class call with an ``__init__`` costs a C-level frame
-    per op). ``_released_shapes`` is set by :meth:`Node.release`, read only after it."""
-    node.primitive = primitive
-    node.inputs = inputs
-    node.params = params
-    node.saved = saved  # what the forward kept for the rules (primitives that save)
-    node.origin = _user_frame() if _anomaly_threads and mode.detect_anomaly else None
-    return node
-
-
 def _user_frame() -> str:
     """'file:line' of the innermost stack frame outside chainrule's own modules."""
     package_dir = __file__.rsplit("/", 1)[0]
@@ -190,7 +181,10 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     if _other_libraries and len(inputs) > 1:  # one library, one device per op (a NumPy-only
         _check_operands(primitive, inputs)  # process never pays for the look)
     try:
-        data = primitive.forward(*map(_array, inputs), **params)
+        if params:
+            data = primitive.forward(*map(_array, inputs), **params)
+        else:  # most ops have no parameters: a call without ** is cheaper
+            data = primitive.forward(*map(_array, inputs))
     except (ValueError, RuntimeError) as error:
         if _other_libraries and len(inputs) > 1:  # two devices of one library
             backend.check_compatible(primitive.name, [t.data for t in inputs])
@@ -205,7 +199,7 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = _fill_node(_new(Node), primitive, inputs, params, saved)
+                out._node = Node(primitive, inputs, params, saved)
                 break
     if _anomaly_threads and mode.detect_anomaly:
         _check_finite(data, f"{primitive.name}: forward produced", out._node)
@@ -224,7 +218,6 @@ def _check_operands(primitive: Primitive, inputs: tuple[Tensor, ...]) -> None:
 
 _other_libraries = backend.other_libraries
 _wrap = Tensor._wrap
-_new = object.__new__
 # C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
 _array = operator.attrgetter("data")
 _shape = operator.attrgetter("data.shape")
@@ -369,8 +362,10 @@ def _backward_pass(
                 continue
             if checking:
                 contribution = _rule_checked(rules[index], node, total, args, params)
-            else:
+            elif params:
                 contribution = rules[index](total, *args, **params)
+            else:  # most ops have no parameters: a call without ** is cheaper
+                contribution = rules[index](total, *args)
             dtype = parent.data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = (  # float32 * float64: a float32 input's

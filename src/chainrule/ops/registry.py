@@ -46,18 +46,17 @@ class Primitive:
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
         """On tensors, run and record; on plain arrays only, just compute (a rule's fast path)."""
-        like = None
         for x in inputs:
-            if isinstance(x, Tensor):
-                like = x
+            if not isinstance(x, Tensor):
                 break
+        else:  # all tensors: the common case, one pass
+            return apply(self, inputs, params)
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
         if like is None:
             out = self.forward(*inputs, **params)
             return out[0] if self.saves else out
-        for x in inputs:
-            if not isinstance(x, Tensor):  # a constant array or number beside: no gradient
-                return apply(self, tuple(_constant(x, like) for x in inputs), params)
-        return apply(self, inputs, params)
+        # a constant array or number beside a tensor: a tensor without gradient
+        return apply(self, tuple(_constant(x, like) for x in inputs), params)
 
     def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:
         shapes = " and ".join(str(tuple(t.shape)) for t in inputs)

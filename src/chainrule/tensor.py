@@ -22,6 +22,7 @@ Scalar = int | float | bool
 ArrayLike = Any
 
 
+_new = object.__new__
 _unit_seeds: dict[tuple[Any, Any], Any] = {}
 
 
@@ -70,12 +71,10 @@ class Tensor:
     @classmethod
     def _wrap(cls, data: Any) -> Tensor:
         """A fresh tensor around an op's output array (the hot path: no conversion, no checks)."""
-        out = object.__new__(cls)
+        out = _new(cls)
         out.data = data
         out.requires_grad = False
-        out.grad = None
-        out._node = None
-        out.name = None
+        out.grad = out._node = out.name = None
         return out
 
     # -- what it is ---------------------------------------------------------------------------

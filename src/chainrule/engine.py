@@ -1,7 +1,7 @@
 """The recorded graph and the backward pass: the multivariate chain rule, run in reverse.
 
-Every op a Tensor goes through is recorded as a :class:`Node` (the primitive, its input tensors,
-its parameters). :func:`backward_pass` then visits the nodes from the output down, in reverse
+Every op a Tensor goes through is recorded on its output tensor (the primitive, its input
+tensors, its parameters), which :class:`Node` reads. :func:`backward_pass` then visits the nodes from the output down, in reverse
 topological order, iteratively. Each node asks its primitive's rule for the contribution it sends
 to each input, and :func:`sum_over_consumers` adds that contribution to the input's running total.
 Because a tensor is visited only after *every* consumer has sent its part, its total is complete
@@ -112,50 +112,85 @@ class Node:
     """One recorded application of a primitive: what backward needs, and what tools display.
 
     ``inputs`` are the tensors the op read (its parents in the graph); ``params`` its non-tensor
-    arguments (an axis, an exponent). ``op`` and ``input_shapes`` outlive :meth:`release`, so a
-    graph can still be drawn after backward has freed its values.
+    arguments (an axis, an exponent). ``op`` outlives :meth:`release`; the inputs, and so their
+    shapes, do not (keeping the shapes cost a small op's backward a twentieth).
+
+    The fields live on the op's output tensor (as PyTorch keeps ``grad_fn`` on its tensor): one
+    object per op instead of two is a tenth of a small op's cost, and a graph of a million ops
+    is a million fewer objects for Python's garbage collector to scan. A Node is a view of
+    them, ``tensor.node``; two views of one tensor are equal.
     """
 
-    __slots__ = ("primitive", "inputs", "params", "saved", "_released_shapes", "origin")
+    __slots__ = ("output",)
 
-    def __init__(
-        self, primitive: Primitive, inputs: tuple[Tensor, ...], params: dict, saved: Any = None
-    ) -> None:
-        self.primitive = primitive
-        self.inputs: tuple[Tensor, ...] | None = inputs
-        self.params = params
-        self.saved = saved  # what the forward kept for the rules (primitives that save)
-        # _released_shapes is set by release() and read only after it (one store less per op)
-        self.origin = _user_frame() if _anomaly_threads and mode.detect_anomaly else None
+    def __init__(self, output: Tensor) -> None:
+        if output._primitive is None:
+            raise ValueError("Node: this tensor is a leaf; no op produced it")
+        self.output = output
 
     @property
-    def input_shapes(self) -> tuple[tuple[int, ...], ...]:
-        """The shapes of the op's inputs (kept when the inputs themselves are released)."""
-        if self.inputs is None:
-            return self._released_shapes
-        return tuple(map(_shape, self.inputs))
+    def primitive(self) -> Primitive:
+        return self.output._primitive
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...] | None:
+        """The tensors the op read; None once :meth:`release` has run."""
+        return self.output._inputs
+
+    @property
+    def params(self) -> dict:
+        return self.output._params
+
+    @property
+    def saved(self) -> Any:
+        """What the forward kept for the rules (primitives that save); None once released."""
+        return self.output._saved
+
+    @property
+    def origin(self) -> str | None:
+        """'file:line' of the user code that ran the op, where :func:`detect_anomaly` was on."""
+        return getattr(self.output, "_origin", None)
+
+    @property
+    def input_shapes(self) -> tuple[tuple[int, ...], ...] | None:
+        """The shapes of the op's inputs; None once :meth:`release` has run."""
+        inputs = self.output._inputs
+        return None if inputs is None else tuple(map(_shape, inputs))
 
     @property
     def op(self) -> str:
-        return self.primitive.name
+        return self.output._primitive.name
 
     @property
     def released(self) -> bool:
-        return self.inputs is None
+        return self.output._inputs is None
 
     def release(self) -> None:
         """Drop the references to the inputs and saved values, so their arrays can be freed."""
-        self._released_shapes = tuple(map(_shape, self.inputs))
-        self.inputs = None
-        self.saved = None
+        _release(self.output)
 
     def where(self) -> str:
         """' (created at file:line)' when anomaly mode recorded it, else ''."""
-        return f" (created at {self.origin})" if self.origin else ""
+        origin = self.origin
+        return f" (created at {origin})" if origin else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and other.output is self.output
+
+    def __hash__(self) -> int:
+        return id(self.output)
 
     def __repr__(self) -> str:
-        shapes = ", ".join(str(s) for s in self.input_shapes)
-        return f"<Node {self.op}({shapes})>"
+        shapes = self.input_shapes
+        if shapes is None:
+            return f"<Node {self.op} (released)>"
+        return f"<Node {self.op}({', '.join(map(str, shapes))})>"
+
+
+def _release(output: Tensor) -> None:
+    """:meth:`Node.release` on the output tensor that holds the node's fields (the backward
+    loops call it per node)."""
+    output._inputs = output._saved = None
 
 
 def _user_frame() -> str:
@@ -173,10 +208,11 @@ def _user_frame() -> str:
 
 
 def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
-    """Run ``primitive`` forward on the inputs' arrays; record a node if an input needs a grad.
+    """Run ``primitive`` forward on the inputs' arrays; record the op on the output tensor if
+    an input needs a grad.
 
     This is the hot path of every op: keep it free of anything that is not needed every time
-    (``params`` comes as the caller's own dict, kept by the node: no second copy per op).
+    (``params`` comes as the caller's own dict, kept on the output: no second copy per op).
     """
     if _other_libraries and len(inputs) > 1:  # one library, one device per op (a NumPy-only
         _check_operands(primitive, inputs)  # process never pays for the look)
@@ -199,10 +235,15 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(primitive, inputs, params, saved)
+                out._primitive = primitive
+                out._inputs = inputs
+                out._params = params
+                out._saved = saved
+                if _anomaly_threads and mode.detect_anomaly:
+                    out._origin = _user_frame()
                 break
     if _anomaly_threads and mode.detect_anomaly:
-        _check_finite(data, f"{primitive.name}: forward produced", out._node)
+        _check_finite(data, f"{primitive.name}: forward produced", out.node)
     return out
 
 
@@ -254,20 +295,20 @@ def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         if key in seen:
             continue
         mark(key)
-        node = tensor._node
-        if node is None:
+        if tensor._primitive is None:
             finish(tensor)  # a leaf: nothing below it
             continue
         push((tensor, True))
-        inputs = node.inputs
+        inputs = tensor._inputs
         if inputs is None:
+            node = Node(tensor)
             raise GraphFreedError(
                 f"backward: the graph through '{node.op}'{node.where()} was freed by an earlier "
                 "backward; pass retain_graph=True to the first backward to go through it twice"
             )
         for parent in inputs:
             if parent.requires_grad and id(parent) not in seen:
-                if parent._node is None:  # a leaf is finished at once: nothing below it
+                if parent._primitive is None:  # a leaf is finished at once: nothing below it
                     mark(id(parent))
                     finish(parent)
                 else:
@@ -352,14 +393,13 @@ def _propagate_arrays(order: list[Tensor], totals: dict, retain_graph: bool) -> 
         total = take(key, None)
         if total is None:
             continue
-        node = tensor._node
-        if node is None:  # a leaf: its total is complete
+        primitive = tensor._primitive
+        if primitive is None:  # a leaf: its total is complete
             results[key] = (tensor, total)
             continue
-        inputs = node.inputs
-        primitive = node.primitive
+        inputs = tensor._inputs
         rules = primitive.vjp
-        params = {**node.params, "saved": node.saved} if primitive.saves else node.params
+        params = {**tensor._params, "saved": tensor._saved} if primitive.saves else tensor._params
         args = (tensor.data, *map(_array, inputs))
         index = -1
         for parent in inputs:
@@ -377,7 +417,7 @@ def _propagate_arrays(order: list[Tensor], totals: dict, retain_graph: bool) -> 
             previous = running_total(key)
             totals[key] = contribution if previous is None else previous + contribution
         if not retain_graph:
-            node.release()
+            _release(tensor)
     return results
 
 
@@ -402,17 +442,18 @@ def _propagate(
         total = take(key, None)
         if total is None:
             continue
-        node = tensor._node
-        if (node is None) if target_ids is None else (key in target_ids):
+        leaf = tensor._primitive is None
+        if leaf if target_ids is None else (key in target_ids):
             results[key] = (tensor, total)
-        if node is None:
+        if leaf:
             continue
+        node = Node(tensor)
         # Each input's rule turns this tensor's complete total into that input's contribution,
         # and the sum over consumers adds it to the input's running total. (Inline, not a
         # function per node: a call costs a training step more than its work here.)
-        inputs = node.inputs
-        rules = node.primitive.vjp
-        params = rule_params(node, create_graph) if node.primitive.saves else node.params
+        inputs = tensor._inputs
+        rules = tensor._primitive.vjp
+        params = rule_params(node, create_graph)
         args = (tensor, *inputs) if create_graph else (tensor.data, *map(_array, inputs))
         for index, parent in enumerate(inputs):
             if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
@@ -426,7 +467,7 @@ def _propagate(
                 contribution = _as_dtype(contribution, dtype)
             sum_over_consumers(totals, parent, contribution)
         if not retain_graph:
-            node.release()
+            _release(tensor)
     return results
 
 
@@ -533,9 +574,8 @@ def _ids_leading_to(order: list[Tensor], target_ids: set[int]) -> set[int]:
     """The ids of the tensors in ``order`` that lie on a path to one of the targets."""
     on_path: set[int] = set()
     for tensor in reversed(order):  # inputs before their consumers
-        node = tensor._node
         if id(tensor) in target_ids or (
-            node is not None and any(id(p) in on_path for p in node.inputs)
+            tensor._primitive is not None and any(id(p) in on_path for p in tensor._inputs)
         ):
             on_path.add(id(tensor))
     return on_path

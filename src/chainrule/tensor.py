@@ -17,6 +17,7 @@ from chainrule.backend import array_module, to_numpy
 
 if TYPE_CHECKING:
     from chainrule.engine import Node
+    from chainrule.ops.registry import Primitive
 
 Scalar = int | float | bool
 ArrayLike = Any
@@ -50,7 +51,22 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "name", "__weakref__")
+    # The op that produced the tensor is kept on the tensor itself (``_primitive``, ``_inputs``,
+    # ``_params``, ``_saved``; ``_origin`` only where anomaly mode set it), as
+    # PyTorch keeps ``grad_fn`` on its tensor: one object per recorded op, not two. ``node``
+    # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None.
+    __slots__ = (
+        "data",
+        "requires_grad",
+        "grad",
+        "name",
+        "_primitive",
+        "_inputs",
+        "_params",
+        "_saved",
+        "_origin",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -63,7 +79,7 @@ class Tensor:
             self.data = xp.asarray(data, dtype=backend.dtype_in(xp, dtype))
         self.requires_grad = False
         self.grad: Tensor | None = None
-        self._node: Node | None = None
+        self._primitive: Primitive | None = None
         self.name: str | None = None
         if requires_grad:
             self.requires_grad_()
@@ -74,7 +90,7 @@ class Tensor:
         out = _new(cls)
         out.data = data
         out.requires_grad = False
-        out.grad = out._node = out.name = None
+        out.grad = out._primitive = out.name = None
         return out
 
     # -- what it is ---------------------------------------------------------------------------
@@ -107,16 +123,16 @@ class Tensor:
     @property
     def node(self) -> Node | None:
         """The recorded op that produced this tensor (None for a leaf)."""
-        return self._node
+        return None if self._primitive is None else _engine.Node(self)
 
     @property
     def op(self) -> str | None:
         """The name of the op that produced this tensor (None for a leaf)."""
-        return None if self._node is None else self._node.op
+        return None if self._primitive is None else self._primitive.name
 
     @property
     def is_leaf(self) -> bool:
-        return self._node is None
+        return self._primitive is None
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -129,8 +145,8 @@ class Tensor:
         dtype = self.data.dtype
         if backend.dtype_name(dtype) not in ("float64", "int64", "bool"):
             extras.append(f"dtype={dtype}")
-        if self._node is not None:
-            extras.append(f"op={self._node.op}")
+        if self._primitive is not None:
+            extras.append(f"op={self._primitive.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"

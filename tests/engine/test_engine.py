@@ -339,7 +339,9 @@ def test_every_recorded_node_carries_its_op_and_input_shapes() -> None:
     ops = _ops_in_graph(E)
     assert ops == {"mul", "sum", "power_scalar", "sub", "sigmoid", "add", "matmul"}
     E.backward()
-    assert z.node.released and z.node.input_shapes == ((1, 3), (3,)) and z.op == "add"
+    # the op's name outlives backward; its inputs, and so their shapes, are released
+    assert z.node.released and z.node.input_shapes is None and z.op == "add"
+    assert repr(z.node) == "<Node add (released)>"
 
 
 def _ops_in_graph(root: cr.Tensor) -> set[str]:

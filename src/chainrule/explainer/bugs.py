@@ -107,7 +107,7 @@ def backward_assign(output: Tensor) -> dict[int, Any]:
     totals: dict[int, Any] = {id(output): seed(output)}
     for tensor in reverse_topological_order([output]):
         total = totals.get(id(tensor))
-        if total is None or tensor._node is None:
+        if total is None or tensor.is_leaf:
             continue
         for parent, contribution in contributions(tensor, total):
             totals[id(parent)] = contribution  # the bug: = where the sum needs +=
@@ -119,7 +119,7 @@ def backward_no_toposort(output: Tensor) -> dict[int, Any]:
     totals: dict[int, Any] = {id(output): seed(output)}
 
     def visit(tensor: Tensor) -> None:
-        if tensor._node is None:
+        if tensor.is_leaf:
             return
         pairs = contributions(tensor, totals[id(tensor)])
         for parent, contribution in pairs:
@@ -134,11 +134,11 @@ def backward_no_toposort(output: Tensor) -> dict[int, Any]:
 def backward_merged_leaves(output: Tensor) -> dict[int, Any]:
     """The right walk, but leaves are keyed by their value: equal leaves share one total."""
     order = reverse_topological_order([output])
-    key_of = {id(t): _value_key(t) if t._node is None else id(t) for t in order}
+    key_of = {id(t): _value_key(t) if t.is_leaf else id(t) for t in order}
     totals: dict[Any, Any] = {key_of[id(output)]: seed(output)}
     for tensor in order:
         total = totals.get(key_of[id(tensor)])
-        if total is None or tensor._node is None:
+        if total is None or tensor.is_leaf:
             continue
         for parent, contribution in contributions(tensor, total):
             key = key_of[id(parent)]
@@ -261,7 +261,7 @@ def _merged_note(g: UnitGraph, rows: list[BugRow]) -> str:
     groups: dict[tuple, list[str]] = {}
     labels = {row.key: row.label() for row in rows}
     for key, tensor in g.quantities().items():
-        if tensor._node is None and key in labels:
+        if tensor.is_leaf and key in labels:
             groups.setdefault(_value_key(tensor), []).append(_leaf_name(key))
     merged = [names for names in groups.values() if len(names) > 1]
     if merged:
@@ -348,11 +348,11 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
     d2 = explain(stepped, d.x, d.t, d.loss, perturbation=False, check=True)
     wrong: dict[int, Any] = {}
     for tensor in g2.quantities().values():
-        if tensor._node is None and tensor.grad is not None:
+        if tensor.is_leaf and tensor.grad is not None:
             wrong[id(tensor)] = tensor.grad.item()
     right_now = gradients(g2)
     for key, tensor in g2.quantities().items():
-        if tensor._node is not None:  # never stored in .grad: computed afresh, right
+        if not tensor.is_leaf:  # never stored in .grad: computed afresh, right
             wrong[id(tensor)] = right_now[key]
     note = (
         f"Step 2 runs at the weights after one SGD step (learning rate {STEP_LEARNING_RATE:g}); "

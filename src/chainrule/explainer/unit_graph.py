@@ -63,7 +63,7 @@ class UnitGraph:
 
     def leaves(self) -> list[Tensor]:
         """The tensors with no recorded op below them: inputs, weights and biases."""
-        return [t for t in self.quantities().values() if t._node is None]
+        return [t for t in self.quantities().values() if t.is_leaf]
 
 
 def leaf(value: float) -> Tensor:
@@ -170,7 +170,7 @@ def seed(output: Tensor) -> np.ndarray:
 def contributions(tensor: Tensor, total: Any) -> list[tuple[Tensor, Any]]:
     """What ``tensor``'s recorded op sends to each input that needs a gradient: the registered
     rules, run on arrays exactly as the real engine runs them."""
-    node = tensor._node
+    node = tensor.node
     args = (tensor.data, *(p.data for p in node.inputs))
     params = rule_params(node, False)
     with no_grad():
@@ -190,7 +190,7 @@ def backward_right(output: Tensor) -> dict[int, Any]:
         if total is None:
             continue
         done[id(tensor)] = total
-        if tensor._node is not None:
+        if not tensor.is_leaf:
             for parent, contribution in contributions(tensor, total):
                 sum_over_consumers(totals, parent, contribution)
     return done

@@ -26,8 +26,8 @@ def tensor_html(t: Any) -> str:
     from chainrule.backend import to_numpy
 
     facts = [f"shape {tuple(t.shape)}", str(t.data.dtype)]
-    if t._node is not None:
-        facts.append(f"made by {t._node.op}")
+    if not t.is_leaf:
+        facts.append(f"made by {t.node.op}")
     elif t.requires_grad:
         facts.append("requires_grad")
     parts = [

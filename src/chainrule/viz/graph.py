@@ -213,7 +213,7 @@ def graph(
 
     for tensor in order:
         add(tensor)
-        node = tensor._node
+        node = tensor.node
         if node is None:
             continue
         for parent in node.inputs:
@@ -236,7 +236,7 @@ def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, ed
             if total is None:
                 continue
             nodes[id(tensor)].grad = np.array(total.numpy())
-            node = tensor._node
+            node = tensor.node
             if node is None:
                 continue
             pending = {key: list(v) for key, v in by_pair.items() if key[1] == id(tensor)}
@@ -419,7 +419,7 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
     gradient is the sum over j. Nodes are named ``y_i``, ``w_ij``, ``b_j``, ``z_j`` (with the
     case when there are several).
     """
-    node = output._node
+    node = output.node
     if node is None or node.op not in ("linear", "matmul"):
         op = "a leaf" if node is None else f"'{node.op}'"
         raise ValueError(f"zoom: expected the output of a linear or matmul op, got {op}")

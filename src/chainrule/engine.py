@@ -9,7 +9,8 @@ consumer has sent its part, its total is complete when it is used: that total is
 
     dE/dy_i = sum_j dE/dz_j * dz_j/dy_i
 
-the sum over the units j that y_i feeds. Nothing else in chainrule adds gradients together.
+the sum over the units j that y_i feeds. Nothing else in chainrule adds gradients together
+(the training step's loop, :func:`_propagate_arrays`, runs its three lines inline).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
+from chainrule.engine import apply
 from chainrule.ops.elementwise import _exp
 from chainrule.ops.reduce import _sum, expand_reduced
 from chainrule.ops.registry import ShapeError, array_of, primitive
@@ -89,6 +90,8 @@ _softplus = primitive(
 
 def sigmoid(z: Any) -> Tensor:
     """The logistic function y = 1 / (1 + e^-z), exact and warning-free at any z."""
+    if type(z) is Tensor:  # the common case: straight to the engine
+        return apply(_sigmoid, (z,), {})
     return _sigmoid(as_tensor(z))
 
 
@@ -97,11 +100,15 @@ logistic = sigmoid
 
 def tanh(x: Any) -> Tensor:
     """Hyperbolic tangent."""
+    if type(x) is Tensor:  # the common case: straight to the engine
+        return apply(_tanh, (x,), {})
     return _tanh(as_tensor(x))
 
 
 def relu(x: Any) -> Tensor:
     """max(x, 0); the derivative at 0 is taken as 0."""
+    if type(x) is Tensor:  # the common case: straight to the engine
+        return apply(_relu, (x,), {})
     return _relu(as_tensor(x))
 
 

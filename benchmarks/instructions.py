@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"instructions: no chainrule package in {args.src}", file=sys.stderr)
         return 2
     if shutil.which("valgrind") is None or shutil.which("setarch") is None:
-        print("instructions: needs valgrind and setarch (apt-get install valgrind)", file=sys.stderr)
+        print("instructions: needs valgrind (apt-get install valgrind)", file=sys.stderr)
         return 2
     if args.what in ("chain", "both"):
         print(f"chain: {per_unit('chain', 'chainrule', args.src):,} instructions per op")

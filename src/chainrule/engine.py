@@ -249,7 +249,12 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     saved = None
     if primitive.saves:
         data, saved = data
-    out = _wrap(data)
+    # the output tensor: Tensor._wrap's fields, set here (a call per op is dear on this path)
+    out = _new(Tensor)
+    out.data = data
+    out.grad = out.name = None
+    out.requires_grad = False
+    out._primitive = None
     if not _threads_not_recording or mode.grad_enabled:
         for t in inputs:
             if t.requires_grad:
@@ -278,6 +283,7 @@ def _check_operands(primitive: Primitive, inputs: tuple[Tensor, ...]) -> None:
 
 _other_libraries = backend.other_libraries
 _wrap = Tensor._wrap
+_new = object.__new__
 # C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
 _array = operator.attrgetter("data")
 _shape = operator.attrgetter("data.shape")

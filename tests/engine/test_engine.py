@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 import weakref
 
 import numpy as np
@@ -170,6 +171,36 @@ def test_no_grad_records_nothing() -> None:
     assert z.requires_grad and z.node.op == "mul"
     with pytest.raises(RuntimeError, match="does not require a gradient"):
         y.sum().backward()
+
+
+def test_no_grad_on_one_thread_leaves_another_recording() -> None:
+    # apply reads a global count of threads with recording off before the per-thread switch:
+    # the count must follow every switch, through exceptions and backward, and stay per thread
+    from chainrule import engine
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def without_grad() -> None:
+        with cr.no_grad():
+            seen.append((x * 2).requires_grad)
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=without_grad)
+    worker.start()
+    assert inside.wait(10)
+    assert engine._threads_not_recording == 1
+    assert (x * 2).requires_grad  # this thread still records
+    with cr.no_grad():
+        assert not (x * 2).requires_grad
+    release.set()
+    worker.join(10)
+    with pytest.raises(KeyError), cr.no_grad():
+        raise KeyError("leaves the block by an exception")
+    (x * x).sum().backward()  # backward turns recording off and on again for its rules
+    assert seen == [False] and engine._threads_not_recording == 0
+    assert (x * 2).requires_grad and cr.is_grad_enabled()
 
 
 def test_detach_shares_values_and_blocks_the_gradient() -> None:

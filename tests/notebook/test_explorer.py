@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +141,6 @@ def test_in_a_kernel_it_displays_as_a_widget_and_answers():
 
 # -- 3. its JavaScript in chromium ---------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
 
 # anywidget's side, reduced to what the module uses: get, on("msg:custom"), send. The module is
 # imported from a blob URL, as anywidget imports it, and rendered into a fresh element.
@@ -165,54 +163,43 @@ async ([esm, state]) => {
 """
 
 
-def test_in_chromium_clicking_a_hidden_unit_shows_the_librarys_terms(case):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+def test_in_chromium_clicking_a_hidden_unit_shows_the_librarys_terms(case, chromium):
     net, x, t, loss = case
     w = cr.explorer(net, (x, t), loss)
     terms, dE_dy = library_terms(net, x, t, loss, 1, 1)
-    with sync_api.sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
-            )
-        except Exception as error:  # a chromium that cannot start here is not a bug of ours
-            pytest.skip(f"chromium could not be launched: {error}")
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.expose_function(
-            "chainruleKernel", lambda text: json.dumps(w.explorer.answer(json.loads(text)))
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.expose_function(
+        "chainruleKernel", lambda text: json.dumps(w.explorer.answer(json.loads(text)))
+    )
+    page.set_content("<!doctype html><html><body></body></html>")
+    page.evaluate(HARNESS, [w._esm, {"_markup": w._markup, "_style": w._style}])
+    page.wait_for_selector("#widget[data-ready=true]")
+    page.click("#btn-all")  # Playwright's selectors reach into the widget's shadow root
+    page.click("g.unit[data-layer='1'][data-unit='1']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    rows = page.locator("#paths-table tbody tr")
+    assert rows.count() == len(terms) == 2
+    for k, term in enumerate(terms):
+        cells = rows.nth(k).locator("td")
+        w_ij, dE_dz, product = (
+            float(cells.nth(c).inner_text().replace("\u2212", "-")) for c in range(3)
         )
-        page.set_content("<!doctype html><html><body></body></html>")
-        page.evaluate(HARNESS, [w._esm, {"_markup": w._markup, "_style": w._style}])
-        page.wait_for_selector("#widget[data-ready=true]")
-        page.click("#btn-all")  # Playwright's selectors reach into the widget's shadow root
-        page.click("g.unit[data-layer='1'][data-unit='1']")
-        page.wait_for_selector("#paths-box:not([hidden])")
-        rows = page.locator("#paths-table tbody tr")
-        assert rows.count() == len(terms) == 2
-        for k, term in enumerate(terms):
-            cells = rows.nth(k).locator("td")
-            w_ij, dE_dz, product = (
-                float(cells.nth(c).inner_text().replace("\u2212", "-")) for c in range(3)
+        assert w_ij == pytest.approx(term.w, rel=1e-4, abs=1e-6)
+        assert dE_dz == pytest.approx(term.dE_dz, rel=1e-4, abs=1e-9)
+        assert product == pytest.approx(term.product, rel=1e-4, abs=1e-9)
+    engine = float(page.inner_text("#paths-engine").replace("\u2212", "-"))
+    assert engine == pytest.approx(dE_dy, rel=1e-4, abs=1e-9)
+    # the three linked views work inside the shadow root too
+    page.click("#views-box li[data-testid=view-graph-1]")
+    for view in ("hinton", "matrix", "graph"):
+        for j in range(len(terms)):
+            item = page.locator(f"#views-box li[data-testid=view-{view}-{j}]")
+            assert float(item.get_attribute("data-value")) == pytest.approx(
+                terms[j].product, abs=1e-12
             )
-            assert w_ij == pytest.approx(term.w, rel=1e-4, abs=1e-6)
-            assert dE_dz == pytest.approx(term.dE_dz, rel=1e-4, abs=1e-9)
-            assert product == pytest.approx(term.product, rel=1e-4, abs=1e-9)
-        engine = float(page.inner_text("#paths-engine").replace("\u2212", "-"))
-        assert engine == pytest.approx(dE_dy, rel=1e-4, abs=1e-9)
-        # the three linked views work inside the shadow root too
-        page.click("#views-box li[data-testid=view-graph-1]")
-        for view in ("hinton", "matrix", "graph"):
-            for j in range(len(terms)):
-                item = page.locator(f"#views-box li[data-testid=view-{view}-{j}]")
-                assert float(item.get_attribute("data-value")) == pytest.approx(
-                    terms[j].product, abs=1e-12
-                )
-                assert ("linked" in item.get_attribute("class").split()) == (j == 1)
-        # the notebook's own styles are untouched: the page's stylesheet lives in the shadow root
-        assert page.evaluate("document.head.querySelectorAll('style').length") == 0
-        browser.close()
+            assert ("linked" in item.get_attribute("class").split()) == (j == 1)
+    # the notebook's own styles are untouched: the page's stylesheet lives in the shadow root
+    assert page.evaluate("document.head.querySelectorAll('style').length") == 0
     assert not errors, errors

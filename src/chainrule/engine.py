@@ -406,6 +406,30 @@ def _backward_pass(
     return _as_owned(results, seeds, create_graph)
 
 
+def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tuple[Tensor, Any]]:
+    """Every leaf's gradient total from one output and its seed array: ``Tensor.backward``'s
+    common case (no ``gradient=`` tensor, no ``create_graph``), as :func:`backward_pass` runs it,
+    in one call. A training step pays for every call and container of its backward at cold
+    caches (the step's matrix products have just evicted them), so this lane builds no seeds
+    list, no results dict and no wrapped seed; the work is the same three steps (order, rules,
+    owned totals). Returns ``(leaf, total)`` pairs, the totals wrapped as tensors.
+    """
+    if type(seed) is not numpy.ndarray or (_anomaly_threads and mode.detect_anomaly):
+        totals = backward_pass([output], [_wrap(seed)], retain_graph=retain_graph)
+        return list(totals.values())
+    collecting = gc.isenabled()
+    gc.disable()  # as in backward_pass: the pass creates no cycles
+    was_recording = _set_recording(False)
+    try:
+        order = reverse_topological_order((output,))
+        results = _propagate_arrays(order, {id(output): seed}, retain_graph)
+        return list(_as_owned(results, [seed], False).values())
+    finally:
+        _set_recording(was_recording)
+        if collecting:
+            gc.enable()
+
+
 def _propagate_arrays(order: list[Tensor], totals: dict, retain_graph: bool) -> dict:
     """:func:`_propagate` for every training step's case: rules on bare arrays, every leaf a
     target, no anomaly checks. The same walk without the branches for the other cases, which

@@ -186,22 +186,31 @@ class Tensor:
                 "backward: this tensor does not require a gradient (no input had "
                 "requires_grad=True, or it was computed under no_grad)"
             )
-        seed = self._seed(gradient)
-        totals = _engine.backward_pass(
-            [self], [seed], retain_graph=retain_graph or create_graph, create_graph=create_graph
-        )
-        for leaf, total in totals.values():
+        if gradient is None and not create_graph:  # a training step's backward: one call
+            totals = _engine.backward_to_leaves(self, self._unit_seed(), retain_graph)
+        else:
+            totals = _engine.backward_pass(
+                [self],
+                [self._seed(gradient)],
+                retain_graph=retain_graph or create_graph,
+                create_graph=create_graph,
+            ).values()
+        for leaf, total in totals:
             leaf.grad = total if leaf.grad is None else leaf.grad + total
+
+    def _unit_seed(self) -> Any:
+        """dE/dE = 1 for a one-element output, as an array (a larger one needs ``gradient=``)."""
+        data = self.data
+        if (data.size if type(data) is np.ndarray else backend.size(data)) != 1:
+            raise RuntimeError(
+                f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
+                "scalar first"
+            )
+        return _unit_seed(data)
 
     def _seed(self, gradient: ArrayLike | None) -> Tensor:
         if gradient is None:
-            data = self.data
-            if (data.size if type(data) is np.ndarray else backend.size(data)) != 1:
-                raise RuntimeError(
-                    f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
-                    "scalar first"
-                )
-            return Tensor._wrap(_unit_seed(data))
+            return Tensor._wrap(self._unit_seed())
         if isinstance(gradient, Tensor):
             seed = gradient
         else:

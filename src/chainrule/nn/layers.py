@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, ops
+from chainrule.engine import apply
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.module import (
@@ -105,10 +106,11 @@ class Linear(Module):
                 f"Linear({self.n_in}, {self.n_out}): input has shape {tuple(x.shape)}; "
                 f"expected (n_cases, {self.n_in})"
             )
+        # straight to the engine (the operands are tensors and their shapes are checked above)
         if self.bias is None:
-            return _MATMUL(x, self.weight)
+            return apply(_MATMUL, (x, self.weight), {})
         # one primitive: the product and an in-place bias add, no extra pass over a copy
-        return _LINEAR(x, self.weight, self.bias)
+        return apply(_LINEAR, (x, self.weight, self.bias), {})
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -140,7 +142,7 @@ class Logistic(_Unit):
     """The logistic unit y = 1 / (1 + e^-z), with dy/dz = y (1 - y) (alias ``Sigmoid``)."""
 
     def forward(self, z: Any) -> Tensor:
-        return _SIGMOID(z) if isinstance(z, Tensor) else ops.sigmoid(z)
+        return apply(_SIGMOID, (z,), {}) if isinstance(z, Tensor) else ops.sigmoid(z)
 
 
 Sigmoid = Logistic

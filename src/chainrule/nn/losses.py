@@ -30,6 +30,7 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.backend import to_numpy
+from chainrule.engine import apply
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
 from chainrule.ops.nn import check_labels
@@ -220,7 +221,7 @@ class CrossEntropy(Loss):
             check_labels(targets, shape[1], shape)
         # the engine's fused primitive (shapes checked above): one node, stable, and backward
         # sends (softmax(z) - t) / n
-        return _SOFTMAX_CROSS_ENTROPY(output, targets=targets, reduction="mean")
+        return apply(_SOFTMAX_CROSS_ENTROPY, (output,), {"targets": targets, "reduction": "mean"})
 
     def _targets(self, output: Tensor, target: Any) -> Any:
         """Integer labels (n,), or probabilities (n, k); the op checks the labels' range."""

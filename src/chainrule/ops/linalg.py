@@ -98,6 +98,9 @@ def _sum_rows(g: Any) -> Any:
     return array_module(g).sum(g, axis=0)
 
 
+# ``ndarray.sum`` is a Python wrapper around this reduction: a frame a step, for nothing
+_add_reduce = numpy.add.reduce
+
 # ``@``, ``.T``, ``.reshape`` and ``.sum`` mean the same on arrays and on tensors, so these rules
 # run in both modes without a primitive call per step (the layer's backward is the hot path).
 _linear = primitive(
@@ -108,7 +111,7 @@ _linear = primitive(
         x.T @ g if x.ndim == 2 else _as_rows(x).T @ _as_rows(g)
     ),
     lambda g, out, x, weight, bias: (
-        g.sum(axis=0) if type(g) is numpy.ndarray and g.ndim == 2 else _sum_rows(_as_rows(g))
+        _add_reduce(g, 0) if type(g) is numpy.ndarray and g.ndim == 2 else _sum_rows(_as_rows(g))
     ),
     doc="z = x @ W + b for a layer: dE/dw_ij = sum over cases of y_i dE/dz_j, dE/db_j = dE/dz_j.",
 )

@@ -19,6 +19,9 @@ from chainrule.ops.registry import ShapeError, array_of, primitive
 from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
 
+# the reductions themselves: ``ndarray.max`` and ``.sum`` are Python wrappers around them
+_add_reduce, _max_reduce = numpy.add.reduce, numpy.maximum.reduce
+
 
 @numpy.errstate(over="ignore")  # the decorator form: thread-safe, and no errstate object per call
 def _logistic(z: Any) -> Any:
@@ -257,10 +260,10 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
     n_classes = logits.shape[-1]
-    peak = logits.max(axis=-1, keepdims=True)
+    peak = _max_reduce(logits, -1, keepdims=True)
     shifted = logits - peak
     residual = xp.exp(shifted)
-    sums = residual.sum(axis=-1, keepdims=True)
+    sums = _add_reduce(residual, -1, keepdims=True)
     residual /= sums  # the softmax y
     log_sums = xp.log(sums.reshape(sums.shape[:-1]))
     if targets.dtype.kind in "iu":  # log sum exp - z_label, with both shifted by the max
@@ -272,7 +275,7 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
         losses = log_sums + peak[..., 0] - (targets * logits).sum(axis=-1)
         residual -= targets
     if reduction != "none":
-        total = losses.sum()
+        total = _add_reduce(losses, None)
         losses = total / losses.size if reduction == "mean" and losses.size else total
     return xp.asarray(losses, dtype=logits.dtype), residual
 
@@ -324,7 +327,7 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
             return
         labels = backend.to_numpy(labels)
     unsigned = labels if labels.dtype.kind == "u" else labels.view(_UNSIGNED[labels.dtype.itemsize])
-    if unsigned.max() < n_classes:
+    if _max_reduce(unsigned, None) < n_classes:
         return
     bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]
     raise ValueError(

@@ -52,7 +52,8 @@ class Tensor:
     """
 
     # The op that produced the tensor is kept on the tensor itself (``_primitive``, ``_inputs``,
-    # ``_params``, ``_saved``; ``_origin`` only where anomaly mode set it), as
+    # ``_params``, ``_saved``, and ``_seq``, its place in the order ops ran; ``_origin`` only
+    # where anomaly mode set it), as
     # PyTorch keeps ``grad_fn`` on its tensor: one object per recorded op, not two. ``node``
     # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None.
     __slots__ = (
@@ -64,6 +65,7 @@ class Tensor:
         "_inputs",
         "_params",
         "_saved",
+        "_seq",
         "_origin",
         "__weakref__",
     )

@@ -79,6 +79,92 @@ def test_the_same_leaf_in_two_separate_outputs_accumulates_across_backward_calls
 
 
 # ---------------------------------------------------------------------------------------------
+# The order of the walk: a tensor's total must be complete before its rules run. The training
+# step's backward visits the latest op first (no separate sort); these graphs would break a
+# walk that went by depth or by the order the inputs are listed.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_tensor_used_at_the_bottom_and_at_the_top_of_a_long_chain() -> None:
+    def f(x):
+        y = x * 2.0
+        h = y
+        for _ in range(40):
+            h = h * 0.9 + 0.1
+        return (h + y * y).sum()  # y feeds the chain's first op and the very last ones
+
+    closed = 2.0 * 0.9**40 + 8.0 * X0
+    _check(f, X0, closed)
+
+
+def test_an_early_op_consumed_only_at_the_end() -> None:
+    def f(x):
+        a = x * 3.0  # made first, used last
+        b = x
+        for _ in range(10):
+            b = cr.sigmoid(b)
+        return (a * b).sum()
+
+    x = cr.tensor(X0, requires_grad=True)
+    f(x).backward()
+    cr.gradcheck(f, [X0], raise_on_failure=True)
+    b, slope = X0.copy(), np.ones(3)
+    for _ in range(10):
+        b = 1 / (1 + np.exp(-b))
+        slope = slope * b * (1 - b)
+    np.testing.assert_allclose(x.grad.numpy(), 3.0 * b + 3.0 * X0 * slope, rtol=1e-12)
+
+
+def test_two_branches_built_in_turns_and_joined() -> None:
+    def f(x):
+        u, v = x, x
+        for k in range(6):  # the branches' ops interleave in the order they ran
+            u = u * (1.0 + 0.1 * k)
+            v = cr.tanh(v) if k % 2 else v + u
+        return (u * v).sum()
+
+    cr.gradcheck(f, [X0], raise_on_failure=True)
+    cr.gradcheck(f, [X0], order=2, raise_on_failure=True)
+
+
+def test_backward_pass_with_repeated_outputs_and_a_leaf_among_them() -> None:
+    x = cr.tensor(X0, requires_grad=True)
+    y = x * x
+    ones = cr.tensor(np.ones(3))
+    totals = cr.engine.backward_pass([y, y, x], [ones, ones, ones])
+    (leaf, grad), = totals.values()
+    assert leaf is x
+    np.testing.assert_allclose(grad.numpy(), 1.0 + 2 * (2 * X0))
+
+
+def test_graphs_built_on_two_threads_at_once_each_get_their_own_gradient() -> None:
+    import threading
+
+    results, barrier = {}, threading.Barrier(2)
+
+    def work(name: str, scale: float) -> None:
+        x = cr.tensor(X0 * scale, requires_grad=True)
+        barrier.wait()
+        h = x
+        for _ in range(200):  # the two threads' ops take turns for numbers
+            h = cr.sigmoid(h) * 2.0
+        h.sum().backward()
+        results[name] = (x.grad.numpy(), h)
+
+    threads = [threading.Thread(target=work, args=(n, s)) for n, s in (("a", 1.0), ("b", -0.5))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name, scale in (("a", 1.0), ("b", -0.5)):
+        h, slope = X0 * scale, np.ones(3)
+        for _ in range(200):
+            y = 1 / (1 + np.exp(-h))
+            slope, h = slope * 2.0 * y * (1 - y), 2.0 * y
+        np.testing.assert_allclose(results[name][0], slope, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
 # The seed's picture: two hidden logistic units i feeding three logistic units j
 # ---------------------------------------------------------------------------------------------
 

@@ -132,7 +132,7 @@ def test_backward_pass_with_repeated_outputs_and_a_leaf_among_them() -> None:
     y = x * x
     ones = cr.tensor(np.ones(3))
     totals = cr.engine.backward_pass([y, y, x], [ones, ones, ones])
-    (leaf, grad), = totals.values()
+    ((leaf, grad),) = totals.values()
     assert leaf is x
     np.testing.assert_allclose(grad.numpy(), 1.0 + 2 * (2 * X0))
 

@@ -6,7 +6,6 @@ saved output (the logistic unit's dy/dz = y (1 - y)) or because only a fused for
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy
@@ -21,17 +20,16 @@ from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
 
 # the reductions themselves: ``ndarray.max`` and ``.sum`` are Python wrappers around them
-_add_reduce, _max_reduce, _min_reduce = numpy.add.reduce, numpy.maximum.reduce, numpy.minimum.reduce
+_add_reduce, _max_reduce = numpy.add.reduce, numpy.maximum.reduce
 
 
+@numpy.errstate(over="ignore")  # the decorator form: thread-safe, and no errstate object per call
 def _logistic(z: Any) -> Any:
     """1 / (1 + e^-z), exact at any z, in four passes over one fresh array.
 
     Where e^-z overflows (z < -709 in float64, -88 in float32) it becomes inf and 1 / (1 + inf)
-    is exactly 0, the right limit; only NumPy's overflow warning is silenced. Silencing costs a
-    training step about a hundredth of its time (``errstate`` runs Python code and a context
-    variable, at cold caches after the layer's matrix product), so a layer whose smallest z
-    cannot overflow (one read of z, in C) skips it: the same four passes, the same values.
+    is exactly 0, the right limit; only NumPy's overflow warning is silenced (for the whole
+    function: its other passes cannot overflow).
     """
     xp = array_module(z)
     if xp is not numpy:  # the standard has no out= and no errstate: e^-z = inf gives 0 anyway
@@ -40,39 +38,10 @@ def _logistic(z: Any) -> Any:
         return 1 / (1 + xp.exp(-z))
     if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
         z = z.astype(xp.float64)
-    if z.ndim and z.dtype.kind == "f" and z.size and _min_reduce(z, None) > _exp_limit(z.dtype):
-        return _logistic_into_fresh(z)
-    return _logistic_saturating(z)
-
-
-def _logistic_into_fresh(z: Any) -> Any:
-    """1 / (1 + e^-z) on a NumPy array of at least one dimension, in a fresh array."""
-    y = numpy.negative(z)
-    numpy.exp(y, out=y)
+    y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
+    xp.exp(y, out=y)
     y += 1
-    return numpy.reciprocal(y, out=y)
-
-
-@numpy.errstate(over="ignore")  # the decorator form: thread-safe, and no errstate object per call
-def _logistic_saturating(z: Any) -> Any:
-    """:func:`_logistic` where e^-z may overflow to inf (the warning silenced), or z is 0-d."""
-    if not z.ndim:  # a 0-d result must be an array too
-        y = numpy.asarray(-z)
-        numpy.exp(y, out=y)
-        y += 1
-        return numpy.reciprocal(y, out=y)
-    return _logistic_into_fresh(z)
-
-
-_exp_limits: dict[Any, float] = {}
-
-
-def _exp_limit(dtype: Any) -> float:
-    """The z above which e^-z is finite in ``dtype``, with a margin (-88 for float32)."""
-    limit = _exp_limits.get(dtype)
-    if limit is None:
-        limit = _exp_limits[dtype] = -math.floor(float(numpy.log(numpy.finfo(dtype).max)))
-    return limit
+    return xp.reciprocal(y, out=y)
 
 
 def _logistic_vjp(g: Any, out: Any, z: Any) -> Any:

@@ -253,16 +253,16 @@ class GradientAverager:
     """Averages the gradients of ``params`` over the ranks, one flat bucket at a time.
 
     The parameters are packed, in their fixed order, into buckets of one dtype and at most
-    ``bucket_bytes`` bytes. :meth:`average` copies each ``p.grad`` (scaled by the rank's
-    weight) into its bucket, sums each bucket over the ranks with one in-place ``Allreduce``,
-    divides by the total weight and hands every parameter its averaged gradient as a view into
-    the bucket (as DDP's ``gradient_as_bucket_view``: valid until the next :meth:`average`; copy
-    it to keep it longer; it saves a copy of every gradient per step). The last bucket
-    carries three more numbers per step for free: the weighted loss, the weight, and which
-    parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so the
-    optimizer skips it as it would in one process), and whether any rank was interrupted (see
-    :meth:`World.deferring_interrupts`): then every rank raises ``KeyboardInterrupt`` at this
-    same step.
+    ``bucket_bytes`` bytes. :meth:`average` copies each ``p.grad`` (scaled by the rank's weight)
+    into its bucket, sums each bucket over the ranks with one in-place ``Allreduce``, divides by
+    the total weight and hands every parameter its averaged gradient as a tensor whose array is
+    a view into the bucket (as DDP's ``gradient_as_bucket_view``: valid until the next
+    :meth:`average`; copy it to keep it longer; it saves a copy of every gradient per step). The
+    last bucket carries three more numbers per step for free: the weighted loss, the weight, and
+    which parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so
+    the optimizer skips it as it would in one process), and whether any rank was interrupted
+    (see :meth:`World.deferring_interrupts`): then every rank raises ``KeyboardInterrupt`` at
+    this same step.
 
     The buckets live on the host (NumPy), where MPI reads them. A parameter of another array
     library (PyTorch, CuPy, JAX, array-api-strict) or on a device has its gradient copied to the
@@ -335,7 +335,8 @@ class GradientAverager:
                 grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
                 if grad is not None and self.elsewhere[index]:  # back to its library and device
                     grad = backend.asarray_like(grad, param.data, dtype=param.data.dtype)
-                param.grad = grad
+                # a tensor, as backward leaves it (``p.grad.numpy()``, ``p.grad.data`` work)
+                param.grad = None if grad is None else Tensor._wrap(grad)
         return float(head[0]) * scale
 
 

@@ -181,6 +181,7 @@ def test_averaged_gradients_are_the_whole_batch_gradient(loss_name, size):
     assert losses == pytest.approx([whole_loss] * size, rel=1e-12)
     for part, _, _ in locals_:
         for mine, reference in zip(part.parameters(), whole.parameters()):
+            assert isinstance(mine.grad, Tensor)  # as backward leaves it, not a bare array
             np.testing.assert_allclose(mine.grad, reference.grad, rtol=1e-12, atol=1e-14)
 
 
@@ -347,7 +348,8 @@ def test_gradients_of_another_array_library_are_averaged_through_the_host(librar
     run_ranks(2, average)
     for part in parts:
         for mine, reference in zip(part.parameters(), whole.parameters()):
-            grad = mine.grad.data if isinstance(mine.grad, Tensor) else mine.grad
+            assert isinstance(mine.grad, Tensor)
+            grad = mine.grad.data
             assert backend.array_module(grad) is backend.namespace(xp)
             assert str(backend.device_of(grad)) == str(device)
             np.testing.assert_allclose(backend.to_numpy(grad), reference.grad.data, rtol=1e-12)

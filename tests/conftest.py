@@ -59,21 +59,30 @@ def trained_run(tmp_path_factory):
 
 #: Debian's chromium, which the browser tests drive through Playwright (.ci/run installs it).
 CHROMIUM = "/usr/bin/chromium"
+#: Headless, and nothing that would reach the network on its own.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium():
-    """A headless Chromium (Playwright), for one test: the test that takes it is skipped, saying
-    why, where Playwright or /usr/bin/chromium is missing or the browser cannot start. (One test
-    at a time: Playwright's synchronous API runs one instance per thread.)"""
+    """A headless Chromium (Playwright), launched once for every browser test of the session:
+    each test opens its own pages. A test that takes it is skipped, saying why, where Playwright
+    or /usr/bin/chromium is missing or the browser cannot start. (Playwright's synchronous API
+    runs one instance per thread, so this is the only launch in the tests.)"""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
     with sync_api.sync_playwright() as p:
         try:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
-            )
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         except Exception as error:  # a chromium that cannot start here is not a bug of ours
             pytest.skip(f"chromium could not be launched: {error}")
         yield browser

@@ -1,9 +1,7 @@
 """Drawings that can be read: no two labels overlap, one colour convention (the page's), and
 implementation nodes hidden on request."""
 
-import os
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -121,33 +119,22 @@ def test_cli_graph_hides_implementation_nodes(tmp_path):
     assert "reshape" not in text and "concatenate" not in text and "(sum of 3)" in text
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) or shutil.which("chromium")), reason="chromium is not installed"
-)
-def test_no_two_labels_overlap_in_a_browser():
+def test_no_two_labels_overlap_in_a_browser(chromium):
     """The browser's own text boxes (getBBox), the page test's check."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     drawings = _drawings()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"]
-        )
-        try:
-            page = browser.new_page()
-            for name, svg in drawings.items():
-                page.set_content(f"<html><body>{svg}</body></html>")
-                boxes = page.eval_on_selector_all(
-                    "svg text",
-                    "els => els.map(e => { const b = e.getBBox(); "
-                    "return [b.x, b.y, b.width, b.height, e.textContent]; })",
-                )
-                shrunk = [(x + 0.25, y + 0.25, w - 0.5, h - 0.5, t) for x, y, w, h, t in boxes]
-                assert _overlapping(shrunk) == [], name
-        finally:
-            browser.close()
+    page = chromium.new_page()
+    try:
+        for name, svg in drawings.items():
+            page.set_content(f"<html><body>{svg}</body></html>")
+            boxes = page.eval_on_selector_all(
+                "svg text",
+                "els => els.map(e => { const b = e.getBBox(); "
+                "return [b.x, b.y, b.width, b.height, e.textContent]; })",
+            )
+            shrunk = [(x + 0.25, y + 0.25, w - 0.5, h - 0.5, t) for x, y, w, h, t in boxes]
+            assert _overlapping(shrunk) == [], name
+    finally:
+        page.close()
 
 
 def test_zoom_expands_a_linear_op_into_its_scalar_graph_with_the_same_numbers():

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import socket
 import threading
 import time
@@ -18,25 +16,9 @@ import time
 import numpy as np
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-sync_api = pytest.importorskip(
+pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )
-if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
 uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 Image = pytest.importorskip("PIL.Image")
@@ -78,14 +60,9 @@ def server_url():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as error:  # a chromium that cannot start here is not a bug of ours
-            pytest.skip(f"chromium could not be launched: {error}")
-        yield browser
-        browser.close()
+def browser(chromium):
+    """The session's chromium (tests/conftest.py): skipped there, saying why, if it cannot run."""
+    return chromium
 
 
 @pytest.fixture

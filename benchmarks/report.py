@@ -337,7 +337,9 @@ def _headline(by_cores: dict[int, list]) -> str:
     lines = [
         "## Headline ratios (same run, same cores)",
         "",
-        "Below 1 chainrule is faster.",
+        "Below 1 chainrule is faster. *Paired*: the median over rounds of the ratio within each "
+        "round (the systems take turns in a round), steadier on a shared machine than the ratio "
+        "of the two medians before it.",
         "",
         "| ratio | " + " | ".join(_cores(n) for n in counts) + " |",
         "|---|" + "---:|" * len(counts),
@@ -356,7 +358,26 @@ def _same_run_ratio(by_key: dict, key: str, system: str, invert: bool = False) -
     if not mine or not theirs:
         return None
     value = theirs["median"] / mine if invert else mine / theirs["median"]
-    return f"{value:.3f}x"  # three places: the targets sit at 1.03x
+    paired = None if invert else paired_ratio(task, system)
+    if paired is None:
+        return f"{value:.3f}x"  # three places: the targets sit at 1.03x
+    return f"{value:.3f}x (paired {paired:.3f}x)"
+
+
+def paired_ratio(task, system: str) -> float | None:
+    """The median over rounds of chainrule's time over ``system``'s in the same round.
+
+    The systems take turns within each round, so a slow stretch of a shared machine lands on
+    both sides of a round's ratio; the ratio of the two medians above can pair a fast round of
+    one with a slow round of the other. None with fewer than three complete rounds.
+    """
+    mine, theirs = task.results.get("chainrule", []), task.results.get(system, [])
+    ratios = [
+        statistics.median(a["times"]) / statistics.median(b["times"])
+        for a, b in zip(mine, theirs)
+        if a.get("times") and b.get("times")
+    ]
+    return statistics.median(ratios) if len(ratios) >= 3 else None
 
 
 def _flags(tasks: list) -> str:

@@ -236,6 +236,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
     parser.add_argument(
+        "--render",
+        default="",
+        metavar="JSON",
+        help="measure nothing: write the report of the raw results of an earlier run",
+    )
+    parser.add_argument(
         "--unset-openblas-coretype",
         action="store_true",
         help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the child processes",
@@ -260,6 +266,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.render:
+        return render_saved(Path(args.render), args.output)
     wanted = {w for w in args.only.split(",") if w}
     # task by task, each core count in turn: a workload's tables are measured close in time
     tasks = [
@@ -282,6 +290,20 @@ def main(argv: list[str] | None = None) -> int:
     seconds = facts["suite_seconds"]
     print(f"report written to {args.output}, raw results to {args.json} ({seconds:.0f} s)",
           file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def render_saved(raw_path: Path, output: Path) -> int:
+    """The report of a saved run (``--json``'s file), for a change to the report alone."""
+    try:
+        raw = json.loads(raw_path.read_text())
+        tasks = [Task(**fields) for fields in raw["tasks"]]
+        text = report.render(raw["facts"], tasks, gemm_flops)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"run.py: cannot render {raw_path}: {error}", file=sys.stderr)
+        return 2
+    _write(output, text)
+    print(f"report written to {output}", file=sys.stderr)
     return 0
 
 

@@ -144,3 +144,35 @@ def test_a_run_writes_where_output_says_and_leaves_the_docs_alone(tmp_path, monk
     assert run.main(["--cores", "1", "--output", str(mine)]) == 0
     assert mine.exists() and (tmp_path / "results" / "mine.json").exists()
     assert docs.read_bytes() == before
+
+
+def _mlp_task(chainrule: list[float], numpy: list[float]):
+    rounds = {"chainrule": chainrule, "numpy": numpy}
+    results = {name: [{"times": [t, t, t]} for t in times] for name, times in rounds.items()}
+    return run.Task("mlp1", "1. MLP", {"workload": "mlp"}, list(results), len(chainrule),
+                    results=results)  # fmt: skip
+
+
+def test_the_paired_ratio_is_the_median_of_each_rounds_ratio():
+    # the medians over rounds are equal (2.0 and 2.0); within each round chainrule is slower
+    task = _mlp_task([1.0, 2.0, 2.2], [0.9, 2.0, 2.0])
+    assert report.paired_ratio(task, "numpy") == pytest.approx(1.1)
+    cell = report._same_run_ratio({"mlp1": task}, "mlp1", "numpy")
+    assert cell == "1.000x (paired 1.100x)"
+    assert report.paired_ratio(_mlp_task([1.0, 2.0], [1.0, 1.0]), "numpy") is None  # 2 rounds
+
+
+def test_render_rebuilds_a_report_from_the_saved_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        run, "plan", lambda quick: [run.Task("sgemm", "Peak sgemm", dict(TINY_SGEMM), ["numpy"], 1)]
+    )
+    first, raw, again = tmp_path / "first.md", tmp_path / "r.json", tmp_path / "again.md"
+    assert run.main(["--cores", "1", "--output", str(first), "--json", str(raw)]) == 0
+    assert run.main(["--render", str(raw), "--output", str(again)]) == 0
+    assert again.read_text() == first.read_text()
+    (tmp_path / "broken.json").write_text("{not json")
+    capsys.readouterr()
+    assert run.main(["--render", str(tmp_path / "broken.json"), "--output", str(again)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.json" in err[0]
+    assert again.read_text() == first.read_text()  # the earlier report is untouched

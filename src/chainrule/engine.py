@@ -3,10 +3,11 @@
 Every op a Tensor goes through is recorded on its output tensor (the primitive, its input
 tensors, its parameters, its number in the order ops ran), which :class:`Node` reads.
 :func:`backward_pass` then visits the nodes from the output down, in reverse topological order,
-iteratively (the training step's case by those numbers, latest first: no separate sort). Each node asks its primitive's
-rule for the contribution it sends to each input, and :func:`sum_over_consumers` adds that
-contribution to the input's running total. Because a tensor is visited only after *every*
-consumer has sent its part, its total is complete when it is used: that total is exactly
+iteratively (the training step's case by those numbers, latest first: no separate sort). Each
+node asks its primitive's rule for the contribution it sends to each input, and
+:func:`sum_over_consumers` adds that contribution to the input's running total. Because a
+tensor is visited only after *every* consumer has sent its part, its total is complete when it
+is used: that total is exactly
 
     dE/dy_i = sum_j dE/dz_j * dz_j/dy_i
 

@@ -424,8 +424,8 @@ def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tu
     common case (no ``gradient=`` tensor, no ``create_graph``), as :func:`backward_pass` runs it,
     in one call. A training step pays for every call and container of its backward at cold
     caches (the step's matrix products have just evicted them), so this lane builds no seeds
-    list, no results dict and no wrapped seed; the work is the same three steps (order, rules,
-    owned totals). Returns ``(leaf, total)`` pairs, the totals wrapped as tensors.
+    list and wraps no seed; the work is the same (the walk, then the owned totals). Returns
+    ``(leaf, total)`` pairs, the totals wrapped as tensors.
     """
     if type(seed) is not numpy.ndarray or (_anomaly_threads and mode.detect_anomaly):
         totals = backward_pass([output], [_wrap(seed)], retain_graph=retain_graph)

@@ -71,12 +71,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A headless Chromium (Playwright), launched once for every browser test of the session:
-    each test opens its own pages. A test that takes it is skipped, saying why, where Playwright
-    or /usr/bin/chromium is missing or the browser cannot start. (Playwright's synchronous API
-    runs one instance per thread, so this is the only launch in the tests.)"""
+    """A headless Chromium (Playwright), launched once per test module that uses it: each test
+    opens its own pages. A test that takes it is skipped, saying why, where Playwright or
+    /usr/bin/chromium is missing or the browser cannot start. This is the only launch in the
+    tests. Not once per session: Playwright's synchronous API keeps an event loop running in
+    the main thread while it is open, and a later test's ``asyncio.run`` would refuse to start."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")

@@ -61,7 +61,7 @@ def server_url():
 
 @pytest.fixture(scope="module")
 def browser(chromium):
-    """The session's chromium (tests/conftest.py): skipped there, saying why, if it cannot run."""
+    """This module's chromium (tests/conftest.py): skipped there, saying why, if it cannot run."""
     return chromium
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.engine import backward_pass, enable_grad
+from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------
@@ -93,7 +94,14 @@ def gradient(
             retain_graph=create_graph if retain_graph is None else retain_graph,
             create_graph=create_graph,
         )
-    return [totals[id(x)][1] if id(x) in totals else _zeros_like(x) for x in inputs]
+    results, given = [], set()
+    for x in inputs:
+        total = totals[id(x)][1] if id(x) in totals else _zeros_like(x)
+        if id(x) in given:  # the same input twice: two gradients, not one object twice
+            total = total * 1
+        given.add(id(x))
+        results.append(total)
+    return results
 
 
 def _scalar_seed(out: Tensor, op: str) -> Tensor:
@@ -125,9 +133,14 @@ def _zeros_like(x: Tensor) -> Tensor:
 
 
 def _variable(value: Any) -> Tensor:
-    """A tensor to differentiate with respect to; one that already requires grad is used as is."""
+    """A tensor to differentiate with respect to. One that already requires grad (an outer
+    transform or the user differentiates through it) becomes an alias recorded from it: the
+    derivative is then with respect to this argument alone, not to every other place the same
+    tensor reaches ``f`` (``f(x, x)`` gives each argument its own partial derivative), and the
+    outer derivative still flows through the alias."""
     if isinstance(value, Tensor) and value.requires_grad:
-        return value
+        with enable_grad():
+            return _reshape(value, shape=value.shape)
     if isinstance(value, Tensor):
         data = value.data
     else:  # an array keeps its library and device; numbers and lists become NumPy's

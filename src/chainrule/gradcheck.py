@@ -181,7 +181,8 @@ def _backward_of(f: Callable[..., Any], arrays: list[np.ndarray], rng) -> Callab
 
 def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:
     variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
-    out = _flat_output(f, variables)
+    with enable_grad():  # a check called inside no_grad still needs the graph
+        out = _flat_output(f, variables)
     grads = gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
     return [g.numpy() for g in grads]
 

@@ -366,3 +366,39 @@ def test_gradient_of_several_outputs_with_cotangents() -> None:
     np.testing.assert_allclose(g.numpy(), 2.0 + 0.5 * np.exp(X0))
     with pytest.raises(ValueError, match=r"cotangent has shape \(2,\) but the output has shape"):
         cr.gradient(a, [x], np.ones(2))
+
+
+def test_the_same_tensor_as_two_differentiated_arguments_gets_each_partial() -> None:
+    """f(a, b) = sum a b^2 at a = b = x: df/da = x^2, df/db = 2 a b; a tensor that already
+    requires grad, passed twice, must not give each argument the sum of both partials."""
+    x = cr.tensor(X0, requires_grad=True)
+
+    def f(a, b):
+        return (a * b**2).sum()
+
+    da, db = cr.grad(f, argnums=(0, 1))(x, x)
+    np.testing.assert_allclose(da.numpy(), X0**2, rtol=1e-12)
+    np.testing.assert_allclose(db.numpy(), 2 * X0**2, rtol=1e-12)
+    ja, jb = cr.jacobian(lambda a, b: a * b, argnums=(0, 1))(x, x)
+    np.testing.assert_allclose(ja.numpy(), np.diag(X0), rtol=1e-12)
+    np.testing.assert_allclose(jb.numpy(), np.diag(X0), rtol=1e-12)
+    # inside an outer grad the argument is such a tensor: d/dx sum(x^2) = 2x, d/dx sum(2x^2) = 4x
+    outer_a = cr.grad(lambda t: cr.grad(f, argnums=(0, 1))(t, t)[0].sum())(X0)
+    outer_b = cr.grad(lambda t: cr.grad(f, argnums=(0, 1))(t, t)[1].sum())(X0)
+    np.testing.assert_allclose(outer_a.numpy(), 2 * X0, rtol=1e-12)
+    np.testing.assert_allclose(outer_b.numpy(), 4 * X0, rtol=1e-12)
+
+
+def test_grad_treats_a_tensor_in_an_undifferentiated_argument_as_a_constant() -> None:
+    x = cr.tensor(X0, requires_grad=True)
+    g = cr.grad(lambda a, b: (a * b**2).sum(), argnums=0)(x, x)
+    np.testing.assert_allclose(g.numpy(), X0**2, rtol=1e-12)  # not x^2 + 2 x^2
+
+
+def test_gradient_of_one_input_listed_twice_gives_two_arrays() -> None:
+    x = cr.tensor(X0, requires_grad=True)
+    first, second = cr.gradient((x * x).sum(), [x, x])
+    np.testing.assert_allclose(first.numpy(), 2 * X0)
+    np.testing.assert_allclose(second.numpy(), 2 * X0)
+    first.data[...] = 0  # writing one must leave the other alone
+    np.testing.assert_allclose(second.numpy(), 2 * X0)

@@ -131,3 +131,11 @@ def test_bad_arguments_are_refused() -> None:
         cr.gradcheck(lambda x: x, [X], mode="fast")
     with pytest.raises(ValueError, match="order must be 1 or 2, not 3"):
         cr.gradcheck(lambda x: x, [X], order=3)
+
+
+def test_gradcheck_inside_no_grad_checks_the_real_derivatives() -> None:
+    """The analytic side needs the graph even when the caller turned recording off."""
+    with cr.no_grad():
+        assert cr.gradcheck(lambda x: (x**3).sum(), [[0.5, -1.0, 2.0]])
+        assert cr.gradcheck(lambda x: (x**3).sum(), [[0.5, -1.0, 2.0]], order=2)
+        assert not cr.gradcheck(lambda x: bad_square(x).sum(), [[0.5, -1.0, 2.0]])

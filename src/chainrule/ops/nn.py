@@ -238,9 +238,10 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
         one_hot = _one_hot(xp, logits, targets)
         losses = log_sums - xp.sum(shifted * one_hot, axis=-1)
         residual = residual - one_hot
-    else:
-        losses = log_sums + peak[..., 0] - xp.sum(targets * logits, axis=-1)
-        residual = residual - targets
+    else:  # sum_j t_j (log sum exp - z_j), shifted: exact when a row of t does not sum to 1
+        mass = xp.sum(targets, axis=-1)
+        losses = mass * log_sums - xp.sum(targets * shifted, axis=-1)
+        residual = residual * mass[..., None] - targets
     if reduction != "none":
         count = backend.size(losses)
         total = xp.sum(losses)
@@ -271,8 +272,10 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
         picked = shifted.reshape(-1, n_classes)[cells]
         losses = log_sums - picked.reshape(targets.shape)
         residual.reshape(-1, n_classes)[cells] -= 1
-    else:
-        losses = log_sums + peak[..., 0] - (targets * logits).sum(axis=-1)
+    else:  # sum_j t_j (log sum exp - z_j), shifted: exact when a row of t does not sum to 1
+        mass = _add_reduce(targets, -1)
+        losses = mass * log_sums - _add_reduce(targets * shifted, -1)
+        residual *= mass[..., None]  # d/dz_j = y_j sum_k t_k - t_j
         residual -= targets
     if reduction != "none":
         total = _add_reduce(losses, None)
@@ -290,8 +293,11 @@ def _softmax_cross_entropy_vjp(
     differentiable.
     """
     if saved is None:
+        probabilities = _target_probabilities(array_of(logits), targets)
         saved = _softmax_prim(logits, axis=logits.ndim - 1)
-        saved -= _target_probabilities(array_of(logits), targets)  # a fresh tensor: in place
+        if not backend.is_integer(targets.dtype, array_module(targets)):  # rows may not sum to 1
+            saved *= array_module(probabilities).sum(probabilities, axis=-1, keepdims=True)
+        saved -= probabilities  # a fresh tensor: in place
     if reduction == "none":
         return saved * _reshape(g, shape=g.shape + (1,))
     size = saved.size if type(saved) is numpy.ndarray else backend.size(array_of(saved))
@@ -339,8 +345,10 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
 def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of softmax(logits) against targets (class labels or probabilities per row).
 
-    Fused and stable at any logits; its gradient is softmax(logits) - targets (scaled by
-    1/cases for ``reduction="mean"``). The targets carry no gradient.
+    Per case the loss is -sum_j t_j log softmax(z)_j, with any targets t (a row need not sum to
+    1: a row of zeros drops its case). Fused and stable at any logits; its gradient is
+    softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and distributions
+    (scaled by 1/cases for ``reduction="mean"``). The targets carry no gradient.
     """
     logits = as_tensor(logits)
     targets = targets.data if isinstance(targets, Tensor) else targets

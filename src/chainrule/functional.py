@@ -289,6 +289,12 @@ def _forward_mode(
     def push_forward(tangents: list[Any]) -> list[Tensor]:
         if len(tangents) != len(transposed):
             raise ValueError(f"jvp: got {len(tangents)} tangents for {len(transposed)} inputs")
+        for k, (tangent, primal) in enumerate(zip(tangents, transposed)):
+            shape = tuple(tangent.shape) if hasattr(tangent, "shape") else np.shape(tangent)
+            if shape != primal.shape:
+                raise ValueError(
+                    f"jvp: tangent {k} has shape {shape} but input {k} has shape {primal.shape}"
+                )
         return gradient(transposed, dummies, tangents, retain_graph=True, create_graph=nested)
 
     return push_forward

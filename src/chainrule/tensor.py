@@ -41,6 +41,16 @@ def _unit_seed(data: Any) -> Any:
     return one.reshape(data.shape)
 
 
+def _not_numbers(data: Any, dtype: Any) -> str:
+    """Why values that NumPy stores as strings, objects or dates cannot be a tensor."""
+    shown = repr(data)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return (
+        f"tensor: a tensor holds numbers (bool, int, float or complex), not values of dtype "
+        f"{dtype} such as {shown}"
+    )
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -77,6 +87,8 @@ class Tensor:
         xp = array_module(data)
         if xp is np:
             self.data = xp.asarray(data, dtype=dtype)
+            if self.data.dtype.kind not in "biufc":
+                raise TypeError(_not_numbers(data, self.data.dtype))
         else:  # already the library's array: keep its device
             self.data = xp.asarray(data, dtype=backend.dtype_in(xp, dtype))
         self.requires_grad = False

@@ -77,9 +77,19 @@ def div(a: Any, b: Any) -> Tensor:
     return _div(*as_tensors(a, b))
 
 
-def _log_of_positive(a: Any) -> Any:
-    """log(a) where a > 0 and 0 elsewhere: d(a**b)/db = a**b log a vanishes with a**b at a = 0."""
-    return _log(_where(a, 1.0, condition=array_of(a) > 0))
+def _log_of_base(a: Any) -> Any:
+    """log(a) for d(a**b)/db = a**b log a: 0 at a = 0 (where a**b vanishes with it, as PyTorch
+    takes it) and NaN for a < 0, where a real a**b has no derivative in b."""
+    base = array_of(a)
+    log = _log(_where(a, 1.0, condition=base > 0))
+    return _where(log, float("nan"), condition=base >= 0)
+
+
+def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a**b)/da = b a**(b-1), which is 0 where b = 0 (a**0 is constant): the power there is
+    taken as a**1, since 0 * 0**-1 would be NaN (and warn)."""
+    slope = b * a ** _where(b - 1, 1.0, condition=array_of(b) != 0)
+    return unbroadcast(g * slope, a.shape)
 
 
 _power_scalar = primitive(
@@ -93,8 +103,8 @@ _power_scalar = primitive(
 _power = primitive(
     "power",
     lambda a, b: a**b,
-    lambda g, out, a, b: unbroadcast(g * b * a ** (b - 1), a.shape),
-    lambda g, out, a, b: unbroadcast(g * out * _log_of_positive(a), b.shape),
+    _power_base_rule,
+    lambda g, out, a, b: unbroadcast(g * out * _log_of_base(a), b.shape),
     doc="a ** b with both a tensor.",
 )
 
@@ -222,10 +232,28 @@ def _inside(x: Any, low: Any, high: Any) -> Any:
 
 
 def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
-    """Limit values to ``[low, high]`` (either bound may be None)."""
+    """Limit values to ``[low, high]`` (either bound may be None). A bound that is a tensor
+    requiring grad gets the gradient where it is the value (x beyond it), as PyTorch's
+    ``clamp`` gives it; x gets it where low <= x <= high."""
     if low is None and high is None:
         raise ValueError("clip: give low, high, or both")
+    if _differentiable(low) or _differentiable(high):
+        return _clip_to_tensors(as_tensor(x), low, high)
     return _clip(as_tensor(x), low=array_of(low), high=array_of(high))
+
+
+def _differentiable(value: Any) -> bool:
+    return isinstance(value, Tensor) and value.requires_grad
+
+
+def _clip_to_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
+    """clip as two recorded selections, so the bounds are differentiated too."""
+    out = x
+    if low is not None:
+        out = where(array_of(out) < array_of(low), low, out)
+    if high is not None:
+        out = where(array_of(out) > array_of(high), high, out)
+    return out
 
 
 _astype = primitive(
@@ -236,10 +264,16 @@ _astype = primitive(
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
-    """A copy in ``dtype``; the gradient is cast back to the input's dtype."""
+    """A copy in ``dtype``; the gradient is cast back to the input's dtype. A cast to an integer
+    or boolean dtype rounds, which has no derivative: its result is cut from the graph (as
+    PyTorch's ``.long()`` is), so nothing downstream is differentiated through the rounding."""
     x = as_tensor(x)
     if x.dtype == dtype:
         return x
     xp = x.xp
     dtype = xp.dtype(dtype) if xp is numpy else backend.dtype_in(xp, dtype)
-    return x if x.dtype == dtype else _astype(x, dtype=dtype)
+    if x.dtype == dtype:
+        return x
+    if not backend.is_floating(dtype, xp):
+        return Tensor._wrap(backend.astype(x.data, dtype))
+    return _astype(x, dtype=dtype)

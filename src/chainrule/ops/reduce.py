@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy
@@ -46,10 +45,11 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis`` (all axes by default)."""
+    """Mean over ``axis`` (all axes by default); the mean of no values is NaN, as in NumPy."""
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "mean")
-    return sum(x, axes, keepdims) * (1.0 / builtins.max(_count(x.shape, axes), 1))  # not our max
+    count = _count(x.shape, axes)
+    return sum(x, axes, keepdims) * (1.0 / count if count else float("nan"))
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:

@@ -96,7 +96,9 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
         if not -ndim <= a < max(ndim, 1):
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         result.append(a % max(ndim, 1))
-    return tuple(sorted(set(result)))
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis} names the same axis twice")
+    return tuple(sorted(result))
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -192,9 +194,12 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     x = as_tensor(x)
     if axes is None:
         axes = tuple(reversed(range(x.ndim)))
-    axes = tuple(a % max(x.ndim, 1) for a in axes)
+    given = tuple(axes)
+    if not all(-x.ndim <= a < x.ndim for a in given):
+        raise ShapeError(f"transpose: axes {given} are out of range for a {x.ndim}-d tensor")
+    axes = tuple(a % x.ndim for a in given) if x.ndim else given
     if sorted(axes) != list(range(x.ndim)):
-        raise ShapeError(f"transpose: axes {axes} are not a permutation of a {x.ndim}-d tensor")
+        raise ShapeError(f"transpose: axes {given} are not a permutation of a {x.ndim}-d tensor")
     if axes == tuple(range(x.ndim)):
         return x
     return _transpose(x, axes=axes)
@@ -204,7 +209,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = as_tensor(x)
     axes = list(range(x.ndim))
-    axis1, axis2 = normalize_axes(axis1, x.ndim, "swapaxes")[0], axis2 % max(x.ndim, 1)
+    axis1, axis2 = (normalize_axes(a, x.ndim, "swapaxes")[0] for a in (axis1, axis2))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 

@@ -38,19 +38,32 @@ def _placed(array: Any, xp: Any, device: Any, requires_grad: bool) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
+def _own_copy(data: Any) -> Any:
+    """``data``'s values in a fresh array of its own library (a tensor's array included)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = backend.array_module(data)
+    if xp is np:
+        return np.array(data)  # always a copy; lists and numbers become arrays as before
+    return xp.asarray(data, copy=True)
+
+
 def tensor(
     data: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
-    """A tensor holding ``data`` (Python floats become float64, as in NumPy).
+    """A tensor holding a copy of ``data`` (Python floats become float64, as in NumPy).
 
-    An array of another library (a torch tensor, a CuPy or JAX array) keeps its library and
-    device unless ``xp`` or ``device`` say otherwise.
+    The copy is the tensor's own, as ``torch.tensor`` makes one: refilling the array you passed
+    cannot change a recorded graph's values or gradients, and an optimizer's in-place update
+    does not write into your array. ``cr.Tensor(array)`` wraps a NumPy array without copying,
+    for when sharing is meant. An array of another library (a torch tensor, a CuPy or JAX
+    array) keeps its library and device unless ``xp`` or ``device`` say otherwise.
 
     >>> tensor([[0.2, 0.7]], requires_grad=True).shape
     (1, 2)
     """
     if xp is None and device is None:
-        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+        return Tensor(_own_copy(data), requires_grad=requires_grad, dtype=dtype)
     if backend.array_module(data) is np:
         data = np.asarray(data, dtype=dtype)
         dtype = None

@@ -114,3 +114,19 @@ def test_the_mean_of_no_values_is_nan_as_in_numpy() -> None:
     assert np.isnan(cr.tensor(np.zeros(0)).mean().item())
     np.testing.assert_array_equal(cr.tensor(np.zeros((3, 0))).mean(axis=1).numpy(), expected)
     assert cr.tensor(np.zeros((3, 0))).mean(axis=0).shape == (0,)
+
+
+def test_tensor_copies_the_array_it_is_given() -> None:
+    """Refilling the caller's array must not change a recorded graph or its gradients, and an
+    in-place update of the tensor must not write into the caller's array."""
+    values = np.array([1.0, 2.0])
+    x = cr.tensor(values, requires_grad=True)
+    y = (x * x).sum()
+    values *= 10
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+    x.data -= 1.0
+    np.testing.assert_array_equal(values, [10.0, 20.0])
+    shared = np.array([1.0, 2.0])
+    assert np.shares_memory(cr.Tensor(shared).data, shared)  # the constructor wraps, by design
+    assert cr.tensor(x).data is not x.data

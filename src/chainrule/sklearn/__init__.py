@@ -19,8 +19,9 @@ Differences from ``sklearn.neural_network``, on purpose:
 The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
 logistic units for two classes and for multilabel targets, summed over the output units); for
 regression half the squared error summed over the outputs and averaged over the cases (the loss
-scikit-learn descends; the loss it reports is that divided by the number of outputs); plus
-``alpha / (2 * batch) * sum(W**2)`` over the weights (not the biases).
+scikit-learn descends); plus ``alpha / (2 * batch) * sum(W**2)`` over the weights (not the
+biases). ``loss_`` and ``loss_curve_`` report what scikit-learn reports, so ``tol`` stops at the
+same point: for regression the data term divided by the number of outputs.
 The weights start as scikit-learn's do: Glorot uniform with bound sqrt(6 / (fan_in + fan_out)),
 sqrt(2 / ...) for logistic units, biases from the same range. Given ``random_state`` an int,
 fitting is deterministic.

@@ -338,16 +338,23 @@ class BaseMLP(BaseEstimator):
         self._optimizer.zero_grad()
         world, value = distributed.world(), 0.0
         if len(X) or world.size == 1:
-            loss = self._data_loss(self._network(Tensor(X)), Y)
+            data_loss = self._data_loss(self._network(Tensor(X)), Y)
+            loss = data_loss
             if self.alpha:  # L2 penalty over the whole batch's size, as in one process
                 squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
                 loss = loss + squares * (self.alpha / (2.0 * (cases or X.shape[0])))
             loss.backward()
-            value = float(loss.item())
+            data = float(data_loss.item())
+            value = float(loss.item()) - data + data * self._reported_share(Y)
         if world.size > 1:
             value = distributed.average_gradients(self._network, cases=len(X), loss=value)
         self._optimizer.step()
         return value
+
+    def _reported_share(self, Y: np.ndarray) -> float:
+        """The part of the descended data loss that ``loss_`` reports, as scikit-learn does (it
+        matters: ``tol`` compares reported losses)."""
+        return 1.0
 
     def _layers(self) -> list[nn.Linear]:
         return _linear_layers(self._network)

@@ -153,6 +153,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         # follows (its reported loss_curve_ divides by the number of outputs as well)
         return nn.MSE()(output, Y) * (0.5 * Y.shape[1])
 
+    def _reported_share(self, Y: np.ndarray) -> float:
+        return 1.0 / Y.shape[1]  # scikit-learn reports the mean over the outputs as well
+
     def _stratify(self, Y: np.ndarray) -> None:
         return None
 

@@ -189,6 +189,41 @@ def test_float32_parameters_stay_float32_and_track_float64(case):
     assert_same_trajectory(history32, history64, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("case", list(AGAINST_TORCH))
+@pytest.mark.parametrize("move", ["float32", "array_api_strict"])
+def test_buffers_follow_a_model_moved_between_steps(case, move):
+    """Module.to moves the parameters' arrays; the optimizer's momentum and moments must go
+    along, so the run continues as if nothing moved (not silently updating a stale buffer)."""
+    if move == "array_api_strict":
+        target = pytest.importorskip("array_api_strict")
+        to, rtol = {"xp": target}, 1e-12
+    else:
+        to, rtol = {"dtype": move}, 1e-5
+    ours, _ = AGAINST_TORCH[case]
+    _, _, reference = chainrule_run(ours, 5)
+    model = nn.Sequential(nn.Linear(3, 2, dtype="float64"))
+    weight, bias = model[0].weight, model[0].bias  # the reference's W0, laid out (in, out)
+    weight.data[...], bias.data[...] = W0.T, B0
+    opt = ours([weight, bias])
+    for step in range(5):
+        if step == 2:
+            model.to(**to)
+        for param in (weight, bias):
+            values = gradient_at(cr.backend.to_numpy(param.data).astype(np.float64))
+            param.grad = cr.Tensor(cr.backend.asarray_like(values, param.data, param.dtype))
+        opt.step()
+    np.testing.assert_allclose(weight.numpy().T, reference[-1][0], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(bias.numpy(), reference[-1][1], rtol=rtol, atol=rtol)
+    buffers = [b for state in opt.state for b in state.values()]
+    assert all(type(b) is type(weight.data) and b.dtype == weight.dtype for b in buffers)
+
+
+def test_a_parameter_listed_twice_is_refused():
+    w = cr.tensor(W0.copy(), requires_grad=True)
+    with pytest.raises(cr.errors.ConfigError, match="parameter 2 is parameter 0 again"):
+        optim.SGD([w, cr.tensor(B0, requires_grad=True), w], lr=0.1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Skipping, zero_grad, validation
 # ---------------------------------------------------------------------------------------------

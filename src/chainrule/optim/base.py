@@ -46,6 +46,14 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
                     f"gradient ({type(param).__name__})"
                 )
+        first_index: dict[int, int] = {}
+        for index, param in enumerate(self.params):
+            earlier = first_index.setdefault(id(param), index)
+            if earlier != index:  # it would be stepped twice, with two sets of buffers
+                raise ConfigError(
+                    f"{type(self).__name__}: parameter {index} is parameter {earlier} again; "
+                    "list each parameter once"
+                )
         for key, value in hyper.items():
             setattr(self, key, value)
         self._check_hyperparameters()
@@ -86,12 +94,24 @@ class Optimizer:
                     f"its gradient has shape {grad.shape}"
                 )
             steps[index] += 1
+            if self.state[index]:  # buffers made before the parameter moved (Module.to) follow
+                self._follow(index, w)
             # NumPy first (the fast path decides on one type check); PyTorch and CuPy take the
             # same in-place update with out=; the rest get new arrays written back
             if type(w) is np.ndarray or backend.supports_out(w):
                 self._update(index, w, grad)
             else:
                 backend.write(param, self._updated(index, w, grad))
+
+    def _follow(self, index: int, w: Any) -> None:
+        """Move parameter ``index``'s buffers to ``w``'s library, device and dtype where they
+        differ: :meth:`Module.to` moves a parameter's array, and its momentum or moments must
+        go with it (arithmetic between two libraries fails, or silently writes nowhere)."""
+        state = self.state[index]
+        for name, buffer in state.items():
+            if not _placed_like(buffer, w):
+                moved = backend.move(buffer, array_module(w), backend.device_of(w))
+                state[name] = backend.astype(moved, w.dtype)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         """Update ``w`` in place from its gradient ``g``: a NumPy array, or an array of a library
@@ -119,7 +139,7 @@ class Optimizer:
     def _scratch_for(self, index: int, like: Any) -> Any:
         """A work array shaped like the parameter, reused across steps (never saved)."""
         scratch = self._scratch[index]
-        if scratch is None or scratch.shape != like.shape or scratch.dtype != like.dtype:
+        if scratch is None or scratch.shape != like.shape or not _placed_like(scratch, like):
             scratch = self._scratch[index] = array_module(like).empty_like(like)
         return scratch
 
@@ -128,7 +148,7 @@ class Optimizer:
         if not self.weight_decay:
             return g
         out = self._decay_scratch[index]
-        if out is None or out.shape != w.shape or out.dtype != w.dtype:
+        if out is None or out.shape != w.shape or not _placed_like(out, w):
             out = self._decay_scratch[index] = array_module(w).empty_like(w)
         array_module(w).multiply(w, self.weight_decay, out=out)
         out += g
@@ -218,3 +238,10 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
         return f"{type(self).__name__}({len(self.params)} parameters, {args})"
+
+
+def _placed_like(buffer: Any, w: Any) -> bool:
+    """Whether ``buffer`` is an array of ``w``'s library, dtype and device."""
+    if type(buffer) is not type(w) or buffer.dtype != w.dtype:
+        return False
+    return type(w) is np.ndarray or backend.device_of(buffer) == backend.device_of(w)

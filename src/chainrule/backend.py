@@ -376,7 +376,7 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
         return _zeros(xp, shape, g).at[index].add(g)
     # the flat position of every element ``index`` picks, then one accumulation over them
     count = math.prod(shape)
-    positions = xp.reshape(xp.arange(count, device=device_of(g)), shape)[index]
+    positions = index_array(xp.reshape(xp.arange(count, device=device_of(g)), shape), index)
     positions, values = xp.reshape(positions, (-1,)), xp.reshape(g, (-1,))
     if module.startswith("torch"):
         flat = _zeros(xp, (count,), g)
@@ -385,6 +385,43 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     targets = xp.arange(count, device=device_of(g))
     one_hot = xp.astype(positions[:, None] == targets[None, :], g.dtype)
     return xp.reshape(values[None, :] @ one_hot, shape)
+
+
+def index_array(array: Any, index: Any) -> Any:
+    """``array[index]``; where a library refuses one integer array among full slices (the
+    standard asks for integer arrays on every axis: ``x[rows]`` fails on array-api-strict), the
+    standard's ``take`` along that axis instead."""
+    if type(array) is numpy.ndarray:
+        return array[index]
+    try:
+        return array[index]
+    except IndexError:
+        found = _one_array_axis(index, array.ndim)
+        if found is None:
+            raise
+        axis, positions = found
+        xp = array_module(array)
+        picked = xp.take(array, xp.reshape(positions, (-1,)), axis=axis)
+        shape = array.shape[:axis] + tuple(positions.shape) + array.shape[axis + 1 :]
+        return xp.reshape(picked, shape)
+
+
+def _one_array_axis(index: Any, ndim: int) -> tuple[int, Any] | None:
+    """``(axis, positions)`` when ``index`` is one integer array among full slices and at most
+    one Ellipsis, else None."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    arrays = [k for k, item in enumerate(items) if hasattr(item, "shape")]
+    rest = [item for k, item in enumerate(items) if k not in arrays]
+    full = all(item is Ellipsis or item == slice(None) for item in rest)
+    if len(arrays) != 1 or not full or sum(item is Ellipsis for item in rest) > 1:
+        return None
+    (k,) = arrays
+    if not is_integer(items[k].dtype, array_module(items[k])):
+        return None
+    before = items[:k]
+    if Ellipsis in before:  # counted from the end: the axes after the array are named
+        return ndim - (len(items) - k), items[k]
+    return k, items[k]
 
 
 def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:

@@ -681,3 +681,36 @@ def test_a_model_of_any_library_converts_to_pytorch_and_onnx_from_the_host(lib) 
     pytest.importorskip("onnx")
     got, expected = cr.interop.to_onnx(model), cr.interop.to_onnx(make())
     assert got.SerializeToString() == expected.SerializeToString()
+
+
+ONE_ARRAY_INDICES = {
+    "rows": lambda: np.array([0, 2, 0, 3]),
+    "rows and a full slice": lambda: (np.array([0, 2, 0, 3]), slice(None)),
+    "rows and an ellipsis": lambda: (np.array([0, 2, 0, 3]), Ellipsis),
+    "a list of rows": lambda: [0, 2, 0],
+    "columns": lambda: (slice(None), np.array([1, 1, 4])),
+    "columns after an ellipsis": lambda: (Ellipsis, np.array([1, 1, 4])),
+    "a matrix of rows": lambda: np.array([[0, 1], [2, 0]]),
+}
+
+
+@pytest.mark.parametrize("name", list(ONE_ARRAY_INDICES))
+def test_one_integer_array_among_full_slices_indexes_on_array_api_strict(name: str) -> None:
+    """The standard wants an integer array on every axis; x[rows] is still what users write,
+    so it goes through take: the same values and repeated-row gradients as NumPy's."""
+    strict = pytest.importorskip("array_api_strict")
+    values = np.arange(20.0).reshape(4, 5)
+    ours = cr.tensor(strict.asarray(values), requires_grad=True)
+    reference = cr.tensor(values, requires_grad=True)
+    picked, expected = ours[ONE_ARRAY_INDICES[name]()], reference[ONE_ARRAY_INDICES[name]()]
+    (picked * picked).sum().backward()
+    (expected * expected).sum().backward()
+    np.testing.assert_array_equal(to_numpy(picked.data), expected.numpy())
+    np.testing.assert_array_equal(to_numpy(ours.grad.data), reference.grad.numpy())
+
+
+def test_a_numpy_tensor_indexed_by_another_librarys_array_names_both() -> None:
+    torch = pytest.importorskip("torch")
+    values = cr.tensor(np.arange(20.0).reshape(4, 5))
+    with pytest.raises(ArrayLibraryError, match="getitem: an operand of numpy and one of torch"):
+        values[torch.tensor([0, 2]), torch.tensor([1, 1])]

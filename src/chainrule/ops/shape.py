@@ -250,6 +250,10 @@ expand_dims = unsqueeze
 # ---------------------------------------------------------------------------------------------
 
 
+def _foreign_to_numpy(item: Any) -> bool:
+    return hasattr(item, "shape") and not isinstance(item, (numpy.ndarray, numpy.generic))
+
+
 def _normalize_index(index: Any, like: Any) -> Any:
     """Tensors inside an index become their arrays; lists become arrays (NumPy's meaning) of
     ``like``'s library, on its device."""
@@ -258,6 +262,8 @@ def _normalize_index(index: Any, like: Any) -> Any:
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
+        if isinstance(like, numpy.ndarray) and _foreign_to_numpy(item):
+            backend.check_compatible("getitem", [like, item])  # raises, naming both libraries
         foreign = hasattr(item, "shape") and not isinstance(like, numpy.ndarray)
         if isinstance(item, list) or foreign:
             item = backend.asarray_like(item, like)
@@ -279,7 +285,7 @@ scatter_add = primitive(
 
 _getitem = primitive(
     "getitem",
-    lambda x, index: x[index],
+    backend.index_array,
     lambda g, out, x, index: scatter_add(g, shape=x.shape, index=index),
     doc="x[index] with ints, slices, None, boolean masks or integer arrays.",
 )

@@ -192,3 +192,35 @@ def test_bad_input_names_the_problem():
             [[1.0]],
             [[1.0]],
         )
+
+
+def test_the_accessors_name_the_layer_unit_and_range_of_a_bad_index():
+    model = nn.mlp([4, 5, 3], output=None, dtype=np.float64, rng=0)
+    x = np.random.default_rng(1).normal(size=(2, 4))
+    d = explain(model, x, [0, 2], "cross-entropy")
+    with pytest.raises(ExplainError, match=r"dE_dy\(2, 0\).*output layer.*use dE_dz\(2, 0\)"):
+        d.dE_dy(2, 0)  # cross-entropy works from z: there is no dE/dy to give
+    with pytest.raises(
+        ExplainError, match=r"dE_dy\(1, 7, case=0\): the unit of layer 1 must be 0 to 4 .*7"
+    ):
+        d.dE_dy(1, 7)
+    with pytest.raises(ExplainError, match=r"the unit of layer 1 must be 0 to 4 \(5 units.*not -1"):
+        d.dE_dy(1, -1)  # not wrapped round to the last unit
+    with pytest.raises(ExplainError, match=r"the case must be 0 to 1 \(2 cases.*not 2"):
+        d.dE_dz(1, 0, case=2)
+    with pytest.raises(ExplainError, match=r"layer 0 is the input layer and has no z"):
+        d.dE_dz(0, 1)
+    with pytest.raises(ExplainError, match=r"the layer must be 0 to 2 .*not 3"):
+        d.dE_dz(3, 0)
+    with pytest.raises(
+        ExplainError, match=r"dE_dw\(0, 9, 0\): unit i of layer 0 must be 0 to 3 .*not 9"
+    ):
+        d.dE_dw(0, 9, 0)
+    with pytest.raises(ExplainError, match=r"unit j of layer 2 must be 0 to 2 .*not 3"):
+        d.dE_db(1, 3)
+    with pytest.raises(ExplainError, match=r"the layer below must be 0 to 1 .*not 2"):
+        d.dE_dw(2, 0, 0)
+    # in range, they are the model's own backward()
+    nn.CrossEntropy()(model(cr.tensor(x)), np.array([0, 2])).backward()
+    assert d.dE_dw(1, 4, 2).value == pytest.approx(model[2].weight.grad.numpy()[4, 2], rel=1e-12)
+    assert d.dE_db(0, 4).value == pytest.approx(model[0].bias.grad.numpy()[4], rel=1e-12)

@@ -184,3 +184,74 @@ def test_the_json_with_a_bug_views_and_paths_validates_against_the_schema():
     broken["bug"]["rows"][0]["caught"] = "yes"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema())
+
+
+# -- float32: rounding is not a bug, and a wrong small gradient is caught ------------------------
+
+
+def _own_grads(model, x, t, loss):
+    """dE/dw and dE/db by the model's own forward, loss and backward()."""
+    E = loss(model(cr.tensor(x)), t)
+    E.backward()
+    grads = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+    model.zero_grad()
+    return grads
+
+
+def _parameter_rows(d, report):
+    """(row, the parameter's name and index) for each dE/dw and dE/db row of a bug report."""
+    for row in report.rows:
+        kind, below, *index = row.key
+        if kind in ("w", "b"):
+            conn = d.connections[below]
+            yield row, (conn.weight_name if kind == "w" else conn.bias_name), tuple(index)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_merged_leaves_on_a_model_with_no_equal_leaves_reports_nothing_wrong(dtype):
+    """float32 rounding (the float32 engine against the float64 unit graph) counted as 27 of 27
+    gradients wrong, while every row agreed with its finite difference."""
+    net = cr.nn.mlp([2, 3, 2], output="logistic", dtype=dtype, rng=0)
+    x, t = [[0.3, 0.7]], [[1.0, 0.0]]
+    d = explain(net, x, t, cr.nn.SquaredError(), bug="merged-leaves")
+    report = d.bug.to_dict()
+    assert report["n_wrong"] == 0 and report["n_caught"] == 0 and "hidden" in report["note"]
+    grads = _own_grads(net, x, t, cr.nn.SquaredError())
+    for row, name, index in _parameter_rows(d, d.bug):
+        assert row.wrong == pytest.approx(grads[name][index], rel=1e-5, abs=1e-7)
+
+
+def test_assign_on_float32_flags_every_wrong_gradient_however_small():
+    """With an absolute tolerance of 1e-4, the wrong gradients smaller than that passed."""
+    net = cr.nn.mlp([2, 2, 2, 2, 2], dtype="float32", rng=2)
+    x, t = [[0.3, 0.7]], [[1.0, 0.0]]
+    d = explain(net, x, t, cr.nn.MSE(), bug="assign")
+    assert d.all_ok  # the right float32 gradients pass the same check
+    grads = _own_grads(net, x, t, cr.nn.MSE())
+    rows = list(_parameter_rows(d, d.bug))
+    small = [row for row, name, index in rows if abs(grads[name][index]) < 1e-4]
+    assert small  # the case the old tolerance missed
+    for row, name, index in rows:
+        assert row.right == pytest.approx(grads[name][index], rel=1e-6)
+        if row.wrong != pytest.approx(grads[name][index], rel=1e-3):
+            assert row.caught and row.is_wrong, row.label()
+
+
+def test_a_float32_network_of_digits_size_passes_its_own_check():
+    """The check's float32 tolerance is relative: rounding in sums of 64 terms is not flagged."""
+    rng = np.random.default_rng(3)
+    net = cr.nn.mlp([64, 32, 10], activation="tanh", dtype="float32", rng=3)
+    d = explain(net, rng.uniform(0, 1, (8, 64)), rng.integers(0, 10, 8), "cross-entropy",
+                perturbation=False, views=False, paths=False)  # fmt: skip
+    assert d.all_ok and len(d.all_checks()) > 2000
+
+
+def test_no_zero_grad_on_a_model_whose_loss_reads_the_logits():
+    """Step 2 is explained on the model's own layers: the last Linear layer's logits."""
+    net = cr.nn.mlp([3, 4, 3], activation="tanh", dtype="float64", rng=1)
+    x, labels = np.random.default_rng(0).normal(size=(2, 3)), np.array([0, 2])
+    d = explain(net, x, labels, cr.nn.CrossEntropy(), bug="no-zero-grad")
+    step1 = _own_grads(net, x, labels, cr.nn.CrossEntropy())
+    assert d.bug.caught
+    for row, name, index in _parameter_rows(d, d.bug):  # step 2's .grad = step 1's + its own
+        assert row.wrong - row.right == pytest.approx(step1[name][index], abs=1e-12)

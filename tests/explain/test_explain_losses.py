@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from chainrule import nn
-from chainrule.explainer import explain, to_dict, to_json
+from chainrule.explainer import ExplainError, explain, to_dict, to_json
 from chainrule.tensor import Tensor
+from chainrule.web.network import NetworkState
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(3, 4))
@@ -80,3 +81,82 @@ def test_unchecked_derivation_serialises_without_a_giant_allocation():
     assert d.all_checks() == []
     text = to_json(d)
     assert '"dE_dw"' in text or '"connections"' in text
+
+
+# -- a model that already ends in the loss's own unit; softmax along another axis -----------------
+
+
+@pytest.mark.parametrize(
+    ("unit", "loss", "t"),
+    [(nn.Softmax, nn.CrossEntropy(), LABELS), (nn.Logistic, nn.BinaryCrossEntropy(), ZERO_ONE)],
+)
+def test_a_model_ending_in_the_losss_own_unit_is_refused_not_explained_from_its_logits(
+    unit, loss, t
+):
+    """loss(model(x), t) applies the unit twice there; explaining from the logits showed another
+    E and other gradients (1.145 against the library's 1.118), so the explainer refuses."""
+    model = nn.Sequential(nn.Linear(4, 5, rng=0, dtype="float64"), nn.Tanh(),
+                          nn.Linear(5, 3, rng=1, dtype="float64"), unit())  # fmt: skip
+    with pytest.raises(ExplainError, match=r"layer 3 .*twice.*Remove the final"):
+        explain(model, X, t, loss)
+    with pytest.raises(ExplainError, match="layer 3 .*twice"):
+        NetworkState.from_model(model, X[0], t[0], loss)  # the explorer's state, too
+
+
+@pytest.mark.parametrize("loss_name", ["cross-entropy", "binary-cross-entropy"])
+def test_the_models_chainrule_train_builds_for_the_cross_entropies_stay_exact(loss_name):
+    """``chainrule train`` builds nn.mlp(..., output=output_unit(loss)): the logits for both."""
+    from chainrule.train.runs import output_unit
+
+    data = type("Data", (), {"task": "classification"})()
+    model = nn.mlp([4, 5, 3], output=output_unit(loss_name, data), dtype="float64", rng=2)
+    loss = nn.loss_from_name(loss_name)
+    t = LABELS if loss_name == "cross-entropy" else ZERO_ONE
+    E, grads = own_loss_and_grads(model, loss, X, t)
+    d = explain(model, X, t, loss_name)
+    assert d.error == pytest.approx(E, rel=1e-12) and d.all_ok
+    for conn in d.connections:
+        np.testing.assert_allclose(conn.dE_dw, grads[conn.weight_name], rtol=1e-10, atol=1e-14)
+
+
+def test_softmax_along_the_cases_axis_is_refused_and_along_the_units_is_exact():
+    def model(axis):
+        return nn.Sequential(nn.Linear(4, 3, rng=0, dtype="float64"), nn.Softmax(axis=axis))
+
+    with pytest.raises(ExplainError, match=r"layer 1 is Softmax\(axis=0\).*axis=-1"):
+        explain(model(0), X[:2], REAL[:2], nn.SquaredError())
+    for axis in (1, -1):  # the same softmax on (cases, units) rows
+        E, grads = own_loss_and_grads(model(axis), nn.SquaredError(), X, REAL)
+        d = explain(model(axis), X, REAL, nn.SquaredError())
+        assert d.error == pytest.approx(E, rel=1e-12)
+        np.testing.assert_allclose(d.connections[0].dE_dw, grads["0.weight"], rtol=1e-10)
+
+
+# -- class labels one per case ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array([2.0, 0.0, 1.0]), [2, 0, 1], [2.0, 0.0, 1.0], [[2], [0], [1]]],
+    ids=["float array", "int list", "float list", "column"],
+)
+def test_class_labels_one_per_case_are_read_as_the_library_reads_them(labels):
+    """A flat list of whole-number floats, one per case, is labels for CrossEntropy itself; the
+    explainer read it as one case's row of probabilities and refused it."""
+    model = nn.mlp([4, 5, 3], output=None, dtype="float64", rng=1)
+    E, grads = own_loss_and_grads(model, nn.CrossEntropy(), X, np.asarray(labels).reshape(-1))
+    d = explain(model, X, labels, nn.CrossEntropy())
+    assert d.error == pytest.approx(E, rel=1e-12)
+    np.testing.assert_allclose(d.connections[1].dE_dw, grads["2.weight"], rtol=1e-10)
+    np.testing.assert_array_equal(d.t, np.eye(3)[[2, 0, 1]])
+
+
+def test_labels_for_one_case_and_rows_of_probabilities_still_read():
+    model = nn.mlp([4, 5, 3], output=None, dtype="float64", rng=1)
+    one = explain(model, X[:1], [2.0], nn.CrossEntropy(), check=False)
+    E, _ = own_loss_and_grads(model, nn.CrossEntropy(), X[:1], np.array([2.0]))
+    assert one.error == pytest.approx(E, rel=1e-12)
+    row = explain(model, X[:1], PROBS[0], nn.CrossEntropy(), check=False)  # one case, flat
+    np.testing.assert_array_equal(row.t, PROBS[:1])
+    with pytest.raises(ExplainError, match="whole numbers"):  # as CrossEntropy itself says
+        explain(model, X, [0.5, 1.0, 2.0], nn.CrossEntropy())

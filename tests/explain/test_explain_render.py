@@ -254,7 +254,7 @@ def test_cli_model_file_input_and_unit(tmp_path, capsys):
         main(["explain", "--model", str(tmp_path / "m"), "--input", "1,0", "--target", "1,0"]) == 2
     )
     err = capsys.readouterr().err
-    assert err.startswith("chainrule: ") and "expects 3" in err and str(tmp_path / "m") in err
+    assert err.startswith("chainrule: ") and "takes 3" in err and str(tmp_path / "m") in err
     assert main(["explain", "--unit", "1:9"]) == 2
     assert "layer 1 has 2 units" in capsys.readouterr().err
     assert main(["explain", "--format", "pdf"]) == 2

@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.errors import UserError
+from chainrule.notebook.explorer import Explorer, start_network
 
 pytest.importorskip("anywidget", reason="the [notebook] extra is not installed")
 pytest.importorskip("starlette", reason="the [app] extra is not installed")
@@ -62,6 +64,31 @@ def test_it_opens_on_the_users_network_and_case(case):
     np.testing.assert_allclose(network["target"], t)
     seed = cr.explorer().explorer.answer({"id": 2, "path": "/api/seed"})["data"]
     assert seed["sizes"] == [2, 2, 3]  # no model: the lecture's seed network
+
+
+def test_a_batch_is_refused_up_front_and_one_case_of_it_opens(case):
+    """A 2-case X was flattened into one 6-long input for a 3-input net; every request then
+    failed. The explorer shows one case: a batch is refused, a row of it opens."""
+    net, x, t, loss = case
+    X, T = np.stack([x, x[::-1]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(UserError, match=r"one case, but x has 2 rows.*X\[0\], T\[0\]"):
+        start_network(net, (X, T), loss)
+    network = start_network(net, (X[1], T[1]), loss)
+    request = {"id": 1, "path": "/api/backward", "body": {"network": network}}
+    reply = Explorer(network).answer(request)
+    E = loss(net(cr.tensor(X[1:])), T[1:])
+    assert reply["ok"] and reply["data"]["E"] == pytest.approx(E.item(), rel=1e-12)
+
+
+def test_a_model_without_a_loss_asks_for_one(case):
+    """The docstring promised 'the model's own' loss, which an nn.Sequential does not have;
+    the error said 'explain: loss None is not known'."""
+    net, x, t, _ = case
+    with pytest.raises(UserError, match=r"explorer: give the loss.*nn.SquaredError\(\)"):
+        start_network(net, (x, t))
+    labels = cr.nn.mlp([3, 4, 2], dtype="float64", rng=1)  # logits, for cross-entropy
+    network = start_network(labels, (x, 1), cr.nn.CrossEntropy())  # one case's class label
+    assert network["target"] == [0.0, 1.0] and network["output"] == "softmax"
 
 
 def test_a_hidden_units_paths_are_the_librarys_terms(case):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
+from chainrule.explainer.derivation import Checked
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.unit_graph import (
     UnitGraph,
@@ -164,7 +165,12 @@ ENGINES: dict[str, Callable[[Tensor], dict[int, Any]]] = {
 
 @dataclass
 class BugRow:
-    """One gradient: right (the real engine), with the bug, and its central finite difference."""
+    """One gradient: right (the real engine), with the bug, and its central finite difference.
+
+    ``reference`` is the real engine's value on the same float64 unit graph the bug ran on: a
+    row is wrong when the bug moves it from there, so a float32 model's rounding never counts.
+    ``atol`` and ``rtol`` are the derivation's gradient check for this entry.
+    """
 
     key: tuple
     right: float
@@ -172,6 +178,13 @@ class BugRow:
     numeric: float | None
     atol: float
     rtol: float
+    reference: float | None = None
+
+    @property
+    def is_wrong(self) -> bool:
+        """Whether the bug changed the gradient (beyond float64 rounding of the same sum)."""
+        right = self.right if self.reference is None else self.reference
+        return self.wrong != right and not _close(self.wrong, right)
 
     @property
     def caught(self) -> bool:
@@ -203,7 +216,7 @@ class BugReport:
 
     @property
     def wrong_rows(self) -> list[BugRow]:
-        return [r for r in self.rows if r.wrong != r.right and not _close(r.wrong, r.right)]
+        return [r for r in self.rows if r.is_wrong]
 
     @property
     def caught(self) -> bool:
@@ -249,7 +262,7 @@ def run_bug(d: Any, name: str) -> BugReport:
         return _no_zero_grad(d, bug)
     g = unit_graph(weights_of(d), d.x, d.t, d.loss)
     totals = ENGINES[name](g.E)
-    rows = _rows(d, g, totals)
+    rows = _rows(d, g, totals, gradients(g))
     note = ""
     if name == "merged-leaves":
         note = _merged_note(g, rows)
@@ -287,44 +300,58 @@ def _leaf_name(key: tuple) -> str:
     return f"b_{index[1] + 1} (layer {index[0] + 1})"
 
 
-def _rows(d: Any, g: UnitGraph, wrong: dict[int, Any]) -> list[BugRow]:
-    """A row per gradient the derivation checked: right, wrong (0 where no path sent any)."""
+def _rows(
+    d: Any, g: UnitGraph, wrong: dict[int, Any], reference: dict[tuple, float]
+) -> list[BugRow]:
+    """A row per gradient the derivation checked: right, wrong (0 where no path sent any), and
+    the real engine's value on the same unit graph (``reference``, by key)."""
     rows = []
     for key, tensor in g.quantities().items():
-        right, numeric = _from_derivation(d, key)
-        if right is None:
+        check = _from_derivation(d, key)
+        if check is None:
             continue
         value = wrong.get(id(tensor))
         rows.append(
-            BugRow(key, right, 0.0 if value is None else float(value), numeric, d.atol, d.rtol)
+            BugRow(
+                key,
+                check.value,
+                0.0 if value is None else float(value),
+                check.numeric,
+                check.atol,
+                check.rtol,
+                reference.get(key),
+            )
         )
     return rows
 
 
-def _from_derivation(d: Any, key: tuple) -> tuple[float | None, float | None]:
-    """The derivation's engine value and finite difference for ``key`` (None: not shown)."""
+def _from_derivation(d: Any, key: tuple) -> Checked | None:
+    """The derivation's engine value, finite difference and tolerance for ``key`` (None: an
+    output dE/dy that a loss reading the logits does not show)."""
     kind, *index = key
-    if kind in ("y", "z"):
+    if kind == "y":
         layer, unit, case = index
-        record = d.layers[layer]
-        grads = record.dE_dy if kind == "y" else record.dE_dz
-        numerics = record.dE_dy_numeric if kind == "y" else record.dE_dz_numeric
-        if grads is None:
-            return None, None
-        numeric = None if numerics is None else numerics[case, unit]
-        return float(grads[case, unit]), _number(numeric)
-    conn = d.connections[index[0]]
+        return None if d.layers[layer].dE_dy is None else d.dE_dy(layer, unit, case)
+    if kind == "z":
+        layer, unit, case = index
+        return d.dE_dz(layer, unit, case)
     if kind == "w":
-        i, j = index[1:]
-        numeric = None if conn.dE_dw_numeric is None else conn.dE_dw_numeric[i, j]
-        return float(conn.dE_dw[i, j]), _number(numeric)
-    j = index[1]
-    numeric = None if conn.dE_db_numeric is None else conn.dE_db_numeric[j]
-    return float(conn.dE_db[j]), _number(numeric)
+        return d.dE_dw(*index)
+    return d.dE_db(*index)
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
+def _stepped(d: Any, g: UnitGraph) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
+    """The model at ``g``'s parameters as (W, b, activation) triples; a top layer whose loss
+    reads the logits stays a plain Linear layer, as in the model itself."""
+    layers = weights_of(d)
+    stepped = []
+    for k, (W, b, act) in enumerate(layers):
+        n_in, n_out = W.shape
+        W2 = np.array([[g.w[(k, i, j)].item() for j in range(n_out)] for i in range(n_in)])
+        b2 = None if b is None else np.array([g.b[(k, j)].item() for j in range(n_out)])
+        logits = k == len(layers) - 1 and d.loss.output_activation is not None
+        stepped.append((W2, b2, "identity" if logits else act))
+    return stepped
 
 
 def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
@@ -339,13 +366,7 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
             tensor.data -= STEP_LEARNING_RATE * tensor.grad.data
     g2 = unit_graph(weights_of(d), d.x, d.t, d.loss, params=g1)
     g2.E.backward(retain_graph=True)  # the bug: no zero_grad() between the steps
-    stepped = []
-    for k, (W, b, act) in enumerate(weights_of(d)):
-        n_in, n_out = W.shape
-        W2 = np.array([[g2.w[(k, i, j)].item() for j in range(n_out)] for i in range(n_in)])
-        b2 = None if b is None else np.array([g2.b[(k, j)].item() for j in range(n_out)])
-        stepped.append((W2, b2, act))
-    d2 = explain(stepped, d.x, d.t, d.loss, perturbation=False, check=True)
+    d2 = explain(_stepped(d, g2), d.x, d.t, d.loss, perturbation=False, check=True)
     wrong: dict[int, Any] = {}
     for tensor in g2.quantities().values():
         if tensor.is_leaf and tensor.grad is not None:
@@ -358,4 +379,4 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
         f"Step 2 runs at the weights after one SGD step (learning rate {STEP_LEARNING_RATE:g}); "
         "the right values and the finite differences are those of step 2."
     )
-    return BugReport(bug, _rows(d2, g2, wrong), note)
+    return BugReport(bug, _rows(d2, g2, wrong, right_now), note)

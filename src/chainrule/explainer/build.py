@@ -19,12 +19,12 @@ from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRe
 from chainrule.explainer.network import (
     ACTIVATIONS,
     ExplainError,
-    Network,
     Problem,
     as_cases,
     as_loss,
     as_network,
     host_values,
+    output_activation,
     seed_network,
     targets_for,
 )
@@ -113,20 +113,6 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     return Problem(network, inputs, targets, spec)
 
 
-def output_activation(network: Network, loss: Loss) -> str:
-    """The output units' activation as the loss sees it: a loss that reads logits applies its
-    own unit (softmax for cross-entropy, logistic for binary cross-entropy)."""
-    act, own = network.layers[-1].activation, loss.output_activation
-    if own is None:
-        return act
-    if act not in ("identity", own):
-        raise ExplainError(
-            f"explain: {loss.name} needs {own} output units (or a last Linear layer whose "
-            f"outputs are the logits), but the output layer is {act}"
-        )
-    return own
-
-
 def engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: Loss) -> Tensor:
     """E as the model's own loss computes it: from the logits z when the loss applies its own
     unit (stable), else from the outputs y."""
@@ -172,8 +158,6 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
     g = [np.array(gr.numpy(), dtype=np.float64) for gr in grads]
     n = len(ys)
     g_y, g_z, g_w, g_b = g[:n], g[n : 2 * n - 1], g[2 * n - 1 : 3 * n - 2], g[3 * n - 2 :]
-    float64 = dtype == np.float64
-    atol, rtol = (1e-7, 1e-5) if float64 else (1e-4, 1e-3)
     loss_from_z = loss.output_activation is not None
     layers = []
     L = len(network.layers)
@@ -222,10 +206,18 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
         connections=connections,
         n_parameters=network.n_parameters,
         eps=eps,
-        atol=atol,
-        rtol=rtol,
         notation=notation,
+        **tolerances(dtype),
     )
+
+
+def tolerances(dtype: np.dtype) -> dict[str, float]:
+    """How far an engine gradient may be from its float64 central difference: ``atol`` (the
+    difference's own noise) + ``rtol`` |numeric|, and for float32 (whose rounding is relative to
+    the terms a sum adds) ``atol_share`` of the largest |numeric| of the same quantity."""
+    if np.dtype(dtype) == np.float64:
+        return {"atol": 1e-7, "rtol": 1e-5, "atol_share": 0.0}
+    return {"atol": 1e-7, "rtol": 1e-3, "atol_share": 1e-5}
 
 
 def _act(name: str, z: Tensor) -> Tensor:

@@ -125,6 +125,9 @@ class Derivation:
     atol: float
     rtol: float
     notation: str = "hinton"
+    #: float32: the absolute tolerance also grows by this share of the largest |finite
+    #: difference| of the same quantity (rounding is relative to the terms a sum adds up)
+    atol_share: float = 0.0
     focus: tuple[int, int] | None = None
     perturbation: dict | None = None
     symbolic: dict | None = None
@@ -154,6 +157,8 @@ class Derivation:
     def terms(self, layer: int, unit: int, case: int = 0) -> list[Term]:
         """The terms w_ij dE/dz_j of dE/dy_i for unit ``unit`` (0-based) of layer ``layer``."""
         self._check_unit(layer, unit, need_above=True)
+        call = f"terms({layer}, {unit}, case={case})"
+        _check_index(call, "the case", case, self.n_cases, _count(self.n_cases, "case"))
         conn = self.connections[layer]
         dE_dz = self.layers[layer + 1].dE_dz[case]
         return [Term(j, float(conn.weight[unit, j]), float(dE_dz[j])) for j in range(len(dE_dz))]
@@ -164,32 +169,79 @@ class Derivation:
 
     def dE_dy(self, layer: int, unit: int, case: int = 0) -> Checked:
         """The engine's dE/dy for one unit and case, with its finite difference."""
-        record = self.layers[layer]
-        numeric_value = None if record.dE_dy_numeric is None else record.dE_dy_numeric[case, unit]
-        return self._checked(record.dE_dy[case, unit], numeric_value)
+        record = self._unit_record("dE_dy", layer, unit, case)
+        if record.dE_dy is None:
+            raise ExplainError(
+                f"dE_dy({layer}, {unit}): layer {layer} is the output layer and "
+                f"{self.loss.name} works from its z (the logits), so its y is not on E's path; "
+                f"use dE_dz({layer}, {unit})"
+            )
+        return self._checked(record.dE_dy, record.dE_dy_numeric, (case, unit))
 
     def dE_dz(self, layer: int, unit: int, case: int = 0) -> Checked:
         """The engine's dE/dz for one unit and case, with its finite difference."""
-        record = self.layers[layer]
-        numeric_value = None if record.dE_dz_numeric is None else record.dE_dz_numeric[case, unit]
-        return self._checked(record.dE_dz[case, unit], numeric_value)
+        record = self._unit_record("dE_dz", layer, unit, case)
+        if record.dE_dz is None:
+            raise ExplainError(
+                f"dE_dz({layer}, {unit}): layer 0 is the input layer and has no z; use "
+                f"dE_dy(0, {unit}), or a layer from 1 to {self.n_layers}"
+            )
+        return self._checked(record.dE_dz, record.dE_dz_numeric, (case, unit))
 
     def dE_dw(self, below: int, i: int, j: int) -> Checked:
         """The engine's dE/dw_ij (summed over cases), with its finite difference."""
-        conn = self.connections[below]
-        numeric_value = None if conn.dE_dw_numeric is None else conn.dE_dw_numeric[i, j]
-        return self._checked(conn.dE_dw[i, j], numeric_value)
+        conn = self._connection("dE_dw", below, i, j)
+        return self._checked(conn.dE_dw, conn.dE_dw_numeric, (i, j))
 
     def dE_db(self, below: int, j: int) -> Checked | None:
-        conn = self.connections[below]
+        """The engine's dE/db_j of the layer above ``below``; None when it has no biases."""
+        conn = self._connection("dE_db", below, None, j)
         if conn.dE_db is None:
             return None
-        numeric_value = None if conn.dE_db_numeric is None else conn.dE_db_numeric[j]
-        return self._checked(conn.dE_db[j], numeric_value)
+        return self._checked(conn.dE_db, conn.dE_db_numeric, (j,))
 
-    def _checked(self, value: float, numeric_value: float | None) -> Checked:
-        nv = None if numeric_value is None or np.isnan(numeric_value) else float(numeric_value)
-        return Checked(float(value), nv, self.atol, self.rtol)
+    def _unit_record(self, name: str, layer: int, unit: int, case: int) -> LayerRecord:
+        """The record of ``layer``, once ``unit`` and ``case`` are checked (0-based, in range)."""
+        call = f"{name}({layer}, {unit}, case={case})"
+        top = self.n_layers
+        _check_index(call, "the layer", layer, top + 1, f"0 is the input layer, {top} the output")
+        record = self.layers[layer]
+        _check_index(call, f"the unit of layer {layer}", unit, record.size, _count(record.size))
+        _check_index(call, "the case", case, self.n_cases, _count(self.n_cases, "case"))
+        return record
+
+    def _connection(self, name: str, below: int, i: int | None, j: int) -> ConnectionRecord:
+        """The connection from layer ``below``, once ``i`` (below) and ``j`` (above) are checked."""
+        call = f"{name}({below}, {j})" if i is None else f"{name}({below}, {i}, {j})"
+        hint = "weights go from layer l to layer l + 1"
+        _check_index(call, "the layer below", below, self.n_layers, hint)
+        conn = self.connections[below]
+        n_in, n_out = conn.weight.shape
+        if i is not None:
+            _check_index(call, f"unit i of layer {below}", i, n_in, _count(n_in))
+        _check_index(call, f"unit j of layer {below + 1}", j, n_out, _count(n_out))
+        return conn
+
+    def _checked(
+        self, values: np.ndarray, numerics: np.ndarray | None, index: tuple[int, ...]
+    ) -> Checked:
+        """Entry ``index`` of an array of engine values, beside its finite difference."""
+        return self._entry(values, numerics, index, self.atol_of(numerics))
+
+    def _entry(
+        self, values: np.ndarray, numerics: np.ndarray | None, index: tuple[int, ...], atol: float
+    ) -> Checked:
+        numeric = None if numerics is None else numerics[index]
+        nv = None if numeric is None or np.isnan(numeric) else float(numeric)
+        return Checked(float(values[index]), nv, atol, self.rtol)
+
+    def atol_of(self, numerics: np.ndarray | None) -> float:
+        """The absolute tolerance for the entries of one quantity (a layer's dE/dy, a
+        connection's dE/dw, ...): ``atol``, plus ``atol_share`` of its largest |finite
+        difference|, so a float32 gradient's rounding passes and a small wrong one does not."""
+        if not self.atol_share or numerics is None or np.all(np.isnan(numerics)):
+            return self.atol
+        return self.atol + self.atol_share * float(np.nanmax(np.abs(numerics)))
 
     def _check_unit(self, layer: int, unit: int, need_above: bool = False) -> None:
         top = self.n_layers - 1 if need_above else self.n_layers
@@ -209,24 +261,15 @@ class Derivation:
     # -- checks -------------------------------------------------------------------------------
     def all_checks(self) -> list[Checked]:
         """Every engine gradient that was compared with a finite difference."""
+        pairs = [(r.dE_dy, r.dE_dy_numeric) for r in self.layers]
+        pairs += [(r.dE_dz, r.dE_dz_numeric) for r in self.layers]
+        pairs += [(c.dE_dw, c.dE_dw_numeric) for c in self.connections]
+        pairs += [(c.dE_db, c.dE_db_numeric) for c in self.connections]
         out = []
-        for record in self.layers:
-            for grads, numerics in (
-                (record.dE_dy, record.dE_dy_numeric),
-                (record.dE_dz, record.dE_dz_numeric),
-            ):
-                if grads is not None and numerics is not None:
-                    out += [self._checked(g, n) for g, n in zip(grads.ravel(), numerics.ravel())]
-        for conn in self.connections:
-            out += [
-                self._checked(g, n)
-                for g, n in zip(conn.dE_dw.ravel(), _ravel(conn.dE_dw_numeric, conn.dE_dw))
-            ]
-            if conn.dE_db is not None:
-                out += [
-                    self._checked(g, n)
-                    for g, n in zip(conn.dE_db.ravel(), _ravel(conn.dE_db_numeric, conn.dE_db))
-                ]
+        for grads, numerics in pairs:
+            if grads is not None and numerics is not None:
+                atol = self.atol_of(numerics)
+                out += [self._entry(grads, numerics, i, atol) for i in np.ndindex(grads.shape)]
         return [c for c in out if c.numeric is not None]
 
     @property
@@ -246,9 +289,17 @@ class Derivation:
         return render(self, "markdown")
 
 
-def _ravel(array: np.ndarray | None, like: np.ndarray) -> np.ndarray:
-    """The finite differences of ``like``'s entries, NaN (unchecked) where there are none."""
-    return np.full(like.size, np.nan) if array is None else array.ravel()
+def _check_index(call: str, what: str, index: int, size: int, hint: str) -> None:
+    """An index Python would wrap (negative) or reject, named with its valid range."""
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        raise ExplainError(f"{call}: {what} must be a whole number, not {index!r}")
+    if not 0 <= index < size:
+        raise ExplainError(f"{call}: {what} must be 0 to {size - 1} ({hint}), not {index}")
+
+
+def _count(n: int, noun: str = "unit") -> str:
+    """'5 units, counted from 0'."""
+    return f"{n} {noun}{'s' * (n != 1)}, counted from 0"
 
 
 def _finite(value: Any) -> float | None:

@@ -53,6 +53,8 @@ class Layer:
     linear: Callable[[Tensor], Tensor]
     weight_name: str
     bias_name: str | None
+    #: where the activation module sits in the ``nn.Sequential`` (None: no activation module)
+    unit_position: int | None = None
 
     @property
     def n_in(self) -> int:
@@ -186,7 +188,8 @@ def _from_sequential(model: Any) -> Network:
                     "explainer reads networks made of Linear layers each followed by at most one "
                     "activation"
                 )
-            layers[-1].activation = unit
+            _check_axis(module, position)
+            layers[-1].activation, layers[-1].unit_position = unit, position
         elif isinstance(module, (Dropout, Identity)):
             continue  # the explainer runs the network as in evaluation: dropout is the identity
         else:
@@ -199,6 +202,18 @@ def _from_sequential(model: Any) -> Network:
     network = Network(layers, model)
     _check_chain(network)
     return network
+
+
+def _check_axis(module: Any, position: int) -> None:
+    """A softmax layer must normalise each case's units (its last axis), as the derivation's
+    units do; one across the cases (``axis=0``) couples them, which no per-case view shows."""
+    axis = getattr(module, "axis", -1)
+    if axis not in (-1, 1):
+        raise ExplainError(
+            f"explain: layer {position} is {type(module).__name__}(axis={axis}); the explainer "
+            f"shows softmax over each case's units (axis=-1), and axis={axis} normalises along "
+            f"another axis (axis=0: across the cases). Use {type(module).__name__}(axis=-1)"
+        )
 
 
 def _check_chain(network: Network) -> None:
@@ -232,6 +247,30 @@ def as_loss(loss: Any) -> Loss:
     except UserError as error:
         raise ExplainError(f"explain: {error}") from None
     raise ExplainError(f"explain: loss {loss!r} is not known; use one of {', '.join(LOSSES)}")
+
+
+def output_activation(network: Network, loss: Loss) -> str:
+    """The output units' activation as the loss sees it: a loss that reads logits applies its
+    own unit (softmax for cross-entropy, logistic for binary cross-entropy) to the last Linear
+    layer's outputs. A model that already ends in that unit would have it applied twice by
+    ``loss(model(x), t)``, which no view can show as the lecture's units: it is refused."""
+    top = network.layers[-1]
+    act, own = top.activation, loss.output_activation
+    if own is None or act == "identity":
+        return act if own is None else own
+    where = "the output layer" if top.unit_position is None else f"layer {top.unit_position}"
+    if act == own:
+        raise ExplainError(
+            f"explain: {where} ({act}) is the model's last layer, and "
+            f"{type(loss).__name__} applies {own} itself, so loss(model(x), t) would apply {own} "
+            f"twice. Remove the final {act} layer ({type(loss).__name__} takes the logits of the "
+            "last Linear layer, as nn.mlp(..., output=None) and chainrule train build it), or "
+            "use a loss that compares the outputs as they are (squared-error, mse)"
+        )
+    raise ExplainError(
+        f"explain: {loss.name} needs the logits of the last Linear layer (it applies {own} "
+        f"itself), but {where} is {act}; remove it or use squared-error or mse"
+    )
 
 
 @dataclass
@@ -287,7 +326,7 @@ def targets_for(t: Any, n_out: int, loss: Loss, n_cases: int) -> np.ndarray:
     """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
     one-hot rows for cross-entropy)."""
     try:
-        rows = loss.target_rows(t, n_out)
+        rows = loss.target_rows(t, n_out, n_cases)
     except (ValueError, TypeError) as error:
         raise ExplainError(f"explain: {error}") from None
     target = as_cases(rows, n_out, "target")

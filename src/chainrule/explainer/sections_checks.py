@@ -153,11 +153,13 @@ def summary(b: Builder) -> None:
         b.add(Para(["No finite-difference checks were run (check=False)."]))
     else:
         verdict = "all agree" if d.all_ok else "SOME DISAGREE"
+        share = f" + {d.atol_share:g}·max|value of the quantity|" if d.atol_share else ""
         b.add(
             Para(
                 [
                     f"{len(checks)} gradients checked against central finite differences "
-                    f"(eps {d.eps:g}, tolerance {d.atol:g} + {d.rtol:g}·|value|): {verdict}; "
+                    f"(eps {d.eps:g}, tolerance {d.atol:g}{share} + {d.rtol:g}·|value|): "
+                    f"{verdict}; "
                     f"largest difference {d.max_difference:.2e}."
                 ]
             )

@@ -49,6 +49,7 @@ def to_dict(d: Derivation) -> dict[str, Any]:
             "eps": d.eps,
             "atol": d.atol,
             "rtol": d.rtol,
+            "atol_share": d.atol_share,
             "checked": len(checks),
             "all_ok": all(c.ok for c in checks),
             "max_difference": max((c.difference for c in checks), default=0.0),

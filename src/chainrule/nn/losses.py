@@ -77,11 +77,12 @@ class Loss:
             return array
         return to_numpy(ACTIVATIONS[self.output_activation].op(Tensor(array)).data)
 
-    def target_rows(self, target: Any, n_outputs: int) -> np.ndarray:
+    def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
         """Targets as float64 rows (cases, n_outputs), as this loss compares them to outputs.
 
         A single column (or flat list) fits one output unit; cross-entropy also reads it as
-        class labels (see :class:`CrossEntropy`).
+        class labels (see :class:`CrossEntropy`, which uses ``n_cases``, the number of cases the
+        targets are for, to tell one label per case from one case's row).
         """
         array = np.asarray(to_numpy(_target_array(target)), dtype=np.float64)
         if array.ndim <= 1 and n_outputs == 1:
@@ -192,12 +193,15 @@ class CrossEntropy(Loss):
     name = "cross-entropy"
     output_activation = "softmax"
 
-    def target_rows(self, target: Any, n_outputs: int) -> np.ndarray:
-        """Rows of probabilities; integer labels (n,) or a column of whole numbers (n, 1) become
-        one-hot rows (a flat float list is one case's row of probabilities)."""
+    def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
+        """Rows of probabilities; integer labels (n,), a column of whole numbers (n, 1), or a
+        flat list of ``n_cases`` whole numbers (one label per case, as :meth:`forward` reads
+        it) become one-hot rows. Any other flat float list is one case's row of probabilities."""
         array = np.asarray(to_numpy(_target_array(target)))
         column = array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1
-        if (array.ndim == 1 and array.dtype.kind in "iub" and n_outputs > 1) or column:
+        flat = array.ndim == 1 and n_outputs > 1
+        per_case = flat and (array.dtype.kind in "iub" or array.shape[0] == n_cases)
+        if per_case or column:
             labels = _labels(array.reshape(-1), "CrossEntropy")
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 raise ValueError(

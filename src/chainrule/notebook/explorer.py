@@ -88,13 +88,20 @@ class Explorer:
 
 
 def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict | None:
-    """The network JSON the explorer opens on: ``model`` on ``case = (x, t)``; None: the seed."""
+    """The network JSON the explorer opens on: ``model`` on one ``case = (x, t)`` with ``loss``;
+    None: the seed. ``x`` is one case (a flat list or one row); a batch is refused."""
     if model is None:
-        if case is not None:
-            raise UserError("explorer: a case (x, t) needs a model")
+        if case is not None or loss is not None:
+            raise UserError("explorer: a case (x, t) and a loss need a model")
         return None
     if case is None:
-        raise UserError("explorer: give the case to show, explorer(model, (x, t))")
+        raise UserError("explorer: give the case to show, explorer(model, (x, t), loss)")
+    if loss is None:
+        raise UserError(
+            "explorer: give the loss to show, e.g. explorer(model, (x, t), nn.SquaredError()) or "
+            "nn.CrossEntropy(); an nn.Sequential does not carry one (a model saved by chainrule "
+            "train does: pass nn.loss_from_config(info['loss']) from io.load_model)"
+        )
     from chainrule.web.network import NetworkState
 
     x, t = case
@@ -102,14 +109,17 @@ def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict
 
 
 def explorer(model: Any = None, case: Any = None, loss: Any = None):
-    """The browser explorer as a notebook widget, on ``model`` and one ``case = (x, t)``.
+    """The browser explorer as a notebook widget, on ``model``, one ``case = (x, t)`` and ``loss``.
 
-    With no arguments it opens on the lecture's seed network. ``loss`` defaults to the model's
-    own (as ``chainrule serve --model`` does). Needs ``anywidget`` (the ``[notebook]`` extra).
+    With no arguments it opens on the lecture's seed network. ``x`` is one case (a flat list or
+    one row; pick one from a batch, ``(X[0], T[0])``) and ``t`` its target (a class label for
+    cross-entropy). ``loss`` is needed with a model: an ``nn`` loss object or its name
+    (``"squared-error"``, ``"cross-entropy"``, ...). Needs ``anywidget`` (the ``[notebook]``
+    extra).
 
     >>> import chainrule as cr                                        # doctest: +SKIP
     >>> cr.explorer()                                                 # doctest: +SKIP
-    >>> cr.explorer(net, (x, t))                                      # doctest: +SKIP
+    >>> cr.explorer(net, (x, t), cr.nn.SquaredError())                # doctest: +SKIP
     """
     host = Explorer(start_network(model, case, loss))
     widget = _widget_class()()

@@ -27,6 +27,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.engine import (
+    GraphFreedError,
     enable_grad,
     no_grad,
     reverse_topological_order,
@@ -195,7 +196,7 @@ def graph(
     if not isinstance(output, Tensor):
         raise TypeError(f"graph: expected a Tensor, got {type(output).__name__}")
     names = names or {}
-    order = reverse_topological_order([output]) if output.requires_grad else [output]
+    order = _recorded_order(output)
     nodes: dict[int, GraphNode] = {}
     edges: list[GraphEdge] = []
 
@@ -222,6 +223,20 @@ def graph(
     if gradient and output.requires_grad:
         _backward_contributions(order, output, nodes, edges)
     return ComputationGraph(nodes, edges, id(output))
+
+
+def _recorded_order(output: Tensor) -> list[Tensor]:
+    """The graph below ``output``, outputs first; a graph that backward has freed is named."""
+    if not output.requires_grad:
+        return [output]
+    try:
+        return reverse_topological_order([output])
+    except GraphFreedError:
+        raise GraphFreedError(
+            f"graph: the graph recorded below this tensor (made by '{output.op}') was freed by "
+            "backward(); call graph() before backward(), or pass retain_graph=True to "
+            "backward() to keep the graph for drawing"
+        ) from None
 
 
 def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, edges: list) -> None:

@@ -25,12 +25,12 @@ from chainrule.explainer import (
     Derivation,
     ExplainError,
     as_loss,
-    as_network,
     explain,
     seed_network,
     sequential,
 )
-from chainrule.explainer.network import host_values
+from chainrule.explainer.build import problem_of
+from chainrule.explainer.network import host_values, output_activation
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.nn.layers import Sequential
 from chainrule.nn.losses import Loss
@@ -105,8 +105,16 @@ class NetworkState:
 
     @classmethod
     def from_model(cls, model: Any, x: Any, t: Any, loss: Any) -> NetworkState:
-        """The state of an ``nn.Sequential`` with one case ``x`` (one row) and its target row."""
-        network, loss_object = as_network(model), as_loss(loss)
+        """The state of an ``nn.Sequential`` with one case: ``x`` one row (or a flat list) and
+        ``t`` its target, read as the explainer reads them (a class label for cross-entropy).
+        A batch of several cases is refused: the explorer shows one case."""
+        problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
+        network, loss_object = problem.network, problem.loss
+        if problem.x.shape[0] != 1:
+            raise ExplainError(
+                f"explorer: the explorer shows one case, but x has {problem.x.shape[0]} rows "
+                f"(shape {problem.x.shape}); pass one case, e.g. (X[0], T[0])"
+            )
         layers = network.layers
         kinds = {layer.activation for layer in layers[:-1]}
         if len(kinds) > 1:
@@ -115,7 +123,7 @@ class NetworkState:
                 f"{network.describe()}"
             )
         hidden = kinds.pop() if kinds else "logistic"
-        top = loss_object.output_activation or layers[-1].activation
+        top = output_activation(network, loss_object)
         return cls(
             sizes=network.sizes,
             weights=[np.asarray(layer.weight.numpy(), dtype=np.float64) for layer in layers],
@@ -126,8 +134,8 @@ class NetworkState:
             activation=hidden,
             output="linear" if top == "identity" else top,
             loss=loss_object.name,
-            input=np.asarray(host_values(x), dtype=np.float64).reshape(-1),
-            target=np.asarray(host_values(t), dtype=np.float64).reshape(-1),
+            input=problem.x[0],
+            target=problem.t[0],
         )
 
     def derivation(self, focus: tuple[int, int] | None = None, **options: Any) -> Derivation:

@@ -362,3 +362,174 @@ def test_predict_names_the_units_that_are_on_and_none_where_no_unit_is(tmp_path,
     assert [row[0] for row in cells] == ["none"] * 8  # an explicit value, never an empty cell
     code, text, _ = run(capsys, "predict", tmp_path / "barely", "--input", rows, "--json")
     assert [p["prediction"] for p in json.loads(text)["predictions"]] == ["none"] * 8
+
+
+# -- losses, dtypes, the run's data, run directories, resume --------------------------------------
+
+
+@pytest.mark.parametrize("dataset", ["xor", "parity"])
+def test_cross_entropy_on_one_output_unit_is_refused(tmp_path, capsys, dataset):
+    out = tmp_path / "out"
+    assert_user_error(capsys, "train", "--data", dataset, "--loss", "cross-entropy", "--out", out,
+                      match="cross-entropy needs two or more output units")  # fmt: skip
+    assert_nothing_written(tmp_path)
+
+
+def test_float64_takes_numbers_too_large_for_float32(tmp_path, capsys):
+    rows = [[1e39 * (1 + k % 3), k % 2] for k in range(20)]
+    csv = write_csv(tmp_path / "big.csv", rows)
+    code, _, err = run(capsys, "train", "--data", csv, "--dtype", "float64", "--epochs", "1",
+                       "--out", tmp_path / "r", "-q")  # fmt: skip
+    assert code == 0, err
+
+
+@pytest.fixture(scope="module")
+def blobs_run(tmp_path_factory):
+    """A run trained from a relative --data path, in a directory of its own."""
+    root = tmp_path_factory.mktemp("blobs")
+    blobs_csv(root / "blobs.csv")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        assert main(["train", "--data", "blobs.csv", "--epochs", "2", "--out", "r", "-q"]) == 0
+    return root
+
+
+def test_evaluate_elsewhere_reads_the_recorded_training_file(blobs_run, tmp_path, capsys,
+                                                              monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    blobs_csv(tmp_path / "blobs.csv", seed=5)  # another file of the same name here
+    code, out, err = run(capsys, "evaluate", blobs_run / "r", "--json")
+    assert code == 0, err
+    monkeypatch.chdir(blobs_run)
+    assert run(capsys, "evaluate", "r", "--json")[1] == out.replace(str(blobs_run / "r"), "r")
+
+
+def test_evaluate_refuses_training_data_that_changed_or_is_missing(tmp_path, capsys):
+    csv = blobs_csv(tmp_path / "blobs.csv")
+    assert (
+        run(capsys, "train", "--data", csv, "--epochs", "1", "--out", tmp_path / "r", "-q")[0] == 0
+    )
+    blobs_csv(csv, seed=1)
+    assert_user_error(capsys, "evaluate", tmp_path / "r", match=f"{csv}: the run's training data "
+                      "has changed since it was trained")  # fmt: skip
+    csv.unlink()
+    assert_user_error(capsys, "evaluate", tmp_path / "r", match=f"{csv}: the run's training data "
+                      "is missing")  # fmt: skip
+
+
+def _forget_checksum(run_dir):
+    """Make ``run_dir`` look like a run from before checksums were recorded."""
+    path = run_dir / "model" / "model.json"
+    info = json.loads(path.read_text())
+    for key in ("data_file", "data_sha256"):
+        info["meta"]["run"].pop(key, None)
+    path.write_text(json.dumps(info))
+
+
+def test_an_older_run_finds_its_data_where_it_was_trained(tmp_path, capsys, monkeypatch):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    blobs_csv(tmp_path / "work" / "blobs.csv")
+    assert run(capsys, "train", "--data", "blobs.csv", "--epochs", "1", "-q")[0] == 0
+    run_dir = next((tmp_path / "work" / "runs").iterdir())
+    _forget_checksum(run_dir)
+    monkeypatch.chdir(tmp_path)
+    blobs_csv(tmp_path / "blobs.csv", n=60)  # a different file, where the old code looked
+    code, out, err = run(capsys, "evaluate", run_dir, "--json")
+    assert code == 0 and json.loads(out)["cases"] == 9, err  # 20% of the 45 trained on
+
+
+def test_an_older_model_that_cannot_tell_where_it_was_trained_says_so(blobs_run, tmp_path,
+                                                                      capsys):  # fmt: skip
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(blobs_run / "r" / "model", model)
+    _forget_checksum(tmp_path)
+    assert_user_error(capsys, "evaluate", model, match="relative to a directory it does not record")
+
+
+def test_two_default_runs_in_the_same_second_get_their_own_directories(tmp_path, capsys,
+                                                                       monkeypatch):  # fmt: skip
+    from chainrule.train import runs
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runs.time, "strftime", lambda fmt: "20250101-120000")
+    real_mkdir = type(tmp_path).mkdir
+
+    def someone_else_claims_first(self, *args, **kwargs):
+        # another run takes the name between the choice and the claim (the race QA saw)
+        if self.name == "xor-20250101-120000" and not self.exists():
+            real_mkdir(self)
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tmp_path), "mkdir", someone_else_claims_first)
+    code, out, err = run(capsys, "train", "--data", "xor", "--epochs", "2", "-q")
+    assert code == 0, err
+    assert "runs/xor-20250101-120000-2/model" in out
+    assert not any((tmp_path / "runs" / "xor-20250101-120000").iterdir())
+
+
+def test_resume_accepts_options_equal_to_the_stored_ones(xor_run, capsys):
+    code, _, err = run(capsys, "train", "--resume", xor_run, "--lr", "0.5", "--seed", "0",
+                       "--data", "xor", "--batch-size", "full", "--out", xor_run)  # fmt: skip
+    assert code == 0 and "already complete" in err
+    assert_user_error(capsys, "train", "--resume", xor_run, "--lr", "0.1", "--batch-size", "full",
+                      match="--lr cannot change when resuming (the run has --lr 0.5")  # fmt: skip
+
+
+def test_resume_with_fewer_epochs_than_trained_says_so(tmp_path, capsys):
+    assert (
+        run(capsys, "train", "--data", "xor", "--epochs", "6", "--out", tmp_path / "r", "-q")[0]
+        == 0
+    )
+    (tmp_path / "r" / "run.json").unlink()  # as if stopped after its last checkpoint
+    assert_user_error(capsys, "train", "--resume", tmp_path / "r", "--epochs", "4",
+                      match="--epochs 4: ")  # fmt: skip
+    assert_user_error(capsys, "train", "--resume", tmp_path / "r", "--epochs", "4", "--out",
+                      tmp_path / "new", match="has already trained 6 epochs")  # fmt: skip
+    assert not (tmp_path / "new").exists() and not (tmp_path / "r" / "run.json").exists()
+
+
+def test_the_ctrl_c_hint_keeps_the_epochs(tmp_path, capsys, monkeypatch):
+    from chainrule.train import Trainer
+
+    real = Trainer._run_epoch
+
+    def interrupt_at_epoch_3(self, X, T):
+        if self.epoch == 2:
+            raise KeyboardInterrupt
+        real(self, X, T)
+
+    monkeypatch.setattr(Trainer, "_run_epoch", interrupt_at_epoch_3)
+    code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "9", "--out",
+                       tmp_path / "r", "--quiet")  # fmt: skip
+    assert code == 130
+    assert f"continue with: chainrule train --resume {tmp_path / 'r'} --epochs 9" in err
+    monkeypatch.setattr(Trainer, "_run_epoch", real)
+    code, _, err = run(capsys, *err.split("continue with: chainrule ")[1].split(), "-q")
+    assert code == 0 and len(json.loads((tmp_path / "r" / "history.json").read_text())) == 9
+
+
+# -- predict: label columns and score names -------------------------------------------------------
+
+
+def test_predict_ignores_a_text_label_column(xor_run, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("0,1,odd\n1,1,even\n")
+    code, out, err = run(capsys, "predict", xor_run, "--input", rows)
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 3
+    bad = write_csv(tmp_path / "t.csv", [[0, 1, "odd"], [0, "x", "even"]])  # a text feature
+    assert_user_error(capsys, "predict", xor_run, "--input", bad,
+                      match="line 2, column 2: 'x' is not a number")  # fmt: skip
+
+
+def test_predict_names_a_bce_models_one_score_after_class_1(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    csv = write_csv(tmp_path / "two.csv", [[*x, int(x[0] > 0)] for x in X])
+    assert run(capsys, "train", "--data", csv, "--loss", "binary-cross-entropy", "--epochs", "1",
+               "--out", tmp_path / "r", "-q")[0] == 0  # fmt: skip
+    code, out, _ = run(capsys, "predict", tmp_path / "r", "--input", csv)
+    assert code == 0 and out.splitlines()[0] == "prediction,1"

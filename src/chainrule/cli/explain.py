@@ -26,29 +26,40 @@ def parse_cases(text: str, what: str) -> np.ndarray:
     """``"0.1,0.2;0.3,0.4"`` (cases separated by ';'), a JSON list, or a .csv/.json/.npy file."""
     import numpy as np
 
+    if not text.strip():
+        raise DataError(
+            f"--{what} is empty; write e.g. '0.5,1.0', or give a .csv, .json or .npy file"
+        )
     path = Path(text)
     if path.is_dir():
         raise DataError(
             f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
         )
     try:
-        if path.suffix in (".csv", ".json", ".npy") and path.exists():
-            if path.suffix == ".npy":
-                return np.load(path, allow_pickle=False)
-            if path.suffix == ".json":
-                return np.asarray(json.loads(path.read_text()), dtype=float)
-            return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype=float))
-        if text.strip().startswith("["):
-            return np.asarray(json.loads(text), dtype=float)
-        rows = [row for row in text.split(";") if row.strip()]
-        return np.array([[float(v) for v in row.split(",")] for row in rows])
+        return np.asarray(_read_cases(text, path), dtype=float)
     except OSError as error:
         raise DataError(f"--{what} {path}: cannot read ({error.strerror or error})") from None
-    except (ValueError, json.JSONDecodeError) as error:
+    except (ValueError, TypeError) as error:  # TypeError: a JSON object or string, not numbers
         raise DataError(
             f"--{what} {text!r}: not numbers ({error}); write e.g. '0.5,1.0' or '0,1;1,0' for "
             "two cases, or give a .csv, .json or .npy file"
         ) from None
+
+
+def _read_cases(text: str, path: Path):
+    """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
+    import numpy as np
+
+    if path.suffix in (".csv", ".json", ".npy") and path.exists():
+        if path.suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if path.suffix == ".json":
+            return json.loads(path.read_text())
+        return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype=float))
+    if text.strip().startswith(("[", "{")):
+        return json.loads(text)
+    rows = [row for row in text.split(";") if row.strip()]
+    return [[float(v) for v in row.split(",")] for row in rows]
 
 
 def _check_loss(loss: str | None) -> None:
@@ -56,11 +67,14 @@ def _check_loss(loss: str | None) -> None:
     if loss is None:
         return
     from chainrule.explainer import as_loss
+    from chainrule.explainer.network import LOSSES
 
     try:
-        as_loss(loss)
-    except UserError as error:
-        raise UserError(f"--loss: {error}") from None
+        known = as_loss(loss).name in LOSSES
+    except UserError:
+        known = False
+    if not known:  # name only the losses the explainer can write out
+        raise UserError(f"--loss {loss!r}: the explainer writes out {', '.join(LOSSES)}")
 
 
 def _problem_args(
@@ -97,8 +111,29 @@ def _problem_args(
     x = None if input is None else parse_cases(input, "input")
     t = None if target is None else parse_cases(target, "target")
     if x is not None and net is not None:
-        x = standardized_rows(np.atleast_2d(x), info)
+        x = np.atleast_2d(x)
+        _check_input_width(x, info, model)
+        x = standardized_rows(x, info)
     return net, x, t, as_loss(loss or stored_loss or "squared-error")
+
+
+def _check_input_width(x: np.ndarray, info: dict, model: Path) -> None:
+    """Input rows as wide as the saved model's input layer, or one line saying so."""
+    from chainrule.train.runs import model_widths
+
+    widths = model_widths(info) if info else None
+    if widths is not None and (x.ndim != 2 or x.shape[1] != widths[0]):
+        shown = x.shape[1] if x.ndim == 2 else f"shape {x.shape}"
+        raise UserError(f"--input: {shown} values per case but model {model} takes {widths[0]}")
+
+
+def _explained(model: Path | None, explain_step, *args, **kwargs):
+    """Run an explainer step; a problem with the user's numbers (a target the loss cannot read)
+    is one line naming the model, not a traceback."""
+    try:
+        return explain_step(*args, **kwargs)
+    except (UserError, ValueError) as error:
+        raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
 
 
 def _write(out: Path | None, text: str) -> None:
@@ -175,20 +210,19 @@ def explain(
         model, input, target, loss, torch_model=torch_model, arch=arch
     )
     model = model or torch_model
-    try:
-        derivation = run_explain(
-            net,
-            x,
-            t,
-            loss_name,
-            notation=notation,
-            unit=unit,
-            perturbation=perturbation,
-            symbolic=symbolic,
-            bug=bug,
-        )
-    except UserError as error:
-        raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
+    derivation = _explained(
+        model,
+        run_explain,
+        net,
+        x,
+        t,
+        loss_name,
+        notation=notation,
+        unit=unit,
+        perturbation=perturbation,
+        symbolic=symbolic,
+        bug=bug,
+    )
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
                "focused": unit is not None}  # fmt: skip
     if format == "text" and out is None:
@@ -293,16 +327,19 @@ def graph(
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
         net, x, t, loss_name = _problem_args(model, input, target, loss)
-        derivation = run_explain(net, x, t, loss_name, perturbation=False)
+        derivation = _explained(model, run_explain, net, x, t, loss_name, perturbation=False)
         _write(out, network_svg(derivation))
         return 0
     if kind != "computation":
         raise UserError(f"--kind {kind!r}: use computation or network")
-    if model is not None:
+    if model is not None or input is not None or target is not None:
         from chainrule.explainer.build import forward, problem_of
 
         net, x, t, loss_object = _problem_args(model, input, target, loss)
-        drawing = draw_graph(forward(problem_of(net, x, t, loss_object))[2])
+        problem = _explained(model, problem_of, net, x, t, loss_object)
+        drawing = draw_graph(_explained(model, forward, problem)[2])
+    elif loss is not None:
+        raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
     else:
         drawing, _ = seed_graph()
     if hide_implementation:

@@ -48,9 +48,8 @@ def trained_case(model_path: Path, case: int) -> Any:
     import numpy as np
     from pydantic import ValidationError
 
-    from chainrule.cli.train import load_trained
+    from chainrule.cli.train import load_trained, trained_data
     from chainrule.explainer import as_network
-    from chainrule.train import runs
     from chainrule.train.metrics import target_array
     from chainrule.web import schemas
     from chainrule.web.network import NetworkState
@@ -70,13 +69,12 @@ def trained_case(model_path: Path, case: int) -> Any:
         )
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
-    run = info.get("meta", {}).get("run")
-    if run is None:
+    if info.get("meta", {}).get("run") is None:
         raise UserError(
             f"{model_path}: the model does not record the data it was trained on, so it has no "
             "cases to show; serve a run directory written by chainrule train"
         )
-    prepared = runs.load_data(runs.RunConfig.from_json(run))
+    prepared = trained_data(model_path, info)
     ds, which = prepared.test, prepared.evaluated_on
     if not 0 <= case < len(ds):
         raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")

@@ -132,41 +132,80 @@ def _resume(
     from chainrule.train import runs
 
     checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
-    meta = checkpoint["state"].get("meta", {})
-    if meta.get("run") is None:
-        raise ModelFileError(
-            f"{Path(checkpoint['path']) / 'trainer.json'}: field 'meta.run' is missing (no run "
-            "configuration: a checkpoint of the library's Trainer, resume it from Python)"
-        )
-    config = runs.RunConfig.from_json(meta["run"], Path(checkpoint["path"]) / "trainer.json")
-    changed = [k for k, v in options.items() if v is not None and k != "epochs"]
-    if changed:
-        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
-        raise UserError(f"{flags} cannot change when resuming (only --epochs can)")
+    config = _stored_config(checkpoint)
+    _check_unchanged(options, config)
     if options.get("epochs") is not None:
         config.epochs = options["epochs"]
         runs.validate(config)
-    # The checkpoint never chooses where to write: its own run directory, or a new --out.
-    if out is not None:
-        return _run(config, out, checkpoint, quiet, json_output, explain, fresh_out=True)
+    done = int(checkpoint["state"]["epoch"])
     epoch_dir = Path(checkpoint["path"])
-    if epoch_dir.parent.name != "checkpoints":
+    run_dir = epoch_dir.parent.parent if epoch_dir.parent.name == "checkpoints" else None
+    if out is not None and run_dir is not None and out.resolve() == run_dir.resolve():
+        out = None  # --out naming the run's own directory: continue there
+    if out is None and run_dir is None:
         raise UserError(
             f"--resume {path}: {epoch_dir} is not inside a run directory's checkpoints/; "
             "pass --out DIR to continue in a new run directory"
         )
-    run_dir = epoch_dir.parent.parent
-    done = int(checkpoint["state"]["epoch"])
-    if done >= config.epochs and (run_dir / "run.json").is_file():
-        # Nothing to train and the run's results are written: say so, change nothing. Exit 0,
-        # so a job script that resumes after a preemption may find its run already finished.
-        print(f"chainrule: {run_dir} is already complete: {done} epochs trained, results in "
-              f"{run_dir / 'run.json'}; to train further pass --epochs N with N > {done}",
-              file=sys.stderr)  # fmt: skip
-        if json_output:
-            sys.stdout.write((run_dir / "run.json").read_text())
-        return 0
-    return _run(config, run_dir, checkpoint, quiet, json_output, explain, fresh_out=False)
+    if out is None and done >= config.epochs and (run_dir / "run.json").is_file():
+        return _already_complete(run_dir, done, json_output)
+    if config.epochs < done:
+        raise UserError(
+            f"--epochs {config.epochs}: {path} has already trained {done} epochs; "
+            f"pass --epochs N with N >= {done}"
+        )
+    # The checkpoint never chooses where to write: its own run directory, or a new --out.
+    fresh_out = out is not None
+    return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out)
+
+
+def _already_complete(run_dir: Path, done: int, json_output: bool) -> int:
+    """Nothing to train and the run's results are written: say so, change nothing. Exit 0, so
+    a job script that resumes after a preemption may find its run already finished."""
+    print(f"chainrule: {run_dir} is already complete: {done} epochs trained, results in "
+          f"{run_dir / 'run.json'}; to train further pass --epochs N with N > {done}",
+          file=sys.stderr)  # fmt: skip
+    if json_output:
+        sys.stdout.write((run_dir / "run.json").read_text())
+    return 0
+
+
+def _stored_config(checkpoint: dict) -> Any:
+    """The run configuration a checkpoint of ``chainrule train`` stored."""
+    from chainrule.train import runs
+
+    meta = checkpoint["state"].get("meta", {})
+    trainer_json = Path(checkpoint["path"]) / "trainer.json"
+    if meta.get("run") is None:
+        raise ModelFileError(
+            f"{trainer_json}: field 'meta.run' is missing (no run "
+            "configuration: a checkpoint of the library's Trainer, resume it from Python)"
+        )
+    return runs.RunConfig.from_json(meta["run"], trainer_json)
+
+
+def _check_unchanged(options: dict, config: Any) -> None:
+    """Options given with --resume must equal the stored ones (only --epochs may change)."""
+    stored = config.to_json()
+    given = {
+        k: v for k, v in options.items() if k != "epochs" and (v is not None or k == "batch_size")
+    }
+    changed = [k for k, v in given.items() if v != stored.get(k)]
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        had = ", ".join(f"--{k.replace('_', '-')} {_shown(k, stored.get(k))}" for k in changed)
+        raise UserError(
+            f"{flags} cannot change when resuming (the run has {had}; only --epochs can)"
+        )
+
+
+def _shown(option: str, value: Any) -> str:
+    """A stored option's value as one would type it (64,32; full for a full batch)."""
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if value is None:
+        return "full" if option == "batch_size" else "none"
+    return str(value)
 
 
 def _run(
@@ -184,13 +223,10 @@ def _run(
 
     prepared = runs.load_data(config)  # every mistake in the input surfaces before any file
     model, loss, optimizer, schedule = runs.build(config, prepared.train)
-    out = Path(out) if out is not None else runs.default_out(config)
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
+    out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
     out = distributed.world().broadcast_object(out)
-    if main_rank and fresh_out:
-        runs.check_new_run_dir(out)
-    created = _first_missing(out)
     callbacks = [] if quiet or not main_rank else [EpochPrinter(every=max(1, config.epochs // 10))]
     health = None
     if explain:
@@ -226,7 +262,8 @@ def _run(
             saved = trainer.last_checkpoint or checkpoint["path"]
             again = out if trainer.last_checkpoint is not None else saved
             print(f"chainrule: interrupted; the last complete checkpoint is {saved}\n"
-                  f"continue with: chainrule train --resume {again}", file=sys.stderr)  # fmt: skip
+                  f"continue with: chainrule train --resume {again} --epochs {config.epochs}",
+                  file=sys.stderr)  # fmt: skip
         return code
     except BaseException:
         if fresh_out and main_rank:
@@ -234,6 +271,21 @@ def _run(
         raise
     _report(summary, quiet, json_output)
     return 0
+
+
+def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Path | None]:
+    """The run directory and the outermost directory this run creates (removed on failure):
+    a default-named one is claimed atomically; a given new ``--out`` must be absent or empty."""
+    from chainrule.train import runs
+
+    if out is None:
+        created = _first_missing(Path("runs"))
+        out = runs.claim_default_out(config, "runs")
+        return out, created or out
+    out = Path(out)
+    if fresh_out:
+        runs.check_new_run_dir(out)
+    return out, _first_missing(out)
 
 
 def _first_missing(out: Path) -> Path | None:
@@ -350,6 +402,19 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
     return model, info, loss
 
 
+def trained_data(model_path: Path, info: dict) -> Any:
+    """The data a saved run was trained on, split and standardised as in training: read from
+    the file it recorded (refused if missing or changed), as :func:`runs.load_data` does."""
+    from chainrule.train import runs
+
+    run = info.get("meta", {}).get("run")
+    if run is None:
+        raise UserError(f"{model_path}: the model does not record its data; pass --data")
+    model_dir = _model_dir(model_path)
+    config = runs.RunConfig.from_json(run, model_dir / "model.json")
+    return runs.load_data(config, run_dir=model_dir.parent)
+
+
 def _standardized(ds: Any, info: dict, model: Any) -> Any:
 
     out = ds.astype(model.dtype)
@@ -389,15 +454,10 @@ def evaluate(
     if loss is None:
         raise ModelFileError(f"{model_path}: the model file names no loss to evaluate with")
     if data is None:
-        run = info.get("meta", {}).get("run")
-        if run is None:
-            raise UserError(f"{model_path}: the model does not record its data; pass --data")
-        prepared = runs.load_data(
-            runs.RunConfig.from_json(run, _model_dir(model_path) / "model.json")
-        )
-        ds, which = prepared.test, f"{prepared.evaluated_on} split of {run['data']}"
+        prepared = trained_data(model_path, info)
+        ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
-        raw = datasets.load(data)
+        raw = datasets.load(data, dtype=model.dtype)
         runs.check_model_fits(info, raw, str(model_path))
         ds, which = _standardized(raw, info, model), f"all of {data}"
     runs.check_model_fits(info, ds, str(model_path))
@@ -493,9 +553,7 @@ def predict(
     outputs = predict_outputs(model, X.astype(model.dtype))
     scores = _as_scores(outputs, loss)
     labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
-    names = info.get("class_names") or [str(j) for j in range(scores.shape[1])]
-    if scores.shape[1] != len(names):
-        names = [str(j) for j in range(scores.shape[1])]
+    names = _score_names(info.get("class_names"), scores.shape[1])
     if json_output:
         rows = [{"prediction": lab, "outputs": [float(v) for v in row]}
                 for lab, row in zip(labels, scores)]  # fmt: skip
@@ -508,6 +566,14 @@ def predict(
         io.atomic_write_bytes(output_path, text.encode())
         print(f"wrote {len(labels)} predictions to {output_path}", file=sys.stderr)
     return 0
+
+
+def _score_names(names: list[str] | None, n: int) -> list[str]:
+    """A name for each score column: the class (or unit) it is the score of. A one-output
+    model's one score is its yes class's (class 1 of a two-class BCE model, parity's odd)."""
+    if n == 1:
+        return [_one_unit_classes(names)[0]]
+    return names if names and len(names) == n else [str(j) for j in range(n)]
 
 
 def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
@@ -556,20 +622,21 @@ def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:
 
 
 def read_feature_rows(path: Path, n_features: int, dtype: Any = "float64") -> np.ndarray:
-    """Rows of ``n_features`` numbers (a header line and a trailing label column are allowed).
+    """Rows of ``n_features`` numbers (a header line and a trailing label column, numbers or
+    text, are allowed; the label is not read).
 
-    A missing file, a ragged row, a non-numeric cell or a number too large for ``dtype`` raises
-    DataError naming the line.
+    A missing file, a ragged row, a non-numeric feature or a number too large for ``dtype``
+    raises DataError naming the line.
     """
     from chainrule.data import read_table
     from chainrule.data.csvfile import check_fits
 
-    table = read_table(path)
-    check_fits(path, table, dtype)
-    values = table.values
-    if values.shape[1] not in (n_features, n_features + 1):
+    table = read_table(path, columns=n_features)
+    width = len(table.names or table.body[0][1])
+    if width not in (n_features, n_features + 1):
         raise DataError(
-            f"{path}: {values.shape[1]} columns but the model takes {n_features} inputs "
+            f"{path}: {width} columns but the model takes {n_features} inputs "
             "(optionally followed by one label column)"
         )
-    return values[:, :n_features]
+    check_fits(path, table, dtype)
+    return table.values

@@ -82,24 +82,29 @@ class Table:
 
 
 def read_table(
-    path: str | os.PathLike, header: bool | None = None, delimiter: str | None = None
+    path: str | os.PathLike,
+    header: bool | None = None,
+    delimiter: str | None = None,
+    columns: int | None = None,
 ) -> Table:
     """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
     finite raises DataError naming the file, the line and the column.
 
-    ``header=None`` takes line 1 as column names if any cell in it is not a number.
+    ``header=None`` takes line 1 as column names if any cell in it is not a number. With
+    ``columns``, only the first ``columns`` columns are numbers (read and looked at for a
+    header); the rest (a text label column) only have to be there on every row.
     """
     path = Path(path)
     rows = _read_rows(path, delimiter or ("\t" if path.suffix == ".tsv" else ","))
     if not rows:
         raise DataError(f"{path}: the file is empty")
-    header = _looks_like_header(rows[0][1]) if header is None else header
+    header = _looks_like_header(rows[0][1][:columns]) if header is None else header
     names = [cell.strip() for cell in rows[0][1]] if header else None
     body = rows[1:] if header else rows
     if not body:
         raise DataError(f"{path}: no data rows (only a header)")
     width = len(names) if names else len(body[0][1])
-    return Table(_parse(path, body, width, names), names, body)
+    return Table(_parse(path, body, width, names, columns), names, body)
 
 
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -152,10 +157,14 @@ def _column_name(names: list[str] | None, j: int) -> str:
     return f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
 
 
-def _parse(path: Path, body: list[tuple[int, list[str]]], width: int, names) -> np.ndarray:
+def _parse(
+    path: Path, body: list[tuple[int, list[str]]], width: int, names, columns: int | None = None
+) -> np.ndarray:
     for line, cells in body:
         if len(cells) != width:
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
+    body = [(line, cells[:columns]) for line, cells in body]
+    width = min(width, columns or width)
     try:  # fast path: NumPy parses every cell at once
         values = np.array([cells for _, cells in body], dtype=np.float64)
     except ValueError:

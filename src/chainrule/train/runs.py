@@ -90,6 +90,10 @@ class RunConfig:
     split: Any = (0.1, 0.2)  # (val, test) fractions; an int k: hold out k cases; None: no split
     init: str = "glorot"
     init_range: float = 0.3
+    # A file or directory of data, pinned when the run starts (see pin_data): its absolute path
+    # and checksum, so evaluating or resuming elsewhere reads that data or refuses, never another.
+    data_file: str | None = None
+    data_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The configuration as a plain dict."""
@@ -151,6 +155,7 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         values["loss"] = "auto"
     config = RunConfig.from_json(values)
     validate(config)
+    pin_data(config)
     return config
 
 
@@ -217,7 +222,7 @@ def parse_hidden(text: str | None) -> list[int] | None:
     if text is None:
         return None
     try:
-        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
+        sizes = [int(part) for part in text.replace(" ", "").split(",")]
     except ValueError:
         raise UserError(
             f"--hidden must be comma-separated layer sizes like 64,32, got {text!r}"
@@ -246,15 +251,20 @@ class Prepared:
         return "test" if self.test is not self.train else "train"
 
 
-def load_data(config: RunConfig) -> Prepared:
-    """Load, split and standardise the dataset the configuration names."""
+def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
+    """Load (in the run's dtype), split and standardise the dataset the configuration names.
+
+    A pinned data file is read from its recorded absolute path after checking its checksum
+    (:func:`data_source`); ``run_dir``, the saved run being reloaded, locates an older run's
+    unpinned relative path."""
     from chainrule import data
 
-    ds = data.load(config.data)
-    held_out_test = None
-    if Path(config.data).is_dir():  # an IDX directory may hold its own test part (t10k)
-        held_out_test = _idx_test_part(Path(config.data))
     dtype = np.dtype(config.dtype)
+    source = data_source(config, run_dir)
+    ds = data.load(source, dtype=dtype)
+    held_out_test = None
+    if Path(source).is_dir():  # an IDX directory may hold its own test part (t10k)
+        held_out_test = _idx_test_part(Path(source), dtype)
     if config.split is None:
         train, val, test = ds, None, ds
     elif isinstance(config.split, int):
@@ -317,13 +327,81 @@ def check_new_run_dir(out: Path) -> None:
         raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
 
 
-def _idx_test_part(directory: Path) -> Any:
+def _idx_test_part(directory: Path, dtype: np.dtype) -> Any:
     from chainrule import data
 
     pairs = data.find_idx_pairs(directory)
     if len(pairs) < 2:
         return None
-    return data.load_idx_dir(directory, part="test")
+    return data.load_idx_dir(directory, part="test", dtype=dtype)
+
+
+def data_checksum(path: Path) -> str:
+    """sha256 of a data file, or of an IDX directory's files (names and contents, sorted)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.name.encode() + b"\0")
+        try:
+            with file.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as error:
+            raise DataError(f"{file}: cannot read ({error.strerror or error})") from None
+    return digest.hexdigest()
+
+
+def pin_data(config: RunConfig) -> None:
+    """Record the absolute path and checksum of the data file or directory a new run reads (a
+    built-in dataset or a missing path records nothing; loading then names the problem)."""
+    path = Path(config.data).expanduser()
+    if dataset_key(config.data) or not path.exists():
+        return
+    config.data_file, config.data_sha256 = str(path.resolve()), data_checksum(path)
+
+
+def data_source(config: RunConfig, run_dir: Path | None = None) -> str:
+    """What to load: the built-in name, or the pinned file once it is checked unchanged. An
+    older run without a checksum has its relative path resolved against the directory it was
+    trained in (found from ``run_dir``'s run.json), when it is being reloaded."""
+    if config.data_sha256 is not None and config.data_file is not None:
+        path = Path(config.data_file)
+        if not path.exists():
+            raise DataError(f"{path}: the run's training data is missing (moved or deleted)")
+        if data_checksum(path) != config.data_sha256:
+            raise DataError(
+                f"{path}: the run's training data has changed since it was trained "
+                "(its sha256 differs)"
+            )
+        return str(path)
+    path = Path(config.data).expanduser()
+    if run_dir is None or dataset_key(config.data) or path.is_absolute():
+        return config.data
+    trained_in = _trained_in(run_dir)
+    if trained_in is None:
+        raise DataError(
+            f"{run_dir}: the run records its training data only as {config.data!r}, relative to "
+            "a directory it does not record; pass --data FILE"
+        )
+    return str(trained_in / path)
+
+
+def _trained_in(run_dir: Path) -> Path | None:
+    """The directory ``chainrule train`` ran in: run.json's ``out`` (as typed) stripped from
+    the run directory's absolute path; None where that cannot be told."""
+    import json
+
+    try:
+        out = Path(json.loads((run_dir / "run.json").read_text())["out"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    here = run_dir.resolve().parts
+    if out.is_absolute() or ".." in out.parts or here[-len(out.parts) :] != out.parts:
+        return None
+    return Path(*here[: -len(out.parts)])
 
 
 def _prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
@@ -355,7 +433,9 @@ def output_unit(loss_name: str, ds: Any) -> str | None:
 
 
 def n_outputs(loss_name: str, ds: Any) -> int:
-    """One output unit per class, except a single unit for two classes under BCE."""
+    """One output unit per class, except a single unit for two classes under BCE. Softmax
+    cross-entropy needs two or more units: over one unit softmax is always 1 (the loss means
+    nothing and every case looks right)."""
     if ds.task == "classification" and loss_name == "binary-cross-entropy":
         if ds.n_classes > 2:
             raise UserError(
@@ -363,6 +443,11 @@ def n_outputs(loss_name: str, ds: Any) -> int:
                 "(use cross-entropy)"
             )
         return 1
+    if loss_name == "cross-entropy" and ds.n_outputs < 2:
+        raise UserError(
+            f"--loss cross-entropy needs two or more output units (softmax over one unit is "
+            f"always 1); {ds.name} has {ds.n_outputs} (use binary-cross-entropy or squared-error)"
+        )
     return ds.n_outputs
 
 
@@ -440,15 +525,21 @@ def _schedule(config: RunConfig, optimizer: Any) -> Any:
 # -- the run ------------------------------------------------------------------------------------
 
 
-def default_out(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
-    """``runs/<dataset>-<YYYYmmdd-HHMMSS>`` (with a suffix if that exists)."""
+def claim_default_out(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
+    """Create and return ``runs/<dataset>-<YYYYmmdd-HHMMSS>``, or with a suffix -2, -3 ... if
+    that exists. ``mkdir`` without ``exist_ok`` claims the name atomically, so two runs started
+    in the same second never share (and clear) one directory."""
     name = dataset_key(config.data) or Path(config.data).stem or "data"
     base = Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     out, k = base, 1
-    while out.exists():
-        k += 1
-        out = base.with_name(f"{base.name}-{k}")
-    return out
+    while True:
+        try:
+            out.mkdir()
+            return out
+        except FileExistsError:
+            k += 1
+            out = base.with_name(f"{base.name}-{k}")
 
 
 def checkpoint_every(epochs: int) -> int:

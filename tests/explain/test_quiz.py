@@ -115,3 +115,20 @@ def test_a_typo_at_the_prompt_asks_again(monkeypatch, capsys):
     assert main(["quiz", "--seed", "7", "--kind", "dy"]) == 0
     out = capsys.readouterr().out
     assert "'abc' is not a number" in out and "give 4" in out and "Correct" in out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_written_answer_is_right_only_to_its_last_digit(seed):
+    """-0.2175 or -0.2180 for -0.218283 is wrong at the fourth digit the exercise asks for;
+    one unit off in the last written digit (hand rounding) is still right."""
+    quiz = make_quiz(seed, "dy")
+    expected = quiz.expected
+    unit = 10.0 ** (np.floor(np.log10(abs(expected))) - 3)  # one in the fourth digit
+    assert check_answer(quiz, f"{expected:#.4g}").correct
+    assert check_answer(quiz, f"{expected:#.6g}").correct
+    rounded = float(f"{expected:#.4g}")
+    one_off = rounded + unit if rounded < expected else rounded - unit  # across the true value
+    assert check_answer(quiz, f"{one_off:#.4g}").correct
+    for off in (3, 8):  # three and eight units off: within the old 0.5% tolerance, wrong here
+        wrong = float(f"{expected:#.4g}") + off * unit
+        assert not check_answer(quiz, f"{wrong:#.4g}").correct, (expected, wrong)

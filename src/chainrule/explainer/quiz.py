@@ -10,6 +10,7 @@ wrong y, the wrong sign.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -117,6 +118,13 @@ def _close(a: float, b: float, rtol: float, atol: float) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
 
 
+def _last_digit(written: str, value: float) -> float:
+    """The value of one unit in the last significant digit of ``written`` (``-0.2183``: 1e-4)."""
+    if value == 0:
+        return 10.0 ** -significant_digits(written)
+    return 10.0 ** (math.floor(math.log10(abs(value))) - significant_digits(written) + 1)
+
+
 def significant_digits(text: str) -> int:
     """The significant digits written in ``text`` (``"-0.2180"``: 4, ``"1.5e-3"``: 2).
 
@@ -137,16 +145,25 @@ def parse_answer(text: str) -> float:
 def check_answer(
     quiz: Quiz, answer: float | str, rtol: float = 5e-3, atol: float = 1e-4
 ) -> Verdict:
-    """Is ``answer`` right (within ``rtol``/``atol``)? If not, which slip explains it?
+    """Is ``answer`` right? If not, which slip explains it?
 
-    A written answer (a string) must also have the :data:`DIGITS` significant digits the
-    exercise asks for: ``-0.218`` for ``-0.2183`` is close, yet not accepted, and the verdict
-    says why (without giving the answer away).
+    A written answer (a string) must have the :data:`DIGITS` significant digits the exercise
+    asks for (``-0.218`` for ``-0.2183`` is close, yet not accepted, and the verdict says why
+    without giving the answer away), and is right when its last written digit is, give or take
+    one for rounding along the way: for -0.218283, ``-0.2183`` and ``-0.2182`` are right,
+    ``-0.2180`` and ``-0.2175`` are not. A number (not a string) is right within
+    ``rtol``/``atol``.
     """
     expected, numeric_value = quiz.expected, quiz.numeric
     written = answer if isinstance(answer, str) else None
     answer = parse_answer(answer) if isinstance(answer, str) else float(answer)
-    close = _close(answer, expected, rtol, atol)
+    # a written answer is as precise as its last digit; a number is within rtol/atol
+    unit = None if written is None else _last_digit(written, answer) * (1 + 1e-9)
+
+    def near(value: float) -> bool:
+        return _close(answer, value, rtol, atol) if unit is None else abs(answer - value) <= unit
+
+    close = near(expected)
     if close and written is not None and significant_digits(written) < DIGITS:
         return Verdict(
             False,
@@ -167,7 +184,7 @@ def check_answer(
         )
     candidates = _dy_slips(quiz) if quiz.kind == "dy" else _dw_slips(quiz)
     for value, diagnosis, missing, extra in candidates:
-        if _close(answer, value, rtol, atol):
+        if near(value):
             return Verdict(
                 False,
                 answer,

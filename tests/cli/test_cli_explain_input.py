@@ -78,3 +78,14 @@ def test_graph_uses_input_and_target_without_a_model(tmp_path, capsys):
 def test_graph_refuses_a_loss_it_would_not_use(tmp_path, capsys):
     assert_user_error(capsys, "graph", "--loss", "mse", "--out", tmp_path / "g.svg",
                       match="--loss: the seed's graph needs --input and --target")  # fmt: skip
+
+
+def test_a_csv_of_labels_one_per_line_is_a_label_per_case(runs_dir, tmp_path, capsys):
+    """A one-column file is a column of cases (one label each), not one case's row."""
+    (tmp_path / "in.csv").write_text("1,2,3,0\n2,0,1,1\n")
+    (tmp_path / "t.csv").write_text("0\n1\n")
+    common = ["explain", "--model", runs_dir / "four", "--input", tmp_path / "in.csv"]
+    code, from_file, err = run(capsys, *common, "--target", tmp_path / "t.csv", "--format", "json")
+    assert code == 0, err
+    _, typed, _ = run(capsys, *common, "--target", "0;1", "--format", "json")
+    assert from_file == typed and '"n_cases": 2' in from_file

@@ -55,7 +55,7 @@ def _read_cases(text: str, path: Path):
             return np.load(path, allow_pickle=False)
         if path.suffix == ".json":
             return json.loads(path.read_text())
-        return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype=float))
+        return np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)  # a line is a case
     if text.strip().startswith(("[", "{")):
         return json.loads(text)
     rows = [row for row in text.split(";") if row.strip()]

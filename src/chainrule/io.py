@@ -141,12 +141,46 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ModelFileError(
             f"{path}: truncated or not a safetensors file ({_first_line(error)})"
         ) from None
+    except KeyError:  # a dtype NumPy has no type for: bfloat16 (PyTorch's), the float8s
+        return _read_widened(path, data)
 
 
-#: Bytes per element of each safetensors dtype (the ones NumPy can hold).
+def _read_widened(path: Path, data: bytes) -> dict[str, np.ndarray]:
+    """A safetensors file holding bfloat16 tensors, read with those widened to float32 (exact:
+    a bfloat16 is the top half of a float32). Any other dtype NumPy cannot hold is refused,
+    naming the tensor and its dtype."""
+    header, data_bytes = _read_header(path)
+    start = len(data) - data_bytes
+    arrays = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        shape = _checked_entry(path, name, entry, data_bytes)
+        begin, end = entry["data_offsets"]
+        raw = data[start + begin : start + end]
+        kind = entry["dtype"]
+        if kind == "BF16":
+            array = (np.frombuffer(raw, dtype="<u2").astype("<u4") << 16).view("<f4")
+        elif kind in _NUMPY_DTYPES:
+            array = np.frombuffer(raw, dtype=_NUMPY_DTYPES[kind]).copy()
+        else:
+            raise ModelFileError(
+                f"{path}: tensor {name!r} is {kind}, which chainrule cannot read; save it as "
+                "float32 or float64"
+            )
+        arrays[name] = array.astype(array.dtype.newbyteorder("="), copy=False).reshape(shape)
+    return arrays
+
+
+#: Bytes per element of each safetensors dtype chainrule knows (bfloat16 and float8 too).
 _SAFETENSORS_ITEMSIZE = {
     "BOOL": 1, "U8": 1, "I8": 1, "F16": 2, "BF16": 2, "I16": 2, "U16": 2,
-    "F32": 4, "I32": 4, "U32": 4, "F64": 8, "I64": 8, "U64": 8,
+    "F32": 4, "I32": 4, "U32": 4, "F64": 8, "I64": 8, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1,
+}  # fmt: skip
+#: NumPy's dtype for each safetensors dtype it can hold (little-endian, as the format stores).
+_NUMPY_DTYPES = {
+    "BOOL": "?", "U8": "u1", "I8": "i1", "F16": "<f2", "I16": "<i2", "U16": "<u2",
+    "F32": "<f4", "I32": "<i4", "U32": "<u4", "F64": "<f8", "I64": "<i8", "U64": "<u8",
 }  # fmt: skip
 #: The most a safetensors header may take (the format's own reference limit is 100 MB).
 _MAX_HEADER_BYTES = 100_000_000
@@ -309,8 +343,12 @@ def model_description(
     }
 
 
-def _write_model_files(directory: Path, model: Any, description: dict) -> None:
-    weights = {name: to_numpy(p.data) for name, p in model.named_state()}
+def model_weights(model: Any) -> dict[str, np.ndarray]:
+    """Every parameter and array buffer of ``model`` as a host array, by dotted name."""
+    return {name: to_numpy(p.data) for name, p in model.named_state()}
+
+
+def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
     metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
     write_arrays(directory / WEIGHTS_FILE, weights, metadata=metadata)
     atomic_write_json(directory / MODEL_JSON, description)
@@ -340,13 +378,15 @@ def save_model(
     )
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
+    weights = model_weights(model)
+    _check_finite(weights, path)  # load_model would refuse it: write nothing
     if path.is_dir():
-        _write_model_files(path, model, description)
+        _write_model_files(path, weights, description)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(path)
     try:
-        _write_model_files(tmp, model, description)
+        _write_model_files(tmp, weights, description)
         os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -608,7 +648,7 @@ def save_checkpoint(
         description = model_description(
             trainer.model, loss=trainer.loss, meta=meta if meta is not None else trainer.meta
         )
-        _write_model_files(tmp, trainer.model, description)
+        _write_model_files(tmp, model_weights(trainer.model), description)
         write_arrays(tmp / OPTIMIZER_FILE, state_arrays)
         atomic_write_json(tmp / TRAINER_JSON, {"format": CHECKPOINT_FORMAT, **state_json})
         if target.exists():  # the same epoch saved twice (a resumed run's first save)

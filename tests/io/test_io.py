@@ -160,3 +160,53 @@ def test_find_checkpoint_errors(tmp_path):
         io.find_checkpoint(tmp_path / "nope")
     with pytest.raises(ModelFileError, match="no complete checkpoint"):
         io.find_checkpoint(tmp_path)
+
+
+def test_a_model_holding_nan_is_not_saved(tmp_path):
+    """load_model refuses non-finite weights, so save_model writes nothing for them."""
+    model = net()
+    model[0].weight.data[0, 0] = np.nan
+    with pytest.raises(ModelFileError, match=r"'0.weight' holds NaN"):
+        io.save_model(tmp_path / "m", model)
+    assert not (tmp_path / "m").exists()
+
+
+def _bfloat16_bits(values: np.ndarray) -> np.ndarray:
+    """float32 values truncated to bfloat16 (the top 16 bits), as bit patterns."""
+    return (values.astype("<f4").view("<u4") >> 16).astype("<u2")
+
+
+def _write_safetensors(path, entries: dict[str, tuple[str, tuple[int, ...], bytes]]) -> None:
+    """A safetensors file written by hand: name -> (dtype, shape, raw little-endian bytes)."""
+    header, offset, blobs = {}, 0, []
+    for name, (dtype, shape, raw) in entries.items():
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + len(raw)],
+        }
+        offset += len(raw)
+        blobs.append(raw)
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+
+
+def test_bfloat16_tensors_are_read_widened_to_float32_exactly(tmp_path):
+    values = np.array([[0.5, -1.25, 3.0e-3], [1.0e20, -2.0, 7.0]], dtype=np.float32)
+    bits = _bfloat16_bits(values)
+    path = tmp_path / "bf16.safetensors"
+    _write_safetensors(path, {"w": ("BF16", (2, 3), bits.tobytes()),
+                              "b": ("F32", (3,), np.arange(3, dtype="<f4").tobytes())})  # fmt: skip
+    arrays = io.read_arrays(path)
+    expected = (bits.astype("<u4") << 16).view("<f4")  # what the bfloat16s hold, widened
+    assert arrays["w"].dtype == np.float32 and arrays["w"].shape == (2, 3)
+    np.testing.assert_array_equal(arrays["w"], expected)
+    np.testing.assert_allclose(arrays["w"], values, rtol=2**-7)  # bfloat16 keeps 8 bits
+    np.testing.assert_array_equal(arrays["b"], [0.0, 1.0, 2.0])
+
+
+def test_a_float8_tensor_is_refused_naming_it_and_its_dtype(tmp_path):
+    path = tmp_path / "f8.safetensors"
+    _write_safetensors(path, {"x": ("F8_E4M3", (2,), b"\x38\x38")})
+    with pytest.raises(ModelFileError, match=r"tensor 'x' is F8_E4M3, which chainrule cannot read"):
+        io.read_arrays(path)

@@ -331,3 +331,54 @@ def test_resume_into_another_architecture_is_refused(tmp_path):
     with pytest.raises(io.ModelFileError, match=r"'0.weight' has shape \(4, 8\).*\(4, 5\)"):
         train.fit(other, loss, optim.SGD(other.parameters(), lr=0.1), small_classification(),
                   epochs=2, resume=tmp_path, progress=False)  # fmt: skip
+
+
+class _Clock:
+    """A monotonic clock that only the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("seconds, saved", [(None, [3]), (30.0, [1, 2, 3])])
+def test_a_checkpoint_is_also_saved_when_enough_time_has_passed(tmp_path, monkeypatch, seconds,
+                                                                  saved):  # fmt: skip
+    """checkpoint_every=100 alone saves only after the last epoch; with checkpoint_seconds an
+    epoch that ends 40 s after the last save saves too."""
+    from chainrule.train import trainer as trainer_module
+
+    clock = _Clock()
+    monkeypatch.setattr(trainer_module.time, "monotonic", clock)
+    model, loss, opt = make()
+
+    class Tick(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            clock.now += 40.0  # each epoch takes 40 s
+
+    trainer = Trainer(model, loss, opt, checkpoint_dir=tmp_path, checkpoint_every=100,
+                      checkpoint_seconds=seconds, keep_checkpoints=5, callbacks=[Tick()],
+                      progress=False)  # fmt: skip
+    trainer.fit(small_classification(), epochs=3)
+    assert sorted(int(p.name[-6:]) for p in tmp_path.iterdir()) == saved
+
+
+def test_the_epoch_printer_also_prints_when_enough_time_has_passed(monkeypatch, capsys):
+    from chainrule.train import callbacks as callbacks_module
+
+    clock = _Clock()
+    monkeypatch.setattr(callbacks_module.time, "monotonic", clock)
+    printer = train.EpochPrinter(every=100, seconds=10.0)
+
+    class Tick(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            clock.now += 6.0 if epoch < 3 else 0.0  # epochs 1-2 take 6 s each, then no time
+
+    model, loss, opt = make()
+    Trainer(model, loss, opt, callbacks=[Tick(), printer], progress=False).fit(
+        small_classification(), epochs=4
+    )
+    printed = [line.split()[1] for line in capsys.readouterr().err.splitlines()]
+    assert printed == ["2", "4"]  # 12 s after the start, and the last epoch

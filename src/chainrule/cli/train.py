@@ -22,6 +22,11 @@ from chainrule.errors import DataError, ModelFileError, UserError
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
     import numpy as np
 
+#: A long run prints a line and saves a checkpoint at least this often, whatever the epochs
+#: (by count: a line every tenth of the run, a checkpoint every twentieth), so an interrupt
+#: loses at most a minute of training.
+PRINT_SECONDS, CHECKPOINT_SECONDS = 10.0, 60.0
+
 #: How the help names a default that depends on --data (docs/training.md has every preset's).
 BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
 
@@ -227,7 +232,8 @@ def _run(
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
     out = distributed.world().broadcast_object(out)
-    callbacks = [] if quiet or not main_rank else [EpochPrinter(every=max(1, config.epochs // 10))]
+    printer = EpochPrinter(every=max(1, config.epochs // 10), seconds=PRINT_SECONDS)
+    callbacks = [] if quiet or not main_rank else [printer]
     health = None
     if explain:
         from chainrule.explainer.health import GradientHealth
@@ -238,6 +244,7 @@ def _run(
         model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
         schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
         checkpoint_dir=out / "checkpoints", checkpoint_every=runs.checkpoint_every(config.epochs),
+        checkpoint_seconds=CHECKPOINT_SECONDS,
         progress=not quiet, meta={"run": config.to_json()},
     )  # fmt: skip
     if checkpoint is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -238,15 +239,21 @@ def _progress(console: Any, wide: bool) -> Any:
 
 
 class EpochPrinter(Callback):
-    """Print one line of numbers every ``every`` epochs (and the last one) to ``stream``."""
+    """Print one line of numbers every ``every`` epochs (and the last one) to ``stream``, and
+    after any epoch that ends ``seconds`` or more after the last line (a long run of fast epochs
+    still shows it is alive)."""
 
-    def __init__(self, every: int = 1, stream: Any = None) -> None:
+    def __init__(self, every: int = 1, stream: Any = None, seconds: float | None = None) -> None:
         self.every = max(1, int(every))
         self.stream = stream
+        self.seconds = seconds
+        self._printed_at = time.monotonic()
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
-        if epoch % self.every == 0 or epoch == trainer.epochs or trainer.stop_training:
+        late = self.seconds is not None and time.monotonic() - self._printed_at >= self.seconds
+        if late or epoch % self.every == 0 or epoch == trainer.epochs or trainer.stop_training:
             print(f"epoch {epoch:>5}  {format_logs(logs)}", file=self.stream or sys.stderr)
+            self._printed_at = time.monotonic()
 
 
 def format_logs(logs: dict[str, Any]) -> str:

@@ -49,7 +49,9 @@ class Trainer:
     as in RHW 1986); an int gives shuffled mini-batches. ``seed`` seeds the shuffling. A
     ``schedule`` (from :mod:`chainrule.optim`) is stepped once after every epoch.
     ``early_stopping`` is a patience (int) or an :class:`EarlyStopping`. With ``checkpoint_dir``
-    the complete state is saved every ``checkpoint_every`` epochs (and after the last one).
+    the complete state is saved every ``checkpoint_every`` epochs (and after the last one), and
+    also after any epoch that ends ``checkpoint_seconds`` or more after the last save (a long run
+    with few, slow saves by count then loses at most that much to an interrupt).
 
     Attributes: ``model``, ``loss``, ``optimizer``, ``schedule``, ``history`` (a
     :class:`History`), ``epoch`` (epochs completed), ``epochs`` (the target), ``stop_training``
@@ -70,6 +72,7 @@ class Trainer:
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 1,
         keep_checkpoints: int = 2,
+        checkpoint_seconds: float | None = None,
         progress: bool = True,
         meta: dict | None = None,
     ) -> None:
@@ -92,6 +95,8 @@ class Trainer:
             self.callbacks.append(self._progress_bar)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.checkpoint_every = max(1, int(checkpoint_every))
+        self.checkpoint_seconds = checkpoint_seconds
+        self._saved_at = time.monotonic()
         self.keep_checkpoints = keep_checkpoints
         self.meta = dict(meta or {})
         self.history = History()
@@ -177,8 +182,17 @@ class Trainer:
         self._call("on_epoch_end", self, epoch, logs)
         self.stop_training = self._world.decide(self.stop_training)  # rank 0 decides for all
         last = epoch >= self.epochs or self.stop_training
-        if self.checkpoint_dir is not None and (epoch % self.checkpoint_every == 0 or last):
+        if self.checkpoint_dir is not None and (
+            epoch % self.checkpoint_every == 0 or last or self._save_is_due()
+        ):
             self.save_checkpoint(self.checkpoint_dir)
+
+    def _save_is_due(self) -> bool:
+        """Whether ``checkpoint_seconds`` have passed since the last save (rank 0's clock
+        decides for every rank, so all of them take the same path)."""
+        if self.checkpoint_seconds is None:
+            return False
+        return self._world.decide(time.monotonic() - self._saved_at >= self.checkpoint_seconds)
 
     def step(self, x: np.ndarray, t: np.ndarray) -> float:
         """One training step on one batch: clear the gradients, run the network and the loss,
@@ -306,6 +320,7 @@ class Trainer:
 
         if self._world.is_main:  # one copy of the run: rank 0 writes it
             self.last_checkpoint = io.save_checkpoint(directory, self, keep=self.keep_checkpoints)
+        self._saved_at = time.monotonic()
         return self.last_checkpoint
 
     def resume(self, path: str | os.PathLike) -> None:

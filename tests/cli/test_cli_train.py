@@ -347,6 +347,23 @@ def test_resuming_a_finished_run_says_so_in_one_line_and_changes_nothing(xor_run
     assert {p: p.stat().st_mtime_ns for p in xor_run.rglob("*") if p.is_file()} == before
 
 
+def test_resuming_a_run_that_stopped_early_changes_nothing(tmp_path, capsys):
+    out = tmp_path / "stopped"
+    args = ["--hidden", "16", "--early-stopping", "1", "--out", out, "--quiet", "--json"]
+    code, summary, _ = run(capsys, "train", *args)
+    epochs = json.loads(summary)["epochs"]
+    assert code == 0 and epochs < 40  # stopped early
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    for more in ([], ["--epochs", "60"]):
+        code, printed, err = run(capsys, "train", "--resume", out, *more)
+        assert code == 0 and printed == ""
+        assert err.strip().splitlines() == [
+            f"chainrule: {out} is already complete: stopped early after {epochs} epochs, "
+            f"results in {out / 'run.json'}"
+        ]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_predict_names_the_units_that_are_on_and_none_where_no_unit_is(tmp_path, capsys):
     rows = write_csv(tmp_path / "eye.csv", np.eye(8, dtype=int).tolist())
     for epochs, out in (("1", "barely"), ("300", "trained")):  # 8-3-8 encoder, multilabel

@@ -221,3 +221,30 @@ def test_register_buffer_errors():
         layer.register_buffer("weight", np.zeros(2))
     with pytest.raises(nn.ConfigError, match="not a valid attribute name"):
         layer.register_buffer("running mean", np.zeros(2))
+
+
+def test_a_module_with_children_shows_its_own_arguments_too():
+    branches = nn.Parallel((2, nn.Linear(2, 1, rng=0)), (1, nn.Linear(1, 1, rng=1)))
+    assert repr(branches).splitlines()[:3] == [
+        "Parallel(",
+        "  widths=[2, 1]",
+        "  (0): Linear(2, 1, bias=True, dtype=float32)",
+    ]
+    assert "widths" not in repr(nn.Sequential(nn.Linear(2, 1, rng=0)))
+
+
+def test_modules_lists_a_shared_module_once():
+    shared = nn.Linear(2, 2, rng=0)
+    net = nn.Sequential(shared, nn.Logistic(), shared)
+    modules = net.modules()
+    assert len(modules) == 3 and modules[1] is shared and modules[2] is net[1]
+
+
+def test_to_converts_floating_buffers_and_keeps_integer_ones():
+    net = nn.Sequential(RunningMean(), nn.Linear(2, 2, rng=0))
+    net[0].mean = np.zeros(2, dtype=np.float32)
+    net.to("float64")
+    assert net[0].mean.dtype == np.float64 and net[0].count.dtype == np.int64
+    assert {name: value.dtype for name, value in net.state_dict().items()} == {
+        "0.mean": np.float64, "0.count": np.int64, "1.weight": np.float64, "1.bias": np.float64,
+    }  # fmt: skip

@@ -182,6 +182,43 @@ def test_early_stopping_monitors_val_loss_when_there_is_validation_data():
     assert all(r["val_loss"] is not None and r["val_accuracy"] is not None for r in h)
 
 
+def test_early_stopping_watches_the_loss_when_the_validation_set_is_empty():
+    train_ds = small_classification()
+    no_cases = train_ds.subset(np.arange(0))
+    model, loss, opt = make()
+    stopper = EarlyStopping(patience=2)
+    h = train.fit(model, loss, opt, train_ds, no_cases, epochs=3, early_stopping=stopper,
+                  progress=False)  # fmt: skip
+    assert len(h) == 3 and stopper.monitored == "loss" and h.last["val_loss"] is None
+
+
+def test_one_early_stopping_decides_its_monitor_afresh_for_each_fit():
+    train_ds, val_ds, _ = data.split(small_classification(90), val=0.2, test=0.1, seed=0)
+    stopper = EarlyStopping(patience=2)
+    model, loss, opt = make()
+    train.fit(model, loss, opt, train_ds, val_ds, epochs=2, early_stopping=stopper,
+              progress=False)  # fmt: skip
+    assert stopper.monitored == "val_loss"
+    model, loss, opt = make()
+    train.fit(model, loss, opt, train_ds, epochs=2, early_stopping=stopper, progress=False)
+    assert stopper.monitored == "loss" and stopper.monitor is None
+
+
+def test_history_logs_the_lr_a_callback_set_at_the_start_of_the_epoch():
+    class WarmUp(Callback):
+        def on_epoch_start(self, trainer, epoch):
+            trainer.optimizer.lr = 0.1 * epoch
+
+        def on_batch_end(self, trainer, batch, loss):
+            used.append(trainer.optimizer.lr)
+
+    used = []
+    model, loss, opt = make()
+    h = train.fit(model, loss, opt, small_classification(), epochs=3, callbacks=[WarmUp()],
+                  progress=False)  # fmt: skip
+    assert h["lr"] == pytest.approx([0.1, 0.2, 0.3]) == used
+
+
 def test_schedule_is_stepped_once_per_epoch():
     ds = small_classification()
     model, loss, opt = make()
@@ -239,6 +276,14 @@ def test_history_json_round_trip_and_columns():
     assert h.best("loss")["epoch"] == 2
 
 
+def test_history_best_skips_nan_and_none_and_gives_none_when_no_epoch_has_a_number():
+    nan = float("nan")
+    h = History([{"epoch": 1, "loss": nan, "val_loss": None}, {"epoch": 2, "loss": 0.3},
+                 {"epoch": 3, "loss": 0.4, "val_loss": nan}])  # fmt: skip
+    assert h.best("loss")["epoch"] == 2 and h.best("loss", mode="max")["epoch"] == 3
+    assert h.best("val_loss") is None
+
+
 def test_plot_history_writes_a_png(tmp_path):
     from chainrule.viz.curves import plot_history
 
@@ -288,6 +333,52 @@ def test_resume_gives_bit_identical_weights(tmp_path):
               early_stopping=50, resume=tmp_path, progress=False)  # fmt: skip
     assert_same_weights(model, model3)
     assert opt3.lr == opt.lr
+
+
+def _stopped_early_at_6(checkpoint_dir=None):
+    """A run whose early stopping (patience 3, best epoch 3) stops it after epoch 6 of 10."""
+    model, loss, opt = make()
+    script = ScriptedValLoss([5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 1.0, 1.0, 1.0, 1.0])
+    trainer = Trainer(model, loss, opt, batch_size=10, callbacks=[script],
+                      early_stopping=EarlyStopping(patience=3, monitor="val_loss"),
+                      checkpoint_dir=checkpoint_dir, progress=False)  # fmt: skip
+    trainer.fit(small_classification(), epochs=10)
+    assert trainer.epoch == 6 and trainer.stopped_early
+    return trainer, script
+
+
+def test_a_run_that_stopped_early_is_finished_and_fitting_again_trains_nothing():
+    trainer, script = _stopped_early_at_6()
+    trainer.fit(small_classification(), epochs=20)
+    assert trainer.epoch == 6 and len(trainer.history) == 6
+    for name, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+
+
+def test_resuming_a_checkpoint_that_stopped_early_trains_nothing(tmp_path):
+    _, script = _stopped_early_at_6(tmp_path)
+    assert io.load_checkpoint(tmp_path)["state"]["stopped_early"] is True
+    model, loss, opt = make(seed=9)
+    h = train.fit(model, loss, opt, small_classification(), epochs=10, batch_size=10,
+                  callbacks=[ScriptedValLoss([9.0] * 10)],
+                  early_stopping=EarlyStopping(patience=3, monitor="val_loss"),
+                  resume=tmp_path, progress=False)  # fmt: skip
+    assert len(h) == 6
+    for name, value in model.state_dict().items():  # the best epoch's weights, put back
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+
+
+def test_a_checkpoint_from_before_stopped_early_was_recorded_still_loads(tmp_path):
+    model, loss, opt = make()
+    Trainer(model, loss, opt, checkpoint_dir=tmp_path, progress=False).fit(
+        small_classification(), epochs=2
+    )
+    checkpoint = io.load_checkpoint(tmp_path)
+    del checkpoint["state"]["stopped_early"]
+    resumed = Trainer(*make(seed=3), progress=False)
+    resumed.load_state(checkpoint)
+    resumed.fit(small_classification(), epochs=3)
+    assert resumed.epoch == 3 and not resumed.stopped_early
 
 
 def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(tmp_path, monkeypatch):

@@ -135,6 +135,7 @@ def _resume(
 ) -> int:
     from chainrule import distributed, io
     from chainrule.train import runs
+    from chainrule.train.trainer import stopped_early
 
     checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     config = _stored_config(checkpoint)
@@ -143,6 +144,7 @@ def _resume(
         config.epochs = options["epochs"]
         runs.validate(config)
     done = int(checkpoint["state"]["epoch"])
+    stopped = stopped_early(checkpoint["state"])  # early stopping ended it: finished
     epoch_dir = Path(checkpoint["path"])
     run_dir = epoch_dir.parent.parent if epoch_dir.parent.name == "checkpoints" else None
     if out is not None and run_dir is not None and out.resolve() == run_dir.resolve():
@@ -152,8 +154,8 @@ def _resume(
             f"--resume {path}: {epoch_dir} is not inside a run directory's checkpoints/; "
             "pass --out DIR to continue in a new run directory"
         )
-    if out is None and done >= config.epochs and (run_dir / "run.json").is_file():
-        return _already_complete(run_dir, done, json_output)
+    if out is None and (stopped or done >= config.epochs) and (run_dir / "run.json").is_file():
+        return _already_complete(run_dir, done, stopped, json_output)
     if config.epochs < done:
         raise UserError(
             f"--epochs {config.epochs}: {path} has already trained {done} epochs; "
@@ -164,12 +166,14 @@ def _resume(
     return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out)
 
 
-def _already_complete(run_dir: Path, done: int, json_output: bool) -> int:
+def _already_complete(run_dir: Path, done: int, stopped: bool, json_output: bool) -> int:
     """Nothing to train and the run's results are written: say so, change nothing. Exit 0, so
-    a job script that resumes after a preemption may find its run already finished."""
-    print(f"chainrule: {run_dir} is already complete: {done} epochs trained, results in "
-          f"{run_dir / 'run.json'}; to train further pass --epochs N with N > {done}",
-          file=sys.stderr)  # fmt: skip
+    a job script that resumes after a preemption may find its run already finished. A run
+    that stopped early trains no further, whatever --epochs says."""
+    trained = f"stopped early after {done} epochs" if stopped else f"{done} epochs trained"
+    further = "" if stopped else f"; to train further pass --epochs N with N > {done}"
+    print(f"chainrule: {run_dir} is already complete: {trained}, results in "
+          f"{run_dir / 'run.json'}{further}", file=sys.stderr)  # fmt: skip
     if json_output:
         sys.stdout.write((run_dir / "run.json").read_text())
     return 0

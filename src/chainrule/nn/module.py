@@ -220,8 +220,9 @@ class Module:
             yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> list[Module]:
-        """This module and every module below it."""
-        return [module for _, module in self.named_modules()]
+        """This module and every module below it; a shared one listed once (where it is first
+        met, as :meth:`named_parameters` names a shared parameter)."""
+        return list({id(module): module for _, module in self.named_modules()}.values())
 
     def children(self) -> list[Module]:
         """The direct submodules, in the order they were set."""
@@ -276,32 +277,34 @@ class Module:
             param.grad = None
 
     def to(self, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Module:
-        """Move every parameter to another dtype, array library or device, in place.
+        """Move every parameter and array buffer to another dtype, array library or device, in
+        place.
 
-        ``dtype`` is float32 or float64 (e.g. float64 for exact checks); ``xp`` an array library
-        (``torch``, ``cupy``, ``jax.numpy``, ``array_api_strict``, ``numpy``) and ``device`` one
-        of its devices (``"cuda"``, a ``jax.Device``). The parameter tensors stay the same
-        objects (an optimizer built before still holds them); their arrays are replaced and their
-        gradients cleared; array buffers move with them. Returns ``self``.
+        ``dtype`` is float32 or float64 (e.g. float64 for exact checks): the parameters and the
+        floating-point array buffers (running statistics) take it, other buffers (integer
+        counts) keep theirs, as in PyTorch. ``xp`` is an array library (``torch``, ``cupy``,
+        ``jax.numpy``, ``array_api_strict``, ``numpy``) and ``device`` one of its devices
+        (``"cuda"``, a ``jax.Device``); every array buffer moves with the parameters. The
+        parameter tensors stay the same objects (an optimizer built before still holds them);
+        their arrays are replaced and their gradients cleared. Returns ``self``.
 
         >>> model = cr.nn.mlp([784, 256, 10]).to(xp=torch, device="cuda")  # doctest: +SKIP
         """
         target = None if dtype is None else as_dtype(dtype)
         for param in self.parameters():
-            data = param.data
-            if xp is not None or device is not None:
-                data = backend.move(data, xp, device)
-            if target is not None:
-                data = backend.astype(data, target)
-            param.data = data
+            param.data = _converted(param.data, target, xp, device)
             param.grad = None
-        if xp is not None or device is not None:  # array buffers (running statistics) go along
-            for module in self.modules():
-                for name, value in list(module._buffers.items()):
-                    if isinstance(value, Tensor):
-                        value.data = backend.move(value.data, xp, device)
-                    elif _is_array(value):
-                        setattr(module, name, backend.move(value, xp, device))
+        for module in self.modules():
+            for name, value in list(module._buffers.items()):
+                if not _is_array(value):  # a generator stays as it is
+                    continue
+                array = value.data if isinstance(value, Tensor) else value
+                buffer_dtype = target if _is_real_floating(array) else None
+                array = _converted(array, buffer_dtype, xp, device)
+                if isinstance(value, Tensor):
+                    value.data = array
+                else:
+                    setattr(module, name, array)
         return self
 
     @property
@@ -379,14 +382,16 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
+        """``Linear(2, 3)``; a module with children gets a line for its own arguments (if
+        any), then one per child, as PyTorch prints them."""
         if not self._modules:
             return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"{type(self).__name__}("]
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
         for name, module in self._modules.items():
-            body = repr(module).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {body}")
-        lines.append(")")
-        return "\n".join(lines)
+            lines.append(f"({name}): {repr(module)}")
+        body = "\n".join(lines).replace("\n", "\n  ")
+        return f"{type(self).__name__}(\n  {body}\n)"
 
 
 def from_config(config: Mapping[str, Any]) -> Module:
@@ -408,6 +413,22 @@ def from_config(config: Mapping[str, Any]) -> Module:
             "own loads once registered with @chainrule.nn.register_module)"
         )
     return cls.from_config(config)
+
+
+def _converted(array: Any, dtype: np.dtype | None, xp: Any, device: Any) -> Any:
+    """``array`` in library ``xp`` on ``device`` and in ``dtype``, each where given."""
+    if xp is not None or device is not None:
+        array = backend.move(array, xp, device)
+    if dtype is not None:
+        array = backend.astype(array, dtype)
+    return array
+
+
+def _is_real_floating(array: Any) -> bool:
+    """Whether ``array`` holds real floating-point numbers (not integers, bools or complex)."""
+    if isinstance(array.dtype, np.dtype):
+        return array.dtype.kind == "f"
+    return bool(backend.array_module(array).isdtype(array.dtype, "real floating"))
 
 
 def _is_array(value: Any) -> bool:

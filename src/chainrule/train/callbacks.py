@@ -52,9 +52,12 @@ class Callback:
 class EarlyStopping(Callback):
     """Stop when the monitored loss has not improved for ``patience`` epochs.
 
-    ``monitor`` is "val_loss" when there is validation data and "loss" otherwise (or name a key
-    yourself). An improvement must beat the best value by more than ``min_delta``. With
-    ``restore_best`` (the default) the weights of the best epoch are put back when fitting ends.
+    ``monitor`` names the key of the epoch's logs to watch; None (the default) watches
+    "val_loss" in a fit that evaluates validation data (``val_ds`` given and not empty, see
+    :attr:`Trainer.validates`) and "loss" otherwise, decided afresh for every fit;
+    ``monitored`` is the key the latest fit watches. An improvement must beat the best value by
+    more than ``min_delta``. With ``restore_best`` (the default) the weights of the best epoch
+    are put back when fitting ends.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class EarlyStopping(Callback):
             )
         self.patience = patience
         self.monitor = monitor
+        self.monitored: str | None = monitor
         self.min_delta = float(min_delta)
         self.restore_best = restore_best
         self._reset()
@@ -82,15 +86,14 @@ class EarlyStopping(Callback):
         self.best_weights: dict[str, np.ndarray] | None = None
 
     def on_fit_start(self, trainer: Any) -> None:
-        if self.monitor is None:
-            self.monitor = "val_loss" if trainer.val_ds is not None else "loss"
+        self.monitored = self.monitor or ("val_loss" if trainer.validates else "loss")
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
-        value = logs.get(self.monitor)
+        value = logs.get(self.monitored)
         if value is None:
-            raise KeyError(f"EarlyStopping: no {self.monitor!r} in the epoch's logs")
+            raise KeyError(f"EarlyStopping: no {self.monitored!r} in the epoch's logs")
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = float(value), epoch, 0
             if self.restore_best:

@@ -60,8 +60,15 @@ class History:
         return self.records[-1] if self.records else None
 
     def best(self, key: str = "val_loss", mode: str = "min") -> dict[str, Any] | None:
-        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``)."""
-        scored = [r for r in self.records if isinstance(r.get(key), (int, float))]
+        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``).
+
+        Epochs where ``key`` is missing, None or NaN are skipped; if no epoch has a number
+        there (all NaN, say), the answer is None.
+
+        >>> History([{"epoch": 1, "loss": float("nan")}, {"epoch": 2, "loss": 0.3}]).best("loss")
+        {'epoch': 2, 'loss': 0.3}
+        """
+        scored = [r for r in self.records if _is_number(r.get(key))]
         if not scored:
             return None
         pick = min if mode == "min" else max
@@ -80,6 +87,11 @@ class History:
         """Rebuild a History from :meth:`to_json`'s text (or an already-parsed list)."""
         records = json.loads(text) if isinstance(text, str) else text
         return cls(records)
+
+
+def _is_number(value: Any) -> bool:
+    """A value an epoch can be ranked by: an int or float that is not NaN."""
+    return isinstance(value, (int, float)) and not math.isnan(value)
 
 
 def _short(value: Any) -> str:

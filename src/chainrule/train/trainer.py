@@ -55,7 +55,9 @@ class Trainer:
 
     Attributes: ``model``, ``loss``, ``optimizer``, ``schedule``, ``history`` (a
     :class:`History`), ``epoch`` (epochs completed), ``epochs`` (the target), ``stop_training``
-    (set it from a callback to stop after the current epoch), ``train_ds``, ``val_ds``.
+    (set it from a callback to stop after the current epoch), ``stopped_early`` (True once a
+    callback stopped the run, as :class:`EarlyStopping` does: the run is finished, see
+    :meth:`fit`), ``train_ds``, ``val_ds``.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Trainer:
         self.epoch = 0
         self.epochs = 0
         self.stop_training = False
+        self.stopped_early = False
         self.best_epoch: int | None = None
         self.last_checkpoint: Path | None = None
         self.train_ds: Any = None
@@ -112,7 +115,13 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
         """Train until ``epochs`` epochs are complete in all (a resumed trainer continues from
-        ``self.epoch``), or a callback sets ``stop_training``. Returns the :class:`History`."""
+        ``self.epoch``), or a callback sets ``stop_training``. Returns the :class:`History`.
+
+        A run a callback stopped (early stopping) is finished: fitting it again, or a trainer
+        resumed from its checkpoint, trains no further, whatever ``epochs`` says (only the
+        callbacks' ``on_fit_start`` and ``on_fit_end`` run: early stopping puts the best
+        weights back). Set ``stopped_early = False`` first to train on regardless.
+        """
         if isinstance(epochs, bool) or int(epochs) < 0:
             raise UserError(f"epochs must be a non-negative integer, not {epochs!r}")
         if len(train_ds) == 0:
@@ -127,7 +136,7 @@ class Trainer:
         self._call("on_fit_start", self)
         try:
             with self._world.deferring_interrupts():  # several ranks stop at the same step
-                while self.epoch < self.epochs and not self.stop_training:
+                while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
         except BaseException:
             if self._progress_bar is not None:
@@ -137,6 +146,17 @@ class Trainer:
         if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
             distributed.broadcast_parameters(self.model)
         return self.history
+
+    @property
+    def finished(self) -> bool:
+        """Whether :meth:`fit` has nothing left to train: all its epochs done, or stopped early."""
+        return self.stopped_early or self.epoch >= self.epochs
+
+    @property
+    def validates(self) -> bool:
+        """Whether each epoch is evaluated on validation data: ``val_ds`` is given and has
+        cases (the one place this is decided; :class:`EarlyStopping` asks it too)."""
+        return self.val_ds is not None and len(self.val_ds) > 0
 
     def _start_replicas(self) -> None:
         """Several ranks: check they agree, then give every replica rank 0's state."""
@@ -161,8 +181,8 @@ class Trainer:
 
         epoch = self.epoch + 1
         started = time.perf_counter()
-        lr = getattr(self.optimizer, "lr", None)
         self._call("on_epoch_start", self, epoch)
+        lr = getattr(self.optimizer, "lr", None)  # as the epoch's batches use it
         self.model.train()
         for batch, rows in enumerate(batches(len(X), self.batch_size, shuffle=True, rng=self.rng)):
             rows = self._world.shard(rows)  # this rank's block of the global batch
@@ -181,6 +201,7 @@ class Trainer:
             self.schedule.step()
         self._call("on_epoch_end", self, epoch, logs)
         self.stop_training = self._world.decide(self.stop_training)  # rank 0 decides for all
+        self.stopped_early = self.stopped_early or self.stop_training
         last = epoch >= self.epochs or self.stop_training
         if self.checkpoint_dir is not None and (
             epoch % self.checkpoint_every == 0 or last or self._save_is_due()
@@ -228,7 +249,7 @@ class Trainer:
 
     def _epoch_logs(self, epoch: int, lr: Any) -> dict[str, Any]:
         train = self._evaluate(self.train_ds)
-        val = self._evaluate(self.val_ds) if _has_cases(self.val_ds) else {}
+        val = self._evaluate(self.val_ds) if self.validates else {}
         return {
             "epoch": epoch,
             "loss": train["loss"],
@@ -268,6 +289,7 @@ class Trainer:
             "version": CHECKPOINT_VERSION,
             "epoch": self.epoch,
             "epochs": self.epochs,
+            "stopped_early": self.stopped_early,
             "seed": self.seed,
             "batch_size": self.batch_size,
             "history": self.history.to_list(),
@@ -305,6 +327,7 @@ class Trainer:
         except (KeyError, ValueError) as error:
             raise ModelFileError(f"{source}: the optimizer state does not fit ({error})") from None
         self.epoch = int(state["epoch"])
+        self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
         self.rng.bit_generator.state = state["rng"]
         _load_module_rng_states(self.model, state.get("module_rngs", {}))
@@ -357,7 +380,9 @@ def fit(
     """Train ``model`` on ``train_ds`` and return its :class:`History` (see :class:`Trainer`).
 
     ``resume`` names a checkpoint (or a directory of them) to continue from; ``epochs`` is the
-    total to reach, counting the epochs the checkpoint already did.
+    total to reach, counting the epochs the checkpoint already did. A checkpoint of a run that
+    stopped early is finished: nothing more is trained (see :meth:`Trainer.fit`); given the
+    same ``early_stopping``, its best weights are put back into ``model``.
 
     >>> import chainrule as cr                                            # doctest: +SKIP
     >>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)              # doctest: +SKIP
@@ -383,6 +408,13 @@ def fit(
     return trainer.fit(train_ds, val_ds, epochs=epochs)
 
 
+def stopped_early(state: dict[str, Any]) -> bool:
+    """Whether a checkpoint's trainer state (:meth:`Trainer.state`'s scalars) records a run a
+    callback stopped, such as early stopping: that run is finished. A checkpoint from before
+    this was recorded says no."""
+    return bool(state.get("stopped_early", False))
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -397,10 +429,6 @@ def _len(ds: Any) -> int | None:
 def _reduction(loss: Any) -> str:
     """How the loss combines cases: "mean" (the usual) or "sum" (the lecture's E)."""
     return getattr(loss, "reduction", "mean")
-
-
-def _has_cases(ds: Any) -> bool:
-    return ds is not None and len(ds) > 0
 
 
 def _forward_one(model: Any, x: np.ndarray) -> Any:

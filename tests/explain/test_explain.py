@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.explainer import ExplainError, explain, seed_network
+from chainrule.explainer.perturbation import perturbation_view
 from chainrule.explainer.symbolic import SymbolicTooLarge, prove
 
 
@@ -145,6 +146,16 @@ def test_perturbation_error_shrinks_quadratically_and_dropping_a_term_fails():
         dropped = abs(big["drop_one"][0]["error"]) / abs(small["drop_one"][0]["error"])
         assert 5 < dropped < 20  # without a path: eps / 10 -> error / 10 only
     assert d.perturbation["shrinks_quadratically"]
+
+
+@pytest.mark.parametrize("eps", [0.0, -0.0, 1e-300, 5e-324])
+def test_perturbation_at_zero_or_an_underflowing_eps_has_no_ratio(eps):
+    """eps = 0 is the page's nudge slider at its midpoint; eps^2 of 1e-300 underflows to 0."""
+    view = perturbation_view(explain(check=False), 1, 0, eps_values=(eps,))
+    row = view["rows"][0]
+    assert row["error_over_eps2"] is None
+    assert row["measured"] == 0.0 and abs(row["sum_predicted"]) <= abs(eps)
+    assert view["shrinks_quadratically"]
 
 
 def test_symbolic_result_is_the_sum_and_equals_the_numbers():

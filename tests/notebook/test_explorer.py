@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -118,6 +119,32 @@ def test_bad_requests_get_the_apis_messages_and_change_nothing(case):
     assert "no API path" in host.answer({"id": 3, "path": "/api/nope"})["error"]
     assert "{id, path, body}" in host.answer("not a request")["error"]
     assert host.answer({"id": 4, "path": "/api/seed"})["data"] == network
+
+
+def test_a_nudge_by_zero_is_answered():
+    """The page's nudge slider sends eps = 0 at its midpoint."""
+    host = Explorer()
+    network = host.answer({"id": 1, "path": "/api/seed"})["data"]
+    body = {"network": network, "layer": 1, "unit": 0, "eps": 0}
+    reply = host.answer({"id": 2, "path": "/api/nudge", "body": body})
+    assert reply["ok"], reply
+    assert reply["data"]["measured"] == 0.0 and reply["data"]["predicted"] == 0.0
+
+
+def test_an_unexpected_exception_is_an_error_reply_not_silence(monkeypatch):
+    """A bug in a handler still answers the front end (the server would answer 500)."""
+    host = Explorer()
+
+    def broken(body, session):
+        raise ZeroDivisionError("float division by zero")
+
+    endpoint = dataclasses.replace(host._endpoints["/api/backward"], handler=broken)
+    monkeypatch.setitem(host._endpoints, "/api/backward", endpoint)
+    network = host.answer({"id": 1, "path": "/api/seed"})["data"]
+    reply = host.answer({"id": 2, "path": "/api/backward", "body": {"network": network}})
+    assert reply == {"id": 2, "ok": False, "error": reply["error"]}
+    assert "/api/backward" in reply["error"] and "ZeroDivisionError" in reply["error"]
+    json.dumps(reply, allow_nan=False)
 
 
 def test_messages_travel_through_the_widget(case, monkeypatch):

@@ -40,8 +40,9 @@ CHECKS = [
 ]
 #: Operations whose every schema-valid body must be accepted. The others also check what JSON
 #: Schema cannot say (that weights[l] has shape sizes[l] x sizes[l+1], that a loss fits its output
-#: units), so a schema-valid body may rightly be a 422 there.
-FULLY_DESCRIBED = {"/api/train/start", "/api/train/step", "/api/train/reset", "/api/seed"}
+#: units, that a run's layers, the dataset's and ``hidden``, have few enough connections), so a
+#: schema-valid body may rightly be a 422 there.
+FULLY_DESCRIBED = {"/api/train/step", "/api/train/reset", "/api/seed"}
 
 
 def fixed(examples: int):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,6 +120,16 @@ def test_nudge_predicts_the_measured_change_to_first_order(client, seed):
     assert errors[1] < errors[0] / 50
 
 
+@pytest.mark.parametrize("eps", [0, -0.0, 1e-300, 5e-324])
+def test_nudge_by_zero_or_a_tiny_eps_changes_nothing(client, seed, eps):
+    """The page's slider sends eps = 0 at its midpoint; eps^2 of a tiny eps underflows."""
+    response = post(client, "/api/nudge", {"network": seed, "layer": 1, "unit": 0, "eps": eps})
+    assert response.status_code == 200, response.text
+    body = s.NudgeResponse.model_validate(response.json())
+    assert body.measured == 0.0 and body.E_after == body.E_before
+    assert abs(body.predicted) <= abs(eps)
+
+
 def test_gradcheck_passes_for_every_activation_and_loss(client):
     for activation, output, loss in [
         ("logistic", "logistic", "squared-error"),
@@ -194,6 +205,48 @@ def test_one_connection_too_many_is_refused_naming_the_limit(client):
     bad(post(client, "/api/network/new", {"sizes": sizes}), 422, "connections", str(s.MAX_WEIGHTS))
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sizes": [2, 1], "output": "softmax"},
+        {"sizes": [2, 3], "loss": "cross-entropy"},
+        {"sizes": [2, 1], "output": "logistic", "loss": "cross-entropy"},
+    ],
+)
+def test_new_refuses_a_network_every_other_endpoint_refuses(client, body):
+    """With the reason, the field and the details every other 422 has."""
+    refused = post(client, "/api/network/new", body)
+    bad(refused, 422, "invalid request: ", "output: ")
+    assert refused.json()["details"]
+    reason = refused.json()["error"].split("output: ", 1)[1]
+    shaped = {**body, "output": "logistic", "loss": "squared-error"}
+    network = {**post(client, "/api/network/new", shaped).json(), **body}
+    bad(post(client, "/api/backward", {"network": network}), 422, reason)
+
+
+def test_the_docs_say_which_views_fit_the_digits_model(client):
+    """docs/web.md: the digits model fits every view but the two that compare every derivative;
+    64-53-10 is the widest digits model that fits those."""
+    docs = " ".join((Path(__file__).parents[2] / "docs" / "web.md").read_text().split())
+    digits = {"sizes": [64, 128, 10], "output": "softmax", "loss": "cross-entropy"}
+    network = post(client, "/api/network/new", digits).json()
+    unit = {"network": network, "layer": 1, "unit": 0}
+    for path, body in [
+        ("/api/paths", unit),
+        ("/api/nudge", {**unit, "eps": 0.1}),
+        ("/api/views", unit),
+        ("/api/export", {**unit, "format": "markdown"}),
+    ]:
+        assert post(client, path, body).status_code == 200, path
+    for path, body in [("/api/gradcheck", {}), ("/api/bug", {"bug": "assign"})]:
+        bad(post(client, path, {"network": network, **body}), 422, "9674", str(s.MAX_GRADCHECK))
+    assert f"at most {s.MAX_GRADCHECK} derivatives" in docs and "refuse its 9 674" in docs
+    for hidden, status in [(53, 200), (54, 422)]:
+        small = post(client, "/api/network/new", {**digits, "sizes": [64, hidden, 10]}).json()
+        assert post(client, "/api/gradcheck", {"network": small}).status_code == status
+    assert "64-53-10, has 4 049" in docs
+
+
 # -- training sessions ---------------------------------------------------------------------------
 
 
@@ -266,6 +319,16 @@ def test_session_store_evicts_least_recently_used():
     assert a.token in store and b.token not in store
     with pytest.raises(ValueError, match="max_sessions"):
         SessionStore(0)
+
+
+def test_train_start_refuses_more_connections_than_the_explorer_shows(client):
+    """digits (64 inputs, 10 classes) with hidden 128-128-128: 42 240 connections."""
+    refused = post(client, "/api/train/start", {"dataset": "digits", "hidden": [128, 128, 128]})
+    bad(refused, 422, "invalid request: ", "hidden: ", "64-128-128-128-10", str(s.MAX_WEIGHTS))
+    assert refused.json()["details"] and COOKIE_NAME not in refused.cookies
+    assert client.get("/api/train/state").status_code == 409  # no run was started
+    widest = post(client, "/api/train/start", {"dataset": "digits", "hidden": [128, 128]})
+    assert widest.status_code == 200, widest.text  # 25 856 connections
 
 
 def test_train_reset_and_step_without_a_run(client):
@@ -469,3 +532,21 @@ def test_serve_refuses_a_busy_port_with_one_line():
         port = busy.getsockname()[1]
         with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}"):
             serve(host="127.0.0.1", port=port, open_browser=False, max_sessions=4, model=None)
+
+
+def test_an_unforeseen_failure_is_still_the_json_error_body(monkeypatch) -> None:
+    """A bug behind an endpoint answers 500 with the API's JSON error, naming the endpoint and
+    the exception, not a plain-text page the explorer cannot show."""
+    from chainrule.web import network
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(network, "nudge", broken)
+    client = TestClient(create_app(), base_url=LOCAL, raise_server_exceptions=False,
+                        headers={"content-type": "application/json"})  # fmt: skip
+    seed = client.get("/api/seed").json()
+    response = client.post("/api/nudge", json={"network": seed, "layer": 1, "unit": 0, "eps": 0.1})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"].startswith("internal error in /api/nudge: RuntimeError: a bug")

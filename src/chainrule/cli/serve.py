@@ -65,7 +65,7 @@ def trained_case(model_path: Path, case: int) -> Any:
         raise UserError(
             f"{model_path}: a {'-'.join(map(str, sizes))} network is too big for the explorer, "
             f"which shows at most {schemas.MAX_LAYERS} layers, {schemas.MAX_UNITS} units in a "
-            f"layer and {schemas.MAX_WEIGHTS} connections (the digits model 64-128-10 fits)"
+            f"layer and {schemas.MAX_WEIGHTS} connections (a 64-128-10 digits model fits)"
         )
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")

@@ -10,6 +10,7 @@ engine's dE/dz_j.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,8 @@ def perturbation_view(
 
     Returns JSON-able data: for each eps the measured change of E, each path's prediction
     w_ij eps dE/dz_j (and the change when only that z_j is moved), their sum, its error and
-    error / eps^2, and the error when each one term is dropped.
+    error / eps^2 (None where that is undefined: see :func:`error_over_eps2`), and the error
+    when each one term is dropped.
     """
     derivation._check_unit(layer, unit, need_above=True)
     arrays = numeric.arrays_of(derivation)
@@ -79,7 +81,7 @@ def perturbation_view(
                 "paths": paths,
                 "sum_predicted": predicted,
                 "error": float(error),
-                "error_over_eps2": float(error / eps**2),
+                "error_over_eps2": error_over_eps2(error, eps),
                 "drop_one": [
                     {
                         "j": p["j"],
@@ -114,9 +116,24 @@ def central_dE_dy(
     return numeric.central_difference(e_y, derivation.layers[layer].y, (case, unit), eps)
 
 
+def error_over_eps2(error: float, eps: float) -> float | None:
+    """error / eps^2, the second-order coefficient; None where it is undefined: eps = 0 (the
+    page's slider at its midpoint), eps so small that eps^2 underflows to 0, or a ratio too
+    large for a float."""
+    eps2 = eps * eps
+    if eps2 == 0.0:
+        return None
+    ratio = float(error) / eps2
+    return ratio if math.isfinite(ratio) else None
+
+
 def _shrinks_quadratically(rows: list[dict[str, Any]]) -> bool:
     """Whether error / eps^2 stays bounded while eps shrinks (beyond rounding noise)."""
-    ratios = [abs(r["error_over_eps2"]) for r in rows if abs(r["error"]) > 1e-13]
+    ratios = [
+        abs(r["error_over_eps2"])
+        for r in rows
+        if abs(r["error"]) > 1e-13 and r["error_over_eps2"] is not None
+    ]
     if len(ratios) < 2:
         return True  # the errors are at rounding level: nothing left to shrink
     return max(ratios) <= 10 * max(ratios[0], 1e-12)

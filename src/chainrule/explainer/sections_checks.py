@@ -109,7 +109,7 @@ def perturbation(b: Builder) -> None:
             + [
                 f"{row['sum_predicted']:.6e}",
                 f"{row['error']:.2e}",
-                f"{row['error_over_eps2']:.4g}",
+                "-" if row["error_over_eps2"] is None else f"{row['error_over_eps2']:.4g}",
                 f"{worst['error']:.2e} (without {j}={worst['j'] + 1})",
             ]
         )

@@ -44,7 +44,9 @@ class Explorer:
     """The kernel's side of the widget: it answers the front end's API requests.
 
     ``answer({"id", "path", "body"})`` returns ``{"id", "ok": True, "data"}`` or ``{"id", "ok":
-    False, "error"}``, the same data and error messages as the HTTP API gives the page.
+    False, "error"}``, the same data and error messages as the HTTP API gives the page. It never
+    raises: an unexpected exception (a bug) is an ``"error"`` reply too, so the front end is
+    never left waiting.
     """
 
     def __init__(self, start: dict | None = None) -> None:
@@ -84,7 +86,19 @@ class Explorer:
             return {"id": request_id, "ok": False, "error": problem.message}
         except UserError as error:
             return {"id": request_id, "ok": False, "error": str(error)}
+        except Exception as error:  # a bug: the front end still gets its reply, never silence
+            return {"id": request_id, "ok": False, "error": unexpected_error(message, error)}
         return {"id": request_id, "ok": True, "data": data}
+
+
+def unexpected_error(message: Any, error: Exception) -> str:
+    """The reply's message for an exception no handler expected (what the server answers with a
+    500): which request failed and how, so the front end can show it instead of waiting."""
+    path = message.get("path") if isinstance(message, dict) else None
+    return (
+        f"explorer: internal error answering {path!r}: {type(error).__name__}: {error} "
+        "(a bug in chainrule; please report it)"
+    )
 
 
 def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict | None:

@@ -146,11 +146,7 @@ def seed(_: None, __: BrowserSession) -> dict:
 
 
 def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
-    """Fresh random weights for the given sizes."""
-    if body.loss in net.LOSS_OUTPUT and net.LOSS_OUTPUT[body.loss] != body.output:
-        raise HTTPProblem(
-            422, f"loss {body.loss!r} needs output units {net.LOSS_OUTPUT[body.loss]!r}"
-        )
+    """Fresh random weights for the given sizes (checked by :class:`s.NewNetworkRequest`)."""
     state = net.random_state(
         body.sizes, body.activation, body.output, body.loss, body.seed, body.init_range
     )

@@ -70,6 +70,16 @@ async def _http_error(_: Request, error: Exception) -> Response:
     return problem_response(HTTPProblem(error.status_code, message, headers=error.headers))
 
 
+async def _internal_error(request: Request, error: Exception) -> Response:
+    """A failure no check foresaw: still the API's JSON error body (the page shows its message),
+    naming the endpoint and the exception; the server logs the traceback as well."""
+    message = (
+        f"internal error in {request.url.path}: {type(error).__name__}: {error} "
+        "(a bug in chainrule; please report it with the request)"
+    )
+    return problem_response(HTTPProblem(500, message))
+
+
 def create_app(
     max_sessions: int = DEFAULT_MAX_SESSIONS,
     start: NetworkState | None = None,
@@ -102,7 +112,7 @@ def create_app(
             *routes(store),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.add_middleware(HostCheck, allowed=list(allowed_hosts))
     app.state.sessions = store

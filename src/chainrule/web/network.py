@@ -35,10 +35,6 @@ from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.nn.layers import Sequential
 from chainrule.nn.losses import Loss
 
-LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
-# Which output units each loss is defined for: the loss applies that unit to the logits itself.
-LOSS_OUTPUT = {name: as_loss(name).output_activation for name in LOSSES}
-LOSS_OUTPUT = {name: unit for name, unit in LOSS_OUTPUT.items() if unit is not None}
 FD_EPS = 1e-6
 #: Finite-difference checks per gradient check; past this the explainer checks a fixed sample.
 MAX_CHECKS = 3000

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
+from chainrule.web.training import layer_sizes
 
 MAX_LAYERS = 8
 MAX_UNITS = 128
@@ -53,14 +54,24 @@ LossName = Literal["squared-error", "mse", "cross-entropy", "binary-cross-entrop
 DatasetName = Literal["xor", "symmetry", "circle", "digits"]
 
 
-def check_connections(sizes: list[int]) -> None:
-    """Refuse more than :data:`MAX_WEIGHTS` connections, saying how many there are."""
+def check_connections(sizes: list[int], field: str = "sizes") -> None:
+    """Refuse more than :data:`MAX_WEIGHTS` connections, saying how many there are; the message
+    names ``field``, the request field that set the sizes."""
     n = sum(a * b for a, b in zip(sizes, sizes[1:]))
     if n > MAX_WEIGHTS:
         raise ValueError(
-            f"sizes: layers {'-'.join(map(str, sizes))} have {n} connections; the explorer "
+            f"{field}: layers {'-'.join(map(str, sizes))} have {n} connections; the explorer "
             f"shows at most {MAX_WEIGHTS}"
         )
+
+
+def check_top_units(sizes: list[int], output: str, loss: str) -> None:
+    """Refuse top units that ``loss`` cannot read or that ``sizes`` cannot hold."""
+    wanted = loss_from_name(loss).output_activation  # the unit the loss applies itself
+    if wanted is not None and output != wanted:
+        raise ValueError(f"output: loss {loss!r} needs output units {wanted!r}, not {output!r}")
+    if output == "softmax" and sizes[-1] < 2:
+        raise ValueError(f"output: 'softmax' needs at least 2 top units, not {sizes[-1]}")
 
 
 class Strict(BaseModel):
@@ -119,15 +130,10 @@ class Network(Strict):
             raise ValueError(
                 f"target: the top layer has {sizes[-1]} units, got {len(self.target)} values"
             )
-        wanted = loss_from_name(self.loss).output_activation  # the unit the loss applies itself
-        if wanted is not None and self.output != wanted:
-            raise ValueError(
-                f"loss {self.loss!r} needs output units {wanted!r}, not {self.output!r}"
-            )
-        if wanted is not None and any(not 0.0 <= t <= 1.0 for t in self.target):
+        check_top_units(sizes, self.output, self.loss)
+        reads_logits = loss_from_name(self.loss).output_activation is not None
+        if reads_logits and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
-        if self.output == "softmax" and sizes[-1] < 2:
-            raise ValueError("output 'softmax' needs at least 2 top units")
         return self
 
 
@@ -200,8 +206,9 @@ class NewNetworkRequest(Strict):
     init_range: float = Field(0.5, gt=0, le=10)
 
     @model_validator(mode="after")
-    def _not_too_many_connections(self) -> NewNetworkRequest:
+    def _a_network_the_explorer_shows(self) -> NewNetworkRequest:
         check_connections(self.sizes)
+        check_top_units(self.sizes, self.output, self.loss)
         return self
 
 
@@ -250,6 +257,11 @@ class TrainStartRequest(Strict):
     batch_size: bounded(ge=1, le=4096) | None = Field(None, description="null: the full batch.")
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(1.0, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _not_too_many_connections(self) -> TrainStartRequest:
+        check_connections(layer_sizes(self.dataset, self.hidden), field="hidden")
+        return self
 
 
 class TrainStepRequest(Strict):

@@ -9,6 +9,7 @@ them live.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +47,18 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, data.Dataset]:
     else:
         T = np.asarray(ds.y, dtype=np.float64).reshape(len(X), -1)
     return X, T, ds
+
+
+@functools.lru_cache(maxsize=len(DATASETS))
+def _input_and_output_sizes(name: str) -> tuple[int, int]:
+    X, T, _ = load_dataset(name)
+    return X.shape[1], T.shape[1]
+
+
+def layer_sizes(dataset: str, hidden: list[int]) -> list[int]:
+    """A run's layer sizes: the dataset's inputs, the ``hidden`` sizes, the dataset's outputs."""
+    inputs, outputs = _input_and_output_sizes(dataset)
+    return [inputs, *hidden, outputs]
 
 
 @dataclass
@@ -159,9 +172,8 @@ def start_run(
     squared error."""
     X, T, ds = load_dataset(dataset)
     classes = ds.task == "classification"
-    sizes = [X.shape[1], *hidden, T.shape[1]]
     state = random_state(
-        sizes,
+        layer_sizes(dataset, hidden),
         activation=activation,
         output="softmax" if classes else "logistic",
         loss="cross-entropy" if classes else "squared-error",

@@ -189,7 +189,9 @@ class Node:
         return self.output._inputs is None
 
     def release(self) -> None:
-        """Drop the references to the inputs and saved values, so their arrays can be freed."""
+        """Drop the references to the inputs, the saved values and any array among the
+        parameters (a loss's targets, a mask), so their arrays can be freed: a released output
+        kept by the user (``losses.append(loss)``) holds only its own value."""
         _release(self.output)
 
     def where(self) -> str:
@@ -214,6 +216,9 @@ def _release(output: Tensor) -> None:
     """:meth:`Node.release` on the output tensor that holds the node's fields (the backward
     loops call it per node)."""
     output._inputs = output._saved = None
+    params = output._params
+    if params and any(hasattr(value, "shape") for value in params.values()):
+        output._params = {k: v for k, v in params.items() if not hasattr(v, "shape")}
 
 
 def _user_frame() -> str:

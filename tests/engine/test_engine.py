@@ -488,3 +488,19 @@ def test_saved_values_serve_the_rule_and_go_with_the_node() -> None:
     np.testing.assert_allclose(logits.grad.numpy(), first, rtol=1e-15)
     np.testing.assert_allclose(first, residual / 2, rtol=1e-12)
     assert node.saved is None and node.released
+
+
+def test_a_kept_loss_holds_no_array_of_its_batch_after_backward() -> None:
+    """losses.append(loss) instead of loss.item() must not keep every batch's targets (or a
+    where's mask) alive: backward releases array parameters with the inputs and saved values."""
+    logits = cr.tensor(np.random.default_rng(0).standard_normal((64, 10)), requires_grad=True)
+    targets = np.eye(10)[np.arange(64) % 10]
+    mask = np.arange(64 * 10).reshape(64, 10) % 3 == 0
+    alive = [weakref.ref(targets), weakref.ref(mask)]
+    loss = cr.softmax_cross_entropy(cr.where(mask, logits, 0.0), targets)
+    del targets, mask
+    loss.backward()
+    gc.collect()
+    assert [ref() is None for ref in alive] == [True, True]
+    assert loss.node.released and loss.node.op == "softmax_cross_entropy"
+    assert loss.node.params == {"reduction": "mean"}  # the scalar parameters stay for the tools

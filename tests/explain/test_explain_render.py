@@ -11,6 +11,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import io, nn
 from chainrule.cli import main
 from chainrule.explainer import explain, render, schema, to_json
@@ -308,3 +309,50 @@ def test_the_html_page_renders_its_maths_in_chromium_and_fetches_nothing(
     top, bottom, width = layout["math"]
     assert width > 0 and bottom > top
     assert layout["numerator"][1] <= layout["denominator"][0] + 1  # stacked: a real fraction
+
+
+def test_latex_text_writes_angle_brackets_and_bars_in_maths() -> None:
+    """In LaTeX's default font encoding a bare < > | in text prints as ¡ ¿ —."""
+    from chainrule.explainer.render_latex import escape
+
+    assert escape("2 inputs -> 3 | x <b>") == r"2 inputs -$>$ 3 $|$ x $<$b$>$"
+    document = cr.explainer.render(cr.explain(*cr.explainer.seed_model()), "latex")
+    assert r"2 inputs -$>$ 2 logistic" in document
+
+
+def test_weights_of_units_past_9_are_written_with_a_comma() -> None:
+    """w_111 could be w_{1,11} or w_{11,1}: once an index has two digits, a comma splits them."""
+    from chainrule.explainer.notation import index_pair, weight_index
+
+    assert index_pair("i", "j") == "ij" and weight_index(0, 1) == "12"
+    assert weight_index(0, 10) == "1,11" and weight_index(10, 0) == "11,1"
+    model = cr.nn.mlp([11, 12, 3], output="logistic", dtype="float64", rng=0)
+    d = cr.explain(model, np.ones((1, 11)), [[0.0, 1.0, 0.0]], unit="1:12")
+    for notation in ("hinton", "rhw", "matrix"):
+        for form in ("text", "latex"):
+            written = cr.explainer.render(d, form, notation=notation)
+            assert not re.search(r"w_\{?(\^\{?\d\}?_\{?)?\d{3}", written), (notation, form)
+    assert "w_1,12" in cr.explainer.render(d, "text")
+
+
+def test_the_focused_unit_is_written_out_even_past_the_first_units() -> None:
+    model = cr.nn.mlp([11, 12, 3], output="logistic", dtype="float64", rng=0)
+    d = cr.explain(model, np.ones((1, 11)), [[0.0, 1.0, 0.0]], unit="1:12")
+    text = cr.explainer.render(d, "text")  # the first 6 units, and unit 12 the write-up is about
+    assert "i=12" in text and "... 5 more units" in text
+
+
+def test_a_product_with_zero_is_written_as_zero_not_minus_zero() -> None:
+    from chainrule.explainer.notation import num
+
+    assert num(-0.0).plain == "0" and num(-1.5).plain == "(-1.5)"
+
+
+def test_symbolic_mode_refuses_an_expression_that_would_take_minutes() -> None:
+    from chainrule.explainer.symbolic import SymbolicTooLarge, prove
+
+    model = cr.nn.mlp([3, 5, 5, 2], activation="tanh", output="tanh", dtype="float64", rng=0)
+    d = cr.explain(model, [[0.1, 0.2, 0.3]], [[0.1, 0.5]], cr.nn.MSE())
+    with pytest.raises(SymbolicTooLarge, match="189 operations"):
+        prove(d, 0, 1)
+    assert prove(d, 1, 1)["status"] == "proved"  # nearer the top it is small enough

@@ -75,10 +75,14 @@ class Builder:
         return num(value, self.o.digits, paren=False)
 
     def units(self, layer: int) -> list[int]:
+        """The units of ``layer`` to write out: the focused one alone (``focused``), else the
+        first ``max_units`` and the focused one if it is not among them."""
         size = self.d.layers[layer].size
-        if self.o.focused and self.d.focus and self.d.focus[0] == layer:
-            return [self.d.focus[1]]
-        return list(range(min(size, self.o.max_units)))
+        focus = self.d.focus[1] if self.d.focus and self.d.focus[0] == layer else None
+        if self.o.focused and focus is not None:
+            return [focus]
+        shown = list(range(min(size, self.o.max_units)))
+        return shown if focus is None or focus in shown else [*shown, focus]
 
     def cases(self) -> list[int]:
         return list(range(min(self.d.n_cases, self.o.max_cases)))

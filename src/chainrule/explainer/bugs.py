@@ -29,6 +29,7 @@ import numpy as np
 from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
 from chainrule.explainer.derivation import Checked
 from chainrule.explainer.network import ExplainError
+from chainrule.explainer.notation import weight_index
 from chainrule.explainer.unit_graph import (
     UnitGraph,
     contributions,
@@ -201,7 +202,7 @@ class BugRow:
             return f"∂E/∂{kind} {layer}:{unit + 1}" + (f" case {case + 1}" * (case > 0))
         if kind == "w":
             below, i, j = index
-            return f"∂E/∂w {below}→{below + 1} w_{i + 1}{j + 1}"
+            return f"∂E/∂w {below}→{below + 1} w_{weight_index(i, j)}"
         below, j = index
         return f"∂E/∂b {below + 1}:{j + 1}"
 
@@ -296,7 +297,7 @@ def _leaf_name(key: tuple) -> str:
         return f"input {index[1] + 1}" + (f" of case {index[2] + 1}" if index[2] else "")
     if kind == "w":
         below, i, j = index
-        return f"w_{i + 1}{j + 1} (layer {below}→{below + 1})"
+        return f"w_{weight_index(i, j)} (layer {below}→{below + 1})"
     return f"b_{index[1] + 1} (layer {index[0] + 1})"
 
 

@@ -38,7 +38,7 @@ class Math:
 
 def num(value: float, digits: int = 4, paren: bool = True) -> Math:
     """A number, parenthesised when negative (unless ``paren=False``) so products read clearly."""
-    text = f"{value:.{digits}g}"
+    text = f"{value + 0.0:.{digits}g}"  # + 0.0: a product like (-0.13)·0 shows as 0, not -0
     if "e" in text:
         mantissa, exponent = text.split("e")
         latex = rf"{mantissa}\times 10^{{{int(exponent)}}}"
@@ -52,6 +52,17 @@ def num(value: float, digits: int = 4, paren: bool = True) -> Math:
 def join(parts: list[Math], sep_plain: str, sep_latex: str) -> Math:
     """Parts joined with a separator spelled per form."""
     return Math(sep_plain.join(p.plain for p in parts), sep_latex.join(p.latex for p in parts))
+
+
+def index_pair(first: str, second: str) -> str:
+    """Two subscripts of one symbol: run together while each is one character (w_ij, w_12), with
+    a comma once either has more (w_1,12 and w_11,2, which w_112 would not tell apart)."""
+    return first + second if len(first) == 1 and len(second) == 1 else f"{first},{second}"
+
+
+def weight_index(i: int, j: int) -> str:
+    """The subscript of the weight from unit ``i`` to unit ``j`` (0-based), counted from 1."""
+    return index_pair(str(i + 1), str(j + 1))
 
 
 def _sub(base: str, index: str, latex_base: str | None = None, sup: str = "") -> Math:
@@ -89,7 +100,7 @@ class Notation:
 
     def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
         """The weight from unit i (layer ``below``) to unit j above it."""
-        return _sub("w", self.index(a, i) + self.index(b, j))
+        return _sub("w", index_pair(self.index(a, i), self.index(b, j)))
 
     def E(self) -> Math:  # noqa: N802 - the lecture's name
         return Math(self.error_symbol, self.error_symbol)
@@ -121,7 +132,7 @@ class RHWNotation(Notation):
         return _sub("x", self.index(letter, unit))
 
     def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
-        return _sub("w", self.index(b, j) + self.index(a, i))
+        return _sub("w", index_pair(self.index(b, j), self.index(a, i)))
 
 
 class MatrixNotation(Notation):
@@ -142,7 +153,7 @@ class MatrixNotation(Notation):
         return _sub("b", self.index(letter, unit), sup=str(layer))
 
     def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
-        return _sub("w", self.index(b, j) + self.index(a, i), sup=str(below + 1))
+        return _sub("w", index_pair(self.index(b, j), self.index(a, i)), sup=str(below + 1))
 
     def dE_dz(self, layer: int, letter: str, unit: int | None = None) -> Math:
         return _sub("δ", self.index(letter, unit), latex_base=r"\delta", sup=str(layer))

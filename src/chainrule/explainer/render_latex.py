@@ -17,7 +17,7 @@ _UNICODE = {
     "✓": r"$\checkmark$", "✗": r"$\times$", "ε": r"$\varepsilon$", "Δ": r"$\Delta$",
     "²": r"$^2$", "·": r"$\cdot$", "−": "-", "Σ": r"$\Sigma$", "∂": r"$\partial$",
     "δ": r"$\delta$", "ᵀ": r"$^T$", "⊙": r"$\odot$", "∇": r"$\nabla$", "½": r"$\frac12$",
-    "σ": r"$\sigma$",
+    "σ": r"$\sigma$", "<": r"$<$", ">": r"$>$", "|": r"$|$",
 }  # fmt: skip
 
 

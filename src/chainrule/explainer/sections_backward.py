@@ -49,11 +49,7 @@ def output_layer(b: Builder) -> None:
             )
         b.add(Equation(dz, [_dz_general(b, top)]))
     for c in b.cases():
-        units = (
-            b.units(top)
-            if (b.d.focus and b.d.focus[0] == top)
-            else list(range(min(record.size, b.o.max_units)))
-        )
+        units = b.units(top)
         for u in units:
             yv, tv = record.y[c, u], d.t[c, u]
             label = b.case_label(c, f"{j}={u + 1}")
@@ -87,7 +83,7 @@ def output_layer(b: Builder) -> None:
                         label,
                     )
                 )
-    b.more(top, min(record.size, b.o.max_units))
+    b.more(top, len(b.units(top)))
 
 
 def _dz_general(b: Builder, layer: int) -> Math:

@@ -4,7 +4,7 @@ and a teaching bug's wrong gradients beside the right ones."""
 from __future__ import annotations
 
 from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of
-from chainrule.explainer.notation import Math
+from chainrule.explainer.notation import Math, index_pair
 
 #: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
 MAX_BUG_ROWS = 12
@@ -26,7 +26,8 @@ def views(b: Builder) -> None:
                 f", row {unit + 1} of the matrix form ",
                 Math("∂E/∂y = W ∂E/∂z", r"\partial E/\partial y = W\,\partial E/\partial z"),
                 ", and the fan-out node of the graph recorded unit by unit, where each consumer "
-                f"y_{unit + 1}·w_{unit + 1}{j} sends back its share: the same terms, one per {j}.",
+                f"y_{unit + 1}·w_{index_pair(str(unit + 1), j)} sends back its share: the same "
+                f"terms, one per {j}.",
             ]
         )
     )

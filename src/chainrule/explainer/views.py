@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.explainer.network import ExplainError
+from chainrule.explainer.notation import weight_index
 
 #: The graph view records the network unit by unit only up to this many scalar tensors.
 MAX_GRAPH_SCALARS = 1000
@@ -67,6 +68,6 @@ def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | No
         product = g.products[(layer, unit, j, case)]
         sent = [c for parent, c in contributions(product, totals[id(product)]) if parent is node]
         consumers.append(
-            {"j": j, "consumer": f"y_{unit + 1}·w_{unit + 1}{j + 1}", "value": float(sent[0])}
+            {"j": j, "consumer": f"y_{unit + 1}·w_{weight_index(unit, j)}", "value": float(sent[0])}
         )
     return {"consumers": consumers, "total": float(totals[id(node)])}

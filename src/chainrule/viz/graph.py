@@ -34,6 +34,7 @@ from chainrule.engine import (
     rule_params,
     sum_over_consumers,
 )
+from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.tensor import Tensor
 from chainrule.viz.style import NEUTRAL, Box, Placer, sign_colour
@@ -469,7 +470,7 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
 
     case = (lambda c: f" (case {c + 1})") if n_cases > 1 else (lambda c: "")
     ws = {
-        (i, j): named(leaf(weight[i, j]), f"w_{i + 1}{j + 1}")
+        (i, j): named(leaf(weight[i, j]), f"w_{weight_index(i, j)}")
         for i in range(n_in)
         for j in range(n_out)
     }
@@ -516,7 +517,7 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
         named[f"b_{j + 1}"] = z
         for i in range(n_i):
             w = leaf(conn.weight[i, j])
-            named[f"w_{i + 1}{j + 1}"] = w
+            named[f"w_{weight_index(i, j)}"] = w
             z = z + ys[i] * w
         named[f"z_{j + 1}"] = z
         y = ops.sigmoid(z)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.viz.style import Box, Placer, line_height, sign_colour, text_box
 
@@ -81,7 +82,10 @@ def network_svg(d: Derivation, case: int = 0) -> str:
                 )
                 if n_edges > MAX_LABELLED_EDGES:
                     continue
-                block = [f"w_{i + 1}{j + 1}={w:.3g}", f"w·∂E/∂z={w * dE_dz[j]:.3g}"]
+                block = [
+                    f"w_{weight_index(i, j)}={w:.3g}",
+                    f"w·∂E/∂z={w * dE_dz[j]:.3g}",
+                ]
                 labels += _edge_label(placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend)
     legend_y = height - 10
     for k, line in enumerate(legend):

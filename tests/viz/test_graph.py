@@ -92,3 +92,16 @@ def test_cli_graph(tmp_path, capsys, monkeypatch):
     assert main(["graph", "--kind", "network", "--out", str(tmp_path / "n.svg")]) == 0
     ET.parse(tmp_path / "n.svg")
     assert main(["graph", "--kind", "pie"]) == 2
+
+
+def test_a_graph_too_large_to_draw_is_refused_before_any_work() -> None:
+    from chainrule.viz.graph import MAX_GRAPH_TENSORS
+
+    a = cr.tensor([0.5], requires_grad=True)
+    y = a
+    for _ in range(MAX_GRAPH_TENSORS // 2):
+        y = y * 1.0001 + a
+    with pytest.raises(
+        ValueError, match=f"tensors, and a drawing shows at most {MAX_GRAPH_TENSORS}"
+    ):
+        graph(y.sum())

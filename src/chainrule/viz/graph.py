@@ -185,6 +185,11 @@ def _escape_dot(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+#: The most tensors :func:`graph` draws: a 1,000-step chain already takes 25 s to lay out
+#: as SVG without graphviz, and no reader follows that many boxes.
+MAX_GRAPH_TENSORS = 1000
+
+
 def graph(
     output: Tensor, names: dict[int, str] | None = None, gradient: bool = True
 ) -> ComputationGraph:
@@ -198,6 +203,12 @@ def graph(
         raise TypeError(f"graph: expected a Tensor, got {type(output).__name__}")
     names = names or {}
     order = _recorded_order(output)
+    if len(order) > MAX_GRAPH_TENSORS:
+        raise ValueError(
+            f"graph: the graph below this tensor has {len(order)} tensors, and a drawing "
+            f"shows at most {MAX_GRAPH_TENSORS} (a larger one takes minutes and cannot be read); "
+            "draw a smaller part (a layer's zoom, fewer steps of a loop)"
+        )
     nodes: dict[int, GraphNode] = {}
     edges: list[GraphEdge] = []
 

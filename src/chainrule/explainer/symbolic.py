@@ -198,7 +198,7 @@ def _difference(expr: sympy.Expr, symbols: list) -> tuple[sympy.Expr, str]:
         return sympy.simplify(expr), "simplify"
     import mpmath
 
-    evaluate = sympy.lambdify(symbols, expr, modules="mpmath")  # compiled once: 5x faster
+    evaluate = sympy.lambdify(symbols, expr, modules="mpmath")  # built once, not walked per point
     rng = np.random.default_rng(0)
     worst = 0.0
     with mpmath.workdps(30):

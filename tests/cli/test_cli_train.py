@@ -151,17 +151,24 @@ def test_resume_refuses_changed_options(tmp_path, capsys, xor_run):
                       match="--lr cannot change when resuming")  # fmt: skip
 
 
-def test_ctrl_c_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+def interrupt_at_epoch(monkeypatch, epoch: int):
+    """Ctrl-C as epoch ``epoch`` starts (KeyboardInterrupt from the epoch loop); returns the real
+    epoch function, to put back."""
     from chainrule.train import Trainer
 
     real = Trainer._run_epoch
 
-    def interrupt_at_epoch_8(self, X, T):
-        if self.epoch == 7:
+    def interrupted(self, X, T):
+        if self.epoch == epoch - 1:
             raise KeyboardInterrupt
         real(self, X, T)
 
-    monkeypatch.setattr(Trainer, "_run_epoch", interrupt_at_epoch_8)
+    monkeypatch.setattr(Trainer, "_run_epoch", interrupted)
+    return real
+
+
+def test_ctrl_c_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    interrupt_at_epoch(monkeypatch, 8)
     code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "20", "--out",
                        tmp_path / "r", "--quiet")  # fmt: skip
     assert code == 130 and "--resume" in err
@@ -511,14 +518,7 @@ def test_resume_with_fewer_epochs_than_trained_says_so(tmp_path, capsys):
 def test_the_ctrl_c_hint_keeps_the_epochs(tmp_path, capsys, monkeypatch):
     from chainrule.train import Trainer
 
-    real = Trainer._run_epoch
-
-    def interrupt_at_epoch_3(self, X, T):
-        if self.epoch == 2:
-            raise KeyboardInterrupt
-        real(self, X, T)
-
-    monkeypatch.setattr(Trainer, "_run_epoch", interrupt_at_epoch_3)
+    real = interrupt_at_epoch(monkeypatch, 3)
     code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "9", "--out",
                        tmp_path / "r", "--quiet")  # fmt: skip
     assert code == 130

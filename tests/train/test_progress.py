@@ -81,3 +81,20 @@ def test_piped_output_gets_plain_epoch_lines_only():
     assert not any("━" in line for line in lines)
     # with an EpochPrinter already printing lines (as chainrule train has), none are repeated
     assert len(_drawn_lines(None, printer=True)) == 3
+
+
+def test_a_finished_run_draws_no_bar():
+    """Fitting a run that stopped early trains nothing, so it draws nothing either."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, force_terminal=True, color_system=None)
+    model = nn.mlp([2, 4, 2], rng=0)
+    trainer = train.Trainer(model, nn.CrossEntropy(), optim.SGD(model.parameters(), lr=0.5),
+                            batch_size=10, progress=False)  # fmt: skip
+    trainer.callbacks.append(train.ProgressBar(console))
+    trainer.stopped_early = True
+    trainer.fit(_problem(), epochs=3)
+    assert trainer.epoch == 0 and "epoch" not in buffer.getvalue()

@@ -154,6 +154,8 @@ class ProgressBar(Callback):
 
     def on_fit_start(self, trainer: Any) -> None:
         self._plain = None
+        if getattr(trainer, "finished", False):  # a finished run (stopped early): nothing to draw
+            return
         try:
             from rich.console import Console
         except ImportError:  # rich is optional: the same numbers as plain lines

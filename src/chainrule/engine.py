@@ -24,7 +24,8 @@ import itertools
 import operator
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy
@@ -189,9 +190,9 @@ class Node:
         return self.output._inputs is None
 
     def release(self) -> None:
-        """Drop the references to the inputs, the saved values and any array among the
-        parameters (a loss's targets, a mask), so their arrays can be freed: a released output
-        kept by the user (``losses.append(loss)``) holds only its own value."""
+        """Drop the references to the inputs, the saved values and the parameters (a loss's
+        targets, a mask), so their arrays can be freed: a released output kept by the user
+        (``losses.append(loss)``) holds only its own value and its op's name."""
         _release(self.output)
 
     def where(self) -> str:
@@ -212,13 +213,16 @@ class Node:
         return f"<Node {self.op}({', '.join(map(str, shapes))})>"
 
 
+#: A released node's parameters: none (read-only, shared). Its op's name stays.
+_RELEASED_PARAMS: Mapping[str, Any] = MappingProxyType({})
+
+
 def _release(output: Tensor) -> None:
     """:meth:`Node.release` on the output tensor that holds the node's fields (the backward
     loops call it per node)."""
     output._inputs = output._saved = None
-    params = output._params
-    if params and any(hasattr(value, "shape") for value in params.values()):
-        output._params = {k: v for k, v in params.items() if not hasattr(v, "shape")}
+    if output._params:  # a loss's targets, a where's mask: nothing reads them after this
+        output._params = _RELEASED_PARAMS
 
 
 def _user_frame() -> str:

@@ -172,15 +172,15 @@ def _read_widened(path: Path, data: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-#: Bytes per element of each safetensors dtype chainrule knows (bfloat16 and float8 too).
-_SAFETENSORS_ITEMSIZE = {
-    "BOOL": 1, "U8": 1, "I8": 1, "F16": 2, "BF16": 2, "I16": 2, "U16": 2,
-    "F32": 4, "I32": 4, "U32": 4, "F64": 8, "I64": 8, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1,
-}  # fmt: skip
 #: NumPy's dtype for each safetensors dtype it can hold (little-endian, as the format stores).
 _NUMPY_DTYPES = {
     "BOOL": "?", "U8": "u1", "I8": "i1", "F16": "<f2", "I16": "<i2", "U16": "<u2",
     "F32": "<f4", "I32": "<i4", "U32": "<u4", "F64": "<f8", "I64": "<i8", "U64": "<u8",
+}  # fmt: skip
+#: Bytes per element of each safetensors dtype chainrule knows: NumPy's, bfloat16 and float8.
+_SAFETENSORS_ITEMSIZE = {
+    **{name: np.dtype(code).itemsize for name, code in _NUMPY_DTYPES.items()},
+    "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
 }  # fmt: skip
 #: The most a safetensors header may take (the format's own reference limit is 100 MB).
 _MAX_HEADER_BYTES = 100_000_000

@@ -169,6 +169,13 @@ def is_floating(dtype: Any, xp: Any = numpy) -> bool:
     return bool(xp.isdtype(dtype, ("real floating", "complex floating")))
 
 
+def is_real_floating(dtype: Any, xp: Any = numpy) -> bool:
+    """Whether ``dtype`` is a real floating type (float32, float64; not complex)."""
+    if isinstance(dtype, numpy.dtype):
+        return dtype.kind == "f"
+    return bool(xp.isdtype(dtype, "real floating"))
+
+
 def is_integer(dtype: Any, xp: Any = numpy) -> bool:
     """Whether ``dtype`` is a signed or unsigned integer type (NumPy's kinds "i" and "u")."""
     if isinstance(dtype, numpy.dtype):

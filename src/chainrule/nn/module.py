@@ -299,7 +299,8 @@ class Module:
                 if not _is_array(value):  # a generator stays as it is
                     continue
                 array = value.data if isinstance(value, Tensor) else value
-                buffer_dtype = target if _is_real_floating(array) else None
+                real = backend.is_real_floating(array.dtype, backend.array_module(array))
+                buffer_dtype = target if real else None
                 array = _converted(array, buffer_dtype, xp, device)
                 if isinstance(value, Tensor):
                     value.data = array
@@ -422,13 +423,6 @@ def _converted(array: Any, dtype: np.dtype | None, xp: Any, device: Any) -> Any:
     if dtype is not None:
         array = backend.astype(array, dtype)
     return array
-
-
-def _is_real_floating(array: Any) -> bool:
-    """Whether ``array`` holds real floating-point numbers (not integers, bools or complex)."""
-    if isinstance(array.dtype, np.dtype):
-        return array.dtype.kind == "f"
-    return bool(backend.array_module(array).isdtype(array.dtype, "real floating"))
 
 
 def _is_array(value: Any) -> bool:

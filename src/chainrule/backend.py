@@ -11,6 +11,7 @@ What the standard lacks lives here, once: dtype kinds (:func:`is_floating`, :fun
 :func:`size`, :func:`scatter_add` for repeated integer indices, device-aware creation
 (:func:`asarray_like`, :func:`namespace`), in-place writes where the library allows them
 (:func:`write`), and copies to the host (:func:`to_numpy`) for printing, files and plots.
+What NumPy lacks lives here too: a one-pass ``y += alpha * x`` (:func:`add_scaled`).
 """
 
 from __future__ import annotations
@@ -469,3 +470,97 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
+
+
+# ---------------------------------------------------------------------------------------------
+# y += alpha * x in one pass: BLAS axpy, from the OpenBLAS that NumPy itself links
+# ---------------------------------------------------------------------------------------------
+
+#: Below this many elements NumPy's two passes cost less than the foreign call (about 3 us).
+_AXPY_MIN_SIZE = 1 << 16
+#: dtype -> that OpenBLAS's axpy for it; None until first looked for (not at import)
+_axpy_by_dtype: dict[Any, Any] | None = None
+#: (symbol suffix, C integer type) of the two builds NumPy's wheels bundle: ILP64, then LP64
+_OPENBLAS_ABIS = (("64_", ctypes.c_int64), ("", ctypes.c_int))
+
+
+def add_scaled(y: Any, alpha: float, x: Any) -> None:
+    """``y += alpha * x`` in place (plain gradient descent is ``add_scaled(w, -lr, g)``).
+
+    NumPy has no one-pass form: ``alpha * x`` writes a temporary that ``+=`` then reads back, two
+    passes over memory where a big weight matrix does not fit the core's cache. For a large
+    float32 or float64 NumPy array (at least ``_AXPY_MIN_SIZE`` elements, C-contiguous, aligned)
+    this calls BLAS axpy from the OpenBLAS that NumPy itself links and bundles in its wheels: one
+    pass, threaded on the pool NumPy's matrix products already use. Where the CPU has a fused
+    multiply-add, axpy rounds once, so a result can differ from NumPy's two roundings in its
+    last bit. Every other array, and every process with ``CHAINRULE_AXPY=numpy``, takes NumPy's
+    (or its own library's) ``y += alpha * x``; ``x`` is an array of ``y``'s library.
+    """
+    if type(y) is numpy.ndarray and y.size >= _AXPY_MIN_SIZE and type(x) is numpy.ndarray:
+        table = _axpy_by_dtype if _axpy_by_dtype is not None else _find_axpy()
+        axpy = table.get(y.dtype)
+        if (
+            axpy is not None
+            and x.dtype == y.dtype
+            and x.shape == y.shape
+            and y.flags.carray  # C-contiguous, aligned and writeable
+            and x.flags.c_contiguous
+            and x.flags.aligned
+            and (x is y or not numpy.may_share_memory(x, y))
+        ):
+            axpy(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+            return
+    y += alpha * x
+
+
+def _find_axpy() -> dict[Any, Any]:
+    """Bind saxpy and daxpy of NumPy's bundled OpenBLAS (scipy-openblas), checked on a small
+    case; an empty table where there is none (NumPy built on MKL, Accelerate, a system BLAS)."""
+    global _axpy_by_dtype
+    table: dict[Any, Any] = {}
+    if os.environ.get("CHAINRULE_AXPY", "").lower() != "numpy":
+        try:
+            table = _bind_axpy(_numpy_openblas())
+        except (OSError, AttributeError, IndexError):
+            table = {}
+    _axpy_by_dtype = table
+    return table
+
+
+def _numpy_openblas() -> ctypes.CDLL:
+    """NumPy's own OpenBLAS: the library its wheels vendor beside the package (numpy.libs on
+    Linux and Windows, numpy/.dylibs on macOS). Opening it again returns the loaded copy, whose
+    thread pool NumPy's matrix products use; raises IndexError when there is none."""
+    package = os.path.dirname(numpy.__file__)
+    candidates = []
+    for folder in (package + ".libs", os.path.join(package, ".dylibs")):
+        if os.path.isdir(folder):
+            candidates += sorted(
+                os.path.join(folder, name)
+                for name in os.listdir(folder)
+                if name.startswith("libscipy_openblas")
+            )
+    return ctypes.CDLL(candidates[0])
+
+
+def _bind_axpy(library: ctypes.CDLL) -> dict[Any, Any]:
+    """``{dtype: axpy}`` for float32 and float64, each checked against NumPy on three numbers."""
+    for suffix, integer in _OPENBLAS_ABIS:
+        table = {}
+        for dtype, prefix, scalar in (
+            (numpy.dtype(numpy.float32), "s", ctypes.c_float),
+            (numpy.dtype(numpy.float64), "d", ctypes.c_double),
+        ):
+            axpy = getattr(library, f"scipy_cblas_{prefix}axpy{suffix}", None)
+            if axpy is None:
+                break
+            axpy.restype = None
+            axpy.argtypes = [integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+            x, y = numpy.array([1.0, -2.0, 0.5], dtype), numpy.array([3.0, 4.0, -1.0], dtype)
+            axpy(3, -0.5, x.ctypes.data, 1, y.ctypes.data, 1)
+            if not numpy.array_equal(y, numpy.array([2.5, 5.0, -1.25], dtype)):
+                break
+            table[dtype] = axpy
+        else:
+            return table
+    return {}

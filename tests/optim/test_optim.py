@@ -70,6 +70,42 @@ def test_plain_sgd_steps_against_the_formula():
         np.testing.assert_allclose(history[step][0], w, rtol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_sgd_on_a_large_weight_is_the_formula_to_its_last_bit(dtype):
+    """A weight this large is updated by BLAS axpy (backend.add_scaled): one rounding where the
+    CPU has a fused multiply-add. Each step is within one rounding of w - lr g computed exactly
+    (a float32 step in float64, a float64 step with lr a power of two, so lr g is exact)."""
+    rng = np.random.default_rng(5)
+    w0 = rng.standard_normal((300, 300)).astype(dtype)
+    lr = 0.1 if dtype == np.float32 else 0.125
+    param = cr.tensor(w0, requires_grad=True)
+    opt = optim.SGD([param], lr=lr)
+    wide = np.float64 if dtype == np.float32 else np.longdouble
+    for _ in range(3):
+        before = param.numpy().copy()
+        grad = gradient_at(before.astype(np.float64)).astype(dtype)
+        param.grad = cr.tensor(grad)
+        opt.step()
+        exact = before.astype(wide) - wide(dtype(lr)) * grad.astype(wide)
+        error = np.abs(param.numpy().astype(wide) - exact)
+        assert np.all(error <= np.spacing(np.abs(exact).astype(dtype)))
+        assert param.dtype == dtype
+
+
+def test_plain_sgd_on_a_large_weight_matches_torch(torch):
+    rng = np.random.default_rng(6)
+    w0 = rng.standard_normal((300, 300)).astype(np.float32)
+    ours = cr.tensor(w0, requires_grad=True)
+    theirs = torch.tensor(w0, requires_grad=True)
+    opt, their_opt = optim.SGD([ours], lr=0.1), torch.optim.SGD([theirs], lr=0.1)
+    for _ in range(5):
+        grad = gradient_at(ours.numpy().astype(np.float64)).astype(np.float32)
+        ours.grad, theirs.grad = cr.tensor(grad), torch.tensor(grad)
+        opt.step()
+        their_opt.step()
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_sgd_momentum_is_rhw_equation_9():
     _, _, history = chainrule_run(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), 4)
     w, dw = W0.copy(), np.zeros_like(W0)

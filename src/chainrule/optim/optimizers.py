@@ -1,8 +1,9 @@
 """Optimizers: update each parameter's array in place from its ``.grad``.
 
 On NumPy every update is vectorised with in-place array operations (``np.multiply(..., out=)``)
-on buffers allocated once per parameter, so a step allocates nothing and keeps each parameter's
-dtype (float32 stays float32). PyTorch and CuPy arrays take the same in-place update (their
+on buffers allocated once per parameter, so a step allocates little and keeps each parameter's
+dtype (float32 stays float32); plain SGD updates a large weight in one pass of BLAS axpy
+(:func:`chainrule.backend.add_scaled`). PyTorch and CuPy arrays take the same in-place update (their
 ``out=`` and in-place operators, through array-api-compat). On any other array library the update
 is written in the array API standard without ``out=`` (``_updated``), and the new values go back
 into the parameter in place where the library allows it (array-api-strict), or replace its array
@@ -25,6 +26,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.errors import ConfigError
 from chainrule.nn.module import Module
@@ -76,7 +78,7 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = self._decayed_gradient(index, w, g)
         if not self.momentum and "velocity" not in self.state[index]:
-            w -= self.lr * g  # plain gradient descent: the product is a temporary, freed at once
+            backend.add_scaled(w, -self.lr, g)  # plain gradient descent, one pass where BLAS can
         else:
             self._momentum_update(index, w, g)
         if self.shrink:

@@ -1,0 +1,144 @@
+"""backend.add_scaled: ``y += alpha * x`` in one pass, through BLAS axpy of NumPy's own OpenBLAS
+for large arrays, and NumPy's two passes for everything else."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import types
+
+import numpy as np
+import pytest
+
+from chainrule import backend
+
+BIG = (300, 300)  # 90,000 elements: past backend._AXPY_MIN_SIZE
+assert BIG[0] * BIG[1] >= backend._AXPY_MIN_SIZE
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Count the BLAS calls: the real axpy table, each function wrapped by a spy."""
+    table = backend._find_axpy()
+    if not table:
+        pytest.skip("this NumPy bundles no scipy-openblas (MKL, Accelerate or a system BLAS)")
+    seen: list[object] = []
+
+    def spy(axpy):
+        def call(*args):
+            seen.append(args[0])
+            return axpy(*args)
+
+        return call
+
+    monkeypatch.setattr(backend, "_axpy_by_dtype", {k: spy(f) for k, f in table.items()})
+    return seen
+
+
+def _within_one_rounding(result: np.ndarray, exact: np.ndarray) -> bool:
+    """Every element within one unit in the last place of the exact value, in result's dtype."""
+    ulp = np.spacing(np.abs(exact).astype(result.dtype))
+    return bool(np.all(np.abs(result.astype(exact.dtype) - exact) <= ulp))
+
+
+# the oracle is exact in ``wide`` before its one rounding: a float32 product fits a float64, and a
+# float64 times a power of two is exact
+@pytest.mark.parametrize(
+    "dtype, wide, alpha", [(np.float32, np.float64, -0.1), (np.float64, np.longdouble, -0.5)]
+)
+def test_a_large_array_takes_one_blas_call_and_is_right_to_its_last_bit(calls, dtype, wide, alpha):
+    rng = np.random.default_rng(0)
+    y, x = rng.standard_normal(BIG).astype(dtype), rng.standard_normal(BIG).astype(dtype)
+    exact = y.astype(wide) + wide(dtype(alpha)) * x.astype(wide)
+    backend.add_scaled(y, alpha, x)
+    assert calls == [y.size]
+    assert y.dtype == dtype
+    assert _within_one_rounding(y, exact)
+
+
+def test_x_may_be_y_itself(calls):
+    y = np.random.default_rng(1).standard_normal(BIG).astype(np.float32)
+    exact = y.astype(np.float64) * (1 + np.float64(np.float32(0.5)))
+    backend.add_scaled(y, 0.5, y)
+    assert calls == [y.size]
+    assert _within_one_rounding(y, exact)
+
+
+def _cases():
+    rng = np.random.default_rng(2)
+    big = rng.standard_normal(BIG).astype(np.float32)
+    flat = rng.standard_normal(BIG[0] * BIG[1] + 1).astype(np.float32)
+    return {
+        "small": (big[:10, :10].copy(), big[10:20, :10].copy()),
+        "y transposed": (big.T.copy().T, big.copy()),
+        "x transposed": (big.copy(), big.T),
+        "overlapping views": (flat[1:], flat[:-1]),
+        "x float64, y float32": (big.copy(), big.astype(np.float64)),
+        "integers": (np.arange(BIG[0] * BIG[1]), np.ones(BIG[0] * BIG[1], np.int64)),
+        "byte-swapped": (big.astype(">f4"), big.astype(">f4")),
+    }
+
+
+@pytest.mark.parametrize("case", list(_cases()))
+def test_every_other_array_gets_numpys_own_bits(calls, case):
+    y, x = _cases()[case]
+    expected = np.array(y, copy=True)
+    expected += 3 * np.asarray(x)
+    backend.add_scaled(y, 3, x)
+    assert calls == []
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_a_read_only_array_is_refused_as_numpy_refuses_it_and_stays_unchanged(calls):
+    y = np.ones(BIG, np.float32)
+    y.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        backend.add_scaled(y, 1.0, np.ones(BIG, np.float32))
+    assert calls == []
+    assert np.all(y == 1)
+
+
+def test_threads_update_their_own_arrays_at_once(calls):
+    rng = np.random.default_rng(3)
+    pairs = [(rng.standard_normal(BIG), rng.standard_normal(BIG)) for _ in range(4)]
+    exact = [y.astype(np.longdouble) - np.longdouble(0.25) * x for y, x in pairs]
+
+    def work(y, x):
+        for _ in range(20):
+            backend.add_scaled(y, -0.25 / 20, x)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 80
+    for (y, _), want in zip(pairs, exact):
+        np.testing.assert_allclose(y, want.astype(np.float64), rtol=0, atol=1e-13)
+
+
+def test_a_library_whose_axpy_gives_wrong_numbers_is_not_used():
+    def does_nothing(*args):
+        return None
+
+    library = types.SimpleNamespace(
+        scipy_cblas_saxpy64_=does_nothing, scipy_cblas_daxpy64_=does_nothing
+    )
+    assert backend._bind_axpy(library) == {}
+
+
+def _table_size(env: dict[str, str]) -> str:
+    code = "import chainrule.backend as b; print(len(b._find_axpy()))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_chainrule_blas_numpy_switches_the_blas_path_off():
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_AXPY"}
+    assert _table_size(dict(env, CHAINRULE_AXPY="numpy")) == "0"
+    if backend._find_axpy():  # where this NumPy bundles its OpenBLAS, a fresh process finds it
+        assert _table_size(env) == "2"

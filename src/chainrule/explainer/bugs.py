@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine import no_grad, reverse_topological_order, sum_over_consumers
+from chainrule import optim
+from chainrule.engine import reverse_topological_order, sum_over_consumers
 from chainrule.explainer.derivation import Checked
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import weight_index
@@ -362,9 +363,8 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
 
     g1 = unit_graph(weights_of(d), d.x, d.t, d.loss)
     g1.E.backward()
-    with no_grad():  # the SGD step an optimizer would take, in place
-        for tensor in [*g1.w.values(), *g1.b.values()]:
-            tensor.data -= STEP_LEARNING_RATE * tensor.grad.data
+    # step 1: the library's own plain SGD on the graph's weight and bias leaves
+    optim.SGD([*g1.w.values(), *g1.b.values()], lr=STEP_LEARNING_RATE).step()
     g2 = unit_graph(weights_of(d), d.x, d.t, d.loss, params=g1)
     g2.E.backward(retain_graph=True)  # the bug: no zero_grad() between the steps
     d2 = explain(_stepped(d, g2), d.x, d.t, d.loss, perturbation=False, check=True)

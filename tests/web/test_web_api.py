@@ -363,6 +363,15 @@ def bad(response, status: int, *words: str) -> None:
         assert word in message, message
 
 
+def test_a_check_of_the_whole_request_names_its_field_once(client, seed):
+    """A model validator's error has no location of its own; its message names the field, so
+    the error reads 'invalid request: unit: ...', not 'invalid request: body: unit: ...'."""
+    refused = post(client, "/api/paths", {"network": seed, "layer": 0, "unit": 5})
+    assert refused.status_code == 422
+    assert refused.json()["error"].startswith("invalid request: unit: layer 0 has units 0..")
+    assert refused.json()["details"][0]["loc"] == "body"
+
+
 def test_nan_and_infinity_are_refused(client, seed):
     text = json.dumps({"network": seed}).replace("0.15", "NaN", 1)
     bad(client.post("/api/backward", content=text), 422, "weights[0][0][0]", "finite")

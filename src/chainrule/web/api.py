@@ -126,8 +126,10 @@ def validation_problem(error: ValidationError) -> HTTPProblem:
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "json_invalid":
             lines.append(f"body is not valid JSON: {message}")
-        else:
+        elif e["loc"]:
             lines.append(f"{_where(tuple(e['loc']))}: {message}")
+        else:  # a check of the whole request: its message says what is wrong
+            lines.append(message)
     shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
     details = [{"loc": _where(tuple(e["loc"])), "msg": e["msg"], "type": e["type"]} for e in errors]
     return HTTPProblem(422, f"invalid request: {shown}", details)

@@ -217,3 +217,26 @@ def test_the_docs_show_what_chainrule_explain_prints():
         assert len(lines) >= 3
         for line in lines:
             assert line.strip() in text, line
+
+
+@pytest.mark.parametrize(
+    "notation, header, consumer_of_unit_2",
+    [
+        ("hinton", "Hinton: w_ij·∂E/∂z_j", "y_1·w_12"),
+        ("rhw", "RHW: w_ji·∂E/∂x_j", "y_1·w_21"),
+        ("matrix", "Nielsen: w^2_ji·δ^2_j", "a^1_1·w^2_21"),
+    ],
+)
+def test_three_views_speak_the_chosen_notation(notation, header, consumer_of_unit_2):
+    """Under --notation rhw the weight from unit 1 to unit 2 is w_21: a consumer labelled
+    w_12 there would name another weight."""
+    d = explain(perturbation=False, symbolic=False, notation=notation)
+    text = render(d, "text")
+    section = text.split("One quantity, three views")[1].split("Paths against")[0]
+    assert header in section
+    row = next(ln for ln in section.splitlines() if ln.strip().startswith("2 "))
+    assert row.endswith(f"(from {consumer_of_unit_2})")
+    if notation != "hinton":
+        assert "∂E/∂z" not in section and "Hinton" not in section
+    latex = render(d, "latex")
+    assert "three views" in latex

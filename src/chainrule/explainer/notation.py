@@ -71,6 +71,14 @@ def _sub(base: str, index: str, latex_base: str | None = None, sup: str = "") ->
     return Math(f"{base}{plain_sup}_{index}", f"{latex_base or base}{latex_sup}_{{{index}}}")
 
 
+def vector(symbol: Math, letter: str) -> Math:
+    """The symbol of a whole layer's vector: ``symbol`` written with the index ``letter``, the
+    index dropped (∂E/∂z_j -> ∂E/∂z, δ^2_j -> δ^2)."""
+    return Math(
+        symbol.plain.replace(f"_{letter}", "", 1), symbol.latex.replace(f"_{{{letter}}}", "", 1)
+    )
+
+
 def _partial(top: str, bottom: Math) -> Math:
     return Math(f"∂{top}/∂{bottom.plain}", rf"\frac{{\partial {top}}}{{\partial {bottom.latex}}}")
 
@@ -80,6 +88,7 @@ class Notation:
 
     name = "hinton"
     title = "Hinton's lecture (y_i, z_j, w_ij)"
+    source = "Hinton"  # whose unit sum a column of the three views is
     error_symbol = "E"
     target_letter = "t"
 
@@ -126,6 +135,7 @@ class RHWNotation(Notation):
 
     name = "rhw"
     title = "Rumelhart, Hinton & Williams 1986 (x_j, y_j, w_ji, eq. 7)"
+    source = "RHW"
     target_letter = "d"
 
     def z(self, layer: int, letter: str, unit: int | None = None) -> Math:
@@ -140,6 +150,7 @@ class MatrixNotation(Notation):
 
     name = "matrix"
     title = "matrix form (a^l, z^l, W^l, δ^l = ∂C/∂z^l)"
+    source = "Nielsen"
     error_symbol = "C"
     target_letter = "y"
 

@@ -4,49 +4,64 @@ and a teaching bug's wrong gradients beside the right ones."""
 from __future__ import annotations
 
 from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of
-from chainrule.explainer.notation import Math, index_pair
+from chainrule.explainer.notation import Math, vector
 
 #: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
 MAX_BUG_ROWS = 12
 
 
 def views(b: Builder) -> None:
-    v = b.d.views
+    """dE/dy_i three ways, in the chosen notation's symbols: its unit sum, row i of chainrule's
+    weight array times the layer's vector of dE/dz, and the graph's fan-out node."""
+    v, n = b.d.views, b.n
     layer, unit = v["layer"], v["unit"]
     i, j = letter_of(b, layer), letter_of(b, layer + 1)
-    yi = b.n.y(layer, i, unit)
-    b.add(Heading(f"One quantity, three views: ∂E/∂{yi.plain}"))
+    dE_dyi = n.dE_dy(layer, i, unit)
+    w_ij, dE_dzj = n.w(layer, i, None, j, None), n.dE_dz(layer + 1, j)
+    dE_dy, dE_dz = vector(n.dE_dy(layer, i), i), vector(dE_dzj, j)
+    b.add(Heading(f"One quantity, three views: {dE_dyi.plain}"))
     b.add(
         Para(
             [
-                "Hinton's unit sum ",
+                f"{n.source}'s unit sum ",
                 Math(
-                    f"Σ_{j} w_{i}{j} ∂E/∂z_{j}", rf"\sum_{j} w_{{{i}{j}}} \partial E/\partial z_{j}"
+                    f"Σ_{j} {w_ij.plain} {dE_dzj.plain}", rf"\sum_{j} {w_ij.latex} {dE_dzj.latex}"
                 ),
                 f", row {unit + 1} of the matrix form ",
-                Math("∂E/∂y = W ∂E/∂z", r"\partial E/\partial y = W\,\partial E/\partial z"),
+                Math(f"{dE_dy.plain} = W {dE_dz.plain}", rf"{dE_dy.latex} = W\,{dE_dz.latex}"),
+                " (W the layer's weight array as chainrule stores it, units below by units above)"
                 ", and the fan-out node of the graph recorded unit by unit, where each consumer "
-                f"y_{unit + 1}·w_{index_pair(str(unit + 1), j)} sends back its share: the same "
-                f"terms, one per {j}.",
+                f"{_consumer(b, layer, unit, j, None)} sends back its share: the same terms, one "
+                f"per {j}.",
             ]
         )
     )
     graph = v["graph"]
-    headers = [j, f"Hinton: w_{i}{j}·∂E/∂z_{j}", f"matrix: W[{unit + 1},{j}]·(∂E/∂z)[{j}]"]
-    headers.append("graph: what the consumer sends back" if graph else "graph: (too large)")
+    headers = [
+        j,
+        f"{n.source}: {w_ij.plain}·{dE_dzj.plain}",
+        f"matrix: W[{unit + 1},{j}]·({dE_dz.plain})[{j}]",
+        "graph: what the consumer sends back" if graph else "graph: (too large)",
+    ]
     rows = []
     for k, term in enumerate(v["hinton"]["terms"]):
         row = [f"{term['j'] + 1}", _n(term["value"]), _n(v["matrix"]["terms"][k]["value"])]
         if graph:
-            consumer = graph["consumers"][k]
-            row.append(f"{_n(consumer['value'])} (from {consumer['consumer']})")
+            consumer = _consumer(b, layer, unit, j, term["j"])
+            row.append(f"{_n(graph['consumers'][k]['value'])} (from {consumer})")
         else:
             row.append("-")
         rows.append(row)
     total = ["sum", _n(v["hinton"]["total"]), _n(v["matrix"]["total"])]
     total.append(f"{_n(graph['total'])} (at the node)" if graph else "-")
     rows.append(total)
-    b.add(Table(headers, rows, caption=f"engine: ∂E/∂{yi.plain} = {_n(v['engine'])}"))
+    b.add(Table(headers, rows, caption=f"engine: {dE_dyi.plain} = {_n(v['engine'])}"))
+
+
+def _consumer(b: Builder, layer: int, unit: int, letter: str, above: int | None) -> str:
+    """The product y_i·w_ij through which unit ``unit`` feeds unit ``above`` (None: unit j)."""
+    i = letter_of(b, layer)
+    return f"{b.n.y(layer, i, unit).plain}·{b.n.w(layer, i, unit, letter, above).plain}"
 
 
 def paths(b: Builder) -> None:

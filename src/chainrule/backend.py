@@ -493,24 +493,47 @@ def add_scaled(y: Any, alpha: float, x: Any) -> None:
     this calls BLAS axpy from the OpenBLAS that NumPy itself links and bundles in its wheels: one
     pass, threaded on the pool NumPy's matrix products already use. Where the CPU has a fused
     multiply-add, axpy rounds once, so a result can differ from NumPy's two roundings in its
-    last bit. Every other array, and every process with ``CHAINRULE_AXPY=numpy``, takes NumPy's
-    (or its own library's) ``y += alpha * x``; ``x`` is an array of ``y``'s library.
+    last bit. NaN and infinities propagate as in NumPy. Every other array (and alpha not a Python
+    float, or 0 in ``y``'s dtype: axpy skips the product then, which would drop 0 * nan = nan),
+    every process with ``CHAINRULE_AXPY=numpy``, and every call made while NumPy's error handling
+    raises, calls or logs on overflow or invalid results (``numpy.errstate``: BLAS reports no
+    floating-point errors) takes NumPy's (or its own library's) ``y += alpha * x``; ``x`` is an
+    array of ``y``'s library. With NumPy's default handling ("warn"), the BLAS path warns of
+    nothing: an overflowing update gives inf silently, as the next loss will show.
     """
-    if type(y) is numpy.ndarray and y.size >= _AXPY_MIN_SIZE and type(x) is numpy.ndarray:
+    if (
+        type(y) is numpy.ndarray
+        and y.size >= _AXPY_MIN_SIZE
+        and type(x) is numpy.ndarray
+        and type(alpha) is float
+    ):
         table = _axpy_by_dtype if _axpy_by_dtype is not None else _find_axpy()
         axpy = table.get(y.dtype)
         if (
             axpy is not None
+            and y.dtype.type(alpha) != 0
             and x.dtype == y.dtype
             and x.shape == y.shape
             and y.flags.carray  # C-contiguous, aligned and writeable
             and x.flags.c_contiguous
             and x.flags.aligned
             and (x is y or not numpy.may_share_memory(x, y))
+            and _errors_pass_silently()
         ):
             axpy(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
             return
     y += alpha * x
+
+
+#: NumPy's error handlings that must see an overflow or invalid result (``numpy.seterr``)
+_LOUD_ERRORS = frozenset(("raise", "call", "log"))
+
+
+def _errors_pass_silently() -> bool:
+    """Whether NumPy's current error handling lets an overflow or invalid result pass without
+    raising, calling or logging (warnings aside), as the BLAS path must."""
+    handling = numpy.geterr()
+    return handling["over"] not in _LOUD_ERRORS and handling["invalid"] not in _LOUD_ERRORS
 
 
 def _find_axpy() -> dict[Any, Any]:

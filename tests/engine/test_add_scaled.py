@@ -142,3 +142,47 @@ def test_chainrule_blas_numpy_switches_the_blas_path_off():
     assert _table_size(dict(env, CHAINRULE_AXPY="numpy")) == "0"
     if backend._find_axpy():  # where this NumPy bundles its OpenBLAS, a fresh process finds it
         assert _table_size(env) == "2"
+
+
+@pytest.mark.parametrize("alpha", [0.0, -0.0, -1e-46])  # the last is 0 in float32
+def test_alpha_zero_still_propagates_nan_and_inf_as_numpy_does(calls, alpha):
+    """OpenBLAS's axpy returns at once for alpha 0, which would drop 0 * nan = nan: a learning
+    rate annealed to 0 must not hide a NaN gradient in a large weight only."""
+    y = np.ones(BIG, np.float32)
+    x = np.zeros(BIG, np.float32)
+    x[0, 0], x[0, 1] = np.nan, np.inf
+    with np.errstate(invalid="ignore"):
+        backend.add_scaled(y, alpha, x)
+    assert calls == []
+    assert np.isnan(y[0, 0]) and np.isnan(y[0, 1]) and y[0, 2] == 1
+
+
+@pytest.mark.parametrize(
+    "setting", [{"over": "raise"}, {"invalid": "raise", "over": "ignore"}, {"all": "call"}]
+)
+def test_numpys_loud_error_handling_is_honoured_for_large_arrays_too(calls, setting):
+    """BLAS reports no floating-point errors, so a call made while NumPy raises (or calls or
+    logs) on them goes through NumPy, whatever the size."""
+    y, x = np.ones(BIG, np.float32), np.ones(BIG, np.float32)
+    y[0, 0] = x[0, 0] = np.inf  # inf - 10 inf: invalid
+    y[0, 1] = x[0, 1] = 3e38  # 3e38 - 3e39: overflow
+    seen = []
+    with np.errstate(**setting, call=lambda kind, flag: seen.append(kind)):
+        if "call" in setting.values():
+            backend.add_scaled(y, -10.0, x)
+            assert seen
+        else:
+            with pytest.raises(FloatingPointError):
+                backend.add_scaled(y, -10.0, x)
+    assert calls == []
+
+
+@pytest.mark.parametrize("alpha", [2, np.float64(-0.5), np.float32(-0.5)])
+def test_an_alpha_other_than_a_python_float_keeps_numpys_promotion(calls, alpha):
+    rng = np.random.default_rng(4)
+    y, x = rng.standard_normal(BIG).astype(np.float32), rng.standard_normal(BIG).astype(np.float32)
+    expected = y.copy()
+    expected += alpha * x
+    backend.add_scaled(y, alpha, x)
+    assert calls == []
+    np.testing.assert_array_equal(y, expected)

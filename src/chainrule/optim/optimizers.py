@@ -78,7 +78,7 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = self._decayed_gradient(index, w, g)
         if not self.momentum and "velocity" not in self.state[index]:
-            backend.add_scaled(w, -self.lr, g)  # plain gradient descent, one pass where BLAS can
+            backend.add_scaled(w, -float(self.lr), g)  # plain descent, one pass where BLAS can
         else:
             self._momentum_update(index, w, g)
         if self.shrink:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, Table, letter_of
 from chainrule.explainer.notation import Math, join
+from chainrule.explainer.symbolic import description, general_names, spell
 
 
 def weights(b: Builder) -> None:
@@ -76,29 +77,36 @@ def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
 
 
 def perturbation(b: Builder) -> None:
+    """Nudge y_i and follow every path, in the chosen notation and the letters of the focused
+    layer (i) and the one above it (j)."""
     d, n = b.d, b.n
     p = d.perturbation
     layer, unit = p["layer"], p["unit"]
     i, j = letter_of(b, layer), letter_of(b, layer + 1)
-    yi = n.y(layer, i, unit)
+    yi, E = n.y(layer, i, unit), n.E()
+    # the weight from the nudged unit to unit j above, as the notation names it (w_1j, w_j1)
+    w = n.w(layer, i, unit, j, None) + Math(" ε", r"\,\varepsilon")
     b.add(Heading(f"Why a sum: nudge {yi.plain} and follow every path"))
     b.add(
         Para(
             [
                 "Nudge ",
                 yi,
-                " by ε. Each unit j above moves by ",
-                Math("Δz_j = w_ij ε", r"\Delta z_j = w_{ij}\,\varepsilon"),
-                " and through it E moves by about ",
-                Math("∂E/∂z_j · w_ij ε", r"\frac{\partial E}{\partial z_j} w_{ij}\,\varepsilon"),
-                ". The paths' predictions add up to the measured change in E, with an error of "
-                "order ε² (divide ε by 10 and the error falls about 100-fold); leave any one path "
-                "out and the miss is of order ε.",
+                f" by ε. Each unit {j} above moves by ",
+                Math("Δ", r"\Delta ") + n.z(layer + 1, j) + " = " + w,
+                " and through it ",
+                E,
+                " moves by about ",
+                n.dE_dz(layer + 1, j) + Math(" · ", r" \cdot ") + w,
+                ". The paths' predictions add up to the measured change in ",
+                E,
+                ", with an error of order ε² (divide ε by 10 and the error falls about 100-fold); "
+                "leave any one path out and the miss is of order ε.",
             ]
         )
     )
     n_paths = len(p["rows"][0]["paths"])
-    headers = ["ε", "measured ΔE"] + [f"path {j}={k + 1}" for k in range(n_paths)]
+    headers = ["ε", f"measured Δ{E.plain}"] + [f"path {j}={k + 1}" for k in range(n_paths)]
     headers += ["sum of paths", "error", "error/ε²", "worst error dropping one path"]
     rows = []
     for row in p["rows"]:
@@ -117,13 +125,19 @@ def perturbation(b: Builder) -> None:
 
 
 def symbolic(b: Builder) -> None:
-    s = b.d.symbolic
+    """sympy's proof, its symbols renamed into the chosen notation (sympy worked in Hinton's)."""
+    d, n = b.d, b.n
     b.add(Heading("Why a sum, symbolically (sympy)"))
-    if s.get("status") != "proved":
-        b.add(Para([s.get("message", "symbolic mode was skipped")]))
+    if d.symbolic.get("status") != "proved":
+        b.add(Para([d.symbolic.get("message", "symbolic mode was skipped")]))
         return
+    layer = d.symbolic["layer"]
+    i, j = letter_of(b, layer), letter_of(b, layer + 1)
+    s = spell(d.symbolic, n, i, j)
     general = s["general"]
-    b.add(Para(["The multivariate chain rule itself, for any E(z_1(y), ..., z_n(y)):"]))
+    E, y, z = general_names(n, layer, i, j)
+    some_E = E + "(" + z(0) + "(" + y + "), ..., " + n.z(layer + 1, "n") + "(" + y + "))"
+    b.add(Para(["The multivariate chain rule itself, for any ", some_E, ":"]))
     b.add(
         Equation(
             Math(general["lhs"], general["lhs_latex"]),
@@ -131,9 +145,17 @@ def symbolic(b: Builder) -> None:
             [Math(general.get("rhs_pretty", general["rhs"]), general["rhs_latex"])],
         )
     )
-    b.add(Para([s["description"]]))
+    b.add(Para(description(d.symbolic, n, i, j)))
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["derivative"], s["derivative_latex"])]))
-    b.add(Para(["and the sum over j, with each ∂E/∂z_j differentiated on its own:"]))
+    b.add(
+        Para(
+            [
+                f"and the sum over {j}, with each ",
+                n.dE_dz(layer + 1, j),
+                " differentiated on its own:",
+            ]
+        )
+    )
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["sum_form"], s["sum_form_latex"])]))
     b.add(
         Para(

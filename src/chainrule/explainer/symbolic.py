@@ -6,16 +6,21 @@ the network above with its numbers. It differentiates E with respect to one y_i 
 the sum sum_j w_ij dE/dz_j with each dE/dz_j differentiated on its own, lets sympy simplify the
 difference to 0, and substitutes the numbers, which must equal the engine's gradient.
 :func:`general_chain_rule` shows the fact underneath, for any E(z_1(y), ..., z_n(y)).
+
+sympy works once, with Hinton's symbol names; :func:`spell` writes the result in any notation
+(RHW's x_j and w_ji, Nielsen's a^l, z^l, w^l_jk and C) by renaming the symbols of the kept
+expressions, so a derivation can be rendered in another notation than it was built in.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.explainer.network import ExplainError
-from chainrule.explainer.notation import weight_index
+from chainrule.explainer.notation import Math, Notation, get_notation, vector, weight_index
 
 if TYPE_CHECKING:
     import sympy
@@ -35,6 +40,46 @@ class SymbolicTooLarge(ExplainError):
 
 def general_chain_rule(n: int = 3) -> dict[str, str]:
     """d/dy E(z_1(y), ..., z_n(y)) as sympy writes it: the sum over j of dE/dz_j dz_j/dy."""
+    return _general(n).spelled(*general_names(get_notation("hinton"), 0, "i", "j"))
+
+
+@dataclass(frozen=True)
+class _General:
+    """The chain rule's sum for n units above, with sympy's own derivative checked against it."""
+
+    n: int
+    verified: bool
+    readable: sympy.Expr  # sum_k dE/dz_k dz_k/dy, in E, y and z_1..z_n
+    y: sympy.Symbol
+    zs: list  # z_k(y), applied functions
+    Z: tuple  # z_k as variables of E
+    E_of_z: sympy.Expr
+
+    def spelled(self, E: Math, y: Math, z: Any) -> dict[str, Any]:
+        """The rule with E, y and z_k (``z(k)``, 0-based) named as a notation names them."""
+        import sympy
+
+        y_new = sympy.Symbol(y.plain)
+        names = [z(k).plain for k in range(self.n)]
+        Z_new = [sympy.Symbol(name) for name in names]
+        rename: dict = {self.E_of_z: sympy.Function(E.plain)(*Z_new), self.y: y_new}
+        for k, name in enumerate(names):
+            rename[self.Z[k]] = Z_new[k]
+            rename[self.zs[k]] = sympy.Function(name)(y_new)
+        readable = self.readable.xreplace({old: new for old, new in rename.items() if old != new})
+        first, last = z(0), z(self.n - 1)
+        return {
+            "verified": self.verified,
+            "lhs": f"d{E.plain}({first.plain}({y.plain}), ..., {last.plain}({y.plain}))/d{y.plain}",
+            "lhs_latex": rf"\frac{{d}}{{d{y.latex}}} {E.latex}\big({first.latex}({y.latex}), "
+            rf"\ldots, {last.latex}({y.latex})\big)",
+            "rhs": str(readable),
+            "rhs_pretty": sympy.pretty(readable, use_unicode=True, wrap_line=False),
+            "rhs_latex": sympy.latex(readable),
+        }
+
+
+def _general(n: int) -> _General:
     import sympy
 
     y = sympy.Symbol("y")
@@ -46,14 +91,7 @@ def general_chain_rule(n: int = 3) -> dict[str, str]:
     readable = sum(sympy.Derivative(E_of_z, Z[k]) * sympy.Derivative(zs[k], y) for k in range(n))
     # sympy's own answer, with its placeholder variables renamed, is the sum above
     same = sympy.simplify(derivative.doit() - readable.subs(dict(zip(Z, zs))).doit()) == 0
-    return {
-        "verified": bool(same),
-        "lhs": f"dE(z_1(y), ..., z_{n}(y))/dy",
-        "lhs_latex": rf"\frac{{d}}{{dy}} E\big(z_1(y), \ldots, z_{n}(y)\big)",
-        "rhs": str(readable),
-        "rhs_pretty": sympy.pretty(readable, use_unicode=True, wrap_line=False),
-        "rhs_latex": sympy.latex(readable),
-    }
+    return _General(n, bool(same), readable, y, zs, Z, E_of_z)
 
 
 def _activation(name: str, z: list[sympy.Expr]) -> list[sympy.Expr]:
@@ -121,9 +159,34 @@ def _check_expression_size(E_of_z: sympy.Expr, layer: int) -> None:
         )
 
 
+class Proof(dict):
+    """:func:`prove`'s result: JSON-able strings in the derivation's notation, and (as the
+    attribute ``expressions``, which JSON leaves out) sympy's expressions in Hinton's symbols,
+    from which :func:`spell` writes the proof in any notation."""
+
+    expressions: _Expressions | None = None
+
+
+@dataclass(frozen=True)
+class _Expressions:
+    """What sympy built and derived, in Hinton's symbols: y_a below, w_aj, b_j and z_j above."""
+
+    layer: int
+    unit: int
+    ys: tuple
+    W: Any  # sympy.Matrix of w_aj, row a below, column j above
+    bs: tuple
+    Z: tuple  # the units above, as the free variables of dE/dz_j
+    E_of_y: sympy.Expr
+    derivative: sympy.Expr
+    dE_dz_first: sympy.Expr  # dE/dz_1, the one the sum's line writes out
+    general: _General
+
+
 def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
     """sympy's dE/dy_i for unit ``unit`` (0-based) of ``layer``, against the sum over j.
 
+    The strings are in the derivation's notation (:func:`spell` writes them in another).
     Raises :class:`SymbolicTooLarge` for a network beyond the limits above.
     """
     import sympy
@@ -151,38 +214,116 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     )
     biases = np.zeros(n_above) if conn.bias is None else conn.bias
     numbers.update({bs[j]: sympy.Float(biases[j]) for j in range(n_above)})
-    value = float(derivative.subs(numbers).evalf(30))
-    sum_value = float(sum_form.subs(numbers).evalf(30))
-    shown = sum(W[unit, j] * sympy.Symbol(f"dE/dz_{j + 1}") for j in range(n_above))
-    shown_latex = " + ".join(
-        rf"w_{{{weight_index(unit, j)}}} \frac{{\partial E}}{{\partial z_{{{j + 1}}}}}"
-        for j in range(n_above)
+    proof = Proof(
+        status="proved" if difference == 0 else "differs",
+        method=method,
+        layer=layer,
+        unit=unit,
+        case=case,
     )
+    proof.expressions = _Expressions(
+        layer, unit, ys, W, bs, Z, E_of_y, derivative, dE_dz[0], _general(n_above)
+    )
+    letters = d.layers[layer].letter, d.layers[layer + 1].letter
+    spelled = _spelled(proof.expressions, get_notation(d.notation), *letters)
+    general = spelled.pop("general")
+    proof.update(spelled)
+    proof.update(
+        difference=str(difference),
+        equal=bool(difference == 0),
+        value=float(derivative.subs(numbers).evalf(30)),
+        sum_value=float(sum_form.subs(numbers).evalf(30)),
+        engine_value=float(d.layers[layer].dE_dy[case, unit]),
+        general=general,
+    )
+    return proof
+
+
+def spell(proof: dict[str, Any], n: Notation, i: str, j: str) -> dict[str, Any]:
+    """The proof's formulas and description in notation ``n``, with ``i`` the letter of the
+    layer below and ``j`` of the layer above; sympy's work is renamed, not redone.
+
+    A proof without its expressions (plain data, or skipped) is returned as it is.
+    """
+    e = getattr(proof, "expressions", None)
+    return dict(proof) if e is None else {**proof, **_spelled(e, n, i, j)}
+
+
+def description(proof: dict[str, Any], n: Notation, i: str, j: str) -> list[str | Math]:
+    """What sympy writes and differentiates, in notation ``n`` (``i`` and ``j`` as in
+    :func:`spell`): text and symbols, for a renderer to typeset."""
+    e = getattr(proof, "expressions", None)
+    return [proof["description"]] if e is None else _description(e, n, i, j)
+
+
+def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
+    import sympy
+
+    layer, unit, above = e.layer, e.unit, e.layer + 1
+    plain, latex = {}, {}  # Hinton's symbol -> the notation's, and that one's LaTeX
+    for old, new in [
+        *[(e.ys[a], n.y(layer, i, a)) for a in range(len(e.ys))],
+        *[(e.bs[k], n.b(above, j, k)) for k in range(len(e.bs))],
+        *[(e.Z[k], n.z(above, j, k)) for k in range(len(e.Z))],
+        *[(e.W[a, k], n.w(layer, i, a, j, k)) for a in range(len(e.ys)) for k in range(len(e.Z))],
+    ]:
+        if old.name != new.plain:
+            plain[old] = sympy.Symbol(new.plain)
+            latex[plain[old]] = new.latex
+
+    def renamed(expr: sympy.Expr) -> sympy.Expr:
+        return expr.xreplace(plain)
+
+    derivative = renamed(e.derivative)
+    w_row = [n.w(layer, i, unit, j, k) for k in range(len(e.Z))]
+    dE_dz = [n.dE_dz(above, j, k) for k in range(len(e.Z))]
+    shown = sum(sympy.Symbol(w.plain) * sympy.Symbol(_ascii_d(dz)) for w, dz in zip(w_row, dE_dz))
+    each = _ascii_d(n.dE_dz(above, j))
+    dE_dyi = n.dE_dy(layer, i, unit)
     return {
-        "status": "proved" if difference == 0 else "differs",
-        "method": method,
-        "layer": layer,
-        "unit": unit,
-        "case": case,
-        "description": (
-            f"sympy writes E as a function of y_1..y_{n_below} through z_1..z_{n_above} "
-            f"(weights w_ij and biases b_j as symbols, the layers above with their numbers) and "
-            f"differentiates it with respect to y_{unit + 1}:"
+        "description": "".join(
+            p if isinstance(p, str) else p.plain for p in _description(e, n, i, j)
         ),
-        "E": _short(str(E_of_y)),
-        "lhs": f"dE/dy_{unit + 1}",
-        "lhs_latex": rf"\frac{{\partial E}}{{\partial y_{{{unit + 1}}}}}",
+        "E": _short(str(renamed(e.E_of_y))),
+        "lhs": _ascii_d(dE_dyi),
+        "lhs_latex": dE_dyi.latex,
         "derivative": _short(str(derivative)),
-        "derivative_latex": _latex_or_note(sympy.latex(derivative)),
-        "sum_form": f"{shown}  with each dE/dz_j = {_short(str(dE_dz[0]), 300)} (j = 1) ...",
-        "sum_form_latex": shown_latex,
-        "difference": str(difference),
-        "equal": bool(difference == 0),
-        "value": value,
-        "sum_value": sum_value,
-        "engine_value": float(d.layers[layer].dE_dy[case, unit]),
-        "general": general_chain_rule(n_above),
+        "derivative_latex": _latex_or_note(sympy.latex(derivative, symbol_names=latex)),
+        "sum_form": f"{shown}  with each {each} = "
+        f"{_short(str(renamed(e.dE_dz_first)), 300)} ({j} = 1) ...",
+        "sum_form_latex": " + ".join(f"{w.latex} {dz.latex}" for w, dz in zip(w_row, dE_dz)),
+        "general": e.general.spelled(*general_names(n, layer, i, j)),
     }
+
+
+def general_names(n: Notation, layer: int, i: str, j: str) -> tuple[Math, Math, Any]:
+    """E, y and k -> z_k (0-based) of the general chain rule, as notation ``n`` names the error,
+    the layer below (its vector, y or a^l) and the units above (z_k, x_k or z^l_k)."""
+    return n.E(), vector(n.y(layer, i), i), lambda k: n.z(layer + 1, j, k)
+
+
+def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Math]:
+    layer, unit, above = e.layer, e.unit, e.layer + 1
+    return [
+        "sympy writes ",
+        n.E(),
+        " as a function of ",
+        n.y(layer, i, 0) + ".." + n.y(layer, i, len(e.ys) - 1),
+        " through ",
+        n.z(above, j, 0) + ".." + n.z(above, j, len(e.Z) - 1),
+        " (weights ",
+        n.w(layer, i, None, j, None),
+        " and biases ",
+        n.b(above, j),
+        " as symbols, the layers above with their numbers) and differentiates it with respect to ",
+        n.y(layer, i, unit),
+        ":",
+    ]
+
+
+def _ascii_d(symbol: Math) -> str:
+    """A symbol as sympy's plain lines write derivatives: dE/dy_1 for ∂E/∂y_1 (δ^2_1 stays)."""
+    return symbol.plain.replace("∂", "d")
 
 
 #: sympy's simplify is reliable but slow on big expressions; past this many operations the

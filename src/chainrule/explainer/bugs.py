@@ -20,6 +20,7 @@ does not know this module exists. :func:`run_bug` puts the wrong gradients next 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ from chainrule import optim
 from chainrule.engine import reverse_topological_order, sum_over_consumers
 from chainrule.explainer.derivation import Checked
 from chainrule.explainer.network import ExplainError
-from chainrule.explainer.notation import weight_index
+from chainrule.explainer.notation import Math, Notation, get_notation, vector
 from chainrule.explainer.unit_graph import (
     UnitGraph,
     contributions,
@@ -47,7 +48,12 @@ STEP_LEARNING_RATE = 0.5
 
 @dataclass(frozen=True)
 class Bug:
-    """One way to get the sum over consumers wrong, where it happened, and what it gives."""
+    """One way to get the sum over consumers wrong, where it happened, and what it gives.
+
+    ``effect`` is a template: ``{dE_dy_i}``, ``{w_ij}``, ``{dE_dz_j}``, ``{y_j}`` and ``{t_j}``
+    stand for the symbols of the top connection in the notation it is written in
+    (:meth:`BugReport.effect_in`), so RHW reads w_ji and d_j, the matrix form δ^L_j and y_j.
+    """
 
     name: str
     title: str
@@ -62,9 +68,10 @@ BUGS: dict[str, Bug] = {
             "assign",
             "a gradient set (=) instead of summed (+=) over the consumers",
             "micrograd issue 2: incorrect gradient when non-leaf Values are re-used",
-            "dE/dy_i keeps only the contribution w_ij dE/dz_j of the last consumer j visited, "
-            "and everything below inherits the loss; even the output layer is halved, because "
-            "the squared error multiplies (y - t) by itself: one tensor, two consumers",
+            "{dE_dy_i} keeps only the contribution {w_ij} {dE_dz_j} of the last consumer j "
+            "visited, and everything below inherits the loss; even the output layer is halved, "
+            "because the squared error multiplies ({y_j} - {t_j}) by itself: one tensor, two "
+            "consumers",
         ),
         Bug(
             "no-toposort",
@@ -195,26 +202,77 @@ class BugRow:
             return False
         return abs(self.wrong - self.numeric) > self.atol + self.rtol * abs(self.numeric)
 
-    def label(self) -> str:
-        """'∂E/∂y 1:2' (layer 1, unit 2, as ``--unit`` writes it), '∂E/∂w 0→1 w_12', ..."""
+    def label(self, n: Notation | None = None) -> str:
+        """The gradient in notation ``n`` (default Hinton's), located as ``--unit`` writes it:
+        '∂E/∂y 1:2' (layer 1, unit 2), '∂E/∂w 0→1 w_12'; RHW '∂E/∂x 1:2', '∂E/∂w 0→1 w_21'
+        (the weight from unit 1 to unit 2); matrix 'δ 1:2', '∂C/∂w 0→1 w^1_21'."""
+        n = n or get_notation("hinton")
         kind, *index = self.key
         if kind in ("y", "z"):
             layer, unit, case = index
-            return f"∂E/∂{kind} {layer}:{unit + 1}" + (f" case {case + 1}" * (case > 0))
+            where = f"{layer}:{unit + 1}" + (f" case {case + 1}" * (case > 0))
+            return f"{_layer_gradient(n, kind, layer)} {where}"
         if kind == "w":
             below, i, j = index
-            return f"∂E/∂w {below}→{below + 1} w_{weight_index(i, j)}"
+            weight = n.w(below, "i", i, "j", j).plain
+            return f"{_layer_gradient(n, 'w', below + 1)} {below}→{below + 1} {weight}"
         below, j = index
-        return f"∂E/∂b {below + 1}:{j + 1}"
+        return f"{_layer_gradient(n, 'b', below + 1)} {below + 1}:{j + 1}"
+
+
+def _layer_gradient(n: Notation, kind: str, layer: int) -> str:
+    """∂E/∂y, ∂E/∂x, δ, ∂C/∂w, ...: the gradient of a kind of quantity, no unit and no layer
+    (the row's locator gives both)."""
+    if kind == "w":
+        return n.dE(Math(kind, kind)).plain
+    symbol = {"y": n.dE_dy, "z": n.dE_dz, "b": n.dE_db}[kind](layer, "i")
+    return vector(symbol, "i").plain.replace(f"^{layer}", "")
 
 
 @dataclass
 class BugReport:
-    """The wrong gradients of one bug beside the right ones and the checks that catch them."""
+    """The wrong gradients of one bug beside the right ones and the checks that catch them.
+
+    Symbols are written at render time, in the notation asked for (``label(n)``,
+    :meth:`effect_in`, :meth:`note_in`); :meth:`to_dict` and :attr:`note` use the derivation's
+    own ``notation``. ``letters`` are the lecture's letters (i, j) of the top connection, the
+    one the effect's symbols name; ``merged`` the leaves (by key) that ``merged-leaves`` made
+    one node, None for the other bugs.
+    """
 
     bug: Bug
     rows: list[BugRow]
-    note: str = ""
+    fixed_note: str = ""
+    notation: str = "hinton"
+    top: int = 1
+    letters: tuple[str, str] = ("i", "j")
+    merged: list[list[tuple]] | None = None
+
+    @property
+    def note(self) -> str:
+        """The note in the derivation's notation."""
+        return self.note_in(get_notation(self.notation))
+
+    def note_in(self, n: Notation) -> str:
+        """The note, leaves named in notation ``n``."""
+        return self.fixed_note if self.merged is None else _merged_note(self.merged, n)
+
+    def effect_in(self, n: Notation) -> list[str | Math]:
+        """What the bug does, its symbols those of the top connection in notation ``n``."""
+        i, j = self.letters
+        below = self.top - 1
+        symbols = {
+            "dE_dy_i": n.dE_dy(below, i),
+            "w_ij": n.w(below, i, None, j, None),
+            "dE_dz_j": n.dE_dz(self.top, j),
+            "y_j": n.y(self.top, j),
+            "t_j": n.t(j),
+        }
+        parts: list[str | Math] = []
+        for k, piece in enumerate(re.split(r"\{(\w+)\}", self.bug.effect)):
+            if piece:
+                parts.append(symbols[piece] if k % 2 else piece)
+        return parts
 
     @property
     def wrong_rows(self) -> list[BugRow]:
@@ -225,11 +283,14 @@ class BugReport:
         return any(r.caught for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data, its labels and prose in the derivation's notation."""
+        n = get_notation(self.notation)
+        effect = "".join(p if isinstance(p, str) else p.plain for p in self.effect_in(n))
         return {
             "name": self.bug.name,
             "title": self.bug.title,
             "source": self.bug.source,
-            "effect": self.bug.effect,
+            "effect": effect,
             "note": self.note,
             "caught": self.caught,
             "n_wrong": len(self.wrong_rows),
@@ -238,7 +299,7 @@ class BugReport:
                 {
                     "quantity": r.key[0],
                     "index": list(r.key[1:]),
-                    "label": r.label(),
+                    "label": r.label(n),
                     "right": r.right,
                     "wrong": r.wrong,
                     "numeric": r.numeric,
@@ -265,24 +326,37 @@ def run_bug(d: Any, name: str) -> BugReport:
     g = unit_graph(weights_of(d), d.x, d.t, d.loss)
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
-    note = ""
-    if name == "merged-leaves":
-        note = _merged_note(g, rows)
-    return BugReport(bug, rows, note)
+    merged = _merged_leaves(g, rows) if name == "merged-leaves" else None
+    return BugReport(bug, rows, merged=merged, **_context(d))
 
 
-def _merged_note(g: UnitGraph, rows: list[BugRow]) -> str:
-    """Which leaves share a value (and so one total), or why nothing went wrong."""
-    groups: dict[tuple, list[str]] = {}
-    labels = {row.key: row.label() for row in rows}
+def _context(d: Any) -> dict[str, Any]:
+    """What a report needs to write its symbols: the derivation's notation, its top layer and
+    the letters of the top connection."""
+    top = d.n_layers
+    return {
+        "notation": d.notation,
+        "top": top,
+        "letters": (d.layers[top - 1].letter, d.layers[top].letter),
+    }
+
+
+def _merged_leaves(g: UnitGraph, rows: list[BugRow]) -> list[list[tuple]]:
+    """The leaves (by key) that share a value, and so one total, group by group."""
+    groups: dict[tuple, list[tuple]] = {}
+    checked = {row.key for row in rows}
     for key, tensor in g.quantities().items():
-        if tensor.is_leaf and key in labels:
-            groups.setdefault(_value_key(tensor), []).append(_leaf_name(key))
-    merged = [names for names in groups.values() if len(names) > 1]
+        if tensor.is_leaf and key in checked:
+            groups.setdefault(_value_key(tensor), []).append(key)
+    return [keys for keys in groups.values() if len(keys) > 1]
+
+
+def _merged_note(merged: list[list[tuple]], n: Notation) -> str:
+    """Which leaves share a value (and so one total), or why nothing went wrong."""
     if merged:
         return (
             "Merged into one node: "
-            + "; ".join(" and ".join(n.replace("∂E/∂", "") for n in names) for names in merged)
+            + "; ".join(" and ".join(_leaf_name(key, n) for key in keys) for keys in merged)
             + "."
         )
     return (
@@ -291,15 +365,17 @@ def _merged_note(g: UnitGraph, rows: list[BugRow]) -> str:
     )
 
 
-def _leaf_name(key: tuple) -> str:
-    """'input 2', 'w_11 (layer 1→2)', 'b_3 (layer 2)': a leaf as the note names it."""
+def _leaf_name(key: tuple, n: Notation) -> str:
+    """'input 2', 'w_11 (layer 1→2)', 'b_3 (layer 2)': a leaf as the note names it, in
+    notation ``n`` (RHW's weight from unit 1 to unit 2 is w_21, the matrix form's w^1_21)."""
     kind, *index = key
     if kind == "y":
         return f"input {index[1] + 1}" + (f" of case {index[2] + 1}" if index[2] else "")
     if kind == "w":
         below, i, j = index
-        return f"w_{weight_index(i, j)} (layer {below}→{below + 1})"
-    return f"b_{index[1] + 1} (layer {index[0] + 1})"
+        return f"{n.w(below, 'i', i, 'j', j).plain} (layer {below}→{below + 1})"
+    below, j = index
+    return f"{n.b(below + 1, 'j', j).plain} (layer {below + 1})"
 
 
 def _rows(
@@ -380,4 +456,4 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
         f"Step 2 runs at the weights after one SGD step (learning rate {STEP_LEARNING_RATE:g}); "
         "the right values and the finite differences are those of step 2."
     )
-    return BugReport(bug, _rows(d2, g2, wrong, right_now), note)
+    return BugReport(bug, _rows(d2, g2, wrong, right_now), note, **_context(d))

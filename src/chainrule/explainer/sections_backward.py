@@ -101,9 +101,10 @@ def _dz_general(b: Builder, layer: int) -> Math:
         z = n.z(layer, letter)
         return Math(f"[{z.plain} > 0] {dy.plain}", rf"[{z.latex} > 0]\,{dy.latex}")
     if act == "softmax":
+        y_k, dy_k = n.y(layer, "k"), n.dE_dy(layer, "k")
         return Math(
-            f"{y.plain} ({dy.plain} − Σ_k y_k ∂E/∂y_k)",
-            rf"{y.latex}\left({dy.latex} - \sum_k y_k \frac{{\partial E}}{{\partial y_k}}\right)",
+            f"{y.plain} ({dy.plain} − Σ_k {y_k.plain} {dy_k.plain})",
+            rf"{y.latex}\left({dy.latex} - \sum_k {y_k.latex}\,{dy_k.latex}\right)",
         )
     return dy
 

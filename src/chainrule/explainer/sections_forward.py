@@ -27,14 +27,15 @@ def _act_formula(b: Builder, layer: int, unit: int | None) -> tuple[Math, str]:
     """y = f(z) as a formula, and the activation's name."""
     n, letter = b.n, letter_of(b, layer)
     act = b.d.layers[layer].activation
-    z = n.z(layer, letter, unit)
+    z, z_k = n.z(layer, letter, unit), n.z(layer, "k")  # z_k: the softmax sum's running index
     forms = {
         "logistic": Math(f"1/(1 + e^(−{z.plain}))", rf"\frac{{1}}{{1 + e^{{-{z.latex}}}}}"),
         "tanh": Math(f"tanh({z.plain})", rf"\tanh({z.latex})"),
         "relu": Math(f"max(0, {z.plain})", rf"\max(0, {z.latex})"),
         "identity": z,
         "softmax": Math(
-            f"e^{z.plain} / Σ_k e^(z_k)", rf"\frac{{e^{{{z.latex}}}}}{{\sum_k e^{{z_k}}}}"
+            f"e^{z.plain} / Σ_k e^({z_k.plain})",
+            rf"\frac{{e^{{{z.latex}}}}}{{\sum_k e^{{{z_k.latex}}}}}",
         ),
     }
     return forms[act], act

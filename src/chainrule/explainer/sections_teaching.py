@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of
 from chainrule.explainer.notation import Math, vector
+from chainrule.explainer.views import consumer
 
 #: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
 MAX_BUG_ROWS = 12
@@ -60,21 +61,40 @@ def views(b: Builder) -> None:
 
 def _consumer(b: Builder, layer: int, unit: int, letter: str, above: int | None) -> str:
     """The product y_i·w_ij through which unit ``unit`` feeds unit ``above`` (None: unit j)."""
-    i = letter_of(b, layer)
-    return f"{b.n.y(layer, i, unit).plain}·{b.n.w(layer, i, unit, letter, above).plain}"
+    return consumer(b.n, layer, (letter_of(b, layer), letter), unit, above).plain
+
+
+#: The name of the activation function whose slopes a notation writes (Nielsen's σ).
+_ACTIVATION = {"matrix": ("σ", r"\sigma")}
 
 
 def paths(b: Builder) -> None:
-    p = b.d.paths
+    """Paths from a unit up to E against backprop's reuse of each dE/dz_j, in the notation's
+    symbols for a layer l (the matrix form's a^l, δ^(l+1), σ'(z^l) and cost C)."""
+    p, n = b.d.paths, b.n
+    # a layer named, not numbered: the prose holds for every layer, so the matrix form's
+    # superscripts read l, l+1 and L (the output layer); the other notations write no layer
+    i, j, layer, above, top = "i", "j", "l", "(l+1)", "L"
+    f_plain, f_latex = _ACTIVATION.get(n.name, ("f", "f"))
+    z = vector(n.z(layer, i), i)
+    dE_dz_j = n.dE_dz(above, j)
     b.add(Heading("Paths against dynamic programming"))
     b.add(
         Para(
             [
-                "dE/dy_i is a sum over every path from unit i up to E. The paths multiply with "
-                "depth; summing them one by one repeats each dE/dz_j once per path through it, "
-                "while backprop computes each dE/dz_j once and reuses it. Forward mode needs one "
-                "pass per unit. Counts per case (multiplications + additions), given the slopes "
-                "f'(z) and the output layer's dE/dz."
+                n.dE_dy(layer, i),
+                f" is a sum over every path from unit {i} up to ",
+                n.E(),
+                ". The paths multiply with depth; summing them one by one repeats each ",
+                dE_dz_j,
+                " once per path through it, while backprop computes each ",
+                dE_dz_j,
+                " once and reuses it. Forward mode needs one pass per unit. Counts per case "
+                "(multiplications + additions), given the slopes ",
+                Math(f"{f_plain}'({z.plain})", rf"{f_latex}'({z.latex})"),
+                " and the output layer's ",
+                vector(n.dE_dz(top, j), j),
+                ".",
             ]
         )
     )
@@ -93,22 +113,25 @@ def paths(b: Builder) -> None:
         for r in p["rows"]
     ]
     sizes = " x ".join(str(s) for s in p["sizes"])
-    b.add(Table(headers, rows, caption=f"Paths to E and their cost ({sizes} network)"))
+    caption = f"Paths to {n.E().plain} and their cost ({sizes} network)"
+    b.add(Table(headers, rows, caption=caption))
 
 
 def bug(b: Builder) -> None:
-    report = b.d.bug
+    """A teaching bug's wrong gradients beside the right ones, labelled in the notation."""
+    report, n = b.d.bug, b.n
     info = report.bug
     b.add(Heading(f"Break the engine on purpose: --bug {info.name}"))
     b.add(Para([f"The bug: {info.title} ({info.source})."]))
-    b.add(Para([f"What it does: {info.effect}."]))
-    if report.note:
-        b.add(Para([report.note]))
+    b.add(Para(["What it does: ", *report.effect_in(n), "."]))
+    note = report.note_in(n)
+    if note:
+        b.add(Para([note]))
     wrong = report.wrong_rows
     shown = (wrong or report.rows)[:MAX_BUG_ROWS]
     rows = [
         [
-            r.label(),
+            r.label(n),
             f"{r.right:.6g}",
             f"{r.wrong:.6g}",
             "-" if r.numeric is None else f"{r.numeric:.6g}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.explainer.network import ExplainError
-from chainrule.explainer.notation import weight_index
+from chainrule.explainer.notation import Math, Notation, get_notation
 
 #: The graph view records the network unit by unit only up to this many scalar tensors.
 MAX_GRAPH_SCALARS = 1000
@@ -63,11 +63,21 @@ def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | No
         return None
     totals = backward_right(g.E)
     node = g.y[(layer, unit, case)]
+    n, letters = get_notation(d.notation), (d.layers[layer].letter, d.layers[layer + 1].letter)
     consumers = []
     for j in range(d.layers[layer + 1].size):
         product = g.products[(layer, unit, j, case)]
         sent = [c for parent, c in contributions(product, totals[id(product)]) if parent is node]
-        consumers.append(
-            {"j": j, "consumer": f"y_{unit + 1}·w_{weight_index(unit, j)}", "value": float(sent[0])}
-        )
+        name = consumer(n, layer, letters, unit, j).plain
+        consumers.append({"j": j, "consumer": name, "value": float(sent[0])})
     return {"consumers": consumers, "total": float(totals[id(node)])}
+
+
+def consumer(
+    n: Notation, layer: int, letters: tuple[str, str], unit: int, above: int | None
+) -> Math:
+    """The product y_i·w_ij through which ``unit`` of ``layer`` feeds unit ``above`` of the
+    layer over it (None: the letter j), in notation ``n``: RHW's y_1·w_21 and the matrix form's
+    a^1_1·w^2_21 name the weight from unit 1 to unit 2 that Hinton's y_1·w_12 does."""
+    i, j = letters
+    return n.y(layer, i, unit) + Math("·", r"\cdot ") + n.w(layer, i, unit, j, above)

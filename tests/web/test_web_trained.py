@@ -62,6 +62,15 @@ def test_the_explorer_shows_the_trained_model_and_its_own_loss(trained_run, name
     assert len(paths["terms"]) == state.sizes[2]  # every path, never a window's share
 
 
+def test_a_run_directory_may_be_given_as_a_string(trained_run):
+    """docs/web.md: trained_case(run, case) makes the explorer's state from a run directory."""
+    run = trained_run("csv mse")
+    by_string, by_path = trained_case(str(run), 2), trained_case(run, 2)
+    assert by_string.sizes == by_path.sizes
+    np.testing.assert_array_equal(by_string.input, by_path.input)
+    np.testing.assert_array_equal(by_string.target, by_path.target)
+
+
 def test_a_case_out_of_range_and_a_model_too_big_get_one_line(trained_run, tmp_path):
     with pytest.raises(UserError, match="cases 0 to"):
         trained_case(trained_run("csv mse"), 10_000)

@@ -40,7 +40,7 @@ def _browser() -> Any:
         return None
 
 
-def trained_case(model_path: Path, case: int) -> Any:
+def trained_case(model_path: Path | str, case: int) -> Any:
     """The explorer's state for a model trained by ``chainrule train`` and case ``case`` of the
     split it was evaluated on (standardised as in training): its input row and target row.
 
@@ -54,6 +54,7 @@ def trained_case(model_path: Path, case: int) -> Any:
     from chainrule.web import schemas
     from chainrule.web.network import NetworkState
 
+    model_path = Path(model_path)
     model, info, loss = load_trained(model_path)
     sizes = as_network(model).sizes
     connections = sum(a * b for a, b in zip(sizes, sizes[1:]))

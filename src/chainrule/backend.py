@@ -111,7 +111,8 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
 
     ``xp`` is a module (``torch``, ``cupy``, ``jax.numpy``) or a namespace; None keeps NumPy
     (which has one device, the host). Values are made on the host (seeded generators give the
-    same numbers on every library) and copied once.
+    same numbers on every library) and copied, so the result never shares memory with
+    ``array`` (torch would otherwise wrap a host array, and a move would write through to it).
     """
     ns = namespace(xp) if xp is not None else numpy
     if ns is numpy:
@@ -119,7 +120,7 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
             raise ArrayLibraryError(f"NumPy arrays live on the host, not on device {device!r}")
         return numpy.asarray(array)
     host = numpy.asarray(array)
-    return ns.asarray(host, dtype=dtype_in(ns, host.dtype), device=device)
+    return ns.asarray(host, dtype=dtype_in(ns, host.dtype), device=device, copy=True)
 
 
 def move(array: Any, xp: Any = None, device: Any = None) -> Any:
@@ -134,6 +135,13 @@ def move(array: Any, xp: Any = None, device: Any = None) -> Any:
     if target is source and device is None:
         device = device_of(array)
     return from_numpy(to_numpy(array), target, device)
+
+
+def detached(array: Any) -> Any:
+    """``array`` without its own library's autograd record: a torch tensor that requires grad
+    is detached (only chainrule differentiates a chainrule tensor, and torch refuses the
+    optimizers' ``out=`` updates on a tensor it tracks); any other array as it is."""
+    return array.detach() if getattr(array, "requires_grad", False) is True else array
 
 
 def dtype_name(dtype: Any) -> str:
@@ -247,7 +255,7 @@ def asarray_like(value: Any, like: Any, dtype: Any = None) -> Any:
             f"an array of {library_name(value)} cannot be combined with one of "
             f"{library_name(like)}; move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
         )
-    return xp.asarray(value, dtype=dtype_in(xp, dtype), device=device_of(like))
+    return xp.asarray(detached(value), dtype=dtype_in(xp, dtype), device=device_of(like))
 
 
 def _is_foreign(value: Any, xp: Any) -> bool:

@@ -89,8 +89,8 @@ class Tensor:
             self.data = xp.asarray(data, dtype=dtype)
             if self.data.dtype.kind not in "biufc":
                 raise TypeError(_not_numbers(data, self.data.dtype))
-        else:  # already the library's array: keep its device
-            self.data = xp.asarray(data, dtype=backend.dtype_in(xp, dtype))
+        else:  # already the library's array: keep its device, not its library's autograd
+            self.data = xp.asarray(backend.detached(data), dtype=backend.dtype_in(xp, dtype))
         self.requires_grad = False
         self.grad: Tensor | None = None
         self._primitive: Primitive | None = None

@@ -41,7 +41,13 @@ _SOFTMAX_CROSS_ENTROPY = REGISTRY["softmax_cross_entropy"]
 
 
 def _target_array(target: Any) -> Any:
-    return target.data if isinstance(target, Tensor) else np.asarray(target)
+    """A target's array: a tensor's own, another library's array as it is (on its device: NumPy
+    cannot read a GPU's), anything else through NumPy."""
+    if isinstance(target, Tensor):
+        return target.data
+    if backend.array_module(target) is not np:
+        return backend.detached(target)
+    return np.asarray(target)
 
 
 class Loss:

@@ -1,0 +1,100 @@
+"""Where another library's arrays enter or leave chainrule: a move copies, a target stays on its
+device, and a torch tensor's own autograd stays out (only chainrule differentiates)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import backend, nn, optim
+
+pytest.importorskip("array_api_compat")
+X = np.random.default_rng(0).standard_normal((5, 4))
+LABELS = np.array([0, 2, 1, 1, 0])
+
+
+def _model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 6, rng=0, dtype="float64"), nn.Logistic(),
+                         nn.Linear(6, 3, rng=2, dtype="float64"))  # fmt: skip
+
+
+def _targets():
+    torch = pytest.importorskip("torch")
+    xs = pytest.importorskip("array_api_strict")
+    return {
+        "numpy -> torch": (np.arange(6.0), torch),
+        "torch -> array_api_strict": (torch.arange(6.0, dtype=torch.float64), xs),
+        "array_api_strict -> torch": (xs.arange(6.0, dtype=xs.float64), torch),
+    }
+
+
+@pytest.mark.parametrize("case", ["numpy -> torch", "torch -> array_api_strict",
+                                  "array_api_strict -> torch"])  # fmt: skip
+def test_a_move_copies_so_training_after_it_leaves_the_old_arrays_alone(case):
+    """torch wraps a host array it is given: the moved array shared memory with the old one,
+    and every optimizer step wrote through to it (a JAX array, meant immutable, included)."""
+    old, target = _targets()[case]
+    before = backend.to_numpy(old).copy()
+    moved = backend.move(old, xp=target)
+    moved_xp = backend.array_module(moved)
+    backend.write(cr.Tensor(moved), moved_xp.zeros(moved.shape, dtype=moved.dtype))
+    np.testing.assert_array_equal(backend.to_numpy(old), before)
+
+
+def test_a_model_moved_to_torch_trains_without_touching_its_numpy_weights():
+    torch = pytest.importorskip("torch")
+    model = _model()
+    kept = model[0].weight.data
+    before = kept.copy()
+    model.to(xp=torch)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        nn.CrossEntropy()(model(torch.asarray(X)), torch.asarray(LABELS)).backward()
+        opt.step()
+    assert not np.array_equal(backend.to_numpy(model[0].weight.data), before)
+    np.testing.assert_array_equal(kept, before)
+
+
+@pytest.mark.parametrize("loss", [nn.CrossEntropy(), nn.SquaredError(), nn.MSE()])
+def test_a_bare_target_on_a_device_numpy_cannot_read_is_used_where_it_is(loss):
+    """README: labels join the logits' device. A bare array of that device went through
+    np.asarray, which a GPU's (here array-api-strict's device1) refuses."""
+    xs = pytest.importorskip("array_api_strict")
+    device = xs.Device("device1")
+    targets = LABELS if isinstance(loss, nn.CrossEntropy) else np.eye(3)[LABELS]
+    reference = float(loss(_model()(X), targets))
+    model = _model().to(xp=xs, device=device)
+    out = model(xs.asarray(X, device=device))
+    E = loss(out, xs.asarray(targets, device=device))
+    assert float(backend.to_numpy(E.data)) == pytest.approx(reference, rel=1e-12)
+    E.backward()
+    assert model[0].weight.grad.data.device == device
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop"])
+def test_a_torch_input_that_requires_grad_is_chainrules_to_differentiate(name):
+    """torch tracked such an input itself: the momentum, Adam and RMSprop steps failed in
+    torch's out= updates, and plain SGD turned every weight into a non-leaf torch tensor."""
+    torch = pytest.importorskip("torch")
+    make = {
+        "sgd": lambda p: optim.SGD(p, lr=0.1),
+        "momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+        "adam": lambda p: optim.Adam(p, lr=0.01),
+        "rmsprop": lambda p: optim.RMSprop(p, lr=0.01),
+    }[name]
+    runs = []
+    for requires_grad in (True, False):
+        model = _model().to(xp=torch)
+        opt = make(model.parameters())
+        x = torch.asarray(X).requires_grad_(requires_grad)
+        for _ in range(3):
+            opt.zero_grad()
+            nn.CrossEntropy()(model(x), torch.asarray(LABELS)).backward()
+            opt.step()
+        weights = [p.data for p in model.parameters()]
+        assert all(w.grad_fn is None and not w.requires_grad for w in weights)
+        runs.append([w.numpy().copy() for w in weights])
+    for tracked, plain in zip(*runs):
+        np.testing.assert_array_equal(tracked, plain)

@@ -157,7 +157,7 @@ def test_partial_fit_equals_fit_epoch_by_epoch():
     stepped = MLPClassifier(**params)
     for _ in range(5):
         stepped.partial_fit(X, y, classes=np.unique(y))
-    assert stepped.n_iter_ == 5 and stepped.t_ == 5 * len(X)
+    assert stepped.n_iter_ == 1 and stepped.t_ == 5 * len(X)  # n_iter_: this call's epochs
     np.testing.assert_allclose(stepped.loss_curve_, fitted.loss_curve_, rtol=1e-12)
     for a, b in zip(stepped.coefs_, fitted.coefs_):
         np.testing.assert_array_equal(a, b)
@@ -179,7 +179,7 @@ def test_partial_fit_regressor_lowers_the_loss():
     reg = MLPRegressor(hidden_layer_sizes=(10,), learning_rate_init=0.01, random_state=0)
     for _ in range(30):
         reg.partial_fit(X, y / y.std())
-    assert reg.n_iter_ == 30 and reg.loss_curve_[-1] < 0.5 * reg.loss_curve_[0]
+    assert len(reg.loss_curve_) == 30 and reg.loss_curve_[-1] < 0.5 * reg.loss_curve_[0]
 
 
 def test_warm_start_continues_and_cold_start_restarts():
@@ -188,7 +188,7 @@ def test_warm_start_continues_and_cold_start_restarts():
     clf.fit(X, y)
     first = [w.copy() for w in clf.coefs_]
     clf.set_params(warm_start=True).fit(X, y)
-    assert clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    assert clf.n_iter_ == 5 and len(clf.loss_curve_) == 10  # this fit's epochs; the whole curve
     assert clf.loss_curve_[5] < clf.loss_curve_[0]  # continued from the trained weights
     clf.set_params(warm_start=False).fit(X, y)
     assert clf.n_iter_ == 5
@@ -296,3 +296,40 @@ def test_verbose_prints_the_loss(capsys):
     X, y = load_iris(return_X_y=True)
     MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, verbose=True, random_state=0).fit(X, y)
     assert "Iteration 2, loss = " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+def test_n_iter_counts_each_call_and_a_warm_refit_warns_at_max_iter(ours):
+    """The same behaviour from both: n_iter_ is the epochs of the last call (a warm refit's
+    too, so its max_iter warning fires), and a partial_fit is one epoch."""
+    X, y = load_iris(return_X_y=True)
+    make = MLPClassifier if ours else SklearnMLPClassifier
+    clf = make(hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0, tol=0)
+    for _ in range(2):
+        with pytest.warns(ConvergenceWarning):
+            clf.fit(X, y)
+        assert clf.n_iter_ == 3
+    online = make(hidden_layer_sizes=(4,), random_state=0)
+    for _ in range(3):
+        online.partial_fit(X, y, classes=[0, 1, 2])
+    assert online.n_iter_ == 1
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+def test_partial_fit_refuses_other_classes_than_the_first_calls(ours):
+    X, y = load_iris(return_X_y=True)
+    make = MLPClassifier if ours else SklearnMLPClassifier
+    clf = make(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="classes=.*not the same"):
+        clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes in another order are fine
+
+
+def test_the_regressors_out_activation_is_set_by_fit_as_in_sklearn():
+    X, y = make_regression(n_samples=30, n_features=3, random_state=0)
+    assert not hasattr(MLPRegressor(), "out_activation_")
+    assert not hasattr(SklearnMLPRegressor(), "out_activation_")
+    fitted = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert fitted.fit(X, y).out_activation_ == "identity"

@@ -15,6 +15,14 @@ Differences from ``sklearn.neural_network``, on purpose:
   there is no ``"lbfgs"``. ``partial_fit`` works with every solver.
 - ``dtype`` (None, ``"float32"``, ``"float64"``): None follows the input (float32 input trains
   in float32, anything else in float64, as scikit-learn's MLP does).
+- ``epsilon`` (Adam) is PyTorch's: the step divides by sqrt(v_hat) + epsilon, with v_hat
+  bias-corrected; scikit-learn divides by sqrt(v) + epsilon and corrects the learning rate
+  instead, which amounts to epsilon * sqrt(1 - beta_2^t) in this form (a small difference with
+  the default epsilon, growing with it).
+- ``partial_fit`` trains without early stopping when ``early_stopping=True`` (scikit-learn
+  raises instead: one epoch has no held-out part to watch).
+- ``fit`` takes no ``sample_weight``, and ``X`` must be dense (a sparse matrix is refused with
+  scikit-learn's message).
 
 The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
 logistic units for two classes and for multilabel targets, summed over the output units); for

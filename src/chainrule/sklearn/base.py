@@ -273,6 +273,7 @@ class BaseMLP(BaseEstimator):
     def _train(self, X: np.ndarray, Y: np.ndarray, incremental: bool) -> None:
         early_stopping = self.early_stopping and not incremental
         X_val = Y_val = None
+        self.n_iter_ = 0  # as scikit-learn: the epochs of this call (a warm start's too)
         if not incremental:
             self._no_improvement_count = 0
         if early_stopping:

@@ -38,6 +38,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             raise ValueError(
                 "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
             )
+        if (
+            hasattr(self, "classes_")
+            and classes is not None
+            and not np.array_equal(unique_labels(classes), self.classes_)
+        ):
+            raise ValueError(
+                f"MLPClassifier.partial_fit: classes={list(unique_labels(classes))} is not the "
+                f"same as on the first call ({list(self.classes_)})"
+            )
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
@@ -128,8 +137,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     the mean squared error. A 1-D ``y`` (or one column) gives 1-D predictions. See the module
     docstring for the parameters."""
 
-    out_activation_ = "identity"
-
     def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
         """One epoch over ``X, y`` from where the last call left off (weights and optimizer)."""
         return self._fit(X, y, incremental=True)
@@ -144,6 +151,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             dtype=[np.float64, np.float32],
             reset=reset,
         )
+        if reset:
+            self.out_activation_ = "identity"
         dtype = DTYPES[self.dtype] or X.dtype
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         return X.astype(dtype, copy=False), Y.astype(dtype)

@@ -44,13 +44,21 @@ def fsync_dir(directory: Path) -> None:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
-    An operating-system error (a missing or read-only directory, ``path`` naming a directory, a
-    full disk) is raised as the same kind of :class:`OSError` naming ``path`` itself, not the
-    temporary file, and leaves no temporary file behind.
+    A symbolic link's target is written (the link stays); a path that names a device, a pipe or
+    a socket is refused, as a rename would replace it with a plain file. An operating-system
+    error (a missing or read-only directory, ``path`` naming a directory, a full disk) is raised
+    as the same kind of :class:`OSError` naming ``path`` itself, not the temporary file, and
+    leaves no temporary file behind.
     """
     path = Path(path)
+    if path.is_symlink():  # the file the link names is written; the link stays a link
+        path = Path(os.path.realpath(path))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    if path.exists() and not path.is_file():  # renaming over a device or a pipe replaces it
+        raise FileExistsError(
+            errno.EEXIST, "exists and is not a regular file (a device, pipe or socket)", str(path)
+        )
     try:
         _write_replace(path, data)
     except OSError as error:

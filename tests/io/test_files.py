@@ -51,3 +51,24 @@ def test_an_interrupted_write_removes_its_temporary(tmp_path, monkeypatch) -> No
         files.atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["w.bin"]
+
+
+def test_a_fifo_is_refused_not_replaced_by_a_plain_file(tmp_path) -> None:
+    """The rename that makes a write atomic would replace a device or a pipe with a plain file
+    (`predict -o /dev/full` turned the device into a file of predictions)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(FileExistsError, match="not a regular file") as raised:
+        files.atomic_write_bytes(fifo, b"data")
+    assert raised.value.filename == str(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_symbolic_link_keeps_being_a_link_to_the_written_file(tmp_path) -> None:
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    files.atomic_write_bytes(link, b"new")
+    assert link.is_symlink() and real.read_bytes() == b"new"

@@ -930,6 +930,7 @@ def _cli(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     "args, word",
     [
         (["train", "--seed", "-1"], "--seed"),
+        (["quiz", "--seed", "-1", "--answer", "0"], "--seed"),
         (["explain", "--digits", "-3"], "--digits"),
         (["train", "--data", "x.csv"], "x.csv"),
     ],

@@ -254,6 +254,8 @@ def quiz(
 
     if seed is None:
         seed = random.randrange(1_000_000)
+    elif seed < 0:
+        raise UserError(f"--seed must be a whole number >= 0, not {seed}")
     exercise = make_quiz(seed, kind)
     print(f"Exercise {seed}:")
     print(exercise.question())

@@ -995,3 +995,19 @@ def test_an_unreadable_csv_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
         path.chmod(0)
     assert main(["train", "--data", str(path), "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err == f"chainrule: {path}: cannot read (Permission denied)\n"
+
+
+def test_an_output_that_is_the_input_or_the_models_file_is_refused(assets, tmp_path, capsys):
+    """predict -o the --input CSV replaced the input with predictions; export --out the model's
+    safetensors destroyed the model."""
+    rows = tmp_path / "rows.csv"
+    shutil.copy(assets.blobs, rows)
+    before = rows.read_bytes()
+    args = ["predict", str(assets.csv_run), "--input", str(rows), "-o", str(rows)]
+    assert main(args) == 2
+    assert "--output" in capsys.readouterr().err and rows.read_bytes() == before
+    weights = assets.csv_run / "model" / "model.safetensors"
+    saved = weights.read_bytes()
+    assert main(["export", str(assets.csv_run), "--format", "onnx", "--out", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "model.safetensors" in err and weights.read_bytes() == saved

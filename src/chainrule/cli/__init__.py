@@ -14,9 +14,11 @@ nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from chainrule.cli.app import ABORTS, EXITS, NO_ARGS, USAGE_ERRORS, Terminated, app
 from chainrule.errors import UserError
@@ -44,6 +46,14 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
+    """Raise naming ``option`` when ``out`` is one of the files the command reads (``kept``:
+    what each is, e.g. ``{"--input file": path}``): writing it would destroy them."""
+    for what, path in kept.items():
+        if out.exists() and path.exists() and os.path.samefile(out, path):
+            raise UserError(f"{option} {out}: is the {what}; write to another file")
 
 
 def os_error_line(error: OSError) -> str:

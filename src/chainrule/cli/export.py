@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from chainrule.cli import refuse_overwriting
 from chainrule.cli.app import app
 from chainrule.errors import UserError
 
@@ -34,6 +35,8 @@ def export(
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
+    files = (io.MODEL_JSON, io.WEIGHTS_FILE)
+    refuse_overwriting(out, "--out", {f"model's {name}": model_dir / name for name in files})
     try:
         if format == "onnx":
             interop.saved_to_onnx(model_dir, out)

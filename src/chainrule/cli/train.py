@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from chainrule.cli import refuse_overwriting
 from chainrule.cli.app import app
 from chainrule.errors import DataError, ModelFileError, UserError
 
@@ -555,6 +556,8 @@ def predict(
     from chainrule import io
     from chainrule.train import predict as predict_outputs
 
+    if output_path is not None:
+        refuse_overwriting(output_path, "--output", {"--input file": input_path})
     model, info, loss = load_trained(model_path)
     from chainrule.train.runs import model_widths
 

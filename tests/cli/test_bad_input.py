@@ -245,6 +245,12 @@ for option, value, word in [
     data_args = [] if option == "--data" else ["--data", "xor"]
     simple(f"train {option} {value!r}", ["train", *data_args, option, value], word)
 simple("train --momentum with adam", ["train", "--optimizer", "adam", "--momentum", "0.5"], "adam")
+simple("train --data empty", ["train", "--data", ""], "--data")
+simple("quiz --seed negative", ["quiz", "--seed", "-1", "--answer", "0"], "--seed")
+simple("graph --out of an unknown suffix", ["graph", "--out", "g.png"], "--out")
+simple("explain --input no file", ["explain", "--input", "no.csv", "--target", "1"], "no such file")
+simple("explain --arch without --torch-model", ["explain", "--arch", "4,3,2"], "--torch-model")
+simple("serve --case without --model", ["serve", "--case", "3", "--host", "256.0.0.1"], "--model")
 simple("train unknown option", ["train", "--colour", "red"], "--colour")
 simple("unknown command", ["fly"], "fly")
 

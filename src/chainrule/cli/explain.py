@@ -31,6 +31,8 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} is empty; write e.g. '0.5,1.0', or give a .csv, .json or .npy file"
         )
     path = Path(text)
+    if path.suffix in (".csv", ".json", ".npy") and not path.exists():
+        raise DataError(f"--{what} {path}: no such file")
     if path.is_dir():
         raise DataError(
             f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
@@ -106,8 +108,11 @@ def _problem_args(
         net, model = load_torch(torch_model, arch), torch_model
     if net is None and (input is None) != (target is None):
         raise UserError("give both --input and --target (or neither, for the seed network)")
+    if arch is not None and torch_model is None:
+        raise UserError("--arch describes a --torch-model's layers; give --torch-model too")
     if net is not None and (input is None or target is None):
-        raise UserError(f"--model {model}: give --input and --target for this model")
+        option = "--model" if torch_model is None else "--torch-model"
+        raise UserError(f"{option} {model}: give --input and --target for this model")
     x = None if input is None else parse_cases(input, "input")
     t = None if target is None else parse_cases(target, "target")
     if x is not None and net is not None:
@@ -322,7 +327,11 @@ def graph(
     _check_loss(loss)
     if out is None and format is None:  # a file, said in one line, rather than a screenful
         out = Path("network.svg" if kind == "network" else "computation-graph.svg")
-    fmt = format or ("svg" if out is not None and out.suffix == ".svg" else "dot")
+    if format is None and out is not None and out.suffix not in ("", ".svg", ".dot", ".gv"):
+        raise UserError(
+            f"--out {out}: the format comes from the suffix; use .svg or .dot, or give --format"
+        )
+    fmt = format or ("dot" if out is not None and out.suffix in (".dot", ".gv") else "svg")
     if fmt not in ("svg", "dot"):
         raise UserError(f"--format {fmt!r}: use svg or dot")
     if kind == "network":

@@ -105,7 +105,9 @@ def serve(
     model: Path = typer.Option(
         None, help="open on this trained model (a run directory of chainrule train)"
     ),
-    case: int = typer.Option(0, help="with --model: the case of its test split to show"),
+    case: int = typer.Option(
+        None, show_default="0", help="with --model: the case of its test split to show"
+    ),
     allow_host: list[str] = typer.Option(
         None,
         "--allow-host",
@@ -125,7 +127,9 @@ def serve(
             "serve: --host '' would listen on every interface; give an address "
             "(127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
         )
-    start = None if model is None else trained_case(model, case)
+    if model is None and case is not None:
+        raise UserError("--case needs --model (it picks a case of the trained model's test split)")
+    start = None if model is None else trained_case(model, 0 if case is None else case)
     _check_port_free(host, port)
     url = page_url(host, port)
     typer.echo(f"chainrule explorer at {url} (Ctrl+C to stop)")

@@ -141,6 +141,8 @@ def dataset_key(data: str) -> str:
 
 def resolve_config(options: dict[str, Any]) -> RunConfig:
     """A :class:`RunConfig` from the user's options (None = not given), filled from presets."""
+    if options.get("data") is not None and not str(options["data"]).strip():
+        raise UserError("--data is empty; name a dataset, a CSV file or an IDX directory")
     data = options.get("data") or "digits"
     preset = dict(PRESETS.get(dataset_key(data), GENERIC))
     chosen = {k: v for k, v in options.items() if v is not None}

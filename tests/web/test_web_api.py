@@ -540,7 +540,14 @@ def test_serve_refuses_a_busy_port_with_one_line():
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}"):
-            serve(host="127.0.0.1", port=port, open_browser=False, max_sessions=4, model=None)
+            serve(
+                host="127.0.0.1",
+                port=port,
+                open_browser=False,
+                max_sessions=4,
+                model=None,
+                case=None,
+            )
 
 
 def test_an_unforeseen_failure_is_still_the_json_error_body(monkeypatch) -> None:

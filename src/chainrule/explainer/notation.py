@@ -89,6 +89,7 @@ class Notation:
     name = "hinton"
     title = "Hinton's lecture (y_i, z_j, w_ij)"
     source = "Hinton"  # whose unit sum a column of the three views is
+    activation = ("f", "f")  # the units' function, plain and LaTeX, whose slopes f'(z) are used
     error_symbol = "E"
     target_letter = "t"
 
@@ -151,6 +152,7 @@ class MatrixNotation(Notation):
     name = "matrix"
     title = "matrix form (a^l, z^l, W^l, δ^l = ∂C/∂z^l)"
     source = "Nielsen"
+    activation = ("σ", r"\sigma")
     error_symbol = "C"
     target_letter = "y"
 

@@ -64,10 +64,6 @@ def _consumer(b: Builder, layer: int, unit: int, letter: str, above: int | None)
     return consumer(b.n, layer, (letter_of(b, layer), letter), unit, above).plain
 
 
-#: The name of the activation function whose slopes a notation writes (Nielsen's σ).
-_ACTIVATION = {"matrix": ("σ", r"\sigma")}
-
-
 def paths(b: Builder) -> None:
     """Paths from a unit up to E against backprop's reuse of each dE/dz_j, in the notation's
     symbols for a layer l (the matrix form's a^l, δ^(l+1), σ'(z^l) and cost C)."""
@@ -75,7 +71,7 @@ def paths(b: Builder) -> None:
     # a layer named, not numbered: the prose holds for every layer, so the matrix form's
     # superscripts read l, l+1 and L (the output layer); the other notations write no layer
     i, j, layer, above, top = "i", "j", "l", "(l+1)", "L"
-    f_plain, f_latex = _ACTIVATION.get(n.name, ("f", "f"))
+    f_plain, f_latex = n.activation
     z = vector(n.z(layer, i), i)
     dE_dz_j = n.dE_dz(above, j)
     b.add(Heading("Paths against dynamic programming"))

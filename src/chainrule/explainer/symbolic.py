@@ -5,7 +5,8 @@ layer (symbols), the weights w_ij and biases b_j into the layer above (symbols),
 the network above with its numbers. It differentiates E with respect to one y_i directly, builds
 the sum sum_j w_ij dE/dz_j with each dE/dz_j differentiated on its own, lets sympy simplify the
 difference to 0, and substitutes the numbers, which must equal the engine's gradient.
-:func:`general_chain_rule` shows the fact underneath, for any E(z_1(y), ..., z_n(y)).
+Its ``general`` entry shows the fact underneath, for any E(z_1(y), ..., z_n(y)): the chain
+rule's sum, checked against sympy's own derivative.
 
 sympy works once, with Hinton's symbol names; :func:`spell` writes the result in any notation
 (RHW's x_j and w_ji, Nielsen's a^l, z^l, w^l_jk and C) by renaming the symbols of the kept
@@ -36,11 +37,6 @@ _SUPPORTED = ("logistic", "tanh", "identity", "softmax")
 
 class SymbolicTooLarge(ExplainError):
     """The network is too large (or uses units) for symbolic mode; the numbers still stand."""
-
-
-def general_chain_rule(n: int = 3) -> dict[str, str]:
-    """d/dy E(z_1(y), ..., z_n(y)) as sympy writes it: the sum over j of dE/dz_j dz_j/dy."""
-    return _general(n).spelled(*general_names(get_notation("hinton"), 0, "i", "j"))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from chainrule import optim
 from chainrule.engine import reverse_topological_order, sum_over_consumers
 from chainrule.explainer.derivation import Checked
 from chainrule.explainer.network import ExplainError
-from chainrule.explainer.notation import Math, Notation, get_notation, vector
+from chainrule.explainer.notation import Math, Notation, get_notation, plain_text, vector
 from chainrule.explainer.unit_graph import (
     UnitGraph,
     contributions,
@@ -285,7 +285,7 @@ class BugReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-able data, its labels and prose in the derivation's notation."""
         n = get_notation(self.notation)
-        effect = "".join(p if isinstance(p, str) else p.plain for p in self.effect_in(n))
+        effect = plain_text(self.effect_in(n))
         return {
             "name": self.bug.name,
             "title": self.bug.title,

@@ -49,6 +49,11 @@ def num(value: float, digits: int = 4, paren: bool = True) -> Math:
     return Math(text, latex)
 
 
+def plain_text(parts: list[str | Math]) -> str:
+    """Text and symbols (a paragraph's parts) as one plain string."""
+    return "".join(p if isinstance(p, str) else p.plain for p in parts)
+
+
 def join(parts: list[Math], sep_plain: str, sep_latex: str) -> Math:
     """Parts joined with a separator spelled per form."""
     return Math(sep_plain.join(p.plain for p in parts), sep_latex.join(p.latex for p in parts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.notation import plain_text
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Checked, Derivation
@@ -27,7 +28,7 @@ def text_lines(
         if isinstance(block, Heading):
             lines += [("", ""), (block.text, "bold underline" if block.level == 1 else "bold cyan")]
         elif isinstance(block, Para):
-            text = "".join(p if isinstance(p, str) else p.plain for p in block.parts)
+            text = plain_text(block.parts)
             lines.append(("  " + text, "dim" if text.startswith("...") else ""))
         elif isinstance(block, Equation):
             lines += _equation_lines(block)

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.explainer.network import ExplainError
-from chainrule.explainer.notation import Math, Notation, get_notation, vector, weight_index
+from chainrule.explainer.notation import (
+    Math,
+    Notation,
+    get_notation,
+    plain_text,
+    vector,
+    weight_index,
+)
 
 if TYPE_CHECKING:
     import sympy
@@ -277,9 +284,7 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
     each = _ascii_d(n.dE_dz(above, j))
     dE_dyi = n.dE_dy(layer, i, unit)
     return {
-        "description": "".join(
-            p if isinstance(p, str) else p.plain for p in _description(e, n, i, j)
-        ),
+        "description": plain_text(_description(e, n, i, j)),
         "E": _short(str(renamed(e.E_of_y))),
         "lhs": _ascii_d(dE_dyi),
         "lhs_latex": dE_dyi.latex,

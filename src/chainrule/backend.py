@@ -480,6 +480,11 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
 
 
+#: NumPy dtypes whose matrix products run in BLAS (float16's have a loop of NumPy's own): a sum
+#: over cases written as a product with a vector of ones is faster there than NumPy's reduction
+BLAS_FLOATS = frozenset((numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)))
+
+
 # ---------------------------------------------------------------------------------------------
 # y += alpha * x in one pass: BLAS axpy, from the OpenBLAS that NumPy itself links
 # ---------------------------------------------------------------------------------------------

@@ -113,9 +113,57 @@ def test_bias_gradient_is_the_sum_over_cases(dtype, shape):
     assert np.all(np.abs(got - exact) <= bound)  # any order of summation keeps within this
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul")  # the weight's inf * 0
 def test_bias_gradient_propagates_nan_and_inf():
     g = np.array([[1.0, np.inf, np.nan], [2.0, 1.0, 0.0]], np.float32)
     layer = cr.nn.Linear(2, 3, dtype="float32")
     (layer(cr.tensor(np.ones((2, 2), np.float32))) * cr.tensor(g)).sum().backward()
     got = layer.bias.grad.numpy()
     assert got[0] == 3.0 and got[1] == np.inf and np.isnan(got[2])
+
+
+def _cross_entropy_oracle(logits, labels):
+    """Per-case -log softmax(z)_label and softmax - onehot, in float64 with math.fsum."""
+    import math
+
+    losses, residual = [], []
+    for row, label in zip(logits.astype(np.float64).reshape(-1, logits.shape[-1]), labels.ravel()):
+        peak = max(row)
+        exps = [math.exp(v - peak) for v in row]
+        total = math.fsum(exps)
+        losses.append(math.log(total) - (row[label] - peak))
+        residual.append([e / total - (j == label) for j, e in enumerate(exps)])
+    return np.array(losses).reshape(labels.shape), np.array(residual).reshape(logits.shape)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("classes", [1, 2, 10, 32, 33, 100])
+@pytest.mark.parametrize("label_dtype", ["uint8", "int32", "uint64"])
+def test_cross_entropy_fast_paths_match_an_exact_oracle(dtype, classes, label_dtype):
+    """The fused loss takes each case's max over a transposed copy (few classes), its sums as a
+    product with ones (BLAS floats) and its label cells by flat positions: every path must give
+    the loss and y - t of the formula, for (cases, classes) and (..., classes) logits alike."""
+    from chainrule.ops.nn import _softmax_cross_entropy
+
+    rng = np.random.default_rng(classes)
+    for shape in [(37, classes), (4, 5, classes), (0, classes)]:
+        logits = (rng.standard_normal(shape) * 30).astype(dtype)
+        labels = rng.integers(0, classes, size=shape[:-1]).astype(label_dtype)
+        losses, residual = _softmax_cross_entropy(logits, labels, "none")
+        want_losses, want_residual = _cross_entropy_oracle(logits, labels)
+        tol = {"float16": 2e-2, "float32": 2e-5, "float64": 1e-12}[dtype]
+        assert losses.dtype == residual.dtype == np.dtype(dtype)
+        assert losses.shape == labels.shape and residual.shape == logits.shape
+        np.testing.assert_allclose(losses, want_losses, rtol=tol, atol=tol * 10)
+        np.testing.assert_allclose(residual, want_residual, rtol=tol, atol=tol)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in subtract")  # inf - inf
+def test_cross_entropy_fast_paths_keep_extreme_logits_stable():
+    from chainrule.ops.nn import _softmax_cross_entropy
+
+    logits = np.array([[1e4, -1e4, 0.0], [-1e30, -1e30, -1e30], [np.inf, 0.0, 0.0]], np.float32)
+    losses, residual = _softmax_cross_entropy(logits, np.array([1, 2, 0]), "none")
+    assert losses[0] == np.float32(2e4) and np.isclose(losses[1], np.log(3.0))
+    assert np.isnan(losses[2])  # an infinite logit has no finite loss
+    np.testing.assert_array_equal(residual[0], [1.0, -1.0, 0.0])

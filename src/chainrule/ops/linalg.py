@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from chainrule.backend import array_module
+from chainrule.backend import BLAS_FLOATS, array_module
 from chainrule.ops.registry import ShapeError, primitive
 from chainrule.ops.shape import _reshape, _transpose, as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
@@ -98,9 +98,6 @@ def _sum_rows(g: Any) -> Any:
     return array_module(g).sum(g, axis=0)
 
 
-_BLAS_FLOATS = frozenset((numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)))
-
-
 def _bias_gradient(g: Any) -> Any:
     """dE/db_j = sum over cases of dE/dz_j, for a NumPy batch ``g`` of shape (cases, n).
 
@@ -109,7 +106,7 @@ def _bias_gradient(g: Any) -> Any:
     and no less accurate (BLAS keeps several partial sums per column). Other dtypes (float16,
     whose product has no BLAS loop) take the sum.
     """
-    if g.dtype in _BLAS_FLOATS:
+    if g.dtype in BLAS_FLOATS:
         return numpy.ones(g.shape[0], g.dtype) @ g
     return g.sum(axis=0)
 

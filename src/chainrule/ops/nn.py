@@ -11,7 +11,7 @@ from typing import Any
 import numpy
 
 from chainrule import backend
-from chainrule.backend import array_module
+from chainrule.backend import BLAS_FLOATS, array_module
 from chainrule.engine import apply
 from chainrule.ops.elementwise import _exp
 from chainrule.ops.reduce import _sum, expand_reduced
@@ -199,10 +199,34 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _label_cells(logits: Any, labels: Any) -> tuple[Any, Any]:
-    """(case, class) index pairs of each case's label in ``logits`` seen as (cases, classes)."""
-    xp = array_module(logits)
-    return xp.arange(labels.size), labels.reshape(-1)
+def _label_positions(labels: Any, n_classes: int) -> Any:
+    """Where each case's label lies in its logits flattened (case c, label l: c * n_classes + l),
+    for NumPy labels already checked to lie in range. One flat index reads (``take``) and writes
+    3-4x faster than a (case, class) pair of index arrays."""
+    positions = numpy.arange(0, labels.size * n_classes, n_classes)
+    positions += labels.reshape(-1).astype(numpy.intp, copy=False)  # uint64 labels too
+    return positions
+
+
+def _case_max(logits: Any) -> Any:
+    """Each case's largest logit, keeping the class axis (NumPy arrays).
+
+    NumPy reduces a short last axis case by case, a loop per row. With few classes (a
+    classifier's usual 2-32) the max over the cases of a transposed copy is vectorised across
+    them: 3-4x faster at 10 classes, copy included. The same values either way.
+    """
+    if logits.ndim == 2 and logits.shape[1] <= 32:
+        return _max_reduce(logits.T.copy(), 0)[:, None]
+    return _max_reduce(logits, -1, keepdims=True)
+
+
+def _case_sums(values: Any) -> Any:
+    """Each case's sum over the class axis, keeping it (NumPy arrays). For float32 and float64
+    it is the product values @ ones, a BLAS matrix-vector product: faster than NumPy's sum over
+    a short last axis (1.6x at 10 classes and 128 cases, 3.8x at 512), as accurate."""
+    if values.dtype in BLAS_FLOATS:
+        return (values @ numpy.ones(values.shape[-1], values.dtype))[..., None]
+    return _add_reduce(values, -1, keepdims=True)
 
 
 def _target_probabilities(logits: Any, targets: Any) -> Any:
@@ -214,7 +238,7 @@ def _target_probabilities(logits: Any, targets: Any) -> Any:
         return backend.astype(targets, logits.dtype)
     if targets.dtype.kind in "iu":
         one_hot = xp.zeros(logits.shape, dtype=logits.dtype)
-        one_hot.reshape(-1, logits.shape[-1])[_label_cells(logits, targets)] = 1
+        one_hot.reshape(-1)[_label_positions(targets, logits.shape[-1])] = 1
         return one_hot
     return targets.astype(logits.dtype, copy=False)
 
@@ -262,18 +286,16 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     xp = array_module(logits)
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
-    n_classes = logits.shape[-1]
-    peak = _max_reduce(logits, -1, keepdims=True)
-    shifted = logits - peak
+    shifted = logits - _case_max(logits)
     residual = xp.exp(shifted)
-    sums = _add_reduce(residual, -1, keepdims=True)
+    sums = _case_sums(residual)
     residual /= sums  # the softmax y
     log_sums = xp.log(sums.reshape(sums.shape[:-1]))
     if targets.dtype.kind in "iu":  # log sum exp - z_label, with both shifted by the max
-        cells = _label_cells(logits, targets)
-        picked = shifted.reshape(-1, n_classes)[cells]
+        positions = _label_positions(targets, logits.shape[-1])
+        picked = shifted.reshape(-1).take(positions)  # fresh arrays: the reshapes are views
         losses = log_sums - picked.reshape(targets.shape)
-        residual.reshape(-1, n_classes)[cells] -= 1
+        residual.reshape(-1)[positions] -= 1
     else:  # sum_j t_j (log sum exp - z_j), shifted: exact when a row of t does not sum to 1
         mass = _add_reduce(targets, -1)
         losses = mass * log_sums - _add_reduce(targets * shifted, -1)

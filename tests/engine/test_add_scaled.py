@@ -186,3 +186,20 @@ def test_an_alpha_other_than_a_python_float_keeps_numpys_promotion(calls, alpha)
     backend.add_scaled(y, alpha, x)
     assert calls == []
     np.testing.assert_array_equal(y, expected)
+
+
+def test_a_read_only_x_takes_the_blas_path_through_its_address(calls):
+    """The data address is read through a ctypes view of the buffer, which a read-only array
+    cannot give: x is read-only here (a gradient broadcast from a shared constant may be) and is
+    still read from its own memory, not a copy or another array's."""
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal(BIG).astype(np.float32)
+    x = rng.standard_normal(BIG).astype(np.float32)
+    x.flags.writeable = False
+    exact = y.astype(np.float64) + np.float64(np.float32(-0.25)) * x.astype(np.float64)
+    backend.add_scaled(y, -0.25, x)
+    assert calls == [y.size]
+    assert _within_one_rounding(y, exact)
+    assert backend._address(x) == x.ctypes.data
+    assert backend._address(y) == y.ctypes.data
+    assert backend._address(y[1:]) == y[1:].ctypes.data

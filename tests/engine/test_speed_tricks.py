@@ -167,3 +167,21 @@ def test_cross_entropy_fast_paths_keep_extreme_logits_stable():
     assert losses[0] == np.float32(2e4) and np.isclose(losses[1], np.log(3.0))
     assert np.isnan(losses[2])  # an infinite logit has no finite loss
     np.testing.assert_array_equal(residual[0], [1.0, -1.0, 0.0])
+
+
+def test_shared_ones_and_row_starts_cannot_be_written_and_grads_stay_their_own():
+    from chainrule import backend
+    from chainrule.ops.nn import _row_starts
+
+    for shared in (backend.ones_vector(4, np.dtype(np.float32)), _row_starts(4, 3)):
+        with pytest.raises(ValueError, match="read-only"):
+            shared += 1
+    layer = cr.nn.Linear(3, 4, dtype="float32")
+    x = cr.tensor(np.ones((4, 3), np.float32))
+    labels = cr.tensor(np.array([0, 1, 2, 3]))
+    cr.nn.CrossEntropy()(layer(x), labels).backward()
+    first = layer.bias.grad.numpy().copy()
+    layer.bias.grad.data += 100  # the user's own array: writable, and nothing shared in it
+    layer.zero_grad()
+    cr.nn.CrossEntropy()(layer(x), labels).backward()
+    np.testing.assert_array_equal(layer.bias.grad.numpy(), first)

@@ -6,12 +6,13 @@ saved output (the logistic unit's dy/dz = y (1 - y)) or because only a fused for
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy
 
 from chainrule import backend
-from chainrule.backend import BLAS_FLOATS, array_module
+from chainrule.backend import BLAS_FLOATS, array_module, ones_vector
 from chainrule.engine import apply
 from chainrule.ops.elementwise import _exp
 from chainrule.ops.reduce import _sum, expand_reduced
@@ -203,9 +204,15 @@ def _label_positions(labels: Any, n_classes: int) -> Any:
     """Where each case's label lies in its logits flattened (case c, label l: c * n_classes + l),
     for NumPy labels already checked to lie in range. One flat index reads (``take``) and writes
     3-4x faster than a (case, class) pair of index arrays."""
-    positions = numpy.arange(0, labels.size * n_classes, n_classes)
-    positions += labels.reshape(-1).astype(numpy.intp, copy=False)  # uint64 labels too
-    return positions
+    return _row_starts(labels.size, n_classes) + labels.reshape(-1).astype(numpy.intp, copy=False)
+
+
+@functools.lru_cache(maxsize=32)
+def _row_starts(rows: int, width: int) -> Any:
+    """0, width, 2 width, ... for ``rows`` rows: read-only, made once per batch shape."""
+    starts = numpy.arange(0, rows * width, width)
+    starts.flags.writeable = False
+    return starts
 
 
 def _case_max(logits: Any) -> Any:
@@ -225,7 +232,7 @@ def _case_sums(values: Any) -> Any:
     it is the product values @ ones, a BLAS matrix-vector product: faster than NumPy's sum over
     a short last axis (1.6x at 10 classes and 128 cases, 3.8x at 512), as accurate."""
     if values.dtype in BLAS_FLOATS:
-        return (values @ numpy.ones(values.shape[-1], values.dtype))[..., None]
+        return (values @ ones_vector(values.shape[-1], values.dtype))[..., None]
     return _add_reduce(values, -1, keepdims=True)
 
 

@@ -536,12 +536,12 @@ def add_scaled(y: Any, alpha: float, x: Any) -> None:
         axpy = table.get(y.dtype)
         if (
             axpy is not None
-            and y.dtype.type(alpha) != 0
+            and abs(alpha) > _ROUNDS_TO_ZERO.get(y.dtype, 0.0)  # alpha is not 0 in y's dtype
             and x.dtype == y.dtype
             and x.shape == y.shape
             and y.flags.carray  # C-contiguous, aligned and writeable
-            and x.flags.c_contiguous
-            and x.flags.aligned
+            and (x_flags := x.flags).c_contiguous
+            and x_flags.aligned
             and (x is y or not numpy.may_share_memory(x, y))
             and _errors_pass_silently()
         ):
@@ -563,15 +563,35 @@ def _address(array: numpy.ndarray) -> int:
 _BYTE = ctypes.c_char
 
 
+#: The largest magnitude a Python float may have and still round to 0 in a dtype: half of
+#: float32's smallest subnormal (a tie, which rounds to the even 0); no nonzero float64 does
+_ROUNDS_TO_ZERO = {numpy.dtype(numpy.float32): 2.0**-150}
+
 #: NumPy's error handlings that must see an overflow or invalid result (``numpy.seterr``)
 _LOUD_ERRORS = frozenset(("raise", "call", "log"))
+#: NumPy's current error handling is the value of a context variable, a new object whenever
+#: ``seterr`` or ``errstate`` changes it (private: None where a NumPy has no such variable)
+_error_state = getattr(getattr(numpy, "_core", None), "umath", None)
+_error_state = getattr(_error_state, "_extobj_contextvar", None)
+#: (the error-handling object last looked at, whether it let errors pass silently)
+_last_error_check: tuple[Any, bool] = (None, False)
 
 
 def _errors_pass_silently() -> bool:
     """Whether NumPy's current error handling lets an overflow or invalid result pass without
-    raising, calling or logging (warnings aside), as the BLAS path must."""
-    handling = numpy.geterr()
-    return handling["over"] not in _LOUD_ERRORS and handling["invalid"] not in _LOUD_ERRORS
+    raising, calling or logging (warnings aside), as the BLAS path must.
+
+    ``numpy.geterr`` builds a dictionary of strings on every call; the answer is kept for the
+    handling object it was computed from, so a training step pays a context variable's read.
+    """
+    global _last_error_check
+    state = _error_state.get() if _error_state is not None else None
+    seen, silent = _last_error_check
+    if state is None or state is not seen:
+        handling = numpy.geterr()
+        silent = handling["over"] not in _LOUD_ERRORS and handling["invalid"] not in _LOUD_ERRORS
+        _last_error_check = (state, silent)
+    return silent
 
 
 def _find_axpy() -> dict[Any, Any]:

@@ -144,7 +144,7 @@ def test_chainrule_blas_numpy_switches_the_blas_path_off():
         assert _table_size(env) == "2"
 
 
-@pytest.mark.parametrize("alpha", [0.0, -0.0, -1e-46])  # the last is 0 in float32
+@pytest.mark.parametrize("alpha", [0.0, -0.0, -1e-46, 2.0**-150, -(2.0**-150)])  # 0 in float32
 def test_alpha_zero_still_propagates_nan_and_inf_as_numpy_does(calls, alpha):
     """OpenBLAS's axpy returns at once for alpha 0, which would drop 0 * nan = nan: a learning
     rate annealed to 0 must not hide a NaN gradient in a large weight only."""
@@ -203,3 +203,58 @@ def test_a_read_only_x_takes_the_blas_path_through_its_address(calls):
     assert backend._address(x) == x.ctypes.data
     assert backend._address(y) == y.ctypes.data
     assert backend._address(y[1:]) == y[1:].ctypes.data
+
+
+@pytest.mark.parametrize("alpha", [2.0**-150 * 1.0000001, -1e-45, 1e-40])
+def test_an_alpha_just_above_zero_in_the_dtype_takes_blas(calls, alpha):
+    """alpha rounds to float32's smallest subnormal, not 0: axpy multiplies, as NumPy would."""
+    assert np.float32(alpha) != 0
+    y = np.ones(BIG, np.float32)
+    x = np.zeros(BIG, np.float32)
+    x[0, 0] = np.nan
+    backend.add_scaled(y, alpha, x)
+    assert calls == [y.size]
+    assert np.isnan(y[0, 0]) and y[0, 1] == 1
+
+
+def test_the_error_handling_is_looked_at_again_whenever_it_changes(calls):
+    """The silent-or-loud answer is kept per NumPy error-handling object: every errstate and
+    seterr makes a new one, so a change between two updates is seen by the second."""
+    y, x = np.ones(BIG, np.float32), np.ones(BIG, np.float32)
+    backend.add_scaled(y, -1.0, x)  # the default: BLAS
+    with np.errstate(over="raise"):
+        backend.add_scaled(y, -1.0, x)  # NumPy's own update
+    backend.add_scaled(y, -1.0, x)  # BLAS again
+    previous = np.seterr(invalid="log")
+    try:
+        backend.add_scaled(y, -1.0, x)  # NumPy's
+    finally:
+        np.seterr(**previous)
+    backend.add_scaled(y, -1.0, x)
+    assert calls == [y.size, y.size, y.size]
+    assert np.all(y == -4)
+
+
+def test_the_error_handling_of_each_thread_is_its_own(calls):
+    """errstate is per thread (a context variable): a loud thread does not make a silent one
+    take NumPy's path, nor the other way round."""
+    y = [np.ones(BIG, np.float32) for _ in range(2)]
+    x = np.ones(BIG, np.float32)
+    loud_ready, silent_done = threading.Event(), threading.Event()
+    loud_calls = []
+
+    def loud():
+        with np.errstate(over="raise"):
+            loud_ready.set()
+            silent_done.wait(5)
+            before = len(calls)
+            backend.add_scaled(y[0], -1.0, x)
+            loud_calls.append(len(calls) - before)
+
+    thread = threading.Thread(target=loud)
+    thread.start()
+    loud_ready.wait(5)
+    backend.add_scaled(y[1], -1.0, x)
+    silent_done.set()
+    thread.join(5)
+    assert calls == [y[1].size] and loud_calls == [0]

@@ -446,12 +446,8 @@ def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tu
     if type(seed) is not numpy.ndarray or (_anomaly_threads and mode.detect_anomaly):
         totals = backward_pass([output], [_wrap(seed)], retain_graph=retain_graph)
         return list(totals.values())
-    return _as_a_pass(False, _leaf_totals, output, seed, retain_graph)
-
-
-def _leaf_totals(output: Tensor, seed: Any, retain_graph: bool) -> list[tuple[Tensor, Any]]:
-    results = _propagate_arrays((output,), {id(output): seed}, retain_graph)
-    return list(_as_owned(results, [seed], False).values())
+    results = _as_a_pass(False, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
+    return _owned_arrays(results.values(), (seed,))
 
 
 def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: bool) -> dict:
@@ -613,17 +609,30 @@ def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple
     first = seeds[0] if seeds else None
     if type(first) is not numpy.ndarray and array_module(first) is not numpy:
         return _as_owned_copies(results)
-    # the array mode is every training step's: inline, no call per leaf beyond the copy
-    owners = {id(_owner(seed)) for seed in seeds}
-    owned = {}
-    for key, (tensor, total) in results.items():
+    return dict(zip(results, _owned_arrays(results.values(), seeds)))
+
+
+def _owned_arrays(entries: Any, seeds: Sequence[Any]) -> list[tuple[Tensor, Tensor]]:
+    """:func:`_as_owned` for the array mode, every training step's: ``(tensor, total)`` entries
+    in, ``(tensor, total wrapped)`` out, a total copied where it shares a seed's memory or
+    another total's, or is read-only. Inline, no call per leaf beyond a copy: this runs right
+    after the step's last matrix product, at cold caches."""
+    owners = set()
+    for seed in seeds:
+        owners.add(id(_owner(seed)))
+    owned = []
+    for tensor, total in entries:
         base = total.base
         owner = id(total if base is None else base)
         if owner in owners or not total.flags.writeable:
             total = array_module(total).array(total)
             owner = id(total)
         owners.add(owner)
-        owned[key] = (tensor, _wrap(total))
+        wrapped = _new(Tensor)  # Tensor._wrap's fields, set here
+        wrapped.data = total
+        wrapped.requires_grad = False
+        wrapped.grad = wrapped._primitive = wrapped.name = None
+        owned.append((tensor, wrapped))
     return owned
 
 

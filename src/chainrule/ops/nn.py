@@ -289,6 +289,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     probability is the shifted logit minus log sum exp, never the log of an underflowed 0. A case
     with an infinite logit has no finite loss and gives NaN (as it would with any other shift).
     The loss is a classifier's last op and runs at every step: few NumPy calls, one fresh array.
+    Class labels must have been checked by the caller (:func:`check_labels`, as
+    :func:`softmax_cross_entropy` and ``nn.CrossEntropy`` do): they index flat positions.
     """
     xp = array_module(logits)
     if xp is not numpy:

@@ -103,8 +103,8 @@ def _bias_gradient(g: Any) -> Any:
 
     For float32 and float64 it is the product ones @ g, a BLAS matrix-vector product: 2-2.5x
     faster than NumPy's sum over axis 0 on a layer's batch (which adds the rows one at a time),
-    and no less accurate (BLAS keeps several partial sums per column). Other dtypes (float16,
-    whose product has no BLAS loop) take the sum.
+    and within the error bound of any order of summation (tested against an exact sum). Other
+    dtypes (float16, whose product has no BLAS loop) take the sum.
     """
     if g.dtype in BLAS_FLOATS:
         return ones_vector(g.shape[0], g.dtype) @ g

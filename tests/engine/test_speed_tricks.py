@@ -4,6 +4,8 @@ Each test pins a result to the plain NumPy computation (bit for bit) or to a pro
 relies on (a ``.grad`` they can write into, owned by one leaf only).
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -146,8 +148,13 @@ def test_cross_entropy_fast_paths_match_an_exact_oracle(dtype, classes, label_dt
     from chainrule.ops.nn import _softmax_cross_entropy
 
     rng = np.random.default_rng(classes)
-    for shape in [(37, classes), (4, 5, classes), (0, classes)]:
-        logits = (rng.standard_normal(shape) * 30).astype(dtype)
+    layouts = {
+        "C": lambda a: a,
+        "Fortran": np.asfortranarray,  # a flat view of y - t would be a copy: writes lost
+        "strided": lambda a: np.repeat(a, 2, axis=-1)[..., ::2],
+    }
+    for shape, layout in itertools.product([(37, classes), (4, 5, classes), (0, classes)], layouts):
+        logits = layouts[layout]((rng.standard_normal(shape) * 30).astype(dtype))
         labels = rng.integers(0, classes, size=shape[:-1]).astype(label_dtype)
         losses, residual = _softmax_cross_entropy(logits, labels, "none")
         want_losses, want_residual = _cross_entropy_oracle(logits, labels)

@@ -296,7 +296,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     xp = array_module(logits)
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
-    shifted = logits - _case_max(logits)
+    # C order whatever the logits' layout: the label cells are written through a flat view
+    shifted = xp.subtract(logits, _case_max(logits), order="C")
     residual = xp.exp(shifted)
     sums = _case_sums(residual)
     residual /= sums  # the softmax y

@@ -486,15 +486,28 @@ def keep_freed_memory() -> bool:
 BLAS_FLOATS = frozenset((numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)))
 
 
-@functools.lru_cache(maxsize=32)
+#: The longest vector a step's shared constants (:func:`ones_vector`) keep for reuse: 32 of
+#: them hold at most 16 MiB; a longer one is made per call, where its cost is lost in the work
+SHARED_LENGTH = 1 << 16
+
+
 def ones_vector(length: int, dtype: Any) -> numpy.ndarray:
-    """A read-only NumPy vector of ones, made once per length and dtype and then shared: a sum
-    over cases is the product with it (:data:`BLAS_FLOATS`). A step needs the same few every
-    time, and ``numpy.ones`` is a Python function and two C calls, run at the cold caches right
-    after a matrix product."""
+    """A read-only NumPy vector of ones: a sum over cases is the product with it
+    (:data:`BLAS_FLOATS`). Up to :data:`SHARED_LENGTH` it is made once per length and dtype and
+    then shared: a step needs the same few every time, and ``numpy.ones`` is a Python function
+    and two C calls, run at the cold caches right after a matrix product."""
+    if length <= SHARED_LENGTH:
+        return _shared_ones(length, dtype)
+    return _read_only_ones(length, dtype)
+
+
+def _read_only_ones(length: int, dtype: Any) -> numpy.ndarray:
     ones = numpy.ones(length, dtype)
     ones.flags.writeable = False
     return ones
+
+
+_shared_ones = functools.lru_cache(maxsize=32)(_read_only_ones)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -82,17 +82,21 @@ def test_copied_grad_stays_differentiable():
     np.testing.assert_allclose(dg.numpy(), 2 * g.numpy())
 
 
-@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reciprocal")  # complex infs
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex64", "complex128"])
 def test_logistic_through_divide_is_bit_for_bit_the_reciprocal(dtype):
     """The logistic's last pass is ``divide(1, y)``, faster than ``reciprocal(y)``: both are
-    correctly rounded, so every value, the tails' 0 included, stays the same bits."""
+    correctly rounded, so every value, the tails' 0 included, stays the same bits (complex
+    division rounds otherwise: complex keeps reciprocal)."""
     z = np.concatenate([np.linspace(-800, 800, 4001), [0.0, -0.0, np.inf, -np.inf]])
+    if dtype.startswith("complex"):
+        z = np.random.default_rng(1).standard_normal(20000) * 3 + 1j * np.linspace(-9, 9, 20000)
     z = z.astype(dtype)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # complex infinities: inf + nan j
         want = np.reciprocal(1 + np.exp(-z))
     got = cr.sigmoid(cr.tensor(z)).numpy()
     assert got.dtype == want.dtype
-    assert np.array_equal(got, want)
+    assert np.array_equal(got, want, equal_nan=dtype.startswith("complex"))
     assert np.isnan(cr.sigmoid(cr.tensor(np.array([np.nan], dtype))).numpy()).all()
 
 
@@ -192,3 +196,39 @@ def test_shared_ones_and_row_starts_cannot_be_written_and_grads_stay_their_own()
     layer.zero_grad()
     cr.nn.CrossEntropy()(layer(x), labels).backward()
     np.testing.assert_array_equal(layer.bias.grad.numpy(), first)
+
+
+def test_long_rows_keep_numpys_pairwise_sum_in_the_loss():
+    """Only a few classes take the BLAS row sums: over a thousand classes BLAS's running sum
+    loses a digit that NumPy's pairwise sum keeps (a float32 loss 10x less accurate)."""
+    import math
+
+    from chainrule.ops.nn import _softmax_cross_entropy
+
+    logits = np.full((4, 1000), -10.0, np.float32)
+    logits[:, 0] = 0.0
+    losses, _ = _softmax_cross_entropy(logits, np.zeros(4, np.int64), "none")
+    exact = math.log(math.fsum([1.0] + [math.exp(-10.0)] * 999))
+    # the pairwise sum is 3 ulp of the sum off here, the running one 20
+    assert np.all(np.abs(losses.astype(np.float64) - exact) <= 4 * np.finfo(np.float32).eps)
+
+
+def test_constant_vectors_of_a_huge_batch_are_not_kept():
+    """The shared ones and row starts are kept only up to backend.SHARED_LENGTH: a batch of
+    millions would otherwise stay in memory as long as the process."""
+    from chainrule import backend
+    from chainrule.ops.nn import _row_starts
+
+    kept = backend._shared_ones.cache_info().currsize, _row_starts.cache_info().currsize
+    rows = backend.SHARED_LENGTH + 1
+    layer = cr.nn.Linear(2, 3, dtype="float32")
+    x = cr.tensor(np.ones((rows, 2), np.float32))
+    cr.nn.CrossEntropy()(layer(x), cr.tensor(np.zeros(rows, np.int64))).backward()
+    z = np.ones(2) @ layer.weight.numpy().astype(np.float64) + layer.bias.numpy()
+    want = np.exp(z - z.max()) / np.exp(z - z.max()).sum() - [1, 0, 0]  # every case alike
+    np.testing.assert_allclose(layer.bias.grad.numpy(), want, rtol=1e-3, atol=1e-5)
+    assert (backend._shared_ones.cache_info().currsize, _row_starts.cache_info().currsize) == kept
+    big = backend.ones_vector(rows, np.dtype(np.float32))
+    assert big is not backend.ones_vector(rows, np.dtype(np.float32)) and not big.flags.writeable
+    small = backend.ones_vector(7, np.dtype(np.float32))
+    assert small is backend.ones_vector(7, np.dtype(np.float32))

@@ -486,28 +486,30 @@ def keep_freed_memory() -> bool:
 BLAS_FLOATS = frozenset((numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)))
 
 
-#: The longest vector a step's shared constants (:func:`ones_vector`) keep for reuse: 32 of
-#: them hold at most 16 MiB; a longer one is made per call, where its cost is lost in the work
+#: The longest vector :func:`shared_vector` keeps for reuse: 32 of them hold at most 16 MiB of
+#: 8-byte numbers; a longer one is made per call, where its cost is lost in the work
 SHARED_LENGTH = 1 << 16
 
 
-def ones_vector(length: int, dtype: Any) -> numpy.ndarray:
-    """A read-only NumPy vector of ones: a sum over cases is the product with it
-    (:data:`BLAS_FLOATS`). Up to :data:`SHARED_LENGTH` it is made once per length and dtype and
-    then shared: a step needs the same few every time, and ``numpy.ones`` is a Python function
-    and two C calls, run at the cold caches right after a matrix product."""
+def shared_vector(make: Any, length: int, *args: Any) -> numpy.ndarray:
+    """``make(length, *args)``, a NumPy vector, read-only: made once per arguments and shared
+    while it has at most :data:`SHARED_LENGTH` elements (a huge batch's would otherwise stay in
+    memory for the process's life). A step needs the same few constants every time (the ones a
+    sum over cases is multiplied by, the label rows' starts), and making one is a Python
+    function and C calls, run at the cold caches right after a matrix product."""
     if length <= SHARED_LENGTH:
-        return _shared_ones(length, dtype)
-    return _read_only_ones(length, dtype)
+        return _kept_vector(make, length, *args)
+    return _read_only(make(length, *args))
 
 
-def _read_only_ones(length: int, dtype: Any) -> numpy.ndarray:
-    ones = numpy.ones(length, dtype)
-    ones.flags.writeable = False
-    return ones
+def _read_only(vector: numpy.ndarray) -> numpy.ndarray:
+    vector.flags.writeable = False
+    return vector
 
 
-_shared_ones = functools.lru_cache(maxsize=32)(_read_only_ones)
+@functools.lru_cache(maxsize=32)
+def _kept_vector(make: Any, length: int, *args: Any) -> numpy.ndarray:
+    return _read_only(make(length, *args))
 
 
 # ---------------------------------------------------------------------------------------------

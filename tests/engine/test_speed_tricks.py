@@ -184,7 +184,11 @@ def test_shared_ones_and_row_starts_cannot_be_written_and_grads_stay_their_own()
     from chainrule import backend
     from chainrule.ops.nn import _row_starts
 
-    for shared in (backend.ones_vector(4, np.dtype(np.float32)), _row_starts(4, 3)):
+    row_starts = backend.shared_vector(_row_starts, 4, 3)
+    assert row_starts.tolist() == [0, 3, 6, 9] and row_starts is backend.shared_vector(
+        _row_starts, 4, 3
+    )
+    for shared in (backend.shared_vector(np.ones, 4, np.dtype(np.float32)), row_starts):
         with pytest.raises(ValueError, match="read-only"):
             shared += 1
     layer = cr.nn.Linear(3, 4, dtype="float32")
@@ -217,9 +221,8 @@ def test_constant_vectors_of_a_huge_batch_are_not_kept():
     """The shared ones and row starts are kept only up to backend.SHARED_LENGTH: a batch of
     millions would otherwise stay in memory as long as the process."""
     from chainrule import backend
-    from chainrule.ops.nn import _row_starts
 
-    kept = backend._shared_ones.cache_info().currsize, _row_starts.cache_info().currsize
+    kept = backend._kept_vector.cache_info().currsize
     rows = backend.SHARED_LENGTH + 1
     layer = cr.nn.Linear(2, 3, dtype="float32")
     x = cr.tensor(np.ones((rows, 2), np.float32))
@@ -227,8 +230,9 @@ def test_constant_vectors_of_a_huge_batch_are_not_kept():
     z = np.ones(2) @ layer.weight.numpy().astype(np.float64) + layer.bias.numpy()
     want = np.exp(z - z.max()) / np.exp(z - z.max()).sum() - [1, 0, 0]  # every case alike
     np.testing.assert_allclose(layer.bias.grad.numpy(), want, rtol=1e-3, atol=1e-5)
-    assert (backend._shared_ones.cache_info().currsize, _row_starts.cache_info().currsize) == kept
-    big = backend.ones_vector(rows, np.dtype(np.float32))
-    assert big is not backend.ones_vector(rows, np.dtype(np.float32)) and not big.flags.writeable
-    small = backend.ones_vector(7, np.dtype(np.float32))
-    assert small is backend.ones_vector(7, np.dtype(np.float32))
+    assert backend._kept_vector.cache_info().currsize == kept
+    big = backend.shared_vector(np.ones, rows, np.dtype(np.float32))
+    assert big is not backend.shared_vector(np.ones, rows, np.dtype(np.float32))
+    assert not big.flags.writeable
+    small = backend.shared_vector(np.ones, 7, np.dtype(np.float32))
+    assert small is backend.shared_vector(np.ones, 7, np.dtype(np.float32))

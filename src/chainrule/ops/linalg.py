@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from chainrule.backend import BLAS_FLOATS, array_module, ones_vector
+from chainrule.backend import BLAS_FLOATS, array_module, shared_vector
 from chainrule.ops.registry import ShapeError, primitive
 from chainrule.ops.shape import _reshape, _transpose, as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
@@ -107,7 +107,7 @@ def _bias_gradient(g: Any) -> Any:
     dtypes (float16, whose product has no BLAS loop) take the sum.
     """
     if g.dtype in BLAS_FLOATS:
-        return ones_vector(g.shape[0], g.dtype) @ g
+        return shared_vector(numpy.ones, g.shape[0], g.dtype) @ g
     return g.sum(axis=0)
 
 

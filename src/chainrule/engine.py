@@ -32,7 +32,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
-from chainrule.errors import AnomalyError, GraphFreedError
+from chainrule.errors import AnomalyError, GraphFreedError, UserError
 from chainrule.tensor import Tensor, array_of
 
 if TYPE_CHECKING:
@@ -248,17 +248,26 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     """
     if _other_libraries and len(inputs) > 1:  # one library, one device per op (a NumPy-only
         _check_operands(primitive, inputs)  # process never pays for the look)
+    forward = primitive.forward
     try:
+        # one, two or three inputs are passed as they are: a call built from ``*map(...)``
+        # runs a tuple's and an iterator's C code per op that a training step pays at cold caches
         if params:
-            data = primitive.forward(*map(_array, inputs), **params)
-        else:  # most ops have no parameters: a call without ** is cheaper
-            data = primitive.forward(*map(_array, inputs))
+            data = forward(*map(_array, inputs), **params)
+        elif len(inputs) == 1:
+            data = forward(inputs[0].data)
+        elif len(inputs) == 2:
+            data = forward(inputs[0].data, inputs[1].data)
+        elif len(inputs) == 3:
+            data = forward(inputs[0].data, inputs[1].data, inputs[2].data)
+        else:
+            data = forward(*map(_array, inputs))
     except (ValueError, RuntimeError) as error:
         if _other_libraries and len(inputs) > 1:  # two devices of one library
             backend.check_compatible(primitive.name, [t.data for t in inputs])
-        if isinstance(error, ValueError):
+        if isinstance(error, ValueError) and not isinstance(error, UserError):
             raise primitive.shape_error(inputs, params, error) from None
-        raise
+        raise  # the forward's own error about the user's input (a class label) names it
     saved = None
     if primitive.saves:
         data, saved = data
@@ -402,16 +411,21 @@ def backward_pass(
     )
 
 
-def _as_a_pass(recording: bool, run: Any, *args: Any) -> Any:
+def _as_a_pass(recording: bool | None, run: Any, *args: Any) -> Any:
     """``run(*args)`` as a backward pass runs: the rules record only when ``recording`` (for
-    ``create_graph``, as enable_grad / no_grad would set it) and the collector is paused."""
+    ``create_graph``, as enable_grad / no_grad would set it; None leaves the switch alone, for
+    rules that get bare arrays and so cannot record) and the collector is paused."""
     collecting = gc.isenabled()
     gc.disable()
-    was_recording = _set_recording(recording)
     try:
-        return run(*args)
+        if recording is None:
+            return run(*args)
+        was_recording = _set_recording(recording)
+        try:
+            return run(*args)
+        finally:
+            _set_recording(was_recording)
     finally:
-        _set_recording(was_recording)
         if collecting:
             gc.enable()
 
@@ -446,7 +460,9 @@ def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tu
     if type(seed) is not numpy.ndarray or (_anomaly_threads and mode.detect_anomaly):
         totals = backward_pass([output], [_wrap(seed)], retain_graph=retain_graph)
         return list(totals.values())
-    results = _as_a_pass(False, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
+    # the rules get bare arrays (no tensor: nothing they do can record), so the recording
+    # switch is left as it is
+    results = _as_a_pass(None, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
     return _owned_arrays(results.values(), (seed,))
 
 
@@ -460,23 +476,33 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
     reaches is queued before the tensor can come first, so a tensor's total is complete when
     its turn comes: the same order :func:`reverse_topological_order` guarantees, found in the
     same walk that sends the totals down, which saves a training step a sixth of its Python.
-    The sum over consumers is inline (it is :func:`sum_over_consumers`, whose call would cost
-    as much as its work); a leaf's total is summed in the results.
+    A chain (one tensor waiting at a time, as in a layer stack) skips the heap: the tensor
+    waiting alone is the next. The sum over consumers is inline (it is
+    :func:`sum_over_consumers`, whose call would cost as much as its work); a leaf's total is
+    summed in the results.
     """
     results: dict[int, tuple[Tensor, Any]] = {}
-    queue: list[tuple[int, Tensor]] = []
+    queue: list[tuple[int, Tensor]] = []  # a heap of the tensors waiting, when more than one
+    alone = None  # the tensor waiting, when it is the only one (then the queue is empty)
     push, pop, running_total = heapq.heappush, heapq.heappop, totals.get
-    queued = set()
+    starts: dict[int, Tensor] = {}  # the outputs to visit, each once
     for output in outputs:
         key = id(output)
         if output._primitive is None:  # a leaf differentiated by itself
             if key in totals:
                 results[key] = (output, totals.pop(key))
-        elif key not in queued:
-            queued.add(key)
+        else:
+            starts[key] = output
+    if len(starts) == 1:
+        (alone,) = starts.values()
+    else:
+        for output in starts.values():
             push(queue, (-output._seq, output))
-    while queue:
-        tensor = pop(queue)[1]
+    while alone is not None or queue:
+        if alone is not None:
+            tensor, alone = alone, None
+        else:
+            tensor = pop(queue)[1]
         total = totals.pop(id(tensor))
         inputs = tensor._inputs
         if inputs is None:
@@ -484,16 +510,23 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
         primitive = tensor._primitive
         rules = primitive.vjp
         params = {**tensor._params, "saved": tensor._saved} if primitive.saves else tensor._params
-        args = (tensor.data, *map(_array, inputs))
+        # the rules' arguments, built once per node (one to three inputs without ``*map``)
+        n_inputs = len(inputs)
+        if n_inputs == 1:
+            args = (total, tensor.data, inputs[0].data)
+        elif n_inputs == 2:
+            args = (total, tensor.data, inputs[0].data, inputs[1].data)
+        elif n_inputs == 3:
+            args = (total, tensor.data, inputs[0].data, inputs[1].data, inputs[2].data)
+        else:
+            args = (total, tensor.data, *map(_array, inputs))
         index = -1
         for parent in inputs:
             index += 1
             if not parent.requires_grad:
                 continue
-            if params:
-                contribution = rules[index](total, *args, **params)
-            else:  # most ops have no parameters: a call without ** is cheaper
-                contribution = rules[index](total, *args)
+            # most ops have no parameters: a call without ** is cheaper
+            contribution = rules[index](*args, **params) if params else rules[index](*args)
             dtype = parent.data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = _as_dtype(contribution, dtype)
@@ -503,11 +536,17 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 results[key] = (parent, contribution if entry is None else entry[1] + contribution)
                 continue
             previous = running_total(key)
-            if previous is None:  # the first consumer to send anything: queue the tensor
-                totals[key] = contribution
-                push(queue, (-parent._seq, parent))
-            else:
+            if previous is not None:
                 totals[key] = previous + contribution
+                continue
+            totals[key] = contribution  # the first consumer to send anything: it now waits
+            if alone is None and not queue:
+                alone = parent
+            else:
+                if alone is not None:
+                    push(queue, (-alone._seq, alone))
+                    alone = None
+                push(queue, (-parent._seq, parent))
         if not retain_graph:
             _release(tensor)
     return results

@@ -34,6 +34,10 @@ class TrainingDiverged(UserError, FloatingPointError):
     """The training loss became NaN or infinite (usually: the learning rate is too large)."""
 
 
+class LabelError(UserError, ValueError):
+    """A class label outside the classes of the logits it is scored against (names the label)."""
+
+
 class ShapeError(ValueError):
     """Operands whose shapes the op cannot combine; the message names the op and the shapes."""
 

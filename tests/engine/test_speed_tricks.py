@@ -180,15 +180,12 @@ def test_cross_entropy_fast_paths_keep_extreme_logits_stable():
     np.testing.assert_array_equal(residual[0], [1.0, -1.0, 0.0])
 
 
-def test_shared_ones_and_row_starts_cannot_be_written_and_grads_stay_their_own():
+def test_shared_ones_and_row_numbers_cannot_be_written_and_grads_stay_their_own():
     from chainrule import backend
-    from chainrule.ops.nn import _row_starts
 
-    row_starts = backend.shared_vector(_row_starts, 4, 3)
-    assert row_starts.tolist() == [0, 3, 6, 9] and row_starts is backend.shared_vector(
-        _row_starts, 4, 3
-    )
-    for shared in (backend.shared_vector(np.ones, 4, np.dtype(np.float32)), row_starts):
+    rows = backend.shared_vector(np.arange, 4)
+    assert rows.tolist() == [0, 1, 2, 3] and rows is backend.shared_vector(np.arange, 4)
+    for shared in (backend.shared_vector(np.ones, 4, np.dtype(np.float32)), rows):
         with pytest.raises(ValueError, match="read-only"):
             shared += 1
     layer = cr.nn.Linear(3, 4, dtype="float32")

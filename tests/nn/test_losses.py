@@ -277,3 +277,38 @@ def test_softmax_cross_entropy_names_the_first_bad_label_of_any_integer_dtype(dt
     labels[1, 0] = 0
     loss = cr.softmax_cross_entropy(logits, labels)  # every label in range: no error
     np.testing.assert_allclose(loss.item(), np.log(4))
+
+
+@pytest.mark.parametrize("bad", [-1, 4])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_the_cross_entropy_primitive_checks_its_own_labels(bad, requires_grad):
+    """The registry's primitive, applied directly, names a label outside the classes: the flat
+    positions it reads would otherwise land in a neighbouring case's row. The message is the
+    public one, not the engine's wrapping of the op's parameters (the whole label array)."""
+    from chainrule.errors import LabelError, UserError
+
+    primitive = cr.REGISTRY["softmax_cross_entropy"]
+    logits = cr.tensor(Z, requires_grad=requires_grad)
+    labels = np.array([0, 1, bad, 1, 0])
+    message = (
+        rf"^softmax_cross_entropy: label {bad} is out of range for 4 classes "
+        r"\(logits shape \(5, 4\)\); labels must lie in \[0, 4\)$"
+    )
+    with pytest.raises(LabelError, match=message) as raised:
+        primitive(logits, targets=labels, reduction="mean")
+    assert isinstance(raised.value, UserError) and isinstance(raised.value, ValueError)
+    with pytest.raises(LabelError, match=message):  # on bare arrays (a rule's path) too
+        primitive(Z, targets=labels, reduction="none")
+    labels[2] = 3  # in range: the loss is the mean of -log softmax at each label
+    expected = -np.mean(np.log(softmax(Z))[np.arange(5), labels])
+    np.testing.assert_allclose(primitive(logits, targets=labels, reduction="mean").item(), expected)
+
+
+def test_cross_entropy_checks_labels_on_another_array_library():
+    """The array API path (one-hot rows, no flat positions) checks labels as NumPy's does."""
+    xs = pytest.importorskip("array_api_strict")
+    logits = cr.tensor(xs.asarray(Z))
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: label 4 is out of range"):
+        nn.CrossEntropy()(logits, xs.asarray([0, 1, 4, 1, 0]))
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: label -1 is out of range"):
+        cr.softmax_cross_entropy(logits, xs.asarray([0, 1, -1, 1, 0]))

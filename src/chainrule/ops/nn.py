@@ -13,6 +13,7 @@ import numpy
 from chainrule import backend
 from chainrule.backend import BLAS_FLOATS, array_module, shared_vector
 from chainrule.engine import apply
+from chainrule.errors import LabelError
 from chainrule.ops.elementwise import _exp
 from chainrule.ops.reduce import _sum, expand_reduced
 from chainrule.ops.registry import ShapeError, array_of, primitive
@@ -201,17 +202,19 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _label_positions(labels: Any, n_classes: int) -> Any:
+def _label_positions(labels: Any, logits_shape: tuple[int, ...]) -> Any:
     """Where each case's label lies in its logits flattened (case c, label l: c * n_classes + l),
-    for NumPy labels already checked to lie in range. One flat index reads (``take``) and writes
-    3-4x faster than a (case, class) pair of index arrays."""
-    starts = shared_vector(_row_starts, labels.size, n_classes)
-    return starts + labels.reshape(-1).astype(numpy.intp, copy=False)
-
-
-def _row_starts(rows: int, width: int) -> Any:
-    """0, width, 2 width, ... for ``rows`` rows of ``width``."""
-    return numpy.arange(0, rows * width, width)
+    for NumPy labels; raises :class:`LabelError` naming the first label outside the classes.
+    One flat index reads (``take``) and writes 3-4x faster than a (case, class) pair of index
+    arrays, and ``ravel_multi_index`` checks every label's range as it computes them (a check of
+    its own would be a reduction's code more, run at every step)."""
+    cases = labels.size
+    rows = shared_vector(numpy.arange, cases)
+    try:
+        return numpy.ravel_multi_index((rows, labels.reshape(-1)), (cases, logits_shape[-1]))
+    except ValueError:
+        check_labels(labels, logits_shape[-1], logits_shape)  # finds and names the label
+        raise
 
 
 #: Up to this many classes a case's max and sum are not NumPy's reductions over the last axis
@@ -251,7 +254,7 @@ def _target_probabilities(logits: Any, targets: Any) -> Any:
         return backend.astype(targets, logits.dtype)
     if targets.dtype.kind in "iu":
         one_hot = xp.zeros(logits.shape, dtype=logits.dtype)
-        one_hot.reshape(-1)[_label_positions(targets, logits.shape[-1])] = 1
+        one_hot.reshape(-1)[_label_positions(targets, logits.shape)] = 1
         return one_hot
     return targets.astype(logits.dtype, copy=False)
 
@@ -267,6 +270,8 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
     """:func:`_softmax_cross_entropy` in the array API standard: the same shifted sums, with
     one-hot targets instead of NumPy's fancy-indexed writes (JAX arrays cannot be written)."""
     xp = array_module(logits)
+    if backend.is_integer(targets.dtype, xp):
+        check_labels(targets, logits.shape[-1], logits.shape)
     peak = xp.max(logits, axis=-1, keepdims=True)
     shifted = logits - peak
     residual = xp.exp(shifted)
@@ -295,8 +300,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     probability is the shifted logit minus log sum exp, never the log of an underflowed 0. A case
     with an infinite logit has no finite loss and gives NaN (as it would with any other shift).
     The loss is a classifier's last op and runs at every step: few NumPy calls, one fresh array.
-    Class labels must have been checked by the caller (:func:`check_labels`, as
-    :func:`softmax_cross_entropy` and ``nn.CrossEntropy`` do): they index flat positions.
+    Class labels are checked here, for every caller: one outside the classes raises
+    :class:`LabelError`, which names it.
     """
     xp = array_module(logits)
     if xp is not numpy:
@@ -308,7 +313,7 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     residual /= sums  # the softmax y
     log_sums = xp.log(sums.reshape(sums.shape[:-1]))
     if targets.dtype.kind in "iu":  # log sum exp - z_label, with both shifted by the max
-        positions = _label_positions(targets, logits.shape[-1])
+        positions = _label_positions(targets, logits.shape)
         picked = shifted.reshape(-1).take(positions)  # fresh arrays: the reshapes are views
         losses = log_sums - picked.reshape(targets.shape)
         residual.reshape(-1)[positions] -= 1
@@ -376,7 +381,7 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
     if _max_reduce(unsigned, None) < n_classes:
         return
     bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]
-    raise ValueError(
+    raise LabelError(
         f"softmax_cross_entropy: label {int(bad)} is out of range for {n_classes} classes "
         f"(logits shape {tuple(logits_shape)}); labels must lie in [0, {n_classes})"
     )
@@ -405,7 +410,6 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
                 f"softmax_cross_entropy: labels of shape {targets.shape} do not match logits "
                 f"{logits.shape} (expected {logits.shape[:-1]})"
             )
-        check_labels(targets, logits.shape[-1], logits.shape)
     elif targets.shape != logits.shape:
         raise ShapeError(
             f"softmax_cross_entropy: targets of shape {targets.shape} do not match logits "

@@ -80,28 +80,30 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
-        steps = self.steps
         for index, param in enumerate(self.params):
-            grad = param.grad
-            if grad is None:
-                continue
-            if isinstance(grad, Tensor):
-                grad = grad.data
-            w = param.data
-            if grad.shape != w.shape:
-                raise ValueError(
-                    f"{type(self).__name__}.step: parameter {index} has shape {w.shape} but "
-                    f"its gradient has shape {grad.shape}"
-                )
-            steps[index] += 1
-            if self.state[index]:  # buffers made before the parameter moved (Module.to) follow
-                self._follow(index, w)
-            # NumPy first (the fast path decides on one type check); PyTorch and CuPy take the
-            # same in-place update with out=; the rest get new arrays written back
-            if type(w) is np.ndarray or backend.supports_out(w):
-                self._update(index, w, grad)
-            else:
-                backend.write(param, self._updated(index, w, grad))
+            if param.grad is not None:
+                self._step_parameter(index, param)
+
+    def _step_parameter(self, index: int, param: Tensor) -> None:
+        """Update parameter ``index`` from its ``.grad`` (not None), in place."""
+        grad = param.grad
+        if isinstance(grad, Tensor):
+            grad = grad.data
+        w = param.data
+        if grad.shape != w.shape:
+            raise ValueError(
+                f"{type(self).__name__}.step: parameter {index} has shape {w.shape} but "
+                f"its gradient has shape {grad.shape}"
+            )
+        self.steps[index] += 1
+        if self.state[index]:  # buffers made before the parameter moved (Module.to) follow
+            self._follow(index, w)
+        # NumPy first (the fast path decides on one type check); PyTorch and CuPy take the
+        # same in-place update with out=; the rest get new arrays written back
+        if type(w) is np.ndarray or backend.supports_out(w):
+            self._update(index, w, grad)
+        else:
+            backend.write(param, self._updated(index, w, grad))
 
     def _follow(self, index: int, w: Any) -> None:
         """Move parameter ``index``'s buffers to ``w``'s library, device and dtype where they

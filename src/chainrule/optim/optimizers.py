@@ -26,6 +26,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.errors import ConfigError
@@ -73,6 +75,29 @@ class SGD(Optimizer):
         )
         if self.nesterov and not self.momentum:
             raise ConfigError("SGD: nesterov=True needs momentum > 0")
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place. Plain descent (no momentum,
+        weight decay or shrink) on NumPy arrays is one loop of ``w -= lr * g`` (BLAS axpy for a
+        large weight): it is every training step's update, run right after the backward's last
+        matrix product at cold caches, where each call and check costs several times its work."""
+        if self.momentum or self.weight_decay or self.shrink:
+            super().step()
+            return
+        alpha = -float(self.lr)
+        steps, state = self.steps, self.state
+        for index, param in enumerate(self.params):
+            grad = param.grad
+            if grad is None:
+                continue
+            w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
+            # the update Optimizer.step would make; a gradient of another shape (an error), a
+            # parameter of another library or a velocity left from momentum take its path
+            if type(w) is np.ndarray and g.shape == w.shape and not state[index]:
+                steps[index] += 1
+                backend.add_scaled(w, alpha, g)
+            else:
+                self._step_parameter(index, param)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         if self.weight_decay:

@@ -609,6 +609,35 @@ def _errors_pass_silently() -> bool:
     return silent
 
 
+#: (the error handling last seen, the same with overflow ignored), for exp_ignoring_overflow
+_last_quiet_state: tuple[Any, Any] = (None, None)
+
+
+def exp_ignoring_overflow(array: numpy.ndarray) -> None:
+    """``array`` = e^array in place, with NumPy's overflow warning off: an e^x too large for
+    the dtype is inf (the logistic wants exactly that), whatever ``numpy.errstate`` says of
+    overflow; the rest of the handling in force applies. ``numpy.errstate(over="ignore")`` does
+    the same, but builds a new handling (a call with five keywords) every time; here the one
+    made for the handling in force is kept, and a logistic at every layer of every step pays a
+    context variable's set and reset."""
+    global _last_quiet_state
+    if _error_state is None:  # a NumPy without the (private) context variable
+        with numpy.errstate(over="ignore"):
+            numpy.exp(array, out=array)
+        return
+    state = _error_state.get()
+    seen, quiet = _last_quiet_state
+    if state is not seen:
+        with numpy.errstate(over="ignore"):
+            quiet = _error_state.get()
+        _last_quiet_state = (state, quiet)
+    token = _error_state.set(quiet)
+    try:
+        numpy.exp(array, out=array)
+    finally:
+        _error_state.reset(token)
+
+
 def _find_axpy() -> dict[Any, Any]:
     """Bind saxpy and daxpy of NumPy's bundled OpenBLAS (scipy-openblas), checked on a small
     case; an empty table where there is none (NumPy built on MKL, Accelerate, a system BLAS)."""

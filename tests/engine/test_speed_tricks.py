@@ -5,6 +5,8 @@ relies on (a ``.grad`` they can write into, owned by one leaf only).
 """
 
 import itertools
+import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -233,3 +235,79 @@ def test_constant_vectors_of_a_huge_batch_are_not_kept():
     assert not big.flags.writeable
     small = backend.shared_vector(np.ones, 7, np.dtype(np.float32))
     assert small is backend.shared_vector(np.ones, 7, np.dtype(np.float32))
+
+
+def _exp_quietly(values, dtype=np.float32):
+    from chainrule import backend
+
+    array = np.array(values, dtype)
+    backend.exp_ignoring_overflow(array)
+    return array
+
+
+@pytest.mark.parametrize("setting", [{}, {"over": "raise"}, {"over": "warn"}, {"all": "call"}])
+def test_the_logistics_exp_ignores_overflow_under_any_handling_and_restores_it(setting):
+    """e^x too large for the dtype is inf without a warning, a raise or a call, whatever the
+    handling in force says of overflow; the handling is the caller's again afterwards."""
+    calls = []
+    with np.errstate(**setting, call=lambda kind, flag: calls.append(kind)):
+        before = np.geterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = _exp_quietly([100.0, 0.0, -1.0])
+            y = cr.sigmoid(cr.tensor(np.array([-800.0, 0.0], np.float32))).numpy()
+        assert np.geterr() == before
+    assert np.isinf(got[0]) and got[1] == 1 and got[2] == np.exp(np.float32(-1.0))
+    assert y.tolist() == [0.0, 0.5] and calls == []
+
+
+def test_the_logistics_exp_keeps_the_rest_of_the_handling_in_force():
+    """Only overflow is ignored: an underflow under ``under="raise"`` still raises, also after a
+    call under the default handling (the quiet handling is remade whenever the handling in
+    force changes, not kept from the first call)."""
+    assert _exp_quietly([-200.0])[0] == 0.0  # the default ignores underflow
+    with np.errstate(under="raise"), pytest.raises(FloatingPointError, match="underflow"):
+        _exp_quietly([-200.0])
+    assert _exp_quietly([-200.0])[0] == 0.0
+    with np.errstate(under="raise"), pytest.raises(FloatingPointError, match="underflow"):
+        _exp_quietly([-200.0])
+
+
+def test_the_logistics_exp_follows_each_threads_handling():
+    """errstate is per thread: a thread that raises on underflow and one that does not, taking
+    turns, each get their own handling (with overflow ignored in both)."""
+    results = {}
+    turns = [threading.Event() for _ in range(3)]
+
+    def loud():
+        with np.errstate(under="raise"):
+            turns[0].set()
+            turns[1].wait(5)
+            try:
+                _exp_quietly([-200.0, 100.0])
+            except FloatingPointError as error:
+                results["loud"] = str(error)
+            turns[2].set()
+
+    thread = threading.Thread(target=loud)
+    thread.start()
+    turns[0].wait(5)
+    quiet = _exp_quietly([-200.0, 100.0])  # while the other thread's handling raises
+    turns[1].set()
+    turns[2].wait(5)
+    thread.join(5)
+    results["quiet"] = _exp_quietly([-200.0, 100.0])
+    assert "underflow" in results["loud"]
+    assert quiet[0] == 0.0 and np.isinf(quiet[1])
+    assert results["quiet"][0] == 0.0 and np.isinf(results["quiet"][1])
+
+
+def test_the_logistics_exp_without_numpys_context_variable(monkeypatch):
+    """Where NumPy has no (private) error-state context variable, errstate itself is used."""
+    from chainrule import backend
+
+    monkeypatch.setattr(backend, "_error_state", None)
+    with np.errstate(over="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _exp_quietly([100.0, 0.0])
+    assert np.isinf(got[0]) and got[1] == 1

@@ -24,13 +24,12 @@ from chainrule.tensor import Tensor
 _add_reduce, _max_reduce = numpy.add.reduce, numpy.maximum.reduce
 
 
-@numpy.errstate(over="ignore")  # the decorator form: thread-safe, and no errstate object per call
 def _logistic(z: Any) -> Any:
     """1 / (1 + e^-z), exact at any z, in four passes over one fresh array.
 
     Where e^-z overflows (z < -709 in float64, -88 in float32) it becomes inf and 1 / (1 + inf)
-    is exactly 0, the right limit; only NumPy's overflow warning is silenced (for the whole
-    function: its other passes cannot overflow).
+    is exactly 0, the right limit; only NumPy's overflow warning is silenced, for the exp (the
+    other passes cannot overflow).
     """
     xp = array_module(z)
     if xp is not numpy:  # the standard has no out= and no errstate: e^-z = inf gives 0 anyway
@@ -40,7 +39,7 @@ def _logistic(z: Any) -> Any:
     if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
         z = z.astype(xp.float64)
     y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
-    xp.exp(y, out=y)
+    backend.exp_ignoring_overflow(y)
     y += 1
     if y.dtype.kind == "c":  # complex division rounds differently from reciprocal
         return xp.reciprocal(y, out=y)

@@ -557,11 +557,15 @@ def add_scaled(y: Any, alpha: float, x: Any) -> None:
             and y.flags.carray  # C-contiguous, aligned and writeable
             and (x_flags := x.flags).c_contiguous
             and x_flags.aligned
-            and (x is y or not numpy.may_share_memory(x, y))
             and _errors_pass_silently()
         ):
-            axpy(y.size, alpha, _address(x), 1, _address(y), 1)
-            return
+            # both are contiguous and of one size: their buffers overlap exactly when their
+            # starts lie closer than that size (numpy.may_share_memory's bounds check, without
+            # its dispatch); x is y is fine, axpy reads each element before it writes it
+            x_start, y_start = _address(x), _address(y)
+            if x is y or abs(x_start - y_start) >= y.nbytes:
+                axpy(y.size, alpha, x_start, 1, y_start, 1)
+                return
     y += alpha * x
 
 

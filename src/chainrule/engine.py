@@ -276,7 +276,6 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     out.data = data
     out.grad = out.name = None
     out.requires_grad = False
-    out._primitive = None
     if not _threads_not_recording or mode.grad_enabled:
         for t in inputs:
             if t.requires_grad:
@@ -286,10 +285,14 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
                 out._params = params
                 out._saved = saved
                 out._seq = _next_seq()  # consumers run later: their numbers are larger
-                if _anomaly_threads and mode.detect_anomaly:
-                    out._origin = _user_frame()
                 break
+        else:
+            out._primitive = None
+    else:
+        out._primitive = None
     if _anomaly_threads and mode.detect_anomaly:
+        if out._primitive is not None:
+            out._origin = _user_frame()
         _check_finite(data, f"{primitive.name}: forward produced", out.node)
     return out
 

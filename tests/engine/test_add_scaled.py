@@ -258,3 +258,28 @@ def test_the_error_handling_of_each_thread_is_its_own(calls):
     silent_done.set()
     thread.join(5)
     assert calls == [y[1].size] and loud_calls == [0]
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_overlapping_buffers_take_numpys_update(calls, shift):
+    """Two views of one buffer that overlap (by all but one element, or exactly: another view
+    object of the same memory) are NumPy's: axpy would read elements it has already written."""
+    size = BIG[0] * BIG[1]
+    flat = np.random.default_rng(5).standard_normal(size + 2).astype(np.float32)
+    y, x = flat[1 : size + 1], flat[1 + shift : size + 1 + shift]
+    expected = np.array(y, copy=True)
+    expected += 0.5 * np.array(x, copy=True)
+    backend.add_scaled(y, 0.5, x)
+    assert calls == []
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_adjacent_buffers_that_do_not_overlap_take_axpy(calls):
+    """One buffer's halves touch end to start without sharing an element: BLAS's."""
+    size = BIG[0] * BIG[1]
+    flat = np.random.default_rng(6).standard_normal(2 * size).astype(np.float32)
+    y, x = flat[:size], flat[size:]
+    exact = y.astype(np.float64) + np.float64(np.float32(0.5)) * x.astype(np.float64)
+    backend.add_scaled(y, 0.5, x)
+    assert calls == [size]
+    assert _within_one_rounding(y, exact)

@@ -435,3 +435,43 @@ def test_schedule_errors():
         optim.StepLR(sgd(), 0)
     with pytest.raises(nn.StateDictError, match="the state is for 'StepLR'"):
         optim.ExponentialLR(sgd(), 0.9).load_state_dict(optim.StepLR(sgd(), 2).state_dict())
+
+
+def _sgd_steps(step, schedule, big=False):
+    """Parameters after ``schedule``'s steps of SGD, each taken by ``step(opt)``: a big weight
+    (axpy's size), a small one, a frozen one, and one given a plain array as its gradient."""
+    rng = np.random.default_rng(7)
+    shapes = [(300, 300) if big else (3, 4), (4,), (2, 2), (5,)]
+    params = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+              for s in shapes]  # fmt: skip
+    opt = optim.SGD(params, lr=0.1, momentum=0.9)
+    for momentum, lr in schedule:
+        opt.momentum, opt.lr = momentum, lr
+        for index, p in enumerate(params):
+            g = gradient_at(p.numpy().astype(np.float64)).astype(np.float32)
+            p.grad = None if index == 2 else g if index == 3 else cr.tensor(g)
+        step(opt)
+    return [p.numpy() for p in params], list(opt.steps)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_plain_sgds_one_loop_updates_as_the_general_step_does(big):
+    """SGD's loop for plain descent gives the general path's bits and step counts: plain steps,
+    then momentum, then momentum 0 again (the velocity left behind keeps its path), a frozen
+    parameter skipped and a gradient given as a plain array."""
+    schedule = [(0.0, 0.1), (0.0, 0.05), (0.9, 0.1), (0.0, 0.1), (0.0, 0.2)]
+    fast, fast_steps = _sgd_steps(optim.SGD.step, schedule, big)
+    general, general_steps = _sgd_steps(optim.Optimizer.step, schedule, big)
+    for a, b in zip(fast, general):
+        np.testing.assert_array_equal(a, b)
+    assert fast_steps == general_steps == [5, 5, 0, 5]
+
+
+def test_plain_sgd_names_a_gradient_of_the_wrong_shape():
+    w = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    w.grad = cr.tensor(np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"SGD.step: parameter 0 has shape \(2, 3\) but its "
+                       r"gradient has shape \(3, 2\)"):  # fmt: skip
+        opt.step()
+    assert np.all(w.numpy() == 1) and opt.steps == [0]

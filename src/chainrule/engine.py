@@ -402,22 +402,31 @@ def backward_pass(
     or for the given ``targets``; only nodes that lead to a target are visited. Unless
     ``retain_graph``, each node's inputs are released as soon as its rule has run.
 
-    With ``create_graph`` the rules run on tensors and are recorded, so the gradients can be
-    differentiated again. Otherwise they run on the bare arrays: the same rules, no recording.
+    With ``create_graph`` the rules run on tensors and are recorded (recording is on for the
+    pass), so the gradients can be differentiated again. Otherwise they run on the bare arrays:
+    the same rules, nothing to record, and the recording switch is left as the caller set it
+    (as in :meth:`Tensor.backward`'s lane, so every pass on arrays reports the same
+    :func:`is_grad_enabled`).
 
     Python's cyclic garbage collector is paused for the pass: the pass creates no reference
     cycles, but it allocates enough short-lived objects to set the collector off again and again,
     and each run rescans the whole recorded graph (about an eighth of the time at 100,000 nodes).
     """
     return _as_a_pass(
-        create_graph, _backward_pass, outputs, cotangents, targets, retain_graph, create_graph
+        True if create_graph else None,
+        _backward_pass,
+        outputs,
+        cotangents,
+        targets,
+        retain_graph,
+        create_graph,
     )
 
 
 def _as_a_pass(recording: bool | None, run: Any, *args: Any) -> Any:
     """``run(*args)`` as a backward pass runs: the rules record only when ``recording`` (for
-    ``create_graph``, as enable_grad / no_grad would set it; None leaves the switch alone, for
-    rules that get bare arrays and so cannot record) and the collector is paused."""
+    ``create_graph``, as enable_grad would set it; None leaves the switch alone, for rules that
+    get bare arrays and so cannot record) and the collector is paused."""
     collecting = gc.isenabled()
     gc.disable()
     try:

@@ -503,3 +503,40 @@ def test_a_kept_loss_holds_no_array_of_its_batch_after_backward() -> None:
     gc.collect()
     assert [ref() is None for ref in alive] == [True, True]
     assert loss.node.released and loss.node.op == "softmax_cross_entropy"  # the name stays
+
+
+def _switch_watcher():
+    """A test-only primitive whose rule writes down the recording switch it runs under."""
+    from chainrule.ops.registry import REGISTRY, primitive
+
+    seen: list[bool] = []
+
+    def rule(g, out, x):
+        seen.append(cr.is_grad_enabled())
+        return g * 2
+
+    name = "test_switch_watcher"
+    watcher = REGISTRY[name] if name in REGISTRY else primitive(name, lambda x: x * 2, rule)
+    object.__setattr__(watcher, "vjp", (rule,))  # this call's list (a repeated import reuses it)
+    return watcher, seen
+
+
+def test_rules_on_arrays_see_the_callers_recording_switch_in_every_backward():
+    """A pass whose rules get bare arrays leaves the switch as the caller set it, in every way
+    in (the training step's lane, gradient=, cr.gradient); create_graph turns it on."""
+    watcher, seen = _switch_watcher()
+    x = cr.tensor(np.arange(3.0), requires_grad=True)
+    watcher(x).sum().backward()
+    watcher(x).backward(gradient=np.ones(3))
+    cr.gradient(watcher(x).sum(), [x])
+    assert seen == [True, True, True]
+    seen.clear()
+    with cr.no_grad():  # a backward run inside no_grad: the rules see it off, in every lane
+        y = cr.tensor(np.arange(3.0), requires_grad=True)
+    with cr.enable_grad():
+        out = watcher(y).sum()
+    with cr.no_grad():
+        out.backward(retain_graph=True)
+        out.backward(gradient=np.ones(()), retain_graph=True)
+        cr.gradient(out, [y], create_graph=True)
+    assert seen == [False, False, True] and cr.is_grad_enabled()

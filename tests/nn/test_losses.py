@@ -7,6 +7,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.errors import LabelError
 
 rng = np.random.default_rng(0)
 Z = rng.standard_normal((5, 4)) * 2
@@ -285,7 +286,7 @@ def test_the_cross_entropy_primitive_checks_its_own_labels(bad, requires_grad):
     """The registry's primitive, applied directly, names a label outside the classes: the flat
     positions it reads would otherwise land in a neighbouring case's row. The message is the
     public one, not the engine's wrapping of the op's parameters (the whole label array)."""
-    from chainrule.errors import LabelError, UserError
+    from chainrule.errors import UserError
 
     primitive = cr.REGISTRY["softmax_cross_entropy"]
     logits = cr.tensor(Z, requires_grad=requires_grad)
@@ -312,3 +313,27 @@ def test_cross_entropy_checks_labels_on_another_array_library():
         nn.CrossEntropy()(logits, xs.asarray([0, 1, 4, 1, 0]))
     with pytest.raises(ValueError, match=r"^softmax_cross_entropy: label -1 is out of range"):
         cr.softmax_cross_entropy(logits, xs.asarray([0, 1, -1, 1, 0]))
+
+
+def test_cross_entropy_names_a_label_with_no_classes_to_lie_in():
+    """Logits with an empty class axis: every label is out of range, named as any other."""
+    message = (
+        r"^softmax_cross_entropy: label 0 is out of range for 0 classes \(logits shape \(2, 0\)\)"
+    )
+    with pytest.raises(LabelError, match=message):
+        cr.softmax_cross_entropy(np.zeros((2, 0)), np.array([0, 0]))
+    with pytest.raises(LabelError, match=message):
+        nn.CrossEntropy()(cr.tensor(np.zeros((2, 0))), np.array([0, 0]))
+
+
+@pytest.mark.parametrize(("dtype", "bad"), [(">i4", 2**24), (">i8", 2**56), (">u2", 2**8)])
+def test_cross_entropy_reads_big_endian_labels(dtype, bad):
+    """Labels stored in the other byte order: their loss, and a bad one named by its value (each
+    bad value's bytes, read in the machine's order, would be the label 1: in range)."""
+    logits = cr.tensor(Z, requires_grad=True)
+    labels = np.array([0, 1, 3, 1, 0]).astype(dtype)
+    expected = -np.mean(np.log(softmax(Z))[np.arange(5), labels.astype(np.int64)])
+    np.testing.assert_allclose(cr.softmax_cross_entropy(logits, labels).item(), expected)
+    labels = np.array([0, 0, bad, 0, 0]).astype(dtype)  # a 1 stored big-endian reads as huge
+    with pytest.raises(LabelError, match=rf"label {bad} is out of range for 4 classes"):
+        nn.CrossEntropy()(logits, labels)

@@ -305,6 +305,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     xp = array_module(logits)
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
+    if not logits.shape[-1] and targets.dtype.kind in "iu":  # no classes: no label is in range
+        check_labels(targets, 0, logits.shape)
     # C order whatever the logits' layout: the label cells are written through a flat view
     shifted = xp.subtract(logits, _case_max(logits), order="C")
     residual = xp.exp(shifted)
@@ -358,9 +360,6 @@ _softmax_cross_entropy_prim = primitive(
 )
 
 
-_UNSIGNED = {size: numpy.dtype(f"u{size}") for size in (1, 2, 4, 8)}
-
-
 def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> None:
     """Raise naming the first class label outside [0, n_classes), in one pass over the labels.
 
@@ -376,7 +375,10 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
         if int(xp.min(labels)) >= 0 and int(xp.max(labels)) < n_classes:
             return
         labels = backend.to_numpy(labels)
-    unsigned = labels if labels.dtype.kind == "u" else labels.view(_UNSIGNED[labels.dtype.itemsize])
+    # the unsigned dtype of the labels' size and byte order ('>i4' -> '>u4')
+    unsigned = (
+        labels if labels.dtype.kind == "u" else labels.view(labels.dtype.str.replace("i", "u"))
+    )
     if _max_reduce(unsigned, None) < n_classes:
         return
     bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]

@@ -475,3 +475,22 @@ def test_plain_sgd_names_a_gradient_of_the_wrong_shape():
                        r"gradient has shape \(3, 2\)"):  # fmt: skip
         opt.step()
     assert np.all(w.numpy() == 1) and opt.steps == [0]
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p, lr=0.1)])
+def test_a_gradient_of_another_library_is_refused_naming_both(make):
+    """A gradient assigned by hand in another library than its parameter's is an error naming
+    both, and nothing moves (it was a silent no-op for a torch parameter and a NumPy gradient)."""
+    torch = pytest.importorskip("torch")
+    w = cr.tensor(torch.ones(3, dtype=torch.float64), requires_grad=True)
+    v = cr.tensor(np.ones(3), requires_grad=True)
+    opt = make([w, v])
+    w.grad, v.grad = np.full(3, 0.5), cr.tensor(torch.full((3,), 0.5, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"step: parameter 0: an operand of torch on cpu and one "
+                       r"of numpy cannot be combined"):  # fmt: skip
+        opt.step()
+    w.grad = None
+    with pytest.raises(TypeError, match=r"parameter 1: an operand of numpy and one of torch"):
+        opt.step()
+    assert torch.equal(w.data, torch.ones(3, dtype=torch.float64)) and np.all(v.numpy() == 1)
+    assert opt.steps == [0, 0]

@@ -90,6 +90,8 @@ class Optimizer:
         if isinstance(grad, Tensor):
             grad = grad.data
         w = param.data
+        if type(grad) is not type(w):  # a gradient assigned by hand, of another library or device
+            backend.check_compatible(f"{type(self).__name__}.step: parameter {index}", [w, grad])
         if grad.shape != w.shape:
             raise ValueError(
                 f"{type(self).__name__}.step: parameter {index} has shape {w.shape} but "

@@ -92,8 +92,10 @@ class SGD(Optimizer):
                 continue
             w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
             # the update Optimizer.step would make; a gradient of another shape (an error), a
-            # parameter of another library or a velocity left from momentum take its path
-            if type(w) is np.ndarray and g.shape == w.shape and not state[index]:
+            # parameter or gradient of another library or a velocity left from momentum take its
+            # path
+            plain = type(w) is np.ndarray and type(g) is np.ndarray and g.shape == w.shape
+            if plain and not state[index]:
                 steps[index] += 1
                 backend.add_scaled(w, alpha, g)
             else:

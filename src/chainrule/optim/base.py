@@ -90,7 +90,8 @@ class Optimizer:
         if isinstance(grad, Tensor):
             grad = grad.data
         w = param.data
-        if type(grad) is not type(w):  # a gradient assigned by hand, of another library or device
+        if type(grad) is not type(w):  # assigned by hand in another library (a library refuses
+            # another device of its own in the update itself)
             backend.check_compatible(f"{type(self).__name__}.step: parameter {index}", [w, grad])
         if grad.shape != w.shape:
             raise ValueError(

@@ -246,7 +246,8 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     This is the hot path of every op: keep it free of anything that is not needed every time
     (``params`` comes as the caller's own dict, kept on the output: no second copy per op).
     """
-    if _other_libraries and len(inputs) > 1:  # one library, one device per op (a NumPy-only
+    n_inputs = len(inputs)
+    if _other_libraries and n_inputs > 1:  # one library, one device per op (a NumPy-only
         _check_operands(primitive, inputs)  # process never pays for the look)
     forward = primitive.forward
     try:
@@ -254,16 +255,16 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         # runs a tuple's and an iterator's C code per op that a training step pays at cold caches
         if params:
             data = forward(*map(_array, inputs), **params)
-        elif len(inputs) == 1:
+        elif n_inputs == 1:
             data = forward(inputs[0].data)
-        elif len(inputs) == 2:
+        elif n_inputs == 2:
             data = forward(inputs[0].data, inputs[1].data)
-        elif len(inputs) == 3:
+        elif n_inputs == 3:
             data = forward(inputs[0].data, inputs[1].data, inputs[2].data)
         else:
             data = forward(*map(_array, inputs))
     except (ValueError, RuntimeError) as error:
-        if _other_libraries and len(inputs) > 1:  # two devices of one library
+        if _other_libraries and n_inputs > 1:  # two devices of one library
             backend.check_compatible(primitive.name, [t.data for t in inputs])
         if isinstance(error, ValueError) and not isinstance(error, UserError):
             raise primitive.shape_error(inputs, params, error) from None
@@ -413,26 +414,20 @@ def backward_pass(
     and each run rescans the whole recorded graph (about an eighth of the time at 100,000 nodes).
     """
     return _as_a_pass(
-        True if create_graph else None,
-        _backward_pass,
-        outputs,
-        cotangents,
-        targets,
-        retain_graph,
-        create_graph,
+        create_graph, _backward_pass, outputs, cotangents, targets, retain_graph, create_graph
     )
 
 
-def _as_a_pass(recording: bool | None, run: Any, *args: Any) -> Any:
-    """``run(*args)`` as a backward pass runs: the rules record only when ``recording`` (for
-    ``create_graph``, as enable_grad would set it; None leaves the switch alone, for rules that
-    get bare arrays and so cannot record) and the collector is paused."""
+def _as_a_pass(create_graph: bool, run: Any, *args: Any) -> Any:
+    """``run(*args)`` as a backward pass runs: with ``create_graph`` recording is on for the
+    pass (as enable_grad would set it); otherwise the rules get bare arrays, cannot record, and
+    the switch stays as the caller set it. The collector is paused either way."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if recording is None:
+        if not create_graph:
             return run(*args)
-        was_recording = _set_recording(recording)
+        was_recording = _set_recording(True)
         try:
             return run(*args)
         finally:
@@ -472,9 +467,7 @@ def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tu
     if type(seed) is not numpy.ndarray or (_anomaly_threads and mode.detect_anomaly):
         totals = backward_pass([output], [_wrap(seed)], retain_graph=retain_graph)
         return list(totals.values())
-    # the rules get bare arrays (no tensor: nothing they do can record), so the recording
-    # switch is left as it is
-    results = _as_a_pass(None, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
+    results = _as_a_pass(False, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
     return _owned_arrays(results.values(), (seed,))
 
 

@@ -32,6 +32,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.common import child_environment  # noqa: E402
+from benchmarks.report import median_interval  # noqa: E402
 from benchmarks.run import cpu_sets, plan, run_child  # noqa: E402
 
 WORKLOADS = ("mlp1", "mlp2")
@@ -78,7 +79,8 @@ def paired_ratios(rounds_a: list[float], rounds_b: list[float]) -> list[float]:
 
 def summary(results: dict[str, dict[str, list[float]]], base: str) -> list[str]:
     """One line per system: median wall and CPU ms per step, and the median paired ratios to
-    ``base`` (the other version) and to numpy."""
+    ``base`` (the other version) and to numpy, each with its 90% confidence interval
+    (``report.median_interval``; the range of the ratios below five rounds)."""
     lines = []
     for name, seen in results.items():
         others = () if name == "numpy" else (base, "numpy")
@@ -91,9 +93,10 @@ def summary(results: dict[str, dict[str, list[float]]], base: str) -> list[str]:
                 continue
             for kind in ("wall", "cpu"):
                 ratios = paired_ratios(seen[kind], results[other][kind])
+                low, high = median_interval(ratios) or (min(ratios), max(ratios))
                 line += (
                     f"   {name}/{other} {kind} {statistics.median(ratios):.3f}"
-                    f" [{min(ratios):.3f}, {max(ratios):.3f}]"
+                    f" [{low:.3f}, {high:.3f}]"
                 )
         lines.append(line)
     return lines

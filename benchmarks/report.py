@@ -8,6 +8,7 @@ calls. A table shows, per system, the median of those per-process medians, their
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -339,7 +340,10 @@ def _headline(by_cores: dict[int, list]) -> str:
         "",
         "Below 1 chainrule is faster. *Paired*: the median over rounds of the ratio within each "
         "round (the systems take turns in a round), steadier on a shared machine than the ratio "
-        "of the two medians before it.",
+        "of the two medians before it. *90% CI*: where the paired median lies with 90% "
+        "confidence, from the rounds' order statistics (no assumption about the noise's "
+        "distribution; given from five rounds on). A target is met when the whole interval is "
+        "below it, and missed when the whole interval is above it.",
         "",
         "| ratio | " + " | ".join(_cores(n) for n in counts) + " |",
         "|---|" + "---:|" * len(counts),
@@ -361,7 +365,10 @@ def _same_run_ratio(by_key: dict, key: str, system: str, invert: bool = False) -
     paired = None if invert else paired_ratio(task, system)
     if paired is None:
         return f"{value:.3f}x"  # three places: the targets sit at 1.03x
-    return f"{value:.3f}x (paired {paired:.3f}x)"
+    interval = median_interval(round_ratios(task, system))
+    if interval is None:
+        return f"{value:.3f}x (paired {paired:.3f}x)"
+    return f"{value:.3f}x (paired {paired:.3f}x, 90% CI {interval[0]:.3f}-{interval[1]:.3f})"
 
 
 def paired_ratio(task, system: str) -> float | None:
@@ -371,13 +378,39 @@ def paired_ratio(task, system: str) -> float | None:
     both sides of a round's ratio; the ratio of the two medians above can pair a fast round of
     one with a slow round of the other. None with fewer than three complete rounds.
     """
+    ratios = round_ratios(task, system)
+    return statistics.median(ratios) if len(ratios) >= 3 else None
+
+
+def round_ratios(task, system: str) -> list[float]:
+    """chainrule's median step time over ``system``'s, round by round (complete rounds only)."""
     mine, theirs = task.results.get("chainrule", []), task.results.get(system, [])
-    ratios = [
+    return [
         statistics.median(a["times"]) / statistics.median(b["times"])
         for a, b in zip(mine, theirs)
         if a.get("times") and b.get("times")
     ]
-    return statistics.median(ratios) if len(ratios) >= 3 else None
+
+
+def median_interval(values: list[float], confidence: float = 0.9) -> tuple[float, float] | None:
+    """A confidence interval for the median of the distribution ``values`` were drawn from.
+
+    Distribution-free (order statistics): each value lies below the median with probability 1/2,
+    so the k-th smallest and the k-th largest of n values bracket it with probability
+    1 - 2 P(Binomial(n, 1/2) < k). The widest such k that still reaches ``confidence`` is taken.
+    A shared machine's noise is skewed (a busy neighbour only ever slows a round), which a
+    mean's interval would assume away. None when n values cannot reach ``confidence`` (n < 5 at
+    90%).
+    """
+    ordered, n = sorted(values), len(values)
+    below = 0.0  # P(Binomial(n, 1/2) < k), built up term by term
+    best = None
+    for k in range(1, n // 2 + 1):
+        below += math.comb(n, k - 1) / 2**n
+        if 1 - 2 * below < confidence:
+            break
+        best = k
+    return None if best is None else (ordered[best - 1], ordered[n - best])
 
 
 def _flags(tasks: list) -> str:

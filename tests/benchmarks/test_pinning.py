@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,6 +161,30 @@ def test_the_paired_ratio_is_the_median_of_each_rounds_ratio():
     cell = report._same_run_ratio({"mlp1": task}, "mlp1", "numpy")
     assert cell == "1.000x (paired 1.100x)"
     assert report.paired_ratio(_mlp_task([1.0, 2.0], [1.0, 1.0]), "numpy") is None  # 2 rounds
+
+
+def test_the_median_interval_is_the_order_statistics_that_reach_the_confidence():
+    # n = 5: only min and max bracket the median with >= 90% (1 - 2/32); n = 21: the 7th and
+    # the 15th (1 - 2 P(Bin(21, 1/2) <= 6) = 0.92; the 8th and 14th give 0.87)
+    assert report.median_interval([5.0, 1.0, 4.0, 2.0, 3.0]) == (1.0, 5.0)
+    assert report.median_interval([float(v) for v in range(21, 0, -1)]) == (7.0, 15.0)
+    assert report.median_interval([1.0, 2.0, 3.0, 4.0]) is None  # 4 values reach 87.5% at most
+    assert report.median_interval([1.0] * 3, confidence=0.5) == (1.0, 1.0)
+
+
+def test_the_median_interval_covers_a_skewed_median_as_often_as_it_says():
+    rng = np.random.default_rng(0)
+    trials = rng.exponential(size=(2000, 21))  # skewed, as a shared host's noise is
+    covered = [
+        low <= np.log(2) <= high for low, high in map(report.median_interval, trials.tolist())
+    ]
+    assert 0.9 <= np.mean(covered) <= 0.95  # exactly 0.922 for n = 21
+
+
+def test_a_headline_ratio_carries_its_interval_from_five_rounds_on():
+    task = _mlp_task([1.1, 1.2, 1.0, 1.05, 1.3], [1.0] * 5)
+    cell = report._same_run_ratio({"mlp1": task}, "mlp1", "numpy")
+    assert cell == "1.100x (paired 1.100x, 90% CI 1.000-1.300)"
 
 
 def test_render_rebuilds_a_report_from_the_saved_results(tmp_path, monkeypatch, capsys):

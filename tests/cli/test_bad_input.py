@@ -732,6 +732,25 @@ for case_args, word in [
     )
 simple("serve --model missing", ["serve", "--model", "no-such-run"], "no-such-run")
 
+# an empty path is refused by name: Path("") is ".", which a command would read or write into
+for argv, option in [
+    (["train", "--out", ""], "--out"),
+    (["train", "--resume", ""], "--resume"),
+    (["evaluate", ""], "MODEL"),
+    (["predict", "", "--input", "x.csv"], "MODEL"),
+    (["predict", "m", "--input", ""], "--input"),
+    (["predict", "m", "--input", "x.csv", "--output", ""], "--output"),
+    (["export", "", "--format", "onnx", "--out", "m.onnx"], "RUN"),
+    (["export", "m", "--format", "onnx", "--out", ""], "--out"),
+    (["explain", "--model", ""], "--model"),
+    (["explain", "--torch-model", ""], "--torch-model"),
+    (["explain", "--out", ""], "--out"),
+    (["graph", "--model", ""], "--model"),
+    (["graph", "--out", ""], "--out"),
+    (["serve", "--model", ""], "--model"),
+]:
+    simple(f"{argv[0]} {option} empty", argv, option, "is empty")
+
 
 @case("serve --model with a tampered model.json")
 def _(tmp, a):

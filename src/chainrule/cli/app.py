@@ -8,6 +8,7 @@ load neither; a command loads them when it runs (:class:`Command`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,6 +26,15 @@ def _click_classes(name: str, *known: type) -> tuple[type, ...]:
     except (ImportError, AttributeError):
         pass
     return tuple(found)
+
+
+def path_value(text: str) -> Path:
+    """Every path option's and argument's parser: an empty value is refused, naming the option
+    (``Path("")`` is the current directory, so ``--model ''`` would read "." and ``--out ''``
+    write into it)."""
+    if not text:
+        raise typer.BadParameter("is empty; name a file or directory")
+    return Path(text)
 
 
 class Terminated(KeyboardInterrupt):

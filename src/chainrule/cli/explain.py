@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from chainrule.cli.app import app
+from chainrule.cli.app import app, path_value
 from chainrule.errors import DataError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -156,7 +156,9 @@ def _write(out: Path | None, text: str) -> None:
 
 @app.command(short_help="Backprop written out with real numbers, each checked.")
 def explain(
-    model: Path = typer.Option(None, help="a saved model directory (or its model.json)"),
+    model: Path = typer.Option(
+        None, parser=path_value, help="a saved model directory (or its model.json)"
+    ),
     input: str = typer.Option(
         None,
         "--input",
@@ -179,7 +181,9 @@ def explain(
         "w_ji) or matrix (delta^l = (W^(l+1))^T delta^(l+1) * s'(z^l))",
     ),
     format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
-    out: Path = typer.Option(None, help="write to this file (atomically) instead of stdout"),
+    out: Path = typer.Option(
+        None, parser=path_value, help="write to this file (atomically) instead of stdout"
+    ),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
     bug: str = typer.Option(
         None,
@@ -193,7 +197,9 @@ def explain(
     max_cases: int = typer.Option(3, min=1, max=10_000, help="cases shown (JSON always has all)"),
     digits: int = typer.Option(4, min=1, max=17, help="significant digits in the formulas"),
     torch_model: Path = typer.Option(
-        None, help="a PyTorch state dict (.safetensors) instead of --model; see docs/interop.md"
+        None,
+        parser=path_value,
+        help="a PyTorch state dict (.safetensors) instead of --model; see docs/interop.md",
     ),
     arch: str = typer.Option(
         None, help="its layers for --torch-model, e.g. 4,3,2 or 4,8,relu,2 (logistic by default)"
@@ -296,7 +302,9 @@ def graph(
         help="computation (the recorded graph, unit by "
         "unit for the seed) or network (layers of circles)",
     ),
-    model: Path = typer.Option(None, help="a saved model directory (network diagram)"),
+    model: Path = typer.Option(
+        None, parser=path_value, help="a saved model directory (network diagram)"
+    ),
     input: str = typer.Option(None, "--input", help="inputs, as for explain"),
     target: str = typer.Option(None, help="targets, as for explain"),
     loss: str = typer.Option(None, help="loss, as for explain"),
@@ -309,6 +317,7 @@ def graph(
     out: Path = typer.Option(
         None,
         show_default="computation-graph.svg or network.svg",
+        parser=path_value,
         help="write to this file (atomically)",
     ),
     hide_implementation: bool = typer.Option(

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import app
+from chainrule.cli.app import app, path_value
 from chainrule.errors import UserError
 
 FORMATS = ("onnx", "torch")
@@ -20,9 +20,13 @@ FORMATS = ("onnx", "torch")
 
 @app.command(short_help="A trained model as ONNX or a PyTorch state dict.")
 def export(
-    model_path: Path = typer.Argument(..., metavar="RUN", help="a run or saved model directory"),
+    model_path: Path = typer.Argument(
+        ..., metavar="RUN", parser=path_value, help="a run or saved model directory"
+    ),
     format: str = typer.Option(..., "--format", help="onnx or torch"),
-    out: Path = typer.Option(..., "--out", help="the file to write (atomically)"),
+    out: Path = typer.Option(
+        ..., "--out", parser=path_value, help="the file to write (atomically)"
+    ),
 ) -> int:
     """Export a trained model: ONNX (with its standardizer and output activation, answering what
     ``chainrule predict`` does) or PyTorch's state dict as safetensors (names and (n_out, n_in)

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from chainrule.cli.app import app
+from chainrule.cli.app import app, path_value
 from chainrule.errors import UserError
 
 
@@ -103,7 +103,9 @@ def serve(
         32, min=1, max=10_000, help="Training sessions kept at once (oldest forgotten first)."
     ),
     model: Path = typer.Option(
-        None, help="open on this trained model (a run directory of chainrule train)"
+        None,
+        parser=path_value,
+        help="open on this trained model (a run directory of chainrule train)",
     ),
     case: int = typer.Option(
         None, show_default="0", help="with --model: the case of its test split to show"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import app
+from chainrule.cli.app import app, path_value
 from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -99,8 +99,12 @@ def train(
         show_default="off",
         help="stop after PATIENCE epochs without improvement (restores the best weights)",
     ),
-    out: Path = typer.Option(None, show_default="runs/<dataset>-<time>", help="run directory"),
-    resume: Path = typer.Option(None, help="continue from a checkpoint or run directory"),
+    out: Path = typer.Option(
+        None, show_default="runs/<dataset>-<time>", parser=path_value, help="run directory"
+    ),
+    resume: Path = typer.Option(
+        None, parser=path_value, help="continue from a checkpoint or run directory"
+    ),
     dtype: str = typer.Option(
         None, show_default="float32; float64 for family-trees", help="float32 or float64"
     ),
@@ -445,7 +449,9 @@ def standardized_rows(X: np.ndarray, info: dict) -> np.ndarray:
 
 @app.command(short_help="Loss, accuracy and per-class table of a saved model.")
 def evaluate(
-    model_path: Path = typer.Argument(..., metavar="MODEL", help="a saved model or run directory"),
+    model_path: Path = typer.Argument(
+        ..., metavar="MODEL", parser=path_value, help="a saved model or run directory"
+    ),
     data: str = typer.Option(
         None,
         "--data",
@@ -539,16 +545,19 @@ def _print_class_tables(result: dict[str, Any]) -> None:
 
 @app.command()
 def predict(
-    model_path: Path = typer.Argument(..., metavar="MODEL", help="a saved model or run directory"),
+    model_path: Path = typer.Argument(
+        ..., metavar="MODEL", parser=path_value, help="a saved model or run directory"
+    ),
     input_path: Path = typer.Option(
         ...,
         "--input",
         "-i",
+        parser=path_value,
         help="CSV of input rows (features, "
         "optionally followed by a label column, which is ignored)",
     ),
     output_path: Path = typer.Option(
-        None, "--output", "-o", show_default="stdout", help="write the CSV here"
+        None, "--output", "-o", show_default="stdout", parser=path_value, help="write the CSV here"
     ),
     json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
 ) -> int:

@@ -213,16 +213,27 @@ class Module:
         return self.train(False)
 
     # -- parameters ---------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """``(dotted name, module)`` for this module ("") and every module below it."""
+    def named_modules(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module ("") and every module below it. A module
+        reached by two paths (shared) is listed once, where it is first met, as
+        :meth:`named_parameters` names a shared parameter and as PyTorch does;
+        ``remove_duplicate=False`` lists every path."""
+        return self._named_modules(prefix, set() if remove_duplicate else None)
+
+    def _named_modules(self, prefix: str, seen: set[int] | None) -> Iterator[tuple[str, Module]]:
+        if seen is not None:
+            if id(self) in seen:
+                return
+            seen.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
-            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from module._named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> list[Module]:
-        """This module and every module below it; a shared one listed once (where it is first
-        met, as :meth:`named_parameters` names a shared parameter)."""
-        return list({id(module): module for _, module in self.named_modules()}.values())
+        """This module and every module below it, each once (:meth:`named_modules`)."""
+        return [module for _, module in self.named_modules()]
 
     def children(self) -> list[Module]:
         """The direct submodules, in the order they were set."""
@@ -442,7 +453,7 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     >>> bool(cr.gradcheck(f, [net.weight.data]))
     True
     """
-    owners = dict(module.named_modules())
+    owners = dict(module.named_modules(remove_duplicate=False))  # a shared one by any name
     swapped = []
     try:
         for name, value in params.items():

@@ -82,6 +82,9 @@ def test_float64_training_keeps_float64():
     assert all(p.dtype == np.float64 for p in model.parameters())
 
 
+# lr=1e30 overflows on purpose: NumPy's own warnings on the way to the error are expected here
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_nan_loss_raises_training_diverged():
     ds = small_classification()
     model = nn.mlp([4, 8, 3], activation="relu", rng=0)

@@ -732,6 +732,13 @@ for case_args, word in [
     )
 simple("serve --model missing", ["serve", "--model", "no-such-run"], "no-such-run")
 
+CASES.append(
+    (
+        "evaluate --data empty",
+        lambda tmp, a: (["evaluate", a.xor_run, "--data", ""], ["dataset name is empty"]),
+    )
+)
+
 # an empty path is refused by name: Path("") is ".", which a command would read or write into
 for argv, option in [
     (["train", "--out", ""], "--out"),

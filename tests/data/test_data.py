@@ -364,3 +364,17 @@ def test_stratified_parts_keep_every_class_share(labels, seed):
     for part in (train, val, test):
         counts = np.bincount(part.y, minlength=5)
         assert np.all(np.abs(counts - share * len(part)) <= 2.0), (counts, share * len(part))
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t"])
+def test_an_empty_dataset_name_is_refused_not_read_as_the_current_directory(
+    name, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # "." holds a valid IDX pair: "" must not reach it
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        bytes([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 7])
+    )
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 1, 3]))
+    assert len(data.load(".")) == 1  # what "" used to read
+    with pytest.raises(DataError, match="dataset name is empty"):
+        data.load(name)

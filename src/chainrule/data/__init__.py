@@ -68,6 +68,8 @@ def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
     ``load("data.csv", label_column="species")``, ``load("mnist/", part="test")``.
     """
     text = os.fspath(name_or_path)
+    if not text.strip():  # Path("") is ".": the current directory would be read as IDX files
+        raise DataError(f"the dataset name is empty ({text!r}); valid datasets: {_choices()}")
     key = "-".join(text.strip().lower().replace("_", " ").split())
     if key in BUILTIN:
         return _call(BUILTIN[key], key, kwargs)

@@ -246,11 +246,14 @@ def test_named_modules_lists_a_shared_module_once_where_first_met():
     assert [name for name, _ in net.named_modules()] == ["", "0", "1"]
     every_path = [name for name, _ in net.named_modules(remove_duplicate=False)]
     assert every_path == ["", "0", "1", "2"]
-    # its buffers and state once; a parameter still answers to the second path
+    # its buffers once, but the state (a model file's names) under every path, as PyTorch's
+    # state_dict and every file written before; a parameter still answers to the second path
     counter = RunningMean()
     doubled = nn.Sequential(counter, nn.Logistic(), counter)
     assert [name for name, _ in doubled.named_buffers()] == ["0.mean", "0.count", "0.scratch"]
-    assert list(doubled.state_dict()) == ["0.mean", "0.count"]
+    assert list(doubled.state_dict()) == ["0.mean", "0.count", "2.mean", "2.count"]
+    doubled.load_state_dict({**doubled.state_dict(), "2.mean": np.ones(2)})
+    np.testing.assert_array_equal(counter.mean, np.ones(2))  # one buffer, by either name
     x = cr.tensor([[1.0, 2.0]], dtype="float32")
     by_second = nn.functional_call(net, {"2.weight": shared.weight * 0}, x)
     by_first = nn.functional_call(net, {"0.weight": shared.weight * 0}, x)

@@ -255,7 +255,9 @@ class Module:
         """What the state dict and a model file hold, uncopied: every parameter (frozen ones
         too), then every persistent array buffer (as a tensor sharing the buffer's memory)."""
         pairs: list[tuple[str, Tensor]] = list(self.named_parameters())
-        for prefix, module in self.named_modules():
+        # a shared module's buffers under every path, as PyTorch's state_dict lists them (and
+        # as every model file written so far holds them)
+        for prefix, module in self.named_modules(remove_duplicate=False):
             for name in module._buffers:
                 value = module._buffers[name]
                 if name in module._persistent and _is_array(value):

@@ -380,6 +380,7 @@ def save_model(
         raise ModelFileError(f"{path}: exists and is not a directory")
     weights = model_weights(model)
     _check_finite(weights, path)  # load_model would refuse it: write nothing
+    _check_sharing_survives(model, description, weights, path)
     if path.is_dir():
         _write_model_files(path, weights, description)
         return path
@@ -393,6 +394,24 @@ def save_model(
         raise
     fsync_dir(path.parent)
     return path
+
+
+def _check_sharing_survives(model: Any, description: dict, weights: dict, path: Path) -> None:
+    """Refuse, before anything is written, a model that shares one module between two places
+    unless its architecture rebuilds the same weights: ``Sequential(l, act, l)`` is described
+    as two layers, whose file :func:`load_model` could not read (a custom module whose own
+    constructor makes the sharing rebuilds it). Unshared models skip the rebuild."""
+    every_path = sum(1 for _ in model.named_modules(remove_duplicate=False))
+    if every_path == sum(1 for _ in model.named_modules()):
+        return
+    try:
+        check_weights(build_model(description, path), weights, path / WEIGHTS_FILE)
+    except ModelFileError as error:
+        raise ModelFileError(
+            f"{path}: cannot save this model: a module is shared by two places, which its "
+            f"architecture describes as separate layers, so the file could not be loaded "
+            f"({str(error).split(': ', 1)[-1]})"
+        ) from None
 
 
 def read_model_description(path: str | os.PathLike) -> dict:

@@ -130,3 +130,38 @@ def test_a_model_file_written_by_an_earlier_chainrule_still_loads(tmp_path):
     np.testing.assert_allclose(
         model(x).numpy(), hidden @ weights["3.weight"] + weights["3.bias"], rtol=1e-6
     )
+
+
+def test_a_layer_shared_by_two_places_in_a_sequential_is_refused_before_writing(tmp_path):
+    """Sequential(l, act, l) is described as two Linear layers: its file would have one
+    layer's weights and no loader could read it (it used to be written all the same)."""
+    shared = nn.Linear(2, 2, rng=0)
+    with pytest.raises(ModelFileError, match="shared by two places.*'2.weight' is missing"):
+        io.save_model(tmp_path / "m", nn.Sequential(shared, nn.Logistic(), shared))
+    assert list(tmp_path.iterdir()) == []
+
+
+@nn.register_module
+class Tied(nn.Module):
+    """A user's module that shares one counter between two names, in its own constructor."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = Counter()
+        self.second = self.first
+        self.linear = nn.Linear(2, 2, rng=0)
+
+    def forward(self, x):
+        return self.linear(self.second(self.first(x)))
+
+    def config(self):
+        return {"type": "Tied"}
+
+
+def test_sharing_that_the_architecture_rebuilds_is_saved_and_loaded(tmp_path):
+    model = Tied()
+    model(np.zeros((3, 2), np.float32))
+    io.save_model(tmp_path / "m", model)
+    again, info = io.load_model(tmp_path / "m")
+    assert again.first is again.second and int(again.first.seen) == 6
+    assert {"first.seen", "second.seen"} <= set(info["parameters"])  # as files always held it

@@ -93,10 +93,12 @@ def summary(results: dict[str, dict[str, list[float]]], base: str) -> list[str]:
                 continue
             for kind in ("wall", "cpu"):
                 ratios = paired_ratios(seen[kind], results[other][kind])
-                low, high = median_interval(ratios) or (min(ratios), max(ratios))
+                interval = median_interval(ratios)
+                what = "90% CI" if interval else "range"
+                low, high = interval or (min(ratios), max(ratios))
                 line += (
                     f"   {name}/{other} {kind} {statistics.median(ratios):.3f}"
-                    f" [{low:.3f}, {high:.3f}]"
+                    f" ({what} {low:.3f}-{high:.3f})"
                 )
         lines.append(line)
     return lines

@@ -8,9 +8,9 @@ calls. A table shows, per system, the median of those per-process medians, their
 from __future__ import annotations
 
 import functools
-import math
 import statistics
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 from benchmarks.pinning import CPU_TOLERANCE, over_cores
@@ -403,11 +403,14 @@ def median_interval(values: list[float], confidence: float = 0.9) -> tuple[float
     90%).
     """
     ordered, n = sorted(values), len(values)
-    below = 0.0  # P(Binomial(n, 1/2) < k), built up term by term
-    best = None
+    # exact integers: 2^n P(Binomial(n, 1/2) < k) = sum of C(n, j) for j < k, each C(n, j) from
+    # the last (one comb per k would make 10^5 rounds take minutes)
+    miss = Fraction(1) - Fraction(confidence)  # the probability allowed outside, both tails
+    below, term, best = 0, 1, None
     for k in range(1, n // 2 + 1):
-        below += math.comb(n, k - 1) / 2**n
-        if 1 - 2 * below < confidence:
+        below += term  # C(n, k - 1)
+        term = term * (n - k + 1) // k
+        if 2 * below * miss.denominator > miss.numerator * 2**n:
             break
         best = k
     return None if best is None else (ordered[best - 1], ordered[n - best])

@@ -40,5 +40,8 @@ def test_ratios_are_paired_round_by_round():
         base="old",
     )
     assert "ratio" not in lines[0] and "/" not in lines[0]  # numpy: times only
-    assert "new/old wall 1.100 [1.100, 1.200]" in lines[2]  # paired, not median over median
-    assert "new/numpy wall 1.200 [1.100, 2.200]" in lines[2]
+    assert "new/old wall 1.100 (range 1.100-1.200)" in lines[2]  # paired, not median/median
+    assert "new/numpy wall 1.200 (range 1.100-2.200)" in lines[2]
+    five = {"wall": [1.0, 1.1, 1.2, 1.3, 1.4], "cpu": [1.0] * 5}
+    lines = summary({"numpy": {"wall": [1.0] * 5, "cpu": [1.0] * 5}, "new": five}, base="old")
+    assert "new/numpy wall 1.200 (90% CI 1.000-1.400)" in lines[1]  # from five rounds on

@@ -397,21 +397,24 @@ def save_model(
 
 
 def _check_sharing_survives(model: Any, description: dict, weights: dict, path: Path) -> None:
-    """Refuse, before anything is written, a model that shares one module between two places
-    unless its architecture rebuilds the same weights: ``Sequential(l, act, l)`` is described
-    as two layers, whose file :func:`load_model` could not read (a custom module whose own
-    constructor makes the sharing rebuilds it). Unshared models skip the rebuild."""
-    every_path = sum(1 for _ in model.named_modules(remove_duplicate=False))
-    if every_path == sum(1 for _ in model.named_modules()):
+    """Refuse, before anything is written, a model that shares a module or a parameter between
+    two places unless its architecture rebuilds the same weights: ``Sequential(l, act, l)`` is
+    described as two layers, whose file :func:`load_model` could not read (a custom module whose
+    own constructor makes the sharing rebuilds it). Unshared models skip the rebuild."""
+    paths = list(model.named_modules(remove_duplicate=False))
+    owned = sum(len(module._parameters) for _, module in paths)
+    if len(paths) == sum(1 for _ in model.named_modules()) and owned == len(
+        model.named_parameters()
+    ):
         return
-    try:
-        check_weights(build_model(description, path), weights, path / WEIGHTS_FILE)
-    except ModelFileError as error:
+    needed = {name for name, _ in build_model(description, path).named_state()}
+    missing = sorted(needed - set(weights))
+    if missing:
         raise ModelFileError(
-            f"{path}: cannot save this model: a module is shared by two places, which its "
-            f"architecture describes as separate layers, so the file could not be loaded "
-            f"({str(error).split(': ', 1)[-1]})"
-        ) from None
+            f"{path}: cannot save this model: a module or parameter is shared by two places "
+            f"that its architecture (config()) builds as separate ones, so the file could not "
+            f"be loaded ({missing[0]!r} would be missing)"
+        )
 
 
 def read_model_description(path: str | os.PathLike) -> dict:
@@ -658,16 +661,18 @@ def save_checkpoint(
     is stored with the model description, e.g. the command line that started the run.
     """
     directory = Path(directory)
+    target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
+    description = model_description(
+        trainer.model, loss=trainer.loss, meta=meta if meta is not None else trainer.meta
+    )
+    weights = model_weights(trainer.model)
+    _check_sharing_survives(trainer.model, description, weights, target)
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(directory)
-    target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
     state_json, state_arrays = trainer.state()
     tmp = staging_dir(target)
     try:
-        description = model_description(
-            trainer.model, loss=trainer.loss, meta=meta if meta is not None else trainer.meta
-        )
-        _write_model_files(tmp, model_weights(trainer.model), description)
+        _write_model_files(tmp, weights, description)
         write_arrays(tmp / OPTIMIZER_FILE, state_arrays)
         atomic_write_json(tmp / TRAINER_JSON, {"format": CHECKPOINT_FORMAT, **state_json})
         if target.exists():  # the same epoch saved twice (a resumed run's first save)

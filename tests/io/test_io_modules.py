@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from chainrule import io, nn
+import chainrule as cr
+from chainrule import io, nn, train
 from chainrule.errors import ModelFileError
 
 
@@ -132,13 +133,41 @@ def test_a_model_file_written_by_an_earlier_chainrule_still_loads(tmp_path):
     )
 
 
-def test_a_layer_shared_by_two_places_in_a_sequential_is_refused_before_writing(tmp_path):
+def _tied_weight():
+    model = nn.Sequential(
+        nn.Linear(2, 2, rng=0), nn.Logistic(), nn.Linear(2, 2, rng=1), nn.Linear(2, 1, rng=2)
+    )
+    model[2].weight = model[0].weight  # one parameter, two modules
+    return model
+
+
+@pytest.mark.parametrize("make", ["module", "parameter"])
+def test_a_model_shared_in_a_way_its_architecture_cannot_say_is_refused_before_writing(
+    make, tmp_path
+):
     """Sequential(l, act, l) is described as two Linear layers: its file would have one
-    layer's weights and no loader could read it (it used to be written all the same)."""
+    layer's weights and no loader could read it (it used to be written all the same); so with
+    one weight in two layers. Neither a model file nor a trainer's checkpoint is written."""
     shared = nn.Linear(2, 2, rng=0)
-    with pytest.raises(ModelFileError, match="shared by two places.*'2.weight' is missing"):
-        io.save_model(tmp_path / "m", nn.Sequential(shared, nn.Logistic(), shared))
-    assert list(tmp_path.iterdir()) == []
+    if make == "module":
+        model = nn.Sequential(shared, nn.Logistic(), shared, nn.Linear(2, 1, rng=2))
+    else:
+        model = _tied_weight()
+    refused = "shared by two places.*'2.(weight|bias)' would be missing"
+    with pytest.raises(ModelFileError, match=refused):
+        io.save_model(tmp_path / "m", model)
+    existing = tmp_path / "kept"
+    io.save_model(existing, nn.Sequential(nn.Linear(2, 2, rng=0)))
+    before = {p.name: p.stat().st_mtime_ns for p in existing.iterdir()}
+    with pytest.raises(ModelFileError, match="shared by two places"):
+        io.save_model(existing, model)
+    assert {p.name: p.stat().st_mtime_ns for p in existing.iterdir()} == before
+    data = cr.data.xor()
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ModelFileError, match="shared by two places"):
+        train.fit(model, nn.SquaredError(), optimizer, data, epochs=1, progress=False,
+                  checkpoint_dir=tmp_path / "checkpoints")  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
 
 
 @nn.register_module

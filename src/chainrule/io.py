@@ -401,12 +401,11 @@ def _check_sharing_survives(model: Any, description: dict, weights: dict, path: 
     two places unless its architecture rebuilds the same weights: ``Sequential(l, act, l)`` is
     described as two layers, whose file :func:`load_model` could not read (a custom module whose
     own constructor makes the sharing rebuilds it). Unshared models skip the rebuild."""
-    paths = list(model.named_modules(remove_duplicate=False))
-    owned = sum(len(module._parameters) for _, module in paths)
-    if len(paths) == sum(1 for _ in model.named_modules()) and owned == len(
-        model.named_parameters()
-    ):
-        return
+    places = list(model.named_modules(remove_duplicate=False))
+    parameter_places = sum(len(module._parameters) for _, module in places)
+    modules, parameters = list(model.named_modules()), model.named_parameters()
+    if len(places) == len(modules) and parameter_places == len(parameters):
+        return  # nothing shared
     needed = {name for name, _ in build_model(description, path).named_state()}
     missing = sorted(needed - set(weights))
     if missing:

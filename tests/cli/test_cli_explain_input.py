@@ -3,6 +3,9 @@ checked and used, and a mistake in them is one line (exit 2), never a traceback.
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 from chainrule.cli import main
@@ -89,3 +92,58 @@ def test_a_csv_of_labels_one_per_line_is_a_label_per_case(runs_dir, tmp_path, ca
     assert code == 0, err
     _, typed, _ = run(capsys, *common, "--target", "0;1", "--format", "json")
     assert from_file == typed and '"n_cases": 2' in from_file
+
+
+def _explained_json(capsys, tmp_path, name, *args):
+    out = tmp_path / f"{name}.json"
+    code, _, err = run(capsys, "explain", *args, "--format", "json", "--out", out)
+    assert code == 0, err
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("case", [None, 3])
+def test_a_run_without_input_explains_its_own_held_out_case(runs_dir, tmp_path, capsys, case):
+    """``explain --model RUN`` (no --input/--target) takes case 0, or --case, of the split the
+    run was evaluated on, as serve --model does. The oracle: the same row typed in raw (the
+    standardisation undone, and found among the CSV's own rows) with its label."""
+    run_dir = runs_dir / "four"
+    picked = ["--case", case] if case is not None else []
+    by_case = _explained_json(capsys, tmp_path, "case", "--model", run_dir, *picked)
+    info = json.loads((run_dir / "model" / "model.json").read_text())
+    mean, std = (np.array(info["standardizer"][k]) for k in ("mean", "std"))
+    raw = np.array(by_case["inputs"][0]) * std + mean
+    table = np.loadtxt(runs_dir / "four.csv", delimiter=",")
+    (matches,) = np.nonzero(np.all(np.abs(table[:, :4] - raw) < 1e-4, axis=1))
+    assert len(matches) > 0, raw  # a row of the data the run was trained and tested on
+    label = int(table[matches[0], 4])
+    assert by_case["targets"][0] == [float(k == label) for k in range(2)]
+    typed = ",".join(f"{v:.0f}" for v in table[matches[0], :4])
+    by_hand = _explained_json(capsys, tmp_path, "typed", "--model", run_dir, "--input", typed,
+                              "--target", label)  # fmt: skip
+    np.testing.assert_allclose(by_case["inputs"], by_hand["inputs"], rtol=1e-5, atol=1e-6)
+    assert by_case["loss"]["E"] == pytest.approx(by_hand["loss"]["E"], rel=1e-5)
+
+
+def test_the_case_option_names_its_range_and_what_it_needs(runs_dir, tmp_path, capsys):
+    run_dir = runs_dir / "four"
+    assert_user_error(capsys, "explain", "--model", run_dir, "--case", 999,
+                      match="--case 999: the test split has cases 0 to")  # fmt: skip
+    assert_user_error(capsys, "explain", "--model", run_dir, "--case", 1, "--input", "1,2,3,4",
+                      "--target", "1", match="without --input/--target")  # fmt: skip
+    assert_user_error(capsys, "graph", "--case", 1, match="give --model")
+    from chainrule import io, nn
+
+    io.save_model(tmp_path / "bare", nn.mlp([4, 3, 2], rng=0))  # a model file with no run
+    assert_user_error(capsys, "explain", "--model", tmp_path / "bare",
+                      match="give --input and --target for this model")  # fmt: skip
+    assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--case", 0,
+                      match="no cases to show")  # fmt: skip
+
+
+def test_graph_draws_a_runs_network_and_graph_without_input(runs_dir, tmp_path, capsys):
+    for kind in ("network", "computation"):
+        out = tmp_path / f"{kind}.svg"
+        code, _, err = run(capsys, "graph", "--kind", kind, "--model", runs_dir / "four",
+                           "--case", 2, "--out", out)  # fmt: skip
+        assert code == 0, err
+        assert out.read_text().lstrip().startswith(("<svg", "<?xml"))

@@ -79,6 +79,12 @@ def _check_loss(loss: str | None) -> None:
         raise UserError(f"--loss {loss!r}: the explainer writes out {', '.join(LOSSES)}")
 
 
+CASE_HELP = (
+    "with --model RUN and no --input/--target: this case of the split the run was evaluated on "
+    "(as serve --model shows it)"
+)
+
+
 def _problem_args(
     model: Path | None,
     input: str | None,
@@ -86,22 +92,37 @@ def _problem_args(
     loss: str | None,
     torch_model: Path | None = None,
     arch: str | None = None,
+    case: int | None = None,
 ):
     """(model, input rows as the model sees them, targets, loss object) for the explainer.
 
     ``--model`` is a saved model or a run directory of ``chainrule train``; its saved
     standardizer scales the input rows exactly as ``chainrule predict`` does, and its loss is the
     default. The loss object reads the targets (class labels only for cross-entropy).
+    Without ``--input`` and ``--target`` a run's own case is taken: ``--case`` (0 by default) of
+    the split it was evaluated on, as ``serve --model`` shows it.
     ``--torch-model`` is a PyTorch state dict instead (docs/interop.md), ``--arch`` its layers.
     """
     import numpy as np
 
-    from chainrule.cli.train import load_trained, standardized_rows
+    from chainrule.cli.train import held_out_split, load_trained, standardized_rows
     from chainrule.explainer import as_loss
 
     if torch_model is not None and model is not None:
         raise UserError("give --model or --torch-model, not both")
+    if case is not None and (model is None or input is not None or target is not None):
+        raise UserError("--case picks a case of --model's run: give it without --input/--target")
     net, info, stored_loss = (None, {}, None) if model is None else load_trained(model)
+    if model is not None and input is None and target is None:  # the run's own case
+        if case is None and info.get("meta", {}).get("run") is None:
+            raise UserError(
+                f"--model {model}: give --input and --target for this model (it records no "
+                "training run to take a case from)"
+            )
+        at = 0 if case is None else case
+        ds, _ = held_out_split(model, info, at)
+        rows = slice(at, at + 1)  # standardised already, as the model saw them in training
+        return net, ds.X[rows], ds.y[rows], as_loss(loss or stored_loss or "squared-error")
     if torch_model is not None:
         from chainrule.interop import load_torch
 
@@ -204,6 +225,7 @@ def explain(
     arch: str = typer.Option(
         None, help="its layers for --torch-model, e.g. 4,3,2 or 4,8,relu,2 (logistic by default)"
     ),
+    case: int = typer.Option(None, min=0, show_default="0", help=CASE_HELP),
 ) -> int:
     """Backpropagation written out in the lecture's notation with real numbers, each checked."""
     from chainrule.explainer import explain as run_explain
@@ -218,7 +240,7 @@ def explain(
     if notation not in NOTATIONS:
         raise UserError(f"--notation {notation!r}: use one of {', '.join(NOTATIONS)}")
     net, x, t, loss_name = _problem_args(
-        model, input, target, loss, torch_model=torch_model, arch=arch
+        model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
     model = model or torch_model
     derivation = _explained(
@@ -325,6 +347,7 @@ def graph(
         "--hide-implementation",
         help="leave out reshape, concatenate and power_scalar nodes (computation graph)",
     ),
+    case: int = typer.Option(None, min=0, show_default="0", help=CASE_HELP),
 ) -> int:
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
@@ -346,7 +369,7 @@ def graph(
     if kind == "network":
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
-        net, x, t, loss_name = _problem_args(model, input, target, loss)
+        net, x, t, loss_name = _problem_args(model, input, target, loss, case=case)
         derivation = _explained(model, run_explain, net, x, t, loss_name, perturbation=False)
         _write(out, network_svg(derivation))
         return 0
@@ -355,11 +378,13 @@ def graph(
     if model is not None or input is not None or target is not None:
         from chainrule.explainer.build import forward, problem_of
 
-        net, x, t, loss_object = _problem_args(model, input, target, loss)
+        net, x, t, loss_object = _problem_args(model, input, target, loss, case=case)
         problem = _explained(model, problem_of, net, x, t, loss_object)
         drawing = draw_graph(_explained(model, forward, problem)[2])
     elif loss is not None:
         raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
+    elif case is not None:
+        raise UserError("--case picks a case of --model's run: give --model")
     else:
         drawing, _ = seed_graph()
     if hide_implementation:

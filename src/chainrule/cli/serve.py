@@ -48,7 +48,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     import numpy as np
     from pydantic import ValidationError
 
-    from chainrule.cli.train import load_trained, trained_data
+    from chainrule.cli.train import held_out_split, load_trained
     from chainrule.explainer import as_network
     from chainrule.train.metrics import target_array
     from chainrule.web import schemas
@@ -70,15 +70,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
         )
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
-    if info.get("meta", {}).get("run") is None:
-        raise UserError(
-            f"{model_path}: the model does not record the data it was trained on, so it has no "
-            "cases to show; serve a run directory written by chainrule train"
-        )
-    prepared = trained_data(model_path, info)
-    ds, which = prepared.test, prepared.evaluated_on
-    if not 0 <= case < len(ds):
-        raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")
+    ds, _ = held_out_split(model_path, info, case)
     n_out = list(info["parameters"].values())[-1][-1]
     targets = target_array(ds, loss, n_out, np.float64)
     target = loss.target_rows(targets[case : case + 1], n_out)[0]

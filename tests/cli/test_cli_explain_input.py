@@ -124,6 +124,17 @@ def test_a_run_without_input_explains_its_own_held_out_case(runs_dir, tmp_path, 
     assert by_case["loss"]["E"] == pytest.approx(by_hand["loss"]["E"], rel=1e-5)
 
 
+@pytest.mark.parametrize("loss", ["squared-error", "binary-cross-entropy"])
+def test_a_runs_case_gives_its_targets_as_the_loss_reads_them(runs_dir, tmp_path, capsys, loss):
+    """A classifier explained with a loss on its outputs reads its labels as one-hot rows (as
+    training and serve --model read them), not as labels: the run's case gives 2 per case."""
+    explained = _explained_json(capsys, tmp_path, loss, "--model", runs_dir / "four", "--loss",
+                                loss, "--case", 1)  # fmt: skip
+    by_labels = _explained_json(capsys, tmp_path, "ce", "--model", runs_dir / "four", "--case", 1)
+    assert explained["targets"] == by_labels["targets"]  # the same one-hot row for every loss
+    assert sorted(explained["targets"][0]) == [0.0, 1.0]
+
+
 def test_the_case_option_names_its_range_and_what_it_needs(runs_dir, tmp_path, capsys):
     run_dir = runs_dir / "four"
     assert_user_error(capsys, "explain", "--model", run_dir, "--case", 999,
@@ -131,6 +142,8 @@ def test_the_case_option_names_its_range_and_what_it_needs(runs_dir, tmp_path, c
     assert_user_error(capsys, "explain", "--model", run_dir, "--case", 1, "--input", "1,2,3,4",
                       "--target", "1", match="without --input/--target")  # fmt: skip
     assert_user_error(capsys, "graph", "--case", 1, match="give --model")
+    assert_user_error(capsys, "explain", "--case", 1, match="give --model RUN")
+    assert_user_error(capsys, "graph", "--kind", "network", "--case", 1, match="give --model RUN")
     from chainrule import io, nn
 
     io.save_model(tmp_path / "bare", nn.mlp([4, 3, 2], rng=0))  # a model file with no run

@@ -106,11 +106,14 @@ def _problem_args(
     import numpy as np
 
     from chainrule.cli.train import held_out_split, load_trained, standardized_rows
-    from chainrule.explainer import as_loss
+    from chainrule.explainer import as_loss, as_network
+    from chainrule.train.metrics import target_array
 
     if torch_model is not None and model is not None:
         raise UserError("give --model or --torch-model, not both")
-    if case is not None and (model is None or input is not None or target is not None):
+    if case is not None and model is None:
+        raise UserError("--case picks a case of a run's data: give --model RUN")
+    if case is not None and (input is not None or target is not None):
         raise UserError("--case picks a case of --model's run: give it without --input/--target")
     net, info, stored_loss = (None, {}, None) if model is None else load_trained(model)
     if model is not None and input is None and target is None:  # the run's own case
@@ -121,8 +124,11 @@ def _problem_args(
             )
         at = 0 if case is None else case
         ds, _ = held_out_split(model, info, at)
-        rows = slice(at, at + 1)  # standardised already, as the model saw them in training
-        return net, ds.X[rows], ds.y[rows], as_loss(loss or stored_loss or "squared-error")
+        spec = as_loss(loss or stored_loss or "squared-error")
+        # the targets as this loss reads them (labels, or rows for a loss on the outputs), as
+        # training and serve --model read them; the inputs are standardised already
+        targets = target_array(ds, spec, as_network(net).sizes[-1], np.float64)
+        return net, ds.X[at : at + 1], targets[at : at + 1], spec
     if torch_model is not None:
         from chainrule.interop import load_torch
 
@@ -178,7 +184,7 @@ def _write(out: Path | None, text: str) -> None:
 @app.command(short_help="Backprop written out with real numbers, each checked.")
 def explain(
     model: Path = typer.Option(
-        None, parser=path_value, help="a saved model directory (or its model.json)"
+        None, parser=path_value, help="a run directory, a saved model directory or its model.json"
     ),
     input: str = typer.Option(
         None,
@@ -325,7 +331,7 @@ def graph(
         "unit for the seed) or network (layers of circles)",
     ),
     model: Path = typer.Option(
-        None, parser=path_value, help="a saved model directory (network diagram)"
+        None, parser=path_value, help="a run directory or a saved model directory"
     ),
     input: str = typer.Option(None, "--input", help="inputs, as for explain"),
     target: str = typer.Option(None, help="targets, as for explain"),

@@ -100,7 +100,9 @@ def serve(
         help="open on this trained model (a run directory of chainrule train)",
     ),
     case: int = typer.Option(
-        None, show_default="0", help="with --model: the case of its test split to show"
+        None,
+        show_default="0",
+        help="with --model: the case to show, of the split the run was evaluated on",
     ),
     allow_host: list[str] = typer.Option(
         None,

@@ -123,7 +123,7 @@ def _problem_args(
                 "training run to take a case from)"
             )
         at = 0 if case is None else case
-        ds, _ = held_out_split(model, info, at)
+        ds = held_out_split(model, info, at)
         spec = as_loss(loss or stored_loss or "squared-error")
         # the targets as this loss reads them (labels, or rows for a loss on the outputs), as
         # training and serve --model read them; the inputs are standardised already

@@ -70,7 +70,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
         )
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
-    ds, _ = held_out_split(model_path, info, case)
+    ds = held_out_split(model_path, info, case)
     n_out = list(info["parameters"].values())[-1][-1]
     targets = target_array(ds, loss, n_out, np.float64)
     target = loss.target_rows(targets[case : case + 1], n_out)[0]

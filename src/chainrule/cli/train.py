@@ -418,10 +418,11 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
     return model, info, loss
 
 
-def held_out_split(model_path: Path, info: dict, case: int) -> tuple[Any, str]:
-    """The split a run was evaluated on, standardised as in training, and its name ("test" or
-    "train"), once ``case`` is known to be one of its cases: what ``serve --model`` and
-    ``explain --model --case`` show. A model file that records no training run has no cases."""
+def held_out_split(model_path: Path, info: dict, case: int) -> Any:
+    """The split a run was evaluated on (its test split, or all of its data for a run without
+    one), standardised as in training, once ``case`` is known to be one of its cases: what
+    ``serve --model`` and ``explain --model --case`` show. A model file that records no
+    training run has no cases."""
     if info.get("meta", {}).get("run") is None:
         raise UserError(
             f"{model_path}: the model does not record the data it was trained on, so it has no "
@@ -431,7 +432,7 @@ def held_out_split(model_path: Path, info: dict, case: int) -> tuple[Any, str]:
     ds, which = prepared.test, prepared.evaluated_on
     if not 0 <= case < len(ds):
         raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")
-    return ds, which
+    return ds
 
 
 def trained_data(model_path: Path, info: dict) -> Any:

@@ -48,9 +48,16 @@ def train(
     activation: str = typer.Option(
         None, show_default="logistic", help="hidden units: logistic, tanh or relu"
     ),
+    task: str = typer.Option(
+        None,
+        show_default="classification",
+        help="what a CSV file's last column holds: classification (integer classes) or "
+        "regression (real numbers)",
+    ),
     loss: str = typer.Option(
         None,
-        show_default="depends on --data; cross-entropy for digits and a CSV or IDX",
+        show_default="depends on --data; cross-entropy for digits and a CSV or IDX, "
+        "squared-error for --task regression",
         help="cross-entropy, squared-error, mse, binary-cross-entropy, margin-squared-error",
     ),
     optimizer: str = typer.Option(
@@ -121,7 +128,7 @@ def train(
     from chainrule.train import runs
 
     options = {
-        "data": data, "hidden": runs.parse_hidden(hidden), "activation": activation,
+        "data": data, "task": task, "hidden": runs.parse_hidden(hidden), "activation": activation,
         "loss": loss, "optimizer": optimizer, "lr": lr, "momentum": momentum,
         "weight_decay": weight_decay, "epochs": epochs, "seed": seed, "schedule": schedule,
         "early_stopping": early_stopping, "dtype": dtype,
@@ -383,10 +390,12 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
         return
     accuracy = summary["test_accuracy"]
     held_out = summary["evaluated_on"] == "test"
-    # a classic problem is judged on the cases it learns: not a "test" accuracy
-    where = (f"test accuracy {{}} on {summary['test_cases']} held-out test cases" if held_out
-             else f"accuracy {{}} on all {summary['test_cases']} training cases")  # fmt: skip
-    score = f"{accuracy:.2%}" if accuracy is not None else f"loss {summary['test_loss']:.4g}"
+    # a classic problem is judged on the cases it learns: not a "test" accuracy; a regression
+    # (no accuracy) by its loss
+    measure = "accuracy" if accuracy is not None else "loss"
+    where = (f"test {measure} {{}} on {summary['test_cases']} held-out test cases" if held_out
+             else f"{measure} {{}} on all {summary['test_cases']} training cases")  # fmt: skip
+    score = f"{accuracy:.2%}" if accuracy is not None else f"{summary['test_loss']:.4g}"
     epochs = f"{summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'}"
     print(f"{summary['dataset']}: {where.format(score)} after {epochs}")
     print(f"model:  {summary['model']}")
@@ -448,6 +457,14 @@ def trained_data(model_path: Path, info: dict) -> Any:
     return runs.load_data(config, run_dir=model_dir.parent)
 
 
+def _table_task(info: dict) -> str | None:
+    """How a CSV file is read for a saved model: as a regression where the model was trained on
+    one (its run's ``--task``, or the task its file records), else as classes."""
+    meta = info.get("meta", {})
+    task = (meta.get("run") or {}).get("task") or meta.get("task")
+    return "regression" if task == "regression" else None
+
+
 def _standardized(ds: Any, info: dict, model: Any) -> Any:
 
     out = ds.astype(model.dtype)
@@ -481,7 +498,6 @@ def evaluate(
 ) -> int:
     """Loss and accuracy of a saved model on a dataset; for a classifier also the precision,
     recall, F1 and support of each class and the confusion matrix."""
-    from chainrule import data as datasets
     from chainrule.train import evaluate as evaluate_model
     from chainrule.train import runs
 
@@ -492,7 +508,7 @@ def evaluate(
         prepared = trained_data(model_path, info)
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
-        raw = datasets.load(data, dtype=model.dtype)
+        raw = runs.read_dataset(data, _table_task(info), model.dtype)
         runs.check_model_fits(info, raw, str(model_path))
         ds, which = _standardized(raw, info, model), f"all of {data}"
     runs.check_model_fits(info, ds, str(model_path))

@@ -77,12 +77,17 @@ def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
     if path.is_dir():
         return _call(load_idx_dir, str(path), kwargs, path)
     if path.is_file():
-        if path.suffix.lower() in _TABLE_SUFFIXES:
+        if is_table_file(path):
             return _call(read_csv, str(path), kwargs, path)
         raise DataError(f"{path}: not a CSV file (expected one of {', '.join(_TABLE_SUFFIXES)})")
     if path.suffix or os.sep in text or "/" in text:
         raise DataError(f"{text}: no such file or directory; valid datasets: {_choices()}")
     raise DataError(f"unknown dataset {text!r}; valid datasets: {_choices()}")
+
+
+def is_table_file(path: str | os.PathLike) -> bool:
+    """Whether :func:`load` reads ``path`` as a CSV table (by its suffix)."""
+    return Path(path).suffix.lower() in _TABLE_SUFFIXES
 
 
 def _call(builder: Callable[..., Dataset], what: str, kwargs: dict, *args: Any) -> Dataset:
@@ -98,8 +103,8 @@ __all__ = [
     "BUILTIN", "PEOPLE", "RELATIONS", "TASKS", "DataError", "Dataset", "FamilyTree",
     "Standardizer", "Table", "batches", "binary_vectors", "dataset_names", "describe_case",
     "digits", "encoder", "family_tree_triples", "family_trees", "find_idx_pairs",
-    "holdout_cases", "holdout_folds", "load", "load_idx_dir", "one_hot", "parity", "read_csv",
-    "read_idx", "read_table", "split", "symmetry", "write_idx", "xor",
+    "holdout_cases", "holdout_folds", "is_table_file", "load", "load_idx_dir", "one_hot",
+    "parity", "read_csv", "read_idx", "read_table", "split", "symmetry", "write_idx", "xor",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

@@ -216,7 +216,8 @@ def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.nda
     for label, line in zip(labels, lines):
         if label != round(label):
             raise DataError(
-                f"{path}, line {line}, {where}: label {label:g} is not an integer class"
+                f"{path}, line {line}, {where}: label {label:g} is not an integer class "
+                "(real-valued targets are read as a regression)"
             )
         if label < 0 or (n_classes is not None and label >= n_classes):
             allowed = f"0..{n_classes - 1}" if n_classes is not None else ">= 0"

@@ -60,6 +60,8 @@ NETWORKS = ("mlp", "family-trees")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "family-trees")
 DTYPES = ("float32", "float64")
+#: what a CSV file's label column can hold (``--task``)
+TABLE_TASKS = ("classification", "regression")
 #: Sizes are checked before anything is allocated: a hidden layer of at most this many units,
 #: and a network of at most this many weights (400 MB in float32).
 MAX_LAYER_SIZE = 1_000_000
@@ -90,6 +92,9 @@ class RunConfig:
     split: Any = (0.1, 0.2)  # (val, test) fractions; an int k: hold out k cases; None: no split
     init: str = "glorot"
     init_range: float = 0.3
+    #: what a CSV file's label column holds: "classification" (integer classes) or "regression"
+    #: (real numbers); None for a run of an older version or a dataset that knows its own task
+    task: str | None = None
     # A file or directory of data, pinned when the run starts (see pin_data): its absolute path
     # and checksum, so evaluating or resuming elsewhere reads that data or refuses, never another.
     data_file: str | None = None
@@ -157,6 +162,8 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         values["loss"] = "auto"
     config = RunConfig.from_json(values)
     validate(config)
+    if config.task is None and is_table_file(data):
+        config.task = "classification"  # recorded, so --resume can compare a given --task
     pin_data(config)
     return config
 
@@ -171,6 +178,8 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"run configuration: unknown network {config.network!r}")
     _choice("schedule", config.schedule, SCHEDULES)
     _choice("dtype", config.dtype, DTYPES)
+    if config.task is not None:
+        _choice("task", config.task, TABLE_TASKS)
     if not config.hidden or any(not 1 <= int(n) <= MAX_LAYER_SIZE for n in config.hidden):
         raise UserError(
             f"--hidden needs layer sizes from 1 to {MAX_LAYER_SIZE:,}, got {config.hidden}"
@@ -263,7 +272,7 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
 
     dtype = np.dtype(config.dtype)
     source = data_source(config, run_dir)
-    ds = data.load(source, dtype=dtype)
+    ds = read_dataset(source, config.task, dtype)
     held_out_test = None
     if Path(source).is_dir():  # an IDX directory may hold its own test part (t10k)
         held_out_test = _idx_test_part(Path(source), dtype)
@@ -288,6 +297,36 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     if test is train:
         parts[2] = parts[0]
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
+
+
+def read_dataset(source: str, task: str | None, dtype: Any) -> Any:
+    """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory), a CSV file
+    read as ``task`` ("classification" or "regression"; None: classification).
+
+    ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
+    task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
+    from chainrule import data
+
+    if task is None:
+        return data.load(source, dtype=dtype)
+    if is_table_file(source):
+        return data.load(source, dtype=dtype, task=task)
+    ds = data.load(source, dtype=dtype)
+    if ds.task != task:
+        raise UserError(
+            f"--task {task}: {source} is a {ds.task} dataset; --task says what a CSV file's "
+            "label column holds"
+        )
+    return ds
+
+
+def is_table_file(source: str) -> bool:
+    """Whether ``source`` names a CSV (or TSV) file rather than a built-in dataset or a
+    directory."""
+    from chainrule import data
+
+    path = Path(source).expanduser()
+    return not dataset_key(source) and path.is_file() and data.is_table_file(path)
 
 
 def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
@@ -421,10 +460,16 @@ def _prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
 def resolve_loss(config: RunConfig, ds: Any) -> str:
     """The loss name: the configured one, or for "auto" the natural one for the task."""
     if config.loss != "auto":
+        if ds.task == "regression" and config.loss in ("cross-entropy", "binary-cross-entropy"):
+            raise UserError(
+                f"--loss {config.loss} needs classes; a regression's targets are real numbers "
+                "(use mse or squared-error)"
+            )
         return config.loss
-    return {"classification": "cross-entropy", "multilabel": "binary-cross-entropy"}.get(
-        ds.task, "squared-error"
-    )
+    # a regression's loss is a mean over its cases, so the training, validation and test
+    # losses of one run compare (the lecture's summed E grows with the number of cases)
+    return {"classification": "cross-entropy", "multilabel": "binary-cross-entropy",
+            "regression": "mse"}.get(ds.task, "squared-error")  # fmt: skip
 
 
 def output_unit(loss_name: str, ds: Any) -> str | None:

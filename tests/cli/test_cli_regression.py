@@ -1,0 +1,158 @@
+"""``chainrule train --task regression``: a CSV file whose last column holds real numbers, trained,
+evaluated, predicted and explained from the command line (the library's regression, end to end)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule.cli import main
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_user_error(capsys, *args, match: str) -> str:
+    code, _, err = run(capsys, *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("chainrule: "), err
+    assert "Traceback" not in err
+    assert match in lines[0], lines[0]
+    return lines[0]
+
+
+def regression_table(n: int = 120, seed: int = 0) -> np.ndarray:
+    """Three features and a smooth real-valued target, negative and above 1 (not a class)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 3))
+    y = 2 * X[:, 0] - X[:, 1] + 0.5 * X[:, 2] ** 2
+    return np.column_stack([X, y])
+
+
+def write_table(path, table, header=True):
+    lines = ["a,b,c,y"] if header else []
+    lines += [",".join(f"{v:.6f}" for v in row) for row in table]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def regression_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("regression")
+    table = regression_table()
+    csv = write_table(root / "reg.csv", table)
+    code = main(["train", "--data", str(csv), "--task", "regression", "--hidden", "16",
+                 "--epochs", "60", "--lr", "0.01", "--out", str(root / "run"), "-q"])  # fmt: skip
+    assert code == 0
+    return root, table
+
+
+def test_a_regression_run_records_its_task_and_a_linear_output(regression_run):
+    root, table = regression_run
+    info = json.loads((root / "run" / "model" / "model.json").read_text())
+    assert info["meta"]["task"] == "regression"
+    assert info["meta"]["run"]["task"] == "regression"
+    assert info["meta"]["run"]["loss"] == "auto"
+    summary = json.loads((root / "run" / "run.json").read_text())
+    assert summary["test_accuracy"] is None
+    # it learned: the mean squared error on held-out cases is well below the target's variance
+    assert summary["test_loss"] < 0.2 * table[:, 3].var()
+
+
+def test_evaluate_is_the_mean_squared_error_of_predict(regression_run, tmp_path, capsys):
+    """The oracle: NumPy's mean of (t - y)^2 over the predictions ``predict`` prints for the
+    file's own feature columns, against ``evaluate``'s loss on the same file."""
+    root, table = regression_run
+    features = write_table(tmp_path / "x.csv", table[:, :3], header=False)
+    code, out, err = run(capsys, "predict", root / "run", "--input", features, "--json")
+    assert code == 0, err
+    predicted = np.array([row["outputs"][0] for row in json.loads(out)["predictions"]])
+    assert predicted.min() < 0 and predicted.max() > 1  # a linear output unit, not a logistic
+    code, out, err = run(capsys, "evaluate", root / "run", "--data", root / "reg.csv", "--json")
+    assert code == 0, err
+    evaluated = json.loads(out)
+    assert evaluated["cases"] == len(table) and evaluated["accuracy"] is None
+    mse = np.mean((table[:, 3] - predicted) ** 2)
+    assert evaluated["loss"] == pytest.approx(mse, rel=1e-4)
+
+
+def test_the_summary_line_reports_the_test_loss(tmp_path, capsys):
+    csv = write_table(tmp_path / "reg.csv", regression_table(40))
+    code, out, err = run(capsys, "train", "--data", csv, "--task", "regression", "--epochs", "2",
+                         "--out", tmp_path / "r", "-q")  # fmt: skip
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("reg: test loss ") and "accuracy" not in first, first
+    assert "held-out test cases after 2 epochs" in first
+
+
+def test_explain_takes_a_regression_runs_own_case(regression_run, tmp_path, capsys):
+    """The explainer's E for one held-out case is mse's (t - y)^2 with the run's own target, and
+    its dE/dy is 2 (y - t)."""
+    root, table = regression_run
+    out = tmp_path / "e.json"
+    code, _, err = run(capsys, "explain", "--model", root / "run", "--case", 2, "--format",
+                       "json", "--out", out)  # fmt: skip
+    assert code == 0, err
+    explained = json.loads(out.read_text())
+    info = json.loads((root / "run" / "model" / "model.json").read_text())
+    mean, std = (np.array(info["standardizer"][k]) for k in ("mean", "std"))
+    raw = np.array(explained["inputs"][0]) * std + mean
+    (row,) = np.nonzero(np.all(np.abs(table[:, :3] - raw) < 1e-4, axis=1))[0][:1]
+    assert explained["targets"][0] == pytest.approx([table[row, 3]], rel=1e-5)
+    (unit,) = explained["layers"][-1]["units"]  # the one linear output unit
+    assert explained["layers"][-1]["activation"] == "identity"
+    y, t = unit["y"][0], table[row, 3]
+    assert explained["loss"]["E"] == pytest.approx((t - y) ** 2, rel=1e-4)
+    assert unit["dE_dy"][0]["value"] == pytest.approx(2 * (y - t), rel=1e-4)
+
+
+def test_a_real_valued_column_without_task_says_regression(tmp_path, capsys):
+    csv = write_table(tmp_path / "reg.csv", regression_table(20))
+    assert_user_error(capsys, "train", "--data", csv, "--out", tmp_path / "out",
+                      match="is not an integer class (real-valued targets are read as a "
+                      "regression)")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--task", "ordinal"], "--task: unknown value 'ordinal'; choose one of classification"),
+        (["--task", "regression", "--loss", "cross-entropy"], "--loss cross-entropy needs classes"),
+        (["--task", "regression", "--loss", "binary-cross-entropy"], "needs classes"),
+    ],
+    ids=["unknown-task", "cross-entropy", "bce"],
+)
+def test_a_wrong_task_or_loss_is_one_line(tmp_path, capsys, args, match):
+    csv = write_table(tmp_path / "reg.csv", regression_table(20))
+    assert_user_error(capsys, "train", "--data", csv, *args, "--out", tmp_path / "out",
+                      match=match)  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_task_names_what_a_csv_holds_not_a_builtin_dataset(tmp_path, capsys):
+    assert_user_error(capsys, "train", "--data", "xor", "--task", "regression",
+                      "--out", tmp_path / "out",
+                      match="--task regression: xor is a multilabel dataset")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_run_records_classification_and_resume_keeps_the_task(tmp_path, capsys):
+    rows = [f"{k % 3},{k % 5},{k % 2}" for k in range(30)]
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
+    code, _, err = run(capsys, "train", "--data", tmp_path / "c.csv", "--epochs", "2", "--out",
+                       tmp_path / "r", "-q")  # fmt: skip
+    assert code == 0, err
+    info = json.loads((tmp_path / "r" / "model" / "model.json").read_text())
+    assert info["meta"]["run"]["task"] == "classification"
+    assert_user_error(capsys, "train", "--resume", tmp_path / "r", "--task", "regression",
+                      "--epochs", "3", match="--task cannot change when resuming")  # fmt: skip
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "r", "--task", "classification",
+                       "--epochs", "3", "-q")  # fmt: skip
+    assert code == 0, err

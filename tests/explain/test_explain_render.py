@@ -356,3 +356,10 @@ def test_symbolic_mode_refuses_an_expression_that_would_take_minutes() -> None:
     with pytest.raises(SymbolicTooLarge, match="189 operations"):
         prove(d, 0, 1)
     assert prove(d, 1, 1)["status"] == "proved"  # nearer the top it is small enough
+
+
+def test_a_layer_of_one_unit_is_named_in_the_singular():
+    model = nn.mlp([2, 3, 1], output="logistic", dtype=np.float64, rng=0)
+    text = render(explain(model, np.array([[0.5, -1.0]]), np.array([[1.0]]), "squared-error"))
+    assert "Layer 2 (output, 1 logistic unit j): " in text
+    assert "Layer 1 (hidden, 3 logistic units i): " in text

@@ -56,7 +56,8 @@ def forward(b: Builder) -> None:
             + n.w(below, lo, None, hi, None)
         )
         rhs = (n.b(layer, hi) + " + " + sum_gen) if conn.bias is not None else sum_gen
-        b.add(Para([f"Layer {layer} ({record.role}, {record.size} {act} units {hi}): "]))
+        units_word = "unit" if record.size == 1 else "units"
+        b.add(Para([f"Layer {layer} ({record.role}, {record.size} {act} {units_word} {hi}): "]))
         b.add(Equation(z_gen, [rhs]))
         b.add(Equation(n.y(layer, hi), [f]))
         units = b.units(layer) if not b.o.focused else list(range(min(record.size, b.o.max_units)))

@@ -29,19 +29,18 @@ def _logistic(z: Any) -> Any:
 
     Where e^-z overflows (z < -709 in float64, -88 in float32) it becomes inf and 1 / (1 + inf)
     is exactly 0, the right limit; only NumPy's overflow warning is silenced, for the exp (the
-    other passes cannot overflow). Complex z: :func:`_complex_logistic`.
+    other passes cannot overflow). Complex z, and other array libraries:
+    :func:`_two_sided_logistic`.
     """
     xp = array_module(z)
-    if xp is not numpy:  # the standard has no out= and no errstate: e^-z = inf gives 0 anyway
-        if backend.is_floating(z.dtype, xp) and not backend.is_real_floating(z.dtype, xp):
-            return _complex_logistic(xp, z)
+    if xp is not numpy:  # the standard has no out= and no errstate to silence an overflow
         if not backend.is_floating(z.dtype, xp):
             z = xp.astype(z, backend.default_float(xp, z))
-        return 1 / (1 + xp.exp(-z))
+        return _two_sided_logistic(xp, z)
     if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
         z = z.astype(xp.float64)
     if z.dtype.kind == "c":
-        return xp.asarray(_complex_logistic(xp, z))  # a 0-d result must be an array too
+        return xp.asarray(_two_sided_logistic(xp, z))  # a 0-d result must be an array too
     y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
     backend.exp_ignoring_overflow(y)
     y += 1
@@ -50,14 +49,18 @@ def _logistic(z: Any) -> Any:
     return xp.divide(1, y, out=y)
 
 
-def _complex_logistic(xp: Any, z: Any) -> Any:
-    """1 / (1 + e^-z) for complex z, from the side where the exponential is at most 1 in size.
+def _two_sided_logistic(xp: Any, z: Any) -> Any:
+    """1 / (1 + e^-z) from the side where the exponential is at most 1 in size: complex z, and
+    real z in an array library other than NumPy.
 
-    Where Re z < 0, e^-z can overflow, and an infinite complex number has no usable phase:
+    Where Re z < 0, e^-z can overflow. An infinite complex number has no usable phase:
     1 / (1 + e^-z) would be nan + nan j (at -1000 + 1e-20j, a complex step's point, whose true
-    value underflows to 0). There the same function is e^z / (1 + e^z), whose e^z is small.
+    value underflows to 0); a real one gives the right limit, 0, but with the library's overflow
+    warning (array-api-strict's NumPy), which the standard has no ``errstate`` to silence. There
+    the same function is e^z / (1 + e^z), whose e^z is small. (NumPy's real path silences the
+    one warning instead, in four passes: see :func:`_logistic`.)
     """
-    left = xp.real(z) < 0
+    left = (z if backend.is_real_floating(z.dtype, xp) else xp.real(z)) < 0
     small = xp.exp(xp.where(left, z, -z))  # e^z left of the imaginary axis, e^-z right of it
     return xp.where(left, small / (1 + small), 1 / (1 + small))
 

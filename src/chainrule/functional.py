@@ -2,8 +2,11 @@
 ``hessian`` and ``hvp``.
 
 They never touch ``.grad``. Arguments may be tensors, arrays, numbers, or nested tuples, lists and
-dicts of them. Results are differentiable whenever an argument already required a gradient, so
-transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``.
+dicts of them (dicts are flattened in sorted key order, so tangents pair with primals by key).
+Results are differentiable whenever they depend on a tensor that requires a gradient from outside
+the transform: an argument, one the function closes over (an outer transform's variable), a
+tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
+``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` is 2x.
 
 Forward mode (``jvp``) is computed by transposition rather than by a second set of rules: the
 reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respect to ``u`` along
@@ -12,6 +15,8 @@ reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respe
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -37,10 +42,20 @@ def tree_flatten(tree: Any) -> tuple[list[Any], Any]:
             shapes.append((len(sub_leaves), sub_def))
         return leaves, (type(tree), shapes)
     if isinstance(tree, dict):
-        keys = list(tree)
+        keys = _sorted_keys(tree)
         leaves, treedef = tree_flatten([tree[k] for k in keys])
         return leaves, (dict, keys, treedef)
     return [tree], None
+
+
+def _sorted_keys(tree: dict) -> list[Any]:
+    """A dict's keys in sorted order (as JAX orders them), so that two equal dicts flatten
+    alike whatever order their keys were inserted in: a tangent dict is paired with its primal
+    dict by key. Keys that do not sort (mixed types) keep their order."""
+    try:
+        return sorted(tree)
+    except TypeError:
+        return list(tree)
 
 
 def tree_unflatten(treedef: Any, leaves: Sequence[Any]) -> Any:
@@ -70,20 +85,24 @@ def gradient(
     *,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    op: str = "gradient",
 ) -> list[Tensor]:
     """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
 
     An input the outputs do not depend on gets zeros. Without ``cotangents`` each output must be
-    a scalar. With ``create_graph`` the results are themselves differentiable (and the graph is
-    kept, since the results point into it).
+    a scalar; with them, one cotangent per output, shaped like it. With ``create_graph`` the
+    results are themselves differentiable (and the graph is kept, since the results point into
+    it). ``op`` names the transform in error messages.
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if cotangents is None:
-        cotangents = [_scalar_seed(out, "gradient") for out in outputs]
+        cotangents = [_scalar_seed(out, op) for out in outputs]
     elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
         cotangents = [cotangents]
-    seeds = [_as_cotangent(c, out) for c, out in zip(cotangents, outputs)]
+    if len(cotangents) != len(outputs):
+        raise ValueError(f"{op}: got {len(cotangents)} cotangents for {len(outputs)} outputs")
+    seeds = [_as_cotangent(c, out, op, k) for k, (c, out) in enumerate(zip(cotangents, outputs))]
     live = [(out, seed) for out, seed in zip(outputs, seeds) if out.requires_grad]
     totals = {}
     if live:
@@ -113,13 +132,16 @@ def _scalar_seed(out: Tensor, op: str) -> Tensor:
     return Tensor._wrap(out.xp.ones_like(out.data))
 
 
-def _as_cotangent(value: Any, out: Tensor) -> Tensor:
+def _as_cotangent(value: Any, out: Tensor, op: str, index: int) -> Tensor:
     if isinstance(value, Tensor):
         seed = value
     else:
         seed = Tensor(backend.asarray_like(value, out.data, dtype=out.dtype))
     if seed.shape != out.shape:
-        raise ValueError(f"cotangent has shape {seed.shape} but the output has shape {out.shape}")
+        raise ValueError(
+            f"{op}: cotangent {index} has shape {seed.shape} but output {index} has shape "
+            f"{out.shape}"
+        )
     return seed
 
 
@@ -149,7 +171,30 @@ def _variable(value: Any) -> Tensor:
     xp = backend.array_module(data)
     if not backend.is_floating(data.dtype, xp):
         data = backend.astype(data, backend.default_float(xp, data))
-    return Tensor._wrap(data).requires_grad_()
+    return _private(Tensor._wrap(data).requires_grad_())
+
+
+#: The leaves the transforms create for themselves (their variables, forward mode's dummy
+#: cotangents), by id, while they live. Once its transform has returned, such a leaf is one
+#: nothing else can differentiate with respect to: a walk from a result that reaches it has
+#: not reached anything outside (:func:`_reaches_outside`).
+_PRIVATE: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
+
+
+class _Running(threading.local):
+    """The ids of the private variables of the transforms running now on this thread: an inner
+    transform's function may close over an outer one's variable, which is outside it."""
+
+    def __init__(self) -> None:
+        self.variables: set[int] = set()
+
+
+_running = _Running()
+
+
+def _private(leaf: Tensor) -> Tensor:
+    _PRIVATE[id(leaf)] = leaf
+    return leaf
 
 
 def _argnums_tuple(argnums: int | Sequence[int], n_args: int, op: str) -> tuple[int, ...]:
@@ -161,7 +206,8 @@ def _argnums_tuple(argnums: int | Sequence[int], n_args: int, op: str) -> tuple[
 
 
 class _Traced:
-    """The arguments of one call with the differentiated ones replaced by variables."""
+    """The arguments of one call with the differentiated ones replaced by variables; a context
+    manager, inside which its variables are running (outside any inner transform)."""
 
     def __init__(self, args: tuple, argnums: tuple[int, ...]) -> None:
         self.args = list(args)
@@ -176,6 +222,20 @@ class _Traced:
             self.treedefs.append(treedef)
             self.variables.append(variables)
 
+    def __enter__(self) -> _Traced:
+        fresh = {id(v) for v in self.flat_variables if v._primitive is None}
+        self._own = fresh - _running.variables
+        _running.variables |= self._own
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _running.variables -= self._own
+
+    def reaches_outside(self, outputs: Sequence[Tensor]) -> bool:
+        """Whether an outer derivative flows through ``outputs``: an argument of ours already
+        required a gradient, or ``outputs`` depend on another tensor that does."""
+        return self.nested or _reaches_outside(outputs, self.flat_variables)
+
     @property
     def flat_variables(self) -> list[Tensor]:
         return [v for group in self.variables for v in group]
@@ -187,6 +247,36 @@ class _Traced:
             trees.append(tree_unflatten(treedef, flat[start : start + len(group)]))
             start += len(group)
         return trees
+
+
+def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> bool:
+    """Whether ``outputs`` depend on a tensor requiring a gradient besides ``variables``: an
+    argument not differentiated here, a tensor ``f`` closed over, an outer transform's
+    variable. Then an outer derivative flows through this transform's results, which must be
+    recorded (``create_graph``) rather than computed on bare arrays (they would be constants,
+    and the outer derivative through them silently 0)."""
+    stop = {id(v) for v in variables}
+    stack = [out for out in outputs if out.requires_grad and id(out) not in stop]
+    seen = {id(out) for out in stack}
+    while stack:
+        tensor = stack.pop()
+        if tensor._primitive is None:
+            key = id(tensor)
+            finished = _PRIVATE.get(key) is tensor and key not in _running.variables
+            if not finished:  # a leaf requiring a gradient: the user's, or a running transform's
+                return True
+            continue
+        for parent in tensor._inputs or ():
+            key = id(parent)
+            if parent.requires_grad and key not in stop and key not in seen:
+                seen.add(key)
+                stack.append(parent)
+    return False
+
+
+def _any_requires_grad(values: Sequence[Any]) -> bool:
+    """Whether a tangent or cotangent requires a gradient (an outer transform's variable)."""
+    return any(isinstance(v, Tensor) and v.requires_grad for v in values)
 
 
 def _call_recorded(f: Callable[..., Any], args: list) -> Any:
@@ -224,18 +314,29 @@ def value_and_grad(
     """
 
     def wrapped(*args: Any) -> tuple[Any, Any]:
-        traced = _Traced(args, _argnums_tuple(argnums, len(args), "grad"))
-        result = _call_recorded(f, traced.args)
-        value, aux = result if has_aux else (result, None)
-        if not isinstance(value, Tensor):
-            raise TypeError(f"grad: the function must return a tensor, got {type(value).__name__}")
-        _scalar_seed(value, "grad")
-        grads = gradient(value, traced.flat_variables, create_graph=traced.nested)
-        value = value if traced.nested else value.detach()
+        with _Traced(args, _argnums_tuple(argnums, len(args), "grad")) as traced:
+            result = _call_recorded(f, traced.args)
+            value, aux = result if has_aux else (result, None)
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"grad: the function must return a tensor, got {type(value).__name__}"
+                )
+            _scalar_seed(value, "grad")
+            nested = traced.reaches_outside([value])
+        grads = gradient(value, traced.flat_variables, create_graph=nested)
+        if not nested:  # nothing outside differentiates through them: no graph kept alive
+            value = value.detach()
+            aux = _detached(aux)
         grads_tree = _pick(traced.rebuild(grads), argnums)
         return ((value, aux), grads_tree) if has_aux else (value, grads_tree)
 
     return wrapped
+
+
+def _detached(tree: Any) -> Any:
+    """``tree`` with each tensor detached (``has_aux``'s auxiliary output); other leaves kept."""
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, [v.detach() if isinstance(v, Tensor) else v for v in leaves])
 
 
 def grad(
@@ -261,21 +362,59 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 
     ``vjp_fn`` may be called many times (the graph is kept while it lives).
     """
-    traced = _Traced(primals, tuple(range(len(primals))))
-    out = _call_recorded(f, traced.args)
-    outs, out_def = _output_tensors(out, "vjp")
+    with _Traced(primals, tuple(range(len(primals)))) as traced:
+        out = _call_recorded(f, traced.args)
+        outs, out_def = _output_tensors(out, "vjp")
+        nested = traced.reaches_outside(outs)
+    variables = traced.flat_variables
 
     def vjp_fn(cotangent: Any) -> tuple:
-        cotangents, _ = tree_flatten(cotangent)
-        if len(cotangents) != len(outs):
-            raise ValueError(f"vjp: got {len(cotangents)} cotangents for {len(outs)} outputs")
+        cotangents = _flatten_like(cotangent, out_def, "vjp", "cotangent", "output")
         grads = gradient(
-            outs, traced.flat_variables, cotangents, retain_graph=True, create_graph=traced.nested
+            outs,
+            variables,
+            cotangents,
+            retain_graph=True,
+            create_graph=nested or _any_requires_grad(cotangents),
+            op="vjp",
         )
         return tuple(traced.rebuild(grads))
 
-    shown = out if traced.nested else tree_unflatten(out_def, [o.detach() for o in outs])
+    shown = out if nested else tree_unflatten(out_def, [o.detach() for o in outs])
     return shown, vjp_fn
+
+
+def _flatten_like(tree: Any, treedef: Any, op: str, what: str, of: str) -> list[Any]:
+    """The leaves of ``tree`` (tangents or cotangents), which must be nested as the primals or
+    outputs ``treedef`` describes: dicts are paired by key, never by their order."""
+    leaves, given = tree_flatten(tree)
+    expected = _n_leaves(treedef)
+    if len(leaves) != expected:
+        raise ValueError(f"{op}: got {len(leaves)} {what}s for {expected} {of}s")
+    if _nesting(given) != _nesting(treedef):
+        raise ValueError(
+            f"{op}: the {what}s are nested as {_nesting(given)} but the {of}s as "
+            f"{_nesting(treedef)}"
+        )
+    return leaves
+
+
+def _n_leaves(treedef: Any) -> int:
+    if treedef is None:
+        return 1
+    if treedef[0] is dict:
+        return _n_leaves(treedef[2])
+    return sum(count for count, _ in treedef[1])
+
+
+def _nesting(treedef: Any) -> str:
+    """A :func:`tree_flatten` description as a user reads it; tuples and lists alike."""
+    if treedef is None:
+        return "x"
+    if treedef[0] is dict:
+        inner = [_nesting(sub) for _, sub in treedef[2][1]]
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(treedef[1], inner)) + "}"
+    return "(" + ", ".join(_nesting(sub) for _, sub in treedef[1]) + ")"
 
 
 def _forward_mode(
@@ -283,7 +422,7 @@ def _forward_mode(
 ) -> Callable[[list[Any]], list[Tensor]]:
     """A function ``v -> J v`` for ``outs`` as functions of ``variables``: the reverse pass
     ``u -> J^T u`` is linear in the dummy ``u``, so differentiating it along ``v`` gives ``J v``."""
-    dummies = [Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_() for o in outs]
+    dummies = [_private(Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_()) for o in outs]
     transposed = gradient(outs, variables, dummies, create_graph=True)  # J^T u
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
@@ -295,22 +434,32 @@ def _forward_mode(
                 raise ValueError(
                     f"jvp: tangent {k} has shape {shape} but input {k} has shape {primal.shape}"
                 )
-        return gradient(transposed, dummies, tangents, retain_graph=True, create_graph=nested)
+        return gradient(
+            transposed,
+            dummies,
+            tangents,
+            retain_graph=True,
+            create_graph=nested or _any_requires_grad(tangents),
+            op="jvp",
+        )
 
     return push_forward
 
 
 def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[Any], Any], Any]:
     """``f``'s output and a function ``v -> J v``, by transposing the reverse pass."""
-    traced = _Traced(primals, tuple(range(len(primals))))
-    out = _call_recorded(f, traced.args)
-    outs, out_def = _output_tensors(out, "jvp")
-    push = _forward_mode(outs, traced.flat_variables, traced.nested)
+    with _Traced(primals, tuple(range(len(primals)))) as traced:
+        out = _call_recorded(f, traced.args)
+        outs, out_def = _output_tensors(out, "jvp")
+        nested = traced.reaches_outside(outs)
+    push = _forward_mode(outs, traced.flat_variables, nested)
+    primal_def = tree_flatten(primals)[1]
 
     def push_forward(tangents: Any) -> Any:
-        return tree_unflatten(out_def, push(tree_flatten(tangents)[0]))
+        flat = _flatten_like(tangents, primal_def, "jvp", "tangent", "primal")
+        return tree_unflatten(out_def, push(flat))
 
-    shown = out if traced.nested else tree_unflatten(out_def, [o.detach() for o in outs])
+    shown = out if nested else tree_unflatten(out_def, [o.detach() for o in outs])
     return shown, push_forward, traced
 
 
@@ -338,15 +487,16 @@ def jacobian(
 
     def wrapped(*args: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), "jacobian")
-        traced = _Traced(args, nums)
-        out = _call_recorded(f, traced.args)
-        if not isinstance(out, Tensor):
-            raise TypeError("jacobian: the function must return a single tensor")
+        with _Traced(args, nums) as traced:
+            out = _call_recorded(f, traced.args)
+            if not isinstance(out, Tensor):
+                raise TypeError("jacobian: the function must return a single tensor")
+            nested = traced.reaches_outside([out])
         variables = traced.flat_variables
         if mode == "reverse":
-            blocks = _jacobian_rows(out, variables, traced.nested)
+            blocks = _jacobian_rows(out, variables, nested)
         else:
-            blocks = _jacobian_columns(out, variables, traced.nested)
+            blocks = _jacobian_columns(out, variables, nested)
         return _pick(traced.rebuild(blocks), argnums)
 
     return wrapped
@@ -405,15 +555,29 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
     Reverse over reverse: d/dx <grad f(x), v>.
     """
     primals = tuple(primals)
-    traced = _Traced(primals, tuple(range(len(primals))))
-    value = _call_recorded(f, traced.args)
-    _scalar_seed(value, "hvp")
+    with _Traced(primals, tuple(range(len(primals)))) as traced:
+        value = _call_recorded(f, traced.args)
+        _scalar_seed(value, "hvp")
+        nested = traced.reaches_outside([value])
     variables = traced.flat_variables
-    grads = gradient(value, variables, create_graph=True)
-    flat_tangents, _ = tree_flatten(tuple(tangents))
+    grads = gradient(value, variables, create_graph=True, op="hvp")
+    flat_tangents = _flatten_like(tuple(tangents), tree_flatten(primals)[1], "hvp", "tangent",
+                                  "primal")  # fmt: skip
+    for k, (tangent, variable) in enumerate(zip(flat_tangents, variables)):
+        shape = tuple(tangent.shape) if hasattr(tangent, "shape") else np.shape(tangent)
+        if shape != variable.shape:
+            raise ValueError(
+                f"hvp: tangent {k} has shape {shape} but primal {k} has shape {variable.shape}"
+            )
     live = [(g, t) for g, t in zip(grads, flat_tangents) if g.requires_grad]
     products = (
-        gradient([g for g, _ in live], variables, [t for _, t in live], create_graph=traced.nested)
+        gradient(
+            [g for g, _ in live],
+            variables,
+            [t for _, t in live],
+            create_graph=nested or _any_requires_grad(flat_tangents),
+            op="hvp",
+        )
         if live
         else [_zeros_like(v) for v in variables]
     )

@@ -25,6 +25,8 @@ def _counting_numpy(calls: list[str]) -> types.ModuleType:
         calls.append(name)
         if name == "asarray":  # keep the array's own type, as the real library would
             return np.asanyarray
+        if name == "where":  # NumPy's where returns a base ndarray; the library's returns its own
+            return lambda *args: np.where(*args).view(TaggedArray)
         return getattr(np, name)
 
     proxy.__getattr__ = __getattr__

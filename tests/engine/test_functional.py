@@ -364,8 +364,11 @@ def test_gradient_of_several_outputs_with_cotangents() -> None:
     a, b = x * 2.0, cr.exp(x)
     (g,) = cr.gradient([a, b], [x], [np.ones(3), np.full(3, 0.5)])
     np.testing.assert_allclose(g.numpy(), 2.0 + 0.5 * np.exp(X0))
-    with pytest.raises(ValueError, match=r"cotangent has shape \(2,\) but the output has shape"):
+    with pytest.raises(ValueError, match=r"gradient: cotangent 0 has shape \(2,\) but output 0"):
         cr.gradient(a, [x], np.ones(2))
+    # one cotangent per output: a missing one is an error, not a term silently left out
+    with pytest.raises(ValueError, match="gradient: got 1 cotangents for 2 outputs"):
+        cr.gradient([a, b], [x], [np.ones(3)], retain_graph=True)
 
 
 def test_the_same_tensor_as_two_differentiated_arguments_gets_each_partial() -> None:

@@ -1,0 +1,152 @@
+"""Transforms inside transforms: an outer derivative flows through every tensor the inner one's
+result depends on (an argument it does not differentiate, a tensor its function closes over, a
+tangent or cotangent), never silently stopping there as a constant. Closed forms first, then
+PyTorch's double backward as the second reference; and the pairing of tangents with primals by
+key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def f_xy(x, y):
+    return x**2 * y**3
+
+
+def test_a_mixed_partial_through_an_argument_the_inner_grad_does_not_take():
+    """d/dx (d/dy x^2 y^3) = 6 x y^2 = 108 at (2, 3); the inner gradient's x was a constant."""
+    mixed = cr.grad(lambda x, y: cr.grad(f_xy, argnums=1)(x, y), argnums=0)
+    got = mixed(cr.tensor(2.0), cr.tensor(3.0))
+    assert float(got.item()) == pytest.approx(108.0)
+    assert not got.requires_grad  # nothing outside differentiates through the outer result
+
+
+def test_a_tensor_the_inner_function_closes_over():
+    """d/dx [x * (d/dy x y)] = d/dx x^2 = 2x."""
+    outer = cr.grad(lambda x: x * cr.grad(lambda y: x * y)(cr.tensor(1.0)))
+    assert float(outer(cr.tensor(3.0)).item()) == pytest.approx(6.0)
+
+
+def test_a_users_tensor_requiring_a_gradient_keeps_the_result_differentiable():
+    w = cr.tensor(2.0, requires_grad=True)
+    g = cr.grad(lambda x: w * x * x)(cr.tensor(3.0))  # 2 w x
+    assert g.requires_grad
+    g.backward()  # d(2 w x)/dw = 2x
+    assert float(w.grad.item()) == pytest.approx(6.0)
+
+
+def f_vec(x):
+    return cr.sigmoid(x) * x
+
+
+X = np.array([0.3, -1.2, 2.0])
+V = np.array([1.0, 2.0, 3.0])
+
+
+def f_prime_closed_form(x):
+    s = 1 / (1 + np.exp(-x))
+    return s * (1 - s) * x + s
+
+
+def test_the_derivative_of_a_jvp_with_respect_to_its_tangent():
+    """sum(J v) is linear in v with gradient diag(J) = f'(x) elementwise."""
+    x = cr.tensor(X)
+    got = cr.grad(lambda v: cr.jvp(f_vec, (x,), (v,))[1].sum())(cr.tensor(V))
+    np.testing.assert_allclose(got.numpy(), f_prime_closed_form(X), rtol=1e-12)
+
+
+def test_the_derivative_of_a_vjp_with_respect_to_its_cotangent():
+    x = cr.tensor(X)
+    got = cr.grad(lambda u: cr.vjp(f_vec, x)[1](u)[0].sum())(cr.tensor(V))
+    np.testing.assert_allclose(got.numpy(), f_prime_closed_form(X), rtol=1e-12)
+
+
+def test_the_derivative_of_an_hvp_with_respect_to_its_tangent_against_torch():
+    """d/dv sum(H v) = H 1, from torch.autograd's double backward."""
+    torch = pytest.importorskip("torch")
+
+    def loss(x):
+        return (cr.sigmoid(x) * x * x).sum()
+
+    got = cr.grad(lambda v: cr.hvp(loss, (cr.tensor(X),), (v,)).sum())(cr.tensor(V))
+    x = torch.tensor(X, requires_grad=True)
+    (g,) = torch.autograd.grad((torch.sigmoid(x) * x * x).sum(), x, create_graph=True)
+    (want,) = torch.autograd.grad(g, x, torch.ones(3, dtype=torch.float64))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+def test_nested_partials_against_torch():
+    torch = pytest.importorskip("torch")
+
+    def g(x, y):
+        return cr.tanh(x * y) * x
+
+    got = cr.grad(lambda x, y: cr.grad(g, argnums=1)(x, y), argnums=0)(
+        cr.tensor(0.7), cr.tensor(-1.3)
+    )
+    x = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(-1.3, dtype=torch.float64, requires_grad=True)
+    (dy,) = torch.autograd.grad(torch.tanh(x * y) * x, y, create_graph=True)
+    (want,) = torch.autograd.grad(dy, x)
+    assert float(got.item()) == pytest.approx(float(want), rel=1e-12)
+
+
+def test_hessian_is_still_computed_without_keeping_a_graph():
+    h = cr.hessian(lambda x: (x**3).sum())(cr.tensor(X))
+    np.testing.assert_allclose(h.numpy(), np.diag(6 * X), rtol=1e-12)
+    assert not h.requires_grad
+
+
+# -- pairing and counting ----------------------------------------------------------------------
+
+
+def test_dict_tangents_pair_with_primals_by_key_not_by_order():
+    def f(p):
+        return p["a"] * 2 + p["b"] * 3
+
+    primal = {"a": cr.tensor([1.0]), "b": cr.tensor([1.0])}
+    in_order = {"a": cr.tensor([1.0]), "b": cr.tensor([0.0])}
+    reversed_order = {"b": cr.tensor([0.0]), "a": cr.tensor([1.0])}
+    assert cr.jvp(f, (primal,), (in_order,))[1].item() == 2.0
+    assert cr.jvp(f, (primal,), (reversed_order,))[1].item() == 2.0
+    _, vjp_fn = cr.vjp(lambda x: {"two": x * 2, "three": x * 3}, cr.tensor([1.0]))
+    (g,) = vjp_fn({"three": cr.tensor([0.0]), "two": cr.tensor([1.0])})
+    assert g.item() == 2.0
+
+
+def test_tangents_nested_unlike_the_primals_are_refused():
+    primal = {"a": cr.tensor([1.0]), "b": cr.tensor([1.0])}
+    with pytest.raises(ValueError, match="jvp: the tangents are nested as"):
+        cr.jvp(lambda p: p["a"] + p["b"], (primal,), ({"a": cr.tensor([1.0]), "c": cr.ones(1)},))
+    with pytest.raises(ValueError, match="jvp: got 1 tangents for 2 primals"):
+        cr.jvp(lambda p: p["a"] + p["b"], (primal,), ({"a": cr.tensor([1.0])},))
+
+
+def test_hvp_needs_one_tangent_per_primal_shaped_like_it():
+    a, b = cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])
+    with pytest.raises(ValueError, match="hvp: got 1 tangents for 2 primals"):
+        cr.hvp(lambda a, b: (a * b).sum(), (a, b), (cr.ones(2),))
+    with pytest.raises(ValueError, match="hvp: got 2 tangents for 1 primals"):
+        cr.hvp(lambda a: (a * a).sum(), (a,), (cr.ones(2), cr.ones(7)))
+    with pytest.raises(ValueError, match=r"hvp: tangent 0 has shape \(3,\) but primal 0"):
+        cr.hvp(lambda a: (a * a).sum(), (a,), (cr.ones(3),))
+
+
+def test_vjp_names_itself_and_the_output_in_a_shape_error():
+    _, vjp_fn = cr.vjp(lambda x: x * 2, cr.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"vjp: cotangent 0 has shape \(3,\) but output 0"):
+        vjp_fn(cr.ones(3))
+
+
+def test_has_aux_returns_the_auxiliary_output_detached():
+    x = cr.tensor([1.0, 2.0])
+    (value, aux), g = cr.value_and_grad(lambda x: ((x * x).sum(), {"three": x * 3}), has_aux=True)(
+        x
+    )
+    assert not value.requires_grad and not aux["three"].requires_grad
+    assert aux["three"].op is None
+    np.testing.assert_array_equal(aux["three"].numpy(), [3.0, 6.0])
+    np.testing.assert_array_equal(g.numpy(), [2.0, 4.0])

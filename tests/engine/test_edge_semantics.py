@@ -130,3 +130,50 @@ def test_tensor_copies_the_array_it_is_given() -> None:
     shared = np.array([1.0, 2.0])
     assert np.shares_memory(cr.Tensor(shared).data, shared)  # the constructor wraps, by design
     assert cr.tensor(x).data is not x.data
+
+
+@pytest.mark.parametrize("library", ["numpy", "array_api_strict"])
+def test_integer_logits_give_a_float_cross_entropy(library) -> None:
+    """Integer logits are promoted as softmax promotes them: the loss is not truncated to an
+    integer (it was 0 and 1 here). The oracle: the same logits as floats."""
+    xp = np if library == "numpy" else pytest.importorskip("array_api_strict")
+    logits = xp.asarray([[1, 2, 3], [0, 5, -1]])
+    as_floats = xp.asarray([[1.0, 2.0, 3.0], [0.0, 5.0, -1.0]])
+    for targets in ([2, 0], [[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]]):
+        got = cr.softmax_cross_entropy(cr.tensor(logits), xp.asarray(targets))
+        want = cr.softmax_cross_entropy(cr.tensor(as_floats), xp.asarray(targets))
+        assert backend_is_floating(got) and float(got.item()) == pytest.approx(float(want.item()))
+
+
+def backend_is_floating(t: cr.Tensor) -> bool:
+    return cr.backend.is_floating(t.dtype, t.xp)
+
+
+def test_a_numpy_float_exponent_keeps_a_float32_base_float32() -> None:
+    """np.float64 is a Python float: ** treats it as * and + do, and as PyTorch does."""
+    x = cr.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    for exponent in (np.float64(0.5), 0.5):
+        y = x**exponent
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y.numpy(), np.sqrt(np.array([1.0, 2.0], np.float32)))
+    assert (x * np.float64(0.5)).dtype == (x ** np.float64(0.5)).dtype == np.float32
+    (x ** np.float64(3.0)).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduce", [cr.max, cr.min])
+def test_a_nan_extreme_sends_its_gradient_to_the_nans(reduce) -> None:
+    """max/min of a slice with a NaN is NaN; its NaNs share the gradient (PyTorch's full max
+    gives [1, 0] for [nan, 1]) with no 0/0 and no warning; other slices are unchanged."""
+    import warnings
+
+    x = cr.tensor([[np.nan, 1.0, np.nan], [2.0, 3.0, 3.0]], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reduce(x, axis=1).sum().backward()
+    tie = [0.0, 0.5, 0.5] if reduce is cr.max else [1.0, 0.0, 0.0]
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.0, 0.5], tie])
+    whole = cr.tensor([np.nan, 1.0], requires_grad=True)
+    reduce(whole).backward()
+    np.testing.assert_array_equal(whole.grad.numpy(), [1.0, 0.0])

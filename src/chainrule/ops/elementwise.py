@@ -114,7 +114,10 @@ def power(base: Any, exponent: Any) -> Tensor:
     if isinstance(exponent, (int, float)) and isinstance(base, Tensor):
         if exponent == 1:
             return base
-        return _power_scalar(base, exponent=exponent)
+        # a NumPy float64 is a float, but under NumPy 2's promotion it would make a float32
+        # base float64: a plain Python number never upcasts (as * and + treat it)
+        plain = float(exponent) if isinstance(exponent, float) else int(exponent)
+        return _power_scalar(base, exponent=plain)
     return _power(*as_tensors(base, exponent))
 
 

@@ -286,6 +286,8 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
     """:func:`_softmax_cross_entropy` in the array API standard: the same shifted sums, with
     one-hot targets instead of NumPy's fancy-indexed writes (JAX arrays cannot be written)."""
     xp = array_module(logits)
+    if not backend.is_floating(logits.dtype, xp):  # integer logits: the library's float
+        logits = xp.astype(logits, backend.default_float(xp, logits))
     if backend.is_integer(targets.dtype, xp):
         check_labels(targets, logits.shape[-1], logits.shape)
     peak = xp.max(logits, axis=-1, keepdims=True)
@@ -322,6 +324,8 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     xp = array_module(logits)
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
+    if logits.dtype.kind not in "fc":  # integer logits: float64, as NumPy's exp (and softmax) give
+        logits = logits.astype(xp.float64)
     if not logits.shape[-1] and targets.dtype.kind in "iu":  # no classes: no label is in range
         check_labels(targets, 0, logits.shape)
     # C order whatever the logits' layout: the label cells are written through a flat view

@@ -64,11 +64,18 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
 
 
 def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-    """The gradient goes to the elements that attain the extreme, shared equally between ties."""
+    """The gradient goes to the elements that attain the extreme, shared equally between ties; a
+    NaN extreme is attained by the NaNs (NumPy's max of a NaN is NaN, as PyTorch's is), which
+    share its gradient, where ``x == NaN`` would find none and divide 0 by 0."""
     extreme = array_of(out)
     if not keepdims:
         extreme = backend.reshape(extreme, kept_shape(x.shape, axes))
-    hits = backend.astype(array_of(x) == extreme, x.dtype)
+    values = array_of(x)
+    found = values == extreme
+    xp = array_module(found)
+    if bool(xp.any(xp.isnan(extreme))):
+        found = found | (xp.isnan(values) & xp.isnan(extreme))
+    hits = backend.astype(found, x.dtype)
     share = hits / array_module(hits).sum(hits, axis=axes, keepdims=True)
     return expand_reduced(g, x, axes, keepdims) * share
 

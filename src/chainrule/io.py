@@ -116,11 +116,15 @@ def write_arrays(
     path: str | os.PathLike, arrays: Mapping[str, Any], metadata: dict[str, str] | None = None
 ) -> Path:
     """Save named arrays as one safetensors file, atomically."""
+    return atomic_write_bytes(path, _safetensors_bytes(arrays, metadata))
+
+
+def _safetensors_bytes(arrays: Mapping[str, Any], metadata: dict[str, str] | None) -> bytes:
     from safetensors.numpy import save
 
     # np.asarray(order="C"), not np.ascontiguousarray, which turns a 0-d array (a step count) 1-d
     tensors = {name: np.asarray(to_numpy(value), order="C") for name, value in arrays.items()}
-    return atomic_write_bytes(path, save(tensors, metadata=metadata))
+    return save(tensors, metadata=metadata)
 
 
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -309,8 +313,14 @@ def _model_dtype(model: Any) -> str:
 
 
 def _loss_config(loss: Any) -> Any:
-    if loss is None or isinstance(loss, str):
-        return loss
+    """The loss as its ``config()``; a name is looked up first (an unknown one is a
+    ConfigError before anything is written), so every model file stores the same form."""
+    if loss is None:
+        return None
+    if isinstance(loss, str):
+        from chainrule.nn.losses import loss_from_name
+
+        loss = loss_from_name(loss)
     config = getattr(loss, "config", None)
     return config() if callable(config) else type(loss).__name__
 
@@ -348,10 +358,37 @@ def model_weights(model: Any) -> dict[str, np.ndarray]:
     return {name: to_numpy(p.data) for name, p in model.named_state()}
 
 
-def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
+def _model_files(weights: dict, description: dict) -> dict[str, bytes]:
+    """The two files of a model, in memory: a description that is not JSON fails here, before
+    anything is written."""
     metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
-    write_arrays(directory / WEIGHTS_FILE, weights, metadata=metadata)
-    atomic_write_json(directory / MODEL_JSON, description)
+    return {
+        WEIGHTS_FILE: _safetensors_bytes(weights, metadata),
+        MODEL_JSON: (json.dumps(description, indent=2, allow_nan=True) + "\n").encode(),
+    }
+
+
+def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
+    """Both files into a new (staging) directory."""
+    for name, data in _model_files(weights, description).items():
+        atomic_write_bytes(directory / name, data)
+
+
+def _replace_model_files(directory: Path, weights: dict, description: dict) -> None:
+    """Both files of an existing model directory replaced: each is written in full under a
+    temporary folder inside it, then the two are renamed over the old ones back to back, so a
+    failure while writing (a full disk, Ctrl-C) leaves the old model whole. Other files in the
+    directory stay."""
+    files = _model_files(weights, description)
+    staged = staging_dir(directory / MODEL_JSON)
+    try:
+        for name, data in files.items():
+            atomic_write_bytes(staged / name, data)
+        for name in files:  # weights first, then the description that claims them
+            os.replace(staged / name, directory / name)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    fsync_dir(directory)
 
 
 def save_model(
@@ -369,8 +406,9 @@ def save_model(
     :class:`chainrule.data.Standardizer` or its state) and ``class_names`` are stored so that
     :func:`load_model` gives everything ``predict`` needs. ``meta`` is any JSON-able dict.
 
-    A new directory is written under a temporary name and renamed into place; an existing one
-    has each file replaced atomically, weights first.
+    A new directory is written under a temporary name and renamed into place; in an existing
+    one both files are written in full first and then renamed over the old ones (a failure
+    while writing leaves the old model as it was).
     """
     path = Path(path)
     description = model_description(
@@ -382,7 +420,7 @@ def save_model(
     _check_finite(weights, path)  # load_model would refuse it: write nothing
     _check_sharing_survives(model, description, weights, path)
     if path.is_dir():
-        _write_model_files(path, weights, description)
+        _replace_model_files(path, weights, description)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(path)
@@ -523,8 +561,8 @@ def build_model(description: dict, source: Path) -> Any:
     except Exception as error:  # any failure here means the file describes no model we know
         raise ModelFileError(f"{source}: cannot rebuild the architecture ({error})") from None
     dtype = description.get("dtype")
-    params = model.parameters()
-    if dtype and params and backend.dtype_name(params[0].dtype) != np.dtype(dtype).name:
+    if dtype:  # every floating parameter and buffer, as Module.to made them before saving (a
+        # module may make a float32 buffer beside layers built as float64)
         model.to(np.dtype(dtype))
     return model
 
@@ -662,7 +700,11 @@ def save_checkpoint(
     directory = Path(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
     description = model_description(
-        trainer.model, loss=trainer.loss, meta=meta if meta is not None else trainer.meta
+        trainer.model,
+        loss=trainer.loss,
+        standardizer=trainer.standardizer,
+        class_names=trainer.class_names,
+        meta=meta if meta is not None else trainer.meta,
     )
     weights = model_weights(trainer.model)
     _check_sharing_survives(trainer.model, description, weights, target)

@@ -550,3 +550,32 @@ def test_predict_names_a_bce_models_one_score_after_class_1(tmp_path, capsys):
                "--out", tmp_path / "r", "-q")[0] == 0  # fmt: skip
     code, out, _ = run(capsys, "predict", tmp_path / "r", "--input", csv)
     assert code == 0 and out.splitlines()[0] == "prediction,1"
+
+
+def test_a_checkpoint_predicts_as_the_run_does(tmp_path, capsys):
+    """A checkpoint's model description carries the run's standardizer and class names, so
+    ``predict`` and ``export`` on an epoch directory scale the inputs as the run does (they
+    were fed raw, and predicted other classes from the same weights)."""
+    rng = np.random.default_rng(1)
+    y = np.arange(60) % 3
+    X = (
+        rng.normal(size=(60, 4)) * [1, 10, 100, 1000]
+        + [5, -50, 500, 0]
+        + 2 * np.eye(4)[y] * [1, 10, 100, 1000]
+    )
+    csv = write_csv(tmp_path / "scaled.csv", [[*map(float, x), int(t)] for x, t in zip(X, y)])
+    code, _, err = run(capsys, "train", "--data", csv, "--epochs", "12", "--hidden", "6",
+                       "--out", tmp_path / "r", "-q")  # fmt: skip
+    assert code == 0, err
+    final = io.find_checkpoint(tmp_path / "r")
+    assert final.name.endswith("12")
+    rows = write_csv(tmp_path / "rows.csv", [[*map(float, x)] for x in X[:8]])
+    code, by_run, err = run(capsys, "predict", tmp_path / "r", "--input", rows, "--json")
+    assert code == 0, err
+    code, by_checkpoint, err = run(capsys, "predict", final, "--input", rows, "--json")
+    assert code == 0, err
+    assert json.loads(by_checkpoint)["predictions"] == json.loads(by_run)["predictions"]
+    run_info = json.loads((tmp_path / "r" / "model" / "model.json").read_text())
+    checkpoint_info = json.loads((final / "model.json").read_text())
+    assert checkpoint_info["standardizer"] == run_info["standardizer"] is not None
+    assert checkpoint_info["class_names"] == run_info["class_names"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from chainrule import data, io, nn
-from chainrule.errors import ModelFileError
+from chainrule.errors import ConfigError, ModelFileError
 
 
 def net(dtype=np.float32, hidden=5):
@@ -145,14 +146,52 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # the temporary is gone
 
 
-def test_interrupted_save_model_leaves_no_directory(tmp_path, monkeypatch):
-    def interrupted(path, obj):
-        raise KeyboardInterrupt
+def _interrupt_writing(monkeypatch, name: str) -> None:
+    """Ctrl-C as ``name`` (a model file) is written."""
+    real = io.atomic_write_bytes
 
-    monkeypatch.setattr(io, "atomic_write_json", interrupted)
+    def interrupted(path, data):
+        if Path(path).name == name:
+            raise KeyboardInterrupt
+        return real(path, data)
+
+    monkeypatch.setattr(io, "atomic_write_bytes", interrupted)
+
+
+def test_interrupted_save_model_leaves_no_directory(tmp_path, monkeypatch):
+    _interrupt_writing(monkeypatch, io.MODEL_JSON)
     with pytest.raises(KeyboardInterrupt):
         io.save_model(tmp_path / "m", net())
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", ["interrupt", "not-json"])
+def test_a_failed_save_over_a_model_leaves_the_old_one_whole(tmp_path, monkeypatch, failure):
+    """Saving over an existing model directory writes both files in full before either
+    replaces the old one: a Ctrl-C while writing, or a ``meta`` that is not JSON, used to leave
+    the new weights beside the old description (a model that no longer loads)."""
+    old = net()
+    io.save_model(tmp_path / "m", old, loss=nn.CrossEntropy())
+    (tmp_path / "m" / "notes.txt").write_text("mine")
+    other = nn.mlp([3, 7, 2], rng=5)
+    if failure == "interrupt":
+        _interrupt_writing(monkeypatch, io.MODEL_JSON)
+        with pytest.raises(KeyboardInterrupt):
+            io.save_model(tmp_path / "m", other)
+    else:
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            io.save_model(tmp_path / "m", other, meta={"lr": np.float32(0.01)})
+    monkeypatch.undo()
+    loaded, info = io.load_model(tmp_path / "m")
+    for (name, a), (_, b) in zip(old.named_state(), loaded.named_state()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == sorted(
+        [io.MODEL_JSON, io.WEIGHTS_FILE, "notes.txt"]
+    )
+    io.save_model(tmp_path / "m", other)  # and a save that succeeds replaces both, keeps notes
+    loaded, _ = io.load_model(tmp_path / "m")
+    assert loaded.config() == other.config()
+    assert (tmp_path / "m" / "notes.txt").read_text() == "mine"
 
 
 def test_find_checkpoint_errors(tmp_path):
@@ -210,3 +249,47 @@ def test_a_float8_tensor_is_refused_naming_it_and_its_dtype(tmp_path):
     _write_safetensors(path, {"x": ("F8_E4M3", (2,), b"\x38\x38")})
     with pytest.raises(ModelFileError, match=r"tensor 'x' is F8_E4M3, which chainrule cannot read"):
         io.read_arrays(path)
+
+
+def test_a_loss_given_by_name_is_stored_as_its_configuration(tmp_path, capsys):
+    """``save_model(loss="cross-entropy")`` is documented; the file stores the loss's config,
+    which every reader rebuilds (the CLI refused such a model), and an unknown name is refused
+    before anything is written."""
+    from chainrule.cli import main
+
+    io.save_model(tmp_path / "m", nn.mlp([4, 5, 3], rng=0), loss="cross-entropy")
+    _, info = io.load_model(tmp_path / "m")
+    assert info["loss"] == nn.CrossEntropy().config()
+    (tmp_path / "row.csv").write_text("1,2,3,4\n")
+    assert main(["predict", str(tmp_path / "m"), "--input", str(tmp_path / "row.csv")]) == 0
+    assert capsys.readouterr().out.startswith("prediction,")
+    with pytest.raises(ConfigError, match="unknown loss 'nope'"):
+        io.save_model(tmp_path / "n", nn.mlp([4, 5, 3], rng=0), loss="nope")
+    assert not (tmp_path / "n").exists()
+    # a file of an older version, with the name itself, still loads its loss
+    assert nn.loss_from_config("squared-error").config() == nn.SquaredError().config()
+
+
+def test_a_float64_models_own_float_buffers_stay_float64(tmp_path):
+    """A module that registers a float32 buffer beside layers built as float64: Module.to made
+    it float64 before saving, and loading keeps it so, bit for bit (it was cast to float32)."""
+
+    class Shift(nn.Module):
+        def __init__(self, n=3):
+            super().__init__()
+            self.n = n
+            self.register_buffer("mean", np.zeros(n, "float32"))
+
+        def forward(self, x):
+            return x - self.mean
+
+        def config(self):
+            return {"type": "ShiftForTest", "n": self.n}
+
+    nn.register_module(Shift, name="ShiftForTest")
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), Shift(3)).to("float64")
+    model[1].mean[...] = 1 / 3
+    io.save_model(tmp_path / "m", model)
+    loaded, _ = io.load_model(tmp_path / "m")
+    assert loaded[1].mean.dtype == np.float64
+    assert loaded[1].mean[0] == 1 / 3

@@ -152,6 +152,11 @@ def test_functional_call_restores_the_module_and_rejects_unknown_names():
     with pytest.raises(KeyError, match="no parameter 'wieght'"):
         functional_call(net, {"wieght": zero}, np.ones((1, 2)))
     assert net.weight is original
+    # a plain array stands in as a constant tensor (it failed inside Linear.forward)
+    weights = np.array([[2.0], [-1.0]])
+    by_array = functional_call(net, {"weight": weights}, cr.tensor([[1.0, 3.0]]))
+    np.testing.assert_allclose(by_array.numpy(), [[2.0 - 3.0 + net.bias.numpy()[0]]])
+    assert net.weight is original
 
 
 # ---------------------------------------------------------------------------------------------

@@ -262,6 +262,7 @@ def _run(
         checkpoint_dir=out / "checkpoints", checkpoint_every=runs.checkpoint_every(config.epochs),
         checkpoint_seconds=CHECKPOINT_SECONDS,
         progress=not quiet, meta={"run": config.to_json()},
+        standardizer=prepared.standardizer, class_names=prepared.full.class_names,
     )  # fmt: skip
     if checkpoint is not None:
         trainer.load_state(checkpoint)

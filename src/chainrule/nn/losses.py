@@ -365,8 +365,11 @@ def loss_from_name(name: str, **kwargs: Any) -> Loss:
         raise ConfigError(f"loss {name!r}: {error}") from None
 
 
-def loss_from_config(config: dict[str, Any]) -> Loss:
-    """Rebuild a loss from its ``config()``."""
+def loss_from_config(config: dict[str, Any] | str) -> Loss:
+    """Rebuild a loss from its ``config()``, or from its name (model files of older versions
+    stored a loss given by name as the name)."""
+    if isinstance(config, str):
+        return loss_from_name(config)
     if not isinstance(config, dict) or "type" not in config:
         raise ConfigError(f"loss_from_config: expected a dict with a 'type' key, got {config!r}")
     kwargs = {key: value for key, value in config.items() if key != "type"}

@@ -443,7 +443,8 @@ def _is_array(value: Any) -> bool:
 
 
 def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **kwargs: Any):
-    """Call ``module`` with some parameters replaced by the tensors in ``params`` (by dotted name).
+    """Call ``module`` with some parameters replaced by the tensors in ``params`` (by dotted name;
+    an array stands in as a tensor that needs no gradient).
 
     The module is restored afterwards. This turns a network into a function of its weights, for
     :func:`chainrule.gradcheck` or :func:`chainrule.grad`:
@@ -465,6 +466,8 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
                 raise KeyError(
                     f"functional_call: {type(module).__name__} has no parameter {name!r}"
                 )
+            if not isinstance(value, Tensor):  # an array or a nested list: a constant tensor
+                value = Tensor(value)
             swapped.append((owner, attr, owner.__dict__[attr]))
             owner.__dict__[attr] = value  # bypass registration: a temporary stand-in
         return module(*args, **kwargs)

@@ -383,9 +383,15 @@ class BaseMLP(BaseEstimator):
     def _validation_split(self, X: np.ndarray, Y: np.ndarray):
         stratify = self._stratify(Y)
         seed = int(self._random.integers(np.iinfo(np.int32).max))
-        return train_test_split(
+        X, X_val, Y, Y_val = train_test_split(
             X, Y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
         )
+        if X_val.shape[0] < 2:  # one case's R^2 is NaN: no epoch would ever look better
+            raise ValueError(
+                f"The validation set is too small ({X_val.shape[0]} case). Increase "
+                "'validation_fraction' or the size of your dataset."
+            )
+        return X, X_val, Y, Y_val
 
     # -- predicting ----------------------------------------------------------------------------
     def _forward(self, X: Any) -> np.ndarray:

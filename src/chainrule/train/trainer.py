@@ -52,6 +52,9 @@ class Trainer:
     the complete state is saved every ``checkpoint_every`` epochs (and after the last one), and
     also after any epoch that ends ``checkpoint_seconds`` or more after the last save (a long run
     with few, slow saves by count then loses at most that much to an interrupt).
+    ``standardizer`` and ``class_names`` (as :func:`chainrule.io.save_model` takes them) go into
+    each checkpoint's model description, so a checkpoint predicts as the saved model does: the
+    inputs scaled as in training, the classes named.
 
     Attributes: ``model``, ``loss``, ``optimizer``, ``schedule``, ``history`` (a
     :class:`History`), ``epoch`` (epochs completed), ``epochs`` (the target), ``stop_training``
@@ -77,6 +80,8 @@ class Trainer:
         checkpoint_seconds: float | None = None,
         progress: bool = True,
         meta: dict | None = None,
+        standardizer: Any = None,
+        class_names: list[str] | None = None,
     ) -> None:
         if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
             raise UserError(f"batch size must be a positive integer or None, not {batch_size!r}")
@@ -101,6 +106,7 @@ class Trainer:
         self._saved_at = time.monotonic()
         self.keep_checkpoints = keep_checkpoints
         self.meta = dict(meta or {})
+        self.standardizer, self.class_names = standardizer, class_names
         self.history = History()
         self.epoch = 0
         self.epochs = 0

@@ -70,7 +70,7 @@ def tree_unflatten(treedef: Any, leaves: Sequence[Any]) -> Any:
     for count, sub_def in shapes:
         items.append(tree_unflatten(sub_def, leaves[start : start + count]))
         start += count
-    return kind(items)
+    return kind(*items) if hasattr(kind, "_fields") else kind(items)  # a namedtuple by fields
 
 
 # ---------------------------------------------------------------------------------------------

@@ -150,3 +150,14 @@ def test_has_aux_returns_the_auxiliary_output_detached():
     assert aux["three"].op is None
     np.testing.assert_array_equal(aux["three"].numpy(), [3.0, 6.0])
     np.testing.assert_array_equal(g.numpy(), [2.0, 4.0])
+
+
+def test_has_aux_keeps_a_namedtuple_and_other_leaves():
+    from collections import namedtuple
+
+    Aux = namedtuple("Aux", ["scaled", "label"])
+    (_, aux), _ = cr.value_and_grad(lambda x: ((x * x).sum(), Aux(x * 3, "three")), has_aux=True)(
+        cr.tensor([1.0, 2.0])
+    )
+    assert isinstance(aux, Aux) and aux.label == "three" and not aux.scaled.requires_grad
+    np.testing.assert_array_equal(aux.scaled.numpy(), [3.0, 6.0])

@@ -156,3 +156,11 @@ def test_a_csv_run_records_classification_and_resume_keeps_the_task(tmp_path, ca
     code, _, err = run(capsys, "train", "--resume", tmp_path / "r", "--task", "classification",
                        "--epochs", "3", "-q")  # fmt: skip
     assert code == 0, err
+
+
+def test_evaluating_a_regression_run_on_a_builtin_dataset_names_the_mismatch(
+    regression_run, capsys
+):
+    root, _ = regression_run
+    line = assert_user_error(capsys, "evaluate", root / "run", "--data", "xor", match="xor")
+    assert "--task" not in line  # the user gave no --task: the message is about the model

@@ -57,7 +57,7 @@ def train(
     loss: str = typer.Option(
         None,
         show_default="depends on --data; cross-entropy for digits and a CSV or IDX, "
-        "squared-error for --task regression",
+        "mse for --task regression",
         help="cross-entropy, squared-error, mse, binary-cross-entropy, margin-squared-error",
     ),
     optimizer: str = typer.Option(
@@ -458,9 +458,14 @@ def trained_data(model_path: Path, info: dict) -> Any:
     return runs.load_data(config, run_dir=model_dir.parent)
 
 
-def _table_task(info: dict) -> str | None:
-    """How a CSV file is read for a saved model: as a regression where the model was trained on
-    one (its run's ``--task``, or the task its file records), else as classes."""
+def _table_task(data: str, info: dict) -> str | None:
+    """How ``data`` is read for a saved model: a CSV file as a regression where the model was
+    trained on one (its run's ``--task``, or the task its file records); anything else (and a
+    classifier's CSV) as :func:`chainrule.data.load` reads it."""
+    from chainrule.train import runs
+
+    if not runs.is_table_file(data):
+        return None
     meta = info.get("meta", {})
     task = (meta.get("run") or {}).get("task") or meta.get("task")
     return "regression" if task == "regression" else None
@@ -509,7 +514,7 @@ def evaluate(
         prepared = trained_data(model_path, info)
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
-        raw = runs.read_dataset(data, _table_task(info), model.dtype)
+        raw = runs.read_dataset(data, _table_task(data, info), model.dtype)
         runs.check_model_fits(info, raw, str(model_path))
         ds, which = _standardized(raw, info, model), f"all of {data}"
     runs.check_model_fits(info, ds, str(model_path))

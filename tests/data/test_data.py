@@ -378,3 +378,17 @@ def test_an_empty_dataset_name_is_refused_not_read_as_the_current_directory(
     assert len(data.load(".")) == 1  # what "" used to read
     with pytest.raises(DataError, match="dataset name is empty"):
         data.load(name)
+
+
+def test_a_column_of_tiny_varying_values_is_scaled_not_taken_for_constant():
+    """Constant means the same value (up to rounding relative to the column's own mean), not
+    small: a column in units of 1e-13 was left unscaled, and its information lost to training.
+    The oracle: scikit-learn's StandardScaler."""
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    X = np.column_stack([x * 1e-13, np.full(200, 3.0), x[:, 0] * 1e-3 + 1e6])
+    s = data.Standardizer().fit(X)
+    np.testing.assert_allclose(s.transform(X), StandardScaler().fit_transform(X), atol=1e-9)
+    assert s.std[2] == 1.0

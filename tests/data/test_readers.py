@@ -278,3 +278,26 @@ def test_csv_round_trip_is_exact_in_float64(tmp_path_factory, values):
     ds = data.read_csv(path, task="regression", header=False, dtype=np.float64)
     np.testing.assert_array_equal(ds.X, values[:, :-1])
     np.testing.assert_array_equal(ds.y[:, 0], values[:, -1])
+
+
+def test_a_first_row_with_an_empty_cell_is_data_refused_not_a_header(tmp_path):
+    """An empty cell says nothing of names: line 1 with a missing value is refused as line 2's
+    would be (it was taken for a header, and the row silently dropped)."""
+    path = write(tmp_path, "1,,0\n2,3,1\n4,5,0\n")
+    with pytest.raises(DataError, match=r"line 1, column 2: an empty cell is not a number"):
+        data.read_csv(path)
+    # a header whose first name is empty (a saved index column) is still a header
+    named = write(tmp_path, ",a,label\n0,1.5,1\n1,2.5,0\n", "i.csv")
+    assert data.read_csv(named).feature_names == ["", "a"]
+
+
+def test_a_huge_label_is_named_with_its_line_and_value(tmp_path):
+    path = write(tmp_path, "a,b,label\n1,2,0\n3,4,1e20\n5,6,1\n")
+    with pytest.raises(DataError, match=r"line 3, column 3 \('label'\): label 1e\+20 is out of"):
+        data.read_csv(path)
+
+
+def test_an_upper_case_tsv_suffix_reads_tabs(tmp_path):
+    path = write(tmp_path, "a\tb\tlabel\n1\t2\t0\n3\t4\t1\n", "UP.TSV")
+    ds = data.load(path)
+    assert ds.X.tolist() == [[1, 2], [3, 4]] and ds.y.tolist() == [0, 1]

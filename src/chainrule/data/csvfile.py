@@ -95,7 +95,7 @@ def read_table(
     header); the rest (a text label column) only have to be there on every row.
     """
     path = Path(path)
-    rows = _read_rows(path, delimiter or ("\t" if path.suffix == ".tsv" else ","))
+    rows = _read_rows(path, delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
     if not rows:
         raise DataError(f"{path}: the file is empty")
     header = _looks_like_header(rows[0][1][:columns]) if header is None else header
@@ -136,7 +136,10 @@ def _is_number(cell: str) -> bool:
 
 
 def _looks_like_header(cells: list[str]) -> bool:
-    return any(not _is_number(cell) for cell in cells)
+    """Names, not numbers: a cell that holds something other than a number. An empty cell says
+    nothing either way (a data row with a missing value is refused by the parse, naming it;
+    taken as a header, the row would silently be lost)."""
+    return any(cell.strip() and not _is_number(cell) for cell in cells)
 
 
 def _label_index(path: Path, label_column: int | str, names: list[str] | None, width: int) -> int:
@@ -209,6 +212,11 @@ def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
     return values
 
 
+#: The largest class label read: a class is an output unit, and no network has 2^31 of them
+#: (a larger one, 1e20, would overflow int64 in the conversion and be named wrongly).
+_MAX_LABEL = 2**31 - 1
+
+
 def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.ndarray:
     if task == "regression":
         return labels
@@ -219,8 +227,11 @@ def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.nda
                 f"{path}, line {line}, {where}: label {label:g} is not an integer class "
                 "(real-valued targets are read as a regression)"
             )
-        if label < 0 or (n_classes is not None and label >= n_classes):
-            allowed = f"0..{n_classes - 1}" if n_classes is not None else ">= 0"
+        if label < 0 or (n_classes is not None and label >= n_classes) or label > _MAX_LABEL:
+            allowed = (
+                f"0..{n_classes - 1}" if n_classes is not None
+                else ">= 0" if label < 0 else f"at most {_MAX_LABEL:,}"
+            )  # fmt: skip
             raise DataError(
                 f"{path}, line {line}, {where}: label {label:g} is out of range ({allowed})"
             )

@@ -119,8 +119,13 @@ class Standardizer:
             raise DataError(f"Standardizer.fit: need a non-empty 2-D array, got shape {X.shape}")
         self.mean = X.mean(axis=0)
         std = X.std(axis=0)
-        # Rounding leaves a constant column with a std of ~1e-17 rather than 0; treat it as 0.
-        constant = std <= 1e-12 * np.maximum(1.0, np.abs(self.mean))
+        # A constant column (every value the same, or the same up to rounding relative to its
+        # mean) keeps a scale of 1. The test is relative to the column's own size only: a
+        # column of tiny values that vary (1e-13 units) is scaled like any other, as
+        # scikit-learn's StandardScaler scales it (an absolute floor took it for constant).
+        spread = X.max(axis=0) - X.min(axis=0)
+        rounding = 64 * np.finfo(np.float64).eps * np.abs(self.mean)
+        constant = (spread == 0) | (std <= rounding)
         self.std = np.where(constant, 1.0, std)
         return self
 

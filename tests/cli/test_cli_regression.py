@@ -164,3 +164,30 @@ def test_evaluating_a_regression_run_on_a_builtin_dataset_names_the_mismatch(
     root, _ = regression_run
     line = assert_user_error(capsys, "evaluate", root / "run", "--data", "xor", match="xor")
     assert "--task" not in line  # the user gave no --task: the message is about the model
+
+
+def test_targets_whose_squares_overflow_the_dtype_name_it_before_training(tmp_path, capsys):
+    """float32's limit is 3.4e38: targets of 1e20 made the first loss inf at any learning rate,
+    and the message blamed the learning rate."""
+    table = regression_table(30)
+    table[:, 3] *= 1e20
+    csv = write_table(tmp_path / "huge.csv", table)
+    assert_user_error(capsys, "train", "--data", csv, "--task", "regression", "--out",
+                      tmp_path / "out", match="overflow float32 once the loss squares")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+    code, _, err = run(capsys, "train", "--data", csv, "--task", "regression", "--dtype",
+                       "float64", "--epochs", "1", "--out", tmp_path / "ok", "-q")  # fmt: skip
+    assert code == 0, err
+
+
+def test_resume_accepts_the_loss_its_default_chose(tmp_path, capsys):
+    """A run whose --loss was left to its data stores "auto"; repeating the loss that chose
+    (mse for a regression) on --resume is the same run, and another loss is still refused."""
+    csv = write_table(tmp_path / "reg.csv", regression_table(30))
+    common = ["--data", csv, "--task", "regression", "-q"]
+    assert run(capsys, "train", *common, "--epochs", "2", "--out", tmp_path / "r")[0] == 0
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "r", "--loss", "mse",
+                       "--epochs", "3", "-q")  # fmt: skip
+    assert code == 0, err
+    assert_user_error(capsys, "train", "--resume", tmp_path / "r", "--loss", "squared-error",
+                      "--epochs", "4", match="--loss cannot change when resuming")  # fmt: skip

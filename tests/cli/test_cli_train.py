@@ -131,6 +131,8 @@ def test_idx_directory(tmp_path, capsys):
                        tmp_path / "r", "--quiet", "--json")  # fmt: skip
     assert code == 0
     assert json.loads(out)["test_accuracy"] >= 0.75
+    code, out, _ = run(capsys, "evaluate", tmp_path / "r", "--data", idx, "--json")
+    assert code == 0 and json.loads(out)["data"] == f"the train part of {idx}"
 
 
 def test_resume_continues_to_the_same_weights(tmp_path, capsys):
@@ -174,6 +176,41 @@ def test_ctrl_c_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
     assert code == 130 and "--resume" in err
     assert io.load_checkpoint(tmp_path / "r")["state"]["epoch"] == 7
     assert not (tmp_path / "r" / "model").exists()
+
+
+def test_explain_history_survives_ctrl_c_and_resume(tmp_path, capsys, monkeypatch):
+    from chainrule.train import Trainer
+
+    common = ["train", "--data", "xor", "--epochs", "24", "--seed", "7", "--explain", "--quiet"]
+    code, out, _ = run(capsys, *common, "--out", tmp_path / "full", "--json")
+    assert code == 0
+    full = json.loads(out)["gradient_health_history"]
+    real = interrupt_at_epoch(monkeypatch, 13)
+    assert run(capsys, *common, "--out", tmp_path / "part")[0] == 130
+    monkeypatch.setattr(Trainer, "_run_epoch", real)
+    code, out, err = run(capsys, "train", "--resume", tmp_path / "part", "--epochs", "24",
+                         "--explain", "--quiet", "--json")  # fmt: skip
+    assert code == 0, err
+    resumed = json.loads(out)["gradient_health_history"]
+    assert [h["epoch"] for h in resumed] == list(range(1, 25))
+    assert resumed == full  # bit for bit: the same seed trains the same run across a resume
+    assert (tmp_path / "part" / "gradient_health.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_explain_from_a_resume_on_starts_there(tmp_path, capsys):
+    """A run watched only from a resume on (or watched, resumed unwatched, then watched again)
+    has the history of the epochs watched since the checkpoint it resumed from."""
+    common = ["train", "--data", "xor", "--quiet"]
+    assert run(capsys, *common, "--epochs", "6", "--out", tmp_path / "r")[0] == 0
+    code, out, err = run(capsys, "train", "--resume", tmp_path / "r", "--epochs", "9",
+                         "--explain", "--quiet", "--json")  # fmt: skip
+    assert code == 0, err
+    assert [h["epoch"] for h in json.loads(out)["gradient_health_history"]] == [7, 8, 9]
+    assert run(capsys, "train", "--resume", tmp_path / "r", "--epochs", "12", "--quiet")[0] == 0
+    code, out, err = run(capsys, "train", "--resume", tmp_path / "r", "--epochs", "14",
+                         "--explain", "--quiet", "--json")  # fmt: skip
+    assert code == 0, err
+    assert [h["epoch"] for h in json.loads(out)["gradient_health_history"]] == [13, 14]
 
 
 # -- bad input: one line, exit 2, nothing written -------------------------------------------------
@@ -579,3 +616,25 @@ def test_a_checkpoint_predicts_as_the_run_does(tmp_path, capsys):
     checkpoint_info = json.loads((final / "model.json").read_text())
     assert checkpoint_info["standardizer"] == run_info["standardizer"] is not None
     assert checkpoint_info["class_names"] == run_info["class_names"]
+
+
+@pytest.mark.parametrize("mismatch", ["labels", "images"])
+def test_an_idx_test_part_unlike_the_training_part_is_refused_before_training(
+    tmp_path, capsys, mismatch
+):
+    """The t10k pair is checked against the train pair first: a label the training classes do
+    not have, or images of another size, failed after the last epoch with no file named."""
+    rng = np.random.default_rng(0)
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    data.write_idx(idx / "train-images-idx3-ubyte", (rng.random((30, 4, 4)) * 250).astype(np.uint8))
+    data.write_idx(idx / "train-labels-idx1-ubyte", (np.arange(30) % 3).astype(np.uint8))
+    side = 5 if mismatch == "images" else 4
+    test_labels = np.arange(10) % (5 if mismatch == "labels" else 3)
+    data.write_idx(idx / "t10k-images-idx3-ubyte",
+                   (rng.random((10, side, side)) * 250).astype(np.uint8))  # fmt: skip
+    data.write_idx(idx / "t10k-labels-idx1-ubyte", test_labels.astype(np.uint8))
+    named = "t10k-labels-idx1-ubyte: test label 4" if mismatch == "labels" else "t10k-images"
+    assert_user_error(capsys, "train", "--data", idx, "--epochs", "2", "--out", tmp_path / "out",
+                      match=named)  # fmt: skip
+    assert_nothing_written(tmp_path)

@@ -151,7 +151,7 @@ def _resume(
 
     checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     config = _stored_config(checkpoint)
-    _check_unchanged(options, config)
+    _check_unchanged(options, config, _loss_used(checkpoint))
     if options.get("epochs") is not None:
         config.epochs = options["epochs"]
         runs.validate(config)
@@ -205,9 +205,18 @@ def _stored_config(checkpoint: dict) -> Any:
     return runs.RunConfig.from_json(meta["run"], trainer_json)
 
 
-def _check_unchanged(options: dict, config: Any) -> None:
-    """Options given with --resume must equal the stored ones (only --epochs may change)."""
+def _loss_used(checkpoint: dict) -> str | None:
+    """The name of the loss a checkpoint's run trains with (its model file records it)."""
+    loss = checkpoint["model_info"].get("loss")
+    return loss.get("type") if isinstance(loss, dict) else loss
+
+
+def _check_unchanged(options: dict, config: Any, loss_used: str | None) -> None:
+    """Options given with --resume must equal the stored ones (only --epochs may change). A
+    run whose --loss was left to its data ("auto") may be given the loss that chose."""
     stored = config.to_json()
+    if stored.get("loss") == "auto" and loss_used is not None:
+        stored["loss"] = loss_used
     given = {
         k: v for k, v in options.items() if k != "epochs" and (v is not None or k == "batch_size")
     }
@@ -516,7 +525,9 @@ def evaluate(
     else:
         raw = runs.read_dataset(data, _table_task(data, info), model.dtype)
         runs.check_model_fits(info, raw, str(model_path))
-        ds, which = _standardized(raw, info, model), f"all of {data}"
+        part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
+        which = f"the {part} part of {data}" if part else f"all of {data}"
+        ds = _standardized(raw, info, model)
     runs.check_model_fits(info, ds, str(model_path))
     from chainrule.train import predict as predict_outputs
     from chainrule.train.metrics import class_report

@@ -275,7 +275,7 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     ds = read_dataset(source, config.task, dtype)
     held_out_test = None
     if Path(source).is_dir():  # an IDX directory may hold its own test part (t10k)
-        held_out_test = _idx_test_part(Path(source), dtype)
+        held_out_test = _idx_test_part(Path(source), dtype, ds)
     if config.split is None:
         train, val, test = ds, None, ds
     elif isinstance(config.split, int):
@@ -329,6 +329,20 @@ def is_table_file(source: str) -> bool:
     return not dataset_key(source) and path.is_file() and data.is_table_file(path)
 
 
+def _check_targets_square(ds: Any, dtype: np.dtype) -> None:
+    """A regression's loss sums squared errors over the cases: targets so large that their sum
+    of squares overflows ``dtype`` make the first loss inf at any learning rate (float32's
+    limit is 3.4e38: targets of 1e20)."""
+    largest = float(np.max(np.abs(ds.y.astype(np.float64))))
+    limit = float(np.sqrt(np.finfo(dtype).max / len(ds)))
+    if largest >= limit:
+        raise DataError(
+            f"{_source(ds)}: targets up to {largest:.3g} overflow {dtype.name} once the loss "
+            f"squares and sums them (below {limit:.3g} fit); use --dtype float64 or rescale "
+            "the targets"
+        )
+
+
 def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
     """A dataset training can learn from and a test split to report on, or one clear line."""
     if ds.task == "classification" and len(np.unique(ds.y)) < 2:
@@ -337,6 +351,8 @@ def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
             f"{_source(ds)}: every case has label {label}: a classifier needs at least two "
             "classes to tell apart"
         )
+    if ds.task == "regression" and len(ds):
+        _check_targets_square(ds, np.dtype(config.dtype))
     for part, cases in (("training", train), ("test", test)):
         if len(cases) == 0:
             raise DataError(
@@ -368,13 +384,29 @@ def check_new_run_dir(out: Path) -> None:
         raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
 
 
-def _idx_test_part(directory: Path, dtype: np.dtype) -> Any:
+def _idx_test_part(directory: Path, dtype: np.dtype, train: Any) -> Any:
+    """An IDX directory's test part (its t10k pair), checked against its training part before
+    any training: images of another size, or a label the training part's classes do not
+    have, would only fail after the last epoch, naming no file."""
     from chainrule import data
 
     pairs = data.find_idx_pairs(directory)
     if len(pairs) < 2:
         return None
-    return data.load_idx_dir(directory, part="test", dtype=dtype)
+    test = data.load_idx_dir(directory, part="test", dtype=dtype)
+    images, labels = test.meta["images"], test.meta["labels"]
+    if test.meta["image_shape"] != train.meta["image_shape"]:
+        raise DataError(
+            f"{images}: test images of shape {tuple(test.meta['image_shape'])}, but the training "
+            f"images ({Path(train.meta['images']).name}) are {tuple(train.meta['image_shape'])}"
+        )
+    if int(test.y.max()) >= train.n_classes:
+        raise DataError(
+            f"{labels}: test label {int(test.y.max())}, but the training labels "
+            f"({Path(train.meta['labels']).name}) have {train.n_classes} classes "
+            f"(0..{train.n_classes - 1})"
+        )
+    return test
 
 
 def data_checksum(path: Path) -> str:

@@ -34,3 +34,32 @@ def test_callback_records_norms_and_plots(tmp_path):
     path = health.plot(tmp_path / "health.png")
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def fit_xor(health, epochs, checkpoint_dir, resume=None):
+    model = nn.mlp([2, 3, 1], output="logistic", dtype=np.float64, rng=0)
+    callbacks = [] if health is None else [health]
+    train.fit(model, nn.SquaredError(), optim.SGD(model.parameters(), lr=0.5, momentum=0.9),
+              data.load("xor"), epochs=epochs, callbacks=callbacks, progress=False,
+              checkpoint_dir=checkpoint_dir, resume=resume)  # fmt: skip
+
+
+def test_checkpoints_carry_the_history_so_a_resumed_run_has_every_epoch(tmp_path):
+    whole = GradientHealth()
+    fit_xor(whole, 8, tmp_path / "whole")
+    fit_xor(GradientHealth(), 5, tmp_path / "part")
+    resumed = GradientHealth()
+    fit_xor(resumed, 8, tmp_path / "part", resume=tmp_path / "part")
+    assert [h["epoch"] for h in resumed.history] == list(range(1, 9))
+    assert resumed.history == whole.history
+
+
+def test_a_checkpoint_without_the_history_starts_it_at_the_resumed_epoch(tmp_path):
+    fit_xor(None, 3, tmp_path / "ck")
+    health = GradientHealth()
+    fit_xor(health, 5, tmp_path / "ck", resume=tmp_path / "ck")
+    assert [h["epoch"] for h in health.history] == [4, 5]
+    scalars, arrays = health.state()
+    again = GradientHealth()
+    again.load_state(scalars, arrays)
+    assert again.history == health.history and again.history is not health.history

@@ -384,6 +384,46 @@ def test_a_checkpoint_from_before_stopped_early_was_recorded_still_loads(tmp_pat
     assert resumed.epoch == 3 and not resumed.stopped_early
 
 
+def _early_stopping_state(checkpoint_dir, callbacks) -> EarlyStopping:
+    """A run of 6 epochs with early stopping and ``callbacks`` before it, checkpointed."""
+    stopper = EarlyStopping(patience=5, monitor="val_loss")
+    script = ScriptedValLoss([5.0, 4.0, 3.0, 3.5, 3.2, 3.1])
+    trainer = Trainer(*make(), batch_size=10, callbacks=[*callbacks, script],
+                      early_stopping=stopper, checkpoint_dir=checkpoint_dir,
+                      progress=False)  # fmt: skip
+    trainer.fit(small_classification(), epochs=6)
+    return stopper
+
+
+def test_a_callbacks_state_loads_whatever_callbacks_come_before_it(tmp_path):
+    """A progress printer in the first run and not in its resume (``-q``) moved every callback
+    behind it by one place, and their state (early stopping's best epoch and loss) was then
+    silently not loaded: a callback's key is its class, not its place."""
+    import io as stdio
+
+    from chainrule.train import EpochPrinter
+
+    saved = _early_stopping_state(tmp_path, [EpochPrinter(stream=stdio.StringIO())])
+    assert saved.best_epoch == 3
+    resumed_stopper = EarlyStopping(patience=5, monitor="val_loss")
+    resumed = Trainer(*make(seed=3), early_stopping=resumed_stopper, progress=False)
+    resumed.load_state(io.load_checkpoint(tmp_path))
+    assert (resumed_stopper.best_epoch, resumed_stopper.best) == (saved.best_epoch, saved.best)
+
+
+def test_a_checkpoint_with_positional_callback_keys_still_loads(tmp_path):
+    """Checkpoints of earlier versions keyed a callback by its place and class
+    ("1-EarlyStopping"); they load into the first callback of that class."""
+    saved = _early_stopping_state(tmp_path, [])
+    checkpoint = io.load_checkpoint(tmp_path)
+    callbacks = checkpoint["state"]["callbacks"]
+    callbacks["1-EarlyStopping"] = callbacks.pop("EarlyStopping")
+    resumed_stopper = EarlyStopping(patience=5, monitor="val_loss")
+    resumed = Trainer(*make(seed=3), early_stopping=resumed_stopper, progress=False)
+    resumed.load_state(checkpoint)
+    assert (resumed_stopper.best_epoch, resumed_stopper.best) == (saved.best_epoch, saved.best)
+
+
 def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(tmp_path, monkeypatch):
     ds = small_classification()
     model, loss, opt = make()

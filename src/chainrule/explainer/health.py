@@ -4,7 +4,8 @@ A logistic unit with y (1 - y) < 0.01 (y below about 0.01 or above 0.99) passes 
 hundredth of dE/dy: it has stopped learning. :class:`GradientHealth` is a training callback that
 records, per epoch, the mean gradient norm of each parameter (after each backward pass) and the
 share of saturated units in each logistic layer (on up to ``probe_cases`` training cases), and
-plots both. ``gradient_health(model, x)`` measures the saturation once.
+plots both. Its ``state()`` / ``load_state()`` carry the history in checkpoints, so a resumed
+run's history covers every epoch. ``gradient_health(model, x)`` measures the saturation once.
 
 >>> from chainrule import train                                     # doctest: +SKIP
 >>> health = GradientHealth()                                       # doctest: +SKIP
@@ -58,7 +59,9 @@ class GradientHealth(_Base):
     """Callback: gradient norms per parameter and saturated-unit shares per logistic layer.
 
     ``history`` is a list of per-epoch dicts: ``{"epoch", "grad_norms": {name: mean norm},
-    "saturation": {layer: share}}``.
+    "saturation": {layer: share}}``. Checkpoints carry it (:meth:`state`), so a resumed run's
+    history covers every epoch since the first; resumed from a checkpoint that does not carry
+    it (the run was not watched until then), it starts at the resumed epoch.
     """
 
     def __init__(self, probe_cases: int = 256, threshold: float = SATURATION) -> None:
@@ -88,6 +91,14 @@ class GradientHealth(_Base):
                 "saturation": shares,
             }
         )
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON scalars (the history) and no arrays, for a checkpoint."""
+        return {"history": [dict(record) for record in self.history]}, {}
+
+    def load_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state` saved."""
+        self.history = [dict(record) for record in scalars.get("history", [])]
 
     def plot(self, path: str | os.PathLike) -> str:
         """Two panels (gradient norms, log scale; saturated share) written to a PNG."""

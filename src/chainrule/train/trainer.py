@@ -338,10 +338,12 @@ class Trainer:
         self.rng.bit_generator.state = state["rng"]
         _load_module_rng_states(self.model, state.get("module_rngs", {}))
         _load_schedule_state(self.schedule, state.get("schedule"))
+        saved = state.get("callbacks", {})
         for key, callback in self._stateful_callbacks():
-            if key in state.get("callbacks", {}):
-                buffers = _strip(arrays, f"callback/{key}/")
-                callback.load_state(state["callbacks"][key], buffers)
+            found = key if key in saved else _older_key(saved, key)
+            if found is not None:
+                buffers = _strip(arrays, f"callback/{found}/")
+                callback.load_state(saved[found], buffers)
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""
@@ -359,11 +361,32 @@ class Trainer:
         self.load_state(self._world.on_root(io.load_checkpoint, path))  # rank 0 reads it
 
     def _stateful_callbacks(self) -> list[tuple[str, Any]]:
-        return [
-            (f"{index}-{type(cb).__name__}", cb)
-            for index, cb in enumerate(self.callbacks)
-            if callable(getattr(cb, "state", None)) and callable(getattr(cb, "load_state", None))
-        ]
+        """``(key, callback)`` for each callback with a state: its class name, numbered from the
+        second of one class on ("EarlyStopping", "Custom", "Custom-2"). The key does not depend
+        on the other callbacks: a progress printer present in a run and not in its resume
+        (``-q``) would move a positional key, and the state would silently not be loaded."""
+        seen: dict[str, int] = {}
+        found = []
+        for cb in self.callbacks:
+            if callable(getattr(cb, "state", None)) and callable(getattr(cb, "load_state", None)):
+                name = type(cb).__name__
+                seen[name] = seen.get(name, 0) + 1
+                found.append((name if seen[name] == 1 else f"{name}-{seen[name]}", cb))
+        return found
+
+
+def _older_key(saved: dict[str, Any], key: str) -> str | None:
+    """The key an older checkpoint saved ``key``'s callback under ("2-EarlyStopping": its place
+    among all callbacks, then its class): the n-th of that class in the list, or None."""
+    name, _, number = key.partition("-")
+    older = sorted(
+        (int(index), k)
+        for k in saved
+        for index, _, cls in [k.partition("-")]
+        if index.isdigit() and cls == name
+    )
+    n = int(number) if number else 1
+    return older[n - 1][1] if len(older) >= n else None
 
 
 def fit(

@@ -92,6 +92,18 @@ def test_a_model_without_a_loss_asks_for_one(case):
     assert network["target"] == [0.0, 1.0] and network["output"] == "softmax"
 
 
+def test_a_model_the_page_cannot_show_is_refused_in_one_line_up_front():
+    """Two Linear layers with no unit between them opened, and then every request failed with
+    "invalid request: network.activation: Input should be 'logistic', 'tanh' or 'relu'"."""
+    net = cr.nn.Sequential(
+        cr.nn.Linear(4, 3, dtype="float64", rng=0), cr.nn.Linear(3, 2, dtype="float64", rng=1)
+    )
+    shown = r"^explorer: the explorer cannot show this model: activation: .* has 'identity'\)$"
+    with pytest.raises(UserError, match=shown) as refused:
+        cr.explorer(net, (np.ones(4), np.array([1.0, 0.0])), cr.nn.SquaredError())
+    assert "\n" not in str(refused.value)
+
+
 def test_a_hidden_units_paths_are_the_librarys_terms(case):
     net, x, t, loss = case
     host = cr.explorer(net, (x, t), loss).explorer

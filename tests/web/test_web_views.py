@@ -70,3 +70,32 @@ def test_state_round_trips_through_an_nn_sequential():
     assert state.activation == "tanh" and state.output == "logistic"
     x = Tensor(np.array([[0.1, 0.2, 0.3]]))
     np.testing.assert_array_equal(state.model()(x).numpy(), model(x).numpy())
+
+
+def test_a_float32_model_is_shown_with_its_own_float32_numbers(client):
+    """The page rebuilt a float32 model in float64, so its E (2.1240259e-05 on a digits case)
+    was not the model's own (2.1219028e-05, what ``chainrule explain`` shows)."""
+    model = nn.mlp([3, 4, 3], activation="tanh", rng=0)  # float32, as chainrule train makes it
+    x, label, loss = np.array([0.3, -1.2, 2.0]), 2, nn.CrossEntropy()
+    network = NetworkState.from_model(model, x, label, loss).to_json()
+    assert network["dtype"] == "float32"
+    shown = client.post("/api/backward", json={"network": network}).json()
+    E = loss(model(Tensor(x[None, :].astype(np.float32))), np.array([label]))  # training's cast
+    E.backward()
+    assert shown["E"] == float(E.item())
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    for k, layer in enumerate(linears):
+        np.testing.assert_array_equal(shown["dE_dw"][k], layer.weight.grad.numpy())
+        np.testing.assert_array_equal(shown["dE_db"][k], layer.bias.grad.numpy())
+
+
+def test_the_networks_the_page_makes_stay_float64(client):
+    """The seed, a new network and a saved file from before ``dtype`` all run in float64."""
+    new = client.post("/api/network/new", json={"sizes": [2, 3, 1]}).json()
+    for network in (client.get("/api/seed").json(), new):
+        assert network["dtype"] == "float64"
+        del network["dtype"]
+        assert NetworkState.from_json(network).model().dtype == np.float64
+        assert client.post("/api/backward", json={"network": network}).status_code == 200
+    refused = client.post("/api/backward", json={"network": {**new, "dtype": "float16"}})
+    assert refused.status_code == 422 and "network.dtype" in refused.json()["error"]

@@ -46,7 +46,6 @@ def trained_case(model_path: Path | str, case: int) -> Any:
 
     A model the page cannot show gets one line saying what fits."""
     import numpy as np
-    from pydantic import ValidationError
 
     from chainrule.cli.train import held_out_split, load_trained
     from chainrule.explainer import as_network
@@ -75,14 +74,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     targets = target_array(ds, loss, n_out, np.float64)
     target = loss.target_rows(targets[case : case + 1], n_out)[0]
     state = NetworkState.from_model(model, ds.X[case], target, loss)
-    try:
-        schemas.Network.model_validate(state.to_json())
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        where = ".".join(map(str, first["loc"]))
-        raise UserError(
-            f"{model_path}: the explorer cannot show it: {where}: {first['msg']}"
-        ) from None
+    schemas.check_shown(state.to_json(), str(model_path))
     return state
 
 

@@ -103,7 +103,8 @@ def unexpected_error(message: Any, error: Exception) -> str:
 
 def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict | None:
     """The network JSON the explorer opens on: ``model`` on one ``case = (x, t)`` with ``loss``;
-    None: the seed. ``x`` is one case (a flat list or one row); a batch is refused."""
+    None: the seed. ``x`` is one case (a flat list or one row); a batch is refused, and so is a
+    model the page cannot show (the API's own request schema, as ``chainrule serve --model``)."""
     if model is None:
         if case is not None or loss is not None:
             raise UserError("explorer: a case (x, t) and a loss need a model")
@@ -117,9 +118,12 @@ def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict
             "train does: pass nn.loss_from_config(info['loss']) from io.load_model)"
         )
     from chainrule.web.network import NetworkState
+    from chainrule.web.schemas import check_shown
 
     x, t = case
-    return NetworkState.from_model(model, x, t, loss).to_json()
+    network = NetworkState.from_model(model, x, t, loss).to_json()
+    check_shown(network, "explorer")  # refused now, not by every request the widget makes
+    return network
 
 
 def explorer(model: Any = None, case: Any = None, loss: Any = None):

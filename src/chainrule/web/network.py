@@ -2,7 +2,8 @@
 
 The page edits a small network given by its numbers (a :class:`NetworkState`). The state is only
 a serialisation: :meth:`NetworkState.model` turns it into the ``nn.Sequential`` the library runs
-(float64), :meth:`NetworkState.loss_object` into the ``nn`` loss of that name, and
+(in the state's dtype: a model's own, float64 for a network the page makes),
+:meth:`NetworkState.loss_object` into the ``nn`` loss of that name, and
 :func:`NetworkState.from_model` turns a model back into a state. Every number the page shows is
 read from the explainer's :class:`~chainrule.explainer.Derivation` of that model: the forward and
 backward pass, the split of dE/dy_i into its paths (``Derivation.terms``), the nudge experiment
@@ -43,7 +44,8 @@ MAX_CHECKS = 3000
 @dataclass
 class NetworkState:
     """A network's numbers: layer sizes, weights w_ij (rows i below, columns j above), biases,
-    activations, loss and one training case (input and target)."""
+    activations, loss and one training case (input and target), and the dtype the model runs
+    in. The numbers are kept in float64, which holds a float32 model's exactly."""
 
     sizes: list[int]
     weights: list[np.ndarray]
@@ -53,6 +55,7 @@ class NetworkState:
     loss: str = "squared-error"
     input: np.ndarray = field(default_factory=lambda: np.zeros(0))
     target: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dtype: str = "float64"
 
     def to_json(self) -> dict:
         """The JSON form the API and the page's save/load use."""
@@ -65,6 +68,7 @@ class NetworkState:
             "loss": self.loss,
             "input": self.input.tolist(),
             "target": self.target.tolist(),
+            "dtype": self.dtype,
         }
 
     @classmethod
@@ -79,6 +83,7 @@ class NetworkState:
             loss=spec.get("loss", "squared-error"),
             input=np.asarray(spec["input"], dtype=np.float64),
             target=np.asarray(spec["target"], dtype=np.float64),
+            dtype=spec.get("dtype", "float64"),
         )
 
     def loss_object(self) -> Loss:
@@ -86,8 +91,8 @@ class NetworkState:
         return as_loss(self.loss)
 
     def model(self) -> Sequential:
-        """The ``nn.Sequential`` these numbers describe, in float64. A loss that applies its own
-        unit to the logits (cross-entropy, binary cross-entropy) gets the logits: the top
+        """The ``nn.Sequential`` these numbers describe, in the state's dtype. A loss that applies
+        its own unit to the logits (cross-entropy, binary cross-entropy) gets the logits: the top
         Linear layer is the model's last layer, as ``chainrule train`` builds it."""
         top = len(self.sizes) - 1
         own = self.loss_object().output_activation
@@ -97,13 +102,14 @@ class NetworkState:
             if l + 1 == top and own is not None:
                 unit = "identity"
             triples.append((self.weights[l], self.biases[l], unit))
-        return sequential(triples)
+        return sequential(triples, dtype=self.dtype)
 
     @classmethod
     def from_model(cls, model: Any, x: Any, t: Any, loss: Any) -> NetworkState:
         """The state of an ``nn.Sequential`` with one case: ``x`` one row (or a flat list) and
         ``t`` its target, read as the explainer reads them (a class label for cross-entropy).
-        A batch of several cases is refused: the explorer shows one case."""
+        The state keeps the model's dtype, so the page computes what the model computes. A batch
+        of several cases is refused: the explorer shows one case."""
         problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
         network, loss_object = problem.network, problem.loss
         if problem.x.shape[0] != 1:
@@ -132,6 +138,7 @@ class NetworkState:
             loss=loss_object.name,
             input=problem.x[0],
             target=problem.t[0],
+            dtype=str(network.dtype),
         )
 
     def derivation(self, focus: tuple[int, int] | None = None, **options: Any) -> Derivation:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from chainrule.errors import UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
 from chainrule.web.training import layer_sizes
@@ -98,6 +99,11 @@ class Network(Strict):
     loss: LossName = "squared-error"
     input: list[Number] = Field(max_length=MAX_UNITS)
     target: list[Number] = Field(max_length=MAX_UNITS)
+    dtype: Literal["float32", "float64"] = Field(
+        "float64",
+        description="What the model computes in: a trained model's own dtype (the page shows its "
+        "own numbers), float64 for a network the page makes.",
+    )
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> Network:
@@ -135,6 +141,24 @@ class Network(Strict):
         if reads_logits and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
         return self
+
+
+def check_shown(network: dict, what: str) -> None:
+    """Refuse, in one line starting with ``what``, a network's JSON that :class:`Network` refuses:
+    the page would get that refusal for every request it makes about this network."""
+    try:
+        Network.model_validate(network)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"]))
+        message = first["msg"].removeprefix("Value error, ")
+        given = first.get("input")
+        # a unit's name or a size says what the model has; a whole network would be a page long
+        has = f" (this model has {given!r})" if isinstance(given, (str, int, float)) else ""
+        raise UserError(
+            f"{what}: the explorer cannot show this model: {where}{': ' if where else ''}"
+            f"{message}{has}"
+        ) from None
 
 
 class NetworkRequest(Strict):

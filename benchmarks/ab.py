@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import child_environment  # noqa: E402
+from benchmarks.common import child_environment, cpu_per_call  # noqa: E402
 from benchmarks.report import median_interval  # noqa: E402
 from benchmarks.run import cpu_sets, plan, run_child  # noqa: E402
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name}: {result.get('status')}: {result.get('error')}", file=sys.stderr)
                     return 1
                 results[name]["wall"].append(statistics.median(result["times"]))
-                results[name]["cpu"].append(statistics.median(result["cpu_times"]))
+                results[name]["cpu"].append(cpu_per_call(result))  # a sum: see time_calls
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     print("\n".join(summary(results, base="old")))
     return 0

@@ -17,9 +17,18 @@ from benchmarks.pinning import thread_environment
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
+#: glibc's allocator keeps up to this much freed memory for reuse in every child, whatever its
+#: system: the setting ``chainrule.backend.keep_freed_memory()`` makes (as the CLI and
+#: ``Trainer.fit`` do), given through the environment so that no system runs with an allocator
+#: setting another lacks (HIPS autograd's step was 1.3x faster with it).
+KEEP_FREED_BYTES = str(256 * 2**20)
+
+
 def child_environment(cpus: list[int], unset_openblas_coretype: bool) -> dict[str, str]:
-    """The environment of a child process: pinned to ``cpus``, every thread pool sized to them."""
+    """The environment of a child process: pinned to ``cpus``, every thread pool sized to them,
+    glibc's allocator set alike for every system (:data:`KEEP_FREED_BYTES`)."""
     env = thread_environment(cpus, dict(os.environ))
+    env["MALLOC_MMAP_THRESHOLD_"] = env["MALLOC_TRIM_THRESHOLD_"] = KEEP_FREED_BYTES
     env["JAX_PLATFORMS"] = "cpu"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     if unset_openblas_coretype:
@@ -41,7 +50,12 @@ def cpu_seconds() -> float:
 
 def time_calls(step: Callable[[], Any], reps: int, warmup: int) -> dict[str, list[float]]:
     """Wall and CPU seconds per call of ``step``, after ``warmup`` untimed calls (JIT compiles,
-    caches fill): ``{"times": [...], "cpu_times": [...]}``."""
+    caches fill): ``{"times": [...], "cpu_times": [...]}``.
+
+    One call's CPU reading is only meaningful summed with the others: Linux credits the time of
+    a thread on another core in lumps at scheduler ticks, so a short call's reading can miss a
+    second BLAS thread's work or hold several calls' worth of it. Read CPU per call as the
+    round's sum over its calls (:func:`cpu_per_call`), never as a median."""
     for _ in range(warmup):
         step()
     times, cpu_times = [], []
@@ -52,6 +66,13 @@ def time_calls(step: Callable[[], Any], reps: int, warmup: int) -> dict[str, lis
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu0)
     return {"times": times, "cpu_times": cpu_times}
+
+
+def cpu_per_call(result: dict) -> float | None:
+    """A child's CPU seconds per call: its calls' CPU summed and divided by their number (see
+    :func:`time_calls`); None where it recorded none."""
+    cpu = result.get("cpu_times")
+    return sum(cpu) / len(cpu) if cpu else None
 
 
 def max_rss_bytes() -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from benchmarks.common import cpu_per_call
 from benchmarks.pinning import CPU_TOLERANCE, over_cores
 
 METHOD = """\
@@ -31,8 +32,13 @@ METHOD = """\
   processes) beside its wall time. The *CPU/wall* column is the median over rounds; a row where
   any round's CPU/wall exceeds 1.1 x the cores given is flagged in bold and listed under the
   headline, as is any child whose affinity read back differs from the cores asked or that had a
-  library imported before it pinned itself. *CPU ms* (workloads 1-2) is the median CPU time per
-  step: at one core, what the step costs with the time spent waiting for the core left out.
+  library imported before it pinned itself. *CPU ms* (workloads 1-2) is the CPU time per step,
+  a child's calls summed and divided by their number (one call's reading misses or lumps a
+  second thread's time, which Linux credits at scheduler ticks), median over rounds: at one
+  core, what the step costs with the time spent waiting for the core left out.
+- Every child's glibc allocator keeps up to 256 MiB of freed memory for reuse
+  (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`): the setting chainrule's command line
+  and `Trainer.fit` make, given to every system alike.
 - Inside a child: untimed warm-up calls (JAX compiles here), then timed calls; the child's
   number is the median of its calls. Tables give the median over rounds, the min and max over
   rounds, and the ratio to chainrule in the same run (below 1 is faster than chainrule).
@@ -143,10 +149,12 @@ def cpu_per_wall(result: dict) -> float | None:
 
 
 def median_cpu(results: list[dict]) -> float | None:
-    """Median over rounds of each child's median CPU seconds per call: on one core, a view of
-    the step that a loaded machine disturbs less than wall time (waiting for the core is not
-    counted), though cache pollution still is."""
-    values = [statistics.median(r["cpu_times"]) for r in results if r.get("cpu_times")]
+    """Median over rounds of each child's CPU seconds per call, its calls' sum over their number
+    (``common.cpu_per_call``: one call's reading misses or lumps a second thread's time, so a
+    median of calls was wrong on two cores): on one core, a view of the step that a loaded
+    machine disturbs less than wall time (waiting for the core is not counted), though cache
+    pollution still is."""
+    values = [v for v in map(cpu_per_call, results) if v is not None]
     return statistics.median(values) if values else None
 
 
@@ -235,6 +243,11 @@ def _peak_gflops(task) -> float | None:
     return max(values) if values else None
 
 
+#: The 1-minute load average before the suite starts above which its report says the machine
+#: was shared (other work using half a core or more).
+BUSY_LOAD = 0.5
+
+
 def _header(facts: dict, by_cores: dict[int, list], peaks: dict[int, float | None]) -> str:
     blas_rows = []
     for n, tasks in by_cores.items():
@@ -269,14 +282,16 @@ def _header(facts: dict, by_cores: dict[int, list], peaks: dict[int, float | Non
         else ""
     )
     blas_text = "\n".join(blas_rows)
-    loads = [facts["load_average_at_start"][0], *facts.get("load_average_at_end", ())[:1]]
-    if max(loads) > 0.75 * facts["cores_visible"]:
+    # the load before any child ran is other work's alone (the end's includes the suite's own
+    # last child); half a core of it already competes with every table that uses all cores
+    before = facts["load_average_at_start"][0]
+    if before > BUSY_LOAD:
         quick += (
-            f"\n\n**This run shared the machine with other work (1-minute load average up to"
-            f" {max(loads):.1f} on {facts['cores_visible']} cores): wall times, and the ratios"
-            " taken from them, are disturbed, most at 2 cores. At 1 core the CPU ms columns are"
-            " the steadier guide. Rerun the command above on a quiet machine before quoting"
-            " a ratio.**"
+            f"\n\n**This run shared the machine with other work (1-minute load average"
+            f" {before:.2f} before the suite started, on {facts['cores_visible']} cores): wall"
+            " times, and the ratios taken from them, are disturbed, most at the larger core"
+            " count. At 1 core the CPU ms columns are the steadier guide. Rerun the command"
+            " above on a quiet machine before quoting a ratio.**"
         )
     return f"""# Benchmarks
 
@@ -388,7 +403,7 @@ def round_ratios(task, system: str) -> list[float]:
     return [
         statistics.median(a["times"]) / statistics.median(b["times"])
         for a, b in zip(mine, theirs)
-        if a.get("times") and b.get("times")
+        if a.get("times") and b.get("times") and statistics.median(b["times"]) > 0
     ]
 
 
@@ -586,6 +601,8 @@ def _digits_table(task) -> str:
         "64-32-10 logistic net, SGD lr 0.5, batches of 32, same split and starting weights; "
         "stops at the first epoch with held-out accuracy >= "
         f"{task.spec['target']:.2f} (at most {task.spec['max_epochs']} epochs). "
+        "Each system shuffles in its own way, so the epochs a system needs differ by chance: "
+        "*s per epoch* compares the work, *fit s* the time to the target. "
         "Process wall time includes Python start-up and imports.",
         "",
     ]
@@ -594,10 +611,13 @@ def _digits_table(task) -> str:
         ok = [r for r in results if "times" in r]
         wall = statistics.median(r["process_wall"] for r in ok)
         rss = max(r.get("max_rss", 0) for r in ok) / 2**20
+        epochs = ok[0]["epochs"]
+        per_epoch = f"{stats['median'] / epochs:.3f}" if epochs else "n/a"
         return [
             f"{stats['median']:.3f}",
             _ratio(stats["median"], base),
-            str(ok[0]["epochs"]),
+            per_epoch,
+            str(epochs),
             f"{ok[0]['accuracy']:.3f}",
             f"{wall:.2f}",
             f"{rss:.0f}",
@@ -606,10 +626,10 @@ def _digits_table(task) -> str:
         ]
 
     header = (
-        "| system | fit s (median) | vs chainrule | epochs | accuracy | process wall s "
-        "| peak RSS MB | CPU/wall | how |"
+        "| system | fit s (median) | vs chainrule | s per epoch | epochs | accuracy "
+        "| process wall s | peak RSS MB | CPU/wall | how |"
     )
-    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---:|---|", cells)
+    rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", cells)
     return "\n".join(intro + rows) + "\n"
 
 

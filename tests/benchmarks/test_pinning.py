@@ -201,3 +201,55 @@ def test_render_rebuilds_a_report_from_the_saved_results(tmp_path, monkeypatch, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.json" in err[0]
     assert again.read_text() == first.read_text()  # the earlier report is untouched
+
+
+def test_cpu_per_step_is_the_rounds_sum_not_a_median_of_calls():
+    """Linux credits a second thread's CPU in lumps at scheduler ticks: per call, two of three
+    readings here miss it and one holds all of it. The median of calls said 1 ms a step; the
+    round's sum says 2 ms, as two busy threads on a 1 ms step use."""
+    lumpy = {"times": [1e-3] * 3, "cpu_times": [1e-3, 1e-3, 4e-3]}
+    assert report.median_cpu([lumpy]) == pytest.approx(2e-3)
+    assert report.median_cpu([lumpy, {"times": [1e-3], "cpu_times": [1e-3]}]) == pytest.approx(
+        1.5e-3
+    )
+
+
+def test_every_child_gets_the_same_allocator_setting():
+    """chainrule sets glibc to keep freed memory (as its CLI does); every system's child gets
+    the same through the environment, not chainrule's alone."""
+    env = child_environment([FIRST_CPU], unset_openblas_coretype=False)
+    assert env["MALLOC_MMAP_THRESHOLD_"] == env["MALLOC_TRIM_THRESHOLD_"] == str(256 * 2**20)
+
+
+def test_a_round_with_a_zero_time_is_left_out_of_the_ratios():
+    task = _mlp_task([1.0, 1.2, 1.1], [1.0, 0.0, 1.0])
+    assert report.round_ratios(task, "numpy") == [1.0, pytest.approx(1.1)]
+
+
+def test_the_busy_warning_reads_the_load_before_the_suite_started():
+    facts = {
+        "date": "d", "cpu": "c", "cores_visible": 2, "cpu_sets": [[0]], "command": "run.py",
+        "openblas_env": {}, "unset_openblas_coretype": False, "quick": False,
+        "python": "3", "platform": "p", "versions": {}, "suite_seconds": 1.0,
+        "load_average_at_end": (1.0, 1.0, 1.0),  # the suite's own last child
+    }  # fmt: skip
+    quiet = report._header({**facts, "load_average_at_start": (0.2, 0.2, 0.2)}, {1: []}, {})
+    shared = report._header({**facts, "load_average_at_start": (0.84, 0.5, 0.5)}, {1: []}, {})
+    assert "shared the machine" not in quiet
+    assert "load average 0.84 before the suite started" in shared
+
+
+def test_the_digits_table_gives_seconds_per_epoch_beside_time_to_target():
+    """Each system shuffles its own way, so the epochs to the target differ by chance: the
+    table divides each fit by its epochs too."""
+
+    def result(seconds: float, epochs: int) -> dict:
+        return {"times": [seconds], "epochs": epochs, "accuracy": 0.95, "process_wall": 2.0}
+
+    results = {"chainrule": [result(1.2, 12)], "torch": [result(1.3, 13)]}
+    task = run.Task("digits", "6. digits", {"workload": "digits", "target": 0.95,
+                    "max_epochs": 60}, list(results), 1, results=results)  # fmt: skip
+    table = report._digits_table(task)
+    assert "| s per epoch |" in table
+    assert "| chainrule | 1.200 | 1.00x | 0.100 | 12 |" in table
+    assert "| torch | 1.300 | 1.08x | 0.100 | 13 |" in table

@@ -377,6 +377,7 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
             return _zeros(xp, shape, g).at[index].set(g)
         else:
             result = _zeros(xp, shape, g)
+            index, g = _without_new_axes(xp, result, index, g)
         result[index] = g
         return result
     if xp is numpy:
@@ -443,6 +444,17 @@ def _one_array_axis(index: Any, ndim: int) -> tuple[int, Any] | None:
 
 def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
     return xp.zeros(shape, dtype=like.dtype, device=device_of(like))
+
+
+def _without_new_axes(xp: Any, result: Any, index: Any, g: Any) -> tuple[Any, Any]:
+    """``index`` without its ``None`` entries, and ``g`` without the size-1 axes they made: the
+    standard allows ``None`` when reading (``x[None]``) but not in a key that is written to
+    (array-api-strict refuses it), and the write lands on the same elements."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(item is None for item in items):
+        return index, g
+    kept = tuple(item for item in items if item is not None)
+    return kept, xp.reshape(g, result[kept].shape)
 
 
 def _has_integer_arrays(index: Any, xp: Any) -> bool:

@@ -98,3 +98,20 @@ def test_a_torch_input_that_requires_grad_is_chainrules_to_differentiate(name):
         runs.append([w.numpy().copy() for w in weights])
     for tracked, plain in zip(*runs):
         np.testing.assert_array_equal(tracked, plain)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [(None,), (Ellipsis, None), (slice(None), None, 1), (None, slice(None), slice(None, 2))],
+    ids=["new-axis", "ellipsis-new-axis", "slice-new-axis-int", "new-axis-slices"],
+)
+def test_indexing_with_new_axes_differentiates_on_array_api_strict(index):
+    """The standard refuses ``None`` in a key written to, which the gradient of ``x[None]``
+    wrote with: the same gradient as NumPy's, from a key without it."""
+    xs = pytest.importorskip("array_api_strict")
+    values = np.arange(12.0).reshape(3, 4)
+    strict = cr.tensor(xs.asarray(values), requires_grad=True)
+    (strict[index] * strict[index]).sum().backward()
+    plain = cr.tensor(values, requires_grad=True)
+    (plain[index] * plain[index]).sum().backward()
+    np.testing.assert_array_equal(np.asarray(strict.grad.data), plain.grad.numpy())

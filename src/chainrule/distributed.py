@@ -27,6 +27,7 @@ mpi4py is imported only when the environment says a launcher started several ran
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import os
@@ -36,7 +37,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -44,8 +45,9 @@ from chainrule import backend
 from chainrule.errors import UserError
 from chainrule.tensor import Tensor
 
-#: How long a failing rank other than 0 waits before aborting the job: a failure every rank
-#: meets (Ctrl-C, ranks that disagree) is rank 0's to report, and it removes what it wrote.
+#: How long a failing rank other than 0 waits before it reports and aborts the job: a failure
+#: every rank meets (Ctrl-C, ranks that disagree) is rank 0's to report, and it removes what it
+#: wrote.
 GRACE_S = 3.0
 #: Gradients are packed into flat buffers of at most this many bytes (PyTorch DDP's default).
 BUCKET_BYTES = 25 * 2**20
@@ -353,6 +355,10 @@ def _array(grad: Any) -> np.ndarray:
 
 _WORLD: World | None = None
 _EXCEPTHOOK_INSTALLED = False
+#: What the main thread last passed to ``sys.exit`` (see :func:`_note_exit_status`).
+_EXIT_STATUS: object = None
+#: Whether this rank has already waited for rank 0 to report (see :func:`let_rank_0_report_first`).
+_WAITED_FOR_RANK_0 = False
 
 
 def init(comm: Any = None, blas_threads: int | None = None) -> World:
@@ -360,9 +366,10 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
 
     With ``comm`` (an mpi4py communicator, or a stand-in for tests) that communicator is used;
     otherwise MPI is started only when the launcher's environment says there are several ranks.
-    In a world of several ranks, an uncaught exception on any rank aborts the whole job (no
-    hang in a collective), and when several ranks share a machine each uses ``blas_threads``
-    BLAS threads (default 1, or ``CHAINRULE_BLAS_THREADS``; 0 leaves the library's default).
+    In a world of several ranks, an uncaught exception or a ``sys.exit`` with a non-zero status
+    on any rank aborts the whole job (no hang in a collective), and when several ranks share a
+    machine each uses ``blas_threads`` BLAS threads (default 1, or ``CHAINRULE_BLAS_THREADS``; 0
+    leaves the library's default).
     """
     global _WORLD
     if comm is not None:
@@ -440,7 +447,8 @@ def _local_ranks(world: World) -> int:
 
 
 def _install_excepthook() -> None:
-    """An uncaught exception on any rank ends the whole job (as ``python -m mpi4py`` does)."""
+    """An uncaught exception, or ``sys.exit`` with a non-zero status, on any rank ends the whole
+    job (as ``python -m mpi4py`` does)."""
     global _EXCEPTHOOK_INSTALLED
     if _EXCEPTHOOK_INSTALLED:
         return
@@ -457,7 +465,37 @@ def _install_excepthook() -> None:
         world().abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
 
     sys.excepthook = abort_on_exception
+    _note_exit_status()
     _EXCEPTHOOK_INSTALLED = True
+
+
+def _note_exit_status() -> None:
+    """``sys.exit`` notes its status; at exit, a non-zero one aborts the job with it.
+
+    ``sys.excepthook`` never sees ``SystemExit``, and a rank that exits alone leaves the others
+    waiting in a collective. Python tells no hook the status it exits with, so ``sys.exit``
+    (what programs call) notes it; the hook registered here runs before mpi4py finalizes MPI
+    (atexit hooks run last registered first). A ``sys.exit`` that is caught counts until the
+    next one; ``raise SystemExit(n)`` is not seen.
+    """
+    previous = sys.exit
+
+    def noting_exit(status: object = None) -> NoReturn:
+        global _EXIT_STATUS
+        if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
+            _EXIT_STATUS = status
+        previous(status)
+
+    sys.exit = noting_exit
+    atexit.register(_abort_on_failing_exit)
+
+
+def _abort_on_failing_exit() -> None:
+    status = _EXIT_STATUS
+    # MPI_Abort may return before the launcher kills this process (MPICH): exiting anyway
+    with contextlib.suppress(SystemExit):
+        # the process's exit status, as Python makes it: None is 0, a message (printed) is 1
+        exit_code(0 if status is None else status if isinstance(status, int) else 1)
 
 
 def exit_code(code: int) -> int:
@@ -469,12 +507,27 @@ def exit_code(code: int) -> int:
         except DistributedError:
             return code
         if current.size > 1:
-            if not current.is_main:
-                # rank 0 may be failing too (Ctrl-C reaches every rank; so does a disagreement):
-                # let it report and clean up, and end the job itself; abort only if it is stuck
-                time.sleep(GRACE_S)
+            # rank 0 may be failing too (Ctrl-C reaches every rank; so does a disagreement): it
+            # then reports, cleans up and ends the job; this rank aborts only if it does not
+            let_rank_0_report_first()
             current.abort(code)
     return code
+
+
+def let_rank_0_report_first() -> None:
+    """On a failing rank other than 0 of a parallel run, wait ``GRACE_S`` (once) before saying
+    anything or aborting: a failure every rank meets (a bad option, a missing file, Ctrl-C, ranks
+    that disagree) is rank 0's to report and clean up, and rank 0 aborts the job meanwhile, so
+    the job reports it once. A rank that fails where rank 0 does not reports after the wait.
+
+    Only a world already joined counts: reporting an error never starts MPI.
+    """
+    global _WAITED_FOR_RANK_0
+    current = _WORLD
+    if current is None or current.size == 1 or current.is_main or _WAITED_FOR_RANK_0:
+        return
+    _WAITED_FOR_RANK_0 = True
+    time.sleep(GRACE_S)
 
 
 # -- module-level shortcuts ---------------------------------------------------------------------

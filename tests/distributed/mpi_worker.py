@@ -3,13 +3,15 @@
 ``python mpi_worker.py train OUT [--epochs N] [--loss L] [--checkpoints DIR] [--resume DIR]
 [--early-stopping P]`` trains a small float64 network and writes each rank's final weights to
 ``OUT/rank<r>.npz`` (and the history to ``OUT/history<r>.json``). ``fail`` makes rank 1 raise
-while the others wait in a collective.
+while the others wait in a collective; ``exit`` makes it call ``sys.exit(3)`` there instead;
+``exit-0`` makes it call ``sys.exit(0)`` after the last collective, where rank 0 simply ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -72,7 +74,7 @@ def sklearn(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["train", "fail", "sklearn", "threads"])
+    parser.add_argument("mode", choices=["train", "fail", "exit", "exit-0", "sklearn", "threads"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--loss", default="cross-entropy")
@@ -81,11 +83,18 @@ def main() -> None:
     parser.add_argument("--early-stopping", type=int)
     args = parser.parse_args()
     dist.init()
-    if args.mode == "fail":
-        if dist.rank() == 1:
+    if args.mode in ("fail", "exit"):
+        if dist.rank() == 1 and args.mode == "fail":
             raise RuntimeError("rank 1 fails on purpose")
+        if dist.rank() == 1:  # SystemExit, which sys.excepthook never sees
+            sys.exit(3)
         dist.world().allreduce_(np.ones(4))  # the others wait here for rank 1
         time.sleep(60)
+        return
+    if args.mode == "exit-0":
+        dist.world().allreduce_(np.ones(4))
+        if dist.rank() == 1:
+            sys.exit(0)
         return
     if args.mode == "threads":
         from threadpoolctl import threadpool_info

@@ -43,8 +43,20 @@ def _launch(ranks: int | None, args: list[str], cwd: Path, timeout: float = 120)
     command = [sys.executable, *args]
     if ranks is not None:
         command = [MPIEXEC, "-n", str(ranks), *command]
-    return subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    return _run_job(command, cwd, timeout)
+
+
+def _run_job(command: list[str], cwd: Path, timeout: float):
+    """``subprocess.run`` for mpiexec: a job that hangs is killed whole (mpiexec and every rank,
+    in their own session), so a failing test leaves no rank spinning in a collective."""
+    with subprocess.Popen(command, cwd=cwd, env=_env(), text=True, start_new_session=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:  # fmt: skip
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def _worker():
@@ -168,6 +180,23 @@ def test_a_failing_rank_ends_the_job_quickly(tmp_path):
 
 
 @needs_mpi
+def test_sys_exit_with_a_failing_status_on_one_rank_ends_the_job_with_it(tmp_path):
+    """sys.excepthook never sees SystemExit: without the exit hook rank 1 left, rank 0 waited
+    in its allreduce forever."""
+    started = time.perf_counter()
+    done = _launch(2, [str(WORKER), "exit", str(tmp_path)], tmp_path, timeout=40)
+    assert done.returncode == 3, done.stderr
+    assert time.perf_counter() - started < 30
+
+
+@needs_mpi
+def test_sys_exit_0_and_a_normal_end_finish_the_job_cleanly(tmp_path):
+    done = _launch(2, [str(WORKER), "exit-0", str(tmp_path)], tmp_path, timeout=40)
+    assert done.returncode == 0, done.stderr
+    assert "Abort" not in done.stderr
+
+
+@needs_mpi
 def test_chainrule_train_under_mpiexec_writes_one_run_directory(tmp_path):
     args = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "30", "--quiet", "--json"]
     done = _launch(2, args, tmp_path)
@@ -181,12 +210,44 @@ def test_chainrule_train_under_mpiexec_writes_one_run_directory(tmp_path):
 
 
 @needs_mpi
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--lr", "-1"], "--lr must be a positive number"), (["--data", "nofile.csv"], "nofile.csv:")],
+)
+def test_a_failure_every_rank_meets_is_reported_once(tmp_path, option, message):
+    args = ["-m", "chainrule", "train", "--data", "xor", "--quiet", *option]
+    done = _launch(3, args, tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count(message) == 1, done.stderr  # rank 0's line; ranks 1, 2 kept still
+
+
+@needs_mpi
+def test_a_rank_that_fails_alone_still_reports_its_error(tmp_path):
+    base = [sys.executable, "-m", "chainrule", "train", "--data", "xor", "--epochs", "3",
+            "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
+    command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, "--lr", "-1"]
+    done = _run_job(command, tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("--lr must be a positive number, got -1.0") == 1, done.stderr
+
+
+@needs_mpi
+def test_resuming_a_complete_run_under_mpiexec_reports_once(tmp_path):
+    train = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "2", "--quiet"]
+    assert _launch(None, [*train, "--out", "run"], tmp_path).returncode == 0
+    resume = ["-m", "chainrule", "train", "--quiet", "--resume", "run", "--json"]
+    done = _launch(2, resume, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["epochs"] == 2  # one run.json: only rank 0 prints it
+    assert done.stderr.count("run is already complete") == 1, done.stderr
+
+
+@needs_mpi
 def test_ranks_that_disagree_fail_at_the_start(tmp_path):
     base = [sys.executable, "-m", "chainrule", "train", "--data", "xor", "--epochs", "3",
             "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
     command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, "--seed", "5"]
-    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    done = _run_job(command, tmp_path, timeout=60)
     assert done.returncode == 2
     assert "rank 1 has seed=5 where rank 0 has 0" in done.stderr
     assert "Traceback" not in done.stderr

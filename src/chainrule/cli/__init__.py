@@ -3,9 +3,10 @@
 The package owns the Typer ``app`` (:mod:`chainrule.cli.app`) and one module per group of
 commands (``train``, ``explain``, ``serve``, ``export``), each registering itself on ``app``. A
 user's mistake (a :class:`~chainrule.errors.UserError`, a bad option) prints one line on stderr
-and exits with code 2, never a traceback. So does an operating-system error on a file (unreadable,
-a read-only or missing directory, a full disk: one line naming the path) and a request for more
-memory than the machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
+(under mpiexec/srun: once for the job, see :func:`_report`) and exits with code 2, never a
+traceback. So does an operating-system error on a file (unreadable, a read-only or missing
+directory, a full disk: one line naming the path) and a request for more memory than the
+machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
 
 ``chainrule --help``, ``chainrule COMMAND --help`` and ``chainrule --version`` import neither NumPy
 nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the time.
@@ -63,6 +64,18 @@ def os_error_line(error: OSError) -> str:
     return f"{path}: {reason}" if path is not None else f"{reason} ({error})"
 
 
+def _report(line: str) -> None:
+    """Print a failure's one line on stderr, once for a parallel job: under mpiexec/srun every
+    rank runs the same command, so most failures happen on every rank; a rank other than 0
+    first gives rank 0 the time to report it and end the job, and prints only if rank 0 did not
+    (its failure is its own: other options, other data)."""
+    if "chainrule.distributed" in sys.modules:  # a command joins a parallel job before it runs
+        from chainrule import distributed
+
+        distributed.let_rank_0_report_first()
+    print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     _register_commands()
@@ -70,25 +83,24 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_as_interrupt():
             result = app(args=argv, standalone_mode=False)
     except UserError as error:
-        print(f"chainrule: {error}", file=sys.stderr)
+        _report(f"chainrule: {error}")
         return 2
     except OSError as error:
-        print(f"chainrule: {os_error_line(error)}", file=sys.stderr)
+        _report(f"chainrule: {os_error_line(error)}")
         return 2
     except MemoryError:
-        print("chainrule: out of memory: the data or the network is too large for this machine",
-              file=sys.stderr)  # fmt: skip
+        _report("chainrule: out of memory: the data or the network is too large for this machine")
         return 2
     except USAGE_ERRORS as error:
         # `chainrule` alone prints the help as it is, not as an error line ("chainrule: Usage:")
         prefix = "" if isinstance(error, NO_ARGS) else "chainrule: "
-        print(f"{prefix}{error.format_message()}", file=sys.stderr)
+        _report(f"{prefix}{error.format_message()}")
         return 2
     except Terminated:
-        print("chainrule: terminated", file=sys.stderr)
+        _report("chainrule: terminated")
         return 143
     except (*ABORTS, KeyboardInterrupt):
-        print("chainrule: interrupted", file=sys.stderr)
+        _report("chainrule: interrupted")
         return 130
     except EXITS as done:
         return done.exit_code

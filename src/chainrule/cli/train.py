@@ -181,7 +181,12 @@ def _resume(
 def _already_complete(run_dir: Path, done: int, stopped: bool, json_output: bool) -> int:
     """Nothing to train and the run's results are written: say so, change nothing. Exit 0, so
     a job script that resumes after a preemption may find its run already finished. A run
-    that stopped early trains no further, whatever --epochs says."""
+    that stopped early trains no further, whatever --epochs says. Under mpiexec/srun rank 0
+    alone says it (so --json prints one run.json)."""
+    from chainrule import distributed
+
+    if not distributed.world().is_main:
+        return 0
     trained = f"stopped early after {done} epochs" if stopped else f"{done} epochs trained"
     further = "" if stopped else f"; to train further pass --epochs N with N > {done}"
     print(f"chainrule: {run_dir} is already complete: {trained}, results in "

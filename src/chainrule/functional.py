@@ -254,23 +254,25 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
     argument not differentiated here, a tensor ``f`` closed over, an outer transform's
     variable. Then an outer derivative flows through this transform's results, which must be
     recorded (``create_graph``) rather than computed on bare arrays (they would be constants,
-    and the outer derivative through them silently 0)."""
-    stop = {id(v) for v in variables}
-    stack = [out for out in outputs if out.requires_grad and id(out) not in stop]
-    seen = {id(out) for out in stack}
+    and the outer derivative through them silently 0). One walk of the recorded graph, lean:
+    it runs on every transform's call."""
+    seen = {id(v) for v in variables}  # the walk stops at the variables, and at what it saw
+    stack = [out for out in outputs if out.requires_grad]
+    push, pop, see = stack.append, stack.pop, seen.add
+    running, private = _running.variables, _PRIVATE
     while stack:
-        tensor = stack.pop()
-        if tensor._primitive is None:
-            key = id(tensor)
-            finished = _PRIVATE.get(key) is tensor and key not in _running.variables
-            if not finished:  # a leaf requiring a gradient: the user's, or a running transform's
-                return True
+        tensor = pop()
+        key = id(tensor)
+        if key in seen:
             continue
+        see(key)
+        if tensor._primitive is None:  # a leaf requiring a gradient: the user's, or a running
+            if private.get(key) is not tensor or key in running:  # transform's variable
+                return True
+            continue  # a finished inner transform's own variable: nothing outside
         for parent in tensor._inputs or ():
-            key = id(parent)
-            if parent.requires_grad and key not in stop and key not in seen:
-                seen.add(key)
-                stack.append(parent)
+            if parent.requires_grad:
+                push(parent)
     return False
 
 

@@ -7,22 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from cli_run import assert_user_error, run
 
 from chainrule.cli import main
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_user_error(capsys, *args, match: str) -> str:
-    code, _, err = run(capsys, *args)
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("chainrule: "), err
-    assert match in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

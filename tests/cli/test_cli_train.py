@@ -6,25 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from cli_run import assert_user_error, run
 
 from chainrule import data, io
 from chainrule.cli import main
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_user_error(capsys, *args, match: str):
-    code, out, err = run(capsys, *args)
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chainrule: "), err
-    assert "Traceback" not in err
-    assert match in lines[0], lines[0]
-    return lines[0]
 
 
 def write_csv(path, rows):

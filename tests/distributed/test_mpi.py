@@ -221,12 +221,17 @@ def test_a_failure_every_rank_meets_is_reported_once(tmp_path, option, message):
     assert done.stderr.count(message) == 1, done.stderr  # rank 0's line; ranks 1, 2 kept still
 
 
-@needs_mpi
-def test_a_rank_that_fails_alone_still_reports_its_error(tmp_path):
+def _train_with_rank_1_apart(tmp_path, *rank_1_options: str):
+    """``chainrule train`` on two ranks, rank 1 with ``rank_1_options`` added."""
     base = [sys.executable, "-m", "chainrule", "train", "--data", "xor", "--epochs", "3",
             "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
-    command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, "--lr", "-1"]
-    done = _run_job(command, tmp_path, timeout=60)
+    command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, *rank_1_options]
+    return _run_job(command, tmp_path, timeout=60)
+
+
+@needs_mpi
+def test_a_rank_that_fails_alone_still_reports_its_error(tmp_path):
+    done = _train_with_rank_1_apart(tmp_path, "--lr", "-1")
     assert done.returncode == 2
     assert done.stderr.count("--lr must be a positive number, got -1.0") == 1, done.stderr
 
@@ -244,10 +249,7 @@ def test_resuming_a_complete_run_under_mpiexec_reports_once(tmp_path):
 
 @needs_mpi
 def test_ranks_that_disagree_fail_at_the_start(tmp_path):
-    base = [sys.executable, "-m", "chainrule", "train", "--data", "xor", "--epochs", "3",
-            "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
-    command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, "--seed", "5"]
-    done = _run_job(command, tmp_path, timeout=60)
+    done = _train_with_rank_1_apart(tmp_path, "--seed", "5")
     assert done.returncode == 2
     assert "rank 1 has seed=5 where rank 0 has 0" in done.stderr
     assert "Traceback" not in done.stderr

@@ -401,6 +401,16 @@ def _flatten_like(tree: Any, treedef: Any, op: str, what: str, of: str) -> list[
     return leaves
 
 
+def _check_tangent_shapes(op: str, tangents: list[Any], variables: list[Tensor], of: str) -> None:
+    """Each tangent shaped like its variable, or a ValueError naming ``op`` and the index."""
+    for k, (tangent, variable) in enumerate(zip(tangents, variables)):
+        shape = tuple(tangent.shape) if hasattr(tangent, "shape") else np.shape(tangent)
+        if shape != variable.shape:
+            raise ValueError(
+                f"{op}: tangent {k} has shape {shape} but {of} {k} has shape {variable.shape}"
+            )
+
+
 def _n_leaves(treedef: Any) -> int:
     if treedef is None:
         return 1
@@ -428,14 +438,8 @@ def _forward_mode(
     transposed = gradient(outs, variables, dummies, create_graph=True)  # J^T u
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
-        if len(tangents) != len(transposed):
-            raise ValueError(f"jvp: got {len(tangents)} tangents for {len(transposed)} inputs")
-        for k, (tangent, primal) in enumerate(zip(tangents, transposed)):
-            shape = tuple(tangent.shape) if hasattr(tangent, "shape") else np.shape(tangent)
-            if shape != primal.shape:
-                raise ValueError(
-                    f"jvp: tangent {k} has shape {shape} but input {k} has shape {primal.shape}"
-                )
+        # one tangent per variable: jvp's come through _flatten_like, jacobian's are built so
+        _check_tangent_shapes("jvp", tangents, variables, "input")
         return gradient(
             transposed,
             dummies,
@@ -565,12 +569,7 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
     grads = gradient(value, variables, create_graph=True, op="hvp")
     flat_tangents = _flatten_like(tuple(tangents), tree_flatten(primals)[1], "hvp", "tangent",
                                   "primal")  # fmt: skip
-    for k, (tangent, variable) in enumerate(zip(flat_tangents, variables)):
-        shape = tuple(tangent.shape) if hasattr(tangent, "shape") else np.shape(tangent)
-        if shape != variable.shape:
-            raise ValueError(
-                f"hvp: tangent {k} has shape {shape} but primal {k} has shape {variable.shape}"
-            )
+    _check_tangent_shapes("hvp", flat_tangents, variables, "primal")
     live = [(g, t) for g, t in zip(grads, flat_tangents) if g.requires_grad]
     products = (
         gradient(

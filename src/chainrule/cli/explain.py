@@ -105,9 +105,8 @@ def _problem_args(
     """
     import numpy as np
 
-    from chainrule.cli.train import held_out_split, load_trained, standardized_rows
+    from chainrule.cli.train import held_out_case, load_trained, standardized_rows
     from chainrule.explainer import as_loss, as_network
-    from chainrule.train.metrics import target_array
 
     if torch_model is not None and model is not None:
         raise UserError("give --model or --torch-model, not both")
@@ -122,13 +121,9 @@ def _problem_args(
                 f"--model {model}: give --input and --target for this model (it records no "
                 "training run to take a case from)"
             )
-        at = 0 if case is None else case
-        ds = held_out_split(model, info, at)
         spec = as_loss(loss or stored_loss or "squared-error")
-        # the targets as this loss reads them (labels, or rows for a loss on the outputs), as
-        # training and serve --model read them; the inputs are standardised already
-        targets = target_array(ds, spec, as_network(net).sizes[-1], np.float64)
-        return net, ds.X[at : at + 1], targets[at : at + 1], spec
+        x, t = held_out_case(model, info, case or 0, spec, as_network(net).sizes[-1])
+        return net, x, t, spec
     if torch_model is not None:
         from chainrule.interop import load_torch
 

@@ -45,11 +45,8 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     split it was evaluated on (standardised as in training): its input row and target row.
 
     A model the page cannot show gets one line saying what fits."""
-    import numpy as np
-
-    from chainrule.cli.train import held_out_split, load_trained
+    from chainrule.cli.train import held_out_case, load_trained
     from chainrule.explainer import as_network
-    from chainrule.train.metrics import target_array
     from chainrule.web import schemas
     from chainrule.web.network import NetworkState
 
@@ -69,11 +66,8 @@ def trained_case(model_path: Path | str, case: int) -> Any:
         )
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
-    ds = held_out_split(model_path, info, case)
-    n_out = list(info["parameters"].values())[-1][-1]
-    targets = target_array(ds, loss, n_out, np.float64)
-    target = loss.target_rows(targets[case : case + 1], n_out)[0]
-    state = NetworkState.from_model(model, ds.X[case], target, loss)
+    x, targets = held_out_case(model_path, info, case, loss, sizes[-1])
+    state = NetworkState.from_model(model, x[0], loss.target_rows(targets, sizes[-1])[0], loss)
     schemas.check_shown(state.to_json(), str(model_path))
     return state
 

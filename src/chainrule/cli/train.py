@@ -442,11 +442,18 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
     return model, info, loss
 
 
-def held_out_split(model_path: Path, info: dict, case: int) -> Any:
-    """The split a run was evaluated on (its test split, or all of its data for a run without
-    one), standardised as in training, once ``case`` is known to be one of its cases: what
-    ``serve --model`` and ``explain --model --case`` show. A model file that records no
-    training run has no cases."""
+def held_out_case(
+    model_path: Path, info: dict, case: int, loss: Any, n_out: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Case ``case`` of the split a run was evaluated on (its test split, or all of its data for
+    a run without one): its input row, standardised as in training, and its targets as ``loss``
+    reads them (labels, or rows for a loss on ``n_out`` outputs), as training reads them; each
+    with one row. What ``serve --model`` and ``explain --model --case`` show. A model file that
+    records no training run has no cases."""
+    import numpy as np
+
+    from chainrule.train.metrics import target_array
+
     if info.get("meta", {}).get("run") is None:
         raise UserError(
             f"{model_path}: the model does not record the data it was trained on, so it has no "
@@ -456,7 +463,8 @@ def held_out_split(model_path: Path, info: dict, case: int) -> Any:
     ds, which = prepared.test, prepared.evaluated_on
     if not 0 <= case < len(ds):
         raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")
-    return ds
+    targets = target_array(ds, loss, n_out, np.float64)
+    return ds.X[case : case + 1], targets[case : case + 1]
 
 
 def trained_data(model_path: Path, info: dict) -> Any:

@@ -1,14 +1,15 @@
 """A/B one workload of the suite between two versions of chainrule, with the NumPy peer beside.
 
-    python benchmarks/ab.py --old main                    # workload 2, 1 core, 20 rounds
+    python benchmarks/ab.py --old main                    # workload 2, 1 core, 24 rounds
     python benchmarks/ab.py --old main --workload mlp1 --cores 2 --rounds 30
     python benchmarks/ab.py --old /path/to/other/src      # a source tree instead of a revision
 
 A change of a few percent is smaller than the noise of a shared machine between two runs of
 ``run.py``: each child's median moves by 5-10% from round to round. Here the versions take turns
-in the same rounds (the order rotating), each round in fresh child processes of the suite
-(``benchmarks.child``, pinned as in ``run.py``), and the report is the median over rounds of the
-*paired* ratios (new / old, and each / numpy, from the same round), in wall time and in CPU time.
+in the same rounds (in the suite's order, ``run.round_order``), each round in fresh child
+processes of the suite (``benchmarks.child``, pinned as in ``run.py``), and the report is the
+median over rounds of the *paired* ratios (new / old, and each / numpy, from the same round), in
+wall time and in CPU time.
 
 ``--old`` is a git revision (its ``src/`` is exported to a temporary directory) or a directory
 that holds the ``chainrule`` package; ``--new`` defaults to this checkout's ``src/``. Only the
@@ -18,6 +19,7 @@ chainrule package changes between them: the workload code is this checkout's.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -33,7 +35,7 @@ if str(REPO) not in sys.path:
 
 from benchmarks.common import child_environment, cpu_per_call  # noqa: E402
 from benchmarks.report import median_interval  # noqa: E402
-from benchmarks.run import cpu_sets, plan, run_child  # noqa: E402
+from benchmarks.run import cpu_sets, plan, round_order, run_child  # noqa: E402
 
 WORKLOADS = ("mlp1", "mlp2")
 
@@ -110,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", default=str(REPO / "src"), help="default: this checkout's src/")
     parser.add_argument("--workload", choices=WORKLOADS, default="mlp2")
     parser.add_argument("--cores", default="1", help="how many cores every child is pinned to")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=24, help="a multiple of 6 balances the order")
     parser.add_argument("--reps", type=int, help="timed steps per child (default: the suite's)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per child")
+    parser.add_argument("--json", type=Path, help="also write every round's order and times here")
     args = parser.parse_args(argv)
     try:
         (cpus,) = cpu_sets(args.cores, sorted(os.sched_getaffinity(0)))
@@ -137,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         runs = [("numpy", "numpy", envs["new"])]
         runs += [(name, "chainrule", env) for name, env in envs.items()]
         results: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n, *_ in runs}
+        orders: list[list[str]] = []
         print(f"{task.title}, {len(cpus)} core(s) (CPUs {cpus}); old = {trees['old']}")
         for r in range(args.rounds):
-            shift = r % len(runs)
-            for name, system, env in runs[shift:] + runs[:shift]:
+            order = round_order(runs, r)
+            orders.append([name for name, *_ in order])
+            for name, system, env in order:
                 result = run_child({**spec, "system": system}, cpus, env, args.timeout)
                 if "times" not in result:
                     print(f"{name}: {result.get('status')}: {result.get('error')}", file=sys.stderr)
@@ -148,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[name]["wall"].append(statistics.median(result["times"]))
                 results[name]["cpu"].append(cpu_per_call(result))  # a sum: see time_calls
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    if args.json:  # the rounds themselves: to test for order effects, or pool runs
+        args.json.write_text(json.dumps({"orders": orders, "results": results}))
     print("\n".join(summary(results, base="old")))
     return 0
 

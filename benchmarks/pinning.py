@@ -30,6 +30,11 @@ THREAD_VARIABLES = (
 LIBRARIES = ("numpy", "scipy", "torch", "jax", "jaxlib", "sklearn", "autograd", "chainrule")
 #: A CPU/wall ratio above this many times the cores given means a system used more cores.
 CPU_TOLERANCE = 1.10
+#: CPU seconds the process clock cannot resolve: Linux credits a thread running on another core
+#: with its time at scheduler ticks (1-10 ms), so a region of a few milliseconds can read up to a
+#: tick more CPU than its threads used (an idle OpenBLAS worker spinning on the second core then
+#: shows as 2.45 x the wall time on two cores).
+CPU_CLOCK_SLACK = 0.010
 #: Added to XLA_FLAGS at one core: no Eigen thread pool inside XLA's kernels.
 XLA_ONE_CORE = "--xla_cpu_multi_thread_eigen=false"
 
@@ -96,6 +101,10 @@ def threads_now() -> int:
     return 0
 
 
-def over_cores(cpu_per_wall: float | None, cores: int) -> bool:
-    """True when a row used more than the cores it was given, past the tolerance."""
-    return cpu_per_wall is not None and cpu_per_wall > cores * CPU_TOLERANCE
+def over_cores(cpu_per_wall: float | None, cores: int, wall: float | None = None) -> bool:
+    """True when a row used more than the cores it was given: past the tolerance and, where the
+    region's ``wall`` seconds are known, by more CPU time than the clock resolves
+    (:data:`CPU_CLOCK_SLACK`)."""
+    if cpu_per_wall is None or cpu_per_wall <= cores * CPU_TOLERANCE:
+        return False
+    return wall is None or (cpu_per_wall - cores * CPU_TOLERANCE) * wall > CPU_CLOCK_SLACK

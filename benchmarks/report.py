@@ -20,7 +20,10 @@ METHOD = """\
 ## Method
 
 - Every measurement runs in a fresh child process (`python -m benchmarks.child`), one per system
-  per round; rounds are interleaved and the order of the systems rotates by one each round.
+  per round; rounds are interleaved, and the systems' order changes each round so that over a
+  cycle every system runs at every position and right after every other equally often (a
+  Williams design, `run.round_order`: a fixed rotation kept each system's neighbour, so what
+  one child left behind fell on the same system every round).
 - Every child runs on the same cores: `run.py` sets its affinity mask between fork and exec, and
   the child sets it again (`benchmarks/pinning.py`) before it imports any library, so every
   thread pool (OpenBLAS, OpenMP, PyTorch's, XLA's) is born on those cores and stays there. The
@@ -30,12 +33,14 @@ METHOD = """\
   client starts a pool per visible core whatever the flags say; the mask does.
 - Every timed region records the process's CPU time (all its threads, and finished child
   processes) beside its wall time. The *CPU/wall* column is the median over rounds; a row where
-  any round's CPU/wall exceeds 1.1 x the cores given is flagged in bold and listed under the
-  headline, as is any child whose affinity read back differs from the cores asked or that had a
-  library imported before it pinned itself. *CPU ms* (workloads 1-2) is the CPU time per step,
-  a child's calls summed and divided by their number (one call's reading misses or lumps a
-  second thread's time, which Linux credits at scheduler ticks), median over rounds: at one
-  core, what the step costs with the time spent waiting for the core left out.
+  any round's CPU/wall exceeds 1.1 x the cores given, by more CPU time than the process clock
+  resolves (10 ms: another core's thread is credited at scheduler ticks), is flagged in bold
+  and listed under the headline, as is any child whose affinity read back differs from the
+  cores asked or that had a library imported before it pinned itself. *CPU ms* (workloads 1-2)
+  is the CPU time per step, a child's calls summed and divided by their number (one call's
+  reading misses or lumps a second thread's time, which Linux credits at scheduler ticks),
+  median over rounds: at one core, what the step costs with the time spent waiting for the
+  core left out.
 - Every child's glibc allocator keeps up to 256 MiB of freed memory for reuse
   (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`): the setting chainrule's command line
   and `Trainer.fit` make, given to every system alike.
@@ -164,10 +169,20 @@ def cpu_cell(results: list[dict], cores: int) -> str:
     if not values:
         return "n/a"
     text = f"{statistics.median(values):.2f}"
-    worst = max(values)
-    if over_cores(worst, cores):
-        return f"**{text} (max {worst:.2f} > {CPU_TOLERANCE:.1f} x {cores})**"
+    over = [cpu_per_wall(r) for r in results if _region_over_cores(r, cores)]
+    if over:
+        return f"**{text} (max {max(over):.2f} > {CPU_TOLERANCE:.1f} x {cores})**"
     return text
+
+
+def timed_wall(result: dict) -> float | None:
+    """The wall seconds of one child's timed region (its calls' sum), None if it recorded none."""
+    times = result.get("times")
+    return sum(times) if times else None
+
+
+def _region_over_cores(result: dict, cores: int) -> bool:
+    return over_cores(cpu_per_wall(result), cores, timed_wall(result))
 
 
 def flagged(task) -> list[str]:
@@ -177,12 +192,11 @@ def flagged(task) -> list[str]:
     for system, results in task.results.items():
         for k, r in enumerate(results):
             where = f"{task.title}, {_cores(cores)}, {system}, round {k + 1}"
-            value = cpu_per_wall(r)
-            if over_cores(value, cores):
-                found.append(f"{where}: CPU/wall {value:.2f} in the timed region")
+            if _region_over_cores(r, cores):
+                found.append(f"{where}: CPU/wall {cpu_per_wall(r):.2f} in the timed region")
             pinning = r.get("pinning") or {}
             whole = pinning.get("process_cpu_per_wall")
-            if over_cores(whole, cores):
+            if over_cores(whole, cores, r.get("process_wall")):
                 found.append(f"{where}: CPU/wall {whole:.2f} over the whole process")
             if pinning and pinning.get("affinity") != list(task.cpus):
                 found.append(f"{where}: affinity {pinning.get('affinity')} != {task.cpus}")
@@ -243,9 +257,32 @@ def _peak_gflops(task) -> float | None:
     return max(values) if values else None
 
 
-#: The 1-minute load average before the suite starts above which its report says the machine
-#: was shared (other work using half a core or more).
+#: Cores' worth of other work running as the suite starts above which its report says the machine
+#: was shared (half a core or more; ``run.busy_cores``, or the 1-minute load average where a run
+#: did not record it).
 BUSY_LOAD = 0.5
+
+
+def _busy_warning(facts: dict) -> str:
+    """The warning that other work ran as the suite started ('' on a quiet machine): measured
+    before any child ran, so it is other work's alone (the end's load includes the suite's own
+    last child); half a core of it already competes with every table that uses all cores."""
+    busy = facts.get("busy_cores_at_start")
+    load = facts["load_average_at_start"][0]
+    if busy is None:
+        if load <= BUSY_LOAD:
+            return ""
+        what = f"1-minute load average {load:.2f} before the suite started"
+    else:
+        if busy <= BUSY_LOAD:
+            return ""
+        what = f"{busy:.2f} cores busy over the 2 s before the suite started"
+    return (
+        f"\n\n**This run shared the machine with other work ({what}, on"
+        f" {facts['cores_visible']} cores): wall times, and the ratios taken from them, are"
+        " disturbed, most at the larger core count. At 1 core the CPU ms columns are the steadier"
+        " guide. Rerun the command above on a quiet machine before quoting a ratio.**"
+    )
 
 
 def _header(facts: dict, by_cores: dict[int, list], peaks: dict[int, float | None]) -> str:
@@ -282,17 +319,11 @@ def _header(facts: dict, by_cores: dict[int, list], peaks: dict[int, float | Non
         else ""
     )
     blas_text = "\n".join(blas_rows)
-    # the load before any child ran is other work's alone (the end's includes the suite's own
-    # last child); half a core of it already competes with every table that uses all cores
-    before = facts["load_average_at_start"][0]
-    if before > BUSY_LOAD:
-        quick += (
-            f"\n\n**This run shared the machine with other work (1-minute load average"
-            f" {before:.2f} before the suite started, on {facts['cores_visible']} cores): wall"
-            " times, and the ratios taken from them, are disturbed, most at the larger core"
-            " count. At 1 core the CPU ms columns are the steadier guide. Rerun the command"
-            " above on a quiet machine before quoting a ratio.**"
-        )
+    busy = facts.get("busy_cores_at_start")
+    busy_row = (
+        "" if busy is None else f"\n| cores busy over the 2 s before the start | {busy:.2f} |"
+    )
+    quick += _busy_warning(facts)
     return f"""# Benchmarks
 
 Generated by `{facts["command"]}` on {facts["date"]} ({facts["suite_seconds"]:.0f} s).
@@ -305,7 +336,7 @@ to `benchmarks/results/` and leaves this file alone.{quick}
 | cores per system (every child pinned) | {sets} |
 {blas_text}
 | OpenBLAS overrides in the environment | {openblas}{unset} |
-| load average (1, 5, 15 min) | start {load0}; end {load1} |
+| load average (1, 5, 15 min) | start {load0}; end {load1} |{busy_row}
 | Python | {facts["python"]} on {facts["platform"]} |
 | versions | {versions} |
 """

@@ -9,8 +9,10 @@ Every measurement runs in a fresh child process (``benchmarks/child.py``) pinned
 cores as every other system's (the affinity mask is set before the interpreter starts, and again
 by the child before its first import) with every thread pool sized to them; each timed region
 records CPU time beside wall time, so a system that used more cores than it was given shows.
-Rounds are interleaved and the order of the systems rotates each round, so slow drift of a shared
-machine spreads over all systems. Ratios are taken within one run and one core count.
+Rounds are interleaved and the systems' order changes each round (a Williams design: every system
+at every position, and right after every other, equally often), so slow drift of a shared machine
+and whatever one child leaves behind for the next spread over all systems. Ratios are taken
+within one run and one core count.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ def plan(quick: bool) -> list[Task]:
              "reps": 5}, ["numpy"], 3 if quick else 5),
         Task("mlp1", "1. MLP step 784-256-10, batch 128", {"workload": "mlp",
              "sizes": [784, 256, 10], "batch": 128, "reps": 15 if quick else 30, "warmup": 5},
-             MLP_SYSTEMS, 3 if quick else 21),  # a target at 1.03x needs rounds: one round's
-             # ratio to the hand-written step moves by +-15% on a shared host (9 were too few)
+             MLP_SYSTEMS, 3 if quick else 24),  # a target at 1.03x needs rounds: one round's
+             # ratio to the hand-written step moves by +-15% on a shared host (9 were too few);
+             # 24 is four whole cycles of round_order's design for six systems
         Task("mlp2", "2. MLP step 784-512-512-512-10, batch 512", {"workload": "mlp",
              "sizes": [784, 512, 512, 512, 10], "batch": 512, "reps": 5 if quick else 10,
              "warmup": 2}, MLP_SYSTEMS, 2 if quick else 6),
@@ -75,7 +78,7 @@ def plan(quick: bool) -> list[Task]:
              "sizes": [784, 512, 512, 512, 10], "batch": 512}, MLP_SYSTEMS, 1),
         Task("tiny", "3. Per-op overhead, 10,000 tiny ops", {"workload": "chain", "n_ops": 10_000,
              "width": 8, "dtype": "float32", "ops": ["mul", "add", "sigmoid"],
-             "reps": 3, "warmup": 1}, CHAIN_SYSTEMS, 3 if quick else 7,
+             "reps": 3, "warmup": 1}, CHAIN_SYSTEMS, 3 if quick else 6,
              # rounds are what steadies a per-op ratio on a shared machine; the slow peers'
              # per-op figures need no second rep for that
              per_system={"jax": {"reps": 1}, "autograd": {"reps": 1}}),
@@ -138,17 +141,41 @@ def run_child(spec: dict, cpus: list[int], env: dict[str, str], timeout: float) 
 
 
 def run_task(task: Task, unset_openblas_coretype: bool, timeout: float) -> None:
-    """All rounds of one task, the order of the systems rotated by one each round."""
+    """All rounds of one task, the systems in each round in :func:`round_order`."""
     env = child_environment(task.cpus, unset_openblas_coretype)
     for r in range(task.rounds):
-        shift = r % len(task.systems)
-        for system in task.systems[shift:] + task.systems[:shift]:
+        for system in round_order(task.systems, r):
             spec = {**task.spec, **task.per_system.get(system, {})}
             if task.spec["workload"] not in ("sgemm", "explainer"):
                 spec["system"] = system
             result = run_child(spec, task.cpus, env, timeout)
             task.results.setdefault(system, []).append(result)
             _progress(task, r, system, result)
+
+
+def round_order(systems: list, r: int) -> list:
+    """The order of ``systems`` in round ``r``: a Williams design. Over one cycle of rounds (as
+    many as systems, twice that for an odd count) every system runs once at every position and
+    right after every other system equally often.
+
+    Rotating one order, as the suite did, balances the positions but keeps each system's
+    neighbours: numpy always ran right after chainrule, and chainrule after scikit-learn, so
+    whatever a child leaves behind (memory for the kernel to reclaim, a core's state) weighed on
+    the same system in every round. The first row is 0, 1, n-1, 2, n-2, ...: its steps between
+    neighbours are all different modulo n, so its shifts put every ordered pair side by side
+    once."""
+    n = len(systems)
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    rows = [[(k + shift) % n for k in first] for shift in range(n)]
+    if n % 2:  # an odd count needs the rows read backwards too to balance the neighbours
+        rows += [row[::-1] for row in rows]
+    return [systems[k] for k in rows[r % len(rows)]]
 
 
 def _progress(task: Task, r: int, system: str, result: dict) -> None:
@@ -177,6 +204,7 @@ def machine_facts(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "cpu": cpu_model(),
         "cores_visible": os.cpu_count(),
         "load_average_at_start": os.getloadavg(),
+        "busy_cores_at_start": busy_cores(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_sets": args.cpu_sets,
@@ -186,6 +214,25 @@ def machine_facts(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "quick": args.quick,
         "versions": versions,
     }
+
+
+def busy_cores(seconds: float = 2.0) -> float | None:
+    """How many cores' worth of work ran over the next ``seconds`` (this process sleeps): the
+    machine's state as the suite starts. The load average cannot say it: it still counts the
+    last minute's work, a benchmark run just before included. None where /proc/stat is missing."""
+
+    def busy_and_total() -> tuple[int, int]:
+        with open("/proc/stat") as stat:  # cpu user nice system idle iowait irq softirq steal
+            ticks = [int(value) for value in stat.readline().split()[1:9]]
+        return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+    try:
+        busy0, total0 = busy_and_total()
+        time.sleep(seconds)
+        busy1, total1 = busy_and_total()
+    except (OSError, ValueError):
+        return None
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
 
 
 def default_output() -> Path:

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +83,20 @@ def test_bad_core_lists_are_refused(text):
 )  # fmt: skip
 def test_cpu_over_wall_is_flagged_past_ten_percent_over_the_cores(ratio, cores, flagged):
     assert over_cores(ratio, cores) is flagged
+
+
+def test_a_short_region_is_not_flagged_for_what_the_cpu_clock_cannot_resolve():
+    # 2.45x on two cores over 5 ms is 1.3 ms of CPU past the limit: less than a scheduler tick
+    assert over_cores(2.45, 2, wall=0.005) is False
+    assert over_cores(2.45, 2, wall=0.5) is True
+    assert over_cores(1.95, 1, wall=0.040) is True  # a second thread's work over a 40 ms region
+    short = {"times": [0.002, 0.002], "cpu_per_wall": 2.45, "pinning": {"affinity": [0, 1]}}
+    long = {**short, "times": [0.25, 0.25]}
+    assert report.flagged(_task([0, 1], {"numpy": [short]})) == []
+    assert report.cpu_cell([short], 2) == "2.45"
+    (flag,) = report.flagged(_task([0, 1], {"numpy": [short, long]}))
+    assert "round 2" in flag and "2.45" in flag
+    assert report.cpu_cell([short, long], 2).startswith("**2.45 (max 2.45")
 
 
 def _task(cpus, results):
@@ -237,6 +253,21 @@ def test_the_busy_warning_reads_the_load_before_the_suite_started():
     shared = report._header({**facts, "load_average_at_start": (0.84, 0.5, 0.5)}, {1: []}, {})
     assert "shared the machine" not in quiet
     assert "load average 0.84 before the suite started" in shared
+    # a run that measured the cores busy as it started reads that, not the lagging load average
+    after_a_run = {**facts, "load_average_at_start": (1.28, 1.2, 1.0)}
+    assert "shared" not in report._header({**after_a_run, "busy_cores_at_start": 0.03}, {1: []}, {})
+    busy = report._header({**after_a_run, "busy_cores_at_start": 0.97}, {1: []}, {})
+    assert "0.97 cores busy over the 2 s before the suite started" in busy
+
+
+def test_busy_cores_counts_work_running_beside_it():
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert run.busy_cores(seconds=1.0) >= 0.7
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def test_the_digits_table_gives_seconds_per_epoch_beside_time_to_target():
@@ -253,3 +284,18 @@ def test_the_digits_table_gives_seconds_per_epoch_beside_time_to_target():
     assert "| s per epoch |" in table
     assert "| chainrule | 1.200 | 1.00x | 0.100 | 12 |" in table
     assert "| torch | 1.300 | 1.08x | 0.100 | 13 |" in table
+
+
+@pytest.mark.parametrize("n", range(1, 8))
+def test_round_order_balances_positions_and_neighbours_over_a_cycle(n):
+    """Every system at every position, and right after every other, equally often: what one
+    child leaves behind for the next falls on no system more than another."""
+    systems = [f"s{k}" for k in range(n)]
+    cycle = 2 * n if n % 2 else n
+    rows = [run.round_order(systems, r) for r in range(cycle)]
+    assert all(sorted(row) == systems for row in rows)
+    positions = Counter((system, i) for row in rows for i, system in enumerate(row))
+    assert len(positions) == n * n and len(set(positions.values())) == 1
+    neighbours = Counter(pair for row in rows for pair in zip(row, row[1:]))
+    assert len(neighbours) == n * (n - 1) and len(set(neighbours.values())) <= 1
+    assert run.round_order(systems, cycle) == rows[0]  # the next cycle repeats it

@@ -63,3 +63,32 @@ def test_a_checkpoint_without_the_history_starts_it_at_the_resumed_epoch(tmp_pat
     again = GradientHealth()
     again.load_state(scalars, arrays)
     assert again.history == health.history and again.history is not health.history
+
+
+def _fit_with_dropout(callbacks):
+    model = nn.Sequential(
+        nn.Linear(2, 6, rng=0), nn.Logistic(), nn.Dropout(0.3, rng=1), nn.Linear(6, 1, rng=2)
+    )
+    optimizer = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    train.fit(model, nn.SquaredError(), optimizer, data.load("xor"), epochs=4,
+              callbacks=callbacks, progress=False)  # fmt: skip
+    return model
+
+
+def test_watching_a_run_with_dropout_leaves_its_weights_as_they_were():
+    """The probe runs in eval mode: in training mode it drew dropout masks from the run's own
+    generator, so every later mask, and the trained weights, changed."""
+    health = GradientHealth()
+    watched, unwatched = _fit_with_dropout([health]), _fit_with_dropout([])
+    for name, value in unwatched.state_dict().items():
+        np.testing.assert_array_equal(watched.state_dict()[name], value, err_msg=name)
+    assert watched.training  # left in the mode it was in
+
+
+def test_saturation_is_measured_without_dropout():
+    model = nn.Sequential(nn.Linear(2, 200, rng=0), nn.Dropout(0.5, rng=1), nn.Logistic())
+    x = np.array([[24.0, -16.0], [4.0, 0.8]])
+    h = 1 / (1 + np.exp(-(x @ model[0].weight.data + model[0].bias.data)))
+    expected = np.mean(h * (1 - h) < 0.01)
+    assert 0.1 < expected < 0.5  # dropout's zeros and doubled inputs would move the share
+    assert [saturation(model, x)["2"] for _ in range(3)] == [expected] * 3

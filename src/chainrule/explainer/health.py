@@ -38,17 +38,27 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     """Share of logistic units with y (1 - y) < ``threshold``, per logistic layer, on inputs x.
 
     Keys are the layers' positions in the Sequential (e.g. "1" for the Logistic after layer 0).
+    The model runs in eval mode (dropout the identity) and is left in the mode it was in: a
+    probe in training mode would measure through random masks and draw them from the dropout
+    layers' generators, changing every later mask of the run it watches.
     """
     children = list(model.children()) if hasattr(model, "children") else []
     dtype = model.parameters()[0].dtype if model.parameters() else np.float64
     y = Tensor(np.asarray(x, dtype=dtype))
     shares: dict[str, float] = {}
-    with no_grad():
-        for position, module in enumerate(children):
-            y = module(y)
-            if activation_of(module) == "logistic":
-                values = y.numpy()
-                shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with no_grad():
+            for position, module in enumerate(children):
+                y = module(y)
+                if activation_of(module) == "logistic":
+                    values = y.numpy()
+                    shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)
     return shares
 
 

@@ -177,6 +177,40 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
         np.testing.assert_array_equal(value, script.snapshots[3][name])
 
 
+class ScriptedValAccuracy(ScriptedValLoss):
+    def on_epoch_end(self, trainer, epoch, logs):
+        logs["val_accuracy"] = self.values[epoch - 1]
+        self.snapshots[epoch] = trainer.model.state_dict()
+
+
+@pytest.mark.parametrize("mode", ["auto", "max"])
+def test_early_stopping_on_an_accuracy_keeps_the_highest(mode):
+    """An accuracy improves upwards: minimised, it kept the first (worst) epoch."""
+    ds = small_classification()
+    model, loss, opt = make()
+    script = ScriptedValAccuracy([0.6, 0.8, 0.9, 0.85, 0.88, 0.89, 0.95])
+    stopper = EarlyStopping(patience=3, monitor="val_accuracy", mode=mode)
+    trainer = Trainer(model, loss, opt, batch_size=10, callbacks=[script], early_stopping=stopper,
+                      progress=False)  # fmt: skip
+    trainer.fit(ds, epochs=7)
+    assert stopper.stopped_epoch == 6 and trainer.best_epoch == 3 and stopper.best == 0.9
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+
+
+def test_early_stopping_mode_min_and_a_bad_mode():
+    ds = small_classification()
+    model, loss, opt = make()
+    script = ScriptedValAccuracy([0.6, 0.8, 0.9, 0.5])
+    stopper = EarlyStopping(patience=5, monitor="val_accuracy", mode="min")
+    Trainer(model, loss, opt, callbacks=[script], early_stopping=stopper, progress=False).fit(
+        ds, epochs=4
+    )
+    assert stopper.best_epoch == 4 and stopper.best == 0.5
+    with pytest.raises(ValueError, match="mode must be one of"):
+        EarlyStopping(mode="highest")
+
+
 def test_early_stopping_monitors_val_loss_when_there_is_validation_data():
     train_ds, val_ds, _ = data.split(small_classification(90), val=0.2, test=0.1, seed=0)
     model, loss, opt = make()

@@ -50,15 +50,19 @@ class Callback:
 
 
 class EarlyStopping(Callback):
-    """Stop when the monitored loss has not improved for ``patience`` epochs.
+    """Stop when the monitored number has not improved for ``patience`` epochs.
 
     ``monitor`` names the key of the epoch's logs to watch; None (the default) watches
     "val_loss" in a fit that evaluates validation data (``val_ds`` given and not empty, see
     :attr:`Trainer.validates`) and "loss" otherwise, decided afresh for every fit;
     ``monitored`` is the key the latest fit watches. An improvement must beat the best value by
-    more than ``min_delta``. With ``restore_best`` (the default) the weights of the best epoch
-    are put back when fitting ends.
+    more than ``min_delta``. ``mode`` says which way is better: "min", "max", or "auto" (the
+    default): higher for a key naming an accuracy ("val_accuracy"), lower for anything else (a
+    loss). With ``restore_best`` (the default) the weights of the best epoch are put back when
+    fitting ends.
     """
+
+    MODES = ("auto", "min", "max")
 
     def __init__(
         self,
@@ -66,7 +70,10 @@ class EarlyStopping(Callback):
         monitor: str | None = None,
         min_delta: float = 0.0,
         restore_best: bool = True,
+        mode: str = "auto",
     ) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"EarlyStopping: mode must be one of {self.MODES}, not {mode!r}")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(
                 f"EarlyStopping: patience must be a positive integer, not {patience!r}"
@@ -76,6 +83,8 @@ class EarlyStopping(Callback):
         self.monitored: str | None = monitor
         self.min_delta = float(min_delta)
         self.restore_best = restore_best
+        self.mode = mode
+        self.maximizing = False
         self._reset()
 
     def _reset(self) -> None:
@@ -87,14 +96,24 @@ class EarlyStopping(Callback):
 
     def on_fit_start(self, trainer: Any) -> None:
         self.monitored = self.monitor or ("val_loss" if trainer.validates else "loss")
+        self.maximizing = self.mode == "max" or (
+            self.mode == "auto" and "accuracy" in self.monitored
+        )
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
+        if self.best_epoch is None:  # nothing to beat yet, whichever way is better
+            self.best = -math.inf if self.maximizing else math.inf
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitored)
         if value is None:
             raise KeyError(f"EarlyStopping: no {self.monitored!r} in the epoch's logs")
-        if value < self.best - self.min_delta:
+        better = (
+            value > self.best + self.min_delta
+            if self.maximizing
+            else value < self.best - self.min_delta
+        )
+        if better:
             self.best, self.best_epoch, self.wait = float(value), epoch, 0
             if self.restore_best:
                 self.best_weights = trainer.model.state_dict()
@@ -113,6 +132,7 @@ class EarlyStopping(Callback):
         """JSON scalars and arrays (the best weights) for a checkpoint."""
         scalars = {
             "monitor": self.monitor,
+            "mode": self.mode,
             "best": self.best if math.isfinite(self.best) else None,
             "best_epoch": self.best_epoch,
             "wait": self.wait,
@@ -123,6 +143,7 @@ class EarlyStopping(Callback):
     def load_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state` saved."""
         self.monitor = scalars.get("monitor", self.monitor)
+        self.mode = scalars.get("mode", self.mode)
         best = scalars.get("best")
         self.best = math.inf if best is None else float(best)
         self.best_epoch = scalars.get("best_epoch")

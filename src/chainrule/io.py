@@ -712,25 +712,43 @@ def save_checkpoint(
     _remove_stale_temporaries(directory)
     state_json, state_arrays = trainer.state()
     tmp = staging_dir(target)
+    # the same epoch saved twice (a resumed run's first save, a save after fit): the complete
+    # one already there is moved aside, not deleted, until the new one has its name
+    aside = target.with_name(_ASIDE_PREFIX + target.name)
     try:
         _write_model_files(tmp, weights, description)
         write_arrays(tmp / OPTIMIZER_FILE, state_arrays)
         atomic_write_json(tmp / TRAINER_JSON, {"format": CHECKPOINT_FORMAT, **state_json})
-        if target.exists():  # the same epoch saved twice (a resumed run's first save)
-            shutil.rmtree(target)
+        if target.exists():
+            os.rename(target, aside)
         os.rename(tmp, target)
     except BaseException:
+        if aside.exists() and not target.exists():
+            os.rename(aside, target)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    shutil.rmtree(aside, ignore_errors=True)
     fsync_dir(directory)
     for old in _epoch_dirs(directory)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return target
 
 
+#: An epoch directory moved aside while a new save of the same epoch takes its name.
+_ASIDE_PREFIX = ".replaced-"
+
+
 def _remove_stale_temporaries(directory: Path) -> None:
-    """Delete half-written epoch directories left by a process that was killed mid-save."""
+    """Delete half-written epoch directories left by a process that was killed mid-save, and
+    put back a complete one it had moved aside and not yet replaced."""
     for child in directory.iterdir():
+        if child.name.startswith(_ASIDE_PREFIX):
+            original = child.with_name(child.name[len(_ASIDE_PREFIX) :])
+            if original.exists():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                os.rename(child, original)
+            continue
         if child.name.startswith(TMP_PREFIX):
             if child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)
@@ -745,8 +763,8 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
     Returns a dict with ``model`` (rebuilt, weights loaded; on array library ``xp`` and
     ``device`` when given, as in :func:`load_model`), ``model_info`` (the model.json
     description), ``state`` (trainer.json), ``arrays`` (optimizer and callback buffers) and
-    ``path`` (the epoch directory). Pass it to ``Trainer.from_checkpoint`` or
-    ``Trainer.load_state`` to continue training.
+    ``path`` (the epoch directory). Pass it to ``Trainer.load_state`` to continue training
+    (``Trainer.resume(path)`` reads and loads it in one call).
     """
     epoch_dir = find_checkpoint(path)
     model, info = load_model(epoch_dir, xp=xp, device=device)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -479,6 +482,45 @@ def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(tmp_path, mo
     assert checkpoint["state"]["epoch"] == 2
     for name, value in checkpoint["model"].state_dict().items():
         np.testing.assert_array_equal(value, saved[name])
+
+
+def test_saving_an_epoch_again_keeps_the_old_one_until_the_new_one_is_in_place(
+    tmp_path, monkeypatch
+):
+    """A second save of one epoch moved the first away only after deleting it: interrupted
+    between, the run had no checkpoint at all."""
+    ds = small_classification()
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, batch_size=20, checkpoint_dir=tmp_path,
+                      keep_checkpoints=1, progress=False)  # fmt: skip
+    trainer.fit(ds, epochs=2)
+    saved = weights(model)
+    real_rename = os.rename
+
+    def interrupted(source, destination):
+        if Path(source).name.startswith(".tmp-"):  # the new epoch directory taking its name
+            raise KeyboardInterrupt
+        real_rename(source, destination)
+
+    monkeypatch.setattr(io.os, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save_checkpoint(tmp_path)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-000002"]
+    for name, value in io.load_checkpoint(tmp_path)["model"].state_dict().items():
+        np.testing.assert_array_equal(value, saved[name])
+    trainer.save_checkpoint(tmp_path)  # and a save that completes replaces it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-000002"]
+
+
+def test_a_checkpoint_moved_aside_by_a_killed_save_is_put_back(tmp_path):
+    ds = small_classification()
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, batch_size=20, checkpoint_dir=tmp_path, progress=False)
+    trainer.fit(ds, epochs=1)
+    os.rename(tmp_path / "epoch-000001", tmp_path / ".replaced-epoch-000001")  # killed there
+    trainer.fit(ds, epochs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-000001", "epoch-000002"]
 
 
 def test_checkpoints_keep_only_the_latest(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -494,9 +495,10 @@ def _table_task(data: str, info: dict) -> str | None:
 
 
 def _standardized(ds: Any, info: dict, model: Any) -> Any:
-
+    """``ds`` in the model's dtype, its inputs scaled as in training: from the values as read
+    (a CSV file's float64), rounded to the model's dtype only once scaled, as predict does."""
     out = ds.astype(model.dtype)
-    out.X = standardized_rows(out.X, info).astype(model.dtype)
+    out.X = standardized_rows(ds.X, info).astype(model.dtype)
     return out
 
 
@@ -526,6 +528,8 @@ def evaluate(
 ) -> int:
     """Loss and accuracy of a saved model on a dataset; for a classifier also the precision,
     recall, F1 and support of each class and the confusion matrix."""
+    import numpy as np
+
     from chainrule.train import evaluate as evaluate_model
     from chainrule.train import runs
 
@@ -538,6 +542,10 @@ def evaluate(
     else:
         raw = runs.read_dataset(data, _table_task(data, info), model.dtype)
         runs.check_model_fits(info, raw, str(model_path))
+        if raw.task == "regression" and len(raw):  # refused as training refuses them
+            runs.check_targets_square(
+                raw, np.dtype(model.dtype), "rescale the targets or retrain with --dtype float64"
+            )
         part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
         which = f"the {part} part of {data}" if part else f"all of {data}"
         ds = _standardized(raw, info, model)
@@ -546,6 +554,11 @@ def evaluate(
     from chainrule.train.metrics import class_report
 
     metrics = evaluate_model(model, loss, ds)
+    if not math.isfinite(metrics["loss"]):  # neither a number to report nor valid JSON
+        raise DataError(
+            f"{model_path}: the loss on {which} is {metrics['loss']} (it overflows "
+            f"{np.dtype(model.dtype).name}); rescale the data or retrain with --dtype float64"
+        )
     result = {"model": str(model_path), "data": which, "cases": len(ds), **metrics}
     report = class_report(predict_outputs(model, ds.X), ds, loss)
     if report is not None:
@@ -555,7 +568,7 @@ def evaluate(
         result.update(classes=classes, per_class=report["per_class"],
                       confusion=report["confusion"])  # fmt: skip
     if json_output:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2, allow_nan=False))
         return 0
     score = "" if metrics["accuracy"] is None else f"accuracy {metrics['accuracy']:.2%}  "
     print(f"{score}loss {metrics['loss']:.6g}  ({len(ds)} cases, {which})")

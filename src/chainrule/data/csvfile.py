@@ -27,6 +27,7 @@ def read_csv(
     n_classes: int | None = None,
     delimiter: str | None = None,
     dtype: Any = np.float32,
+    input_dtype: Any = None,
 ) -> Dataset:
     """A dataset from a CSV file of numbers with one label column.
 
@@ -41,7 +42,10 @@ def read_csv(
         n_classes: the number of classes; labels at or above it are an error. Defaults to the
             largest label + 1.
         delimiter: ``","`` by default, tab for ``.tsv`` files.
-        dtype: the float type of ``X`` (and of regression targets).
+        dtype: the float type of ``X`` (and of regression targets); every number must fit it.
+        input_dtype: the float type of ``X`` where it differs from ``dtype``: float64 keeps the
+            numbers as written for a standardizer to be fitted and applied before they are
+            rounded to ``dtype`` (in float32, 1e9 + 1 and 1e9 + 2 are one number).
     """
     path = Path(path)
     if task not in ("classification", "regression"):
@@ -61,7 +65,7 @@ def read_csv(
     if names:
         feature_names = [n for i, n in enumerate(names) if i != label_index]
     return Dataset(
-        X=X.astype(dtype),
+        X=X.astype(input_dtype or dtype),
         y=y if task == "classification" else y.reshape(-1, 1).astype(dtype),
         task=task,
         name=path.stem,
@@ -91,14 +95,15 @@ def read_table(
     finite raises DataError naming the file, the line and the column.
 
     ``header=None`` takes line 1 as column names if any cell in it is not a number. With
-    ``columns``, only the first ``columns`` columns are numbers (read and looked at for a
-    header); the rest (a text label column) only have to be there on every row.
+    ``columns``, only the first ``columns`` columns are numbers (read); the rest (a text label
+    column) only have to be there on every row, and their text on line 1 makes it a header
+    only where the rows below hold numbers in them.
     """
     path = Path(path)
     rows = _read_rows(path, delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
     if not rows:
         raise DataError(f"{path}: the file is empty")
-    header = _looks_like_header(rows[0][1][:columns]) if header is None else header
+    header = _has_header(rows, columns) if header is None else header
     names = [cell.strip() for cell in rows[0][1]] if header else None
     body = rows[1:] if header else rows
     if not body:
@@ -133,6 +138,20 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _has_header(rows: list[tuple[int, list[str]]], columns: int | None) -> bool:
+    """Whether line 1 names the columns: a cell of the whole line that is not a number, as
+    :func:`read_csv` decides. Past ``columns`` (a label column that may hold text on every row)
+    text marks a header only where the rows below hold numbers there: ``2019,2020,label`` over
+    numeric labels is a header, ``0.5,1.5,cat`` over more text labels is a case."""
+    first = rows[0][1]
+    if _looks_like_header(first[:columns]):
+        return True
+    if columns is None or not _looks_like_header(first[columns:]):
+        return False
+    below = [cells[columns:] for _, cells in rows[1:]]
+    return bool(below) and not any(_looks_like_header(cells) for cells in below)
 
 
 def _looks_like_header(cells: list[str]) -> bool:

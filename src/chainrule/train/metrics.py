@@ -25,7 +25,9 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import to_numpy
+from chainrule.data.dataset import one_hot
 from chainrule.engine import no_grad
+from chainrule.errors import DataError
 from chainrule.tensor import Tensor
 
 
@@ -51,7 +53,15 @@ def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
         return np.asarray(ds.y, dtype=np.int64)
     if n_outputs == 1:
         return np.asarray(ds.y, dtype=dtype)[:, None]
-    return ds.target_matrix(dtype)
+    # one column per output unit of the network, however many classes the data happens to show
+    # (a test file whose labels stop short of the model's last class)
+    top = int(np.max(ds.y)) if len(ds.y) else -1
+    if top >= n_outputs:
+        raise DataError(
+            f"{ds.name}: label {top} but the network has {n_outputs} output units "
+            f"(classes 0..{n_outputs - 1})"
+        )
+    return one_hot(ds.y, n_outputs, dtype)
 
 
 def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:

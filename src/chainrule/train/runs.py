@@ -301,17 +301,21 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
 
 def read_dataset(source: str, task: str | None, dtype: Any) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory), a CSV file
-    read as ``task`` ("classification" or "regression"; None: classification).
+    read as ``task`` ("classification" or "regression"; None: classification) with its inputs
+    kept in float64 (they reach ``dtype`` once standardised, see :func:`_prepare`).
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
     from chainrule import data
 
-    if task is None:
-        return data.load(source, dtype=dtype)
     if is_table_file(source):
-        return data.load(source, dtype=dtype, task=task)
+        # X as written (float64) until the standardizer is fitted and applied (_prepare): a
+        # column like 1e9 + k rounded to float32 first would look constant
+        return data.load(source, dtype=dtype, task=task or "classification",
+                         input_dtype=np.float64)  # fmt: skip
     ds = data.load(source, dtype=dtype)
+    if task is None:
+        return ds
     if ds.task != task:
         raise UserError(
             f"--task {task}: {source} is a {ds.task} dataset; --task says what a CSV file's "
@@ -329,17 +333,19 @@ def is_table_file(source: str) -> bool:
     return not dataset_key(source) and path.is_file() and data.is_table_file(path)
 
 
-def _check_targets_square(ds: Any, dtype: np.dtype) -> None:
+def check_targets_square(
+    ds: Any, dtype: np.dtype, remedy: str = "use --dtype float64 or rescale the targets"
+) -> None:
     """A regression's loss sums squared errors over the cases: targets so large that their sum
     of squares overflows ``dtype`` make the first loss inf at any learning rate (float32's
-    limit is 3.4e38: targets of 1e20)."""
+    limit is 3.4e38: targets of 1e20). Refused, ending with ``remedy``, before training or
+    evaluating on them."""
     largest = float(np.max(np.abs(ds.y.astype(np.float64))))
     limit = float(np.sqrt(np.finfo(dtype).max / len(ds)))
     if largest >= limit:
         raise DataError(
             f"{_source(ds)}: targets up to {largest:.3g} overflow {dtype.name} once the loss "
-            f"squares and sums them (below {limit:.3g} fit); use --dtype float64 or rescale "
-            "the targets"
+            f"squares and sums them (below {limit:.3g} fit); {remedy}"
         )
 
 
@@ -352,7 +358,7 @@ def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
             "classes to tell apart"
         )
     if ds.task == "regression" and len(ds):
-        _check_targets_square(ds, np.dtype(config.dtype))
+        check_targets_square(ds, np.dtype(config.dtype))
     for part, cases in (("training", train), ("test", test)):
         if len(cases) == 0:
             raise DataError(
@@ -481,8 +487,8 @@ def _prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
     if ds is None:
         return None
     out = ds.astype(dtype)
-    if standardizer is not None:
-        out.X = standardizer.transform(out.X).astype(dtype)
+    if standardizer is not None:  # from the values as read, rounded to dtype only once scaled
+        out.X = standardizer.transform(ds.X).astype(dtype)
     return out
 
 
@@ -496,6 +502,12 @@ def resolve_loss(config: RunConfig, ds: Any) -> str:
             raise UserError(
                 f"--loss {config.loss} needs classes; a regression's targets are real numbers "
                 "(use mse or squared-error)"
+            )
+        if ds.task == "regression" and config.loss == "margin-squared-error":
+            raise UserError(
+                "--loss margin-squared-error scores outputs against 0/1 targets (on above 0.8, "
+                "off below 0.2); --task regression's targets are real numbers (use mse or "
+                "squared-error)"
             )
         return config.loss
     # a regression's loss is a mean over its cases, so the training, validation and test
@@ -550,8 +562,8 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
     name = "sgd" if config.optimizer == "momentum" else config.optimizer
     if name in ("sgd", "rmsprop") and config.momentum is not None:
         hyper["momentum"] = config.momentum
-    if config.weight_decay:
-        hyper["weight_decay"] = config.weight_decay
+    # always the recorded value: 0 means no decay, not the optimizer's default (AdamW's 0.01)
+    hyper["weight_decay"] = config.weight_decay
     if config.shrink and name == "sgd":
         hyper["shrink"] = config.shrink
     optimizer = optim.from_name(name, model.parameters(), **hyper)

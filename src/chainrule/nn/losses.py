@@ -9,10 +9,12 @@
 - :class:`MarginSquaredError`: RHW 1986's squared error with margins: no error for an output
   above 0.8 that should be on, or below 0.2 that should be off (family trees).
 - :class:`BinaryCrossEntropy`: logistic units and cross-entropy from the logits, mean over every
-  element; softplus(z) - z t, which is max(z, 0) - z t + log(1 + e^-|z|) and never overflows.
+  element; softplus(z) - z t, computed as max(z, 0) - z t + log(1 + e^-|z|): it never overflows
+  and nothing cancels.
 
 Each checks the shapes (and label range) and names itself, both shapes and what it expected.
-Targets are cast to the output's dtype, so a float32 network stays float32.
+Targets are cast to the output's dtype, so a float32 network stays float32; an integer or boolean
+output's targets become the library's float (float64 in NumPy), as the ops compute in.
 
 A loss also answers what every tool needs to know about it, so that no caller recognises a loss
 by its class name: its ``reduction`` and what a mean is over (:meth:`Loss.divisor`), the unit it
@@ -111,8 +113,18 @@ class Loss:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
         return f"{type(self).__name__}({args})"
 
+    def _compared(self, output: Tensor, target: Any) -> tuple[Tensor, Tensor]:
+        """The output and the target it is compared with, both in one float dtype: an integer
+        or boolean output is taken to the library's float first, as the ops compute it (the
+        array API standard does not mix integers and floats in one operation)."""
+        t = self._same_shape_target(output, target)
+        if not backend.is_floating(output.dtype, output.xp):
+            output = output.astype(t.dtype)
+        return output, t
+
     def _same_shape_target(self, output: Tensor, target: Any) -> Tensor:
-        """The target as a tensor of the output's shape and dtype ((n,) fits an (n, 1) output)."""
+        """The target as a tensor of the output's shape ((n,) fits an (n, 1) output) and dtype
+        (the library's float for integer outputs: see :func:`_target_dtype`)."""
         array = _target_array(target)
         if array.shape != output.shape:
             if output.ndim == 2 and output.shape[1] == 1 and array.shape == output.shape[:1]:
@@ -127,7 +139,16 @@ class Loss:
             array.dtype, "complex floating"
         ):
             raise TypeError(f"{type(self).__name__}: target must be numeric, not {array.dtype}")
-        return Tensor(backend.asarray_like(array, output.data, dtype=output.dtype))
+        return Tensor(backend.asarray_like(array, output.data, dtype=_target_dtype(output)))
+
+
+def _target_dtype(output: Tensor) -> Any:
+    """The dtype a loss reads its targets in: the output's when it is a float (a float32 network
+    stays float32), else the library's float, which the ops compute integer and boolean
+    outputs in: targets of 0.5 must not be truncated to 0 by an integer output's dtype."""
+    if backend.is_floating(output.dtype, output.xp):
+        return output.dtype
+    return backend.default_float(output.xp, output.data)
 
 
 def as_rows(
@@ -166,7 +187,7 @@ class SquaredError(Loss):
         self.reduction = reduction
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
-        t = self._same_shape_target(output, target)
+        output, t = self._compared(output, target)
         error = t - output
         total = 0.5 * (error * error).sum()
         return total if self.reduction == "sum" else total / _n_cases(output)
@@ -182,7 +203,7 @@ class MSE(Loss):
     per_unit = True
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
-        t = self._same_shape_target(output, target)
+        output, t = self._compared(output, target)
         error = t - output
         return (error * error).mean()
 
@@ -260,10 +281,11 @@ def _labels(array: Any, loss: str) -> np.ndarray:
 class BinaryCrossEntropy(Loss):
     """Logistic-unit cross-entropy from logits z against targets t in [0, 1], mean over elements.
 
-    E = mean(softplus(z) - z t) = mean(max(z, 0) - z t + log(1 + e^-|z|)): no exp of a large
-    number anywhere, so it is finite at z = +-1e4. We compose it from ``softplus`` rather than
-    ``relu`` and ``abs`` because their kinks at z = 0 would give the wrong derivative there; the
-    softplus form has dE/dz = (sigmoid(z) - t) / N everywhere.
+    E = mean(softplus(z) - z t) = mean(max(z, 0) - z t + log(1 + e^-|z|)), computed in the second
+    form: terms that are never negative, so nothing cancels (softplus(30) - 30 keeps only one
+    digit of log(1 + e^-30), and softplus(40) - 40 none of it) and no exp of a large number
+    is taken, so it is finite at z = +-1e4. See :func:`_logistic_cross_entropy` for how the
+    form is composed so that dE/dz = (sigmoid(z) - t) / N everywhere, z = 0 included.
     """
 
     name = "binary-cross-entropy"
@@ -271,14 +293,37 @@ class BinaryCrossEntropy(Loss):
     output_activation = "logistic"
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
-        t = self._same_shape_target(output, target)
+        output, t = self._compared(output, target)
         low, high = (float(t.xp.min(t.data)), float(t.xp.max(t.data))) if t.size else (0, 0)
+        if low != low or high != high:  # NaN: min and max pass it on, and it fails no bound
+            raise ValueError(
+                f"BinaryCrossEntropy: targets must lie in [0, 1], got NaN (shape {tuple(t.shape)})"
+            )
         if low < 0 or high > 1:
             raise ValueError(
                 f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
                 f"[{low:g}, {high:g}] (shape {tuple(t.shape)})"
             )
-        return (ops.softplus(output) - output * t).mean()
+        return _logistic_cross_entropy(output, t).mean()
+
+
+def _logistic_cross_entropy(z: Tensor, t: Tensor) -> Tensor:
+    """Each element's max(z, 0) - z t + log(1 + e^-|z|), as softplus(s z) + z (step(z) - t),
+    with the constants s = -1 where z > 0 (else 1) and step(z) = 1 where z > 0 (else 0).
+
+    softplus(s z) is log(1 + e^-|z|) and z (step - t) is max(z, 0) - z t. Composed from relu and
+    abs instead, their kinks at z = 0 would give the derivative -t there; here the derivative is
+    s sigmoid(s z) + step - t, which is sigmoid(z) - t everywhere (at z = 0, s = 1: 1/2 - t).
+    """
+    positive = z.data > 0
+    if z.xp is np:  # arithmetic, not np.where, which branches per element on mixed signs
+        flip = np.asarray(np.multiply(positive, -2, dtype=t.dtype))
+        flip += 1
+        step_less_t = np.asarray(np.subtract(positive, t.data))
+    else:
+        step = t.xp.astype(positive, t.dtype)
+        flip, step_less_t = 1 - 2 * step, step - t.data
+    return ops.softplus(z * Tensor(flip)) + z * Tensor(step_less_t)
 
 
 class MarginSquaredError(Loss):
@@ -319,7 +364,7 @@ class MarginSquaredError(Loss):
         self.on, self.off, self.measured_from = on, off, measured_from
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
-        t = self._same_shape_target(output, target)
+        output, t = self._compared(output, target)
         should_be_on = t.data > 0.5
         if self.measured_from == "edge":
             d = ops.where(

@@ -14,7 +14,7 @@ from chainrule import backend
 from chainrule.backend import BLAS_FLOATS, array_module, shared_vector
 from chainrule.engine import apply
 from chainrule.errors import LabelError
-from chainrule.ops.elementwise import _exp
+from chainrule.ops.elementwise import _exp, _masked
 from chainrule.ops.reduce import _sum, expand_reduced
 from chainrule.ops.registry import ShapeError, array_of, primitive
 from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes
@@ -101,7 +101,9 @@ _tanh = primitive(
 _relu = primitive(
     "relu",
     lambda x: array_module(x).maximum(x, 0),
-    lambda g, out, x: g * backend.mask(x > 0, g.dtype),
+    # g selected where x > 0, not multiplied by a mask: an infinite g where x <= 0 gives 0 (as
+    # PyTorch does), not inf * 0 = NaN
+    lambda g, out, x: _masked(g, x > 0),
     doc="max(x, 0); the derivative at 0 is taken as 0.",
 )
 _softplus = primitive(
@@ -175,7 +177,16 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def _log_softmax(x: Any, axis: int) -> Any:
-    return x - _logsumexp(x, (axis,), keepdims=True)
+    """(x - m) - log sum exp(x - m), m the max: the shifted logits are exact, so the result keeps
+    their precision. x - (log sum + m) would round log sum + m at the size of m first (float32
+    at 1000 loses 3e-5)."""
+    xp = array_module(x)
+    shifted = x - _stable_max(x, (axis,))
+    if xp is numpy and shifted.dtype.kind == "f":  # in place on the fresh shifted logits
+        sums = xp.exp(shifted).sum(axis=axis, keepdims=True)
+        shifted -= xp.log(sums, out=sums)
+        return shifted
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def _softmax(x: Any, axis: int) -> Any:
@@ -278,8 +289,13 @@ def _target_probabilities(logits: Any, targets: Any) -> Any:
 def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
     """Integer labels as one-hot rows of ``logits``'s shape, dtype and device (the standard has
     no item assignment to write the ones with)."""
+    return xp.astype(_is_label(xp, logits, labels), logits.dtype)
+
+
+def _is_label(xp: Any, logits: Any, labels: Any) -> Any:
+    """Integer labels as boolean one-hot rows of ``logits``'s shape, on its device."""
     classes = xp.arange(logits.shape[-1], device=backend.device_of(logits))
-    return xp.astype(labels[..., None] == classes, logits.dtype)
+    return labels[..., None] == classes
 
 
 def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
@@ -297,9 +313,11 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
     residual = residual / sums  # the softmax y
     log_sums = xp.log(sums[..., 0])
     if backend.is_integer(targets.dtype, xp):
-        one_hot = _one_hot(xp, logits, targets)
-        losses = log_sums - xp.sum(shifted * one_hot, axis=-1)
-        residual = residual - one_hot
+        is_label = _is_label(xp, logits, targets)
+        # the label's shifted logit, selected: a product with the one-hot rows would give
+        # 0 * -inf = NaN at a class whose logit is -inf
+        losses = log_sums - xp.sum(xp.where(is_label, shifted, 0.0), axis=-1)
+        residual = residual - xp.astype(is_label, logits.dtype)
     else:  # sum_j t_j (log sum exp - z_j), shifted: exact when a row of t does not sum to 1
         mass = xp.sum(targets, axis=-1)
         losses = mass * log_sums - xp.sum(targets * shifted, axis=-1)
@@ -307,7 +325,10 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
     if reduction != "none":
         count = backend.size(losses)
         total = xp.sum(losses)
-        losses = total / count if reduction == "mean" and count else total
+        if reduction == "mean":  # the mean of no cases is NaN, as cr.mean gives it (0 / 0)
+            losses = total / count if count else total * float("nan")
+        else:
+            losses = total
     return xp.astype(losses, logits.dtype), residual
 
 
@@ -346,7 +367,10 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
         residual -= targets
     if reduction != "none":
         total = _add_reduce(losses, None)
-        losses = total / losses.size if reduction == "mean" and losses.size else total
+        if reduction == "mean":  # the mean of no cases is NaN, as cr.mean gives it (0 / 0)
+            losses = total / losses.size if losses.size else total * numpy.nan
+        else:
+            losses = total
     return xp.asarray(losses, dtype=logits.dtype), residual
 
 

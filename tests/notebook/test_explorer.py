@@ -269,3 +269,9 @@ def test_in_chromium_clicking_a_hidden_unit_shows_the_librarys_terms(case, chrom
     # the notebook's own styles are untouched: the page's stylesheet lives in the shadow root
     assert page.evaluate("document.head.querySelectorAll('style').length") == 0
     assert not errors, errors
+
+
+def test_a_seed_reply_is_a_copy_a_caller_may_change():
+    host = cr.explorer().explorer
+    host.answer({"id": 1, "path": "/api/seed"})["data"]["weights"][0][0][0] = 99.0
+    assert host.answer({"id": 2, "path": "/api/seed"})["data"]["weights"][0][0][0] != 99.0

@@ -566,3 +566,38 @@ def test_an_unforeseen_failure_is_still_the_json_error_body(monkeypatch) -> None
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["error"].startswith("internal error in /api/nudge: RuntimeError: a bug")
+
+
+def _float32_model_e(network: dict) -> float:
+    from chainrule.tensor import Tensor
+    from chainrule.web.network import NetworkState
+
+    state = NetworkState.from_json(network)
+    x = Tensor(np.asarray([network["input"]], dtype=np.float32))
+    t = np.asarray([network["target"]], dtype=np.float32)
+    return float(state.loss_object()(state.model()(x), t).numpy())
+
+
+def test_nudge_reports_the_models_own_e_for_a_float32_network(client, seed):
+    """E_before was the perturbation view's float64 forward pass: another E than backward's."""
+    network = {**seed, "dtype": "float32"}
+    backward = post(client, "/api/backward", {"network": network}).json()
+    nudge = post(client, "/api/nudge", {"network": network, "layer": 1, "unit": 0, "eps": 0.0})
+    assert nudge.json()["E_before"] == backward["E"] == _float32_model_e(network)
+
+
+OVERFLOWING = {"sizes": [1, 1, 1, 1], "weights": [[[1e6]]] * 3, "biases": [[0.0]] * 3,
+               "activation": "relu", "output": "linear", "loss": "squared-error",
+               "input": [1e6], "target": [1.0], "dtype": "float32"}  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [("/api/backward", {}), ("/api/nudge", {"layer": 0, "unit": 0, "eps": 1.0}),
+     ("/api/export", {"format": "markdown"}), ("/api/derivation", {})],
+)  # fmt: skip
+def test_a_network_whose_numbers_overflow_is_refused_by_every_view(client, path, extra):
+    response = post(client, path, {"network": OVERFLOWING, **extra})
+    assert response.status_code == 422, response.text
+    assert "not finite" in response.json()["error"]

@@ -10,6 +10,7 @@ network it opens on is a view of the user's ``nn.Sequential`` and case (as ``cha
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from pathlib import Path
@@ -71,8 +72,8 @@ class Explorer:
             endpoint = self._endpoints.get(path)
             if endpoint is None:
                 raise api.HTTPProblem(404, f"explorer: no API path {path!r}")
-            if path == "/api/seed":
-                return {"id": request_id, "ok": True, "data": self.start}
+            if path == "/api/seed":  # a copy: a caller changing a reply changes no later one
+                return {"id": request_id, "ok": True, "data": copy.deepcopy(self.start)}
             payload = None
             if endpoint.request is not None:
                 try:

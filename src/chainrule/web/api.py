@@ -33,9 +33,12 @@ from starlette.routing import Route
 from chainrule.errors import UserError
 from chainrule.web import network as net
 from chainrule.web import schemas as s
-from chainrule.web.derivation import derivation_json, render
+from chainrule.web.derivation import NotFinite, derivation_json, render
 from chainrule.web.sessions import COOKIE_NAME, BrowserSession, SessionStore
 from chainrule.web.training import DATASETS, start_run
+
+#: The refusal of a result whose numbers overflowed (JSON has no inf or NaN).
+NOT_FINITE = "the result is not finite (the numbers overflowed); use smaller ones"
 
 
 class HTTPProblem(Exception):
@@ -60,9 +63,7 @@ def json_response(payload: Any, status: int = 200) -> Response:
     try:
         body = json.dumps(payload, allow_nan=False, separators=(",", ":"))
     except ValueError:
-        return problem_response(
-            HTTPProblem(422, "the result is not finite (the numbers overflowed); use smaller ones")
-        )
+        return problem_response(HTTPProblem(422, NOT_FINITE))
     return Response(body, status_code=status, media_type="application/json")
 
 
@@ -195,7 +196,11 @@ def derivation(body: s.DerivationRequest, _: BrowserSession) -> dict:
 
 def export(body: s.ExportRequest, _: BrowserSession) -> dict:
     """The derivation rendered as Markdown or LaTeX, by the explainer's renderers."""
-    return {"format": body.format, "text": render(_state(body.network), body.format, body.focus)}
+    try:
+        text = render(_state(body.network), body.format, body.focus)
+    except NotFinite:
+        raise HTTPProblem(422, NOT_FINITE) from None
+    return {"format": body.format, "text": text}
 
 
 def datasets(_: None, __: BrowserSession) -> dict:

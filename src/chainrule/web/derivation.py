@@ -3,9 +3,16 @@ renderers as ``chainrule explain``, so the page exports exactly what the command
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.explainer import render as render_derivation
 from chainrule.explainer import to_dict
 from chainrule.web.network import MAX_CHECKS, NetworkState
+
+
+class NotFinite(ValueError):
+    """The network's numbers overflowed: the JSON endpoints refuse such a result, and so does
+    the export (a text full of inf is no derivation)."""
 
 
 def derivation_json(state: NetworkState, focus: tuple[int, int] | None = None) -> dict:
@@ -14,8 +21,22 @@ def derivation_json(state: NetworkState, focus: tuple[int, int] | None = None) -
 
 
 def render(state: NetworkState, format: str, focus: tuple[int, int] | None = None) -> str:
-    """The derivation rendered as ``"markdown"`` or ``"latex"``."""
-    return render_derivation(_derivation(state, focus), format)
+    """The derivation rendered as ``"markdown"`` or ``"latex"``; :class:`NotFinite` where its
+    numbers overflowed."""
+    d = _derivation(state, focus)
+    if not _all_finite(d):
+        raise NotFinite("the result is not finite (the numbers overflowed)")
+    return render_derivation(d, format)
+
+
+def _all_finite(d) -> bool:
+    """Whether E and every layer's values and gradients are finite numbers."""
+    arrays = [np.asarray(d.error)]
+    for layer in d.layers:
+        arrays += [a for a in (layer.y, layer.z, layer.dE_dy, layer.dE_dz) if a is not None]
+    for connection in d.connections:
+        arrays += [a for a in (connection.dE_dw, connection.dE_db) if a is not None]
+    return all(np.isfinite(a).all() for a in arrays)
 
 
 def _derivation(state: NetworkState, focus: tuple[int, int] | None):

@@ -266,8 +266,11 @@ def nudge(state: NetworkState, layer: int, unit: int, eps: float) -> dict:
         "predicted_per_path": [p["predicted"] for p in row["paths"]],
         "predicted": row["sum_predicted"],
         "measured": row["measured"],
-        "E_before": view["E"],
-        "E_after": view["E"] + row["measured"],
+        # E as the model computes it, in its dtype, as every other view shows it; the change is
+        # the perturbation view's, measured by its float64 forward pass (a float32 difference
+        # at a small eps would be rounding)
+        "E_before": d.error,
+        "E_after": d.error + row["measured"],
     }
 
 

@@ -160,3 +160,12 @@ def test_labels_for_one_case_and_rows_of_probabilities_still_read():
     np.testing.assert_array_equal(row.t, PROBS[:1])
     with pytest.raises(ExplainError, match="whole numbers"):  # as CrossEntropy itself says
         explain(model, X, [0.5, 1.0, 2.0], nn.CrossEntropy())
+
+
+@pytest.mark.parametrize("loss", ["margin-squared-error", {"type": "margin-squared-error"}])
+def test_a_loss_given_by_name_that_no_view_writes_out_is_refused(loss):
+    """A Loss object was checked, a name or config was not: the margin loss was explained with
+    binary cross-entropy's formulas and gradients that were not y - t."""
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Logistic())
+    with pytest.raises(ExplainError, match="margin-squared-error is not one the explainer"):
+        explain(model, [[0.5, -0.2]], [[1.0, 0.0]], loss)

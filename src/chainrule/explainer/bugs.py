@@ -69,9 +69,9 @@ BUGS: dict[str, Bug] = {
             "a gradient set (=) instead of summed (+=) over the consumers",
             "micrograd issue 2: incorrect gradient when non-leaf Values are re-used",
             "{dE_dy_i} keeps only the contribution {w_ij} {dE_dz_j} of the last consumer j "
-            "visited, and everything below inherits the loss; even the output layer is halved, "
-            "because the squared error multiplies ({y_j} - {t_j}) by itself: one tensor, two "
-            "consumers",
+            "visited, and everything below inherits the loss; with the squared error even the "
+            "output layer is halved, because it multiplies ({y_j} - {t_j}) by itself: one "
+            "tensor, two consumers",
         ),
         Bug(
             "no-toposort",

@@ -230,16 +230,21 @@ def as_loss(loss: Any) -> Loss:
 
     A bare name means the lecture's summed squared error, or the loss's own default reduction.
     """
-    if isinstance(loss, Loss):
-        if loss.name not in LOSSES:
-            raise ExplainError(
-                f"explain: loss {type(loss).__name__} is not one the explainer can write out "
-                f"({', '.join(LOSSES)})"
-            )
-        return loss
+    if not isinstance(loss, Loss):
+        loss = _named_loss(loss)
+    if loss.name not in LOSSES:  # a loss the library has, but no view writes out its formulas
+        raise ExplainError(
+            f"explain: loss {loss.name or type(loss).__name__} is not one the explainer can "
+            f"write out ({', '.join(LOSSES)})"
+        )
+    return loss
+
+
+def _named_loss(loss: Any) -> Loss:
+    """The library's loss for a name or a model file's config."""
     try:
         if isinstance(loss, dict):
-            return as_loss(loss_from_config(loss))
+            return loss_from_config(loss)
         if isinstance(loss, str):
             aliases = {"sse": "squared-error", "ce": "cross-entropy", "bce": "binary-cross-entropy"}
             key = loss.strip().lower().replace("_", "-")

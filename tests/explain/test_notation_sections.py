@@ -193,3 +193,21 @@ def test_json_graph_consumers_follow_the_documents_notation(notation, consumers)
     assert [c["consumer"] for c in graph["consumers"]] == consumers
     text = render(d, "text").split("One quantity, three views")[1].split("Paths against")[0]
     assert f"(from {consumers[1]})" in text
+
+
+def test_the_matrix_form_multiplies_by_a_softmax_hidden_layers_jacobian():
+    """A softmax has no elementwise sigma': the equation wrote W^T delta (.) [1, 1], which does
+    not equal the delta it printed; the Jacobian diag(a) - a a^T does."""
+    from chainrule.explainer import sequential
+
+    model = sequential([([[0.5, -0.3], [0.2, 0.4]], [0.1, 0.2], "softmax"),
+                        ([[0.7, -0.6], [0.3, 0.9]], [0.0, 0.1], "identity")])  # fmt: skip
+    d = explain(model, [[1.0, 0.5]], [[1.0, 0.0]], "squared-error", notation="matrix")
+    a = d.layers[1].y[0]
+    jacobian = np.diag(a) - np.outer(a, a)
+    above = np.array([[0.7, -0.6], [0.3, 0.9]]) @ d.layers[2].dE_dz[0]
+    np.testing.assert_allclose(jacobian @ above, d.layers[1].dE_dz[0], rtol=1e-12)
+    text = render(d, "text")
+    assert "δ^1 = (diag(a^1) − a^1 (a^1)ᵀ) (W^2)ᵀ δ^2" in text
+    assert f"[[{jacobian[0, 0]:.4g}, ({jacobian[0, 1]:.4g})]" in text
+    assert "⊙ [1, 1]" not in text

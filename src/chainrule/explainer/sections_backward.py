@@ -215,16 +215,30 @@ def _matrix_form(b: Builder, layer: int) -> None:
         if layer > 0
         else Math(f"∇_a^{layer} C", rf"\nabla_{{a^{{{layer}}}}} C")
     )
+    record = d.layers[layer]
+    # a softmax has no elementwise sigma': every a_k depends on every z_j, so its Jacobian
+    # diag(a) - a a^T (symmetric) multiplies the sum from above instead
+    softmax = layer > 0 and record.activation == "softmax"
     sigma = (
-        Math(f" ⊙ σ'(z^{layer})", rf" \odot \sigma'(z^{{{layer}}})") if layer > 0 else Math("", "")
+        Math(f" ⊙ σ'(z^{layer})", rf" \odot \sigma'(z^{{{layer}}})")
+        if layer > 0 and not softmax
+        else Math("", "")
+    )
+    jacobian = Math(
+        f"(diag(a^{layer}) − a^{layer} (a^{layer})ᵀ) ",
+        rf"(\operatorname{{diag}}(a^{{{layer}}}) - a^{{{layer}}} (a^{{{layer}}})^{{T}}) ",
     )
     gen = Math(f"(W^{l1})ᵀ δ^{l1}", rf"(W^{{{l1}}})^{{T}} \delta^{{{l1}}}") + sigma
+    if softmax:
+        gen = jacobian + gen
     if conn.weight.size <= 24:
         mat = _vector(b, conn.weight)  # our weight (n_in, n_out) is (W^(l+1))^T
         vec = _vector(b, above.dE_dz[0])
         numbers = mat + " " + vec
-        if layer > 0:
-            record = d.layers[layer]
+        if softmax:
+            y = record.y[0]
+            numbers = _vector(b, np.diag(y) - np.outer(y, y)) + " (" + numbers + ")"
+        elif layer > 0:
             prime = _derivative_of_activation(record.activation, record.y[0], record.z[0])
             numbers = numbers + Math(" ⊙ ", r" \odot ") + _vector(b, prime)
         result = d.layers[layer].dE_dz[0] if layer > 0 else d.layers[0].dE_dy[0]

@@ -128,7 +128,8 @@ def symbolic(b: Builder) -> None:
     """sympy's proof, its symbols renamed into the chosen notation (sympy worked in Hinton's)."""
     d, n = b.d, b.n
     b.add(Heading("Why a sum, symbolically (sympy)"))
-    if d.symbolic.get("status") != "proved":
+    status = d.symbolic.get("status")
+    if status not in ("proved", "differs"):
         b.add(Para([d.symbolic.get("message", "symbolic mode was skipped")]))
         return
     layer = d.symbolic["layer"]
@@ -157,14 +158,16 @@ def symbolic(b: Builder) -> None:
         )
     )
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["sum_form"], s["sum_form_latex"])]))
-    b.add(
-        Para(
-            [
-                f"sympy simplifies their difference to {s['difference']}; with the numbers "
-                f"substituted both give {s['value']:.12g} (engine: {s['engine_value']:.12g})."
-            ]
+    if status == "proved":
+        verdict = f"sympy simplifies their difference to {s['difference']}; with the numbers "
+        verdict += f"substituted both give {s['value']:.12g}"
+    else:
+        verdict = (
+            f"THEY DIFFER: sympy's derivative minus the sum does not simplify to 0 "
+            f"(by {s.get('method', 'simplify')}) but to {s['difference']}; with the numbers "
+            f"substituted the derivative gives {s['value']:.12g} and the sum {s['sum_value']:.12g}"
         )
-    )
+    b.add(Para([f"{verdict} (engine: {s['engine_value']:.12g})."]))
 
 
 def summary(b: Builder) -> None:

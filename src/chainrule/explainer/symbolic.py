@@ -31,6 +31,8 @@ from chainrule.explainer.notation import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import sympy
 
     from chainrule.explainer.derivation import Derivation
@@ -110,11 +112,28 @@ def _activation(name: str, z: list[sympy.Expr]) -> list[sympy.Expr]:
     return list(z)
 
 
-def _error(d: Derivation, z: list, y: list, case: int) -> sympy.Expr:
+def _float(value: float) -> sympy.Expr:
+    """A number as a sympy Float, for the expressions shown (they read as the network's numbers)."""
+    import sympy
+
+    return sympy.Float(float(value))
+
+
+def _exact(value: float) -> sympy.Expr:
+    """A float64 as the exact rational it stands for, for the expressions that are compared:
+    with Floats, simplify leaves rounding crumbs (7.4e-17*w_11) instead of 0."""
+    import sympy
+
+    return sympy.Rational(float(value))
+
+
+def _error(
+    d: Derivation, z: list, y: list, case: int, number: Callable[[float], sympy.Expr] = _float
+) -> sympy.Expr:
     """This case's share of E: its per-case sum over the output units over the loss's divisor."""
     import sympy
 
-    t = [sympy.Float(v) for v in d.t[case]]
+    t = [number(v) for v in d.t[case]]
     share = sympy.Integer(1) / d.loss.divisor(d.n_cases, len(y))
     if d.loss.name == "squared-error":
         return share * sympy.Rational(1, 2) * sum((tj - yj) ** 2 for tj, yj in zip(t, y))
@@ -209,8 +228,12 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     E_of_y = E_of_z.subs(at_z)
     derivative = sympy.diff(E_of_y, ys[unit])
     dE_dz = [sympy.diff(E_of_z, Z[j]) for j in range(n_above)]
-    sum_form = sum(W[unit, j] * dE_dz[j].subs(at_z) for j in range(n_above))
-    difference, method = _difference(derivative - sum_form, [*ys, *W, *bs])
+    # the comparison is made again with the numbers above as exact rationals (the float64 values
+    # themselves), so that a true identity simplifies to exactly 0, not to rounding crumbs
+    exact_E_of_z = _rest_of_network(d, layer + 1, list(Z), case, _exact)
+    exact_derivative = sympy.diff(exact_E_of_z.subs(at_z), ys[unit])
+    exact_sum = _sum_form(exact_E_of_z, W, Z, at_z, unit)
+    difference, method = _difference(exact_derivative - exact_sum, [*ys, *W, *bs])
     numbers = {ys[a]: sympy.Float(d.layers[layer].y[case, a]) for a in range(n_below)}
     numbers.update(
         {W[a, j]: sympy.Float(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)}
@@ -234,12 +257,20 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     proof.update(
         difference=str(difference),
         equal=bool(difference == 0),
-        value=float(derivative.subs(numbers).evalf(30)),
-        sum_value=float(sum_form.subs(numbers).evalf(30)),
+        # the compared (exact) expressions, so that a difference shows in the numbers too
+        value=float(exact_derivative.subs(numbers).evalf(30)),
+        sum_value=float(exact_sum.subs(numbers).evalf(30)),
         engine_value=float(d.layers[layer].dE_dy[case, unit]),
         general=general,
     )
     return proof
+
+
+def _sum_form(E_of_z: sympy.Expr, W: Any, Z: tuple, at_z: dict, unit: int) -> sympy.Expr:
+    """sum_j w_ij dE/dz_j, each dE/dz_j differentiated on its own and then written in the y's."""
+    import sympy
+
+    return sum(W[unit, j] * sympy.diff(E_of_z, Z[j]).subs(at_z) for j in range(len(Z)))
 
 
 def spell(proof: dict[str, Any], n: Notation, i: str, j: str) -> dict[str, Any]:
@@ -353,19 +384,19 @@ def _difference(expr: sympy.Expr, symbols: list) -> tuple[sympy.Expr, str]:
     return sympy.Float(worst), "random points"
 
 
-def _rest_of_network(d: Derivation, layer: int, z: list, case: int) -> sympy.Expr:
-    """E as an expression in the total inputs z of ``layer``, with the numbers above it."""
-    import sympy
-
+def _rest_of_network(
+    d: Derivation, layer: int, z: list, case: int, number: Callable[[float], sympy.Expr] = _float
+) -> sympy.Expr:
+    """E as an expression in the total inputs z of ``layer``, with the numbers above it, each
+    written by ``number`` (:func:`_float` to show, :func:`_exact` to compare)."""
     while True:
         y = _activation(d.layers[layer].activation, z)
         if layer == d.n_layers:
-            return _error(d, z, y, case)
+            return _error(d, z, y, case, number)
         conn = d.connections[layer]
         biases = np.zeros(conn.weight.shape[1]) if conn.bias is None else conn.bias
         z = [
-            sympy.Float(biases[j])
-            + sum(y[a] * sympy.Float(conn.weight[a, j]) for a in range(len(y)))
+            number(biases[j]) + sum(y[a] * number(conn.weight[a, j]) for a in range(len(y)))
             for j in range(conn.weight.shape[1])
         ]
         layer += 1

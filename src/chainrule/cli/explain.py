@@ -130,6 +130,12 @@ def _problem_args(
         net, model = load_torch(torch_model, arch), torch_model
     if net is None and (input is None) != (target is None):
         raise UserError("give both --input and --target (or neither, for the seed network)")
+    seed_loss = as_loss("squared-error").name
+    if net is None and input is None and loss is not None and as_loss(loss).name != seed_loss:
+        raise UserError(
+            f"--loss {loss}: the seed network is explained with its own loss, {seed_loss}; "
+            "give --input and --target to use another loss"
+        )
     if arch is not None and torch_model is None:
         raise UserError("--arch describes a --torch-model's layers; give --torch-model too")
     if net is not None and (input is None or target is None):

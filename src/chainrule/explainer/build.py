@@ -44,7 +44,7 @@ def explain(
     model: Any = None,
     x: Any = None,
     t: Any = None,
-    loss: Any = "squared-error",
+    loss: Any = None,
     *,
     notation: str = "hinton",
     unit: Any = None,
@@ -62,14 +62,17 @@ def explain(
     ``model`` is an ``nn.Sequential`` of Linear and activation layers (or a
     :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias, activation)``);
     with no model, the seed network (:func:`seed_network`). ``x`` is (cases, inputs) or one case;
-    ``t`` is (cases, outputs), or class labels for cross-entropy. ``unit`` focuses on one unit:
-    ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1. Every gradient is
-    checked against a central finite difference (step ``eps``) unless ``check=False``; with
-    ``perturbation`` the derivation also carries the perturbation view of the focused unit, and
-    with ``symbolic`` the sympy proof (or why it was skipped). ``bug`` names a teaching bug
-    (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside the right ones;
-    ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form and the graph's
-    fan-out node; ``paths`` the count of paths to E against backprop's cost, layer by layer.
+    ``t`` is (cases, outputs), or class labels for cross-entropy. ``loss`` defaults to squared
+    error; the seed network has its own (squared error) and refuses another. ``unit`` focuses on
+    one unit: ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1. Every
+    gradient is checked against a central finite difference (step ``eps``) unless
+    ``check=False`` (one that would straddle a relu unit's kink, z = 0, is left out and marked
+    ``kink``); with ``perturbation`` the derivation also carries the perturbation view of the
+    focused unit, and with ``symbolic`` the sympy proof (or why it was skipped). ``bug`` names a
+    teaching bug (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside
+    the right ones; ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form
+    and the graph's fan-out node; ``paths`` the count of paths to E against backprop's cost,
+    layer by layer.
 
     >>> d = explain()                      # the seed network
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
@@ -100,6 +103,12 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     if model is None:
         seed = seed_network()
         if x is None and t is None:
+            if loss is not None and as_loss(loss).name != seed.loss.name:
+                raise ExplainError(
+                    f"explain: loss {as_loss(loss).name!r}: the seed network is explained with "
+                    f"its own loss, {seed.loss.name}; give the input x and the target t to use "
+                    "another"
+                )
             return seed
         model = seed.network
     if isinstance(model, Problem):
@@ -107,8 +116,13 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     network = as_network(model)
     if x is None or t is None:
         raise ExplainError("explain: give both the input x and the target t for this model")
-    spec = as_loss(loss)
+    spec = as_loss("squared-error" if loss is None else loss)
     inputs = as_cases(host_values(x), network.sizes[0], "input")
+    if inputs.shape[0] == 0:
+        raise ExplainError(
+            f"explain: the input has no cases (shape {np.shape(host_values(x))}); give at least "
+            "one row"
+        )
     targets = targets_for(host_values(t), network.sizes[-1], spec, inputs.shape[0])
     return Problem(network, inputs, targets, spec)
 
@@ -294,11 +308,69 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
                 return numeric.error_from(changed, t, loss, 0, derivation.x)
 
             conn.dE_db_numeric = sample.differences(e_b, conn.bias, eps)
+    kinked = _skip_kinks(derivation, eps)
+    if kinked:
+        derivation.notes.append(
+            f"{kinked} gradients were not checked by finite differences: a relu unit's z is at "
+            f"(or within a step of) its kink, 0, where the engine takes relu'(0) = 0 and a "
+            f"central difference straddling the kink reads half the slope (at a kink: not checked)"
+        )
     if sample.skipped:
         derivation.notes.append(
             f"{sample.skipped} of {sample.total} gradients were not checked by finite differences "
             f"(a sample of {limit} was; raise max_checks to check them all)"
         )
+
+
+def _skip_kinks(derivation: Derivation, eps: float) -> int:
+    """Leave unchecked (NaN) every finite difference that may straddle the kink of a relu unit:
+    one whose z is within a step of 0 (the most a step of ``eps`` in any one of its inputs,
+    weights or bias, or in z itself, moves z). Such a difference reads half relu's slope, not
+    the engine's relu'(0) = 0, so it is no check of the gradient. Moving a layer-k quantity of a
+    case moves the z of the layers above it in that case; moving a weight or bias moves them in
+    every case. Returns how many checks were dropped."""
+    layers, connections = derivation.layers, derivation.connections
+    n_cases = derivation.n_cases
+    top_kink = np.full(n_cases, -1)  # per case, the highest layer with a unit at a kink
+    unit_kinks: dict[int, np.ndarray] = {}
+    for record in layers[1:]:
+        if record.activation != "relu":
+            continue
+        weight = connections[record.index - 1].weight
+        below = layers[record.index - 1].y
+        reach = eps * (1.0 + np.abs(below).sum(axis=1)[:, None] + np.abs(weight).sum(axis=0))
+        at_kink = np.abs(record.z) <= reach
+        if at_kink.any():
+            unit_kinks[record.index] = at_kink
+            top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)
+    if not unit_kinks:
+        return 0
+    dropped = 0
+
+    def drop(numerics: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+        """NaN where ``mask`` (and a difference was taken); the entries so left out."""
+        nonlocal dropped
+        if numerics is None:
+            return None
+        hit = mask & ~np.isnan(numerics)
+        dropped += int(hit.sum())
+        numerics[hit] = np.nan
+        return hit
+
+    for record in layers:
+        k = record.index
+        affected = (top_kink > k)[:, None]  # a kink above layer k in this case
+        record.dE_dy_kink = drop(record.dE_dy_numeric, np.broadcast_to(affected, record.y.shape))
+        if record.z is not None:
+            own = unit_kinks.get(k, np.zeros(record.z.shape, dtype=bool))
+            record.dE_dz_kink = drop(record.dE_dz_numeric, affected | own)
+    highest = int(top_kink.max())
+    for conn in connections:
+        if conn.above <= highest:  # its weights move the z of a layer with a unit at a kink
+            conn.dE_dw_kink = drop(conn.dE_dw_numeric, np.ones(conn.weight.shape, dtype=bool))
+            if conn.bias is not None:
+                conn.dE_db_kink = drop(conn.dE_db_numeric, np.ones(conn.bias.shape, dtype=bool))
+    return dropped
 
 
 class _Sampler:

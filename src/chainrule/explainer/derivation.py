@@ -25,12 +25,17 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class Checked:
-    """A gradient from the engine beside its central finite difference."""
+    """A gradient from the engine beside its central finite difference.
+
+    ``kink``: the difference would straddle the kink of a relu unit whose z is 0 (or within a
+    step of it), where it reads half relu's slope and the engine takes relu'(0) = 0; such a
+    gradient is not checked (``numeric`` is None), and is no mismatch."""
 
     value: float
     numeric: float | None = None
     atol: float = 0.0
     rtol: float = 0.0
+    kink: bool = False
 
     @property
     def difference(self) -> float | None:
@@ -43,7 +48,7 @@ class Checked:
         return self.difference <= self.atol + self.rtol * abs(self.numeric)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return {  # a kink's check is null here, as any unchecked one (the schema's keys)
             "value": _finite(self.value),
             "numeric": _finite(self.numeric),
             "difference": _finite(self.difference),
@@ -70,6 +75,9 @@ class LayerRecord:
     dE_dz: np.ndarray | None
     dE_dy_numeric: np.ndarray | None = None
     dE_dz_numeric: np.ndarray | None = None
+    #: True where the finite difference was left out: it straddles a relu unit's kink
+    dE_dy_kink: np.ndarray | None = None
+    dE_dz_kink: np.ndarray | None = None
 
 
 @dataclass
@@ -85,6 +93,9 @@ class ConnectionRecord:
     bias_name: str | None
     dE_dw_numeric: np.ndarray | None = None
     dE_db_numeric: np.ndarray | None = None
+    #: True where the finite difference was left out: it straddles a relu unit's kink
+    dE_dw_kink: np.ndarray | None = None
+    dE_db_kink: np.ndarray | None = None
 
     @property
     def above(self) -> int:
@@ -176,7 +187,7 @@ class Derivation:
                 f"{self.loss.name} works from its z (the logits), so its y is not on E's path; "
                 f"use dE_dz({layer}, {unit})"
             )
-        return self._checked(record.dE_dy, record.dE_dy_numeric, (case, unit))
+        return self._checked(record.dE_dy, record.dE_dy_numeric, (case, unit), record.dE_dy_kink)
 
     def dE_dz(self, layer: int, unit: int, case: int = 0) -> Checked:
         """The engine's dE/dz for one unit and case, with its finite difference."""
@@ -186,19 +197,19 @@ class Derivation:
                 f"dE_dz({layer}, {unit}): layer 0 is the input layer and has no z; use "
                 f"dE_dy(0, {unit}), or a layer from 1 to {self.n_layers}"
             )
-        return self._checked(record.dE_dz, record.dE_dz_numeric, (case, unit))
+        return self._checked(record.dE_dz, record.dE_dz_numeric, (case, unit), record.dE_dz_kink)
 
     def dE_dw(self, below: int, i: int, j: int) -> Checked:
         """The engine's dE/dw_ij (summed over cases), with its finite difference."""
         conn = self._connection("dE_dw", below, i, j)
-        return self._checked(conn.dE_dw, conn.dE_dw_numeric, (i, j))
+        return self._checked(conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
 
     def dE_db(self, below: int, j: int) -> Checked | None:
         """The engine's dE/db_j of the layer above ``below``; None when it has no biases."""
         conn = self._connection("dE_db", below, None, j)
         if conn.dE_db is None:
             return None
-        return self._checked(conn.dE_db, conn.dE_db_numeric, (j,))
+        return self._checked(conn.dE_db, conn.dE_db_numeric, (j,), conn.dE_db_kink)
 
     def _unit_record(self, name: str, layer: int, unit: int, case: int) -> LayerRecord:
         """The record of ``layer``, once ``unit`` and ``case`` are checked (0-based, in range)."""
@@ -223,10 +234,17 @@ class Derivation:
         return conn
 
     def _checked(
-        self, values: np.ndarray, numerics: np.ndarray | None, index: tuple[int, ...]
+        self,
+        values: np.ndarray,
+        numerics: np.ndarray | None,
+        index: tuple[int, ...],
+        kinks: np.ndarray | None = None,
     ) -> Checked:
-        """Entry ``index`` of an array of engine values, beside its finite difference."""
-        return self._entry(values, numerics, index, self.atol_of(numerics))
+        """Entry ``index`` of an array of engine values, beside its finite difference (none,
+        and marked ``kink``, where ``kinks`` says it straddles a relu unit's kink)."""
+        checked = self._entry(values, numerics, index, self.atol_of(numerics))
+        checked.kink = kinks is not None and bool(kinks[index])
+        return checked
 
     def _entry(
         self, values: np.ndarray, numerics: np.ndarray | None, index: tuple[int, ...], atol: float

@@ -601,3 +601,19 @@ def test_a_network_whose_numbers_overflow_is_refused_by_every_view(client, path,
     response = post(client, path, {"network": OVERFLOWING, **extra})
     assert response.status_code == 422, response.text
     assert "not finite" in response.json()["error"]
+
+
+@pytest.mark.parametrize("declared", [b"\xb2", b"\xb9\xb2", b"-1", b"1e3"])  # latin-1: "²", "¹²"
+def test_a_content_length_that_is_not_ascii_digits_is_a_400(declared):
+    """'²' passed str.isdigit and int() then raised: a 500 under a server that lets it through."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from chainrule.web.api import HTTPProblem, read_body
+
+    scope = {"type": "http", "method": "POST", "path": "/api/backward",
+             "headers": [(b"content-length", declared)]}  # fmt: skip
+    with pytest.raises(HTTPProblem) as caught:
+        asyncio.run(read_body(Request(scope)))
+    assert caught.value.status == 400 and "not a number of bytes" in caught.value.message

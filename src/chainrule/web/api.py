@@ -96,7 +96,7 @@ async def read_body(request: Request, limit: int = s.MAX_BODY_BYTES) -> bytes:
     """The request body, refusing more than ``limit`` bytes whatever Content-Length claims."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):  # "²" is a digit to isdigit
             raise HTTPProblem(400, f"Content-Length {declared!r} is not a number of bytes")
         if int(declared) > limit:
             raise HTTPProblem(

@@ -494,21 +494,19 @@ def _table_task(data: str, info: dict) -> str | None:
     return "regression" if task == "regression" else None
 
 
-def _standardized(ds: Any, info: dict, model: Any) -> Any:
-    """``ds`` in the model's dtype, its inputs scaled as in training: from the values as read
-    (a CSV file's float64), rounded to the model's dtype only once scaled, as predict does."""
-    out = ds.astype(model.dtype)
-    out.X = standardized_rows(ds.X, info).astype(model.dtype)
-    return out
+def saved_standardizer(info: dict) -> Any:
+    """The standardizer a model file records (None: its inputs were not scaled)."""
+    if not info.get("standardizer"):
+        return None
+    from chainrule import data
+
+    return data.Standardizer.from_state(info["standardizer"])
 
 
 def standardized_rows(X: np.ndarray, info: dict) -> np.ndarray:
     """Input rows scaled by the model's saved standardizer (as in training); unchanged without."""
-    if not info.get("standardizer"):
-        return X
-    from chainrule import data
-
-    return data.Standardizer.from_state(info["standardizer"]).transform(X)
+    standardizer = saved_standardizer(info)
+    return X if standardizer is None else standardizer.transform(X)
 
 
 @app.command(short_help="Loss, accuracy and per-class table of a saved model.")
@@ -548,7 +546,7 @@ def evaluate(
             )
         part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
         which = f"the {part} part of {data}" if part else f"all of {data}"
-        ds = _standardized(raw, info, model)
+        ds = runs.prepare(raw, saved_standardizer(info), np.dtype(model.dtype))
     runs.check_model_fits(info, ds, str(model_path))
     from chainrule.train import predict as predict_outputs
     from chainrule.train.metrics import class_report

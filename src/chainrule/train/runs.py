@@ -293,7 +293,7 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
             val = None
     _check_usable(ds, train, test, config)
     standardizer = data.Standardizer().fit(train.X) if config.standardize else None
-    parts = [_prepare(part, standardizer, dtype) for part in (train, val, test)]
+    parts = [prepare(part, standardizer, dtype) for part in (train, val, test)]
     if test is train:
         parts[2] = parts[0]
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
@@ -302,14 +302,14 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
 def read_dataset(source: str, task: str | None, dtype: Any) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory), a CSV file
     read as ``task`` ("classification" or "regression"; None: classification) with its inputs
-    kept in float64 (they reach ``dtype`` once standardised, see :func:`_prepare`).
+    kept in float64 (they reach ``dtype`` once standardised, see :func:`prepare`).
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
     from chainrule import data
 
     if is_table_file(source):
-        # X as written (float64) until the standardizer is fitted and applied (_prepare): a
+        # X as written (float64) until the standardizer is fitted and applied (prepare): a
         # column like 1e9 + k rounded to float32 first would look constant
         return data.load(source, dtype=dtype, task=task or "classification",
                          input_dtype=np.float64)  # fmt: skip
@@ -483,7 +483,10 @@ def _trained_in(run_dir: Path) -> Path | None:
     return Path(*here[: -len(out.parts)])
 
 
-def _prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
+def prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
+    """``ds`` in ``dtype``, its inputs scaled by ``standardizer`` (None: as they are) from the
+    values as read (a CSV file's float64) and rounded to ``dtype`` only once scaled: what a
+    run trains and is evaluated on, and what ``evaluate --data`` feeds a saved model."""
     if ds is None:
         return None
     out = ds.astype(dtype)

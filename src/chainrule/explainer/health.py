@@ -24,6 +24,7 @@ import numpy as np
 from chainrule.engine import no_grad
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.activations import activation_of
+from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 
 SATURATION = 0.01
@@ -46,19 +47,12 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     dtype = model.parameters()[0].dtype if model.parameters() else np.float64
     y = Tensor(np.asarray(x, dtype=dtype))
     shares: dict[str, float] = {}
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    try:
-        with no_grad():
-            for position, module in enumerate(children):
-                y = module(y)
-                if activation_of(module) == "logistic":
-                    values = y.numpy()
-                    shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
-    finally:
-        if hasattr(model, "train"):
-            model.train(was_training)
+    with eval_mode(model), no_grad():
+        for position, module in enumerate(children):
+            y = module(y)
+            if activation_of(module) == "logistic":
+                values = y.numpy()
+                shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
     return shares
 
 

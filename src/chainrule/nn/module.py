@@ -14,6 +14,7 @@ A module class that can be saved and loaded is registered by name, explicitly
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -406,6 +407,21 @@ class Module:
             lines.append(f"({name}): {repr(module)}")
         body = "\n".join(lines).replace("\n", "\n  ")
         return f"{type(self).__name__}(\n  {body}\n)"
+
+
+@contextlib.contextmanager
+def eval_mode(model: Any) -> Iterator[Any]:
+    """Run ``model`` in evaluation mode (dropout the identity) inside the block, and leave it in
+    the mode it was in: a probe or a prediction made in training mode would draw dropout masks
+    from the run's own generators. A model without modes (a plain callable) runs as it is."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        yield model
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)
 
 
 def from_config(config: Mapping[str, Any]) -> Module:

@@ -28,6 +28,7 @@ from chainrule.backend import to_numpy
 from chainrule.data.dataset import one_hot
 from chainrule.engine import no_grad
 from chainrule.errors import DataError
+from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 
 
@@ -118,17 +119,12 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
 
 def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array."""
-    was_training = getattr(model, "training", False)
-    model.eval()
     dtype = param_dtype(model)
     X = np.asarray(X, dtype=dtype)
-    try:
-        param = first_parameter(model)
-        with no_grad():
-            chunks = [to_numpy(model(model_input(X[i : i + batch_size], param)).data)
-                      for i in range(0, len(X), batch_size)]  # fmt: skip
-    finally:
-        model.train(was_training)
+    param = first_parameter(model)
+    with eval_mode(model), no_grad():
+        chunks = [to_numpy(model(model_input(X[i : i + batch_size], param)).data)
+                  for i in range(0, len(X), batch_size)]  # fmt: skip
     if not chunks:
         return np.zeros((0, 0), dtype=dtype)
     return np.concatenate(chunks, axis=0)

@@ -462,14 +462,10 @@ def _reduction(loss: Any) -> str:
 
 def _forward_one(model: Any, x: np.ndarray) -> Any:
     from chainrule.engine import no_grad
+    from chainrule.nn.module import eval_mode
 
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            return to_numpy(model(model_input(x, first_parameter(model))).data)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), no_grad():
+        return to_numpy(model(model_input(x, first_parameter(model))).data)
 
 
 def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

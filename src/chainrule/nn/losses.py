@@ -315,14 +315,9 @@ def _logistic_cross_entropy(z: Tensor, t: Tensor) -> Tensor:
     abs instead, their kinks at z = 0 would give the derivative -t there; here the derivative is
     s sigmoid(s z) + step - t, which is sigmoid(z) - t everywhere (at z = 0, s = 1: 1/2 - t).
     """
-    positive = z.data > 0
-    if z.xp is np:  # arithmetic, not np.where, which branches per element on mixed signs
-        flip = np.asarray(np.multiply(positive, -2, dtype=t.dtype))
-        flip += 1
-        step_less_t = np.asarray(np.subtract(positive, t.data))
-    else:
-        step = t.xp.astype(positive, t.dtype)
-        flip, step_less_t = 1 - 2 * step, step - t.data
+    # arithmetic on the 0/1 step, not where, which branches per element on mixed signs
+    step = t.xp.astype(z.data > 0, t.dtype)
+    flip, step_less_t = 1 - 2 * step, step - t.data
     return ops.softplus(z * Tensor(flip)) + z * Tensor(step_less_t)
 
 

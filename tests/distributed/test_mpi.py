@@ -237,6 +237,21 @@ def test_a_rank_that_fails_alone_still_reports_its_error(tmp_path):
 
 
 @needs_mpi
+def test_a_bad_option_on_every_rank_is_reported_once(tmp_path):
+    done = _launch(3, ["-m", "chainrule", "train", "--data", "xor", "--bogus"], tmp_path, 60)
+    assert done.returncode == 2
+    assert done.stderr.count("No such option: --bogus") == 1, done.stderr
+
+
+@needs_mpi
+def test_a_bad_option_on_one_rank_ends_the_job_instead_of_hanging_it(tmp_path):
+    # rank 1 fails before any command runs; rank 0 starts training and waits for it
+    done = _train_with_rank_1_apart(tmp_path, "--bogus")
+    assert done.returncode == 2
+    assert done.stderr.count("No such option: --bogus") == 1, done.stderr
+
+
+@needs_mpi
 def test_resuming_a_complete_run_under_mpiexec_reports_once(tmp_path):
     train = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "2", "--quiet"]
     assert _launch(None, [*train, "--out", "run"], tmp_path).returncode == 0

@@ -76,6 +76,26 @@ def _report(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+_LAUNCHER_PREFIXES = ("PMI", "OMPI_", "SLURM_", "CHAINRULE_MPI")
+
+
+def _join_a_parallel_job() -> None:
+    """Under mpiexec/srun, join the job for a failure that came before any command ran (a bad
+    option): every rank then reports and ends the job as a command's failure does, once, by rank
+    0 (:func:`_report`, :func:`run`). Without this each rank printed the same line, and a rank
+    given a bad option alone (``mpiexec -n 1 ... : -n 1 ... --bad``) exited without joining,
+    leaving the others waiting for it forever. Outside a parallel job nothing is imported."""
+    # a cheap gate (importing the distributed module imports NumPy): every variable
+    # distributed.launched_size reads starts with one of these
+    if not any(name.startswith(_LAUNCHER_PREFIXES) for name in os.environ):
+        return
+    from chainrule import distributed
+
+    if distributed.launched_size() != 1:
+        with contextlib.suppress(distributed.DistributedError):  # no mpi4py: said by the command
+            distributed.world()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     _register_commands()
@@ -92,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         _report("chainrule: out of memory: the data or the network is too large for this machine")
         return 2
     except USAGE_ERRORS as error:
+        _join_a_parallel_job()
         # `chainrule` alone prints the help as it is, not as an error line ("chainrule: Usage:")
         prefix = "" if isinstance(error, NO_ARGS) else "chainrule: "
         _report(f"{prefix}{error.format_message()}")

@@ -92,7 +92,8 @@ def _join_a_parallel_job() -> None:
     from chainrule import distributed
 
     if distributed.launched_size() != 1:
-        with contextlib.suppress(distributed.DistributedError):  # no mpi4py: said by the command
+        # without mpi4py there is no job to join: each rank reports for itself
+        with contextlib.suppress(distributed.DistributedError):
             distributed.world()
 
 

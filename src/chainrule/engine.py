@@ -32,7 +32,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
-from chainrule.errors import AnomalyError, GraphFreedError, UserError
+from chainrule.errors import AnomalyError, GraphFreedError, ShapeError, UserError
 from chainrule.tensor import Tensor, array_of
 
 if TYPE_CHECKING:
@@ -532,7 +532,10 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 continue
             # most ops have no parameters: a call without ** is cheaper
             contribution = rules[index](*args, **params) if params else rules[index](*args)
-            dtype = parent.data.dtype
+            data = parent.data
+            if contribution.shape != data.shape:
+                raise _wrong_shape(tensor, index, contribution, data)
+            dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = _as_dtype(contribution, dtype)
             key = id(parent)  # sum_over_consumers, inline
@@ -598,13 +601,27 @@ def _propagate(
                 contribution = _rule_checked(rules[index], node, total, args, params)
             else:
                 contribution = rules[index](total, *args, **params)
-            dtype = parent.data.dtype
+            data = parent.data
+            if contribution.shape != data.shape:
+                raise _wrong_shape(tensor, index, contribution, data)
+            dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = _as_dtype(contribution, dtype)
             sum_over_consumers(totals, parent, contribution)
         if not retain_graph:
             _release(tensor)
     return results
+
+
+def _wrong_shape(output: Tensor, index: int, contribution: Any, data: Any) -> ShapeError:
+    """The error for a rule that sent input ``index`` of ``output``'s op a gradient of another
+    shape than the input's (a sum over a broadcast axis left out, or a kept axis dropped): added
+    in, it would broadcast into a wrong total, or give a ``.grad`` of the wrong shape."""
+    node = Node(output)
+    return ShapeError(
+        f"backward: the rule of '{node.op}'{node.where()} for input {index} sent a gradient of "
+        f"shape {tuple(contribution.shape)} for an input of shape {tuple(data.shape)}"
+    )
 
 
 def _as_dtype(contribution: Any, dtype: Any) -> Any:

@@ -95,7 +95,12 @@ def test_a_mask_broadcast_against_the_gradient_selects_too() -> None:
     out = cr.clip(x, np.array([0.0, -5.0]), None)
     assert out.shape == (2, 2)
     (dx,) = cr.gradient(out, [x], [cr.tensor(np.full((2, 2), INF))])
-    np.testing.assert_array_equal(dx.numpy().ravel(), [0.0, INF, INF, INF])
+    # x's row 0 is clipped by the bound 0 and passes the bound -5: 0 + inf; row 1 passes both.
+    # Summed over the broadcast axis to x's own shape, as torch.clamp's gradient is.
+    np.testing.assert_array_equal(dx.numpy(), [[INF], [INF]])
+    out = cr.clip(x, np.array([0.0, -5.0]), None)  # torch.clamp's gradient: [[2], [7]]
+    (dx,) = cr.gradient(out, [x], [cr.tensor([[1.0, 2.0], [3.0, 4.0]])])
+    np.testing.assert_array_equal(dx.numpy(), [[2.0], [7.0]])
 
 
 @pytest.mark.parametrize(

@@ -246,7 +246,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 _clip = primitive(
     "clip",
     lambda x, low, high: array_module(x).clip(x, low, high),
-    lambda g, out, x, low, high: _masked(g, _inside(array_of(x), low, high)),
+    # a bound may broadcast x (x of shape (2, 1), low of shape (2,)): sum back to x's shape
+    lambda g, out, x, low, high: unbroadcast(_masked(g, _inside(array_of(x), low, high)), x.shape),
     doc="x limited to [low, high]; the gradient passes where low <= x <= high.",
 )
 

@@ -15,6 +15,7 @@ reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respe
 
 from __future__ import annotations
 
+import operator
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -133,8 +134,10 @@ def _scalar_seed(out: Tensor, op: str) -> Tensor:
 
 
 def _as_cotangent(value: Any, out: Tensor, op: str, index: int) -> Tensor:
+    """``value`` as a seed for ``out``: in ``out``'s dtype, since a seed that reaches an input
+    unchanged (``f`` returns its argument) is that input's gradient, which has its dtype."""
     if isinstance(value, Tensor):
-        seed = value
+        seed = value.astype(out.dtype)  # recorded: a cotangent may be an outer variable
     else:
         seed = Tensor(backend.asarray_like(value, out.data, dtype=out.dtype))
     if seed.shape != out.shape:
@@ -197,12 +200,28 @@ def _private(leaf: Tensor) -> Tensor:
     return leaf
 
 
+def _is_single(argnums: Any) -> bool:
+    """Whether ``argnums`` is one integer (any: a NumPy integer too) rather than a sequence."""
+    try:
+        operator.index(argnums)
+    except TypeError:
+        return False
+    return True
+
+
 def _argnums_tuple(argnums: int | Sequence[int], n_args: int, op: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    """``argnums`` as a tuple of argument indices in range(n_args). A repeated index is refused:
+    the same argument differentiated twice would get its gradient once and zeros once."""
+    nums = (argnums,) if _is_single(argnums) else tuple(argnums)
     for n in nums:
-        if not -n_args <= n < n_args:
+        if not -n_args <= operator.index(n) < n_args:
             raise ValueError(f"{op}: argnums {n} is out of range for {n_args} arguments")
-    return tuple(n % n_args for n in nums)
+    normalised = tuple(operator.index(n) % n_args for n in nums)
+    if len(set(normalised)) != len(normalised):
+        raise ValueError(
+            f"{op}: argnums elements must be unique, got {argnums!r} (arguments {normalised})"
+        )
+    return normalised
 
 
 class _Traced:
@@ -296,7 +315,7 @@ def _output_tensors(out: Any, op: str) -> tuple[list[Tensor], Any]:
 
 
 def _pick(trees: list[Any], argnums: int | Sequence[int]) -> Any:
-    return trees[0] if isinstance(argnums, int) else tuple(trees)
+    return trees[0] if _is_single(argnums) else tuple(trees)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,6 +337,11 @@ def value_and_grad(
     def wrapped(*args: Any) -> tuple[Any, Any]:
         with _Traced(args, _argnums_tuple(argnums, len(args), "grad")) as traced:
             result = _call_recorded(f, traced.args)
+            if has_aux and not (isinstance(result, (tuple, list)) and len(result) == 2):
+                raise TypeError(
+                    "grad: with has_aux=True the function must return a tuple (output, aux), "
+                    f"got {type(result).__name__}"
+                )
             value, aux = result if has_aux else (result, None)
             if not isinstance(value, Tensor):
                 raise TypeError(
@@ -434,7 +458,12 @@ def _forward_mode(
 ) -> Callable[[list[Any]], list[Tensor]]:
     """A function ``v -> J v`` for ``outs`` as functions of ``variables``: the reverse pass
     ``u -> J^T u`` is linear in the dummy ``u``, so differentiating it along ``v`` gives ``J v``."""
-    dummies = [_private(Tensor._wrap(o.xp.zeros_like(o.data)).requires_grad_()) for o in outs]
+    # an output that depends on nothing (a constant, an integer tensor) needs no dummy: its
+    # tangent is zeros of its shape and dtype (an integer dummy could not require a gradient)
+    dummies = [
+        _private(_zeros_like(o).requires_grad_()) if o.requires_grad else _zeros_like(o)
+        for o in outs
+    ]
     transposed = gradient(outs, variables, dummies, create_graph=True)  # J^T u
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
@@ -476,17 +505,30 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     >>> cr.jvp(lambda x: x * x, (cr.tensor([3.0]),), (cr.tensor([1.0]),))[1]
     tensor([6.])
     """
-    out, push_forward, _ = _linearize(f, tuple(primals))
-    return out, push_forward(tuple(tangents))
+    out, push_forward, _ = _linearize(f, _arguments(primals, "jvp", "primals"))
+    return out, push_forward(_arguments(tangents, "jvp", "tangents"))
+
+
+def _arguments(values: Any, op: str, what: str) -> tuple:
+    """``primals`` or ``tangents`` as a tuple, one per argument of ``f``. A bare tensor or array
+    is refused rather than iterated: its rows would silently become the arguments."""
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(
+            f"{op}: {what} must be a tuple or list of inputs, one per argument of f "
+            f"(e.g. (x,)), got {type(values).__name__}"
+        )
+    return tuple(values)
 
 
 def jacobian(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, mode: str = "reverse"
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "reverse"
 ) -> Callable[..., Any]:
     """The Jacobian of ``f``, shaped ``output.shape + input.shape`` for each differentiated input.
 
-    ``mode="reverse"`` builds it a row per output element (vjp); ``"forward"`` a column per input
-    element (jvp): choose the smaller side.
+    An output that is a nested tuple, list or dict of tensors gives the same nesting, with the
+    blocks for the inputs at each leaf (as ``torch.func.jacrev``): ``hessian`` of a function of
+    several arguments is the Jacobian of ``grad``'s tuple. ``mode="reverse"`` builds it a row per
+    output element (vjp); ``"forward"`` a column per input element (jvp): choose the smaller side.
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', not {mode!r}")
@@ -495,15 +537,11 @@ def jacobian(
         nums = _argnums_tuple(argnums, len(args), "jacobian")
         with _Traced(args, nums) as traced:
             out = _call_recorded(f, traced.args)
-            if not isinstance(out, Tensor):
-                raise TypeError("jacobian: the function must return a single tensor")
-            nested = traced.reaches_outside([out])
-        variables = traced.flat_variables
-        if mode == "reverse":
-            blocks = _jacobian_rows(out, variables, nested)
-        else:
-            blocks = _jacobian_columns(out, variables, nested)
-        return _pick(traced.rebuild(blocks), argnums)
+            outs, out_def = _output_tensors(out, "jacobian")
+            nested = traced.reaches_outside(outs)
+        build = _jacobian_rows if mode == "reverse" else _jacobian_columns
+        blocks = build(outs, traced.flat_variables, nested)  # per output, per variable
+        return tree_unflatten(out_def, [_pick(traced.rebuild(b), argnums) for b in blocks])
 
     return wrapped
 
@@ -523,35 +561,45 @@ def _stack_rows(rows: list[Tensor], shape: tuple[int, ...], like: Tensor) -> Ten
     return reshape(stack(rows), shape)
 
 
-def _jacobian_rows(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
-    rows: list[list[Tensor]] = [[] for _ in variables]
-    for cotangent in _basis(out):
-        grads = gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
-        for row, g in zip(rows, grads):
-            row.append(g)
-    return [_stack_rows(row, out.shape + v.shape, v) for row, v in zip(rows, variables)]
-
-
-def _jacobian_columns(out: Tensor, variables: list[Tensor], nested: bool) -> list[Tensor]:
-    from chainrule.ops import transpose
-
-    push_forward = _forward_mode([out], variables, nested)
+def _jacobian_rows(outs: list[Tensor], variables: list[Tensor], nested: bool) -> list[list[Tensor]]:
     blocks = []
-    for index, v in enumerate(variables):
-        columns = []
-        for e in _basis(v):
-            tangents = [_zeros_like(w) for w in variables]
-            tangents[index] = e
-            (column,) = push_forward(tangents)
-            columns.append(column)
-        stacked = _stack_rows(columns, v.shape + out.shape, out)  # a column per input element
-        output_axes = tuple(range(v.ndim, v.ndim + out.ndim))
-        blocks.append(transpose(stacked, output_axes + tuple(range(v.ndim))))
+    for out in outs:
+        rows: list[list[Tensor]] = [[] for _ in variables]
+        for cotangent in _basis(out):
+            grads = gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
+            for row, g in zip(rows, grads):
+                row.append(g)
+        blocks.append([_stack_rows(row, out.shape + v.shape, v) for row, v in zip(rows, variables)])
     return blocks
 
 
-def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Tensor]:
-    """The matrix of second derivatives of scalar ``f``: ``jacobian(grad(f))``, shaped x.shape*2."""
+def _jacobian_columns(
+    outs: list[Tensor], variables: list[Tensor], nested: bool
+) -> list[list[Tensor]]:
+    from chainrule.ops import transpose
+
+    push_forward = _forward_mode(outs, variables, nested)
+    blocks: list[list[Tensor]] = [[] for _ in outs]
+    for index, v in enumerate(variables):
+        columns: list[list[Tensor]] = [[] for _ in outs]  # per output, a column per element of v
+        for e in _basis(v):
+            tangents = [_zeros_like(w) for w in variables]
+            tangents[index] = e
+            for column, pushed in zip(columns, push_forward(tangents)):
+                column.append(pushed)
+        for block, column, out in zip(blocks, columns, outs):
+            stacked = _stack_rows(column, v.shape + out.shape, out)
+            output_axes = tuple(range(v.ndim, v.ndim + out.ndim))
+            block.append(transpose(stacked, output_axes + tuple(range(v.ndim))))
+    return blocks
+
+
+def hessian(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The matrix of second derivatives of scalar ``f``: ``jacobian(grad(f))``, shaped x.shape*2.
+
+    For several argnums, or an argument that is a nested tuple, list or dict, the blocks nest
+    twice, as ``torch.func.hessian``'s: ``hessian(f, (0, 1))(x, y)[0][1]`` is d2f / dx dy.
+    """
     return jacobian(grad(f, argnums), argnums)
 
 
@@ -560,7 +608,8 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
 
     Reverse over reverse: d/dx <grad f(x), v>.
     """
-    primals = tuple(primals)
+    primals = _arguments(primals, "hvp", "primals")
+    tangents = _arguments(tangents, "hvp", "tangents")
     with _Traced(primals, tuple(range(len(primals)))) as traced:
         value = _call_recorded(f, traced.args)
         _scalar_seed(value, "hvp")

@@ -58,6 +58,7 @@ class GradcheckReport:
     entries: list[Mismatch] = field(default_factory=list)
     atol: float = 0.0
     rtol: float = 0.0
+    problem: str = ""  # why nothing could be compared (a gradient of the wrong shape)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -66,6 +67,8 @@ class GradcheckReport:
         return [m for m in self.entries if not _close(m.analytic, m.numeric, self.atol, self.rtol)]
 
     def __str__(self) -> str:
+        if self.problem:
+            return f"gradcheck FAILED (order {self.order}, {self.mode} mode): {self.problem}"
         verdict = "passed" if self.ok else "FAILED"
         lines = [
             f"gradcheck {verdict} (order {self.order}, {self.mode} mode, eps {self.eps:g}): "
@@ -150,12 +153,23 @@ def gradcheck(
         raise ValueError(f"gradcheck: mode must be 'full' or 'random', not {mode!r}")
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, not {order!r}")
+    if not isinstance(inputs, (tuple, list)):
+        raise TypeError(
+            "gradcheck: inputs must be a tuple or list of inputs, one per argument of f "
+            f"(e.g. [x]), got {type(inputs).__name__}"
+        )
     arrays = _float64_inputs(inputs)
     rng = np.random.default_rng(seed)
     target = f if order == 1 else _backward_of(f, arrays, rng)
     compare = _compare_full if mode == "full" else _compare_random
-    entries = compare(target, arrays, eps, rng, n_directions)
-    report = _report(entries, mode, order, eps, atol, rtol)
+    try:
+        entries = compare(target, arrays, eps, rng, n_directions)
+        report = _report(entries, mode, order, eps, atol, rtol)
+    except _WrongShape as wrong:  # a failure to report, as a wrong value is
+        nan, problem = float("nan"), str(wrong)
+        report = GradcheckReport(
+            False, mode, order, eps, nan, nan, problem, atol=atol, rtol=rtol, problem=problem
+        )
     if raise_on_failure and not report.ok:
         raise GradcheckError(str(report))
     return report
@@ -174,6 +188,7 @@ def _backward_of(f: Callable[..., Any], arrays: list[np.ndarray], rng) -> Callab
         with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
             out = _flat_output(f, variables)
             grads = gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
+            _check_shapes(grads, variables)
             return concatenate([reshape(g, (-1,)) for g in grads])
 
     return backward_of_f
@@ -184,7 +199,22 @@ def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np
     with enable_grad():  # a check called inside no_grad still needs the graph
         out = _flat_output(f, variables)
     grads = gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
+    _check_shapes(grads, variables)
     return [g.numpy() for g in grads]
+
+
+class _WrongShape(Exception):
+    """A rule gave an input a gradient of another shape than the input's: a failed check (the
+    values cannot be compared entry by entry; flattened or broadcast they would seem to)."""
+
+
+def _check_shapes(grads: Sequence[Tensor], variables: Sequence[Tensor]) -> None:
+    for index, (g, x) in enumerate(zip(grads, variables)):
+        if tuple(g.shape) != tuple(x.shape):
+            raise _WrongShape(
+                f"the gradient of input {index} has shape {tuple(g.shape)} but the input has "
+                f"shape {tuple(x.shape)} (a backward rule returned a gradient of the wrong shape)"
+            )
 
 
 def _copy(a: Any) -> Any:

@@ -223,10 +223,12 @@ class Tensor:
         return _unit_seed(data)
 
     def _seed(self, gradient: ArrayLike | None) -> Tensor:
+        """``gradient`` as the seed of a backward from this output, in its dtype: a leaf's own
+        seed becomes its ``.grad``, which has the leaf's dtype."""
         if gradient is None:
             return Tensor._wrap(self._unit_seed())
         if isinstance(gradient, Tensor):
-            seed = gradient
+            seed = gradient.astype(self.dtype)
         else:
             seed = Tensor(backend.asarray_like(gradient, self.data, dtype=self.dtype))
         if seed.shape != self.shape:

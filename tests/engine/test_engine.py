@@ -159,6 +159,17 @@ def test_backward_with_an_explicit_cotangent() -> None:
     np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 2.0, -6.0]])
 
 
+def test_an_explicit_cotangent_takes_the_dtype_of_the_output() -> None:
+    """A leaf's own cotangent becomes its .grad, which has the leaf's dtype."""
+    leaf = cr.tensor([1.5, 2.5], requires_grad=True)
+    leaf.backward(gradient=cr.tensor([1, 2]))
+    assert leaf.grad.dtype == np.float64
+    np.testing.assert_array_equal(leaf.grad.numpy(), [1.0, 2.0])
+    leaf32 = cr.tensor([1.5, 2.5], dtype="float32", requires_grad=True)
+    leaf32.backward(gradient=cr.tensor([1.0, 1.0]))
+    assert leaf32.grad.dtype == np.float32
+
+
 def test_no_grad_records_nothing() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     with cr.no_grad():
@@ -540,3 +551,30 @@ def test_rules_on_arrays_see_the_callers_recording_switch_in_every_backward():
         out.backward(gradient=np.ones(()), retain_graph=True)
         cr.gradient(out, [y], create_graph=True)
     assert seen == [False, False, True] and cr.is_grad_enabled()
+
+
+@pytest.mark.parametrize("how", ["backward", "create_graph", "gradient"])
+def test_a_rule_sending_a_gradient_of_the_wrong_shape_is_named(how) -> None:
+    """A rule that drops a kept axis ((3,) for a (3, 1) input) is refused where it runs, naming
+    the op, the input and both shapes: added in, its gradient would broadcast into a wrong total
+    or become a .grad of the wrong shape (torch's engine refuses it the same way)."""
+    from chainrule.ops.registry import REGISTRY, primitive
+
+    name = "test_wrong_shape_add"
+    bad_add = REGISTRY.get(name) or primitive(
+        name, np.add, lambda g, out, a, b: g, lambda g, out, a, b: g.sum(axis=1)
+    )
+    a = cr.tensor(np.ones((3, 4)), requires_grad=True)
+    b = cr.tensor(np.ones((3, 1)), requires_grad=True)
+    out = bad_add(a, b).sum()
+    expected = (
+        rf"rule of .{name}. for input 1 sent a gradient of shape \(3,\) for an input of shape "
+        r"\(3, 1\)"
+    )
+    with pytest.raises(cr.ShapeError, match=expected):
+        if how == "backward":
+            out.backward()
+        elif how == "create_graph":
+            out.backward(create_graph=True)
+        else:
+            cr.gradient(out, [b])

@@ -405,3 +405,123 @@ def test_gradient_of_one_input_listed_twice_gives_two_arrays() -> None:
     np.testing.assert_allclose(second.numpy(), 2 * X0)
     first.data[...] = 0  # writing one must leave the other alone
     np.testing.assert_allclose(second.numpy(), 2 * X0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments refused or accepted as torch.func does
+# ---------------------------------------------------------------------------------------------
+
+
+def test_argnums_naming_one_argument_twice_are_refused() -> None:
+    """Two copies of one argument would get its gradient once and zeros once."""
+    x, y = cr.tensor(X0), cr.tensor(Y0)
+    with pytest.raises(ValueError, match=r"grad: argnums elements must be unique, got \(0, 0\)"):
+        cr.grad(f_xy, argnums=(0, 0))(x, y)
+    with pytest.raises(ValueError, match=r"must be unique, got \[1, -1\] \(arguments \(1, 1\)\)"):
+        cr.value_and_grad(f_xy, argnums=[1, -1])(x, y)
+    with pytest.raises(ValueError, match=r"jacobian: argnums elements must be unique"):
+        cr.jacobian(lambda a, b: a * b, argnums=(0, 0))(x, y)
+
+
+def test_argnums_may_be_any_integer() -> None:
+    x, y = cr.tensor(X0), cr.tensor(Y0)
+    np.testing.assert_allclose(cr.grad(f_xy, argnums=np.int64(1))(x, y).numpy(), 2 * X0 * Y0)
+    gx, gy = cr.grad(f_xy, argnums=(np.int64(0), np.int32(1)))(x, y)
+    np.testing.assert_allclose(gx.numpy(), Y0**2)
+    np.testing.assert_allclose(gy.numpy(), 2 * X0 * Y0)
+    jac = cr.jacobian(lambda a: a * 2.0, argnums=np.int64(0))(x)  # one block, not a tuple
+    np.testing.assert_array_equal(jac.numpy(), 2.0 * np.eye(3))
+
+
+def test_grad_with_aux_refuses_an_output_that_is_not_a_pair() -> None:
+    """A tensor would be unpacked as (output, aux) along its first axis."""
+    with pytest.raises(TypeError, match=r"has_aux=True .* tuple \(output, aux\), got Tensor"):
+        cr.grad(lambda x: x * x, has_aux=True)(cr.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"tuple \(output, aux\), got tuple"):
+        cr.value_and_grad(lambda x: ((x * x).sum(), 1, 2), has_aux=True)(X0)
+
+
+def test_jvp_and_hvp_refuse_a_bare_tensor_as_primals() -> None:
+    """A bare tensor would be iterated: its rows would become f's arguments."""
+    x, v = cr.tensor([3.0, 4.0]), cr.tensor([1.0, 1.0])
+    with pytest.raises(TypeError, match="jvp: primals must be a tuple or list of inputs"):
+        cr.jvp(lambda a: a * a, x, (v,))
+    with pytest.raises(TypeError, match="jvp: tangents must be a tuple or list of inputs"):
+        cr.jvp(lambda a: a * a, (x,), v)
+    with pytest.raises(TypeError, match="hvp: primals must be a tuple or list of inputs"):
+        cr.hvp(lambda a: (a**3).sum(), cr.tensor([2.0]), cr.tensor([1.0]))
+    _, tangent = cr.jvp(lambda a: a * a, [x], [v])  # a list is as good as a tuple
+    np.testing.assert_array_equal(tangent.numpy(), [6.0, 8.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Results: dtypes, integer outputs, nested Jacobians and Hessians
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_cotangent_takes_the_dtype_of_its_output() -> None:
+    """Where the output is the input itself, the cotangent is the gradient: it must have the
+    input's dtype, whatever the cotangent's."""
+    x64, x32 = cr.tensor([1.5, 2.5]), cr.tensor([1.5, 2.5], dtype="float32")
+    (g,) = cr.vjp(lambda a: a, x64)[1](cr.tensor([1, 2]))
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g.numpy(), [1.0, 2.0])
+    assert cr.vjp(lambda a: a, x32)[1](cr.tensor([1.0, 2.0]))[0].dtype == np.float32
+    leaf = cr.tensor([1.5, 2.5], dtype="float32", requires_grad=True)
+    assert cr.gradient(leaf, leaf, cr.tensor([1.0, 1.0]))[0].dtype == np.float32
+    # the cast is recorded: a cotangent that is an outer variable is still differentiated
+    d_du = cr.grad(lambda u: cr.vjp(lambda a: a * 2.0, x32)[1](u)[0].sum())(cr.tensor([1.0, 1.0]))
+    assert d_du.dtype == np.float64
+    np.testing.assert_array_equal(d_du.numpy(), [2.0, 2.0])
+
+
+def test_the_tangent_of_an_integer_output_is_zeros() -> None:
+    """An integer output depends on nothing differentiable: zeros of its shape and dtype (as
+    torch.func.jvp gives), not a refusal to make it require a gradient."""
+    x, k = cr.tensor([1.0, 2.0]), cr.tensor(np.array([3, 4]))
+    (out, out_k), (tangent, tangent_k) = cr.jvp(lambda a: (a * 2, k), (x,), (cr.ones(2),))
+    np.testing.assert_array_equal(tangent.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(out_k.numpy(), [3, 4])
+    assert tangent_k.shape == (2,) and tangent_k.dtype == k.dtype
+    np.testing.assert_array_equal(tangent_k.numpy(), [0, 0])
+    jac = cr.jacobian(lambda a: k, mode="forward")(x)
+    assert jac.shape == (2, 2)
+    np.testing.assert_array_equal(jac.numpy(), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_jacobian_of_nested_outputs_nests_the_blocks(mode: str) -> None:
+    """As torch.func.jacrev: the output's nesting outside, the inputs' blocks inside."""
+    x, m = cr.tensor(X0), cr.tensor(M0)
+    jac = cr.jacobian(lambda a, b: (a * 2.0, {"s": b @ a}), argnums=(0, 1), mode=mode)(x, m)
+    (dx, dm), sub = jac
+    np.testing.assert_allclose(dx.numpy(), 2.0 * np.eye(3))
+    np.testing.assert_array_equal(dm.numpy(), np.zeros((3, 2, 3)))
+    s_dx, s_dm = sub["s"]
+    np.testing.assert_allclose(s_dx.numpy(), M0)
+    np.testing.assert_allclose(s_dm.numpy(), _numeric_jacobian(lambda b: b @ X0, M0), atol=1e-8)
+
+
+def test_hessian_of_several_arguments_or_a_dict_nests_the_blocks() -> None:
+    """As torch.func.hessian: block [i][j] is d2f / dx_i dx_j."""
+
+    def f(a, b):
+        return (a * a * b**3).sum()
+
+    x, y = cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])
+    xx, yy = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    expected = {
+        ("a", "a"): np.diag(2 * yy**3),
+        ("a", "b"): np.diag(6 * xx * yy**2),
+        ("b", "a"): np.diag(6 * xx * yy**2),
+        ("b", "b"): np.diag(6 * xx**2 * yy),
+    }
+    h = cr.hessian(f, argnums=(0, 1))(x, y)
+    for i, first in enumerate("ab"):
+        for j, second in enumerate("ab"):
+            np.testing.assert_allclose(h[i][j].numpy(), expected[first, second])
+    h_dict = cr.hessian(lambda p: f(p["a"], p["b"]))({"a": x, "b": y})
+    assert set(h_dict) == {"a", "b"} and set(h_dict["a"]) == {"a", "b"}
+    for first in "ab":
+        for second in "ab":
+            np.testing.assert_allclose(h_dict[first][second].numpy(), expected[first, second])

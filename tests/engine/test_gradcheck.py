@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.errors import ShapeError
 from chainrule.ops.registry import REGISTRY, array_of, primitive
 
 
@@ -35,6 +36,20 @@ bad_second_input = _register_once(
     lambda a, b: a * b,
     lambda g, out, a, b: g * b,
     lambda g, out, a, b: g * b,  # should be g * a
+)
+
+# a + b with b of shape (n, 1) broadcast along axis 1; b's rule forgets keepdims=True.
+dropped_keepdims = _register_once(
+    "test_gradcheck_dropped_keepdims",
+    lambda a, b: a + b,
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: g.sum(axis=1),  # shape (n,): should be g.sum(axis=1, keepdims=True)
+)
+# x of shape (n,) broadcast to (2, n); the rule forgets to sum over the new axis.
+unreduced_broadcast = _register_once(
+    "test_gradcheck_unreduced_broadcast",
+    lambda x: np.broadcast_to(2 * x, (2,) + x.shape).copy(),
+    lambda g, out, x: g * 2,  # shape (2, n): should be (g * 2).sum(axis=0)
 )
 
 X = np.array([1.5, -0.5, 2.0])
@@ -139,3 +154,37 @@ def test_gradcheck_inside_no_grad_checks_the_real_derivatives() -> None:
         assert cr.gradcheck(lambda x: (x**3).sum(), [[0.5, -1.0, 2.0]])
         assert cr.gradcheck(lambda x: (x**3).sum(), [[0.5, -1.0, 2.0]], order=2)
         assert not cr.gradcheck(lambda x: bad_square(x).sum(), [[0.5, -1.0, 2.0]])
+
+
+def _wrong_shape_message(f, inputs, mode: str) -> str:
+    """What checking a rule that returns a gradient of the wrong shape says: a failed check
+    (a GradcheckError with raise_on_failure), or the engine's own ShapeError if the engine
+    refuses the gradient before the check sees it."""
+    try:
+        report = cr.gradcheck(f, inputs, mode=mode)
+    except ShapeError as refused:
+        return str(refused)
+    assert not report.ok and not bool(report)
+    with pytest.raises(cr.GradcheckError) as caught:
+        cr.gradcheck(f, inputs, mode=mode, raise_on_failure=True)
+    assert str(caught.value) == str(report)
+    return str(report)
+
+
+@pytest.mark.parametrize("mode", ["full", "random"])
+def test_a_gradient_of_the_wrong_shape_fails_naming_the_input_and_shapes(mode: str) -> None:
+    """Flattened (full mode) or broadcast (random mode), right values in a wrong shape compared
+    equal, and an unreduced broadcast crashed in NumPy."""
+    a, b = np.arange(12.0).reshape(3, 4), np.array([[1.0], [2.0], [3.0]])
+    message = _wrong_shape_message(lambda a, b: dropped_keepdims(a, b), [a, b], mode)
+    assert "input 1" in message and "(3,)" in message and "(3, 1)" in message, message
+    message = _wrong_shape_message(lambda x: unreduced_broadcast(x), [X], mode)
+    assert "input 0" in message and "(2, 3)" in message and "(3,)" in message, message
+
+
+def test_inputs_must_be_a_list_of_inputs() -> None:
+    """A bare tensor or array would be iterated: its elements would become f's arguments."""
+    for bare in (cr.tensor([3.0]), np.array([3.0, 4.0])):
+        with pytest.raises(TypeError, match="gradcheck: inputs must be a tuple or list of inputs"):
+            cr.gradcheck(lambda x: x * x, bare)
+    assert cr.gradcheck(lambda x: x * x, (np.array([3.0, 4.0]),)).ok

@@ -77,6 +77,8 @@ __all__ = [
     "find_checkpoint",
     "load_checkpoint",
     "load_model",
+    "model_files",
+    "saved_loss",
     "read_arrays",
     "read_json",
     "read_metadata",
@@ -600,14 +602,11 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model directory")
-    if path.is_file():
-        path = path.parent  # accept model.json or model.safetensors itself
-    path = _latest_epoch_dir(path) or path
-    json_path = path / MODEL_JSON
+    json_path, weights_path = model_files(path)
+    path = json_path.parent
     if not json_path.exists():
         raise ModelFileError(f"{path}: not a model directory ({MODEL_JSON} is missing)")
     description = read_model_description(json_path)
-    weights_path = path / WEIGHTS_FILE
     check_layout(weights_path, CHAINRULE_LAYOUT, default=CHAINRULE_LAYOUT)
     check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
     _check_io_sizes(description, json_path)
@@ -620,6 +619,30 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     if xp is not None or device is not None:
         model.to(xp=xp, device=device)
     return model, description
+
+
+def model_files(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(model.json, model.safetensors) as :func:`load_model` reads them for ``path``: a model
+    file stands for its directory, a checkpoint directory for its latest epoch. A command that
+    writes a file must not write over these (``export --out``, ``predict --output``)."""
+    path = Path(path)
+    if path.is_file():
+        path = path.parent  # accept model.json or model.safetensors itself
+    path = _latest_epoch_dir(path) or path
+    return path / MODEL_JSON, path / WEIGHTS_FILE
+
+
+def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
+    """The loss object a saved model's description ``info`` records (None if none), rebuilt;
+    one it cannot rebuild (an unknown name, a bad option) is a :class:`ModelFileError` naming
+    ``path``, the model the user gave."""
+    from chainrule.errors import UserError
+    from chainrule.nn.losses import loss_from_config
+
+    try:
+        return loss_from_config(info["loss"]) if info.get("loss") else None
+    except UserError as error:
+        raise ModelFileError(f"{path}: cannot rebuild the loss ({error})") from None
 
 
 def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:

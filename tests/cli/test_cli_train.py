@@ -277,6 +277,23 @@ def test_predict_input_errors(tmp_path, capsys, xor_run):
 
 
 @pytest.mark.parametrize(
+    ("model", "output"),
+    [
+        (".", "model/model.json"),
+        ("model/model.safetensors", "model/model.safetensors"),
+        ("checkpoints", "checkpoints/epoch-000500/model.json"),  # the epoch load_model reads
+    ],
+)
+def test_predict_refuses_to_write_over_the_models_files(tmp_path, capsys, xor_run, model, output):
+    inputs = write_csv(tmp_path / "in.csv", [[0, 1]])
+    before = (xor_run / output).read_bytes()
+    match = f"is the model's {output.rsplit('/')[-1]}"
+    assert_user_error(capsys, "predict", xor_run / model, "--input", inputs, "--output",
+                      xor_run / output, match=match)  # fmt: skip
+    assert (xor_run / output).read_bytes() == before
+
+
+@pytest.mark.parametrize(
     ("option", "value", "match"),
     [
         ("--lr", "-1", "--lr must be a positive"),

@@ -68,6 +68,36 @@ def test_export_mistakes_are_one_line(xor_run, tmp_path, capsys, args, match):
                       match=match)  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        ("model/model.json", "model/model.safetensors"),
+        ("model/model.safetensors", "model/model.json"),
+        ("checkpoints", "checkpoints/epoch-000003/model.safetensors"),  # the epoch it reads
+    ],
+)
+def test_export_refuses_to_write_over_the_model_it_reads(xor_run, capsys, source, target):
+    """The guard protects the files load_model reads: a model file's folder, a checkpoints/
+    folder's latest epoch (a guard on the path as given let these through, model destroyed)."""
+    before = (xor_run / target).read_bytes()
+    match = f"is the model's {target.rsplit('/')[-1]}"
+    for format in ("onnx", "torch"):
+        assert_user_error(capsys, "export", xor_run / source, "--format", format, "--out",
+                          xor_run / target, match=match)  # fmt: skip
+    assert (xor_run / target).read_bytes() == before
+
+
+def test_export_names_the_model_file_of_a_loss_it_cannot_rebuild(xor_run, tmp_path, capsys):
+    import json
+    import shutil
+
+    model = shutil.copytree(xor_run / "model", tmp_path / "m")
+    info = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**info, "loss": "nope"}))
+    assert_user_error(capsys, "export", model, "--format", "onnx", "--out", tmp_path / "m.onnx",
+                      match=f"{model}: cannot rebuild the loss (unknown loss 'nope'")  # fmt: skip
+
+
 def test_export_of_a_missing_run_is_one_line(tmp_path, capsys):
     assert_user_error(capsys, "export", tmp_path / "nope", "--format", "onnx", "--out",
                       tmp_path / "m.onnx", match="no such model directory")  # fmt: skip

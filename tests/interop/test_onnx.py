@@ -136,6 +136,8 @@ def test_the_export_without_its_standardizer_answers_otherwise(tmp_path, capsys)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_every_unit_layer_matches_the_model(dtype):
     ort = needs_onnx()
+    import onnx
+
     model = nn.Sequential(
         nn.Linear(4, 5, dtype=dtype, rng=0), nn.Tanh(), nn.Dropout(0.5),
         nn.Linear(5, 5, bias=False, dtype=dtype, rng=1), nn.ReLU(), nn.Identity(),
@@ -143,7 +145,9 @@ def test_every_unit_layer_matches_the_model(dtype):
         nn.LogSoftmax(),
     ).eval()  # fmt: skip
     X = np.random.default_rng(0).normal(size=(6, 4)).astype(dtype)
-    got = run_onnx(ort, to_onnx(model).SerializeToString(), X)
+    proto = to_onnx(model)
+    onnx.checker.check_model(proto, full_check=True)
+    got = run_onnx(ort, proto.SerializeToString(), X)
     assert got.dtype == np.dtype(dtype)
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(got, model(X).numpy(), rtol=tol, atol=tol)
@@ -158,6 +162,81 @@ def test_a_layer_without_an_onnx_export_is_named():
 
     with pytest.raises(ConversionError, match="layer 1 is Scale"):
         to_onnx(nn.Sequential(nn.Linear(2, 2), Scale()))
+
+
+class Swish(nn.Logistic):
+    """z * sigmoid(z): a subclass of a unit layer that computes something else."""
+
+    def forward(self, z):
+        return z * super().forward(z)
+
+
+class Net(nn.Sequential):
+    pass
+
+
+class MyLinear(nn.Linear):
+    pass
+
+
+class Block(nn.Module):
+    """A custom module holding a Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2, rng=0)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def test_a_subclass_of_a_unit_layer_is_refused_not_exported_as_its_parent():
+    """Swish(Logistic) was exported as Sigmoid: onnxruntime answered the logistic's numbers."""
+    needs_onnx()
+    with pytest.raises(ConversionError, match="layer 1 is Swish, which has no ONNX export"):
+        to_onnx(nn.Sequential(nn.Linear(2, 2, rng=0), Swish()))
+
+
+@pytest.mark.parametrize(
+    "model, name",
+    [
+        (lambda: Net(nn.Linear(2, 2, rng=0)), "layer 0 is Net"),
+        (lambda: nn.Sequential(MyLinear(2, 2, rng=0), nn.Tanh()), "layer 0 is MyLinear"),
+        (lambda: nn.Sequential(nn.Tanh(), nn.Sequential(Block())), "layer 1.0 is Block"),
+        (lambda: Block(), "layer 0 is Block"),
+    ],
+)
+def test_a_layer_without_an_export_before_any_linear_is_named(model, name):
+    """Not "the model has no Linear layer": the layer that has no export is why."""
+    needs_onnx()
+    with pytest.raises(ConversionError, match=f"{name}, which has no ONNX export"):
+        to_onnx(model())
+
+
+@pytest.mark.parametrize(
+    "state, match",
+    [
+        ({"mean": [5.0], "std": [2.0]}, "width is 1 but the model's input width is 4"),
+        ({"mean": [0, 0, 0], "std": [1, 1, 1]}, "width is 3 but the model's input width is 4"),
+        ({"mean": [0, 0, 0, 0], "std": [1, 1, 1]}, r"mean \(4,\) and std \(3,\)"),
+    ],
+)
+def test_a_standardizer_of_another_width_is_refused(state, match):
+    """A 1-wide one was broadcast over the 4 inputs; a 3-wide one made a graph no runtime loads."""
+    needs_onnx()
+    from chainrule.errors import UserError
+
+    with pytest.raises(UserError, match=match):
+        to_onnx(nn.Sequential(nn.Linear(4, 2, rng=0)), standardizer=state)
+
+
+def test_a_model_mixing_dtypes_is_refused_naming_them():
+    """Gemm bound to float and double: a graph onnx.checker (full_check) and onnxruntime refuse."""
+    needs_onnx()
+    model = nn.Sequential(nn.Linear(2, 3, dtype=np.float32, rng=0), nn.Tanh(),
+                          nn.Linear(3, 1, dtype=np.float64, rng=1))  # fmt: skip
+    with pytest.raises(ConversionError, match="layer 0 is float32, layer 2 is float64"):
+        to_onnx(model)
 
 
 def test_without_onnx_a_clear_error(monkeypatch):

@@ -39,8 +39,9 @@ def export(
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
-    files = (io.MODEL_JSON, io.WEIGHTS_FILE)
-    refuse_overwriting(out, "--out", {f"model's {name}": model_dir / name for name in files})
+    # the files load_model reads: a model file's folder, a checkpoints/ folder's latest epoch
+    kept = {f"model's {file.name}": file for file in io.model_files(model_dir)}
+    refuse_overwriting(out, "--out", kept)
     try:
         if format == "onnx":
             interop.saved_to_onnx(model_dir, out)

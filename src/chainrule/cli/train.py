@@ -392,7 +392,8 @@ def _finish(
     io.save_model(staging, trainer.model, loss=trainer.loss, standardizer=prepared.standardizer,
                   class_names=prepared.full.class_names, meta=meta)  # fmt: skip
     io.atomic_write_bytes(out / "history.json", (trainer.history.to_json(indent=1) + "\n").encode())
-    plot_history(trainer.history, out / "curves.png", title=f"{prepared.full.name}")
+    if trainer.history.records:  # a resumed checkpoint's history may be empty (it is optional)
+        plot_history(trainer.history, out / "curves.png", title=f"{prepared.full.name}")
     if health is not None:
         summary["gradient_health"] = health.plot(out / "gradient_health.png")
         summary["gradient_health_history"] = health.history
@@ -433,14 +434,10 @@ def _model_dir(path: Path) -> Path:
 
 def load_trained(path: Path) -> tuple[Any, dict, Any]:
     """(model, model.json's info, loss object or None) of a saved model or a run directory."""
-    from chainrule import io, nn
+    from chainrule import io
 
     model, info = io.load_model(_model_dir(path))
-    try:
-        loss = nn.loss_from_config(info["loss"]) if info.get("loss") else None
-    except UserError as error:
-        raise ModelFileError(f"{path}: cannot rebuild the loss ({error})") from None
-    return model, info, loss
+    return model, info, io.saved_loss(info, path)
 
 
 def held_out_case(
@@ -639,8 +636,9 @@ def predict(
     from chainrule import io
     from chainrule.train import predict as predict_outputs
 
-    if output_path is not None:
-        refuse_overwriting(output_path, "--output", {"--input file": input_path})
+    if output_path is not None:  # neither the input nor the files load_model reads
+        kept = {f"model's {file.name}": file for file in io.model_files(_model_dir(model_path))}
+        refuse_overwriting(output_path, "--output", {"--input file": input_path, **kept})
     model, info, loss = load_trained(model_path)
     from chainrule.train.runs import model_widths
 

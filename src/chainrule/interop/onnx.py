@@ -55,13 +55,16 @@ _UNIT_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "
 
 
 def _unit_op(module: Any) -> tuple[str, dict] | None:
-    """(ONNX operator, attributes) for a unit layer, or None when ``module`` is not one."""
+    """(ONNX operator, attributes) for a unit layer, or None when ``module`` is not one. The
+    table's class itself, not a subclass: a subclass may compute something else (a Swish on
+    Logistic), which its parent's operator would silently replace."""
     from chainrule import nn
+    from chainrule.nn.activations import ACTIVATIONS
 
     if type(module) is nn.LogSoftmax:
         return "LogSoftmax", {"axis": module.axis}
     unit = nn.activation_of(module)
-    if unit not in _UNIT_OPS:
+    if unit not in _UNIT_OPS or type(module) is not ACTIVATIONS[unit].module:
         return None
     return _UNIT_OPS[unit], ({"axis": module.axis} if unit == "softmax" else {})
 
@@ -76,11 +79,37 @@ def _as_loss(loss: Any) -> Any:
     return nn.loss_from_name(str(loss))
 
 
-def _standardizer_arrays(standardizer: Any) -> tuple[np.ndarray, np.ndarray] | None:
+def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The standardizer's mean and std, refused unless each scales the model's ``n_in`` inputs
+    (as chainrule's own Standardizer refuses other widths): a shorter one would be broadcast
+    silently, or make a graph no runtime loads."""
+    from chainrule.data import Standardizer
+
     if standardizer is None:
         return None
     state = standardizer if isinstance(standardizer, dict) else standardizer.state()
-    return np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64)
+    scaler = Standardizer.from_state(state)  # 1-D, mean and std of one length
+    if len(scaler.mean) != n_in:
+        raise ConversionError(
+            f"to_onnx: the standardizer's width is {len(scaler.mean)} but the model's input "
+            f"width is {n_in}"
+        )
+    return scaler.mean, scaler.std
+
+
+def _one_dtype(model: Any) -> np.dtype:
+    """The dtype of every parameter: ONNX binds each Gemm to one type, so a graph mixing float32
+    and float64 layers is one that onnx.checker and onnxruntime refuse."""
+    first: dict[str, str] = {}  # each dtype's first layer ("0" of parameter "0.weight")
+    for name, p in model.named_parameters():  # backend: a model of any array library
+        first.setdefault(backend.dtype_name(p.dtype), name.rpartition(".")[0] or "0")
+    if len(first) > 1:
+        found = ", ".join(f"layer {layer} is {dtype}" for dtype, layer in first.items())
+        raise ConversionError(
+            f"to_onnx: the model mixes dtypes ({found}); convert it to one first, e.g. "
+            "model.to(np.float32)"
+        )
+    return np.dtype(next(iter(first)))
 
 
 class _Graph:
@@ -131,8 +160,8 @@ def to_onnx(
     n_in = _n_inputs(model)
     if n_in is None or model.dtype is None:
         raise ConversionError("to_onnx: the model has no Linear layer, so no input size")
-    dtype = np.dtype(backend.dtype_name(model.dtype))  # a model of any array library
-    scaling = _standardizer_arrays(standardizer)
+    dtype = _one_dtype(model)
+    scaling = _standardizer_arrays(standardizer, n_in)
     in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
     graph = _Graph(onnx, INPUT_NAME)
     if scaling is not None:
@@ -208,25 +237,38 @@ def _add_module(graph: _Graph, module: Any, name: str) -> None:
         op, attributes = unit
         graph.add(op, [], f"{prefix}{op.lower()}", **attributes)
     elif kind not in (nn.Dropout, nn.Identity):  # those two are the identity at inference
-        raise ConversionError(
-            f"to_onnx: layer {name or 0} is {kind.__name__}, which has no ONNX export here; "
-            "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, Dropout, "
-            "Identity and Parallel"
-        )
+        raise _no_export(kind, name)
 
 
-def _n_inputs(module: Any) -> int | None:
-    """How many input columns ``module`` reads (None for a layer that takes any width)."""
+def _no_export(kind: type, name: str) -> ConversionError:
+    """The error for a layer of no exported type (by exact type: a subclass may compute
+    something else), naming it by its position."""
+    return ConversionError(
+        f"to_onnx: layer {name or 0} is {kind.__name__}, which has no ONNX export here; "
+        "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, Dropout, "
+        "Identity and Parallel"
+    )
+
+
+def _n_inputs(module: Any, name: str = "") -> int | None:
+    """How many input columns ``module`` reads (None for a layer that takes any width). A layer
+    with no export met before the first width is refused here, by name: it, not a missing
+    Linear, is why there is no input size."""
     from chainrule import nn
 
-    if type(module) is nn.Linear:
+    kind = type(module)
+    if kind is nn.Linear:
         return module.n_in
-    if type(module) is nn.Parallel:
+    if kind is nn.Parallel:
         return int(sum(module.widths))
-    for child in module if type(module) is nn.Sequential else []:
-        width = _n_inputs(child)
-        if width is not None:
-            return width
+    if kind is nn.Sequential:
+        prefix = f"{name}." if name else ""
+        for position, child in enumerate(module):
+            width = _n_inputs(child, f"{prefix}{position}")
+            if width is not None:
+                return width
+    elif _unit_op(module) is None and kind not in (nn.Dropout, nn.Identity):
+        raise _no_export(kind, name)
     return None
 
 
@@ -237,5 +279,6 @@ def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None =
     from chainrule import io
 
     model, info = io.load_model(directory)
-    return to_onnx(model, path, loss=info.get("loss"), standardizer=info.get("standardizer"),
+    loss = io.saved_loss(info, directory)  # an unknown loss names the model's file
+    return to_onnx(model, path, loss=loss, standardizer=info.get("standardizer"),
                    class_names=info.get("class_names"))  # fmt: skip

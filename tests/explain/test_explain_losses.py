@@ -7,6 +7,8 @@ cross-entropy was written out as a sum (E three times too large on three cases).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -169,3 +171,30 @@ def test_a_loss_given_by_name_that_no_view_writes_out_is_refused(loss):
     model = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Logistic())
     with pytest.raises(ExplainError, match="margin-squared-error is not one the explainer"):
         explain(model, [[0.5, -0.2]], [[1.0, 0.0]], loss)
+
+
+@pytest.mark.parametrize(
+    "loss, output, t",
+    [
+        (nn.CrossEntropy(), None, LABELS),
+        (nn.BinaryCrossEntropy(), None, ZERO_ONE),
+        (nn.SquaredError("mean"), "logistic", ZERO_ONE),
+    ],
+    ids=["cross-entropy", "binary-cross-entropy", "squared-error mean"],
+)
+def test_the_losss_scale_is_written_to_the_digits_asked_so_each_step_gives_its_result(
+    loss, output, t
+):
+    """The 1/n of a mean was written with 6 digits whatever Options.digits said: at 10 digits
+    0.333333·(0.5473449447 − 1) did not make the result written under it."""
+    from chainrule.explainer import render_text
+    from chainrule.explainer.document import Options
+
+    model = nn.mlp([4, 5, 3], output=output, dtype="float64", rng=1)
+    text = render_text(explain(model, X, t, loss), options=Options(digits=10))
+    number = r"\(?(-?[\d.]+(?:e-?\d+)?)\)?"
+    steps = re.findall(rf"= {number}·\((−\()?{number} − {number}\)?\)\n\s*= {number}", text)
+    assert len(steps) >= 6  # three units of two cases, at least
+    for scale, negated, a, b, result in steps:
+        product = float(scale) * (float(a) - float(b)) * (-1 if negated else 1)
+        assert product == pytest.approx(float(result), rel=1e-8, abs=1e-12)

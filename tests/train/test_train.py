@@ -335,6 +335,57 @@ def test_plot_history_writes_a_png(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary left
 
 
+def _drawn_axes(monkeypatch, history, path):
+    """plot_history's panels, as matplotlib holds them when it saves the PNG."""
+    from matplotlib.figure import Figure
+
+    from chainrule.viz.curves import plot_history
+
+    saved, savefig = [], Figure.savefig
+
+    def keep(figure, *args, **kwargs):
+        saved.append(figure)
+        return savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    plot_history(history, path)
+    (figure,) = saved
+    return figure.axes
+
+
+def test_a_one_epoch_history_is_drawn_as_points_on_whole_epochs(tmp_path, monkeypatch):
+    """`chainrule train --epochs 1` wrote a blank curves.png: a line through one point draws
+    nothing, and the epoch axis was ticked 0.945 to 1.05."""
+    history = [{"epoch": 1, "loss": 0.5, "accuracy": 0.7, "val_loss": 0.6, "val_accuracy": 0.6}]
+    for ax in _drawn_axes(monkeypatch, history, tmp_path / "curves.png"):
+        lines = ax.get_lines()
+        assert [line.get_label().split()[0] for line in lines] == ["train", "validation"]
+        for line in lines:
+            assert line.get_marker() == "o" and list(line.get_markevery()) == [0]
+            assert list(line.get_xdata()) == [1]
+        assert list(ax.get_xticks()) == [1]
+
+
+def test_a_value_between_gaps_gets_a_marker_and_a_run_of_values_does_not(tmp_path, monkeypatch):
+    """[0.5, nan, 0.2] drew nothing at all: each finite loss stood alone between gaps."""
+    nan = float("nan")
+    rows = [(1, 0.5, None), (2, nan, 0.4), (3, 0.2, 0.3), (4, nan, nan)]
+    history = [{"epoch": e, "loss": v, "val_loss": w} for e, v, w in rows]
+    (ax,) = _drawn_axes(monkeypatch, history, tmp_path / "curves.png")
+    train, val = ax.get_lines()
+    assert train.get_marker() == "o" and list(train.get_markevery()) == [0, 2]
+    assert val.get_marker() in ("", "None")  # 0.4 and 0.3 are joined by a line
+    assert all(tick == round(tick) for tick in ax.get_xticks())  # whole epochs
+
+
+def test_an_empty_history_is_refused_and_nothing_written(tmp_path):
+    from chainrule.viz.curves import plot_history
+
+    with pytest.raises(ValueError, match="plot_history: no epochs to plot"):
+        plot_history([], tmp_path / "curves.png")
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- checkpoints ----------------------------------------------------------------------------------
 
 

@@ -79,6 +79,26 @@ def test_network_diagram_labels_edges_with_w_and_w_dE_dz():
     assert f"w_12={w12:.3g}" in texts and f"w·∂E/∂z={term:.3g}" in texts
 
 
+@pytest.mark.parametrize("case", [-1, 3, 7])
+def test_a_network_diagram_of_a_case_the_derivation_lacks_is_refused(case, tmp_path):
+    """case=-1 drew the last case (numpy's wrap) and case=7 of 3 raised a bare IndexError."""
+    from chainrule.errors import UserError
+    from chainrule.viz.network import diagram, save_network_svg
+
+    model = cr.nn.Sequential(cr.nn.Linear(2, 2, dtype="float64", rng=0))
+    x, labels = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2]]), np.array([0, 1, 1])
+    d = explain(model, x, labels, "cross-entropy")
+    ET.fromstring(network_svg(d, case=2))
+    message = f"network_svg: case {case} is out of range; the derivation has 3 cases (0 to 2)"
+    for draw in (network_svg, diagram):
+        with pytest.raises(UserError) as error:
+            draw(d, case)
+        assert str(error.value) == message
+    with pytest.raises(UserError, match="out of range"):
+        save_network_svg(d, tmp_path / "n.svg", case)
+    assert not (tmp_path / "n.svg").exists()
+
+
 def test_cli_graph(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["graph"]) == 0  # no options: a file, and one line saying where

@@ -22,7 +22,8 @@ def output_layer(b: Builder) -> None:
     def share(term: Math) -> Math:
         if scale == 1.0:
             return term
-        return Math(f"{scale:g}·(", rf"{scale:g}\cdot(") + term + Math(")", ")")
+        # to the digits of the numbers it multiplies, so the step reproduces the result
+        return b.num(scale) + Math("·(", r"\cdot(") + term + Math(")", ")")
 
     if d.loss.output_activation is not None:  # the loss applies its own unit to the logits
         b.add(Para([f"With {act} outputs and {loss} the factors cancel:"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     ``history`` is a :class:`chainrule.train.History` or a list of its per-epoch dicts. The
     validation curves are drawn when the history has them; the accuracy panel is left out for
     regression (no accuracy). The file is written atomically. Uses matplotlib's Agg backend, so
-    it needs no display.
+    it needs no display. An empty history is refused (ValueError), and nothing is written.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -22,6 +23,8 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     from chainrule.files import atomic_write_bytes
 
     records = list(history)
+    if not records:
+        raise ValueError("plot_history: no epochs to plot (the history is empty)")
     epochs = [r["epoch"] for r in records]
     has_accuracy = any(r.get("accuracy") is not None for r in records)
     figure = Figure(figsize=(10 if has_accuracy else 5.5, 4), dpi=100)
@@ -40,18 +43,32 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
 
 
 def _panel(ax: Any, epochs: list[int], records: list[dict], key: str, label: str) -> None:
-    ax.plot(epochs, [r.get(key) for r in records], label=f"train {label}")
+    _curve(ax, epochs, [r.get(key) for r in records], f"train {label}")
     val = [r.get(f"val_{key}") for r in records]
     if any(v is not None for v in val):
-        ax.plot(
-            epochs, [float("nan") if v is None else v for v in val], label=f"validation {label}"
-        )
-    from matplotlib.ticker import MaxNLocator
+        _curve(ax, epochs, val, f"validation {label}")
+    from matplotlib.ticker import FixedLocator, MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # one epoch: MaxNLocator finds no two whole numbers in the padded range and writes fractions
+    ax.xaxis.set_major_locator(
+        FixedLocator(epochs) if len(epochs) == 1 else MaxNLocator(integer=True)
+    )
     ax.set_xlabel("epoch")
     ax.set_ylabel(label)
     if key == "loss" and all(r.get(key) is not None and r[key] > 0 for r in records):
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
     ax.legend()
+
+
+def _curve(ax: Any, epochs: list[int], values: list[float | None], label: str) -> None:
+    """A line through ``values`` (None or NaN: a gap), with a marker on each finite value that
+    has no finite neighbour: a line through one point draws nothing."""
+    ys = [float("nan") if v is None else v for v in values]
+    finite = [math.isfinite(v) for v in ys]
+    alone = [
+        i
+        for i, ok in enumerate(finite)
+        if ok and not (i > 0 and finite[i - 1]) and not (i + 1 < len(ys) and finite[i + 1])
+    ]
+    ax.plot(epochs, ys, label=label, marker="o" if alone else "", markevery=alone or None)

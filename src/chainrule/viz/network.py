@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.viz.style import Box, Placer, line_height, sign_colour, text_box
@@ -33,6 +34,12 @@ def network_svg(d: Derivation, case: int = 0) -> str:
     blue); each label sits where it overlaps no other label, circle or text (a label with no
     free spot is numbered on its edge and written out below the diagram).
     """
+    if not 0 <= case < d.n_cases:  # numpy would wrap -1 to the last case
+        n = d.n_cases
+        raise ExplainError(
+            f"network_svg: case {case} is out of range; the derivation has {n} "
+            f"case{'s' * (n != 1)} (0 to {n - 1})"
+        )
     sizes = [min(r.size, MAX_UNITS) for r in d.layers]
     width = _LEFT + max(sizes) * _GAP_X + _MARGIN
     height = (len(sizes) - 1) * _GAP_Y + 2 * _MARGIN + 40

@@ -167,6 +167,12 @@ CASES = [
     ),
     Case("where", lambda a, b: cr.where(a > 0.8, a * a, b), (A, B), ("where",)),
     Case("clip", lambda a: cr.clip(a * a, 0.3, 1.2), (A,), ("clip",)),
+    Case(
+        "clip-to-bounds",
+        lambda a, b: cr.clip(a * a, b - 0.3, b + 0.2) * cr.clip(a, None, b),
+        (A, B),
+        ("clip_to_bounds",),
+    ),
     Case("sum", lambda a: a.sum(axis=0) * a.sum(), (A,), ("sum",)),
     Case("max-min", lambda a: a.max(axis=1) * a.min(), (A,), ("max", "min")),
     Case("broadcast-to", lambda r: cr.broadcast_to(r, (2, 3)) ** 2, (ROW,), ("broadcast_to",)),

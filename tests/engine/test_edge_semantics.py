@@ -177,3 +177,206 @@ def test_a_nan_extreme_sends_its_gradient_to_the_nans(reduce) -> None:
     whole = cr.tensor([np.nan, 1.0], requires_grad=True)
     reduce(whole).backward()
     np.testing.assert_array_equal(whole.grad.numpy(), [1.0, 0.0])
+
+
+def _weighted_grads(out, inputs, weights):
+    """The gradient of sum(out * weights) (a list of outputs: summed over them) for each input."""
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    total = outs[0].sum() * 0.0
+    for o, w in zip(outs, weights):
+        w = o.new_tensor(w) if hasattr(o, "new_tensor") else np.asarray(w)  # torch's, or ours
+        total = total + (o * w).sum()
+    total.backward()
+    return [o.detach().numpy() for o in outs], [t.grad.numpy() for t in inputs]
+
+
+_N1 = np.int64(1)
+
+#: chainrule with a NumPy integer axis, and the same in PyTorch with a Python int
+_AXIS_CASES = {
+    "sum": (lambda x: cr.sum(x, axis=_N1), lambda t, x: x.sum(dim=1)),
+    "Tensor.sum": (lambda x: x.sum(_N1, keepdims=True), lambda t, x: x.sum(dim=1, keepdim=True)),
+    "mean": (lambda x: cr.mean(x, _N1), lambda t, x: x.mean(dim=1)),
+    "var": (lambda x: cr.var(x, _N1), lambda t, x: x.var(dim=1, unbiased=False)),
+    "max": (lambda x: cr.max(x, _N1), lambda t, x: x.amax(dim=1)),
+    "min": (lambda x: x.min(np.int16(-1)), lambda t, x: x.amin(dim=-1)),
+    "logsumexp": (lambda x: cr.logsumexp(x, _N1), lambda t, x: x.logsumexp(dim=1)),
+    "softmax": (lambda x: cr.softmax(x, _N1), lambda t, x: x.softmax(dim=1)),
+    "log_softmax": (lambda x: cr.log_softmax(x, _N1), lambda t, x: x.log_softmax(dim=1)),
+    "concatenate": (lambda x: cr.concatenate([x, 2.0 * x], _N1), lambda t, x: t.cat([x, 2 * x], 1)),
+    "stack": (lambda x: cr.stack([x, 2.0 * x], _N1), lambda t, x: t.stack([x, 2 * x], 1)),
+    "split": (lambda x: cr.split(x, np.int64(3), _N1), lambda t, x: list(t.split(x, 1, 1))),
+    "squeeze": (lambda x: cr.squeeze(x[:, :1], _N1), lambda t, x: x[:, :1].squeeze(1)),
+    "swapaxes": (lambda x: cr.swapaxes(x, _N1, np.uint8(0)), lambda t, x: x.swapaxes(1, 0)),
+}
+
+
+@pytest.mark.parametrize("name", list(_AXIS_CASES))
+def test_a_numpy_integer_axis_is_an_axis_as_in_numpy_and_torch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    ours, theirs = _AXIS_CASES[name]
+    x0 = np.random.default_rng(5).standard_normal((2, 3))
+    x, xt = cr.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    expected, expected_grads = _weighted_grads(theirs(torch, xt), [xt], [1.5, -0.5, 2.0])
+    got, grads = _weighted_grads(ours(x), [x], [1.5, -0.5, 2.0])
+    for a, b in zip(got + grads, expected + expected_grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_a_numpy_bool_is_still_no_axis() -> None:
+    with pytest.raises(TypeError):
+        cr.sum(cr.tensor(np.ones((2, 3))), axis=np.True_)
+
+
+_NAN, _INF = float("nan"), float("inf")
+_CLIP_VALUES = [_NAN, -_INF, -1.0, 0.0, 0.5, 1.0, 2.0, _INF]
+
+
+@pytest.mark.parametrize("bounds", ["both", "low", "high"])
+def test_clip_to_tensor_bounds_at_nan_and_infinities_matches_torch_clamp(bounds: str) -> None:
+    """Every combination of x, low and high from NaN, infinities, ties and bounds out of order:
+    the value is np.clip's (a NaN anywhere gives NaN, as the constant-bound path and
+    torch.clamp give it) and each input's gradient is torch.clamp's (x none at a NaN; high's
+    where x > high or high < low, even beside a NaN low)."""
+    torch = pytest.importorskip("torch")
+    grid = np.array(np.meshgrid(*[_CLIP_VALUES] * 3)).reshape(3, -1)
+    x0, low0, high0 = grid[0], grid[1], grid[2]
+    low0, high0 = (None if bounds == "high" else low0), (None if bounds == "low" else high0)
+    arrays = [a for a in (x0, low0, high0) if a is not None]
+    weights = np.linspace(0.5, 1.5, x0.size)
+
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    t_low = ts[1] if low0 is not None else None
+    t_high = ts[-1] if high0 is not None else None
+    expected, expected_grads = _weighted_grads(torch.clamp(ts[0], t_low, t_high), ts, [weights])
+
+    cs = [cr.tensor(a, requires_grad=True) for a in arrays]
+    c_low = cs[1] if low0 is not None else None
+    c_high = cs[-1] if high0 is not None else None
+    got, grads = _weighted_grads(cr.clip(cs[0], c_low, c_high), cs, [weights])
+
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[0], np.clip(x0, low0, high0))
+    np.testing.assert_array_equal(got[0], cr.clip(cr.tensor(x0), low0, high0).numpy())
+    for name, a, b in zip(["x", "low", "high"], grads, expected_grads):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_clip_to_a_nan_tensor_bound_is_nan_as_with_a_constant_one() -> None:
+    """The defect as found: a NaN bound that requires grad was ignored (0.5, not NaN), and a NaN
+    x passed its gradient (1, where torch.clamp and the constant-bound path give 0)."""
+    low = cr.tensor([_NAN], requires_grad=True)
+    assert np.isnan(cr.clip(cr.tensor([0.5]), low).item())
+    x = cr.tensor([_NAN], requires_grad=True)
+    cr.clip(x, cr.tensor([0.0], requires_grad=True), None).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0])
+
+
+_POWER_VALUES = [_NAN, -_INF, -2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, _INF]
+
+
+def test_power_of_two_tensors_over_zero_signs_and_infinities_matches_torch() -> None:
+    """d(a**b)/db = a**b log a, 0 where a = 0 and b >= 0 (PyTorch's pow_backward_exponent):
+    at a = 0 and b < 0 it is inf * -inf = -inf (+inf at a = -0.0), where 0 for log 0 made NaN."""
+    torch = pytest.importorskip("torch")
+    a0, b0 = np.array(np.meshgrid(_POWER_VALUES, _POWER_VALUES)).reshape(2, -1)
+    weights = np.linspace(0.5, 1.5, a0.size)
+    a, b = cr.tensor(a0, requires_grad=True), cr.tensor(b0, requires_grad=True)
+    with np.errstate(all="ignore"):  # NumPy's warnings for 0 ** -1 and inf * 0 in the forward
+        got, grads = _weighted_grads(a**b, [a, b], [weights])
+    at, bt = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    expected, expected_grads = _weighted_grads(at**bt, [at, bt], [weights])
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-15)  # NaN and inf where torch's are
+    np.testing.assert_allclose(grads[1], expected_grads[1], rtol=1e-15)
+
+
+def test_a_power_of_zero_has_an_infinite_slope_in_a_negative_exponent() -> None:
+    """cr.power(0.0, x) = 0**x: d/dx = 0**x log 0 = -inf for x < 0, 0 for x >= 0 (torch.pow)."""
+    x = cr.tensor([-1.0, -0.5, 0.0, 1.0], requires_grad=True)
+    with np.errstate(divide="ignore"):  # 0 ** -1 = inf
+        y = cr.power(0.0, x)
+    with np.errstate(all="raise"):  # the rule itself is silent
+        y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [-_INF, -_INF, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("reduce, name", [(cr.max, "amax"), (cr.min, "amin")])
+def test_an_extreme_over_a_nonempty_axis_of_an_empty_tensor_is_empty(reduce, name) -> None:
+    torch = pytest.importorskip("torch")
+    x = cr.tensor(np.zeros((0, 3)), requires_grad=True)
+    out = reduce(x, axis=1)
+    assert out.shape == tuple(getattr(torch, name)(torch.zeros(0, 3), 1).shape) == (0,)
+    assert out.shape == np.zeros((0, 3)).max(axis=1).shape
+    out.sum().backward()
+    assert x.grad.shape == (0, 3)
+    with pytest.raises(ShapeError, match="empty axis"):  # NumPy refuses this one too
+        reduce(x, axis=0)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_over_an_empty_axis_is_empty_as_in_torch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    x = cr.tensor(np.zeros((2, 0)), requires_grad=True)
+    with np.errstate(all="raise"):
+        out = getattr(cr, name)(x, -1)
+        out.sum().backward()
+    assert out.shape == tuple(getattr(torch, name)(torch.zeros(2, 0), -1).shape) == (2, 0)
+    assert x.grad.shape == (2, 0)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_over_an_empty_axis_is_minus_infinity_as_in_torch(keepdims: bool) -> None:
+    torch = pytest.importorskip("torch")
+    x = cr.tensor(np.zeros((2, 0)), requires_grad=True)
+    with np.errstate(all="raise"):
+        out = cr.logsumexp(x, axis=1, keepdims=keepdims)
+        out.sum().backward()
+    expected = torch.logsumexp(torch.zeros(2, 0, dtype=torch.float64), 1, keepdim=keepdims)
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    assert x.grad.shape == (2, 0)
+
+
+def test_split_of_an_empty_axis_gives_empty_sections_as_numpy_does() -> None:
+    x = cr.tensor(np.zeros((0, 3)), requires_grad=True)
+    parts = cr.split(x, 2)
+    assert [p.shape for p in parts] == [a.shape for a in np.split(np.zeros((0, 3)), 2)]
+    (parts[0].sum() + parts[1].sum()).backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_linear_promotes_to_a_wider_bias_as_matmul_and_add_do() -> None:
+    """float32 x and W with a float64 bias: float64, as x @ W + b (and torch) give it, not the
+    product's float32 (``z += b`` cast the sum down); each gradient in its input's dtype."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    arrays = [
+        rng.standard_normal((4, 3)).astype(np.float32),
+        rng.standard_normal((3, 2)).astype(np.float32),
+        rng.standard_normal(2),
+    ]
+    weights = np.linspace(0.5, 1.5, 8).reshape(4, 2)
+    fused = [cr.tensor(a, requires_grad=True) for a in arrays]
+    composed = [cr.tensor(a, requires_grad=True) for a in arrays]
+    got, grads = _weighted_grads(cr.linear(*fused), fused, [weights])
+    want, want_grads = _weighted_grads(composed[0] @ composed[1] + composed[2], composed, [weights])
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    (expected,), _ = _weighted_grads(ts[0] @ ts[1] + ts[2], ts, [weights])
+    assert got[0].dtype == want[0].dtype == expected.dtype == np.float64
+    np.testing.assert_allclose(got[0], expected, rtol=1e-6)
+    np.testing.assert_array_equal(got[0], want[0])
+    for a, b, array in zip(grads, want_grads, arrays, strict=True):
+        assert a.dtype == array.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda s: cr.squeeze(s, 0), lambda s: cr.mean(s, 0), lambda s: cr.swapaxes(s, 0, 0)],
+)
+def test_a_scalar_has_no_axis_to_name_as_in_numpy(call) -> None:
+    """NumPy's rule (np.squeeze(np.array(1.0), 0) raises AxisError), which chainrule's sum and
+    max already followed: axis 0 of a 0-d tensor leaked an IndexError from squeeze, mean and
+    swapaxes."""
+    with pytest.raises(ShapeError, match="axis 0 is out of range for a tensor with 0 dim"):
+        call(cr.tensor(1.0, requires_grad=True))
+    assert cr.squeeze(cr.tensor(1.0)).shape == ()  # no axis named: nothing to drop

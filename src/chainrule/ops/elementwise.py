@@ -77,11 +77,13 @@ def div(a: Any, b: Any) -> Tensor:
     return _div(*as_tensors(a, b))
 
 
-def _log_of_base(a: Any) -> Any:
-    """log(a) for d(a**b)/db = a**b log a: 0 at a = 0 (where a**b vanishes with it, as PyTorch
-    takes it) and NaN for a < 0, where a real a**b has no derivative in b."""
+def _log_of_base(a: Any, b: Any) -> Any:
+    """log(a) for d(a**b)/db = a**b log a, as PyTorch takes it: 0 at a = 0 with b >= 0 (a**b is
+    0 or 1 there), but log 0 = -inf with b < 0 (a**b log a = inf * -inf = -inf, where a 0 made
+    NaN), and NaN for a < 0, where a real a**b has no derivative in b."""
     base = array_of(a)
     log = _log(_where(a, 1.0, condition=base > 0))
+    log = _where(log, float("-inf"), condition=(base != 0) | (array_of(b) >= 0))
     return _where(log, float("nan"), condition=base >= 0)
 
 
@@ -104,7 +106,8 @@ _power = primitive(
     "power",
     lambda a, b: a**b,
     _power_base_rule,
-    lambda g, out, a, b: unbroadcast(g * out * _log_of_base(a), b.shape),
+    # g * (out * log a), in PyTorch's order: g * out could overflow where out * log a is finite
+    lambda g, out, a, b: unbroadcast(g * (out * _log_of_base(a, b)), b.shape),
     doc="a ** b with both a tensor.",
 )
 
@@ -274,14 +277,43 @@ def _differentiable(value: Any) -> bool:
     return isinstance(value, Tensor) and value.requires_grad
 
 
+def _low_wins(x: Any, low: Any, high: Any, capped: bool) -> Any:
+    """Where PyTorch's clamp sends the lower bound the gradient: x below it, and (with an upper
+    bound) the bounds in order, low < high."""
+    below = array_of(x) < array_of(low)
+    return below & (array_of(low) < array_of(high)) if capped else below
+
+
+def _high_wins(x: Any, low: Any, high: Any) -> Any:
+    """Where the upper bound gets it: x above it, or bounds out of order (the value is high)."""
+    return (array_of(x) > array_of(high)) | (array_of(high) < array_of(low))
+
+
+_clip_to_bounds = primitive(
+    "clip_to_bounds",
+    lambda x, low, high, capped: array_module(x).clip(x, low, high),
+    lambda g, out, x, low, high, capped: unbroadcast(
+        _masked(g, _inside(array_of(x), array_of(low), array_of(high))), x.shape
+    ),
+    lambda g, out, x, low, high, capped: unbroadcast(
+        _masked(g, _low_wins(x, low, high, capped)), low.shape
+    ),
+    lambda g, out, x, low, high, capped: unbroadcast(
+        _masked(g, _high_wins(x, low, high)), high.shape
+    ),
+    doc="x limited to [low, high], tensors all; the gradients where PyTorch's clamp sends them.",
+)
+
+
 def _clip_to_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
-    """clip as two recorded selections, so the bounds are differentiated too."""
-    out = x
-    if low is not None:
-        out = where(array_of(out) < array_of(low), low, out)
-    if high is not None:
-        out = where(array_of(out) > array_of(high), high, out)
-    return out
+    """clip with bounds that are inputs too (a missing one infinite), by rules of its own:
+    selections by comparison (x < low) would pass x or a bound through where a NaN makes the
+    value NaN, as np.clip and torch.clamp give it."""
+    # torch gives low no gradient where low >= high: not so against a missing high's +inf
+    capped = high is not None
+    low = as_tensor(-numpy.inf if low is None else low, x)
+    high = as_tensor(numpy.inf if high is None else high, x)
+    return _clip_to_bounds(x, low, high, capped=capped)
 
 
 _astype = primitive(

@@ -82,8 +82,10 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def _linear_forward(x: Any, weight: Any, bias: Any) -> Any:
     z = x @ weight  # the operator: any array module's matmul, with no lookup per call
-    z += bias  # in place: the product is a fresh array, so no extra pass over a copy
-    return z
+    if bias.dtype is z.dtype:
+        z += bias  # in place: the product is a fresh array, so no extra pass over a copy
+        return z
+    return z + bias  # a wider bias promotes, as x @ weight + bias does: += would cast it down
 
 
 def _as_rows(t: Any) -> Any:

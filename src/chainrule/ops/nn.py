@@ -144,11 +144,19 @@ def softplus(x: Any) -> Tensor:
 
 
 def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
-    """The max over ``axes`` (kept); a non-finite max becomes 0 so that x - max stays finite."""
+    """The max over ``axes`` (kept); a non-finite max becomes 0 so that x - max stays finite.
+
+    An empty axis has no max: any shift serves there, and 0 gives what PyTorch gives (softmax
+    of shape (2, 0) is empty, logsumexp over it is log 0 = -inf)."""
     xp = array_module(x)
     if type(x) is numpy.ndarray:
+        if not x.size:
+            return xp.zeros(kept_shape(x.shape, axes), x.dtype)
         m = x.max(axis=axes, keepdims=True)  # the method: NumPy's np.max wrapper costs more
     else:
+        if not backend.size(x):
+            shape = kept_shape(x.shape, axes)
+            return xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x))
         m = xp.max(x, axis=axes, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0)
 
@@ -156,7 +164,10 @@ def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
 def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     xp = array_module(x)
     m = _stable_max(x, axes)
-    out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+    if backend.size(x):
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+    else:  # an empty sum is 0: log 0 = -inf, as PyTorch gives it (NumPy's log of 0 would warn)
+        out = m - xp.inf
     if keepdims:
         return out
     return backend.reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
@@ -182,6 +193,8 @@ def _log_softmax(x: Any, axis: int) -> Any:
     at 1000 loses 3e-5)."""
     xp = array_module(x)
     shifted = x - _stable_max(x, (axis,))
+    if not backend.size(shifted):  # nothing to normalise (the log of an empty sum would warn)
+        return xp.exp(shifted)  # empty, of the float dtype the result has
     if xp is numpy and shifted.dtype.kind == "f":  # in place on the fresh shifted logits
         sums = xp.exp(shifted).sum(axis=axis, keepdims=True)
         shifted -= xp.log(sums, out=sums)

@@ -82,8 +82,10 @@ def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool
 
 def _reduce_forward(name: str):
     def forward(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-        if backend.size(x) == 0:
-            raise ValueError(f"{name} of an empty tensor has no value")
+        # only a reduced axis of length 0 leaves nothing to take the extreme of: (0, 3) over
+        # axis 1 is an empty result, as in NumPy
+        if backend.size(x) == 0 and any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{name} over an empty axis has no value")
         return getattr(array_module(x), name)(x, axis=axes, keepdims=keepdims)
 
     return forward

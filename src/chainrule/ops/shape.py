@@ -6,6 +6,7 @@ one place every op sends a gradient back to its input's shape.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,15 +88,24 @@ def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """``axis`` (None, an int, or a sequence) as a sorted tuple of non-negative axes."""
+    """``axis`` (None, an integer, or a sequence of them) as a sorted tuple of non-negative axes.
+
+    Any integer counts (``operator.index``: a NumPy integer too, as NumPy and PyTorch take it).
+    A 0-d tensor has no axis to name, as in NumPy (where ``a < 1`` let axis 0 through to fail
+    later, an IndexError in squeeze).
+    """
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    try:
+        axes = (operator.index(axis),)
+    except TypeError:  # not an integer: a sequence of them
+        axes = tuple(axis)
     result = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        a = operator.index(a)
+        if not -ndim <= a < ndim:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        result.append(a % max(ndim, 1))
+        result.append(a % ndim)
     if len(set(result)) != len(result):
         raise ShapeError(f"{op}: axis {axis} names the same axis twice")
     return tuple(sorted(result))
@@ -351,14 +361,15 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     x = as_tensor(x)
     axis = normalize_axes(axis, x.ndim, "split")[0]
     length = x.shape[axis]
-    if isinstance(indices_or_sections, int):
+    if isinstance(indices_or_sections, (int, numpy.integer)):
         if indices_or_sections <= 0 or length % indices_or_sections:
             raise ShapeError(
                 f"split: axis {axis} of length {length} does not divide into "
                 f"{indices_or_sections} equal sections"
             )
+        # counted by section, not range(0, length + 1, step): a length-0 axis has step 0
         step = length // indices_or_sections
-        bounds = list(range(0, length + 1, step))
+        bounds = [i * step for i in range(indices_or_sections + 1)]
     else:
         bounds = [0, *indices_or_sections, length]
     lead = (slice(None),) * axis

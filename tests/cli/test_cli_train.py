@@ -133,6 +133,22 @@ def test_resume_continues_to_the_same_weights(tmp_path, capsys):
     assert len(json.loads((tmp_path / "part" / "history.json").read_text())) == 30
 
 
+def test_resuming_a_cosine_run_with_more_epochs_says_the_learning_rate_jumps(tmp_path, capsys):
+    """--epochs is the total, so the cosine schedule is rebuilt for it: at epoch 5 of 8 the
+    learning rate is half the start where the 4-epoch run had reached 0. Said, not silent."""
+    from chainrule.train import runs
+
+    common = ["train", "--data", "xor", "--schedule", "cosine", "--quiet"]
+    assert run(capsys, *common, "--epochs", "4", "--out", tmp_path / "run")[0] == 0
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "run", "--epochs", "8", "--quiet")
+    assert code == 0, err
+    lr = runs.resolve_config({"data": "xor"}).lr  # xor's preset learning rate
+    expected = f"goes from 0 to {lr / 2:.4g} at epoch 5"  # (1 + cos(pi * 4 / 8)) / 2 = 1/2
+    assert "cosine schedule now spans 8 epochs instead of 4" in err and expected in err, err
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "run", "--epochs", "8", "--quiet")
+    assert code == 0 and "schedule now spans" not in err, err  # complete: nothing rebuilt or said
+
+
 def test_resume_refuses_changed_options(tmp_path, capsys, xor_run):
     assert_user_error(capsys, "train", "--resume", xor_run, "--lr", "0.1",
                       match="--lr cannot change when resuming")  # fmt: skip

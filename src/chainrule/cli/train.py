@@ -153,6 +153,7 @@ def _resume(
     checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     config = _stored_config(checkpoint)
     _check_unchanged(options, config, _loss_used(checkpoint))
+    planned = config.epochs
     if options.get("epochs") is not None:
         config.epochs = options["epochs"]
         runs.validate(config)
@@ -174,9 +175,24 @@ def _resume(
             f"--epochs {config.epochs}: {path} has already trained {done} epochs; "
             f"pass --epochs N with N >= {done}"
         )
+    if config.schedule == "cosine" and config.epochs != planned and distributed.world().is_main:
+        _note_stretched_cosine(config, planned, done)
     # The checkpoint never chooses where to write: its own run directory, or a new --out.
     fresh_out = out is not None
     return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out)
+
+
+def _note_stretched_cosine(config: Any, planned: int, done: int) -> None:
+    """Say on stderr that a cosine schedule is rebuilt for the new --epochs (the total): its
+    learning rate at the resumed epoch is not the one the run had reached, a jump a user who
+    extends a finished schedule would not expect."""
+    from chainrule.optim.schedules import cosine_lr
+
+    reached = cosine_lr(config.lr, 0.0, done, planned)
+    now = cosine_lr(config.lr, 0.0, done, config.epochs)
+    print(f"note: the cosine schedule now spans {config.epochs} epochs instead of {planned}: "
+          f"the learning rate goes from {reached:.4g} to {now:.4g} at epoch {done + 1}",
+          file=sys.stderr)  # fmt: skip
 
 
 def _already_complete(run_dir: Path, done: int, stopped: bool, json_output: bool) -> int:

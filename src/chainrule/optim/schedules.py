@@ -101,8 +101,13 @@ class CosineLR(Schedule):
         self.total_epochs, self.min_lr = int(total_epochs), float(min_lr)
 
     def lr_at(self, epoch: int) -> float:
-        progress = min(epoch, self.total_epochs) / self.total_epochs
-        return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        return cosine_lr(self.base_lr, self.min_lr, epoch, self.total_epochs)
+
+
+def cosine_lr(base_lr: float, min_lr: float, epoch: int, total_epochs: int) -> float:
+    """:class:`CosineLR`'s learning rate at ``epoch`` (counting from 0) of ``total_epochs``."""
+    progress = min(epoch, total_epochs) / total_epochs
+    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress)) / 2
 
 
 class PiecewiseSchedule(Schedule):

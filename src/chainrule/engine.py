@@ -61,9 +61,16 @@ def _set_recording(enabled: bool) -> bool:
     global _threads_not_recording
     previous = mode.grad_enabled
     if previous != enabled:
+        # In the order that leaves a consistent state if Ctrl-C lands between the two steps:
+        # ``apply`` records whenever the count is 0, whatever this thread's switch says, so the
+        # count goes up before the switch goes off, and down after it is back on (interrupted,
+        # it stays too high, which only sends ops to the slower per-thread read).
+        if enabled:
+            mode.grad_enabled = True
         with _count_lock:
             _threads_not_recording += -1 if enabled else 1
-        mode.grad_enabled = enabled
+        if not enabled:
+            mode.grad_enabled = False
     return previous
 
 
@@ -423,8 +430,8 @@ def _as_a_pass(create_graph: bool, run: Any, *args: Any) -> Any:
     pass (as enable_grad would set it); otherwise the rules get bare arrays, cannot record, and
     the switch stays as the caller set it. The collector is paused either way."""
     collecting = gc.isenabled()
-    gc.disable()
     try:
+        gc.disable()  # inside the try: a Ctrl-C right after it must not leave it off for good
         if not create_graph:
             return run(*args)
         was_recording = _set_recording(True)

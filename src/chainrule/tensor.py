@@ -7,6 +7,7 @@ module that owns it is ``tensor.xp`` (NumPy unless another array library was reg
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ ArrayLike = Any
 
 _new = object.__new__
 _unit_seeds: dict[tuple[Any, Any], Any] = {}
+#: Held while a backward adds its totals into the leaves' ``.grad`` (read, add, write back):
+#: threads training one model at once (Hogwild) would otherwise lose each other's sums, as
+#: PyTorch's engine prevents with a lock of its own.
+_accumulating = threading.Lock()
 
 
 def _unit_seed(data: Any) -> Any:
@@ -209,8 +214,9 @@ class Tensor:
                 retain_graph=retain_graph or create_graph,
                 create_graph=create_graph,
             ).values()
-        for leaf, total in totals:
-            leaf.grad = total if leaf.grad is None else leaf.grad + total
+        with _accumulating:  # two threads' backward into one shared leaf: no sum lost
+            for leaf, total in totals:
+                leaf.grad = total if leaf.grad is None else leaf.grad + total
 
     def _unit_seed(self) -> Any:
         """dE/dE = 1 for a one-element output, as an array (a larger one needs ``gradient=``)."""

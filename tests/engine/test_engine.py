@@ -578,3 +578,79 @@ def test_a_rule_sending_a_gradient_of_the_wrong_shape_is_named(how) -> None:
             out.backward(create_graph=True)
         else:
             cr.gradient(out, [b])
+
+
+def test_ctrl_c_right_after_the_collector_is_paused_does_not_leave_it_off(monkeypatch) -> None:
+    """A backward pauses Python's collector; an interrupt landing just after the pause must
+    still restore it (else every later pass sees it off and leaves it off: cycles pile up)."""
+    import gc
+
+    from chainrule import engine
+
+    pause = gc.disable
+
+    def pause_then_interrupt() -> None:
+        pause()
+        raise KeyboardInterrupt
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert gc.isenabled()
+    monkeypatch.setattr(engine.gc, "disable", pause_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        (x * x).sum().backward()
+    monkeypatch.undo()
+    try:
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+class _InterruptedOnRelease:
+    """A lock whose release raises KeyboardInterrupt, as a Ctrl-C landing there would."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_no_grad_ends_leaves_recording_consistent(monkeypatch) -> None:
+    """Interrupted between its two steps, leaving no_grad must not reach the state where
+    is_grad_enabled() says False while every op records (and later no_grad blocks do nothing)."""
+    from chainrule import engine
+
+    x = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(KeyboardInterrupt), cr.no_grad():
+        monkeypatch.setattr(engine, "_count_lock", _InterruptedOnRelease())
+    monkeypatch.undo()
+    assert cr.is_grad_enabled() == (x * 2).requires_grad
+    with cr.no_grad():
+        assert not (x * 2).requires_grad
+
+
+def test_threads_backpropagating_into_one_leaf_lose_no_sum() -> None:
+    """.grad accumulates across backward calls, from any thread (Hogwild training): the read,
+    add and write back of each leaf's .grad is not interleaved (torch holds a lock there too)."""
+    import sys
+
+    w = cr.tensor(np.zeros(4), requires_grad=True)
+    threads, steps = 4, 1000
+    barrier = threading.Barrier(threads)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(steps):
+            (w * 1.0).sum().backward()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(4, threads * steps))

@@ -162,6 +162,27 @@ def test_a_numpy_float_exponent_keeps_a_float32_base_float32() -> None:
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0], rtol=1e-6)
 
 
+def test_numpy_integer_scalars_and_scalar_clip_bounds_keep_float32_float32() -> None:
+    """A NumPy integer or bool is the Python number it holds, as a NumPy float is (and as
+    PyTorch takes them); a scalar bound of clip never changes x's dtype, an array bound may."""
+    x = cr.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    outs = [x * np.int64(2), x / np.int64(3), x ** np.int64(2), x + np.int32(1), x * np.bool_(1)]
+    outs += [
+        np.int64(2) * x,
+        cr.maximum(x, np.int64(0)),
+        cr.clip(x, np.float64(0), np.float64(1.5)),
+    ]
+    assert [out.dtype for out in outs] == [np.float32] * len(outs)
+    np.testing.assert_array_equal((x ** np.int64(2)).numpy(), [1.0, 4.0])
+    assert x ** np.int64(1) is x  # the constant exponent's path, as x ** 1 takes
+    np.testing.assert_array_equal(outs[-1].numpy(), [1.0, 1.5])
+    cr.clip(x, np.float64(0), np.float64(1.5)).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.numpy().tolist() == [1.0, 0.0]
+    assert cr.clip(x, np.zeros(2), None).dtype == np.float64  # an array bound: NumPy's rules
+    ints = cr.tensor(np.array([1, 5], np.int32))
+    assert (ints * np.int64(2)).dtype == cr.clip(ints, np.int64(0), np.int64(3)).dtype == np.int32
+
+
 @pytest.mark.parametrize("reduce", [cr.max, cr.min])
 def test_a_nan_extreme_sends_its_gradient_to_the_nans(reduce) -> None:
     """max/min of a slice with a NaN is NaN; its NaNs share the gradient (PyTorch's full max

@@ -137,6 +137,18 @@ def test_training_mode_carries_over():
     assert to_torch(model.train()).training and not to_torch(model.eval()).training
 
 
+def test_a_converted_dropout_first_network_keeps_float32_on_float64_data():
+    torch = needs_torch()
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(3, 2), torch.nn.Tanh())
+    model = from_torch(net)
+    x = np.random.default_rng(0).normal(size=(4, 3))  # float64, as loaded
+    assert model(x).dtype == np.float32
+    model.eval()
+    expected = net.eval()(torch.tensor(x, dtype=torch.float32)).detach().numpy()
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=0, atol=TOLERANCE["float32"])
+
+
 def test_state_dict_converts_with_an_architecture():
     torch = needs_torch()
     torch.manual_seed(2)

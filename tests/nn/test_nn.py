@@ -45,6 +45,39 @@ def test_linear_shapes_and_float32_by_default(batch):
     assert nn.Linear(4, 3, bias=False, rng=0).bias is None
 
 
+def test_an_integer_tensor_batch_takes_the_weights_dtype_and_a_float64_one_is_kept():
+    layer = nn.Linear(3, 2, rng=0)
+    out = layer(cr.tensor(np.arange(6).reshape(2, 3)))  # integers are no dtype choice
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), layer(np.arange(6.0).reshape(2, 3)).numpy())
+    assert layer(cr.tensor(np.ones((2, 3)))).dtype == np.float64  # the caller's explicit choice
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda: nn.Dropout(0.2, rng=0),
+        nn.Logistic,
+        nn.Tanh,
+        nn.ReLU,
+        nn.Softmax,
+        nn.LogSoftmax,
+    ],
+    ids=["Dropout", "Logistic", "Tanh", "ReLU", "Softmax", "LogSoftmax"],
+)
+def test_a_plain_float64_batch_takes_the_networks_dtype_whatever_the_first_layer(first):
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    net = nn.Sequential(first(), nn.Linear(3, 2, rng=0))
+    for batch in (X, X.tolist()):
+        out = net(batch)
+        E = nn.CrossEntropy()(out, np.array([0, 1, 0, 1]))
+        E.backward()
+        assert out.dtype == E.dtype == net[1].weight.grad.dtype == np.float32
+    net.eval()
+    assert net(X).dtype == np.float32
+    assert nn.Sequential(first())(X).dtype == np.float64  # no parameters: NumPy's rules
+
+
 def test_linear_rejects_an_input_of_the_wrong_width():
     with pytest.raises(cr.ShapeError, match=r"Linear\(4, 3\): input has shape \(2, 5\)"):
         nn.Linear(4, 3, rng=0)(np.ones((2, 5)))

@@ -304,6 +304,26 @@ def test_bad_hyperparameters_and_names():
     assert isinstance(optim.SGD(nn.Linear(2, 1, rng=0), lr=0.1), optim.SGD)  # a module works too
 
 
+def test_numpy_scalar_hyperparameters_are_taken_as_python_numbers():
+    params = nn.Linear(2, 1, rng=0).parameters()
+    opts = [
+        optim.SGD(params, lr=np.float32(0.1), momentum=np.float32(0.9), shrink=np.int64(0)),
+        optim.Adam(params, lr=np.float32(1e-3), eps=np.float64(1e-8)),
+        optim.RMSprop(params, lr=np.float64(0.01), alpha=np.float32(0.5)),
+    ]
+    for opt in opts:
+        for key in opt.hyperparameters:
+            assert not isinstance(getattr(opt, key), np.generic), key
+        config = json.loads(json.dumps(opt.state_dict()["config"]))  # JSON-able
+        assert optim.from_config(config, params).config() == config
+    assert opts[0].lr == float(np.float32(0.1)) and opts[0].momentum == float(np.float32(0.9))
+    for bad in (dict(lr=np.float32(-0.1)), dict(lr=np.float64("nan")), dict(lr=True)):
+        with pytest.raises(nn.ConfigError, match="lr must be a number >= 0"):
+            optim.SGD(params, **bad)
+    with pytest.raises(nn.ConfigError, match="momentum must be >= 0"):
+        optim.SGD(params, lr=0.1, momentum=np.bool_(True))
+
+
 # ---------------------------------------------------------------------------------------------
 # state_dict round trips
 # ---------------------------------------------------------------------------------------------
@@ -494,3 +514,12 @@ def test_a_gradient_of_another_library_is_refused_naming_both(make):
         opt.step()
     assert torch.equal(w.data, torch.ones(3, dtype=torch.float64)) and np.all(v.numpy() == 1)
     assert opt.steps == [0, 0]
+
+
+def test_a_schedule_setting_a_numpy_scalar_keeps_the_optimizer_json_writable() -> None:
+    import json
+
+    opt = optim.SGD([nn.Parameter(np.zeros(3, np.float32))], lr=0.1)
+    optim.PiecewiseSchedule(opt, {0: {"momentum": np.float32(0.5), "lr": np.float64(0.01)}})
+    assert type(opt.momentum) is float and opt.momentum == 0.5 and opt.lr == 0.01
+    json.dumps(opt.state_dict()["config"])  # np.float32 is not JSON-serialisable

@@ -93,13 +93,14 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x: Any) -> Tensor:
-        """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in)."""
+        """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in).
+
+        A float64 tensor given to float32 weights computes in float64 (NumPy's promotion).
+        """
         if not isinstance(x, Tensor):  # a plain array takes the weights' dtype: float32 stays
-            weight = self.weight.data  # and their library and device (a batch from a loader)
-            if type(weight) is np.ndarray:
-                x = Tensor(x, dtype=weight.dtype)
-            else:
-                x = Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))
+            x = _input_like(x, self.weight.data)  # (and their library and device)
+        elif x.data.dtype != self.weight.data.dtype and not backend.is_floating(x.dtype, x.xp):
+            x = _input_like(x.data, self.weight.data)  # integers too: no gradient flows into them
         shape = x.data.shape
         if not shape or shape[-1] != self.n_in:
             raise ShapeError(
@@ -128,6 +129,14 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, dtype={self.weight.dtype}"
+
+
+def _input_like(x: Any, weight: Any) -> Tensor:
+    """A batch that is not a floating tensor (an array from a loader, a list, integers) as a
+    tensor of ``weight``'s dtype, library and device: float64 data does not upcast float32."""
+    if type(weight) is np.ndarray:
+        return Tensor(x, dtype=weight.dtype)
+    return Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))
 
 
 class _Unit(Module):
@@ -264,13 +273,25 @@ class Sequential(Module):
         object.__setattr__(self, "layers", list(layers))
 
     def forward(self, x: Any) -> Any:
-        """Each layer in turn, ``x = layer(x)``."""
+        """Each layer in turn, ``x = layer(x)``; a plain array takes the network's dtype, as
+        Linear's does, whichever layer comes first."""
+        if not isinstance(x, Tensor):
+            x = self._input(x)
         for layer in self.layers:
             # The one speed trick of the nn layer: a layer whose ``__call__`` is Module's plain
             # one is run through ``layer.forward`` at once, the very call ``__call__`` would
             # make (an instance's own ``forward`` included), one Python frame fewer per layer.
             # Any other ``__call__`` (a mixin's, a subclass's) is called as written.
             x = layer.forward(x) if type(layer).__call__ is _PLAIN_CALL else layer(x)
+        return x
+
+    def _input(self, x: Any) -> Any:
+        """A plain array in the first parameter's dtype (library, device) when the first layer
+        is a unit or Dropout (Linear and Parallel cast it themselves, a layer of one's own takes
+        it as given); with no parameters, as given (NumPy's rules)."""
+        params = self.parameters()
+        if params and isinstance(self.layers[0], (_Unit, _AlongAxis, Dropout)):
+            return _input_like(x, params[0].data)
         return x
 
     def append(self, layer: Module) -> Sequential:

@@ -114,11 +114,11 @@ _power = primitive(
 
 def power(base: Any, exponent: Any) -> Tensor:
     """base ** exponent; the exponent may be a number or a tensor."""
-    if isinstance(exponent, (int, float)) and isinstance(base, Tensor):
+    if isinstance(exponent, (int, float, numpy.integer)) and isinstance(base, Tensor):
         if exponent == 1:
             return base
-        # a NumPy float64 is a float, but under NumPy 2's promotion it would make a float32
-        # base float64: a plain Python number never upcasts (as * and + treat it)
+        # a NumPy float64 is a float (and a NumPy integer a number), but under NumPy 2's
+        # promotion it would make a float32 base float64: a plain Python number never upcasts
         plain = float(exponent) if isinstance(exponent, float) else int(exponent)
         return _power_scalar(base, exponent=plain)
     return _power(*as_tensors(base, exponent))
@@ -270,7 +270,13 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
         raise ValueError("clip: give low, high, or both")
     if _differentiable(low) or _differentiable(high):
         return _clip_to_tensors(as_tensor(x), low, high)
-    return _clip(as_tensor(x), low=array_of(low), high=array_of(high))
+    return _clip(as_tensor(x), low=_bound(low), high=_bound(high))
+
+
+def _bound(value: Any) -> Any:
+    """A bound for np.clip: a NumPy scalar as the Python number it holds, which (under NumPy 2's
+    promotion) never changes x's dtype; an array of a wider dtype does, as in NumPy."""
+    return value.item() if isinstance(value, numpy.generic) else array_of(value)
 
 
 def _differentiable(value: Any) -> bool:

@@ -54,8 +54,8 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {index} is parameter {earlier} again; "
                     "list each parameter once"
                 )
-        for key, value in hyper.items():
-            setattr(self, key, value)
+        for key, value in hyper.items():  # a NumPy scalar as the Python number it holds (JSON)
+            setattr(self, key, value.item() if isinstance(value, np.generic) else value)
         self._check_hyperparameters()
         # per-parameter state: buffers by name (created at a parameter's first step), step counts
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
@@ -65,11 +65,11 @@ class Optimizer:
 
     def _check_hyperparameters(self) -> None:
         lr = getattr(self, "lr", 0.0)
-        if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
+        if not (_is_number(lr) and lr >= 0 and math.isfinite(lr)):
             raise ConfigError(f"{type(self).__name__}: lr must be a number >= 0, not {lr!r}")
         for key in ("momentum", "weight_decay", "eps", "shrink"):
             value = getattr(self, key, 0.0)
-            if not (isinstance(value, (int, float)) and value >= 0):
+            if not (_is_number(value) and value >= 0):
                 raise ConfigError(f"{type(self).__name__}: {key} must be >= 0, not {value!r}")
 
     # -- stepping -----------------------------------------------------------------------------
@@ -243,6 +243,11 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
         return f"{type(self).__name__}({len(self.params)} parameters, {args})"
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number, not a bool (``lr=True`` is a slip, not 1)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _placed_like(buffer: Any, w: Any) -> bool:

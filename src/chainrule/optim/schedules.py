@@ -19,6 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from chainrule.nn.module import ConfigError, StateDictError
 from chainrule.optim.optimizers import Optimizer
 
@@ -158,4 +160,6 @@ class PiecewiseSchedule(Schedule):
 
     def apply(self) -> None:
         for name, value in self.settings_at(self.epoch).items():
-            setattr(self.optimizer, name, value)
+            # a NumPy scalar as the Python number it holds, as the optimizer stores its own
+            # (its configuration is written to checkpoints as JSON)
+            setattr(self.optimizer, name, value.item() if isinstance(value, np.generic) else value)

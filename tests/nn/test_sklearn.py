@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 from sklearn.datasets import load_digits, load_iris, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_val_score, train_test_split
@@ -20,7 +21,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from chainrule.engine import no_grad
 from chainrule.sklearn import MLPClassifier, MLPRegressor
+from chainrule.tensor import Tensor
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=30, learning_rate_init=0.01, random_state=0)
 # check_regressors_train asks for R^2 > 0.5 on its data: 60 epochs get there
@@ -292,6 +295,14 @@ def test_pickle_round_trip_keeps_coefs_tied_to_the_network():
         (dict(validation_fraction=1.0), "validation_fraction"),
         (dict(max_iter=0), "max_iter"),
         (dict(dtype="float16"), "dtype"),
+        # a string is not a bool: "False" would have turned early stopping on
+        (dict(early_stopping="False"), "early_stopping must be a bool"),
+        (dict(shuffle="no"), "shuffle must be a bool"),
+        (dict(warm_start="no"), "warm_start must be a bool"),
+        (dict(nesterovs_momentum="no"), "nesterovs_momentum must be a bool"),
+        (dict(verbose="yes"), "verbose must be a bool"),
+        (dict(hidden_layer_sizes=True), "hidden_layer_sizes"),  # not one hidden unit
+        (dict(hidden_layer_sizes=(3, True)), "hidden_layer_sizes"),
     ],
 )
 def test_bad_parameters_are_named_at_fit(params, message):
@@ -360,3 +371,128 @@ def test_early_stopping_refuses_a_validation_set_of_one_case(estimator):
         theirs = SklearnMLPRegressor(hidden_layer_sizes=(4,), max_iter=20, early_stopping=True)
         with pytest.raises(ValueError, match="The validation set is too small"):
             theirs.fit(X, y)
+
+
+def test_numpy_bools_and_verbose_levels_are_accepted_as_in_sklearn():
+    X, y = load_iris(return_X_y=True)
+    MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0, early_stopping=np.True_,
+                  shuffle=np.False_, verbose=0).fit(X, y)  # fmt: skip
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+def test_a_fit_that_diverges_raises_as_sklearns(ours):
+    """Non-finite weights are an error, not a model that predicts NaN (scikit-learn's words)."""
+    X = np.random.RandomState(0).randn(60, 4)
+    y = X[:, 0] * 100
+    make = MLPRegressor if ours else SklearnMLPRegressor
+    params = dict(hidden_layer_sizes=(5,), activation="relu", solver="sgd",
+                  learning_rate_init=1.0, max_iter=50, random_state=0)  # fmt: skip
+    reg = make(**params)
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        reg.fit(X * 100, y)
+    if ours:
+        assert reg.n_iter_ < 50  # stopped at the epoch the weights went, not after max_iter
+    online = make(**params)
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        for _ in range(50):
+            online.partial_fit(X * 100, y)
+
+
+def _relu_network(X, coefs, intercepts):
+    """scikit-learn's forward pass of a one-hidden-layer relu regressor (identity output)."""
+    return (np.maximum(X @ coefs[0] + intercepts[0], 0.0) @ coefs[1] + intercepts[1]).ravel()
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+def test_assigned_coefs_and_intercepts_are_the_model(ours):
+    """Assigning coefs_ / intercepts_ (or one of their arrays) sets the weights, as in
+    scikit-learn, where they are the model."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 4)), rng.normal(size=40)
+    make = MLPRegressor if ours else SklearnMLPRegressor
+    reg = make(hidden_layer_sizes=(5,), activation="relu", max_iter=5, random_state=0).fit(X, y)
+    reg.coefs_ = [np.zeros_like(w) for w in reg.coefs_]
+    reg.intercepts_ = [np.full_like(b, 3.0) for b in reg.intercepts_]
+    np.testing.assert_allclose(reg.predict(X), 3.0)
+    coefs = [rng.normal(size=(4, 5)), rng.normal(size=(5, 1))]
+    intercepts = [rng.normal(size=5), rng.normal(size=1)]
+    reg.coefs_ = [w.copy() for w in coefs]
+    reg.intercepts_[0] = intercepts[0].copy()  # one item of the list
+    reg.intercepts_[1] = intercepts[1].copy()
+    np.testing.assert_allclose(reg.predict(X), _relu_network(X, coefs, intercepts))
+
+
+def test_a_warm_fit_continues_from_assigned_weights_as_sklearns():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 4)), rng.normal(size=30)
+    common = dict(hidden_layer_sizes=(5,), activation="relu", solver="sgd", momentum=0.0,
+                  batch_size=30, shuffle=False, learning_rate_init=0.1, max_iter=1,
+                  random_state=0, warm_start=True)  # fmt: skip
+    theirs = SklearnMLPRegressor(**common).fit(X, y)
+    ours = MLPRegressor(**{**common, "random_state": 1}).fit(X, y)  # other weights
+    ours.coefs_ = [w.copy() for w in theirs.coefs_]
+    ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
+    theirs.fit(X, y)
+    ours.fit(X, y)
+    for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, their, rtol=1e-9, atol=1e-12)
+
+
+def test_assigning_weights_of_another_shape_or_count_is_an_error():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.coefs_ = [np.zeros((4, 4)), np.zeros((4, 2))]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(4, 2\).*\(4, 3\)"):
+        clf.predict(X)
+    clf.coefs_ = [np.zeros((4, 4))]
+    with pytest.raises(ValueError, match="coefs_ holds 1 arrays .* 2 layers"):
+        clf.predict(X)
+    clf.coefs_ = [np.zeros((4, 4)), np.zeros((4, 3))]
+    clf.intercepts_ = clf.intercepts_[:1]
+    with pytest.raises(ValueError, match="intercepts_ holds 1 arrays"):
+        clf.set_params(warm_start=True).fit(X, y)
+    # nothing was written: the network still gives the fitted model's probabilities
+    with no_grad():
+        logits = clf._network(Tensor(X)).data
+    np.testing.assert_allclose(softmax(logits, axis=1), before)
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+@pytest.mark.parametrize("refit", ["fit", "partial_fit"])
+def test_a_warm_fit_takes_the_activation_set_since(ours, refit):
+    """set_params(activation=...) then a warm fit: the same weights under the new units, as
+    scikit-learn reads activation at every pass."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 4)), rng.normal(size=40)
+    make = MLPRegressor if ours else SklearnMLPRegressor
+    reg = make(hidden_layer_sizes=(5,), activation="logistic", max_iter=20, random_state=0,
+               warm_start=True).fit(X, y)  # fmt: skip
+    getattr(reg.set_params(activation="relu"), refit)(X, y)
+    np.testing.assert_allclose(reg.predict(X), _relu_network(X, reg.coefs_, reg.intercepts_))
+
+
+@pytest.mark.parametrize("refit", ["fit", "partial_fit"])
+def test_a_warm_fit_takes_the_dtype_set_since(refit):
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, warm_start=True,
+                        learning_rate_init=1e-12)  # fmt: skip
+    clf.fit(X, y)
+    weights = [a.astype(np.float32) for a in clf.coefs_ + clf.intercepts_]
+    getattr(clf.set_params(dtype="float32"), refit)(X, y)
+    assert all(a.dtype == np.float32 for a in clf.coefs_ + clf.intercepts_)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, weights):  # the same weights, converted
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    before = clf.coefs_[0].copy()
+    clf.set_params(learning_rate_init=0.01).fit(X, y)  # a new optimizer, the same arrays
+    assert not np.array_equal(clf.coefs_[0], before)  # coefs_ still the network's own arrays
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X.astype(np.float32)))
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+def test_multiclass_multioutput_targets_are_refused_with_sklearns_words(ours):
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(1000, 3), rng.randint(0, 3, (1000, 2))
+    make = MLPClassifier if ours else SklearnMLPClassifier
+    with pytest.raises(ValueError, match="(?i)multioutput target data is not supported"):
+        make(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)

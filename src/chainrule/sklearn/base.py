@@ -39,21 +39,33 @@ def _build_network(
     sizes: list[int], activation: str, dtype: Any, rng: np.random.Generator
 ) -> nn.Sequential:
     """Linear layers between ``sizes``, ``activation`` units after each hidden one, logits out."""
-    layers: list[nn.Module] = []
-    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    layers: list[nn.Linear] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         factor = 2.0 if activation == "logistic" else 6.0  # scikit-learn's factors
         bound = float(np.sqrt(factor / (n_in + n_out)))
         layer = nn.Linear(n_in, n_out, init=_GlorotUniform(bound), dtype=dtype, rng=rng)
         layer.bias.data[...] = rng.uniform(-bound, bound, size=n_out)
         layers.append(layer)
-        unit = nn.ACTIVATIONS[activation].module
-        if index < len(sizes) - 2 and unit is not None:
-            layers.append(unit())
-    return nn.Sequential(*layers)
+    return _stack(layers, activation)
+
+
+def _stack(layers: list[nn.Linear], activation: str) -> nn.Sequential:
+    """``layers`` with ``activation`` units after each but the last (whose outputs are logits)."""
+    unit = nn.ACTIVATIONS[activation].module
+    stacked: list[nn.Module] = []
+    for index, layer in enumerate(layers):
+        stacked.append(layer)
+        if index < len(layers) - 1 and unit is not None:
+            stacked.append(unit())
+    return nn.Sequential(*stacked)
 
 
 def _linear_layers(network: nn.Sequential) -> list[nn.Linear]:
     return [layer for layer in network if isinstance(layer, nn.Linear)]
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
 
 
 def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
@@ -128,7 +140,7 @@ class BaseMLP(BaseEstimator):
             raise ValueError(
                 f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}"
             ) from None
-        if not all(isinstance(n, numbers.Integral) and n > 0 for n in sizes):
+        if not all(isinstance(n, numbers.Integral) and not _is_bool(n) and n > 0 for n in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
         return [int(n) for n in sizes]
 
@@ -154,7 +166,17 @@ class BaseMLP(BaseEstimator):
                 interval += "]" if closed in ("both", "right") else ")"
                 raise ValueError(f"{name}: {param} must be a number in {interval}, got {value!r}")
 
+        def flag(param: str) -> None:
+            value = getattr(self, param)
+            if not _is_bool(value):
+                raise ValueError(f"{name}: {param} must be a bool (True or False), got {value!r}")
+
         self._hidden_sizes()
+        for param in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            flag(param)
+        verbose = self.verbose  # scikit-learn takes a level as well
+        if not _is_bool(verbose) and not (isinstance(verbose, numbers.Integral) and verbose >= 0):
+            raise ValueError(f"{name}: verbose must be a bool or an integer >= 0, got {verbose!r}")
         choose("activation", ACTIVATIONS)
         choose("solver", SOLVERS)
         choose("learning_rate", LEARNING_RATES)
@@ -201,7 +223,9 @@ class BaseMLP(BaseEstimator):
             self._random = self._generator()
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
         else:
+            self._load_assigned_weights()
             self._check_architecture(X.shape[1], Y.shape[1])
+            self._follow_parameters()
             X, Y = X.astype(self._dtype, copy=False), Y.astype(self._dtype, copy=False)
             if not incremental:
                 self._random = self._generator()
@@ -220,10 +244,7 @@ class BaseMLP(BaseEstimator):
         self._dtype = np.dtype(DTYPES[self.dtype] or dtype)
         sizes = [n_features, *self._hidden_sizes(), n_outputs]
         self._network = _build_network(sizes, self.activation, self._dtype, self._random)
-        layers = _linear_layers(self._network)
-        # the very arrays the optimizer updates in place, so coefs_ is always the network's
-        self.coefs_ = [layer.weight.data for layer in layers]
-        self.intercepts_ = [layer.bias.data for layer in layers]
+        self._tie_weights()
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(sizes)
         self.n_iter_ = 0
@@ -247,6 +268,51 @@ class BaseMLP(BaseEstimator):
                 f"{type(self).__name__}: the fitted network has layer sizes {have} but the "
                 f"parameters and data ask for {sizes}; fit again with warm_start=False"
             )
+
+    def _load_assigned_weights(self) -> None:
+        """Give the network copies (in its dtype) of the arrays assigned to ``coefs_`` /
+        ``intercepts_`` or to one of their items, then tie the lists to its arrays again: in
+        scikit-learn they are the model, and users set or restore weights by assigning them."""
+        name, layers = type(self).__name__, self._layers()
+        pairs = []
+        for attribute in ("coefs_", "intercepts_"):
+            arrays = list(getattr(self, attribute))
+            params = [layer.weight if attribute == "coefs_" else layer.bias for layer in layers]
+            if len(arrays) != len(params):
+                raise ValueError(
+                    f"{name}: {attribute} holds {len(arrays)} arrays but the fitted network has "
+                    f"{len(params)} layers of connections"
+                )
+            for index, (array, param) in enumerate(zip(arrays, params)):
+                if array is param.data:
+                    continue
+                if np.shape(array) != param.data.shape:
+                    raise ValueError(
+                        f"{name}: {attribute}[{index}] has shape {np.shape(array)} but the fitted "
+                        f"network's is {param.data.shape}"
+                    )
+                pairs.append((param, array))
+        for param, array in pairs:  # nothing is replaced until every array fits
+            param.data = np.array(array, dtype=param.data.dtype)  # the same Parameter, as .to
+        if pairs:
+            self._tie_weights()
+
+    def _tie_weights(self) -> None:
+        # the very arrays the optimizer updates in place, so coefs_ is always the network's
+        layers = self._layers()
+        self.coefs_ = [layer.weight.data for layer in layers]
+        self.intercepts_ = [layer.bias.data for layer in layers]
+
+    def _follow_parameters(self) -> None:
+        """A warm start takes ``activation`` and ``dtype`` as they are now, as scikit-learn
+        reads ``activation`` at every pass: the same weights (and optimizer) restacked between
+        the current units and, where ``dtype`` names another dtype, converted to it."""
+        self._network = _stack(self._layers(), self.activation)
+        dtype = np.dtype(DTYPES[self.dtype] or self._dtype)
+        if dtype != self._dtype:
+            self._dtype = dtype
+            self._network.to(dtype)
+            self._tie_weights()
 
     def _make_optimizer(self) -> optim.Optimizer:
         params = self._network.parameters()
@@ -302,6 +368,8 @@ class BaseMLP(BaseEstimator):
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+            if world.decide(not self._weights_finite()):  # no epoch brings them back
+                break
             self._update_no_improvement_count(early_stopping, X_val, Y_val)
             if world.decide(self._no_improvement_count > self.n_iter_no_change):
                 if self._reduce_learning_rate():
@@ -320,6 +388,16 @@ class BaseMLP(BaseEstimator):
         if early_stopping:
             for array, best in zip(self.coefs_ + self.intercepts_, self._best_parameters):
                 array[...] = best
+        if not self._weights_finite():  # scikit-learn's words, then what happened
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                f"values and need to be preprocessed. ({type(self).__name__}: the weights became "
+                f"NaN or infinite in epoch {self.n_iter_}, loss_ = {self.loss_}; scale the "
+                "inputs, e.g. with StandardScaler, or lower learning_rate_init)"
+            )
+
+    def _weights_finite(self) -> bool:
+        return all(np.isfinite(array).all() for array in self.coefs_ + self.intercepts_)
 
     def _reduce_learning_rate(self) -> bool:
         """scikit-learn's 'adaptive' sgd: divide lr by 5 instead of stopping, until it is tiny."""
@@ -398,6 +476,7 @@ class BaseMLP(BaseEstimator):
         """The network's output units (after softmax / logistic / identity) for ``X``, in X's
         float dtype (float32 input gives float32 outputs, anything else float64)."""
         check_is_fitted(self, "coefs_")
+        self._load_assigned_weights()
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         with no_grad():
             logits = self._network(Tensor(X.astype(self._dtype, copy=False))).data

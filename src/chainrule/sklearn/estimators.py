@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import validate_data
 
 from chainrule import nn
@@ -56,6 +56,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        if type_of_target(y) == "multiclass-multioutput":
+            raise ValueError(
+                "MLPClassifier: multioutput target data is not supported with label "
+                "binarization: a 2-D y must be a 0/1 indicator matrix (multilabel), and this one "
+                f"holds {np.unique(y)[:10].tolist()}; fit one classifier per column (e.g. "
+                "sklearn.multioutput.MultiOutputClassifier)"
+            )
         if reset:
             labels = unique_labels(y) if classes is None else unique_labels(classes)
             if classes is not None and not set(unique_labels(y)) <= set(labels):

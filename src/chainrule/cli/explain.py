@@ -39,6 +39,8 @@ def parse_cases(text: str, what: str) -> np.ndarray:
         )
     try:
         return np.asarray(_read_cases(text, path), dtype=float)
+    except DataError:  # a .csv file's reader names the file, line and column
+        raise
     except OSError as error:
         raise DataError(f"--{what} {path}: cannot read ({error.strerror or error})") from None
     except (ValueError, TypeError) as error:  # TypeError: a JSON object or string, not numbers
@@ -57,7 +59,10 @@ def _read_cases(text: str, path: Path):
             return np.load(path, allow_pickle=False)
         if path.suffix == ".json":
             return json.loads(path.read_text())
-        return np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)  # a line is a case
+        from chainrule.data import read_table
+
+        # a line is a case, read as predict reads it: a BOM, a header line, checked numbers
+        return read_table(path).values
     if text.strip().startswith(("[", "{")):
         return json.loads(text)
     rows = [row for row in text.split(";") if row.strip()]

@@ -15,6 +15,7 @@ Every loader returns a :class:`Dataset`; every mistake in the input raises
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
     if key in BUILTIN:
         return _call(BUILTIN[key], key, kwargs)
     path = Path(text).expanduser()
+    check_file_kind(path)
     if path.is_dir():
         return _call(load_idx_dir, str(path), kwargs, path)
     if path.is_file():
@@ -83,6 +85,29 @@ def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
     if path.suffix or os.sep in text or "/" in text:
         raise DataError(f"{text}: no such file or directory; valid datasets: {_choices()}")
     raise DataError(f"unknown dataset {text!r}; valid datasets: {_choices()}")
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_file_kind(path: str | os.PathLike) -> None:
+    """Raise DataError for a path that exists but is neither a regular file nor a directory (a
+    pipe such as ``<(cat f.csv)`` or /dev/stdin, /dev/null, /dev/zero), before anything reads
+    it: a pipe can be read only once (a run checksums its data, then reads it), a device may
+    never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing (or unreadable): the reader names that
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    what = next((name for test, name in _KINDS if test(mode)), "a special file")
+    raise DataError(f"{path}: {what}, not a file; save the data to a .csv file first")
 
 
 def is_table_file(path: str | os.PathLike) -> bool:
@@ -101,8 +126,8 @@ def _call(builder: Callable[..., Dataset], what: str, kwargs: dict, *args: Any) 
 
 __all__ = [
     "BUILTIN", "PEOPLE", "RELATIONS", "TASKS", "DataError", "Dataset", "FamilyTree",
-    "Standardizer", "Table", "batches", "binary_vectors", "dataset_names", "describe_case",
-    "digits", "encoder", "family_tree_triples", "family_trees", "find_idx_pairs",
+    "Standardizer", "Table", "batches", "binary_vectors", "check_file_kind", "dataset_names",
+    "describe_case", "digits", "encoder", "family_tree_triples", "family_trees", "find_idx_pairs",
     "holdout_cases", "holdout_folds", "is_table_file", "load", "load_idx_dir", "one_hot",
     "parity", "read_csv", "read_idx", "read_table", "split", "symmetry", "write_idx", "xor",
 ]  # fmt: skip

@@ -2,13 +2,16 @@
 
 The reader is strict because a silently misread cell becomes a silently wrong network: a ragged
 row, a non-numeric or empty cell, NaN or infinity, or a label that is not a class number each
-raise :class:`~chainrule.errors.DataError` naming the file, the line and the column.
+raise :class:`~chainrule.errors.DataError` naming the file, the line and the column. A number is
+plain ASCII decimal or scientific notation: ``float`` would also take ``1_000`` and full-width
+digits.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,17 +120,18 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
-            rows = []
+            rows, start = [], 1  # the line a record starts on (an open quote spans lines)
             for cells in reader:
                 if cells and any(cell.strip() for cell in cells):
-                    rows.append((reader.line_num, cells))
+                    rows.append((start, cells))
+                start = reader.line_num + 1
             return rows
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such file") from error
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a UTF-8 text file ({error.reason})") from error
-    except csv.Error as error:
-        raise DataError(f"{path}: malformed CSV ({error})") from error
+    except csv.Error as error:  # an unterminated quote runs on to a field too large
+        raise DataError(f"{path}, line {start}: malformed CSV ({error})") from error
     except OSError as error:  # a directory, no permission, an I/O error
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
 
@@ -142,16 +146,26 @@ def _is_number(cell: str) -> bool:
 
 def _has_header(rows: list[tuple[int, list[str]]], columns: int | None) -> bool:
     """Whether line 1 names the columns: a cell of the whole line that is not a number, as
-    :func:`read_csv` decides. Past ``columns`` (a label column that may hold text on every row)
-    text marks a header only where the rows below hold numbers there: ``2019,2020,label`` over
-    numeric labels is a header, ``0.5,1.5,cat`` over more text labels is a case."""
+    :func:`read_csv` decides, or pandas' header of column numbers (:func:`_is_column_numbers`).
+    Past ``columns`` (a label column that may hold text on every row) text marks a header only
+    where the rows below hold numbers there: ``2019,2020,label`` over numeric labels is a
+    header, ``0.5,1.5,cat`` over more text labels is a case."""
     first = rows[0][1]
-    if _looks_like_header(first[:columns]):
+    if _is_column_numbers(first) or _looks_like_header(first[:columns]):
         return True
     if columns is None or not _looks_like_header(first[columns:]):
         return False
     below = [cells[columns:] for _, cells in rows[1:]]
     return bool(below) and not any(_looks_like_header(cells) for cells in below)
+
+
+def _is_column_numbers(cells: list[str]) -> bool:
+    """``0,1,2``: exactly the integers 0 .. n-1 in order, written plainly, over 3 or more
+    columns: the header ``pd.DataFrame(array).to_csv(path, index=False)`` writes. Read as a
+    case it would add a phantom class n-1 (and two-column ``0,1`` is too likely a real case)."""
+    return len(cells) >= 3 and [cell.strip() for cell in cells] == [
+        str(j) for j in range(len(cells))
+    ]
 
 
 def _looks_like_header(cells: list[str]) -> bool:
@@ -176,7 +190,24 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
 
 
 def _column_name(names: list[str] | None, j: int) -> str:
-    return f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
+    return f"column {j + 1}" + (f" ({_shown(names[j])})" if names else "")
+
+
+def _shown(cell: str, limit: int = 40) -> str:
+    """A cell for a message: its repr, cut to ``limit`` characters (an unterminated quote can
+    swallow the rest of the file into one cell)."""
+    cell = cell.strip()
+    return repr(cell if len(cell) <= limit else cell[:limit] + "...")
+
+
+#: A cell that is a number: plain ASCII decimal or scientific notation, or NaN / infinity (read,
+#: then refused as not finite). ``float`` also takes ``1_0`` (10) and full-width digits.
+_NUMBER = re.compile(
+    r"[ \t]*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity))[ \t]*",
+    re.ASCII | re.IGNORECASE,
+)
+#: A character no plain number holds: where a file has none, NumPy's parse of it is trusted.
+_NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
 
 
 def _parse(
@@ -187,15 +218,18 @@ def _parse(
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
     body = [(line, cells[:columns]) for line, cells in body]
     width = min(width, columns or width)
-    try:  # fast path: NumPy parses every cell at once
-        values = np.array([cells for _, cells in body], dtype=np.float64)
+    try:  # fast path: NumPy parses every cell at once, if no cell holds an odd character
+        matrix = [cells for _, cells in body]
+        if _NOT_NUMERIC.search("".join(map("".join, matrix))):
+            raise ValueError("a cell that is not plain ASCII decimal")
+        values = np.array(matrix, dtype=np.float64)
     except ValueError:
         values = _parse_cell_by_cell(path, body, width, names)
     bad = ~np.isfinite(values)
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise DataError(
-            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {body[i][1][j].strip()!r} "
+            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {_shown(body[i][1][j])} "
             "is not a finite number"
         )
     return values
@@ -211,20 +245,22 @@ def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:
     if too_big.any():
         i, j = (int(k) for k in np.argwhere(too_big)[0])
         raise DataError(
-            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {body[i][1][j].strip()!r} is "
+            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {_shown(body[i][1][j])} is "
             f"too large for {dtype.name} (at most {np.finfo(dtype).max:.3g})"
         )
 
 
 def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
-    """Parse with ``float`` one cell at a time, to name the first cell that is not a number."""
+    """Parse one cell at a time, to name the first cell that is not a number."""
     values = np.empty((len(body), width), dtype=np.float64)
     for i, (line, cells) in enumerate(body):
         for j, cell in enumerate(cells):
             try:
+                if not _NUMBER.fullmatch(cell):
+                    raise ValueError(cell)
                 values[i, j] = float(cell)
             except ValueError:
-                shown = repr(cell) if cell.strip() else "an empty cell"
+                shown = _shown(cell) if cell.strip() else "an empty cell"
                 raise DataError(
                     f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
                 ) from None

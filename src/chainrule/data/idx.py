@@ -176,6 +176,9 @@ def load_idx_dir(
         raise DataError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
         )
+    if len(labels) and labels.min() < 0:
+        i = int(np.argmin(labels))
+        raise DataError(f"{labels_path}: label of case {i} is {labels[i]}; labels must be >= 0")
     try:
         scaled = scale_images(images, dtype)
     except DataError as error:

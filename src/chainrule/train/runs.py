@@ -354,8 +354,8 @@ def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
     if ds.task == "classification" and len(np.unique(ds.y)) < 2:
         label = int(ds.y[0]) if len(ds) else None
         raise DataError(
-            f"{_source(ds)}: every case has label {label}: a classifier needs at least two "
-            "classes to tell apart"
+            f"{_source(ds, labels=True)}: every case has label {label}: a classifier needs at "
+            "least two classes to tell apart"
         )
     if ds.task == "regression" and len(ds):
         check_targets_square(ds, np.dtype(config.dtype))
@@ -415,12 +415,21 @@ def _idx_test_part(directory: Path, dtype: np.dtype, train: Any) -> Any:
     return test
 
 
-def data_checksum(path: Path) -> str:
-    """sha256 of a data file, or of an IDX directory's files (names and contents, sorted)."""
+def data_checksum(path: Path, every_file: bool = False) -> str:
+    """sha256 of a data file, or of an IDX directory's image and label files (names and
+    contents, sorted): only what the loader reads, so a README.txt or .DS_Store beside them
+    changes nothing. ``every_file``: of all its files, as runs before that recorded."""
     import hashlib
 
+    from chainrule import data
+
     digest = hashlib.sha256()
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    if not path.is_dir():
+        files = [path]
+    elif every_file:
+        files = sorted(p for p in path.iterdir() if p.is_file())
+    else:
+        files = sorted({file for pair in data.find_idx_pairs(path).values() for file in pair})
     for file in files:
         if path.is_dir():
             digest.update(file.name.encode() + b"\0")
@@ -436,9 +445,12 @@ def data_checksum(path: Path) -> str:
 def pin_data(config: RunConfig) -> None:
     """Record the absolute path and checksum of the data file or directory a new run reads (a
     built-in dataset or a missing path records nothing; loading then names the problem)."""
+    from chainrule import data
+
     path = Path(config.data).expanduser()
     if dataset_key(config.data) or not path.exists():
         return
+    data.check_file_kind(path)  # a pipe would be read up by the checksum, a device never end
     config.data_file, config.data_sha256 = str(path.resolve()), data_checksum(path)
 
 
@@ -450,7 +462,10 @@ def data_source(config: RunConfig, run_dir: Path | None = None) -> str:
         path = Path(config.data_file)
         if not path.exists():
             raise DataError(f"{path}: the run's training data is missing (moved or deleted)")
-        if data_checksum(path) != config.data_sha256:
+        changed = data_checksum(path) != config.data_sha256
+        if changed and path.is_dir():  # a run of an older version hashed every file there
+            changed = data_checksum(path, every_file=True) != config.data_sha256
+        if changed:
             raise DataError(
                 f"{path}: the run's training data has changed since it was trained "
                 "(its sha256 differs)"
@@ -592,15 +607,16 @@ def check_network_size(sizes: list[int], ds: Any) -> None:
         return
     why = f"{sizes[0]} inputs, hidden layers {sizes[1:-1]}, {sizes[-1]} outputs"
     if ds.task == "classification" and sizes[-1] > 1000:
-        why += f" (the labels of {_source(ds)} go up to {ds.n_classes - 1})"
+        why += f" (the labels of {_source(ds, labels=True)} go up to {ds.n_classes - 1})"
     raise UserError(
         f"the network would have {weights:,} weights ({why}), over the limit of {MAX_WEIGHTS:,}"
     )
 
 
-def _source(ds: Any) -> str:
-    """The file a dataset came from, else its name (for messages)."""
-    return str(ds.meta.get("path") or ds.meta.get("images") or ds.name)
+def _source(ds: Any, labels: bool = False) -> str:
+    """The file a dataset came from, else its name (for messages); with ``labels``, an IDX
+    directory's labels file rather than its images."""
+    return str(ds.meta.get("path") or ds.meta.get("labels" if labels else "images") or ds.name)
 
 
 def _schedule(config: RunConfig, optimizer: Any) -> Any:
@@ -672,17 +688,18 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     if widths is None:
         return
     n_in, n_out = widths
+    labels = _source(ds, labels=True)
     if ds.n_features != n_in:
         raise DataError(
-            f"{ds.name}: {ds.n_features} input features but the model {source} expects {n_in}"
+            f"{_source(ds)}: {ds.n_features} input features but the model {source} expects {n_in}"
         )
     if ds.task == "classification" and n_out == 1 and ds.n_classes > 2:
         raise DataError(
-            f"{_source(ds)}: labels go up to {ds.n_classes - 1} but the model {source} has one "
+            f"{labels}: labels go up to {ds.n_classes - 1} but the model {source} has one "
             "output unit (two classes, 0 and 1)"
         )
     if ds.task == "classification" and n_out > 1 and ds.n_classes > n_out:
         raise DataError(
-            f"{ds.name}: labels go up to {ds.n_classes - 1} but the model {source} has "
+            f"{labels}: labels go up to {ds.n_classes - 1} but the model {source} has "
             f"{n_out} output units (classes 0..{n_out - 1})"
         )

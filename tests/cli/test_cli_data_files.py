@@ -1,0 +1,195 @@
+"""How the command line reads data files it should refuse or read differently: pipes and devices
+as --data, pandas' header of column numbers, extra files in an IDX directory, an unterminated
+quote, numbers float() takes but a CSV should not hold, explain's --input file, and messages
+that name the file at fault."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from cli_run import assert_user_error, run
+
+from chainrule import data
+from chainrule.errors import DataError
+from chainrule.train import runs
+
+
+def table_rows(n: int = 40, seed: int = 0) -> list[str]:
+    X = np.random.default_rng(seed).normal(size=(n, 3))
+    return [f"{a:.4f},{b:.4f},{c:.4f},{k % 2}" for k, (a, b, c) in enumerate(X)]
+
+
+def write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def train(capsys, *args):
+    code, out, err = run(capsys, "train", "--epochs", 1, "-q", *args)
+    assert code == 0, err
+    return out
+
+
+# -- 1. a pipe or a device as --data ------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_pipe_as_data_is_refused_before_it_is_read(tmp_path, capsys):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)  # nothing ever writes it: reading it would block forever
+    line = assert_user_error(capsys, "train", "--data", fifo, "--out", tmp_path / "r",
+                             match="a pipe, not a file")  # fmt: skip
+    assert str(fifo) in line and "save the data to a .csv file" in line
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_a_device_as_data_is_named_as_a_device(tmp_path, capsys, device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    assert_user_error(capsys, "train", "--data", device, "--out", tmp_path / "r",
+                      match=f"{device}: a character device, not a file")  # fmt: skip
+
+
+# -- 2. pandas' header of column numbers --------------------------------------------------------
+
+
+def test_pandas_column_numbers_are_a_header_not_a_case(tmp_path, capsys):
+    path = write(tmp_path / "pd.csv", ["0,1,2,3", *table_rows()])
+    ds = data.load(path)
+    assert len(ds) == 40 and ds.n_classes == 2 and ds.feature_names == ["0", "1", "2"]
+    train(capsys, "--data", path, "--out", tmp_path / "r")
+    code, out, err = run(capsys, "evaluate", tmp_path / "r", "--data", path, "--json")
+    assert code == 0 and json.loads(out)["cases"] == 40, err
+
+
+@pytest.mark.parametrize("first", ["0,1", "0,1,3,2", "0.0,1,2,3", "1,2,3,4"])
+def test_other_first_lines_of_numbers_stay_cases(tmp_path, first):
+    width = len(first.split(","))
+    rows = [",".join(["1"] * (width - 1) + [str(k % 2)]) for k in range(5)]
+    assert len(data.read_table(write(tmp_path / "d.csv", [first, *rows])).values) == 6
+
+
+# -- 3. an IDX directory's checksum covers the files the loader reads ---------------------------
+
+
+def idx_dir(path):
+    path.mkdir()
+    data.write_idx(
+        path / "train-images-idx3-ubyte", np.arange(40 * 4, dtype=np.uint8).reshape(40, 2, 2)
+    )
+    data.write_idx(path / "train-labels-idx1-ubyte", (np.arange(40) % 2).astype(np.uint8))
+    return path
+
+
+def test_a_readme_beside_idx_files_does_not_change_the_runs_data(tmp_path, capsys):
+    directory = idx_dir(tmp_path / "mnist")
+    train(capsys, "--data", directory, "--out", tmp_path / "r")
+    (directory / "README.txt").write_text("where these came from\n")
+    (directory / ".DS_Store").write_bytes(b"\0\1")
+    code, _, err = run(capsys, "evaluate", tmp_path / "r", "--json")
+    assert code == 0, err
+    data.write_idx(directory / "train-labels-idx1-ubyte", (np.arange(40) % 3 == 0).astype(np.uint8))
+    assert_user_error(capsys, "evaluate", tmp_path / "r", match="has changed")
+
+
+def test_an_older_runs_checksum_over_every_file_still_matches(tmp_path):
+    directory = idx_dir(tmp_path / "mnist")
+    (directory / "README.txt").write_text("notes\n")
+    config = runs.resolve_config({"data": str(directory)})
+    assert config.data_sha256 != runs.data_checksum(directory, every_file=True)
+    config.data_sha256 = runs.data_checksum(directory, every_file=True)  # as older runs stored
+    assert runs.data_source(config) == str(directory)
+
+
+# -- 4. an unterminated quote -------------------------------------------------------------------
+
+
+def test_an_unterminated_quote_names_the_line_it_opens_on_and_shows_a_short_value(tmp_path):
+    rows = ["a,b,label", '1,2,"0', *["0,1,0"] * 5000]
+    with pytest.raises(DataError) as caught:
+        data.read_table(write(tmp_path / "q.csv", rows))
+    message = str(caught.value)
+    assert ", line 2, column 3 ('label'): '0\\n0,1,0" in message and len(message) < 200
+
+
+def test_a_field_past_the_limit_names_the_line_it_starts_on(tmp_path):
+    rows = ["a,b,label", "0,1,0", '1,2,"0', *["0,1,0"] * 30000]
+    with pytest.raises(DataError, match=r"q\.csv, line 3: malformed CSV \(field larger"):
+        data.read_table(write(tmp_path / "q.csv", rows))
+
+
+# -- 5. explain --input FILE.csv reads it as predict does ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("explain")
+    path = write(root / "d.csv", ["a,b,c,label", *table_rows()])
+    from chainrule.cli import main
+
+    assert main(["train", "--data", str(path), "--hidden", "3", "--epochs", "1", "-q",
+                 "--out", str(root / "r")]) == 0  # fmt: skip
+    return root / "r"
+
+
+@pytest.mark.parametrize("text", ["\ufeff0.5,0.2,1\n", "a,b,c\n0.5,0.2,1\n"])
+def test_explain_reads_a_bom_and_a_header_in_its_input_file(run_dir, tmp_path, capsys, text):
+    (tmp_path / "x.csv").write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "explain", "--model", run_dir, "--input", tmp_path / "x.csv",
+                         "--target", "1")  # fmt: skip
+    assert code == 0, err
+
+
+def test_explain_names_the_input_file_for_a_nan(run_dir, tmp_path, capsys):
+    (tmp_path / "x.csv").write_text("0.5,nan,1\n")
+    nan = "x.csv, line 1, column 2: 'nan' is not a finite"
+    assert_user_error(capsys, "explain", "--model", run_dir, "--input", tmp_path / "x.csv",
+                      "--target", "1", match=nan)  # fmt: skip
+
+
+# -- 6. numbers float() takes but a CSV should not hold -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "column"), [("1_0", 4), ("1_000", 1), ("\uff11", 4), ("1\u0660", 2)]
+)
+def test_underscores_and_non_ascii_digits_are_not_numbers(tmp_path, cell, column):
+    rows = table_rows(6)
+    cells = rows[3].split(",")
+    cells[column - 1] = cell
+    rows[3] = ",".join(cells)
+    with pytest.raises(DataError, match=f"line 5, column {column} .*: '{cell}' is not a number"):
+        data.read_csv(write(tmp_path / "d.csv", ["a,b,c,label", *rows]))
+
+
+def test_plain_numbers_in_every_notation_still_read(tmp_path):
+    path = write(tmp_path / "d.csv", ["-1.5,.5,2e-3,+3.", " 4 ,5E+2,-0,1"])
+    assert data.read_table(path).values.tolist() == [[-1.5, 0.5, 0.002, 3.0], [4, 500, 0, 1]]
+
+
+# -- 7. messages name the file at fault ---------------------------------------------------------
+
+
+def test_a_negative_idx_label_names_the_labels_file(tmp_path):
+    directory = idx_dir(tmp_path / "neg")
+    data.write_idx(directory / "train-labels-idx1-ubyte", np.array([0, -1] * 20, dtype=np.int8))
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte: label of case 1 is -1"):
+        data.load(directory)
+
+
+def test_a_huge_idx_label_names_the_labels_file(tmp_path, capsys):
+    directory = idx_dir(tmp_path / "big")
+    labels = np.array([0, 2**31 - 1] * 20, dtype=np.int32)
+    data.write_idx(directory / "train-labels-idx1-ubyte", labels)
+    line = assert_user_error(capsys, "train", "--data", directory, "--out", tmp_path / "r",
+                             match="over the limit")  # fmt: skip
+    assert "the labels of " + str(directory / "train-labels-idx1-ubyte") in line
+
+
+def test_a_model_that_does_not_fit_names_the_data_path(run_dir, tmp_path, capsys):
+    path = write(tmp_path / "narrow.csv", ["0.5,1", "0.2,0"])
+    assert_user_error(capsys, "evaluate", run_dir, "--data", path,
+                      match=f"{path}: 1 input features but the model")  # fmt: skip

@@ -379,6 +379,9 @@ def test_numpy_bools_and_verbose_levels_are_accepted_as_in_sklearn():
                   shuffle=np.False_, verbose=0).fit(X, y)  # fmt: skip
 
 
+# the diverging products overflow on the way, as in scikit-learn: NumPy says so, then the fit
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
 def test_a_fit_that_diverges_raises_as_sklearns(ours):
     """Non-finite weights are an error, not a model that predicts NaN (scikit-learn's words)."""

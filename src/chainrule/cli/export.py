@@ -32,16 +32,14 @@ def export(
     ``chainrule predict`` does) or PyTorch's state dict as safetensors (names and (n_out, n_in)
     layout)."""
     from chainrule import interop, io
-    from chainrule.cli.train import _model_dir
+    from chainrule.cli.train import _model_dir, model_files_kept
 
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
-    # the files load_model reads: a model file's folder, a checkpoints/ folder's latest epoch
-    kept = {f"model's {file.name}": file for file in io.model_files(model_dir)}
-    refuse_overwriting(out, "--out", kept)
+    refuse_overwriting(out, "--out", model_files_kept(model_path))
     try:
         if format == "onnx":
             interop.saved_to_onnx(model_dir, out)

@@ -448,6 +448,15 @@ def _model_dir(path: Path) -> Path:
     return path / "model" if (path / "model" / "model.json").exists() else path
 
 
+def model_files_kept(path: Path) -> dict[str, Path]:
+    """The files ``load_model`` reads for the model ``path`` names (a run directory, a model
+    file, a checkpoints/ folder's latest epoch), as :func:`refuse_overwriting` takes them: a
+    command's output file must not be written over them."""
+    from chainrule import io
+
+    return {f"model's {file.name}": file for file in io.model_files(_model_dir(path))}
+
+
 def load_trained(path: Path) -> tuple[Any, dict, Any]:
     """(model, model.json's info, loss object or None) of a saved model or a run directory."""
     from chainrule import io
@@ -652,9 +661,9 @@ def predict(
     from chainrule import io
     from chainrule.train import predict as predict_outputs
 
-    if output_path is not None:  # neither the input nor the files load_model reads
-        kept = {f"model's {file.name}": file for file in io.model_files(_model_dir(model_path))}
-        refuse_overwriting(output_path, "--output", {"--input file": input_path, **kept})
+    if output_path is not None:  # neither the input nor the model's own files
+        kept = {"--input file": input_path, **model_files_kept(model_path)}
+        refuse_overwriting(output_path, "--output", kept)
     model, info, loss = load_trained(model_path)
     from chainrule.train.runs import model_widths
 

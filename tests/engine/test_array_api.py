@@ -269,6 +269,95 @@ def test_every_op_and_its_first_and_second_derivatives_match_numpy(lib: Library,
 
 
 # ---------------------------------------------------------------------------------------------
+# Two float dtypes in one product promote, as the standard says, on every library
+# ---------------------------------------------------------------------------------------------
+
+#: (x, W, b) dtypes: each operand the wider one in turn
+MIXED_DTYPES = [
+    ("float32", "float64", "float64"),
+    ("float64", "float32", "float32"),
+    ("float32", "float32", "float64"),
+    ("float64", "float32", "float64"),
+]
+#: chainrule's op, and the same in torch with the promotion torch's ``@`` will not do itself
+PRODUCTS: dict[str, tuple[Callable, Callable]] = {
+    "linear": (lambda x, w, b: linear(x, w, b), lambda x, w, b: _torch_product(x, w) + b),
+    "linear-batch": (
+        lambda x, w, b: linear(x.reshape(2, 2, 3), w, b),
+        lambda x, w, b: _torch_product(x.reshape(2, 2, 3), w) + b,
+    ),
+    "matmul": (lambda x, w, b: (x @ w) * b, lambda x, w, b: _torch_product(x, w) * b),
+    "matmul-vectors": (  # 1-d @ 2-d, 2-d @ 1-d, 1-d @ 1-d
+        lambda x, w, b: (x[0] @ w) * b + (x @ w[:, 0])[:2] + x[1] @ w[:, 1],
+        lambda x, w, b: (
+            _torch_product(x[0], w) * b
+            + _torch_product(x, w[:, 0])[:2]
+            + _torch_product(x[1], w[:, 1])
+        ),
+    ),
+}
+
+
+def _torch_product(a: Any, b: Any) -> Any:
+    import torch
+
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    return a.to(dtype) @ b.to(dtype)
+
+
+@pytest.mark.parametrize("dtypes", MIXED_DTYPES, ids="-".join)
+@pytest.mark.parametrize("op", PRODUCTS, ids=str)
+@pytest.mark.parametrize("lib", ["numpy", "strict", "torch"], indirect=True)
+def test_a_product_of_two_float_dtypes_promotes_on_every_library(lib, op, dtypes) -> None:
+    """float32 with float64 computes in float64 (the standard's promotion, NumPy's too), and each
+    gradient comes back in its input's dtype. PyTorch's ``@`` refuses two dtypes, so linear's
+    forward and rules (which use the operator) raised torch's dtype error there. The oracle:
+    torch's autograd with the operands promoted first."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    arrays = [
+        rng.standard_normal((4, 3)).astype(dtypes[0]),
+        rng.standard_normal((3, 2)).astype(dtypes[1]),
+        rng.standard_normal(2).astype(dtypes[2]),
+    ]
+    ours, theirs = PRODUCTS[op]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    expected = theirs(*ts)
+    weights = np.linspace(0.5, 1.5, expected.numel()).reshape(tuple(expected.shape))
+    (expected * torch.tensor(weights)).sum().backward()
+    for create_graph in (False, True):  # the rules on arrays, then on recorded tensors
+        inputs = [cr.tensor(a, xp=lib.xp, device=lib.device, requires_grad=True) for a in arrays]
+        out = ours(*inputs)
+        _assert_on_library(lib, out)
+        assert backend.dtype_name(out.dtype) == str(expected.dtype).replace("torch.", "")
+        seed = cr.tensor(weights, xp=lib.xp, device=lib.device)
+        grads = cr.gradient((out * seed).sum(), inputs, create_graph=create_graph)
+        np.testing.assert_allclose(to_numpy(out.data), expected.detach().numpy(), rtol=1e-6)
+        for grad, t, array in zip(grads, ts, arrays, strict=True):
+            assert backend.dtype_name(grad.dtype) == array.dtype.name
+            np.testing.assert_allclose(to_numpy(grad.data), t.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("lib", ["numpy", "strict", "torch"], indirect=True)
+def test_a_float32_layer_given_a_float64_batch_computes_in_float64_on_every_library(lib) -> None:
+    data = np.random.default_rng(6).standard_normal((5, 3))
+    layer = nn.Linear(3, 2, rng=0).to(xp=lib.xp, device=lib.device)
+    batch = cr.tensor(data, xp=lib.xp, device=lib.device, requires_grad=True)
+    out = layer(batch)
+    (out * out).sum().backward()
+    reference = nn.Linear(3, 2, rng=0)
+    host = cr.tensor(data, requires_grad=True)
+    expected = reference(host)
+    (expected * expected).sum().backward()
+    assert backend.dtype_name(out.dtype) == "float64"
+    np.testing.assert_allclose(to_numpy(out.data), expected.data, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(batch.grad.data), host.grad.data, rtol=1e-12)
+    for p, q in zip(layer.parameters(), reference.parameters(), strict=True):
+        assert backend.dtype_name(p.grad.dtype) == "float32"
+        np.testing.assert_allclose(to_numpy(p.grad.data), q.grad.data, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
 # A network's training steps with every optimizer, and checkpoints
 # ---------------------------------------------------------------------------------------------
 

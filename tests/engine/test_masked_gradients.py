@@ -1,9 +1,10 @@
-"""clip, maximum and minimum pass the upstream gradient through a 0/1 mask (1/2 at a tie).
+"""clip, maximum, minimum and relu pass the upstream gradient through a 0/1 mask (1/2 at a tie).
 
 The mask is applied by selecting, not multiplying: an infinite gradient upstream (the derivative
 of sqrt or log at 0) must give 0 where the mask is 0, as PyTorch gives it, not inf * 0 = NaN.
 Checked against PyTorch, against central differences away from the kinks (first and second
-order), with ``create_graph`` (the rules then run on tensors) and on array-api-strict.
+order), with ``create_graph`` (the rules then run on tensors) and on array-api-strict. At a NaN
+operand the mask is PyTorch's too: maximum, minimum and relu send the gradient through there.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ UNARY: dict[str, Callable] = {
     "clip-high": lambda lib, x: lib.clip(x, None, 0.0) if lib is cr else torch.clamp(x, max=0.0),
     "maximum": lambda lib, x: lib.maximum(x, _zero(lib)),
     "minimum": lambda lib, x: lib.minimum(x, _zero(lib)),
+    "relu": lambda lib, x: lib.relu(x),
 }
 
 
@@ -103,6 +105,14 @@ def test_a_mask_broadcast_against_the_gradient_selects_too() -> None:
     np.testing.assert_array_equal(dx.numpy(), [[2.0], [7.0]])
 
 
+def _assert_matches_torch(ours: np.ndarray, theirs: np.ndarray) -> None:
+    """The same zeros (masked: exactly 0, never NaN) and elsewhere the same value within a few
+    units in the last place: sqrt's derivative is g / (2 sqrt(x)) in both, but torch's
+    vectorised kernel rounds it differently on some CPUs (AVX-512) than on others."""
+    np.testing.assert_array_equal(ours == 0, theirs == 0)
+    np.testing.assert_array_max_ulp(ours, theirs, maxulp=2)
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -120,7 +130,7 @@ def test_sqrt_of_a_clipped_input_has_no_nan_gradient(case) -> None:
     cr.sqrt(f(x)).sum().backward()
     t = torch.tensor([-1.0, 2.0], dtype=torch.float64, requires_grad=True)
     torch.sqrt(torch_f(t)).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    _assert_matches_torch(x.grad.numpy(), t.grad.numpy())
     np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.5 / np.sqrt(2.0)])
 
 
@@ -188,3 +198,67 @@ def test_array_api_strict_masks_an_infinite_gradient_too(op: str) -> None:
     (dx,) = cr.gradient(out, [x], [cr.tensor(xs.asarray(SEEDS["mixed"]))])
     assert isinstance(dx.data, type(xs.asarray(0.0)))
     np.testing.assert_array_equal(dx.numpy(), _torch_grad(op, X, SEEDS["mixed"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# A NaN operand: every comparison with it is false, so a mask built from "x wins" (x > 0,
+# a > b) dropped the gradient there. PyTorch masks by "x loses" instead: relu and maximum and
+# minimum send it through a NaN, to both operands of the binary ops (clamp does not, in torch
+# as here).
+# ---------------------------------------------------------------------------------------------
+
+NAN = float("nan")
+#: NaN beside a loss, a win and a tie at 0 (maximum(x, 0), minimum(x, 0) and relu)
+X_NAN = np.array([NAN, -1.0, 0.0, 0.5, NAN, 2.0])
+#: NaN in a, in b and in both, beside a tie and a win each way
+A_NAN = np.array([NAN, 1.0, NAN, 1.0, 2.0, -3.0])
+B_NAN = np.array([1.0, NAN, NAN, 1.0, -1.0, 0.5])
+#: distinct upstream values, infinite at one NaN, so that every element tells where it went
+SEED_NAN = np.array([2.0, -3.0, INF, 7.0, 11.0, 13.0])
+
+
+def _on(library: str, array: np.ndarray, requires_grad: bool = False) -> cr.Tensor:
+    """``array`` as a tensor of NumPy, array-api-strict or PyTorch (through array-api-compat)."""
+    if library == "numpy":
+        return cr.tensor(array, requires_grad=requires_grad)
+    pytest.importorskip("array_api_compat")
+    xp = torch if library == "torch" else pytest.importorskip("array_api_strict")
+    return cr.tensor(array, xp=xp, requires_grad=requires_grad)
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["arrays", "tensors"])
+@pytest.mark.parametrize("library", ["numpy", "strict", "torch"])
+@pytest.mark.parametrize("op", UNARY, ids=str)
+def test_a_nan_input_gets_the_gradient_torch_gives_it(op, library, create_graph) -> None:
+    x = _on(library, X_NAN, requires_grad=True)
+    seed = _on(library, SEED_NAN)
+    (dx,) = cr.gradient(UNARY[op](cr, x), [x], [seed], create_graph=create_graph)
+    np.testing.assert_array_equal(dx.numpy(), _torch_grad(op, X_NAN, SEED_NAN))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("create_graph", [False, True], ids=["arrays", "tensors"])
+@pytest.mark.parametrize("library", ["numpy", "strict", "torch"])
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_a_nan_operand_sends_the_gradient_to_both_as_in_torch(name, library, create_graph, dtype):
+    """Where either is NaN, so is the value, and torch gives each operand all of g; the tie
+    (index 3) still splits it, a win and a loss (index 4, 5) still select."""
+    a, b = (_on(library, v.astype(dtype), requires_grad=True) for v in (A_NAN, B_NAN))
+    seed = _on(library, SEED_NAN.astype(dtype))
+    grads = cr.gradient(getattr(cr, name)(a, b), [a, b], [seed], create_graph=create_graph)
+    ta, tb = (torch.tensor(v.astype(dtype), requires_grad=True) for v in (A_NAN, B_NAN))
+    getattr(torch, name)(ta, tb).backward(torch.tensor(SEED_NAN.astype(dtype)))
+    for got, expected in zip(grads, (ta.grad, tb.grad), strict=True):
+        assert got.numpy().dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    np.testing.assert_array_equal(grads[0].numpy()[:3], SEED_NAN[:3])  # g, not 0, at each NaN
+
+
+def test_relu_of_nan_passes_the_gradient_and_elsewhere_matches_central_differences() -> None:
+    """Away from NaN (and the kink at 0) relu's mask is its derivative: central differences
+    agree; at NaN the gradient is g, torch's choice, though no difference is defined there."""
+    cr.gradcheck(lambda x: cr.relu(x) ** 2, [np.array([-1.5, -0.2, 0.3, 2.0])], order=2,
+                 raise_on_failure=True)  # fmt: skip
+    x = cr.tensor(np.array([NAN, -1.0, 1.0]), requires_grad=True)
+    cr.relu(x).backward(np.array([4.0, 5.0, 6.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 0.0, 6.0])

@@ -220,7 +220,10 @@ def test_relu_sends_zero_where_off_even_for_an_infinite_gradient():
         xt = torch.tensor(np.array([-1.0, 2.0, 0.0], dtype=dtype), requires_grad=True)
         torch.sqrt(torch.relu(xt)).sum().backward()
         assert x.grad.dtype == dtype
-        np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+        ours, theirs = x.grad.numpy(), xt.grad.numpy()
+        np.testing.assert_array_equal(ours == 0, theirs == 0)  # exactly 0 where off, not NaN
+        # sqrt's derivative rounds differently in torch's vectorised kernel on some CPUs
+        np.testing.assert_array_max_ulp(ours, theirs, maxulp=2)
 
 
 def test_relu_gradient_through_a_second_derivative():

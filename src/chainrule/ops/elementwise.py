@@ -195,10 +195,12 @@ def _masked(g: Any, keep: Any) -> Any:
     return _where(g, 0.0, condition=keep)
 
 
-def _share_of_ties(g: Any, mine: Any, other: Any, wins: Any) -> Any:
-    """g where this input wins, g/2 where the two tie (as PyTorch does), else 0."""
+def _share_of_ties(g: Any, mine: Any, other: Any, loses: Any) -> Any:
+    """g where this input does not lose, g/2 where the two tie, 0 where it loses, as PyTorch
+    sends it. A NaN on either side makes every comparison false: neither input loses, and both
+    get g there, as in PyTorch (the value is NaN)."""
     ties = mine == other
-    share = _masked(g, wins)
+    share = _masked(g, ~loses)
     if type(share) is not numpy.ndarray:
         return _where(0.5 * g, share, condition=ties)
     if ties.any():  # rare, so a pass over g only where there are some
@@ -209,24 +211,26 @@ def _share_of_ties(g: Any, mine: Any, other: Any, wins: Any) -> Any:
 _maximum = primitive(
     "maximum",
     lambda a, b: array_module(a).maximum(a, b),
-    lambda g, out, a, b: unbroadcast(_share_of_ties(g, a, b, a > b), a.shape),
-    lambda g, out, a, b: unbroadcast(_share_of_ties(g, b, a, b > a), b.shape),
+    lambda g, out, a, b: unbroadcast(_share_of_ties(g, a, b, a < b), a.shape),
+    lambda g, out, a, b: unbroadcast(_share_of_ties(g, b, a, b < a), b.shape),
 )
 _minimum = primitive(
     "minimum",
     lambda a, b: array_module(a).minimum(a, b),
-    lambda g, out, a, b: unbroadcast(_share_of_ties(g, a, b, a < b), a.shape),
-    lambda g, out, a, b: unbroadcast(_share_of_ties(g, b, a, b < a), b.shape),
+    lambda g, out, a, b: unbroadcast(_share_of_ties(g, a, b, a > b), a.shape),
+    lambda g, out, a, b: unbroadcast(_share_of_ties(g, b, a, b > a), b.shape),
 )
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise larger of a and b; at a tie each gets half the gradient."""
+    """Elementwise larger of a and b; at a tie each gets half the gradient, and where either is
+    NaN (so is the value) both get all of it, as in PyTorch."""
     return _maximum(*as_tensors(a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise smaller of a and b; at a tie each gets half the gradient."""
+    """Elementwise smaller of a and b; at a tie each gets half the gradient, and where either is
+    NaN (so is the value) both get all of it, as in PyTorch."""
     return _minimum(*as_tensors(a, b))
 
 

@@ -80,8 +80,27 @@ def matmul(a: Any, b: Any) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
+def _promoted_product(a: Any, b: Any, error: Exception) -> Any:
+    """``a @ b`` in the two arrays' promoted dtype, after ``a @ b`` raised ``error``.
+
+    PyTorch's ``@`` refuses two dtypes (float32 @ float64) where NumPy and the array API
+    standard promote; ``matmul`` promotes on every library (array-api-compat's namespace does),
+    and so do the layer's rules, which use the operator for speed: they come here only once it
+    has failed, so NumPy's hot path pays nothing. An error that is not about the dtypes (they
+    agree) is raised as it was.
+    """
+    if a.dtype == b.dtype:
+        raise error
+    xp = array_module(a)
+    dtype = xp.result_type(a, b)
+    return xp.astype(a, dtype, copy=False) @ xp.astype(b, dtype, copy=False)
+
+
 def _linear_forward(x: Any, weight: Any, bias: Any) -> Any:
-    z = x @ weight  # the operator: any array module's matmul, with no lookup per call
+    try:
+        z = x @ weight  # the operator: any array module's matmul, with no lookup per call
+    except RuntimeError as error:  # PyTorch's @ on two dtypes
+        z = _promoted_product(x, weight, error)
     if bias.dtype is z.dtype:
         z += bias  # in place: the product is a fresh array, so no extra pass over a copy
         return z
@@ -113,15 +132,31 @@ def _bias_gradient(g: Any) -> Any:
     return g.sum(axis=0)
 
 
+def _linear_vjp_x(g: Any, out: Any, x: Any, weight: Any, bias: Any) -> Any:
+    """dE/dy_i = sum_j w_ij dE/dz_j."""
+    try:
+        return g @ weight.T
+    except RuntimeError as error:  # PyTorch's @ on two dtypes
+        return _promoted_product(g, weight.T, error)
+
+
+def _linear_vjp_weight(g: Any, out: Any, x: Any, weight: Any, bias: Any) -> Any:
+    """dE/dw_ij = sum over cases of y_i dE/dz_j."""
+    if x.ndim != 2:
+        x, g = _as_rows(x), _as_rows(g)
+    try:
+        return x.T @ g
+    except RuntimeError as error:  # PyTorch's @ on two dtypes
+        return _promoted_product(x.T, g, error)
+
+
 # ``@``, ``.T``, ``.reshape`` and ``.sum`` mean the same on arrays and on tensors, so these rules
 # run in both modes without a primitive call per step (the layer's backward is the hot path).
 _linear = primitive(
     "linear",
     _linear_forward,
-    lambda g, out, x, weight, bias: g @ weight.T,  # dE/dy_i = sum_j w_ij dE/dz_j
-    lambda g, out, x, weight, bias: (  # dE/dw_ij = sum over cases of y_i dE/dz_j
-        x.T @ g if x.ndim == 2 else _as_rows(x).T @ _as_rows(g)
-    ),
+    _linear_vjp_x,
+    _linear_vjp_weight,
     lambda g, out, x, weight, bias: (
         _bias_gradient(g) if type(g) is numpy.ndarray and g.ndim == 2 else _sum_rows(_as_rows(g))
     ),

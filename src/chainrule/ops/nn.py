@@ -101,10 +101,11 @@ _tanh = primitive(
 _relu = primitive(
     "relu",
     lambda x: array_module(x).maximum(x, 0),
-    # g selected where x > 0, not multiplied by a mask: an infinite g where x <= 0 gives 0 (as
-    # PyTorch does), not inf * 0 = NaN
-    lambda g, out, x: _masked(g, x > 0),
-    doc="max(x, 0); the derivative at 0 is taken as 0.",
+    # g selected where the output is not 0 (x > 0, or x NaN, whose output is NaN: PyTorch sends
+    # g through there too), not multiplied by a mask: an infinite g where x <= 0 gives 0 (as
+    # PyTorch does), not inf * 0 = NaN. One comparison, as x > 0 was.
+    lambda g, out, x: _masked(g, out != 0),
+    doc="max(x, 0); the derivative at 0 is taken as 0, at NaN as 1 (as in PyTorch).",
 )
 _softplus = primitive(
     "softplus",

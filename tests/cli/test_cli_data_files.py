@@ -1,7 +1,7 @@
 """How the command line reads data files it should refuse or read differently: pipes and devices
-as --data, pandas' header of column numbers, extra files in an IDX directory, an unterminated
-quote, numbers float() takes but a CSV should not hold, explain's --input file, and messages
-that name the file at fault."""
+as --data and as predict's --input, pandas' header of column numbers, extra files in an IDX
+directory, an unterminated quote, numbers float() takes but a CSV should not hold, explain's
+--input file, and messages that name the file at fault."""
 
 from __future__ import annotations
 
@@ -51,6 +51,44 @@ def test_a_device_as_data_is_named_as_a_device(tmp_path, capsys, device):
         pytest.skip(f"no {device}")
     assert_user_error(capsys, "train", "--data", device, "--out", tmp_path / "r",
                       match=f"{device}: a character device, not a file")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("predict") / "xor"
+    from chainrule.cli import main
+
+    assert main(["train", "--data", "xor", "--epochs", "1", "-q", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_pipe_as_predict_input_is_refused_before_it_is_read(xor_run, tmp_path, capsys):
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)  # nothing ever writes it: reading it would block forever
+    line = assert_user_error(capsys, "predict", xor_run, "--input", fifo,
+                             match="a pipe, not a file")  # fmt: skip
+    assert str(fifo) in line and "save the data to a .csv file" in line
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_a_device_as_predict_input_is_named_as_a_device(xor_run, tmp_path, capsys, device):
+    """/dev/zero is one endless line: reading it would never end (and fill the memory)."""
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    out = tmp_path / "p.csv"
+    assert_user_error(capsys, "predict", xor_run, "-i", device, "-o", out,
+                      match=f"{device}: a character device, not a file")  # fmt: skip
+    assert not out.exists()
+
+
+def test_predict_input_dash_is_a_file_name_not_stdin(xor_run, tmp_path, capsys, monkeypatch):
+    """No stdin form: ``-i -`` names a file "-", as every path option does."""
+    monkeypatch.chdir(tmp_path)
+    assert_user_error(capsys, "predict", xor_run, "-i", "-", match="-: no such file")
+    write(tmp_path / "-", ["0,1", "1,1"])
+    code, out, err = run(capsys, "predict", xor_run, "-i", "-")
+    assert code == 0 and len(out.splitlines()) == 3, err
 
 
 # -- 2. pandas' header of column numbers --------------------------------------------------------

@@ -245,3 +245,52 @@ def test_without_onnx_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the [onnx] extra were not installed
     with pytest.raises(ConversionError, match=r"pip install 'chainrule\[onnx\]'"):
         to_onnx(nn.mlp([2, 1], rng=0))
+
+
+@pytest.mark.parametrize(
+    "n_out, names, ok",
+    [
+        (3, ["a", "b", "c"], True),
+        (3, ["a", "b"], False),
+        (3, ["a", "b", "c", "d"], False),
+        (1, ["odd"], True),  # one logistic unit: its yes class (parity's "odd") ...
+        (1, ["no", "yes"], True),  # ... or its two classes, as a saved model's names
+        (1, ["a", "b", "c"], False),
+        (3, "abc", False),  # a string is not three names
+    ],
+)
+def test_class_names_must_name_the_outputs(n_out, names, ok, tmp_path):
+    """Names of another length than the outputs are refused, naming both lengths, and nothing
+    is written; names that fit travel as the model property onnxruntime reads."""
+    ort = needs_onnx()
+    model = nn.Sequential(nn.Linear(4, n_out, rng=0))
+    path = tmp_path / "m.onnx"
+    if ok:
+        to_onnx(model, path, class_names=names)
+        meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+        assert json.loads(meta.custom_metadata_map["class_names"]) == names
+        return
+    path.write_bytes(b"before")
+    match = "string" if isinstance(names, str) else f"has {len(names)} names .* {n_out} output"
+    with pytest.raises(ConversionError, match=match):
+        to_onnx(model, path, class_names=names)
+    assert path.read_bytes() == b"before" and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_saved_to_onnx_refuses_class_names_of_another_length(tmp_path, capsys):
+    """A Parallel at the end outputs all its branches (4 here), though its last parameter is
+    2 wide: two class names pass the model file's own check, and the export refuses them."""
+    needs_onnx()
+    from chainrule import io
+
+    branches = (1, nn.Linear(1, 2, rng=1)), (2, nn.Linear(2, 2, rng=2))
+    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.Parallel(*branches))
+    io.save_model(tmp_path / "model", model, class_names=["a", "b"])
+    out = tmp_path / "m.onnx"
+    with pytest.raises(ConversionError, match="class_names has 2 names but the model has 4"):
+        saved_to_onnx(tmp_path / "model", out)
+    assert not out.exists()
+    code = main(["export", str(tmp_path / "model"), "--format", "onnx", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "2 names but the model has 4 output units" in err[0]
+    assert not out.exists()

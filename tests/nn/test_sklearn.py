@@ -345,6 +345,29 @@ def test_partial_fit_refuses_other_classes_than_the_first_calls(ours):
     clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes in another order are fine
 
 
+@pytest.mark.parametrize("ours", [True, False], ids=["chainrule", "scikit-learn"])
+@pytest.mark.parametrize("refit", ["fit", "partial_fit"])
+@pytest.mark.parametrize("keep", [[0, 1], [0, 1, 2, 3]], ids=["fewer", "more"])
+def test_a_warm_refit_refuses_other_classes_than_the_first_fits(ours, refit, keep):
+    """warm_start=True: y must hold exactly the first fit's classes (the output units are
+    theirs), in scikit-learn's words; without warm_start a partial_fit takes fewer."""
+    X, y = load_iris(return_X_y=True)
+    y = np.where(np.arange(150) % 10 == 0, 3, y)  # four classes, 0..3
+    make = MLPClassifier if ours else SklearnMLPClassifier
+    params = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    clf = make(warm_start=True, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[y < 3], y[y < 3])  # classes 0, 1, 2
+        rows = np.isin(y, keep)
+        with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
+            getattr(clf, refit)(X[rows], y[rows])
+        assert list(clf.classes_) == [0, 1, 2] and clf.coefs_[-1].shape == (4, 3)
+        cold = make(**params).fit(X[y < 3], y[y < 3])
+        cold.partial_fit(X[y < 2], y[y < 2])  # a batch without class 2
+        assert list(cold.classes_) == [0, 1, 2]
+
+
 def test_the_regressors_out_activation_is_set_by_fit_as_in_sklearn():
     X, y = make_regression(n_samples=30, n_features=3, random_state=0)
     assert not hasattr(MLPRegressor(), "out_activation_")

@@ -658,9 +658,10 @@ def predict(
     json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
 ) -> int:
     """Predict with a saved model for each row of a CSV file."""
-    from chainrule import io
+    from chainrule import data, io
     from chainrule.train import predict as predict_outputs
 
+    data.check_file_kind(input_path)  # as --data: a pipe without a writer, a device, never end
     if output_path is not None:  # neither the input nor the model's own files
         kept = {"--input file": input_path, **model_files_kept(model_path)}
         refuse_overwriting(output_path, "--output", kept)

@@ -152,7 +152,10 @@ def to_onnx(
     The input ``input`` is ``(batch, n_in)`` of ``input_dtype``: by default float64 where there is
     a standardizer (the rows are scaled in float64 and then cast to the model's dtype, exactly as
     ``chainrule predict`` does), else the model's dtype. The output ``output`` is
-    ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``.
+    ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``. ``class_names``
+    (stored as the model property ``class_names``, JSON) must name the outputs: one name per
+    output unit, or two for a single logistic unit; other lengths are refused before anything is
+    written.
     """
     from chainrule.train.metrics import predict
 
@@ -180,6 +183,7 @@ def to_onnx(
 
     helper = onnx.helper
     n_out = int(predict(model, np.zeros((1, n_in), dtype)).shape[1])  # as the model computes it
+    _check_class_names(class_names, n_out)  # before anything is written
     inputs = [helper.make_tensor_value_info(
         INPUT_NAME, helper.np_dtype_to_tensor_dtype(in_dtype), [BATCH_DIM, n_in])]  # fmt: skip
     outputs = [helper.make_tensor_value_info(
@@ -201,6 +205,24 @@ def to_onnx(
 
         atomic_write_bytes(Path(path), proto.SerializeToString())
     return proto
+
+
+def _check_class_names(class_names: Any, n_out: int) -> None:
+    """Refuse names that do not name the ``n_out`` outputs: one per output unit, or two (no,
+    yes) for one logistic unit, as a saved model's ``class_names`` (``chainrule.io``)."""
+    if class_names is None:
+        return
+    if isinstance(class_names, (str, bytes)):
+        raise ConversionError(
+            f"to_onnx: class_names must be a list of names, not the string {class_names!r}"
+        )
+    n_names = len(class_names)
+    if n_names and n_names != n_out and not (n_out == 1 and n_names == 2):
+        raise ConversionError(
+            f"to_onnx: class_names has {n_names} names but the model has {n_out} output "
+            f"{'unit' if n_out == 1 else 'units'}; give one name per output"
+            + (" (or two, no and yes, for its one logistic unit)" if n_out == 1 else "")
+        )
 
 
 def _add_module(graph: _Graph, module: Any, name: str) -> None:

@@ -26,7 +26,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``y`` (multilabel): one logistic unit per label. ``predict_proba`` gives the output units'
     probabilities. See the module docstring for the parameters; they mean what they mean in
     ``sklearn.neural_network.MLPClassifier``, except that ``activation`` defaults to
-    ``"logistic"``.
+    ``"logistic"``. As there, a warm pass (``warm_start=True``, a ``fit`` or a ``partial_fit``)
+    needs ``y`` to hold exactly the classes of the first fit, and a ``partial_fit`` without it
+    any of them.
     """
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
@@ -79,6 +81,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 )
             multiclass = y.ndim == 1 and len(self.classes_) > 2
             self.out_activation_ = "softmax" if multiclass else "logistic"
+        elif self.warm_start:  # scikit-learn's rule: a warm pass sees exactly the classes_
+            labels = unique_labels(y)
+            if set(labels) != set(self.classes_):
+                raise ValueError(
+                    "MLPClassifier: warm_start can only be used where `y` has the same classes "
+                    f"as in the previous call to fit. Previously got {self.classes_}, `y` has "
+                    f"{labels}; fit with warm_start=False to start afresh (partial_fit with "
+                    "warm_start=False takes a batch that lacks some classes)"
+                )
         elif y.ndim == 1:
             unseen = set(unique_labels(y)) - set(self.classes_)
             if unseen:

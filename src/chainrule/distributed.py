@@ -166,6 +166,30 @@ class World:
         result = function(*args, **kwargs) if self.is_main else None
         return self.broadcast_object(result)
 
+    def on_every_rank(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``function`` on every rank and return this rank's result, or raise on every rank
+        if it failed on any: the failing rank raises its own error, the others a
+        :class:`DistributedError` naming the first failing rank and its message.
+
+        For the steps before a run writes anything (reading the data): rank 0 then does not go
+        on to create files while another rank is failing, to be killed by its abort. One
+        process calls ``function`` and nothing more.
+        """
+        if self.size == 1:
+            return function(*args, **kwargs)
+        result, failure, message = None, None, None
+        try:
+            result = function(*args, **kwargs)
+        except Exception as error:  # raised again below, on every rank
+            failure, message = error, _failure_line(error)
+        failures = self.comm.allgather(message)
+        if failure is not None:
+            raise failure
+        for rank, theirs in enumerate(failures):
+            if theirs is not None:
+                raise DistributedError(f"rank {rank}: {theirs}")
+        return result
+
     def check_same(self, what: str, values: Mapping[str, Any]) -> None:
         """Raise :class:`DistributedError` on every rank unless all ranks hold equal ``values``.
 
@@ -229,6 +253,17 @@ class World:
             time.sleep(0.2)  # MPI_Abort kills at once: let the launcher forward what we printed
             self.comm.Abort(int(code))
         raise SystemExit(code)
+
+
+def _failure_line(error: Exception) -> str:
+    """A failed step's error in one line, as the command line prints it."""
+    if isinstance(error, UserError):
+        return str(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or type(error).__name__}"
+    if isinstance(error, MemoryError):
+        return "out of memory: the data or the network is too large for this machine"
+    return f"{type(error).__name__}: {error}"
 
 
 def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

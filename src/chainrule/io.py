@@ -717,8 +717,11 @@ def save_checkpoint(
     """Write the trainer's complete state as ``directory/epoch-NNNNNN/``, atomically.
 
     The epoch directory is built under a temporary name and renamed into place when every file
-    is on disk; then all but the newest ``keep`` epoch directories are removed. ``meta`` (JSON)
-    is stored with the model description, e.g. the command line that started the run.
+    is on disk; then all but the newest ``keep`` epoch directories are removed. The one written
+    is the newest: epoch directories numbered after it (the later epochs of a run this trainer
+    was resumed from an earlier checkpoint of, see :func:`newer_checkpoints`) are removed
+    first, so the directory's latest checkpoint is always the trainer's last state. ``meta``
+    (JSON) is stored with the model description, e.g. the command line that started the run.
     """
     directory = Path(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
@@ -752,9 +755,29 @@ def save_checkpoint(
         raise
     shutil.rmtree(aside, ignore_errors=True)
     fsync_dir(directory)
+    remove_newer_checkpoints(directory, trainer.epoch)  # never the latest again
     for old in _epoch_dirs(directory)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def newer_checkpoints(directory: str | os.PathLike, epoch: int) -> list[Path]:
+    """The complete epoch directories under ``directory`` numbered after ``epoch``, oldest
+    first: what :func:`save_checkpoint` of a trainer at ``epoch`` removes (they belong to the
+    later epochs of a run resumed from an earlier checkpoint)."""
+    return [
+        child
+        for child in _epoch_dirs(Path(directory))
+        if int(child.name[len(_EPOCH_PREFIX) :]) > epoch
+    ]
+
+
+def remove_newer_checkpoints(directory: str | os.PathLike, epoch: int) -> None:
+    """Remove :func:`newer_checkpoints`: the checkpoint of ``epoch`` becomes the latest, as
+    :func:`save_checkpoint` makes the one it writes (a run resumed from it with nothing left
+    to train saves none)."""
+    for newer in newer_checkpoints(directory, epoch):
+        shutil.rmtree(newer, ignore_errors=True)
 
 
 #: An epoch directory moved aside while a new save of the same epoch takes its name.

@@ -570,6 +570,88 @@ def test_resume_with_fewer_epochs_than_trained_says_so(tmp_path, capsys):
     assert not (tmp_path / "new").exists() and not (tmp_path / "r" / "run.json").exists()
 
 
+def _checkpoint_names(run_dir):
+    return sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+
+
+def test_resuming_an_earlier_checkpoint_replaces_the_later_ones_and_says_so(tmp_path, capsys):
+    """A 40-epoch run checkpoints every second epoch (38 and 40 kept); resumed from 38 to 39
+    epochs, its directory's latest checkpoint is the new run's 39, not the old 40: resuming
+    the directory again finds the 39-epoch run complete, and --epochs 41 continues it."""
+    r = tmp_path / "r"
+    assert run(capsys, "train", "--data", "xor", "--epochs", "40", "--out", r, "-q")[0] == 0
+    assert _checkpoint_names(r) == ["epoch-000038", "epoch-000040"]
+    code, _, err = run(capsys, "train", "--resume", r / "checkpoints" / "epoch-000038",
+                       "--epochs", "39", "-q")  # fmt: skip
+    assert code == 0, err
+    assert (
+        f"note: resuming {r} from epoch 38: this run replaces its later checkpoints "
+        "(epoch-000040) and removes them when it saves its first checkpoint"
+    ) in err
+    assert _checkpoint_names(r) == ["epoch-000038", "epoch-000039"]
+    assert json.loads((r / "run.json").read_text())["epochs"] == 39
+    code, _, err = run(capsys, "train", "--resume", r, "-q")
+    assert code == 0 and "is already complete: 39 epochs trained" in err, err
+    code, out, err = run(capsys, "train", "--resume", r, "--epochs", "41", "-q", "--json")
+    assert code == 0 and json.loads(out)["epochs"] == 41, err
+    history = json.loads((r / "history.json").read_text())
+    assert len(history) == 41 and "replaces" not in err
+
+
+def test_resuming_an_earlier_checkpoint_with_nothing_to_train_makes_it_latest(tmp_path, capsys):
+    r = tmp_path / "r"
+    assert run(capsys, "train", "--data", "xor", "--epochs", "40", "--out", r, "-q")[0] == 0
+    code, _, err = run(capsys, "train", "--resume", r / "checkpoints" / "epoch-000038",
+                       "--epochs", "38", "-q")  # fmt: skip
+    assert code == 0, err
+    assert "(epoch-000040) and removes them before it writes its results" in err
+    assert _checkpoint_names(r) == ["epoch-000038"]
+    assert json.loads((r / "run.json").read_text())["epochs"] == 38
+    assert json.loads((r / "model" / "model.json").read_text())["meta"]["epochs"] == 38
+
+
+def test_a_run_stopped_while_writing_its_results_finishes_them_when_resumed(
+    tmp_path, capsys, monkeypatch
+):
+    """SIGTERM after a resumed run rewrote model/ but before run.json: run.json (the mark of a
+    finished run, written last) must not pass for the 30-epoch run's; resuming writes it."""
+    from chainrule.cli.app import Terminated
+
+    r = tmp_path / "r"
+    assert run(capsys, "train", "--data", "xor", "--epochs", "20", "--out", r, "-q")[0] == 0
+    real = io.atomic_write_bytes
+
+    def terminated(path, data, *args, **kwargs):
+        if path.name == "history.json":  # model/ is written by now
+            raise Terminated()
+        return real(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(io, "atomic_write_bytes", terminated)
+    code, _, err = run(capsys, "train", "--resume", r, "--epochs", "30", "-q")
+    assert code == 143, err
+    monkeypatch.undo()
+    assert json.loads((r / "model" / "model.json").read_text())["meta"]["epochs"] == 30
+    assert not (r / "run.json").exists()  # removed before the results were rewritten
+    code, _, err = run(capsys, "train", "--resume", r, "--epochs", "30", "-q")
+    assert code == 0 and "already complete" not in err, err
+    assert json.loads((r / "run.json").read_text())["epochs"] == 30
+    assert len(json.loads((r / "history.json").read_text())) == 30
+
+
+def test_a_run_json_of_other_epochs_than_the_checkpoint_is_not_complete(tmp_path, capsys):
+    """A run.json left by an earlier finish (20 epochs) beside a 30-epoch checkpoint and model,
+    as a run stopped mid-finish by an older chainrule left them: resuming writes the results."""
+    r = tmp_path / "r"
+    assert run(capsys, "train", "--data", "xor", "--epochs", "20", "--out", r, "-q")[0] == 0
+    old = (r / "run.json").read_text()
+    assert run(capsys, "train", "--resume", r, "--epochs", "30", "-q")[0] == 0
+    (r / "run.json").write_text(old)
+    code, out, err = run(capsys, "train", "--resume", r, "--epochs", "30", "-q", "--json")
+    assert code == 0 and "already complete" not in err, err
+    assert json.loads(out)["epochs"] == 30
+    assert json.loads((r / "run.json").read_text())["epochs"] == 30
+
+
 def test_the_ctrl_c_hint_keeps_the_epochs(tmp_path, capsys, monkeypatch):
     from chainrule.train import Trainer
 

@@ -237,6 +237,34 @@ def test_a_rank_that_fails_alone_still_reports_its_error(tmp_path):
 
 
 @needs_mpi
+@pytest.mark.parametrize("out", [["--out", "run"], []], ids=["out", "default-out"])
+def test_a_rank_that_cannot_read_the_data_alone_leaves_no_run_directory(tmp_path, out):
+    """Rank 1 cannot read the data (not on a shared file system): rank 0, which can, must not
+    have created the run directory (or runs/) when the job ends; the error is said once."""
+    base = [sys.executable, "-m", "chainrule", "train", "--data", "xor", "--epochs", "3",
+            "--quiet", *out]  # fmt: skip
+    missing = str(tmp_path / "missing.csv")
+    command = [MPIEXEC, "-n", "1", *base, ":", "-n", "1", *base, "--data", missing]
+    done = _run_job(command, tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert list(tmp_path.iterdir()) == [], done.stderr
+    assert done.stderr.count(f"rank 1: {missing}: no such file") == 1, done.stderr
+
+
+@needs_mpi
+def test_evaluate_and_predict_under_mpiexec_print_their_results_once(tmp_path):
+    train = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "2", "--quiet"]
+    assert _launch(None, [*train, "--out", "run"], tmp_path).returncode == 0
+    done = _launch(2, ["-m", "chainrule", "evaluate", "run", "--json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cases"] == 4  # one JSON document: only rank 0 prints
+    (tmp_path / "rows.csv").write_text("0,0\n0,1\n1,0\n1,1\n")
+    done = _launch(2, ["-m", "chainrule", "predict", "run", "-i", "rows.csv", "--json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["predictions"]) == 4
+
+
+@needs_mpi
 def test_a_bad_option_on_every_rank_is_reported_once(tmp_path):
     done = _launch(3, ["-m", "chainrule", "train", "--data", "xor", "--bogus"], tmp_path, 60)
     assert done.returncode == 2

@@ -12,7 +12,7 @@ import pytest
 
 from chainrule import data, nn
 from chainrule.cli import main
-from chainrule.errors import ConversionError
+from chainrule.errors import ConversionError, ModelFileError
 from chainrule.interop import saved_to_onnx, to_onnx
 from chainrule.interop.onnx import BATCH_DIM, OPSET
 
@@ -279,7 +279,8 @@ def test_class_names_must_name_the_outputs(n_out, names, ok, tmp_path):
 
 def test_saved_to_onnx_refuses_class_names_of_another_length(tmp_path, capsys):
     """A Parallel at the end outputs all its branches (4 here), though its last parameter is
-    2 wide: two class names pass the model file's own check, and the export refuses them."""
+    2 wide: two class names are refused by the model file's own check (which counts the
+    outputs as the model computes them) and by to_onnx; nothing is written."""
     needs_onnx()
     from chainrule import io
 
@@ -288,9 +289,11 @@ def test_saved_to_onnx_refuses_class_names_of_another_length(tmp_path, capsys):
     io.save_model(tmp_path / "model", model, class_names=["a", "b"])
     out = tmp_path / "m.onnx"
     with pytest.raises(ConversionError, match="class_names has 2 names but the model has 4"):
+        to_onnx(model, out, class_names=["a", "b"])
+    with pytest.raises(ModelFileError, match="'class_names' has 2 names for 4 output units"):
         saved_to_onnx(tmp_path / "model", out)
     assert not out.exists()
     code = main(["export", str(tmp_path / "model"), "--format", "onnx", "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "2 names but the model has 4 output units" in err[0]
+    assert code == 2 and len(err) == 1 and "has 2 names for 4 output units" in err[0]
     assert not out.exists()

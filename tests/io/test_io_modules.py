@@ -194,3 +194,32 @@ def test_sharing_that_the_architecture_rebuilds_is_saved_and_loaded(tmp_path):
     again, info = io.load_model(tmp_path / "m")
     assert again.first is again.second and int(again.first.seen) == 6
     assert {"first.seen", "second.seen"} <= set(info["parameters"])  # as files always held it
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        nn.Sequential(nn.Linear(4, 3, rng=0),
+                      nn.Parallel((1, nn.Linear(1, 2, rng=1)), (2, nn.Linear(2, 2, rng=2)))),
+        nn.Sequential(nn.Linear(4, 5, rng=0), nn.Tanh(),
+                      nn.Parallel((2, nn.Logistic()),
+                                  (3, nn.Sequential(nn.Linear(3, 2, rng=1), nn.ReLU())))),
+        nn.Parallel((3, nn.Linear(3, 1, rng=0)), (1, nn.Identity())),
+    ],
+    ids=["parallel-last", "a-unit-branch", "an-identity-branch"],
+)  # fmt: skip
+def test_the_output_width_is_counted_as_the_model_computes_it(tmp_path, model):
+    """A model that ends in a Parallel has its branches' outputs side by side, not its last
+    parameter's width: class names for every output are kept, other counts refused."""
+    from chainrule.train.runs import model_widths
+
+    n_out = int(train.predict(model, np.zeros((1, 4), np.float32)).shape[1])
+    names = [f"c{k}" for k in range(n_out)]
+    io.save_model(tmp_path / "m", model, class_names=names)
+    again, info = io.load_model(tmp_path / "m")
+    assert model_widths(info) == (4, n_out) and info["class_names"] == names
+    description = json.loads((tmp_path / "m" / "model.json").read_text())
+    description["class_names"] = names[:-1]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(description))
+    with pytest.raises(ModelFileError, match=f"has {n_out - 1} names for {n_out} output units"):
+        io.load_model(tmp_path / "m")

@@ -584,6 +584,29 @@ def test_checkpoints_keep_only_the_latest(tmp_path):
     assert state["epoch"] == 5 and len(state["history"]) == 5
 
 
+def test_a_trainer_resumed_from_an_earlier_checkpoint_removes_the_later_ones(tmp_path):
+    """Resumed from epoch 2 of a run saved up to epoch 4, a trainer's save of epoch 3 is the
+    latest: the old epoch 4 (another trajectory) would otherwise be what --resume finds."""
+    ds = small_classification()
+    model, loss, opt = make()
+    Trainer(model, loss, opt, checkpoint_dir=tmp_path, keep_checkpoints=5,
+            progress=False).fit(ds, epochs=4)  # fmt: skip
+    assert [p.name for p in io.newer_checkpoints(tmp_path, 2)] == ["epoch-000003", "epoch-000004"]
+    model2, loss2, opt2 = make()
+    again = Trainer(model2, loss2, opt2, checkpoint_dir=tmp_path, keep_checkpoints=5,
+                    progress=False)  # fmt: skip
+    again.resume(tmp_path / "epoch-000002")
+    again.fit(ds, epochs=3)
+    names = ["epoch-000001", "epoch-000002", "epoch-000003"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert io.find_checkpoint(tmp_path).name == "epoch-000003"
+    # keep counts the newest by epoch: a save never removes the checkpoint it has just written
+    model3, loss3, opt3 = make()
+    Trainer(model3, loss3, opt3, checkpoint_dir=tmp_path, keep_checkpoints=1,
+            progress=False).fit(ds, epochs=1)  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-000001"]
+
+
 def test_resume_into_another_architecture_is_refused(tmp_path):
     model, loss, opt = make()
     train.fit(model, loss, opt, small_classification(), epochs=1, checkpoint_dir=tmp_path,

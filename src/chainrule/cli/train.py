@@ -168,7 +168,12 @@ def _resume(
             f"--resume {path}: {epoch_dir} is not inside a run directory's checkpoints/; "
             "pass --out DIR to continue in a new run directory"
         )
-    if out is None and (stopped or done >= config.epochs) and (run_dir / "run.json").is_file():
+    finished = stopped or done >= config.epochs
+    if (
+        out is None
+        and finished
+        and distributed.world().on_root(_results_written, run_dir, epoch_dir, done)
+    ):
         return _already_complete(run_dir, done, stopped, json_output)
     if config.epochs < done:
         raise UserError(
@@ -177,9 +182,44 @@ def _resume(
         )
     if config.schedule == "cosine" and config.epochs != planned and distributed.world().is_main:
         _note_stretched_cosine(config, planned, done)
+    if out is None and distributed.world().is_main:
+        _note_newer_checkpoints(run_dir, done, finished)
     # The checkpoint never chooses where to write: its own run directory, or a new --out.
     fresh_out = out is not None
     return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out)
+
+
+def _results_written(run_dir: Path, epoch_dir: Path, done: int) -> bool:
+    """Whether ``run_dir`` holds the finished results of the checkpoint ``epoch_dir`` (``done``
+    epochs): its ``run.json``, which a run writes last (see :func:`_finish`), records those
+    epochs, and the checkpoint is the directory's latest. A run stopped while writing its
+    results, or resumed from an earlier checkpoint, is not finished: resuming it writes them."""
+    from chainrule import io
+
+    try:
+        record = io.read_json(run_dir / "run.json")
+        latest = io.find_checkpoint(run_dir / "checkpoints")
+    except (ModelFileError, OSError):
+        return False
+    same = latest.resolve() == epoch_dir.resolve()
+    return same and isinstance(record, dict) and record.get("epochs") == done
+
+
+def _note_newer_checkpoints(run_dir: Path, done: int, finished: bool) -> None:
+    """Say on stderr which checkpoints of ``run_dir`` come after the one resumed (a run
+    resumed from an earlier ``epoch-N/``): the resumed run replaces that later training, so
+    they are removed when it saves its first checkpoint (with nothing to train, before it
+    writes its results). Nothing said where there are none."""
+    from chainrule import io
+
+    newer = io.newer_checkpoints(run_dir / "checkpoints", done)
+    if not newer:
+        return
+    names = ", ".join(d.name for d in newer)
+    when = "before it writes its results" if finished else "when it saves its first checkpoint"
+    print(f"note: resuming {run_dir} from epoch {done}: this run replaces its later checkpoints "
+          f"({names}) and removes them {when}; --out DIR continues in a new directory instead",
+          file=sys.stderr)  # fmt: skip
 
 
 def _note_stretched_cosine(config: Any, planned: int, done: int) -> None:
@@ -269,12 +309,15 @@ def _run(
     explain: bool = False,
     fresh_out: bool = True,
 ) -> int:
-    from chainrule import distributed
+    from chainrule import distributed, io
     from chainrule.cli.app import Terminated
     from chainrule.train import EpochPrinter, Trainer, runs
 
-    prepared = runs.load_data(config)  # every mistake in the input surfaces before any file
-    model, loss, optimizer, schedule = runs.build(config, prepared.train)
+    # every mistake in the input surfaces before any file: under mpiexec/srun, on any rank
+    # (rank 0 creates the run directory only once every rank has read its data)
+    prepared, (model, loss, optimizer, schedule) = distributed.world().on_every_rank(
+        _prepare, config
+    )
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
@@ -303,6 +346,8 @@ def _run(
         trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
         if not main_rank:
             return 0
+        if checkpoint is not None and not fresh_out and trainer.last_checkpoint is None:
+            io.remove_newer_checkpoints(out / "checkpoints", trainer.epoch)  # none saved
         summary = _finish(trainer, prepared, config, out, health)
     except KeyboardInterrupt as stop:
         code = 143 if isinstance(stop, Terminated) else 130
@@ -326,6 +371,14 @@ def _run(
         raise
     _report(summary, quiet, json_output)
     return 0
+
+
+def _prepare(config: Any) -> tuple[Any, tuple[Any, Any, Any, Any]]:
+    """The run's data, and the model, loss, optimizer and schedule built for it."""
+    from chainrule.train import runs
+
+    prepared = runs.load_data(config)
+    return prepared, runs.build(config, prepared.train)
 
 
 def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Path | None]:
@@ -402,6 +455,9 @@ def _finish(
     meta = {"run": config.to_json(), "dataset": prepared.full.name, "task": prepared.full.task,
             "test_accuracy": test["accuracy"], "test_loss": test["loss"],
             "epochs": trainer.epoch}  # fmt: skip
+    # run.json is the mark of a finished run (see _results_written): removed before the
+    # results are rewritten, and written last, so a run stopped in between is not finished
+    (out / "run.json").unlink(missing_ok=True)
     staging = out / "model"
     if staging.exists():
         shutil.rmtree(staging)
@@ -587,6 +643,8 @@ def evaluate(
             row["class"] = name
         result.update(classes=classes, per_class=report["per_class"],
                       confusion=report["confusion"])  # fmt: skip
+    if not _prints_results():
+        return 0
     if json_output:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
@@ -595,6 +653,14 @@ def evaluate(
     if report is not None:
         _print_class_tables(result)
     return 0
+
+
+def _prints_results() -> bool:
+    """Whether this process prints (or writes) a command's results: under mpiexec/srun every
+    rank runs the command, rank 0 alone reports (one JSON document on stdout, as train's)."""
+    from chainrule import distributed
+
+    return distributed.world().is_main
 
 
 def _class_names(names: list[str] | None, n: int) -> list[str]:
@@ -675,6 +741,8 @@ def predict(
     scores = _as_scores(outputs, loss)
     labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
     names = _score_names(info.get("class_names"), scores.shape[1])
+    if not _prints_results():
+        return 0
     if json_output:
         rows = [{"prediction": lab, "outputs": [float(v) for v in row]}
                 for lab, row in zip(labels, scores)]  # fmt: skip

@@ -673,13 +673,51 @@ def _input_width(architecture: Any) -> int | None:
     return None
 
 
+#: Module types whose output has the width of their input (the units, Softmax, Dropout).
+_SAME_WIDTH = frozenset(
+    {"Logistic", "Sigmoid", "Tanh", "ReLU", "Identity", "Softmax", "LogSoftmax", "Dropout"}
+)
+
+
+def _output_width(architecture: Any, n_in: int | None) -> int | None:
+    """How many outputs a module's config computes from ``n_in`` input columns, as its forward
+    computes them: a Linear's ``n_out``, a Sequential's last width-changing layer, a Parallel's
+    branches' outputs side by side. None where it cannot be told (a module type of the user's
+    own; a unit with no width before it)."""
+    if not isinstance(architecture, dict):
+        return None
+    kind = architecture.get("type")
+    if kind == "Linear":
+        return int(architecture["n_out"])
+    if kind in _SAME_WIDTH:
+        return n_in
+    if kind == "Sequential":
+        width = n_in
+        for layer in architecture.get("layers", []):
+            width = _output_width(layer, width)
+            if width is None:
+                return None
+        return width
+    if kind == "Parallel":
+        pairs = zip(architecture["widths"], architecture["branches"])
+        outputs = [_output_width(branch, int(width)) for width, branch in pairs]
+        return None if None in outputs else sum(outputs)
+    return None
+
+
 def model_widths(model_info: dict) -> tuple[int, int] | None:
-    """``(inputs, outputs)`` of a saved model (its ``model.json``), or None without weights."""
+    """``(inputs, outputs)`` of a saved model (its ``model.json``), or None without weights.
+    The outputs are counted as the model computes them (a Parallel at the end joins its
+    branches' outputs); a module type of the user's own, whose width the config does not tell,
+    leaves the last parameter's last axis as the guess."""
     shapes = list(model_info.get("parameters", {}).values())
     if not shapes:
         return None
-    n_in = _input_width(model_info.get("architecture"))
-    return (shapes[0][0] if n_in is None else n_in), shapes[-1][-1]
+    architecture = model_info.get("architecture")
+    n_in = _input_width(architecture)
+    n_in = shapes[0][0] if n_in is None else n_in
+    n_out = _output_width(architecture, n_in)
+    return n_in, (shapes[-1][-1] if n_out is None else n_out)
 
 
 def check_model_fits(model_info: dict, ds: Any, source: str) -> None:

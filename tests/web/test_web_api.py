@@ -106,6 +106,37 @@ def test_paths_terms_add_up_to_dE_dy_and_agree_with_finite_differences(client, s
         )
         assert body.sum_of_terms == pytest.approx(body.dE_dy, rel=1e-12, abs=1e-15)
         assert body.finite_difference == pytest.approx(body.dE_dy, rel=1e-6, abs=1e-9)
+        assert body.kink is False
+
+
+#: 1-1-1-1 relu units: a dead first unit (z = -1) feeds the second, whose z is exactly 0, the
+#: kink, as zero biases (the page's New network draws them) often leave a relu unit
+RELU_CHAIN = {"sizes": [1, 1, 1, 1], "weights": [[[-1.0]], [[1.0]], [[2.0]]],
+              "biases": [[0.0], [0.0], [0.0]], "activation": "relu", "output": "linear",
+              "loss": "squared-error", "input": [1.0], "target": [1.0]}  # fmt: skip
+
+
+def test_paths_leave_out_a_finite_difference_that_straddles_a_relu_kink(client):
+    """Moving y_1 moves z_2 off relu's kink: the central difference reads half the slope (-1
+    here), not the engine's relu'(0) = 0, so it is no check; the explainer leaves it out, and
+    the page said -1 beside dE/dy = 0 as if they disagreed."""
+    body = s.PathsResponse.model_validate(
+        post(client, "/api/paths", {"network": RELU_CHAIN, "layer": 1, "unit": 0}).json()
+    )
+    assert body.dE_dy == 0.0 and body.sum_of_terms == 0.0
+    assert body.kink is True and body.finite_difference is None
+    # the explainer's own check of the same derivative is left out as a kink too
+    d = cr.explain(
+        cr.explainer.sequential(
+            [([[-1.0]], [0.0], "relu"), ([[1.0]], [0.0], "relu"), ([[2.0]], [0.0], "identity")]
+        ),
+        [[1.0]],
+        [[1.0]],
+    )
+    assert d.dE_dy(1, 0).kink
+    # the unit at the kink's own y moves only the linear output above it: checked
+    top = post(client, "/api/paths", {"network": RELU_CHAIN, "layer": 2, "unit": 0}).json()
+    assert top["kink"] is False and top["finite_difference"] == pytest.approx(top["dE_dy"])
 
 
 def test_nudge_predicts_the_measured_change_to_first_order(client, seed):

@@ -398,3 +398,21 @@ def test_the_bug_toggle_shows_wrong_gradients_and_the_check_that_catches_them(pa
     page.select_option("#bug-select", "")
     page.wait_for_selector("#bug-table", state="hidden")
     assert "real engine" in page.inner_text("#bug-result")
+
+
+def test_paths_say_a_finite_difference_at_a_relu_kink_is_not_checked(page, tmp_path):
+    """A relu unit above at its kink (z = 0): the page shows no finite difference (it would read
+    half the slope beside the engine's relu'(0) = 0) and draws no dashed line for it."""
+    network = tmp_path / "kink.json"
+    network.write_text(json.dumps({
+        "sizes": [1, 1, 1, 1], "weights": [[[-1.0]], [[1.0]], [[2.0]]],
+        "biases": [[0.0], [0.0], [0.0]], "activation": "relu", "output": "linear",
+        "loss": "squared-error", "input": [1.0], "target": [1.0]}))  # fmt: skip
+    page.set_input_files("#load-file", str(network))
+    page.wait_for_function("document.querySelectorAll('g.unit').length === 4")
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    assert "not checked" in page.inner_text("#paths-fd")
+    assert page.locator("#stacked-bar line[stroke-dasharray]").count() == 0
+    assert "not checked" in page.text_content("#stacked-bar")

@@ -330,19 +330,7 @@ def _skip_kinks(derivation: Derivation, eps: float) -> int:
     case moves the z of the layers above it in that case; moving a weight or bias moves them in
     every case. Returns how many checks were dropped."""
     layers, connections = derivation.layers, derivation.connections
-    n_cases = derivation.n_cases
-    top_kink = np.full(n_cases, -1)  # per case, the highest layer with a unit at a kink
-    unit_kinks: dict[int, np.ndarray] = {}
-    for record in layers[1:]:
-        if record.activation != "relu":
-            continue
-        weight = connections[record.index - 1].weight
-        below = layers[record.index - 1].y
-        reach = eps * (1.0 + np.abs(below).sum(axis=1)[:, None] + np.abs(weight).sum(axis=0))
-        at_kink = np.abs(record.z) <= reach
-        if at_kink.any():
-            unit_kinks[record.index] = at_kink
-            top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)
+    top_kink, unit_kinks = _kinks(derivation, eps)
     if not unit_kinks:
         return 0
     dropped = 0
@@ -371,6 +359,34 @@ def _skip_kinks(derivation: Derivation, eps: float) -> int:
             if conn.bias is not None:
                 conn.dE_db_kink = drop(conn.dE_db_numeric, np.ones(conn.bias.shape, dtype=bool))
     return dropped
+
+
+def _kinks(derivation: Derivation, eps: float) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The relu units at (or within a step of ``eps`` of) their kink, z = 0: per case the
+    highest layer with one (-1: none), and per such layer a mask of its units (cases, units)."""
+    layers, connections = derivation.layers, derivation.connections
+    top_kink = np.full(derivation.n_cases, -1)
+    unit_kinks: dict[int, np.ndarray] = {}
+    for record in layers[1:]:
+        if record.activation != "relu":
+            continue
+        weight = connections[record.index - 1].weight
+        below = layers[record.index - 1].y
+        reach = eps * (1.0 + np.abs(below).sum(axis=1)[:, None] + np.abs(weight).sum(axis=0))
+        at_kink = np.abs(record.z) <= reach
+        if at_kink.any():
+            unit_kinks[record.index] = at_kink
+            top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)
+    return top_kink, unit_kinks
+
+
+def dE_dy_straddles_kink(derivation: Derivation, layer: int, case: int, eps: float) -> bool:
+    """Whether a central difference of dE/dy in ``layer`` (``case``, step ``eps``) may straddle
+    a relu unit's kink above it, so that it reads half relu's slope where the engine takes
+    relu'(0) = 0: no check of the gradient (the derivation's checks leave it out, as
+    :func:`_skip_kinks` does)."""
+    top_kink, _ = _kinks(derivation, eps)
+    return bool(top_kink[case] > layer)
 
 
 class _Sampler:

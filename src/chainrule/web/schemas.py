@@ -333,8 +333,10 @@ class PathsResponse(BaseModel):
     terms: list[PathTerm]
     sum_of_terms: float
     dE_dy: float
-    finite_difference: float
+    #: None where a relu unit above is at its kink (``kink``): the difference is no check there
+    finite_difference: float | None
     fd_eps: float
+    kink: bool
     E: float
 
 

@@ -448,7 +448,13 @@ function renderPaths() {
   const put = (id, v) => { const c = $(id); c.textContent = fmtLong(v); c.dataset.value = String(v); };
   put("paths-sum", P.sum_of_terms);
   put("paths-engine", P.dE_dy);
-  put("paths-fd", P.finite_difference);
+  if (P.finite_difference === null) {  // a relu unit above at its kink: no check there
+    const c = $("paths-fd");
+    c.textContent = "not checked: a relu unit above is at its kink (z = 0)";
+    delete c.dataset.value;
+  } else {
+    put("paths-fd", P.finite_difference);
+  }
   renderStackedBar(P);
 }
 
@@ -465,7 +471,8 @@ function renderStackedBar(P) {
   svg.style.height = `${height}px`;
   let cum = 0, lo = 0, hi = 0;
   const spans = P.terms.map((t) => { const a = cum; cum += t.term; lo = Math.min(lo, a, cum); hi = Math.max(hi, a, cum); return [a, cum]; });
-  lo = Math.min(lo, P.finite_difference); hi = Math.max(hi, P.finite_difference);
+  const fd = P.finite_difference;  // null at a relu kink: no dashed line
+  if (fd !== null) { lo = Math.min(lo, fd); hi = Math.max(hi, fd); }
   const pad = 8, range = (hi - lo) || 1;
   const X = (v) => pad + (v - lo) / range * (width - 2 * pad);
   svg.append(el("line", { x1: X(0), x2: X(0), y1: 0, y2: height - 14, stroke: "#9aa3b2" }));
@@ -477,8 +484,11 @@ function renderStackedBar(P) {
   });
   const yS = n * rowH + 4;
   svg.append(el("rect", { x: Math.min(X(0), X(P.sum_of_terms)), y: yS, width: Math.max(1, Math.abs(X(P.sum_of_terms) - X(0))), height: 12, fill: "#3d4452" }));
-  svg.append(el("line", { x1: X(P.finite_difference), x2: X(P.finite_difference), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
-  svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}  \u2502 dashed: finite difference ${fmt(P.finite_difference, 4)}`));
+  if (fd !== null) {
+    svg.append(el("line", { x1: X(fd), x2: X(fd), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
+  }
+  const fdText = fd === null ? "finite difference not checked (relu kink)" : `dashed: finite difference ${fmt(fd, 4)}`;
+  svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}  \u2502 ${fdText}`));
 }
 
 function renderNudge() {

@@ -4,6 +4,7 @@ checked and used, and a mistake in them is one line (exit 2), never a traceback.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -147,3 +148,27 @@ def test_graph_draws_a_runs_network_and_graph_without_input(runs_dir, tmp_path, 
                            "--case", 2, "--out", out)  # fmt: skip
         assert code == 0, err
         assert out.read_text().lstrip().startswith(("<svg", "<?xml"))
+
+
+def test_a_csv_predict_takes_is_an_input_explain_takes(runs_dir, tmp_path, capsys):
+    """A header line and a trailing label column, as `chainrule predict --input` reads them:
+    explain read every column as an input (5 values, the model takes 4) and refused the file.
+    The case explained is the same as the one given inline."""
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b,c,d,label\n1,2,3,1,0\n")
+    code, out, err = run(capsys, "predict", runs_dir / "four", "--input", rows, "--json")
+    assert code == 0, err
+    from_file = _explained_json(capsys, tmp_path, "file", "--model", runs_dir / "four",
+                                "--input", rows, "--target", "0")  # fmt: skip
+    inline = _explained_json(capsys, tmp_path, "inline", "--model", runs_dir / "four",
+                             "--input", "1,2,3,1", "--target", "0")  # fmt: skip
+    assert from_file["inputs"] == inline["inputs"]  # the standardised row the model reads
+    assert from_file["layers"] == inline["layers"]  # every y, z, dE/dy and dE/dz
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_pipe_as_a_models_input_file_is_refused(runs_dir, tmp_path, capsys):
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)  # no writer: reading it would wait forever
+    assert_user_error(capsys, "explain", "--model", runs_dir / "four", "--input", fifo,
+                      "--target", "0", match="a pipe, not a file")  # fmt: skip

@@ -146,13 +146,30 @@ def _problem_args(
     if net is not None and (input is None or target is None):
         option = "--model" if torch_model is None else "--torch-model"
         raise UserError(f"{option} {model}: give --input and --target for this model")
-    x = None if input is None else parse_cases(input, "input")
+    x = None if input is None else _input_cases(input, info)
     t = None if target is None else parse_cases(target, "target")
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
         x = standardized_rows(x, info)
     return net, x, t, as_loss(loss or stored_loss or "squared-error")
+
+
+def _input_cases(text: str, info: dict) -> np.ndarray:
+    """``--input``'s cases; a .csv file for a saved model is read as ``chainrule predict``
+    reads its rows (:func:`~chainrule.cli.train.read_feature_rows`: a header line and a
+    trailing label column are allowed), so a file one command takes the other takes too."""
+    from chainrule.train.runs import model_widths
+
+    widths = model_widths(info) if info else None
+    path = Path(text)
+    if widths is None or path.suffix != ".csv" or not path.exists() or path.is_dir():
+        return parse_cases(text, "input")
+    from chainrule import data
+    from chainrule.cli.train import read_feature_rows
+
+    data.check_file_kind(path)  # a pipe without a writer, a device: never end
+    return read_feature_rows(path, widths[0])
 
 
 def _check_input_width(x: np.ndarray, info: dict, model: Path) -> None:

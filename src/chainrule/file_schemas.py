@@ -80,6 +80,23 @@ class OptimizerState(_Lenient):
     type: str
     config: dict[str, Any]
 
+    @field_validator("config")
+    @classmethod
+    def _hyperparameters_the_optimizer_takes(cls, config: dict[str, Any]) -> dict[str, Any]:
+        # the optimizer's own checks (one home: Optimizer.check_hyperparameters), so that a bad
+        # lr is refused naming this file and field, not met halfway through resuming
+        from chainrule.errors import ConfigError
+        from chainrule.optim import OPTIMIZERS
+
+        kind = OPTIMIZERS.get(str(config.get("type", "")))
+        if kind is not None:  # another optimizer's (a user's own) checks run when it loads
+            hyper = {k: v for k, v in config.items() if k in kind.hyperparameters}
+            try:
+                kind.check_hyperparameters(hyper, kind.__name__)
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
+        return config
+
 
 class GeneratorState(BaseModel):
     """A NumPy bit generator's state, as ``Generator.bit_generator.state`` gives it."""

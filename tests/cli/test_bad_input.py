@@ -605,6 +605,13 @@ CHECKPOINT_CASES = [
     ("module rng garbage", setitem("module_rngs", {"0.rng": 5}), "'module_rngs"),
     ("optimizer missing", setitem("optimizer", DELETE), "'optimizer'"),
     ("optimizer config list", setitem("optimizer/config", [1]), "'optimizer"),
+    # the optimizer's own checks, as its constructor runs them (they trained by gradient ascent
+    # at lr -1, and died in a NumPy traceback inside the step at lr "x" or null)
+    ("optimizer lr negative", setitem("optimizer/config/lr", -1), "lr must be a number >= 0"),
+    ("optimizer lr text", setitem("optimizer/config/lr", "x"), "lr must be a number >= 0"),
+    ("optimizer lr null", setitem("optimizer/config/lr", None), "lr must be a number >= 0"),
+    ("optimizer momentum null", setitem("optimizer/config/momentum", None), "momentum must be"),
+    ("optimizer nesterov text", setitem("optimizer/config/nesterov", "no"), "nesterov must be"),
     ("history a string", setitem("history", "long"), "'history'"),
     ("batch size 0", setitem("batch_size", 0), "'batch_size'"),
     ("format", setitem("format", "other"), "not a chainrule checkpoint"),
@@ -647,6 +654,18 @@ def _(tmp, a):
     for latest in (run / "checkpoints").glob("epoch-*"):
         (latest / "optimizer.safetensors").unlink()
     return ["train", "--resume", run], ["optimizer.safetensors", "not found"]
+
+
+@case("train --resume optimizer step count not one number")
+def _(tmp, a):
+    from chainrule import io
+
+    run = run_copy(tmp, a, lambda s: None)
+    latest = sorted((run / "checkpoints").glob("epoch-*"))[-1]
+    arrays = io.read_arrays(latest / "optimizer.safetensors")
+    arrays["optimizer/step.0"] = np.array([3, 4, 5])  # was a TypeError, not caught on resume
+    io.write_arrays(latest / "optimizer.safetensors", arrays)
+    return ["train", "--resume", run, "--epochs", "8"], ["step.0", "whole number"]
 
 
 @case("train --resume a checkpoint's weights with NaN")

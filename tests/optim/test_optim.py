@@ -320,7 +320,7 @@ def test_numpy_scalar_hyperparameters_are_taken_as_python_numbers():
     for bad in (dict(lr=np.float32(-0.1)), dict(lr=np.float64("nan")), dict(lr=True)):
         with pytest.raises(nn.ConfigError, match="lr must be a number >= 0"):
             optim.SGD(params, **bad)
-    with pytest.raises(nn.ConfigError, match="momentum must be >= 0"):
+    with pytest.raises(nn.ConfigError, match="momentum must be a number >= 0"):
         optim.SGD(params, lr=0.1, momentum=np.bool_(True))
 
 
@@ -523,3 +523,222 @@ def test_a_schedule_setting_a_numpy_scalar_keeps_the_optimizer_json_writable() -
     optim.PiecewiseSchedule(opt, {0: {"momentum": np.float32(0.5), "lr": np.float64(0.01)}})
     assert type(opt.momentum) is float and opt.momentum == 0.5 and opt.lr == 0.01
     json.dumps(opt.state_dict()["config"])  # np.float32 is not JSON-serialisable
+
+
+# ---------------------------------------------------------------------------------------------
+# One home for the hyperparameter checks: constructors, load_state_dict and schedules
+# ---------------------------------------------------------------------------------------------
+
+# (optimizer, hyperparameter, a value its constructor refuses, what the error says)
+REFUSED = [
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "lr", -1.0, "lr must be a number >= 0"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "lr", "x", "lr must be a number >= 0"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "lr", None, "lr must be a number >= 0"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "momentum", None, "momentum must be"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "momentum", -0.5, "momentum must be"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "nesterov", "x", "nesterov must be True"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "shrink", float("inf"), "shrink must be"),
+    (lambda p, **h: optim.Adam(p, **h), "betas", [0.9], r"betas must be two numbers in \[0, 1\)"),
+    (lambda p, **h: optim.Adam(p, **h), "betas", [1.5, 2.0], r"betas must be two numbers"),
+    (lambda p, **h: optim.AdamW(p, **h), "betas", ["a", "b"], r"betas must be two numbers"),
+    (lambda p, **h: optim.Adam(p, **h), "eps", -1e-8, "eps must be a number >= 0"),
+    (lambda p, **h: optim.RMSprop(p, **{"lr": 0.01, **h}), "alpha", 1.5, r"alpha must be in \[0"),
+    (lambda p, **h: optim.RMSprop(p, **{"lr": 0.01, **h}), "weight_decay", -1.0, "weight_decay"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make", "key", "value", "message"), REFUSED,
+                         ids=[f"{key}={value!r}" for _, key, value, _ in REFUSED])  # fmt: skip
+def test_load_state_dict_refuses_what_the_constructor_refuses_and_changes_nothing(
+    make, key, value, message
+):
+    """A saved configuration with lr -1 was loaded (gradient ascent); lr "x" or None, betas
+    [0.9] or momentum None loaded and then failed inside step with a NumPy or math error."""
+    with pytest.raises(nn.ConfigError, match=message):
+        make(nn.Linear(2, 3, rng=0).parameters(), **{key: value})
+    opt, params, _ = chainrule_run(make, 2)
+    before = opt.state_dict()
+    bad = json.loads(json.dumps(before["config"]))
+    bad[key] = value
+    with pytest.raises(nn.StateDictError, match=f"{type(opt).__name__}.load_state_dict: {message}"):
+        opt.load_state_dict({"config": bad, "state": before["state"]})
+    after = opt.state_dict()
+    assert after["config"] == before["config"] and opt.steps == [2, 2]
+    for name, array in before["state"].items():
+        np.testing.assert_array_equal(after["state"][name], array)
+    for p in params:
+        p.grad = cr.tensor(gradient_at(p.numpy()))
+    opt.step()  # it still steps
+
+
+def test_torch_refuses_the_same_hyperparameters(torch):
+    """The oracle: torch.optim's constructors refuse these values too."""
+    w = [torch.zeros(2, requires_grad=True)]
+    for make in (lambda: torch.optim.SGD(w, lr=-1.0), lambda: torch.optim.SGD(w, lr=0.1,
+                 momentum=-0.5), lambda: torch.optim.Adam(w, betas=(1.5, 2.0)),
+                 lambda: torch.optim.Adam(w, eps=-1e-8),
+                 lambda: torch.optim.RMSprop(w, lr=0.01, weight_decay=-1.0)):  # fmt: skip
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_load_state_dict_refuses_malformed_states_as_state_dict_errors():
+    """Each was a raw TypeError or AttributeError (a non-scalar step count escaped a resume),
+    or was silently changed (a complex buffer cast to real, step count 2.7 taken as 2)."""
+    opt, _, _ = chainrule_run(lambda p: optim.Adam(p, lr=0.01), 2)
+    good = opt.state_dict()
+    state = good["state"]
+    cases = {
+        "expected a dict with 'config'": {"config": None, "state": state},
+        "'state' must be a dict of arrays, not NoneType": {"config": good["config"], "state": None},
+        r"'step.0' must be a whole number >= 0, not \[1, 2\]": {"step.0": np.array([1, 2])},
+        "'step.0' must be a whole number >= 0, not 2.7": {"step.0": np.array(2.7)},
+        "'step.1' must be a whole number >= 0, not -1": {"step.1": np.array(-1)},
+        "'step.1' must be a whole number >= 0, not 'x'": {"step.1": "x"},
+        "'m.0' holds complex128 values": {"m.0": state["m.0"] + 1j},
+    }
+    for message, change in cases.items():
+        bad = change if "config" in change else {"config": good["config"],
+                                                 "state": {**state, **change}}  # fmt: skip
+        with pytest.raises(nn.StateDictError, match=message):
+            opt.load_state_dict(bad)
+        assert opt.steps == [2, 2]
+        np.testing.assert_array_equal(opt.state_dict()["state"]["m.0"], state["m.0"])
+    opt.load_state_dict({"config": good["config"], "state": {**state, "step.0": np.array(5.0)}})
+    assert opt.steps == [5, 2]  # a whole number stored as a float is that number
+
+
+def test_all_hyperparameters_take_numpy_scalars_and_refuse_arrays_alike():
+    """RMSprop took alpha=np.array(0.5) where lr=np.array(0.1) is refused, and its checkpoint
+    then failed with "Object of type ndarray is not JSON serializable"."""
+    params = nn.Linear(2, 1, rng=0).parameters()
+    with pytest.raises(nn.ConfigError, match=r"RMSprop: alpha must be in \[0, 1\), not array"):
+        optim.RMSprop(params, lr=0.01, alpha=np.array(0.5))
+    with pytest.raises(nn.ConfigError, match="SGD: lr must be a number >= 0, not array"):
+        optim.SGD(params, lr=np.array(0.1))
+    with pytest.raises(nn.ConfigError, match="SGD: momentum must be a number >= 0, not array"):
+        optim.SGD(params, lr=0.1, momentum=np.array(0.5))
+    adam = optim.Adam(params, betas=np.array([0.8, np.float32(0.9)]))
+    assert adam.betas == (0.8, float(np.float32(0.9))) and type(adam.betas) is tuple
+    sgd = optim.SGD(params, lr=0.1, momentum=0.5, nesterov=np.bool_(True))
+    assert sgd.nesterov is True
+
+
+def test_config_writes_numpy_scalars_a_callback_set_as_python_numbers():
+    """Hyperparameters are plain attributes: ``opt.lr = np.float32(0.5)`` made the checkpoint's
+    JSON fail; config() now writes the Python number, and loading it back takes it."""
+    params = nn.Linear(2, 1, rng=0).parameters()
+    opt = optim.Adam(params, lr=0.01)
+    opt.lr, opt.eps, opt.betas = np.float32(0.5), np.array(1e-6), (np.float64(0.8), 0.9)
+    config = opt.config()
+    assert json.loads(json.dumps(config)) == config
+    assert type(config["lr"]) is float and config["lr"] == float(np.float32(0.5))
+    assert config["eps"] == 1e-6 and config["betas"] == [0.8, 0.9]
+    other = optim.Adam(params)
+    other.load_state_dict({"config": config, "state": {}})
+    assert other.lr == config["lr"] and other.betas == (0.8, 0.9)
+
+
+def test_a_schedule_refuses_arguments_that_give_a_learning_rate_the_optimizer_refuses():
+    """StepLR(gamma=-1) and CosineLR(min_lr=-0.5) gave negative learning rates in silence."""
+    with pytest.raises(nn.ConfigError, match="StepLR: gamma must be a number > 0, not -1"):
+        optim.StepLR(sgd(), 1, gamma=-1.0)
+    with pytest.raises(nn.ConfigError, match="ExponentialLR: gamma must be a number > 0, not 0"):
+        optim.ExponentialLR(sgd(), 0.0)
+    with pytest.raises(nn.ConfigError, match="ExponentialLR: gamma must be a number > 0"):
+        optim.ExponentialLR(sgd(), "x")
+    with pytest.raises(nn.ConfigError, match=r"CosineLR: min_lr must be a number >= 0, not -0.5"):
+        optim.CosineLR(sgd(), 4, min_lr=-0.5)
+    assert optim.CosineLR(sgd(), 4, min_lr=np.float32(0.25)).min_lr == 0.25
+
+
+def test_a_piecewise_schedule_checks_every_milestone_as_the_optimizer_does():
+    """Milestones with lr -1 or Adam betas (1, 2) were written as they were: a negative
+    learning rate, then a math domain error inside Adam.step. Each milestone is checked when
+    the schedule is made, naming the schedule, the epoch and the value, and nothing is set."""
+    opt = sgd(0.1)
+    with pytest.raises(nn.ConfigError, match="PiecewiseSchedule: epoch 0: lr must be a number >= 0"
+                       ", not -1.0"):  # fmt: skip
+        optim.PiecewiseSchedule(opt, {0: {"lr": -1.0}})
+    with pytest.raises(nn.ConfigError, match="PiecewiseSchedule: epoch 20: momentum must be"):
+        optim.PiecewiseSchedule(opt, {0: {"lr": 0.01}, 20: {"momentum": None}})
+    assert (opt.lr, opt.momentum) == (0.1, 0.9)  # the milestone 0 before it was not applied
+    adam = optim.Adam(nn.Linear(2, 1, rng=0).parameters(), lr=0.1)
+    with pytest.raises(nn.ConfigError, match=r"PiecewiseSchedule: epoch 0: betas must be two "
+                       r"numbers in \[0, 1\), not \(1.0, 2.0\)"):  # fmt: skip
+        optim.PiecewiseSchedule(adam, {0: {"betas": (1.0, 2.0)}})
+    assert adam.betas == (0.9, 0.999)
+    optim.PiecewiseSchedule(adam, {0: {"betas": [0.5, 0.6]}})  # a JSON list is a pair
+    assert adam.betas == (0.5, 0.6)
+
+
+def test_set_hyperparameters_checks_all_before_setting_any():
+    opt = sgd(0.1)
+    with pytest.raises(nn.ConfigError, match="mine: momentum must be a number >= 0, not -1"):
+        opt.set_hyperparameters({"lr": 0.5, "momentum": -1}, "mine")
+    with pytest.raises(nn.ConfigError, match="SGD has no hyperparameter 'beta'"):
+        opt.set_hyperparameters({"lr": 0.5, "beta": 0.1})
+    assert (opt.lr, opt.momentum) == (0.1, 0.9)
+    opt.set_hyperparameters({"lr": np.float32(0.5)})
+    assert type(opt.lr) is float
+
+
+def test_a_schedule_state_with_a_bad_base_lr_is_refused_and_changes_nothing():
+    schedule = optim.StepLR(sgd(0.1), 2, gamma=0.5)
+    good = schedule.state_dict()
+    for key, value, message in [("base_lr", -1.0, "'base_lr' must be a number >= 0, not -1.0"),
+                                ("base_lr", None, "'base_lr' must be a number >= 0"),
+                                ("epoch", "3", "'epoch' must be a whole number >= 0"),
+                                ("epoch", -2, "'epoch' must be a whole number >= 0")]:  # fmt: skip
+        with pytest.raises(nn.StateDictError, match=f"StepLR.load_state_dict: {message}"):
+            schedule.load_state_dict({**good, key: value})
+        assert (schedule.epoch, schedule.base_lr, schedule.optimizer.lr) == (0, 0.1, 0.1)
+
+
+# ---------------------------------------------------------------------------------------------
+# array-api-strict: a wider gradient keeps the parameter's dtype, in place
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+     lambda p: optim.Adam(p, lr=0.1), lambda p: optim.RMSprop(p, lr=0.01)],
+    ids=["sgd", "momentum", "adam", "rmsprop"],
+)  # fmt: skip
+def test_a_float64_gradient_keeps_a_strict_float32_parameter_float32_and_in_place(
+    make, monkeypatch
+):
+    """A float32 parameter of array-api-strict given a float64 gradient became float64 (NumPy
+    and PyTorch keep float32), and the refused in-place write marked every array-api-strict
+    array immutable for the rest of the process."""
+    xs = pytest.importorskip("array_api_strict")
+    from chainrule import backend
+
+    monkeypatch.setattr(backend, "_MUTABLE", {})
+    w = cr.tensor(W0.astype(np.float32), xp=xs, requires_grad=True)
+    ref = cr.tensor(W0.astype(np.float32), requires_grad=True)  # NumPy's update: the reference
+    held = w.data
+    opt, ref_opt = make([w]), make([ref])
+    for _ in range(3):
+        g = gradient_at(backend.to_numpy(w.data).astype(np.float64))
+        w.grad, ref.grad = xs.asarray(g), g  # float64 gradients
+        opt.step()
+        ref_opt.step()
+        assert w.data is held and w.data.dtype == xs.float32
+        assert all(b.dtype == xs.float32 for b in opt.state[0].values())
+    np.testing.assert_allclose(backend.to_numpy(w.data), ref.numpy(), rtol=1e-5, atol=1e-6)
+    assert backend._MUTABLE == {}
+
+
+def test_a_refused_dtype_does_not_mark_a_library_immutable(monkeypatch):
+    xs = pytest.importorskip("array_api_strict")
+    from chainrule import backend
+
+    monkeypatch.setattr(backend, "_MUTABLE", {})
+    holder = cr.Tensor(xs.zeros(3, dtype=xs.float32))
+    backend.write(holder, xs.ones(3, dtype=xs.float64))  # refused in place: replaced instead
+    assert backend._MUTABLE == {}
+    kept = holder.data
+    backend.write(holder, xs.full(3, 2.0, dtype=kept.dtype))  # an array like it: in place
+    assert holder.data is kept and backend._MUTABLE == {}

@@ -666,3 +666,75 @@ def test_the_epoch_printer_also_prints_when_enough_time_has_passed(monkeypatch, 
     )
     printed = [line.split()[1] for line in capsys.readouterr().err.splitlines()]
     assert printed == ["2", "4"]  # 12 s after the start, and the last epoch
+
+
+# -- hyperparameters in checkpoints ---------------------------------------------------------------
+
+
+def test_a_numpy_learning_rate_set_by_a_callback_still_checkpoints_and_resumes(tmp_path):
+    """``opt.lr = np.float32(...)`` in a callback made every checkpoint fail with "Object of
+    type float32 is not JSON serializable"; it is written as the Python number it holds."""
+
+    class NumpyLR(Callback):
+        def on_epoch_start(self, trainer, epoch):
+            trainer.optimizer.lr = np.float32(0.1)
+
+    model, loss, opt = make()
+    train.fit(model, loss, opt, small_classification(), epochs=2, callbacks=[NumpyLR()],
+              checkpoint_dir=tmp_path, progress=False)  # fmt: skip
+    state = io.load_checkpoint(tmp_path)["state"]
+    assert state["optimizer"]["config"]["lr"] == float(np.float32(0.1))
+    model2, loss2, opt2 = make()
+    Trainer(model2, loss2, opt2, progress=False).resume(tmp_path)
+    assert type(opt2.lr) is float and opt2.lr == float(np.float32(0.1))
+    assert_same_weights(model, model2)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("lr", -1.0, "lr must be a number >= 0, not -1.0"),
+     ("lr", "x", "lr must be a number >= 0, not 'x'"),
+     ("momentum", None, "momentum must be a number >= 0, not None")],
+)  # fmt: skip
+def test_load_state_refuses_an_optimizer_config_the_constructor_refuses(
+    tmp_path, key, value, message
+):
+    """A checkpoint whose optimizer config was edited loaded lr -1 (gradient ascent) or died in
+    a NumPy traceback inside the first step; now one ModelFileError naming the checkpoint."""
+    model, loss, opt = make()
+    train.fit(model, loss, opt, small_classification(), epochs=1, checkpoint_dir=tmp_path,
+              progress=False)  # fmt: skip
+    checkpoint = io.load_checkpoint(tmp_path)
+    checkpoint["state"]["optimizer"]["config"][key] = value
+    model2, loss2, opt2 = make()
+    trainer = Trainer(model2, loss2, opt2, progress=False)
+    with pytest.raises(io.ModelFileError, match=f"the optimizer state does not fit .*{message}"):
+        trainer.load_state(checkpoint)
+    assert (opt2.lr, opt2.momentum, opt2.steps) == (0.2, 0.9, [0] * len(opt2.params))
+
+
+def test_load_state_refuses_a_non_scalar_step_count_as_a_model_file_error(tmp_path):
+    """A step count of shape (3,) raised a TypeError that load_state did not catch."""
+    model, loss, opt = make()
+    train.fit(model, loss, opt, small_classification(), epochs=1, checkpoint_dir=tmp_path,
+              progress=False)  # fmt: skip
+    checkpoint = io.load_checkpoint(tmp_path)
+    checkpoint["arrays"]["optimizer/step.0"] = np.array([1, 2, 3])
+    model2, loss2, opt2 = make()
+    with pytest.raises(io.ModelFileError, match="'step.0' must be a whole number >= 0"):
+        Trainer(model2, loss2, opt2, progress=False).load_state(checkpoint)
+
+
+def test_load_state_refuses_a_schedule_state_with_a_negative_base_lr(tmp_path):
+    model, loss, opt = make()
+    schedule = optim.StepLR(opt, 2, gamma=0.5)
+    train.fit(model, loss, opt, small_classification(), epochs=1, schedule=schedule,
+              checkpoint_dir=tmp_path, progress=False)  # fmt: skip
+    checkpoint = io.load_checkpoint(tmp_path)
+    checkpoint["state"]["schedule"]["base_lr"] = -0.2
+    model2, loss2, opt2 = make()
+    trainer = Trainer(model2, loss2, opt2, schedule=optim.StepLR(opt2, 2, gamma=0.5),
+                      progress=False)  # fmt: skip
+    with pytest.raises(io.ModelFileError, match="the schedule state does not fit .*'base_lr' "
+                       "must be a number >= 0, not -0.2"):  # fmt: skip
+        trainer.load_state(checkpoint)

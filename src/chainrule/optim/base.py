@@ -54,23 +54,55 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {index} is parameter {earlier} again; "
                     "list each parameter once"
                 )
-        for key, value in hyper.items():  # a NumPy scalar as the Python number it holds (JSON)
-            setattr(self, key, value.item() if isinstance(value, np.generic) else value)
-        self._check_hyperparameters()
+        # checked as load_state_dict and the schedules check them; a NumPy scalar becomes the
+        # Python number it holds (the configuration is saved as JSON)
+        for key, value in self.check_hyperparameters(hyper).items():
+            setattr(self, key, value)
         # per-parameter state: buffers by name (created at a parameter's first step), step counts
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self.steps: list[int] = [0 for _ in self.params]
         self._scratch: list[Any] = [None for _ in self.params]
         self._decay_scratch: list[Any] = [None for _ in self.params]
 
-    def _check_hyperparameters(self) -> None:
-        lr = getattr(self, "lr", 0.0)
-        if not (_is_number(lr) and lr >= 0 and math.isfinite(lr)):
-            raise ConfigError(f"{type(self).__name__}: lr must be a number >= 0, not {lr!r}")
-        for key in ("momentum", "weight_decay", "eps", "shrink"):
-            value = getattr(self, key, 0.0)
-            if not (_is_number(value) and value >= 0):
-                raise ConfigError(f"{type(self).__name__}: {key} must be >= 0, not {value!r}")
+    # -- hyperparameters ----------------------------------------------------------------------
+    @classmethod
+    def check_hyperparameters(
+        cls, hyper: Mapping[str, Any], who: str | None = None, error: type[Exception] = ConfigError
+    ) -> dict[str, Any]:
+        """``hyper`` as the optimizer keeps it, each value checked: the one home of the checks
+        the constructor, :meth:`load_state_dict`, :meth:`set_hyperparameters` and the schedules
+        run. NumPy scalars become Python numbers and ``betas`` a tuple; a value the optimizer
+        cannot take raises ``error`` (``"{who}: lr must be a number >= 0, not -1"``; ``who`` is
+        the class name by default)."""
+        checked = {}
+        for key, value in hyper.items():
+            try:
+                checked[key] = cls._checked(key, value)
+            except _Refused as refused:
+                raise error(
+                    f"{who or cls.__name__}: {key} must be {refused}, not {value!r}"
+                ) from None
+        return checked
+
+    @classmethod
+    def _checked(cls, key: str, value: Any) -> Any:
+        """``value`` as hyperparameter ``key`` is kept, or :class:`_Refused` saying what it must
+        be. A subclass checks its own hyperparameters and leaves the rest to this."""
+        value = _plain(value)
+        if key in _NON_NEGATIVE and not (_is_number(value) and math.isfinite(value) and value >= 0):
+            raise _Refused("a number >= 0")
+        return value
+
+    def set_hyperparameters(self, values: Mapping[str, Any], who: str | None = None) -> None:
+        """Set hyperparameters (a schedule's writes), all checked before any is set."""
+        unknown = [key for key in values if key not in self.hyperparameters]
+        if unknown:
+            raise ConfigError(
+                f"{who or type(self).__name__}: {type(self).__name__} has no hyperparameter "
+                f"{unknown[0]!r} (it has {', '.join(self.hyperparameters)})"
+            )
+        for key, value in self.check_hyperparameters(values, who).items():
+            setattr(self, key, value)
 
     # -- stepping -----------------------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -106,7 +138,12 @@ class Optimizer:
         if type(w) is np.ndarray or backend.supports_out(w):
             self._update(index, w, grad)
         else:
-            backend.write(param, self._updated(index, w, grad))
+            new = self._updated(index, w, grad)
+            if new.dtype != w.dtype:  # a wider gradient (float64 for a float32 parameter): keep
+                # the parameter's dtype, as the in-place update above does, and its buffers'
+                new = backend.astype(new, w.dtype)
+                self._follow(index, w)
+            backend.write(param, new)
 
     def _follow(self, index: int, w: Any) -> None:
         """Move parameter ``index``'s buffers to ``w``'s library, device and dtype where they
@@ -164,8 +201,9 @@ class Optimizer:
         """The optimizer's name and hyperparameters, JSON-able."""
         config: dict[str, Any] = {"type": self.name}
         for key in self.hyperparameters:
-            value = getattr(self, key)
-            config[key] = list(value) if isinstance(value, tuple) else value
+            # a NumPy scalar a callback or schedule set (opt.lr = np.float32(0.5)) is written
+            # as the Python number it holds: JSON has no NumPy types
+            config[key] = _json_value(getattr(self, key))
         return config
 
     def state_dict(self) -> dict[str, Any]:
@@ -184,11 +222,12 @@ class Optimizer:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore hyperparameters, step counts and buffers from :meth:`state_dict`'s output.
 
-        Everything is checked first; a mismatch raises :class:`StateDictError` and changes
-        nothing.
+        Everything is checked first (the hyperparameters as the constructor checks them, the
+        step counts, the buffers' shapes and dtypes); a mismatch raises :class:`StateDictError`
+        naming the field and changes nothing.
         """
         who = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, Mapping) or "config" not in state_dict:
+        if not isinstance(state_dict, Mapping) or not isinstance(state_dict.get("config"), Mapping):
             raise StateDictError(f"{who}: expected a dict with 'config' and 'state'")
         config = dict(state_dict["config"])
         if config.get("type") != self.name:
@@ -198,10 +237,19 @@ class Optimizer:
         unknown = [k for k in config if k != "type" and k not in self.hyperparameters]
         if unknown:
             raise StateDictError(f"{who}: unknown hyperparameters {unknown}")
-        steps, buffers = self._parse_state(who, state_dict.get("state", {}))
-        for key, value in config.items():
-            if key != "type":
-                setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        hyper = self.check_hyperparameters(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k != "type"},
+            who,
+            StateDictError,
+        )
+        state = state_dict.get("state", {})
+        if not isinstance(state, Mapping):
+            raise StateDictError(
+                f"{who}: 'state' must be a dict of arrays, not {type(state).__name__}"
+            )
+        steps, buffers = self._parse_state(who, state)
+        for key, value in hyper.items():
+            setattr(self, key, value)
         self.steps = steps
         for index, param in enumerate(self.params):
             self.state[index] = {
@@ -225,12 +273,16 @@ class Optimizer:
             index = int(position)
             array = np.asarray(to_numpy(value.data) if isinstance(value, Tensor) else value)
             if name == "step":
-                steps[index] = int(array)
+                steps[index] = _step_count(who, key, array)
             elif name in self.buffers:
                 if array.shape != self.params[index].shape:
                     raise StateDictError(
                         f"{who}: {key!r} has shape {tuple(array.shape)} but parameter {index} has "
                         f"shape {tuple(self.params[index].shape)}"
+                    )
+                if array.dtype.kind not in "fiu":  # complex would lose its imaginary part
+                    raise StateDictError(
+                        f"{who}: {key!r} holds {array.dtype} values; a buffer holds real numbers"
                     )
                 buffers[index][name] = array
             else:
@@ -243,6 +295,40 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
         return f"{type(self).__name__}({len(self.params)} parameters, {args})"
+
+
+class _Refused(Exception):
+    """A hyperparameter's value refused; the message says what it must be."""
+
+
+#: The hyperparameters every optimizer that has them takes as finite numbers >= 0.
+_NON_NEGATIVE = ("lr", "momentum", "weight_decay", "eps", "shrink")
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (a 0-d array stays one, and is refused
+    where a number is wanted, as ``lr=np.array(0.1)`` always was)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _json_value(value: Any) -> Any:
+    """A hyperparameter as JSON holds it: NumPy scalars and 0-d arrays as Python numbers,
+    tuples (``betas``) as lists."""
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    return value
+
+
+def _step_count(who: str, key: str, array: np.ndarray) -> int:
+    """A saved step count: one whole number >= 0 (2.0 is 2; 2.7, -1 or [1, 2] are refused)."""
+    if array.shape == () and array.dtype.kind in "iuf":
+        value = array.item()
+        if math.isfinite(value) and value >= 0 and value == int(value):
+            return int(value)
+    shown = array.tolist() if array.size <= 4 else f"an array of shape {array.shape}"
+    raise StateDictError(f"{who}: {key!r} must be a whole number >= 0, not {shown!r}")
 
 
 def _is_number(value: Any) -> bool:

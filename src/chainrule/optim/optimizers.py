@@ -32,7 +32,7 @@ from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.errors import ConfigError
 from chainrule.nn.module import Module
-from chainrule.optim.base import Optimizer
+from chainrule.optim.base import Optimizer, _is_number, _plain, _Refused
 from chainrule.tensor import Tensor
 
 __all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "from_config", "from_name"]
@@ -69,12 +69,22 @@ class SGD(Optimizer):
             params,
             lr=lr,
             momentum=momentum,
-            nesterov=bool(nesterov),
+            nesterov=nesterov,
             weight_decay=weight_decay,
             shrink=shrink,
         )
+        # as PyTorch, at construction only: a schedule may later set momentum 0
         if self.nesterov and not self.momentum:
             raise ConfigError("SGD: nesterov=True needs momentum > 0")
+
+    @classmethod
+    def _checked(cls, key: str, value: Any) -> Any:
+        if key == "nesterov":
+            value = _plain(value)
+            if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
+                return bool(value)
+            raise _Refused("True or False")
+        return super()._checked(key, value)
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place. Plain descent (no momentum,
@@ -168,8 +178,15 @@ class RMSprop(Optimizer):
         super().__init__(
             params, lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay
         )
-        if not 0.0 <= self.alpha < 1.0:
-            raise ConfigError(f"RMSprop: alpha must be in [0, 1), not {alpha}")
+
+    @classmethod
+    def _checked(cls, key: str, value: Any) -> Any:
+        if key == "alpha":
+            value = _plain(value)
+            if not (_is_number(value) and 0.0 <= value < 1.0):
+                raise _Refused("in [0, 1)")
+            return value
+        return super()._checked(key, value)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         xp = array_module(w)
@@ -230,10 +247,17 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        betas = tuple(float(b) for b in betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ConfigError(f"{type(self).__name__}: betas must be two numbers in [0, 1)")
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    @classmethod
+    def _checked(cls, key: str, value: Any) -> Any:
+        if key == "betas":
+            pair = value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else value
+            pair = tuple(_plain(b) for b in pair) if isinstance(pair, (tuple, list)) else ()
+            if len(pair) != 2 or not all(_is_number(b) and 0.0 <= b < 1.0 for b in pair):
+                raise _Refused("two numbers in [0, 1)")
+            return tuple(float(b) for b in pair)
+        return super()._checked(key, value)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         xp = array_module(w)

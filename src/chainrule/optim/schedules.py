@@ -19,9 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from chainrule.nn.module import ConfigError, StateDictError
+from chainrule.optim.base import _is_number, _plain
 from chainrule.optim.optimizers import Optimizer
 
 
@@ -42,8 +41,12 @@ class Schedule:
         raise NotImplementedError
 
     def apply(self) -> None:
-        """Set the optimizer's hyperparameters for the current epoch."""
-        self.optimizer.lr = self.lr_at(self.epoch)
+        """Set the optimizer's hyperparameters for the current epoch (checked as the
+        optimizer's constructor checks them)."""
+        self.optimizer.set_hyperparameters({"lr": self.lr_at(self.epoch)}, self._who())
+
+    def _who(self) -> str:
+        return f"{type(self).__name__} at epoch {self.epoch}"
 
     def step(self) -> None:
         """One more epoch is done: move on and set the hyperparameters for the next."""
@@ -56,13 +59,22 @@ class Schedule:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from a saved :meth:`state_dict` (and set the optimizer to match)."""
-        if state.get("type") != type(self).__name__:
-            raise StateDictError(
-                f"{type(self).__name__}.load_state_dict: the state is for {state.get('type')!r}"
-            )
-        self.epoch = int(state["epoch"])
-        self.base_lr = float(state["base_lr"])
-        self.apply()
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping) or state.get("type") != type(self).__name__:
+            found = state.get("type") if isinstance(state, Mapping) else state
+            raise StateDictError(f"{who}: the state is for {found!r}")
+        epoch, base_lr = state.get("epoch"), _plain(state.get("base_lr"))
+        if not (type(_plain(epoch)) is int and _plain(epoch) >= 0):
+            raise StateDictError(f"{who}: 'epoch' must be a whole number >= 0, not {epoch!r}")
+        if not (_is_number(base_lr) and math.isfinite(base_lr) and base_lr >= 0):
+            raise StateDictError(f"{who}: 'base_lr' must be a number >= 0, not {base_lr!r}")
+        kept = self.epoch, self.base_lr
+        self.epoch, self.base_lr = _plain(epoch), float(base_lr)
+        try:
+            self.apply()
+        except ConfigError as error:  # nothing changes
+            self.epoch, self.base_lr = kept
+            raise StateDictError(f"{who}: {error}") from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(epoch={self.epoch}, lr={self.optimizer.lr:g})"
@@ -75,7 +87,7 @@ class StepLR(Schedule):
         super().__init__(optimizer)
         if int(step_size) < 1:
             raise ConfigError(f"StepLR: step_size must be >= 1, not {step_size}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size, self.gamma = int(step_size), _gamma("StepLR", gamma)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -86,7 +98,7 @@ class ExponentialLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)
-        self.gamma = float(gamma)
+        self.gamma = _gamma("ExponentialLR", gamma)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma**epoch
@@ -100,7 +112,10 @@ class CosineLR(Schedule):
         super().__init__(optimizer)
         if int(total_epochs) < 1:
             raise ConfigError(f"CosineLR: total_epochs must be >= 1, not {total_epochs}")
-        self.total_epochs, self.min_lr = int(total_epochs), float(min_lr)
+        value = _plain(min_lr)
+        if not (_is_number(value) and math.isfinite(value) and value >= 0):
+            raise ConfigError(f"CosineLR: min_lr must be a number >= 0, not {min_lr!r}")
+        self.total_epochs, self.min_lr = int(total_epochs), float(value)
 
     def lr_at(self, epoch: int) -> float:
         return cosine_lr(self.base_lr, self.min_lr, epoch, self.total_epochs)
@@ -143,7 +158,11 @@ class PiecewiseSchedule(Schedule):
                         f"PiecewiseSchedule: {type(optimizer).__name__} has no hyperparameter "
                         f"{name!r} (it has {', '.join(optimizer.hyperparameters)})"
                     )
-            self.milestones[epoch] = dict(settings)
+            # every milestone checked now, as the optimizer's constructor checks it, rather
+            # than at its epoch in the middle of a run (NumPy scalars become Python numbers)
+            self.milestones[epoch] = optimizer.check_hyperparameters(
+                settings, f"PiecewiseSchedule: epoch {epoch}"
+            )
         self.milestones = dict(sorted(self.milestones.items()))
         self.apply()
 
@@ -159,7 +178,13 @@ class PiecewiseSchedule(Schedule):
         return float(self.settings_at(epoch).get("lr", self.base_lr))
 
     def apply(self) -> None:
-        for name, value in self.settings_at(self.epoch).items():
-            # a NumPy scalar as the Python number it holds, as the optimizer stores its own
-            # (its configuration is written to checkpoints as JSON)
-            setattr(self.optimizer, name, value.item() if isinstance(value, np.generic) else value)
+        self.optimizer.set_hyperparameters(self.settings_at(self.epoch), self._who())
+
+
+def _gamma(who: str, gamma: Any) -> float:
+    """A schedule's factor: a number > 0 (0 or less would give a learning rate the optimizer
+    refuses, or 0 for good)."""
+    value = _plain(gamma)
+    if not (_is_number(value) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{who}: gamma must be a number > 0, not {gamma!r}")
+    return float(value)

@@ -330,14 +330,17 @@ class Trainer:
         try:
             self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
                                             "state": opt_arrays})  # fmt: skip
-        except (KeyError, ValueError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{source}: the optimizer state does not fit ({error})") from None
         self.epoch = int(state["epoch"])
         self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
         self.rng.bit_generator.state = state["rng"]
         _load_module_rng_states(self.model, state.get("module_rngs", {}))
-        _load_schedule_state(self.schedule, state.get("schedule"))
+        try:
+            _load_schedule_state(self.schedule, state.get("schedule"))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{source}: the schedule state does not fit ({error})") from None
         saved = state.get("callbacks", {})
         for key, callback in self._stateful_callbacks():
             found = key if key in saved else _older_key(saved, key)

@@ -471,7 +471,7 @@ def read_model_description(path: str | os.PathLike) -> dict:
     return description
 
 
-def _claimed_weights(architecture: Any) -> int:
+def claimed_weights(architecture: Any) -> int:
     """How many numbers the architecture's layers would allocate, counted from the description
     alone (each layer with ``n_in`` and ``n_out``: a weight matrix and, with ``bias``, a bias)."""
     total, stack = 0, [architecture]
@@ -511,7 +511,7 @@ def check_claims(description: dict, shapes: Mapping[str, tuple], json_path: Path
             "'parameters')"
         )
     held = sum(math.prod(shape) for shape in shapes.values())
-    needed = _claimed_weights(description["architecture"])
+    needed = claimed_weights(description["architecture"])
     if needed > held:
         raise ModelFileError(
             f"{json_path}: field 'architecture' needs {needed} weights but {weights_path.name} "

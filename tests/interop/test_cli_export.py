@@ -114,3 +114,51 @@ def test_explain_torch_model_mistakes(tmp_path, capsys, xor_run):
                       "1,0", "--target", "1,0,0", match="Linear(2, 4)")  # fmt: skip
     assert_user_error(capsys, "explain", "--torch-model", plain, "--model", xor_run,
                       "--input", "1,0", "--target", "1", match="not both")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "architecture, arch, match",
+    [
+        ("[" * 100_000 + "]" * 100_000, None, "nested too deeply"),
+        ("nested", None, "the architecture has 0"),
+        ('{"type": "Sequential", "layers": [{"type": "Linear", "n_in": 30000, "n_out": 30000}]}',
+         None, "but the architecture has Linear(30000, 30000) there"),
+        (None, "4,30000", "but the architecture has Linear(4, 30000) there"),
+        (None, "-4,3", "'-4' is not a layer size"),
+    ],
+    ids=["deep-json", "400-sequentials", "huge-recorded", "huge-arch", "negative-arch"],
+)  # fmt: skip
+def test_explain_torch_model_crafted_files_are_one_line(tmp_path, capsys, architecture, arch,
+                                                        match):  # fmt: skip
+    """A file's recorded architecture (deep JSON, 400 nested Sequentials, a huge layer) or a
+    typed --arch is checked against the weights before anything is built: one line, at once."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    if architecture == "nested":
+        nested = {"type": "Linear", "n_in": 4, "n_out": 3}
+        for _ in range(400):
+            nested = {"type": "Sequential", "layers": [nested]}
+        architecture = json.dumps(nested)
+    metadata = {"format": "pt", "weight_layout": "torch"}
+    if architecture is not None:
+        metadata["chainrule_architecture"] = architecture
+    path = tmp_path / "crafted.safetensors"
+    save_file({"0.weight": np.ones((3, 4), np.float32), "0.bias": np.ones(3, np.float32)}, path,
+              metadata=metadata)  # fmt: skip
+    assert_user_error(capsys, "explain", "--torch-model", path, *(["--arch", arch] if arch else []),
+                      "--input", "1,0,0,1", "--target", "1,0,0", match=match)  # fmt: skip
+
+
+def test_explain_torch_model_refuses_a_file_of_named_layers(tmp_path, capsys):
+    """A safetensors file keeps no layer order: names that do not say it are refused, not sorted
+    as text (which loaded 'hidden' into the first layer)."""
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "named.safetensors"
+    layers = ("input", "hidden", "output")
+    save_file({f"{name}.{leaf}": np.ones((4, 4) if leaf == "weight" else 4, np.float32)
+               for name in layers for leaf in ("weight", "bias")}, path)  # fmt: skip
+    assert_user_error(capsys, "explain", "--torch-model", path, "--arch", "4,4,4,4", "--input",
+                      "1,0,0,1", "--target", "1,0,0,0", match="do not say their order")  # fmt: skip

@@ -344,3 +344,157 @@ def test_explain_reads_identity_and_names_log_softmax():
     with pytest.raises(UserError, match="LogSoftmax"):
         cr.explain(from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.LogSoftmax(dim=1))), x,
                    np.array([[1.0, 0.0]]))  # fmt: skip
+
+
+# -- which layer is which: the network's order, never the names' alphabetical one -----------------
+
+
+def named_nets(torch):
+    """Square layers (where a wrong match loads silently) under names whose alphabetical order is
+    not the network's: named layers, fc1 ... fc10 and a Sequential's 0 ... 10 (10 after 9)."""
+    from collections import OrderedDict
+
+    tnn = torch.nn
+    torch.manual_seed(3)
+    named = OrderedDict(input=tnn.Linear(4, 4), a=tnn.Sigmoid(), hidden=tnn.Linear(4, 4),
+                        b=tnn.Sigmoid(), output=tnn.Linear(4, 2))  # fmt: skip
+    fc = OrderedDict()
+    for k in range(1, 11):
+        fc[f"fc{k}"], fc[f"act{k}"] = tnn.Linear(4, 4), tnn.Tanh()
+    square = {"type": "Linear", "n_in": 4, "n_out": 4}
+    return {
+        "named": (tnn.Sequential(named).double(), "4,4,4,2"),
+        "fc1-fc10": (tnn.Sequential(fc).double(), ",".join(["4"] + ["4,tanh"] * 10)),
+        "0-10": (tnn.Sequential(*[tnn.Linear(4, 4) for _ in range(11)]).double(),
+                 {"type": "Sequential", "layers": [square] * 11}),  # a config as the arch
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["named", "fc1-fc10", "0-10"])
+def test_a_state_dict_loads_in_the_network_order(kind):
+    """The state dict's own order (PyTorch's registration order), or the numbers in the names:
+    never the names sorted as text, which put 'hidden' before 'input' and fc10 before fc2."""
+    torch = needs_torch()
+    net, arch = named_nets(torch)[kind]
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    expected = net(torch.tensor(x)).detach().numpy()
+    model = from_torch(net.state_dict(), arch=arch)
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["fc1-fc10", "0-10"])
+def test_a_file_of_numbered_layers_loads_in_their_numbers_order(kind, tmp_path):
+    """A safetensors file keeps no order (PyTorch's load_file gives the names sorted as text,
+    "10.weight" before "2.weight"); numbered names say it."""
+    torch = needs_torch()
+    from safetensors.torch import load_file, save_file
+
+    net, arch = named_nets(torch)[kind]
+    x = np.random.default_rng(1).normal(size=(3, 4))
+    expected = net(torch.tensor(x)).detach().numpy()
+    save_file(net.state_dict(), tmp_path / "net.safetensors")
+    model = load_torch(tmp_path / "net.safetensors", arch=arch)
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=0, atol=1e-12)
+    # the dict PyTorch's own loader reads from the file is in the file's order, not the network's
+    read = load_file(tmp_path / "net.safetensors")
+    assert list(read) != list(net.state_dict())
+    np.testing.assert_allclose(from_torch(read, arch=arch)(x).numpy(), expected, atol=1e-12)
+
+
+def test_a_file_of_named_layers_is_refused_not_guessed(tmp_path):
+    torch = needs_torch()
+    from safetensors.torch import save_file
+
+    net, arch = named_nets(torch)["named"]
+    save_file(net.state_dict(), tmp_path / "named.safetensors")
+    with pytest.raises(ModelFileError, match=r"\(hidden, input, output\) do not say their order"):
+        load_torch(tmp_path / "named.safetensors", arch=arch)
+    # one Linear layer has no order to lose
+    save_file({"out.weight": torch.ones(2, 4), "out.bias": torch.zeros(2)},
+              tmp_path / "one.safetensors")  # fmt: skip
+    assert load_torch(tmp_path / "one.safetensors", arch="4,2")(np.ones((1, 4))).shape == (1, 2)
+
+
+# -- dtypes: refused at the door, weight and bias alike -------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn", "float16"])
+def test_a_dtype_chainrule_cannot_compute_in_is_refused_with_the_fix(dtype):
+    """bfloat16 and the float8s have no NumPy name; np.dtype(None) is float64, so a check by
+    membership let them through to a raw TypeError."""
+    torch = needs_torch()
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3)).to(getattr(torch, dtype))
+    with pytest.raises(ConversionError, match=rf"{dtype}.*net.float\(\)"):
+        from_torch(net)
+    with pytest.raises(ConversionError, match=rf"'0.weight' is {dtype}.*net.float\(\)"):
+        from_torch(net.state_dict(), arch="4,3")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int64", "float64"])
+def test_a_bias_of_another_dtype_is_refused(dtype, tmp_path):
+    torch = needs_torch()
+    from safetensors.torch import save_file
+
+    layer = torch.nn.Linear(4, 3)
+    layer.bias = torch.nn.Parameter(torch.ones(3, dtype=getattr(torch, dtype)), requires_grad=False)
+    with pytest.raises(ConversionError, match=f"layer 0 \\(Linear\\)'s bias is {dtype}"):
+        from_torch(torch.nn.Sequential(layer))
+    state = torch.nn.Sequential(layer).state_dict()
+    with pytest.raises(ConversionError, match=f"'0.bias' is {dtype}"):
+        from_torch(state, arch="4,3")
+    save_file(state, tmp_path / "mixed.safetensors")
+    with pytest.raises(ModelFileError, match=f"'0.bias' is {dtype}"):
+        load_torch(tmp_path / "mixed.safetensors", arch="4,3")
+
+
+# -- a file's recorded architecture: checked against its weights before anything is built ---------
+
+
+def torch_file(path, architecture):
+    from safetensors.numpy import save_file
+
+    weights = {"0.weight": np.ones((3, 4), np.float32), "0.bias": np.ones(3, np.float32)}
+    save_file(weights, path, metadata={"format": "pt", "weight_layout": "torch",
+                                       "chainrule_architecture": architecture})  # fmt: skip
+    return path
+
+
+def test_a_deeply_nested_recorded_architecture_is_one_error(tmp_path):
+    nested = {"type": "Linear", "n_in": 4, "n_out": 3}
+    for _ in range(400):
+        nested = {"type": "Sequential", "layers": [nested]}
+    for name, text in [("deep", "[" * 100_000 + "]" * 100_000),
+                       ("nested", json.dumps(nested))]:  # fmt: skip
+        with pytest.raises(ModelFileError, match="architecture"):
+            load_torch(torch_file(tmp_path / f"{name}.safetensors", text))
+
+
+def test_declared_shapes_are_checked_before_anything_is_built(tmp_path, monkeypatch):
+    """A 100-byte file declaring Linear(30000, 30000) took minutes and gigabytes before the shape
+    error; so would an --arch typed with a slip. Nothing is built until the shapes agree."""
+    needs_torch()
+
+    def no_building(self, *args, **kwargs):
+        raise AssertionError("a Linear was built before the shapes were checked")
+
+    big = {"type": "Sequential", "layers": [{"type": "Linear", "n_in": 30000, "n_out": 30000,
+                                             "bias": True, "dtype": "float64"}]}  # fmt: skip
+    path = torch_file(tmp_path / "big.safetensors", json.dumps(big))
+    monkeypatch.setattr(nn.Linear, "__init__", no_building)
+    with pytest.raises(ModelFileError, match=r"Linear\(4, 3\).*Linear\(30000, 30000\)"):
+        load_torch(path)
+    with pytest.raises(ModelFileError, match=r"Linear\(4, 3\).*Linear\(30000, 3\)"):
+        load_torch(path, arch="30000,3")
+    with pytest.raises(ModelFileError, match=r"Linear\(4, 3\).*Linear\(4, 30000\)"):
+        from_torch(io.read_arrays(path), arch="4,30000")
+    with pytest.raises(ModelFileError, match=r"'0.bias' has shape \(5,\)"):
+        from_torch({"0.weight": np.ones((3, 4), np.float32), "0.bias": np.ones(5, np.float32)},
+                   arch="4,3")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "spec, token", [("-4,4,2", "-4"), ("4.0,4,2", "4.0"), ("4,0,2", "0"), ("4,1e3,2", "1e3")]
+)
+def test_build_arch_names_a_size_that_is_not_a_positive_whole_number(spec, token):
+    with pytest.raises(UserError, match=f"'{token}' is not a layer size; a size is a positive"):
+        build_arch(spec)

@@ -8,6 +8,7 @@ load neither; a command loads them when it runs (:class:`Command`).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,19 @@ def path_value(text: str) -> Path:
     if not text:
         raise typer.BadParameter("is empty; name a file or directory")
     return Path(text)
+
+
+def file_path_value(text: str) -> Path:
+    """The parser of an option naming a file to write (``export --out``, ``explain --out``,
+    ``graph --out``): a name ending in a separator (``out/``), ``.`` or ``..`` names a directory,
+    which ``Path`` would silently turn into a file of that name; refused, naming the option."""
+    path = path_value(text)
+    separators = tuple({"/", os.sep, os.altsep or "/"})
+    if text.endswith(separators) or text.replace(os.sep, "/").rsplit("/", 1)[-1] in (".", ".."):
+        raise typer.BadParameter(
+            f"{text!r} names a directory, not a file; add the name of the file to write"
+        )
+    return path
 
 
 class Terminated(KeyboardInterrupt):

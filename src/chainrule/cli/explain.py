@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from chainrule.cli.app import app, path_value
+from chainrule.cli.app import ABORTS, app, file_path_value, path_value
 from chainrule.errors import DataError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -232,7 +232,7 @@ def explain(
     ),
     format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
     out: Path = typer.Option(
-        None, parser=path_value, help="write to this file (atomically) instead of stdout"
+        None, parser=file_path_value, help="write to this file (atomically) instead of stdout"
     ),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
     bug: str = typer.Option(
@@ -333,9 +333,21 @@ def quiz(
 
 def _ask_answer(digits: int, significant_digits) -> str:
     """Prompt until the answer is a number with ``digits`` significant digits: a typo or a
-    rounded answer asks again rather than ending the exercise."""
+    rounded answer asks again rather than ending the exercise. The input ending (Ctrl-D, an
+    empty pipe) is a missing answer, not an interruption: click's prompt turns both into one
+    Abort, raised while it handles the EOFError or the KeyboardInterrupt, so the error it was
+    handling tells them apart and only Ctrl-C stays "interrupted" (exit 130)."""
     while True:
-        text = typer.prompt("Your answer")
+        try:
+            text = typer.prompt("Your answer")
+        except ABORTS as abort:
+            if isinstance(abort.__context__, EOFError):
+                print()  # end the prompt's line
+                raise UserError(
+                    "no answer given (the input ended at the prompt); answer at the prompt or "
+                    "with --answer, e.g. --answer -0.1234"
+                ) from None
+            raise
         try:
             written = significant_digits(text)
         except ValueError:
@@ -368,7 +380,7 @@ def graph(
     out: Path = typer.Option(
         None,
         show_default="computation-graph.svg or network.svg",
-        parser=path_value,
+        parser=file_path_value,
         help="write to this file (atomically)",
     ),
     hide_implementation: bool = typer.Option(

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import app, path_value
+from chainrule.cli.app import app, file_path_value, path_value
 from chainrule.errors import UserError
 
 FORMATS = ("onnx", "torch")
@@ -25,7 +25,7 @@ def export(
     ),
     format: str = typer.Option(..., "--format", help="onnx or torch"),
     out: Path = typer.Option(
-        ..., "--out", parser=path_value, help="the file to write (atomically)"
+        ..., "--out", parser=file_path_value, help="the file to write (atomically)"
     ),
 ) -> int:
     """Export a trained model: ONNX (with its standardizer and output activation, answering what

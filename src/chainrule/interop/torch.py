@@ -21,7 +21,9 @@ converter runs, so ``import chainrule`` never needs it.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -98,14 +100,23 @@ def _check_dtype(dtype: Any, where: str) -> np.dtype:
     name = backend.dtype_name(dtype)  # NumPy's, PyTorch's or any array library's dtype
     try:
         result = np.dtype(name)
-    except TypeError:
+    except TypeError:  # bfloat16, the float8s: NumPy has no name for them
         result = None
-    if result not in _FLOATS:
+    # "is None" first: NumPy reads None as float64, so None would pass the membership test
+    if result is None or result not in _FLOATS:
         raise ConversionError(
             f"{where} is {name}; chainrule computes in float32 or float64 (convert first, e.g. "
             "net.float() or net.double())"
         )
     return result
+
+
+def _same_dtype(found: np.dtype, expected: np.dtype, where: str, other: str) -> None:
+    if found != expected:
+        raise ConversionError(
+            f"{where} is {found.name} but {other} is {expected.name}; chainrule computes in one "
+            "dtype (convert first, e.g. net.float() or net.double())"
+        )
 
 
 def _unit_table() -> dict[type, tuple[str, Callable[[Any], dict], Callable[[Any], Any]]]:
@@ -134,7 +145,11 @@ _SUPPORTED = "Linear, Sigmoid, Tanh, ReLU, Softmax, LogSoftmax, Dropout and Iden
 def _linear_from_torch(layer: Any, position: int) -> Any:
     from chainrule import nn
 
-    dtype = _check_dtype(layer.weight.dtype, f"from_torch: layer {position} (Linear)")
+    where = f"from_torch: layer {position} (Linear)"
+    dtype = _check_dtype(layer.weight.dtype, f"{where}'s weight")
+    if layer.bias is not None:
+        bias = _check_dtype(layer.bias.dtype, f"{where}'s bias")
+        _same_dtype(bias, dtype, f"{where}'s bias", "its weight")
     linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
                        init="glorot", dtype=dtype)  # fmt: skip
     linear.weight.data = weight_from_torch(layer.weight)
@@ -159,7 +174,9 @@ def from_torch(net: Any, arch: Any = None) -> Any:
                 "from_torch: a state dict does not say which units follow each Linear layer; "
                 "pass arch= (e.g. '4,3,2' or a chainrule model with the same layers)"
             )
-        return load_state_dict_from_torch(build_arch(arch, _state_dtype(net)), net)
+        dtype = _state_dtype(net)
+        _check_arch(arch, _shapes(net), "", ordered=True)  # before anything is built
+        return load_state_dict_from_torch(build_arch(arch, dtype), net)
     torch = _torch()
     from chainrule import nn
 
@@ -242,22 +259,7 @@ def build_arch(arch: Any, dtype: Any = "float32") -> Any:
         return arch
     if isinstance(arch, Mapping):
         return nn.from_config(arch).to(dtype)
-    tokens = [part.strip() for part in str(arch).split(",") if part.strip()]
-    sizes: list[int] = []
-    units: dict[int, str] = {}  # layer index (1 = the first above the inputs) -> unit name
-    for token in tokens:
-        if token.isdigit():
-            sizes.append(int(token))
-        elif not sizes or len(sizes) - 1 in units or len(sizes) == 1:
-            raise UserError(
-                f"arch {arch!r}: {token!r} must follow a layer size above the inputs "
-                "(write e.g. '4,3,tanh,2')"
-            )
-        else:
-            nn.activation(token)  # an unknown name: an error listing the known ones
-            units[len(sizes) - 1] = token
-    if len(sizes) < 2 or any(n < 1 for n in sizes):
-        raise UserError(f"arch {arch!r}: give at least two positive layer sizes, like 4,3,2")
+    sizes, units = _parse_spec(arch)
     layers: list[Any] = []
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
         layers.append(nn.Linear(n_in, n_out, init="glorot", dtype=dtype))
@@ -267,77 +269,219 @@ def build_arch(arch: Any, dtype: Any = "float32") -> Any:
     return nn.Sequential(*layers)
 
 
+def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str]]:
+    """A spec's layer sizes and its unit names by layer (1 = the first above the inputs), checked
+    and nothing built."""
+    from chainrule import nn
+
+    tokens = [part.strip() for part in str(arch).split(",") if part.strip()]
+    sizes: list[int] = []
+    units: dict[int, str] = {}
+    for token in tokens:
+        if re.fullmatch(r"[0-9]+", token) and int(token) > 0:
+            sizes.append(int(token))
+        elif _is_number(token):
+            raise UserError(
+                f"arch {arch!r}: {token!r} is not a layer size; a size is a positive whole number "
+                "(write e.g. '4,3,2')"
+            )
+        elif not sizes or len(sizes) - 1 in units or len(sizes) == 1:
+            raise UserError(
+                f"arch {arch!r}: {token!r} must follow a layer size above the inputs "
+                "(write e.g. '4,3,tanh,2')"
+            )
+        else:
+            nn.activation(token)  # an unknown name: an error listing the known ones
+            units[len(sizes) - 1] = token
+    if len(sizes) < 2:
+        raise UserError(f"arch {arch!r}: give at least two positive layer sizes, like 4,3,2")
+    return sizes, units
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:
+    """The Linear layers ``(n_in, n_out, bias)`` that ``arch`` declares, in order, read without
+    building (or allocating) anything: the layers :func:`load_state_dict_from_torch` fills. None
+    where that cannot be read off a config (then it is built, after a bound on its size)."""
+    from chainrule import nn
+
+    if isinstance(arch, nn.Module):
+        return [(m.n_in, m.n_out, m.bias is not None) for m in _linear_layers(arch)]
+    if not isinstance(arch, Mapping):
+        sizes, _ = _parse_spec(arch)
+        return [(n_in, n_out, True) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    layers = arch.get("layers") if arch.get("type") == "Sequential" else [arch]
+    if arch.get("type") not in ("Sequential", "Linear") or not isinstance(layers, list):
+        return None
+    declared = []
+    for layer in layers:
+        if not isinstance(layer, Mapping) or not isinstance(layer.get("type"), str):
+            return None
+        if layer["type"] != "Linear":
+            continue  # not filled from the state dict (a nested Sequential included)
+        n_in, n_out, bias = layer.get("n_in"), layer.get("n_out"), layer.get("bias", True)
+        if not (type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0
+                and type(bias) is bool):  # fmt: skip
+            return None
+        declared.append((n_in, n_out, bias))
+    return declared
+
+
+def _linear_layers(model: Any) -> list[Any]:
+    from chainrule import nn
+
+    layers = model if isinstance(model, nn.Sequential) else [model]
+    return [layer for layer in layers if type(layer) is nn.Linear]
+
+
 def _state_dtype(state: Mapping[str, Any]) -> np.dtype:
+    """The one float dtype of every entry (float32 or float64): another dtype, or a mix, is
+    refused naming the entry."""
+    first: tuple[str, np.dtype] | None = None
     for name, value in state.items():
-        return _check_dtype(getattr(value, "dtype", np.asarray(value).dtype), f"{name!r}")
-    return np.dtype("float32")
+        found = _check_dtype(value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype,
+                             f"{name!r}")  # fmt: skip
+        if first is None:
+            first = (name, found)
+        _same_dtype(found, first[1], f"{name!r}", repr(first[0]))
+    return np.dtype("float32") if first is None else first[1]
 
 
-def load_state_dict_from_torch(model: Any, state: Mapping[str, Any], source: str = "") -> Any:
+def load_state_dict_from_torch(
+    model: Any, state: Mapping[str, Any], source: str = "", ordered: bool = True
+) -> Any:
     """Copy a PyTorch ``state_dict`` into the chainrule ``model``'s Linear layers, transposed.
 
     The state dict's Linear layers are matched to the model's in order (PyTorch's positions may
-    differ: a Dropout shifts them), and every shape is checked before anything is written.
-    Returns ``model``.
+    differ: a Dropout shifts them), and every shape is checked before anything is written. The
+    order is the layers' numbers where their names differ only in numbers (a Sequential's ``0``,
+    ``2``, ``4``; ``fc1`` ... ``fc10``), otherwise the dict's own order (PyTorch's registration
+    order); with ``ordered=False`` (a dict read from a file, whose order is the file's, not the
+    network's) names that are not numbered are refused. Returns ``model``.
     """
-    from chainrule import nn
-
     where = f"{source}: " if source else ""
-    linears = [layer for layer in (model if isinstance(model, nn.Sequential) else [model])
-               if type(layer) is nn.Linear]  # fmt: skip
-    groups = _torch_linear_groups(state, where)
-    if len(groups) != len(linears):
+    linears, shapes = _linear_layers(model), _shapes(state)
+    groups = _torch_linear_groups(shapes, where, ordered)
+    declared = [(m.n_in, m.n_out, m.bias is not None) for m in linears]
+    _check_layers(declared, groups, shapes, where)
+    arrays = state_dict_from_torch(state)
+    for (_, keys), layer in zip(groups, linears):
+        layer.weight.data = arrays[keys["weight"]]
+        if "bias" in keys:
+            layer.bias.data = np.array(arrays[keys["bias"]])
+    return model
+
+
+def _shapes(state: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+            for name, value in state.items()}  # fmt: skip
+
+
+def _check_layers(declared: list[tuple[int, int, bool]], groups: list[tuple[str, dict]],
+                  shapes: Mapping[str, tuple], where: str) -> None:  # fmt: skip
+    """Raise ModelFileError unless the state dict's Linear layers (``groups``, in order, with
+    their ``shapes``) are the ``declared`` ones: shapes only, so nothing need be built first."""
+    if len(groups) != len(declared):
         raise ModelFileError(
             f"{where}the state dict has {len(groups)} Linear layer(s) "
             f"({', '.join(prefix for prefix, _ in groups) or 'none'}) but the architecture has "
-            f"{len(linears)}"
+            f"{len(declared)}"
         )
-    arrays = state_dict_from_torch(state)
-    plan = []
-    for (prefix, keys), layer in zip(groups, linears):
-        weight = arrays[keys["weight"]]
-        if weight.shape != tuple(layer.weight.shape):
+    for (prefix, keys), (n_in, n_out, bias) in zip(groups, declared):
+        n_out_found, n_in_found = shapes[keys["weight"]]
+        if (n_in_found, n_out_found) != (n_in, n_out):
             raise ModelFileError(
-                f"{where}{keys['weight']!r} is PyTorch's ({weight.shape[1]}, {weight.shape[0]}) "
-                f"(n_out, n_in), a Linear({weight.shape[0]}, {weight.shape[1]}), but the "
-                f"architecture has Linear({layer.n_in}, {layer.n_out}) there"
+                f"{where}{keys['weight']!r} is PyTorch's ({n_out_found}, {n_in_found}) "
+                f"(n_out, n_in), a Linear({n_in_found}, {n_out_found}), but the "
+                f"architecture has Linear({n_in}, {n_out}) there"
             )
-        if ("bias" in keys) != (layer.bias is not None):
+        if ("bias" in keys) != bias:
             raise ModelFileError(
                 f"{where}layer {prefix!r}: the state dict {'has' if 'bias' in keys else 'has no'} "
                 "bias but the architecture's Linear does not agree"
             )
-        plan.append((layer, weight, arrays.get(keys.get("bias", ""))))
-    for layer, weight, bias in plan:
-        layer.weight.data = weight
-        if bias is not None:
-            layer.bias.data = np.array(bias)
-    return model
+        if bias and shapes[keys["bias"]] != (n_out,):
+            raise ModelFileError(
+                f"{where}{keys['bias']!r} has shape {shapes[keys['bias']]} but the "
+                f"architecture's Linear({n_in}, {n_out}) needs ({n_out},)"
+            )
 
 
-def _torch_linear_groups(state: Mapping[str, Any], where: str) -> list[tuple[str, dict]]:
-    """``[(prefix, {"weight": key, "bias": key}), ...]`` in the order of the layers."""
+def _check_arch(arch: Any, shapes: Mapping[str, tuple], where: str, ordered: bool) -> None:
+    """Check ``arch`` against the state dict's ``shapes`` before it is built: its Linear layers
+    where they can be read off it, else its size."""
+    groups = _torch_linear_groups(shapes, where, ordered)
+    declared = _declared_linears(arch)
+    if declared is None:
+        _check_size(arch, shapes, where)
+    else:
+        _check_layers(declared, groups, shapes, where)
+
+
+def _check_size(arch: Any, shapes: Mapping[str, tuple], where: str) -> None:
+    """An architecture whose Linear layers cannot be read off without building it may at least
+    not need more numbers than the state dict holds (io.load_model's bound), so that building it
+    allocates no more than is there."""
+    from chainrule import io
+
+    held = sum(math.prod(shape) for shape in shapes.values())
+    needed = io.claimed_weights(arch)
+    if needed > held:
+        raise ModelFileError(
+            f"{where}the architecture needs {needed} weights but the state dict holds {held}"
+        )
+
+
+def _torch_linear_groups(
+    shapes: Mapping[str, tuple], where: str, ordered: bool = True
+) -> list[tuple[str, dict]]:
+    """``[(prefix, {"weight": key, "bias": key}), ...]`` in the order of the layers: by their
+    numbers where the names differ only in numbers, else the dict's order if it is ``ordered``
+    (refused otherwise, where there is more than one layer)."""
     groups: dict[str, dict[str, str]] = {}
-    for name, value in state.items():
+    for name, shape in shapes.items():
         prefix, _, leaf = name.rpartition(".")
         if leaf not in ("weight", "bias"):
             raise ModelFileError(f"{where}unexpected entry {name!r}: not a Linear weight or bias")
-        if leaf == "weight" and len(value.shape) != 2:
+        if leaf == "weight" and len(shape) != 2:
             raise ModelFileError(
-                f"{where}{name!r} has shape {tuple(value.shape)}; a Linear weight is 2-D"
+                f"{where}{name!r} has shape {tuple(shape)}; a Linear weight is 2-D"
             )
         groups.setdefault(prefix, {})[leaf] = name
     for keys in groups.values():
         if "weight" not in keys:
             raise ModelFileError(f"{where}{keys['bias']!r} has no weight beside it")
+    items = list(groups.items())
+    numbered = _numbered_order(items)
+    if numbered is not None:
+        return numbered
+    if ordered or len(items) < 2:
+        return items
+    raise ModelFileError(
+        f"{where}the Linear layers' names ({', '.join(prefix for prefix, _ in items)}) do not "
+        "say their order, and a safetensors file does not keep the network's; number them (0, 1, "
+        "2 ... as a Sequential does, or fc1, fc2 ...), or load the file into the PyTorch network "
+        "(net.load_state_dict) and convert that with from_torch(net)"
+    )
 
-    def order(prefix: str) -> tuple:
-        return tuple(int(p) if p.isdigit() else p for p in prefix.split("."))
 
-    try:
-        return sorted(groups.items(), key=lambda item: order(item[0]))
-    except TypeError:  # mixed numeric and named prefixes: keep the file's order
-        return list(groups.items())
+def _numbered_order(items: list[tuple[str, dict]]) -> list[tuple[str, dict]] | None:
+    """``items`` sorted by the numbers in their names, where the names differ only in those
+    numbers (``0``, ``2``, ``10``; ``fc1`` ... ``fc10``; ``layers.0`` ...); else None."""
+    keys = []
+    for prefix, _ in items:
+        parts = re.split(r"([0-9]+)", prefix)
+        keys.append((tuple(parts[0::2]), tuple(int(number) for number in parts[1::2])))
+    if len({text for text, _ in keys}) > 1 or len({numbers for _, numbers in keys}) < len(keys):
+        return None
+    return [item for _, item in sorted(zip(keys, items), key=lambda pair: pair[0][1])]
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -369,30 +513,66 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
 
     The file must be in PyTorch's layout: one marked ``weight_layout: chainrule`` (a chainrule
     model file) is refused with a message saying so. ``arch`` (see :func:`build_arch`) gives the
-    layers; a file written by :func:`save_torch` records them itself. Returns the model in
-    evaluation mode.
+    layers; a file written by :func:`save_torch` records them itself. Both are checked against
+    the tensors' shapes (read from the file's header) before anything is built. A safetensors file
+    does not keep the order of its tensors, so the Linear layers are taken in the order of the
+    numbers in their names (``0``, ``2`` ... ``10``; ``fc1`` ... ``fc10``); other names are
+    refused where there is more than one layer. Returns the model in evaluation mode.
     """
     from chainrule import io
 
     path = Path(path)
+    where = f"{path}: "
     io.check_layout(path, io.TORCH_LAYOUT, default=io.TORCH_LAYOUT)
+    shapes = io.read_array_shapes(path)  # the header alone: checked before anything is built
+    recorded = arch is None
+    if recorded:
+        arch = _recorded_architecture(path)
+    try:
+        _check_arch(arch, shapes, where, ordered=False)
+    except ModelFileError:
+        raise
+    except UserError as error:  # a spec that does not parse
+        raise ModelFileError(f"{where}{error}") from None
     state = io.read_arrays(path)
-    if arch is None:
-        recorded = io.read_metadata(path).get(ARCHITECTURE_KEY)
-        if recorded is None:
-            raise ModelFileError(
-                f"{path}: a PyTorch state dict does not record which units follow each Linear "
-                "layer; give the architecture (arch=, --arch), e.g. 4,3,2"
-            )
-        try:
-            arch = json.loads(recorded)
-        except json.JSONDecodeError:
-            raise ModelFileError(f"{path}: the recorded architecture is not JSON") from None
     try:
         dtype = _state_dtype(state)
-        model = build_arch(arch, dtype)
     except UserError as error:
-        raise ModelFileError(f"{path}: {error}") from None
-    load_state_dict_from_torch(model, state, str(path))
+        raise ModelFileError(f"{where}{error}") from None
+    if recorded:  # what the file says: any failure to build it is the file's (io's one guard)
+        model = io.build_model({"architecture": arch, "dtype": dtype.name}, path)
+    else:
+        try:
+            model = build_arch(arch, dtype)
+        except UserError as error:
+            raise ModelFileError(f"{where}{error}") from None
+    load_state_dict_from_torch(model, state, str(path), ordered=False)
     model.eval()
     return model
+
+
+def _recorded_architecture(path: Path) -> Any:
+    """The architecture :func:`save_torch` recorded in the file's metadata, parsed."""
+    from chainrule import io
+
+    recorded = io.read_metadata(path).get(ARCHITECTURE_KEY)
+    if recorded is None:
+        raise ModelFileError(
+            f"{path}: a PyTorch state dict does not record which units follow each Linear "
+            "layer; give the architecture (arch=, --arch), e.g. 4,3,2"
+        )
+    try:
+        arch = json.loads(recorded)
+    except json.JSONDecodeError:
+        raise ModelFileError(f"{path}: the recorded architecture is not JSON") from None
+    except RecursionError:
+        raise ModelFileError(
+            f"{path}: the recorded architecture ({ARCHITECTURE_KEY}) is JSON nested too deeply to "
+            "be a chainrule model"
+        ) from None
+    if not isinstance(arch, Mapping):
+        raise ModelFileError(
+            f"{path}: the recorded architecture ({ARCHITECTURE_KEY}) is not a chainrule model "
+            "config (a JSON object)"
+        )
+    return arch

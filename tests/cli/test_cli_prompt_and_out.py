@@ -1,0 +1,66 @@
+"""The quiz's prompt when its input ends (a missing answer, not an interruption), and a file
+option given a name that ends in a directory (written as a file of that name once)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from cli_run import assert_user_error, run
+
+
+def test_input_ending_at_the_quiz_prompt_is_no_answer_not_an_interruption(capsys, monkeypatch):
+    """`echo -n | chainrule quiz` said "interrupted" with Ctrl-C's exit code 130: click's prompt
+    turns the end of input and Ctrl-C into one Abort."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert_user_error(capsys, "quiz", "--seed", "7", match="no answer given")
+    # after an answer that asks again (too few digits), the input ending is the same
+    monkeypatch.setattr("sys.stdin", io.StringIO("1\n\n"))
+    line = assert_user_error(capsys, "quiz", "--seed", "7", match="no answer given")
+    assert "--answer" in line
+
+
+def test_ctrl_c_at_the_quiz_prompt_is_still_interrupted(capsys, monkeypatch):
+    class CtrlC(io.StringIO):
+        def readline(self, *args):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("sys.stdin", CtrlC())
+    code, _, err = run(capsys, "quiz", "--seed", "7")
+    assert code == 130 and err.strip() == "chainrule: interrupted", err
+
+
+def test_the_quiz_prompt_still_reads_an_answer(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\nx\n-0.2183\n"))  # empty, a typo, the answer
+    code, out, _ = run(capsys, "quiz", "--seed", "7", "--kind", "dy")
+    assert "'x' is not a number" in out
+    assert code in (0, 1) and ("Correct" in out or "Not quite" in out), out
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    from chainrule.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "xor"
+    assert main(["train", "--data", "xor", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", ["missing_dir/", "missing_dir/.", "."])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "{run}", "--format", "torch"],
+        ["export", "{run}", "--format", "onnx"],
+        ["explain", "--input", "1,0", "--target", "1", "--model", "{run}"],
+        ["graph"],
+    ],
+    ids=["export-torch", "export-onnx", "explain", "graph"],
+)
+def test_a_file_option_naming_a_directory_is_refused(xor_run, tmp_path, capsys, monkeypatch,
+                                                     command, name):  # fmt: skip
+    """`export --out missing_dir/` wrote a file called missing_dir (Path drops the slash)."""
+    monkeypatch.chdir(tmp_path)
+    args = [a.format(run=xor_run) for a in command]
+    assert_user_error(capsys, *args, "--out", name, match="names a directory")
+    assert not (tmp_path / "missing_dir").exists()

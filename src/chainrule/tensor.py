@@ -161,6 +161,9 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
         extras = []
+        shape = tuple(self.data.shape)
+        if 0 in shape and len(shape) > 1:  # "[]" alone would not say which axes are empty
+            extras.append(f"size={shape}")
         dtype = self.data.dtype
         if backend.dtype_name(dtype) not in ("float64", "int64", "bool"):
             extras.append(f"dtype={dtype}")
@@ -180,6 +183,14 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this tensor as a variable to differentiate with respect to (in place)."""
         data = self.data
+        if not requires_grad and self._primitive is not None:
+            # the graph already records its paths through this tensor: dropping them would
+            # silently leave out their share of every gradient below (PyTorch refuses it too)
+            raise RuntimeError(
+                f"requires_grad_(False): this tensor is the output of '{self._primitive.name}', "
+                "not a leaf; only a leaf's flag can change. Use .detach() for a copy cut from "
+                "the graph"
+            )
         if requires_grad and not backend.is_floating(data.dtype, array_module(data)):
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, not "
@@ -375,7 +386,11 @@ class Tensor:
         return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        return _ops.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+        """The axes permuted as NumPy's ``transpose`` takes them: reversed with no argument (or
+        None), else one axis per dimension, listed or in one tuple (``transpose(1, 0, 2)``)."""
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
+            axes = axes[0]  # None, or the axes in one sequence
+        return _ops.transpose(self, None if axes is None or axes == () else tuple(axes))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name

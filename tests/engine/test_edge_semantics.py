@@ -401,3 +401,62 @@ def test_a_scalar_has_no_axis_to_name_as_in_numpy(call) -> None:
     with pytest.raises(ShapeError, match="axis 0 is out of range for a tensor with 0 dim"):
         call(cr.tensor(1.0, requires_grad=True))
     assert cr.squeeze(cr.tensor(1.0)).shape == ()  # no axis named: nothing to drop
+
+
+# -- the Tensor API as NumPy and PyTorch users call it ------------------------------------------
+
+
+@pytest.mark.parametrize("axes", [(), (None,), ((1, 0),), (1, 0), ([1, 0],), (np.int64(1), 0)])
+def test_transpose_takes_its_axes_as_numpy_does(axes) -> None:
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(x.transpose(*axes).numpy(), x.numpy().transpose(*axes))
+
+
+@pytest.mark.parametrize("axis", [0, 1, np.int64(0)])
+def test_transpose_of_one_axis_for_a_matrix_is_refused_as_in_numpy(axis) -> None:
+    """It reversed every axis for 0 (read as "no axes") and failed obscurely for 1."""
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError):  # NumPy: "axes don't match array"
+        x.numpy().transpose(axis)
+    with pytest.raises(ShapeError, match="not a permutation"):
+        x.transpose(axis)
+    assert cr.tensor([1.0, 2.0]).transpose(0).shape == (2,)  # one axis of a vector: itself
+
+
+def test_requires_grad_false_on_a_recorded_output_is_refused() -> None:
+    """The graph records its paths through h: dropping them left out their share of x's
+    gradient ([2, 4] for the true [10, 20]); PyTorch refuses it too."""
+    torch = pytest.importorskip("torch")
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    with pytest.raises(RuntimeError, match="not a leaf.*detach"):
+        h.requires_grad_(False)
+    ((h * h).sum() + (x * x).sum()).backward()
+    xt = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    ht = xt * 2.0
+    with pytest.raises(RuntimeError, match="leaf"):
+        ht.requires_grad_(False)
+    ((ht * ht).sum() + (xt * xt).sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    assert h.requires_grad_(True) is h  # a no-op where it already requires one
+    leaf = cr.tensor([1.0], requires_grad=True)
+    assert not leaf.requires_grad_(False).requires_grad  # a leaf's flag is the user's
+
+
+@pytest.mark.parametrize("xp_name", ["numpy", "array_api_strict"])
+def test_an_empty_list_index_selects_nothing_as_in_numpy(xp_name) -> None:
+    array = np.arange(12.0).reshape(3, 4)
+    if xp_name == "numpy":
+        x = cr.tensor(array, requires_grad=True)
+    else:
+        xs = pytest.importorskip("array_api_strict")
+        x = cr.tensor(xs.asarray(array), requires_grad=True)
+    picked = x[[]]
+    assert tuple(picked.shape) == array[[]].shape == (0, 4)
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
+
+
+def test_the_repr_of_an_empty_matrix_says_its_shape() -> None:
+    assert repr(cr.tensor(np.zeros((0, 3)))) == "tensor([], size=(0, 3))"
+    assert repr(cr.tensor(np.zeros(0))) == "tensor([])"  # a vector's one axis is empty

@@ -278,7 +278,8 @@ def _normalize_index(index: Any, like: Any) -> Any:
             backend.check_compatible("getitem", [like, item])  # raises, naming both libraries
         foreign = hasattr(item, "shape") and not isinstance(like, numpy.ndarray)
         if isinstance(item, list) or foreign:
-            item = backend.asarray_like(item, like)
+            # an empty list selects nothing along its axis: integer positions, not float64
+            item = backend.asarray_like(item, like, dtype="int64" if item == [] else None)
         fixed.append(item)
     if not isinstance(like, numpy.ndarray) and not any(
         item is Ellipsis or hasattr(item, "shape") for item in fixed

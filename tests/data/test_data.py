@@ -392,3 +392,54 @@ def test_a_column_of_tiny_varying_values_is_scaled_not_taken_for_constant():
     s = data.Standardizer().fit(X)
     np.testing.assert_allclose(s.transform(X), StandardScaler().fit_transform(X), atol=1e-9)
     assert s.std[2] == 1.0
+
+
+# ---------------------------------------------------------------- bad arguments, clear errors
+
+
+def test_subset_refuses_a_mask_of_the_wrong_length_and_an_index_out_of_range():
+    ds = data.xor()
+    with pytest.raises(DataError, match=r"one entry per case \(4\), got shape \(2,\)"):
+        ds.subset(np.ones(2, dtype=bool))
+    with pytest.raises(DataError, match="index 9 is out of range for 4 cases"):
+        ds.subset([0, 9])
+    with pytest.raises(DataError, match="index -5 is out of range"):
+        ds.subset([-5])
+    assert ds.subset([-1]).meta["indices"] == [3]  # a negative index counts from the end
+    assert len(ds.subset([])) == 0
+
+
+def test_split_refuses_a_bad_seed_and_sizes_that_are_not_numbers():
+    ds = data.xor()
+    for seed in (-1, 1.5, "0", True):
+        with pytest.raises(DataError, match=r"seed must be a non-negative integer, got"):
+            data.split(ds, val=1, test=1, seed=seed)
+    for val in ("0.1", None):
+        with pytest.raises(DataError, match=r"val must be a fraction or a count, got"):
+            data.split(ds, val=val)
+    assert len(data.split(ds, val=1, test=1, seed=np.int64(3))[0]) == 2
+
+
+@pytest.mark.parametrize("args", [(5, 2.5), (5, "2"), (2.5, 2), (5, np.True_)])
+def test_batches_refuse_arguments_that_are_not_integers(args):
+    with pytest.raises(DataError, match=r"batches: (n|batch_size) must be"):
+        list(data.batches(*args))
+
+
+def test_batches_take_numpy_integers():
+    assert [b.tolist() for b in data.batches(np.int64(5), np.int32(2), shuffle=False)] == [
+        [0, 1], [2, 3], [4]
+    ]  # fmt: skip
+
+
+def test_standardizer_refuses_data_that_is_not_finite():
+    with pytest.raises(DataError, match=r"column 1 has the value nan in row 1"):
+        data.Standardizer().fit(np.array([[1.0, 2.0], [3.0, np.nan]]))
+    with pytest.raises(DataError, match=r"column 0 has the value inf"):
+        data.Standardizer().fit(np.array([[np.inf], [1.0]]))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, bool, "int64"])
+def test_digits_refuses_a_dtype_that_is_not_floating_point(dtype):
+    with pytest.raises(DataError, match="digits: dtype must be a floating-point type"):
+        data.digits(dtype=dtype)

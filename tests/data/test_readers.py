@@ -301,3 +301,11 @@ def test_an_upper_case_tsv_suffix_reads_tabs(tmp_path):
     path = write(tmp_path, "a\tb\tlabel\n1\t2\t0\n3\t4\t1\n", "UP.TSV")
     ds = data.load(path)
     assert ds.X.tolist() == [[1, 2], [3, 4]] and ds.y.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("label_column", [1.0, True, None])
+def test_a_label_column_that_is_neither_an_index_nor_a_name_is_refused(tmp_path, label_column):
+    path = tmp_path / "l.csv"
+    path.write_text("1,2,0\n3,4,1\n")
+    with pytest.raises(DataError, match=r"label_column must be a column index .* got"):
+        data.load(path, label_column=label_column)

@@ -10,6 +10,7 @@ import pytest
 
 from chainrule import data, io, nn, optim, train
 from chainrule.data import Dataset
+from chainrule.errors import ConfigError, DataError, UserError
 from chainrule.train import Callback, EarlyStopping, History, Trainer, TrainingDiverged
 
 
@@ -459,6 +460,83 @@ def test_resuming_a_checkpoint_that_stopped_early_trains_nothing(tmp_path):
         np.testing.assert_array_equal(value, script.snapshots[3][name])
 
 
+NOT_STOPPING = [5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 3.3, 3.4, 3.6, 3.7]  # best epoch 3; patience 50
+
+
+def _continued_setup(checkpoint_dir=None, **kwargs):
+    model, loss, opt = make(dropout=True)
+    script = ScriptedValLoss(NOT_STOPPING)
+    trainer = Trainer(model, loss, opt, batch_size=7, seed=5, callbacks=[script],
+                      early_stopping=EarlyStopping(patience=50, monitor="val_loss", **kwargs),
+                      checkpoint_dir=checkpoint_dir, progress=False)  # fmt: skip
+    return trainer, script
+
+
+def test_fitting_again_continues_from_the_last_epochs_weights_not_the_best(tmp_path):
+    """fit(6) then fit(10) is fit(10) (and a resume from epoch 6's checkpoint), bit for bit:
+    the best weights put back at the end of the first fit do not become the starting point."""
+    ds = small_classification()
+    whole, whole_script = _continued_setup()
+    whole.fit(ds, epochs=10)
+    assert whole.best_epoch == 3 and not whole.stopped_early
+
+    again, script = _continued_setup()
+    again.fit(ds, epochs=6)
+    for name, value in again.model.state_dict().items():  # between the fits: the best epoch's
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+    again.fit(ds, epochs=6)  # nothing left to train: the best weights stay
+    for name, value in again.model.state_dict().items():
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+    again.fit(ds, epochs=10)
+    assert again.history["loss"] == whole.history["loss"]
+    for epoch in range(7, 11):
+        for name, value in script.snapshots[epoch].items():
+            np.testing.assert_array_equal(value, whole_script.snapshots[epoch][name])
+    assert_same_weights(again.model, whole.model)  # the best (epoch 3) put back in both
+
+    first, _ = _continued_setup(tmp_path)
+    first.fit(ds, epochs=6)
+    model, loss, opt = make(dropout=True)
+    script3 = ScriptedValLoss(NOT_STOPPING)
+    train.fit(model, loss, opt, ds, epochs=10, batch_size=7, seed=5, callbacks=[script3],
+              early_stopping=EarlyStopping(patience=50, monitor="val_loss"), resume=tmp_path,
+              progress=False)  # fmt: skip
+    for epoch in range(7, 11):
+        for name, value in script3.snapshots[epoch].items():
+            np.testing.assert_array_equal(value, whole_script.snapshots[epoch][name])
+    assert_same_weights(model, whole.model)
+
+
+def test_without_restore_best_fitting_again_continues_as_before():
+    ds = small_classification()
+    whole, _ = _continued_setup(restore_best=False)
+    whole.fit(ds, epochs=10)
+    again, _ = _continued_setup(restore_best=False)
+    again.fit(ds, epochs=4)
+    again.fit(ds, epochs=10)
+    assert_same_weights(again.model, whole.model)
+
+
+def test_a_run_stopped_early_and_cleared_goes_on_from_its_last_weights(tmp_path):
+    """``stopped_early = False`` trains on from where epoch 6 ended, as its checkpoint does."""
+    trainer, script = _stopped_early_at_6(tmp_path)
+    model, loss, opt = make()
+    script2 = ScriptedValLoss(script.values)
+    resumed = Trainer(model, loss, opt, batch_size=10, callbacks=[script2],
+                      early_stopping=EarlyStopping(patience=3, monitor="val_loss"),
+                      progress=False)  # fmt: skip
+    resumed.resume(tmp_path)
+    resumed.stopped_early = False
+    trainer.stopped_early = False
+    trainer.fit(small_classification(), epochs=10)  # epoch 7 improves: on to 10
+    resumed.fit(small_classification(), epochs=10)
+    assert trainer.epoch == resumed.epoch == 10
+    for epoch in range(7, 11):
+        for name, value in script.snapshots[epoch].items():
+            np.testing.assert_array_equal(value, script2.snapshots[epoch][name])
+    assert_same_weights(trainer.model, resumed.model)
+
+
 def test_a_checkpoint_from_before_stopped_early_was_recorded_still_loads(tmp_path):
     model, loss, opt = make()
     Trainer(model, loss, opt, checkpoint_dir=tmp_path, progress=False).fit(
@@ -738,3 +816,68 @@ def test_load_state_refuses_a_schedule_state_with_a_negative_base_lr(tmp_path):
     with pytest.raises(io.ModelFileError, match="the schedule state does not fit .*'base_lr' "
                        "must be a number >= 0, not -0.2"):  # fmt: skip
         trainer.load_state(checkpoint)
+
+
+# -- bad arguments, clear errors ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["Min", "minimum", "MAX", None])
+def test_history_best_refuses_a_mode_other_than_min_or_max(mode):
+    h = History([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.2}])
+    with pytest.raises(ConfigError, match=r"mode must be 'min' or 'max'"):
+        h.best("loss", mode=mode)
+    assert h.best("loss", mode="min")["epoch"] == 2 and h.best("loss", mode="max")["epoch"] == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, named",
+    [({"batch_size": 2.5}, "batch_size"), ({"batch_size": "32"}, "batch_size"),
+     ({"batch_size": True}, "batch_size"), ({"seed": 1.7}, "seed"), ({"seed": -1}, "seed"),
+     ({"seed": None}, "seed"), ({"seed": True}, "seed")],
+)  # fmt: skip
+def test_trainer_refuses_a_batch_size_or_seed_that_is_not_an_integer(kwargs, named):
+    model, loss, opt = make()
+    with pytest.raises(UserError, match=rf"{named} must be a (positive|non-negative) integer"):
+        Trainer(model, loss, opt, progress=False, **kwargs)
+
+
+def test_trainer_takes_numpy_integers():
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, batch_size=np.int64(10), seed=np.int32(2), progress=False)
+    trainer.fit(small_classification(), epochs=np.int64(2))
+    assert trainer.epoch == 2 and trainer.batch_size == 10
+
+
+@pytest.mark.parametrize("epochs", [2.5, "2", True, -1])
+def test_fit_refuses_epochs_that_are_not_a_non_negative_integer(epochs):
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, progress=False)
+    with pytest.raises(UserError, match="epochs must be a non-negative integer"):
+        trainer.fit(small_classification(), epochs=epochs)
+    assert trainer.epoch == 0
+
+
+def test_fit_says_it_takes_a_dataset_not_a_tuple_of_arrays():
+    ds = small_classification()
+    model, loss, opt = make()
+    with pytest.raises(UserError, match=r"train_ds must be a chainrule.data.Dataset .* tuple"):
+        train.fit(model, loss, opt, (ds.X, ds.y), progress=False)
+    with pytest.raises(UserError, match=r"val_ds must be a chainrule.data.Dataset .* tuple"):
+        train.fit(model, loss, opt, ds, (ds.X, ds.y), progress=False)
+
+
+def test_evaluate_refuses_an_empty_dataset():
+    model, loss, _ = make()
+    with pytest.raises(DataError, match="blobs has no cases"):
+        train.evaluate(model, loss, small_classification().subset([]))
+
+
+def test_class_report_refuses_outputs_with_fewer_columns_than_classes():
+    from chainrule.train.metrics import class_report
+
+    ds = small_classification()  # 3 classes
+    with pytest.raises(DataError, match="outputs have 2 columns but blobs has 3 classes"):
+        class_report(np.random.default_rng(0).random((len(ds), 2)), ds)
+    with pytest.raises(DataError, match=r"one row per case \(60\)"):
+        class_report(np.zeros((5, 3)), ds)
+    assert class_report(np.eye(3)[ds.y], ds)["per_class"][0]["recall"] == 1.0

@@ -184,9 +184,16 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
                 f"{path}: no column named {label_column!r}; columns are {', '.join(names)}"
             )
         return names.index(label_column)
+    if not isinstance(label_column, (int, np.integer)) or isinstance(
+        label_column, (bool, np.bool_)
+    ):
+        raise DataError(
+            f"{path}: label_column must be a column index (an integer) or a column name, "
+            f"got {label_column!r}"
+        )
     if not -width <= label_column < width:
         raise DataError(f"{path}: label column {label_column} out of range for {width} columns")
-    return label_column % width
+    return int(label_column) % width
 
 
 def _column_name(names: list[str] | None, j: int) -> str:

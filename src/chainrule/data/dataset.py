@@ -95,9 +95,25 @@ class Dataset:
         (subsets of subsets compose), so a split can always be traced back.
         """
         rows = np.asarray(indices)
+        n = len(self)
         if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise DataError(
+                    f"{self.name}: a boolean mask must have one entry per case ({n}), "
+                    f"got shape {rows.shape}"
+                )
             rows = np.flatnonzero(rows)
+        elif rows.size == 0:
+            rows = np.zeros(0, dtype=np.int64)
+        elif rows.dtype.kind not in "iu":
+            raise DataError(
+                f"{self.name}: subset indices must be integers or a boolean mask, got {rows.dtype}"
+            )
         rows = rows.astype(np.int64, copy=False).reshape(-1)
+        bad = (rows < -n) | (rows >= n)
+        if bad.any():
+            raise DataError(f"{self.name}: index {int(rows[bad][0])} is out of range for {n} cases")
+        rows = np.where(rows < 0, rows + n, rows)
         meta = dict(self.meta)  # shallow: meta is descriptive and treated as read-only
         meta.setdefault("indices", list(range(len(self))))
         for key in PER_CASE_META:

@@ -16,8 +16,15 @@ def digits(dtype: Any = np.float32) -> Dataset:
     """1797 images of the digits 0-9, 8x8 pixels flattened to 64 inputs scaled to [0, 1].
 
     The pixels are counts 0..16 in the original (each 8x8 cell counts "on" pixels of a 32x32
-    bitmap), so they are divided by 16.
+    bitmap), so they are divided by 16. ``dtype`` must be a floating-point type (an integer
+    one would round the scaled pixels to 0 and 1): any other raises ``DataError``.
     """
+    try:
+        floating = np.dtype(dtype).kind == "f"
+    except TypeError:
+        floating = False
+    if not floating:
+        raise DataError(f"digits: dtype must be a floating-point type, got {dtype!r}")
     table = np.loadtxt(_digits_file(), delimiter=",")  # 64 pixel counts, then the digit
     X = (table[:, :-1] / 16.0).astype(dtype)
     return Dataset(

@@ -15,15 +15,20 @@ from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
 
 
+def _is_int(value: Any) -> bool:
+    """A Python or NumPy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _count(part: float | int, n: int, what: str) -> int:
     """A split size given as a fraction of ``n`` (float in [0, 1)) or a number of cases (int)."""
-    if isinstance(part, bool):
+    if isinstance(part, (bool, np.bool_)) or not isinstance(part, (int, float, np.number)):
         raise DataError(f"split: {what} must be a fraction or a count, got {part!r}")
     if isinstance(part, (int, np.integer)):
         if not 0 <= part <= n:
             raise DataError(f"split: {what} = {part} cases is out of range for {n} cases")
         return int(part)
-    if not 0.0 <= part < 1.0:
+    if not 0.0 <= part < 1.0:  # NaN too
         raise DataError(f"split: {what} fraction must be in [0, 1), got {part}")
     return int(round(part * n))
 
@@ -81,6 +86,8 @@ def split(
     >>> len(train), len(val), len(test)
     (1258, 180, 359)
     """
+    if not (_is_int(seed) and seed >= 0):
+        raise DataError(f"split: seed must be a non-negative integer, got {seed!r}")
     n = len(ds)
     n_val, n_test = _count(val, n, "val"), _count(test, n, "test")
     if n_val + n_test >= n:
@@ -113,10 +120,18 @@ class Standardizer:
         self.std: np.ndarray | None = None
 
     def fit(self, X: np.ndarray) -> Standardizer:
-        """Learn each column's mean and standard deviation (in float64)."""
+        """Learn each column's mean and standard deviation (in float64); a value that is NaN or
+        infinite raises :class:`~chainrule.errors.DataError` naming its column and row."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) == 0:
             raise DataError(f"Standardizer.fit: need a non-empty 2-D array, got shape {X.shape}")
+        bad = ~np.isfinite(X)
+        if bad.any():
+            row, col = (int(k) for k in np.argwhere(bad)[0])
+            raise DataError(
+                f"Standardizer.fit: column {col} has the value {X[row, col]} in row {row} "
+                "(not finite)"
+            )
         self.mean = X.mean(axis=0)
         std = X.std(axis=0)
         # A constant column (every value the same, or the same up to rounding relative to its
@@ -200,9 +215,9 @@ def batches(
     >>> [b.tolist() for b in batches(5, 2, shuffle=False)]
     [[0, 1], [2, 3], [4]]
     """
-    if isinstance(n, bool) or n < 0:
-        raise DataError(f"batches: n must be >= 0, got {n!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+    if not (_is_int(n) and n >= 0):
+        raise DataError(f"batches: n must be an integer >= 0, got {n!r}")
+    if batch_size is not None and not (_is_int(batch_size) and batch_size >= 1):
         raise DataError(
             f"batches: batch_size must be a positive integer or None, got {batch_size!r}"
         )

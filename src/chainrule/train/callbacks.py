@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,13 @@ class EarlyStopping(Callback):
     default): higher for a key naming an accuracy ("val_accuracy"), lower for anything else (a
     loss). With ``restore_best`` (the default) the weights of the best epoch are put back when
     fitting ends.
+
+    The weights the last epoch ended with are remembered when the best ones are put back: if
+    the same trainer's :meth:`~chainrule.train.Trainer.fit` is called again to train more
+    epochs (a run early stopping did not stop, or one whose ``stopped_early`` was cleared), they
+    are put back first, so the run continues exactly as one uninterrupted fit (or a resume from
+    its last checkpoint, which holds them) would. Between the fits the model holds the best
+    weights; a fit with nothing left to train leaves them there.
     """
 
     MODES = ("auto", "min", "max")
@@ -93,6 +101,9 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.stopped_epoch: int | None = None
         self.best_weights: dict[str, np.ndarray] | None = None
+        # the weights the last epoch ended with, while the best ones stand in for them:
+        # (the trainer, its epoch then, the weights), put back when its fit continues
+        self._last: tuple[Any, int, dict[str, np.ndarray]] | None = None
 
     def on_fit_start(self, trainer: Any) -> None:
         self.monitored = self.monitor or ("val_loss" if trainer.validates else "loss")
@@ -101,6 +112,10 @@ class EarlyStopping(Callback):
         )
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
+        if self._last is not None and not getattr(trainer, "finished", False):
+            (ref, epoch, weights), self._last = self._last, None
+            if ref() is trainer and epoch == trainer.epoch:  # this run, continued: go on from
+                trainer.model.load_state_dict(weights)  # its last epoch's weights, not the best
         if self.best_epoch is None:  # nothing to beat yet, whichever way is better
             self.best = -math.inf if self.maximizing else math.inf
 
@@ -125,8 +140,19 @@ class EarlyStopping(Callback):
 
     def on_fit_end(self, trainer: Any) -> None:
         if self.restore_best and self.best_weights is not None:
+            if self.best_epoch != trainer.epoch and not self._holds_last(trainer):
+                # the last epoch's weights, for a fit of this trainer that continues the run
+                self._last = (weakref.ref(trainer), trainer.epoch, trainer.model.state_dict())
             trainer.model.load_state_dict(self.best_weights)
         trainer.best_epoch = self.best_epoch
+
+    def _holds_last(self, trainer: Any) -> bool:
+        """Whether the last weights of ``trainer`` as it stands are remembered already (a fit
+        that trained nothing ends with the best weights in the model: they must not replace
+        them)."""
+        return (
+            self._last is not None and self._last[0]() is trainer and self._last[1] == trainer.epoch
+        )
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON scalars and arrays (the best weights) for a checkpoint."""
@@ -150,6 +176,7 @@ class EarlyStopping(Callback):
         self.wait = int(scalars.get("wait", 0))
         self.stopped_epoch = scalars.get("stopped_epoch")
         self.best_weights = {k: np.array(v) for k, v in arrays.items()} or None
+        self._last = None  # the checkpoint's weights are the model's now
 
 
 class ProgressBar(Callback):

@@ -7,6 +7,8 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from chainrule.errors import ConfigError
+
 #: The keys every epoch's record has (``val_*`` are None without validation data, ``accuracy``
 #: is None for regression).
 KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time")
@@ -60,7 +62,8 @@ class History:
         return self.records[-1] if self.records else None
 
     def best(self, key: str = "val_loss", mode: str = "min") -> dict[str, Any] | None:
-        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``).
+        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``); any other
+        ``mode`` raises :class:`~chainrule.errors.ConfigError`.
 
         Epochs where ``key`` is missing, None or NaN are skipped; if no epoch has a number
         there (all NaN, say), the answer is None.
@@ -68,6 +71,8 @@ class History:
         >>> History([{"epoch": 1, "loss": float("nan")}, {"epoch": 2, "loss": 0.3}]).best("loss")
         {'epoch': 2, 'loss': 0.3}
         """
+        if mode not in ("min", "max"):
+            raise ConfigError(f"History.best: mode must be 'min' or 'max', not {mode!r}")
         scored = [r for r in self.records if _is_number(r.get(key))]
         if not scored:
             return None

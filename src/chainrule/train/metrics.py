@@ -90,8 +90,14 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
 
     ``confusion[a][b]`` counts the cases of class ``a`` predicted as ``b``. A one-output model
     has two classes: 0 (the unit off) and 1 (on). A class never predicted has precision 0.
+    Outputs with fewer columns than ``ds`` has classes raise :class:`~chainrule.errors.DataError`.
     """
     outputs = np.asarray(outputs)
+    if outputs.ndim != 2 or len(outputs) != len(ds):
+        raise DataError(
+            f"class_report: outputs must be 2-D with one row per case ({len(ds)}), "
+            f"got shape {outputs.shape}"
+        )
     threshold = decision_threshold(loss)
     if ds.task == "regression" or len(outputs) == 0:
         return None
@@ -102,6 +108,12 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     elif ds.task == "classification":
         true, predicted = np.asarray(ds.y, dtype=np.int64), outputs.argmax(axis=1)
         n = outputs.shape[1]
+        classes = max(int(ds.n_classes or 0), int(true.max()) + 1 if len(true) else 0)
+        if n < classes:
+            raise DataError(
+                f"class_report: the outputs have {n} columns but "
+                f"{getattr(ds, 'name', 'the dataset')} has {classes} classes"
+            )
     else:
         return None
     confusion = np.zeros((n, n), dtype=np.int64)
@@ -134,8 +146,14 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
     """``{"loss": ..., "accuracy": ...}`` of ``model`` on all of ``ds`` (eval mode).
 
     The loss is the loss function applied to the whole set at once, so a summed loss
-    (``SquaredError(reduction="sum")``, the lecture's E) is the sum over every case.
+    (``SquaredError(reduction="sum")``, the lecture's E) is the sum over every case. An empty
+    ``ds`` raises :class:`~chainrule.errors.DataError`.
     """
+    if len(ds) == 0:
+        raise DataError(
+            f"evaluate: {getattr(ds, 'name', 'the dataset')!s} has no cases (0 rows); "
+            "there is nothing to evaluate"
+        )
     outputs = predict(model, ds.X, batch_size=max(1, len(ds)))
     targets = target_array(ds, loss, outputs.shape[1], outputs.dtype)
     with no_grad():

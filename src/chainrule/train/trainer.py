@@ -83,8 +83,10 @@ class Trainer:
         standardizer: Any = None,
         class_names: list[str] | None = None,
     ) -> None:
-        if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
-            raise UserError(f"batch size must be a positive integer or None, not {batch_size!r}")
+        if batch_size is not None and not (_is_int(batch_size) and batch_size >= 1):
+            raise UserError(f"batch_size must be a positive integer or None, not {batch_size!r}")
+        if not (_is_int(seed) and seed >= 0):
+            raise UserError(f"seed must be a non-negative integer, not {seed!r}")
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size = None if batch_size is None else int(batch_size)
         self.seed = int(seed)
@@ -127,9 +129,18 @@ class Trainer:
         resumed from its checkpoint, trains no further, whatever ``epochs`` says (only the
         callbacks' ``on_fit_start`` and ``on_fit_end`` run: early stopping puts the best
         weights back). Set ``stopped_early = False`` first to train on regardless.
+
+        Fitting again to train more epochs continues the run exactly as one uninterrupted fit
+        (or a resume from its last checkpoint) would: from the weights the last epoch ended
+        with, even though :class:`EarlyStopping` put the best epoch's weights into the model at
+        the end of the previous fit (they stay there between the fits; it remembers the last
+        ones and puts them back when this trainer's fit trains on).
         """
-        if isinstance(epochs, bool) or int(epochs) < 0:
+        if not (_is_int(epochs) and epochs >= 0):
             raise UserError(f"epochs must be a non-negative integer, not {epochs!r}")
+        for what, ds in (("train_ds", train_ds), ("val_ds", val_ds)):
+            if ds is not None or what == "train_ds":
+                _check_dataset(what, ds)
         if len(train_ds) == 0:
             raise UserError("the training set is empty")
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
@@ -448,6 +459,20 @@ def stopped_early(state: dict[str, Any]) -> bool:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    """A Python or NumPy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_dataset(what: str, ds: Any) -> None:
+    """``fit`` takes datasets (``X`` and ``y`` attributes, a length), not ``(X, y)`` tuples."""
+    if not all(hasattr(ds, a) for a in ("X", "y", "__len__")):
+        raise UserError(
+            f"fit: {what} must be a chainrule.data.Dataset (with X and y), not "
+            f"{type(ds).__name__}; wrap arrays as Dataset(X=X, y=y, task=...)"
+        )
 
 
 def _n_batches(n: int, batch_size: int | None) -> int:

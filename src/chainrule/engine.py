@@ -320,6 +320,31 @@ _other_libraries = backend.other_libraries
 #: GIL). An op runs after the ops that made its inputs, so its number is larger than theirs:
 #: the array-mode backward visits the largest first (:func:`_propagate_arrays`).
 _next_seq = itertools.count().__next__
+#: When chainrule last changed a tensor's array in place (an optimizer's step, ``w -= ...``
+#: under no_grad), by ``id``: a number from the counter that numbers the recorded ops
+#: (:func:`next_write`). An op recorded with a smaller number read the values from before the
+#: change, which its rules would mix with the new ones, so backward refuses it (as PyTorch's
+#: version counter does). A dead tensor's entry is harmless: a tensor given its id later is made,
+#: and so read by ops, after that write.
+written_at: dict[int, int] = {}
+
+
+def next_write() -> int:
+    """The number of an in-place change about to be made: store it in :data:`written_at` for
+    each tensor changed (one number serves a whole optimizer step)."""
+    return _next_seq()
+
+
+def _written_error(output: Tensor, index: int) -> RuntimeError:
+    node = Node(output)
+    return RuntimeError(
+        f"backward: input {index} of '{node.op}'{node.where()} was changed in place (an "
+        "optimizer's step, or -= under no_grad) after the op was recorded, so its gradient "
+        "would mix the old values with the new; run backward before the step, or the forward "
+        "again after it"
+    )
+
+
 _wrap = Tensor._wrap
 _new = object.__new__
 # C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
@@ -497,6 +522,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
     queue: list[tuple[int, Tensor]] = []  # a heap of the tensors waiting, when more than one
     alone = None  # the tensor waiting, when it is the only one (then the queue is empty)
     push, pop, running_total = heapq.heappush, heapq.heappop, totals.get
+    written = written_at  # changed in place since they were read? (checked per leaf)
     starts: dict[int, Tensor] = {}  # the outputs to visit, each once
     for output in outputs:
         key = id(output)
@@ -547,6 +573,8 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 contribution = _as_dtype(contribution, dtype)
             key = id(parent)  # sum_over_consumers, inline
             if parent._primitive is None:  # a leaf: nothing below it to visit
+                if written and written.get(key, -1) > tensor._seq:
+                    raise _written_error(tensor, index)
                 entry = results.get(key)
                 results[key] = (parent, contribution if entry is None else entry[1] + contribution)
                 continue
@@ -604,6 +632,8 @@ def _propagate(
         for index, parent in enumerate(inputs):
             if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
                 continue
+            if parent._primitive is None and written_at.get(id(parent), -1) > tensor._seq:
+                raise _written_error(tensor, index)
             if checking:
                 contribution = _rule_checked(rules[index], node, total, args, params)
             else:

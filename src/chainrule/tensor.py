@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import array_module, to_numpy
+from chainrule.errors import ShapeError
 
 if TYPE_CHECKING:
     from chainrule.engine import Node
@@ -317,6 +318,51 @@ class Tensor:
 
     def __rpow__(self, base: Any) -> Tensor:
         return _ops.power(base, self)
+
+    # a += b: see _in_place
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(_ops.add, other, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(_ops.sub, other, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(_ops.mul, other, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(_ops.div, other, "/=")
+
+    def __ipow__(self, exponent: Any) -> Tensor:
+        return self._in_place(_ops.power, exponent, "**=")
+
+    def _in_place(self, op: Any, other: Any, symbol: str) -> Tensor:
+        """``a += b`` (and ``-=``, ``*=``, ``/=``, ``**=``) as PyTorch takes it on a parameter.
+
+        On a leaf that requires a gradient: under :func:`~chainrule.no_grad` its values are
+        updated in place (a hand-written step, ``w -= lr * w.grad``; a graph that read the old
+        values is then refused by backward), and with recording on it is refused (it would make
+        the parameter an op's output). Any other tensor is rebound to the result, ``a = a + b``:
+        nothing another name shares is changed, so no recorded op's inputs change under it.
+        """
+        if not (self.requires_grad and self._primitive is None):
+            return op(self, other)
+        if _engine.is_grad_enabled():
+            raise RuntimeError(
+                f"{symbol} on a leaf that requires a gradient (a parameter) would record the "
+                f"update as part of the computation; update it under `with cr.no_grad():`, or "
+                f"write w = w {symbol[:-1]} ... for a new tensor"
+            )
+        result = op(self, other).data
+        if tuple(result.shape) != tuple(self.data.shape):
+            raise ShapeError(
+                f"{symbol}: the result has shape {tuple(result.shape)} but the tensor updated in "
+                f"place has shape {tuple(self.data.shape)}"
+            )
+        if result.dtype != self.data.dtype:  # a float32 parameter stays float32
+            result = backend.astype(result, self.data.dtype)
+        _engine.written_at[id(self)] = _engine.next_write()
+        backend.write(self, result)
+        return self
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)

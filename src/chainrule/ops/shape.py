@@ -279,7 +279,8 @@ def _normalize_index(index: Any, like: Any) -> Any:
         foreign = hasattr(item, "shape") and not isinstance(like, numpy.ndarray)
         if isinstance(item, list) or foreign:
             # an empty list selects nothing along its axis: integer positions, not float64
-            item = backend.asarray_like(item, like, dtype="int64" if item == [] else None)
+            empty = isinstance(item, list) and not item
+            item = backend.asarray_like(item, like, dtype="int64" if empty else None)
         fixed.append(item)
     if not isinstance(like, numpy.ndarray) and not any(
         item is Ellipsis or hasattr(item, "shape") for item in fixed

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
 from chainrule.errors import ConfigError, StateDictError
 from chainrule.nn.module import Module, Parameter
@@ -111,9 +111,12 @@ class Optimizer:
             param.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient, in place (a graph recorded before the
+        step and differentiated after it is refused: it would mix old and new values)."""
+        written, now = engine.written_at, engine.next_write()
         for index, param in enumerate(self.params):
             if param.grad is not None:
+                written[id(param)] = now
                 self._step_parameter(index, param)
 
     def _step_parameter(self, index: int, param: Tensor) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import backend, engine
 from chainrule.backend import array_module
 from chainrule.errors import ConfigError
 from chainrule.nn.module import Module
@@ -96,10 +96,12 @@ class SGD(Optimizer):
             return
         alpha = -float(self.lr)
         steps, state = self.steps, self.state
+        written, now = engine.written_at, engine.next_write()  # what backward checks
         for index, param in enumerate(self.params):
             grad = param.grad
             if grad is None:
                 continue
+            written[id(param)] = now
             w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
             # the update Optimizer.step would make; a gradient of another shape (an error), a
             # parameter or gradient of another library or a velocity left from momentum take its

@@ -1,0 +1,123 @@
+"""Changing a parameter in place: an optimizer's step, or ``w -= lr * w.grad`` under no_grad.
+
+A recorded op's rules read its inputs' arrays when backward runs; changed in place in between,
+they would mix old and new values into a silently wrong gradient. PyTorch refuses that with its
+version counters, and so does chainrule (``engine.written_at``). Oracles: torch 2.13 and the
+closed forms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import ShapeError
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_a_graph_recorded_before_an_optimizer_step_is_refused(optimizer) -> None:
+    """Two losses share w; the first's backward and a step, then the second's backward: its
+    rules would read the stepped w beside the saved w * w ([1.98, 5.28] for the true [3, 12])."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    opt = {"sgd": lambda: cr.optim.SGD([w], lr=0.1),
+           "momentum": lambda: cr.optim.SGD([w], lr=0.1, momentum=0.9),
+           "adam": lambda: cr.optim.Adam([w], lr=0.1)}[optimizer]()  # fmt: skip
+    first, second = (w * w).sum(), (w * w * w).sum()
+    first.backward()
+    opt.step()
+    with pytest.raises(RuntimeError, match="changed in place .* after the op was recorded"):
+        second.backward()
+    wt = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    opt_t = torch.optim.SGD([wt], lr=0.1)
+    first_t, second_t = (wt * wt).sum(), (wt * wt * wt).sum()
+    first_t.backward()
+    opt_t.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        second_t.backward()
+
+
+def test_the_usual_loop_and_a_step_after_every_backward_are_untouched() -> None:
+    """Forward, backward, step, again: each graph is recorded after the last step. The weights
+    follow the closed form w <- w - lr 2w."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    opt = cr.optim.SGD([w], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    np.testing.assert_allclose(w.numpy(), np.array([1.0, 2.0]) * 0.8**3)
+    # gradient accumulation over two graphs before one step
+    opt.zero_grad()
+    (w * w).sum().backward()
+    (w * 3.0).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(w.numpy(), np.array([1.0, 2.0]) * 0.8**3 * 0.8 - 0.3)
+
+
+def test_minus_equals_under_no_grad_updates_the_parameter_in_place_as_torch() -> None:
+    w = cr.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    wt = torch.tensor([1.0, 2.0], requires_grad=True)
+    array = w.data
+    for _ in range(2):
+        w.grad = wt.grad = None
+        (w * w * w).sum().backward()
+        (wt * wt * wt).sum().backward()
+        with cr.no_grad():
+            w -= 0.1 * w.grad
+        with torch.no_grad():
+            wt -= 0.1 * wt.grad
+    assert w.is_leaf and w.requires_grad and w.dtype == np.float32
+    assert w.data is array  # the same array, as the model and the optimizer hold it
+    np.testing.assert_allclose(w.numpy(), wt.detach().numpy(), rtol=1e-6)
+
+
+def test_a_graph_that_read_a_parameter_before_minus_equals_is_refused() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w * w).sum()
+    with cr.no_grad():
+        w -= 0.5
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+    again = (w * w * w).sum()
+    with cr.no_grad():
+        w -= 0.5
+    with pytest.raises(RuntimeError, match="changed in place"):  # the general walk too
+        cr.gradient(again, [w])
+
+
+@pytest.mark.parametrize("symbol", ["+=", "-=", "*=", "/=", "**="])
+def test_an_in_place_update_of_a_parameter_while_recording_is_refused(symbol) -> None:
+    """It rebound the name to an op's output: w.grad stayed None after backward, and a module's
+    weight failed at its second step with a misleading 'graph freed' error. PyTorch refuses it."""
+    lin = cr.nn.Linear(2, 2)
+    with pytest.raises(RuntimeError, match="leaf that requires a gradient.*no_grad"):
+        exec(f"lin.weight {symbol} 0.5", {"lin": lin})
+    assert lin.weight.is_leaf
+    wt = torch.nn.Linear(2, 2).weight
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        exec(f"wt {symbol} 0.5", {"wt": wt})
+
+
+def test_other_tensors_are_rebound_as_before() -> None:
+    """a += b on a recorded output or a tensor without gradient is a = a + b: what another name
+    holds does not change, so no recorded op's input changes under it."""
+    x = cr.tensor([1.0, 2.0])
+    alias = x
+    x += 1.0
+    np.testing.assert_array_equal(alias.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(x.numpy(), [2.0, 3.0])
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = w * 2.0
+    h += w  # recorded: h = 2w + w
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
+
+
+def test_an_in_place_update_that_would_broadcast_the_parameter_is_refused() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.no_grad(), pytest.raises(ShapeError, match="-=: the result has shape \\(3, 2\\)"):
+        w -= np.ones((3, 2))
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])  # unchanged

@@ -322,17 +322,23 @@ _other_libraries = backend.other_libraries
 _next_seq = itertools.count().__next__
 #: When chainrule last changed a tensor's array in place (an optimizer's step, ``w -= ...``
 #: under no_grad), by ``id``: a number from the counter that numbers the recorded ops
-#: (:func:`next_write`). An op recorded with a smaller number read the values from before the
+#: (:func:`note_write`). An op recorded with a smaller number read the values from before the
 #: change, which its rules would mix with the new ones, so backward refuses it (as PyTorch's
 #: version counter does). A dead tensor's entry is harmless: a tensor given its id later is made,
 #: and so read by ops, after that write.
 written_at: dict[int, int] = {}
+#: The number of the latest such change, of any tensor: a node recorded after it read nothing
+#: changed since, so the walk looks its leaves up in :data:`written_at` only for nodes recorded
+#: before it (none, in a training loop's forward-backward-step).
+last_write = -1
 
 
-def next_write() -> int:
-    """The number of an in-place change about to be made: store it in :data:`written_at` for
-    each tensor changed (one number serves a whole optimizer step)."""
-    return _next_seq()
+def note_write() -> int:
+    """The number of an in-place change about to be made (one serves a whole optimizer step),
+    made :data:`last_write`: store it in :data:`written_at` for each tensor changed."""
+    global last_write
+    last_write = _next_seq()
+    return last_write
 
 
 def _written_error(output: Tensor, index: int) -> RuntimeError:
@@ -522,7 +528,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
     queue: list[tuple[int, Tensor]] = []  # a heap of the tensors waiting, when more than one
     alone = None  # the tensor waiting, when it is the only one (then the queue is empty)
     push, pop, running_total = heapq.heappush, heapq.heappop, totals.get
-    written = written_at  # changed in place since they were read? (checked per leaf)
+    written, changed_after = written_at, last_write  # changed in place since they were read?
     starts: dict[int, Tensor] = {}  # the outputs to visit, each once
     for output in outputs:
         key = id(output)
@@ -547,6 +553,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
             raise _freed_error(tensor)
         primitive = tensor._primitive
         rules = primitive.vjp
+        stale = tensor._seq < changed_after  # a parameter changed in place after this op ran?
         params = {**tensor._params, "saved": tensor._saved} if primitive.saves else tensor._params
         # the rules' arguments, built once per node (one to three inputs without ``*map``)
         n_inputs = len(inputs)
@@ -573,7 +580,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 contribution = _as_dtype(contribution, dtype)
             key = id(parent)  # sum_over_consumers, inline
             if parent._primitive is None:  # a leaf: nothing below it to visit
-                if written and written.get(key, -1) > tensor._seq:
+                if stale and written.get(key, -1) > tensor._seq:
                     raise _written_error(tensor, index)
                 entry = results.get(key)
                 results[key] = (parent, contribution if entry is None else entry[1] + contribution)

@@ -360,7 +360,7 @@ class Tensor:
             )
         if result.dtype != self.data.dtype:  # a float32 parameter stays float32
             result = backend.astype(result, self.data.dtype)
-        _engine.written_at[id(self)] = _engine.next_write()
+        _engine.written_at[id(self)] = _engine.note_write()
         backend.write(self, result)
         return self
 

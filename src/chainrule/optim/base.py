@@ -113,7 +113,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient, in place (a graph recorded before the
         step and differentiated after it is refused: it would mix old and new values)."""
-        written, now = engine.written_at, engine.next_write()
+        written, now = engine.written_at, engine.note_write()
         for index, param in enumerate(self.params):
             if param.grad is not None:
                 written[id(param)] = now

@@ -96,7 +96,7 @@ class SGD(Optimizer):
             return
         alpha = -float(self.lr)
         steps, state = self.steps, self.state
-        written, now = engine.written_at, engine.next_write()  # what backward checks
+        written, now = engine.written_at, engine.note_write()  # what backward checks
         for index, param in enumerate(self.params):
             grad = param.grad
             if grad is None:

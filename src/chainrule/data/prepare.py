@@ -15,8 +15,9 @@ from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
 
 
-def _is_int(value: Any) -> bool:
-    """A Python or NumPy integer, not a bool."""
+def is_integer(value: Any) -> bool:
+    """A Python or NumPy integer, not a bool (a count, a size or a seed given as ``2.5`` or
+    ``True`` is a slip, not 2 or 1)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -86,7 +87,7 @@ def split(
     >>> len(train), len(val), len(test)
     (1258, 180, 359)
     """
-    if not (_is_int(seed) and seed >= 0):
+    if not (is_integer(seed) and seed >= 0):
         raise DataError(f"split: seed must be a non-negative integer, got {seed!r}")
     n = len(ds)
     n_val, n_test = _count(val, n, "val"), _count(test, n, "test")
@@ -215,9 +216,9 @@ def batches(
     >>> [b.tolist() for b in batches(5, 2, shuffle=False)]
     [[0, 1], [2, 3], [4]]
     """
-    if not (_is_int(n) and n >= 0):
+    if not (is_integer(n) and n >= 0):
         raise DataError(f"batches: n must be an integer >= 0, got {n!r}")
-    if batch_size is not None and not (_is_int(batch_size) and batch_size >= 1):
+    if batch_size is not None and not (is_integer(batch_size) and batch_size >= 1):
         raise DataError(
             f"batches: batch_size must be a positive integer or None, got {batch_size!r}"
         )

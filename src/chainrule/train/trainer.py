@@ -27,6 +27,7 @@ import numpy as np
 
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
+from chainrule.data.prepare import is_integer
 from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
@@ -83,9 +84,9 @@ class Trainer:
         standardizer: Any = None,
         class_names: list[str] | None = None,
     ) -> None:
-        if batch_size is not None and not (_is_int(batch_size) and batch_size >= 1):
+        if batch_size is not None and not (is_integer(batch_size) and batch_size >= 1):
             raise UserError(f"batch_size must be a positive integer or None, not {batch_size!r}")
-        if not (_is_int(seed) and seed >= 0):
+        if not (is_integer(seed) and seed >= 0):
             raise UserError(f"seed must be a non-negative integer, not {seed!r}")
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size = None if batch_size is None else int(batch_size)
@@ -136,7 +137,7 @@ class Trainer:
         the end of the previous fit (they stay there between the fits; it remembers the last
         ones and puts them back when this trainer's fit trains on).
         """
-        if not (_is_int(epochs) and epochs >= 0):
+        if not (is_integer(epochs) and epochs >= 0):
             raise UserError(f"epochs must be a non-negative integer, not {epochs!r}")
         for what, ds in (("train_ds", train_ds), ("val_ds", val_ds)):
             if ds is not None or what == "train_ds":
@@ -459,11 +460,6 @@ def stopped_early(state: dict[str, Any]) -> bool:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _is_int(value: Any) -> bool:
-    """A Python or NumPy integer, not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _check_dataset(what: str, ds: Any) -> None:

@@ -3,6 +3,7 @@ torch.optim; dtypes, skipped parameters, state dicts, schedules."""
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -455,6 +456,32 @@ def test_schedule_errors():
         optim.StepLR(sgd(), 0)
     with pytest.raises(nn.StateDictError, match="the state is for 'StepLR'"):
         optim.ExponentialLR(sgd(), 0.9).load_state_dict(optim.StepLR(sgd(), 2).state_dict())
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: optim.StepLR(sgd(), 2.5),
+            "StepLR: step_size must be a whole number >= 1, not 2.5",
+        ),
+        (lambda: optim.StepLR(sgd(), "x"), "step_size must be a whole number >= 1, not 'x'"),
+        (lambda: optim.StepLR(sgd(), True), "step_size must be a whole number"),
+        (lambda: optim.CosineLR(sgd(), 9.5), "total_epochs must be a whole number >= 1"),
+        (lambda: optim.PiecewiseSchedule(sgd(), {"x": {"lr": 0.1}}), "epoch must be a whole"),
+        (lambda: optim.PiecewiseSchedule(sgd(), {-1: {"lr": 0.1}}), "epoch must be >= 0, not -1"),
+    ],
+)
+def test_schedule_sizes_are_whole_numbers(make, message):
+    """2.5 was taken as 2 without a word, and "x" gave a bare ValueError from int()."""
+    with pytest.raises(nn.ConfigError, match=re.escape(message)):
+        make()
+
+
+def test_schedule_sizes_take_numpy_integers_and_milestones_their_json_digits():
+    assert optim.StepLR(sgd(), np.int64(3)).step_size == 3
+    assert optim.CosineLR(sgd(), np.int32(4)).total_epochs == 4
+    assert list(optim.PiecewiseSchedule(sgd(), {"20": {"lr": 0.1}}).milestones) == [20]
 
 
 def _sgd_steps(step, schedule, big=False):

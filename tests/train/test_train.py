@@ -841,6 +841,14 @@ def test_trainer_refuses_a_batch_size_or_seed_that_is_not_an_integer(kwargs, nam
         Trainer(model, loss, opt, progress=False, **kwargs)
 
 
+@pytest.mark.parametrize("every", [2.5, "3", True, -1])
+def test_trainer_refuses_a_checkpoint_interval_that_is_not_a_whole_number(every, tmp_path):
+    """2.5 was taken as 2 without a word."""
+    model, loss, opt = make()
+    with pytest.raises(UserError, match="checkpoint_every must be a whole number of epochs"):
+        Trainer(model, loss, opt, checkpoint_dir=tmp_path, checkpoint_every=every, progress=False)
+
+
 def test_trainer_takes_numpy_integers():
     model, loss, opt = make()
     trainer = Trainer(model, loss, opt, batch_size=np.int64(10), seed=np.int32(2), progress=False)

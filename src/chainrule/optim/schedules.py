@@ -19,6 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from chainrule.nn.module import ConfigError, StateDictError
 from chainrule.optim.base import _is_number, _plain
 from chainrule.optim.optimizers import Optimizer
@@ -80,14 +82,26 @@ class Schedule:
         return f"{type(self).__name__}(epoch={self.epoch}, lr={self.optimizer.lr:g})"
 
 
+def _whole(value: Any, who: str, what: str, minimum: int) -> int:
+    """``value`` as a whole number >= ``minimum``: a Python or NumPy integer (a milestone's epoch
+    may also be its digits, as a JSON key holds it); anything else is a ConfigError naming it
+    (``int(2.5)`` would be 2 without a word, ``int("x")`` a bare ValueError)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{who}: {what} must be a whole number >= {minimum}, not {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{who}: {what} must be >= {minimum}, not {value}")
+    return int(value)
+
+
 class StepLR(Schedule):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if int(step_size) < 1:
-            raise ConfigError(f"StepLR: step_size must be >= 1, not {step_size}")
-        self.step_size, self.gamma = int(step_size), _gamma("StepLR", gamma)
+        self.step_size = _whole(step_size, "StepLR", "step_size", 1)
+        self.gamma = _gamma("StepLR", gamma)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -110,8 +124,7 @@ class CosineLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
-        if int(total_epochs) < 1:
-            raise ConfigError(f"CosineLR: total_epochs must be >= 1, not {total_epochs}")
+        total_epochs = _whole(total_epochs, "CosineLR", "total_epochs", 1)
         value = _plain(min_lr)
         if not (_is_number(value) and math.isfinite(value) and value >= 0):
             raise ConfigError(f"CosineLR: min_lr must be a number >= 0, not {min_lr!r}")
@@ -149,9 +162,7 @@ class PiecewiseSchedule(Schedule):
         super().__init__(optimizer)
         self.milestones: dict[int, dict[str, Any]] = {}
         for key, settings in milestones.items():
-            epoch = int(key)
-            if epoch < 0:
-                raise ConfigError(f"PiecewiseSchedule: epoch {epoch} must be >= 0")
+            epoch = _whole(key, "PiecewiseSchedule", "a milestone's epoch", 0)
             for name in settings:
                 if name not in optimizer.hyperparameters:
                     raise ConfigError(

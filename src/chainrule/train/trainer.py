@@ -104,7 +104,11 @@ class Trainer:
         if self._progress_bar is not None:
             self.callbacks.append(self._progress_bar)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
-        self.checkpoint_every = max(1, int(checkpoint_every))
+        if not (is_integer(checkpoint_every) and checkpoint_every >= 0):
+            raise UserError(
+                f"checkpoint_every must be a whole number of epochs, not {checkpoint_every!r}"
+            )
+        self.checkpoint_every = max(1, int(checkpoint_every))  # 0: every epoch, as 1
         self.checkpoint_seconds = checkpoint_seconds
         self._saved_at = time.monotonic()
         self.keep_checkpoints = keep_checkpoints

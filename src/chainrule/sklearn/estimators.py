@@ -86,16 +86,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             if set(labels) != set(self.classes_):
                 raise ValueError(
                     "MLPClassifier: warm_start can only be used where `y` has the same classes "
-                    f"as in the previous call to fit. Previously got {self.classes_}, `y` has "
-                    f"{labels}; fit with warm_start=False to start afresh (partial_fit with "
+                    f"as in the previous call to fit. Previously got "
+                    f"{_plain_labels(self.classes_)}, `y` has {_plain_labels(labels)}; fit with "
+                    "warm_start=False to start afresh (partial_fit with "
                     "warm_start=False takes a batch that lacks some classes)"
                 )
         elif y.ndim == 1:
             unseen = set(unique_labels(y)) - set(self.classes_)
             if unseen:
                 raise ValueError(
-                    f"MLPClassifier: y holds labels {sorted(unseen)} not seen in the first fit; "
-                    f"classes_ is {list(self.classes_)}"
+                    f"MLPClassifier: y holds labels {_plain_labels(sorted(unseen))} not seen "
+                    f"in the first fit; classes_ is {_plain_labels(self.classes_)}"
                 )
         dtype = DTYPES[self.dtype] or X.dtype
         X = X.astype(dtype, copy=False)
@@ -203,3 +204,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+def _plain_labels(labels: Any) -> list[Any]:
+    """Labels as a message shows them: ``[3, 4]`` or ``['cat']``, not NumPy 2's reprs of its
+    scalars (``[np.int64(3)]``)."""
+    return [label.item() if isinstance(label, np.generic) else label for label in labels]

@@ -136,7 +136,8 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether the text reads as a number (Python's ``float``: ``4``, ``-4``, ``4.0``, ``1e3``)."""
     try:
         float(cell)
     except ValueError:
@@ -172,7 +173,7 @@ def _looks_like_header(cells: list[str]) -> bool:
     """Names, not numbers: a cell that holds something other than a number. An empty cell says
     nothing either way (a data row with a missing value is refused by the parse, naming it;
     taken as a header, the row would silently be lost)."""
-    return any(cell.strip() and not _is_number(cell) for cell in cells)
+    return any(cell.strip() and not is_number(cell) for cell in cells)
 
 
 def _label_index(path: Path, label_column: int | str, names: list[str] | None, width: int) -> int:

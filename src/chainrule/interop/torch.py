@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.data.csvfile import is_number
 from chainrule.errors import ConversionError, ModelFileError, UserError
 
 #: The metadata key under which :func:`save_torch` records the architecture (a chainrule config).
@@ -280,7 +281,7 @@ def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str]]:
     for token in tokens:
         if re.fullmatch(r"[0-9]+", token) and int(token) > 0:
             sizes.append(int(token))
-        elif _is_number(token):
+        elif is_number(token):
             raise UserError(
                 f"arch {arch!r}: {token!r} is not a layer size; a size is a positive whole number "
                 "(write e.g. '4,3,2')"
@@ -296,14 +297,6 @@ def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str]]:
     if len(sizes) < 2:
         raise UserError(f"arch {arch!r}: give at least two positive layer sizes, like 4,3,2")
     return sizes, units
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:

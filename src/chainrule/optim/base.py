@@ -89,7 +89,7 @@ class Optimizer:
         """``value`` as hyperparameter ``key`` is kept, or :class:`_Refused` saying what it must
         be. A subclass checks its own hyperparameters and leaves the rest to this."""
         value = _plain(value)
-        if key in _NON_NEGATIVE and not (_is_number(value) and math.isfinite(value) and value >= 0):
+        if key in _NON_NEGATIVE and not _non_negative(value):
             raise _Refused("a number >= 0")
         return value
 
@@ -332,6 +332,11 @@ def _step_count(who: str, key: str, array: np.ndarray) -> int:
             return int(value)
     shown = array.tolist() if array.size <= 4 else f"an array of shape {array.shape}"
     raise StateDictError(f"{who}: {key!r} must be a whole number >= 0, not {shown!r}")
+
+
+def _non_negative(value: Any) -> bool:
+    """Whether ``value`` is a finite real number >= 0 (a learning rate, a decay, a floor)."""
+    return _is_number(value) and math.isfinite(value) and value >= 0
 
 
 def _is_number(value: Any) -> bool:

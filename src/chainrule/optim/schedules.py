@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.nn.module import ConfigError, StateDictError
-from chainrule.optim.base import _is_number, _plain
+from chainrule.optim.base import _non_negative, _plain
 from chainrule.optim.optimizers import Optimizer
 
 
@@ -68,7 +68,7 @@ class Schedule:
         epoch, base_lr = state.get("epoch"), _plain(state.get("base_lr"))
         if not (type(_plain(epoch)) is int and _plain(epoch) >= 0):
             raise StateDictError(f"{who}: 'epoch' must be a whole number >= 0, not {epoch!r}")
-        if not (_is_number(base_lr) and math.isfinite(base_lr) and base_lr >= 0):
+        if not _non_negative(base_lr):
             raise StateDictError(f"{who}: 'base_lr' must be a number >= 0, not {base_lr!r}")
         kept = self.epoch, self.base_lr
         self.epoch, self.base_lr = _plain(epoch), float(base_lr)
@@ -126,9 +126,9 @@ class CosineLR(Schedule):
         super().__init__(optimizer)
         total_epochs = _whole(total_epochs, "CosineLR", "total_epochs", 1)
         value = _plain(min_lr)
-        if not (_is_number(value) and math.isfinite(value) and value >= 0):
+        if not _non_negative(value):
             raise ConfigError(f"CosineLR: min_lr must be a number >= 0, not {min_lr!r}")
-        self.total_epochs, self.min_lr = int(total_epochs), float(value)
+        self.total_epochs, self.min_lr = total_epochs, float(value)
 
     def lr_at(self, epoch: int) -> float:
         return cosine_lr(self.base_lr, self.min_lr, epoch, self.total_epochs)
@@ -196,6 +196,6 @@ def _gamma(who: str, gamma: Any) -> float:
     """A schedule's factor: a number > 0 (0 or less would give a learning rate the optimizer
     refuses, or 0 for good)."""
     value = _plain(gamma)
-    if not (_is_number(value) and math.isfinite(value) and value > 0):
+    if not (_non_negative(value) and value > 0):
         raise ConfigError(f"{who}: gamma must be a number > 0, not {gamma!r}")
     return float(value)

@@ -262,3 +262,18 @@ def test_relu_of_nan_passes_the_gradient_and_elsewhere_matches_central_differenc
     x = cr.tensor(np.array([NAN, -1.0, 1.0]), requires_grad=True)
     cr.relu(x).backward(np.array([4.0, 5.0, 6.0]))
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 0.0, 6.0])
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["arrays", "tensors"])
+@pytest.mark.parametrize("library", ["numpy", "strict", "torch"])
+def test_abs_of_nan_sends_zero_as_torch_does(library, create_graph) -> None:
+    """abs's derivative is the sign of x, which torch takes as 0 at NaN (NumPy's sign is NaN,
+    which spread NaN to every gradient below); elsewhere -1, 0 or 1 times g."""
+    x_values = np.array([NAN, -1.0, 0.0, 0.5, NAN, 0.0])
+    seed_values = np.array([2.0, -3.0, 5.0, 7.0, 11.0, 13.0])
+    x = _on(library, x_values, requires_grad=True)
+    (dx,) = cr.gradient(cr.abs(x), [x], [_on(library, seed_values)], create_graph=create_graph)
+    t = torch.tensor(x_values, requires_grad=True)
+    t.abs().backward(torch.tensor(seed_values))
+    np.testing.assert_array_equal(dx.numpy(), t.grad.numpy())
+    assert dx.numpy()[0] == 0.0 and dx.numpy()[4] == 0.0

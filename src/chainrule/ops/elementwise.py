@@ -135,12 +135,16 @@ _abs = primitive(
     "abs",
     lambda x: array_module(x).abs(x),
     lambda g, out, x: g * _sign(array_of(x)),
-    doc="|x|; the derivative at 0 is taken as 0.",
+    doc="|x|; the derivative at 0 is taken as 0, at NaN as 0 (as in PyTorch).",
 )
 
 
 def _sign(x: Any) -> Any:
-    return array_module(x).sign(x)
+    """-1, 0 or 1 by the sign of x, and 0 at NaN, as PyTorch's ``sgn`` gives it for abs's
+    gradient (NumPy's sign is NaN there, which sent NaN to every input below)."""
+    xp = array_module(x)
+    sign = xp.sign(x)
+    return xp.where(xp.isnan(x), xp.zeros_like(sign), sign)
 
 
 def neg(x: Any) -> Tensor:
@@ -164,7 +168,7 @@ def sqrt(x: Any) -> Tensor:
 
 
 def abs(x: Any) -> Tensor:  # noqa: A001 - the name users expect, as in NumPy
-    """|x|; the derivative at 0 is taken as 0."""
+    """|x|; the derivative at 0 is taken as 0, at NaN as 0 (as in PyTorch)."""
     return _abs(as_tensor(x))
 
 

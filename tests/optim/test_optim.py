@@ -565,6 +565,8 @@ REFUSED = [
     (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "momentum", -0.5, "momentum must be"),
     (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "nesterov", "x", "nesterov must be True"),
     (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "shrink", float("inf"), "shrink must be"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "shrink", 1.5, r"shrink must be in \[0, 1\)"),
+    (lambda p, **h: optim.SGD(p, **{"lr": 0.1, **h}), "shrink", 1, r"shrink must be in \[0, 1\)"),
     (lambda p, **h: optim.Adam(p, **h), "betas", [0.9], r"betas must be two numbers in \[0, 1\)"),
     (lambda p, **h: optim.Adam(p, **h), "betas", [1.5, 2.0], r"betas must be two numbers"),
     (lambda p, **h: optim.AdamW(p, **h), "betas", ["a", "b"], r"betas must be two numbers"),

@@ -49,7 +49,8 @@ class SGD(Optimizer):
     only in how a changed lr acts on the momentum already gathered: here the old velocity keeps
     its old lr, as in the paper. ``nesterov=True`` steps w += momentum * dw(t) - lr * g (PyTorch's
     Nesterov in the same correspondence). ``weight_decay`` adds ``weight_decay * w`` to the
-    gradient (L2); ``shrink`` multiplies w by (1 - shrink) after the step (RHW's 0.2% decay).
+    gradient (L2); ``shrink`` (in [0, 1)) multiplies w by (1 - shrink) after the step (RHW's
+    0.2% decay).
     """
 
     name = "sgd"
@@ -84,6 +85,11 @@ class SGD(Optimizer):
             if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
                 return bool(value)
             raise _Refused("True or False")
+        if key == "shrink":  # w * (1 - shrink): 1 zeroes every weight, more flips their signs
+            value = _plain(value)
+            if not (_is_number(value) and 0.0 <= value < 1.0):
+                raise _Refused("in [0, 1)")
+            return value
         return super()._checked(key, value)
 
     def step(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.errors import ConfigError
 from chainrule.tensor import Tensor
 
 _default_rng = np.random.default_rng()
@@ -143,7 +144,7 @@ def randn(
     device: Any = None,
 ) -> Tensor:
     """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible."""
-    generator = _generator(rng)
+    generator = as_generator(rng, "randn")
     data = generator.standard_normal(_shape(shape)).astype(dtype, copy=False)
     return _placed(data, xp, device, requires_grad)
 
@@ -157,13 +158,23 @@ def rand(
     device: Any = None,
 ) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible."""
-    data = _generator(rng).random(_shape(shape)).astype(dtype, copy=False)
+    data = as_generator(rng, "rand").random(_shape(shape)).astype(dtype, copy=False)
     return _placed(data, xp, device, requires_grad)
 
 
-def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+def as_generator(
+    rng: np.random.Generator | int | None, who: str = "rng", error: type[Exception] = ConfigError
+) -> np.random.Generator:
+    """``rng`` as a Generator: a Generator as it is, a seed (an integer >= 0) makes a new one,
+    None is chainrule's default generator (:func:`manual_seed`). Anything else raises
+    ``error`` naming ``who`` (NumPy's own words, "expected non-negative integer", name neither
+    the argument nor the call)."""
     if rng is None:
         return _default_rng
     if isinstance(rng, np.random.Generator):
         return rng
-    return np.random.default_rng(rng)
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise error(
+        f"{who}: rng must be a numpy Generator, a seed (an integer >= 0) or None, not {rng!r}"
+    )

@@ -267,6 +267,30 @@ def test_batches_bad_arguments():
         list(data.batches(-1, 2))
 
 
+@pytest.mark.parametrize("rng", [-1, "a", 1.5, True])
+def test_batches_and_initialisers_name_a_bad_rng(rng):
+    """One check (creation.as_generator) for every rng a user passes: a negative seed gave
+    NumPy's "expected non-negative integer", naming neither the argument nor the call."""
+    import chainrule as cr
+
+    expected = r"rng must be a numpy Generator, a seed \(an integer >= 0\) or None, not "
+    with pytest.raises(DataError, match="batches: " + expected):
+        list(data.batches(10, 3, rng=rng))
+    with pytest.raises(cr.nn.ConfigError, match=expected):
+        cr.nn.Linear(2, 3, rng=rng)
+    with pytest.raises(cr.nn.ConfigError, match="randn: " + expected):
+        cr.randn(2, rng=rng)
+
+
+def test_a_numpy_integer_seed_is_a_seed():
+    import chainrule as cr
+
+    np.testing.assert_array_equal(cr.randn(3, rng=np.int64(7)).numpy(), cr.randn(3, rng=7).numpy())
+    assert list(map(list, data.batches(6, 2, rng=np.uint8(3)))) == list(
+        map(list, data.batches(6, 2, rng=3))
+    )
+
+
 # ---------------------------------------------------------------- load
 
 

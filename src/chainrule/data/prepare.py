@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.creation import as_generator
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
 
@@ -227,7 +228,7 @@ def batches(
             yield np.arange(n)
         return
     if shuffle:
-        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        generator = as_generator(rng, "batches", DataError)
         order = generator.permutation(n)
     else:
         order = np.arange(n)

@@ -23,18 +23,11 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.creation import _generator
+from chainrule.creation import as_generator
 from chainrule.nn.module import ConfigError
 
 Initialiser = Callable[..., np.ndarray]
 RNG = np.random.Generator | int | None
-
-
-def as_generator(rng: RNG) -> np.random.Generator:
-    """``rng`` as a Generator: an int seeds a new one, None is chainrule's default generator."""
-    if rng is not None and not isinstance(rng, (int, np.integer, np.random.Generator)):
-        raise ConfigError(f"rng must be an int seed or a numpy Generator, not {type(rng).__name__}")
-    return _generator(int(rng) if isinstance(rng, np.integer) else rng)
 
 
 def _placed(initialiser: Callable[..., np.ndarray]) -> Callable[..., Any]:

@@ -1007,6 +1007,28 @@ def test_sigterm_stops_like_ctrl_c(tmp_path):
     assert list((out / "checkpoints").glob("epoch-*"))
 
 
+STOPS = [
+    (signal.SIGTERM, 143, "chainrule: terminated"),
+    (signal.SIGINT, 130, "chainrule: interrupted"),
+]
+
+
+@pytest.mark.parametrize(("sent", "code", "line"), STOPS)
+def test_a_signal_at_quiz_prompt_says_which_and_exits_with_its_code(tmp_path, sent, code, line):
+    """Outside train too: click turns a KeyboardInterrupt at a prompt into an Abort, so SIGTERM
+    ended quiz as "interrupted" with Ctrl-C's 130, not 143 (a supervisor reads the code)."""
+    proc = _cli("quiz", cwd=tmp_path, stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait for the prompt: the question is printed first
+        if proc.stdout.readline().startswith("Compute"):
+            break
+    time.sleep(0.5)
+    proc.send_signal(sent)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == line, err
+
+
 # -- operating-system errors that a test cannot cause for real as root -------------------------
 
 

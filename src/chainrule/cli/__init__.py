@@ -97,6 +97,17 @@ def _join_a_parallel_job() -> None:
             distributed.world()
 
 
+def _terminated(stop: BaseException) -> bool:
+    """Whether a stop came from SIGTERM: click turns a KeyboardInterrupt (so :class:`Terminated`)
+    raised in a command or at a prompt into an Abort, raised from it or while handling it."""
+    seen: BaseException | None = stop
+    while seen is not None:
+        if isinstance(seen, Terminated):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     _register_commands()
@@ -118,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         prefix = "" if isinstance(error, NO_ARGS) else "chainrule: "
         _report(f"{prefix}{error.format_message()}")
         return 2
-    except Terminated:
-        _report("chainrule: terminated")
-        return 143
-    except (*ABORTS, KeyboardInterrupt):
+    except (*ABORTS, KeyboardInterrupt) as stop:
+        if _terminated(stop):
+            _report("chainrule: terminated")
+            return 143
         _report("chainrule: interrupted")
         return 130
     except EXITS as done:

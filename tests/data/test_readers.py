@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from chainrule import data
+from chainrule.data.idx import scale_images
 from chainrule.errors import DataError
 
 # ---------------------------------------------------------------- IDX
@@ -132,6 +133,69 @@ def test_load_idx_dir_float_images_are_scaled_into_unit_interval(tmp_path):
     ds = data.load_idx_dir(d)  # a single pair is used whatever its prefix
     assert ds.X.min() == 0.0 and ds.X.max() == 1.0
     np.testing.assert_allclose(ds.X, (images.reshape(2, -1) + 1) / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32])
+def test_integer_pixels_in_0_to_255_are_divided_by_255_whatever_their_type(tmp_path, dtype):
+    # The oracle is the pixel values: 0, 100, 255 stay distinct with their spacing. Scaled by
+    # the type's range, int32 gave 0.5, 0.5, 0.5 (the images wiped out).
+    d = tmp_path / "wide"
+    d.mkdir()
+    pixels = np.array([0, 100, 255, 17, 200, 255], dtype=dtype).reshape(2, 1, 3)
+    data.write_idx(d / "train-images-idx3-ubyte", pixels)
+    data.write_idx(d / "train-labels-idx1-ubyte", np.array([0, 1], np.uint8))
+    ds = data.load_idx_dir(d)
+    np.testing.assert_allclose(ds.X, pixels.reshape(2, -1) / 255.0, rtol=1e-6)
+    assert ds.X[0, 0] == 0.0 and ds.X[0, 2] == 1.0
+
+
+def test_int8_pixels_in_0_to_127_are_divided_by_255():
+    got = scale_images(np.array([0, 100, 127], np.int8))
+    np.testing.assert_allclose(got, [0.0, 100 / 255, 127 / 255], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "values, dtype",
+    [([-1000, 0, 1000], np.int16), ([0, 2048, 4096], np.int32), ([-128, 0, 127], np.int8),
+     ([-(2**31), 0, 2**31 - 1], np.int32)],
+)  # fmt: skip
+def test_other_integer_pixels_are_mapped_from_their_own_min_max(values, dtype):
+    got = scale_images(np.array(values, dtype))
+    expected = (np.array(values, np.float64) - values[0]) / (values[-1] - values[0])
+    assert got.dtype == np.float32 and got[0] == 0.0 and got[-1] == 1.0
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_float_pixels_outside_unit_interval_are_mapped_from_their_min_max():
+    # Documented: "otherwise mapped linearly from their min..max"; 10, 15, 20 gave 0.5, 0.75, 1.
+    np.testing.assert_array_equal(scale_images(np.array([10.0, 15.0, 20.0])), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(scale_images(np.array([-3.0, -2.0, -1.0])), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(scale_images(np.array([0.5, 1.5, 2.5])), [0.0, 0.5, 1.0])
+    kept = np.array([0.25, 0.5, 0.75], np.float32)  # already in [0, 1]: left as they are
+    np.testing.assert_array_equal(scale_images(kept), kept)
+
+
+def test_constant_and_empty_images_scale_without_nan():
+    assert scale_images(np.full((2, 3), 5.0)).tolist() == [[0.0] * 3] * 2
+    assert scale_images(np.full(4, 1000, np.int32)).tolist() == [0.0] * 4
+    assert scale_images(np.full(4, 7, np.int32)).tolist() == [np.float32(7 / 255)] * 4
+    assert scale_images(np.full(3, 1.0)).tolist() == [1.0] * 3  # in [0, 1]: kept
+    for empty in (np.zeros((0, 4), np.float64), np.zeros((0, 4), np.int32)):
+        got = scale_images(empty)
+        assert got.shape == (0, 4) and got.dtype == np.float32
+
+
+def test_write_idx_refuses_a_0d_array_and_writes_nothing(tmp_path):
+    # Written, its magic 0x00000800 (0 dimensions) was then refused by read_idx as "bad magic".
+    path = tmp_path / "s-idx0-ubyte"
+    with pytest.raises(DataError, match=r"s-idx0-ubyte: IDX needs .* at least one dimension"):
+        data.write_idx(path, np.uint8(7))
+    assert list(tmp_path.iterdir()) == []
+    data.write_idx(path, np.array([1, 2], np.uint8))
+    before = path.read_bytes()
+    with pytest.raises(DataError, match="at least one dimension"):
+        data.write_idx(path, np.array(3.5))
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 def test_load_idx_dir_errors(tmp_path):

@@ -86,6 +86,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write ``array`` as an IDX file (gzip-compressed if ``path`` ends in ``.gz``), atomically."""
     path = Path(path)
     array = np.asarray(array)
+    if array.ndim == 0:  # the header would say 0 dimensions, which read_idx rightly refuses
+        raise DataError(
+            f"{path}: IDX needs an array of at least one dimension, got a 0-d array (a scalar); "
+            "nothing was written"
+        )
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
         raise DataError(f"{path}: IDX cannot store dtype {array.dtype}")
@@ -98,22 +103,37 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
 
 
 def scale_images(images: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
-    """Pixel values as floats in [0, 1]: integers by the dtype's range, floats by their min-max.
+    """Pixel values as floats in [0, 1], the values keeping their order and spacing.
 
-    uint8 (MNIST) is divided by 255; float files already in [0, 1] are kept as they are; other
-    float files (USPS conversions in [-1, 1], say) are mapped linearly onto [0, 1].
+    uint8 (MNIST) is divided by 255, and so is any other integer array whose values all lie in
+    0..255 (8-bit pixels stored in a wider type); other integer arrays are mapped linearly from
+    their own min..max onto [0, 1]. Float arrays already in [0, 1] are kept as they are; other
+    float arrays (USPS conversions in [-1, 1], say) are mapped linearly from their min..max.
+    An array to be mapped whose values are all equal (no range to map) becomes all zeros; an
+    empty array stays empty.
     """
+    images = np.asarray(images)
+    if images.size == 0:  # no min or max to scale by, and nothing to scale
+        return images.astype(dtype)
     if np.issubdtype(images.dtype, np.integer):
-        info = np.iinfo(images.dtype)
-        low = 0 if info.min == 0 else info.min
-        return ((images.astype(np.float64) - low) / (info.max - low)).astype(dtype)
+        # Not the dtype's range: int32 pixels 0..255 would all land on 0.5 and vanish.
+        if images.dtype == np.uint8 or (images.min() >= 0 and images.max() <= 255):
+            return (images.astype(np.float64) / 255.0).astype(dtype)
+        return _min_max(images.astype(np.float64)).astype(dtype)
     images = images.astype(np.float64)
     if not np.all(np.isfinite(images)):
         raise DataError("IDX images contain NaN or infinite values")
-    low, high = float(images.min(initial=0.0)), float(images.max(initial=1.0))
-    if low >= 0.0 and high <= 1.0:
+    if images.min() >= 0.0 and images.max() <= 1.0:
         return images.astype(dtype)
-    return ((images - low) / (high - low)).astype(dtype)
+    return _min_max(images).astype(dtype)
+
+
+def _min_max(images: np.ndarray) -> np.ndarray:
+    """``images`` (float64, not empty) mapped linearly from their min..max onto [0, 1]."""
+    low, high = float(images.min()), float(images.max())
+    if high == low:  # a constant array: dividing by 0 would make every pixel NaN
+        return np.zeros_like(images)
+    return (images - low) / (high - low)
 
 
 _PAIR = re.compile(

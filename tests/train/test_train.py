@@ -507,6 +507,30 @@ def test_fitting_again_continues_from_the_last_epochs_weights_not_the_best(tmp_p
     assert_same_weights(model, whole.model)
 
 
+def test_a_checkpoint_saved_by_hand_between_fits_continues_from_the_last_weights(tmp_path):
+    """trainer.save_checkpoint() after a fit that put the best weights back saved those as the
+    run's weights: a resume then trained epochs 7-10 from epoch 3's weights with epoch 6's
+    optimizer state. The checkpoint keeps the best weights as the model (what the user holds)
+    and the last ones for the run to go on from."""
+    ds = small_classification()
+    whole, whole_script = _continued_setup()
+    whole.fit(ds, epochs=10)
+    first, script = _continued_setup()
+    first.fit(ds, epochs=6)
+    first.save_checkpoint(tmp_path)
+    saved = io.load_checkpoint(tmp_path)
+    for name, value in saved["model"].state_dict().items():  # the model as the user holds it
+        np.testing.assert_array_equal(value, script.snapshots[3][name])
+    resumed, script2 = _continued_setup()
+    resumed.resume(tmp_path)
+    resumed.fit(ds, epochs=10)
+    assert resumed.history["loss"] == whole.history["loss"]
+    for epoch in range(7, 11):
+        for name, value in script2.snapshots[epoch].items():
+            np.testing.assert_array_equal(value, whole_script.snapshots[epoch][name])
+    assert_same_weights(resumed.model, whole.model)
+
+
 def test_without_restore_best_fitting_again_continues_as_before():
     ds = small_classification()
     whole, _ = _continued_setup(restore_best=False)

@@ -102,7 +102,8 @@ class EarlyStopping(Callback):
         self.stopped_epoch: int | None = None
         self.best_weights: dict[str, np.ndarray] | None = None
         # the weights the last epoch ended with, while the best ones stand in for them:
-        # (the trainer, its epoch then, the weights), put back when its fit continues
+        # (the trainer, its epoch then, the weights), put back when its fit continues; the
+        # trainer is None when they were read from a checkpoint
         self._last: tuple[Any, int, dict[str, np.ndarray]] | None = None
 
     def on_fit_start(self, trainer: Any) -> None:
@@ -114,8 +115,10 @@ class EarlyStopping(Callback):
             self._reset()
         if self._last is not None and not getattr(trainer, "finished", False):
             (ref, epoch, weights), self._last = self._last, None
-            if ref() is trainer and epoch == trainer.epoch:  # this run, continued: go on from
-                trainer.model.load_state_dict(weights)  # its last epoch's weights, not the best
+            # this run, continued (or read back from a checkpoint saved between two fits): go
+            # on from its last epoch's weights, not the best
+            if (ref is None or ref() is trainer) and epoch == trainer.epoch:
+                trainer.model.load_state_dict(weights)
         if self.best_epoch is None:  # nothing to beat yet, whichever way is better
             self.best = -math.inf if self.maximizing else math.inf
 
@@ -150,12 +153,15 @@ class EarlyStopping(Callback):
         """Whether the last weights of ``trainer`` as it stands are remembered already (a fit
         that trained nothing ends with the best weights in the model: they must not replace
         them)."""
-        return (
-            self._last is not None and self._last[0]() is trainer and self._last[1] == trainer.epoch
-        )
+        if self._last is None:
+            return False
+        ref, epoch, _ = self._last
+        return (ref is None or ref() is trainer) and epoch == trainer.epoch
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """JSON scalars and arrays (the best weights) for a checkpoint."""
+        """JSON scalars and arrays (the best weights) for a checkpoint. A checkpoint saved by
+        hand between two fits, while the best weights stand in the model, also keeps the last
+        epoch's weights (``last/`` names), which a fit continuing the run starts from."""
         scalars = {
             "monitor": self.monitor,
             "mode": self.mode,
@@ -164,7 +170,11 @@ class EarlyStopping(Callback):
             "wait": self.wait,
             "stopped_epoch": self.stopped_epoch,
         }
-        return scalars, dict(self.best_weights or {})
+        arrays = dict(self.best_weights or {})
+        if self._last is not None:
+            scalars["last_epoch"] = self._last[1]
+            arrays.update({_LAST + name: value for name, value in self._last[2].items()})
+        return scalars, arrays
 
     def load_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state` saved."""
@@ -175,8 +185,18 @@ class EarlyStopping(Callback):
         self.best_epoch = scalars.get("best_epoch")
         self.wait = int(scalars.get("wait", 0))
         self.stopped_epoch = scalars.get("stopped_epoch")
-        self.best_weights = {k: np.array(v) for k, v in arrays.items()} or None
-        self._last = None  # the checkpoint's weights are the model's now
+        best = {k: np.array(v) for k, v in arrays.items() if not k.startswith(_LAST)}
+        self.best_weights = best or None
+        last = {k[len(_LAST) :]: np.array(v) for k, v in arrays.items() if k.startswith(_LAST)}
+        # the checkpoint's weights are the model's now, unless they are the best ones standing
+        # in for the last epoch's (saved between two fits): any trainer loading it goes on
+        # from those
+        epoch = scalars.get("last_epoch")
+        self._last = (None, int(epoch), last) if last and epoch is not None else None
+
+
+#: The prefix of the last epoch's weights among :meth:`EarlyStopping.state`'s arrays.
+_LAST = "last/"
 
 
 class ProgressBar(Callback):

@@ -13,6 +13,12 @@ library and on its device: the inputs are cast to its float64 there, the perturb
 ``x +- eps e`` are made there, and only the compared numbers come to the host. On a device without
 float64 (array-api-strict's ``no_float64``, Apple's MPS) the input is copied to the host in
 float64 instead, with a warning saying so: the check then runs on NumPy (the same rules).
+
+Integer and bool inputs (labels, indices, masks) are constants, as in
+``torch.autograd.gradcheck``: ``f`` gets them unchanged, and they are neither perturbed nor
+differentiated. Every floating input is checked, a tensor with ``requires_grad=False`` too (that
+is how ``cr.tensor(x, xp=torch)`` places an input to check on another library); close over a
+floating constant in ``f`` instead.
 """
 
 from __future__ import annotations
@@ -89,11 +95,46 @@ def _close(a: float, b: float, atol: float, rtol: float) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
 
 
-def _float64_inputs(inputs: Sequence[Any]) -> list[Any]:
-    """The inputs as float64 arrays of their own library and device (fresh NumPy copies), or
-    float64 host copies where the device has no float64."""
+def _is_constant(value: Any) -> bool:
+    """Whether ``f`` gets ``value`` as it is, unchecked: integer or bool data has no derivative
+    (cast to float64 and perturbed, labels become wrong labels)."""
+    data = value.data if isinstance(value, Tensor) else value
+    xp = backend.array_module(data)
+    if xp is np:
+        data = np.asarray(data)
+    return backend.is_integer(data.dtype, xp) or backend.dtype_name(data.dtype) == "bool"
+
+
+def _as_argument(value: Any) -> Tensor:
+    """A constant input as the tensor ``f`` gets (a Python list as a NumPy array)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._wrap(np.asarray(value) if backend.array_module(value) is np else value)
+
+
+def _with_constants(
+    f: Callable[..., Any], inputs: Sequence[Any], checked: Sequence[int]
+) -> Callable[..., Any]:
+    """``f`` as a function of the checked inputs only, the constants put back in their places."""
+    if len(checked) == len(inputs):
+        return f
+    arguments = [_as_argument(value) for value in inputs]
+
+    def f_of_checked(*xs: Tensor) -> Any:
+        merged = list(arguments)
+        for index, x in zip(checked, xs):
+            merged[index] = x
+        return f(*merged)
+
+    return f_of_checked
+
+
+def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> list[Any]:
+    """The checked inputs as float64 arrays of their own library and device (fresh NumPy
+    copies), or float64 host copies where the device has no float64."""
     arrays = []
-    for index, value in enumerate(inputs):
+    for index in checked:
+        value = inputs[index]
         data = value.data if isinstance(value, Tensor) else value
         xp = backend.array_module(data)
         if xp is np:
@@ -145,25 +186,44 @@ def gradcheck(
     :class:`GradcheckReport` (truthy when it passed); with ``raise_on_failure`` a failure raises
     :class:`GradcheckError` showing analytic and numeric values side by side.
 
+    Integer and bool inputs (labels, masks) are passed to ``f`` unchanged and left out of the
+    check (the report names the checked inputs by their position in ``inputs``); at least one
+    input must be floating. ``n_directions`` (a whole number, at least 1) is how many random
+    directions ``mode="random"`` compares.
+
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
+    True
+    >>> bool(cr.gradcheck(lambda z, t: cr.softmax_cross_entropy(z, t), [[[0.1, 0.2]], [1]]))
     True
     """
     if mode not in ("full", "random"):
         raise ValueError(f"gradcheck: mode must be 'full' or 'random', not {mode!r}")
-    if order not in (1, 2):
+    if isinstance(order, bool) or order not in (1, 2):  # True == 1, but it is a slip
         raise ValueError(f"gradcheck: order must be 1 or 2, not {order!r}")
+    # 0 directions would compare nothing and pass; a bool is a slip, not a count
+    if isinstance(n_directions, bool) or not isinstance(n_directions, (int, np.integer)):
+        raise ValueError(f"gradcheck: n_directions must be a whole number, not {n_directions!r}")
+    if n_directions < 1:
+        raise ValueError(f"gradcheck: n_directions must be at least 1, not {n_directions!r}")
     if not isinstance(inputs, (tuple, list)):
         raise TypeError(
             "gradcheck: inputs must be a tuple or list of inputs, one per argument of f "
             f"(e.g. [x]), got {type(inputs).__name__}"
         )
-    arrays = _float64_inputs(inputs)
+    checked = [index for index, value in enumerate(inputs) if not _is_constant(value)]
+    if not checked:
+        raise ValueError(
+            "gradcheck: no input to check: integer and bool inputs are passed to f unchanged "
+            "and not checked; give at least one floating input"
+        )
+    arrays = _float64_inputs(inputs, checked)
+    f = _with_constants(f, inputs, checked)
     rng = np.random.default_rng(seed)
-    target = f if order == 1 else _backward_of(f, arrays, rng)
+    target = f if order == 1 else _backward_of(f, arrays, checked, rng)
     compare = _compare_full if mode == "full" else _compare_random
     try:
-        entries = compare(target, arrays, eps, rng, n_directions)
+        entries = compare(target, arrays, checked, eps, rng, n_directions)
         report = _report(entries, mode, order, eps, atol, rtol)
     except _WrongShape as wrong:  # a failure to report, as a wrong value is
         nan, problem = float("nan"), str(wrong)
@@ -175,7 +235,9 @@ def gradcheck(
     return report
 
 
-def _backward_of(f: Callable[..., Any], arrays: list[np.ndarray], rng) -> Callable[..., Tensor]:
+def _backward_of(
+    f: Callable[..., Any], arrays: list[np.ndarray], checked: Sequence[int], rng
+) -> Callable[..., Tensor]:
     """x -> J(x)^T u for a fixed random u: checking it checks the second derivatives."""
     with no_grad():
         size = _flat_output(f, arrays).size
@@ -188,18 +250,18 @@ def _backward_of(f: Callable[..., Any], arrays: list[np.ndarray], rng) -> Callab
         with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
             out = _flat_output(f, variables)
             grads = gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
-            _check_shapes(grads, variables)
+            _check_shapes(grads, variables, checked)
             return concatenate([reshape(g, (-1,)) for g in grads])
 
     return backward_of_f
 
 
-def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:
+def _analytic_vjp(f, arrays: list[np.ndarray], checked, cotangent: np.ndarray) -> list[np.ndarray]:
     variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
     with enable_grad():  # a check called inside no_grad still needs the graph
         out = _flat_output(f, variables)
     grads = gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
-    _check_shapes(grads, variables)
+    _check_shapes(grads, variables, checked)
     return [g.numpy() for g in grads]
 
 
@@ -208,8 +270,10 @@ class _WrongShape(Exception):
     values cannot be compared entry by entry; flattened or broadcast they would seem to)."""
 
 
-def _check_shapes(grads: Sequence[Tensor], variables: Sequence[Tensor]) -> None:
-    for index, (g, x) in enumerate(zip(grads, variables)):
+def _check_shapes(
+    grads: Sequence[Tensor], variables: Sequence[Tensor], checked: Sequence[int]
+) -> None:
+    for index, g, x in zip(checked, grads, variables):
         if tuple(g.shape) != tuple(x.shape):
             raise _WrongShape(
                 f"the gradient of input {index} has shape {tuple(g.shape)} but the input has "
@@ -232,23 +296,23 @@ def _evaluate(f, arrays: list[np.ndarray]) -> np.ndarray:
         return _flat_output(f, arrays).numpy().astype(np.float64)
 
 
-def _compare_full(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
+def _compare_full(f, arrays, checked, eps, rng, n_directions) -> list[Mismatch]:
     """Every entry d out_k / d x_i: a row per output by reverse mode, a column per x_i by
-    differences."""
+    differences. ``checked`` names each array by its position in the user's inputs."""
     n_out = _evaluate(f, arrays).size
     analytic = [np.zeros((n_out, backend.size(a))) for a in arrays]
     for k in range(n_out):
         cotangent = np.zeros(n_out)
         cotangent[k] = 1.0
-        for block, g in zip(analytic, _analytic_vjp(f, arrays, cotangent)):
+        for block, g in zip(analytic, _analytic_vjp(f, arrays, checked, cotangent)):
             block[k] = g.reshape(-1)
     entries = []
-    for index, a in enumerate(arrays):
+    for index, (position, a) in enumerate(zip(checked, arrays)):
         for flat in range(backend.size(a)):
             column = _central_difference(f, arrays, index, backend.unit_vector(a, flat), eps)
             element = [int(i) for i in np.unravel_index(flat, a.shape)] if a.ndim else []
             for k in range(n_out):
-                where = f"d out[{k}] / d input {index}{element}"
+                where = f"d out[{k}] / d input {position}{element}"
                 entries.append(Mismatch(where, float(analytic[index][k, flat]), float(column[k])))
     return entries
 
@@ -262,19 +326,19 @@ def _central_difference(f, arrays, index, direction, eps) -> np.ndarray:
     return (_evaluate(f, plus) - _evaluate(f, minus)) / (2 * eps)
 
 
-def _compare_random(f, arrays, eps, rng, n_directions) -> list[Mismatch]:
+def _compare_random(f, arrays, checked, eps, rng, n_directions) -> list[Mismatch]:
     """u . J v by reverse mode against u . (f(x + eps v) - f(x - eps v)) / 2 eps, per input."""
     n_out = _evaluate(f, arrays).size
     entries = []
     for d in range(n_directions):
         u = rng.standard_normal(n_out)
-        vjps = _analytic_vjp(f, arrays, u)
-        for index, a in enumerate(arrays):
+        vjps = _analytic_vjp(f, arrays, checked, u)
+        for index, (position, a) in enumerate(zip(checked, arrays)):
             v = rng.standard_normal(tuple(a.shape))
             direction = backend.asarray_like(v, a, dtype=a.dtype)
             numeric = float(u @ _central_difference(f, arrays, index, direction, eps))
             analytic = float(np.sum(vjps[index] * v))
-            entries.append(Mismatch(f"direction {d}, input {index}", analytic, numeric))
+            entries.append(Mismatch(f"direction {d}, input {position}", analytic, numeric))
     return entries
 
 
@@ -283,19 +347,29 @@ def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
         return GradcheckReport(
             True, mode, order, eps, 0.0, 0.0, "nowhere (no entries)", [], atol, rtol
         )
-    abs_errors = [m.abs_error for m in entries]
     rel_errors = [m.abs_error / max(abs(m.numeric), 1e-12) for m in entries]
-    worst = int(np.argmax(abs_errors))
+    worst = max(entries, key=_badness)
     ok = all(_close(m.analytic, m.numeric, atol, rtol) for m in entries)
     return GradcheckReport(
         ok,
         mode,
         order,
         eps,
-        max(abs_errors),
-        max(rel_errors),
-        entries[worst].where,
+        worst.abs_error,
+        float(np.max(rel_errors)),  # np.max keeps a NaN; Python's max() may pass over it
+        worst.where,
         entries,
         atol,
         rtol,
     )
+
+
+def _badness(m: Mismatch) -> tuple[bool, bool, bool, float]:
+    """How bad an entry is, for the headline: a NaN compares false with everything, so max()
+    and argmax would drop it or stop at it by chance. Non-finite errors rank worst; among them a
+    non-finite analytic value (the derivative under check) above a non-finite difference alone
+    (as where f is undefined a step away)."""
+    error = m.abs_error
+    if np.isfinite(error):
+        return (False, False, False, error)
+    return (True, not np.isfinite(m.analytic), not np.isfinite(m.numeric), 0.0)

@@ -148,6 +148,18 @@ def test_bad_arguments_are_refused() -> None:
         cr.gradcheck(lambda x: x, [X], order=3)
 
 
+@pytest.mark.parametrize("n_directions", [0, -2, True, 2.0, "3"])
+def test_n_directions_must_be_a_whole_number_of_at_least_one(n_directions) -> None:
+    """0 or fewer directions compared nothing and passed ("nowhere (no entries)")."""
+    with pytest.raises(ValueError, match=r"gradcheck: n_directions must be"):
+        cr.gradcheck(lambda x: bad_square(x), [X], mode="random", n_directions=n_directions)
+
+
+def test_n_directions_counts_the_directions_compared() -> None:
+    report = cr.gradcheck(lambda x: x * x, [X], mode="random", n_directions=np.int64(1))
+    assert report.ok and len(report.entries) == 1
+
+
 def test_gradcheck_inside_no_grad_checks_the_real_derivatives() -> None:
     """The analytic side needs the graph even when the caller turned recording off."""
     with cr.no_grad():
@@ -188,3 +200,102 @@ def test_inputs_must_be_a_list_of_inputs() -> None:
         with pytest.raises(TypeError, match="gradcheck: inputs must be a tuple or list of inputs"):
             cr.gradcheck(lambda x: x * x, bare)
     assert cr.gradcheck(lambda x: x * x, (np.array([3.0, 4.0]),)).ok
+
+
+LOGITS = np.array([[0.3, -1.2, 2.0], [0.5, 0.1, -0.4]])
+LABELS = np.array([2, 0])
+
+
+def _cross_entropy_gradient(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The closed form of d mean_i(-log softmax(z_i)[t_i]) / dz: (softmax(z) - onehot(t)) / n."""
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(labels)), labels] -= 1.0
+    return p / len(labels)
+
+
+def test_integer_labels_are_passed_unchanged_and_not_checked() -> None:
+    """Labels were cast to float64 and perturbed: cross-entropy refused them as "targets of
+    shape (2,)", and a function that took them would have been differentiated by them."""
+    seen = []
+
+    def loss(z, t):
+        seen.append(t.data)
+        return cr.softmax_cross_entropy(z, t)
+
+    report = cr.gradcheck(loss, [LOGITS, LABELS], raise_on_failure=True)
+    assert len(report.entries) == LOGITS.size  # one output, d by each logit; none by a label
+    assert all(m.where.startswith("d out[0] / d input 0[") for m in report.entries)
+    expected = _cross_entropy_gradient(LOGITS, LABELS).reshape(-1)
+    np.testing.assert_allclose([m.analytic for m in report.entries], expected, atol=1e-12)
+    assert all(a.dtype == LABELS.dtype and np.array_equal(a, LABELS) for a in seen)
+    for mode in ("full", "random"):
+        assert cr.gradcheck(loss, [LOGITS, [2, 0]], order=2, mode=mode, raise_on_failure=True)
+
+
+def test_checked_inputs_keep_their_positions_in_the_report() -> None:
+    """The report names an input by its place in the caller's list, constants included."""
+    a, b = np.array([0.5, 1.0]), np.array([2.0, -3.0])
+    mask = np.array([True, False])
+
+    def f(labels, a, mask, b):
+        assert labels.dtype == np.int64 and mask.dtype == bool
+        return bad_second_input(a, b)
+
+    report = cr.gradcheck(f, [np.array([1, 0]), a, mask, b])
+    assert not report.ok
+    assert {m.where.split(" d input ")[1][0] for m in report.entries} == {"1", "3"}
+    assert {m.where.split(" d input ")[1][0] for m in report.failures()} == {"3"}
+    random = cr.gradcheck(f, [np.array([1, 0]), a, mask, b], mode="random", n_directions=2)
+    assert [m.where for m in random.failures()] == ["direction 0, input 3", "direction 1, input 3"]
+    assert cr.gradcheck(f, [np.array([1, 0]), a, mask, b], order=2).order == 2
+
+
+def test_an_integer_tensor_is_passed_as_it_is() -> None:
+    """A chainrule tensor of labels reaches f as the same object; floating tensors are checked,
+    requires_grad or not (test_array_api places inputs on other libraries that way)."""
+    labels = cr.tensor(LABELS)
+    seen = []
+
+    def loss(z, t):
+        seen.append(t)
+        return cr.softmax_cross_entropy(z, t)
+
+    report = cr.gradcheck(loss, [cr.tensor(LOGITS), labels], raise_on_failure=True)
+    assert len(report.entries) == LOGITS.size and all(t is labels for t in seen)
+
+
+def test_no_input_left_to_check_is_refused() -> None:
+    for inputs in ([LABELS], [np.array([True, False])], [cr.tensor(LABELS)], [[1, 2]]):
+        with pytest.raises(ValueError, match="gradcheck: no input to check"):
+            cr.gradcheck(lambda x: x * 2, inputs)
+
+
+def test_a_nan_is_the_worst_error_and_located_where_it_is() -> None:
+    """max() passed over NaN errors and the headline gave 2e-12 at d out[1] / d input 0[0]."""
+    report = cr.gradcheck(lambda a: a * a, [np.array([1.0, np.nan])])
+    assert not report.ok
+    assert np.isnan(report.max_abs_error) and np.isnan(report.max_rel_error)
+    assert report.where == "d out[1] / d input 0[1]"
+    headline = str(report).splitlines()[0]
+    assert "max abs error nan, max rel error nan at d out[1] / d input 0[1]" in headline
+
+
+def test_a_nan_from_a_rule_outranks_a_large_finite_error() -> None:
+    # right (2) at x[0], NaN at x[1], wrong by 5 at x[2]
+    nan_rule = _register_once(
+        "test_gradcheck_nan_rule",
+        lambda x: x * 2.0,
+        lambda g, out, x: g * np.array([2.0, np.nan, 7.0]),
+    )
+    report = cr.gradcheck(lambda x: nan_rule(x), [X])
+    assert np.isnan(report.max_abs_error) and " d input 0[1]" in report.where
+    assert "max abs error nan" in str(report)
+    assert max(m.abs_error for m in report.failures() if np.isfinite(m.abs_error)) == (
+        pytest.approx(5.0, rel=1e-6)
+    )
+
+
+def test_order_true_is_refused_not_taken_as_one():
+    with pytest.raises(ValueError, match="order must be 1 or 2, not True"):
+        cr.gradcheck(lambda x: x * x, [np.ones(2)], order=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,16 @@ def test_a_model_without_a_loss_asks_for_one(case):
     assert network["target"] == [0.0, 1.0] and network["output"] == "softmax"
 
 
+@pytest.mark.parametrize("case", [np.ones(3), (np.ones(3),), [np.ones(3), 1, 0], 3.0])
+def test_a_case_that_is_not_a_pair_is_refused_in_one_line(case):
+    """explorer(model, x, loss) without the (x, t) pair was 'ValueError: too many values to
+    unpack (expected 2)'."""
+    net = cr.nn.mlp([3, 4, 2], activation="tanh", output="logistic", dtype="float64", rng=0)
+    shown = r"^explorer: the case is a pair \(x, t\), e.g. \(X\[0\], T\[0\]\); got \w+"
+    with pytest.raises(UserError, match=shown):
+        cr.explorer(net, case, "squared-error")
+
+
 def test_a_model_the_page_cannot_show_is_refused_in_one_line_up_front():
     """Two Linear layers with no unit between them opened, and then every request failed with
     "invalid request: network.activation: Input should be 'logistic', 'tanh' or 'relu'"."""
@@ -157,6 +168,31 @@ def test_an_unexpected_exception_is_an_error_reply_not_silence(monkeypatch):
     assert reply == {"id": 2, "ok": False, "error": reply["error"]}
     assert "/api/backward" in reply["error"] and "ZeroDivisionError" in reply["error"]
     json.dumps(reply, allow_nan=False)
+
+
+def test_an_overflowed_result_is_the_apis_refusal_not_a_success():
+    """The HTTP API refuses a result of inf (422, strict JSON); the widget answered it as ok, and
+    through a kernel the page got E: null. The same request gets the same error from both."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
+        from starlette.testclient import TestClient
+    from chainrule.web import create_app
+
+    layers = [cr.nn.Linear(1, 1, dtype=np.float32), cr.nn.ReLU()] * 2
+    net = cr.nn.Sequential(*layers, cr.nn.Linear(1, 1, dtype=np.float32))
+    for linear in (net[0], net[2], net[4]):
+        linear.weight.data[...], linear.bias.data[...] = 1e6, 0.0
+    host = cr.explorer(net, (np.array([1e6]), np.array([0.0])), cr.nn.SquaredError()).explorer
+    body = {"network": host.start}
+    with np.errstate(over="ignore"):
+        reply = host.answer({"id": 3, "path": "/api/backward", "body": body})
+        client = TestClient(create_app(), base_url="http://127.0.0.1")
+        response = client.post(
+            "/api/backward", content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 422
+    assert reply == {"id": 3, "ok": False, "error": response.json()["error"]}
+    assert "not finite" in reply["error"]
 
 
 def test_messages_travel_through_the_widget(case, monkeypatch):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class Explorer:
             elif body not in (None, {}):
                 raise api.HTTPProblem(422, f"{path} takes no request body")
             data = endpoint.handler(payload, self.session)
+            self.check_sendable(data)
         except api.HTTPProblem as problem:
             return {"id": request_id, "ok": False, "error": problem.message}
         except UserError as error:
@@ -90,6 +92,13 @@ class Explorer:
         except Exception as error:  # a bug: the front end still gets its reply, never silence
             return {"id": request_id, "ok": False, "error": unexpected_error(message, error)}
         return {"id": request_id, "ok": True, "data": data}
+
+    def check_sendable(self, data: Any) -> None:
+        """Refuse a handler's result as the HTTP host does (``api.json_response``): no inf or NaN
+        goes to the page ("the numbers overflowed"), the same problem and message."""
+        response = self._api.json_response(data)
+        if response.status_code != 200:
+            raise self._api.HTTPProblem(response.status_code, json.loads(response.body)["error"])
 
 
 def unexpected_error(message: Any, error: Exception) -> str:
@@ -121,10 +130,23 @@ def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict
     from chainrule.web.network import NetworkState
     from chainrule.web.schemas import check_shown
 
+    if not isinstance(case, (tuple, list)) or len(case) != 2:
+        raise UserError(
+            f"explorer: the case is a pair (x, t), e.g. (X[0], T[0]); got {_described(case)}"
+        )
     x, t = case
     network = NetworkState.from_model(model, x, t, loss).to_json()
     check_shown(network, "explorer")  # refused now, not by every request the widget makes
     return network
+
+
+def _described(value: Any) -> str:
+    """What a value is, for an error message: "tuple of 3 items", "ndarray of shape (3,)"."""
+    name = type(value).__name__
+    if isinstance(value, (tuple, list)):
+        return f"{name} of {len(value)} item{'s' * (len(value) != 1)}"
+    shape = getattr(value, "shape", None)
+    return name if shape is None else f"{name} of shape {tuple(shape)}"
 
 
 def explorer(model: Any = None, case: Any = None, loss: Any = None):

@@ -91,3 +91,70 @@ def test_no_kink_leaves_every_gradient_checked():
     assert not any("kink" in note for note in d.notes)
     assert not any(c.kink for c in d.all_checks())
     assert d.all_ok
+
+
+# -- the checks' options, a scalar class label, a focus that is not whole ------------------------
+def _tanh_classifier():
+    import chainrule as cr
+
+    return cr.nn.mlp([3, 4, 3], activation="tanh", output=None, dtype=np.float64, rng=0)
+
+
+CASES = np.array([[0.1, 0.2, 0.3], [1.0, 0.0, -1.0]])
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-6, float("nan"), float("inf"), True, "1e-6"])
+def test_a_step_that_is_not_a_finite_positive_number_is_refused(eps):
+    """eps=0 was a bare ZeroDivisionError in the finite differences; eps=-1e-6 was taken."""
+    with pytest.raises(ExplainError, match=r"^explain: eps, .* finite number > 0, not ") as bad:
+        explain(_tanh_classifier(), CASES, [2, 0], "cross-entropy", eps=eps)
+    assert "\n" not in str(bad.value)
+
+
+@pytest.mark.parametrize("max_checks", [0, -3, 2.0, True, None])
+def test_max_checks_below_one_or_not_whole_is_refused(max_checks):
+    """max_checks=0 checked no gradient and said only that a sample of 0 was checked."""
+    with pytest.raises(ExplainError, match=r"^explain: max_checks, .* whole number >= 1, not "):
+        explain(_tanh_classifier(), CASES, [2, 0], "cross-entropy", max_checks=max_checks)
+
+
+def test_a_whole_step_and_numpy_numbers_are_taken():
+    options = {"eps": np.float32(1e-5), "max_checks": np.int64(5)}
+    d = explain(_tanh_classifier(), CASES, [2, 0], "cross-entropy", **options)
+    assert d.eps == pytest.approx(1e-5) and any("a sample of 5" in note for note in d.notes)
+    assert explain(_tanh_classifier(), CASES, [2, 0], "cross-entropy", eps=1).eps == 1
+
+
+def test_one_cases_class_label_may_be_a_scalar():
+    """Labels are allowed for cross-entropy, but a 0-d one for one case was refused as 'the
+    target has shape () but the output layer expects 3 values per case'."""
+    model, x = _tanh_classifier(), CASES[0]
+    for label in (2, np.int64(2), 2.0, np.array(2)):
+        d = explain(model, x, label, "cross-entropy")
+        np.testing.assert_array_equal(d.t, [[0.0, 0.0, 1.0]])
+        assert d.error == explain(model, x, [2], "cross-entropy").error
+    with pytest.raises(ExplainError, match="labels must be whole numbers"):
+        explain(model, x, 2.5, "cross-entropy")
+    with pytest.raises(ExplainError, match=r"class labels \[3\] must lie in 0..2"):
+        explain(model, x, 3, "cross-entropy")
+    with pytest.raises(ExplainError, match=r"shape \(\) but .* a class label \(0..2\) per case"):
+        explain(model, CASES, 2, "cross-entropy")  # one label for two cases
+
+
+@pytest.mark.parametrize("unit", [(1, 2.9), (1, 2.0), (1.0, 2), (True, 1), ("1", 2)])
+def test_a_focus_that_is_not_whole_numbers_is_refused(unit):
+    """unit=(1, 2.9) focused on unit 2 (int() cut it), silently."""
+    with pytest.raises(ExplainError, match=r"must be whole numbers") as bad:
+        explain(unit=unit)
+    assert f"unit {unit!r}" in str(bad.value)
+
+
+@pytest.mark.parametrize("unit", [5, (1, 2, 3), (1,)])
+def test_a_focus_that_is_not_a_pair_is_refused(unit):
+    with pytest.raises(ExplainError, match=r"give \(LAYER, UNIT\) or 'LAYER:UNIT'"):
+        explain(unit=unit)
+
+
+def test_a_focus_of_numpy_integers_is_taken():
+    assert explain(unit=(np.int64(1), np.int32(2))).focus == (1, 1)
+    assert explain(unit=[1, 2]).focus == (1, 1)

@@ -72,3 +72,17 @@ def test_the_activation_table_names_units_by_their_class_not_their_name():
         np.testing.assert_array_equal(unit.on_array(z), unit.op(Tensor(z)).numpy())
     with pytest.raises(nn.ConfigError, match="unknown activation 'swish'"):
         nn.activation("swish")
+
+
+def test_cross_entropy_reads_one_whole_number_as_one_cases_label():
+    """A 0-d label was 'the target has shape () but the output layer expects 3 values'."""
+    ce = nn.CrossEntropy()
+    for label in (2, np.int64(2), 2.0, np.array(2.0)):
+        np.testing.assert_array_equal(ce.target_rows(label, 3), [[0.0, 0.0, 1.0]])
+        np.testing.assert_array_equal(ce.target_rows(label, 3, n_cases=1), [[0.0, 0.0, 1.0]])
+    with pytest.raises(ValueError, match="labels must be whole numbers"):
+        ce.target_rows(0.5, 3)
+    with pytest.raises(ValueError, match=r"shape \(\) but .* a class label \(0..2\) per case or 3"):
+        ce.target_rows(2, 3, n_cases=2)  # one label for two cases
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) but .* a class label \(0..2\) per case"):
+        ce.target_rows([[1.0, 0.0], [0.0, 1.0]], 3)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.data.prepare import is_integer
 from chainrule.engine import enable_grad
 from chainrule.explainer import numeric
 from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord
@@ -78,6 +79,7 @@ def explain(
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
     0.0
     """
+    _check_checks(eps, max_checks)
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
     if check:
@@ -96,6 +98,21 @@ def explain(
 
         derivation.bug = run_bug(derivation, bug)
     return derivation
+
+
+def _check_checks(eps: Any, max_checks: Any) -> None:
+    """The finite differences' step, a finite number > 0, and how many gradients they may check
+    (a whole number >= 1; past it a sample is checked)."""
+    real = is_integer(eps) or isinstance(eps, (float, np.floating))
+    if not (real and np.isfinite(eps) and eps > 0):
+        raise ExplainError(
+            f"explain: eps, the finite differences' step, must be a finite number > 0, not {eps!r}"
+        )
+    if not (is_integer(max_checks) and max_checks >= 1):
+        raise ExplainError(
+            "explain: max_checks, the most gradients checked by finite differences, must be a "
+            f"whole number >= 1, not {max_checks!r} (check=False checks none)"
+        )
 
 
 def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
@@ -426,7 +443,16 @@ def _focus(derivation: Derivation, unit: Any) -> tuple[int, int]:
                 f"--unit {unit!r}: write LAYER:UNIT, e.g. 1:2 for unit 2 of layer 1 "
                 "(layer 0 is the input layer, units count from 1)"
             ) from None
-    else:
+    elif isinstance(unit, (tuple, list)) and len(unit) == 2:
         layer, number = unit
+    else:
+        raise ExplainError(
+            f"unit {unit!r}: give (LAYER, UNIT) or 'LAYER:UNIT', e.g. (1, 2) for unit 2 of layer 1"
+        )
+    if not (is_integer(layer) and is_integer(number)):
+        raise ExplainError(
+            f"unit {unit!r}: the layer and the unit must be whole numbers, e.g. (1, 2) for unit 2 "
+            "of layer 1 (layer 0 is the input layer, units count from 1)"
+        )
     derivation._check_unit(int(layer), int(number) - 1)
     return (int(layer), int(number) - 1)

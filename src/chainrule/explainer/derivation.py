@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.data.prepare import is_integer
 from chainrule.explainer.network import ExplainError
 from chainrule.nn.losses import Loss
 
@@ -309,7 +310,7 @@ class Derivation:
 
 def _check_index(call: str, what: str, index: int, size: int, hint: str) -> None:
     """An index Python would wrap (negative) or reject, named with its valid range."""
-    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+    if not is_integer(index):
         raise ExplainError(f"{call}: {what} must be a whole number, not {index!r}")
     if not 0 <= index < size:
         raise ExplainError(f"{call}: {what} must be 0 to {size - 1} ({hint}), not {index}")

@@ -220,21 +220,26 @@ class CrossEntropy(Loss):
     output_activation = "softmax"
 
     def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
-        """Rows of probabilities; integer labels (n,), a column of whole numbers (n, 1), or a
+        """Rows of probabilities; integer labels (n,), a column of whole numbers (n, 1), a
         flat list of ``n_cases`` whole numbers (one label per case, as :meth:`forward` reads
-        it) become one-hot rows. Any other flat float list is one case's row of probabilities."""
+        it), or one whole number for one case become one-hot rows. Any other flat float list is
+        one case's row of probabilities."""
         array = np.asarray(to_numpy(_target_array(target)))
         column = array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1
         flat = array.ndim == 1 and n_outputs > 1
         per_case = flat and (array.dtype.kind in "iub" or array.shape[0] == n_cases)
-        if per_case or column:
+        one_label = array.ndim == 0 and n_outputs > 1 and n_cases in (None, 1)
+        if per_case or column or one_label:
             labels = _labels(array.reshape(-1), "CrossEntropy")
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 raise ValueError(
                     f"CrossEntropy: class labels {labels.tolist()} must lie in 0..{n_outputs - 1}"
                 )
             return np.eye(n_outputs)[labels]
-        return super().target_rows(array, n_outputs)
+        if n_outputs == 1:
+            return super().target_rows(array, n_outputs)
+        expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
+        return as_rows(array, n_outputs, "CrossEntropy: the target", expected)
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         shape = output.data.shape

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.checks import is_integer
 from chainrule.errors import ConfigError
 from chainrule.tensor import Tensor
 
@@ -173,7 +174,7 @@ def as_generator(
         return _default_rng
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+    if is_integer(rng) and rng >= 0:
         return np.random.default_rng(int(rng))
     raise error(
         f"{who}: rng must be a numpy Generator, a seed (an integer >= 0) or None, not {rng!r}"

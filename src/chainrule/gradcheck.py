@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.checks import is_integer
 from chainrule.engine import enable_grad, no_grad
 from chainrule.errors import GradcheckError
 from chainrule.functional import gradient, tree_flatten
@@ -202,7 +203,7 @@ def gradcheck(
     if isinstance(order, bool) or order not in (1, 2):  # True == 1, but it is a slip
         raise ValueError(f"gradcheck: order must be 1 or 2, not {order!r}")
     # 0 directions would compare nothing and pass; a bool is a slip, not a count
-    if isinstance(n_directions, bool) or not isinstance(n_directions, (int, np.integer)):
+    if not is_integer(n_directions):
         raise ValueError(f"gradcheck: n_directions must be a whole number, not {n_directions!r}")
     if n_directions < 1:
         raise ValueError(f"gradcheck: n_directions must be at least 1, not {n_directions!r}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import is_integer
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
 
@@ -94,7 +95,7 @@ def encoder(n: int = 8, hidden: int | None = None, dtype: Any = np.float32) -> D
 
 
 def _check_size(name: str, n: int, minimum: int, enumerates: bool = True) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
+    if not is_integer(n) or n < minimum:
         raise DataError(f"{name}: n must be an integer >= {minimum}, got {n!r}")
     if enumerates and n > 24:
         raise DataError(f"{name}: n = {n} would enumerate 2**{n} vectors; use n <= 24")

@@ -11,15 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import is_integer
 from chainrule.creation import as_generator
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
-
-
-def is_integer(value: Any) -> bool:
-    """A Python or NumPy integer, not a bool (a count, a size or a seed given as ``2.5`` or
-    ``True`` is a slip, not 2 or 1)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _count(part: float | int, n: int, what: str) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.data.prepare import is_integer
+from chainrule.checks import is_integer
 from chainrule.engine import enable_grad
 from chainrule.explainer import numeric
 from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord

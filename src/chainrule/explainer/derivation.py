@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.data.prepare import is_integer
+from chainrule.checks import is_integer
 from chainrule.explainer.network import ExplainError
 from chainrule.nn.losses import Loss
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import is_integer
+
 
 class Callback:
     """Base class: override any of the hooks; each does nothing by default."""
@@ -82,7 +84,7 @@ class EarlyStopping(Callback):
     ) -> None:
         if mode not in self.MODES:
             raise ValueError(f"EarlyStopping: mode must be one of {self.MODES}, not {mode!r}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        if not is_integer(patience) or patience < 1:
             raise ValueError(
                 f"EarlyStopping: patience must be a positive integer, not {patience!r}"
             )

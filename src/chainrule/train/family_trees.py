@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import is_integer
 from chainrule.data.family_trees import ENGLISH, PEOPLE, FamilyTree, family_trees
 from chainrule.engine import no_grad
 from chainrule.errors import UserError
@@ -196,7 +197,7 @@ def train_run(
 
     r = recipe(recipe_or_name)
     ds = family_trees(dtype=np.dtype(dtype))
-    if isinstance(test, (int, np.integer)) and not isinstance(test, bool):
+    if is_integer(test):
         test_indices = data.holdout_cases(ds, k=4, seed=int(test))[1].meta["indices"]
     else:
         test_indices = sorted(int(i) for i in test)

@@ -27,7 +27,7 @@ import numpy as np
 
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
-from chainrule.data.prepare import is_integer
+from chainrule.checks import is_integer
 from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar

@@ -1,0 +1,18 @@
+"""Predicates for checking what a user passes, shared by every layer of the package.
+
+It imports nothing of chainrule's, so the lowest layers (tensor creation) and the highest (the
+explainer, the trainer) can use the same checks; each caller raises its own error, naming its
+own call and argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def is_integer(value: Any) -> bool:
+    """A Python or NumPy integer, not a bool (a count, a size or a seed given as ``2.5`` or
+    ``True`` is a slip, not 2 or 1)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

@@ -435,3 +435,27 @@ def test_calling_a_module_runs_the_most_derived_forward_unless_call_is_custom():
     assert logged(x).tolist() == [3.0, 4.0] and logged.calls == 1
     with pytest.raises(NotImplementedError, match="does not define forward"):
         nn.Module()(x)
+
+
+@pytest.mark.parametrize("sizes", [(3, 2.5), (3, 2.0), (True, 2), (3, "4"), (0, 2)])
+def test_linear_sizes_must_be_whole_numbers(sizes):
+    """int() took Linear(3, 2.5) as Linear(3, 2) and True as 1 without a word, and "x" gave
+    int()'s own message; a saved config with "4" for a size loaded as 4."""
+    with pytest.raises(nn.ConfigError, match="n_in and n_out must be whole numbers >= 1"):
+        nn.Linear(*sizes)
+    config = nn.Sequential(nn.Linear(3, 2)).config()
+    config["layers"][0]["n_in"], config["layers"][0]["n_out"] = sizes
+    with pytest.raises(nn.ConfigError, match="whole numbers"):
+        nn.from_config(config)
+
+
+def test_mlp_parallel_and_softmax_sizes_must_be_whole_numbers():
+    with pytest.raises(
+        nn.ConfigError, match=r"mlp: sizes must be whole numbers >= 1, got \[3, 4.5, 2\]"
+    ):
+        nn.mlp([3, 4.5, 2])
+    with pytest.raises(nn.ConfigError, match="Parallel: branch 0 must be"):
+        nn.Parallel((2.5, nn.Linear(2, 1)))
+    with pytest.raises(nn.ConfigError, match="Softmax: axis must be a whole number"):
+        nn.Softmax(axis=1.5)
+    assert nn.Linear(np.int64(3), np.int32(2)).weight.shape == (3, 2)  # NumPy integers are fine

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
+from chainrule.checks import is_integer
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.layers import Linear, Logistic, ReLU, Sequential, Softmax, Tanh
 from chainrule.nn.module import ConfigError, Module
@@ -113,6 +114,9 @@ def mlp(
     >>> [type(layer).__name__ for layer in net]
     ['Linear', 'Logistic', 'Linear', 'Logistic']
     """
+    sizes = list(sizes)
+    if not all(is_integer(n) and n >= 1 for n in sizes):
+        raise ConfigError(f"mlp: sizes must be whole numbers >= 1, got {sizes}")
     sizes = [int(n) for n in sizes]
     if len(sizes) < 2:
         raise ConfigError(f"mlp: sizes needs at least an input and an output size, got {sizes}")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, ops
+from chainrule.checks import is_integer
 from chainrule.engine import apply
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
@@ -68,8 +69,11 @@ class Linear(Module):
         init_range: float = 0.3,
     ) -> None:
         super().__init__()
-        if int(n_in) < 1 or int(n_out) < 1:
-            raise ConfigError(f"Linear: n_in and n_out must be >= 1, got ({n_in}, {n_out})")
+        if not (is_integer(n_in) and is_integer(n_out) and n_in >= 1 and n_out >= 1):
+            # int() took 2.5 as 2 and True as 1 without a word
+            raise ConfigError(
+                f"Linear: n_in and n_out must be whole numbers >= 1, got ({n_in!r}, {n_out!r})"
+            )
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.init = init
         self.init_range = float(init_range)
@@ -179,6 +183,8 @@ class _AlongAxis(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
+        if not is_integer(axis):
+            raise ConfigError(f"{type(self).__name__}: axis must be a whole number, not {axis!r}")
         self.axis = int(axis)
 
     def config(self) -> dict[str, Any]:
@@ -346,8 +352,8 @@ class Parallel(Module):
                 not isinstance(branch, (tuple, list))
                 or len(branch) != 2
                 or not isinstance(branch[1], Module)
-                or isinstance(branch[0], bool)
-                or int(branch[0]) < 1
+                or not is_integer(branch[0])
+                or branch[0] < 1
             ):
                 raise ConfigError(
                     f"Parallel: branch {index} must be (width >= 1, module), got {branch!r}"

@@ -94,6 +94,21 @@ def test_power_at_zero_exponent_is_constant_in_the_base_without_a_warning() -> N
     np.testing.assert_allclose(b.grad.numpy(), [0.0, np.log(3.0)])
 
 
+@pytest.mark.parametrize("base", [2.0, 0.5, 3.0])
+def test_the_mixed_second_derivative_of_a_power_at_exponent_zero_is_symmetric(base) -> None:
+    """d2(a**b)/da db = a**(b-1) (1 + b log a), 1/a at b = 0, by either order and by central
+    differences. The base rule replaced the exponent by 1 at b = 0 (to keep 0 * 0**-1 from
+    being NaN at a = 0), so its own derivative in b came out as a (torch gives 0 there)."""
+    hessian = cr.hessian(lambda a, b: a**b, (0, 1))(cr.tensor(base), cr.tensor(0.0))
+    h = 1e-5
+    difference = ((base + h) ** h - (base + h) ** -h - (base - h) ** h + (base - h) ** -h) / (
+        4 * h * h
+    )
+    for mixed in (hessian[0][1].item(), hessian[1][0].item()):
+        assert mixed == pytest.approx(1.0 / base, rel=1e-12)
+        assert mixed == pytest.approx(difference, rel=1e-5)
+
+
 @pytest.mark.parametrize("value", ["a", None, np.array([1.0, 2.0], dtype=object), ["1", "2"]])
 def test_values_that_are_not_numbers_are_refused_naming_the_dtype(value) -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)

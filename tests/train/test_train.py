@@ -913,3 +913,19 @@ def test_class_report_refuses_outputs_with_fewer_columns_than_classes():
     with pytest.raises(DataError, match=r"one row per case \(60\)"):
         class_report(np.zeros((5, 3)), ds)
     assert class_report(np.eye(3)[ds.y], ds)["per_class"][0]["recall"] == 1.0
+
+
+def test_an_optimizer_built_on_another_network_is_refused():
+    """train.fit(net3, ..., optim.SGD(net2.parameters())) trained nothing, epoch after epoch,
+    without a word; an optimizer on part of the model (the rest frozen) still trains it."""
+    net2, net3 = nn.mlp([4, 3, 3], rng=0), nn.mlp([4, 3, 3], rng=1)
+    with pytest.raises(UserError, match="SGD updates 4 parameters, none of them the model's"):
+        train.fit(net3, nn.CrossEntropy(), optim.SGD(net2.parameters(), lr=0.1),
+                  small_classification(), epochs=1, progress=False)  # fmt: skip
+    first_layer = list(net3[0].parameters())
+    before = [p.numpy().copy() for p in net3.parameters()]
+    train.fit(net3, nn.CrossEntropy(), optim.SGD(first_layer, lr=0.1), small_classification(),
+              epochs=1, progress=False)  # fmt: skip
+    after = [p.numpy() for p in net3.parameters()]
+    assert not np.array_equal(before[0], after[0])  # trained
+    np.testing.assert_array_equal(before[2], after[2])  # frozen

@@ -88,6 +88,7 @@ class Trainer:
             raise UserError(f"batch_size must be a positive integer or None, not {batch_size!r}")
         if not (is_integer(seed) and seed >= 0):
             raise UserError(f"seed must be a non-negative integer, not {seed!r}")
+        _check_optimizer_trains(model, loss, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size = None if batch_size is None else int(batch_size)
         self.seed = int(seed)
@@ -392,6 +393,26 @@ class Trainer:
                 seen[name] = seen.get(name, 0) + 1
                 found.append((name if seen[name] == 1 else f"{name}-{seen[name]}", cb))
         return found
+
+
+def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
+    """Refuse an optimizer none of whose parameters is the model's or the loss's (one built on
+    another network, or on a copy): the fit would run every epoch and change nothing. An
+    optimizer on some of them (the others frozen) is fine."""
+    params = getattr(optimizer, "params", None)
+    if not params:
+        return
+    owned = {id(p) for owner in (model, loss) for p in _parameters_of(owner)}
+    if not any(id(p) in owned for p in params):
+        raise UserError(
+            f"{type(optimizer).__name__} updates {len(params)} parameters, none of them the "
+            "model's or the loss's: build it on model.parameters() of the model being trained"
+        )
+
+
+def _parameters_of(owner: Any) -> list[Any]:
+    parameters = getattr(owner, "parameters", None)
+    return list(parameters()) if callable(parameters) else []
 
 
 def _older_key(saved: dict[str, Any], key: str) -> str | None:

@@ -34,9 +34,13 @@ from chainrule import data
 from chainrule.train import family_trees as ft
 from chainrule.viz.weights import plot_person_units
 
+SPLITS = 26  # the 104 cases in splits of 4: each held out once
+
 
 def run_all(recipe: str, splits: int, seeds: int, verbose: bool = True) -> list[ft.Run]:
     """Train ``seeds`` networks on each of the first ``splits`` of the 26 splits of 4."""
+    if not 1 <= splits <= SPLITS or seeds < 1:
+        raise ValueError(f"need 1 <= splits <= {SPLITS} and seeds >= 1, not {splits} and {seeds}")
     folds = data.holdout_folds(data.family_trees(), k=4, seed=0)[:splits]
     runs = []
     start = time.perf_counter()
@@ -152,11 +156,30 @@ def main(recipes=("default",), splits=26, seeds=1, figure=None, json_path=None) 
     return results
 
 
+def whole_number(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number in [minimum, maximum], or argparse's one-line error."""
+
+    def parse(text: str) -> int:
+        value = int(text)  # not a whole number: argparse says "invalid whole_number value"
+        if value < minimum or (maximum is not None and value > maximum):
+            limits = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {limits}, not {value}")
+        return value
+
+    parse.__name__ = "whole_number"
+    return parse
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", choices=[*ft.RECIPES, "both"], default="default")
-    parser.add_argument("--splits", type=int, default=26, help="how many of the 26 splits of 4")
-    parser.add_argument("--seeds", type=int, default=1, help="weight seeds per split")
+    parser.add_argument(
+        "--splits",
+        type=whole_number(1, SPLITS),
+        default=SPLITS,
+        help=f"how many of the {SPLITS} splits of 4",
+    )
+    parser.add_argument("--seeds", type=whole_number(1), default=1, help="weight seeds per split")
     parser.add_argument("--figure", help="write Fig. 4 (the person-encoding units) to this PNG")
     parser.add_argument("--json", help="write every number to this JSON file")
     args = parser.parse_args()

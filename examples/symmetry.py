@@ -33,12 +33,14 @@ class Run:
     seed: int
     solved: bool
     sweeps: int  # weight changes made before every output was on the right side of 0.5
-    error: float  # E at the last sweep
+    error: float  # E of the weights it ended with
     net: nn.Sequential
 
 
 def train(seed: int, max_sweeps: int = 20_000, dtype: str = "float64") -> Run:
     """Train RHW's 6-2-1 net from ``seed`` until all 64 cases are right or ``max_sweeps``."""
+    if max_sweeps < 0:
+        raise ValueError(f"max_sweeps must be >= 0, not {max_sweeps}")
     ds = data.symmetry(6, dtype=dtype)
     X, T = cr.Tensor(ds.X), cr.Tensor(ds.y)
     symmetric = ds.y > 0.5
@@ -56,7 +58,8 @@ def train(seed: int, max_sweeps: int = 20_000, dtype: str = "float64") -> Run:
         E = loss(y, T)
         E.backward()
         opt.step()
-    return Run(seed, False, max_sweeps, float(E.item()), net)
+    # E of the weights it ended with (after max_sweeps changes; none when max_sweeps is 0)
+    return Run(seed, False, max_sweeps, float(loss(net(X), T).item()), net)
 
 
 @dataclass
@@ -91,6 +94,8 @@ def weight_pattern(net: nn.Sequential) -> list[Pattern]:
 
 def main(seeds: int = 20, max_sweeps: int = 20_000) -> list[Run]:
     """Train every seed, print a table and the summary the paper invites."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, not {seeds}")
     print(f"symmetry 6-2-1, eps 0.1, alpha 0.9, U(-0.3, 0.3), cap {max_sweeps} sweeps")
     print(f"{'seed':>4} {'solved':>6} {'sweeps':>7} {'E':>8}   antisym   ratios (1:2:4?)")
     runs = []
@@ -124,13 +129,26 @@ def main(seeds: int = 20, max_sweeps: int = 20_000) -> list[Run]:
         print(f"median ratios: 1 : {median_ratio[1]:.2f} : {median_ratio[2]:.2f}")
     all_sweeps = [run.sweeps if run.solved else np.inf for run in runs]
     print(f"median sweeps over all {seeds} seeds (unsolved = never): {np.median(all_sweeps):.0f}")
-    print(f"time: {elapsed:.1f} s, {1e6 * elapsed / max(total_sweeps, 1):.0f} us per sweep")
+    per_sweep = f", {1e6 * elapsed / total_sweeps:.0f} us per sweep" if total_sweeps else ""
+    print(f"time: {elapsed:.1f} s{per_sweep}")
     return runs
+
+
+def at_least(minimum: int):
+    """An argparse type: a whole number >= ``minimum``, or argparse's one-line error."""
+
+    def whole_number(text: str) -> int:
+        value = int(text)  # not a whole number: argparse says "invalid whole_number value"
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, not {value}")
+        return value
+
+    return whole_number
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--max-sweeps", type=int, default=20_000)
+    parser.add_argument("--seeds", type=at_least(1), default=20, help="seeds 0 .. SEEDS-1")
+    parser.add_argument("--max-sweeps", type=at_least(0), default=20_000)
     args = parser.parse_args()
     main(args.seeds, args.max_sweeps)

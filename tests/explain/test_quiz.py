@@ -132,3 +132,19 @@ def test_a_written_answer_is_right_only_to_its_last_digit(seed):
     for off in (3, 8):  # three and eight units off: within the old 0.5% tolerance, wrong here
         wrong = float(f"{expected:#.4g}") + off * unit
         assert not check_answer(quiz, f"{wrong:#.4g}").correct, (expected, wrong)
+
+
+@pytest.mark.parametrize(
+    "answer", [[-0.2183], (-0.2183,), np.array([-0.2183, 0.1]), None, True, float("nan")]
+)
+def test_an_answer_that_is_not_one_number_is_refused(answer):
+    """Not a number and not text: the same ValueError as text that is not a number."""
+    quiz = make_quiz(7, "dy")
+    with pytest.raises(ValueError, match="is not a number"):
+        check_answer(quiz, answer)
+
+
+def test_numpy_numbers_are_answers():
+    quiz = make_quiz(7, "dy")
+    assert check_answer(quiz, np.float32(quiz.expected)).correct
+    assert check_answer(quiz, np.array(quiz.expected)).correct

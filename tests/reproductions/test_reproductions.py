@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +22,24 @@ from chainrule.errors import UserError
 from chainrule.train import family_trees as ft
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_example(name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run examples/<name>.py as a script with this checkout's chainrule."""
+    src = str(Path(cr.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}  # fmt: skip  # noqa: E501
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+
+
+def assert_refused(done: subprocess.CompletedProcess, message: str) -> None:
+    """argparse's refusal: exit status 2, usage and one error line, no traceback."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.endswith(message), done.stderr
 
 
 def load_example(name: str):
@@ -88,6 +108,41 @@ def test_symmetry_one_seed_solves_with_the_papers_pattern(symmetry):
     assert run.solved and run.sweeps < 3000
     for pattern in symmetry.weight_pattern(run.net):
         assert pattern.follows_paper(), (pattern.weights, pattern.ratios)
+
+
+def test_symmetry_with_no_sweeps_reports_the_starting_error(symmetry):
+    """--max-sweeps 0 checks the starting weights and reports their E, without a weight change."""
+    run = symmetry.train(seed=3, max_sweeps=0)
+    assert not run.solved and run.sweeps == 0
+    ds = cr.data.symmetry(6, dtype="float64")
+    start = cr.nn.mlp([6, 2, 1], output="logistic", dtype="float64", rng=3)
+    E = cr.nn.SquaredError()(start(cr.Tensor(ds.X)), cr.Tensor(ds.y)).item()
+    assert run.error == pytest.approx(E, rel=1e-12)
+
+
+def test_symmetry_unsolved_run_reports_the_error_of_its_final_weights(symmetry):
+    run = symmetry.train(seed=3, max_sweeps=5)
+    ds = cr.data.symmetry(6, dtype="float64")
+    E = cr.nn.SquaredError()(run.net(cr.Tensor(ds.X)), cr.Tensor(ds.y)).item()
+    assert not run.solved and run.error == pytest.approx(E, rel=1e-12)
+
+
+def test_symmetry_script_runs_with_no_sweeps():
+    done = run_example("symmetry", "--seeds", "1", "--max-sweeps", "0")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "solved: 0 of 1 seeds" in done.stdout and "us per sweep" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "0"], "argument --seeds: must be a whole number >= 1, not 0"),
+        (["--max-sweeps", "-1"], "argument --max-sweeps: must be a whole number >= 0, not -1"),
+        (["--seeds", "two"], "argument --seeds: invalid whole_number value: 'two'"),
+    ],
+)
+def test_symmetry_script_refuses_counts_below_the_minimum(args, message):
+    assert_refused(run_example("symmetry", *args), message)
 
 
 @pytest.mark.slow
@@ -177,6 +232,25 @@ def test_family_trees_example_prints_tables_and_draws_figure_4(family_trees, tmp
     assert (tmp_path / "fig4.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "results.json").read_text())["published"]["summary"] == summary
     assert "held-out right of 4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--splits", "0"], "argument --splits: must be a whole number from 1 to 26, not 0"),
+        (["--splits", "27"], "argument --splits: must be a whole number from 1 to 26, not 27"),
+        (["--seeds", "0"], "argument --seeds: must be a whole number >= 1, not 0"),
+        (["--splits", "27", "--seeds", "0"], "must be a whole number from 1 to 26, not 27"),
+    ],
+)
+def test_family_trees_script_refuses_splits_and_seeds_out_of_range(args, message):
+    assert_refused(run_example("family_trees", *args), message)
+
+
+def test_family_trees_run_all_refuses_splits_and_seeds_out_of_range(family_trees):
+    for splits, seeds in [(0, 1), (27, 1), (1, 0)]:
+        with pytest.raises(ValueError, match="need 1 <= splits <= 26 and seeds >= 1"):
+            family_trees.run_all("published", splits, seeds)
 
 
 @pytest.mark.slow

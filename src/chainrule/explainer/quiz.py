@@ -11,6 +11,7 @@ wrong y, the wrong sign.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -142,6 +143,16 @@ def parse_answer(text: str) -> float:
     return float(text)
 
 
+def _is_number(value: object) -> bool:
+    """A finite real number (an int, a float, a NumPy scalar or 0-d array); not a bool, a list,
+    an array of several numbers or None."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(value)
+
+
 def check_answer(
     quiz: Quiz, answer: float | str, rtol: float = 5e-3, atol: float = 1e-4
 ) -> Verdict:
@@ -152,8 +163,11 @@ def check_answer(
     without giving the answer away), and is right when its last written digit is, give or take
     one for rounding along the way: for -0.218283, ``-0.2183`` and ``-0.2182`` are right,
     ``-0.2180`` and ``-0.2175`` are not. A number (not a string) is right within
-    ``rtol``/``atol``.
+    ``rtol``/``atol``. Anything else (a list, an array, None, a bool, nan) raises ValueError,
+    as text that is not a number does.
     """
+    if not isinstance(answer, str) and not _is_number(answer):
+        raise ValueError(f"{answer!r} is not a number; give one number or the text of one")
     expected, numeric_value = quiz.expected, quiz.numeric
     written = answer if isinstance(answer, str) else None
     answer = parse_answer(answer) if isinstance(answer, str) else float(answer)

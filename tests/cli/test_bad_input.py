@@ -1017,7 +1017,10 @@ STOPS = [
 def test_a_signal_at_quiz_prompt_says_which_and_exits_with_its_code(tmp_path, sent, code, line):
     """Outside train too: click turns a KeyboardInterrupt at a prompt into an Abort, so SIGTERM
     ended quiz as "interrupted" with Ctrl-C's 130, not 143 (a supervisor reads the code)."""
-    proc = _cli("quiz", cwd=tmp_path, stdin=subprocess.PIPE)
+    # a shell's background job ignores SIGINT, and a child inherits that (Python then installs
+    # no KeyboardInterrupt handler): give it the default, as a terminal's process has
+    default = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    proc = _cli("quiz", cwd=tmp_path, stdin=subprocess.PIPE, preexec_fn=default)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait for the prompt: the question is printed first
         if proc.stdout.readline().startswith("Compute"):

@@ -12,6 +12,15 @@ from typing import Any
 import numpy as np
 
 
+def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
+    """The position of the first NaN or infinity in ``values`` (row-major), or None: what a
+    reader or a fit names when it refuses the array."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return None
+    return tuple(int(k) for k in np.argwhere(bad)[0])
+
+
 def is_integer(value: Any) -> bool:
     """A Python or NumPy integer, not a bool (a count, a size or a seed given as ``2.5`` or
     ``True`` is a slip, not 2 or 1)."""

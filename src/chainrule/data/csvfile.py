@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import first_non_finite, is_integer
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
 
@@ -185,9 +186,7 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
                 f"{path}: no column named {label_column!r}; columns are {', '.join(names)}"
             )
         return names.index(label_column)
-    if not isinstance(label_column, (int, np.integer)) or isinstance(
-        label_column, (bool, np.bool_)
-    ):
+    if not is_integer(label_column):
         raise DataError(
             f"{path}: label_column must be a column index (an integer) or a column name, "
             f"got {label_column!r}"
@@ -233,9 +232,9 @@ def _parse(
         values = np.array(matrix, dtype=np.float64)
     except ValueError:
         values = _parse_cell_by_cell(path, body, width, names)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i, j = (int(k) for k in np.argwhere(bad)[0])
+    found = first_non_finite(values)
+    if found is not None:
+        i, j = found
         raise DataError(
             f"{path}, line {body[i][0]}, {_column_name(names, j)}: {_shown(body[i][1][j])} "
             "is not a finite number"

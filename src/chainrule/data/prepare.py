@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.checks import is_integer
+from chainrule.checks import first_non_finite, is_integer
 from chainrule.creation import as_generator
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
@@ -122,9 +122,9 @@ class Standardizer:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) == 0:
             raise DataError(f"Standardizer.fit: need a non-empty 2-D array, got shape {X.shape}")
-        bad = ~np.isfinite(X)
-        if bad.any():
-            row, col = (int(k) for k in np.argwhere(bad)[0])
+        found = first_non_finite(X)
+        if found is not None:
+            row, col = found
             raise DataError(
                 f"Standardizer.fit: column {col} has the value {X[row, col]} in row {row} "
                 "(not finite)"

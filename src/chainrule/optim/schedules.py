@@ -19,8 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from chainrule.checks import is_integer
 from chainrule.nn.module import ConfigError, StateDictError
 from chainrule.optim.base import _non_negative, _plain
 from chainrule.optim.optimizers import Optimizer
@@ -88,7 +87,7 @@ def _whole(value: Any, who: str, what: str, minimum: int) -> int:
     (``int(2.5)`` would be 2 without a word, ``int("x")`` a bare ValueError)."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_integer(value):
         raise ConfigError(f"{who}: {what} must be a whole number >= {minimum}, not {value!r}")
     if value < minimum:
         raise ConfigError(f"{who}: {what} must be >= {minimum}, not {value}")

@@ -25,3 +25,20 @@ def is_integer(value: Any) -> bool:
     """A Python or NumPy integer, not a bool (a count, a size or a seed given as ``2.5`` or
     ``True`` is a slip, not 2 or 1)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def computes_as(obj: Any, cls: type) -> bool:
+    """Whether ``obj`` is a ``cls`` that computes what ``cls`` computes: its class replaces
+    neither ``forward`` nor ``__call__``, and the instance was given no ``forward`` of its own.
+
+    A view that writes out a layer's or a loss's formulas (the explainer, an exporter) must not
+    take a subclass that computes something else (a scaled tanh on ``Tanh``, half the squared
+    error on ``SquaredError``) for its parent: it would show the parent's numbers as the model's.
+    """
+    kind = type(obj)
+    return (
+        isinstance(obj, cls)
+        and getattr(kind, "forward", None) is getattr(cls, "forward", None)
+        and kind.__call__ is cls.__call__
+        and "forward" not in getattr(obj, "__dict__", {})
+    )

@@ -24,6 +24,7 @@ from chainrule.explainer.network import (
     as_cases,
     as_loss,
     as_network,
+    dropout_note,
     host_values,
     output_activation,
     seed_network,
@@ -82,6 +83,9 @@ def explain(
     _check_checks(eps, max_checks)
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
+    note = dropout_note(problem.network)
+    if note is not None:
+        derivation.notes.append(note)
     if check:
         _finite_differences(derivation, problem, eps, max_checks)
     derivation.focus = _focus(derivation, unit)

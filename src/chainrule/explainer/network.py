@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.checks import computes_as
 from chainrule.errors import UserError
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Sequential
+from chainrule.nn.losses import LOSSES as LIBRARY_LOSSES
 from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
 from chainrule.ops.registry import ShapeError
 from chainrule.tensor import Tensor
@@ -165,11 +167,11 @@ def host_values(value: Any) -> Any:
 
 def _from_sequential(model: Any) -> Network:
     """Walk ``Sequential(Linear, act, Linear, act, ...)`` keeping the model's own tensors."""
-    children = list(model) if isinstance(model, Sequential) else [model]
+    children = _children(model)
     layers: list[Layer] = []
     for position, module in enumerate(children):
         unit = activation_of(module)
-        if isinstance(module, Linear):
+        if computes_as(module, Linear):
             weight, bias = module.weight, module.bias
             layers.append(
                 Layer(
@@ -190,18 +192,54 @@ def _from_sequential(model: Any) -> Network:
                 )
             _check_axis(module, position)
             layers[-1].activation, layers[-1].unit_position = unit, position
-        elif isinstance(module, (Dropout, Identity)):
+        elif computes_as(module, Dropout) or computes_as(module, Identity):
             continue  # the explainer runs the network as in evaluation: dropout is the identity
         else:
-            raise ExplainError(
-                f"explain: layer {position} is a {type(module).__name__}; the explainer reads "
-                "Linear layers with logistic, tanh, relu or softmax units"
-            )
+            raise ExplainError(f"explain: layer {position} is {_unreadable(module)}")
     if not layers:
         raise ExplainError("explain: the model has no Linear layer")
     network = Network(layers, model)
     _check_chain(network)
     return network
+
+
+def _unreadable(module: Any) -> str:
+    """Why the explainer cannot read ``module``, after "layer N is"."""
+    name = type(module).__name__
+    units = {unit.module for unit in ACTIVATIONS.values() if unit.module is not None}
+    library_kinds = (Linear, Dropout, Identity, *units)
+    parent = next((kind for kind in library_kinds if isinstance(module, kind)), None)
+    if parent is not None:  # a subclass (or an instance) with a forward of its own
+        return (
+            f"a {name}, which computes its own forward instead of {parent.__name__}'s; the "
+            f"explainer writes out {parent.__name__}'s formulas, which would not be this model's "
+            "numbers"
+        )
+    return f"a {name}; the explainer reads Linear layers with logistic, tanh, relu or softmax units"
+
+
+def dropout_note(network: Network) -> str | None:
+    """What to tell a user whose model has dropout switched on (training mode, p > 0): the
+    explainer runs it as in evaluation (dropout the identity), not with a random mask."""
+    active = [
+        f"layer {position} (p={module.p:g})"
+        for position, module in enumerate(_children(network.model))
+        if isinstance(module, Dropout) and module.training and module.p > 0
+    ]
+    if not active:
+        return None
+    return (
+        f"The model is in training mode, with dropout at {', '.join(active)}: these numbers are "
+        "the network's in evaluation (model.eval(): dropout passes every unit), not a training "
+        "step's, which drops units at random."
+    )
+
+
+def _children(model: Any) -> list[Any]:
+    """The modules of ``model`` in order: its layers for a Sequential, else itself."""
+    if model is None:
+        return []
+    return list(model) if isinstance(model, Sequential) else [model]
 
 
 def _check_axis(module: Any, position: int) -> None:
@@ -236,6 +274,13 @@ def as_loss(loss: Any) -> Loss:
         raise ExplainError(
             f"explain: loss {loss.name or type(loss).__name__} is not one the explainer can "
             f"write out ({', '.join(LOSSES)})"
+        )
+    library_loss = LIBRARY_LOSSES[loss.name]
+    if not computes_as(loss, library_loss):  # the name is known, the computation is its own
+        raise ExplainError(
+            f"explain: the loss is a {type(loss).__name__}, which computes its own forward "
+            f"instead of {library_loss.__name__}'s; the explainer writes out "
+            f"{library_loss.__name__}'s formulas, which would not be this loss's numbers"
         )
     return loss
 

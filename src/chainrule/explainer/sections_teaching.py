@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of
 from chainrule.explainer.notation import Math, vector
-from chainrule.explainer.views import consumer
+from chainrule.explainer.views import consumer, graph_not_drawn
 
 #: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
 MAX_BUG_ROWS = 12
@@ -42,7 +42,9 @@ def views(b: Builder) -> None:
         j,
         f"{n.source}: {w_ij.plain}·{dE_dzj.plain}",
         f"matrix: W[{unit + 1},{j}]·({dE_dz.plain})[{j}]",
-        "graph: what the consumer sends back" if graph else "graph: (too large)",
+        "graph: what the consumer sends back"
+        if graph
+        else f"graph: ({graph_not_drawn(b.d) or 'not drawn'})",
     ]
     rows = []
     for k, term in enumerate(v["hinton"]["terms"]):

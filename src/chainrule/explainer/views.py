@@ -49,13 +49,22 @@ def three_views(d: Any, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
     return views
 
 
-def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
-    """Each consumer's contribution at the fan-out node y_i, by the real rules (None if large)."""
-    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph, weights_of
-
+def graph_not_drawn(d: Any) -> str | None:
+    """Why the graph view of ``d`` is left out (None: it is not): the unit-by-unit graph is
+    recorded only for small networks, and only with elementwise hidden units."""
+    if any(record.activation == "softmax" for record in d.layers[1:-1]):
+        return "softmax hidden units are not elementwise"
     sizes = [record.size for record in d.layers]
     scalars = d.n_cases * sum(2 * a * b + 2 * b for a, b in zip(sizes, sizes[1:]))
-    if scalars > MAX_GRAPH_SCALARS:
+    return "too large" if scalars > MAX_GRAPH_SCALARS else None
+
+
+def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
+    """Each consumer's contribution at the fan-out node y_i, by the real rules (None where
+    :func:`graph_not_drawn` says why)."""
+    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph, weights_of
+
+    if graph_not_drawn(d) is not None:
         return None
     try:
         g = unit_graph(weights_of(d), d.x, d.t, d.loss)

@@ -63,7 +63,7 @@ def _unit_op(module: Any) -> tuple[str, dict] | None:
 
     if type(module) is nn.LogSoftmax:
         return "LogSoftmax", {"axis": module.axis}
-    unit = nn.activation_of(module)
+    unit = nn.activation_of(module)  # None for a subclass that computes its own forward
     if unit not in _UNIT_OPS or type(module) is not ACTIVATIONS[unit].module:
         return None
     return _UNIT_OPS[unit], ({"axis": module.axis} if unit == "softmax" else {})

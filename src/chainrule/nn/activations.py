@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
-from chainrule.checks import is_integer
+from chainrule.checks import computes_as, is_integer
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.layers import Linear, Logistic, ReLU, Sequential, Softmax, Tanh
 from chainrule.nn.module import ConfigError, Module
@@ -89,9 +89,11 @@ def activation(name: str) -> Module:
 
 
 def activation_of(module: Any) -> str | None:
-    """The table's name of a unit layer, or None when ``module`` is not one of its units."""
+    """The table's name of a unit layer, or None when ``module`` is not one of its units. A
+    subclass that computes its own ``forward`` (a scaled tanh on ``Tanh``) is not: the views and
+    exporters that read this name would show or write the parent's unit in its place."""
     for unit in _UNITS:
-        if unit.module is not None and isinstance(module, unit.module):
+        if unit.module is not None and computes_as(module, unit.module):
             return unit.name
     return None
 

@@ -17,6 +17,7 @@ Layer 0 holds the input units (their y is the input; they have no z).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from chainrule.explainer import (
     sequential,
 )
 from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
-from chainrule.explainer.network import host_values, output_activation
+from chainrule.explainer.network import dropout_note, host_values, output_activation
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.nn.layers import Sequential
 from chainrule.nn.losses import Loss
@@ -43,32 +44,35 @@ MAX_CHECKS = 3000
 
 @dataclass
 class NetworkState:
-    """A network's numbers: layer sizes, weights w_ij (rows i below, columns j above), biases,
-    activations, loss and one training case (input and target), and the dtype the model runs
-    in. The numbers are kept in float64, which holds a float32 model's exactly."""
+    """A network's numbers: layer sizes, weights w_ij (rows i below, columns j above), biases
+    (None for a layer without one), activations, loss (its name, and its reduction where it is
+    not the loss's default) and one training case (input and target), and the dtype the model
+    runs in. The numbers are kept in float64, which holds a float32 model's exactly."""
 
     sizes: list[int]
     weights: list[np.ndarray]
-    biases: list[np.ndarray]
+    biases: list[np.ndarray | None]
     activation: str = "logistic"
     output: str = "logistic"
     loss: str = "squared-error"
     input: np.ndarray = field(default_factory=lambda: np.zeros(0))
     target: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dtype: str = "float64"
+    reduction: str | None = None
 
     def to_json(self) -> dict:
         """The JSON form the API and the page's save/load use."""
         return {
             "sizes": list(self.sizes),
             "weights": [w.tolist() for w in self.weights],
-            "biases": [b.tolist() for b in self.biases],
+            "biases": [None if b is None else b.tolist() for b in self.biases],
             "activation": self.activation,
             "output": self.output,
             "loss": self.loss,
             "input": self.input.tolist(),
             "target": self.target.tolist(),
             "dtype": self.dtype,
+            **({} if self.reduction is None else {"reduction": self.reduction}),
         }
 
     @classmethod
@@ -77,18 +81,21 @@ class NetworkState:
         return cls(
             sizes=[int(n) for n in spec["sizes"]],
             weights=[np.asarray(w, dtype=np.float64) for w in spec["weights"]],
-            biases=[np.asarray(b, dtype=np.float64) for b in spec["biases"]],
+            biases=[None if b is None else np.asarray(b, np.float64) for b in spec["biases"]],
             activation=spec.get("activation", "logistic"),
             output=spec.get("output", "logistic"),
             loss=spec.get("loss", "squared-error"),
             input=np.asarray(spec["input"], dtype=np.float64),
             target=np.asarray(spec["target"], dtype=np.float64),
             dtype=spec.get("dtype", "float64"),
+            reduction=spec.get("reduction"),
         )
 
     def loss_object(self) -> Loss:
-        """The ``nn`` loss of this name (the library's own definition and reduction)."""
-        return as_loss(self.loss)
+        """The ``nn`` loss of this name and reduction (the library's own definition)."""
+        if self.reduction is None:
+            return as_loss(self.loss)
+        return as_loss({"type": self.loss, "reduction": self.reduction})
 
     def model(self) -> Sequential:
         """The ``nn.Sequential`` these numbers describe, in the state's dtype. A loss that applies
@@ -117,6 +124,9 @@ class NetworkState:
                 f"explorer: the explorer shows one case, but x has {problem.x.shape[0]} rows "
                 f"(shape {problem.x.shape}); pass one case, e.g. (X[0], T[0])"
             )
+        note = dropout_note(network)
+        if note is not None:  # the page shows the network's numbers in evaluation, as explain does
+            warnings.warn(f"explorer: {note}", UserWarning, stacklevel=2)
         layers = network.layers
         kinds = {layer.activation for layer in layers[:-1]}
         if len(kinds) > 1:
@@ -130,12 +140,12 @@ class NetworkState:
             sizes=network.sizes,
             weights=[np.asarray(layer.weight.numpy(), dtype=np.float64) for layer in layers],
             biases=[
-                np.zeros(layer.n_out) if layer.bias is None else layer.bias.numpy().astype(float)
-                for layer in layers
+                None if layer.bias is None else layer.bias.numpy().astype(float) for layer in layers
             ],
             activation=hidden,
             output="linear" if top == "identity" else top,
             loss=loss_object.name,
+            reduction=_reduction(loss_object),
             input=problem.x[0],
             target=problem.t[0],
             dtype=str(network.dtype),
@@ -154,6 +164,13 @@ class NetworkState:
             unit=unit,
             **options,
         )
+
+
+def _reduction(loss: Loss) -> str | None:
+    """``loss``'s reduction where it differs from its name's default (a state that names only
+    the loss would describe ``SquaredError("mean")`` as a sum), else None."""
+    reduction = getattr(loss, "reduction", None)
+    return None if reduction == as_loss(loss.name).reduction else reduction
 
 
 def seed_state() -> NetworkState:
@@ -209,10 +226,7 @@ def pass_json(d: Derivation) -> dict:
         "E": d.error,
         "layers": layers,
         "dE_dw": [c.dE_dw.tolist() for c in d.connections],
-        "dE_db": [
-            (np.zeros(c.weight.shape[1]) if c.dE_db is None else c.dE_db).tolist()
-            for c in d.connections
-        ],
+        "dE_db": [None if c.dE_db is None else c.dE_db.tolist() for c in d.connections],
     }
 
 

@@ -83,8 +83,8 @@ class Strict(BaseModel):
 
 class Network(Strict):
     """A network's numbers. ``weights[l][i][j]`` is w_ij from unit i of layer l to unit j of layer
-    l + 1; ``biases[l][j]`` is b_j of layer l + 1; ``input`` sets layer 0's y, ``target`` the
-    wanted outputs of the top layer."""
+    l + 1; ``biases[l][j]`` is b_j of layer l + 1 (``biases[l]`` null: a layer without biases);
+    ``input`` sets layer 0's y, ``target`` the wanted outputs of the top layer."""
 
     sizes: list[bounded(ge=1, le=MAX_UNITS)] = Field(
         min_length=2,
@@ -93,10 +93,15 @@ class Network(Strict):
         f"1 to {MAX_UNITS} units each).",
     )
     weights: list[list[list[Number]]] = Field(max_length=MAX_LAYERS - 1)
-    biases: list[list[Number]] = Field(max_length=MAX_LAYERS - 1)
+    biases: list[list[Number] | None] = Field(max_length=MAX_LAYERS - 1)
     activation: Activation = Field("logistic", description="Hidden units' nonlinearity.")
     output: OutputUnit = Field("logistic", description="Top units' nonlinearity.")
     loss: LossName = "squared-error"
+    reduction: Literal["sum", "mean"] | None = Field(
+        None,
+        description="The loss's reduction over cases; omitted: the loss's own default (a sum for "
+        "squared-error, a mean for the others, which have no other).",
+    )
     input: list[Number] = Field(max_length=MAX_UNITS)
     target: list[Number] = Field(max_length=MAX_UNITS)
     dtype: Literal["float32", "float64"] = Field(
@@ -128,7 +133,7 @@ class Network(Strict):
                     f"weights[{l}]: layers of {rows} -> {cols} units need shape ({rows}, {cols}), "
                     f"got {got}"
                 )
-            if len(b) != cols:
+            if b is not None and len(b) != cols:
                 raise ValueError(f"biases[{l}]: layer {l + 1} has {cols} units, got {len(b)}")
         if len(self.input) != sizes[0]:
             raise ValueError(f"input: layer 0 has {sizes[0]} units, got {len(self.input)} values")
@@ -137,6 +142,9 @@ class Network(Strict):
                 f"target: the top layer has {sizes[-1]} units, got {len(self.target)} values"
             )
         check_top_units(sizes, self.output, self.loss)
+        fixed = loss_from_name(self.loss).reduction
+        if self.reduction not in (None, fixed) and self.loss != "squared-error":
+            raise ValueError(f"reduction: loss {self.loss!r} is a {fixed}, not a {self.reduction}")
         reads_logits = loss_from_name(self.loss).output_activation is not None
         if reads_logits and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
@@ -172,8 +180,10 @@ class GradcheckRequest(NetworkRequest):
 
     @model_validator(mode="after")
     def _small_enough(self) -> GradcheckRequest:
-        sizes = self.network.sizes
-        count = sizes[0] + sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        sizes, biases = self.network.sizes, self.network.biases
+        count = sizes[0] + sum(
+            a * b + (0 if bias is None else b) for a, b, bias in zip(sizes, sizes[1:], biases)
+        )
         if count > MAX_GRADCHECK:
             raise ValueError(
                 f"network: a gradient check compares at most {MAX_GRADCHECK} derivatives; this "
@@ -226,6 +236,11 @@ class NewNetworkRequest(Strict):
     activation: Activation = "logistic"
     output: OutputUnit = "logistic"
     loss: LossName = "squared-error"
+    reduction: Literal["sum", "mean"] | None = Field(
+        None,
+        description="The loss's reduction over cases; omitted: the loss's own default (a sum for "
+        "squared-error, a mean for the others, which have no other).",
+    )
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(0.5, gt=0, le=10)
 

@@ -535,7 +535,7 @@ function renderEditUnit() {
   };
   const { layer: l, unit: i } = sel;
   if (l === 0) add(`input y<sub>${i}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
-  if (l > 0) add(`bias b<sub>${i}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
+  if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${i}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
   if (l === top) add(`target t<sub>${i}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
   if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
   const title = document.createElement("div");
@@ -761,6 +761,7 @@ function wire() {
       const next = structuredClone(S.net);
       next.activation = $("edit-activation").value;
       next.output = $("edit-output").value;
+      if (next.loss !== $("edit-loss").value) delete next.reduction;  // the new loss's own
       next.loss = $("edit-loss").value;
       // the cross-entropies are defined for one kind of top unit: follow the loss
       if (id === "edit-loss" && next.loss === "cross-entropy") next.output = "softmax";

@@ -1,0 +1,191 @@
+"""The views show the user's own model or refuse it: a subclass that computes its own forward is
+not taken for its parent, a layer without biases keeps none, a loss keeps its reduction, and a
+model in training mode is said to be explained as in evaluation.
+
+Oracles: the model's own ``loss(model(x), t)`` and ``.grad`` (the engine), and, where a view
+would have shown the parent's numbers, those numbers differ from the model's.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, ops
+from chainrule.checks import computes_as
+from chainrule.explainer import ExplainError
+from chainrule.notebook.explorer import Explorer, start_network
+from chainrule.tensor import Tensor
+
+RNG = np.random.default_rng(0)
+X = RNG.random((1, 3))
+T = RNG.random((1, 2))
+
+
+class ScaledTanh(nn.Tanh):
+    """LeCun's 1.7159 tanh(2z/3): a Tanh by class, another unit by computation."""
+
+    def forward(self, z):
+        return 1.7159 * ops.tanh(z * (2 / 3))
+
+
+class DoubledLinear(nn.Linear):
+    def forward(self, x):
+        return super().forward(x) * 2.0
+
+
+class HalfSquaredError(nn.SquaredError):
+    def forward(self, output, target):
+        return 0.5 * super().forward(output, target)
+
+
+class RenamedTanh(nn.Tanh):
+    """A subclass that computes what Tanh computes: still a tanh unit."""
+
+
+def linear(n_in, n_out, seed, **options):
+    return nn.Linear(n_in, n_out, rng=seed, dtype="float64", **options)
+
+
+def own_error(model, loss):
+    return float(loss(model(Tensor(X)), T).item())
+
+
+def test_computes_as_tells_a_subclass_with_its_own_forward_from_one_without():
+    assert computes_as(nn.Tanh(), nn.Tanh)
+    assert computes_as(RenamedTanh(), nn.Tanh)
+    assert not computes_as(ScaledTanh(), nn.Tanh)
+    assert not computes_as(nn.Logistic(), nn.Tanh)
+    patched = nn.Tanh()
+    patched.forward = lambda z: 2 * ops.tanh(z)  # an instance given its own forward
+    assert not computes_as(patched, nn.Tanh)
+    assert nn.activation_of(ScaledTanh()) is None
+    assert nn.activation_of(RenamedTanh()) == "tanh"
+
+
+@pytest.mark.parametrize(
+    "model, loss, named",
+    [
+        (
+            lambda: nn.Sequential(linear(3, 3, 1), ScaledTanh(), linear(3, 2, 2), nn.Logistic()),
+            nn.SquaredError,
+            "layer 1 is a ScaledTanh, which computes its own forward instead of Tanh's",
+        ),
+        (
+            lambda: nn.Sequential(DoubledLinear(3, 2, rng=1, dtype="float64"), nn.Logistic()),
+            nn.SquaredError,
+            "layer 0 is a DoubledLinear, which computes its own forward instead of Linear's",
+        ),
+        (
+            lambda: nn.Sequential(linear(3, 2, 1), nn.Logistic()),
+            HalfSquaredError,
+            "the loss is a HalfSquaredError, which computes its own forward instead of "
+            "SquaredError's",
+        ),
+    ],
+    ids=["unit", "linear", "loss"],
+)
+def test_a_subclass_with_its_own_forward_is_refused_by_every_view(model, loss, named):
+    model, loss = model(), loss()
+    # the parent's formulas would have shown other numbers than the model's
+    plain = nn.Sequential(*[_as_parent(m) for m in model])
+    assert own_error(model, loss) != pytest.approx(own_error(plain, _as_parent(loss)), rel=1e-3)
+    with pytest.raises(ExplainError, match=named):
+        cr.explain(model, X, T, loss)
+    with pytest.raises(cr.errors.UserError, match=named):
+        start_network(model, (X[0], T[0]), loss)
+
+
+def _as_parent(obj):
+    """The library's own class of ``obj`` with the same parameters (the oracle of what a view
+    that took the subclass for its parent would have shown)."""
+    if isinstance(obj, nn.Linear) and type(obj) is not nn.Linear:
+        plain = linear(*obj.weight.shape, 0)
+        plain.weight.data[...] = obj.weight.data
+        plain.bias.data[...] = obj.bias.data
+        return plain
+    for parent in (nn.Tanh, nn.SquaredError):
+        if isinstance(obj, parent):
+            return parent()
+    return obj
+
+
+def test_a_subclass_that_computes_its_parents_forward_is_explained():
+    model = nn.Sequential(linear(3, 3, 1), RenamedTanh(), linear(3, 2, 2), nn.Logistic())
+    d = cr.explain(model, X, T, nn.SquaredError(), check=False)
+    assert d.error == pytest.approx(own_error(model, nn.SquaredError()), rel=1e-12)
+
+
+def test_dropout_in_training_mode_is_explained_as_in_evaluation_and_says_so():
+    model = nn.Sequential(linear(3, 4, 1), nn.Logistic(), nn.Dropout(0.5, rng=0),
+                          linear(4, 2, 2), nn.Logistic())  # fmt: skip
+    loss = nn.SquaredError()
+    d = cr.explain(model, X, T, loss, check=False)
+    assert model.training  # the explainer leaves the mode as it was
+    assert any("training mode" in note and "layer 2 (p=0.5)" in note for note in d.notes)
+    assert "training mode" in cr.explainer.render(d, "text")
+    model.eval()
+    assert d.error == pytest.approx(own_error(model, loss), rel=1e-12)
+    assert not cr.explain(model, X, T, loss, check=False).notes
+    model.train()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start_network(model, (X[0], T[0]), loss)
+    assert any("training mode" in str(w.message) for w in caught)
+
+
+def _explorer(model, loss):
+    network = start_network(model, (X[0], T[0]), loss)
+    return network, Explorer(network)
+
+
+def ask(explorer, path, network):
+    reply = explorer.answer({"id": 1, "path": path, "body": {"network": network}})
+    assert reply["ok"], reply
+    return reply["data"]
+
+
+def test_the_explorer_keeps_a_layer_without_biases_as_it_is():
+    model = nn.Sequential(linear(3, 2, 1, bias=False), nn.Tanh(), linear(2, 2, 2), nn.Logistic())
+    loss = nn.SquaredError()
+    network, explorer = _explorer(model, loss)
+    assert network["biases"][0] is None
+    backward = ask(explorer, "/api/backward", network)
+    assert backward["dE_db"][0] is None
+    model.zero_grad()
+    loss(model(Tensor(X)), T).backward()
+    np.testing.assert_allclose(backward["dE_db"][1], model[2].bias.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(backward["dE_dw"][0], model[0].weight.grad.numpy(), rtol=1e-12)
+    derivation = ask(explorer, "/api/derivation", network)
+    assert derivation["network"]["n_parameters"] == 6 + 4 + 2
+    checked = ask(explorer, "/api/gradcheck", network)
+    assert checked["ok"] and checked["checked"] == 3 + 6 + 4 + 2  # inputs, weights, one bias
+
+
+def test_the_explorer_keeps_the_losss_reduction():
+    model = nn.Sequential(linear(3, 2, 1), nn.Logistic())
+    network, explorer = _explorer(model, nn.SquaredError("mean"))
+    assert network["reduction"] == "mean"
+    assert ask(explorer, "/api/derivation", network)["loss"]["reduction"] == "mean"
+    network, explorer = _explorer(model, nn.SquaredError())
+    assert "reduction" not in network  # the loss's own default
+    assert ask(explorer, "/api/derivation", network)["loss"]["reduction"] == "sum"
+    mse_as_a_sum = {**network, "loss": "mse", "reduction": "sum"}
+    refused = explorer.answer({"id": 2, "path": "/api/backward", "body": {"network": mse_as_a_sum}})
+    assert not refused["ok"] and "reduction" in refused["error"]
+
+
+def test_the_three_views_say_why_the_graph_is_left_out():
+    x, t = np.array([[0.1, 0.2]]), np.array([[0.3, 0.6]])
+
+    def graph_header(hidden):
+        model = nn.Sequential(linear(2, 2, 1), hidden, linear(2, 2, 2), nn.Logistic())
+        text = cr.explainer.render(cr.explain(model, x, t, nn.SquaredError()), "text")
+        return next(line for line in text.splitlines() if "graph:" in line)
+
+    assert "softmax hidden units are not elementwise" in graph_header(nn.Softmax())
+    assert "too large" not in graph_header(nn.Softmax())  # a 2-2-2 network is small
+    assert "what the consumer sends back" in graph_header(nn.Logistic())

@@ -223,3 +223,25 @@ def test_the_output_width_is_counted_as_the_model_computes_it(tmp_path, model):
     (tmp_path / "m" / "model.json").write_text(json.dumps(description))
     with pytest.raises(ModelFileError, match=f"has {n_out - 1} names for {n_out} output units"):
         io.load_model(tmp_path / "m")
+
+
+def test_a_loss_subclass_with_its_own_forward_is_saved_under_its_own_name(tmp_path):
+    """Saved as its parent's name, half the squared error would load as the squared error: a
+    model file's E twice what the user trained on, silently."""
+
+    class HalfSquaredError(cr.nn.SquaredError):
+        def forward(self, output, target):
+            return 0.5 * super().forward(output, target)
+
+    class SameSquaredError(cr.nn.SquaredError):
+        pass
+
+    model = cr.nn.Sequential(cr.nn.Linear(2, 1, rng=0))
+    cr.io.save_model(tmp_path / "half", model, loss=HalfSquaredError("mean"))
+    _, info = cr.io.load_model(tmp_path / "half")
+    assert info["loss"] == {"type": "HalfSquaredError", "reduction": "mean"}
+    with pytest.raises(cr.nn.ConfigError, match="unknown loss 'HalfSquaredError'"):
+        cr.nn.loss_from_config(info["loss"])
+    cr.io.save_model(tmp_path / "same", model, loss=SameSquaredError())
+    _, info = cr.io.load_model(tmp_path / "same")
+    assert type(cr.nn.loss_from_config(info["loss"])) is cr.nn.SquaredError

@@ -32,6 +32,7 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.backend import to_numpy
+from chainrule.checks import computes_as
 from chainrule.engine import apply
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
@@ -107,7 +108,16 @@ class Loss:
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description; :func:`loss_from_config` rebuilds the loss."""
-        return {"type": self.name}
+        return {"type": self.config_type()}
+
+    def config_type(self) -> str:
+        """The name a saved config gives: the library's name of the loss, or the class's own
+        where a subclass computes its own forward (half the squared error on ``SquaredError``),
+        so a model file never rebuilds it as its parent (loading names the unknown type)."""
+        library_class = LOSSES.get(self.name)
+        if library_class is None or computes_as(self, library_class):
+            return self.name
+        return type(self).__name__
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
@@ -193,7 +203,7 @@ class SquaredError(Loss):
         return total if self.reduction == "sum" else total / _n_cases(output)
 
     def config(self) -> dict[str, Any]:
-        return {"type": self.name, "reduction": self.reduction}
+        return {"type": self.config_type(), "reduction": self.reduction}
 
 
 class MSE(Loss):
@@ -379,7 +389,7 @@ class MarginSquaredError(Loss):
 
     def config(self) -> dict[str, Any]:
         return {
-            "type": self.name,
+            "type": self.config_type(),
             "on": self.on,
             "off": self.off,
             "measured_from": self.measured_from,

@@ -243,42 +243,64 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
         n_parameters=network.n_parameters,
         eps=eps,
         notation=notation,
-        **tolerances(dtype, cancelled_terms(layers, connections, t, loss)),
+        **tolerances(dtype, *term_sizes(layers, connections, t, loss, float(E.item())), eps),
     )
 
 
-def tolerances(dtype: np.dtype, cancelled: float = 0.0) -> dict[str, float]:
+def tolerances(
+    dtype: np.dtype, cancelled: float = 0.0, rounded: float = 0.0, eps: float = 1e-6
+) -> dict[str, float]:
     """How far an engine gradient may be from its float64 central difference: ``atol`` + ``rtol``
     |numeric|, and for float32 (whose rounding is relative to the terms a sum adds) ``atol_share``
     of the largest |numeric| of the same quantity.
 
-    ``atol`` is the difference's own noise, 1e-7, plus the dtype's machine epsilon times
-    ``cancelled`` (:func:`cancelled_terms`): every gradient is built from the loss's output -
-    target, whose rounding is relative to the terms, not to their difference, so a confident
-    float32 classifier (softmax 0.9999 against 1) has gradients right only to that much.
+    ``atol`` is 1e-7, plus the dtype's machine epsilon times ``cancelled``: every gradient is
+    built from the loss's output - target, whose rounding is relative to the terms, not to their
+    difference, so a confident float32 classifier (softmax 0.9999 against 1) has gradients right
+    only to that much. Plus the difference's own rounding: each E it subtracts is rounded to
+    float64's epsilon times ``rounded``, the size of what E is summed from, and the difference
+    divides that by its step ``eps`` (E of 1e10 leaves a step of 1e-6 about 2 of noise; twice
+    that is allowed, above the at most 0.2 of it measured on random networks).
+    See :func:`term_sizes`.
     """
-    atol = 1e-7 + float(np.finfo(dtype).eps) * cancelled
+    noise = 2 * float(np.finfo(np.float64).eps) * rounded / eps
+    atol = 1e-7 + float(np.finfo(dtype).eps) * cancelled + noise
     if np.dtype(dtype) == np.float64:
         return {"atol": atol, "rtol": 1e-5, "atol_share": 0.0}
     return {"atol": atol, "rtol": 1e-3, "atol_share": 1e-5}
 
 
-def cancelled_terms(
-    layers: list[LayerRecord], connections: list[ConnectionRecord], t: np.ndarray, loss: Loss
-) -> float:
-    """The largest size of the terms any gradient is a difference of, to first order. At the
-    top, per case and unit, |y| + |t| over what the loss divides by (the loss's output - target);
+def term_sizes(
+    layers: list[LayerRecord],
+    connections: list[ConnectionRecord],
+    t: np.ndarray,
+    loss: Loss,
+    error: float,
+) -> tuple[float, float]:
+    """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`).
+
+    ``cancelled``: the largest size of the terms any gradient is a difference of. At the top,
+    per case and unit, |y| + |t| over what the loss divides by (the loss's output - target);
     below, that carried as backprop carries dE/dz but in sizes: times |w| down each connection,
-    summed over cases for dE/db_j (times |y_i| for dE/dw_ij). A unit's slope counts as 1, the
-    most any unit's is, so the allowance reads no derivative rule the check is checking."""
+    summed over cases for dE/db_j (times |y_i| for dE/dw_ij).
+
+    ``rounded``: how much of E a rounding of float64's epsilon can move: |E|, plus each unit's
+    z rounded relative to the terms it sums (|b_j| + sum_i |y_i w_ij|), times that unit's
+    size of dE/dz. A unit's slope counts as 1, the most any unit's is, so neither size reads a
+    derivative rule the check is checking."""
     below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)
-    largest = float(below.max())
+    cancelled, rounded = float(below.max()), abs(error)
     for conn in reversed(connections):
-        dw = np.abs(layers[conn.below].y).T @ below
+        y_below = np.abs(layers[conn.below].y)
+        summed = y_below @ np.abs(conn.weight)
+        if conn.bias is not None:
+            summed += np.abs(conn.bias)
+        rounded += float((below * summed).sum())
+        dw = y_below.T @ below
         db = below.sum(axis=0)
         below = below @ np.abs(conn.weight).T  # dE/dy (and so dE/dz) of the layer below
-        largest = max(largest, float(dw.max()), float(db.max()), float(below.max()))
-    return largest
+        cancelled = max(cancelled, float(dw.max()), float(db.max()), float(below.max()))
+    return cancelled, rounded
 
 
 def _act(name: str, z: Tensor) -> Tensor:

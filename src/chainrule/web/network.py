@@ -294,8 +294,14 @@ def nudge(state: NetworkState, layer: int, unit: int, eps: float) -> dict:
 
 def gradient_check(state: NetworkState) -> dict:
     """The explainer's finite-difference checks of dE/dx, dE/dw and dE/db, summarised: whether
-    every checked derivative agrees, the worst entry and how far off it is. ``checked`` counts
-    the inputs and parameters checked, as a gradient check of E(x, W, b) would."""
+    every checked derivative agrees, how many do not, the largest difference and relative
+    difference, and ``where`` the entry furthest outside its tolerance is (None when all agree).
+    ``checked`` counts the inputs and parameters checked, as a gradient check of E(x, W, b)
+    would.
+
+    A relative difference is taken against |numeric|, but never against less than the check's
+    own tolerance: a derivative whose true value is below the difference's rounding noise has
+    no meaningful relative error (its numeric value may be 0)."""
     d = state.derivation(check=True, max_checks=MAX_CHECKS, eps=FD_EPS)
     checks = [
         (f"{name}{list(index)}", check)
@@ -303,15 +309,27 @@ def gradient_check(state: NetworkState) -> dict:
         for index, check in entries
         if check.numeric is not None
     ]
-    name, worst = max(checks, key=lambda item: item[1].difference)
+    failed = [(name, check) for name, check in checks if not check.ok]
+    differences = np.array([check.difference for _, check in checks])
+    scales = np.array([max(abs(check.numeric), check.atol) for _, check in checks])
     return {
-        "ok": d.all_ok,
-        "max_abs_error": float(worst.difference),
-        "max_rel_error": max(c.difference / max(abs(c.numeric), 1e-12) for _, c in checks),
-        "where": None if d.all_ok else name,
+        "ok": not failed,
+        "failed": len(failed),
+        "max_abs_error": float(np.max(differences)),  # np.max keeps a NaN, as it should
+        "max_rel_error": float(np.max(differences / scales)),
+        "where": max(failed, key=_times_tolerance)[0] if failed else None,
         "eps": FD_EPS,
         "checked": len(checks),
     }
+
+
+def _times_tolerance(named_check: tuple[str, Any]) -> float:
+    """How many times its tolerance a check's difference is (infinite for a NaN)."""
+    check = named_check[1]
+    difference = check.difference
+    if np.isnan(difference):
+        return np.inf
+    return difference / (check.atol + check.rtol * abs(check.numeric))
 
 
 def _named_checks(d: Derivation):

@@ -372,6 +372,7 @@ class GradcheckResponse(BaseModel):
     """Every dE/dw, dE/db, dE/dx against central differences (float64)."""
 
     ok: bool
+    failed: int
     max_abs_error: float
     max_rel_error: float
     where: str | None

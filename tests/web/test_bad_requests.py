@@ -192,8 +192,12 @@ def test_404_and_405_are_the_json_error(client, method, path, status):
 
 @pytest.mark.parametrize(
     "host",
-    ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "", "localhost.", "[::2]"],
-)
+    [
+        "evil.example", "evil.example:8000", "127.0.0.1.evil.example", "", "localhost.", "[::2]",
+        "127.0.0.1:18801@evil.example", "localhost:80/evil", "[::1]evil", "[::1", "localhost:",
+        b"localhost:\xb2",  # superscript two: a digit to str.isdigit, not a port
+    ],
+)  # fmt: skip
 def test_a_foreign_host_header_is_refused(app, host):
     client = TestClient(app, base_url=LOCAL)
     is_error(client.get("/api/seed", headers={"host": host}), 400, "Host")

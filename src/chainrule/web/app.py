@@ -31,12 +31,22 @@ STATIC_DIR = Path(__file__).parent / "static"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def host_name(header: str) -> str:
-    """The host part of a Host header, lower-cased: ``[::1]:8000`` -> ``::1``."""
+def host_name(header: str) -> str | None:
+    """The host part of a Host header, lower-cased: ``[::1]:8000`` -> ``::1``; None when what
+    follows the name is not a port (``127.0.0.1:80@evil.example``, ``[::1]x``)."""
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:].split("]", 1)[0]
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+        name, closed, port = header[1:].partition("]")
+        if not closed:
+            return None
+    elif header.count(":") == 1:
+        name, colon, digits = header.partition(":")
+        port = colon + digits
+    else:  # no port, or a bare IPv6 address
+        name, port = header, ""
+    if port and not (port[0] == ":" and port[1:].isascii() and port[1:].isdigit()):
+        return None
+    return name
 
 
 class HostCheck:

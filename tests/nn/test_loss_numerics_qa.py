@@ -138,6 +138,31 @@ def test_cross_entropy_with_a_minus_infinite_logit_on_torch_arrays():
     assert bool(torch.isfinite(per_case.data).all())
 
 
+@pytest.mark.parametrize("library", ["numpy", "array_api_strict"])
+def test_soft_targets_of_0_on_a_minus_infinite_logit_mask_the_class_out(library):
+    """A class whose logit is -inf and whose target is 0 adds nothing (0 log 0 = 0): the loss is
+    the loss of the same case with that class removed (PyTorch gives NaN here). A target > 0 on
+    it is an infinite loss, as it should be."""
+    xp = pytest.importorskip(library)
+    z = np.array([[0.0, -np.inf, 1.0], [1.0, 2.0, 3.0]])
+    t = np.array([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]])
+    kept = cr.softmax_cross_entropy(z[:1, [0, 2]], t[:1, [0, 2]], reduction="sum").item()
+    # the oracle for case 0: -sum_j t_j log softmax_j over the two classes left, by hand
+    log_norm = math.log(math.exp(0.0) + math.exp(1.0))
+    assert kept == pytest.approx(0.5 * (log_norm - 0.0) + 0.5 * (log_norm - 1.0), rel=1e-14)
+    second = cr.softmax_cross_entropy(z[1:], t[1:], reduction="sum").item()
+    logits = cr.tensor(xp.asarray(z), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'invalid value in multiply' either
+        loss = cr.softmax_cross_entropy(logits, xp.asarray(t), reduction="sum")
+        loss.backward()
+    assert float(loss.item()) == pytest.approx(kept + second, rel=1e-14)
+    grad = np.asarray(logits.grad.data)
+    assert grad[0, 1] == 0.0 and np.isfinite(grad).all()
+    leaky = cr.softmax_cross_entropy(xp.asarray(z[:1]), xp.asarray([[0.5, 0.25, 0.25]]))
+    assert float(leaky.item()) == math.inf
+
+
 @pytest.mark.parametrize("xp_name", ["numpy", "torch"])
 def test_cross_entropy_mean_over_no_cases_is_nan(xp_name):
     """The mean of no losses is NaN, as PyTorch's and chainrule's own mean give; a sum is 0."""

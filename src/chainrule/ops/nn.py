@@ -334,7 +334,9 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
         residual = residual - xp.astype(is_label, logits.dtype)
     else:  # sum_j t_j (log sum exp - z_j), shifted: exact when a row of t does not sum to 1
         mass = xp.sum(targets, axis=-1)
-        losses = mass * log_sums - xp.sum(targets * shifted, axis=-1)
+        # a class of target 0 adds nothing, its logit -inf included (0 * -inf is NaN)
+        weighted = targets * xp.where(targets == 0, xp.zeros_like(shifted), shifted)
+        losses = mass * log_sums - xp.sum(weighted, axis=-1)
         residual = residual * mass[..., None] - targets
     if reduction != "none":
         count = backend.size(losses)
@@ -350,8 +352,9 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     """The loss, and each case's y - t (y the softmax): saved, the rule only scales it.
 
     Each case is shifted by its largest logit, so exp cannot overflow and the label's log
-    probability is the shifted logit minus log sum exp, never the log of an underflowed 0. A case
-    with an infinite logit has no finite loss and gives NaN (as it would with any other shift).
+    probability is the shifted logit minus log sum exp, never the log of an underflowed 0. A logit
+    of -inf masks its class out: with a target of 0 there it adds nothing (0 log 0 = 0, where
+    t * z alone would be NaN); a case with a logit of +inf has no finite loss and gives NaN.
     The loss is a classifier's last op and runs at every step: few NumPy calls, one fresh array.
     Class labels are checked here, for every caller: one outside the classes raises
     :class:`LabelError`, which names it.
@@ -376,7 +379,12 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
         residual.reshape(-1)[positions] -= 1
     else:  # sum_j t_j (log sum exp - z_j), shifted: exact when a row of t does not sum to 1
         mass = _add_reduce(targets, -1)
-        losses = mass * log_sums - _add_reduce(targets * shifted, -1)
+        with numpy.errstate(invalid="ignore"):  # 0 * -inf, set right below where it happens
+            weighted = targets * shifted
+        losses = mass * log_sums - _add_reduce(weighted, -1)
+        if numpy.isnan(losses).any():  # rare: take no pass over the classes unless it happens
+            weighted[(targets == 0) & numpy.isneginf(shifted)] = 0
+            losses = mass * log_sums - _add_reduce(weighted, -1)
         residual *= mass[..., None]  # d/dz_j = y_j sum_k t_k - t_j
         residual -= targets
     if reduction != "none":

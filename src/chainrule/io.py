@@ -412,6 +412,11 @@ def save_model(
     one both files are written in full first and then renamed over the old ones (a failure
     while writing leaves the old model as it was).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        swapped = " (the path comes first, then the model)" if hasattr(path, "parameters") else ""
+        raise TypeError(
+            f"save_model: path must be a str or path, not {type(path).__name__}{swapped}"
+        )
     path = Path(path)
     description = model_description(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta

@@ -41,6 +41,17 @@ def test_save_load_round_trip(tmp_path, dtype):
     assert not again.training
 
 
+def test_the_model_given_first_is_named_as_a_swap(tmp_path, monkeypatch):
+    """torch.save takes the object first; save_model takes the path first. Swapped, it says so
+    and writes nothing."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TypeError, match=r"not Sequential \(the path comes first"):
+        io.save_model(net(), "m")
+    with pytest.raises(TypeError, match="path must be a str or path, not int"):
+        io.save_model(3, net())
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_saving_over_an_existing_model_replaces_it(tmp_path):
     io.save_model(tmp_path / "m", net(hidden=5))
     io.save_model(tmp_path / "m", net(hidden=7))

@@ -149,6 +149,30 @@ def test_integer_pixels_in_0_to_255_are_divided_by_255_whatever_their_type(tmp_p
     assert ds.X[0, 0] == 0.0 and ds.X[0, 2] == 1.0
 
 
+@pytest.mark.parametrize(
+    "train_values, test_values",
+    [([-1.0, 0.0, 1.0], [-0.5, 0.0, 0.5]), ([0, 2000, 4000], [1000, 2000, 3000])],
+)
+def test_train_and_test_parts_are_mapped_the_same_way(tmp_path, train_values, test_values):
+    """A pixel value is the same input in both parts: the test images (a narrower range) are
+    mapped with the training images' min..max, not their own. The oracle: the union's range."""
+    dtype = np.float32 if isinstance(train_values[0], float) else np.int16
+    train_images = np.array(train_values, dtype).reshape(3, 1, 1)
+    test_images = np.array(test_values, dtype).reshape(3, 1, 1)
+    d = tmp_path / "parts"
+    d.mkdir()
+    for part, images in [("train", train_images), ("t10k", test_images)]:
+        data.write_idx(d / f"{part}-images-idx3-ubyte", images)
+        data.write_idx(d / f"{part}-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
+    low, high = min(train_values), max(train_values)
+    for part, values in [("train", train_values), ("test", test_values)]:
+        expected = (np.array(values, np.float64) - low) / (high - low)
+        got = data.load_idx_dir(d, part=part).X[:, 0]
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    # pixel 0.0 (or 2000) is the same number in both parts
+    assert data.load_idx_dir(d, part="test").X[1, 0] == data.load_idx_dir(d).X[1, 0]
+
+
 def test_int8_pixels_in_0_to_127_are_divided_by_255():
     got = scale_images(np.array([0, 100, 127], np.int8))
     np.testing.assert_allclose(got, [0.0, 100 / 255, 127 / 255], rtol=1e-6)

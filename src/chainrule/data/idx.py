@@ -13,6 +13,7 @@ import math
 import os
 import re
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,35 +103,47 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     atomic_write_bytes(path, payload)
 
 
-def scale_images(images: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+def scale_images(
+    images: np.ndarray, dtype: Any = np.float32, others: Sequence[np.ndarray] = ()
+) -> np.ndarray:
     """Pixel values as floats in [0, 1], the values keeping their order and spacing.
 
     uint8 (MNIST) is divided by 255, and so is any other integer array whose values all lie in
     0..255 (8-bit pixels stored in a wider type); other integer arrays are mapped linearly from
-    their own min..max onto [0, 1]. Float arrays already in [0, 1] are kept as they are; other
+    their min..max onto [0, 1]. Float arrays already in [0, 1] are kept as they are; other
     float arrays (USPS conversions in [-1, 1], say) are mapped linearly from their min..max.
     An array to be mapped whose values are all equal (no range to map) becomes all zeros; an
     empty array stays empty.
+
+    ``others``: the same dataset's other image arrays (the test part beside the train part).
+    Which rule applies and the min..max are read from all of them, so that every part is mapped
+    the same way: mapped each from its own range, a pixel value would mean one thing in the
+    training images and another in the test images.
     """
     images = np.asarray(images)
     if images.size == 0:  # no min or max to scale by, and nothing to scale
         return images.astype(dtype)
+    if not np.issubdtype(images.dtype, np.integer) and not np.all(np.isfinite(images)):
+        raise DataError("IDX images contain NaN or infinite values")
+    low, high = _range([images, *others])
     if np.issubdtype(images.dtype, np.integer):
         # Not the dtype's range: int32 pixels 0..255 would all land on 0.5 and vanish.
-        if images.dtype == np.uint8 or (images.min() >= 0 and images.max() <= 255):
+        if low >= 0 and high <= 255:
             return (images.astype(np.float64) / 255.0).astype(dtype)
-        return _min_max(images.astype(np.float64)).astype(dtype)
-    images = images.astype(np.float64)
-    if not np.all(np.isfinite(images)):
-        raise DataError("IDX images contain NaN or infinite values")
-    if images.min() >= 0.0 and images.max() <= 1.0:
+    elif low >= 0.0 and high <= 1.0:
         return images.astype(dtype)
-    return _min_max(images).astype(dtype)
+    return _min_max(images.astype(np.float64), low, high).astype(dtype)
 
 
-def _min_max(images: np.ndarray) -> np.ndarray:
-    """``images`` (float64, not empty) mapped linearly from their min..max onto [0, 1]."""
-    low, high = float(images.min()), float(images.max())
+def _range(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
+    """The smallest and largest value of the arrays that hold finite values (a part that holds
+    NaN is refused when it is loaded itself, not when its neighbour is)."""
+    usable = [a for a in map(np.asarray, arrays) if a.size and np.all(np.isfinite(a))]
+    return min(float(a.min()) for a in usable), max(float(a.max()) for a in usable)
+
+
+def _min_max(images: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``images`` (float64, not empty) mapped linearly from low..high onto [0, 1]."""
     if high == low:  # a constant array: dividing by 0 would make every pixel NaN
         return np.zeros_like(images)
     return (images - low) / (high - low)
@@ -199,8 +212,9 @@ def load_idx_dir(
     if len(labels) and labels.min() < 0:
         i = int(np.argmin(labels))
         raise DataError(f"{labels_path}: label of case {i} is {labels[i]}; labels must be >= 0")
+    others = [] if images.dtype == np.uint8 else _other_images(pairs, chosen, images.shape[1:])
     try:
-        scaled = scale_images(images, dtype)
+        scaled = scale_images(images, dtype, others)
     except DataError as error:
         raise DataError(f"{images_path}: {error}") from None
     return Dataset(
@@ -215,6 +229,22 @@ def load_idx_dir(
             "labels": str(labels_path),
         },
     )
+
+
+def _other_images(pairs: dict, chosen: str, image_shape: tuple) -> list[np.ndarray]:
+    """The images of the directory's other parts that are images of the same shape (a file
+    that cannot be read is left to be refused when its own part is loaded)."""
+    others = []
+    for part, (images_path, _) in pairs.items():
+        if part == chosen:
+            continue
+        try:
+            images = read_idx(images_path)
+        except DataError:
+            continue
+        if images.shape[1:] == image_shape:
+            others.append(images)
+    return others
 
 
 def _choose_part(directory: Path, pairs: dict, part: str) -> str:

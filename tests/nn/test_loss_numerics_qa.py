@@ -315,6 +315,39 @@ def test_binary_cross_entropy_matches_torch_and_central_differences():
     np.testing.assert_allclose(y.grad.numpy(), central_difference(f, moderate), atol=1e-9)
 
 
+@pytest.mark.parametrize("library", ["numpy", "array_api_strict"])
+def test_binary_cross_entropy_of_infinite_logits(library):
+    """An infinite logit on the right side of its 0/1 target is a certain right answer: loss 0,
+    gradient sigmoid(z) - t = 0 (it was NaN, as PyTorch's is). On the wrong side: loss inf,
+    gradient -+1. Finite logits beside them keep their values (closed form softplus)."""
+    xp = pytest.importorskip(library)
+    z = np.array([[-np.inf, np.inf, -np.inf, np.inf, 2.0]])
+    t = np.array([[0.0, 1.0, 1.0, 0.0, 0.25]])
+    x = cr.tensor(xp.asarray(z), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_element = [
+            float(
+                nn.BinaryCrossEntropy()(
+                    cr.tensor(xp.asarray(z[:, i : i + 1])), t[:, i : i + 1]
+                ).item()
+            )
+            for i in range(z.shape[1])
+        ]
+        E = nn.BinaryCrossEntropy()(x, xp.asarray(t))
+        E.backward()
+    finite = math.log1p(math.exp(2.0)) - 2.0 * 0.25  # softplus(z) - z t
+    assert per_element[:4] == [0.0, 0.0, math.inf, math.inf]
+    assert per_element[4] == pytest.approx(finite, rel=1e-14)
+    assert float(E.item()) == math.inf
+    sigmoid_2 = 1 / (1 + math.exp(-2.0))
+    np.testing.assert_allclose(
+        np.asarray(x.grad.data),
+        [[0.0, 0.0, -1.0, 1.0, sigmoid_2 - 0.25]] / np.float64(5),
+        rtol=1e-14,
+    )
+
+
 def test_binary_cross_entropy_second_derivative():
     """The Hessian of mean(E) is diag(sigmoid' (z)) / N: the loss stays differentiable twice."""
     z = np.array([-2.0, 0.0, 0.5, 3.0])

@@ -329,11 +329,19 @@ def _logistic_cross_entropy(z: Tensor, t: Tensor) -> Tensor:
     softplus(s z) is log(1 + e^-|z|) and z (step - t) is max(z, 0) - z t. Composed from relu and
     abs instead, their kinks at z = 0 would give the derivative -t there; here the derivative is
     s sigmoid(s z) + step - t, which is sigmoid(z) - t everywhere (at z = 0, s = 1: 1/2 - t).
+
+    A logit of +inf against a target of 1 (or -inf against 0) is a certain right answer: its
+    loss is 0, where z (step - t) alone would be inf * 0 = NaN.
     """
     # arithmetic on the 0/1 step, not where, which branches per element on mixed signs
-    step = t.xp.astype(z.data > 0, t.dtype)
+    xp = t.xp
+    step = xp.astype(z.data > 0, t.dtype)
     flip, step_less_t = 1 - 2 * step, step - t.data
-    return ops.softplus(z * Tensor(flip)) + z * Tensor(step_less_t)
+    linear_z = z
+    if not bool(xp.all(xp.isfinite(z.data))):  # rare: the where only for an infinite logit
+        certain = xp.isinf(z.data) & (step_less_t == 0)
+        linear_z = ops.where(certain, xp.zeros_like(z.data), z)
+    return ops.softplus(z * Tensor(flip)) + linear_z * Tensor(step_less_t)
 
 
 class MarginSquaredError(Loss):

@@ -48,6 +48,7 @@ from chainrule.ops import (
     log,
     log_softmax,
     logistic,
+    logistic_cross_entropy,
     logsumexp,
     matmul,
     max,

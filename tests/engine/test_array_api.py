@@ -215,6 +215,15 @@ CASES = [
         (A, B),
         ("softmax_cross_entropy",),
     ),
+    Case(
+        "logistic-cross-entropy",
+        lambda a, b: (
+            cr.logistic_cross_entropy(a * b, cr.sigmoid(b).detach(), reduction="none")
+            + cr.logistic_cross_entropy(a, cr.sigmoid(a).detach())
+        ),
+        (A, B),
+        ("logistic_cross_entropy",),
+    ),
     Case("astype", lambda a: a.astype("float32").astype("float64") * a, (A,), ("astype",)),
 ]
 

@@ -229,6 +229,38 @@ def test_binary_cross_entropy_gradcheck_and_checks():
         nn.BinaryCrossEntropy()(cr.tensor(Z), t[:, :2])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_the_logistic_cross_entropy_op_matches_torch(torch, reduction, dtype):
+    """The fused op behind BinaryCrossEntropy, each reduction, soft targets, in both floats:
+    PyTorch's binary_cross_entropy_with_logits as the second reference, central differences
+    (float64, sum) as the first."""
+    t = rng.random(Z.shape)
+    z = cr.tensor(Z.astype(dtype), requires_grad=True)
+    E = cr.logistic_cross_entropy(z, t.astype(dtype), reduction=reduction)
+    (E.sum() if reduction == "none" else E).backward()
+    zt = torch.tensor(Z.astype(dtype), requires_grad=True)
+    F = torch.nn.functional.binary_cross_entropy_with_logits
+    Et = F(zt, torch.tensor(t.astype(dtype)), reduction=reduction)
+    (Et.sum() if reduction == "none" else Et).backward()
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    # sigmoid(z) - t cancels near sigmoid(z) = t: rounded relative to the terms, about 1
+    atol = 4 * float(np.finfo(dtype).eps)
+    assert E.dtype == dtype and z.grad.dtype == dtype and E.shape == tuple(Et.shape)
+    np.testing.assert_allclose(E.numpy(), Et.detach().numpy(), rtol=rtol)
+    np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=rtol, atol=atol)
+    if dtype == np.float64 and reduction == "sum":
+        assert cr.gradcheck(lambda x: cr.logistic_cross_entropy(x, t, reduction="sum"), [Z]).ok
+        assert cr.gradcheck(lambda x: cr.logistic_cross_entropy(x, t, "sum"), [Z], order=2).ok
+
+
+def test_the_logistic_cross_entropy_op_names_bad_arguments():
+    with pytest.raises(cr.ShapeError, match=r"logistic_cross_entropy: targets of shape \(5, 2\)"):
+        cr.logistic_cross_entropy(Z, np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="reduction must be mean, sum or none, not 'avg'"):
+        cr.logistic_cross_entropy(Z, np.zeros(Z.shape), reduction="avg")
+
+
 # ---------------------------------------------------------------------------------------------
 # Names and configs
 # ---------------------------------------------------------------------------------------------

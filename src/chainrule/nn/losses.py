@@ -297,10 +297,10 @@ class BinaryCrossEntropy(Loss):
     """Logistic-unit cross-entropy from logits z against targets t in [0, 1], mean over elements.
 
     E = mean(softplus(z) - z t) = mean(max(z, 0) - z t + log(1 + e^-|z|)), computed in the second
-    form: terms that are never negative, so nothing cancels (softplus(30) - 30 keeps only one
-    digit of log(1 + e^-30), and softplus(40) - 40 none of it) and no exp of a large number
-    is taken, so it is finite at z = +-1e4. See :func:`_logistic_cross_entropy` for how the
-    form is composed so that dE/dz = (sigmoid(z) - t) / N everywhere, z = 0 included.
+    form by the engine's fused :func:`chainrule.ops.logistic_cross_entropy`: terms that are never
+    negative, so nothing cancels (softplus(30) - 30 keeps only one digit of log(1 + e^-30), and
+    softplus(40) - 40 none of it) and no exp of a large number is taken, so it is finite at
+    z = +-1e4; dE/dz = (sigmoid(z) - t) / N everywhere, z = 0 included.
     """
 
     name = "binary-cross-entropy"
@@ -319,29 +319,7 @@ class BinaryCrossEntropy(Loss):
                 f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
                 f"[{low:g}, {high:g}] (shape {tuple(t.shape)})"
             )
-        return _logistic_cross_entropy(output, t).mean()
-
-
-def _logistic_cross_entropy(z: Tensor, t: Tensor) -> Tensor:
-    """Each element's max(z, 0) - z t + log(1 + e^-|z|), as softplus(s z) + z (step(z) - t),
-    with the constants s = -1 where z > 0 (else 1) and step(z) = 1 where z > 0 (else 0).
-
-    softplus(s z) is log(1 + e^-|z|) and z (step - t) is max(z, 0) - z t. Composed from relu and
-    abs instead, their kinks at z = 0 would give the derivative -t there; here the derivative is
-    s sigmoid(s z) + step - t, which is sigmoid(z) - t everywhere (at z = 0, s = 1: 1/2 - t).
-
-    A logit of +inf against a target of 1 (or -inf against 0) is a certain right answer: its
-    loss is 0, where z (step - t) alone would be inf * 0 = NaN.
-    """
-    # arithmetic on the 0/1 step, not where, which branches per element on mixed signs
-    xp = t.xp
-    step = xp.astype(z.data > 0, t.dtype)
-    flip, step_less_t = 1 - 2 * step, step - t.data
-    linear_z = z
-    if not bool(xp.all(xp.isfinite(z.data))):  # rare: the where only for an infinite logit
-        certain = xp.isinf(z.data) & (step_less_t == 0)
-        linear_z = ops.where(certain, xp.zeros_like(z.data), z)
-    return ops.softplus(z * Tensor(flip)) + linear_z * Tensor(step_less_t)
+        return ops.logistic_cross_entropy(output, t.data)
 
 
 class MarginSquaredError(Loss):

@@ -25,6 +25,7 @@ from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.nn import (
     log_softmax,
     logistic,
+    logistic_cross_entropy,
     logsumexp,
     relu,
     sigmoid,
@@ -54,9 +55,8 @@ from chainrule.ops.shape import (
 __all__ = [
     "REGISTRY", "EachInput", "Primitive", "ShapeError", "abs", "add", "as_tensor", "astype",
     "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "getitem", "linear", "log",
-    "log_softmax", "logistic", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "mul", "neg", "power", "primitive", "relu", "reshape", "sigmoid", "softmax", "softplus",
-    "softmax_cross_entropy", "split", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh",
-    "transpose",
-    "unbroadcast", "unsqueeze", "var", "where",
+    "log_softmax", "logistic", "logistic_cross_entropy", "logsumexp", "matmul", "max", "maximum",
+    "mean", "min", "minimum", "mul", "neg", "power", "primitive", "relu", "reshape", "sigmoid",
+    "softmax", "softplus", "softmax_cross_entropy", "split", "sqrt", "squeeze", "stack", "sub",
+    "sum", "swapaxes", "tanh", "transpose", "unbroadcast", "unsqueeze", "var", "where",
 ]  # fmt: skip

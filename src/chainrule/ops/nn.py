@@ -484,3 +484,125 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
             f"{logits.shape}"
         )
     return _softmax_cross_entropy_prim(logits, targets=targets, reduction=reduction)
+
+
+def _logistic_cross_entropy(z: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
+    """Each element's max(z, 0) - z t + log(1 + e^-|z|), reduced, and sigmoid(z) - t: saved,
+    the rule only scales it.
+
+    Terms that are never negative (for t in [0, 1]), so nothing cancels: softplus(z) - z t
+    keeps no digit of log(1 + e^-40) at z = 40, t = 1; no exp of a large number is taken. The
+    e^-|z| the log reads gives the logistic function too, with no second exp: 1 / (1 + e) where
+    z >= 0, e / (1 + e) where z < 0, never the division of two overflowed numbers. A logit of
+    +inf against a target of 1 (or -inf against 0) is a certain right answer, with loss 0
+    (inf - inf alone would be NaN).
+    """
+    xp = array_module(z)
+    if not backend.is_floating(z.dtype, xp):  # integer logits: the library's float
+        z = xp.astype(z, backend.default_float(xp, z))
+    t = targets if targets.dtype == z.dtype else xp.astype(targets, z.dtype)
+    if xp is numpy and z.ndim and z.dtype.kind == "f" and numpy.isfinite(z).all():
+        return _logistic_cross_entropy_numpy(z, t, reduction)
+    e = xp.exp(-xp.abs(z))
+    right = z >= 0
+    ones = xp.ones_like(e)
+    # sigmoid(z) = a / (1 + e) and 1 - sigmoid(z) = b / (1 + e), neither rounded against 1, so
+    # sigmoid(z) - t = (a (1 - t) - b t) / (1 + e) is exact at t = 1 and z = 40 (-e^-40), where
+    # sigmoid(z) - 1 would be 0
+    a, b = xp.where(right, ones, e), xp.where(right, e, ones)
+    residual = (a * (1 - t) - b * t) / (1 + e)
+    if bool(xp.all(xp.isfinite(z))):
+        linear = xp.maximum(z, xp.zeros_like(z)) - z * t
+    else:  # rare: an infinite logit, whose inf * 0 is computed and set right (NumPy quiet)
+        linear = _linear_part_at_infinite_logits(xp, z, t, right)
+    losses = xp.log1p(e) + linear
+    if reduction != "none":
+        count = backend.size(losses)
+        total = xp.sum(losses)
+        # the mean of no elements is NaN, as cr.mean gives it (0 / 0)
+        losses = total if reduction == "sum" else (total / count if count else total * xp.nan)
+    return xp.astype(losses, residual.dtype), residual
+
+
+def _logistic_cross_entropy_numpy(z: Any, t: Any, reduction: str) -> tuple[Any, Any]:
+    """:func:`_logistic_cross_entropy` for finite real NumPy logits: the same formulas, in place
+    on few fresh arrays (it runs at every step of a network of logistic output units)."""
+    e = numpy.abs(z)
+    numpy.negative(e, out=e)
+    numpy.exp(e, out=e)  # e^-|z|, never above 1
+    right = z >= 0
+    residual = numpy.where(right, 1.0, e).astype(z.dtype, copy=False)  # a
+    residual *= 1 - t
+    b_t = numpy.where(right, e, 1.0).astype(z.dtype, copy=False)
+    b_t *= t
+    residual -= b_t
+    b_t[...] = e  # reused: 1 + e
+    b_t += 1
+    residual /= b_t
+    losses = numpy.maximum(z, 0)
+    numpy.multiply(z, t, out=b_t)
+    losses -= b_t  # first: max(z, 0) - z t is exactly 0 at z = 40, t = 1
+    losses += numpy.log1p(e, out=e)
+    if reduction != "none":
+        total = _add_reduce(losses, None)
+        if reduction == "mean":  # the mean of no elements is NaN, as cr.mean gives it (0 / 0)
+            losses = total / losses.size if losses.size else total * numpy.nan
+        else:
+            losses = total
+    return numpy.asarray(losses, dtype=z.dtype), residual
+
+
+def _linear_part_at_infinite_logits(xp: Any, z: Any, t: Any, right: Any) -> Any:
+    """max(z, 0) - z t where some z are infinite: z (1 - t) where z >= 0, -z t where not, with
+    0 for a certain right answer (+inf against 1, -inf against 0), where either is inf * 0."""
+    with numpy.errstate(invalid="ignore"):  # array-api-strict computes on NumPy too
+        certain = ((z == xp.inf) & (t == 1)) | ((z == -xp.inf) & (t == 0))
+        z = xp.where(certain, xp.zeros_like(z), z)
+        return xp.where(right, z * (1 - t), -z * t)
+
+
+def _logistic_cross_entropy_vjp(
+    g: Any, out: Any, logits: Any, targets: Any, reduction: str, saved: Any
+) -> Any:
+    """dE/dz = sigmoid(z) - t per element, times the incoming gradient (over the count for a
+    mean). On arrays the forward's sigmoid(z) - t is reused (never changed in place: a retained
+    graph may run this rule again); on tensors it is recomputed from a recorded logistic, so
+    the rule stays differentiable."""
+    if saved is None:
+        saved = _sigmoid(logits) - targets
+    if reduction == "none":
+        return saved * g
+    count = saved.size if type(saved) is numpy.ndarray else backend.size(array_of(saved))
+    return saved * (g * (1.0 / count) if reduction == "mean" and count else g)
+
+
+_logistic_cross_entropy_prim = primitive(
+    "logistic_cross_entropy",
+    _logistic_cross_entropy,
+    _logistic_cross_entropy_vjp,
+    doc="-t log sigmoid(z) - (1 - t) log(1 - sigmoid(z)) per element, from logits; "
+    "backward sends sigmoid(z) - t.",
+    saves=True,
+)
+
+
+def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of logistic units sigmoid(logits) against targets, per element (PyTorch's
+    ``binary_cross_entropy_with_logits``): -t log y - (1 - t) log(1 - y), y = sigmoid(z).
+
+    Fused and stable at any logits; its gradient is sigmoid(z) - t (over the number of
+    elements for ``reduction="mean"``). The targets, of the logits' shape, carry no gradient.
+    """
+    logits = as_tensor(logits)
+    targets = targets.data if isinstance(targets, Tensor) else targets
+    targets = backend.asarray_like(targets, logits.data)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(
+            f"logistic_cross_entropy: reduction must be mean, sum or none, not {reduction!r}"
+        )
+    if tuple(targets.shape) != tuple(logits.shape):
+        raise ShapeError(
+            f"logistic_cross_entropy: targets of shape {tuple(targets.shape)} do not match "
+            f"logits {tuple(logits.shape)}"
+        )
+    return _logistic_cross_entropy_prim(logits, targets=targets, reduction=reduction)

@@ -349,14 +349,22 @@ def value_and_grad(
                 )
             _scalar_seed(value, "grad")
             nested = traced.reaches_outside([value])
+            # aux is an output of its own: an outer derivative may flow through it alone
+            aux_nested = has_aux and traced.reaches_outside(_tensors_in(aux))
         grads = gradient(value, traced.flat_variables, create_graph=nested)
         if not nested:  # nothing outside differentiates through them: no graph kept alive
             value = value.detach()
+        if not aux_nested:
             aux = _detached(aux)
         grads_tree = _pick(traced.rebuild(grads), argnums)
         return ((value, aux), grads_tree) if has_aux else (value, grads_tree)
 
     return wrapped
+
+
+def _tensors_in(tree: Any) -> list[Tensor]:
+    leaves, _ = tree_flatten(tree)
+    return [leaf for leaf in leaves if isinstance(leaf, Tensor)]
 
 
 def _detached(tree: Any) -> Any:

@@ -82,6 +82,24 @@ def test_grad_with_aux() -> None:
     assert aux["note"] == "aux"
 
 
+def test_an_outer_derivative_flows_through_aux_alone() -> None:
+    """aux that depends on an outer variable, while the value does not, stays on the graph:
+    d/dw of aux = sum(w x) is sum(x) (JAX's grad gives the same); it was detached, and 0."""
+    x0 = cr.tensor(X0)
+
+    def outer(w):
+        return cr.grad(lambda x: ((x * x).sum(), (w * x).sum()), has_aux=True)(x0)[1]
+
+    assert cr.grad(outer)(cr.tensor(2.0)).item() == pytest.approx(float(X0.sum()), rel=1e-14)
+    w = cr.tensor(2.0, requires_grad=True)
+    (value, aux), _ = cr.value_and_grad(
+        lambda x: ((x * x).sum(), {"wx": (w * x).sum(), "x3": (3 * x).sum()}), has_aux=True
+    )(x0)
+    assert not value.requires_grad and aux["wx"].requires_grad
+    aux["wx"].backward()
+    assert w.grad.item() == pytest.approx(float(X0.sum()), rel=1e-14)
+
+
 def test_value_and_grad() -> None:
     value, g = cr.value_and_grad(f_xy, argnums=(0, 1))(cr.tensor(X0), cr.tensor(Y0))
     assert value.item() == pytest.approx(float(np.sum(X0 * Y0 * Y0)))

@@ -371,7 +371,7 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     """Zeros of ``shape`` with ``g`` added at ``index``: a repeated integer index adds each copy.
 
     The standard has no scatter-add, and array-api-extra's ``at().add`` does not accumulate
-    repeats on NumPy: each library's own accumulating form, and a one-hot product for the rest.
+    repeats on NumPy: each library's own accumulating form, and a selection summed for the rest.
     """
     xp = array_module(g)
     module = type(g).__module__
@@ -405,9 +405,11 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
         flat = _zeros(xp, (count,), g)
         flat.index_add_(0, positions, values)
         return xp.reshape(flat, shape)
+    # each position's values selected (not multiplied by a one-hot matrix: inf * 0 would make
+    # every entry NaN) and summed
     targets = xp.arange(count, device=device_of(g))
-    one_hot = xp.astype(positions[:, None] == targets[None, :], g.dtype)
-    return xp.reshape(values[None, :] @ one_hot, shape)
+    picked = xp.where(positions[:, None] == targets[None, :], values[:, None], _zeros(xp, (), g))
+    return xp.reshape(xp.sum(picked, axis=0), shape)
 
 
 def index_array(array: Any, index: Any) -> Any:

@@ -276,6 +276,8 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         if isinstance(error, ValueError) and not isinstance(error, UserError):
             raise primitive.shape_error(inputs, params, error) from None
         raise  # the forward's own error about the user's input (a class label) names it
+    except TypeError as error:  # a library that will not mix the dtypes: name the op
+        raise primitive.type_error(inputs, params, error) from error
     saved = None
     if primitive.saves:
         data, saved = data

@@ -298,6 +298,27 @@ def test_clip_to_tensor_bounds_at_nan_and_infinities_matches_torch_clamp(bounds:
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+@pytest.mark.parametrize("tensor_bounds", [False, True])
+def test_clip_with_bounds_out_of_order_on_array_api_strict_is_numpys(tensor_bounds) -> None:
+    """low > high gives high, with every gradient where NumPy's path sends it, on a library
+    whose own clip refuses the case (the standard leaves it unspecified); NaN and infinities
+    included. The oracle: the NumPy path on the same numbers."""
+    xs = pytest.importorskip("array_api_strict")
+    grid = np.array(np.meshgrid(*[_CLIP_VALUES] * 3)).reshape(3, -1)
+    weights = np.linspace(0.5, 1.5, grid.shape[1])
+    results = []
+    for make in (np.asarray, xs.asarray):
+        x, low, high = (cr.tensor(make(a), requires_grad=True) for a in grid)
+        if not tensor_bounds:
+            low, high = 1.5, 0.5  # constants, out of order
+        out = cr.clip(x, low, high)
+        (out * cr.tensor(make(weights))).sum().backward()
+        grads = [np.asarray(t.grad.data) for t in (x, low, high) if isinstance(t, cr.Tensor)]
+        results.append([np.asarray(out.data), *grads])
+    for got, expected in zip(results[1], results[0]):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_clip_to_a_nan_tensor_bound_is_nan_as_with_a_constant_one() -> None:
     """The defect as found: a NaN bound that requires grad was ignored (0.5, not NaN), and a NaN
     x passed its gradient (1, where torch.clamp and the constant-bound path give 0)."""
@@ -475,3 +496,32 @@ def test_an_empty_list_index_selects_nothing_as_in_numpy(xp_name) -> None:
 def test_the_repr_of_an_empty_matrix_says_its_shape() -> None:
     assert repr(cr.tensor(np.zeros((0, 3)))) == "tensor([], size=(0, 3))"
     assert repr(cr.tensor(np.zeros(0))) == "tensor([])"  # a vector's one axis is empty
+
+
+def test_integer_tensors_average_on_array_api_strict_and_other_refusals_name_the_op() -> None:
+    """mean and var of integers are NumPy's (averaged in the library's float) on a library that
+    mixes no integers with floats; what such a library refuses (exp of integers) is a TypeError
+    that names the op and the inputs' dtypes and shapes, not the library's bare message."""
+    xs = pytest.importorskip("array_api_strict")
+    values = [1, 2, 3, 7]
+    for make in (np.asarray, xs.asarray):
+        i = cr.tensor(make(values))
+        assert float(cr.mean(i).item()) == pytest.approx(np.mean(values), rel=1e-15)
+        assert float(cr.var(i, ddof=1).item()) == pytest.approx(np.var(values, ddof=1), rel=1e-15)
+    with pytest.raises(TypeError, match=r"^exp: inputs int64 \(4,\): .*floating-point"):
+        cr.exp(cr.tensor(xs.asarray(values)))
+
+
+def test_an_infinite_gradient_under_an_integer_index_stays_in_its_place_on_array_api_strict():
+    """A library with no scatter-add of its own accumulates the gradient of x[[0, 2, 2]] by a
+    selection: one infinite entry (log at 0) stays at x[0], NaN nowhere; it was a one-hot
+    product, whose inf * 0 made every entry NaN. The oracle: NumPy's add.at on the same."""
+    xs = pytest.importorskip("array_api_strict")
+    grads = []
+    for make in (np.asarray, xs.asarray):
+        x = cr.tensor(make([0.0, 1.0, 2.0, 3.0]), requires_grad=True)
+        with np.errstate(divide="ignore"):
+            cr.log(x[make([0, 2, 2])]).sum().backward()
+        grads.append(np.asarray(x.grad.data))
+    np.testing.assert_array_equal(grads[0], [np.inf, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(grads[1], grads[0])

@@ -258,9 +258,19 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return _where(a, b, condition=backend.asarray_like(condition, a.data, dtype=bool))
 
 
+def _clipped(x: Any, low: Any, high: Any) -> Any:
+    """min(max(x, low), high), as np.clip computes it: with bounds out of order (low > high)
+    the value is high. The standard's clip leaves that case unspecified (array-api-strict
+    refuses it), so another library clips to one bound at a time."""
+    xp = array_module(x)
+    if xp is numpy or low is None or high is None:
+        return xp.clip(x, low, high)
+    return xp.clip(xp.clip(x, low, None), None, high)
+
+
 _clip = primitive(
     "clip",
-    lambda x, low, high: array_module(x).clip(x, low, high),
+    lambda x, low, high: _clipped(x, low, high),
     # a bound may broadcast x (x of shape (2, 1), low of shape (2,)): sum back to x's shape
     lambda g, out, x, low, high: unbroadcast(_masked(g, _inside(array_of(x), low, high)), x.shape),
     doc="x limited to [low, high]; the gradient passes where low <= x <= high.",
@@ -309,7 +319,7 @@ def _high_wins(x: Any, low: Any, high: Any) -> Any:
 
 _clip_to_bounds = primitive(
     "clip_to_bounds",
-    lambda x, low, high, capped: array_module(x).clip(x, low, high),
+    lambda x, low, high, capped: _clipped(x, low, high),
     lambda g, out, x, low, high, capped: unbroadcast(
         _masked(g, _inside(array_of(x), array_of(low), array_of(high))), x.shape
     ),

@@ -44,17 +44,26 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
     return count
 
 
+def _floating(x: Tensor) -> Tensor:
+    """``x``, integers and booleans cast to the library's float (the standard mixes no integer
+    array with a float)."""
+    if backend.is_floating(x.dtype, x.xp):
+        return x
+    return x.astype(backend.dtype_name(backend.default_float(x.xp, x.data)))
+
+
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis`` (all axes by default); the mean of no values is NaN, as in NumPy."""
-    x = as_tensor(x)
+    """Mean over ``axis`` (all axes by default); the mean of no values is NaN, as in NumPy.
+    Integers are averaged in the library's float, as NumPy averages them, on any library."""
+    x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "mean")
     count = _count(x.shape, axes)
     return sum(x, axes, keepdims) * (1.0 / count if count else float("nan"))
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis``, dividing by ``n - ddof``."""
-    x = as_tensor(x)
+    """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float)."""
+    x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "var")
     count = _count(x.shape, axes)
     if count - ddof <= 0:

@@ -64,6 +64,14 @@ class Primitive:
         extra = f" ({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
         return ShapeError(f"{self.name}: shapes {shapes}{extra}: {detail}")
 
+    def type_error(self, inputs: tuple, params: dict, error: Exception) -> TypeError:
+        """A library's refusal of the inputs' types (array-api-strict mixes no integers with
+        floats), named: the op, each input's dtype and shape, and the library's reason."""
+        described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
+        detail = str(error).split("\n")[0]
+        extra = f" ({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
+        return TypeError(f"{self.name}: inputs {described}{extra}: {detail}")
+
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 

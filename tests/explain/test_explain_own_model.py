@@ -42,6 +42,13 @@ class HalfSquaredError(nn.SquaredError):
         return 0.5 * super().forward(output, target)
 
 
+class DoubledChain(nn.Sequential):
+    """A Sequential by class whose output is twice its chain's."""
+
+    def forward(self, x):
+        return super().forward(x) * 2.0
+
+
 class RenamedTanh(nn.Tanh):
     """A subclass that computes what Tanh computes: still a tanh unit."""
 
@@ -85,8 +92,13 @@ def test_computes_as_tells_a_subclass_with_its_own_forward_from_one_without():
             "the loss is a HalfSquaredError, which computes its own forward instead of "
             "SquaredError's",
         ),
+        (
+            lambda: DoubledChain(linear(3, 2, 1), nn.Logistic()),
+            nn.SquaredError,
+            "the model is a DoubledChain, which computes its own forward instead of Sequential's",
+        ),
     ],
-    ids=["unit", "linear", "loss"],
+    ids=["unit", "linear", "loss", "container"],
 )
 def test_a_subclass_with_its_own_forward_is_refused_by_every_view(model, loss, named):
     model, loss = model(), loss()

@@ -66,6 +66,54 @@ def test_an_unregistered_user_module_names_the_fix(tmp_path):
         io.load_model(tmp_path / "m")
 
 
+@nn.register_module
+class ScaledLinear(nn.Linear):
+    def forward(self, x):
+        return super().forward(x) * 2.0
+
+
+@nn.register_module
+class Residual(nn.Sequential):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class PlainLinear(nn.Linear):
+    """Computes what Linear computes: saved as a Linear, and loads without registering."""
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Sequential(ScaledLinear(3, 2, rng=0), nn.Tanh()),
+        lambda: nn.Sequential(Residual(nn.Linear(3, 3, rng=0), nn.Tanh()), nn.Linear(3, 1, rng=1)),
+        lambda: Residual(nn.Linear(3, 3, rng=0), nn.Logistic()),
+    ],
+    ids=["linear", "nested-sequential", "top-sequential"],
+)
+def test_a_layer_subclass_with_its_own_forward_is_saved_as_itself(tmp_path, make):
+    """The oracle: the model's own output before saving. Saved under its parent's name (it was),
+    a ScaledLinear loaded as a Linear gave half the output, a Residual lost its input."""
+    model = make()
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    io.save_model(tmp_path / "m", model)
+    again, _ = io.load_model(tmp_path / "m")
+    assert [type(m) for m in again.modules()] == [type(m) for m in model.modules()]
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+
+
+def test_an_unregistered_layer_subclass_with_its_own_forward_is_named_at_loading(tmp_path):
+    class HalvedLinear(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 0.5
+
+    io.save_model(tmp_path / "m", nn.Sequential(HalvedLinear(2, 2, rng=0)))
+    with pytest.raises(ModelFileError, match="'HalvedLinear'.*register_module"):
+        io.load_model(tmp_path / "m")
+    io.save_model(tmp_path / "p", nn.Sequential(PlainLinear(2, 2, rng=0)))
+    assert type(io.load_model(tmp_path / "p")[0][0]) is nn.Linear
+
+
 def test_a_frozen_weight_is_saved_and_loaded(tmp_path):
     model = nn.mlp([2, 3, 1], rng=0)
     model[0].weight = nn.Parameter(np.full((2, 3), 0.125, np.float32), requires_grad=False)

@@ -167,6 +167,12 @@ def host_values(value: Any) -> Any:
 
 def _from_sequential(model: Any) -> Network:
     """Walk ``Sequential(Linear, act, Linear, act, ...)`` keeping the model's own tensors."""
+    if isinstance(model, Sequential) and not computes_as(model, Sequential):
+        raise ExplainError(
+            f"explain: the model is a {type(model).__name__}, which computes its own forward "
+            "instead of Sequential's (one layer after another); the explainer writes out that "
+            "chain, which would not be this model's numbers"
+        )
     children = _children(model)
     layers: list[Layer] = []
     for position, module in enumerate(children):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, ops
-from chainrule.checks import is_integer
+from chainrule.checks import computes_as, is_integer
 from chainrule.engine import apply
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
@@ -32,6 +32,15 @@ from chainrule.tensor import Tensor
 # check the same shapes again on every call).
 _LINEAR, _MATMUL, _SIGMOID = REGISTRY["linear"], REGISTRY["matmul"], REGISTRY["sigmoid"]
 _PLAIN_CALL = Module.__call__
+
+
+def _config_type(layer: Module, library_class: type) -> str:
+    """The type a saved config gives ``layer``: the library class's name, or the layer's own
+    class's where a subclass computes its own forward (a Linear scaled by 2, a Sequential that
+    adds its input back), so that a model file never rebuilds it as its parent: loading finds
+    the subclass where it is registered (:func:`register_module`) and names the unknown type
+    where not, as for an activation layer of one's own."""
+    return library_class.__name__ if computes_as(layer, library_class) else type(layer).__name__
 
 
 @register_module
@@ -119,7 +128,7 @@ class Linear(Module):
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "type": "Linear",
+            "type": _config_type(self, Linear),
             "n_in": self.n_in,
             "n_out": self.n_out,
             "bias": self.bias is not None,
@@ -250,7 +259,7 @@ class Dropout(Module):
         return x * Tensor(mask)
 
     def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"type": "Dropout", "p": self.p}
+        config: dict[str, Any] = {"type": _config_type(self, Dropout), "p": self.p}
         if self.seed is not None:
             config["rng"] = self.seed
         return config
@@ -318,7 +327,8 @@ class Sequential(Module):
         return iter(self.layers)
 
     def config(self) -> dict[str, Any]:
-        return {"type": "Sequential", "layers": [layer.config() for layer in self.layers]}
+        layers = [layer.config() for layer in self.layers]
+        return {"type": _config_type(self, Sequential), "layers": layers}
 
     @classmethod
     def from_config(cls, config: Any) -> Sequential:
@@ -386,7 +396,7 @@ class Parallel(Module):
 
     def config(self) -> dict[str, Any]:
         return {
-            "type": "Parallel",
+            "type": _config_type(self, Parallel),
             "widths": list(self.widths),
             "branches": [branch.config() for branch in self.branches],
         }

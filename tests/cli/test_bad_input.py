@@ -1087,3 +1087,40 @@ def test_an_output_that_is_the_input_or_the_models_file_is_refused(assets, tmp_p
     assert main(["export", str(assets.csv_run), "--format", "onnx", "--out", str(weights)]) == 2
     err = capsys.readouterr().err
     assert "--out" in err and "model.safetensors" in err and weights.read_bytes() == saved
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "--model", "{run}", "--input", "1,0", "--target", "1", "--out", "{file}"],
+        ["graph", "--model", "{run}", "--input", "1,0", "--target", "1", "--format", "dot",
+         "--out", "{file}"],
+        ["graph", "--kind", "network", "--model", "{run}", "--input", "1,0", "--target", "1",
+         "--format", "svg", "--out", "{file}"],
+    ],
+    ids=["explain", "graph", "graph-network"],
+)  # fmt: skip
+@pytest.mark.parametrize("file", ["model.json", "model.safetensors"])
+def test_explain_and_graph_refuse_to_write_over_the_model_they_read(
+    assets, tmp_path, capsys, command, file
+):
+    """explain --out and graph --out the model's own file wrote over it and exited 0: the model
+    was gone (predict then said its model.json was not JSON)."""
+    run_dir = tmp_path / "xor"
+    shutil.copytree(assets.xor_run, run_dir)
+    target = run_dir / "model" / file
+    before = target.read_bytes()
+    args = [part.format(run=run_dir, file=target) for part in command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--out {target}: is the model's {file}; write to another file" in err, err
+    assert target.read_bytes() == before
+
+
+def test_explain_refuses_to_write_over_its_input_file(assets, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("1,0\n")
+    args = ["explain", "--model", str(assets.xor_run), "--input", str(rows), "--target", "1",
+            "--format", "json", "--out", str(rows)]  # fmt: skip
+    assert main(args) == 2
+    assert "is the --input file" in capsys.readouterr().err and rows.read_text() == "1,0\n"

@@ -191,6 +191,29 @@ def _explained(model: Path | None, explain_step, *args, **kwargs):
         raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
 
 
+def _refuse_writing_over_what_is_read(
+    out: Path | None,
+    model: Path | None,
+    torch_model: Path | None,
+    input: str | None,
+    target: str | None,
+) -> None:
+    """Refuse an ``--out`` that is one of the files the command reads (the model's files, the
+    state dict, an --input or --target file): writing it would destroy them."""
+    if out is None:
+        return
+    from chainrule.cli import refuse_overwriting
+    from chainrule.cli.train import model_files_kept
+
+    kept = model_files_kept(model) if model is not None else {}
+    if torch_model is not None:
+        kept["--torch-model file"] = torch_model
+    for option, text in (("--input", input), ("--target", target)):
+        if text:  # numbers written out name no file, and are not one
+            kept[f"{option} file"] = Path(text)
+    refuse_overwriting(out, "--out", kept)
+
+
 def _write(out: Path | None, text: str) -> None:
     if out is None:
         sys.stdout.write(text)
@@ -271,6 +294,7 @@ def explain(
     net, x, t, loss_name = _problem_args(
         model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
+    _refuse_writing_over_what_is_read(out, model, torch_model, input, target)
     model = model or torch_model
     derivation = _explained(
         model,
@@ -411,6 +435,7 @@ def graph(
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
         net, x, t, loss_name = _problem_args(model, input, target, loss, case=case)
+        _refuse_writing_over_what_is_read(out, model, None, input, target)
         derivation = _explained(model, run_explain, net, x, t, loss_name, perturbation=False)
         _write(out, network_svg(derivation))
         return 0
@@ -420,6 +445,7 @@ def graph(
         from chainrule.explainer.build import forward, problem_of
 
         net, x, t, loss_object = _problem_args(model, input, target, loss, case=case)
+        _refuse_writing_over_what_is_read(out, model, None, input, target)
         problem = _explained(model, problem_of, net, x, t, loss_object)
         drawing = draw_graph(_explained(model, forward, problem)[2])
     elif loss is not None:

@@ -239,6 +239,22 @@ def test_save_torch_writes_what_pytorch_loads(tmp_path):
     assert io.read_metadata(path)["weight_layout"] == "torch"
 
 
+def test_save_torch_of_a_single_layer_writes_what_the_to_torch_network_loads(tmp_path):
+    """A bare Linear was written as weight/bias, which the Sequential to_torch builds of it
+    (0.weight, 0.bias) refused; the documented recipe now works for it too."""
+    torch = needs_torch()
+    from safetensors.torch import load_file
+
+    layer = nn.Linear(3, 2, rng=0)
+    path = save_torch(layer, tmp_path / "one.safetensors")
+    net = to_torch(layer)
+    net.load_state_dict(load_file(path))
+    x = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(net(torch.tensor(x)).detach().numpy(), layer(x).numpy(),
+                               rtol=1e-6, atol=1e-6)  # fmt: skip
+    np.testing.assert_array_equal(load_torch(path)(x).numpy(), layer(x).numpy())
+
+
 def test_load_torch_needs_an_architecture_for_a_plain_state_dict(tmp_path):
     torch = needs_torch()
     from safetensors.torch import save_file

@@ -485,12 +485,16 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     one safetensors file, marked ``weight_layout: torch`` and carrying the architecture.
 
     PyTorch reads it with ``net.load_state_dict(safetensors.torch.load_file(path))`` into the
-    network :func:`to_torch` builds; :func:`load_torch` reads it back into chainrule.
+    network :func:`to_torch` builds; :func:`load_torch` reads it back into chainrule. A single
+    layer is written as the one-layer Sequential :func:`to_torch` builds of it (``0.weight``, not
+    ``weight``, which that network would not take), and so comes back as one.
     """
     from chainrule import io, nn
 
+    if type(model) is not nn.Sequential:
+        model = nn.Sequential(model)
     supported = (nn.Linear, *_unit_table())
-    for position, layer in enumerate(model if type(model) is nn.Sequential else [model]):
+    for position, layer in enumerate(model):
         if type(layer) not in supported:  # PyTorch itself is not needed to write the file
             raise ConversionError(
                 f"save_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "

@@ -309,9 +309,14 @@ def _first_line(error: BaseException) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _model_dtype(model: Any) -> str:
-    params = model.parameters()
-    return backend.dtype_name(params[0].dtype) if params else "float32"
+def _model_dtype(model: Any) -> str | None:
+    """The one float dtype of the model's parameters (``build_model`` casts everything to it),
+    or None for a model that mixes float32 and float64 layers: each layer's config keeps its
+    own, and casting them all to the first's would change the others."""
+    names = {backend.dtype_name(p.dtype) for p in model.parameters()}
+    if not names:
+        return "float32"
+    return names.pop() if len(names) == 1 else None
 
 
 def _loss_config(loss: Any) -> Any:

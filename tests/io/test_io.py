@@ -52,6 +52,19 @@ def test_the_model_given_first_is_named_as_a_swap(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_model_mixing_float32_and_float64_layers_keeps_each_layers_dtype(tmp_path):
+    """It was loaded all in the first parameter's dtype (float64), the float32 layer's config
+    dtype overridden; the oracle is the model's own dtypes and output before saving."""
+    model = nn.Sequential(nn.Linear(2, 2, dtype="float64", rng=0), nn.Tanh(),
+                          nn.Linear(2, 1, dtype="float32", rng=1))  # fmt: skip
+    path = io.save_model(tmp_path / "m", model)
+    again, info = io.load_model(path)
+    assert info["dtype"] is None
+    assert [p.dtype for p in again.parameters()] == [p.dtype for p in model.parameters()]
+    x = np.array([[0.25, -0.5]])
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+
+
 def test_saving_over_an_existing_model_replaces_it(tmp_path):
     io.save_model(tmp_path / "m", net(hidden=5))
     io.save_model(tmp_path / "m", net(hidden=7))

@@ -1124,3 +1124,17 @@ def test_explain_refuses_to_write_over_its_input_file(assets, tmp_path, capsys):
             "--format", "json", "--out", str(rows)]  # fmt: skip
     assert main(args) == 2
     assert "is the --input file" in capsys.readouterr().err and rows.read_text() == "1,0\n"
+
+
+def test_export_torch_says_what_a_state_dict_leaves_out(assets, tmp_path, capsys):
+    """The ONNX export holds the standardizer and the softmax; a state dict holds the weights
+    only, and a user running it on raw inputs got other numbers than predict's, unwarned."""
+    out = tmp_path / "w.safetensors"
+    assert main(["export", str(assets.csv_run), "--format", "torch", "--out", str(out)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 2, notes
+    assert "standardizer" in notes[0] and "apply softmax" in notes[1]
+    assert (
+        main(["export", str(assets.csv_run), "--format", "onnx", "--out", str(out) + ".onnx"]) == 0
+    )
+    assert "note:" not in capsys.readouterr().err

@@ -44,8 +44,30 @@ def export(
         if format == "onnx":
             interop.saved_to_onnx(model_dir, out)
         else:
-            interop.save_torch(io.load_model(model_dir)[0], out)
+            model, info = io.load_model(model_dir)
+            interop.save_torch(model, out)
     except OSError as error:  # reading problems are ModelFileErrors already: this is the write
         raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
     print(f"wrote {out}", file=sys.stderr)
+    if format == "torch":
+        for line in _left_out_of_a_state_dict(info, io.saved_loss(info, model_path)):
+            print(f"note: {line}", file=sys.stderr)
     return 0
+
+
+def _left_out_of_a_state_dict(info: dict, loss: object) -> list[str]:
+    """What ``chainrule predict`` does that a state dict of weights cannot hold (ONNX holds
+    both): the input standardisation and the output unit a loss applies itself."""
+    left_out = []
+    if info.get("standardizer"):
+        left_out.append(
+            "the state dict holds weights only: standardise inputs as in training first "
+            "((x - mean) / std, with model.json's standardizer), or export --format onnx"
+        )
+    unit = getattr(loss, "output_activation", None)
+    if unit:
+        left_out.append(
+            f"the network's outputs are logits: apply {unit} to them for the probabilities "
+            f"predict gives (the {loss.name} loss applies it itself)"
+        )
+    return left_out

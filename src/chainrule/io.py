@@ -612,6 +612,12 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model directory")
+    if path.is_file() and path.name not in (MODEL_JSON, WEIGHTS_FILE):  # not "<parent>: ..."
+        raise ModelFileError(
+            f"{path}: is a file, not a model directory (a saved model is a directory holding "
+            f"{MODEL_JSON} and {WEIGHTS_FILE}; a PyTorch state dict loads with "
+            "chainrule.interop.load_torch, or explain --torch-model)"
+        )
     json_path, weights_path = model_files(path)
     path = json_path.parent
     if not json_path.exists():

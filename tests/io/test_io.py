@@ -85,6 +85,19 @@ def test_missing_directory(tmp_path):
         io.load_model(tmp_path / "nope")
 
 
+def test_a_file_that_is_not_a_models_is_named_itself(tmp_path):
+    """A PyTorch state dict given as the model was reported as '<its folder>: not a model
+    directory', naming a directory the user never gave."""
+    other = tmp_path / "state.safetensors"
+    other.write_bytes(b"\0" * 16)
+    with pytest.raises(
+        ModelFileError, match=r"state\.safetensors: is a file, not a model directory"
+    ):
+        io.load_model(other)
+    path = io.save_model(tmp_path / "m", net())
+    assert io.load_model(path / "model.json")[1]["dtype"] == "float32"  # a model's file is fine
+
+
 def test_missing_json(tmp_path):
     io.save_model(tmp_path / "m", net())
     (tmp_path / "m" / "model.json").unlink()

@@ -245,6 +245,9 @@ for option, value, word in [
     data_args = [] if option == "--data" else ["--data", "xor"]
     simple(f"train {option} {value!r}", ["train", *data_args, option, value], word)
 simple("train --momentum with adam", ["train", "--optimizer", "adam", "--momentum", "0.5"], "adam")
+simple("train --schedule family-trees with adam (the default for a CSV)",
+       ["train", "--data", "xor", "--optimizer", "adam", "--schedule", "family-trees"],
+       "--schedule family-trees", "adam", "--optimizer momentum")  # fmt: skip
 simple("train --data empty", ["train", "--data", ""], "--data")
 simple("quiz --seed negative", ["quiz", "--seed", "-1", "--answer", "0"], "--seed")
 simple("graph --out of an unknown suffix", ["graph", "--out", "g.png"], "--out")
@@ -1138,3 +1141,21 @@ def test_export_torch_says_what_a_state_dict_leaves_out(assets, tmp_path, capsys
         main(["export", str(assets.csv_run), "--format", "onnx", "--out", str(out) + ".onnx"]) == 0
     )
     assert "note:" not in capsys.readouterr().err
+
+
+def test_evaluate_on_data_of_another_target_width_is_one_line(tmp_path, capsys):
+    """A two-class model (2 output units) evaluated on XOR (one 0/1 target column) ended in a
+    traceback (the loss's ShapeError); the input widths agree, so only the targets tell."""
+    rows = "\n".join(f"{a},{b},{(a + b) % 2}" for a in (0, 1) for b in (0, 1) for _ in range(3))
+    (tmp_path / "two.csv").write_text("a,b,label\n" + rows + "\n")
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "two.csv"), "--hidden", "3", "--epochs", "1",
+                 "--out", str(run_dir), "-q"]) == 0  # fmt: skip
+    capsys.readouterr()
+    code = main(["evaluate", str(run_dir), "--data", "xor"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert (
+        err.strip() == f"chainrule: xor: 1 multilabel target column but the model {run_dir} "
+        "has 2 output units"
+    )

@@ -192,6 +192,12 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"--momentum must be in [0, 1), got {config.momentum}")
     if config.momentum and config.optimizer in ("adam", "adamw"):
         raise UserError(f"--momentum does not apply to {config.optimizer} (it uses betas)")
+    if config.schedule == "family-trees" and config.optimizer in ("adam", "adamw"):
+        raise UserError(
+            f"--schedule family-trees warms up the learning rate and the momentum (RHW 1986), "
+            f"which {config.optimizer} has not (it uses betas): use it with --optimizer "
+            "momentum, or give --schedule constant or cosine"
+        )
     if not (np.isfinite(config.weight_decay) and config.weight_decay >= 0):
         raise UserError(f"--weight-decay must be >= 0, got {config.weight_decay}")
     if config.epochs < 1:
@@ -721,7 +727,8 @@ def model_widths(model_info: dict) -> tuple[int, int] | None:
 
 
 def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
-    """Raise DataError unless ``ds`` has the inputs (and label range) a saved model expects."""
+    """Raise DataError unless ``ds`` has the inputs, and the label range or target columns, a
+    saved model expects."""
     widths = model_widths(model_info)
     if widths is None:
         return
@@ -740,4 +747,9 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
         raise DataError(
             f"{labels}: labels go up to {ds.n_classes - 1} but the model {source} has "
             f"{n_out} output units (classes 0..{n_out - 1})"
+        )
+    if ds.task != "classification" and ds.n_outputs != n_out:  # one target per output unit
+        raise DataError(
+            f"{labels}: {ds.n_outputs} {ds.task} target column{'s' * (ds.n_outputs != 1)} but "
+            f"the model {source} has {n_out} output unit{'s' * (n_out != 1)}"
         )

@@ -172,3 +172,33 @@ def test_a_pipe_as_a_models_input_file_is_refused(runs_dir, tmp_path, capsys):
     os.mkfifo(fifo)  # no writer: reading it would wait forever
     assert_user_error(capsys, "explain", "--model", runs_dir / "four", "--input", fifo,
                       "--target", "0", match="a pipe, not a file")  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["explain", "graph"])
+def test_an_input_too_large_for_a_float32_model_is_one_line_and_writes_nothing(
+    runs_dir, tmp_path, capsys, command
+):
+    """1e300 is finite in float64, infinity in the float32 model: explain wrote out inf and NaN
+    over --out (or crashed in JSON) and graph drew them; predict refuses it, and so do these."""
+    out = tmp_path / ("k.json" if command == "explain" else "g.dot")
+    out.write_text("kept")
+    extra = ["--format", "json"] if command == "explain" else []
+    line = assert_user_error(
+        capsys, command, "--model", runs_dir / "four", "--input", "1e300,1,2,0", "--target", "1",
+        *extra, "--out", out, match="--input: 1e+300",
+    )  # fmt: skip
+    assert "too large for the float32 model" in line and out.read_text() == "kept"
+
+
+def test_a_derivation_whose_numbers_overflowed_is_no_json_crash():
+    """Finite inputs can still overflow inside a float32 network: JSON says so in one error."""
+    from chainrule import explain, nn
+    from chainrule.explainer import ExplainError
+    from chainrule.explainer.serialize import to_json
+
+    net = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Logistic())
+    net[0].weight.data[...] = 1e38
+    with np.errstate(over="ignore"):
+        d = explain(net, np.array([[10.0, 10.0]]), np.array([[1.0, 0.0]]), check=False)
+    with pytest.raises(ExplainError, match="overflowed"):
+        to_json(d)

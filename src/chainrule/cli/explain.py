@@ -151,8 +151,37 @@ def _problem_args(
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
-        x = standardized_rows(x, info)
+        raw, x = x, standardized_rows(x, info)
+        _check_fits_the_model(net, model, "--input", raw, x)
+    if t is not None and net is not None:
+        _check_fits_the_model(net, model, "--target", t, t)
     return net, x, t, as_loss(loss or stored_loss or "squared-error")
+
+
+def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
+    """One line for a number the model's dtype cannot hold: 1e300 is finite in float64, but a
+    float32 model would see infinity and write out inf and NaN (``predict`` refuses it too).
+    ``seen`` is ``given`` as the model sees it (standardised inputs)."""
+    import numpy as np
+
+    from chainrule import backend
+
+    dtypes = {np.dtype(backend.dtype_name(p.dtype)) for p in net.parameters()}
+    floats = [d for d in dtypes if np.issubdtype(d, np.floating)]
+    if not floats:
+        return
+    narrowest = min(floats, key=lambda d: np.finfo(d).max)
+    limit = float(np.finfo(narrowest).max)
+    seen = np.asarray(seen, dtype=np.float64)
+    too_big = np.abs(seen) > limit
+    if too_big.any():
+        where = tuple(int(k) for k in np.argwhere(too_big)[0])
+        value = np.asarray(given, dtype=np.float64)[where]
+        scaled = "" if value == seen[where] else f" ({seen[where]:g} once standardised)"
+        raise UserError(
+            f"{option}: {value:g}{scaled} is too large for the {narrowest.name} model {model} "
+            f"(at most {limit:.3g})"
+        )
 
 
 def _input_cases(text: str, info: dict) -> np.ndarray:

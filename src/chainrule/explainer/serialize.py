@@ -22,8 +22,17 @@ def schema() -> dict[str, Any]:
 
 
 def to_json(d: Derivation, indent: int | None = 2) -> str:
-    """The derivation as a JSON document (validates against :func:`schema`)."""
-    return json.dumps(to_dict(d), indent=indent, allow_nan=False)
+    """The derivation as a JSON document (validates against :func:`schema`). Numbers that
+    overflowed (inf, NaN in z, y or a gradient), which JSON cannot hold, raise ExplainError."""
+    from chainrule.explainer.network import ExplainError
+
+    try:
+        return json.dumps(to_dict(d), indent=indent, allow_nan=False)
+    except ValueError:
+        raise ExplainError(
+            "explain: the network's numbers overflowed (inf or NaN), which JSON cannot hold; "
+            "use smaller inputs or weights, or a text format, which shows them"
+        ) from None
 
 
 def to_dict(d: Derivation) -> dict[str, Any]:

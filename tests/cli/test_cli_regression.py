@@ -57,8 +57,12 @@ def test_evaluate_is_the_mean_squared_error_of_predict(regression_run, tmp_path,
     features = write_table(tmp_path / "x.csv", table[:, :3], header=False)
     code, out, err = run(capsys, "predict", root / "run", "--input", features, "--json")
     assert code == 0, err
-    predicted = np.array([row["outputs"][0] for row in json.loads(out)["predictions"]])
+    document = json.loads(out)
+    assert document["outputs"] == ["output"]  # a regression output is no class named "1"
+    predicted = np.array([row["outputs"][0] for row in document["predictions"]])
     assert predicted.min() < 0 and predicted.max() > 1  # a linear output unit, not a logistic
+    code, out, _ = run(capsys, "predict", root / "run", "--input", features)
+    assert code == 0 and out.splitlines()[0] == "prediction,output"
     code, out, err = run(capsys, "evaluate", root / "run", "--data", root / "reg.csv", "--json")
     assert code == 0, err
     evaluated = json.loads(out)

@@ -689,6 +689,20 @@ def test_predict_names_a_bce_models_one_score_after_class_1(tmp_path, capsys):
     assert code == 0 and out.splitlines()[0] == "prediction,1"
 
 
+def test_predict_json_goes_to_the_output_file_when_given(tmp_path, capsys):
+    """-o with --json printed the JSON on stdout and wrote no file, exiting 0."""
+    rng = np.random.default_rng(0)
+    csv = write_csv(tmp_path / "two.csv", [[*x, int(x[0] > 0)] for x in rng.normal(size=(20, 2))])
+    assert (
+        run(capsys, "train", "--data", csv, "--epochs", "1", "--out", tmp_path / "r", "-q")[0] == 0
+    )
+    code, shown, _ = run(capsys, "predict", tmp_path / "r", "--input", csv, "--json")
+    out = tmp_path / "p.json"
+    code, printed, err = run(capsys, "predict", tmp_path / "r", "--input", csv, "--json", "-o", out)
+    assert code == 0 and printed == "" and f"to {out}" in err
+    assert json.loads(out.read_text()) == json.loads(shown)
+
+
 def test_a_checkpoint_predicts_as_the_run_does(tmp_path, capsys):
     """A checkpoint's model description carries the run's standardizer and class names, so
     ``predict`` and ``export`` on an epoch directory scale the inputs as the run does (they

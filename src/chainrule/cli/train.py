@@ -740,15 +740,16 @@ def predict(
     outputs = predict_outputs(model, X.astype(model.dtype))
     scores = _as_scores(outputs, loss)
     labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
-    names = _score_names(info.get("class_names"), scores.shape[1])
+    names = _score_names(info, scores.shape[1])
     if not _prints_results():
         return 0
     if json_output:
         rows = [{"prediction": lab, "outputs": [float(v) for v in row]}
                 for lab, row in zip(labels, scores)]  # fmt: skip
-        print(json.dumps({"model": str(model_path), "outputs": names, "predictions": rows}))
-        return 0
-    text = _csv_text(["prediction", *names], labels, scores)
+        document = {"model": str(model_path), "outputs": names, "predictions": rows}
+        text = json.dumps(document) + "\n"
+    else:
+        text = _csv_text(["prediction", *names], labels, scores)
     if output_path is None:
         sys.stdout.write(text)
     else:
@@ -757,9 +758,13 @@ def predict(
     return 0
 
 
-def _score_names(names: list[str] | None, n: int) -> list[str]:
+def _score_names(info: dict, n: int) -> list[str]:
     """A name for each score column: the class (or unit) it is the score of. A one-output
-    model's one score is its yes class's (class 1 of a two-class BCE model, parity's odd)."""
+    model's one score is its yes class's (class 1 of a two-class BCE model, parity's odd); a
+    regression model's outputs are no classes: ``output``, or ``output_0`` ... ``output_k``."""
+    names = info.get("class_names")
+    if info.get("meta", {}).get("task") == "regression":
+        return ["output"] if n == 1 else [f"output_{j}" for j in range(n)]
     if n == 1:
         return [_one_unit_classes(names)[0]]
     return names if names and len(names) == n else [str(j) for j in range(n)]

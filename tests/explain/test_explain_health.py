@@ -36,6 +36,23 @@ def test_callback_records_norms_and_plots(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_network_without_logistic_layers_plots_without_a_warning(tmp_path):
+    """tanh hidden units have no saturated share to draw; matplotlib warned 'No artists with
+    labels found to put in legend' on the user's terminal."""
+    import warnings
+
+    model = nn.mlp([2, 3, 1], activation="tanh", output="identity", dtype=np.float64, rng=0)
+    health = GradientHealth()
+    train.fit(model, nn.SquaredError(), optim.SGD(model.parameters(), lr=0.1), data.load("xor"),
+              epochs=2, callbacks=[health], progress=False)  # fmt: skip
+    assert all(h["saturation"] == {} for h in health.history)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = health.plot(tmp_path / "health.png")
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 def fit_xor(health, epochs, checkpoint_dir, resume=None):
     model = nn.mlp([2, 3, 1], output="logistic", dtype=np.float64, rng=0)
     callbacks = [] if health is None else [health]

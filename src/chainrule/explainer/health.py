@@ -127,7 +127,11 @@ class GradientHealth(_Base):
         bottom.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
         bottom.set_xlabel("epoch")
         bottom.set_ylim(0, 1)
-        bottom.legend(fontsize=7)
+        if bottom.lines:
+            bottom.legend(fontsize=7)
+        else:  # no logistic layer (tanh or relu units): no share to draw, and matplotlib warns
+            bottom.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
+                        transform=bottom.transAxes)  # fmt: skip
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)

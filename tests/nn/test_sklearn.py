@@ -58,12 +58,27 @@ FLOAT32_REASON = (
 )
 
 
+EARLY_STOPPING_REASON = (
+    "partial_fit with early_stopping=True raises ValueError, in scikit-learn's words, as "
+    "scikit-learn's own MLP does; these checks call partial_fit"
+)
+
+
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that cannot hold for this configuration, each with the reason."""
     if estimator.dtype == "float32":
         return {
             "check_methods_subset_invariance": FLOAT32_REASON,
             "check_methods_sample_order_invariance": FLOAT32_REASON,
+        }
+    if estimator.early_stopping:
+        return {
+            check: EARLY_STOPPING_REASON
+            for check in (
+                "check_fit_score_takes_y",
+                "check_n_features_in_after_fitting",
+                "check_estimators_partial_fit_n_features",
+            )
         }
     return {}
 
@@ -522,3 +537,62 @@ def test_multiclass_multioutput_targets_are_refused_with_sklearns_words(ours):
     make = MLPClassifier if ours else SklearnMLPClassifier
     with pytest.raises(ValueError, match="(?i)multioutput target data is not supported"):
         make(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+
+
+def test_warm_fits_keep_the_epochs_without_improvement_as_sklearn_does():
+    """The oracle: scikit-learn's MLP from the same weights, fit warm three times. It counts
+    epochs without improvement across warm fits and so stops inside the third; chainrule reset
+    the count every fit and never stopped."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)), rng.integers(0, 3, 40)
+    common = dict(hidden_layer_sizes=(7,), activation="tanh", solver="sgd", momentum=0.0,
+                  batch_size=10, shuffle=False, max_iter=1, learning_rate_init=0.05,
+                  random_state=0, tol=10.0, n_iter_no_change=3)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs, ours = SklearnMLPClassifier(**common).fit(X, y), MLPClassifier(**common).fit(X, y)
+        for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+            mine[...] = their
+        for model in (theirs, ours):
+            model.set_params(warm_start=True, max_iter=2)
+        for _ in range(3):
+            theirs.fit(X, y)
+            ours.fit(X, y)
+            assert (ours.n_iter_, ours._no_improvement_count) == (
+                theirs.n_iter_, theirs._no_improvement_count
+            )  # fmt: skip
+    assert ours.n_iter_ == 1  # it stopped inside the third fit
+    for mine, their in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, their, rtol=1e-9, atol=1e-12)
+
+
+def test_a_warm_fit_with_early_stopping_must_beat_the_earlier_best():
+    """As scikit-learn keeps best_validation_score_ and its weights across warm fits: a warm fit
+    whose epochs are all worse (a learning rate that wrecks the network) ends on the earlier
+    best weights, not on its own best (the best score was reset to -inf every fit)."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = MLPClassifier(hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=0.1,
+                          max_iter=40, early_stopping=True, validation_fraction=0.2,
+                          n_iter_no_change=40, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        best, weights = model.best_validation_score_, [a.copy() for a in model.coefs_]
+        model.set_params(warm_start=True, learning_rate_init=50.0, max_iter=3)
+        model.fit(X, y)
+    assert max(model.validation_scores_[-3:]) < best  # the wrecked epochs were all worse
+    assert model.best_validation_score_ == best
+    for now, then in zip(model.coefs_, weights):
+        np.testing.assert_array_equal(now, then)
+
+
+def test_partial_fit_with_early_stopping_is_refused_as_sklearn_refuses_it():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        SklearnMLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    for model, args in [(MLPClassifier(early_stopping=True), (X, y, [0, 1, 2])),
+                        (MLPRegressor(early_stopping=True), (X, X[:, 0]))]:  # fmt: skip
+        with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+            model.partial_fit(*args)
+        assert not hasattr(model, "coefs_")  # refused before anything was made

@@ -215,6 +215,8 @@ class BaseMLP(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BaseMLP:
         self._check_parameters()
+        if incremental and self.early_stopping:  # scikit-learn's words; nothing is changed
+            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(
             X, y, reset=first_pass, incremental=incremental, classes=classes
@@ -251,6 +253,7 @@ class BaseMLP(BaseEstimator):
         self.t_ = 0
         self.loss_curve_: list[float] = []
         self._no_improvement_count = 0
+        self._best_parameters: list[np.ndarray] | None = None  # early stopping's, when it runs
         if self.early_stopping:
             self.validation_scores_: list[float] | None = []
             self.best_validation_score_: float | None = -np.inf
@@ -337,16 +340,19 @@ class BaseMLP(BaseEstimator):
         return min(int(self.batch_size), n_samples)
 
     def _train(self, X: np.ndarray, Y: np.ndarray, incremental: bool) -> None:
-        early_stopping = self.early_stopping and not incremental
+        early_stopping = self.early_stopping  # never with partial_fit (_fit refuses it)
         X_val = Y_val = None
         self.n_iter_ = 0  # as scikit-learn: the epochs of this call (a warm start's too)
-        if not incremental:
-            self._no_improvement_count = 0
+        # as scikit-learn, a warm start keeps the count of epochs without improvement, the best
+        # validation score and its weights (set when the network was made): the new epochs
+        # must beat the earlier ones
         if early_stopping:
             if self.validation_scores_ is None:  # warm start after a fit without it
                 self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
+            if self.best_validation_score_ is None:
+                self.best_validation_score_ = -np.inf
+            if getattr(self, "_best_parameters", None) is None:
+                self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
             X, X_val, Y, Y_val = self._validation_split(X, Y)
         n_samples = X.shape[0]
         batch = self._batch_size(n_samples)

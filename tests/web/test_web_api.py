@@ -384,6 +384,76 @@ def test_divergent_training_is_refused_and_keeps_the_weights():
     assert run.step_count == 1
 
 
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_refused_step_puts_the_optimizers_state_back_too(optimizer):
+    """The oracle: a run that never took the refused step. The velocity (Adam's moments, the
+    step counts) of the refused step was kept, NaN, and refused every later step for good."""
+    from chainrule.errors import UserError
+    from chainrule.web.training import start_run
+
+    run, clean = (start_run("xor", [2], optimizer=optimizer, lr=0.5) for _ in range(2))
+    run.step()
+    clean.step()
+    X = run.X.copy()
+    run.X = X + np.nan  # a batch whose numbers are not finite
+    with pytest.raises(UserError, match="diverged at step 2"):
+        run.step()
+    run.X = X
+    assert run.step() == clean.step()  # the run goes on as if the refused step had not been
+    assert run.trainer.optimizer.steps == clean.trainer.optimizer.steps
+    for mine, theirs in zip(run.model.parameters(), clean.model.parameters()):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_gradients_too_large_to_square_are_a_finite_norm_and_the_state_stays_readable(client):
+    """Gradients near 1e200 are finite, their squares not: the norm was inf, the reply could
+    not be JSON (422) and /api/train/state never answered again, though the step was taken."""
+    start = {"dataset": "digits", "hidden": [64] * 6, "activation": "relu",
+             "optimizer": "momentum", "lr": 100, "init_range": 10}  # fmt: skip
+    assert post(client, "/api/train/start", start).status_code == 200
+    for _ in range(4):
+        with np.errstate(all="ignore"):  # the overflow is the point
+            reply = post(client, "/api/train/step", {"steps": 1})
+        assert reply.status_code in (200, 422), reply.text
+        state = client.get("/api/train/state")
+        assert state.status_code == 200, state.text
+        norms = state.json()["grad_norms"]
+        assert all(np.isfinite(norms))
+        if reply.status_code == 200:
+            assert reply.json() == state.json()
+    from chainrule.web.training import _grad_norm
+
+    layer = cr.nn.Linear(2, 2, rng=0, dtype="float64")
+    layer.weight.grad = cr.tensor(np.full((2, 2), 3e200))
+    layer.bias.grad = cr.tensor(np.full(2, 4e200))
+    assert _grad_norm(layer) == pytest.approx(np.sqrt(4 * 9 + 2 * 16) * 1e200, rel=1e-14)
+
+
+def test_a_step_refused_after_others_in_one_request_says_where_the_run_is():
+    from chainrule.errors import UserError
+    from chainrule.web import api
+    from chainrule.web.schemas import TrainStepRequest
+    from chainrule.web.training import start_run
+
+    run = start_run("xor", [2], optimizer="sgd", lr=1.0)
+    real_step, calls = run.step, []
+
+    def third_diverges():
+        calls.append(1)
+        if len(calls) == 3:
+            raise UserError("training diverged at step 3: ...")
+        return real_step()
+
+    run.step = third_diverges
+
+    class Session:
+        training = run
+
+    with pytest.raises(UserError, match="The 2 steps before it in this request were taken: "
+                                        "the run is at step 2"):  # fmt: skip
+        api.train_step(TrainStepRequest(steps=5), Session())
+
+
 # -- bad requests ----------------------------------------------------------------------------------
 
 

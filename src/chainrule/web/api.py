@@ -225,8 +225,16 @@ def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict
     """Take optimizer steps on this browser's run; returns its state."""
     run = _run_of(session)
     _check_step_work(run, body.steps)
-    for _ in range(body.steps):
-        run.step()
+    for taken in range(body.steps):
+        try:
+            run.step()
+        except UserError as error:
+            if not taken:
+                raise
+            raise UserError(  # the steps before it stand: say so, and where the run is
+                f"{error} The {taken} step{'s' * (taken != 1)} before it in this request were "
+                f"taken: the run is at step {run.step_count}."
+            ) from None
     return run.to_json()
 
 

@@ -100,23 +100,29 @@ class TrainingRun:
         return rows
 
     def step(self) -> float:
-        """One update by ``Trainer.step``; refuses (and keeps the old weights) if the loss or
-        weights stop being finite, so a too-large learning rate is reported instead of poisoning
-        the run."""
+        """One update by ``Trainer.step``; refuses if the loss, the weights or the gradients'
+        norms stop being finite, and then puts back the weights and the optimizer's state
+        (velocity, Adam's moments, step counts) from the step before, so a too-large learning
+        rate is reported instead of poisoning the run (a NaN velocity kept would refuse every
+        later step)."""
         rows = self._batch()
         params = self.model.parameters()
-        before = [p.data.copy() for p in params]
+        optimizer = self.trainer.optimizer
+        before, optimizer_before = [p.data.copy() for p in params], optimizer.state_dict()
         loss = self.trainer.step(self.X[rows], self.T[rows])
-        if not np.isfinite(loss) or not all(np.all(np.isfinite(p.data)) for p in params):
+        norms = [_grad_norm(layer) for layer in self.linears]
+        finite = np.isfinite(loss) and all(np.all(np.isfinite(p.data)) for p in params)
+        if not (finite and np.all(np.isfinite(norms))):
             for p, old in zip(params, before):
                 p.data[...] = old
+            optimizer.load_state_dict(optimizer_before)
             raise UserError(
                 f"training diverged at step {self.step_count + 1}: the numbers stopped being "
                 f"finite; the weights were kept from the step before. Lower the learning rate."
             )
         self.losses.append(loss)
         del self.losses[:-MAX_HISTORY]
-        self.grad_norms = [_grad_norm(layer) for layer in self.linears]
+        self.grad_norms = norms
         return loss
 
     def accuracy(self) -> float | None:
@@ -151,9 +157,13 @@ class TrainingRun:
 
 
 def _grad_norm(layer: Linear) -> float:
-    """sqrt(|dE/dW|^2 + |dE/db|^2) of one weight layer's last gradient."""
-    grads = [p.grad.numpy() for p in (layer.weight, layer.bias) if p is not None]
-    return float(np.sqrt(sum(np.sum(g**2) for g in grads)))
+    """sqrt(|dE/dW|^2 + |dE/db|^2) of one weight layer's last gradient, scaled by its largest
+    entry first, so that gradients of 1e200 (finite) have a finite norm, not inf from squaring."""
+    grads = [np.abs(p.grad.numpy()) for p in (layer.weight, layer.bias) if p is not None]
+    largest = max(float(g.max()) if g.size else 0.0 for g in grads)
+    if largest == 0.0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.sqrt(sum(np.sum((g / largest) ** 2) for g in grads)))
 
 
 def start_run(

@@ -108,14 +108,18 @@ class TrainingRun:
         rows = self._batch()
         params = self.model.parameters()
         optimizer = self.trainer.optimizer
-        before, optimizer_before = [p.data.copy() for p in params], optimizer.state_dict()
+        before = [p.data.copy() for p in params]
+        # its buffers and step counts (not state_dict: that carries the hyperparameters too, and
+        # putting back an lr the user set to inf would be refused by load_state_dict's checks)
+        steps_before = list(optimizer.steps)
+        buffers_before = [{k: v.copy() for k, v in b.items()} for b in optimizer.state]
         loss = self.trainer.step(self.X[rows], self.T[rows])
         norms = [_grad_norm(layer) for layer in self.linears]
         finite = np.isfinite(loss) and all(np.all(np.isfinite(p.data)) for p in params)
         if not (finite and np.all(np.isfinite(norms))):
             for p, old in zip(params, before):
                 p.data[...] = old
-            optimizer.load_state_dict(optimizer_before)
+            optimizer.steps, optimizer.state = steps_before, buffers_before
             raise UserError(
                 f"training diverged at step {self.step_count + 1}: the numbers stopped being "
                 f"finite; the weights were kept from the step before. Lower the learning rate."

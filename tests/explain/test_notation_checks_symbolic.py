@@ -183,3 +183,31 @@ def test_the_rhw_and_matrix_latex_compile(seed, inputs, notation, tmp_path):
             timeout=120,
         )
         assert result.returncode == 0, (name, result.stdout[-2000:])
+
+
+def test_a_small_four_layer_network_is_proved_in_seconds_not_minutes():
+    """A 3-3-2-3 network (tanh, logistic, tanh; squared error; three cases) is within symbolic
+    mode's limits, yet building E ran sympy's is-it-real questions (polynomial gcds) for more
+    than five minutes: the symbols are real now. Run in a child process so that a regression
+    fails here, at the timeout, rather than hanging the suite."""
+    import subprocess
+    import sys
+
+    script = """
+import chainrule as cr
+from chainrule import nn
+m = nn.Sequential(nn.Linear(3, 3, dtype="float64", rng=3), nn.Tanh(),
+                  nn.Linear(3, 2, dtype="float64", rng=4), nn.Logistic(),
+                  nn.Linear(2, 3, dtype="float64", rng=5), nn.Tanh())
+X = [[0.5, -0.2, 0.1], [0.3, 0.8, -0.4], [-0.6, 0.2, 0.9]]
+d = cr.explain(m, X, [[1, 0, 1], [0, 1, 0], [1, 1, 0]], "squared-error", symbolic=True,
+               unit="0:3")
+s = d.symbolic
+assert s["status"] == "proved" and s["equal"], s["status"]
+assert abs(s["value"] - s["engine_value"]) <= 1e-12 * abs(s["engine_value"]), s
+print("proved")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "proved", done.stderr[-2000:]

@@ -216,10 +216,14 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     d._check_unit(layer, unit, need_above=True)
     _check_size(d, layer)
     n_below, n_above = d.layers[layer].size, d.layers[layer + 1].size
-    ys = sympy.symbols(f"y_1:{n_below + 1}")
-    W = sympy.Matrix(n_below, n_above, lambda a, j: sympy.Symbol(f"w_{weight_index(a, j)}"))
-    bs = sympy.symbols(f"b_1:{n_above + 1}")
-    Z = sympy.symbols(f"z_1:{n_above + 1}")  # the units above, as free variables
+    # real symbols, as every number of a network is: sympy asks whether tanh(...) of a nested
+    # expression is real while it squares (t - y); for symbols of unknown kind that question
+    # ran polynomial gcds for minutes on a 3-3-2-3 network
+    real = {"real": True}
+    ys = sympy.symbols(f"y_1:{n_below + 1}", **real)
+    W = sympy.Matrix(n_below, n_above, lambda a, j: sympy.Symbol(f"w_{weight_index(a, j)}", **real))
+    bs = sympy.symbols(f"b_1:{n_above + 1}", **real)
+    Z = sympy.symbols(f"z_1:{n_above + 1}", **real)  # the units above, as free variables
     conn = d.connections[layer]
     z_of_y = [bs[j] + sum(ys[a] * W[a, j] for a in range(n_below)) for j in range(n_above)]
     E_of_z = _rest_of_network(d, layer + 1, list(Z), case)

@@ -21,6 +21,19 @@ def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
     return tuple(int(k) for k in np.argwhere(bad)[0])
 
 
+def first_too_large(values: np.ndarray, dtype: Any) -> tuple[int, ...] | None:
+    """The position of the first value of ``values`` too large in magnitude for the float
+    ``dtype`` (1e300 is finite in float64, infinity in float32), or None; None for a dtype
+    that is not a float."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        return None
+    too_big = np.abs(values) > np.finfo(dtype).max
+    if not too_big.any():
+        return None
+    return tuple(int(k) for k in np.argwhere(too_big)[0])
+
+
 def is_integer(value: Any) -> bool:
     """A Python or NumPy integer, not a bool (a count, a size or a seed given as ``2.5`` or
     ``True`` is a slip, not 2 or 1)."""

@@ -165,22 +165,21 @@ def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
     import numpy as np
 
     from chainrule import backend
+    from chainrule.checks import first_too_large
 
     dtypes = {np.dtype(backend.dtype_name(p.dtype)) for p in net.parameters()}
     floats = [d for d in dtypes if np.issubdtype(d, np.floating)]
     if not floats:
         return
     narrowest = min(floats, key=lambda d: np.finfo(d).max)
-    limit = float(np.finfo(narrowest).max)
     seen = np.asarray(seen, dtype=np.float64)
-    too_big = np.abs(seen) > limit
-    if too_big.any():
-        where = tuple(int(k) for k in np.argwhere(too_big)[0])
+    where = first_too_large(seen, narrowest)
+    if where is not None:
         value = np.asarray(given, dtype=np.float64)[where]
         scaled = "" if value == seen[where] else f" ({seen[where]:g} once standardised)"
         raise UserError(
             f"{option}: {value:g}{scaled} is too large for the {narrowest.name} model {model} "
-            f"(at most {limit:.3g})"
+            f"(at most {np.finfo(narrowest).max:.3g})"
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.checks import first_non_finite, is_integer
+from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
 
@@ -245,12 +245,10 @@ def _parse(
 def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:
     """Raise DataError (naming the file, line and column) for a number of ``table`` too large
     for ``dtype``: 1e300 is finite in float64 but would become infinity in float32."""
-    dtype, values, body, names = np.dtype(dtype), table.values, table.body, table.names
-    if not np.issubdtype(dtype, np.floating):
-        return
-    too_big = np.abs(values) > np.finfo(dtype).max
-    if too_big.any():
-        i, j = (int(k) for k in np.argwhere(too_big)[0])
+    dtype, body, names = np.dtype(dtype), table.body, table.names
+    position = first_too_large(table.values, dtype)
+    if position is not None:
+        i, j = position
         raise DataError(
             f"{path}, line {body[i][0]}, {_column_name(names, j)}: {_shown(body[i][1][j])} is "
             f"too large for {dtype.name} (at most {np.finfo(dtype).max:.3g})"

@@ -312,6 +312,20 @@ def _is_label(xp: Any, logits: Any, labels: Any) -> Any:
     return labels[..., None] == classes
 
 
+def _reduced(xp: Any, losses: Any, reduction: str) -> Any:
+    """A loss's per-case (or per-element) values reduced: as they are ("none"), their sum, or
+    their mean; the mean of none is NaN, as cr.mean gives it (0 / 0)."""
+    if reduction == "none":
+        return losses
+    if xp is numpy:  # the ufunc's reduce itself: ndarray.sum is a Python wrapper around it
+        total, count = _add_reduce(losses, None), losses.size
+    else:
+        total, count = xp.sum(losses), backend.size(losses)
+    if reduction == "sum":
+        return total
+    return total / count if count else total * float("nan")
+
+
 def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
     """:func:`_softmax_cross_entropy` in the array API standard: the same shifted sums, with
     one-hot targets instead of NumPy's fancy-indexed writes (JAX arrays cannot be written)."""
@@ -338,14 +352,7 @@ def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -
         weighted = targets * xp.where(targets == 0, xp.zeros_like(shifted), shifted)
         losses = mass * log_sums - xp.sum(weighted, axis=-1)
         residual = residual * mass[..., None] - targets
-    if reduction != "none":
-        count = backend.size(losses)
-        total = xp.sum(losses)
-        if reduction == "mean":  # the mean of no cases is NaN, as cr.mean gives it (0 / 0)
-            losses = total / count if count else total * float("nan")
-        else:
-            losses = total
-    return xp.astype(losses, logits.dtype), residual
+    return xp.astype(_reduced(xp, losses, reduction), logits.dtype), residual
 
 
 def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
@@ -387,13 +394,7 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
             losses = mass * log_sums - _add_reduce(weighted, -1)
         residual *= mass[..., None]  # d/dz_j = y_j sum_k t_k - t_j
         residual -= targets
-    if reduction != "none":
-        total = _add_reduce(losses, None)
-        if reduction == "mean":  # the mean of no cases is NaN, as cr.mean gives it (0 / 0)
-            losses = total / losses.size if losses.size else total * numpy.nan
-        else:
-            losses = total
-    return xp.asarray(losses, dtype=logits.dtype), residual
+    return xp.asarray(_reduced(xp, losses, reduction), dtype=logits.dtype), residual
 
 
 def _softmax_cross_entropy_vjp(
@@ -516,12 +517,7 @@ def _logistic_cross_entropy(z: Any, targets: Any, reduction: str) -> tuple[Any, 
     else:  # rare: an infinite logit, whose inf * 0 is computed and set right (NumPy quiet)
         linear = _linear_part_at_infinite_logits(xp, z, t, right)
     losses = xp.log1p(e) + linear
-    if reduction != "none":
-        count = backend.size(losses)
-        total = xp.sum(losses)
-        # the mean of no elements is NaN, as cr.mean gives it (0 / 0)
-        losses = total if reduction == "sum" else (total / count if count else total * xp.nan)
-    return xp.astype(losses, residual.dtype), residual
+    return xp.astype(_reduced(xp, losses, reduction), residual.dtype), residual
 
 
 def _logistic_cross_entropy_numpy(z: Any, t: Any, reduction: str) -> tuple[Any, Any]:
@@ -543,13 +539,7 @@ def _logistic_cross_entropy_numpy(z: Any, t: Any, reduction: str) -> tuple[Any, 
     numpy.multiply(z, t, out=b_t)
     losses -= b_t  # first: max(z, 0) - z t is exactly 0 at z = 40, t = 1
     losses += numpy.log1p(e, out=e)
-    if reduction != "none":
-        total = _add_reduce(losses, None)
-        if reduction == "mean":  # the mean of no elements is NaN, as cr.mean gives it (0 / 0)
-            losses = total / losses.size if losses.size else total * numpy.nan
-        else:
-            losses = total
-    return numpy.asarray(losses, dtype=z.dtype), residual
+    return numpy.asarray(_reduced(numpy, losses, reduction), dtype=z.dtype), residual
 
 
 def _linear_part_at_infinite_logits(xp: Any, z: Any, t: Any, right: Any) -> Any:

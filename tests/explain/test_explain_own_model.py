@@ -201,3 +201,51 @@ def test_the_three_views_say_why_the_graph_is_left_out():
     assert "softmax hidden units are not elementwise" in graph_header(nn.Softmax())
     assert "too large" not in graph_header(nn.Softmax())  # a 2-2-2 network is small
     assert "what the consumer sends back" in graph_header(nn.Logistic())
+
+
+def _central_difference(model, loss, x, t, parameter, index, eps=1e-6):
+    """dE/dparameter[index] of the model's own forward and loss, measured."""
+    data = parameter.data
+    kept = data[index]
+    errors = []
+    for shift in (eps, -eps):
+        data[index] = kept + shift
+        errors.append(float(loss(model(Tensor(x)), t).item()))
+    data[index] = kept
+    return (errors[0] - errors[1]) / (2 * eps)
+
+
+def test_a_frozen_parameter_is_derived_as_the_chain_rule_gives_it_and_said_to_be_frozen():
+    model = nn.Sequential(linear(3, 4, 1), nn.Tanh(), linear(4, 2, 2), nn.Logistic())
+    model[0].weight.requires_grad = False
+    model[2].bias.requires_grad = False
+    x, t, loss = RNG.random((2, 3)), RNG.random((2, 2)), nn.SquaredError()
+    d = cr.explain(model, x, t, loss)
+    assert d.all_ok  # a frozen weight's dE/dw was 0, and its checks failed
+    # dE/dw_ij = sum over cases of y_i dE/dz_j (the lecture's formula, from the layers' records)
+    expected = d.layers[0].y.T @ d.layers[1].dE_dz
+    np.testing.assert_allclose(d.connections[0].dE_dw, expected, rtol=1e-12)
+    for index in [(0, 0), (2, 3)]:
+        measured = _central_difference(model, loss, x, t, model[0].weight, index)
+        assert d.connections[0].dE_dw[index] == pytest.approx(measured, rel=1e-6, abs=1e-10)
+    measured = _central_difference(model, loss, x, t, model[2].bias, 1)
+    assert d.connections[1].dE_db[1] == pytest.approx(measured, rel=1e-6, abs=1e-10)
+    assert any("Frozen" in note and "0.weight, 2.bias" in note for note in d.notes)
+    assert "Frozen" in cr.explainer.render(d, "text")
+    assert model[0].weight.grad is None and not model[0].weight.requires_grad  # left as it was
+
+
+@pytest.mark.parametrize("tie", ["module twice", "weight assigned"])
+def test_a_parameter_shared_by_two_layers_is_refused_by_every_view(tie):
+    first = linear(3, 3, 1)
+    if tie == "module twice":
+        model = nn.Sequential(first, nn.Tanh(), first, nn.Logistic())
+    else:
+        second = linear(3, 3, 2)
+        second.weight = first.weight
+        model = nn.Sequential(first, nn.Tanh(), second, nn.Logistic())
+    x, t = RNG.random((1, 3)), RNG.random((1, 3))
+    with pytest.raises(ExplainError, match=r"2\.weight is the same tensor as 0\.weight"):
+        cr.explain(model, x, t, nn.SquaredError())
+    with pytest.raises(ExplainError, match="same tensor"):
+        start_network(model, (x[0], t[0]), nn.SquaredError())

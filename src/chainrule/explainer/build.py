@@ -20,6 +20,7 @@ from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRe
 from chainrule.explainer.network import (
     ACTIVATIONS,
     ExplainError,
+    Network,
     Problem,
     as_cases,
     as_loss,
@@ -36,6 +37,7 @@ from chainrule.explainer.symbolic import symbolic_view
 from chainrule.explainer.views import three_views
 from chainrule.functional import gradient
 from chainrule.nn.losses import Loss
+from chainrule.nn.module import functional_call
 from chainrule.tensor import Tensor
 
 #: Letters for the layers, from the top down: the top layer is j, the one below it i (lecture).
@@ -83,9 +85,9 @@ def explain(
     _check_checks(eps, max_checks)
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
-    note = dropout_note(problem.network)
-    if note is not None:
-        derivation.notes.append(note)
+    for note in (dropout_note(problem.network), frozen_note(problem.network)):
+        if note is not None:
+            derivation.notes.append(note)
     if check:
         _finite_differences(derivation, problem, eps, max_checks)
     derivation.focus = _focus(derivation, unit)
@@ -154,9 +156,12 @@ def engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: Loss) -> Tensor:
     return loss(z_out if loss.output_activation is not None else y_out, t)
 
 
-def forward(problem: Problem) -> tuple[list[Tensor], list[Tensor], Tensor]:
+def forward(
+    problem: Problem, stand_ins: list[dict[str, Tensor]] | None = None
+) -> tuple[list[Tensor], list[Tensor], Tensor]:
     """The problem's forward pass on the model's own modules, recorded: every layer's y (from
-    the input layer up), every layer's z, and E by the model's own loss."""
+    the input layer up), every layer's z, and E by the model's own loss. ``stand_ins`` gives,
+    per layer, tensors to use for some of its parameters (:func:`frozen_stand_ins`)."""
     network, loss = problem.network, problem.loss
     dtype = network.dtype
     out_act = output_activation(network, loss)
@@ -166,7 +171,10 @@ def forward(problem: Problem) -> tuple[list[Tensor], list[Tensor], Tensor]:
     zs: list[Tensor] = []
     with enable_grad():
         for k, layer in enumerate(network.layers):
-            z = layer.linear(ys[-1])
+            if stand_ins and stand_ins[k]:
+                z = functional_call(layer.linear, stand_ins[k], ys[-1])
+            else:
+                z = layer.linear(ys[-1])
             if z.shape != (x.shape[0], layer.n_out):
                 raise ExplainError(
                     f"explain: layer {k + 1} produced shape {z.shape}, expected "
@@ -181,14 +189,52 @@ def forward(problem: Problem) -> tuple[list[Tensor], list[Tensor], Tensor]:
     return ys, zs, E
 
 
+def frozen_stand_ins(network: Network) -> list[dict[str, Tensor]]:
+    """Per layer, a tensor that needs a gradient for each parameter that does not (frozen:
+    ``requires_grad`` False), on the same array. Backward gives a frozen weight no gradient,
+    but dE/dw_ij = y_i dE/dz_j is still what the chain rule says (and what a finite
+    difference measures): the derivation writes it out, and :func:`frozen_note` says that
+    training leaves those weights as they are."""
+    return [
+        {
+            name: Tensor(parameter.data, requires_grad=True)
+            for name, parameter in (("weight", layer.weight), ("bias", layer.bias))
+            if parameter is not None and not parameter.requires_grad
+        }
+        for layer in network.layers
+    ]
+
+
+def frozen_note(network: Network) -> str | None:
+    """What to tell a user whose model has frozen parameters, or None."""
+    frozen = [
+        name
+        for layer in network.layers
+        for name, parameter in ((layer.weight_name, layer.weight), (layer.bias_name, layer.bias))
+        if parameter is not None and not parameter.requires_grad
+    ]
+    if not frozen:
+        return None
+    return (
+        f"Frozen (requires_grad=False): {', '.join(frozen)}. Backward leaves a frozen "
+        "parameter's .grad None and an optimizer does not change it; the derivation shows its "
+        "gradient as the chain rule gives it."
+    )
+
+
 def _run(problem: Problem, eps: float, notation: str) -> Derivation:
     """The forward pass with engine tensors, then one backward pass to every y, z, w and b."""
     network, loss = problem.network, problem.loss
     dtype = network.dtype
     out_act = output_activation(network, loss)
-    ys, zs, E = forward(problem)
-    params = [layer.weight for layer in network.layers]
-    biases = [layer.bias for layer in network.layers if layer.bias is not None]
+    stand_ins = frozen_stand_ins(network)
+    ys, zs, E = forward(problem, stand_ins)
+    params = [own.get("weight", layer.weight) for own, layer in zip(stand_ins, network.layers)]
+    biases = [
+        own.get("bias", layer.bias)
+        for own, layer in zip(stand_ins, network.layers)
+        if layer.bias is not None
+    ]
     grads = gradient(E, ys + zs + params + biases)
     g = [np.array(gr.numpy(), dtype=np.float64) for gr in grads]
     n = len(ys)

@@ -175,10 +175,13 @@ def _from_sequential(model: Any) -> Network:
         )
     children = _children(model)
     layers: list[Layer] = []
+    names: dict[int, str] = {}  # each parameter's name, by id: a second name is a shared one
     for position, module in enumerate(children):
         unit = activation_of(module)
         if computes_as(module, Linear):
             weight, bias = module.weight, module.bias
+            _check_not_shared(names, weight, f"{position}.weight")
+            _check_not_shared(names, bias, f"{position}.bias")
             layers.append(
                 Layer(
                     weight,
@@ -207,6 +210,21 @@ def _from_sequential(model: Any) -> Network:
     network = Network(layers, model)
     _check_chain(network)
     return network
+
+
+def _check_not_shared(names: dict[int, str], parameter: Any, name: str) -> None:
+    """Refuse a parameter met before under another name (a Linear used twice, or tied weights):
+    the views write each layer's weights out as their own, so each would show one use's share
+    of dE/dw beside the model's total, and train the uses apart."""
+    if parameter is None:
+        return
+    first = names.setdefault(id(parameter), name)
+    if first != name:
+        raise ExplainError(
+            f"explain: {name} is the same tensor as {first} (a layer used twice, or tied "
+            "weights); the explainer writes out each layer's weights as its own, so its dE/dw "
+            "would be one use's share, not the model's total"
+        )
 
 
 def _unreadable(module: Any) -> str:

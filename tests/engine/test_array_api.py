@@ -224,6 +224,15 @@ CASES = [
         (A, B),
         ("logistic_cross_entropy",),
     ),
+    Case(  # targets that need a gradient: the second derivative mixes logits and targets
+        "cross-entropies-of-targets",
+        lambda a, b: (
+            cr.softmax_cross_entropy(a * b, cr.softmax(b), reduction="none")
+            + cr.logistic_cross_entropy(a, cr.sigmoid(a * b)).reshape((1,))
+        ),
+        (A, B),
+        ("softmax_cross_entropy_of_targets", "logistic_cross_entropy_of_targets"),
+    ),
     Case("astype", lambda a: a.astype("float32").astype("float64") * a, (A,), ("astype",)),
 ]
 

@@ -369,3 +369,64 @@ def test_cross_entropy_reads_big_endian_labels(dtype, bad):
     labels = np.array([0, 0, bad, 0, 0]).astype(dtype)  # a 1 stored big-endian reads as huge
     with pytest.raises(LabelError, match=rf"label {bad} is out of range for 4 classes"):
         nn.CrossEntropy()(logits, labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets that need a gradient (a teacher network's outputs): the loss sends them theirs
+# ---------------------------------------------------------------------------------------------
+
+
+def _module_pairs(torch):
+    F = torch.nn.functional
+    return [
+        (nn.CrossEntropy(), lambda z, t: F.cross_entropy(z, t)),
+        (nn.BinaryCrossEntropy(), F.binary_cross_entropy_with_logits),
+        (nn.MSE(), F.mse_loss),
+        (nn.SquaredError(), lambda z, t: 0.5 * ((z - t) ** 2).sum()),
+        (nn.SquaredError("mean"), lambda z, t: 0.5 * ((z - t) ** 2).sum() / z.shape[0]),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", range(5))
+def test_a_loss_module_sends_targets_that_need_one_their_gradient_as_torch_does(
+    torch, index, dtype
+):
+    """dE/dt was silently 0 (the modules copied the target's array): -log softmax(z) / n for
+    cross-entropy, -z / N for the logistic one, the squared errors' -(y - t) terms."""
+    loss, torch_loss = _module_pairs(torch)[index]
+    t_values = rng.random(Z.shape)
+    z, t = (cr.tensor(a.astype(dtype), requires_grad=True) for a in (Z, t_values))
+    loss(z, t).backward()
+    zt, tt = (torch.tensor(a.astype(dtype), requires_grad=True) for a in (Z, t_values))
+    torch_loss(zt, tt).backward()
+    rtol, atol = (1e-5, 1e-6) if dtype == np.float32 else (1e-12, 1e-15)
+    assert t.grad.dtype == dtype
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=rtol, atol=atol)
+    if dtype == np.float64:  # central differences in both inputs, first and second order
+        assert cr.gradcheck(lambda a, b: loss(a, b), [Z, t_values]).ok
+        assert cr.gradcheck(lambda a, b: loss(a, b), [Z, t_values], order=2).ok
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_the_cross_entropy_ops_differentiate_their_targets_in_closed_form(reduction):
+    """dE/dt_j = -log softmax(z)_j per case (softmax) and -z per element (logistic), scaled
+    by the reduction; targets that need no gradient keep the one-input node."""
+    t_values = rng.random(Z.shape)
+    scale = {"mean": 1 / Z.shape[0], "sum": 1.0, "none": 1.0}[reduction]
+    log_softmax = Z - Z.max(axis=1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
+    for op, expected in [
+        (cr.softmax_cross_entropy, -log_softmax * scale),
+        (cr.logistic_cross_entropy, -Z * (1 / Z.size if reduction == "mean" else 1)),
+    ]:
+        t = cr.tensor(t_values, requires_grad=True)
+        E = op(cr.tensor(Z), t, reduction=reduction)
+        (E.sum() if reduction == "none" else E).backward()
+        np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-13)
+        assert E.node.op.endswith("_of_targets")
+        assert op(cr.tensor(Z, requires_grad=True), t_values, reduction=reduction).node.op in (
+            "softmax_cross_entropy",
+            "logistic_cross_entropy",
+        )

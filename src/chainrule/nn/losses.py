@@ -134,7 +134,9 @@ class Loss:
 
     def _same_shape_target(self, output: Tensor, target: Any) -> Tensor:
         """The target as a tensor of the output's shape ((n,) fits an (n, 1) output) and dtype
-        (the library's float for integer outputs: see :func:`_target_dtype`)."""
+        (the library's float for integer outputs: see :func:`_target_dtype`). A tensor that
+        needs a gradient (a teacher network's outputs) is reshaped and cast by recorded ops, so
+        the loss sends it its gradient as PyTorch's losses do; any other target is data."""
         array = _target_array(target)
         if array.shape != output.shape:
             if output.ndim == 2 and output.shape[1] == 1 and array.shape == output.shape[:1]:
@@ -149,7 +151,11 @@ class Loss:
             array.dtype, "complex floating"
         ):
             raise TypeError(f"{type(self).__name__}: target must be numeric, not {array.dtype}")
-        return Tensor(backend.asarray_like(array, output.data, dtype=_target_dtype(output)))
+        dtype = _target_dtype(output)
+        if isinstance(target, Tensor) and target.requires_grad:
+            shaped = target if target.shape == output.shape else target.reshape(output.shape)
+            return shaped if shaped.dtype == dtype else shaped.astype(dtype)
+        return Tensor(backend.asarray_like(array, output.data, dtype=dtype))
 
 
 def _target_dtype(output: Tensor) -> Any:
@@ -258,16 +264,20 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
         targets = self._targets(output, target)
+        if isinstance(targets, Tensor):  # probabilities that need a gradient: an input too
+            return ops.softmax_cross_entropy(output, targets, reduction="mean")
         # the engine's fused primitive (shapes checked above, class labels by the primitive):
         # one node, stable, and backward sends (softmax(z) - t) / n
         return apply(_SOFTMAX_CROSS_ENTROPY, (output,), {"targets": targets, "reduction": "mean"})
 
     def _targets(self, output: Tensor, target: Any) -> Any:
-        """Integer labels (n,), or probabilities (n, k); the op checks the labels' range."""
+        """Integer labels (n,), or probabilities (n, k); the op checks the labels' range.
+        Probabilities that need a gradient stay a tensor."""
         array = _target_array(target)
         n, k = output.data.shape
         if array.ndim == 2:
-            return self._same_shape_target(output, array).data
+            rows = self._same_shape_target(output, target)
+            return rows if rows.requires_grad else rows.data
         if array.ndim != 1 or array.shape[0] != n:
             raise ShapeError(
                 f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
@@ -319,7 +329,7 @@ class BinaryCrossEntropy(Loss):
                 f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
                 f"[{low:g}, {high:g}] (shape {tuple(t.shape)})"
             )
-        return ops.logistic_cross_entropy(output, t.data)
+        return ops.logistic_cross_entropy(output, t)  # t's gradient, if it needs one, too
 
 
 class MarginSquaredError(Loss):

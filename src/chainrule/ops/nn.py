@@ -412,11 +412,35 @@ def _softmax_cross_entropy_vjp(
         if not backend.is_integer(targets.dtype, array_module(targets)):  # rows may not sum to 1
             saved *= array_module(probabilities).sum(probabilities, axis=-1, keepdims=True)
         saved -= probabilities  # a fresh tensor: in place
+    return _per_case(saved, g, reduction)
+
+
+def _per_case(per_class: Any, g: Any, reduction: str) -> Any:
+    """A cross-entropy's derivative per class and case times the incoming gradient: g per case
+    for ``reduction="none"``, else g (over the number of cases for a mean)."""
     if reduction == "none":
-        return saved * _reshape(g, shape=g.shape + (1,))
-    size = saved.size if type(saved) is numpy.ndarray else backend.size(array_of(saved))
-    cases = size // saved.shape[-1] if saved.ndim else 1
-    return saved * (g * (1.0 / cases) if reduction == "mean" and cases else g)
+        return per_class * _reshape(g, shape=g.shape + (1,))
+    size = per_class.size if type(per_class) is numpy.ndarray else backend.size(array_of(per_class))
+    cases = size // per_class.shape[-1] if per_class.ndim else 1
+    return per_class * (g * (1.0 / cases) if reduction == "mean" and cases else g)
+
+
+def _soft_cross_entropy_logits_vjp(
+    g: Any, out: Any, logits: Any, targets: Any, reduction: str, saved: Any
+) -> Any:
+    """dE/dz_j = y_j sum_k t_k - t_j per case, when the targets are an input too: on tensors
+    recomputed from recorded ops on both, so a second derivative reaches the targets."""
+    if saved is None:
+        saved = _softmax_prim(logits, axis=logits.ndim - 1) * targets.sum(axis=-1, keepdims=True)
+        saved = saved - targets
+    return _per_case(saved, g, reduction)
+
+
+def _soft_cross_entropy_targets_vjp(
+    g: Any, out: Any, logits: Any, targets: Any, reduction: str, saved: Any
+) -> Any:
+    """dE/dt_j = -log softmax(z)_j = log sum exp(z) - z_j per case: the loss is linear in t."""
+    return _per_case(-_log_softmax_prim(logits, axis=logits.ndim - 1), g, reduction)
 
 
 _softmax_cross_entropy_prim = primitive(
@@ -424,6 +448,16 @@ _softmax_cross_entropy_prim = primitive(
     _softmax_cross_entropy,
     _softmax_cross_entropy_vjp,
     doc="-sum_j t_j log softmax(z)_j per case, from logits; backward sends y - t.",
+    saves=True,
+)
+#: The same loss with the targets an input that needs a gradient (a teacher network's soft
+#: outputs): one more rule, and no cost to the common case, whose targets are a parameter.
+_softmax_cross_entropy_targets_prim = primitive(
+    "softmax_cross_entropy_of_targets",
+    _softmax_cross_entropy,
+    _soft_cross_entropy_logits_vjp,
+    _soft_cross_entropy_targets_vjp,
+    doc="softmax_cross_entropy differentiated in its targets too: dE/dt_j = -log softmax(z)_j.",
     saves=True,
 )
 
@@ -462,9 +496,11 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     Per case the loss is -sum_j t_j log softmax(z)_j, with any targets t (a row need not sum to
     1: a row of zeros drops its case). Fused and stable at any logits; its gradient is
     softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and distributions
-    (scaled by 1/cases for ``reduction="mean"``). The targets carry no gradient.
+    (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient (a tensor with
+    ``requires_grad``) get dE/dt_j = -log softmax(z)_j per case.
     """
     logits = as_tensor(logits)
+    differentiated = _needs_gradient(targets)
     targets = targets.data if isinstance(targets, Tensor) else targets
     targets = backend.asarray_like(targets, logits.data)  # labels join the logits' device
     if reduction not in ("mean", "sum", "none"):
@@ -484,7 +520,15 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
             f"softmax_cross_entropy: targets of shape {targets.shape} do not match logits "
             f"{logits.shape}"
         )
+    if differentiated is not None:
+        return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
     return _softmax_cross_entropy_prim(logits, targets=targets, reduction=reduction)
+
+
+def _needs_gradient(targets: Any) -> Tensor | None:
+    """A loss's targets as an input of its node when they need a gradient, else None (then
+    they are a parameter, as class labels and data always are)."""
+    return targets if isinstance(targets, Tensor) and targets.requires_grad else None
 
 
 def _logistic_cross_entropy(z: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
@@ -560,10 +604,26 @@ def _logistic_cross_entropy_vjp(
     the rule stays differentiable."""
     if saved is None:
         saved = _sigmoid(logits) - targets
+    return _per_element(saved, g, reduction)
+
+
+def _per_element(per_element: Any, g: Any, reduction: str) -> Any:
+    """A derivative per element times the incoming gradient (over the count for a mean)."""
     if reduction == "none":
-        return saved * g
-    count = saved.size if type(saved) is numpy.ndarray else backend.size(array_of(saved))
-    return saved * (g * (1.0 / count) if reduction == "mean" and count else g)
+        return per_element * g
+    count = (
+        per_element.size
+        if type(per_element) is numpy.ndarray
+        else backend.size(array_of(per_element))
+    )
+    return per_element * (g * (1.0 / count) if reduction == "mean" and count else g)
+
+
+def _logistic_cross_entropy_targets_vjp(
+    g: Any, out: Any, logits: Any, targets: Any, reduction: str, saved: Any
+) -> Any:
+    """dE/dt = -z per element: the loss is softplus(z) - z t, linear in t."""
+    return _per_element(-logits, g, reduction)
 
 
 _logistic_cross_entropy_prim = primitive(
@@ -574,6 +634,16 @@ _logistic_cross_entropy_prim = primitive(
     "backward sends sigmoid(z) - t.",
     saves=True,
 )
+#: The same loss with the targets an input that needs a gradient (see
+#: ``_softmax_cross_entropy_targets_prim``).
+_logistic_cross_entropy_targets_prim = primitive(
+    "logistic_cross_entropy_of_targets",
+    _logistic_cross_entropy,
+    _logistic_cross_entropy_vjp,
+    _logistic_cross_entropy_targets_vjp,
+    doc="logistic_cross_entropy differentiated in its targets too: dE/dt = -z.",
+    saves=True,
+)
 
 
 def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -581,9 +651,11 @@ def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -
     ``binary_cross_entropy_with_logits``): -t log y - (1 - t) log(1 - y), y = sigmoid(z).
 
     Fused and stable at any logits; its gradient is sigmoid(z) - t (over the number of
-    elements for ``reduction="mean"``). The targets, of the logits' shape, carry no gradient.
+    elements for ``reduction="mean"``). The targets have the logits' shape; targets that need a
+    gradient get dE/dt = -z.
     """
     logits = as_tensor(logits)
+    differentiated = _needs_gradient(targets)
     targets = targets.data if isinstance(targets, Tensor) else targets
     targets = backend.asarray_like(targets, logits.data)
     if reduction not in ("mean", "sum", "none"):
@@ -595,4 +667,6 @@ def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -
             f"logistic_cross_entropy: targets of shape {tuple(targets.shape)} do not match "
             f"logits {tuple(logits.shape)}"
         )
+    if differentiated is not None:
+        return _logistic_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
     return _logistic_cross_entropy_prim(logits, targets=targets, reduction=reduction)

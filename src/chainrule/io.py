@@ -126,7 +126,23 @@ def _safetensors_bytes(arrays: Mapping[str, Any], metadata: dict[str, str] | Non
 
     # np.asarray(order="C"), not np.ascontiguousarray, which turns a 0-d array (a step count) 1-d
     tensors = {name: np.asarray(to_numpy(value), order="C") for name, value in arrays.items()}
-    return save(tensors, metadata=metadata)
+    return _in_sorted_order(save(tensors, metadata=metadata))
+
+
+def _in_sorted_order(blob: bytes) -> bytes:
+    """A safetensors file with its header's entries in sorted order: safetensors writes the
+    metadata's keys in a random order at every call (a Rust hash map), so the same model saved
+    twice, with the same seed, gave files that differ byte for byte. The header is the same JSON
+    rearranged, of the same length, so the arrays' offsets after it stand."""
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + length])
+    metadata = header.pop("__metadata__", None)
+    ordered = {} if metadata is None else {"__metadata__": dict(sorted(metadata.items()))}
+    ordered.update(sorted(header.items()))
+    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > length:  # another JSON spelling than safetensors' (not seen): keep its own
+        return blob
+    return blob[:8] + text.ljust(length) + blob[8 + length :]
 
 
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:

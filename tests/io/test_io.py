@@ -330,3 +330,20 @@ def test_a_float64_models_own_float_buffers_stay_float64(tmp_path):
     loaded, _ = io.load_model(tmp_path / "m")
     assert loaded[1].mean.dtype == np.float64
     assert loaded[1].mean[0] == 1 / 3
+
+
+def test_the_same_model_saved_again_is_the_same_bytes(tmp_path):
+    """safetensors writes its metadata keys in a random order at every call: two saves of one
+    model (a seeded run's, say) gave files that differ byte for byte. The header is sorted."""
+    model = nn.mlp([3, 4, 2], rng=0)
+    blobs = set()
+    for k in range(12):
+        io.save_model(tmp_path / f"m{k}", model)
+        blobs.add((tmp_path / f"m{k}" / "model.safetensors").read_bytes())
+    assert len(blobs) == 1
+    (blob,) = blobs
+    loaded, _ = io.load_model(tmp_path / "m0")
+    for (name, p), (_, q) in zip(model.named_parameters(), loaded.named_parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+    metadata = io.read_metadata(tmp_path / "m0" / "model.safetensors")
+    assert list(metadata) == sorted(metadata) and len(metadata) >= 2

@@ -1120,6 +1120,37 @@ def test_explain_and_graph_refuse_to_write_over_the_model_they_read(
     assert target.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "--model", "{run}", "--no-symbolic", "--out", "{file}"],
+        ["graph", "--model", "{run}", "--format", "dot", "--out", "{file}"],
+        ["predict", "{run}", "--input", "{data}", "-o", "{file}"],
+        ["export", "{run}", "--format", "torch", "--out", "{file}"],
+    ],
+    ids=["explain", "graph", "predict", "export"],
+)
+@pytest.mark.parametrize("file", ["data", "run.json", "history.json"])
+def test_no_output_is_written_over_the_runs_own_files_or_its_training_data(
+    tmp_path, capsys, command, file
+):
+    """explain and graph --out the run's training data (read for --case 0) replaced it and
+    exited 0 (evaluate and --resume then refused the changed data); predict -o and export --out
+    wrote over run.json and history.json."""
+    data = _blobs(tmp_path / "blobs.csv")
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--epochs", "1", "--out", str(run_dir), "-q"]) == 0
+    target = data if file == "data" else run_dir / file
+    before = target.read_bytes()
+    args = [part.format(run=run_dir, data=data, file=target) for part in command]
+    assert main(args) == 2
+    what = "the run's training data" if file == "data" else f"the run's {file}"
+    if file == "data" and command[0] == "predict":  # predict reads it as its --input too
+        what = "the --input file"
+    assert f"{target}: is {what}; write to another file" in capsys.readouterr().err
+    assert target.read_bytes() == before
+
+
 def test_explain_refuses_to_write_over_its_input_file(assets, tmp_path, capsys):
     rows = tmp_path / "rows.csv"
     rows.write_text("1,0\n")

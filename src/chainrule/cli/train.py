@@ -507,10 +507,33 @@ def _model_dir(path: Path) -> Path:
 def model_files_kept(path: Path) -> dict[str, Path]:
     """The files ``load_model`` reads for the model ``path`` names (a run directory, a model
     file, a checkpoints/ folder's latest epoch), as :func:`refuse_overwriting` takes them: a
-    command's output file must not be written over them."""
+    command's output file must not be written over them. So must not a run directory's own
+    files, nor the training data file its model records (which ``--case`` reads, and whose
+    checksum evaluate and --resume check)."""
     from chainrule import io
 
-    return {f"model's {file.name}": file for file in io.model_files(_model_dir(path))}
+    model_dir = _model_dir(path)
+    kept = {f"model's {file.name}": file for file in io.model_files(model_dir)}
+    if (model_dir.parent / "run.json").is_file():
+        for name in _RUN_FILES:
+            kept[f"run's {name}"] = model_dir.parent / name
+    data_file = _recorded_data_file(model_dir)
+    if data_file is not None:
+        kept["run's training data"] = data_file
+    return kept
+
+
+def _recorded_data_file(model_dir: Path) -> Path | None:
+    """The data file a saved run's model.json records, if it records one (a model file that
+    cannot be read is left to the loading that follows, which names what is wrong)."""
+    from chainrule import io
+
+    try:
+        info = io.read_json(model_dir / "model.json")
+        recorded = info["meta"]["run"]["data_file"]
+    except (ModelFileError, OSError, KeyError, TypeError):
+        return None
+    return Path(recorded) if isinstance(recorded, str) else None
 
 
 def load_trained(path: Path) -> tuple[Any, dict, Any]:

@@ -142,6 +142,40 @@ def test_an_older_runs_checksum_over_every_file_still_matches(tmp_path):
     assert runs.data_source(config) == str(directory)
 
 
+def float_idx_dir(path, low, high, n=200, seed=0):
+    """Float images in [low, high) (a USPS-style file, mapped from its min..max); the label
+    says whether the first pixel is above 0."""
+    images = np.random.default_rng(seed).uniform(low, high, (n, 2, 2)).astype(np.float32)
+    path.mkdir()
+    data.write_idx(path / "train-images-idx3-ubyte", images)
+    data.write_idx(path / "train-labels-idx1-ubyte", (images[:, 0, 0] > 0).astype(np.uint8))
+    return path, images
+
+
+def test_evaluate_maps_another_idx_directory_as_the_training_images_were(tmp_path, capsys):
+    """A float IDX directory is mapped from its min..max; evaluate --data on another one mapped
+    it from its own (a pixel of 0 became 0.84 instead of 0.5) and reported a wrong accuracy."""
+    trained, _ = float_idx_dir(tmp_path / "train", -1.0, 1.0)
+    other, images = float_idx_dir(tmp_path / "other", -1.0, 0.2, n=100, seed=1)
+    train(capsys, "--data", trained, "--out", tmp_path / "r", "--epochs", 30, "--lr", 0.03)
+    info = json.loads((tmp_path / "r" / "model" / "model.json").read_text())
+    low, high = info["meta"]["pixel_range"]
+    assert -1.0 <= low < -0.99 and 0.99 < high <= 1.0  # the training images' min and max
+    code, out, err = run(capsys, "evaluate", tmp_path / "r", "--data", other, "--json")
+    assert code == 0, err
+    # the oracle: the model on the other images mapped from the training range, standardised
+    import chainrule as cr
+
+    model, info = cr.io.load_model(tmp_path / "r" / "model")
+    rows = (images.reshape(len(images), -1).astype(np.float64) - low) / (high - low)
+    rows = data.Standardizer.from_state(info["standardizer"]).transform(rows.astype(np.float32))
+    predicted = model(cr.tensor(rows.astype(np.float32))).numpy().argmax(axis=1)
+    expected = float(np.mean(predicted == (images[:, 0, 0] > 0)))
+    assert json.loads(out)["accuracy"] == pytest.approx(expected, abs=1e-12)
+    alone = data.load(other)  # loaded by itself, the directory is mapped from its own range
+    assert alone.meta["pixel_range"] == pytest.approx([float(images.min()), float(images.max())])
+
+
 # -- 4. an unterminated quote -------------------------------------------------------------------
 
 

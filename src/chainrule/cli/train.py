@@ -455,6 +455,8 @@ def _finish(
     meta = {"run": config.to_json(), "dataset": prepared.full.name, "task": prepared.full.task,
             "test_accuracy": test["accuracy"], "test_loss": test["loss"],
             "epochs": trainer.epoch}  # fmt: skip
+    if "pixel_range" in prepared.full.meta:  # IDX images: other images are mapped from it too
+        meta["pixel_range"] = prepared.full.meta["pixel_range"]
     # run.json is the mark of a finished run (see _results_written): removed before the
     # results are rewritten, and written last, so a run stopped in between is not finished
     (out / "run.json").unlink(missing_ok=True)
@@ -639,7 +641,8 @@ def evaluate(
         prepared = trained_data(model_path, info)
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
-        raw = runs.read_dataset(data, _table_task(data, info), model.dtype)
+        pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
+        raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range)
         runs.check_model_fits(info, raw, str(model_path))
         if raw.task == "regression" and len(raw):  # refused as training refuses them
             runs.check_targets_square(

@@ -104,7 +104,10 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
 
 
 def scale_images(
-    images: np.ndarray, dtype: Any = np.float32, others: Sequence[np.ndarray] = ()
+    images: np.ndarray,
+    dtype: Any = np.float32,
+    others: Sequence[np.ndarray] = (),
+    pixel_range: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Pixel values as floats in [0, 1], the values keeping their order and spacing.
 
@@ -119,20 +122,36 @@ def scale_images(
     Which rule applies and the min..max are read from all of them, so that every part is mapped
     the same way: mapped each from its own range, a pixel value would mean one thing in the
     training images and another in the test images.
+
+    ``pixel_range``: the (low, high) to map from instead (:func:`pixel_range_of`'s, recorded
+    when a model's training images were scaled), so that other images are mapped as those were.
     """
     images = np.asarray(images)
     if images.size == 0:  # no min or max to scale by, and nothing to scale
         return images.astype(dtype)
+    if pixel_range is None:
+        pixel_range = pixel_range_of(images, others)
+    elif not np.issubdtype(images.dtype, np.integer) and not np.all(np.isfinite(images)):
+        raise DataError("IDX images contain NaN or infinite values")
+    low, high = pixel_range
+    # (x - 0) / 255 and (x - 0) / 1 are x / 255 and x exactly: every rule is this one map
+    return _min_max(images.astype(np.float64), low, high).astype(dtype)
+
+
+def pixel_range_of(images: np.ndarray, others: Sequence[np.ndarray] = ()) -> tuple[float, float]:
+    """The values :func:`scale_images` maps onto 0 and 1: (0, 255) for 8-bit integer pixels,
+    (0, 1) for floats already in [0, 1], else the images' min and max (``others``' too)."""
+    images = np.asarray(images)
     if not np.issubdtype(images.dtype, np.integer) and not np.all(np.isfinite(images)):
         raise DataError("IDX images contain NaN or infinite values")
     low, high = _range([images, *others])
     if np.issubdtype(images.dtype, np.integer):
         # Not the dtype's range: int32 pixels 0..255 would all land on 0.5 and vanish.
         if low >= 0 and high <= 255:
-            return (images.astype(np.float64) / 255.0).astype(dtype)
+            return 0.0, 255.0
     elif low >= 0.0 and high <= 1.0:
-        return images.astype(dtype)
-    return _min_max(images.astype(np.float64), low, high).astype(dtype)
+        return 0.0, 1.0
+    return low, high
 
 
 def _range(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -177,13 +196,18 @@ _PART_ALIASES = {"train": ("train", "training"), "test": ("t10k", "test", "testi
 
 
 def load_idx_dir(
-    directory: str | os.PathLike, part: str = "train", dtype: Any = np.float32
+    directory: str | os.PathLike,
+    part: str = "train",
+    dtype: Any = np.float32,
+    pixel_range: tuple[float, float] | None = None,
 ) -> Dataset:
     """The images and labels of one part ("train" or "test", i.e. t10k) of an IDX directory.
 
-    Images are flattened to one row per image and scaled to [0, 1]; ``meta["image_shape"]``
-    keeps their shape. If the directory holds a single pair of files, it is used whatever its
-    name.
+    Images are flattened to one row per image and scaled to [0, 1] (:func:`scale_images`);
+    ``meta["image_shape"]`` keeps their shape and ``meta["pixel_range"]`` the values mapped
+    onto 0 and 1. Given a ``pixel_range`` (a model's training images'), the images are mapped
+    from it instead of from their own. If the directory holds a single pair of files, it is used
+    whatever its name.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -212,9 +236,12 @@ def load_idx_dir(
     if len(labels) and labels.min() < 0:
         i = int(np.argmin(labels))
         raise DataError(f"{labels_path}: label of case {i} is {labels[i]}; labels must be >= 0")
-    others = [] if images.dtype == np.uint8 else _other_images(pairs, chosen, images.shape[1:])
+    if pixel_range is None:
+        others = [] if images.dtype == np.uint8 else _other_images(pairs, chosen, images.shape[1:])
     try:
-        scaled = scale_images(images, dtype, others)
+        if pixel_range is None:
+            pixel_range = pixel_range_of(images, others)
+        scaled = scale_images(images, dtype, pixel_range=pixel_range)
     except DataError as error:
         raise DataError(f"{images_path}: {error}") from None
     return Dataset(
@@ -224,6 +251,7 @@ def load_idx_dir(
         name=directory.name or str(directory),
         meta={
             "image_shape": list(images.shape[1:]),
+            "pixel_range": [float(pixel_range[0]), float(pixel_range[1])],
             "part": chosen,
             "images": str(images_path),
             "labels": str(labels_path),

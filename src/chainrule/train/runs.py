@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,10 +306,14 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
 
 
-def read_dataset(source: str, task: str | None, dtype: Any) -> Any:
+def read_dataset(
+    source: str, task: str | None, dtype: Any, pixel_range: Sequence[float] | None = None
+) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory), a CSV file
     read as ``task`` ("classification" or "regression"; None: classification) with its inputs
-    kept in float64 (they reach ``dtype`` once standardised, see :func:`prepare`).
+    kept in float64 (they reach ``dtype`` once standardised, see :func:`prepare`). An IDX
+    directory's images are mapped from ``pixel_range`` when given (a model's training images'
+    range, which its model.json records), else from their own.
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
@@ -319,7 +324,10 @@ def read_dataset(source: str, task: str | None, dtype: Any) -> Any:
         # column like 1e9 + k rounded to float32 first would look constant
         return data.load(source, dtype=dtype, task=task or "classification",
                          input_dtype=np.float64)  # fmt: skip
-    ds = data.load(source, dtype=dtype)
+    if pixel_range is not None and Path(source).expanduser().is_dir():
+        ds = data.load(source, dtype=dtype, pixel_range=(pixel_range[0], pixel_range[1]))
+    else:
+        ds = data.load(source, dtype=dtype)
     if task is None:
         return ds
     if ds.task != task:

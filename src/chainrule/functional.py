@@ -2,7 +2,10 @@
 ``hessian`` and ``hvp``.
 
 They never touch ``.grad``. Arguments may be tensors, arrays, numbers, or nested tuples, lists and
-dicts of them (dicts are flattened in sorted key order, so tangents pair with primals by key).
+dicts of them (dicts are flattened in sorted key order, so tangents pair with primals by key);
+``None`` holds nothing (it reaches the function as None, and its gradient is None, as in JAX).
+An integer or boolean array or tensor to differentiate is refused (an index or a label cast to
+floats would compute something else); Python numbers and lists are read as floats.
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
 the transform: an argument, one the function closes over (an outer transform's variable), a
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
@@ -33,8 +36,16 @@ from chainrule.tensor import Tensor
 # ---------------------------------------------------------------------------------------------
 
 
+#: The description of ``None`` in a tree: a subtree with no leaves (as in JAX), so an optional
+#: argument left None reaches ``f`` as None and its gradient is None.
+_NO_LEAVES = ("None",)
+
+
 def tree_flatten(tree: Any) -> tuple[list[Any], Any]:
-    """The leaves of nested tuples/lists/dicts, and a description to rebuild the nesting."""
+    """The leaves of nested tuples/lists/dicts, and a description to rebuild the nesting.
+    ``None`` holds no leaves: it is rebuilt as None."""
+    if tree is None:
+        return [], _NO_LEAVES
     if isinstance(tree, (tuple, list)):
         leaves, shapes = [], []
         for item in tree:
@@ -63,6 +74,8 @@ def tree_unflatten(treedef: Any, leaves: Sequence[Any]) -> Any:
     """Rebuild the nesting that :func:`tree_flatten` described, with new leaves."""
     if treedef is None:
         return leaves[0]
+    if treedef is _NO_LEAVES:
+        return None
     if treedef[0] is dict:
         _, keys, inner = treedef
         return dict(zip(keys, tree_unflatten(inner, leaves)))
@@ -97,6 +110,12 @@ def gradient(
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for k, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"{op}: input {k} is a {type(x).__name__}, not a Tensor; a gradient is taken "
+                "with respect to the tensors the outputs were computed from"
+            )
     if cotangents is None:
         cotangents = [_scalar_seed(out, op) for out in outputs]
     elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
@@ -157,8 +176,9 @@ def _zeros_like(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _variable(value: Any) -> Tensor:
-    """A tensor to differentiate with respect to. One that already requires grad (an outer
+def _variable(value: Any, op: str, argument: int) -> Tensor:
+    """A tensor to differentiate with respect to (a leaf of argument ``argument`` of ``op``'s
+    function). One that already requires grad (an outer
     transform or the user differentiates through it) becomes an alias recorded from it: the
     derivative is then with respect to this argument alone, not to every other place the same
     tensor reaches ``f`` (``f(x, x)`` gives each argument its own partial derivative), and the
@@ -173,8 +193,21 @@ def _variable(value: Any) -> Tensor:
         data = np.asarray(value) if xp is np else xp.asarray(value)
     xp = backend.array_module(data)
     if not backend.is_floating(data.dtype, xp):
-        data = backend.astype(data, backend.default_float(xp, data))
+        if _is_typed(value):  # an index or a label array: cast to floats it would compute wrong
+            leave_out = "leave it out of argnums" if op in ("grad", "jacobian") else "close over it"
+            raise TypeError(
+                f"{op}: argument {argument} is an array of {backend.dtype_name(data.dtype)}, "
+                f"which has no derivative; pass it as floats, or {leave_out} "
+                "(lambda x: f(x, i))"
+            )
+        data = backend.astype(data, backend.default_float(xp, data))  # numbers and lists
     return _private(Tensor._wrap(data).requires_grad_())
+
+
+def _is_typed(value: Any) -> bool:
+    """Whether ``value`` is an array or tensor, whose dtype the user chose (not a Python
+    number or list, which a transform reads as floats: ``grad(f)(3)``)."""
+    return isinstance(value, Tensor) or (hasattr(value, "dtype") and hasattr(value, "shape"))
 
 
 #: The leaves the transforms create for themselves (their variables, forward mode's dummy
@@ -212,7 +245,14 @@ def _is_single(argnums: Any) -> bool:
 def _argnums_tuple(argnums: int | Sequence[int], n_args: int, op: str) -> tuple[int, ...]:
     """``argnums`` as a tuple of argument indices in range(n_args). A repeated index is refused:
     the same argument differentiated twice would get its gradient once and zeros once."""
-    nums = (argnums,) if _is_single(argnums) else tuple(argnums)
+    try:
+        nums = (argnums,) if _is_single(argnums) else tuple(argnums)
+        for n in nums:
+            operator.index(n)
+    except TypeError:
+        raise TypeError(
+            f"{op}: argnums must be an integer or a sequence of integers, got {argnums!r}"
+        ) from None
     for n in nums:
         if not -n_args <= operator.index(n) < n_args:
             raise ValueError(f"{op}: argnums {n} is out of range for {n_args} arguments")
@@ -228,7 +268,7 @@ class _Traced:
     """The arguments of one call with the differentiated ones replaced by variables; a context
     manager, inside which its variables are running (outside any inner transform)."""
 
-    def __init__(self, args: tuple, argnums: tuple[int, ...]) -> None:
+    def __init__(self, args: tuple, argnums: tuple[int, ...], op: str) -> None:
         self.args = list(args)
         self.argnums = argnums
         self.nested = False  # an outer transform or the user is differentiating through us
@@ -236,7 +276,7 @@ class _Traced:
         for n in argnums:
             leaves, treedef = tree_flatten(args[n])
             self.nested |= any(isinstance(v, Tensor) and v.requires_grad for v in leaves)
-            variables = [_variable(v) for v in leaves]
+            variables = [_variable(v, op, n) for v in leaves]
             self.args[n] = tree_unflatten(treedef, variables)
             self.treedefs.append(treedef)
             self.variables.append(variables)
@@ -335,7 +375,7 @@ def value_and_grad(
     """
 
     def wrapped(*args: Any) -> tuple[Any, Any]:
-        with _Traced(args, _argnums_tuple(argnums, len(args), "grad")) as traced:
+        with _Traced(args, _argnums_tuple(argnums, len(args), "grad"), "grad") as traced:
             result = _call_recorded(f, traced.args)
             if has_aux and not (isinstance(result, (tuple, list)) and len(result) == 2):
                 raise TypeError(
@@ -396,7 +436,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 
     ``vjp_fn`` may be called many times (the graph is kept while it lives).
     """
-    with _Traced(primals, tuple(range(len(primals)))) as traced:
+    with _Traced(primals, tuple(range(len(primals))), "vjp") as traced:
         out = _call_recorded(f, traced.args)
         outs, out_def = _output_tensors(out, "vjp")
         nested = traced.reaches_outside(outs)
@@ -446,6 +486,8 @@ def _check_tangent_shapes(op: str, tangents: list[Any], variables: list[Tensor],
 def _n_leaves(treedef: Any) -> int:
     if treedef is None:
         return 1
+    if treedef is _NO_LEAVES:
+        return 0
     if treedef[0] is dict:
         return _n_leaves(treedef[2])
     return sum(count for count, _ in treedef[1])
@@ -455,6 +497,8 @@ def _nesting(treedef: Any) -> str:
     """A :func:`tree_flatten` description as a user reads it; tuples and lists alike."""
     if treedef is None:
         return "x"
+    if treedef is _NO_LEAVES:
+        return "None"
     if treedef[0] is dict:
         inner = [_nesting(sub) for _, sub in treedef[2][1]]
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(treedef[1], inner)) + "}"
@@ -491,7 +535,7 @@ def _forward_mode(
 
 def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[Any], Any], Any]:
     """``f``'s output and a function ``v -> J v``, by transposing the reverse pass."""
-    with _Traced(primals, tuple(range(len(primals)))) as traced:
+    with _Traced(primals, tuple(range(len(primals))), "jvp") as traced:
         out = _call_recorded(f, traced.args)
         outs, out_def = _output_tensors(out, "jvp")
         nested = traced.reaches_outside(outs)
@@ -543,7 +587,7 @@ def jacobian(
 
     def wrapped(*args: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), "jacobian")
-        with _Traced(args, nums) as traced:
+        with _Traced(args, nums, "jacobian") as traced:
             out = _call_recorded(f, traced.args)
             outs, out_def = _output_tensors(out, "jacobian")
             nested = traced.reaches_outside(outs)
@@ -618,7 +662,7 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
     """
     primals = _arguments(primals, "hvp", "primals")
     tangents = _arguments(tangents, "hvp", "tangents")
-    with _Traced(primals, tuple(range(len(primals)))) as traced:
+    with _Traced(primals, tuple(range(len(primals))), "hvp") as traced:
         value = _call_recorded(f, traced.args)
         _scalar_seed(value, "hvp")
         nested = traced.reaches_outside([value])

@@ -543,3 +543,63 @@ def test_hessian_of_several_arguments_or_a_dict_nests_the_blocks() -> None:
     for first in "ab":
         for second in "ab":
             np.testing.assert_allclose(h_dict[first][second].numpy(), expected[first, second])
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments a transform cannot differentiate: None, integer arrays, non-integer argnums
+# ---------------------------------------------------------------------------------------------
+
+
+def test_none_in_an_argument_is_an_empty_subtree_as_in_jax() -> None:
+    """None reached f as a NaN tensor requiring a gradient (f took its other branch: the
+    gradient 2 where JAX gives 1); it holds no leaves, and its gradient is None."""
+    seen = []
+
+    def f(p):
+        seen.append(p["b"])
+        return p["a"].sum() if p["b"] is None else (p["a"] * 2.0).sum()
+
+    g = cr.grad(f)({"a": cr.tensor([1.0, 2.0]), "b": None})
+    assert seen == [None] and g["b"] is None
+    np.testing.assert_array_equal(g["a"].numpy(), [1.0, 1.0])
+    _, pullback = cr.vjp(lambda x, scale: x * 3.0 if scale is None else x, cr.tensor([1.0]), None)
+    dx, dscale = pullback(cr.tensor([1.0]))
+    assert dscale is None and dx.item() == 3.0
+    _, tangent = cr.jvp(lambda x, o: x * 3.0, (cr.tensor([1.0]), None), (cr.tensor([1.0]), None))
+    assert tangent.item() == 3.0
+    with pytest.raises(ValueError, match=r"jvp: got 2 tangents for 1 primals"):
+        cr.jvp(lambda x, o: x, (cr.tensor([1.0]), None), (cr.tensor([1.0]), cr.tensor([1.0])))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: cr.vjp(lambda x, i: x[i], cr.tensor([1.0, 2.0, 3.0]), np.array([0, 2])),
+        lambda: cr.jvp(lambda x, i: x[i], (cr.tensor([1.0, 2.0]), np.array([1])), (1, 1)),
+        lambda: cr.grad(lambda x: (x * x).sum())(np.arange(3)),
+        lambda: cr.jacobian(lambda x: x * 2)(cr.tensor(np.array([1, 2]))),
+    ],
+    ids=["vjp", "jvp", "grad", "jacobian"],
+)
+def test_an_integer_array_to_differentiate_is_refused_naming_the_argument(call) -> None:
+    """An index or label array was cast to floats: x[i] then raised NumPy's IndexError about
+    float indices, and a cross-entropy read float labels as probabilities (a wrong shape)."""
+    with pytest.raises(TypeError, match=r"argument \d is an array of int64, which has no deriv"):
+        call()
+
+
+def test_an_integer_argument_left_out_of_argnums_is_used_as_it_is() -> None:
+    g = cr.grad(lambda x, i: x[i].sum())(cr.tensor([1.0, 2.0, 3.0]), np.array([0, 2, 2]))
+    np.testing.assert_array_equal(g.numpy(), [1.0, 0.0, 2.0])
+    assert cr.grad(lambda x: x * x)(3).item() == 6.0  # a Python number is read as a float
+
+
+def test_a_bad_argnums_or_gradient_input_is_named() -> None:
+    f = lambda a, b: (a * b).sum()  # noqa: E731
+    with pytest.raises(TypeError, match=r"grad: argnums must be an integer or a sequence of int"):
+        cr.grad(f, argnums=1.0)(cr.tensor([1.0]), cr.tensor(2.0))
+    with pytest.raises(TypeError, match=r"jacobian: argnums must be an integer"):
+        cr.jacobian(lambda a: a, argnums=("0",))(cr.tensor([1.0]))
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"gradient: input 0 is a ndarray, not a Tensor"):
+        cr.gradient((x * 2.0).sum(), [np.array([1.0])])

@@ -381,6 +381,10 @@ def test_load_state_dict_errors_change_nothing():
     bad_config = {"config": {**good["config"], "betas": [0.9, 0.9]}, "state": {}}
     with pytest.raises(nn.StateDictError, match=r"unknown hyperparameters \['betas'\]"):
         other.load_state_dict(bad_config)
+    fewer = optim.SGD(params + [nn.Parameter(np.ones(4))], lr=0.5, momentum=0.9)
+    with pytest.raises(nn.StateDictError, match="counts the steps of 2 parameters but this opt"):
+        fewer.load_state_dict(good)  # accepted: the third parameter silently at step 0
+    assert fewer.steps == [0, 0, 0] and fewer.lr == 0.5
 
 
 # ---------------------------------------------------------------------------------------------

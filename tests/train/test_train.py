@@ -873,6 +873,28 @@ def test_trainer_refuses_a_checkpoint_interval_that_is_not_a_whole_number(every,
         Trainer(model, loss, opt, checkpoint_dir=tmp_path, checkpoint_every=every, progress=False)
 
 
+@pytest.mark.parametrize(
+    ("named", "value"),
+    [("keep_checkpoints", 1.5), ("keep_checkpoints", "2"), ("keep_checkpoints", -1),
+     ("checkpoint_seconds", "5"), ("checkpoint_seconds", float("nan")),
+     ("checkpoint_seconds", -1.0)],
+)  # fmt: skip
+def test_trainer_refuses_bad_checkpoint_settings_before_it_trains(named, value, tmp_path):
+    """A bad keep_checkpoints or checkpoint_seconds raised a TypeError after the first epoch had
+    trained and saved (-1 silently kept every checkpoint)."""
+    model, loss, opt = make()
+    with pytest.raises(UserError, match=f"{named} must be a"):
+        Trainer(model, loss, opt, checkpoint_dir=tmp_path, progress=False, **{named: value})
+    assert not any(tmp_path.iterdir())
+
+
+def test_keep_checkpoints_zero_keeps_every_epoch(tmp_path):
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, checkpoint_dir=tmp_path, keep_checkpoints=0, progress=False)
+    trainer.fit(small_classification(), epochs=3)
+    assert len([d for d in tmp_path.iterdir() if d.name.startswith("epoch-")]) == 3
+
+
 def test_trainer_takes_numpy_integers():
     model, loss, opt = make()
     trainer = Trainer(model, loss, opt, batch_size=np.int64(10), seed=np.int32(2), progress=False)

@@ -267,6 +267,7 @@ class Optimizer:
     def _parse_state(self, who: str, state: Mapping[str, Any]):
         steps = [0 for _ in self.params]
         buffers: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        counted = set()  # the parameters whose step count the state holds
         for key, value in state.items():
             name, _, position = str(key).rpartition(".")
             if not position.isdigit() or int(position) >= len(self.params):
@@ -277,6 +278,7 @@ class Optimizer:
             array = np.asarray(to_numpy(value.data) if isinstance(value, Tensor) else value)
             if name == "step":
                 steps[index] = _step_count(who, key, array)
+                counted.add(index)
             elif name in self.buffers:
                 if array.shape != self.params[index].shape:
                     raise StateDictError(
@@ -293,6 +295,11 @@ class Optimizer:
                     f"{who}: unknown buffer {name!r} in key {key!r}; {self.name} keeps "
                     f"{list(self.buffers)}"
                 )
+        if state and len(counted) != len(self.params):  # state_dict counts every parameter
+            raise StateDictError(
+                f"{who}: the state counts the steps of {len(counted)} parameters but this "
+                f"optimizer has {len(self.params)}; it was saved for another set of parameters"
+            )
         return steps, buffers
 
     def __repr__(self) -> str:

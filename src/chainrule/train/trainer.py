@@ -52,7 +52,8 @@ class Trainer:
     ``early_stopping`` is a patience (int) or an :class:`EarlyStopping`. With ``checkpoint_dir``
     the complete state is saved every ``checkpoint_every`` epochs (and after the last one), and
     also after any epoch that ends ``checkpoint_seconds`` or more after the last save (a long run
-    with few, slow saves by count then loses at most that much to an interrupt).
+    with few, slow saves by count then loses at most that much to an interrupt);
+    ``keep_checkpoints`` epoch directories are kept, the newest (0: all of them).
     ``standardizer`` and ``class_names`` (as :func:`chainrule.io.save_model` takes them) go into
     each checkpoint's model description, so a checkpoint predicts as the saved model does: the
     inputs scaled as in training, the classes named.
@@ -110,9 +111,19 @@ class Trainer:
                 f"checkpoint_every must be a whole number of epochs, not {checkpoint_every!r}"
             )
         self.checkpoint_every = max(1, int(checkpoint_every))  # 0: every epoch, as 1
+        if checkpoint_seconds is not None and not _is_seconds(checkpoint_seconds):
+            raise UserError(
+                f"checkpoint_seconds must be a number of seconds >= 0 or None, not "
+                f"{checkpoint_seconds!r}"
+            )
         self.checkpoint_seconds = checkpoint_seconds
         self._saved_at = time.monotonic()
-        self.keep_checkpoints = keep_checkpoints
+        if not (is_integer(keep_checkpoints) and keep_checkpoints >= 0):
+            raise UserError(
+                f"keep_checkpoints must be a whole number of checkpoints (0: keep all), not "
+                f"{keep_checkpoints!r}"
+            )
+        self.keep_checkpoints = int(keep_checkpoints)
         self.meta = dict(meta or {})
         self.standardizer, self.class_names = standardizer, class_names
         self.history = History()
@@ -494,6 +505,14 @@ def _check_dataset(what: str, ds: Any) -> None:
             f"fit: {what} must be a chainrule.data.Dataset (with X and y), not "
             f"{type(ds).__name__}; wrap arrays as Dataset(X=X, y=y, task=...)"
         )
+
+
+def _is_seconds(value: Any) -> bool:
+    """A real number of seconds, not NaN, not negative, not a bool (``inf``: never by time)."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    return real and value >= 0  # NaN compares False
 
 
 def _n_batches(n: int, batch_size: int | None) -> int:

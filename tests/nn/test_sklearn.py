@@ -7,6 +7,7 @@ the learning); the accuracy tests compare with ``sklearn.neural_network`` on the
 from __future__ import annotations
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -596,3 +597,11 @@ def test_partial_fit_with_early_stopping_is_refused_as_sklearn_refuses_it():
         with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
             model.partial_fit(*args)
         assert not hasattr(model, "coefs_")  # refused before anything was made
+
+
+def test_one_class_is_refused_naming_the_label_as_written():
+    """The message showed NumPy 2's repr of the label (np.int64(0)), unlike the others."""
+    X = np.zeros((4, 2))
+    for y, shown in [(np.zeros(4, dtype=np.int64), "(0)"), (np.array(["cat"] * 4), "('cat')")]:
+        with pytest.raises(ValueError, match=re.escape(f"y has only one class {shown}; a class")):
+            MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, y)

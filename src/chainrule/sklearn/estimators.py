@@ -76,8 +76,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self.classes_ = self._label_binarizer.classes_
             if y.ndim == 1 and len(self.classes_) < 2:
                 raise ValueError(
-                    f"MLPClassifier: y has only one class ({self.classes_[0]!r}); a classifier "
-                    "needs at least 2 classes"
+                    f"MLPClassifier: y has only one class ({_plain_labels(self.classes_)[0]!r});"
+                    " a classifier needs at least 2 classes"
                 )
             multiclass = y.ndim == 1 and len(self.classes_) > 2
             self.out_activation_ = "softmax" if multiclass else "logistic"

@@ -28,9 +28,10 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def _shape(shape: tuple) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], int):
+    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(3)`` as a shape; a NumPy integer is a size."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         return tuple(shape[0])
-    return tuple(shape)
+    return tuple(int(n) if isinstance(n, np.integer) else n for n in shape)
 
 
 def _placed(array: Any, xp: Any, device: Any, requires_grad: bool) -> Tensor:

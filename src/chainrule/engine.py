@@ -323,11 +323,13 @@ _other_libraries = backend.other_libraries
 #: the array-mode backward visits the largest first (:func:`_propagate_arrays`).
 _next_seq = itertools.count().__next__
 #: When chainrule last changed a tensor's array in place (an optimizer's step, ``w -= ...``
-#: under no_grad), by ``id``: a number from the counter that numbers the recorded ops
-#: (:func:`note_write`). An op recorded with a smaller number read the values from before the
-#: change, which its rules would mix with the new ones, so backward refuses it (as PyTorch's
-#: version counter does). A dead tensor's entry is harmless: a tensor given its id later is made,
-#: and so read by ops, after that write.
+#: under no_grad), by the ``id`` of the array the tensor holds after the change: a number from
+#: the counter that numbers the recorded ops (:func:`note_write`). An op recorded with a smaller
+#: number read the values from before the change, which its rules would mix with the new ones,
+#: so backward refuses it (as PyTorch's version counter does). Keyed by the array, the change is
+#: seen through every tensor that shares it (``w.detach()``) or views it (a NumPy view's base).
+#: A dead array's entry is harmless: an array given its id later is made, and so read by ops,
+#: after that write.
 written_at: dict[int, int] = {}
 #: The number of the latest such change, of any tensor: a node recorded after it read nothing
 #: changed since, so the walk looks its leaves up in :data:`written_at` only for nodes recorded
@@ -341,6 +343,21 @@ def note_write() -> int:
     global last_write
     last_write = _next_seq()
     return last_write
+
+
+def refuse_changed_inputs(output: Tensor) -> None:
+    """Raise if an input of ``output``'s op was changed in place after the op ran (its array,
+    or the array it is a NumPy view of): the op's rules would read the new values beside the
+    ones it computed with. Every input is checked, not only those differentiated: a rule for
+    one input reads the others (dE/dx of w * x is w)."""
+    seq = output._seq
+    for index, parent in enumerate(output._inputs):
+        data = parent.data
+        base = getattr(data, "base", None)
+        if written_at.get(id(data), -1) > seq or (
+            base is not None and written_at.get(id(base), -1) > seq
+        ):
+            raise _written_error(output, index)
 
 
 def _written_error(output: Tensor, index: int) -> RuntimeError:
@@ -530,7 +547,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
     queue: list[tuple[int, Tensor]] = []  # a heap of the tensors waiting, when more than one
     alone = None  # the tensor waiting, when it is the only one (then the queue is empty)
     push, pop, running_total = heapq.heappush, heapq.heappop, totals.get
-    written, changed_after = written_at, last_write  # changed in place since they were read?
+    changed_after = last_write  # a node recorded before it may have read changed values
     starts: dict[int, Tensor] = {}  # the outputs to visit, each once
     for output in outputs:
         key = id(output)
@@ -553,9 +570,10 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
         inputs = tensor._inputs
         if inputs is None:
             raise _freed_error(tensor)
+        if tensor._seq < changed_after:  # a parameter changed in place after this op ran?
+            refuse_changed_inputs(tensor)
         primitive = tensor._primitive
         rules = primitive.vjp
-        stale = tensor._seq < changed_after  # a parameter changed in place after this op ran?
         params = {**tensor._params, "saved": tensor._saved} if primitive.saves else tensor._params
         # the rules' arguments, built once per node (one to three inputs without ``*map``)
         n_inputs = len(inputs)
@@ -582,8 +600,6 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 contribution = _as_dtype(contribution, dtype)
             key = id(parent)  # sum_over_consumers, inline
             if parent._primitive is None:  # a leaf: nothing below it to visit
-                if stale and written.get(key, -1) > tensor._seq:
-                    raise _written_error(tensor, index)
                 entry = results.get(key)
                 results[key] = (parent, contribution if entry is None else entry[1] + contribution)
                 continue
@@ -630,6 +646,8 @@ def _propagate(
             results[key] = (tensor, total)
         if leaf:
             continue
+        if tensor._seq < last_write:
+            refuse_changed_inputs(tensor)
         node = Node(tensor)
         # Each input's rule turns this tensor's complete total into that input's contribution,
         # and the sum over consumers adds it to the input's running total. (Inline, not a
@@ -641,8 +659,6 @@ def _propagate(
         for index, parent in enumerate(inputs):
             if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
                 continue
-            if parent._primitive is None and written_at.get(id(parent), -1) > tensor._seq:
-                raise _written_error(tensor, index)
             if checking:
                 contribution = _rule_checked(rules[index], node, total, args, params)
             else:

@@ -268,8 +268,30 @@ class Tensor:
         return to_numpy(self.data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """The values for NumPy (``np.asarray(t)`` shares them), honouring NumPy 2's ``copy``:
+        ``np.array(t)`` and ``np.copy(t)`` ask for a copy (they returned the tensor's own array,
+        so writing the "copy" changed the tensor), ``copy=False`` refuses to convert."""
         array = self.numpy()
-        return array if dtype is None else array.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"a tensor of {array.dtype} cannot be read as {np.dtype(dtype)} without a copy"
+                )
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """A leaf's state for ``copy.deepcopy`` and pickle: its values, gradient flag, gradient
+        and name. A tensor an op made is refused, as PyTorch refuses it: its copy would carry
+        the graph behind it, and backward through the copy would fill the copied leaves'
+        gradients, not the user's, with no error."""
+        if self._primitive is not None:
+            raise RuntimeError(
+                "copy.deepcopy and pickle take leaf tensors (made by the user, not by an op); "
+                "copy t.detach() for the values"
+            )
+        fields = {"data": self.data, "requires_grad": self.requires_grad, "grad": self.grad}
+        return None, {**fields, "name": self.name, "_primitive": None}
 
     def item(self) -> float | int | bool:
         if self.size != 1:
@@ -360,8 +382,9 @@ class Tensor:
             )
         if result.dtype != self.data.dtype:  # a float32 parameter stays float32
             result = backend.astype(result, self.data.dtype)
-        _engine.written_at[id(self)] = _engine.note_write()
+        now = _engine.note_write()
         backend.write(self, result)
+        _engine.written_at[id(self.data)] = now  # the array backward will read
         return self
 
     def __neg__(self) -> Tensor:

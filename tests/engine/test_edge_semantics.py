@@ -525,3 +525,46 @@ def test_an_infinite_gradient_under_an_integer_index_stays_in_its_place_on_array
         grads.append(np.asarray(x.grad.data))
     np.testing.assert_array_equal(grads[0], [np.inf, 0.0, 1.0, 0.0])
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def test_numpy_copies_are_copies_and_asarray_shares() -> None:
+    """NumPy 2 asks __array__ for a copy (np.array, np.copy): it got the tensor's own array,
+    so zeroing the "copy" zeroed the weights the graph had read (w.grad [0, 0, 0])."""
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    z = (w * w).sum()
+    for copied in (np.array(w), np.array(w, copy=True), np.copy(w)):
+        copied *= 0
+    z.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0, 6.0])  # 2w, as torch gives
+    assert np.shares_memory(np.asarray(w), w.data)  # asarray and copy=None: no copy
+    assert np.asarray(w, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="float64 cannot be read as float32 without a copy"):
+        np.asarray(w, dtype=np.float32, copy=False)
+
+
+def test_deepcopy_and_pickle_take_leaves_and_refuse_an_ops_output() -> None:
+    """A deep copy of x * 2 copied the graph behind it: backward through the copy filled the
+    copied x's gradient and left the user's None, with no error (torch refuses it)."""
+    import copy
+    import pickle
+
+    x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    for take in (copy.deepcopy, pickle.dumps):
+        with pytest.raises(RuntimeError, match="take leaf tensors .* copy t.detach"):
+            take(x * 2)
+    x.grad = cr.tensor(np.ones((2, 2)))
+    for again in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert again.requires_grad and again.node is None
+        assert not np.shares_memory(again.data, x.data)
+        np.testing.assert_array_equal(again.numpy(), x.numpy())
+        np.testing.assert_array_equal(again.grad.numpy(), np.ones((2, 2)))
+        (again * 3).sum().backward()  # a leaf of its own
+    weight = cr.nn.Parameter(np.ones(2), requires_grad=False)
+    loaded = pickle.loads(pickle.dumps(weight))
+    assert type(loaded) is cr.nn.Parameter and not loaded.requires_grad
+
+
+def test_creation_takes_a_numpy_integer_as_a_size() -> None:
+    assert cr.zeros(np.int64(3)).shape == (3,)  # TypeError: not iterable
+    assert cr.ones(np.int32(2), 3).shape == (2, 3)
+    assert cr.zeros((np.int64(2), 1)).shape == (2, 1)

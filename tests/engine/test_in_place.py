@@ -121,3 +121,55 @@ def test_an_in_place_update_that_would_broadcast_the_parameter_is_refused() -> N
     with cr.no_grad(), pytest.raises(ShapeError, match="-=: the result has shape \\(3, 2\\)"):
         w -= np.ones((3, 2))
     np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])  # unchanged
+
+
+def _torch_refuses(build) -> None:
+    """The oracle: torch's version counter refuses the same sequence."""
+    w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    z = build(w, x)
+    with torch.no_grad():
+        w -= 10
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(z, x)
+
+
+def test_a_gradient_of_some_inputs_is_refused_when_another_was_changed_in_place() -> None:
+    """cr.gradient(z, x) skipped the check for w, off the path to x, whose new values the rule
+    for x reads: [-9, -8, -7] for the true [1, 2, 3]."""
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = cr.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    z = (w * x).sum()
+    _, pullback = cr.vjp(lambda a: (w * a).sum(), x)
+    with cr.no_grad():
+        w -= 10
+    with pytest.raises(RuntimeError, match=r"input 0 of 'mul' was changed in place"):
+        cr.gradient(z, x)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        pullback(cr.tensor(1.0))
+    _torch_refuses(lambda w, x: (w * x).sum())
+
+
+@pytest.mark.parametrize("alias", ["detach", "detached view"])
+def test_a_detached_alias_of_a_parameter_stepped_in_place_is_refused(alias) -> None:
+    """w.detach() shares w's array: a graph that read it saw the values of before the step, and
+    backward mixed them with the stepped ones ([-9, -8, -7] for x's true [1, 2, 3])."""
+    w = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    x = cr.tensor([[1.0, 1.0], [1.0, 1.0]], requires_grad=True)
+    shared = w.detach() if alias == "detach" else w.detach().T
+    z = (shared * x).sum()
+    w.grad = np.ones((2, 2))
+    cr.optim.SGD([w], lr=1.0).step()
+    with pytest.raises(RuntimeError, match=r"input 0 of 'mul' was changed in place"):
+        z.backward()
+    assert x.grad is None
+    _torch_refuses(lambda w, x: (w.detach() * x).sum())
+
+
+def test_a_graph_recorded_after_the_step_through_a_detached_alias_is_fine() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.no_grad():
+        w -= 1.0
+    x = cr.tensor([1.0, 1.0], requires_grad=True)
+    (w.detach() * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0])

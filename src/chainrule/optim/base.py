@@ -116,8 +116,8 @@ class Optimizer:
         written, now = engine.written_at, engine.note_write()
         for index, param in enumerate(self.params):
             if param.grad is not None:
-                written[id(param)] = now
                 self._step_parameter(index, param)
+                written[id(param.data)] = now  # the array backward will read
 
     def _step_parameter(self, index: int, param: Tensor) -> None:
         """Update parameter ``index`` from its ``.grad`` (not None), in place."""

@@ -107,7 +107,6 @@ class SGD(Optimizer):
             grad = param.grad
             if grad is None:
                 continue
-            written[id(param)] = now
             w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
             # the update Optimizer.step would make; a gradient of another shape (an error), a
             # parameter or gradient of another library or a velocity left from momentum take its
@@ -118,6 +117,7 @@ class SGD(Optimizer):
                 backend.add_scaled(w, alpha, g)
             else:
                 self._step_parameter(index, param)
+            written[id(param.data)] = now  # the array backward will read (a new one, JAX's)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         if self.weight_decay:

@@ -178,7 +178,8 @@ def test_an_overflowed_result_is_the_apis_refusal_not_a_success():
         from starlette.testclient import TestClient
     from chainrule.web import create_app
 
-    layers = [cr.nn.Linear(1, 1, dtype=np.float32), cr.nn.ReLU()] * 2
+    layers = [cr.nn.Linear(1, 1, dtype=np.float32), cr.nn.ReLU()]
+    layers += [cr.nn.Linear(1, 1, dtype=np.float32), cr.nn.ReLU()]  # not [...] * 2: one layer
     net = cr.nn.Sequential(*layers, cr.nn.Linear(1, 1, dtype=np.float32))
     for linear in (net[0], net[2], net[4]):
         linear.weight.data[...], linear.bias.data[...] = 1e6, 0.0
@@ -193,6 +194,25 @@ def test_an_overflowed_result_is_the_apis_refusal_not_a_success():
     assert response.status_code == 422
     assert reply == {"id": 3, "ok": False, "error": response.json()["error"]}
     assert "not finite" in reply["error"]
+
+
+@pytest.mark.parametrize("body", [[1], "{}", 3])
+def test_a_body_that_is_not_an_object_gets_the_servers_message(body):
+    """The widget answered "Input should be a valid dictionary or instance of NetworkRequest"
+    (pydantic's Python mode, naming a class of ours); the server says the body is no object."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
+        from starlette.testclient import TestClient
+    from chainrule.web import create_app
+
+    reply = cr.explorer().explorer.answer({"id": 2, "path": "/api/backward", "body": body})
+    client = TestClient(create_app(), base_url="http://127.0.0.1")
+    response = client.post(
+        "/api/backward", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert reply == {"id": 2, "ok": False, "error": response.json()["error"]}
+    assert "NetworkRequest" not in reply["error"]
 
 
 def test_messages_travel_through_the_widget(case, monkeypatch):

@@ -78,7 +78,10 @@ class Explorer:
             payload = None
             if endpoint.request is not None:
                 try:
-                    payload = endpoint.request.model_validate(body or {})
+                    if isinstance(body, dict) or body is None:
+                        payload = endpoint.request.model_validate(body or {})
+                    else:  # read as the server reads it, so the message is the server's
+                        payload = endpoint.request.model_validate_json(json.dumps(body))
                 except ValidationError as error:
                     raise api.validation_problem(error) from None
             elif body not in (None, {}):

@@ -23,6 +23,7 @@ floating constant in ``f`` instead.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,9 +60,9 @@ class GradcheckReport:
     mode: str
     order: int
     eps: float
-    max_abs_error: float
-    max_rel_error: float
-    where: str
+    max_abs_error: float  # the largest |analytic - numeric| of any entry
+    max_rel_error: float  # the largest difference over |numeric| (floored at 1e-12)
+    where: str  # the entry furthest outside its tolerance, atol + rtol |numeric|
     entries: list[Mismatch] = field(default_factory=list)
     atol: float = 0.0
     rtol: float = 0.0
@@ -79,8 +80,8 @@ class GradcheckReport:
         verdict = "passed" if self.ok else "FAILED"
         lines = [
             f"gradcheck {verdict} (order {self.order}, {self.mode} mode, eps {self.eps:g}): "
-            f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
-            f"at {self.where}"
+            f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}; "
+            f"furthest from its tolerance: {self.where}"
         ]
         shown = self.failures()[:20] if not self.ok else []
         if shown:
@@ -90,6 +91,24 @@ class GradcheckReport:
                     f"  {m.where:<42} {m.analytic:>16.9g} {m.numeric:>16.9g} {m.abs_error:>12.3g}"
                 )
         return "\n".join(lines)
+
+
+def _check_tolerances(eps: Any, atol: Any, rtol: Any) -> None:
+    """The step and the tolerances as finite real numbers, the step above 0: an infinite
+    tolerance passes a wrong gradient, a negative or NaN one fails every right one, and a step
+    of 0 or NaN compares NaN, all without a word of why."""
+    for name, value, least in (
+        ("eps", eps, "above 0"),
+        ("atol", atol, ">= 0"),
+        ("rtol", rtol, ">= 0"),
+    ):
+        real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)
+        )
+        if not real:
+            raise TypeError(f"gradcheck: {name} must be a real number, not {value!r}")
+        if not (math.isfinite(value) and (value > 0 if name == "eps" else value >= 0)):
+            raise ValueError(f"gradcheck: {name} must be a finite number {least}, not {value!r}")
 
 
 def _close(a: float, b: float, atol: float, rtol: float) -> bool:
@@ -200,6 +219,7 @@ def gradcheck(
     """
     if mode not in ("full", "random"):
         raise ValueError(f"gradcheck: mode must be 'full' or 'random', not {mode!r}")
+    _check_tolerances(eps, atol, rtol)
     if isinstance(order, bool) or order not in (1, 2):  # True == 1, but it is a slip
         raise ValueError(f"gradcheck: order must be 1 or 2, not {order!r}")
     # 0 directions would compare nothing and pass; a bool is a slip, not a count
@@ -349,15 +369,15 @@ def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
             True, mode, order, eps, 0.0, 0.0, "nowhere (no entries)", [], atol, rtol
         )
     rel_errors = [m.abs_error / max(abs(m.numeric), 1e-12) for m in entries]
-    worst = max(entries, key=_badness)
+    worst = max(entries, key=lambda m: _badness(m, atol, rtol))
     ok = all(_close(m.analytic, m.numeric, atol, rtol) for m in entries)
     return GradcheckReport(
         ok,
         mode,
         order,
         eps,
-        worst.abs_error,
-        float(np.max(rel_errors)),  # np.max keeps a NaN; Python's max() may pass over it
+        float(np.max([m.abs_error for m in entries])),  # np.max keeps a NaN, max() may not
+        float(np.max(rel_errors)),
         worst.where,
         entries,
         atol,
@@ -365,12 +385,20 @@ def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
     )
 
 
-def _badness(m: Mismatch) -> tuple[bool, bool, bool, float]:
-    """How bad an entry is, for the headline: a NaN compares false with everything, so max()
-    and argmax would drop it or stop at it by chance. Non-finite errors rank worst; among them a
-    non-finite analytic value (the derivative under check) above a non-finite difference alone
-    (as where f is undefined a step away)."""
+def _badness(m: Mismatch, atol: float, rtol: float) -> tuple[bool, bool, bool, float]:
+    """How bad an entry is, for the headline: its difference over its tolerance, so the entry
+    named is the one furthest outside it (the largest difference may be one within a large
+    tolerance). A NaN compares false with everything, so max() and argmax would drop it or stop
+    at it by chance: non-finite errors rank worst; among them a non-finite analytic value (the
+    derivative under check) above a non-finite difference alone (as where f is undefined a step
+    away)."""
     error = m.abs_error
     if np.isfinite(error):
-        return (False, False, False, error)
+        allowed = atol + rtol * abs(m.numeric)
+        return (
+            False,
+            False,
+            False,
+            error / allowed if allowed > 0 else (math.inf if error else 0.0),
+        )
     return (True, not np.isfinite(m.analytic), not np.isfinite(m.numeric), 0.0)

@@ -278,7 +278,10 @@ def test_a_nan_is_the_worst_error_and_located_where_it_is() -> None:
     assert np.isnan(report.max_abs_error) and np.isnan(report.max_rel_error)
     assert report.where == "d out[1] / d input 0[1]"
     headline = str(report).splitlines()[0]
-    assert "max abs error nan, max rel error nan at d out[1] / d input 0[1]" in headline
+    assert (
+        "max abs error nan, max rel error nan; furthest from its tolerance: d out[1] / d input 0[1]"
+        in headline
+    )
 
 
 def test_a_nan_from_a_rule_outranks_a_large_finite_error() -> None:
@@ -299,3 +302,35 @@ def test_a_nan_from_a_rule_outranks_a_large_finite_error() -> None:
 def test_order_true_is_refused_not_taken_as_one():
     with pytest.raises(ValueError, match="order must be 1 or 2, not True"):
         cr.gradcheck(lambda x: x * x, [np.ones(2)], order=True)
+
+
+_WRONG_SQUARE = _register_once("qa_wrong_square", lambda a: a * a, lambda g, out, a: g * 3.0 * a)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [("atol", float("inf"), ValueError), ("rtol", float("inf"), ValueError),
+     ("atol", -1.0, ValueError), ("atol", float("nan"), ValueError), ("eps", 0.0, ValueError),
+     ("eps", float("nan"), ValueError), ("eps", "1e-6", TypeError), ("atol", None, TypeError),
+     ("rtol", True, TypeError), ("eps", 1j, TypeError)],
+)  # fmt: skip
+def test_a_step_or_tolerance_that_cannot_judge_is_refused_naming_it(option, value, error):
+    """atol=inf passed a wrong rule (dx^2 = 3x), atol=-1 failed sigmoid's right one, eps=0
+    compared NaN, and '1e-6' raised NumPy's UFuncTypeError (torch refuses negative tolerances)."""
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(error, match=f"gradcheck: {option} must be a"):
+        cr.gradcheck(lambda a: _WRONG_SQUARE(a).sum(), [x], **{option: value})
+    assert not cr.gradcheck(lambda a: _WRONG_SQUARE(a).sum(), [x])
+
+
+def test_the_headline_names_the_entry_furthest_outside_its_tolerance():
+    """It named the largest difference, 1e-4 on a derivative of 1000 (well within rtol), while
+    the failure was 5e-5 where the derivative is 0."""
+    c = np.array([1000.0, 0.0])
+    p = _register_once(
+        "qa_where", lambda a: a * c, lambda g, out, a: g * np.array([1000.0001, 5e-5])
+    )
+    report = cr.gradcheck(lambda x: p(x).sum(), [np.array([0.3, 0.7])])
+    assert not report.ok and [m.where for m in report.failures()] == [report.where]
+    assert report.where == "d out[0] / d input 0[1]"
+    assert report.max_abs_error == pytest.approx(1e-4, rel=1e-3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -514,3 +515,51 @@ def test_declared_shapes_are_checked_before_anything_is_built(tmp_path, monkeypa
 def test_build_arch_names_a_size_that_is_not_a_positive_whole_number(spec, token):
     with pytest.raises(UserError, match=f"'{token}' is not a layer size; a size is a positive"):
         build_arch(spec)
+
+
+def test_a_model_given_as_arch_is_copied_not_filled():
+    """from_torch(state_dict, arch=model) loaded the weights into the user's model and returned
+    it, its float32 turned float64; the docs promise copies."""
+    torch = needs_torch()
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    net = net.double()
+    template = nn.Sequential(nn.Linear(3, 3, rng=0), nn.Tanh(), nn.Linear(3, 2, rng=1))
+    before = [p.numpy().copy() for p in template.parameters()]
+    model = from_torch(net.state_dict(), arch=template)
+    assert model is not template
+    for p, kept in zip(template.parameters(), before):
+        assert p.dtype == np.float32
+        np.testing.assert_array_equal(p.numpy(), kept)
+    x = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(model(cr.tensor(x.numpy())).numpy(), net(x).detach().numpy(),
+                               rtol=1e-12, atol=1e-15)  # fmt: skip
+
+
+def test_a_softmax_with_an_implicit_dim_converts_as_for_rows_and_says_so():
+    """PyTorch picks Softmax(dim=None)'s axis from the input's rank (0 for 3-D input): the
+    conversion's axis=-1 is PyTorch's choice for 1-D and 2-D inputs only."""
+    torch = needs_torch()
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Softmax()).eval()
+    with pytest.warns(UserWarning, match=r"Softmax\(dim=None\) is converted with axis=-1"):
+        model = from_torch(net)
+    rows = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's own note about the implicit dim
+        expected = net(rows).detach().numpy()
+    np.testing.assert_allclose(model(cr.tensor(rows.numpy())).numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mix", ["bias", "layers"])
+def test_to_torch_refuses_a_model_of_two_dtypes(mix):
+    """A float64 bias on a float32 weight was cast silently (another output dtype); a float64
+    layer after a float32 one converted, and the torch net failed at its first forward."""
+    needs_torch()
+    if mix == "bias":
+        model = nn.Linear(3, 2, rng=0)
+        model.bias.data = model.bias.data.astype(np.float64)
+        match = r"layer 0 \(Linear\)'s bias is float64 but its weight is float32"
+    else:
+        model = nn.Sequential(nn.Linear(3, 2, rng=0), nn.Linear(2, 2, dtype="float64", rng=1))
+        match = r"layer 1 \(Linear\)'s weight is float64 but layer 0's weight is float32"
+    with pytest.raises(ConversionError, match=match + r".*model\.to\('float32'\)"):
+        to_torch(model)

@@ -20,10 +20,12 @@ converter runs, so ``import chainrule`` never needs it.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -112,11 +114,17 @@ def _check_dtype(dtype: Any, where: str) -> np.dtype:
     return result
 
 
-def _same_dtype(found: np.dtype, expected: np.dtype, where: str, other: str) -> None:
+#: How a PyTorch network is brought to one float dtype chainrule computes in.
+_TORCH_ONE_DTYPE = "net.float() or net.double()"
+
+
+def _same_dtype(
+    found: np.dtype, expected: np.dtype, where: str, other: str, fix: str = _TORCH_ONE_DTYPE
+) -> None:
     if found != expected:
         raise ConversionError(
             f"{where} is {found.name} but {other} is {expected.name}; chainrule computes in one "
-            "dtype (convert first, e.g. net.float() or net.double())"
+            f"dtype (convert first, e.g. {fix})"
         )
 
 
@@ -127,7 +135,16 @@ def _unit_table() -> dict[type, tuple[str, Callable[[Any], dict], Callable[[Any]
     from chainrule import nn
 
     def axis(m: Any) -> int:
-        return -1 if m.dim is None else m.dim
+        if m.dim is None:  # PyTorch picks the axis at each call, from the input's rank
+            warnings.warn(
+                f"from_torch: {type(m).__name__}(dim=None) is converted with axis=-1, the axis "
+                "PyTorch picks for 1-D and 2-D inputs (a row, a batch of rows); for 3-D inputs "
+                "it picks axis 0 and for 4-D axis 1: give dim explicitly",
+                UserWarning,
+                stacklevel=4,
+            )
+            return -1
+        return m.dim
 
     return {
         nn.Logistic: ("Sigmoid", lambda m: {}, lambda m: nn.Logistic()),
@@ -203,6 +220,10 @@ def from_torch(net: Any, arch: Any = None) -> Any:
     return model
 
 
+#: How a chainrule model is brought to one dtype, for to_torch's refusal of a mixed one.
+_ONE_DTYPE = "model.to('float32') or model.to('float64')"
+
+
 def to_torch(model: Any) -> Any:
     """The ``torch.nn.Sequential`` computing what the chainrule ``model`` computes.
 
@@ -216,9 +237,16 @@ def to_torch(model: Any) -> Any:
     layers_in = list(model) if type(model) is nn.Sequential else [model]
     units = _unit_table()
     layers = []
+    first = None  # the first Linear's dtype and where it is: every layer computes in it
     for position, layer in enumerate(layers_in):
         if type(layer) is nn.Linear:
-            dtype = _check_dtype(layer.weight.dtype, f"to_torch: layer {position} (Linear)")
+            where = f"to_torch: layer {position} (Linear)"
+            dtype = _check_dtype(layer.weight.dtype, f"{where}'s weight")
+            if layer.bias is not None:
+                bias = _check_dtype(layer.bias.dtype, f"{where}'s bias")
+                _same_dtype(bias, dtype, f"{where}'s bias", "its weight", _ONE_DTYPE)
+            first = first or (dtype, f"layer {position}'s weight")
+            _same_dtype(dtype, first[0], f"{where}'s weight", first[1], _ONE_DTYPE)
             linear = torch.nn.Linear(layer.n_in, layer.n_out, bias=layer.bias is not None,
                                      dtype=getattr(torch, dtype.name))  # fmt: skip
             with torch.no_grad():
@@ -245,7 +273,7 @@ def to_torch(model: Any) -> Any:
 
 
 def build_arch(arch: Any, dtype: Any = "float32") -> Any:
-    """A fresh chainrule ``nn.Sequential`` from ``arch``: a model (used as is), its config (a dict),
+    """A fresh chainrule ``nn.Sequential`` from ``arch``: a model (copied), its config (a dict),
     or a spec string of layer sizes and unit names.
 
     In a spec, numbers are layer sizes and a name (logistic/sigmoid, tanh, relu, softmax) is the
@@ -256,8 +284,8 @@ def build_arch(arch: Any, dtype: Any = "float32") -> Any:
     """
     from chainrule import nn
 
-    if isinstance(arch, nn.Module):
-        return arch
+    if isinstance(arch, nn.Module):  # a copy to load into: the user's model stays as it is
+        return copy.deepcopy(arch)
     if isinstance(arch, Mapping):
         return nn.from_config(arch).to(dtype)
     sizes, units = _parse_spec(arch)

@@ -9,8 +9,8 @@
 - :class:`MarginSquaredError`: RHW 1986's squared error with margins: no error for an output
   above 0.8 that should be on, or below 0.2 that should be off (family trees).
 - :class:`BinaryCrossEntropy`: logistic units and cross-entropy from the logits, mean over every
-  element; softplus(z) - z t, computed as max(z, 0) - z t + log(1 + e^-|z|): it never overflows
-  and nothing cancels.
+  element; softplus(z) - z t, computed as |z| (1 - t) or |z| t (by the sign of z) plus
+  log(1 + e^-|z|): it never overflows and nothing cancels.
 
 Each checks the shapes (and label range) and names itself, both shapes and what it expected.
 Targets are cast to the output's dtype, so a float32 network stays float32; an integer or boolean
@@ -306,10 +306,12 @@ def _labels(array: Any, loss: str) -> np.ndarray:
 class BinaryCrossEntropy(Loss):
     """Logistic-unit cross-entropy from logits z against targets t in [0, 1], mean over elements.
 
-    E = mean(softplus(z) - z t) = mean(max(z, 0) - z t + log(1 + e^-|z|)), computed in the second
-    form by the engine's fused :func:`chainrule.ops.logistic_cross_entropy`: terms that are never
-    negative, so nothing cancels (softplus(30) - 30 keeps only one digit of log(1 + e^-30), and
-    softplus(40) - 40 none of it) and no exp of a large number is taken, so it is finite at
+    E = mean(softplus(z) - z t) = mean(|z| (1 - t) + log(1 + e^-|z|)) where z >= 0 and
+    mean(|z| t + log(1 + e^-|z|)) where not, computed in that form by the engine's fused
+    :func:`chainrule.ops.logistic_cross_entropy`: terms that are never negative, so nothing
+    cancels (softplus(30) - 30 keeps only one digit of log(1 + e^-30), softplus(40) - 40 none of
+    it, and max(z, 0) - z t one digit at z = 20, t = 0.999999 in float32) and no exp of a large
+    number is taken, so it is finite at
     z = +-1e4; dE/dz = (sigmoid(z) - t) / N everywhere, z = 0 included.
     """
 

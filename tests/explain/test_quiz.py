@@ -98,12 +98,38 @@ def test_an_answer_with_fewer_digits_than_asked_is_not_accepted(capsys):
 
 @pytest.mark.parametrize(
     ("text", "digits"),
-    [("-0.2180", 4), ("0.00123", 3), ("1.5e-3", 2), ("-12.34", 4), ("+.5", 1), ("7", 1)],
+    [
+        ("-0.2180", 4),
+        ("0.00123", 3),
+        ("1.5e-3", 2),
+        ("-12.34", 4),
+        ("+.5", 1),
+        ("7", 1),
+        ("0.0000", 0),
+    ],
 )
 def test_significant_digits_are_counted_as_written(text, digits):
     from chainrule.explainer.quiz import significant_digits
 
     assert significant_digits(text) == digits
+
+
+def test_a_written_zero_is_as_precise_as_its_last_digit():
+    """0.0000 is 0 to 1e-4: it was taken as 0 give or take 0.1 (a zero has no size to read its
+    digits from), so it matched the sum without two terms, -0.088, and was told so."""
+    quiz = make_quiz(7, "dy")
+    verdict = check_answer(quiz, "0.0000")
+    assert not verdict.correct and verdict.diagnosis is None, verdict.message
+
+
+@pytest.mark.parametrize("text", ["1.000e999", "-1.000e400"])
+def test_an_answer_too_large_for_a_float_is_one_line(text, capsys):
+    quiz = make_quiz(7, "dy")
+    with pytest.raises(ValueError, match=f"{text} is too large to be a float"):
+        check_answer(quiz, text)
+    assert main(["quiz", "--seed", "7", "--kind", "dy", f"--answer={text}"]) == 2
+    err = capsys.readouterr().err
+    assert "too large" in err and "Traceback" not in err
 
 
 def test_a_typo_at_the_prompt_asks_again(monkeypatch, capsys):

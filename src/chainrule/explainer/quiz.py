@@ -25,7 +25,7 @@ from chainrule.explainer.network import ExplainError, Problem, as_loss, as_netwo
 #: Significant digits an exercise asks for; an answer written with fewer is not accepted.
 DIGITS = 4
 
-_NUMBER = re.compile(r"[+-]?(?P<mantissa>\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?P<mantissa>\d+\.?\d*|\.\d+)(?:[eE](?P<exponent>[+-]?\d+))?")
 
 
 @dataclass
@@ -119,28 +119,36 @@ def _close(a: float, b: float, rtol: float, atol: float) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
 
 
-def _last_digit(written: str, value: float) -> float:
-    """The value of one unit in the last significant digit of ``written`` (``-0.2183``: 1e-4)."""
-    if value == 0:
-        return 10.0 ** -significant_digits(written)
-    return 10.0 ** (math.floor(math.log10(abs(value))) - significant_digits(written) + 1)
-
-
-def significant_digits(text: str) -> int:
-    """The significant digits written in ``text`` (``"-0.2180"``: 4, ``"1.5e-3"``: 2).
-
-    Raises ValueError when ``text`` is not a plain decimal number."""
+def _number(text: str) -> re.Match:
     match = _NUMBER.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"{text!r} is not a number")
-    digits = match["mantissa"].replace(".", "").lstrip("0")
-    return max(len(digits), 1)
+    return match
+
+
+def _last_digit(written: str) -> float:
+    """The value of one unit in the last digit of ``written`` (``-0.2183`` and ``2.183e-1``:
+    1e-4, ``0.0000``: 1e-4), read off the text: the number's own size says nothing of a zero."""
+    match = _number(written)
+    decimals = len(match["mantissa"].partition(".")[2])
+    return float(f"1e{int(match['exponent'] or 0) - decimals}")  # never OverflowError
+
+
+def significant_digits(text: str) -> int:
+    """The significant digits written in ``text`` (``"-0.2180"``: 4, ``"1.5e-3"``: 2; a zero,
+    ``"0.000"``, has none).
+
+    Raises ValueError when ``text`` is not a plain decimal number."""
+    return len(_number(text)["mantissa"].replace(".", "").lstrip("0"))
 
 
 def parse_answer(text: str) -> float:
     """A written answer as a number, or ValueError saying what is wrong with it."""
-    significant_digits(text)  # the same grammar everywhere: no 'nan', 'inf' or '1_0'
-    return float(text)
+    _number(text)  # the same grammar everywhere: no 'nan', 'inf' or '1_0'
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text.strip()} is too large to be a float")
+    return value
 
 
 def _is_number(value: object) -> bool:
@@ -172,7 +180,7 @@ def check_answer(
     written = answer if isinstance(answer, str) else None
     answer = parse_answer(answer) if isinstance(answer, str) else float(answer)
     # a written answer is as precise as its last digit; a number is within rtol/atol
-    unit = None if written is None else _last_digit(written, answer) * (1 + 1e-9)
+    unit = None if written is None else _last_digit(written) * (1 + 1e-9)
 
     def near(value: float) -> bool:
         return _close(answer, value, rtol, atol) if unit is None else abs(answer - value) <= unit

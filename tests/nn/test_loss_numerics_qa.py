@@ -303,7 +303,9 @@ def test_binary_cross_entropy_keeps_its_digits_for_soft_targets_near_a_confident
     exact = np.abs(z) * np.where(z >= 0, 1 - t, t) + np.log1p(np.exp(-np.abs(z)))  # float64
     logits = cr.tensor(xp.asarray(z.astype(dtype)))
     E = cr.logistic_cross_entropy(logits, xp.asarray(t.astype(dtype)), reduction="none")
-    np.testing.assert_allclose(np.asarray(E.numpy()), exact, rtol=3e-7 if dtype == "float32" else 1e-14)
+    np.testing.assert_allclose(
+        np.asarray(E.numpy()), exact, rtol=3e-7 if dtype == "float32" else 1e-14
+    )
 
 
 def test_binary_cross_entropy_matches_torch_and_central_differences():

@@ -342,6 +342,26 @@ def test_the_focused_unit_is_written_out_even_past_the_first_units() -> None:
     assert "i=12" in text and "... 5 more units" in text
 
 
+def test_a_focused_write_up_computes_its_unit_in_the_forward_pass() -> None:
+    """Focused on unit 12, the forward pass wrote out units 1-6 of that layer only, with no word
+    of the rest: the z_12 and y_12 the backward pass reads were nowhere."""
+    model = cr.nn.mlp([11, 12, 3], output="logistic", dtype="float64", rng=0)
+    d = cr.explain(model, np.ones((1, 11)), [[0.0, 1.0, 0.0]], unit="1:12")
+    text = cr.explainer.render(d, "text", focused=True, max_units=3)
+    forward = text[text.index("Forward pass") : text.index("Error")]
+    assert f"y_12 = {d.layers[1].y[0, 11]:.4g}" in forward
+    assert "i=3" in forward and "i=4" not in forward and "... 8 more units" in forward
+
+
+def test_cases_past_max_cases_are_said_to_be_left_out_and_targets_take_the_digits() -> None:
+    model = cr.nn.mlp([2, 2, 3], output="logistic", dtype="float64", rng=0)
+    x = np.arange(8.0).reshape(4, 2) / 8
+    t = [[0.123456, 1, 0], [0, 1, 0], [1, 1, 1], [0, 0, 0]]
+    text = cr.explainer.render(cr.explain(model, x, t), "text", max_cases=2, digits=3)
+    assert "4 cases (the first 2 written out" in text
+    assert "t_j = 0.123, 1, 0; 0, 1, 0; ... (2 more cases)." in text
+
+
 def test_a_product_with_zero_is_written_as_zero_not_minus_zero() -> None:
     from chainrule.explainer.notation import num
 

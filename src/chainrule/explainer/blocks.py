@@ -75,21 +75,32 @@ class Builder:
         return num(value, self.o.digits, paren=False)
 
     def units(self, layer: int) -> list[int]:
-        """The units of ``layer`` to write out: the focused one alone (``focused``), else the
-        first ``max_units`` and the focused one if it is not among them."""
-        size = self.d.layers[layer].size
-        focus = self.d.focus[1] if self.d.focus and self.d.focus[0] == layer else None
+        """The units of ``layer`` to write out: the focused one alone (``focused``), else
+        :meth:`leading_units`."""
+        focus = self._focus_in(layer)
         if self.o.focused and focus is not None:
             return [focus]
-        shown = list(range(min(size, self.o.max_units)))
+        return self.leading_units(layer)
+
+    def leading_units(self, layer: int) -> list[int]:
+        """The first ``max_units`` units of ``layer`` and the focused one if it is not among
+        them (the forward pass shows these even when focused: the focused unit's z and y are
+        numbers its derivation reads)."""
+        focus = self._focus_in(layer)
+        shown = list(range(min(self.d.layers[layer].size, self.o.max_units)))
         return shown if focus is None or focus in shown else [*shown, focus]
+
+    def _focus_in(self, layer: int) -> int | None:
+        return self.d.focus[1] if self.d.focus and self.d.focus[0] == layer else None
 
     def cases(self) -> list[int]:
         return list(range(min(self.d.n_cases, self.o.max_cases)))
 
-    def more(self, layer: int, shown: int, what: str = "units") -> None:
+    def more(self, layer: int, shown: int, what: str = "units", always: bool = False) -> None:
+        """Say how many units of ``layer`` are not written out: ``always``, or when the
+        derivation is not focused on one unit (then the others are left out on purpose)."""
         size = self.d.layers[layer].size
-        if shown < size and not self.o.focused:
+        if shown < size and (always or not self.o.focused):
             self.add(Para([f"... {size - shown} more {what} (all are in the JSON output)."]))
 
     def case_label(self, c: int, prefix: str) -> str:

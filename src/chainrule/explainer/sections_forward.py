@@ -10,6 +10,8 @@ def intro(b: Builder) -> None:
     d = b.d
     b.add(Heading(f"Backpropagation step by step: {d.description}", 1))
     cases = f"{d.n_cases} case{'s' * (d.n_cases != 1)}"
+    if d.n_cases > b.o.max_cases:
+        cases += f" (the first {b.o.max_cases} written out; all are in the JSON output)"
     b.add(
         Para(
             [
@@ -60,7 +62,7 @@ def forward(b: Builder) -> None:
         b.add(Para([f"Layer {layer} ({record.role}, {record.size} {act} {units_word} {hi}): "]))
         b.add(Equation(z_gen, [rhs]))
         b.add(Equation(n.y(layer, hi), [f]))
-        units = b.units(layer) if not b.o.focused else list(range(min(record.size, b.o.max_units)))
+        units = b.leading_units(layer)
         for c in b.cases():
             for j in units:
                 steps = []
@@ -75,7 +77,7 @@ def forward(b: Builder) -> None:
                 steps.append(b.result(record.z[c, j]))
                 b.add(Equation(n.z(layer, hi, j), steps, label=b.case_label(c, f"{hi}={j + 1}")))
                 b.add(Equation(n.y(layer, hi, j), [b.result(record.y[c, j])]))
-        b.more(layer, len(units))
+        b.more(layer, len(units), always=True)
 
 
 def _product(b: Builder, a: float, w: float) -> Math:
@@ -123,6 +125,8 @@ def error(b: Builder) -> None:
             )
         )
     b.add(Heading("Error"))
-    targets = "; ".join(", ".join(f"{v:g}" for v in row) for row in d.t[: b.o.max_cases])
+    targets = "; ".join(", ".join(b.result(v).plain for v in row) for row in d.t[: b.o.max_cases])
+    if d.n_cases > b.o.max_cases:
+        targets += f"; ... ({d.n_cases - b.o.max_cases} more cases)"
     b.add(Para(["Targets: ", Math(f"{t.plain} = ", f"{t.latex} = "), targets + "."]))
     b.add(Equation(E, [rhs, b.result(d.error)]))

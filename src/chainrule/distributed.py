@@ -104,7 +104,8 @@ class World:
         self.rank = 0 if comm is None else int(comm.Get_rank())
         self.size = 1 if comm is None else int(comm.Get_size())
         self.blas_limit: Any = None
-        self.interrupt_pending = False
+        self.interrupt_pending = 0
+        self._deferred: dict[int, Any] = {}  # the handlers deferring_interrupts replaced
 
     def __repr__(self) -> str:
         return f"World(rank={self.rank}, size={self.size})"
@@ -116,26 +117,48 @@ class World:
 
     @contextlib.contextmanager
     def deferring_interrupts(self) -> Iterator[None]:
-        """Within this block a Ctrl-C is noted rather than raised, and every rank raises
-        ``KeyboardInterrupt`` together at the next gradient average (a rank that raised alone
-        would leave the others waiting in a collective). A second Ctrl-C raises at once."""
+        """Within this block a Ctrl-C (SIGINT), or a SIGTERM that a Python handler turns into
+        an exception (the command line's), is noted rather than raised, and every rank stops
+        together at the next gradient average (a rank that raised alone would leave the others
+        waiting in a collective; so would one that a SIGTERM from the launcher or the batch
+        system stopped first). A second signal raises at once.
+
+        ``interrupt_pending`` is the noted signal's number (0: none)."""
         if self.size == 1 or threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def note(signum: int, frame: Any) -> None:
             if self.interrupt_pending:
-                raise KeyboardInterrupt
-            self.interrupt_pending = True
+                self._raise_for(signum)
+            self.interrupt_pending = signum
 
-        previous = signal.signal(signal.SIGINT, note)
+        self._deferred = {
+            signum: signal.signal(signum, note)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+            if callable(signal.getsignal(signum))  # SIGTERM's default ends the process at once
+        }
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
-            pending, self.interrupt_pending = self.interrupt_pending, False
+            for signum, previous in self._deferred.items():
+                signal.signal(signum, previous)
+            pending, self.interrupt_pending = self.interrupt_pending, 0
         if pending:  # noted after the last step: not swallowed
-            raise KeyboardInterrupt
+            self._raise_for(pending)
+
+    def stop_for(self, signum: int) -> NoReturn:
+        """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`)."""
+        self.interrupt_pending = 0
+        self._raise_for(signum)
+
+    def _raise_for(self, signum: int) -> NoReturn:
+        """What the handler that was in place before deferring raises for ``signum`` (the
+        command line's SIGTERM handler its ``Terminated``), else ``KeyboardInterrupt``."""
+        handler = self._deferred.get(signum)
+        if callable(handler):
+            handler(signum, None)
+        raise KeyboardInterrupt
 
     # -- collectives --------------------------------------------------------------------------
     def allreduce_(self, array: np.ndarray) -> np.ndarray:
@@ -280,6 +303,8 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _differs(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return False
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):  # != of arrays is an array
+        return not np.array_equal(np.asarray(a), np.asarray(b))
     return a != b
 
 
@@ -295,11 +320,11 @@ class GradientAverager:
     the total weight and hands every parameter its averaged gradient as a tensor whose array is
     a view into the bucket (as DDP's ``gradient_as_bucket_view``: valid until the next
     :meth:`average`; copy it to keep it longer; it saves a copy of every gradient per step). The
-    last bucket carries three more numbers per step for free: the weighted loss, the weight, and
-    which parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so
-    the optimizer skips it as it would in one process), and whether any rank was interrupted
-    (see :meth:`World.deferring_interrupts`): then every rank raises ``KeyboardInterrupt`` at
-    this same step.
+    last bucket carries more numbers per step for free: the weighted loss, the weight, which
+    parameters had a gradient anywhere (one that had none on every rank keeps ``None``, so the
+    optimizer skips it as it would in one process), and whether any rank was interrupted or
+    terminated (see :meth:`World.deferring_interrupts`): then every rank stops at this same step,
+    raising ``KeyboardInterrupt`` (or what its SIGTERM handler raises, for a SIGTERM).
 
     The buckets live on the host (NumPy), where MPI reads them. A parameter of another array
     library (PyTorch, CuPy, JAX, array-api-strict) or on a device has its gradient copied to the
@@ -345,7 +370,9 @@ class GradientAverager:
         tail = _TAIL + len(self.params)
         *_, (last, _) = self.buckets
         head = last[last.size - tail :]
-        head[0], head[1], head[2] = loss * weight, weight, float(self.world.interrupt_pending)
+        pending = self.world.interrupt_pending
+        head[0], head[1] = loss * weight, weight
+        head[2], head[3] = float(bool(pending)), float(pending == signal.SIGTERM)
         for j, param in enumerate(self.params):
             head[_TAIL + j] = 0.0 if param.grad is None else 1.0
         for bucket, layout in self.buckets:
@@ -357,9 +384,8 @@ class GradientAverager:
                 else:
                     np.multiply(_array(grad).reshape(-1), weight, out=view)
             self.world.allreduce_(bucket)
-        if head[2] > 0:  # Ctrl-C on some rank: every rank stops here, before the update
-            self.world.interrupt_pending = False
-            raise KeyboardInterrupt
+        if head[2] > 0:  # Ctrl-C or SIGTERM on some rank: every rank stops here, before the update
+            self.world.stop_for(signal.SIGTERM if head[3] > 0 else signal.SIGINT)
         total = float(head[1])
         scale = 1.0 / total if divide and total > 0 else 1.0
         for bucket, layout in self.buckets:
@@ -377,8 +403,9 @@ class GradientAverager:
         return float(head[0]) * scale
 
 
-#: The numbers the last bucket carries after the gradients: weighted loss, weight, interrupted.
-_TAIL = 3
+#: The numbers the last bucket carries after the gradients: weighted loss, weight, interrupted,
+#: terminated (SIGTERM).
+_TAIL = 4
 
 
 def _array(grad: Any) -> np.ndarray:
@@ -490,6 +517,7 @@ def _install_excepthook() -> None:
     previous = sys.excepthook
 
     def abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
+        let_rank_0_report_first()  # a failure every rank meets (ranks that disagree): once
         if issubclass(kind, UserError):
             print(f"chainrule: rank {world().rank}: {value}", file=sys.stderr)
         else:
@@ -562,7 +590,10 @@ def let_rank_0_report_first() -> None:
     if current is None or current.size == 1 or current.is_main or _WAITED_FOR_RANK_0:
         return
     _WAITED_FOR_RANK_0 = True
-    time.sleep(GRACE_S)
+    # a second Ctrl-C (or the launcher's) cuts the wait short: this rank then reports and
+    # aborts at once, with no traceback from inside the wait
+    with contextlib.suppress(KeyboardInterrupt):
+        time.sleep(GRACE_S)
 
 
 # -- module-level shortcuts ---------------------------------------------------------------------

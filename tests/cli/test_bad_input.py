@@ -1007,6 +1007,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "continue with: chainrule train --resume" in err
+    assert "chainrule: terminated; the last complete checkpoint is" in err
     assert list((out / "checkpoints").glob("epoch-*"))
 
 

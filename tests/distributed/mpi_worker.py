@@ -53,12 +53,14 @@ def train(out: Path, epochs: int, loss: str, checkpoints: str | None, resume: st
     return trainer
 
 
-def sklearn(out: Path) -> None:
-    """chainrule.sklearn's estimator, fitted on every rank's share (with an L2 penalty)."""
+def sklearn(out: Path, apart: bool = False) -> None:
+    """chainrule.sklearn's estimator, fitted on every rank's share (with an L2 penalty);
+    ``apart``: rank 1 asks for one more epoch than the others."""
     from chainrule.sklearn import MLPClassifier
 
     ds = dataset()
-    clf = MLPClassifier(hidden_layer_sizes=(6,), batch_size=10, max_iter=4, alpha=1e-2,
+    max_iter = 5 if apart and dist.rank() == 1 else 4
+    clf = MLPClassifier(hidden_layer_sizes=(6,), batch_size=10, max_iter=max_iter, alpha=1e-2,
                         random_state=None if dist.size() > 1 else 5, dtype="float64")  # fmt: skip
     if dist.size() > 1:  # rank 0's seed must reach everyone: give rank 0 the reference's
         clf.random_state = 5 if dist.rank() == 0 else 99
@@ -74,7 +76,8 @@ def sklearn(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["train", "fail", "exit", "exit-0", "sklearn", "threads"])
+    modes = ["train", "fail", "exit", "exit-0", "sklearn", "sklearn-apart", "threads"]
+    parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--loss", default="cross-entropy")
@@ -103,8 +106,8 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)  # a file per rank: stdout lines interleave
         (args.out / f"threads{dist.rank()}.json").write_text(json.dumps({"blas_threads": blas}))
         return
-    if args.mode == "sklearn":
-        sklearn(args.out)
+    if args.mode in ("sklearn", "sklearn-apart"):
+        sklearn(args.out, apart=args.mode == "sklearn-apart")
         return
     train(args.out, args.epochs, args.loss, args.checkpoints, args.resume, args.early_stopping)
 

@@ -132,6 +132,18 @@ def test_the_sklearn_estimator_trains_data_parallel_too(tmp_path):
 
 
 @needs_mpi
+def test_sklearn_estimators_that_disagree_stop_at_the_start(tmp_path):
+    """Rank 1 asked for 5 epochs where rank 0 asked for 4: only the data's shape was compared,
+    so rank 1 waited for a fifth epoch's gradients that rank 0 never sent."""
+    done = _launch(2, [str(WORKER), "sklearn-apart", str(tmp_path / "out")], tmp_path, 60)
+    assert done.returncode != 0
+    assert "the ranks disagree on the training setup: rank 1 has max_iter=5 where rank 0 has 4" in (
+        done.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@needs_mpi
 @pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("2", 2)])
 def test_ranks_sharing_a_machine_use_one_blas_thread_unless_told(tmp_path, setting, expected):
     pytest.importorskip("threadpoolctl")
@@ -320,3 +332,29 @@ def test_ctrl_c_leaves_the_last_checkpoint_intact(tmp_path):
     assert "interrupted; the last complete checkpoint is" in stderr  # rank 0 had its say
     checkpoint = io.load_checkpoint(out / "checkpoints")
     assert checkpoint["state"]["epoch"] >= 1
+
+
+@needs_mpi
+def test_a_sigterm_to_mpiexec_stops_every_rank_at_one_step_and_rank_0_reports(tmp_path):
+    """mpiexec passes a SIGTERM (a batch system's) on to the ranks: raised where each rank
+    happened to be, rank 1 aborted the job before rank 0 said anything. Now it is deferred as
+    Ctrl-C is, to the next gradient average."""
+    out = tmp_path / "run"
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", "train", "--data", "parity",
+               "--epochs", "100000", "--quiet", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=_env(), start_new_session=True, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list((out / "checkpoints").glob("epoch-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)  # mpiexec alone, as a scheduler may
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 143, stderr
+    assert "chainrule: terminated; the last complete checkpoint is" in stderr
+    assert "Traceback" not in stderr

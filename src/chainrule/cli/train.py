@@ -350,18 +350,19 @@ def _run(
             io.remove_newer_checkpoints(out / "checkpoints", trainer.epoch)  # none saved
         summary = _finish(trainer, prepared, config, out, health)
     except KeyboardInterrupt as stop:
-        code = 143 if isinstance(stop, Terminated) else 130
+        terminated = isinstance(stop, Terminated)
+        code, word = (143, "terminated") if terminated else (130, "interrupted")
         if not main_rank:
             return code
         if trainer.last_checkpoint is None and fresh_out:
             _discard(out, created)
         if trainer.last_checkpoint is None and checkpoint is None:
-            print("chainrule: interrupted before the first checkpoint; nothing saved",
+            print(f"chainrule: {word} before the first checkpoint; nothing saved",
                   file=sys.stderr)  # fmt: skip
         else:
             saved = trainer.last_checkpoint or checkpoint["path"]
             again = out if trainer.last_checkpoint is not None else saved
-            print(f"chainrule: interrupted; the last complete checkpoint is {saved}\n"
+            print(f"chainrule: {word}; the last complete checkpoint is {saved}\n"
                   f"continue with: chainrule train --resume {again} --epochs {config.epochs}",
                   file=sys.stderr)  # fmt: skip
         return code

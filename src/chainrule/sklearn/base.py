@@ -358,7 +358,12 @@ class BaseMLP(BaseEstimator):
         batch = self._batch_size(n_samples)
         max_iter = 1 if incremental else self.max_iter
         world = distributed.world()  # several ranks: each takes its block of every batch
-        world.check_same("training data", {"cases": n_samples, "shape": X.shape[1:] + Y.shape[1:]})
+        world.check_same("training setup", {
+            "cases": n_samples, "shape": X.shape[1:] + Y.shape[1:],
+            # all but the seed, which rank 0 gives everyone, and what only prints
+            **{key: value for key, value in self.get_params(deep=False).items()
+               if key not in ("random_state", "verbose")},
+        })  # fmt: skip
         for _ in range(max_iter):
             order = self._random.permutation(n_samples) if self.shuffle else np.arange(n_samples)
             total = 0.0

@@ -199,10 +199,17 @@ class Trainer:
             "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
             "epochs": self.epochs, "loss": repr(self.loss), "optimizer": repr(self.optimizer),
             "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
-            "meta": self.meta,
+            "meta": self.meta, "schedule": self._schedule_plan(),
         })  # fmt: skip
         distributed.broadcast_parameters(self.model)
         distributed.broadcast_optimizer(self.optimizer)
+
+    def _schedule_plan(self) -> Any:
+        """The schedule as the learning rate of every epoch of the fit (its repr names neither
+        a StepLR's gamma nor its step size, so replicas could diverge on them unseen)."""
+        if self.schedule is None:
+            return None
+        return type(self.schedule).__name__, [self.schedule.lr_at(e) for e in range(self.epochs)]
 
     def _arrays(self, ds: Any) -> tuple[np.ndarray, np.ndarray]:
         dtype = param_dtype(self.model)

@@ -383,3 +383,57 @@ def test_a_layer_of_one_unit_is_named_in_the_singular():
     text = render(explain(model, np.array([[0.5, -1.0]]), np.array([[1.0]]), "squared-error"))
     assert "Layer 2 (output, 1 logistic unit j): " in text
     assert "Layer 1 (hidden, 3 logistic units i): " in text
+
+
+def _saturated_model():
+    """A 2-2-1 logistic network whose hidden units sit at z = +-40: their slope y(1 - y) is
+    about 4e-18, so every gradient below them is far under any tolerance of 0."""
+    model = nn.mlp([2, 2, 1], output="logistic", dtype=np.float64, rng=0)
+    first = model[0]
+    first.weight.data[...] = [[20.0, -20.0], [20.0, -20.0]]
+    first.bias.data[...] = 0.0
+    return model
+
+
+def test_a_check_that_cannot_tell_a_gradient_from_zero_says_so():
+    """A saturated unit's gradients agree with their finite differences only by both being
+    about 0; the derivation marks those checks 'near 0' and says what they do not show."""
+    d = explain(_saturated_model(), np.ones((1, 2)), np.array([[1.0]]), "squared-error")
+    first = d.connections[0]
+    tiny = d.dE_dw(0, 0, 0)
+    assert abs(first.dE_dw[0, 0]) < 1e-15 and tiny.ok and tiny.near_zero
+    assert d.dE_dw(1, 0, 0).ok and not d.dE_dw(1, 0, 0).near_zero  # the top layer's: ~0.1
+    checks = d.all_checks()
+    near = [c for c in checks if c.near_zero]
+    # dE/dw, dE/db below the hidden units, their dE/dz, the inputs' dE/dy, and the top weight
+    # from the unit stuck at y = 4e-18: each about 1e-17; every other is above 1e-3
+    assert len(near) == 4 + 2 + 2 + 2 + 1
+    assert all(abs(c.value) < 1e-15 for c in near)
+    assert all(abs(c.value) > 1e-3 for c in checks if not c.near_zero)
+    text = render(d, "text")
+    marks = re.findall(r"✓ fd (\S+), diff \S+?(, near 0)?$", text, flags=re.M)
+    assert any(near for _, near in marks) and any(not near for _, near in marks)
+    assert all((abs(float(fd)) < 1e-15) == bool(near) for fd, near in marks)
+    assert f"{len(near)} of them agree within the tolerance of 0" in text
+    document = json.loads(to_json(d))
+    jsonschema.validate(document, schema())
+    assert document["check"]["near_zero"] == len(near)
+    weights = document["connections"][0]["weights"]
+    assert all(w["dE_dw"]["near_zero"] for w in weights)
+    top = {w["i"]: w["dE_dw"]["near_zero"] for w in document["connections"][1]["weights"]}
+    assert top == {0: False, 1: True}  # from y = 1 - 4e-18, and from the unit stuck at y = 4e-18
+
+
+def test_a_wrong_gradient_is_never_called_near_zero():
+    """'near 0' qualifies an agreement; a mismatch, or a check of a clearly non-zero gradient,
+    is not marked."""
+    from chainrule.explainer.derivation import Checked
+    from chainrule.explainer.render_text import check_mark
+
+    small = Checked(value=0.0, numeric=3e-9, atol=1e-7, rtol=1e-5)
+    assert small.ok and small.near_zero and check_mark(small).endswith("near 0")
+    wrong = Checked(value=0.5, numeric=3e-9, atol=1e-7, rtol=1e-5)
+    assert not wrong.ok and "near 0" not in check_mark(wrong)
+    clear = Checked(value=0.25, numeric=0.25 + 1e-9, atol=1e-7, rtol=1e-5)
+    assert clear.ok and not clear.near_zero and "near 0" not in check_mark(clear)
+    assert not Checked(value=0.0).near_zero  # not checked at all

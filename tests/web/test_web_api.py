@@ -174,6 +174,26 @@ def test_gradcheck_passes_for_every_activation_and_loss(client):
         assert report.status_code == 200, report.text
         result = s.GradcheckResponse.model_validate(report.json())
         assert result.ok and result.checked == 3 + 3 * 4 + 4 * 2 + 4 + 2
+        if activation != "relu":  # (this seed's relu units are all off: their gradients are 0)
+            assert result.near_zero == 0  # no gradient near 0 among smooth units
+
+
+def test_gradcheck_counts_the_checks_that_only_show_a_derivative_is_small(client):
+    """Hidden units at z = +-40 have a slope of 4e-18: the derivatives below them pass only by
+    being about 0, and the report says how many such there are."""
+    net = post(
+        client,
+        "/api/network/new",
+        {"sizes": [2, 2, 1], "output": "logistic", "loss": "squared-error", "seed": 3},
+    ).json()
+    net["weights"][0] = [[20.0, -20.0], [20.0, -20.0]]
+    net["input"] = [1.0, 1.0]
+    result = s.GradcheckResponse.model_validate(
+        post(client, "/api/gradcheck", {"network": net}).json()
+    )
+    # dE/dx (2), the first layer's dE/dw (4) and dE/db (2), and the top weight from the unit
+    # stuck at y = 4e-18; the other top weight and the top bias are clearly non-zero
+    assert result.ok and result.checked == 2 + 4 + 2 + 2 + 1 and result.near_zero == 9
 
 
 def test_engine_E_equals_the_explainers_E(client):

@@ -48,12 +48,22 @@ class Checked:
             return None
         return self.difference <= self.atol + self.rtol * abs(self.numeric)
 
+    @property
+    def near_zero(self) -> bool:
+        """Whether the check cannot tell this gradient from 0: its finite difference is within
+        the tolerance of 0, so an engine value of 0 would pass too (a saturated unit's, say).
+        Agreement then says only that the gradient is small, not that its rule is right."""
+        if self.numeric is None:
+            return False
+        return abs(self.numeric) <= self.atol + self.rtol * abs(self.numeric)
+
     def to_dict(self) -> dict[str, Any]:
         return {  # a kink's check is null here, as any unchecked one (the schema's keys)
             "value": _finite(self.value),
             "numeric": _finite(self.numeric),
             "difference": _finite(self.difference),
             "ok": self.ok,
+            "near_zero": self.near_zero,
         }
 
 

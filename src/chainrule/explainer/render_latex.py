@@ -33,11 +33,13 @@ def _check(check: Checked | None) -> str:
     if check is None or check.numeric is None:
         return ""
     mark = r"\checkmark" if check.ok else r"\times\ \text{MISMATCH}"
+    near = r",\ \text{near 0}" if check.ok and check.near_zero else ""
     return (
         rf"&& {mark}\ \text{{fd }}{check.numeric:.6g},\ "
         rf"\text{{diff }}{check.difference:.1e}".replace("e-", r"\text{e-}").replace(
             "e+", r"\text{e+}"
         )
+        + near
     )
 
 

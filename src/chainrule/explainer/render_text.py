@@ -12,11 +12,14 @@ if TYPE_CHECKING:
 
 
 def check_mark(check: Checked | None) -> str:
-    """'✓ (finite difference 0.1234, differs by 2e-11)' or '✗ ...' or ''."""
+    """'✓ fd 0.1234, diff 2.0e-11' (the finite difference and how far the engine's value is
+    from it), '✗ MISMATCH ...', or '' where nothing was checked; an agreement that cannot tell
+    the gradient from 0 ends in 'near 0' (``Checked.near_zero``)."""
     if check is None or check.numeric is None:
         return ""
     mark = "✓" if check.ok else "✗ MISMATCH"
-    return f"{mark} fd {check.numeric:.6g}, diff {check.difference:.1e}"
+    near = ", near 0" if check.ok and check.near_zero else ""
+    return f"{mark} fd {check.numeric:.6g}, diff {check.difference:.1e}{near}"
 
 
 def text_lines(

@@ -189,5 +189,16 @@ def summary(b: Builder) -> None:
                 ]
             )
         )
+        near = sum(c.ok and c.near_zero for c in checks)
+        if near:
+            b.add(
+                Para(
+                    [
+                        f"{near} of them agree within the tolerance of 0 (marked near 0): for "
+                        "those the check says only that the gradient is small, not that its "
+                        "rule is right (a saturated unit's gradients are such)."
+                    ]
+                )
+            )
     for note in d.notes:
         b.add(Para([note]))

@@ -61,6 +61,7 @@ def to_dict(d: Derivation) -> dict[str, Any]:
             "atol_share": d.atol_share,
             "checked": len(checks),
             "all_ok": all(c.ok for c in checks),
+            "near_zero": sum(c.ok and c.near_zero for c in checks),
             "max_difference": max((c.difference for c in checks), default=0.0),
         },
         "focus": None if d.focus is None else {"layer": d.focus[0], "unit": d.focus[1]},

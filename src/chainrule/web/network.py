@@ -297,7 +297,7 @@ def gradient_check(state: NetworkState) -> dict:
     every checked derivative agrees, how many do not, the largest difference and relative
     difference, and ``where`` the entry furthest outside its tolerance is (None when all agree).
     ``checked`` counts the inputs and parameters checked, as a gradient check of E(x, W, b)
-    would.
+    would; ``near_zero`` how many of them agree only by being within the tolerance of 0.
 
     A relative difference is taken against |numeric|, but never against less than the check's
     own tolerance: a derivative whose true value is below the difference's rounding noise has
@@ -320,6 +320,7 @@ def gradient_check(state: NetworkState) -> dict:
         "where": max(failed, key=_times_tolerance)[0] if failed else None,
         "eps": FD_EPS,
         "checked": len(checks),
+        "near_zero": sum(check.ok and check.near_zero for _, check in checks),
     }
 
 

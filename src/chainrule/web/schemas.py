@@ -378,6 +378,7 @@ class GradcheckResponse(BaseModel):
     where: str | None
     eps: float
     checked: int
+    near_zero: int  # of the checked, how many agree within the tolerance of 0 (small, no proof)
 
 
 class ExportResponse(BaseModel):

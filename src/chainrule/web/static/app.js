@@ -816,7 +816,7 @@ function wire() {
   $("btn-gradcheck").addEventListener("click", () => guarded(async () => {
     const r = await api("/api/gradcheck", { network: S.net });
     $("gradcheck-result").innerHTML = `${r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`}: ${r.checked} derivatives against central differences
-      (&epsilon; = ${r.eps}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.`;
+      (&epsilon; = ${r.eps}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : ""}`;
   }));
   $("btn-save").addEventListener("click", () => download("network.json", JSON.stringify(S.net, null, 1), "application/json"));
   $("load-file").addEventListener("change", (event) => guarded(async () => {

@@ -176,6 +176,10 @@ def _zeros_like(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
+#: The transforms that take ``argnums``: an argument they cannot differentiate can be left out.
+_TAKE_ARGNUMS = ("grad", "jacobian", "hessian")
+
+
 def _variable(value: Any, op: str, argument: int) -> Tensor:
     """A tensor to differentiate with respect to (a leaf of argument ``argument`` of ``op``'s
     function). One that already requires grad (an outer
@@ -194,7 +198,7 @@ def _variable(value: Any, op: str, argument: int) -> Tensor:
     xp = backend.array_module(data)
     if not backend.is_floating(data.dtype, xp):
         if _is_typed(value):  # an index or a label array: cast to floats it would compute wrong
-            leave_out = "leave it out of argnums" if op in ("grad", "jacobian") else "close over it"
+            leave_out = "leave it out of argnums" if op in _TAKE_ARGNUMS else "close over it"
             raise TypeError(
                 f"{op}: argument {argument} is an array of {backend.dtype_name(data.dtype)}, "
                 f"which has no derivative; pass it as floats, or {leave_out} "
@@ -374,24 +378,32 @@ def value_and_grad(
     tensor([2., 4.])
     """
 
+    return _value_and_grad(f, argnums, has_aux, "grad")
+
+
+def _value_and_grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int], has_aux: bool, op: str
+) -> Callable[..., tuple[Any, Any]]:
+    """:func:`value_and_grad`, its errors named after ``op`` (``hessian`` is built on it)."""
+
     def wrapped(*args: Any) -> tuple[Any, Any]:
-        with _Traced(args, _argnums_tuple(argnums, len(args), "grad"), "grad") as traced:
+        with _Traced(args, _argnums_tuple(argnums, len(args), op), op) as traced:
             result = _call_recorded(f, traced.args)
             if has_aux and not (isinstance(result, (tuple, list)) and len(result) == 2):
                 raise TypeError(
-                    "grad: with has_aux=True the function must return a tuple (output, aux), "
+                    f"{op}: with has_aux=True the function must return a tuple (output, aux), "
                     f"got {type(result).__name__}"
                 )
             value, aux = result if has_aux else (result, None)
             if not isinstance(value, Tensor):
                 raise TypeError(
-                    f"grad: the function must return a tensor, got {type(value).__name__}"
+                    f"{op}: the function must return a tensor, got {type(value).__name__}"
                 )
-            _scalar_seed(value, "grad")
+            _scalar_seed(value, op)
             nested = traced.reaches_outside([value])
             # aux is an output of its own: an outer derivative may flow through it alone
             aux_nested = has_aux and traced.reaches_outside(_tensors_in(aux))
-        grads = gradient(value, traced.flat_variables, create_graph=nested)
+        grads = gradient(value, traced.flat_variables, create_graph=nested, op=op)
         if not nested:  # nothing outside differentiates through them: no graph kept alive
             value = value.detach()
         if not aux_nested:
@@ -422,7 +434,13 @@ def grad(
     >>> cr.grad(lambda x: (x ** 3).sum())(cr.tensor([2.0]))
     tensor([12.])
     """
-    both = value_and_grad(f, argnums, has_aux)
+    return _grad(f, argnums, has_aux, "grad")
+
+
+def _grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int], has_aux: bool, op: str
+) -> Callable[..., Any]:
+    both = _value_and_grad(f, argnums, has_aux, op)
 
     def wrapped(*args: Any) -> Any:
         (value, grads) = both(*args)
@@ -584,12 +602,19 @@ def jacobian(
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', not {mode!r}")
+    return _jacobian(f, argnums, mode, "jacobian")
+
+
+def _jacobian(
+    f: Callable[..., Any], argnums: int | Sequence[int], mode: str, op: str
+) -> Callable[..., Any]:
+    """:func:`jacobian`, its errors named after ``op`` (``hessian`` is built on it)."""
 
     def wrapped(*args: Any) -> Any:
-        nums = _argnums_tuple(argnums, len(args), "jacobian")
-        with _Traced(args, nums, "jacobian") as traced:
+        nums = _argnums_tuple(argnums, len(args), op)
+        with _Traced(args, nums, op) as traced:
             out = _call_recorded(f, traced.args)
-            outs, out_def = _output_tensors(out, "jacobian")
+            outs, out_def = _output_tensors(out, op)
             nested = traced.reaches_outside(outs)
         build = _jacobian_rows if mode == "reverse" else _jacobian_columns
         blocks = build(outs, traced.flat_variables, nested)  # per output, per variable
@@ -652,7 +677,7 @@ def hessian(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Calla
     For several argnums, or an argument that is a nested tuple, list or dict, the blocks nest
     twice, as ``torch.func.hessian``'s: ``hessian(f, (0, 1))(x, y)[0][1]`` is d2f / dx dy.
     """
-    return jacobian(grad(f, argnums), argnums)
+    return _jacobian(_grad(f, argnums, False, "hessian"), argnums, "reverse", "hessian")
 
 
 def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:

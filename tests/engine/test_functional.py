@@ -119,6 +119,18 @@ def test_grad_errors() -> None:
         cr.grad(lambda x: 1.0)(X0)
 
 
+def test_hessian_errors_name_hessian() -> None:
+    """hessian is jacobian(grad(f)); its errors name what the user called, not its parts."""
+    with pytest.raises(ValueError, match=r"^hessian: the function must return a scalar, got shape"):
+        cr.hessian(lambda x: x * 2)(X0)
+    with pytest.raises(ValueError, match="^hessian: argnums 2 is out of range for 2 arguments"):
+        cr.hessian(f_xy, argnums=2)(X0, Y0)
+    with pytest.raises(TypeError, match="^hessian: the function must return a tensor, got float"):
+        cr.hessian(lambda x: 1.0)(X0)
+    with pytest.raises(TypeError, match="^hessian: argument 1 is an array of int64.*argnums"):
+        cr.hessian(lambda x, i: (x * x).sum(), argnums=(0, 1))(X0, np.array([1, 2]))
+
+
 def test_an_input_that_does_not_matter_gets_zeros() -> None:
     gx, gy = cr.grad(lambda x, y: (x * 2.0).sum(), argnums=(0, 1))(X0, M0)
     np.testing.assert_array_equal(gy.numpy(), np.zeros_like(M0))

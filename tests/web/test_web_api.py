@@ -404,14 +404,20 @@ def test_divergent_training_is_refused_and_keeps_the_weights():
     assert run.step_count == 1
 
 
-@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
-def test_a_refused_step_puts_the_optimizers_state_back_too(optimizer):
+@pytest.mark.parametrize(
+    ("optimizer", "batch_size"), [("momentum", None), ("adam", None), ("momentum", 3)]
+)
+def test_a_refused_step_puts_the_optimizers_state_back_too(optimizer, batch_size):
     """The oracle: a run that never took the refused step. The velocity (Adam's moments, the
-    step counts) of the refused step was kept, NaN, and refused every later step for good."""
+    step counts) of the refused step was kept, NaN, and refused every later step for good; with
+    mini-batches, the refused step's rows were skipped (the next step took the batch after)."""
     from chainrule.errors import UserError
     from chainrule.web.training import start_run
 
-    run, clean = (start_run("xor", [2], optimizer=optimizer, lr=0.5) for _ in range(2))
+    run, clean = (
+        start_run("circle", [4], optimizer=optimizer, lr=0.5, batch_size=batch_size)
+        for _ in range(2)
+    )
     run.step()
     clean.step()
     X = run.X.copy()
@@ -419,7 +425,8 @@ def test_a_refused_step_puts_the_optimizers_state_back_too(optimizer):
     with pytest.raises(UserError, match="diverged at step 2"):
         run.step()
     run.X = X
-    assert run.step() == clean.step()  # the run goes on as if the refused step had not been
+    for _ in range(3):  # the run goes on as if the refused step had not been
+        assert run.step() == clean.step()
     assert run.trainer.optimizer.steps == clean.trainer.optimizer.steps
     for mine, theirs in zip(run.model.parameters(), clean.model.parameters()):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())

@@ -104,7 +104,9 @@ class TrainingRun:
         norms stop being finite, and then puts back the weights and the optimizer's state
         (velocity, Adam's moments, step counts) from the step before, so a too-large learning
         rate is reported instead of poisoning the run (a NaN velocity kept would refuse every
-        later step)."""
+        later step). The batch is put back too: the next step trains on the rows this one
+        could not (a refused step skipped them, and a smaller learning rate never saw them)."""
+        position = self._order, self._cursor, self.rng.bit_generator.state
         rows = self._batch()
         params = self.model.parameters()
         optimizer = self.trainer.optimizer
@@ -120,6 +122,7 @@ class TrainingRun:
             for p, old in zip(params, before):
                 p.data[...] = old
             optimizer.steps, optimizer.state = steps_before, buffers_before
+            self._order, self._cursor, self.rng.bit_generator.state = position
             raise UserError(
                 f"training diverged at step {self.step_count + 1}: the numbers stopped being "
                 f"finite; the weights were kept from the step before. Lower the learning rate."

@@ -15,7 +15,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import io, nn
-from chainrule.errors import ConversionError, ModelFileError, UserError
+from chainrule.errors import ConversionError, ModelFileError, StateDictError, UserError
 from chainrule.interop import (
     build_arch,
     from_torch,
@@ -118,6 +118,25 @@ def test_square_layer_copied_without_the_transpose_computes_other_numbers():
     expected = net(torch.tensor(x)).detach().numpy()
     assert np.abs(wrong(x).numpy() - expected).max() > 1e-3
     np.testing.assert_allclose(from_torch(net)(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_torch_modules_own_state_dict_is_refused_by_load_state_dict():
+    """net.state_dict() straight into a chainrule model: the square layers' shapes fit, so only
+    the dict itself can tell. It is refused, naming the fix, and the model is left as it was;
+    converted first, it loads and computes PyTorch's numbers."""
+    torch = needs_torch()
+    torch.manual_seed(0)
+    net = torch_nets(torch)["square"].double()
+    model = build_arch("3,3,tanh,3,logistic", "float64")
+    before = [p.numpy().copy() for p in model.parameters()]
+    with pytest.raises(StateDictError, match=r"PyTorch module's state_dict.*state_dict_from_torch"):
+        model.load_state_dict(net.state_dict())
+    for p, old in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.numpy(), old)
+    model.load_state_dict(state_dict_from_torch(net.state_dict()))
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    expected = net(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_chainrule_to_torch_to_chainrule_keeps_every_bit():

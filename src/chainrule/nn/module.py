@@ -341,8 +341,19 @@ class Module:
 
         Every key, shape and dtype is checked before anything is written: a mismatch raises
         :class:`StateDictError` naming the key and both shapes (or dtypes), and leaves the model
-        as it was.
+        as it was. So is a PyTorch module's own ``state_dict()``: its Linear weights are
+        (n_out, n_in), chainrule's (n_in, n_out), and a square layer's would load without a
+        shape error and compute other numbers (convert it with
+        ``chainrule.interop.state_dict_from_torch`` first).
         """
+        if _is_torch_modules_state(state):
+            raise StateDictError(
+                f"load_state_dict: this is a PyTorch module's state_dict, whose Linear weights "
+                f"are (n_out, n_in) where {type(self).__name__}'s are (n_in, n_out) (w_ij); a "
+                "square layer would load and compute other numbers. Convert it first: "
+                "model.load_state_dict(chainrule.interop.state_dict_from_torch(state)), or build "
+                "the model with chainrule.interop.from_torch(module)"
+            )
         params = dict(self.named_state())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
@@ -452,6 +463,15 @@ def _converted(array: Any, dtype: np.dtype | None, xp: Any, device: Any) -> Any:
     if dtype is not None:
         array = backend.astype(array, dtype)
     return array
+
+
+def _is_torch_modules_state(state: Mapping[str, Any]) -> bool:
+    """Whether ``state`` is what a PyTorch module's ``state_dict()`` returns: an OrderedDict
+    carrying PyTorch's ``_metadata`` (module versions), with torch tensors in it. A state dict
+    converted by ``interop.state_dict_from_torch`` is a plain dict of NumPy arrays."""
+    return getattr(state, "_metadata", None) is not None and any(
+        type(value).__module__.partition(".")[0] == "torch" for value in state.values()
+    )
 
 
 def _is_array(value: Any) -> bool:

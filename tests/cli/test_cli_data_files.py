@@ -176,6 +176,41 @@ def test_evaluate_maps_another_idx_directory_as_the_training_images_were(tmp_pat
     assert alone.meta["pixel_range"] == pytest.approx([float(images.min()), float(images.max())])
 
 
+def test_raw_pixels_for_a_model_trained_on_idx_images_are_refused_naming_the_map(tmp_path, capsys):
+    """A model trained on uint8 IDX images saw pixels / 255; rows of raw pixels went into
+    predict and evaluate as they were (every unit saturated) and gave confident, silently wrong
+    answers. They are refused with the line and the map; rows mapped that way are predicted
+    as the model computes them."""
+    import chainrule as cr
+
+    train(capsys, "--data", idx_dir(tmp_path / "mnist"), "--out", tmp_path / "r")
+    pixels = np.array([[0, 12, 255, 7], [30, 40, 50, 60]])
+    raw = write(tmp_path / "raw.csv", ["a,b,c,d", *(",".join(map(str, row)) for row in pixels)])
+    line = assert_user_error(capsys, "predict", tmp_path / "r", "--input", raw,
+                             match="raw.csv: line 2, column 2: 12 is outside [0, 1]")  # fmt: skip
+    assert "mapped from 0..255 onto [0, 1]; give each input as (pixel - 0) / 255" in line
+    labelled = write(tmp_path / "labelled.csv", [f"{','.join(map(str, row))},1" for row in pixels])
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", labelled,
+                      match="labelled.csv: row 1, column 2: 12 is outside [0, 1]")  # fmt: skip
+    explain = ("explain", "--model", tmp_path / "r", "--input")
+    assert_user_error(capsys, *explain, "0,0.5,255,1", "--target", "1",
+                      match="--input: row 1, column 3: 255 is outside [0, 1]")  # fmt: skip
+    assert_user_error(capsys, *explain, raw, "--target", "1;0",
+                      match="raw.csv: line 2, column 2: 12 is outside [0, 1]")  # fmt: skip
+    scaled = write(
+        tmp_path / "scaled.csv", [",".join(f"{v / 255!r}" for v in row) for row in pixels.tolist()]
+    )
+    code, out, err = run(capsys, "predict", tmp_path / "r", "--input", scaled, "--json")
+    assert code == 0, err
+    model, info = cr.io.load_model(tmp_path / "r" / "model")
+    rows = data.Standardizer.from_state(info["standardizer"]).transform(pixels / 255)
+    logits = model(cr.tensor(rows.astype(model.dtype))).numpy()
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    got = [row["outputs"] for row in json.loads(out)["predictions"]]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
 # -- 4. an unterminated quote -------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -151,6 +151,10 @@ def _problem_args(
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
+        if _pixel_range(info) is not None:  # raw pixels would saturate every unit, silently
+            from chainrule.data.idx import check_rows_scaled
+
+            check_rows_scaled(x, _pixel_range(info), "--input")
         raw, x = x, standardized_rows(x, info)
         _check_fits_the_model(net, model, "--input", raw, x)
     if t is not None and net is not None:
@@ -197,7 +201,12 @@ def _input_cases(text: str, info: dict) -> np.ndarray:
     from chainrule.cli.train import read_feature_rows
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
-    return read_feature_rows(path, widths[0])
+    return read_feature_rows(path, widths[0], pixel_range=_pixel_range(info))
+
+
+def _pixel_range(info: dict | None) -> Any:
+    """What a model trained on IDX images had its pixels mapped from onto [0, 1]; else None."""
+    return (info or {}).get("meta", {}).get("pixel_range")
 
 
 def _check_input_width(x: np.ndarray, info: dict, model: Path) -> None:

@@ -645,6 +645,10 @@ def evaluate(
         pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
         raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range)
         runs.check_model_fits(info, raw, str(model_path))
+        if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
+            from chainrule.data.idx import check_rows_scaled
+
+            check_rows_scaled(raw.X, pixel_range, data)
         if raw.task == "regression" and len(raw):  # refused as training refuses them
             runs.check_targets_square(
                 raw, np.dtype(model.dtype), "rescale the targets or retrain with --dtype float64"
@@ -762,7 +766,7 @@ def predict(
     from chainrule.train.runs import model_widths
 
     n_in = model_widths(info)[0]
-    X = read_feature_rows(input_path, n_in, model.dtype)
+    X = read_feature_rows(input_path, n_in, model.dtype, info.get("meta", {}).get("pixel_range"))
     X = standardized_rows(X, info)
     outputs = predict_outputs(model, X.astype(model.dtype))
     scores = _as_scores(outputs, loss)
@@ -842,15 +846,20 @@ def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:
     return buffer.getvalue()
 
 
-def read_feature_rows(path: Path, n_features: int, dtype: Any = "float64") -> np.ndarray:
+def read_feature_rows(
+    path: Path, n_features: int, dtype: Any = "float64", pixel_range: Any = None
+) -> np.ndarray:
     """Rows of ``n_features`` numbers (a header line and a trailing label column, numbers or
     text, are allowed; the label is not read).
 
     A missing file, a ragged row, a non-numeric feature or a number too large for ``dtype``
-    raises DataError naming the line.
+    raises DataError naming the line; so does a value outside [0, 1] for a model trained on
+    IDX images (``pixel_range``: what its images were mapped from, see
+    :func:`chainrule.data.idx.check_rows_scaled`).
     """
     from chainrule.data import read_table
     from chainrule.data.csvfile import check_fits
+    from chainrule.data.idx import check_rows_scaled
 
     table = read_table(path, columns=n_features)
     width = len(table.names or table.body[0][1])
@@ -860,4 +869,7 @@ def read_feature_rows(path: Path, n_features: int, dtype: Any = "float64") -> np
             "(optionally followed by one label column)"
         )
     check_fits(path, table, dtype)
+    if pixel_range is not None:
+        lines = [line for line, _ in table.body]
+        check_rows_scaled(table.values[:, :n_features], pixel_range, str(path), lines)
     return table.values

@@ -154,6 +154,35 @@ def pixel_range_of(images: np.ndarray, others: Sequence[np.ndarray] = ()) -> tup
     return low, high
 
 
+#: How far outside [0, 1] a scaled pixel written out as text may lie (its rounding).
+_SCALED_SLACK = 1e-6
+
+
+def check_rows_scaled(
+    rows: np.ndarray,
+    pixel_range: Sequence[float],
+    source: str,
+    lines: Sequence[int] | None = None,
+) -> None:
+    """Refuse table rows for a model trained on IDX images unless they are scaled as its images
+    were: mapped from ``pixel_range`` (the training images' low..high) onto [0, 1]. Raw pixels
+    (0..255) given as they are would drive every unit far past where it was trained and give
+    a confident, silently wrong prediction. ``lines``: each row's line in ``source`` (else the
+    message counts rows)."""
+    rows = np.asarray(rows)
+    outside = (rows < -_SCALED_SLACK) | (rows > 1 + _SCALED_SLACK)
+    if rows.size == 0 or not outside.any():
+        return
+    row, column = (int(k) for k in np.argwhere(outside)[0])
+    low, high = (float(v) for v in pixel_range)
+    where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+    raise DataError(
+        f"{source}: {where}, column {column + 1}: {rows[row, column]:g} is outside [0, 1], but "
+        f"this model was trained on IDX images whose pixels were mapped from {low:g}..{high:g} "
+        f"onto [0, 1]; give each input as (pixel - {low:g}) / {high - low:g}"
+    )
+
+
 def _range(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
     """The smallest and largest value of the arrays that hold finite values (a part that holds
     NaN is refused when it is loaded itself, not when its neighbour is)."""

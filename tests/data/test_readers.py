@@ -1,6 +1,7 @@
 """The IDX and CSV readers on good files and on every kind of broken file, written in tmp_path."""
 
 import gzip
+import re
 import struct
 
 import numpy as np
@@ -397,3 +398,21 @@ def test_a_label_column_that_is_neither_an_index_nor_a_name_is_refused(tmp_path,
     path.write_text("1,2,0\n3,4,1\n")
     with pytest.raises(DataError, match=r"label_column must be a column index .* got"):
         data.load(path, label_column=label_column)
+
+
+@pytest.mark.parametrize(
+    ("pixel_range", "fix"), [((0.0, 255.0), "(pixel - 0) / 255"), ((-1.0, 1.0), "(pixel + 1) / 2")]
+)
+def test_rows_for_a_model_trained_on_idx_images_must_lie_in_0_1(pixel_range, fix):
+    """Scaled inputs pass, their text's rounding included; the first value outside [0, 1] is
+    named by line (or row) and column, with the map the training images went through."""
+    from chainrule.data.idx import check_rows_scaled
+
+    check_rows_scaled(np.array([[0.0, 1.0 + 1e-7, -1e-7], [0.5, 1.0, 0.25]]), pixel_range, "f")
+    check_rows_scaled(np.empty((0, 3)), pixel_range, "f")
+    rows = np.array([[0.0, 0.5, 0.2], [0.1, 1.01, -3.0]])
+    with pytest.raises(DataError, match=rf"^f: row 2, column 2: 1\.01 is outside \[0, 1\].*"
+                                        rf"give each input as {re.escape(fix)}$"):  # fmt: skip
+        check_rows_scaled(rows, pixel_range, "f")
+    with pytest.raises(DataError, match=r"^f: line 9, column 2: 1\.01"):
+        check_rows_scaled(rows, pixel_range, "f", lines=[4, 9])

@@ -176,10 +176,11 @@ def check_rows_scaled(
     row, column = (int(k) for k in np.argwhere(outside)[0])
     low, high = (float(v) for v in pixel_range)
     where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+    shifted = f"pixel - {low:g}" if low >= 0 else f"pixel + {-low:g}"
     raise DataError(
         f"{source}: {where}, column {column + 1}: {rows[row, column]:g} is outside [0, 1], but "
         f"this model was trained on IDX images whose pixels were mapped from {low:g}..{high:g} "
-        f"onto [0, 1]; give each input as (pixel - {low:g}) / {high - low:g}"
+        f"onto [0, 1]; give each input as ({shifted}) / {high - low:g}"
     )
 
 

@@ -50,8 +50,13 @@ def test_an_input_of_the_wrong_width_names_the_option_and_the_model(runs_dir, ca
 
 def test_loss_choices_are_the_ones_explain_writes_out(capsys):
     line = assert_user_error(capsys, "explain", "--loss", "bogus", match="--loss 'bogus'")
-    assert "binary-cross-entropy" in line and "margin" not in line
-    assert_user_error(capsys, "explain", "--loss", "margin-squared-error", match="--loss")
+    assert "binary-cross-entropy" in line and "margin-squared-error" in line
+    assert_user_error(capsys, "explain", "--loss", "margin-squared-error",
+                      match="the seed network is explained with its own loss")  # fmt: skip
+    code, out, err = run(capsys, "explain", "--input", "0.3,0.7", "--target", "1,0,1",
+                         "--loss", "margin-squared-error")  # fmt: skip
+    assert code == 0, err
+    assert "E = ½ Σ_j e_j²" in out and "e_j = min(y_j − 0.8, 0)" in out
 
 
 def test_graph_uses_input_and_target_without_a_model(tmp_path, capsys):

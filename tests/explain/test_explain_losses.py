@@ -164,13 +164,35 @@ def test_labels_for_one_case_and_rows_of_probabilities_still_read():
         explain(model, X, [0.5, 1.0, 2.0], nn.CrossEntropy())
 
 
-@pytest.mark.parametrize("loss", ["margin-squared-error", {"type": "margin-squared-error"}])
-def test_a_loss_given_by_name_that_no_view_writes_out_is_refused(loss):
-    """A Loss object was checked, a name or config was not: the margin loss was explained with
-    binary cross-entropy's formulas and gradients that were not y - t."""
+@pytest.mark.parametrize(
+    "loss", ["margin-squared-error", {"type": "margin-squared-error", "on": 0.7}]
+)
+def test_a_loss_given_by_name_or_config_is_the_librarys_own(loss):
+    """A Loss object was checked, a name or config was not: the margin loss was once explained
+    with binary cross-entropy's formulas. By name or config it is the library's margin loss,
+    its margins included, and its gradients are its own shortfalls, not y - t."""
     model = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Logistic())
-    with pytest.raises(ExplainError, match="margin-squared-error is not one the explainer"):
-        explain(model, [[0.5, -0.2]], [[1.0, 0.0]], loss)
+    d = explain(model, [[0.5, -0.2]], [[1.0, 0.0]], loss)
+    assert type(d.loss) is nn.MarginSquaredError
+    on = loss["on"] if isinstance(loss, dict) else 0.8
+    y = d.layers[-1].y[0]
+    expected = [min(y[0] - on, 0.0), max(y[1] - 0.2, 0.0)]
+    np.testing.assert_allclose(d.layers[-1].dE_dy[0], expected, rtol=1e-6, atol=1e-12)
+    assert d.all_ok
+
+
+def test_a_loss_no_view_writes_out_is_refused():
+    """A loss of the user's own, named or not, has no formulas the explainer could write."""
+
+    class Hinge(nn.Loss):
+        name = "hinge"
+
+        def forward(self, output, target):
+            return (1.0 - output * target).relu().sum()
+
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Logistic())
+    with pytest.raises(ExplainError, match="loss hinge is not one the explainer can write out"):
+        explain(model, [[0.5, -0.2]], [[1.0, 0.0]], Hinge())
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from chainrule.ops.registry import ShapeError
 from chainrule.tensor import Tensor
 
 #: The losses the explainer writes out (the names of ``nn.loss_from_name``).
-LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
+LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy", "margin-squared-error")
 
 
 class ExplainError(UserError, ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
 from chainrule.explainer.notation import Math, join
 
@@ -35,6 +36,10 @@ def output_layer(b: Builder) -> None:
                     dy, [share(Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})"))]
                 )
             )
+        elif loss == margin.NAME:
+            e = margin.shortfall(j)
+            b.add(Equation(dy, [e]))
+            b.add(Para(["where ", e, " is ", y, "'s shortfall from its margin, as under Error."]))
         else:
             k = d.n_cases * record.size
             b.add(
@@ -65,6 +70,8 @@ def output_layer(b: Builder) -> None:
                             )
                         )
                     )
+                elif loss == margin.NAME:
+                    steps.append(margin.step(b, d.loss, yv, tv))
                 dy_top = n.dE_dy(top, j, u)
                 steps.append(b.result(record.dE_dy[c, u]))
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))

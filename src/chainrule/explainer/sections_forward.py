@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
 from chainrule.explainer.notation import Math, join
 
@@ -114,6 +115,9 @@ def error(b: Builder) -> None:
             + sum_c
             + Math(f"−Σ_{j} {t.plain} log {y.plain}", rf"-\sum_{{{j}}} {t.latex}\log {y.latex}")
         )
+    elif d.loss.name == margin.NAME:
+        e = margin.shortfall(j)
+        rhs = sum_c + Math(f"½ Σ_{j} {e.plain}²", rf"\frac{{1}}{{2}}\sum_{{{j}}} {e.latex}^2")
     else:
         rhs = (
             scale
@@ -130,3 +134,5 @@ def error(b: Builder) -> None:
         targets += f"; ... ({d.n_cases - b.o.max_cases} more cases)"
     b.add(Para(["Targets: ", Math(f"{t.plain} = ", f"{t.latex} = "), targets + "."]))
     b.add(Equation(E, [rhs, b.result(d.error)]))
+    if d.loss.name == margin.NAME:
+        b.add(Para(margin.definition(d.loss, y, t, j)))

@@ -49,7 +49,7 @@ def to_dict(d: Derivation) -> dict[str, Any]:
             "dtype": d.dtype,
             "n_parameters": d.n_parameters,
         },
-        "loss": {"name": d.loss.name, "reduction": d.loss.reduction, "E": d.error},
+        "loss": _loss(d),
         "n_cases": d.n_cases,
         "inputs": d.x.tolist(),
         "targets": d.t.tolist(),
@@ -74,6 +74,14 @@ def to_dict(d: Derivation) -> dict[str, Any]:
         "paths": d.paths,
         "bug": None if d.bug is None else d.bug.to_dict(),
     }
+
+
+def _loss(d: Derivation) -> dict[str, Any]:
+    loss = {"name": d.loss.name, "reduction": d.loss.reduction, "E": d.error}
+    if d.loss.name == "margin-squared-error":  # the numbers its formulas are written with
+        loss["margin"] = {"on": d.loss.on, "off": d.loss.off,
+                          "measured_from": d.loss.measured_from}  # fmt: skip
+    return loss
 
 
 def _layer(d: Derivation, k: int) -> dict[str, Any]:

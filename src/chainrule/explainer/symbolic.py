@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.explainer import margin
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import (
     Math,
@@ -141,6 +142,10 @@ def _error(
         return share * sum((tj - yj) ** 2 for tj, yj in zip(t, y))
     if d.loss.name == "cross-entropy":
         return -share * sum(tj * sympy.log(yj) for tj, yj in zip(t, y))
+    if d.loss.name == margin.NAME:  # the pieces in effect at this case's outputs
+        values = zip(y, d.layers[-1].y[case], d.t[case])
+        e = [margin.shortfall_expression(d.loss, yj, v, tj, number) for yj, v, tj in values]
+        return share * sympy.Rational(1, 2) * sum(ej**2 for ej in e)
     return -share * sum(tj * sympy.log(yj) + (1 - tj) * sympy.log(1 - yj) for tj, yj in zip(t, y))
 
 

@@ -119,6 +119,12 @@ class NetworkState:
         of several cases is refused: the explorer shows one case."""
         problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
         network, loss_object = problem.network, problem.loss
+        if loss_object.name not in PAGE_LOSSES:  # the page would compute another loss
+            raise ExplainError(
+                f"explorer: the page computes {', '.join(PAGE_LOSSES)}, not "
+                f"{loss_object.name}; chainrule.explainer.explain writes this model's "
+                "derivation out (text, Markdown, LaTeX, HTML, JSON)"
+            )
         if problem.x.shape[0] != 1:
             raise ExplainError(
                 f"explorer: the explorer shows one case, but x has {problem.x.shape[0]} rows "
@@ -164,6 +170,11 @@ class NetworkState:
             unit=unit,
             **options,
         )
+
+
+#: The losses the page offers and computes by name (a loss with parameters of its own, as
+#: margin-squared-error's margins, would lose them in a page's state).
+PAGE_LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
 
 
 def _reduction(loss: Loss) -> str | None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from chainrule.errors import UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
+from chainrule.web.network import PAGE_LOSSES
 from chainrule.web.training import layer_sizes
 
 MAX_LAYERS = 8
@@ -51,7 +52,7 @@ def bounded(**bounds: int) -> Any:
 Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Activation = Literal["logistic", "tanh", "relu"]
 OutputUnit = Literal["logistic", "linear", "softmax"]
-LossName = Literal["squared-error", "mse", "cross-entropy", "binary-cross-entropy"]
+LossName = Literal[PAGE_LOSSES]
 DatasetName = Literal["xor", "symmetry", "circle", "digits"]
 
 

@@ -38,7 +38,7 @@ def output_layer(b: Builder) -> None:
             )
         elif loss == margin.NAME:
             e = margin.shortfall(j)
-            b.add(Equation(dy, [e]))
+            b.add(Equation(dy, [share(e)]))
             b.add(Para(["where ", e, " is ", y, "'s shortfall from its margin, as under Error."]))
         else:
             k = d.n_cases * record.size
@@ -71,7 +71,7 @@ def output_layer(b: Builder) -> None:
                         )
                     )
                 elif loss == margin.NAME:
-                    steps.append(margin.step(b, d.loss, yv, tv))
+                    steps.append(share(margin.step(b, d.loss, yv, tv)))
                 dy_top = n.dE_dy(top, j, u)
                 steps.append(b.result(record.dE_dy[c, u]))
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))

@@ -117,7 +117,9 @@ def error(b: Builder) -> None:
         )
     elif d.loss.name == margin.NAME:
         e = margin.shortfall(j)
-        rhs = sum_c + Math(f"½ Σ_{j} {e.plain}²", rf"\frac{{1}}{{2}}\sum_{{{j}}} {e.latex}^2")
+        rhs = (
+            scale + sum_c + Math(f"½ Σ_{j} {e.plain}²", rf"\frac{{1}}{{2}}\sum_{{{j}}} {e.latex}^2")
+        )
     else:
         rhs = (
             scale

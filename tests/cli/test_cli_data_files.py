@@ -211,6 +211,44 @@ def test_raw_pixels_for_a_model_trained_on_idx_images_are_refused_naming_the_map
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
+def test_a_csv_with_class_names_trains_predicts_and_evaluates_by_name(tmp_path, capsys):
+    """iris-style species names as labels: refused as 'not a number' before. The run keeps the
+    names (sorted), predict writes them, and evaluate numbers another file's names as the model
+    does (sorted by themselves, virginica and setosa alone would be 1 and 0: a silently wrong
+    accuracy), refusing a name the model does not have."""
+    import chainrule as cr
+
+    rng = np.random.default_rng(0)
+    species = ["setosa", "versicolor", "virginica"]
+    X = rng.normal(size=(60, 2)) + np.repeat(np.arange(3), 20)[:, None] * 3
+    rows = [f"{a:.4f},{b:.4f},{species[k // 20]}" for k, (a, b) in enumerate(X)]
+    train(capsys, "--data", write(tmp_path / "iris.csv", ["x1,x2,species", *rows]),
+          "--out", tmp_path / "r", "--epochs", 60)  # fmt: skip
+    model, info = cr.io.load_model(tmp_path / "r" / "model")
+    assert info["class_names"] == species
+    other_rows = [rows[45], rows[2], rows[50], rows[7]]  # virginica, setosa, virginica, setosa
+    other = write(tmp_path / "other.csv", other_rows)
+    code, out, err = run(capsys, "evaluate", tmp_path / "r", "--data", other, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    # the oracle: the model's own argmax on the rows, standardised, against the names' classes
+    features = np.array([[float(v) for v in row.split(",")[:2]] for row in other_rows])
+    scaled = data.Standardizer.from_state(info["standardizer"]).transform(features)
+    predicted = model(cr.tensor(scaled.astype(model.dtype))).numpy().argmax(axis=1)
+    truth = np.array([species.index(row.split(",")[2]) for row in other_rows])
+    assert report["accuracy"] == pytest.approx(float(np.mean(predicted == truth)))
+    assert [row["support"] for row in report["per_class"]] == [2, 0, 2]
+    code, out, err = run(capsys, "predict", tmp_path / "r", "--input", other)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "prediction,setosa,versicolor,virginica"
+    assert [line.split(",")[0] for line in lines[1:]] == [species[k] for k in predicted]
+    write(tmp_path / "daisy.csv", [rows[0], "1.0,2.0,daisy"])
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", tmp_path / "daisy.csv",
+                      match="daisy.csv, line 2, column 3: class 'daisy' is not one of the "
+                            "model's classes (setosa, versicolor, virginica)")  # fmt: skip
+
+
 # -- 4. an unterminated quote -------------------------------------------------------------------
 
 

@@ -416,3 +416,104 @@ def test_rows_for_a_model_trained_on_idx_images_must_lie_in_0_1(pixel_range, fix
         check_rows_scaled(rows, pixel_range, "f")
     with pytest.raises(DataError, match=r"^f: line 9, column 2: 1\.01"):
         check_rows_scaled(rows, pixel_range, "f", lines=[4, 9])
+
+
+# -- class names in a CSV's label column -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "label_column"),
+    [
+        (["5.1,3.5,setosa", "6.2,2.9,versicolor", "7.7,3.0,virginica", "5.0,3.3,setosa"], -1),
+        (
+            [
+                "a,b,species",
+                "5.1,3.5,setosa",
+                "6.2,2.9,versicolor",
+                "7.7,3.0,virginica",
+                "5.0,3.3,setosa",
+            ],
+            "species",
+        ),  # fmt: skip
+        (
+            [
+                "species,a,b",
+                "setosa,5.1,3.5",
+                "versicolor,6.2,2.9",
+                "virginica,7.7,3.0",
+                "setosa,5.0,3.3",
+            ],
+            0,
+        ),  # fmt: skip
+    ],
+)
+def test_class_names_in_the_label_column_are_numbered_in_sorted_order(
+    tmp_path, lines, label_column
+):
+    """Text labels (iris's species) were refused as 'not a number'; they are classes, numbered
+    as sorted, with their names kept for the model, and the features are read as before."""
+    path = tmp_path / "iris.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ds = data.read_csv(path, label_column=label_column)
+    assert ds.class_names == ["setosa", "versicolor", "virginica"] and ds.n_classes == 3
+    np.testing.assert_array_equal(ds.y, [0, 1, 2, 0])
+    np.testing.assert_array_equal(ds.X, np.array([[5.1, 3.5], [6.2, 2.9], [7.7, 3.0], [5.0, 3.3]],
+                                                 dtype=np.float32))  # fmt: skip
+
+
+def test_class_names_follow_a_models_classes_and_refuse_others(tmp_path):
+    path = tmp_path / "more.csv"
+    path.write_text("1,2,virginica\n3,4,setosa\n5,6,virginica\n")
+    model = ["setosa", "versicolor", "virginica"]
+    ds = data.read_csv(path, class_names=model)  # sorted by itself: setosa 0, virginica 1
+    np.testing.assert_array_equal(ds.y, [2, 0, 2])
+    assert ds.class_names == model
+    path.write_text("1,2,virginica\n3,4,daisy\n")
+    with pytest.raises(DataError, match=r"more\.csv, line 2, column 3: class 'daisy' is not one "
+                                        r"of the model's classes \(setosa, versicolor, "
+                                        r"virginica\)"):  # fmt: skip
+        data.read_csv(path, class_names=model)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["1,2,cat", "3,4,"], r"line 2, column 3: an empty cell is not a class"),
+        (["1,2,cat", "3,dog"], r"line 2: 2 fields, expected 3"),
+        (["1,2,cat", "3,x,dog"], r"line 2, column 2: 'x' is not a number"),
+    ],
+)
+def test_a_broken_file_with_class_names_names_the_line(tmp_path, rows, message):
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=message):
+        data.read_csv(path)
+
+
+def test_numeric_labels_and_regression_targets_are_read_as_before(tmp_path):
+    """Numbers stay class numbers (no names), a header over them is still a header, and a
+    regression's label column must still be numbers, and one text label among numbers is
+    refused, not read as a new class."""
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n1,2,0\n3,4,2\n")
+    ds = data.read_csv(path)
+    np.testing.assert_array_equal(ds.y, [0, 2])
+    assert ds.class_names is None and ds.feature_names == ["a", "b"]
+    path.write_text("1,2,0.5\n3,4,cat\n")
+    with pytest.raises(DataError, match=r"line 2, column 3: 'cat' is not a number"):
+        data.read_csv(path, task="regression")
+    path.write_text("1,2,0\n3,4,1\n5,6,1_0\n")  # a typo among class numbers: not a new class
+    with pytest.raises(DataError, match=r"line 3, column 3: '1_0' is not a number, but other "
+                                        r"labels are \(line 1: '0'\); a label column holds "
+                                        r"class numbers or class names, not both"):  # fmt: skip
+        data.read_csv(path)
+
+
+@pytest.mark.parametrize("label", ["inf", "-inf", "nan", "1e400"])
+def test_a_label_that_is_not_a_finite_number_is_refused_naming_it(tmp_path, label):
+    """The label column is read as text first (it may hold class names); a number in it must
+    still be finite (it crashed with OverflowError converting infinity to a class)."""
+    path = tmp_path / "d.csv"
+    path.write_text(f"1,2,0\n3,4,{label}\n")
+    with pytest.raises(DataError, match=rf"line 2, column 3: '{label}' is not a finite number"):
+        data.read_csv(path)

@@ -643,7 +643,8 @@ def evaluate(
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
         pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
-        raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range)
+        raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range,
+                                info.get("class_names"))  # fmt: skip
         runs.check_model_fits(info, raw, str(model_path))
         if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
             from chainrule.data.idx import check_rows_scaled

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ def read_csv(
     delimiter: str | None = None,
     dtype: Any = np.float32,
     input_dtype: Any = None,
+    class_names: Sequence[str] | None = None,
 ) -> Dataset:
     """A dataset from a CSV file of numbers with one label column.
 
@@ -41,8 +43,9 @@ def read_csv(
             header, its name.
         header: whether line 1 names the columns; ``None`` decides from the line itself (a
             header if any cell in it is not a number).
-        task: ``"classification"`` (labels must be integers 0..n_classes-1) or
-            ``"regression"`` (any finite number).
+        task: ``"classification"`` (labels are integers 0..n_classes-1, or class names:
+            text such as ``setosa``, numbered in sorted order) or ``"regression"`` (any finite
+            number).
         n_classes: the number of classes; labels at or above it are an error. Defaults to the
             largest label + 1.
         delimiter: ``","`` by default, tab for ``.tsv`` files.
@@ -50,11 +53,15 @@ def read_csv(
         input_dtype: the float type of ``X`` where it differs from ``dtype``: float64 keeps the
             numbers as written for a standardizer to be fitted and applied before they are
             rounded to ``dtype`` (in float32, 1e9 + 1 and 1e9 + 2 are one number).
+        class_names: the classes a model was trained on (its ``class_names``): class names in
+            the label column are numbered as these are, and a name not among them is an error
+            (an evaluation file whose classes, sorted by themselves, would be numbered apart).
     """
     path = Path(path)
     if task not in ("classification", "regression"):
         raise DataError(f"{path}: task must be 'classification' or 'regression', got {task!r}")
-    table = read_table(path, header, delimiter)
+    text = label_column if task == "classification" else None  # class names may be text
+    table = read_table(path, header, delimiter, text_column=text)
     values, names, body = table.values, table.names, table.body
     width = values.shape[1]
     if width < 2:
@@ -62,9 +69,17 @@ def read_csv(
     label_index = _label_index(path, label_column, names, width)
     check_fits(path, table, np.dtype(dtype))
     X = np.delete(values, label_index, axis=1)
-    labels = values[:, label_index]
     lines = [line for line, _ in body]
-    y = _targets(path, labels, lines, task, n_classes, names, label_index)
+    where = _column_name(names, label_index)
+    if table.texts is not None and _is_named(path, table.texts, lines, where):
+        y, class_names = _named_classes(path, table.texts, lines, where, class_names, n_classes)
+        n_classes = len(class_names)
+    else:
+        labels = values[:, label_index]
+        if table.texts is not None:
+            labels = _numbers(path, table.texts, lines, where)
+        y = _targets(path, labels, lines, task, n_classes, names, label_index)
+        class_names = None
     feature_names = None
     if names:
         feature_names = [n for i, n in enumerate(names) if i != label_index]
@@ -75,18 +90,82 @@ def read_csv(
         name=path.stem,
         n_classes=n_classes,
         feature_names=feature_names,
+        class_names=class_names,
         meta={"path": str(path), "label_column": names[label_index] if names else label_index},
     )
+
+
+def _is_named(path: Path, texts: list[str], lines: list[int], where: str) -> bool:
+    """Whether a label column holds class names (no label is a number) rather than class
+    numbers (every label is). Both at once is refused: one typo (``1_0``) among numbers would
+    otherwise turn every label into a name, numbered as sorted text ("10" before "2")."""
+    numeric = [bool(_NUMBER.fullmatch(text)) for text in texts]
+    if all(numeric):
+        return False
+    if not any(numeric):
+        return True
+    text, number = numeric.index(False), numeric.index(True)
+    shown = _shown(texts[text]) if texts[text] else "an empty cell"
+    raise DataError(
+        f"{path}, line {lines[text]}, {where}: {shown} is not a number, but other labels are "
+        f"(line {lines[number]}: {_shown(texts[number])}); a label column holds class numbers "
+        "or class names, not both"
+    )
+
+
+def _numbers(path: Path, texts: list[str], lines: list[int], where: str) -> np.ndarray:
+    """A label column of numbers, read and checked as the other columns are (NaN, infinity and
+    1e400 are not finite numbers)."""
+    labels = np.array([float(text) for text in texts], dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(labels))
+    if bad.size:
+        k = int(bad[0])
+        raise DataError(
+            f"{path}, line {lines[k]}, {where}: {_shown(texts[k])} is not a finite number"
+        )
+    return labels
+
+
+def _named_classes(
+    path: Path,
+    texts: list[str],
+    lines: list[int],
+    where: str,
+    known: Sequence[str] | None,
+    n_classes: int | None,
+) -> tuple[np.ndarray, list[str]]:
+    """Class numbers for a label column of names, and the names in class order: the sorted
+    names found, or ``known`` (a model's). An empty cell, a name not in ``known`` or more
+    names than ``n_classes`` is a DataError naming the line."""
+    for text, line in zip(texts, lines):
+        if not text:
+            raise DataError(f"{path}, line {line}, {where}: an empty cell is not a class")
+    names = list(known) if known is not None else sorted(set(texts))
+    number = {name: k for k, name in enumerate(names)}
+    for text, line in zip(texts, lines):
+        if text not in number:
+            raise DataError(
+                f"{path}, line {line}, {where}: class {_shown(text)} is not one of the "
+                f"model's classes ({', '.join(names)})"
+            )
+    if n_classes is not None and len(names) > n_classes:
+        raise DataError(
+            f"{path}, {where}: {len(names)} classes ({', '.join(names)}), but n_classes is "
+            f"{n_classes}"
+        )
+    return np.array([number[text] for text in texts], dtype=np.int64), names
 
 
 @dataclass
 class Table:
     """A CSV file's numbers: ``values`` (float64, rows x columns), the header's column ``names``
-    (None without a header) and ``body``, each data row as (line number, cells)."""
+    (None without a header), ``body``, each data row as (line number, cells), and ``texts``."""
 
     values: np.ndarray
     names: list[str] | None
     body: list[tuple[int, list[str]]]
+    #: the ``text_column``'s cells, stripped (its place in ``values`` holds 0), else None
+    texts: list[str] | None = None
 
 
 def read_table(
@@ -94,9 +173,14 @@ def read_table(
     header: bool | None = None,
     delimiter: str | None = None,
     columns: int | None = None,
+    text_column: int | str | None = None,
 ) -> Table:
     """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
     finite raises DataError naming the file, the line and the column.
+
+    ``text_column`` (an index, negative from the end, or a header's name): a column that may
+    hold text on every row (class names), kept as ``Table.texts``; its text on line 1 makes
+    a header only where the rows below hold numbers there, as past ``columns``.
 
     ``header=None`` takes line 1 as column names if any cell in it is not a number. With
     ``columns``, only the first ``columns`` columns are numbers (read); the rest (a text label
@@ -107,13 +191,51 @@ def read_table(
     rows = _read_rows(path, delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
     if not rows:
         raise DataError(f"{path}: the file is empty")
-    header = _has_header(rows, columns) if header is None else header
+    text = _text_index(rows[0][1], text_column, header)
+    if header is None:
+        header = _has_header(rows, columns) if text is None else _has_text_header(rows, text)
     names = [cell.strip() for cell in rows[0][1]] if header else None
     body = rows[1:] if header else rows
     if not body:
         raise DataError(f"{path}: no data rows (only a header)")
     width = len(names) if names else len(body[0][1])
-    return Table(_parse(path, body, width, names, columns), names, body)
+    if text is None:
+        return Table(_parse(path, body, width, names, columns), names, body)
+    # the text column's cells stand aside; its place in the numbers holds 0, so every other
+    # column keeps its number in messages (a ragged row is still refused by the parse)
+    _check_widths(path, body, width)  # before the text column is set aside
+    texts = [cells[text].strip() for _, cells in body]
+    zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
+    return Table(_parse(path, zeroed, width, names, columns), names, body, texts)
+
+
+def _text_index(first: list[str], text_column: int | str | None, header: bool | None) -> Any:
+    """The text column's index in rows as wide as ``first``, or None where there is none (an
+    index out of range, or a name line 1 does not hold: the caller's own checks name those)."""
+    if text_column is None:
+        return None
+    if isinstance(text_column, str):
+        stripped = [cell.strip() for cell in first]
+        if header is False or text_column not in stripped:
+            return None
+        return stripped.index(text_column)
+    if not is_integer(text_column) or not -len(first) <= text_column < len(first):
+        return None
+    return int(text_column) % len(first)
+
+
+def _has_text_header(rows: list[tuple[int, list[str]]], text: int) -> bool:
+    """:func:`_has_header` for rows whose column ``text`` may hold text on every row: the
+    other cells decide as for numbers; text in that column on line 1 makes a header only where
+    every row below holds a number there (``a,b,label`` over labels 0 and 1), not over more
+    names or empty cells (``5.1,3.5,setosa`` is a case)."""
+    first = rows[0][1]
+    if _is_column_numbers(first) or _looks_like_header(first[:text] + first[text + 1 :]):
+        return True
+    if not _looks_like_header(first[text : text + 1]):
+        return False
+    below = [cells[text] for _, cells in rows[1:] if len(cells) > text]
+    return bool(below) and all(_NUMBER.fullmatch(cell) for cell in below)
 
 
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -220,9 +342,7 @@ _NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
 def _parse(
     path: Path, body: list[tuple[int, list[str]]], width: int, names, columns: int | None = None
 ) -> np.ndarray:
-    for line, cells in body:
-        if len(cells) != width:
-            raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
+    _check_widths(path, body, width)
     body = [(line, cells[:columns]) for line, cells in body]
     width = min(width, columns or width)
     try:  # fast path: NumPy parses every cell at once, if no cell holds an odd character
@@ -240,6 +360,12 @@ def _parse(
             "is not a finite number"
         )
     return values
+
+
+def _check_widths(path: Path, body: list[tuple[int, list[str]]], width: int) -> None:
+    for line, cells in body:
+        if len(cells) != width:
+            raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
 
 
 def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:

@@ -307,13 +307,18 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
 
 
 def read_dataset(
-    source: str, task: str | None, dtype: Any, pixel_range: Sequence[float] | None = None
+    source: str,
+    task: str | None,
+    dtype: Any,
+    pixel_range: Sequence[float] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory), a CSV file
     read as ``task`` ("classification" or "regression"; None: classification) with its inputs
     kept in float64 (they reach ``dtype`` once standardised, see :func:`prepare`). An IDX
     directory's images are mapped from ``pixel_range`` when given (a model's training images'
-    range, which its model.json records), else from their own.
+    range, which its model.json records), else from their own. A CSV file's class names are
+    numbered as ``class_names`` (a model's) when given, else in sorted order.
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
@@ -322,8 +327,9 @@ def read_dataset(
     if is_table_file(source):
         # X as written (float64) until the standardizer is fitted and applied (prepare): a
         # column like 1e9 + k rounded to float32 first would look constant
-        return data.load(source, dtype=dtype, task=task or "classification",
-                         input_dtype=np.float64)  # fmt: skip
+        task = task or "classification"
+        named = {"class_names": class_names} if task == "classification" else {}
+        return data.load(source, dtype=dtype, task=task, input_dtype=np.float64, **named)
     if pixel_range is not None and Path(source).expanduser().is_dir():
         ds = data.load(source, dtype=dtype, pixel_range=(pixel_range[0], pixel_range[1]))
     else:

@@ -568,3 +568,13 @@ def test_creation_takes_a_numpy_integer_as_a_size() -> None:
     assert cr.zeros(np.int64(3)).shape == (3,)  # TypeError: not iterable
     assert cr.ones(np.int32(2), 3).shape == (2, 3)
     assert cr.zeros((np.int64(2), 1)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [None, (0, 1), (1, 0), 1.0])
+def test_softmax_takes_one_axis_and_refuses_several(op, axis):
+    """A tuple or None axis was cut to its first axis: a softmax over axis 0 alone, where
+    torch.softmax(x.reshape(-1), 0) normalises over every element. Refused, naming the fix."""
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=rf"{op}: axis must be one integer axis"):
+        getattr(cr, op)(x, axis=axis)

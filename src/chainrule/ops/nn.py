@@ -12,6 +12,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import BLAS_FLOATS, array_module, shared_vector
+from chainrule.checks import is_integer
 from chainrule.engine import apply
 from chainrule.errors import LabelError
 from chainrule.ops.elementwise import _exp, _masked
@@ -227,15 +228,26 @@ _softmax_prim = primitive(
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """Log-probabilities along ``axis``: x - logsumexp(x)."""
+    """Log-probabilities along ``axis`` (one axis): x - logsumexp(x)."""
     x = as_tensor(x)
-    return _log_softmax_prim(x, axis=normalize_axes(axis, x.ndim, "log_softmax")[0])
+    return _log_softmax_prim(x, axis=_one_axis(axis, x.ndim, "log_softmax"))
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
-    """Probabilities along ``axis``: exp(x) / sum(exp(x))."""
+    """Probabilities along ``axis`` (one axis): exp(x) / sum(exp(x))."""
     x = as_tensor(x)
-    return _softmax_prim(x, axis=normalize_axes(axis, x.ndim, "softmax")[0])
+    return _softmax_prim(x, axis=_one_axis(axis, x.ndim, "softmax"))
+
+
+def _one_axis(axis: Any, ndim: int, op: str) -> int:
+    """``axis`` as one non-negative axis; a tuple or None is refused (the rules normalise
+    along one axis, and taking the first of several gave a softmax over that axis alone)."""
+    if not is_integer(axis):
+        raise ValueError(
+            f"{op}: axis must be one integer axis, not {axis!r}; for a softmax over several "
+            "axes, reshape them into one first"
+        )
+    return normalize_axes(axis, ndim, op)[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ dE/dy_i = sum_j dE/dz_j dz_j/dy_i.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chainrule._lazy import lazy_package
@@ -37,10 +38,19 @@ __getattr__, __dir__ = lazy_package(
 )
 
 
-def zero_grad(*tensors: Tensor) -> None:
-    """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls)."""
-    for t in tensors:
-        t.grad = None
+def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
+    """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls).
+
+    Each argument is a tensor or a collection of them (a list, ``model.parameters()``).
+    """
+    from chainrule.tensor import Tensor  # the core loads lazily: ``chainrule --help`` needs none
+
+    for item in tensors:
+        group = (item,) if isinstance(item, Tensor) or not isinstance(item, Iterable) else item
+        for t in group:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"zero_grad: takes tensors or collections of them, not {t!r}")
+            t.grad = None
 
 
 __all__ = [

@@ -274,7 +274,7 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         if _other_libraries and n_inputs > 1:  # two devices of one library
             backend.check_compatible(primitive.name, [t.data for t in inputs])
         if isinstance(error, ValueError) and not isinstance(error, UserError):
-            raise primitive.shape_error(inputs, params, error) from None
+            raise primitive.forward_error(inputs, params, error) from None
         raise  # the forward's own error about the user's input (a class label) names it
     except TypeError as error:  # a library that will not mix the dtypes: name the op
         raise primitive.type_error(inputs, params, error) from error

@@ -578,3 +578,37 @@ def test_softmax_takes_one_axis_and_refuses_several(op, axis):
     x = cr.tensor(np.arange(6.0).reshape(2, 3))
     with pytest.raises(ValueError, match=rf"{op}: axis must be one integer axis"):
         getattr(cr, op)(x, axis=axis)
+
+
+@pytest.mark.parametrize("axis", [1.0, "a", (0, 1.5)])
+def test_an_axis_that_is_not_an_integer_is_refused_naming_the_op(axis) -> None:
+    x = cr.tensor(np.ones((2, 3)))  # sum(axis=1.0) said "'float' object is not iterable"
+    with pytest.raises(TypeError, match=r"^sum: axis must be an integer or a sequence of integers"):
+        cr.sum(x, axis=axis)
+
+
+@pytest.mark.parametrize("axis", [0, 2, -1, (0, 2), (0, 1), (-1, 0), (1, 3)])
+def test_expand_dims_takes_several_axes_as_numpy_does(axis) -> None:
+    data = np.arange(6.0).reshape(2, 3)  # a tuple was a TypeError from a comparison
+    x = cr.tensor(data, requires_grad=True)
+    y = cr.expand_dims(x, axis)
+    assert y.shape == np.expand_dims(data, axis).shape
+    (y * cr.tensor(np.expand_dims(data, axis))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), data)
+
+
+@pytest.mark.parametrize(("axis", "message"), [((0, 0), "same axis twice"), ((0, 4), "axis 4")])
+def test_expand_dims_refuses_axes_outside_the_result_or_repeated(axis, message) -> None:
+    with pytest.raises(ShapeError, match=message):
+        cr.expand_dims(cr.tensor(np.ones((2, 3))), axis)
+
+
+def test_zero_grad_takes_tensors_and_collections_of_them() -> None:
+    model = cr.nn.Sequential(cr.nn.Linear(2, 1))
+    w = cr.tensor([1.0], requires_grad=True)
+    model(cr.tensor(np.ones((1, 2)))).sum().backward()
+    (w * 2).sum().backward()
+    cr.zero_grad([w], model.parameters())  # a list was an AttributeError on the list
+    assert w.grad is None and all(p.grad is None for p in model.parameters())
+    with pytest.raises(TypeError, match="zero_grad: takes tensors .* not 3"):
+        cr.zero_grad([w, 3])

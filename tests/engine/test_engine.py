@@ -335,6 +335,15 @@ def test_other_shape_errors_name_the_op() -> None:
             call()
 
 
+def test_a_refusal_that_is_not_about_shapes_is_not_called_a_shape_error() -> None:
+    # NumPy refuses an integer to a negative power with a ValueError; it was reported as
+    # "power_scalar: shapes (3,) ...", sending the user to look at shapes
+    with pytest.raises(ValueError) as caught:
+        cr.tensor([1, 2, 3]) ** -1
+    assert not isinstance(caught.value, cr.ShapeError)
+    assert str(caught.value).startswith("power_scalar: inputs int64 (3,) (exponent=-1): Integers")
+
+
 def test_requires_grad_on_an_integer_tensor_is_refused() -> None:
     with pytest.raises(TypeError, match=r"only floating-point tensors .* not int64"):
         cr.tensor([1, 2, 3], requires_grad=True)

@@ -18,6 +18,7 @@ and needs no rule of its own. ``REGISTRY`` lets tools list the rules and say whi
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,11 @@ from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
 
 VjpRule = Callable[..., Any]
+
+#: the words of a library's shape complaints (NumPy, CuPy, PyTorch, array-api-strict): "could not
+#: be broadcast", "mismatch in its core dimension", "cannot reshape array of size", "axis 2 is out
+#: of bounds", "must match exactly"
+_SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,11 +64,18 @@ class Primitive:
         # a constant array or number beside a tensor: a tensor without gradient
         return apply(self, tuple(_constant(x, like) for x in inputs), params)
 
-    def shape_error(self, inputs: tuple, params: dict, error: Exception) -> ShapeError:
-        shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
+    def forward_error(self, inputs: tuple, params: dict, error: Exception) -> ValueError:
+        """A library's refusal of the inputs' values, named: the op, each input's dtype and
+        shape, its parameters and the library's reason. A :class:`ShapeError` where the reason
+        is about shapes (the common case: operands that do not broadcast, a matmul's inner
+        sizes); a plain ``ValueError`` otherwise (an integer to a negative power)."""
         detail = str(error).split("\n")[0]
         extra = f" ({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
-        return ShapeError(f"{self.name}: shapes {shapes}{extra}: {detail}")
+        if _SHAPE_WORDS.search(detail):
+            shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
+            return ShapeError(f"{self.name}: shapes {shapes}{extra}: {detail}")
+        described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
+        return ValueError(f"{self.name}: inputs {described}{extra}: {detail}")
 
     def type_error(self, inputs: tuple, params: dict, error: Exception) -> TypeError:
         """A library's refusal of the inputs' types (array-api-strict mixes no integers with

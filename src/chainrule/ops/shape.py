@@ -98,19 +98,29 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """
     if axis is None:
         return tuple(range(ndim))
-    try:
-        axes = (operator.index(axis),)
-    except TypeError:  # not an integer: a sequence of them
-        axes = tuple(axis)
     result = []
-    for a in axes:
-        a = operator.index(a)
+    for a in _integers(axis, op):
         if not -ndim <= a < ndim:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         result.append(a % ndim)
     if len(set(result)) != len(result):
         raise ShapeError(f"{op}: axis {axis} names the same axis twice")
     return tuple(sorted(result))
+
+
+def _integers(axis: Any, op: str) -> tuple[int, ...]:
+    """``axis`` (an integer or a sequence of them) as a tuple of Python integers; anything else
+    (``1.0``, a string) is refused naming the op (it was a bare "not iterable")."""
+    try:
+        return (operator.index(axis),)
+    except TypeError:  # not an integer: a sequence of them
+        pass
+    try:
+        return tuple(operator.index(a) for a in axis)
+    except TypeError:
+        raise TypeError(
+            f"{op}: axis must be an integer or a sequence of integers, not {axis!r}"
+        ) from None
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -241,17 +251,22 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def unsqueeze(x: Any, axis: int) -> Tensor:
-    """Insert an axis of length one at ``axis`` (``expand_dims``)."""
+def unsqueeze(x: Any, axis: Any) -> Tensor:
+    """Insert an axis of length one at ``axis``, or at each of a sequence of axes, numbered in
+    the result as NumPy's ``expand_dims`` numbers them (``expand_dims``)."""
     x = as_tensor(x)
-    ndim = x.ndim + 1
-    if not -ndim <= axis < ndim:
-        raise ShapeError(
-            f"unsqueeze: axis {axis} is out of range for a result with {ndim} dimensions"
-        )
-    shape = list(x.shape)
-    shape.insert(axis % ndim, 1)
-    return reshape(x, tuple(shape))
+    axes = _integers(axis, "unsqueeze")
+    ndim = x.ndim + len(axes)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(
+                f"unsqueeze: axis {a} is out of range for a result with {ndim} dimensions"
+            )
+    inserted = {a % ndim for a in axes}
+    if len(inserted) != len(axes):
+        raise ShapeError(f"unsqueeze: axis {axis} names the same axis twice")
+    rest = iter(x.shape)
+    return reshape(x, tuple(1 if i in inserted else next(rest) for i in range(ndim)))
 
 
 expand_dims = unsqueeze

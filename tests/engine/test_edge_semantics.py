@@ -612,3 +612,12 @@ def test_zero_grad_takes_tensors_and_collections_of_them() -> None:
     assert w.grad is None and all(p.grad is None for p in model.parameters())
     with pytest.raises(TypeError, match="zero_grad: takes tensors .* not 3"):
         cr.zero_grad([w, 3])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_a_python_complex_beside_a_tensor_promotes_as_in_numpy(dtype) -> None:
+    data = np.ones(2, dtype)  # float32 * 1j was complex128, NumPy's is complex64
+    x = cr.tensor(data)
+    for y, expected in ((x * 1j, data * 1j), (2j + x, 2j + data), (x - 1j, data - 1j)):
+        assert y.dtype == expected.dtype
+        np.testing.assert_array_equal(y.numpy(), expected)

@@ -36,6 +36,9 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
             dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
             return _scalar_constant(value, dtype, xp)
         return _device_constant(value, data, xp)
+    if like is not None and isinstance(value, complex) and array_module(like.data) is numpy:
+        # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128)
+        return _scalar_constant(value, numpy.result_type(like.data, value), numpy)
     if like is not None and isinstance(value, (numpy.integer, numpy.bool_)):
         return as_tensor(value.item(), like)  # as the Python number it holds (a NumPy float is one)
     return Tensor(value)

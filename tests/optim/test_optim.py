@@ -261,6 +261,18 @@ def test_a_parameter_listed_twice_is_refused():
         optim.SGD([w, cr.tensor(B0, requires_grad=True), w], lr=0.1)
 
 
+@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adam"])
+def test_a_tensor_an_op_made_is_refused_as_a_parameter(name):
+    """``cr.randn(..., requires_grad=True) * 0.01`` is no leaf: backward fills no .grad on it,
+    so it was skipped every step (a flat loss) and the second backward failed as a freed
+    graph, sending the user to retain_graph (torch refuses it when the optimizer is built)."""
+    w = cr.tensor(W0.copy(), requires_grad=True) * 0.01
+    with pytest.raises(cr.errors.ConfigError, match=r"parameter 1 is the result of an op \(mul\)"):
+        getattr(optim, name)([cr.tensor(B0, requires_grad=True), w], lr=0.1)
+    leaf = w.detach().requires_grad_()
+    getattr(optim, name)([leaf], lr=0.1)  # the fix the message names is taken
+
+
 # ---------------------------------------------------------------------------------------------
 # Skipping, zero_grad, validation
 # ---------------------------------------------------------------------------------------------
@@ -351,6 +363,20 @@ def test_state_dict_round_trip_continues_exactly(case):
         restored.step()
     for p, q in zip(params, copies):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_from_config_rebuilds_a_state_a_schedule_made():
+    """A schedule may set SGD's momentum to 0 under nesterov=True; the config the optimizer
+    then saves was refused by from_config as the constructor refuses it."""
+    net = nn.mlp([2, 3, 1], rng=0)
+    opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    optim.PiecewiseSchedule(opt, {0: {"momentum": 0.9}, 1: {"momentum": 0.0}}).step()
+    again = optim.from_config(opt.state_dict()["config"], net.parameters())
+    assert again.config() == opt.config() and again.momentum == 0.0 and again.nesterov
+    with pytest.raises(cr.errors.ConfigError, match="from_config: SGD has no hyperparameter 'x'"):
+        optim.from_config({**opt.config(), "x": 1}, net.parameters())
+    with pytest.raises(cr.errors.ConfigError, match="momentum must be a number >= 0, not -1"):
+        optim.from_config({**opt.config(), "momentum": -1}, net.parameters())
 
 
 def test_load_state_dict_restores_scheduled_hyperparameters():

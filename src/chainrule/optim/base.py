@@ -46,6 +46,12 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
                     f"gradient ({type(param).__name__})"
                 )
+            if not param.is_leaf:  # its .grad is never filled: skipped for ever (torch refuses it)
+                raise ConfigError(
+                    f"{type(self).__name__}: parameter {index} is the result of an op "
+                    f"({param.op}), not a leaf: backward fills no .grad there, so it "
+                    "would never be updated; make it a leaf: (...).detach().requires_grad_()"
+                )
         first_index: dict[int, int] = {}
         for index, param in enumerate(self.params):
             earlier = first_index.setdefault(id(param), index)

@@ -352,8 +352,16 @@ def from_name(name: str, params: Iterable[Tensor] | Module, **hyper: Any) -> Opt
 
 
 def from_config(config: Mapping[str, Any], params: Iterable[Tensor] | Module) -> Optimizer:
-    """Rebuild an optimizer from ``opt.config()`` (or ``state_dict()["config"]``)."""
+    """Rebuild an optimizer from ``opt.config()`` (or ``state_dict()["config"]``).
+
+    The hyperparameters are checked as :meth:`Optimizer.load_state_dict` checks them, not as
+    the constructor does: a config is the state an optimizer reached, and a schedule may have
+    set what a constructor refuses (SGD's momentum 0 under ``nesterov=True``).
+    """
     if not isinstance(config, Mapping) or "type" not in config:
         raise ConfigError(f"optim.from_config: expected a dict with a 'type' key, got {config!r}")
     hyper = {key: value for key, value in config.items() if key != "type"}
-    return from_name(config["type"], params, **hyper)
+    required = {"lr": hyper.pop("lr")} if "lr" in hyper else {}  # SGD has no default lr
+    optimizer = from_name(config["type"], params, **required)
+    optimizer.set_hyperparameters(hyper, who="optim.from_config")
+    return optimizer

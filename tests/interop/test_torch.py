@@ -582,3 +582,21 @@ def test_to_torch_refuses_a_model_of_two_dtypes(mix):
         match = r"layer 1 \(Linear\)'s weight is float64 but layer 0's weight is float32"
     with pytest.raises(ConversionError, match=match + r".*model\.to\('float32'\)"):
         to_torch(model)
+
+
+def test_a_bias_free_layer_in_a_state_dict_names_the_arch_that_loads_it():
+    """A spec such as '4,3,2' gives every Linear a bias; the message said only that the
+    architecture "does not agree". It now says so and names the arch that loads it."""
+    state = {"0.weight": np.ones((3, 4), np.float32), "2.weight": np.ones((2, 3), np.float32),
+             "2.bias": np.zeros(2, np.float32)}  # fmt: skip
+    with pytest.raises(
+        ModelFileError, match=r"layer '0': .* has no bias .*Linear\(4, 3, bias=False\)"
+    ):
+        from_torch(state, arch="4,3,2")
+    model = nn.Sequential(nn.Linear(4, 3, bias=False), nn.Logistic(), nn.Linear(3, 2))
+    loaded = from_torch(state, arch=model)
+    np.testing.assert_array_equal(loaded[0].weight.numpy(), np.ones((4, 3)))
+    with pytest.raises(
+        ModelFileError, match=r"has a bias but .*Linear\(4, 3, bias=False\) has none"
+    ):
+        from_torch({**state, "0.bias": np.zeros(3, np.float32)}, arch=model)

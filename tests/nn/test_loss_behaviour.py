@@ -86,3 +86,18 @@ def test_cross_entropy_reads_one_whole_number_as_one_cases_label():
         ce.target_rows(2, 3, n_cases=2)  # one label for two cases
     with pytest.raises(ValueError, match=r"shape \(2, 2\) but .* a class label \(0..2\) per case"):
         ce.target_rows([[1.0, 0.0], [0.0, 1.0]], 3)
+
+
+def test_a_binary_target_just_past_one_is_shown_as_it_is():
+    """``:g`` printed 1 + 1e-9 as 1: "must lie in [0, 1], got values in [0, 1]"."""
+    targets = np.array([[1 + 1e-9], [0.0]])
+    with pytest.raises(ValueError, match=r"got values in \[0\.0, 1\.000000001\]"):
+        nn.BinaryCrossEntropy()(Tensor(np.zeros((2, 1))), targets)
+
+
+def test_a_column_of_class_labels_is_refused_naming_the_shapes_that_fit():
+    logits = Tensor(np.zeros((2, 3)))  # it said only "they must match"
+    with pytest.raises(
+        ValueError, match=r"expected labels \(2,\) or probabilities \(2, 3\) \(a column"
+    ):
+        nn.CrossEntropy()(logits, np.array([[0], [1]]))

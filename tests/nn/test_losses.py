@@ -155,7 +155,7 @@ def test_cross_entropy_checks_shapes_and_labels():
         nn.CrossEntropy()(logits, np.array([0, 1, -1, 1, 0]))
     with pytest.raises(cr.ShapeError, match=r"have shape \(5, 4\) but target has shape \(3,\)"):
         nn.CrossEntropy()(logits, np.array([0, 1, 2]))
-    with pytest.raises(cr.ShapeError, match=r"CrossEntropy: output has shape \(5, 4\).*\(5, 3\)"):
+    with pytest.raises(cr.ShapeError, match=r"target has shape \(5, 3\); expected labels \(5,\)"):
         nn.CrossEntropy()(logits, np.zeros((5, 3)))
     with pytest.raises(cr.ShapeError, match=r"logits must have shape \(n_cases, n_classes\)"):
         nn.CrossEntropy()(cr.tensor([1.0, 2.0]), np.array([0]))

@@ -277,3 +277,25 @@ def test_to_converts_floating_buffers_and_keeps_integer_ones():
     assert {name: value.dtype for name, value in net.state_dict().items()} == {
         "0.mean": np.float64, "0.count": np.int64, "1.weight": np.float64, "1.bias": np.float64,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("dtype", "advice"),
+    [
+        (np.int64, r"convert the array first \(\.astype\(np\.float32\)\)"),
+        (np.float64, r"convert the model first with model\.to\('float64'\)"),
+    ],
+)
+def test_a_state_dict_of_another_dtype_names_a_fix_that_works(dtype, advice):
+    """An integer array was met with "model.to('int64')", which .to refuses."""
+    net = nn.mlp([3, 4, 2], rng=0)
+    state = net.state_dict()
+    state["0.bias"] = np.zeros(4, dtype=dtype)
+    with pytest.raises(cr.errors.StateDictError, match=advice):
+        net.load_state_dict(state)
+    if dtype == np.int64:
+        state["0.bias"] = state["0.bias"].astype(np.float32)
+    else:
+        net.to("float64")
+        state = {k: v.astype(np.float64) for k, v in state.items()}
+    net.load_state_dict(state)  # the advice followed, it loads

@@ -605,3 +605,11 @@ def test_one_class_is_refused_naming_the_label_as_written():
     for y, shown in [(np.zeros(4, dtype=np.int64), "(0)"), (np.array(["cat"] * 4), "('cat')")]:
         with pytest.raises(ValueError, match=re.escape(f"y has only one class {shown}; a class")):
             MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, y)
+
+
+def test_labels_outside_classes_are_named_as_plain_values():
+    X = np.zeros((3, 2))  # the message read [np.str_('emu')] ... classes=[np.str_('cat'), ...]
+    with pytest.raises(
+        ValueError, match=r"y holds labels \['emu'\] that are not in classes=\['cat', 'dog'\]"
+    ):
+        MLPClassifier().partial_fit(X, np.array(["cat", "dog", "emu"]), classes=["cat", "dog"])

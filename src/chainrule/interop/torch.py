@@ -424,15 +424,26 @@ def _check_layers(declared: list[tuple[int, int, bool]], groups: list[tuple[str,
                 f"architecture has Linear({n_in}, {n_out}) there"
             )
         if ("bias" in keys) != bias:
-            raise ModelFileError(
-                f"{where}layer {prefix!r}: the state dict {'has' if 'bias' in keys else 'has no'} "
-                "bias but the architecture's Linear does not agree"
-            )
+            raise ModelFileError(f"{where}layer {prefix!r}: {_bias_mismatch(bias, n_in, n_out)}")
         if bias and shapes[keys["bias"]] != (n_out,):
             raise ModelFileError(
                 f"{where}{keys['bias']!r} has shape {shapes[keys['bias']]} but the "
                 f"architecture's Linear({n_in}, {n_out}) needs ({n_out},)"
             )
+
+
+def _bias_mismatch(declared: bool, n_in: int, n_out: int) -> str:
+    """Why a state dict's Linear and the architecture's differ in a bias, and the fix."""
+    if declared:
+        return (
+            f"the state dict has no bias but the architecture's Linear({n_in}, {n_out}) has one "
+            "(a spec such as '4,3,2' gives every Linear a bias); pass arch= a chainrule model "
+            f"or config with Linear({n_in}, {n_out}, bias=False) there"
+        )
+    return (
+        f"the state dict has a bias but the architecture's Linear({n_in}, {n_out}, bias=False) "
+        "has none"
+    )
 
 
 def _check_arch(arch: Any, shapes: Mapping[str, tuple], where: str, ordered: bool) -> None:

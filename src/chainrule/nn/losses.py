@@ -275,6 +275,16 @@ class CrossEntropy(Loss):
         Probabilities that need a gradient stay a tensor."""
         array = _target_array(target)
         n, k = output.data.shape
+        if array.ndim == 2 and array.shape != (n, k):
+            column = (
+                " (a column of labels: flatten it to one label per case)"
+                if array.shape == (n, 1)
+                else ""
+            )
+            raise ShapeError(
+                f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
+                f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k}){column}"
+            )
         if array.ndim == 2:
             rows = self._same_shape_target(output, target)
             return rows if rows.requires_grad else rows.data
@@ -329,7 +339,7 @@ class BinaryCrossEntropy(Loss):
         if low < 0 or high > 1:
             raise ValueError(
                 f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
-                f"[{low:g}, {high:g}] (shape {tuple(t.shape)})"
+                f"[{low!r}, {high!r}] (shape {tuple(t.shape)})"
             )
         return ops.logistic_cross_entropy(output, t)  # t's gradient, if it needs one, too
 

@@ -115,6 +115,14 @@ def as_dtype(dtype: Any) -> np.dtype:
     return result
 
 
+def _dtype_fix(loaded: np.dtype, kept: Any) -> str:
+    """What to do about a state dict's array of another dtype: convert the model to a float
+    dtype it may have, or the array (a model's parameters are floating point)."""
+    if loaded.kind == "f":
+        return f"convert the model first with model.to({loaded.name!r})"
+    return f"convert the array first (.astype(np.{backend.dtype_name(kept)}))"
+
+
 class Module:
     """A piece of a network: call it on a batch to run ``forward``.
 
@@ -379,8 +387,7 @@ class Module:
             if array.dtype.name != backend.dtype_name(param.dtype):
                 raise StateDictError(
                     f"load_state_dict: {name!r} is {param.dtype} in the model but {array.dtype} "
-                    f"in the state dict; convert the model first with "
-                    f"model.to({array.dtype.name!r})"
+                    f"in the state dict; {_dtype_fix(array.dtype, param.dtype)}"
                 )
             arrays[name] = array
         for name, param in params.items():

@@ -69,8 +69,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             labels = unique_labels(y) if classes is None else unique_labels(classes)
             if classes is not None and not set(unique_labels(y)) <= set(labels):
                 raise ValueError(
-                    f"MLPClassifier: y holds labels {sorted(set(unique_labels(y)) - set(labels))} "
-                    f"that are not in classes={list(labels)}"
+                    f"MLPClassifier: y holds labels "
+                    f"{_plain_labels(sorted(set(unique_labels(y)) - set(labels)))} "
+                    f"that are not in classes={_plain_labels(labels)}"
                 )
             self._label_binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
             self.classes_ = self._label_binarizer.classes_

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from chainrule import nn
-from chainrule.explainer import ExplainError, explain, to_dict, to_json
+from chainrule.explainer import ExplainError, explain, render, to_dict, to_json
 from chainrule.tensor import Tensor
 from chainrule.web.network import NetworkState
 
@@ -220,3 +220,39 @@ def test_the_losss_scale_is_written_to_the_digits_asked_so_each_step_gives_its_r
     for scale, negated, a, b, result in steps:
         product = float(scale) * (float(a) - float(b)) * (-1 if negated else 1)
         assert product == pytest.approx(float(result), rel=1e-8, abs=1e-12)
+
+
+def test_cross_entropy_with_rows_not_summing_to_one_writes_the_targets_total():
+    """Cross-entropy takes any non-negative rows: dE/dz_j = (sum_k t_k) y_j - t_j. The text
+    wrote "y_j - t_j" with the numbers substituted and the right result after it: false
+    arithmetic ("0.5176 - 1 = 0.03524") beside a check mark."""
+    model = nn.mlp([4, 5, 3], output=None, dtype=np.float64, rng=1)
+    t = np.array([[1.0, 1.0, 0.0], [0.5, 0.2, 0.1], [0.0, 0.0, 1.0]])
+    E, grads = own_loss_and_grads(model, nn.CrossEntropy(), X, t)
+    d = explain(model, X, t, nn.CrossEntropy())
+    assert d.error == pytest.approx(E, rel=1e-12) and d.all_ok
+    for conn in d.connections:
+        np.testing.assert_allclose(conn.dE_dw, grads[conn.weight_name], rtol=1e-10, atol=1e-14)
+    text = render(d, "text", digits=12, max_cases=3)
+    assert "∂E/∂z_j = 0.333333333333·((Σ_k t_k) y_j − t_j)" in text
+    number = r"([-\d.e]+)"
+    step = rf"∂E/∂z_\d = {number}·\({number}·{number} − {number}\)\s+= {number}"
+    steps = re.findall(step, text)
+    assert len(steps) == t.size
+    for share, total, y, target, result in steps:  # each step's arithmetic gives its result
+        value = float(share) * (float(total) * float(y) - float(target))
+        assert value == pytest.approx(float(result), abs=1e-11)
+    assert [float(s[1]) for s in steps] == [2.0] * 3 + [0.8] * 3 + [1.0] * 3
+
+
+def test_rows_summing_to_one_keep_the_lectures_y_minus_t():
+    model = nn.mlp([4, 5, 3], output=None, dtype=np.float64, rng=1)
+    text = render(explain(model, X, LABELS, "cross-entropy"), "text")
+    assert "(y_j − t_j)" in text and "Σ_k t_k" not in text
+
+
+def test_cross_entropy_over_one_output_is_refused():
+    """A softmax of one unit is 1: E was 0 and every gradient 0 for any target, "all agree"."""
+    model = nn.mlp([3, 4, 1], output=None, dtype=np.float64, rng=1)
+    with pytest.raises(ExplainError, match="cross-entropy over 1 output: .* binary-cross-entropy"):
+        explain(model, X[:, :3], [[1.0], [0.0], [1.0]], "cross-entropy")

@@ -330,6 +330,11 @@ def output_activation(network: Network, loss: Loss) -> str:
     ``loss(model(x), t)``, which no view can show as the lecture's units: it is refused."""
     top = network.layers[-1]
     act, own = top.activation, loss.output_activation
+    if own == "softmax" and top.n_out == 1:
+        raise ExplainError(
+            f"explain: {loss.name} over 1 output: a softmax of one unit is always 1, so E is 0 "
+            "and every gradient 0 whatever the target; use binary-cross-entropy for one output"
+        )
     if own is None or act == "identity":
         return act if own is None else own
     where = "the output layer" if top.unit_position is None else f"layer {top.unit_position}"

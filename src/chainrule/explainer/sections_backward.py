@@ -26,7 +26,16 @@ def output_layer(b: Builder) -> None:
         # to the digits of the numbers it multiplies, so the step reproduces the result
         return b.num(scale) + Math("·(", r"\cdot(") + term + Math(")", ")")
 
-    if d.loss.output_activation is not None:  # the loss applies its own unit to the logits
+    # cross-entropy's dE/dz_j is (sum_k t_k) y_j - t_j: y_j - t_j only for rows summing to 1
+    totals = _target_totals(d) if loss == "cross-entropy" else None
+    if d.loss.output_activation is not None and totals is not None:
+        t_k = n.t("k")
+        b.add(Para([f"With {act} outputs and {loss} the factors cancel to the targets' total:"]))
+        total = Math(f"(Σ_k {t_k.plain}) ", rf"\Big(\sum_k {t_k.latex}\Big)\,")
+        b.add(Equation(dz, [share(total + y + Math(" − ", " - ") + t)]))
+        lecture = y + Math(" − ", " - ") + t
+        b.add(Para(["(a case's targets do not sum to 1, so this is not ", lecture, ")"]))
+    elif d.loss.output_activation is not None:  # the loss applies its own unit to the logits
         b.add(Para([f"With {act} outputs and {loss} the factors cancel:"]))
         b.add(Equation(dz, [share(y + Math(" − ", " - ") + t)]))
     else:
@@ -77,8 +86,12 @@ def output_layer(b: Builder) -> None:
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))
                 b.add(_dz_equation(b, top, u, c, ""))
             else:
+                times = ""
+                if totals is not None:
+                    times = Math(f"{b.num(totals[c]).plain}·", rf"{b.num(totals[c]).latex}\cdot ")
                 step = share(
-                    Math(
+                    times
+                    + Math(
                         f"{b.num(yv).plain} − {b.num(tv).plain}",
                         f"{b.num(yv).latex} - {b.num(tv).latex}",
                     )
@@ -92,6 +105,13 @@ def output_layer(b: Builder) -> None:
                     )
                 )
     b.more(top, len(b.units(top)))
+
+
+def _target_totals(d) -> np.ndarray | None:
+    """Each case's targets summed, where some case's do not sum to 1 (multi-hot or unnormalised
+    rows, which cross-entropy takes as weights: dE/dz_j = (sum_k t_k) y_j - t_j); else None."""
+    totals = d.t.sum(axis=1)
+    return None if np.allclose(totals, 1.0, rtol=0.0, atol=1e-6) else totals
 
 
 def _dz_general(b: Builder, layer: int) -> Math:

@@ -95,3 +95,24 @@ def test_the_explorer_refuses_a_loss_its_page_cannot_compute():
 
     with warnings.catch_warnings(), pytest.raises(ExplainError, match="not margin-squared-error"):
         NetworkState.from_model(_model(), [0.0, 0.0], TARGETS[0], nn.MarginSquaredError(on=0.9))
+
+
+def test_a_unit_at_its_margins_edge_measured_from_the_target_is_left_unchecked():
+    """Measured from the target, E jumps at the edge (e_j = y_j - t_j short of it, 0 past it):
+    a central difference across the jump read 1e4 and the derivation said SOME DISAGREE for a
+    right gradient. Such differences are left out, as at a relu kink; the other case's stay."""
+    loss = nn.MarginSquaredError(measured_from="target")
+    net = nn.Sequential(nn.Linear(1, 1, dtype="float64"))
+    net[0].weight.data[...] = [[0.5]]
+    net[0].bias.data[...] = [0.3]  # y = 0.8 = loss.on for x = 1; y = 0.3 for x = 0
+    x, t = np.array([[1.0], [0.0]]), np.array([[1.0], [1.0]])
+    d = explain(net, x, t, loss)
+    assert d.all_ok
+    assert any("margin's edge" in note for note in d.notes)
+    assert d.dE_dy(1, 0, case=0).numeric is None  # at the edge: left out
+    assert d.dE_dw(0, 0, 0).numeric is None  # a weight moves the case at the edge too
+    off_edge = d.dE_dy(1, 0, case=1)  # e = 0.3 - 1, short of the margin, no jump in reach
+    assert off_edge.numeric == pytest.approx(-0.7, abs=1e-6) and off_edge.ok
+    net[0].bias.data[...] = [0.25]  # 0.05 short of the edge: every difference is taken
+    again = explain(net, x, t, loss)
+    assert again.all_ok and not again.notes and again.dE_dw(0, 0, 0).numeric is not None

@@ -158,3 +158,15 @@ def test_a_focus_that_is_not_a_pair_is_refused(unit):
 def test_a_focus_of_numpy_integers_is_taken():
     assert explain(unit=(np.int64(1), np.int32(2))).focus == (1, 1)
     assert explain(unit=[1, 2]).focus == (1, 1)
+
+
+def test_a_float16_model_is_refused_naming_the_conversion():
+    """It was explained, and its JSON failed the documented schema (dtype float32 or float64);
+    its rounding would fail right gradients too."""
+    from chainrule import nn
+    from chainrule.explainer import ExplainError, explain
+
+    model = nn.Sequential(nn.Linear(2, 2, dtype="float16", rng=0))
+    with pytest.raises(ExplainError, match=r"the model is float16; .*model\.to\('float32'\)"):
+        explain(model, [[1.0, 2.0]], [[1.0, 0.0]])
+    assert explain(model.to("float32"), [[1.0, 2.0]], [[1.0, 0.0]]).all_ok

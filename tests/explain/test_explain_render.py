@@ -437,3 +437,21 @@ def test_a_wrong_gradient_is_never_called_near_zero():
     clear = Checked(value=0.25, numeric=0.25 + 1e-9, atol=1e-7, rtol=1e-5)
     assert clear.ok and not clear.near_zero and "near 0" not in check_mark(clear)
     assert not Checked(value=0.0).near_zero  # not checked at all
+
+
+def test_symbolic_mode_too_large_names_a_layer_that_fits_or_that_none_does() -> None:
+    """The advice read "choose a lower --unit layer nearer the top" (a contradiction), even
+    where no layer could be taken."""
+    from chainrule.explainer.symbolic import SymbolicTooLarge, prove
+
+    model = cr.nn.mlp([9, 6, 3, 2], dtype="float64", rng=0)  # 84 parameters from 0, 29 from 1
+    d = cr.explain(model, [np.linspace(0, 1, 9)], [[0.1, 0.5]], symbolic=False)
+    with pytest.raises(SymbolicTooLarge, match=r"\(a --unit in layer 1 or above fits\)"):
+        prove(d, 0, 1)
+    assert prove(d, 1, 1)["status"] == "proved"  # the layer named is taken
+    wide = cr.nn.mlp([2, 9, 2], dtype="float64", rng=0)  # 9 units in the only hidden layer
+    d = cr.explain(wide, [[0.1, 0.2]], [[0.1, 0.5]], symbolic=False)
+    with pytest.raises(SymbolicTooLarge, match="no layer of this network fits"):
+        prove(d, 0, 0)
+    with pytest.raises(SymbolicTooLarge, match="no layer of this network fits"):
+        prove(d, 1, 0)

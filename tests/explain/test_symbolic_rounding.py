@@ -109,3 +109,55 @@ def test_skipped_is_only_for_a_mode_that_did_not_run():
     d.symbolic = {"status": "skipped", "message": "symbolic mode needs sympy"}
     section = _section(d)
     assert "symbolic mode needs sympy" in section and "DIFFER" not in section
+
+
+def _bce_unit(weight: float):
+    from chainrule import nn
+
+    net = nn.Sequential(nn.Linear(1, 1, dtype="float64"))
+    net[0].weight.data[...] = [[weight]]
+    net[0].bias.data[...] = 0
+    return explain(net, [[1.0]], [[0.0]], "binary-cross-entropy", symbolic=True, unit="0:1")
+
+
+@pytest.mark.parametrize("weight", [15.0, 30.0, 40.0, 60.0])
+def test_the_substituted_numbers_are_exact_at_a_confident_output(weight):
+    """dE/dx of softplus(w x) at x = 1 is w sigma(w). With the numbers substituted as 53-bit
+    Floats, 1 - sigma(w) cancelled: 30 gave 30.03, and 40 a complex number (a crash)."""
+    d = _bce_unit(weight)
+    expected = weight / (1 + np.exp(-weight))
+    assert d.symbolic["value"] == pytest.approx(expected, rel=1e-14)
+    assert d.symbolic["sum_value"] == pytest.approx(expected, rel=1e-14)
+    assert d.symbolic["status"] == "proved"
+
+
+def test_an_engine_value_rounding_left_far_from_the_exact_one_is_said_so():
+    """A saturated hidden unit: the engine's float64 dE/dy is half the exact one (y(1 - y)
+    rounds), which the section printed as "both give 7.44e-42 (engine: 3.72e-42)" and
+    nothing more. The oracle: the same numbers in mpmath at 50 digits."""
+    from chainrule import nn
+
+    mpmath = pytest.importorskip("mpmath")
+    net = nn.Sequential(nn.Linear(1, 2, dtype="float64"), nn.Logistic(),
+                        nn.Linear(2, 2, dtype="float64"), nn.Softmax())  # fmt: skip
+    net[0].weight.data[...] = [[1.0, -1.0]]
+    net[0].bias.data[...] = 0
+    w = np.array([[50.0, -50.0], [0.5, 0.2]])
+    net[2].weight.data[...] = w
+    net[2].bias.data[...] = 0
+    t = np.array([0.0, 1.0])
+    d = explain(net, [[30.0]], [t], "squared-error", symbolic=True, unit="1:1")
+    mpmath.mp.dps = 50
+    y = [mpmath.mpf(float(v)) for v in d.layers[1].y[0]]
+    z = [sum(y[a] * mpmath.mpf(w[a, j]) for a in range(2)) for j in range(2)]
+    s = [mpmath.exp(v) / sum(mpmath.exp(u) for u in z) for v in z]
+    dE_ds = [s[j] - mpmath.mpf(t[j]) for j in range(2)]
+    inner = sum(s[k] * dE_ds[k] for k in range(2))
+    dE_dz = [s[j] * (dE_ds[j] - inner) for j in range(2)]
+    exact = float(sum(mpmath.mpf(w[0, j]) * dE_dz[j] for j in range(2)))
+    assert d.symbolic["value"] == pytest.approx(exact, rel=1e-12)
+    engine = d.symbolic["engine_value"]
+    off = abs(engine - exact) / abs(exact)
+    assert off > 0.1  # the engine's value is far off: what the text must say
+    assert f"off from the exact one by {off:.2g} of it" in _section(d)
+    assert "off from the exact one" not in _section(_bce_unit(2.0))  # a value rounding left alone

@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule.checks import is_integer
 from chainrule.engine import enable_grad
-from chainrule.explainer import numeric
+from chainrule.explainer import margin, numeric
 from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord
 from chainrule.explainer.network import (
     ACTIVATIONS,
@@ -399,10 +399,21 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             conn.dE_db_numeric = sample.differences(e_b, conn.bias, eps)
     kinked = _skip_kinks(derivation, eps)
     if kinked:
+        reasons = []
+        if _kinks(derivation, eps)[1]:
+            reasons.append(
+                "a relu unit's z is at (or within a step of) its kink, 0, where the engine takes "
+                "relu'(0) = 0 and a central difference straddling the kink reads half the slope"
+            )
+        if _margin_jumps(derivation, eps) is not None:
+            reasons.append(
+                "an output is at (or within a step of) its margin's edge, where the margin error "
+                "measured from the target jumps to 0 and a central difference straddling the "
+                "jump reads the jump over the step"
+            )
         derivation.notes.append(
-            f"{kinked} gradients were not checked by finite differences: a relu unit's z is at "
-            f"(or within a step of) its kink, 0, where the engine takes relu'(0) = 0 and a "
-            f"central difference straddling the kink reads half the slope (at a kink: not checked)"
+            f"{kinked} gradients were not checked by finite differences: {'; and '.join(reasons)} "
+            "(at a kink: not checked)"
         )
     if sample.skipped:
         derivation.notes.append(
@@ -420,6 +431,11 @@ def _skip_kinks(derivation: Derivation, eps: float) -> int:
     every case. Returns how many checks were dropped."""
     layers, connections = derivation.layers, derivation.connections
     top_kink, unit_kinks = _kinks(derivation, eps)
+    jumps = _margin_jumps(derivation, eps)
+    if jumps is not None:  # a jump in E at an output unit: its y, z and all below, as a kink
+        top = derivation.n_layers
+        unit_kinks[top] = unit_kinks.get(top, np.zeros(jumps.shape, dtype=bool)) | jumps
+        top_kink = np.where(jumps.any(axis=1), top, top_kink)
     if not unit_kinks:
         return 0
     dropped = 0
@@ -437,7 +453,10 @@ def _skip_kinks(derivation: Derivation, eps: float) -> int:
     for record in layers:
         k = record.index
         affected = (top_kink > k)[:, None]  # a kink above layer k in this case
-        record.dE_dy_kink = drop(record.dE_dy_numeric, np.broadcast_to(affected, record.y.shape))
+        own_y = jumps if jumps is not None and k == derivation.n_layers else False
+        record.dE_dy_kink = drop(
+            record.dE_dy_numeric, np.broadcast_to(affected | own_y, record.y.shape)
+        )
         if record.z is not None:
             own = unit_kinks.get(k, np.zeros(record.z.shape, dtype=bool))
             record.dE_dz_kink = drop(record.dE_dz_numeric, affected | own)
@@ -467,6 +486,22 @@ def _kinks(derivation: Derivation, eps: float) -> tuple[np.ndarray, dict[int, np
             unit_kinks[record.index] = at_kink
             top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)
     return top_kink, unit_kinks
+
+
+def _margin_jumps(derivation: Derivation, eps: float) -> np.ndarray | None:
+    """The output units within a step of ``eps`` of their margin's edge under the margin error
+    measured from the target (cases, units), or None: E jumps there (from (edge - t)^2 / 2 to
+    0), and a central difference straddling the jump reads about 1/eps, not the gradient. A
+    step moves y no more than it moves z (no unit's slope is above 1)."""
+    loss = derivation.loss
+    if loss.name != margin.NAME or loss.measured_from != "target":
+        return None
+    top, conn = derivation.layers[-1], derivation.connections[-1]
+    below = derivation.layers[-2].y
+    reach = eps * (1.0 + np.abs(below).sum(axis=1)[:, None] + np.abs(conn.weight).sum(axis=0))
+    edge = np.where(derivation.t > 0.5, loss.on, loss.off)
+    at_edge = np.abs(top.y - edge) <= reach
+    return at_edge if at_edge.any() else None
 
 
 def dE_dy_straddles_kink(derivation: Derivation, layer: int, case: int, eps: float) -> bool:

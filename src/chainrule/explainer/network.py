@@ -209,7 +209,19 @@ def _from_sequential(model: Any) -> Network:
         raise ExplainError("explain: the model has no Linear layer")
     network = Network(layers, model)
     _check_chain(network)
+    _check_dtype(network)
     return network
+
+
+def _check_dtype(network: Network) -> None:
+    """Refuse a dtype other than float32 and float64: the checks' tolerances, the JSON's schema
+    and the views are for those two (float16's rounding would fail a right gradient)."""
+    dtype = network.dtype
+    if dtype not in (np.float32, np.float64):
+        raise ExplainError(
+            f"explain: the model is {dtype}; the explainer works in float32 or float64: "
+            "explain a copy converted with model.to('float32')"
+        )
 
 
 def _check_not_shared(names: dict[int, str], parameter: Any, name: str) -> None:

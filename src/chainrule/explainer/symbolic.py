@@ -149,16 +149,35 @@ def _error(
     return -share * sum(tj * sympy.log(yj) + (1 - tj) * sympy.log(1 - yj) for tj, yj in zip(t, y))
 
 
-def _check_size(d: Derivation, layer: int) -> None:
+def _sizes_from(d: Derivation, layer: int) -> tuple[int, int]:
+    """The weights and biases from ``layer`` up, and the widest layer from there."""
     params = sum(c.weight.size + c.weight.shape[1] for c in d.connections[layer:])
-    widest = max(r.size for r in d.layers[layer:])
+    return params, max(r.size for r in d.layers[layer:])
+
+
+def _fits(d: Derivation, layer: int) -> bool:
+    params, widest = _sizes_from(d, layer)
+    return params <= MAX_SYMBOLIC_PARAMETERS and widest <= MAX_SYMBOLIC_UNITS
+
+
+def _smaller_choice(d: Derivation, layer: int) -> str:
+    """Which --unit layer symbolic mode could take instead (one above: fewer weights above it;
+    a top unit has no sum to prove), or that none can."""
+    fitting = [above for above in range(layer + 1, d.n_layers) if _fits(d, above)]
+    if fitting:
+        return f"a --unit in layer {fitting[0]} or above fits"
+    return "no layer of this network fits: use a smaller network, or --no-symbolic"
+
+
+def _check_size(d: Derivation, layer: int) -> None:
+    params, widest = _sizes_from(d, layer)
     acts = {r.activation for r in d.layers[layer + 1 :]}
-    if params > MAX_SYMBOLIC_PARAMETERS or widest > MAX_SYMBOLIC_UNITS:
+    if not _fits(d, layer):
         raise SymbolicTooLarge(
             f"symbolic mode: the network from layer {layer} up has {params} weights and biases "
             f"and up to {widest} units in a layer; symbolic mode handles at most "
-            f"{MAX_SYMBOLIC_PARAMETERS} and {MAX_SYMBOLIC_UNITS} (choose a lower --unit layer "
-            "nearer the top or a smaller network); the numeric derivation above stands"
+            f"{MAX_SYMBOLIC_PARAMETERS} and {MAX_SYMBOLIC_UNITS} ({_smaller_choice(d, layer)}); "
+            "the numeric derivation above stands"
         )
     unsupported = acts - set(_SUPPORTED)
     if unsupported:
@@ -181,8 +200,8 @@ def _check_expression_size(E_of_z: sympy.Expr, layer: int) -> None:
         raise SymbolicTooLarge(
             f"symbolic mode: E written through the layers above layer {layer} has {ops} "
             f"operations, and symbolic mode writes out at most {MAX_EXPRESSION_OPS} (it would "
-            "take minutes); choose a --unit layer nearer the top or a smaller network. The "
-            "numeric derivation above stands"
+            "take minutes); a --unit in a layer nearer the top has fewer layers above it, or use "
+            "a smaller network. The numeric derivation above stands"
         )
 
 
@@ -243,12 +262,14 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     exact_derivative = sympy.diff(exact_E_of_z.subs(at_z), ys[unit])
     exact_sum = _sum_form(exact_E_of_z, W, Z, at_z, unit)
     difference, method = _difference(exact_derivative - exact_sum, [*ys, *W, *bs])
-    numbers = {ys[a]: sympy.Float(d.layers[layer].y[case, a]) for a in range(n_below)}
+    # exact too: with 53-bit Floats, evalf(30) cancels 1 - sigma(30) to noise (w sigma(30) gave
+    # 30.03, and at 40 a log of a negative rounding crumb made the value complex)
+    numbers = {ys[a]: _exact(d.layers[layer].y[case, a]) for a in range(n_below)}
     numbers.update(
-        {W[a, j]: sympy.Float(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)}
+        {W[a, j]: _exact(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)}
     )
     biases = np.zeros(n_above) if conn.bias is None else conn.bias
-    numbers.update({bs[j]: sympy.Float(biases[j]) for j in range(n_above)})
+    numbers.update({bs[j]: _exact(biases[j]) for j in range(n_above)})
     proof = Proof(
         status="proved" if difference == 0 else "differs",
         method=method,

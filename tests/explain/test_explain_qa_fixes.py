@@ -170,3 +170,52 @@ def test_a_float16_model_is_refused_naming_the_conversion():
     with pytest.raises(ExplainError, match=r"the model is float16; .*model\.to\('float32'\)"):
         explain(model, [[1.0, 2.0]], [[1.0, 0.0]])
     assert explain(model.to("float32"), [[1.0, 2.0]], [[1.0, 0.0]]).all_ok
+
+
+def _raw_feature_model(dtype: str):
+    """A 3-4-2 logistic network as if trained on a raw feature of about 1e6: its weights on
+    that input are about 1e-6, so every z is of ordinary size."""
+    from chainrule import nn
+
+    model = nn.mlp([3, 4, 2], output="logistic", dtype=dtype, rng=2)
+    model[0].weight.data[0] *= 1e-6
+    return model, [[1e6, 2.0, 3.0], [-5e5, 1.0, 0.5]], [[1.0, 0.0], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_raw_input_of_a_million_takes_steps_that_move_z_by_eps(dtype):
+    """A weight's step of 1e-6 on an input of 1e6 moved z by 1: the difference of a curved E
+    over so wide a step read a right dE/dw 15% off (SOME DISAGREE, in float64 too). The
+    oracle: the same weight's difference with a step of 1e-12, by hand."""
+    model, x, t = _raw_feature_model(dtype)
+    d = explain(model, x, t)
+    assert d.all_ok
+    assert any("steps below eps" in note and "1e-12" in note for note in d.notes)
+    w = model[0].weight.numpy().astype(np.float64)
+
+    def error(w0):
+        y = 1 / (1 + np.exp(-(np.array(x) @ w0 + model[0].bias.numpy())))
+        out = 1 / (1 + np.exp(-(y @ model[2].weight.numpy() + model[2].bias.numpy())))
+        return 0.5 * ((out - np.array(t)) ** 2).sum()
+
+    plus, minus = w.copy(), w.copy()
+    plus[0, 1] += 1e-12
+    minus[0, 1] -= 1e-12
+    by_hand = (error(plus) - error(minus)) / 2e-12
+    assert d.dE_dw(0, 0, 1).numeric == pytest.approx(by_hand, rel=1e-6)
+    rel = 1e-6 if dtype == "float64" else 1e-3
+    assert d.dE_dw(0, 0, 1).value == pytest.approx(by_hand, rel=rel)
+
+
+def test_each_quantity_has_the_tolerance_of_its_own_terms():
+    """float32's tolerance was one atol for every quantity, sized by the largest terms of any:
+    the first layer's dE/dw of a raw 1e6 input made it 0.06, and --bug assign's wrong dE/dy of
+    the hidden layer (+0.0076 for -0.0229) passed the check. Every wrong row is caught now."""
+    from chainrule import nn
+
+    model = nn.mlp([3, 4, 2], output="logistic", rng=2)  # float32, weights of ordinary size
+    d = explain(model, [[1e6, 2.0, 3.0]], [[1.0, 0.0]], bug="assign")
+    hidden = d.dE_dy(1, 0)
+    assert 100 * hidden.atol < d.dE_dw(0, 0, 0).atol  # the dE/dw that is x * dE/dz
+    rows = d.bug.wrong_rows
+    assert len(rows) == 10 and all(row.caught for row in rows)

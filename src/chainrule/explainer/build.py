@@ -16,7 +16,7 @@ import numpy as np
 from chainrule.checks import is_integer
 from chainrule.engine import enable_grad
 from chainrule.explainer import margin, numeric
-from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord
+from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord, Quantity
 from chainrule.explainer.network import (
     ACTIVATIONS,
     ExplainError,
@@ -289,31 +289,62 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
         n_parameters=network.n_parameters,
         eps=eps,
         notation=notation,
-        **tolerances(dtype, *term_sizes(layers, connections, t, loss, float(E.item())), eps),
+        **tolerances(
+            dtype,
+            *term_sizes(layers, connections, t, loss, float(E.item())),
+            difference_steps(layers, connections, eps),
+        ),
     )
 
 
-def tolerances(
-    dtype: np.dtype, cancelled: float = 0.0, rounded: float = 0.0, eps: float = 1e-6
-) -> dict[str, float]:
-    """How far an engine gradient may be from its float64 central difference: ``atol`` + ``rtol``
-    |numeric|, and for float32 (whose rounding is relative to the terms a sum adds) ``atol_share``
-    of the largest |numeric| of the same quantity.
+def difference_steps(
+    layers: list[LayerRecord], connections: list[ConnectionRecord], eps: float
+) -> dict[Quantity, float]:
+    """Each quantity's finite-difference step: ``eps``, but for a weight ``eps`` over the largest
+    |y| it multiplies, and for a y ``eps`` over the largest |w| it is multiplied by, where those
+    are above 1, so that no step moves a z by more than ``eps``. A raw input of 1e6 made a
+    weight's step of 1e-6 a step of 1 in z, and the difference of a curved E over so wide a
+    step was 15% off a right dE/dw (SOME DISAGREE, in float64 too)."""
+    steps: dict[Quantity, float] = {("dE_dy", len(layers) - 1): eps}
+    for record in layers:  # (the input layer has no z: its entry is never used)
+        steps["dE_dz", record.index] = eps
+    for conn in connections:
+        inputs = float(np.abs(layers[conn.below].y).max(initial=0.0))
+        weights = float(np.abs(conn.weight).max(initial=0.0))
+        steps["dE_dw", conn.below] = eps / max(1.0, inputs)
+        steps["dE_db", conn.below] = eps
+        steps["dE_dy", conn.below] = eps / max(1.0, weights)
+    return steps
 
-    ``atol`` is 1e-7, plus the dtype's machine epsilon times ``cancelled``: every gradient is
-    built from the loss's output - target, whose rounding is relative to the terms, not to their
-    difference, so a confident float32 classifier (softmax 0.9999 against 1) has gradients right
-    only to that much. Plus the difference's own rounding: each E it subtracts is rounded to
+
+def tolerances(
+    dtype: np.dtype, cancelled: dict[Quantity, float], rounded: float, steps: dict[Quantity, float]
+) -> dict[str, Any]:
+    """How far an engine gradient may be from its float64 central difference: its quantity's
+    ``atol`` + ``rtol`` |numeric|, and for float32 (whose rounding is relative to the terms a
+    sum adds) ``atol_share`` of the largest |numeric| of the same quantity.
+
+    A quantity's ``atol`` (``quantity_atol``, keyed ``("dE_dw", 0)``, ...) is 1e-7, plus the
+    dtype's machine epsilon times its ``cancelled`` size: every gradient is built from the
+    loss's output - target, whose rounding is relative to the terms, not to their difference,
+    so a confident float32 classifier (softmax 0.9999 against 1) has gradients right only to
+    that much. Each quantity has its own: one raw input of 1e6 makes the first layer's dE/dw
+    that large, and lent its slack to every other quantity (a float32 check then passed a
+    wrong dE/dy of 0.03). Plus the difference's own rounding: each E it subtracts is rounded to
     float64's epsilon times ``rounded``, the size of what E is summed from, and the difference
-    divides that by its step ``eps`` (E of 1e10 leaves a step of 1e-6 about 2 of noise; twice
-    that is allowed, above the at most 0.2 of it measured on random networks).
-    See :func:`term_sizes`.
+    divides that by its quantity's step (:func:`difference_steps`; E of 1e10 leaves a step of
+    1e-6 about 2 of noise; twice that is allowed, above the at most 0.2 of it measured on random
+    networks). ``atol`` is the largest quantity's. See :func:`term_sizes`.
     """
-    noise = 2 * float(np.finfo(np.float64).eps) * rounded / eps
-    atol = 1e-7 + float(np.finfo(dtype).eps) * cancelled + noise
+    noise = 2 * float(np.finfo(np.float64).eps) * rounded
+    machine = float(np.finfo(dtype).eps)
+    quantity_atol = {
+        key: 1e-7 + machine * size + noise / steps[key] for key, size in cancelled.items()
+    }
+    atol = max(quantity_atol.values())
     if np.dtype(dtype) == np.float64:
-        return {"atol": atol, "rtol": 1e-5, "atol_share": 0.0}
-    return {"atol": atol, "rtol": 1e-3, "atol_share": 1e-5}
+        return {"atol": atol, "rtol": 1e-5, "atol_share": 0.0, "quantity_atol": quantity_atol}
+    return {"atol": atol, "rtol": 1e-3, "atol_share": 1e-5, "quantity_atol": quantity_atol}
 
 
 def term_sizes(
@@ -322,30 +353,33 @@ def term_sizes(
     t: np.ndarray,
     loss: Loss,
     error: float,
-) -> tuple[float, float]:
+) -> tuple[dict[Quantity, float], float]:
     """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`).
 
-    ``cancelled``: the largest size of the terms any gradient is a difference of. At the top,
-    per case and unit, |y| + |t| over what the loss divides by (the loss's output - target);
-    below, that carried as backprop carries dE/dz but in sizes: times |w| down each connection,
-    summed over cases for dE/db_j (times |y_i| for dE/dw_ij).
+    ``cancelled``, per quantity: the largest size of the terms its gradients are a difference
+    of. At the top, per case and unit, |y| + |t| over what the loss divides by (the loss's
+    output - target); below, that carried as backprop carries dE/dz but in sizes: times |w|
+    down each connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij).
 
     ``rounded``: how much of E a rounding of float64's epsilon can move: |E|, plus each unit's
     z rounded relative to the terms it sums (|b_j| + sum_i |y_i w_ij|), times that unit's
     size of dE/dz. A unit's slope counts as 1, the most any unit's is, so neither size reads a
     derivative rule the check is checking."""
+    top = len(layers) - 1
     below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)
-    cancelled, rounded = float(below.max()), abs(error)
+    cancelled = {("dE_dy", top): float(below.max()), ("dE_dz", top): float(below.max())}
+    rounded = abs(error)
     for conn in reversed(connections):
         y_below = np.abs(layers[conn.below].y)
         summed = y_below @ np.abs(conn.weight)
         if conn.bias is not None:
             summed += np.abs(conn.bias)
         rounded += float((below * summed).sum())
-        dw = y_below.T @ below
-        db = below.sum(axis=0)
+        cancelled["dE_dw", conn.below] = float((y_below.T @ below).max())
+        cancelled["dE_db", conn.below] = float(below.sum(axis=0).max())
         below = below @ np.abs(conn.weight).T  # dE/dy (and so dE/dz) of the layer below
-        cancelled = max(cancelled, float(dw.max()), float(db.max()), float(below.max()))
+        for kind in ("dE_dy", "dE_dz"):
+            cancelled[kind, conn.below] = float(below.max()) if below.size else 0.0
     return cancelled, rounded
 
 
@@ -366,6 +400,7 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
     arrays = numeric.arrays_of(derivation)
     t, loss = derivation.t, derivation.loss
     sample = _Sampler(derivation, limit)
+    steps = difference_steps(derivation.layers, derivation.connections, eps)
     for record in derivation.layers:
         k = record.index
         if record.dE_dy is not None:
@@ -374,13 +409,13 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             def e_y(v, k=k):
                 return numeric.error_from(arrays, t, loss, k, v)
 
-            record.dE_dy_numeric = sample.differences(e_y, base, eps)
+            record.dE_dy_numeric = sample.differences(e_y, base, steps["dE_dy", k])
         if record.dE_dz is not None:
 
             def e_z(v, k=k):
                 return numeric.error_from_z(arrays, t, loss, k, v)
 
-            record.dE_dz_numeric = sample.differences(e_z, record.z, eps)
+            record.dE_dz_numeric = sample.differences(e_z, record.z, steps["dE_dz", k])
     for k, conn in enumerate(derivation.connections):
 
         def e_w(w, k=k):
@@ -388,7 +423,7 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             changed[k] = (w, arrays[k][1], arrays[k][2])
             return numeric.error_from(changed, t, loss, 0, derivation.x)
 
-        conn.dE_dw_numeric = sample.differences(e_w, conn.weight, eps)
+        conn.dE_dw_numeric = sample.differences(e_w, conn.weight, steps["dE_dw", k])
         if conn.bias is not None:
 
             def e_b(b, k=k):
@@ -396,7 +431,10 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
                 changed[k] = (arrays[k][0], b, arrays[k][2])
                 return numeric.error_from(changed, t, loss, 0, derivation.x)
 
-            conn.dE_db_numeric = sample.differences(e_b, conn.bias, eps)
+            conn.dE_db_numeric = sample.differences(e_b, conn.bias, steps["dE_db", k])
+    smaller = {key: step for key, step in steps.items() if step < eps}
+    if smaller:
+        derivation.notes.append(_steps_note(smaller, eps))
     kinked = _skip_kinks(derivation, eps)
     if kinked:
         reasons = []
@@ -420,6 +458,18 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             f"{sample.skipped} of {sample.total} gradients were not checked by finite differences "
             f"(a sample of {limit} was; raise max_checks to check them all)"
         )
+
+
+def _steps_note(smaller: dict[Quantity, float], eps: float) -> str:
+    """Which quantities' differences took a step below ``eps``, and why."""
+    named = {"dE_dw": "the weights out of layer {}", "dE_dy": "the y's of layer {}"}
+    parts = [f"{named[kind].format(layer)}: {step:.3g}" for (kind, layer), step in smaller.items()]
+    return (
+        f"Finite-difference steps below eps ({eps:g}) for {', '.join(parts)}. A weight's step is "
+        "eps over the largest |y| it multiplies, a y's eps over the largest |w| it is multiplied "
+        "by, so that no step moves a z by more than eps (a wider step reads a curved E's slope "
+        "wrong)"
+    )
 
 
 def _skip_kinks(derivation: Derivation, eps: float) -> int:
@@ -478,14 +528,22 @@ def _kinks(derivation: Derivation, eps: float) -> tuple[np.ndarray, dict[int, np
     for record in layers[1:]:
         if record.activation != "relu":
             continue
-        weight = connections[record.index - 1].weight
-        below = layers[record.index - 1].y
-        reach = eps * (1.0 + np.abs(below).sum(axis=1)[:, None] + np.abs(weight).sum(axis=0))
+        reach = _reach(layers[record.index - 1].y, connections[record.index - 1].weight, eps)
         at_kink = np.abs(record.z) <= reach
         if at_kink.any():
             unit_kinks[record.index] = at_kink
             top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)
     return top_kink, unit_kinks
+
+
+def _reach(below: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
+    """How far a step can move each z of a layer (cases, units), to first order: its own step
+    or its bias's (eps), a weight's (its step times the y it multiplies: eps over the largest
+    |y|, times |y|), and a y below moved by its step or by a step further down (at most eps
+    each, times |w|). See :func:`difference_steps`."""
+    y = np.abs(below)
+    inputs = max(1.0, float(y.max(initial=0.0)))
+    return eps * (1.0 + y.sum(axis=1)[:, None] / inputs + np.abs(weight).sum(axis=0))
 
 
 def _margin_jumps(derivation: Derivation, eps: float) -> np.ndarray | None:
@@ -497,8 +555,7 @@ def _margin_jumps(derivation: Derivation, eps: float) -> np.ndarray | None:
     if loss.name != margin.NAME or loss.measured_from != "target":
         return None
     top, conn = derivation.layers[-1], derivation.connections[-1]
-    below = derivation.layers[-2].y
-    reach = eps * (1.0 + np.abs(below).sum(axis=1)[:, None] + np.abs(conn.weight).sum(axis=0))
+    reach = _reach(derivation.layers[-2].y, conn.weight, eps)
     edge = np.where(derivation.t > 0.5, loss.on, loss.off)
     at_edge = np.abs(top.y - edge) <= reach
     return at_edge if at_edge.any() else None

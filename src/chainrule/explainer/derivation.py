@@ -21,6 +21,10 @@ from chainrule.checks import is_integer
 from chainrule.explainer.network import ExplainError
 from chainrule.nn.losses import Loss
 
+#: One quantity the checks compare as a whole: ``("dE_dy", layer)``, ``("dE_dz", layer)``,
+#: ``("dE_dw", layer below)`` or ``("dE_db", layer below)``.
+Quantity = tuple[str, int]
+
 SCHEMA_VERSION = 1
 
 
@@ -150,6 +154,9 @@ class Derivation:
     #: float32: the absolute tolerance also grows by this share of the largest |finite
     #: difference| of the same quantity (rounding is relative to the terms a sum adds up)
     atol_share: float = 0.0
+    #: each quantity's own absolute tolerance, by ``("dE_dw", layer below)``, ``("dE_dy",
+    #: layer)``, ...; ``atol`` (the largest) where a quantity has none
+    quantity_atol: dict[Quantity, float] = field(default_factory=dict)
     focus: tuple[int, int] | None = None
     perturbation: dict | None = None
     symbolic: dict | None = None
@@ -198,7 +205,9 @@ class Derivation:
                 f"{self.loss.name} works from its z (the logits), so its y is not on E's path; "
                 f"use dE_dz({layer}, {unit})"
             )
-        return self._checked(record.dE_dy, record.dE_dy_numeric, (case, unit), record.dE_dy_kink)
+        return self._checked(
+            ("dE_dy", layer), record.dE_dy, record.dE_dy_numeric, (case, unit), record.dE_dy_kink
+        )
 
     def dE_dz(self, layer: int, unit: int, case: int = 0) -> Checked:
         """The engine's dE/dz for one unit and case, with its finite difference."""
@@ -208,19 +217,23 @@ class Derivation:
                 f"dE_dz({layer}, {unit}): layer 0 is the input layer and has no z; use "
                 f"dE_dy(0, {unit}), or a layer from 1 to {self.n_layers}"
             )
-        return self._checked(record.dE_dz, record.dE_dz_numeric, (case, unit), record.dE_dz_kink)
+        return self._checked(
+            ("dE_dz", layer), record.dE_dz, record.dE_dz_numeric, (case, unit), record.dE_dz_kink
+        )
 
     def dE_dw(self, below: int, i: int, j: int) -> Checked:
         """The engine's dE/dw_ij (summed over cases), with its finite difference."""
         conn = self._connection("dE_dw", below, i, j)
-        return self._checked(conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
+        quantity = ("dE_dw", below)
+        return self._checked(quantity, conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
 
     def dE_db(self, below: int, j: int) -> Checked | None:
         """The engine's dE/db_j of the layer above ``below``; None when it has no biases."""
         conn = self._connection("dE_db", below, None, j)
         if conn.dE_db is None:
             return None
-        return self._checked(conn.dE_db, conn.dE_db_numeric, (j,), conn.dE_db_kink)
+        quantity = ("dE_db", below)
+        return self._checked(quantity, conn.dE_db, conn.dE_db_numeric, (j,), conn.dE_db_kink)
 
     def _unit_record(self, name: str, layer: int, unit: int, case: int) -> LayerRecord:
         """The record of ``layer``, once ``unit`` and ``case`` are checked (0-based, in range)."""
@@ -246,6 +259,7 @@ class Derivation:
 
     def _checked(
         self,
+        quantity: Quantity,
         values: np.ndarray,
         numerics: np.ndarray | None,
         index: tuple[int, ...],
@@ -253,7 +267,7 @@ class Derivation:
     ) -> Checked:
         """Entry ``index`` of an array of engine values, beside its finite difference (none,
         and marked ``kink``, where ``kinks`` says it straddles a relu unit's kink)."""
-        checked = self._entry(values, numerics, index, self.atol_of(numerics))
+        checked = self._entry(values, numerics, index, self.atol_of(quantity, numerics))
         checked.kink = kinks is not None and bool(kinks[index])
         return checked
 
@@ -264,13 +278,15 @@ class Derivation:
         nv = None if numeric is None or np.isnan(numeric) else float(numeric)
         return Checked(float(values[index]), nv, atol, self.rtol)
 
-    def atol_of(self, numerics: np.ndarray | None) -> float:
+    def atol_of(self, quantity: Quantity, numerics: np.ndarray | None) -> float:
         """The absolute tolerance for the entries of one quantity (a layer's dE/dy, a
-        connection's dE/dw, ...): ``atol``, plus ``atol_share`` of its largest |finite
-        difference|, so a float32 gradient's rounding passes and a small wrong one does not."""
+        connection's dE/dw, ...): its own atol (``quantity_atol``), plus ``atol_share`` of its
+        largest |finite difference|, so a float32 gradient's rounding passes and a small wrong
+        one does not."""
+        atol = self.quantity_atol.get(quantity, self.atol)
         if not self.atol_share or numerics is None or np.all(np.isnan(numerics)):
-            return self.atol
-        return self.atol + self.atol_share * float(np.nanmax(np.abs(numerics)))
+            return atol
+        return atol + self.atol_share * float(np.nanmax(np.abs(numerics)))
 
     def _check_unit(self, layer: int, unit: int, need_above: bool = False) -> None:
         top = self.n_layers - 1 if need_above else self.n_layers
@@ -290,14 +306,14 @@ class Derivation:
     # -- checks -------------------------------------------------------------------------------
     def all_checks(self) -> list[Checked]:
         """Every engine gradient that was compared with a finite difference."""
-        pairs = [(r.dE_dy, r.dE_dy_numeric) for r in self.layers]
-        pairs += [(r.dE_dz, r.dE_dz_numeric) for r in self.layers]
-        pairs += [(c.dE_dw, c.dE_dw_numeric) for c in self.connections]
-        pairs += [(c.dE_db, c.dE_db_numeric) for c in self.connections]
+        pairs = [(("dE_dy", r.index), r.dE_dy, r.dE_dy_numeric) for r in self.layers]
+        pairs += [(("dE_dz", r.index), r.dE_dz, r.dE_dz_numeric) for r in self.layers]
+        pairs += [(("dE_dw", c.below), c.dE_dw, c.dE_dw_numeric) for c in self.connections]
+        pairs += [(("dE_db", c.below), c.dE_db, c.dE_db_numeric) for c in self.connections]
         out = []
-        for grads, numerics in pairs:
+        for quantity, grads, numerics in pairs:
             if grads is not None and numerics is not None:
-                atol = self.atol_of(numerics)
+                atol = self.atol_of(quantity, numerics)
                 out += [self._entry(grads, numerics, i, atol) for i in np.ndindex(grads.shape)]
         return [c for c in out if c.numeric is not None]
 

@@ -188,6 +188,16 @@ def _engine_off(d, s: dict) -> str:
     )
 
 
+def _atol_range(d) -> str:
+    """The absolute tolerance, or its range where the quantities' own differ (by more than a
+    hundredth: each is sized by the rounding of its own terms)."""
+    values = list(d.quantity_atol.values()) or [d.atol]
+    low, high = min(values), max(values)
+    if high <= 1.01 * low:
+        return f"{high:g}"
+    return f"{low:g} to {high:g} by quantity"
+
+
 def summary(b: Builder) -> None:
     d = b.d
     checks = d.all_checks()
@@ -203,7 +213,7 @@ def summary(b: Builder) -> None:
             Para(
                 [
                     f"{len(checks)} gradients checked against central finite differences "
-                    f"(eps {d.eps:g}, tolerance {d.atol:g}{share} + {d.rtol:g}·|value|): "
+                    f"(eps {d.eps:g}, tolerance {_atol_range(d)}{share} + {d.rtol:g}·|value|): "
                     f"{verdict}; "
                     f"largest difference {d.max_difference:.2e}."
                 ]

@@ -46,3 +46,21 @@ def test_default_run_directories_started_in_the_same_second_are_distinct(tmp_pat
 def test_hidden_sizes_with_an_empty_entry_are_refused(text):
     with pytest.raises(UserError, match="--hidden must be"):
         runs.parse_hidden(text)
+
+
+@pytest.mark.parametrize("text", ["3 2", "64 32", "1_0", "٣", "+4"])
+def test_hidden_sizes_are_ascii_numbers_between_commas(text):
+    """ "3 2" was read as one layer of 32 units, "1_0" as 10 (the CSV reader refuses both)."""
+    with pytest.raises(UserError, match="--hidden must be comma-separated"):
+        runs.parse_hidden(text)
+    assert runs.parse_hidden(" 3, 2 ") == [3, 2]
+
+
+@pytest.mark.parametrize("data", ["digits", "xor"])
+def test_a_full_batch_asked_for_is_a_full_batch(data):
+    """--batch-size full is None, which meant "not given": the preset's 32 won for digits."""
+    given = runs.resolve_config({"data": data, "batch_size": runs.parse_batch_size("full")})
+    assert given.batch_size is None
+    assert runs.resolve_config({"data": data}).batch_size == runs.PRESETS[data].get("batch_size")
+    with pytest.raises(UserError, match="--batch-size must be a positive integer"):
+        runs.parse_batch_size("1_0")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -151,7 +152,9 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         raise UserError("--data is empty; name a dataset, a CSV file or an IDX directory")
     data = options.get("data") or "digits"
     preset = dict(PRESETS.get(dataset_key(data), GENERIC))
-    chosen = {k: v for k, v in options.items() if v is not None}
+    # None is "not given", except for a batch size, which is given only as None ("full"): it
+    # was dropped, and --batch-size full trained with the preset's 32
+    chosen = {k: v for k, v in options.items() if v is not None or k == "batch_size"}
     values = {**preset, **chosen, "data": data}
     if "hidden" in chosen:
         values["network"] = "mlp"  # layer sizes of the user's own describe a plain mlp
@@ -225,7 +228,7 @@ def parse_batch_size(text: str | None) -> int | None | str:
     if text.strip().lower() in ("full", "all", "none"):
         return None
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise UserError(
             f"--batch-size must be a positive integer or 'full', got {text!r}"
@@ -235,12 +238,21 @@ def parse_batch_size(text: str | None) -> int | None | str:
     return value
 
 
+def _whole(text: str) -> int:
+    """ASCII digits as an integer, as the CSV reader reads numbers: int() also takes "1_0" and
+    other scripts' digits ("٣"). Raises ValueError for anything else."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9]+", text):
+        raise ValueError(text)
+    return int(text)
+
+
 def parse_hidden(text: str | None) -> list[int] | None:
     """``"64,32"`` -> [64, 32]."""
     if text is None:
         return None
-    try:
-        sizes = [int(part) for part in text.replace(" ", "").split(",")]
+    try:  # spaces around a comma only: "64 32" was read as 6432
+        sizes = [_whole(part) for part in text.split(",")]
     except ValueError:
         raise UserError(
             f"--hidden must be comma-separated layer sizes like 64,32, got {text!r}"

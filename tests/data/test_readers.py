@@ -375,9 +375,11 @@ def test_a_first_row_with_an_empty_cell_is_data_refused_not_a_header(tmp_path):
     path = write(tmp_path, "1,,0\n2,3,1\n4,5,0\n")
     with pytest.raises(DataError, match=r"line 1, column 2: an empty cell is not a number"):
         data.read_csv(path)
-    # a header whose first name is empty (a saved index column) is still a header
+    # a header whose first name is empty is a saved index column (pandas' to_csv): read as a
+    # feature it shifted every column of a prediction file; refused, naming index=False
     named = write(tmp_path, ",a,label\n0,1.5,1\n1,2.5,0\n", "i.csv")
-    assert data.read_csv(named).feature_names == ["", "a"]
+    with pytest.raises(DataError, match=r"line 1: the first column has no name.*index=False"):
+        data.read_csv(named)
 
 
 def test_a_huge_label_is_named_with_its_line_and_value(tmp_path):
@@ -517,3 +519,24 @@ def test_a_label_that_is_not_a_finite_number_is_refused_naming_it(tmp_path, labe
     path.write_text(f"1,2,0\n3,4,{label}\n")
     with pytest.raises(DataError, match=rf"line 2, column 3: '{label}' is not a finite number"):
         data.read_csv(path)
+
+
+@pytest.mark.parametrize("first", ["1,2,3e,0", "0o,1,2,1", "1,2,3,1.2.3"])
+def test_a_typo_on_line_1_is_refused_as_on_any_other_line(tmp_path, first):
+    """Numbers beside a cell that starts as a number does: a typo, not a header. The line was
+    dropped as a header (a prediction file's rows no longer matched their predictions), where
+    the same typo on line 2 was refused."""
+    path = write(tmp_path, first + "\n4,5,6,1\n7,8,9,0\n")
+    with pytest.raises(DataError, match=r"line 1, column \d: '.*' is not a number"):
+        data.read_csv(path)
+    named = write(tmp_path, "2019,2020,3d_points,label\n1,2,3,0\n4,5,6,1\n", "named.csv")
+    assert data.read_csv(named).feature_names == ["2019", "2020", "3d_points"]
+
+
+def test_a_tab_separated_file_not_named_tsv_is_named_in_the_refusal(tmp_path):
+    rows = "a\tb\tlabel\n1\t2\t0\n3\t4\t1\n"
+    with pytest.raises(DataError, match=r"got 1; the line holds tabs: name .* \.tsv"):
+        data.read_csv(write(tmp_path, rows, "t.txt"))
+    with pytest.raises(DataError, match=r"is not a number; it holds tabs: name .* \.tsv"):
+        data.read_csv(write(tmp_path, rows, "t.txt"), task="regression")
+    assert data.read_csv(write(tmp_path, rows, "t.tsv")).X.shape == (2, 2)

@@ -65,7 +65,10 @@ def read_csv(
     values, names, body = table.values, table.names, table.body
     width = values.shape[1]
     if width < 2:
-        raise DataError(f"{path}: need at least one feature column and a label column, got {width}")
+        tabs = "; the line holds tabs: name a tab-separated file .tsv" if _has_tabs(table) else ""
+        raise DataError(
+            f"{path}: need at least one feature column and a label column, got {width}{tabs}"
+        )
     label_index = _label_index(path, label_column, names, width)
     check_fits(path, table, np.dtype(dtype))
     X = np.delete(values, label_index, axis=1)
@@ -194,7 +197,15 @@ def read_table(
     text = _text_index(rows[0][1], text_column, header)
     if header is None:
         header = _has_header(rows, columns) if text is None else _has_text_header(rows, text)
+        if header:
+            _check_not_a_typo(path, rows[0])
     names = [cell.strip() for cell in rows[0][1]] if header else None
+    if names and len(names) > 1 and not names[0]:
+        raise DataError(
+            f"{path}, line 1: the first column has no name, as the row index pandas writes "
+            "(DataFrame.to_csv without index=False): read as a feature, it would shift every "
+            "column; write the file with index=False, or drop that column"
+        )
     body = rows[1:] if header else rows
     if not body:
         raise DataError(f"{path}: no data rows (only a header)")
@@ -281,6 +292,28 @@ def _has_header(rows: list[tuple[int, list[str]]], columns: int | None) -> bool:
         return False
     below = [cells[columns:] for _, cells in rows[1:]]
     return bool(below) and not any(_looks_like_header(cells) for cells in below)
+
+
+#: A cell that starts as a number does (a digit, maybe after a sign or a point) but is none:
+#: a typo ("3e", "0o", "1.2.3"), rarely a column's name.
+_NUMBER_TYPO = re.compile(r"\s*[+-]?\.?[0-9]")
+
+
+def _check_not_a_typo(path: Path, first: tuple[int, list[str]]) -> None:
+    """Refuse a line 1 taken as a header for cells that are numbers but for a typo: numbers
+    beside cells that start as numbers do (``1,2,3e``). As a header, the row was silently
+    dropped (and its numbers became column names), where the same typo on line 2 is refused."""
+    line, cells = first
+    texts = [(j, cell) for j, cell in enumerate(cells) if cell.strip() and not is_number(cell)]
+    numbers = any(cell.strip() and is_number(cell) for cell in cells)
+    if numbers and texts and all(_NUMBER_TYPO.match(cell) for _, cell in texts):
+        j, cell = texts[0]
+        raise DataError(f"{path}, line {line}, column {j + 1}: {_shown(cell)} is not a number")
+
+
+def _has_tabs(table: Table) -> bool:
+    """Whether a one-column table's first row holds tabs (a tab-separated file read as CSV)."""
+    return bool(table.body) and "\t" in table.body[0][1][0]
 
 
 def _is_column_numbers(cells: list[str]) -> bool:
@@ -392,8 +425,9 @@ def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
                 values[i, j] = float(cell)
             except ValueError:
                 shown = _shown(cell) if cell.strip() else "an empty cell"
+                tabs = "; it holds tabs: name a tab-separated file .tsv" if "\t" in cell else ""
                 raise DataError(
-                    f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
+                    f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number{tabs}"
                 ) from None
     return values
 

@@ -249,6 +249,30 @@ def test_a_csv_with_class_names_trains_predicts_and_evaluates_by_name(tmp_path, 
                             "model's classes (setosa, versicolor, virginica)")  # fmt: skip
 
 
+def test_evaluate_refuses_names_for_a_model_of_numbers_and_numbers_for_one_of_names(
+    tmp_path, capsys
+):
+    """A model trained on class numbers has no names to match: names sorted by themselves
+    were taken as its numbers ('b' for 0 and 'a' for 1 gave the swapped accuracy); and a model
+    of names given numbers has nothing to say which number is which."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    numbered = [f"{a:.4f},{b:.4f},{k}" for (a, b), k in zip(X, y)]
+    named = [f"{a:.4f},{b:.4f},{'ba'[k]}" for (a, b), k in zip(X, y)]
+    train(capsys, "--data", write(tmp_path / "n.csv", numbered), "--out", tmp_path / "n",
+          "--epochs", 2)  # fmt: skip
+    names_file = write(tmp_path / "s.csv", named)
+    assert_user_error(capsys, "evaluate", tmp_path / "n", "--data", names_file,
+                      match="s.csv: the label column holds class names (a, b), but the model "
+                            "was trained on class numbers")  # fmt: skip
+    train(capsys, "--data", write(tmp_path / "s2.csv", named), "--out", tmp_path / "s",
+          "--epochs", 2)  # fmt: skip
+    assert_user_error(capsys, "evaluate", tmp_path / "s", "--data", tmp_path / "n.csv",
+                      match="n.csv: the label column holds class numbers, but the model was "
+                            "trained on class names (a, b)")  # fmt: skip
+
+
 # -- 4. an unterminated quote -------------------------------------------------------------------
 
 

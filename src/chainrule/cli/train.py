@@ -645,6 +645,7 @@ def evaluate(
         pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
         raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range,
                                 info.get("class_names"))  # fmt: skip
+        _check_same_kind_of_labels(data, info.get("class_names"), raw)
         runs.check_model_fits(info, raw, str(model_path))
         if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
             from chainrule.data.idx import check_rows_scaled
@@ -693,6 +694,25 @@ def _prints_results() -> bool:
     from chainrule import distributed
 
     return distributed.world().is_main
+
+
+def _check_same_kind_of_labels(data: str, model_names: list[str] | None, raw: Any) -> None:
+    """Refuse a label column of class names for a model trained on class numbers, and of
+    numbers for one trained on names: either way nothing says which class is which (names
+    sorted by themselves were taken as the model's numbers: a silently wrong accuracy)."""
+    if raw.task != "classification" or (model_names is None) == (raw.class_names is None):
+        return
+    if model_names is None:
+        raise UserError(
+            f"{data}: the label column holds class names ({', '.join(raw.class_names[:3])}"
+            f"{', ...' if len(raw.class_names) > 3 else ''}), but the model was trained on class "
+            "numbers; write each label as the model's class number"
+        )
+    raise UserError(
+        f"{data}: the label column holds class numbers, but the model was trained on class "
+        f"names ({', '.join(model_names[:3])}{', ...' if len(model_names) > 3 else ''}); write "
+        "each label as its name"
+    )
 
 
 def _class_names(names: list[str] | None, n: int) -> list[str]:

@@ -211,6 +211,28 @@ def test_raw_pixels_for_a_model_trained_on_idx_images_are_refused_naming_the_map
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
+def test_raw_digits_pixels_are_refused_as_raw_idx_pixels_are(tmp_path, capsys):
+    """load_digits().data counts 0..16; the built-in digits are those / 16. Raw rows went into
+    evaluate and predict as they were: 88% where the scaled rows give 99%, with no message."""
+    from sklearn.datasets import load_digits
+
+    train(capsys, "--out", tmp_path / "r", "--epochs", 2)
+    digits = load_digits()
+    rows = np.c_[digits.data[:20], digits.target[:20]]
+    raw = write(tmp_path / "raw.csv", [",".join(f"{v:g}" for v in row) for row in rows])
+    line = assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", raw,
+                             match="is outside [0, 1], but this model was trained on images "
+                                   "whose pixels were mapped from 0..16")  # fmt: skip
+    assert "(pixel - 0) / 16" in line
+    features = write(tmp_path / "x.csv", [",".join(f"{v:g}" for v in row[:64]) for row in rows])
+    assert_user_error(capsys, "predict", tmp_path / "r", "--input", features,
+                      match="x.csv: line 1, column 3: 5 is outside [0, 1]")  # fmt: skip
+    scaled = np.c_[digits.data[:20] / 16, digits.target[:20]]
+    good = write(tmp_path / "scaled.csv", [",".join(repr(float(v)) for v in row) for row in scaled])
+    code, out, err = run(capsys, "evaluate", tmp_path / "r", "--data", good)
+    assert code == 0, err
+
+
 def test_a_csv_with_class_names_trains_predicts_and_evaluates_by_name(tmp_path, capsys):
     """iris-style species names as labels: refused as 'not a number' before. The run keeps the
     names (sorted), predict writes them, and evaluate numbers another file's names as the model

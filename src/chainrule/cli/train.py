@@ -456,7 +456,7 @@ def _finish(
     meta = {"run": config.to_json(), "dataset": prepared.full.name, "task": prepared.full.task,
             "test_accuracy": test["accuracy"], "test_loss": test["loss"],
             "epochs": trainer.epoch}  # fmt: skip
-    if "pixel_range" in prepared.full.meta:  # IDX images: other images are mapped from it too
+    if "pixel_range" in prepared.full.meta:  # images (IDX, digits): others are mapped from it
         meta["pixel_range"] = prepared.full.meta["pixel_range"]
     # run.json is the mark of a finished run (see _results_written): removed before the
     # results are rewritten, and written last, so a run stopped in between is not finished
@@ -700,6 +700,8 @@ def _check_same_kind_of_labels(data: str, model_names: list[str] | None, raw: An
     """Refuse a label column of class names for a model trained on class numbers, and of
     numbers for one trained on names: either way nothing says which class is which (names
     sorted by themselves were taken as the model's numbers: a silently wrong accuracy)."""
+    if model_names == [str(k) for k in range(len(model_names or []))]:
+        model_names = None  # the digits' names are their numbers: "0" is class 0
     if raw.task != "classification" or (model_names is None) == (raw.class_names is None):
         return
     if model_names is None:

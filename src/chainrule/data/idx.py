@@ -164,8 +164,8 @@ def check_rows_scaled(
     source: str,
     lines: Sequence[int] | None = None,
 ) -> None:
-    """Refuse table rows for a model trained on IDX images unless they are scaled as its images
-    were: mapped from ``pixel_range`` (the training images' low..high) onto [0, 1]. Raw pixels
+    """Refuse table rows for a model trained on images (IDX, the digits) unless they are scaled
+    as its images were: mapped from ``pixel_range`` (the training images' low..high) onto [0, 1]. Raw pixels
     (0..255) given as they are would drive every unit far past where it was trained and give
     a confident, silently wrong prediction. ``lines``: each row's line in ``source`` (else the
     message counts rows)."""
@@ -179,7 +179,7 @@ def check_rows_scaled(
     shifted = f"pixel - {low:g}" if low >= 0 else f"pixel + {-low:g}"
     raise DataError(
         f"{source}: {where}, column {column + 1}: {rows[row, column]:g} is outside [0, 1], but "
-        f"this model was trained on IDX images whose pixels were mapped from {low:g}..{high:g} "
+        f"this model was trained on images whose pixels were mapped from {low:g}..{high:g} "
         f"onto [0, 1]; give each input as ({shifted}) / {high - low:g}"
     )
 

@@ -707,11 +707,20 @@ def _epoch_dirs(directory: Path) -> list[Path]:
         return []
     found = []
     for child in directory.iterdir():
-        if child.name.startswith(_EPOCH_PREFIX) and (child / TRAINER_JSON).exists():
-            suffix = child.name[len(_EPOCH_PREFIX) :]
-            if suffix.isdigit():
-                found.append((int(suffix), child))
+        if is_checkpoint_dir(child):
+            found.append((int(child.name[len(_EPOCH_PREFIX) :]), child))
     return [child for _, child in sorted(found)]
+
+
+def is_checkpoint_dir(directory: Path) -> bool:
+    """Whether ``directory`` is one saved epoch of a checkpoint (``epoch-NNNNNN/`` holding its
+    trainer state): what ``--resume`` reads, so no command's output may be written into it."""
+    name = directory.name
+    return (
+        name.startswith(_EPOCH_PREFIX)
+        and name[len(_EPOCH_PREFIX) :].isdigit()
+        and (directory / TRAINER_JSON).exists()
+    )
 
 
 def _latest_epoch_dir(directory: Path) -> Path | None:

@@ -54,13 +54,39 @@ def xor_run(tmp_path_factory):
         ["export", "{run}", "--format", "onnx"],
         ["explain", "--input", "1,0", "--target", "1", "--model", "{run}"],
         ["graph"],
+        ["predict", "{run}", "--input", "{rows}", "--output"],
     ],
-    ids=["export-torch", "export-onnx", "explain", "graph"],
+    ids=["export-torch", "export-onnx", "explain", "graph", "predict"],
 )
 def test_a_file_option_naming_a_directory_is_refused(xor_run, tmp_path, capsys, monkeypatch,
                                                      command, name):  # fmt: skip
     """`export --out missing_dir/` wrote a file called missing_dir (Path drops the slash)."""
     monkeypatch.chdir(tmp_path)
-    args = [a.format(run=xor_run) for a in command]
-    assert_user_error(capsys, *args, "--out", name, match="names a directory")
+    (tmp_path / "rows.csv").write_text("1,0\n")
+    args = [a.format(run=xor_run, rows=tmp_path / "rows.csv") for a in command]
+    option = [] if args[-1] == "--output" else ["--out"]  # predict -o wrote a file of that name
+    assert_user_error(capsys, *args, *option, name, match="names a directory")
     assert not (tmp_path / "missing_dir").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "--model", "{run}", "--no-symbolic", "--out"],
+        ["explain", "--out"],
+        ["graph", "--format", "svg", "--out"],
+        ["predict", "{run}", "--input", "{rows}", "--output"],
+        ["export", "{run}", "--format", "torch", "--out"],
+    ],
+    ids=["explain-model", "explain-seed", "graph", "predict", "export"],
+)
+def test_no_output_is_written_into_a_checkpoint(xor_run, tmp_path, capsys, command):
+    """explain --out onto a checkpoint's trainer.json was written, and --resume then failed on
+    it as 'not valid JSON'; the run's own files were refused, its checkpoints were not."""
+    latest = sorted((xor_run / "checkpoints").glob("epoch-*"))[-1]
+    state = (latest / "trainer.json").read_bytes()
+    (tmp_path / "rows.csv").write_text("1,0\n")
+    args = [a.format(run=xor_run, rows=tmp_path / "rows.csv") for a in command]
+    for target in (latest / "trainer.json", latest / "new.svg"):
+        assert_user_error(capsys, *args, target, match="is inside the checkpoint")
+    assert (latest / "trainer.json").read_bytes() == state and not (latest / "new.svg").exists()

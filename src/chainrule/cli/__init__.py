@@ -52,6 +52,13 @@ def _sigterm_as_interrupt():
 def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
     """Raise naming ``option`` when ``out`` is one of the files the command reads (``kept``:
     what each is, e.g. ``{"--input file": path}``): writing it would destroy them."""
+    from chainrule.io import is_checkpoint_dir  # NumPy: loaded by the commands that write
+
+    if is_checkpoint_dir(out.resolve().parent):  # a file --resume reads (or one beside them)
+        raise UserError(
+            f"{option} {out}: is inside the checkpoint {out.parent}, which --resume reads; "
+            "write to another file"
+        )
     for what, path in kept.items():
         if out.exists() and path.exists() and os.path.samefile(out, path):
             raise UserError(f"{option} {out}: is the {what}; write to another file")

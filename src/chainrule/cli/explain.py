@@ -255,7 +255,10 @@ def _write(out: Path | None, text: str) -> None:
     if out is None:
         sys.stdout.write(text)
         return
+    from chainrule.cli import refuse_overwriting
     from chainrule.files import atomic_write_text
+
+    refuse_overwriting(out, "--out", {})  # a checkpoint's files, whatever was read
 
     try:
         atomic_write_text(str(out), text)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import app, path_value
+from chainrule.cli.app import app, file_path_value, path_value
 from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -773,7 +773,12 @@ def predict(
         "optionally followed by a label column, which is ignored)",
     ),
     output_path: Path = typer.Option(
-        None, "--output", "-o", show_default="stdout", parser=path_value, help="write the CSV here"
+        None,
+        "--output",
+        "-o",
+        show_default="stdout",
+        parser=file_path_value,
+        help="write the CSV here",
     ),
     json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
 ) -> int:

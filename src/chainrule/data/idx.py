@@ -165,10 +165,10 @@ def check_rows_scaled(
     lines: Sequence[int] | None = None,
 ) -> None:
     """Refuse table rows for a model trained on images (IDX, the digits) unless they are scaled
-    as its images were: mapped from ``pixel_range`` (the training images' low..high) onto [0, 1]. Raw pixels
-    (0..255) given as they are would drive every unit far past where it was trained and give
-    a confident, silently wrong prediction. ``lines``: each row's line in ``source`` (else the
-    message counts rows)."""
+    as its images were: mapped from ``pixel_range`` (the training images' low..high) onto
+    [0, 1]. Raw pixels (0..255) given as they are would drive every unit far past where it was
+    trained and give a confident, silently wrong prediction. ``lines``: each row's line in
+    ``source`` (else the message counts rows)."""
     rows = np.asarray(rows)
     outside = (rows < -_SCALED_SLACK) | (rows > 1 + _SCALED_SLACK)
     if rows.size == 0 or not outside.any():

@@ -1191,3 +1191,34 @@ def test_evaluate_on_data_of_another_target_width_is_one_line(tmp_path, capsys):
         err.strip() == f"chainrule: xor: 1 multilabel target column but the model {run_dir} "
         "has 2 output units"
     )
+
+
+@pytest.mark.parametrize(
+    ("stop", "code", "line"),
+    [("interrupt", 130, "chainrule: interrupted"), ("terminate", 143, "chainrule: terminated")],
+)
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_a_stop_in_any_command_says_which_and_exits_with_its_code(
+    tmp_path, capsys, monkeypatch, stop, code, line, command
+):
+    """typer turns a KeyboardInterrupt raised in a command into Exit(130): predict, evaluate,
+    explain, graph and export ended silently with 130, SIGTERM too (only train, which catches
+    its own, said so). The stop is raised inside the command, as a signal would arrive."""
+    from chainrule.cli.app import Terminated
+
+    out = tmp_path / "run"
+    assert main(["train", "--data", "xor", "--epochs", "1", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    rows = tmp_path / "rows.csv"
+    rows.write_text("0,1\n")
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt() if stop == "interrupt" else Terminated()
+
+    monkeypatch.setattr("chainrule.io.load_model", stopped)
+    args = {
+        "predict": ["predict", str(out), "--input", str(rows)],
+        "explain": ["explain", "--model", str(out), "--input", "0,1", "--target", "1"],
+    }
+    assert main(args[command]) == code
+    assert capsys.readouterr().err.strip() == line

@@ -21,7 +21,7 @@ import sys
 import threading
 from pathlib import Path
 
-from chainrule.cli.app import ABORTS, EXITS, NO_ARGS, USAGE_ERRORS, Terminated, app
+from chainrule.cli.app import ABORTS, EXITS, NO_ARGS, USAGE_ERRORS, Stopped, Terminated, app
 from chainrule.errors import UserError
 
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         prefix = "" if isinstance(error, NO_ARGS) else "chainrule: "
         _report(f"{prefix}{error.format_message()}")
         return 2
-    except (*ABORTS, KeyboardInterrupt) as stop:
+    except (*ABORTS, KeyboardInterrupt, Stopped) as stop:
         if _terminated(stop):
             _report("chainrule: terminated")
             return 143

@@ -55,6 +55,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: stop the way Ctrl-C stops (keep the last complete checkpoint)."""
 
 
+class Stopped(Exception):
+    """A command stopped by Ctrl-C or SIGTERM (its ``__cause__``), carried past typer: typer
+    turns a KeyboardInterrupt from a command into ``Exit(130)``, which ``main`` cannot tell
+    from a command's own code, so the line ("interrupted", "terminated") and 143 were lost."""
+
+
 USAGE_ERRORS = _click_classes("UsageError", typer.BadParameter)
 #: ``chainrule`` alone: click answers with the help, as a usage error (exit code 2).
 NO_ARGS = tuple(
@@ -81,7 +87,10 @@ class Command(TyperCommand):
         # Divergence and overflow are reported by the commands themselves (a training loss that
         # is not finite stops the run with one line); NumPy's warnings would only repeat it.
         with np.errstate(all="ignore"):
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM (Terminated)
+                raise Stopped() from stop
 
 
 class _Typer(typer.Typer):

@@ -108,4 +108,16 @@ def test_saturation_is_measured_without_dropout():
     h = 1 / (1 + np.exp(-(x @ model[0].weight.data + model[0].bias.data)))
     expected = np.mean(h * (1 - h) < 0.01)
     assert 0.1 < expected < 0.5  # dropout's zeros and doubled inputs would move the share
-    assert [saturation(model, x)["2"] for _ in range(3)] == [expected] * 3
+    assert [saturation(model, x)["1"] for _ in range(3)] == [expected] * 3
+
+
+def test_saturation_is_keyed_by_the_layers_explain_numbers():
+    """The second hidden layer sits at position 3 of the Sequential: keyed "3", the train
+    summary read "layer 3: 2%", which in explain's numbering (--unit 3:1) is the output."""
+    model = nn.mlp([2, 4, 3, 2], output=None, dtype=np.float64, rng=0)
+    x = np.array([[1.0, 0.0], [-1.0, 0.5]])
+    shares = saturation(model, x)
+    assert sorted(shares) == ["1", "2"]
+    h1 = 1 / (1 + np.exp(-(x @ model[0].weight.data + model[0].bias.data)))
+    h2 = 1 / (1 + np.exp(-(h1 @ model[2].weight.data + model[2].bias.data)))
+    assert shares["2"] == np.mean(h2 * (1 - h2) < 0.01)

@@ -24,6 +24,7 @@ import numpy as np
 from chainrule.engine import no_grad
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.activations import activation_of
+from chainrule.nn.layers import Linear
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 
@@ -38,7 +39,9 @@ except ImportError:  # pragma: no cover - the explainer works without the traini
 def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, float]:
     """Share of logistic units with y (1 - y) < ``threshold``, per logistic layer, on inputs x.
 
-    Keys are the layers' positions in the Sequential (e.g. "1" for the Logistic after layer 0).
+    Keys are the layers' numbers as ``explain`` counts them (``--unit L:i``): 0 the inputs, 1
+    the units of the first Linear layer, and so on ("2" for the second hidden layer, which the
+    Sequential holds at position 3: reported as "layer 3", it read as the output layer).
     The model runs in eval mode (dropout the identity) and is left in the mode it was in: a
     probe in training mode would measure through random masks and draw them from the dropout
     layers' generators, changing every later mask of the run it watches.
@@ -47,12 +50,14 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     dtype = model.parameters()[0].dtype if model.parameters() else np.float64
     y = Tensor(np.asarray(x, dtype=dtype))
     shares: dict[str, float] = {}
+    layer = 0  # the explainer's numbering: one layer of units per Linear
     with eval_mode(model), no_grad():
-        for position, module in enumerate(children):
+        for module in children:
             y = module(y)
+            layer += isinstance(module, Linear)
             if activation_of(module) == "logistic":
                 values = y.numpy()
-                shares[str(position)] = float(np.mean(values * (1 - values) < threshold))
+                shares[str(layer)] = float(np.mean(values * (1 - values) < threshold))
     return shares
 
 

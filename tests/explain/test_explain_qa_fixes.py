@@ -219,3 +219,32 @@ def test_each_quantity_has_the_tolerance_of_its_own_terms():
     assert 100 * hidden.atol < d.dE_dw(0, 0, 0).atol  # the dE/dw that is x * dE/dz
     rows = d.bug.wrong_rows
     assert len(rows) == 10 and all(row.caught for row in rows)
+
+
+@pytest.mark.parametrize("hidden", ["logistic", "tanh", "relu", "softmax"])
+def test_a_weights_difference_by_one_units_move_is_a_full_rerun_of_the_network(hidden):
+    """Forward.with_unit reruns only the layers above a moved weight (the next by a rank-one
+    change): the oracle is the whole forward pass rerun with the weight itself moved."""
+    from chainrule import nn
+    from chainrule.explainer import numeric
+
+    units = {"logistic": nn.Logistic, "tanh": nn.Tanh, "relu": nn.ReLU, "softmax": nn.Softmax}
+    model = nn.Sequential(nn.Linear(3, 4, dtype="float64", rng=1), units[hidden](),
+                          nn.Linear(4, 5, dtype="float64", rng=2), nn.Tanh(),
+                          nn.Linear(5, 2, dtype="float64", rng=3))  # fmt: skip
+    x = np.random.default_rng(0).normal(size=(3, 3))
+    t = np.random.default_rng(1).random((3, 2))
+    d = explain(model, x, t, "squared-error", check=False)
+    arrays = numeric.arrays_of(d)
+    forward = numeric.Forward(arrays, d.x, d.t, d.loss)
+    for k in range(3):
+        w = arrays[k][0]
+        for i, j in [(0, 0), (w.shape[0] - 1, w.shape[1] - 1)]:
+            for step in (1e-3, -1e-3):
+                moved = w.copy()
+                moved[i, j] += step
+                changed = list(arrays)
+                changed[k] = (moved, arrays[k][1], arrays[k][2])
+                rerun = numeric.error_from(changed, d.t, d.loss, 0, d.x)
+                z_j = forward.zs[k + 1][:, j] + step * forward.ys[k][:, i]
+                assert forward.with_unit(k + 1, j, z_j) == pytest.approx(rerun, rel=1e-12)

@@ -416,22 +416,22 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
                 return numeric.error_from_z(arrays, t, loss, k, v)
 
             record.dE_dz_numeric = sample.differences(e_z, record.z, steps["dE_dz", k])
+    forward = numeric.Forward(arrays, derivation.x, t, loss)
     for k, conn in enumerate(derivation.connections):
+        z_above, y_below = forward.zs[k + 1], forward.ys[k]
 
-        def e_w(w, k=k):
-            changed = list(arrays)
-            changed[k] = (w, arrays[k][1], arrays[k][2])
-            return numeric.error_from(changed, t, loss, 0, derivation.x)
+        def e_w(index, step, k=k, z_above=z_above, y_below=y_below):
+            i, j = index  # w_ij moves z_j of the layer above by step * y_i, in each case
+            return forward.with_unit(k + 1, j, z_above[:, j] + step * y_below[:, i])
 
-        conn.dE_dw_numeric = sample.differences(e_w, conn.weight, steps["dE_dw", k])
+        conn.dE_dw_numeric = sample.moved(e_w, conn.weight.shape, steps["dE_dw", k])
         if conn.bias is not None:
 
-            def e_b(b, k=k):
-                changed = list(arrays)
-                changed[k] = (arrays[k][0], b, arrays[k][2])
-                return numeric.error_from(changed, t, loss, 0, derivation.x)
+            def e_b(index, step, k=k, z_above=z_above):
+                (j,) = index
+                return forward.with_unit(k + 1, j, z_above[:, j] + step)
 
-            conn.dE_db_numeric = sample.differences(e_b, conn.bias, steps["dE_db", k])
+            conn.dE_db_numeric = sample.moved(e_b, conn.bias.shape, steps["dE_db", k])
     smaller = {key: step for key, step in steps.items() if step < eps}
     if smaller:
         derivation.notes.append(_steps_note(smaller, eps))
@@ -585,12 +585,27 @@ class _Sampler:
         self.skipped = 0
 
     def differences(self, evaluate, base: np.ndarray, eps: float) -> np.ndarray:
-        out = np.full(base.shape, np.nan)
-        for index in np.ndindex(base.shape):
-            if self.share < 1.0 and self.rng.random() > self.share:
-                self.skipped += 1
-                continue
-            out[index] = numeric.central_difference(evaluate, base, index, eps)
+        """Central differences of ``evaluate`` over the sampled entries of ``base``."""
+        work = base.copy()  # each difference moves one entry of it and puts it back
+        return self._over(
+            base.shape, lambda index: numeric.central_difference_in(evaluate, work, index, eps)
+        )
+
+    def moved(self, moved, shape: tuple[int, ...], step: float) -> np.ndarray:
+        """Central differences where ``moved(index, delta)`` is E with that entry moved by
+        ``delta`` (a weight or bias, whose move :class:`numeric.Forward` applies)."""
+        return self._over(
+            shape, lambda index: (moved(index, step) - moved(index, -step)) / (2 * step)
+        )
+
+    def _over(self, shape: tuple[int, ...], difference) -> np.ndarray:
+        out = np.full(shape, np.nan)
+        taken = np.ones(shape, dtype=bool)
+        if self.share < 1.0:  # drawn at once: one draw per entry of a large layer was slow
+            taken = self.rng.random(shape) <= self.share
+            self.skipped += int(taken.size - taken.sum())
+        for index in zip(*np.nonzero(taken)):
+            out[index] = difference(tuple(int(k) for k in index))
         return out
 
 

@@ -314,8 +314,9 @@ class Derivation:
         for quantity, grads, numerics in pairs:
             if grads is not None and numerics is not None:
                 atol = self.atol_of(quantity, numerics)
-                out += [self._entry(grads, numerics, i, atol) for i in np.ndindex(grads.shape)]
-        return [c for c in out if c.numeric is not None]
+                taken = zip(*np.nonzero(~np.isnan(numerics)))  # a sample leaves the rest NaN
+                out += [self._entry(grads, numerics, index, atol) for index in taken]
+        return out
 
     @property
     def all_ok(self) -> bool:

@@ -65,10 +65,51 @@ def error_from_z(
     return error_from(arrays, t, loss, layer, activate(act, z_layer))
 
 
+class Forward:
+    """The float64 forward pass from the inputs ``x`` (its z and y per layer), and E when one
+    unit's total inputs change: what a weight's or a bias's finite difference needs. Moving
+    w_ij or b_j moves only z_j of the layer above, so only the layers from there up are rerun,
+    and the next one by a rank-one change (a 600 x 600 layer's every difference reran its
+    matrix product: 20,000 sampled differences took 10 of 20 seconds)."""
+
+    def __init__(self, arrays: Arrays, x: np.ndarray, t: np.ndarray, loss: Any) -> None:
+        self.arrays, self.t, self.loss = arrays, t, loss
+        self.zs: list[np.ndarray | None] = [None]
+        self.ys = [np.asarray(x, dtype=np.float64)]
+        for k, (w, b, act) in enumerate(arrays):
+            z = self.ys[-1] @ w + b
+            top_unused = k == len(arrays) - 1 and loss.output_activation is not None
+            self.zs.append(z)
+            self.ys.append(z if top_unused else activate(act, z))
+
+    def with_unit(self, layer: int, j: int, z_j: np.ndarray) -> float:
+        """E when unit ``j`` of ``layer`` (1 = the first above the inputs) has the total inputs
+        ``z_j`` (one per case), every other number as in the forward pass."""
+        z, act = self.zs[layer], self.arrays[layer - 1][2]
+        if layer == len(self.arrays) or act == "softmax":  # the top, or units that share z
+            changed = z.copy()
+            changed[:, j] = z_j
+            return error_from_z(self.arrays, self.t, self.loss, layer, changed)
+        moved = activate(act, z_j) - self.ys[layer][:, j]  # one unit's y, in every case
+        z_above = self.zs[layer + 1] + moved[:, None] * self.arrays[layer][0][j]
+        return error_from_z(self.arrays, self.t, self.loss, layer + 1, z_above)
+
+
 def central_difference(evaluate, base: np.ndarray, index: tuple, eps: float) -> float:
     """(E(v + eps) - E(v - eps)) / (2 eps) for the entry ``index`` of a copy of ``base``."""
-    plus = base.copy()
-    plus[index] += eps
-    minus = base.copy()
-    minus[index] -= eps
-    return (evaluate(plus) - evaluate(minus)) / (2 * eps)
+    return central_difference_in(evaluate, base.copy(), index, eps)
+
+
+def central_difference_in(evaluate, work: np.ndarray, index: tuple, eps: float) -> float:
+    """:func:`central_difference` moving the entry of ``work`` itself, put back after: one copy
+    per quantity instead of two per entry (a 600 x 600 layer's 20,000 sampled differences
+    copied 360,000 weights 40,000 times, 8 of the 20 seconds)."""
+    original = work[index]
+    try:
+        work[index] = original + eps
+        plus = evaluate(work)
+        work[index] = original - eps
+        minus = evaluate(work)
+    finally:
+        work[index] = original
+    return (plus - minus) / (2 * eps)

@@ -754,3 +754,24 @@ def test_an_idx_test_part_unlike_the_training_part_is_refused_before_training(
     assert_user_error(capsys, "train", "--data", idx, "--epochs", "2", "--out", tmp_path / "out",
                       match=named)  # fmt: skip
     assert_nothing_written(tmp_path)
+
+
+def test_a_run_directory_in_use_by_another_run_is_refused_and_left_alone(tmp_path, capsys):
+    """Two runs started with one --out: the second took the first's half-written checkpoint
+    for a leftover and removed it, the first then failed, and its cleanup removed the whole
+    directory. The directory is now locked while a run writes it (here: held by the test)."""
+    from chainrule.cli.train import _run_dir_lock
+
+    out = tmp_path / "same"
+    half_written = out / "checkpoints" / ".tmp-epoch-000001.abcd"
+    half_written.mkdir(parents=True)
+    with _run_dir_lock(out):
+        assert_user_error(capsys, "train", "--data", "xor", "--epochs", "2", "--out", out,
+                          match=f"--out {out}: in use by another run")  # fmt: skip
+        assert half_written.is_dir()  # not taken for a leftover while the other run holds it
+    code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "2", "--out", out, "-q")
+    assert code == 0, err  # released: a leftover of a run that is gone is cleared as before
+    assert (out / "run.json").is_file() and not half_written.exists()
+    with _run_dir_lock(out):  # resuming is refused too while another run holds the directory
+        assert_user_error(capsys, "train", "--resume", out, "--epochs", "3",
+                          match="in use by another run")  # fmt: skip

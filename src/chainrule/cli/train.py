@@ -7,11 +7,14 @@ reports its accuracy on held-out test cases; see docs/training.md for every opti
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -321,57 +324,63 @@ def _run(
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
-    out = distributed.world().broadcast_object(out)
-    printer = EpochPrinter(every=max(1, config.epochs // 10), seconds=PRINT_SECONDS)
-    callbacks = [] if quiet or not main_rank else [printer]
-    health = None
-    if explain:
-        from chainrule.explainer.health import GradientHealth
+    # a given --out (or the run resumed) is this process's until it ends: two runs started
+    # with one --out wrote each other's checkpoints, and the loser's cleanup removed both
+    with _run_dir_lock(out) if main_rank else contextlib.nullcontext():
+        if main_rank and fresh_out:  # under the lock: another run's first checkpoint,
+            runs.check_new_run_dir(out)  # half written, is no leftover to remove
+        out = distributed.world().broadcast_object(out)
+        printer = EpochPrinter(every=max(1, config.epochs // 10), seconds=PRINT_SECONDS)
+        callbacks = [] if quiet or not main_rank else [printer]
+        health = None
+        if explain:
+            from chainrule.explainer.health import GradientHealth
 
-        health = GradientHealth()
-        callbacks.append(health)
-    trainer = Trainer(
-        model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
-        schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
-        checkpoint_dir=out / "checkpoints", checkpoint_every=runs.checkpoint_every(config.epochs),
-        checkpoint_seconds=CHECKPOINT_SECONDS,
-        progress=not quiet, meta={"run": config.to_json()},
-        standardizer=prepared.standardizer, class_names=prepared.full.class_names,
-    )  # fmt: skip
-    if checkpoint is not None:
-        trainer.load_state(checkpoint)
-    try:
-        if main_rank:
-            out.mkdir(parents=True, exist_ok=True)
-        trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
-        if not main_rank:
-            return 0
-        if checkpoint is not None and not fresh_out and trainer.last_checkpoint is None:
-            io.remove_newer_checkpoints(out / "checkpoints", trainer.epoch)  # none saved
-        summary = _finish(trainer, prepared, config, out, health)
-    except KeyboardInterrupt as stop:
-        terminated = isinstance(stop, Terminated)
-        code, word = (143, "terminated") if terminated else (130, "interrupted")
-        if not main_rank:
+            health = GradientHealth()
+            callbacks.append(health)
+        trainer = Trainer(
+            model, loss, optimizer, batch_size=config.batch_size, seed=config.seed,
+            schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
+            checkpoint_dir=out / "checkpoints",
+            checkpoint_every=runs.checkpoint_every(config.epochs),
+            checkpoint_seconds=CHECKPOINT_SECONDS,
+            progress=not quiet, meta={"run": config.to_json()},
+            standardizer=prepared.standardizer, class_names=prepared.full.class_names,
+        )  # fmt: skip
+        if checkpoint is not None:
+            trainer.load_state(checkpoint)
+        try:
+            if main_rank:
+                out.mkdir(parents=True, exist_ok=True)
+            trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
+            if not main_rank:
+                return 0
+            if checkpoint is not None and not fresh_out and trainer.last_checkpoint is None:
+                io.remove_newer_checkpoints(out / "checkpoints", trainer.epoch)  # none saved
+            summary = _finish(trainer, prepared, config, out, health)
+        except KeyboardInterrupt as stop:
+            terminated = isinstance(stop, Terminated)
+            code, word = (143, "terminated") if terminated else (130, "interrupted")
+            if not main_rank:
+                return code
+            if trainer.last_checkpoint is None and fresh_out:
+                _discard(out, created)
+            if trainer.last_checkpoint is None and checkpoint is None:
+                print(f"chainrule: {word} before the first checkpoint; nothing saved",
+                      file=sys.stderr)  # fmt: skip
+            else:
+                saved = trainer.last_checkpoint or checkpoint["path"]
+                again = out if trainer.last_checkpoint is not None else saved
+                print(f"chainrule: {word}; the last complete checkpoint is {saved}\n"
+                      f"continue with: chainrule train --resume {again} --epochs {config.epochs}",
+                      file=sys.stderr)  # fmt: skip
             return code
-        if trainer.last_checkpoint is None and fresh_out:
-            _discard(out, created)
-        if trainer.last_checkpoint is None and checkpoint is None:
-            print(f"chainrule: {word} before the first checkpoint; nothing saved",
-                  file=sys.stderr)  # fmt: skip
-        else:
-            saved = trainer.last_checkpoint or checkpoint["path"]
-            again = out if trainer.last_checkpoint is not None else saved
-            print(f"chainrule: {word}; the last complete checkpoint is {saved}\n"
-                  f"continue with: chainrule train --resume {again} --epochs {config.epochs}",
-                  file=sys.stderr)  # fmt: skip
-        return code
-    except BaseException:
-        if fresh_out and main_rank:
-            _discard(out, created)
-        raise
-    _report(summary, quiet, json_output)
-    return 0
+        except BaseException:
+            if fresh_out and main_rank:
+                _discard(out, created)
+            raise
+        _report(summary, quiet, json_output)
+        return 0
 
 
 def _prepare(config: Any) -> tuple[Any, tuple[Any, Any, Any, Any]]:
@@ -392,9 +401,33 @@ def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Pa
         out = runs.claim_default_out(config, "runs")
         return out, created or out
     out = Path(out)
-    if fresh_out:
+    if fresh_out and out.exists() and not out.is_dir():  # the rest is checked under the lock
         runs.check_new_run_dir(out)
     return out, _first_missing(out)
+
+
+@contextlib.contextmanager
+def _run_dir_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run directory ``out`` (created if need be) while the run
+    writes it, or refuse naming it: another run holds it. The lock (``flock`` on the
+    directory) ends with the process, so a killed run leaves none behind; where the system has
+    no ``flock`` (Windows), nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    handle = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            in_use = f"--out {out}: in use by another run; choose another directory"
+            raise UserError(in_use) from None
+        yield
+    finally:
+        os.close(handle)  # and with it the lock
 
 
 def _first_missing(out: Path) -> Path | None:

@@ -951,3 +951,20 @@ def test_an_optimizer_built_on_another_network_is_refused():
     after = [p.numpy() for p in net3.parameters()]
     assert not np.array_equal(before[0], after[0])  # trained
     np.testing.assert_array_equal(before[2], after[2])  # frozen
+
+
+def test_a_title_in_a_script_the_font_lacks_plots_without_a_warning(tmp_path):
+    """A dataset named 数据: matplotlib warned once per glyph, with its own paths, past -q."""
+    import warnings
+
+    from chainrule.viz.curves import plot_history
+
+    history = [
+        {"epoch": 1, "loss": 1.0, "accuracy": 0.5},
+        {"epoch": 2, "loss": 0.5, "accuracy": 0.7},
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = plot_history(history, tmp_path / "c.png", title="数据: training")
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    assert path.read_bytes().startswith(b"\x89PNG")

@@ -15,7 +15,6 @@ run's history covers every epoch. ``gradient_health(model, x)`` measures the sat
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
@@ -27,6 +26,7 @@ from chainrule.nn.activations import activation_of
 from chainrule.nn.layers import Linear
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
+from chainrule.viz.style import png_bytes
 
 SATURATION = 0.01
 
@@ -137,8 +137,6 @@ class GradientHealth(_Base):
         else:  # no logistic layer (tanh or relu units): no share to draw, and matplotlib warns
             bottom.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
                         transform=bottom.transAxes)  # fmt: skip
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
+        drawn = png_bytes(fig, dpi=100)
         plt.close(fig)
-        return os.fspath(atomic_write_bytes(path, buffer.getvalue()))
+        return os.fspath(atomic_write_bytes(path, drawn))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from pathlib import Path
@@ -21,6 +20,7 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     from matplotlib.figure import Figure
 
     from chainrule.files import atomic_write_bytes
+    from chainrule.viz.style import png_bytes
 
     records = list(history)
     if not records:
@@ -36,10 +36,7 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
         axes[1].set_ylim(-0.02, 1.02)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, png_bytes(figure))
 
 
 def _panel(ax: Any, epochs: list[int], records: list[dict], key: str, label: str) -> None:

@@ -4,11 +4,11 @@ against backprop's and forward mode's, layer by layer (log scale: the paths mult
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
 from chainrule.explainer.paths import counts
+from chainrule.viz.style import png_bytes
 
 
 def plot_path_costs(sizes: Any, path: str | os.PathLike | None = None) -> Any:
@@ -42,11 +42,10 @@ def plot_path_costs(sizes: Any, path: str | os.PathLike | None = None) -> Any:
     ax.set_title(f"dE/dy of every unit of a layer: {' x '.join(map(str, sizes))} network")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    figure.tight_layout()
     if path is not None:
         from chainrule.files import atomic_write_bytes
 
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, png_bytes(figure))
+    else:
+        figure.tight_layout()
     return figure

@@ -9,7 +9,6 @@ Italian sits under the i-th English person they correspond to.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import to_numpy
+from chainrule.viz.style import png_bytes
 
 
 def hinton(ax: Any, matrix: np.ndarray, max_weight: float | None = None) -> None:
@@ -91,7 +91,4 @@ def plot_person_units(
             range(half), labels=people[half:], rotation=90, fontsize=6
         )
     figure.suptitle(title or "weights from the 24 people to the 6 person-encoding units")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, png_bytes(figure))

@@ -589,9 +589,7 @@ def test_a_bias_free_layer_in_a_state_dict_names_the_arch_that_loads_it():
     architecture "does not agree". It now says so and names the arch that loads it."""
     state = {"0.weight": np.ones((3, 4), np.float32), "2.weight": np.ones((2, 3), np.float32),
              "2.bias": np.zeros(2, np.float32)}  # fmt: skip
-    with pytest.raises(
-        ModelFileError, match=r"layer '0': .* has no bias .*Linear\(4, 3, bias=False\)"
-    ):
+    with pytest.raises(ModelFileError, match=r"layer '0': .* has no bias .*'4,3,nobias,\.\.\.'"):
         from_torch(state, arch="4,3,2")
     model = nn.Sequential(nn.Linear(4, 3, bias=False), nn.Logistic(), nn.Linear(3, 2))
     loaded = from_torch(state, arch=model)
@@ -600,3 +598,21 @@ def test_a_bias_free_layer_in_a_state_dict_names_the_arch_that_loads_it():
         ModelFileError, match=r"has a bias but .*Linear\(4, 3, bias=False\) has none"
     ):
         from_torch({**state, "0.bias": np.zeros(3, np.float32)}, arch=model)
+
+
+def test_a_spec_marks_a_bias_free_layer_with_nobias():
+    """A PyTorch state dict with Linear(4, 3, bias=False) had no spec that loads it; nobias
+    after a size is that layer. The oracle: PyTorch's own forward on the same weights."""
+    torch = needs_torch()
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3, bias=False), torch.nn.Tanh(),
+                              torch.nn.Linear(3, 2)).double()  # fmt: skip
+    model = from_torch(net.state_dict(), arch="4,3,tanh,nobias,2")
+    assert model[0].bias is None and model[2].bias is not None
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    expected = net(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(model.to("float64")(cr.tensor(x)).numpy(), expected, rtol=1e-12)
+    assert [m.bias is None for m in build_arch("4,3,nobias,tanh,2,nobias")[::2]] == [True, True]
+    for spec in ("4,nobias,3,2", "4,3,nobias,nobias,2"):
+        with pytest.raises(UserError, match="'nobias' must follow a layer size above the inputs"):
+            build_arch(spec)

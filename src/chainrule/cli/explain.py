@@ -315,7 +315,9 @@ def explain(
         help="a PyTorch state dict (.safetensors) instead of --model; see docs/interop.md",
     ),
     arch: str = typer.Option(
-        None, help="its layers for --torch-model, e.g. 4,3,2 or 4,8,relu,2 (logistic by default)"
+        None,
+        help="its layers for --torch-model, e.g. 4,3,2 or 4,8,relu,2 (logistic by default); "
+        "nobias after a size: that layer has no biases",
     ),
     case: int = typer.Option(None, min=0, show_default="0", help=CASE_HELP),
 ) -> int:

@@ -280,7 +280,8 @@ def build_arch(arch: Any, dtype: Any = "float32") -> Any:
     unit of the layer just before it; a hidden layer with no name gets logistic units, the output
     layer none (its raw values, as PyTorch's ``Linear`` gives). So ``"4,3,2"`` is Linear(4, 3),
     Logistic, Linear(3, 2), and ``"4,8,relu,2,softmax"`` is Linear(4, 8), ReLU, Linear(8, 2),
-    Softmax.
+    Softmax. ``nobias`` after a size makes that layer's Linear one without biases
+    (``"4,3,nobias,2"``: PyTorch's ``Linear(4, 3, bias=False)``).
     """
     from chainrule import nn
 
@@ -288,43 +289,49 @@ def build_arch(arch: Any, dtype: Any = "float32") -> Any:
         return copy.deepcopy(arch)
     if isinstance(arch, Mapping):
         return nn.from_config(arch).to(dtype)
-    sizes, units = _parse_spec(arch)
+    sizes, units, no_bias = _parse_spec(arch)
     layers: list[Any] = []
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        layers.append(nn.Linear(n_in, n_out, init="glorot", dtype=dtype))
+        layers.append(nn.Linear(n_in, n_out, bias=k not in no_bias, init="glorot", dtype=dtype))
         name = units.get(k, "logistic" if k < len(sizes) - 1 else None)
         if name is not None:
             layers.append(nn.activation(name))
     return nn.Sequential(*layers)
 
 
-def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str]]:
-    """A spec's layer sizes and its unit names by layer (1 = the first above the inputs), checked
-    and nothing built."""
+def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str], set[int]]:
+    """A spec's layer sizes, its unit names by layer (1 = the first above the inputs) and the
+    layers marked ``nobias``, checked and nothing built."""
     from chainrule import nn
 
     tokens = [part.strip() for part in str(arch).split(",") if part.strip()]
     sizes: list[int] = []
     units: dict[int, str] = {}
+    no_bias: set[int] = set()
     for token in tokens:
+        layer = len(sizes) - 1  # the layer a name after its size describes
         if re.fullmatch(r"[0-9]+", token) and int(token) > 0:
             sizes.append(int(token))
-        elif is_number(token):
+            continue
+        if is_number(token):
             raise UserError(
                 f"arch {arch!r}: {token!r} is not a layer size; a size is a positive whole number "
                 "(write e.g. '4,3,2')"
             )
-        elif not sizes or len(sizes) - 1 in units or len(sizes) == 1:
+        marks = no_bias if token.lower() == "nobias" else units
+        if layer < 1 or layer in marks:
             raise UserError(
-                f"arch {arch!r}: {token!r} must follow a layer size above the inputs "
-                "(write e.g. '4,3,tanh,2')"
+                f"arch {arch!r}: {token!r} must follow a layer size above the inputs, once "
+                "(write e.g. '4,3,tanh,2' or '4,3,nobias,2')"
             )
+        if marks is no_bias:
+            no_bias.add(layer)
         else:
             nn.activation(token)  # an unknown name: an error listing the known ones
-            units[len(sizes) - 1] = token
+            units[layer] = token
     if len(sizes) < 2:
         raise UserError(f"arch {arch!r}: give at least two positive layer sizes, like 4,3,2")
-    return sizes, units
+    return sizes, units, no_bias
 
 
 def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:
@@ -336,8 +343,9 @@ def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:
     if isinstance(arch, nn.Module):
         return [(m.n_in, m.n_out, m.bias is not None) for m in _linear_layers(arch)]
     if not isinstance(arch, Mapping):
-        sizes, _ = _parse_spec(arch)
-        return [(n_in, n_out, True) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        sizes, _, no_bias = _parse_spec(arch)
+        pairs = zip(sizes[:-1], sizes[1:])
+        return [(n_in, n_out, k not in no_bias) for k, (n_in, n_out) in enumerate(pairs, start=1)]
     layers = arch.get("layers") if arch.get("type") == "Sequential" else [arch]
     if arch.get("type") not in ("Sequential", "Linear") or not isinstance(layers, list):
         return None
@@ -436,9 +444,9 @@ def _bias_mismatch(declared: bool, n_in: int, n_out: int) -> str:
     """Why a state dict's Linear and the architecture's differ in a bias, and the fix."""
     if declared:
         return (
-            f"the state dict has no bias but the architecture's Linear({n_in}, {n_out}) has one "
-            "(a spec such as '4,3,2' gives every Linear a bias); pass arch= a chainrule model "
-            f"or config with Linear({n_in}, {n_out}, bias=False) there"
+            f"the state dict has no bias but the architecture's Linear({n_in}, {n_out}) has one; "
+            f"write nobias after its size in a spec ('{n_in},{n_out},nobias,...') or pass a "
+            f"model or config with Linear({n_in}, {n_out}, bias=False) there"
         )
     return (
         f"the state dict has a bias but the architecture's Linear({n_in}, {n_out}, bias=False) "

@@ -142,6 +142,9 @@ def test_bad_requests_get_the_apis_messages_and_change_nothing(case):
     assert "no API path" in host.answer({"id": 3, "path": "/api/nope"})["error"]
     assert "{id, path, body}" in host.answer("not a request")["error"]
     assert host.answer({"id": 4, "path": "/api/seed"})["data"] == network
+    # as over HTTP (a 422): /api/seed with a body was answered as if it had none
+    seeded = host.answer({"id": 5, "path": "/api/seed", "body": {"a": 1}})
+    assert seeded == {"id": 5, "ok": False, "error": "/api/seed takes no request body"}
 
 
 def test_a_nudge_by_zero_is_answered():

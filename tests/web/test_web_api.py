@@ -196,6 +196,23 @@ def test_gradcheck_counts_the_checks_that_only_show_a_derivative_is_small(client
     assert result.ok and result.checked == 2 + 4 + 2 + 2 + 1 and result.near_zero == 9
 
 
+def test_gradcheck_and_bug_compare_every_derivative_up_to_the_limit(client):
+    """64-53-10 has 4 049 derivatives, within the 4096 the page takes: the explainer's sample
+    limit (3000, which also counts hidden y's and z's) checked 2 950 of them, said "ok", and
+    the bug view marked the unchecked wrong rows as "not caught"."""
+    net = post(
+        client,
+        "/api/network/new",
+        {"sizes": [64, 53, 10], "output": "softmax", "loss": "cross-entropy", "seed": 0},
+    ).json()
+    net["input"] = list(np.random.default_rng(0).normal(size=64))
+    report = post(client, "/api/gradcheck", {"network": net}).json()
+    assert report["ok"] and report["checked"] == 64 + 64 * 53 + 53 + 53 * 10 + 10 == 4049
+    bug = post(client, "/api/bug", {"network": net, "bug": "assign"}).json()
+    assert all(row["numeric"] is not None for row in bug["rows"] if row["quantity"] in "wb")
+    assert bug["n_caught"] == bug["n_wrong"] > 0
+
+
 def test_engine_E_equals_the_explainers_E(client):
     net = post(
         client,
@@ -402,6 +419,42 @@ def test_divergent_training_is_refused_and_keeps_the_weights():
     for p, old in zip(run.model.parameters(), before):
         np.testing.assert_array_equal(p.numpy(), old)
     assert run.step_count == 1
+
+
+def test_a_new_network_keeps_its_reduction_and_refuses_one_its_loss_lacks(client):
+    """network/new took a reduction and left it out of the network it returned, and took one
+    (cross-entropy as a sum) that every other request refuses."""
+    mean = post(client, "/api/network/new", {"sizes": [2, 3], "reduction": "mean"})
+    assert mean.status_code == 200 and mean.json()["reduction"] == "mean"
+    assert post(client, "/api/backward", {"network": mean.json()}).status_code == 200
+    body = {"sizes": [2, 3], "output": "softmax", "loss": "cross-entropy", "reduction": "sum"}
+    refused = post(client, "/api/network/new", body)
+    assert refused.status_code == 422 and "is a mean, not a sum" in refused.json()["error"]
+
+
+def test_a_step_whose_weights_pass_the_pages_bound_is_refused_as_divergence(client):
+    """lr 100 on a deep relu network: every number finite, a weight of 2.4e10, and the network
+    returned was refused by every other request (422, blaming the user's input)."""
+    start = {"dataset": "digits", "hidden": [32] * 6, "activation": "relu", "optimizer": "sgd",
+             "lr": 100, "init_range": 10, "batch_size": 8}  # fmt: skip
+    assert post(client, "/api/train/start", start).status_code == 200
+    refused = post(client, "/api/train/step", {"steps": 1})
+    assert refused.status_code == 422
+    assert "grew past 1e+06 (a weight); the weights were kept" in refused.json()["error"]
+    net = client.get("/api/train/state").json()["network"]
+    assert post(client, "/api/backward", {"network": net}).status_code == 200
+
+
+def test_the_step_count_goes_on_past_the_losses_kept(monkeypatch):
+    """The page keeps the last MAX_HISTORY losses; the step was their count, so it stood at
+    5000 for ever after (and a divergence said "at step 5001" for any later step)."""
+    from chainrule.web import training
+
+    monkeypatch.setattr(training, "MAX_HISTORY", 3)
+    run = training.start_run("xor", [2], optimizer="sgd", lr=0.1)
+    for _ in range(5):
+        run.step()
+    assert run.to_json()["step"] == 5 and len(run.losses) == 3
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,8 @@ class Explorer:
             endpoint = self._endpoints.get(path)
             if endpoint is None:
                 raise api.HTTPProblem(404, f"explorer: no API path {path!r}")
+            if endpoint.request is None and body not in (None, {}):  # /api/seed too
+                raise api.HTTPProblem(422, f"{path} takes no request body")
             if path == "/api/seed":  # a copy: a caller changing a reply changes no later one
                 return {"id": request_id, "ok": True, "data": copy.deepcopy(self.start)}
             payload = None
@@ -84,8 +86,6 @@ class Explorer:
                         payload = endpoint.request.model_validate_json(json.dumps(body))
                 except ValidationError as error:
                     raise api.validation_problem(error) from None
-            elif body not in (None, {}):
-                raise api.HTTPProblem(422, f"{path} takes no request body")
             data = endpoint.handler(payload, self.session)
             self.check_sendable(data)
         except api.HTTPProblem as problem:

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chainrule.errors import UserError
+from chainrule.nn.losses import loss_from_name
 from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
@@ -156,6 +157,8 @@ def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
     if body.output == "softmax" or body.loss != "squared-error":
         state.target[:] = 0.0
         state.target[0] = 1.0
+    if body.reduction != loss_from_name(body.loss).reduction:  # the default stays unnamed
+        state.reduction = body.reduction  # (it was accepted, and then left out of the answer)
     return state.to_json()
 
 

@@ -17,13 +17,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from chainrule.errors import UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
-from chainrule.web.network import PAGE_LOSSES
+from chainrule.web.network import MAX_MAGNITUDE, PAGE_LOSSES
 from chainrule.web.training import layer_sizes
 
 MAX_LAYERS = 8
 MAX_UNITS = 128
 MAX_WEIGHTS = 28_672  # 8 layers of 64 units (7 x 64 x 64); the digits model has 9 472
-MAX_MAGNITUDE = 1e6
 MAX_BODY_BYTES = 1_048_576
 MAX_TRAIN_STEPS = 500
 #: Derivatives one gradient check may compare (each costs two forward passes).
@@ -65,6 +64,14 @@ def check_connections(sizes: list[int], field: str = "sizes") -> None:
             f"{field}: layers {'-'.join(map(str, sizes))} have {n} connections; the explorer "
             f"shows at most {MAX_WEIGHTS}"
         )
+
+
+def check_reduction(loss: str, reduction: str | None) -> None:
+    """Refuse a reduction the loss does not have: squared-error takes a sum or a mean, the
+    others have one of their own."""
+    fixed = loss_from_name(loss).reduction
+    if reduction not in (None, fixed) and loss != "squared-error":
+        raise ValueError(f"reduction: loss {loss!r} is a {fixed}, not a {reduction}")
 
 
 def check_top_units(sizes: list[int], output: str, loss: str) -> None:
@@ -143,9 +150,7 @@ class Network(Strict):
                 f"target: the top layer has {sizes[-1]} units, got {len(self.target)} values"
             )
         check_top_units(sizes, self.output, self.loss)
-        fixed = loss_from_name(self.loss).reduction
-        if self.reduction not in (None, fixed) and self.loss != "squared-error":
-            raise ValueError(f"reduction: loss {self.loss!r} is a {fixed}, not a {self.reduction}")
+        check_reduction(self.loss, self.reduction)
         reads_logits = loss_from_name(self.loss).output_activation is not None
         if reads_logits and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
@@ -249,6 +254,7 @@ class NewNetworkRequest(Strict):
     def _a_network_the_explorer_shows(self) -> NewNetworkRequest:
         check_connections(self.sizes)
         check_top_units(self.sizes, self.output, self.loss)
+        check_reduction(self.loss, self.reduction)  # as every request with a network checks it
         return self
 
 

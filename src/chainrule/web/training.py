@@ -21,7 +21,7 @@ from chainrule.nn.layers import Linear, Sequential
 from chainrule.nn.losses import Loss
 from chainrule.tensor import Tensor
 from chainrule.train.trainer import Trainer
-from chainrule.web.network import NetworkState, random_state
+from chainrule.web.network import MAX_MAGNITUDE, NetworkState, random_state
 
 #: The datasets the page offers; "circle" is the 2-D toy set (inside or outside a circle).
 DATASETS = ("xor", "symmetry", "circle", "digits")
@@ -75,14 +75,14 @@ class TrainingRun:
     trainer: Trainer
     batch_size: int | None
     rng: np.random.Generator
+    #: the loss of each of the last MAX_HISTORY steps
     losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
+    #: every step taken (the losses kept stop at MAX_HISTORY: counted by them, the page's
+    #: step stood at 5000 for ever after)
+    step_count: int = 0
     _order: np.ndarray | None = None
     _cursor: int = 0
-
-    @property
-    def step_count(self) -> int:
-        return len(self.losses)
 
     @property
     def linears(self) -> list[Linear]:
@@ -117,16 +117,25 @@ class TrainingRun:
         buffers_before = [{k: v.copy() for k, v in b.items()} for b in optimizer.state]
         loss = self.trainer.step(self.X[rows], self.T[rows])
         norms = [_grad_norm(layer) for layer in self.linears]
-        finite = np.isfinite(loss) and all(np.all(np.isfinite(p.data)) for p in params)
-        if not (finite and np.all(np.isfinite(norms))):
+        finite = (
+            np.isfinite(loss)
+            and all(np.all(np.isfinite(p.data)) for p in params)
+            and np.all(np.isfinite(norms))
+        )
+        # every number finite but a weight past what the page's requests take: the network
+        # returned would be refused by every other request (it "blamed the user's input")
+        bounded = all(np.all(np.abs(p.data) <= MAX_MAGNITUDE) for p in params)
+        if not (finite and bounded):
             for p, old in zip(params, before):
                 p.data[...] = old
             optimizer.steps, optimizer.state = steps_before, buffers_before
             self._order, self._cursor, self.rng.bit_generator.state = position
+            what = f"grew past {MAX_MAGNITUDE:g} (a weight)" if finite else "stopped being finite"
             raise UserError(
-                f"training diverged at step {self.step_count + 1}: the numbers stopped being "
-                f"finite; the weights were kept from the step before. Lower the learning rate."
+                f"training diverged at step {self.step_count + 1}: the numbers {what}; the "
+                f"weights were kept from the step before. Lower the learning rate."
             )
+        self.step_count += 1
         self.losses.append(loss)
         del self.losses[:-MAX_HISTORY]
         self.grad_norms = norms

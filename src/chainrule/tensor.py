@@ -270,7 +270,17 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """The values for NumPy (``np.asarray(t)`` shares them), honouring NumPy 2's ``copy``:
         ``np.array(t)`` and ``np.copy(t)`` ask for a copy (they returned the tensor's own array,
-        so writing the "copy" changed the tensor), ``copy=False`` refuses to convert."""
+        so writing the "copy" changed the tensor), ``copy=False`` refuses to convert.
+
+        A tensor that needs a gradient is refused while recording, as PyTorch refuses it: a
+        NumPy function (``np.dot(t, W)``, ``np.where``) would compute on the bare values and
+        drop ``t`` from the graph, a silently wrong gradient. ``t.numpy()`` reads the values."""
+        if self.requires_grad and _engine.mode.grad_enabled:
+            raise TypeError(
+                "a tensor that needs a gradient cannot become a NumPy array: NumPy's functions "
+                "would drop it from the graph (its gradient silently wrong). Use chainrule's "
+                "ops (cr.matmul, cr.where, ...), or read the values with t.numpy()"
+            )
         array = self.numpy()
         if dtype is not None and np.dtype(dtype) != array.dtype:
             if copy is False:

@@ -532,14 +532,35 @@ def test_numpy_copies_are_copies_and_asarray_shares() -> None:
     so zeroing the "copy" zeroed the weights the graph had read (w.grad [0, 0, 0])."""
     w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
     z = (w * w).sum()
-    for copied in (np.array(w), np.array(w, copy=True), np.copy(w)):
-        copied *= 0
+    with cr.no_grad():  # (while recording, NumPy is refused a tensor that needs a gradient)
+        for copied in (np.array(w), np.array(w, copy=True), np.copy(w)):
+            copied *= 0
     z.backward()
     np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0, 6.0])  # 2w, as torch gives
-    assert np.shares_memory(np.asarray(w), w.data)  # asarray and copy=None: no copy
-    assert np.asarray(w, dtype=np.float32).dtype == np.float32
+    data = cr.tensor([1.0, 2.0, 3.0])
+    assert np.shares_memory(np.asarray(data), data.data)  # asarray and copy=None: no copy
+    assert np.asarray(data, dtype=np.float32).dtype == np.float32
     with pytest.raises(ValueError, match="float64 cannot be read as float32 without a copy"):
-        np.asarray(w, dtype=np.float32, copy=False)
+        np.asarray(data, dtype=np.float32, copy=False)
+
+
+@pytest.mark.parametrize(
+    "numpy_function",
+    [
+        lambda a, W: np.dot(a, W),
+        lambda a, W: np.where(a.numpy() > 0, a, 0.0) @ W,
+        lambda a, W: np.concatenate([a, a])[:2] @ W,
+    ],  # fmt: skip
+)
+def test_a_numpy_function_on_a_tensor_that_needs_a_gradient_is_refused(numpy_function) -> None:
+    """np.dot(a, W) read a's bare values: the path through it was a constant and the gradient
+    silently wrong ([-2.5, -3] for [-4, -5.5]); torch refuses the conversion too."""
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TypeError, match="cannot become a NumPy array: .* t.numpy()"):
+        cr.grad(lambda a: cr.sum(a * numpy_function(a, W)))(cr.tensor([0.5, -1.0]))
+    expected = np.array([0.5, -1.0]) @ W + W @ np.array([0.5, -1.0])  # a W + W a
+    got = cr.grad(lambda a: cr.sum(a * cr.matmul(a, cr.tensor(W))))(cr.tensor([0.5, -1.0]))
+    np.testing.assert_allclose(got.numpy(), expected)
 
 
 def test_deepcopy_and_pickle_take_leaves_and_refuse_an_ops_output() -> None:

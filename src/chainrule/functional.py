@@ -5,7 +5,10 @@ They never touch ``.grad``. Arguments may be tensors, arrays, numbers, or nested
 dicts of them (dicts are flattened in sorted key order, so tangents pair with primals by key);
 ``None`` holds nothing (it reaches the function as None, and its gradient is None, as in JAX).
 An integer or boolean array or tensor to differentiate is refused (an index or a label cast to
-floats would compute something else); Python numbers and lists are read as floats.
+floats would compute something else); a Python number is read as a float, and a list is a
+container like a tuple (``grad(f)([1.0, 2.0])`` passes two numbers: a vector is an array or
+``cr.tensor``). :func:`~chainrule.gradcheck` differs: one array, or nested list of numbers, per
+argument.
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
 the transform: an argument, one the function closes over (an outer transform's variable), a
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
@@ -344,10 +347,11 @@ def _any_requires_grad(values: Sequence[Any]) -> bool:
     return any(isinstance(v, Tensor) and v.requires_grad for v in values)
 
 
-def _call_recorded(f: Callable[..., Any], args: list) -> Any:
-    """Call ``f`` with recording on: a transform differentiates even inside ``no_grad``."""
+def _call_recorded(f: Callable[..., Any], args: list, kwargs: dict | None = None) -> Any:
+    """Call ``f`` with recording on: a transform differentiates even inside ``no_grad``.
+    Keyword arguments are passed as they are, never differentiated (as torch.func and JAX)."""
     with enable_grad():
-        return f(*args)
+        return f(*args, **(kwargs or {}))
 
 
 def _output_tensors(out: Any, op: str) -> tuple[list[Tensor], Any]:
@@ -386,9 +390,9 @@ def _value_and_grad(
 ) -> Callable[..., tuple[Any, Any]]:
     """:func:`value_and_grad`, its errors named after ``op`` (``hessian`` is built on it)."""
 
-    def wrapped(*args: Any) -> tuple[Any, Any]:
+    def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         with _Traced(args, _argnums_tuple(argnums, len(args), op), op) as traced:
-            result = _call_recorded(f, traced.args)
+            result = _call_recorded(f, traced.args, kwargs)
             if has_aux and not (isinstance(result, (tuple, list)) and len(result) == 2):
                 raise TypeError(
                     f"{op}: with has_aux=True the function must return a tuple (output, aux), "
@@ -442,8 +446,8 @@ def _grad(
 ) -> Callable[..., Any]:
     both = _value_and_grad(f, argnums, has_aux, op)
 
-    def wrapped(*args: Any) -> Any:
-        (value, grads) = both(*args)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        (value, grads) = both(*args, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
     return wrapped
@@ -610,10 +614,10 @@ def _jacobian(
 ) -> Callable[..., Any]:
     """:func:`jacobian`, its errors named after ``op`` (``hessian`` is built on it)."""
 
-    def wrapped(*args: Any) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), op)
         with _Traced(args, nums, op) as traced:
-            out = _call_recorded(f, traced.args)
+            out = _call_recorded(f, traced.args, kwargs)
             outs, out_def = _output_tensors(out, op)
             nested = traced.reaches_outside(outs)
         build = _jacobian_rows if mode == "reverse" else _jacobian_columns

@@ -115,6 +115,33 @@ def _close(a: float, b: float, atol: float, rtol: float) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
 
 
+def _check_one_array(index: int, value: Any) -> None:
+    """Refuse an input that is not one array: a dict, a tuple or list of arrays (stacked, two
+    (2,) arrays reached ``f`` as one (2, 2) tensor), or a ragged list. Unlike the transforms,
+    gradcheck takes one array (or nested list of numbers) per argument of ``f``."""
+    if isinstance(value, dict) or (
+        isinstance(value, (tuple, list)) and any(_holds_arrays(item) for item in value)
+    ):
+        raise TypeError(
+            f"gradcheck: input {index} is a {type(value).__name__} of arrays; gradcheck takes "
+            "one array per argument of f: pass each as an input of its own"
+        )
+    if isinstance(value, (tuple, list)):
+        try:
+            np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError) as error:
+            raise TypeError(
+                f"gradcheck: input {index} is not an array of numbers ({error})"
+            ) from None
+
+
+def _holds_arrays(item: Any) -> bool:
+    """Whether a list's item is an array or tensor, or a container of them (not a number)."""
+    if isinstance(item, (tuple, list)):
+        return any(_holds_arrays(inner) for inner in item)
+    return isinstance(item, dict) or hasattr(item, "shape")
+
+
 def _is_constant(value: Any) -> bool:
     """Whether ``f`` gets ``value`` as it is, unchecked: integer or bool data has no derivative
     (cast to float64 and perturbed, labels become wrong labels)."""
@@ -232,6 +259,8 @@ def gradcheck(
             "gradcheck: inputs must be a tuple or list of inputs, one per argument of f "
             f"(e.g. [x]), got {type(inputs).__name__}"
         )
+    for index, value in enumerate(inputs):
+        _check_one_array(index, value)
     checked = [index for index, value in enumerate(inputs) if not _is_constant(value)]
     if not checked:
         raise ValueError(

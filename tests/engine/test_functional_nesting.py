@@ -161,3 +161,21 @@ def test_has_aux_keeps_a_namedtuple_and_other_leaves():
     )
     assert isinstance(aux, Aux) and aux.label == "three" and not aux.scaled.requires_grad
     np.testing.assert_array_equal(aux.scaled.numpy(), [3.0, 6.0])
+
+
+def test_keyword_arguments_pass_through_the_transforms_undifferentiated():
+    """grad(f)(x, scale=2.0) raised "_grad.<locals>.wrapped() got an unexpected keyword
+    argument"; torch.func and JAX pass keywords to f and differentiate only the positions.
+    Oracle: the closed forms d(s |x|^2)/dx = 2 s x and d2/dx2 = 2 s I."""
+    x = cr.tensor([1.0, 2.0])
+
+    def f(a, scale=1.0):
+        return cr.sum(a * a) * scale
+
+    np.testing.assert_allclose(cr.grad(f)(x, scale=2.0).numpy(), [4.0, 8.0])
+    value, g = cr.value_and_grad(f)(x, scale=3.0)
+    assert value.item() == 15.0 and np.allclose(g.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(cr.hessian(f)(x, scale=2.0).numpy(), 4.0 * np.eye(2))
+    np.testing.assert_allclose(cr.jacobian(lambda a, k=1.0: a * k)(x, k=3.0).numpy(), 3 * np.eye(2))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'scael'"):
+        cr.grad(f)(x, scael=2.0)  # f's own error, naming the keyword

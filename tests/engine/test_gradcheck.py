@@ -334,3 +334,20 @@ def test_the_headline_names_the_entry_furthest_outside_its_tolerance():
     assert not report.ok and [m.where for m in report.failures()] == [report.where]
     assert report.where == "d out[0] / d input 0[1]"
     assert report.max_abs_error == pytest.approx(1e-4, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([{"a": np.ones(2)}], "input 0 is a dict of arrays"),
+        ([np.ones(1), (np.ones(2), np.ones(3))], "input 1 is a tuple of arrays"),
+        ([(np.ones(2), np.ones(2))], "input 0 is a tuple of arrays"),
+        ([[[1.0, 2.0], [3.0]]], "input 0 is not an array of numbers"),
+    ],
+)
+def test_an_input_that_is_not_one_array_is_refused_naming_it(inputs, message) -> None:
+    """The transforms take nested arguments, gradcheck one array per argument: a tuple of two
+    (2,) arrays reached f as one (2, 2) tensor, a dict was "float() argument must be ..."."""
+    with pytest.raises(TypeError, match=rf"^gradcheck: {message}"):
+        cr.gradcheck(lambda *args: cr.sum(args[0]), inputs)
+    assert cr.gradcheck(lambda x: cr.sum(x * x), [[[0.5, -1.0]]])  # nested numbers: one array

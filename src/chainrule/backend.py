@@ -211,12 +211,22 @@ def dtype_in(xp: Any, dtype: Any) -> Any:
 
 
 def default_float(xp: Any, array: Any = None) -> Any:
-    """The library's default floating dtype (float64 where the device has it, as in NumPy)."""
+    """The library's default floating dtype: NumPy's float64, PyTorch's default dtype (float32
+    unless set), array-api-strict's float64 (the library's own, as its users expect it)."""
     if xp is numpy:
         return numpy.dtype(numpy.float64)
     info = xp.__array_namespace_info__()
     dev = None if array is None else device_of(array)
     return info.default_dtypes(device=dev)["real floating"]
+
+
+def default_int(xp: Any, array: Any = None) -> Any:
+    """The library's default integer dtype (int64 for NumPy and PyTorch)."""
+    if xp is numpy:
+        return numpy.dtype(numpy.int64)
+    info = xp.__array_namespace_info__()
+    dev = None if array is None else device_of(array)
+    return info.default_dtypes(device=dev)["integral"]
 
 
 def astype(array: Any, dtype: Any) -> Any:

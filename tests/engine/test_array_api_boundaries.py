@@ -115,3 +115,69 @@ def test_indexing_with_new_axes_differentiates_on_array_api_strict(index):
     plain = cr.tensor(values, requires_grad=True)
     (plain[index] * plain[index]).sum().backward()
     np.testing.assert_array_equal(np.asarray(strict.grad.data), plain.grad.numpy())
+
+
+def _libraries():
+    torch = pytest.importorskip("torch")
+    xs = pytest.importorskip("array_api_strict")
+    return {"torch": torch, "strict": xs}
+
+
+@pytest.mark.parametrize("name", ["torch", "strict"])
+def test_unsigned_and_numpy_integer_index_keys_are_positions_on_every_library(name):
+    """PyTorch reads a uint8 key as a mask: x[[1, 0, 1, 0] as uint8] gave rows 0 and 2 and
+    their gradient; array-api-strict refused x[0, np.int64(1)]. NumPy's rows are the oracle."""
+    xp = _libraries()[name]
+    data = np.arange(20.0).reshape(4, 5)
+    positions = np.array([1, 0, 1, 0], dtype=np.uint8)
+    x = cr.tensor(data, xp=xp, requires_grad=True)
+    y = x[positions]
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), data[positions])
+    np.testing.assert_array_equal(x.grad.numpy()[:, 0], [2.0, 2.0, 0.0, 0.0])
+    assert tuple(x[np.uint8(1)].shape) == (5,) and tuple(x[0, np.int64(1)].shape) == ()
+    cube = cr.tensor(np.arange(24.0).reshape(2, 3, 4), xp=xp)
+    assert tuple(cube[0, np.argmax([0, 5])].shape) == (4,)  # the rest of the axes implied
+
+
+def test_a_number_beside_booleans_counts_on_torch_as_on_numpy():
+    """On torch a Python int took the booleans' dtype: [True, False] * 2 was [True, False]."""
+    torch = _libraries()["torch"]
+    mask = np.array([True, False, True])
+    for xp in (None, torch):
+        b = cr.tensor(mask, xp=xp)
+        np.testing.assert_array_equal((b * 2).numpy(), mask * 2)
+        np.testing.assert_array_equal((b + 2).numpy(), mask + 2)
+        np.testing.assert_array_equal(cr.maximum(b, 3).numpy(), np.maximum(mask, 3))
+        np.testing.assert_array_equal((b / 2).numpy(), mask / 2)
+
+
+@pytest.mark.parametrize("name", ["torch", "strict"])
+def test_numpy_float_scalars_combine_with_another_librarys_tensor(name):
+    """x * np.float32(2) raised 'one of numpy cannot be combined' off NumPy (a float32
+    array's .sum() is such a scalar); NumPy's float32 result is the oracle."""
+    xp = _libraries()[name]
+    data = np.array([1.0, -2.0], np.float32)
+    x = cr.tensor(data, xp=xp)
+    for got, expected in [
+        (x * np.float32(2), data * np.float32(2)),
+        (cr.maximum(x, np.float32(0)), np.maximum(data, np.float32(0))),
+        (x + np.float16(1), data + np.float16(1)),
+    ]:
+        assert backend.dtype_name(got.dtype) == expected.dtype.name
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32])
+def test_unsigned_class_labels_on_torch_give_numpys_cross_entropy(dtype):
+    """uint16 and uint32 labels raised torch's 'min_values_cpu not implemented for UInt16'."""
+    torch = _libraries()["torch"]
+    logits = np.random.default_rng(0).normal(size=(4, 4))
+    labels = np.array([1, 0, 3, 3], dtype)
+    expected = nn.CrossEntropy()(cr.tensor(logits), labels).item()
+    assert nn.CrossEntropy()(cr.tensor(logits, xp=torch), labels).item() == pytest.approx(
+        expected, rel=1e-14
+    )
+    assert cr.softmax_cross_entropy(cr.tensor(logits, xp=torch), labels).item() == pytest.approx(
+        expected, rel=1e-14
+    )

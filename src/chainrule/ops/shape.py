@@ -41,6 +41,13 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return _scalar_constant(value, numpy.result_type(like.data, value), numpy)
     if like is not None and isinstance(value, (numpy.integer, numpy.bool_)):
         return as_tensor(value.item(), like)  # as the Python number it holds (a NumPy float is one)
+    if like is not None and isinstance(value, numpy.generic) and like.xp is not numpy:
+        # a NumPy float32 (a float32 array's .sum()) beside another library's tensor: a 0-d
+        # array of its own dtype there, as NumPy combines it (it was an error naming NumPy)
+        try:
+            return Tensor._wrap(backend.asarray_like(numpy.asarray(value), like.data))
+        except TypeError:  # a dtype the library lacks (float16 on array-api-strict)
+            return as_tensor(value.item(), like)
     return Tensor(value)
 
 
@@ -49,6 +56,9 @@ def _device_constant(value: Any, data: Any, xp: Any) -> Tensor:
     dtype (a float beside integers takes the library's default float), cached like NumPy's."""
     if backend.is_floating(data.dtype, xp) or not isinstance(value, float):
         dtype = data.dtype
+        if backend.dtype_name(dtype) == "bool" and not isinstance(value, bool):
+            # a number beside booleans counts, as in NumPy ([True] * 2 is [2], not [True])
+            dtype = backend.default_int(xp, data)
     else:
         dtype = backend.default_float(xp, data)
     where = backend.device_of(data)
@@ -289,16 +299,26 @@ def _normalize_index(index: Any, like: Any) -> Any:
     ``like``'s library, on its device."""
     items = index if isinstance(index, tuple) else (index,)
     fixed = []
+    on_numpy = isinstance(like, numpy.ndarray)
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
-        if isinstance(like, numpy.ndarray) and _foreign_to_numpy(item):
+        if on_numpy and _foreign_to_numpy(item):
             backend.check_compatible("getitem", [like, item])  # raises, naming both libraries
-        foreign = hasattr(item, "shape") and not isinstance(like, numpy.ndarray)
+        if not on_numpy and isinstance(item, numpy.integer):
+            # a position, as a Python int: made a 0-d array it named no axis (array-api-strict
+            # refused x[0, i]), and PyTorch reads a uint8 one as a mask
+            fixed.append(int(item))
+            continue
+        foreign = hasattr(item, "shape") and not on_numpy
         if isinstance(item, list) or foreign:
             # an empty list selects nothing along its axis: integer positions, not float64
             empty = isinstance(item, list) and not item
             item = backend.asarray_like(item, like, dtype="int64" if empty else None)
+            if backend.dtype_name(item.dtype).startswith("uint"):
+                # positions, as NumPy reads them: PyTorch takes uint8 keys for masks (rows 0
+                # and 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)
+                item = backend.astype(item, "int64")
         fixed.append(item)
     if not isinstance(like, numpy.ndarray) and not any(
         item is Ellipsis or hasattr(item, "shape") for item in fixed

@@ -181,3 +181,18 @@ def test_unsigned_class_labels_on_torch_give_numpys_cross_entropy(dtype):
     assert cr.softmax_cross_entropy(cr.tensor(logits, xp=torch), labels).item() == pytest.approx(
         expected, rel=1e-14
     )
+
+
+@pytest.mark.parametrize("name", ["torch", "strict"])
+def test_clip_bounds_join_the_tensors_library_or_are_refused(name):
+    """A NumPy array or list bound raised the library's own TypeError off NumPy; a torch bound
+    for a NumPy x came back a torch tensor whose backward failed. NumPy's clip is the oracle."""
+    xp = _libraries()[name]
+    data, low, high = np.array([0.5, -1.5, 2.0]), np.array([-1.0, 0.0, 1.0]), [1.0, 1.0, 1.5]
+    x = cr.tensor(data, xp=xp, requires_grad=True)
+    y = cr.clip(x, low, high)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), np.clip(data, low, high))
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 0.0])
+    with pytest.raises(cr.ArrayLibraryError, match="clip: an operand of numpy and one of"):
+        cr.clip(cr.tensor(data), cr.tensor(low, xp=xp), None)

@@ -290,15 +290,27 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
     ``clamp`` gives it; x gets it where low <= x <= high."""
     if low is None and high is None:
         raise ValueError("clip: give low, high, or both")
+    x = as_tensor(x)
     if _differentiable(low) or _differentiable(high):
-        return _clip_to_tensors(as_tensor(x), low, high)
-    return _clip(as_tensor(x), low=_bound(low), high=_bound(high))
+        return _clip_to_tensors(x, low, high)
+    return _clip(x, low=_bound(low, x), high=_bound(high, x))
 
 
-def _bound(value: Any) -> Any:
+def _bound(value: Any, x: Tensor) -> Any:
     """A bound for np.clip: a NumPy scalar as the Python number it holds, which (under NumPy 2's
-    promotion) never changes x's dtype; an array of a wider dtype does, as in NumPy."""
-    return value.item() if isinstance(value, numpy.generic) else array_of(value)
+    promotion) never changes x's dtype; an array of a wider dtype does, as in NumPy. An array
+    joins x's library and device (a NumPy array or list moves there); one of another library
+    or device is refused naming both (it was handed to clip as it was: a NumPy x clipped by a
+    torch bound came back a torch tensor, and its backward failed)."""
+    if isinstance(value, numpy.generic):  # first: a NumPy float64 is a float too
+        return value.item()
+    if value is None or isinstance(value, (int, float)):
+        return value
+    data = array_of(value)
+    if hasattr(data, "shape") and not isinstance(data, numpy.ndarray | numpy.generic):
+        backend.check_compatible("clip", [x.data, data])
+        return data
+    return data if x.xp is numpy else backend.asarray_like(data, x.data)
 
 
 def _differentiable(value: Any) -> bool:

@@ -426,22 +426,42 @@ class Tensor:
 
     # Comparisons give plain arrays: they have no gradient.
     def __lt__(self, other: Any) -> Any:
-        return self.data < array_of(other)
+        return self.data < self._compared(other)
 
     def __le__(self, other: Any) -> Any:
-        return self.data <= array_of(other)
+        return self.data <= self._compared(other)
 
     def __gt__(self, other: Any) -> Any:
-        return self.data > array_of(other)
+        return self.data > self._compared(other)
 
     def __ge__(self, other: Any) -> Any:
-        return self.data >= array_of(other)
+        return self.data >= self._compared(other)
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return self.data == array_of(other)
+        return self.data == self._compared(other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return self.data != array_of(other)
+        return self.data != self._compared(other)
+
+    def _compared(self, other: Any) -> Any:
+        """The other side of a comparison as the ops take an operand: a number (NumPy's
+        scalars too) in this tensor's dtype, a list or NumPy array on its library and device,
+        and an array of another library or device refused naming both (array-api-strict
+        refused ``x < np.int64(1)``, torch against NumPy raised a bare TypeError)."""
+        if isinstance(other, Tensor):
+            if type(self.data) is not np.ndarray or type(other.data) is not np.ndarray:
+                backend.check_compatible("comparison", [self.data, other.data])
+            return other.data
+        if isinstance(other, (int, float, bool, np.generic)):
+            return _ops.as_tensor(other, self).data
+        if type(self.data) is np.ndarray and (
+            isinstance(other, np.ndarray) or not hasattr(other, "shape")
+        ):
+            return other  # NumPy with NumPy, a list or None: NumPy's own comparison
+        if isinstance(other, (list, np.ndarray)):
+            return backend.asarray_like(other, self.data)
+        backend.check_compatible("comparison", [self.data, other])
+        return other
 
     __hash__ = object.__hash__
 

@@ -196,3 +196,18 @@ def test_clip_bounds_join_the_tensors_library_or_are_refused(name):
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 0.0])
     with pytest.raises(cr.ArrayLibraryError, match="clip: an operand of numpy and one of"):
         cr.clip(cr.tensor(data), cr.tensor(low, xp=xp), None)
+
+
+@pytest.mark.parametrize("name", ["torch", "strict"])
+def test_comparisons_take_their_operand_as_the_ops_do(name):
+    """x < np.int64(1) raised on array-api-strict; a torch tensor compared with a NumPy one
+    raised a bare TypeError; x == np.float64(0.1) compared in float64 on NumPy and in float32
+    on torch. A NumPy scalar is a Python number, as in arithmetic, on every library."""
+    xp = _libraries()[name]
+    data = np.array([0.1, 0.2], np.float32)
+    for x in (cr.tensor(data), cr.tensor(data, xp=xp)):
+        assert backend.to_numpy(x < np.int64(1)).tolist() == [True, True]
+        assert backend.to_numpy(x == np.float64(0.1)).tolist() == (data == 0.1).tolist()
+        assert backend.to_numpy(x > [0.15, 0.15]).tolist() == [False, True]
+    with pytest.raises(cr.ArrayLibraryError, match="comparison: an operand of"):
+        _ = cr.tensor(data, xp=xp) < cr.tensor(data)

@@ -211,3 +211,30 @@ def test_comparisons_take_their_operand_as_the_ops_do(name):
         assert backend.to_numpy(x > [0.15, 0.15]).tolist() == [False, True]
     with pytest.raises(cr.ArrayLibraryError, match="comparison: an operand of"):
         _ = cr.tensor(data, xp=xp) < cr.tensor(data)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        np.s_[::-1],
+        np.s_[1:0:-1],
+        np.s_[:, ::-2],
+        np.s_[..., ::-1],
+        np.s_[0, None, ::-1],
+        np.s_[:, 2:0:-1, 1],
+        np.s_[0, :, ::-1],
+    ],  # fmt: skip
+)
+def test_a_negative_slice_step_on_torch_selects_as_numpy_does(index):
+    """x[::-1] raised torch's "step must be greater than zero"; NumPy's values and gradient
+    are the oracle."""
+    torch = _libraries()["torch"]
+    data = np.arange(24.0).reshape(2, 3, 4)
+    here, there = cr.tensor(data, requires_grad=True), cr.tensor(data, xp=torch, requires_grad=True)
+    for x in (here, there):
+        y = x[index]
+        (y * y).sum().backward()
+    np.testing.assert_array_equal(there[index].numpy(), data[index])
+    np.testing.assert_array_equal(there.grad.numpy(), here.grad.numpy())
+    with pytest.raises(IndexError, match="negative slice step only as the index's one"):
+        _ = there[::-1, ::-1]

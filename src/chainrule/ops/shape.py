@@ -320,12 +320,40 @@ def _normalize_index(index: Any, like: Any) -> Any:
                 # and 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)
                 item = backend.astype(item, "int64")
         fixed.append(item)
+    if type(like).__module__.startswith("torch"):
+        fixed = _negative_steps_as_positions(fixed, like)
     if not isinstance(like, numpy.ndarray) and not any(
         item is Ellipsis or hasattr(item, "shape") for item in fixed
     ):
         fixed.append(Ellipsis)  # the standard wants every axis named; NumPy implies the rest
         return tuple(fixed)
     return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+def _negative_steps_as_positions(items: list, like: Any) -> list:
+    """PyTorch slices with no negative step (``x[::-1]`` raised "step must be greater than
+    zero"): one such slice becomes the positions it names, an integer array on its axis, which
+    selects the same, in the same place, when it is the index's only array."""
+    backwards = [
+        k for k, item in enumerate(items) if isinstance(item, slice) and (item.step or 1) < 0
+    ]
+    if not backwards:
+        return items
+    if len(backwards) > 1 or any(hasattr(item, "shape") for item in items):
+        raise IndexError(
+            "getitem: PyTorch takes a negative slice step only as the index's one array-like "
+            "part; index in two steps (x[::-1][:, ::-1]) or flip a NumPy copy"
+        )
+    (at,) = backwards
+    consumed = sum(1 for item in items if item is not None and item is not Ellipsis)
+    axis = 0
+    for item in items[:at]:
+        if item is Ellipsis:
+            axis += like.ndim - consumed
+        elif item is not None:
+            axis += 1
+    positions = list(range(*items[at].indices(like.shape[axis])))
+    return [*items[:at], backend.asarray_like(positions, like, dtype="int64"), *items[at + 1 :]]
 
 
 scatter_add = primitive(

@@ -466,20 +466,40 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- methods mirroring the functions in chainrule.ops -------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis, keepdims)
+    # ``dtype`` and ``out`` are there for NumPy's functions, which call these methods on a tensor
+    # (np.mean(t) is t.mean(axis=None, dtype=None, out=None)): it raised "unexpected keyword"
+    def sum(
+        self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None
+    ) -> Tensor:
+        return _ops.sum(self._for_numpy("sum", dtype, out), axis, keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis, keepdims)
+    def mean(
+        self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None
+    ) -> Tensor:
+        return _ops.mean(self._for_numpy("mean", dtype, out), axis, keepdims)
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return _ops.var(self, axis, keepdims, ddof)
+    def var(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        dtype: Any = None,
+        out: Any = None,
+    ) -> Tensor:
+        return _ops.var(self._for_numpy("var", dtype, out), axis, keepdims, ddof)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.max(self, axis, keepdims)
+    def max(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
+        return _ops.max(self._for_numpy("max", None, out), axis, keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.min(self, axis, keepdims)
+    def min(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
+        return _ops.min(self._for_numpy("min", None, out), axis, keepdims)
+
+    def _for_numpy(self, op: str, dtype: Any, out: Any) -> Tensor:
+        """This tensor in ``dtype`` (as NumPy computes ``np.mean(a, dtype=...)``); ``out=`` is
+        refused: a tensor's result is a new tensor, recorded (no array is written into)."""
+        if out is not None:
+            raise TypeError(f"{op}: out= is not supported; a tensor's {op} is a new tensor")
+        return self if dtype is None else self.astype(dtype)
 
     def reshape(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)

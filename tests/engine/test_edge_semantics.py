@@ -642,3 +642,22 @@ def test_a_python_complex_beside_a_tensor_promotes_as_in_numpy(dtype) -> None:
     for y, expected in ((x * 1j, data * 1j), (2j + x, 2j + data), (x - 1j, data - 1j)):
         assert y.dtype == expected.dtype
         np.testing.assert_array_equal(y.numpy(), expected)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "max", "min"])
+def test_numpys_reductions_on_a_tensor_are_the_tensors_own_recorded_op(name) -> None:
+    """np.mean(t) calls t.mean(axis=None, dtype=None, out=None): it raised "unexpected keyword
+    argument". Now it is t.mean(), recorded: its gradient is the op's (oracle: NumPy's values
+    and central differences)."""
+    data = np.array([1.0, 4.0, 2.0])
+    t = cr.tensor(data, requires_grad=True)
+    y = getattr(np, name)(t)
+    assert isinstance(y, cr.Tensor) and y.item() == pytest.approx(getattr(np, name)(data))
+    y.backward()
+    h, numeric = 1e-6, []
+    for k in range(3):
+        step = np.eye(3)[k] * h
+        numeric.append((getattr(np, name)(data + step) - getattr(np, name)(data - step)) / (2 * h))
+    np.testing.assert_allclose(t.grad.numpy(), numeric, atol=1e-8)
+    with pytest.raises(TypeError, match=f"{name}: out= is not supported"):
+        getattr(np, name)(t, out=np.zeros(()))

@@ -1222,3 +1222,16 @@ def test_a_stop_in_any_command_says_which_and_exits_with_its_code(
     }
     assert main(args[command]) == code
     assert capsys.readouterr().err.strip() == line
+
+
+def test_an_os_error_without_a_file_says_so_once():
+    """predict > /dev/full said "No space left on device ([Errno 28] No space left on device)"."""
+    import errno
+
+    from chainrule.cli import os_error_line
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert os_error_line(full) == "No space left on device (writing or reading a stream: " \
+        "standard output, a pipe)"  # fmt: skip
+    named = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "out.csv")
+    assert os_error_line(named) == "out.csv: No space left on device"

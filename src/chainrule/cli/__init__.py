@@ -68,7 +68,11 @@ def os_error_line(error: OSError) -> str:
     """One line for an operating-system error: the path and the reason, no traceback."""
     reason = error.strerror or type(error).__name__
     path = error.filename
-    return f"{path}: {reason}" if path is not None else f"{reason} ({error})"
+    if path is not None:
+        return f"{path}: {reason}"
+    if str(error) == f"[Errno {error.errno}] {error.strerror}":  # nothing more to say
+        return f"{reason} (writing or reading a stream: standard output, a pipe)"
+    return f"{reason} ({error})"
 
 
 def _report(line: str) -> None:

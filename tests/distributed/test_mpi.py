@@ -222,6 +222,19 @@ def test_chainrule_train_under_mpiexec_writes_one_run_directory(tmp_path):
 
 
 @needs_mpi
+def test_explain_and_graph_under_mpiexec_report_once(tmp_path):
+    """Every rank runs the command: explain's text came twice, graph's "wrote" line and note
+    twice (and the file was written by each rank). Rank 0 alone reports, as train's."""
+    alone = _launch(None, ["-m", "chainrule", "explain", "--no-symbolic"], tmp_path)
+    both = _launch(2, ["-m", "chainrule", "explain", "--no-symbolic"], tmp_path)
+    assert both.returncode == alone.returncode == 0, both.stderr
+    assert both.stdout == alone.stdout
+    drawn = _launch(2, ["-m", "chainrule", "graph", "--out", "g.svg"], tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert drawn.stderr.count("wrote g.svg") == 1 and (tmp_path / "g.svg").is_file()
+
+
+@needs_mpi
 @pytest.mark.parametrize(
     ("option", "message"),
     [(["--lr", "-1"], "--lr must be a positive number"), (["--data", "nofile.csv"], "nofile.csv:")],

@@ -353,3 +353,48 @@ def test_gradients_of_another_array_library_are_averaged_through_the_host(librar
             assert backend.array_module(grad) is backend.namespace(xp)
             assert str(backend.device_of(grad)) == str(device)
             np.testing.assert_allclose(backend.to_numpy(grad), reference.grad.data, rtol=1e-12)
+
+
+def _setup_checked(monkeypatch, **trainer_options):
+    """What a Trainer's ranks compare at the start (the values given to check_same)."""
+    checked = {}
+
+    class Recording:
+        size, rank = 2, 0
+
+        def check_same(self, what, values):
+            checked.update(values)
+
+    monkeypatch.setattr(dist, "broadcast_parameters", lambda *a, **k: None)
+    monkeypatch.setattr(dist, "broadcast_optimizer", lambda *a, **k: None)
+    net = cr.nn.mlp([2, 3, 1], output="logistic", rng=0)
+    loss = trainer_options.pop("loss", cr.nn.SquaredError())
+    trainer = cr.train.Trainer(net, loss, cr.optim.SGD(net, lr=0.5), progress=False,
+                               **trainer_options)  # fmt: skip
+    trainer._world, trainer.train_ds, trainer.val_ds, trainer.epochs = Recording(), [], None, 1
+    trainer._start_replicas()
+    return checked
+
+
+def test_the_ranks_compare_what_they_can_agree_on(monkeypatch, tmp_path):
+    """A plain function as the loss was refused on every run (its repr holds an address that
+    differs per rank); a node-local copy of the data file was refused for its path (its
+    content is compared by checksum); ranks checkpointing differently were not compared, and
+    died at the end with MPI's own error (a save asks every rank whether it is due)."""
+
+    def the_loss():  # each rank defines its own function object: same name, another address
+        def sse(y, t):
+            return cr.sum((y - t) * (y - t))
+
+        return sse
+
+    first = _setup_checked(
+        monkeypatch, loss=the_loss(), meta={"run": {"data_file": "/a/d.csv", "seed": 1}}
+    )
+    second = _setup_checked(
+        monkeypatch, loss=the_loss(), meta={"run": {"data_file": "/b/d.csv", "seed": 1}}
+    )
+    assert first["loss"] == second["loss"] and first["loss"].endswith("the_loss.<locals>.sse")
+    assert first["meta"] == second["meta"] == {"run": {"seed": 1}}
+    saving = _setup_checked(monkeypatch, checkpoint_dir=tmp_path, checkpoint_every=5)
+    assert saving["checkpoints"] != first["checkpoints"]

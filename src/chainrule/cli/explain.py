@@ -252,6 +252,12 @@ def _refuse_writing_over_what_is_read(
 
 
 def _write(out: Path | None, text: str) -> None:
+    """``text`` to ``out`` (atomically) or stdout; under mpiexec/srun by rank 0 alone (every
+    rank runs the command: the output came N times, the file was written N times)."""
+    from chainrule.cli.train import _prints_results
+
+    if not _prints_results():
+        return
     if out is None:
         sys.stdout.write(text)
         return
@@ -353,14 +359,17 @@ def explain(
     )
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
                "focused": unit is not None}  # fmt: skip
+    from chainrule.cli.train import _prints_results
+
     if format == "text" and out is None:
         from chainrule.explainer.document import Options
 
-        print_text(derivation, notation, Options(**options))
+        if _prints_results():
+            print_text(derivation, notation, Options(**options))
     else:
         _write(out, render(derivation, format, notation=notation, **options))
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
-    if skipped and format == "text":
+    if skipped and format == "text" and _prints_results():
         print(f"note: {derivation.symbolic['message']}", file=sys.stderr)
     return 0 if derivation.all_ok else 1
 
@@ -500,6 +509,8 @@ def graph(
         drawing = drawing.without()
     text = drawing.to_dot() if fmt == "dot" else drawing.to_svg()
     _write(out, text)
-    if fmt == "svg" and GRAPHVIZ_HINT in drawing.notes:
+    from chainrule.cli.train import _prints_results
+
+    if fmt == "svg" and GRAPHVIZ_HINT in drawing.notes and _prints_results():
         print(f"note: {GRAPHVIZ_HINT}", file=sys.stderr)
     return 0

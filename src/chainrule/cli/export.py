@@ -32,7 +32,7 @@ def export(
     ``chainrule predict`` does) or PyTorch's state dict as safetensors (names and (n_out, n_in)
     layout)."""
     from chainrule import interop, io
-    from chainrule.cli.train import _model_dir, model_files_kept
+    from chainrule.cli.train import _model_dir, _prints_results, model_files_kept
 
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
@@ -40,6 +40,8 @@ def export(
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
     refuse_overwriting(out, "--out", model_files_kept(model_path))
+    if not _prints_results():  # under mpiexec/srun rank 0 alone writes and reports
+        return 0
     try:
         if format == "onnx":
             interop.saved_to_onnx(model_dir, out)

@@ -197,9 +197,14 @@ class Trainer:
         self._world.check_same("training setup", {
             "cases": len(self.train_ds), "validation cases": _len(self.val_ds),
             "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
-            "epochs": self.epochs, "loss": repr(self.loss), "optimizer": repr(self.optimizer),
+            "epochs": self.epochs, "loss": _described(self.loss),
+            "optimizer": repr(self.optimizer),
             "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
-            "meta": self.meta, "schedule": self._schedule_plan(),
+            "meta": _without_paths(self.meta), "schedule": self._schedule_plan(),
+            # a save asks every rank whether it is due (a broadcast): ranks that checkpoint
+            # differently met different collectives and died with MPI's own error at the end
+            "checkpoints": (self.checkpoint_dir is not None, self.checkpoint_every,
+                            self.checkpoint_seconds),
         })  # fmt: skip
         distributed.broadcast_parameters(self.model)
         distributed.broadcast_optimizer(self.optimizer)
@@ -524,6 +529,23 @@ def _is_seconds(value: Any) -> bool:
 
 def _n_batches(n: int, batch_size: int | None) -> int:
     return 1 if batch_size is None or batch_size >= n else math.ceil(n / batch_size)
+
+
+def _described(loss: Any) -> str:
+    """A loss as ranks can compare it: its repr, or for a plain function (whose repr holds an
+    address that differs on every rank, so the check refused every run) its qualified name."""
+    if callable(loss) and hasattr(loss, "__qualname__") and not isinstance(loss, type):
+        return f"{getattr(loss, '__module__', '?')}.{loss.__qualname__}"
+    return repr(loss)
+
+
+def _without_paths(meta: Any) -> Any:
+    """The run's description without its data file's absolute path: a node-local copy of the
+    data (another directory, a link) is the same data, which ``data_sha256`` compares."""
+    run = meta.get("run") if isinstance(meta, dict) else None
+    if not isinstance(run, dict) or "data_file" not in run:
+        return meta
+    return {**meta, "run": {k: v for k, v in run.items() if k != "data_file"}}
 
 
 def _len(ds: Any) -> int | None:

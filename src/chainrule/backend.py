@@ -213,20 +213,27 @@ def dtype_in(xp: Any, dtype: Any) -> Any:
 def default_float(xp: Any, array: Any = None) -> Any:
     """The library's default floating dtype: NumPy's float64, PyTorch's default dtype (float32
     unless set), array-api-strict's float64 (the library's own, as its users expect it)."""
-    if xp is numpy:
-        return numpy.dtype(numpy.float64)
-    info = xp.__array_namespace_info__()
-    dev = None if array is None else device_of(array)
-    return info.default_dtypes(device=dev)["real floating"]
+    return numpy.dtype(numpy.float64) if xp is numpy else _default_dtype(xp, array, "real floating")
 
 
 def default_int(xp: Any, array: Any = None) -> Any:
     """The library's default integer dtype (int64 for NumPy and PyTorch)."""
-    if xp is numpy:
-        return numpy.dtype(numpy.int64)
-    info = xp.__array_namespace_info__()
+    return numpy.dtype(numpy.int64) if xp is numpy else _default_dtype(xp, array, "integral")
+
+
+def _default_dtype(xp: Any, array: Any, kind: str) -> Any:
+    """The standard's default dtype of ``kind`` on ``array``'s device (or the default one)."""
     dev = None if array is None else device_of(array)
-    return info.default_dtypes(device=dev)["integral"]
+    return xp.__array_namespace_info__().default_dtypes(device=dev)[kind]
+
+
+def signed_positions(array: Any) -> Any:
+    """Integer positions (index keys, class labels) off NumPy as every library reads them:
+    unsigned ones become int64 (PyTorch takes a uint8 key for a mask, and has no min or gather
+    for uint16/32/64; NumPy takes any integers, so its arrays are left as they are)."""
+    if type(array) is not numpy.ndarray and dtype_name(array.dtype).startswith("uint"):
+        return astype(array, "int64")
+    return array
 
 
 def astype(array: Any, dtype: Any) -> Any:

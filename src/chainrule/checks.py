@@ -7,6 +7,7 @@ own call and argument.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -55,3 +56,10 @@ def computes_as(obj: Any, cls: type) -> bool:
         and kind.__call__ is cls.__call__
         and "forward" not in getattr(obj, "__dict__", {})
     )
+
+
+def whole_number(text: str) -> int | None:
+    """ASCII digits (spaces around them allowed) as an integer, else None: a size or count as
+    the CSV reader reads numbers (``int`` also takes "1_0", "+4" and other scripts' digits)."""
+    text = text.strip()
+    return int(text) if re.fullmatch(r"[0-9]+", text) else None

@@ -737,16 +737,18 @@ def _check_same_kind_of_labels(data: str, model_names: list[str] | None, raw: An
         model_names = None  # the digits' names are their numbers: "0" is class 0
     if raw.task != "classification" or (model_names is None) == (raw.class_names is None):
         return
+
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
     if model_names is None:
         raise UserError(
-            f"{data}: the label column holds class names ({', '.join(raw.class_names[:3])}"
-            f"{', ...' if len(raw.class_names) > 3 else ''}), but the model was trained on class "
-            "numbers; write each label as the model's class number"
+            f"{data}: the label column holds class names ({some(raw.class_names)}), but the "
+            "model was trained on class numbers; write each label as the model's class number"
         )
     raise UserError(
         f"{data}: the label column holds class numbers, but the model was trained on class "
-        f"names ({', '.join(model_names[:3])}{', ...' if len(model_names) > 3 else ''}); write "
-        "each label as its name"
+        f"names ({some(model_names)}); write each label as its name"
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.checks import whole_number
 from chainrule.data.csvfile import is_number
 from chainrule.errors import ConversionError, ModelFileError, UserError
 
@@ -310,8 +311,9 @@ def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str], set[int]]:
     no_bias: set[int] = set()
     for token in tokens:
         layer = len(sizes) - 1  # the layer a name after its size describes
-        if re.fullmatch(r"[0-9]+", token) and int(token) > 0:
-            sizes.append(int(token))
+        size = whole_number(token)
+        if size is not None and size > 0:
+            sizes.append(size)
             continue
         if is_number(token):
             raise UserError(

@@ -36,7 +36,6 @@ from chainrule.checks import computes_as
 from chainrule.engine import apply
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
-from chainrule.ops.nn import device_labels
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
 
@@ -298,7 +297,7 @@ class CrossEntropy(Loss):
             if array.dtype.kind in "iu":  # labels already: the op checks their range
                 return array
         elif backend.is_integer(array.dtype, backend.array_module(array)):
-            return device_labels(backend.asarray_like(array, output.data))  # on its device
+            return backend.signed_positions(backend.asarray_like(array, output.data))
         return backend.asarray_like(_labels(array, "CrossEntropy"), output.data)
 
 

@@ -474,14 +474,6 @@ _softmax_cross_entropy_targets_prim = primitive(
 )
 
 
-def device_labels(labels: Any) -> Any:
-    """Integer class labels on another library as it can read them: PyTorch has no min or
-    gather for uint16/32/64 (NumPy takes any integers), so unsigned ones become int64."""
-    if type(labels) is not numpy.ndarray and backend.dtype_name(labels.dtype).startswith("uint"):
-        return backend.astype(labels, "int64")
-    return labels
-
-
 def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> None:
     """Raise naming the first class label outside [0, n_classes), in one pass over the labels.
 
@@ -530,7 +522,7 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     if logits.ndim == 0:
         raise ShapeError("softmax_cross_entropy: logits need a class axis, got a scalar")
     if backend.is_integer(targets.dtype, logits.xp):
-        targets = device_labels(targets)
+        targets = backend.signed_positions(targets)
         if targets.shape != logits.shape[:-1]:
             raise ShapeError(
                 f"softmax_cross_entropy: labels of shape {targets.shape} do not match logits "

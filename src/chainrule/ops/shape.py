@@ -315,10 +315,9 @@ def _normalize_index(index: Any, like: Any) -> Any:
             # an empty list selects nothing along its axis: integer positions, not float64
             empty = isinstance(item, list) and not item
             item = backend.asarray_like(item, like, dtype="int64" if empty else None)
-            if backend.dtype_name(item.dtype).startswith("uint"):
-                # positions, as NumPy reads them: PyTorch takes uint8 keys for masks (rows 0
-                # and 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)
-                item = backend.astype(item, "int64")
+            # positions, as NumPy reads them: PyTorch took a uint8 key for a mask (rows 0 and
+            # 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)
+            item = backend.signed_positions(item)
         fixed.append(item)
     if type(like).__module__.startswith("torch"):
         fixed = _negative_steps_as_positions(fixed, like)

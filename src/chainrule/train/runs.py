@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import whole_number
 from chainrule.errors import DataError, UserError
 from chainrule.nn.activations import HIDDEN
 
@@ -239,12 +239,11 @@ def parse_batch_size(text: str | None) -> int | None | str:
 
 
 def _whole(text: str) -> int:
-    """ASCII digits as an integer, as the CSV reader reads numbers: int() also takes "1_0" and
-    other scripts' digits ("٣"). Raises ValueError for anything else."""
-    text = text.strip()
-    if not re.fullmatch(r"[0-9]+", text):
+    """:func:`~chainrule.checks.whole_number`, raising ValueError for anything else."""
+    value = whole_number(text)
+    if value is None:
         raise ValueError(text)
-    return int(text)
+    return value
 
 
 def parse_hidden(text: str | None) -> list[int] | None:

@@ -5,6 +5,9 @@
 ``OUT/rank<r>.npz`` (and the history to ``OUT/history<r>.json``). ``fail`` makes rank 1 raise
 while the others wait in a collective; ``exit`` makes it call ``sys.exit(3)`` there instead;
 ``exit-0`` makes it call ``sys.exit(0)`` after the last collective, where rank 0 simply ends.
+``--data own-part`` gives each rank its own cases (as a program that shards the data itself
+would); ``--data plain-validation`` passes the validation set as a plain object with ``X``,
+``y``, ``task`` and a length (no ``subset``).
 """
 
 from __future__ import annotations
@@ -21,19 +24,22 @@ import chainrule as cr
 from chainrule import distributed as dist
 
 
-def dataset(n: int = 37) -> cr.data.Dataset:
+def dataset(n: int = 37, seed: int = 7) -> cr.data.Dataset:
     """A fixed synthetic problem: 37 cases (so 10-case batches leave a ragged last one)."""
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.int64) + (X[:, 3] > 1)
     return cr.data.Dataset(X=X, y=y, task="classification", n_classes=3, name="synthetic")
 
 
 def train(out: Path, epochs: int, loss: str, checkpoints: str | None, resume: str | None,
-          early_stopping: int | None, batch_size: int = 10) -> cr.train.Trainer:  # fmt: skip
+          early_stopping: int | None, batch_size: int = 10,
+          data: str = "whole") -> cr.train.Trainer:  # fmt: skip
     """The run every test compares: same seed, same global batches, float64."""
-    ds = dataset()
+    ds = dataset(seed=7 + dist.rank() if data == "own-part" else 7)
     train_ds, val_ds = ds.subset(np.arange(30)), ds.subset(np.arange(30, 37))
+    if data == "plain-validation":
+        val_ds = PlainDataset(val_ds.X, val_ds.y, val_ds.task)
     model = cr.nn.mlp([5, 8, 3], activation="logistic", rng=1, dtype=np.float64)
     if dist.rank() > 0:  # other ranks start elsewhere: the broadcast must fix it
         for p in model.parameters():
@@ -53,12 +59,22 @@ def train(out: Path, epochs: int, loss: str, checkpoints: str | None, resume: st
     return trainer
 
 
-def sklearn(out: Path, apart: bool = False) -> None:
+class PlainDataset:
+    """A dataset-like object with only what ``fit`` asks for (and a task): no ``subset``."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, task: str) -> None:
+        self.X, self.y, self.task = X, y, task
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+def sklearn(out: Path, apart: bool = False, data: str = "whole") -> None:
     """chainrule.sklearn's estimator, fitted on every rank's share (with an L2 penalty);
     ``apart``: rank 1 asks for one more epoch than the others."""
     from chainrule.sklearn import MLPClassifier
 
-    ds = dataset()
+    ds = dataset(seed=7 + dist.rank() if data == "own-part" else 7)
     max_iter = 5 if apart and dist.rank() == 1 else 4
     clf = MLPClassifier(hidden_layer_sizes=(6,), batch_size=10, max_iter=max_iter, alpha=1e-2,
                         random_state=None if dist.size() > 1 else 5, dtype="float64")  # fmt: skip
@@ -84,6 +100,8 @@ def main() -> None:
     parser.add_argument("--checkpoints")
     parser.add_argument("--resume")
     parser.add_argument("--early-stopping", type=int)
+    parser.add_argument("--data", choices=["whole", "own-part", "plain-validation"],
+                        default="whole")  # fmt: skip
     args = parser.parse_args()
     dist.init()
     if args.mode in ("fail", "exit"):
@@ -107,9 +125,10 @@ def main() -> None:
         (args.out / f"threads{dist.rank()}.json").write_text(json.dumps({"blas_threads": blas}))
         return
     if args.mode in ("sklearn", "sklearn-apart"):
-        sklearn(args.out, apart=args.mode == "sklearn-apart")
+        sklearn(args.out, apart=args.mode == "sklearn-apart", data=args.data)
         return
-    train(args.out, args.epochs, args.loss, args.checkpoints, args.resume, args.early_stopping)
+    train(args.out, args.epochs, args.loss, args.checkpoints, args.resume, args.early_stopping,
+          data=args.data)  # fmt: skip
 
 
 if __name__ == "__main__":

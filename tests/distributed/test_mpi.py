@@ -144,6 +144,33 @@ def test_sklearn_estimators_that_disagree_stop_at_the_start(tmp_path):
 
 
 @needs_mpi
+@pytest.mark.parametrize("mode", ["train", "sklearn"])
+def test_ranks_given_each_its_own_part_of_the_data_are_refused(tmp_path, mode):
+    """Each rank trains on its own block of every batch of the whole set: ranks given their own
+    cases (as many on each) compared equal and trained on one rank's share of every batch."""
+    out = tmp_path / "out"
+    done = _launch(2, [str(WORKER), mode, str(out), "--data", "own-part"], tmp_path, 60)
+    assert done.returncode != 0
+    assert "the ranks disagree on the training setup: rank 1 has data=" in done.stderr
+    assert "every rank must hold the whole data set" in done.stderr
+    assert not list(out.glob("rank*.npz"))
+
+
+@needs_mpi
+def test_a_validation_set_without_subset_is_evaluated_under_mpi_as_in_one_process(tmp_path):
+    """fit asks a dataset for X, y and a length; under MPI the validation set's ``subset`` was
+    called too (an AttributeError after the first epoch, in one process none)."""
+    alone = _train(None, tmp_path / "alone", "--data", "plain-validation")[0]
+    weights = _train(2, tmp_path / "mpi", "--data", "plain-validation")
+    _assert_close(weights[0], alone, 1e-6)
+    history_mpi = json.loads((tmp_path / "mpi" / "history0.json").read_text())
+    history_alone = json.loads((tmp_path / "alone" / "history0.json").read_text())
+    for a, b in zip(history_mpi, history_alone):
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-9)
+        assert a["val_accuracy"] == pytest.approx(b["val_accuracy"])
+
+
+@needs_mpi
 @pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("2", 2)])
 def test_ranks_sharing_a_machine_use_one_blas_thread_unless_told(tmp_path, setting, expected):
     pytest.importorskip("threadpoolctl")

@@ -372,7 +372,7 @@ def _setup_checked(monkeypatch, **trainer_options):
     trainer = cr.train.Trainer(net, loss, cr.optim.SGD(net, lr=0.5), progress=False,
                                **trainer_options)  # fmt: skip
     trainer._world, trainer.train_ds, trainer.val_ds, trainer.epochs = Recording(), [], None, 1
-    trainer._start_replicas()
+    trainer._start_replicas(np.zeros((4, 2)), np.zeros((4, 1)))
     return checked
 
 

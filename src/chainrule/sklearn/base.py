@@ -360,6 +360,7 @@ class BaseMLP(BaseEstimator):
         world = distributed.world()  # several ranks: each takes its block of every batch
         world.check_same("training setup", {
             "cases": n_samples, "shape": X.shape[1:] + Y.shape[1:],
+            "data": world.size > 1 and distributed.fingerprint(X, Y),
             # all but the seed, which rank 0 gives everyone, and what only prints
             **{key: value for key, value in self.get_params(deep=False).items()
                if key not in ("random_state", "verbose")},

@@ -166,7 +166,7 @@ class Trainer:
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
         X, T = self._arrays(train_ds)
         if self._world.size > 1:
-            self._start_replicas()
+            self._start_replicas(X, T)
         self._call("on_fit_start", self)
         try:
             with self._world.deferring_interrupts():  # several ranks stop at the same step
@@ -192,10 +192,13 @@ class Trainer:
         cases (the one place this is decided; :class:`EarlyStopping` asks it too)."""
         return self.val_ds is not None and len(self.val_ds) > 0
 
-    def _start_replicas(self) -> None:
+    def _start_replicas(self, X: np.ndarray, T: np.ndarray) -> None:
         """Several ranks: check they agree, then give every replica rank 0's state."""
+        validation = None if self.val_ds is None else (self.val_ds.X, self.val_ds.y)
         self._world.check_same("training setup", {
             "cases": len(self.train_ds), "validation cases": _len(self.val_ds),
+            "data": distributed.fingerprint(X, T),
+            "validation data": validation and distributed.fingerprint(*validation),
             "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
             "epochs": self.epochs, "loss": _described(self.loss),
             "optimizer": repr(self.optimizer),
@@ -310,7 +313,7 @@ class Trainer:
         if self._world.size == 1:
             return evaluate(self.model, self.loss, ds)
         start, stop = distributed.shard_bounds(len(ds), self._world.rank, self._world.size)
-        part = ds.subset(np.arange(start, stop))
+        part = _rows(ds, start, stop)
         local = evaluate(self.model, self.loss, part) if len(part) else {"loss": None}
         summed = ("loss",) if _reduction(self.loss) == "sum" else ()
         return self._world.reduce_metrics(
@@ -546,6 +549,19 @@ def _without_paths(meta: Any) -> Any:
     if not isinstance(run, dict) or "data_file" not in run:
         return meta
     return {**meta, "run": {k: v for k, v in run.items() if k != "data_file"}}
+
+
+def _rows(ds: Any, start: int, stop: int) -> Any:
+    """Cases ``start:stop`` of ``ds``: its own ``subset``, or for a dataset-like object
+    without one (``fit`` asks only for ``X``, ``y`` and a length) a Dataset of those rows."""
+    if hasattr(ds, "subset"):
+        return ds.subset(np.arange(start, stop))
+    from chainrule.data import Dataset
+
+    return Dataset(
+        X=np.asarray(ds.X)[start:stop], y=np.asarray(ds.y)[start:stop], task=ds.task,
+        name=getattr(ds, "name", "the validation set"), n_classes=getattr(ds, "n_classes", None),
+    )  # fmt: skip
 
 
 def _len(ds: Any) -> int | None:

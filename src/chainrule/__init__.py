@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from chainrule import launcher as _launcher
 from chainrule._lazy import lazy_package
 
 if TYPE_CHECKING:  # the names a first read loads from chainrule._core, for type checkers
@@ -24,6 +25,10 @@ if TYPE_CHECKING:  # the names a first read loads from chainrule._core, for type
     from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
+
+# Under mpiexec or srun, mark this process as the launcher's rank, so processes it starts
+# (joblib's workers, a multiprocessing pool) know they are none: see chainrule.launcher.
+_launcher.mark_rank()
 
 # Nothing loads at import: the core's names (those of __all__, from chainrule._core, NumPy with
 # them) on the first read of any of them, the layers above the engine (nn, optim, data, train,
@@ -34,7 +39,7 @@ __getattr__, __dir__ = lazy_package(
     __path__,
     {"explain": "chainrule.explainer", "explorer": "chainrule.notebook"},
     core="chainrule._core",
-    light=("cli", "errors", "__main__"),  # what ``chainrule --help`` imports: no NumPy
+    light=("cli", "errors", "__main__", "launcher"),  # what ``chainrule --help`` imports: no NumPy
 )
 
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.errors import UserError
+from chainrule.launcher import launched_size
 from chainrule.tensor import Tensor
 
 #: How long a failing rank other than 0 waits before it reports and aborts the job: a failure
@@ -55,27 +56,6 @@ BUCKET_BYTES = 25 * 2**20
 
 class DistributedError(UserError):
     """The ranks of a parallel run disagree, or MPI is not set up as the launcher expects."""
-
-
-def launched_size(environ: Mapping[str, str] | None = None) -> int:
-    """How many ranks the launcher announced in ``environ`` (default ``os.environ``).
-
-    1 means "not launched in parallel"; 0 means "a launcher is present but did not say how many"
-    (PMIx without a size): MPI must be asked. ``CHAINRULE_MPI=0``/``1`` overrides.
-    """
-    env = os.environ if environ is None else environ
-    forced = env.get("CHAINRULE_MPI", "").strip().lower()
-    if forced in ("0", "no", "off", "false"):
-        return 1
-    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"):
-        if env.get(name, "").strip().isdigit():
-            return max(1, int(env[name]))
-    # srun sets SLURM_STEP_* only inside a job step, not in the batch script itself
-    if "SLURM_STEP_ID" in env and env.get("SLURM_STEP_NUM_TASKS", "").strip().isdigit():
-        return max(1, int(env["SLURM_STEP_NUM_TASKS"]))
-    if "PMIX_RANK" in env or forced in ("1", "yes", "on", "true"):
-        return 0
-    return 1
 
 
 def shard_bounds(n: int, rank: int, size: int) -> tuple[int, int]:
@@ -101,6 +81,7 @@ class World:
     def __init__(self, comm: Any = None, in_place: Any = None) -> None:
         self.comm = comm
         self.in_place = in_place
+        self.pid = os.getpid()  # a process forked from a rank is no rank (see world())
         self.rank = 0 if comm is None else int(comm.Get_rank())
         self.size = 1 if comm is None else int(comm.Get_size())
         self.blas_limit: Any = None
@@ -475,7 +456,11 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
 
 
 def world() -> World:
-    """The process's :class:`World`, found from the environment on first use."""
+    """The process's :class:`World`, found from the environment on first use (and found again
+    in a process forked from a rank, which is no rank: it runs alone)."""
+    global _WORLD
+    if _WORLD is not None and _WORLD.pid != os.getpid():
+        _WORLD = World()
     return _WORLD if _WORLD is not None else init()
 
 

@@ -90,9 +90,43 @@ def sklearn(out: Path, apart: bool = False, data: str = "whole") -> None:
     np.savez(out / f"rank{dist.rank()}.npz", **arrays)
 
 
+def size_seen() -> int:
+    """The world's size as a process a rank started finds it."""
+    return dist.size()
+
+
+def children(out: Path) -> None:
+    """Processes a rank starts (a joblib pool for cross_val_score, multiprocessing by spawn and
+    by fork after MPI started) are no ranks: each runs alone; the rank stays in its world."""
+    import multiprocessing
+    import subprocess
+
+    from sklearn.model_selection import cross_val_score
+
+    from chainrule.sklearn import MLPClassifier
+
+    dist.init()
+    ds = dataset()
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float64")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two epochs do not converge
+        scores = cross_val_score(clf, ds.X, ds.y, cv=2, n_jobs=2)
+    seen = {"world": dist.size(), "scores": [float(s) for s in scores]}
+    for method in ("spawn", "fork"):
+        with multiprocessing.get_context(method).Pool(1) as pool:
+            seen[method] = pool.apply(size_seen)
+    code = "import chainrule.distributed as d; print(d.size())"
+    seen["subprocess"] = int(subprocess.check_output([sys.executable, "-c", code], text=True))
+    dist.world().allreduce_(np.ones(2))  # the rank's world still works
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"children{dist.rank()}.json").write_text(json.dumps(seen))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    modes = ["train", "fail", "exit", "exit-0", "sklearn", "sklearn-apart", "threads"]
+    modes = ["train", "fail", "exit", "exit-0", "sklearn", "sklearn-apart", "threads", "children"]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
@@ -103,6 +137,9 @@ def main() -> None:
     parser.add_argument("--data", choices=["whole", "own-part", "plain-validation"],
                         default="whole")  # fmt: skip
     args = parser.parse_args()
+    if args.mode == "children":
+        children(args.out)
+        return
     dist.init()
     if args.mode in ("fail", "exit"):
         if dist.rank() == 1 and args.mode == "fail":

@@ -157,6 +157,20 @@ def test_ranks_given_each_its_own_part_of_the_data_are_refused(tmp_path, mode):
 
 
 @needs_mpi
+def test_processes_a_rank_starts_run_alone_and_the_rank_stays_in_its_world(tmp_path):
+    """joblib's workers (cross_val_score with n_jobs=2) inherit the launcher's variables: they
+    started MPI as if they were ranks and died in MPICH's PMI protocol."""
+    out = tmp_path / "out"
+    done = _launch(2, [str(WORKER), "children", str(out)], tmp_path, 120)
+    assert done.returncode == 0, done.stderr
+    seen = [json.loads((out / f"children{r}.json").read_text()) for r in range(2)]
+    for rank in seen:
+        assert rank["world"] == 2
+        assert (rank["spawn"], rank["fork"], rank["subprocess"]) == (1, 1, 1)
+        assert rank["scores"] == seen[0]["scores"] and len(rank["scores"]) == 2
+
+
+@needs_mpi
 def test_a_validation_set_without_subset_is_evaluated_under_mpi_as_in_one_process(tmp_path):
     """fit asks a dataset for X, y and a length; under MPI the validation set's ``subset`` was
     called too (an AttributeError after the first epoch, in one process none)."""

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import backend
+from chainrule import backend, launcher
 from chainrule import distributed as dist
 from chainrule.tensor import Tensor
 
@@ -98,6 +98,37 @@ def run_ranks(size: int, function) -> list:
 )
 def test_the_launcher_is_read_from_the_environment(environ, expected):
     assert dist.launched_size(environ) == expected
+
+
+def test_a_process_a_rank_starts_is_no_rank_but_the_ranks_of_a_launch_inside_it_are():
+    """A rank marks the environment with its pid and a digest of the launcher's variables; a
+    child (same variables, another pid) runs alone, a launcher started inside it (new
+    variables) makes ranks again, and CHAINRULE_MPI=1 forces MPI on regardless."""
+    rank = {"PMI_SIZE": "2", "PMI_RANK": "1", "PMI_FD": "9"}
+    launcher.mark_rank(rank, pid=100)
+    assert rank[launcher.MARKER].startswith("100:")
+    assert not launcher.started_by_a_rank(rank, pid=100)
+    assert launcher.started_by_a_rank(rank, pid=101)
+    assert launcher.launched_size(rank) == 1  # read in this process: not pid 100
+    assert launcher.launched_size({**rank, "CHAINRULE_MPI": "1"}) == 2
+    child = dict(rank)
+    launcher.mark_rank(child, pid=101)  # a child keeps its parent's mark
+    assert child[launcher.MARKER] == rank[launcher.MARKER]
+    nested = {**rank, "PMI_SIZE": "3", "PMI_RANK": "0", "PMI_FD": "11"}
+    assert launcher.launched_size(nested) == 3
+    launcher.mark_rank(nested, pid=101)
+    assert nested[launcher.MARKER].startswith("101:")
+    alone: dict[str, str] = {}
+    launcher.mark_rank(alone)
+    assert alone == {}  # no launcher: nothing marked
+
+
+def test_a_process_forked_from_a_rank_finds_a_world_of_its_own(monkeypatch):
+    rank = dist.World(FakeComm({"size": 2}, rank=1))
+    monkeypatch.setattr(dist, "_WORLD", rank)
+    assert dist.world() is rank
+    monkeypatch.setattr(rank, "pid", rank.pid + 1)  # as the world looks from a forked child
+    assert dist.world().size == 1
 
 
 def test_without_a_launcher_the_world_is_one_process():

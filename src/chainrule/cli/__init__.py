@@ -87,22 +87,17 @@ def _report(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-_LAUNCHER_PREFIXES = ("PMI", "OMPI_", "SLURM_", "CHAINRULE_MPI")
-
-
 def _join_a_parallel_job() -> None:
     """Under mpiexec/srun, join the job for a failure that came before any command ran (a bad
     option): every rank then reports and ends the job as a command's failure does, once, by rank
     0 (:func:`_report`, :func:`run`). Without this each rank printed the same line, and a rank
     given a bad option alone (``mpiexec -n 1 ... : -n 1 ... --bad``) exited without joining,
     leaving the others waiting for it forever. Outside a parallel job nothing is imported."""
-    # a cheap gate (importing the distributed module imports NumPy): every variable
-    # distributed.launched_size reads starts with one of these
-    if not any(name.startswith(_LAUNCHER_PREFIXES) for name in os.environ):
-        return
-    from chainrule import distributed
+    from chainrule.launcher import launched_size  # light: the environment alone, no NumPy
 
-    if distributed.launched_size() != 1:
+    if launched_size() != 1:
+        from chainrule import distributed
+
         # without mpi4py there is no job to join: each rank reports for itself
         with contextlib.suppress(distributed.DistributedError):
             distributed.world()

@@ -1,0 +1,70 @@
+"""Whether a launcher (mpiexec, srun) started this process as one of several ranks.
+
+Only the environment is read here (no NumPy, no MPI), so ``import chainrule`` can mark it: a
+process that a rank starts itself (joblib's workers for ``cross_val_score(n_jobs=2)``, a
+``multiprocessing`` pool) inherits the launcher's variables but is no rank, and MPI started
+there dies in the launcher's protocol. At import, a rank records its process id beside a digest
+of the launcher's variables (:data:`MARKER`); a process that finds the mark of another process
+with the same launcher variables is such a child and runs alone. A launcher started inside a
+rank sets new variables, so its ranks are ranks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, MutableMapping
+
+#: The environment variable a rank marks itself with: ``"<pid>:<digest of the launcher's vars>"``.
+MARKER = "CHAINRULE_RANK_PROCESS"
+#: The variables MPI launchers and Slurm set per rank (their names start so).
+_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "OMPI_", "HYDI_", "MPI_LOCAL", "SLURM_STEP_", "SLURM_PROCID")
+
+
+def launched_size(environ: Mapping[str, str] | None = None) -> int:
+    """How many ranks the launcher announced in ``environ`` (default ``os.environ``).
+
+    1 means "not launched in parallel" (no launcher, or a process a rank started: see the
+    module's docstring); 0 means "a launcher is present but did not say how many" (PMIx
+    without a size): MPI must be asked. ``CHAINRULE_MPI=0``/``1`` overrides.
+    """
+    env = os.environ if environ is None else environ
+    forced = env.get("CHAINRULE_MPI", "").strip().lower()
+    if forced in ("0", "no", "off", "false"):
+        return 1
+    if forced not in ("1", "yes", "on", "true") and started_by_a_rank(env):
+        return 1
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"):
+        if env.get(name, "").strip().isdigit():
+            return max(1, int(env[name]))
+    # srun sets SLURM_STEP_* only inside a job step, not in the batch script itself
+    if "SLURM_STEP_ID" in env and env.get("SLURM_STEP_NUM_TASKS", "").strip().isdigit():
+        return max(1, int(env["SLURM_STEP_NUM_TASKS"]))
+    if "PMIX_RANK" in env or forced in ("1", "yes", "on", "true"):
+        return 0
+    return 1
+
+
+def mark_rank(environ: MutableMapping[str, str] | None = None, pid: int | None = None) -> None:
+    """Record this process as the launcher's rank, unless it is a rank's child (or no rank)."""
+    env = os.environ if environ is None else environ
+    digest = _launcher_digest(env)
+    if digest is not None and not started_by_a_rank(env, pid):
+        env[MARKER] = f"{os.getpid() if pid is None else pid}:{digest}"
+
+
+def started_by_a_rank(environ: Mapping[str, str], pid: int | None = None) -> bool:
+    """Whether ``environ`` carries another process's rank mark for the same launcher variables."""
+    owner, _, digest = environ.get(MARKER, "").partition(":")
+    if not owner.isdigit() or digest != _launcher_digest(environ):
+        return False
+    return int(owner) != (os.getpid() if pid is None else pid)
+
+
+def _launcher_digest(environ: Mapping[str, str]) -> str | None:
+    """A digest of the launcher's variables in ``environ`` (None where there are none)."""
+    names = sorted(k for k in environ if k.startswith(_LAUNCHER_PREFIXES))
+    if not names:
+        return None
+    text = "\n".join(f"{k}={environ[k]}" for k in names)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

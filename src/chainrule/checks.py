@@ -41,6 +41,14 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def is_real(value: Any) -> bool:
+    """A Python or NumPy integer or float, not a bool (NaN and infinities included: callers
+    bound what they take)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
 def computes_as(obj: Any, cls: type) -> bool:
     """Whether ``obj`` is a ``cls`` that computes what ``cls`` computes: its class replaces
     neither ``forward`` nor ``__call__``, and the instance was given no ``forward`` of its own.

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.checks import is_integer
+from chainrule.checks import is_integer, is_real
 from chainrule.engine import enable_grad, no_grad
 from chainrule.errors import GradcheckError
 from chainrule.functional import gradient, tree_flatten
@@ -102,10 +102,7 @@ def _check_tolerances(eps: Any, atol: Any, rtol: Any) -> None:
         ("atol", atol, ">= 0"),
         ("rtol", rtol, ">= 0"),
     ):
-        real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, (bool, np.bool_)
-        )
-        if not real:
+        if not is_real(value):
             raise TypeError(f"gradcheck: {name} must be a real number, not {value!r}")
         if not (math.isfinite(value) and (value > 0 if name == "eps" else value >= 0)):
             raise ValueError(f"gradcheck: {name} must be a finite number {least}, not {value!r}")

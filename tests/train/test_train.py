@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -211,7 +212,7 @@ def test_early_stopping_mode_min_and_a_bad_mode():
         ds, epochs=4
     )
     assert stopper.best_epoch == 4 and stopper.best == 0.5
-    with pytest.raises(ValueError, match="mode must be one of"):
+    with pytest.raises(ConfigError, match="mode must be one of"):
         EarlyStopping(mode="highest")
 
 
@@ -846,11 +847,61 @@ def test_load_state_refuses_a_schedule_state_with_a_negative_base_lr(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["Min", "minimum", "MAX", None])
-def test_history_best_refuses_a_mode_other_than_min_or_max(mode):
+def test_history_best_refuses_a_mode_other_than_auto_min_or_max(mode):
     h = History([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.2}])
-    with pytest.raises(ConfigError, match=r"mode must be 'min' or 'max'"):
+    with pytest.raises(ConfigError, match=r"mode must be one of \('auto', 'min', 'max'\)"):
         h.best("loss", mode=mode)
     assert h.best("loss", mode="min")["epoch"] == 2 and h.best("loss", mode="max")["epoch"] == 1
+
+
+def test_history_best_takes_the_highest_accuracy_and_the_lowest_loss_as_early_stopping_does():
+    """The default mode was "min" for every key: best("val_accuracy") was the worst epoch."""
+    h = History([{"epoch": 1, "val_accuracy": 0.5, "val_loss": 0.9},
+                 {"epoch": 2, "val_accuracy": 0.9, "val_loss": 0.4},
+                 {"epoch": 3, "val_accuracy": 0.7, "val_loss": 0.6}])  # fmt: skip
+    assert h.best("val_accuracy")["epoch"] == 2 and h.best("val_loss")["epoch"] == 2
+    assert h.best("val_accuracy", mode="min")["epoch"] == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"min_delta": float("nan")}, "min_delta must be a finite number >= 0, not nan"),
+     ({"min_delta": -1.0}, "min_delta must be a finite number >= 0, not -1.0"),
+     ({"min_delta": "0.1"}, "min_delta must be a finite number >= 0, not '0.1'"),
+     ({"min_delta": True}, "min_delta must be a finite number >= 0, not True"),
+     ({"patience": 0}, "patience must be a positive integer, not 0"),
+     ({"mode": "highest"}, "mode must be one of"),
+     ({"monitor": 3}, "monitor must be a log's name, not 3")],
+)  # fmt: skip
+def test_early_stopping_refuses_settings_that_would_quietly_break_it(options, message):
+    """NaN made no epoch an improvement (stopped after patience, no best weights); a negative
+    min_delta made worse epochs improvements (never stopped, restored not the best)."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        EarlyStopping(**options)
+    assert EarlyStopping(min_delta=np.float32(0.5)).min_delta == 0.5
+
+
+@pytest.mark.parametrize(
+    ("monitor", "validation", "task", "hint"),
+    [("val_loss", False, "classification", "this fit has no validation set; pass val_ds, or "
+                                           "monitor='loss'"),
+     ("val_accuracy", True, "regression", "a regression has no accuracy; "
+                                          "monitor='val_loss'"),
+     ("val_los", True, "classification", "no 'val_los' in epoch 1's logs (they have 'loss', ")],
+)  # fmt: skip
+def test_early_stopping_on_a_key_no_epoch_logs_says_why(monitor, validation, task, hint):
+    if task == "regression":
+        rng = np.random.default_rng(0)
+        ds = data.Dataset(X=rng.normal(size=(20, 4)), y=rng.normal(size=(20, 3)),
+                          task="regression", name="r")  # fmt: skip
+    else:
+        ds = small_classification()
+    model, loss, opt = make()
+    loss = nn.SquaredError() if task == "regression" else loss
+    trainer = Trainer(model, loss, opt, early_stopping=EarlyStopping(2, monitor=monitor),
+                      progress=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape(hint)):
+        trainer.fit(ds, ds if validation else None, epochs=3)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
+from chainrule.checks import is_real
 from chainrule.errors import ConfigError, StateDictError
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor
@@ -349,12 +350,7 @@ def _step_count(who: str, key: str, array: np.ndarray) -> int:
 
 def _non_negative(value: Any) -> bool:
     """Whether ``value`` is a finite real number >= 0 (a learning rate, a decay, a floor)."""
-    return _is_number(value) and math.isfinite(value) and value >= 0
-
-
-def _is_number(value: Any) -> bool:
-    """Whether ``value`` is a real number, not a bool (``lr=True`` is a slip, not 1)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_real(value) and math.isfinite(value) and value >= 0
 
 
 def _placed_like(buffer: Any, w: Any) -> bool:

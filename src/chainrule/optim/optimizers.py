@@ -30,9 +30,10 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import array_module
+from chainrule.checks import is_real
 from chainrule.errors import ConfigError
 from chainrule.nn.module import Module
-from chainrule.optim.base import Optimizer, _is_number, _plain, _Refused
+from chainrule.optim.base import Optimizer, _plain, _Refused
 from chainrule.tensor import Tensor
 
 __all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "from_config", "from_name"]
@@ -87,7 +88,7 @@ class SGD(Optimizer):
             raise _Refused("True or False")
         if key == "shrink":  # w * (1 - shrink): 1 zeroes every weight, more flips their signs
             value = _plain(value)
-            if not (_is_number(value) and 0.0 <= value < 1.0):
+            if not (is_real(value) and 0.0 <= value < 1.0):
                 raise _Refused("in [0, 1)")
             return value
         return super()._checked(key, value)
@@ -191,7 +192,7 @@ class RMSprop(Optimizer):
     def _checked(cls, key: str, value: Any) -> Any:
         if key == "alpha":
             value = _plain(value)
-            if not (_is_number(value) and 0.0 <= value < 1.0):
+            if not (is_real(value) and 0.0 <= value < 1.0):
                 raise _Refused("in [0, 1)")
             return value
         return super()._checked(key, value)
@@ -262,7 +263,7 @@ class Adam(Optimizer):
         if key == "betas":
             pair = value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else value
             pair = tuple(_plain(b) for b in pair) if isinstance(pair, (tuple, list)) else ()
-            if len(pair) != 2 or not all(_is_number(b) and 0.0 <= b < 1.0 for b in pair):
+            if len(pair) != 2 or not all(is_real(b) and 0.0 <= b < 1.0 for b in pair):
                 raise _Refused("two numbers in [0, 1)")
             return tuple(float(b) for b in pair)
         return super()._checked(key, value)

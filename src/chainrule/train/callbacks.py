@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.checks import is_integer
+from chainrule.checks import is_integer, is_real
+from chainrule.errors import ConfigError
+from chainrule.train.history import MODES, maximizing, rankable
 
 
 class Callback:
@@ -72,7 +74,7 @@ class EarlyStopping(Callback):
     weights; a fit with nothing left to train leaves them there.
     """
 
-    MODES = ("auto", "min", "max")
+    MODES = MODES
 
     def __init__(
         self,
@@ -82,12 +84,19 @@ class EarlyStopping(Callback):
         restore_best: bool = True,
         mode: str = "auto",
     ) -> None:
-        if mode not in self.MODES:
-            raise ValueError(f"EarlyStopping: mode must be one of {self.MODES}, not {mode!r}")
+        if mode not in MODES:
+            raise ConfigError(f"EarlyStopping: mode must be one of {MODES}, not {mode!r}")
         if not is_integer(patience) or patience < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"EarlyStopping: patience must be a positive integer, not {patience!r}"
             )
+        if not (is_real(min_delta) and 0 <= min_delta < math.inf):
+            # NaN made no epoch an improvement, a negative one made worse epochs improvements
+            raise ConfigError(
+                f"EarlyStopping: min_delta must be a finite number >= 0, not {min_delta!r}"
+            )
+        if monitor is not None and not isinstance(monitor, str):
+            raise ConfigError(f"EarlyStopping: monitor must be a log's name, not {monitor!r}")
         self.patience = patience
         self.monitor = monitor
         self.monitored: str | None = monitor
@@ -110,9 +119,7 @@ class EarlyStopping(Callback):
 
     def on_fit_start(self, trainer: Any) -> None:
         self.monitored = self.monitor or ("val_loss" if trainer.validates else "loss")
-        self.maximizing = self.mode == "max" or (
-            self.mode == "auto" and "accuracy" in self.monitored
-        )
+        self.maximizing = maximizing(self.monitored, self.mode)
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
         if self._last is not None and not getattr(trainer, "finished", False):
@@ -127,7 +134,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitored)
         if value is None:
-            raise KeyError(f"EarlyStopping: no {self.monitored!r} in the epoch's logs")
+            raise ConfigError(_not_logged(self.monitored, epoch, logs, trainer))
         better = (
             value > self.best + self.min_delta
             if self.maximizing
@@ -199,6 +206,17 @@ class EarlyStopping(Callback):
 
 #: The prefix of the last epoch's weights among :meth:`EarlyStopping.state`'s arrays.
 _LAST = "last/"
+
+
+def _not_logged(key: str, epoch: int, logs: dict[str, Any], trainer: Any) -> str:
+    """Why early stopping found no number under ``key`` in an epoch's logs, and what to do."""
+    known = ", ".join(repr(k) for k, v in logs.items() if k != "epoch" and rankable(v))
+    line = f"EarlyStopping: no {key!r} in epoch {epoch}'s logs (they have {known})"
+    if key.startswith("val_") and not getattr(trainer, "validates", True):
+        return f"{line}: this fit has no validation set; pass val_ds, or monitor={key[4:]!r}"
+    if "accuracy" in key and key in logs:  # logged as None: a regression has none
+        return f"{line}: a regression has no accuracy; monitor={key.replace('accuracy', 'loss')!r}"
+    return line
 
 
 class ProgressBar(Callback):

@@ -61,9 +61,11 @@ class History:
         """The latest epoch's logs (None before the first epoch)."""
         return self.records[-1] if self.records else None
 
-    def best(self, key: str = "val_loss", mode: str = "min") -> dict[str, Any] | None:
-        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``); any other
-        ``mode`` raises :class:`~chainrule.errors.ConfigError`.
+    def best(self, key: str = "val_loss", mode: str = "auto") -> dict[str, Any] | None:
+        """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``); ``"auto"``
+        (the default, as :class:`~chainrule.train.EarlyStopping` decides) is highest for an
+        accuracy and lowest for anything else (a loss). Any other ``mode`` raises
+        :class:`~chainrule.errors.ConfigError`.
 
         Epochs where ``key`` is missing, None or NaN are skipped; if no epoch has a number
         there (all NaN, say), the answer is None.
@@ -71,12 +73,12 @@ class History:
         >>> History([{"epoch": 1, "loss": float("nan")}, {"epoch": 2, "loss": 0.3}]).best("loss")
         {'epoch': 2, 'loss': 0.3}
         """
-        if mode not in ("min", "max"):
-            raise ConfigError(f"History.best: mode must be 'min' or 'max', not {mode!r}")
-        scored = [r for r in self.records if _is_number(r.get(key))]
+        if mode not in MODES:
+            raise ConfigError(f"History.best: mode must be one of {MODES}, not {mode!r}")
+        scored = [r for r in self.records if rankable(r.get(key))]
         if not scored:
             return None
-        pick = min if mode == "min" else max
+        pick = max if maximizing(key, mode) else min
         return pick(scored, key=lambda r: r[key])
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -94,7 +96,17 @@ class History:
         return cls(records)
 
 
-def _is_number(value: Any) -> bool:
+#: Which way an epoch's number is better: "min", "max", or "auto" (see :func:`maximizing`).
+MODES = ("auto", "min", "max")
+
+
+def maximizing(key: str, mode: str = "auto") -> bool:
+    """Whether a higher ``key`` is better: ``mode="max"``, or ``"auto"`` and ``key`` names an
+    accuracy ("accuracy", "val_accuracy"); lower is better for anything else (a loss)."""
+    return mode == "max" or (mode == "auto" and "accuracy" in key)
+
+
+def rankable(value: Any) -> bool:
     """A value an epoch can be ranked by: an int or float that is not NaN."""
     return isinstance(value, (int, float)) and not math.isnan(value)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
-from chainrule.checks import is_integer
+from chainrule.checks import is_integer, is_real
 from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
@@ -524,10 +524,7 @@ def _check_dataset(what: str, ds: Any) -> None:
 
 def _is_seconds(value: Any) -> bool:
     """A real number of seconds, not NaN, not negative, not a bool (``inf``: never by time)."""
-    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    return real and value >= 0  # NaN compares False
+    return is_real(value) and value >= 0  # NaN compares False
 
 
 def _n_batches(n: int, batch_size: int | None) -> int:

@@ -540,3 +540,24 @@ def test_a_tab_separated_file_not_named_tsv_is_named_in_the_refusal(tmp_path):
     with pytest.raises(DataError, match=r"is not a number; it holds tabs: name .* \.tsv"):
         data.read_csv(write(tmp_path, rows, "t.txt"), task="regression")
     assert data.read_csv(write(tmp_path, rows, "t.tsv")).X.shape == (2, 2)
+
+
+@pytest.mark.parametrize("separator", [";", "|"])
+def test_a_semicolon_separated_file_is_named_in_the_refusal(tmp_path, separator):
+    """A file separated by ';' (a European spreadsheet's CSV) said only 'got 1'."""
+    rows = "a;b;label\n1;2;0\n3;4;1\n".replace(";", separator)
+    path = write(tmp_path, rows, "semi.csv")
+    with pytest.raises(DataError, match=re.escape(
+            f"got 1; the line holds {separator!r}: the columns must be separated by commas "
+            f"(or tabs in a .tsv file; read_csv takes delimiter={separator!r})")):  # fmt: skip
+        data.read_csv(path)
+    with pytest.raises(DataError, match=re.escape(f"is not a number; it holds {separator!r}")):
+        data.read_csv(path, task="regression")
+    assert data.read_csv(path, delimiter=separator).X.shape == (2, 2)
+
+
+def test_boolean_labels_are_classes_0_and_1():
+    """``y = x > 0`` was refused ("class labels must be integers, got bool")."""
+    X = np.array([[-1.0], [2.0], [3.0]])
+    ds = data.Dataset(X=X, y=X[:, 0] > 0, task="classification", name="signs")
+    assert ds.y.dtype == np.int64 and ds.y.tolist() == [0, 1, 1] and ds.n_classes == 2

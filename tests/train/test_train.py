@@ -1019,3 +1019,21 @@ def test_a_title_in_a_script_the_font_lacks_plots_without_a_warning(tmp_path):
         path = plot_history(history, tmp_path / "c.png", title="数据: training")
     assert not [w for w in caught if "Glyph" in str(w.message)]
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("loss", [nn.SquaredError(), nn.BinaryCrossEntropy()])
+def test_a_one_unit_network_on_three_classes_is_refused_before_training(loss):
+    """Labels 0, 1, 2 became one float target column: a logistic unit never reaches 2, and the
+    run trained and reported an accuracy without a word."""
+    rng = np.random.default_rng(0)
+    ds = data.Dataset(X=rng.standard_normal((30, 4)), y=np.arange(30) % 3, task="classification",
+                      name="three")  # fmt: skip
+    net = nn.mlp([4, 1], output="logistic", rng=0)
+    before = net.state_dict()
+    with pytest.raises(DataError, match="three: label 2 but the network has 1 output unit, which "
+                       "tells classes 0 and 1 apart; give it 3 output units"):  # fmt: skip
+        train.fit(net, loss, optim.SGD(net, lr=0.1), ds, epochs=1, progress=False)
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    two = ds.subset(np.flatnonzero(ds.y < 2))  # classes 0 and 1: one unit is right
+    assert train.fit(net, loss, optim.SGD(net, lr=0.1), two, epochs=1, progress=False).last

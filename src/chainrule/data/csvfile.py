@@ -65,9 +65,10 @@ def read_csv(
     values, names, body = table.values, table.names, table.body
     width = values.shape[1]
     if width < 2:
-        tabs = "; the line holds tabs: name a tab-separated file .tsv" if _has_tabs(table) else ""
+        first = table.body[0][1][0] if table.body else ""
         raise DataError(
-            f"{path}: need at least one feature column and a label column, got {width}{tabs}"
+            f"{path}: need at least one feature column and a label column, got {width}"
+            f"{_separator_hint(first, 'the line')}"
         )
     label_index = _label_index(path, label_column, names, width)
     check_fits(path, table, np.dtype(dtype))
@@ -311,9 +312,18 @@ def _check_not_a_typo(path: Path, first: tuple[int, list[str]]) -> None:
         raise DataError(f"{path}, line {line}, column {j + 1}: {_shown(cell)} is not a number")
 
 
-def _has_tabs(table: Table) -> bool:
-    """Whether a one-column table's first row holds tabs (a tab-separated file read as CSV)."""
-    return bool(table.body) and "\t" in table.body[0][1][0]
+def _separator_hint(cell: str, what: str = "it") -> str:
+    """A hint for a cell holding another separator than the file's (a tab-separated or a
+    semicolon-separated file read as CSV), or ""."""
+    if "\t" in cell:
+        return f"; {what} holds tabs: name a tab-separated file .tsv"
+    other = next((c for c in ";|" if c in cell), None)
+    if other is None:
+        return ""
+    return (
+        f"; {what} holds {other!r}: the columns must be separated by commas (or tabs in a "
+        f".tsv file; read_csv takes delimiter={other!r})"
+    )
 
 
 def _is_column_numbers(cells: list[str]) -> bool:
@@ -425,9 +435,9 @@ def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
                 values[i, j] = float(cell)
             except ValueError:
                 shown = _shown(cell) if cell.strip() else "an empty cell"
-                tabs = "; it holds tabs: name a tab-separated file .tsv" if "\t" in cell else ""
                 raise DataError(
-                    f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number{tabs}"
+                    f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
+                    f"{_separator_hint(cell)}"
                 ) from None
     return values
 

@@ -188,7 +188,7 @@ def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"{name}: label of case {i} is {y[i]}, not an integer class")
-    elif not np.issubdtype(y.dtype, np.integer):
+    elif not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool):  # bool: classes 0, 1
         raise DataError(f"{name}: class labels must be integers, got {y.dtype}")
     if len(y) and y.min() < 0:
         i = int(np.argmin(y))

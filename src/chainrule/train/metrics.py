@@ -52,11 +52,16 @@ def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
         return np.asarray(ds.y, dtype=dtype)
     if loss_kind(loss) == "softmax":
         return np.asarray(ds.y, dtype=np.int64)
-    if n_outputs == 1:
+    top = int(np.max(ds.y)) if len(ds.y) else -1
+    if n_outputs == 1:  # one unit, on or off: classes 0 and 1 (a label 2 it never reaches)
+        if top > 1:
+            raise DataError(
+                f"{ds.name}: label {top} but the network has 1 output unit, which tells "
+                f"classes 0 and 1 apart; give it {top + 1} output units for {top + 1} classes"
+            )
         return np.asarray(ds.y, dtype=dtype)[:, None]
     # one column per output unit of the network, however many classes the data happens to show
     # (a test file whose labels stop short of the model's last class)
-    top = int(np.max(ds.y)) if len(ds.y) else -1
     if top >= n_outputs:
         raise DataError(
             f"{ds.name}: label {top} but the network has {n_outputs} output units "

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from chainrule.errors import ModelFileError
 
@@ -138,6 +146,7 @@ class TrainerState(_Lenient):
     schedule: dict[str, Any] | None = None
     callbacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     meta: CheckpointMeta = Field(default_factory=CheckpointMeta)
+    stopped_early: StrictBool = False  # "no" was read as true
 
 
 def field_path(loc: tuple) -> str:

@@ -698,7 +698,14 @@ def read_trainer_state(path: str | os.PathLike) -> dict:
     data = read_json(path)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise ModelFileError(f"{path}: not a chainrule checkpoint")
-    return validate_file(TrainerState, data, path, "checkpoint")
+    state = validate_file(TrainerState, data, path, "checkpoint")
+    from chainrule.train.trainer import CHECKPOINT_VERSION
+
+    if state["version"] > CHECKPOINT_VERSION:
+        raise ModelFileError(
+            f"{path}: written by a newer chainrule (checkpoint version {state['version']})"
+        )
+    return state
 
 
 def _epoch_dirs(directory: Path) -> list[Path]:

@@ -96,8 +96,12 @@ def test_export_names_the_model_file_of_a_loss_it_cannot_rebuild(xor_run, tmp_pa
     model = shutil.copytree(xor_run / "model", tmp_path / "m")
     info = json.loads((model / "model.json").read_text())
     (model / "model.json").write_text(json.dumps({**info, "loss": "nope"}))
-    assert_user_error(capsys, "export", model, "--format", "onnx", "--out", tmp_path / "m.onnx",
-                      match=f"{model}: cannot rebuild the loss (unknown loss 'nope'")  # fmt: skip
+    for fmt, name in (("onnx", "m.onnx"), ("torch", "m.safetensors")):
+        # torch wrote its file and said "wrote" before it failed on the loss
+        out = tmp_path / name
+        refused = f"{model}: cannot rebuild the loss (unknown loss 'nope'"
+        assert_user_error(capsys, "export", model, "--format", fmt, "--out", out, match=refused)
+        assert not out.exists()
 
 
 def test_export_of_a_missing_run_is_one_line(tmp_path, capsys):

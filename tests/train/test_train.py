@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -530,6 +531,118 @@ def test_a_checkpoint_saved_by_hand_between_fits_continues_from_the_last_weights
         for name, value in script2.snapshots[epoch].items():
             np.testing.assert_array_equal(value, whole_script.snapshots[epoch][name])
     assert_same_weights(resumed.model, whole.model)
+
+
+def test_a_trainer_without_early_stopping_resumes_a_hand_saved_checkpoint_from_the_last_weights(
+    tmp_path,
+):
+    """The last epoch's weights were kept as early stopping's state alone: a trainer without
+    early stopping resumed from the best epoch's weights with the last epoch's optimizer state,
+    silently."""
+    ds = small_classification()
+    first, script = _continued_setup()
+    first.fit(ds, epochs=6)
+    first.save_checkpoint(tmp_path)
+    model, loss, opt = make(dropout=True)
+    plain = ScriptedValLoss(NOT_STOPPING)
+    resumed = Trainer(model, loss, opt, batch_size=7, seed=5, callbacks=[plain], progress=False)
+    resumed.resume(tmp_path)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, script.snapshots[6][name])
+    whole, whole_script = _continued_setup(restore_best=False)  # the same run, never restored
+    whole.fit(ds, epochs=10)
+    resumed.fit(ds, epochs=10)
+    assert resumed.history["loss"] == whole.history["loss"]
+    assert_same_weights(resumed.model, whole.model)
+
+
+def _damaged_checkpoint(tmp_path, edit_state=None, edit_arrays=None, optimizer=None):
+    """A hand-saved checkpoint (best weights standing in, last ones kept) with trainer.json's
+    dict and optimizer.safetensors' arrays edited; returns a trainer to resume it into."""
+    from safetensors.numpy import load_file, save_file
+
+    first, _ = _continued_setup()
+    if optimizer is not None:
+        first.optimizer = optimizer(first.model.parameters())
+    first.fit(small_classification(), epochs=6)
+    epoch_dir = first.save_checkpoint(tmp_path)
+    state_file, arrays_file = epoch_dir / "trainer.json", epoch_dir / "optimizer.safetensors"
+    if edit_state is not None:
+        state = json.loads(state_file.read_text())
+        edit_state(state)
+        state_file.write_text(json.dumps(state))
+    if edit_arrays is not None:
+        arrays = load_file(arrays_file)
+        edit_arrays(arrays)
+        save_file(arrays, arrays_file)
+    resumed, _ = _continued_setup()
+    if optimizer is not None:
+        resumed.optimizer = optimizer(resumed.model.parameters())
+    return resumed
+
+
+def _early_stopping(state):
+    return state["callbacks"]["EarlyStopping"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [(lambda s: _early_stopping(s).update(best="x"), "early stopping's 'best' must be a number, "
+                                                     "not 'x'"),
+     (lambda s: _early_stopping(s).update(wait=-1), "'wait' must be a count, not -1"),
+     (lambda s: _early_stopping(s).update(mode="banana"), "'mode' must be one of"),
+     (lambda s: _early_stopping(s).update(monitor=3), "'monitor' must be a log's name, not 3"),
+     (lambda s: s.update(stopped_early="no"), "field 'stopped_early'"),
+     (lambda s: s.update(version=99), "written by a newer chainrule (checkpoint version 99)")],
+)  # fmt: skip
+def test_a_damaged_trainer_json_is_refused_naming_the_file_and_field(tmp_path, edit, message):
+    """Each raised a bare ValueError (a traceback from the CLI), trained an epoch and then
+    failed, or ("stopped_early": "no") was read as true."""
+    resumed = _damaged_checkpoint(tmp_path, edit_state=edit)
+    with pytest.raises(io.ModelFileError, match=re.escape(message)) as caught:
+        resumed.resume(tmp_path)
+    assert "trainer.json" in str(caught.value) or "epoch-000006" in str(caught.value)
+
+
+def _reshape_first(prefix):
+    def edit(arrays):
+        name = next(k for k in arrays if k.startswith(prefix))
+        arrays[name] = np.zeros((2, 2), arrays[name].dtype)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [(_reshape_first("callback/EarlyStopping/0"), "EarlyStopping's state), the best weights: "
+                                                   "parameter '0.bias' has shape (2, 2)"),
+     (_reshape_first("callback/EarlyStopping/last/"), "the last weights: parameter"),
+     (lambda a: a.update({k: np.full_like(v, np.nan) for k, v in a.items()
+                          if k.startswith("callback/EarlyStopping/0")}),
+      "the best weights: '0.weight' holds non-finite values"),
+     (lambda a: [a.pop(k) for k in list(a) if k.startswith("optimizer/")],
+      "the optimizer's state is missing")],
+)  # fmt: skip
+def test_damaged_checkpoint_arrays_are_refused_when_resuming(tmp_path, edit, message):
+    """Early stopping's weights of another shape were taken, trained on, and failed an epoch
+    later naming no file; an optimizer state with every array removed restarted silently."""
+    resumed = _damaged_checkpoint(tmp_path, edit_arrays=edit)
+    with pytest.raises(io.ModelFileError, match=re.escape(message)):
+        resumed.resume(tmp_path)
+
+
+@pytest.mark.parametrize("buffer", ["m", "v"])
+def test_an_adam_state_missing_a_moment_is_refused(tmp_path, buffer):
+    """A step count with no moment restarted the moment at zero under a bias correction that
+    goes on, silently."""
+    resumed = _damaged_checkpoint(
+        tmp_path, edit_arrays=lambda a: a.pop(f"optimizer/{buffer}.0"),
+        optimizer=lambda params: optim.Adam(params, lr=0.01),
+    )  # fmt: skip
+    with pytest.raises(io.ModelFileError, match=re.escape(
+            f"parameter 0 has taken 54 steps but its {buffer!r} buffer ({buffer}.0) is "
+            "missing")):  # fmt: skip
+        resumed.resume(tmp_path)
 
 
 def test_without_restore_best_fitting_again_continues_as_before():

@@ -47,12 +47,13 @@ def export(
             interop.saved_to_onnx(model_dir, out)
         else:
             model, info = io.load_model(model_dir)
+            loss = io.saved_loss(info, model_dir)  # read before writing: no file, then an error
             interop.save_torch(model, out)
     except OSError as error:  # reading problems are ModelFileErrors already: this is the write
         raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
     print(f"wrote {out}", file=sys.stderr)
     if format == "torch":
-        for line in _left_out_of_a_state_dict(info, io.saved_loss(info, model_path)):
+        for line in _left_out_of_a_state_dict(info, loss):
             print(f"note: {line}", file=sys.stderr)
     return 0
 

@@ -31,6 +31,9 @@ class Optimizer:
     name: ClassVar[str] = ""
     hyperparameters: ClassVar[tuple[str, ...]] = ()
     buffers: ClassVar[tuple[str, ...]] = ()
+    #: The buffers every step creates: a parameter that has taken a step holds them (a state
+    #: without them would restart Adam's moments under a step count that goes on).
+    stepped_buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Tensor] | Module, **hyper: Any) -> None:
         if isinstance(params, Module):
@@ -307,6 +310,13 @@ class Optimizer:
                 f"{who}: the state counts the steps of {len(counted)} parameters but this "
                 f"optimizer has {len(self.params)}; it was saved for another set of parameters"
             )
+        for index, count in enumerate(steps):
+            missing = [name for name in self.stepped_buffers if name not in buffers[index]]
+            if count and missing:
+                raise StateDictError(
+                    f"{who}: parameter {index} has taken {count} steps but its {missing[0]!r} "
+                    f"buffer ({missing[0]}.{index}) is missing"
+                )
         return steps, buffers
 
     def __repr__(self) -> str:

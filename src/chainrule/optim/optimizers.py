@@ -174,6 +174,7 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     hyperparameters = ("lr", "alpha", "eps", "momentum", "weight_decay")
     buffers = ("mean_square", "velocity")
+    stepped_buffers = ("mean_square",)  # the velocity only with momentum
 
     def __init__(
         self,
@@ -246,6 +247,7 @@ class Adam(Optimizer):
     name = "adam"
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     buffers = ("m", "v")
+    stepped_buffers = ("m", "v")
     decoupled = False
 
     def __init__(

@@ -186,7 +186,9 @@ class EarlyStopping(Callback):
         return scalars, arrays
 
     def load_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Restore what :meth:`state` saved."""
+        """Restore what :meth:`state` saved; a value of the wrong kind raises ValueError
+        naming its field, and nothing changes."""
+        _check_saved_state(scalars)
         self.monitor = scalars.get("monitor", self.monitor)
         self.mode = scalars.get("mode", self.mode)
         best = scalars.get("best")
@@ -196,16 +198,55 @@ class EarlyStopping(Callback):
         self.stopped_epoch = scalars.get("stopped_epoch")
         best = {k: np.array(v) for k, v in arrays.items() if not k.startswith(_LAST)}
         self.best_weights = best or None
-        last = {k[len(_LAST) :]: np.array(v) for k, v in arrays.items() if k.startswith(_LAST)}
         # the checkpoint's weights are the model's now, unless they are the best ones standing
-        # in for the last epoch's (saved between two fits): any trainer loading it goes on
-        # from those
-        epoch = scalars.get("last_epoch")
-        self._last = (None, int(epoch), last) if last and epoch is not None else None
+        # in for the last epoch's (saved between two fits): a fit goes on from those
+        last = weights_to_continue_from(scalars, arrays)
+        self._last = None if last is None else (None, int(scalars["last_epoch"]), last)
+
+    def saved_weights(self) -> dict[str, dict[str, np.ndarray]]:
+        """The weights this state holds besides the model's, by what they are ("best", "last"),
+        for a loader to check against the model."""
+        held = {"best": self.best_weights, "last": self._last and self._last[2]}
+        return {what: weights for what, weights in held.items() if weights}
 
 
 #: The prefix of the last epoch's weights among :meth:`EarlyStopping.state`'s arrays.
 _LAST = "last/"
+
+#: What each scalar of :meth:`EarlyStopping.state` may hold (None: not yet known).
+_SAVED_FIELDS = {
+    "monitor": (str, "a log's name"), "mode": (str, f"one of {MODES}"),
+    "best": (float, "a number"), "best_epoch": (int, "an epoch"), "wait": (int, "a count"),
+    "stopped_epoch": (int, "an epoch"), "last_epoch": (int, "an epoch"),
+}  # fmt: skip
+
+
+def _check_saved_state(scalars: dict[str, Any]) -> None:
+    """Raise ValueError naming the first field of a saved early-stopping state that is of the
+    wrong kind ("best": "x", "wait": -1, "mode": "banana")."""
+    for name, value in scalars.items():
+        if name not in _SAVED_FIELDS or value is None:
+            continue
+        kind, what = _SAVED_FIELDS[name]
+        fits = (
+            (isinstance(value, str) and (name != "mode" or value in MODES))
+            if kind is str
+            else is_integer(value) and value >= 0
+            if kind is int
+            else is_real(value) and not math.isnan(value)
+        )
+        if not fits:
+            raise ValueError(f"early stopping's {name!r} must be {what}, not {value!r}")
+
+
+def weights_to_continue_from(
+    scalars: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> dict[str, np.ndarray] | None:
+    """The last epoch's weights a saved early-stopping state holds where the best epoch's stood
+    in the model when it was saved (between two fits), or None: the weights a run continues
+    from, whether or not the trainer that resumes it stops early."""
+    last = {k[len(_LAST) :]: np.array(v) for k, v in arrays.items() if k.startswith(_LAST)}
+    return last if last and scalars.get("last_epoch") is not None else None
 
 
 def _not_logged(key: str, epoch: int, logs: dict[str, Any], trainer: Any) -> str:

@@ -30,7 +30,12 @@ from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
-from chainrule.train.callbacks import Callback, EarlyStopping, ProgressBar
+from chainrule.train.callbacks import (
+    Callback,
+    EarlyStopping,
+    ProgressBar,
+    weights_to_continue_from,
+)
 from chainrule.train.history import History
 from chainrule.train.metrics import (
     evaluate,
@@ -370,6 +375,10 @@ class Trainer:
         }
         self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         opt_arrays = _strip(arrays, "optimizer/")
+        # state_dict counts every parameter's steps: a state without any is a lost one
+        if not opt_arrays and self.optimizer.params:
+            raise ModelFileError(f"{source}: the optimizer's state is missing (no optimizer/ "
+                                 "arrays); the run cannot continue where it stopped")  # fmt: skip
         try:
             self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
                                             "state": opt_arrays})  # fmt: skip
@@ -385,11 +394,41 @@ class Trainer:
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{source}: the schedule state does not fit ({error})") from None
         saved = state.get("callbacks", {})
+        loaded = set()
         for key, callback in self._stateful_callbacks():
             found = key if key in saved else _older_key(saved, key)
             if found is not None:
-                buffers = _strip(arrays, f"callback/{found}/")
-                callback.load_state(saved[found], buffers)
+                self._load_callback(callback, saved[found], _strip(arrays, f"callback/{found}/"),
+                                    f"{source} ({found}'s state)")  # fmt: skip
+                loaded.add(found)
+        if "EarlyStopping" in saved and "EarlyStopping" not in loaded:
+            # the best epoch's weights stood in the model when it was saved: a trainer without
+            # early stopping goes on from the last epoch's too
+            last = weights_to_continue_from(
+                saved["EarlyStopping"], _strip(arrays, "callback/EarlyStopping/")
+            )
+            if last is not None and int(saved["EarlyStopping"]["last_epoch"]) == self.epoch:
+                check_weights(self.model, last, source)
+                self.model.load_state_dict({k: v.astype(dtypes[k]) for k, v in last.items()})
+
+    def _load_callback(self, callback: Any, scalars: dict, arrays: dict, source: str) -> None:
+        """A callback's saved state, loaded; a state that does not fit (a value of the wrong
+        kind, early stopping's weights for another model) raises ModelFileError naming it."""
+        from chainrule.io import check_weights
+
+        try:
+            callback.load_state(scalars, arrays)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{source}: does not fit ({error})") from None
+        held = callback.saved_weights() if isinstance(callback, EarlyStopping) else {}
+        for what, weights in held.items():
+            check_weights(self.model, weights, f"{source}, the {what} weights")
+            for name, array in weights.items():
+                if array.dtype.kind != "f" or not np.isfinite(array).all():
+                    raise ModelFileError(
+                        f"{source}, the {what} weights: {name!r} holds "
+                        f"{'non-finite' if array.dtype.kind == 'f' else array.dtype} values"
+                    )
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""

@@ -186,6 +186,13 @@ def is_real_floating(dtype: Any, xp: Any = numpy) -> bool:
     return bool(xp.isdtype(dtype, "real floating"))
 
 
+def is_complex(dtype: Any, xp: Any = numpy) -> bool:
+    """Whether ``dtype`` is a complex floating type (complex64, complex128)."""
+    if isinstance(dtype, numpy.dtype):
+        return dtype.kind == "c"
+    return bool(xp.isdtype(dtype, "complex floating"))
+
+
 def is_integer(dtype: Any, xp: Any = numpy) -> bool:
     """Whether ``dtype`` is a signed or unsigned integer type (NumPy's kinds "i" and "u")."""
     if isinstance(dtype, numpy.dtype):

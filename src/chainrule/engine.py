@@ -686,9 +686,25 @@ def _wrong_shape(output: Tensor, index: int, contribution: Any, data: Any) -> Sh
     )
 
 
+#: Why complex numbers may pass through a forward pass but never carry a gradient: the rules
+#: are written for real inputs (``mul`` sends ``g * b``, not ``g * conj(b)``), so a complex
+#: gradient would mix conventions and come out silently wrong.
+COMPLEX_FORWARD_ONLY = (
+    "complex numbers are forward-only in chainrule (a complex step works; gradients through "
+    "complex values do not)"
+)
+
+
 def _as_dtype(contribution: Any, dtype: Any) -> Any:
     """A contribution in its input's dtype: float32 * float64 sends a float32 input float64,
-    and its gradient stays float32."""
+    and its gradient stays float32. A complex one for a real input (a real tensor made complex
+    on the way to the loss) is refused: see :data:`COMPLEX_FORWARD_ONLY`."""
+    data = array_of(contribution)
+    if backend.is_complex(data.dtype, array_module(data)):
+        raise TypeError(
+            f"backward: a {contribution.dtype} gradient reached a {dtype} tensor: "
+            f"{COMPLEX_FORWARD_ONLY}"
+        )
     if hasattr(contribution, "astype"):
         return contribution.astype(dtype)
     return backend.astype(contribution, dtype)

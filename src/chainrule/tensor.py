@@ -192,10 +192,16 @@ class Tensor:
                 "not a leaf; only a leaf's flag can change. Use .detach() for a copy cut from "
                 "the graph"
             )
-        if requires_grad and not backend.is_floating(data.dtype, array_module(data)):
+        xp = array_module(data)
+        if requires_grad and not backend.is_real_floating(data.dtype, xp):
+            advice = (
+                _engine.COMPLEX_FORWARD_ONLY
+                if backend.is_complex(data.dtype, xp)
+                else "convert with .astype('float64') first"
+            )
             raise TypeError(
-                f"requires_grad: only floating-point tensors can require gradients, not "
-                f"{self.data.dtype}; convert with .astype('float64') first"
+                f"requires_grad: only real floating-point tensors can require gradients, not "
+                f"{data.dtype}; {advice}"
             )
         self.requires_grad = requires_grad
         return self

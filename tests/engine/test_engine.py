@@ -345,7 +345,7 @@ def test_a_refusal_that_is_not_about_shapes_is_not_called_a_shape_error() -> Non
 
 
 def test_requires_grad_on_an_integer_tensor_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"only floating-point tensors .* not int64"):
+    with pytest.raises(TypeError, match=r"only real floating-point tensors .* not int64"):
         cr.tensor([1, 2, 3], requires_grad=True)
     with pytest.raises(TypeError, match="not bool"):
         cr.tensor([True]).requires_grad_()

@@ -356,10 +356,25 @@ def _clip_to_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
     return _clip_to_bounds(x, low, high, capped=capped)
 
 
+def _astype_vjp(g: Any, out: Any, x: Any, dtype: Any) -> Any:
+    """The gradient cast back to the input's dtype; a complex one for a real input is sent on
+    as it is, for backward to refuse (dropping its imaginary part would hide that the rules
+    before it are not complex ones: see ``engine.COMPLEX_FORWARD_ONLY``)."""
+    if _is_complex(g) and not _is_complex(x):
+        return g
+    return _astype(g, dtype=x.dtype)
+
+
+def _is_complex(value: Any) -> bool:
+    """Whether an array or tensor (a rule's argument, recording or not) holds complex numbers."""
+    data = array_of(value)
+    return backend.is_complex(data.dtype, array_module(data))
+
+
 _astype = primitive(
     "astype",
     lambda x, dtype: x.astype(dtype) if type(x) is numpy.ndarray else backend.astype(x, dtype),
-    lambda g, out, x, dtype: _astype(g, dtype=x.dtype),
+    _astype_vjp,
 )
 
 

@@ -1,0 +1,42 @@
+"""Complex numbers pass through a forward pass (a complex step) but carry no gradient: the rules
+are real ones (``mul`` sends ``g * b``, ``abs`` ``g * z / |z|``), and a gradient through complex
+values mixed the two conventions into numbers that were neither torch's nor its conjugate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_a_complex_tensor_cannot_require_a_gradient():
+    with pytest.raises(TypeError, match="not complex128; complex numbers are forward-only"):
+        cr.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    with pytest.raises(TypeError, match="not int64; convert with .astype"):
+        cr.tensor([1, 2], requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "through_complex",
+    [lambda x: x * (2 + 1j), lambda x: x.astype("complex128") * (2 + 1j),
+     lambda x: x.astype("complex64"), lambda x: cr.exp(x * 1j)],
+    ids=["times a complex", "cast, then times a complex", "cast", "exp of an imaginary"],
+)  # fmt: skip
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_gradient_through_complex_values_is_refused_not_wrong(through_complex, create_graph):
+    """|x (2 + i)| = sqrt(5)|x| has the gradient sqrt(5) sign(x); backward gave 3/sqrt(5)."""
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    loss = cr.abs(through_complex(x)).sum()
+    with pytest.raises(TypeError, match="complex.* gradient reached a float.* tensor: complex "
+                       "numbers are forward-only"):  # fmt: skip
+        loss.backward(create_graph=create_graph)
+    assert x.grad is None
+
+
+def test_a_complex_step_still_gives_a_derivative():
+    """The forward-only use: Im f(x + ih) / h is f'(x), with no gradient taken."""
+    x, h = 0.3, 1e-20
+    value = cr.sigmoid(cr.tensor(np.array([x + 1j * h]))).data
+    s = 1 / (1 + np.exp(-x))
+    assert value.imag[0] / h == pytest.approx(s * (1 - s), rel=1e-12)

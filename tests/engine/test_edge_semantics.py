@@ -4,6 +4,8 @@ the mean of nothing. Oracles: PyTorch where installed, NumPy's own rules, closed
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -661,3 +663,27 @@ def test_numpys_reductions_on_a_tensor_are_the_tensors_own_recorded_op(name) -> 
     np.testing.assert_allclose(t.grad.numpy(), numeric, atol=1e-8)
     with pytest.raises(TypeError, match=f"{name}: out= is not supported"):
         getattr(np, name)(t, out=np.zeros(()))
+
+
+@pytest.mark.parametrize("exponent", [1, 1.0, 2.0])
+@pytest.mark.parametrize("values", [[1, 2], [True, False]])
+def test_a_whole_number_or_bool_tensor_to_a_power_has_numpys_dtype(values, exponent) -> None:
+    """``x ** 1`` returned the tensor itself: int64 for ``** 1.0`` where NumPy (and ``** 2.0``)
+    give float64, bool where NumPy gives int64."""
+    x = np.array(values)
+    assert (cr.tensor(values) ** exponent).dtype == (x**exponent).dtype
+    np.testing.assert_array_equal((cr.tensor(values) ** exponent).data, x**exponent)
+
+
+@pytest.mark.parametrize(("shape", "ddof"), [((0,), 0), ((1,), 1), ((3, 0), 0), ((2, 1), 1)])
+def test_a_variance_without_degrees_of_freedom_is_nan_as_in_numpy_and_torch(shape, ddof) -> None:
+    """It raised where the mean of no values was NaN, and NumPy and torch give NaN."""
+    torch = pytest.importorskip("torch")
+    x = np.ones(shape)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn of the missing degrees of freedom
+        want = np.var(x, axis=-1, ddof=ddof)
+        torch_var = torch.var(torch.tensor(x), dim=-1, correction=ddof).numpy()
+    got = cr.var(cr.tensor(x), axis=-1, ddof=ddof)
+    np.testing.assert_array_equal(got.data, want)
+    np.testing.assert_array_equal(got.data, torch_var)

@@ -119,8 +119,8 @@ _power = primitive(
 def power(base: Any, exponent: Any) -> Tensor:
     """base ** exponent; the exponent may be a number or a tensor."""
     if isinstance(exponent, (int, float, numpy.integer)) and isinstance(base, Tensor):
-        if exponent == 1:
-            return base
+        if exponent == 1 and backend.is_real_floating(base.dtype, base.xp):
+            return base  # an integer or bool base ** 1.0 promotes, as its ** 2.0 does
         # a NumPy float64 is a float (and a NumPy integer a number), but under NumPy 2's
         # promotion it would make a float32 base float64: a plain Python number never upcasts
         plain = float(exponent) if isinstance(exponent, float) else int(exponent)

@@ -12,6 +12,9 @@ from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import _broadcast_to, _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
 
+#: The mean or variance of no values (of fewer than ``ddof + 1`` for a variance).
+NAN = float("nan")
+
 
 def expand_reduced(g: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """A reduction's gradient ``g`` spread back over the reduced axes of ``x`` (tensor or array)."""
@@ -58,18 +61,19 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "mean")
     count = _count(x.shape, axes)
-    return sum(x, axes, keepdims) * (1.0 / count if count else float("nan"))
+    return sum(x, axes, keepdims) * (1.0 / count if count else NAN)
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float)."""
+    """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float);
+    NaN where ``n - ddof`` is 0 or less (no values, or one with ``ddof=1``), as NumPy and
+    PyTorch give it and as :func:`mean` of no values is."""
     x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "var")
     count = _count(x.shape, axes)
-    if count - ddof <= 0:
-        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {count} values")
     deviation = x - mean(x, axes, keepdims=True)
-    return sum(deviation * deviation, axes, keepdims) * (1.0 / (count - ddof))
+    freedom = count - ddof
+    return sum(deviation * deviation, axes, keepdims) * (1.0 / freedom if freedom > 0 else NAN)
 
 
 def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:

@@ -42,8 +42,9 @@ def test_fit_without_rich_prints_plain_lines(without_rich, capsys):
     assert lines[0].split()[1] == "1" and lines[-1].split()[1] == "3"
 
 
-def _drawn_lines(width: int | None, printer: bool = False) -> list[str]:
-    """The lines a run of 3 epochs draws on a console ``width`` columns wide (None: a pipe)."""
+def _drawn_lines(width: int | None, printer: bool = False, epochs: int = 3) -> list[str]:
+    """The lines a run of ``epochs`` draws on a console ``width`` columns wide (None: a pipe,
+    or a notebook's cell)."""
     import io
     import re
 
@@ -59,7 +60,7 @@ def _drawn_lines(width: int | None, printer: bool = False) -> list[str]:
         callbacks=callbacks, progress=False,
     )  # fmt: skip
     trainer.callbacks.append(train.ProgressBar(console))
-    trainer.fit(_problem(), _problem(), epochs=3)
+    trainer.fit(_problem(), _problem(), epochs=epochs)
     text = buffer.getvalue().replace("\x1b[2K", "")
     text = re.sub(r"\x1b\[\?25[hl]", "", text)  # the cursor's hide and show
     return [line for line in re.split(r"[\r\n]", text) if line.strip()]
@@ -81,6 +82,12 @@ def test_piped_output_gets_plain_epoch_lines_only():
     assert not any("━" in line for line in lines)
     # with an EpochPrinter already printing lines (as chainrule train has), none are repeated
     assert len(_drawn_lines(None, printer=True)) == 3
+
+
+def test_without_a_terminal_a_long_run_prints_about_ten_lines():
+    """A notebook's cell (not a terminal to rich) got a line per epoch: 500 for 500 epochs."""
+    lines = _drawn_lines(None, epochs=95)
+    assert [int(line.split()[1]) for line in lines] == [*range(9, 95, 9), 95]
 
 
 def test_a_finished_run_draws_no_bar():

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
 #: A long run prints a line and saves a checkpoint at least this often, whatever the epochs
 #: (by count: a line every tenth of the run, a checkpoint every twentieth), so an interrupt
 #: loses at most a minute of training.
-PRINT_SECONDS, CHECKPOINT_SECONDS = 10.0, 60.0
+CHECKPOINT_SECONDS = 60.0
 
 #: How the help names a default that depends on --data (docs/training.md has every preset's).
 BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
@@ -330,7 +330,7 @@ def _run(
         if main_rank and fresh_out:  # under the lock: another run's first checkpoint,
             runs.check_new_run_dir(out)  # half written, is no leftover to remove
         out = distributed.world().broadcast_object(out)
-        printer = EpochPrinter(every=max(1, config.epochs // 10), seconds=PRINT_SECONDS)
+        printer = EpochPrinter.over(config.epochs)
         callbacks = [] if quiet or not main_rank else [printer]
         health = None
         if explain:

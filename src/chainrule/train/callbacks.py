@@ -266,9 +266,10 @@ class ProgressBar(Callback):
     It draws on stderr, so a program's stdout (``--json``) stays clean. The bar, the batch count
     and the time left always fit: on a terminal narrower than :attr:`WIDE` columns the metrics
     and the elapsed time are left out of the bar (the epoch lines carry them). Where stderr is
-    not a terminal (a pipe, a log file) or rich is not installed (it is an optional extra) it
-    prints plain epoch lines instead, as :class:`EpochPrinter` does, unless the trainer already
-    has an :class:`EpochPrinter` printing them.
+    not a terminal (a pipe, a log file, a notebook's cell) or rich is not installed (it is an
+    optional extra) it prints plain epoch lines instead, about ten over the run as
+    :meth:`EpochPrinter.over` does, unless the trainer already has an :class:`EpochPrinter`
+    printing them.
     """
 
     #: Terminals at least this wide show the metrics and the elapsed time in the bar too.
@@ -310,8 +311,11 @@ class ProgressBar(Callback):
         self._progress.start()
 
     def _plain_lines(self, trainer: Any) -> None:
+        """Plain lines instead of a bar: about ten over the run (a notebook's cell got one per
+        epoch, 500 for a 500-epoch run), and one at least every ten seconds."""
         printing = any(isinstance(c, EpochPrinter) for c in getattr(trainer, "callbacks", ()))
-        self._plain = None if printing else EpochPrinter(stream=_stream_of(self.console))
+        epochs = max(0, trainer.epochs - trainer.epoch)
+        self._plain = None if printing else EpochPrinter.over(epochs, _stream_of(self.console))
 
     def on_epoch_start(self, trainer: Any, epoch: int) -> None:
         if self._progress is not None:
@@ -377,11 +381,21 @@ class EpochPrinter(Callback):
     after any epoch that ends ``seconds`` or more after the last line (a long run of fast epochs
     still shows it is alive)."""
 
+    #: A line at least this often when printing :meth:`over` a run.
+    SECONDS = 10.0
+
     def __init__(self, every: int = 1, stream: Any = None, seconds: float | None = None) -> None:
         self.every = max(1, int(every))
         self.stream = stream
         self.seconds = seconds
         self._printed_at = time.monotonic()
+
+    @classmethod
+    def over(cls, epochs: int, stream: Any = None) -> EpochPrinter:
+        """A printer of about ten lines over a run of ``epochs`` (and the last epoch's), and
+        one at least every :attr:`SECONDS`: what ``chainrule train`` and a progress bar without
+        a terminal print."""
+        return cls(every=max(1, epochs // 10), stream=stream, seconds=cls.SECONDS)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         late = self.seconds is not None and time.monotonic() - self._printed_at >= self.seconds

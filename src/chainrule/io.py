@@ -444,6 +444,9 @@ def save_model(
     )
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir's bare FileExistsError named the file alone
+        raise ModelFileError(f"{path}: cannot make its directory: {blocking} is a file")
     weights = model_weights(model)
     _check_finite(weights, path)  # load_model would refuse it: write nothing
     _check_sharing_survives(model, description, weights, path)
@@ -646,6 +649,7 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     _check_finite(weights, weights_path)
     model = build_model(description, json_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
+    _check_dtypes(model, weights, weights_path, json_path)
     _assign_parameters(model, weights)
     model.eval()
     if xp is not None or device is not None:
@@ -675,6 +679,19 @@ def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
         return loss_from_config(info["loss"]) if info.get("loss") else None
     except UserError as error:
         raise ModelFileError(f"{path}: cannot rebuild the loss ({error})") from None
+
+
+def _check_dtypes(model: Any, weights: Mapping[str, np.ndarray], weights_path: Path,
+                  json_path: Path) -> None:  # fmt: skip
+    """Refuse weights stored in another dtype than the model the description builds (int32 or
+    float16 arrays were cast into a float32 model without a word)."""
+    for name, p in model.named_state():
+        wanted = backend.dtype_name(p.dtype)
+        if weights[name].dtype != np.dtype(wanted):
+            raise ModelFileError(
+                f"{weights_path}: parameter {name!r} is stored as {weights[name].dtype} but "
+                f"{json_path.name} describes a {wanted} model"
+            )
 
 
 def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:

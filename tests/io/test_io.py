@@ -347,3 +347,25 @@ def test_the_same_model_saved_again_is_the_same_bytes(tmp_path):
         np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
     metadata = io.read_metadata(tmp_path / "m0" / "model.safetensors")
     assert list(metadata) == sorted(metadata) and len(metadata) >= 2
+
+
+@pytest.mark.parametrize("stored", ["int32", "float16", "float64", "bool"])
+def test_weights_stored_in_another_dtype_than_the_description_are_refused(tmp_path, stored):
+    """int32 or float16 arrays in model.safetensors were cast into the float32 model silently
+    (int32 ones from truncated values)."""
+    from safetensors.numpy import load_file, save_file
+
+    path = io.save_model(tmp_path / "m", nn.mlp([2, 3, 1], rng=0))
+    weights = load_file(path / "model.safetensors")
+    save_file({k: v.astype(stored) for k, v in weights.items()}, path / "model.safetensors")
+    with pytest.raises(ModelFileError, match=f"parameter '0.weight' is stored as {stored} but "
+                       "model.json describes a float32 model"):  # fmt: skip
+        io.load_model(path)
+
+
+def test_saving_a_model_below_a_file_names_the_file(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ModelFileError, match=f"cannot make its directory: {tmp_path / 'afile'} "
+                       "is a file"):  # fmt: skip
+        io.save_model(tmp_path / "afile" / "deeper" / "m", nn.mlp([2, 1], rng=0))
+    assert (tmp_path / "afile").read_text() == "x"

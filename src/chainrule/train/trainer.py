@@ -423,7 +423,8 @@ class Trainer:
         held = callback.saved_weights() if isinstance(callback, EarlyStopping) else {}
         for what, weights in held.items():
             check_weights(self.model, weights, f"{source}, the {what} weights")
-            for name, array in weights.items():
+            for name, _ in self.model.named_state():  # in the model's order, not the file's
+                array = weights[name]
                 if array.dtype.kind != "f" or not np.isfinite(array).all():
                     raise ModelFileError(
                         f"{source}, the {what} weights: {name!r} holds "

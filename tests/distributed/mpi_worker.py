@@ -69,7 +69,7 @@ class PlainDataset:
         return len(self.X)
 
 
-def sklearn(out: Path, apart: bool = False, data: str = "whole") -> None:
+def sklearn(out: Path, apart: bool = False, data: str = "whole", verbose: bool = False) -> None:
     """chainrule.sklearn's estimator, fitted on every rank's share (with an L2 penalty);
     ``apart``: rank 1 asks for one more epoch than the others."""
     from chainrule.sklearn import MLPClassifier
@@ -77,7 +77,8 @@ def sklearn(out: Path, apart: bool = False, data: str = "whole") -> None:
     ds = dataset(seed=7 + dist.rank() if data == "own-part" else 7)
     max_iter = 5 if apart and dist.rank() == 1 else 4
     clf = MLPClassifier(hidden_layer_sizes=(6,), batch_size=10, max_iter=max_iter, alpha=1e-2,
-                        random_state=None if dist.size() > 1 else 5, dtype="float64")  # fmt: skip
+                        random_state=None if dist.size() > 1 else 5, dtype="float64",
+                        verbose=verbose)  # fmt: skip
     if dist.size() > 1:  # rank 0's seed must reach everyone: give rank 0 the reference's
         clf.random_state = 5 if dist.rank() == 0 else 99
     import warnings
@@ -126,7 +127,17 @@ def children(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    modes = ["train", "fail", "exit", "exit-0", "sklearn", "sklearn-apart", "threads", "children"]
+    modes = [
+        "train",
+        "fail",
+        "exit",
+        "exit-0",
+        "sklearn",
+        "sklearn-apart",
+        "threads",
+        "children",
+        "sklearn-verbose",
+    ]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
@@ -161,8 +172,9 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)  # a file per rank: stdout lines interleave
         (args.out / f"threads{dist.rank()}.json").write_text(json.dumps({"blas_threads": blas}))
         return
-    if args.mode in ("sklearn", "sklearn-apart"):
-        sklearn(args.out, apart=args.mode == "sklearn-apart", data=args.data)
+    if args.mode.startswith("sklearn"):
+        sklearn(args.out, apart=args.mode == "sklearn-apart", data=args.data,
+                verbose=args.mode == "sklearn-verbose")  # fmt: skip
         return
     train(args.out, args.epochs, args.loss, args.checkpoints, args.resume, args.early_stopping,
           data=args.data)  # fmt: skip

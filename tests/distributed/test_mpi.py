@@ -132,6 +132,16 @@ def test_the_sklearn_estimator_trains_data_parallel_too(tmp_path):
 
 
 @needs_mpi
+def test_a_verbose_sklearn_estimator_prints_its_iterations_once(tmp_path):
+    """Every rank printed scikit-learn's "Iteration n, loss = ..." lines."""
+    done = _launch(2, [str(WORKER), "sklearn-verbose", str(tmp_path / "out")], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Iteration") == 4  # the ranks' lines may share a line of output
+    lines = [line for line in done.stdout.splitlines() if line.startswith("Iteration")]
+    assert [line.split(",")[0] for line in lines] == [f"Iteration {n}" for n in range(1, 5)]
+
+
+@needs_mpi
 def test_sklearn_estimators_that_disagree_stop_at_the_start(tmp_path):
     """Rank 1 asked for 5 epochs where rank 0 asked for 4: only the data's shape was compared,
     so rank 1 waited for a fifth epoch's gradients that rank 0 never sent."""

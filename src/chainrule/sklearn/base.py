@@ -376,8 +376,7 @@ class BaseMLP(BaseEstimator):
             self.t_ += n_samples
             self.loss_ = total / n_samples
             self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            self._say(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             if world.decide(not self._weights_finite()):  # no epoch brings them back
@@ -386,8 +385,7 @@ class BaseMLP(BaseEstimator):
             if world.decide(self._no_improvement_count > self.n_iter_no_change):
                 if self._reduce_learning_rate():
                     continue
-                if self.verbose:
-                    print(f"Training loss did not improve more than tol={self.tol} for "
+                self._say(f"Training loss did not improve more than tol={self.tol} for "
                           f"{self.n_iter_no_change} consecutive epochs. Stopping.")  # fmt: skip
                 break
             if not incremental and self.n_iter_ == self.max_iter:
@@ -419,9 +417,13 @@ class BaseMLP(BaseEstimator):
             return False
         self._optimizer.lr /= 5.0
         self._no_improvement_count = 0
-        if self.verbose:
-            print(f"Setting learning rate to {self._optimizer.lr:f}")
+        self._say(f"Setting learning rate to {self._optimizer.lr:f}")
         return True
+
+    def _say(self, line: str) -> None:
+        """Print a ``verbose`` line as scikit-learn does, once per run (rank 0's under MPI)."""
+        if self.verbose and distributed.world().is_main:
+            print(line)
 
     def _step(self, X: np.ndarray, Y: np.ndarray, cases: int | None = None) -> float:
         """One weight change from the gradient of one mini-batch of ``cases`` cases (of which

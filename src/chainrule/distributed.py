@@ -129,8 +129,10 @@ class World:
             self._raise_for(pending)
 
     def stop_for(self, signum: int) -> NoReturn:
-        """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`)."""
+        """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`): every
+        rank stops here together."""
         self.interrupt_pending = 0
+        _stopping_together(None)
         self._raise_for(signum)
 
     def _raise_for(self, signum: int) -> NoReturn:
@@ -207,10 +209,12 @@ class World:
         for rank, theirs in enumerate(everyone[1:], start=1):
             for key in [*reference, *(k for k in theirs if k not in reference)]:
                 if _differs(reference.get(key), theirs.get(key)):
-                    raise DistributedError(
-                        f"the ranks disagree on the {what}: rank {rank} has {key}="
-                        f"{theirs.get(key)!r} where rank 0 has {reference.get(key)!r} "
-                        f"({_SAME_DATA if 'data' in key else _SAME_COMMAND})"
+                    raise _stopping_together(
+                        DistributedError(
+                            f"the ranks disagree on the {what}: rank {rank} has {key}="
+                            f"{theirs.get(key)!r} where rank 0 has {reference.get(key)!r} "
+                            f"({_SAME_DATA if 'data' in key else _SAME_COMMAND})"
+                        )
                     )
 
     def shard(self, rows: np.ndarray) -> np.ndarray:
@@ -431,6 +435,8 @@ _EXCEPTHOOK_INSTALLED = False
 _EXIT_STATUS: object = None
 #: Whether this rank has already waited for rank 0 to report (see :func:`let_rank_0_report_first`).
 _WAITED_FOR_RANK_0 = False
+#: Whether this rank stops with every other at one point (see :func:`stopping_together`).
+_STOPPING_TOGETHER = False
 
 
 def init(comm: Any = None, blas_threads: int | None = None) -> World:
@@ -531,6 +537,11 @@ def _install_excepthook() -> None:
     previous = sys.excepthook
 
     def abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
+        code = 130 if issubclass(kind, KeyboardInterrupt) else 1
+        if _STOPPING_TOGETHER:  # every rank raised it at one point: rank 0 says it, all end
+            if world().is_main:
+                previous(kind, value, tb)
+            _end_together(code)
         let_rank_0_report_first()  # a failure every rank meets (ranks that disagree): once
         if issubclass(kind, UserError):
             print(f"chainrule: rank {world().rank}: {value}", file=sys.stderr)
@@ -539,11 +550,24 @@ def _install_excepthook() -> None:
             last = traceback.format_exception_only(kind, value)[-1].strip()
             print(f"chainrule: rank {world().rank} failed ({last}); aborting the job",
                   file=sys.stderr)  # fmt: skip
-        world().abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
+        world().abort(code)
 
     sys.excepthook = abort_on_exception
     _note_exit_status()
     _EXCEPTHOOK_INSTALLED = True
+
+
+def _end_together(code: int) -> NoReturn:
+    """End this rank with ``code`` where every rank ends alike: MPI finalized (as at a normal
+    exit; some MPIs complain of a process that exits without it), then exit at once (an
+    exception hook cannot choose the status)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
+        mpi.Finalize()
+    os._exit(code)
 
 
 def _note_exit_status() -> None:
@@ -575,10 +599,24 @@ def _abort_on_failing_exit() -> None:
         exit_code(0 if status is None else status if isinstance(status, int) else 1)
 
 
+def stopping_together() -> bool:
+    """Whether this rank stops at the same point as every other (ranks that disagree at the
+    start; a signal that stops all of them at one step): no rank waits in a collective, so the
+    job ends with each rank's exit status and no ``MPI_Abort``, and rank 0 alone reports."""
+    return _STOPPING_TOGETHER
+
+
+def _stopping_together(error: Exception | None) -> Any:
+    global _STOPPING_TOGETHER
+    _STOPPING_TOGETHER = True
+    return error
+
+
 def exit_code(code: int) -> int:
     """Pass a program's exit ``code`` through; a non-zero code on any rank of a parallel run
-    aborts the whole job with it (the other ranks may be waiting in a collective)."""
-    if code and (_WORLD is not None or launched_size() != 1):
+    aborts the whole job with it (the other ranks may be waiting in a collective), unless every
+    rank is stopping with it (:func:`stopping_together`)."""
+    if code and not _STOPPING_TOGETHER and (_WORLD is not None or launched_size() != 1):
         try:
             current = world()
         except DistributedError:

@@ -150,6 +150,7 @@ def test_sklearn_estimators_that_disagree_stop_at_the_start(tmp_path):
     assert "the ranks disagree on the training setup: rank 1 has max_iter=5 where rank 0 has 4" in (
         done.stderr
     )
+    assert done.stderr.count("the ranks disagree") == 1 and "Abort" not in done.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -373,6 +374,8 @@ def test_ranks_that_disagree_fail_at_the_start(tmp_path):
     assert "rank 1 has seed=5 where rank 0 has 0" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+    # every rank stops there together: one line, and no MPI_Abort line after it
+    assert done.stderr.count("the ranks disagree") == 1 and "Abort" not in done.stderr
 
 
 @needs_mpi
@@ -392,8 +395,9 @@ def test_ctrl_c_leaves_the_last_checkpoint_intact(tmp_path):
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode != 0
+    assert process.returncode == 130, stderr
     assert "interrupted; the last complete checkpoint is" in stderr  # rank 0 had its say
+    assert stderr.count("interrupted") == 1 and "Abort" not in stderr, stderr
     checkpoint = io.load_checkpoint(out / "checkpoints")
     assert checkpoint["state"]["epoch"] >= 1
 
@@ -422,3 +426,4 @@ def test_a_sigterm_to_mpiexec_stops_every_rank_at_one_step_and_rank_0_reports(tm
     assert process.returncode == 143, stderr
     assert "chainrule: terminated; the last complete checkpoint is" in stderr
     assert "Traceback" not in stderr
+    assert stderr.count("terminated") == 1 and "Abort" not in stderr, stderr

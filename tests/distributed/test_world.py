@@ -20,6 +20,13 @@ from chainrule.tensor import Tensor
 IN_PLACE = object()
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_not_stopping(monkeypatch):
+    """Ranks in threads that disagree mark the process as stopping together: not the next
+    test's."""
+    monkeypatch.setattr(dist, "_STOPPING_TOGETHER", False)
+
+
 class FakeComm:
     """The slice of mpi4py's communicator that chainrule uses, for ``size`` threads."""
 

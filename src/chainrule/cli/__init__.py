@@ -83,6 +83,8 @@ def _report(line: str) -> None:
     if "chainrule.distributed" in sys.modules:  # a command joins a parallel job before it runs
         from chainrule import distributed
 
+        if distributed.stopping_together() and not distributed.is_main():
+            return  # every rank stops with it: rank 0 says it
         distributed.let_rank_0_report_first()
     print(line, file=sys.stderr)
 

@@ -390,7 +390,10 @@ def test_gradients_of_another_array_library_are_averaged_through_the_host(librar
             grad = mine.grad.data
             assert backend.array_module(grad) is backend.namespace(xp)
             assert str(backend.device_of(grad)) == str(device)
-            np.testing.assert_allclose(backend.to_numpy(grad), reference.grad.data, rtol=1e-12)
+            # another library's sums in another order (torch, called from two rank threads at
+            # once, splits its work otherwise under load: 1e-10 apart was seen); a wrong weight
+            # in the average would be off by a third or more
+            np.testing.assert_allclose(backend.to_numpy(grad), reference.grad.data, rtol=1e-9)
 
 
 def _setup_checked(monkeypatch, **trainer_options):

@@ -31,7 +31,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chainrule.errors import UserError
-from chainrule.nn.losses import loss_from_name
 from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
@@ -152,13 +151,12 @@ def seed(_: None, __: BrowserSession) -> dict:
 def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
     """Fresh random weights for the given sizes (checked by :class:`s.NewNetworkRequest`)."""
     state = net.random_state(
-        body.sizes, body.activation, body.output, body.loss, body.seed, body.init_range
-    )
+        body.sizes, body.activation, body.output, body.loss, body.seed, body.init_range,
+        body.reduction,
+    )  # fmt: skip
     if body.output == "softmax" or body.loss != "squared-error":
         state.target[:] = 0.0
         state.target[0] = 1.0
-    if body.reduction != loss_from_name(body.loss).reduction:  # the default stays unnamed
-        state.reduction = body.reduction  # (it was accepted, and then left out of the answer)
     return state.to_json()
 
 

@@ -209,14 +209,19 @@ def random_state(
     loss: str = "squared-error",
     seed: int = 0,
     init_range: float = 0.5,
+    reduction: str | None = None,
 ) -> NetworkState:
-    """A network of the given sizes with weights drawn uniformly from [-init_range, init_range]."""
+    """A network of the given sizes with weights drawn uniformly from [-init_range, init_range];
+    ``reduction`` is the loss's (None: its default)."""
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(-init_range, init_range, (a, b)) for a, b in zip(sizes, sizes[1:])]
     biases = [np.zeros(b) for b in sizes[1:]]
     n_out = sizes[-1]
     target = np.zeros(n_out)
     target[0] = 1.0
+    # the default stays unnamed, as in a state read from a model
+    chosen = None if reduction is None else as_loss({"type": loss, "reduction": reduction})
+    named_reduction = None if chosen is None else _reduction(chosen)
     return NetworkState(
         sizes=list(sizes),
         weights=weights,
@@ -226,6 +231,7 @@ def random_state(
         loss=loss,
         input=rng.uniform(0.0, 1.0, sizes[0]),
         target=target,
+        reduction=named_reduction,
     )
 
 

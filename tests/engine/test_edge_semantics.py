@@ -687,3 +687,18 @@ def test_a_variance_without_degrees_of_freedom_is_nan_as_in_numpy_and_torch(shap
     got = cr.var(cr.tensor(x), axis=-1, ddof=ddof)
     np.testing.assert_array_equal(got.data, want)
     np.testing.assert_array_equal(got.data, torch_var)
+
+
+@pytest.mark.parametrize("indices", [[2, 4], (2, 4), np.array([2, 4]), [np.int64(2), 4]])
+def test_split_at_indices_given_as_a_list_tuple_or_array_matches_numpy(indices) -> None:
+    x = np.arange(6.0)
+    got = cr.split(cr.tensor(x), indices)
+    assert [part.data.tolist() for part in got] == [p.tolist() for p in np.split(x, indices)]
+
+
+@pytest.mark.parametrize("indices", [2.0, [1.5], "ab", np.array([1.0]), [True]])
+def test_split_names_itself_for_indices_that_are_not_integers(indices) -> None:
+    """``split(x, 2.0)`` raised "Value after * must be an iterable, not float"."""
+    with pytest.raises(TypeError, match="split: indices_or_sections must be a number of "
+                       "sections or a list of integer indices"):  # fmt: skip
+        cr.split(cr.arange(6.0), indices)

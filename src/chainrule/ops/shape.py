@@ -425,6 +425,21 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
+def _split_indices(indices: Any) -> list[int]:
+    """``split``'s indices as a list of ints (a list, a tuple or a 1-D integer array), or a
+    TypeError naming the op (``split(x, 2.0)`` raised "Value after * must be an iterable")."""
+    if isinstance(indices, numpy.ndarray) and indices.ndim == 1 and indices.dtype.kind in "iu":
+        return indices.tolist()
+    if isinstance(indices, Sequence) and all(
+        isinstance(i, (int, numpy.integer)) and not isinstance(i, bool) for i in indices
+    ):
+        return [int(i) for i in indices]
+    raise TypeError(
+        f"split: indices_or_sections must be a number of sections or a list of integer "
+        f"indices, not {indices!r}"
+    )
+
+
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """Split into equal sections, or at the given indices, along ``axis`` (like ``np.split``)."""
     x = as_tensor(x)
@@ -440,6 +455,6 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
         step = length // indices_or_sections
         bounds = [i * step for i in range(indices_or_sections + 1)]
     else:
-        bounds = [0, *indices_or_sections, length]
+        bounds = [0, *_split_indices(indices_or_sections), length]
     lead = (slice(None),) * axis
     return [getitem(x, lead + (slice(lo, hi), Ellipsis)) for lo, hi in zip(bounds[:-1], bounds[1:])]

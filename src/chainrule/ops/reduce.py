@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy
@@ -66,13 +67,20 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float);
-    NaN where ``n - ddof`` is 0 or less (no values, or one with ``ddof=1``), as NumPy and
-    PyTorch give it and as :func:`mean` of no values is."""
+    NaN where ``n - ddof`` is 0 or less (no values, or one with ``ddof=1``), with a
+    RuntimeWarning saying why, as NumPy and PyTorch give it."""
     x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "var")
     count = _count(x.shape, axes)
     deviation = x - mean(x, axes, keepdims=True)
     freedom = count - ddof
+    if freedom <= 0:
+        warnings.warn(
+            f"var: ddof={ddof} leaves no degrees of freedom for {count} values: the variance "
+            "is NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return sum(deviation * deviation, axes, keepdims) * (1.0 / freedom if freedom > 0 else NAN)
 
 

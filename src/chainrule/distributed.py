@@ -147,18 +147,23 @@ class World:
     def allreduce_(self, array: np.ndarray) -> np.ndarray:
         """Sum ``array`` over all ranks, in place (every rank ends with the same sum)."""
         if self.size > 1:
+            _going_on()
             self.comm.Allreduce(self.in_place, array)
         return array
 
     def broadcast_(self, array: np.ndarray, root: int = 0) -> np.ndarray:
         """Overwrite ``array`` with rank ``root``'s values (a contiguous array), in place."""
         if self.size > 1:
+            _going_on()
             self.comm.Bcast(array, root=root)
         return array
 
     def broadcast_object(self, value: Any, root: int = 0) -> Any:
         """Rank ``root``'s ``value`` on every rank (pickled in memory, never written)."""
-        return value if self.size == 1 else self.comm.bcast(value, root=root)
+        if self.size == 1:
+            return value
+        _going_on()
+        return self.comm.bcast(value, root=root)
 
     def decide(self, flag: bool) -> bool:
         """Rank 0's decision (e.g. to stop early) on every rank, so they stop together."""
@@ -188,6 +193,7 @@ class World:
             result = function(*args, **kwargs)
         except Exception as error:  # raised again below, on every rank
             failure, message = error, _failure_line(error)
+        _going_on()
         failures = self.comm.allgather(message)
         if failure is not None:
             raise failure
@@ -204,6 +210,7 @@ class World:
         """
         if self.size == 1:
             return
+        _going_on()
         everyone = [_flat(theirs) for theirs in self.comm.allgather(dict(values))]
         reference = everyone[0]
         for rank, theirs in enumerate(everyone[1:], start=1):
@@ -610,6 +617,13 @@ def _stopping_together(error: Exception | None) -> Any:
     global _STOPPING_TOGETHER
     _STOPPING_TOGETHER = True
     return error
+
+
+def _going_on() -> None:
+    """A collective after a stop every rank met (a program that caught it and went on): a
+    failure from here on is one rank's again, which must abort the job."""
+    global _STOPPING_TOGETHER
+    _STOPPING_TOGETHER = False
 
 
 def exit_code(code: int) -> int:

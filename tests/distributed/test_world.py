@@ -439,3 +439,20 @@ def test_the_ranks_compare_what_they_can_agree_on(monkeypatch, tmp_path):
     assert first["meta"] == second["meta"] == {"run": {"seed": 1}}
     saving = _setup_checked(monkeypatch, checkpoint_dir=tmp_path, checkpoint_every=5)
     assert saving["checkpoints"] != first["checkpoints"]
+
+
+def test_ranks_that_disagree_stop_together_until_the_program_goes_on():
+    """A stop every rank meets ends the job without MPI_Abort; a program that catches it and
+    meets the others in a collective again has a failure of one rank abort the job again."""
+
+    both_read = threading.Barrier(2)  # the ranks are threads: one flag for the process
+
+    def disagree(world):
+        with pytest.raises(dist.DistributedError):
+            world.check_same("setup", {"seed": world.rank})
+        stopped = dist.stopping_together()
+        both_read.wait()
+        world.allreduce_(np.ones(2))
+        return stopped, dist.stopping_together()
+
+    assert run_ranks(2, disagree) == [(True, False), (True, False)]

@@ -125,3 +125,45 @@ def test_a_graph_too_large_to_draw_is_refused_before_any_work() -> None:
         ValueError, match=f"tensors, and a drawing shows at most {MAX_GRAPH_TENSORS}"
     ):
         graph(y.sum())
+
+
+def _fan_outs(g):
+    return {g.nodes[nid].title for nid in g.nodes if g.is_fan_out(nid)}
+
+
+def test_a_number_written_twice_is_two_constants_not_a_fan_out():
+    """Equal numbers share one cached constant tensor: it was drawn as one node feeding both
+    ops, shaded as a fan-out whose gradient is a sum: the wrong lesson."""
+    x = cr.tensor(0.5, requires_grad=True)
+    y = cr.tensor(-1.5, requires_grad=True)
+    g = graph(x * 2.0 + y * 2.0)
+    twos = [n for n in g.nodes.values() if n.op == "leaf" and float(n.value) == 2.0]
+    assert len(twos) == 2 and all(len(g.consumers(n.id)) == 1 for n in twos)
+    assert not _fan_outs(g) and "#fff4d6" not in g.to_dot()
+    assert g.nodes[id(x)].grad == 2.0 and g.nodes[id(y)].grad == 2.0
+
+
+def test_a_tensor_used_twice_without_a_gradient_is_one_node_but_not_shaded_as_a_sum():
+    c = cr.tensor(3.0)
+    x = cr.tensor(0.5, requires_grad=True)
+    g = graph(x * c + c * x)
+    assert len(g.consumers(id(c))) == 2  # the same tensor, read twice
+    assert _fan_outs(g) == {"leaf"} and g.is_fan_out(id(x)) and not g.is_fan_out(id(c))
+    assert float(g.nodes[id(x)].grad) == 6.0
+
+
+def test_the_seed_graph_names_each_target_and_shades_only_the_hidden_units():
+    g, named = seed_graph()
+    targets = [g.nodes[id(named[f"t_{j}"])] for j in (1, 2, 3)]
+    assert [float(t.value) for t in targets] == [1.0, 0.0, 1.0]  # t_1 = t_3: two nodes still
+    assert all(len(g.consumers(t.id)) == 1 for t in targets)
+    assert _fan_outs(g) == {"y_1", "y_2"}
+
+
+def test_a_zoom_shades_the_inputs_not_the_cotangent():
+    x = cr.tensor([[0.5, -1.0]])
+    w = cr.tensor([[0.1, 0.2], [0.3, 0.4]], requires_grad=True)
+    from chainrule.viz.graph import zoom
+
+    g = zoom(cr.linear(x, w, cr.tensor([0.0, 0.0], requires_grad=True)))
+    assert _fan_outs(g) == {"y_1", "y_2"}

@@ -461,7 +461,7 @@ def graph(
     hide_implementation: bool = typer.Option(
         False,
         "--hide-implementation",
-        help="leave out reshape, concatenate and power_scalar nodes (computation graph)",
+        help="leave out reshape and concatenate nodes (computation graph)",
     ),
     case: int = typer.Option(None, min=0, show_default="0", help=CASE_HELP),
 ) -> int:

@@ -74,6 +74,13 @@ def _device_constant(value: Any, data: Any, xp: Any) -> Tensor:
 _scalars: dict[tuple, Tensor] = {}
 
 
+def shared_constant_ids() -> set[int]:
+    """The ids of the cached 0-d constants (a Python number in an op, see
+    :func:`_scalar_constant`): one tensor stands for every use of the same number, so a drawing
+    of a graph must show each use as its own constant, not one value feeding many ops."""
+    return {id(constant) for constant in _scalars.values()}
+
+
 def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:
     """A 0-d constant tensor, shared between uses: ``y * 1.01`` in a loop makes it only once.
 

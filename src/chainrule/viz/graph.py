@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import shutil
 import subprocess
@@ -36,6 +37,7 @@ from chainrule.engine import (
 )
 from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
+from chainrule.ops.shape import shared_constant_ids
 from chainrule.tensor import Tensor
 from chainrule.viz.style import NEUTRAL, Box, Placer, sign_colour
 
@@ -45,8 +47,10 @@ GRAPHVIZ_HINT = (
 )
 
 
-#: Ops that move or square numbers around rather than compute a unit: hidden on request.
-IMPLEMENTATION_OPS = ("reshape", "concatenate", "power_scalar")
+#: Ops that only move numbers around (a stack of scalars is recorded as reshapes and a
+#: concatenate): hidden on request. A square is maths, not implementation: hidden, the loss's
+#: sum stood over differences that did not add up to it.
+IMPLEMENTATION_OPS = ("reshape", "concatenate")
 
 
 @dataclass
@@ -87,6 +91,11 @@ class ComputationGraph:
     def consumers(self, node_id: int) -> list[GraphEdge]:
         return [e for e in self.edges if e.src == node_id]
 
+    def is_fan_out(self, node_id: int) -> bool:
+        """Whether the node feeds several consumers and has a gradient: the sum over its
+        consumers that the drawing shades (a constant read twice has no gradient to sum)."""
+        return self.nodes[node_id].requires_grad and len(self.consumers(node_id)) > 1
+
     def to_dot(self) -> str:
         """The graph in graphviz's DOT language (inputs at the bottom, the output on top)."""
         lines = [
@@ -104,7 +113,7 @@ class ComputationGraph:
             attrs = ""
             if edge.contribution is not None:
                 colour = sign_colour(_scalar(edge.contribution))
-                width = ", penwidth=2" if len(self.consumers(edge.src)) > 1 else ""
+                width = ", penwidth=2" if self.is_fan_out(edge.src) else ""
                 attrs = (
                     f' [label="sends back {_escape_dot(summary(edge.contribution))}", '
                     f'color="{colour}", fontcolor="{colour}"{width}]'
@@ -114,8 +123,8 @@ class ComputationGraph:
         return "\n".join(lines) + "\n"
 
     def without(self, ops: tuple[str, ...] = IMPLEMENTATION_OPS) -> ComputationGraph:
-        """The graph with the nodes of ``ops`` taken out (reshape, concatenate, power_scalar by
-        default): each input is joined to the node's consumer, carrying what it received. A
+        """The graph with the nodes of ``ops`` taken out (reshape and concatenate by default):
+        each input is joined to the node's consumer, carrying what it received. A
         node that feeds several consumers stays, since its gradient is a sum worth seeing."""
         nodes, edges = dict(self.nodes), list(self.edges)
         for nid, node in self.nodes.items():
@@ -211,11 +220,15 @@ def graph(
         )
     nodes: dict[int, GraphNode] = {}
     edges: list[GraphEdge] = []
+    # a number written in an op (t - 1.0, y * 2) is a cached constant that every equal number
+    # shares: each use is drawn as its own node (negative ids), not one node feeding them all
+    constants, uses = shared_constant_ids(), itertools.count(-1, -1)
 
-    def add(t: Tensor) -> None:
-        if id(t) not in nodes:
-            nodes[id(t)] = GraphNode(
-                id(t),
+    def add(t: Tensor) -> int:
+        nid = next(uses) if id(t) in constants else id(t)
+        if nid not in nodes:
+            nodes[nid] = GraphNode(
+                nid,
                 t.op or "leaf",
                 names.get(id(t), t.name),
                 tuple(t.shape),
@@ -223,15 +236,17 @@ def graph(
                 None,
                 t.requires_grad,
             )
+        return nid
 
     for tensor in order:
+        if id(tensor) in constants and tensor is not output:
+            continue  # drawn once per use, below
         add(tensor)
         node = tensor.node
         if node is None:
             continue
         for parent in node.inputs:
-            add(parent)
-            edges.append(GraphEdge(id(parent), id(tensor), None))
+            edges.append(GraphEdge(add(parent), id(tensor), None))
     if gradient and output.requires_grad:
         _backward_contributions(order, output, nodes, edges)
     return ComputationGraph(nodes, edges, id(output))
@@ -268,9 +283,9 @@ def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, ed
                 continue
             pending = {key: list(v) for key, v in by_pair.items() if key[1] == id(tensor)}
             for index, parent in enumerate(node.inputs):
-                edge = pending[(id(parent), id(tensor))].pop(0)
-                if not parent.requires_grad:
+                if not parent.requires_grad:  # a constant's edge (its own node) carries none
                     continue
+                edge = pending[(id(parent), id(tensor))].pop(0)
                 rule = node.primitive.vjp[index]
                 contribution = rule(total, tensor, *node.inputs, **rule_params(node, True))
                 edge.contribution = np.array(contribution.numpy())
@@ -355,7 +370,7 @@ def layered_svg(g: ComputationGraph) -> str:
     for edge in g.edges:
         (x1, y1), (x2, y2) = pos[edge.src], pos[edge.dst]
         sx, sy, ex, ey = x1 + _BOX_W / 2, y1, x2 + _BOX_W / 2, y2 + _BOX_H
-        fan = len(g.consumers(edge.src)) > 1
+        fan = g.is_fan_out(edge.src)
         value = _scalar(edge.contribution)
         colour = sign_colour(value) if edge.contribution is not None else NEUTRAL
         lines.append(
@@ -420,7 +435,7 @@ def _svg_text(x: float, y: float, text: str, colour: str, anchor: str = "start")
 
 
 def _fill(g: ComputationGraph, node: GraphNode) -> str:
-    if len(g.consumers(node.id)) > 1:
+    if g.is_fan_out(node.id):
         return "#fff4d6"  # a fan-out: its gradient is a sum
     return "#eef2f6" if node.op == "leaf" and node.requires_grad else "#f6f8fa"
 
@@ -533,7 +548,9 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
         named[f"z_{j + 1}"] = z
         y = ops.sigmoid(z)
         named[f"y_j={j + 1}"] = y
-        error_terms.append((float(d.t[0, j]) - y) ** 2)
+        target = Tensor(np.asarray(d.t[0, j], dtype=np.float64))  # a constant: no gradient
+        named[f"t_{j + 1}"] = target
+        error_terms.append((target - y) ** 2)
     E = 0.5 * ops.stack(error_terms).sum()
     named["E"] = E
     return graph(E, names={id(t): name for name, t in named.items()}), named

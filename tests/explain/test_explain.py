@@ -208,7 +208,8 @@ def test_bad_input_names_the_problem():
     with pytest.raises(ExplainError, match=r"shape \(1, 2\).*expects 3"):
         explain(model, [[1.0, 2.0]], [[1.0]])
     d = explain()
-    with pytest.raises(ExplainError, match="layer 1 has 2 units"):
+    with pytest.raises(ExplainError, match=r"terms\(1, 5, case=0\): the unit of layer 1 must be "
+                       r"0 to 1 \(2 units, counted from 0\), not 5"):  # fmt: skip
         d.terms(1, 5)
     with pytest.raises(ExplainError, match="layer 7 is out of range"):
         explain(unit="7:1")

@@ -4,6 +4,7 @@ cases are refused by name; a relu unit at its kink (z = 0) is not judged a misma
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from chainrule.explainer import ExplainError, explain, schema, sequential
+from chainrule.explainer.paths import enumerate_paths
+from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.explainer.render import render
 from chainrule.explainer.serialize import to_json
 
@@ -248,3 +251,27 @@ def test_a_weights_difference_by_one_units_move_is_a_full_rerun_of_the_network(h
                 rerun = numeric.error_from(changed, d.t, d.loss, 0, d.x)
                 z_j = forward.zs[k + 1][:, j] + step * forward.ys[k][:, i]
                 assert forward.with_unit(k + 1, j, z_j) == pytest.approx(rerun, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [(lambda d: enumerate_paths(d, 1, -1), "enumerate_paths(1, -1, case=0): the unit of layer 1 "
+                                           "must be 0 to 1"),
+     (lambda d: enumerate_paths(d, 1, 0, case=-1), "enumerate_paths(1, 0, case=-1): the case "
+                                                   "must be 0 to 0"),
+     (lambda d: enumerate_paths(d, 1, 2), "the unit of layer 1 must be 0 to 1"),
+     (lambda d: central_dE_dy(d, 1, 0, case=-1), "central_dE_dy(1, 0, case=-1): the case"),
+     (lambda d: central_dE_dy(d, 1, 0, case=1), "the case must be 0 to 0"),
+     (lambda d: perturbation_view(d, 1, 0.5), "the unit of layer 1 must be a whole number, "
+                                              "not 0.5"),
+     (lambda d: perturbation_view(d, 1, 5), "perturbation_view(1, 5, case=0): the unit of "
+                                            "layer 1 must be 0 to 1 (2 units, counted from 0)"),
+     (lambda d: perturbation_view(d, 2, 0), "the sums over j belong to layers 0 to 1")],
+)  # fmt: skip
+def test_the_paths_and_nudges_api_names_an_index_out_of_range(call, message):
+    """enumerate_paths(d, 1, -1) gave unit 2's paths (Python wrapped the index) and the case
+    was never checked; perturbation_view(d, 1, 0.5) raised NumPy's IndexError, and an API
+    unit of 5 was answered as "unit 1:6 ... (1 to 2)", in the command line's counting."""
+    d = explain(perturbation=False, check=False)
+    with pytest.raises(ExplainError, match=re.escape(message)):
+        call(d)

@@ -185,9 +185,7 @@ class Derivation:
     # -- the sums -----------------------------------------------------------------------------
     def terms(self, layer: int, unit: int, case: int = 0) -> list[Term]:
         """The terms w_ij dE/dz_j of dE/dy_i for unit ``unit`` (0-based) of layer ``layer``."""
-        self._check_unit(layer, unit, need_above=True)
-        call = f"terms({layer}, {unit}, case={case})"
-        _check_index(call, "the case", case, self.n_cases, _count(self.n_cases, "case"))
+        self._unit_record("terms", layer, unit, case, below_top=True)
         conn = self.connections[layer]
         dE_dz = self.layers[layer + 1].dE_dz[case]
         return [Term(j, float(conn.weight[unit, j]), float(dE_dz[j])) for j in range(len(dE_dz))]
@@ -235,10 +233,16 @@ class Derivation:
         quantity = ("dE_db", below)
         return self._checked(quantity, conn.dE_db, conn.dE_db_numeric, (j,), conn.dE_db_kink)
 
-    def _unit_record(self, name: str, layer: int, unit: int, case: int) -> LayerRecord:
-        """The record of ``layer``, once ``unit`` and ``case`` are checked (0-based, in range)."""
+    def _unit_record(
+        self, name: str, layer: int, unit: int, case: int, below_top: bool = False
+    ) -> LayerRecord:
+        """The record of ``layer``, once ``unit`` and ``case`` are checked (0-based, in range);
+        ``below_top``: a unit with a layer above it (the sum over j, its paths, its nudge)."""
         call = f"{name}({layer}, {unit}, case={case})"
         top = self.n_layers
+        if below_top:
+            hint = f"0 is the input layer; the sums over j belong to layers 0 to {top - 1}"
+            _check_index(call, "the layer", layer, top, hint)
         _check_index(call, "the layer", layer, top + 1, f"0 is the input layer, {top} the output")
         record = self.layers[layer]
         _check_index(call, f"the unit of layer {layer}", unit, record.size, _count(record.size))
@@ -288,13 +292,13 @@ class Derivation:
             return atol
         return atol + self.atol_share * float(np.nanmax(np.abs(numerics)))
 
-    def _check_unit(self, layer: int, unit: int, need_above: bool = False) -> None:
-        top = self.n_layers - 1 if need_above else self.n_layers
-        if not 0 <= layer <= top:
+    def _check_unit(self, layer: int, unit: int) -> None:
+        """A unit named on the command line (``--unit 1:2``, units counted from 1), in its terms;
+        the Python API checks its 0-based indices with :meth:`_unit_record`."""
+        if not 0 <= layer <= self.n_layers:
             raise ExplainError(
                 f"unit {layer}:{unit + 1}: layer {layer} is out of range; this network has "
                 f"layers 0 (input) to {self.n_layers} (output)"
-                + (f", and the sums belong to layers 0 to {top}" if need_above else "")
             )
         size = self.layers[layer].size
         if not 0 <= unit < size:

@@ -81,8 +81,7 @@ def enumerate_paths(d: Any, layer: int, unit: int, case: int = 0) -> list[tuple[
     """Every path from unit ``unit`` of ``layer`` up to the output layer, with its product
     w f'(z) w f'(z) ... w dE/dz_top; their sum is dE/dy of the unit. Small networks only."""
     L = d.n_layers
-    if not 0 <= layer < L:
-        raise ExplainError(f"paths: layer {layer} has no layer above it (0 to {L - 1})")
+    d._unit_record("enumerate_paths", layer, unit, case, below_top=True)
     n_paths = math.prod(record.size for record in d.layers[layer + 1 :])
     if n_paths > 1_000_000:
         raise ExplainError(f"paths: {n_paths} paths from layer {layer} are too many to list")

@@ -38,7 +38,7 @@ def perturbation_view(
     error / eps^2 (None where that is undefined: see :func:`error_over_eps2`), and the error
     when each one term is dropped.
     """
-    derivation._check_unit(layer, unit, need_above=True)
+    derivation._unit_record("perturbation_view", layer, unit, case, below_top=True)
     arrays = numeric.arrays_of(derivation)
     t, loss = derivation.t, derivation.loss
     y = derivation.layers[layer].y
@@ -107,7 +107,7 @@ def central_dE_dy(
 ) -> float:
     """(E(y_i + eps) - E(y_i - eps)) / (2 eps): unit ``unit`` of ``layer`` nudged in ``case``,
     the layers above rerun by the independent float64 forward pass."""
-    derivation._check_unit(layer, unit)
+    derivation._unit_record("central_dE_dy", layer, unit, case)
     arrays = numeric.arrays_of(derivation)
 
     def e_y(values: np.ndarray) -> float:

@@ -237,7 +237,7 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     """
     import sympy
 
-    d._check_unit(layer, unit, need_above=True)
+    d._unit_record("prove", layer, unit, case, below_top=True)
     _check_size(d, layer)
     n_below, n_above = d.layers[layer].size, d.layers[layer + 1].size
     # real symbols, as every number of a network is: sympy asks whether tanh(...) of a nested

@@ -1,5 +1,7 @@
 """Computation graphs: values, gradients and per-consumer contributions; DOT and SVG output."""
 
+import os
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -167,3 +169,83 @@ def test_a_zoom_shades_the_inputs_not_the_cotangent():
 
     g = zoom(cr.linear(x, w, cr.tensor([0.0, 0.0], requires_grad=True)))
     assert _fan_outs(g) == {"y_1", "y_2"}
+
+
+def _fake_dot(tmp_path, monkeypatch, script: str) -> None:
+    """A 'dot' on the PATH that runs ``script`` (a shell body) instead of graphviz."""
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+
+
+def test_a_graphviz_that_takes_too_long_gives_way_to_the_built_in_layout(tmp_path, monkeypatch):
+    """dot's layout of a 50-step unrolled loop took minutes, with no timeout."""
+    import chainrule.viz.graph as viz_graph
+
+    _fake_dot(tmp_path, monkeypatch, "sleep 30")
+    monkeypatch.setattr(viz_graph, "GRAPHVIZ_SECONDS", 0.3)
+    x = cr.tensor(0.5, requires_grad=True)
+    g = graph(x * x)
+    svg = g.to_svg()
+    ET.fromstring(svg)
+    assert g.notes == ["graphviz's 'dot' took more than 0.3 s to lay this graph out, so "
+                       "chainrule drew the SVG itself"]  # fmt: skip
+
+
+def test_a_graphviz_that_fails_is_named_not_called_missing(tmp_path, monkeypatch):
+    _fake_dot(tmp_path, monkeypatch, "echo 'Error: syntax error in line 3' >&2; exit 1")
+    g = graph(cr.tensor(0.5, requires_grad=True) * 2.0)
+    ET.fromstring(g.to_svg())
+    assert g.notes == ["graphviz's 'dot' failed (Error: syntax error in line 3), so chainrule "
+                       "drew the SVG itself"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "message"),
+    [("g.png", None, "ComputationGraph.save: cannot write a .png file"),
+     ("g.svg", "pdf", "ComputationGraph.save: cannot write 'pdf'; it writes svg, dot"),
+     ("g.txt", None, "it writes .svg, .dot, .gv")],
+)  # fmt: skip
+def test_a_graph_is_not_saved_as_svg_under_another_format_s_name(tmp_path, name, fmt, message):
+    """save('g.png') and save(p, 'pdf') wrote SVG text, silently."""
+    g = graph(cr.tensor(0.5, requires_grad=True) * 2.0)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        g.save(tmp_path / name, fmt)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "starts"),
+    [("g.DOT", None, "digraph"), ("g", "DOT", "digraph"), ("g.SVG", None, "<")],
+)
+def test_a_graph_s_format_is_read_in_any_case(tmp_path, name, fmt, starts):
+    g = graph(cr.tensor(0.5, requires_grad=True) * 2.0)
+    g.save(tmp_path / name, fmt)
+    assert (tmp_path / name).read_text().lstrip().startswith(starts)
+
+
+def test_a_network_diagram_and_curves_refuse_a_name_they_cannot_write(tmp_path):
+    from chainrule.viz.curves import plot_history
+    from chainrule.viz.network import diagram
+
+    with pytest.raises(ValueError, match="NetworkDiagram.save: cannot write a .png file"):
+        diagram(explain()).save(tmp_path / "n.png")
+    with pytest.raises(ValueError, match="plot_history: cannot write a .svg file"):
+        plot_history([{"epoch": 1, "loss": 0.5}], tmp_path / "c.svg")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [([{"loss": 0.5}], "record 0 must be a dict with a whole-number 'epoch'"),
+     ([{"epoch": 1, "loss": "0.5"}], "record 0 (epoch 1) has loss='0.5', not a number"),
+     ([{"epoch": 1, "loss": 0.5}, 3], "record 1 must be a dict")],
+)  # fmt: skip
+def test_plot_history_names_a_record_it_cannot_plot(tmp_path, records, message):
+    """A record without an epoch raised KeyError: 'epoch'; a string loss matplotlib's error."""
+    from chainrule.viz.curves import plot_history
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        plot_history(records, tmp_path / "c.png")

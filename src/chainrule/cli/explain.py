@@ -468,8 +468,8 @@ def graph(
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
     from chainrule.explainer import explain as run_explain
-    from chainrule.viz.graph import GRAPHVIZ_HINT, seed_graph
     from chainrule.viz.graph import graph as draw_graph
+    from chainrule.viz.graph import seed_graph
     from chainrule.viz.network import network_svg
 
     _check_loss(loss)
@@ -511,6 +511,7 @@ def graph(
     _write(out, text)
     from chainrule.cli.train import _prints_results
 
-    if fmt == "svg" and GRAPHVIZ_HINT in drawing.notes and _prints_results():
-        print(f"note: {GRAPHVIZ_HINT}", file=sys.stderr)
+    if fmt == "svg" and _prints_results():  # why graphviz did not draw it, if it did not
+        for note in drawing.notes:
+            print(f"note: {note}", file=sys.stderr)
     return 0

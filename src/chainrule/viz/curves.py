@@ -20,11 +20,10 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     from matplotlib.figure import Figure
 
     from chainrule.files import atomic_write_bytes
-    from chainrule.viz.style import png_bytes
+    from chainrule.viz.style import png_bytes, saved_format
 
-    records = list(history)
-    if not records:
-        raise ValueError("plot_history: no epochs to plot (the history is empty)")
+    saved_format("plot_history", os.fspath(path), {"png": (".png",)})
+    records = _checked(list(history))
     epochs = [r["epoch"] for r in records]
     has_accuracy = any(r.get("accuracy") is not None for r in records)
     figure = Figure(figsize=(10 if has_accuracy else 5.5, 4), dpi=100)
@@ -37,6 +36,29 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     if title:
         figure.suptitle(title)
     return atomic_write_bytes(path, png_bytes(figure))
+
+
+def _checked(records: list[Any]) -> list[dict]:
+    """The epochs' records, each with a whole-number epoch and numbers (or None) to plot; else
+    ValueError naming the record (a bare KeyError: 'epoch', or matplotlib's TypeError)."""
+    from chainrule.checks import is_integer, is_real
+
+    if not records:
+        raise ValueError("plot_history: no epochs to plot (the history is empty)")
+    for k, record in enumerate(records):
+        if not isinstance(record, dict) or not is_integer(record.get("epoch")):
+            raise ValueError(
+                f"plot_history: record {k} must be a dict with a whole-number 'epoch', "
+                f"not {record!r}"
+            )
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            value = record.get(key)
+            if value is not None and not is_real(value):
+                raise ValueError(
+                    f"plot_history: record {k} (epoch {record['epoch']}) has {key}={value!r}, "
+                    "not a number"
+                )
+    return records
 
 
 def _panel(ax: Any, epochs: list[int], records: list[dict], key: str, label: str) -> None:

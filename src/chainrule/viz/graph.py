@@ -39,7 +39,7 @@ from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.ops.shape import shared_constant_ids
 from chainrule.tensor import Tensor
-from chainrule.viz.style import NEUTRAL, Box, Placer, sign_colour
+from chainrule.viz.style import NEUTRAL, Box, Placer, saved_format, sign_colour
 
 GRAPHVIZ_HINT = (
     "graphviz's 'dot' is not installed, so chainrule drew the SVG itself; for graphviz's layout "
@@ -138,18 +138,19 @@ class ComputationGraph:
         return ComputationGraph(nodes, edges, self.output, list(self.notes))
 
     def to_svg(self, use_graphviz: bool | None = None) -> str:
-        """SVG via graphviz's ``dot`` when installed (or ``use_graphviz=True``), else drawn here."""
+        """SVG via graphviz's ``dot`` when installed (or ``use_graphviz=True``), else drawn here;
+        also drawn here, with a note saying why, when ``dot`` fails or takes more than
+        :data:`GRAPHVIZ_SECONDS` (its layout of a long unrolled loop takes minutes)."""
         dot = shutil.which("dot")
+        note = GRAPHVIZ_HINT
         if use_graphviz is not False and dot:
-            result = subprocess.run(
-                [dot, "-Tsvg"], input=self.to_dot(), capture_output=True, text=True, check=False
-            )
-            if result.returncode == 0:
-                return result.stdout
+            svg, note = _graphviz_svg(dot, self.to_dot())
+            if svg is not None:
+                return svg
         if use_graphviz:
-            raise RuntimeError(GRAPHVIZ_HINT)
-        if GRAPHVIZ_HINT not in self.notes:
-            self.notes.append(GRAPHVIZ_HINT)
+            raise RuntimeError(note)
+        if note not in self.notes:
+            self.notes.append(note)
         return layered_svg(self)
 
     def _repr_svg_(self) -> str:
@@ -157,12 +158,34 @@ class ComputationGraph:
         return self.to_svg()
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> str:
-        """Write DOT or SVG (from ``format`` or the file's suffix) atomically; returns the path."""
+        """Write SVG or DOT (``format``, else the file's suffix: .svg, .dot or .gv; no suffix
+        is SVG) atomically; returns the path. Another format raises ValueError."""
         path = os.fspath(path)
-        format = format or ("dot" if path.endswith((".dot", ".gv")) else "svg")
+        formats = {"svg": (".svg",), "dot": (".dot", ".gv")}
+        format = saved_format("ComputationGraph.save", path, formats, format)
         text = self.to_dot() if format == "dot" else self.to_svg()
         atomic_write_text(path, text)
         return path
+
+
+#: How long graphviz's ``dot`` may lay a graph out before chainrule draws it itself.
+GRAPHVIZ_SECONDS = 10.0
+
+
+def _graphviz_svg(dot: str, text: str) -> tuple[str | None, str]:
+    """graphviz's SVG of DOT ``text``, or None and why not (it failed, or took too long)."""
+    try:
+        result = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True,
+                                check=False, timeout=GRAPHVIZ_SECONDS)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return None, (
+            f"graphviz's 'dot' took more than {GRAPHVIZ_SECONDS:g} s to lay this graph out, so "
+            "chainrule drew the SVG itself"
+        )
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[0]
+        return None, f"graphviz's 'dot' failed ({reason}), so chainrule drew the SVG itself"
+    return result.stdout, ""
 
 
 def summary(array: np.ndarray | None, digits: int = 4) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
-from chainrule.viz.style import Box, Placer, line_height, sign_colour, text_box
+from chainrule.viz.style import Box, Placer, line_height, saved_format, sign_colour, text_box
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
@@ -156,6 +156,7 @@ def _text(
 def save_network_svg(d: Derivation, path: str | os.PathLike, case: int = 0) -> str:
     """Write :func:`network_svg` to ``path`` atomically; returns the path."""
     path = os.fspath(path)
+    saved_format("save_network_svg", path, {"svg": (".svg",)})
     atomic_write_text(path, network_svg(d, case))
     return path
 
@@ -170,8 +171,9 @@ class NetworkDiagram:
         return self.svg
 
     def save(self, path: str | os.PathLike) -> str:
-        """Write the SVG to ``path`` atomically; returns the path."""
+        """Write the SVG to ``path`` (.svg, or no suffix) atomically; returns the path."""
         path = os.fspath(path)
+        saved_format("NetworkDiagram.save", path, {"svg": (".svg",)})
         atomic_write_text(path, self.svg)
         return path
 

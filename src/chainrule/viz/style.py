@@ -9,6 +9,7 @@ placed where its box is free is free on the page too.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -98,3 +99,24 @@ def png_bytes(figure: Any, **savefig: Any) -> bytes:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", **savefig)
     return buffer.getvalue()
+
+
+def saved_format(what: str, path: str, formats: dict[str, tuple[str, ...]],
+                 format: str | None = None) -> str:  # fmt: skip
+    """The format a drawing is saved in: ``format`` (any case), else the one whose suffix
+    ``path`` has, else the first (a name with no suffix); a format or suffix the drawing
+    cannot write raises ValueError naming both (a .png name got SVG text, silently)."""
+    known = ", ".join(formats)
+    if format is not None:
+        chosen = str(format).lower()
+        if chosen not in formats:
+            raise ValueError(f"{what}: cannot write {format!r}; it writes {known}")
+        return chosen
+    suffix = os.path.splitext(path)[1].lower()
+    if not suffix:
+        return next(iter(formats))
+    for name, suffixes in formats.items():
+        if suffix in suffixes:
+            return name
+    wanted = ", ".join(s for suffixes in formats.values() for s in suffixes)
+    raise ValueError(f"{what}: cannot write a {suffix} file ({path}); it writes {wanted}")

@@ -275,3 +275,13 @@ def test_the_paths_and_nudges_api_names_an_index_out_of_range(call, message):
     d = explain(perturbation=False, check=False)
     with pytest.raises(ExplainError, match=re.escape(message)):
         call(d)
+
+
+@pytest.mark.parametrize("sizes", [[3, -2, 2], [3, 0, 2], [3, 2.5, 2], [], [3], [3, True, 2]])
+def test_path_counts_refuse_sizes_no_network_has(sizes):
+    """[3, -2, 2] gave -4 paths per unit and a plot of negative operation counts."""
+    from chainrule.explainer.paths import counts
+
+    with pytest.raises(ExplainError, match=r"counts: sizes must be two or more whole numbers"):
+        counts(sizes)
+    assert counts([3, 2, 2])[0]["paths_per_unit"] == 4

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import is_integer
 from chainrule.explainer.network import ExplainError
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.ops.registry import REGISTRY
@@ -31,7 +32,15 @@ from chainrule.ops.registry import REGISTRY
 
 def counts(sizes: list[int]) -> list[dict[str, int]]:
     """Per layer l below the top: paths to E per unit and per weight above it, and the
-    multiplications and additions of each method for all of layer l's dE/dy (one case)."""
+    multiplications and additions of each method for all of layer l's dE/dy (one case).
+    ``sizes`` counts the units of each layer, inputs first: at least two whole numbers >= 1
+    (``[3, -2, 2]`` gave -4 paths per unit)."""
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(is_integer(n) and n >= 1 for n in sizes):
+        raise ExplainError(
+            f"counts: sizes must be two or more whole numbers of units, each at least 1 "
+            f"(inputs first, e.g. [2, 2, 3]), not {sizes!r}"
+        )
     L = len(sizes) - 1
     rows = []
     for layer in range(L):

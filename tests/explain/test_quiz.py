@@ -136,11 +136,13 @@ def test_a_typo_at_the_prompt_asks_again(monkeypatch, capsys):
     import typer
 
     quiz = make_quiz(7, "dy")
-    replies = iter(["abc", f"{quiz.expected:.3g}", f"{quiz.expected:.4g}"])
+    replies = iter(["abc", "1.000e999", f"{quiz.expected:.3g}", f"{quiz.expected:.4g}"])
     monkeypatch.setattr(typer, "prompt", lambda *args, **kwargs: next(replies))
     assert main(["quiz", "--seed", "7", "--kind", "dy"]) == 0
     out = capsys.readouterr().out
     assert "'abc' is not a number" in out and "give 4" in out and "Correct" in out
+    # too large for a float: asked again (it ended the run, blaming an --answer never given)
+    assert "1.000e999 is too large to be a float; write e.g. -0.1234 and try again" in out
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -387,7 +387,7 @@ def quiz(
     """A small random network: compute dE/dy_i or dE/dw_ij by hand; chainrule checks it."""
     import random
 
-    from chainrule.explainer.quiz import DIGITS, check_answer, make_quiz, significant_digits
+    from chainrule.explainer.quiz import DIGITS, check_answer, make_quiz
 
     if seed is None:
         seed = random.randrange(1_000_000)
@@ -397,7 +397,7 @@ def quiz(
     print(f"Exercise {seed}:")
     print(exercise.question())
     if answer is None:
-        answer = _ask_answer(DIGITS, significant_digits)
+        answer = _ask_answer(DIGITS)
     try:
         verdict = check_answer(exercise, answer)
     except ValueError as error:
@@ -406,12 +406,14 @@ def quiz(
     return 0 if verdict.correct else 1
 
 
-def _ask_answer(digits: int, significant_digits) -> str:
+def _ask_answer(digits: int) -> str:
     """Prompt until the answer is a number with ``digits`` significant digits: a typo or a
     rounded answer asks again rather than ending the exercise. The input ending (Ctrl-D, an
     empty pipe) is a missing answer, not an interruption: click's prompt turns both into one
     Abort, raised while it handles the EOFError or the KeyboardInterrupt, so the error it was
     handling tells them apart and only Ctrl-C stays "interrupted" (exit 130)."""
+    from chainrule.explainer.quiz import parse_answer, significant_digits
+
     while True:
         try:
             text = typer.prompt("Your answer")
@@ -427,6 +429,11 @@ def _ask_answer(digits: int, significant_digits) -> str:
             written = significant_digits(text)
         except ValueError:
             print(f"{text.strip()!r} is not a number; write e.g. -0.1234 and try again")
+            continue
+        try:
+            parse_answer(text)
+        except ValueError as error:  # 1e999: a slip at the prompt, not an --answer given
+            print(f"{error}; write e.g. -0.1234 and try again")
             continue
         if written >= digits:
             return text

@@ -249,3 +249,17 @@ def test_plot_history_names_a_record_it_cannot_plot(tmp_path, records, message):
 
     with pytest.raises(ValueError, match=re.escape(message)):
         plot_history(records, tmp_path / "c.png")
+
+
+@pytest.mark.parametrize(
+    ("args", "starts"),
+    [(["graph", "--out", "-"], "<svg"), (["graph", "--out", "-", "--format", "dot"], "digraph"),
+     (["graph", "--kind", "network", "--out", "-"], "<svg"),
+     (["explain", "--out", "-"], "Backpropagation step by step")],
+)  # fmt: skip
+def test_out_dash_is_standard_output(tmp_path, capsys, monkeypatch, args, starts):
+    """'--out -' wrote a file named '-'."""
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 0
+    assert capsys.readouterr().out.startswith(starts)
+    assert not list(tmp_path.iterdir())

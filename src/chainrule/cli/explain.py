@@ -251,6 +251,10 @@ def _refuse_writing_over_what_is_read(
     refuse_overwriting(out, "--out", kept)
 
 
+#: ``--out -``: standard output, as the Unix tools take it (it wrote a file named "-").
+STDOUT = Path("-")
+
+
 def _write(out: Path | None, text: str) -> None:
     """``text`` to ``out`` (atomically) or stdout; under mpiexec/srun by rank 0 alone (every
     rank runs the command: the output came N times, the file was written N times)."""
@@ -258,7 +262,7 @@ def _write(out: Path | None, text: str) -> None:
 
     if not _prints_results():
         return
-    if out is None:
+    if out is None or out == STDOUT:
         sys.stdout.write(text)
         return
     from chainrule.cli import refuse_overwriting
@@ -301,7 +305,9 @@ def explain(
     ),
     format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
     out: Path = typer.Option(
-        None, parser=file_path_value, help="write to this file (atomically) instead of stdout"
+        None,
+        parser=file_path_value,
+        help="write to this file (atomically) instead of stdout ('-': stdout)",
     ),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
     bug: str = typer.Option(
@@ -463,7 +469,7 @@ def graph(
         None,
         show_default="computation-graph.svg or network.svg",
         parser=file_path_value,
-        help="write to this file (atomically)",
+        help="write to this file (atomically; '-': stdout)",
     ),
     hide_implementation: bool = typer.Option(
         False,

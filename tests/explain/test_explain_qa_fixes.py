@@ -285,3 +285,13 @@ def test_path_counts_refuse_sizes_no_network_has(sizes):
     with pytest.raises(ExplainError, match=r"counts: sizes must be two or more whole numbers"):
         counts(sizes)
     assert counts([3, 2, 2])[0]["paths_per_unit"] == 4
+
+
+def test_an_output_unit_as_the_focus_says_which_sections_are_left_out():
+    """--unit 2:1 dropped the nudge and three-views sections without a word."""
+    d = explain(unit="2:1")
+    assert d.perturbation is None and d.views is None
+    assert any("unit 2:1 is an output unit" in note and "layers 0 to 1" in note
+               for note in d.notes)  # fmt: skip
+    assert "unit 2:1 is an output unit" in render(d, "text")
+    assert not any("output unit" in note for note in explain(unit="1:1").notes)

@@ -91,6 +91,13 @@ def explain(
     if check:
         _finite_differences(derivation, problem, eps, max_checks)
     derivation.focus = _focus(derivation, unit)
+    top, (layer, index) = derivation.n_layers, derivation.focus
+    if layer == top and (perturbation or views or symbolic):  # the sections left out, said once
+        derivation.notes.append(
+            f"unit {layer}:{index + 1} is an output unit: its dE/dy comes from the loss, with no "
+            f"layer above to sum over, so the nudge, three-views and symbolic sections (which "
+            f"explain the sum over j) are left out; name a unit of layers 0 to {top - 1}"
+        )
     if perturbation and derivation.focus[0] < derivation.n_layers:
         derivation.perturbation = perturbation_view(derivation, *derivation.focus)
     if symbolic:

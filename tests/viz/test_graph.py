@@ -263,3 +263,12 @@ def test_out_dash_is_standard_output(tmp_path, capsys, monkeypatch, args, starts
     assert main(args) == 0
     assert capsys.readouterr().out.startswith(starts)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_model_s_graph_names_each_layer_s_weights(trained_run, capsys):
+    """Every layer's weight node was labelled plain 'weight' (and 'bias'): which was which?"""
+    run = trained_run("csv squared-error")
+    assert main(["graph", "--model", str(run), "--format", "dot", "--out", "-"]) == 0
+    dot = capsys.readouterr().out
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
+        assert f'label="{name} (' in dot

@@ -511,7 +511,13 @@ def graph(
         net, x, t, loss_object = _problem_args(model, input, target, loss, case=case)
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         problem = _explained(model, problem_of, net, x, t, loss_object)
-        drawing = draw_graph(_explained(model, forward, problem)[2])
+        names = {  # the model's own names (0.weight, 2.weight), not every layer's "weight"
+            id(tensor): name
+            for layer in problem.network.layers
+            for tensor, name in ((layer.weight, layer.weight_name), (layer.bias, layer.bias_name))
+            if tensor is not None
+        }
+        drawing = draw_graph(_explained(model, forward, problem)[2], names=names)
     elif loss is not None:
         raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
     elif case is not None:

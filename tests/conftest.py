@@ -32,7 +32,8 @@ def unscaled_csv(path, n=60, seed=0, classes=3):
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """``trained_run(name)``: the run directory of a small ``chainrule train`` run, trained on
-    first use: "digits" (1 epoch), "csv <loss>" on 3 classes, "csv binary-cross-entropy" on 2."""
+    first use: "digits" and "family-trees" (1 epoch), "csv <loss>" on 3 classes,
+    "csv binary-cross-entropy" on 2."""
     from chainrule.cli import main
 
     root = tmp_path_factory.mktemp("trained-runs")
@@ -42,8 +43,8 @@ def trained_run(tmp_path_factory):
 
     def run(name: str):
         if name not in done:
-            if name == "digits":
-                args = ["--data", "digits", "--epochs", "1"]
+            if name in ("digits", "family-trees"):
+                args = ["--data", name, "--epochs", "1"]
             else:
                 loss = name.removeprefix("csv ")
                 data = two if loss == "binary-cross-entropy" else three

@@ -75,3 +75,17 @@ def test_family_trees_run_resumes_to_the_same_weights(tmp_path, capsys):
     b, _ = io.load_model(first / "model")
     for (name, x), (_, y) in zip(a.named_parameters(), b.named_parameters()):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+
+
+def test_graph_draws_the_family_trees_network_as_the_engine_records_it(tmp_path, capsys):
+    """The explainer cannot write a Parallel layer out unit by unit, and graph --model refused
+    the project's own family-trees run: it now draws the engine's graph of the model's own
+    modules and loss, with each branch's parameters named, and says why."""
+    out, _ = train(tmp_path, capsys, "--epochs", "1")
+    assert main(["graph", "--model", str(out), "--format", "dot", "--out", "-"]) == 0
+    captured = capsys.readouterr()
+    model, _ = io.load_model(out / "model")
+    for name, _ in model.named_parameters():  # each branch's and layer's, by the model's names
+        assert f'label="{name} (' in captured.out
+    assert "layer 0 is a Parallel" in captured.err and "the engine's graph" in captured.err
+    assert "grad" in captured.out and "sends back" in captured.out

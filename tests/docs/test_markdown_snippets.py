@@ -307,8 +307,10 @@ def _run_commands(commands, capsys, monkeypatch):
 @pytest.mark.parametrize("page", RUN_PAGES)
 def test_the_pages_commands_run_as_written(page, workspace, capsys, monkeypatch, trained_run):
     """Each ``chainrule`` command of the page, as written, in a directory holding the files it
-    names; ``runs/digits`` is a one-epoch run here (the slow test below trains as written)."""
-    shutil.copytree(trained_run("digits"), workspace["path"] / "runs" / "digits")
+    names; ``runs/digits`` and ``runs/family-trees`` are one-epoch runs here (the slow test
+    below trains as written)."""
+    for run in ("digits", "family-trees"):
+        shutil.copytree(trained_run(run), workspace["path"] / "runs" / run)
     commands = [words for words in _page_commands(page) if words[1] != "train"]
     assert commands or page == "training.md"
     _run_commands(commands, capsys, monkeypatch)

@@ -111,7 +111,7 @@ def _problem_args(
     import numpy as np
 
     from chainrule.cli.train import held_out_case, load_trained, standardized_rows
-    from chainrule.explainer import as_loss, as_network
+    from chainrule.explainer import as_loss
 
     if torch_model is not None and model is not None:
         raise UserError("give --model or --torch-model, not both")
@@ -127,7 +127,7 @@ def _problem_args(
                 "training run to take a case from)"
             )
         spec = as_loss(loss or stored_loss or "squared-error")
-        x, t = held_out_case(model, info, case or 0, spec, as_network(net).sizes[-1])
+        x, t = held_out_case(model, info, case or 0, spec, _output_units(net, model, info))
         return net, x, t, spec
     if torch_model is not None:
         from chainrule.interop import load_torch
@@ -217,6 +217,59 @@ def _check_input_width(x: np.ndarray, info: dict, model: Path) -> None:
     if widths is not None and (x.ndim != 2 or x.shape[1] != widths[0]):
         shown = x.shape[1] if x.ndim == 2 else f"shape {x.shape}"
         raise UserError(f"--input: {shown} values per case but model {model} takes {widths[0]}")
+
+
+def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
+    """The graph the engine records for ``net``'s forward pass and ``loss`` on the case, for a
+    network the explainer cannot write out layer by layer: every op of the user's own modules,
+    with the values and what each consumer sends back, noting why it is not the unit view."""
+    import numpy as np
+
+    from chainrule.engine import enable_grad
+    from chainrule.tensor import Tensor
+    from chainrule.train.metrics import param_dtype
+    from chainrule.viz.graph import graph as draw_graph
+
+    dtype = param_dtype(net)
+    with enable_grad():
+        error = loss(net(Tensor(np.asarray(x, dtype=dtype))), Tensor(np.asarray(t, dtype=dtype)))
+    drawing = draw_graph(error, names={id(p): name for name, p in net.named_parameters()})
+    drawing.notes.append(
+        f"{reason.removeprefix('explain: ')}: drawn is the engine's graph of the model's own "
+        "modules and loss (every op, not every unit)"
+    )
+    return drawing
+
+
+def _unreadable_network(net: Any) -> str | None:
+    """Why the explainer cannot write ``net`` out layer by layer (None: it can, or there is no
+    model: the seed's)."""
+    from chainrule.explainer import ExplainError, as_network
+
+    if net is None:
+        return None
+    try:
+        as_network(net)
+    except ExplainError as error:
+        return str(error)
+    return None
+
+
+def _output_units(net: Any, model: Path, info: dict) -> int:
+    """How many output units ``net`` has: its layers' as the explainer reads them, or for a
+    network it cannot write out layer by layer (family trees' Parallel encodings) what a
+    forward pass of one of the run's input rows gives."""
+    from chainrule.cli.train import trained_data
+    from chainrule.engine import no_grad
+    from chainrule.explainer import as_network
+    from chainrule.tensor import Tensor
+    from chainrule.train.metrics import param_dtype
+
+    if _unreadable_network(net) is None:
+        return as_network(net).sizes[-1]
+    row = trained_data(model, info).test.X[:1]
+    with no_grad():
+        return int(net(Tensor(row.astype(param_dtype(net)))).shape[-1])
 
 
 def _explained(model: Path | None, explain_step, *args, **kwargs):
@@ -510,14 +563,14 @@ def graph(
 
         net, x, t, loss_object = _problem_args(model, input, target, loss, case=case)
         _refuse_writing_over_what_is_read(out, model, None, input, target)
-        problem = _explained(model, problem_of, net, x, t, loss_object)
-        names = {  # the model's own names (0.weight, 2.weight), not every layer's "weight"
-            id(tensor): name
-            for layer in problem.network.layers
-            for tensor, name in ((layer.weight, layer.weight_name), (layer.bias, layer.bias_name))
-            if tensor is not None
-        }
-        drawing = draw_graph(_explained(model, forward, problem)[2], names=names)
+        unreadable = _unreadable_network(net)
+        if unreadable is not None:  # a network the explainer cannot write out layer by layer
+            drawing = _engine_graph(net, x, t, loss_object, reason=unreadable)
+        else:
+            problem = _explained(model, problem_of, net, x, t, loss_object)
+            # the model's own names (0.weight, 2.weight), not every layer's "weight"
+            names = {} if net is None else {id(p): n for n, p in net.named_parameters()}
+            drawing = draw_graph(_explained(model, forward, problem)[2], names=names)
     elif loss is not None:
         raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
     elif case is not None:
@@ -530,7 +583,7 @@ def graph(
     _write(out, text)
     from chainrule.cli.train import _prints_results
 
-    if fmt == "svg" and _prints_results():  # why graphviz did not draw it, if it did not
+    if _prints_results():  # why graphviz did not draw it, or the explainer's view could not
         for note in drawing.notes:
             print(f"note: {note}", file=sys.stderr)
     return 0

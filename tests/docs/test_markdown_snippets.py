@@ -101,6 +101,26 @@ def test_every_block_runs_or_says_why_not(path):
 
 PYTHON_FILES = [p for p in FILES if any(b.lang in ("python", "py") for b in parse(p))]
 
+#: What a block needs beyond the test-light extra, read off its code: where one is missing
+#: (``pip install -e '.[test-light]'``), the page's remaining blocks are skipped, naming it;
+#: the test extra has them all.
+OPTIONAL_NEEDS = {
+    "torch": r"\bimport[^\n]*\btorch\b|\btorch\.",
+    "onnx": r"\bto_onnx\b|\bsaved_to_onnx\b",
+    "onnxruntime": r"\bonnxruntime\b",
+    "anywidget": r"\bcr\.explorer\(",
+}
+
+
+def _missing_needs(code: str) -> list[str]:
+    import importlib.util
+
+    return [
+        module
+        for module, pattern in OPTIONAL_NEEDS.items()
+        if re.search(pattern, code) and importlib.util.find_spec(module) is None
+    ]
+
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=_ids(PYTHON_FILES))
 def test_python_blocks_run(path, tmp_path, monkeypatch):
@@ -111,6 +131,10 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
     for b in parse(path):
         if b.lang not in ("python", "py") or b.marker == "not run":
             continue
+        missing = _missing_needs(b.code + (b.note if b.marker == "setup" else ""))
+        if missing:
+            pytest.skip(f"{b.where} and the blocks after it need {', '.join(missing)} (not "
+                        "installed; the test extra has them)")  # fmt: skip
         if b.marker == "setup":
             exec(compile(b.note, f"{b.where} (setup)", "exec"), namespace)
         code = compile(b.code, b.where, "exec")

@@ -59,7 +59,7 @@ def test_export_torch_writes_pytorch_layout_that_explain_reads(xor_run, tmp_path
     [
         (["--format", "tf", "--out", "{tmp}/x"], "--format 'tf': use one of onnx, torch"),
         (["--format", "onnx", "--out", "{tmp}"], "is a directory"),
-        (["--format", "onnx", "--out", "{tmp}/no/such/dir/m.onnx"], "cannot write"),
+        (["--format", "torch", "--out", "{tmp}/no/such/dir/m.safetensors"], "cannot write"),
         (["--format", "torch"], "Missing option '--out'"),
     ],
 )

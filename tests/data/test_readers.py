@@ -174,6 +174,38 @@ def test_train_and_test_parts_are_mapped_the_same_way(tmp_path, train_values, te
     assert data.load_idx_dir(d, part="test").X[1, 0] == data.load_idx_dir(d).X[1, 0]
 
 
+def test_a_uint8_part_beside_a_wider_part_is_scaled_as_its_neighbour(tmp_path):
+    """uint8 training images skipped their neighbours' range: divided by 255 while the int16
+    test images reaching 336 were mapped from 0..336, so one pixel value was two inputs."""
+    d = tmp_path / "mixed"
+    d.mkdir()
+    parts = {"train": np.array([0, 100, 255], np.uint8), "t10k": np.array([0, 100, 336], np.int16)}
+    for part, pixels in parts.items():
+        data.write_idx(d / f"{part}-images-idx3-ubyte", pixels.reshape(3, 1, 1))
+        data.write_idx(d / f"{part}-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
+    train, test = data.load_idx_dir(d), data.load_idx_dir(d, part="test")
+    assert train.meta["pixel_range"] == test.meta["pixel_range"] == [0.0, 336.0]
+    assert train.X[1, 0] == test.X[1, 0] == np.float32(100 / 336)
+
+
+def test_images_outside_a_model_s_pixel_range_are_refused(tmp_path):
+    """Another directory evaluated with a model's pixel range was mapped from it however far
+    its pixels lay outside (-1..1 floats for a 0..255 model: pixels of -0.004, a blank image;
+    0..255 for a -1..1 model: inputs up to 129), and an accuracy was printed."""
+    d = tmp_path / "usps"
+    d.mkdir()
+    images = np.linspace(-1, 1, 2 * 4).reshape(2, 2, 2)
+    data.write_idx(d / "train-images-idx3-ubyte", images)
+    data.write_idx(d / "train-labels-idx1-ubyte", np.array([0, 1], np.uint8))
+    with pytest.raises(DataError, match=re.escape(
+            "train-images-idx3-ubyte: image 1, pixel (1, 1) is -1, outside 0..255, the pixels "
+            "of the images this model was trained on; these images are on another scale: map "
+            "them onto 0..255 first")):  # fmt: skip
+        data.load_idx_dir(d, pixel_range=(0, 255))
+    inside = data.load_idx_dir(d, pixel_range=(-2.0, 2.0))  # within a wider range: mapped
+    np.testing.assert_allclose(inside.X, (images.reshape(2, -1) + 2) / 4, rtol=1e-6)
+
+
 def test_int8_pixels_in_0_to_127_are_divided_by_255():
     got = scale_images(np.array([0, 100, 127], np.int8))
     np.testing.assert_allclose(got, [0.0, 100 / 255, 127 / 255], rtol=1e-6)

@@ -184,6 +184,24 @@ def check_rows_scaled(
     )
 
 
+def _check_within(images: np.ndarray, pixel_range: Sequence[float], source: Path) -> None:
+    """Refuse images with a pixel outside the ``pixel_range`` a model's training images were
+    mapped from: they are on another scale (float pixels in -1..1 for a model trained on
+    0..255), and mapped alike they would land far outside [0, 1], silently."""
+    low, high = (float(v) for v in pixel_range)
+    slack = _SCALED_SLACK * (high - low)
+    outside = (images < low - slack) | (images > high + slack)
+    if not outside.any():
+        return
+    case, *pixel = (int(k) for k in np.argwhere(outside)[0])
+    at = ", ".join(str(k + 1) for k in pixel)
+    raise DataError(
+        f"{source}: image {case + 1}, pixel ({at}) is {images[(case, *pixel)]:g}, outside "
+        f"{low:g}..{high:g}, the pixels of the images this model was trained on; these images "
+        f"are on another scale: map them onto {low:g}..{high:g} first"
+    )
+
+
 def _range(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
     """The smallest and largest value of the arrays that hold finite values (a part that holds
     NaN is refused when it is loaded itself, not when its neighbour is)."""
@@ -236,8 +254,9 @@ def load_idx_dir(
     Images are flattened to one row per image and scaled to [0, 1] (:func:`scale_images`);
     ``meta["image_shape"]`` keeps their shape and ``meta["pixel_range"]`` the values mapped
     onto 0 and 1. Given a ``pixel_range`` (a model's training images'), the images are mapped
-    from it instead of from their own. If the directory holds a single pair of files, it is used
-    whatever its name.
+    from it instead of from their own, and a pixel outside it is refused (images on another
+    scale: they would land far outside [0, 1] and give confident, wrong answers). If the
+    directory holds a single pair of files, it is used whatever its name.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -266,14 +285,18 @@ def load_idx_dir(
     if len(labels) and labels.min() < 0:
         i = int(np.argmin(labels))
         raise DataError(f"{labels_path}: label of case {i} is {labels[i]}; labels must be >= 0")
-    if pixel_range is None:
-        others = [] if images.dtype == np.uint8 else _other_images(pairs, chosen, images.shape[1:])
+    given = pixel_range is not None
+    if not given:  # every part's pixels, so that the parts are scaled alike (a uint8 part
+        # beside an int16 one reaching 336 was divided by 255 and its neighbour by 336)
+        others = _other_images(pairs, chosen, images.shape[1:])
     try:
-        if pixel_range is None:
+        if not given:
             pixel_range = pixel_range_of(images, others)
         scaled = scale_images(images, dtype, pixel_range=pixel_range)
     except DataError as error:
         raise DataError(f"{images_path}: {error}") from None
+    if given:
+        _check_within(images, pixel_range, images_path)
     return Dataset(
         X=scaled.reshape(len(images), -1),
         y=labels.astype(np.int64),

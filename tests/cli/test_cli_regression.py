@@ -181,3 +181,41 @@ def test_resume_accepts_the_loss_its_default_chose(tmp_path, capsys):
     assert code == 0, err
     assert_user_error(capsys, "train", "--resume", tmp_path / "r", "--loss", "squared-error",
                       "--epochs", "4", match="--loss cannot change when resuming")  # fmt: skip
+
+
+def test_targets_far_from_zero_train_as_well_as_centred_ones(tmp_path, capsys):
+    """The output started at 0: targets of 1000 + a spread of about 2 took the whole default run
+    to reach, which ended with a loss thousands of times a constant predictor's, silently. The
+    output bias now starts at the training targets' mean, so a shift of the targets changes
+    nothing but the bias."""
+    table = regression_table()
+    shifted = table.copy()
+    shifted[:, -1] += 1000.0
+    summaries = []
+    for name, t in (("centred", table), ("shifted", shifted)):
+        csv = write_table(tmp_path / f"{name}.csv", t)
+        assert main(["train", "--data", str(csv), "--task", "regression", "--out",
+                     str(tmp_path / name), "-q", "--json", "--dtype", "float64"]) == 0  # fmt: skip
+        summaries.append(json.loads(capsys.readouterr().out))
+    centred, moved = summaries
+    assert moved["test_loss"] == pytest.approx(centred["test_loss"], rel=1e-6)
+    assert moved["test_loss"] < 0.5 * moved["mean_predictor_loss"]
+    # the baseline is the loss of predicting the training targets' mean, computed here alone
+    from chainrule.train import runs
+
+    config = runs.RunConfig.from_json(moved["config"])
+    prepared = runs.load_data(config)
+    train_mean = prepared.train.y.mean(axis=0)
+    expected = np.mean((prepared.test.y - train_mean) ** 2)
+    assert moved["mean_predictor_loss"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_run_hardly_better_than_the_mean_says_so(tmp_path, capsys):
+    table = regression_table()
+    table[:, -1] *= 1e6  # a spread the default run cannot learn in its 20 epochs
+    csv = write_table(tmp_path / "big.csv", table)
+    assert main(["train", "--data", str(csv), "--task", "regression", "--out",
+                 str(tmp_path / "big")]) == 0  # fmt: skip
+    assert "note: hardly better than predicting the training targets' mean" in (
+        capsys.readouterr().out
+    )

@@ -464,7 +464,7 @@ def _finish(
     trainer: Any, prepared: Any, config: Any, out: Path, health: Any = None
 ) -> dict[str, Any]:
     from chainrule import io
-    from chainrule.train import evaluate
+    from chainrule.train import evaluate, runs
     from chainrule.viz.curves import plot_history
 
     test = evaluate(trainer.model, trainer.loss, prepared.test)
@@ -478,6 +478,10 @@ def _finish(
         "test_cases": len(prepared.test),
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
+        # a regression's baseline: the loss of predicting the training targets' mean
+        "mean_predictor_loss": runs.mean_predictor_loss(
+            trainer.loss, prepared.train, prepared.test
+        ),
         "final": trainer.history.last,
         "out": str(out),
         "model": str(out / "model"),
@@ -509,6 +513,11 @@ def _finish(
     return summary
 
 
+#: A regression whose test loss is at least this share of a constant predictor's (the
+#: training targets' mean) has learnt next to nothing: the summary says so.
+HARDLY_BETTER = 0.9
+
+
 def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     if json_output:
         print(json.dumps(summary, indent=2))
@@ -523,6 +532,11 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     score = f"{accuracy:.2%}" if accuracy is not None else f"{summary['test_loss']:.4g}"
     epochs = f"{summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'}"
     print(f"{summary['dataset']}: {where.format(score)} after {epochs}")
+    baseline = summary.get("mean_predictor_loss")
+    if baseline is not None and summary["test_loss"] >= HARDLY_BETTER * baseline:
+        print(f"note: hardly better than predicting the training targets' mean (loss "
+              f"{baseline:.4g}); train longer (--epochs), with another --lr, or on rescaled "
+              "targets")  # fmt: skip
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
     if "gradient_health" in summary:

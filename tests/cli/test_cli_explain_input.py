@@ -142,6 +142,11 @@ def test_the_case_option_names_its_range_and_what_it_needs(runs_dir, tmp_path, c
     io.save_model(tmp_path / "bare", nn.mlp([4, 3, 2], rng=0))  # a model file with no run
     assert_user_error(capsys, "explain", "--model", tmp_path / "bare",
                       match="give --input and --target for this model")  # fmt: skip
+    # one of the two given: the other is named (it asked for the one given too)
+    assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--input", "1,2,3,4",
+                      match="give --target too for this model")  # fmt: skip
+    assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--target", "1,0",
+                      match="give --input too for this model")  # fmt: skip
     assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--case", 0,
                       match="no cases to show")  # fmt: skip
 

@@ -63,6 +63,13 @@ def test_evaluate_is_the_mean_squared_error_of_predict(regression_run, tmp_path,
     assert predicted.min() < 0 and predicted.max() > 1  # a linear output unit, not a logistic
     code, out, _ = run(capsys, "predict", root / "run", "--input", features)
     assert code == 0 and out.splitlines()[0] == "prediction,output"
+    # each value in full, as the model's float32 holds it (it was rounded to 6 digits)
+    written = np.array([[float(v) for v in line.split(",")] for line in out.splitlines()[1:]])
+    exact = np.float32(predicted)
+    np.testing.assert_array_equal(np.float32(written[:, 0]), exact)
+    np.testing.assert_array_equal(np.float32(written[:, 1]), exact)
+    assert any(len(line.split(",")[0].lstrip("-").replace(".", "")) > 6
+               for line in out.splitlines()[1:])  # fmt: skip
     code, out, err = run(capsys, "evaluate", root / "run", "--data", root / "reg.csv", "--json")
     assert code == 0, err
     evaluated = json.loads(out)

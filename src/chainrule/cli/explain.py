@@ -145,7 +145,11 @@ def _problem_args(
         raise UserError("--arch describes a --torch-model's layers; give --torch-model too")
     if net is not None and (input is None or target is None):
         option = "--model" if torch_model is None else "--torch-model"
-        raise UserError(f"{option} {model}: give --input and --target for this model")
+        named = torch_model if torch_model is not None else model
+        missing = "--target too" if target is None and input is not None else (
+            "--input too" if input is None and target is not None else "--input and --target"
+        )  # fmt: skip
+        raise UserError(f"{option} {named}: give {missing} for this model")
     x = None if input is None else _input_cases(input, info)
     t = None if target is None else parse_cases(target, "target")
     if x is not None and net is not None:

@@ -857,7 +857,8 @@ def predict(
         document = {"model": str(model_path), "outputs": names, "predictions": rows}
         text = json.dumps(document) + "\n"
     else:
-        text = _csv_text(["prediction", *names], labels, scores)
+        exact = info.get("meta", {}).get("task") == "regression"
+        text = _csv_text(["prediction", *names], labels, scores, exact)
     if output_path is None:
         sys.stdout.write(text)
     else:
@@ -886,8 +887,8 @@ def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
 def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list[str]:
     names = info.get("class_names")
     task = info.get("meta", {}).get("task", "classification")
-    if task == "regression":
-        return [";".join(f"{v:.6g}" for v in row) for row in scores]
+    if task == "regression":  # the value itself, in full: 1234567.89 is no 1.23457e+06
+        return [";".join(map(exact_text, row)) for row in scores]
     if scores.shape[1] == 1:  # one unit says yes or no; its one name (parity's "odd") is the yes
         yes, no = _one_unit_classes(names)
         return [yes if on else no for on in scores[:, 0] > threshold]
@@ -912,15 +913,24 @@ def _one_unit_classes(names: list[str] | None) -> tuple[str, str]:
     return "1", "0"
 
 
-def _csv_text(header: list[str], labels: list[str], scores: np.ndarray) -> str:
+def _csv_text(header: list[str], labels: list[str], scores: np.ndarray, exact: bool) -> str:
+    """The predictions as CSV: probabilities to 6 digits, or with ``exact`` (a regression's
+    outputs) each value in full, as its dtype holds it."""
     import io as _io
 
     buffer = _io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
+    shown = exact_text if exact else "{:.6g}".format
     for label, row in zip(labels, scores):
-        writer.writerow([label, *(f"{v:.6g}" for v in row)])
+        writer.writerow([label, *map(shown, row)])
     return buffer.getvalue()
+
+
+def exact_text(value: np.floating) -> str:
+    """A NumPy float as the shortest text that reads back as the same number of its dtype
+    (float32 0.1 is "0.1", not 0.10000000149011612)."""
+    return str(value)
 
 
 def read_feature_rows(

@@ -89,3 +89,16 @@ def test_graph_draws_the_family_trees_network_as_the_engine_records_it(tmp_path,
         assert f'label="{name} (' in captured.out
     assert "layer 0 is a Parallel" in captured.err and "the engine's graph" in captured.err
     assert "grad" in captured.out and "sends back" in captured.out
+
+
+def test_the_unit_views_of_the_family_trees_network_point_to_graph(tmp_path, capsys):
+    """explain, the network diagram and the explorer write a network out unit by unit and
+    cannot read a Parallel layer: each says so and names the view that draws it."""
+    out, _ = train(tmp_path, capsys, "--epochs", "1")
+    for args, view in ((["explain", "--model", str(out)], "explain"),
+                       (["graph", "--kind", "network", "--model", str(out)], "the network diagram"),
+                       (["serve", "--model", str(out)], "the explorer")):  # fmt: skip
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"{view} cannot show this network (layer 0 is a Parallel" in err
+        assert f"chainrule graph --model {out} draws its computation graph op by op" in err

@@ -259,6 +259,18 @@ def _unreadable_network(net: Any) -> str | None:
     return None
 
 
+def refuse_an_unreadable_network(net: Any, model: Any, view: str) -> None:
+    """Refuse, for a ``view`` that writes a network out unit by unit (explain, the network
+    diagram, the explorer), a network the explainer cannot read, pointing to the one view that
+    draws any network: ``chainrule graph --model``."""
+    reason = _unreadable_network(net)
+    if reason is not None:
+        raise UserError(
+            f"{model}: {view} cannot show this network ({reason.removeprefix('explain: ')}); "
+            f"chainrule graph --model {model} draws its computation graph op by op"
+        )
+
+
 def _output_units(net: Any, model: Path, info: dict) -> int:
     """How many output units ``net`` has: its layers' as the explainer reads them, or for a
     network it cannot write out layer by layer (family trees' Parallel encodings) what a
@@ -405,6 +417,7 @@ def explain(
     net, x, t, loss_name = _problem_args(
         model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
+    refuse_an_unreadable_network(net, model or torch_model, "explain")
     _refuse_writing_over_what_is_read(out, model, torch_model, input, target)
     model = model or torch_model
     derivation = _explained(
@@ -556,6 +569,7 @@ def graph(
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
         net, x, t, loss_name = _problem_args(model, input, target, loss, case=case)
+        refuse_an_unreadable_network(net, model, "the network diagram")
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         derivation = _explained(model, run_explain, net, x, t, loss_name, perturbation=False)
         _write(out, network_svg(derivation))

@@ -45,6 +45,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     split it was evaluated on (standardised as in training): its input row and target row.
 
     A model the page cannot show gets one line saying what fits."""
+    from chainrule.cli.explain import refuse_an_unreadable_network
     from chainrule.cli.train import held_out_case, load_trained
     from chainrule.explainer import as_network
     from chainrule.web import schemas
@@ -52,6 +53,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
 
     model_path = Path(model_path)
     model, info, loss = load_trained(model_path)
+    refuse_an_unreadable_network(model, model_path, "the explorer")
     sizes = as_network(model).sizes
     connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
     if (

@@ -88,12 +88,14 @@ def _log_of_base(a: Any, b: Any) -> Any:
 
 
 def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
-    """d(a**b)/da = b a**(b-1), which is 0 where b = 0 (a**0 is constant). Only at a = b = 0,
-    where 0 * 0**-1 would be NaN (and warn), is the base taken as 1; the exponent stays b - 1
-    everywhere, so the slope's own derivative in b (a second derivative, d2/da db) is
+    """d(a**b)/da = b a**(b-1), which is 0 where b = 0 (a**0 is 1 for every a, NaN included,
+    as IEEE's pow and torch's gradient have it). Only at b = 0 with a = 0 or NaN, where
+    0 * 0**-1 or 0 * NaN would be NaN (and warn), is the base taken as 1; the exponent stays
+    b - 1 everywhere, so the slope's own derivative in b (a second derivative, d2/da db) is
     a**(b-1) (1 + b log a) at b = 0 too, as d2/db da is (replacing the exponent by 1 there
     made it a, and the Hessian asymmetric)."""
-    singular = (array_of(a) == 0) & (array_of(b) == 0)
+    base = array_of(a)
+    singular = ((base == 0) | (base != base)) & (array_of(b) == 0)
     slope = b * _where(a, 1.0, condition=~singular) ** (b - 1)
     return unbroadcast(g * slope, a.shape)
 

@@ -132,8 +132,10 @@ class World:
         """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`): every
         rank stops here together."""
         self.interrupt_pending = 0
-        _stopping_together(None)
-        self._raise_for(signum)
+        try:
+            self._raise_for(signum)
+        except BaseException as stop:  # KeyboardInterrupt, or what the CLI's handler raises
+            raise _stopping_together(stop) from None
 
     def _raise_for(self, signum: int) -> NoReturn:
         """What the handler that was in place before deferring raises for ``signum`` (the
@@ -147,14 +149,12 @@ class World:
     def allreduce_(self, array: np.ndarray) -> np.ndarray:
         """Sum ``array`` over all ranks, in place (every rank ends with the same sum)."""
         if self.size > 1:
-            _going_on()
             self.comm.Allreduce(self.in_place, array)
         return array
 
     def broadcast_(self, array: np.ndarray, root: int = 0) -> np.ndarray:
         """Overwrite ``array`` with rank ``root``'s values (a contiguous array), in place."""
         if self.size > 1:
-            _going_on()
             self.comm.Bcast(array, root=root)
         return array
 
@@ -162,7 +162,6 @@ class World:
         """Rank ``root``'s ``value`` on every rank (pickled in memory, never written)."""
         if self.size == 1:
             return value
-        _going_on()
         return self.comm.bcast(value, root=root)
 
     def decide(self, flag: bool) -> bool:
@@ -193,7 +192,6 @@ class World:
             result = function(*args, **kwargs)
         except Exception as error:  # raised again below, on every rank
             failure, message = error, _failure_line(error)
-        _going_on()
         failures = self.comm.allgather(message)
         if failure is not None:
             raise failure
@@ -210,7 +208,6 @@ class World:
         """
         if self.size == 1:
             return
-        _going_on()
         everyone = [_flat(theirs) for theirs in self.comm.allgather(dict(values))]
         reference = everyone[0]
         for rank, theirs in enumerate(everyone[1:], start=1):
@@ -442,8 +439,8 @@ _EXCEPTHOOK_INSTALLED = False
 _EXIT_STATUS: object = None
 #: Whether this rank has already waited for rank 0 to report (see :func:`let_rank_0_report_first`).
 _WAITED_FOR_RANK_0 = False
-#: Whether this rank stops with every other at one point (see :func:`stopping_together`).
-_STOPPING_TOGETHER = False
+#: Whether this rank is ending with every other (see :func:`end_together_with`).
+_ENDING_TOGETHER = False
 
 
 def init(comm: Any = None, blas_threads: int | None = None) -> World:
@@ -545,7 +542,7 @@ def _install_excepthook() -> None:
 
     def abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
         code = 130 if issubclass(kind, KeyboardInterrupt) else 1
-        if _STOPPING_TOGETHER:  # every rank raised it at one point: rank 0 says it, all end
+        if raised_together(value):  # every rank raised it at one point: rank 0 says it
             if world().is_main:
                 previous(kind, value, tb)
             _end_together(code)
@@ -606,31 +603,41 @@ def _abort_on_failing_exit() -> None:
         exit_code(0 if status is None else status if isinstance(status, int) else 1)
 
 
-def stopping_together() -> bool:
-    """Whether this rank stops at the same point as every other (ranks that disagree at the
-    start; a signal that stops all of them at one step): no rank waits in a collective, so the
-    job ends with each rank's exit status and no ``MPI_Abort``, and rank 0 alone reports."""
-    return _STOPPING_TOGETHER
+def raised_together(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what it was raised from or while handling) is a stop every rank
+    met at the same point: ranks that disagree at the start, a signal that stops all of them at
+    one gradient average. No rank then waits in a collective, so the job can end with each
+    rank's exit status and no ``MPI_Abort``, rank 0 alone reporting. The mark is on the
+    exception, not the process: a program that catches it and goes on (or raises another
+    error while handling it, on one rank) has that failure abort the job as any other does;
+    only an error raised *from* it (``raise ... from``) counts as the same stop."""
+    seen = 0
+    while error is not None and seen < 16:
+        if getattr(error, "_every_rank", False):
+            return True
+        error, seen = error.__cause__, seen + 1
+    return False
 
 
-def _stopping_together(error: Exception | None) -> Any:
-    global _STOPPING_TOGETHER
-    _STOPPING_TOGETHER = True
+def _stopping_together(error: BaseException) -> BaseException:
+    error._every_rank = True  # type: ignore[attr-defined]
     return error
 
 
-def _going_on() -> None:
-    """A collective after a stop every rank met (a program that caught it and went on): a
-    failure from here on is one rank's again, which must abort the job."""
-    global _STOPPING_TOGETHER
-    _STOPPING_TOGETHER = False
+def end_together_with(error: BaseException | None) -> bool:
+    """Note that the program ends because of ``error`` (the command line's last word) and say
+    whether every rank ends with it (:func:`raised_together`); :func:`exit_code` then aborts
+    nothing."""
+    global _ENDING_TOGETHER
+    _ENDING_TOGETHER = raised_together(error)
+    return _ENDING_TOGETHER
 
 
 def exit_code(code: int) -> int:
     """Pass a program's exit ``code`` through; a non-zero code on any rank of a parallel run
     aborts the whole job with it (the other ranks may be waiting in a collective), unless every
-    rank is stopping with it (:func:`stopping_together`)."""
-    if code and not _STOPPING_TOGETHER and (_WORLD is not None or launched_size() != 1):
+    rank ends with the same stop (:func:`end_together_with`)."""
+    if code and not _ENDING_TOGETHER and (_WORLD is not None or launched_size() != 1):
         try:
             current = world()
         except DistributedError:

@@ -13,6 +13,7 @@ would); ``--data plain-validation`` passes the validation set as a plain object 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -125,6 +126,20 @@ def children(out: Path) -> None:
     (out / f"children{dist.rank()}.json").write_text(json.dumps(seen))
 
 
+def caught_then_fail() -> None:
+    """The ranks disagree (a stop every rank meets), the program catches it and goes on, and
+    then rank 1 fails alone while rank 0 waits in a collective: the job must abort, not hang."""
+    from chainrule.sklearn import MLPClassifier
+
+    ds = dataset()
+    with contextlib.suppress(dist.DistributedError):
+        MLPClassifier(max_iter=3 + dist.rank(), random_state=1).fit(ds.X, ds.y)
+    if dist.rank() == 1:
+        raise RuntimeError("rank 1 fails alone after the caught disagreement")
+    dist.world().allreduce_(np.ones(1))
+    time.sleep(60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     modes = [
@@ -137,6 +152,7 @@ def main() -> None:
         "threads",
         "children",
         "sklearn-verbose",
+        "caught-then-fail",
     ]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
@@ -150,6 +166,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "children":
         children(args.out)
+        return
+    if args.mode == "caught-then-fail":
+        dist.init()
+        caught_then_fail()
         return
     dist.init()
     if args.mode in ("fail", "exit"):

@@ -254,6 +254,17 @@ def test_sys_exit_with_a_failing_status_on_one_rank_ends_the_job_with_it(tmp_pat
 
 
 @needs_mpi
+def test_a_rank_failing_alone_after_a_caught_disagreement_still_ends_the_job(tmp_path):
+    """The disagreement marked the process as "every rank stopping": a later failure of one
+    rank skipped the abort and the job hung in rank 0's collective."""
+    started = time.perf_counter()
+    done = _launch(2, [str(WORKER), "caught-then-fail", str(tmp_path)], tmp_path, timeout=50)
+    assert done.returncode != 0
+    assert "rank 1 fails alone after the caught disagreement" in done.stderr
+    assert time.perf_counter() - started < 40
+
+
+@needs_mpi
 def test_sys_exit_0_and_a_normal_end_finish_the_job_cleanly(tmp_path):
     done = _launch(2, [str(WORKER), "exit-0", str(tmp_path)], tmp_path, timeout=40)
     assert done.returncode == 0, done.stderr

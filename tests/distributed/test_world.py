@@ -20,13 +20,6 @@ from chainrule.tensor import Tensor
 IN_PLACE = object()
 
 
-@pytest.fixture(autouse=True)
-def _each_test_starts_not_stopping(monkeypatch):
-    """Ranks in threads that disagree mark the process as stopping together: not the next
-    test's."""
-    monkeypatch.setattr(dist, "_STOPPING_TOGETHER", False)
-
-
 class FakeComm:
     """The slice of mpi4py's communicator that chainrule uses, for ``size`` threads."""
 
@@ -441,18 +434,36 @@ def test_the_ranks_compare_what_they_can_agree_on(monkeypatch, tmp_path):
     assert saving["checkpoints"] != first["checkpoints"]
 
 
-def test_ranks_that_disagree_stop_together_until_the_program_goes_on():
-    """A stop every rank meets ends the job without MPI_Abort; a program that catches it and
-    meets the others in a collective again has a failure of one rank abort the job again."""
-
-    both_read = threading.Barrier(2)  # the ranks are threads: one flag for the process
+def test_a_stop_every_rank_met_is_marked_on_the_error_not_the_process():
+    """The mark was a flag of the process: a program that caught the ranks' disagreement and
+    went on had one rank's later failure skip the abort, and the job hung."""
 
     def disagree(world):
-        with pytest.raises(dist.DistributedError):
+        try:
             world.check_same("setup", {"seed": world.rank})
-        stopped = dist.stopping_together()
-        both_read.wait()
-        world.allreduce_(np.ones(2))
-        return stopped, dist.stopping_together()
+        except dist.DistributedError as error:
+            return error
+        return None
 
-    assert run_ranks(2, disagree) == [(True, False), (True, False)]
+    errors = run_ranks(2, disagree)
+    assert all(dist.raised_together(e) for e in errors)
+    later = RuntimeError("one rank's own failure")
+    assert not dist.raised_together(later)
+    try:  # raised while handling the stop, on one rank: its own failure, not the stop
+        try:
+            raise errors[0]
+        except dist.DistributedError:
+            raise later  # noqa: B904
+    except RuntimeError as error:
+        assert not dist.raised_together(error)
+    wrapped = ValueError("the same stop, raised from it")
+    wrapped.__cause__ = errors[0]
+    assert dist.raised_together(wrapped)
+
+
+def test_a_signal_every_rank_stops_at_is_marked_on_its_interrupt():
+    world = dist.World(FakeComm({"size": 2}, rank=0))
+    with pytest.raises(KeyboardInterrupt) as caught:
+        world.stop_for(2)
+    assert dist.raised_together(caught.value)
+    assert not dist.raised_together(KeyboardInterrupt())

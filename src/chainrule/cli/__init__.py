@@ -75,16 +75,17 @@ def os_error_line(error: OSError) -> str:
     return f"{reason} ({error})"
 
 
-def _report(line: str) -> None:
+def _report(line: str, error: BaseException | None = None) -> None:
     """Print a failure's one line on stderr, once for a parallel job: under mpiexec/srun every
     rank runs the same command, so most failures happen on every rank; a rank other than 0
     first gives rank 0 the time to report it and end the job, and prints only if rank 0 did not
-    (its failure is its own: other options, other data)."""
+    (its failure is its own: other options, other data). An ``error`` every rank met at one
+    point (ranks that disagree, a signal) ends the job without an abort, rank 0 reporting."""
     if "chainrule.distributed" in sys.modules:  # a command joins a parallel job before it runs
         from chainrule import distributed
 
-        if distributed.stopping_together() and not distributed.is_main():
-            return  # every rank stops with it: rank 0 says it
+        if distributed.end_together_with(error) and not distributed.is_main():
+            return
         distributed.let_rank_0_report_first()
     print(line, file=sys.stderr)
 
@@ -116,14 +117,27 @@ def _terminated(stop: BaseException) -> bool:
     return False
 
 
+def _signal_of(stop: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt (or Terminated) behind a stop that click or typer wrapped (an
+    Abort raised from it or while handling it, a Stopped from it)."""
+    seen: BaseException | None = stop
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     _register_commands()
+    if "chainrule.distributed" in sys.modules:  # a stop noted by an earlier call is not ours
+        sys.modules["chainrule.distributed"].end_together_with(None)
     try:
         with _sigterm_as_interrupt():
             result = app(args=argv, standalone_mode=False)
     except UserError as error:
-        _report(f"chainrule: {error}")
+        _report(f"chainrule: {error}", error)
         return 2
     except OSError as error:
         _report(f"chainrule: {os_error_line(error)}")
@@ -138,10 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"{prefix}{error.format_message()}")
         return 2
     except (*ABORTS, KeyboardInterrupt, Stopped) as stop:
+        signal_stop = _signal_of(stop)
         if _terminated(stop):
-            _report("chainrule: terminated")
+            _report("chainrule: terminated", signal_stop)
             return 143
-        _report("chainrule: interrupted")
+        _report("chainrule: interrupted", signal_stop)
         return 130
     except EXITS as done:
         return done.exit_code

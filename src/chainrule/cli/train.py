@@ -361,6 +361,7 @@ def _run(
         except KeyboardInterrupt as stop:
             terminated = isinstance(stop, Terminated)
             code, word = (143, "terminated") if terminated else (130, "interrupted")
+            distributed.end_together_with(stop)  # every rank stopped at one step: no abort
             if not main_rank:
                 return code
             if trainer.last_checkpoint is None and fresh_out:

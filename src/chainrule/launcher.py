@@ -1,12 +1,14 @@
 """Whether a launcher (mpiexec, srun) started this process as one of several ranks.
 
-Only the environment is read here (no NumPy, no MPI), so ``import chainrule`` can mark it: a
-process that a rank starts itself (joblib's workers for ``cross_val_score(n_jobs=2)``, a
-``multiprocessing`` pool) inherits the launcher's variables but is no rank, and MPI started
-there dies in the launcher's protocol. At import, a rank records its process id beside a digest
-of the launcher's variables (:data:`MARKER`); a process that finds the mark of another process
-with the same launcher variables is such a child and runs alone. A launcher started inside a
-rank sets new variables, so its ranks are ranks again.
+Only the environment (and, on Linux, the process tree in /proc) is read here (no NumPy, no
+MPI), so ``import chainrule`` can mark it: a process that a rank starts itself (joblib's
+workers for ``cross_val_score(n_jobs=2)``, a ``multiprocessing`` pool) inherits the launcher's
+variables but is no rank, and MPI started there dies in the launcher's protocol. At import, a
+rank records its process id beside a digest of the launcher's variables (:data:`MARKER`); a
+process that finds the mark of another process with the same launcher variables is such a child
+and runs alone, unless a launcher's process (``hydra_pmi_proxy``, ``orted``, ``srun`` ...)
+stands between it and the marking rank: ``mpiexec`` started inside a rank makes ranks again,
+even where its variables repeat the outer job's (Hydra numbers its descriptors alike).
 """
 
 from __future__ import annotations
@@ -17,8 +19,16 @@ from collections.abc import Mapping, MutableMapping
 
 #: The environment variable a rank marks itself with: ``"<pid>:<digest of the launcher's vars>"``.
 MARKER = "CHAINRULE_RANK_PROCESS"
-#: The variables MPI launchers and Slurm set per rank (their names start so).
-_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "OMPI_", "HYDI_", "MPI_LOCAL", "SLURM_STEP_", "SLURM_PROCID")
+#: The variables MPI launchers and Slurm set per rank (their names start so), and the one that
+#: forces MPI on where no launcher chainrule knows set any.
+_LAUNCHER_PREFIXES = (
+    "PMI_", "PMIX_", "OMPI_", "HYDI_", "MPI_LOCAL", "SLURM_STEP_", "SLURM_PROCID", "CHAINRULE_MPI",
+)  # fmt: skip
+#: The processes launchers start ranks under (/proc's 15-character names).
+_LAUNCHER_PROCESSES = frozenset({
+    "hydra_pmi_proxy", "mpiexec", "mpiexec.hydra", "mpirun", "orted", "prted", "prterun",
+    "srun", "slurmstepd",
+})  # fmt: skip
 
 
 def launched_size(environ: Mapping[str, str] | None = None) -> int:
@@ -30,9 +40,7 @@ def launched_size(environ: Mapping[str, str] | None = None) -> int:
     """
     env = os.environ if environ is None else environ
     forced = env.get("CHAINRULE_MPI", "").strip().lower()
-    if forced in ("0", "no", "off", "false"):
-        return 1
-    if forced not in ("1", "yes", "on", "true") and started_by_a_rank(env):
+    if forced in ("0", "no", "off", "false") or started_by_a_rank(env):
         return 1
     for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"):
         if env.get(name, "").strip().isdigit():
@@ -54,11 +62,47 @@ def mark_rank(environ: MutableMapping[str, str] | None = None, pid: int | None =
 
 
 def started_by_a_rank(environ: Mapping[str, str], pid: int | None = None) -> bool:
-    """Whether ``environ`` carries another process's rank mark for the same launcher variables."""
+    """Whether process ``pid`` (this one) was started by the rank whose mark ``environ``
+    carries: the same launcher variables, another process, and no launcher's process between
+    the two."""
     owner, _, digest = environ.get(MARKER, "").partition(":")
     if not owner.isdigit() or digest != _launcher_digest(environ):
         return False
-    return int(owner) != (os.getpid() if pid is None else pid)
+    me = os.getpid() if pid is None else pid
+    return int(owner) != me and not _launched_between(int(owner), me)
+
+
+def _launched_between(owner: int, pid: int) -> bool:
+    """Whether a launcher's process stands between ``pid`` and its ancestor ``owner`` (a
+    launcher that ``owner`` started made ``pid`` one of its ranks). Read from /proc; where the
+    process tree cannot be read, or ``owner`` is no ancestor, False."""
+    current = _parent(pid)
+    for _ in range(64):  # a process tree is never this deep between a rank and its children
+        if current is None or current <= 1 or current == owner:
+            return False
+        if _name(current) in _LAUNCHER_PROCESSES:
+            return True
+        current = _parent(current)
+    return False
+
+
+def _parent(pid: int) -> int | None:
+    """``pid``'s parent's id from /proc (None where there is no /proc or no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()  # the name may hold spaces
+        return int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _name(pid: int) -> str:
+    """``pid``'s executable name from /proc (15 characters at most), or ""."""
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            return comm.read().strip()
+    except OSError:
+        return ""
 
 
 def _launcher_digest(environ: Mapping[str, str]) -> str | None:

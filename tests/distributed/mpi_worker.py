@@ -140,6 +140,19 @@ def caught_then_fail() -> None:
     time.sleep(60)
 
 
+def nest(out: Path) -> None:
+    """Rank 0 starts an mpiexec of its own, whose ranks write the size of their world."""
+    import shutil
+    import subprocess
+
+    dist.init()
+    if dist.rank() == 0:
+        mpiexec = shutil.which("mpiexec") or str(Path(sys.executable).parent / "mpiexec")
+        command = [mpiexec, "-n", "2", sys.executable, __file__, "sizes", str(out)]
+        subprocess.run(command, check=True, timeout=90)
+    dist.world().allreduce_(np.ones(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     modes = [
@@ -153,6 +166,8 @@ def main() -> None:
         "children",
         "sklearn-verbose",
         "caught-then-fail",
+        "nest",
+        "sizes",
     ]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
@@ -166,6 +181,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "children":
         children(args.out)
+        return
+    if args.mode == "nest":
+        nest(args.out)
+        return
+    if args.mode == "sizes":  # as threads: a file per rank
+        dist.init()
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"size{dist.rank()}.json").write_text(json.dumps(dist.size()))
         return
     if args.mode == "caught-then-fail":
         dist.init()

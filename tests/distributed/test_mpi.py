@@ -182,6 +182,16 @@ def test_processes_a_rank_starts_run_alone_and_the_rank_stays_in_its_world(tmp_p
 
 
 @needs_mpi
+def test_the_ranks_of_an_mpiexec_started_inside_a_rank_are_ranks(tmp_path):
+    """Hydra gives the inner job's rank 0 the outer rank 0's very variables: taken for a child
+    of the outer rank, it ran alone while its partner waited for it forever."""
+    out = tmp_path / "out"
+    done = _launch(2, [str(WORKER), "nest", str(out)], tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads((out / f"size{r}.json").read_text()) for r in range(2)] == [2, 2]
+
+
+@needs_mpi
 def test_a_validation_set_without_subset_is_evaluated_under_mpi_as_in_one_process(tmp_path):
     """fit asks a dataset for X, y and a length; under MPI the validation set's ``subset`` was
     called too (an AttributeError after the first epoch, in one process none)."""

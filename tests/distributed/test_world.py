@@ -100,27 +100,54 @@ def test_the_launcher_is_read_from_the_environment(environ, expected):
     assert dist.launched_size(environ) == expected
 
 
-def test_a_process_a_rank_starts_is_no_rank_but_the_ranks_of_a_launch_inside_it_are():
-    """A rank marks the environment with its pid and a digest of the launcher's variables; a
-    child (same variables, another pid) runs alone, a launcher started inside it (new
-    variables) makes ranks again, and CHAINRULE_MPI=1 forces MPI on regardless."""
-    rank = {"PMI_SIZE": "2", "PMI_RANK": "1", "PMI_FD": "9"}
+def _process_tree(monkeypatch, parents: dict[int, int], names: dict[int, str]) -> None:
+    """A made-up process tree for the launcher's /proc reads."""
+    monkeypatch.setattr(launcher, "_parent", parents.get)
+    monkeypatch.setattr(launcher, "_name", lambda pid: names.get(pid, "python"))
+
+
+def test_a_process_a_rank_starts_is_no_rank_but_the_ranks_of_a_launch_inside_it_are(
+    monkeypatch,
+):
+    """A rank (pid 100) marks the environment with its pid and a digest of the launcher's
+    variables; its child (101, a joblib worker; 103 under a shell) runs alone, also with
+    CHAINRULE_MPI=1; the ranks of an mpiexec it starts (105, under hydra_pmi_proxy 104) are
+    ranks, even with the outer job's very variables (Hydra numbers its descriptors alike);
+    new variables make a rank too."""
+    _process_tree(monkeypatch, {100: 50, 101: 100, 102: 100, 103: 102, 104: 100, 105: 104},
+                  {50: "hydra_pmi_proxy", 102: "sh", 104: "hydra_pmi_proxy"})  # fmt: skip
+    rank = {"PMI_SIZE": "2", "PMI_RANK": "0", "PMI_FD": "9"}
     launcher.mark_rank(rank, pid=100)
     assert rank[launcher.MARKER].startswith("100:")
     assert not launcher.started_by_a_rank(rank, pid=100)
-    assert launcher.started_by_a_rank(rank, pid=101)
-    assert launcher.launched_size(rank) == 1  # read in this process: not pid 100
-    assert launcher.launched_size({**rank, "CHAINRULE_MPI": "1"}) == 2
+    assert launcher.started_by_a_rank(rank, pid=101) and launcher.started_by_a_rank(rank, pid=103)
+    assert not launcher.started_by_a_rank(rank, pid=105)  # the same variables, launched anew
+    assert launcher.launched_size(rank) == 1  # read in this process: not pid 100's tree
     child = dict(rank)
     launcher.mark_rank(child, pid=101)  # a child keeps its parent's mark
     assert child[launcher.MARKER] == rank[launcher.MARKER]
+    inner = dict(rank)
+    launcher.mark_rank(inner, pid=105)  # an inner rank marks itself
+    assert inner[launcher.MARKER].startswith("105:")
     nested = {**rank, "PMI_SIZE": "3", "PMI_RANK": "0", "PMI_FD": "11"}
     assert launcher.launched_size(nested) == 3
-    launcher.mark_rank(nested, pid=101)
-    assert nested[launcher.MARKER].startswith("101:")
     alone: dict[str, str] = {}
     launcher.mark_rank(alone)
     assert alone == {}  # no launcher: nothing marked
+
+
+def test_a_child_of_a_rank_forced_onto_mpi_runs_alone_too(monkeypatch):
+    """CHAINRULE_MPI=1 (a launcher chainrule does not know) skipped the child check, and a
+    joblib worker of such a rank started MPI and died."""
+    _process_tree(monkeypatch, {100: 50, 101: 100}, {})
+    forced = {"CHAINRULE_MPI": "1"}
+    launcher.mark_rank(forced, pid=100)
+    assert forced[launcher.MARKER].startswith("100:")
+    assert launcher.started_by_a_rank(forced, pid=101)
+    monkeypatch.setattr(launcher.os, "getpid", lambda: 101)
+    assert launcher.launched_size(forced) == 1
+    monkeypatch.setattr(launcher.os, "getpid", lambda: 100)
+    assert launcher.launched_size(forced) == 0  # the rank itself: MPI is asked
 
 
 def test_a_process_forked_from_a_rank_finds_a_world_of_its_own(monkeypatch):

@@ -204,6 +204,15 @@ def test_images_outside_a_model_s_pixel_range_are_refused(tmp_path):
         data.load_idx_dir(d, pixel_range=(0, 255))
     inside = data.load_idx_dir(d, pixel_range=(-2.0, 2.0))  # within a wider range: mapped
     np.testing.assert_allclose(inside.X, (images.reshape(2, -1) + 2) / 4, rtol=1e-6)
+    # floats in 0..1 lie inside 0..255, but divided by 255 every image was near-black
+    data.write_idx(d / "train-images-idx3-ubyte", (images + 1) / 2)
+    with pytest.raises(DataError, match=re.escape(
+            "these images' pixels run 0..1, the model's ran 0..255: they are on another scale; "
+            "map them onto 0..255 first")):  # fmt: skip
+        data.load_idx_dir(d, pixel_range=(0, 255))
+    data.write_idx(d / "train-images-idx3-ubyte", np.array([[[0, 1], [1, 0]]] * 2, np.uint8))
+    binary = data.load_idx_dir(d, pixel_range=(0, 1))  # 0/1 bytes for a 0..1 model: the same
+    assert binary.X.tolist() == [[0, 1, 1, 0]] * 2
 
 
 def test_int8_pixels_in_0_to_127_are_divided_by_255():

@@ -187,8 +187,16 @@ def check_rows_scaled(
 def _check_within(images: np.ndarray, pixel_range: Sequence[float], source: Path) -> None:
     """Refuse images with a pixel outside the ``pixel_range`` a model's training images were
     mapped from: they are on another scale (float pixels in -1..1 for a model trained on
-    0..255), and mapped alike they would land far outside [0, 1], silently."""
+    0..255), and mapped alike they would land far outside [0, 1], silently. Float images
+    already in [0, 1] for a model of 8-bit pixels lie inside its range but would all be
+    near-black: refused too."""
     low, high = (float(v) for v in pixel_range)
+    own = pixel_range_of(images)
+    if (own, (low, high)) == ((0.0, 1.0), (0.0, 255.0)):  # inside 0..255, but near-black
+        raise DataError(
+            f"{source}: these images' pixels run {own[0]:g}..{own[1]:g}, the model's ran "
+            f"{low:g}..{high:g}: they are on another scale; map them onto {low:g}..{high:g} first"
+        )
     slack = _SCALED_SLACK * (high - low)
     outside = (images < low - slack) | (images > high + slack)
     if not outside.any():

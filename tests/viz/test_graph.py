@@ -272,3 +272,15 @@ def test_a_model_s_graph_names_each_layer_s_weights(trained_run, capsys):
     dot = capsys.readouterr().out
     for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
         assert f'label="{name} (' in dot
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("x.png", "svg"), ("x.svg", "dot"), ("x.dot", "svg")])
+def test_a_format_and_a_name_that_disagree_are_refused(tmp_path, name, fmt):
+    """save('x.png', format='svg') wrote SVG text into a .png (the suffix was checked only
+    when no format was given)."""
+    g = graph(cr.tensor(0.5, requires_grad=True) * 2.0)
+    with pytest.raises(ValueError, match=f"format '{fmt}' but the name .* ends in"):
+        g.save(tmp_path / name, fmt)
+    assert main(["graph", "--format", fmt, "--out", str(tmp_path / name)]) == 2
+    assert not (tmp_path / name).exists()
+    assert main(["graph", "--format", fmt.upper(), "--out", "-"]) == 0  # any case, as the API

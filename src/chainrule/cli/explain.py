@@ -320,13 +320,22 @@ def _refuse_writing_over_what_is_read(
     refuse_overwriting(out, "--out", kept)
 
 
+def _check_suffix(out: Path | None, fmt: str) -> None:
+    """Refuse a ``--out`` whose suffix says another format than ``--format`` (SVG text went into
+    a .png file)."""
+    suffixes = (".svg",) if fmt == "svg" else (".dot", ".gv")
+    if out is not None and out != STDOUT and out.suffix and out.suffix.lower() not in suffixes:
+        raise UserError(f"--out {out}: --format {fmt} writes {' or '.join(suffixes)} files")
+
+
 #: ``--out -``: standard output, as the Unix tools take it (it wrote a file named "-").
 STDOUT = Path("-")
 
 
-def _write(out: Path | None, text: str) -> None:
+def _write(out: Path | None, text: str, drawing_format: str | None = None) -> None:
     """``text`` to ``out`` (atomically) or stdout; under mpiexec/srun by rank 0 alone (every
-    rank runs the command: the output came N times, the file was written N times)."""
+    rank runs the command: the output came N times, the file was written N times). A
+    ``drawing_format`` (svg, dot) must agree with the file's suffix."""
     from chainrule.cli.train import _prints_results
 
     if not _prints_results():
@@ -338,6 +347,8 @@ def _write(out: Path | None, text: str) -> None:
     from chainrule.files import atomic_write_text
 
     refuse_overwriting(out, "--out", {})  # a checkpoint's files, whatever was read
+    if drawing_format is not None:
+        _check_suffix(out, drawing_format)
 
     try:
         atomic_write_text(str(out), text)
@@ -559,12 +570,12 @@ def graph(
     if out is None and format is None:  # a file, said in one line, rather than a screenful
         out = Path("network.svg" if kind == "network" else "computation-graph.svg")
     if format is None and out is not None and out.suffix not in ("", ".svg", ".dot", ".gv"):
-        raise UserError(
-            f"--out {out}: the format comes from the suffix; use .svg or .dot, or give --format"
-        )
-    fmt = format or ("dot" if out is not None and out.suffix in (".dot", ".gv") else "svg")
+        raise UserError(f"--out {out}: the format comes from the suffix; use .svg, .dot or .gv")
+    fmt = (format or "").lower() or (
+        "dot" if out is not None and out.suffix in (".dot", ".gv") else "svg"
+    )
     if fmt not in ("svg", "dot"):
-        raise UserError(f"--format {fmt!r}: use svg or dot")
+        raise UserError(f"--format {format!r}: use svg or dot")
     if kind == "network":
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
@@ -572,7 +583,7 @@ def graph(
         refuse_an_unreadable_network(net, model, "the network diagram")
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         derivation = _explained(model, run_explain, net, x, t, loss_name, perturbation=False)
-        _write(out, network_svg(derivation))
+        _write(out, network_svg(derivation), fmt)
         return 0
     if kind != "computation":
         raise UserError(f"--kind {kind!r}: use computation or network")
@@ -598,7 +609,7 @@ def graph(
     if hide_implementation:
         drawing = drawing.without()
     text = drawing.to_dot() if fmt == "dot" else drawing.to_svg()
-    _write(out, text)
+    _write(out, text, fmt)
     from chainrule.cli.train import _prints_results
 
     if _prints_results():  # why graphviz did not draw it, or the explainer's view could not

@@ -105,14 +105,20 @@ def saved_format(what: str, path: str, formats: dict[str, tuple[str, ...]],
                  format: str | None = None) -> str:  # fmt: skip
     """The format a drawing is saved in: ``format`` (any case), else the one whose suffix
     ``path`` has, else the first (a name with no suffix); a format or suffix the drawing
-    cannot write raises ValueError naming both (a .png name got SVG text, silently)."""
+    cannot write, or a ``format`` whose suffixes the name does not end in, raises ValueError
+    naming both (a .png name got SVG text, silently)."""
     known = ", ".join(formats)
+    suffix = os.path.splitext(path)[1].lower()
     if format is not None:
         chosen = str(format).lower()
         if chosen not in formats:
             raise ValueError(f"{what}: cannot write {format!r}; it writes {known}")
+        if suffix and suffix not in formats[chosen]:
+            raise ValueError(
+                f"{what}: format {chosen!r} but the name {path} ends in {suffix}; name it "
+                f"{' or '.join(formats[chosen])}"
+            )
         return chosen
-    suffix = os.path.splitext(path)[1].lower()
     if not suffix:
         return next(iter(formats))
     for name, suffixes in formats.items():

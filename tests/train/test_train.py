@@ -621,13 +621,41 @@ def _reshape_first(prefix):
                           if k.startswith("callback/EarlyStopping/0")}),
       "the best weights: '0.weight' holds non-finite values"),
      (lambda a: [a.pop(k) for k in list(a) if k.startswith("optimizer/")],
-      "the optimizer's state is missing")],
+      "the optimizer's state is missing"),
+     (lambda a: [a.pop(k) for k in list(a)
+                 if k.startswith("callback/EarlyStopping/") and "/last/" not in k],
+      "the best epoch is 3 but its weights are missing"),
+     (lambda a: a.update({k: v.astype(np.float64) for k, v in a.items()
+                          if k.startswith("callback/EarlyStopping/0")}),
+      "the best weights: '0.weight' holds float64 values for a float32 parameter")],
 )  # fmt: skip
 def test_damaged_checkpoint_arrays_are_refused_when_resuming(tmp_path, edit, message):
     """Early stopping's weights of another shape were taken, trained on, and failed an epoch
     later naming no file; an optimizer state with every array removed restarted silently."""
     resumed = _damaged_checkpoint(tmp_path, edit_arrays=edit)
     with pytest.raises(io.ModelFileError, match=re.escape(message)):
+        resumed.resume(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("buffer", "value", "must"),
+    [("m", np.nan, "finite"), ("v", -1.0, "finite and >= 0 (an average of squares)"),
+     ("v", np.inf, "finite and >= 0")],
+)  # fmt: skip
+def test_an_adam_state_with_a_damaged_moment_is_refused(tmp_path, buffer, value, must):
+    """A NaN moment or a negative second moment was taken in, and the resumed run failed an
+    epoch later as a divergence ("try a smaller learning rate")."""
+
+    def damage(arrays):
+        array = arrays[f"optimizer/{buffer}.0"].copy()
+        array.reshape(-1)[0] = value
+        arrays[f"optimizer/{buffer}.0"] = array
+
+    resumed = _damaged_checkpoint(
+        tmp_path, edit_arrays=damage, optimizer=lambda params: optim.Adam(params, lr=0.01)
+    )
+    with pytest.raises(io.ModelFileError, match=re.escape(f"'{buffer}.0' holds {value}; its "
+                                                          f"numbers must be {must}")):  # fmt: skip
         resumed.resume(tmp_path)
 
 
@@ -722,6 +750,8 @@ def test_a_checkpoint_with_positional_callback_keys_still_loads(tmp_path):
     checkpoint = io.load_checkpoint(tmp_path)
     callbacks = checkpoint["state"]["callbacks"]
     callbacks["1-EarlyStopping"] = callbacks.pop("EarlyStopping")
+    old, new = "callback/EarlyStopping/", "callback/1-EarlyStopping/"  # its arrays, as then
+    checkpoint["arrays"] = {k.replace(old, new, 1): v for k, v in checkpoint["arrays"].items()}
     resumed_stopper = EarlyStopping(patience=5, monitor="val_loss")
     resumed = Trainer(*make(seed=3), early_stopping=resumed_stopper, progress=False)
     resumed.load_state(checkpoint)

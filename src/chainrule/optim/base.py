@@ -34,6 +34,8 @@ class Optimizer:
     #: The buffers every step creates: a parameter that has taken a step holds them (a state
     #: without them would restart Adam's moments under a step count that goes on).
     stepped_buffers: ClassVar[tuple[str, ...]] = ()
+    #: The buffers that hold averages of squares (never negative: a square root is taken).
+    non_negative_buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Tensor] | Module, **hyper: Any) -> None:
         if isinstance(params, Module):
@@ -299,6 +301,7 @@ class Optimizer:
                     raise StateDictError(
                         f"{who}: {key!r} holds {array.dtype} values; a buffer holds real numbers"
                     )
+                _check_buffer_values(who, key, array, name in self.non_negative_buffers)
                 buffers[index][name] = array
             else:
                 raise StateDictError(
@@ -346,6 +349,19 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return value.item()
     return value
+
+
+def _check_buffer_values(who: str, key: str, array: np.ndarray, non_negative: bool) -> None:
+    """Refuse a saved buffer holding NaN or an infinity (the resumed run failed as a divergence
+    an epoch later, "try a smaller learning rate"), or, for an average of squares, a negative
+    number (its square root is NaN)."""
+    bad = ~np.isfinite(array) if array.dtype.kind == "f" else np.zeros(array.shape, bool)
+    if non_negative:
+        bad |= array < 0
+    if bad.any():
+        value = array[tuple(np.argwhere(bad)[0])] if array.ndim else array[()]
+        must = "finite and >= 0 (an average of squares)" if non_negative else "finite"
+        raise StateDictError(f"{who}: {key!r} holds {value}; its numbers must be {must}")
 
 
 def _step_count(who: str, key: str, array: np.ndarray) -> int:

@@ -175,6 +175,7 @@ class RMSprop(Optimizer):
     hyperparameters = ("lr", "alpha", "eps", "momentum", "weight_decay")
     buffers = ("mean_square", "velocity")
     stepped_buffers = ("mean_square",)  # the velocity only with momentum
+    non_negative_buffers = ("mean_square",)
 
     def __init__(
         self,
@@ -248,6 +249,7 @@ class Adam(Optimizer):
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     buffers = ("m", "v")
     stepped_buffers = ("m", "v")
+    non_negative_buffers = ("v",)
     decoupled = False
 
     def __init__(

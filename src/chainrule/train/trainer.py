@@ -420,16 +420,22 @@ class Trainer:
             callback.load_state(scalars, arrays)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{source}: does not fit ({error})") from None
-        held = callback.saved_weights() if isinstance(callback, EarlyStopping) else {}
-        for what, weights in held.items():
+        if not isinstance(callback, EarlyStopping):
+            return
+        if callback.restore_best and callback.best_epoch is not None and not callback.best_weights:
+            raise ModelFileError(  # the run would end without the weights it promises
+                f"{source}: the best epoch is {callback.best_epoch} but its weights are missing"
+            )
+        for what, weights in callback.saved_weights().items():
             check_weights(self.model, weights, f"{source}, the {what} weights")
-            for name, _ in self.model.named_state():  # in the model's order, not the file's
-                array = weights[name]
-                if array.dtype.kind != "f" or not np.isfinite(array).all():
+            for name, param in self.model.named_state():  # in the model's order, not the file's
+                array, dtype = weights[name], np.dtype(backend.dtype_name(param.dtype))
+                if array.dtype != dtype or not np.isfinite(array).all():
                     raise ModelFileError(
                         f"{source}, the {what} weights: {name!r} holds "
-                        f"{'non-finite' if array.dtype.kind == 'f' else array.dtype} values"
-                    )
+                        + ("non-finite values" if array.dtype == dtype
+                           else f"{array.dtype} values for a {dtype} parameter")
+                    )  # fmt: skip
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""

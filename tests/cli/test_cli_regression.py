@@ -223,6 +223,8 @@ def test_a_run_hardly_better_than_the_mean_says_so(tmp_path, capsys):
     csv = write_table(tmp_path / "big.csv", table)
     assert main(["train", "--data", str(csv), "--task", "regression", "--out",
                  str(tmp_path / "big")]) == 0  # fmt: skip
-    assert "note: hardly better than predicting the training targets' mean" in (
-        capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "than predicting the training targets' mean" in out
+    summary = json.loads((tmp_path / "big" / "run.json").read_text())
+    worse = summary["test_loss"] > summary["mean_predictor_loss"]
+    assert ("note: worse than" in out) == worse and ("note: hardly better" in out) != worse

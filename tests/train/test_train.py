@@ -1004,6 +1004,10 @@ def test_history_best_takes_the_highest_accuracy_and_the_lowest_loss_as_early_st
                  {"epoch": 3, "val_accuracy": 0.7, "val_loss": 0.6}])  # fmt: skip
     assert h.best("val_accuracy")["epoch"] == 2 and h.best("val_loss")["epoch"] == 2
     assert h.best("val_accuracy", mode="min")["epoch"] == 1
+    # NumPy's numbers rank as Python's do (they were skipped, and best was None)
+    numpy_logged = History([{"epoch": 1, "loss": np.float32(0.5)},
+                            {"epoch": 2, "loss": np.float64(0.25)}])  # fmt: skip
+    assert numpy_logged.best("loss")["epoch"] == 2
 
 
 @pytest.mark.parametrize(
@@ -1014,7 +1018,9 @@ def test_history_best_takes_the_highest_accuracy_and_the_lowest_loss_as_early_st
      ({"min_delta": True}, "min_delta must be a finite number >= 0, not True"),
      ({"patience": 0}, "patience must be a positive integer, not 0"),
      ({"mode": "highest"}, "mode must be one of"),
-     ({"monitor": 3}, "monitor must be a log's name, not 3")],
+     ({"monitor": 3}, "monitor must be a log's name, not 3"),
+     ({"monitor": ""}, "monitor must be a log's name, not ''"),
+     ({"restore_best": "no"}, "restore_best must be True or False, not 'no'")],
 )  # fmt: skip
 def test_early_stopping_refuses_settings_that_would_quietly_break_it(options, message):
     """NaN made no epoch an improvement (stopped after patience, no best weights); a negative
@@ -1026,11 +1032,15 @@ def test_early_stopping_refuses_settings_that_would_quietly_break_it(options, me
 
 @pytest.mark.parametrize(
     ("monitor", "validation", "task", "hint"),
-    [("val_loss", False, "classification", "this fit has no validation set; pass val_ds, or "
-                                           "monitor='loss'"),
+    [("val_loss", False, "classification", "this fit has no validation set; pass val_ds with "
+                                           "cases, or monitor='loss'"),
      ("val_accuracy", True, "regression", "a regression has no accuracy; "
                                           "monitor='val_loss'"),
-     ("val_los", True, "classification", "no 'val_los' in epoch 1's logs (they have 'loss', ")],
+     ("val_los", True, "classification", "no 'val_los' in epoch 1's logs (they have 'loss', "),
+     ("val_accuracy", False, "regression", "this fit has no validation set; pass val_ds with "
+                                           "cases, or monitor='loss'"),
+     ("val_loss", "empty", "classification", "its validation set is empty; pass val_ds with "
+                                             "cases, or monitor='loss'")],
 )  # fmt: skip
 def test_early_stopping_on_a_key_no_epoch_logs_says_why(monitor, validation, task, hint):
     if task == "regression":
@@ -1043,8 +1053,9 @@ def test_early_stopping_on_a_key_no_epoch_logs_says_why(monitor, validation, tas
     loss = nn.SquaredError() if task == "regression" else loss
     trainer = Trainer(model, loss, opt, early_stopping=EarlyStopping(2, monitor=monitor),
                       progress=False)  # fmt: skip
+    val = ds.subset(np.arange(0)) if validation == "empty" else ds if validation else None
     with pytest.raises(ConfigError, match=re.escape(hint)):
-        trainer.fit(ds, ds if validation else None, epochs=3)
+        trainer.fit(ds, val, epochs=3)
 
 
 @pytest.mark.parametrize(

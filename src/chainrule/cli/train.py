@@ -535,9 +535,9 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     print(f"{summary['dataset']}: {where.format(score)} after {epochs}")
     baseline = summary.get("mean_predictor_loss")
     if baseline is not None and summary["test_loss"] >= HARDLY_BETTER * baseline:
-        print(f"note: hardly better than predicting the training targets' mean (loss "
-              f"{baseline:.4g}); train longer (--epochs), with another --lr, or on rescaled "
-              "targets")  # fmt: skip
+        than = "worse than" if summary["test_loss"] > baseline else "hardly better than"
+        print(f"note: {than} predicting the training targets' mean (loss {baseline:.4g}); "
+              "train longer (--epochs), with another --lr, or on rescaled targets")  # fmt: skip
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
     if "gradient_health" in summary:

@@ -95,8 +95,12 @@ class EarlyStopping(Callback):
             raise ConfigError(
                 f"EarlyStopping: min_delta must be a finite number >= 0, not {min_delta!r}"
             )
-        if monitor is not None and not isinstance(monitor, str):
+        if monitor is not None and not (isinstance(monitor, str) and monitor.strip()):
             raise ConfigError(f"EarlyStopping: monitor must be a log's name, not {monitor!r}")
+        if not isinstance(restore_best, (bool, np.bool_)):  # "no" would be true
+            raise ConfigError(
+                f"EarlyStopping: restore_best must be True or False, not {restore_best!r}"
+            )
         self.patience = patience
         self.monitor = monitor
         self.monitored: str | None = monitor
@@ -253,10 +257,14 @@ def _not_logged(key: str, epoch: int, logs: dict[str, Any], trainer: Any) -> str
     """Why early stopping found no number under ``key`` in an epoch's logs, and what to do."""
     known = ", ".join(repr(k) for k, v in logs.items() if k != "epoch" and rankable(v))
     line = f"EarlyStopping: no {key!r} in epoch {epoch}'s logs (they have {known})"
+    regression = "accuracy" in key and logs.get("accuracy", 0) is None  # logged as None
+    instead = key.replace("accuracy", "loss") if regression else key
     if key.startswith("val_") and not getattr(trainer, "validates", True):
-        return f"{line}: this fit has no validation set; pass val_ds, or monitor={key[4:]!r}"
-    if "accuracy" in key and key in logs:  # logged as None: a regression has none
-        return f"{line}: a regression has no accuracy; monitor={key.replace('accuracy', 'loss')!r}"
+        empty = getattr(trainer, "val_ds", None) is not None  # given, but without cases
+        why = "its validation set is empty" if empty else "this fit has no validation set"
+        return f"{line}: {why}; pass val_ds with cases, or monitor={instead[4:]!r}"
+    if regression and key in logs:
+        return f"{line}: a regression has no accuracy; monitor={instead!r}"
     return line
 
 

@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from chainrule.checks import is_real
 from chainrule.errors import ConfigError
 
 #: The keys every epoch's record has (``val_*`` are None without validation data, ``accuracy``
@@ -107,8 +108,9 @@ def maximizing(key: str, mode: str = "auto") -> bool:
 
 
 def rankable(value: Any) -> bool:
-    """A value an epoch can be ranked by: an int or float that is not NaN."""
-    return isinstance(value, (int, float)) and not math.isnan(value)
+    """A value an epoch can be ranked by: a real number (Python's or NumPy's, not a bool)
+    that is not NaN."""
+    return is_real(value) and not math.isnan(value)
 
 
 def _short(value: Any) -> str:

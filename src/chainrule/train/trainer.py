@@ -428,14 +428,15 @@ class Trainer:
             )
         for what, weights in callback.saved_weights().items():
             check_weights(self.model, weights, f"{source}, the {what} weights")
-            for name, param in self.model.named_state():  # in the model's order, not the file's
-                array, dtype = weights[name], np.dtype(backend.dtype_name(param.dtype))
-                if array.dtype != dtype or not np.isfinite(array).all():
+            for name, _ in self.model.named_state():  # in the model's order, not the file's
+                # floats of any width, as the model's own weights (a resume may change the
+                # dtype: both are cast); integers or booleans are no saved weights
+                array = weights[name]
+                if array.dtype.kind != "f" or not np.isfinite(array).all():
                     raise ModelFileError(
                         f"{source}, the {what} weights: {name!r} holds "
-                        + ("non-finite values" if array.dtype == dtype
-                           else f"{array.dtype} values for a {dtype} parameter")
-                    )  # fmt: skip
+                        f"{'non-finite' if array.dtype.kind == 'f' else array.dtype} values"
+                    )
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""

@@ -284,3 +284,19 @@ def test_a_format_and_a_name_that_disagree_are_refused(tmp_path, name, fmt):
     assert main(["graph", "--format", fmt, "--out", str(tmp_path / name)]) == 2
     assert not (tmp_path / name).exists()
     assert main(["graph", "--format", fmt.upper(), "--out", "-"]) == 0  # any case, as the API
+
+
+def test_constants_made_before_the_cache_cleared_are_still_one_per_use(monkeypatch):
+    """The scalar cache clears at 4096 entries: constants made before were drawn as one shared
+    node again."""
+    from chainrule.ops import shape
+
+    x = cr.tensor(0.5, requires_grad=True)
+    y = cr.tensor(-1.5, requires_grad=True)
+    total = x * 7.25 + y * 7.25
+    shape._scalars.clear()  # as when 4096 other constants came after them
+    g = graph(total)
+    sevens = [n for n in g.nodes.values() if n.op == "leaf" and float(n.value) == 7.25]
+    assert len(sevens) == 2 and not _fan_outs(g)
+    c = cr.tensor(7.25)  # the user's own tensor, used twice: one node
+    assert len([n for n in graph(x * c + c * y).nodes.values() if n.op == "leaf"]) == 3

@@ -245,10 +245,19 @@ def graph(
     edges: list[GraphEdge] = []
     # a number written in an op (t - 1.0, y * 2) is a cached constant that every equal number
     # shares: each use is drawn as its own node (negative ids), not one node feeding them all
-    constants, uses = shared_constant_ids(), itertools.count(-1, -1)
+    cached, uses = shared_constant_ids(), itertools.count(-1, -1)
+
+    def per_use(t: Tensor) -> bool:
+        """A number written in an op: a cached constant, or one made before the cache last
+        cleared (a 0-d read-only NumPy leaf with no gradient is what the cache makes)."""
+        if id(t) in cached:
+            return True
+        data = t.data
+        return (t.node is None and not t.requires_grad and isinstance(data, np.ndarray)
+                and data.ndim == 0 and not data.flags.writeable)  # fmt: skip
 
     def add(t: Tensor) -> int:
-        nid = next(uses) if id(t) in constants else id(t)
+        nid = next(uses) if per_use(t) else id(t)
         if nid not in nodes:
             nodes[nid] = GraphNode(
                 nid,
@@ -262,7 +271,7 @@ def graph(
         return nid
 
     for tensor in order:
-        if id(tensor) in constants and tensor is not output:
+        if per_use(tensor) and tensor is not output:
             continue  # drawn once per use, below
         add(tensor)
         node = tensor.node

@@ -384,3 +384,34 @@ def test_a_model_that_does_not_fit_names_the_data_path(run_dir, tmp_path, capsys
     path = write(tmp_path / "narrow.csv", ["0.5,1", "0.2,0"])
     assert_user_error(capsys, "evaluate", run_dir, "--data", path,
                       match=f"{path}: 1 input features but the model")  # fmt: skip
+
+
+def test_evaluate_picks_an_idx_directory_s_test_part(tmp_path, capsys):
+    """evaluate --data DIR read only a directory's train part: another directory's t10k images
+    could not be scored."""
+    directory = idx_dir(tmp_path / "mnist")
+    data.write_idx(directory / "t10k-images-idx3-ubyte",
+                   np.arange(12 * 4, dtype=np.uint8).reshape(12, 2, 2)[::-1].copy())  # fmt: skip
+    data.write_idx(directory / "t10k-labels-idx1-ubyte", (np.arange(12) % 2).astype(np.uint8))
+    train(capsys, "--data", directory, "--out", tmp_path / "r")
+    results = {}
+    for part, cases in (("train", 40), ("test", 12)):
+        code, out, err = run(capsys, "evaluate", tmp_path / "r", "--data", directory,
+                             "--part", part, "--json")  # fmt: skip
+        assert code == 0, err
+        results[part] = json.loads(out)
+        assert results[part]["cases"] == cases
+    assert results["test"]["data"] == f"the t10k part of {directory}"
+    # the oracle: the t10k files read by the library on the training images' scale
+    from chainrule import io
+    from chainrule import train as cr_train
+    from chainrule.cli.train import saved_standardizer
+
+    model, info = io.load_model(tmp_path / "r" / "model")
+    test = data.load_idx_dir(directory, part="test", pixel_range=info["meta"]["pixel_range"])
+    standardized = runs.prepare(test, saved_standardizer(info), np.dtype(model.dtype))
+    expected = cr_train.evaluate(model, io.saved_loss(info, tmp_path / "r"), standardized)
+    assert results["test"]["loss"] == pytest.approx(expected["loss"], rel=1e-6)
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--part", "test", match="give --data")
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", directory, "--part", "t10k",
+                      match="--part 't10k': use train or test")  # fmt: skip

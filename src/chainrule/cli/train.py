@@ -672,6 +672,12 @@ def evaluate(
         show_default="the model's own held-out test split",
         help="dataset or file",
     ),
+    part: str = typer.Option(
+        None,
+        "--part",
+        show_default="train",
+        help="with --data DIR, an IDX directory: which of its parts, train or test (t10k)",
+    ),
     json_output: bool = typer.Option(
         False, "--json", help="print JSON on stdout (with the per-class table and the confusion)"
     ),
@@ -686,13 +692,17 @@ def evaluate(
     model, info, loss = load_trained(model_path)
     if loss is None:
         raise ModelFileError(f"{model_path}: the model file names no loss to evaluate with")
+    if part is not None and part not in ("train", "test"):
+        raise UserError(f"--part {part!r}: use train or test")
     if data is None:
+        if part is not None:
+            raise UserError("--part picks a part of --data DIR, an IDX directory: give --data")
         prepared = trained_data(model_path, info)
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
         pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
         raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range,
-                                info.get("class_names"))  # fmt: skip
+                                info.get("class_names"), part)  # fmt: skip
         _check_same_kind_of_labels(data, info.get("class_names"), raw)
         runs.check_model_fits(info, raw, str(model_path))
         if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped

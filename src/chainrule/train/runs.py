@@ -323,8 +323,10 @@ def read_dataset(
     dtype: Any,
     pixel_range: Sequence[float] | None = None,
     class_names: Sequence[str] | None = None,
+    part: str | None = None,
 ) -> Any:
-    """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory), a CSV file
+    """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory: its ``part``,
+    "train" by default, or "test", the t10k files), a CSV file
     read as ``task`` ("classification" or "regression"; None: classification) with its inputs
     kept in float64 (they reach ``dtype`` once standardised, see :func:`prepare`). An IDX
     directory's images are mapped from ``pixel_range`` when given (a model's training images'
@@ -341,10 +343,13 @@ def read_dataset(
         task = task or "classification"
         named = {"class_names": class_names} if task == "classification" else {}
         return data.load(source, dtype=dtype, task=task, input_dtype=np.float64, **named)
-    if pixel_range is not None and Path(source).expanduser().is_dir():
-        ds = data.load(source, dtype=dtype, pixel_range=(pixel_range[0], pixel_range[1]))
-    else:
-        ds = data.load(source, dtype=dtype)
+    directory = Path(source).expanduser().is_dir()
+    if part is not None and not directory:
+        raise UserError(f"--part {part}: {source} is no IDX directory; --part picks one's files")
+    options: dict[str, Any] = {} if part is None else {"part": part}
+    if pixel_range is not None and directory:
+        options["pixel_range"] = (pixel_range[0], pixel_range[1])
+    ds = data.load(source, dtype=dtype, **options)
     if task is None:
         return ds
     if ds.task != task:

@@ -323,7 +323,9 @@ def _refuse_writing_over_what_is_read(
 def _check_suffix(out: Path | None, fmt: str) -> None:
     """Refuse a ``--out`` whose suffix says another format than ``--format`` (SVG text went into
     a .png file)."""
-    suffixes = (".svg",) if fmt == "svg" else (".dot", ".gv")
+    from chainrule.viz.graph import FORMATS
+
+    suffixes = FORMATS[fmt]
     if out is not None and out != STDOUT and out.suffix and out.suffix.lower() not in suffixes:
         raise UserError(f"--out {out}: --format {fmt} writes {' or '.join(suffixes)} files")
 
@@ -562,20 +564,21 @@ def graph(
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
     from chainrule.explainer import explain as run_explain
+    from chainrule.viz.graph import FORMATS, seed_graph
     from chainrule.viz.graph import graph as draw_graph
-    from chainrule.viz.graph import seed_graph
     from chainrule.viz.network import network_svg
 
     _check_loss(loss)
     if out is None and format is None:  # a file, said in one line, rather than a screenful
         out = Path("network.svg" if kind == "network" else "computation-graph.svg")
-    if format is None and out is not None and out.suffix not in ("", ".svg", ".dot", ".gv"):
-        raise UserError(f"--out {out}: the format comes from the suffix; use .svg, .dot or .gv")
+    known = tuple(suffix for suffixes in FORMATS.values() for suffix in suffixes)
+    if format is None and out is not None and out.suffix not in ("", *known):
+        raise UserError(f"--out {out}: the format comes from the suffix; use {', '.join(known)}")
     fmt = (format or "").lower() or (
-        "dot" if out is not None and out.suffix in (".dot", ".gv") else "svg"
+        "dot" if out is not None and out.suffix in FORMATS["dot"] else "svg"
     )
-    if fmt not in ("svg", "dot"):
-        raise UserError(f"--format {format!r}: use svg or dot")
+    if fmt not in FORMATS:
+        raise UserError(f"--format {format!r}: use {' or '.join(FORMATS)}")
     if kind == "network":
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")

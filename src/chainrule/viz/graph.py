@@ -47,6 +47,9 @@ GRAPHVIZ_HINT = (
 )
 
 
+#: The formats a computation graph is written in, by the suffixes of their files.
+FORMATS = {"svg": (".svg",), "dot": (".dot", ".gv")}
+
 #: Ops that only move numbers around (a stack of scalars is recorded as reshapes and a
 #: concatenate): hidden on request. A square is maths, not implementation: hidden, the loss's
 #: sum stood over differences that did not add up to it.
@@ -161,8 +164,7 @@ class ComputationGraph:
         """Write SVG or DOT (``format``, else the file's suffix: .svg, .dot or .gv; no suffix
         is SVG) atomically; returns the path. Another format raises ValueError."""
         path = os.fspath(path)
-        formats = {"svg": (".svg",), "dot": (".dot", ".gv")}
-        format = saved_format("ComputationGraph.save", path, formats, format)
+        format = saved_format("ComputationGraph.save", path, FORMATS, format)
         text = self.to_dot() if format == "dot" else self.to_svg()
         atomic_write_text(path, text)
         return path

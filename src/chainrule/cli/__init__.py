@@ -106,23 +106,13 @@ def _join_a_parallel_job() -> None:
             distributed.world()
 
 
-def _terminated(stop: BaseException) -> bool:
-    """Whether a stop came from SIGTERM: click turns a KeyboardInterrupt (so :class:`Terminated`)
-    raised in a command or at a prompt into an Abort, raised from it or while handling it."""
+def _behind(stop: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first ``kind`` behind a stop that click or typer wrapped: click turns a
+    KeyboardInterrupt (so :class:`Terminated`) raised in a command or at a prompt into an
+    Abort, raised from it or while handling it, and a command's becomes a Stopped from it."""
     seen: BaseException | None = stop
     while seen is not None:
-        if isinstance(seen, Terminated):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _signal_of(stop: BaseException) -> BaseException | None:
-    """The KeyboardInterrupt (or Terminated) behind a stop that click or typer wrapped (an
-    Abort raised from it or while handling it, a Stopped from it)."""
-    seen: BaseException | None = stop
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -152,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"{prefix}{error.format_message()}")
         return 2
     except (*ABORTS, KeyboardInterrupt, Stopped) as stop:
-        signal_stop = _signal_of(stop)
-        if _terminated(stop):
+        signal_stop = _behind(stop, KeyboardInterrupt)
+        if _behind(stop, Terminated) is not None:  # SIGTERM
             _report("chainrule: terminated", signal_stop)
             return 143
         _report("chainrule: interrupted", signal_stop)

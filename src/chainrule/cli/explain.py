@@ -237,12 +237,18 @@ def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
     dtype = param_dtype(net)
     with enable_grad():
         error = loss(net(Tensor(np.asarray(x, dtype=dtype))), Tensor(np.asarray(t, dtype=dtype)))
-    drawing = draw_graph(error, names={id(p): name for name, p in net.named_parameters()})
+    drawing = draw_graph(error, names=_parameter_names(net))
     drawing.notes.append(
         f"{reason.removeprefix('explain: ')}: drawn is the engine's graph of the model's own "
         "modules and loss (every op, not every unit)"
     )
     return drawing
+
+
+def _parameter_names(net: Any) -> dict[int, str]:
+    """A graph's labels for the model's parameters, by the model's own names (0.weight,
+    2.weight), not every layer's "weight" (none for the seed: no model)."""
+    return {} if net is None else {id(p): name for name, p in net.named_parameters()}
 
 
 def _unreadable_network(net: Any) -> str | None:
@@ -277,12 +283,14 @@ def _output_units(net: Any, model: Path, info: dict) -> int:
     forward pass of one of the run's input rows gives."""
     from chainrule.cli.train import trained_data
     from chainrule.engine import no_grad
-    from chainrule.explainer import as_network
+    from chainrule.explainer import ExplainError, as_network
     from chainrule.tensor import Tensor
     from chainrule.train.metrics import param_dtype
 
-    if _unreadable_network(net) is None:
+    try:
         return as_network(net).sizes[-1]
+    except ExplainError:
+        pass
     row = trained_data(model, info).test.X[:1]
     with no_grad():
         return int(net(Tensor(row.astype(param_dtype(net)))).shape[-1])
@@ -320,14 +328,19 @@ def _refuse_writing_over_what_is_read(
     refuse_overwriting(out, "--out", kept)
 
 
-def _check_suffix(out: Path | None, fmt: str) -> None:
-    """Refuse a ``--out`` whose suffix says another format than ``--format`` (SVG text went into
-    a .png file)."""
+def _drawing_format(out: Path | None, format: str | None, check_name: bool = True) -> str:
+    """The format ``graph`` writes, by the rule ``ComputationGraph.save`` follows
+    (:func:`chainrule.viz.style.saved_format`): ``--format`` in any case, else ``--out``'s
+    suffix (none: svg); with ``check_name``, a name whose suffix says another format than
+    ``--format`` is refused too (SVG text went into a .png file)."""
     from chainrule.viz.graph import FORMATS
+    from chainrule.viz.style import saved_format
 
-    suffixes = FORMATS[fmt]
-    if out is not None and out != STDOUT and out.suffix and out.suffix.lower() not in suffixes:
-        raise UserError(f"--out {out}: --format {fmt} writes {' or '.join(suffixes)} files")
+    path = "" if out is None or out == STDOUT or not check_name else str(out)
+    try:
+        return saved_format("--format" if format else "--out", path, FORMATS, format)
+    except ValueError as error:
+        raise UserError(str(error)) from None
 
 
 #: ``--out -``: standard output, as the Unix tools take it (it wrote a file named "-").
@@ -350,7 +363,7 @@ def _write(out: Path | None, text: str, drawing_format: str | None = None) -> No
 
     refuse_overwriting(out, "--out", {})  # a checkpoint's files, whatever was read
     if drawing_format is not None:
-        _check_suffix(out, drawing_format)
+        _drawing_format(out, drawing_format)
 
     try:
         atomic_write_text(str(out), text)
@@ -564,21 +577,15 @@ def graph(
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
     from chainrule.explainer import explain as run_explain
-    from chainrule.viz.graph import FORMATS, seed_graph
     from chainrule.viz.graph import graph as draw_graph
+    from chainrule.viz.graph import seed_graph
     from chainrule.viz.network import network_svg
 
     _check_loss(loss)
     if out is None and format is None:  # a file, said in one line, rather than a screenful
         out = Path("network.svg" if kind == "network" else "computation-graph.svg")
-    known = tuple(suffix for suffixes in FORMATS.values() for suffix in suffixes)
-    if format is None and out is not None and out.suffix not in ("", *known):
-        raise UserError(f"--out {out}: the format comes from the suffix; use {', '.join(known)}")
-    fmt = (format or "").lower() or (
-        "dot" if out is not None and out.suffix in FORMATS["dot"] else "svg"
-    )
-    if fmt not in FORMATS:
-        raise UserError(f"--format {format!r}: use {' or '.join(FORMATS)}")
+    # the name against --format once nothing it must not overwrite is at stake (see _write)
+    fmt = _drawing_format(out, format, check_name=format is None)
     if kind == "network":
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
@@ -600,9 +607,8 @@ def graph(
             drawing = _engine_graph(net, x, t, loss_object, reason=unreadable)
         else:
             problem = _explained(model, problem_of, net, x, t, loss_object)
-            # the model's own names (0.weight, 2.weight), not every layer's "weight"
-            names = {} if net is None else {id(p): n for n, p in net.named_parameters()}
-            drawing = draw_graph(_explained(model, forward, problem)[2], names=names)
+            drawing = draw_graph(_explained(model, forward, problem)[2],
+                                 names=_parameter_names(net))  # fmt: skip
     elif loss is not None:
         raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
     elif case is not None:

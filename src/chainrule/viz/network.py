@@ -153,10 +153,14 @@ def _text(
     )
 
 
+#: A network diagram is written as SVG alone.
+FORMATS = {"svg": (".svg",)}
+
+
 def save_network_svg(d: Derivation, path: str | os.PathLike, case: int = 0) -> str:
     """Write :func:`network_svg` to ``path`` atomically; returns the path."""
     path = os.fspath(path)
-    saved_format("save_network_svg", path, {"svg": (".svg",)})
+    saved_format("save_network_svg", path, FORMATS)
     atomic_write_text(path, network_svg(d, case))
     return path
 
@@ -173,7 +177,7 @@ class NetworkDiagram:
     def save(self, path: str | os.PathLike) -> str:
         """Write the SVG to ``path`` (.svg, or no suffix) atomically; returns the path."""
         path = os.fspath(path)
-        saved_format("NetworkDiagram.save", path, {"svg": (".svg",)})
+        saved_format("NetworkDiagram.save", path, FORMATS)
         atomic_write_text(path, self.svg)
         return path
 

@@ -1011,6 +1011,53 @@ def test_history_best_takes_the_highest_accuracy_and_the_lowest_loss_as_early_st
 
 
 @pytest.mark.parametrize(
+    ("key", "best_epoch"),
+    [("val_acc", 2), ("top5_accuracy", 2), ("val_mse", 1), ("val_error", 1), ("lr", 1)],
+)
+def test_history_best_reads_the_way_from_the_name(key, best_epoch):
+    """An accuracy logged as "val_acc" was minimised: the worst epoch came back as the best."""
+    h = History([{"epoch": 1, key: 0.5}, {"epoch": 2, key: 0.9}])
+    assert h.best(key)["epoch"] == best_epoch
+
+
+def test_history_best_asks_for_the_mode_of_a_name_it_cannot_read():
+    h = History([{"epoch": 1, "val_f1": 0.5}, {"epoch": 2, "val_f1": 0.9}])
+    with pytest.raises(ConfigError, match=re.escape(
+            "History.best: cannot tell whether a higher or a lower 'val_f1' is better; "
+            "pass mode='max' or mode='min'")):  # fmt: skip
+        h.best("val_f1")
+    assert h.best("val_f1", mode="max")["epoch"] == 2
+    assert h.best("val_f2") is None  # no epoch logs it: nothing to rank, nothing to ask
+
+
+class _LogsF1(Callback):
+    """A callback that logs a score of its own for early stopping to watch."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        logs["val_f1"] = 1.0 - 1.0 / epoch
+
+
+def test_early_stopping_asks_for_the_mode_of_a_logged_name_it_cannot_read():
+    """A score that rises was taken as a loss: the run stopped `patience` epochs in, keeping
+    the first epoch's weights."""
+    model, loss, opt = make()
+    stopper = EarlyStopping(2, monitor="val_f1")
+    trainer = Trainer(model, loss, opt, callbacks=[_LogsF1()], early_stopping=stopper,
+                      progress=False)  # fmt: skip
+    ds = small_classification()
+    with pytest.raises(ConfigError, match=re.escape(
+            "EarlyStopping: cannot tell whether a higher or a lower 'val_f1' is better; "
+            "pass mode='max' or mode='min'")):  # fmt: skip
+        trainer.fit(ds, ds, epochs=3)
+    model, loss, opt = make()
+    stopper = EarlyStopping(2, monitor="val_f1", mode="max")
+    trainer = Trainer(model, loss, opt, callbacks=[_LogsF1()], early_stopping=stopper,
+                      progress=False)  # fmt: skip
+    trainer.fit(ds, ds, epochs=5)
+    assert stopper.best_epoch == 5 and stopper.stopped_epoch is None
+
+
+@pytest.mark.parametrize(
     ("options", "message"),
     [({"min_delta": float("nan")}, "min_delta must be a finite number >= 0, not nan"),
      ({"min_delta": -1.0}, "min_delta must be a finite number >= 0, not -1.0"),

@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import ConfigError
-from chainrule.train.history import MODES, maximizing, rankable
+from chainrule.train.history import MODES, higher_is_better, maximizing, rankable
 
 
 class Callback:
@@ -62,9 +62,10 @@ class EarlyStopping(Callback):
     :attr:`Trainer.validates`) and "loss" otherwise, decided afresh for every fit;
     ``monitored`` is the key the latest fit watches. An improvement must beat the best value by
     more than ``min_delta``. ``mode`` says which way is better: "min", "max", or "auto" (the
-    default): higher for a key naming an accuracy ("val_accuracy"), lower for anything else (a
-    loss). With ``restore_best`` (the default) the weights of the best epoch are put back when
-    fitting ends.
+    default): higher for a key naming an accuracy ("val_accuracy"), lower for a loss; a key it
+    cannot tell the way of (a "val_f1" a callback logs) is refused at the first epoch, asking
+    for the mode (:func:`~chainrule.train.history.maximizing`). With ``restore_best`` (the
+    default) the weights of the best epoch are put back when fitting ends.
 
     The weights the last epoch ended with are remembered when the best ones are put back: if
     the same trainer's :meth:`~chainrule.train.Trainer.fit` is called again to train more
@@ -107,7 +108,7 @@ class EarlyStopping(Callback):
         self.min_delta = float(min_delta)
         self.restore_best = restore_best
         self.mode = mode
-        self.maximizing = False
+        self.maximizing: bool | None = False
         self._reset()
 
     def _reset(self) -> None:
@@ -123,7 +124,10 @@ class EarlyStopping(Callback):
 
     def on_fit_start(self, trainer: Any) -> None:
         self.monitored = self.monitor or ("val_loss" if trainer.validates else "loss")
-        self.maximizing = maximizing(self.monitored, self.mode)
+        # a name whose way "auto" cannot tell is refused at the first epoch, once it is known
+        # to be logged at all (a misspelt name is told as such)
+        unknown = self.mode == "auto" and higher_is_better(self.monitored) is None
+        self.maximizing = None if unknown else maximizing(self.monitored, self.mode)
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
         if self._last is not None and not getattr(trainer, "finished", False):
@@ -139,6 +143,8 @@ class EarlyStopping(Callback):
         value = logs.get(self.monitored)
         if value is None:
             raise ConfigError(_not_logged(self.monitored, epoch, logs, trainer))
+        if self.maximizing is None:
+            maximizing(self.monitored, self.mode, "EarlyStopping")  # raises, naming the fix
         better = (
             value > self.best + self.min_delta
             if self.maximizing

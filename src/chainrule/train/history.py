@@ -65,7 +65,8 @@ class History:
     def best(self, key: str = "val_loss", mode: str = "auto") -> dict[str, Any] | None:
         """The epoch whose ``key`` is lowest (``mode="min"``) or highest (``"max"``); ``"auto"``
         (the default, as :class:`~chainrule.train.EarlyStopping` decides) is highest for an
-        accuracy and lowest for anything else (a loss). Any other ``mode`` raises
+        accuracy and lowest for a loss or another column a run logs (see :func:`maximizing`).
+        A key ``"auto"`` cannot tell the way of, or any other ``mode``, raises
         :class:`~chainrule.errors.ConfigError`.
 
         Epochs where ``key`` is missing, None or NaN are skipped; if no epoch has a number
@@ -79,7 +80,7 @@ class History:
         scored = [r for r in self.records if rankable(r.get(key))]
         if not scored:
             return None
-        pick = max if maximizing(key, mode) else min
+        pick = max if maximizing(key, mode, "History.best") else min
         return pick(scored, key=lambda r: r[key])
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -101,10 +102,32 @@ class History:
 MODES = ("auto", "min", "max")
 
 
-def maximizing(key: str, mode: str = "auto") -> bool:
+def maximizing(key: str, mode: str = "auto", who: str = "History.best") -> bool:
     """Whether a higher ``key`` is better: ``mode="max"``, or ``"auto"`` and ``key`` names an
-    accuracy ("accuracy", "val_accuracy"); lower is better for anything else (a loss)."""
-    return mode == "max" or (mode == "auto" and "accuracy" in key)
+    accuracy ("accuracy", "val_acc", "top5_accuracy"). Lower is better for ``"min"``, and for
+    ``"auto"`` and a loss or an error ("val_loss", "mse") or a column every run logs ("lr",
+    "time"). ``"auto"`` guesses no further: any other key (a "val_f1" of one's own) raises
+    :class:`~chainrule.errors.ConfigError` asking ``who``'s caller for the mode."""
+    if mode != "auto":
+        return mode == "max"
+    higher = higher_is_better(key)
+    if higher is None:
+        raise ConfigError(
+            f"{who}: cannot tell whether a higher or a lower {key!r} is better; "
+            "pass mode='max' or mode='min'"
+        )
+    return higher
+
+
+def higher_is_better(key: str) -> bool | None:
+    """True for an accuracy's name, False for a loss's, an error's or a logged column's, None
+    for a name that does not say."""
+    name = key.removeprefix("val_")
+    if name in ("accuracy", "acc") or name.endswith(("_accuracy", "_acc")):
+        return True
+    if name in KEYS or name.endswith(("loss", "error", "mse", "mae")):
+        return False
+    return None
 
 
 def rankable(value: Any) -> bool:

@@ -300,3 +300,19 @@ def test_constants_made_before_the_cache_cleared_are_still_one_per_use(monkeypat
     assert len(sevens) == 2 and not _fan_outs(g)
     c = cr.tensor(7.25)  # the user's own tensor, used twice: one node
     assert len([n for n in graph(x * c + c * y).nodes.values() if n.op == "leaf"]) == 3
+
+
+def test_out_dot_slash_dash_is_a_file_named_dash(tmp_path, capsys, monkeypatch):
+    """'./-' names a file, as the Unix tools take it; pathlib made it '-', so it went to stdout."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--out", "./-", "--format", "dot"]) == 0
+    assert capsys.readouterr().out == ""
+    assert (tmp_path / "-").read_text().startswith("digraph")
+
+
+def test_export_refuses_standard_output(tmp_path, capsys, monkeypatch, trained_run):
+    """An ONNX file went into a file named '-'."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(trained_run("digits")), "--format", "onnx", "--out", "-"]) != 0
+    assert "--out -: export writes a file, not standard output" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -38,11 +38,18 @@ def path_value(text: str) -> Path:
     return Path(text)
 
 
+#: ``--out -``: standard output, as the Unix tools take it (it wrote a file named "-"); write
+#: ``./-`` for a file of that name (:func:`file_path_value` keeps it apart).
+STDOUT = Path("-")
+
+
 def file_path_value(text: str) -> Path:
     """The parser of an option naming a file to write (``export --out``, ``explain --out``,
     ``graph --out``): a name ending in a separator (``out/``), ``.`` or ``..`` names a directory,
     which ``Path`` would silently turn into a file of that name; refused, naming the option."""
     path = path_value(text)
+    if path == STDOUT and text != "-":  # "./-": a file of that name, as the Unix tools take it
+        return path.absolute()
     separators = tuple({"/", os.sep, os.altsep or "/"})
     if text.endswith(separators) or text.replace(os.sep, "/").rsplit("/", 1)[-1] in (".", ".."):
         raise typer.BadParameter(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainrule.cli.app import ABORTS, app, file_path_value, path_value
+from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, path_value
 from chainrule.errors import DataError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -341,10 +341,6 @@ def _drawing_format(out: Path | None, format: str | None, check_name: bool = Tru
         return saved_format("--format" if format else "--out", path, FORMATS, format)
     except ValueError as error:
         raise UserError(str(error)) from None
-
-
-#: ``--out -``: standard output, as the Unix tools take it (it wrote a file named "-").
-STDOUT = Path("-")
 
 
 def _write(out: Path | None, text: str, drawing_format: str | None = None) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import app, file_path_value, path_value
+from chainrule.cli.app import STDOUT, app, file_path_value, path_value
 from chainrule.errors import UserError
 
 FORMATS = ("onnx", "torch")
@@ -36,6 +36,8 @@ def export(
 
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+    if out == STDOUT:  # a binary file on a terminal helps no one; "./-" names a file "-"
+        raise UserError("--out -: export writes a file, not standard output; give a file name")
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model

@@ -705,3 +705,16 @@ def test_split_names_itself_for_indices_that_are_not_integers(indices) -> None:
     with pytest.raises(TypeError, match="split: indices_or_sections must be a number of "
                        "sections or a list of integer indices"):  # fmt: skip
         cr.split(cr.arange(6.0), indices)
+
+
+@pytest.mark.parametrize("op", [lambda x: x * 300, lambda x: 300 + x, lambda x: x - 1000])
+def test_a_python_number_out_of_an_integer_tensors_range_names_both(op):
+    """NumPy's OverflowError ("Python integer 300 out of bounds for int8") named neither the
+    tensor nor what to do; NumPy's rule stands (the tensor's dtype is kept)."""
+    x = cr.tensor(np.array([1, 2], dtype=np.int8))
+    message = r"the Python number -?\d+ is out of the range of the int8 tensor it meets .*"
+    with pytest.raises(OverflowError, match=message + r"x.astype\('int64'\)"):
+        op(x)
+    with pytest.raises(OverflowError):
+        op(np.array([1, 2], dtype=np.int8))  # NumPy refuses too: the same rule
+    assert (op(x.astype("int64")).data == op(np.array([1, 2], dtype=np.int64))).all()

@@ -34,7 +34,14 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         xp = array_module(data)
         if xp is numpy:
             dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
-            return _scalar_constant(value, dtype, xp)
+            try:
+                return _scalar_constant(value, dtype, xp)
+            except OverflowError:  # NumPy's words name neither operand
+                raise OverflowError(
+                    f"the Python number {value} is out of the range of the {dtype} tensor it "
+                    "meets (NumPy keeps the tensor's dtype); cast the tensor first, e.g. "
+                    "x.astype('int64')"
+                ) from None
         return _device_constant(value, data, xp)
     if like is not None and isinstance(value, complex) and array_module(like.data) is numpy:
         # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128)

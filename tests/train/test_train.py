@@ -556,6 +556,30 @@ def test_a_trainer_without_early_stopping_resumes_a_hand_saved_checkpoint_from_t
     assert_same_weights(resumed.model, whole.model)
 
 
+@pytest.mark.parametrize("saved_by_hand", [True, False])
+def test_a_resume_into_another_dtype_casts_early_stoppings_weights_too(tmp_path, saved_by_hand):
+    """The model's weights and the optimizer's buffers were cast to the resuming model's dtype,
+    early stopping's best and last weights were not: a float64 run resumed as float32 trained
+    to the end and then failed putting back the best weights (or failed at once, from a
+    checkpoint saved by hand between two fits)."""
+    ds = small_classification()
+    model, loss, opt = make(dropout=True, dtype=np.float64)
+    script = ScriptedValLoss(NOT_STOPPING)
+    first = Trainer(model, loss, opt, batch_size=7, seed=5, callbacks=[script],
+                    early_stopping=EarlyStopping(patience=50, monitor="val_loss"),
+                    checkpoint_dir=None if saved_by_hand else tmp_path, progress=False)  # fmt: skip
+    first.fit(ds, epochs=6)
+    if saved_by_hand:
+        first.save_checkpoint(tmp_path)
+    resumed, _ = _continued_setup()  # float32
+    resumed.resume(tmp_path)
+    resumed.fit(ds, epochs=10)
+    assert resumed.best_epoch == 3
+    for name, value in resumed.model.state_dict().items():  # the float64 run's best, as float32
+        assert value.dtype == np.float32
+        np.testing.assert_array_equal(value, script.snapshots[3][name].astype(np.float32))
+
+
 def _damaged_checkpoint(tmp_path, edit_state=None, edit_arrays=None, optimizer=None):
     """A hand-saved checkpoint (best weights standing in, last ones kept) with trainer.json's
     dict and optimizer.safetensors' arrays edited; returns a trainer to resume it into."""

@@ -369,10 +369,7 @@ class Trainer:
         source = checkpoint["path"]
         weights = checkpoint["model"].state_dict()
         check_weights(self.model, weights, source)
-        dtypes = {  # the host's dtype of each, whichever library the model lives in
-            name: np.dtype(backend.dtype_name(value.dtype))
-            for name, value in self.model.named_state()
-        }
+        dtypes = self._host_dtypes()
         self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         opt_arrays = _strip(arrays, "optimizer/")
         # state_dict counts every parameter's steps: a state without any is a lost one
@@ -411,6 +408,14 @@ class Trainer:
                 check_weights(self.model, last, source)
                 self.model.load_state_dict({k: v.astype(dtypes[k]) for k, v in last.items()})
 
+    def _host_dtypes(self) -> dict[str, np.dtype]:
+        """The dtype of each of the model's arrays on the host, whichever library the model
+        lives in: what a resume casts saved weights to (a run may change its dtype)."""
+        return {
+            name: np.dtype(backend.dtype_name(value.dtype))
+            for name, value in self.model.named_state()
+        }
+
     def _load_callback(self, callback: Any, scalars: dict, arrays: dict, source: str) -> None:
         """A callback's saved state, loaded; a state that does not fit (a value of the wrong
         kind, early stopping's weights for another model) raises ModelFileError naming it."""
@@ -426,9 +431,10 @@ class Trainer:
             raise ModelFileError(  # the run would end without the weights it promises
                 f"{source}: the best epoch is {callback.best_epoch} but its weights are missing"
             )
+        dtypes = self._host_dtypes()
         for what, weights in callback.saved_weights().items():
             check_weights(self.model, weights, f"{source}, the {what} weights")
-            for name, _ in self.model.named_state():  # in the model's order, not the file's
+            for name in dtypes:  # in the model's order, not the file's
                 # floats of any width, as the model's own weights (a resume may change the
                 # dtype: both are cast); integers or booleans are no saved weights
                 array = weights[name]
@@ -437,6 +443,7 @@ class Trainer:
                         f"{source}, the {what} weights: {name!r} holds "
                         f"{'non-finite' if array.dtype.kind == 'f' else array.dtype} values"
                     )
+                weights[name] = array.astype(dtypes[name], copy=False)  # in the callback's dict
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""

@@ -14,7 +14,10 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +105,56 @@ def staging_dir(destination: str | os.PathLike) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + destination.name + ".", dir=destination.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
     return tmp
+
+
+def replace_together(pairs: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each ``(staged, destination)`` file over its destination, all or none: files that
+    belong together (a model's weights and the description that claims them) are never left
+    half old, half new.
+
+    Ctrl-C and SIGTERM wait until every rename is done (see :func:`interrupts_held`), and a
+    rename that fails puts back the destinations renamed before it, from links to the old
+    files taken first (a destination that did not exist is removed again). The staged files'
+    folder holds those links; the caller removes it.
+    """
+    olds = []
+    for staged, destination in pairs:
+        old = staged.with_name(staged.name + ".old")
+        try:
+            os.link(destination, old)
+        except OSError:  # no old file (or no hard links here): nothing to put back
+            old = None
+        olds.append(old)
+    done: list[tuple[Path, Path | None]] = []
+    with interrupts_held():
+        try:
+            for (staged, destination), old in zip(pairs, olds):
+                os.replace(staged, destination)
+                done.append((destination, old))
+        except BaseException:
+            for destination, old in reversed(done):
+                with contextlib.suppress(OSError):
+                    os.replace(old, destination) if old else os.unlink(destination)
+            raise
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM back until the block ends, then deliver them as they
+    came: for a few renames that must all happen. Outside the main thread (where Python runs
+    signal handlers) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    held = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not None:  # None: a handler Python did not install
+            held[number] = signal.signal(number, lambda n, _frame: arrived.append(n))
+    try:
+        yield
+    finally:
+        for number, handler in held.items():
+            signal.signal(number, handler)
+        for number in arrived:
+            signal.raise_signal(number)

@@ -49,6 +49,7 @@ from chainrule.files import (
     atomic_write_bytes,
     atomic_write_json,
     fsync_dir,
+    replace_together,
     staging_dir,
 )
 
@@ -399,16 +400,16 @@ def _write_model_files(directory: Path, weights: dict, description: dict) -> Non
 
 def _replace_model_files(directory: Path, weights: dict, description: dict) -> None:
     """Both files of an existing model directory replaced: each is written in full under a
-    temporary folder inside it, then the two are renamed over the old ones back to back, so a
-    failure while writing (a full disk, Ctrl-C) leaves the old model whole. Other files in the
-    directory stay."""
+    temporary folder inside it, then the two are renamed over the old ones together
+    (:func:`chainrule.files.replace_together`), so a failure or Ctrl-C at any point leaves the
+    old model or the new one whole, never new weights under the old description. Other files
+    in the directory stay."""
     files = _model_files(weights, description)
     staged = staging_dir(directory / MODEL_JSON)
     try:
         for name, data in files.items():
             atomic_write_bytes(staged / name, data)
-        for name in files:  # weights first, then the description that claims them
-            os.replace(staged / name, directory / name)
+        replace_together([(staged / name, directory / name) for name in files])
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     fsync_dir(directory)

@@ -231,6 +231,72 @@ def test_a_failed_save_over_a_model_leaves_the_old_one_whole(tmp_path, monkeypat
     assert (tmp_path / "m" / "notes.txt").read_text() == "mine"
 
 
+def _between_the_renames(monkeypatch, act):
+    """``act()`` right after the first of the model's two files is renamed into place."""
+    import chainrule.files
+
+    real, renamed = os.replace, []
+
+    def replace(src, dst):
+        real(src, dst)
+        if _into_the_model(src, dst):
+            renamed.append(dst)
+            if len(renamed) == 1:
+                act()
+
+    monkeypatch.setattr(chainrule.files.os, "replace", replace)
+
+
+def _into_the_model(src, dst) -> bool:
+    """A staged file renamed into the model's folder (not a write into the staging folder, not
+    a put-back of an old file)."""
+    return not Path(dst).parent.name.startswith(".tmp-") and not str(src).endswith(".old")
+
+
+def _same_weights(model, directory):
+    loaded, _ = io.load_model(directory)
+    assert loaded.config() == model.config()
+    for (name, a), (_, b) in zip(model.named_state(), loaded.named_state()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+def test_ctrl_c_between_the_two_renames_waits_for_the_second(tmp_path, monkeypatch):
+    """A Ctrl-C between the renames left the new weights under the old description: a model
+    that no longer loaded ("'0.weight' has shape (3, 7) but the architecture needs (3, 5)")."""
+    import signal
+
+    io.save_model(tmp_path / "m", net())
+    other = nn.mlp([3, 7, 2], rng=5)
+    _between_the_renames(monkeypatch, lambda: signal.raise_signal(signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):  # delivered once both files are in place
+        io.save_model(tmp_path / "m", other)
+    monkeypatch.undo()
+    _same_weights(other, tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [io.MODEL_JSON, io.WEIGHTS_FILE]
+
+
+def test_a_failed_second_rename_puts_the_old_weights_back(tmp_path, monkeypatch):
+    import chainrule.files
+
+    old = net()
+    io.save_model(tmp_path / "m", old)
+    real, staged_renames = os.replace, []
+
+    def replace(src, dst):
+        if _into_the_model(src, dst):
+            staged_renames.append(dst)
+            if len(staged_renames) == 2:
+                raise OSError(5, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(chainrule.files.os, "replace", replace)
+    with pytest.raises(OSError, match="Input/output error"):
+        io.save_model(tmp_path / "m", nn.mlp([3, 7, 2], rng=5))
+    monkeypatch.undo()
+    _same_weights(old, tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [io.MODEL_JSON, io.WEIGHTS_FILE]
+
+
 def test_find_checkpoint_errors(tmp_path):
     with pytest.raises(ModelFileError, match="no such checkpoint"):
         io.find_checkpoint(tmp_path / "nope")

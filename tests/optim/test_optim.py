@@ -310,6 +310,8 @@ def test_bad_hyperparameters_and_names():
         optim.Adam(params, betas=(0.9, 1.5))
     with pytest.raises(nn.ConfigError, match="not a tensor requiring a gradient"):
         optim.SGD([cr.tensor([1.0])], lr=0.1)
+    with pytest.raises(nn.ConfigError, match="parameter 0 is a dict: parameter groups"):
+        optim.Adam([{"params": params, "lr": 0.1}])  # said "not a tensor requiring a gradient"
     with pytest.raises(nn.ConfigError, match="unknown optimizer 'lbfgs'; choose one of sgd"):
         optim.from_name("lbfgs", params)
     opt = optim.from_name("RMSprop", params, lr=0.01, momentum=0.9)

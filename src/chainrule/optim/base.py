@@ -44,6 +44,12 @@ class Optimizer:
         if not self.params:
             raise ConfigError(f"{type(self).__name__}: got an empty list of parameters")
         for index, param in enumerate(self.params):
+            if isinstance(param, dict):  # PyTorch's parameter groups
+                raise ConfigError(
+                    f"{type(self).__name__}: parameter {index} is a dict: parameter groups "
+                    "(PyTorch's [{'params': ..., 'lr': ...}]) are not supported; give a list "
+                    "of tensors, or one optimizer per group with its own settings"
+                )
             # a frozen Parameter is welcome: it is skipped while it has no gradient
             if not isinstance(param, Tensor) or not (
                 param.requires_grad or isinstance(param, Parameter)

@@ -19,8 +19,8 @@ Differences from ``sklearn.neural_network``, on purpose:
   bias-corrected; scikit-learn divides by sqrt(v) + epsilon and corrects the learning rate
   instead, which amounts to epsilon * sqrt(1 - beta_2^t) in this form (a small difference with
   the default epsilon, growing with it).
-- ``partial_fit`` trains without early stopping when ``early_stopping=True`` (scikit-learn
-  raises instead: one epoch has no held-out part to watch).
+- ``partial_fit`` refuses ``early_stopping=True``, as scikit-learn does (one epoch has no
+  held-out part to watch).
 - ``fit`` takes no ``sample_weight``, and ``X`` must be dense (a sparse matrix is refused with
   scikit-learn's message).
 

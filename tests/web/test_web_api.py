@@ -432,6 +432,23 @@ def test_a_new_network_keeps_its_reduction_and_refuses_one_its_loss_lacks(client
     assert refused.status_code == 422 and "is a mean, not a sum" in refused.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("loss", "output"),
+    [("mse", "linear"), ("cross-entropy", "softmax"), ("binary-cross-entropy", "logistic")],
+)
+def test_a_loss_named_with_its_own_reduction_is_that_loss(client, seed, loss, output):
+    """The schema let a loss's own reduction through and the loss's class then refused it:
+    "explain: loss 'mse': MSE() takes no arguments" (422) for mse and mean."""
+    sizes = seed["sizes"]
+    network = {**seed, "loss": loss, "output": output}
+    if loss == "cross-entropy":
+        network["target"] = [1.0] + [0.0] * (sizes[-1] - 1)
+    plain = post(client, "/api/backward", {"network": network})
+    named = post(client, "/api/backward", {"network": {**network, "reduction": "mean"}})
+    assert plain.status_code == 200 and named.status_code == 200, named.json()
+    assert named.json()["E"] == plain.json()["E"]
+
+
 def test_a_step_whose_weights_pass_the_pages_bound_is_refused_as_divergence(client):
     """lr 100 on a deep relu network: every number finite, a weight of 2.4e10, and the network
     returned was refused by every other request (422, blaming the user's input)."""

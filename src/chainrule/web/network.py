@@ -103,9 +103,11 @@ class NetworkState:
         )
 
     def loss_object(self) -> Loss:
-        """The ``nn`` loss of this name and reduction (the library's own definition)."""
-        if self.reduction is None:
-            return as_loss(self.loss)
+        """The ``nn`` loss of this name and reduction (the library's own definition). A loss's
+        own reduction (mse's mean) is its default, whether or not its class takes one."""
+        loss = as_loss(self.loss)
+        if self.reduction in (None, loss.reduction):
+            return loss
         return as_loss({"type": self.loss, "reduction": self.reduction})
 
     def model(self) -> Sequential:

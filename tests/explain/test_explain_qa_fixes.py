@@ -295,3 +295,26 @@ def test_an_output_unit_as_the_focus_says_which_sections_are_left_out():
                for note in d.notes)  # fmt: skip
     assert "unit 2:1 is an output unit" in render(d, "text")
     assert not any("output unit" in note for note in explain(unit="1:1").notes)
+
+
+def test_inputs_of_1e300_leave_the_layers_above_checkable():
+    """Every quantity's tolerance counted the rounding of every unit's z: inputs of 1e300 made
+    them all infinite (the top's dE/dz of 0.1 passed any number) and --format json failed
+    blaming overflowed numbers. A difference reruns only the layers from its quantity up: the
+    top's tolerances stay small, and only the first layer's weights cannot be told."""
+    import jsonschema
+
+    from chainrule import nn
+    from chainrule.explainer import to_json
+
+    model = nn.mlp([2, 2, 3], output="logistic", rng=0, dtype="float64")
+    d = explain(model, [[1e300, 1e300]], [[1.0, 0.0, 1.0]])
+    assert d.all_ok
+    for quantity in [("dE_dz", 2), ("dE_dy", 2), ("dE_dw", 1), ("dE_db", 1)]:
+        assert d.quantity_atol[quantity] < 1e-6, quantity
+    assert d.quantity_atol["dE_dw", 0] == np.inf
+    document = json.loads(to_json(d))
+    jsonschema.validate(document, schema())
+    assert document["check"]["atol"] is None
+    d.layers[-1].dE_dz[0, 1] += 0.01  # a wrong output dE/dz is caught
+    assert not d.all_ok

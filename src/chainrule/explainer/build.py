@@ -325,7 +325,10 @@ def difference_steps(
 
 
 def tolerances(
-    dtype: np.dtype, cancelled: dict[Quantity, float], rounded: float, steps: dict[Quantity, float]
+    dtype: np.dtype,
+    cancelled: dict[Quantity, float],
+    rounded: dict[Quantity, float],
+    steps: dict[Quantity, float],
 ) -> dict[str, Any]:
     """How far an engine gradient may be from its float64 central difference: its quantity's
     ``atol`` + ``rtol`` |numeric|, and for float32 (whose rounding is relative to the terms a
@@ -338,15 +341,17 @@ def tolerances(
     that much. Each quantity has its own: one raw input of 1e6 makes the first layer's dE/dw
     that large, and lent its slack to every other quantity (a float32 check then passed a
     wrong dE/dy of 0.03). Plus the difference's own rounding: each E it subtracts is rounded to
-    float64's epsilon times ``rounded``, the size of what E is summed from, and the difference
-    divides that by its quantity's step (:func:`difference_steps`; E of 1e10 leaves a step of
-    1e-6 about 2 of noise; twice that is allowed, above the at most 0.2 of it measured on random
-    networks). ``atol`` is the largest quantity's. See :func:`term_sizes`.
+    float64's epsilon times its quantity's ``rounded``, the size of what E is summed from in
+    the layers the difference reruns, and the difference divides that by its quantity's step
+    (:func:`difference_steps`; E of 1e10 leaves a step of 1e-6 about 2 of noise; twice that is
+    allowed, above the at most 0.2 of it measured on random networks). ``atol`` is the largest
+    quantity's. See :func:`term_sizes`.
     """
-    noise = 2 * float(np.finfo(np.float64).eps) * rounded
+    noise = 2 * float(np.finfo(np.float64).eps)
     machine = float(np.finfo(dtype).eps)
     quantity_atol = {
-        key: 1e-7 + machine * size + noise / steps[key] for key, size in cancelled.items()
+        key: 1e-7 + machine * size + noise * rounded[key] / steps[key]
+        for key, size in cancelled.items()
     }
     atol = max(quantity_atol.values())
     if np.dtype(dtype) == np.float64:
@@ -361,30 +366,38 @@ def term_sizes(
     loss: Loss,
     error: float,
 ) -> tuple[dict[Quantity, float], float]:
-    """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`).
+    """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`),
+    each per quantity (keyed ``("dE_dw", 0)``, ...).
 
-    ``cancelled``, per quantity: the largest size of the terms its gradients are a difference
-    of. At the top, per case and unit, |y| + |t| over what the loss divides by (the loss's
-    output - target); below, that carried as backprop carries dE/dz but in sizes: times |w|
-    down each connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij).
+    ``cancelled``: the largest size of the terms its gradients are a difference of. At the
+    top, per case and unit, |y| + |t| over what the loss divides by (the loss's output -
+    target); below, that carried as backprop carries dE/dz but in sizes: times |w| down each
+    connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij).
 
-    ``rounded``: how much of E a rounding of float64's epsilon can move: |E|, plus each unit's
-    z rounded relative to the terms it sums (|b_j| + sum_i |y_i w_ij|), times that unit's
-    size of dE/dz. A unit's slope counts as 1, the most any unit's is, so neither size reads a
-    derivative rule the check is checking."""
+    ``rounded``: how much of E a rounding of float64's epsilon can move in the forward passes
+    that quantity's differences rerun: |E|, plus each unit's z rounded relative to the terms it
+    sums (|b_j| + sum_i |y_i w_ij|), times that unit's size of dE/dz, for the units from the
+    quantity's layer up (a difference reruns those alone: the layers below compute the same
+    numbers in both passes, so their rounding cancels; inputs of 1e300 made every quantity's
+    tolerance infinite, the top's dE/dz of 0.1 too, and every check passed). A unit's slope
+    counts as 1, the most any unit's is, so neither size reads a derivative rule the check is
+    checking."""
     top = len(layers) - 1
     below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)
     cancelled = {("dE_dy", top): float(below.max()), ("dE_dz", top): float(below.max())}
-    rounded = abs(error)
+    rounded = {("dE_dy", top): abs(error), ("dE_dz", top): abs(error)}
+    from_here = abs(error)  # from the connection's layer up
     for conn in reversed(connections):
         y_below = np.abs(layers[conn.below].y)
         summed = y_below @ np.abs(conn.weight)
         if conn.bias is not None:
             summed += np.abs(conn.bias)
-        rounded += float((below * summed).sum())
+        from_here += float((below * summed).sum())
         cancelled["dE_dw", conn.below] = float((y_below.T @ below).max())
         cancelled["dE_db", conn.below] = float(below.sum(axis=0).max())
         below = below @ np.abs(conn.weight).T  # dE/dy (and so dE/dz) of the layer below
+        for kind in ("dE_dy", "dE_dz", "dE_dw", "dE_db"):
+            rounded[kind, conn.below] = from_here
         for kind in ("dE_dy", "dE_dz"):
             cancelled[kind, conn.below] = float(below.max()) if below.size else 0.0
     return cancelled, rounded

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import signal
 import tempfile
@@ -88,6 +89,19 @@ def _write_replace(path: Path, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def strict_json(obj: Any) -> Any:
+    """``obj`` (dicts, lists and numbers) with every NaN or infinite float as None: what a
+    strict JSON parser reads (Python's ``json`` writes them as NaN and Infinity, which are
+    no JSON)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: strict_json(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(value) for value in obj]
+    return obj
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:

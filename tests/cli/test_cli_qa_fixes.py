@@ -222,3 +222,99 @@ def test_evaluate_and_predict_agree_on_a_column_float32_cannot_tell_apart(tmp_pa
     assert loss == pytest.approx(np.mean((y - predicted) ** 2), rel=1e-5)
     standardizer = json.loads((out / "model" / "model.json").read_text())["standardizer"]
     assert standardizer["std"][0] > 5  # k's spread (about 5.8), not 1 for a constant column
+
+
+# -- numbers a float overflows: a column's std, a standardised case, a test loss -------------
+
+
+def test_the_standardizer_scales_columns_whose_squares_or_sums_overflow_float64():
+    """A column of values near 1e200 had an infinite std and was standardised to zeros (the run
+    trained on chance); 1.6e308 and 1.7e308 overflowed the mean, and the loss became NaN. The
+    oracle: the same column divided by its scale first, computed by NumPy."""
+    from chainrule.data import Standardizer
+
+    rng = np.random.default_rng(0)
+    small = rng.normal(size=(50, 2))
+    for scale in (1e200, 1e300):
+        X = np.column_stack([small[:, 0] * scale, small[:, 1]])
+        s = Standardizer().fit(X)
+        np.testing.assert_allclose(s.mean, [small[:, 0].mean() * scale, small[:, 1].mean()])
+        np.testing.assert_allclose(s.std, [small[:, 0].std() * scale, small[:, 1].std()])
+        Z = s.transform(X)
+        np.testing.assert_allclose(Z[:, 0], (small[:, 0] - small[:, 0].mean()) / small[:, 0].std())
+    X = np.array([[1.6e308], [1.7e308], [1.7e308], [1.6e308]])
+    s = Standardizer().fit(X)
+    np.testing.assert_allclose(s.mean, [1.65e308]) and np.testing.assert_allclose(s.std, [5e306])
+    assert s.transform(X)[:, 0].tolist() == pytest.approx([-1, 1, 1, -1])
+    plain = rng.normal(size=(20, 3))  # ordinary columns: bit for bit NumPy's
+    fitted = Standardizer().fit(plain)
+    assert (fitted.mean == plain.mean(axis=0)).all() and (fitted.std == plain.std(axis=0)).all()
+
+
+def test_a_run_on_a_column_of_1e200_learns_it(tmp_path, capsys):
+    table = classes_table(200, 2)
+    table[:, 0] = (table[:, 2] - 0.5) * 1e200 * (1 + 0.1 * table[:, 1] ** 2)  # the label's sign
+    data = write_csv(tmp_path / "wide.csv", table, "a,b,label")
+    train(capsys, "--data", data, "--dtype", "float64", "--epochs", 20, "--out", tmp_path / "r")
+    summary = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert summary["test_accuracy"] == 1.0  # it was 51%: the column standardised to zeros
+
+
+def _one_huge_test_case(path, value=3.4e38):
+    """A CSV of 200 cases whose first test case (of the default split) has ``value`` in column 1
+    (a training case would widen the column's std); returns the path and the case's number."""
+    from chainrule import data
+
+    table = classes_table(200, 2)
+    table[:, 0] *= 0.5  # a std of about 0.5: the case doubles once standardised
+    ds = data.Dataset(X=table[:, :2], y=table[:, 2].astype(int), task="classification", name="t")
+    config = runs.resolve_config({"data": str(path)})
+    val, test = config.split
+    _, _, held_out = data.split(ds, val=val, test=test, seed=config.seed)
+    row = int(np.flatnonzero(np.isin(table[:, 0], held_out.X[:, 0]))[0])
+    table[row, 0] = value
+    return write_csv(path, table, "a,b,label"), row + 1
+
+
+def test_a_case_float32_cannot_hold_once_standardised_is_refused_before_training(tmp_path, capsys):
+    """3.4e38 fits float32, but standardised it is 3.5e38: the test loss was NaN, the run
+    printed a test accuracy with that case counted as class 0, and exited 0."""
+    data, case = _one_huge_test_case(tmp_path / "huge.csv")
+    named = f"huge: case {case}, column 1: 3.4e+38 standardised"
+    line = assert_user_error(capsys, "train", "--data", data, "--out", tmp_path / "r", match=named)
+    assert "beyond float32's range" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_predict_refuses_a_case_float32_cannot_hold_once_standardised(tmp_path, capsys):
+    """predict wrote nan probabilities, labelled the case 0, and --json wrote NaN."""
+    train(capsys, "--data", write_csv(tmp_path / "d.csv", classes_table(60, 2), "a,b,label"),
+          "--out", tmp_path / "r")  # fmt: skip
+    rows = write_csv(tmp_path / "rows.csv", [[0.5, 0.5], [3.4e38, 0.0]], "a,b")
+    for json_flag in ([], ["--json"]):
+        assert_user_error(capsys, "predict", tmp_path / "r", "-i", rows, *json_flag,
+                          match="rows.csv: case 2, column 1: 3.4e+38 standardised")  # fmt: skip
+
+
+def test_a_run_whose_test_loss_overflows_is_saved_and_fails(tmp_path, capsys, monkeypatch):
+    """The network's own numbers overflowing on test cases (a NaN test loss) printed a test
+    accuracy, wrote NaN (no JSON) into run.json and --json, and exited 0."""
+    import chainrule.train
+
+    real = chainrule.train.evaluate
+
+    def overflowing(*args, **kwargs):
+        return {**real(*args, **kwargs), "loss": float("nan")}
+
+    monkeypatch.setattr(chainrule.train, "evaluate", overflowing)
+    data = write_csv(tmp_path / "d.csv", classes_table(60, 2), "a,b,label")
+    code, out, err = run(capsys, "train", "--data", data, "--out", tmp_path / "r", "--json",
+                         "--epochs", 1)  # fmt: skip
+    assert code == 2 and out == ""
+    assert f"the run is saved in {tmp_path / 'r'}, but its loss on the test cases is nan" in err
+    summary = json.loads((tmp_path / "r" / "run.json").read_text(), parse_constant=_no_constant)
+    assert summary["test_loss"] is None
+
+
+def _no_constant(name):
+    raise AssertionError(f"{name} is no JSON")

@@ -380,6 +380,7 @@ def _run(
             if fresh_out and main_rank:
                 _discard(out, created)
             raise
+        _refuse_an_overflowing_test_loss(summary)
         _report(summary, quiet, json_output)
         return 0
 
@@ -465,6 +466,7 @@ def _finish(
     trainer: Any, prepared: Any, config: Any, out: Path, health: Any = None
 ) -> dict[str, Any]:
     from chainrule import io
+    from chainrule.files import strict_json
     from chainrule.train import evaluate, runs
     from chainrule.viz.curves import plot_history
 
@@ -491,9 +493,9 @@ def _finish(
         "checkpoint": str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
         "config": config.to_json(),
     }
-    meta = {"run": config.to_json(), "dataset": prepared.full.name, "task": prepared.full.task,
-            "test_accuracy": test["accuracy"], "test_loss": test["loss"],
-            "epochs": trainer.epoch}  # fmt: skip
+    meta = strict_json({"run": config.to_json(), "dataset": prepared.full.name,
+                        "task": prepared.full.task, "test_accuracy": test["accuracy"],
+                        "test_loss": test["loss"], "epochs": trainer.epoch})  # fmt: skip
     if "pixel_range" in prepared.full.meta:  # images (IDX, digits): others are mapped from it
         meta["pixel_range"] = prepared.full.meta["pixel_range"]
     # run.json is the mark of a finished run (see _results_written): removed before the
@@ -510,8 +512,21 @@ def _finish(
     if health is not None:
         summary["gradient_health"] = health.plot(out / "gradient_health.png")
         summary["gradient_health_history"] = health.history
-    io.atomic_write_json(out / "run.json", summary)
+    io.atomic_write_json(out / "run.json", strict_json(summary))
     return summary
+
+
+def _refuse_an_overflowing_test_loss(summary: dict[str, Any]) -> None:
+    """A run whose test loss is NaN or infinite (the network's numbers overflow its dtype on
+    some test cases) ends with an error after it is saved: it printed a test accuracy in which
+    those cases counted as class 0, and exited 0."""
+    loss = summary["test_loss"]
+    if loss is not None and not math.isfinite(loss):
+        raise DataError(
+            f"the run is saved in {summary['out']}, but its loss on the {summary['evaluated_on']} "
+            f"cases is {loss}: the network's numbers overflow {summary['config']['dtype']} on "
+            "some of them; retrain with --dtype float64, a smaller --lr, or rescaled data"
+        )
 
 
 #: A regression whose test loss is at least this share of a constant predictor's (the
@@ -520,8 +535,10 @@ HARDLY_BETTER = 0.9
 
 
 def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
+    from chainrule.files import strict_json
+
     if json_output:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(strict_json(summary), indent=2, allow_nan=False))
         return
     accuracy = summary["test_accuracy"]
     held_out = summary["evaluated_on"] == "test"
@@ -655,10 +672,17 @@ def saved_standardizer(info: dict) -> Any:
     return data.Standardizer.from_state(info["standardizer"])
 
 
-def standardized_rows(X: np.ndarray, info: dict) -> np.ndarray:
-    """Input rows scaled by the model's saved standardizer (as in training); unchanged without."""
+def standardized_rows(X: np.ndarray, info: dict, dtype: Any = None, source: str = "") -> np.ndarray:
+    """Input rows scaled by the model's saved standardizer (as in training), in ``dtype`` (None:
+    ``X``'s); unchanged without. A row whose scaled value ``dtype`` cannot hold is refused,
+    naming ``source`` (a float32 model's outputs for it were NaN, labelled class 0)."""
     standardizer = saved_standardizer(info)
-    return X if standardizer is None else standardizer.transform(X)
+    if standardizer is None:
+        return X
+    try:
+        return standardizer.transform(X, dtype)
+    except DataError as error:
+        raise DataError(f"{source}: {error}" if source else str(error)) from None
 
 
 @app.command(short_help="Loss, accuracy and per-class table of a saved model.")
@@ -855,8 +879,9 @@ def predict(
 
     n_in = model_widths(info)[0]
     X = read_feature_rows(input_path, n_in, model.dtype, info.get("meta", {}).get("pixel_range"))
-    X = standardized_rows(X, info)
+    X = standardized_rows(X, info, model.dtype, str(input_path))
     outputs = predict_outputs(model, X.astype(model.dtype))
+    _refuse_overflowed_outputs(outputs, input_path, model.dtype)
     scores = _as_scores(outputs, loss)
     labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
     names = _score_names(info, scores.shape[1])
@@ -866,7 +891,7 @@ def predict(
         rows = [{"prediction": lab, "outputs": [float(v) for v in row]}
                 for lab, row in zip(labels, scores)]  # fmt: skip
         document = {"model": str(model_path), "outputs": names, "predictions": rows}
-        text = json.dumps(document) + "\n"
+        text = json.dumps(document, allow_nan=False) + "\n"
     else:
         exact = info.get("meta", {}).get("task") == "regression"
         text = _csv_text(["prediction", *names], labels, scores, exact)
@@ -876,6 +901,21 @@ def predict(
         io.atomic_write_bytes(output_path, text.encode())
         print(f"wrote {len(labels)} predictions to {output_path}", file=sys.stderr)
     return 0
+
+
+def _refuse_overflowed_outputs(outputs: np.ndarray, source: Path, dtype: Any) -> None:
+    """Outputs that are NaN or infinite (the network's numbers overflow its dtype for a row)
+    are no prediction: they were written as nan, labelled class 0, and exited 0."""
+    import numpy as np
+
+    finite = np.isfinite(outputs).all(axis=1)
+    if not finite.all():
+        case = int(np.argmin(finite))
+        raise DataError(
+            f"{source}: case {case + 1}: the model's outputs are {outputs[case].tolist()}: its "
+            f"numbers overflow {np.dtype(dtype).name} there; rescale the data or retrain with "
+            "--dtype float64"
+        )
 
 
 def _score_names(info: dict, n: int) -> list[str]:

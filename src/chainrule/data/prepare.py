@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.checks import first_non_finite, is_integer
+from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.creation import as_generator
 from chainrule.data.dataset import Dataset
 from chainrule.errors import DataError
@@ -129,8 +129,7 @@ class Standardizer:
                 f"Standardizer.fit: column {col} has the value {X[row, col]} in row {row} "
                 "(not finite)"
             )
-        self.mean = X.mean(axis=0)
-        std = X.std(axis=0)
+        self.mean, std = _mean_and_std(X)
         # A constant column (every value the same, or the same up to rounding relative to its
         # mean) keeps a scale of 1. The test is relative to the column's own size only: a
         # column of tiny values that vary (1e-13 units) is scaled like any other, as
@@ -151,11 +150,24 @@ class Standardizer:
             )
         return X
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """``(X - mean) / std``, in ``X``'s float dtype (float32 stays float32)."""
+    def transform(self, X: np.ndarray, dtype: Any = None) -> np.ndarray:
+        """``(X - mean) / std``, computed in float64 and given in ``dtype`` (None: ``X``'s float
+        dtype, float32 stays float32). A scaled value beyond that dtype's range (3.4e38 over a
+        std below 1 is infinity in float32) raises :class:`~chainrule.errors.DataError` naming
+        its case and column: the network's outputs would be NaN."""
         X = self._check(X, "transform")
-        dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
-        return ((X - self.mean) / self.std).astype(dtype)
+        if dtype is None:
+            dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
+        scaled = (X - self.mean) / self.std
+        found = first_too_large(scaled, dtype)
+        if found is not None:
+            row, col = found
+            raise DataError(
+                f"case {row + 1}, column {col + 1}: {X[row, col]:g} standardised by the "
+                f"training data's mean and std is {scaled[row, col]:g}, beyond "
+                f"{np.dtype(dtype).name}'s range; rescale that column, or use float64"
+            )
+        return scaled.astype(dtype)
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -191,6 +203,22 @@ class Standardizer:
         out = cls()
         out.mean, out.std = mean, std
         return out
+
+
+def _mean_and_std(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation, finite for any finite values: a column whose
+    sum or squares overflow float64 (values of 1e200: their std was infinity, and the column
+    was standardised to zeros; 1.7e308 and 1.6e308: the mean overflowed and the loss became
+    NaN) is computed over its values divided by its largest |value|, then scaled back."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = X.mean(axis=0), X.std(axis=0)
+    overflowed = ~(np.isfinite(mean) & np.isfinite(std))
+    if overflowed.any():
+        largest = np.abs(X[:, overflowed]).max(axis=0)
+        shrunk = X[:, overflowed] / largest
+        mean[overflowed] = shrunk.mean(axis=0) * largest
+        std[overflowed] = shrunk.std(axis=0) * largest
+    return mean, std
 
 
 def batches(

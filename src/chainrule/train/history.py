@@ -9,6 +9,7 @@ from typing import Any
 
 from chainrule.checks import is_real
 from chainrule.errors import ConfigError
+from chainrule.files import strict_json
 
 #: The keys every epoch's record has (``val_*`` are None without validation data, ``accuracy``
 #: is None for regression).
@@ -89,7 +90,7 @@ class History:
 
     def to_json(self, indent: int | None = None) -> str:
         """The records as a JSON array (a non-finite loss is written as null)."""
-        return json.dumps([_finite(r) for r in self.records], indent=indent)
+        return json.dumps(strict_json(self.records), indent=indent)
 
     @classmethod
     def from_json(cls, text: str | list) -> History:
@@ -138,9 +139,3 @@ def rankable(value: Any) -> bool:
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _finite(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
-    }

@@ -311,7 +311,11 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
             val = None
     _check_usable(ds, train, test, config)
     standardizer = data.Standardizer().fit(train.X) if config.standardize else None
-    parts = [prepare(part, standardizer, dtype) for part in (train, val, test)]
+    try:
+        parts = [prepare(part, standardizer, dtype) for part in (train, val, test)]
+    except DataError:  # a case the dtype cannot hold once scaled: named in the file's order
+        prepare(ds, standardizer, dtype)
+        raise
     if test is train:
         parts[2] = parts[0]
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
@@ -542,7 +546,10 @@ def prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
         return None
     out = ds.astype(dtype)
     if standardizer is not None:  # from the values as read, rounded to dtype only once scaled
-        out.X = standardizer.transform(ds.X).astype(dtype)
+        try:
+            out.X = standardizer.transform(ds.X, dtype)
+        except DataError as error:
+            raise DataError(f"{ds.name}: {error}") from None
     return out
 
 

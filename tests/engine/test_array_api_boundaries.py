@@ -238,3 +238,28 @@ def test_a_negative_slice_step_on_torch_selects_as_numpy_does(index):
     np.testing.assert_array_equal(there.grad.numpy(), here.grad.numpy())
     with pytest.raises(IndexError, match="negative slice step only as the index's one"):
         _ = there[::-1, ::-1]
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        (0, slice(None), np.array([0, 1, 2])),
+        (1, None, np.array([0, 2])),
+        (-2, Ellipsis, np.array([True, False, True, False])),
+        (slice(None), 0, np.array([0, 2])),
+        (0, np.array([[0], [1]]), np.array([1, 2, 3])),
+        (1, slice(None), [2, 0, 2]),
+    ],
+)
+def test_an_integer_and_an_array_apart_index_on_torch_as_numpy_does(index):
+    """NumPy counts the integer among the advanced indices and puts the array's axis first;
+    PyTorch took it for a plain position and kept the axis in place: x[0, :, [0, 1, 2]] was
+    the transpose, silently (the same shape on a square result). NumPy is the oracle."""
+    torch = _libraries()["torch"]
+    data = np.arange(24.0).reshape(2, 3, 4)
+    weights = np.random.default_rng(0).normal(size=data[index].shape)
+    here, there = cr.tensor(data, requires_grad=True), cr.tensor(data, xp=torch, requires_grad=True)
+    for x in (here, there):
+        (x[index] * cr.tensor(weights, xp=x.xp)).sum().backward()
+    np.testing.assert_array_equal(there[index].numpy(), data[index])
+    np.testing.assert_array_equal(there.grad.numpy(), here.grad.numpy())

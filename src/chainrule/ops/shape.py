@@ -333,6 +333,8 @@ def _normalize_index(index: Any, like: Any) -> Any:
             # 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)
             item = backend.signed_positions(item)
         fixed.append(item)
+    if not on_numpy:
+        fixed = _integers_beside_arrays_as_arrays(fixed, like)
     if type(like).__module__.startswith("torch"):
         fixed = _negative_steps_as_positions(fixed, like)
     if not isinstance(like, numpy.ndarray) and not any(
@@ -341,6 +343,22 @@ def _normalize_index(index: Any, like: Any) -> Any:
         fixed.append(Ellipsis)  # the standard wants every axis named; NumPy implies the rest
         return tuple(fixed)
     return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+def _integers_beside_arrays_as_arrays(items: list, like: Any) -> list:
+    """Integers of an index that holds an array, as one-element arrays: NumPy counts such an
+    integer among the advanced indices (``x[0, :, [0, 2]]`` puts the array's axis first, as
+    integers and arrays apart put theirs), PyTorch as a plain position (the axis stayed in
+    place: a (5, 2) result for NumPy's (2, 5), transposed numbers where it was square). A
+    one-element array broadcasts against the others as the integer does in NumPy."""
+    if not any(getattr(item, "ndim", 0) >= 1 for item in items):
+        return items
+    return [
+        backend.asarray_like([item], like, dtype="int64")
+        if isinstance(item, int) and not isinstance(item, bool)
+        else item
+        for item in items
+    ]
 
 
 def _negative_steps_as_positions(items: list, like: Any) -> list:

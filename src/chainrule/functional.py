@@ -197,7 +197,9 @@ def _variable(value: Any, op: str, argument: int) -> Tensor:
         data = value.data
     else:  # an array keeps its library and device; numbers and lists become NumPy's
         xp = backend.array_module(value)
-        data = np.asarray(value) if xp is np else xp.asarray(value)
+        # a torch tensor that requires grad leaves torch's autograd, as cr.tensor takes it (the
+        # results were tied into torch's graph, with torch's warning from inside asarray)
+        data = np.asarray(value) if xp is np else xp.asarray(backend.detached(value))
     xp = backend.array_module(data)
     if not backend.is_floating(data.dtype, xp):
         if _is_typed(value):  # an index or a label array: cast to floats it would compute wrong

@@ -263,3 +263,30 @@ def test_an_integer_and_an_array_apart_index_on_torch_as_numpy_does(index):
         (x[index] * cr.tensor(weights, xp=x.xp)).sum().backward()
     np.testing.assert_array_equal(there[index].numpy(), data[index])
     np.testing.assert_array_equal(there.grad.numpy(), here.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f, a: cr.grad(f)(a),
+        lambda f, a: cr.hessian(f)(a),
+        lambda f, a: cr.jvp(f, (a,), (a * 0 + 1,))[1],
+    ],
+)
+def test_a_torch_argument_that_requires_grad_leaves_torchs_autograd_in_a_transform(transform):
+    """A transform's result was tied into torch's graph (grad_fn CloneBackward0), with torch's
+    UserWarning from inside asarray; cr.tensor detaches such an argument, and so do they now.
+    The oracle: the same transform of the same numbers from NumPy."""
+    import warnings
+
+    torch = pytest.importorskip("torch")
+
+    def f(x):
+        return (cr.sigmoid(x) * x).sum()
+
+    a = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = transform(f, a)
+    assert not result.data.requires_grad and result.data.grad_fn is None
+    np.testing.assert_allclose(result.numpy(), transform(f, a.detach().numpy()).numpy())

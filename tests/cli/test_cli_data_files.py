@@ -415,3 +415,8 @@ def test_evaluate_picks_an_idx_directory_s_test_part(tmp_path, capsys):
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--part", "test", match="give --data")
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", directory, "--part", "t10k",
                       match="--part 't10k': use train or test")  # fmt: skip
+    # a CSV file has no parts: --part was ignored silently ("all of rows.csv")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("\n".join(",".join(["0"] * 64 + ["1"]) for _ in range(3)) + "\n")
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", rows, "--part", "test",
+                      match=f"--part test: {rows} is no IDX directory")  # fmt: skip

@@ -341,15 +341,15 @@ def read_dataset(
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
     from chainrule import data
 
+    directory = Path(source).expanduser().is_dir()
+    if part is not None and not directory:  # a file or a built-in name has no parts to pick
+        raise UserError(f"--part {part}: {source} is no IDX directory; --part picks one's files")
     if is_table_file(source):
         # X as written (float64) until the standardizer is fitted and applied (prepare): a
         # column like 1e9 + k rounded to float32 first would look constant
         task = task or "classification"
         named = {"class_names": class_names} if task == "classification" else {}
         return data.load(source, dtype=dtype, task=task, input_dtype=np.float64, **named)
-    directory = Path(source).expanduser().is_dir()
-    if part is not None and not directory:
-        raise UserError(f"--part {part}: {source} is no IDX directory; --part picks one's files")
     options: dict[str, Any] = {} if part is None else {"part": part}
     if pixel_range is not None and directory:
         options["pixel_range"] = (pixel_range[0], pixel_range[1])

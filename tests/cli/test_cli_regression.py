@@ -112,8 +112,8 @@ def test_explain_takes_a_regression_runs_own_case(regression_run, tmp_path, caps
 def test_a_real_valued_column_without_task_says_regression(tmp_path, capsys):
     csv = write_table(tmp_path / "reg.csv", regression_table(20))
     assert_user_error(capsys, "train", "--data", csv, "--out", tmp_path / "out",
-                      match="is not an integer class (real-valued targets are read as a "
-                      "regression)")  # fmt: skip
+                      match="is not an integer class; for real-valued targets read the "
+                      "file as a regression (task='regression', --task regression)")  # fmt: skip
     assert not (tmp_path / "out").exists()
 
 

@@ -353,6 +353,13 @@ def test_csv_labels_out_of_range_or_not_integers(tmp_path):
     with pytest.raises(DataError, match="line 2.*label 1.5 is not an integer class"):
         data.read_csv(fractional)
     assert data.read_csv(fractional, task="regression").y[:, 0].tolist() == [0, 1.5]
+    # the cell as written, to a float's digits: "label 1 is not an integer class" it said
+    near = write(tmp_path, "1,0\n2,1.0000001\n3,1234567.5\n", "near.csv")
+    with pytest.raises(DataError, match="line 2.*label 1.0000001 is not an integer class"):
+        data.read_csv(near)
+    huge = write(tmp_path, "1,0\n2,1234567.5\n", "huge.csv")
+    with pytest.raises(DataError, match="line 2.*label 1234567.5 is not an integer class"):
+        data.read_csv(huge)
 
 
 def test_csv_empty_header_only_and_one_column(tmp_path):

@@ -454,8 +454,9 @@ def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.nda
     for label, line in zip(labels, lines):
         if label != round(label):
             raise DataError(
-                f"{path}, line {line}, {where}: label {label:g} is not an integer class "
-                "(real-valued targets are read as a regression)"
+                f"{path}, line {line}, {where}: label {_label_text(label)} is not an integer "
+                "class; for real-valued targets read the file as a regression (task="
+                "'regression', --task regression)"
             )
         if label < 0 or (n_classes is not None and label >= n_classes) or label > _MAX_LABEL:
             allowed = (
@@ -463,6 +464,14 @@ def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.nda
                 else ">= 0" if label < 0 else f"at most {_MAX_LABEL:,}"
             )  # fmt: skip
             raise DataError(
-                f"{path}, line {line}, {where}: label {label:g} is out of range ({allowed})"
+                f"{path}, line {line}, {where}: label {_label_text(label)} is out of range "
+                f"({allowed})"
             )
     return labels.astype(np.int64)
+
+
+def _label_text(label: float) -> str:
+    """A label as its cell says it, to the digits a float holds: 1.0000001 is no "1" (which
+    said that label 1 is not an integer), 1234567.5 no "1.23457e+06"."""
+    whole = label == round(label) and abs(label) < 2**53
+    return str(int(label)) if whole else repr(float(label))

@@ -101,10 +101,12 @@ def read_json(path: str | os.PathLike) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ModelFileError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{path}: cannot read ({error})") from None
-    except IsADirectoryError:
+    except IsADirectoryError:  # before OSError, which it is (this branch never ran)
         raise ModelFileError(f"{path}: is a directory, not a JSON file") from None
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path}: not a JSON file (not UTF-8 text)") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -156,8 +158,10 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ModelFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not a safetensors file") from None
     except OSError as error:
-        raise ModelFileError(f"{path}: cannot read ({error})") from None
+        raise ModelFileError(f"{path}: cannot read ({error.strerror or error})") from None
     try:
         return load(data)
     except SafetensorError as error:

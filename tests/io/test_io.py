@@ -435,3 +435,22 @@ def test_saving_a_model_below_a_file_names_the_file(tmp_path):
                        "is a file"):  # fmt: skip
         io.save_model(tmp_path / "afile" / "deeper" / "m", nn.mlp([2, 1], rng=0))
     assert (tmp_path / "afile").read_text() == "x"
+
+
+@pytest.mark.parametrize("name", [io.MODEL_JSON, io.WEIGHTS_FILE])
+def test_a_model_file_that_is_a_directory_or_not_text_says_so(tmp_path, name):
+    """model.json as a directory said "cannot read ([Errno 21] Is a directory: '...')": the
+    branch naming it came after OSError's, which caught it first."""
+    io.save_model(tmp_path / "m", net())
+    (tmp_path / "m" / name).unlink()
+    (tmp_path / "m" / name).mkdir()
+    kind = "JSON" if name == io.MODEL_JSON else "safetensors"
+    with pytest.raises(ModelFileError, match=f"{name}: is a directory, not a {kind} file$"):
+        io.load_model(tmp_path / "m")
+
+
+def test_a_model_json_that_is_not_utf8_says_so(tmp_path):
+    io.save_model(tmp_path / "m", net())
+    (tmp_path / "m" / io.MODEL_JSON).write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ModelFileError, match=r"model.json: not a JSON file \(not UTF-8 text\)"):
+        io.load_model(tmp_path / "m")

@@ -318,3 +318,17 @@ def test_a_run_whose_test_loss_overflows_is_saved_and_fails(tmp_path, capsys, mo
 
 def _no_constant(name):
     raise AssertionError(f"{name} is no JSON")
+
+
+def test_labels_that_leave_most_class_numbers_unused_are_refused(tmp_path, capsys):
+    """An id column of 0 and 1000000 built a 1,000,001-way classifier (a 1.7 GB run), silently."""
+    table = classes_table(60, 2)
+    table[:, 2] *= 1_000_000
+    data = write_csv(tmp_path / "ids.csv", table, "a,b,label")
+    assert_user_error(capsys, "train", "--data", data, "--out", tmp_path / "r",
+                      match="go up to 1000000, but only 2 of those 1,000,001 class numbers "
+                      "appear")  # fmt: skip
+    assert not (tmp_path / "r").exists()
+    table[:, 2] = np.arange(60) % 2 * 999  # a thousand numbers, two used: still taken
+    train(capsys, "--data", write_csv(tmp_path / "k.csv", table, "a,b,label"), "--hidden", "3",
+          "--out", tmp_path / "k")  # fmt: skip

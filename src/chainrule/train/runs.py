@@ -614,6 +614,7 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
         model = _family_tree_net(config, ds)
     else:
         sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
+        check_class_numbers(ds)
         check_network_size(sizes, ds)
         model = nn.mlp(sizes, activation=config.activation, output=output_unit(loss_name, ds),
                        dtype=np.dtype(config.dtype), init=config.init, rng=config.seed,
@@ -668,6 +669,26 @@ def _family_tree_net(config: RunConfig, ds: Any) -> Any:
             f"{ds.n_features} and {ds.n_outputs} (give --hidden for a plain network)"
         )
     return family_tree_net(config.seed, np.dtype(config.dtype), config.init_range)
+
+
+#: Class numbers a run takes without asking: past this many, most of them must be in use.
+SPARSE_CLASSES_FROM = 1000
+
+
+def check_class_numbers(ds: Any) -> None:
+    """Refuse integer labels that leave most of their class numbers unused (an id column of 0
+    and 1000000 built a 1,000,001-way classifier and a 1.7 GB run, silently): a network has an
+    output unit per class number."""
+    if ds.task != "classification" or ds.y.ndim != 1 or ds.n_classes <= SPARSE_CLASSES_FROM:
+        return
+    used = len(np.unique(ds.y))
+    if used * 10 < ds.n_classes:
+        raise UserError(
+            f"the labels of {_source(ds, labels=True)} go up to {ds.n_classes - 1}, but only "
+            f"{used} of those {ds.n_classes:,} class numbers appear, and the network would have "
+            "an output unit for each; number the classes 0..k-1, or write them as names (text "
+            "labels are numbered in sorted order)"
+        )
 
 
 def check_network_size(sizes: list[int], ds: Any) -> None:

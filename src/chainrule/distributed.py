@@ -99,13 +99,15 @@ class World:
     @contextlib.contextmanager
     def deferring_interrupts(self) -> Iterator[None]:
         """Within this block a Ctrl-C (SIGINT), or a SIGTERM that a Python handler turns into
-        an exception (the command line's), is noted rather than raised, and every rank stops
+        an exception (the command line's), is noted rather than raised: every rank stops
         together at the next gradient average (a rank that raised alone would leave the others
         waiting in a collective; so would one that a SIGTERM from the launcher or the batch
-        system stopped first). A second signal raises at once.
+        system stopped first), and a single process between two steps (:meth:`stop_between`;
+        raised where it landed, it stopped an optimizer's step halfway: some parameters moved,
+        their step counts apart for good). A second signal raises at once.
 
         ``interrupt_pending`` is the noted signal's number (0: none)."""
-        if self.size == 1 or threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread():
             yield
             return
 
@@ -126,7 +128,24 @@ class World:
                 signal.signal(signum, previous)
             pending, self.interrupt_pending = self.interrupt_pending, 0
         if pending:  # noted after the last step: not swallowed
-            self._raise_for(pending)
+            (self._deliver if self.size == 1 else self._raise_for)(pending)
+
+    def stop_between(self, where: str) -> None:
+        """Deliver the noted signal to this one process between two steps: the handler in place
+        before deferring raises (``KeyboardInterrupt``, the command line's ``Terminated`` for
+        SIGTERM), saying ``where`` it stopped; a handler of the user's that does not raise has
+        had its say, and training goes on."""
+        signum, self.interrupt_pending = self.interrupt_pending, 0
+        try:
+            self._deliver(signum)
+        except KeyboardInterrupt as stop:
+            raise type(stop)(where) from None
+
+    def _deliver(self, signum: int) -> None:
+        """Call the handler that was in place before deferring for ``signum``."""
+        handler = self._deferred.get(signum)
+        if callable(handler):
+            handler(signum, None)
 
     def stop_for(self, signum: int) -> NoReturn:
         """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`): every
@@ -140,9 +159,7 @@ class World:
     def _raise_for(self, signum: int) -> NoReturn:
         """What the handler that was in place before deferring raises for ``signum`` (the
         command line's SIGTERM handler its ``Terminated``), else ``KeyboardInterrupt``."""
-        handler = self._deferred.get(signum)
-        if callable(handler):
-            handler(signum, None)
+        self._deliver(signum)
         raise KeyboardInterrupt
 
     # -- collectives --------------------------------------------------------------------------

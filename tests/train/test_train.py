@@ -1262,3 +1262,67 @@ def test_a_one_unit_network_on_three_classes_is_refused_before_training(loss):
         np.testing.assert_array_equal(value, before[name])
     two = ds.subset(np.flatnonzero(ds.y < 2))  # classes 0 and 1: one unit is right
     assert train.fit(net, loss, optim.SGD(net, lr=0.1), two, epochs=1, progress=False).last
+
+
+def _interrupting_after_first_parameter(monkeypatch, optimizer_class, at_step: int = 3):
+    """Ctrl-C (a real SIGINT, as a notebook's interrupt sends) arriving in the middle of the
+    optimizer's ``at_step``-th step, right after its first parameter moved."""
+    import signal
+
+    real, calls = optimizer_class._step_parameter, []
+
+    def step_parameter(self, index, param):
+        real(self, index, param)
+        if index == 0:
+            calls.append(index)
+            if len(calls) == at_step:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(optimizer_class, "_step_parameter", step_parameter)
+
+
+def test_ctrl_c_in_a_step_stops_between_two_steps(monkeypatch):
+    """A single-process fit took Ctrl-C where it landed: inside the optimizer's step, the first
+    parameter moved and the rest not, their step counts apart for good; no word of where."""
+    model, loss, _ = make()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    trainer = Trainer(model, loss, opt, batch_size=10, progress=False)
+    ds = small_classification()
+    trainer.fit(ds, epochs=1)  # six steps
+    _interrupting_after_first_parameter(monkeypatch, optim.Adam)
+    with pytest.raises(KeyboardInterrupt, match=r"between two steps of epoch 2, after 3 of its "
+                                                r"batches.*history ends at epoch 1"):  # fmt: skip
+        trainer.fit(ds, epochs=3)
+    assert opt.steps == [9] * len(opt.params) and trainer.epoch == 1
+    monkeypatch.undo()
+    trainer.fit(ds, epochs=3)  # and the run goes on
+    assert trainer.epoch == 3 and len(set(opt.steps)) == 1
+
+
+def test_a_handler_of_ones_own_that_does_not_raise_lets_training_go_on(monkeypatch):
+    import signal
+
+    heard = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: heard.append(signum))
+    try:
+        model, loss, opt = make()
+        _interrupting_after_first_parameter(monkeypatch, type(opt))
+        trainer = Trainer(model, loss, opt, batch_size=10, progress=False)
+        trainer.fit(small_classification(), epochs=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert heard == [signal.SIGINT] and trainer.epoch == 2
+
+
+def test_ctrl_c_in_an_estimators_step_stops_it_as_scikit_learn_does(monkeypatch):
+    """scikit-learn's MLP warns "Training interrupted by user." and keeps what it learnt."""
+    from chainrule.sklearn import MLPClassifier
+
+    ds = small_classification()
+    _interrupting_after_first_parameter(monkeypatch, optim.Adam, at_step=4)
+    estimator = MLPClassifier((5,), max_iter=50, batch_size=10, random_state=0)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        estimator.fit(ds.X, ds.y)
+    opt = estimator._optimizer
+    assert opt.steps == [4] * len(opt.params) and estimator.n_iter_ == 0
+    assert estimator.predict(ds.X).shape == (len(ds.X),)

@@ -330,7 +330,7 @@ class BaseMLP(BaseEstimator):
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":
             return min(200, n_samples)
-        if self.batch_size > n_samples:
+        if self.batch_size > n_samples and distributed.world().is_main:  # once for a job
             warnings.warn(
                 f"batch_size {self.batch_size} is larger than the {n_samples} samples; "
                 f"using {n_samples}",
@@ -365,10 +365,32 @@ class BaseMLP(BaseEstimator):
             **{key: value for key, value in self.get_params(deep=False).items()
                if key not in ("random_state", "verbose")},
         })  # fmt: skip
+        try:  # Ctrl-C stops between two steps (several ranks: at the same one)
+            with world.deferring_interrupts():
+                self._epochs(X, Y, X_val, Y_val, batch, max_iter, incremental, world)
+        except KeyboardInterrupt:  # as scikit-learn: the model keeps what it learnt
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        if early_stopping:
+            for array, best in zip(self.coefs_ + self.intercepts_, self._best_parameters):
+                array[...] = best
+        if not self._weights_finite():  # scikit-learn's words, then what happened
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                f"values and need to be preprocessed. ({type(self).__name__}: the weights became "
+                f"NaN or infinite in epoch {self.n_iter_}, loss_ = {self.loss_}; scale the "
+                "inputs, e.g. with StandardScaler, or lower learning_rate_init)"
+            )
+
+    def _epochs(self, X, Y, X_val, Y_val, batch, max_iter, incremental, world) -> None:
+        """Up to ``max_iter`` epochs of mini-batch steps, each followed by scikit-learn's
+        stopping rules."""
+        n_samples = X.shape[0]
         for _ in range(max_iter):
             order = self._random.permutation(n_samples) if self.shuffle else np.arange(n_samples)
             total = 0.0
             for start in range(0, n_samples, batch):
+                if world.interrupt_pending and world.size == 1:  # a Ctrl-C noted in a step
+                    world.stop_between(f"stopped in epoch {self.n_iter_ + 1}")
                 rows = order[start : start + batch]
                 local = world.shard(rows)
                 total += self._step(X[local], Y[local], len(rows)) * len(rows)
@@ -381,30 +403,20 @@ class BaseMLP(BaseEstimator):
                 self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             if world.decide(not self._weights_finite()):  # no epoch brings them back
                 break
-            self._update_no_improvement_count(early_stopping, X_val, Y_val)
+            self._update_no_improvement_count(self.early_stopping, X_val, Y_val)
             if world.decide(self._no_improvement_count > self.n_iter_no_change):
                 if self._reduce_learning_rate():
                     continue
                 self._say(f"Training loss did not improve more than tol={self.tol} for "
                           f"{self.n_iter_no_change} consecutive epochs. Stopping.")  # fmt: skip
                 break
-            if not incremental and self.n_iter_ == self.max_iter:
-                warnings.warn(
+            if not incremental and self.n_iter_ == self.max_iter and world.is_main:
+                warnings.warn(  # once for a parallel job, as its lines print
                     f"{type(self).__name__}: stopped after max_iter={self.max_iter} "
                     "iterations and the optimization has not converged yet",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
-        if early_stopping:
-            for array, best in zip(self.coefs_ + self.intercepts_, self._best_parameters):
-                array[...] = best
-        if not self._weights_finite():  # scikit-learn's words, then what happened
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                f"values and need to be preprocessed. ({type(self).__name__}: the weights became "
-                f"NaN or infinite in epoch {self.n_iter_}, loss_ = {self.loss_}; scale the "
-                "inputs, e.g. with StandardScaler, or lower learning_rate_init)"
-            )
 
     def _weights_finite(self) -> bool:
         return all(np.isfinite(array).all() for array in self.coefs_ + self.intercepts_)

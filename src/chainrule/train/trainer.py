@@ -174,7 +174,8 @@ class Trainer:
             self._start_replicas(X, T)
         self._call("on_fit_start", self)
         try:
-            with self._world.deferring_interrupts():  # several ranks stop at the same step
+            # Ctrl-C stops between two steps (several ranks: at the same one)
+            with self._world.deferring_interrupts():
                 while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
         except BaseException:
@@ -239,6 +240,8 @@ class Trainer:
         lr = getattr(self.optimizer, "lr", None)  # as the epoch's batches use it
         self.model.train()
         for batch, rows in enumerate(batches(len(X), self.batch_size, shuffle=True, rng=self.rng)):
+            if self._world.interrupt_pending and self._world.size == 1:  # Ctrl-C, noted
+                self._world.stop_between(self._where_stopped(epoch, batch))
             rows = self._world.shard(rows)  # this rank's block of the global batch
             value = self.step(X[rows], T[rows])
             self._call("on_batch_end", self, batch, value)
@@ -261,6 +264,16 @@ class Trainer:
             epoch % self.checkpoint_every == 0 or last or self._save_is_due()
         ):
             self.save_checkpoint(self.checkpoint_dir)
+
+    def _where_stopped(self, epoch: int, batch: int) -> str:
+        """What the model holds when a fit stops between two steps (a notebook's interrupt)."""
+        if batch == 0:
+            return f"training stopped after epoch {self.epoch}, the last its history records"
+        return (
+            f"training stopped between two steps of epoch {epoch}, after {batch} of its "
+            f"batches: the model holds the weights those steps made; the history ends at "
+            f"epoch {self.epoch} (a fit again starts epoch {epoch} afresh)"
+        )
 
     def _save_is_due(self) -> bool:
         """Whether ``checkpoint_seconds`` have passed since the last save (rank 0's clock

@@ -316,3 +316,17 @@ def test_export_refuses_standard_output(tmp_path, capsys, monkeypatch, trained_r
     assert main(["export", str(trained_run("digits")), "--format", "onnx", "--out", "-"]) != 0
     assert "--out -: export writes a file, not standard output" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_text_reprs_are_one_short_line():
+    """A console or a notebook's text/plain showed every array, node id and the whole SVG."""
+    from chainrule.viz.network import diagram
+
+    d = explain()
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    g = graph((x * x).sum())
+    assert (
+        repr(d) == f"Derivation(2-2-3 network, 1 case, E = {d.error:.6g}, squared-error, float64)"
+    )
+    assert repr(g) == f"ComputationGraph({len(g.nodes)} nodes, {len(g.edges)} edges)"
+    assert repr(diagram(d)).startswith("NetworkDiagram(svg of ") and len(repr(diagram(d))) < 60

@@ -332,6 +332,14 @@ class Derivation:
         diffs = [c.difference for c in self.all_checks()]
         return max(diffs) if diffs else 0.0
 
+    def __repr__(self) -> str:
+        """One line (a console, a log, a notebook's text/plain), not every array it holds."""
+        sizes = "-".join(str(record.size) for record in self.layers)
+        return (
+            f"Derivation({sizes} network, {self.n_cases} case{'s' * (self.n_cases != 1)}, "
+            f"E = {self.error:.6g}, {self.loss.name}, {self.dtype})"
+        )
+
     def _repr_markdown_(self) -> str:
         """How a notebook shows a derivation: the explainer's Markdown, maths set by MathJax."""
         from chainrule.explainer.render import render  # a renderer reads this; loaded on use

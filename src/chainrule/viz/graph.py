@@ -156,6 +156,10 @@ class ComputationGraph:
             self.notes.append(note)
         return layered_svg(self)
 
+    def __repr__(self) -> str:
+        """One line (a console, a log, a notebook's text/plain), not every node's arrays."""
+        return f"ComputationGraph({len(self.nodes)} nodes, {len(self.edges)} edges)"
+
     def _repr_svg_(self) -> str:
         """How a notebook shows the graph: the same SVG as :meth:`to_svg`."""
         return self.to_svg()

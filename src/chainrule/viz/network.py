@@ -171,6 +171,9 @@ class NetworkDiagram:
 
     svg: str
 
+    def __repr__(self) -> str:  # not the whole SVG (a console, a notebook's text/plain)
+        return f"NetworkDiagram(svg of {len(self.svg):,} characters)"
+
     def _repr_svg_(self) -> str:
         return self.svg
 

@@ -318,3 +318,35 @@ def test_inputs_of_1e300_leave_the_layers_above_checkable():
     assert document["check"]["atol"] is None
     d.layers[-1].dE_dz[0, 1] += 0.01  # a wrong output dE/dz is caught
     assert not d.all_ok
+
+
+def test_max_units_trims_the_views_and_the_perturbation_table_keeping_their_sums():
+    """--max-units trimmed every section but these two: a 128-unit layer gave 128 path columns
+    (lines of 1948 characters; a LaTeX table 368pt too wide) and 128 rows of terms. The rest
+    is one column and one row, their sum, so each row still adds up to its total."""
+    from chainrule import nn
+    from chainrule.explainer import render
+
+    model = nn.mlp([4, 5, 40, 3], rng=0, dtype="float64")
+    d = explain(model, [[0.5, -1.0, 0.2, 0.9]], [[1.0, 0.0, 0.0]], unit=(1, 2))
+    text = render(d, "text", max_units=3)
+    views = text[text.index("One quantity, three views") :]
+    sum_row = next(line for line in views.splitlines() if line.strip().startswith("4..40"))
+    terms = [t["value"] for t in d.views["hinton"]["terms"]]
+    assert float(sum_row.split()[1]) == pytest.approx(sum(terms[3:]), rel=1e-9)
+    table = text[text.index("Perturbation view") :][:3000]
+    header = next(line for line in table.splitlines() if "sum of paths" in line)
+    assert re.findall(r"paths? \w=([\d.]+)", header) == ["1", "2", "3", "4..40"]
+    assert max(len(line) for line in table.splitlines()[:6]) < 200  # it was 1948 at 128 units
+
+
+def test_a_zero_product_is_written_0_not_minus_0():
+    """y_j exactly 1 (a weight of 1e6): the views wrote -0 for (-w)·0, the perturbation table
+    -0.000000e+00."""
+    from chainrule import nn
+    from chainrule.explainer import render
+
+    model = nn.mlp([1, 2, 1], activation="tanh", output="logistic", rng=0, dtype="float64")
+    model[2].weight.data[...] = [[1e6], [1.0]]  # y exactly 1: dE/dz = -0.0
+    text = render(explain(model, [[1.0]], [[1.0]], nn.SquaredError()), "text")
+    assert not re.search(r"(?<![\w.])-0(?![.\d])|-0\.0+e\+00", text)

@@ -108,16 +108,21 @@ def perturbation(b: Builder) -> None:
         )
     )
     n_paths = len(p["rows"][0]["paths"])
-    headers = ["ε", f"measured Δ{E.plain}"] + [f"path {j}={k + 1}" for k in range(n_paths)]
+    shown = min(n_paths, b.o.max_units)  # --max-units: the other paths in one column
+    headers = ["ε", f"measured Δ{E.plain}"] + [f"path {j}={k + 1}" for k in range(shown)]
+    headers += [f"paths {j}={shown + 1}..{n_paths}"] if shown < n_paths else []
     headers += ["sum of paths", "error", "error/ε²", "worst error dropping one path"]
     rows = []
     for row in p["rows"]:
         worst = max(row["drop_one"], key=lambda r: abs(r["error"]))
+        predicted = [path["predicted"] for path in row["paths"]]
+        if shown < n_paths:
+            predicted = [*predicted[:shown], sum(predicted[shown:])]
         rows.append(
-            [f"{row['eps']:g}", f"{row['measured']:.6e}"]
-            + [f"{path['predicted']:.6e}" for path in row["paths"]]
+            [f"{row['eps']:g}", f"{row['measured'] + 0.0:.6e}"]
+            + [f"{value + 0.0:.6e}" for value in predicted]
             + [
-                f"{row['sum_predicted']:.6e}",
+                f"{row['sum_predicted'] + 0.0:.6e}",
                 f"{row['error']:.2e}",
                 "-" if row["error_over_eps2"] is None else f"{row['error_over_eps2']:.4g}",
                 f"{worst['error']:.2e} (without {j}={worst['j'] + 1})",

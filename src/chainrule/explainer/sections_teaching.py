@@ -47,13 +47,22 @@ def views(b: Builder) -> None:
         else f"graph: ({graph_not_drawn(b.d) or 'not drawn'})",
     ]
     rows = []
-    for k, term in enumerate(v["hinton"]["terms"]):
+    terms = v["hinton"]["terms"]
+    shown = min(len(terms), b.o.max_units)
+    for k, term in enumerate(terms[:shown]):
         row = [f"{term['j'] + 1}", _n(term["value"]), _n(v["matrix"]["terms"][k]["value"])]
         if graph:
             consumer = _consumer(b, layer, unit, j, term["j"])
             row.append(f"{_n(graph['consumers'][k]['value'])} (from {consumer})")
         else:
             row.append("-")
+        rows.append(row)
+    if shown < len(terms):  # --max-units: the other terms in one row, so the sum still adds up
+        row = [f"{shown + 1}..{len(terms)}"]
+        for view in (v["hinton"]["terms"], v["matrix"]["terms"]):
+            row.append(_n(sum(term["value"] for term in view[shown:])))
+        rest = graph and sum(c["value"] for c in graph["consumers"][shown:])
+        row.append(f"{_n(rest)} (their sum)" if graph else "-")
         rows.append(row)
     total = ["sum", _n(v["hinton"]["total"]), _n(v["matrix"]["total"])]
     total.append(f"{_n(graph['total'])} (at the node)" if graph else "-")
@@ -164,4 +173,4 @@ def bug(b: Builder) -> None:
 
 
 def _n(value: float) -> str:
-    return f"{value:.10g}"
+    return f"{value + 0.0:.10g}"  # + 0.0: no "-0" for a product like (-0.13)·0

@@ -305,7 +305,7 @@ CSV_CASES = [
     ("1e300 in float32", "1,1e300,0\n3,4,1\n5,6,0\n", "too large"),
     ("fractional label", "1,2,0.5\n3,4,1\n", "not an integer"),
     ("negative label", "1,2,-1\n3,4,1\n", "out of range"),
-    ("label 1e9", "1,2,0\n3,4,1000000000\n5,6,1\n" * 4, "weights"),
+    ("label 1e9", "1,2,0\n3,4,1000000000\n5,6,1\n" * 4, "class numbers appear"),
     ("one class", "1,2,0\n3,4,0\n5,6,0\n" * 4, "two classes"),
     ("two rows: no test split", "1,2,0\n3,4,1\n", "split"),
     ("unterminated quote", '1,2,0\n"3,4,1\n', "line"),

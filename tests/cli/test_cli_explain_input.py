@@ -212,3 +212,14 @@ def test_a_derivation_whose_numbers_overflowed_is_no_json_crash():
         d = explain(net, np.array([[10.0, 10.0]]), np.array([[1.0, 0.0]]), check=False)
     with pytest.raises(ExplainError, match="overflowed"):
         to_json(d)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [("1,0;0", "--input '1,0;0': its cases have 1 and 2 numbers; give every case as many"),
+     ("1e400,0", "--input: 1e400 is too large for any float (at most 1.8e308)")],
+)  # fmt: skip
+def test_ragged_cases_and_a_number_past_any_float_say_so(capsys, given, message):
+    """NumPy's "inhomogeneous shape after 1 dimensions" and "inf is too large" (1e400 had been
+    read as inf) named neither."""
+    assert_user_error(capsys, "explain", "--input", given, "--target", "1,0,1", match=message)

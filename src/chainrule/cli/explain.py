@@ -38,7 +38,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
         )
     try:
-        return np.asarray(_read_cases(text, path), dtype=float)
+        return np.asarray(_read_cases(text, path, what), dtype=float)
     except DataError:  # a .csv file's reader names the file, line and column
         raise
     except OSError as error:
@@ -50,7 +50,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
         ) from None
 
 
-def _read_cases(text: str, path: Path):
+def _read_cases(text: str, path: Path, what: str):
     """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
     import numpy as np
 
@@ -65,8 +65,19 @@ def _read_cases(text: str, path: Path):
         return read_table(path).values
     if text.strip().startswith(("[", "{")):
         return json.loads(text)
-    rows = [row for row in text.split(";") if row.strip()]
-    return [[float(v) for v in row.split(",")] for row in rows]
+    rows = [row.split(",") for row in text.split(";") if row.strip()]
+    widths = sorted({len(row) for row in rows})
+    if len(widths) > 1:  # NumPy's words were "inhomogeneous shape after 1 dimensions"
+        raise DataError(f"--{what} {text!r}: its cases have {' and '.join(map(str, widths))} "
+                        "numbers; give every case as many")  # fmt: skip
+    numbers = [[float(cell) for cell in row] for row in rows]
+    for cells, values in zip(rows, numbers):
+        for cell, value in zip(cells, values):
+            if value in (float("inf"), float("-inf")) and "inf" not in cell.lower():
+                raise DataError(  # 1e400 read as inf: "inf is too large for the model"
+                    f"--{what}: {cell.strip()} is too large for any float (at most 1.8e308)"
+                )
+    return numbers
 
 
 def _check_loss(loss: str | None) -> None:

@@ -254,7 +254,9 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) for every non-blank line."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
+            # strict: a quote never closed ran on to the end of the file as one cell (a text
+            # label: the rest of the file became one class name, silently)
+            reader = csv.reader(f, delimiter=delimiter, strict=True)
             rows, start = [], 1  # the line a record starts on (an open quote spans lines)
             for cells in reader:
                 if cells and any(cell.strip() for cell in cells):
@@ -265,7 +267,9 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}: no such file") from error
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a UTF-8 text file ({error.reason})") from error
-    except csv.Error as error:  # an unterminated quote runs on to a field too large
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            raise DataError(f"{path}, line {start}: a quote opened here is never closed") from None
         raise DataError(f"{path}, line {start}: malformed CSV ({error})") from error
     except OSError as error:  # a directory, no permission, an I/O error
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error

@@ -37,7 +37,8 @@ class Dataset:
     X: np.ndarray
     y: np.ndarray
     task: str
-    name: str
+    #: what messages call it (a file's name, a built-in dataset's)
+    name: str = "data"
     n_classes: int | None = None
     feature_names: list[str] | None = None
     class_names: list[str] | None = None

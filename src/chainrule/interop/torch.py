@@ -13,7 +13,8 @@ with a :class:`~chainrule.errors.ConversionError` naming the layer. PyTorch is i
 converter runs, so ``import chainrule`` never needs it.
 
 >>> import torch, chainrule as cr                                    # doctest: +SKIP
->>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2))
+>>> layers = torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2)  # doctest: +SKIP
+>>> net = torch.nn.Sequential(*layers)                                # doctest: +SKIP
 >>> model = cr.interop.from_torch(net)                                # doctest: +SKIP
 >>> again = cr.interop.to_torch(model)                                # doctest: +SKIP
 """

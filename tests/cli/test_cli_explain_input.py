@@ -223,3 +223,13 @@ def test_ragged_cases_and_a_number_past_any_float_say_so(capsys, given, message)
     """NumPy's "inhomogeneous shape after 1 dimensions" and "inf is too large" (1e400 had been
     read as inf) named neither."""
     assert_user_error(capsys, "explain", "--input", given, "--target", "1,0,1", match=message)
+
+
+def test_graphs_mistakes_do_not_speak_of_explain_and_a_flag_it_ignored_is_refused(capsys):
+    """``chainrule graph`` said "explain: the input has shape ..."; --hide-implementation with
+    --kind network was ignored silently."""
+    line = assert_user_error(capsys, "graph", "--input", "1,2,3", "--target", "1,0,1",
+                             match="chainrule: the input has shape (1, 3)")  # fmt: skip
+    assert "explain" not in line
+    hides = "--hide-implementation hides ops of --kind computation's graph"
+    assert_user_error(capsys, "graph", "--kind", "network", "--hide-implementation", match=hides)

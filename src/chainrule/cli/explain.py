@@ -309,11 +309,13 @@ def _output_units(net: Any, model: Path, info: dict) -> int:
 
 def _explained(model: Path | None, explain_step, *args, **kwargs):
     """Run an explainer step; a problem with the user's numbers (a target the loss cannot read)
-    is one line naming the model, not a traceback."""
+    is one line naming the model, not a traceback. The API's "explain: " prefix goes: the line
+    names the command already (``chainrule graph`` said "explain: the input has shape ...")."""
     try:
         return explain_step(*args, **kwargs)
     except (UserError, ValueError) as error:
-        raise UserError(f"{model}: {error}" if model is not None else str(error)) from None
+        text = str(error).removeprefix("explain: ")
+        raise UserError(f"{model}: {text}" if model is not None else text) from None
 
 
 def _refuse_writing_over_what_is_read(
@@ -596,6 +598,9 @@ def graph(
     if kind == "network":
         if fmt == "dot":
             raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
+        if hide_implementation:  # it was ignored: a diagram of units has no implementation ops
+            raise UserError("--hide-implementation hides ops of --kind computation's graph; "
+                            "the network diagram draws units only")  # fmt: skip
         net, x, t, loss_name = _problem_args(model, input, target, loss, case=case)
         refuse_an_unreadable_network(net, model, "the network diagram")
         _refuse_writing_over_what_is_read(out, model, None, input, target)

@@ -421,3 +421,13 @@ def test_evaluate_picks_an_idx_directory_s_test_part(tmp_path, capsys):
     rows.write_text("\n".join(",".join(["0"] * 64 + ["1"]) for _ in range(3)) + "\n")
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", rows, "--part", "test",
                       match=f"--part test: {rows} is no IDX directory")  # fmt: skip
+
+
+def test_evaluate_on_another_dataset_names_the_inputs_first(tmp_path, capsys):
+    """A 2-feature model evaluated on digits complained about class names: the 64 inputs
+    against the model's 2 say what is wrong."""
+    path = write(tmp_path / "two.csv", ["0.5,1,0", "0.2,0,1"] * 20)
+    code, _, err = run(capsys, "train", "--data", path, "--epochs", 1, "--out", tmp_path / "r")
+    assert code == 0, err
+    assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", "digits",
+                      match="64 input features but the model")  # fmt: skip

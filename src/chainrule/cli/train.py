@@ -727,8 +727,8 @@ def evaluate(
         pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
         raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range,
                                 info.get("class_names"), part)  # fmt: skip
+        runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
         _check_same_kind_of_labels(data, info.get("class_names"), raw)
-        runs.check_model_fits(info, raw, str(model_path))
         if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
             from chainrule.data.idx import check_rows_scaled
 

@@ -86,7 +86,9 @@ class World:
         self.size = 1 if comm is None else int(comm.Get_size())
         self.blas_limit: Any = None
         self.interrupt_pending = 0
+        self._interrupted_at: Any = None  # the frame the noted signal arrived in
         self._deferred: dict[int, Any] = {}  # the handlers deferring_interrupts replaced
+        self._deferring = False
 
     def __repr__(self) -> str:
         return f"World(rank={self.rank}, size={self.size})"
@@ -104,18 +106,27 @@ class World:
         waiting in a collective; so would one that a SIGTERM from the launcher or the batch
         system stopped first), and a single process between two steps (:meth:`stop_between`;
         raised where it landed, it stopped an optimizer's step halfway: some parameters moved,
-        their step counts apart for good). A second signal raises at once.
+        their step counts apart for good). A second signal is delivered at once (a rank stops).
+        A block inside the block (a fit a callback runs) defers nothing more: the outer one
+        holds the handlers (a second layer took the first's for the user's, and left Ctrl-C
+        noted for ever).
 
         ``interrupt_pending`` is the noted signal's number (0: none)."""
-        if threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread() or self._deferring:
             yield
             return
 
         def note(signum: int, frame: Any) -> None:
-            if self.interrupt_pending:
+            if self.interrupt_pending and self.size > 1:
                 self._raise_for(signum)
-            self.interrupt_pending = signum
+            if self.interrupt_pending:  # the first and this one, now, to the handler in place
+                first, self.interrupt_pending = self.interrupt_pending, 0
+                self._deliver(first, self._interrupted_at)
+                self._deliver(signum, frame)
+                return
+            self.interrupt_pending, self._interrupted_at = signum, frame
 
+        self._deferring = True
         self._deferred = {
             signum: signal.signal(signum, note)
             for signum in (signal.SIGINT, signal.SIGTERM)
@@ -126,6 +137,7 @@ class World:
         finally:
             for signum, previous in self._deferred.items():
                 signal.signal(signum, previous)
+            self._deferring = False
             pending, self.interrupt_pending = self.interrupt_pending, 0
         if pending:  # noted after the last step: not swallowed
             (self._deliver if self.size == 1 else self._raise_for)(pending)
@@ -141,11 +153,13 @@ class World:
         except KeyboardInterrupt as stop:
             raise type(stop)(where) from None
 
-    def _deliver(self, signum: int) -> None:
-        """Call the handler that was in place before deferring for ``signum``."""
+    def _deliver(self, signum: int, frame: Any = None) -> None:
+        """Call the handler that was in place before deferring for ``signum``, with the frame
+        the signal arrived in (the noted one's by default)."""
         handler = self._deferred.get(signum)
+        frame, self._interrupted_at = frame or self._interrupted_at, None
         if callable(handler):
-            handler(signum, None)
+            handler(signum, frame)
 
     def stop_for(self, signum: int) -> NoReturn:
         """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`): every

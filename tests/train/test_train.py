@@ -1326,3 +1326,48 @@ def test_ctrl_c_in_an_estimators_step_stops_it_as_scikit_learn_does(monkeypatch)
     opt = estimator._optimizer
     assert opt.steps == [4] * len(opt.params) and estimator.n_iter_ == 0
     assert estimator.predict(ds.X).shape == (len(ds.X),)
+
+
+def test_a_fit_inside_a_fit_leaves_ctrl_c_as_it_found_it(monkeypatch):
+    """The inner fit took the outer one's noting handler for the user's and put it back at the
+    end: afterwards Ctrl-C was noted for ever (swallowed), a second one recursed."""
+    import signal
+
+    class InnerFit(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            model, loss, opt = make(seed=1)
+            Trainer(model, loss, opt, batch_size=10, progress=False).fit(
+                small_classification(), epochs=1
+            )
+
+    before = signal.getsignal(signal.SIGINT)
+    model, loss, opt = make()
+    Trainer(model, loss, opt, batch_size=10, callbacks=[InnerFit()], progress=False).fit(
+        small_classification(), epochs=2
+    )
+    assert signal.getsignal(signal.SIGINT) is before
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_two_signals_in_one_step_reach_a_handler_of_ones_own(monkeypatch):
+    """The second signal raised KeyboardInterrupt past a handler that does not raise."""
+    import signal
+
+    heard = []
+
+    class TwoSignals(Callback):
+        def on_batch_end(self, trainer, batch, loss):
+            if trainer.epoch == 0 and batch == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: heard.append(frame))
+    try:
+        model, loss, opt = make()
+        trainer = Trainer(model, loss, opt, batch_size=10, callbacks=[TwoSignals()],
+                          progress=False)  # fmt: skip
+        trainer.fit(small_classification(), epochs=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert trainer.epoch == 2 and len(heard) == 2 and all(f is not None for f in heard)

@@ -15,6 +15,7 @@ import errno
 import json
 import math
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -131,15 +132,11 @@ def replace_together(pairs: Sequence[tuple[Path, Path]]) -> None:
     files taken first (a destination that did not exist is removed again). The staged files'
     folder holds those links; the caller removes it.
     """
-    olds = []
-    for staged, destination in pairs:
-        old = staged.with_name(staged.name + ".old")
-        try:
-            os.link(destination, old)
-        except OSError:  # no old file (or no hard links here): nothing to put back
-            old = None
-        olds.append(old)
-    done: list[tuple[Path, Path | None]] = []
+    olds = [
+        _keep_old(destination, staged.with_name(staged.name + ".old"))
+        for staged, destination in pairs
+    ]
+    done: list[tuple[Path, Path | None | bool]] = []
     with interrupts_held():
         try:
             for (staged, destination), old in zip(pairs, olds):
@@ -148,8 +145,27 @@ def replace_together(pairs: Sequence[tuple[Path, Path]]) -> None:
         except BaseException:
             for destination, old in reversed(done):
                 with contextlib.suppress(OSError):
-                    os.replace(old, destination) if old else os.unlink(destination)
+                    if isinstance(old, Path):
+                        os.replace(old, destination)
+                    elif old is None:  # it did not exist before
+                        os.unlink(destination)
             raise
+
+
+def _keep_old(destination: Path, keep: Path) -> Path | None | bool:
+    """A copy of ``destination`` at ``keep`` to put back (a hard link, else a copy where a
+    file system has none); None where there is no old file; False where it could not be kept
+    (it is then never removed: without hard links the put-back deleted the old file)."""
+    if not destination.exists():
+        return None
+    try:
+        os.link(destination, keep)
+    except OSError:
+        try:
+            shutil.copy2(destination, keep)
+        except OSError:
+            return False
+    return keep
 
 
 @contextlib.contextmanager

@@ -308,6 +308,8 @@ def test_out_dot_slash_dash_is_a_file_named_dash(tmp_path, capsys, monkeypatch):
     assert main(["graph", "--out", "./-", "--format", "dot"]) == 0
     assert capsys.readouterr().out == ""
     assert (tmp_path / "-").read_text().startswith("digraph")
+    assert main(["graph", "--out", "-/", "--format", "dot"]) == 2  # a directory's name, as ever
+    assert "'-/' names a directory, not a file" in capsys.readouterr().err
 
 
 def test_export_refuses_standard_output(tmp_path, capsys, monkeypatch, trained_run):

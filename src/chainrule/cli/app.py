@@ -48,13 +48,13 @@ def file_path_value(text: str) -> Path:
     ``graph --out``): a name ending in a separator (``out/``), ``.`` or ``..`` names a directory,
     which ``Path`` would silently turn into a file of that name; refused, naming the option."""
     path = path_value(text)
-    if path == STDOUT and text != "-":  # "./-": a file of that name, as the Unix tools take it
-        return path.absolute()
     separators = tuple({"/", os.sep, os.altsep or "/"})
     if text.endswith(separators) or text.replace(os.sep, "/").rsplit("/", 1)[-1] in (".", ".."):
         raise typer.BadParameter(
             f"{text!r} names a directory, not a file; add the name of the file to write"
         )
+    if path == STDOUT and text != "-":  # "./-": a file of that name, as the Unix tools take it
+        return path.absolute()
     return path
 
 

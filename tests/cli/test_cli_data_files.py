@@ -307,6 +307,17 @@ def test_an_unterminated_quote_names_the_line_it_opens_on(tmp_path, task):
         data.read_csv(write(tmp_path / "q.csv", rows), task=task)
 
 
+def test_cells_quoted_loosely_still_load(tmp_path):
+    """The strict reader that tells a quote never closed refused '"a" ,' (a space after a
+    closing quote), which loaded before; only a file with a cell over several lines is read
+    strictly too."""
+    rows = ["x1,x2,label", '1,2,"a" ', '3,4,"b" ', '5,6,"a"', '7,8,"b"']
+    ds = data.read_csv(write(tmp_path / "loose.csv", rows))
+    assert len(ds) == 4 and ds.n_classes == 2
+    spanning = ["x1,x2,label", '1,2,"a', 'b"', "3,4,c"]  # a quoted label over two lines
+    assert data.read_csv(write(tmp_path / "two_lines.csv", spanning)).class_names == ["a\nb", "c"]
+
+
 def test_a_field_past_the_limit_names_the_line_it_starts_on(tmp_path):
     rows = ["a,b,label", "0,1,0", '1,2,"0', *["0,1,0"] * 30000]
     with pytest.raises(DataError, match=r"q\.csv, line 3: malformed CSV \(field larger"):

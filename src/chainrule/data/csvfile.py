@@ -253,26 +253,42 @@ def _has_text_header(rows: list[tuple[int, list[str]]], text: int) -> bool:
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) for every non-blank line."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            # strict: a quote never closed ran on to the end of the file as one cell (a text
-            # label: the rest of the file became one class name, silently)
-            reader = csv.reader(f, delimiter=delimiter, strict=True)
-            rows, start = [], 1  # the line a record starts on (an open quote spans lines)
-            for cells in reader:
-                if cells and any(cell.strip() for cell in cells):
-                    rows.append((start, cells))
-                start = reader.line_num + 1
-            return rows
+        rows = _records(path, delimiter)
+        if any("\n" in cell or "\r" in cell for _, cells in rows for cell in cells):
+            # a quote never closed runs on to the end of the file as one cell (a text label:
+            # the rest of the file became one class name, silently); the strict reader tells
+            # it from a quoted cell over several lines (strict everywhere refused '"a" ,')
+            _records(path, delimiter, strict=True)
+        return rows
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such file") from error
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a UTF-8 text file ({error.reason})") from error
-    except csv.Error as error:
+    except _MalformedCSV as malformed:
+        line, error = malformed.args
         if "unexpected end of data" in str(error):
-            raise DataError(f"{path}, line {start}: a quote opened here is never closed") from None
-        raise DataError(f"{path}, line {start}: malformed CSV ({error})") from error
+            raise DataError(f"{path}, line {line}: a quote opened here is never closed") from None
+        raise DataError(f"{path}, line {line}: malformed CSV ({error})") from error
     except OSError as error:  # a directory, no permission, an I/O error
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+class _MalformedCSV(Exception):
+    """csv's error, with the line the record it was reading starts on."""
+
+
+def _records(path: Path, delimiter: str, strict: bool = False) -> list[tuple[int, list[str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=strict)
+        rows, start = [], 1  # the line a record starts on (an open quote spans lines)
+        try:
+            for cells in reader:
+                if cells and any(cell.strip() for cell in cells):
+                    rows.append((start, cells))
+                start = reader.line_num + 1
+        except csv.Error as error:  # an unterminated quote runs on to a field too large
+            raise _MalformedCSV(start, error) from error
+    return rows
 
 
 def is_number(cell: str) -> bool:

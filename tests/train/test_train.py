@@ -1371,3 +1371,28 @@ def test_two_signals_in_one_step_reach_a_handler_of_ones_own(monkeypatch):
     finally:
         signal.signal(signal.SIGINT, previous)
     assert trainer.epoch == 2 and len(heard) == 2 and all(f is not None for f in heard)
+
+
+@pytest.mark.parametrize("hook", ["on_fit_start", "on_fit_end"])
+def test_a_callback_failing_at_the_fits_ends_closes_the_progress_bar(monkeypatch, hook):
+    """A callback raising in on_fit_end left rich's bar drawing from its thread, with every
+    later print going through it (on_fit_start the same)."""
+    from chainrule.train.callbacks import ProgressBar
+
+    closed = []
+    real = ProgressBar.close
+    monkeypatch.setattr(ProgressBar, "close", lambda self, clear=False: closed.append(clear)
+                        or real(self, clear))  # fmt: skip
+
+    class Fails(Callback):
+        pass
+
+    def fail(self, trainer):
+        raise OSError("disk full")
+
+    setattr(Fails, hook, fail)
+    model, loss, opt = make()
+    trainer = Trainer(model, loss, opt, callbacks=[Fails()], progress=True)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.fit(small_classification(), epochs=2)
+    assert closed

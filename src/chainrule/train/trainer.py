@@ -172,17 +172,18 @@ class Trainer:
         X, T = self._arrays(train_ds)
         if self._world.size > 1:
             self._start_replicas(X, T)
-        self._call("on_fit_start", self)
-        try:
+        try:  # the progress bar closes whatever fails (a callback's on_fit_end too: rich's
+            # thread went on redrawing it, and every later print went through it)
+            self._call("on_fit_start", self)
             # Ctrl-C stops between two steps (several ranks: at the same one)
             with self._world.deferring_interrupts():
                 while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
+            self._call("on_fit_end", self)
         except BaseException:
             if self._progress_bar is not None:
                 self._progress_bar.close(clear=True)
             raise
-        self._call("on_fit_end", self)
         if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
             distributed.broadcast_parameters(self.model)
         return self.history

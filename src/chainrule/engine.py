@@ -18,13 +18,14 @@ the sum over the units j that y_i feeds. Nothing else in chainrule adds gradient
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import heapq
 import itertools
 import operator
 import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -75,18 +76,30 @@ def _set_recording(enabled: bool) -> bool:
 
 
 class _GradMode:
-    """A context manager that sets recording on or off for this thread, and restores it after."""
+    """A context manager that sets recording on or off for this thread, and restores it after;
+    also a decorator (``@no_grad()``). What it restores is kept per thread, last in first out,
+    not on the object: one object entered again inside itself (a module-level ``NO_GRAD``
+    reused by nested functions) left recording off after both blocks."""
 
-    __slots__ = ("enabled", "previous")
+    __slots__ = ("enabled",)
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
 
     def __enter__(self) -> None:
-        self.previous = _set_recording(self.enabled)
+        saved = mode.__dict__.setdefault("saved", [])
+        saved.append(_set_recording(self.enabled))
 
     def __exit__(self, *exc: Any) -> None:
-        _set_recording(self.previous)
+        _set_recording(mode.saved.pop())
+
+    def __call__(self, function: Callable) -> Callable:
+        @functools.wraps(function)
+        def recording_as_set(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(self.enabled):
+                return function(*args, **kwargs)
+
+        return recording_as_set
 
 
 def no_grad() -> _GradMode:

@@ -718,3 +718,27 @@ def test_a_python_number_out_of_an_integer_tensors_range_names_both(op):
     with pytest.raises(OverflowError):
         op(np.array([1, 2], dtype=np.int8))  # NumPy refuses too: the same rule
     assert (op(x.astype("int64")).data == op(np.array([1, 2], dtype=np.int64))).all()
+
+
+def test_one_no_grad_object_entered_inside_itself_restores_recording():
+    """The object kept what it restores: entered again inside itself (a module-level NO_GRAD
+    shared by nested functions), it left recording off after both blocks."""
+    no_grad = cr.no_grad()
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with no_grad:
+        with no_grad:
+            assert not (x * 2).requires_grad
+        assert not cr.is_grad_enabled()
+    assert cr.is_grad_enabled() and (x * 2).requires_grad
+
+
+def test_no_grad_decorates_a_function():
+    """``@cr.no_grad()`` raised "'_GradMode' object is not callable" (torch takes it)."""
+
+    @cr.no_grad()
+    def doubled(v):
+        return v * 2
+
+    x = cr.tensor([1.0], requires_grad=True)
+    assert not doubled(x).requires_grad and (x * 2).requires_grad
+    assert doubled.__name__ == "doubled"

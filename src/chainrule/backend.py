@@ -516,12 +516,22 @@ def keep_freed_memory() -> bool:
         "linux"
     ):
         return False
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
+
+
+@functools.cache
+def _mallopt() -> Any:
+    """glibc's ``mallopt``, looked up once (a ctypes library per call left reference cycles for
+    the collector every fit), or None where the C library has none (musl, for one)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the running process's C library: no search
-    except (OSError, AttributeError):  # not glibc (musl, for one): nothing to tune
-        return False
+    except (OSError, AttributeError):
+        return None
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
+    return mallopt
 
 
 #: NumPy dtypes whose matrix products run in BLAS (float16's have a loop of NumPy's own): a sum

@@ -119,3 +119,18 @@ def test_any_first_import_loads_the_core_once_and_cr_tensor_stays_the_function(f
     )
     assert out.split("\n")[:5] == ["function function", "True True", "True", "SourceFileLoader",
                                    "6.0"]  # fmt: skip
+
+
+def test_keep_freed_memory_opens_the_c_library_once():
+    """Every fit opened a ctypes library for mallopt, leaving reference cycles for the gc."""
+    spy = (
+        "import ctypes; opened = []; real = ctypes.CDLL\n"
+        "def spy(name, *a, **k):\n"
+        "    opened.append(name); return real(name, *a, **k)\n"
+        "ctypes.CDLL = spy\n"
+        "import chainrule\n"
+        "for _ in range(3): chainrule.backend.keep_freed_memory()\n"
+        "print(opened.count(None))\n"
+    )
+    if sys.platform.startswith("linux"):
+        assert _python(spy).strip() == "1"

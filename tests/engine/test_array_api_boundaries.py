@@ -249,6 +249,8 @@ def test_a_negative_slice_step_on_torch_selects_as_numpy_does(index):
         (slice(None), 0, np.array([0, 2])),
         (0, np.array([[0], [1]]), np.array([1, 2, 3])),
         (1, slice(None), [2, 0, 2]),
+        (np.array(0), slice(None), [0, 2]),
+        (np.array(1), slice(None), np.array([-4, 2])),
     ],
 )
 def test_an_integer_and_an_array_apart_index_on_torch_as_numpy_does(index):

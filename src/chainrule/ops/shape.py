@@ -353,12 +353,19 @@ def _integers_beside_arrays_as_arrays(items: list, like: Any) -> list:
     one-element array broadcasts against the others as the integer does in NumPy."""
     if not any(getattr(item, "ndim", 0) >= 1 for item in items):
         return items
-    return [
-        backend.asarray_like([item], like, dtype="int64")
-        if isinstance(item, int) and not isinstance(item, bool)
-        else item
-        for item in items
-    ]
+    return [_one_element_positions(item, like) for item in items]
+
+
+def _one_element_positions(item: Any, like: Any) -> Any:
+    """An integer, or a 0-d integer array (NumPy counts both among the advanced indices), as a
+    one-element array; anything else as it is."""
+    if isinstance(item, int) and not isinstance(item, bool):
+        return backend.asarray_like([item], like, dtype="int64")
+    if getattr(item, "ndim", None) == 0 and backend.dtype_name(item.dtype).startswith(
+        ("int", "uint")
+    ):
+        return backend.reshape(item, (1,))
+    return item
 
 
 def _negative_steps_as_positions(items: list, like: Any) -> list:

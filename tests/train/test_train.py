@@ -1036,7 +1036,17 @@ def test_history_best_takes_the_highest_accuracy_and_the_lowest_loss_as_early_st
 
 @pytest.mark.parametrize(
     ("key", "best_epoch"),
-    [("val_acc", 2), ("top5_accuracy", 2), ("val_mse", 1), ("val_error", 1), ("lr", 1)],
+    [
+        ("val_acc", 2),
+        ("top5_accuracy", 2),
+        ("val_mse", 1),
+        ("val_error", 1),
+        ("lr", 1),
+        ("val_accuracy_top5", 2),
+        ("val_loss_ema", 1),
+        ("val_nll", 1),
+        ("val_cross_entropy", 1),
+    ],
 )
 def test_history_best_reads_the_way_from_the_name(key, best_epoch):
     """An accuracy logged as "val_acc" was minimised: the worst epoch came back as the best."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -122,13 +123,19 @@ def maximizing(key: str, mode: str = "auto", who: str = "History.best") -> bool:
 
 def higher_is_better(key: str) -> bool | None:
     """True for an accuracy's name, False for a loss's, an error's or a logged column's, None
-    for a name that does not say."""
-    name = key.removeprefix("val_")
-    if name in ("accuracy", "acc") or name.endswith(("_accuracy", "_acc")):
+    for a name that does not say. A name is read by its words ("val_accuracy_top5" is an
+    accuracy, "val_loss_ema" and "val_nll" losses)."""
+    words = set(re.split(r"[^a-z0-9]+", key.lower()))
+    if words & _HIGHER_WORDS:
         return True
-    if name in KEYS or name.endswith(("loss", "error", "mse", "mae")):
+    if key.removeprefix("val_") in KEYS or words & _LOWER_WORDS:
         return False
     return None
+
+
+#: Words of a log's name that say which way is better, for ``mode="auto"``.
+_HIGHER_WORDS = frozenset({"accuracy", "acc"})
+_LOWER_WORDS = frozenset({"loss", "error", "err", "mse", "mae", "rmse", "nll", "entropy"})
 
 
 def rankable(value: Any) -> bool:

@@ -350,3 +350,38 @@ def test_a_zero_product_is_written_0_not_minus_0():
     model[2].weight.data[...] = [[1e6], [1.0]]  # y exactly 1: dE/dz = -0.0
     text = render(explain(model, [[1.0]], [[1.0]], nn.SquaredError()), "text")
     assert not re.search(r"(?<![\w.])-0(?![.\d])|-0\.0+e\+00", text)
+
+
+def test_a_saturated_float32_tanh_units_slope_rounding_is_no_mismatch():
+    """y = -0.99999976 in float32 leaves tanh's slope 1 - y^2 a fifth off, and the right dE/dy
+    below it was flagged (SOME DISAGREE) once the tolerance no longer counted every layer's
+    rounding; a slope computed from a rounded y now counts its own. The oracle for the value:
+    the float64 forward pass of the same float32 numbers."""
+    from chainrule import nn
+
+    model = nn.mlp([2, 1, 1], activation="logistic", output="tanh", rng=0, dtype="float32")
+    weights = {"0.weight": [[-0.18314414], [-3.4850972]], "0.bias": [-4.324275],
+               "2.weight": [[-3.601032]], "2.bias": [-4.283181]}  # fmt: skip
+    model.load_state_dict({k: np.array(v, dtype=np.float32) for k, v in weights.items()})
+    d = explain(model, [[24.538174, -214.47359]], [[0.0042765425]], nn.MSE())
+    assert d.all_ok
+    check = d.dE_dy(1, 0)
+    assert check.difference > 0.1 * abs(check.numeric)  # float32's own rounding, not a bug
+    d.layers[1].dE_dy[0, 0] *= 2  # a wrong one still is one
+    assert not d.all_ok
+
+
+def test_a_logits_own_rounding_counts_in_its_difference():
+    """Logits of 1.7e10: moving one by a step of 1e-6 is rounded relative to 1.7e10, and the
+    right dE/dz (1/3) read 0.3166; the tolerance of a z counts that z's own rounding."""
+    from chainrule import nn
+
+    model = nn.mlp([3, 1, 3], activation="relu", rng=0, dtype="float32")
+    weights = {"0.weight": [[10.863712], [83.26283], [-23.733658]], "0.bias": [-73.35968],
+               "2.weight": [[98.206215, 95.84279, 96.72857]],
+               "2.bias": [-45.248203, 126.37124, 79.01148]}  # fmt: skip
+    model.load_state_dict({k: np.array(v, dtype=np.float32) for k, v in weights.items()})
+    x = [[3555687.0, -8094765.0, 1973807.25], [-3009497.25, 1625774.5, -3214839.0],
+         [-54053.66, 1032037.6, 1646071.9]]  # fmt: skip
+    d = explain(model, x, [2, 0, 1], nn.CrossEntropy())
+    assert d.all_ok

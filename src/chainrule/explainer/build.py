@@ -365,42 +365,62 @@ def term_sizes(
     t: np.ndarray,
     loss: Loss,
     error: float,
-) -> tuple[dict[Quantity, float], float]:
+) -> tuple[dict[Quantity, float], dict[Quantity, float]]:
     """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`),
     each per quantity (keyed ``("dE_dw", 0)``, ...).
 
     ``cancelled``: the largest size of the terms its gradients are a difference of. At the
     top, per case and unit, |y| + |t| over what the loss divides by (the loss's output -
     target); below, that carried as backprop carries dE/dz but in sizes: times |w| down each
-    connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij).
+    connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij). A unit whose slope
+    is computed from its rounded y (logistic y(1 - y), tanh 1 - y^2, softmax) adds twice its
+    dE/dy's size to its dE/dz's, and so to everything below: a saturated float32 tanh unit's
+    slope 1 - y^2 of 5e-7 is off by a fifth when y is, by half a float32 step (a right
+    gradient was flagged).
 
     ``rounded``: how much of E a rounding of float64's epsilon can move in the forward passes
     that quantity's differences rerun: |E|, plus each unit's z rounded relative to the terms it
-    sums (|b_j| + sum_i |y_i w_ij|), times that unit's size of dE/dz, for the units from the
-    quantity's layer up (a difference reruns those alone: the layers below compute the same
-    numbers in both passes, so their rounding cancels; inputs of 1e300 made every quantity's
-    tolerance infinite, the top's dE/dz of 0.1 too, and every check passed). A unit's slope
+    sums (|b_j| + sum_i |y_i w_ij|), times that unit's size of dE/dz, for the z the quantity
+    moves (a weight's or a bias's above it, a y's above it, a z itself) and every z above it (a
+    difference reruns those alone: the layers below compute the same numbers in both passes,
+    so their rounding cancels; inputs of 1e300 made every quantity's tolerance infinite, the
+    top's dE/dz of 0.1 too, and every check passed). A unit's slope
     counts as 1, the most any unit's is, so neither size reads a derivative rule the check is
     checking."""
     top = len(layers) - 1
-    below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)
-    cancelled = {("dE_dy", top): float(below.max()), ("dE_dz", top): float(below.max())}
-    rounded = {("dE_dy", top): abs(error), ("dE_dz", top): abs(error)}
-    from_here = abs(error)  # from the connection's layer up
+    below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dz
+    # what their rounding is relative to: dE/dy's, and dE/dz's with the slopes' own
+    cancelled_y = below
+    slope_rounds = loss.output_activation is None and layers[-1].activation in _ROUNDED_SLOPES
+    cancelled_z = cancelled_y + 2 * below if slope_rounds else cancelled_y
+    cancelled = {("dE_dy", top): float(cancelled_y.max()), ("dE_dz", top): float(cancelled_z.max())}
+    rounded = {("dE_dy", top): abs(error), ("dE_dz", 0): 0.0}  # (the input layer has no z)
+    from_here = abs(error)  # from the connection's z up
     for conn in reversed(connections):
         y_below = np.abs(layers[conn.below].y)
         summed = y_below @ np.abs(conn.weight)
         if conn.bias is not None:
             summed += np.abs(conn.bias)
         from_here += float((below * summed).sum())
-        cancelled["dE_dw", conn.below] = float((y_below.T @ below).max())
-        cancelled["dE_db", conn.below] = float(below.sum(axis=0).max())
+        cancelled["dE_dw", conn.below] = float((y_below.T @ cancelled_z).max())
+        cancelled["dE_db", conn.below] = float(cancelled_z.sum(axis=0).max())
         below = below @ np.abs(conn.weight).T  # dE/dy (and so dE/dz) of the layer below
-        for kind in ("dE_dy", "dE_dz", "dE_dw", "dE_db"):
-            rounded[kind, conn.below] = from_here
-        for kind in ("dE_dy", "dE_dz"):
-            cancelled[kind, conn.below] = float(below.max()) if below.size else 0.0
+        cancelled_y = cancelled_z @ np.abs(conn.weight).T
+        cancelled_z = cancelled_y
+        if layers[conn.below].activation in _ROUNDED_SLOPES:
+            cancelled_z = cancelled_y + 2 * below
+        # moving w, b or y below moves this z, and the layers above rerun; moving z above
+        # itself is rounded relative to this z too (z of 1.7e10 under a softmax)
+        for key in ("dE_dy", conn.below), ("dE_dw", conn.below), ("dE_db", conn.below):
+            rounded[key] = from_here
+        rounded["dE_dz", conn.below + 1] = from_here
+        for kind, size in (("dE_dy", cancelled_y), ("dE_dz", cancelled_z)):
+            cancelled[kind, conn.below] = float(size.max()) if size.size else 0.0
     return cancelled, rounded
+
+
+#: Units whose slope is computed from their rounded outputs (relu's and identity's are exact).
+_ROUNDED_SLOPES = frozenset({"logistic", "tanh", "softmax"})
 
 
 def _act(name: str, z: Tensor) -> Tensor:

@@ -385,3 +385,16 @@ def test_a_logits_own_rounding_counts_in_its_difference():
          [-54053.66, 1032037.6, 1646071.9]]  # fmt: skip
     d = explain(model, x, [2, 0, 1], nn.CrossEntropy())
     assert d.all_ok
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_graph_views_column_says_it_is_recorded_in_float64(dtype):
+    """A float32 model's graph column showed 0.005667497839 beside the engine's 0.005667467602
+    under "the same terms", with no word of why: the graph is recorded in float64."""
+    from chainrule import nn
+    from chainrule.explainer import render
+
+    model = nn.mlp([2, 3, 1], output="logistic", rng=0, dtype=dtype)
+    text = render(explain(model, [[0.3, -1.2]], [[1.0]], unit=(1, 2)), "text")
+    said = "graph, recorded in float64 (the engine's are float32)" in text
+    assert said == (dtype == "float32")

@@ -416,3 +416,25 @@ def test_paths_say_a_finite_difference_at_a_relu_kink_is_not_checked(page, tmp_p
     assert "not checked" in page.inner_text("#paths-fd")
     assert page.locator("#stacked-bar line[stroke-dasharray]").count() == 0
     assert "not checked" in page.text_content("#stacked-bar")
+
+
+def test_the_top_units_text_gives_the_losses_own_formula_and_units_count_from_1(page):
+    """Cross-entropy's dE/dz_j read "(y_j - t_j) / N (N: the number of outputs the loss averages
+    over)": no N gives its 0.557764 for y_2 = 0.278882 and targets 1, 0, 1 (it is (y_j sum_k
+    t_k - t_j) / N, N the cases). The edit panel and tooltips counted units from 0 where the
+    page counts from 1, and an empty field's error showed its label's HTML."""
+    page.click("button[data-tab='edit']")
+    page.select_option("#edit-loss", "cross-entropy")
+    page.wait_for_function("document.querySelector('#edit-output').value === 'softmax'")
+    page.click("button[data-tab='paths']")
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='2'][data-unit='1']")
+    text = " ".join(page.inner_text("#unit-info").split())
+    assert "(yj Σk tk − tj) / N" in text and "N: the cases" in text, text
+    page.click("button[data-tab='edit']")  # the top unit j = 2 stays selected
+    edit = page.inner_text("#edit-unit").split("\n")
+    assert edit == ["layer 2, unit 2", "bias b2", "target t2"]  # it said unit 1, b1, t1
+    page.fill("#edit-unit input >> nth=0", "")
+    page.dispatch_event("#edit-unit input >> nth=0", "change")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "bias b2: not a number"

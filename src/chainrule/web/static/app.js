@@ -336,7 +336,7 @@ function renderDiagram() {
     if (current && current.layer === l && current.kind !== "loss" && current.kind !== "input") g.classList.add("current");
     if (sel && sel.layer === l && sel.unit === i) g.classList.add("selected");
     g.append(circle);
-    const tip = [`layer ${l}, unit ${i}`, `y = ${fmtLong(y)}`];
+    const tip = [`layer ${l}, unit ${unitNo(i)}`, `y = ${fmtLong(y)}`];
     if (l > 0) tip.push(`z = ${fmtLong(layer.z[i])}`);
     if (revealed(l, "dy")) tip.push(`\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
     if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
@@ -417,9 +417,14 @@ function renderPaths() {
       ${!readsLogits()
     ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
       (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
+    : S.net.loss === "cross-entropy"
+    ? `The cross-entropy is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
+      (y<sub>j</sub> &Sigma;<sub>k</sub> t<sub>k</sub> &minus; t<sub>j</sub>) / N =
+      <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly (N: the cases the loss averages over;
+      &Sigma;<sub>k</sub> t<sub>k</sub> is 1 for a target that is one class).`
     : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
       (y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly
-      (N: the number of outputs the loss averages over).`}
+      (N: the outputs times the cases the loss averages over).`}
       A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
     return;
   }
@@ -525,7 +530,9 @@ function renderEditUnit() {
     input.type = "number"; input.step = "any"; input.value = String(value);
     input.addEventListener("change", () => guarded(async () => {
       const v = Number(input.value);
-      if (input.value.trim() === "" || !Number.isFinite(v)) throw new ApiError(`${label}: not a number`);
+      if (input.value.trim() === "" || !Number.isFinite(v)) {
+        throw new ApiError(`${row.firstChild.textContent}: not a number`);  // text, not HTML
+      }
       const next = structuredClone(S.net);
       apply(next, v);
       await setNetwork(next);
@@ -534,13 +541,13 @@ function renderEditUnit() {
     rows.append(row);
   };
   const { layer: l, unit: i } = sel;
-  if (l === 0) add(`input y<sub>${i}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
-  if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${i}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
-  if (l === top) add(`target t<sub>${i}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
+  if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
+  if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
+  if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
   if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
   const title = document.createElement("div");
   title.className = "hint";
-  title.textContent = `layer ${l}, unit ${i}`;
+  title.textContent = `layer ${l}, unit ${unitNo(i)}`;
   box.append(title, rows);
 }
 

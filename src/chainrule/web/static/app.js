@@ -740,7 +740,9 @@ async function playLoop() {
   }
 }
 
-const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 1], circle: ["8", 1], digits: ["16", 0.3] };
+// learning rates for the summed squared error over a whole batch (circle: 200 cases), momentum 0.9:
+// lr 1 saturated circle and symmetry at once (tests/web/test_web_training_defaults.py)
+const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 0.03], circle: ["8", 0.01], digits: ["16", 0.3] };
 
 /* ---------------------------------------------------------------- wiring */
 

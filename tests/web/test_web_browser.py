@@ -438,3 +438,9 @@ def test_the_top_units_text_gives_the_losses_own_formula_and_units_count_from_1(
     page.dispatch_event("#edit-unit input >> nth=0", "change")
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "bias b2: not a number"
+
+
+def test_a_small_negative_number_has_one_kind_of_minus(page):
+    """fmt replaced the first "-" only: -3.53e-4 was shown as "−3.53e-4" beside "1.87e−4"."""
+    assert page.evaluate("fmt(-3.53e-4)") == "\u22123.53e\u22124"
+    assert page.evaluate("fmt(1.87e-4)") == "1.87e\u22124"

@@ -85,7 +85,7 @@ function fmt(x, digits = 3) {
   if (x === 0) return "0";
   const a = Math.abs(x);
   const text = (a < 1e-3 || a >= 1e5) ? x.toExponential(digits - 1) : x.toPrecision(digits);
-  return text.replace("-", "\u2212");
+  return text.replaceAll("-", "\u2212");  // the exponent's too: 3.53e\u22124, not 3.53e-4
 }
 /** Long form for the panel's tables (6 significant digits). */
 const fmtLong = (x) => fmt(x, 6);

@@ -30,14 +30,19 @@ def test_import_chainrule_loads_no_higher_layer_and_no_optional_library():
     assert not set(OPTIONAL) & loaded
 
 
+#: A spy on ctypes.CDLL(None), the handle keep_freed_memory opens to reach mallopt, then
+#: ``import chainrule``: what a test's script runs first.
+CDLL_SPY = (
+    "import ctypes; opened = []; real = ctypes.CDLL\n"
+    "def spy(name, *a, **k):\n"
+    "    opened.append(name); return real(name, *a, **k)\n"
+    "ctypes.CDLL = spy\n"
+    "import chainrule\n"
+)
+
+
 def test_import_chainrule_does_not_touch_the_allocator():
-    # a spy on ctypes.CDLL(None), the handle keep_freed_memory opens to reach mallopt
-    spy = (
-        "import ctypes; opened = []; real = ctypes.CDLL\n"
-        "def spy(name, *a, **k):\n"
-        "    opened.append(name); return real(name, *a, **k)\n"
-        "ctypes.CDLL = spy\n"
-        "import chainrule\n"
+    spy = CDLL_SPY + (
         "print('import', None in opened)\n"
         "chainrule.backend.keep_freed_memory()\n"
         "print('call', None in opened)\n"
@@ -123,14 +128,8 @@ def test_any_first_import_loads_the_core_once_and_cr_tensor_stays_the_function(f
 
 def test_keep_freed_memory_opens_the_c_library_once():
     """Every fit opened a ctypes library for mallopt, leaving reference cycles for the gc."""
-    spy = (
-        "import ctypes; opened = []; real = ctypes.CDLL\n"
-        "def spy(name, *a, **k):\n"
-        "    opened.append(name); return real(name, *a, **k)\n"
-        "ctypes.CDLL = spy\n"
-        "import chainrule\n"
-        "for _ in range(3): chainrule.backend.keep_freed_memory()\n"
-        "print(opened.count(None))\n"
+    spy = CDLL_SPY + (
+        "for _ in range(3): chainrule.backend.keep_freed_memory()\nprint(opened.count(None))\n"
     )
     if sys.platform.startswith("linux"):
         assert _python(spy).strip() == "1"

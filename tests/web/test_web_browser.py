@@ -444,3 +444,35 @@ def test_a_small_negative_number_has_one_kind_of_minus(page):
     """fmt replaced the first "-" only: -3.53e-4 was shown as "−3.53e-4" beside "1.87e−4"."""
     assert page.evaluate("fmt(-3.53e-4)") == "\u22123.53e\u22124"
     assert page.evaluate("fmt(1.87e-4)") == "1.87e\u22124"
+
+
+def test_a_narrow_window_shows_the_diagram_full_width_and_nothing_overflows(browser, server_url):
+    """At 390 px the diagram shrank to about 40 px beside the panel and the header ran past the
+    right edge (scrollWidth 551)."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    width = page.evaluate("document.querySelector('#diagram').getBoundingClientRect().width")
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    context.close()
+    assert width > 300 and overflow <= 390, (width, overflow)
+
+
+@pytest.mark.parametrize("viewport_width", [390, 800, 1366])
+def test_the_waterfalls_caption_fits_its_panel(browser, server_url, viewport_width):
+    """At 800 px the caption under the waterfall ("sum ... | dashed: finite difference ...")
+    was cut off at the panel's right edge."""
+    context = browser.new_context(viewport={"width": viewport_width, "height": 800})
+    page = context.new_page()
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.wait_for_selector("#paths-box:not([hidden])")
+    ends = page.eval_on_selector_all(
+        "#stacked-bar text", "els => els.map(e => { const b = e.getBBox(); return b.x + b.width; })"
+    )
+    room = page.evaluate("document.querySelector('#stacked-bar').viewBox.baseVal.width")
+    context.close()
+    assert ends and max(ends) <= room, (ends, room)

@@ -471,7 +471,7 @@ function renderStackedBar(P) {
   const n = P.terms.length;
   const rowH = Math.max(4, Math.min(16, 150 / n));
   const width = svg.clientWidth || 360;
-  const height = n * rowH + 40;
+  const height = n * rowH + 54;  // the bars, the sum's bar, and two lines of caption
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.style.height = `${height}px`;
   let cum = 0, lo = 0, hi = 0;
@@ -493,7 +493,9 @@ function renderStackedBar(P) {
     svg.append(el("line", { x1: X(fd), x2: X(fd), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
   }
   const fdText = fd === null ? "finite difference not checked (relu kink)" : `dashed: finite difference ${fmt(fd, 4)}`;
-  svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}  \u2502 ${fdText}`));
+  // one line each: side by side they ran past a 340 px panel's edge
+  svg.append(el("text", { x: pad, y: height - 16, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}`));
+  svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, fdText));
 }
 
 function renderNudge() {

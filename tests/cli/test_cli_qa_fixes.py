@@ -332,3 +332,45 @@ def test_labels_that_leave_most_class_numbers_unused_are_refused(tmp_path, capsy
     table[:, 2] = np.arange(60) % 2 * 999  # a thousand numbers, two used: still taken
     train(capsys, "--data", write_csv(tmp_path / "k.csv", table, "a,b,label"), "--hidden", "3",
           "--out", tmp_path / "k")  # fmt: skip
+
+
+# -- the family-trees preset: what run.json records is what trains -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--optimizer", "sgd"], "which sgd has not (given no momentum)"),
+     (["--optimizer", "rmsprop"], "which rmsprop has not (given no momentum)"),
+     (["--activation", "relu"], "the family-trees network is RHW's, of logistic units"),
+     (["--loss", "binary-cross-entropy"], "reads logits, but the family-trees network ends in "
+                                          "logistic units"),
+     (["--loss", "cross-entropy"], "reads logits")],
+)  # fmt: skip
+def test_family_trees_refuses_what_it_would_not_train_as_recorded(tmp_path, capsys, args, message):
+    """--optimizer sgd trained with the warm-up's momentum while run.json said none (weights
+    bit-identical to --optimizer momentum); --activation relu was recorded and the units stayed
+    logistic; a logits loss squashed the logistic outputs twice (test accuracy 0)."""
+    assert_user_error(capsys, "train", "--data", "family-trees", "--epochs", 1, *args,
+                      "--out", tmp_path / "r", match=message)  # fmt: skip
+
+
+def test_the_family_trees_shrink_is_recorded_only_where_it_is_applied(tmp_path, capsys):
+    """Under adam run.json said shrink 0.002, and no shrink was applied (SGD's alone)."""
+    train(capsys, "--data", "family-trees", "--optimizer", "adam", "--schedule", "constant",
+          "--out", tmp_path / "a")  # fmt: skip
+    train(capsys, "--data", "family-trees", "--out", tmp_path / "m")
+    adam = json.loads((tmp_path / "a" / "run.json").read_text())["config"]
+    momentum = json.loads((tmp_path / "m" / "run.json").read_text())["config"]
+    assert adam["shrink"] == 0.0 and momentum["shrink"] == 0.002
+
+
+def test_resume_takes_the_pinned_data_file_named_another_way(tmp_path, capsys, monkeypatch):
+    """--data ./d.csv (or its absolute path) for a run pinned to d.csv was refused as a change."""
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "d.csv", classes_table(40, 2), "a,b,label")
+    train(capsys, "--data", "d.csv", "--out", "r")
+    for named in ("./d.csv", str(tmp_path / "d.csv")):
+        code, _, err = run(capsys, "train", "--resume", "r", "--epochs", 2, "--data", named, "-q")
+        assert code == 0, err
+    assert_user_error(capsys, "train", "--resume", "r", "--epochs", 3, "--data", "digits",
+                      match="--data cannot change when resuming")  # fmt: skip

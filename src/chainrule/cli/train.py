@@ -76,7 +76,7 @@ def train(
     ),
     momentum: float = typer.Option(
         None,
-        show_default="0.9 for the classic problems, else none",
+        show_default="0.9 with --optimizer momentum, else none",
         help="momentum (alpha) for sgd/momentum/rmsprop",
     ),
     weight_decay: float = typer.Option(None, show_default="0", help="L2 weight decay"),
@@ -276,6 +276,15 @@ def _loss_used(checkpoint: dict) -> str | None:
     return loss.get("type") if isinstance(loss, dict) else loss
 
 
+def _same_file(key: str, given: Any, stored: dict) -> bool:
+    """Whether ``--data`` names the file the run pinned, another way (./cls.csv, its absolute
+    path): it was refused as a change."""
+    pinned = stored.get("data_file")
+    if key != "data" or not pinned or not isinstance(given, str):
+        return False
+    return Path(given).expanduser().resolve() == Path(pinned)
+
+
 def _check_unchanged(options: dict, config: Any, loss_used: str | None) -> None:
     """Options given with --resume must equal the stored ones (only --epochs may change). A
     run whose --loss was left to its data ("auto") may be given the loss that chose."""
@@ -285,7 +294,7 @@ def _check_unchanged(options: dict, config: Any, loss_used: str | None) -> None:
     given = {
         k: v for k, v in options.items() if k != "epochs" and (v is not None or k == "batch_size")
     }
-    changed = [k for k, v in given.items() if v != stored.get(k)]
+    changed = [k for k, v in given.items() if v != stored.get(k) and not _same_file(k, v, stored)]
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
         had = ", ".join(f"--{k.replace('_', '-')} {_shown(k, stored.get(k))}" for k in changed)

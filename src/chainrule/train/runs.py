@@ -162,6 +162,8 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         values["momentum"] = None  # the preset's momentum belongs to the preset's optimizer
     if values.get("optimizer") == "momentum" and values.get("momentum") is None:
         values["momentum"] = 0.9
+    if values.get("optimizer") not in ("sgd", "momentum"):
+        values["shrink"] = 0.0  # SGD's alone (build): run.json recorded it under adam, unused
     if "loss" not in values:
         values["loss"] = "auto"
     config = RunConfig.from_json(values)
@@ -196,11 +198,16 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"--momentum must be in [0, 1), got {config.momentum}")
     if config.momentum and config.optimizer in ("adam", "adamw"):
         raise UserError(f"--momentum does not apply to {config.optimizer} (it uses betas)")
-    if config.schedule == "family-trees" and config.optimizer in ("adam", "adamw"):
+    has_momentum = config.optimizer == "momentum" or (
+        config.optimizer == "sgd" and bool(config.momentum)
+    )
+    if config.schedule == "family-trees" and not has_momentum:
+        # sgd and rmsprop got the warm-up's momentum (0.5, then 0.9) while run.json said none
+        has = "uses betas" if config.optimizer in ("adam", "adamw") else "given no momentum"
         raise UserError(
-            f"--schedule family-trees warms up the learning rate and the momentum (RHW 1986), "
-            f"which {config.optimizer} has not (it uses betas): use it with --optimizer "
-            "momentum, or give --schedule constant or cosine"
+            f"--schedule family-trees (the family-trees default) warms up the learning rate and "
+            f"the momentum (RHW 1986), which {config.optimizer} has not ({has}): use it with "
+            "--optimizer momentum, or give --schedule constant or cosine"
         )
     if not (np.isfinite(config.weight_decay) and config.weight_decay >= 0):
         raise UserError(f"--weight-decay must be >= 0, got {config.weight_decay}")
@@ -611,7 +618,7 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
     if ds.task == "classification" and loss_name == "mse":
         pass  # allowed: one-hot targets, like squared error
     if config.network == "family-trees":
-        model = _family_tree_net(config, ds)
+        model = _family_tree_net(config, ds, loss_name)
     else:
         sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
         check_class_numbers(ds)
@@ -660,9 +667,22 @@ def mean_predictor_loss(loss: Any, train: Any, test: Any) -> float | None:
         return float(loss(Tensor(mean), Tensor(targets)).item())
 
 
-def _family_tree_net(config: RunConfig, ds: Any) -> Any:
+def _family_tree_net(config: RunConfig, ds: Any, loss_name: str) -> Any:
+    from chainrule import nn
     from chainrule.train.family_trees import family_tree_net
 
+    plain = "give --hidden for a plain network"
+    if config.activation != "logistic":  # it was recorded, and the units stayed logistic
+        raise UserError(
+            f"--activation {config.activation}: the family-trees network is RHW's, of logistic "
+            f"units ({plain})"
+        )
+    if nn.loss_from_name(loss_name).output_activation is not None:
+        # its outputs are logistic units: a loss that applies its own squashed them twice
+        raise UserError(
+            f"--loss {loss_name} reads logits, but the family-trees network ends in logistic "
+            f"units: use margin-squared-error or squared-error ({plain})"
+        )
     if (ds.n_features, ds.n_outputs) != (36, 24):
         raise UserError(
             f"the family-trees network needs 36 inputs and 24 outputs; {ds.name} has "

@@ -384,9 +384,8 @@ def term_sizes(
     moves (a weight's or a bias's above it, a y's above it, a z itself) and every z above it (a
     difference reruns those alone: the layers below compute the same numbers in both passes,
     so their rounding cancels; inputs of 1e300 made every quantity's tolerance infinite, the
-    top's dE/dz of 0.1 too, and every check passed). A unit's slope
-    counts as 1, the most any unit's is, so neither size reads a derivative rule the check is
-    checking."""
+    top's dE/dz of 0.1 too, and every check passed). A unit's slope counts as 1, the most any
+    unit's is, so neither size reads a derivative rule the check is checking."""
     top = len(layers) - 1
     below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dz
     # what their rounding is relative to: dE/dy's, and dE/dz's with the slopes' own

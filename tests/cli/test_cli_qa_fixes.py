@@ -374,3 +374,14 @@ def test_resume_takes_the_pinned_data_file_named_another_way(tmp_path, capsys, m
         assert code == 0, err
     assert_user_error(capsys, "train", "--resume", "r", "--epochs", 3, "--data", "digits",
                       match="--data cannot change when resuming")  # fmt: skip
+
+
+def test_a_warmup_that_overrides_the_given_lr_says_so(tmp_path, capsys):
+    """Ten epochs of --schedule family-trees with --lr 0.1 and with --lr 0.9 gave the same
+    run (the warm-up's lr 0.005 and momentum 0.5 last 20 epochs), silently."""
+    code, _, err = run(capsys, "train", "--data", "xor", "--schedule", "family-trees",
+                       "--epochs", 10, "--lr", 0.1, "--out", tmp_path / "short", "-q")  # fmt: skip
+    assert code == 0 and "these 10 use neither --lr" in err
+    code, _, err = run(capsys, "train", "--data", "xor", "--schedule", "family-trees",
+                       "--epochs", 30, "--lr", 0.1, "--out", tmp_path / "long", "-q")  # fmt: skip
+    assert code == 0 and "note:" not in err

@@ -143,7 +143,23 @@ def train(
     if resume is not None:
         return _resume(resume, options, out, quiet, json_output, explain)
     config = runs.resolve_config(options)
+    _note_a_warmup_that_overrides(config, options)
     return _run(config, out, None, quiet, json_output, explain)
+
+
+def _note_a_warmup_that_overrides(config: Any, options: dict) -> None:
+    """The family-trees warm-up sets the learning rate and the momentum for its first sweeps:
+    a run no longer than that trains without the --lr or --momentum given (silently, before)."""
+    from chainrule.train.family_trees import RECIPES
+
+    given = [f"--{name}" for name in ("lr", "momentum") if options.get(name) is not None]
+    recipe = RECIPES["default"]  # the schedule's warm-up (runs._schedule)
+    short = config.epochs <= recipe.warmup_sweeps
+    if config.schedule == "family-trees" and given and short and _prints_results():
+        print(f"note: --schedule family-trees trains its first {recipe.warmup_sweeps} epochs at "
+              f"lr {recipe.warmup_lr} and momentum {recipe.warmup_momentum} (RHW 1986's "
+              f"warm-up): these {config.epochs} use neither {' nor '.join(given)}",
+              file=sys.stderr)  # fmt: skip
 
 
 def _resume(

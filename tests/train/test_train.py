@@ -1406,3 +1406,25 @@ def test_a_callback_failing_at_the_fits_ends_closes_the_progress_bar(monkeypatch
     with pytest.raises(OSError, match="disk full"):
         trainer.fit(small_classification(), epochs=2)
     assert closed
+
+
+def test_ctrl_c_in_the_last_batch_waits_for_the_fits_end(monkeypatch):
+    """A Ctrl-C noted after the last step was raised before on_fit_end: early stopping's best
+    weights were not put back."""
+    import signal
+
+    class LastBatch(Callback):
+        def on_batch_end(self, trainer, batch, loss):
+            if trainer.epoch == 4 and batch == trainer.batches_per_epoch - 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    model, loss, opt = make()
+    script = ScriptedValLoss([5.0, 1.0, 3.0, 4.0, 4.5])
+    trainer = Trainer(model, loss, opt, batch_size=10, callbacks=[script, LastBatch()],
+                      early_stopping=EarlyStopping(patience=10, monitor="val_loss"),
+                      progress=False)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(small_classification(), epochs=5)
+    assert trainer.best_epoch == 2
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, script.snapshots[2][name])

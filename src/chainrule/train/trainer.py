@@ -175,11 +175,12 @@ class Trainer:
         try:  # the progress bar closes whatever fails (a callback's on_fit_end too: rich's
             # thread went on redrawing it, and every later print went through it)
             self._call("on_fit_start", self)
-            # Ctrl-C stops between two steps (several ranks: at the same one)
+            # Ctrl-C stops between two steps (several ranks: at the same one); one that comes
+            # after the last step waits for the fit's end (early stopping's best weights back)
             with self._world.deferring_interrupts():
                 while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
-            self._call("on_fit_end", self)
+                self._call("on_fit_end", self)
         except BaseException:
             if self._progress_bar is not None:
                 self._progress_bar.close(clear=True)

@@ -7,7 +7,7 @@ one place every op sends a gradient back to its input's shape.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy
@@ -81,11 +81,22 @@ def _device_constant(value: Any, data: Any, xp: Any) -> Tensor:
 _scalars: dict[tuple, Tensor] = {}
 
 
-def shared_constant_ids() -> set[int]:
-    """The ids of the cached 0-d constants (a Python number in an op, see
+def shared_constants() -> Callable[[Tensor], bool]:
+    """A test of whether a tensor is a shared 0-d constant (a Python number in an op, see
     :func:`_scalar_constant`): one tensor stands for every use of the same number, so a drawing
-    of a graph must show each use as its own constant, not one value feeding many ops."""
-    return {id(constant) for constant in _scalars.values()}
+    of a graph must show each use as its own constant, not one value feeding many ops. The
+    cache's constants now, and one made before the cache last cleared: a 0-d read-only NumPy
+    leaf without a gradient is what :func:`_scalar_constant` makes."""
+    cached = {id(constant) for constant in _scalars.values()}
+
+    def shared(t: Tensor) -> bool:
+        if id(t) in cached:
+            return True
+        data = t.data
+        return (t.node is None and not t.requires_grad and isinstance(data, numpy.ndarray)
+                and data.ndim == 0 and not data.flags.writeable)  # fmt: skip
+
+    return shared
 
 
 def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:

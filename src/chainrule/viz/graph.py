@@ -37,7 +37,7 @@ from chainrule.engine import (
 )
 from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
-from chainrule.ops.shape import shared_constant_ids
+from chainrule.ops.shape import shared_constants
 from chainrule.tensor import Tensor
 from chainrule.viz.style import NEUTRAL, Box, Placer, saved_format, sign_colour
 
@@ -251,16 +251,7 @@ def graph(
     edges: list[GraphEdge] = []
     # a number written in an op (t - 1.0, y * 2) is a cached constant that every equal number
     # shares: each use is drawn as its own node (negative ids), not one node feeding them all
-    cached, uses = shared_constant_ids(), itertools.count(-1, -1)
-
-    def per_use(t: Tensor) -> bool:
-        """A number written in an op: a cached constant, or one made before the cache last
-        cleared (a 0-d read-only NumPy leaf with no gradient is what the cache makes)."""
-        if id(t) in cached:
-            return True
-        data = t.data
-        return (t.node is None and not t.requires_grad and isinstance(data, np.ndarray)
-                and data.ndim == 0 and not data.flags.writeable)  # fmt: skip
+    per_use, uses = shared_constants(), itertools.count(-1, -1)
 
     def add(t: Tensor) -> int:
         nid = next(uses) if per_use(t) else id(t)

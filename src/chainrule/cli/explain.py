@@ -250,7 +250,7 @@ def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
         error = loss(net(Tensor(np.asarray(x, dtype=dtype))), Tensor(np.asarray(t, dtype=dtype)))
     drawing = draw_graph(error, names=_parameter_names(net))
     drawing.notes.append(
-        f"{reason.removeprefix('explain: ')}: drawn is the engine's graph of the model's own "
+        f"{_command_line(reason)}: drawn is the engine's graph of the model's own "
         "modules and loss (every op, not every unit)"
     )
     return drawing
@@ -283,7 +283,7 @@ def refuse_an_unreadable_network(net: Any, model: Any, view: str) -> None:
     reason = _unreadable_network(net)
     if reason is not None:
         raise UserError(
-            f"{model}: {view} cannot show this network ({reason.removeprefix('explain: ')}); "
+            f"{model}: {view} cannot show this network ({_command_line(reason)}); "
             f"chainrule graph --model {model} draws its computation graph op by op"
         )
 
@@ -309,13 +309,19 @@ def _output_units(net: Any, model: Path, info: dict) -> int:
 
 def _explained(model: Path | None, explain_step, *args, **kwargs):
     """Run an explainer step; a problem with the user's numbers (a target the loss cannot read)
-    is one line naming the model, not a traceback. The API's "explain: " prefix goes: the line
-    names the command already (``chainrule graph`` said "explain: the input has shape ...")."""
+    is one line naming the model, not a traceback, in :func:`_command_line`'s words
+    (``chainrule graph`` said "explain: the input has shape ...")."""
     try:
         return explain_step(*args, **kwargs)
     except (UserError, ValueError) as error:
-        text = str(error).removeprefix("explain: ")
+        text = _command_line(error)
         raise UserError(f"{model}: {text}" if model is not None else text) from None
+
+
+def _command_line(error: BaseException | str) -> str:
+    """An explainer error's words for a command's line: without the Python API's "explain: "
+    prefix, which a ``chainrule graph`` line would misname."""
+    return str(error).removeprefix("explain: ")
 
 
 def _refuse_writing_over_what_is_read(

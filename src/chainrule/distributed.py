@@ -142,6 +142,13 @@ class World:
         if pending:  # noted after the last step: not swallowed
             (self._deliver if self.size == 1 else self._raise_for)(pending)
 
+    @property
+    def stops_between_steps(self) -> bool:
+        """Whether a training loop must deliver a noted signal now, between two steps
+        (:meth:`stop_between`): a single process's; several ranks stop together in the gradient
+        average instead."""
+        return bool(self.interrupt_pending) and self.size == 1
+
     def stop_between(self, where: str) -> None:
         """Deliver the noted signal to this one process between two steps: the handler in place
         before deferring raises (``KeyboardInterrupt``, the command line's ``Terminated`` for

@@ -389,7 +389,7 @@ class BaseMLP(BaseEstimator):
             order = self._random.permutation(n_samples) if self.shuffle else np.arange(n_samples)
             total = 0.0
             for start in range(0, n_samples, batch):
-                if world.interrupt_pending and world.size == 1:  # a Ctrl-C noted in a step
+                if world.stops_between_steps:  # a Ctrl-C noted in a step
                     world.stop_between(f"stopped in epoch {self.n_iter_ + 1}")
                 rows = order[start : start + batch]
                 local = world.shard(rows)

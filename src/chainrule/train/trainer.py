@@ -242,7 +242,7 @@ class Trainer:
         lr = getattr(self.optimizer, "lr", None)  # as the epoch's batches use it
         self.model.train()
         for batch, rows in enumerate(batches(len(X), self.batch_size, shuffle=True, rng=self.rng)):
-            if self._world.interrupt_pending and self._world.size == 1:  # Ctrl-C, noted
+            if self._world.stops_between_steps:  # Ctrl-C, noted in one process
                 self._world.stop_between(self._where_stopped(epoch, batch))
             rows = self._world.shard(rows)  # this rank's block of the global batch
             value = self.step(X[rows], T[rows])

@@ -617,8 +617,9 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
     loss_name = resolve_loss(config, ds)
     if ds.task == "classification" and loss_name == "mse":
         pass  # allowed: one-hot targets, like squared error
+    loss = nn.loss_from_name(loss_name)
     if config.network == "family-trees":
-        model = _family_tree_net(config, ds, loss_name)
+        model = _family_tree_net(config, ds, loss)
     else:
         sizes = [ds.n_features, *config.hidden, n_outputs(loss_name, ds)]
         check_class_numbers(ds)
@@ -628,7 +629,6 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
                        init_range=config.init_range)  # fmt: skip
         if ds.task == "regression":
             _start_at_the_mean(model, ds)
-    loss = nn.loss_from_name(loss_name)
     hyper: dict[str, Any] = {"lr": config.lr}
     name = "sgd" if config.optimizer == "momentum" else config.optimizer
     if name in ("sgd", "rmsprop") and config.momentum is not None:
@@ -667,8 +667,7 @@ def mean_predictor_loss(loss: Any, train: Any, test: Any) -> float | None:
         return float(loss(Tensor(mean), Tensor(targets)).item())
 
 
-def _family_tree_net(config: RunConfig, ds: Any, loss_name: str) -> Any:
-    from chainrule import nn
+def _family_tree_net(config: RunConfig, ds: Any, loss: Any) -> Any:
     from chainrule.train.family_trees import family_tree_net
 
     plain = "give --hidden for a plain network"
@@ -677,10 +676,10 @@ def _family_tree_net(config: RunConfig, ds: Any, loss_name: str) -> Any:
             f"--activation {config.activation}: the family-trees network is RHW's, of logistic "
             f"units ({plain})"
         )
-    if nn.loss_from_name(loss_name).output_activation is not None:
+    if loss.output_activation is not None:
         # its outputs are logistic units: a loss that applies its own squashed them twice
         raise UserError(
-            f"--loss {loss_name} reads logits, but the family-trees network ends in logistic "
+            f"--loss {loss.name} reads logits, but the family-trees network ends in logistic "
             f"units: use margin-squared-error or squared-error ({plain})"
         )
     if (ds.n_features, ds.n_outputs) != (36, 24):

@@ -666,22 +666,23 @@ def _errors_pass_silently() -> bool:
     return silent
 
 
-#: (the error handling last seen, the same with overflow ignored), for exp_ignoring_overflow
+#: (the error handling last seen, the same with overflow ignored), for ignoring_overflow
 _last_quiet_state: tuple[Any, Any] = (None, None)
 
 
-def exp_ignoring_overflow(array: numpy.ndarray) -> None:
-    """``array`` = e^array in place, with NumPy's overflow warning off: an e^x too large for
-    the dtype is inf (the logistic wants exactly that), whatever ``numpy.errstate`` says of
-    overflow; the rest of the handling in force applies. ``numpy.errstate(over="ignore")`` does
-    the same, but builds a new handling (a call with five keywords) every time; here the one
-    made for the handling in force is kept, and a logistic at every layer of every step pays a
-    context variable's set and reset."""
+def ignoring_overflow(ufunc: Any, *args: Any, **kwargs: Any) -> Any:
+    """``ufunc(*args, **kwargs)`` on NumPy arrays with NumPy's overflow handling off, whatever
+    ``numpy.errstate`` says of overflow; the rest of the handling in force applies. For results
+    whose overflow is the right limit: e^x too large for the dtype is inf (the logistic's
+    1 / (1 + inf) = 0), and a row spanning more than the largest float shifts its smallest
+    entries to -inf (their e^x is exactly 0). ``numpy.errstate(over="ignore")`` does the same,
+    but builds a new handling (a call with five keywords) every time; here the one made for the
+    handling in force is kept, and a logistic at every layer of every step pays a context
+    variable's set and reset."""
     global _last_quiet_state
     if _error_state is None:  # a NumPy without the (private) context variable
         with numpy.errstate(over="ignore"):
-            numpy.exp(array, out=array)
-        return
+            return ufunc(*args, **kwargs)
     state = _error_state.get()
     seen, quiet = _last_quiet_state
     if state is not seen:
@@ -690,7 +691,7 @@ def exp_ignoring_overflow(array: numpy.ndarray) -> None:
         _last_quiet_state = (state, quiet)
     token = _error_state.set(quiet)
     try:
-        numpy.exp(array, out=array)
+        return ufunc(*args, **kwargs)
     finally:
         _error_state.reset(token)
 

@@ -238,7 +238,7 @@ def _exp_quietly(values, dtype=np.float32):
     from chainrule import backend
 
     array = np.array(values, dtype)
-    backend.exp_ignoring_overflow(array)
+    backend.ignoring_overflow(np.exp, array, out=array)
     return array
 
 

@@ -1,6 +1,7 @@
 """Losses: values and gradients against closed forms and PyTorch, at normal and extreme logits."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -430,3 +431,24 @@ def test_the_cross_entropy_ops_differentiate_their_targets_in_closed_form(reduct
             "softmax_cross_entropy",
             "logistic_cross_entropy",
         )
+
+
+# A row spanning more than the largest float: its shift by the row's max overflows to -inf, whose
+# e^x is the right 0. Every answer below is exact, so nothing may warn of the shift's overflow.
+@pytest.mark.parametrize("dtype, peak", [(np.float32, 3e38), (np.float64, 1.5e308)])
+def test_a_row_spanning_more_than_the_largest_float_gives_exact_results_without_a_warning(
+    dtype, peak
+):
+    rows = np.array([[peak, -peak, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = cr.tensor(rows.astype(dtype), requires_grad=True)
+        assert cr.logsumexp(x, axis=-1).numpy().tolist() == [dtype(peak)]
+        cr.logsumexp(x, axis=-1).sum().backward()
+        assert x.grad.numpy().tolist() == [[1.0, 0.0, 0.0]]  # the softmax
+        assert cr.softmax(x, axis=-1).numpy().tolist() == [[1.0, 0.0, 0.0]]
+        assert cr.log_softmax(x, axis=-1).numpy().tolist() == [[0.0, -np.inf, -dtype(peak)]]
+        x.grad = None
+        E = nn.CrossEntropy()(x, cr.tensor(np.array([0])))
+        E.backward()
+        assert E.item() == 0.0 and x.grad.numpy().tolist() == [[0.0, 0.0, 0.0]]

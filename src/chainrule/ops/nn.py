@@ -43,7 +43,7 @@ def _logistic(z: Any) -> Any:
     if z.dtype.kind == "c":
         return xp.asarray(_two_sided_logistic(xp, z))  # a 0-d result must be an array too
     y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
-    backend.exp_ignoring_overflow(y)
+    backend.ignoring_overflow(numpy.exp, y, out=y)
     y += 1
     # 1 / y, correctly rounded as reciprocal is (the same bits for real floats), but NumPy's
     # divide has SIMD loops where its reciprocal has none: 1.7x faster on float32 and float64
@@ -163,11 +163,20 @@ def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
     return xp.where(xp.isfinite(m), m, 0)
 
 
+def _shifted(x: Any, peak: Any, order: str = "K") -> Any:
+    """x - peak, the shift that keeps e^x from overflowing. A row spanning more than the largest
+    float shifts its smallest entries to -inf, whose e^x is the right 0: on NumPy arrays without
+    NumPy's overflow warning (the standard has no ``errstate`` to silence it elsewhere)."""
+    if type(x) is numpy.ndarray:
+        return backend.ignoring_overflow(numpy.subtract, x, peak, order=order)
+    return x - peak
+
+
 def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     xp = array_module(x)
     m = _stable_max(x, axes)
     if backend.size(x):
-        out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+        out = xp.log(xp.sum(xp.exp(_shifted(x, m)), axis=axes, keepdims=True)) + m
     else:  # an empty sum is 0: log 0 = -inf, as PyTorch gives it (NumPy's log of 0 would warn)
         out = m - xp.inf
     if keepdims:
@@ -177,7 +186,7 @@ def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 
 def _logsumexp_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     kept = out if keepdims else _reshape(out, shape=kept_shape(x.shape, axes))
-    return expand_reduced(g, x, axes, keepdims) * _exp(x - kept)
+    return expand_reduced(g, x, axes, keepdims) * _exp(_shifted(x, kept))
 
 
 _logsumexp_prim = primitive("logsumexp", _logsumexp, _logsumexp_vjp, doc="log sum exp, stable.")
@@ -194,7 +203,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
     their precision. x - (log sum + m) would round log sum + m at the size of m first (float32
     at 1000 loses 3e-5)."""
     xp = array_module(x)
-    shifted = x - _stable_max(x, (axis,))
+    shifted = _shifted(x, _stable_max(x, (axis,)))
     if not backend.size(shifted):  # nothing to normalise (the log of an empty sum would warn)
         return xp.exp(shifted)  # empty, of the float dtype the result has
     if xp is numpy and shifted.dtype.kind == "f":  # in place on the fresh shifted logits
@@ -206,7 +215,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
 
 def _softmax(x: Any, axis: int) -> Any:
     xp = array_module(x)
-    e = xp.exp(x - _stable_max(x, (axis,)))
+    e = xp.exp(_shifted(x, _stable_max(x, (axis,))))
     if xp is numpy:
         e /= e.sum(axis=axis, keepdims=True)
         return e
@@ -386,7 +395,7 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     if not logits.shape[-1] and targets.dtype.kind in "iu":  # no classes: no label is in range
         check_labels(targets, 0, logits.shape)
     # C order whatever the logits' layout: the label cells are written through a flat view
-    shifted = xp.subtract(logits, _case_max(logits), order="C")
+    shifted = _shifted(logits, _case_max(logits), order="C")
     residual = xp.exp(shifted)
     sums = _case_sums(residual)
     residual /= sums  # the softmax y

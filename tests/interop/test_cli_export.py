@@ -126,7 +126,7 @@ def test_explain_torch_model_mistakes(tmp_path, capsys, xor_run):
     "architecture, arch, match",
     [
         ("[" * 100_000 + "]" * 100_000, None, "nested too deeply"),
-        ("nested", None, "the architecture has 0"),
+        ("nested", None, "a Linear inside layer '0': a PyTorch state dict"),
         ('{"type": "Sequential", "layers": [{"type": "Linear", "n_in": 30000, "n_out": 30000}]}',
          None, "but the architecture has Linear(30000, 30000) there"),
         (None, "4,30000", "but the architecture has Linear(4, 30000) there"),

@@ -188,6 +188,22 @@ def test_state_dict_converts_with_an_architecture():
         from_torch(net.state_dict(), arch="4,4,3")
 
 
+@pytest.mark.parametrize("given", ["module", "config"])
+@pytest.mark.parametrize("container", ["Sequential", "Parallel"])
+def test_an_architecture_with_a_linear_inside_another_layer_is_refused(given, container):
+    """A state dict fills a Sequential's own Linear layers: one inside a nested Sequential or a
+    Parallel kept its initial weights, silently, while the top-level one took the dict's."""
+    torch = needs_torch()
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3))
+    inner = nn.Linear(3, 3, rng=5)
+    wrapped = nn.Sequential(inner) if container == "Sequential" else nn.Parallel((3, inner))
+    arch = nn.Sequential(wrapped, nn.Tanh(), nn.Linear(3, 3, rng=6))
+    with pytest.raises(ModelFileError, match="a Linear inside layer '0'.*one flat Sequential"):
+        from_torch(net.state_dict(), arch=arch if given == "module" else arch.config())
+    flat = from_torch(net.state_dict(), arch=nn.Sequential(nn.Linear(3, 3), nn.Tanh()))
+    np.testing.assert_array_equal(flat[0].weight.numpy(), net[0].weight.detach().numpy().T)
+
+
 @pytest.mark.parametrize(
     "layer, name",
     [("GELU", "GELU"), ("Conv1d", "Conv1d"), ("nested", "Sequential"), ("LeakyReLU", "LeakyReLU")],

@@ -337,14 +337,14 @@ def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str], set[int]]:
     return sizes, units, no_bias
 
 
-def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:
+def _declared_linears(arch: Any, where: str) -> list[tuple[int, int, bool]] | None:
     """The Linear layers ``(n_in, n_out, bias)`` that ``arch`` declares, in order, read without
     building (or allocating) anything: the layers :func:`load_state_dict_from_torch` fills. None
     where that cannot be read off a config (then it is built, after a bound on its size)."""
     from chainrule import nn
 
     if isinstance(arch, nn.Module):
-        return [(m.n_in, m.n_out, m.bias is not None) for m in _linear_layers(arch)]
+        return [(m.n_in, m.n_out, m.bias is not None) for m in _linear_layers(arch, where)]
     if not isinstance(arch, Mapping):
         sizes, _, no_bias = _parse_spec(arch)
         pairs = zip(sizes[:-1], sizes[1:])
@@ -353,11 +353,13 @@ def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:
     if arch.get("type") not in ("Sequential", "Linear") or not isinstance(layers, list):
         return None
     declared = []
-    for layer in layers:
+    for index, layer in enumerate(layers):
         if not isinstance(layer, Mapping) or not isinstance(layer.get("type"), str):
             return None
         if layer["type"] != "Linear":
-            continue  # not filled from the state dict (a nested Sequential included)
+            if _holds_linear(layer):  # a nested Sequential's or a Parallel's
+                raise _nested_linear_error(str(index), where)
+            continue  # no weights from the state dict
         n_in, n_out, bias = layer.get("n_in"), layer.get("n_out"), layer.get("bias", True)
         if not (type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0
                 and type(bias) is bool):  # fmt: skip
@@ -366,11 +368,41 @@ def _declared_linears(arch: Any) -> list[tuple[int, int, bool]] | None:
     return declared
 
 
-def _linear_layers(model: Any) -> list[Any]:
+def _linear_layers(model: Any, where: str) -> list[Any]:
+    """The Linear layers a state dict fills: a Sequential's own (or the model itself). One
+    inside another layer is refused: it would keep its initial weights without a word."""
     from chainrule import nn
 
     layers = model if isinstance(model, nn.Sequential) else [model]
-    return [layer for layer in layers if type(layer) is nn.Linear]
+    linears = [layer for layer in layers if type(layer) is nn.Linear]
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear) and not any(module is layer for layer in linears):
+            layer = name.split(".")[0] if isinstance(model, nn.Sequential) else name
+            raise _nested_linear_error(layer, where)
+    return linears
+
+
+def _holds_linear(config: Any) -> bool:
+    """Whether a layer's config has a Linear anywhere inside it (a loop, not recursion: a file
+    may nest layers thousands deep)."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if item.get("type") == "Linear":
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _nested_linear_error(name: str, where: str) -> ModelFileError:
+    return ModelFileError(
+        f"{where}the architecture has a Linear inside layer {name!r}: a PyTorch state dict "
+        "fills the Linear layers of one Sequential, so give the architecture as one flat "
+        "Sequential (a Linear inside a Sequential or a Parallel would keep its initial weights)"
+    )
 
 
 def _state_dtype(state: Mapping[str, Any]) -> np.dtype:
@@ -399,7 +431,7 @@ def load_state_dict_from_torch(
     network's) names that are not numbered are refused. Returns ``model``.
     """
     where = f"{source}: " if source else ""
-    linears, shapes = _linear_layers(model), _shapes(state)
+    linears, shapes = _linear_layers(model, where), _shapes(state)
     groups = _torch_linear_groups(shapes, where, ordered)
     declared = [(m.n_in, m.n_out, m.bias is not None) for m in linears]
     _check_layers(declared, groups, shapes, where)
@@ -461,7 +493,7 @@ def _check_arch(arch: Any, shapes: Mapping[str, tuple], where: str, ordered: boo
     """Check ``arch`` against the state dict's ``shapes`` before it is built: its Linear layers
     where they can be read off it, else its size."""
     groups = _torch_linear_groups(shapes, where, ordered)
-    declared = _declared_linears(arch)
+    declared = _declared_linears(arch, where)
     if declared is None:
         _check_size(arch, shapes, where)
     else:

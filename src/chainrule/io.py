@@ -43,7 +43,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import to_numpy
-from chainrule.errors import ModelFileError
+from chainrule.errors import ModelFileError, UserError
 from chainrule.files import (
     TMP_PREFIX,
     atomic_write_bytes,
@@ -447,14 +447,20 @@ def save_model(
     description = model_description(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
     )
+    _check_description(description, path)  # load_model would refuse it: write nothing
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir's bare FileExistsError named the file alone
         raise ModelFileError(f"{path}: cannot make its directory: {blocking} is a file")
     weights = model_weights(model)
-    _check_finite(weights, path)  # load_model would refuse it: write nothing
+    _check_finite(weights, path)
     _check_sharing_survives(model, description, weights, path)
+    rebuilt = None
+    with contextlib.suppress(ModelFileError):  # a module type registered only where it loads
+        rebuilt = build_model(description, path)
+    if rebuilt is not None:
+        _check_runs(rebuilt, description, path)
     if path.is_dir():
         _replace_model_files(path, weights, description)
         return path
@@ -468,6 +474,38 @@ def save_model(
         raise
     fsync_dir(path.parent)
     return path
+
+
+def _check_description(description: dict, path: Path) -> None:
+    """What :func:`load_model` checks of a description before it builds anything (the schema,
+    the standardizer's and the class names' sizes), checked before a model is saved: a file
+    that would not load must not be written, least of all over a good one."""
+    from chainrule.file_schemas import ModelDescription, validate_file
+
+    validate_file(ModelDescription, description, path, "model description")
+    _check_io_sizes(description, path)
+
+
+def _check_runs(model: Any, description: dict, source: Path) -> None:
+    """Refuse an architecture that does not run on one case of its inputs: layers whose widths
+    do not chain (Linear(4, 5) then Linear(6, 2)), a softmax over an axis the output lacks.
+    Found at once, naming the file, rather than as the engine's error in every command that
+    runs it. ``model`` is freshly built from ``description``, its weights not yet assigned: a
+    module that counts what it sees (a buffer) changes nothing that is kept."""
+    from chainrule.engine import no_grad
+
+    widths = _model_widths(description)
+    if widths is None:
+        return
+    case = np.zeros((1, widths[0]), description.get("dtype") or "float64")
+    try:
+        with no_grad():
+            model.eval()(case)  # dropout off
+    except (UserError, ValueError, TypeError, IndexError) as error:
+        raise ModelFileError(
+            f"{source}: field 'architecture' does not run on one case of {widths[0]} inputs "
+            f"({error})"
+        ) from None
 
 
 def _check_sharing_survives(model: Any, description: dict, weights: dict, path: Path) -> None:
@@ -565,12 +603,7 @@ def _check_finite(weights: Mapping[str, np.ndarray], source: Path) -> None:
 def _check_io_sizes(description: dict, source: Path) -> None:
     """The standardizer must scale the model's inputs, the class names name its outputs (two
     names for one logistic output)."""
-    from chainrule.train.runs import model_widths
-
-    try:
-        widths = model_widths(description)
-    except (KeyError, IndexError, TypeError, ValueError):
-        return  # an architecture that cannot be read is refused when it is built
+    widths = _model_widths(description)
     if widths is None:
         return
     n_in, n_out = widths
@@ -586,6 +619,17 @@ def _check_io_sizes(description: dict, source: Path) -> None:
         raise ModelFileError(
             f"{source}: field 'class_names' has {len(names)} names for {n_out} output units"
         )
+
+
+def _model_widths(description: dict) -> tuple[int, int] | None:
+    """The model's (inputs, outputs) as its description tells them; None where it cannot tell
+    (no weights, or an architecture that cannot be read, which is refused when it is built)."""
+    from chainrule.train.runs import model_widths
+
+    try:
+        return model_widths(description)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def build_model(description: dict, source: Path) -> Any:
@@ -649,12 +693,13 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     description = read_model_description(json_path)
     check_layout(weights_path, CHAINRULE_LAYOUT, default=CHAINRULE_LAYOUT)
     check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
+    model = build_model(description, json_path)  # an architecture's own error comes first
     _check_io_sizes(description, json_path)
     weights = read_arrays(weights_path)
     _check_finite(weights, weights_path)
-    model = build_model(description, json_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
+    _check_runs(model, description, json_path)
     _assign_parameters(model, weights)
     model.eval()
     if xp is not None or device is not None:
@@ -669,7 +714,8 @@ def model_files(path: str | os.PathLike) -> tuple[Path, Path]:
     path = Path(path)
     if path.is_file():
         path = path.parent  # accept model.json or model.safetensors itself
-    path = _latest_epoch_dir(path) or path
+    if not (path / MODEL_JSON).exists():  # a model saved beside epoch directories is itself
+        path = _latest_epoch_dir(path) or path
     return path / MODEL_JSON, path / WEIGHTS_FILE
 
 
@@ -677,7 +723,6 @@ def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
     """The loss object a saved model's description ``info`` records (None if none), rebuilt;
     one it cannot rebuild (an unknown name, a bad option) is a :class:`ModelFileError` naming
     ``path``, the model the user gave."""
-    from chainrule.errors import UserError
     from chainrule.nn.losses import loss_from_config
 
     try:

@@ -286,7 +286,12 @@ def test_saved_to_onnx_refuses_class_names_of_another_length(tmp_path, capsys):
 
     branches = (1, nn.Linear(1, 2, rng=1)), (2, nn.Linear(2, 2, rng=2))
     model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.Parallel(*branches))
-    io.save_model(tmp_path / "model", model, class_names=["a", "b"])
+    with pytest.raises(ModelFileError, match="'class_names' has 2 names for 4 output units"):
+        io.save_model(tmp_path / "model", model, class_names=["a", "b"])
+    io.save_model(tmp_path / "model", model)  # then the names written in by hand
+    description = json.loads((tmp_path / "model" / "model.json").read_text())
+    description["class_names"] = ["a", "b"]
+    (tmp_path / "model" / "model.json").write_text(json.dumps(description))
     out = tmp_path / "m.onnx"
     with pytest.raises(ConversionError, match="class_names has 2 names but the model has 4"):
         to_onnx(model, out, class_names=["a", "b"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -462,3 +463,103 @@ def test_a_model_json_that_is_not_utf8_says_so(tmp_path):
     (tmp_path / "m" / io.MODEL_JSON).write_bytes(b"\xff\xfe{}")
     with pytest.raises(ModelFileError, match=r"model.json: not a JSON file \(not UTF-8 text\)"):
         io.load_model(tmp_path / "m")
+
+
+def test_a_model_saved_beside_epoch_directories_loads_as_itself(tmp_path):
+    """A checkpoint directory stands for its latest epoch, but a model saved into one loads as
+    that model: the epoch's weights were served instead, silently (predict and export too)."""
+    from chainrule import optim, train
+
+    trained = nn.mlp([2, 3, 1], rng=0)
+    sgd = optim.SGD(trained.parameters(), lr=0.5)
+    train.fit(trained, nn.BinaryCrossEntropy(), sgd, data.load("xor"), None, epochs=2,
+              checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
+    assert io.load_model(tmp_path / "ck")[0].config() == trained.config()  # the latest epoch
+    other = nn.mlp([2, 3, 1], rng=123)
+    io.save_model(tmp_path / "ck", other)
+    x = np.array([[0.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(io.load_model(tmp_path / "ck")[0](x).numpy(), other(x).numpy())
+    assert io.model_files(tmp_path / "ck")[0] == tmp_path / "ck" / "model.json"
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"class_names": [0, 1, 2]}, "field 'class_names[0]': Input should be a valid string"),
+        ({"class_names": np.array([0, 1, 2])}, "field 'class_names[0]'"),
+        ({"class_names": ["a", "b"]}, "field 'class_names' has 2 names for 3 output units"),
+        ({"class_names": ["a", "b", "a"]}, "names 0 and 2 are both 'a'"),
+        ({"class_names": ["a", " ", "c"]}, "field 'class_names': name 1 is empty"),
+        ({"standardizer": {"mean": [0.0] * 3, "std": [1.0] * 3}}, "3 means and 3 deviations for 4"),
+        ({"standardizer": {"mean": [0.0] * 4, "std": [1.0, 0.0, 1.0, 1.0]}}, "must be positive"),
+    ],
+)
+def test_saving_what_load_model_would_refuse_writes_nothing(tmp_path, options, match):
+    """Each of these saved, then failed to load: over a good model, the model was lost."""
+    good = io.save_model(tmp_path / "m", net(), class_names=["x", "y", "z"])
+    before = {p.name: p.read_bytes() for p in good.iterdir()}
+    with pytest.raises(ModelFileError, match=re.escape(match)):
+        io.save_model(good, net(hidden=7), **options)
+    assert {p.name: p.read_bytes() for p in good.iterdir()} == before
+    assert io.load_model(good)[1]["class_names"] == ["x", "y", "z"]
+    with pytest.raises(ModelFileError, match=re.escape(match)):
+        io.save_model(tmp_path / "new", net(), **options)
+    assert not (tmp_path / "new").exists()
+
+
+BROKEN = {
+    "widths": (nn.Sequential(nn.Linear(4, 5), nn.Logistic(), nn.Linear(6, 2)),
+               "Linear(6, 2): input has shape (1, 5)"),
+    "axis": (nn.Sequential(nn.Linear(4, 2), nn.Softmax(axis=5)), "softmax: axis 5 is out of range"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_an_architecture_that_does_not_run_is_refused_on_save_and_on_load(tmp_path, capsys, kind):
+    """Layers whose widths do not chain, or a softmax over an axis the output lacks, saved and
+    loaded; every command then met the engine's error as a traceback."""
+    from chainrule.cli import main
+
+    model, error = BROKEN[kind]
+    match = "field 'architecture' does not run on one case of 4 inputs"
+    with pytest.raises(ModelFileError, match=re.escape(match) + ".*" + re.escape(error)):
+        io.save_model(tmp_path / "m", model)
+    assert not (tmp_path / "m").exists()
+    io.save_model(tmp_path / "m", nn.Sequential(nn.Linear(4, 2)))  # then the file edited
+    description = json.loads((tmp_path / "m" / "model.json").read_text())
+    description["architecture"] = model.config()
+    description["parameters"] = {k: list(v.shape) for k, v in model.state_dict().items()}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(description))
+    from safetensors.numpy import save_file
+
+    weights = {k: np.asarray(v) for k, v in model.state_dict().items()}
+    save_file(weights, tmp_path / "m" / "model.safetensors", metadata={"format": "chainrule-model"})
+    with pytest.raises(ModelFileError, match=re.escape(match)):
+        io.load_model(tmp_path / "m")
+    (tmp_path / "rows.csv").write_text("1,2,3,4\n")
+    assert main(["predict", str(tmp_path / "m"), "--input", str(tmp_path / "rows.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0] and "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize(
+    "names, match", [(["", "b", "c"], "name 0 is empty"), (["a", "b", "b"], "names 1 and 2")]
+)
+def test_class_names_that_cannot_tell_classes_apart_are_refused_on_load(tmp_path, names, match):
+    """predict wrote an empty cell, or a header naming two columns alike."""
+    path = io.save_model(tmp_path / "m", net(), class_names=["a", "b", "c"])
+    description = json.loads((path / "model.json").read_text())
+    description["class_names"] = names
+    (path / "model.json").write_text(json.dumps(description))
+    with pytest.raises(ModelFileError, match=f"model.json: field 'class_names': {match}"):
+        io.load_model(path)
+
+
+def test_an_architecture_that_cannot_be_built_is_blamed_before_the_sizes_it_implies(tmp_path):
+    """An n_in of -4 was reported as a standardizer of the wrong width."""
+    path = io.save_model(tmp_path / "m", net(), standardizer={"mean": [0.0] * 4, "std": [1.0] * 4})
+    description = json.loads((path / "model.json").read_text())
+    description["architecture"]["layers"][0]["n_in"] = -4
+    (path / "model.json").write_text(json.dumps(description))
+    with pytest.raises(ModelFileError, match="cannot rebuild the architecture"):
+        io.load_model(path)

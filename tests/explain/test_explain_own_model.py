@@ -249,3 +249,27 @@ def test_a_parameter_shared_by_two_layers_is_refused_by_every_view(tie):
         cr.explain(model, x, t, nn.SquaredError())
     with pytest.raises(ExplainError, match="same tensor"):
         start_network(model, (x[0], t[0]), nn.SquaredError())
+
+
+def test_inputs_and_targets_that_need_a_gradient_are_read_as_their_values():
+    """An input made to require a gradient, or a teacher model's output as the target, was
+    refused by every view with the TypeError meant for NumPy functions, which the user never
+    called. Oracle: the same derivation from the plain arrays, and the engine's gradients."""
+    from chainrule.explainer import to_dict
+
+    model = nn.mlp([3, 4, 2], output=None, rng=0)
+    x = cr.tensor(X, requires_grad=True)
+    teacher = nn.mlp([3, 2], output=None, rng=1)(x)
+    assert teacher.requires_grad
+    taught = np.array(teacher.numpy())
+    for inputs, targets, plain_targets, loss in ((x, [1], [1], "ce"), (X, teacher, taught, "mse")):
+        derivation = cr.explain(model, inputs, targets, loss)
+        assert derivation.all_ok
+        assert to_dict(derivation) == to_dict(cr.explain(model, X, plain_targets, loss))
+    nn.MSE()(model(X), cr.tensor(taught)).backward()
+    derivation = cr.explain(model, X, teacher, "mse")
+    for i, j in ((0, 0), (2, 3)):
+        assert derivation.dE_dw(0, i, j).value == pytest.approx(
+            model[0].weight.grad.numpy()[i, j], rel=1e-12
+        )
+    assert type(cr.explorer(model, (x[0], 1), "ce")).__name__ == "ExplorerWidget"

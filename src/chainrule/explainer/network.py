@@ -161,7 +161,11 @@ def on_host(model: Any) -> Any:
 
 
 def host_values(value: Any) -> Any:
-    """A tensor's or array's values as a NumPy array (any library, any device); others as is."""
+    """A tensor's or array's values as a NumPy array (any library, any device); others as is.
+    A tensor that needs a gradient is read too (an input made to require one, a teacher's
+    output as the target): the explainer records its own passes from these values."""
+    if isinstance(value, Tensor):
+        value = value.data
     return backend.to_numpy(value) if hasattr(value, "shape") else value
 
 

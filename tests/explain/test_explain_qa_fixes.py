@@ -398,3 +398,51 @@ def test_the_graph_views_column_says_it_is_recorded_in_float64(dtype):
     text = render(explain(model, [[0.3, -1.2]], [[1.0]], unit=(1, 2)), "text")
     said = "graph, recorded in float64 (the engine's are float32)" in text
     assert said == (dtype == "float32")
+
+
+# -- numbers that overflowed or are NaN ------------------------------------------------------
+def _overflowing(kind):
+    from chainrule import nn
+
+    model = nn.mlp([2, 1], output=None, rng=0, dtype="float64")
+    if kind == "inf":
+        model[0].weight.data[...] = 1e200
+        return model, [[1e200, 1.0]], "E is inf"
+    model[0].weight.data[0, 0] = np.nan
+    return model, [[1.0, 1.0]], "E is nan"
+
+
+@pytest.mark.parametrize("kind", ["inf", "nan"])
+def test_a_network_whose_numbers_overflow_is_not_said_to_agree(kind, tmp_path, capsys):
+    """E of inf or NaN left every finite difference out, and "all agree" was the verdict of no
+    checks at all: all_ok was True and the command exited 0. Now the Checks section says why
+    nothing was checked, all_ok is False, and the exit code is 1."""
+    import warnings
+
+    from chainrule import io, nn
+
+    model, x, said = _overflowing(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the model's own overflow
+        d = explain(model, x, [[0.0]], "mse")
+        assert d.not_finite == said and not d.all_ok
+        text = render(d, "text")
+        assert f"Nothing here can be checked: {said}" in text and "all agree" not in text
+        latex = render(d, "latex")
+        assert "cdotinf" not in latex and "cdotnan" not in latex
+        assert (r"\infty" if kind == "inf" else r"\text{NaN}") in latex
+        if kind == "nan":
+            return  # a model file refuses NaN weights
+        io.save_model(tmp_path / "m", model, loss=nn.MSE())
+        code, out, _ = run(capsys, "explain", "--model", tmp_path / "m", "--input",
+                           ",".join(map(str, x[0])), "--target", "0")  # fmt: skip
+    assert code == 1 and f"Nothing here can be checked: {said}" in out
+
+
+def test_latex_writes_infinities_and_nan_as_latex():
+    """num() wrote a bare "inf" after \\cdot: LaTeX read the undefined \\cdotinf."""
+    from chainrule.explainer.notation import num
+
+    assert [num(v).latex for v in (np.inf, -np.inf, np.nan, 2.5)] == [
+        r"\infty", r"(-\infty)", r"\text{NaN}", "2.5",
+    ]  # fmt: skip

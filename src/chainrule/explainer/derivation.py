@@ -12,6 +12,7 @@ lecture does (j = 1, 2, 3).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -324,8 +325,27 @@ class Derivation:
 
     @property
     def all_ok(self) -> bool:
-        """Whether every checked gradient agrees with its finite difference."""
-        return all(c.ok for c in self.all_checks())
+        """Whether every checked gradient agrees with its finite difference, and the numbers
+        are numbers at all: where E or a gradient overflowed or is NaN, no finite difference
+        can be taken, and "nothing disagreed" would say nothing."""
+        return self.not_finite is None and all(c.ok for c in self.all_checks())
+
+    @property
+    def not_finite(self) -> str | None:
+        """The first of E, the units' values and the engine's gradients that is not a finite
+        number ("E is inf", "dE/dw of layer 0 holds NaN"), or None when all are."""
+        if not math.isfinite(self.error):
+            return f"E is {self.error}"
+        named = [(f"y of layer {r.index}", r.y) for r in self.layers]
+        named += [(f"z of layer {r.index}", r.z) for r in self.layers]
+        named += [(f"dE/dy of layer {r.index}", r.dE_dy) for r in self.layers]
+        named += [(f"dE/dz of layer {r.index}", r.dE_dz) for r in self.layers]
+        named += [(f"dE/dw of layer {c.below}", c.dE_dw) for c in self.connections]
+        named += [(f"dE/db of layer {c.below}", c.dE_db) for c in self.connections]
+        for name, values in named:
+            if values is not None and not np.all(np.isfinite(values)):
+                return f"{name} holds {'NaN' if np.any(np.isnan(values)) else 'inf'}"
+        return None
 
     @property
     def max_difference(self) -> float:

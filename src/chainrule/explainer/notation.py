@@ -13,6 +13,7 @@ letter (``y_i``), a number gives a unit counted from 1 (``y_2``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -39,7 +40,10 @@ class Math:
 def num(value: float, digits: int = 4, paren: bool = True) -> Math:
     """A number, parenthesised when negative (unless ``paren=False``) so products read clearly."""
     text = f"{value + 0.0:.{digits}g}"  # + 0.0: a product like (-0.13)·0 shows as 0, not -0
-    if "e" in text:
+    if not math.isfinite(value):  # an overflowed or undefined number: LaTeX's own words (a
+        # bare "inf" after \cdot reads as the undefined control sequence \cdotinf)
+        latex = r"\text{NaN}" if math.isnan(value) else text.replace("inf", r"\infty")
+    elif "e" in text:
         mantissa, exponent = text.split("e")
         latex = rf"{mantissa}\times 10^{{{int(exponent)}}}"
     else:

@@ -207,7 +207,17 @@ def summary(b: Builder) -> None:
     d = b.d
     checks = d.all_checks()
     b.add(Heading("Checks"))
-    if not checks:
+    if d.not_finite is not None:
+        b.add(
+            Para(
+                [
+                    f"Nothing here can be checked: {d.not_finite} (the numbers overflowed or are "
+                    "undefined), so no finite difference means anything. Scale the inputs or "
+                    "the weights down."
+                ]
+            )
+        )
+    elif not checks:
         ran = any(c.dE_dw_numeric is not None for c in d.connections)
         why = " (every one was left out: see below)" if ran else " (check=False)"
         b.add(Para([f"No finite-difference checks were run{why}."]))

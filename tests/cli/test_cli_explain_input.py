@@ -233,3 +233,32 @@ def test_graphs_mistakes_do_not_speak_of_explain_and_a_flag_it_ignored_is_refuse
     assert "explain" not in line
     hides = "--hide-implementation hides ops of --kind computation's graph"
     assert_user_error(capsys, "graph", "--kind", "network", "--hide-implementation", match=hides)
+
+
+def _npy(path, kind):
+    if kind == "complex":
+        np.save(path, np.array([[1 + 1j, 0.0, 1.0]]))
+    elif kind == "text":
+        np.save(path, np.array([["1", "0", "1"]]))
+    elif kind == "objects":
+        np.save(path, np.array([[1, 0, 1]], dtype=object), allow_pickle=True)
+    else:
+        path.write_text("not a NumPy file")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("complex", "holds complex128 values; give real numbers"),
+     ("text", "holds <U1 values; give real numbers"),
+     ("objects", "not a NumPy array of numbers (NumPy would have to unpickle it"),
+     ("damaged", "not a NumPy array of numbers (NumPy would have to unpickle it")],
+)  # fmt: skip
+def test_a_npy_input_of_anything_but_real_numbers_is_refused_naming_the_file(
+    tmp_path, capsys, kind, message
+):
+    """A complex .npy was derived from its real parts with only NumPy's warning; a damaged one
+    said "not numbers (... load it unsafely using the allow_pickle= keyword)"."""
+    _npy(tmp_path / "x.npy", kind)
+    line = assert_user_error(capsys, "explain", "--input", tmp_path / "x.npy", "--target", "1,0,1",
+                             match=f"--input {tmp_path / 'x.npy'}: {message}")  # fmt: skip
+    assert "allow_pickle" not in line

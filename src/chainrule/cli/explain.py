@@ -50,13 +50,28 @@ def parse_cases(text: str, what: str) -> np.ndarray:
         ) from None
 
 
+def _npy_numbers(path: Path, what: str):
+    """A .npy file's real numbers; a file NumPy would unpickle, or one of complex numbers
+    (cast to their real parts, with only NumPy's warning) or text, is refused naming it."""
+    import numpy as np
+
+    try:
+        values = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        unpickled = "pickle" in str(error)
+        why = "NumPy would have to unpickle it, which chainrule never does" if unpickled else error
+        raise DataError(f"--{what} {path}: not a NumPy array of numbers ({why})") from None
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"--{what} {path}: holds {values.dtype} values; give real numbers")
+    return values
+
+
 def _read_cases(text: str, path: Path, what: str):
     """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
-    import numpy as np
 
     if path.suffix in (".csv", ".json", ".npy") and path.exists():
         if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
+            return _npy_numbers(path, what)
         if path.suffix == ".json":
             return json.loads(path.read_text())
         from chainrule.data import read_table

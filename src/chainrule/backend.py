@@ -320,7 +320,10 @@ def to_numpy(array: Any) -> numpy.ndarray:
         return numpy.asarray(get())
     cpu = getattr(array, "cpu", None)  # a torch tensor: detach from torch's own graph, to host
     if callable(cpu) and hasattr(array, "detach"):
-        return array.detach().cpu().numpy()
+        host = array.detach().cpu()
+        if str(host.dtype) == "torch.bfloat16":  # NumPy has none: float32 holds each exactly
+            host = host.float()
+        return host.numpy()
     try:
         return numpy.from_dlpack(array)
     except (TypeError, RuntimeError, BufferError, ValueError, AttributeError):

@@ -827,3 +827,19 @@ def test_a_numpy_tensor_indexed_by_another_librarys_array_names_both() -> None:
     values = cr.tensor(np.arange(20.0).reshape(4, 5))
     with pytest.raises(ArrayLibraryError, match="getitem: an operand of numpy and one of torch"):
         values[torch.tensor([0, 2]), torch.tensor([1, 1])]
+
+
+def test_a_bfloat16_torch_tensor_prints_and_reads_as_float32_values():
+    """NumPy has no bfloat16: repr, .item(), .numpy() and .tolist() raised torch's "Got
+    unsupported ScalarType BFloat16", while every op and its backward worked. float32 holds
+    every bfloat16 exactly. Oracle: torch's own float32 view of the same values."""
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    values = torch.tensor([1.5, -0.1, 3e38], dtype=torch.bfloat16)
+    x = cr.tensor(values, requires_grad=True)
+    exact = values.float().numpy()
+    assert x.numpy().dtype == np.float32 and np.array_equal(x.numpy(), exact)
+    assert x.tolist() == exact.tolist() and "bfloat16" in repr(x)
+    assert x[0].item() == 1.5
+    (x * x).sum().backward()
+    assert np.array_equal(x.grad.numpy(), (2 * values).float().numpy())

@@ -183,18 +183,22 @@ def _zeros_like(x: Tensor) -> Tensor:
 _TAKE_ARGNUMS = ("grad", "jacobian", "hessian")
 
 
-def _variable(value: Any, op: str, argument: int) -> Tensor:
+def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
     """A tensor to differentiate with respect to (a leaf of argument ``argument`` of ``op``'s
     function). One that already requires grad (an outer
     transform or the user differentiates through it) becomes an alias recorded from it: the
     derivative is then with respect to this argument alone, not to every other place the same
     tensor reaches ``f`` (``f(x, x)`` gives each argument its own partial derivative), and the
-    outer derivative still flows through the alias."""
+    outer derivative still flows through the alias. Numbers and lists become arrays of
+    ``like``'s library, device and float dtype where the call has an array of another library
+    than NumPy (``grad(f, argnums=1)(torch_x, 2.0)``), else NumPy's."""
     if isinstance(value, Tensor) and value.requires_grad:
         with enable_grad():
             return _reshape(value, shape=value.shape)
     if isinstance(value, Tensor):
         data = value.data
+    elif like is not None and not hasattr(value, "shape"):  # numbers and lists: like's
+        data = numbers_like(value, like, floats=True)
     else:  # an array keeps its library and device; numbers and lists become NumPy's
         xp = backend.array_module(value)
         # a torch tensor that requires grad leaves torch's autograd, as cr.tensor takes it (the
@@ -211,6 +215,26 @@ def _variable(value: Any, op: str, argument: int) -> Tensor:
             )
         data = backend.astype(data, backend.default_float(xp, data))  # numbers and lists
     return _private(Tensor._wrap(data).requires_grad_())
+
+
+def other_library_array(values: Any) -> Any:
+    """The first array among ``values`` (tensors' arrays included, nested in lists, tuples and
+    dicts) of a library other than NumPy, or None: the library that the call's numbers join."""
+    for leaf in tree_flatten(list(values))[0]:
+        data = leaf.data if isinstance(leaf, Tensor) else leaf
+        if hasattr(data, "shape") and backend.array_module(data) is not np:
+            return data
+    return None
+
+
+def numbers_like(value: Any, like: Any, floats: bool) -> Any:
+    """A Python number or list as an array of ``like``'s library and device: floats in
+    ``like``'s float dtype (a float64 array's 2.0 is float64, not torch's default float32),
+    whole numbers as the library's integers unless ``floats``."""
+    xp = backend.array_module(like)
+    float_dtype = like.dtype if backend.is_floating(like.dtype, xp) else None
+    whole = not floats and np.asarray(value).dtype.kind in "biu"
+    return backend.asarray_like(value, like, dtype=None if whole else float_dtype)
 
 
 def _is_typed(value: Any) -> bool:
@@ -282,10 +306,11 @@ class _Traced:
         self.argnums = argnums
         self.nested = False  # an outer transform or the user is differentiating through us
         self.treedefs, self.variables = [], []
+        like = other_library_array(args)
         for n in argnums:
             leaves, treedef = tree_flatten(args[n])
             self.nested |= any(isinstance(v, Tensor) and v.requires_grad for v in leaves)
-            variables = [_variable(v, op, n) for v in leaves]
+            variables = [_variable(v, op, n, like) for v in leaves]
             self.args[n] = tree_unflatten(treedef, variables)
             self.treedefs.append(treedef)
             self.variables.append(variables)

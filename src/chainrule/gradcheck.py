@@ -35,7 +35,7 @@ from chainrule import backend
 from chainrule.checks import is_integer, is_real
 from chainrule.engine import enable_grad, no_grad
 from chainrule.errors import GradcheckError
-from chainrule.functional import gradient, tree_flatten
+from chainrule.functional import gradient, numbers_like, other_library_array, tree_flatten
 from chainrule.tensor import Tensor
 
 
@@ -258,6 +258,13 @@ def gradcheck(
         )
     for index, value in enumerate(inputs):
         _check_one_array(index, value)
+    like = other_library_array(inputs)
+    if like is not None:  # numbers and lists join the arrays' library, as the transforms' do
+        inputs = [
+            value if isinstance(value, Tensor) or hasattr(value, "shape") else
+            numbers_like(value, like, floats=False)
+            for value in inputs
+        ]  # fmt: skip
     checked = [index for index, value in enumerate(inputs) if not _is_constant(value)]
     if not checked:
         raise ValueError(

@@ -843,3 +843,28 @@ def test_a_bfloat16_torch_tensor_prints_and_reads_as_float32_values():
     assert x[0].item() == 1.5
     (x * x).sum().backward()
     assert np.array_equal(x.grad.numpy(), (2 * values).float().numpy())
+
+
+def test_a_python_number_beside_torch_arrays_joins_their_library_in_every_transform():
+    """grad, hessian, jvp and gradcheck made a number NumPy's, and the first op mixing it with
+    the torch array raised "mul: an operand of torch on cpu and one of numpy". Oracle: the same
+    calls on NumPy arrays, and the closed forms (d/ds sum(x s) = sum(x) = 3)."""
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+
+    def f(x, s):
+        return (x * x * s).sum()
+
+    for given in (x, np.array([1.0, 2.0])):
+        ds = cr.grad(f, argnums=1)(given, 2.0)
+        assert float(to_numpy(ds.data if hasattr(ds, "data") else ds)) == 5.0
+        both = cr.grad(f, argnums=(0, 1))(given, 2)
+        np.testing.assert_array_equal(to_numpy(both[0].data), [4.0, 8.0])
+        assert float(to_numpy(cr.hessian(f, argnums=0)(given, 2.0).data)[1, 1]) == 4.0
+        ones = torch.ones(2, dtype=torch.float64) if given is x else np.ones(2)
+        value, tangent = cr.jvp(f, (given, 2.0), (ones, 1.0))
+        assert (float(to_numpy(value.data)), float(to_numpy(tangent.data))) == (10.0, 17.0)
+        assert cr.gradcheck(f, [given, 2.0]).ok
+        assert cr.gradcheck(lambda x, s, k: f(x, s) * k, [given, [2.0], 3]).ok
+    assert cr.grad(f, argnums=1)(x, 2.0).data.dtype == torch.float64  # the array's, not float32

@@ -266,20 +266,27 @@ def reshape(array: Any, shape: tuple[int, ...]) -> Any:
     return array_module(array).reshape(array, shape)
 
 
-def asarray_like(value: Any, like: Any, dtype: Any = None) -> Any:
+def asarray_like(value: Any, like: Any, dtype: Any = None, op: str | None = None) -> Any:
     """``value`` as an array of ``like``'s library on ``like``'s device.
 
     A NumPy array or a list moves to the library (the data behind a loss's targets, a mask);
-    an array of a third library is an error naming both.
+    an array of a third library is an error naming both. With ``op`` (the op or loss that
+    ``value`` is an operand of: a where's condition, a loss's targets, a backward's seed), an
+    array of another library is refused for NumPy's ``like`` too, as any op refuses a mix
+    (a GPU's labels are not copied to the host without a word), and the error names ``op``.
     """
     xp = array_module(like)
+    foreign = _is_foreign(value, xp)
+    if foreign and not (xp is not numpy and isinstance(value, _NUMPY_TYPES)):
+        if op is not None:
+            check_compatible(op, [like, value])  # raises, naming the op and both libraries
+        if xp is not numpy:
+            raise ArrayLibraryError(
+                f"an array of {library_name(value)} cannot be combined with one of "
+                f"{library_name(like)}; move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
+            )
     if xp is numpy:
-        return numpy.asarray(to_numpy(value) if _is_foreign(value, xp) else value, dtype=dtype)
-    if _is_foreign(value, xp) and not isinstance(value, _NUMPY_TYPES):
-        raise ArrayLibraryError(
-            f"an array of {library_name(value)} cannot be combined with one of "
-            f"{library_name(like)}; move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
-        )
+        return numpy.asarray(to_numpy(value) if foreign else value, dtype=dtype)
     return xp.asarray(detached(value), dtype=dtype_in(xp, dtype), device=device_of(like))
 
 

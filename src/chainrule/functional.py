@@ -161,7 +161,7 @@ def _as_cotangent(value: Any, out: Tensor, op: str, index: int) -> Tensor:
     if isinstance(value, Tensor):
         seed = value.astype(out.dtype)  # recorded: a cotangent may be an outer variable
     else:
-        seed = Tensor(backend.asarray_like(value, out.data, dtype=out.dtype))
+        seed = Tensor(backend.asarray_like(value, out.data, out.dtype, f"{op}: cotangent {index}"))
     if seed.shape != out.shape:
         raise ValueError(
             f"{op}: cotangent {index} has shape {seed.shape} but output {index} has shape "

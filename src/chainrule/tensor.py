@@ -254,7 +254,7 @@ class Tensor:
         if isinstance(gradient, Tensor):
             seed = gradient.astype(self.dtype)
         else:
-            seed = Tensor(backend.asarray_like(gradient, self.data, dtype=self.dtype))
+            seed = Tensor(backend.asarray_like(gradient, self.data, self.dtype, "backward"))
         if seed.shape != self.shape:
             raise ValueError(
                 f"backward: gradient has shape {seed.shape} but the output has shape {self.shape}"

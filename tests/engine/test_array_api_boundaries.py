@@ -292,3 +292,44 @@ def test_a_torch_argument_that_requires_grad_leaves_torchs_autograd_in_a_transfo
         result = transform(f, a)
     assert not result.data.requires_grad and result.data.grad_fn is None
     np.testing.assert_allclose(result.numpy(), transform(f, a.detach().numpy()).numpy())
+
+
+def _operand_cases(torch):
+    values = np.array([1.0, 2.0])
+    mask = torch.tensor([True, False])
+    ones = torch.ones(2, dtype=torch.float64)
+    return {
+        "where": lambda: cr.where(mask, cr.tensor(values), 0.0),
+        "CrossEntropy": lambda: nn.CrossEntropy()(
+            cr.tensor(np.zeros((2, 3))), torch.tensor([0, 1])
+        ),  # fmt: skip
+        "MSE": lambda: nn.MSE()(cr.tensor(np.zeros((2, 1))), torch.zeros((2, 1))),
+        "softmax_cross_entropy": lambda: cr.softmax_cross_entropy(
+            cr.tensor(np.zeros((2, 3))), torch.tensor([0, 1])
+        ),
+        "backward": lambda: (cr.tensor(values, requires_grad=True) * 2).backward(gradient=ones),
+        "vjp: cotangent 0": lambda: cr.vjp(lambda x: x * 2, values)[1](ones),
+    }
+
+
+@pytest.mark.parametrize("op", ["where", "CrossEntropy", "MSE", "softmax_cross_entropy",
+                                "backward", "vjp: cotangent 0"])  # fmt: skip
+def test_another_librarys_array_beside_numpy_tensors_is_refused_naming_the_op(op):
+    """A where's condition, a loss's targets and a backward's or vjp's seed of torch were
+    converted to NumPy without a word (a GPU's labels copied to the host), while ``a + b`` of the
+    same two libraries is refused; a JAX condition for a torch tensor named no op."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(backend.ArrayLibraryError,
+                       match=f"^{op}: an operand of numpy and one of torch on cpu"):  # fmt: skip
+        _operand_cases(torch)[op]()
+
+
+def test_numpy_operands_still_join_another_librarys_tensors():
+    """The documented direction: a NumPy mask, labels or seed moves to the tensor's library.
+    Oracle: the same computation all in NumPy."""
+    torch = pytest.importorskip("torch")
+    logits = np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.2]])
+    on_torch = nn.CrossEntropy()(cr.tensor(torch.tensor(logits)), LABELS[:2])
+    assert float(on_torch.item()) == pytest.approx(nn.CrossEntropy()(logits, LABELS[:2]).item())
+    chosen = cr.where(np.array([True, False]), cr.tensor(torch.tensor([1.0, 2.0])), 0.0)
+    assert backend.to_numpy(chosen.data).tolist() == [1.0, 0.0]

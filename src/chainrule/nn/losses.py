@@ -155,7 +155,7 @@ class Loss:
         if isinstance(target, Tensor) and target.requires_grad:
             shaped = target if target.shape == output.shape else target.reshape(output.shape)
             return shaped if shaped.dtype == dtype else shaped.astype(dtype)
-        return Tensor(backend.asarray_like(array, output.data, dtype=dtype))
+        return Tensor(backend.asarray_like(array, output.data, dtype, type(self).__name__))
 
 
 def _target_dtype(output: Tensor) -> Any:
@@ -297,8 +297,9 @@ class CrossEntropy(Loss):
             if array.dtype.kind in "iu":  # labels already: the op checks their range
                 return array
         elif backend.is_integer(array.dtype, backend.array_module(array)):
-            return backend.signed_positions(backend.asarray_like(array, output.data))
-        return backend.asarray_like(_labels(array, "CrossEntropy"), output.data)
+            labels = backend.asarray_like(array, output.data, op="CrossEntropy")
+            return backend.signed_positions(labels)
+        return backend.asarray_like(_labels(array, "CrossEntropy"), output.data, op="CrossEntropy")
 
 
 def _labels(array: Any, loss: str) -> np.ndarray:

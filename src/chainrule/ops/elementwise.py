@@ -257,7 +257,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if isinstance(condition, Tensor):
         condition = condition.data
     a, b = as_tensors(a, b)
-    return _where(a, b, condition=backend.asarray_like(condition, a.data, dtype=bool))
+    condition = backend.asarray_like(condition, a.data, dtype=bool, op="where")
+    return _where(a, b, condition=condition)
 
 
 def _clipped(x: Any, low: Any, high: Any) -> Any:

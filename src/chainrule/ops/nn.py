@@ -523,7 +523,8 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)
     targets = targets.data if isinstance(targets, Tensor) else targets
-    targets = backend.asarray_like(targets, logits.data)  # labels join the logits' device
+    # labels join the logits' device; another library's are refused, as any op refuses them
+    targets = backend.asarray_like(targets, logits.data, op="softmax_cross_entropy")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(
             f"softmax_cross_entropy: reduction must be mean, sum or none, not {reduction!r}"
@@ -681,7 +682,7 @@ def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)
     targets = targets.data if isinstance(targets, Tensor) else targets
-    targets = backend.asarray_like(targets, logits.data)
+    targets = backend.asarray_like(targets, logits.data, op="logistic_cross_entropy")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(
             f"logistic_cross_entropy: reduction must be mean, sum or none, not {reduction!r}"

@@ -333,3 +333,16 @@ def test_numpy_operands_still_join_another_librarys_tensors():
     assert float(on_torch.item()) == pytest.approx(nn.CrossEntropy()(logits, LABELS[:2]).item())
     chosen = cr.where(np.array([True, False]), cr.tensor(torch.tensor([1.0, 2.0])), 0.0)
     assert backend.to_numpy(chosen.data).tolist() == [1.0, 0.0]
+
+
+def test_a_strict_input_to_a_numpy_layer_is_one_error_and_no_warning():
+    """Linear compared the two libraries' dtypes with ==, and array-api-strict warned "You are
+    comparing a array_api_strict dtype against a NumPy native dtype" before the error."""
+    import warnings
+
+    xs = pytest.importorskip("array_api_strict")
+    layer = nn.Linear(3, 2, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(backend.ArrayLibraryError, match="^linear: an operand of"):
+            layer(cr.tensor(xs.asarray([[1.0, 2.0, 3.0]])))

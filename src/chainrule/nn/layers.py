@@ -112,7 +112,9 @@ class Linear(Module):
         """
         if not isinstance(x, Tensor):  # a plain array takes the weights' dtype: float32 stays
             x = _input_like(x, self.weight.data)  # (and their library and device)
-        elif x.data.dtype != self.weight.data.dtype and not backend.is_floating(x.dtype, x.xp):
+        # ``is not``: no == between two libraries' dtypes (array-api-strict warns of it); an
+        # equal dtype that is another object only takes the floating check
+        elif x.data.dtype is not self.weight.data.dtype and not backend.is_floating(x.dtype, x.xp):
             x = _input_like(x.data, self.weight.data)  # integers too: no gradient flows into them
         shape = x.data.shape
         if not shape or shape[-1] != self.n_in:

@@ -446,3 +446,19 @@ def test_latex_writes_infinities_and_nan_as_latex():
     assert [num(v).latex for v in (np.inf, -np.inf, np.nan, 2.5)] == [
         r"\infty", r"(-\infty)", r"\text{NaN}", "2.5",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("given", [[0, 0, 1], np.array([0, 0, 1])])
+def test_an_integer_one_hot_row_for_one_case_says_it_was_read_as_labels(given):
+    """[0, 0, 1] is three class labels, as CrossEntropy reads a flat list of whole numbers; the
+    message said only "3 target rows for 1 input rows". Oracle: the row written as the message
+    says gives the derivation of the label 2."""
+    from chainrule import nn
+
+    model = nn.mlp([3, 4, 3], output=None, rng=0)
+    hint = re.escape("write one case's one-hot row as [[0, 0, 1]]")
+    with pytest.raises(ExplainError, match=hint):
+        explain(model, [[1.0, 2.0, 3.0]], given, "ce")
+    assert explain(model, [[1.0, 2.0, 3.0]], [[0, 0, 1]], "ce").error == pytest.approx(
+        explain(model, [[1.0, 2.0, 3.0]], [2], "ce").error, rel=1e-15
+    )

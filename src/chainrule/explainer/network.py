@@ -428,5 +428,19 @@ def targets_for(t: Any, n_out: int, loss: Loss, n_cases: int) -> np.ndarray:
     if target.shape[0] != n_cases:
         raise ExplainError(
             f"explain: {target.shape[0]} target rows for {n_cases} input rows; give one per case"
+            + _labels_read_per_case(t, target.shape[0], loss)
         )
     return target
+
+
+def _labels_read_per_case(t: Any, n_rows: int, loss: Loss) -> str:
+    """Why a flat list of whole numbers gave one row per number: the loss reads it as one class
+    label per case (an integer one-hot row for one case, ``[0, 0, 1]``, is three labels)."""
+    values = np.asarray(host_values(t))
+    if values.ndim != 1 or values.dtype.kind not in "iub" or values.size != n_rows:
+        return ""
+    row = ", ".join(map(str, values.astype(int).tolist()))
+    return (
+        f" (a flat list of whole numbers is one class label per case, as {type(loss).__name__} "
+        f"reads it: write one case's one-hot row as [[{row}]], or as floats)"
+    )

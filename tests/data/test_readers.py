@@ -362,6 +362,21 @@ def test_csv_labels_out_of_range_or_not_integers(tmp_path):
         data.read_csv(huge)
 
 
+@pytest.mark.parametrize(
+    "line, hint",
+    [("1;2;3;4", "line 1 holds ';': the columns must be separated by commas"),
+     ("1\t2\t3\t4", "line 1 holds tabs: name a tab-separated file .tsv")],
+)  # fmt: skip
+def test_one_line_of_numbers_with_another_separator_says_so(tmp_path, line, hint):
+    """Read as a header (predict's and explain's inputs), the line left "no data rows (only a
+    header)", where a training file of the same line was told the columns must be separated
+    by commas."""
+    with pytest.raises(DataError, match=re.escape(f"no data rows (only a header); {hint}")):
+        data.read_table(write(tmp_path, line + "\n"))
+    with pytest.raises(DataError, match=re.escape(hint.replace("line 1", "the line"))):
+        data.read_csv(write(tmp_path, line + "\n", "train.csv"))
+
+
 def test_csv_empty_header_only_and_one_column(tmp_path):
     with pytest.raises(DataError, match="empty"):
         data.read_csv(write(tmp_path, ""))

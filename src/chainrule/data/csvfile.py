@@ -208,8 +208,9 @@ def read_table(
             "column; write the file with index=False, or drop that column"
         )
     body = rows[1:] if header else rows
-    if not body:
-        raise DataError(f"{path}: no data rows (only a header)")
+    if not body:  # one line, read as a header: maybe numbers with another separator (1;2;3)
+        hint = _separator_hint(",".join(rows[0][1]), "line 1")
+        raise DataError(f"{path}: no data rows (only a header){hint}")
     width = len(names) if names else len(body[0][1])
     if text is None:
         return Table(_parse(path, body, width, names, columns), names, body)

@@ -117,7 +117,11 @@ def staging_dir(destination: str | os.PathLike) -> Path:
     the renamed folder is readable as any other the user makes.
     """
     destination = Path(destination)
-    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + destination.name + ".", dir=destination.parent))
+    prefix = TMP_PREFIX + destination.name + "."
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
+    except OSError as error:  # named by the folder the user knows, not the random name tried
+        raise type(error)(error.errno, error.strerror, str(destination.parent)) from None
     os.chmod(tmp, 0o777 & ~_UMASK)
     return tmp
 

@@ -72,3 +72,19 @@ def test_a_symbolic_link_keeps_being_a_link_to_the_written_file(tmp_path) -> Non
     link.symlink_to(real)
     files.atomic_write_bytes(link, b"new")
     assert link.is_symlink() and real.read_bytes() == b"new"
+
+
+def test_a_staging_folder_that_cannot_be_made_is_named_by_its_parent(tmp_path, monkeypatch):
+    """On a read-only run folder, resuming said "RUN/checkpoints/.tmp-epoch-000006.pihvsnj8:
+    Read-only file system", a name the user never made; it now names RUN/checkpoints."""
+    import errno
+    import tempfile
+
+    def read_only(prefix, dir):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.path.join(dir, prefix + "x1y2"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    with pytest.raises(OSError) as raised:
+        files.staging_dir(tmp_path / "checkpoints" / "epoch-000006")
+    assert raised.value.errno == errno.EROFS
+    assert raised.value.filename == str(tmp_path / "checkpoints")

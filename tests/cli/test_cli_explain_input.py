@@ -262,3 +262,32 @@ def test_a_npy_input_of_anything_but_real_numbers_is_refused_naming_the_file(
     line = assert_user_error(capsys, "explain", "--input", tmp_path / "x.npy", "--target", "1,0,1",
                              match=f"--input {tmp_path / 'x.npy'}: {message}")  # fmt: skip
     assert "allow_pickle" not in line
+
+
+def test_a_model_trained_on_named_classes_takes_their_names_as_targets(tmp_path, capsys):
+    """--target setosa was "not numbers" for a model whose file names its classes, and the
+    message did not say which number is which. Oracle: the same derivation from the numbers."""
+    rows = [f"{k % 3},{k % 5},{k % 7},{k % 2},{['setosa', 'virginica'][k % 2]}" for k in range(30)]
+    (tmp_path / "named.csv").write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
+    run_dir = tmp_path / "named"
+    assert main(["train", "--data", str(tmp_path / "named.csv"), "--hidden", "3", "--epochs",
+                 "1", "--out", str(run_dir), "-q"]) == 0  # fmt: skip
+    capsys.readouterr()
+    inputs = "0.1,0.2,0.3,0.4;1,2,3,4"
+    by_name = run(capsys, "explain", "--model", run_dir, "--input", inputs, "--target",
+                  "virginica;setosa", "--format", "json")  # fmt: skip
+    by_number = run(capsys, "explain", "--model", run_dir, "--input", inputs, "--target",
+                    "1;0", "--format", "json")  # fmt: skip
+    assert by_name[0] == 0 and by_name[1] == by_number[1]
+    assert json.loads(by_name[1])["targets"] == json.loads(by_number[1])["targets"]
+    assert_user_error(
+        capsys,
+        "explain",
+        "--model",
+        run_dir,
+        "--input",
+        inputs,
+        "--target",
+        "setosa;versicolor",
+        match="this model's classes, by name or number: setosa (0), virginica (1)",
+    )

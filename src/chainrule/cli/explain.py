@@ -177,7 +177,7 @@ def _problem_args(
         )  # fmt: skip
         raise UserError(f"{option} {named}: give {missing} for this model")
     x = None if input is None else _input_cases(input, info)
-    t = None if target is None else parse_cases(target, "target")
+    t = None if target is None else _target_cases(target, info)
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
@@ -215,6 +215,25 @@ def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
             f"{option}: {value:g}{scaled} is too large for the {narrowest.name} model {model} "
             f"(at most {np.finfo(narrowest).max:.3g})"
         )
+
+
+def _target_cases(text: str, info: dict) -> np.ndarray:
+    """``--target``'s cases; for a model trained on named classes (its ``class_names``) also
+    their names, one per case (``setosa`` or ``setosa;virginica``), each read as its class
+    number, as ``predict`` writes them. Numbers that are not given say which names there are."""
+    import numpy as np
+
+    names = list(info.get("class_names") or [])
+    cases = [case.strip() for case in text.split(";")]
+    if names and not Path(text).suffix and all(case in names for case in cases):
+        return np.array([[names.index(case)] for case in cases])
+    try:
+        return parse_cases(text, "target")
+    except DataError as error:
+        if not names:
+            raise
+        listed = ", ".join(f"{name} ({k})" for k, name in enumerate(names))
+        raise DataError(f"{error}; this model's classes, by name or number: {listed}") from None
 
 
 def _input_cases(text: str, info: dict) -> np.ndarray:

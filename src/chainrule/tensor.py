@@ -432,22 +432,39 @@ class Tensor:
 
     # Comparisons give plain arrays: they have no gradient.
     def __lt__(self, other: Any) -> Any:
-        return self.data < self._compared(other)
+        left, right = self._sides(other)
+        return left < right
 
     def __le__(self, other: Any) -> Any:
-        return self.data <= self._compared(other)
+        left, right = self._sides(other)
+        return left <= right
 
     def __gt__(self, other: Any) -> Any:
-        return self.data > self._compared(other)
+        left, right = self._sides(other)
+        return left > right
 
     def __ge__(self, other: Any) -> Any:
-        return self.data >= self._compared(other)
+        left, right = self._sides(other)
+        return left >= right
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return self.data == self._compared(other)
+        left, right = self._sides(other)
+        return left == right
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return self.data != self._compared(other)
+        left, right = self._sides(other)
+        return left != right
+
+    def _sides(self, other: Any) -> tuple[Any, Any]:
+        """Both sides of a comparison: this tensor's array, and the other side as
+        :meth:`_compared` makes it. Integers against a float number compare as floats, as NumPy
+        compares them (array-api-strict refused ``int_tensor < 0.5``: "Python float scalars can
+        only be promoted with floating-point arrays")."""
+        right = self._compared(other)
+        left = self.data
+        if type(left) is not np.ndarray and isinstance(other, float) and right.dtype != left.dtype:
+            left = backend.astype(left, right.dtype)
+        return left, right
 
     def _compared(self, other: Any) -> Any:
         """The other side of a comparison as the ops take an operand: a number (NumPy's

@@ -346,3 +346,15 @@ def test_a_strict_input_to_a_numpy_layer_is_one_error_and_no_warning():
         warnings.simplefilter("error")
         with pytest.raises(backend.ArrayLibraryError, match="^linear: an operand of"):
             layer(cr.tensor(xs.asarray([[1.0, 2.0, 3.0]])))
+
+
+def test_integer_tensors_compare_with_float_numbers_on_every_library():
+    """array-api-strict refused ``int_tensor < 0.5`` with a bare TypeError naming no op, where
+    NumPy, torch and JAX compare. Oracle: NumPy's own comparisons of the same integers."""
+    xs = pytest.importorskip("array_api_strict")
+    values = np.array([0, 1, 2])
+    t = cr.tensor(xs.asarray(values))
+    for number in (0.5, 1.0, 1.5):
+        for compare in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+            got = backend.to_numpy(getattr(t, compare)(number))
+            assert got.tolist() == getattr(values, compare)(number).tolist(), (compare, number)

@@ -462,3 +462,24 @@ def test_an_integer_one_hot_row_for_one_case_says_it_was_read_as_labels(given):
     assert explain(model, [[1.0, 2.0, 3.0]], [[0, 0, 1]], "ce").error == pytest.approx(
         explain(model, [[1.0, 2.0, 3.0]], [2], "ce").error, rel=1e-15
     )
+
+
+def test_the_write_up_gives_each_bias_gradient_and_counts_the_biases_left_out():
+    """Only the rule dE/db_j = sum_c dE/dz_j was printed, with no number (the JSON alone held
+    them), and "... 70 more weights" left the biases out of the count. Oracle: the engine's
+    bias gradients, and the counts of the layers' weights and biases."""
+    from chainrule import nn
+
+    model = nn.mlp([3, 10, 9], output=None, rng=0)
+    x, t = [[0.1, 0.2, 0.3], [1.0, 2.0, 3.0]], [[3.0] * 9, [7.0] * 9]
+    nn.MSE()(model(np.array(x)), np.array(t)).backward()
+    d = explain(model, x, t, "mse")
+    text = render(d, "text", max_units=2)
+    for below, layer in ((1, model[2]), (0, model[0])):
+        unit = "j" if below == 1 else "i"
+        assert f"∂E/∂b_{unit} = Σ_c ∂E/∂z_{unit}" in text
+        engine = layer.bias.grad.numpy()
+        assert d.dE_db(below, 0).value == pytest.approx(engine[0], rel=1e-6)
+        assert f"= {engine[0]:.4g}" in text.split(f"∂E/∂b_{unit} = Σ_c")[1]
+    assert "... 88 more weights and 7 more biases" in text  # 10 x 9 weights, 2 shown; 9 biases
+    assert "... 28 more weights and 8 more biases" in text  # 3 x 10 weights, 2 shown; 10 biases

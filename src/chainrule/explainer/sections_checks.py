@@ -52,16 +52,33 @@ def weights(b: Builder) -> None:
                     d.dE_dw(below, a, k),
                 )
             )
+        biases = _biases(b, below, j, sorted({k for _, k in rows}))
+        left = [(conn.weight.size - len(rows), "weights")]
         if conn.bias is not None:
-            b.add(
-                Equation(
-                    n.dE_db(below + 1, j),
-                    [(Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + dz],
-                )
-            )
-        total = conn.weight.size
-        if len(rows) < total:
-            b.add(Para([f"... {total - len(rows)} more weights (all are in the JSON output)."]))
+            left.append((conn.bias.size - biases, "biases"))
+        left = [f"{count} more {what}" for count, what in left if count]
+        if left:
+            b.add(Para([f"... {' and '.join(left)} (all are in the JSON output)."]))
+
+
+def _biases(b: Builder, below: int, j: str, units: list[int]) -> int:
+    """dE/db_j of the layer above ``below``, in general and with the numbers for ``units``
+    (the units above whose weights are shown): the sum over cases of dE/dz_j. Returns how many
+    biases were written out (none for a layer without biases)."""
+    d, n = b.d, b.n
+    conn = d.connections[below]
+    if conn.bias is None:
+        return 0
+    many = d.n_cases > 1
+    total = Math("Σ_c ", r"\sum_c ") if many else Math("", "")
+    b.add(Equation(n.dE_db(below + 1, j), [total + n.dE_dz(below + 1, j)]))
+    for k in units:
+        steps = []
+        if many and d.n_cases <= b.o.max_cases:
+            steps.append(join([b.num(v) for v in d.layers[below + 1].dE_dz[:, k]], " + ", " + "))
+        steps.append(b.result(conn.dE_db[k]))
+        b.add(Equation(n.dE_db(below + 1, j, k), steps, d.dE_db(below, k)))
+    return len(units)
 
 
 def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:

@@ -483,3 +483,23 @@ def test_the_write_up_gives_each_bias_gradient_and_counts_the_biases_left_out():
         assert f"= {engine[0]:.4g}" in text.split(f"∂E/∂b_{unit} = Σ_c")[1]
     assert "... 88 more weights and 7 more biases" in text  # 10 x 9 weights, 2 shown; 9 biases
     assert "... 28 more weights and 8 more biases" in text  # 3 x 10 weights, 2 shown; 10 biases
+
+
+def test_an_identity_top_layers_graph_has_no_op_the_model_lacks_once_hidden(tmp_path, capsys):
+    """The explainer kept dE/dy apart from dE/dz of an identity layer with y + 0.0: the graph
+    drew an 'add' fed by a leaf of value 0, which --hide-implementation kept. Now it is a
+    reshape to its own shape, which the flag hides; the gradients are the same."""
+    from chainrule import io, nn
+
+    model = nn.mlp([3, 4, 1], output=None, rng=0)
+    io.save_model(tmp_path / "reg", model, loss=nn.MSE())
+    args = ["graph", "--model", tmp_path / "reg", "--input", "1,2,3", "--target", "0.5",
+            "--format", "dot", "--out", "-"]  # fmt: skip
+    code, shown, _ = run(capsys, *args)
+    assert code == 0 and 'label="add' not in shown and 'label="reshape' in shown
+    code, hidden, _ = run(capsys, *args, "--hide-implementation")
+    assert code == 0 and 'label="reshape' not in hidden and 'label="add' not in hidden
+    x, t = np.array([[1.0, 2.0, 3.0]]), np.array([[0.5]])
+    nn.MSE()(model(x), t).backward()
+    d = explain(model, x, t, "mse")
+    assert d.dE_dw(1, 0, 0).value == pytest.approx(model[2].weight.grad.numpy()[0, 0], rel=1e-12)

@@ -38,6 +38,7 @@ from chainrule.explainer.views import three_views
 from chainrule.functional import gradient
 from chainrule.nn.losses import Loss
 from chainrule.nn.module import functional_call
+from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
 
 #: Letters for the layers, from the top down: the top layer is j, the one below it i (lecture).
@@ -190,8 +191,9 @@ def forward(
             zs.append(z)
             is_top = k == len(network.layers) - 1
             y = _act(out_act if is_top else layer.activation, z)
-            # an identity layer's y is its z: a distinct tensor keeps dE/dy and dE/dz apart
-            ys.append(y + 0.0 if y is z else y)
+            # an identity layer's y is its z: a distinct tensor keeps dE/dy and dE/dz apart, a
+            # reshape to its own shape (an op of the implementation: graphs hide it on request)
+            ys.append(_reshape(y, shape=y.shape) if y is z else y)
         E = engine_error(zs[-1], ys[-1], t, loss)
     return ys, zs, E
 

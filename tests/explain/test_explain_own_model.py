@@ -272,4 +272,5 @@ def test_inputs_and_targets_that_need_a_gradient_are_read_as_their_values():
         assert derivation.dE_dw(0, i, j).value == pytest.approx(
             model[0].weight.grad.numpy()[i, j], rel=1e-12
         )
+    pytest.importorskip("anywidget")  # the notebook extra
     assert type(cr.explorer(model, (x[0], 1), "ce")).__name__ == "ExplorerWidget"

@@ -74,22 +74,6 @@ class ModelDescription(_Lenient):
     parameters: dict[str, list[Dimension]] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("class_names")
-    @classmethod
-    def _names_that_tell_classes_apart(cls, names: list[str] | None) -> list[str] | None:
-        # predict writes a name per case: an empty one is an empty cell, a repeated one two
-        # classes that no one can tell apart
-        if names is not None:
-            empty = next((i for i, name in enumerate(names) if not name.strip()), None)
-            if empty is not None:
-                raise ValueError(f"name {empty} is empty")
-            seen: dict[str, int] = {}
-            for i, name in enumerate(names):
-                if name in seen:
-                    raise ValueError(f"names {seen[name]} and {i} are both {name!r}")
-                seen[name] = i
-        return names
-
     @field_validator("loss")
     @classmethod
     def _loss_name_or_config(cls, loss: Any) -> Any:

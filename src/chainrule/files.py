@@ -110,6 +110,10 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=True) + "\n")
 
 
+#: Errors that say a folder cannot be written in at all (not that a name is wrong)
+_CANNOT_WRITE_THERE = frozenset((errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC))
+
+
 def staging_dir(destination: str | os.PathLike) -> Path:
     """A new empty folder beside ``destination``, to fill and then rename into its place.
 
@@ -120,7 +124,10 @@ def staging_dir(destination: str | os.PathLike) -> Path:
     prefix = TMP_PREFIX + destination.name + "."
     try:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
-    except OSError as error:  # named by the folder the user knows, not the random name tried
+    except OSError as error:
+        if error.errno not in _CANNOT_WRITE_THERE:  # a name too long: the name it tried
+            raise
+        # named by the folder the user knows, not the random name tried in it
         raise type(error)(error.errno, error.strerror, str(destination.parent)) from None
     os.chmod(tmp, 0o777 & ~_UMASK)
     return tmp

@@ -198,7 +198,7 @@ def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
     if isinstance(value, Tensor):
         data = value.data
     elif like is not None and not hasattr(value, "shape"):  # numbers and lists: like's
-        data = numbers_like(value, like, floats=True)
+        data = numbers_like(value, like, like.dtype)
     else:  # an array keeps its library and device; numbers and lists become NumPy's
         xp = backend.array_module(value)
         # a torch tensor that requires grad leaves torch's autograd, as cr.tensor takes it (the
@@ -218,23 +218,26 @@ def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
 
 
 def other_library_array(values: Any) -> Any:
-    """The first array among ``values`` (tensors' arrays included, nested in lists, tuples and
-    dicts) of a library other than NumPy, or None: the library that the call's numbers join."""
+    """The first floating array among ``values`` (tensors' arrays included, nested in lists,
+    tuples and dicts) of a library other than NumPy, or None: the library, device and float
+    dtype that the call's numbers join (an integer array, an index, sets no float dtype, and
+    numbers beside it alone stay NumPy's float64)."""
     for leaf in tree_flatten(list(values))[0]:
         data = leaf.data if isinstance(leaf, Tensor) else leaf
-        if hasattr(data, "shape") and backend.array_module(data) is not np:
+        if not hasattr(data, "shape"):
+            continue
+        xp = backend.array_module(data)
+        if xp is not np and backend.is_floating(data.dtype, xp):
             return data
     return None
 
 
-def numbers_like(value: Any, like: Any, floats: bool) -> Any:
-    """A Python number or list as an array of ``like``'s library and device: floats in
-    ``like``'s float dtype (a float64 array's 2.0 is float64, not torch's default float32),
-    whole numbers as the library's integers unless ``floats``."""
-    xp = backend.array_module(like)
-    float_dtype = like.dtype if backend.is_floating(like.dtype, xp) else None
-    whole = not floats and np.asarray(value).dtype.kind in "biu"
-    return backend.asarray_like(value, like, dtype=None if whole else float_dtype)
+def numbers_like(value: Any, like: Any, dtype: Any) -> Any:
+    """A Python number or list as an array of ``like``'s library and device: whole numbers as
+    the library's integers where ``dtype`` is None, else everything in ``dtype``."""
+    if dtype is None and np.asarray(value).dtype.kind not in "biu":
+        dtype = like.dtype
+    return backend.asarray_like(value, like, dtype=dtype)
 
 
 def _is_typed(value: Any) -> bool:

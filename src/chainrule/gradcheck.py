@@ -132,6 +132,11 @@ def _check_one_array(index: int, value: Any) -> None:
             ) from None
 
 
+def _whole(value: Any) -> bool:
+    """Whether a Python number or list holds whole numbers (a constant: labels, a count)."""
+    return np.asarray(value).dtype.kind in "biu"
+
+
 def _holds_arrays(item: Any) -> bool:
     """Whether a list's item is an array or tensor, or a container of them (not a number)."""
     if isinstance(item, (tuple, list)):
@@ -260,9 +265,10 @@ def gradcheck(
         _check_one_array(index, value)
     like = other_library_array(inputs)
     if like is not None:  # numbers and lists join the arrays' library, as the transforms' do
+        checked_in = np.float64 if backend.has_float64(like) else None  # None: like's dtype
         inputs = [
             value if isinstance(value, Tensor) or hasattr(value, "shape") else
-            numbers_like(value, like, floats=False)
+            numbers_like(value, like, None if _whole(value) else checked_in)
             for value in inputs
         ]  # fmt: skip
     checked = [index for index, value in enumerate(inputs) if not _is_constant(value)]

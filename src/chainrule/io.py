@@ -450,17 +450,18 @@ def save_model(
     _check_description(description, path)  # load_model would refuse it: write nothing
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
+    epoch = _latest_epoch_dir(path) if path.is_dir() else None
+    if epoch is not None:  # it would load as its latest epoch, not as this model
+        raise ModelFileError(
+            f"{path}: is a checkpoint directory (it holds {epoch.name}), which loads as its "
+            "latest epoch; save the model in a directory of its own"
+        )
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir's bare FileExistsError named the file alone
         raise ModelFileError(f"{path}: cannot make its directory: {blocking} is a file")
     weights = model_weights(model)
     _check_finite(weights, path)
     _check_sharing_survives(model, description, weights, path)
-    rebuilt = None
-    with contextlib.suppress(ModelFileError):  # a module type registered only where it loads
-        rebuilt = build_model(description, path)
-    if rebuilt is not None:
-        _check_runs(rebuilt, description, path)
     if path.is_dir():
         _replace_model_files(path, weights, description)
         return path
@@ -483,29 +484,34 @@ def _check_description(description: dict, path: Path) -> None:
     from chainrule.file_schemas import ModelDescription, validate_file
 
     validate_file(ModelDescription, description, path, "model description")
+    _check_widths(description, path)
     _check_io_sizes(description, path)
+    _check_class_names(description.get("class_names"), path)
 
 
-def _check_runs(model: Any, description: dict, source: Path) -> None:
-    """Refuse an architecture that does not run on one case of its inputs: layers whose widths
-    do not chain (Linear(4, 5) then Linear(6, 2)), a softmax over an axis the output lacks.
-    Found at once, naming the file, rather than as the engine's error in every command that
-    runs it. ``model`` is freshly built from ``description``, its weights not yet assigned: a
-    module that counts what it sees (a buffer) changes nothing that is kept."""
-    from chainrule.engine import no_grad
+def _check_widths(description: dict, source: Path) -> None:
+    """Refuse layers whose widths do not chain (Linear(4, 5) then Linear(6, 2)), read off the
+    architecture alone: every command that ran the model met the engine's error instead."""
+    from chainrule.train.runs import width_mismatch
 
-    widths = _model_widths(description)
-    if widths is None:
-        return
-    case = np.zeros((1, widths[0]), description.get("dtype") or "float64")
-    try:
-        with no_grad():
-            model.eval()(case)  # dropout off
-    except (UserError, ValueError, TypeError, IndexError) as error:
-        raise ModelFileError(
-            f"{source}: field 'architecture' does not run on one case of {widths[0]} inputs "
-            f"({error})"
-        ) from None
+    mismatch = width_mismatch(description.get("architecture"))
+    if mismatch is not None:
+        raise ModelFileError(f"{source}: field 'architecture': {mismatch}")
+
+
+def _check_class_names(names: list[str] | None, source: Path) -> None:
+    """Names that tell the classes apart, checked when a model is saved (a file written before
+    this check still loads): predict writes a name per case, so an empty one is an empty cell
+    and a repeated one two classes that no one can tell apart."""
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names or []):
+        if not name.strip():
+            raise ModelFileError(f"{source}: field 'class_names': name {k} is empty")
+        if name in seen:
+            raise ModelFileError(
+                f"{source}: field 'class_names': names {seen[name]} and {k} are both {name!r}"
+            )
+        seen[name] = k
 
 
 def _check_sharing_survives(model: Any, description: dict, weights: dict, path: Path) -> None:
@@ -694,12 +700,12 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     check_layout(weights_path, CHAINRULE_LAYOUT, default=CHAINRULE_LAYOUT)
     check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
     model = build_model(description, json_path)  # an architecture's own error comes first
+    _check_widths(description, json_path)
     _check_io_sizes(description, json_path)
     weights = read_arrays(weights_path)
     _check_finite(weights, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
-    _check_runs(model, description, json_path)
     _assign_parameters(model, weights)
     model.eval()
     if xp is not None or device is not None:
@@ -714,8 +720,7 @@ def model_files(path: str | os.PathLike) -> tuple[Path, Path]:
     path = Path(path)
     if path.is_file():
         path = path.parent  # accept model.json or model.safetensors itself
-    if not (path / MODEL_JSON).exists():  # a model saved beside epoch directories is itself
-        path = _latest_epoch_dir(path) or path
+    path = _latest_epoch_dir(path) or path
     return path / MODEL_JSON, path / WEIGHTS_FILE
 
 
@@ -847,6 +852,7 @@ def save_checkpoint(
         class_names=trainer.class_names,
         meta=meta if meta is not None else trainer.meta,
     )
+    _check_description(description, directory)  # a checkpoint that would not load: none
     weights = model_weights(trainer.model)
     _check_sharing_survives(trainer.model, description, weights, target)
     directory.mkdir(parents=True, exist_ok=True)

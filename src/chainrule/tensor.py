@@ -462,7 +462,8 @@ class Tensor:
         only be promoted with floating-point arrays")."""
         right = self._compared(other)
         left = self.data
-        if type(left) is not np.ndarray and isinstance(other, float) and right.dtype != left.dtype:
+        floating = isinstance(other, (float, np.floating))
+        if type(left) is not np.ndarray and floating and right.dtype != left.dtype:
             left = backend.astype(left, right.dtype)
         return left, right
 

@@ -291,3 +291,22 @@ def test_a_model_trained_on_named_classes_takes_their_names_as_targets(tmp_path,
         "setosa;versicolor",
         match="this model's classes, by name or number: setosa (0), virginica (1)",
     )
+
+
+def test_class_names_with_a_dot_are_names_not_files(tmp_path, capsys):
+    """--target e.coli was taken for a file name (it has a suffix), and refused as not numbers
+    by a message that then listed e.coli among the classes."""
+    names = ["e.coli", "St. Louis"]
+    rows = [f"{k % 3},{k % 5},{names[k % 2]}" for k in range(20)]
+    (tmp_path / "dots.csv").write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    run_dir = tmp_path / "dots"
+    assert main(["train", "--data", str(tmp_path / "dots.csv"), "--hidden", "2", "--epochs",
+                 "1", "--out", str(run_dir), "-q"]) == 0  # fmt: skip
+    capsys.readouterr()
+    stored = json.loads((run_dir / "model" / "model.json").read_text())["class_names"]
+    for name in names:
+        code, out, err = run(capsys, "explain", "--model", run_dir, "--input", "0.1,0.2",
+                             "--target", name, "--format", "json")  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["targets"] == [[float(k == stored.index(name)) for k in
+                                               range(len(stored))]]  # fmt: skip

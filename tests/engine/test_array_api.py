@@ -868,3 +868,21 @@ def test_a_python_number_beside_torch_arrays_joins_their_library_in_every_transf
         assert cr.gradcheck(f, [given, 2.0]).ok
         assert cr.gradcheck(lambda x, s, k: f(x, s) * k, [given, [2.0], 3]).ok
     assert cr.grad(f, argnums=1)(x, 2.0).data.dtype == torch.float64  # the array's, not float32
+
+
+def test_numbers_join_only_a_floating_array_and_gradcheck_warns_of_the_users_own_arrays():
+    """An integer torch array (read for its shape alone) made the Python number beside it
+    torch's float32, where it had been NumPy's float64; gradcheck warned that the number 2.0
+    was "float32, too coarse"."""
+    import warnings
+
+    pytest.importorskip("array_api_compat")
+    torch = pytest.importorskip("torch")
+    result = cr.grad(lambda x, n: x * x * n.shape[0])(3.0, torch.tensor([0, 1]))
+    assert type(result.data) is np.ndarray and result.data.dtype == np.float64
+    assert float(result.data) == 12.0
+    x32 = torch.tensor([1.0, 2.0], dtype=torch.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cr.gradcheck(lambda x, s: (x * s).sum(), [x32, 2.0]).ok
+    assert [str(w.message).split(" is ")[0] for w in caught] == ["gradcheck: input 0"]

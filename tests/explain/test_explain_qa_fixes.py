@@ -503,3 +503,19 @@ def test_an_identity_top_layers_graph_has_no_op_the_model_lacks_once_hidden(tmp_
     nn.MSE()(model(x), t).backward()
     d = explain(model, x, t, "mse")
     assert d.dE_dw(1, 0, 0).value == pytest.approx(model[2].weight.grad.numpy()[0, 0], rel=1e-12)
+
+
+def test_a_hidden_z_that_overflowed_under_a_saturating_unit_is_still_checked():
+    """E and every gradient finite, every check passing, but a z of inf under a logistic unit
+    (which gives y = 1): that is no reason to say nothing can be checked."""
+    import warnings
+
+    from chainrule import nn
+
+    model = nn.mlp([2, 2, 1], rng=0, dtype="float64")
+    model[0].weight.data[0, 0] = 100.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the model's own overflow
+        d = explain(model, [[1e307, 0.0]], [[1.0]], "mse")
+    assert np.isinf(d.layers[1].z).any() and np.isfinite(d.error)
+    assert d.not_finite is None and d.all_checks() and d.all_ok

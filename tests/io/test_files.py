@@ -88,3 +88,14 @@ def test_a_staging_folder_that_cannot_be_made_is_named_by_its_parent(tmp_path, m
         files.staging_dir(tmp_path / "checkpoints" / "epoch-000006")
     assert raised.value.errno == errno.EROFS
     assert raised.value.filename == str(tmp_path / "checkpoints")
+
+
+def test_a_name_too_long_is_not_blamed_on_its_folder(tmp_path):
+    """Only errors that say the folder cannot be written in are named by the folder: a name
+    too long is the name's fault."""
+    import errno
+
+    with pytest.raises(OSError) as raised:
+        files.staging_dir(tmp_path / ("m" * 300))
+    assert raised.value.errno == errno.ENAMETOOLONG
+    assert raised.value.filename != str(tmp_path)

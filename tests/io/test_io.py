@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule import data, io, nn
+from chainrule import data, io, nn, ops
 from chainrule.errors import ConfigError, ModelFileError
 
 
@@ -465,21 +465,21 @@ def test_a_model_json_that_is_not_utf8_says_so(tmp_path):
         io.load_model(tmp_path / "m")
 
 
-def test_a_model_saved_beside_epoch_directories_loads_as_itself(tmp_path):
-    """A checkpoint directory stands for its latest epoch, but a model saved into one loads as
-    that model: the epoch's weights were served instead, silently (predict and export too)."""
+def test_a_model_is_not_saved_into_a_checkpoint_directory(tmp_path):
+    """A checkpoint directory loads as its latest epoch: a model saved into one was then
+    loaded as the epoch's model, silently (predict and export too). Saving there is refused,
+    and the directory still loads as its latest epoch."""
     from chainrule import optim, train
 
     trained = nn.mlp([2, 3, 1], rng=0)
     sgd = optim.SGD(trained.parameters(), lr=0.5)
     train.fit(trained, nn.BinaryCrossEntropy(), sgd, data.load("xor"), None, epochs=2,
               checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
-    assert io.load_model(tmp_path / "ck")[0].config() == trained.config()  # the latest epoch
-    other = nn.mlp([2, 3, 1], rng=123)
-    io.save_model(tmp_path / "ck", other)
+    with pytest.raises(ModelFileError, match="is a checkpoint directory .it holds epoch-000002"):
+        io.save_model(tmp_path / "ck", nn.mlp([2, 3, 1], rng=123))
+    assert not (tmp_path / "ck" / "model.json").exists()
     x = np.array([[0.0, 1.0]], np.float32)
-    np.testing.assert_array_equal(io.load_model(tmp_path / "ck")[0](x).numpy(), other(x).numpy())
-    assert io.model_files(tmp_path / "ck")[0] == tmp_path / "ck" / "model.json"
+    np.testing.assert_array_equal(io.load_model(tmp_path / "ck")[0](x).numpy(), trained(x).numpy())
 
 
 @pytest.mark.parametrize(
@@ -507,22 +507,16 @@ def test_saving_what_load_model_would_refuse_writes_nothing(tmp_path, options, m
     assert not (tmp_path / "new").exists()
 
 
-BROKEN = {
-    "widths": (nn.Sequential(nn.Linear(4, 5), nn.Logistic(), nn.Linear(6, 2)),
-               "Linear(6, 2): input has shape (1, 5)"),
-    "axis": (nn.Sequential(nn.Linear(4, 2), nn.Softmax(axis=5)), "softmax: axis 5 is out of range"),
-}  # fmt: skip
+def test_layers_whose_widths_do_not_chain_are_refused_on_save_and_on_load(tmp_path, capsys):
+    """Linear(4, 5) then Linear(6, 2) saved and loaded; every command then met the engine's
+    error as a traceback. Read off the architecture alone: nothing is built or run for it."""
+    from safetensors.numpy import save_file
 
-
-@pytest.mark.parametrize("kind", sorted(BROKEN))
-def test_an_architecture_that_does_not_run_is_refused_on_save_and_on_load(tmp_path, capsys, kind):
-    """Layers whose widths do not chain, or a softmax over an axis the output lacks, saved and
-    loaded; every command then met the engine's error as a traceback."""
     from chainrule.cli import main
 
-    model, error = BROKEN[kind]
-    match = "field 'architecture' does not run on one case of 4 inputs"
-    with pytest.raises(ModelFileError, match=re.escape(match) + ".*" + re.escape(error)):
+    model = nn.Sequential(nn.Linear(4, 5), nn.Logistic(), nn.Linear(6, 2))
+    match = "field 'architecture': layer 2, Linear(6, 2), gets 5 inputs"
+    with pytest.raises(ModelFileError, match=re.escape(match)):
         io.save_model(tmp_path / "m", model)
     assert not (tmp_path / "m").exists()
     io.save_model(tmp_path / "m", nn.Sequential(nn.Linear(4, 2)))  # then the file edited
@@ -530,8 +524,6 @@ def test_an_architecture_that_does_not_run_is_refused_on_save_and_on_load(tmp_pa
     description["architecture"] = model.config()
     description["parameters"] = {k: list(v.shape) for k, v in model.state_dict().items()}
     (tmp_path / "m" / "model.json").write_text(json.dumps(description))
-    from safetensors.numpy import save_file
-
     weights = {k: np.asarray(v) for k, v in model.state_dict().items()}
     save_file(weights, tmp_path / "m" / "model.safetensors", metadata={"format": "chainrule-model"})
     with pytest.raises(ModelFileError, match=re.escape(match)):
@@ -542,17 +534,55 @@ def test_an_architecture_that_does_not_run_is_refused_on_save_and_on_load(tmp_pa
     assert len(err) == 1 and match in err[0] and "Traceback" not in err[0]
 
 
-@pytest.mark.parametrize(
-    "names, match", [(["", "b", "c"], "name 0 is empty"), (["a", "b", "b"], "names 1 and 2")]
-)
-def test_class_names_that_cannot_tell_classes_apart_are_refused_on_load(tmp_path, names, match):
-    """predict wrote an empty cell, or a header naming two columns alike."""
+@nn.register_module
+class _Doubled(nn.Module):
+    """A layer of the user's own that changes the width: [x, x * x]."""
+
+    def forward(self, x):
+        return ops.concatenate([x, x.tanh() * x], axis=1)
+
+    def config(self):
+        return {"type": "_Doubled"}
+
+
+def test_a_users_own_layer_that_changes_the_width_saves_loads_and_checkpoints(tmp_path):
+    """Only what the config tells is checked: after a module type of the user's own the width
+    is unknown. (A dry run of the model on zeros had refused this model, which trains.)
+    Oracle: the model's own outputs before and after."""
+    import chainrule as cr
+    from chainrule import optim, train
+
+    model = nn.Sequential(_Doubled(), nn.Linear(6, 2, rng=0, dtype="float64"))
+    x = cr.tensor(np.linspace(-1, 1, 6).reshape(2, 3))  # its forward takes tensors only
+    io.save_model(tmp_path / "m", model)
+    np.testing.assert_array_equal(io.load_model(tmp_path / "m")[0](x).numpy(), model(x).numpy())
+    ds = data.Dataset(x.numpy(), np.array([0, 1]), task="classification")
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    train.fit(model, nn.CrossEntropy(), sgd, ds, None, epochs=1,
+              checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
+    np.testing.assert_array_equal(io.load_model(tmp_path / "ck")[0](x).numpy(), model(x).numpy())
+
+
+def test_saving_draws_nothing_from_the_seeded_generator(tmp_path):
+    """Saving built a second model to try, drawing from the global generator: the next
+    layer made after a save differed from the one made without it."""
+    import chainrule as cr
+
+    cr.manual_seed(0)
+    nn.mlp([3, 4, 2])
+    unsaved = nn.Linear(3, 3).weight.numpy()
+    cr.manual_seed(0)
+    io.save_model(tmp_path / "m", nn.mlp([3, 4, 2]))
+    np.testing.assert_array_equal(nn.Linear(3, 3).weight.numpy(), unsaved)
+
+
+def test_a_file_written_with_repeated_class_names_still_loads(tmp_path):
+    """Saving refuses them now; a file written before that check keeps loading."""
     path = io.save_model(tmp_path / "m", net(), class_names=["a", "b", "c"])
     description = json.loads((path / "model.json").read_text())
-    description["class_names"] = names
+    description["class_names"] = ["a", "b", "b"]
     (path / "model.json").write_text(json.dumps(description))
-    with pytest.raises(ModelFileError, match=f"model.json: field 'class_names': {match}"):
-        io.load_model(path)
+    assert io.load_model(path)[1]["class_names"] == ["a", "b", "b"]
 
 
 def test_an_architecture_that_cannot_be_built_is_blamed_before_the_sizes_it_implies(tmp_path):

@@ -225,7 +225,8 @@ def _target_cases(text: str, info: dict) -> np.ndarray:
 
     names = list(info.get("class_names") or [])
     cases = [case.strip() for case in text.split(";")]
-    if names and not Path(text).suffix and all(case in names for case in cases):
+    a_file = Path(text).suffix in (".csv", ".json", ".npy") or Path(text).exists()
+    if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
         return np.array([[names.index(case)] for case in cases])
     try:
         return parse_cases(text, "target")

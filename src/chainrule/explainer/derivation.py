@@ -332,13 +332,12 @@ class Derivation:
 
     @property
     def not_finite(self) -> str | None:
-        """The first of E, the units' values and the engine's gradients that is not a finite
-        number ("E is inf", "dE/dw of layer 0 holds NaN"), or None when all are."""
+        """The first of E and the engine's gradients that is not a finite number ("E is inf",
+        "dE/dw of layer 0 holds NaN"), or None when all are. (A z that overflowed under a
+        unit that saturates leaves E and its gradients finite, and checkable.)"""
         if not math.isfinite(self.error):
             return f"E is {self.error}"
-        named = [(f"y of layer {r.index}", r.y) for r in self.layers]
-        named += [(f"z of layer {r.index}", r.z) for r in self.layers]
-        named += [(f"dE/dy of layer {r.index}", r.dE_dy) for r in self.layers]
+        named = [(f"dE/dy of layer {r.index}", r.dE_dy) for r in self.layers]
         named += [(f"dE/dz of layer {r.index}", r.dE_dz) for r in self.layers]
         named += [(f"dE/dw of layer {c.below}", c.dE_dw) for c in self.connections]
         named += [(f"dE/db of layer {c.below}", c.dE_db) for c in self.connections]

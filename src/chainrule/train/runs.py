@@ -816,6 +816,44 @@ def _output_width(architecture: Any, n_in: int | None) -> int | None:
     return None
 
 
+def width_mismatch(architecture: Any) -> str | None:
+    """Where a module's config feeds a layer another width than it takes, as a phrase ("layer
+    2, Linear(6, 2), gets 5 inputs"), or None. Only what the config tells is checked: after a
+    module type of the user's own the width is unknown, and nothing is refused for it."""
+    problem: list[str] = []
+    _walk_widths(architecture, None, "", problem)
+    return problem[0] if problem else None
+
+
+def _walk_widths(config: Any, width: int | None, where: str, problem: list[str]) -> int | None:
+    """The width ``config`` outputs from ``width`` inputs (None: unknown), noting the first
+    mismatch in ``problem``."""
+    kind = config.get("type") if isinstance(config, dict) else None
+    if kind == "Linear":
+        n_in, n_out = config.get("n_in"), config.get("n_out")
+        if width is not None and isinstance(n_in, int) and n_in != width and not problem:
+            problem.append(f"{where or 'the model'}, Linear({n_in}, {n_out}), gets {width} inputs")
+        return n_out if isinstance(n_out, int) else None
+    if kind in _SAME_WIDTH:
+        return width
+    if kind == "Sequential" and isinstance(config.get("layers"), list):
+        for k, layer in enumerate(config["layers"]):
+            width = _walk_widths(layer, width, f"{where}layer {k}" if not where else
+                                 f"{where}.{k}", problem)  # fmt: skip
+        return width
+    if kind == "Parallel" and isinstance(config.get("widths"), list):
+        widths, branches = config["widths"], config.get("branches") or []
+        total = sum(w for w in widths if isinstance(w, int))
+        if width is not None and total != width and not problem:
+            problem.append(f"{where or 'the model'}, Parallel{tuple(widths)}, gets {width} inputs")
+        outputs = [
+            _walk_widths(branch, w if isinstance(w, int) else None, f"{where} branch {k}", problem)
+            for k, (w, branch) in enumerate(zip(widths, branches))
+        ]
+        return None if None in outputs else sum(outputs)
+    return None
+
+
 def model_widths(model_info: dict) -> tuple[int, int] | None:
     """``(inputs, outputs)`` of a saved model (its ``model.json``), or None without weights.
     The outputs are counted as the model computes them (a Parallel at the end joins its

@@ -436,7 +436,10 @@ def save_model(
 
     A new directory is written under a temporary name and renamed into place; in an existing
     one both files are written in full first and then renamed over the old ones (a failure
-    while writing leaves the old model as it was).
+    while writing leaves the old model as it was). Nothing is written that :func:`load_model`
+    would refuse (the description's schema, layer widths that do not chain, class names that
+    are empty, repeated or not one per output, a standardizer of another width, weights that
+    are not finite), nor into a checkpoint directory, which loads as its latest epoch.
     """
     if not isinstance(path, (str, os.PathLike)):
         swapped = " (the path comes first, then the model)" if hasattr(path, "parameters") else ""

@@ -264,15 +264,23 @@ def test_a_npy_input_of_anything_but_real_numbers_is_refused_naming_the_file(
     assert "allow_pickle" not in line
 
 
-def test_a_model_trained_on_named_classes_takes_their_names_as_targets(tmp_path, capsys):
-    """--target setosa was "not numbers" for a model whose file names its classes, and the
-    message did not say which number is which. Oracle: the same derivation from the numbers."""
-    rows = [f"{k % 3},{k % 5},{k % 7},{k % 2},{['setosa', 'virginica'][k % 2]}" for k in range(30)]
-    (tmp_path / "named.csv").write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
+def _run_on_named_classes(tmp_path, capsys, names: list[str], features: int):
+    """A run of ``chainrule train`` on a CSV whose label column holds ``names``."""
+    rows = [",".join([*(str(k % (3 + f)) for f in range(features)), names[k % len(names)]])
+            for k in range(30)]  # fmt: skip
+    header = ",".join([*"abcdefgh"[:features], "label"])
+    (tmp_path / "named.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     run_dir = tmp_path / "named"
     assert main(["train", "--data", str(tmp_path / "named.csv"), "--hidden", "3", "--epochs",
                  "1", "--out", str(run_dir), "-q"]) == 0  # fmt: skip
     capsys.readouterr()
+    return run_dir
+
+
+def test_a_model_trained_on_named_classes_takes_their_names_as_targets(tmp_path, capsys):
+    """--target setosa was "not numbers" for a model whose file names its classes, and the
+    message did not say which number is which. Oracle: the same derivation from the numbers."""
+    run_dir = _run_on_named_classes(tmp_path, capsys, ["setosa", "virginica"], 4)
     inputs = "0.1,0.2,0.3,0.4;1,2,3,4"
     by_name = run(capsys, "explain", "--model", run_dir, "--input", inputs, "--target",
                   "virginica;setosa", "--format", "json")  # fmt: skip
@@ -280,29 +288,16 @@ def test_a_model_trained_on_named_classes_takes_their_names_as_targets(tmp_path,
                     "1;0", "--format", "json")  # fmt: skip
     assert by_name[0] == 0 and by_name[1] == by_number[1]
     assert json.loads(by_name[1])["targets"] == json.loads(by_number[1])["targets"]
-    assert_user_error(
-        capsys,
-        "explain",
-        "--model",
-        run_dir,
-        "--input",
-        inputs,
-        "--target",
-        "setosa;versicolor",
-        match="this model's classes, by name or number: setosa (0), virginica (1)",
-    )
+    listed = "this model's classes, by name or number: setosa (0), virginica (1)"
+    assert_user_error(capsys, "explain", "--model", run_dir, "--input", inputs, "--target",
+                      "setosa;versicolor", match=listed)  # fmt: skip
 
 
 def test_class_names_with_a_dot_are_names_not_files(tmp_path, capsys):
     """--target e.coli was taken for a file name (it has a suffix), and refused as not numbers
     by a message that then listed e.coli among the classes."""
     names = ["e.coli", "St. Louis"]
-    rows = [f"{k % 3},{k % 5},{names[k % 2]}" for k in range(20)]
-    (tmp_path / "dots.csv").write_text("a,b,label\n" + "\n".join(rows) + "\n")
-    run_dir = tmp_path / "dots"
-    assert main(["train", "--data", str(tmp_path / "dots.csv"), "--hidden", "2", "--epochs",
-                 "1", "--out", str(run_dir), "-q"]) == 0  # fmt: skip
-    capsys.readouterr()
+    run_dir = _run_on_named_classes(tmp_path, capsys, names, 2)
     stored = json.loads((run_dir / "model" / "model.json").read_text())["class_names"]
     for name in names:
         code, out, err = run(capsys, "explain", "--model", run_dir, "--input", "0.1,0.2",

@@ -481,9 +481,10 @@ def save_model(
 
 
 def _check_description(description: dict, path: Path) -> None:
-    """What :func:`load_model` checks of a description before it builds anything (the schema,
-    the standardizer's and the class names' sizes), checked before a model is saved: a file
-    that would not load must not be written, least of all over a good one."""
+    """What :func:`load_model` checks of a description (the schema, the layers' widths, the
+    standardizer's and the class names' sizes) and names that tell the classes apart, checked
+    before a model or a checkpoint is saved: a file that would not load must not be written,
+    least of all over a good one."""
     from chainrule.file_schemas import ModelDescription, validate_file
 
     validate_file(ModelDescription, description, path, "model description")

@@ -35,7 +35,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -553,19 +553,27 @@ def read_model_description(path: str | os.PathLike) -> dict:
     return description
 
 
-def claimed_weights(architecture: Any) -> int:
-    """How many numbers the architecture's layers would allocate, counted from the description
-    alone (each layer with ``n_in`` and ``n_out``: a weight matrix and, with ``bias``, a bias)."""
-    total, stack = 0, [architecture]
+def config_objects(config: Any) -> Iterator[Mapping[str, Any]]:
+    """Every object (dict) in a nested architecture's config, itself included, in no set
+    order: a loop, not recursion, since a file may nest layers thousands deep."""
+    stack = [config]
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
-            n_in, n_out = item.get("n_in"), item.get("n_out")
-            if isinstance(n_in, int) and isinstance(n_out, int):
-                total += max(n_in, 0) * max(n_out, 0) + (max(n_out, 0) if item.get("bias") else 0)
+        if isinstance(item, Mapping):
+            yield item
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def claimed_weights(architecture: Any) -> int:
+    """How many numbers the architecture's layers would allocate, counted from the description
+    alone (each layer with ``n_in`` and ``n_out``: a weight matrix and, with ``bias``, a bias)."""
+    total = 0
+    for item in config_objects(architecture):
+        n_in, n_out = item.get("n_in"), item.get("n_out")
+        if isinstance(n_in, int) and isinstance(n_out, int):
+            total += max(n_in, 0) * max(n_out, 0) + (max(n_out, 0) if item.get("bias") else 0)
     return total
 
 

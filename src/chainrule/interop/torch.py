@@ -383,18 +383,10 @@ def _linear_layers(model: Any, where: str) -> list[Any]:
 
 
 def _holds_linear(config: Any) -> bool:
-    """Whether a layer's config has a Linear anywhere inside it (a loop, not recursion: a file
-    may nest layers thousands deep)."""
-    stack = [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Mapping):
-            if item.get("type") == "Linear":
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    """Whether a layer's config has a Linear anywhere inside it."""
+    from chainrule.io import config_objects
+
+    return any(item.get("type") == "Linear" for item in config_objects(config))
 
 
 def _nested_linear_error(name: str, where: str) -> ModelFileError:

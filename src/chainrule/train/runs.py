@@ -790,28 +790,41 @@ _SAME_WIDTH = frozenset(
 )
 
 
-def _output_width(architecture: Any, n_in: int | None) -> int | None:
-    """How many outputs a module's config computes from ``n_in`` input columns, as its forward
-    computes them: a Linear's ``n_out``, a Sequential's last width-changing layer, a Parallel's
-    branches' outputs side by side. None where it cannot be told (a module type of the user's
-    own; a unit with no width before it)."""
-    if not isinstance(architecture, dict):
-        return None
-    kind = architecture.get("type")
+def _output_width(
+    config: Any, width: int | None, problem: list[str] | None = None, where: str = ""
+) -> int | None:
+    """How many outputs a module's config computes from ``width`` input columns, as its
+    forward computes them: a Linear's ``n_out``, a Sequential's last width-changing layer, a
+    Parallel's branches' outputs side by side. None where it cannot be told (a module type of
+    the user's own; a unit with no width before it; a Sequential with such a layer anywhere,
+    where :func:`model_widths` falls back to the last parameter). With ``problem``, the first
+    layer fed another width than it takes is noted there (:func:`width_mismatch`), also past
+    a layer whose width is unknown."""
+    kind = config.get("type") if isinstance(config, dict) else None
+    noting = problem is not None and not problem  # only the first mismatch is told
     if kind == "Linear":
-        return int(architecture["n_out"])
+        n_in, n_out = config.get("n_in"), config.get("n_out")
+        if noting and isinstance(n_in, int) and width not in (None, n_in):
+            problem.append(f"{where or 'the model'}, Linear({n_in}, {n_out}), gets {width} inputs")
+        return n_out if isinstance(n_out, int) else None
     if kind in _SAME_WIDTH:
-        return n_in
-    if kind == "Sequential":
-        width = n_in
-        for layer in architecture.get("layers", []):
-            width = _output_width(layer, width)
-            if width is None:
-                return None
         return width
-    if kind == "Parallel":
-        pairs = zip(architecture["widths"], architecture["branches"])
-        outputs = [_output_width(branch, int(width)) for width, branch in pairs]
+    if kind == "Sequential" and isinstance(config.get("layers"), list):
+        every_known = True
+        for k, layer in enumerate(config["layers"]):
+            inner = f"{where}.{k}" if where else f"layer {k}"
+            width = _output_width(layer, width, problem, inner)
+            every_known = every_known and width is not None
+        return width if every_known else None
+    if kind == "Parallel" and isinstance(config.get("widths"), list):
+        widths, branches = config["widths"], config.get("branches") or []
+        total = sum(w for w in widths if isinstance(w, int))
+        if noting and width is not None and total != width:
+            problem.append(f"{where or 'the model'}, Parallel{tuple(widths)}, gets {width} inputs")
+        outputs = [
+            _output_width(branch, w if isinstance(w, int) else None, problem, f"{where} branch {k}")
+            for k, (w, branch) in enumerate(zip(widths, branches))
+        ]
         return None if None in outputs else sum(outputs)
     return None
 
@@ -821,37 +834,8 @@ def width_mismatch(architecture: Any) -> str | None:
     2, Linear(6, 2), gets 5 inputs"), or None. Only what the config tells is checked: after a
     module type of the user's own the width is unknown, and nothing is refused for it."""
     problem: list[str] = []
-    _walk_widths(architecture, None, "", problem)
+    _output_width(architecture, None, problem)
     return problem[0] if problem else None
-
-
-def _walk_widths(config: Any, width: int | None, where: str, problem: list[str]) -> int | None:
-    """The width ``config`` outputs from ``width`` inputs (None: unknown), noting the first
-    mismatch in ``problem``."""
-    kind = config.get("type") if isinstance(config, dict) else None
-    if kind == "Linear":
-        n_in, n_out = config.get("n_in"), config.get("n_out")
-        if width is not None and isinstance(n_in, int) and n_in != width and not problem:
-            problem.append(f"{where or 'the model'}, Linear({n_in}, {n_out}), gets {width} inputs")
-        return n_out if isinstance(n_out, int) else None
-    if kind in _SAME_WIDTH:
-        return width
-    if kind == "Sequential" and isinstance(config.get("layers"), list):
-        for k, layer in enumerate(config["layers"]):
-            width = _walk_widths(layer, width, f"{where}layer {k}" if not where else
-                                 f"{where}.{k}", problem)  # fmt: skip
-        return width
-    if kind == "Parallel" and isinstance(config.get("widths"), list):
-        widths, branches = config["widths"], config.get("branches") or []
-        total = sum(w for w in widths if isinstance(w, int))
-        if width is not None and total != width and not problem:
-            problem.append(f"{where or 'the model'}, Parallel{tuple(widths)}, gets {width} inputs")
-        outputs = [
-            _walk_widths(branch, w if isinstance(w, int) else None, f"{where} branch {k}", problem)
-            for k, (w, branch) in enumerate(zip(widths, branches))
-        ]
-        return None if None in outputs else sum(outputs)
-    return None
 
 
 def model_widths(model_info: dict) -> tuple[int, int] | None:

@@ -68,7 +68,6 @@ def _npy_numbers(path: Path, what: str):
 
 def _read_cases(text: str, path: Path, what: str):
     """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
-
     if path.suffix in (".csv", ".json", ".npy") and path.exists():
         if path.suffix == ".npy":
             return _npy_numbers(path, what)

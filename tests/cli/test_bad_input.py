@@ -526,6 +526,26 @@ def _(tmp, a):
     return ["evaluate", model], ["model.json", "nested"]
 
 
+def _softmax_over_axis_3(description: dict) -> None:
+    """A top layer a library user may save for 4-d batches; every command feeds 2-d rows."""
+    description["architecture"]["layers"][-1] = {"type": "Softmax", "axis": 3}
+
+
+for command in ("evaluate", "predict", "export", "graph"):
+
+    def build(tmp, a, c=command):
+        model = model_copy(tmp, a.xor_model, edit_json=_softmax_over_axis_3)
+        argv = {
+            "evaluate": ["evaluate", model],
+            "predict": ["predict", model, "--input", text_file(tmp, "1,0\n", "in.csv")],
+            "export": ["export", model, "--format", "onnx", "--out", tmp / "m.onnx"],
+            "graph": ["graph", "--model", model, "--out", tmp / "g.svg"],
+        }[c]
+        return argv, ["softmax", "axis 3", "2 dimensions"]
+
+    CASES.append((f"{command} a model whose softmax axis its rows lack", build))
+
+
 simple("evaluate missing model", ["evaluate", "no-such-model"], "no-such-model")
 simple("predict missing model", ["predict", "no-such-model", "--input", "x.csv"], "no-such-model")
 

@@ -5,8 +5,11 @@ commands (``train``, ``explain``, ``serve``, ``export``), each registering itsel
 user's mistake (a :class:`~chainrule.errors.UserError`, a bad option) prints one line on stderr
 (under mpiexec/srun: once for the job, see :func:`_report`) and exits with code 2, never a
 traceback. So does an operating-system error on a file (unreadable, a read-only or missing
-directory, a full disk: one line naming the path) and a request for more memory than the
-machine has. SIGTERM stops a run like Ctrl-C (the last complete checkpoint is kept).
+directory, a full disk: one line naming the path), a request for more memory than the
+machine has, and a model file's network that cannot run on the command's (cases, units) rows (a
+:class:`~chainrule.errors.ShapeError`, naming the op and the shapes: a ``Softmax(axis=3)``,
+which a library user may feed 4-d batches, so loading cannot refuse it). SIGTERM stops a run
+like Ctrl-C (the last complete checkpoint is kept).
 
 ``chainrule --help``, ``chainrule COMMAND --help`` and ``chainrule --version`` import neither NumPy
 nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the time.
@@ -22,7 +25,7 @@ import threading
 from pathlib import Path
 
 from chainrule.cli.app import ABORTS, EXITS, NO_ARGS, USAGE_ERRORS, Stopped, Terminated, app
-from chainrule.errors import UserError
+from chainrule.errors import ShapeError, UserError
 
 
 def _register_commands() -> None:
@@ -126,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _sigterm_as_interrupt():
             result = app(args=argv, standalone_mode=False)
-    except UserError as error:
+    except (UserError, ShapeError) as error:
         _report(f"chainrule: {error}", error)
         return 2
     except OSError as error:

@@ -144,7 +144,7 @@ def test_the_case_option_names_its_range_and_what_it_needs(runs_dir, tmp_path, c
                       match="give --input and --target for this model")  # fmt: skip
     # one of the two given: the other is named (it asked for the one given too)
     assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--input", "1,2,3,4",
-                      match="give --target too for this model")  # fmt: skip
+                      match="give --target too (or, in a .csv --input, a label column")  # fmt: skip
     assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--target", "1,0",
                       match="give --input too for this model")  # fmt: skip
     assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--case", 0,
@@ -305,3 +305,44 @@ def test_class_names_with_a_dot_are_names_not_files(tmp_path, capsys):
         assert code == 0, err
         assert json.loads(out)["targets"] == [[float(k == stored.index(name)) for k in
                                                range(len(stored))]]  # fmt: skip
+
+
+def test_a_csv_inputs_label_column_is_its_target(runs_dir, tmp_path, capsys):
+    """``explain --model RUN --input rows.csv`` whose rows end in their labels asked for
+    --target, the labels dropped: the column is now the target, read as evaluate reads it.
+    Oracle: the same rows with the same labels given as --target; rows without the column
+    still need --target."""
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b,c,d,label\n1,2,3,1,0\n2,0,6,0,1\n0,4,1,1,1\n")
+    model = runs_dir / "four"
+    from_column = _explained_json(capsys, tmp_path, "column", "--model", model, "--input", rows)
+    given = _explained_json(capsys, tmp_path, "given", "--model", model, "--input", rows,
+                            "--target", "0;1;1")  # fmt: skip
+    assert from_column == given
+    assert from_column["n_cases"] == 3
+    features = tmp_path / "features.csv"
+    features.write_text("1,2,3,1\n2,0,6,0\n")
+    assert_user_error(capsys, "explain", "--model", model, "--input", features,
+                      match="label column after the inputs")  # fmt: skip
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("1,2,3,1,0\n2,0,6,0,7\n")  # class 7 of a 2-class model
+    assert_user_error(
+        capsys, "explain", "--model", model, "--input", wrong, match="labels go up to 7"
+    )
+
+
+def test_a_label_column_of_class_names_is_read_as_the_models_classes(tmp_path, capsys):
+    """Names in the column become the model's class numbers (as evaluate reads them); numbers
+    for a model trained on names are refused, naming the file, as evaluate refuses them."""
+    run_dir = _run_on_named_classes(tmp_path, capsys, ["setosa", "virginica"], 4)
+    named = tmp_path / "named_rows.csv"
+    named.write_text("a,b,c,d,label\n0.1,0.2,0.3,0.4,virginica\n1,2,3,4,setosa\n")
+    from_column = _explained_json(capsys, tmp_path, "column", "--model", run_dir, "--input", named)
+    given = _explained_json(capsys, tmp_path, "given", "--model", run_dir, "--input", named,
+                            "--target", "virginica;setosa")  # fmt: skip
+    assert from_column == given
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("0.1,0.2,0.3,0.4,1\n")
+    line = assert_user_error(capsys, "explain", "--model", run_dir, "--input", numbered,
+                             match="the label column holds class numbers")  # fmt: skip
+    assert "numbered.csv" in line

@@ -228,3 +228,19 @@ def test_a_run_hardly_better_than_the_mean_says_so(tmp_path, capsys):
     summary = json.loads((tmp_path / "big" / "run.json").read_text())
     worse = summary["test_loss"] > summary["mean_predictor_loss"]
     assert ("note: worse than" in out) == worse and ("note: hardly better" in out) != worse
+
+
+def test_explain_takes_a_regression_files_target_column(regression_run, tmp_path, capsys):
+    """The last column of a regression CSV is its target for ``explain --input``, as written
+    (not rounded to the model's float32): the same derivation as with --target typed in."""
+    root, table = regression_run
+    rows = write_table(tmp_path / "rows.csv", table[:2], header=False)
+    targets = ";".join(line.rsplit(",", 1)[1] for line in rows.read_text().splitlines())
+    explained = []
+    for extra in ([], ["--target", targets]):
+        code, out, err = run(capsys, "explain", "--model", root / "run", "--input", rows,
+                             *extra, "--format", "json")  # fmt: skip
+        assert code == 0, err
+        explained.append(json.loads(out))
+    assert explained[0] == explained[1]
+    assert [row[0] for row in explained[0]["targets"]] == [float(t) for t in targets.split(";")]

@@ -168,15 +168,23 @@ def _problem_args(
         )
     if arch is not None and torch_model is None:
         raise UserError("--arch describes a --torch-model's layers; give --torch-model too")
-    if net is not None and (input is None or target is None):
+    spec = as_loss(loss or stored_loss or "squared-error")
+    t = None  # from --target, or from the label column of an --input file for a saved model
+    if net is not None and input is not None and target is None and torch_model is None:
+        t = _label_column_targets(input, model, info, net, spec)
+    if net is not None and (input is None or (target is None and t is None)):
         option = "--model" if torch_model is None else "--torch-model"
         named = torch_model if torch_model is not None else model
-        missing = "--target too" if target is None and input is not None else (
-            "--input too" if input is None and target is not None else "--input and --target"
-        )  # fmt: skip
+        if input is None:
+            missing = "--input too" if target is not None else "--input and --target"
+        elif torch_model is None:
+            missing = "--target too (or, in a .csv --input, a label column after the inputs)"
+        else:
+            missing = "--target too"
         raise UserError(f"{option} {named}: give {missing} for this model")
     x = None if input is None else _input_cases(input, info)
-    t = None if target is None else _target_cases(target, info)
+    if target is not None:
+        t = _target_cases(target, info)
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
@@ -188,7 +196,7 @@ def _problem_args(
         _check_fits_the_model(net, model, "--input", raw, x)
     if t is not None and net is not None:
         _check_fits_the_model(net, model, "--target", t, t)
-    return net, x, t, as_loss(loss or stored_loss or "squared-error")
+    return net, x, t, spec
 
 
 def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
@@ -251,6 +259,34 @@ def _input_cases(text: str, info: dict) -> np.ndarray:
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
     return read_feature_rows(path, widths[0], pixel_range=_pixel_range(info))
+
+
+def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: Any) -> Any:
+    """``--input FILE.csv`` without ``--target``, for a saved model, where the file's rows end
+    in a label column after the model's inputs: the labels as targets for ``spec``, read as
+    ``evaluate --data FILE.csv`` reads them (class names or numbers, as the model was trained
+    on) and given to the loss as training gives them; the rows are read as ``--input`` reads
+    any file. None for any other input: rows without a label column still need ``--target``."""
+    import numpy as np
+
+    from chainrule.train.runs import model_widths
+
+    widths = model_widths(info) if info else None
+    path = Path(text)
+    if widths is None or path.suffix != ".csv" or not path.is_file():
+        return None
+    from chainrule import data
+    from chainrule.cli.train import labelled_data
+    from chainrule.train.metrics import target_array
+
+    data.check_file_kind(path)  # a pipe without a writer, a device: never end
+    table = data.read_table(path, columns=widths[0])
+    if len(table.names or table.body[0][1]) != widths[0] + 1:
+        return None
+    # read in float64, as --target's numbers are (_check_fits_the_model then checks them
+    # against the model's dtype): a regression target is the number written, not its float32
+    ds, _ = labelled_data(model, info, np.dtype(np.float64), text)
+    return target_array(ds, spec, _output_units(net, model, info), np.float64)
 
 
 def _pixel_range(info: dict | None) -> Any:
@@ -431,7 +467,11 @@ def explain(
         "--input",
         help="inputs: '1,0.5' or '1,0;0,1' (cases by ';'), or a .csv/.json/.npy file",
     ),
-    target: str = typer.Option(None, help="targets, like --input (class labels for cross-entropy)"),
+    target: str = typer.Option(
+        None,
+        help="targets, like --input (class labels for cross-entropy); with --model, a .csv "
+        "--input's label column after the inputs is its target",
+    ),
     loss: str = typer.Option(
         None,
         show_default="the model file's, else squared-error",

@@ -749,22 +749,7 @@ def evaluate(
         prepared = trained_data(model_path, info)
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
-        pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
-        raw = runs.read_dataset(data, _table_task(data, info), model.dtype, pixel_range,
-                                info.get("class_names"), part)  # fmt: skip
-        runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
-        _check_same_kind_of_labels(data, info.get("class_names"), raw)
-        if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
-            from chainrule.data.idx import check_rows_scaled
-
-            check_rows_scaled(raw.X, pixel_range, data)
-        if raw.task == "regression" and len(raw):  # refused as training refuses them
-            runs.check_targets_square(
-                raw, np.dtype(model.dtype), "rescale the targets or retrain with --dtype float64"
-            )
-        part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
-        which = f"the {part} part of {data}" if part else f"all of {data}"
-        ds = runs.prepare(raw, saved_standardizer(info), np.dtype(model.dtype))
+        ds, which = labelled_data(model_path, info, np.dtype(model.dtype), data, part)
     runs.check_model_fits(info, ds, str(model_path))
     from chainrule.train import predict as predict_outputs
     from chainrule.train.metrics import class_report
@@ -793,6 +778,36 @@ def evaluate(
     if report is not None:
         _print_class_tables(result)
     return 0
+
+
+def labelled_data(
+    model_path: Path, info: dict, dtype: np.dtype, data: str, part: str | None = None
+) -> tuple[Any, str]:
+    """A dataset or labelled file read for a saved model as its training data was (its task,
+    class names, pixel range; standardised by its saved standardizer), and the words for it:
+    what ``evaluate --data`` scores and ``explain --input FILE.csv`` takes its targets from.
+    Refused: inputs the model does not take, labels of another kind than its classes (names
+    for numbers), regression targets whose squares overflow ``dtype``."""
+    import numpy as np
+
+    from chainrule.train import runs
+
+    pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
+    raw = runs.read_dataset(data, _table_task(data, info), dtype, pixel_range,
+                            info.get("class_names"), part)  # fmt: skip
+    runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
+    _check_same_kind_of_labels(data, info.get("class_names"), raw)
+    if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
+        from chainrule.data.idx import check_rows_scaled
+
+        check_rows_scaled(raw.X, pixel_range, data)
+    if raw.task == "regression" and len(raw):  # refused as training refuses them
+        runs.check_targets_square(
+            raw, np.dtype(dtype), "rescale the targets or retrain with --dtype float64"
+        )
+    part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
+    which = f"the {part} part of {data}" if part else f"all of {data}"
+    return runs.prepare(raw, saved_standardizer(info), np.dtype(dtype)), which
 
 
 def _prints_results() -> bool:

@@ -230,6 +230,33 @@ def test_dropout_gradient_is_the_mask_and_bad_p_is_rejected():
         nn.Dropout(1.0)
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_])
+def test_dropout_of_integers_and_booleans_scales_the_kept_values(dtype):
+    """The mask took the input's dtype: int(1 / 0.5) is 0 (inf and NaN out), bool(1 / 0.7) is
+    True (nothing scaled). Oracle: the same draw on the float64 values; a float64 result, as
+    a unit layer computes integers."""
+    values = np.arange(1, 41).reshape(4, 10) % 2 if dtype is np.bool_ else np.arange(40) - 20
+    x = np.asarray(values, dtype=dtype).reshape(4, 10)
+    for p in (0.5, 0.3):
+        out = nn.Dropout(p, rng=0)(cr.tensor(x))
+        expected = nn.Dropout(p, rng=0)(cr.tensor(x.astype(np.float64))).numpy()
+        assert out.dtype == np.float64
+        np.testing.assert_array_equal(out.numpy(), expected)
+        kept = expected != 0
+        np.testing.assert_allclose(expected[kept], x.astype(np.float64)[kept] / (1 - p))
+
+
+def test_uniform_init_refuses_a_range_that_is_not_a_finite_number():
+    """NaN and inf reached NumPy's "high - low range exceeds valid bounds"; 1e39 gave a float32
+    layer infinite weights."""
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(nn.ConfigError, match="the range r must be a finite number >= 0"):
+            nn.Linear(3, 2, init_range=bad)
+    with pytest.raises(nn.ConfigError, match="at most 3.4e[+]38 for float32"):
+        nn.Linear(3, 2, init_range=1e39)
+    assert np.isfinite(nn.Linear(3, 2, init_range=1e39, dtype="float64").weight.numpy()).all()
+
+
 def test_train_and_eval_reach_every_submodule():
     net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Dropout(0.5), nn.Sequential(nn.Logistic()))
     net.eval()

@@ -4,6 +4,7 @@ torch.optim; dtypes, skipped parameters, state dicts, schedules."""
 import json
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -149,6 +150,33 @@ def test_rmsprop_is_hinton_lecture_6e():
         mean_square = 0.9 * mean_square + 0.1 * g**2
         w = w - 0.01 * g / (np.sqrt(mean_square) + 1e-8)
         np.testing.assert_allclose(history[step][0], w, rtol=1e-14)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.RMSprop(p, lr=0.01),
+    lambda p: optim.Adam(p, lr=0.01),
+    lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.01),
+])  # fmt: skip
+@pytest.mark.parametrize("xp", ["numpy", "array_api_strict"])
+def test_a_huge_float32_gradient_keeps_the_mean_square_finite(make, xp):
+    """g * g overflows float32 from |g| ~ 1.8e19 where (1 - beta2) g * g does not (PyTorch's
+    addcmul order): the mean square was inf for good, the weight stopped moving, with one
+    overflow warning. Oracle: the moment in float64, (1 - decay) g^2 = 9e35 for g = 3e19."""
+    lib = np if xp == "numpy" else pytest.importorskip(xp)
+    w = nn.Parameter(lib.asarray(np.ones(3, np.float32)))
+    opt = make([w])
+    rmsprop = isinstance(opt, optim.RMSprop)
+    decay = 1 - (opt.alpha if rmsprop else opt.betas[1])
+    moments = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        for g in (3e19, 1.0, 1.0):
+            w.grad = cr.tensor(lib.asarray(np.full(3, g, np.float32)))
+            opt.step()
+            moment = opt.state[0]["mean_square" if rmsprop else "v"]
+            moments.append(cr.backend.to_numpy(moment).copy())
+    np.testing.assert_allclose(moments[0], np.float32(decay * 3e19**2), rtol=1e-6)
+    assert np.all(moments[2] < moments[1]) and np.all(moments[1] < moments[0])  # it decays
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])

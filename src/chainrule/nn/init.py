@@ -17,6 +17,7 @@ that runs are reproducible.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -53,8 +54,13 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
 @_placed
 def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r: float = 0.3):
     """Samples from U(-r, r) (Rumelhart, Hinton & Williams 1986 used small r such as 0.3)."""
-    if r < 0:
-        raise ConfigError(f"uniform init: the range r must be >= 0, not {r}")
+    # NaN and inf passed ``r < 0`` to NumPy's "high - low range exceeds valid bounds"; a range
+    # past the dtype's largest number drew infinite weights
+    if not (r >= 0 and math.isfinite(r)) or r > np.finfo(dtype).max:
+        raise ConfigError(
+            f"uniform init: the range r must be a finite number >= 0 (at most "
+            f"{np.finfo(dtype).max:.3g} for {np.dtype(dtype).name}), not {r}"
+        )
     return as_generator(rng).uniform(-r, r, size=shape).astype(dtype)
 
 

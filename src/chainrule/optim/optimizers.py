@@ -205,8 +205,10 @@ class RMSprop(Optimizer):
         mean_square = self._buffer(index, "mean_square", w)
         work = self._scratch_for(index, w)
         mean_square *= self.alpha
-        xp.multiply(g, g, out=work)
-        work *= 1.0 - self.alpha
+        # (1 - alpha) g first, then times g, as PyTorch's addcmul: g * g overflows float32 from
+        # |g| ~ 1.8e19, and an infinite mean square never decays (the weight stops for good)
+        xp.multiply(g, 1.0 - self.alpha, out=work)
+        work *= g
         mean_square += work
         xp.sqrt(mean_square, out=work)
         work += self.eps
@@ -226,7 +228,7 @@ class RMSprop(Optimizer):
             g = w * self.weight_decay + g
         state = self.state[index]
         mean_square = self._state_of(index, "mean_square", w) * self.alpha
-        mean_square = state["mean_square"] = mean_square + (g * g) * (1.0 - self.alpha)
+        mean_square = state["mean_square"] = mean_square + (g * (1.0 - self.alpha)) * g
         work = (g / (xp.sqrt(mean_square) + self.eps)) * self.lr
         if self.momentum or "velocity" in state:
             velocity = state["velocity"] = self._state_of(index, "velocity", w) * self.momentum
@@ -288,8 +290,8 @@ class Adam(Optimizer):
         xp.multiply(g, 1.0 - beta1, out=work)
         m += work
         v *= beta2
-        xp.multiply(g, g, out=work)
-        work *= 1.0 - beta2
+        xp.multiply(g, 1.0 - beta2, out=work)  # then times g: see RMSprop's mean square
+        work *= g
         v += work
         bias1 = 1.0 - beta1**t
         bias2 = 1.0 - beta2**t
@@ -311,7 +313,7 @@ class Adam(Optimizer):
             g = w * self.weight_decay + g
         state = self.state[index]
         m = state["m"] = self._state_of(index, "m", w) * beta1 + g * (1.0 - beta1)
-        v = state["v"] = self._state_of(index, "v", w) * beta2 + (g * g) * (1.0 - beta2)
+        v = state["v"] = self._state_of(index, "v", w) * beta2 + (g * (1.0 - beta2)) * g
         bias1 = 1.0 - beta1**t
         bias2 = 1.0 - beta2**t
         denominator = xp.sqrt(v) * (1.0 / math.sqrt(bias2)) + self.eps  # sqrt(v_hat) + eps

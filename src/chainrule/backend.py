@@ -223,6 +223,18 @@ def default_float(xp: Any, array: Any = None) -> Any:
     return numpy.dtype(numpy.float64) if xp is numpy else _default_dtype(xp, array, "real floating")
 
 
+def as_floating(x: Any) -> Any:
+    """``x`` itself when it is a floating (or complex) array, else ``x`` cast once to its
+    library's default float (NumPy's float64): the forward of a smooth op (exp, tanh, softmax
+    ...) on integers or booleans. NumPy's own ufuncs give float16 for bool, int8 and uint8
+    (``tanh(True)`` to 3 digits), a shift by the row's peak wraps an integer dtype (softmax of
+    int8 [-100, 100] was NaN), and PyTorch has no ``logaddexp`` for integers at all."""
+    if type(x) is numpy.ndarray:
+        return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
+    xp = array_module(x)
+    return x if is_floating(x.dtype, xp) else xp.astype(x, default_float(xp, x))
+
+
 def default_int(xp: Any, array: Any = None) -> Any:
     """The library's default integer dtype (int64 for NumPy and PyTorch)."""
     return numpy.dtype(numpy.int64) if xp is numpy else _default_dtype(xp, array, "integral")

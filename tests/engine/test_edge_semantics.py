@@ -504,7 +504,8 @@ def test_the_repr_of_an_empty_matrix_says_its_shape() -> None:
 
 def test_integer_tensors_average_on_array_api_strict_and_other_refusals_name_the_op() -> None:
     """mean and var of integers are NumPy's (averaged in the library's float) on a library that
-    mixes no integers with floats; what such a library refuses (exp of integers) is a TypeError
+    mixes no integers with floats, as exp is (in the library's default float, as every library
+    gives it); what such a library refuses (the maximum of integers and floats) is a TypeError
     that names the op and the inputs' dtypes and shapes, not the library's bare message."""
     xs = pytest.importorskip("array_api_strict")
     values = [1, 2, 3, 7]
@@ -512,8 +513,12 @@ def test_integer_tensors_average_on_array_api_strict_and_other_refusals_name_the
         i = cr.tensor(make(values))
         assert float(cr.mean(i).item()) == pytest.approx(np.mean(values), rel=1e-15)
         assert float(cr.var(i, ddof=1).item()) == pytest.approx(np.var(values, ddof=1), rel=1e-15)
-    with pytest.raises(TypeError, match=r"^exp: inputs int64 \(4,\): .*floating-point"):
-        cr.exp(cr.tensor(xs.asarray(values)))
+    exp = cr.exp(cr.tensor(xs.asarray(values)))
+    assert exp.dtype == xs.float64
+    np.testing.assert_allclose(np.asarray(exp.data), np.exp(values), rtol=1e-15)
+    floats = cr.tensor(xs.asarray([1.0, 2.0, 3.0, 4.0]))
+    with pytest.raises(TypeError, match=r"^maximum: inputs int64 \(4,\) and float64 \(4,\)"):
+        cr.maximum(cr.tensor(xs.asarray(values)), floats)
 
 
 def test_an_infinite_gradient_under_an_integer_index_stays_in_its_place_on_array_api_strict():
@@ -742,3 +747,43 @@ def test_no_grad_decorates_a_function():
     x = cr.tensor([1.0], requires_grad=True)
     assert not doubled(x).requires_grad and (x * 2).requires_grad
     assert doubled.__name__ == "doubled"
+
+
+INTEGER_DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.int32, np.int64]
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_smooth_ops_of_integers_and_booleans_compute_in_the_default_float(library, dtype):
+    """exp, log, sqrt, tanh and softplus of bool, int8 and uint8 came out in float16 (NumPy's
+    ufuncs: tanh(True) to 3 digits); softmax, log_softmax and logsumexp shifted by the peak in
+    the integer dtype, which wraps (int8 [-100, 100, 50] gave -inf, uint8 NaN, torch wrong
+    numbers); torch has no softplus of integers. Oracle: the same values as float64 (the
+    library's default float on torch)."""
+    values = (
+        np.array([[0, 1, 1], [1, 0, 1]])
+        if dtype is np.bool_
+        else np.array(
+            [[-100, 100, 50], [0, 100, 50]] if np.dtype(dtype).kind == "i" else [[0, 100, 50]] * 2
+        )
+    )
+    if library == "numpy":
+        wrap, as_float = np.asarray, lambda a: np.asarray(a, np.float64)
+    else:
+        torch = pytest.importorskip("torch")
+        wrap, as_float = torch.as_tensor, lambda a: torch.as_tensor(a, dtype=torch.float32)
+    positive = np.where(values == 0, 1, np.abs(values))  # for log and sqrt
+    ops = {
+        "exp": cr.exp, "log": cr.log, "sqrt": cr.sqrt, "tanh": cr.tanh, "softplus": cr.softplus,
+        "sigmoid": cr.sigmoid, "softmax": cr.softmax, "log_softmax": cr.log_softmax,
+        "logsumexp": cr.logsumexp,
+    }  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, op in ops.items():
+            numbers = positive if name in ("log", "sqrt") else values
+            got = op(cr.tensor(wrap(numbers.astype(dtype))))
+            want = op(cr.tensor(as_float(numbers)))
+            assert got.dtype == want.dtype, name
+            np.testing.assert_array_equal(cr.backend.to_numpy(got.data),
+                                          cr.backend.to_numpy(want.data), err_msg=name)  # fmt: skip

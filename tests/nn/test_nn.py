@@ -246,6 +246,22 @@ def test_dropout_of_integers_and_booleans_scales_the_kept_values(dtype):
         np.testing.assert_allclose(expected[kept], x.astype(np.float64)[kept] / (1 - p))
 
 
+@pytest.mark.parametrize(
+    "first", [nn.Tanh, nn.Logistic, nn.Softmax, lambda: nn.Dropout(0.5, rng=0)]
+)
+def test_an_integer_tensor_takes_the_networks_dtype_whatever_its_first_layer(first):
+    """As a plain array does, and as Linear takes one: a float32 network fed an integer or
+    boolean tensor computed in float64 when a unit layer or Dropout came first. Oracle: the
+    same values as a float32 tensor."""
+    for values in (np.arange(6).reshape(2, 3) - 2, np.eye(2, 3, dtype=bool)):
+        net = nn.Sequential(first(), nn.Linear(3, 2, rng=0))
+        got = net(cr.tensor(values))
+        net = nn.Sequential(first(), nn.Linear(3, 2, rng=0))  # a Dropout's draw again
+        want = net(cr.tensor(values.astype(np.float32)))
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 def test_uniform_init_refuses_a_range_that_is_not_a_finite_number():
     """NaN and inf reached NumPy's "high - low range exceeds valid bounds"; 1e39 gave a float32
     layer infinite weights."""

@@ -56,10 +56,11 @@ def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r:
     """Samples from U(-r, r) (Rumelhart, Hinton & Williams 1986 used small r such as 0.3)."""
     # NaN and inf passed ``r < 0`` to NumPy's "high - low range exceeds valid bounds"; a range
     # past the dtype's largest number drew infinite weights
-    if not (r >= 0 and math.isfinite(r)) or r > np.finfo(dtype).max:
+    largest = float(np.finfo(dtype).max)  # a Python float: r > float32's max cast r (warned)
+    if not (r >= 0 and math.isfinite(r)) or r > largest:
         raise ConfigError(
             f"uniform init: the range r must be a finite number >= 0 (at most "
-            f"{np.finfo(dtype).max:.3g} for {np.dtype(dtype).name}), not {r}"
+            f"{largest:.3g} for {np.dtype(dtype).name}), not {r}"
         )
     return as_generator(rng).uniform(-r, r, size=shape).astype(dtype)
 

@@ -146,6 +146,14 @@ class Linear(Module):
         return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, dtype={self.weight.dtype}"
 
 
+def _floating(data: Any) -> bool:
+    """Whether a tensor's array holds floats (a NumPy array's kind read at once: every forward
+    of a network asks)."""
+    if type(data) is np.ndarray:
+        return data.dtype.kind in "fc"
+    return backend.is_floating(data.dtype, backend.array_module(data))
+
+
 def _input_like(x: Any, weight: Any) -> Tensor:
     """A batch that is not a floating tensor (an array from a loader, a list, integers) as a
     tensor of ``weight``'s dtype, library and device: float64 data does not upcast float32."""
@@ -292,9 +300,9 @@ class Sequential(Module):
         object.__setattr__(self, "layers", list(layers))
 
     def forward(self, x: Any) -> Any:
-        """Each layer in turn, ``x = layer(x)``; a plain array takes the network's dtype, as
-        Linear's does, whichever layer comes first."""
-        if not isinstance(x, Tensor):
+        """Each layer in turn, ``x = layer(x)``; a plain array or an integer tensor takes the
+        network's dtype, as Linear's does, whichever layer comes first."""
+        if not isinstance(x, Tensor) or not _floating(x.data):
             x = self._input(x)
         for layer in self.layers:
             # The one speed trick of the nn layer: a layer whose ``__call__`` is Module's plain
@@ -310,7 +318,7 @@ class Sequential(Module):
         it as given); with no parameters, as given (NumPy's rules)."""
         params = self.parameters()
         if params and isinstance(self.layers[0], (_Unit, _AlongAxis, Dropout)):
-            return _input_like(x, params[0].data)
+            return _input_like(x.data if isinstance(x, Tensor) else x, params[0].data)
         return x
 
     def append(self, layer: Module) -> Sequential:

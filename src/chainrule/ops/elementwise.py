@@ -134,9 +134,19 @@ def power(base: Any, exponent: Any) -> Tensor:
 # Smooth functions of one input
 # ---------------------------------------------------------------------------------------------
 
-_exp = primitive("exp", lambda x: array_module(x).exp(x), lambda g, out, x: g * out)
-_log = primitive("log", lambda x: array_module(x).log(x), lambda g, out, x: g / x)
-_sqrt = primitive("sqrt", lambda x: array_module(x).sqrt(x), lambda g, out, x: g / (2 * out))
+# integers and booleans are cast to float64 first (backend.as_floating): NumPy's own ufuncs give
+# float16 for bool, int8 and uint8
+_exp = primitive(
+    "exp", lambda x: array_module(x).exp(backend.as_floating(x)), lambda g, out, x: g * out
+)
+_log = primitive(
+    "log", lambda x: array_module(x).log(backend.as_floating(x)), lambda g, out, x: g / x
+)
+_sqrt = primitive(
+    "sqrt",
+    lambda x: array_module(x).sqrt(backend.as_floating(x)),
+    lambda g, out, x: g / (2 * out),
+)
 _abs = primitive(
     "abs",
     lambda x: array_module(x).abs(x),

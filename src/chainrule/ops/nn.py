@@ -33,13 +33,10 @@ def _logistic(z: Any) -> Any:
     other passes cannot overflow). Complex z, and other array libraries:
     :func:`_two_sided_logistic`.
     """
+    z = backend.as_floating(z)  # integers and booleans: float64 (the library's default float)
     xp = array_module(z)
     if xp is not numpy:  # the standard has no out= and no errstate to silence an overflow
-        if not backend.is_floating(z.dtype, xp):
-            z = xp.astype(z, backend.default_float(xp, z))
         return _two_sided_logistic(xp, z)
-    if z.dtype.kind not in "fc":  # integers and booleans give float64, as NumPy's exp does
-        z = z.astype(xp.float64)
     if z.dtype.kind == "c":
         return xp.asarray(_two_sided_logistic(xp, z))  # a 0-d result must be an array too
     y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
@@ -95,7 +92,7 @@ _sigmoid = primitive(
 )
 _tanh = primitive(
     "tanh",
-    lambda x: array_module(x).tanh(x),
+    lambda x: array_module(x).tanh(backend.as_floating(x)),
     _tanh_vjp,
     doc="Hyperbolic tangent; d tanh/dx = 1 - tanh^2.",
 )
@@ -110,7 +107,7 @@ _relu = primitive(
 )
 _softplus = primitive(
     "softplus",
-    lambda x: array_module(x).logaddexp(0, x),
+    lambda x: array_module(x).logaddexp(0, backend.as_floating(x)),
     lambda g, out, x: g * _sigmoid(x),
     doc="log(1 + e^x), stable for large |x|; its derivative is the logistic function.",
 )
@@ -173,6 +170,7 @@ def _shifted(x: Any, peak: Any, order: str = "K") -> Any:
 
 
 def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    x = backend.as_floating(x)  # an integer shift by the peak would wrap
     xp = array_module(x)
     m = _stable_max(x, axes)
     if backend.size(x):
@@ -202,6 +200,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
     """(x - m) - log sum exp(x - m), m the max: the shifted logits are exact, so the result keeps
     their precision. x - (log sum + m) would round log sum + m at the size of m first (float32
     at 1000 loses 3e-5)."""
+    x = backend.as_floating(x)  # an integer shift by the peak would wrap
     xp = array_module(x)
     shifted = _shifted(x, _stable_max(x, (axis,)))
     if not backend.size(shifted):  # nothing to normalise (the log of an empty sum would warn)
@@ -214,6 +213,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
 
 
 def _softmax(x: Any, axis: int) -> Any:
+    x = backend.as_floating(x)  # an integer shift by the peak would wrap
     xp = array_module(x)
     e = xp.exp(_shifted(x, _stable_max(x, (axis,))))
     if xp is numpy:

@@ -397,3 +397,38 @@ def test_binary_cross_entropy_refuses_nan_targets():
         nn.BinaryCrossEntropy()(cr.tensor([[0.0], [1.0]]), [[np.nan], [0.5]])
     with pytest.raises(ValueError, match=r"^BinaryCrossEntropy: .*got NaN"):
         nn.BinaryCrossEntropy()(cr.tensor([[0.0], [1.0]]), [[0.5], [np.nan]])
+
+
+@pytest.mark.parametrize("library", ["numpy", "array_api_strict", "torch"])
+def test_the_mean_of_losses_whose_sum_overflows_is_their_mean(library):
+    """Two cases of loss 3e38 in float32 summed to inf before the division (NumPy's overflow
+    warning): the mean is 3e38. Oracle: the per-case losses (reduction "none") averaged in
+    float64; a sum that overflows stays inf, as it is."""
+    xp = np if library == "numpy" else pytest.importorskip(library)
+    logits = xp.asarray(np.float32([[-3e38], [-3e38]]))
+    targets = xp.asarray(np.float32([[1.0], [1.0]]))
+    logits2 = xp.asarray(np.float32([[1.6e38, -1.6e38], [1.6e38, -1.6e38]]))
+    labels = xp.asarray(np.array([1, 1]))
+
+    def logistic(r):
+        return cr.logistic_cross_entropy(cr.tensor(logits), targets, reduction=r)
+
+    def softmax(r):
+        return cr.softmax_cross_entropy(cr.tensor(logits2), labels, reduction=r)
+
+    cases = [  # (the mean, the per-case losses)
+        (lambda: logistic("mean"), lambda: logistic("none")),
+        (lambda: nn.BinaryCrossEntropy()(cr.tensor(logits), targets), lambda: logistic("none")),
+        (lambda: softmax("mean"), lambda: softmax("none")),
+        (lambda: nn.CrossEntropy()(cr.tensor(logits2), labels), lambda: softmax("none")),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for mean, per_case in cases:
+            got = cr.backend.to_numpy(mean().data)
+            assert got.dtype == np.float32
+            expected = cr.backend.to_numpy(per_case().data).astype(np.float64).mean()
+            assert got == pytest.approx(expected, rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy's overflow warning: the sum is past any float32
+        assert math.isinf(float(cr.backend.to_numpy(logistic("sum").data)))

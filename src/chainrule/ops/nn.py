@@ -6,6 +6,7 @@ saved output (the logistic unit's dy/dz = y (1 - y)) or because only a fused for
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy
@@ -338,13 +339,22 @@ def _reduced(xp: Any, losses: Any, reduction: str) -> Any:
     their mean; the mean of none is NaN, as cr.mean gives it (0 / 0)."""
     if reduction == "none":
         return losses
+    if reduction == "sum":  # a sum past the largest float is inf, NumPy's warning and all
+        return _add_reduce(losses, None) if xp is numpy else xp.sum(losses)
+    # a mean is never past the largest loss: where the sum overflows (two losses of 3e38 in
+    # float32), the losses are divided first (a second pass over the cases, then alone)
     if xp is numpy:  # the ufunc's reduce itself: ndarray.sum is a Python wrapper around it
-        total, count = _add_reduce(losses, None), losses.size
-    else:
-        total, count = xp.sum(losses), backend.size(losses)
-    if reduction == "sum":
-        return total
-    return total / count if count else total * float("nan")
+        count = losses.size
+        if not count:
+            return _add_reduce(losses, None) * float("nan")
+        total = backend.ignoring_overflow(_add_reduce, losses, None)
+        return total / count if math.isfinite(total) else _add_reduce(losses / count, None)
+    count = backend.size(losses)
+    if not count:
+        return xp.sum(losses) * float("nan")
+    with numpy.errstate(over="ignore"):  # a library on NumPy (array-api-strict) warns
+        total = xp.sum(losses)  # no host sync to test it: both means, the finite one kept
+    return xp.where(xp.isfinite(total), total / count, xp.sum(losses / count))
 
 
 def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:

@@ -452,3 +452,24 @@ def test_a_row_spanning_more_than_the_largest_float_gives_exact_results_without_
         E = nn.CrossEntropy()(x, cr.tensor(np.array([0])))
         E.backward()
         assert E.item() == 0.0 and x.grad.numpy().tolist() == [[0.0, 0.0, 0.0]]
+
+
+def test_softmax_cross_entropy_says_which_form_of_targets_it_reads():
+    """Integer one-hot rows were refused as "labels of shape (3, 4) do not match logits (3, 4)",
+    and float labels as "targets of shape (3,) do not match": each now says which form the
+    dtype means (nn.CrossEntropy reads both; the op takes them as given)."""
+    z = cr.tensor(np.zeros((3, 4)))
+    with pytest.raises(cr.ShapeError, match=r"\(expected \(3,\)\); integer targets are class "
+                       "labels: for one-hot or probability rows, give them as floats"):  # fmt: skip
+        cr.softmax_cross_entropy(z, np.eye(4, dtype=int)[[2, 0, 1]])
+    with pytest.raises(cr.ShapeError, match=r"float targets are probability rows of shape "
+                       r"\(3, 4\): give class labels as integers"):  # fmt: skip
+        cr.softmax_cross_entropy(z, np.array([2.0, 0.0, 1.0]))
+    with pytest.raises(cr.ShapeError, match=r"labels of shape \(2,\) do not match logits "
+                       r"\(3, 4\) \(expected \(3,\)\)$"):  # fmt: skip
+        cr.softmax_cross_entropy(z, np.array([1, 2]))
+    np.testing.assert_allclose(  # the forms it reads, read alike
+        cr.softmax_cross_entropy(z, np.eye(4)[[2, 0, 1]]).item(),
+        cr.softmax_cross_entropy(z, np.array([2, 0, 1])).item(),
+        rtol=1e-15,
+    )

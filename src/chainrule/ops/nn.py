@@ -544,14 +544,26 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     if backend.is_integer(targets.dtype, logits.xp):
         targets = backend.signed_positions(targets)
         if targets.shape != logits.shape[:-1]:
+            hint = (  # one-hot rows of integers: read as probabilities only when floats
+                "; integer targets are class labels: for one-hot or probability rows, give "
+                "them as floats"
+                if targets.shape == logits.shape
+                else ""
+            )
             raise ShapeError(
                 f"softmax_cross_entropy: labels of shape {targets.shape} do not match logits "
-                f"{logits.shape} (expected {logits.shape[:-1]})"
+                f"{logits.shape} (expected {logits.shape[:-1]}){hint}"
             )
     elif targets.shape != logits.shape:
+        hint = (  # class labels held as floats: nn.CrossEntropy reads whole floats as labels
+            f"; float targets are probability rows of shape {logits.shape}: give class labels "
+            "as integers"
+            if targets.shape == logits.shape[:-1]
+            else ""
+        )
         raise ShapeError(
             f"softmax_cross_entropy: targets of shape {targets.shape} do not match logits "
-            f"{logits.shape}"
+            f"{logits.shape}{hint}"
         )
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)

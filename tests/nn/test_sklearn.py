@@ -613,3 +613,26 @@ def test_labels_outside_classes_are_named_as_plain_values():
         ValueError, match=r"y holds labels \['emu'\] that are not in classes=\['cat', 'dog'\]"
     ):
         MLPClassifier().partial_fit(X, np.array(["cat", "dog", "emu"]), classes=["cat", "dog"])
+
+
+def test_a_refused_fit_leaves_a_fitted_classifier_as_it_was():
+    """A refit on one class set classes_ to it before refusing, beside the old 3-class network:
+    predict failed, predict_proba gave three columns for one class, and a later partial_fit
+    named a "first call" that never trained. Oracle: the model's answers before the refit."""
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+        before = model.predict_proba(X)
+        with pytest.raises(ValueError, match="y has only one class"):
+            model.fit(X, np.full(150, 5))
+        assert list(model.classes_) == [0, 1, 2]
+        np.testing.assert_array_equal(model.predict_proba(X), before)
+        fresh = MLPClassifier(max_iter=5, random_state=0)
+        with pytest.raises(ValueError, match="y has only one class"):
+            fresh.fit(X, np.full(150, 5))
+        fresh.partial_fit(X, y, classes=[2, 0, 1])  # its first call: any classes
+        assert list(fresh.classes_) == [0, 1, 2]
+        with pytest.raises(ValueError, match=re.escape("classes=[0, 1] is not the same as on "
+                                                       "the first call ([0, 1, 2])")):  # fmt: skip
+            fresh.partial_fit(X, y, classes=[0, 1])

@@ -41,13 +41,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
             )
         if (
-            hasattr(self, "classes_")
+            hasattr(self, "coefs_")
             and classes is not None
             and not np.array_equal(unique_labels(classes), self.classes_)
         ):
             raise ValueError(
-                f"MLPClassifier.partial_fit: classes={list(unique_labels(classes))} is not the "
-                f"same as on the first call ({list(self.classes_)})"
+                f"MLPClassifier.partial_fit: classes={_plain_labels(unique_labels(classes))} is "
+                f"not the same as on the first call ({_plain_labels(self.classes_)})"
             )
         return self._fit(X, y, incremental=True, classes=classes)
 
@@ -73,13 +73,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"{_plain_labels(sorted(set(unique_labels(y)) - set(labels)))} "
                     f"that are not in classes={_plain_labels(labels)}"
                 )
-            self._label_binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
-            self.classes_ = self._label_binarizer.classes_
-            if y.ndim == 1 and len(self.classes_) < 2:
-                raise ValueError(
-                    f"MLPClassifier: y has only one class ({_plain_labels(self.classes_)[0]!r});"
-                    " a classifier needs at least 2 classes"
+            binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
+            if y.ndim == 1 and len(binarizer.classes_) < 2:  # refused before a fitted model's
+                raise ValueError(  # classes_ change: its network still answers for the old ones
+                    f"MLPClassifier: y has only one class "
+                    f"({_plain_labels(binarizer.classes_)[0]!r}); a classifier needs at least 2 "
+                    "classes"
                 )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
             multiclass = y.ndim == 1 and len(self.classes_) > 2
             self.out_activation_ = "softmax" if multiclass else "logistic"
         elif self.warm_start:  # scikit-learn's rule: a warm pass sees exactly the classes_

@@ -519,3 +519,71 @@ def test_a_hidden_z_that_overflowed_under_a_saturating_unit_is_still_checked():
         d = explain(model, [[1e307, 0.0]], [[1.0]], "mse")
     assert np.isinf(d.layers[1].z).any() and np.isfinite(d.error)
     assert d.not_finite is None and d.all_checks() and d.all_ok
+
+
+def _tanh_net():
+    from chainrule import nn
+
+    return nn.mlp([3, 4, 2], activation="tanh", rng=0, dtype="float64")
+
+
+X3 = [[1, 0, 0.5], [0, 1, 1], [0.3, -0.2, 0.9]]
+T3 = [[1, 0], [0, 1], [0.5, 0.5]]
+
+
+def test_a_mean_losss_formula_writes_its_share_as_the_fraction_the_error_line_does():
+    """The general dE/dy_j read 0.33·(−(d_j − y_j)) at --digits 2 under E = (1/3) Σ_c ..., and
+    binary cross-entropy's dE/dz_j 0.17·(y_j − t_j) under (1/6): a rounded number where the
+    formula means 1/3. The steps with numbers keep the number (they reproduce their result)."""
+    from chainrule import nn
+
+    d = explain(_tanh_net(), X3, T3, nn.SquaredError(reduction="mean"))
+    text = render(d, "text", digits=2)
+    assert "∂E/∂y_j = (1/3)·(−(t_j − y_j))" in text and "E = (1/3)" in text
+    assert "0.33·(−(" in text  # a unit's step: the number, to the digits of its operands
+    latex = render(d, "latex", digits=2)
+    assert r"\frac{1}{3}\cdot(-(t_{j} - y_{j}))" in latex
+    d = explain(nn.mlp([3, 4, 2], rng=0, dtype="float64"), X3, T3, "binary-cross-entropy")
+    assert "∂E/∂z_j = (1/6)·(y_j − t_j)" in render(d, "text", digits=2)
+
+
+def test_mse_writes_each_units_dE_dy_with_its_numbers():
+    """mse's dE/dy_1 = -0.2658 came with no operands (squared error writes −(t − y));
+    oracle: (2/k)(y − t) from the shown y and t reproduces the printed value."""
+    d = explain(_tanh_net(), X3[:2], T3[:2], "mse")
+    text = render(d, "text")
+    lines = text.splitlines()
+    at = next(k for k, x in enumerate(lines) if "j=1, case 1: ∂E/∂y_1 = (2/4)·(" in x)
+    y, t = map(float, re.findall(r"\(([-\d.e]+) − ([-\d.e]+)\)$", lines[at])[0])
+    value = float(re.findall(r"^\s+= ([-\d.e]+)", lines[at + 1])[0])
+    assert value == pytest.approx(2 / 4 * (y - t), rel=1e-3)
+    assert value == pytest.approx(d.dE_dy(2, 0, 0).value, rel=1e-3)
+
+
+def test_max_units_1_still_shows_a_weight_gradient_of_a_large_layer():
+    """--max-units 1 showed the dE/dw_ij headers and then "... 132 more weights": none."""
+    from chainrule import nn
+
+    model = nn.mlp([2, 12, 11], rng=0, dtype="float64")
+    d = explain(model, [[1, 0.5]], [[0.5] * 11], "squared-error")
+    text = render(d, "text", max_units=1)
+    assert "... 131 more weights and 10 more biases" in text
+    assert "... 23 more weights and 11 more biases" in text
+    assert text.count("∂E/∂w_11 = ") == 2  # one weight of each layer, with its numbers
+
+
+def test_the_markdown_targets_line_is_maths_a_renderer_reads():
+    """ "Targets: $t_{j} = $1, 0" closed its maths after a space and before a digit, which
+    Markdown renderers (pandoc, GitHub) leave as text."""
+    md = render(explain(), "markdown")
+    line = next(x for x in md.splitlines() if x.startswith("Targets:"))
+    assert line.startswith("Targets: $t_{j}$ = ")
+    assert "$ " not in line.replace("$t_{j}$ = ", "")
+
+
+def test_explains_loss_help_names_every_loss_it_writes_out(capsys):
+    from chainrule.explainer.network import LOSSES
+
+    code, out, _ = run(capsys, "explain", "--help")
+    help_text = " ".join(out.split()).replace("- ", "-")  # a name the help wrapped
+    assert code == 0 and all(name in help_text for name in LOSSES), help_text

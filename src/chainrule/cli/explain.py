@@ -475,7 +475,7 @@ def explain(
     loss: str = typer.Option(
         None,
         show_default="the model file's, else squared-error",
-        help="squared-error, mse, cross-entropy, binary-cross-entropy",
+        help="squared-error, mse, cross-entropy, binary-cross-entropy, margin-squared-error",
     ),
     unit: str = typer.Option(
         None,

@@ -18,13 +18,17 @@ def output_layer(b: Builder) -> None:
     loss, act = d.loss.name, record.activation
     y, t, dy, dz = n.y(top, j), n.t(j), n.dE_dy(top, j), n.dE_dz(top, j)
     # the loss's own share of each term: 1/n for a mean over cases, 1/(n k) over every output
-    scale = 1.0 / d.loss.divisor(d.n_cases, record.size)
+    divisor = d.loss.divisor(d.n_cases, record.size)
+    scale = 1.0 / divisor
 
-    def share(term: Math) -> Math:
+    def share(term: Math, general: bool = False) -> Math:
         if scale == 1.0:
             return term
-        # to the digits of the numbers it multiplies, so the step reproduces the result
-        return b.num(scale) + Math("·(", r"\cdot(") + term + Math(")", ")")
+        # a formula writes the fraction, as the Error line does: (1/3), not 0.3333; a step
+        # with numbers the number, to the digits of those it multiplies (the step then
+        # reproduces its result)
+        factor = Math(f"(1/{divisor})", rf"\frac{{1}}{{{divisor}}}") if general else b.num(scale)
+        return factor + Math("·(", r"\cdot(") + term + Math(")", ")")
 
     # cross-entropy's dE/dz_j is (sum_k t_k) y_j - t_j: y_j - t_j only for rows summing to 1
     totals = _target_totals(d) if loss == "cross-entropy" else None
@@ -32,22 +36,28 @@ def output_layer(b: Builder) -> None:
         t_k = n.t("k")
         b.add(Para([f"With {act} outputs and {loss} the factors cancel to the targets' total:"]))
         total = Math(f"(Σ_k {t_k.plain}) ", rf"\Big(\sum_k {t_k.latex}\Big)\,")
-        b.add(Equation(dz, [share(total + y + Math(" − ", " - ") + t)]))
+        b.add(Equation(dz, [share(total + y + Math(" − ", " - ") + t, general=True)]))
         lecture = y + Math(" − ", " - ") + t
         b.add(Para(["(a case's targets do not sum to 1, so this is not ", lecture, ")"]))
     elif d.loss.output_activation is not None:  # the loss applies its own unit to the logits
         b.add(Para([f"With {act} outputs and {loss} the factors cancel:"]))
-        b.add(Equation(dz, [share(y + Math(" − ", " - ") + t)]))
+        b.add(Equation(dz, [share(y + Math(" − ", " - ") + t, general=True)]))
     else:
         if loss == "squared-error":
             b.add(
                 Equation(
-                    dy, [share(Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})"))]
+                    dy,
+                    [
+                        share(
+                            Math(f"−({t.plain} − {y.plain})", f"-({t.latex} - {y.latex})"),
+                            general=True,
+                        )
+                    ],
                 )
             )
         elif loss == margin.NAME:
             e = margin.shortfall(j)
-            b.add(Equation(dy, [share(e)]))
+            b.add(Equation(dy, [share(e, general=True)]))
             b.add(Para(["where ", e, " is ", y, "'s shortfall from its margin, as under Error."]))
         else:
             k = d.n_cases * record.size
@@ -81,6 +91,15 @@ def output_layer(b: Builder) -> None:
                     )
                 elif loss == margin.NAME:
                     steps.append(share(margin.step(b, d.loss, yv, tv)))
+                elif loss == "mse":  # (2/k)·(y − t) with the numbers, as the formula above
+                    k = d.n_cases * record.size
+                    yn, tn = b.num(yv), b.num(tv)
+                    steps.append(
+                        Math(
+                            f"(2/{k})·({yn.plain} − {tn.plain})",
+                            rf"\frac{{2}}{{{k}}}\cdot({yn.latex} - {tn.latex})",
+                        )
+                    )
                 dy_top = n.dE_dy(top, j, u)
                 steps.append(b.result(record.dE_dy[c, u]))
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))

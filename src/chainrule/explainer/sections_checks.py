@@ -92,7 +92,9 @@ def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
             return [(a, unit) for a in range(min(n_in, b.o.max_units))]
         return []
     pairs = [(a, k) for a in range(n_in) for k in range(n_out)]
-    return pairs[: b.o.max_units * b.o.max_units // 2 if len(pairs) > 18 else len(pairs)]
+    # about half of max_units^2 weights of a large layer, and at least one (--max-units 1
+    # showed none: only the headers, then "132 more weights")
+    return pairs[: max(1, b.o.max_units * b.o.max_units // 2) if len(pairs) > 18 else len(pairs)]
 
 
 def perturbation(b: Builder) -> None:

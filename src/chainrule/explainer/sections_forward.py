@@ -134,7 +134,8 @@ def error(b: Builder) -> None:
     targets = "; ".join(", ".join(b.result(v).plain for v in row) for row in d.t[: b.o.max_cases])
     if d.n_cases > b.o.max_cases:
         targets += f"; ... ({d.n_cases - b.o.max_cases} more cases)"
-    b.add(Para(["Targets: ", Math(f"{t.plain} = ", f"{t.latex} = "), targets + "."]))
+    # "$t_j$ = 1, 0": a closing $ after a space, then a digit, is no maths to Markdown
+    b.add(Para(["Targets: ", t, f" = {targets}."]))
     b.add(Equation(E, [rhs, b.result(d.error)]))
     if d.loss.name == margin.NAME:
         b.add(Para(margin.definition(d.loss, y, t, j)))

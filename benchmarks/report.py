@@ -109,7 +109,9 @@ def _sections(tasks: list, gemm_flops: Callable, peak: float | None) -> list[str
         parts.append(_plain_table(by_key["moons"], 1e3, "ms/step"))
     if "digits" in by_key:
         parts.append(_digits_table(by_key["digits"]))
-    explainers = [by_key[k] for k in ("explainer", "explainer_checked") if k in by_key]
+    explainers = [
+        by_key[k] for k in ("explainer", "explainer_checked", "explainer_batch") if k in by_key
+    ]
     if explainers:
         parts.append(_explainer_table(explainers))
     return parts
@@ -670,13 +672,17 @@ def _explainer_table(tasks: list) -> str:
         results = task.results.get("chainrule", [])
         stats = summary(results)
         label = "with finite-difference checks" if task.spec.get("check") else "no checks"
+        cases = task.spec.get("cases", 1)
+        what = "one case" if cases == 1 else f"{cases} {task.spec.get('dtype')} cases"
+        if task.spec.get("to_json"):
+            what += " and write its JSON document"
         if stats is None:
             rows.append(f"- {label}: {failure(results)}")
             continue
         terms = next((r.get("terms") for r in results if "terms" in r), "?")
         checks = f" (at most {task.spec['max_checks']:,} checked)" if task.spec.get("check") else ""
         rows.append(
-            f"- {label}{checks}: {stats['median']:.3f} s to explain one case and list all "
+            f"- {label}{checks}: {stats['median']:.3f} s to explain {what} and list all "
             f"{terms} terms w_ij dE/dz_j of the 100 hidden units "
             f"(CPU/wall {cpu_cell(results, len(task.cpus))})"
         )

@@ -93,6 +93,10 @@ def plan(quick: bool) -> list[Task]:
         Task("explainer_checked", "7b. Explainer with finite-difference checks",
              {"workload": "explainer", "reps": 1, "check": True,
              "max_checks": 1_000 if quick else 20_000}, ["chainrule"], 1),
+        Task("explainer_batch", "7c. Explainer with checks, a float32 batch, and its JSON",
+             {"workload": "explainer", "reps": 1, "check": True, "cases": 100,
+              "dtype": "float32", "to_json": True, "max_checks": 1_000 if quick else 20_000},
+             ["chainrule"], 1),
     ]  # fmt: skip
     tasks += chain_tasks(quick)
     return tasks

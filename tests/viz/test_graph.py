@@ -81,6 +81,21 @@ def test_network_diagram_labels_edges_with_w_and_w_dE_dz():
     assert f"w_12={w12:.3g}" in texts and f"w·∂E/∂z={term:.3g}" in texts
 
 
+def test_a_batchs_network_diagram_says_which_case_its_units_show():
+    """The header gave the batch's E and the units one case's numbers (its share of the mean's
+    gradient: 1/600 of its own) with nothing saying so."""
+    model = cr.nn.Sequential(cr.nn.Linear(2, 2, dtype="float64", rng=0))
+    x, labels = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2]]), np.array([0, 1, 1])
+    d = explain(model, x, labels, "cross-entropy", check=False, perturbation=False)
+    texts = [t.text for t in ET.fromstring(network_svg(d, case=1)).iter(
+        "{http://www.w3.org/2000/svg}text")]  # fmt: skip
+    head = f"E = {d.error:.4g} over 3 cases; the units show case 2"
+    assert any(text.endswith(head) for text in texts)
+    assert f"∂E/∂z={d.layers[1].dE_dz[1, 0]:.3g}" in texts  # case 2's, not case 1's
+    one = explain(model, x[:1], labels[:1], "cross-entropy", check=False, perturbation=False)
+    assert "cases" not in network_svg(one)
+
+
 @pytest.mark.parametrize("case", [-1, 3, 7])
 def test_a_network_diagram_of_a_case_the_derivation_lacks_is_refused(case, tmp_path):
     """case=-1 drew the last case (numpy's wrap) and case=7 of 3 raised a bare IndexError."""

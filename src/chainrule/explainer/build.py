@@ -442,22 +442,21 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
     t, loss = derivation.t, derivation.loss
     sample = _Sampler(derivation, limit)
     steps = difference_steps(derivation.layers, derivation.connections, eps)
+    forward = numeric.Forward(arrays, derivation.x, t, loss)
     for record in derivation.layers:
         k = record.index
-        if record.dE_dy is not None:
-            base = record.y
+        for values, is_z, kind in ((record.y, False, "dE_dy"), (record.z, True, "dE_dz")):
+            if getattr(record, kind) is None:
+                continue
 
-            def e_y(v, k=k):
-                return numeric.error_from(arrays, t, loss, k, v)
+            def moved(index, step, k=k, values=values, is_z=is_z):
+                case, unit = index  # one case's row moves: only its rows above are rerun
+                row = np.array(values[case], dtype=np.float64)
+                row[unit] += step
+                return forward.with_row(k, case, row, is_z)
 
-            record.dE_dy_numeric = sample.differences(e_y, base, steps["dE_dy", k])
-        if record.dE_dz is not None:
-
-            def e_z(v, k=k):
-                return numeric.error_from_z(arrays, t, loss, k, v)
-
-            record.dE_dz_numeric = sample.differences(e_z, record.z, steps["dE_dz", k])
-    forward = numeric.Forward(arrays, derivation.x, t, loss)
+            numerics = sample.moved(moved, values.shape, steps[kind, k])
+            setattr(record, f"{kind}_numeric", numerics)
     for k, conn in enumerate(derivation.connections):
         z_above, y_below = forward.zs[k + 1], forward.ys[k]
 
@@ -625,16 +624,9 @@ class _Sampler:
         self.rng = np.random.default_rng(0)
         self.skipped = 0
 
-    def differences(self, evaluate, base: np.ndarray, eps: float) -> np.ndarray:
-        """Central differences of ``evaluate`` over the sampled entries of ``base``."""
-        work = base.copy()  # each difference moves one entry of it and puts it back
-        return self._over(
-            base.shape, lambda index: numeric.central_difference_in(evaluate, work, index, eps)
-        )
-
     def moved(self, moved, shape: tuple[int, ...], step: float) -> np.ndarray:
         """Central differences where ``moved(index, delta)`` is E with that entry moved by
-        ``delta`` (a weight or bias, whose move :class:`numeric.Forward` applies)."""
+        ``delta`` (a y, z, weight or bias, whose move :class:`numeric.Forward` applies)."""
         return self._over(
             shape, lambda index: (moved(index, step) - moved(index, -step)) / (2 * step)
         )

@@ -94,6 +94,28 @@ class Forward:
         z_above = self.zs[layer + 1] + moved[:, None] * self.arrays[layer][0][j]
         return error_from_z(self.arrays, self.t, self.loss, layer + 1, z_above)
 
+    def with_row(self, layer: int, case: int, row: np.ndarray, is_z: bool = False) -> float:
+        """E when case ``case`` of ``layer`` has the outputs y (or with ``is_z``, the total
+        inputs z) ``row``, every other case as in the forward pass. Moving one case's y or z
+        moves only that case's rows above, so only they are rerun: a y's finite difference
+        reran the whole batch (600 cases of a 784-256-10 network: 150 s for one explain)."""
+        arrays, loss, top = self.arrays, self.loss, len(self.arrays)
+        z, y = (row, None) if is_z else (None, row)
+        if layer == top and loss.output_activation is not None:
+            z = y = row  # the loss reads the top layer's z, which stands for its y (Forward)
+        elif is_z:
+            y = activate(arrays[layer - 1][2], row[None])[0]
+        for k in range(layer, top):
+            w, b, act = arrays[k]
+            z = y @ w + b
+            top_unused = k == top - 1 and loss.output_activation is not None
+            y = z if top_unused else activate(act, z[None])[0]
+        z_out, y_out = self.zs[-1].copy(), self.ys[-1].copy()
+        if z is not None:  # a top layer's y moved alone leaves its z as it was
+            z_out[case] = z
+        y_out[case] = y
+        return error(z_out, y_out, self.t, loss)
+
 
 def central_difference(evaluate, base: np.ndarray, index: tuple, eps: float) -> float:
     """(E(v + eps) - E(v - eps)) / (2 eps) for the entry ``index`` of a copy of ``base``."""

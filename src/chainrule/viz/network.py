@@ -51,6 +51,8 @@ def network_svg(d: Derivation, case: int = 0) -> str:
             pos[(layer, unit)] = (offset + unit * _GAP_X, y)
     placer = Placer()
     head = f"{d.description}: E = {d.error:.4g}"
+    if d.n_cases > 1:  # E is the batch's; the units' numbers are one case's (its share of E's)
+        head += f" over {d.n_cases} cases; the units show case {case + 1}"
     placer.block(text_box(10, 20, head, 13))
     texts = [_text(10, 20, head, 13, extra=' font-weight="bold"')]
     for layer, record in enumerate(d.layers):

@@ -346,3 +346,24 @@ def test_a_label_column_of_class_names_is_read_as_the_models_classes(tmp_path, c
     line = assert_user_error(capsys, "explain", "--model", run_dir, "--input", numbered,
                              match="the label column holds class numbers")  # fmt: skip
     assert "numbered.csv" in line
+
+
+def test_max_checks_is_an_option_and_0_checks_nothing_saying_so(runs_dir, capsys):
+    """The note said "raise max_checks to check them all", a parameter of the Python API alone,
+    and a batch's checks could not be turned off from the command line (600 cases of a large
+    network: minutes). Oracle: the JSON's checked gradients, counted."""
+    run_dir = runs_dir / "four"
+    checked = {}
+    for limit in ("0", "5", "20000"):
+        code, out, err = run(capsys, "explain", "--model", run_dir, "--max-checks", limit,
+                             "--format", "json")  # fmt: skip
+        assert code == 0, err
+        document = json.loads(out)
+        weights = [w["dE_dw"] for c in document["connections"] for w in c["weights"]]
+        checked[limit] = sum(w["numeric"] is not None for w in weights)
+    assert checked["0"] == 0 and 0 < checked["5"] < checked["20000"] == 4 * 3 + 3 * 2
+    code, out, _ = run(capsys, "explain", "--model", run_dir, "--max-checks", "0")
+    assert "none is checked by finite differences here" in out and "✓" not in out
+    code, out, _ = run(capsys, "explain", "--model", run_dir, "--max-checks", "5")
+    assert "raise max_checks, explain's --max-checks, to check them all" in " ".join(out.split())
+    assert_user_error(capsys, "explain", "--max-checks", "-1", match="--max-checks")

@@ -505,6 +505,11 @@ def explain(
     ),
     max_cases: int = typer.Option(3, min=1, max=10_000, help="cases shown (JSON always has all)"),
     digits: int = typer.Option(4, min=1, max=17, help="significant digits in the formulas"),
+    max_checks: int = typer.Option(
+        20_000,
+        min=0,
+        help="gradients checked by finite differences, at most (a sample past it); 0: none",
+    ),
     torch_model: Path = typer.Option(
         None,
         parser=path_value,
@@ -547,6 +552,8 @@ def explain(
         perturbation=perturbation,
         symbolic=symbolic,
         bug=bug,
+        check=max_checks > 0,
+        max_checks=max(max_checks, 1),
     )
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
                "focused": unit is not None}  # fmt: skip

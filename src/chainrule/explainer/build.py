@@ -496,7 +496,8 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
     if sample.skipped:
         derivation.notes.append(
             f"{sample.skipped} of {sample.total} gradients were not checked by finite differences "
-            f"(a sample of {limit} was; raise max_checks to check them all)"
+            f"(a sample of about {limit} was; raise max_checks, explain's --max-checks, to "
+            "check them all)"
         )
 
 

@@ -238,7 +238,7 @@ def summary(b: Builder) -> None:
         )
     elif not checks:
         ran = any(c.dE_dw_numeric is not None for c in d.connections)
-        why = " (every one was left out: see below)" if ran else " (check=False)"
+        why = " (every one was left out: see below)" if ran else " (check=False, --max-checks 0)"
         b.add(Para([f"No finite-difference checks were run{why}."]))
     else:
         verdict = "all agree" if d.all_ok else "SOME DISAGREE"

@@ -13,14 +13,19 @@ def intro(b: Builder) -> None:
     cases = f"{d.n_cases} case{'s' * (d.n_cases != 1)}"
     if d.n_cases > b.o.max_cases:
         cases += f" (the first {b.o.max_cases} written out; all are in the JSON output)"
+    checked = (  # none without checks (check=False, --max-checks 0): not a word of ✓
+        " and is checked against a central finite difference "
+        f"(eps {d.eps:g}); ✓ marks agreement, the difference is shown."
+        if any(c.dE_dw_numeric is not None for c in d.connections)
+        else "; none is checked by finite differences here."
+    )
     b.add(
         Para(
             [
                 f"Loss: {d.loss.name} ({d.loss.describe_reduction()}), {cases}, {d.dtype}. "
                 f"Notation: {b.n.title}. Layers are numbered from 0 (the input layer); "
                 "units from 1. Every gradient below comes from chainrule's engine (one backward "
-                "pass over the recorded graph) and is checked against a central finite difference "
-                f"(eps {d.eps:g}); ✓ marks agreement, the difference is shown."
+                f"pass over the recorded graph){checked}"
             ]
         )
     )

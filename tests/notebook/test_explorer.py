@@ -115,6 +115,18 @@ def test_a_model_the_page_cannot_show_is_refused_in_one_line_up_front():
     assert "\n" not in str(refused.value)
 
 
+def test_a_model_too_big_for_the_page_is_refused_as_serve_refuses_it():
+    """A 784-256-10 model was refused with the request schema's "sizes.0: Input should be less
+    than or equal to 128 (this model has 784)"; serve --model said what fits."""
+    net = cr.nn.mlp([784, 256, 10], rng=0)
+    shown = (
+        r"^explorer: a 784-256-10 network is too big for the explorer, which shows at most "
+        r"8 layers, 128 units in a layer and \d+ connections \(a 64-128-10 digits model fits\)$"
+    )
+    with pytest.raises(UserError, match=shown):
+        cr.explorer(net, (np.zeros(784), 3), cr.nn.CrossEntropy())
+
+
 def test_a_hidden_units_paths_are_the_librarys_terms(case):
     net, x, t, loss = case
     host = cr.explorer(net, (x, t), loss).explorer

@@ -55,17 +55,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     model, info, loss = load_trained(model_path)
     refuse_an_unreadable_network(model, model_path, "the explorer")
     sizes = as_network(model).sizes
-    connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    if (
-        len(sizes) > schemas.MAX_LAYERS
-        or max(sizes) > schemas.MAX_UNITS
-        or connections > schemas.MAX_WEIGHTS
-    ):
-        raise UserError(
-            f"{model_path}: a {'-'.join(map(str, sizes))} network is too big for the explorer, "
-            f"which shows at most {schemas.MAX_LAYERS} layers, {schemas.MAX_UNITS} units in a "
-            f"layer and {schemas.MAX_WEIGHTS} connections (a 64-128-10 digits model fits)"
-        )
+    schemas.refuse_too_big(sizes, str(model_path))
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
     x, targets = held_out_case(model_path, info, case, loss, sizes[-1])

@@ -131,13 +131,21 @@ def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict
             "train does: pass nn.loss_from_config(info['loss']) from io.load_model)"
         )
     from chainrule.web.network import NetworkState
-    from chainrule.web.schemas import check_shown
+    from chainrule.web.schemas import check_shown, refuse_too_big
 
     if not isinstance(case, (tuple, list)) or len(case) != 2:
         raise UserError(
             f"explorer: the case is a pair (x, t), e.g. (X[0], T[0]); got {_described(case)}"
         )
     x, t = case
+    from chainrule.explainer import ExplainError, as_network
+
+    try:
+        sizes = as_network(model).sizes
+    except ExplainError:
+        sizes = None  # a network the explainer cannot read: from_model names why
+    if sizes is not None:  # too big, said as serve --model says it (not "sizes.0: <= 128")
+        refuse_too_big(sizes, "explorer")
     network = NetworkState.from_model(model, x, t, loss).to_json()
     check_shown(network, "explorer")  # refused now, not by every request the widget makes
     return network

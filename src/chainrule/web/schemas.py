@@ -157,6 +157,18 @@ class Network(Strict):
         return self
 
 
+def refuse_too_big(sizes: list[int], what: str) -> None:
+    """Refuse, in one line starting with ``what``, a network larger than the page shows, saying
+    what fits (the request schema's own refusal named a field: "sizes.0: ... <= 128")."""
+    connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if len(sizes) > MAX_LAYERS or max(sizes) > MAX_UNITS or connections > MAX_WEIGHTS:
+        raise UserError(
+            f"{what}: a {'-'.join(map(str, sizes))} network is too big for the explorer, "
+            f"which shows at most {MAX_LAYERS} layers, {MAX_UNITS} units in a layer and "
+            f"{MAX_WEIGHTS} connections (a 64-128-10 digits model fits)"
+        )
+
+
 def check_shown(network: dict, what: str) -> None:
     """Refuse, in one line starting with ``what``, a network's JSON that :class:`Network` refuses:
     the page would get that refusal for every request it makes about this network."""

@@ -674,8 +674,7 @@ def _explainer_table(tasks: list) -> str:
         label = "with finite-difference checks" if task.spec.get("check") else "no checks"
         cases = task.spec.get("cases", 1)
         what = "one case" if cases == 1 else f"{cases} {task.spec.get('dtype')} cases"
-        if task.spec.get("to_json"):
-            what += " and write its JSON document"
+        then = ", then write the JSON document" if task.spec.get("to_json") else ""
         if stats is None:
             rows.append(f"- {label}: {failure(results)}")
             continue
@@ -683,7 +682,7 @@ def _explainer_table(tasks: list) -> str:
         checks = f" (at most {task.spec['max_checks']:,} checked)" if task.spec.get("check") else ""
         rows.append(
             f"- {label}{checks}: {stats['median']:.3f} s to explain {what} and list all "
-            f"{terms} terms w_ij dE/dz_j of the 100 hidden units "
+            f"{terms} terms w_ij dE/dz_j of the 100 hidden units{then} "
             f"(CPU/wall {cpu_cell(results, len(task.cpus))})"
         )
     return "\n".join(rows) + "\n"

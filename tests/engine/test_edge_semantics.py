@@ -787,3 +787,18 @@ def test_smooth_ops_of_integers_and_booleans_compute_in_the_default_float(librar
             assert got.dtype == want.dtype, name
             np.testing.assert_array_equal(cr.backend.to_numpy(got.data),
                                           cr.backend.to_numpy(want.data), err_msg=name)  # fmt: skip
+
+
+@pytest.mark.parametrize("library", ["torch", "array_api_strict"])
+def test_a_python_complex_beside_another_librarys_tensor_joins_it(library):
+    """torch_tensor * (1 + 2j) was refused as "an operand of torch and one of numpy": the
+    number became a NumPy array. Oracle: NumPy's own float32 * 1j (complex64, a weak scalar)
+    and the values as complex numbers."""
+    xp = pytest.importorskip(library)
+    for dtype, complex_dtype in (("float32", "complex64"), ("float64", "complex128")):
+        t = cr.tensor(xp.asarray(np.array([1.0, -2.0], dtype=dtype)))
+        for out in (t * (1 + 2j), (1 + 2j) + t):
+            assert cr.backend.dtype_name(out.dtype) == complex_dtype
+            assert out.xp is t.xp
+        np.testing.assert_array_equal(cr.backend.to_numpy((t * (1 + 2j)).data),
+                                      np.array([1 + 2j, -2 - 4j], dtype=complex_dtype))  # fmt: skip

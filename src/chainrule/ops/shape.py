@@ -43,9 +43,15 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
                     "x.astype('int64')"
                 ) from None
         return _device_constant(value, data, xp)
-    if like is not None and isinstance(value, complex) and array_module(like.data) is numpy:
+    if like is not None and isinstance(value, complex):
         # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128)
-        return _scalar_constant(value, numpy.result_type(like.data, value), numpy)
+        if array_module(like.data) is numpy:
+            return _scalar_constant(value, numpy.result_type(like.data, value), numpy)
+        # another library's: a 0-d complex array of its precision there (it was NumPy's,
+        # refused beside the tensor), as PyTorch's own float32 * 1j gives complex64
+        single = backend.dtype_name(like.dtype) in ("float32", "complex64", "float16", "bfloat16")
+        dtype = "complex64" if single else "complex128"
+        return Tensor._wrap(backend.asarray_like(value, like.data, dtype=dtype))
     if like is not None and isinstance(value, (numpy.integer, numpy.bool_)):
         return as_tensor(value.item(), like)  # as the Python number it holds (a NumPy float is one)
     if like is not None and isinstance(value, numpy.generic) and like.xp is not numpy:

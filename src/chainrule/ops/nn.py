@@ -34,7 +34,8 @@ def _logistic(z: Any) -> Any:
     other passes cannot overflow). Complex z, and other array libraries:
     :func:`_two_sided_logistic`.
     """
-    z = backend.as_floating(z)  # integers and booleans: float64 (the library's default float)
+    if type(z) is not numpy.ndarray or z.dtype.kind not in "fc":  # read at once: every step
+        z = backend.as_floating(z)  # integers and booleans: float64 (the library's default)
     xp = array_module(z)
     if xp is not numpy:  # the standard has no out= and no errstate to silence an overflow
         return _two_sided_logistic(xp, z)
@@ -341,13 +342,14 @@ def _reduced(xp: Any, losses: Any, reduction: str) -> Any:
         return losses
     if reduction == "sum":  # a sum past the largest float is inf, NumPy's warning and all
         return _add_reduce(losses, None) if xp is numpy else xp.sum(losses)
-    # a mean is never past the largest loss: where the sum overflows (two losses of 3e38 in
-    # float32), the losses are divided first (a second pass over the cases, then alone)
+    # a mean is never past the largest loss, where a sum can be (two losses of 3e38 in float32)
     if xp is numpy:  # the ufunc's reduce itself: ndarray.sum is a Python wrapper around it
         count = losses.size
         if not count:
             return _add_reduce(losses, None) * float("nan")
-        total = backend.ignoring_overflow(_add_reduce, losses, None)
+        if losses.dtype.itemsize < 8 and losses.dtype.kind == "f":  # float32, float16: summed
+            return _add_reduce(losses, None, numpy.float64) / count  # in float64, which holds it
+        total = backend.ignoring_overflow(_add_reduce, losses, None)  # float64: divided first
         return total / count if math.isfinite(total) else _add_reduce(losses / count, None)
     count = backend.size(losses)
     if not count:

@@ -229,10 +229,19 @@ def as_floating(x: Any) -> Any:
     ...) on integers or booleans. NumPy's own ufuncs give float16 for bool, int8 and uint8
     (``tanh(True)`` to 3 digits), a shift by the row's peak wraps an integer dtype (softmax of
     int8 [-100, 100] was NaN), and PyTorch has no ``logaddexp`` for integers at all."""
-    if type(x) is numpy.ndarray:
+    if isinstance(x, (numpy.ndarray, numpy.generic)):  # a NumPy scalar too (x.sum() of ints)
         return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
+    floating = _floating_dtypes.get(x.dtype)
+    if floating is None:  # the standard's isdtype is dear on some libraries: once per dtype
+        floating = _floating_dtypes[x.dtype] = is_floating(x.dtype, array_module(x))
+    if floating:
+        return x
     xp = array_module(x)
-    return x if is_floating(x.dtype, xp) else xp.astype(x, default_float(xp, x))
+    return xp.astype(x, default_float(xp, x))
+
+
+#: :func:`as_floating`'s answers by dtype, for the libraries other than NumPy
+_floating_dtypes: dict[Any, bool] = {}
 
 
 def default_int(xp: Any, array: Any = None) -> Any:

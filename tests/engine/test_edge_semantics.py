@@ -802,3 +802,25 @@ def test_a_python_complex_beside_another_librarys_tensor_joins_it(library):
             assert out.xp is t.xp
         np.testing.assert_array_equal(cr.backend.to_numpy((t * (1 + 2j)).data),
                                       np.array([1 + 2j, -2 - 4j], dtype=complex_dtype))  # fmt: skip
+
+
+def test_a_smooth_op_of_a_numpy_integer_scalar_is_a_float():
+    """int_tensor.sum() holds a NumPy scalar; as_floating cast it with numpy.astype, which takes
+    no scalar before NumPy 2.1 (a TypeError, an AttributeError on 1.x)."""
+    total = cr.Tensor(np.array([1, 2, 3])).sum()
+    assert cr.backend.as_floating(np.int64(3)) == 3.0
+    assert cr.backend.as_floating(np.int64(3)).dtype == np.float64
+    assert float(cr.exp(total).item()) == pytest.approx(np.exp(6.0), rel=1e-15)
+
+
+def test_a_complex_losss_mean_is_taken_without_a_warning():
+    """math.isfinite of a complex mean dropped its imaginary part, with NumPy's ComplexWarning
+    at every complex-step forward. Oracle: the per-case losses' mean."""
+    z = cr.tensor(np.array([0.5 + 1e-20j, -1.0 + 0j]))
+    t = np.array([1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean = cr.logistic_cross_entropy(z, t).item()
+        per_case = cr.logistic_cross_entropy(z, t, reduction="none").numpy()
+    assert mean == pytest.approx(per_case.mean(), rel=1e-15)
+    assert mean.imag != 0.0  # the step's imaginary part is kept

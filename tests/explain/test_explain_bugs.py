@@ -255,3 +255,18 @@ def test_no_zero_grad_on_a_model_whose_loss_reads_the_logits():
     assert d.bug.caught
     for row, name, index in _parameter_rows(d, d.bug):  # step 2's .grad = step 1's + its own
         assert row.wrong - row.right == pytest.approx(step1[name][index], abs=1e-12)
+
+
+def test_a_bug_report_without_finite_differences_says_nothing_was_checked():
+    """--bug assign --max-checks 0 listed every wrong gradient as "✓ agrees" and ended "every
+    gradient agrees with its finite difference": nothing had been compared."""
+    from chainrule.explainer import explain
+    from chainrule.explainer.render import render
+
+    text = render(explain(bug="assign", check=False, perturbation=False), "text")
+    section = text.split("Break the engine on purpose")[1]
+    assert "✓ agrees" not in section and "✗ caught" not in section
+    assert "not checked" in section
+    assert "No gradient was checked by finite differences, so nothing here can catch it." in section
+    checked = render(explain(bug="assign", perturbation=False), "text")
+    assert "The gradient check catches it" in checked

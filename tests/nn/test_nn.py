@@ -271,6 +271,18 @@ def test_uniform_init_refuses_a_range_that_is_not_a_finite_number():
     with pytest.raises(nn.ConfigError, match="at most 3.4e[+]38 for float32"):
         nn.Linear(3, 2, init_range=1e39)
     assert np.isfinite(nn.Linear(3, 2, init_range=1e39, dtype="float64").weight.numpy()).all()
+    with pytest.raises(nn.ConfigError, match="at most 8.99e[+]307 for float64"):
+        nn.Linear(3, 2, init_range=1e308, dtype="float64")  # 2r is past float64
+    assert not nn.init.uniform((4,), dtype=np.int64, r=0.3).any()  # integers: zeros, as before
+
+
+def test_dropout_of_another_librarys_integers_takes_its_default_float():
+    """As the unit layers compute a torch integer tensor: in torch's float32, not float64."""
+    torch = pytest.importorskip("torch")
+    out = nn.Dropout(0.5, rng=0)(cr.tensor(torch.tensor([[1, 2, 3, 4]])))
+    expected = nn.Dropout(0.5, rng=0)(cr.tensor(np.array([[1.0, 2, 3, 4]]))).numpy()
+    assert out.dtype == torch.float32
+    np.testing.assert_array_equal(out.data.numpy(), expected.astype(np.float32))
 
 
 def test_train_and_eval_reach_every_submodule():

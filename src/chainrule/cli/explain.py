@@ -177,7 +177,7 @@ def _problem_args(
         named = torch_model if torch_model is not None else model
         if input is None:
             missing = "--input too" if target is not None else "--input and --target"
-        elif torch_model is None:
+        elif torch_model is None and info.get("meta", {}).get("task") is not None:
             missing = "--target too (or, in a .csv --input, a label column after the inputs)"
         else:
             missing = "--target too"
@@ -230,7 +230,9 @@ def _target_cases(text: str, info: dict) -> np.ndarray:
     number, as ``predict`` writes them. Numbers that are not given say which names there are."""
     import numpy as np
 
-    names = list(info.get("class_names") or [])
+    from chainrule.cli.train import label_names
+
+    names = list(label_names(info) or [])
     cases = [case.strip() for case in text.split(";")]
     a_file = Path(text).suffix in (".csv", ".json", ".npy") or Path(text).exists()
     if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
@@ -266,7 +268,8 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     in a label column after the model's inputs: the labels as targets for ``spec``, read as
     ``evaluate --data FILE.csv`` reads them (class names or numbers, as the model was trained
     on) and given to the loss as training gives them; the rows are read as ``--input`` reads
-    any file. None for any other input: rows without a label column still need ``--target``."""
+    any file. None for any other input, and for a model whose file records no task (saved by
+    ``io.save_model`` without it): those still need ``--target``."""
     import numpy as np
 
     from chainrule.train.runs import model_widths
@@ -275,6 +278,8 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     path = Path(text)
     if widths is None or path.suffix != ".csv" or not path.is_file():
         return None
+    if info.get("meta", {}).get("task") is None:  # a model file that records no task: whether
+        return None  # its column holds classes or a regression's values is not known
     from chainrule import data
     from chainrule.cli.train import labelled_data
     from chainrule.train.metrics import target_array

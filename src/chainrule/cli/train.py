@@ -793,10 +793,11 @@ def labelled_data(
     from chainrule.train import runs
 
     pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
-    raw = runs.read_dataset(data, _table_task(data, info), dtype, pixel_range,
-                            info.get("class_names"), part)  # fmt: skip
+    names = label_names(info)
+    raw = runs.read_dataset(data, _table_task(data, info), dtype, pixel_range, names, part)
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
-    _check_same_kind_of_labels(data, info.get("class_names"), raw)
+    if len(info.get("class_names") or ()) != 1:  # one unit's name: its numbers 0, 1 read too
+        _check_same_kind_of_labels(data, names, raw)
     if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
         from chainrule.data.idx import check_rows_scaled
 
@@ -808,6 +809,17 @@ def labelled_data(
     part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
     which = f"the {part} part of {data}" if part else f"all of {data}"
     return runs.prepare(raw, saved_standardizer(info), np.dtype(dtype)), which
+
+
+def label_names(info: dict) -> list[str] | None:
+    """The names of a saved classifier's classes as labels read them: a one-output model that
+    names its unit (xor's "odd") has the two classes (not odd, odd), class 1 its unit's name
+    (read as the unit's own name, "odd" was class 0: the opposite target)."""
+    names = info.get("class_names")
+    if names and len(names) == 1:
+        yes, no = _one_unit_classes(names)
+        return [no, yes]
+    return names
 
 
 def _prints_results() -> bool:

@@ -148,7 +148,7 @@ def bug(b: Builder) -> None:
             f"{r.right:.6g}",
             f"{r.wrong:.6g}",
             "-" if r.numeric is None else f"{r.numeric:.6g}",
-            "✗ caught" if r.caught else "✓ agrees",
+            "not checked" if r.numeric is None else ("✗ caught" if r.caught else "✓ agrees"),
         ]
         for r in shown
     ]
@@ -168,13 +168,19 @@ def bug(b: Builder) -> None:
     if len(wrong) > len(shown):
         b.add(Para([f"... {len(wrong) - len(shown)} more wrong gradients (all are in the JSON)."]))
     n_caught = sum(r.caught for r in report.rows)
-    verdict = (
-        f"The gradient check catches it: {n_caught} of {len(report.rows)} gradients disagree "
-        "with their central finite differences."
-        if report.caught
-        else "The gradient check finds nothing here: every gradient agrees with its finite "
-        "difference."
-    )
+    n_checked = sum(r.numeric is not None for r in report.rows)
+    if report.caught:
+        verdict = (
+            f"The gradient check catches it: {n_caught} of {len(report.rows)} gradients disagree "
+            "with their central finite differences."
+        )
+    elif not n_checked:  # --max-checks 0: nothing was compared, so nothing "agrees"
+        verdict = "No gradient was checked by finite differences, so nothing here can catch it."
+    else:
+        verdict = (
+            f"The gradient check finds nothing here: every gradient checked ({n_checked} of "
+            f"{len(report.rows)}) agrees with its finite difference."
+        )
     b.add(Para([verdict]))
 
 

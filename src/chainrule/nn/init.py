@@ -56,7 +56,11 @@ def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r:
     """Samples from U(-r, r) (Rumelhart, Hinton & Williams 1986 used small r such as 0.3)."""
     # NaN and inf passed ``r < 0`` to NumPy's "high - low range exceeds valid bounds"; a range
     # past the dtype's largest number drew infinite weights
-    largest = float(np.finfo(dtype).max)  # a Python float: r > float32's max cast r (warned)
+    # drawn in float64 (high - low = 2r must be finite there), then cast: at most the dtype's
+    # largest number (a Python float: r > float32's max would cast r, with a warning)
+    largest = float(np.finfo(np.float64).max) / 2
+    if np.dtype(dtype).kind == "f":
+        largest = min(largest, float(np.finfo(dtype).max))
     if not (r >= 0 and math.isfinite(r)) or r > largest:
         raise ConfigError(
             f"uniform init: the range r must be a finite number >= 0 (at most "

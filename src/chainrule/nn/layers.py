@@ -263,8 +263,9 @@ class Dropout(Module):
             return x
         keep = self.rng.random(x.shape) >= self.p  # drawn on the host: the same on any library
         dtype = np.dtype(backend.dtype_name(x.dtype))
-        if dtype.kind not in "fc":  # integers and booleans: a float64 mask, as a unit layer
-            dtype = np.dtype(np.float64)  # computes them (int(1 / 0.5) scaled by 0, bool by 1)
+        if dtype.kind not in "fc":  # integers and booleans: a mask in the library's default
+            # float, as a unit layer computes them (int(1 / 0.5) scaled by 0, bool by 1)
+            dtype = np.dtype(backend.dtype_name(backend.default_float(x.xp, x.data)))
         mask = keep.astype(dtype) / dtype.type(1.0 - self.p)
         if type(x.data) is not np.ndarray:  # one copy to the input's library and device
             mask = backend.asarray_like(mask, x.data)

@@ -350,13 +350,13 @@ def _reduced(xp: Any, losses: Any, reduction: str) -> Any:
         if losses.dtype.itemsize < 8 and losses.dtype.kind == "f":  # float32, float16: summed
             return _add_reduce(losses, None, numpy.float64) / count  # in float64, which holds it
         total = backend.ignoring_overflow(_add_reduce, losses, None)  # float64: divided first
-        return total / count if math.isfinite(total) else _add_reduce(losses / count, None)
+        if losses.dtype.kind == "c" or math.isfinite(total):  # (a complex step's loss: as is)
+            return total / count
+        return _add_reduce(losses / count, None)
     count = backend.size(losses)
     if not count:
         return xp.sum(losses) * float("nan")
-    with numpy.errstate(over="ignore"):  # a library on NumPy (array-api-strict) warns
-        total = xp.sum(losses)  # no host sync to test it: both means, the finite one kept
-    return xp.where(xp.isfinite(total), total / count, xp.sum(losses / count))
+    return xp.sum(losses / count)  # divided first: no sum to overflow, and no host sync
 
 
 def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:

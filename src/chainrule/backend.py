@@ -231,16 +231,19 @@ def as_floating(x: Any) -> Any:
     int8 [-100, 100] was NaN), and PyTorch has no ``logaddexp`` for integers at all."""
     if isinstance(x, (numpy.ndarray, numpy.generic)):  # a NumPy scalar too (x.sum() of ints)
         return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
-    floating = _floating_dtypes.get(x.dtype)
+    # keyed by the array's type too: equal hashes of two libraries' dtypes are then never
+    # compared (array-api-strict warns of comparing its dtypes with NumPy's)
+    key = (type(x), x.dtype)
+    floating = _floating_dtypes.get(key)
     if floating is None:  # the standard's isdtype is dear on some libraries: once per dtype
-        floating = _floating_dtypes[x.dtype] = is_floating(x.dtype, array_module(x))
+        floating = _floating_dtypes[key] = is_floating(x.dtype, array_module(x))
     if floating:
         return x
     xp = array_module(x)
     return xp.astype(x, default_float(xp, x))
 
 
-#: :func:`as_floating`'s answers by dtype, for the libraries other than NumPy
+#: :func:`as_floating`'s answers by (array type, dtype), for the libraries other than NumPy
 _floating_dtypes: dict[Any, bool] = {}
 
 

@@ -54,10 +54,10 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
 @_placed
 def uniform(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None, r: float = 0.3):
     """Samples from U(-r, r) (Rumelhart, Hinton & Williams 1986 used small r such as 0.3)."""
-    # NaN and inf passed ``r < 0`` to NumPy's "high - low range exceeds valid bounds"; a range
-    # past the dtype's largest number drew infinite weights
-    # drawn in float64 (high - low = 2r must be finite there), then cast: at most the dtype's
-    # largest number (a Python float: r > float32's max would cast r, with a warning)
+    # NaN and inf passed ``r < 0`` to NumPy's "high - low range exceeds valid bounds", and a
+    # range past the dtype's largest number drew infinite weights. Drawn in float64 (2r must be
+    # finite there), then cast: r at most the dtype's largest number, compared as Python floats
+    # (r > float32's max would cast r, with NumPy's warning)
     largest = float(np.finfo(np.float64).max) / 2
     if np.dtype(dtype).kind == "f":
         largest = min(largest, float(np.finfo(dtype).max))

@@ -134,8 +134,8 @@ def power(base: Any, exponent: Any) -> Tensor:
 # Smooth functions of one input
 # ---------------------------------------------------------------------------------------------
 
-# integers and booleans are cast to float64 first (backend.as_floating): NumPy's own ufuncs give
-# float16 for bool, int8 and uint8
+# integers and booleans are cast to the library's default float first (backend.as_floating):
+# NumPy's own ufuncs give float16 for bool, int8 and uint8
 _exp = primitive(
     "exp", lambda x: array_module(x).exp(backend.as_floating(x)), lambda g, out, x: g * out
 )

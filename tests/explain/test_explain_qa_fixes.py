@@ -617,3 +617,14 @@ def test_one_cases_row_moved_gives_the_error_of_the_whole_batch_rerun(loss):
             one = forward.with_row(layer, 2, moved[2], is_z)
             assert one == pytest.approx(whole, rel=1e-12), (layer, is_z)
             assert one != pytest.approx(d.error, rel=1e-6)  # the move is seen
+
+
+def test_the_perturbation_and_the_three_views_say_which_case_of_a_batch_they_use():
+    """Both use one case of a batch (the JSON's "case": 0), which the write-up did not say."""
+    from chainrule import nn
+
+    model = nn.mlp([2, 3, 2], rng=0, dtype="float64")
+    batch = render(explain(model, [[1, 0], [0, 1]], [[1, 0], [0, 1]], "squared-error"), "text")
+    assert "The nudge is in case 1 of 2." in batch and "They are case 1's of 2." in batch
+    one = render(explain(model, [[1, 0]], [[1, 0]], "squared-error"), "text")
+    assert "The nudge is in case" not in one and "They are case" not in one

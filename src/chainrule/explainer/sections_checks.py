@@ -123,6 +123,8 @@ def perturbation(b: Builder) -> None:
                 E,
                 ", with an error of order ε² (divide ε by 10 and the error falls about 100-fold); "
                 "leave any one path out and the miss is of order ε.",
+                # of a batch, one case is nudged (its own share of E moves)
+                f" The nudge is in case {p['case'] + 1} of {d.n_cases}." if d.n_cases > 1 else "",
             ]
         )
     )

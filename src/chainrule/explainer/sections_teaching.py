@@ -34,6 +34,7 @@ def views(b: Builder) -> None:
                 ", and the fan-out node of the graph recorded unit by unit, where each consumer "
                 f"{_consumer(b, layer, unit, j, None)} sends back its share: the same terms, one "
                 f"per {j}.",
+                f" They are case {v['case'] + 1}'s of {b.d.n_cases}." if b.d.n_cases > 1 else "",
             ]
         )
     )

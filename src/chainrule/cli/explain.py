@@ -130,7 +130,9 @@ def _problem_args(
     standardizer scales the input rows exactly as ``chainrule predict`` does, and its loss is the
     default. The loss object reads the targets (class labels only for cross-entropy).
     Without ``--input`` and ``--target`` a run's own case is taken: ``--case`` (0 by default) of
-    the split it was evaluated on, as ``serve --model`` shows it.
+    the split it was evaluated on, as ``serve --model`` shows it. A ``.csv`` ``--input`` whose
+    rows end in a label column gives the targets without ``--target``, for a model whose file
+    records its task (:func:`_label_column_targets`).
     ``--torch-model`` is a PyTorch state dict instead (docs/interop.md), ``--arch`` its layers.
     """
     import numpy as np
@@ -225,9 +227,11 @@ def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
 
 
 def _target_cases(text: str, info: dict) -> np.ndarray:
-    """``--target``'s cases; for a model trained on named classes (its ``class_names``) also
-    their names, one per case (``setosa`` or ``setosa;virginica``), each read as its class
-    number, as ``predict`` writes them. Numbers that are not given say which names there are."""
+    """``--target``'s cases; for a model trained on named classes (its ``class_names``; a
+    one-output model's unit name is class 1, "not NAME" class 0:
+    :func:`chainrule.cli.train.label_names`) also their names, one per case (``setosa`` or
+    ``setosa;virginica``), each read as its class number, as ``predict`` writes them. Numbers
+    that are not given say which names there are."""
     import numpy as np
 
     from chainrule.cli.train import label_names

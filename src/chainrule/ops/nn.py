@@ -35,7 +35,7 @@ def _logistic(z: Any) -> Any:
     :func:`_two_sided_logistic`.
     """
     if type(z) is not numpy.ndarray or z.dtype.kind not in "fc":  # read at once: every step
-        z = backend.as_floating(z)  # integers and booleans: float64 (the library's default)
+        z = backend.as_floating(z)  # integers, booleans: the library's default float (float64)
     xp = array_module(z)
     if xp is not numpy:  # the standard has no out= and no errstate to silence an overflow
         return _two_sided_logistic(xp, z)
@@ -402,7 +402,7 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     xp = array_module(logits)
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
-    if logits.dtype.kind not in "fc":  # integer logits: float64, as NumPy's exp (and softmax) give
+    if logits.dtype.kind not in "fc":  # integer logits: float64, as cr.exp and cr.softmax give
         logits = logits.astype(xp.float64)
     if not logits.shape[-1] and targets.dtype.kind in "iu":  # no classes: no label is in range
         check_labels(targets, 0, logits.shape)

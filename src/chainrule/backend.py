@@ -229,21 +229,30 @@ def as_floating(x: Any) -> Any:
     ...) on integers or booleans. NumPy's own ufuncs give float16 for bool, int8 and uint8
     (``tanh(True)`` to 3 digits), a shift by the row's peak wraps an integer dtype (softmax of
     int8 [-100, 100] was NaN), and PyTorch has no ``logaddexp`` for integers at all."""
-    if isinstance(x, (numpy.ndarray, numpy.generic)):  # a NumPy scalar too (x.sum() of ints)
-        return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
-    # keyed by the array's type too: equal hashes of two libraries' dtypes are then never
-    # compared (array-api-strict warns of comparing its dtypes with NumPy's)
-    key = (type(x), x.dtype)
-    floating = _floating_dtypes.get(key)
-    if floating is None:  # the standard's isdtype is dear on some libraries: once per dtype
-        floating = _floating_dtypes[key] = is_floating(x.dtype, array_module(x))
-    if floating:
+    if holds_floats(x):
         return x
+    if isinstance(x, (numpy.ndarray, numpy.generic)):  # a NumPy scalar too (x.sum() of ints)
+        return x.astype(numpy.float64)
     xp = array_module(x)
     return xp.astype(x, default_float(xp, x))
 
 
-#: :func:`as_floating`'s answers by (array type, dtype), for the libraries other than NumPy
+def holds_floats(x: Any) -> bool:
+    """Whether the array (or NumPy scalar) ``x`` holds real or complex floats: a NumPy array's
+    kind read at once, another library's dtype asked once (the standard's ``isdtype`` is dear
+    on some libraries, and a network's every forward asks)."""
+    if isinstance(x, (numpy.ndarray, numpy.generic)):
+        return x.dtype.kind in "fc"
+    # keyed by the array's type too: equal hashes of two libraries' dtypes are then never
+    # compared (array-api-strict warns of comparing its dtypes with NumPy's)
+    key = (type(x), x.dtype)
+    floating = _floating_dtypes.get(key)
+    if floating is None:
+        floating = _floating_dtypes[key] = is_floating(x.dtype, array_module(x))
+    return floating
+
+
+#: :func:`holds_floats`' answers by (array type, dtype), for the libraries other than NumPy
 _floating_dtypes: dict[Any, bool] = {}
 
 

@@ -179,7 +179,7 @@ def _problem_args(
         named = torch_model if torch_model is not None else model
         if input is None:
             missing = "--input too" if target is not None else "--input and --target"
-        elif torch_model is None and info.get("meta", {}).get("task") is not None:
+        elif torch_model is None and _reads_a_label_column(info):
             missing = "--target too (or, in a .csv --input, a label column after the inputs)"
         else:
             missing = "--target too"
@@ -282,8 +282,8 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     path = Path(text)
     if widths is None or path.suffix != ".csv" or not path.is_file():
         return None
-    if info.get("meta", {}).get("task") is None:  # a model file that records no task: whether
-        return None  # its column holds classes or a regression's values is not known
+    if not _reads_a_label_column(info):
+        return None
     from chainrule import data
     from chainrule.cli.train import labelled_data
     from chainrule.train.metrics import target_array
@@ -296,6 +296,12 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     # against the model's dtype): a regression target is the number written, not its float32
     ds, _ = labelled_data(model, info, np.dtype(np.float64), text)
     return target_array(ds, spec, _output_units(net, model, info), np.float64)
+
+
+def _reads_a_label_column(info: dict) -> bool:
+    """Whether an ``--input`` file's label column can be this model's targets: its file records
+    its task (whether the column holds classes or a regression's values is not known else)."""
+    return info.get("meta", {}).get("task") is not None
 
 
 def _pixel_range(info: dict | None) -> Any:

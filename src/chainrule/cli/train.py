@@ -816,10 +816,7 @@ def label_names(info: dict) -> list[str] | None:
     names its unit (xor's "odd") has the two classes (not odd, odd), class 1 its unit's name
     (read as the unit's own name, "odd" was class 0: the opposite target)."""
     names = info.get("class_names")
-    if names and len(names) == 1:
-        yes, no = _one_unit_classes(names)
-        return [no, yes]
-    return names
+    return _class_names(names, 2) if names and len(names) == 1 else names
 
 
 def _prints_results() -> bool:

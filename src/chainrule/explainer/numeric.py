@@ -44,15 +44,20 @@ def error(z_out: np.ndarray, y_out: np.ndarray, t: np.ndarray, loss: Any) -> flo
 
 def error_from(arrays: Arrays, t: np.ndarray, loss: Any, start: int, y_start: np.ndarray) -> float:
     """E when layer ``start`` (0 = the input layer) outputs ``y_start``; layers above rerun."""
-    y = y_start
-    z = y_start
+    return error(*_top_from(arrays, loss, start, y_start), t, loss)
+
+
+def _top_from(arrays: Arrays, loss: Any, start: int, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The top layer's (z, y) when layer ``start`` outputs ``y`` (cases, units): the layers
+    above rerun (none above the top: its z is taken to be ``y``)."""
+    z = y
     above = arrays[start:]
     for k, (w, b, act) in enumerate(above):
         z = y @ w + b
         # a loss that reads the logits never looks at the top layer's y
         top_unused = k == len(above) - 1 and loss.output_activation is not None
         y = z if top_unused else activate(act, z)
-    return error(z, y, t, loss)
+    return z, y
 
 
 def error_from_z(
@@ -99,22 +104,14 @@ class Forward:
         inputs z) ``row``, every other case as in the forward pass. Moving one case's y or z
         moves only that case's rows above, so only they are rerun: a y's finite difference
         reran the whole batch (600 cases of a 784-256-10 network: 150 s for one explain)."""
-        arrays, loss, top = self.arrays, self.loss, len(self.arrays)
-        z, y = (row, None) if is_z else (None, row)
-        if layer == top and loss.output_activation is not None:
-            z = y = row  # the loss reads the top layer's z, which stands for its y (Forward)
-        elif is_z:
-            y = activate(arrays[layer - 1][2], row[None])[0]
-        for k in range(layer, top):
-            w, b, act = arrays[k]
-            z = y @ w + b
-            top_unused = k == top - 1 and loss.output_activation is not None
-            y = z if top_unused else activate(act, z[None])[0]
+        y = row[None]
+        reads_z = layer == len(self.arrays) and self.loss.output_activation is not None
+        if is_z and not reads_z:  # (a loss that reads the top's z: it stands for its y)
+            y = activate(self.arrays[layer - 1][2], y)
+        z, y = _top_from(self.arrays, self.loss, layer, y)
         z_out, y_out = self.zs[-1].copy(), self.ys[-1].copy()
-        if z is not None:  # a top layer's y moved alone leaves its z as it was
-            z_out[case] = z
-        y_out[case] = y
-        return error(z_out, y_out, self.t, loss)
+        z_out[case], y_out[case] = z[0], y[0]  # (a z the loss does not read is not looked at)
+        return error(z_out, y_out, self.t, self.loss)
 
 
 def central_difference(evaluate, base: np.ndarray, index: tuple, eps: float) -> float:

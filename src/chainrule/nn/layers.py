@@ -146,14 +146,6 @@ class Linear(Module):
         return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, dtype={self.weight.dtype}"
 
 
-def _floating(data: Any) -> bool:
-    """Whether a tensor's array holds floats (a NumPy array's kind read at once: every forward
-    of a network asks)."""
-    if type(data) is np.ndarray:
-        return data.dtype.kind in "fc"
-    return backend.is_floating(data.dtype, backend.array_module(data))
-
-
 def _input_like(x: Any, weight: Any) -> Tensor:
     """A batch that is not a floating tensor (an array from a loader, a list, integers) as a
     tensor of ``weight``'s dtype, library and device: float64 data does not upcast float32."""
@@ -303,7 +295,7 @@ class Sequential(Module):
     def forward(self, x: Any) -> Any:
         """Each layer in turn, ``x = layer(x)``; a plain array or an integer tensor takes the
         network's dtype, as Linear's does, whichever layer comes first."""
-        if not isinstance(x, Tensor) or not _floating(x.data):
+        if not isinstance(x, Tensor) or not backend.holds_floats(x.data):
             x = self._input(x)
         for layer in self.layers:
             # The one speed trick of the nn layer: a layer whose ``__call__`` is Module's plain

@@ -362,9 +362,8 @@ def _reduced(xp: Any, losses: Any, reduction: str) -> Any:
 def _softmax_cross_entropy_standard(logits: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
     """:func:`_softmax_cross_entropy` in the array API standard: the same shifted sums, with
     one-hot targets instead of NumPy's fancy-indexed writes (JAX arrays cannot be written)."""
+    logits = backend.as_floating(logits)  # integer logits: the library's float
     xp = array_module(logits)
-    if not backend.is_floating(logits.dtype, xp):  # integer logits: the library's float
-        logits = xp.astype(logits, backend.default_float(xp, logits))
     if backend.is_integer(targets.dtype, xp):
         check_labels(targets, logits.shape[-1], logits.shape)
     peak = xp.max(logits, axis=-1, keepdims=True)
@@ -403,7 +402,7 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     if xp is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
     if logits.dtype.kind not in "fc":  # integer logits: float64, as cr.exp and cr.softmax give
-        logits = logits.astype(xp.float64)
+        logits = backend.as_floating(logits)
     if not logits.shape[-1] and targets.dtype.kind in "iu":  # no classes: no label is in range
         check_labels(targets, 0, logits.shape)
     # C order whatever the logits' layout: the label cells are written through a flat view
@@ -593,9 +592,8 @@ def _logistic_cross_entropy(z: Any, targets: Any, reduction: str) -> tuple[Any, 
     NumPy's where five times the cost of an exp. A logit of +inf against a target of 1 (or -inf
     against 0) is a certain right answer, with loss 0 (inf - inf alone would be NaN).
     """
+    z = backend.as_floating(z)  # integer logits: the library's float
     xp = array_module(z)
-    if not backend.is_floating(z.dtype, xp):  # integer logits: the library's float
-        z = xp.astype(z, backend.default_float(xp, z))
     t = targets if targets.dtype == z.dtype else xp.astype(targets, z.dtype)
     if xp is numpy and z.ndim and z.dtype.kind == "f" and numpy.isfinite(z).all():
         return _logistic_cross_entropy_numpy(z, t, reduction)

@@ -36,6 +36,7 @@ from chainrule.explainer.perturbation import perturbation_view
 from chainrule.explainer.symbolic import symbolic_view
 from chainrule.explainer.views import three_views
 from chainrule.functional import gradient
+from chainrule.nn.activations import max_slope
 from chainrule.nn.losses import Loss
 from chainrule.nn.module import functional_call
 from chainrule.ops.shape import _reshape
@@ -386,14 +387,20 @@ def term_sizes(
     moves (a weight's or a bias's above it, a y's above it, a z itself) and every z above it (a
     difference reruns those alone: the layers below compute the same numbers in both passes,
     so their rounding cancels; inputs of 1e300 made every quantity's tolerance infinite, the
-    top's dE/dz of 0.1 too, and every check passed). A unit's slope counts as 1, the most any
-    unit's is, so neither size reads a derivative rule the check is checking."""
+    top's dE/dz of 0.1 too, and every check passed). A unit's slope counts as its function's
+    largest (:func:`~chainrule.nn.activations.max_slope`: 1/4 for the logistic, 1 for tanh and
+    relu), so neither size reads a derivative rule the check is checking, and a deep logistic
+    network's lowest layer is not allowed 4^depth times its rounding (a wrong dE/dw of a fifth
+    passed there)."""
     top = len(layers) - 1
-    below = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dz
+    below_y = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dy
+    # a loss that takes the logits (softmax cross-entropy) gives dE/dz as y - t, no slope
+    unit_on_top = loss.output_activation is None
+    below = below_y * max_slope(layers[-1].activation) if unit_on_top else below_y  # dE/dz's
     # what their rounding is relative to: dE/dy's, and dE/dz's with the slopes' own
-    cancelled_y = below
-    slope_rounds = loss.output_activation is None and layers[-1].activation in _ROUNDED_SLOPES
-    cancelled_z = cancelled_y + 2 * below if slope_rounds else cancelled_y
+    cancelled_y = below_y
+    slope_rounds = unit_on_top and layers[-1].activation in _ROUNDED_SLOPES
+    cancelled_z = below + 2 * below_y if slope_rounds else below
     cancelled = {("dE_dy", top): float(cancelled_y.max()), ("dE_dz", top): float(cancelled_z.max())}
     rounded = {("dE_dy", top): abs(error), ("dE_dz", 0): 0.0}  # (the input layer has no z)
     from_here = abs(error)  # from the connection's z up
@@ -405,11 +412,13 @@ def term_sizes(
         from_here += float((below * summed).sum())
         cancelled["dE_dw", conn.below] = float((y_below.T @ cancelled_z).max())
         cancelled["dE_db", conn.below] = float(cancelled_z.sum(axis=0).max())
-        below = below @ np.abs(conn.weight).T  # dE/dy (and so dE/dz) of the layer below
+        below_y = below @ np.abs(conn.weight).T  # dE/dy of the layer below
+        slope = max_slope(layers[conn.below].activation)
+        below = below_y * slope  # and its dE/dz
         cancelled_y = cancelled_z @ np.abs(conn.weight).T
-        cancelled_z = cancelled_y
+        cancelled_z = cancelled_y * slope
         if layers[conn.below].activation in _ROUNDED_SLOPES:
-            cancelled_z = cancelled_y + 2 * below
+            cancelled_z = cancelled_z + 2 * below_y
         # moving w, b or y below moves this z, and the layers above rerun; moving z above
         # itself is rounded relative to this z too (z of 1.7e10 under a softmax)
         for key in ("dE_dy", conn.below), ("dE_dw", conn.below), ("dE_db", conn.below):

@@ -31,12 +31,15 @@ from chainrule.tensor import Tensor
 @dataclass(frozen=True)
 class Activation:
     """A kind of unit: ``op`` computes y = f(z) on tensors; ``module`` is its layer (None for
-    the identity, which needs no layer); ``primitive`` is the registered op behind ``op``."""
+    the identity, which needs no layer); ``primitive`` is the registered op behind ``op``;
+    ``max_slope`` is the largest |f'(z)| over every z, a fact of the function (the logistic's
+    is 1/4, at z = 0) that bounds what a unit passes down without evaluating its derivative."""
 
     name: str
     op: Callable[[Tensor], Tensor]
     module: type[Module] | None
     primitive: str | None = None
+    max_slope: float = 1.0
 
     def on_array(self, z: Any) -> Any:
         """y = f(z) on a plain array: the same primitive's forward, with nothing recorded."""
@@ -55,7 +58,7 @@ def _softmax(z: Tensor) -> Tensor:
 
 
 _UNITS = (
-    Activation("logistic", ops.sigmoid, Logistic, "sigmoid"),
+    Activation("logistic", ops.sigmoid, Logistic, "sigmoid", max_slope=0.25),
     Activation("tanh", ops.tanh, Tanh, "tanh"),
     Activation("relu", ops.relu, ReLU, "relu"),
     Activation("softmax", _softmax, Softmax, "softmax"),
@@ -69,6 +72,14 @@ ACTIVATIONS["linear"] = ACTIVATIONS["identity"]
 
 #: The units a hidden layer may use (softmax belongs on top; identity hides nothing).
 HIDDEN = ("logistic", "tanh", "relu")
+
+
+def max_slope(name: str | None) -> float:
+    """The largest slope of the unit called ``name``; 1 for none (an input layer) or an
+    unknown one, the most any of the table's units has (softmax's Jacobian passes at most
+    half of a gradient's largest entry, relu's and tanh's slopes reach 1)."""
+    unit = ACTIVATIONS.get(str(name).lower())
+    return 1.0 if unit is None else unit.max_slope
 
 
 def get(name: str) -> Activation:

@@ -238,7 +238,9 @@ def gradcheck(
     Integer and bool inputs (labels, masks) are passed to ``f`` unchanged and left out of the
     check (the report names the checked inputs by their position in ``inputs``); at least one
     input must be floating. ``n_directions`` (a whole number, at least 1) is how many random
-    directions ``mode="random"`` compares.
+    directions ``mode="random"`` compares. ``order=2`` checks the rules' tensor mode (what
+    ``create_graph``, Hessians and forward mode run): its J^T u, for a random u, against
+    differences of u . f, and that J^T u's own derivatives against its differences.
 
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
@@ -280,10 +282,15 @@ def gradcheck(
     arrays = _float64_inputs(inputs, checked)
     f = _with_constants(f, inputs, checked)
     rng = np.random.default_rng(seed)
-    target = f if order == 1 else _backward_of(f, arrays, checked, rng)
     compare = _compare_full if mode == "full" else _compare_random
     try:
-        entries = compare(target, arrays, checked, eps, rng, n_directions)
+        if order == 1:
+            entries = compare(f, arrays, checked, eps, rng, n_directions)
+        else:  # the tensor mode's J^T u itself, then its derivatives
+            backward_of_f, u = _backward_of(f, arrays, checked, rng)
+            entries = _compare_tensor_mode(f, backward_of_f, u, arrays, checked, eps, rng, mode,
+                                           n_directions)  # fmt: skip
+            entries += compare(backward_of_f, arrays, checked, eps, rng, n_directions)
         report = _report(entries, mode, order, eps, atol, rtol)
     except _WrongShape as wrong:  # a failure to report, as a wrong value is
         nan, problem = float("nan"), str(wrong)
@@ -297,8 +304,9 @@ def gradcheck(
 
 def _backward_of(
     f: Callable[..., Any], arrays: list[np.ndarray], checked: Sequence[int], rng
-) -> Callable[..., Tensor]:
-    """x -> J(x)^T u for a fixed random u: checking it checks the second derivatives."""
+) -> tuple[Callable[..., Tensor], np.ndarray]:
+    """x -> J(x)^T u for a fixed random u, by the rules' tensor mode (``create_graph``), and u:
+    checking its derivatives checks the second derivatives."""
     with no_grad():
         size = _flat_output(f, arrays).size
     u = rng.standard_normal(size)
@@ -313,7 +321,36 @@ def _backward_of(
             _check_shapes(grads, variables, checked)
             return concatenate([reshape(g, (-1,)) for g in grads])
 
-    return backward_of_f
+    return backward_of_f, u
+
+
+def _compare_tensor_mode(
+    f, backward_of_f, u, arrays, checked, eps, rng, mode, n_directions
+) -> list[Mismatch]:
+    """The tensor mode's J^T u against differences of u . f: a rule whose tensor mode alone is
+    wrong (what ``create_graph``, Hessians and forward mode run) agrees with its own
+    derivatives, and only its values, compared with f's, show it. Every entry in full mode;
+    v . J^T u along random v per input in random mode."""
+    with no_grad():
+        values = _flat_output(backward_of_f, arrays).numpy().astype(np.float64)
+    starts = np.cumsum([0] + [backend.size(a) for a in arrays])
+    entries = []
+    for index, (position, a) in enumerate(zip(checked, arrays)):
+        mine = values[starts[index] : starts[index + 1]]
+        if mode == "full":
+            for flat in range(backend.size(a)):
+                column = _central_difference(f, arrays, index, backend.unit_vector(a, flat), eps)
+                element = [int(i) for i in np.unravel_index(flat, a.shape)] if a.ndim else []
+                where = f"(J^T u)[input {position}{element}], create_graph"
+                entries.append(Mismatch(where, float(mine[flat]), float(u @ column)))
+            continue
+        for d in range(n_directions):
+            v = rng.standard_normal(tuple(a.shape))
+            direction = backend.asarray_like(v, a, dtype=a.dtype)
+            numeric = float(u @ _central_difference(f, arrays, index, direction, eps))
+            where = f"direction {d}, input {position}: v . J^T u, create_graph"
+            entries.append(Mismatch(where, float(mine @ v.reshape(-1)), numeric))
+    return entries
 
 
 def _analytic_vjp(f, arrays: list[np.ndarray], checked, cotangent: np.ndarray) -> list[np.ndarray]:

@@ -114,6 +114,38 @@ def test_order_two_catches_a_rule_that_is_right_but_not_differentiable() -> None
     assert cr.gradcheck(lambda x: x**3, [X], order=2).ok
 
 
+def _cube_with_slope(x):
+    return x**3, 3 * x * x  # saves=True: the forward hands the rule its slope
+
+
+def _cube_rule_wrong_in_tensor_mode(g, out, x, saved):
+    if saved is None:  # tensor mode (create_graph) recomputes the slope, with a slip
+        saved = 3.3 * x * x
+    return g * saved
+
+
+# Right on arrays, wrong (and smooth) in tensor mode: what create_graph, Hessians and forward
+# mode run. Its tensor mode agrees with its own derivatives; only its values show the slip.
+_CUBE = "test_gradcheck_cube_wrong_in_tensor_mode"
+cube_wrong_in_tensor_mode = (
+    REGISTRY[_CUBE]
+    if _CUBE in REGISTRY
+    else primitive(_CUBE, _cube_with_slope, _cube_rule_wrong_in_tensor_mode, saves=True)
+)
+
+
+@pytest.mark.parametrize("mode", ["full", "random"])
+def test_order_two_checks_the_tensor_modes_values_not_only_their_derivatives(mode) -> None:
+    def f(x):
+        return cube_wrong_in_tensor_mode(x)
+
+    assert cr.gradcheck(f, [X]).ok  # the array mode is right
+    report = cr.gradcheck(f, [X], order=2, mode=mode)
+    assert not report.ok
+    assert "create_graph" in report.where
+    assert cr.gradcheck(lambda x: x**3, [X], order=2, mode=mode).ok
+
+
 def test_order_two_of_a_network_layer() -> None:
     rng = np.random.default_rng(0)
     y, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))

@@ -205,6 +205,12 @@ def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
         # results were tied into torch's graph, with torch's warning from inside asarray)
         data = np.asarray(value) if xp is np else xp.asarray(backend.detached(value))
     xp = backend.array_module(data)
+    if xp is np and data.dtype.kind not in "biufc":  # a string, an object: nothing to cast
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise TypeError(
+            f"{op}: argument {argument} is {type(value).__name__} {shown}, not numbers; "
+            "differentiate with respect to numbers, or close over it (lambda x: f(x, s))"
+        )
     if not backend.is_floating(data.dtype, xp):
         if _is_typed(value):  # an index or a label array: cast to floats it would compute wrong
             leave_out = "leave it out of argnums" if op in _TAKE_ARGNUMS else "close over it"
@@ -285,10 +291,14 @@ def _argnums_tuple(argnums: int | Sequence[int], n_args: int, op: str) -> tuple[
         nums = (argnums,) if _is_single(argnums) else tuple(argnums)
         for n in nums:
             operator.index(n)
+            if isinstance(n, (bool, np.bool_)):  # True == 1, but it is a slip
+                raise TypeError
     except TypeError:
         raise TypeError(
             f"{op}: argnums must be an integer or a sequence of integers, got {argnums!r}"
         ) from None
+    if not nums:  # nothing differentiated: the call would return () and say nothing
+        raise ValueError(f"{op}: argnums must name at least one argument, got {argnums!r}")
     for n in nums:
         if not -n_args <= operator.index(n) < n_args:
             raise ValueError(f"{op}: argnums {n} is out of range for {n_args} arguments")

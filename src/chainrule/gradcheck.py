@@ -206,6 +206,20 @@ def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> list[Any]:
     return arrays
 
 
+def _warn_if_coarse_output(f: Callable[..., Any], arrays: Sequence[Any]) -> None:
+    """Warn where ``f`` computes its output in a coarser float than the float64 inputs it is
+    given (an ``astype``, a float32 constant of its own): its differences then carry that
+    rounding, and a right gradient can fail with nothing saying why."""
+    with no_grad():
+        name = backend.dtype_name(_flat_output(f, arrays).dtype)
+    if name in ("float32", "float16", "bfloat16"):
+        warnings.warn(
+            f"gradcheck: f returns {name} from float64 inputs, so its finite differences carry "
+            f"{name} rounding and can fail a right gradient; compute f in float64 to check it",
+            stacklevel=3,
+        )
+
+
 def _flat_output(f: Callable[..., Any], arrays: Sequence[np.ndarray]) -> Tensor:
     """Run ``f`` and join all of its output tensors into one flat vector."""
     from chainrule.ops import concatenate, reshape
@@ -281,6 +295,7 @@ def gradcheck(
         )
     arrays = _float64_inputs(inputs, checked)
     f = _with_constants(f, inputs, checked)
+    _warn_if_coarse_output(f, arrays)
     rng = np.random.default_rng(seed)
     compare = _compare_full if mode == "full" else _compare_random
     try:

@@ -615,3 +615,20 @@ def test_a_bad_argnums_or_gradient_input_is_named() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match=r"gradient: input 0 is a ndarray, not a Tensor"):
         cr.gradient((x * 2.0).sum(), [np.array([1.0])])
+
+
+@pytest.mark.parametrize("transform", [cr.grad, cr.value_and_grad, cr.jacobian, cr.hessian])
+def test_no_argnums_is_refused_not_answered_with_nothing(transform):
+    with pytest.raises(ValueError, match="argnums must name at least one argument, got \\(\\)"):
+        transform(lambda a: cr.sum(a * a), argnums=())(np.ones(3))
+
+
+def test_argnums_true_is_refused_not_taken_as_one():
+    with pytest.raises(TypeError, match="argnums must be an integer"):
+        cr.grad(lambda a, b: cr.sum(a * b), argnums=True)(np.ones(2), np.ones(2))
+
+
+@pytest.mark.parametrize("value", ["abc", object(), {"w": "abc"}])
+def test_an_argument_that_is_not_numbers_is_named(value):
+    with pytest.raises(TypeError, match="^grad: argument 0 is (str|object) .*not numbers"):
+        cr.grad(lambda a: (a * a).sum())(value)

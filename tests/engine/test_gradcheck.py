@@ -383,3 +383,17 @@ def test_an_input_that_is_not_one_array_is_refused_naming_it(inputs, message) ->
     with pytest.raises(TypeError, match=rf"^gradcheck: {message}"):
         cr.gradcheck(lambda *args: cr.sum(args[0]), inputs)
     assert cr.gradcheck(lambda x: cr.sum(x * x), [[[0.5, -1.0]]])  # nested numbers: one array
+
+
+def test_an_output_coarser_than_the_float64_inputs_warns_naming_its_dtype() -> None:
+    """f casting to float32 inside fails a right gradient on float32 noise: the check says why."""
+    with pytest.warns(UserWarning, match="f returns float32 from float64 inputs"):
+        cr.gradcheck(lambda t: cr.exp(cr.astype(t, "float32")), [[0.3, 1.7, -2.2]])
+
+
+def test_a_float64_output_does_not_warn() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cr.gradcheck(lambda t: cr.exp(t), [[0.3, 1.7, -2.2]]).ok

@@ -72,6 +72,8 @@ class ModelDescription(_Lenient):
     standardizer: StandardizerState | None = None
     class_names: list[str] | None = None
     parameters: dict[str, list[Dimension]] = Field(default_factory=dict)
+    #: the parameters saved with ``requires_grad=False``, loaded frozen (files before it: none)
+    frozen: list[str] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("loss")

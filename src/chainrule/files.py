@@ -72,8 +72,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+def _temporary_prefix(name: str) -> str:
+    """The prefix of a temporary file or folder for the destination ``name``: its first 100
+    characters, so that a legal name of 255 is still a legal temporary one (the prefix and
+    ``tempfile``'s random part pushed it past the file system's limit)."""
+    return f"{TMP_PREFIX}{name[:100]}."
+
+
 def _write_replace(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=_temporary_prefix(path.name), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -121,9 +128,9 @@ def staging_dir(destination: str | os.PathLike) -> Path:
     the renamed folder is readable as any other the user makes.
     """
     destination = Path(destination)
-    prefix = TMP_PREFIX + destination.name + "."
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(destination.name),
+                                    dir=destination.parent))  # fmt: skip
     except OSError as error:
         if error.errno not in _CANNOT_WRITE_THERE:  # a name too long: the name it tried
             raise

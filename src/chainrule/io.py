@@ -52,6 +52,7 @@ from chainrule.files import (
     replace_together,
     staging_dir,
 )
+from chainrule.tensor import Tensor
 
 MODEL_FORMAT = "chainrule-model"
 #: The safetensors metadata key naming how a file lays out Linear weights, and its two values.
@@ -76,6 +77,7 @@ __all__ = [
     "atomic_write_json",
     "check_layout",
     "find_checkpoint",
+    "incomplete_checkpoints",
     "load_checkpoint",
     "load_model",
     "model_files",
@@ -165,11 +167,24 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         return load(data)
     except SafetensorError as error:
+        if _is_pickle(data):
+            raise ModelFileError(
+                f"{path}: is a pickle (torch.save's format), not a safetensors file; chainrule "
+                "never unpickles a file (it can run code): save the weights with "
+                "safetensors.torch.save_file(net.state_dict(), path)"
+            ) from None
         raise ModelFileError(
             f"{path}: truncated or not a safetensors file ({_first_line(error)})"
         ) from None
     except KeyError:  # a dtype NumPy has no type for: bfloat16 (PyTorch's), the float8s
         return _read_widened(path, data)
+
+
+def _is_pickle(data: bytes) -> bool:
+    """Whether ``data`` is what ``torch.save`` writes (a zip archive of pickles) or a pickle
+    (protocol 2 to 5, which ends in its STOP opcode)."""
+    bare = data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    return data[:4] == b"PK\x03\x04" or (bare and data.endswith(b"."))
 
 
 def _read_widened(path: Path, data: bytes) -> dict[str, np.ndarray]:
@@ -331,12 +346,16 @@ def _first_line(error: BaseException) -> str:
 
 
 def _model_dtype(model: Any) -> str | None:
-    """The one float dtype of the model's parameters (``build_model`` casts everything to it),
-    or None for a model that mixes float32 and float64 layers: each layer's config keeps its
-    own, and casting them all to the first's would change the others."""
+    """The one float dtype of the model's parameters and float buffers (``build_model`` casts
+    everything to it), or None for a model that mixes float32 and float64 layers or buffers:
+    each layer's config keeps its own, and casting them all to the first's would change the
+    others (a float64 buffer of ``numpy.zeros`` beside float32 layers was saved, then refused
+    by ``load_model`` as "stored as float64")."""
     names = {backend.dtype_name(p.dtype) for p in model.parameters()}
     if not names:
         return "float32"
+    buffers = [t for _, t in model.named_state()[len(model.parameters()) :]]
+    names |= {backend.dtype_name(t.dtype) for t in buffers if backend.is_floating(t.dtype, t.xp)}
     return names.pop() if len(names) == 1 else None
 
 
@@ -377,6 +396,7 @@ def model_description(
         "standardizer": _standardizer_state(standardizer),
         "class_names": list(class_names) if class_names is not None else None,
         "parameters": {name: list(p.shape) for name, p in model.named_state()},
+        "frozen": [name for name, p in model.named_parameters() if not p.requires_grad],
         "meta": meta or {},
     }
 
@@ -392,8 +412,22 @@ def _model_files(weights: dict, description: dict) -> dict[str, bytes]:
     metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
     return {
         WEIGHTS_FILE: _safetensors_bytes(weights, metadata),
-        MODEL_JSON: (json.dumps(description, indent=2, allow_nan=True) + "\n").encode(),
-    }
+        MODEL_JSON: (json.dumps(description, indent=2, allow_nan=True, default=_json_value)
+                     + "\n").encode(),
+    }  # fmt: skip
+
+
+def _json_value(value: Any) -> Any:
+    """A NumPy number or array in a description (``meta={"acc": numpy.float32(0.9)}``, a
+    standardizer's state of arrays) as the JSON number or list it holds; anything else is
+    refused naming its type, before anything is written."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(
+        f"save_model: the description holds {value!r:.60} of type {type(value).__name__}, which "
+        "is not JSON: give meta, the standardizer and class names as numbers, strings, lists and "
+        "dicts"
+    )
 
 
 def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
@@ -465,9 +499,19 @@ def save_model(
     weights = model_weights(model)
     _check_finite(weights, path)
     _check_sharing_survives(model, description, weights, path)
+    try:
+        _write_model(path, weights, description)
+    except OSError as error:  # named by the user's directory, not the temporary one
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
+    return path
+
+
+def _write_model(path: Path, weights: dict, description: dict) -> None:
+    """The model's two files into ``path``, a new directory renamed into place or an existing
+    one whose two files are replaced together."""
     if path.is_dir():
         _replace_model_files(path, weights, description)
-        return path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(path)
     try:
@@ -477,7 +521,6 @@ def save_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     fsync_dir(path.parent)
-    return path
 
 
 def _check_description(description: dict, path: Path) -> None:
@@ -719,6 +762,7 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
     _assign_parameters(model, weights)
+    _freeze(model, description.get("frozen", []), json_path)
     model.eval()
     if xp is not None or device is not None:
         model.to(xp=xp, device=device)
@@ -751,9 +795,14 @@ def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
 def _check_dtypes(model: Any, weights: Mapping[str, np.ndarray], weights_path: Path,
                   json_path: Path) -> None:  # fmt: skip
     """Refuse weights stored in another dtype than the model the description builds (int32 or
-    float16 arrays were cast into a float32 model without a word)."""
+    float16 arrays were cast into a float32 model without a word). A float buffer takes the
+    float dtype it was saved in (:func:`_assign_parameters`): it is state a module made,
+    which its constructor may make in another dtype than the one saved."""
+    buffers = {name for name, _ in model.named_state()[len(model.parameters()) :]}
     for name, p in model.named_state():
         wanted = backend.dtype_name(p.dtype)
+        if name in buffers and _float_pair(weights[name].dtype, p.dtype):
+            continue
         if weights[name].dtype != np.dtype(wanted):
             raise ModelFileError(
                 f"{weights_path}: parameter {name!r} is stored as {weights[name].dtype} but "
@@ -761,11 +810,38 @@ def _check_dtypes(model: Any, weights: Mapping[str, np.ndarray], weights_path: P
             )
 
 
+def _freeze(model: Any, names: list[str], source: Path) -> None:
+    """The parameters saved frozen (``requires_grad=False``) frozen again: fine-tuning a loaded
+    model changed the layer its user had frozen."""
+    parameters = dict(model.named_parameters())
+    for name in names:
+        if name not in parameters:
+            raise ModelFileError(f"{source}: field 'frozen': {name!r} is not a parameter")
+        parameters[name].requires_grad_(False)
+
+
+def _float_pair(stored: np.dtype, built: Any) -> bool:
+    """Whether a saved array and the rebuilt one are both float32 or float64."""
+    floats = ("float32", "float64")
+    return stored.name in floats and backend.dtype_name(built) in floats
+
+
 def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
-    """Copy ``weights`` into the model's parameters in place, in each parameter's dtype."""
-    for name, p in model.named_state():  # parameters (frozen too) and persistent buffers
+    """Copy ``weights`` into the model's parameters in place, in each parameter's dtype; a
+    float buffer saved in the other float dtype is replaced by one of the saved dtype."""
+    modules = dict(model.named_modules(remove_duplicate=False))
+    n_parameters = len(model.parameters())
+    for index, (name, p) in enumerate(model.named_state()):  # parameters, then buffers
+        stored = weights[name]
+        if index >= n_parameters and stored.dtype.name != backend.dtype_name(p.dtype):
+            owner, _, attribute = name.rpartition(".")
+            value = backend.asarray_like(stored, p.data, stored.dtype)
+            if isinstance(modules[owner]._buffers[attribute], Tensor):
+                value = Tensor._wrap(value)
+            setattr(modules[owner], attribute, value)
+            continue
         # In place, so that anything holding the parameter (an optimizer) sees the new values.
-        backend.write(p, backend.asarray_like(weights[name], p.data, dtype=p.data.dtype))
+        backend.write(p, backend.asarray_like(stored, p.data, dtype=p.data.dtype))
 
 
 # --------------------------------------------------------------------------------------------
@@ -800,6 +876,23 @@ def _epoch_dirs(directory: Path) -> list[Path]:
     for child in directory.iterdir():
         if is_checkpoint_dir(child):
             found.append((int(child.name[len(_EPOCH_PREFIX) :]), child))
+    return [child for _, child in sorted(found)]
+
+
+def incomplete_checkpoints(directory: str | os.PathLike, epoch: int) -> list[Path]:
+    """Directories under ``directory`` named as epochs after ``epoch`` that hold no trainer
+    state (damaged, or copied in part), oldest first: :func:`find_checkpoint` passes over them
+    to an earlier complete epoch, which a command resuming says (``chainrule train
+    --resume``), and a resumed run's save of that epoch replaces them."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = []
+    for child in directory.iterdir():
+        number = child.name[len(_EPOCH_PREFIX) :]
+        named = child.name.startswith(_EPOCH_PREFIX) and number.isdigit()
+        if named and int(number) > epoch and child.is_dir() and not is_checkpoint_dir(child):
+            found.append((int(number), child))
     return [child for _, child in sorted(found)]
 
 

@@ -217,8 +217,8 @@ def test_a_failed_save_over_a_model_leaves_the_old_one_whole(tmp_path, monkeypat
         with pytest.raises(KeyboardInterrupt):
             io.save_model(tmp_path / "m", other)
     else:
-        with pytest.raises(TypeError, match="not JSON serializable"):
-            io.save_model(tmp_path / "m", other, meta={"lr": np.float32(0.01)})
+        with pytest.raises(TypeError, match="not JSON"):
+            io.save_model(tmp_path / "m", other, meta={"lr": object()})
     monkeypatch.undo()
     loaded, info = io.load_model(tmp_path / "m")
     for (name, a), (_, b) in zip(old.named_state(), loaded.named_state()):

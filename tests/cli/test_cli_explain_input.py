@@ -396,12 +396,13 @@ def test_a_one_output_models_unit_name_is_class_1_in_targets_and_label_columns(
 
 
 def test_a_model_file_that_records_no_task_reads_no_label_column(tmp_path, capsys):
-    """A regression model saved with io.save_model (no task recorded) had its target column read
-    as class labels: "label 1.5 is not an integer class; ... --task regression", an option
-    explain lacks. Whether the column is a class or a value is not known: --target, as before."""
+    """A model saved with io.save_model with no task recorded and a loss that does not say
+    whether its targets are classes or values (squared error) had its target column read as
+    class labels: "label 1.5 is not an integer class; ... --task regression", an option explain
+    lacks. Whether the column is a class or a value is not known: --target, as before."""
     from chainrule import io, nn
 
-    io.save_model(tmp_path / "bare", nn.mlp([3, 4, 1], output=None, rng=0), loss="mse")
+    io.save_model(tmp_path / "bare", nn.mlp([3, 4, 1], output=None, rng=0), loss="squared-error")
     rows = tmp_path / "rows.csv"
     rows.write_text("1,2,3,1.5\n")
     line = assert_user_error(capsys, "explain", "--model", tmp_path / "bare", "--input", rows,
@@ -410,3 +411,15 @@ def test_a_model_file_that_records_no_task_reads_no_label_column(tmp_path, capsy
     given = _explained_json(capsys, tmp_path, "given", "--model", tmp_path / "bare", "--input",
                             "1,2,3", "--target", "1.5")  # fmt: skip
     assert given["targets"] == [[1.5]]
+
+
+def test_a_model_saved_with_mse_reads_its_label_column_as_values(tmp_path, capsys):
+    """The mse loss compares real values: a model saved with it and no task is a regression,
+    whose label column is its target (cli.train.saved_task), as predict reads its outputs."""
+    from chainrule import io, nn
+
+    io.save_model(tmp_path / "bare", nn.mlp([3, 4, 1], output=None, rng=0), loss="mse")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("1,2,3,1.5\n")
+    read = _explained_json(capsys, tmp_path, "read", "--model", tmp_path / "bare", "--input", rows)
+    assert read["targets"] == [[1.5]]

@@ -299,9 +299,11 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
 
 
 def _reads_a_label_column(info: dict) -> bool:
-    """Whether an ``--input`` file's label column can be this model's targets: its file records
-    its task (whether the column holds classes or a regression's values is not known else)."""
-    return info.get("meta", {}).get("task") is not None
+    """Whether an ``--input`` file's label column can be this model's targets: its task is
+    known (whether the column holds classes or a regression's values is not known else)."""
+    from chainrule.cli.train import saved_task
+
+    return saved_task(info) is not None
 
 
 def _pixel_range(info: dict | None) -> Any:

@@ -201,8 +201,8 @@ def _resume(
         )
     if config.schedule == "cosine" and config.epochs != planned and distributed.world().is_main:
         _note_stretched_cosine(config, planned, done)
-    if out is None and distributed.world().is_main:
-        _note_newer_checkpoints(run_dir, done, finished)
+    if distributed.world().is_main:
+        _note_newer_checkpoints(run_dir if out is None else None, epoch_dir, done, finished)
     # The checkpoint never chooses where to write: its own run directory, or a new --out.
     fresh_out = out is not None
     return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out)
@@ -224,13 +224,23 @@ def _results_written(run_dir: Path, epoch_dir: Path, done: int) -> bool:
     return same and isinstance(record, dict) and record.get("epochs") == done
 
 
-def _note_newer_checkpoints(run_dir: Path, done: int, finished: bool) -> None:
-    """Say on stderr which checkpoints of ``run_dir`` come after the one resumed (a run
-    resumed from an earlier ``epoch-N/``): the resumed run replaces that later training, so
-    they are removed when it saves its first checkpoint (with nothing to train, before it
+def _note_newer_checkpoints(
+    run_dir: Path | None, epoch_dir: Path, done: int, finished: bool
+) -> None:
+    """Say on stderr which epoch directories beside the one resumed were passed over for
+    holding no trainer state, and which checkpoints of ``run_dir`` come after the one resumed
+    (a run resumed from an earlier ``epoch-N/``): the resumed run replaces that later training,
+    so they are removed when it saves its first checkpoint (with nothing to train, before it
     writes its results). Nothing said where there are none."""
     from chainrule import io
 
+    latest = not io.newer_checkpoints(epoch_dir.parent, done)  # not an epoch chosen by name
+    for skipped in io.incomplete_checkpoints(epoch_dir.parent, done) if latest else []:
+        print(f"note: {skipped} holds no {io.TRAINER_JSON} (an incomplete checkpoint): "
+              f"resuming from {epoch_dir.name}, the latest complete one",
+              file=sys.stderr)  # fmt: skip
+    if run_dir is None:
+        return
     newer = io.newer_checkpoints(run_dir / "checkpoints", done)
     if not newer:
         return
@@ -675,6 +685,19 @@ def trained_data(model_path: Path, info: dict) -> Any:
     return runs.load_data(config, run_dir=model_dir.parent)
 
 
+def saved_task(info: dict) -> str | None:
+    """The task a saved model was trained for: what its file records (``meta.task``, which
+    ``chainrule train`` writes, or its run's ``--task``), else regression for a model saved
+    from Python with the mse loss, which compares real values and has no classes (its
+    predictions were labelled as classes 0 and 1); else None, not known."""
+    meta = info.get("meta", {})
+    task = meta.get("task") or (meta.get("run") or {}).get("task")
+    if task:
+        return task
+    loss = info.get("loss")
+    return "regression" if (loss.get("type") if isinstance(loss, dict) else loss) == "mse" else None
+
+
 def _table_task(data: str, info: dict) -> str | None:
     """How ``data`` is read for a saved model: a CSV file as a regression where the model was
     trained on one (its run's ``--task``, or the task its file records); anything else (and a
@@ -683,9 +706,7 @@ def _table_task(data: str, info: dict) -> str | None:
 
     if not runs.is_table_file(data):
         return None
-    meta = info.get("meta", {})
-    task = (meta.get("run") or {}).get("task") or meta.get("task")
-    return "regression" if task == "regression" else None
+    return "regression" if saved_task(info) == "regression" else None
 
 
 def saved_standardizer(info: dict) -> Any:
@@ -942,7 +963,7 @@ def predict(
         document = {"model": str(model_path), "outputs": names, "predictions": rows}
         text = json.dumps(document, allow_nan=False) + "\n"
     else:
-        exact = info.get("meta", {}).get("task") == "regression"
+        exact = saved_task(info) == "regression"
         text = _csv_text(["prediction", *names], labels, scores, exact)
     if output_path is None:
         sys.stdout.write(text)
@@ -972,7 +993,7 @@ def _score_names(info: dict, n: int) -> list[str]:
     model's one score is its yes class's (class 1 of a two-class BCE model, parity's odd); a
     regression model's outputs are no classes: ``output``, or ``output_0`` ... ``output_k``."""
     names = info.get("class_names")
-    if info.get("meta", {}).get("task") == "regression":
+    if saved_task(info) == "regression":
         return ["output"] if n == 1 else [f"output_{j}" for j in range(n)]
     if n == 1:
         return [_one_unit_classes(names)[0]]
@@ -986,7 +1007,7 @@ def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
 
 def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list[str]:
     names = info.get("class_names")
-    task = info.get("meta", {}).get("task", "classification")
+    task = saved_task(info) or "classification"
     if task == "regression":  # the value itself, in full: 1234567.89 is no 1.23457e+06
         return [";".join(map(exact_text, row)) for row in scores]
     if scores.shape[1] == 1:  # one unit says yes or no; its one name (parity's "odd") is the yes

@@ -574,6 +574,12 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
                 f"save_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
                 f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
             )
+    dtypes = sorted({backend.dtype_name(p.dtype) for p in model.parameters()})
+    if len(dtypes) > 1:  # load_torch would refuse the file: write none
+        raise ConversionError(
+            f"save_torch: the model mixes {' and '.join(dtypes)} layers, and a PyTorch network "
+            f"computes in one dtype (load_torch refuses such a file); convert it with {_ONE_DTYPE}"
+        )
     metadata = {"format": "pt", io.LAYOUT_KEY: io.TORCH_LAYOUT,
                 ARCHITECTURE_KEY: json.dumps(model.config())}  # fmt: skip
     return io.write_arrays(path, state_dict_to_torch(model.state_dict(), tensors=False), metadata)

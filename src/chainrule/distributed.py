@@ -17,8 +17,9 @@ The :class:`~chainrule.train.Trainer` (and so ``chainrule train``) does exactly 
 finds itself in a world of several ranks: each global mini-batch (``batch_size`` stays the
 global batch) is cut into one contiguous block per rank; after the backward pass the gradients
 are summed over ranks in flat buckets (``Allreduce`` in place, in a fixed order) and divided by
-the number of cases, so every replica takes the same step a single process would take on the
-whole batch (up to the order of float additions). Only rank 0 prints and writes files.
+the number of cases (a loss that is a sum over cases, ``reduction="sum"``, is summed and not
+divided), so every replica takes the same step a single process would take on the whole batch
+(up to the order of float additions). Only rank 0 prints and writes files.
 
 mpi4py is imported only when the environment says a launcher started several ranks
 (``PMI_SIZE``, ``OMPI_COMM_WORLD_SIZE``, ``PMIX_RANK``, ``SLURM_STEP_NUM_TASKS`` under
@@ -42,7 +43,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from chainrule import backend
-from chainrule.errors import UserError
+from chainrule.errors import ConfigError, UserError
 from chainrule.launcher import launched_size
 from chainrule.tensor import Tensor
 
@@ -201,6 +202,13 @@ class World:
         if self.size == 1:
             return value
         return self.comm.bcast(value, root=root)
+
+    def allgather_object(self, value: Any) -> list[Any]:
+        """Every rank's ``value``, in rank order, on every rank (pickled in memory): small
+        things only, such as the dropout generators' states a checkpoint keeps per rank."""
+        if self.size == 1:
+            return [value]
+        return list(self.comm.allgather(value))
 
     def decide(self, flag: bool) -> bool:
         """Rank 0's decision (e.g. to stop early) on every rank, so they stop together."""
@@ -382,6 +390,10 @@ class GradientAverager:
     terminated (see :meth:`World.deferring_interrupts`): then every rank stops at this same step,
     raising ``KeyboardInterrupt`` (or what its SIGTERM handler raises, for a SIGTERM).
 
+    A float16 parameter's gradient travels in a float32 bucket (and comes back as float16, a
+    copy): scaled by a case count and summed over ranks, float16 (largest value 65504) overflowed
+    to ``inf`` and then NaN. The case counts and losses of the last bucket travel in its dtype.
+
     The buckets live on the host (NumPy), where MPI reads them. A parameter of another array
     library (PyTorch, CuPy, JAX, array-api-strict) or on a device has its gradient copied to the
     host into the bucket and the averaged gradient copied back to the parameter's library and
@@ -397,7 +409,7 @@ class GradientAverager:
         #: per parameter: whether its arrays live outside NumPy (copied through the host)
         self.elsewhere = [type(p.data) is not np.ndarray for p in self.params]
         for index, param in enumerate(self.params):
-            dtype = np.dtype(backend.dtype_name(param.dtype))
+            dtype = _bucket_dtype(np.dtype(backend.dtype_name(param.dtype)))
             nbytes = backend.size(param.data) * dtype.itemsize
             if not plan or plan[-1][0] != dtype or (size and size + nbytes > bucket_bytes):
                 plan.append((dtype, []))
@@ -420,14 +432,16 @@ class GradientAverager:
         """Replace every ``p.grad`` by the weighted mean (``divide``) or sum of all ranks'.
 
         ``weight`` is this rank's share: its number of cases for a loss that is a mean over
-        cases, 1 for a plain average over ranks. Returns the weighted mean (or the sum) of the
-        ranks' ``loss`` values: the loss of the whole global batch.
+        cases, 1 for a plain average over ranks (or for a sum, with ``divide=False``). Returns
+        the weighted mean (or the sum) of the ranks' ``loss`` values: the loss of the whole
+        global batch. A rank of weight 0 (an empty block) adds nothing, neither its gradients
+        nor its ``loss`` (over no cases a mean is NaN, and NaN times 0 stays NaN).
         """
         tail = _TAIL + len(self.params)
         *_, (last, _) = self.buckets
         head = last[last.size - tail :]
         pending = self.world.interrupt_pending
-        head[0], head[1] = loss * weight, weight
+        head[0], head[1] = (loss * weight if weight else 0.0), weight
         head[2], head[3] = float(bool(pending)), float(pending == signal.SIGTERM)
         for j, param in enumerate(self.params):
             head[_TAIL + j] = 0.0 if param.grad is None else 1.0
@@ -435,10 +449,10 @@ class GradientAverager:
             for index, offset, n in layout:
                 grad = self.params[index].grad
                 view = bucket[offset : offset + n]
-                if grad is None:
+                if grad is None or not weight:
                     view[...] = 0.0
-                else:
-                    np.multiply(_array(grad).reshape(-1), weight, out=view)
+                else:  # in the bucket's dtype (float32 for float16: no overflow on the way)
+                    np.multiply(_array(grad).reshape(-1), weight, out=view, dtype=view.dtype)
             self.world.allreduce_(bucket)
         if head[2] > 0:  # Ctrl-C or SIGTERM on some rank: every rank stops here, before the update
             self.world.stop_for(signal.SIGTERM if head[3] > 0 else signal.SIGINT)
@@ -454,6 +468,8 @@ class GradientAverager:
                 grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
                 if grad is not None and self.elsewhere[index]:  # back to its library and device
                     grad = backend.asarray_like(grad, param.data, dtype=param.data.dtype)
+                elif grad is not None and grad.dtype != param.data.dtype:  # float16, a copy
+                    grad = grad.astype(param.data.dtype)
                 # a tensor, as backward leaves it (``p.grad.numpy()``, ``p.grad.data`` work)
                 param.grad = None if grad is None else Tensor._wrap(grad)
         return float(head[0]) * scale
@@ -462,6 +478,14 @@ class GradientAverager:
 #: The numbers the last bucket carries after the gradients: weighted loss, weight, interrupted,
 #: terminated (SIGTERM).
 _TAIL = 4
+
+
+def _bucket_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a parameter's gradient travels in: its own, but float32 for a narrower float
+    (float16 overflows when scaled by a case count and summed over ranks)."""
+    if dtype.kind == "f" and dtype.itemsize < 4:
+        return np.dtype(np.float32)
+    return dtype
 
 
 def _array(grad: Any) -> np.ndarray:
@@ -755,15 +779,36 @@ def broadcast_optimizer(optimizer: Any, root: int = 0, group: World | None = Non
 
 
 def average_gradients(
-    model: Any, cases: int | None = None, loss: float = 0.0, group: World | None = None
+    model: Any,
+    cases: int | None = None,
+    loss: float = 0.0,
+    group: World | None = None,
+    *,
+    reduction: str = "mean",
 ) -> float:
-    """Average every parameter's ``.grad`` over the ranks, in place; returns the mean loss.
+    """Combine every parameter's ``.grad`` over the ranks, in place; returns the whole global
+    batch's loss (from each rank's ``loss`` on its block).
 
-    ``cases`` is this rank's number of cases when the loss is a mean over cases (ranks with
-    more cases then count for more, and the result is the gradient of the mean over the whole
-    global batch); without it every rank counts the same. For repeated calls keep a
-    :class:`GradientAverager`, which allocates its buckets once.
+    ``reduction`` says how the loss combines cases, as the loss's own ``reduction`` does:
+
+    - ``"mean"`` (the default; ``CrossEntropy()``): the gradients and losses are averaged.
+      ``cases`` is this rank's number of cases (ranks with more cases then count for more, and
+      the result is the gradient of the mean over the whole global batch); without it every
+      rank counts the same.
+    - ``"sum"`` (``SquaredError()``'s default, the lecture's E): the gradients and losses are
+      summed over the ranks, not divided: the gradient of the sum over the whole global batch.
+      ``cases=0`` (an empty block) adds nothing; otherwise ``cases`` does not matter.
+
+    A rank with ``cases=0`` adds neither its gradients nor its loss. For repeated calls keep a
+    :class:`GradientAverager`, which allocates its buckets once (``divide=False`` sums).
     """
+    if reduction not in ("mean", "sum"):
+        raise ConfigError(
+            f"average_gradients: reduction must be 'mean' or 'sum' (as the loss's reduction), "
+            f"not {reduction!r}"
+        )
     params = model.parameters() if hasattr(model, "parameters") else list(model)
     averager = GradientAverager(params, group or world())
+    if reduction == "sum":
+        return averager.average(0.0 if cases == 0 else 1.0, loss, divide=False)
     return averager.average(1.0 if cases is None else float(cases), loss)

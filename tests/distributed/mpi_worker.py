@@ -7,7 +7,9 @@ while the others wait in a collective; ``exit`` makes it call ``sys.exit(3)`` th
 ``exit-0`` makes it call ``sys.exit(0)`` after the last collective, where rank 0 simply ends.
 ``--data own-part`` gives each rank its own cases (as a program that shards the data itself
 would); ``--data plain-validation`` passes the validation set as a plain object with ``X``,
-``y``, ``task`` and a length (no ``subset``).
+``y``, ``task`` and a length (no ``subset``). ``checks`` runs the checks of how gradients and
+losses combine over the ranks (a plain function as the loss, ``average_gradients``'s
+reductions, empty blocks, float16, dropout on resume) in one launch: see :func:`checks`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -90,6 +93,164 @@ def sklearn(out: Path, apart: bool = False, data: str = "whole", verbose: bool =
     out.mkdir(parents=True, exist_ok=True)
     arrays = {f"coef{j}": a for j, a in enumerate(clf.coefs_ + clf.intercepts_)}
     np.savez(out / f"rank{dist.rank()}.npz", **arrays)
+
+
+def plain_loss(reduction: str | None = None):
+    """The lecture's E written by hand, a sum over cases; ``reduction`` set as an attribute."""
+
+    def E(y, t):  # noqa: N802 - the lecture's name
+        d = t - y
+        return 0.5 * (d * d).sum()
+
+    if reduction is not None:
+        E.reduction = reduction
+    return E
+
+
+def plain_loss_run(out: Path, reduction: str | None = "sum") -> list[dict]:
+    """A Trainer with a plain function as the loss, on 37 cases in 10-case global batches (so
+    blocks of unequal sizes); each rank's weights and history go to ``out``."""
+    model = cr.nn.mlp([5, 6, 3], activation="logistic", output="logistic", rng=2,
+                      dtype=np.float64)  # fmt: skip
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+    trainer = cr.train.Trainer(model, plain_loss(reduction), optimizer, batch_size=10, seed=4,
+                               progress=False)  # fmt: skip
+    trainer.fit(dataset(), epochs=3)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / f"plain{dist.rank()}.npz", **model.state_dict())
+    records = trainer.history.to_list()
+    (out / f"plain-history{dist.rank()}.json").write_text(json.dumps(records))
+    return records
+
+
+def dropout_run(checkpoints: Path | None, resume: Path | None, epochs: int = 3):
+    """A network with dropout on 37 cases in 10-case batches: on 2 or 3 ranks the blocks differ
+    in size, so each rank's dropout generator draws a different number of masks."""
+    layers = list(cr.nn.mlp([5, 16, 3], activation="tanh", rng=1, dtype=np.float64))
+    model = cr.nn.Sequential(layers[0], layers[1], cr.nn.Dropout(0.5, rng=4), layers[2])
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    trainer = cr.train.Trainer(model, cr.nn.CrossEntropy(), optimizer, batch_size=10, seed=3,
+                               progress=False, checkpoint_dir=checkpoints,
+                               keep_checkpoints=0)  # fmt: skip
+    if resume is not None:
+        trainer.resume(resume)
+    trainer.fit(dataset(), epochs=epochs)
+    return model
+
+
+def _whole_batch(model, loss, X, T):
+    """The gradients (by name) and loss of ``loss`` on the whole batch, in this process alone."""
+    from chainrule.tensor import Tensor
+
+    for p in model.parameters():
+        p.grad = None
+    value = loss(model(Tensor(X)), Tensor(T))
+    value.backward()
+    grads = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = None
+    return grads, float(value.item())
+
+
+def _combined(model, loss, X, T, rows, **options):
+    """This rank's block of ``rows`` forward and backward, then ``average_gradients``: the
+    combined gradients (by name) and the loss it returns."""
+    from chainrule.tensor import Tensor
+
+    local = dist.shard(rows)
+    value = loss(model(Tensor(X[local])), Tensor(T[local]))
+    value.backward()
+    total = dist.average_gradients(model, cases=len(local), loss=float(value.item()), **options)
+    grads = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = None
+    return grads, total
+
+
+def _check_combined(model, loss, X, T, rows, whole, options) -> dict[str, float]:
+    """How far the combined gradients and loss (:func:`_combined`) are from the whole batch's
+    (relative)."""
+    grads, total = _combined(model, loss, X, T, rows, **options)
+    expected, loss = whole
+    scale = max(float(np.abs(g).max()) for g in expected.values())
+    return {
+        "grad": max(float(np.abs(grads[k] - expected[k]).max()) for k in expected) / scale,
+        "loss": abs(total - loss) / abs(loss) if math.isfinite(total) else math.inf,
+        "returned": total,
+    }
+
+
+def checks(out: Path) -> None:
+    """Several checks in one launch (3 ranks), each noted in ``out/checks.json`` (rank 0's
+    view) as numbers or the error it raised; the tests read them. Each check's collectives run
+    on every rank alike, so an error one check raises on every rank leaves no rank waiting."""
+    from chainrule.tensor import Tensor
+
+    found: dict[str, object] = {}
+
+    def check(name, function, *args, **kwargs):
+        try:
+            found[name] = function(*args, **kwargs)
+        except Exception as error:  # noted for the tests, which say what went wrong
+            found[name] = {"error": f"{type(error).__name__}: {error}"}
+
+    ds = dataset()
+    X, y = ds.X, ds.y
+    onehot = np.eye(3)[y]
+
+    # a plain function as the loss, summing over cases: told so, trained as one process does
+    check("plain sum", plain_loss_run, out)
+
+    def refused():  # told nothing: every rank refuses at the start, nothing trained
+        model = cr.nn.mlp([5, 3], rng=0, dtype=np.float64)
+        before = {k: v.copy() for k, v in model.state_dict().items()}
+        trainer = cr.train.Trainer(model, plain_loss(None), cr.optim.SGD(model, lr=0.1),
+                                   batch_size=10, progress=False)  # fmt: skip
+        try:
+            trainer.fit(dataset(), epochs=1)
+        except cr.errors.ConfigError as error:
+            unchanged = all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+            return {"refused": str(error), "together": dist.raised_together(error),
+                    "epochs": trainer.epoch, "unchanged": unchanged}  # fmt: skip
+        return {"refused": None, "epochs": trainer.epoch}
+
+    check("plain refused", refused)
+
+    # average_gradients: a summed loss (SquaredError's default) summed over the ranks, and the
+    # mean of a mean loss; batches of 7 (blocks 3, 2, 2) and of 2 (rank 2's block is empty)
+    model = cr.nn.mlp([5, 4, 3], activation="logistic", rng=3, dtype=np.float64)
+    for name, loss, T, options in [
+        ("sum", cr.nn.SquaredError(), onehot, {"reduction": "sum"}),
+        ("mean", cr.nn.CrossEntropy(), y, {}),
+    ]:
+        for rows in (np.arange(7), np.array([8, 3])):
+            whole = _whole_batch(model, loss, X[rows], T[rows])
+            check(f"{name} of {len(rows)}", _check_combined, model, loss, X, T, rows, whole,
+                  options)  # fmt: skip
+
+    def float16():  # each rank's gradient 1.0 (a mean over 40000 cases): the mean is 1.0 too
+        layer = cr.nn.Linear(2, 1, dtype=np.float16, rng=0)
+        for p in layer.parameters():
+            p.grad = Tensor(np.ones(p.shape, dtype=np.float16))
+        dist.average_gradients(layer, cases=40000)
+        grads = [p.grad.numpy() for p in layer.parameters()]
+        return {"dtypes": sorted({str(g.dtype) for g in grads}),
+                "values": sorted({float(v) for g in grads for v in g.ravel()})}  # fmt: skip
+
+    check("float16", float16)
+
+    def dropout_resume():  # the uninterrupted run, then a resume from its first epoch
+        checkpoints = out / "dropout-checkpoints"
+        whole = dropout_run(checkpoints, None).state_dict()
+        resumed = dropout_run(None, checkpoints / "epoch-000001").state_dict()
+        np.savez(out / f"dropout-whole{dist.rank()}.npz", **whole)
+        np.savez(out / f"dropout-resumed{dist.rank()}.npz", **resumed)
+        return {"largest difference": max(float(np.abs(whole[k] - resumed[k]).max())
+                                          for k in whole)}  # fmt: skip
+
+    check("dropout resume", dropout_resume)
+    if dist.rank() == 0:
+        (out / "checks.json").write_text(json.dumps(found, indent=1))
 
 
 def size_seen() -> int:
@@ -168,6 +329,7 @@ def main() -> None:
         "caught-then-fail",
         "nest",
         "sizes",
+        "checks",
     ]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
@@ -189,6 +351,11 @@ def main() -> None:
         dist.init()
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"size{dist.rank()}.json").write_text(json.dumps(dist.size()))
+        return
+    if args.mode == "checks":
+        dist.init()
+        args.out.mkdir(parents=True, exist_ok=True)
+        checks(args.out)
         return
     if args.mode == "caught-then-fail":
         dist.init()

@@ -451,6 +451,7 @@ def test_the_ranks_compare_what_they_can_agree_on(monkeypatch, tmp_path):
         def sse(y, t):
             return cr.sum((y - t) * (y - t))
 
+        sse.reduction = "sum"  # several ranks must know how it combines cases (or refuse)
         return sse
 
     first = _setup_checked(

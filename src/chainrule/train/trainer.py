@@ -11,7 +11,9 @@ bit-for-bit the weights an uninterrupted run produces.
 Launched by mpiexec or srun, the same loop is data-parallel (:mod:`chainrule.distributed`):
 each rank takes its block of every global mini-batch, the gradients are averaged over the ranks
 before each step, the epoch's metrics are combined over the ranks, and rank 0 alone writes
-checkpoints and decides when to stop early.
+checkpoints and decides when to stop early. The loss must then say how it combines cases: a
+plain function as the loss needs a ``reduction`` attribute, ``"sum"`` or ``"mean"`` (see
+:meth:`Trainer.fit`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.checks import is_integer, is_real
-from chainrule.errors import ModelFileError, TrainingDiverged, UserError
+from chainrule.errors import ConfigError, ModelFileError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
     Callback,
@@ -141,6 +143,8 @@ class Trainer:
         self.train_ds: Any = None
         self.val_ds: Any = None
         self.batches_per_epoch = 1
+        #: every rank's generator states while a checkpoint of several ranks is written
+        self._rank_rngs: list[dict[str, Any]] | None = None
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
@@ -157,6 +161,12 @@ class Trainer:
         with, even though :class:`EarlyStopping` put the best epoch's weights into the model at
         the end of the previous fit (they stay there between the fits; it remembers the last
         ones and puts them back when this trainer's fit trains on).
+
+        Under mpiexec/srun (several ranks) the gradients of the ranks' blocks are averaged, or
+        summed for a loss that is a sum over cases: the loss says which by its ``reduction``
+        (``"mean"`` or ``"sum"``, as chainrule's losses do). A plain function as the loss has
+        none: give it one (``E.reduction = "sum"``), or every rank refuses the fit at its start
+        with a :class:`~chainrule.errors.ConfigError` (one process needs none).
         """
         if not (is_integer(epochs) and epochs >= 0):
             raise UserError(f"epochs must be a non-negative integer, not {epochs!r}")
@@ -209,6 +219,7 @@ class Trainer:
             "validation data": validation and distributed.fingerprint(*validation),
             "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
             "epochs": self.epochs, "loss": _described(self.loss),
+            "loss reduction": repr(getattr(self.loss, "reduction", None)),
             "optimizer": repr(self.optimizer),
             "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
             "meta": _without_paths(self.meta), "schedule": self._schedule_plan(),
@@ -217,6 +228,10 @@ class Trainer:
             "checkpoints": (self.checkpoint_dir is not None, self.checkpoint_every,
                             self.checkpoint_seconds),
         })  # fmt: skip
+        try:  # the ranks agree on the loss's reduction (compared above): every rank stops here
+            _reduction(self.loss)
+        except ConfigError as error:
+            raise distributed._stopping_together(error) from None
         distributed.broadcast_parameters(self.model)
         distributed.broadcast_optimizer(self.optimizer)
 
@@ -313,7 +328,7 @@ class Trainer:
         if self._averager is None:
             self._averager = distributed.GradientAverager(self.model.parameters(), self._world)
         if _reduction(self.loss) == "sum":  # the batch's loss is the sum of the ranks' sums
-            return self._averager.average(1.0, value, divide=False)
+            return self._averager.average(1.0 if cases else 0.0, value, divide=False)
         return self._averager.average(float(cases), value)
 
     def _epoch_logs(self, epoch: int, lr: Any) -> dict[str, Any]:
@@ -369,6 +384,8 @@ class Trainer:
             "callbacks": callbacks,
             "meta": self.meta,
         }
+        if self._rank_rngs and any(self._rank_rngs):  # several ranks: each one's generators
+            scalars["module_rngs_by_rank"] = self._rank_rngs
         return scalars, arrays
 
     def load_state(self, checkpoint: dict[str, Any]) -> None:
@@ -400,7 +417,9 @@ class Trainer:
         self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
         self.rng.bit_generator.state = state["rng"]
-        _load_module_rng_states(self.model, state.get("module_rngs", {}))
+        _load_module_rng_states(
+            self.model, _rank_rng_states(state, self._world.rank, source), source
+        )
         try:
             _load_schedule_state(self.schedule, state.get("schedule"))
         except (KeyError, TypeError, ValueError) as error:
@@ -461,11 +480,21 @@ class Trainer:
                 weights[name] = array.astype(dtypes[name], copy=False)  # in the callback's dict
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
-        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically)."""
+        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically).
+
+        With several ranks every rank calls it (each rank's dropout generators are gathered:
+        they drew their masks for blocks of different sizes); rank 0 writes."""
         from chainrule import io
 
-        if self._world.is_main:  # one copy of the run: rank 0 writes it
-            self.last_checkpoint = io.save_checkpoint(directory, self, keep=self.keep_checkpoints)
+        if self._world.size > 1:  # every rank's generators (dropout draws per block): to rank 0
+            self._rank_rngs = self._world.allgather_object(_module_rng_states(self.model))
+        try:
+            if self._world.is_main:  # one copy of the run: rank 0 writes it
+                self.last_checkpoint = io.save_checkpoint(
+                    directory, self, keep=self.keep_checkpoints
+                )
+        finally:
+            self._rank_rngs = None
         self._saved_at = time.monotonic()
         return self.last_checkpoint
 
@@ -635,8 +664,26 @@ def _len(ds: Any) -> int | None:
 
 
 def _reduction(loss: Any) -> str:
-    """How the loss combines cases: "mean" (the usual) or "sum" (the lecture's E)."""
-    return getattr(loss, "reduction", "mean")
+    """How the loss combines cases, as several ranks must know it: "mean" (the usual) or "sum"
+    (the lecture's E), its ``reduction``. A loss without one (a plain function) or with another
+    raises ConfigError: taken for a mean, a sum over cases trained on wrong gradients."""
+    reduction = getattr(loss, "reduction", None)
+    if reduction in ("mean", "sum"):
+        return reduction
+    name = getattr(loss, "__name__", None)
+    name = name if isinstance(name, str) and name.isidentifier() else "loss"
+    told = f"{name}.reduction = " + '"sum"'
+    if reduction is None:
+        raise ConfigError(
+            f"the loss {_described(loss)} does not say how it combines the cases, and training "
+            f"on several ranks must know it (to average the ranks' gradients, or to add them "
+            f"up): set {told} if it adds the cases up (as 0.5 * ((t - y) ** 2).sum() does) "
+            f'or "mean" if it averages them (a function takes attributes)'
+        )
+    raise ConfigError(
+        f"the loss {_described(loss)} has reduction={reduction!r}, but training on several "
+        f'ranks needs "sum" (it adds the cases up: {told}) or "mean" (it averages them)'
+    )
 
 
 def _forward_one(model: Any, x: np.ndarray) -> Any:
@@ -660,12 +707,40 @@ def _module_rng_states(model: Any) -> dict[str, Any]:
     }
 
 
-def _load_module_rng_states(model: Any, states: dict[str, Any]) -> None:
+def _rank_rng_states(state: dict[str, Any], rank: int, source: Any) -> dict[str, Any]:
+    """The generator states rank ``rank`` resumes with: its own from a checkpoint of several
+    ranks (``module_rngs_by_rank``); rank 0's (``module_rngs``) from a checkpoint of one
+    process, or for a rank the checkpoint has none for (resumed on more ranks than saved it:
+    every rank starts from the same seeds too)."""
+    by_rank = state.get("module_rngs_by_rank")
+    if by_rank is None:
+        return state.get("module_rngs", {})
+    if not (
+        isinstance(by_rank, list)
+        and by_rank
+        and all(
+            isinstance(states, dict) and all(isinstance(s, dict) for s in states.values())
+            for states in by_rank
+        )
+    ):
+        raise ModelFileError(
+            f"{source}: field 'module_rngs_by_rank': expected a list of each rank's generator "
+            "states"
+        )
+    return by_rank[rank] if rank < len(by_rank) else state.get("module_rngs", by_rank[0])
+
+
+def _load_module_rng_states(model: Any, states: dict[str, Any], source: Any = None) -> None:
     buffers = dict(model.named_buffers())
     for key, state in states.items():
         generator = buffers.get(key)
         if isinstance(generator, np.random.Generator):
-            generator.bit_generator.state = state
+            try:
+                generator.bit_generator.state = state
+            except (TypeError, ValueError, KeyError, OverflowError) as error:
+                raise ModelFileError(
+                    f"{source}: the state of the generator {key!r} does not fit ({error})"
+                ) from None
 
 
 def _schedule_state(schedule: Any) -> Any:

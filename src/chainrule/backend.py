@@ -323,6 +323,28 @@ def asarray_like(value: Any, like: Any, dtype: Any = None, op: str | None = None
     return xp.asarray(detached(value), dtype=dtype_in(xp, dtype), device=device_of(like))
 
 
+#: What joins another library's array as an op's operand: NumPy's arrays and Python's lists
+JOINING_TYPES = (numpy.ndarray, list, tuple)
+
+
+def operand_like(value: Any, like: Any) -> Any:
+    """A NumPy array or a list (an op's operand beside ``like``, an array of a library other
+    than NumPy) as an array of ``like``'s library, on its device.
+
+    Its dtype follows NumPy's reading of it, and the Python numbers' rule beside a floating
+    ``like``: a list of numbers, and integers or booleans of any kind, take ``like``'s dtype
+    (float32 stays float32, as ``x * 2.0`` keeps it; array-api-strict mixes no integers with
+    floats); a NumPy float array keeps its own (float32 beside float64 gives float64, as on
+    NumPy).
+    """
+    host = numpy.asarray(value)
+    xp = array_module(like)
+    kind = host.dtype.kind
+    weak = kind in "biu" or (kind == "f" and not isinstance(value, numpy.ndarray))
+    dtype = like.dtype if weak and is_real_floating(like.dtype, xp) else None
+    return xp.asarray(host, dtype=dtype, device=device_of(like))
+
+
 def _is_foreign(value: Any, xp: Any) -> bool:
     return hasattr(value, "shape") and array_module(value) is not xp
 

@@ -1,9 +1,10 @@
 """Making tensors: from data, filled with constants, ranges, and seeded random numbers.
 
 Each function takes ``xp`` (an array library: ``torch``, ``cupy``, ``jax.numpy``,
-``array_api_strict``; NumPy by default) and ``device`` (one of that library's devices). Values
-are made on the host with NumPy, so a seed gives the same numbers on every library, and copied
-once to the device.
+``array_api_strict``; NumPy by default), ``device`` (one of that library's devices) and
+``dtype`` (NumPy's, a name, or the library's own: ``torch.float32``). Values are made on the
+host with NumPy, so a seed gives the same numbers on every library, and copied once to the
+device.
 """
 
 from __future__ import annotations
@@ -41,6 +42,26 @@ def _placed(array: Any, xp: Any, device: Any, requires_grad: bool) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
+def _host_dtype(dtype: Any, who: str) -> Any:
+    """``dtype`` as NumPy's, to make values in on the host: a NumPy dtype, a name or a Python
+    type as NumPy reads it, and a library's own dtype object (``torch.float32``,
+    ``array_api_strict.float32``) by its name, as ``nn.Linear(dtype=...)`` and ``astype`` take
+    it. The values then move to ``xp`` in that dtype."""
+    if dtype is None or isinstance(dtype, np.dtype):
+        return dtype
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        name = backend.dtype_name(dtype)
+    try:
+        return np.dtype(name)
+    except TypeError:
+        raise TypeError(
+            f"{who}: dtype {dtype!r} has no NumPy counterpart to make the values in; make them "
+            f"in float32 and cast (.astype(...)), or give a NumPy dtype"
+        ) from None
+
+
 def _own_copy(data: Any) -> Any:
     """``data``'s values in a fresh array of its own library (a tensor's array included)."""
     if isinstance(data, Tensor):
@@ -56,21 +77,29 @@ def tensor(
 ) -> Tensor:
     """A tensor holding a copy of ``data`` (Python floats become float64, as in NumPy).
 
-    The copy is the tensor's own, as ``torch.tensor`` makes one: refilling the array you passed
-    cannot change a recorded graph's values or gradients, and an optimizer's in-place update
-    does not write into your array. ``cr.Tensor(array)`` wraps a NumPy array without copying,
-    for when sharing is meant. An array of another library (a torch tensor, a CuPy or JAX
-    array) keeps its library and device unless ``xp`` or ``device`` say otherwise.
+    The copy is the tensor's own, as ``torch.tensor`` makes one, whatever ``xp`` and ``device``
+    say (naming the array's own library and device too): refilling the array you passed cannot
+    change a recorded graph's values or gradients, and an optimizer's in-place update does not
+    write into your array. ``cr.Tensor(array)`` wraps a NumPy array without copying, for when
+    sharing is meant. An array of another library (a torch tensor, a CuPy or JAX array) keeps
+    its library and device unless ``xp`` or ``device`` say otherwise. ``dtype`` may be a
+    library's own (``torch.float32``).
 
     >>> tensor([[0.2, 0.7]], requires_grad=True).shape
     (1, 2)
     """
-    if xp is None and device is None:
-        return Tensor(_own_copy(data), requires_grad=requires_grad, dtype=dtype)
+    # out of torch's autograd first: torch.asarray's copy of a tensor that requires grad warns
+    data = backend.detached(data.data if isinstance(data, Tensor) else data)
     if backend.array_module(data) is np:
-        data = np.asarray(data, dtype=dtype)
-        dtype = None
-    placed = _placed(data, xp, device, False)
+        dtype = _host_dtype(dtype, "tensor")
+        if xp is None or backend.namespace(xp) is np:  # stays on the host: copied here
+            return _placed(np.array(data, dtype=dtype), None, device, requires_grad)
+        return _placed(np.asarray(data, dtype=dtype), xp, device, requires_grad)  # a move copies
+    placed = data if xp is None and device is None else backend.move(data, xp, device)
+    if placed is data:  # still the caller's array: no move made a copy
+        placed = _own_copy(placed)
+    if backend.array_module(placed) is np:  # moved to NumPy
+        dtype = _host_dtype(dtype, "tensor")
     return Tensor(placed, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -82,7 +111,8 @@ def zeros(
     device: Any = None,
 ) -> Tensor:
     """A tensor of zeros: ``zeros(3)``, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _placed(np.zeros(_shape(shape), dtype=dtype), xp, device, requires_grad)
+    values = np.zeros(_shape(shape), dtype=_host_dtype(dtype, "zeros"))
+    return _placed(values, xp, device, requires_grad)
 
 
 def ones(
@@ -93,7 +123,8 @@ def ones(
     device: Any = None,
 ) -> Tensor:
     """A tensor of ones."""
-    return _placed(np.ones(_shape(shape), dtype=dtype), xp, device, requires_grad)
+    values = np.ones(_shape(shape), dtype=_host_dtype(dtype, "ones"))
+    return _placed(values, xp, device, requires_grad)
 
 
 def full(
@@ -105,7 +136,8 @@ def full(
     device: Any = None,
 ) -> Tensor:
     """A tensor filled with ``value``."""
-    return _placed(np.full(shape, value, dtype=dtype), xp, device, requires_grad)
+    values = np.full(shape, value, dtype=_host_dtype(dtype, "full"))
+    return _placed(values, xp, device, requires_grad)
 
 
 def zeros_like(x: Tensor, requires_grad: bool = False) -> Tensor:
@@ -122,7 +154,7 @@ def arange(
     *args: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
     """``np.arange`` as a tensor."""
-    return _placed(np.arange(*args, dtype=dtype), xp, device, requires_grad)
+    return _placed(np.arange(*args, dtype=_host_dtype(dtype, "arange")), xp, device, requires_grad)
 
 
 def linspace(
@@ -134,7 +166,8 @@ def linspace(
     device: Any = None,
 ) -> Tensor:
     """``np.linspace`` as a tensor."""
-    return _placed(np.linspace(start, stop, num, dtype=dtype), xp, device, False)
+    values = np.linspace(start, stop, num, dtype=_host_dtype(dtype, "linspace"))
+    return _placed(values, xp, device, False)
 
 
 def randn(
@@ -147,7 +180,8 @@ def randn(
 ) -> Tensor:
     """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible."""
     generator = as_generator(rng, "randn")
-    data = generator.standard_normal(_shape(shape)).astype(dtype, copy=False)
+    data = generator.standard_normal(_shape(shape))
+    data = data.astype(_host_dtype(dtype, "randn"), copy=False)
     return _placed(data, xp, device, requires_grad)
 
 
@@ -160,7 +194,8 @@ def rand(
     device: Any = None,
 ) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible."""
-    data = as_generator(rng, "rand").random(_shape(shape)).astype(dtype, copy=False)
+    data = as_generator(rng, "rand").random(_shape(shape))
+    data = data.astype(_host_dtype(dtype, "rand"), copy=False)
     return _placed(data, xp, device, requires_grad)
 
 

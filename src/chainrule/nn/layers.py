@@ -382,8 +382,9 @@ class Parallel(Module):
 
     def forward(self, x: Any) -> Tensor:
         """Each branch on its columns of ``x`` (n_cases, sum of widths), joined side by side."""
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.dtype)
+        if not isinstance(x, Tensor):  # a plain batch takes the weights' dtype, library, device
+            params = self.parameters()
+            x = _input_like(x, params[0].data) if params else Tensor(x)
         shape = x.data.shape
         if len(shape) != 2 or shape[1] != sum(self.widths):
             raise ShapeError(

@@ -568,6 +568,8 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
         )
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
+    if type(targets) is not numpy.ndarray and not backend.is_integer(targets.dtype, logits.xp):
+        targets = _in_logits_float(targets, logits.data)
     return _softmax_cross_entropy_prim(logits, targets=targets, reduction=reduction)
 
 
@@ -575,6 +577,16 @@ def _needs_gradient(targets: Any) -> Tensor | None:
     """A loss's targets as an input of its node when they need a gradient, else None (then
     they are a parameter, as class labels and data always are)."""
     return targets if isinstance(targets, Tensor) and targets.requires_grad else None
+
+
+def _in_logits_float(targets: Any, logits: Any) -> Any:
+    """Targets that are not class labels (boolean one-hot rows, probabilities of another float
+    dtype) in the logits' float dtype, off NumPy: the standard has no arithmetic on booleans
+    (PyTorch refused "Subtraction ... with a bool tensor", in the forward and in the rules that
+    recompute y - t for a second derivative). NumPy computes with them as they are."""
+    xp = array_module(logits)
+    dtype = logits.dtype if backend.holds_floats(logits) else backend.default_float(xp, logits)
+    return backend.astype(targets, dtype)
 
 
 def _logistic_cross_entropy(z: Any, targets: Any, reduction: str) -> tuple[Any, Any]:
@@ -716,4 +728,6 @@ def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -
         )
     if differentiated is not None:
         return _logistic_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
+    if type(targets) is not numpy.ndarray:
+        targets = _in_logits_float(targets, logits.data)
     return _logistic_cross_entropy_prim(logits, targets=targets, reduction=reduction)

@@ -105,6 +105,8 @@ def _constant(value: Any, like: Tensor) -> Tensor:
         return value
     xp = like.xp
     if xp is not numpy:  # on the tensor's device; an array of another library is an error
+        if isinstance(value, backend.JOINING_TYPES):  # as an op's operand joins (as_tensor)
+            return Tensor._wrap(backend.operand_like(value, like.data))
         dtype = None
         if isinstance(value, (int, float, bool)):  # a Python number takes the tensor's dtype
             floating = backend.is_floating(like.dtype, xp) or not isinstance(value, float)

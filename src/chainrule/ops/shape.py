@@ -25,7 +25,10 @@ from chainrule.tensor import Tensor
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """``value`` as a Tensor; a Python number takes ``like``'s dtype where NumPy's rules allow.
 
-    So ``2.0 * x`` stays float32 for a float32 ``x`` (a Python scalar never upcasts).
+    So ``2.0 * x`` stays float32 for a float32 ``x`` (a Python scalar never upcasts). Beside a
+    ``like`` of another library than NumPy, a NumPy array or a list joins that library and
+    device (:func:`~chainrule.backend.operand_like` says its dtype); an array of a third
+    library stays as it is, for the op to refuse naming both.
     """
     if isinstance(value, Tensor):
         return value
@@ -61,6 +64,12 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
             return Tensor._wrap(backend.asarray_like(numpy.asarray(value), like.data))
         except TypeError:  # a dtype the library lacks (float16 on array-api-strict)
             return as_tensor(value.item(), like)
+    if (
+        like is not None
+        and type(like.data) is not numpy.ndarray
+        and isinstance(value, backend.JOINING_TYPES)
+    ):  # a NumPy array or a list joins the tensor's library and device, as a number does
+        return Tensor._wrap(backend.operand_like(value, like.data))
     return Tensor(value)
 
 
@@ -461,9 +470,22 @@ _concatenate = primitive(
 )
 
 
+def _joined(values: Sequence[Any]) -> list[Tensor]:
+    """The parts of a concatenate or stack as tensors: NumPy arrays and lists among a library's
+    tensors (or arrays) join its library and device, as a binary op's operand does."""
+    values, like = list(values), None
+    if backend.other_libraries:  # NumPy's alone: nothing to join
+        for value in values:
+            data = value.data if isinstance(value, Tensor) else value
+            if hasattr(data, "shape") and not isinstance(data, (numpy.ndarray, numpy.generic)):
+                like = as_tensor(value)
+                break
+    return [as_tensor(value, like) for value in values]
+
+
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    tensors = [as_tensor(t) for t in tensors]
+    """Join tensors along an existing axis (NumPy arrays and lists join the tensors' library)."""
+    tensors = _joined(tensors)
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     axis = normalize_axes(axis, tensors[0].ndim, "concatenate")[0]
@@ -472,7 +494,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
-    tensors = [as_tensor(t) for t in tensors]
+    tensors = _joined(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     shapes = {t.shape for t in tensors}

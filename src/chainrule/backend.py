@@ -323,7 +323,8 @@ def asarray_like(value: Any, like: Any, dtype: Any = None, op: str | None = None
     return xp.asarray(detached(value), dtype=dtype_in(xp, dtype), device=device_of(like))
 
 
-#: What joins another library's array as an op's operand: NumPy's arrays and Python's lists
+#: What joins another library's array as an op's operand: NumPy's arrays, Python's lists (and
+#: tuples, which NumPy reads as lists)
 JOINING_TYPES = (numpy.ndarray, list, tuple)
 
 
@@ -340,6 +341,11 @@ def operand_like(value: Any, like: Any) -> Any:
     host = numpy.asarray(value)
     xp = array_module(like)
     kind = host.dtype.kind
+    if kind not in "biuf":  # strings, objects: the library's own error named none of them
+        raise TypeError(
+            f"a tensor holds numbers; an operand of {host.dtype} ({value!r:.40}) cannot join "
+            f"a tensor of {library_name(like)}"
+        )
     weak = kind in "biu" or (kind == "f" and not isinstance(value, numpy.ndarray))
     dtype = like.dtype if weak and is_real_floating(like.dtype, xp) else None
     return xp.asarray(host, dtype=dtype, device=device_of(like))

@@ -49,6 +49,8 @@ def _host_dtype(dtype: Any, who: str) -> Any:
     it. The values then move to ``xp`` in that dtype."""
     if dtype is None or isinstance(dtype, np.dtype):
         return dtype
+    if isinstance(dtype, type) and issubclass(dtype, np.generic):  # np.float64, the default
+        return dtype
     try:
         return np.dtype(dtype)
     except TypeError:

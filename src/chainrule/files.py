@@ -74,9 +74,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def _temporary_prefix(name: str) -> str:
     """The prefix of a temporary file or folder for the destination ``name``: its first 100
-    characters, so that a legal name of 255 is still a legal temporary one (the prefix and
-    ``tempfile``'s random part pushed it past the file system's limit)."""
-    return f"{TMP_PREFIX}{name[:100]}."
+    bytes (whole characters), so that a legal name of 255 bytes is still a legal temporary one
+    (the prefix and ``tempfile``'s random part pushed it past the file system's limit)."""
+    return f"{TMP_PREFIX}{os.fsencode(name)[:100].decode(errors='ignore')}."
 
 
 def _write_replace(path: Path, data: bytes) -> None:
@@ -112,9 +112,28 @@ def strict_json(obj: Any) -> Any:
     return obj
 
 
+def json_value(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for chainrule's files: a NumPy number or array (in a model's
+    ``meta``, a standardizer's state) as the JSON number or list it holds; anything else is
+    refused naming its type, before anything is written."""
+    import numpy as np  # numbers of NumPy are only ever in files that NumPy made
+
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(
+        f"{value!r:.60} of type {type(value).__name__} is not JSON: give meta, a "
+        "standardizer and class names as numbers, strings, lists and dicts"
+    )
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as the indented JSON chainrule's files hold (NumPy numbers as plain ones)."""
+    return json.dumps(obj, indent=2, allow_nan=True, default=json_value) + "\n"
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=True) + "\n")
+    """Write ``obj`` as indented JSON to ``path`` atomically (:func:`json_text`)."""
+    return atomic_write_text(path, json_text(obj))
 
 
 #: Errors that say a folder cannot be written in at all (not that a name is wrong)

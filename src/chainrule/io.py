@@ -49,6 +49,7 @@ from chainrule.files import (
     atomic_write_bytes,
     atomic_write_json,
     fsync_dir,
+    json_text,
     replace_together,
     staging_dir,
 )
@@ -184,7 +185,8 @@ def _is_pickle(data: bytes) -> bool:
     """Whether ``data`` is what ``torch.save`` writes (a zip archive of pickles) or a pickle
     (protocol 2 to 5, which ends in its STOP opcode)."""
     bare = data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
-    return data[:4] == b"PK\x03\x04" or (bare and data.endswith(b"."))
+    torch_zip = data[:4] == b"PK\x03\x04" and b"data.pkl" in data  # its pickle's entry name
+    return torch_zip or (bare and data.endswith(b"."))
 
 
 def _read_widened(path: Path, data: bytes) -> dict[str, np.ndarray]:
@@ -412,22 +414,8 @@ def _model_files(weights: dict, description: dict) -> dict[str, bytes]:
     metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
     return {
         WEIGHTS_FILE: _safetensors_bytes(weights, metadata),
-        MODEL_JSON: (json.dumps(description, indent=2, allow_nan=True, default=_json_value)
-                     + "\n").encode(),
-    }  # fmt: skip
-
-
-def _json_value(value: Any) -> Any:
-    """A NumPy number or array in a description (``meta={"acc": numpy.float32(0.9)}``, a
-    standardizer's state of arrays) as the JSON number or list it holds; anything else is
-    refused naming its type, before anything is written."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    raise TypeError(
-        f"save_model: the description holds {value!r:.60} of type {type(value).__name__}, which "
-        "is not JSON: give meta, the standardizer and class names as numbers, strings, lists and "
-        "dicts"
-    )
+        MODEL_JSON: json_text(description).encode(),
+    }
 
 
 def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
@@ -502,6 +490,8 @@ def save_model(
     try:
         _write_model(path, weights, description)
     except OSError as error:  # named by the user's directory, not the temporary one
+        if error.errno is None or TMP_PREFIX not in str(error.filename or ""):
+            raise
         raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
     return path
 
@@ -868,15 +858,22 @@ def read_trainer_state(path: str | os.PathLike) -> dict:
     return state
 
 
-def _epoch_dirs(directory: Path) -> list[Path]:
-    """The complete epoch directories under ``directory``, oldest first."""
+def _numbered_epoch_dirs(directory: Path) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of everything under ``directory`` named as an epoch directory
+    (``epoch-NNNNNN``), complete or not, oldest first."""
     if not directory.is_dir():
         return []
     found = []
     for child in directory.iterdir():
-        if is_checkpoint_dir(child):
-            found.append((int(child.name[len(_EPOCH_PREFIX) :]), child))
-    return [child for _, child in sorted(found)]
+        number = child.name[len(_EPOCH_PREFIX) :]
+        if child.name.startswith(_EPOCH_PREFIX) and number.isdigit():
+            found.append((int(number), child))
+    return sorted(found)
+
+
+def _epoch_dirs(directory: Path) -> list[Path]:
+    """The complete epoch directories under ``directory``, oldest first."""
+    return [child for _, child in _numbered_epoch_dirs(directory) if is_checkpoint_dir(child)]
 
 
 def incomplete_checkpoints(directory: str | os.PathLike, epoch: int) -> list[Path]:
@@ -884,16 +881,11 @@ def incomplete_checkpoints(directory: str | os.PathLike, epoch: int) -> list[Pat
     state (damaged, or copied in part), oldest first: :func:`find_checkpoint` passes over them
     to an earlier complete epoch, which a command resuming says (``chainrule train
     --resume``), and a resumed run's save of that epoch replaces them."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    found = []
-    for child in directory.iterdir():
-        number = child.name[len(_EPOCH_PREFIX) :]
-        named = child.name.startswith(_EPOCH_PREFIX) and number.isdigit()
-        if named and int(number) > epoch and child.is_dir() and not is_checkpoint_dir(child):
-            found.append((int(number), child))
-    return [child for _, child in sorted(found)]
+    return [
+        child
+        for number, child in _numbered_epoch_dirs(Path(directory))
+        if number > epoch and child.is_dir() and not is_checkpoint_dir(child)
+    ]
 
 
 def is_checkpoint_dir(directory: Path) -> bool:

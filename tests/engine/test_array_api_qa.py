@@ -275,3 +275,16 @@ def test_numpy_operands_beside_numpy_tensors_stay_numpy():
     assert type((x + V).data) is np.ndarray and (x + V).dtype == np.float64
     assert (x * [1.0, 2.0, 3.0]).dtype == np.float64
     assert type(cr.concatenate([x, V]).data) is np.ndarray
+
+
+def test_a_tensor_of_a_numpy_scalar_does_not_move_a_list_beside_it():
+    """x.sum() holds a NumPy scalar: a list beside it combines as on NumPy (float64), as it
+    does beside x itself, not as beside another library's tensor."""
+    x = cr.tensor(np.ones(2, np.float32))
+    assert (x.sum() * [1.0, 2.0]).dtype == (x * [1.0, 2.0]).dtype == np.float64
+
+
+def test_strings_beside_another_librarys_tensor_are_refused_naming_them():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="a tensor holds numbers; an operand of <U1"):
+        cr.tensor(torch.ones(2)) * ["a", "b"]

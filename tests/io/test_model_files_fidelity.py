@@ -153,7 +153,7 @@ def test_numpy_values_in_the_description_are_saved_as_json_numbers(tmp_path):
 
 
 def test_a_value_that_is_not_json_is_refused_naming_its_type_before_writing(tmp_path):
-    with pytest.raises(TypeError, match="of type object, which is not JSON"):
+    with pytest.raises(TypeError, match="of type object is not JSON"):
         io.save_model(tmp_path / "m", nn.mlp([3, 2], rng=0), meta={"x": object()})
     assert list(tmp_path.iterdir()) == []
 
@@ -163,3 +163,71 @@ def test_a_pickle_named_as_weights_is_called_a_pickle(tmp_path):
     path.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
     with pytest.raises(ModelFileError, match="is a pickle .*never unpickles"):
         io.read_arrays(path)
+
+
+def test_an_mse_model_with_class_names_is_still_a_classifier():
+    """mse on one-hot targets trains a classifier: a file that names its classes is one."""
+    from chainrule.cli.train import saved_task
+
+    assert saved_task({"loss": {"type": "mse"}, "meta": {}}) == "regression"
+    assert saved_task({"loss": {"type": "mse"}, "class_names": ["no", "yes"], "meta": {}}) is None
+    assert saved_task({"loss": "squared-error", "meta": {}}) is None
+    assert saved_task({"loss": "mse", "meta": {"task": "classification"}}) == "classification"
+
+
+def test_a_trainer_checkpoint_writes_numpy_numbers_in_meta(tmp_path):
+    """model.json took them; trainer.json, which holds meta too, failed after an epoch."""
+    net = nn.mlp([2, 1], output="logistic", rng=0)
+    trainer = cr.train.Trainer(net, nn.SquaredError(), optim.SGD(net.parameters(), lr=0.1),
+                               checkpoint_dir=tmp_path / "ck", progress=False,
+                               meta={"accuracy": np.float32(0.875)})  # fmt: skip
+    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
+    trainer.fit(data, epochs=1)
+    state = json.loads(next((tmp_path / "ck").glob("epoch-*/trainer.json")).read_text())
+    assert state["meta"]["accuracy"] == 0.875
+
+
+def test_a_save_on_rank_0_alone_gathers_nothing(tmp_path):
+    """A user's `if world.is_main: trainer.save_checkpoint(d)` hung on rank 0 when the save
+    gathered every rank's generators; only the fit loop, where every rank is, gathers."""
+
+    class RankZeroOfTwo:
+        size, rank, is_main = 2, 0, True
+
+        def allgather_object(self, value):
+            raise AssertionError("a collective on rank 0 alone would hang")
+
+    net = nn.mlp([2, 1], output="logistic", rng=0)
+    trainer = cr.train.Trainer(net, nn.SquaredError(), optim.SGD(net.parameters(), lr=0.1),
+                               progress=False)  # fmt: skip
+    trainer._world = RankZeroOfTwo()
+    assert trainer.save_checkpoint(tmp_path / "ck").name == "epoch-000000"
+
+
+def test_a_zip_that_is_no_torch_save_is_not_called_a_pickle(tmp_path):
+    path = tmp_path / "w.safetensors"
+    with open(path, "wb") as handle:
+        np.savez(handle, w=np.ones(2))
+    with pytest.raises(ModelFileError, match="truncated or not a safetensors file"):
+        io.read_arrays(path)
+
+
+def test_a_legal_name_of_many_bytes_is_written(tmp_path):
+    """83 CJK characters are 249 bytes: the temporary name is cut by bytes, not characters."""
+    name = "模" * 83
+    cr.files.atomic_write_bytes(tmp_path / name, b"data")
+    io.save_model(tmp_path / (name[:-1] + "m"), nn.mlp([2, 1], rng=0))
+    assert (tmp_path / name).read_bytes() == b"data"
+
+
+def test_a_folder_that_cannot_be_written_is_named_as_the_folder(tmp_path, monkeypatch):
+    """staging_dir names the folder for EACCES; save_model kept that, not its destination."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    with pytest.raises(PermissionError) as raised:
+        io.save_model(tmp_path / "new", nn.mlp([2, 1], rng=0))
+    assert raised.value.filename == str(tmp_path)

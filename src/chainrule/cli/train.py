@@ -688,14 +688,16 @@ def trained_data(model_path: Path, info: dict) -> Any:
 def saved_task(info: dict) -> str | None:
     """The task a saved model was trained for: what its file records (``meta.task``, which
     ``chainrule train`` writes, or its run's ``--task``), else regression for a model saved
-    from Python with the mse loss, which compares real values and has no classes (its
-    predictions were labelled as classes 0 and 1); else None, not known."""
+    from Python with the mse loss and no class names (its predictions were labelled as classes
+    0 and 1; mse on one-hot targets trains a classifier too, whose file names its classes);
+    else None, not known."""
     meta = info.get("meta", {})
     task = meta.get("task") or (meta.get("run") or {}).get("task")
     if task:
         return task
     loss = info.get("loss")
-    return "regression" if (loss.get("type") if isinstance(loss, dict) else loss) == "mse" else None
+    mse = (loss.get("type") if isinstance(loss, dict) else loss) == "mse"
+    return "regression" if mse and not info.get("class_names") else None  # names: classes
 
 
 def _table_task(data: str, info: dict) -> str | None:

@@ -66,8 +66,8 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
             return as_tensor(value.item(), like)
     if (
         like is not None
-        and type(like.data) is not numpy.ndarray
         and isinstance(value, backend.JOINING_TYPES)
+        and not isinstance(like.data, (numpy.ndarray, numpy.generic))
     ):  # a NumPy array or a list joins the tensor's library and device, as a number does
         return Tensor._wrap(backend.operand_like(value, like.data))
     return Tensor(value)
@@ -474,7 +474,8 @@ def _joined(values: Sequence[Any]) -> list[Tensor]:
     """The parts of a concatenate or stack as tensors: NumPy arrays and lists among a library's
     tensors (or arrays) join its library and device, as a binary op's operand does."""
     values, like = list(values), None
-    if backend.other_libraries:  # NumPy's alone: nothing to join
+    # NumPy's alone, or no bare array or list among them: nothing to join
+    if backend.other_libraries and any(isinstance(v, backend.JOINING_TYPES) for v in values):
         for value in values:
             data = value.data if isinstance(value, Tensor) else value
             if hasattr(data, "shape") and not isinstance(data, (numpy.ndarray, numpy.generic)):

@@ -280,6 +280,8 @@ class Trainer:
         if self.checkpoint_dir is not None and (
             epoch % self.checkpoint_every == 0 or last or self._save_is_due()
         ):
+            if self._world.size > 1:  # every rank is here: each one's generators, to rank 0
+                self._rank_rngs = self._world.allgather_object(_module_rng_states(self.model))
             self.save_checkpoint(self.checkpoint_dir)
 
     def _where_stopped(self, epoch: int, batch: int) -> str:
@@ -480,14 +482,13 @@ class Trainer:
                 weights[name] = array.astype(dtypes[name], copy=False)  # in the callback's dict
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
-        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically).
-
-        With several ranks every rank calls it (each rank's dropout generators are gathered:
-        they drew their masks for blocks of different sizes); rank 0 writes."""
+        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically); with several
+        ranks rank 0 writes, and a call on rank 0 alone is fine (no collective). The fit loop's
+        own saves also keep each rank's dropout generators (they drew their masks for blocks of
+        different sizes), gathered before it calls this on every rank; a save called here by
+        hand keeps rank 0's, as before."""
         from chainrule import io
 
-        if self._world.size > 1:  # every rank's generators (dropout draws per block): to rank 0
-            self._rank_rngs = self._world.allgather_object(_module_rng_states(self.model))
         try:
             if self._world.is_main:  # one copy of the run: rank 0 writes it
                 self.last_checkpoint = io.save_checkpoint(

@@ -3,7 +3,9 @@
    z_j = b_j + sum_i y_i w_ij, dE/dy_i = sum_j w_ij dE/dz_j.
    One front end, two hosts: the page loads this file as it is (and `mount`s it on the document,
    asking the API over HTTP); the notebook widget (chainrule.notebook.explorer) loads the same
-   file with widget.js after it, and mounts it in the widget's shadow root, asking the kernel. */
+   file with widget.js after it, and mounts it in the widget's shadow root, asking the kernel.
+   Each mount is an explorer of its own (createExplorer: its state, markup and requests), so a
+   widget shown in two views is two explorers, never one driving the other's markup. */
 "use strict";
 
 
@@ -17,35 +19,9 @@ const LINE_H = 14;
 const PATH_COLORS = ["#7b3294", "#008837", "#e08214", "#2166ac", "#c51b7d", "#35978f",
   "#8c510a", "#4d4d4d"];
 
-const S = {
-  net: null,        // the network's JSON (as the API takes it)
-  pass: null,       // /api/backward's answer for it
-  phase: 0,         // how far the forward/backward stepping has gone (index into phases())
-  selected: null,   // {layer, unit}
-  paths: null,      // /api/paths for the selected unit
-  nudge: null,      // /api/nudge for the selected unit
-  views: null,      // /api/views for the selected unit (three views of its dE/dy)
-  linkedJ: null,    // the term j selected in one of the three views
-  bug: null,        // /api/bug for the network and the bug chosen (null: the real engine)
-  nudgeSeq: 0,
-  exported: null,   // {format, text}
-  train: { state: null, playing: false },
-};
-
 /* ---------------------------------------------------------------- helpers */
 
-/** Where the explorer's markup lives: the page's document, or a widget's shadow root. */
-let ROOT = document;
-const $ = (id) => ROOT.getElementById(id);
-
 class ApiError extends Error {}
-
-/** How the explorer asks chainrule: over HTTP on the page; a widget passes its own. */
-let transport = httpTransport;
-
-function api(path, body) {
-  return transport(path, body);
-}
 
 async function httpTransport(path, body) {
   const init = body === undefined ? { method: "GET" } : {
@@ -56,27 +32,6 @@ async function httpTransport(path, body) {
   try { data = await response.json(); } catch (_) { data = { error: response.statusText }; }
   if (!response.ok) throw new ApiError((data && data.error) || `${path}: ${response.status}`);
   return data;
-}
-
-function showMessage(text) {
-  const box = $("message");
-  box.textContent = text || "";
-  box.hidden = !text;
-}
-
-/** Runs of guarded() so far: only the latest may clear the message box, so a slow earlier
- *  action that succeeds cannot hide the error of a later one. */
-let guardedRuns = 0;
-
-async function guarded(action) {
-  const run = ++guardedRuns;
-  try {
-    await action();
-    if (run === guardedRuns) showMessage("");
-  } catch (error) {
-    showMessage(error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
-    if (!(error instanceof ApiError)) console.error(error);
-  }
 }
 
 /** Short form for the diagram: 3 significant digits, exponent for tiny or huge numbers. */
@@ -105,755 +60,914 @@ function download(name, text, type) {
   setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 0);
 }
 
-/* ---------------------------------------------------------------- stepping */
+/* ---------------------------------------------------------------- one explorer */
 
-const topLayer = () => S.net.sizes.length - 1;
-// the losses that apply their own unit to the logits z (the server's nn losses say which)
-const readsLogits = () => S.net.loss === "cross-entropy" || S.net.loss === "binary-cross-entropy";
+/** One explorer in `ROOT` (a document or a shadow root), asking `transport(path, body)`: its
+ *  own state S, markup and requests, so two views of one widget never share any of them (a
+ *  closure per call, not module variables). `host` (the page's body, or the widget's element)
+ *  gets data-ready="true" once the network shows. Returns {S, ready, dispose}. */
+function createExplorer(ROOT, transport, host) {
+  const S = {
+    net: null,        // the network's JSON (as the API takes it)
+    pass: null,       // /api/backward's answer for it
+    phase: 0,         // how far the forward/backward stepping has gone (index into phases())
+    selected: null,   // {layer, unit}
+    paths: null,      // /api/paths for the selected unit
+    nudge: null,      // /api/nudge for the selected unit
+    views: null,      // /api/views for the selected unit (three views of its dE/dy)
+    linkedJ: null,    // the term j selected in one of the three views
+    bug: null,        // /api/bug for the network and the bug chosen (null: the real engine)
+    nudgeSeq: 0,
+    netSeq: 0,        // setNetwork calls so far (each network asked for has its number)
+    shownSeq: 0,      // the number of the network shown: an older one's answer is dropped
+    pending: null,    // the network asked for and not yet shown (the next edit builds on it)
+    exported: null,   // {format, text}
+    // the training run; shown: whether the diagram shows its network; gen: user changes so far
+    train: { state: null, playing: false, shown: false, gen: 0 },
+  };
 
-/** The steps: inputs, each layer forward, E, then dE/dz of the top, dE/dy and dE/dz downwards. */
-function phases() {
-  const top = topLayer();
-  const list = [{ kind: "input", layer: 0 }];
-  for (let l = 1; l <= top; l++) list.push({ kind: "fwd", layer: l });
-  list.push({ kind: "loss", layer: top });
-  list.push({ kind: "dz", layer: top });
-  for (let l = top - 1; l >= 0; l--) {
-    list.push({ kind: "dy", layer: l });
-    if (l > 0) list.push({ kind: "dz", layer: l });
+  /** Where this explorer's markup lives: the page's document, or a widget's shadow root. */
+  const $ = (id) => ROOT.getElementById(id);
+
+  /** How this explorer asks chainrule: over HTTP on the page; a widget passes its own. */
+  function api(path, body) {
+    return transport(path, body);
   }
-  return list;
-}
 
-/** What the current phase shows for layer l: y, z, E, dz, dy. */
-function revealed(layer, what) {
-  const shown = phases().slice(0, S.phase + 1);
-  return shown.some((p) => {
-    if (what === "y" || what === "z") return (p.kind === "input" || p.kind === "fwd") && p.layer === layer;
-    if (what === "E") return p.kind === "loss";
-    if (what === "dz") return p.kind === "dz" && p.layer === layer;
-    if (what === "dy") return (p.kind === "dy" || (p.kind === "dz" && p.layer === topLayer())) && p.layer === layer;
-    return false;
-  });
-}
-
-function phaseText(p) {
-  const top = topLayer();
-  const act = (l) => (l === top ? S.net.output : S.net.activation);
-  switch (p.kind) {
-    case "input": return ["Inputs", "Layer 0 holds the input: its units' y are the case's values."];
-    case "fwd": return [`Forward: layer ${p.layer}`,
-      `z_j = b_j + \u03A3_i y_i w_ij, then y_j = ${act(p.layer)}(z_j) for each unit of layer ${p.layer}.`];
-    case "loss": return ["Error E", `E = ${S.net.loss} of the top units' outputs against the targets.`];
-    case "dz": return [`Backward: \u2202E/\u2202z in layer ${p.layer}`, p.layer === top
-      ? "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j))."
-      : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
-    case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
-      `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Click one.`];
-    default: return ["", ""];
+  function showMessage(text) {
+    const box = $("message");
+    box.textContent = text || "";
+    box.hidden = !text;
   }
-}
 
-function setPhase(index) {
-  const list = phases();
-  S.phase = Math.max(0, Math.min(list.length - 1, index));
-  render();
-}
+  /** Runs of guarded() so far: only the latest may clear the message box, so a slow earlier
+   *  action that succeeds cannot hide the error of a later one. */
+  let guardedRuns = 0;
 
-/* ---------------------------------------------------------------- computing (the API) */
-
-async function refreshSelection() {
-  const sel = S.selected;
-  if (!sel || sel.layer >= topLayer() || sel.unit >= S.net.sizes[sel.layer]) {
-    S.paths = null; S.nudge = null; S.views = null;
-    if (sel && (sel.layer > topLayer() || sel.unit >= S.net.sizes[sel.layer])) S.selected = null;
-    return;
+  async function guarded(action) {
+    const run = ++guardedRuns;
+    try {
+      await action();
+      if (run === guardedRuns) showMessage("");
+    } catch (error) {
+      showMessage(error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
+      if (!(error instanceof ApiError)) console.error(error);
+    }
   }
-  S.paths = await api("/api/paths", { network: S.net, layer: sel.layer, unit: sel.unit });
-  S.views = await api("/api/views", { network: S.net, layer: sel.layer, unit: sel.unit });
-  await refreshNudge();
-}
 
-async function refreshNudge() {
-  const sel = S.selected;
-  if (!sel || sel.layer >= topLayer()) return;
-  const seq = ++S.nudgeSeq;
-  const eps = Number($("nudge").value);
-  const answer = await api("/api/nudge", { network: S.net, layer: sel.layer, unit: sel.unit, eps });
-  if (seq === S.nudgeSeq) { S.nudge = answer; renderNudge(); }
-}
+  /* ---------------------------------------------------------------- stepping */
 
-/** Show a new network; if the server refuses it, nothing changes (the error says why). */
-async function setNetwork(net, { resetPhase = false, keepSelection = true } = {}) {
-  const pass = await api("/api/backward", { network: net });
-  S.net = net;
-  S.pass = pass;
-  if (!keepSelection) S.selected = null;
-  if (resetPhase) S.phase = 0;
-  S.phase = Math.min(S.phase, phases().length - 1);
-  await refreshSelection();
-  await refreshBug();
-  syncEditForm();
-  render();
-}
+  // the losses defined for one kind of top unit, which they apply themselves (the server's schema
+  // says the same: check_top_units); squared-error and mse take any top units
+  const LOSS_NEEDS = { "cross-entropy": "softmax", "binary-cross-entropy": "logistic" };
 
-async function refreshBug() {
-  const name = $("bug-select").value;
-  S.bug = name ? await api("/api/bug", { network: S.net, bug: name }) : null;
-}
+  const topLayer = () => S.net.sizes.length - 1;
+  // the losses that apply their own unit to the logits z (the server's nn losses say which)
+  const readsLogits = () => S.net.loss === "cross-entropy" || S.net.loss === "binary-cross-entropy";
 
-/* ---------------------------------------------------------------- the diagram */
-
-/** Greedy label placement: a candidate box is kept only if it overlaps nothing placed before. */
-class Placer {
-  constructor() { this.boxes = []; }
-  fits(b) {
-    return this.boxes.every((o) => b.x + b.w <= o.x || o.x + o.w <= b.x || b.y + b.h <= o.y || o.y + o.h <= b.y);
+  /** The steps: inputs, each layer forward, E, then dE/dz of the top, dE/dy and dE/dz downwards. */
+  function phases() {
+    const top = topLayer();
+    const list = [{ kind: "input", layer: 0 }];
+    for (let l = 1; l <= top; l++) list.push({ kind: "fwd", layer: l });
+    list.push({ kind: "loss", layer: top });
+    list.push({ kind: "dz", layer: top });
+    for (let l = top - 1; l >= 0; l--) {
+      list.push({ kind: "dy", layer: l });
+      if (l > 0) list.push({ kind: "dz", layer: l });
+    }
+    return list;
   }
-  take(b) { if (!this.fits(b)) return false; this.boxes.push(b); return true; }
-}
 
-function textBox(x, y, text, anchor) {
-  const w = text.length * CHAR_W + 2;
-  const left = anchor === "middle" ? x - w / 2 : anchor === "end" ? x - w : x;
-  // the font's ascent and descent (DejaVu Sans Mono: 0.93em and 0.24em) around the baseline y
-  return { x: left, y: y - 0.95 * FONT_PX, w, h: 1.2 * FONT_PX };
-}
+  /** What the current phase shows for layer l: y, z, E, dz, dy. */
+  function revealed(layer, what) {
+    const shown = phases().slice(0, S.phase + 1);
+    return shown.some((p) => {
+      if (what === "y" || what === "z") return (p.kind === "input" || p.kind === "fwd") && p.layer === layer;
+      if (what === "E") return p.kind === "loss";
+      if (what === "dz") return p.kind === "dz" && p.layer === layer;
+      if (what === "dy") return (p.kind === "dy" || (p.kind === "dz" && p.layer === topLayer())) && p.layer === layer;
+      return false;
+    });
+  }
 
-function layout() {
-  const wrap = $("diagram-wrap");
-  const width = Math.max(wrap.clientWidth, 420);
-  const sizes = S.net.sizes;
-  const maxUnits = Math.max(...sizes);
-  // room for full labels (two lines above, two below a unit) when there are few units; past that
-  // the picture grows taller than the box and scrolls rather than crowding.
-  const minSpacing = maxUnits > 16 ? 14 : 34;
-  const height = Math.max(wrap.clientHeight, maxUnits * minSpacing + 60);
-  const left = 70, right = 95, top = 34, bottom = 16;
-  const gap = (width - left - right) / (sizes.length - 1);
-  const spacing = sizes.map((n) => Math.min(170, (height - top - bottom) / n));
-  const radius = Math.max(4, Math.min(20, Math.min(...spacing) * 0.3, gap * 0.12));
-  const units = sizes.map((n, l) => {
-    const span = spacing[l] * n;
-    const y0 = top + (height - top - bottom - span) / 2 + spacing[l] / 2;
-    return Array.from({ length: n }, (_, i) => ({ x: left + l * gap, y: y0 + i * spacing[l] }));
-  });
-  return { width, height, units, radius, gap };
-}
+  function phaseText(p) {
+    const top = topLayer();
+    const act = (l) => (l === top ? S.net.output : S.net.activation);
+    switch (p.kind) {
+      case "input": return ["Inputs", "Layer 0 holds the input: its units' y are the case's values."];
+      case "fwd": return [`Forward: layer ${p.layer}`,
+        `z_j = b_j + \u03A3_i y_i w_ij, then y_j = ${act(p.layer)}(z_j) for each unit of layer ${p.layer}.`];
+      case "loss": return ["Error E", `E = ${S.net.loss} of the top units' outputs against the targets.`];
+      case "dz": return [`Backward: \u2202E/\u2202z in layer ${p.layer}`, p.layer === top
+        ? "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j))."
+        : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
+      case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
+        `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Click one.`];
+      default: return ["", ""];
+    }
+  }
 
-function unitFill(y, layer) {
-  if (!revealed(layer, "y")) return "#ffffff";
-  const unit = layer === topLayer() ? S.net.output : layer === 0 ? "input" : S.net.activation;
-  // map y onto [0, 1] for the fill: logistic and softmax already are; tanh from [-1, 1]
-  let v = unit === "tanh" ? (y + 1) / 2 : unit === "logistic" || unit === "softmax" ? y : 1 / (1 + Math.exp(-y));
-  v = Math.max(0, Math.min(1, v));
-  const light = Math.round(97 - v * 42);
-  return `hsl(48, 90%, ${light}%)`;
-}
+  function setPhase(index) {
+    const list = phases();
+    S.phase = Math.max(0, Math.min(list.length - 1, index));
+    render();
+  }
 
-function gradColor(g, scale) {
-  if (!g) return "#9aa3b2";
-  const a = Math.min(1, Math.abs(g) / (scale || 1));
-  const base = g > 0 ? [217, 95, 2] : [31, 120, 180];
-  const mix = (c) => Math.round(200 - (200 - c) * (0.35 + 0.65 * a));
-  return `rgb(${mix(base[0])}, ${mix(base[1])}, ${mix(base[2])})`;
-}
+  /* ---------------------------------------------------------------- computing (the API) */
 
-function renderDiagram() {
-  const svg = $("diagram");
-  svg.replaceChildren();
-  if (!S.net || !S.pass) return;
-  const L = layout();
-  svg.setAttribute("viewBox", `0 0 ${L.width} ${L.height}`);
-  svg.style.height = `${L.height}px`;
-  const layers = S.pass.layers;
-  const top = topLayer();
-  const sel = S.selected;
-  const placer = new Placer();
-  const edgeGroup = el("g", { class: "edges" });
-  const unitGroup = el("g", { class: "units" });
-  const labelGroup = el("g", { class: "labels" });
-  svg.append(edgeGroup, unitGroup, labelGroup);
+  /** The paths, views and nudge of unit `sel` in `net` (none for a top unit); `selected` is
+   *  null where `net` has no such unit. */
+  async function selectionOf(net, sel) {
+    const top = net.sizes.length - 1;
+    const exists = sel && sel.layer <= top && sel.unit < net.sizes[sel.layer];
+    const none = { selected: exists ? sel : null, paths: null, views: null, nudge: null };
+    if (!exists || sel.layer === top) return none;
+    const where = { network: net, layer: sel.layer, unit: sel.unit };
+    const paths = await api("/api/paths", where);
+    const views = await api("/api/views", where);
+    const nudge = await api("/api/nudge", { ...where, eps: Number($("nudge").value) });
+    return { selected: sel, paths, views, nudge };
+  }
 
-  let maxW = 1e-12;
-  for (const w of S.net.weights) for (const row of w) for (const v of row) maxW = Math.max(maxW, Math.abs(v));
-  let maxG = 1e-12;
-  for (const layer of layers) for (const g of layer.dE_dz || []) maxG = Math.max(maxG, Math.abs(g));
+  async function refreshSelection() {
+    const net = S.net, sel = S.selected;
+    const found = await selectionOf(net, sel);
+    if (S.net !== net || S.selected !== sel) return;  // the network or the unit changed meanwhile
+    S.nudgeSeq++;  // a slider answer still on its way is for the old selection
+    Object.assign(S, found);
+  }
 
-  // unit circles first: they are obstacles for every label
-  L.units.forEach((col, l) => col.forEach((p) => {
-    placer.boxes.push({ x: p.x - L.radius - 1, y: p.y - L.radius - 1, w: 2 * L.radius + 2, h: 2 * L.radius + 2 });
-  }));
+  async function refreshNudge() {
+    const sel = S.selected;
+    if (!sel || sel.layer >= topLayer()) return;
+    const seq = ++S.nudgeSeq;
+    const eps = Number($("nudge").value);
+    const answer = await api("/api/nudge", { network: S.net, layer: sel.layer, unit: sel.unit, eps });
+    if (seq === S.nudgeSeq) { S.nudge = answer; renderNudge(); }
+  }
 
-  // connections
-  const edgeLabels = [];
-  for (let l = 0; l < top; l++) {
-    const w = S.net.weights[l];
-    const onPath = sel && sel.layer === l;
-    const denseLayer = w.length * w[0].length > 36;
-    for (let i = 0; i < w.length; i++) {
-      for (let j = 0; j < w[i].length; j++) {
-        const a = L.units[l][i], b = L.units[l + 1][j];
-        const highlighted = onPath && sel.unit === i;
-        const v = w[i][j];
-        const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
-        const line = el("line", {
-          x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y,
-          class: `edge${sel && !highlighted && onPath ? " dim" : ""}${highlighted ? " path" : ""}`,
-          stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
-          "stroke-width": widthPx.toFixed(2),
-          "stroke-opacity": highlighted ? 1 : (denseLayer ? 0.35 : 0.7),
-          "data-layer": l, "data-i": i, "data-j": j,
-        });
-        line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
-        edgeGroup.append(line);
-        if (highlighted && S.paths) {
-          const term = S.paths.terms[j].term;
-          edgeLabels.push({ prio: 0, a, b, text: `${fmt(term)}`, cls: "label term bg", ts: [0.72, 0.6, 0.82, 0.5],
-            color: PATH_COLORS[j % PATH_COLORS.length], testid: `term-${j}` });
-        } else if (!denseLayer && !(onPath)) {
-          edgeLabels.push({ prio: 2, a, b, text: fmt(v), cls: "label muted bg",
-            ts: [0.3 + 0.4 * (i + 0.5) / w.length, 0.5, 0.25, 0.75, 0.4, 0.6] });
+  /** The network the next edit builds on: the latest one asked for, shown or still on its way,
+   *  so two quick edits compose instead of the second undoing the first. */
+  const latestNetwork = () => S.pending || S.net;
+
+  /** Show a new network; if the server refuses it, nothing changes (the error says why). The
+   *  networks asked for are numbered: an answer is shown only if no newer network is shown
+   *  already, so an older answer that arrives late never overwrites a newer network. While the
+   *  latest is on its way it is S.pending, the one the next edit builds on. `training`: the
+   *  network is the training run's (otherwise a user's change, which ends playing the run). */
+  async function setNetwork(net, { resetPhase = false, keepSelection = true, training = false } = {}) {
+    const seq = ++S.netSeq;
+    const outdated = () => seq < S.shownSeq;
+    S.pending = net;
+    if (!training) { S.train.playing = false; S.train.gen++; }
+    let pass, found, bug;
+    try {
+      pass = await api("/api/backward", { network: net });
+      if (outdated()) return;
+      const sel = keepSelection ? S.selected : null;
+      found = await selectionOf(net, sel);
+      bug = await bugOf(net);
+    } catch (error) {
+      if (seq === S.netSeq) S.pending = null;  // later edits build on the network shown
+      throw error;
+    }
+    if (outdated()) return;  // a newer network is shown already: this one is out of date
+    S.shownSeq = seq;
+    if (seq === S.netSeq) S.pending = null;
+    S.net = net;
+    S.pass = pass;
+    S.nudgeSeq++;
+    Object.assign(S, found);
+    S.bug = bug;
+    if (resetPhase) S.phase = 0;
+    S.phase = Math.min(S.phase, phases().length - 1);
+    S.train.shown = training;
+    clearStale();
+    syncEditForm();
+    render();
+    renderTraining();
+  }
+
+  /** What described the previous network and not this one: the gradient check, the export and a
+   *  note about the last architecture change. */
+  function clearStale() {
+    S.exported = null;
+    $("export-text").value = "";
+    $("btn-export-download").disabled = true;
+    $("gradcheck-result").textContent = "";
+    showEditNote("");
+  }
+
+  function showEditNote(text) {
+    const note = $("edit-note");
+    note.textContent = text;
+    note.hidden = !text;
+  }
+
+  async function bugOf(net) {
+    const name = $("bug-select").value;
+    return name ? api("/api/bug", { network: net, bug: name }) : null;
+  }
+
+  async function refreshBug() {
+    const net = S.net;
+    const bug = await bugOf(net);
+    if (S.net === net) S.bug = bug;
+  }
+
+  /* ---------------------------------------------------------------- the diagram */
+
+  /** Greedy label placement: a candidate box is kept only if it overlaps nothing placed before. */
+  class Placer {
+    constructor() { this.boxes = []; }
+    fits(b) {
+      return this.boxes.every((o) => b.x + b.w <= o.x || o.x + o.w <= b.x || b.y + b.h <= o.y || o.y + o.h <= b.y);
+    }
+    take(b) { if (!this.fits(b)) return false; this.boxes.push(b); return true; }
+  }
+
+  function textBox(x, y, text, anchor) {
+    const w = text.length * CHAR_W + 2;
+    const left = anchor === "middle" ? x - w / 2 : anchor === "end" ? x - w : x;
+    // the font's ascent and descent (DejaVu Sans Mono: 0.93em and 0.24em) around the baseline y
+    return { x: left, y: y - 0.95 * FONT_PX, w, h: 1.2 * FONT_PX };
+  }
+
+  function layout() {
+    const wrap = $("diagram-wrap");
+    const width = Math.max(wrap.clientWidth, 420);
+    const sizes = S.net.sizes;
+    const maxUnits = Math.max(...sizes);
+    // room for full labels (two lines above, two below a unit) when there are few units; past that
+    // the picture grows taller than the box and scrolls rather than crowding.
+    const minSpacing = maxUnits > 16 ? 14 : 34;
+    const height = Math.max(wrap.clientHeight, maxUnits * minSpacing + 60);
+    const left = 70, right = 95, top = 34, bottom = 16;
+    const gap = (width - left - right) / (sizes.length - 1);
+    const spacing = sizes.map((n) => Math.min(170, (height - top - bottom) / n));
+    const radius = Math.max(4, Math.min(20, Math.min(...spacing) * 0.3, gap * 0.12));
+    const units = sizes.map((n, l) => {
+      const span = spacing[l] * n;
+      const y0 = top + (height - top - bottom - span) / 2 + spacing[l] / 2;
+      return Array.from({ length: n }, (_, i) => ({ x: left + l * gap, y: y0 + i * spacing[l] }));
+    });
+    return { width, height, units, radius, gap };
+  }
+
+  function unitFill(y, layer) {
+    if (!revealed(layer, "y")) return "#ffffff";
+    const unit = layer === topLayer() ? S.net.output : layer === 0 ? "input" : S.net.activation;
+    // map y onto [0, 1] for the fill: logistic and softmax already are; tanh from [-1, 1]
+    let v = unit === "tanh" ? (y + 1) / 2 : unit === "logistic" || unit === "softmax" ? y : 1 / (1 + Math.exp(-y));
+    v = Math.max(0, Math.min(1, v));
+    const light = Math.round(97 - v * 42);
+    return `hsl(48, 90%, ${light}%)`;
+  }
+
+  function gradColor(g, scale) {
+    if (!g) return "#9aa3b2";
+    const a = Math.min(1, Math.abs(g) / (scale || 1));
+    const base = g > 0 ? [217, 95, 2] : [31, 120, 180];
+    const mix = (c) => Math.round(200 - (200 - c) * (0.35 + 0.65 * a));
+    return `rgb(${mix(base[0])}, ${mix(base[1])}, ${mix(base[2])})`;
+  }
+
+  function renderDiagram() {
+    const svg = $("diagram");
+    svg.replaceChildren();
+    if (!S.net || !S.pass) return;
+    const L = layout();
+    svg.setAttribute("viewBox", `0 0 ${L.width} ${L.height}`);
+    svg.style.height = `${L.height}px`;
+    const layers = S.pass.layers;
+    const top = topLayer();
+    const sel = S.selected;
+    const placer = new Placer();
+    const edgeGroup = el("g", { class: "edges" });
+    const unitGroup = el("g", { class: "units" });
+    const labelGroup = el("g", { class: "labels" });
+    svg.append(edgeGroup, unitGroup, labelGroup);
+
+    let maxW = 1e-12;
+    for (const w of S.net.weights) for (const row of w) for (const v of row) maxW = Math.max(maxW, Math.abs(v));
+    let maxG = 1e-12;
+    for (const layer of layers) for (const g of layer.dE_dz || []) maxG = Math.max(maxG, Math.abs(g));
+
+    // unit circles first: they are obstacles for every label
+    L.units.forEach((col, l) => col.forEach((p) => {
+      placer.boxes.push({ x: p.x - L.radius - 1, y: p.y - L.radius - 1, w: 2 * L.radius + 2, h: 2 * L.radius + 2 });
+    }));
+
+    // connections
+    const edgeLabels = [];
+    for (let l = 0; l < top; l++) {
+      const w = S.net.weights[l];
+      const onPath = sel && sel.layer === l;
+      const denseLayer = w.length * w[0].length > 36;
+      for (let i = 0; i < w.length; i++) {
+        for (let j = 0; j < w[i].length; j++) {
+          const a = L.units[l][i], b = L.units[l + 1][j];
+          const highlighted = onPath && sel.unit === i;
+          const v = w[i][j];
+          const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
+          const line = el("line", {
+            x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y,
+            class: `edge${sel && !highlighted && onPath ? " dim" : ""}${highlighted ? " path" : ""}`,
+            stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
+            "stroke-width": widthPx.toFixed(2),
+            "stroke-opacity": highlighted ? 1 : (denseLayer ? 0.35 : 0.7),
+            "data-layer": l, "data-i": i, "data-j": j,
+          });
+          line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
+          edgeGroup.append(line);
+          if (highlighted && S.paths) {
+            const term = S.paths.terms[j].term;
+            edgeLabels.push({ prio: 0, a, b, text: `${fmt(term)}`, cls: "label term bg", ts: [0.72, 0.6, 0.82, 0.5],
+              color: PATH_COLORS[j % PATH_COLORS.length], testid: `term-${j}` });
+          } else if (!denseLayer && !(onPath)) {
+            edgeLabels.push({ prio: 2, a, b, text: fmt(v), cls: "label muted bg",
+              ts: [0.3 + 0.4 * (i + 0.5) / w.length, 0.5, 0.25, 0.75, 0.4, 0.6] });
+          }
         }
       }
     }
-  }
 
-  // units and their labels
-  const unitLabels = [];
-  L.units.forEach((col, l) => col.forEach((p, i) => {
-    const g = el("g", { class: "unit", "data-layer": l, "data-unit": i, tabindex: 0 });
-    const layer = layers[l];
-    const y = layer.y[i];
-    const circle = el("circle", { cx: p.x, cy: p.y, r: L.radius, fill: unitFill(y, l) });
-    const lit = revealed(l, "dz") || (l === 0 && revealed(0, "dy"));
-    if (lit) {
-      const g0 = l === 0 ? layer.dE_dy[i] : layer.dE_dz[i];
-      circle.setAttribute("stroke", gradColor(g0, maxG));
-      g.classList.add("lit");
-    }
-    const current = phases()[S.phase];
-    if (current && current.layer === l && current.kind !== "loss" && current.kind !== "input") g.classList.add("current");
-    if (sel && sel.layer === l && sel.unit === i) g.classList.add("selected");
-    g.append(circle);
-    const tip = [`layer ${l}, unit ${unitNo(i)}`, `y = ${fmtLong(y)}`];
-    if (l > 0) tip.push(`z = ${fmtLong(layer.z[i])}`);
-    if (revealed(l, "dy")) tip.push(`\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
-    if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
-    if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
-    g.append(el("title", {}, tip.join("\n")));
-    g.addEventListener("click", () => guarded(() => selectUnit(l, i)));
-    unitGroup.append(g);
-
-    const r = L.radius;
-    const above = [], below = [];
-    if (revealed(l, "y")) above.unshift({ text: `y ${fmt(y)}`, prio: 1, cls: "label" });
-    if (l > 0 && revealed(l, "z")) above.unshift({ text: `z ${fmt(layer.z[i])}`, prio: 3, cls: "label muted" });
-    // a cross-entropy is computed from the logits z, so the top units' y is not on E's path
-    const fromLogits = l === top && readsLogits();
-    if (revealed(l, "dy") && !fromLogits) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
-    if (l > 0 && revealed(l, "dz")) below.push({ text: `\u2202E/\u2202z ${fmt(layer.dE_dz[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dz[i])}` });
-    above.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y - r - 5 - (above.length - 1 - k) * LINE_H, anchor: "middle" }));
-    below.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y + r + FONT_PX + 2 + k * LINE_H, anchor: "middle" }));
-    if (l === top) unitLabels.push({ text: `t ${fmt(S.net.target[i])}`, prio: 2, cls: "label muted", x: p.x + r + 6, y: p.y + 4, anchor: "start" });
-  }));
-
-  // place by priority: y and gradients, then targets, then z, then weights
-  const fill = (color) => (color ? { fill: color } : {});
-  const placeText = (x, y, text, anchor, cls, color, testid) => {
-    const box = textBox(x, y, text, anchor);
-    if (!placer.take(box)) return false;
-    const attrs = { x, y, "text-anchor": anchor, class: cls, ...fill(color) };
-    if (testid) attrs["data-testid"] = testid;
-    labelGroup.append(el("text", attrs, text));
-    return true;
-  };
-  const terms = edgeLabels.filter((e) => e.prio === 0);
-  for (const e of terms) placeEdgeLabel(e, placeText);
-  for (const prio of [1, 2, 3]) {
-    for (const lab of unitLabels.filter((u) => u.prio === prio)) placeText(lab.x, lab.y, lab.text, lab.anchor, lab.cls);
-  }
-  for (const e of edgeLabels.filter((x) => x.prio === 2)) placeEdgeLabel(e, placeText);
-
-  // layer names along the top
-  S.net.sizes.forEach((n, l) => {
-    const name = l === 0 ? "input" : l === top ? `top (${S.net.output})` : `hidden ${l} (${S.net.activation})`;
-    placeText(L.units[l][0].x, 14, name, "middle", "label layer");
-  });
-}
-
-function placeEdgeLabel(e, placeText) {
-  for (const t of e.ts) {
-    const x = e.a.x + (e.b.x - e.a.x) * t;
-    const y = e.a.y + (e.b.y - e.a.y) * t + 4;
-    if (placeText(x, y, e.text, "middle", e.cls, e.color, e.testid)) return;
-  }
-}
-
-/* ---------------------------------------------------------------- the panel */
-
-function renderHeader() {
-  const list = phases();
-  const [title, caption] = phaseText(list[S.phase]);
-  $("phase").textContent = `Step ${S.phase + 1}/${list.length}: ${title}`;
-  $("caption").textContent = caption;
-  $("error-value").textContent = S.pass && revealed(0, "E") ? `E = ${fmtLong(S.pass.E)}` : "E = ?";
-  $("btn-back").disabled = S.phase === 0;
-  $("btn-step").disabled = S.phase === list.length - 1;
-}
-
-function renderPaths() {
-  const info = $("unit-info");
-  const box = $("paths-box");
-  const sel = S.selected;
-  if (!sel) { box.hidden = true; return; }
-  const top = topLayer();
-  const layer = S.pass.layers[sel.layer];
-  if (sel.layer === top) {
-    box.hidden = true;
-    const t = S.net.target[sel.unit];
-    info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
-      target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
-      ${!readsLogits()
-    ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
-      (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
-    : S.net.loss === "cross-entropy"
-    ? `The cross-entropy is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
-      (y<sub>j</sub> &Sigma;<sub>k</sub> t<sub>k</sub> &minus; t<sub>j</sub>) / N =
-      <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly (N: the cases the loss averages over;
-      &Sigma;<sub>k</sub> t<sub>k</sub> is 1 for a target that is one class).`
-    : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
-      (y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly
-      (N: the outputs times the cases the loss averages over).`}
-      A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
-    return;
-  }
-  const P = S.paths;
-  if (!P) { box.hidden = true; return; }
-  box.hidden = false;
-  const name = sel.layer === 0 ? "input unit" : "hidden unit";
-  info.innerHTML = `<b>${name} i = ${unitNo(sel.unit)}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${fmtLong(P.y)}</code>.
-    &part;E/&part;y<sub>i</sub> = &Sigma;<sub>j</sub> w<sub>ij</sub> &part;E/&part;z<sub>j</sub> over the
-    ${P.terms.length} path${P.terms.length === 1 ? "" : "s"} to layer ${sel.layer + 1}.`;
-  const body = $("paths-table").tBodies[0];
-  body.replaceChildren();
-  P.terms.forEach((t) => {
-    const row = body.insertRow();
-    row.dataset.j = t.j;
-    const color = PATH_COLORS[t.j % PATH_COLORS.length];
-    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>i &rarr; j=${unitNo(t.j)}</th>`;
-    for (const [key, v] of [["w", t.w_ij], ["dz", t.dE_dz_j], ["term", t.term]]) {
-      const cell = row.insertCell();
-      cell.textContent = fmtLong(v);
-      cell.dataset.value = String(v);
-      cell.dataset.key = key;
-      if (key === "term") cell.className = signClass(v);
-    }
-  });
-  const put = (id, v) => { const c = $(id); c.textContent = fmtLong(v); c.dataset.value = String(v); };
-  put("paths-sum", P.sum_of_terms);
-  put("paths-engine", P.dE_dy);
-  if (P.finite_difference === null) {  // a relu unit above at its kink: no check there
-    const c = $("paths-fd");
-    c.textContent = "not checked: a relu unit above is at its kink (z = 0)";
-    delete c.dataset.value;
-  } else {
-    put("paths-fd", P.finite_difference);
-  }
-  renderStackedBar(P);
-}
-
-/** A waterfall: each path's term as a bar starting where the previous one ended, so the last
- * bar ends at their sum; below it the sum itself, with the finite difference as a dashed line. */
-function renderStackedBar(P) {
-  const svg = $("stacked-bar");
-  svg.replaceChildren();
-  const n = P.terms.length;
-  const rowH = Math.max(4, Math.min(16, 150 / n));
-  const width = svg.clientWidth || 360;
-  const height = n * rowH + 54;  // the bars, the sum's bar, and two lines of caption
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.style.height = `${height}px`;
-  let cum = 0, lo = 0, hi = 0;
-  const spans = P.terms.map((t) => { const a = cum; cum += t.term; lo = Math.min(lo, a, cum); hi = Math.max(hi, a, cum); return [a, cum]; });
-  const fd = P.finite_difference;  // null at a relu kink: no dashed line
-  if (fd !== null) { lo = Math.min(lo, fd); hi = Math.max(hi, fd); }
-  const pad = 8, range = (hi - lo) || 1;
-  const X = (v) => pad + (v - lo) / range * (width - 2 * pad);
-  svg.append(el("line", { x1: X(0), x2: X(0), y1: 0, y2: height - 14, stroke: "#9aa3b2" }));
-  spans.forEach(([a, b], k) => {
-    const rect = el("rect", { x: Math.min(X(a), X(b)), y: k * rowH + 1, width: Math.max(1, Math.abs(X(b) - X(a))), height: rowH - 2,
-      fill: PATH_COLORS[P.terms[k].j % PATH_COLORS.length], "data-j": P.terms[k].j });
-    rect.append(el("title", {}, `path i \u2192 j=${unitNo(P.terms[k].j)}: ${fmtLong(P.terms[k].term)}`));
-    svg.append(rect);
-  });
-  const yS = n * rowH + 4;
-  svg.append(el("rect", { x: Math.min(X(0), X(P.sum_of_terms)), y: yS, width: Math.max(1, Math.abs(X(P.sum_of_terms) - X(0))), height: 12, fill: "#3d4452" }));
-  if (fd !== null) {
-    svg.append(el("line", { x1: X(fd), x2: X(fd), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
-  }
-  const fdText = fd === null ? "finite difference not checked (relu kink)" : `dashed: finite difference ${fmt(fd, 4)}`;
-  // one line each: side by side they ran past a 340 px panel's edge
-  svg.append(el("text", { x: pad, y: height - 16, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}`));
-  svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, fdText));
-}
-
-function renderNudge() {
-  const N = S.nudge;
-  $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
-  const body = $("nudge-table").tBodies[0];
-  body.replaceChildren();
-  if (!N) return;
-  N.predicted_per_path.forEach((v, j) => {
-    const row = body.insertRow();
-    row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${unitNo(j)}</th>`;
-    const cell = row.insertCell();
-    cell.textContent = fmtLong(v); cell.dataset.value = String(v); cell.className = signClass(v);
-  });
-  for (const [id, v] of [["nudge-predicted", N.predicted], ["nudge-measured", N.measured]]) {
-    $(id).textContent = fmtLong(v); $(id).dataset.value = String(v);
-  }
-}
-
-function renderEditUnit() {
-  const box = $("edit-unit");
-  const sel = S.selected;
-  if (!sel) { box.className = "hint"; box.textContent = "Click a unit to edit its input, bias, target and outgoing weights."; return; }
-  box.className = "";
-  box.replaceChildren();
-  const top = topLayer();
-  const rows = document.createElement("div");
-  rows.className = "edit-rows";
-  const add = (label, value, apply) => {
-    const row = document.createElement("label");
-    row.className = "edit-row";
-    row.innerHTML = `<span>${label}</span>`;
-    const input = document.createElement("input");
-    input.type = "number"; input.step = "any"; input.value = String(value);
-    input.addEventListener("change", () => guarded(async () => {
-      const v = Number(input.value);
-      if (input.value.trim() === "" || !Number.isFinite(v)) {
-        throw new ApiError(`${row.firstChild.textContent}: not a number`);  // text, not HTML
+    // units and their labels
+    const unitLabels = [];
+    L.units.forEach((col, l) => col.forEach((p, i) => {
+      const g = el("g", { class: "unit", "data-layer": l, "data-unit": i, tabindex: 0 });
+      const layer = layers[l];
+      const y = layer.y[i];
+      const circle = el("circle", { cx: p.x, cy: p.y, r: L.radius, fill: unitFill(y, l) });
+      const lit = revealed(l, "dz") || (l === 0 && revealed(0, "dy"));
+      if (lit) {
+        const g0 = l === 0 ? layer.dE_dy[i] : layer.dE_dz[i];
+        circle.setAttribute("stroke", gradColor(g0, maxG));
+        g.classList.add("lit");
       }
-      const next = structuredClone(S.net);
-      apply(next, v);
-      await setNetwork(next);
+      const current = phases()[S.phase];
+      if (current && current.layer === l && current.kind !== "loss" && current.kind !== "input") g.classList.add("current");
+      if (sel && sel.layer === l && sel.unit === i) g.classList.add("selected");
+      g.append(circle);
+      const tip = [`layer ${l}, unit ${unitNo(i)}`, `y = ${fmtLong(y)}`];
+      if (l > 0) tip.push(`z = ${fmtLong(layer.z[i])}`);
+      if (revealed(l, "dy")) tip.push(`\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
+      if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
+      if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
+      g.append(el("title", {}, tip.join("\n")));
+      g.addEventListener("click", () => guarded(() => selectUnit(l, i)));
+      unitGroup.append(g);
+
+      const r = L.radius;
+      const above = [], below = [];
+      if (revealed(l, "y")) above.unshift({ text: `y ${fmt(y)}`, prio: 1, cls: "label" });
+      if (l > 0 && revealed(l, "z")) above.unshift({ text: `z ${fmt(layer.z[i])}`, prio: 3, cls: "label muted" });
+      // a cross-entropy is computed from the logits z, so the top units' y is not on E's path
+      const fromLogits = l === top && readsLogits();
+      if (revealed(l, "dy") && !fromLogits) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
+      if (l > 0 && revealed(l, "dz")) below.push({ text: `\u2202E/\u2202z ${fmt(layer.dE_dz[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dz[i])}` });
+      above.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y - r - 5 - (above.length - 1 - k) * LINE_H, anchor: "middle" }));
+      below.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y + r + FONT_PX + 2 + k * LINE_H, anchor: "middle" }));
+      if (l === top) unitLabels.push({ text: `t ${fmt(S.net.target[i])}`, prio: 2, cls: "label muted", x: p.x + r + 6, y: p.y + 4, anchor: "start" });
     }));
-    row.append(input);
-    rows.append(row);
-  };
-  const { layer: l, unit: i } = sel;
-  if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
-  if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
-  if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
-  if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
-  const title = document.createElement("div");
-  title.className = "hint";
-  title.textContent = `layer ${l}, unit ${unitNo(i)}`;
-  box.append(title, rows);
-}
 
-/** The sizes syncEditForm last wrote: a sizes field the user has edited since is left alone
- *  unless the network's sizes themselves changed (a new network, a loaded file), so a slow
- *  update that lands while the user types does not overwrite what they typed. */
-let shownSizes = null;
-
-function syncEditForm() {
-  const sizes = S.net.sizes.join(",");
-  const field = $("edit-sizes");
-  if (sizes !== shownSizes || field.value === shownSizes) field.value = sizes;
-  shownSizes = sizes;
-  $("edit-activation").value = S.net.activation;
-  $("edit-output").value = S.net.output;
-  $("edit-loss").value = S.net.loss;
-}
-
-function render() {
-  if (!S.net || !S.pass) return;
-  renderHeader();
-  renderDiagram();
-  renderPaths();
-  renderViews();
-  renderNudge();
-  renderEditUnit();
-  renderBug();
-}
-
-/* ---------------------------------------------------------------- three views, teaching bugs */
-
-/** dE/dy_i three ways; each term carries its j, and selecting one lights up its twins. */
-function renderViews() {
-  const V = S.views;
-  const i = V ? unitNo(V.unit) : "i";
-  const rows = V ? {
-    hinton: V.hinton.terms.map((t) => [t.j, `w${i}${unitNo(t.j)}·∂E/∂z${unitNo(t.j)} = ${fmt(t.w)}·${fmt(t.dE_dz)}`, t.value]),
-    matrix: V.matrix.terms.map((t) => [t.j, `W[${i},${unitNo(t.j)}]·(∂E/∂z)[${unitNo(t.j)}]`, t.value]),
-    graph: V.graph ? V.graph.consumers.map((c) => [c.j, `from ${c.consumer}`, c.value]) : [],
-  } : { hinton: [], matrix: [], graph: [] };
-  const totals = V ? { hinton: V.hinton.total, matrix: V.matrix.total, graph: V.graph && V.graph.total } : {};
-  for (const view of ROOT.querySelectorAll("#views-box .view")) {
-    const name = view.dataset.view;
-    const list = view.querySelector("ol");
-    list.replaceChildren();
-    for (const [j, text, value] of rows[name]) {
-      const item = document.createElement("li");
-      item.className = `term ${signClass(value)}`;
-      item.tabIndex = 0;
-      item.dataset.j = String(j);
-      item.dataset.value = String(value);
-      item.dataset.testid = `view-${name}-${j}`;
-      item.textContent = `${text} = ${fmtLong(value)}`;
-      item.classList.toggle("linked", S.linkedJ === j);
-      const pick = () => { S.linkedJ = S.linkedJ === j ? null : j; highlightTerms(); };
-      item.addEventListener("click", pick);
-      item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") pick(); });
-      list.appendChild(item);
+    // place by priority: y and gradients, then targets, then z, then weights
+    const fill = (color) => (color ? { fill: color } : {});
+    const placeText = (x, y, text, anchor, cls, color, testid) => {
+      const box = textBox(x, y, text, anchor);
+      if (!placer.take(box)) return false;
+      const attrs = { x, y, "text-anchor": anchor, class: cls, ...fill(color) };
+      if (testid) attrs["data-testid"] = testid;
+      labelGroup.append(el("text", attrs, text));
+      return true;
+    };
+    const terms = edgeLabels.filter((e) => e.prio === 0);
+    for (const e of terms) placeEdgeLabel(e, placeText);
+    for (const prio of [1, 2, 3]) {
+      for (const lab of unitLabels.filter((u) => u.prio === prio)) placeText(lab.x, lab.y, lab.text, lab.anchor, lab.cls);
     }
-    const total = totals[name];
-    view.querySelector(".view-total").textContent =
-      total === undefined || total === null ? (V && name === "graph" ? "(too large to draw unit by unit)" : "")
-        : `sum = ${fmtLong(total)}`;
-  }
-}
+    for (const e of edgeLabels.filter((x) => x.prio === 2)) placeEdgeLabel(e, placeText);
 
-function highlightTerms() {
-  for (const item of ROOT.querySelectorAll("#views-box li.term, #paths-table tbody tr")) {
-    item.classList.toggle("linked", S.linkedJ !== null && item.dataset.j === String(S.linkedJ));
-  }
-}
-
-function renderBug() {
-  const B = S.bug;
-  const table = $("bug-table");
-  const info = $("bug-result");
-  if (!B) { table.hidden = true; info.textContent = "The real engine: every gradient is the sum over its consumers."; return; }
-  info.textContent = `${B.title} (${B.source}). ${B.note} ${B.caught
-    ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree.`
-    : "The gradient check finds nothing here."}`;
-  const body = table.tBodies[0];
-  body.replaceChildren();
-  for (const r of B.rows) {
-    const row = body.insertRow();
-    row.className = r.caught ? "caught" : "";
-    for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric),
-      r.caught ? "✗" : "✓"]) row.insertCell().textContent = v;
-  }
-  table.hidden = false;
-}
-
-async function selectUnit(layer, unit) {
-  S.selected = { layer, unit };
-  S.paths = null; S.nudge = null; S.views = null; S.linkedJ = null;
-  await refreshSelection();
-  render();
-}
-
-/* ---------------------------------------------------------------- training */
-
-function renderTraining() {
-  const T = S.train.state;
-  const playing = S.train.playing;
-  $("btn-train-play").disabled = !T || playing;
-  $("btn-train-pause").disabled = !playing;
-  $("btn-train-step").disabled = !T || playing;
-  const canvas = $("loss-curve");
-  drawLossCurve(canvas, T ? T.loss : []);
-  canvas.dataset.steps = T ? String(T.step) : "0";
-  if (T) {
-    const last = T.loss.length ? T.loss[T.loss.length - 1] : null;
-    const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
-    $("train-status").textContent = `${T.dataset}: step ${T.step}${last === null ? "" : `, loss ${fmt(last, 4)}`}${acc}. The diagram shows case 0.`;
-  }
-  drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
-}
-
-function drawLossCurve(canvas, losses) {
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 360, h = canvas.clientHeight || 150;
-  canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
-  ctx.font = "11px sans-serif"; ctx.fillStyle = "#5b6475";
-  if (!losses.length) { ctx.fillText("loss per step appears here", 10, h / 2); return; }
-  const pad = { l: 44, r: 8, t: 8, b: 18 };
-  const hi = Math.max(...losses), lo = Math.min(...losses);
-  const X = (k) => pad.l + (losses.length === 1 ? 0 : k / (losses.length - 1)) * (w - pad.l - pad.r);
-  const Y = (v) => pad.t + (1 - (v - lo) / ((hi - lo) || 1)) * (h - pad.t - pad.b);
-  ctx.strokeStyle = "#d5dae3"; ctx.beginPath(); ctx.moveTo(pad.l, pad.t); ctx.lineTo(pad.l, h - pad.b); ctx.lineTo(w - pad.r, h - pad.b); ctx.stroke();
-  ctx.fillText(fmt(hi, 3), 2, pad.t + 8); ctx.fillText(fmt(lo, 3), 2, h - pad.b);
-  ctx.fillText(`step ${losses.length}`, w - 70, h - 4);
-  ctx.strokeStyle = "#3b5bdb"; ctx.lineWidth = 1.6; ctx.beginPath();
-  losses.forEach((v, k) => (k ? ctx.lineTo(X(k), Y(v)) : ctx.moveTo(X(k), Y(v))));
-  ctx.stroke();
-}
-
-function drawGradNorms(svg, norms) {
-  svg.replaceChildren();
-  const width = svg.clientWidth || 360, rowH = 18;
-  const height = Math.max(1, norms.length) * rowH + 4;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.style.height = `${height}px`;
-  if (!norms.length) { svg.append(el("text", { x: 4, y: 14, class: "label muted" }, "after a training step")); return; }
-  const hi = Math.max(...norms) || 1;
-  norms.forEach((v, l) => {
-    const y = l * rowH + 2;
-    svg.append(el("text", { x: 0, y: y + 12, class: "label muted" }, `W${l}\u2192${l + 1}`));
-    svg.append(el("rect", { x: 70, y, width: Math.max(1, (v / hi) * (width - 170)), height: rowH - 5, fill: "#7b8cde", "data-layer": l }));
-    svg.append(el("text", { x: width - 2, y: y + 12, "text-anchor": "end", class: "label" }, fmt(v, 3)));
-  });
-}
-
-function trainBody() {
-  const hidden = $("train-hidden").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-  const batch = $("train-batch").value.trim();
-  return {
-    dataset: $("train-dataset").value,
-    hidden,
-    activation: S.net ? S.net.activation : "logistic",
-    optimizer: $("train-optimizer").value,
-    lr: Number($("train-lr").value),
-    batch_size: batch === "" ? null : Number(batch),
-  };
-}
-
-async function showTrainState(state) {
-  S.train.state = state;
-  S.phase = 1e9; // a trained network is shown with its whole forward and backward pass
-  await setNetwork(state.network);
-  renderTraining();
-}
-
-async function trainStep() {
-  const steps = Math.max(1, Math.min(500, Number($("train-chunk").value) || 1));
-  await showTrainState(await api("/api/train/step", { steps }));
-}
-
-async function playLoop() {
-  while (S.train.playing) {
-    try {
-      await trainStep();
-    } catch (error) {
-      S.train.playing = false;
-      renderTraining();
-      throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 30));
-  }
-}
-
-// learning rates for the summed squared error over a whole batch (circle: 200 cases), momentum 0.9:
-// lr 1 saturated circle and symmetry at once (tests/web/test_web_training_defaults.py)
-const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 0.03], circle: ["8", 0.01], digits: ["16", 0.3] };
-
-/* ---------------------------------------------------------------- wiring */
-
-function wire() {
-  $("bug-select").addEventListener("change", () => guarded(async () => { await refreshBug(); renderBug(); }));
-  $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
-  $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
-  $("btn-reset").addEventListener("click", () => setPhase(0));
-  $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
-  ROOT.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
-    ROOT.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
-    ROOT.querySelectorAll(".tab").forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
-    if (b.dataset.tab === "train") renderTraining();
-    if (b.dataset.tab === "paths" && S.paths) renderStackedBar(S.paths);
-  }));
-  let nudgeTimer = null;
-  $("nudge").addEventListener("input", () => {
-    $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
-    clearTimeout(nudgeTimer);
-    nudgeTimer = setTimeout(() => guarded(refreshNudge), 40);
-  });
-
-  for (const id of ["edit-activation", "edit-output", "edit-loss"]) {
-    $(id).addEventListener("change", () => guarded(async () => {
-      const next = structuredClone(S.net);
-      next.activation = $("edit-activation").value;
-      next.output = $("edit-output").value;
-      if (next.loss !== $("edit-loss").value) delete next.reduction;  // the new loss's own
-      next.loss = $("edit-loss").value;
-      // the cross-entropies are defined for one kind of top unit: follow the loss
-      if (id === "edit-loss" && next.loss === "cross-entropy") next.output = "softmax";
-      if (id === "edit-loss" && next.loss === "binary-cross-entropy") next.output = "logistic";
-      if (id === "edit-output" && next.loss !== "squared-error") next.loss = "squared-error";
-      if (next.loss !== "squared-error") next.target = next.target.map((t) => Math.min(1, Math.max(0, t)));
-      await setNetwork(next);
-    }));
-  }
-  $("btn-new").addEventListener("click", () => guarded(async () => {
-    const sizes = $("edit-sizes").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-    const net = await api("/api/network/new", {
-      sizes, activation: $("edit-activation").value, output: $("edit-output").value,
-      loss: $("edit-loss").value, seed: Math.floor(Math.random() * 1e6),
+    // layer names along the top
+    S.net.sizes.forEach((n, l) => {
+      const name = l === 0 ? "input" : l === top ? `top (${S.net.output})` : `hidden ${l} (${S.net.activation})`;
+      placeText(L.units[l][0].x, 14, name, "middle", "label layer");
     });
-    await setNetwork(net, { resetPhase: true, keepSelection: false });
-  }));
-  $("btn-seed").addEventListener("click", () => guarded(async () => {
-    await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
-  }));
+  }
 
-  $("train-dataset").addEventListener("change", () => {
-    const [hidden, lr] = TRAIN_DEFAULTS[$("train-dataset").value];
-    $("train-hidden").value = hidden; $("train-lr").value = lr;
-  });
-  $("btn-train-start").addEventListener("click", () => guarded(async () => {
-    S.train.playing = false;
-    S.selected = null;
-    await showTrainState(await api("/api/train/start", trainBody()));
-  }));
-  $("btn-train-step").addEventListener("click", () => guarded(trainStep));
-  $("btn-train-play").addEventListener("click", () => {
-    S.train.playing = true;
+  function placeEdgeLabel(e, placeText) {
+    for (const t of e.ts) {
+      const x = e.a.x + (e.b.x - e.a.x) * t;
+      const y = e.a.y + (e.b.y - e.a.y) * t + 4;
+      if (placeText(x, y, e.text, "middle", e.cls, e.color, e.testid)) return;
+    }
+  }
+
+  /* ---------------------------------------------------------------- the panel */
+
+  function renderHeader() {
+    const list = phases();
+    const [title, caption] = phaseText(list[S.phase]);
+    $("phase").textContent = `Step ${S.phase + 1}/${list.length}: ${title}`;
+    $("caption").textContent = caption;
+    $("error-value").textContent = S.pass && revealed(0, "E") ? `E = ${fmtLong(S.pass.E)}` : "E = ?";
+    $("btn-back").disabled = S.phase === 0;
+    $("btn-step").disabled = S.phase === list.length - 1;
+  }
+
+  function renderPaths() {
+    const info = $("unit-info");
+    const box = $("paths-box");
+    const sel = S.selected;
+    if (!sel) { box.hidden = true; return; }
+    const top = topLayer();
+    const layer = S.pass.layers[sel.layer];
+    if (sel.layer === top) {
+      box.hidden = true;
+      const t = S.net.target[sel.unit];
+      info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
+        target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
+        ${!readsLogits()
+      ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
+        (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
+      : S.net.loss === "cross-entropy"
+      ? `The cross-entropy is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
+        (y<sub>j</sub> &Sigma;<sub>k</sub> t<sub>k</sub> &minus; t<sub>j</sub>) / N =
+        <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly (N: the cases the loss averages over;
+        &Sigma;<sub>k</sub> t<sub>k</sub> is 1 for a target that is one class).`
+      : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
+        (y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly
+        (N: the outputs times the cases the loss averages over).`}
+        A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
+      return;
+    }
+    const P = S.paths;
+    if (!P) { box.hidden = true; return; }
+    box.hidden = false;
+    const name = sel.layer === 0 ? "input unit" : "hidden unit";
+    info.innerHTML = `<b>${name} i = ${unitNo(sel.unit)}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${fmtLong(P.y)}</code>.
+      &part;E/&part;y<sub>i</sub> = &Sigma;<sub>j</sub> w<sub>ij</sub> &part;E/&part;z<sub>j</sub> over the
+      ${P.terms.length} path${P.terms.length === 1 ? "" : "s"} to layer ${sel.layer + 1}.`;
+    const body = $("paths-table").tBodies[0];
+    body.replaceChildren();
+    P.terms.forEach((t) => {
+      const row = body.insertRow();
+      row.dataset.j = t.j;
+      const color = PATH_COLORS[t.j % PATH_COLORS.length];
+      row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>i &rarr; j=${unitNo(t.j)}</th>`;
+      for (const [key, v] of [["w", t.w_ij], ["dz", t.dE_dz_j], ["term", t.term]]) {
+        const cell = row.insertCell();
+        cell.textContent = fmtLong(v);
+        cell.dataset.value = String(v);
+        cell.dataset.key = key;
+        if (key === "term") cell.className = signClass(v);
+      }
+    });
+    const put = (id, v) => { const c = $(id); c.textContent = fmtLong(v); c.dataset.value = String(v); };
+    put("paths-sum", P.sum_of_terms);
+    put("paths-engine", P.dE_dy);
+    if (P.finite_difference === null) {  // a relu unit above at its kink: no check there
+      const c = $("paths-fd");
+      c.textContent = "not checked: a relu unit above is at its kink (z = 0)";
+      delete c.dataset.value;
+    } else {
+      put("paths-fd", P.finite_difference);
+    }
+    renderStackedBar(P);
+  }
+
+  /** A waterfall: each path's term as a bar starting where the previous one ended, so the last
+   * bar ends at their sum; below it the sum itself, with the finite difference as a dashed line. */
+  function renderStackedBar(P) {
+    const svg = $("stacked-bar");
+    svg.replaceChildren();
+    const n = P.terms.length;
+    const rowH = Math.max(4, Math.min(16, 150 / n));
+    const width = svg.clientWidth || 360;
+    const height = n * rowH + 54;  // the bars, the sum's bar, and two lines of caption
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.style.height = `${height}px`;
+    let cum = 0, lo = 0, hi = 0;
+    const spans = P.terms.map((t) => { const a = cum; cum += t.term; lo = Math.min(lo, a, cum); hi = Math.max(hi, a, cum); return [a, cum]; });
+    const fd = P.finite_difference;  // null at a relu kink: no dashed line
+    if (fd !== null) { lo = Math.min(lo, fd); hi = Math.max(hi, fd); }
+    const pad = 8, range = (hi - lo) || 1;
+    const X = (v) => pad + (v - lo) / range * (width - 2 * pad);
+    svg.append(el("line", { x1: X(0), x2: X(0), y1: 0, y2: height - 14, stroke: "#9aa3b2" }));
+    spans.forEach(([a, b], k) => {
+      const rect = el("rect", { x: Math.min(X(a), X(b)), y: k * rowH + 1, width: Math.max(1, Math.abs(X(b) - X(a))), height: rowH - 2,
+        fill: PATH_COLORS[P.terms[k].j % PATH_COLORS.length], "data-j": P.terms[k].j });
+      rect.append(el("title", {}, `path i \u2192 j=${unitNo(P.terms[k].j)}: ${fmtLong(P.terms[k].term)}`));
+      svg.append(rect);
+    });
+    const yS = n * rowH + 4;
+    svg.append(el("rect", { x: Math.min(X(0), X(P.sum_of_terms)), y: yS, width: Math.max(1, Math.abs(X(P.sum_of_terms) - X(0))), height: 12, fill: "#3d4452" }));
+    if (fd !== null) {
+      svg.append(el("line", { x1: X(fd), x2: X(fd), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
+    }
+    const fdText = fd === null ? "finite difference not checked (relu kink)" : `dashed: finite difference ${fmt(fd, 4)}`;
+    // one line each: side by side they ran past a 340 px panel's edge
+    svg.append(el("text", { x: pad, y: height - 16, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}`));
+    svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, fdText));
+  }
+
+  function renderNudge() {
+    const N = S.nudge;
+    $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
+    const body = $("nudge-table").tBodies[0];
+    body.replaceChildren();
+    if (!N) return;
+    N.predicted_per_path.forEach((v, j) => {
+      const row = body.insertRow();
+      row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${unitNo(j)}</th>`;
+      const cell = row.insertCell();
+      cell.textContent = fmtLong(v); cell.dataset.value = String(v); cell.className = signClass(v);
+    });
+    for (const [id, v] of [["nudge-predicted", N.predicted], ["nudge-measured", N.measured]]) {
+      $(id).textContent = fmtLong(v); $(id).dataset.value = String(v);
+    }
+  }
+
+  function renderEditUnit() {
+    const box = $("edit-unit");
+    const sel = S.selected;
+    if (!sel) { box.className = "hint"; box.textContent = "Click a unit to edit its input, bias, target and outgoing weights."; return; }
+    box.className = "";
+    box.replaceChildren();
+    const top = topLayer();
+    const rows = document.createElement("div");
+    rows.className = "edit-rows";
+    const add = (label, value, apply) => {
+      const row = document.createElement("label");
+      row.className = "edit-row";
+      row.innerHTML = `<span>${label}</span>`;
+      const input = document.createElement("input");
+      input.type = "number"; input.step = "any"; input.value = String(value);
+      input.addEventListener("change", () => guarded(async () => {
+        const v = Number(input.value);
+        if (input.value.trim() === "" || !Number.isFinite(v)) {
+          throw new ApiError(`${row.firstChild.textContent}: not a number`);  // text, not HTML
+        }
+        const base = latestNetwork();  // on an edit still on its way too, so both count
+        if (base.sizes.join() !== S.net.sizes.join()) {
+          throw new ApiError("the network is being replaced: edit it again once it shows");
+        }
+        const next = structuredClone(base);
+        apply(next, v);
+        if (JSON.stringify(next) === JSON.stringify(base)) return;  // no change (a second blur)
+        await setNetwork(next);
+      }));
+      row.append(input);
+      rows.append(row);
+    };
+    const { layer: l, unit: i } = sel;
+    if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
+    if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
+    if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
+    if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
+    const title = document.createElement("div");
+    title.className = "hint";
+    title.textContent = `layer ${l}, unit ${unitNo(i)}`;
+    box.append(title, rows);
+  }
+
+  /** The sizes syncEditForm last wrote: a sizes field the user has edited since is left alone
+   *  unless the network's sizes themselves changed (a new network, a loaded file), so a slow
+   *  update that lands while the user types does not overwrite what they typed. */
+  let shownSizes = null;
+
+  function syncEditForm() {
+    const sizes = S.net.sizes.join(",");
+    const field = $("edit-sizes");
+    if (sizes !== shownSizes || field.value === shownSizes) field.value = sizes;
+    shownSizes = sizes;
+    $("edit-activation").value = S.net.activation;
+    $("edit-output").value = S.net.output;
+    $("edit-loss").value = S.net.loss;
+  }
+
+  function render() {
+    if (!S.net || !S.pass) return;
+    renderHeader();
+    renderDiagram();
+    renderPaths();
+    renderViews();
+    renderNudge();
+    renderEditUnit();
+    renderBug();
+  }
+
+  /* ---------------------------------------------------------------- three views, teaching bugs */
+
+  /** dE/dy_i three ways; each term carries its j, and selecting one lights up its twins. */
+  function renderViews() {
+    const V = S.views;
+    const i = V ? unitNo(V.unit) : "i";
+    const rows = V ? {
+      hinton: V.hinton.terms.map((t) => [t.j, `w${i}${unitNo(t.j)}·∂E/∂z${unitNo(t.j)} = ${fmt(t.w)}·${fmt(t.dE_dz)}`, t.value]),
+      matrix: V.matrix.terms.map((t) => [t.j, `W[${i},${unitNo(t.j)}]·(∂E/∂z)[${unitNo(t.j)}]`, t.value]),
+      graph: V.graph ? V.graph.consumers.map((c) => [c.j, `from ${c.consumer}`, c.value]) : [],
+    } : { hinton: [], matrix: [], graph: [] };
+    const totals = V ? { hinton: V.hinton.total, matrix: V.matrix.total, graph: V.graph && V.graph.total } : {};
+    for (const view of ROOT.querySelectorAll("#views-box .view")) {
+      const name = view.dataset.view;
+      const list = view.querySelector("ol");
+      list.replaceChildren();
+      for (const [j, text, value] of rows[name]) {
+        const item = document.createElement("li");
+        item.className = `term ${signClass(value)}`;
+        item.tabIndex = 0;
+        item.dataset.j = String(j);
+        item.dataset.value = String(value);
+        item.dataset.testid = `view-${name}-${j}`;
+        item.textContent = `${text} = ${fmtLong(value)}`;
+        item.classList.toggle("linked", S.linkedJ === j);
+        const pick = () => { S.linkedJ = S.linkedJ === j ? null : j; highlightTerms(); };
+        item.addEventListener("click", pick);
+        item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") pick(); });
+        list.appendChild(item);
+      }
+      const total = totals[name];
+      view.querySelector(".view-total").textContent =
+        total === undefined || total === null ? (V && name === "graph" ? "(too large to draw unit by unit)" : "")
+          : `sum = ${fmtLong(total)}`;
+    }
+  }
+
+  function highlightTerms() {
+    for (const item of ROOT.querySelectorAll("#views-box li.term, #paths-table tbody tr")) {
+      item.classList.toggle("linked", S.linkedJ !== null && item.dataset.j === String(S.linkedJ));
+    }
+  }
+
+  function renderBug() {
+    const B = S.bug;
+    const table = $("bug-table");
+    const info = $("bug-result");
+    if (!B) { table.hidden = true; info.textContent = "The real engine: every gradient is the sum over its consumers."; return; }
+    info.textContent = `${B.title} (${B.source}). ${B.note} ${B.caught
+      ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree.`
+      : "The gradient check finds nothing here."}`;
+    const body = table.tBodies[0];
+    body.replaceChildren();
+    for (const r of B.rows) {
+      const row = body.insertRow();
+      row.className = r.caught ? "caught" : "";
+      for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric),
+        r.caught ? "✗" : "✓"]) row.insertCell().textContent = v;
+    }
+    table.hidden = false;
+  }
+
+  async function selectUnit(layer, unit) {
+    S.selected = { layer, unit };
+    S.paths = null; S.nudge = null; S.views = null; S.linkedJ = null;
+    await refreshSelection();
+    render();
+  }
+
+  /* ---------------------------------------------------------------- training */
+
+  function renderTraining() {
+    const T = S.train.state;
+    const playing = S.train.playing;
+    $("btn-train-play").disabled = !T || playing;
+    $("btn-train-pause").disabled = !playing;
+    $("btn-train-step").disabled = !T || playing;
+    const canvas = $("loss-curve");
+    drawLossCurve(canvas, T ? T.loss : []);
+    canvas.dataset.steps = T ? String(T.step) : "0";
+    if (T) {
+      const last = T.loss.length ? T.loss[T.loss.length - 1] : null;
+      const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
+      const run = `${T.dataset}: step ${T.step}${last === null ? "" : `, loss ${fmt(last, 4)}`}${acc}.`;
+      const status = $("train-status");
+      status.textContent = S.train.shown ? `${run} The diagram shows case 0.`
+        : `${run} Out of date: the diagram no longer shows this run's network (it was changed ` +
+          "since); Step or Play goes on with the run's own network.";
+      status.classList.toggle("stale", !S.train.shown);
+    }
+    drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
+  }
+
+  function drawLossCurve(canvas, losses) {
+    const ratio = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth || 360, h = canvas.clientHeight || 150;
+    canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
+    ctx.font = "11px sans-serif"; ctx.fillStyle = "#5b6475";
+    if (!losses.length) { ctx.fillText("loss per step appears here", 10, h / 2); return; }
+    const pad = { l: 44, r: 8, t: 8, b: 18 };
+    const hi = Math.max(...losses), lo = Math.min(...losses);
+    const X = (k) => pad.l + (losses.length === 1 ? 0 : k / (losses.length - 1)) * (w - pad.l - pad.r);
+    const Y = (v) => pad.t + (1 - (v - lo) / ((hi - lo) || 1)) * (h - pad.t - pad.b);
+    ctx.strokeStyle = "#d5dae3"; ctx.beginPath(); ctx.moveTo(pad.l, pad.t); ctx.lineTo(pad.l, h - pad.b); ctx.lineTo(w - pad.r, h - pad.b); ctx.stroke();
+    ctx.fillText(fmt(hi, 3), 2, pad.t + 8); ctx.fillText(fmt(lo, 3), 2, h - pad.b);
+    ctx.fillText(`step ${losses.length}`, w - 70, h - 4);
+    ctx.strokeStyle = "#3b5bdb"; ctx.lineWidth = 1.6; ctx.beginPath();
+    losses.forEach((v, k) => (k ? ctx.lineTo(X(k), Y(v)) : ctx.moveTo(X(k), Y(v))));
+    ctx.stroke();
+  }
+
+  function drawGradNorms(svg, norms) {
+    svg.replaceChildren();
+    const width = svg.clientWidth || 360, rowH = 18;
+    const height = Math.max(1, norms.length) * rowH + 4;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.style.height = `${height}px`;
+    if (!norms.length) { svg.append(el("text", { x: 4, y: 14, class: "label muted" }, "after a training step")); return; }
+    const hi = Math.max(...norms) || 1;
+    norms.forEach((v, l) => {
+      const y = l * rowH + 2;
+      svg.append(el("text", { x: 0, y: y + 12, class: "label muted" }, `W${l}\u2192${l + 1}`));
+      svg.append(el("rect", { x: 70, y, width: Math.max(1, (v / hi) * (width - 170)), height: rowH - 5, fill: "#7b8cde", "data-layer": l }));
+      svg.append(el("text", { x: width - 2, y: y + 12, "text-anchor": "end", class: "label" }, fmt(v, 3)));
+    });
+  }
+
+  function trainBody() {
+    const hidden = $("train-hidden").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    const batch = $("train-batch").value.trim();
+    return {
+      dataset: $("train-dataset").value,
+      hidden,
+      activation: S.net ? S.net.activation : "logistic",
+      optimizer: $("train-optimizer").value,
+      lr: Number($("train-lr").value),
+      batch_size: batch === "" ? null : Number(batch),
+    };
+  }
+
+  /** Record the run's state and show its network, unless the user changed the network since
+   *  the request went out (`gen`): then the diagram keeps theirs and the Train tab says so. */
+  async function showTrainState(state, gen) {
+    S.train.state = state;
+    if (gen !== S.train.gen) { renderTraining(); return; }
+    S.phase = 1e9; // a trained network is shown with its whole forward and backward pass
+    await setNetwork(state.network, { training: true });
     renderTraining();
-    guarded(playLoop);
-  });
-  $("btn-train-pause").addEventListener("click", () => { S.train.playing = false; renderTraining(); });
+  }
 
-  const exportAs = (format) => guarded(async () => {
-    const focus = S.selected ? { layer: S.selected.layer, unit: S.selected.unit } : {};
-    S.exported = await api("/api/export", { network: S.net, format, ...focus });
-    $("export-text").value = S.exported.text;
-    $("btn-export-download").disabled = false;
-  });
-  $("btn-export-md").addEventListener("click", () => exportAs("markdown"));
-  $("btn-export-tex").addEventListener("click", () => exportAs("latex"));
-  $("btn-export-download").addEventListener("click", () => {
-    if (!S.exported) return;
-    const md = S.exported.format === "markdown";
-    download(md ? "derivation.md" : "derivation.tex", S.exported.text, md ? "text/markdown" : "application/x-tex");
-  });
-  $("btn-gradcheck").addEventListener("click", () => guarded(async () => {
-    const r = await api("/api/gradcheck", { network: S.net });
-    $("gradcheck-result").innerHTML = `${r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`}: ${r.checked} derivatives against central differences
-      (&epsilon; = ${r.eps}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : ""}`;
-  }));
-  $("btn-save").addEventListener("click", () => download("network.json", JSON.stringify(S.net, null, 1), "application/json"));
-  $("load-file").addEventListener("change", (event) => guarded(async () => {
-    const file = event.target.files[0];
-    event.target.value = "";
-    if (!file) return;
-    if (file.size > 1048576) throw new ApiError(`${file.name}: over 1 MiB, not a network file`);
-    let net;
-    try { net = JSON.parse(await file.text()); } catch (error) { throw new ApiError(`${file.name}: not JSON (${error.message})`); }
-    await setNetwork(net, { resetPhase: true, keepSelection: false });
-  }));
-  let resizeTimer = null;
-  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 80); });
-}
+  async function trainStep() {
+    const steps = Math.max(1, Math.min(500, Number($("train-chunk").value) || 1));
+    const gen = S.train.gen;
+    await showTrainState(await api("/api/train/step", { steps }), gen);
+  }
 
-/** Start the explorer in `root` (a document or shadow root), asking `ask(path, body)`; `host`
- *  (the page's body, or the widget's element) gets data-ready="true" once the network shows. */
-async function mount(root = document, ask = httpTransport, host = document.body) {
-  ROOT = root;
-  transport = ask;
+  async function playLoop() {
+    while (S.train.playing) {
+      try {
+        await trainStep();
+      } catch (error) {
+        S.train.playing = false;
+        renderTraining();
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  }
+
+  // learning rates for the summed squared error over a whole batch (circle: 200 cases), momentum 0.9:
+  // lr 1 saturated circle and symmetry at once (tests/web/test_web_training_defaults.py)
+  const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 0.03], circle: ["8", 0.01], digits: ["16", 0.3] };
+
+  /* ---------------------------------------------------------------- wiring */
+
+  function wire() {
+    $("bug-select").addEventListener("change", () => guarded(async () => { await refreshBug(); renderBug(); }));
+    $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
+    $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
+    $("btn-reset").addEventListener("click", () => setPhase(0));
+    $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
+    ROOT.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
+      ROOT.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
+      ROOT.querySelectorAll(".tab").forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
+      if (b.dataset.tab === "train") renderTraining();
+      if (b.dataset.tab === "paths" && S.paths) renderStackedBar(S.paths);
+    }));
+    let nudgeTimer = null;
+    $("nudge").addEventListener("input", () => {
+      $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
+      clearTimeout(nudgeTimer);
+      nudgeTimer = setTimeout(() => guarded(refreshNudge), 40);
+    });
+
+    for (const id of ["edit-activation", "edit-output", "edit-loss"]) {
+      $(id).addEventListener("change", () => guarded(async () => {
+        const base = latestNetwork();
+        const next = structuredClone(base);
+        next.activation = $("edit-activation").value;
+        next.output = $("edit-output").value;
+        next.loss = $("edit-loss").value;
+        let note = "";
+        const needs = LOSS_NEEDS[next.loss];  // a cross-entropy is defined for one kind of top unit
+        if (needs && next.output !== needs) {
+          if (id === "edit-loss") {  // the loss chosen: its top units follow
+            note = `The ${next.loss} loss needs ${needs} top units: the top units changed from ${next.output} to ${needs}.`;
+            next.output = needs;
+          } else {  // the top units chosen: a loss that cannot read them gives way, saying so
+            note = `The ${next.loss} loss needs ${needs} top units, not ${next.output}: the loss changed to squared-error.`;
+            next.loss = "squared-error";
+          }
+        }
+        if (next.loss !== base.loss) delete next.reduction;  // the new loss's own
+        if (LOSS_NEEDS[next.loss] && next.target.some((t) => t < 0 || t > 1)) {
+          next.target = next.target.map((t) => Math.min(1, Math.max(0, t)));
+          note += `${note ? " " : ""}The ${next.loss} loss needs targets in [0, 1]: the targets were clipped to it.`;
+        }
+        await setNetwork(next);
+        if (S.net === next) showEditNote(note);
+      }));
+    }
+    $("btn-new").addEventListener("click", () => guarded(async () => {
+      const sizes = $("edit-sizes").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+      const net = await api("/api/network/new", {
+        sizes, activation: $("edit-activation").value, output: $("edit-output").value,
+        loss: $("edit-loss").value, seed: Math.floor(Math.random() * 1e6),
+      });
+      await setNetwork(net, { resetPhase: true, keepSelection: false });
+    }));
+    $("btn-seed").addEventListener("click", () => guarded(async () => {
+      await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
+    }));
+
+    $("train-dataset").addEventListener("change", () => {
+      const [hidden, lr] = TRAIN_DEFAULTS[$("train-dataset").value];
+      $("train-hidden").value = hidden; $("train-lr").value = lr;
+    });
+    $("btn-train-start").addEventListener("click", () => guarded(async () => {
+      S.train.playing = false;
+      S.selected = null;
+      const gen = S.train.gen;
+      await showTrainState(await api("/api/train/start", trainBody()), gen);
+    }));
+    $("btn-train-step").addEventListener("click", () => guarded(trainStep));
+    $("btn-train-play").addEventListener("click", () => {
+      S.train.playing = true;
+      renderTraining();
+      guarded(playLoop);
+    });
+    $("btn-train-pause").addEventListener("click", () => { S.train.playing = false; renderTraining(); });
+
+    const exportAs = (format) => guarded(async () => {
+      const focus = S.selected ? { layer: S.selected.layer, unit: S.selected.unit } : {};
+      const net = S.net;
+      const exported = await api("/api/export", { network: net, format, ...focus });
+      if (S.net !== net) return;  // the network changed meanwhile: this text is not its
+      S.exported = exported;
+      $("export-text").value = S.exported.text;
+      $("btn-export-download").disabled = false;
+    });
+    $("btn-export-md").addEventListener("click", () => exportAs("markdown"));
+    $("btn-export-tex").addEventListener("click", () => exportAs("latex"));
+    $("btn-export-download").addEventListener("click", () => {
+      if (!S.exported) return;
+      const md = S.exported.format === "markdown";
+      download(md ? "derivation.md" : "derivation.tex", S.exported.text, md ? "text/markdown" : "application/x-tex");
+    });
+    $("btn-gradcheck").addEventListener("click", () => guarded(async () => {
+      const net = S.net;
+      const r = await api("/api/gradcheck", { network: net });
+      if (S.net !== net) return;  // the network changed meanwhile: this check is not of it
+      $("gradcheck-result").innerHTML = `${r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`}: ${r.checked} derivatives against central differences
+        (&epsilon; = ${r.eps}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : ""}`;
+    }));
+    $("btn-save").addEventListener("click", () => download("network.json", JSON.stringify(S.net, null, 1), "application/json"));
+    $("load-file").addEventListener("change", (event) => guarded(async () => {
+      const file = event.target.files[0];
+      event.target.value = "";
+      if (!file) return;
+      if (file.size > 1048576) throw new ApiError(`${file.name}: over 1 MiB, not a network file`);
+      let net;
+      try { net = JSON.parse(await file.text()); } catch (error) { throw new ApiError(`${file.name}: not JSON (${error.message})`); }
+      await setNetwork(net, { resetPhase: true, keepSelection: false });
+    }));
+  }
+
+  /* ---------------------------------------------------------------- start */
+
   wire();
-  await guarded(async () => {
-    await setNetwork(await api("/api/seed"));
-  });
-  renderTraining();
-  host.dataset.ready = "true";
+  let resizeTimer = null;
+  const onResize = () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 80); };
+  window.addEventListener("resize", onResize);
+  const ready = (async () => {
+    await guarded(async () => {
+      await setNetwork(await api("/api/seed"));
+    });
+    renderTraining();
+    host.dataset.ready = "true";
+  })();
+  return { S, ready, dispose: () => window.removeEventListener("resize", onResize) };
 }
 
-if (typeof CHAINRULE_WIDGET === "undefined") mount();
+/** Start the explorer in `root`, asking `ask(path, body)` (see createExplorer). */
+function mount(root = document, ask = httpTransport, host = document.body) {
+  return createExplorer(root, ask, host);
+}
+
+// The page: one explorer on the document, over HTTP; its state is `S` (for a console's look).
+const PAGE = typeof CHAINRULE_WIDGET === "undefined" ? mount() : null;
+const S = PAGE ? PAGE.S : null;

@@ -2,23 +2,35 @@
    `const CHAINRULE_WIDGET = true;`, app.js and this file into one ES module, so the page and the
    widget run the same front end; only the transport and the root differ. The widget asks the
    kernel instead of a server: each API request is a custom message {id, path, body}, and the
-   kernel answers {id, ok, data} or {id, ok: false, error} (chainrule.notebook.explorer). */
+   kernel answers {id, ok, data} or {id, ok: false, error} (chainrule.notebook.explorer). Each view
+   of a widget (render() runs once per view) has its own explorer: state, markup and requests. */
 
+/** Views of this module so far: each view's requests carry its own number, "view:request". */
+let views = 0;
+
+/** One view's transport: its requests are numbered "v:n" with this view's own v, and it takes
+ *  only the replies to those. anywidget hands every reply of the model to every view's listener
+ *  (all views of one model share it), so a view must not take another's reply as its own.
+ *  Returns {ask, close}: close stops listening when the view goes. */
 function kernelTransport(model) {
+  const view = `${++views}.${Math.random().toString(36).slice(2, 8)}`;  // unique across loads too
   let next = 0;
   const waiting = new Map();
-  model.on("msg:custom", (msg) => {
-    const request = waiting.get(msg.id);
-    if (!request) return;
+  const listener = (msg) => {
+    const request = msg && waiting.get(msg.id);
+    if (!request) return;  // another view's reply, or one to a request this view no longer has
     waiting.delete(msg.id);
     if (msg.ok) request.resolve(msg.data);
     else request.reject(new ApiError(msg.error));
-  });
-  return (path, body) => new Promise((resolve, reject) => {
-    const id = ++next;
+  };
+  model.on("msg:custom", listener);
+  const ask = (path, body) => new Promise((resolve, reject) => {
+    const id = `${view}:${++next}`;
     waiting.set(id, { resolve, reject });
     model.send({ id, path, body: body === undefined ? null : body });
   });
+  const close = () => { if (model.off) model.off("msg:custom", listener); waiting.clear(); };
+  return { ask, close };
 }
 
 export default {
@@ -27,6 +39,9 @@ export default {
     const shadow = el.attachShadow({ mode: "open" });
     shadow.innerHTML = `<style>${model.get("_style")}</style>` +
       `<div class="chainrule-explorer">${model.get("_markup")}</div>`;
-    mount(shadow, kernelTransport(model), el);
+    // one explorer per view (anywidget calls render once per view): its own state and requests
+    const transport = kernelTransport(model);
+    const explorer = mount(shadow, transport.ask, el);
+    return () => { transport.close(); explorer.dispose(); };  // anywidget calls it as the view goes
   },
 };

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from widget_page import widget_page  # noqa: E402
 
 import chainrule as cr
 from chainrule.errors import UserError
@@ -304,14 +305,7 @@ def test_in_chromium_clicking_a_hidden_unit_shows_the_librarys_terms(case, chrom
     net, x, t, loss = case
     w = cr.explorer(net, (x, t), loss)
     terms, dE_dy = library_terms(net, x, t, loss, 1, 1)
-    page = chromium.new_page(viewport={"width": 1366, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.expose_function(
-        "chainruleKernel", lambda text: json.dumps(w.explorer.answer(json.loads(text)))
-    )
-    page.set_content("<!doctype html><html><body></body></html>")
-    page.evaluate(HARNESS, [w._esm, {"_markup": w._markup, "_style": w._style}])
+    page, errors = widget_page(chromium, w, HARNESS, height=900)
     page.wait_for_selector("#widget[data-ready=true]")
     page.click("#btn-all")  # Playwright's selectors reach into the widget's shadow root
     page.click("g.unit[data-layer='1'][data-unit='1']")

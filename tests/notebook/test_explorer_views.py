@@ -7,10 +7,9 @@ markup, state and requests, so a click in one view changes that view alone. In D
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from widget_page import widget_page  # noqa: E402
 
 import chainrule as cr
 
@@ -52,14 +51,7 @@ async ([esm, state]) => {
 def test_two_views_of_one_widget_are_two_explorers(chromium):
     net = cr.nn.mlp([3, 4, 2], output="logistic", dtype="float64", rng=0)
     w = cr.explorer(net, (np.array([0.2, -0.7, 1.1]), np.array([1.0, 0.0])), cr.nn.SquaredError())
-    page = chromium.new_page(viewport={"width": 1366, "height": 1800})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.expose_function(
-        "chainruleKernel", lambda text: json.dumps(w.explorer.answer(json.loads(text)))
-    )
-    page.set_content("<!doctype html><html><body></body></html>")
-    page.evaluate(HARNESS, [w._esm, {"_markup": w._markup, "_style": w._style}])
+    page, errors = widget_page(chromium, w, HARNESS, height=1800)
 
     def phase(view: str) -> str:
         return page.locator(f"#{view} #phase").inner_text()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 import time
 
 import numpy as np
@@ -23,38 +21,15 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 Image = pytest.importorskip("PIL.Image")
 
+from served import serve  # noqa: E402
+
 from chainrule.web import create_app  # noqa: E402
 from chainrule.web.schemas import MAX_LAYERS, MAX_UNITS  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(app):
-    """Run ``app`` on a free port in a thread; returns (url, stop)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
-
-
 @pytest.fixture(scope="module")
 def server_url():
-    url, stop = _serve(create_app())
+    url, stop = serve(create_app())
     yield url
     stop()
 
@@ -342,7 +317,7 @@ def test_a_digits_sized_model_opens_and_its_sums_are_whole(browser):
     rng = np.random.default_rng(0)
     model = nn.mlp([64, 128, 10], rng=0)  # the shape `chainrule train` gives the digits
     x, t = rng.uniform(-1, 1, 64), np.eye(10)[3]
-    url, stop = _serve(create_app(start=NetworkState.from_model(model, x, t, nn.CrossEntropy())))
+    url, stop = serve(create_app(start=NetworkState.from_model(model, x, t, nn.CrossEntropy())))
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     try:
         page = context.new_page()

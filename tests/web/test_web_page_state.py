@@ -12,8 +12,6 @@ Skipped, saying why, where Playwright or /usr/bin/chromium is missing (tests/con
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import numpy as np
@@ -24,35 +22,16 @@ pytest.importorskip(
 )
 uvicorn = pytest.importorskip("uvicorn")
 
+from served import serve  # noqa: E402
+
 import chainrule as cr  # noqa: E402
 from chainrule.web import create_app  # noqa: E402
 from chainrule.web.network import NetworkState  # noqa: E402
 
 
-def _serve(app):
-    """Run ``app`` on a free port in a thread; returns (url, stop)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
-
-
 @pytest.fixture(scope="module")
 def seed_url():
-    url, stop = _serve(create_app())
+    url, stop = serve(create_app())
     yield url
     stop()
 
@@ -62,7 +41,7 @@ def mse_url():
     """A regression network: linear top units, the mse loss, targets outside [0, 1]."""
     model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
     state = NetworkState.from_model(model, [0.4, -0.6], [5.0, -1.5], "mse")
-    url, stop = _serve(create_app(start=state))
+    url, stop = serve(create_app(start=state))
     yield url
     stop()
 

@@ -11,7 +11,7 @@ environment::
     for rows in cr.data.batches(n, 256, rng=np.random.default_rng(epoch_seed)):
         local = dist.shard(rows)                 # this rank's part of the global batch
         opt.zero_grad(); loss(model(Tensor(X[local])), Tensor(T[local])).backward()
-        dist.average_gradients(model, cases=len(local)); opt.step()
+        dist.average_gradients(model, cases=len(local), reduction=loss.reduction); opt.step()
 
 The :class:`~chainrule.train.Trainer` (and so ``chainrule train``) does exactly this when it
 finds itself in a world of several ranks: each global mini-batch (``batch_size`` stays the

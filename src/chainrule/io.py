@@ -356,9 +356,15 @@ def _model_dtype(model: Any) -> str | None:
     names = {backend.dtype_name(p.dtype) for p in model.parameters()}
     if not names:
         return "float32"
-    buffers = [t for _, t in model.named_state()[len(model.parameters()) :]]
+    buffers = [t for _, t in _saved_buffers(model)]
     names |= {backend.dtype_name(t.dtype) for t in buffers if backend.is_floating(t.dtype, t.xp)}
     return names.pop() if len(names) == 1 else None
+
+
+def _saved_buffers(model: Any) -> list[tuple[str, Any]]:
+    """The persistent array buffers a model file holds beside the parameters, by dotted name:
+    what ``Module.named_state`` lists after them."""
+    return model.named_state()[len(model.parameters()) :]
 
 
 def _loss_config(loss: Any) -> Any:
@@ -788,7 +794,7 @@ def _check_dtypes(model: Any, weights: Mapping[str, np.ndarray], weights_path: P
     float16 arrays were cast into a float32 model without a word). A float buffer takes the
     float dtype it was saved in (:func:`_assign_parameters`): it is state a module made,
     which its constructor may make in another dtype than the one saved."""
-    buffers = {name for name, _ in model.named_state()[len(model.parameters()) :]}
+    buffers = {name for name, _ in _saved_buffers(model)}
     for name, p in model.named_state():
         wanted = backend.dtype_name(p.dtype)
         if name in buffers and _float_pair(weights[name].dtype, p.dtype):
@@ -820,10 +826,10 @@ def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
     """Copy ``weights`` into the model's parameters in place, in each parameter's dtype; a
     float buffer saved in the other float dtype is replaced by one of the saved dtype."""
     modules = dict(model.named_modules(remove_duplicate=False))
-    n_parameters = len(model.parameters())
-    for index, (name, p) in enumerate(model.named_state()):  # parameters, then buffers
+    buffers = {name for name, _ in _saved_buffers(model)}
+    for name, p in model.named_state():
         stored = weights[name]
-        if index >= n_parameters and stored.dtype.name != backend.dtype_name(p.dtype):
+        if name in buffers and stored.dtype.name != backend.dtype_name(p.dtype):
             owner, _, attribute = name.rpartition(".")
             value = backend.asarray_like(stored, p.data, stored.dtype)
             if isinstance(modules[owner]._buffers[attribute], Tensor):

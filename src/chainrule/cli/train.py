@@ -234,15 +234,13 @@ def _note_newer_checkpoints(
     writes its results). Nothing said where there are none."""
     from chainrule import io
 
-    latest = not io.newer_checkpoints(epoch_dir.parent, done)  # not an epoch chosen by name
-    for skipped in io.incomplete_checkpoints(epoch_dir.parent, done) if latest else []:
+    # the epochs after the one resumed: run_dir's checkpoints/ is epoch_dir's folder
+    newer = io.newer_checkpoints(epoch_dir.parent, done)
+    for skipped in [] if newer else io.incomplete_checkpoints(epoch_dir.parent, done):
         print(f"note: {skipped} holds no {io.TRAINER_JSON} (an incomplete checkpoint): "
               f"resuming from {epoch_dir.name}, the latest complete one",
               file=sys.stderr)  # fmt: skip
-    if run_dir is None:
-        return
-    newer = io.newer_checkpoints(run_dir / "checkpoints", done)
-    if not newer:
+    if run_dir is None or not newer:
         return
     names = ", ".join(d.name for d in newer)
     when = "before it writes its results" if finished else "when it saves its first checkpoint"

@@ -8,7 +8,11 @@ An integer or boolean array or tensor to differentiate is refused (an index or a
 floats would compute something else); a Python number is read as a float, and a list is a
 container like a tuple (``grad(f)([1.0, 2.0])`` passes two numbers: a vector is an array or
 ``cr.tensor``). :func:`~chainrule.gradcheck` differs: one array, or nested list of numbers, per
-argument.
+argument. An argument to differentiate that is not numbers (a string, an object) raises a
+``TypeError`` naming the transform and the argument (``grad: argument 0 is str 'abc', not
+numbers``): close over it instead. ``argnums`` names at least one argument, each once, by
+integer: ``argnums=()`` (nothing to differentiate) and ``argnums=True`` (a bool, though
+``True == 1``) are refused when the transformed function is called.
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
 the transform: an argument, one the function closes over (an outer transform's variable), a
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and

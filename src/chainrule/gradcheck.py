@@ -5,8 +5,11 @@ random directions (``mode="random"``, cheap for large inputs) with
 
     (f(x + eps e) - f(x - eps e)) / (2 eps),
 
-whose error is O(eps^2). ``order=2`` checks the derivatives of the backward pass itself. Checks run
-in float64: float32 carries about 7 digits, too few for differences of nearby values.
+whose error is O(eps^2). ``order=2`` checks the backward pass itself, in the rules' tensor mode
+(``create_graph``, what Hessians and forward mode run): its J^T u, for a random u, is compared
+with finite differences of u . f, and then its own derivatives with its finite differences. The
+first comparison catches a tensor mode that is wrong but consistent with its own derivatives.
+Checks run in float64: float32 carries about 7 digits, too few for differences of nearby values.
 
 An input of another array library (PyTorch, CuPy, JAX, array-api-strict) is checked in that
 library and on its device: the inputs are cast to its float64 there, the perturbations

@@ -699,9 +699,10 @@ def saved_task(info: dict) -> str | None:
 
 
 def _table_task(data: str, info: dict) -> str | None:
-    """How ``data`` is read for a saved model: a CSV file as a regression where the model was
-    trained on one (its run's ``--task``, or the task its file records); anything else (and a
-    classifier's CSV) as :func:`chainrule.data.load` reads it."""
+    """How ``data`` is read for a saved model: a CSV (or TSV) file as a regression where
+    :func:`saved_task` says the model is one (the task its file records, its run's ``--task``,
+    or, with neither, the mse loss and no class names); anything else (a built-in dataset, a
+    directory, a classifier's CSV) as :func:`chainrule.data.load` reads it (None)."""
     from chainrule.train import runs
 
     if not runs.is_table_file(data):

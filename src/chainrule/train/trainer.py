@@ -9,11 +9,12 @@ generators of dropout layers) is saved in the checkpoint, so a run resumed from 
 bit-for-bit the weights an uninterrupted run produces.
 
 Launched by mpiexec or srun, the same loop is data-parallel (:mod:`chainrule.distributed`):
-each rank takes its block of every global mini-batch, the gradients are averaged over the ranks
-before each step, the epoch's metrics are combined over the ranks, and rank 0 alone writes
-checkpoints and decides when to stop early. The loss must then say how it combines cases: a
-plain function as the loss needs a ``reduction`` attribute, ``"sum"`` or ``"mean"`` (see
-:meth:`Trainer.fit`).
+each rank takes its block of every global mini-batch, the gradients are combined over the ranks
+before each step (averaged for a loss whose ``reduction`` is ``"mean"``, summed for ``"sum"``,
+so each replica gets the gradient of the whole global batch), the epoch's metrics are combined
+over the ranks, and rank 0 alone writes checkpoints and decides when to stop early. The loss
+must then say how it combines cases: a plain function as the loss needs a ``reduction``
+attribute, ``"sum"`` or ``"mean"`` (see :meth:`Trainer.fit`).
 """
 
 from __future__ import annotations
@@ -308,8 +309,11 @@ class Trainer:
         the epoch loop, the web explorer and any other host call it.
 
         Under mpiexec/srun (several ranks, see :mod:`chainrule.distributed`) ``x`` and ``t`` are
-        this rank's block of the global batch: the gradients are averaged over the ranks before
-        the callbacks and the update, and the loss returned is the whole batch's."""
+        this rank's block of the global batch: before the callbacks and the update the
+        gradients are averaged over the ranks (weighted by their cases) for a loss whose
+        ``reduction`` is ``"mean"``, and summed for ``"sum"``, as
+        :func:`chainrule.distributed.average_gradients` does; the loss returned is the whole
+        batch's."""
         self.optimizer.zero_grad()
         if len(x) or self._world.size == 1:
             params = getattr(self.optimizer, "params", None)  # the model's, without walking it

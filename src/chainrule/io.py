@@ -7,7 +7,7 @@ A saved model is a directory::
     model.safetensors   the parameters (and persistent buffers), one tensor per ``named_state()``
                         name ("0.weight"), with ``weight_layout: chainrule`` in its metadata
     model.json          the architecture (``model.config()``), dtype, loss, standardizer state,
-                        class names and free-form meta
+                        class names, the frozen parameters' names and free-form meta
 
 A checkpoint directory holds one sub-directory per saved epoch (``epoch-000004/``), each a complete
 model directory plus ``optimizer.safetensors`` (the optimizer's buffers, e.g. the momentum
@@ -152,7 +152,9 @@ def _in_sorted_order(blob: bytes) -> bytes:
 
 
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load a safetensors file; a missing, truncated or corrupt file raises ModelFileError."""
+    """Load a safetensors file; a missing, truncated or corrupt file raises ModelFileError.
+    So does a pickle (``torch.save``'s zip archive holding ``data.pkl``, or a bare pickle of
+    protocol 2 to 5), named as a pickle: nothing is ever unpickled."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
@@ -168,25 +170,31 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         return load(data)
     except SafetensorError as error:
-        if _is_pickle(data):
-            raise ModelFileError(
-                f"{path}: is a pickle (torch.save's format), not a safetensors file; chainrule "
-                "never unpickles a file (it can run code): save the weights with "
-                "safetensors.torch.save_file(net.state_dict(), path)"
-            ) from None
-        raise ModelFileError(
-            f"{path}: truncated or not a safetensors file ({_first_line(error)})"
-        ) from None
+        problem = _first_line(error)
     except KeyError:  # a dtype NumPy has no type for: bfloat16 (PyTorch's), the float8s
         return _read_widened(path, data)
+    _refuse_a_pickle(path, data[:_PICKLE_HEAD], data[-1:])
+    raise ModelFileError(f"{path}: truncated or not a safetensors file ({problem})")
 
 
-def _is_pickle(data: bytes) -> bool:
-    """Whether ``data`` is what ``torch.save`` writes (a zip archive of pickles) or a pickle
-    (protocol 2 to 5, which ends in its STOP opcode)."""
-    bare = data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
-    torch_zip = data[:4] == b"PK\x03\x04" and b"data.pkl" in data  # its pickle's entry name
-    return torch_zip or (bare and data.endswith(b"."))
+#: How much of a file's start tells a pickle: torch.save's zip archive names its first entry,
+#: ``<name>/data.pkl``, in the first local header (30 bytes and the name).
+_PICKLE_HEAD = 4096
+
+
+def _refuse_a_pickle(path: Path, head: bytes, last: bytes) -> None:
+    """Refuse, by name, a file that is what ``torch.save`` writes (a zip archive whose first
+    entry is a pickle) or a bare pickle (protocol 2 to 5, which ends in its STOP opcode), from
+    its first :data:`_PICKLE_HEAD` bytes and its last byte: a pickle is never read, as
+    unpickling a file can run code."""
+    bare = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    torch_zip = head[:4] == b"PK\x03\x04" and b"data.pkl" in head
+    if torch_zip or (bare and last == b"."):
+        raise ModelFileError(
+            f"{path}: is a pickle (torch.save's format), not a safetensors file; chainrule "
+            "never unpickles a file (it can run code): save the weights with "
+            "safetensors.torch.save_file(net.state_dict(), path)"
+        )
 
 
 def _read_widened(path: Path, data: bytes) -> dict[str, np.ndarray]:
@@ -230,6 +238,12 @@ _SAFETENSORS_ITEMSIZE = {
 _MAX_HEADER_BYTES = 100_000_000
 
 
+def _last_byte(handle: Any) -> bytes:
+    """An open file's last byte (none for an empty file)."""
+    handle.seek(max(handle.seek(0, os.SEEK_END) - 1, 0))
+    return handle.read(1)
+
+
 def _read_header(path: Path) -> tuple[dict, int]:
     """A safetensors file's JSON header and how many bytes of array data follow it."""
     try:
@@ -238,6 +252,7 @@ def _read_header(path: Path) -> tuple[dict, int]:
             head = handle.read(8)
             length = int.from_bytes(head, "little") if len(head) == 8 else -1
             if length < 0 or length > min(_MAX_HEADER_BYTES, size - 8):
+                _refuse_a_pickle(path, head + handle.read(_PICKLE_HEAD - 8), _last_byte(handle))
                 raise ModelFileError(f"{path}: truncated or not a safetensors file (bad header)")
             header = json.loads(handle.read(length))
     except FileNotFoundError:
@@ -460,7 +475,14 @@ def save_model(
 
     ``loss`` (a loss object or its name), ``standardizer`` (a fitted
     :class:`chainrule.data.Standardizer` or its state) and ``class_names`` are stored so that
-    :func:`load_model` gives everything ``predict`` needs. ``meta`` is any JSON-able dict.
+    :func:`load_model` gives everything ``predict`` needs. The names of the parameters with
+    ``requires_grad=False`` are recorded as ``frozen``, and :func:`load_model` freezes them
+    again.
+
+    ``meta`` is a dict with string keys, holding what JSON holds (numbers, NaN and infinity
+    too, strings, booleans, None, lists, tuples, dicts); a NumPy number or array is written as
+    the JSON number or list it holds (:func:`chainrule.files.json_value`). Anything else (a
+    set, an object) raises ``TypeError`` naming its type, and nothing is written.
 
     A new directory is written under a temporary name and renamed into place; in an existing
     one both files are written in full first and then renamed over the old ones (a failure
@@ -730,9 +752,13 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     class_names, meta ...). The weights are read on the host (NumPy); ``xp`` and ``device``
     move them to an array library and device (as ``model.to(xp=..., device=...)``). A model
     saved from any library is written from a host copy of its weights, so files do not depend on
-    the library or device that trained them. Raises :class:`ModelFileError` for a missing
-    directory or file, a JSON file that does not parse, a truncated or corrupt safetensors file,
-    or weights whose names or shapes do not match the architecture.
+    the library or device that trained them. The parameters the file lists as ``frozen``
+    (saved with ``requires_grad=False``) are frozen again. A float buffer (float32 or float64)
+    keeps the dtype it was saved in, even where the rebuilt module makes it in the other one.
+    Raises :class:`ModelFileError` for a missing directory or file, a JSON file that does not
+    parse, a truncated or corrupt safetensors file, weights whose names or shapes do not match
+    the architecture, a parameter stored in another dtype than the model's, or a ``frozen``
+    name that is not a parameter.
     """
     path = Path(path)
     if not path.exists():
@@ -944,7 +970,8 @@ def save_checkpoint(
     is the newest: epoch directories numbered after it (the later epochs of a run this trainer
     was resumed from an earlier checkpoint of, see :func:`newer_checkpoints`) are removed
     first, so the directory's latest checkpoint is always the trainer's last state. ``meta``
-    (JSON) is stored with the model description, e.g. the command line that started the run.
+    (JSON, as :func:`save_model` takes it) is stored with the model description, e.g. the
+    command line that started the run.
     """
     directory = Path(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"

@@ -165,6 +165,42 @@ def test_a_pickle_named_as_weights_is_called_a_pickle(tmp_path):
         io.read_arrays(path)
 
 
+def _pickled_weights(path, kind):
+    """``path`` holding what a user may save by mistake: torch.save's zip or a bare pickle."""
+    if kind == "torch.save":
+        torch = pytest.importorskip("torch")
+        torch.save({"0.weight": torch.zeros(2, 2)}, path)
+    else:
+        path.write_bytes(pickle.dumps({"0.weight": [[0.0, 0.0]]}, protocol=4))
+
+
+@pytest.mark.parametrize("kind", ["torch.save", "protocol 4"])
+def test_every_reader_of_weights_calls_a_pickle_a_pickle(tmp_path, capsys, kind):
+    """load_model, load_torch and the header readers said "bad header" (only read_arrays, which
+    reads the whole file, named the pickle): they read the header first."""
+    from chainrule.interop import load_torch
+
+    model = io.save_model(tmp_path / "m", nn.mlp([2, 2], rng=0))
+    weights = model / "model.safetensors"
+    _pickled_weights(weights, kind)
+    readers = [io.load_model, io.read_array_shapes, io.read_metadata, io.read_arrays]
+    for read in readers:
+        with pytest.raises(ModelFileError, match="model.safetensors: is a pickle"):
+            read(model if read is io.load_model else weights)
+    with pytest.raises(ModelFileError, match="is a pickle"):
+        load_torch(weights, arch="2,2")
+    assert_user_error(capsys, "explain", "--torch-model", weights, "--arch", "2,2",
+                      match="is a pickle")  # fmt: skip
+
+
+def test_a_short_file_is_not_taken_for_a_pickle(tmp_path):
+    path = tmp_path / "w.safetensors"
+    for data in (b"", b"\x80", b"\x80\x04"):
+        path.write_bytes(data)
+        with pytest.raises(ModelFileError, match="truncated or not a safetensors file"):
+            io.read_array_shapes(path)
+
+
 def test_an_mse_model_with_class_names_is_still_a_classifier():
     """mse on one-hot targets trains a classifier: a file that names its classes is one."""
     from chainrule.cli.train import saved_task

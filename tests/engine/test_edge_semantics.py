@@ -824,3 +824,24 @@ def test_a_complex_losss_mean_is_taken_without_a_warning():
         per_case = cr.logistic_cross_entropy(z, t, reduction="none").numpy()
     assert mean == pytest.approx(per_case.mean(), rel=1e-15)
     assert mean.imag != 0.0  # the step's imaginary part is kept
+
+
+def test_an_array_parameter_is_named_by_its_shape_in_an_error() -> None:
+    """where's condition was printed whole (487 characters for 300 x 300) beside two shapes
+    that broadcast, so the message hid the one at fault."""
+    x = cr.tensor(np.ones((2, 3)))
+    with pytest.raises(ShapeError) as caught:
+        cr.where(np.ones((300, 300), dtype=bool), x, x)
+    message = str(caught.value)
+    assert "condition of shape (300, 300)" in message and "array(" not in message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize("axis", [-4, 3])
+def test_stack_names_itself_and_the_result_for_an_axis_out_of_range(axis) -> None:
+    x = cr.tensor(np.ones((2, 3)))
+    with pytest.raises(ShapeError, match=rf"^stack: axis {axis} is out of range for a result "
+                       r"with 3 dimensions \(tensors of shape \(2, 3\)\)"):  # fmt: skip
+        cr.stack([x, x], axis=axis)
+    assert cr.stack([x, x], axis=-3).shape == (2, 2, 3)
+    assert cr.stack([x, x], axis=2).shape == (2, 3, 2)

@@ -70,7 +70,7 @@ class Primitive:
         is about shapes (the common case: operands that do not broadcast, a matmul's inner
         sizes); a plain ``ValueError`` otherwise (an integer to a negative power)."""
         detail = str(error).split("\n")[0]
-        extra = f" ({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
+        extra = _described_params(params)
         if _SHAPE_WORDS.search(detail):
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
             return ShapeError(f"{self.name}: shapes {shapes}{extra}: {detail}")
@@ -82,11 +82,24 @@ class Primitive:
         floats), named: the op, each input's dtype and shape, and the library's reason."""
         described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
         detail = str(error).split("\n")[0]
-        extra = f" ({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
+        extra = _described_params(params)
         return TypeError(f"{self.name}: inputs {described}{extra}: {detail}")
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _described_params(params: dict) -> str:
+    """An op's parameters for an error message, `` (axis=1)``: an array parameter (``where``'s
+    condition) by its shape, whose values would run to pages and hide the shape at fault."""
+    if not params:
+        return ""
+    described = (
+        f"{k} of shape {tuple(v.shape)}" if hasattr(v, "shape") and hasattr(v, "dtype")
+        else f"{k}={v!r}"
+        for k, v in params.items()
+    )  # fmt: skip
+    return f" ({', '.join(described)})"
 
 
 class EachInput:

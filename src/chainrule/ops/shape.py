@@ -501,7 +501,17 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need one shape, got {sorted(shapes)}")
-    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
+    try:
+        new_axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"stack: axis must be an integer, not {axis!r}") from None
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= new_axis < ndim:  # here: unsqueeze's error named an op not called
+        raise ShapeError(
+            f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions "
+            f"(tensors of shape {tuple(tensors[0].shape)})"
+        )
+    return concatenate([unsqueeze(t, new_axis) for t in tensors], axis=new_axis)
 
 
 def _split_indices(indices: Any) -> list[int]:

@@ -40,6 +40,9 @@ from chainrule.errors import ConversionError, ModelFileError, UserError
 
 #: The metadata key under which :func:`save_torch` records the architecture (a chainrule config).
 ARCHITECTURE_KEY = "chainrule_architecture"
+#: The metadata key under which :func:`save_torch` records the frozen parameters' names (a JSON
+#: list of the file's tensor names), which :func:`load_torch` freezes again.
+FROZEN_KEY = "chainrule_frozen"
 _FLOATS = (np.dtype("float32"), np.dtype("float64"))
 
 
@@ -162,7 +165,9 @@ def _unit_table() -> dict[type, tuple[str, Callable[[Any], dict], Callable[[Any]
 _SUPPORTED = "Linear, Sigmoid, Tanh, ReLU, Softmax, LogSoftmax, Dropout and Identity"
 
 
-def _linear_from_torch(layer: Any, position: int) -> Any:
+def _linear_from_torch(layer: Any, position: int, converted: dict[int, Any]) -> Any:
+    """chainrule's Linear of PyTorch's ``layer``; a parameter already converted (tied to an
+    earlier layer's, in ``converted`` by id) is that same parameter, so the tie survives."""
     from chainrule import nn
 
     where = f"from_torch: layer {position} (Linear)"
@@ -175,7 +180,23 @@ def _linear_from_torch(layer: Any, position: int) -> Any:
     linear.weight.data = weight_from_torch(layer.weight)
     if layer.bias is not None:
         linear.bias.data = np.array(layer.bias.detach().cpu().numpy(), copy=True)
+    _keep_ties_and_frozen(layer, linear, converted)
     return linear
+
+
+def _keep_ties_and_frozen(source: Any, target: Any, converted: dict[int, Any]) -> None:
+    """Give the Linear ``target`` the parameters converted before from ``source``'s (a tied
+    weight stays one parameter, whose gradient is the sum over its uses, not one use's share),
+    and each of its own the ``requires_grad`` of ``source``'s (a frozen layer stays frozen)."""
+    for name in ("weight", "bias"):
+        theirs = getattr(source, name)
+        if theirs is None:
+            continue
+        if id(theirs) in converted:
+            setattr(target, name, converted[id(theirs)])
+        else:
+            converted[id(theirs)] = getattr(target, name)
+            getattr(target, name).requires_grad_(bool(theirs.requires_grad))
 
 
 def from_torch(net: Any, arch: Any = None) -> Any:
@@ -186,7 +207,8 @@ def from_torch(net: Any, arch: Any = None) -> Any:
     ``state_dict`` together with ``arch`` (a chainrule ``nn.Sequential``, its config, or a spec such
     as ``"4,3,2"``, see :func:`build_arch`), since a state dict does not record its activations.
     Weights are copied (transposed, bit for bit, in their own dtype), and the model is in training
-    or evaluation mode as ``net`` is.
+    or evaluation mode as ``net`` is. A layer (or parameter) used in two places is one in the
+    model too, and a frozen parameter (``requires_grad=False``) stays frozen.
     """
     if isinstance(net, Mapping):
         if arch is None:
@@ -206,17 +228,20 @@ def from_torch(net: Any, arch: Any = None) -> Any:
         )
     layers_in = list(net) if type(net) is torch.nn.Sequential else [net]
     builders = {getattr(torch.nn, name): build for name, _, build in _unit_table().values()}
+    converted: dict[int, Any] = {}  # id of a PyTorch layer or parameter -> chainrule's
     layers = []
     for position, layer in enumerate(layers_in):
-        if type(layer) is torch.nn.Linear:
-            layers.append(_linear_from_torch(layer, position))
-        elif type(layer) in builders:
-            layers.append(builders[type(layer)](layer))
-        else:
-            raise ConversionError(
-                f"from_torch: layer {position} is {type(layer).__name__}, which chainrule cannot "
-                f"convert; it converts a Sequential of {_SUPPORTED}"
-            )
+        if id(layer) not in converted:  # a layer used twice is one layer, its weights shared
+            if type(layer) is torch.nn.Linear:
+                converted[id(layer)] = _linear_from_torch(layer, position, converted)
+            elif type(layer) in builders:
+                converted[id(layer)] = builders[type(layer)](layer)
+            else:
+                raise ConversionError(
+                    f"from_torch: layer {position} is {type(layer).__name__}, which chainrule "
+                    f"cannot convert; it converts a Sequential of {_SUPPORTED}"
+                )
+        layers.append(converted[id(layer)])
     model = nn.Sequential(*layers)
     model.train(net.training)
     return model
@@ -231,44 +256,68 @@ def to_torch(model: Any) -> Any:
 
     ``model`` is an ``nn.Sequential`` (or one layer) of Linear, Logistic/Sigmoid, Tanh, ReLU,
     Softmax, LogSoftmax, Dropout and Identity. Each weight is transposed to PyTorch's
-    (n_out, n_in) and copied bit for bit in its dtype; the training mode is carried over.
+    (n_out, n_in) and copied bit for bit in its dtype; the training mode is carried over, a
+    layer (or parameter) used in two places is one in the network too, and a frozen parameter
+    stays frozen.
     """
     torch = _torch()
     from chainrule import nn
 
     layers_in = list(model) if type(model) is nn.Sequential else [model]
     units = _unit_table()
+    converted: dict[int, Any] = {}  # id of a chainrule layer or parameter -> PyTorch's
     layers = []
     first = None  # the first Linear's dtype and where it is: every layer computes in it
     for position, layer in enumerate(layers_in):
+        if id(layer) in converted:  # a layer used twice is one layer, its weights shared
+            layers.append(converted[id(layer)])
+            continue
         if type(layer) is nn.Linear:
-            where = f"to_torch: layer {position} (Linear)"
-            dtype = _check_dtype(layer.weight.dtype, f"{where}'s weight")
-            if layer.bias is not None:
-                bias = _check_dtype(layer.bias.dtype, f"{where}'s bias")
-                _same_dtype(bias, dtype, f"{where}'s bias", "its weight", _ONE_DTYPE)
-            first = first or (dtype, f"layer {position}'s weight")
-            _same_dtype(dtype, first[0], f"{where}'s weight", first[1], _ONE_DTYPE)
-            linear = torch.nn.Linear(layer.n_in, layer.n_out, bias=layer.bias is not None,
-                                     dtype=getattr(torch, dtype.name))  # fmt: skip
-            with torch.no_grad():
-                # np.array copies: a host view of another library's array may be read-only
-                weight = np.array(weight_to_torch(layer.weight.numpy()))
-                linear.weight.copy_(torch.from_numpy(weight))
-                if layer.bias is not None:
-                    linear.bias.copy_(torch.from_numpy(np.array(layer.bias.numpy())))
-            layers.append(linear)
+            first = _linear_dtype(layer, position, first)
+            converted[id(layer)] = _linear_to_torch(layer, first[0], converted)
         elif type(layer) in units:
             name, arguments, _ = units[type(layer)]
-            layers.append(getattr(torch.nn, name)(**arguments(layer)))
+            converted[id(layer)] = getattr(torch.nn, name)(**arguments(layer))
         else:
             raise ConversionError(
                 f"to_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
                 f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
             )
+        layers.append(converted[id(layer)])
     net = torch.nn.Sequential(*layers)
     net.train(bool(getattr(model, "training", False)))
     return net
+
+
+def _linear_dtype(
+    layer: Any, position: int, first: tuple[np.dtype, str] | None
+) -> tuple[np.dtype, str]:
+    """The dtype of chainrule's Linear ``layer``, checked to be the dtype of its bias and of the
+    ``first`` Linear (every layer of a PyTorch network computes in one); returns ``first``."""
+    where = f"to_torch: layer {position} (Linear)"
+    dtype = _check_dtype(layer.weight.dtype, f"{where}'s weight")
+    if layer.bias is not None:
+        bias = _check_dtype(layer.bias.dtype, f"{where}'s bias")
+        _same_dtype(bias, dtype, f"{where}'s bias", "its weight", _ONE_DTYPE)
+    first = first or (dtype, f"layer {position}'s weight")
+    _same_dtype(dtype, first[0], f"{where}'s weight", first[1], _ONE_DTYPE)
+    return first
+
+
+def _linear_to_torch(layer: Any, dtype: np.dtype, converted: dict[int, Any]) -> Any:
+    """PyTorch's Linear of chainrule's ``layer``, its weights copied (transposed) in ``dtype``;
+    a parameter already converted (tied to an earlier layer's) is that same parameter."""
+    torch = _torch()
+    linear = torch.nn.Linear(layer.n_in, layer.n_out, bias=layer.bias is not None,
+                             dtype=getattr(torch, dtype.name))  # fmt: skip
+    with torch.no_grad():
+        # np.array copies: a host view of another library's array may be read-only
+        weight = np.array(weight_to_torch(layer.weight.numpy()))
+        linear.weight.copy_(torch.from_numpy(weight))
+        if layer.bias is not None:
+            linear.bias.copy_(torch.from_numpy(np.array(layer.bias.numpy())))
+    _keep_ties_and_frozen(layer, linear, converted)
+    return linear
 
 
 # -- architectures for state dicts ----------------------------------------------------------------
@@ -561,7 +610,9 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     PyTorch reads it with ``net.load_state_dict(safetensors.torch.load_file(path))`` into the
     network :func:`to_torch` builds; :func:`load_torch` reads it back into chainrule. A single
     layer is written as the one-layer Sequential :func:`to_torch` builds of it (``0.weight``, not
-    ``weight``, which that network would not take), and so comes back as one.
+    ``weight``, which that network would not take), and so comes back as one. The frozen
+    parameters' names are recorded too (``chainrule_frozen``). A model that shares a parameter
+    between two layers is refused, and nothing is written: the state dict would hold it once.
     """
     from chainrule import io, nn
 
@@ -580,9 +631,42 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
             f"save_torch: the model mixes {' and '.join(dtypes)} layers, and a PyTorch network "
             f"computes in one dtype (load_torch refuses such a file); convert it with {_ONE_DTYPE}"
         )
+    state = state_dict_to_torch(model.state_dict(), tensors=False)
+    _check_unshared(model, state, Path(path))
     metadata = {"format": "pt", io.LAYOUT_KEY: io.TORCH_LAYOUT,
                 ARCHITECTURE_KEY: json.dumps(model.config())}  # fmt: skip
-    return io.write_arrays(path, state_dict_to_torch(model.state_dict(), tensors=False), metadata)
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    if frozen:  # a file with nothing frozen is what it was before the key existed
+        metadata[FROZEN_KEY] = json.dumps(frozen)
+    return io.write_arrays(path, state, metadata)
+
+
+def _check_unshared(model: Any, state: Mapping[str, Any], path: Path) -> None:
+    """Refuse, before anything is written, a model that uses one Linear (or one parameter) in
+    two places: the state dict holds it once, under its first name, and the recorded
+    architecture has a layer in each place, so :func:`load_torch` could not read the file.
+    io.save_model's check decides (a shared layer without parameters is harmless)."""
+    from chainrule import io
+
+    try:
+        io._check_sharing_survives(model, {"architecture": model.config()}, state, path)
+    except ModelFileError:
+        raise ConversionError(
+            f"save_torch: {path}: cannot save this model: it shares {_shared_places(model)} "
+            "(one parameter in two places), which a state dict holds once but the recorded "
+            "architecture builds as separate layers, so load_torch could not read the file; "
+            "nothing was written (use copy.deepcopy(layer) in the second place for two "
+            "separate layers)"
+        ) from None
+
+
+def _shared_places(model: Any) -> str:
+    """Each parameter used in more than one place, by every name: "0.weight and 2.weight"."""
+    places: dict[int, list[str]] = {}
+    for prefix, module in model.named_modules(remove_duplicate=False):
+        for name, parameter in module._parameters.items():
+            places.setdefault(id(parameter), []).append(f"{prefix}.{name}" if prefix else name)
+    return ", ".join(" and ".join(names) for names in places.values() if len(names) > 1)
 
 
 def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
@@ -594,7 +678,9 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     the tensors' shapes (read from the file's header) before anything is built. A safetensors file
     does not keep the order of its tensors, so the Linear layers are taken in the order of the
     numbers in their names (``0``, ``2`` ... ``10``; ``fc1`` ... ``fc10``); other names are
-    refused where there is more than one layer. Returns the model in evaluation mode.
+    refused where there is more than one layer. The parameters the file records as frozen
+    (:func:`save_torch`'s ``chainrule_frozen``) are frozen again. Returns the model in evaluation
+    mode.
     """
     from chainrule import io
 
@@ -605,6 +691,7 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     recorded = arch is None
     if recorded:
         arch = _recorded_architecture(path)
+    frozen = _recorded_frozen(path, shapes)
     try:
         _check_arch(arch, shapes, where, ordered=False)
     except ModelFileError:
@@ -624,8 +711,46 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
         except UserError as error:
             raise ModelFileError(f"{where}{error}") from None
     load_state_dict_from_torch(model, state, str(path), ordered=False)
+    _freeze(model, shapes, frozen, where)
     model.eval()
     return model
+
+
+def _recorded_frozen(path: Path, shapes: Mapping[str, tuple]) -> list[str]:
+    """The tensor names :func:`save_torch` recorded as frozen (none in a file without the key),
+    each checked to be one of the file's tensors before anything is built."""
+    from chainrule import io
+
+    recorded = io.read_metadata(path).get(FROZEN_KEY)
+    if recorded is None:
+        return []
+    try:
+        names = json.loads(recorded)
+    except (json.JSONDecodeError, RecursionError):
+        names = None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ModelFileError(
+            f"{path}: the recorded frozen parameters ({FROZEN_KEY}) are not a JSON list of "
+            "parameter names"
+        )
+    for name in names:
+        if name not in shapes:
+            raise ModelFileError(f"{path}: {FROZEN_KEY}: {name!r} is not a parameter in the file")
+    return names
+
+
+def _freeze(model: Any, shapes: Mapping[str, tuple], names: list[str], where: str) -> None:
+    """Freeze (``requires_grad=False``) the parameters filled from the file's tensors ``names``:
+    matched as :func:`load_state_dict_from_torch` matched them, since an ``arch`` may number
+    its layers otherwise than the file (fine-tuning must not train a layer saved frozen)."""
+    if not names:
+        return
+    groups = _torch_linear_groups(shapes, where, ordered=False)
+    filled = {key: getattr(layer, leaf)
+              for (_, keys), layer in zip(groups, _linear_layers(model, where))
+              for leaf, key in keys.items()}  # fmt: skip
+    for name in names:
+        filled[name].requires_grad_(False)
 
 
 def _recorded_architecture(path: Path) -> Any:

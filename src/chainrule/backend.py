@@ -438,6 +438,16 @@ def supports_out(array: Any) -> bool:
 _SUPPORTS_OUT: dict[type, bool] = {}
 
 
+def memory_owner(array: Any) -> Any:
+    """The array whose memory ``array`` views (NumPy's and CuPy's ``base``, PyTorch's
+    ``_base``), or ``array`` itself where it owns its memory: a write through any view of an
+    array changes what every other view of it reads."""
+    base = getattr(array, "base", None)
+    if base is None:
+        base = getattr(array, "_base", None)
+    return array if base is None else base
+
+
 def write(holder: Any, new: Any) -> None:
     """Make ``holder.data`` hold ``new``'s values: in place where the library allows it (whoever
     shares the array sees the change), else by replacing the array (JAX's are immutable)."""

@@ -358,19 +358,40 @@ def note_write() -> int:
     return last_write
 
 
-def refuse_changed_inputs(output: Tensor) -> None:
-    """Raise if an input of ``output``'s op was changed in place after the op ran (its array,
-    or the array it is a NumPy view of): the op's rules would read the new values beside the
-    ones it computed with. Every input is checked, not only those differentiated: a rule for
-    one input reads the others (dE/dx of w * x is w)."""
+def note_written(array: Any, number: int) -> None:
+    """Record in :data:`written_at` that ``array`` was changed by the write ``number``
+    (:func:`note_write`), and so the array it views: every view of that array reads the change."""
+    written_at[id(array)] = number
+    owner = backend.memory_owner(array)
+    if owner is not array:
+        written_at[id(owner)] = number
+
+
+def changed_input(output: Tensor) -> int | None:
+    """The index of the first input of ``output``'s op changed in place after the op ran (its
+    array, or the array it views, written through any view of it), else None. Every input is
+    checked, not only those differentiated: a rule for one input reads the others (dE/dx of
+    w * x is w). Only a node recorded before :data:`last_write` can have one; the callers look
+    only there (backward through :func:`refuse_changed_inputs`, and the graph drawings, which
+    name it their way)."""
     seq = output._seq
     for index, parent in enumerate(output._inputs):
         data = parent.data
-        base = getattr(data, "base", None)
+        owner = backend.memory_owner(data)
         if written_at.get(id(data), -1) > seq or (
-            base is not None and written_at.get(id(base), -1) > seq
+            owner is not data and written_at.get(id(owner), -1) > seq
         ):
-            raise _written_error(output, index)
+            return index
+    return None
+
+
+def refuse_changed_inputs(output: Tensor) -> None:
+    """Raise if an input of ``output``'s op was changed in place after the op ran
+    (:func:`changed_input`): the op's rules would read the new values beside the ones it
+    computed with."""
+    index = changed_input(output)
+    if index is not None:
+        raise _written_error(output, index)
 
 
 def _written_error(output: Tensor, index: int) -> RuntimeError:

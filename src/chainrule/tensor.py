@@ -400,7 +400,7 @@ class Tensor:
             result = backend.astype(result, self.data.dtype)
         now = _engine.note_write()
         backend.write(self, result)
-        _engine.written_at[id(self.data)] = now  # the array backward will read
+        _engine.note_written(self.data, now)  # the array backward will read
         return self
 
     def __neg__(self) -> Tensor:

@@ -173,3 +173,38 @@ def test_a_graph_recorded_after_the_step_through_a_detached_alias_is_fine() -> N
     x = cr.tensor([1.0, 1.0], requires_grad=True)
     (w.detach() * x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0])
+
+
+def _write_through(view: cr.Tensor, how: str) -> None:
+    """Change ``view``'s values in place the way ``how`` names."""
+    if how == "-=":
+        with cr.no_grad():
+            view -= 10.0
+        return
+    view.grad = view.xp.ones_like(view.data)
+    optimizer = cr.optim.SGD if how == "SGD" else cr.optim.Adam
+    optimizer([view], lr=10.0).step()
+
+
+@pytest.mark.parametrize("how", ["-=", "SGD", "Adam"])
+def test_a_write_through_a_view_of_a_parameter_is_refused(how) -> None:
+    """A parameter's view shares its memory: backward through an op that read the parameter
+    mixed the old values with the written ones ([-18, -16, 6] for the true [2, 4, 6])."""
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (w * w).sum()
+    view = w.detach()[:2].requires_grad_()
+    _write_through(view, how)
+    with pytest.raises(RuntimeError, match=r"input 0 of 'mul' was changed in place"):
+        y.backward()
+
+
+@pytest.mark.parametrize("how", ["-=", "SGD"])
+def test_a_write_to_a_torch_parameter_is_seen_through_its_views(how) -> None:
+    """PyTorch's views have no ``base`` but a ``_base``: a write to the parameter went unseen by
+    an op that read a view of it ([-18, -16] for the true [2, 4])."""
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True, xp=torch)
+    view = w.detach()[:2].requires_grad_()
+    y = (view * view).sum()
+    _write_through(w, how)
+    with pytest.raises(RuntimeError, match=r"input 0 of 'mul' was changed in place"):
+        y.backward()

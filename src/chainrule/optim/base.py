@@ -131,11 +131,11 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient, in place (a graph recorded before the
         step and differentiated after it is refused: it would mix old and new values)."""
-        written, now = engine.written_at, engine.note_write()
+        now = engine.note_write()
         for index, param in enumerate(self.params):
             if param.grad is not None:
                 self._step_parameter(index, param)
-                written[id(param.data)] = now  # the array backward will read
+                engine.note_written(param.data, now)  # the array backward will read
 
     def _step_parameter(self, index: int, param: Tensor) -> None:
         """Update parameter ``index`` from its ``.grad`` (not None), in place."""

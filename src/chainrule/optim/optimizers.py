@@ -116,9 +116,12 @@ class SGD(Optimizer):
             if plain and not state[index]:
                 steps[index] += 1
                 backend.add_scaled(w, alpha, g)
+                written[id(w)] = now  # the array backward will read
+                if w.base is not None:  # a view: every view of its memory reads the change
+                    written[id(w.base)] = now
             else:
                 self._step_parameter(index, param)
-            written[id(param.data)] = now  # the array backward will read (a new one, JAX's)
+                engine.note_written(param.data, now)  # (a new array, JAX's)
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         if self.weight_decay:

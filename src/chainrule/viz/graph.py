@@ -1,7 +1,8 @@
 """Draw a recorded computation graph: each node's op, value and gradient, and every fan-out's sum.
 
 ``graph(tensor)`` reads the graph the engine recorded for ``tensor`` (it must still hold its
-values: draw before ``backward``, or call ``backward(retain_graph=True)``), runs the registered
+values: draw before ``backward``, or call ``backward(retain_graph=True)``; and its inputs' values:
+draw before an optimizer's step, which changes the weights in place), runs the registered
 derivative rules once over it, and keeps what each consumer sends back along each edge. Where a
 tensor feeds several consumers, the edges meeting at it carry the contributions whose sum is its
 gradient (the engine's ``sum_over_consumers``). Output: DOT text, and SVG through graphviz's
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import engine, ops
 from chainrule.engine import (
     GraphFreedError,
     enable_grad,
@@ -247,6 +248,7 @@ def graph(
             f"shows at most {MAX_GRAPH_TENSORS} (a larger one takes minutes and cannot be read); "
             "draw a smaller part (a layer's zoom, fewer steps of a loop)"
         )
+    _refuse_changed("graph", order, names)
     nodes: dict[int, GraphNode] = {}
     edges: list[GraphEdge] = []
     # a number written in an op (t - 1.0, y * 2) is a cached constant that every equal number
@@ -293,6 +295,31 @@ def _recorded_order(output: Tensor) -> list[Tensor]:
             "backward(); call graph() before backward(), or pass retain_graph=True to "
             "backward() to keep the graph for drawing"
         ) from None
+
+
+def _refuse_changed(who: str, tensors: list[Tensor], names: dict[int, str]) -> None:
+    """Raise, as backward does, if an input of a recorded op among ``tensors`` was changed in
+    place after the op ran (an optimizer's step, ``w -= ...`` under no_grad): the op's output
+    holds a value computed from the old numbers, while the input and the rules run here would
+    read the new ones, so the drawing would show numbers that belong to no one computation.
+    The engine's own check (:func:`chainrule.engine.changed_input`), looked at only for ops
+    recorded before the latest such change, as backward looks."""
+    changed_after = engine.last_write
+    for tensor in tensors:
+        if tensor._primitive is None or tensor._seq >= changed_after:
+            continue
+        index = engine.changed_input(tensor)
+        if index is None:
+            continue
+        node, parent = tensor.node, tensor._inputs[index]
+        name = names.get(id(parent), parent.name)
+        what = f"{name!r}, shape {tuple(parent.shape)}" if name else f"shape {tuple(parent.shape)}"
+        raise RuntimeError(
+            f"{who}: input {index} ({what}) of '{node.op}'{node.where()} was changed in place "
+            "(an optimizer's step, or -= under no_grad) after the op was recorded, so the "
+            "drawing would mix the values the graph computed with the new ones; draw before the "
+            "step (after backward(retain_graph=True) is fine), or run the forward again after it"
+        )
 
 
 def _backward_contributions(order: list[Tensor], output: Tensor, nodes: dict, edges: list) -> None:
@@ -496,6 +523,7 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
         raise ValueError(f"zoom: expected the output of a linear or matmul op, got {op}")
     if node.released:
         raise ValueError("zoom: the op's inputs were freed by backward; draw before backward")
+    _refuse_changed("zoom", [output], {})
     x, weight = (np.asarray(t.numpy()) for t in node.inputs[:2])
     bias = np.asarray(node.inputs[2].numpy()) if len(node.inputs) > 2 else None
     if x.ndim != 2 or weight.ndim != 2:

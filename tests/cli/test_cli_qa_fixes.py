@@ -40,13 +40,15 @@ def train(capsys, *args):
 # -- weight decay: the optimizer gets the value run.json records --------------------------------
 
 
-@pytest.mark.parametrize("given", [None, 0.0])
-def test_adamw_without_weight_decay_decays_nothing(given):
+@pytest.mark.parametrize(("given", "used"), [(None, 0.01), (0.0, 0.0)])
+def test_adamw_without_weight_decay_decays_as_pytorchs_adamw(given, used):
+    """--optimizer adamw with no --weight-decay trained exactly as adam (a decay of 0): it takes
+    AdamW's own 0.01, as PyTorch's; --weight-decay 0 still turns it off."""
     config = runs.resolve_config({"data": "xor", "optimizer": "adamw", "weight_decay": given})
-    assert config.weight_decay == 0.0
+    assert config.weight_decay == used
     ds = runs.load_data(config).train
     _, _, optimizer, _ = runs.build(config, ds)
-    assert optimizer.weight_decay == 0.0
+    assert optimizer.weight_decay == used
 
 
 def test_a_given_weight_decay_reaches_every_optimizer():
@@ -58,12 +60,12 @@ def test_a_given_weight_decay_reaches_every_optimizer():
 
 @pytest.mark.parametrize("given", [[], ["--weight-decay", "0"], ["--weight-decay", "0.003"]])
 def test_an_adamw_run_trains_with_the_weight_decay_it_records(tmp_path, capsys, given):
-    """run.json's weight decay is the one the checkpointed optimizer used (not AdamW's own
-    default of 0.01 where the run records none)."""
+    """run.json's weight decay is the one the checkpointed optimizer used (AdamW's own default
+    of 0.01 where none was given)."""
     out = tmp_path / "run"
     train(capsys, "--data", "xor", "--optimizer", "adamw", *given, "--out", out)
     recorded = json.loads((out / "run.json").read_text())["config"]["weight_decay"]
-    assert recorded == (float(given[1]) if given else 0.0)
+    assert recorded == (float(given[1]) if given else 0.01)
     (checkpoint,) = (out / "checkpoints").iterdir()
     state = json.loads((checkpoint / "trainer.json").read_text())
     assert state["optimizer"]["config"]["weight_decay"] == recorded
@@ -339,8 +341,8 @@ def test_labels_that_leave_most_class_numbers_unused_are_refused(tmp_path, capsy
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--optimizer", "sgd"], "which sgd has not (given no momentum)"),
-     (["--optimizer", "rmsprop"], "which rmsprop has not (given no momentum)"),
+    [(["--optimizer", "sgd"], "and --optimizer sgd was given no --momentum"),
+     (["--optimizer", "rmsprop"], "and rmsprop is not SGD"),
      (["--activation", "relu"], "the family-trees network is RHW's, of logistic units"),
      (["--loss", "binary-cross-entropy"], "reads logits, but the family-trees network ends in "
                                           "logistic units"),

@@ -434,17 +434,36 @@ def _refuse_writing_over_what_is_read(
     refuse_overwriting(out, "--out", kept)
 
 
-def _drawing_format(out: Path | None, format: str | None, check_name: bool = True) -> str:
+#: The formats ``explain`` writes and the suffixes of each, the first (text) for a name with
+#: none: ``--format`` is taken from ``--out``'s suffix when not given, and refused when the
+#: suffix says another (JSON went into a .tex file, plain text into one without --format).
+EXPLAIN_FORMATS: dict[str, tuple[str, ...]] = {
+    "text": (".txt", ".text", ".log"),
+    "markdown": (".md", ".markdown"),
+    "latex": (".tex", ".latex"),
+    "html": (".html", ".htm"),
+    "json": (".json",),
+}
+
+
+def _drawing_format(
+    out: Path | None,
+    format: str | None,
+    check_name: bool = True,
+    formats: dict[str, tuple[str, ...]] | None = None,
+) -> str:
     """The format ``graph`` writes, by the rule ``ComputationGraph.save`` follows
     (:func:`chainrule.viz.style.saved_format`): ``--format`` in any case, else ``--out``'s
     suffix (none: svg); with ``check_name``, a name whose suffix says another format than
-    ``--format`` is refused too (SVG text went into a .png file)."""
-    from chainrule.viz.graph import FORMATS
+    ``--format`` is refused too (SVG text went into a .png file). ``formats``: those a command
+    writes and their suffixes (``explain``'s :data:`EXPLAIN_FORMATS`; the graph's by default)."""
     from chainrule.viz.style import saved_format
 
+    if formats is None:
+        from chainrule.viz.graph import FORMATS as formats
     path = "" if out is None or out == STDOUT or not check_name else str(out)
     try:
-        return saved_format("--format" if format else "--out", path, FORMATS, format)
+        return saved_format("--format" if format else "--out", path, formats, format)
     except ValueError as error:
         raise UserError(str(error)) from None
 
@@ -504,7 +523,13 @@ def explain(
         help="hinton (y_i, z_j, w_ij), rhw (RHW 1986: x_j, "
         "w_ji) or matrix (delta^l = (W^(l+1))^T delta^(l+1) * s'(z^l))",
     ),
-    format: str = typer.Option("text", "--format", help="text, markdown, latex, html or json"),
+    format: str = typer.Option(
+        None,
+        "--format",
+        show_default="from --out's suffix, else text",
+        help="text, markdown, latex, html or json (--out's suffix must agree: .txt, .md, .tex, "
+        ".html, .json)",
+    ),
     out: Path = typer.Option(
         None,
         parser=file_path_value,
@@ -544,7 +569,7 @@ def explain(
     from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
 
-    if format not in FORMATS:
+    if format is not None and format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     _check_loss(loss)
     from chainrule.explainer.notation import NOTATIONS
@@ -556,6 +581,9 @@ def explain(
     )
     refuse_an_unreadable_network(net, model or torch_model, "explain")
     _refuse_writing_over_what_is_read(out, model, torch_model, input, target)
+    # from --out's suffix, or refused when it says another format, before anything is worked
+    # out; once nothing it must not overwrite is at stake (see _write), as graph's
+    format = _drawing_format(out, format, formats=EXPLAIN_FORMATS)
     model = model or torch_model
     derivation = _explained(
         model,

@@ -79,7 +79,12 @@ def train(
         show_default="0.9 with --optimizer momentum, else none",
         help="momentum (alpha) for sgd/momentum/rmsprop",
     ),
-    weight_decay: float = typer.Option(None, show_default="0", help="L2 weight decay"),
+    weight_decay: float = typer.Option(
+        None,
+        show_default="0; 0.01 for adamw, as PyTorch's AdamW",
+        help="weight decay: decoupled (w *= 1 - lr * decay each step) for adamw, L2 (decay * w "
+        "added to the gradient) for the others",
+    ),
     epochs: int = typer.Option(
         None,
         min=1,
@@ -853,9 +858,14 @@ def _check_same_kind_of_labels(data: str, model_names: list[str] | None, raw: An
     """Refuse a label column of class names for a model trained on class numbers, and of
     numbers for one trained on names: either way nothing says which class is which (names
     sorted by themselves were taken as the model's numbers: a silently wrong accuracy)."""
-    if model_names == [str(k) for k in range(len(model_names or []))]:
-        model_names = None  # the digits' names are their numbers: "0" is class 0
-    if raw.task != "classification" or (model_names is None) == (raw.class_names is None):
+
+    def numbers(names: list[str] | None) -> list[str] | None:
+        """None for names that are their class numbers (the digits': "0" is class 0)."""
+        return None if names == [str(k) for k in range(len(names or []))] else names
+
+    model_names = numbers(model_names)
+    data_names = numbers(raw.class_names) if raw.task == "classification" else None
+    if raw.task != "classification" or (model_names is None) == (data_names is None):
         return
 
     def some(names: list[str]) -> str:
@@ -863,7 +873,7 @@ def _check_same_kind_of_labels(data: str, model_names: list[str] | None, raw: An
 
     if model_names is None:
         raise UserError(
-            f"{data}: the label column holds class names ({some(raw.class_names)}), but the "
+            f"{data}: the label column holds class names ({some(data_names)}), but the "
             "model was trained on class numbers; write each label as the model's class number"
         )
     raise UserError(

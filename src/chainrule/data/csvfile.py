@@ -200,6 +200,8 @@ def read_table(
         header = _has_header(rows, columns) if text is None else _has_text_header(rows, text)
         if header:
             _check_not_a_typo(path, rows[0])
+            if len(rows) == 1:  # nothing below to tell a header from a case with a bad cell
+                _check_not_a_lone_case(path, rows[0], columns, text)
     names = [cell.strip() for cell in rows[0][1]] if header else None
     if names and len(names) > 1 and not names[0]:
         raise DataError(
@@ -331,6 +333,22 @@ def _check_not_a_typo(path: Path, first: tuple[int, list[str]]) -> None:
     if numbers and texts and all(_NUMBER_TYPO.match(cell) for _, cell in texts):
         j, cell = texts[0]
         raise DataError(f"{path}, line {line}, column {j + 1}: {_shown(cell)} is not a number")
+
+
+def _check_not_a_lone_case(
+    path: Path, first: tuple[int, list[str]], columns: int | None, text: int | None
+) -> None:
+    """Refuse a file's only line, taken as a header, whose number columns hold numbers beside
+    text (``5.1,3.5,abc,0.2``): a case with a cell that is not a number, named as the same
+    cell on line 2 is, not "no data rows (only a header)"."""
+    line, cells = first
+    numeric = [(j, cell) for j, cell in enumerate(cells)
+               if (columns is None or j < columns) and j != text]  # fmt: skip
+    if not any(cell.strip() and is_number(cell) for _, cell in numeric):
+        return  # names only: a header
+    for j, cell in numeric:
+        if cell.strip() and not is_number(cell):
+            raise DataError(f"{path}, line {line}, column {j + 1}: {_shown(cell)} is not a number")
 
 
 def _separator_hint(cell: str, what: str = "it") -> str:

@@ -404,9 +404,10 @@ class BaseMLP(BaseEstimator):
             if world.decide(not self._weights_finite()):  # no epoch brings them back
                 break
             self._update_no_improvement_count(self.early_stopping, X_val, Y_val)
-            if world.decide(self._no_improvement_count > self.n_iter_no_change):
-                if self._reduce_learning_rate():
-                    continue
+            # 'adaptive' sgd cuts the learning rate instead of stopping; cut in the last epoch,
+            # the run still ends unconverged, and warns below as scikit-learn's does
+            stalled = world.decide(self._no_improvement_count > self.n_iter_no_change)
+            if stalled and not self._reduce_learning_rate():
                 self._say(f"Training loss did not improve more than tol={self.tol} for "
                           f"{self.n_iter_no_change} consecutive epochs. Stopping.")  # fmt: skip
                 break

@@ -57,6 +57,9 @@ GENERIC = dict(hidden=[64], optimizer="adam", lr=0.003, epochs=20, batch_size=32
 
 ACTIVATIONS = HIDDEN
 LOSSES = ("cross-entropy", "squared-error", "mse", "binary-cross-entropy", "margin-squared-error")
+#: The weight decay of --optimizer adamw when --weight-decay is not given (AdamW's own default,
+#: as PyTorch's); the other optimizers' L2 decay defaults to 0.
+ADAMW_WEIGHT_DECAY = 0.01
 #: "mlp": layers of --hidden sizes; "family-trees": RHW 1986's network (--hidden switches to mlp)
 NETWORKS = ("mlp", "family-trees")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
@@ -164,18 +167,22 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         values["momentum"] = 0.9
     if values.get("optimizer") not in ("sgd", "momentum"):
         values["shrink"] = 0.0  # SGD's alone (build): run.json recorded it under adam, unused
+    if values.get("optimizer") == "adamw" and "weight_decay" not in chosen:
+        # AdamW's own default (as PyTorch's): adamw with no --weight-decay trained as adam
+        values["weight_decay"] = ADAMW_WEIGHT_DECAY
     if "loss" not in values:
         values["loss"] = "auto"
     config = RunConfig.from_json(values)
-    validate(config)
+    validate(config, schedule_given="schedule" in chosen)
     if config.task is None and is_table_file(data):
         config.task = "classification"  # recorded, so --resume can compare a given --task
     pin_data(config)
     return config
 
 
-def validate(config: RunConfig) -> None:
-    """Raise UserError for any option value out of range (before anything is written)."""
+def validate(config: RunConfig, schedule_given: bool = True) -> None:
+    """Raise UserError for any option value out of range (before anything is written);
+    ``schedule_given``: whether the user chose the schedule (else the dataset's preset did)."""
     _choice("activation", config.activation, ACTIVATIONS)
     if config.loss != "auto":
         _choice("loss", config.loss, LOSSES)
@@ -203,11 +210,17 @@ def validate(config: RunConfig) -> None:
     )
     if config.schedule == "family-trees" and not has_momentum:
         # sgd and rmsprop got the warm-up's momentum (0.5, then 0.9) while run.json said none
-        has = "uses betas" if config.optimizer in ("adam", "adamw") else "given no momentum"
+        if config.optimizer == "sgd":
+            why = "--optimizer sgd was given no --momentum"
+        elif config.optimizer in ("adam", "adamw"):
+            why = f"{config.optimizer} is not SGD (it uses betas)"
+        else:
+            why = f"{config.optimizer} is not SGD"
+        which = "" if schedule_given else " (the family-trees default)"
         raise UserError(
-            f"--schedule family-trees (the family-trees default) warms up the learning rate and "
-            f"the momentum (RHW 1986), which {config.optimizer} has not ({has}): use it with "
-            "--optimizer momentum, or give --schedule constant or cosine"
+            f"--schedule family-trees{which} warms up the learning rate and the momentum of SGD "
+            f"with momentum (RHW 1986), and {why}: use it with --optimizer momentum (or sgd with "
+            "--momentum), or give --schedule constant or cosine"
         )
     if not (np.isfinite(config.weight_decay) and config.weight_decay >= 0):
         raise UserError(f"--weight-decay must be >= 0, got {config.weight_decay}")
@@ -633,7 +646,8 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
     name = "sgd" if config.optimizer == "momentum" else config.optimizer
     if name in ("sgd", "rmsprop") and config.momentum is not None:
         hyper["momentum"] = config.momentum
-    # always the recorded value: 0 means no decay, not the optimizer's default (AdamW's 0.01)
+    # always the recorded value (adamw's 0.01 when none was given: resolve_config): 0 means no
+    # decay, not the optimizer's own default
     hyper["weight_decay"] = config.weight_decay
     if config.shrink and name == "sgd":
         hyper["shrink"] = config.shrink

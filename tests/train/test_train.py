@@ -225,6 +225,18 @@ def test_early_stopping_monitors_val_loss_when_there_is_validation_data():
     assert all(r["val_loss"] is not None and r["val_accuracy"] is not None for r in h)
 
 
+def test_a_validation_set_of_other_features_is_refused_before_training():
+    """It failed after a whole epoch, in Linear(4, 8), with a shape error naming no val_ds."""
+    train_ds = small_classification()
+    val_ds = Dataset(X=train_ds.X[:10, :3], y=train_ds.y[:10], task="classification")
+    model, loss, opt = make()
+    before = {k: v.copy() for k, v in weights(model).items()}
+    with pytest.raises(ValueError, match=r"fit: val_ds's cases have shape \(3,\) but "
+                       r"train_ds's have \(4,\)"):  # fmt: skip
+        train.fit(model, loss, opt, train_ds, val_ds, epochs=1, progress=False)
+    for name, value in weights(model).items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+
 def test_early_stopping_watches_the_loss_when_the_validation_set_is_empty():
     train_ds = small_classification()
     no_cases = train_ds.subset(np.arange(0))

@@ -31,7 +31,7 @@ import numpy as np
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.checks import is_integer, is_real
-from chainrule.errors import ConfigError, ModelFileError, TrainingDiverged, UserError
+from chainrule.errors import ConfigError, ModelFileError, ShapeError, TrainingDiverged, UserError
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
     Callback,
@@ -176,6 +176,7 @@ class Trainer:
                 _check_dataset(what, ds)
         if len(train_ds) == 0:
             raise UserError("the training set is empty")
+        _check_same_case_shape(train_ds, val_ds)
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
@@ -622,6 +623,21 @@ def _check_dataset(what: str, ds: Any) -> None:
         raise UserError(
             f"fit: {what} must be a chainrule.data.Dataset (with X and y), not "
             f"{type(ds).__name__}; wrap arrays as Dataset(X=X, y=y, task=...)"
+        )
+
+
+def _check_same_case_shape(train_ds: Any, val_ds: Any) -> None:
+    """Refuse a validation set whose cases differ in shape from the training set's, before the
+    first epoch: the model met it only after a whole epoch of training, failing in a layer with
+    a shape error that did not say it came from ``val_ds``."""
+    if val_ds is None or len(val_ds) == 0:  # an empty one is never run
+        return
+    train_case, val_case = (tuple(np.shape(ds.X))[1:] for ds in (train_ds, val_ds))
+    if train_case != val_case:
+        raise ShapeError(
+            f"fit: val_ds's cases have shape {val_case} but train_ds's have {train_case} (its X "
+            f"is {tuple(np.shape(val_ds.X))} against {tuple(np.shape(train_ds.X))}); give a "
+            "validation set of the training set's features"
         )
 
 

@@ -237,6 +237,7 @@ def test_a_validation_set_of_other_features_is_refused_before_training():
     for name, value in weights(model).items():
         np.testing.assert_array_equal(value, before[name], err_msg=name)
 
+
 def test_early_stopping_watches_the_loss_when_the_validation_set_is_empty():
     train_ds = small_classification()
     no_cases = train_ds.subset(np.arange(0))

@@ -440,8 +440,15 @@ _SUPPORTS_OUT: dict[type, bool] = {}
 
 def memory_owner(array: Any) -> Any:
     """The array whose memory ``array`` views (NumPy's and CuPy's ``base``, PyTorch's
-    ``_base``), or ``array`` itself where it owns its memory: a write through any view of an
-    array changes what every other view of it reads."""
+    ``_base``, the owner of the NumPy array an array-api-strict array wraps), or ``array``
+    itself where it owns its memory: a write through any view of an array changes what every
+    other view of it reads."""
+    if type(array) is numpy.ndarray:  # first: an optimizer's step asks once per parameter
+        base = array.base
+        return array if base is None else base
+    wrapped = getattr(array, "_array", None)
+    if type(wrapped) is numpy.ndarray:
+        return memory_owner(wrapped)
     base = getattr(array, "base", None)
     if base is None:
         base = getattr(array, "_base", None)

@@ -180,16 +180,23 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
 #: How much of a file's start tells a pickle: torch.save's zip archive names its first entry,
 #: ``<name>/data.pkl``, in the first local header (30 bytes and the name).
 _PICKLE_HEAD = 4096
+#: How torch.save's format before the zip archive (PyTorch < 1.6, or
+#: ``_use_new_zipfile_serialization=False``) begins: a protocol 2 pickle of its magic number.
+#: Its raw storage bytes follow, so it does not end as a pickle does.
+_LEGACY_TORCH_SAVE = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 
 
 def _refuse_a_pickle(path: Path, head: bytes, last: bytes) -> None:
     """Refuse, by name, a file that is what ``torch.save`` writes (a zip archive whose first
-    entry is a pickle) or a bare pickle (protocol 2 to 5, which ends in its STOP opcode), from
+    entry is a pickle, or its legacy format) or a bare pickle (protocol 2 to 5, which ends in
+    its STOP opcode), from
     its first :data:`_PICKLE_HEAD` bytes and its last byte: a pickle is never read, as
     unpickling a file can run code."""
+    # a safetensors header 640 bytes long starts with the same two bytes, then its JSON's "{"
     bare = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    bare = bare and last == b"." and head[8:9] != b"{"
     torch_zip = head[:4] == b"PK\x03\x04" and b"data.pkl" in head
-    if torch_zip or (bare and last == b"."):
+    if torch_zip or bare or head.startswith(_LEGACY_TORCH_SAVE):
         raise ModelFileError(
             f"{path}: is a pickle (torch.save's format), not a safetensors file; chainrule "
             "never unpickles a file (it can run code): save the weights with "

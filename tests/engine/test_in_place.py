@@ -208,3 +208,14 @@ def test_a_write_to_a_torch_parameter_is_seen_through_its_views(how) -> None:
     _write_through(w, how)
     with pytest.raises(RuntimeError, match=r"input 0 of 'mul' was changed in place"):
         y.backward()
+
+
+def test_a_write_through_a_view_of_an_array_api_strict_parameter_is_refused() -> None:
+    """array-api-strict's arrays have no base: their views were unseen ([-18, -16, 6])."""
+    xp = pytest.importorskip("array_api_strict")
+    w = cr.tensor(xp.asarray([1.0, 2.0, 3.0], dtype=xp.float64), requires_grad=True)
+    y = (w * w).sum()
+    view = w.detach()[:2].requires_grad_()
+    _write_through(view, "SGD")
+    with pytest.raises(RuntimeError, match=r"input 0 of 'mul' was changed in place"):
+        y.backward()

@@ -193,6 +193,32 @@ def test_every_reader_of_weights_calls_a_pickle_a_pickle(tmp_path, capsys, kind)
                       match="is a pickle")  # fmt: skip
 
 
+def test_torch_saves_legacy_format_is_called_a_pickle(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "w.safetensors"
+    torch.save({"0.weight": torch.zeros(2, 2)}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(ModelFileError, match="is a pickle"):
+        io.read_array_shapes(path)
+
+
+def test_a_truncated_safetensors_file_is_not_taken_for_a_pickle(tmp_path):
+    """A header 640 bytes long starts with the bytes a protocol 2 pickle starts with: cut after
+    a "." (in "0.weight"), the file looked like a pickle to every reader."""
+    from safetensors.numpy import save
+
+    padding = 0
+    while True:
+        blob = save({"0.weight": np.zeros(2)}, metadata={"pad": "x" * padding})
+        if int.from_bytes(blob[:8], "little") == 640:
+            break
+        padding += 1
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(blob[: blob.index(b'"0.') + 3])
+    for read in (io.read_arrays, io.read_array_shapes):
+        with pytest.raises(ModelFileError, match="truncated or not a safetensors file"):
+            read(path)
+
+
 def test_a_short_file_is_not_taken_for_a_pickle(tmp_path):
     path = tmp_path / "w.safetensors"
     for data in (b"", b"\x80", b"\x80\x04"):

@@ -91,11 +91,12 @@ class Primitive:
 
 def _described_params(params: dict) -> str:
     """An op's parameters for an error message, `` (axis=1)``: an array parameter (``where``'s
-    condition) by its shape, whose values would run to pages and hide the shape at fault."""
+    condition) by its shape, whose values would run to pages and hide the shape at fault; a
+    small one (a 0-d bound) by its values, as any other parameter."""
     if not params:
         return ""
     described = (
-        f"{k} of shape {tuple(v.shape)}" if hasattr(v, "shape") and hasattr(v, "dtype")
+        f"{k} of shape {tuple(v.shape)}" if hasattr(v, "dtype") and getattr(v, "size", 0) > 6
         else f"{k}={v!r}"
         for k, v in params.items()
     )  # fmt: skip

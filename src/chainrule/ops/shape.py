@@ -508,7 +508,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     ndim = tensors[0].ndim + 1
     if not -ndim <= new_axis < ndim:  # here: unsqueeze's error named an op not called
         raise ShapeError(
-            f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions "
+            f"stack: axis {new_axis} is out of range for a result with {ndim} dimensions "
             f"(tensors of shape {tuple(tensors[0].shape)})"
         )
     return concatenate([unsqueeze(t, new_axis) for t in tensors], axis=new_axis)

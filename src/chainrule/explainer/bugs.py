@@ -237,7 +237,8 @@ class BugReport:
     :meth:`effect_in`, :meth:`note_in`); :meth:`to_dict` and :attr:`note` use the derivation's
     own ``notation``. ``letters`` are the lecture's letters (i, j) of the top connection, the
     one the effect's symbols name; ``merged`` the leaves (by key) that ``merged-leaves`` made
-    one node, None for the other bugs.
+    one node, None for the other bugs; ``kink_note`` why some right values are the unit
+    graph's, not the derivation's (a relu unit at its kink: :func:`_right`).
     """
 
     bug: Bug
@@ -247,6 +248,7 @@ class BugReport:
     top: int = 1
     letters: tuple[str, str] = ("i", "j")
     merged: list[list[tuple]] | None = None
+    kink_note: str = ""
 
     @property
     def note(self) -> str:
@@ -254,8 +256,10 @@ class BugReport:
         return self.note_in(get_notation(self.notation))
 
     def note_in(self, n: Notation) -> str:
-        """The note, leaves named in notation ``n``."""
-        return self.fixed_note if self.merged is None else _merged_note(self.merged, n)
+        """The note, leaves named in notation ``n`` (and why some right values are the unit
+        graph's, at a relu kink: ``kink_note``)."""
+        note = self.fixed_note if self.merged is None else _merged_note(self.merged, n)
+        return " ".join(part for part in (note, self.kink_note) if part)
 
     def effect_in(self, n: Notation) -> list[str | Math]:
         """What the bug does, its symbols those of the top connection in notation ``n``."""
@@ -327,7 +331,7 @@ def run_bug(d: Any, name: str) -> BugReport:
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
     merged = _merged_leaves(g, rows) if name == "merged-leaves" else None
-    return BugReport(bug, rows, merged=merged, **_context(d))
+    return BugReport(bug, rows, merged=merged, kink_note=_kink_note(d, rows), **_context(d))
 
 
 def _context(d: Any) -> dict[str, Any]:
@@ -392,7 +396,7 @@ def _rows(
         rows.append(
             BugRow(
                 key,
-                check.value,
+                _right(check, reference.get(key)),
                 0.0 if value is None else float(value),
                 check.numeric,
                 check.atol,
@@ -401,6 +405,36 @@ def _rows(
             )
         )
     return rows
+
+
+def _right(check: Checked, reference: float | None) -> float:
+    """The right value a row shows: the derivation's, unless the real engine on the unit graph
+    (``reference``, what the wrong value is measured against) is further from it than the
+    derivation's own check allows. That happens at a relu kink: the unit graph sums
+    b_j + Σ_i y_i w_ij in its own order, the engine's matrix product in another, and a z of
+    about 0 can land on either side, so relu'(0) = 0 on one and 1 on the other (a table said
+    "0 of 20 gradients are wrong" over rows whose right and bug columns differed). The row
+    then shows the reference, which the bug is compared with."""
+    if reference is None or check.value == reference:
+        return check.value
+    if abs(check.value - reference) <= check.atol + check.rtol * abs(reference):
+        return check.value
+    return reference
+
+
+def _kink_note(d: Any, rows: list[BugRow]) -> str:
+    """What to say when some rows' right values are the unit graph's, not the derivation's."""
+    moved = sum(row.right != _from_derivation(d, row.key).value for row in rows)
+    if not moved:
+        return ""
+    return (
+        f"{moved} right value{'s' if moved > 1 else ''} here differ{'' if moved > 1 else 's'} "
+        "from the backward pass above: a relu unit's z is at its kink, 0, and the graph "
+        "recorded unit by unit (which the bug runs on) sums b_j + Σ_i y_i w_ij in another "
+        "order than the engine's matrix product, and the two can land on opposite sides of 0 "
+        "(where relu's slope is 0 on one, 1 on the other). The right column is the real "
+        "engine on that graph, the values the bug is compared with."
+    )
 
 
 def _from_derivation(d: Any, key: tuple) -> Checked | None:
@@ -456,4 +490,5 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
         f"Step 2 runs at the weights after one SGD step (learning rate {STEP_LEARNING_RATE:g}); "
         "the right values and the finite differences are those of step 2."
     )
-    return BugReport(bug, _rows(d2, g2, wrong, right_now), note, **_context(d))
+    rows = _rows(d2, g2, wrong, right_now)
+    return BugReport(bug, rows, note, kink_note=_kink_note(d2, rows), **_context(d))

@@ -489,8 +489,10 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
         reasons = []
         if _kinks(derivation, eps)[1]:
             reasons.append(
-                "a relu unit's z is at (or within a step of) its kink, 0, where the engine takes "
-                "relu'(0) = 0 and a central difference straddling the kink reads half the slope"
+                "a relu unit's z is at (or within a step, or the model dtype's rounding of z, "
+                "of) its kink, 0, where the engine takes relu'(0) = 0 and a central difference "
+                "straddling the kink reads half the slope (or, across the rounding, the other "
+                "side's)"
             )
         if _margin_jumps(derivation, eps) is not None:
             reasons.append(
@@ -525,8 +527,9 @@ def _steps_note(smaller: dict[Quantity, float], eps: float) -> str:
 def _skip_kinks(derivation: Derivation, eps: float) -> int:
     """Leave unchecked (NaN) every finite difference that may straddle the kink of a relu unit:
     one whose z is within a step of 0 (the most a step of ``eps`` in any one of its inputs,
-    weights or bias, or in z itself, moves z). Such a difference reads half relu's slope, not
-    the engine's relu'(0) = 0, so it is no check of the gradient. Moving a layer-k quantity of a
+    weights or bias, or in z itself, moves z, plus the dtype's rounding of z: :func:`_kinks`).
+    Such a difference reads half relu's slope, not the engine's relu'(0) = 0, so it is no
+    check of the gradient. Moving a layer-k quantity of a
     case moves the z of the layers above it in that case; moving a weight or bias moves them in
     every case. Returns how many checks were dropped."""
     layers, connections = derivation.layers, derivation.connections
@@ -570,16 +573,19 @@ def _skip_kinks(derivation: Derivation, eps: float) -> int:
 
 
 def _kinks(derivation: Derivation, eps: float) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """The relu units at (or within a step of ``eps`` of) their kink, z = 0: per case the
-    highest layer with one (-1: none), and per such layer a mask of its units (cases, units)."""
+    """The relu units at (or within a step of ``eps``, plus the dtype's rounding of z
+    (:func:`_rounding`), of) their kink, z = 0: per case the highest layer with one (-1: none),
+    and per such layer a mask of its units (cases, units). A unit whose engine z and float64 z
+    may lie on either side of 0 is no check either: the difference reads the other side."""
     layers, connections = derivation.layers, derivation.connections
     top_kink = np.full(derivation.n_cases, -1)
     unit_kinks: dict[int, np.ndarray] = {}
+    z_rounding, _ = _rounding(derivation)
     for record in layers[1:]:
         if record.activation != "relu":
             continue
         reach = _reach(layers[record.index - 1].y, connections[record.index - 1].weight, eps)
-        at_kink = np.abs(record.z) <= reach
+        at_kink = np.abs(record.z) <= reach + z_rounding[record.index]
         if at_kink.any():
             unit_kinks[record.index] = at_kink
             top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)
@@ -596,6 +602,39 @@ def _reach(below: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     return eps * (1.0 + y.sum(axis=1)[:, None] / inputs + np.abs(weight).sum(axis=0))
 
 
+def _rounding(derivation: Derivation) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """How far the engine's z and y of each layer (cases, units; index 0, the input layer, has
+    no z: zeros) may be from the float64 forward pass the differences rerun, through the
+    model dtype's own rounding: the inputs' cast to the dtype (exactly), each z's sum
+    rounded relative to the terms it adds, machine epsilon times sqrt(n + 1) times
+    |b_j| + sum_i |y_i w_ij| for n inputs (a sum rounded term after term errs about as a
+    random walk; measured at most 0.85 of that), twice that, plus what the rounding below
+    carries up (times |w|, then times the unit's largest slope, plus a rounded unit's own
+    rounding of y). A float32 unit of 784 raw inputs up to 1000 had z = +0.0012 in the engine
+    (on) and -3.7e-5 in float64 (off): its right dE/db of 1.25 was failed against a difference
+    of 0, a relu kink the step alone did not reach."""
+    machine = float(np.finfo(np.dtype(derivation.dtype)).eps)
+    layers, connections = derivation.layers, derivation.connections
+    y_off = np.abs(layers[0].y - derivation.x)  # the cast of the inputs, exactly
+    z_off = [np.zeros_like(y_off)]
+    y_offs = [y_off]
+    for conn in connections:
+        y_below = np.abs(layers[conn.below].y)
+        weight = np.abs(conn.weight)
+        terms = y_below @ weight
+        if conn.bias is not None:
+            terms = terms + np.abs(conn.bias)
+        n = conn.weight.shape[0] + (conn.bias is not None)
+        above = layers[conn.above]
+        z = 2 * machine * np.sqrt(n) * terms + y_off @ weight
+        y_off = max_slope(above.activation) * z
+        if above.activation in _ROUNDED_SLOPES:
+            y_off = y_off + machine * np.abs(above.y)
+        z_off.append(z)
+        y_offs.append(y_off)
+    return z_off, y_offs
+
+
 def _margin_jumps(derivation: Derivation, eps: float) -> np.ndarray | None:
     """The output units within a step of ``eps`` of their margin's edge under the margin error
     measured from the target (cases, units), or None: E jumps there (from (edge - t)^2 / 2 to
@@ -605,7 +644,7 @@ def _margin_jumps(derivation: Derivation, eps: float) -> np.ndarray | None:
     if loss.name != margin.NAME or loss.measured_from != "target":
         return None
     top, conn = derivation.layers[-1], derivation.connections[-1]
-    reach = _reach(derivation.layers[-2].y, conn.weight, eps)
+    reach = _reach(derivation.layers[-2].y, conn.weight, eps) + _rounding(derivation)[1][-1]
     edge = np.where(derivation.t > 0.5, loss.on, loss.off)
     at_edge = np.abs(top.y - edge) <= reach
     return at_edge if at_edge.any() else None

@@ -3,9 +3,10 @@
 Nudge y_i by eps. Each unit j above moves by dz_j = w_ij eps, and through it E moves by about
 dE/dz_j w_ij eps: one prediction per path. The paths' predictions add up to the measured change in
 E up to O(eps^2) (the error shrinks a hundredfold when eps shrinks tenfold); leave any one path out
-and the total misses by O(eps), the size of that path's own share. The measurements here come from
-the independent float64 forward pass (:mod:`chainrule.explainer.numeric`), the predictions from the
-engine's dE/dz_j.
+and the total misses by O(eps), the size of that path's own share. Not across a kink: a relu unit
+above that the nudge carries across z = 0 changes its slope, and the error is then O(eps) too. The
+measurements here come from the independent float64 forward pass
+(:mod:`chainrule.explainer.numeric`), the predictions from the engine's dE/dz_j.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ def perturbation_view(
     Returns JSON-able data: for each eps the measured change of E, each path's prediction
     w_ij eps dE/dz_j (and the change when only that z_j is moved), their sum, its error and
     error / eps^2 (None where that is undefined: see :func:`error_over_eps2`), and the error
-    when each one term is dropped.
+    when each one term is dropped. ``kinks_crossed``: the relu units above that a nudge carries
+    across their kink, z = 0 (each with its layer, 0-based unit, z before the nudge and the
+    eps that carried it across), the engine's z against the float64 forward pass's with the
+    nudge: there relu's slope jumps, the paths' predictions use the engine's slope, and the
+    error is of order eps, not eps^2 (``shrinks_quadratically`` is then False).
     """
     derivation._unit_record("perturbation_view", layer, unit, case, below_top=True)
     arrays = numeric.arrays_of(derivation)
@@ -53,10 +58,23 @@ def perturbation_view(
         return numeric.error_from_z(arrays, t, loss, layer + 1, values)
 
     base = e_y(y)
+    # which side of a kink each unit is on for the engine, whose slopes the predictions use
+    base_zs = [record.z[case] for record in derivation.layers[layer + 1 :]]
+    crossed: dict[tuple[int, int], dict[str, Any]] = {}
     rows = []
     for eps in eps_values:
         nudged = y.copy()
         nudged[case, unit] += eps
+        for k, (before, after) in enumerate(zip(base_zs, _zs_above(arrays, layer, nudged[case]))):
+            above_k = layer + 1 + k
+            if arrays[above_k - 1][2] != "relu":
+                continue
+            for u in np.nonzero((before > 0) != (after > 0))[0]:
+                entry = crossed.setdefault(
+                    (above_k, int(u)),
+                    {"layer": above_k, "unit": int(u), "z": float(before[u]), "eps": []},
+                )
+                entry["eps"].append(float(eps))
         measured = e_y(nudged) - base
         paths = []
         for term in terms:
@@ -99,7 +117,34 @@ def perturbation_view(
         "E": float(base),
         "rows": rows,
         "shrinks_quadratically": _shrinks_quadratically(rows),
+        "kinks_crossed": [crossed[key] for key in sorted(crossed)],
     }
+
+
+def _zs_above(arrays: numeric.Arrays, layer: int, y_row: np.ndarray) -> list[np.ndarray]:
+    """The float64 z's of the layers above ``layer`` (one case) when it outputs ``y_row``."""
+    zs, y = [], np.asarray(y_row, dtype=np.float64)
+    for w, b, act in arrays[layer:]:
+        z = y @ w + b
+        zs.append(z)
+        y = numeric.activate(act, z[None])[0]
+    return zs
+
+
+def error_fold(rows: list[dict[str, Any]]) -> float | None:
+    """How many times smaller the error gets, per tenfold smaller eps, over the table's rows
+    (the median over successive rows; None with fewer than two errors above rounding level):
+    about 100 for an error of order eps^2, about 10 for one of order eps."""
+    kept = [r for r in rows if abs(r["error"]) > 1e-13 and r["eps"] > 0]
+    folds = []
+    for first, second in zip(kept, kept[1:]):
+        if first["eps"] == second["eps"]:
+            continue
+        order = math.log(abs(first["error"]) / abs(second["error"])) / math.log(
+            first["eps"] / second["eps"]
+        )
+        folds.append(10.0**order)
+    return float(np.median(folds)) if folds else None
 
 
 def central_dE_dy(

@@ -170,7 +170,9 @@ def check_answer(
     asks for (``-0.218`` for ``-0.2183`` is close, yet not accepted, and the verdict says why
     without giving the answer away), and is right when its last written digit is, give or take
     one for rounding along the way: for -0.218283, ``-0.2183`` and ``-0.2182`` are right,
-    ``-0.2180`` and ``-0.2175`` are not. A number (not a string) is right within
+    ``-0.2180`` and ``-0.2175`` are not. More digits never make a near answer wrong: one
+    written with more than :data:`DIGITS` is also right where its rounding to :data:`DIGITS`
+    is (``-0.218183``, as ``-0.2182``). A number (not a string) is right within
     ``rtol``/``atol``. Anything else (a list, an array, None, a bool, nan) raises ValueError,
     as text that is not a number does.
     """
@@ -181,9 +183,20 @@ def check_answer(
     answer = parse_answer(answer) if isinstance(answer, str) else float(answer)
     # a written answer is as precise as its last digit; a number is within rtol/atol
     unit = None if written is None else _last_digit(written) * (1 + 1e-9)
+    # ... but never more exacting than the DIGITS the exercise asks for: an answer with more
+    # digits is also right where it is, rounded to DIGITS (-0.218183 for -0.218283 was wrong
+    # while -0.2182, its rounding, was right)
+    rounded = None
+    if written is not None and significant_digits(written) > DIGITS:
+        text = f"{answer:.{DIGITS - 1}e}"
+        rounded = (float(text), _last_digit(text) * (1 + 1e-9))
 
     def near(value: float) -> bool:
-        return _close(answer, value, rtol, atol) if unit is None else abs(answer - value) <= unit
+        if unit is None:
+            return _close(answer, value, rtol, atol)
+        if rounded is not None and abs(rounded[0] - value) <= rounded[1]:
+            return True
+        return abs(answer - value) <= unit
 
     close = near(expected)
     if close and written is not None and significant_digits(written) < DIGITS:

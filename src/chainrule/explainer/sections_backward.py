@@ -163,15 +163,22 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
     act = record.activation
     yv, dyv = record.y[c, u], record.dE_dy[c, u]
     if act == "logistic":
-        step = Math(
-            f"{b.num(yv).plain}·(1 − {b.num(yv).plain})·{b.num(dyv).plain}",
-            rf"{b.num(yv).latex}\cdot(1 - {b.num(yv).latex})\cdot{b.num(dyv).latex}",
+        own = _own_factor(b, yv, lambda y: 1 - y)
+        one_minus = (
+            Math(f"({own.plain})", f"({own.latex})")
+            if own is not None
+            else Math(f"(1 − {b.num(yv).plain})", f"(1 - {b.num(yv).latex})")
         )
+        step = Math(f"{b.num(yv).plain}·", rf"{b.num(yv).latex}\cdot") + one_minus
+        step = step + Math(f"·{b.num(dyv).plain}", rf"\cdot{b.num(dyv).latex}")
     elif act == "tanh":
-        step = Math(
-            f"(1 − {b.num(yv).plain}²)·{b.num(dyv).plain}",
-            rf"(1 - ({b.num(yv).latex})^2)\cdot{b.num(dyv).latex}",
+        own = _own_factor(b, yv, lambda y: 1 - y * y)
+        step = (
+            Math(f"({own.plain})", f"({own.latex})")
+            if own is not None
+            else Math(f"(1 − {b.num(yv).plain}²)", rf"(1 - ({b.num(yv).latex})^2)")
         )
+        step = step + Math(f"·{b.num(dyv).plain}", rf"\cdot{b.num(dyv).latex}")
     elif act == "relu":
         on = "1" if record.z[c, u] > 0 else "0"
         step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
@@ -184,6 +191,19 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
     return Equation(
         n.dE_dz(layer, letter, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(layer, u, c), label
     )
+
+
+def _own_factor(b: Builder, y: float, factor) -> Math | None:
+    """The factor ``factor(y)`` (1 − y, 1 − y²) as its own number, from the full-precision y,
+    where the factor computed from y as printed is off by more than a thousandth of itself: a
+    saturated unit's y of 0.99998 prints as 1, and 1·(1 − 1)·0.02268 = 4.542e-07 does not
+    hold. None where the printed y gives the factor (the step then reads 1 − y with y's
+    number, as the lecture writes it)."""
+    printed = float(f"{y + 0.0:.{b.o.digits}g}")
+    exact = factor(float(y))
+    if abs(factor(printed) - exact) <= 1e-3 * abs(exact):
+        return None
+    return b.num(exact)
 
 
 def hidden_layer(b: Builder, layer: int) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, Table, letter_of
 from chainrule.explainer.notation import Math, join
+from chainrule.explainer.perturbation import error_fold
 from chainrule.explainer.symbolic import description, general_names, spell
 
 
@@ -121,8 +122,14 @@ def perturbation(b: Builder) -> None:
                 n.dE_dz(layer + 1, j) + Math(" · ", r" \cdot ") + w,
                 ". The paths' predictions add up to the measured change in ",
                 E,
-                ", with an error of order ε² (divide ε by 10 and the error falls about 100-fold); "
-                "leave any one path out and the miss is of order ε.",
+                *(
+                    [
+                        ", with an error of order ε² (divide ε by 10 and the error falls about "
+                        "100-fold); leave any one path out and the miss is of order ε."
+                    ]
+                    if p["shrinks_quadratically"]
+                    else _not_quadratic(b, yi)
+                ),
                 # of a batch, one case is nudged (its own share of E moves)
                 f" The nudge is in case {p['case'] + 1} of {d.n_cases}." if d.n_cases > 1 else "",
             ]
@@ -150,6 +157,60 @@ def perturbation(b: Builder) -> None:
             ]
         )
     b.add(Table(headers, rows, caption="Perturbation view (measured with a float64 forward pass)"))
+
+
+def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
+    """What the perturbation table shows when its error is not of order eps^2, and why: a relu
+    unit above that the nudge carries across its kink (the predictions use the engine's slope
+    on the other side), or else E not smooth along the nudge."""
+    d, n, p = b.d, b.n, b.d.perturbation
+    fold = error_fold(p["rows"])
+    shows = (
+        f"divide ε by 10 and it falls only about {fold:.2g}-fold"
+        if fold is not None
+        else "dividing ε by 10 does not make it fall 100-fold"
+    )
+    parts: list[str | Math] = [
+        f", but here the error is not of order ε²: {shows}, and the table's error/ε² grows as ε "
+        "shrinks. "
+    ]
+    kinks = p.get("kinks_crossed") or []
+    if kinks:
+        named: list[str | Math] = []
+        for number, kink in enumerate(kinks):
+            letter = letter_of(b, kink["layer"])
+            if number:
+                named.append(" and " if number == len(kinks) - 1 else ", ")
+            z = kink["z"]
+            named += [
+                n.z(kink["layer"], letter, kink["unit"]),
+                f" of layer {kink['layer']} (engine: {z:.3g}, relu {'on' if z > 0 else 'off'})",
+            ]
+        many = len(kinks) > 1
+        parts += [
+            f"The relu unit{'s' if many else ''} on a path from ",
+            yi,
+            ", ",
+            *named,
+            f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, z = 0: "
+            f"the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
+            "between 0 and 1, and each path's prediction uses the slope on the engine's side. "
+            "The predictions are then first-order accurate only: the error is of order ε (as is "
+            "the miss when one path is left out).",
+        ]
+        return parts
+    margin_jump = d.loss.name == "margin-squared-error" and d.loss.measured_from == "target"
+    parts.append(
+        "E is not smooth along the nudge here"
+        + (
+            " (an output the nudge carries across its margin's edge, where the margin error "
+            "measured from the target jumps to 0)"
+            if margin_jump
+            else ""
+        )
+        + ", so the predictions, which are first-order, are not accurate to order ε²."
+    )
+    return parts
 
 
 def symbolic(b: Builder) -> None:

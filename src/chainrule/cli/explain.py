@@ -377,7 +377,7 @@ def refuse_an_unreadable_network(net: Any, model: Any, view: str) -> None:
 
 def _output_units(net: Any, model: Path, info: dict) -> int:
     """How many output units ``net`` has: its layers' as the explainer reads them, or for a
-    network it cannot write out layer by layer (family trees' Parallel encodings) what a
+    network it cannot write out layer by layer (a module of its own) what a
     forward pass of one of the run's input rows gives."""
     from chainrule.cli.train import trained_data
     from chainrule.engine import no_grad

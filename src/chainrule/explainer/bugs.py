@@ -36,6 +36,7 @@ from chainrule.explainer.unit_graph import (
     UnitGraph,
     contributions,
     gradients,
+    joined_of,
     seed,
     unit_graph,
     weights_of,
@@ -327,7 +328,7 @@ def run_bug(d: Any, name: str) -> BugReport:
     bug = get_bug(name)
     if name == "no-zero-grad":
         return _no_zero_grad(d, bug)
-    g = unit_graph(weights_of(d), d.x, d.t, d.loss)
+    g = unit_graph(weights_of(d), d.x, d.t, d.loss, joined=joined_of(d))
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
     merged = _merged_leaves(g, rows) if name == "merged-leaves" else None
@@ -459,7 +460,10 @@ def _stepped(d: Any, g: UnitGraph) -> list[tuple[np.ndarray, np.ndarray | None, 
     stepped = []
     for k, (W, b, act) in enumerate(layers):
         n_in, n_out = W.shape
-        W2 = np.array([[g.w[(k, i, j)].item() for j in range(n_out)] for i in range(n_in)])
+        W2 = np.zeros((n_in, n_out))  # 0 where no weight joins i to j (a Parallel layer)
+        for (layer, i, j), w in g.w.items():
+            if layer == k:
+                W2[i, j] = w.item()
         b2 = None if b is None else np.array([g.b[(k, j)].item() for j in range(n_out)])
         logits = k == len(layers) - 1 and d.loss.output_activation is not None
         stepped.append((W2, b2, "identity" if logits else act))
@@ -471,11 +475,11 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
     the real accumulation): step 2's .grad is step 1's gradient plus its own."""
     from chainrule.explainer.build import explain
 
-    g1 = unit_graph(weights_of(d), d.x, d.t, d.loss)
+    g1 = unit_graph(weights_of(d), d.x, d.t, d.loss, joined=joined_of(d))
     g1.E.backward()
     # step 1: the library's own plain SGD on the graph's weight and bias leaves
     optim.SGD([*g1.w.values(), *g1.b.values()], lr=STEP_LEARNING_RATE).step()
-    g2 = unit_graph(weights_of(d), d.x, d.t, d.loss, params=g1)
+    g2 = unit_graph(weights_of(d), d.x, d.t, d.loss, params=g1, joined=joined_of(d))
     g2.E.backward(retain_graph=True)  # the bug: no zero_grad() between the steps
     d2 = explain(_stepped(d, g2), d.x, d.t, d.loss, perturbation=False, check=True)
     wrong: dict[int, Any] = {}

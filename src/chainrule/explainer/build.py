@@ -208,8 +208,8 @@ def frozen_stand_ins(network: Network) -> list[dict[str, Tensor]]:
     return [
         {
             name: Tensor(parameter.data, requires_grad=True)
-            for name, parameter in (("weight", layer.weight), ("bias", layer.bias))
-            if parameter is not None and not parameter.requires_grad
+            for name, parameter in layer.parameters()
+            if not parameter.requires_grad
         }
         for layer in network.layers
     ]
@@ -218,10 +218,10 @@ def frozen_stand_ins(network: Network) -> list[dict[str, Tensor]]:
 def frozen_note(network: Network) -> str | None:
     """What to tell a user whose model has frozen parameters, or None."""
     frozen = [
-        name
+        layer.model_names()[name]
         for layer in network.layers
-        for name, parameter in ((layer.weight_name, layer.weight), (layer.bias_name, layer.bias))
-        if parameter is not None and not parameter.requires_grad
+        for name, parameter in layer.parameters()
+        if not parameter.requires_grad
     ]
     if not frozen:
         return None
@@ -239,16 +239,23 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
     out_act = output_activation(network, loss)
     stand_ins = frozen_stand_ins(network)
     ys, zs, E = forward(problem, stand_ins)
-    params = [own.get("weight", layer.weight) for own, layer in zip(stand_ins, network.layers)]
-    biases = [
-        own.get("bias", layer.bias)
+    # each layer's parameters (a stand-in for a frozen one), the weights' and biases' of each
+    # of its parts in order
+    params = [
+        [own.get(name, parameter) for name, parameter in layer.parameters()]
         for own, layer in zip(stand_ins, network.layers)
-        if layer.bias is not None
     ]
-    grads = gradient(E, ys + zs + params + biases)
+    grads = gradient(E, ys + zs + [p for layer_params in params for p in layer_params])
     g = [np.array(gr.numpy(), dtype=np.float64) for gr in grads]
     n = len(ys)
-    g_y, g_z, g_w, g_b = g[:n], g[n : 2 * n - 1], g[2 * n - 1 : 3 * n - 2], g[3 * n - 2 :]
+    g_y, g_z = g[:n], g[n : 2 * n - 1]
+    g_params = iter(g[2 * n - 1 :])
+    g_w, g_b = [], []
+    for layer in network.layers:
+        per_part = [(next(g_params), next(g_params) if layer.has_bias else None)
+                    for _ in layer.parts]  # fmt: skip
+        g_w.append(layer.weight_array([w for w, _ in per_part]))
+        g_b.append(layer.bias_array([b for _, b in per_part]))
     loss_from_z = loss.output_activation is not None
     layers = []
     L = len(network.layers)
@@ -271,17 +278,17 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
             )
         )
     connections = []
-    bias_iter = iter(g_b)
     for k, layer in enumerate(network.layers):
         connections.append(
             ConnectionRecord(
                 below=k,
-                weight=_f64(layer.weight),
-                bias=None if layer.bias is None else _f64(layer.bias),
+                weight=layer.weight_array(),
+                bias=layer.bias_array(),
                 dE_dw=g_w[k],
-                dE_db=None if layer.bias is None else next(bias_iter),
+                dE_db=g_b[k],
                 weight_name=layer.weight_name,
                 bias_name=layer.bias_name,
+                connected=layer.connected,
             )
         )
     t = problem.t.astype(np.float64)
@@ -473,7 +480,8 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             i, j = index  # w_ij moves z_j of the layer above by step * y_i, in each case
             return forward.with_unit(k + 1, j, z_above[:, j] + step * y_below[:, i])
 
-        conn.dE_dw_numeric = sample.moved(e_w, conn.weight.shape, steps["dE_dw", k])
+        conn.dE_dw_numeric = sample.moved(e_w, conn.weight.shape, steps["dE_dw", k],
+                                          where=conn.connected)  # fmt: skip
         if conn.bias is not None:
 
             def e_b(index, step, k=k, z_above=z_above):
@@ -665,27 +673,31 @@ class _Sampler:
     def __init__(self, derivation: Derivation, limit: int) -> None:
         sizes = [r.y.size for r in derivation.layers if r.dE_dy is not None]
         sizes += [r.z.size for r in derivation.layers if r.dE_dz is not None]
-        sizes += [
-            c.weight.size + (0 if c.bias is None else c.bias.size) for c in derivation.connections
-        ]
+        sizes += [c.n_weights + (0 if c.bias is None else c.bias.size)
+                  for c in derivation.connections]  # fmt: skip
         self.total = int(sum(sizes))
         self.share = 1.0 if self.total <= limit else limit / self.total
         self.rng = np.random.default_rng(0)
         self.skipped = 0
 
-    def moved(self, moved, shape: tuple[int, ...], step: float) -> np.ndarray:
+    def moved(
+        self, moved, shape: tuple[int, ...], step: float, where: np.ndarray | None = None
+    ) -> np.ndarray:
         """Central differences where ``moved(index, delta)`` is E with that entry moved by
-        ``delta`` (a y, z, weight or bias, whose move :class:`numeric.Forward` applies)."""
+        ``delta`` (a y, z, weight or bias, whose move :class:`numeric.Forward` applies), at the
+        entries ``where`` says exist (all: None; a Parallel layer has no weight between its
+        blocks). The others stay NaN, as entries a sample leaves out."""
         return self._over(
-            shape, lambda index: (moved(index, step) - moved(index, -step)) / (2 * step)
+            shape, lambda index: (moved(index, step) - moved(index, -step)) / (2 * step), where
         )
 
-    def _over(self, shape: tuple[int, ...], difference) -> np.ndarray:
+    def _over(self, shape: tuple[int, ...], difference, where: np.ndarray | None) -> np.ndarray:
         out = np.full(shape, np.nan)
-        taken = np.ones(shape, dtype=bool)
+        taken = np.ones(shape, dtype=bool) if where is None else where.copy()
         if self.share < 1.0:  # drawn at once: one draw per entry of a large layer was slow
-            taken = self.rng.random(shape) <= self.share
-            self.skipped += int(taken.size - taken.sum())
+            existing = int(taken.sum())
+            taken &= self.rng.random(shape) <= self.share
+            self.skipped += existing - int(taken.sum())
         for index in zip(*np.nonzero(taken)):
             out[index] = difference(tuple(int(k) for k in index))
         return out

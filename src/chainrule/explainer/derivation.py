@@ -107,6 +107,9 @@ class ConnectionRecord:
     dE_db: np.ndarray | None
     weight_name: str
     bias_name: str | None
+    #: where unit i below connects to unit j above (a Parallel layer's blocks); None:
+    #: everywhere. ``weight`` and ``dE_dw`` hold 0 where there is no connection.
+    connected: np.ndarray | None = None
     dE_dw_numeric: np.ndarray | None = None
     dE_db_numeric: np.ndarray | None = None
     #: True where the finite difference was left out: it straddles a relu unit's kink
@@ -116,6 +119,25 @@ class ConnectionRecord:
     @property
     def above(self) -> int:
         return self.below + 1
+
+    @property
+    def n_weights(self) -> int:
+        """How many weights there are (a Parallel layer has none between its blocks)."""
+        return int(self.weight.size if self.connected is None else self.connected.sum())
+
+    def joins(self, i: int, j: int) -> bool:
+        """Whether a weight joins unit i below to unit j above."""
+        return self.connected is None or bool(self.connected[i, j])
+
+    def sources(self, j: int) -> range | np.ndarray:
+        """The units below that feed unit j above (all, but in a Parallel layer's block)."""
+        n_in = self.weight.shape[0]
+        return range(n_in) if self.connected is None else np.nonzero(self.connected[:, j])[0]
+
+    def targets(self, i: int) -> range | np.ndarray:
+        """The units above that unit i below feeds (all, but in a Parallel layer's block)."""
+        n_out = self.weight.shape[1]
+        return range(n_out) if self.connected is None else np.nonzero(self.connected[i])[0]
 
 
 @dataclass
@@ -191,7 +213,8 @@ class Derivation:
         self._unit_record("terms", layer, unit, case, below_top=True)
         conn = self.connections[layer]
         dE_dz = self.layers[layer + 1].dE_dz[case]
-        return [Term(j, float(conn.weight[unit, j]), float(dE_dz[j])) for j in range(len(dE_dz))]
+        return [Term(int(j), float(conn.weight[unit, j]), float(dE_dz[j]))
+                for j in conn.targets(unit)]  # fmt: skip
 
     def sum_over_j(self, layer: int, unit: int, case: int = 0) -> float:
         """sum_j w_ij dE/dz_j, added up here term by term (compare with the engine's dE/dy_i)."""
@@ -225,6 +248,11 @@ class Derivation:
     def dE_dw(self, below: int, i: int, j: int) -> Checked:
         """The engine's dE/dw_ij (summed over cases), with its finite difference."""
         conn = self._connection("dE_dw", below, i, j)
+        if not conn.joins(i, j):
+            raise ExplainError(
+                f"dE_dw({below}, {i}, {j}): no weight joins unit {i} of layer {below} to unit "
+                f"{j} of layer {below + 1} (the layer joins its units in blocks, a Parallel)"
+            )
         quantity = ("dE_dw", below)
         return self._checked(quantity, conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
 

@@ -28,7 +28,7 @@ from chainrule import backend
 from chainrule.checks import computes_as
 from chainrule.errors import UserError
 from chainrule.nn.activations import ACTIVATIONS, activation_of
-from chainrule.nn.layers import Dropout, Identity, Linear, Sequential
+from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
 from chainrule.nn.losses import LOSSES as LIBRARY_LOSSES
 from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
 from chainrule.ops.registry import ShapeError
@@ -43,32 +43,141 @@ class ExplainError(UserError, ValueError):
 
 
 @dataclass
-class Layer:
-    """One layer of units: ``z = y_below @ weight + bias`` (the lecture's z_j), then ``y = f(z)``.
-
-    ``weight`` has shape (units below, units here): row i, column j is w_ij.
-    """
+class Part:
+    """One of the model's ``Linear`` modules in a layer: its weight joins units ``rows`` of the
+    layer below to units ``cols`` of this one. A layer of one Linear has one part joining all of
+    both; a ``Parallel`` layer (the family-trees network's encoders) has one per branch, and the
+    weights between two parts' blocks do not exist."""
 
     weight: Tensor
     bias: Tensor | None
-    activation: str
-    linear: Callable[[Tensor], Tensor]
     weight_name: str
     bias_name: str | None
+    rows: slice
+    cols: slice
+    #: its parameters' names within the layer's ``linear`` (for ``functional_call``): "" for a
+    #: layer of one Linear, "1." for a Parallel layer's branch 1
+    key: str = ""
+
+
+@dataclass
+class Layer:
+    """One layer of units: ``z = y_below @ weight + bias`` (the lecture's z_j), then ``y = f(z)``.
+
+    The weight has shape (units below, units here): row i, column j is w_ij. It is the model's
+    own tensors, one per :class:`Part`; :meth:`weight_array` joins them, with 0 where a
+    ``Parallel`` layer has no connection (:attr:`connected` says where it has one).
+    """
+
+    parts: list[Part]
+    activation: str
+    #: z from the layer below, on the model's own modules (a Linear, or a Parallel of the
+    #: Linears of the model's Parallel branches, without their units)
+    linear: Callable[[Tensor], Tensor]
     #: where the activation module sits in the ``nn.Sequential`` (None: no activation module)
     unit_position: int | None = None
 
     @property
     def n_in(self) -> int:
-        return int(self.weight.shape[0])
+        return int(self.parts[-1].rows.stop)
 
     @property
     def n_out(self) -> int:
-        return int(self.weight.shape[1])
+        return int(self.parts[-1].cols.stop)
+
+    @property
+    def is_blocks(self) -> bool:
+        """Whether the layer joins its units in blocks (a Parallel layer of several branches)."""
+        return len(self.parts) > 1
+
+    @property
+    def weight(self) -> Tensor:
+        """The one weight tensor of a layer of one Linear."""
+        return self._one_part("weight").weight
+
+    @property
+    def bias(self) -> Tensor | None:
+        """The bias tensor of a layer of one Linear (None: it has none)."""
+        return self._one_part("bias").bias
+
+    @property
+    def has_bias(self) -> bool:
+        return self.parts[0].bias is not None
+
+    @property
+    def connected(self) -> np.ndarray | None:
+        """Where unit i below connects to unit j here (n_in, n_out); None: everywhere."""
+        if not self.is_blocks:
+            return None
+        mask = np.zeros((self.n_in, self.n_out), dtype=bool)
+        for part in self.parts:
+            mask[part.rows, part.cols] = True
+        return mask
+
+    def parameters(self) -> list[tuple[str, Tensor]]:
+        """Each part's weight and bias with its name in ``linear`` (``"weight"``, ``"1.bias"``)."""
+        named = []
+        for part in self.parts:
+            named.append((f"{part.key}weight", part.weight))
+            if part.bias is not None:
+                named.append((f"{part.key}bias", part.bias))
+        return named
+
+    def model_names(self) -> dict[str, str]:
+        """Each name of :meth:`parameters` to the parameter's name in the model."""
+        names = {}
+        for part in self.parts:
+            names[f"{part.key}weight"] = part.weight_name
+            if part.bias is not None:
+                names[f"{part.key}bias"] = part.bias_name
+        return names
+
+    def weight_array(self, blocks: list[np.ndarray] | None = None) -> np.ndarray:
+        """float64 (n_in, n_out): the parts' weights (or ``blocks``, one array per part, such as
+        their gradients) in their places, 0 where there is no connection."""
+        out = np.zeros((self.n_in, self.n_out))
+        for part, block in zip(self.parts, blocks or [p.weight for p in self.parts]):
+            out[part.rows, part.cols] = _host64(block)
+        return out
+
+    def bias_array(self, blocks: list[np.ndarray] | None = None) -> np.ndarray | None:
+        """float64 (n_out,): the parts' biases (or ``blocks``) in their places; None: no bias."""
+        if not self.has_bias:
+            return None
+        out = np.zeros(self.n_out)
+        for part, block in zip(self.parts, blocks or [p.bias for p in self.parts]):
+            out[part.cols] = _host64(block)
+        return out
+
+    @property
+    def weight_name(self) -> str:
+        """The model's name of the weight, or of each part's ("0.0.0.weight and 0.1.0.weight")."""
+        return " and ".join(part.weight_name for part in self.parts)
+
+    @property
+    def bias_name(self) -> str | None:
+        if not self.has_bias:
+            return None
+        return " and ".join(str(part.bias_name) for part in self.parts)
 
     def activate(self, z: Tensor) -> Tensor:
         """y = f(z) with the engine's op for this layer's activation."""
         return ACTIVATIONS[self.activation].op(z)
+
+    def _one_part(self, what: str) -> Part:
+        if self.is_blocks:
+            raise ExplainError(
+                f"explain: this layer joins its units in {len(self.parts)} blocks (a Parallel), "
+                f"so it has no one {what} tensor; use parts, or weight_array()"
+            )
+        return self.parts[0]
+
+
+def _host64(value: Any) -> np.ndarray:
+    """A tensor's or array's values as a float64 NumPy array."""
+    if isinstance(value, Tensor):
+        value = value.data
+    return np.asarray(backend.to_numpy(value), dtype=np.float64)
 
 
 @dataclass
@@ -87,14 +196,11 @@ class Network:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(self.layers[0].weight.dtype)
+        return np.dtype(self.layers[0].parts[0].weight.dtype)
 
     @property
     def n_parameters(self) -> int:
-        return sum(
-            layer.weight.size + (0 if layer.bias is None else layer.bias.size)
-            for layer in self.layers
-        )
+        return sum(p.size for layer in self.layers for _, p in layer.parameters())
 
     def describe(self) -> str:
         """``"2 inputs -> 2 logistic -> 3 logistic"``."""
@@ -183,19 +289,10 @@ def _from_sequential(model: Any) -> Network:
     for position, module in enumerate(children):
         unit = activation_of(module)
         if computes_as(module, Linear):
-            weight, bias = module.weight, module.bias
-            _check_not_shared(names, weight, f"{position}.weight")
-            _check_not_shared(names, bias, f"{position}.bias")
-            layers.append(
-                Layer(
-                    weight,
-                    bias,
-                    "identity",
-                    module,
-                    f"{position}.weight",
-                    None if bias is None else f"{position}.bias",
-                )  # fmt: skip
-            )
+            part = _part(module, f"{position}.", names)
+            layers.append(Layer([part], "identity", module))
+        elif computes_as(module, Parallel):
+            layers.append(_parallel_layer(module, position, names))
         elif unit is not None:
             if not layers or layers[-1].activation != "identity":
                 raise ExplainError(
@@ -215,6 +312,83 @@ def _from_sequential(model: Any) -> Network:
     _check_chain(network)
     _check_dtype(network)
     return network
+
+
+def _part(
+    linear: Linear, prefix: str, names: dict[int, str], rows: slice | None = None,
+    cols: slice | None = None, key: str = "",
+) -> Part:  # fmt: skip
+    """The :class:`Part` of the model's ``linear``, named ``prefix`` + weight/bias in the model."""
+    weight, bias = linear.weight, linear.bias
+    _check_not_shared(names, weight, f"{prefix}weight")
+    _check_not_shared(names, bias, f"{prefix}bias")
+    return Part(
+        weight, bias, f"{prefix}weight", None if bias is None else f"{prefix}bias",
+        rows or slice(0, linear.n_in), cols or slice(0, linear.n_out), key,
+    )  # fmt: skip
+
+
+def _parallel_layer(module: Parallel, position: int, names: dict[int, str]) -> Layer:
+    """A ``Parallel`` whose branches are each a Linear, or a Sequential of a Linear and at most
+    one unit, the same unit in every branch: one layer whose weight joins each branch's block
+    of inputs to its block of units (RHW 1986's family-trees encoders). Its ``linear`` is a
+    Parallel of the model's own Linears, which gives the layer's z; the branches' unit, applied
+    to z after it, computes what the model's branches do, unit by unit."""
+    parts, units, linears = [], set(), []
+    rows = cols = 0
+    for index, (width, branch) in enumerate(zip(module.widths, module.branches)):
+        prefix = f"{position}.{index}."
+        linear, unit = _branch(branch, position, index)
+        if linear.n_in != width:
+            raise ExplainError(
+                f"explain: layer {position} (Parallel), branch {index}: its Linear takes "
+                f"{linear.n_in} inputs but the branch is given {width} columns"
+            )
+        inner = prefix if linear is branch else f"{prefix}{list(branch).index(linear)}."
+        span = (slice(rows, rows + width), slice(cols, cols + linear.n_out))
+        parts.append(_part(linear, inner, names, *span, key=f"{index}."))
+        units.add(unit)
+        linears.append((width, linear))
+        rows, cols = rows + width, cols + linear.n_out
+    if len(units) > 1:
+        shown = ", ".join(sorted(u or "none" for u in units))
+        raise ExplainError(
+            f"explain: layer {position} (Parallel) has branches with different units ({shown}); "
+            "the explainer writes out layers whose units are all of one kind"
+        )
+    if len({part.weight.dtype for part in parts}) > 1:
+        raise ExplainError(f"explain: layer {position} (Parallel) mixes dtypes between branches")
+    if len({part.bias is None for part in parts}) > 1:
+        raise ExplainError(
+            f"explain: layer {position} (Parallel) has branches with and without biases; the "
+            "explainer writes out layers whose units all have a bias, or none"
+        )
+    layer = Layer(parts, units.pop() or "identity", Parallel(*linears))
+    layer.unit_position = position if layer.activation != "identity" else None
+    return layer
+
+
+def _branch(branch: Any, position: int, index: int) -> tuple[Linear, str | None]:
+    """A Parallel branch's Linear and its unit (None: none): a Linear, or a Sequential of a
+    Linear and at most one unit (Dropout and Identity pass, as in evaluation)."""
+    if computes_as(branch, Linear):
+        return branch, None
+    modules = list(branch) if computes_as(branch, Sequential) else [branch]
+    modules = [m for m in modules if not (computes_as(m, Dropout) or computes_as(m, Identity))]
+    unit = activation_of(modules[-1]) if len(modules) == 2 else None
+    if not (computes_as(modules[0], Linear) and (len(modules) == 1 or unit is not None)):
+        raise ExplainError(
+            f"explain: layer {position} (Parallel), branch {index} is "
+            f"{type(branch).__name__}; the explainer reads branches that are a Linear, or a "
+            "Sequential of a Linear and one unit"
+        )
+    if unit == "softmax":  # over the branch's units: the layer's z would be normalised whole
+        raise ExplainError(
+            f"explain: layer {position} (Parallel), branch {index} ends in softmax, which "
+            "normalises over that branch's units alone; the explainer writes out a layer's "
+            "units as one kind applied to each unit (logistic, tanh, relu)"
+        )
+    return modules[0], unit
 
 
 def _check_dtype(network: Network) -> None:

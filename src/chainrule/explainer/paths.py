@@ -30,11 +30,14 @@ from chainrule.nn.activations import ACTIVATIONS
 from chainrule.ops.registry import REGISTRY
 
 
-def counts(sizes: list[int]) -> list[dict[str, int]]:
+def counts(sizes: list[int], joined: list[np.ndarray | None] | None = None) -> list[dict[str, int]]:
     """Per layer l below the top: paths to E per unit and per weight above it, and the
     multiplications and additions of each method for all of layer l's dE/dy (one case).
     ``sizes`` counts the units of each layer, inputs first: at least two whole numbers >= 1
-    (``[3, -2, 2]`` gave -4 paths per unit)."""
+    (``[3, -2, 2]`` gave -4 paths per unit). ``joined`` says, per connection, where a weight
+    joins unit i to unit j (None: everywhere); where a layer is joined in blocks (a Parallel),
+    units have different numbers of paths, and "per unit" and "per weight" are the most any
+    unit or weight has."""
     sizes = list(sizes)
     if len(sizes) < 2 or not all(is_integer(n) and n >= 1 for n in sizes):
         raise ExplainError(
@@ -42,23 +45,35 @@ def counts(sizes: list[int]) -> list[dict[str, int]]:
             f"(inputs first, e.g. [2, 2, 3]), not {sizes!r}"
         )
     L = len(sizes) - 1
+    joined = joined or [None] * L
+    weights = [a * b if m is None else int(np.sum(m)) for a, b, m in zip(sizes, sizes[1:], joined)]
+    # paths from each unit of layer k up to E: one from each output unit, and below, the sum
+    # over the units each one feeds (Python integers: the counts outgrow int64)
+    per_unit = [[1] * sizes[L]]
+    for k in range(L - 1, -1, -1):
+        above = per_unit[0]
+        if joined[k] is None:
+            per_unit.insert(0, [sum(above)] * sizes[k])
+        else:
+            rows = np.asarray(joined[k])
+            per_unit.insert(0, [sum(above[j] for j in np.nonzero(row)[0]) for row in rows])
     rows = []
     for layer in range(L):
         n = sizes[layer]
-        paths = math.prod(sizes[layer + 1 :])
+        paths = sum(per_unit[layer])
         hops = L - layer  # connections from layer l to the top
-        matvec_mul = sum(sizes[k] * sizes[k + 1] for k in range(layer, L))
-        matvec_add = sum(sizes[k] * (sizes[k + 1] - 1) for k in range(layer, L))
+        matvec_mul = sum(weights[layer:])
+        matvec_add = sum(weights[k] - sizes[k] for k in range(layer, L))
         slopes = sum(sizes[k] for k in range(layer + 1, L))  # f'(z) dE/dy in hidden layers above
-        tangent_add = sum(sizes[k + 1] * (sizes[k] - 1) for k in range(layer, L))
+        tangent_add = sum(weights[k] - sizes[k + 1] for k in range(layer, L))
         rows.append(
             {
                 "layer": layer,
                 "units": n,
-                "paths_per_unit": paths,
-                "paths_per_weight": math.prod(sizes[layer + 2 :]),
-                "paths_mul": n * paths * (2 * hops - 1),
-                "paths_add": n * (paths - 1),
+                "paths_per_unit": max(per_unit[layer]),
+                "paths_per_weight": max(per_unit[layer + 1]),
+                "paths_mul": paths * (2 * hops - 1),
+                "paths_add": paths - n,
                 "backprop_mul": matvec_mul + slopes,
                 "backprop_add": matvec_add,
                 "forward_mul": n * (matvec_mul + slopes + sizes[L]),
@@ -71,7 +86,8 @@ def counts(sizes: list[int]) -> list[dict[str, int]]:
 def path_table(d: Any) -> dict[str, Any]:
     """The counts of :func:`counts` for a derivation's network, as JSON-able data."""
     sizes = [record.size for record in d.layers]
-    return {"sizes": sizes, "rows": counts(sizes)}
+    joined = [conn.connected for conn in d.connections]
+    return {"sizes": sizes, "rows": counts(sizes, joined)}
 
 
 def slopes(d: Any, layer: int, case: int = 0) -> np.ndarray:
@@ -101,8 +117,12 @@ def enumerate_paths(d: Any, layer: int, unit: int, case: int = 0) -> list[tuple[
         product, below = 1.0, unit
         for step, above in enumerate(route):
             k = layer + 1 + step
+            if not d.connections[k - 1].joins(below, above):
+                product = None  # no weight joins them (a Parallel layer): no path
+                break
             product *= d.connections[k - 1].weight[below, above]
             product *= slope[k][above] if k < L else top[above]
             below = above
-        out.append((route, product))
+        if product is not None:
+            out.append((route, product))
     return out

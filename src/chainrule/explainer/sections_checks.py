@@ -54,7 +54,7 @@ def weights(b: Builder) -> None:
                 )
             )
         biases = _biases(b, below, j, sorted({k for _, k in rows}))
-        left = [(conn.weight.size - len(rows), "weights")]
+        left = [(conn.n_weights - len(rows), "weights")]
         if conn.bias is not None:
             left.append((conn.bias.size - biases, "biases"))
         left = [f"{count} more {what}" for count, what in left if count]
@@ -84,15 +84,16 @@ def _biases(b: Builder, below: int, j: str, units: list[int]) -> int:
 
 def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
     d = b.d
-    n_in, n_out = d.connections[below].weight.shape
+    conn = d.connections[below]
+    n_in = conn.weight.shape[0]
     if b.o.focused and d.focus:
         layer, unit = d.focus
         if layer == below:
-            return [(unit, k) for k in range(min(n_out, b.o.max_units))]
+            return [(unit, int(k)) for k in conn.targets(unit)[: b.o.max_units]]
         if layer == below + 1:
-            return [(a, unit) for a in range(min(n_in, b.o.max_units))]
+            return [(int(a), unit) for a in conn.sources(unit)[: b.o.max_units]]
         return []
-    pairs = [(a, k) for a in range(n_in) for k in range(n_out)]
+    pairs = [(a, int(k)) for a in range(n_in) for k in conn.targets(a)]
     # about half of max_units^2 weights of a large layer, and at least one (--max-units 1
     # showed none: only the headers, then "132 more weights")
     return pairs[: max(1, b.o.max_units * b.o.max_units // 2) if len(pairs) > 18 else len(pairs)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
 from chainrule.explainer.notation import Math, join
@@ -66,16 +68,18 @@ def forward(b: Builder) -> None:
         rhs = (n.b(layer, hi) + " + " + sum_gen) if conn.bias is not None else sum_gen
         units_word = "unit" if record.size == 1 else "units"
         b.add(Para([f"Layer {layer} ({record.role}, {record.size} {act} {units_word} {hi}): "]))
+        if conn.connected is not None:
+            b.add(Para([_blocks_sentence(conn, below, lo, hi)]))
         b.add(Equation(z_gen, [rhs]))
         b.add(Equation(n.y(layer, hi), [f]))
         units = b.leading_units(layer)
         for c in b.cases():
             for j in units:
                 steps = []
-                if conn.weight.shape[0] <= 6:
+                if len(conn.sources(j)) <= 6:
                     parts = [
                         _product(b, d.layers[below].y[c, i], conn.weight[i, j])
-                        for i in range(conn.weight.shape[0])
+                        for i in conn.sources(j)
                     ]
                     if conn.bias is not None:
                         parts.insert(0, b.num(conn.bias[j]))
@@ -84,6 +88,33 @@ def forward(b: Builder) -> None:
                 b.add(Equation(n.z(layer, hi, j), steps, label=b.case_label(c, f"{hi}={j + 1}")))
                 b.add(Equation(n.y(layer, hi, j), [b.result(record.y[c, j])]))
         b.more(layer, len(units), always=True)
+
+
+def _blocks_sentence(conn, below: int, lo: str, hi: str) -> str:
+    """How a layer joined in blocks (an ``nn.Parallel``) reads the layer below: each block of
+    its units from its own block of units, so each sum over the units below runs over that
+    block alone ("units 1-6 read units 1-24 of layer 0, units 7-12 read units 25-36")."""
+    blocks = []
+    j = 0
+    n_out = conn.connected.shape[1]
+    while j < n_out:  # a block's units read the same units below
+        sources = conn.connected[:, j]
+        end = j
+        while end + 1 < n_out and np.array_equal(conn.connected[:, end + 1], sources):
+            end += 1
+        rows = np.nonzero(sources)[0]
+        blocks.append(f"{hi} = {_span(j, end)} read {lo} = {_span(rows[0], rows[-1])}")
+        j = end + 1
+    return (
+        f"This layer joins its units to layer {below} in blocks (an nn.Parallel, "
+        f"'{conn.weight_name}'): {'; '.join(blocks)}. No weight joins a block's units to "
+        f"another block's, so each sum over {lo} runs over the unit's own block."
+    )
+
+
+def _span(first: int, last: int) -> str:
+    """Units ``first`` to ``last`` (0-based) counted from 1: "3", or "1..24"."""
+    return str(first + 1) if first == last else f"{first + 1}..{last + 1}"
 
 
 def _product(b: Builder, a: float, w: float) -> Math:

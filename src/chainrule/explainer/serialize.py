@@ -34,11 +34,12 @@ def to_json(d: Derivation, indent: int | None = 2) -> str:
     overflowed (inf, NaN in z, y or a gradient), which JSON cannot hold, raise ExplainError."""
     from chainrule.explainer.network import ExplainError
 
-    weights = sum(conn.weight.size for conn in d.connections)
+    weights = sum(conn.n_weights for conn in d.connections)
     if weights * d.n_cases > INDENTED_AT_MOST:
         indent = None
+    document = to_dict(d)  # outside the try: only json's refusal of inf and NaN is caught
     try:
-        return json.dumps(to_dict(d), indent=indent, allow_nan=False)
+        return json.dumps(document, indent=indent, allow_nan=False)
     except ValueError:
         raise ExplainError(
             "explain: the network's numbers overflowed (inf or NaN), which JSON cannot hold; "
@@ -143,7 +144,7 @@ def _connection(d: Derivation, below: int) -> dict[str, Any]:
     weights = []
     n_in, n_out = conn.weight.shape
     for i in range(n_in):
-        for j in range(n_out):
+        for j in (int(j) for j in conn.targets(i)):  # a Parallel layer: its blocks' alone
             weights.append(
                 {
                     "i": i,

@@ -245,10 +245,19 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     # ran polynomial gcds for minutes on a 3-3-2-3 network
     real = {"real": True}
     ys = sympy.symbols(f"y_1:{n_below + 1}", **real)
-    W = sympy.Matrix(n_below, n_above, lambda a, j: sympy.Symbol(f"w_{weight_index(a, j)}", **real))
+    conn = d.connections[layer]
+    # w_aj where a weight joins a to j, else 0 (a Parallel layer has none between its blocks)
+    W = sympy.Matrix(
+        n_below,
+        n_above,
+        lambda a, j: (
+            sympy.Symbol(f"w_{weight_index(a, j)}", **real)
+            if conn.joins(a, j)
+            else sympy.Integer(0)
+        ),
+    )
     bs = sympy.symbols(f"b_1:{n_above + 1}", **real)
     Z = sympy.symbols(f"z_1:{n_above + 1}", **real)  # the units above, as free variables
-    conn = d.connections[layer]
     z_of_y = [bs[j] + sum(ys[a] * W[a, j] for a in range(n_below)) for j in range(n_above)]
     E_of_z = _rest_of_network(d, layer + 1, list(Z), case)
     _check_expression_size(E_of_z, layer)
@@ -261,12 +270,18 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     exact_E_of_z = _rest_of_network(d, layer + 1, list(Z), case, _exact)
     exact_derivative = sympy.diff(exact_E_of_z.subs(at_z), ys[unit])
     exact_sum = _sum_form(exact_E_of_z, W, Z, at_z, unit)
-    difference, method = _difference(exact_derivative - exact_sum, [*ys, *W, *bs])
+    free = [w for w in W if w.is_Symbol]
+    difference, method = _difference(exact_derivative - exact_sum, [*ys, *free, *bs])
     # exact too: with 53-bit Floats, evalf(30) cancels 1 - sigma(30) to noise (w sigma(30) gave
     # 30.03, and at 40 a log of a negative rounding crumb made the value complex)
     numbers = {ys[a]: _exact(d.layers[layer].y[case, a]) for a in range(n_below)}
     numbers.update(
-        {W[a, j]: _exact(conn.weight[a, j]) for a in range(n_below) for j in range(n_above)}
+        {
+            W[a, j]: _exact(conn.weight[a, j])
+            for a in range(n_below)
+            for j in range(n_above)
+            if conn.joins(a, j)
+        }  # fmt: skip
     )
     biases = np.zeros(n_above) if conn.bias is None else conn.bias
     numbers.update({bs[j]: _exact(biases[j]) for j in range(n_above)})
@@ -300,7 +315,8 @@ def _sum_form(E_of_z: sympy.Expr, W: Any, Z: tuple, at_z: dict, unit: int) -> sy
     """sum_j w_ij dE/dz_j, each dE/dz_j differentiated on its own and then written in the y's."""
     import sympy
 
-    return sum(W[unit, j] * sympy.diff(E_of_z, Z[j]).subs(at_z) for j in range(len(Z)))
+    return sum(W[unit, j] * sympy.diff(E_of_z, Z[j]).subs(at_z)
+               for j in range(len(Z)) if W[unit, j] != 0)  # fmt: skip
 
 
 def spell(proof: dict[str, Any], n: Notation, i: str, j: str) -> dict[str, Any]:
@@ -329,8 +345,9 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
         *[(e.ys[a], n.y(layer, i, a)) for a in range(len(e.ys))],
         *[(e.bs[k], n.b(above, j, k)) for k in range(len(e.bs))],
         *[(e.Z[k], n.z(above, j, k)) for k in range(len(e.Z))],
-        *[(e.W[a, k], n.w(layer, i, a, j, k)) for a in range(len(e.ys)) for k in range(len(e.Z))],
-    ]:
+        *[(e.W[a, k], n.w(layer, i, a, j, k))
+          for a in range(len(e.ys)) for k in range(len(e.Z)) if e.W[a, k] != 0],
+    ]:  # fmt: skip
         if old.name != new.plain:
             plain[old] = sympy.Symbol(new.plain)
             latex[plain[old]] = new.latex

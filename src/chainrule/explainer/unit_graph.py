@@ -77,13 +77,17 @@ def unit_graph(
     t: np.ndarray,
     loss: Loss,
     params: UnitGraph | None = None,
+    joined: list[np.ndarray | None] | None = None,
 ) -> UnitGraph:
     """Record the forward pass of ``weights`` (``(W, b, activation)`` per layer, W of shape
     (n_in, n_out)) unit by unit on cases ``x`` with targets ``t``, and E by ``loss``.
 
     With ``params`` the weight and bias leaves of an earlier graph are reused (a second step on
-    the same parameters, as a training loop would run it).
+    the same parameters, as a training loop would run it). ``joined`` says, per layer, where a
+    weight joins unit i to unit j (None: everywhere; a Parallel layer's blocks): elsewhere the
+    graph has no weight and no product (:func:`joined_of` reads it off a derivation).
     """
+    joined = joined or [None] * len(weights)
     sizes = [weights[0][0].shape[0]] + [w.shape[1] for w, _, _ in weights]
     n_cases = x.shape[0]
     scalars = n_cases * sum(a * b * 2 + b * 2 for a, b in zip(sizes, sizes[1:]))
@@ -101,9 +105,8 @@ def unit_graph(
     g = UnitGraph()
     reuse = params is not None
     for k, (W, bias, _) in enumerate(weights):
-        for i in range(W.shape[0]):
-            for j in range(W.shape[1]):
-                g.w[(k, i, j)] = params.w[(k, i, j)] if reuse else leaf(W[i, j])
+        for i, j in _pairs(W.shape, joined[k]):
+            g.w[(k, i, j)] = params.w[(k, i, j)] if reuse else leaf(W[i, j])
         if bias is not None:
             for j in range(W.shape[1]):
                 g.b[(k, j)] = params.b[(k, j)] if reuse else leaf(bias[j])
@@ -121,6 +124,8 @@ def unit_graph(
                 for j in range(W.shape[1]):
                     z = g.b.get((k, j))
                     for i, y in enumerate(below):
+                        if (k, i, j) not in g.w:  # no weight joins them
+                            continue
                         product = y * g.w[(k, i, j)]
                         g.products[(k, i, j, c)] = product
                         z = product if z is None else z + product
@@ -142,6 +147,18 @@ def unit_graph(
 def _distinct(y: Tensor, z: Tensor) -> Tensor:
     """y as a tensor of its own (an identity unit's y would otherwise be its z)."""
     return y + 0.0 if y is z else y
+
+
+def _pairs(shape: tuple[int, int], joined: np.ndarray | None) -> list[tuple[int, int]]:
+    """The (i, j) a weight joins: all of ``shape``, or where ``joined`` is True."""
+    if joined is None:
+        return [(i, j) for i in range(shape[0]) for j in range(shape[1])]
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(joined))]
+
+
+def joined_of(d) -> list[np.ndarray | None]:
+    """Where a weight joins unit i to unit j, per layer of a derivation (None: everywhere)."""
+    return [conn.connected for conn in d.connections]
 
 
 def weights_of(d) -> list[tuple[np.ndarray, np.ndarray | None, str]]:

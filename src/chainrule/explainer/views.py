@@ -39,8 +39,9 @@ def three_views(d: Any, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
         "matrix": {
             "row": [float(v) for v in conn.weight[unit]],
             "vector": [float(v) for v in dE_dz],
-            "terms": [
-                {"j": j, "value": float(conn.weight[unit, j] * dE_dz[j])} for j in range(len(dE_dz))
+            "terms": [  # a Parallel layer's row holds 0 where no weight joins: no term
+                {"j": int(j), "value": float(conn.weight[unit, j] * dE_dz[j])}
+                for j in conn.targets(unit)
             ],
             "total": float(conn.weight[unit] @ dE_dz),
         },
@@ -62,19 +63,25 @@ def graph_not_drawn(d: Any) -> str | None:
 def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
     """Each consumer's contribution at the fan-out node y_i, by the real rules (None where
     :func:`graph_not_drawn` says why)."""
-    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph, weights_of
+    from chainrule.explainer.unit_graph import (
+        backward_right,
+        contributions,
+        joined_of,
+        unit_graph,
+        weights_of,
+    )  # fmt: skip
 
     if graph_not_drawn(d) is not None:
         return None
     try:
-        g = unit_graph(weights_of(d), d.x, d.t, d.loss)
+        g = unit_graph(weights_of(d), d.x, d.t, d.loss, joined=joined_of(d))
     except ExplainError:
         return None
     totals = backward_right(g.E)
     node = g.y[(layer, unit, case)]
     n, letters = get_notation(d.notation), (d.layers[layer].letter, d.layers[layer + 1].letter)
     consumers = []
-    for j in range(d.layers[layer + 1].size):
+    for j in (int(j) for j in d.connections[layer].targets(unit)):
         product = g.products[(layer, unit, j, case)]
         sent = [c for parent, c in contributions(product, totals[id(product)]) if parent is node]
         name = consumer(n, layer, letters, unit, j).plain

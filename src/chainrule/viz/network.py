@@ -76,26 +76,31 @@ def network_svg(d: Derivation, case: int = 0) -> str:
         if grad:
             circles.append(_text(x, y + 9, grad, 8, anchor="middle"))
     lines, labels, legend = [], [], []
-    n_edges = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    for conn in d.connections:
+    # the edges between the units drawn (MAX_UNITS of a layer); a Parallel layer has none
+    # between its blocks
+    edges = [
+        [(i, int(j)) for i in range(sizes[c.below]) for j in c.targets(i) if j < sizes[c.above]]
+        for c in d.connections
+    ]
+    n_edges = sum(map(len, edges))
+    for conn, pairs in zip(d.connections, edges):
         dE_dz = d.layers[conn.above].dE_dz[case]
-        for i in range(sizes[conn.below]):
-            for j in range(sizes[conn.above]):
-                (x1, y1), (x2, y2) = pos[(conn.below, i)], pos[(conn.above, j)]
-                w = conn.weight[i, j]
-                colour = sign_colour(w)
-                lines.append(
-                    f'<line x1="{x1:.1f}" y1="{y1 - _R:.1f}" x2="{x2:.1f}" '
-                    f'y2="{y2 + _R:.1f}" stroke="{colour}" '
-                    f'stroke-width="{0.6 + 2.5 * min(abs(w), 1):.2f}" opacity="0.7"/>'
-                )
-                if n_edges > MAX_LABELLED_EDGES:
-                    continue
-                block = [
-                    f"w_{weight_index(i, j)}={w:.3g}",
-                    f"w·∂E/∂z={w * dE_dz[j]:.3g}",
-                ]
-                labels += _edge_label(placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend)
+        for i, j in pairs:
+            (x1, y1), (x2, y2) = pos[(conn.below, i)], pos[(conn.above, j)]
+            w = conn.weight[i, j]
+            colour = sign_colour(w)
+            lines.append(
+                f'<line x1="{x1:.1f}" y1="{y1 - _R:.1f}" x2="{x2:.1f}" '
+                f'y2="{y2 + _R:.1f}" stroke="{colour}" '
+                f'stroke-width="{0.6 + 2.5 * min(abs(w), 1):.2f}" opacity="0.7"/>'
+            )
+            if n_edges > MAX_LABELLED_EDGES:
+                continue
+            block = [
+                f"w_{weight_index(i, j)}={w:.3g}",
+                f"w·∂E/∂z={w * dE_dz[j]:.3g}",
+            ]
+            labels += _edge_label(placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend)
     legend_y = height - 10
     for k, line in enumerate(legend):
         texts.append(_text(_LEFT, legend_y + 13 * k, line, _LABEL_SIZE, "#444"))

@@ -147,6 +147,14 @@ class NetworkState:
         if note is not None:  # the page shows the network's numbers in evaluation, as explain does
             warnings.warn(f"explorer: {note}", UserWarning, stacklevel=2)
         layers = network.layers
+        blocks = next((k for k, layer in enumerate(layers) if layer.is_blocks), None)
+        if blocks is not None:  # the page's state is one full weight matrix per layer
+            raise ExplainError(
+                f"explorer: layer {blocks + 1} joins its units in blocks (an nn.Parallel), and "
+                "the page draws and edits layers whose every unit reads every unit below; "
+                "chainrule.explainer.explain (chainrule explain) writes this network out, and "
+                "chainrule graph --kind network draws it"
+            )
         kinds = {layer.activation for layer in layers[:-1]}
         if len(kinds) > 1:
             raise ExplainError(

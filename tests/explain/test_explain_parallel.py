@@ -8,6 +8,7 @@ weight that does not exist."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -172,3 +173,63 @@ def test_the_explorer_refuses_a_block_layer_pointing_to_explain():
     cr_explorer = pytest.importorskip("chainrule.web.network")
     with pytest.raises(ExplainError, match=r"joins its units in blocks .*\(chainrule explain\)"):
         cr_explorer.NetworkState.from_model(small_net(), X[0], T[0], "squared-error")
+
+
+def _two_block_net() -> nn.Sequential:
+    """5 inputs -> 5 tanh -> a Parallel layer (unit 1 reads 1-3, units 2-3 read 4-5) -> 2."""
+    return nn.Sequential(
+        nn.Linear(5, 5, rng=3, dtype="float64"), nn.Tanh(),
+        nn.Parallel((3, _branch(3, 1, 0)), (2, _branch(2, 2, 1))),
+        nn.Linear(3, 2, rng=2, dtype="float64"), nn.Logistic(),
+    )  # fmt: skip
+
+
+X5 = np.array([[1.0, 0.5, -0.3, 0.2, 0.9]])
+
+
+def test_the_tables_name_the_units_a_unit_of_the_second_block_feeds():
+    """Unit 5 of layer 1 feeds units 2 and 3 of the block layer: the perturbation table headed
+    its paths i=1, i=2, and the three views' folded row named positions, not units."""
+    d = explain(_two_block_net(), X5, T, loss="squared-error", unit="1:5")
+    text = render(d, "text", max_units=1)
+    table = text[text.index("Perturbation view (") :].splitlines()[1]
+    assert "path i=2" in table and "paths i=3" in table and "i=1" not in table
+    views = text[text.index("One quantity, three views") :].split("Paths against")[0]
+    assert re.search(r"^ +2 +0\.0026", views, re.M) and re.search(r"^ +3 +0\.00037", views, re.M)
+
+
+def test_the_symbolic_sum_has_no_weight_between_blocks():
+    d = explain(_two_block_net(), X5, T, loss="squared-error", unit="1:5", symbolic=True)
+    proof = d.symbolic
+    assert proof["equal"]
+    assert "w_51" not in proof["sum_form"] and "w_52" in proof["sum_form"]
+    assert "w_{51}" not in proof["sum_form_latex"]
+
+
+def test_the_symbolic_size_limit_counts_only_existing_weights():
+    """It counted the absent weights: 81 against a limit of 64, for a network of 49."""
+    net = nn.Sequential(
+        nn.Linear(3, 8, rng=0, dtype="float64"), nn.Tanh(),
+        nn.Parallel((4, _branch(4, 4, 1)), (4, _branch(4, 4, 2))),
+        nn.Linear(8, 1, rng=3, dtype="float64"), nn.Logistic(),
+    )  # fmt: skip
+    d = explain(net, [[1.0, 0.5, -0.3]], [[1.0]], loss="squared-error", unit="1:2",
+                symbolic=True)  # fmt: skip
+    assert d.symbolic is not None and d.symbolic["equal"]
+
+
+@pytest.mark.parametrize("branch", [nn.Sequential(), nn.Identity(), nn.Sequential(nn.Dropout(0.1))])
+def test_a_branch_without_a_linear_is_refused_naming_it(branch):
+    net = nn.Sequential(nn.Parallel((2, branch), (1, _branch(1, 1, 1))), nn.Linear(3, 1))
+    with pytest.raises(ExplainError, match="branch 0 is"):
+        explain(net, [[1.0, 0.5, 0.2]], [[1.0]], loss="squared-error")
+
+
+def test_dropout_in_a_branch_in_training_mode_gets_the_note():
+    branch = nn.Sequential(nn.Linear(2, 2, rng=0, dtype="float64"), nn.Dropout(0.5),
+                           nn.Logistic())  # fmt: skip
+    net = nn.Sequential(nn.Parallel((2, branch), (1, _branch(1, 1, 1))),
+                        nn.Linear(3, 2, rng=2, dtype="float64"))  # fmt: skip
+    net.train()
+    d = explain(net, [[1.0, 0.5, 0.2]], [[1.0, 0.0]], loss="squared-error")
+    assert any("dropout at layer 0.0.1 (p=0.5)" in note for note in d.notes)

@@ -110,3 +110,10 @@ class Builder:
 def letter_of(b: Builder, layer: int) -> str:
     """The lecture's letter of ``layer`` (j for the top, i below it, ...)."""
     return b.d.layers[layer].letter
+
+
+def unit_numbers(numbers: list[int]) -> str:
+    """Units counted from 1, as "4..6" where they run on (or "4"), else "4, 9"."""
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}..{numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+    return ", ".join(map(str, numbers))

@@ -376,7 +376,8 @@ def _branch(branch: Any, position: int, index: int) -> tuple[Linear, str | None]
     modules = list(branch) if computes_as(branch, Sequential) else [branch]
     modules = [m for m in modules if not (computes_as(m, Dropout) or computes_as(m, Identity))]
     unit = activation_of(modules[-1]) if len(modules) == 2 else None
-    if not (computes_as(modules[0], Linear) and (len(modules) == 1 or unit is not None)):
+    linear_first = bool(modules) and computes_as(modules[0], Linear)
+    if not (linear_first and (len(modules) == 1 or unit is not None)):
         raise ExplainError(
             f"explain: layer {position} (Parallel), branch {index} is "
             f"{type(branch).__name__}; the explainer reads branches that are a Linear, or a "
@@ -436,9 +437,9 @@ def dropout_note(network: Network) -> str | None:
     """What to tell a user whose model has dropout switched on (training mode, p > 0): the
     explainer runs it as in evaluation (dropout the identity), not with a random mask."""
     active = [
-        f"layer {position} (p={module.p:g})"
-        for position, module in enumerate(_children(network.model))
-        if isinstance(module, Dropout) and module.training and module.p > 0
+        f"layer {name} (p={module.p:g})"
+        for name, module in _dropouts(network.model)
+        if module.training and module.p > 0
     ]
     if not active:
         return None
@@ -447,6 +448,14 @@ def dropout_note(network: Network) -> str | None:
         "the network's in evaluation (model.eval(): dropout passes every unit), not a training "
         "step's, which drops units at random."
     )
+
+
+def _dropouts(model: Any) -> list[tuple[str, Dropout]]:
+    """The model's Dropout layers by their names in it ("2", or "0.1.1" in a Parallel's
+    branch)."""
+    if model is None:
+        return []
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, Dropout)]
 
 
 def _children(model: Any) -> list[Any]:

@@ -221,8 +221,9 @@ def hidden_layer(b: Builder, layer: int) -> None:
     b.add(
         Para(
             [
-                "Each unit sends its output to every unit above it, so its gradient is the sum "
-                "of what each of them sends back:"
+                "Each unit sends its output to every unit above it"
+                + (" in its block" if d.connections[layer].connected is not None else "")
+                + ", so its gradient is the sum of what each of them sends back:"
             ]
         )
     )
@@ -273,7 +274,13 @@ def _matrix_form(b: Builder, layer: int) -> None:
         Para(
             [
                 "In matrix form, with W^(l+1) the matrix whose row j, column k is the weight from "
-                "unit k below to unit j above (the transpose of chainrule's weight layout):"
+                "unit k below to unit j above (the transpose of chainrule's weight layout"
+                + (
+                    "; 0 where no weight joins k to j, between the blocks of the nn.Parallel"
+                    if conn.connected is not None
+                    else ""
+                )
+                + "):"
             ]
         )
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.explainer.blocks import Builder, Equation, Heading, Para, Table, letter_of
+from chainrule.explainer.blocks import (
+    Builder,
+    Equation,
+    Heading,
+    Para,
+    Table,
+    letter_of,
+    unit_numbers,
+)
 from chainrule.explainer.notation import Math, join
 from chainrule.explainer.perturbation import error_fold
 from chainrule.explainer.symbolic import description, general_names, spell
@@ -136,10 +144,12 @@ def perturbation(b: Builder) -> None:
             ]
         )
     )
-    n_paths = len(p["rows"][0]["paths"])
+    paths = p["rows"][0]["paths"]  # one per unit j the nudged unit feeds (a block's alone)
+    n_paths = len(paths)
     shown = min(n_paths, b.o.max_units)  # --max-units: the other paths in one column
-    headers = ["ε", f"measured Δ{E.plain}"] + [f"path {j}={k + 1}" for k in range(shown)]
-    headers += [f"paths {j}={shown + 1}..{n_paths}"] if shown < n_paths else []
+    units = [path["j"] + 1 for path in paths]
+    headers = ["ε", f"measured Δ{E.plain}"] + [f"path {j}={units[k]}" for k in range(shown)]
+    headers += [f"paths {j}={unit_numbers(units[shown:])}"] if shown < n_paths else []
     headers += ["sum of paths", "error", "error/ε²", "worst error dropping one path"]
     rows = []
     for row in p["rows"]:

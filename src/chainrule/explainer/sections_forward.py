@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.explainer import margin
-from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
+from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of, unit_numbers
 from chainrule.explainer.notation import Math, join
 
 
@@ -103,18 +103,14 @@ def _blocks_sentence(conn, below: int, lo: str, hi: str) -> str:
         while end + 1 < n_out and np.array_equal(conn.connected[:, end + 1], sources):
             end += 1
         rows = np.nonzero(sources)[0]
-        blocks.append(f"{hi} = {_span(j, end)} read {lo} = {_span(rows[0], rows[-1])}")
+        reads = unit_numbers([int(r) + 1 for r in rows])
+        blocks.append(f"{hi} = {unit_numbers(list(range(j + 1, end + 2)))} read {lo} = {reads}")
         j = end + 1
     return (
         f"This layer joins its units to layer {below} in blocks (an nn.Parallel, "
         f"'{conn.weight_name}'): {'; '.join(blocks)}. No weight joins a block's units to "
         f"another block's, so each sum over {lo} runs over the unit's own block."
     )
-
-
-def _span(first: int, last: int) -> str:
-    """Units ``first`` to ``last`` (0-based) counted from 1: "3", or "1..24"."""
-    return str(first + 1) if first == last else f"{first + 1}..{last + 1}"
 
 
 def _product(b: Builder, a: float, w: float) -> Math:

@@ -3,7 +3,7 @@ and a teaching bug's wrong gradients beside the right ones."""
 
 from __future__ import annotations
 
-from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of
+from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of, unit_numbers
 from chainrule.explainer.notation import Math, vector
 from chainrule.explainer.views import consumer, graph_not_drawn
 
@@ -20,6 +20,7 @@ def views(b: Builder) -> None:
     dE_dyi = n.dE_dy(layer, i, unit)
     w_ij, dE_dzj = n.w(layer, i, None, j, None), n.dE_dz(layer + 1, j)
     dE_dy, dE_dz = vector(n.dE_dy(layer, i), i), vector(dE_dzj, j)
+    joined_in_blocks = b.d.connections[layer].connected is not None
     b.add(Heading(f"One quantity, three views: {dE_dyi.plain}"))
     b.add(
         Para(
@@ -30,7 +31,9 @@ def views(b: Builder) -> None:
                 ),
                 f", row {unit + 1} of the matrix form ",
                 Math(f"{dE_dy.plain} = W {dE_dz.plain}", rf"{dE_dy.latex} = W\,{dE_dz.latex}"),
-                " (W the layer's weight array as chainrule stores it, units below by units above)"
+                " (W the layer's weight array as chainrule stores it, units below by units above"
+                + ("; 0 between the nn.Parallel's blocks" if joined_in_blocks else "")
+                + ")"
                 ", and the fan-out node of the graph recorded unit by unit, where each consumer "
                 f"{_consumer(b, layer, unit, j, None)} sends back its share: the same terms, one "
                 f"per {j}.",
@@ -57,7 +60,7 @@ def views(b: Builder) -> None:
             row.append("-")
         rows.append(row)
     if shown < len(terms):  # --max-units: the other terms in one row, so the sum still adds up
-        row = [f"{shown + 1}..{len(terms)}"]
+        row = [unit_numbers([term["j"] + 1 for term in terms[shown:]])]
         for view in (v["hinton"]["terms"], v["matrix"]["terms"]):
             row.append(_n(sum(term["value"] for term in view[shown:])))
         rest = graph and sum(c["value"] for c in graph["consumers"][shown:])
@@ -128,6 +131,8 @@ def paths(b: Builder) -> None:
     ]
     sizes = " x ".join(str(s) for s in p["sizes"])
     caption = f"Paths to {n.E().plain} and their cost ({sizes} network)"
+    if any(c.connected is not None for c in b.d.connections):  # units differ: the largest
+        caption += "; a layer joined in blocks: per unit and per weight, the most any one has"
     b.add(Table(headers, rows, caption=caption))
 
 

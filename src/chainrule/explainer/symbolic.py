@@ -151,7 +151,7 @@ def _error(
 
 def _sizes_from(d: Derivation, layer: int) -> tuple[int, int]:
     """The weights and biases from ``layer`` up, and the widest layer from there."""
-    params = sum(c.weight.size + c.weight.shape[1] for c in d.connections[layer:])
+    params = sum(c.n_weights + c.weight.shape[1] for c in d.connections[layer:])
     return params, max(r.size for r in d.layers[layer:])
 
 
@@ -356,8 +356,9 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
         return expr.xreplace(plain)
 
     derivative = renamed(e.derivative)
-    w_row = [n.w(layer, i, unit, j, k) for k in range(len(e.Z))]
-    dE_dz = [n.dE_dz(above, j, k) for k in range(len(e.Z))]
+    fed = [k for k in range(len(e.Z)) if e.W[unit, k] != 0]  # a block layer's: its block
+    w_row = [n.w(layer, i, unit, j, k) for k in fed]
+    dE_dz = [n.dE_dz(above, j, k) for k in fed]
     shown = sum(sympy.Symbol(w.plain) * sympy.Symbol(_ascii_d(dz)) for w, dz in zip(w_row, dE_dz))
     each = _ascii_d(n.dE_dz(above, j))
     dE_dyi = n.dE_dy(layer, i, unit)

@@ -437,7 +437,8 @@ def test_evaluate_picks_an_idx_directory_s_test_part(tmp_path, capsys):
 def test_evaluate_on_another_dataset_names_the_inputs_first(tmp_path, capsys):
     """A 2-feature model evaluated on digits complained about class names: the 64 inputs
     against the model's 2 say what is wrong."""
-    path = write(tmp_path / "two.csv", ["0.5,1,0", "0.2,0,1"] * 20)
+    # (a 0/1 feature that is 1 - label on every row would be refused as one-hot labels)
+    path = write(tmp_path / "two.csv", ["0.5,2,0", "0.2,0,1"] * 20)
     code, _, err = run(capsys, "train", "--data", path, "--epochs", 1, "--out", tmp_path / "r")
     assert code == 0, err
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", "digits",

@@ -457,9 +457,10 @@ def test_batches_take_numpy_integers():
 
 
 def test_standardizer_refuses_data_that_is_not_finite():
-    with pytest.raises(DataError, match=r"column 1 has the value nan in row 1"):
+    # counted from 1, as every other message counts columns and cases
+    with pytest.raises(DataError, match=r"column 2 has the value nan in row 2"):
         data.Standardizer().fit(np.array([[1.0, 2.0], [3.0, np.nan]]))
-    with pytest.raises(DataError, match=r"column 0 has the value inf"):
+    with pytest.raises(DataError, match=r"column 1 has the value inf in row 1"):
         data.Standardizer().fit(np.array([[np.inf], [1.0]]))
 
 

@@ -264,7 +264,7 @@ def _input_cases(text: str, info: dict) -> np.ndarray:
     from chainrule.cli.train import read_feature_rows
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
-    return read_feature_rows(path, widths[0], pixel_range=_pixel_range(info))
+    return read_feature_rows(path, widths[0], pixel_range=_pixel_range(info), model_info=info)
 
 
 def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: Any) -> Any:

@@ -536,6 +536,11 @@ def _finish(
                         "test_loss": test["loss"], "epochs": trainer.epoch})  # fmt: skip
     if "pixel_range" in prepared.full.meta:  # images (IDX, digits): others are mapped from it
         meta["pixel_range"] = prepared.full.meta["pixel_range"]
+        if "image_shape" in prepared.full.meta:  # and must have this shape (4x9 is no 6x6)
+            meta["image_shape"] = list(prepared.full.meta["image_shape"])
+    names = prepared.full.feature_names
+    if names and "label_column" in prepared.full.meta:  # a CSV file's header: another file's
+        meta["feature_names"] = list(names)  # columns are checked to be in this order
     # run.json is the mark of a finished run (see _results_written): removed before the
     # results are rewritten, and written last, so a run stopped in between is not finished
     (out / "run.json").unlink(missing_ok=True)
@@ -819,10 +824,19 @@ def labelled_data(
 
     from chainrule.train import runs
 
-    pixel_range = info.get("meta", {}).get("pixel_range")  # as the training images were
+    meta = info.get("meta", {})
+    pixel_range = meta.get("pixel_range")  # as the training images were
+    image_shape = meta.get("image_shape")
+    if not isinstance(image_shape, list):  # none recorded (a run before it was)
+        image_shape = None
     names = label_names(info)
-    raw = runs.read_dataset(data, _table_task(data, info), dtype, pixel_range, names, part)
+    raw = runs.read_dataset(
+        data, _table_task(data, info), dtype, pixel_range, names, part, image_shape
+    )
+    _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
+    if runs.is_table_file(data):  # a header naming the columns in another order
+        check_feature_names(data, raw.feature_names, info)
     if len(info.get("class_names") or ()) != 1:  # one unit's name: its numbers 0, 1 read too
         _check_same_kind_of_labels(data, names, raw)
     if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
@@ -836,6 +850,35 @@ def labelled_data(
     part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
     which = f"the {part} part of {data}" if part else f"all of {data}"
     return runs.prepare(raw, saved_standardizer(info), np.dtype(dtype)), which
+
+
+def _check_image_shape(data: str, found: Any, trained: Any) -> None:
+    """Refuse images of another shape than a model's training images (as many pixels, 4x9 for
+    6x6, passed the width check: each pixel fed another input)."""
+    if found is None or trained is None or list(found) == list(trained):
+        return
+    shape = "x".join(map(str, found))
+    raise DataError(
+        f"{data}: images of shape {shape}, but the model was trained on images of shape "
+        f"{'x'.join(map(str, trained))}"
+    )
+
+
+def check_feature_names(source: Any, found: list[str] | None, info: dict) -> None:
+    """Refuse a file whose header names its input columns otherwise than the CSV file a model
+    was trained on (``meta["feature_names"]``), in order: the same columns reordered were read
+    into the wrong inputs, a silently wrong prediction. A file without a header, or a model
+    that records no names, is not checked."""
+    trained = info.get("meta", {}).get("feature_names")
+    if not found or not isinstance(trained, list):
+        return
+    for j, (name, expected) in enumerate(zip(found, trained)):
+        if name != expected:
+            raise DataError(
+                f"{source}: column {j + 1} is named {name!r}, but the model's input {j + 1} "
+                f"is {expected!r} (the model was trained on a file with another column order "
+                "or names); write the columns in the training file's order, under its names"
+            )
 
 
 def label_names(info: dict) -> list[str] | None:
@@ -959,7 +1002,8 @@ def predict(
     from chainrule.train.runs import model_widths
 
     n_in = model_widths(info)[0]
-    X = read_feature_rows(input_path, n_in, model.dtype, info.get("meta", {}).get("pixel_range"))
+    meta = info.get("meta", {})
+    X = read_feature_rows(input_path, n_in, model.dtype, meta.get("pixel_range"), info)
     X = standardized_rows(X, info, model.dtype, str(input_path))
     outputs = predict_outputs(model, X.astype(model.dtype))
     _refuse_overflowed_outputs(outputs, input_path, model.dtype)
@@ -1066,10 +1110,15 @@ def exact_text(value: np.floating) -> str:
 
 
 def read_feature_rows(
-    path: Path, n_features: int, dtype: Any = "float64", pixel_range: Any = None
+    path: Path,
+    n_features: int,
+    dtype: Any = "float64",
+    pixel_range: Any = None,
+    model_info: dict | None = None,
 ) -> np.ndarray:
     """Rows of ``n_features`` numbers (a header line and a trailing label column, numbers or
-    text, are allowed; the label is not read).
+    text, are allowed; the label is not read). A header whose names differ from the feature
+    names ``model_info`` (a model.json) records is refused (:func:`check_feature_names`).
 
     A missing file, a ragged row, a non-numeric feature or a number too large for ``dtype``
     raises DataError naming the line; so does a value outside [0, 1] for a model trained on
@@ -1087,6 +1136,8 @@ def read_feature_rows(
             f"{path}: {width} columns but the model takes {n_features} inputs "
             "(optionally followed by one label column)"
         )
+    if model_info is not None and table.names:
+        check_feature_names(path, table.names[:n_features], model_info)
     check_fits(path, table, dtype)
     if pixel_range is not None:
         lines = [line for line, _ in table.body]

@@ -76,12 +76,17 @@ def read_csv(
     lines = [line for line, _ in body]
     where = _column_name(names, label_index)
     if table.texts is not None and _is_named(path, table.texts, lines, where):
-        y, class_names = _named_classes(path, table.texts, lines, where, class_names, n_classes)
+        hint = _trailing_separator_hint(body, names, label_index)
+        y, class_names = _named_classes(
+            path, table.texts, lines, where, class_names, n_classes, hint
+        )
         n_classes = len(class_names)
     else:
         labels = values[:, label_index]
         if table.texts is not None:
             labels = _numbers(path, table.texts, lines, where)
+        if task == "classification":
+            _check_not_one_hot(path, values, labels, label_index, names)
         y = _targets(path, labels, lines, task, n_classes, names, label_index)
         class_names = None
     feature_names = None
@@ -96,6 +101,84 @@ def read_csv(
         feature_names=feature_names,
         class_names=class_names,
         meta={"path": str(path), "label_column": names[label_index] if names else label_index},
+    )
+
+
+def _check_not_one_hot(
+    path: Path, values: np.ndarray, labels: np.ndarray, label_index: int, names: list[str] | None
+) -> None:
+    """Refuse a label column that is one of a group of one-hot label columns: the label column
+    and the columns beside it (k >= 2 side by side) hold only 0 and 1, and every row holds
+    exactly one 1 among them (``is_0,is_1,is_2``). Read with the last as the label, the others
+    became inputs that give the answer away: a model scoring 1.0 on its test split, silently.
+    Nothing else is refused: a 0/1 column beside the label whose rows ever sum to 0 or 2 with
+    it is a feature. A file of one row is left alone (a case for a model to score, whose 0/1
+    feature and label may well sum to 1 by chance)."""
+    if len(labels) < 2 or not _zeros_and_ones(labels):
+        return
+    start = end = label_index  # the 0/1 columns next to the label column, either side
+    while start > 0 and _zeros_and_ones(values[:, start - 1]):
+        start -= 1
+    while end < values.shape[1] - 1 and _zeros_and_ones(values[:, end + 1]):
+        end += 1
+    if start == end:
+        return
+    columns = values[:, start : end + 1].copy()
+    columns[:, label_index - start] = labels
+    # a row's sum over columns first..last is totals[:, last + 1] - totals[:, first]; it only
+    # grows with the window (0s and 1s), so no window past one where a row sums to 2 is tried
+    totals = np.concatenate([np.zeros((len(labels), 1)), np.cumsum(columns, axis=1)], axis=1)
+    label, best = label_index - start, None
+    for first in range(label, -1, -1):
+        if (totals[:, label + 1] - totals[:, first] > 1).any():
+            break
+        for last in range(label, end - start + 1):
+            sums = totals[:, last + 1] - totals[:, first]
+            if (sums > 1).any():
+                break
+            wider = best is None or last - first > best[1] - best[0]
+            if last > first and wider and (sums == 1).all():
+                best = (first, last)
+    if best is not None:
+        first, last = best[0] + start, best[1] + start
+        _refuse_one_hot(path, first, last - first + 1, label_index, values.shape[1], names)
+
+
+def _zeros_and_ones(column: np.ndarray) -> bool:
+    return bool(((column == 0) | (column == 1)).all())
+
+
+def _refuse_one_hot(
+    path: Path, first: int, width: int, label_index: int, n_columns: int, names: list[str] | None
+) -> None:
+    last = first + width - 1
+    if last == n_columns - 1:
+        which = f"its last {width} columns"
+    else:
+        which = f"columns {first + 1}-{last + 1}"
+    if names:
+        which += f" ({', '.join(names[first : last + 1])})"
+    raise DataError(
+        f"{path}: {which} look like one-hot labels (0 or 1, one 1 on every row), but chainrule "
+        f"reads one label column, {_column_name(names, label_index)}, and the others would "
+        "become inputs that give the answer away; write the labels as one class column instead: "
+        "each row's class number or name"
+    )
+
+
+def _trailing_separator_hint(
+    body: list[tuple[int, list[str]]], names: list[str] | None, column: int
+) -> str:
+    """A hint for an empty cell in the last column when that column is empty on every line,
+    the header's too (``1,2,0,``): every line ends with a separator, or ""."""
+    width = len(names) if names else len(body[0][1]) if body else 0
+    if column != width - 1 or (names and names[-1]):
+        return ""
+    if not all(len(cells) == width and not cells[-1].strip() for _, cells in body):
+        return ""
+    return (
+        "; every line ends with a separator, which adds an empty last column: remove the "
+        "separator at the end of each line"
     )
 
 
@@ -137,13 +220,15 @@ def _named_classes(
     where: str,
     known: Sequence[str] | None,
     n_classes: int | None,
+    hint: str = "",
 ) -> tuple[np.ndarray, list[str]]:
     """Class numbers for a label column of names, and the names in class order: the sorted
     names found, or ``known`` (a model's). An empty cell, a name not in ``known`` or more
-    names than ``n_classes`` is a DataError naming the line."""
+    names than ``n_classes`` is a DataError naming the line (an empty cell's ending with
+    ``hint``)."""
     for text, line in zip(texts, lines):
         if not text:
-            raise DataError(f"{path}, line {line}, {where}: an empty cell is not a class")
+            raise DataError(f"{path}, line {line}, {where}: an empty cell is not a class{hint}")
     names = list(known) if known is not None else sorted(set(texts))
     number = {name: k for k, name in enumerate(names)}
     for text, line in zip(texts, lines):
@@ -425,7 +510,9 @@ def _parse(
     path: Path, body: list[tuple[int, list[str]]], width: int, names, columns: int | None = None
 ) -> np.ndarray:
     _check_widths(path, body, width)
+    hint = _trailing_separator_hint(body, names, width - 1)
     body = [(line, cells[:columns]) for line, cells in body]
+    last = width - 1  # the file's last column, whose empty cells get ``hint``
     width = min(width, columns or width)
     try:  # fast path: NumPy parses every cell at once, if no cell holds an odd character
         matrix = [cells for _, cells in body]
@@ -433,7 +520,7 @@ def _parse(
             raise ValueError("a cell that is not plain ASCII decimal")
         values = np.array(matrix, dtype=np.float64)
     except ValueError:
-        values = _parse_cell_by_cell(path, body, width, names)
+        values = _parse_cell_by_cell(path, body, width, names, (last, hint))
     found = first_non_finite(values)
     if found is not None:
         i, j = found
@@ -463,8 +550,11 @@ def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:
         )
 
 
-def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
-    """Parse one cell at a time, to name the first cell that is not a number."""
+def _parse_cell_by_cell(
+    path: Path, body, width: int, names, last_hint: tuple[int, str] = (-1, "")
+) -> np.ndarray:
+    """Parse one cell at a time, to name the first cell that is not a number (an empty cell
+    in column ``last_hint[0]`` ends with the hint ``last_hint[1]``)."""
     values = np.empty((len(body), width), dtype=np.float64)
     for i, (line, cells) in enumerate(body):
         for j, cell in enumerate(cells):
@@ -474,9 +564,10 @@ def _parse_cell_by_cell(path: Path, body, width: int, names) -> np.ndarray:
                 values[i, j] = float(cell)
             except ValueError:
                 shown = _shown(cell) if cell.strip() else "an empty cell"
+                hint = last_hint[1] if j == last_hint[0] and not cell.strip() else ""
                 raise DataError(
                     f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
-                    f"{_separator_hint(cell)}"
+                    f"{_separator_hint(cell)}{hint}"
                 ) from None
     return values
 

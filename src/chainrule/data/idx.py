@@ -256,6 +256,7 @@ def load_idx_dir(
     part: str = "train",
     dtype: Any = np.float32,
     pixel_range: tuple[float, float] | None = None,
+    image_shape: Sequence[int] | None = None,
 ) -> Dataset:
     """The images and labels of one part ("train" or "test", i.e. t10k) of an IDX directory.
 
@@ -263,8 +264,11 @@ def load_idx_dir(
     ``meta["image_shape"]`` keeps their shape and ``meta["pixel_range"]`` the values mapped
     onto 0 and 1. Given a ``pixel_range`` (a model's training images'), the images are mapped
     from it instead of from their own, and a pixel outside it is refused (images on another
-    scale: they would land far outside [0, 1] and give confident, wrong answers). If the
-    directory holds a single pair of files, it is used whatever its name.
+    scale: they would land far outside [0, 1] and give confident, wrong answers). Given an
+    ``image_shape`` (a model's training images'), images of another shape are refused, even
+    with as many pixels (4x9 for 6x6: each pixel would feed another input). If the directory
+    holds a single pair of files, it is used whatever its name, unless that name is the other
+    part's (a lone ``train`` pair is no test part).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -289,6 +293,11 @@ def load_idx_dir(
     if len(labels) != len(images):
         raise DataError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
+        )
+    if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
+        raise DataError(
+            f"{images_path}: images of shape {_shape_text(images.shape[1:])}, but the model "
+            f"was trained on images of shape {_shape_text(image_shape)}"
         )
     if len(labels) and labels.min() < 0:
         i = int(np.argmin(labels))
@@ -320,6 +329,10 @@ def load_idx_dir(
     )
 
 
+def _shape_text(shape: Sequence[int]) -> str:
+    return "x".join(str(int(n)) for n in shape)
+
+
 def _other_images(pairs: dict, chosen: str, image_shape: tuple) -> list[np.ndarray]:
     """The images of the directory's other parts that are images of the same shape (a file
     that cannot be read is left to be refused when its own part is loaded)."""
@@ -336,18 +349,33 @@ def _other_images(pairs: dict, chosen: str, image_shape: tuple) -> list[np.ndarr
     return others
 
 
+def _names_part(prefix: str, aliases: Sequence[str]) -> bool:
+    """Whether a pair's prefix names one of ``aliases`` (``t10k``, ``emnist-letters-test``)."""
+    return prefix in aliases or re.split(r"[-_.]", prefix)[-1] in aliases
+
+
 def _choose_part(directory: Path, pairs: dict, part: str) -> str:
-    """The prefix for ``part``: the only pair, an exact name, or a prefix ending in that name
-    (``emnist-letters-train`` for "train")."""
-    if len(pairs) == 1:
-        return next(iter(pairs))
+    """The prefix for ``part``: an exact name, a prefix ending in that name
+    (``emnist-letters-train`` for "train"), or the only pair, whatever its name, unless its
+    name is another part's (a lone train pair is no test part: it was scored as one)."""
     aliases = _PART_ALIASES.get(part, (part,))
     for alias in aliases:
         if alias in pairs:
             return alias
-    ending = [p for p in pairs if re.split(r"[-_.]", p)[-1] in aliases]
+    ending = [p for p in pairs if _names_part(p, aliases)]
     if len(ending) == 1:
         return ending[0]
+    if len(pairs) == 1:
+        only = next(iter(pairs))
+        other = next((known for known, names in _PART_ALIASES.items()
+                      if known != part and _names_part(only, names)), None)  # fmt: skip
+        if other is None:
+            return only
+        images, labels = pairs[only]
+        raise DataError(
+            f"{directory}: no IDX pair for part {part!r}; it holds only the {other} part "
+            f"({images.name}, {labels.name})"
+        )
     raise DataError(
         f"{directory}: no single IDX pair for part {part!r}; found {', '.join(sorted(pairs))}"
     )

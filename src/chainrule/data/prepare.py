@@ -126,8 +126,8 @@ class Standardizer:
         if found is not None:
             row, col = found
             raise DataError(
-                f"Standardizer.fit: column {col} has the value {X[row, col]} in row {row} "
-                "(not finite)"
+                f"Standardizer.fit: column {col + 1} has the value {X[row, col]} in row "
+                f"{row + 1} (not finite)"
             )
         self.mean, std = _mean_and_std(X)
         # A constant column (every value the same, or the same up to rounding relative to its

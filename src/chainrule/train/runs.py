@@ -348,13 +348,15 @@ def read_dataset(
     pixel_range: Sequence[float] | None = None,
     class_names: Sequence[str] | None = None,
     part: str | None = None,
+    image_shape: Sequence[int] | None = None,
 ) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory: its ``part``,
     "train" by default, or "test", the t10k files), a CSV file
     read as ``task`` ("classification" or "regression"; None: classification) with its inputs
     kept in float64 (they reach ``dtype`` once standardised, see :func:`prepare`). An IDX
     directory's images are mapped from ``pixel_range`` when given (a model's training images'
-    range, which its model.json records), else from their own. A CSV file's class names are
+    range, which its model.json records), else from their own, and images of another shape
+    than ``image_shape`` (a model's, also recorded) are refused. A CSV file's class names are
     numbered as ``class_names`` (a model's) when given, else in sorted order.
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
@@ -373,6 +375,8 @@ def read_dataset(
     options: dict[str, Any] = {} if part is None else {"part": part}
     if pixel_range is not None and directory:
         options["pixel_range"] = (pixel_range[0], pixel_range[1])
+    if image_shape is not None and directory:
+        options["image_shape"] = tuple(image_shape)
     ds = data.load(source, dtype=dtype, **options)
     if task is None:
         return ds

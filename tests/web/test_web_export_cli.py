@@ -40,3 +40,20 @@ def test_a_trained_models_focused_export_is_the_commands(capsys, trained_run):
     client = TestClient(create_app(start=trained_case(run, 2)), base_url="http://127.0.0.1")
     cli = _cli(capsys, "--model", str(run), "--case", "2", "--unit", "1:1")
     assert _page(client, (1, 0)) == cli
+
+
+def test_the_docs_name_the_command_the_export_equals(capsys):
+    """The page's export is ``chainrule explain --no-symbolic``'s, not plain ``chainrule
+    explain``'s (which adds the sympy proof for the seed network): docs/web.md says so."""
+    from pathlib import Path
+
+    client = TestClient(create_app(), base_url="http://127.0.0.1")
+    capsys.readouterr()
+    main(["explain", "--format", "markdown"])
+    plain = capsys.readouterr().out
+    assert "symbolically" in plain and _page(client, None) != plain
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text(encoding="utf-8")
+    export = docs[docs.index("- **Export**") :].split("\n- ")[0].split("\n\n")[0]
+    said = " ".join(export.split())
+    assert "`chainrule explain --format markdown --no-symbolic`" in said, said
+    assert "`chainrule explain --no-symbolic --unit L:I`" in said, said

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 import socket
 import threading
 import webbrowser
@@ -59,7 +60,13 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
     x, targets = held_out_case(model_path, info, case, loss, sizes[-1])
-    state = NetworkState.from_model(model, x[0], loss.target_rows(targets, sizes[-1])[0], loss)
+    state = NetworkState.from_model(
+        model,
+        x[0],
+        loss.target_rows(targets, sizes[-1])[0],
+        loss,
+        explain_with=f"chainrule explain --model {shlex.quote(str(model_path))}",
+    )
     schemas.check_shown(state.to_json(), str(model_path))
     return state
 

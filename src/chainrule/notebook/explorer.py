@@ -14,12 +14,16 @@ import copy
 import functools
 import json
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from chainrule.errors import UserError
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+#: Views of one widget that keep a training run at once (the least recently used is forgotten
+#: first, as ``chainrule serve --max-sessions`` forgets browsers).
+MAX_VIEWS = 32
 
 
 def front_end() -> dict[str, str]:
@@ -49,16 +53,37 @@ class Explorer:
     False, "error"}``, the same data and error messages as the HTTP API gives the page. It never
     raises: an unexpected exception (a bug) is an ``"error"`` reply too, so the front end is
     never left waiting.
+
+    Each view of the widget has its own training run, as each browser has on the server: a
+    view's request ids are ``"VIEW:N"`` (widget.js), and the run is kept under ``VIEW`` (at most
+    :data:`MAX_VIEWS` views' runs, the least recently used forgotten first). An id without a
+    view is the ``""`` view's.
     """
 
     def __init__(self, start: dict | None = None) -> None:
         from chainrule.web import api
-        from chainrule.web.sessions import BrowserSession
 
         self._api = api
         self._endpoints = {e.path: e for e in api.ENDPOINTS}
         self.start = start if start is not None else api.seed(None, None)
-        self.session = BrowserSession(token="notebook")  # this widget's own training run
+        self.sessions: OrderedDict[str, Any] = OrderedDict()  # view -> its BrowserSession
+
+    def session(self, endpoint: Any, request_id: Any) -> Any:
+        """The training session of the view that sent ``request_id`` ("VIEW:N") for ``endpoint``,
+        as the server finds a browser's: made by the request that starts a run, found (or None)
+        for the other training requests, None for a request that needs none."""
+        from chainrule.web.sessions import BrowserSession
+
+        if endpoint.session == "none":
+            return None
+        view = request_id.rpartition(":")[0] if isinstance(request_id, str) else ""
+        if view in self.sessions:
+            self.sessions.move_to_end(view)
+        elif endpoint.session == "create":
+            while len(self.sessions) >= MAX_VIEWS:
+                self.sessions.popitem(last=False)
+            self.sessions[view] = BrowserSession(token=f"notebook view {view}")
+        return self.sessions.get(view)
 
     def answer(self, message: Any) -> dict:
         """The reply to one request from the front end."""
@@ -86,7 +111,7 @@ class Explorer:
                         payload = endpoint.request.model_validate_json(json.dumps(body))
                 except ValidationError as error:
                     raise api.validation_problem(error) from None
-            data = endpoint.handler(payload, self.session)
+            data = endpoint.handler(payload, self.session(endpoint, request_id))
             self.check_sendable(data)
         except api.HTTPProblem as problem:
             return {"id": request_id, "ok": False, "error": problem.message}

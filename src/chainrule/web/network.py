@@ -39,6 +39,9 @@ from chainrule.nn.layers import Sequential
 from chainrule.nn.losses import Loss
 
 FD_EPS = 1e-6
+#: How a refusal of :meth:`NetworkState.from_model` names the way to write a model out: the
+#: Python function (and the command); ``chainrule serve --model`` names its own command line.
+EXPLAIN_WITH = "chainrule.explainer.explain (chainrule explain)"
 #: The largest |number| a network sent to or from the page holds (weights, inputs, targets):
 #: the requests' bound, and where a training step stops (a larger weight is refused as
 #: divergence, so no network the page returns is one it would refuse).
@@ -125,18 +128,22 @@ class NetworkState:
         return sequential(triples, dtype=self.dtype)
 
     @classmethod
-    def from_model(cls, model: Any, x: Any, t: Any, loss: Any) -> NetworkState:
+    def from_model(
+        cls, model: Any, x: Any, t: Any, loss: Any, *, explain_with: str = EXPLAIN_WITH
+    ) -> NetworkState:
         """The state of an ``nn.Sequential`` with one case: ``x`` one row (or a flat list) and
         ``t`` its target, read as the explainer reads them (a class label for cross-entropy).
         The state keeps the model's dtype, so the page computes what the model computes. A batch
-        of several cases is refused: the explorer shows one case."""
+        of several cases is refused: the explorer shows one case. A model the page cannot show
+        but the explainer can write out is refused naming ``explain_with``, the way to it the
+        caller has (the Python function; ``chainrule serve --model`` names the command)."""
         problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
         network, loss_object = problem.network, problem.loss
         if loss_object.name not in PAGE_LOSSES:  # the page would compute another loss
             raise ExplainError(
                 f"explorer: the page computes {', '.join(PAGE_LOSSES)}, not "
-                f"{loss_object.name}; chainrule.explainer.explain writes this model's "
-                "derivation out (text, Markdown, LaTeX, HTML, JSON)"
+                f"{loss_object.name}; {explain_with} writes this model's derivation out (text, "
+                "Markdown, LaTeX, HTML, JSON)"
             )
         if problem.x.shape[0] != 1:
             raise ExplainError(
@@ -152,8 +159,8 @@ class NetworkState:
             raise ExplainError(
                 f"explorer: layer {blocks + 1} joins its units in blocks (an nn.Parallel), and "
                 "the page draws and edits layers whose every unit reads every unit below; "
-                "chainrule.explainer.explain (chainrule explain) writes this network out, and "
-                "chainrule graph --kind network draws it"
+                f"{explain_with} writes this network out, and chainrule graph --kind network "
+                "draws it"
             )
         kinds = {layer.activation for layer in layers[:-1]}
         if len(kinds) > 1:
@@ -336,6 +343,7 @@ def gradient_check(state: NetworkState) -> dict:
     difference, and ``where`` the entry furthest outside its tolerance is (None when all agree).
     ``checked`` counts the inputs and parameters checked, as a gradient check of E(x, W, b)
     would; ``near_zero`` how many of them agree only by being within the tolerance of 0.
+    ``eps`` is the base step; ``notes`` (:func:`step_notes`) says where a smaller one was taken.
 
     A relative difference is taken against |numeric|, but never against less than the check's
     own tolerance: a derivative whose true value is below the difference's rounding noise has
@@ -359,7 +367,15 @@ def gradient_check(state: NetworkState) -> dict:
         "eps": FD_EPS,
         "checked": len(checks),
         "near_zero": sum(check.ok and check.near_zero for _, check in checks),
+        "notes": step_notes(d),
     }
+
+
+def step_notes(d: Derivation) -> list[str]:
+    """The derivation's notes about its finite-difference steps: ``eps`` is only the base step
+    (the explainer shrinks it for large weights and y's, so that no step moves a z by more than
+    eps, and says so in a note), and differences a step would carry across a kink are left out."""
+    return [note for note in d.notes if "step" in note.lower()]
 
 
 def _times_tolerance(named_check: tuple[str, Any]) -> float:

@@ -341,12 +341,13 @@ class LayerNumbers(BaseModel):
 
 
 class PassResponse(BaseModel):
-    """A forward and backward pass: E, per-layer unit numbers, dE/dw and dE/db."""
+    """A forward and backward pass: E, per-layer unit numbers, dE/dw and dE/db (null for a
+    layer without biases)."""
 
     E: float
     layers: list[LayerNumbers]
     dE_dw: list[list[list[float]]]
-    dE_db: list[list[float]]
+    dE_db: list[list[float] | None]
 
 
 class PathTerm(BaseModel):
@@ -395,9 +396,14 @@ class GradcheckResponse(BaseModel):
     max_abs_error: float
     max_rel_error: float
     where: str | None
-    eps: float
+    eps: float = Field(description="The base step; a note in `notes` names any smaller one.")
     checked: int
     near_zero: int  # of the checked, how many agree within the tolerance of 0 (small, no proof)
+    notes: list[str] = Field(
+        description="The explainer's notes on the check's steps: where it took a step below "
+        "eps (a weight's step is eps over the largest |y| it multiplies, a y's eps over the "
+        "largest |w|), and differences it left out because a step would cross a kink."
+    )
 
 
 class ExportResponse(BaseModel):

@@ -77,6 +77,7 @@ function createExplorer(ROOT, transport, host) {
     views: null,      // /api/views for the selected unit (three views of its dE/dy)
     linkedJ: null,    // the term j selected in one of the three views
     bug: null,        // /api/bug for the network and the bug chosen (null: the real engine)
+    bugRefused: null, // why the bug chosen was turned off (the server refused it for the network)
     nudgeSeq: 0,
     netSeq: 0,        // setNetwork calls so far (each network asked for has its number)
     shownSeq: 0,      // the number of the network shown: an older one's answer is dropped
@@ -221,7 +222,7 @@ function createExplorer(ROOT, transport, host) {
     const outdated = () => seq < S.shownSeq;
     S.pending = net;
     if (!training) { S.train.playing = false; S.train.gen++; }
-    let pass, found, bug;
+    let pass, found, bug;  // bug: {bug, refused}, a refusal no error of the network (bugOf)
     try {
       pass = await api("/api/backward", { network: net });
       if (outdated()) return;
@@ -239,7 +240,7 @@ function createExplorer(ROOT, transport, host) {
     S.pass = pass;
     S.nudgeSeq++;
     Object.assign(S, found);
-    S.bug = bug;
+    showBug(bug);
     if (resetPhase) S.phase = 0;
     S.phase = Math.min(S.phase, phases().length - 1);
     S.train.shown = training;
@@ -265,15 +266,35 @@ function createExplorer(ROOT, transport, host) {
     note.hidden = !text;
   }
 
+  /** The teaching bug chosen, run on `net`: {bug, refused}. The bug view is an extra: where
+   *  the server refuses it (a network too large to check every derivative of), `refused` says
+   *  why and `bug` is null, so the refusal never holds back the network itself (an edit, a
+   *  loaded file or a training run's network is shown all the same). */
   async function bugOf(net) {
-    const name = $("bug-select").value;
-    return name ? api("/api/bug", { network: net, bug: name }) : null;
+    const select = $("bug-select");
+    const name = select.value;
+    if (!name) return { bug: null, refused: null };
+    try {
+      return { bug: await api("/api/bug", { network: net, bug: name }), refused: null };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      const label = select.selectedOptions[0] ? select.selectedOptions[0].textContent : name;
+      return { bug: null, refused: `The bug ${label} was turned off for this network: ${error.message}` };
+    }
+  }
+
+  /** Show bugOf's answer: a refused bug is no longer chosen (the real engine is shown, and the
+   *  bug panel says why). */
+  function showBug({ bug, refused }) {
+    S.bug = bug;
+    S.bugRefused = refused;
+    if (refused) $("bug-select").value = "";
   }
 
   async function refreshBug() {
     const net = S.net;
     const bug = await bugOf(net);
-    if (S.net === net) S.bug = bug;
+    if (S.net === net) showBug(bug);
   }
 
   /* ---------------------------------------------------------------- the diagram */
@@ -705,7 +726,11 @@ function createExplorer(ROOT, transport, host) {
     const B = S.bug;
     const table = $("bug-table");
     const info = $("bug-result");
-    if (!B) { table.hidden = true; info.textContent = "The real engine: every gradient is the sum over its consumers."; return; }
+    if (!B) {
+      table.hidden = true;
+      info.textContent = S.bugRefused || "The real engine: every gradient is the sum over its consumers.";
+      return;
+    }
     info.textContent = `${B.title} (${B.source}). ${B.note} ${B.caught
       ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree.`
       : "The gradient check finds nothing here."}`;
@@ -932,8 +957,17 @@ function createExplorer(ROOT, transport, host) {
       const net = S.net;
       const r = await api("/api/gradcheck", { network: net });
       if (S.net !== net) return;  // the network changed meanwhile: this check is not of it
-      $("gradcheck-result").innerHTML = `${r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`}: ${r.checked} derivatives against central differences
-        (&epsilon; = ${r.eps}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : ""}`;
+      const notes = r.notes || [];
+      const box = $("gradcheck-result");
+      box.innerHTML = `${r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`}: ${r.checked} derivatives against central differences
+        (&epsilon; = ${r.eps}${notes.length ? ", the base step: smaller where a note below says so" : ""}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : ""}`;
+      // the explainer's own notes on its steps (a smaller step for large weights or y's), as text
+      for (const note of notes) {
+        const line = document.createElement("p");
+        line.className = "gradcheck-note";
+        line.textContent = note;
+        box.appendChild(line);
+      }
     }));
     $("btn-save").addEventListener("click", () => download("network.json", JSON.stringify(S.net, null, 1), "application/json"));
     $("load-file").addEventListener("change", (event) => guarded(async () => {

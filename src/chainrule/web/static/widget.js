@@ -3,7 +3,8 @@
    widget run the same front end; only the transport and the root differ. The widget asks the
    kernel instead of a server: each API request is a custom message {id, path, body}, and the
    kernel answers {id, ok, data} or {id, ok: false, error} (chainrule.notebook.explorer). Each view
-   of a widget (render() runs once per view) has its own explorer: state, markup and requests. */
+   of a widget (render() runs once per view) has its own explorer: state, markup and requests,
+   and its own training run in the kernel, kept under the view's part of the request ids. */
 
 /** Views of this module so far: each view's requests carry its own number, "view:request". */
 let views = 0;

@@ -165,3 +165,27 @@ def test_a_headerless_training_file_records_no_names(tmp_path, capsys):
     rows = write_rows(tmp_path / "rows.csv", ["b", "a", "c"], feature_rows((1, 0, 2), False))
     code, _, err = run(capsys, "predict", tmp_path / "r", "--input", rows)
     assert code == 0, err
+
+
+def test_a_header_differing_only_in_case_or_spaces_is_accepted(csv_run, tmp_path, capsys):
+    path = write_rows(tmp_path / "more.csv", ["A", " b", "C ", "label"], feature_rows())
+    code, out, err = run(capsys, "evaluate", csv_run, "--data", path, "--json")
+    assert code == 0, err
+
+
+def test_evaluate_reads_rows_whose_last_columns_look_one_hot(tmp_path, capsys):
+    """A model trained on c,a,b,y evaluated on the rows where b = 1 - y: two 0/1 columns that
+    sum to 1 on every row were refused as one-hot labels, though the model reads them as its
+    inputs."""
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 2, 60), rng.integers(0, 2, 60)
+    rows = [[round(float(rng.normal()), 3), a[i], b[i], a[i] ^ b[i]] for i in range(60)]
+    train_file = write_rows(tmp_path / "xor.csv", ["c", "a", "b", "y"], rows)
+    assert main(["train", "--data", str(train_file), "--epochs", "1", "-q",
+                 "--out", str(tmp_path / "run")]) == 0  # fmt: skip
+    capsys.readouterr()
+    ones = [r for r in rows if r[1] == 1][:10]  # here b = 1 - y
+    path = write_rows(tmp_path / "slice.csv", ["c", "a", "b", "y"], ones)
+    code, out, err = run(capsys, "evaluate", tmp_path / "run", "--data", path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["cases"] == len(ones)

@@ -35,9 +35,28 @@ def test_one_hot_label_columns_are_refused_naming_them_by_header(tmp_path):
 
 
 def test_one_hot_label_columns_without_a_header_are_refused(tmp_path):
-    path = write(tmp_path / "onehot.csv", "1,2,1,0\n3,4,0,1\n5,6,0,1\n")
-    with pytest.raises(DataError, match="its last 2 columns look like one-hot labels"):
+    path = write(tmp_path / "onehot.csv", "1,2,1,0,0\n3,4,0,1,0\n5,6,0,0,1\n")
+    with pytest.raises(DataError, match="its last 3 columns look like one-hot labels"):
         data.load(path)
+    assert len(data.read_csv(path, refuse_one_hot=False)) == 3  # read for a model trained
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a NOT gate: the feature is the label's complement, as a one-hot pair would be
+        "x,y\n0,1\n1,0\n",
+        # an evaluation slice where a 0/1 feature happens to be 1 - label on every row
+        "c,a,b,y\n0.3,1,1,0\n0.7,1,0,1\n0.1,1,1,0\n",
+        # all labels 1 beside two columns of 0s (one class's rows, constant pixels)
+        "p,q,r,y\n0.5,0,0,1\n0.2,0,0,1\n",
+    ],
+)
+def test_two_columns_or_a_class_never_seen_are_no_one_hot_group(tmp_path, text):
+    """The check refused these: two 0/1 columns summing to 1 look the same as a feature and
+    its complement, and a column with no 1 is no class."""
+    ds = data.read_csv(write(tmp_path / "ok.csv", text))
+    assert len(ds) == text.count("\n") - 1
 
 
 def test_a_chosen_label_column_inside_a_one_hot_group_is_refused(tmp_path):
@@ -96,11 +115,12 @@ def test_a_lone_train_pair_is_no_test_part(tmp_path):
     assert data.load_idx_dir(directory, part="train").meta["part"] == "train"
 
 
-def test_a_lone_test_pair_is_no_train_part(tmp_path):
+def test_a_lone_test_pair_is_no_train_part_asked_for(tmp_path):
     directory = idx_pair(tmp_path / "only", "t10k")
     with pytest.raises(DataError, match="holds only the test part"):
-        data.load(directory)
+        data.load(directory, part="train")
     assert data.load(directory, part="test").meta["part"] == "t10k"
+    assert data.load(directory).meta["part"] == "t10k"  # no part asked for: the only pair
 
 
 @pytest.mark.parametrize("part", ["train", "test"])

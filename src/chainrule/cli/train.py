@@ -831,7 +831,8 @@ def labelled_data(
         image_shape = None
     names = label_names(info)
     raw = runs.read_dataset(
-        data, _table_task(data, info), dtype, pixel_range, names, part, image_shape
+        data, _table_task(data, info), dtype, pixel_range, names, part, image_shape,
+        for_model=True,
     )
     _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
@@ -873,7 +874,7 @@ def check_feature_names(source: Any, found: list[str] | None, info: dict) -> Non
     if not found or not isinstance(trained, list):
         return
     for j, (name, expected) in enumerate(zip(found, trained)):
-        if name != expected:
+        if name.strip().casefold() != str(expected).strip().casefold():  # "Age" is "age"
             raise DataError(
                 f"{source}: column {j + 1} is named {name!r}, but the model's input {j + 1} "
                 f"is {expected!r} (the model was trained on a file with another column order "

@@ -34,6 +34,7 @@ def read_csv(
     dtype: Any = np.float32,
     input_dtype: Any = None,
     class_names: Sequence[str] | None = None,
+    refuse_one_hot: bool = True,
 ) -> Dataset:
     """A dataset from a CSV file of numbers with one label column.
 
@@ -56,6 +57,9 @@ def read_csv(
         class_names: the classes a model was trained on (its ``class_names``): class names in
             the label column are numbered as these are, and a name not among them is an error
             (an evaluation file whose classes, sorted by themselves, would be numbered apart).
+        refuse_one_hot: refuse a label column among three or more one-hot label columns
+            (whose others would train as inputs that give the answer away); off for a file
+            read for a model already trained on its columns.
     """
     path = Path(path)
     if task not in ("classification", "regression"):
@@ -85,7 +89,7 @@ def read_csv(
         labels = values[:, label_index]
         if table.texts is not None:
             labels = _numbers(path, table.texts, lines, where)
-        if task == "classification":
+        if task == "classification" and refuse_one_hot:
             _check_not_one_hot(path, values, labels, label_index, names)
         y = _targets(path, labels, lines, task, n_classes, names, label_index)
         class_names = None
@@ -108,8 +112,10 @@ def _check_not_one_hot(
     path: Path, values: np.ndarray, labels: np.ndarray, label_index: int, names: list[str] | None
 ) -> None:
     """Refuse a label column that is one of a group of one-hot label columns: the label column
-    and the columns beside it (k >= 2 side by side) hold only 0 and 1, and every row holds
-    exactly one 1 among them (``is_0,is_1,is_2``). Read with the last as the label, the others
+    and the columns beside it (k >= 3 side by side) hold only 0 and 1, each column a 1 somewhere,
+    and every row holds exactly one 1 among them (``is_0,is_1,is_2``). Two columns are not
+    enough: a 0/1 feature that is the label's complement (a NOT gate's ``x,y``, a slice of rows)
+    looks the same. Read with the last as the label, the others
     became inputs that give the answer away: a model scoring 1.0 on its test split, silently.
     Nothing else is refused: a 0/1 column beside the label whose rows ever sum to 0 or 2 with
     it is a feature. A file of one row is left alone (a case for a model to score, whose 0/1
@@ -137,7 +143,8 @@ def _check_not_one_hot(
             if (sums > 1).any():
                 break
             wider = best is None or last - first > best[1] - best[0]
-            if last > first and wider and (sums == 1).all():
+            every_class = bool(columns[:, first : last + 1].any(axis=0).all())
+            if last - first >= 2 and wider and every_class and (sums == 1).all():
                 best = (first, last)
     if best is not None:
         first, last = best[0] + start, best[1] + start

@@ -253,12 +253,13 @@ _PART_ALIASES = {"train": ("train", "training"), "test": ("t10k", "test", "testi
 
 def load_idx_dir(
     directory: str | os.PathLike,
-    part: str = "train",
+    part: str | None = None,
     dtype: Any = np.float32,
     pixel_range: tuple[float, float] | None = None,
     image_shape: Sequence[int] | None = None,
 ) -> Dataset:
-    """The images and labels of one part ("train" or "test", i.e. t10k) of an IDX directory.
+    """The images and labels of one part ("train" or "test", i.e. t10k; None: train) of an IDX
+    directory.
 
     Images are flattened to one row per image and scaled to [0, 1] (:func:`scale_images`);
     ``meta["image_shape"]`` keeps their shape and ``meta["pixel_range"]`` the values mapped
@@ -267,8 +268,8 @@ def load_idx_dir(
     scale: they would land far outside [0, 1] and give confident, wrong answers). Given an
     ``image_shape`` (a model's training images'), images of another shape are refused, even
     with as many pixels (4x9 for 6x6: each pixel would feed another input). If the directory
-    holds a single pair of files, it is used whatever its name, unless that name is the other
-    part's (a lone ``train`` pair is no test part).
+    holds a single pair of files, it is used whatever its name, unless ``part`` asks for the
+    other part (a lone ``train`` pair is no test part).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -279,7 +280,7 @@ def load_idx_dir(
             f"{directory}: no IDX image/label pair found (expected names like "
             "train-images-idx3-ubyte and train-labels-idx1-ubyte, optionally .gz)"
         )
-    chosen = _choose_part(directory, pairs, part)
+    chosen = _choose_part(directory, pairs, part or "train", asked=part is not None)
     images_path, labels_path = pairs[chosen]
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim < 2:
@@ -354,10 +355,11 @@ def _names_part(prefix: str, aliases: Sequence[str]) -> bool:
     return prefix in aliases or re.split(r"[-_.]", prefix)[-1] in aliases
 
 
-def _choose_part(directory: Path, pairs: dict, part: str) -> str:
+def _choose_part(directory: Path, pairs: dict, part: str, asked: bool = True) -> str:
     """The prefix for ``part``: an exact name, a prefix ending in that name
-    (``emnist-letters-train`` for "train"), or the only pair, whatever its name, unless its
-    name is another part's (a lone train pair is no test part: it was scored as one)."""
+    (``emnist-letters-train`` for "train"), or the only pair, whatever its name, unless the
+    user ``asked`` for a part and its name is another part's (a lone train pair is no test
+    part: it was scored as one)."""
     aliases = _PART_ALIASES.get(part, (part,))
     for alias in aliases:
         if alias in pairs:
@@ -369,7 +371,7 @@ def _choose_part(directory: Path, pairs: dict, part: str) -> str:
         only = next(iter(pairs))
         other = next((known for known, names in _PART_ALIASES.items()
                       if known != part and _names_part(only, names)), None)  # fmt: skip
-        if other is None:
+        if other is None or not asked:
             return only
         images, labels = pairs[only]
         raise DataError(

@@ -349,6 +349,7 @@ def read_dataset(
     class_names: Sequence[str] | None = None,
     part: str | None = None,
     image_shape: Sequence[int] | None = None,
+    for_model: bool = False,
 ) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory: its ``part``,
     "train" by default, or "test", the t10k files), a CSV file
@@ -357,7 +358,9 @@ def read_dataset(
     directory's images are mapped from ``pixel_range`` when given (a model's training images'
     range, which its model.json records), else from their own, and images of another shape
     than ``image_shape`` (a model's, also recorded) are refused. A CSV file's class names are
-    numbered as ``class_names`` (a model's) when given, else in sorted order.
+    numbered as ``class_names`` (a model's) when given, else in sorted order. ``for_model``:
+    read for a model already trained (evaluate, explain), so one-hot label columns are not
+    refused (:func:`chainrule.data.read_csv`): the model took those columns as they are.
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
@@ -371,6 +374,8 @@ def read_dataset(
         # column like 1e9 + k rounded to float32 first would look constant
         task = task or "classification"
         named = {"class_names": class_names} if task == "classification" else {}
+        if for_model:
+            named["refuse_one_hot"] = False
         return data.load(source, dtype=dtype, task=task, input_dtype=np.float64, **named)
     options: dict[str, Any] = {} if part is None else {"part": part}
     if pixel_range is not None and directory:

@@ -153,8 +153,10 @@ def _in_sorted_order(blob: bytes) -> bytes:
 
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Load a safetensors file; a missing, truncated or corrupt file raises ModelFileError.
-    So does a pickle (``torch.save``'s zip archive holding ``data.pkl``, or a bare pickle of
-    protocol 2 to 5), named as a pickle: nothing is ever unpickled."""
+    So does a pickle (``torch.save``'s zip archive holding ``data.pkl``, its legacy pre-zip
+    format, ``_use_new_zipfile_serialization=False``, or a bare pickle of protocol 2 to 5),
+    named as a pickle: nothing is ever unpickled (nor by :func:`read_array_shapes`, which
+    refuses one alike)."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 

@@ -830,10 +830,8 @@ def labelled_data(
     if not isinstance(image_shape, list):  # none recorded (a run before it was)
         image_shape = None
     names = label_names(info)
-    raw = runs.read_dataset(
-        data, _table_task(data, info), dtype, pixel_range, names, part, image_shape,
-        for_model=True,
-    )
+    task = _table_task(data, info)
+    raw = runs.read_dataset(data, task, dtype, pixel_range, names, part, image_shape, True)
     _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
     if runs.is_table_file(data):  # a header naming the columns in another order

@@ -65,20 +65,19 @@ def explain(
 ) -> Derivation:
     """Run ``model`` forward and backward on inputs ``x`` and targets ``t``; lay out every number.
 
-    ``model`` is an ``nn.Sequential`` of Linear and activation layers (or a
-    :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias, activation)``);
-    with no model, the seed network (:func:`seed_network`). ``x`` is (cases, inputs) or one case;
-    ``t`` is (cases, outputs), or class labels for cross-entropy. ``loss`` defaults to squared
-    error; the seed network has its own (squared error) and refuses another. ``unit`` focuses on
-    one unit: ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1. Every
-    gradient is checked against a central finite difference (step ``eps``) unless
+    ``model`` is an ``nn.Sequential`` of Linear (or ``nn.Parallel`` of Linear) and activation layers
+    (or a :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias,
+    activation)``); with no model, the seed network (:func:`seed_network`). ``x`` is (cases, inputs)
+    or one case; ``t`` is (cases, outputs), or class labels for cross-entropy. ``loss`` defaults to
+    squared error; the seed network has its own (squared error) and refuses another. ``unit``
+    focuses on one unit: ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1.
+    Every gradient is checked against a central finite difference (step ``eps``) unless
     ``check=False`` (one that would straddle a relu unit's kink, z = 0, is left out and marked
     ``kink``); with ``perturbation`` the derivation also carries the perturbation view of the
     focused unit, and with ``symbolic`` the sympy proof (or why it was skipped). ``bug`` names a
-    teaching bug (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside
-    the right ones; ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form
-    and the graph's fan-out node; ``paths`` the count of paths to E against backprop's cost,
-    layer by layer.
+    teaching bug (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside the
+    right ones; ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form and the
+    graph's fan-out node; ``paths`` the count of paths to E against backprop's cost, layer by layer.
 
     >>> d = explain()                      # the seed network
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)

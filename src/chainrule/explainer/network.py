@@ -1,15 +1,18 @@
 """What the explainer explains: an ``nn.Sequential`` of fully connected layers, a loss, the seed.
 
 A :class:`Network` is a *view* of an ``nn.Sequential``: a list of :class:`Layer` s, each one of the
-model's ``Linear`` modules (``z = y_below @ weight + bias``) with the activation that follows it,
-found in the one table of units (:mod:`chainrule.nn.activations`). The layers hold the model's own
-weight tensors and call the model's own modules, so the forward and backward passes the explainer
-reads are the ones the engine records for that model. :func:`as_network` makes the view from an
-``nn.Sequential``, from a :class:`Network`, or from a list of ``(weight, bias, activation)``
-triples, which first become an ``nn.Sequential`` (:func:`sequential`). The explainer reads its
-numbers on the host: a model whose weights live in another array library (PyTorch, CuPy, JAX,
-array-api-strict) or on a device is explained through a NumPy copy of it (:func:`on_host`),
-and its inputs and targets are copied to the host; the user's model is left as it was.
+model's ``Linear`` modules (``z = y_below @ weight + bias``), or an ``nn.Parallel``'s ``Linear``
+modules as one layer of several ``parts`` (:attr:`Layer.connected` says where a weight exists;
+:meth:`Layer.weight_array` joins them with 0 between the blocks), with the activation that
+follows it, found in the one table of units (:mod:`chainrule.nn.activations`). The layers hold
+the model's own weight tensors and call the model's own modules, so the forward and backward
+passes the explainer reads are the ones the engine records for that model. :func:`as_network`
+makes the view from an ``nn.Sequential``, from a :class:`Network`, or from a list of ``(weight,
+bias, activation)`` triples, which first become an ``nn.Sequential`` (:func:`sequential`). The
+explainer reads its numbers on the host: a model whose weights live in another array library
+(PyTorch, CuPy, JAX, array-api-strict) or on a device is explained through a NumPy copy of it
+(:func:`on_host`), and its inputs and targets are copied to the host; the user's model is left
+as it was.
 
 A loss is an ``nn`` loss object (:func:`as_loss` reads names and model-file configs too); the
 explainer asks it for its reduction, the unit it applies to logits and how it reads targets.

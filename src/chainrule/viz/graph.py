@@ -236,7 +236,9 @@ def graph(
 
     ``names`` maps ``id(tensor)`` to a label (a tensor's own ``.name`` is used otherwise).
     Gradients are computed by running the registered rules over the graph, as ``backward`` does,
-    without touching any ``.grad``; a non-scalar output is seeded with ones.
+    without touching any ``.grad``; a non-scalar output is seeded with ones. Raises
+    RuntimeError (``graph: ...``), as ``backward`` does, if an input of a recorded op was
+    changed in place after the op ran (an optimizer's step); draw before the step.
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"graph: expected a Tensor, got {type(output).__name__}")
@@ -515,7 +517,9 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
     default), so each leaf's gradient is exactly what the tensor op's rule sends that input
     (g W^T to y, y^T g to W, the column sums of g to b), and each y[c, i] is a fan-out whose
     gradient is the sum over j. Nodes are named ``y_i``, ``w_ij``, ``b_j``, ``z_j`` (with the
-    case when there are several).
+    case when there are several). Raises RuntimeError (``zoom: ...``), as ``backward`` does, if
+    an input of the op was changed in place after it ran (an optimizer's step); draw before the
+    step.
     """
     node = output.node
     if node is None or node.op not in ("linear", "matmul"):

@@ -831,7 +831,9 @@ def labelled_data(
         image_shape = None
     names = label_names(info)
     task = _table_task(data, info)
-    raw = runs.read_dataset(data, task, dtype, pixel_range, names, part, image_shape, True)
+    raw = runs.read_dataset(
+        data, task, dtype, pixel_range, names, part, image_shape, for_model=True
+    )
     _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
     if runs.is_table_file(data):  # a header naming the columns in another order

@@ -189,3 +189,12 @@ def test_evaluate_reads_rows_whose_last_columns_look_one_hot(tmp_path, capsys):
     code, out, err = run(capsys, "evaluate", tmp_path / "run", "--data", path, "--json")
     assert code == 0, err
     assert json.loads(out)["cases"] == len(ones)
+
+
+def test_evaluate_of_real_valued_labels_does_not_point_to_a_task_option(csv_run, tmp_path, capsys):
+    """evaluate has no --task: its message pointed a classifier's user to --task regression."""
+    rows = [[*row[:3], 0.25 + row[3]] for row in feature_rows()]
+    path = write_rows(tmp_path / "real.csv", [*HEADER, "label"], rows)
+    match = "the model is a classifier, whose labels are class numbers"
+    line = assert_user_error(capsys, "evaluate", csv_run, "--data", path, match=match)
+    assert "--task" not in line

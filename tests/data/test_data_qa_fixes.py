@@ -38,7 +38,7 @@ def test_one_hot_label_columns_without_a_header_are_refused(tmp_path):
     path = write(tmp_path / "onehot.csv", "1,2,1,0,0\n3,4,0,1,0\n5,6,0,0,1\n")
     with pytest.raises(DataError, match="its last 3 columns look like one-hot labels"):
         data.load(path)
-    assert len(data.read_csv(path, refuse_one_hot=False)) == 3  # read for a model trained
+    assert len(data.read_csv(path, for_model=True)) == 3  # read for a model trained
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def read_csv(
     dtype: Any = np.float32,
     input_dtype: Any = None,
     class_names: Sequence[str] | None = None,
-    refuse_one_hot: bool = True,
+    for_model: bool = False,
 ) -> Dataset:
     """A dataset from a CSV file of numbers with one label column.
 
@@ -57,9 +57,10 @@ def read_csv(
         class_names: the classes a model was trained on (its ``class_names``): class names in
             the label column are numbered as these are, and a name not among them is an error
             (an evaluation file whose classes, sorted by themselves, would be numbered apart).
-        refuse_one_hot: refuse a label column among three or more one-hot label columns
-            (whose others would train as inputs that give the answer away); off for a file
-            read for a model already trained on its columns.
+        for_model: the file is read for a model already trained (evaluate, explain), not to
+            train one: a label column among three or more one-hot label columns is not
+            refused (the model took the others as its inputs), and a label that is no
+            integer is not pointed to ``task="regression"`` (the model is a classifier).
     """
     path = Path(path)
     if task not in ("classification", "regression"):
@@ -89,9 +90,9 @@ def read_csv(
         labels = values[:, label_index]
         if table.texts is not None:
             labels = _numbers(path, table.texts, lines, where)
-        if task == "classification" and refuse_one_hot:
+        if task == "classification" and not for_model:
             _check_not_one_hot(path, values, labels, label_index, names)
-        y = _targets(path, labels, lines, task, n_classes, names, label_index)
+        y = _targets(path, labels, lines, task, n_classes, names, label_index, for_model)
         class_names = None
     feature_names = None
     if names:
@@ -584,16 +585,20 @@ def _parse_cell_by_cell(
 _MAX_LABEL = 2**31 - 1
 
 
-def _targets(path, labels, lines, task, n_classes, names, label_index) -> np.ndarray:
+def _targets(path, labels, lines, task, n_classes, names, label_index, for_model=False):
     if task == "regression":
         return labels
     where = _column_name(names, label_index)
+    regression = (
+        "the model is a classifier, whose labels are class numbers" if for_model
+        else "for real-valued targets read the file as a regression (task='regression', "
+        "--task regression)"
+    )  # fmt: skip
     for label, line in zip(labels, lines):
         if label != round(label):
             raise DataError(
                 f"{path}, line {line}, {where}: label {_label_text(label)} is not an integer "
-                "class; for real-valued targets read the file as a regression (task="
-                "'regression', --task regression)"
+                f"class; {regression}"
             )
         if label < 0 or (n_classes is not None and label >= n_classes) or label > _MAX_LABEL:
             allowed = (

@@ -375,7 +375,7 @@ def read_dataset(
         task = task or "classification"
         named = {"class_names": class_names} if task == "classification" else {}
         if for_model:
-            named["refuse_one_hot"] = False
+            named["for_model"] = True
         return data.load(source, dtype=dtype, task=task, input_dtype=np.float64, **named)
     options: dict[str, Any] = {} if part is None else {"part": part}
     if pixel_range is not None and directory:

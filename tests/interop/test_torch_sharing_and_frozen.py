@@ -108,6 +108,15 @@ def test_save_torch_refuses_a_shared_linear_naming_it_and_writes_nothing(tmp_pat
     np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
 
 
+def test_save_torch_refuses_a_parameter_tied_between_two_layers(tmp_path):
+    first, second = nn.Linear(3, 3, rng=0), nn.Linear(3, 3, rng=1)
+    second.weight = first.weight  # two layers, one weight: a state dict holds it once
+    path = tmp_path / "tied.safetensors"
+    with pytest.raises(ConversionError, match=r"shares 0\.weight and 2\.weight"):
+        save_torch(nn.Sequential(first, nn.Tanh(), second), path)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- frozen parameters ---------------------------------------------------------------------------
 
 
@@ -174,3 +183,11 @@ def test_recorded_frozen_names_that_are_not_parameters_are_refused(tmp_path, rec
     io.write_arrays(path, state, metadata)
     with pytest.raises(ModelFileError, match=message):
         load_torch(path)
+
+
+def test_a_single_layers_frozen_weight_survives_save_and_load_torch(tmp_path):
+    layer = nn.Linear(3, 2, rng=0)
+    layer.weight.requires_grad_(False)
+    path = save_torch(layer, tmp_path / "one.safetensors")
+    assert json.loads(io.read_metadata(path)["chainrule_frozen"]) == ["0.weight"]
+    assert frozen_names(load_torch(path)) == ["0.weight"]

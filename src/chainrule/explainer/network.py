@@ -297,6 +297,13 @@ def _from_sequential(model: Any) -> Network:
         elif computes_as(module, Parallel):
             layers.append(_parallel_layer(module, position, names))
         elif unit is not None:
+            if layers and layers[-1].is_blocks and layers[-1].activation != "identity":
+                raise ExplainError(
+                    f"explain: layer {position} ({unit}) follows a Parallel whose branches "
+                    f"already end in {layers[-1].activation}, so it would apply a second unit; "
+                    "the explainer reads layers each followed by at most one activation (end "
+                    "the branches in their Linears, or remove this layer)"
+                )
             if not layers or layers[-1].activation != "identity":
                 raise ExplainError(
                     f"explain: layer {position} ({unit}) must follow a Linear layer; the "

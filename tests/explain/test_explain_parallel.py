@@ -169,10 +169,27 @@ def test_bare_linear_branches_take_the_unit_after_the_parallel():
     np.testing.assert_array_equal(d.layers[2].z, expected)
 
 
-def test_the_explorer_refuses_a_block_layer_pointing_to_explain():
-    cr_explorer = pytest.importorskip("chainrule.web.network")
-    with pytest.raises(ExplainError, match=r"joins its units in blocks .*\(chainrule explain\)"):
-        cr_explorer.NetworkState.from_model(small_net(), X[0], T[0], "squared-error")
+def test_the_explorer_shows_a_block_layer_as_the_explainer_reads_it():
+    """The explorer's state keeps the blocks (null between them), and the network it rebuilds
+    from that state (a Parallel of bare Linears, then the unit) is explained with the model's
+    own numbers."""
+    web = pytest.importorskip("chainrule.web.network")
+    net = nn.Sequential(
+        nn.Linear(2, 3, rng=5, dtype="float64"), nn.Tanh(),
+        nn.Parallel((2, _branch(2, 2, 0, nn.Tanh)), (1, _branch(1, 1, 1, nn.Tanh))),
+        nn.Linear(3, 2, rng=2, dtype="float64"), nn.Logistic(),
+    )  # fmt: skip
+    state = web.NetworkState.from_model(net, X[0], T[0], "squared-error")
+    spec = json.loads(json.dumps(state.to_json()))
+    assert [[v is None for v in row] for row in spec["weights"][1]] == [
+        [False, False, True], [False, False, True], [True, True, False]
+    ]  # fmt: skip
+    rebuilt = web.NetworkState.from_json(spec).model()
+    ours, theirs = explain(net, X, T, "squared-error"), explain(rebuilt, X, T, "squared-error")
+    assert ours.error == theirs.error and theirs.all_ok
+    for a, b in zip(ours.connections, theirs.connections):
+        np.testing.assert_array_equal(a.dE_dw, b.dE_dw)
+        np.testing.assert_array_equal(a.connected, b.connected)
 
 
 def _two_block_net() -> nn.Sequential:
@@ -233,3 +250,12 @@ def test_dropout_in_a_branch_in_training_mode_gets_the_note():
     net.train()
     d = explain(net, [[1.0, 0.5, 0.2]], [[1.0, 0.0]], loss="squared-error")
     assert any("dropout at layer 0.0.1 (p=0.5)" in note for note in d.notes)
+
+
+def test_a_unit_after_a_parallel_of_units_is_refused_as_a_second_unit():
+    """It said the unit "must follow a Linear layer", though layer 0 is a layer of Linears."""
+    net = nn.Sequential(
+        nn.Parallel((2, _branch(2, 1, 0)), (1, _branch(1, 2, 1))), nn.Tanh(), nn.Linear(3, 2)
+    )
+    with pytest.raises(ExplainError, match="already end in logistic, so it would apply a second"):
+        explain(net, [[1.0, 0.5, 0.2]], [[1.0, 0.0]], loss="squared-error")

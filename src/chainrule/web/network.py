@@ -35,7 +35,8 @@ from chainrule.explainer import (
 from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
 from chainrule.explainer.network import dropout_note, host_values, output_activation
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
-from chainrule.nn.layers import Sequential
+from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.layers import Parallel, Sequential
 from chainrule.nn.losses import Loss
 
 FD_EPS = 1e-6
@@ -73,12 +74,21 @@ class NetworkState:
     target: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dtype: str = "float64"
     reduction: str | None = None
+    #: per weight layer, where a weight exists (n_in, n_out), or None: everywhere. A layer that
+    #: joins its units in blocks (an ``nn.Parallel``) holds 0 in ``weights`` between its blocks;
+    #: its JSON writes ``null`` there. Empty: every layer full.
+    connected: list[np.ndarray | None] = field(default_factory=list)
+
+    def mask(self, l: int) -> np.ndarray | None:
+        """Where weight layer ``l`` has a weight (None: everywhere)."""
+        return self.connected[l] if l < len(self.connected) else None
 
     def to_json(self) -> dict:
-        """The JSON form the API and the page's save/load use."""
+        """The JSON form the API and the page's save/load use: a weight that does not exist (a
+        layer joined in blocks) is ``null``."""
         return {
             "sizes": list(self.sizes),
-            "weights": [w.tolist() for w in self.weights],
+            "weights": [_with_nulls(w, self.mask(l)) for l, w in enumerate(self.weights)],
             "biases": [None if b is None else b.tolist() for b in self.biases],
             "activation": self.activation,
             "output": self.output,
@@ -91,10 +101,23 @@ class NetworkState:
 
     @classmethod
     def from_json(cls, spec: dict) -> NetworkState:
-        """Build from the JSON form (already validated by the API's schema)."""
+        """Build from the JSON form (already validated by the API's schema, which refuses a
+        ``null`` weight that does not leave the layer's weights in blocks)."""
+        weights, connected = [], []
+        for l, w in enumerate(spec["weights"]):
+            # null (None) reads as NaN: the absent weights
+            array = np.array([[np.nan if v is None else v for v in row] for row in w], np.float64)
+            array = array.reshape(len(w), -1)
+            absent = np.isnan(array)
+            if absent.any():
+                blocks_of(~absent, f"weights[{l}]")  # refuses a pattern that is not blocks
+                array[absent] = 0.0
+            weights.append(array)
+            connected.append(~absent if absent.any() else None)
         return cls(
             sizes=[int(n) for n in spec["sizes"]],
-            weights=[np.asarray(w, dtype=np.float64) for w in spec["weights"]],
+            weights=weights,
+            connected=connected,
             biases=[None if b is None else np.asarray(b, np.float64) for b in spec["biases"]],
             activation=spec.get("activation", "logistic"),
             output=spec.get("output", "logistic"),
@@ -116,16 +139,30 @@ class NetworkState:
     def model(self) -> Sequential:
         """The ``nn.Sequential`` these numbers describe, in the state's dtype. A loss that applies
         its own unit to the logits (cross-entropy, binary cross-entropy) gets the logits: the top
-        Linear layer is the model's last layer, as ``chainrule train`` builds it."""
+        Linear layer is the model's last layer, as ``chainrule train`` builds it.
+        A layer joined in blocks becomes an ``nn.Parallel`` of one bare ``Linear`` per block (its
+        rows and columns of the weights, its biases) followed by the layer's unit: the explainer
+        reads that as one layer joined in blocks, as it reads the model the state came from."""
         top = len(self.sizes) - 1
         own = self.loss_object().output_activation
-        triples = []
+        modules = []
         for l in range(top):
             unit = self.output if l + 1 == top else self.activation
             if l + 1 == top and own is not None:
                 unit = "identity"
-            triples.append((self.weights[l], self.biases[l], unit))
-        return sequential(triples, dtype=self.dtype)
+            weight, bias, mask = self.weights[l], self.biases[l], self.mask(l)
+            if mask is None:
+                modules += list(sequential([(weight, bias, unit)], dtype=self.dtype))
+                continue
+            branches = []
+            for rows, cols in blocks_of(mask, f"weights[{l}]"):
+                b = None if bias is None else bias[cols]
+                (linear,) = sequential([(weight[rows, cols], b, "identity")], dtype=self.dtype)
+                branches.append((rows.stop - rows.start, linear))
+            modules.append(Parallel(*branches))
+            if ACTIVATIONS[unit].module is not None:
+                modules.append(ACTIVATIONS[unit].module())
+        return Sequential(*modules)
 
     @classmethod
     def from_model(
@@ -154,14 +191,6 @@ class NetworkState:
         if note is not None:  # the page shows the network's numbers in evaluation, as explain does
             warnings.warn(f"explorer: {note}", UserWarning, stacklevel=2)
         layers = network.layers
-        blocks = next((k for k, layer in enumerate(layers) if layer.is_blocks), None)
-        if blocks is not None:  # the page's state is one full weight matrix per layer
-            raise ExplainError(
-                f"explorer: layer {blocks + 1} joins its units in blocks (an nn.Parallel), and "
-                "the page draws and edits layers whose every unit reads every unit below; "
-                f"{explain_with} writes this network out, and chainrule graph --kind network "
-                "draws it"
-            )
         kinds = {layer.activation for layer in layers[:-1]}
         if len(kinds) > 1:
             raise ExplainError(
@@ -172,10 +201,10 @@ class NetworkState:
         top = output_activation(network, loss_object)
         return cls(
             sizes=network.sizes,
-            weights=[np.asarray(layer.weight.numpy(), dtype=np.float64) for layer in layers],
-            biases=[
-                None if layer.bias is None else layer.bias.numpy().astype(float) for layer in layers
-            ],
+            # a layer joined in blocks (an nn.Parallel): 0 between its blocks, and its mask
+            weights=[layer.weight_array() for layer in layers],
+            biases=[layer.bias_array() for layer in layers],
+            connected=[layer.connected for layer in layers],
             activation=hidden,
             output="linear" if top == "identity" else top,
             loss=loss_object.name,
@@ -198,6 +227,51 @@ class NetworkState:
             unit=unit,
             **options,
         )
+
+
+def blocks_of(mask: np.ndarray, where: str = "weights") -> list[tuple[slice, slice]]:
+    """The blocks (rows, columns) of a layer whose weights exist where ``mask`` is True, as an
+    ``nn.Parallel`` joins them: rectangles along the diagonal, one after another, each unit
+    below joined to every unit of its block above and to none other. Refuses (ValueError,
+    naming ``where``) any other pattern: the page reads a missing weight only as a Parallel's."""
+    mask = np.asarray(mask, dtype=bool)
+    n_in, n_out = mask.shape
+    blocks, r, c = [], 0, 0
+    while r < n_in:
+        row = mask[r]
+        end = c
+        while end < n_out and row[end]:
+            end += 1
+        wanted = np.zeros(n_out, dtype=bool)
+        wanted[c:end] = True
+        if end == c or not np.array_equal(row, wanted):
+            raise ValueError(
+                f"{where}: null marks a weight that does not exist, and a layer's weights must "
+                "then be joined in blocks along the diagonal, as an nn.Parallel joins them (each "
+                "unit below to every unit of its own block above, the blocks in order, none "
+                f"empty); row {r} is not: it has weights to units "
+                f"{np.nonzero(row)[0].tolist() or 'none'} of the layer above"
+            )
+        bottom = r
+        while bottom < n_in and np.array_equal(mask[bottom], wanted):
+            bottom += 1
+        blocks.append((slice(r, bottom), slice(c, end)))
+        r, c = bottom, end
+    if c != n_out:
+        raise ValueError(
+            f"{where}: null marks a weight that does not exist, and a layer's weights must then "
+            f"be joined in blocks along the diagonal, as an nn.Parallel joins them; units {c} to "
+            f"{n_out - 1} of the layer above have no weight from below"
+        )
+    return blocks
+
+
+def _with_nulls(weight: np.ndarray, mask: np.ndarray | None) -> list:
+    """A weight matrix as JSON lists, with None (null) where ``mask`` says no weight exists."""
+    rows = weight.tolist()
+    if mask is None:
+        return rows
+    return [[v if m else None for v, m in zip(row, ms)] for row, ms in zip(rows, mask.tolist())]
 
 
 #: The losses the page offers and computes by name (a loss with parameters of its own, as
@@ -270,7 +344,8 @@ def pass_json(d: Derivation) -> dict:
     return {
         "E": d.error,
         "layers": layers,
-        "dE_dw": [c.dE_dw.tolist() for c in d.connections],
+        # null where no weight exists (a layer joined in blocks), as in the network's weights
+        "dE_dw": [_with_nulls(c.dE_dw, c.connected) for c in d.connections],
         "dE_db": [None if c.dE_db is None else c.dE_db.tolist() for c in d.connections],
     }
 
@@ -327,6 +402,8 @@ def nudge(state: NetworkState, layer: int, unit: int, eps: float) -> dict:
         "unit": unit,
         "eps": eps,
         "predicted_per_path": [p["predicted"] for p in row["paths"]],
+        # each path's unit j above (every j, or those of the unit's block in a Parallel layer)
+        "path_j": [p["j"] for p in row["paths"]],
         "predicted": row["sum_predicted"],
         "measured": row["measured"],
         # E as the model computes it, in its dtype, as every other view shows it; the change is
@@ -394,7 +471,12 @@ def _named_checks(d: Derivation):
         rows, cols = c.weight.shape
         yield (
             f"weights[{c.below}]",
-            [((i, j), d.dE_dw(c.below, i, j)) for i in range(rows) for j in range(cols)],
+            [
+                ((i, j), d.dE_dw(c.below, i, j))
+                for i in range(rows)
+                for j in range(cols)
+                if c.joins(i, j)  # a layer joined in blocks has no weight between them
+            ],
         )
         if c.dE_db is not None:
             yield f"biases[{c.below}]", [((j,), d.dE_db(c.below, j)) for j in range(cols)]

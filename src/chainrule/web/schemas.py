@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from chainrule.errors import UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
-from chainrule.web.network import MAX_MAGNITUDE, PAGE_LOSSES
+from chainrule.web.network import MAX_MAGNITUDE, PAGE_LOSSES, blocks_of
 from chainrule.web.training import layer_sizes
 
 MAX_LAYERS = 8
@@ -91,7 +91,8 @@ class Strict(BaseModel):
 
 class Network(Strict):
     """A network's numbers. ``weights[l][i][j]`` is w_ij from unit i of layer l to unit j of layer
-    l + 1; ``biases[l][j]`` is b_j of layer l + 1 (``biases[l]`` null: a layer without biases);
+    l + 1 (null: no such weight, in a layer joined in blocks as an ``nn.Parallel`` joins them);
+    ``biases[l][j]`` is b_j of layer l + 1 (``biases[l]`` null: a layer without biases);
     ``input`` sets layer 0's y, ``target`` the wanted outputs of the top layer."""
 
     sizes: list[bounded(ge=1, le=MAX_UNITS)] = Field(
@@ -100,7 +101,12 @@ class Network(Strict):
         description=f"Units per layer, input layer first (2 to {MAX_LAYERS} layers, "
         f"1 to {MAX_UNITS} units each).",
     )
-    weights: list[list[list[Number]]] = Field(max_length=MAX_LAYERS - 1)
+    weights: list[list[list[Number | None]]] = Field(
+        max_length=MAX_LAYERS - 1,
+        description="weights[l][i][j]: w_ij from unit i of layer l to unit j of layer l + 1; "
+        "null where no weight joins them (a layer joined in blocks, as an nn.Parallel joins "
+        "them: the non-null weights must form blocks along the diagonal).",
+    )
     biases: list[list[Number] | None] = Field(max_length=MAX_LAYERS - 1)
     activation: Activation = Field("logistic", description="Hidden units' nonlinearity.")
     output: OutputUnit = Field("logistic", description="Top units' nonlinearity.")
@@ -143,6 +149,8 @@ class Network(Strict):
                 )
             if b is not None and len(b) != cols:
                 raise ValueError(f"biases[{l}]: layer {l + 1} has {cols} units, got {len(b)}")
+            if any(v is None for row in w for v in row):  # a layer joined in blocks
+                blocks_of([[v is not None for v in row] for row in w], f"weights[{l}]")
         if len(self.input) != sizes[0]:
             raise ValueError(f"input: layer 0 has {sizes[0]} units, got {len(self.input)} values")
         if len(self.target) != sizes[-1]:
@@ -198,9 +206,11 @@ class GradcheckRequest(NetworkRequest):
 
     @model_validator(mode="after")
     def _small_enough(self) -> GradcheckRequest:
-        sizes, biases = self.network.sizes, self.network.biases
+        sizes, biases, weights = self.network.sizes, self.network.biases, self.network.weights
+        # the weights that exist (none between the blocks of a layer joined in blocks)
         count = sizes[0] + sum(
-            a * b + (0 if bias is None else b) for a, b, bias in zip(sizes, sizes[1:], biases)
+            sum(v is not None for row in w for v in row) + (0 if bias is None else b)
+            for w, b, bias in zip(weights, sizes[1:], biases)
         )
         if count > MAX_GRADCHECK:
             raise ValueError(
@@ -341,12 +351,12 @@ class LayerNumbers(BaseModel):
 
 
 class PassResponse(BaseModel):
-    """A forward and backward pass: E, per-layer unit numbers, dE/dw and dE/db (null for a
-    layer without biases)."""
+    """A forward and backward pass: E, per-layer unit numbers, dE/dw (null where no weight
+    exists, as in the network's weights) and dE/db (null for a layer without biases)."""
 
     E: float
     layers: list[LayerNumbers]
-    dE_dw: list[list[list[float]]]
+    dE_dw: list[list[list[float | None]]]
     dE_db: list[list[float] | None]
 
 
@@ -382,6 +392,10 @@ class NudgeResponse(BaseModel):
     unit: int
     eps: float
     predicted_per_path: list[float]
+    path_j: list[int] = Field(
+        description="Each path's unit j above (all of them, or in a layer joined in blocks "
+        "those of the unit's block)."
+    )
     predicted: float
     measured: float
     E_before: float

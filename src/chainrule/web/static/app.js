@@ -123,6 +123,23 @@ function createExplorer(ROOT, transport, host) {
   const LOSS_NEEDS = { "cross-entropy": "softmax", "binary-cross-entropy": "logistic" };
 
   const topLayer = () => S.net.sizes.length - 1;
+
+  /** The first layer (counting the input as 0) whose units `net` joins in blocks, as an
+   *  nn.Parallel joins them: a weight that does not exist is null in `weights` (its layer's
+   *  other weights form blocks along the diagonal). 0: every layer full. */
+  const blockLayer = (net) => net.weights.findIndex((w) => w.some((row) => row.some((v) => v === null))) + 1;
+
+  /** Refuse a change of the layers, units or activations of a network joined in blocks: the
+   *  page edits its numbers (weights, biases, input, target), not its structure. */
+  function refuseStructure(net, what) {
+    const l = blockLayer(net);
+    if (!l) return;
+    syncEditForm();  // the form shows the network's own sizes and units again
+    $("edit-sizes").value = net.sizes.join(",");
+    throw new ApiError(`${what}: layer ${l} of this network joins its units in blocks (an nn.Parallel), `
+      + "and the page changes only its numbers (weights, biases, input and target), not its layers, "
+      + "units or activations; the Seed network button or Load JSON starts another network.");
+  }
   // the losses that apply their own unit to the logits z (the server's nn losses say which)
   const readsLogits = () => S.net.loss === "cross-entropy" || S.net.loss === "binary-cross-entropy";
 
@@ -371,7 +388,8 @@ function createExplorer(ROOT, transport, host) {
     svg.append(edgeGroup, unitGroup, labelGroup);
 
     let maxW = 1e-12;
-    for (const w of S.net.weights) for (const row of w) for (const v of row) maxW = Math.max(maxW, Math.abs(v));
+    // null: no such weight (a layer joined in blocks)
+    for (const w of S.net.weights) for (const row of w) for (const v of row) if (v !== null) maxW = Math.max(maxW, Math.abs(v));
     let maxG = 1e-12;
     for (const layer of layers) for (const g of layer.dE_dz || []) maxG = Math.max(maxG, Math.abs(g));
 
@@ -389,8 +407,9 @@ function createExplorer(ROOT, transport, host) {
       for (let i = 0; i < w.length; i++) {
         for (let j = 0; j < w[i].length; j++) {
           const a = L.units[l][i], b = L.units[l + 1][j];
-          const highlighted = onPath && sel.unit === i;
           const v = w[i][j];
+          if (v === null) continue;  // no weight joins them (a layer joined in blocks): no edge
+          const highlighted = onPath && sel.unit === i;
           const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
           const line = el("line", {
             x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y,
@@ -403,7 +422,8 @@ function createExplorer(ROOT, transport, host) {
           line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
           edgeGroup.append(line);
           if (highlighted && S.paths) {
-            const term = S.paths.terms[j].term;
+            const path = S.paths.terms.find((t) => t.j === j);  // the paths of i's own block
+            const term = path ? path.term : null;
             edgeLabels.push({ prio: 0, a, b, text: `${fmt(term)}`, cls: "label term bg", ts: [0.72, 0.6, 0.82, 0.5],
               color: PATH_COLORS[j % PATH_COLORS.length], testid: `term-${j}` });
           } else if (!denseLayer && !(onPath)) {
@@ -599,7 +619,8 @@ function createExplorer(ROOT, transport, host) {
     const body = $("nudge-table").tBodies[0];
     body.replaceChildren();
     if (!N) return;
-    N.predicted_per_path.forEach((v, j) => {
+    N.predicted_per_path.forEach((v, k) => {
+      const j = N.path_j ? N.path_j[k] : k;  // the path's unit above (its block's, in blocks)
       const row = body.insertRow();
       row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${unitNo(j)}</th>`;
       const cell = row.insertCell();
@@ -646,7 +667,8 @@ function createExplorer(ROOT, transport, host) {
     if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
     if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
     if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
-    if (l < top) S.net.weights[l][i].forEach((w, j) => add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
+    // only the weights that exist: none joins i to a unit outside its block (null)
+    if (l < top) S.net.weights[l][i].forEach((w, j) => w !== null && add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
     const title = document.createElement("div");
     title.className = "hint";
     title.textContent = `layer ${l}, unit ${unitNo(i)}`;
@@ -887,6 +909,9 @@ function createExplorer(ROOT, transport, host) {
         next.activation = $("edit-activation").value;
         next.output = $("edit-output").value;
         next.loss = $("edit-loss").value;
+        if (next.activation !== base.activation || next.output !== base.output) {
+          refuseStructure(base, id === "edit-activation" ? "hidden units" : "top units");
+        }
         let note = "";
         const needs = LOSS_NEEDS[next.loss];  // a cross-entropy is defined for one kind of top unit
         if (needs && next.output !== needs) {
@@ -899,6 +924,7 @@ function createExplorer(ROOT, transport, host) {
           }
         }
         if (next.loss !== base.loss) delete next.reduction;  // the new loss's own
+        if (next.output !== base.output) refuseStructure(base, "loss");  // its top units would change
         if (LOSS_NEEDS[next.loss] && next.target.some((t) => t < 0 || t > 1)) {
           next.target = next.target.map((t) => Math.min(1, Math.max(0, t)));
           note += `${note ? " " : ""}The ${next.loss} loss needs targets in [0, 1]: the targets were clipped to it.`;
@@ -908,6 +934,7 @@ function createExplorer(ROOT, transport, host) {
       }));
     }
     $("btn-new").addEventListener("click", () => guarded(async () => {
+      refuseStructure(latestNetwork(), "New weights for these sizes");
       const sizes = $("edit-sizes").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
       const net = await api("/api/network/new", {
         sizes, activation: $("edit-activation").value, output: $("edit-output").value,

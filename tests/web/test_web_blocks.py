@@ -172,3 +172,19 @@ def test_a_network_without_nulls_is_as_before(client):
     assert all(v is not None for w in seed["weights"] for r in w for v in r)
     shown = client.post("/api/backward", json={"network": seed}).json()
     assert all(v is not None for w in shown["dE_dw"] for r in w for v in r)
+
+
+def test_the_explorers_refusals_are_named_as_the_explorers():
+    """Mixed hidden units said "the explorer shows ..." with no prefix and no way on; the
+    explainer's own refusals said "explain: ..." from the explorer."""
+    from chainrule import nn
+    from chainrule.explainer import ExplainError
+    from chainrule.web.network import NetworkState
+
+    mixed = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh(), nn.Linear(3, 2, rng=1), nn.ReLU(),
+                          nn.Linear(2, 1, rng=2))  # fmt: skip
+    with pytest.raises(ExplainError, match=r"^explorer: the page shows one kind .* writes it out"):
+        NetworkState.from_model(mixed, [1.0, 0.5], [1.0], "squared-error")
+    twice = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Softmax())
+    with pytest.raises(ExplainError, match=r"^explorer: layer 1 \(softmax\)"):
+        NetworkState.from_model(twice, [1.0, 0.5], 0, "cross-entropy")

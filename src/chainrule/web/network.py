@@ -17,6 +17,7 @@ Layer 0 holds the input units (their y is the input; they have no z).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -174,7 +175,9 @@ class NetworkState:
         of several cases is refused: the explorer shows one case. A model the page cannot show
         but the explainer can write out is refused naming ``explain_with``, the way to it the
         caller has (the Python function; ``chainrule serve --model`` names the command)."""
-        problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
+        with _named_as_the_explorers():
+            problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
+            output_activation(problem.network, problem.loss)  # a unit applied twice: refused
         network, loss_object = problem.network, problem.loss
         if loss_object.name not in PAGE_LOSSES:  # the page would compute another loss
             raise ExplainError(
@@ -194,8 +197,8 @@ class NetworkState:
         kinds = {layer.activation for layer in layers[:-1]}
         if len(kinds) > 1:
             raise ExplainError(
-                f"the explorer shows one kind of hidden unit, but this network has "
-                f"{network.describe()}"
+                f"explorer: the page shows one kind of hidden unit, but this network has "
+                f"{network.describe()}; {explain_with} writes it out"
             )
         hidden = kinds.pop() if kinds else "logistic"
         top = output_activation(network, loss_object)
@@ -227,6 +230,15 @@ class NetworkState:
             unit=unit,
             **options,
         )
+
+
+@contextlib.contextmanager
+def _named_as_the_explorers():
+    """The explainer's refusals of a model, said as the explorer's ("explorer: ...")."""
+    try:
+        yield
+    except ExplainError as error:
+        raise ExplainError(f"explorer: {str(error).removeprefix('explain: ')}") from None
 
 
 def blocks_of(mask: np.ndarray, where: str = "weights") -> list[tuple[slice, slice]]:

@@ -191,9 +191,8 @@ _LEGACY_TORCH_SAVE = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 def _refuse_a_pickle(path: Path, head: bytes, last: bytes) -> None:
     """Refuse, by name, a file that is what ``torch.save`` writes (a zip archive whose first
     entry is a pickle, or its legacy format) or a bare pickle (protocol 2 to 5, which ends in
-    its STOP opcode), from
-    its first :data:`_PICKLE_HEAD` bytes and its last byte: a pickle is never read, as
-    unpickling a file can run code."""
+    its STOP opcode), from its first :data:`_PICKLE_HEAD` bytes and its last byte: a pickle is
+    never read, as unpickling a file can run code."""
     # a safetensors header 640 bytes long starts with the same two bytes, then its JSON's "{"
     bare = head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
     bare = bare and last == b"." and head[8:9] != b"{"

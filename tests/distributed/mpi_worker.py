@@ -3,7 +3,8 @@
 ``python mpi_worker.py train OUT [--epochs N] [--loss L] [--checkpoints DIR] [--resume DIR]
 [--early-stopping P]`` trains a small float64 network and writes each rank's final weights to
 ``OUT/rank<r>.npz`` (and the history to ``OUT/history<r>.json``). ``fail`` makes rank 1 raise
-while the others wait in a collective; ``exit`` makes it call ``sys.exit(3)`` there instead;
+while the others wait in a collective (``fail-early``: before MPI started, while the others
+start it); ``exit`` makes it call ``sys.exit(3)`` there instead;
 ``exit-0`` makes it call ``sys.exit(0)`` after the last collective, where rank 0 simply ends.
 ``--data own-part`` gives each rank its own cases (as a program that shards the data itself
 would); ``--data plain-validation`` passes the validation set as a plain object with ``X``,
@@ -18,6 +19,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -138,6 +140,59 @@ def dropout_run(checkpoints: Path | None, resume: Path | None, epochs: int = 3):
     return model
 
 
+def refit_run(out: Path) -> None:
+    """A trainer fitted for an epoch, given a new head (new Parameters) and a new optimizer,
+    then fitted on to 3 epochs: the new head's gradients are averaged too."""
+    model = cr.nn.mlp([5, 6, 3], activation="tanh", rng=2, dtype=np.float64)
+    trainer = cr.train.Trainer(model, cr.nn.CrossEntropy(), cr.optim.SGD(model, lr=0.5),
+                               batch_size=10, seed=1, progress=False)  # fmt: skip
+    trainer.fit(dataset(), epochs=1)
+    head = cr.nn.Linear(6, 3, rng=7, dtype=np.float64)
+    model[-1].weight, model[-1].bias = head.weight, head.bias
+    trainer.optimizer = cr.optim.SGD(model, lr=0.5)
+    trainer.fit(dataset(), epochs=3)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / f"refit{dist.rank()}.npz", **model.state_dict())
+
+
+def first_dropout_masks() -> list:
+    """The dropout masks of the first global batch (12 cases, one batch) as each rank drew
+    them for its block: a list of every rank's (rank 0 first)."""
+    seen = []
+
+    class Record(cr.nn.Module):
+        def forward(self, x):
+            if self.training:
+                seen.append((x.numpy() != 0).astype(int).tolist())
+            return x
+
+    X, y = np.ones((12, 6)), np.arange(12) % 2
+    ds = cr.data.Dataset(X=X, y=y, task="classification", n_classes=2, name="ones")
+    first = cr.nn.Linear(6, 6, rng=0, dtype=np.float64)
+    for p in first.parameters():
+        p.data[...] = 1.0  # every unit positive: the mask shows through
+    model = cr.nn.Sequential(first, cr.nn.Dropout(0.5, rng=5), Record(),
+                             cr.nn.Linear(6, 2, rng=1, dtype=np.float64))  # fmt: skip
+    trainer = cr.train.Trainer(model, cr.nn.CrossEntropy(), cr.optim.SGD(model, lr=0.0),
+                               batch_size=12, seed=0, progress=False)  # fmt: skip
+    trainer.fit(ds, epochs=1)
+    return dist.world().allgather_object(seen[0]) if dist.size() > 1 else [seen[0]]
+
+
+def frozen_on_one_rank() -> dict:
+    """Rank 1 froze a bias that the other ranks train: refused by every rank at the start."""
+    model = cr.nn.mlp([5, 4, 3], rng=0, dtype=np.float64)
+    if dist.rank() == 1:
+        model[0].bias.requires_grad = False
+    trainer = cr.train.Trainer(model, cr.nn.CrossEntropy(), cr.optim.SGD(model, lr=0.1),
+                               batch_size=10, progress=False)  # fmt: skip
+    try:
+        trainer.fit(dataset(), epochs=1)
+    except dist.DistributedError as error:
+        return {"refused": str(error), "epochs": trainer.epoch}
+    return {"refused": None, "epochs": trainer.epoch}
+
+
 def _whole_batch(model, loss, X, T):
     """The gradients (by name) and loss of ``loss`` on the whole batch, in this process alone."""
     from chainrule.tensor import Tensor
@@ -249,6 +304,9 @@ def checks(out: Path) -> None:
                                           for k in whole)}  # fmt: skip
 
     check("dropout resume", dropout_resume)
+    check("refit", refit_run, out)
+    check("dropout masks", first_dropout_masks)
+    check("frozen on one rank", frozen_on_one_rank)
     if dist.rank() == 0:
         (out / "checks.json").write_text(json.dumps(found, indent=1))
 
@@ -314,6 +372,14 @@ def nest(out: Path) -> None:
     dist.world().allreduce_(np.ones(1))
 
 
+def launcher_rank() -> int:
+    """This rank's number as the launcher says it, before MPI starts."""
+    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        if name in os.environ:
+            return int(os.environ[name])
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     modes = [
@@ -330,6 +396,7 @@ def main() -> None:
         "nest",
         "sizes",
         "checks",
+        "fail-early",
     ]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
@@ -360,6 +427,14 @@ def main() -> None:
     if args.mode == "caught-then-fail":
         dist.init()
         caught_then_fail()
+        return
+    if args.mode == "fail-early":  # rank 1 fails before MPI starts, rank 0 then starts it
+        if launcher_rank() == 1:
+            raise FileNotFoundError("rank 1 cannot read its data")
+        time.sleep(0.5)
+        dist.init()
+        dist.world().allreduce_(np.ones(1))
+        time.sleep(60)
         return
     dist.init()
     if args.mode in ("fail", "exit"):

@@ -134,3 +134,34 @@ def test_each_rank_resumes_with_its_own_generators_or_rank_0s():
     assert pick({"module_rngs": states[1]}, 1, "ck") == states[1]
     with pytest.raises(cr.errors.ModelFileError, match=r"ck: field 'module_rngs_by_rank'"):
         pick({"module_rngs": {}, "module_rngs_by_rank": {"0": 1}}, 0, "ck")
+
+
+@needs_mpi
+def test_parameters_replaced_between_fits_have_their_gradients_averaged(checked, tmp_path):
+    """A reused trainer whose model got a new head (new Parameters) between two fits trains
+    it as one process does (the averager of the first fit knew the old head only)."""
+    _found(checked, "refit")
+    weights = [dict(np.load(checked[1] / f"refit{r}.npz")) for r in range(RANKS)]
+    _assert_replicas_identical(weights)
+    _worker().refit_run(tmp_path)
+    _assert_close(weights[0], dict(np.load(tmp_path / "refit0.npz")), 1e-9)
+
+
+@needs_mpi
+def test_each_rank_draws_its_own_dropout_masks(checked):
+    """The blocks of one global batch get different masks; rank 0 draws what one process
+    draws for the first rows (its generator is untouched)."""
+    masks = [np.array(m) for m in _found(checked, "dropout masks")]
+    assert len(masks) == RANKS and all(m.shape == (4, 6) for m in masks)
+    for a in range(RANKS):
+        for b in range(a + 1, RANKS):
+            assert not np.array_equal(masks[a], masks[b]), (a, b)
+    alone = np.array(_worker().first_dropout_masks()[0])
+    assert np.array_equal(masks[0], alone[:4])
+
+
+@needs_mpi
+def test_a_parameter_frozen_on_one_rank_only_is_refused_at_the_start(checked):
+    found = _found(checked, "frozen on one rank")
+    assert found["epochs"] == 0
+    assert "rank 1 has frozen parameters (requires_grad=False)=['0.bias']" in found["refused"]

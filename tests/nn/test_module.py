@@ -299,3 +299,19 @@ def test_a_state_dict_of_another_dtype_names_a_fix_that_works(dtype, advice):
         net.to("float64")
         state = {k: v.astype(np.float64) for k, v in state.items()}
     net.load_state_dict(state)  # the advice followed, it loads
+
+
+def test_a_graph_recorded_before_load_state_dict_is_refused_by_backward():
+    """load_state_dict writes the weights in place, as an optimizer's step: backward through a
+    graph recorded before it would mix the old weights with the new."""
+    from chainrule.tensor import Tensor
+
+    layer = cr.nn.Linear(2, 1, rng=0, dtype=np.float64)
+    other = cr.nn.Linear(2, 1, rng=5, dtype=np.float64)
+    out = (layer(Tensor(np.ones((1, 2)))) ** 2).sum()
+    layer.load_state_dict(other.state_dict())
+    with pytest.raises(RuntimeError, match="changed in place"):
+        out.backward()
+    again = (layer(Tensor(np.ones((1, 2)))) ** 2).sum()  # recorded after the load: fine
+    again.backward()
+    assert layer.weight.grad is not None

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import backend, engine
 from chainrule.backend import to_numpy
 from chainrule.errors import ConfigError, StateDictError
 from chainrule.tensor import Tensor
@@ -390,8 +390,12 @@ class Module:
                     f"in the state dict; {_dtype_fix(array.dtype, param.dtype)}"
                 )
             arrays[name] = array
+        # an in-place change, as an optimizer's step: a graph recorded before the load and
+        # differentiated after it is refused (it would mix the old weights with the new)
+        now = engine.note_write()
         for name, param in params.items():
             backend.write(param, backend.asarray_like(arrays[name], param.data))
+            engine.note_written(param.data, now)  # the array backward will read
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description of the architecture; :func:`from_config` rebuilds it."""

@@ -146,6 +146,9 @@ class Trainer:
         self.batches_per_epoch = 1
         #: every rank's generator states while a checkpoint of several ranks is written
         self._rank_rngs: list[dict[str, Any]] | None = None
+        #: the dropout generators that are this rank's own: split from rank 0's at the start of
+        #: a fit of several ranks, or restored from this rank's states in a checkpoint
+        self._own_generators: list[np.random.Generator] = []
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
@@ -224,6 +227,11 @@ class Trainer:
             "loss reduction": repr(getattr(self.loss, "reduction", None)),
             "optimizer": repr(self.optimizer),
             "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
+            # a parameter frozen on some ranks only would be trained by the others alone: the
+            # replicas drifted apart unseen
+            "frozen parameters (requires_grad=False)": [
+                name for name, p in self.model.named_parameters() if not p.requires_grad
+            ],
             "meta": _without_paths(self.meta), "schedule": self._schedule_plan(),
             # a save asks every rank whether it is due (a broadcast): ranks that checkpoint
             # differently met different collectives and died with MPI's own error at the end
@@ -236,6 +244,29 @@ class Trainer:
             raise distributed._stopping_together(error) from None
         distributed.broadcast_parameters(self.model)
         distributed.broadcast_optimizer(self.optimizer)
+        # the parameters as they are now: ones replaced since the last fit (a new head) are
+        # averaged too, not the ones the last fit's averager was built for
+        self._averager = None
+        self._split_dropout_generators()
+
+    def _split_dropout_generators(self) -> None:
+        """Several ranks: give every rank but rank 0 dropout generators of its own, so the
+        blocks of a global batch get different masks (every rank built them from one seed).
+
+        Rank ``r > 0`` reseeds each generator that is neither split yet nor restored from a
+        checkpoint of this rank with ``SeedSequence([a number it draws, r])``: deterministic,
+        and rank 0's are untouched (one process draws what it always drew). A resumed run
+        restores each rank's own states instead, and a later fit keeps the ones it has."""
+        for _, generator in _module_generators(self.model):
+            if any(generator is done for done in self._own_generators):
+                continue
+            if self._world.rank > 0:
+                draw = int(generator.integers(2**63))
+                fresh = type(generator.bit_generator)(
+                    np.random.SeedSequence([draw, self._world.rank])
+                )
+                generator.bit_generator.state = fresh.state
+            self._own_generators.append(generator)
 
     def _schedule_plan(self) -> Any:
         """The schedule as the learning rate of every epoch of the fit (its repr names neither
@@ -427,6 +458,11 @@ class Trainer:
         _load_module_rng_states(
             self.model, _rank_rng_states(state, self._world.rank, source), source
         )
+        by_rank = state.get("module_rngs_by_rank")
+        # this rank's own generator states, as its uninterrupted run had them: not split again
+        # (a checkpoint of one process, or of fewer ranks, holds rank 0's: split at the fit)
+        own = self._world.rank == 0 or (by_rank is not None and self._world.rank < len(by_rank))
+        self._own_generators = [g for _, g in _module_generators(self.model)] if own else []
         try:
             _load_schedule_state(self.schedule, state.get("schedule"))
         except (KeyError, TypeError, ValueError) as error:
@@ -719,13 +755,18 @@ def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-def _module_rng_states(model: Any) -> dict[str, Any]:
-    """The state of every generator buffer (dropout masks), by dotted name ("2.rng")."""
-    return {
-        name: value.bit_generator.state
+def _module_generators(model: Any) -> list[tuple[str, np.random.Generator]]:
+    """Every generator buffer (dropout masks), with its dotted name ("2.rng")."""
+    return [
+        (name, value)
         for name, value in model.named_buffers()
         if isinstance(value, np.random.Generator)
-    }
+    ]
+
+
+def _module_rng_states(model: Any) -> dict[str, Any]:
+    """The state of every generator buffer (dropout masks), by dotted name ("2.rng")."""
+    return {name: value.bit_generator.state for name, value in _module_generators(model)}
 
 
 def _rank_rng_states(state: dict[str, Any], rank: int, source: Any) -> dict[str, Any]:

@@ -29,9 +29,6 @@ __version__ = "0.1.0"
 # Under mpiexec or srun, mark this process as the launcher's rank, so processes it starts
 # (joblib's workers, a multiprocessing pool) know they are none: see chainrule.launcher.
 _launcher.mark_rank()
-# ... and have an uncaught exception end the whole job, even one raised before chainrule starts
-# MPI (the others would wait for this rank in MPI_Init forever): mpi4py only loads then.
-_launcher.abort_on_exception()
 
 # Nothing loads at import: the core's names (those of __all__, from chainrule._core, NumPy with
 # them) on the first read of any of them, the layers above the engine (nn, optim, data, train,

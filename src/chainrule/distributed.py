@@ -44,7 +44,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.errors import ConfigError, UserError
-from chainrule.launcher import excepthook_before_abort, launched_size
+from chainrule.launcher import launched_size
 from chainrule.tensor import Tensor
 
 #: How long a failing rank other than 0 waits before it reports and aborts the job: a failure
@@ -600,9 +600,7 @@ def _install_excepthook() -> None:
     global _EXCEPTHOOK_INSTALLED
     if _EXCEPTHOOK_INSTALLED:
         return
-    # the hook ``import chainrule`` installed ends the job its way: report through the one
-    # before it (this hook decides how the job ends)
-    previous = excepthook_before_abort()
+    previous = sys.excepthook
 
     def abort_on_exception(kind: type, value: BaseException, tb: Any) -> None:
         code = 130 if issubclass(kind, KeyboardInterrupt) else 1

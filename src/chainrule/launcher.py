@@ -13,12 +13,9 @@ even where its variables repeat the outer job's (Hydra numbers its descriptors a
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
 
 #: The environment variable a rank marks itself with: ``"<pid>:<digest of the launcher's vars>"``.
 MARKER = "CHAINRULE_RANK_PROCESS"
@@ -27,14 +24,6 @@ MARKER = "CHAINRULE_RANK_PROCESS"
 _LAUNCHER_PREFIXES = (
     "PMI_", "PMIX_", "OMPI_", "HYDI_", "MPI_LOCAL", "SLURM_STEP_", "SLURM_PROCID", "CHAINRULE_MPI",
 )  # fmt: skip
-#: How long a rank that fails before MPI started waits for MPI to start (``MPI_Init`` returns
-#: once every rank has called it) so that ``MPI_Abort`` can end the job; then it ends itself by
-#: a signal (SIGALRM), which Hydra's mpiexec takes for a failure of the job too.
-ABORT_WAIT_SECONDS = 30
-#: The variables launchers give each rank its number in (for the message of a failing rank).
-_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID")
-#: The process's ``sys.excepthook`` before :func:`abort_on_exception` replaced it.
-_PREVIOUS_HOOK: Any = None
 #: The processes launchers start ranks under (/proc's 15-character names).
 _LAUNCHER_PROCESSES = frozenset({
     "hydra_pmi_proxy", "mpiexec", "mpiexec.hydra", "mpirun", "orted", "prted", "prterun",
@@ -123,58 +112,3 @@ def _launcher_digest(environ: Mapping[str, str]) -> str | None:
         return None
     text = "\n".join(f"{k}={environ[k]}" for k in names)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def abort_on_exception(environ: Mapping[str, str] | None = None) -> bool:
-    """Under a launcher of several ranks, make an uncaught exception end the whole job.
-
-    ``import chainrule`` installs it: a rank that fails before chainrule starts MPI (a file it
-    cannot read, a bad option) otherwise ends alone, and the others wait for it in
-    ``MPI_Init`` or their first collective until the job's time runs out (MPICH's Hydra does not
-    end a job when one of its ranks exits with a failing status). The hook prints the traceback,
-    then starts MPI and calls ``MPI_Abort`` (mpi4py is imported there, not at start-up); a rank
-    whose MPI does not start within :data:`ABORT_WAIT_SECONDS` (the others never start theirs)
-    ends by a signal. :func:`chainrule.distributed.init` puts its own hook in front later.
-    Returns whether it was installed (not where the process is no rank of several).
-    """
-    global _PREVIOUS_HOOK
-    if sys.excepthook is _abort_job or launched_size(environ) == 1:
-        return False
-    _PREVIOUS_HOOK = sys.excepthook
-    sys.excepthook = _abort_job
-    return True
-
-
-def excepthook_before_abort() -> Any:
-    """``sys.excepthook`` as it was before :func:`abort_on_exception` (the one in place now if
-    that hook is not): what a hook that ends the job its own way reports through."""
-    return _PREVIOUS_HOOK if sys.excepthook is _abort_job else sys.excepthook
-
-
-def _abort_job(kind: type, value: BaseException, tb: Any) -> None:
-    import traceback
-
-    (_PREVIOUS_HOOK or sys.__excepthook__)(kind, value, tb)
-    code = 130 if issubclass(kind, KeyboardInterrupt) else 1
-    rank = next((os.environ[k] for k in _RANK_VARIABLES if k in os.environ), "?")
-    last = traceback.format_exception_only(kind, value)[-1].strip()
-    print(f"chainrule: rank {rank} failed ({last}); aborting the job", file=sys.stderr)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    try:
-        import signal
-
-        # MPI_Init waits for every rank: where the others never start MPI, end by a signal
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
-        signal.alarm(ABORT_WAIT_SECONDS)
-    except (AttributeError, ValueError, OSError):  # no SIGALRM (Windows), or not main thread
-        pass
-    try:
-        from mpi4py import MPI
-
-        if not MPI.Is_finalized():
-            MPI.COMM_WORLD.Abort(code)
-    except Exception:  # no mpi4py, or an MPI that cannot start: the exit below ends this rank
-        pass
-    os._exit(code)  # MPI_Abort may return before the launcher ends this process (MPICH)

@@ -3,8 +3,7 @@
 ``python mpi_worker.py train OUT [--epochs N] [--loss L] [--checkpoints DIR] [--resume DIR]
 [--early-stopping P]`` trains a small float64 network and writes each rank's final weights to
 ``OUT/rank<r>.npz`` (and the history to ``OUT/history<r>.json``). ``fail`` makes rank 1 raise
-while the others wait in a collective (``fail-early``: before MPI started, while the others
-start it); ``exit`` makes it call ``sys.exit(3)`` there instead;
+while the others wait in a collective; ``exit`` makes it call ``sys.exit(3)`` there instead;
 ``exit-0`` makes it call ``sys.exit(0)`` after the last collective, where rank 0 simply ends.
 ``--data own-part`` gives each rank its own cases (as a program that shards the data itself
 would); ``--data plain-validation`` passes the validation set as a plain object with ``X``,
@@ -19,7 +18,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -372,14 +370,6 @@ def nest(out: Path) -> None:
     dist.world().allreduce_(np.ones(1))
 
 
-def launcher_rank() -> int:
-    """This rank's number as the launcher says it, before MPI starts."""
-    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
-        if name in os.environ:
-            return int(os.environ[name])
-    return 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     modes = [
@@ -396,7 +386,6 @@ def main() -> None:
         "nest",
         "sizes",
         "checks",
-        "fail-early",
     ]
     parser.add_argument("mode", choices=modes)
     parser.add_argument("out", type=Path)
@@ -427,14 +416,6 @@ def main() -> None:
     if args.mode == "caught-then-fail":
         dist.init()
         caught_then_fail()
-        return
-    if args.mode == "fail-early":  # rank 1 fails before MPI starts, rank 0 then starts it
-        if launcher_rank() == 1:
-            raise FileNotFoundError("rank 1 cannot read its data")
-        time.sleep(0.5)
-        dist.init()
-        dist.world().allreduce_(np.ones(1))
-        time.sleep(60)
         return
     dist.init()
     if args.mode in ("fail", "exit"):

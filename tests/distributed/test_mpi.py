@@ -254,18 +254,6 @@ def test_a_failing_rank_ends_the_job_quickly(tmp_path):
 
 
 @needs_mpi
-def test_a_rank_failing_before_mpi_starts_ends_the_job_quickly(tmp_path):
-    """Rank 1 fails before chainrule starts MPI while rank 0 starts it: the hook ``import
-    chainrule`` installs aborts the job (rank 0 waited in MPI_Init forever)."""
-    started = time.perf_counter()
-    done = _launch(2, [str(WORKER), "fail-early", str(tmp_path)], tmp_path, timeout=60)
-    assert done.returncode != 0
-    assert time.perf_counter() - started < 30
-    assert "FileNotFoundError: rank 1 cannot read its data" in done.stderr
-    assert "rank 1 failed (FileNotFoundError: rank 1 cannot read its data)" in done.stderr
-
-
-@needs_mpi
 def test_sys_exit_with_a_failing_status_on_one_rank_ends_the_job_with_it(tmp_path):
     """sys.excepthook never sees SystemExit: without the exit hook rank 1 left, rank 0 waited
     in its allreduce forever."""

@@ -47,17 +47,28 @@ def error_from(arrays: Arrays, t: np.ndarray, loss: Any, start: int, y_start: np
     return error(*_top_from(arrays, loss, start, y_start), t, loss)
 
 
-def _top_from(arrays: Arrays, loss: Any, start: int, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The top layer's (z, y) when layer ``start`` outputs ``y`` (cases, units): the layers
-    above rerun (none above the top: its z is taken to be ``y``)."""
-    z = y
+def layers_from(
+    arrays: Arrays, loss: Any, start: int, y: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Every layer's z and y above layer ``start`` when it outputs ``y`` (cases, units): the
+    layers above rerun. A loss that reads the logits never looks at the top layer's y, which
+    is then its z."""
+    zs, ys = [], []
     above = arrays[start:]
     for k, (w, b, act) in enumerate(above):
         z = y @ w + b
-        # a loss that reads the logits never looks at the top layer's y
         top_unused = k == len(above) - 1 and loss.output_activation is not None
         y = z if top_unused else activate(act, z)
-    return z, y
+        zs.append(z)
+        ys.append(y)
+    return zs, ys
+
+
+def _top_from(arrays: Arrays, loss: Any, start: int, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The top layer's (z, y) when layer ``start`` outputs ``y`` (cases, units): the layers
+    above rerun (none above the top: its z is taken to be ``y``)."""
+    zs, ys = layers_from(arrays, loss, start, y)
+    return (zs[-1], ys[-1]) if zs else (y, y)
 
 
 def error_from_z(

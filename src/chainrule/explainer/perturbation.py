@@ -51,13 +51,10 @@ def perturbation_view(
     z_above = above.z
     terms = derivation.terms(layer, unit, case)  # the paths' shares w_ij dE/dz_j
 
-    def e_y(values: np.ndarray) -> float:
-        return numeric.error_from(arrays, t, loss, layer, values)
-
     def e_z(values: np.ndarray) -> float:
         return numeric.error_from_z(arrays, t, loss, layer + 1, values)
 
-    base = e_y(y)
+    base = numeric.error_from(arrays, t, loss, layer, y)
     # which side of a kink each unit is on for the engine, whose slopes the predictions use
     base_zs = [record.z[case] for record in derivation.layers[layer + 1 :]]
     crossed: dict[tuple[int, int], dict[str, Any]] = {}
@@ -65,17 +62,19 @@ def perturbation_view(
     for eps in eps_values:
         nudged = y.copy()
         nudged[case, unit] += eps
-        for k, (before, after) in enumerate(zip(base_zs, _zs_above(arrays, layer, nudged[case]))):
+        # the layers above rerun once: for E, and for the relu units the nudge carried across
+        zs, ys = numeric.layers_from(arrays, loss, layer, nudged)
+        for k, (before, after) in enumerate(zip(base_zs, zs)):
             above_k = layer + 1 + k
             if arrays[above_k - 1][2] != "relu":
                 continue
-            for u in np.nonzero((before > 0) != (after > 0))[0]:
+            for u in np.nonzero((before > 0) != (after[case] > 0))[0]:
                 entry = crossed.setdefault(
                     (above_k, int(u)),
                     {"layer": above_k, "unit": int(u), "z": float(before[u]), "eps": []},
                 )
                 entry["eps"].append(float(eps))
-        measured = e_y(nudged) - base
+        measured = numeric.error(zs[-1], ys[-1], t, loss) - base
         paths = []
         for term in terms:
             moved = z_above.copy()
@@ -119,16 +118,6 @@ def perturbation_view(
         "shrinks_quadratically": _shrinks_quadratically(rows),
         "kinks_crossed": [crossed[key] for key in sorted(crossed)],
     }
-
-
-def _zs_above(arrays: numeric.Arrays, layer: int, y_row: np.ndarray) -> list[np.ndarray]:
-    """The float64 z's of the layers above ``layer`` (one case) when it outputs ``y_row``."""
-    zs, y = [], np.asarray(y_row, dtype=np.float64)
-    for w, b, act in arrays[layer:]:
-        z = y @ w + b
-        zs.append(z)
-        y = numeric.activate(act, z[None])[0]
-    return zs
 
 
 def error_fold(rows: list[dict[str, Any]]) -> float | None:

@@ -1,8 +1,9 @@
 """Serving the page for the browser tests of this folder: uvicorn on a free local port, in a
-thread. Import it after ``pytest.importorskip("uvicorn")``."""
+thread, and a chromium page on it. Import it after ``pytest.importorskip("uvicorn")``."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -34,3 +35,20 @@ def serve(app):
         thread.join(timeout=10)
 
     return f"http://127.0.0.1:{port}", stop
+
+
+@contextlib.contextmanager
+def opened_page(chromium, url: str, height: int = 768):
+    """A new chromium page on ``url`` once the explorer is ready; on leaving, it asserts that
+    the page reported no error, and closes."""
+    context = chromium.new_context(viewport={"width": 1366, "height": height})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        yield page
+        assert not errors, f"the page reported errors: {errors}"
+    finally:
+        context.close()

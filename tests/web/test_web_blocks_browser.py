@@ -12,7 +12,7 @@ pytest.importorskip(
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
-from served import serve  # noqa: E402
+from served import opened_page, serve  # noqa: E402
 from test_web_blocks import JOINED, T, X, block_net  # noqa: E402
 
 from chainrule import nn  # noqa: E402
@@ -30,15 +30,8 @@ def server_url():
 
 @pytest.fixture
 def page(chromium, server_url):
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server_url + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
-    assert not errors, f"the page reported errors: {errors}"
+    with opened_page(chromium, server_url) as page:
+        yield page
 
 
 def editing(page, unit: int) -> None:

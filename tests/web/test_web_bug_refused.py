@@ -19,7 +19,7 @@ pytest.importorskip(
 )
 uvicorn = pytest.importorskip("uvicorn")
 
-from served import serve  # noqa: E402
+from served import opened_page, serve  # noqa: E402
 
 from chainrule.web import create_app  # noqa: E402
 from chainrule.web.network import random_state  # noqa: E402
@@ -36,15 +36,8 @@ def url():
 
 @pytest.fixture
 def page(chromium, url):
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    assert not errors, errors
-    context.close()
+    with opened_page(chromium, url, height=900) as page:
+        yield page
 
 
 def wait_for(page, condition: str, arg=None) -> None:

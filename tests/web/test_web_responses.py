@@ -88,41 +88,34 @@ def test_the_page_shows_the_step_note_under_the_check(chromium, seed, tmp_path):
     import json
 
     pytest.importorskip("uvicorn")
-    from served import serve
+    from served import opened_page, serve
 
     url, stop = serve(create_app())
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
     try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        network = tmp_path / "big.json"
-        network.write_text(json.dumps(big_weights(seed)))
-        page.set_input_files("#load-file", str(network))
-        page.wait_for_function("S.net.weights[0][0][0] === 1e4", timeout=15_000)
-        page.click(".tabs button[data-tab=export]")
-        page.click("#btn-gradcheck")
-        page.wait_for_selector("#gradcheck-result .gradcheck-note", timeout=15_000)
-        text = page.inner_text("#gradcheck-result")
-        assert "base step" in text
-        assert "steps below eps (1e-06)" in page.inner_text("#gradcheck-result .gradcheck-note")
-        # the seed's own check: no note, and no "smaller" claim
-        page.click(".tabs button[data-tab=edit]")
-        page.click("#btn-seed")
-        page.wait_for_function("S.net.weights[0][0][0] !== 1e4", timeout=15_000)
-        page.click(".tabs button[data-tab=export]")
-        page.click("#btn-gradcheck")
-        page.wait_for_function(
-            "document.getElementById('gradcheck-result').textContent.includes('passed')",
-            timeout=15_000,
-        )
-        assert page.locator("#gradcheck-result .gradcheck-note").count() == 0
-        assert "base step" not in page.inner_text("#gradcheck-result")
-        assert not errors, errors
+        with opened_page(chromium, url, height=900) as page:
+            network = tmp_path / "big.json"
+            network.write_text(json.dumps(big_weights(seed)))
+            page.set_input_files("#load-file", str(network))
+            page.wait_for_function("S.net.weights[0][0][0] === 1e4", timeout=15_000)
+            page.click(".tabs button[data-tab=export]")
+            page.click("#btn-gradcheck")
+            page.wait_for_selector("#gradcheck-result .gradcheck-note", timeout=15_000)
+            text = page.inner_text("#gradcheck-result")
+            assert "base step" in text
+            assert "steps below eps (1e-06)" in page.inner_text("#gradcheck-result .gradcheck-note")
+            # the seed's own check: no note, and no "smaller" claim
+            page.click(".tabs button[data-tab=edit]")
+            page.click("#btn-seed")
+            page.wait_for_function("S.net.weights[0][0][0] !== 1e4", timeout=15_000)
+            page.click(".tabs button[data-tab=export]")
+            page.click("#btn-gradcheck")
+            page.wait_for_function(
+                "document.getElementById('gradcheck-result').textContent.includes('passed')",
+                timeout=15_000,
+            )
+            assert page.locator("#gradcheck-result .gradcheck-note").count() == 0
+            assert "base step" not in page.inner_text("#gradcheck-result")
     finally:
-        context.close()
         stop()
 
 

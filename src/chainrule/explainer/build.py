@@ -491,17 +491,17 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
     smaller = {key: step for key, step in steps.items() if step < eps}
     if smaller:
         derivation.notes.append(_steps_note(smaller, eps))
-    kinked = _skip_kinks(derivation, eps)
+    kinked, at_kinks, at_jumps = _skip_kinks(derivation, eps)
     if kinked:
         reasons = []
-        if _kinks(derivation, eps)[1]:
+        if at_kinks:
             reasons.append(
                 "a relu unit's z is at (or within a step, or the model dtype's rounding of z, "
                 "of) its kink, 0, where the engine takes relu'(0) = 0 and a central difference "
                 "straddling the kink reads half the slope (or, across the rounding, the other "
                 "side's)"
             )
-        if _margin_jumps(derivation, eps) is not None:
+        if at_jumps:
             reasons.append(
                 "an output is at (or within a step of) its margin's edge, where the margin error "
                 "measured from the target jumps to 0 and a central difference straddling the "
@@ -531,23 +531,26 @@ def _steps_note(smaller: dict[Quantity, float], eps: float) -> str:
     )
 
 
-def _skip_kinks(derivation: Derivation, eps: float) -> int:
+def _skip_kinks(derivation: Derivation, eps: float) -> tuple[int, bool, bool]:
     """Leave unchecked (NaN) every finite difference that may straddle the kink of a relu unit:
     one whose z is within a step of 0 (the most a step of ``eps`` in any one of its inputs,
     weights or bias, or in z itself, moves z, plus the dtype's rounding of z: :func:`_kinks`).
     Such a difference reads half relu's slope, not the engine's relu'(0) = 0, so it is no
     check of the gradient. Moving a layer-k quantity of a
     case moves the z of the layers above it in that case; moving a weight or bias moves them in
-    every case. Returns how many checks were dropped."""
+    every case. Returns how many checks were dropped, and whether for relu kinks and for the
+    margin's jumps (the note's reasons)."""
     layers, connections = derivation.layers, derivation.connections
-    top_kink, unit_kinks = _kinks(derivation, eps)
-    jumps = _margin_jumps(derivation, eps)
+    rounding = _rounding(derivation)  # once: the kinks and the jumps both read it
+    top_kink, unit_kinks = _kinks(derivation, eps, rounding)
+    jumps = _margin_jumps(derivation, eps, rounding)
+    at_kinks, at_jumps = bool(unit_kinks), jumps is not None
     if jumps is not None:  # a jump in E at an output unit: its y, z and all below, as a kink
         top = derivation.n_layers
         unit_kinks[top] = unit_kinks.get(top, np.zeros(jumps.shape, dtype=bool)) | jumps
         top_kink = np.where(jumps.any(axis=1), top, top_kink)
     if not unit_kinks:
-        return 0
+        return 0, at_kinks, at_jumps
     dropped = 0
 
     def drop(numerics: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
@@ -576,18 +579,21 @@ def _skip_kinks(derivation: Derivation, eps: float) -> int:
             conn.dE_dw_kink = drop(conn.dE_dw_numeric, np.ones(conn.weight.shape, dtype=bool))
             if conn.bias is not None:
                 conn.dE_db_kink = drop(conn.dE_db_numeric, np.ones(conn.bias.shape, dtype=bool))
-    return dropped
+    return dropped, at_kinks, at_jumps
 
 
-def _kinks(derivation: Derivation, eps: float) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def _kinks(
+    derivation: Derivation, eps: float, rounding: tuple[list, list] | None = None
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """The relu units at (or within a step of ``eps``, plus the dtype's rounding of z
     (:func:`_rounding`), of) their kink, z = 0: per case the highest layer with one (-1: none),
     and per such layer a mask of its units (cases, units). A unit whose engine z and float64 z
-    may lie on either side of 0 is no check either: the difference reads the other side."""
+    may lie on either side of 0 is no check either: the difference reads the other side.
+    ``rounding``: :func:`_rounding`'s, where the caller has it."""
     layers, connections = derivation.layers, derivation.connections
     top_kink = np.full(derivation.n_cases, -1)
     unit_kinks: dict[int, np.ndarray] = {}
-    z_rounding, _ = _rounding(derivation)
+    z_rounding, _ = rounding or _rounding(derivation)
     for record in layers[1:]:
         if record.activation != "relu":
             continue
@@ -642,16 +648,20 @@ def _rounding(derivation: Derivation) -> tuple[list[np.ndarray], list[np.ndarray
     return z_off, y_offs
 
 
-def _margin_jumps(derivation: Derivation, eps: float) -> np.ndarray | None:
+def _margin_jumps(
+    derivation: Derivation, eps: float, rounding: tuple[list, list] | None = None
+) -> np.ndarray | None:
     """The output units within a step of ``eps`` of their margin's edge under the margin error
     measured from the target (cases, units), or None: E jumps there (from (edge - t)^2 / 2 to
     0), and a central difference straddling the jump reads about 1/eps, not the gradient. A
-    step moves y no more than it moves z (no unit's slope is above 1)."""
+    step moves y no more than it moves z (no unit's slope is above 1). ``rounding`` as for
+    :func:`_kinks`."""
     loss = derivation.loss
     if loss.name != margin.NAME or loss.measured_from != "target":
         return None
     top, conn = derivation.layers[-1], derivation.connections[-1]
-    reach = _reach(derivation.layers[-2].y, conn.weight, eps) + _rounding(derivation)[1][-1]
+    y_rounding = (rounding or _rounding(derivation))[1]
+    reach = _reach(derivation.layers[-2].y, conn.weight, eps) + y_rounding[-1]
     edge = np.where(derivation.t > 0.5, loss.on, loss.off)
     at_edge = np.abs(top.y - edge) <= reach
     return at_edge if at_edge.any() else None

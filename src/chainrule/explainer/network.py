@@ -176,6 +176,36 @@ class Layer:
         return self.parts[0]
 
 
+def diagonal_blocks(mask: Any) -> list[tuple[slice, slice]]:
+    """The blocks (rows below, columns above) of a layer whose weights exist where ``mask``
+    (n_in, n_out) is True, joined as an ``nn.Parallel`` joins them: rectangles along the
+    diagonal, one after another, each unit below joined to every unit of its block above and
+    to none other. Any other pattern raises ValueError saying where it breaks."""
+    mask = np.asarray(mask, dtype=bool)
+    n_in, n_out = mask.shape
+    blocks, r, c = [], 0, 0
+    while r < n_in:
+        row = mask[r]
+        end = c
+        while end < n_out and row[end]:
+            end += 1
+        wanted = np.zeros(n_out, dtype=bool)
+        wanted[c:end] = True
+        if end == c or not np.array_equal(row, wanted):
+            raise ValueError(
+                f"row {r} is not: it has weights to units "
+                f"{np.nonzero(row)[0].tolist() or 'none'} of the layer above"
+            )
+        bottom = r
+        while bottom < n_in and np.array_equal(mask[bottom], wanted):
+            bottom += 1
+        blocks.append((slice(r, bottom), slice(c, end)))
+        r, c = bottom, end
+    if c != n_out:
+        raise ValueError(f"units {c} to {n_out - 1} of the layer above have no weight from below")
+    return blocks
+
+
 def _host64(value: Any) -> np.ndarray:
     """A tensor's or array's values as a float64 NumPy array."""
     if isinstance(value, Tensor):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of, unit_numbers
+from chainrule.explainer.network import diagonal_blocks
 from chainrule.explainer.notation import Math, join
 
 
@@ -94,18 +93,14 @@ def _blocks_sentence(conn, below: int, lo: str, hi: str) -> str:
     """How a layer joined in blocks (an ``nn.Parallel``) reads the layer below: each block of
     its units from its own block of units, so each sum over the units below runs over that
     block alone ("units 1-6 read units 1-24 of layer 0, units 7-12 read units 25-36")."""
-    blocks = []
-    j = 0
-    n_out = conn.connected.shape[1]
-    while j < n_out:  # a block's units read the same units below
-        sources = conn.connected[:, j]
-        end = j
-        while end + 1 < n_out and np.array_equal(conn.connected[:, end + 1], sources):
-            end += 1
-        rows = np.nonzero(sources)[0]
-        reads = unit_numbers([int(r) + 1 for r in rows])
-        blocks.append(f"{hi} = {unit_numbers(list(range(j + 1, end + 2)))} read {lo} = {reads}")
-        j = end + 1
+
+    def numbers(span: slice) -> str:
+        return unit_numbers(list(range(span.start + 1, span.stop + 1)))
+
+    blocks = [
+        f"{hi} = {numbers(cols)} read {lo} = {numbers(rows)}"
+        for rows, cols in diagonal_blocks(conn.connected)
+    ]
     return (
         f"This layer joins its units to layer {below} in blocks (an nn.Parallel, "
         f"'{conn.weight_name}'): {'; '.join(blocks)}. No weight joins a block's units to "

@@ -34,7 +34,12 @@ from chainrule.explainer import (
     sequential,
 )
 from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
-from chainrule.explainer.network import dropout_note, host_values, output_activation
+from chainrule.explainer.network import (
+    diagonal_blocks,
+    dropout_note,
+    host_values,
+    output_activation,
+)
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.layers import Parallel, Sequential
@@ -242,40 +247,18 @@ def _named_as_the_explorers():
 
 
 def blocks_of(mask: np.ndarray, where: str = "weights") -> list[tuple[slice, slice]]:
-    """The blocks (rows, columns) of a layer whose weights exist where ``mask`` is True, as an
-    ``nn.Parallel`` joins them: rectangles along the diagonal, one after another, each unit
-    below joined to every unit of its block above and to none other. Refuses (ValueError,
-    naming ``where``) any other pattern: the page reads a missing weight only as a Parallel's."""
-    mask = np.asarray(mask, dtype=bool)
-    n_in, n_out = mask.shape
-    blocks, r, c = [], 0, 0
-    while r < n_in:
-        row = mask[r]
-        end = c
-        while end < n_out and row[end]:
-            end += 1
-        wanted = np.zeros(n_out, dtype=bool)
-        wanted[c:end] = True
-        if end == c or not np.array_equal(row, wanted):
-            raise ValueError(
-                f"{where}: null marks a weight that does not exist, and a layer's weights must "
-                "then be joined in blocks along the diagonal, as an nn.Parallel joins them (each "
-                "unit below to every unit of its own block above, the blocks in order, none "
-                f"empty); row {r} is not: it has weights to units "
-                f"{np.nonzero(row)[0].tolist() or 'none'} of the layer above"
-            )
-        bottom = r
-        while bottom < n_in and np.array_equal(mask[bottom], wanted):
-            bottom += 1
-        blocks.append((slice(r, bottom), slice(c, end)))
-        r, c = bottom, end
-    if c != n_out:
+    """The blocks (rows, columns) of a layer whose weights exist where ``mask`` is True
+    (:func:`~chainrule.explainer.network.diagonal_blocks`). Refuses (ValueError, naming
+    ``where``) any other pattern: the page reads a missing weight only as a Parallel's."""
+    try:
+        return diagonal_blocks(mask)
+    except ValueError as error:
         raise ValueError(
             f"{where}: null marks a weight that does not exist, and a layer's weights must then "
-            f"be joined in blocks along the diagonal, as an nn.Parallel joins them; units {c} to "
-            f"{n_out - 1} of the layer above have no weight from below"
-        )
-    return blocks
+            "be joined in blocks along the diagonal, as an nn.Parallel joins them (each unit "
+            f"below to every unit of its own block above, the blocks in order, none empty); "
+            f"{error}"
+        ) from None
 
 
 def _with_nulls(weight: np.ndarray, mask: np.ndarray | None) -> list:

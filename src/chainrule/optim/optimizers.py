@@ -116,8 +116,10 @@ class SGD(Optimizer):
             if plain and not state[index]:
                 steps[index] += 1
                 backend.add_scaled(w, alpha, g)
-                written[id(w)] = now  # the array backward will read
-                if w.base is not None:  # a view: every view of its memory reads the change
+                # engine.note_written, inline (a call per parameter and step): the array
+                # backward will read, and where it is a view, the memory every view reads
+                written[id(w)] = now
+                if w.base is not None:
                     written[id(w.base)] = now
             else:
                 self._step_parameter(index, param)

@@ -135,6 +135,21 @@ def test_the_network_diagram_draws_no_edge_between_blocks():
     assert svg.count("<line") == 2 * 3 + (2 * 2 + 1) + 3 * 2
 
 
+def test_the_family_trees_diagram_draws_inputs_of_both_blocks():
+    # 36 inputs (24 people, 12 relations) is more than a layer draws: the first 12 would all be
+    # people, and the relation block's units would be drawn with no inputs at all
+    from chainrule.viz.network import network_svg, units_drawn
+
+    net, x, t = _family_trees_case()
+    d = explain(net, x, t, loss="squared-error", perturbation=False)
+    inputs = units_drawn(d)[0]
+    assert len(inputs) == 12 and inputs == [*range(8), *range(24, 28)]
+    svg = network_svg(d)
+    assert "(12 of 36: units 1-8, 25-28)" in svg and "unit 25" in svg
+    # each input drawn feeds the 6 encoding units of its own block, and only those
+    assert svg.count("<line") == 12 * 6 + 12 * 12 + 12 * 6 + 6 * 12
+
+
 def test_a_frozen_branch_is_named_by_its_model_name():
     net = small_net()
     net[2][1][0].weight.requires_grad_(False)

@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chainrule.explainer.network import ExplainError
+import numpy as np
+
+from chainrule.explainer.network import ExplainError, diagonal_blocks
 from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.viz.style import Box, Placer, line_height, saved_format, sign_colour, text_box
@@ -40,15 +42,15 @@ def network_svg(d: Derivation, case: int = 0) -> str:
             f"network_svg: case {case} is out of range; the derivation has {n} "
             f"case{'s' * (n != 1)} (0 to {n - 1})"
         )
-    sizes = [min(r.size, MAX_UNITS) for r in d.layers]
-    width = _LEFT + max(sizes) * _GAP_X + _MARGIN
-    height = (len(sizes) - 1) * _GAP_Y + 2 * _MARGIN + 40
+    drawn = units_drawn(d)
+    width = _LEFT + max(map(len, drawn)) * _GAP_X + _MARGIN
+    height = (len(drawn) - 1) * _GAP_Y + 2 * _MARGIN + 40
     pos = {}
-    for layer, n in enumerate(sizes):
-        offset = _LEFT + (width - _LEFT - (n - 1) * _GAP_X) / 2
+    for layer, units in enumerate(drawn):
+        offset = _LEFT + (width - _LEFT - (len(units) - 1) * _GAP_X) / 2
         y = height - _MARGIN - layer * _GAP_Y
-        for unit in range(n):
-            pos[(layer, unit)] = (offset + unit * _GAP_X, y)
+        for k, unit in enumerate(units):
+            pos[(layer, unit)] = (offset + k * _GAP_X, y)
     placer = Placer()
     head = f"{d.description}: E = {d.error:.4g}"
     if d.n_cases > 1:  # E is the batch's; the units' numbers are one case's (its share of E's)
@@ -57,8 +59,8 @@ def network_svg(d: Derivation, case: int = 0) -> str:
     texts = [_text(10, 20, head, 13, extra=' font-weight="bold"')]
     for layer, record in enumerate(d.layers):
         y = height - _MARGIN - layer * _GAP_Y + 4
-        more = f" (first {MAX_UNITS} of {record.size})" if record.size > MAX_UNITS else ""
-        for k, line in enumerate([f"layer {layer} ({record.letter})", more.strip()]):
+        name = f"layer {layer} ({record.letter})"
+        for k, line in enumerate([name, _which(drawn[layer], record.size)]):
             if line:
                 placer.block(text_box(8, y + 14 * k, line, 11))
                 texts.append(_text(8, y + 14 * k, line, 11, "#444"))
@@ -68,6 +70,8 @@ def network_svg(d: Derivation, case: int = 0) -> str:
         record = d.layers[layer]
         circles.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_R}" fill="#f6f8fa" stroke="#333"/>')
         circles.append(_text(x, y - 4, f"y={record.y[case, unit]:.3g}", 10, anchor="middle"))
+        if drawn[layer] != list(range(len(drawn[layer]))):  # units skipped: say which this is
+            circles.append(_text(x, y - 16, f"unit {unit + 1}", 8, "#666", anchor="middle"))
         grad = (
             f"∂E/∂y={record.dE_dy[case, unit]:.3g}"
             if record.dE_dy is not None
@@ -76,10 +80,9 @@ def network_svg(d: Derivation, case: int = 0) -> str:
         if grad:
             circles.append(_text(x, y + 9, grad, 8, anchor="middle"))
     lines, labels, legend = [], [], []
-    # the edges between the units drawn (MAX_UNITS of a layer); a Parallel layer has none
-    # between its blocks
+    # the edges between the units drawn; a Parallel layer has none between its blocks
     edges = [
-        [(i, int(j)) for i in range(sizes[c.below]) for j in c.targets(i) if j < sizes[c.above]]
+        [(i, j) for i in drawn[c.below] for j in c.targets(i) if (c.above, j) in pos]
         for c in d.connections
     ]
     n_edges = sum(map(len, edges))
@@ -115,6 +118,55 @@ def network_svg(d: Derivation, case: int = 0) -> str:
         "</svg>",
     ]
     return "\n".join(out) + "\n"
+
+
+def units_drawn(d: Derivation) -> list[list[int]]:
+    """The units drawn of each layer: all of a layer of at most ``MAX_UNITS``; of a larger one,
+    the first units of each of its blocks (a Parallel layer's, below or above it), shared out by
+    the blocks' sizes, so that every block has units and edges on the diagram."""
+    drawn = []
+    for layer, record in enumerate(d.layers):
+        if record.size <= MAX_UNITS:
+            drawn.append(list(range(record.size)))
+            continue
+        starts = {0, record.size}
+        for c in d.connections:
+            if c.connected is not None and layer in (c.below, c.above):
+                rows, cols = zip(*diagonal_blocks(c.connected))
+                for block in rows if layer == c.below else cols:
+                    starts.update((block.start, block.stop))
+        bounds = sorted(starts)
+        shares = _shares(np.diff(bounds), MAX_UNITS)
+        drawn.append([u for a, n in zip(bounds, shares) for u in range(a, a + n)])
+    return drawn
+
+
+def _shares(sizes: np.ndarray, total: int) -> list[int]:
+    """``total`` places shared out among blocks of ``sizes`` in proportion, each block one at
+    least (largest remainders), none more than its size."""
+    if len(sizes) >= total:  # more blocks than places: the first blocks, one unit each
+        return [1] * total + [0] * (len(sizes) - total)
+    exact = (total - len(sizes)) * sizes / sizes.sum()
+    shares = 1 + np.minimum(np.floor(exact).astype(int), sizes - 1)
+    for k in np.argsort(exact - np.floor(exact))[::-1]:
+        if shares.sum() == total:
+            break
+        shares[k] += shares[k] < sizes[k]
+    return shares.tolist()
+
+
+def _which(units: list[int], size: int) -> str:
+    """The note under a layer's name saying which of its units the diagram draws."""
+    if len(units) == size:
+        return ""
+    if units == list(range(len(units))):
+        return f"(first {len(units)} of {size})"
+    runs, start = [], units[0]
+    for a, b in zip(units, units[1:] + [None]):
+        if b != a + 1:
+            runs.append(f"{start + 1}" if a == start else f"{start + 1}-{a + 1}")
+            start = b
+    return f"({len(units)} of {size}: units {', '.join(runs)})"
 
 
 def _edge_label(

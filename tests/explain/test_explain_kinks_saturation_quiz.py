@@ -6,6 +6,7 @@ a relu kink; a quiz answer with more digits is never judged more harshly than it
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -180,3 +181,15 @@ def test_writing_more_digits_never_turns_a_right_answer_wrong(seed):
         rounded = check_answer(quiz, f"{value:.{DIGITS - 1}e}").correct
         precise = check_answer(quiz, f"{value:.{DIGITS + 2}e}").correct
         assert precise or not rounded, (expected, value)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex"])
+def test_a_sum_of_one_term_writes_its_value_once(fmt):
+    # dE/dy_1 = w_11 dE/dz_1 = w·g = its product: not "= (product) = product"
+    d = _saturated("logistic", 0.3)
+    (term,) = d.terms(1, 0)
+    text = render(d, fmt)
+    sum_over_j = text[text.index("the sum over j") :]
+    equation = sum_over_j[: sum_over_j.index("∂z_1 =" if fmt == "text" else "z_{1}} &=")]
+    value = re.escape(f"{term.product:.4g}")
+    assert len(re.findall(rf"{value}(?!\d)", equation)) == 1, equation

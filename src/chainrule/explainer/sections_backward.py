@@ -255,7 +255,8 @@ def hidden_layer(b: Builder, layer: int) -> None:
             products = join([b.num(t.product) for t in terms], " + ", " + ")
             total = d.sum_over_j(layer, u, c)
             label = b.case_label(c, f"{i}={u + 1}")
-            steps = [symbols, numbers, products, b.result(total)]
+            # one term: its product is the total, written once
+            steps = [symbols, numbers, *([products] * (len(terms) > 1)), b.result(total)]
             if len(terms) > 8:  # a wide layer: keep the sum readable
                 steps = [symbols if len(terms) <= 12 else gen, b.result(total)]
             b.add(Equation(n.dE_dy(layer, i, u), steps, d.dE_dy(layer, u, c), label))

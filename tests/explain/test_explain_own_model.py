@@ -274,3 +274,18 @@ def test_inputs_and_targets_that_need_a_gradient_are_read_as_their_values():
         )
     pytest.importorskip("anywidget")  # the notebook extra
     assert type(cr.explorer(model, (x[0], 1), "ce")).__name__ == "ExplorerWidget"
+
+
+def test_the_checks_notes_are_the_finite_difference_checks_own():
+    # a dropout model in training mode (its note says "step") with large weights (the check
+    # takes smaller steps, and notes it): only the second is a note about the check
+    model = nn.Sequential(linear(2, 3, 0), nn.Logistic(), nn.Dropout(0.5), linear(3, 1, 1))
+    model[0].weight.data[...] *= 50
+    model.train()
+    d = cr.explain(model, [[1.0, -2.0]], [[0.5]], loss="squared-error", perturbation=False)
+    assert len(d.notes) == 2 and any("dropout" in note.lower() for note in d.notes)
+    assert len(d.check_notes) == 1 and d.check_notes[0].startswith("Finite-difference steps")
+    assert d.check_notes[0] in d.notes
+    from chainrule.web.network import step_notes  # what the page's gradient check shows
+
+    assert step_notes(d) == d.check_notes

@@ -490,7 +490,7 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             conn.dE_db_numeric = sample.moved(e_b, conn.bias.shape, steps["dE_db", k])
     smaller = {key: step for key, step in steps.items() if step < eps}
     if smaller:
-        derivation.notes.append(_steps_note(smaller, eps))
+        _note_check(derivation, _steps_note(smaller, eps))
     kinked, at_kinks, at_jumps = _skip_kinks(derivation, eps)
     if kinked:
         reasons = []
@@ -507,16 +507,24 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
                 "measured from the target jumps to 0 and a central difference straddling the "
                 "jump reads the jump over the step"
             )
-        derivation.notes.append(
+        _note_check(
+            derivation,
             f"{kinked} gradients were not checked by finite differences: {'; and '.join(reasons)} "
-            "(at a kink: not checked)"
+            "(at a kink: not checked)",
         )
     if sample.skipped:
-        derivation.notes.append(
+        _note_check(
+            derivation,
             f"{sample.skipped} of {sample.total} gradients were not checked by finite differences "
             f"(a sample of about {limit} was; raise max_checks, explain's --max-checks, to "
-            "check them all)"
+            "check them all)",
         )
+
+
+def _note_check(derivation: Derivation, note: str) -> None:
+    """Add a note about the finite-difference check (to ``notes`` and to ``check_notes``)."""
+    derivation.notes.append(note)
+    derivation.check_notes.append(note)
 
 
 def _steps_note(smaller: dict[Quantity, float], eps: float) -> str:

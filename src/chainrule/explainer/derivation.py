@@ -184,6 +184,9 @@ class Derivation:
     perturbation: dict | None = None
     symbolic: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: those of ``notes`` that are about the finite-difference check (its steps, the kinks it
+    #: left out, its sample): what a view of the check alone shows
+    check_notes: list[str] = field(default_factory=list)
     #: a teaching bug's report beside this derivation (:mod:`chainrule.explainer.bugs`)
     bug: Any = None
     #: dE/dy of the focused unit in three views (:mod:`chainrule.explainer.views`)

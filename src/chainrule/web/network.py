@@ -444,10 +444,10 @@ def gradient_check(state: NetworkState) -> dict:
 
 
 def step_notes(d: Derivation) -> list[str]:
-    """The derivation's notes about its finite-difference steps: ``eps`` is only the base step
+    """The derivation's notes about its finite-difference check: ``eps`` is only the base step
     (the explainer shrinks it for large weights and y's, so that no step moves a z by more than
     eps, and says so in a note), and differences a step would carry across a kink are left out."""
-    return [note for note in d.notes if "step" in note.lower()]
+    return list(d.check_notes)
 
 
 def _times_tolerance(named_check: tuple[str, Any]) -> float:

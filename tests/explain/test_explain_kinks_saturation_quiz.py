@@ -98,6 +98,57 @@ def test_the_perturbation_view_says_its_error_is_of_order_eps_across_a_kink():
     jsonschema.validate(document, schema())
 
 
+def test_a_kink_crossed_by_the_largest_nudge_alone_is_named_with_its_row():
+    # z = +0.004 at a relu above: only eps = 0.1 carries it across, the smaller rows shrink as
+    # eps^2 (the table then is quadratic, but its first row is of order eps)
+    m = nn.mlp([2, 3, 3, 1], activation="relu", output="logistic", dtype="float64", rng=3)
+    x = np.array([[0.5, 0.8]])
+    h = np.maximum(x @ m[0].weight.data + m[0].bias.data, 0)
+    m[2].bias.data[0] += 0.004 - (h @ m[2].weight.data + m[2].bias.data)[0, 0]
+    d = explain(m, x, [[1.0]], unit="1:1", views=False, paths=False)
+    p = d.perturbation
+    assert [k["eps"] for k in p["kinks_crossed"]] == [[0.1]] and p["shrinks_quadratically"]
+    ratios = [abs(row["error_over_eps2"]) for row in p["rows"]]
+    assert ratios[0] > 100 * max(ratios[1:])  # the crossing row is far off the others' law
+    for fmt in ("text", "markdown", "html", "latex"):
+        out = render(d, fmt)
+        section = out[out.index("Why a sum") :]
+        assert "falls about 100-fold" in section, fmt
+        assert "Not at " in section and "0.1: there the nudge" in section, fmt
+        assert "error is of order" in section, fmt
+
+
+def test_the_error_law_is_judged_on_the_rows_that_cross_no_kink():
+    from chainrule.explainer.perturbation import _shrinks_quadratically
+
+    def rows(*ratios):
+        return [
+            {"eps": eps, "error": r * eps**2, "error_over_eps2": r}
+            for eps, r in zip((0.1, 0.01, 0.001, 0.0001), ratios)
+        ]
+
+    # a large first row (crossing a kink) no longer sets the bound the others are held to
+    growing = rows(50.0, 1.0, 10.0, 100.0)
+    assert _shrinks_quadratically(growing)  # judged against the first row, as before
+    assert not _shrinks_quadratically(growing, [{"eps": [0.1]}])
+    assert _shrinks_quadratically(rows(50.0, 1.0, 1.1, 0.9), [{"eps": [0.1]}])
+    assert not _shrinks_quadratically(rows(1.0, 1.0, 1.0, 1.0), [{"eps": [0.1, 0.01, 0.001]}])
+
+
+def test_the_symbolic_verdict_says_how_it_was_shown(monkeypatch):
+    # a difference too long to simplify is evaluated at random points: not "sympy simplifies"
+    monkeypatch.setattr("chainrule.explainer.symbolic.MAX_SIMPLIFY_OPS", -1)  # never simplify
+    d = explain(symbolic=True, perturbation=False, views=False, paths=False)
+    assert d.symbolic["status"] == "proved" and "random points" in d.symbolic["method"]
+    for fmt in ("text", "markdown", "latex"):
+        out = render(d, fmt)
+        assert "simplifies their difference" not in out, fmt
+        assert "equal at 5 random points" in out and "not sympy's proof" in out, fmt
+    monkeypatch.undo()
+    d = explain(symbolic=True, perturbation=False, views=False, paths=False)
+    assert "sympy simplifies their difference to 0" in render(d, "text")
+
+
 def test_a_smooth_perturbation_view_still_claims_order_eps_squared():
     d = explain()
     assert d.perturbation["shrinks_quadratically"] and d.perturbation["kinks_crossed"] == []

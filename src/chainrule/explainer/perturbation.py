@@ -115,7 +115,7 @@ def perturbation_view(
         "case": case,
         "E": float(base),
         "rows": rows,
-        "shrinks_quadratically": _shrinks_quadratically(rows),
+        "shrinks_quadratically": _shrinks_quadratically(rows, crossed.values()),
         "kinks_crossed": [crossed[key] for key in sorted(crossed)],
     }
 
@@ -161,11 +161,18 @@ def error_over_eps2(error: float, eps: float) -> float | None:
     return ratio if math.isfinite(ratio) else None
 
 
-def _shrinks_quadratically(rows: list[dict[str, Any]]) -> bool:
-    """Whether error / eps^2 stays bounded while eps shrinks (beyond rounding noise)."""
+def _shrinks_quadratically(rows: list[dict[str, Any]], crossed: Any = ()) -> bool:
+    """Whether error / eps^2 stays bounded while eps shrinks (beyond rounding noise), over the
+    rows whose nudge carries no relu unit across its kink (``crossed``: those units, each with
+    the eps that carry it): a crossing row's error is of order eps, and a large eps's row
+    crossing would otherwise set the bound for the rest."""
+    kinked = {eps for kink in crossed for eps in kink["eps"]}
+    clean = [r for r in rows if r["eps"] not in kinked]
+    if kinked and len(clean) < 2:  # (nearly) every row crosses: its error is of order eps
+        return False
     ratios = [
         abs(r["error_over_eps2"])
-        for r in rows
+        for r in clean
         if abs(r["error"]) > 1e-13 and r["error_over_eps2"] is not None
     ]
     if len(ratios) < 2:

@@ -134,7 +134,8 @@ def perturbation(b: Builder) -> None:
                 *(
                     [
                         ", with an error of order ε² (divide ε by 10 and the error falls about "
-                        "100-fold); leave any one path out and the miss is of order ε."
+                        "100-fold); leave any one path out and the miss is of order ε.",
+                        *_rows_across_kinks(b, yi),
                     ]
                     if p["shrinks_quadratically"]
                     else _not_quadratic(b, yi)
@@ -174,7 +175,7 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
     """What the perturbation table shows when its error is not of order eps^2, and why: a relu
     unit above that the nudge carries across its kink (the predictions use the engine's slope
     on the other side), or else E not smooth along the nudge."""
-    d, n, p = b.d, b.n, b.d.perturbation
+    d, p = b.d, b.d.perturbation
     fold = error_fold(p["rows"])
     shows = (
         f"divide ε by 10 and it falls only about {fold:.2g}-fold"
@@ -187,22 +188,12 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
     ]
     kinks = p.get("kinks_crossed") or []
     if kinks:
-        named: list[str | Math] = []
-        for number, kink in enumerate(kinks):
-            letter = letter_of(b, kink["layer"])
-            if number:
-                named.append(" and " if number == len(kinks) - 1 else ", ")
-            z = kink["z"]
-            named += [
-                n.z(kink["layer"], letter, kink["unit"]),
-                f" of layer {kink['layer']} (engine: {z:.3g}, relu {'on' if z > 0 else 'off'})",
-            ]
         many = len(kinks) > 1
         parts += [
             f"The relu unit{'s' if many else ''} on a path from ",
             yi,
             ", ",
-            *named,
+            *_kinks_named(b, kinks),
             f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, z = 0: "
             f"the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
             "between 0 and 1, and each path's prediction uses the slope on the engine's side. "
@@ -222,6 +213,40 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
         + ", so the predictions, which are first-order, are not accurate to order ε²."
     )
     return parts
+
+
+def _rows_across_kinks(b: Builder, yi: Math) -> list[str | Math]:
+    """Where the error is of order eps^2 but the largest eps's rows carry a relu unit across
+    its kink: those rows, and the units (their error is of order eps)."""
+    kinks = b.d.perturbation.get("kinks_crossed") or []
+    if not kinks:
+        return []
+    eps = sorted({e for kink in kinks for e in kink["eps"]}, reverse=True)
+    many = len(kinks) > 1
+    return [
+        f" Not at ε = {', '.join(f'{e:g}' for e in eps)}: there the nudge of ",
+        yi,
+        f" carries the relu unit{'s' if many else ''} ",
+        *_kinks_named(b, kinks),
+        f" across {'their' if many else 'its'} kink, z = 0, where relu's slope jumps between 0 "
+        "and 1; each path's prediction uses the slope on the engine's side, so ",
+        "those rows' errors are" if len(eps) > 1 else "that row's error is",
+        " of order ε.",
+    ]
+
+
+def _kinks_named(b: Builder, kinks: list[dict]) -> list[str | Math]:
+    """The relu units a nudge carries across their kinks, each with its layer and z."""
+    named: list[str | Math] = []
+    for number, kink in enumerate(kinks):
+        if number:
+            named.append(" and " if number == len(kinks) - 1 else ", ")
+        z = kink["z"]
+        named += [
+            b.n.z(kink["layer"], letter_of(b, kink["layer"]), kink["unit"]),
+            f" of layer {kink['layer']} (engine: {z:.3g}, relu {'on' if z > 0 else 'off'})",
+        ]
+    return named
 
 
 def symbolic(b: Builder) -> None:
@@ -258,9 +283,14 @@ def symbolic(b: Builder) -> None:
         )
     )
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["sum_form"], s["sum_form_latex"])]))
-    if status == "proved":
+    if status == "proved" and s.get("method", "simplify") == "simplify":
         verdict = f"sympy simplifies their difference to {s['difference']}; with the numbers "
         verdict += f"substituted both give {s['value']:.12g}"
+    elif status == "proved":  # too long to simplify: the two agree where they were evaluated
+        verdict = (
+            f"the two are {s['method']}: evidence that they are one function, not sympy's "
+            f"proof; with the numbers substituted both give {s['value']:.12g}"
+        )
     else:
         verdict = (
             f"THEY DIFFER: sympy's derivative minus the sum does not simplify to 0 "

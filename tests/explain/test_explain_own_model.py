@@ -289,3 +289,28 @@ def test_the_checks_notes_are_the_finite_difference_checks_own():
     from chainrule.web.network import step_notes  # what the page's gradient check shows
 
     assert step_notes(d) == d.check_notes
+
+
+@pytest.mark.parametrize("second", ["weight", "bias"])
+def test_a_model_of_two_dtypes_is_refused_naming_both(second):
+    # the model computes its second layer in float64: a float32 explanation (or explorer) of it
+    # would not be the model's numbers
+    model = nn.Sequential(
+        nn.Linear(3, 4, dtype="float32", rng=1), nn.Tanh(), nn.Linear(4, 3, dtype="float32", rng=2)
+    )
+    getattr(model[2], second).data = getattr(model[2], second).data.astype("float64")
+    x, label = np.array([[0.1, -0.7, 0.3]]), np.array([1])
+    message = rf"mixes dtypes: '0.weight' is float32, '2.{second}' is float64"
+    with pytest.raises(ExplainError, match=message):
+        cr.explain(model, x, label, nn.CrossEntropy())
+    with pytest.raises(ExplainError, match=message):
+        start_network(model, (x[0], label[0]), nn.CrossEntropy())
+
+
+def test_a_parallel_of_two_dtypes_is_refused_naming_the_branch():
+    net = nn.Sequential(
+        nn.Parallel((1, nn.Linear(1, 1, dtype="float64")), (1, nn.Linear(1, 1, dtype="float32"))),
+        nn.Logistic(),
+    )
+    with pytest.raises(ExplainError, match=r"'0.1.weight' is float32"):
+        cr.explain(net, [[1.0, 0.5]], [[1.0, 0.0]], loss="squared-error")

@@ -396,8 +396,6 @@ def _parallel_layer(module: Parallel, position: int, names: dict[int, str]) -> L
             f"explain: layer {position} (Parallel) has branches with different units ({shown}); "
             "the explainer writes out layers whose units are all of one kind"
         )
-    if len({part.weight.dtype for part in parts}) > 1:
-        raise ExplainError(f"explain: layer {position} (Parallel) mixes dtypes between branches")
     if len({part.bias is None for part in parts}) > 1:
         raise ExplainError(
             f"explain: layer {position} (Parallel) has branches with and without biases; the "
@@ -433,9 +431,21 @@ def _branch(branch: Any, position: int, index: int) -> tuple[Linear, str | None]
 
 
 def _check_dtype(network: Network) -> None:
-    """Refuse a dtype other than float32 and float64: the checks' tolerances, the JSON's schema
-    and the views are for those two (float16's rounding would fail a right gradient)."""
+    """Refuse a model of more than one dtype, or of a dtype other than float32 and float64: the
+    checks' tolerances, the JSON's schema and the views are for one of those two (float16's
+    rounding would fail a right gradient)."""
     dtype = network.dtype
+    for part in (part for layer in network.layers for part in layer.parts):
+        for name, tensor in ((part.weight_name, part.weight), (part.bias_name, part.bias)):
+            if tensor is not None and tensor.dtype != dtype:
+                # the model computes what follows in the wider dtype: one dtype's numbers and
+                # tolerances would not be the model's
+                first = network.layers[0].parts[0].weight_name
+                raise ExplainError(
+                    f"explain: the model mixes dtypes: '{first}' is {dtype}, '{name}' is "
+                    f"{np.dtype(tensor.dtype)}; explain a copy converted to one dtype, "
+                    "e.g. model.to('float64')"
+                )
     if dtype not in (np.float32, np.float64):
         raise ExplainError(
             f"explain: the model is {dtype}; the explainer works in float32 or float64: "

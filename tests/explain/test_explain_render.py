@@ -188,6 +188,11 @@ def test_latex_compiles(tmp_path):
         )
         assert result.returncode == 0, (name, result.stdout[-2000:])
         assert (tmp_path / f"{name}.pdf").stat().st_size > 1000
+        # nothing runs off the page (sympy's derivative of a softmax layer is 900pt too wide
+        # for one line: it is shrunk to fit)
+        log = (tmp_path / f"{name}.log").read_text(errors="replace")
+        widths = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+        assert max(map(float, widths), default=0) < 10, (name, widths)
 
 
 def test_text_markdown_show_the_sum_term_by_term_with_the_same_numbers(derivation):

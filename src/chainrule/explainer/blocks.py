@@ -35,6 +35,8 @@ class Equation:
     steps: list[Math]
     check: Checked | None = None
     label: str = ""
+    #: sympy's expressions, which can be wider than a page: LaTeX shrinks one to fit
+    wide: bool = False
 
 
 @dataclass

@@ -65,7 +65,7 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
         [
             r"\documentclass[10pt]{article}",
             r"\usepackage[utf8]{inputenc}",
-            r"\usepackage{amsmath,amssymb}",
+            r"\usepackage{amsmath,amssymb,graphicx}",
             r"\usepackage[margin=2cm,landscape]{geometry}",
             r"\allowdisplaybreaks",
             r"\begin{document}",
@@ -78,6 +78,12 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
 
 def _equation(eq: Equation) -> str:
     label = rf"\text{{{escape(eq.label)}:}}\quad " if eq.label else ""
+    if eq.wide:  # one line, shrunk to the page's width where it is wider (graphicx's \width)
+        line = " = ".join(math.latex for math in [eq.lhs, *eq.steps]) + " " + _check(eq.check)
+        return (
+            r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
+            rf"{{${label}\displaystyle {line}$}}\end{{center}}"
+        )
     rows = [f"{label}{eq.lhs.latex} &= {eq.steps[0].latex}"]
     rows += [f"&= {step.latex}" for step in eq.steps[1:]]
     rows[-1] += " " + _check(eq.check)

@@ -269,10 +269,12 @@ def symbolic(b: Builder) -> None:
             Math(general["lhs"], general["lhs_latex"]),
             # the terminal gets sympy's pretty printer; LaTeX, Markdown and JSON its LaTeX
             [Math(general.get("rhs_pretty", general["rhs"]), general["rhs_latex"])],
+            wide=True,
         )
     )
     b.add(Para(description(d.symbolic, n, i, j)))
-    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["derivative"], s["derivative_latex"])]))
+    derivative = Math(s["derivative"], s["derivative_latex"])
+    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [derivative], wide=True))
     b.add(
         Para(
             [
@@ -282,7 +284,8 @@ def symbolic(b: Builder) -> None:
             ]
         )
     )
-    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [Math(s["sum_form"], s["sum_form_latex"])]))
+    sum_form = Math(s["sum_form"], s["sum_form_latex"])
+    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [sum_form], wide=True))
     if status == "proved" and s.get("method", "simplify") == "simplify":
         verdict = f"sympy simplifies their difference to {s['difference']}; with the numbers "
         verdict += f"substituted both give {s['value']:.12g}"

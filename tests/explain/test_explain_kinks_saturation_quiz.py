@@ -244,3 +244,16 @@ def test_a_sum_of_one_term_writes_its_value_once(fmt):
     equation = sum_over_j[: sum_over_j.index("∂z_1 =" if fmt == "text" else "z_{1}} &=")]
     value = re.escape(f"{term.product:.4g}")
     assert len(re.findall(rf"{value}(?!\d)", equation)) == 1, equation
+
+
+def test_the_symbolic_section_of_one_unit_names_it_once():
+    # a 1-1-1 network: "E(z_1(y))" and "y_1 through z_1", not "z_1(y), ..., z_1(y)", "y_1..y_1"
+    d = explain(
+        [(np.array([[1.0]]), np.array([-0.2]), "logistic"),
+         (np.array([[0.7]]), np.array([0.1]), "logistic")],
+        [[0.5]], [[1.0]], "squared-error", symbolic=True, perturbation=False, views=False,
+    )  # fmt: skip
+    text = render(d, "text")
+    section = text[text.index("symbolically") :]
+    assert "dE(z_1(y))/dy" in section and "function of y_1 through z_1 " in section
+    assert "..y_1" not in section and "z_1(y), ..., z_1(y)" not in section

@@ -74,11 +74,14 @@ class _General:
             rename[self.zs[k]] = sympy.Function(name)(y_new)
         readable = self.readable.xreplace({old: new for old, new in rename.items() if old != new})
         first, last = z(0), z(self.n - 1)
+        # E(z_1(y), ..., z_n(y)); of one unit above, E(z_1(y))
+        plain = [f"{first.plain}({y.plain})", "...", f"{last.plain}({y.plain})"]
+        latex = [f"{first.latex}({y.latex})", r"\ldots", f"{last.latex}({y.latex})"]
+        plain, latex = (plain[:1], latex[:1]) if self.n == 1 else (plain, latex)
         return {
             "verified": self.verified,
-            "lhs": f"d{E.plain}({first.plain}({y.plain}), ..., {last.plain}({y.plain}))/d{y.plain}",
-            "lhs_latex": rf"\frac{{d}}{{d{y.latex}}} {E.latex}\big({first.latex}({y.latex}), "
-            rf"\ldots, {last.latex}({y.latex})\big)",
+            "lhs": f"d{E.plain}({', '.join(plain)})/d{y.plain}",
+            "lhs_latex": rf"\frac{{d}}{{d{y.latex}}} {E.latex}\big({', '.join(latex)}\big)",
             "rhs": str(readable),
             "rhs_pretty": sympy.pretty(readable, use_unicode=True, wrap_line=False),
             "rhs_latex": sympy.latex(readable),
@@ -388,9 +391,9 @@ def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Mat
         "sympy writes ",
         n.E(),
         " as a function of ",
-        n.y(layer, i, 0) + ".." + n.y(layer, i, len(e.ys) - 1),
+        _units(n.y(layer, i, 0), n.y(layer, i, len(e.ys) - 1), len(e.ys)),
         " through ",
-        n.z(above, j, 0) + ".." + n.z(above, j, len(e.Z) - 1),
+        _units(n.z(above, j, 0), n.z(above, j, len(e.Z) - 1), len(e.Z)),
         " (weights ",
         n.w(layer, i, None, j, None),
         " and biases ",
@@ -399,6 +402,11 @@ def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Mat
         n.y(layer, i, unit),
         ":",
     ]
+
+
+def _units(first: Math, last: Math, count: int) -> Math:
+    """A layer's units as a range, y_1..y_4 (one unit: y_1 alone)."""
+    return first if count == 1 else first + ".." + last
 
 
 def _ascii_d(symbol: Math) -> str:

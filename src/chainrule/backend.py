@@ -525,9 +525,9 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
 
 
 def index_array(array: Any, index: Any) -> Any:
-    """``array[index]``; where a library refuses one integer array among full slices (the
-    standard asks for integer arrays on every axis: ``x[rows]`` fails on array-api-strict), the
-    standard's ``take`` along that axis instead."""
+    """``array[index]``; where a library refuses one integer array among slices (the standard
+    asks for integer arrays on every axis: ``x[rows]`` and ``x[1:, cols]`` fail on
+    array-api-strict), the slices first and then the standard's ``take`` along that axis."""
     if type(array) is numpy.ndarray:
         return array[index]
     try:
@@ -536,29 +536,35 @@ def index_array(array: Any, index: Any) -> Any:
         found = _one_array_axis(index, array.ndim)
         if found is None:
             raise
-        axis, positions = found
+        axis, positions, slices = found
+        if slices is not None:
+            array = array[slices]
         xp = array_module(array)
         picked = xp.take(array, xp.reshape(positions, (-1,)), axis=axis)
         shape = array.shape[:axis] + tuple(positions.shape) + array.shape[axis + 1 :]
         return xp.reshape(picked, shape)
 
 
-def _one_array_axis(index: Any, ndim: int) -> tuple[int, Any] | None:
-    """``(axis, positions)`` when ``index`` is one integer array among full slices and at most
-    one Ellipsis, else None."""
+def _one_array_axis(index: Any, ndim: int) -> tuple[int, Any, tuple | None] | None:
+    """``(axis, positions, slices)`` when ``index`` is one integer array among slices and at
+    most one Ellipsis, else None; ``slices`` is the index with a full slice for the array (None
+    where every slice is full), which keeps every axis, so the array's axis is unchanged."""
     items = list(index) if isinstance(index, tuple) else [index]
     arrays = [k for k, item in enumerate(items) if hasattr(item, "shape")]
     rest = [item for k, item in enumerate(items) if k not in arrays]
-    full = all(item is Ellipsis or item == slice(None) for item in rest)
-    if len(arrays) != 1 or not full or sum(item is Ellipsis for item in rest) > 1:
+    sliced = all(item is Ellipsis or isinstance(item, slice) for item in rest)
+    if len(arrays) != 1 or not sliced or sum(item is Ellipsis for item in rest) > 1:
         return None
     (k,) = arrays
     if not is_integer(items[k].dtype, array_module(items[k])):
         return None
-    before = items[:k]
-    if Ellipsis in before:  # counted from the end: the axes after the array are named
-        return ndim - (len(items) - k), items[k]
-    return k, items[k]
+    full = all(item is Ellipsis or item == slice(None) for item in rest)
+    slices = (
+        None if full else tuple(slice(None) if j == k else item for j, item in enumerate(items))
+    )
+    if Ellipsis in items[:k]:  # counted from the end: the axes after the array are named
+        return ndim - (len(items) - k), items[k], slices
+    return k, items[k], slices
 
 
 def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:

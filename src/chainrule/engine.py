@@ -33,7 +33,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
-from chainrule.errors import AnomalyError, GraphFreedError, ShapeError, UserError
+from chainrule.errors import AnomalyError, GraphFreedError, ShapeError, UserError, is_about_shapes
 from chainrule.tensor import Tensor, array_of
 
 if TYPE_CHECKING:
@@ -287,6 +287,8 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         if _other_libraries and n_inputs > 1:  # two devices of one library
             backend.check_compatible(primitive.name, [t.data for t in inputs])
         if isinstance(error, ValueError) and not isinstance(error, UserError):
+            raise primitive.forward_error(inputs, params, error) from None
+        if isinstance(error, RuntimeError) and is_about_shapes(error):  # PyTorch's refusal
             raise primitive.forward_error(inputs, params, error) from None
         raise  # the forward's own error about the user's input (a class label) names it
     except TypeError as error:  # a library that will not mix the dtypes: name the op

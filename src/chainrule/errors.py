@@ -7,6 +7,8 @@ callers catch the specific subclasses. The others report what a computation foun
 importable from the module that raises it (``chainrule.engine.GraphFreedError``, ...).
 """
 
+import re
+
 
 class UserError(Exception):
     """A mistake in the input: a bad file, an unknown name, a value out of range."""
@@ -40,6 +42,19 @@ class LabelError(UserError, ValueError):
 
 class ShapeError(ValueError):
     """Operands whose shapes the op cannot combine; the message names the op and the shapes."""
+
+
+#: the words of an array library's refusal of operands' shapes (NumPy's ValueError, PyTorch's
+#: RuntimeError): operands that do not broadcast, a matmul's inner sizes, a reshape's size
+_SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
+
+
+def is_about_shapes(error: Exception) -> bool:
+    """Whether a library's error (its first line) refuses the operands' shapes, not some other
+    failure (PyTorch's out of memory is a RuntimeError that names sizes)."""
+    if "OutOfMemory" in type(error).__name__ or "out of memory" in str(error):
+        return False
+    return bool(_SHAPE_WORDS.search(str(error).split("\n")[0]))
 
 
 class AnomalyError(FloatingPointError):

@@ -804,13 +804,21 @@ ONE_ARRAY_INDICES = {
     "columns": lambda: (slice(None), np.array([1, 1, 4])),
     "columns after an ellipsis": lambda: (Ellipsis, np.array([1, 1, 4])),
     "a matrix of rows": lambda: np.array([[0, 1], [2, 0]]),
+    "columns of some rows": lambda: (slice(1, None), np.array([0, 3, 3])),
+    "rows of every other column": lambda: (np.array([0, 2, 0]), slice(None, None, 2)),
+    "columns of reversed rows after an ellipsis": lambda: (
+        slice(None, None, -1),
+        ...,
+        np.array([4, 0, 4]),
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(ONE_ARRAY_INDICES))
-def test_one_integer_array_among_full_slices_indexes_on_array_api_strict(name: str) -> None:
-    """The standard wants an integer array on every axis; x[rows] is still what users write,
-    so it goes through take: the same values and repeated-row gradients as NumPy's."""
+def test_one_integer_array_among_slices_indexes_on_array_api_strict(name: str) -> None:
+    """The standard wants an integer array on every axis; x[rows] and x[1:, cols] are still
+    what users write, so they go through the slices and then take: the same values and
+    repeated-row gradients as NumPy's."""
     strict = pytest.importorskip("array_api_strict")
     values = np.arange(20.0).reshape(4, 5)
     ours = cr.tensor(strict.asarray(values), requires_grad=True)
@@ -886,3 +894,23 @@ def test_numbers_join_only_a_floating_array_and_gradcheck_warns_of_the_users_own
         warnings.simplefilter("always")
         assert cr.gradcheck(lambda x, s: (x * s).sum(), [x32, 2.0]).ok
     assert [str(w.message).split(" is ")[0] for w in caught] == ["gradcheck: input 0"]
+
+
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        (lambda a, b: a + b, r"add: shapes \(2, 3\) and \(4,\)"),
+        (lambda a, b: cr.where(b > 0, a, a), r"where: shapes \(2, 3\) and \(2, 3\) \(condition="),
+        (lambda a, b: cr.concatenate([a, b]), r"concatenate: shapes \(2, 3\) and \(4,\)"),
+        (lambda a, b: a.reshape((4, 2)), r"reshape: shapes \(2, 3\) \(shape=\(4, 2\)\)"),
+        (lambda a, b: cr.broadcast_to(a, (3, 3)), r"broadcast_to: shapes \(2, 3\)"),
+    ],
+)
+@pytest.mark.parametrize("lib", ["numpy", "strict", "torch"], indirect=True)
+def test_shapes_an_op_cannot_combine_are_a_shape_error_naming_them_on_every_library(
+    lib, op, message
+) -> None:
+    """PyTorch refuses them with a RuntimeError of its own: it is named as NumPy's are."""
+    a, b = lib.tensor(np.ones((2, 3)), requires_grad=True), lib.tensor(np.ones(4))
+    with pytest.raises(cr.ShapeError, match=message):
+        op(a, b)

@@ -18,7 +18,7 @@ and needs no rule of its own. ``REGISTRY`` lets tools list the rules and say whi
 from __future__ import annotations
 
 import functools
-import re
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.engine import apply
-from chainrule.errors import ShapeError
+from chainrule.errors import ShapeError, is_about_shapes
 from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
 
 VjpRule = Callable[..., Any]
@@ -35,7 +35,6 @@ VjpRule = Callable[..., Any]
 #: the words of a library's shape complaints (NumPy, CuPy, PyTorch, array-api-strict): "could not
 #: be broadcast", "mismatch in its core dimension", "cannot reshape array of size", "axis 2 is out
 #: of bounds", "must match exactly"
-_SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +70,7 @@ class Primitive:
         sizes); a plain ``ValueError`` otherwise (an integer to a negative power)."""
         detail = str(error).split("\n")[0]
         extra = _described_params(params)
-        if _SHAPE_WORDS.search(detail):
+        if is_about_shapes(error):
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
             return ShapeError(f"{self.name}: shapes {shapes}{extra}: {detail}")
         described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
@@ -96,7 +95,7 @@ def _described_params(params: dict) -> str:
     if not params:
         return ""
     described = (
-        f"{k} of shape {tuple(v.shape)}" if hasattr(v, "dtype") and getattr(v, "size", 0) > 6
+        f"{k} of shape {tuple(v.shape)}" if hasattr(v, "dtype") and math.prod(v.shape) > 6
         else f"{k}={v!r}"
         for k, v in params.items()
     )  # fmt: skip

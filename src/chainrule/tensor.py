@@ -241,7 +241,7 @@ class Tensor:
         data = self.data
         if (data.size if type(data) is np.ndarray else backend.size(data)) != 1:
             raise RuntimeError(
-                f"backward: output has shape {self.shape}; pass gradient= or reduce it to a "
+                f"backward: output has shape {tuple(self.shape)}; pass gradient= or reduce it to a "
                 "scalar first"
             )
         return _unit_seed(data)
@@ -257,7 +257,8 @@ class Tensor:
             seed = Tensor(backend.asarray_like(gradient, self.data, self.dtype, "backward"))
         if seed.shape != self.shape:
             raise ValueError(
-                f"backward: gradient has shape {seed.shape} but the output has shape {self.shape}"
+                f"backward: gradient has shape {tuple(seed.shape)} but the output has shape "
+                f"{tuple(self.shape)}"
             )
         return seed
 
@@ -312,7 +313,7 @@ class Tensor:
     def item(self) -> float | int | bool:
         if self.size != 1:
             raise ValueError(
-                f"item: only a one-element tensor converts to a number, not {self.shape}"
+                f"item: only a one-element tensor converts to a number, not {tuple(self.shape)}"
             )
         return to_numpy(self.data).reshape(()).item()
 
@@ -328,7 +329,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.size != 1:
             raise ValueError(
-                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                f"the truth value of a tensor of shape {tuple(self.shape)} is ambiguous; "
                 "reduce it first (.sum(), .max(), or compare and use .any() / .all())"
             )
         return bool(self.item())

@@ -904,6 +904,9 @@ def test_numbers_join_only_a_floating_array_and_gradcheck_warns_of_the_users_own
         (lambda a, b: cr.concatenate([a, b]), r"concatenate: shapes \(2, 3\) and \(4,\)"),
         (lambda a, b: a.reshape((4, 2)), r"reshape: shapes \(2, 3\) \(shape=\(4, 2\)\)"),
         (lambda a, b: cr.broadcast_to(a, (3, 3)), r"broadcast_to: shapes \(2, 3\)"),
+        # chainrule's own checks print shapes as tuples too (not torch.Size([2, 3]))
+        (lambda a, b: a @ b, r"matmul: shapes \(2, 3\) and \(4,\) do not align"),
+        (lambda a, b: cr.stack([a, b]), r"got \[\(2, 3\), \(4,\)\]"),
     ],
 )
 @pytest.mark.parametrize("lib", ["numpy", "strict", "torch"], indirect=True)

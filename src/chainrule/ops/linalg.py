@@ -61,11 +61,15 @@ _matmul = primitive(
 
 def _check_matmul_shapes(a: Tensor, b: Tensor, op: str = "matmul") -> None:
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"{op}: shapes {a.shape} and {b.shape}: operands must not be scalars")
+        raise ShapeError(
+            f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)}: operands must not be scalars"
+        )
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
-        raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} do not align ({k_a} != {k_b})")
+        raise ShapeError(
+            f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align ({k_a} != {k_b})"
+        )
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -171,14 +175,17 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """
     x, weight = as_tensors(x, weight)
     if weight.ndim != 2:
-        raise ShapeError(f"linear: weight must be 2-d (n_in, n_out), got shape {weight.shape}")
+        raise ShapeError(
+            f"linear: weight must be 2-d (n_in, n_out), got shape {tuple(weight.shape)}"
+        )
     _check_matmul_shapes(x, weight, "linear")
     if bias is None:
         return _matmul(x, weight)
     bias = as_tensor(bias, weight)
     if bias.shape != (weight.shape[1],):
         raise ShapeError(
-            f"linear: bias of shape {bias.shape} does not match weight {weight.shape} "
+            f"linear: bias of shape {tuple(bias.shape)} does not match weight "
+            f"{tuple(weight.shape)} "
             f"(expected ({weight.shape[1]},))"
         )
     return _linear(x, weight, bias)

@@ -552,19 +552,20 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
                 else ""
             )
             raise ShapeError(
-                f"softmax_cross_entropy: labels of shape {targets.shape} do not match logits "
-                f"{logits.shape} (expected {logits.shape[:-1]}){hint}"
+                f"softmax_cross_entropy: labels of shape {tuple(targets.shape)} do not match "
+                "logits "
+                f"{tuple(logits.shape)} (expected {tuple(logits.shape[:-1])}){hint}"
             )
     elif targets.shape != logits.shape:
         hint = (  # class labels held as floats: nn.CrossEntropy reads whole floats as labels
-            f"; float targets are probability rows of shape {logits.shape}: give class labels "
-            "as integers"
+            f"; float targets are probability rows of shape {tuple(logits.shape)}: give class "
+            "labels as integers"
             if targets.shape == logits.shape[:-1]
             else ""
         )
         raise ShapeError(
-            f"softmax_cross_entropy: targets of shape {targets.shape} do not match logits "
-            f"{logits.shape}{hint}"
+            f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not match logits "
+            f"{tuple(logits.shape)}{hint}"
         )
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)

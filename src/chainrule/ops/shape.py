@@ -299,7 +299,7 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
         for a in axes:
             if x.shape[a] != 1:
                 raise ShapeError(
-                    f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1"
+                    f"squeeze: axis {a} of shape {tuple(x.shape)} has length {x.shape[a]}, not 1"
                 )
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
@@ -443,7 +443,7 @@ def getitem(x: Any, index: Any) -> Tensor:
         return _getitem(x, index=index)
     except IndexError as error:
         raise IndexError(
-            f"getitem: index {index!r} does not fit shape {x.shape}: {error}"
+            f"getitem: index {index!r} does not fit shape {tuple(x.shape)}: {error}"
         ) from None
 
 
@@ -498,7 +498,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     tensors = _joined(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    shapes = {t.shape for t in tensors}
+    shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need one shape, got {sorted(shapes)}")
     try:

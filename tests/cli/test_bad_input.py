@@ -1259,3 +1259,45 @@ def test_an_os_error_without_a_file_says_so_once():
         "standard output, a pipe)"  # fmt: skip
     named = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "out.csv")
     assert os_error_line(named) == "out.csv: No space left on device"
+
+
+@pytest.mark.parametrize("failure", ["disk", "diverged"])
+def test_a_run_failing_after_a_checkpoint_keeps_it_unless_it_diverged(
+    tmp_path, monkeypatch, capsys, failure
+):
+    """A full disk at the third checkpoint removed the whole run, its two complete checkpoints
+    with it: they are kept, and the line says how to go on. A run that diverged would diverge
+    again from them, with the same settings: it is removed, as before."""
+    import errno
+
+    from chainrule.errors import TrainingDiverged
+    from chainrule.train import Trainer
+
+    real, saved = Trainer.save_checkpoint, []
+
+    def save_two_then_fail(self, directory):
+        if len(saved) == 2:
+            if failure == "disk":
+                raise OSError(errno.ENOSPC, "No space left on device", str(directory))
+            raise TrainingDiverged("the training loss became nan in epoch 3")
+        saved.append(real(self, directory))
+        return saved[-1]
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", save_two_then_fail)
+    out = tmp_path / "run"
+    args = ["train", "--data", "parity", "--epochs", "10", "--out", str(out), "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    if failure == "diverged":
+        assert not out.exists() and err.count("\n") == 1, err
+        return
+    assert "No space left on device" in err and err.count("\n") == 2, err
+    last = out / "checkpoints" / "epoch-000002"
+    assert f"the last complete checkpoint is {last}; continue with: " in err
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "epoch-000001",
+        "epoch-000002",
+    ]
+    monkeypatch.undo()  # the disk has room again: the resume finishes the run
+    assert main(["train", "--resume", str(out), "--epochs", "10", "--quiet"]) == 0
+    assert (out / "model").is_dir()

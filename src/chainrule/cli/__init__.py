@@ -121,6 +121,12 @@ def _behind(stop: BaseException, kind: type[BaseException]) -> BaseException | N
     return None
 
 
+def _notes(error: BaseException) -> str:
+    """What a command added to a failure's line (``add_note``: a run's last checkpoint, kept),
+    each on a line of its own after it."""
+    return "".join(f"\nchainrule: {note}" for note in getattr(error, "__notes__", ()))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     _register_commands()
@@ -130,13 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_as_interrupt():
             result = app(args=argv, standalone_mode=False)
     except (UserError, ShapeError) as error:
-        _report(f"chainrule: {error}", error)
+        _report(f"chainrule: {error}{_notes(error)}", error)
         return 2
     except OSError as error:
-        _report(f"chainrule: {os_error_line(error)}")
+        _report(f"chainrule: {os_error_line(error)}{_notes(error)}")
         return 2
-    except MemoryError:
-        _report("chainrule: out of memory: the data or the network is too large for this machine")
+    except MemoryError as error:
+        _report(
+            "chainrule: out of memory: the data or the network is too large for this machine"
+            + _notes(error)
+        )
         return 2
     except USAGE_ERRORS as error:
         _join_a_parallel_job()

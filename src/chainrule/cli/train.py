@@ -414,9 +414,9 @@ def _run(
                       f"continue with: chainrule train --resume {again} --epochs {config.epochs}",
                       file=sys.stderr)  # fmt: skip
             return code
-        except BaseException:
-            if fresh_out and main_rank:
-                _discard(out, created)
+        except BaseException as error:
+            if main_rank:
+                _keep_checkpoints_or_discard(error, trainer, out, created, fresh_out, config)
             raise
         _refuse_an_overflowing_test_loss(summary)
         _report(summary, quiet, json_output)
@@ -481,17 +481,44 @@ def _first_missing(out: Path) -> Path | None:
     return missing
 
 
+def _keep_checkpoints_or_discard(
+    error: BaseException, trainer: Any, out: Path, created: Path | None, fresh_out: bool,
+    config: Any,
+) -> None:  # fmt: skip
+    """After a run failed: keep its complete checkpoints, and say how to go on from the last,
+    where it failed for a reason a resume can get past (a full disk, memory); else remove what
+    a new run wrote, so no half-finished run directory is left behind. A run that diverged
+    would diverge again from its checkpoints, with the same settings: it starts again."""
+    from chainrule.errors import TrainingDiverged
+
+    resumable = trainer.last_checkpoint is not None and not isinstance(error, TrainingDiverged)
+    if not resumable:
+        if fresh_out:
+            _discard(out, created)
+        return
+    for name in _RUN_FILES:  # the finished run's files, which the resume writes afresh
+        if name != "checkpoints":
+            _remove(out / name)
+    error.add_note(
+        f"the last complete checkpoint is {trainer.last_checkpoint}; continue with: "
+        f"chainrule train --resume {out} --epochs {config.epochs}"
+    )
+
+
 def _discard(out: Path, created: Path | None) -> None:
     """Remove what a failed run wrote, so no half-finished run directory is left behind."""
     if created is not None:
         shutil.rmtree(created, ignore_errors=True)
     else:
         for name in _RUN_FILES:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-            elif target.exists():
-                target.unlink()
+            _remove(out / name)
+
+
+def _remove(target: Path) -> None:
+    if target.is_dir():
+        shutil.rmtree(target, ignore_errors=True)
+    elif target.exists():
+        target.unlink()
 
 
 #: What a run writes into its directory (removed again if the run fails before finishing).

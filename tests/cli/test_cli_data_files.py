@@ -91,6 +91,18 @@ def test_predict_input_dash_is_a_file_name_not_stdin(xor_run, tmp_path, capsys, 
     assert code == 0 and len(out.splitlines()) == 3, err
 
 
+def test_predict_output_dash_is_stdout_and_dot_slash_dash_a_file(xor_run, tmp_path, capsys,
+                                                                  monkeypatch):  # fmt: skip
+    """``-o -`` is stdout, as the default and explain's and graph's ``--out -`` (it wrote a
+    file named "-"); ``-o ./-`` names that file."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "rows.csv", ["0,1", "1,1"])
+    code, out, err = run(capsys, "predict", xor_run, "-i", "rows.csv", "-o", "-")
+    assert code == 0 and len(out.splitlines()) == 3 and not (tmp_path / "-").exists(), err
+    code, out, err = run(capsys, "predict", xor_run, "-i", "rows.csv", "-o", "./-")
+    assert code == 0 and out == "" and len((tmp_path / "-").read_text().splitlines()) == 3
+
+
 # -- 2. pandas' header of column numbers --------------------------------------------------------
 
 

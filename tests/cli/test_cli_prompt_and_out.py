@@ -90,3 +90,24 @@ def test_no_output_is_written_into_a_checkpoint(xor_run, tmp_path, capsys, comma
     for target in (latest / "trainer.json", latest / "new.svg"):
         assert_user_error(capsys, *args, target, match="is inside the checkpoint")
     assert (latest / "trainer.json").read_bytes() == state and not (latest / "new.svg").exists()
+
+
+@pytest.mark.parametrize("command", [["explain"], ["explain", "--format", "json"]])
+def test_a_closed_stdout_ends_quietly_with_sigpipes_code_not_a_failed_check(
+    command, monkeypatch, capsys
+):
+    """``chainrule explain | head`` exited 1 (rich's answer to a closed pipe), the code that
+    says a gradient check disagrees; it exits 141, as a tool SIGPIPE ended, saying nothing."""
+    import os
+
+    from chainrule.cli import main
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    closed = open(write_end, "w")  # noqa: SIM115 - closed by the test, after main
+    monkeypatch.setattr("sys.stdout", closed)
+    try:
+        assert main(command) == 141
+    finally:
+        closed.close()
+    assert capsys.readouterr().err == ""

@@ -24,7 +24,16 @@ import sys
 import threading
 from pathlib import Path
 
-from chainrule.cli.app import ABORTS, EXITS, NO_ARGS, USAGE_ERRORS, Stopped, Terminated, app
+from chainrule.cli.app import (
+    ABORTS,
+    EXITS,
+    NO_ARGS,
+    USAGE_ERRORS,
+    ClosedStdout,
+    Stopped,
+    Terminated,
+    app,
+)
 from chainrule.errors import ShapeError, UserError
 
 
@@ -138,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ShapeError) as error:
         _report(f"chainrule: {error}{_notes(error)}", error)
         return 2
+    except (BrokenPipeError, ClosedStdout):  # stdout closed early (| head): quietly, as
+        from chainrule.terminal import CLOSED_PIPE_EXIT, silence_stdout  # SIGPIPE ends a tool
+
+        silence_stdout()
+        return CLOSED_PIPE_EXIT
     except OSError as error:
         _report(f"chainrule: {os_error_line(error)}{_notes(error)}")
         return 2

@@ -62,6 +62,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: stop the way Ctrl-C stops (keep the last complete checkpoint)."""
 
 
+class ClosedStdout(Exception):
+    """A command's standard output was closed early (``| head``), carried past click, which
+    answers a broken pipe with ``SystemExit(1)``: ``explain``'s code for a failed check."""
+
+
 class Stopped(Exception):
     """A command stopped by Ctrl-C or SIGTERM (its ``__cause__``), carried past typer: typer
     turns a KeyboardInterrupt from a command into ``Exit(130)``, which ``main`` cannot tell
@@ -98,6 +103,8 @@ class Command(TyperCommand):
                 return super().invoke(ctx)
             except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM (Terminated)
                 raise Stopped() from stop
+            except BrokenPipeError as closed:  # past click, which makes it SystemExit(1)
+                raise ClosedStdout() from closed
 
 
 class _Typer(typer.Typer):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import app, file_path_value, path_value
+from chainrule.cli.app import STDOUT, app, file_path_value, path_value
 from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -967,10 +967,11 @@ _CONFUSION_SHOWN = 12
 
 def _print_class_tables(result: dict[str, Any]) -> None:
     """The per-class table and the confusion matrix as rich tables (plain text when piped)."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from chainrule.terminal import stdout_console
+
+    console = stdout_console()
     classes = result["classes"]
     table = Table()
     for name in ("class", "precision", "recall", "F1", "support"):
@@ -1014,7 +1015,7 @@ def predict(
         "-o",
         show_default="stdout",
         parser=file_path_value,
-        help="write the CSV here",
+        help="write the CSV here ('-': stdout)",
     ),
     json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
 ) -> int:
@@ -1023,6 +1024,8 @@ def predict(
     from chainrule.train import predict as predict_outputs
 
     data.check_file_kind(input_path)  # as --data: a pipe without a writer, a device, never end
+    if output_path == STDOUT:  # "-o -": stdout, as the default (it wrote a file named "-")
+        output_path = None
     if output_path is not None:  # neither the input nor the model's own files
         kept = {"--input file": input_path, **model_files_kept(model_path)}
         refuse_overwriting(output_path, "--output", kept)

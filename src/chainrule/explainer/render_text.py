@@ -78,9 +78,10 @@ def print_text(
     d: Derivation, notation: str | None = None, options: Options | None = None, console: Any = None
 ) -> None:
     """Print the derivation to the terminal with rich's colours (green checks, red mismatches)."""
-    from rich.console import Console
     from rich.text import Text
 
-    console = console or Console(highlight=False, soft_wrap=True)
+    from chainrule.terminal import stdout_console
+
+    console = console or stdout_console(highlight=False, soft_wrap=True)
     for line, style in text_lines(d, notation, options):
         console.print(Text(line, style=style or ""))

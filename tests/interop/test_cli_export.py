@@ -61,11 +61,15 @@ def test_export_torch_writes_pytorch_layout_that_explain_reads(xor_run, tmp_path
         (["--format", "onnx", "--out", "{tmp}"], "is a directory"),
         (["--format", "torch", "--out", "{tmp}/no/such/dir/m.safetensors"], "cannot write"),
         (["--format", "torch"], "Missing option '--out'"),
+        # a name that says the other format: the next program to read it would fail
+        (["--format", "onnx", "--out", "{tmp}/m.safetensors"], "name it .onnx"),
+        (["--format", "torch", "--out", "{tmp}/m.onnx"], "name it .safetensors"),
     ],
 )
 def test_export_mistakes_are_one_line(xor_run, tmp_path, capsys, args, match):
     assert_user_error(capsys, "export", xor_run, *[a.format(tmp=tmp_path) for a in args],
                       match=match)  # fmt: skip
+    assert not [p for p in tmp_path.iterdir() if p.is_file()]
 
 
 @pytest.mark.parametrize(

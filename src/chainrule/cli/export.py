@@ -15,7 +15,9 @@ from chainrule.cli import refuse_overwriting
 from chainrule.cli.app import STDOUT, app, file_path_value, path_value
 from chainrule.errors import UserError
 
-FORMATS = ("onnx", "torch")
+#: each format and the suffixes its file may have (or none): an ONNX graph written as
+#: model.safetensors, or a state dict as model.onnx, fails in the next program that reads it
+FORMATS = {"onnx": (".onnx",), "torch": (".safetensors",)}
 
 
 @app.command(short_help="A trained model as ONNX or a PyTorch state dict.")
@@ -33,6 +35,7 @@ def export(
     layout)."""
     from chainrule import interop, io
     from chainrule.cli.train import _model_dir, _prints_results, model_files_kept
+    from chainrule.viz.style import saved_format
 
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
@@ -42,6 +45,10 @@ def export(
         raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
     refuse_overwriting(out, "--out", model_files_kept(model_path))
+    try:
+        saved_format("export", str(out), FORMATS, format)
+    except ValueError as error:
+        raise UserError(str(error)) from None
     if not _prints_results():  # under mpiexec/srun rank 0 alone writes and reports
         return 0
     try:

@@ -31,6 +31,30 @@ def test_a_json_object_is_not_numbers(tmp_path, capsys):
         assert_user_error(capsys, "explain", "--input", given, "--target", "1", match="not numbers")
 
 
+@pytest.mark.parametrize("name", ["x.npz", "x.txt"])
+def test_a_file_of_a_suffix_not_read_is_named_not_read_as_numbers(tmp_path, capsys, name):
+    # it was "--input 'x.npz': not numbers (could not convert string to float: 'x.npz')"
+    np.savez(tmp_path / "x.npz", a=np.ones((1, 2)))
+    (tmp_path / "x.txt").write_text("1,0\n")
+    line = assert_user_error(capsys, "explain", "--input", tmp_path / name, "--target", "1",
+                             match=f"a {name[1:]} file is not read")  # fmt: skip
+    assert "could not convert" not in line
+
+
+@pytest.mark.parametrize("command", ["explain", "predict"])
+def test_a_csv_of_another_width_is_refused_for_its_width_not_its_label(
+    runs_dir, tmp_path, capsys, command
+):
+    """A labelled CSV of 3 columns given to a model of 4 inputs: its text label, where the
+    model's third input would be, was reported as "not a number" (a file without labels got
+    the width's message)."""
+    rows = tmp_path / "narrow.csv"
+    rows.write_text("a,b,species\n1,2,setosa\n")
+    args = ["--model", runs_dir / "four"] if command == "explain" else [runs_dir / "four"]
+    assert_user_error(capsys, command, *args, "--input", rows,
+                      match="3 columns but the model takes 4 inputs")  # fmt: skip
+
+
 def test_an_empty_input_is_named_as_empty(capsys):
     assert_user_error(capsys, "explain", "--input", "", "--target", "1",
                       match="--input is empty")  # fmt: skip

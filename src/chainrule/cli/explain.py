@@ -37,6 +37,14 @@ def parse_cases(text: str, what: str) -> np.ndarray:
         raise DataError(
             f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
         )
+    # a file's suffix (.npz, .txt), not a number's decimals (0.5): read as numbers, its name
+    # was "not numbers (could not convert string to float)"
+    suffix = path.suffix.lower()
+    if suffix[1:].isalpha() and suffix not in (".csv", ".json", ".npy") and path.is_file():
+        raise DataError(
+            f"--{what} {path}: a {suffix} file is not read; give a .csv, "
+            ".json or .npy file (np.save writes .npy; np.savez's .npz holds several arrays)"
+        )
     try:
         return np.asarray(_read_cases(text, path, what), dtype=float)
     except DataError:  # a .csv file's reader names the file, line and column
@@ -289,7 +297,9 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     from chainrule.train.metrics import target_array
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
-    table = data.read_table(path, columns=widths[0])
+    from chainrule.cli.train import model_input_width
+
+    table = data.read_table(path, columns=widths[0], check_width=model_input_width(path, widths[0]))
     if len(table.names or table.body[0][1]) != widths[0] + 1:
         return None
     # read in float64, as --target's numbers are (_check_fits_the_model then checks them

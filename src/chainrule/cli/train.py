@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1140,6 +1140,21 @@ def exact_text(value: np.floating) -> str:
     return str(value)
 
 
+def model_input_width(path: Path, n_features: int) -> Callable[[int], None]:
+    """``read_table``'s ``check_width`` for rows of a model's ``n_features`` inputs, optionally
+    followed by one label column (a CSV with 5 columns given to a model of 64 inputs was refused
+    for its text label, "not a number", rather than for its width)."""
+
+    def check(width: int) -> None:
+        if width not in (n_features, n_features + 1):
+            raise DataError(
+                f"{path}: {width} columns but the model takes {n_features} inputs "
+                "(optionally followed by one label column)"
+            )
+
+    return check
+
+
 def read_feature_rows(
     path: Path,
     n_features: int,
@@ -1160,13 +1175,7 @@ def read_feature_rows(
     from chainrule.data.csvfile import check_fits
     from chainrule.data.idx import check_rows_scaled
 
-    table = read_table(path, columns=n_features)
-    width = len(table.names or table.body[0][1])
-    if width not in (n_features, n_features + 1):
-        raise DataError(
-            f"{path}: {width} columns but the model takes {n_features} inputs "
-            "(optionally followed by one label column)"
-        )
+    table = read_table(path, columns=n_features, check_width=model_input_width(path, n_features))
     if model_info is not None and table.names:
         check_feature_names(path, table.names[:n_features], model_info)
     check_fits(path, table, dtype)

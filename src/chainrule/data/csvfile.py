@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,6 +271,7 @@ def read_table(
     delimiter: str | None = None,
     columns: int | None = None,
     text_column: int | str | None = None,
+    check_width: Callable[[int], None] | None = None,
 ) -> Table:
     """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
     finite raises DataError naming the file, the line and the column.
@@ -283,6 +284,10 @@ def read_table(
     ``columns``, only the first ``columns`` columns are numbers (read); the rest (a text label
     column) only have to be there on every row, and their text on line 1 makes it a header
     only where the rows below hold numbers in them.
+
+    ``check_width`` is called with the file's number of columns before any cell is read as a
+    number: a file of the wrong width is refused for its width, not for a cell it has in a
+    place the reader expected a number (a text label among a model's inputs).
     """
     path = Path(path)
     rows = _read_rows(path, delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
@@ -307,6 +312,8 @@ def read_table(
         hint = _separator_hint(",".join(rows[0][1]), "line 1")
         raise DataError(f"{path}: no data rows (only a header){hint}")
     width = len(names) if names else len(body[0][1])
+    if check_width is not None:
+        check_width(width)
     if text is None:
         return Table(_parse(path, body, width, names, columns), names, body)
     # the text column's cells stand aside; its place in the numbers holds 0, so every other

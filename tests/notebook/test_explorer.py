@@ -69,6 +69,27 @@ def test_it_opens_on_the_users_network_and_case(case):
     assert seed["sizes"] == [2, 2, 3]  # no model: the lecture's seed network
 
 
+def test_a_view_opened_after_the_model_changed_shows_it_as_it_is_then():
+    """A widget made, then the model trained and a weight set by hand: a view opened (or
+    reset) after showed the weights and E of when the widget was made."""
+    net = cr.nn.mlp([3, 4, 2], output="logistic", dtype="float64", rng=1)
+    x, t, loss = np.array([0.2, -0.7, 1.1]), np.array([1.0, 0.0]), cr.nn.SquaredError()
+    host = cr.explorer(net, (x, t), loss).explorer
+    before = host.answer({"id": "a:1", "path": "/api/seed"})["data"]
+    optimizer = cr.optim.SGD(net.parameters(), lr=0.5)
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss(net(x[None]), t[None]).backward()
+        optimizer.step()
+    net[0].weight.data[0, 0] = 3.0
+    after = host.answer({"id": "b:1", "path": "/api/seed"})["data"]  # a second view opens
+    assert before["weights"][0][0][0] != 3.0
+    np.testing.assert_array_equal(after["weights"][0], net[0].weight.numpy())
+    np.testing.assert_array_equal(after["weights"][1], net[2].weight.numpy())
+    shown = host.answer({"id": "b:2", "path": "/api/backward", "body": {"network": after}})
+    assert shown["data"]["E"] == pytest.approx(loss(net(x[None]), t[None]).item(), rel=1e-12)
+
+
 def test_a_batch_is_refused_up_front_and_one_case_of_it_opens(case):
     """A 2-case X was flattened into one 6-long input for a 3-input net; every request then
     failed. The explorer shows one case: a batch is refused, a row of it opens."""

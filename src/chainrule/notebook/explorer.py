@@ -60,12 +60,15 @@ class Explorer:
     view is the ``""`` view's.
     """
 
-    def __init__(self, start: dict | None = None) -> None:
+    def __init__(self, start: dict | None = None, reread: Any = None) -> None:
         from chainrule.web import api
 
         self._api = api
         self._endpoints = {e.path: e for e in api.ENDPOINTS}
         self.start = start if start is not None else api.seed(None, None)
+        #: the network read again from the user's model (``start_network``), for each view
+        #: opened and each reset: the model as it is then, trained or edited since
+        self._reread = reread
         self.sessions: OrderedDict[str, Any] = OrderedDict()  # view -> its BrowserSession
 
     def session(self, endpoint: Any, request_id: Any) -> Any:
@@ -101,6 +104,8 @@ class Explorer:
             if endpoint.request is None and body not in (None, {}):  # /api/seed too
                 raise api.HTTPProblem(422, f"{path} takes no request body")
             if path == "/api/seed":  # a copy: a caller changing a reply changes no later one
+                if self._reread is not None:
+                    self.start = self._reread()
                 return {"id": request_id, "ok": True, "data": copy.deepcopy(self.start)}
             payload = None
             if endpoint.request is not None:
@@ -191,14 +196,18 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
     With no arguments it opens on the lecture's seed network. ``x`` is one case (a flat list or
     one row; pick one from a batch, ``(X[0], T[0])``) and ``t`` its target (a class label for
     cross-entropy). ``loss`` is needed with a model: an ``nn`` loss object or its name
-    (``"squared-error"``, ``"cross-entropy"``, ...). Needs ``anywidget`` (the ``[notebook]``
-    extra).
+    (``"squared-error"``, ``"cross-entropy"``, ...). Each view of the widget opens, and its
+    reset returns, on the model as it is then: trained or edited since, it shows the new
+    weights. Needs ``anywidget`` (the ``[notebook]`` extra).
 
     >>> import chainrule as cr                                        # doctest: +SKIP
     >>> cr.explorer()                                                 # doctest: +SKIP
     >>> cr.explorer(net, (x, t), cr.nn.SquaredError())                # doctest: +SKIP
     """
-    host = Explorer(start_network(model, case, loss))
+    host = Explorer(
+        start_network(model, case, loss),
+        None if model is None else functools.partial(start_network, model, case, loss),
+    )
     widget = _widget_class()()
     widget.explorer = host
     widget.on_msg(lambda w, content, buffers: w.send(host.answer(content)))

@@ -100,7 +100,7 @@ class World:
         return self.rank == 0
 
     @contextlib.contextmanager
-    def deferring_interrupts(self) -> Iterator[None]:
+    def deferring_interrupts(self, where: Callable[[], str] | None = None) -> Iterator[None]:
         """Within this block a Ctrl-C (SIGINT), or a SIGTERM that a Python handler turns into
         an exception (the command line's), is noted rather than raised: every rank stops
         together at the next gradient average (a rank that raised alone would leave the others
@@ -112,7 +112,9 @@ class World:
         holds the handlers (a second layer took the first's for the user's, and left Ctrl-C
         noted for ever).
 
-        ``interrupt_pending`` is the noted signal's number (0: none)."""
+        ``interrupt_pending`` is the noted signal's number (0: none). A signal noted after the
+        last step is delivered when the block ends, saying ``where()`` it stopped (a single
+        process; a bare ``KeyboardInterrupt`` said nothing of what was done)."""
         if threading.current_thread() is not threading.main_thread() or self._deferring:
             yield
             return
@@ -140,8 +142,13 @@ class World:
                 signal.signal(signum, previous)
             self._deferring = False
             pending, self.interrupt_pending = self.interrupt_pending, 0
-        if pending:  # noted after the last step: not swallowed
-            (self._deliver if self.size == 1 else self._raise_for)(pending)
+        if pending and self.size > 1:  # noted after the last step: not swallowed
+            self._raise_for(pending)
+        elif pending and where is not None:
+            self.interrupt_pending = pending
+            self.stop_between(where())
+        elif pending:
+            self._deliver(pending)
 
     @property
     def stops_between_steps(self) -> bool:

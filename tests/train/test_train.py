@@ -1436,8 +1436,9 @@ def test_ctrl_c_in_the_last_batch_waits_for_the_fits_end(monkeypatch):
     trainer = Trainer(model, loss, opt, batch_size=10, callbacks=[script, LastBatch()],
                       early_stopping=EarlyStopping(patience=10, monitor="val_loss"),
                       progress=False)  # fmt: skip
-    with pytest.raises(KeyboardInterrupt):
+    # it says the fit had finished (it was a bare KeyboardInterrupt(''))
+    with pytest.raises(KeyboardInterrupt, match="after its last epoch, 5: the fit had finished"):
         trainer.fit(small_classification(), epochs=5)
-    assert trainer.best_epoch == 2
+    assert trainer.best_epoch == 2 and len(trainer.history) == 5
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, script.snapshots[2][name])

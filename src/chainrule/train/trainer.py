@@ -192,7 +192,7 @@ class Trainer:
             self._call("on_fit_start", self)
             # Ctrl-C stops between two steps (several ranks: at the same one); one that comes
             # after the last step waits for the fit's end (early stopping's best weights back)
-            with self._world.deferring_interrupts():
+            with self._world.deferring_interrupts(lambda: self._where_stopped(self.epoch, 0)):
                 while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
                 self._call("on_fit_end", self)
@@ -319,6 +319,11 @@ class Trainer:
 
     def _where_stopped(self, epoch: int, batch: int) -> str:
         """What the model holds when a fit stops between two steps (a notebook's interrupt)."""
+        if batch == 0 and self.finished:  # after the last step: nothing was cut short
+            return (
+                f"training stopped after its last epoch, {self.epoch}: the fit had finished, "
+                "its history records every epoch"
+            )
         if batch == 0:
             return f"training stopped after epoch {self.epoch}, the last its history records"
         return (

@@ -736,10 +736,18 @@ def _as_dtype(contribution: Any, dtype: Any) -> Any:
     and its gradient stays float32. A complex one for a real input (a real tensor made complex
     on the way to the loss) is refused: see :data:`COMPLEX_FORWARD_ONLY`."""
     data = array_of(contribution)
-    if backend.is_complex(data.dtype, array_module(data)):
+    xp = array_module(data)
+    if backend.is_complex(data.dtype, xp):
         raise TypeError(
             f"backward: a {contribution.dtype} gradient reached a {dtype} tensor: "
             f"{COMPLEX_FORWARD_ONLY}"
+        )
+    if not backend.is_floating(dtype, xp):  # cast, it was truncated (0.3 -> 0), silently
+        raise TypeError(
+            f"backward: a {contribution.dtype} gradient reached a tensor of {dtype} that "
+            f"requires a gradient: only floating tensors have one (was its .data set to "
+            f"{dtype} values, as w.data = np.array([[1, -1]])? give floats, "
+            "np.array(..., dtype=float))"
         )
     if hasattr(contribution, "astype"):
         return contribution.astype(dtype)

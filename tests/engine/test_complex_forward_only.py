@@ -40,3 +40,20 @@ def test_a_complex_step_still_gives_a_derivative():
     value = cr.sigmoid(cr.tensor(np.array([x + 1j * h]))).data
     s = 1 / (1 + np.exp(-x))
     assert value.imag[0] / h == pytest.approx(s * (1 - s), rel=1e-12)
+
+
+def test_a_parameter_whose_data_was_set_to_integers_is_refused_by_backward_not_half_stepped():
+    """w.data = np.array([[1, -1], ...]) (integer literals): backward cast the float gradient
+    to int64 (0.3 -> 0, silently), and the optimizer's step failed on that layer with NumPy's
+    casting error after it had moved the layers before it."""
+    from chainrule import nn, optim
+
+    net = nn.mlp([3, 4, 2], output="logistic", dtype="float64", rng=0)
+    net[2].weight.data = np.array([[1, -1], [0, 2], [1, 1], [0, 0]])
+    before = [p.numpy().copy() for p in net.parameters()]
+    loss = nn.SquaredError()(net(np.array([[0.2, -0.7, 1.1]])), np.array([[1.0, 0.0]]))
+    with pytest.raises(TypeError, match="reached a tensor of int64 that requires a gradient"):
+        loss.backward()
+    optim.SGD(net.parameters(), lr=0.5).step()  # no gradient was set: nothing moves
+    for old, p in zip(before, net.parameters()):
+        np.testing.assert_array_equal(old, p.numpy())

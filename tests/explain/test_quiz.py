@@ -96,6 +96,16 @@ def test_an_answer_with_fewer_digits_than_asked_is_not_accepted(capsys):
     assert "asks for 4" in capsys.readouterr().out
 
 
+def test_an_answer_whose_left_off_digits_are_zeros_is_accepted():
+    # seed 1's dE/dy is 0.068904 (0.06890 to 4 digits): "0.0689", as f"{x:.4g}" writes it,
+    # was refused for its 3 digits; 0.0688 and 0.069 are still not accepted
+    quiz = make_quiz(1, "dy")
+    assert f"{quiz.expected:.3e}" == "6.890e-02" and f"{quiz.expected:.4g}" == "0.0689"
+    assert check_answer(quiz, "0.0689").correct and check_answer(quiz, "0.06890").correct
+    assert not check_answer(quiz, "0.069").correct
+    assert not check_answer(quiz, "0.0688").correct
+
+
 @pytest.mark.parametrize(
     ("text", "digits"),
     [

@@ -168,7 +168,8 @@ def check_answer(
 
     A written answer (a string) must have the :data:`DIGITS` significant digits the exercise
     asks for (``-0.218`` for ``-0.2183`` is close, yet not accepted, and the verdict says why
-    without giving the answer away), and is right when its last written digit is, give or take
+    without giving the answer away; ``0.0689`` for ``0.06890``, trailing zeros left off, is
+    accepted), and is right when its last written digit is, give or take
     one for rounding along the way: for -0.218283, ``-0.2183`` and ``-0.2182`` are right,
     ``-0.2180`` and ``-0.2175`` are not. More digits never make a near answer wrong: one
     written with more than :data:`DIGITS` is also right where its rounding to :data:`DIGITS`
@@ -199,7 +200,10 @@ def check_answer(
         return abs(answer - value) <= unit
 
     close = near(expected)
-    if close and written is not None and significant_digits(written) < DIGITS:
+    # fewer digits are the DIGITS ones where only zeros were left off: 0.0689 is 0.06890, as
+    # Python's own f"{x:.4g}" writes it
+    padded = written is not None and answer == float(f"{expected:.{DIGITS - 1}e}")
+    if close and written is not None and significant_digits(written) < DIGITS and not padded:
         return Verdict(
             False,
             answer,

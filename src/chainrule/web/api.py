@@ -216,9 +216,25 @@ def train_start(body: s.TrainStartRequest, session: BrowserSession) -> dict:
     return run.to_json()
 
 
+#: The refusal of a training request with no run to act on (409). The page reads its first words
+#: ("no training run") as "the run is gone": it then clears the run it shows (app.js trainStep).
+NO_RUN = "no training run for this session: "
+#: Why a session has none. The same handlers serve the notebook widget (one run per view), so
+#: this says nothing only a server would: both keep the most recently used runs and forget the
+#: oldest when another starts (``chainrule serve --max-sessions``, the widget's views).
+NO_RUN_WHY = (
+    "none was started, or it was forgotten (only the most recently used runs are kept: when "
+    "another starts, the oldest is forgotten)"
+)
+START_AGAIN = "; press Start (POST /api/train/start) to begin again"
+
+
 def _run_of(session: BrowserSession | None):
-    if session is None or session.training is None:
-        raise HTTPProblem(409, "no training run in this session; start one with /api/train/start")
+    """The session's training run, or a 409 saying why there is none and what to do."""
+    if session is None:  # no cookie, or its session was forgotten to make room for newer runs
+        raise HTTPProblem(409, NO_RUN + NO_RUN_WHY + START_AGAIN)
+    if session.training is None:  # kept, with no run: its start was refused, or it was reset
+        raise HTTPProblem(409, NO_RUN + "none was started, or it was reset" + START_AGAIN)
     return session.training
 
 

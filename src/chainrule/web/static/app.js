@@ -60,6 +60,21 @@ function download(name, text, type) {
   setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 0);
 }
 
+/** Where `value` (parsed JSON) has its first number that is not finite, as "weights[0][0][1]"
+ *  ("" for the value itself), or null if it has none. JSON.parse reads a number too large for a
+ *  double (1e400) as Infinity, which JSON.stringify sends as null: in `weights` that would be a
+ *  weight that does not exist (a network in blocks), elsewhere a refusal about something else.
+ *  The order is JSON.parse's own (a reviver sees the numbers in it). */
+function nonFinite(value, where = "") {
+  if (typeof value === "number") return Number.isFinite(value) ? null : where;
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, item] of Object.entries(value)) {
+    const found = nonFinite(item, Array.isArray(value) ? `${where}[${key}]` : where ? `${where}.${key}` : key);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /* ---------------------------------------------------------------- one explorer */
 
 /** One explorer in `ROOT` (a document or a shadow root), asking `transport(path, body)`: its
@@ -640,35 +655,48 @@ function createExplorer(ROOT, transport, host) {
     const top = topLayer();
     const rows = document.createElement("div");
     rows.className = "edit-rows";
-    const add = (label, value, apply) => {
+    /** One field: `label` (HTML), the number's place in the API's network (`path`, as the
+     *  server's messages name it), how to read it from a network and how to set it. */
+    const add = (label, path, get, apply) => {
       const row = document.createElement("label");
       row.className = "edit-row";
       row.innerHTML = `<span>${label}</span>`;
       const input = document.createElement("input");
-      input.type = "number"; input.step = "any"; input.value = String(value);
+      input.type = "number"; input.step = "any"; input.value = String(get(S.net));
       input.addEventListener("change", () => guarded(async () => {
-        const v = Number(input.value);
-        if (input.value.trim() === "" || !Number.isFinite(v)) {
-          throw new ApiError(`${row.firstChild.textContent}: not a number`);  // text, not HTML
+        const name = row.firstChild.textContent;  // the label as text ("input y1"), not HTML
+        const typed = input.value;
+        try {
+          const v = Number(typed);
+          if (typed.trim() === "" || !Number.isFinite(v)) throw new ApiError("not a number");
+          const base = latestNetwork();  // on an edit still on its way too, so both count
+          if (base.sizes.join() !== S.net.sizes.join()) {
+            throw new ApiError("the network is being replaced: edit it again once it shows");
+          }
+          const next = structuredClone(base);
+          apply(next, v);
+          if (JSON.stringify(next) === JSON.stringify(base)) return;  // no change (a second blur)
+          await setNetwork(next);
+        } catch (error) {
+          // refused: the network is as it was, and so is its field, unless the user has typed on
+          // since (a field replaced since shows the new network's number already)
+          if (input.isConnected && input.value === typed) input.value = String(get(S.net));
+          if (!(error instanceof ApiError)) throw error;
+          // the field as the page labels it, not the API's place (network.input[0]) for it
+          const own = `invalid request: ${path}: `;
+          const why = error.message.startsWith(own) ? error.message.slice(own.length) : error.message;
+          throw new ApiError(`${name}: ${why}`);
         }
-        const base = latestNetwork();  // on an edit still on its way too, so both count
-        if (base.sizes.join() !== S.net.sizes.join()) {
-          throw new ApiError("the network is being replaced: edit it again once it shows");
-        }
-        const next = structuredClone(base);
-        apply(next, v);
-        if (JSON.stringify(next) === JSON.stringify(base)) return;  // no change (a second blur)
-        await setNetwork(next);
       }));
       row.append(input);
       rows.append(row);
     };
     const { layer: l, unit: i } = sel;
-    if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, S.net.input[i], (n, v) => { n.input[i] = v; });
-    if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, S.net.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
-    if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, S.net.target[i], (n, v) => { n.target[i] = v; });
+    if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, `network.input[${i}]`, (n) => n.input[i], (n, v) => { n.input[i] = v; });
+    if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, `network.biases[${l - 1}][${i}]`, (n) => n.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
+    if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, `network.target[${i}]`, (n) => n.target[i], (n, v) => { n.target[i] = v; });
     // only the weights that exist: none joins i to a unit outside its block (null)
-    if (l < top) S.net.weights[l][i].forEach((w, j) => w !== null && add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, w, (n, v) => { n.weights[l][i][j] = v; }));
+    if (l < top) S.net.weights[l][i].forEach((w, j) => w !== null && add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, `network.weights[${l}][${i}][${j}]`, (n) => n.weights[l][i][j], (n, v) => { n.weights[l][i][j] = v; }));
     const title = document.createElement("div");
     title.className = "hint";
     title.textContent = `layer ${l}, unit ${unitNo(i)}`;
@@ -776,6 +804,11 @@ function createExplorer(ROOT, transport, host) {
 
   /* ---------------------------------------------------------------- training */
 
+  /** The first words of the server's refusal of a step with no run to take it on (api.py). */
+  const NO_RUN = "no training run";
+  /** What the Train tab says while there is no run (index.html's text). */
+  const TRAIN_HINT = $("train-status").textContent;
+
   function renderTraining() {
     const T = S.train.state;
     const playing = S.train.playing;
@@ -785,15 +818,18 @@ function createExplorer(ROOT, transport, host) {
     const canvas = $("loss-curve");
     drawLossCurve(canvas, T ? T.loss : []);
     canvas.dataset.steps = T ? String(T.step) : "0";
+    const status = $("train-status");
     if (T) {
       const last = T.loss.length ? T.loss[T.loss.length - 1] : null;
       const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
       const run = `${T.dataset}: step ${T.step}${last === null ? "" : `, loss ${fmt(last, 4)}`}${acc}.`;
-      const status = $("train-status");
       status.textContent = S.train.shown ? `${run} The diagram shows case 0.`
         : `${run} Out of date: the diagram no longer shows this run's network (it was changed ` +
           "since); Step or Play goes on with the run's own network.";
       status.classList.toggle("stale", !S.train.shown);
+    } else {  // no run (yet, or any more): the page's own hint again
+      status.textContent = TRAIN_HINT;
+      status.classList.remove("stale");
     }
     drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
   }
@@ -861,7 +897,20 @@ function createExplorer(ROOT, transport, host) {
   async function trainStep() {
     const steps = Math.max(1, Math.min(500, Number($("train-chunk").value) || 1));
     const gen = S.train.gen;
-    await showTrainState(await api("/api/train/step", { steps }), gen);
+    let state;
+    try {
+      state = await api("/api/train/step", { steps });
+    } catch (error) {
+      // the server has no run for this page (api.py's NO_RUN: it forgot it to make room for
+      // newer ones): the Train tab shows none either, and only Start goes on
+      if (error instanceof ApiError && error.message.startsWith(NO_RUN)) {
+        S.train.state = null;
+        S.train.playing = false;
+        renderTraining();
+      }
+      throw error;
+    }
+    await showTrainState(state, gen);
   }
 
   async function playLoop() {
@@ -1002,8 +1051,18 @@ function createExplorer(ROOT, transport, host) {
       event.target.value = "";
       if (!file) return;
       if (file.size > 1048576) throw new ApiError(`${file.name}: over 1 MiB, not a network file`);
+      const overflows = [];  // the text of each number JSON.parse read as +-Infinity, in order
+      const keep = (key, value, context) => {
+        if (typeof value === "number" && !Number.isFinite(value)) overflows.push(context && context.source);
+        return value;
+      };
       let net;
-      try { net = JSON.parse(await file.text()); } catch (error) { throw new ApiError(`${file.name}: not JSON (${error.message})`); }
+      try { net = JSON.parse(await file.text(), keep); } catch (error) { throw new ApiError(`${file.name}: not JSON (${error.message})`); }
+      const where = nonFinite(net);
+      if (where !== null) {  // JSON.stringify would send it as null: "no weight here", or another refusal
+        const text = overflows[0] || "it";  // the number as written, where the browser says
+        throw new ApiError(`${file.name}: ${where || "the file"} is not a finite number (${text} overflows); nothing was loaded`);
+      }
       await setNetwork(net, { resetPhase: true, keepSelection: false });
     }));
   }

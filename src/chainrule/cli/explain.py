@@ -730,16 +730,19 @@ def graph(
     from chainrule.explainer import explain as run_explain
     from chainrule.viz.graph import graph as draw_graph
     from chainrule.viz.graph import seed_graph
+    from chainrule.viz.network import FORMATS as NETWORK_FORMATS
     from chainrule.viz.network import network_svg
 
     _check_loss(loss)
     if out is None and format is None:  # a file, said in one line, rather than a screenful
         out = Path("network.svg" if kind == "network" else "computation-graph.svg")
-    # the name against --format once nothing it must not overwrite is at stake (see _write)
-    fmt = _drawing_format(out, format, check_name=format is None)
+    if kind == "network" and format is not None and format.lower() == "dot":
+        raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
+    # the name against --format once nothing it must not overwrite is at stake (see _write);
+    # a network diagram's against its own formats (SVG alone: .dot and .gv were offered)
+    fmt = _drawing_format(out, format, check_name=format is None,
+                          formats=NETWORK_FORMATS if kind == "network" else None)  # fmt: skip
     if kind == "network":
-        if fmt == "dot":
-            raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
         if hide_implementation:  # it was ignored: a diagram of units has no implementation ops
             raise UserError("--hide-implementation hides ops of --kind computation's graph; "
                             "the network diagram draws units only")  # fmt: skip

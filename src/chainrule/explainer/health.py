@@ -26,7 +26,7 @@ from chainrule.nn.activations import activation_of
 from chainrule.nn.layers import Linear
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
-from chainrule.viz.style import png_bytes
+from chainrule.viz.style import png_bytes, saved_format
 
 SATURATION = 0.01
 
@@ -110,14 +110,18 @@ class GradientHealth(_Base):
         self.history = [dict(record) for record in scalars.get("history", [])]
 
     def plot(self, path: str | os.PathLike) -> str:
-        """Two panels (gradient norms, log scale; saturated share) written to a PNG."""
-        import matplotlib
+        """Two panels (gradient norms, log scale; saturated share) written to a PNG; a name
+        with another suffix than .png is refused (ValueError) before anything is drawn. Drawn on
+        matplotlib's Agg canvas, chosen for this figure alone: the backend a notebook or a GUI
+        chose is left as it was."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        saved_format("GradientHealth.plot", os.fspath(path), {"png": (".png",)})
         epochs = [h["epoch"] for h in self.history]
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+        fig = Figure(figsize=(7, 6), dpi=100)
+        FigureCanvasAgg(fig)
+        top, bottom = fig.subplots(2, 1, sharex=True)
         for name in sorted({k for h in self.history for k in h["grad_norms"]}):
             top.plot(epochs, [h["grad_norms"].get(name, np.nan) for h in self.history], label=name)
         top.set_yscale("log")
@@ -137,6 +141,4 @@ class GradientHealth(_Base):
         else:  # no logistic layer (tanh or relu units): no share to draw, and matplotlib warns
             bottom.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
                         transform=bottom.transAxes)  # fmt: skip
-        drawn = png_bytes(fig, dpi=100)
-        plt.close(fig)
-        return os.fspath(atomic_write_bytes(path, drawn))
+        return os.fspath(atomic_write_bytes(path, png_bytes(fig, dpi=100)))

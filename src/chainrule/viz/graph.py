@@ -40,7 +40,7 @@ from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.ops.shape import shared_constants
 from chainrule.tensor import Tensor
-from chainrule.viz.style import NEUTRAL, Box, Placer, saved_format, sign_colour
+from chainrule.viz.style import NEUTRAL, Box, Placer, saved_format, sign_colour, text_box
 
 GRAPHVIZ_HINT = (
     "graphviz's 'dot' is not installed, so chainrule drew the SVG itself; for graphviz's layout "
@@ -142,18 +142,31 @@ class ComputationGraph:
         return ComputationGraph(nodes, edges, self.output, list(self.notes))
 
     def to_svg(self, use_graphviz: bool | None = None) -> str:
-        """SVG via graphviz's ``dot`` when installed (or ``use_graphviz=True``), else drawn here;
-        also drawn here, with a note saying why, when ``dot`` fails or takes more than
-        :data:`GRAPHVIZ_SECONDS` (its layout of a long unrolled loop takes minutes)."""
+        """SVG via graphviz's ``dot`` when installed, else drawn here; also drawn here, with a
+        note saying why, when ``dot`` fails or takes more than :data:`GRAPHVIZ_SECONDS` (its
+        layout of a long unrolled loop takes minutes). ``use_graphviz=True`` insists on ``dot``:
+        RuntimeError when it is not installed or fails; ``False`` always draws it here."""
         dot = shutil.which("dot")
-        note = GRAPHVIZ_HINT
-        if use_graphviz is not False and dot:
-            svg, note = _graphviz_svg(dot, self.to_dot())
+        note = None  # use_graphviz=False with dot installed: nothing to say
+        if not dot:
+            if use_graphviz:
+                raise RuntimeError(
+                    "to_svg(use_graphviz=True): graphviz's 'dot' is not installed (apt-get "
+                    "install graphviz, brew install graphviz, conda install graphviz); "
+                    "use_graphviz=False, or the default, draws the SVG without graphviz"
+                )
+            note = GRAPHVIZ_HINT
+        elif use_graphviz is not False:
+            svg, why = _graphviz_svg(dot, self.to_dot())
             if svg is not None:
                 return svg
-        if use_graphviz:
-            raise RuntimeError(note)
-        if note not in self.notes:
+            if use_graphviz:
+                raise RuntimeError(
+                    f"to_svg(use_graphviz=True): {why}; use_graphviz=False, or the default, "
+                    "draws the SVG without graphviz"
+                )
+            note = f"{why}, so chainrule drew the SVG itself"
+        if note is not None and note not in self.notes:
             self.notes.append(note)
         return layered_svg(self)
 
@@ -185,13 +198,10 @@ def _graphviz_svg(dot: str, text: str) -> tuple[str | None, str]:
         result = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True,
                                 check=False, timeout=GRAPHVIZ_SECONDS)  # fmt: skip
     except subprocess.TimeoutExpired:
-        return None, (
-            f"graphviz's 'dot' took more than {GRAPHVIZ_SECONDS:g} s to lay this graph out, so "
-            "chainrule drew the SVG itself"
-        )
+        return None, f"graphviz's 'dot' took more than {GRAPHVIZ_SECONDS:g} s to lay this graph out"
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[0]
-        return None, f"graphviz's 'dot' failed ({reason}), so chainrule drew the SVG itself"
+        return None, f"graphviz's 'dot' failed ({reason})"
     return result.stdout, ""
 
 
@@ -421,7 +431,13 @@ def layered_svg(g: ComputationGraph) -> str:
                 offset + k * (_BOX_W + _GAP_X),
                 _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y),
             )
-    placer = Placer()
+    # a node's longest line (four long numbers) may run past its box: not past the canvas
+    width = max(
+        [width]
+        + [pos[nid][0] + 6 + text_box(0, 0, line, 10).w + 4
+           for nid, node in g.nodes.items() for line in node_lines(g, node)]
+    )  # fmt: skip
+    placer = Placer(Box(0, 0, width, height))  # a label wholly on the canvas, or listed below
     for x, y in pos.values():
         placer.block(Box(x, y, _BOX_W, _BOX_H))
     lines, labels, unplaced = [], [], []
@@ -457,9 +473,11 @@ def layered_svg(g: ComputationGraph) -> str:
         mx, my, anchor = spot or (mx + 4, my, "start")
         labels.append(_svg_text(mx, my, mark, colour, anchor))
         src, dst = g.nodes[edge.src].title, g.nodes[edge.dst].title
-        labels.append(
-            _svg_text(_GAP_X, legend_top + 14 * k, f"{mark} {dst} -> {src}: {text}", colour)
-        )
+        line = f"{mark} {dst} -> {src}: {text}"
+        labels.append(_svg_text(_GAP_X, legend_top + 14 * k, line, colour))
+        # the canvas as wide as the legend's lines (a narrow graph cut them off on the right)
+        box = text_box(_GAP_X, 0, line, _LABEL_SIZE)
+        width = max(width, box.x + box.w + _GAP_X / 2)
     height += 14 * len(unplaced) + (10 if unplaced else 0)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '

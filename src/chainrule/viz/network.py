@@ -43,7 +43,12 @@ def network_svg(d: Derivation, case: int = 0) -> str:
             f"case{'s' * (n != 1)} (0 to {n - 1})"
         )
     drawn = units_drawn(d)
-    width = _LEFT + max(map(len, drawn)) * _GAP_X + _MARGIN
+    head = f"{d.description}: E = {d.error:.4g}"
+    if d.n_cases > 1:  # E is the batch's; the units' numbers are one case's (its share of E's)
+        head += f" over {d.n_cases} cases; the units show case {case + 1}"
+    title = text_box(10, 20, head, 13)
+    # as wide as the widest layer and as the title (a 1-1-1 network's was cut off)
+    width = max(_LEFT + max(map(len, drawn)) * _GAP_X + _MARGIN, title.x + title.w + 10)
     height = (len(drawn) - 1) * _GAP_Y + 2 * _MARGIN + 40
     pos = {}
     for layer, units in enumerate(drawn):
@@ -51,11 +56,8 @@ def network_svg(d: Derivation, case: int = 0) -> str:
         y = height - _MARGIN - layer * _GAP_Y
         for k, unit in enumerate(units):
             pos[(layer, unit)] = (offset + k * _GAP_X, y)
-    placer = Placer()
-    head = f"{d.description}: E = {d.error:.4g}"
-    if d.n_cases > 1:  # E is the batch's; the units' numbers are one case's (its share of E's)
-        head += f" over {d.n_cases} cases; the units show case {case + 1}"
-    placer.block(text_box(10, 20, head, 13))
+    placer = Placer(Box(0, 0, width, height))  # each label wholly on the canvas
+    placer.block(title)
     texts = [_text(10, 20, head, 13, extra=' font-weight="bold"')]
     for layer, record in enumerate(d.layers):
         y = height - _MARGIN - layer * _GAP_Y + 4
@@ -107,6 +109,8 @@ def network_svg(d: Derivation, case: int = 0) -> str:
     legend_y = height - 10
     for k, line in enumerate(legend):
         texts.append(_text(_LEFT, legend_y + 13 * k, line, _LABEL_SIZE, "#444"))
+        box = text_box(_LEFT, legend_y, line, _LABEL_SIZE)
+        width = max(width, box.x + box.w + 10)  # the legend's lines on the canvas too
     height += 13 * len(legend)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '

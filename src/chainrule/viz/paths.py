@@ -8,19 +8,22 @@ import os
 from typing import Any
 
 from chainrule.explainer.paths import counts
-from chainrule.viz.style import png_bytes
+from chainrule.viz.style import png_bytes, saved_format
 
 
 def plot_path_costs(sizes: Any, path: str | os.PathLike | None = None) -> Any:
     """A matplotlib Figure of the operations (multiplications + additions, per case) that each
     method needs for every dE/dy of each layer of a network of ``sizes`` (or of a derivation);
-    saved as PNG at ``path`` (atomically) when given. Uses the Agg backend: no display needed.
+    saved as PNG at ``path`` (atomically) when given; a name with another suffix than .png is
+    refused (ValueError) before anything is drawn. Uses the Agg backend: no display needed.
 
     >>> fig = plot_path_costs([2, 2, 3])  # doctest: +SKIP
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    if path is not None:
+        saved_format("plot_path_costs", os.fspath(path), {"png": (".png",)})
     if hasattr(sizes, "layers"):
         sizes = [record.size for record in sizes.layers]
     rows = counts(list(sizes))

@@ -46,6 +46,15 @@ class Box:
             or other.y + other.h + gap <= self.y
         )
 
+    def inside(self, other: Box) -> bool:
+        """Whether this box lies wholly within ``other`` (a label on the canvas)."""
+        return (
+            other.x <= self.x
+            and self.x + self.w <= other.x + other.w
+            and other.y <= self.y
+            and self.y + self.h <= other.y + other.h
+        )
+
 
 def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") -> Box:
     """The box an SVG ``<text x y font-size text-anchor>`` takes at most (baseline at y)."""
@@ -55,16 +64,21 @@ def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") 
 
 
 class Placer:
-    """Places labels one by one where their boxes are free of everything placed so far."""
+    """Places labels one by one where their boxes are free of everything placed so far, and,
+    given ``bounds`` (the canvas), wholly on it: an end-anchored label near the left edge
+    started at a negative x, its first letters cut off."""
 
-    def __init__(self) -> None:
+    def __init__(self, bounds: Box | None = None) -> None:
         self.taken: list[Box] = []
+        self.bounds = bounds
 
     def block(self, box: Box) -> None:
         """Mark ``box`` (a node, a circle's square) as taken."""
         self.taken.append(box)
 
     def free(self, box: Box) -> bool:
+        if self.bounds is not None and not box.inside(self.bounds):
+            return False
         return not any(box.overlaps(other) for other in self.taken)
 
     def place(

@@ -17,17 +17,35 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import to_numpy
-from chainrule.viz.style import png_bytes
+from chainrule.viz.style import png_bytes, saved_format
+
+
+def _finite(what: str, weights: np.ndarray) -> None:
+    """Refuse a weight that is NaN or infinite, naming ``what`` and the first such entry: one
+    NaN made every square NaN (the diagram blank, read as all zero), one inf every other square
+    nothing."""
+    bad = np.argwhere(~np.isfinite(weights))
+    if len(bad):
+        index = ", ".join(map(str, bad[0]))
+        more = f" (and {len(bad) - 1} more not finite)" if len(bad) > 1 else ""
+        raise ValueError(
+            f"{what}: weights[{index}] is {float(weights[tuple(bad[0])])}{more}; a Hinton diagram "
+            "needs finite weights"
+        )
 
 
 def hinton(ax: Any, matrix: np.ndarray, max_weight: float | None = None) -> None:
     """Draw ``matrix`` (rows top to bottom) on matplotlib axes as a Hinton diagram.
 
-    ``max_weight`` is the size that fills a whole cell (default: the largest |weight|).
+    ``max_weight`` is the size that fills a whole cell (default: the largest |weight|). A NaN or
+    infinite weight (or ``max_weight``) is refused (ValueError naming it).
     """
     from matplotlib.patches import Rectangle
 
     matrix = np.asarray(to_numpy(matrix), dtype=float)  # any library or device: to the host
+    _finite("hinton", matrix)
+    if max_weight is not None and not np.isfinite(max_weight):
+        raise ValueError(f"hinton: max_weight is {float(max_weight)}; it must be a finite number")
     biggest = float(max_weight or np.abs(matrix).max() or 1.0)
     rows, cols = matrix.shape
     ax.set_facecolor("0.55")
@@ -54,7 +72,8 @@ def plot_person_units(
     ``weights`` is (24, n_units), rows in the order of ``people`` (default: the dataset's
     order, the 12 English in tree order, then the 12 Italians who correspond to them). One
     panel per unit, English above, Italian below, all on one scale. Writes a PNG atomically
-    and returns its path.
+    and returns its path; a name with another suffix than .png, or a NaN or infinite weight, is
+    refused (ValueError) before anything is written.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -62,6 +81,7 @@ def plot_person_units(
     from chainrule.data.family_trees import PEOPLE
     from chainrule.files import atomic_write_bytes
 
+    saved_format("plot_person_units", os.fspath(path), {"png": (".png",)})
     weights = np.asarray(to_numpy(weights), dtype=float)
     people = list(PEOPLE if people is None else people)
     if weights.ndim != 2 or weights.shape[0] != len(people) or len(people) % 2:
@@ -69,6 +89,7 @@ def plot_person_units(
             f"plot_person_units: weights must be (people, units) with an even number of people "
             f"({len(people)}), got shape {weights.shape}"
         )
+    _finite("plot_person_units", weights)
     half = len(people) // 2
     n_units = weights.shape[1]
     n_cols = 2 if n_units > 1 else 1

@@ -562,6 +562,8 @@ def _one_array_axis(index: Any, ndim: int) -> tuple[int, Any, tuple | None] | No
     slices = (
         None if full else tuple(slice(None) if j == k else item for j, item in enumerate(items))
     )
+    if slices is not None and len(items) < ndim and not any(x is Ellipsis for x in items):
+        slices += (Ellipsis,)  # the standard names every axis of a multi-axis index
     if Ellipsis in items[:k]:  # counted from the end: the axes after the array are named
         return ndim - (len(items) - k), items[k], slices
     return k, items[k], slices

@@ -1301,3 +1301,43 @@ def test_a_run_failing_after_a_checkpoint_keeps_it_unless_it_diverged(
     monkeypatch.undo()  # the disk has room again: the resume finishes the run
     assert main(["train", "--resume", str(out), "--epochs", "10", "--quiet"]) == 0
     assert (out / "model").is_dir()
+
+
+def test_a_resume_failing_after_a_checkpoint_keeps_the_run_it_extends(tmp_path, monkeypatch,
+                                                                      capsys):  # fmt: skip
+    """A finished run extended with --resume, the extension failing on a full disk: its kept
+    checkpoints must not cost the finished run its model (predict and explain read it)."""
+    import errno
+
+    from chainrule.train import Trainer
+
+    out = tmp_path / "run"
+    assert main(["train", "--data", "parity", "--epochs", "4", "--out", str(out), "-q"]) == 0
+    finished = sorted(p.name for p in out.iterdir())
+    real, saved = Trainer.save_checkpoint, []
+
+    def save_one_then_fail(self, directory):
+        if saved:
+            raise OSError(errno.ENOSPC, "No space left on device", str(directory))
+        saved.append(real(self, directory))
+        return saved[-1]
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", save_one_then_fail)
+    assert main(["train", "--resume", str(out), "--epochs", "12", "-q"]) == 2
+    assert "continue with: chainrule train --resume" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == finished and (out / "model").is_dir()
+
+
+def test_a_run_failing_for_a_bug_after_a_checkpoint_is_removed(tmp_path, monkeypatch):
+    """Only the system's failures (a full disk, memory) keep a new run's checkpoints: a resume
+    would meet a bug again."""
+    from chainrule.cli import train as train_cli
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(train_cli, "_finish", broken)
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="a bug") as raised:
+        main(["train", "--data", "parity", "--epochs", "4", "--out", str(out), "-q"])
+    assert not out.exists() and not getattr(raised.value, "__notes__", None)

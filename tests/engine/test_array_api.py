@@ -830,6 +830,26 @@ def test_one_integer_array_among_slices_indexes_on_array_api_strict(name: str) -
     np.testing.assert_array_equal(to_numpy(ours.grad.data), reference.grad.numpy())
 
 
+@pytest.mark.parametrize(
+    "index",
+    [(slice(1, None), [0, 3, 3]), (slice(None, None, -1), [2, 0]), ([1, 1, 0], slice(3, 0, -1))],
+    ids=["rows then columns", "reversed rows then columns", "rows then reversed columns"],
+)
+def test_an_integer_array_among_slices_of_a_3d_tensor_indexes_on_array_api_strict(index):
+    """The slices alone name fewer axes than a 3-d array has: the standard wants a trailing
+    ellipsis there ("multi-axes index only specifies 2 dimensions")."""
+    strict = pytest.importorskip("array_api_strict")
+    values = np.arange(60.0).reshape(3, 4, 5)
+    key = tuple(np.array(k) if isinstance(k, list) else k for k in index)
+    ours = cr.tensor(strict.asarray(values), requires_grad=True)
+    reference = cr.tensor(values, requires_grad=True)
+    picked, expected = ours[key], reference[key]
+    (picked * picked).sum().backward()
+    (expected * expected).sum().backward()
+    np.testing.assert_array_equal(to_numpy(picked.data), expected.numpy())
+    np.testing.assert_array_equal(to_numpy(ours.grad.data), reference.grad.numpy())
+
+
 def test_a_numpy_tensor_indexed_by_another_librarys_array_names_both() -> None:
     torch = pytest.importorskip("torch")
     values = cr.tensor(np.arange(20.0).reshape(4, 5))

@@ -90,6 +90,16 @@ def test_a_view_opened_after_the_model_changed_shows_it_as_it_is_then():
     assert shown["data"]["E"] == pytest.approx(loss(net(x[None]), t[None]).item(), rel=1e-12)
 
 
+def test_a_model_broken_since_the_widget_was_made_is_said_so_not_called_a_bug():
+    net = cr.nn.mlp([3, 4, 2], output="logistic", dtype="float64", rng=1)
+    x, t = np.array([0.2, -0.7, 1.1]), np.array([1.0, 0.0])
+    host = cr.explorer(net, (x, t), cr.nn.SquaredError()).explorer
+    net[0].weight.data = np.ones((3, 5))  # no longer 3 -> 4
+    reply = host.answer({"id": "a:1", "path": "/api/seed"})
+    assert not reply["ok"] and "no longer reads as the network" in reply["error"]
+    assert "a bug in chainrule" not in reply["error"]
+
+
 def test_a_batch_is_refused_up_front_and_one_case_of_it_opens(case):
     """A 2-case X was flattened into one 6-long input for a 3-input net; every request then
     failed. The explorer shows one case: a batch is refused, a row of it opens."""

@@ -486,19 +486,24 @@ def _keep_checkpoints_or_discard(
     config: Any,
 ) -> None:  # fmt: skip
     """After a run failed: keep its complete checkpoints, and say how to go on from the last,
-    where it failed for a reason a resume can get past (a full disk, memory); else remove what
-    a new run wrote, so no half-finished run directory is left behind. A run that diverged
-    would diverge again from its checkpoints, with the same settings: it starts again."""
-    from chainrule.errors import TrainingDiverged
-
-    resumable = trainer.last_checkpoint is not None and not isinstance(error, TrainingDiverged)
+    where it failed for a reason a resume can get past (the system's: a full disk, memory);
+    else remove what a new run wrote, so no half-finished run directory is left behind. A run
+    that diverged, or met a bug, would fail again from its checkpoints with the same settings;
+    one whose output was closed (| head) was stopped by its reader. A resumed run removes
+    nothing: the files of the run it extends are still that run's."""
+    resumable = (
+        trainer.last_checkpoint is not None
+        and isinstance(error, (OSError, MemoryError))
+        and not isinstance(error, BrokenPipeError)
+    )
     if not resumable:
         if fresh_out:
             _discard(out, created)
         return
-    for name in _RUN_FILES:  # the finished run's files, which the resume writes afresh
-        if name != "checkpoints":
-            _remove(out / name)
+    if fresh_out:  # what a new run began to write after its last checkpoint (its model)
+        for name in _RUN_FILES:
+            if name != "checkpoints":
+                _remove(out / name)
     error.add_note(
         f"the last complete checkpoint is {trainer.last_checkpoint}; continue with: "
         f"chainrule train --resume {out} --epochs {config.epochs}"

@@ -41,7 +41,8 @@ def perturbation_view(
     across their kink, z = 0 (each with its layer, 0-based unit, z before the nudge and the
     eps that carried it across), the engine's z against the float64 forward pass's with the
     nudge: there relu's slope jumps, the paths' predictions use the engine's slope, and the
-    error is of order eps, not eps^2 (``shrinks_quadratically`` is then False).
+    error of those rows is of order eps, not eps^2. ``shrinks_quadratically`` judges the rows
+    that cross no kink (False where fewer than two do).
     """
     derivation._unit_record("perturbation_view", layer, unit, case, below_top=True)
     arrays = numeric.arrays_of(derivation)

@@ -78,8 +78,9 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
 
 def _equation(eq: Equation) -> str:
     label = rf"\text{{{escape(eq.label)}:}}\quad " if eq.label else ""
-    if eq.wide:  # one line, shrunk to the page's width where it is wider (graphicx's \width)
-        line = " = ".join(math.latex for math in [eq.lhs, *eq.steps]) + " " + _check(eq.check)
+    if eq.wide and eq.check is None:  # one line, shrunk to the page's width where it is
+        # wider (graphicx's \width); a check's && belongs to an align, not to $...$
+        line = " = ".join(math.latex for math in [eq.lhs, *eq.steps])
         return (
             r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
             rf"{{${label}\displaystyle {line}$}}\end{{center}}"

@@ -105,7 +105,7 @@ class Explorer:
                 raise api.HTTPProblem(422, f"{path} takes no request body")
             if path == "/api/seed":  # a copy: a caller changing a reply changes no later one
                 if self._reread is not None:
-                    self.start = self._reread()
+                    self.start = self._reread_model()
                 return {"id": request_id, "ok": True, "data": copy.deepcopy(self.start)}
             payload = None
             if endpoint.request is not None:
@@ -125,6 +125,21 @@ class Explorer:
         except Exception as error:  # a bug: the front end still gets its reply, never silence
             return {"id": request_id, "ok": False, "error": unexpected_error(message, error)}
         return {"id": request_id, "ok": True, "data": data}
+
+    def _reread_model(self) -> dict:
+        """The user's model read again. It read as a network when the widget was made: one
+        that no longer does was changed by its user since (a weight of another shape set on
+        its ``.data``), which is said as such, not as a bug of chainrule's."""
+        try:
+            return self._reread()
+        except UserError:
+            raise
+        except Exception as error:
+            raise UserError(
+                f"explorer: the model no longer reads as the network the widget was made on, "
+                f"changed since ({type(error).__name__}: {error}); fix it, or make a new "
+                "explorer"
+            ) from None
 
     def check_sendable(self, data: Any) -> None:
         """Refuse a handler's result as the HTTP host does (``api.json_response``): no inf or NaN

@@ -831,3 +831,19 @@ def test_a_refused_dtype_does_not_mark_a_library_immutable(monkeypatch):
     kept = holder.data
     backend.write(holder, xs.full(3, 2.0, dtype=kept.dtype))  # an array like it: in place
     assert holder.data is kept and backend._MUTABLE == {}
+
+
+@pytest.mark.parametrize("kind", [optim.SGD, optim.Adam])
+def test_one_tensor_for_params_is_refused_as_one_tensor(kind):
+    # list(weight) made it its rows: the message blamed a getitem op and advised detach()
+    net = nn.mlp([3, 4, 2], dtype="float64", rng=0)
+    with pytest.raises(cr.errors.ConfigError, match=r"params is one tensor; give an iterable"):
+        kind(net[0].weight, lr=0.1)
+
+
+@pytest.mark.parametrize("kind", [optim.SGD, optim.Adam])
+def test_a_grad_set_to_a_list_is_named_not_an_attribute_error(kind):
+    p = nn.Parameter(np.zeros(3))
+    p.grad = [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match=r"step: parameter 0's .grad is a list, not an array"):
+        kind([p], lr=0.1).step()

@@ -40,6 +40,11 @@ class Optimizer:
     def __init__(self, params: Iterable[Tensor] | Module, **hyper: Any) -> None:
         if isinstance(params, Module):
             params = params.parameters()
+        if isinstance(params, Tensor):  # list() would make it its rows, each an op's result
+            raise ConfigError(
+                f"{type(self).__name__}: params is one tensor; give an iterable of them: "
+                f"{type(self).__name__}([p], ...) or model.parameters()"
+            )
         self.params: list[Tensor] = list(params)
         if not self.params:
             raise ConfigError(f"{type(self).__name__}: got an empty list of parameters")
@@ -143,6 +148,11 @@ class Optimizer:
         if isinstance(grad, Tensor):
             grad = grad.data
         w = param.data
+        if not hasattr(grad, "shape"):  # a .grad assigned by hand: a list, a number
+            raise TypeError(
+                f"{type(self).__name__}.step: parameter {index}'s .grad is a "
+                f"{type(grad).__name__}, not an array or tensor"
+            )
         if type(grad) is not type(w):  # assigned by hand in another library (a library refuses
             # another device of its own in the update itself)
             backend.check_compatible(f"{type(self).__name__}.step: parameter {index}", [w, grad])

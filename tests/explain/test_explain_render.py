@@ -146,6 +146,10 @@ def _latex_cases():
     deep.to(np.float64)
     softmax = nn.mlp([3, 4, 3], output=None, dtype=np.float32, rng=0)
     yield "seed", explain(symbolic=True), {}
+    # sums of eight w_ij dE/dz_j terms and z's of six inputs: a line each ran up to 190pt over
+    wide = nn.mlp([6, 9, 8, 3], activation="relu", dtype=np.float64, rng=2)
+    x, t = np.linspace(-0.5, 0.8, 6)[None], np.array([[1.0, 0.0, 0.0]])
+    yield "wide-sums", explain(wide, x, t, "squared-error", perturbation=False), {}
     yield (
         "deep-matrix",
         explain(

@@ -85,10 +85,33 @@ def _equation(eq: Equation) -> str:
             r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
             rf"{{${label}\displaystyle {line}$}}\end{{center}}"
         )
-    rows = [f"{label}{eq.lhs.latex} &= {eq.steps[0].latex}"]
-    rows += [f"&= {step.latex}" for step in eq.steps[1:]]
+    rows = []
+    for k, step in enumerate(eq.steps):
+        first, *rest = _lines_of_terms(step.latex)
+        rows.append(f"{label}{eq.lhs.latex} &= {first}" if k == 0 else f"&= {first}")
+        rows += [rf"&\quad + {line}" for line in rest]
     rows[-1] += " " + _check(eq.check)
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+#: Terms of a sum per line of an equation: eight w_ij dE/dz_j fractions, or a z of six inputs,
+#: ran up to 190pt past a landscape page's line
+TERMS_PER_LINE = 4
+
+
+def _lines_of_terms(latex: str) -> list[str]:
+    """A step's sum cut into lines of :data:`TERMS_PER_LINE` terms at its outermost `` + ``
+    (none inside braces, brackets or parentheses); a step of fewer terms is one line."""
+    terms, depth, start = [], 0, 0
+    for k, char in enumerate(latex):
+        depth += (char in "{([") - (char in "})]")
+        if depth == 0 and latex.startswith(" + ", k):
+            terms.append(latex[start:k])
+            start = k + 3
+    terms.append(latex[start:])
+    if len(terms) <= TERMS_PER_LINE + 1:  # one term more than a line: not worth its own line
+        return [latex]
+    return [" + ".join(terms[k : k + TERMS_PER_LINE]) for k in range(0, len(terms), TERMS_PER_LINE)]
 
 
 def _table(table: Table) -> str:

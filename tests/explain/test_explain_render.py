@@ -150,6 +150,10 @@ def _latex_cases():
     wide = nn.mlp([6, 9, 8, 3], activation="relu", dtype=np.float64, rng=2)
     x, t = np.linspace(-0.5, 0.8, 6)[None], np.array([[1.0, 0.0, 0.0]])
     yield "wide-sums", explain(wide, x, t, "squared-error", perturbation=False), {}
+    # a perturbation table of eight paths ran 180pt over
+    paths = nn.mlp([2, 3, 8, 2], dtype=np.float64, rng=2)
+    x, t = np.array([[-0.5, 0.8]]), np.array([[1.0, 0.0]])
+    yield "eight-paths", explain(paths, x, t, "squared-error", unit="1:1"), {}
     yield (
         "deep-matrix",
         explain(

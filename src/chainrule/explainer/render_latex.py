@@ -76,15 +76,16 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
     )
 
 
+#: graphicx's box of what follows ({...}) at its own size, or at the line's width where wider
+SHRINK_TO_LINE = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
+
+
 def _equation(eq: Equation) -> str:
     label = rf"\text{{{escape(eq.label)}:}}\quad " if eq.label else ""
     if eq.wide and eq.check is None:  # one line, shrunk to the page's width where it is
         # wider (graphicx's \width); a check's && belongs to an align, not to $...$
         line = " = ".join(math.latex for math in [eq.lhs, *eq.steps])
-        return (
-            r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
-            rf"{{${label}\displaystyle {line}$}}\end{{center}}"
-        )
+        return rf"\begin{{center}}{SHRINK_TO_LINE}{{${label}\displaystyle {line}$}}\end{{center}}"
     rows = []
     for k, step in enumerate(eq.steps):
         first, *rest = _lines_of_terms(step.latex)
@@ -116,10 +117,13 @@ def _lines_of_terms(latex: str) -> list[str]:
 
 def _table(table: Table) -> str:
     cols = "r" * len(table.headers)
-    lines = [r"\begin{center}", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\hline"]
+    # shrunk to the line's width where it is wider (a perturbation table of five paths ran
+    # 31pt over), as sympy's expressions are
+    lines = [r"\begin{center}", r"\small", SHRINK_TO_LINE + "{%", rf"\begin{{tabular}}{{{cols}}}"]
+    lines.append(r"\hline")
     lines.append(" & ".join(escape(h) for h in table.headers) + r" \\ \hline")
     lines += [" & ".join(escape(c) for c in row) + r" \\" for row in table.rows]
-    lines += [r"\hline", r"\end{tabular}"]
+    lines += [r"\hline", r"\end{tabular}}"]
     if table.caption:
         lines.append(rf"\\[2pt] \textit{{{escape(table.caption)}}}")
     lines.append(r"\end{center}")

@@ -44,8 +44,9 @@ class ShapeError(ValueError):
     """Operands whose shapes the op cannot combine; the message names the op and the shapes."""
 
 
-#: the words of an array library's refusal of operands' shapes (NumPy's ValueError, PyTorch's
-#: RuntimeError): operands that do not broadcast, a matmul's inner sizes, a reshape's size
+#: the words of an array library's refusal of operands' shapes (NumPy's and CuPy's ValueError,
+#: PyTorch's RuntimeError, array-api-strict's): "could not be broadcast", "mismatch in its core
+#: dimension", "cannot reshape array of size", "axis 2 is out of bounds", "must match exactly"
 _SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
 
 

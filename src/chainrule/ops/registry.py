@@ -32,10 +32,6 @@ from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it fr
 
 VjpRule = Callable[..., Any]
 
-#: the words of a library's shape complaints (NumPy, CuPy, PyTorch, array-api-strict): "could not
-#: be broadcast", "mismatch in its core dimension", "cannot reshape array of size", "axis 2 is out
-#: of bounds", "must match exactly"
-
 
 @dataclass(frozen=True, eq=False)
 class Primitive:

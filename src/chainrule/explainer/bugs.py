@@ -36,9 +36,8 @@ from chainrule.explainer.unit_graph import (
     UnitGraph,
     contributions,
     gradients,
-    joined_of,
     seed,
-    unit_graph,
+    unit_graph_of,
     weights_of,
 )
 from chainrule.tensor import Tensor
@@ -328,7 +327,7 @@ def run_bug(d: Any, name: str) -> BugReport:
     bug = get_bug(name)
     if name == "no-zero-grad":
         return _no_zero_grad(d, bug)
-    g = unit_graph(weights_of(d), d.x, d.t, d.loss, joined=joined_of(d))
+    g = unit_graph_of(d)
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
     merged = _merged_leaves(g, rows) if name == "merged-leaves" else None
@@ -475,11 +474,11 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
     the real accumulation): step 2's .grad is step 1's gradient plus its own."""
     from chainrule.explainer.build import explain
 
-    g1 = unit_graph(weights_of(d), d.x, d.t, d.loss, joined=joined_of(d))
+    g1 = unit_graph_of(d)
     g1.E.backward()
     # step 1: the library's own plain SGD on the graph's weight and bias leaves
     optim.SGD([*g1.w.values(), *g1.b.values()], lr=STEP_LEARNING_RATE).step()
-    g2 = unit_graph(weights_of(d), d.x, d.t, d.loss, params=g1, joined=joined_of(d))
+    g2 = unit_graph_of(d, params=g1)
     g2.E.backward(retain_graph=True)  # the bug: no zero_grad() between the steps
     d2 = explain(_stepped(d, g2), d.x, d.t, d.loss, perturbation=False, check=True)
     wrong: dict[int, Any] = {}

@@ -198,6 +198,12 @@ class Derivation:
 
     # -- shape of the network -----------------------------------------------------------------
     @property
+    def joined(self) -> list[np.ndarray | None]:
+        """Where a weight joins unit i to unit j, per connection (None: everywhere; a Parallel
+        layer's blocks)."""
+        return [conn.connected for conn in self.connections]
+
+    @property
     def n_cases(self) -> int:
         return int(self.x.shape[0])
 

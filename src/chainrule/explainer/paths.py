@@ -86,8 +86,7 @@ def counts(sizes: list[int], joined: list[np.ndarray | None] | None = None) -> l
 def path_table(d: Any) -> dict[str, Any]:
     """The counts of :func:`counts` for a derivation's network, as JSON-able data."""
     sizes = [record.size for record in d.layers]
-    joined = [conn.connected for conn in d.connections]
-    return {"sizes": sizes, "rows": counts(sizes, joined)}
+    return {"sizes": sizes, "rows": counts(sizes, d.joined)}
 
 
 def slopes(d: Any, layer: int, case: int = 0) -> np.ndarray:

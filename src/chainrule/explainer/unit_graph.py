@@ -85,7 +85,7 @@ def unit_graph(
     With ``params`` the weight and bias leaves of an earlier graph are reused (a second step on
     the same parameters, as a training loop would run it). ``joined`` says, per layer, where a
     weight joins unit i to unit j (None: everywhere; a Parallel layer's blocks): elsewhere the
-    graph has no weight and no product (:func:`joined_of` reads it off a derivation).
+    graph has no weight and no product (:func:`unit_graph_of` records a derivation's own).
     """
     joined = joined or [None] * len(weights)
     sizes = [weights[0][0].shape[0]] + [w.shape[1] for w, _, _ in weights]
@@ -156,9 +156,10 @@ def _pairs(shape: tuple[int, int], joined: np.ndarray | None) -> list[tuple[int,
     return [(int(i), int(j)) for i, j in zip(*np.nonzero(joined))]
 
 
-def joined_of(d) -> list[np.ndarray | None]:
-    """Where a weight joins unit i to unit j, per layer of a derivation (None: everywhere)."""
-    return [conn.connected for conn in d.connections]
+def unit_graph_of(d, params: UnitGraph | None = None) -> UnitGraph:
+    """:func:`unit_graph` of a derivation's network, cases, targets and loss (a Parallel
+    layer's blocks joined as the derivation joins them)."""
+    return unit_graph(weights_of(d), d.x, d.t, d.loss, params=params, joined=d.joined)
 
 
 def weights_of(d) -> list[tuple[np.ndarray, np.ndarray | None, str]]:

@@ -63,18 +63,12 @@ def graph_not_drawn(d: Any) -> str | None:
 def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
     """Each consumer's contribution at the fan-out node y_i, by the real rules (None where
     :func:`graph_not_drawn` says why)."""
-    from chainrule.explainer.unit_graph import (
-        backward_right,
-        contributions,
-        joined_of,
-        unit_graph,
-        weights_of,
-    )  # fmt: skip
+    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph_of
 
     if graph_not_drawn(d) is not None:
         return None
     try:
-        g = unit_graph(weights_of(d), d.x, d.t, d.loss, joined=joined_of(d))
+        g = unit_graph_of(d)
     except ExplainError:
         return None
     totals = backward_right(g.E)

@@ -26,7 +26,7 @@ from chainrule.nn.activations import activation_of
 from chainrule.nn.layers import Linear
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
-from chainrule.viz.style import png_bytes, saved_format
+from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 SATURATION = 0.01
 
@@ -117,7 +117,7 @@ class GradientHealth(_Base):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        saved_format("GradientHealth.plot", os.fspath(path), {"png": (".png",)})
+        saved_format("GradientHealth.plot", os.fspath(path), PNG_ONLY)
         epochs = [h["epoch"] for h in self.history]
         fig = Figure(figsize=(7, 6), dpi=100)
         FigureCanvasAgg(fig)

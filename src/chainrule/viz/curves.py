@@ -20,9 +20,9 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     from matplotlib.figure import Figure
 
     from chainrule.files import atomic_write_bytes
-    from chainrule.viz.style import png_bytes, saved_format
+    from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
-    saved_format("plot_history", os.fspath(path), {"png": (".png",)})
+    saved_format("plot_history", os.fspath(path), PNG_ONLY)
     records = _checked(list(history))
     epochs = [r["epoch"] for r in records]
     has_accuracy = any(r.get("accuracy") is not None for r in records)

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from chainrule.explainer.paths import counts
-from chainrule.viz.style import png_bytes, saved_format
+from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 
 def plot_path_costs(sizes: Any, path: str | os.PathLike | None = None) -> Any:
@@ -23,7 +23,7 @@ def plot_path_costs(sizes: Any, path: str | os.PathLike | None = None) -> Any:
     from matplotlib.figure import Figure
 
     if path is not None:
-        saved_format("plot_path_costs", os.fspath(path), {"png": (".png",)})
+        saved_format("plot_path_costs", os.fspath(path), PNG_ONLY)
     if hasattr(sizes, "layers"):
         sizes = [record.size for record in sizes.layers]
     rows = counts(list(sizes))

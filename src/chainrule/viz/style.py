@@ -102,6 +102,11 @@ def line_height(size: float) -> float:
     return 1.25 * size
 
 
+#: The formats of a matplotlib plot written by :func:`png_bytes`: PNG, under a .png name (or
+#: none); :func:`saved_format` refuses another (PNG bytes went into a .svg file)
+PNG_ONLY = {"png": (".png",)}
+
+
 def png_bytes(figure: Any, **savefig: Any) -> bytes:
     """A matplotlib figure laid out and drawn as PNG bytes: every plot's one way to a file.
     A title or label in a script the font lacks (a dataset named 数据) draws as boxes; the

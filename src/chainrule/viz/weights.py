@@ -17,20 +17,21 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import to_numpy
-from chainrule.viz.style import png_bytes, saved_format
+from chainrule.checks import first_non_finite
+from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 
 def _finite(what: str, weights: np.ndarray) -> None:
     """Refuse a weight that is NaN or infinite, naming ``what`` and the first such entry: one
     NaN made every square NaN (the diagram blank, read as all zero), one inf every other square
     nothing."""
-    bad = np.argwhere(~np.isfinite(weights))
-    if len(bad):
-        index = ", ".join(map(str, bad[0]))
-        more = f" (and {len(bad) - 1} more not finite)" if len(bad) > 1 else ""
+    found = first_non_finite(weights)
+    if found is not None:
+        others = int(np.count_nonzero(~np.isfinite(weights))) - 1
+        more = f" (and {others} more not finite)" if others else ""
         raise ValueError(
-            f"{what}: weights[{index}] is {float(weights[tuple(bad[0])])}{more}; a Hinton diagram "
-            "needs finite weights"
+            f"{what}: weights[{', '.join(map(str, found))}] is {float(weights[found])}{more}; "
+            "a Hinton diagram needs finite weights"
         )
 
 
@@ -81,7 +82,7 @@ def plot_person_units(
     from chainrule.data.family_trees import PEOPLE
     from chainrule.files import atomic_write_bytes
 
-    saved_format("plot_person_units", os.fspath(path), {"png": (".png",)})
+    saved_format("plot_person_units", os.fspath(path), PNG_ONLY)
     weights = np.asarray(to_numpy(weights), dtype=float)
     people = list(PEOPLE if people is None else people)
     if weights.ndim != 2 or weights.shape[0] != len(people) or len(people) % 2:

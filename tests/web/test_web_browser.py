@@ -21,7 +21,7 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 Image = pytest.importorskip("PIL.Image")
 
-from served import serve  # noqa: E402
+from served import opened_page, serve  # noqa: E402
 
 from chainrule.web import create_app  # noqa: E402
 from chainrule.web.schemas import MAX_LAYERS, MAX_UNITS  # noqa: E402
@@ -318,21 +318,14 @@ def test_a_digits_sized_model_opens_and_its_sums_are_whole(browser):
     model = nn.mlp([64, 128, 10], rng=0)  # the shape `chainrule train` gives the digits
     x, t = rng.uniform(-1, 1, 64), np.eye(10)[3]
     url, stop = serve(create_app(start=NetworkState.from_model(model, x, t, nn.CrossEntropy())))
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
     try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        assert page.locator("g.unit").count() == 64 + 128 + 10
-        page.click(".tabs button[data-tab=paths]")
-        page.click("g.unit[data-layer='1'][data-unit='100']")
-        page.wait_for_selector("#paths-box:not([hidden])")
-        assert page.locator("#paths-table tbody tr").count() == 10  # every path i -> j
-        assert not errors, errors
+        with opened_page(browser, url) as page:  # and it reports no error
+            assert page.locator("g.unit").count() == 64 + 128 + 10
+            page.click(".tabs button[data-tab=paths]")
+            page.click("g.unit[data-layer='1'][data-unit='100']")
+            page.wait_for_selector("#paths-box:not([hidden])")
+            assert page.locator("#paths-table tbody tr").count() == 10  # every path i -> j
     finally:
-        context.close()
         stop()
 
 

@@ -43,13 +43,6 @@ def network_file(**numbers: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def seed_url():
-    url, stop = serve(create_app())
-    yield url
-    stop()
-
-
-@pytest.fixture(scope="module")
 def one_run_url():
     """A server that keeps one browser's training run (``chainrule serve --max-sessions 1``)."""
     url, stop = serve(create_app(max_sessions=1))

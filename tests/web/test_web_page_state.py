@@ -30,13 +30,6 @@ from chainrule.web.network import NetworkState  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def seed_url():
-    url, stop = serve(create_app())
-    yield url
-    stop()
-
-
-@pytest.fixture(scope="module")
 def mse_url():
     """A regression network: linear top units, the mse loss, targets outside [0, 1]."""
     model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)

@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
     import numpy as np
 
 
+#: The files --input and --target read cases from (any other name is numbers written out)
+CASE_FILES = (".csv", ".json", ".npy")
+
+
 def parse_cases(text: str, what: str) -> np.ndarray:
     """``"0.1,0.2;0.3,0.4"`` (cases separated by ';'), a JSON list, or a .csv/.json/.npy file."""
     import numpy as np
@@ -31,7 +35,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} is empty; write e.g. '0.5,1.0', or give a .csv, .json or .npy file"
         )
     path = Path(text)
-    if path.suffix in (".csv", ".json", ".npy") and not path.exists():
+    if path.suffix in CASE_FILES and not path.exists():
         raise DataError(f"--{what} {path}: no such file")
     if path.is_dir():
         raise DataError(
@@ -40,7 +44,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
     # a file's suffix (.npz, .txt), not a number's decimals (0.5): read as numbers, its name
     # was "not numbers (could not convert string to float)"
     suffix = path.suffix.lower()
-    if suffix[1:].isalpha() and suffix not in (".csv", ".json", ".npy") and path.is_file():
+    if suffix[1:].isalpha() and suffix not in CASE_FILES and path.is_file():
         raise DataError(
             f"--{what} {path}: a {suffix} file is not read; give a .csv, "
             ".json or .npy file (np.save writes .npy; np.savez's .npz holds several arrays)"
@@ -76,7 +80,7 @@ def _npy_numbers(path: Path, what: str):
 
 def _read_cases(text: str, path: Path, what: str):
     """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
-    if path.suffix in (".csv", ".json", ".npy") and path.exists():
+    if path.suffix in CASE_FILES and path.exists():
         if path.suffix == ".npy":
             return _npy_numbers(path, what)
         if path.suffix == ".json":
@@ -246,7 +250,7 @@ def _target_cases(text: str, info: dict) -> np.ndarray:
 
     names = list(label_names(info) or [])
     cases = [case.strip() for case in text.split(";")]
-    a_file = Path(text).suffix in (".csv", ".json", ".npy") or Path(text).exists()
+    a_file = Path(text).suffix in CASE_FILES or Path(text).exists()
     if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
         return np.array([[names.index(case)] for case in cases])
     try:

@@ -16,7 +16,7 @@ import numpy as np
 from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
 from chainrule.checks import is_real
-from chainrule.errors import ConfigError, StateDictError
+from chainrule.errors import ConfigError, ShapeError, StateDictError
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor
 
@@ -136,31 +136,51 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient, in place (a graph recorded before the
         step and differentiated after it is refused: it would mix old and new values)."""
+        stepping = [
+            (index, param) for index, param in enumerate(self.params) if param.grad is not None
+        ]
+        # every parameter is checked before any moves: a refused one must not leave the step
+        # half made (the earlier parameters updated, the later ones not)
+        for index, param in stepping:
+            self._check_parameter(index, param)
         now = engine.note_write()
-        for index, param in enumerate(self.params):
-            if param.grad is not None:
-                self._step_parameter(index, param)
-                engine.note_written(param.data, now)  # the array backward will read
+        for index, param in stepping:
+            self._step_parameter(index, param)
+            engine.note_written(param.data, now)  # the array backward will read
 
-    def _step_parameter(self, index: int, param: Tensor) -> None:
-        """Update parameter ``index`` from its ``.grad`` (not None), in place."""
+    def _check_parameter(self, index: int, param: Tensor) -> None:
+        """Raise naming parameter ``index`` where its ``.grad`` (not None) or its buffers
+        cannot take a step: a ``.grad`` assigned by hand that is no array, of another library
+        or shape, or buffers made for another shape (``.data`` replaced after a step)."""
+        who = f"{type(self).__name__}.step: parameter {index}"
         grad = param.grad
         if isinstance(grad, Tensor):
             grad = grad.data
         w = param.data
         if not hasattr(grad, "shape"):  # a .grad assigned by hand: a list, a number
-            raise TypeError(
-                f"{type(self).__name__}.step: parameter {index}'s .grad is a "
-                f"{type(grad).__name__}, not an array or tensor"
-            )
+            raise TypeError(f"{who}'s .grad is a {type(grad).__name__}, not an array or tensor")
         if type(grad) is not type(w):  # assigned by hand in another library (a library refuses
             # another device of its own in the update itself)
-            backend.check_compatible(f"{type(self).__name__}.step: parameter {index}", [w, grad])
-        if grad.shape != w.shape:
-            raise ValueError(
-                f"{type(self).__name__}.step: parameter {index} has shape {w.shape} but "
-                f"its gradient has shape {grad.shape}"
+            backend.check_compatible(who, [w, grad])
+        if tuple(grad.shape) != tuple(w.shape):
+            raise ShapeError(
+                f"{who} has shape {tuple(w.shape)} but its gradient has shape {tuple(grad.shape)}"
             )
+        for name, buffer in self.state[index].items():
+            if tuple(buffer.shape) != tuple(w.shape):
+                raise ShapeError(
+                    f"{who} has shape {tuple(w.shape)} but its {name!r} buffer, made at an "
+                    f"earlier step, has shape {tuple(buffer.shape)}: its .data was replaced "
+                    f"by an array of another shape; make a new {type(self).__name__} for it"
+                )
+
+    def _step_parameter(self, index: int, param: Tensor) -> None:
+        """Update parameter ``index`` from its ``.grad`` (not None, and checked by
+        :meth:`_check_parameter`), in place."""
+        grad = param.grad
+        if isinstance(grad, Tensor):
+            grad = grad.data
+        w = param.data
         self.steps[index] += 1
         if self.state[index]:  # buffers made before the parameter moved (Module.to) follow
             self._follow(index, w)

@@ -101,29 +101,32 @@ class SGD(Optimizer):
         if self.momentum or self.weight_decay or self.shrink:
             super().step()
             return
-        alpha = -float(self.lr)
-        steps, state = self.steps, self.state
-        written, now = engine.written_at, engine.note_write()  # what backward checks
+        state = self.state
+        plain = []  # (index, w, g): every parameter is looked at before any moves
         for index, param in enumerate(self.params):
             grad = param.grad
             if grad is None:
                 continue
             w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
+            on_numpy = type(w) is np.ndarray and type(g) is np.ndarray
+            if on_numpy and g.shape == w.shape and not state[index]:
+                plain.append((index, w, g))
+                continue
             # the update Optimizer.step would make; a gradient of another shape (an error), a
-            # parameter or gradient of another library or a velocity left from momentum take its
-            # path
-            plain = type(w) is np.ndarray and type(g) is np.ndarray and g.shape == w.shape
-            if plain and not state[index]:
-                steps[index] += 1
-                backend.add_scaled(w, alpha, g)
-                # engine.note_written, inline (a call per parameter and step): the array
-                # backward will read, and where it is a view, the memory every view reads
-                written[id(w)] = now
-                if w.base is not None:
-                    written[id(w.base)] = now
-            else:
-                self._step_parameter(index, param)
-                engine.note_written(param.data, now)  # (a new array, JAX's)
+            # parameter or gradient of another library or a velocity left from momentum take
+            # its path, which checks every parameter first
+            super().step()
+            return
+        alpha, steps = -float(self.lr), self.steps
+        written, now = engine.written_at, engine.note_write()  # what backward checks
+        for index, w, g in plain:
+            steps[index] += 1
+            backend.add_scaled(w, alpha, g)
+            # engine.note_written, inline (a call per parameter and step): the array backward
+            # will read, and where it is a view, the memory every view reads
+            written[id(w)] = now
+            if w.base is not None:
+                written[id(w.base)] = now
 
     def _update(self, index: int, w: Any, g: Any) -> None:
         if self.weight_decay:

@@ -67,7 +67,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         _write_replace(path, data)
     except OSError as error:
-        raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
+        reason = error.strerror or str(error)
+        if error.errno == errno.ENOENT and not path.parent.is_dir():  # not the file: its folder
+            reason = f"No such directory {str(path.parent)!r} to write it in"
+        raise type(error)(error.errno, reason, str(path)) from error
     fsync_dir(path.parent)
     return path
 

@@ -105,3 +105,24 @@ def test_a_name_too_long_is_not_blamed_on_its_folder(tmp_path):
         assert raised.value.errno == errno.ENAMETOOLONG
         assert raised.value.filename == str(tmp_path / ("m" * 300))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_is_named_as_the_folder_not_the_file(tmp_path) -> None:
+    target = tmp_path / "no-such-folder" / "model.onnx"
+    with pytest.raises(FileNotFoundError) as caught:
+        files.atomic_write_bytes(target, b"bytes")
+    message = str(caught.value)
+    assert f"No such directory {str(target.parent)!r}" in message and str(target) in message
+    assert not target.parent.exists()  # nothing made on the way
+
+
+def test_a_missing_folder_in_to_onnx_and_save_torch_is_named(tmp_path) -> None:
+    pytest.importorskip("onnx")
+    import chainrule as cr
+    from chainrule.interop.onnx import to_onnx
+    from chainrule.interop.torch import save_torch
+
+    net = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.Logistic())
+    for write, name in [(to_onnx, "m.onnx"), (save_torch, "m.safetensors")]:
+        with pytest.raises(FileNotFoundError, match="No such directory"):
+            write(net, tmp_path / "gone" / name)

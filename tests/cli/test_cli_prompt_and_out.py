@@ -92,7 +92,10 @@ def test_no_output_is_written_into_a_checkpoint(xor_run, tmp_path, capsys, comma
     assert (latest / "trainer.json").read_bytes() == state and not (latest / "new.svg").exists()
 
 
-@pytest.mark.parametrize("command", [["explain"], ["explain", "--format", "json"]])
+@pytest.mark.parametrize(
+    "command",
+    [["explain"], ["explain", "--format", "json"], ["--help"], ["train", "--help"], ["--version"]],
+)
 def test_a_closed_stdout_ends_quietly_with_sigpipes_code_not_a_failed_check(
     command, monkeypatch, capsys
 ):

@@ -176,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except EXITS as done:
         return done.exit_code
+    except SystemExit as stop:  # click's answer to a closed pipe in its own writes (--help,
+        # --version): exit 1, the code explain gives a failed check
+        if _behind(stop, BrokenPipeError) is None:
+            raise
+        from chainrule.terminal import CLOSED_PIPE_EXIT, silence_stdout
+
+        silence_stdout()
+        return CLOSED_PIPE_EXIT
     return result if isinstance(result, int) else 0
 
 

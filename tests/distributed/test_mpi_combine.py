@@ -136,6 +136,34 @@ def test_each_rank_resumes_with_its_own_generators_or_rank_0s():
         pick({"module_rngs": {}, "module_rngs_by_rank": {"0": 1}}, 0, "ck")
 
 
+def test_a_rank_above_0_gives_dropout_a_generator_of_its_own_and_leaves_the_users():
+    """Rank 1 splits a Dropout's generator into a new one (the masks of its block of the
+    global batch differ from rank 0's), and the generator the user gave, which the user may
+    draw from too, stays as it was. Two layers that shared a generator share the new one."""
+    from types import SimpleNamespace
+
+    users = np.random.default_rng(5)
+    before = users.bit_generator.state
+    net = cr.nn.Sequential(
+        cr.nn.Linear(2, 3, rng=0), cr.nn.Dropout(0.5, rng=users), cr.nn.Dropout(0.5, rng=users)
+    )
+    trainer = cr.train.Trainer(net, cr.nn.MSE(), cr.optim.SGD(net, lr=0.1), progress=False)
+    trainer._world = SimpleNamespace(rank=1, size=2)
+    trainer._split_dropout_generators()
+    assert users.bit_generator.state == before
+    assert net[1].rng is not users and net[1].rng is net[2].rng
+    expected_seed = np.random.SeedSequence([int(np.random.default_rng(5).integers(2**63)), 1])
+    expected = np.random.Generator(np.random.PCG64(expected_seed)).random(4)
+    np.testing.assert_array_equal(net[1].rng.random(4), expected)
+    trainer._split_dropout_generators()  # split once: a later fit keeps the rank's own
+    assert net[1].rng is net[2].rng and users.bit_generator.state == before
+    trainer._world = SimpleNamespace(rank=0, size=2)  # rank 0 keeps the user's generator
+    net[1].rng = net[2].rng = users
+    trainer._own_generators = []
+    trainer._split_dropout_generators()
+    assert net[1].rng is users and users.bit_generator.state == before
+
+
 @needs_mpi
 def test_parameters_replaced_between_fits_have_their_gradients_averaged(checked, tmp_path):
     """A reused trainer whose model got a new head (new Parameters) between two fits trains

@@ -253,20 +253,25 @@ class Trainer:
         """Several ranks: give every rank but rank 0 dropout generators of its own, so the
         blocks of a global batch get different masks (every rank built them from one seed).
 
-        Rank ``r > 0`` reseeds each generator that is neither split yet nor restored from a
-        checkpoint of this rank with ``SeedSequence([a number it draws, r])``: deterministic,
-        and rank 0's are untouched (one process draws what it always drew). A resumed run
+        Rank ``r > 0`` gives each module whose generator is neither split yet nor restored
+        from a checkpoint of this rank a new one, seeded ``SeedSequence([a number the old one
+        would draw next, r])``: deterministic, and the user's own generator object is left as
+        it was (the user may draw from it too). Modules that shared a generator share the new
+        one. Rank 0's are untouched (one process draws what it always drew). A resumed run
         restores each rank's own states instead, and a later fit keeps the ones it has."""
-        for _, generator in _module_generators(self.model):
-            if any(generator is done for done in self._own_generators):
-                continue
-            if self._world.rank > 0:
-                draw = int(generator.integers(2**63))
-                fresh = type(generator.bit_generator)(
-                    np.random.SeedSequence([draw, self._world.rank])
-                )
-                generator.bit_generator.state = fresh.state
-            self._own_generators.append(generator)
+        rank, fresh_for = self._world.rank, {}  # id(old generator) -> its replacement
+        for module in self.model.modules():
+            for name, generator in list(module._buffers.items()):
+                if not isinstance(generator, np.random.Generator) or any(
+                    generator is done for done in self._own_generators
+                ):
+                    continue
+                if rank > 0:
+                    if id(generator) not in fresh_for:
+                        fresh_for[id(generator)] = _split_generator(generator, rank)
+                    generator = fresh_for[id(generator)]
+                    setattr(module, name, generator)
+                self._own_generators.append(generator)
 
     def _schedule_plan(self) -> Any:
         """The schedule as the learning rate of every epoch of the fit (its repr names neither
@@ -758,6 +763,17 @@ def _forward_one(model: Any, x: np.ndarray) -> Any:
 
 def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _split_generator(generator: np.random.Generator, rank: int) -> np.random.Generator:
+    """A generator of ``generator``'s kind for rank ``rank``, seeded by the number
+    ``generator`` would draw next and the rank, drawn from a copy (``generator`` stays as it
+    was)."""
+    bit_generator = type(generator.bit_generator)
+    copy = bit_generator()
+    copy.state = generator.bit_generator.state
+    draw = int(np.random.Generator(copy).integers(2**63))
+    return np.random.Generator(bit_generator(np.random.SeedSequence([draw, rank])))
 
 
 def _module_generators(model: Any) -> list[tuple[str, np.random.Generator]]:

@@ -221,3 +221,28 @@ def test_cli_network_names_only_the_svg_suffix(tmp_path, capsys, name):
     err = capsys.readouterr().err.strip()
     assert err.startswith("chainrule: ") and err.endswith("it writes .svg"), err
     assert not (tmp_path / name).exists()
+
+
+def test_a_graph_nodes_lines_stay_inside_its_box():
+    """A node's longest line (a value and a gradient of four long numbers) ran past its 210px
+    box onto the box beside it; every box is now as wide as the widest node's line needs."""
+    x = cr.tensor([[0.3456789, -0.8216543], [0.3304321, 0.1254321]], requires_grad=True)
+    w = cr.tensor([[1.2345678, -2.3456789], [3.4567891, -4.5678912]], requires_grad=True)
+    svg = graph(((x @ w) * x).sum()).to_svg(use_graphviz=False)
+    root = ET.fromstring(svg)
+    boxes = [
+        (float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height")))
+        for r in root.iter(f"{SVG}rect")
+    ]
+    checked = 0
+    for t in root.iter(f"{SVG}text"):
+        if t.get("font-size") != "10":  # edge labels (size 9) are placed by the Placer
+            continue
+        x0, y0 = float(t.get("x")), float(t.get("y"))
+        right = x0 + 0.6 * 10 * len(t.text or "")
+        (bx, _, bw, _), *_ = [
+            b for b in boxes if b[0] <= x0 <= b[0] + b[2] and b[1] <= y0 <= b[1] + b[3]
+        ]
+        assert right <= bx + bw, (t.text, right, bx + bw)
+        checked += 1
+    assert checked >= 8

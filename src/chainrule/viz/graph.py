@@ -420,30 +420,25 @@ def layered_svg(g: ComputationGraph) -> str:
     for nid in g.nodes:
         rows.setdefault(level[nid], []).append(nid)
     _order(g, rows)
+    box_w = _box_width(g)
     bottom, top = min(rows), max(rows)
-    width = max(len(r) for r in rows.values()) * (_BOX_W + _GAP_X) + _GAP_X
+    width = max(len(r) for r in rows.values()) * (box_w + _GAP_X) + _GAP_X
     height = (top - bottom + 1) * (_BOX_H + _GAP_Y) + _GAP_Y
     pos = {}
     for lvl, ids in rows.items():
-        offset = (width - len(ids) * (_BOX_W + _GAP_X) + _GAP_X) / 2
+        offset = (width - len(ids) * (box_w + _GAP_X) + _GAP_X) / 2
         for k, nid in enumerate(ids):
             pos[nid] = (
-                offset + k * (_BOX_W + _GAP_X),
+                offset + k * (box_w + _GAP_X),
                 _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y),
             )
-    # a node's longest line (four long numbers) may run past its box: not past the canvas
-    width = max(
-        [width]
-        + [pos[nid][0] + 6 + text_box(0, 0, line, 10).w + 4
-           for nid, node in g.nodes.items() for line in node_lines(g, node)]
-    )  # fmt: skip
     placer = Placer(Box(0, 0, width, height))  # a label wholly on the canvas, or listed below
     for x, y in pos.values():
-        placer.block(Box(x, y, _BOX_W, _BOX_H))
+        placer.block(Box(x, y, box_w, _BOX_H))
     lines, labels, unplaced = [], [], []
     for edge in g.edges:
         (x1, y1), (x2, y2) = pos[edge.src], pos[edge.dst]
-        sx, sy, ex, ey = x1 + _BOX_W / 2, y1, x2 + _BOX_W / 2, y2 + _BOX_H
+        sx, sy, ex, ey = x1 + box_w / 2, y1, x2 + box_w / 2, y2 + _BOX_H
         fan = g.is_fan_out(edge.src)
         value = _scalar(edge.contribution)
         colour = sign_colour(value) if edge.contribution is not None else NEUTRAL
@@ -489,7 +484,7 @@ def layered_svg(g: ComputationGraph) -> str:
     for nid, node in g.nodes.items():
         x, y = pos[nid]
         out.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{box_w:.0f}" height="{_BOX_H}" rx="6" '
             f'fill="{_fill(g, node)}" stroke="#444"/>'
         )
         for k, line in enumerate(node_lines(g, node)):
@@ -501,6 +496,16 @@ def layered_svg(g: ComputationGraph) -> str:
     out += labels
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _box_width(g: ComputationGraph) -> float:
+    """Every node's box, as wide as the widest node's longest line needs (four long numbers
+    ran past the usual width onto the next box), and never narrower than it."""
+    widest = max(
+        (text_box(0, 0, line, 10).w for node in g.nodes.values() for line in node_lines(g, node)),
+        default=0.0,
+    )
+    return max(_BOX_W, widest + 12)  # 6 on each side, as the text starts 6 in
 
 
 def _svg_text(x: float, y: float, text: str, colour: str, anchor: str = "start") -> str:

@@ -377,6 +377,16 @@ def test_one_line_of_numbers_with_another_separator_says_so(tmp_path, line, hint
         data.read_csv(write(tmp_path, line + "\n", "train.csv"))
 
 
+def test_a_semicolon_file_with_decimal_commas_is_told_its_separator(tmp_path):
+    """``a;b;label`` over ``0,5;1,25;1`` (a spreadsheet's export where the decimal mark is a
+    comma): line 1 is one column and line 2 three, and the message said only that."""
+    text = "a;b;label\n0,5;1,25;1\n2,0;3,5;0\n"
+    with pytest.raises(DataError, match=r"line 2: 3 fields, expected 1; the line holds ';'"):
+        data.read_csv(write(tmp_path, text, "decimal-commas.csv"))
+    with pytest.raises(DataError, match=r"line 2: 3 fields, expected 2$"):  # no hint to give
+        data.read_csv(write(tmp_path, "a,label\n1,2,3\n", "ragged.csv"))
+
+
 def test_csv_empty_header_only_and_one_column(tmp_path):
     with pytest.raises(DataError, match="empty"):
         data.read_csv(write(tmp_path, ""))

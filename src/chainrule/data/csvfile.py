@@ -549,7 +549,9 @@ def _parse(
 def _check_widths(path: Path, body: list[tuple[int, list[str]]], width: int) -> None:
     for line, cells in body:
         if len(cells) != width:
-            raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}")
+            # one column on line 1 and more below: line 1 was split by another separator
+            hint = _separator_hint(",".join(cells), "the line") if width == 1 else ""
+            raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}{hint}")
 
 
 def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
+from chainrule.errors import UserError
+
 
 def _click_classes(name: str, *known: type) -> tuple[type, ...]:
     """The click exception classes called ``name``: newer typer vendors its own copy of click, so
@@ -56,6 +58,30 @@ def file_path_value(text: str) -> Path:
     if path == STDOUT and text != "-":  # "./-": a file of that name, as the Unix tools take it
         return path.absolute()
     return path
+
+
+def model_argument(metavar: str, help: str) -> Any:
+    """The model a command reads, as its first argument (``chainrule predict RUN``); the
+    command also takes it as ``--model`` (:func:`model_option`), the name ``explain``, ``graph``
+    and ``serve`` give it, and :func:`one_model` takes whichever was given."""
+    return typer.Argument(None, metavar=metavar, parser=path_value, help=f"{help} (or --model)",
+                          show_default=False)  # fmt: skip
+
+
+def model_option() -> Any:
+    """``--model``: the command's first argument given by name (:func:`model_argument`)."""
+    return typer.Option(None, "--model", parser=path_value, show_default=False,
+                        help="the model, named as explain, graph and serve name it")  # fmt: skip
+
+
+def one_model(argument: Path | None, option: Path | None, usage: str) -> Path:
+    """The model given as the first argument or as ``--model``: exactly one of them (a user
+    of ``explain --model`` typed ``predict --model RUN`` and was told "No such option")."""
+    if argument is not None and option is not None:
+        raise UserError(f"give the model once, as the first argument or as --model: {usage}")
+    if argument is None and option is None:
+        raise UserError(f"no model given: {usage}")
+    return argument if argument is not None else option
 
 
 class Terminated(KeyboardInterrupt):

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import STDOUT, app, file_path_value, path_value
+from chainrule.cli.app import STDOUT, app, file_path_value, model_argument, model_option, one_model
 from chainrule.errors import UserError
 
 #: each format and the suffixes its file may have (or none): an ONNX graph written as
@@ -22,9 +22,8 @@ FORMATS = {"onnx": (".onnx",), "torch": (".safetensors",)}
 
 @app.command(short_help="A trained model as ONNX or a PyTorch state dict.")
 def export(
-    model_path: Path = typer.Argument(
-        ..., metavar="RUN", parser=path_value, help="a run or saved model directory"
-    ),
+    model_path: Path = model_argument("RUN", "a run or saved model directory"),
+    model_named: Path = model_option(),
     format: str = typer.Option(..., "--format", help="onnx or torch"),
     out: Path = typer.Option(
         ..., "--out", parser=file_path_value, help="the file to write (atomically)"
@@ -33,6 +32,7 @@ def export(
     """Export a trained model: ONNX (with its standardizer and output activation, answering what
     ``chainrule predict`` does) or PyTorch's state dict as safetensors (names and (n_out, n_in)
     layout)."""
+    model_path = one_model(model_path, model_named, "chainrule export RUN --format F --out FILE")
     from chainrule import interop, io
     from chainrule.cli.train import _model_dir, _prints_results, model_files_kept
     from chainrule.viz.style import saved_format

@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import STDOUT, app, file_path_value, path_value
+from chainrule.cli.app import (
+    STDOUT,
+    app,
+    file_path_value,
+    model_argument,
+    model_option,
+    one_model,
+    path_value,
+)
 from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -776,9 +784,8 @@ def standardized_rows(X: np.ndarray, info: dict, dtype: Any = None, source: str 
 
 @app.command(short_help="Loss, accuracy and per-class table of a saved model.")
 def evaluate(
-    model_path: Path = typer.Argument(
-        ..., metavar="MODEL", parser=path_value, help="a saved model or run directory"
-    ),
+    model_path: Path = model_argument("MODEL", "a saved model or run directory"),
+    model_named: Path = model_option(),
     data: str = typer.Option(
         None,
         "--data",
@@ -797,6 +804,7 @@ def evaluate(
 ) -> int:
     """Loss and accuracy of a saved model on a dataset; for a classifier also the precision,
     recall, F1 and support of each class and the confusion matrix."""
+    model_path = one_model(model_path, model_named, "chainrule evaluate MODEL [--data DATA]")
     import numpy as np
 
     from chainrule.train import evaluate as evaluate_model
@@ -1003,9 +1011,8 @@ def _print_class_tables(result: dict[str, Any]) -> None:
 
 @app.command()
 def predict(
-    model_path: Path = typer.Argument(
-        ..., metavar="MODEL", parser=path_value, help="a saved model or run directory"
-    ),
+    model_path: Path = model_argument("MODEL", "a saved model or run directory"),
+    model_named: Path = model_option(),
     input_path: Path = typer.Option(
         ...,
         "--input",
@@ -1025,6 +1032,7 @@ def predict(
     json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
 ) -> int:
     """Predict with a saved model for each row of a CSV file."""
+    model_path = one_model(model_path, model_named, "chainrule predict MODEL --input FILE")
     from chainrule import data, io
     from chainrule.train import predict as predict_outputs
 

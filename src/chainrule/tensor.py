@@ -320,6 +320,19 @@ class Tensor:
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a one-number tensor formats as its number (as a PyTorch tensor
+        of one number does); with no spec, any tensor is its ``str``. A spec for more numbers
+        is refused, naming the shape."""
+        if not spec:
+            return str(self)
+        if self.size != 1:
+            raise TypeError(
+                f"format spec {spec!r}: a tensor of shape {tuple(self.shape)} holds more than "
+                "one number; format one of them (t[0]) or reduce it (t.sum(), t.mean())"
+            )
+        return format(self.item(), spec)
+
     def __float__(self) -> float:
         return float(self.item())
 

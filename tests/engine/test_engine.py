@@ -663,3 +663,16 @@ def test_threads_backpropagating_into_one_leaf_lose_no_sum() -> None:
     finally:
         sys.setswitchinterval(interval)
     np.testing.assert_array_equal(w.grad.numpy(), np.full(4, threads * steps))
+
+
+def test_a_one_number_tensor_formats_as_its_number():
+    """``print(f"loss {loss:.4f}")``, every training loop's line, raised "unsupported format
+    string passed to Tensor.__format__"; PyTorch formats a one-number tensor as its number."""
+    x = cr.tensor([[0.5, -1.25]], requires_grad=True)
+    loss = (x * x).sum()
+    assert f"{loss:.4f}" == "1.8125" and f"{loss:>9.2e}" == " 1.81e+00"
+    assert f"{x[0, 1]:+.1f}" == "-1.2" and f"{cr.tensor([7]):03d}" == "007"
+    assert f"{cr.tensor(np.float32(0.25)):.1%}" == "25.0%"
+    assert f"{loss}" == str(loss) and f"{x}" == str(x)  # no spec: the tensor as it prints
+    with pytest.raises(TypeError, match=r"format spec '.2f': a tensor of shape \(1, 2\)"):
+        f"{x:.2f}"

@@ -105,7 +105,7 @@ def gradient(
     cotangents: Any = None,
     *,
     retain_graph: bool | None = None,
-    create_graph: bool = False,
+    create_graph: bool | None = None,
     op: str = "gradient",
 ) -> list[Tensor]:
     """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
@@ -113,7 +113,10 @@ def gradient(
     An input the outputs do not depend on gets zeros. Without ``cotangents`` each output must be
     a scalar; with them, one cotangent per output, shaped like it. With ``create_graph`` the
     results are themselves differentiable (and the graph is kept, since the results point into
-    it). ``op`` names the transform in error messages.
+    it). Left None, it is on only where a transform running now differentiates through the
+    results (``grad(lambda x: cr.gradient(f(x), [x])[0].sum())``: as constants, the outer
+    derivative through them would be silently 0); ``False`` gives constants, as
+    ``torch.autograd.grad`` does. ``op`` names the transform in error messages.
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -124,12 +127,14 @@ def gradient(
                 "with respect to the tensors the outputs were computed from"
             )
     if cotangents is None:
-        cotangents = [_scalar_seed(out, op) for out in outputs]
+        cotangents = [_scalar_seed(out, op, k) for k, out in enumerate(outputs)]
     elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
         cotangents = [cotangents]
     if len(cotangents) != len(outputs):
         raise ValueError(f"{op}: got {len(cotangents)} cotangents for {len(outputs)} outputs")
     seeds = [_as_cotangent(c, out, op, k) for k, (c, out) in enumerate(zip(cotangents, outputs))]
+    if create_graph is None:
+        create_graph = _reaches_running(outputs + seeds)
     live = [(out, seed) for out, seed in zip(outputs, seeds) if out.requires_grad]
     totals = {}
     if live:
@@ -150,7 +155,14 @@ def gradient(
     return results
 
 
-def _scalar_seed(out: Tensor, op: str) -> Tensor:
+def _scalar_seed(out: Tensor, op: str, index: int | None = None) -> Tensor:
+    """dE/dE = 1 for a one-number output: ``op``'s function's value, or output ``index`` of a
+    ``gradient`` call (which has no function: its outputs are given)."""
+    if out.size != 1 and index is not None:
+        raise ValueError(
+            f"{op}: output {index} has shape {out.shape}; without cotangents each output must "
+            "be a scalar: pass cotangents (one per output, shaped like it)"
+        )
     if out.size != 1:
         raise ValueError(
             f"{op}: the function must return a scalar, got shape {out.shape}; "
@@ -159,19 +171,16 @@ def _scalar_seed(out: Tensor, op: str) -> Tensor:
     return Tensor._wrap(out.xp.ones_like(out.data))
 
 
+#: What the seeds of ``gradient`` are to the transforms that pass other things than
+#: cotangents (forward mode seeds the transposed pass with the tangents), and what they pair with.
+_SEEDS = {"jvp": ("tangent", "input"), "hvp": ("tangent", "primal")}
+
+
 def _as_cotangent(value: Any, out: Tensor, op: str, index: int) -> Tensor:
-    """``value`` as a seed for ``out``: in ``out``'s dtype, since a seed that reaches an input
-    unchanged (``f`` returns its argument) is that input's gradient, which has its dtype."""
-    if isinstance(value, Tensor):
-        seed = value.astype(out.dtype)  # recorded: a cotangent may be an outer variable
-    else:
-        seed = Tensor(backend.asarray_like(value, out.data, out.dtype, f"{op}: cotangent {index}"))
-    if seed.shape != out.shape:
-        raise ValueError(
-            f"{op}: cotangent {index} has shape {seed.shape} but output {index} has shape "
-            f"{out.shape}"
-        )
-    return seed
+    """``value`` as a seed for output ``index`` (see :meth:`Tensor._seed`, its one home)."""
+    seed, pairs_with = _SEEDS.get(op, ("cotangent", "output"))
+    what = f"{op}: {seed} {index}"
+    return out._seed(value, what, f"{pairs_with} {index}", op=what)
 
 
 def _zeros_like(x: Tensor) -> Tensor:
@@ -264,8 +273,9 @@ _PRIVATE: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary
 
 
 class _Running(threading.local):
-    """The ids of the private variables of the transforms running now on this thread: an inner
-    transform's function may close over an outer one's variable, which is outside it."""
+    """The ids of the variables of the transforms running now on this thread: an inner
+    transform's function may close over an outer one's variable, which is outside it, and
+    ``gradient`` records its results where they depend on one (:func:`_reaches_running`)."""
 
     def __init__(self) -> None:
         self.variables: set[int] = set()
@@ -333,7 +343,7 @@ class _Traced:
             self.variables.append(variables)
 
     def __enter__(self) -> _Traced:
-        fresh = {id(v) for v in self.flat_variables if v._primitive is None}
+        fresh = {id(v) for v in self.flat_variables}  # leaves, and aliases of outer tensors
         self._own = fresh - _running.variables
         _running.variables |= self._own
         return self
@@ -383,6 +393,26 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
         for parent in tensor._inputs or ():
             if parent.requires_grad:
                 push(parent)
+    return False
+
+
+def _reaches_running(tensors: Sequence[Tensor]) -> bool:
+    """Whether ``tensors`` depend on a variable of a transform running now on this thread: that
+    transform differentiates through whatever is computed from them. One walk of the recorded
+    graph, and none outside every transform."""
+    running = _running.variables
+    if not running:
+        return False
+    seen: set[int] = set()
+    stack = [t for t in tensors if t.requires_grad]
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        if id(tensor) in running:  # a leaf, or an alias of a tensor from outside the transform
+            return True
+        seen.add(id(tensor))
+        stack.extend(parent for parent in tensor._inputs or () if parent.requires_grad)
     return False
 
 

@@ -246,19 +246,42 @@ class Tensor:
             )
         return _unit_seed(data)
 
-    def _seed(self, gradient: ArrayLike | None) -> Tensor:
-        """``gradient`` as the seed of a backward from this output, in its dtype: a leaf's own
-        seed becomes its ``.grad``, which has the leaf's dtype."""
+    def _seed(
+        self,
+        gradient: ArrayLike | None,
+        what: str = "backward: gradient",
+        of: str = "the output",
+        op: str = "backward",
+    ) -> Tensor:
+        """``gradient`` as the seed of a backward from this output (``of``), in its dtype: a
+        leaf's own seed becomes its ``.grad``, which has the leaf's dtype. The one home of a
+        seed's conversion: ``backward(gradient=)`` and every transform's cotangents and tangents
+        come here. ``what`` names the value in errors (``"vjp: cotangent 0"``), ``of`` the output it
+        seeds, and ``op`` the operation that an array of another library is refused for.
+
+        A complex seed for a real output is refused: cast to the output's dtype, its imaginary
+        part would be dropped (a tangent of 1j would give 0), and complex gradients are not
+        computed at all (:data:`~chainrule.engine.COMPLEX_FORWARD_ONLY`)."""
         if gradient is None:
             return Tensor._wrap(self._unit_seed())
-        if isinstance(gradient, Tensor):
-            seed = gradient.astype(self.dtype)
+        given = gradient if isinstance(gradient, Tensor) else None
+        data = (
+            given.data if given is not None else backend.asarray_like(gradient, self.data, None, op)
+        )
+        if backend.is_complex(data.dtype, array_module(data)) and not backend.is_complex(
+            self.dtype, self.xp
+        ):
+            raise TypeError(
+                f"{what} is {backend.dtype_name(data.dtype)} but {of} is "
+                f"{backend.dtype_name(self.dtype)}: {_engine.COMPLEX_FORWARD_ONLY}"
+            )
+        if given is not None:
+            seed = given.astype(self.dtype)  # recorded: a cotangent may be an outer variable
         else:
-            seed = Tensor(backend.asarray_like(gradient, self.data, self.dtype, "backward"))
+            seed = Tensor(backend.astype(data, self.dtype))
         if seed.shape != self.shape:
             raise ValueError(
-                f"backward: gradient has shape {tuple(seed.shape)} but the output has shape "
-                f"{tuple(self.shape)}"
+                f"{what} has shape {tuple(seed.shape)} but {of} has shape {tuple(self.shape)}"
             )
         return seed
 

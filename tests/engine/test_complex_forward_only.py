@@ -57,3 +57,29 @@ def test_a_parameter_whose_data_was_set_to_integers_is_refused_by_backward_not_h
     optim.SGD(net.parameters(), lr=0.5).step()  # no gradient was set: nothing moves
     for old, p in zip(before, net.parameters()):
         np.testing.assert_array_equal(old, p.numpy())
+
+
+def _complex_seeds():
+    x = np.array([1.0, 2.0])
+    leaf = cr.tensor(x, requires_grad=True)
+    return {
+        "jvp: tangent 0": lambda c: cr.jvp(lambda v: v * 2, (x,), (c,)),
+        "vjp: cotangent 0": lambda c: cr.vjp(lambda v: v * 2, x)[1](c),
+        "hvp: tangent 0": lambda c: cr.hvp(lambda v: (v * v).sum(), (x,), (c,)),
+        "gradient: cotangent 0": lambda c: cr.gradient([leaf * 2], [leaf], [c]),
+        "backward: gradient": lambda c: (leaf * 2).backward(gradient=c),
+    }
+
+
+@pytest.mark.parametrize("seed", ["jvp: tangent 0", "vjp: cotangent 0", "hvp: tangent 0",
+                                  "gradient: cotangent 0", "backward: gradient"])  # fmt: skip
+@pytest.mark.parametrize("kind", ["array", "tensor", "number"])
+def test_a_complex_tangent_cotangent_or_seed_is_refused_not_made_real(seed, kind):
+    """A tangent of 1j was cast to the real output's dtype: its imaginary part dropped, every
+    transform returned zeros with NumPy's ComplexWarning at most."""
+    value = {"array": np.array([1j, 1j]), "tensor": cr.tensor([1j, 1j]), "number": 1j}[kind]
+    if kind == "number" and seed != "backward: gradient":
+        value = np.full(2, value)  # the transforms take one cotangent per output, shaped like it
+    with pytest.raises(TypeError, match=rf"^{seed} is complex128 but .* is float64: complex "
+                       "numbers are forward-only"):  # fmt: skip
+        _complex_seeds()[seed](value)

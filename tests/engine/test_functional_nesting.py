@@ -179,3 +179,36 @@ def test_keyword_arguments_pass_through_the_transforms_undifferentiated():
     np.testing.assert_allclose(cr.jacobian(lambda a, k=1.0: a * k)(x, k=3.0).numpy(), 3 * np.eye(2))
     with pytest.raises(TypeError, match="unexpected keyword argument 'scael'"):
         cr.grad(f)(x, scael=2.0)  # f's own error, naming the keyword
+
+
+def test_the_gradient_function_inside_a_transform_is_differentiated_through():
+    """d/dx sum(d/dx sum x^3) = 6x: ``cr.gradient`` inside ``grad`` gave constants (its
+    default was create_graph=False), so the outer derivative was silently 0. Checked against
+    central differences of the inner gradient, 3x^2 summed."""
+    x = np.array([0.5, -1.25, 2.0])
+    outer = cr.grad(lambda x: cr.gradient((x * x * x).sum(), [x])[0].sum())
+    h = 1e-6
+    numeric = [
+        (np.sum(3 * (x + h * e) ** 2) - np.sum(3 * (x - h * e) ** 2)) / (2 * h) for e in np.eye(3)
+    ]
+    np.testing.assert_allclose(outer(x).numpy(), numeric, rtol=1e-7)
+    # a user's leaf that requires a gradient: the transform's result carries it on (d/dy 6y = 6)
+    y = cr.tensor(x, requires_grad=True)
+    outer(y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [6.0, 6.0, 6.0])
+
+
+def test_the_gradient_function_keeps_constants_where_asked_and_outside_transforms():
+    """create_graph=False is the user's choice (torch.autograd.grad's); outside any transform
+    the default records nothing, as before."""
+    inner = cr.grad(lambda x: cr.gradient((x * x * x).sum(), [x], create_graph=False)[0].sum())
+    np.testing.assert_array_equal(inner(np.array([1.0, 2.0])).numpy(), [0.0, 0.0])
+    y = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert not cr.gradient((y * y * y).sum(), [y])[0].requires_grad
+
+
+def test_the_gradient_functions_non_scalar_error_names_the_output_not_a_function():
+    y = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"^gradient: output 1 has shape \(2,\); without "
+                       "cotangents each output must be a scalar"):  # fmt: skip
+        cr.gradient([y.sum(), y * 2], [y])

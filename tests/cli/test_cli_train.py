@@ -775,3 +775,46 @@ def test_a_run_directory_in_use_by_another_run_is_refused_and_left_alone(tmp_pat
     with _run_dir_lock(out):  # resuming is refused too while another run holds the directory
         assert_user_error(capsys, "train", "--resume", out, "--epochs", "3",
                           match="in use by another run")  # fmt: skip
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_run_json_names_the_loss_a_csv_run_trained_with(tmp_path, capsys, task):
+    """A CSV file has no preset loss: config.loss stays "auto" (what the user asked, which
+    --resume compares), and run.json said nothing of the loss chosen; its test_loss had no
+    name. It is the loss the saved model records."""
+    csv = blobs_csv(tmp_path / "blobs.csv")
+    code, _, _ = run(capsys, "train", "--data", csv, "--epochs", "2", "--task", task,
+                     "--out", tmp_path / "r", "--quiet")  # fmt: skip
+    assert code == 0
+    summary = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert summary["config"]["loss"] == "auto"
+    recorded = json.loads((tmp_path / "r" / "model" / "model.json").read_text())["loss"]
+    assert summary["loss"] == (recorded["type"] if isinstance(recorded, dict) else recorded)
+    assert summary["loss"] == {"classification": "cross-entropy", "regression": "mse"}[task]
+
+
+@pytest.mark.parametrize(("hidden", "name"), [("2", "encoder-8-2-8"), ("4,2", "encoder-8-4-2-8"),
+                                              (None, "encoder-8-3-8")])  # fmt: skip
+def test_the_encoders_summary_names_the_network_trained(tmp_path, capsys, hidden, name):
+    """--hidden 2 trained an 8-2-8 network and the summary line said encoder-8-3-8."""
+    sizes = () if hidden is None else ("--hidden", hidden)
+    code, out, _ = run(capsys, "train", "--data", "encoder", *sizes, "--epochs", "1",
+                       "--out", tmp_path / "r")  # fmt: skip
+    assert code == 0
+    assert f"{name}: accuracy" in out
+    model, _ = io.load_model(tmp_path / "r" / "model")
+    widths = [layer.weight.shape[1] for layer in model if hasattr(layer, "weight")]
+    assert "-".join(map(str, [8, *widths])) == name.removeprefix("encoder-")
+
+
+def test_predicts_help_says_where_json_goes_and_it_goes_there(xor_run, tmp_path, capsys):
+    """--help said --json prints on stdout; with --output it writes the file, and stdout holds
+    no JSON."""
+    inputs = write_csv(tmp_path / "in.csv", [[0, 0], [1, 0]])
+    code, out, _ = run(capsys, "predict", xor_run, "--input", inputs, "--json",
+                       "--output", tmp_path / "p.json")  # fmt: skip
+    assert code == 0 and "predictions" not in out
+    assert len(json.loads((tmp_path / "p.json").read_text())["predictions"]) == 2
+    code, out, _ = run(capsys, "predict", "--help")
+    json_help = " ".join(out.split("  --json", 1)[1].split())
+    assert json_help.startswith("write JSON instead of CSV (on stdout, or to --output)")

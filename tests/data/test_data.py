@@ -468,3 +468,11 @@ def test_standardizer_refuses_data_that_is_not_finite():
 def test_digits_refuses_a_dtype_that_is_not_floating_point(dtype):
     with pytest.raises(DataError, match="digits: dtype must be a floating-point type"):
         data.digits(dtype=dtype)
+
+
+def test_the_encoder_takes_the_sizes_of_a_deeper_network():
+    ds = data.encoder(8, hidden=[4, 2])
+    assert ds.name == "encoder-8-4-2-8" and ds.meta["hidden"] == [4, 2]
+    np.testing.assert_array_equal(ds.X, data.encoder(8).X)  # the patterns do not change
+    with pytest.raises(DataError, match=r"^encoder: hidden must be layer sizes >= 1, got \[3, 0\]"):
+        data.encoder(8, hidden=[3, 0])

@@ -557,6 +557,7 @@ def _finish(
         "best_epoch": trainer.best_epoch,
         "evaluated_on": prepared.evaluated_on,
         "test_cases": len(prepared.test),
+        "loss": runs.resolve_loss(config, prepared.full),  # config's may be "auto": this chose
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
         # a regression's baseline: the loss of predicting the training targets' mean
@@ -1027,9 +1028,11 @@ def predict(
         "-o",
         show_default="stdout",
         parser=file_path_value,
-        help="write the CSV here ('-': stdout)",
+        help="write the predictions here, as CSV or with --json as JSON ('-': stdout)",
     ),
-    json_output: bool = typer.Option(False, "--json", help="print JSON on stdout"),
+    json_output: bool = typer.Option(
+        False, "--json", help="write JSON instead of CSV (on stdout, or to --output)"
+    ),
 ) -> int:
     """Predict with a saved model for each row of a CSV file."""
     model_path = one_model(model_path, model_named, "chainrule predict MODEL --input FILE")

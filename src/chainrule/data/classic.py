@@ -8,6 +8,7 @@ that gets all of them right has solved it. Targets are 0/1 values for logistic o
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,28 +70,33 @@ def symmetry(n: int = 6, dtype: Any = np.float32) -> Dataset:
     )
 
 
-def encoder(n: int = 8, hidden: int | None = None, dtype: Any = np.float32) -> Dataset:
+def encoder(
+    n: int = 8, hidden: int | Sequence[int] | None = None, dtype: Any = np.float32
+) -> Dataset:
     """The ``n``-``hidden``-``n`` encoder: ``n`` one-hot patterns whose targets are themselves.
 
     A network must squeeze the patterns through a narrow hidden layer; ``hidden`` defaults to
-    ceil(log2 n) (3 for the classic 8-3-8 problem) and is kept in ``meta["hidden"]`` for the
-    program that builds the network.
+    ceil(log2 n) (3 for the classic 8-3-8 problem). It names the dataset after that network
+    (``encoder-8-3-8``; layer sizes ``[4, 2]`` give ``encoder-8-4-2-8``) and is kept in
+    ``meta["hidden"]`` (as given: a size, or a list of them) for the program that builds the
+    network.
     """
     _check_size("encoder", n, minimum=2, enumerates=False)
     if hidden is None:
         hidden = max(1, int(np.ceil(np.log2(n))))
-    if hidden < 1:
-        raise DataError(f"encoder: hidden must be >= 1, got {hidden}")
+    sizes = [hidden] if is_integer(hidden) else list(hidden)
+    if not sizes or any(not is_integer(h) or h < 1 for h in sizes):
+        raise DataError(f"encoder: hidden must be layer sizes >= 1, got {hidden}")
     patterns = np.eye(n, dtype=dtype)
     return Dataset(
         X=patterns,
         y=patterns.copy(),
         task="multilabel",
-        name=f"encoder-{n}-{hidden}-{n}",
+        name="-".join(str(size) for size in ["encoder", n, *sizes, n]),
         n_classes=n,
         feature_names=[f"in{i}" for i in range(n)],
         class_names=[f"out{i}" for i in range(n)],
-        meta={"hidden": int(hidden)},
+        meta={"hidden": int(hidden) if is_integer(hidden) else [int(h) for h in sizes]},
     )
 
 

@@ -311,6 +311,9 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     dtype = np.dtype(config.dtype)
     source = data_source(config, run_dir)
     ds = read_dataset(source, config.task, dtype)
+    if "hidden" in ds.meta and _sizes(ds.meta["hidden"]) != list(config.hidden):
+        # the encoder is named after its network (encoder-8-3-8): the one --hidden chose
+        ds = data.encoder(ds.n_features, hidden=list(config.hidden), dtype=dtype)
     held_out_test = None
     if Path(source).is_dir():  # an IDX directory may hold its own test part (t10k)
         held_out_test = _idx_test_part(Path(source), dtype, ds)
@@ -339,6 +342,10 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     if test is train:
         parts[2] = parts[0]
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
+
+
+def _sizes(hidden: Any) -> list[int]:
+    return [int(h) for h in hidden] if isinstance(hidden, (list, tuple)) else [int(hidden)]
 
 
 def read_dataset(

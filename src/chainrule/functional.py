@@ -16,7 +16,9 @@ integer: ``argnums=()`` (nothing to differentiate) and ``argnums=True`` (a bool,
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
 the transform: an argument, one the function closes over (an outer transform's variable), a
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
-``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` is 2x.
+``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` is 2x. Under ``no_grad`` a transform still
+computes its derivative, but its results are constants, as torch.func's are under
+``torch.no_grad``.
 
 Forward mode (``jvp``) is computed by transposition rather than by a second set of rules: the
 reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respect to ``u`` along
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.engine import backward_pass, enable_grad
+from chainrule.engine import backward_pass, enable_grad, is_grad_enabled
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
 
@@ -352,8 +354,12 @@ class _Traced:
         _running.variables -= self._own
 
     def reaches_outside(self, outputs: Sequence[Tensor]) -> bool:
-        """Whether an outer derivative flows through ``outputs``: an argument of ours already
-        required a gradient, or ``outputs`` depend on another tensor that does."""
+        """Whether an outer derivative flows through ``outputs``: recording is on where the
+        transform was called (``no_grad`` around it gives constants, as torch.func's does), and
+        an argument of ours already required a gradient, or ``outputs`` depend on another
+        tensor that does."""
+        if not is_grad_enabled():
+            return False
         return self.nested or _reaches_outside(outputs, self.flat_variables)
 
     @property
@@ -401,7 +407,7 @@ def _reaches_running(tensors: Sequence[Tensor]) -> bool:
     transform differentiates through whatever is computed from them. One walk of the recorded
     graph, and none outside every transform."""
     running = _running.variables
-    if not running:
+    if not running or not is_grad_enabled():
         return False
     seen: set[int] = set()
     stack = [t for t in tensors if t.requires_grad]
@@ -417,8 +423,9 @@ def _reaches_running(tensors: Sequence[Tensor]) -> bool:
 
 
 def _any_requires_grad(values: Sequence[Any]) -> bool:
-    """Whether a tangent or cotangent requires a gradient (an outer transform's variable)."""
-    return any(isinstance(v, Tensor) and v.requires_grad for v in values)
+    """Whether a tangent or cotangent requires a gradient (an outer transform's variable) and
+    recording is on, so that an outer derivative flows through what it seeds."""
+    return is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in values)
 
 
 def _call_recorded(f: Callable[..., Any], args: list, kwargs: dict | None = None) -> Any:

@@ -212,3 +212,29 @@ def test_the_gradient_functions_non_scalar_error_names_the_output_not_a_function
     with pytest.raises(ValueError, match=r"^gradient: output 1 has shape \(2,\); without "
                        "cotangents each output must be a scalar"):  # fmt: skip
         cr.gradient([y.sum(), y * 2], [y])
+
+
+_ON_A_PARAMETER = {
+    # f(x) = w x^3 at x = 3 with w = 2: grad 3 w x^2 = 54, hessian 6 w x = 36, vjp(u = w) w^2 = 4
+    "grad": lambda w, x: cr.grad(lambda x: (w * x**3).sum())(x),
+    "jacobian": lambda w, x: cr.jacobian(lambda x: w * x**3)(x),
+    "hessian": lambda w, x: cr.hessian(lambda x: (w * x**3).sum())(x),
+    "vjp": lambda w, x: cr.vjp(lambda x: w * x, x)[1](w)[0],
+    "hvp": lambda w, x: cr.hvp(lambda x: (w * x**3).sum(), (x,), (np.array([1.0]),)),
+    "gradient": lambda w, x: cr.grad(lambda x: cr.gradient((w * x**3).sum(), [x])[0].sum())(x),
+}
+_CLOSED_FORMS = {"grad": 54.0, "jacobian": 54.0, "hessian": 36.0, "vjp": 4.0, "hvp": 36.0,
+                 "gradient": 36.0}  # fmt: skip
+
+
+@pytest.mark.parametrize("transform", list(_ON_A_PARAMETER))
+def test_a_transform_under_no_grad_gives_constants_as_torch_func_does(transform):
+    """A transform whose function uses a parameter recorded its results even inside no_grad
+    (graphs kept alive, results requiring a gradient); torch.func's respect torch.no_grad.
+    Outside no_grad they still carry the parameter's derivative."""
+    w, x = cr.tensor([2.0], requires_grad=True), np.array([3.0])
+    with cr.no_grad():
+        quiet = _ON_A_PARAMETER[transform](w, x)
+    assert not quiet.requires_grad
+    assert float(quiet.numpy().ravel()[0]) == pytest.approx(_CLOSED_FORMS[transform])
+    assert _ON_A_PARAMETER[transform](w, x).requires_grad

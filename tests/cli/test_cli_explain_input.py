@@ -447,3 +447,24 @@ def test_a_model_saved_with_mse_reads_its_label_column_as_values(tmp_path, capsy
     rows.write_text("1,2,3,1.5\n")
     read = _explained_json(capsys, tmp_path, "read", "--model", tmp_path / "bare", "--input", rows)
     assert read["targets"] == [[1.5]]
+
+
+@pytest.mark.parametrize("suffix", [".CSV", ".Csv"])
+def test_a_case_file_with_an_upper_case_suffix_is_read_as_its_lower_case_twin(
+    runs_dir, tmp_path, capsys, suffix
+):
+    """A spreadsheet's ROWS.CSV was "not numbers (could not convert string to float)": one
+    check of the suffix ignored case and the others did not. It is read as rows.csv is, label
+    column and all; a missing one is "no such file"."""
+    text = "a,b,c,d,label\n1,2,3,1,0\n2,0,6,0,1\n"
+    (tmp_path / "rows.csv").write_text(text)
+    (tmp_path / f"upper{suffix}").write_text(text)
+    model = runs_dir / "four"
+    lower = _explained_json(capsys, tmp_path, "lower", "--model", model, "--input",
+                            tmp_path / "rows.csv")  # fmt: skip
+    upper = _explained_json(capsys, tmp_path, "upper", "--model", model, "--input",
+                            tmp_path / f"upper{suffix}")  # fmt: skip
+    assert upper == lower and upper["n_cases"] == 2
+    missing = tmp_path / f"missing{suffix}"
+    assert_user_error(capsys, "explain", "--input", missing, "--target", "1",
+                      match=f"--input {missing}: no such file")  # fmt: skip

@@ -26,6 +26,13 @@ if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
 CASE_FILES = (".csv", ".json", ".npy")
 
 
+def case_file_kind(path: Path) -> str | None:
+    """The suffix of a file of cases, in lower case (``X.CSV`` is a CSV file, as a spreadsheet
+    saves it), or None for a name that is not one (numbers written out)."""
+    suffix = path.suffix.lower()
+    return suffix if suffix in CASE_FILES else None
+
+
 def parse_cases(text: str, what: str) -> np.ndarray:
     """``"0.1,0.2;0.3,0.4"`` (cases separated by ';'), a JSON list, or a .csv/.json/.npy file."""
     import numpy as np
@@ -35,7 +42,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} is empty; write e.g. '0.5,1.0', or give a .csv, .json or .npy file"
         )
     path = Path(text)
-    if path.suffix in CASE_FILES and not path.exists():
+    if case_file_kind(path) and not path.exists():
         raise DataError(f"--{what} {path}: no such file")
     if path.is_dir():
         raise DataError(
@@ -44,7 +51,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
     # a file's suffix (.npz, .txt), not a number's decimals (0.5): read as numbers, its name
     # was "not numbers (could not convert string to float)"
     suffix = path.suffix.lower()
-    if suffix[1:].isalpha() and suffix not in CASE_FILES and path.is_file():
+    if suffix[1:].isalpha() and not case_file_kind(path) and path.is_file():
         raise DataError(
             f"--{what} {path}: a {suffix} file is not read; give a .csv, "
             ".json or .npy file (np.save writes .npy; np.savez's .npz holds several arrays)"
@@ -80,10 +87,11 @@ def _npy_numbers(path: Path, what: str):
 
 def _read_cases(text: str, path: Path, what: str):
     """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
-    if path.suffix in CASE_FILES and path.exists():
-        if path.suffix == ".npy":
+    kind = case_file_kind(path)
+    if kind and path.exists():
+        if kind == ".npy":
             return _npy_numbers(path, what)
-        if path.suffix == ".json":
+        if kind == ".json":
             return json.loads(path.read_text())
         from chainrule.data import read_table
 
@@ -250,7 +258,7 @@ def _target_cases(text: str, info: dict) -> np.ndarray:
 
     names = list(label_names(info) or [])
     cases = [case.strip() for case in text.split(";")]
-    a_file = Path(text).suffix in CASE_FILES or Path(text).exists()
+    a_file = case_file_kind(Path(text)) is not None or Path(text).exists()
     if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
         return np.array([[names.index(case)] for case in cases])
     try:
@@ -270,7 +278,7 @@ def _input_cases(text: str, info: dict) -> np.ndarray:
 
     widths = model_widths(info) if info else None
     path = Path(text)
-    if widths is None or path.suffix != ".csv" or not path.exists() or path.is_dir():
+    if widths is None or case_file_kind(path) != ".csv" or not path.exists() or path.is_dir():
         return parse_cases(text, "input")
     from chainrule import data
     from chainrule.cli.train import read_feature_rows
@@ -292,7 +300,7 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
 
     widths = model_widths(info) if info else None
     path = Path(text)
-    if widths is None or path.suffix != ".csv" or not path.is_file():
+    if widths is None or case_file_kind(path) != ".csv" or not path.is_file():
         return None
     if not _reads_a_label_column(info):
         return None

@@ -1294,8 +1294,8 @@ def _interrupting_after_first_parameter(monkeypatch, optimizer_class, at_step: i
 
     real, calls = optimizer_class._step_parameter, []
 
-    def step_parameter(self, index, param):
-        real(self, index, param)
+    def step_parameter(self, index, param, grad):
+        real(self, index, param, grad)
         if index == 0:
             calls.append(index)
             if len(calls) == at_step:

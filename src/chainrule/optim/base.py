@@ -141,17 +141,17 @@ class Optimizer:
         ]
         # every parameter is checked before any moves: a refused one must not leave the step
         # half made (the earlier parameters updated, the later ones not)
-        for index, param in stepping:
-            self._check_parameter(index, param)
+        grads = [self._checked_gradient(index, param) for index, param in stepping]
         now = engine.note_write()
-        for index, param in stepping:
-            self._step_parameter(index, param)
+        for (index, param), grad in zip(stepping, grads):
+            self._step_parameter(index, param, grad)
             engine.note_written(param.data, now)  # the array backward will read
 
-    def _check_parameter(self, index: int, param: Tensor) -> None:
-        """Raise naming parameter ``index`` where its ``.grad`` (not None) or its buffers
-        cannot take a step: a ``.grad`` assigned by hand that is no array, of another library
-        or shape, or buffers made for another shape (``.data`` replaced after a step)."""
+    def _checked_gradient(self, index: int, param: Tensor) -> Any:
+        """Parameter ``index``'s ``.grad`` (not None) as an array, or raise naming the parameter
+        where it or its buffers cannot take a step: a ``.grad`` assigned by hand that is no
+        array, of another library or shape, or buffers made for another shape (``.data``
+        replaced after a step)."""
         who = f"{type(self).__name__}.step: parameter {index}"
         grad = param.grad
         if isinstance(grad, Tensor):
@@ -173,13 +173,11 @@ class Optimizer:
                     f"earlier step, has shape {tuple(buffer.shape)}: its .data was replaced "
                     f"by an array of another shape; make a new {type(self).__name__} for it"
                 )
+        return grad
 
-    def _step_parameter(self, index: int, param: Tensor) -> None:
-        """Update parameter ``index`` from its ``.grad`` (not None, and checked by
-        :meth:`_check_parameter`), in place."""
-        grad = param.grad
-        if isinstance(grad, Tensor):
-            grad = grad.data
+    def _step_parameter(self, index: int, param: Tensor, grad: Any) -> None:
+        """Update parameter ``index`` from its gradient ``grad`` (the array
+        :meth:`_checked_gradient` gave), in place."""
         w = param.data
         self.steps[index] += 1
         if self.state[index]:  # buffers made before the parameter moved (Module.to) follow

@@ -21,7 +21,22 @@ Integer and bool inputs (labels, indices, masks) are constants, as in
 ``torch.autograd.gradcheck``: ``f`` gets them unchanged, and they are neither perturbed nor
 differentiated. Every floating input is checked, a tensor with ``requires_grad=False`` too (that
 is how ``cr.tensor(x, xp=torch)`` places an input to check on another library); close over a
-floating constant in ``f`` instead.
+floating constant in ``f`` instead. Complex inputs are refused (complex numbers are
+forward-only in chainrule; cast to float64, a complex input would be checked at another point).
+
+``f`` gets fresh copies of the inputs at every call, so an ``f`` that writes into its input
+cannot move the point checked. It must return chainrule tensors computed from its inputs (a
+tensor, or a tuple, list or dict of them); NumPy arrays, Python numbers or None are refused. It
+must also be deterministic: it is called twice at the inputs, and outputs that differ (dropout
+in training mode, noise drawn inside ``f``) are refused, not reported as a wrong gradient.
+
+A compared entry is named by the output and the position in it, in the order
+:func:`~chainrule.functional.tree_flatten` gives the outputs: ``d out[1, 0] / d input 0[2]``
+for a lone (2, 2) output, ``d out['e'][0, 1] / d input 1[0]`` for the one under key ``'e'`` of
+a returned dict, ``d out[0] / d input 0[1]`` for a tuple's first, 0-d, output. At ``order=2`` the
+second stage's entries are those of the gradient J^T u with respect to each input:
+``(J^T u)[input 0][2], create_graph`` compares its value at input 0's entry 2, and
+``d (J^T u)[input 0][2] / d input 1[0]`` its derivative.
 """
 
 from __future__ import annotations
@@ -36,9 +51,15 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.checks import is_integer, is_real
-from chainrule.engine import enable_grad, no_grad
+from chainrule.engine import COMPLEX_FORWARD_ONLY, enable_grad, no_grad
 from chainrule.errors import GradcheckError
-from chainrule.functional import gradient, numbers_like, other_library_array, tree_flatten
+from chainrule.functional import (
+    gradient,
+    numbers_like,
+    other_library_array,
+    tree_flatten,
+    tree_unflatten,
+)
 from chainrule.tensor import Tensor
 
 
@@ -127,8 +148,8 @@ def _check_one_array(index: int, value: Any) -> None:
             "one array per argument of f: pass each as an input of its own"
         )
     if isinstance(value, (tuple, list)):
-        try:
-            np.asarray(value, dtype=np.float64)
+        try:  # complex numbers too: _check_real refuses them by name
+            np.asarray(value, dtype=np.complex128)
         except (ValueError, TypeError) as error:
             raise TypeError(
                 f"gradcheck: input {index} is not an array of numbers ({error})"
@@ -147,13 +168,28 @@ def _holds_arrays(item: Any) -> bool:
     return isinstance(item, dict) or hasattr(item, "shape")
 
 
+def _check_real(index: int, value: Any) -> None:
+    """Refuse a complex input: cast to float64 it loses its imaginary part, and the check passes
+    or fails at another point than the one given."""
+    data, xp = _array_of(value)
+    if backend.is_complex(data.dtype, xp):
+        raise TypeError(
+            f"gradcheck: input {index} is {backend.dtype_name(data.dtype)}: "
+            f"{COMPLEX_FORWARD_ONLY}; check its real and imaginary parts as two real inputs"
+        )
+
+
+def _array_of(value: Any) -> tuple[Any, Any]:
+    """An input's array (a Python number or list as a NumPy array) and its array library."""
+    data = value.data if isinstance(value, Tensor) else value
+    xp = backend.array_module(data)
+    return (np.asarray(data) if xp is np else data), xp
+
+
 def _is_constant(value: Any) -> bool:
     """Whether ``f`` gets ``value`` as it is, unchecked: integer or bool data has no derivative
     (cast to float64 and perturbed, labels become wrong labels)."""
-    data = value.data if isinstance(value, Tensor) else value
-    xp = backend.array_module(data)
-    if xp is np:
-        data = np.asarray(data)
+    data, xp = _array_of(value)
     return backend.is_integer(data.dtype, xp) or backend.dtype_name(data.dtype) == "bool"
 
 
@@ -209,12 +245,10 @@ def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> list[Any]:
     return arrays
 
 
-def _warn_if_coarse_output(f: Callable[..., Any], arrays: Sequence[Any]) -> None:
-    """Warn where ``f`` computes its output in a coarser float than the float64 inputs it is
-    given (an ``astype``, a float32 constant of its own): its differences then carry that
-    rounding, and a right gradient can fail with nothing saying why."""
-    with no_grad():
-        name = backend.dtype_name(_flat_output(f, arrays).dtype)
+def _warn_if_coarse_output(name: str) -> None:
+    """Warn where ``f`` computes its output (of dtype ``name``) in a coarser float than the
+    float64 inputs it is given (an ``astype``, a float32 constant of its own): its differences
+    then carry that rounding, and a right gradient can fail with nothing saying why."""
     if name in ("float32", "float16", "bfloat16"):
         warnings.warn(
             f"gradcheck: f returns {name} from float64 inputs, so its finite differences carry "
@@ -223,15 +257,145 @@ def _warn_if_coarse_output(f: Callable[..., Any], arrays: Sequence[Any]) -> None
         )
 
 
-def _flat_output(f: Callable[..., Any], arrays: Sequence[np.ndarray]) -> Tensor:
+def _flat_output(f: Callable[..., Any], arrays: Sequence[Any]) -> Tensor:
     """Run ``f`` and join all of its output tensors into one flat vector."""
+    return _joined(_output_leaves(f, arrays)[0])
+
+
+def _joined(leaves: Sequence[Tensor]) -> Tensor:
     from chainrule.ops import concatenate, reshape
 
-    leaves, _ = tree_flatten(
-        f(*[Tensor._wrap(a) if not isinstance(a, Tensor) else a for a in arrays])
-    )
     flat = [reshape(leaf, (-1,)) for leaf in leaves]
     return flat[0] if len(flat) == 1 else concatenate(flat)
+
+
+def _output_leaves(f: Callable[..., Any], arrays: Sequence[Any]) -> tuple[list[Tensor], Any]:
+    """Run ``f``: its output tensors in :func:`tree_flatten`'s order, and how they nest. Anything
+    but tensors is refused: a NumPy array or a number has no derivative, and was compared as
+    a gradient of 0 (or joined into a tensor the analytic side saw as a constant)."""
+    output = f(*[Tensor._wrap(a) if not isinstance(a, Tensor) else a for a in arrays])
+    leaves, treedef = tree_flatten(output)
+    if not leaves or not all(isinstance(leaf, Tensor) for leaf in leaves):
+        raise TypeError(
+            "gradcheck: f must return chainrule tensors computed from its inputs (a tensor, or "
+            f"a tuple, list or dict of them), but {_what_is_not_a_tensor(output, leaves, treedef)}"
+            " (NumPy results, .numpy() values and Python numbers carry no derivatives)"
+        )
+    return leaves, treedef
+
+
+def _what_is_not_a_tensor(output: Any, leaves: Sequence[Any], treedef: Any) -> str:
+    if not leaves:
+        return (
+            "it returned None"
+            if output is None
+            else f"it returned a {_type_name(output)} with no tensor in it"
+        )
+    if treedef is None:
+        return f"it returned a {_type_name(output)}"
+    paths = _output_paths(treedef, len(leaves))
+    path, leaf = next((p, x) for p, x in zip(paths, leaves) if not isinstance(x, Tensor))
+    return f"its output {path} is a {_type_name(leaf)}"
+
+
+def _type_name(value: Any) -> str:
+    """``float``, ``numpy.ndarray``: a type by the name a user would import it by."""
+    kind = type(value)
+    module = kind.__module__.split(".")[0]
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def _output_paths(treedef: Any, count: int) -> list[str]:
+    """Where each of ``count`` output tensors sits in what ``f`` returned, in
+    :func:`tree_flatten`'s order: ``out`` alone, ``out[1]`` in a tuple, ``out['e']`` in a dict
+    (the tree rebuilt with the tensors' numbers, so the order is tree_flatten's own)."""
+    paths = ["out"] * count
+
+    def visit(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, (tuple, list)):
+            items = enumerate(node)
+        else:
+            if node is not None:  # a None holds no tensor
+                paths[node] = path
+            return
+        for key, item in items:
+            visit(item, f"{path}[{key!r}]")
+
+    visit(tree_unflatten(treedef, list(range(count))), "out")
+    return paths
+
+
+def _position(shape: Sequence[int], flat: int) -> str:
+    """The multi-index of entry ``flat`` of an array of ``shape``: "[1, 0]" ("" when 0-d)."""
+    return str([int(i) for i in np.unravel_index(flat, shape)]) if len(shape) else ""
+
+
+class _EntryNames:
+    """The names of a compared function's flat output entries: which output (its path in what
+    the function returned) and the position in it, ``out['e'][0, 1]``. ``note`` marks random
+    mode's entries, which name no output."""
+
+    def __init__(self, paths: Sequence[str], shapes: Sequence[tuple], note: str = "") -> None:
+        self.paths, self.shapes, self.note = paths, shapes, note
+        self.starts = np.cumsum([0] + [math.prod(shape) for shape in shapes])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, flat: int) -> str:
+        leaf = int(np.searchsorted(self.starts, flat, side="right")) - 1  # past empty outputs
+        return self.paths[leaf] + _position(self.shapes[leaf], flat - int(self.starts[leaf]))
+
+
+def _gradient_names(arrays: Sequence[Any], checked: Sequence[int]) -> _EntryNames:
+    """The entries of J^T u, the gradient of u . f (what ``order=2`` checks second): one block
+    per checked input, named by the input, not as outputs of f."""
+    paths = [f"(J^T u)[input {position}]" for position in checked]
+    return _EntryNames(paths, [tuple(a.shape) for a in arrays], ", derivatives of J^T u")
+
+
+def _base_output(
+    f: Callable[..., Any], arrays: Sequence[Any], noise: float
+) -> tuple[_EntryNames, str]:
+    """``f`` at the checked point, called twice: the names of its output entries and its dtype.
+    Outputs that differ by more than ``noise`` are refused (see :func:`_check_deterministic`)."""
+    with no_grad():
+        leaves, treedef = _output_leaves(f, [_copy(a) for a in arrays])
+        first = _joined(leaves)
+    dtype = backend.dtype_name(first.dtype)
+    if backend.is_complex(first.dtype, backend.array_module(first.data)):
+        # compared on the host as float64, only its real part would be checked
+        raise TypeError(f"gradcheck: f returns {dtype}: {COMPLEX_FORWARD_ONLY}")
+    paths = _output_paths(treedef, len(leaves))
+    names = _EntryNames(paths, [tuple(leaf.shape) for leaf in leaves])
+    _check_deterministic(first.numpy().astype(np.float64), _evaluate(f, arrays), names, noise)
+    return names, dtype
+
+
+def _check_deterministic(
+    first: np.ndarray, second: np.ndarray, names: _EntryNames, noise: float
+) -> None:
+    """Refuse an ``f`` whose output at one point changes from call to call (dropout in training
+    mode, noise drawn inside f): its differences measure the randomness, and the check blamed
+    the gradient. A change of at most ``noise`` (eps * atol: it moves a difference quotient by
+    atol at most) passes, as a device's rounding in another summation order would."""
+    if first.shape == second.shape:
+        with np.errstate(invalid="ignore"):  # inf - inf
+            same = (first == second) | (np.abs(first - second) <= noise)
+        same |= np.isnan(first) & np.isnan(second)
+        if same.all():
+            return
+        k = int(np.argmin(same))
+        seen = f"{names[k]} was {first[k]:.9g}, then {second[k]:.9g}"
+    else:
+        seen = f"{first.size} output numbers, then {second.size}"
+    raise ValueError(
+        f"gradcheck: f is not deterministic: two calls at the same inputs differ ({seen}), and "
+        "finite differences would measure that randomness, not the gradient; make f "
+        "deterministic: call model.eval() to turn dropout off, or fix the random seed in f"
+    )
 
 
 def gradcheck(
@@ -254,10 +418,15 @@ def gradcheck(
 
     Integer and bool inputs (labels, masks) are passed to ``f`` unchanged and left out of the
     check (the report names the checked inputs by their position in ``inputs``); at least one
-    input must be floating. ``n_directions`` (a whole number, at least 1) is how many random
-    directions ``mode="random"`` compares. ``order=2`` checks the rules' tensor mode (what
-    ``create_graph``, Hessians and forward mode run): its J^T u, for a random u, against
-    differences of u . f, and that J^T u's own derivatives against its differences.
+    input must be floating, and none complex. ``f`` gets copies of the inputs, must return
+    chainrule tensors (a TypeError names what else it returned) and must be deterministic (a
+    ValueError says so where two calls at ``inputs`` differ: dropout in training mode). The
+    report names each entry by the output, the position in it and the input's entry,
+    ``d out['e'][0, 1] / d input 1[2]``. ``n_directions`` (a whole number, at least 1) is how
+    many random directions ``mode="random"`` compares. ``order=2`` checks the rules' tensor
+    mode (what ``create_graph``, Hessians and forward mode run): its J^T u, for a random u,
+    against differences of u . f, and that J^T u's own derivatives against its differences
+    (entries named ``(J^T u)[input 0][2]``, not as outputs of ``f``).
 
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
@@ -282,6 +451,7 @@ def gradcheck(
         )
     for index, value in enumerate(inputs):
         _check_one_array(index, value)
+        _check_real(index, value)
     like = other_library_array(inputs)
     if like is not None:  # numbers and lists join the arrays' library, as the transforms' do
         checked_in = np.float64 if backend.has_float64(like) else None  # None: like's dtype
@@ -298,17 +468,20 @@ def gradcheck(
         )
     arrays = _float64_inputs(inputs, checked)
     f = _with_constants(f, inputs, checked)
-    _warn_if_coarse_output(f, arrays)
+    names, output_dtype = _base_output(f, arrays, noise=eps * atol)
+    _warn_if_coarse_output(output_dtype)
     rng = np.random.default_rng(seed)
     compare = _compare_full if mode == "full" else _compare_random
     try:
         if order == 1:
-            entries = compare(f, arrays, checked, eps, rng, n_directions)
+            entries = compare(f, arrays, checked, eps, rng, n_directions, names)
         else:  # the tensor mode's J^T u itself, then its derivatives
-            backward_of_f, u = _backward_of(f, arrays, checked, rng)
+            backward_of_f, u = _backward_of(f, len(names), checked, rng)
+            gradient_names = _gradient_names(arrays, checked)
             entries = _compare_tensor_mode(f, backward_of_f, u, arrays, checked, eps, rng, mode,
-                                           n_directions)  # fmt: skip
-            entries += compare(backward_of_f, arrays, checked, eps, rng, n_directions)
+                                           n_directions, gradient_names)  # fmt: skip
+            entries += compare(backward_of_f, arrays, checked, eps, rng, n_directions,
+                               gradient_names)  # fmt: skip
         report = _report(entries, mode, order, eps, atol, rtol)
     except _WrongShape as wrong:  # a failure to report, as a wrong value is
         nan, problem = float("nan"), str(wrong)
@@ -321,12 +494,11 @@ def gradcheck(
 
 
 def _backward_of(
-    f: Callable[..., Any], arrays: list[np.ndarray], checked: Sequence[int], rng
+    f: Callable[..., Any], size: int, checked: Sequence[int], rng
 ) -> tuple[Callable[..., Tensor], np.ndarray]:
-    """x -> J(x)^T u for a fixed random u, by the rules' tensor mode (``create_graph``), and u:
-    checking its derivatives checks the second derivatives."""
-    with no_grad():
-        size = _flat_output(f, arrays).size
+    """x -> J(x)^T u for a fixed random u (one number per output entry of f), by
+    the rules' tensor mode (``create_graph``), and u: checking its derivatives checks the
+    second derivatives."""
     u = rng.standard_normal(size)
 
     def backward_of_f(*xs: Tensor) -> Tensor:
@@ -343,23 +515,21 @@ def _backward_of(
 
 
 def _compare_tensor_mode(
-    f, backward_of_f, u, arrays, checked, eps, rng, mode, n_directions
+    f, backward_of_f, u, arrays, checked, eps, rng, mode, n_directions, names
 ) -> list[Mismatch]:
     """The tensor mode's J^T u against differences of u . f: a rule whose tensor mode alone is
     wrong (what ``create_graph``, Hessians and forward mode run) agrees with its own
-    derivatives, and only its values, compared with f's, show it. Every entry in full mode;
-    v . J^T u along random v per input in random mode."""
-    with no_grad():
-        values = _flat_output(backward_of_f, arrays).numpy().astype(np.float64)
-    starts = np.cumsum([0] + [backend.size(a) for a in arrays])
+    derivatives, and only its values, compared with f's, show it. Every entry in full mode
+    (``names`` names them); v . J^T u along random v per input in random mode."""
+    values = _evaluate(backward_of_f, arrays)
+    starts = names.starts
     entries = []
     for index, (position, a) in enumerate(zip(checked, arrays)):
         mine = values[starts[index] : starts[index + 1]]
         if mode == "full":
             for flat in range(backend.size(a)):
                 column = _central_difference(f, arrays, index, backend.unit_vector(a, flat), eps)
-                element = [int(i) for i in np.unravel_index(flat, a.shape)] if a.ndim else []
-                where = f"(J^T u)[input {position}{element}], create_graph"
+                where = f"{names[starts[index] + flat]}, create_graph"
                 entries.append(Mismatch(where, float(mine[flat]), float(u @ column)))
             continue
         for d in range(n_directions):
@@ -406,28 +576,32 @@ def _like(host: np.ndarray, out: Tensor) -> Any:
     return backend.asarray_like(host, out.data, dtype=out.dtype)
 
 
-def _evaluate(f, arrays: list[np.ndarray]) -> np.ndarray:
+def _evaluate(f, arrays: Sequence[Any]) -> np.ndarray:
+    """``f``'s output on the host, from fresh copies of ``arrays``: an ``f`` that writes into
+    its input would otherwise move the point every later evaluation is made at."""
     with no_grad():
-        return _flat_output(f, arrays).numpy().astype(np.float64)
+        return _flat_output(f, [_copy(a) for a in arrays]).numpy().astype(np.float64)
 
 
-def _compare_full(f, arrays, checked, eps, rng, n_directions) -> list[Mismatch]:
+def _compare_full(f, arrays, checked, eps, rng, n_directions, names) -> list[Mismatch]:
     """Every entry d out_k / d x_i: a row per output by reverse mode, a column per x_i by
-    differences. ``checked`` names each array by its position in the user's inputs."""
-    n_out = _evaluate(f, arrays).size
+    differences. ``checked`` names each array by its position in the user's inputs, ``names``
+    each output entry."""
+    n_out = len(names)
     analytic = [np.zeros((n_out, backend.size(a))) for a in arrays]
     for k in range(n_out):
         cotangent = np.zeros(n_out)
         cotangent[k] = 1.0
         for block, g in zip(analytic, _analytic_vjp(f, arrays, checked, cotangent)):
             block[k] = g.reshape(-1)
+    rows = [names[k] for k in range(n_out)]
     entries = []
     for index, (position, a) in enumerate(zip(checked, arrays)):
         for flat in range(backend.size(a)):
             column = _central_difference(f, arrays, index, backend.unit_vector(a, flat), eps)
-            element = [int(i) for i in np.unravel_index(flat, a.shape)] if a.ndim else []
+            element = _position(a.shape, flat)
             for k in range(n_out):
-                where = f"d out[{k}] / d input {position}{element}"
+                where = f"d {rows[k]} / d input {position}{element}"
                 entries.append(Mismatch(where, float(analytic[index][k, flat]), float(column[k])))
     return entries
 
@@ -435,15 +609,15 @@ def _compare_full(f, arrays, checked, eps, rng, n_directions) -> list[Mismatch]:
 def _central_difference(f, arrays, index, direction, eps) -> np.ndarray:
     """(f(x + eps d) - f(x - eps d)) / 2 eps on the host; the perturbed inputs are made in the
     input's library and on its device."""
-    plus, minus = [_copy(a) for a in arrays], [_copy(a) for a in arrays]
+    plus, minus = list(arrays), list(arrays)  # _evaluate hands f copies
     plus[index] = arrays[index] + eps * direction
     minus[index] = arrays[index] - eps * direction
     return (_evaluate(f, plus) - _evaluate(f, minus)) / (2 * eps)
 
 
-def _compare_random(f, arrays, checked, eps, rng, n_directions) -> list[Mismatch]:
+def _compare_random(f, arrays, checked, eps, rng, n_directions, names) -> list[Mismatch]:
     """u . J v by reverse mode against u . (f(x + eps v) - f(x - eps v)) / 2 eps, per input."""
-    n_out = _evaluate(f, arrays).size
+    n_out = len(names)
     entries = []
     for d in range(n_directions):
         u = rng.standard_normal(n_out)
@@ -453,7 +627,8 @@ def _compare_random(f, arrays, checked, eps, rng, n_directions) -> list[Mismatch
             direction = backend.asarray_like(v, a, dtype=a.dtype)
             numeric = float(u @ _central_difference(f, arrays, index, direction, eps))
             analytic = float(np.sum(vjps[index] * v))
-            entries.append(Mismatch(f"direction {d}, input {position}", analytic, numeric))
+            where = f"direction {d}, input {position}{names.note}"
+            entries.append(Mismatch(where, analytic, numeric))
     return entries
 
 

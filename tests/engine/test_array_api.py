@@ -709,7 +709,7 @@ def test_gradcheck_runs_on_the_library_and_still_catches_a_wrong_rule(lib: Libra
         wrong = cr.gradcheck(lambda x: _bad_square(x) * 3.0, [x])
         wrong_random = cr.gradcheck(lambda x: _bad_square(x).sum(), [x], mode="random")
     assert not wrong.ok and not wrong_random.ok
-    assert "d out[0] / d input 0[0, 0]" in str(wrong)
+    assert "d out[0, 0] / d input 0[0, 0]" in str(wrong)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -151,16 +151,43 @@ def _in_sorted_order(blob: bytes) -> bytes:
     return blob[:8] + text.ljust(length) + blob[8 + length :]
 
 
-def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def read_arrays(
+    path: str | os.PathLike, *, layout: str | None = CHAINRULE_LAYOUT
+) -> dict[str, np.ndarray]:
     """Load a safetensors file; a missing, truncated or corrupt file raises ModelFileError.
     So does a pickle (``torch.save``'s zip archive holding ``data.pkl``, its legacy pre-zip
     format, ``_use_new_zipfile_serialization=False``, or a bare pickle of protocol 2 to 5),
     named as a pickle: nothing is ever unpickled (nor by :func:`read_array_shapes`, which
-    refuses one alike)."""
+    refuses one alike).
+
+    The arrays come back as the file holds them, so a file that declares another weight
+    ``layout`` than the one asked for (by default chainrule's) is refused
+    (:func:`check_layout`): the Linear weights of what :func:`chainrule.interop.save_torch`
+    writes are PyTorch's (n_out, n_in), and a square layer's would load transposed into a
+    chainrule model without an error. Read such a file with
+    :func:`chainrule.interop.load_torch`, or pass ``layout="torch"`` to get its arrays in
+    PyTorch's layout; ``layout=None`` reads any file without the check. A file that does not
+    say its layout is taken to be in ``layout``.
+    """
+    if layout is not None and layout not in _LAYOUTS:
+        raise ValueError(f"read_arrays: layout must be one of {sorted(_LAYOUTS)} or None, "
+                         f"not {layout!r}")  # fmt: skip
+    arrays = _read_all_arrays(Path(path))
+    if layout is not None:
+        try:
+            check_layout(path, layout, default=layout)
+        except ModelFileError as error:
+            raise ModelFileError(
+                f"{error}; or read its arrays as they are with read_arrays(path, layout=None)"
+            ) from None
+    return arrays
+
+
+def _read_all_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a safetensors file, as it holds them (bfloat16 widened to float32)."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
-    path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -341,7 +368,8 @@ def check_layout(path: str | os.PathLike, expected: str, default: str | None = N
     ``default`` is the layout assumed for a file that does not say (chainrule's loader assumes
     its own, for files written before the key existed; the PyTorch converter assumes PyTorch's).
     """
-    found = file_layout(read_metadata(path), default)
+    metadata = read_metadata(path)
+    found = file_layout(metadata, default)
     if found == expected:
         return
     if found in _LAYOUTS:
@@ -352,12 +380,22 @@ def check_layout(path: str | os.PathLike, expected: str, default: str | None = N
         )
         raise ModelFileError(
             f"{path}: the weights are in {_LAYOUTS[found]}, not {_LAYOUTS[expected]} "
-            f"(metadata {LAYOUT_KEY}={found}); {how}"
+            f"({_layout_evidence(metadata)}); {how}"
         )
     raise ModelFileError(
         f"{path}: unknown weight layout {found!r} (metadata {LAYOUT_KEY}); expected "
         f"{expected!r}, {_LAYOUTS[expected]}"
     )
+
+
+def _layout_evidence(metadata: Mapping[str, str]) -> str:
+    """What in a file's metadata told :func:`file_layout` its layout, quoted as the file has
+    it (a file marked only ``format: pt`` says nothing of ``weight_layout``)."""
+    if LAYOUT_KEY in metadata:
+        return f"metadata {LAYOUT_KEY}={metadata[LAYOUT_KEY]}"
+    if "format" in metadata:
+        return f"metadata format={metadata['format']}"
+    return f"the file's metadata has no {LAYOUT_KEY}"
 
 
 def _first_line(error: BaseException) -> str:
@@ -497,18 +535,25 @@ def save_model(
     while writing leaves the old model as it was). Nothing is written that :func:`load_model`
     would refuse (the description's schema, layer widths that do not chain, class names that
     are empty, repeated or not one per output, a standardizer of another width, weights that
-    are not finite), nor into a checkpoint directory, which loads as its latest epoch.
+    are not finite, a module whose class is not registered with
+    :func:`chainrule.nn.register_module`), nor into a checkpoint directory, which loads as its
+    latest epoch, nor into a training run's directory, which loads as its ``model/``. A PyTorch
+    module is refused with the conversion to make first (``chainrule.interop.from_torch``).
     """
     if not isinstance(path, (str, os.PathLike)):
         swapped = " (the path comes first, then the model)" if hasattr(path, "parameters") else ""
         raise TypeError(
             f"save_model: path must be a str or path, not {type(path).__name__}{swapped}"
         )
+    from chainrule.interop.torch import refuse_torch_module
+
+    refuse_torch_module(model, "save_model")
     path = Path(path)
     description = model_description(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
     )
     _check_description(description, path)  # load_model would refuse it: write nothing
+    _check_registered(description["architecture"], path)
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
     epoch = _latest_epoch_dir(path) if path.is_dir() else None
@@ -516,6 +561,11 @@ def save_model(
         raise ModelFileError(
             f"{path}: is a checkpoint directory (it holds {epoch.name}), which loads as its "
             "latest epoch; save the model in a directory of its own"
+        )
+    if path.is_dir() and _run_model_dir(path) is not None:  # it would load as model/
+        raise ModelFileError(
+            f"{path}: is a training run's directory (it holds {RUN_MODEL_DIR}/{MODEL_JSON}), "
+            f"which loads as its {RUN_MODEL_DIR}/; save the model in a directory of its own"
         )
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir's bare FileExistsError named the file alone
@@ -560,6 +610,41 @@ def _check_description(description: dict, path: Path) -> None:
     _check_widths(description, path)
     _check_io_sizes(description, path)
     _check_class_names(description.get("class_names"), path)
+
+
+def _check_registered(architecture: Any, path: Path) -> None:
+    """Refuse, before anything is written, a model holding a module of a class that is not
+    registered (:func:`chainrule.nn.register_module`): :func:`load_model` rebuilds only
+    registered classes, so it would refuse the file."""
+    kind = _unregistered_type(architecture)
+    if kind is not None:
+        raise ModelFileError(
+            f"{path}: cannot save this model: it holds a {kind} module, a class that is not "
+            f"registered, so load_model could not rebuild it (nothing was written); register "
+            f"the class with @chainrule.nn.register_module (or chainrule.nn.register_module("
+            f"{kind})) before saving, and in the program that loads the model too"
+        )
+
+
+def _unregistered_type(architecture: Any) -> str | None:
+    """The first module type in ``architecture`` that ``nn.from_config`` does not know, or None:
+    the top one's and, inside chainrule's containers, their layers' and branches' (a registered
+    class of one's own rebuilds what it holds itself). A loop: a model may nest thousands deep."""
+    from chainrule.nn import registered_modules
+
+    known = registered_modules()
+    stack = [architecture]
+    while stack:
+        config = stack.pop()
+        kind = config.get("type") if isinstance(config, Mapping) else None
+        if not isinstance(kind, str):
+            continue  # not a module's config: the schema and from_config name what is wrong
+        if kind not in known:
+            return kind
+        if kind in ("Sequential", "Parallel"):  # chainrule's own names, reserved
+            inner = config.get("layers") if kind == "Sequential" else config.get("branches")
+            stack.extend(inner if isinstance(inner, list) else [])
+    return None
 
 
 def _check_widths(description: dict, source: Path) -> None:
@@ -756,6 +841,10 @@ def check_weights(model: Any, weights: Mapping[str, np.ndarray], source: Path) -
 def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> tuple[Any, dict]:
     """Load a model saved by :func:`save_model` (or a checkpoint's epoch directory).
 
+    ``path`` is the model's directory or one of its two files; a training run's directory
+    (what ``chainrule train --out`` wrote) stands for its ``model/``, as on the command line,
+    and a checkpoint directory for its latest epoch (:func:`model_files`).
+
     Returns ``(model, info)`` where ``info`` is the parsed ``model.json`` (loss, standardizer,
     class_names, meta ...). The weights are read on the host (NumPy); ``xp`` and ``device``
     move them to an array library and device (as ``model.to(xp=..., device=...)``). A model
@@ -801,13 +890,26 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
 
 def model_files(path: str | os.PathLike) -> tuple[Path, Path]:
     """(model.json, model.safetensors) as :func:`load_model` reads them for ``path``: a model
-    file stands for its directory, a checkpoint directory for its latest epoch. A command that
-    writes a file must not write over these (``export --out``, ``predict --output``)."""
+    file stands for its directory, a training run's directory for its ``model/``, a checkpoint
+    directory for its latest epoch. A command that writes a file must not write over these
+    (``export --out``, ``predict --output``)."""
     path = Path(path)
     if path.is_file():
         path = path.parent  # accept model.json or model.safetensors itself
+    path = _run_model_dir(path) or path
     path = _latest_epoch_dir(path) or path
     return path / MODEL_JSON, path / WEIGHTS_FILE
+
+
+#: Where ``chainrule train`` saves the trained model inside a run directory (``--out``).
+RUN_MODEL_DIR = "model"
+
+
+def _run_model_dir(path: Path) -> Path | None:
+    """The trained model of a training run's directory (its ``model/``, holding
+    ``model.json``), or None where ``path`` is not one: a run directory stands for its model."""
+    inner = path / RUN_MODEL_DIR
+    return inner if (inner / MODEL_JSON).exists() else None
 
 
 def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:

@@ -36,7 +36,7 @@ def test_export_torch_writes_pytorch_layout_that_explain_reads(xor_run, tmp_path
     code, _, err = run(capsys, "export", xor_run, "--format", "torch", "--out", out)
     assert code == 0 and f"wrote {out}" in err
     model, _ = io.load_model(xor_run / "model")
-    arrays = io.read_arrays(out)
+    arrays = io.read_arrays(out, layout="torch")
     np.testing.assert_array_equal(arrays["0.weight"], model[0].weight.numpy().T)
     x = np.array([[1.0, 0.0]], dtype=np.float32)
     np.testing.assert_array_equal(load_torch(out)(x).numpy(), model(x).numpy())

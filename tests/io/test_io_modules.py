@@ -61,9 +61,18 @@ def test_an_unregistered_user_module_names_the_fix(tmp_path):
         def config(self):
             return {"type": "Unsaved"}
 
-    io.save_model(tmp_path / "m", nn.Sequential(nn.Linear(2, 2, rng=0), Unsaved()))
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), Unsaved())
+    with pytest.raises(ModelFileError, match="Unsaved module.*not registered.*register_module"):
+        io.save_model(tmp_path / "m", model)  # refused before anything is written
+    assert not (tmp_path / "m").exists()
+    write_unchecked(tmp_path / "m", model)  # a file written otherwise is refused at loading
     with pytest.raises(ModelFileError, match="'Unsaved'.*register_module"):
         io.load_model(tmp_path / "m")
+
+
+def write_unchecked(path, model):
+    """The model's two files as save_model writes them, without its checks before writing."""
+    io._write_model(path, io.model_weights(model), io.model_description(model))
 
 
 @nn.register_module
@@ -107,7 +116,10 @@ def test_an_unregistered_layer_subclass_with_its_own_forward_is_named_at_loading
         def forward(self, x):
             return super().forward(x) * 0.5
 
-    io.save_model(tmp_path / "m", nn.Sequential(HalvedLinear(2, 2, rng=0)))
+    model = nn.Sequential(HalvedLinear(2, 2, rng=0))
+    with pytest.raises(ModelFileError, match="HalvedLinear module.*register_module"):
+        io.save_model(tmp_path / "m", model)
+    write_unchecked(tmp_path / "m", model)
     with pytest.raises(ModelFileError, match="'HalvedLinear'.*register_module"):
         io.load_model(tmp_path / "m")
     io.save_model(tmp_path / "p", nn.Sequential(PlainLinear(2, 2, rng=0)))

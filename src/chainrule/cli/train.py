@@ -652,8 +652,10 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
 
 
 def _model_dir(path: Path) -> Path:
-    """A run directory stands for its trained model."""
-    return path / "model" if (path / "model" / "model.json").exists() else path
+    """A run directory stands for its trained model (as it does for ``io.load_model``)."""
+    from chainrule import io
+
+    return io._run_model_dir(path) or path
 
 
 def model_files_kept(path: Path) -> dict[str, Path]:

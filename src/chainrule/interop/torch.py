@@ -24,8 +24,10 @@ from __future__ import annotations
 import copy
 import json
 import math
+import numbers
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -55,6 +57,21 @@ def _torch() -> Any:
             "PyTorch is not installed; the converters need it: pip install torch"
         ) from None
     return torch
+
+
+def refuse_torch_module(model: Any, function: str) -> None:
+    """Raise ConversionError where ``model`` is a PyTorch module, not a chainrule one, saying
+    to convert it first: the converters and savers of chainrule models (``to_torch``,
+    ``to_onnx``, ``save_torch``, ``io.save_model``) otherwise met it as a layer "with no
+    counterpart". PyTorch is not imported: a module of it exists only where it was."""
+    torch = sys.modules.get("torch")
+    module_class = getattr(getattr(torch, "nn", None), "Module", None)
+    if isinstance(module_class, type) and isinstance(model, module_class):
+        raise ConversionError(
+            f"{function}: the model is a PyTorch module ({type(model).__module__}."
+            f"{type(model).__qualname__}), not a chainrule one; convert it first with "
+            "chainrule.interop.from_torch(net)"
+        )
 
 
 # -- the transpose, in one place ------------------------------------------------------------------
@@ -260,6 +277,7 @@ def to_torch(model: Any) -> Any:
     layer (or parameter) used in two places is one in the network too, and a frozen parameter
     stays frozen.
     """
+    refuse_torch_module(model, "to_torch")
     torch = _torch()
     from chainrule import nn
 
@@ -325,7 +343,8 @@ def _linear_to_torch(layer: Any, dtype: np.dtype, converted: dict[int, Any]) -> 
 
 def build_arch(arch: Any, dtype: Any = "float32") -> Any:
     """A fresh chainrule ``nn.Sequential`` from ``arch``: a model (copied), its config (a dict),
-    or a spec string of layer sizes and unit names.
+    or a spec of layer sizes and unit names: a string, or a list or tuple of the same items
+    (``[4, 3, 2]`` is ``"4,3,2"``; ``[4, 8, "relu", 2]``). Any other type is refused.
 
     In a spec, numbers are layer sizes and a name (logistic/sigmoid, tanh, relu, softmax) is the
     unit of the layer just before it; a hidden layer with no name gets logistic units, the output
@@ -355,7 +374,7 @@ def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str], set[int]]:
     layers marked ``nobias``, checked and nothing built."""
     from chainrule import nn
 
-    tokens = [part.strip() for part in str(arch).split(",") if part.strip()]
+    tokens = _spec_tokens(arch)
     sizes: list[int] = []
     units: dict[int, str] = {}
     no_bias: set[int] = set()
@@ -384,6 +403,25 @@ def _parse_spec(arch: Any) -> tuple[list[int], dict[int, str], set[int]]:
     if len(sizes) < 2:
         raise UserError(f"arch {arch!r}: give at least two positive layer sizes, like 4,3,2")
     return sizes, units, no_bias
+
+
+def _spec_tokens(arch: Any) -> list[str]:
+    """A spec's sizes and names as text: a string's comma-separated parts, or the items of a
+    list or tuple (``[4, 3, 2]``, ``[4, 8, "relu", 2]``); anything else is refused."""
+    if isinstance(arch, (list, tuple)):
+        for item in arch:
+            if isinstance(item, bool) or not isinstance(item, (numbers.Integral, str)):
+                raise UserError(
+                    f"arch {arch!r}: {item!r} is neither a layer size (a whole number) nor a "
+                    "unit name; write e.g. [4, 3, 2] or [4, 8, 'relu', 2]"
+                )
+        return [str(item).strip() for item in arch if str(item).strip()]
+    if not isinstance(arch, str):
+        raise UserError(
+            f"arch: expected a chainrule model, its config (a dict), a spec such as '4,3,2' or "
+            f"a list of sizes such as [4, 3, 2], not {type(arch).__name__}"
+        )
+    return [part.strip() for part in arch.split(",") if part.strip()]
 
 
 def _declared_linears(arch: Any, where: str) -> list[tuple[int, int, bool]] | None:
@@ -499,7 +537,7 @@ def _check_layers(declared: list[tuple[int, int, bool]], groups: list[tuple[str,
             f"({', '.join(prefix for prefix, _ in groups) or 'none'}) but the architecture has "
             f"{len(declared)}"
         )
-    for (prefix, keys), (n_in, n_out, bias) in zip(groups, declared):
+    for index, ((prefix, keys), (n_in, n_out, bias)) in enumerate(zip(groups, declared)):
         n_out_found, n_in_found = shapes[keys["weight"]]
         if (n_in_found, n_out_found) != (n_in, n_out):
             raise ModelFileError(
@@ -508,7 +546,7 @@ def _check_layers(declared: list[tuple[int, int, bool]], groups: list[tuple[str,
                 f"architecture has Linear({n_in}, {n_out}) there"
             )
         if ("bias" in keys) != bias:
-            raise ModelFileError(f"{where}layer {prefix!r}: {_bias_mismatch(bias, n_in, n_out)}")
+            raise ModelFileError(f"{where}layer {prefix!r}: {_bias_mismatch(declared, index)}")
         if bias and shapes[keys["bias"]] != (n_out,):
             raise ModelFileError(
                 f"{where}{keys['bias']!r} has shape {shapes[keys['bias']]} but the "
@@ -516,18 +554,33 @@ def _check_layers(declared: list[tuple[int, int, bool]], groups: list[tuple[str,
             )
 
 
-def _bias_mismatch(declared: bool, n_in: int, n_out: int) -> str:
-    """Why a state dict's Linear and the architecture's differ in a bias, and the fix."""
-    if declared:
+def _bias_mismatch(declared: list[tuple[int, int, bool]], index: int) -> str:
+    """Why a state dict's Linear and the architecture's ``declared[index]`` differ in a bias,
+    and the fix."""
+    n_in, n_out, bias = declared[index]
+    if bias:
         return (
             f"the state dict has no bias but the architecture's Linear({n_in}, {n_out}) has one; "
-            f"write nobias after its size in a spec ('{n_in},{n_out},nobias,...') or pass a "
-            f"model or config with Linear({n_in}, {n_out}, bias=False) there"
+            f"in a spec write nobias right after that layer's output size, {n_out} "
+            f"('{_spec_without_bias(declared, index)}', with your unit names where they were), "
+            f"or pass a model or config with Linear({n_in}, {n_out}, bias=False) there"
         )
     return (
         f"the state dict has a bias but the architecture's Linear({n_in}, {n_out}, bias=False) "
         "has none"
     )
+
+
+def _spec_without_bias(declared: list[tuple[int, int, bool]], index: int) -> str:
+    """The sizes spec of the ``declared`` Linear layers with ``nobias`` after each one without
+    a bias and after layer ``index`` (a spec marks a layer after its output size: the first
+    layer's is the spec's second number)."""
+    tokens = [str(declared[0][0])]
+    for k, (_, n_out, bias) in enumerate(declared):
+        tokens.append(str(n_out))
+        if not bias or k == index:
+            tokens.append("nobias")
+    return ",".join(tokens)
 
 
 def _check_arch(arch: Any, shapes: Mapping[str, tuple], where: str, ordered: bool) -> None:
@@ -616,6 +669,7 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     """
     from chainrule import io, nn
 
+    refuse_torch_module(model, "save_torch")
     if type(model) is not nn.Sequential:
         model = nn.Sequential(model)
     supported = (nn.Linear, *_unit_table())
@@ -698,7 +752,8 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
         raise
     except UserError as error:  # a spec that does not parse
         raise ModelFileError(f"{where}{error}") from None
-    state = io.read_arrays(path)
+    state = io.read_arrays(path, layout=io.TORCH_LAYOUT)
+    io._check_finite(state, path)  # what load_model refuses, refused here alike
     try:
         dtype = _state_dtype(state)
     except UserError as error:

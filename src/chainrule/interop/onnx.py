@@ -11,7 +11,8 @@ output is a named, dynamic ``batch``.
 Given the loss a model was trained with, the export adds what the loss applies itself, as
 ``chainrule predict`` does: softmax after cross-entropy's logits, the logistic after binary
 cross-entropy's. Given a run's standardizer, the graph starts with ``(x - mean) / std`` in float64
-(the arithmetic of ``predict``), so the ONNX model takes the raw rows ``predict`` reads.
+(the arithmetic of ``predict``, whatever the input's dtype), so the ONNX model takes the raw rows
+``predict`` reads.
 
 >>> import chainrule as cr                                           # doctest: +SKIP
 >>> cr.interop.to_onnx(model, "model.onnx", loss="cross-entropy")    # doctest: +SKIP
@@ -36,6 +37,12 @@ IR_VERSION = 8
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 BATCH_DIM = "batch"
+#: protobuf's limit on one serialized message (``onnx.checker.MAXIMUM_PROTOBUF``): an ONNX model
+#: holding its weights cannot be larger.
+PROTOBUF_LIMIT = 2**31 - 1
+#: What the graph holds besides its weights (nodes, names, shapes), allowed for generously so
+#: that a model refused by nothing here is never refused by protobuf.
+_GRAPH_HEADROOM = 2**20
 
 
 def _onnx() -> Any:
@@ -87,6 +94,11 @@ def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.n
 
     if standardizer is None:
         return None
+    if not isinstance(standardizer, (dict, Standardizer)):  # a bare array: which is the std?
+        raise ConversionError(
+            "to_onnx: standardizer must be a fitted chainrule.data.Standardizer or its state, "
+            f"{{'mean': [...], 'std': [...]}}, not {_kind_of(standardizer)}"
+        )
     state = standardizer if isinstance(standardizer, dict) else standardizer.state()
     scaler = Standardizer.from_state(state)  # 1-D, mean and std of one length
     if len(scaler.mean) != n_in:
@@ -95,6 +107,15 @@ def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.n
             f"width is {n_in}"
         )
     return scaler.mean, scaler.std
+
+
+def _kind_of(value: Any) -> str:
+    """What a refused argument is, for its error: "a numpy.ndarray", "the int 0"."""
+    kind = type(value)
+    if kind in (int, float, bool):
+        return f"the {kind.__name__} {value!r}"
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    return f"a {module}{kind.__qualname__}"
 
 
 def _one_dtype(model: Any) -> np.dtype:
@@ -119,11 +140,13 @@ class _Graph:
         self.onnx, self.current = onnx, current
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
+        self.nbytes = 0  # the initialisers' data: what decides whether protobuf can hold them
 
     def constant(self, name: str, array: np.ndarray) -> str:
         from onnx import numpy_helper
 
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.nbytes += array.nbytes
         return name
 
     def add(self, op: str, extra_inputs: list[str], name: str, **attributes: Any) -> None:
@@ -150,15 +173,25 @@ def to_onnx(
     ``loss`` (a loss object, name or config) adds the output activation the loss implies;
     ``standardizer`` (a fitted ``data.Standardizer`` or its state) puts the run's scaling in front.
     The input ``input`` is ``(batch, n_in)`` of ``input_dtype``: by default float64 where there is
-    a standardizer (the rows are scaled in float64 and then cast to the model's dtype, exactly as
-    ``chainrule predict`` does), else the model's dtype. The output ``output`` is
+    a standardizer, else the model's dtype. With a standardizer the rows are scaled in float64
+    whatever ``input_dtype`` is (an integer or float16 input is cast to float64 first) and then
+    cast to the model's dtype, exactly as ``chainrule predict`` does. The output ``output`` is
     ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``. ``class_names``
-    (stored as the model property ``class_names``, JSON) must name the outputs: one name per
-    output unit, or two for a single logistic unit; other lengths are refused before anything is
-    written.
+    (stored as the model property ``class_names``, JSON) must be strings that name the outputs:
+    one name per output unit, or two for a single logistic unit; other lengths are refused before
+    anything is written.
+
+    ``path`` names the file to write; a directory (an existing one, or a name ending in ``/``) is
+    refused rather than written as a file of that name. A model over protobuf's 2 GB limit on
+    one message is refused, naming its size. Every refusal is a :class:`ConversionError` and
+    writes nothing.
     """
+    from chainrule.interop.torch import refuse_torch_module
     from chainrule.train.metrics import predict
 
+    refuse_torch_module(model, "to_onnx")
+    if path is not None:
+        _check_file_path(path)
     onnx = _onnx()
     n_in = _n_inputs(model)
     if n_in is None or model.dtype is None:
@@ -167,12 +200,7 @@ def to_onnx(
     scaling = _standardizer_arrays(standardizer, n_in)
     in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
     graph = _Graph(onnx, INPUT_NAME)
-    if scaling is not None:
-        mean, std = (array.astype(in_dtype) for array in scaling)
-        graph.add("Sub", [graph.constant("standardizer_mean", mean)], "standardize_sub")
-        graph.add("Div", [graph.constant("standardizer_std", std)], "standardize_div")
-    if in_dtype != dtype:
-        graph.add("Cast", [], "cast", to=onnx.helper.np_dtype_to_tensor_dtype(dtype))
+    _add_input_steps(graph, scaling, in_dtype, dtype)
     _add_module(graph, model, "")
     # the unit the loss applies to the logits itself, as predict's probabilities do (axis -1)
     unit = getattr(_as_loss(loss), "output_activation", None)
@@ -180,6 +208,7 @@ def to_onnx(
         op = _UNIT_OPS[unit]
         graph.add(op, [], f"loss_{op.lower()}", **({"axis": -1} if op == "Softmax" else {}))
     graph.nodes[-1].output[0] = OUTPUT_NAME  # the last value is the graph's output
+    _check_protobuf_size(graph.nbytes, dtype)  # make_graph itself fails on a larger one
 
     helper = onnx.helper
     n_out = int(predict(model, np.zeros((1, n_in), dtype)).shape[1])  # as the model computes it
@@ -207,6 +236,54 @@ def to_onnx(
     return proto
 
 
+def _add_input_steps(
+    graph: _Graph, scaling: tuple[np.ndarray, np.ndarray] | None, in_dtype: np.dtype,
+    dtype: np.dtype,
+) -> None:  # fmt: skip
+    """The steps from the input to the model's dtype: a standardizer's ``(x - mean) / std`` in
+    float64, as ``Standardizer.transform`` computes it for predict whatever the rows' dtype (the
+    mean and std cast to an integer input were truncated, a std below 1 became a division by
+    0; cast to float16, rounded), then a cast to the model's dtype."""
+    to_tensor_dtype = graph.onnx.helper.np_dtype_to_tensor_dtype
+    current = in_dtype
+    if scaling is not None:
+        if current != np.float64:
+            graph.add("Cast", [], "cast_input", to=to_tensor_dtype(np.dtype(np.float64)))
+            current = np.dtype(np.float64)
+        mean, std = scaling  # float64 (Standardizer.from_state)
+        graph.add("Sub", [graph.constant("standardizer_mean", mean)], "standardize_sub")
+        graph.add("Div", [graph.constant("standardizer_std", std)], "standardize_div")
+    if current != dtype:
+        graph.add("Cast", [], "cast", to=to_tensor_dtype(dtype))
+
+
+def _check_file_path(path: str | os.PathLike) -> None:
+    """Refuse a path that names a directory: ``Path("exports/")`` is ``exports``, so a name
+    ending in a separator (or ``.``, ``..``) was written as a file of that name, as the command
+    line's ``--out`` refuses it (``cli.app.file_path_value``); an existing directory too."""
+    text = os.fspath(path)
+    separators = tuple({"/", os.sep, os.altsep or "/"})
+    last = text.replace(os.sep, "/").rsplit("/", 1)[-1]
+    if text.endswith(separators) or last in ("", ".", "..") or Path(text).is_dir():
+        raise ConversionError(
+            f"to_onnx: {text!r} names a directory, not a file; give the name of the file to "
+            f"write, e.g. {str(Path(text) / 'model.onnx')!r}"
+        )
+
+
+def _check_protobuf_size(nbytes: int, dtype: np.dtype) -> None:
+    """Refuse weights that one protobuf message cannot hold (protobuf's bare EncodeError,
+    "Failed to serialize proto", named neither the limit nor the model's size)."""
+    if nbytes <= PROTOBUF_LIMIT - _GRAPH_HEADROOM:
+        return
+    halve = " (as float32 it is half as large: model.to(np.float32))" if dtype == np.float64 else ""
+    raise ConversionError(
+        f"to_onnx: the model's weights are {nbytes} bytes ({nbytes / 2**30:.2f} GiB), over "
+        f"protobuf's 2 GB limit on one ONNX model ({PROTOBUF_LIMIT} bytes), so it cannot be "
+        f"exported{halve}; nothing was written"
+    )
+
+
 def _check_class_names(class_names: Any, n_out: int) -> None:
     """Refuse names that do not name the ``n_out`` outputs: one per output unit, or two (no,
     yes) for one logistic unit, as a saved model's ``class_names`` (``chainrule.io``)."""
@@ -216,6 +293,12 @@ def _check_class_names(class_names: Any, n_out: int) -> None:
         raise ConversionError(
             f"to_onnx: class_names must be a list of names, not the string {class_names!r}"
         )
+    for k, name in enumerate(class_names):  # a name is text: predict writes it per case
+        if not isinstance(name, str):
+            raise ConversionError(
+                f"to_onnx: class_names must be strings, but name {k} is {_kind_of(name)}; "
+                f"give text, e.g. class_names={[str(name) for name in class_names]!r}"
+            )
     n_names = len(class_names)
     if n_names and n_names != n_out and not (n_out == 1 and n_names == 2):
         raise ConversionError(

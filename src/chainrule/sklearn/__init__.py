@@ -13,8 +13,9 @@ Differences from ``sklearn.neural_network``, on purpose:
   networks of logistic units unless you say otherwise.
 - ``solver`` is ``"sgd"``, ``"adam"`` or ``"rmsprop"`` (Hinton's lecture 6e, decay ``rho``);
   there is no ``"lbfgs"``. ``partial_fit`` works with every solver.
-- ``dtype`` (None, ``"float32"``, ``"float64"``): None follows the input (float32 input trains
-  in float32, anything else in float64, as scikit-learn's MLP does).
+- ``dtype`` (None, ``"float32"``, ``"float64"``, or NumPy's ``np.float32`` / ``np.float64`` /
+  their ``np.dtype``): None follows the input (float32 input trains in float32, anything else in
+  float64, as scikit-learn's MLP does).
 - ``epsilon`` (Adam) is PyTorch's: the step divides by sqrt(v_hat) + epsilon, with v_hat
   bias-corrected; scikit-learn divides by sqrt(v) + epsilon and corrects the learning rate
   instead, which amounts to epsilon * sqrt(1 - beta_2^t) in this form (a small difference with
@@ -23,6 +24,13 @@ Differences from ``sklearn.neural_network``, on purpose:
   held-out part to watch).
 - ``fit`` takes no ``sample_weight``, and ``X`` must be dense (a sparse matrix is refused with
   scikit-learn's message).
+- A ``fit`` or ``partial_fit`` that raises (a bad parameter, ``random_state`` or ``y``, a
+  validation split too small for early stopping) leaves a fitted model exactly as it was: every
+  check comes before the first change (scikit-learn's may have replaced ``classes_``,
+  ``n_features_in_`` or the weights by then).
+
+As in scikit-learn, ``predict`` reads ``activation`` as it is now: ``set_params(activation=...)``
+after a fit puts the fitted weights between the new hidden units.
 
 The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
 logistic units for two classes and for multilabel targets, summed over the output units); for

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numbers
+import types
 import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -22,6 +23,8 @@ ACTIVATIONS = ("identity", *HIDDEN)
 SOLVERS = ("sgd", "adam", "rmsprop")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 DTYPES = {None: None, "float32": np.float32, "float64": np.float64}
+#: what validate_data sets at a first fit (feature names only for a DataFrame's)
+FEATURE_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 
 
 # -- the network ------------------------------------------------------------------------------
@@ -68,6 +71,29 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+def _dtype_name(dtype: Any) -> Any:
+    """``dtype`` as a key of DTYPES where it is a NumPy type or dtype (np.float32,
+    np.dtype("float64")): its name; anything else as it is, for the check to refuse."""
+    if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
+        return np.dtype(dtype).name
+    return dtype
+
+
+def _named_for(function: Any, owner: type) -> Any:
+    """A copy of ``function`` named ``owner.name``: Python's TypeErrors for a call (an unknown
+    keyword, a missing argument) name the function's __qualname__, which should be the user's
+    class (MLPClassifier), not the base class that defines it."""
+    copy = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__,
+        function.__closure__,
+    )  # fmt: skip
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__doc__, copy.__module__ = function.__doc__, function.__module__
+    copy.__annotations__ = dict(function.__annotations__)
+    copy.__qualname__ = f"{owner.__name__}.{function.__name__}"
+    return copy
+
+
 def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
     """The output units applied to the logits, by the op of the one activation table."""
     return np.asarray(nn.ACTIVATIONS[activation].op(Tensor(logits)).data)
@@ -75,6 +101,12 @@ def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
 
 class BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, checks, the training loop."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in ("__init__", "fit"):  # each estimator's own, named for it in errors
+            if method not in vars(cls):
+                setattr(cls, method, _named_for(getattr(cls, method), cls))
 
     def __init__(
         self,
@@ -144,15 +176,21 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
         return [int(n) for n in sizes]
 
-    def _check_parameters(self) -> None:
-        name = type(self).__name__
+    def _check_choice(self, param: str, choices: tuple) -> None:
+        value = getattr(self, param)
+        if not isinstance(value, str) or value not in choices:
+            raise ValueError(
+                f"{type(self).__name__}: {param}={value!r} is not one of "
+                f"{', '.join(map(repr, choices))}"
+            )
 
-        def choose(param: str, choices: tuple) -> None:
-            value = getattr(self, param)
-            if value not in choices:
-                raise ValueError(
-                    f"{name}: {param}={value!r} is not one of {', '.join(map(repr, choices))}"
-                )
+    def _requested_dtype(self) -> type | None:
+        """The NumPy type ``dtype`` asks for; None: follow the input."""
+        return DTYPES[_dtype_name(self.dtype)]
+
+    def _check_parameters(self) -> None:
+        """Refuse a bad parameter, naming it, before fit changes anything."""
+        name = type(self).__name__
 
         def number(param: str, low: float, high: float = np.inf, closed: str = "both") -> None:
             value = getattr(self, param)
@@ -177,13 +215,22 @@ class BaseMLP(BaseEstimator):
         verbose = self.verbose  # scikit-learn takes a level as well
         if not _is_bool(verbose) and not (isinstance(verbose, numbers.Integral) and verbose >= 0):
             raise ValueError(f"{name}: verbose must be a bool or an integer >= 0, got {verbose!r}")
-        choose("activation", ACTIVATIONS)
-        choose("solver", SOLVERS)
-        choose("learning_rate", LEARNING_RATES)
-        if self.dtype not in DTYPES:
+        self._check_choice("activation", ACTIVATIONS)
+        self._check_choice("solver", SOLVERS)
+        self._check_choice("learning_rate", LEARNING_RATES)
+        dtype = _dtype_name(self.dtype)
+        if dtype is not None and (not isinstance(dtype, str) or dtype not in DTYPES):
             raise ValueError(
-                f"{name}: dtype must be None, 'float32' or 'float64', not {self.dtype!r}"
+                f"{name}: dtype must be None, 'float32' or 'float64' (or np.float32, np.float64), "
+                f"not {self.dtype!r}"
             )
+        try:  # checked here, not when the generator is made: by then classes_ had changed
+            check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError(
+                f"{name}: random_state must be None, an int in [0, 2**32 - 1] or a "
+                f"numpy.random.RandomState, got {self.random_state!r}"
+            ) from None
         number("alpha", 0.0)
         number("learning_rate_init", 0.0, closed="right")
         number("power_t", 0.0)
@@ -214,18 +261,23 @@ class BaseMLP(BaseEstimator):
         return self._fit(X, y, incremental=False)
 
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BaseMLP:
+        # every check comes before the first change: a refused fit leaves a fitted model as it
+        # was (weights, classes_, n_features_in_, loss curve), even where scikit-learn's does not
         self._check_parameters()
         if incremental and self.early_stopping:  # scikit-learn's words; nothing is changed
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(
+        X, Y, fitted = self._validate_input(
             X, y, reset=first_pass, incremental=incremental, classes=classes
         )
+        if self.early_stopping:
+            self._validation_size(X.shape[0])
         if first_pass:
+            self._set_fitted(fitted)
             self._random = self._generator()
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
         else:
-            self._load_assigned_weights()
+            self._load_assigned_weights()  # assigned weights are the model already
             self._check_architecture(X.shape[1], Y.shape[1])
             self._follow_parameters()
             X, Y = X.astype(self._dtype, copy=False), Y.astype(self._dtype, copy=False)
@@ -236,6 +288,27 @@ class BaseMLP(BaseEstimator):
         self._train(X, Y, incremental)
         return self
 
+    def _checked_data(self, X: Any, y: Any, reset: bool, **checks: Any):
+        """scikit-learn's ``validate_data`` of X and y, and the attributes it sets at a first fit
+        (``reset``): read off an unfitted copy, for ``_set_fitted`` to set once every check
+        has passed, as validate_data sets them before the checks of y."""
+        if not reset:
+            X, y = validate_data(self, X, y, reset=False, **checks)
+            return X, y, {}
+        stand_in = clone(self)
+        X, y = validate_data(stand_in, X, y, reset=True, **checks)
+        found = vars(stand_in)
+        return X, y, {key: found[key] for key in FEATURE_ATTRIBUTES if key in found}
+
+    def _set_fitted(self, fitted: dict[str, Any]) -> None:
+        """Set a first fit's checked attributes; one on plain arrays forgets the feature names of
+        an earlier fit on a DataFrame, as scikit-learn's validate_data does."""
+        for key in FEATURE_ATTRIBUTES:
+            if key not in fitted and hasattr(self, key):
+                delattr(self, key)
+        for key, value in fitted.items():
+            setattr(self, key, value)
+
     def _generator(self) -> np.random.Generator:
         """A NumPy Generator from ``random_state`` (an int gives the same run every time)."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -243,7 +316,7 @@ class BaseMLP(BaseEstimator):
         return np.random.default_rng(distributed.world().broadcast_object(seed))
 
     def _initialize(self, n_features: int, n_outputs: int, dtype: np.dtype) -> None:
-        self._dtype = np.dtype(DTYPES[self.dtype] or dtype)
+        self._dtype = np.dtype(self._requested_dtype() or dtype)
         sizes = [n_features, *self._hidden_sizes(), n_outputs]
         self._network = _build_network(sizes, self.activation, self._dtype, self._random)
         self._tie_weights()
@@ -311,7 +384,7 @@ class BaseMLP(BaseEstimator):
         reads ``activation`` at every pass: the same weights (and optimizer) restacked between
         the current units and, where ``dtype`` names another dtype, converted to it."""
         self._network = _stack(self._layers(), self.activation)
-        dtype = np.dtype(DTYPES[self.dtype] or self._dtype)
+        dtype = np.dtype(self._requested_dtype() or self._dtype)
         if dtype != self._dtype:
             self._dtype = dtype
             self._network.to(dtype)
@@ -485,28 +558,43 @@ class BaseMLP(BaseEstimator):
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
 
+    def _validation_size(self, n_samples: int) -> int:
+        """The rows early stopping holds out of ``n_samples``, as train_test_split counts them;
+        refused (before fit changes anything) where too few are held out or too few left."""
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val >= n_samples:
+            raise ValueError(
+                f"{type(self).__name__}: early stopping holds out {n_val} of n_samples="
+                f"{n_samples} (validation_fraction={self.validation_fraction}), which leaves none "
+                "to train on; lower validation_fraction or give more samples"
+            )
+        if n_val < 2:  # one case's R^2 is NaN: no epoch would ever look better
+            raise ValueError(
+                f"The validation set is too small ({n_val} case). Increase "
+                "'validation_fraction' or the size of your dataset."
+            )
+        return n_val
+
     def _validation_split(self, X: np.ndarray, Y: np.ndarray):
         stratify = self._stratify(Y)
         seed = int(self._random.integers(np.iinfo(np.int32).max))
-        X, X_val, Y, Y_val = train_test_split(
+        return train_test_split(
             X, Y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
         )
-        if X_val.shape[0] < 2:  # one case's R^2 is NaN: no epoch would ever look better
-            raise ValueError(
-                f"The validation set is too small ({X_val.shape[0]} case). Increase "
-                "'validation_fraction' or the size of your dataset."
-            )
-        return X, X_val, Y, Y_val
 
     # -- predicting ----------------------------------------------------------------------------
     def _forward(self, X: Any) -> np.ndarray:
         """The network's output units (after softmax / logistic / identity) for ``X``, in X's
         float dtype (float32 input gives float32 outputs, anything else float64)."""
         check_is_fitted(self, "coefs_")
+        # as scikit-learn's predict, the hidden units are activation's as it is now (set_params
+        # after fit changes them); the same weights, restacked
+        self._check_choice("activation", ACTIVATIONS)
         self._load_assigned_weights()
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        network = _stack(self._layers(), self.activation)
         with no_grad():
-            logits = self._network(Tensor(X.astype(self._dtype, copy=False))).data
+            logits = network(Tensor(X.astype(self._dtype, copy=False))).data
         output = output_units(self.out_activation_, np.asarray(logits))
         return output.astype(X.dtype, copy=False)
 

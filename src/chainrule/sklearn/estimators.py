@@ -11,11 +11,10 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
-from sklearn.utils.validation import validate_data
 
 from chainrule import nn
 from chainrule.engine import no_grad
-from chainrule.sklearn.base import DTYPES, BaseMLP, output_units
+from chainrule.sklearn.base import BaseMLP, output_units
 from chainrule.tensor import Tensor
 
 
@@ -52,8 +51,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
-        X, y = validate_data(
-            self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=reset
+        """X and the binarized y in the training dtype, and (``reset``) the attributes a first
+        fit sets, for ``_fit`` to set once every check has passed."""
+        X, y, fitted = self._checked_data(
+            X, y, reset, multi_output=True, dtype=[np.float64, np.float32]
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -74,16 +75,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"that are not in classes={_plain_labels(labels)}"
                 )
             binarizer = LabelBinarizer().fit(labels if y.ndim == 1 else y)
-            if y.ndim == 1 and len(binarizer.classes_) < 2:  # refused before a fitted model's
-                raise ValueError(  # classes_ change: its network still answers for the old ones
+            if y.ndim == 1 and len(binarizer.classes_) < 2:
+                raise ValueError(
                     f"MLPClassifier: y has only one class "
                     f"({_plain_labels(binarizer.classes_)[0]!r}); a classifier needs at least 2 "
                     "classes"
                 )
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
-            multiclass = y.ndim == 1 and len(self.classes_) > 2
-            self.out_activation_ = "softmax" if multiclass else "logistic"
+            multiclass = y.ndim == 1 and len(binarizer.classes_) > 2
+            fitted.update(
+                _label_binarizer=binarizer,
+                classes_=binarizer.classes_,
+                out_activation_="softmax" if multiclass else "logistic",
+            )
         elif self.warm_start:  # scikit-learn's rule: a warm pass sees exactly the classes_
             labels = unique_labels(y)
             if set(labels) != set(self.classes_):
@@ -101,9 +104,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"MLPClassifier: y holds labels {_plain_labels(sorted(unseen))} not seen "
                     f"in the first fit; classes_ is {_plain_labels(self.classes_)}"
                 )
-        dtype = DTYPES[self.dtype] or X.dtype
-        X = X.astype(dtype, copy=False)
-        return X, self._label_binarizer.transform(y).astype(dtype)
+        binarizer = fitted["_label_binarizer"] if reset else self._label_binarizer
+        dtype = self._requested_dtype() or X.dtype
+        return X.astype(dtype, copy=False), binarizer.transform(y).astype(dtype), fitted
 
     def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
         if self.out_activation_ == "softmax":
@@ -116,7 +119,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return None
         labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
         counts = np.unique(labels, return_counts=True)[1]
-        n_val = int(np.ceil(self.validation_fraction * len(labels)))
+        n_val = self._validation_size(len(labels))
         # a stratified split needs two cases of every class and a place for each in both parts
         if counts.min() < 2 or n_val < len(counts) or len(labels) - n_val < len(counts):
             return None
@@ -164,20 +167,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return self._fit(X, y, incremental=True)
 
     def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            y_numeric=True,
-            dtype=[np.float64, np.float32],
-            reset=reset,
+        """X and a 2-D y in the training dtype, and (``reset``) the attributes a first fit
+        sets, for ``_fit`` to set once every check has passed."""
+        X, y, fitted = self._checked_data(
+            X, y, reset, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
         )
         if reset:
-            self.out_activation_ = "identity"
-        dtype = DTYPES[self.dtype] or X.dtype
+            fitted["out_activation_"] = "identity"
+        dtype = self._requested_dtype() or X.dtype
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        return X.astype(dtype, copy=False), Y.astype(dtype)
+        return X.astype(dtype, copy=False), Y.astype(dtype), fitted
 
     def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
         # 1/(2n) sum over cases and outputs of (y - p)^2: the loss whose gradient scikit-learn

@@ -19,6 +19,8 @@ from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, path_value
 from chainrule.errors import DataError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
+    from collections.abc import Callable
+
     import numpy as np
 
 
@@ -206,7 +208,7 @@ def _problem_args(
         raise UserError(f"{option} {named}: give {missing} for this model")
     x = None if input is None else _input_cases(input, info)
     if target is not None:
-        t = _target_cases(target, info)
+        t = _target_cases(target, info, spec, lambda: _output_units(net, model, info))
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
@@ -246,21 +248,21 @@ def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
         )
 
 
-def _target_cases(text: str, info: dict) -> np.ndarray:
+def _target_cases(text: str, info: dict, spec: Any, n_outputs: Callable[[], int]) -> np.ndarray:
     """``--target``'s cases; for a model trained on named classes (its ``class_names``; a
     one-output model's unit name is class 1, "not NAME" class 0:
     :func:`chainrule.cli.train.label_names`) also their names, one per case (``setosa`` or
-    ``setosa;virginica``), each read as its class number, as ``predict`` writes them. Numbers
-    that are not given say which names there are."""
-    import numpy as np
-
+    ``setosa;virginica``), as ``predict`` writes them. A name becomes the target that loss
+    ``spec`` was trained against for that class (:func:`_class_targets`), so a squared-error
+    model of 3 outputs reads ``virginica`` as the row 0,0,1. Numbers that are not given say
+    which names there are."""
     from chainrule.cli.train import label_names
 
     names = list(label_names(info) or [])
     cases = [case.strip() for case in text.split(";")]
     a_file = case_file_kind(Path(text)) is not None or Path(text).exists()
     if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
-        return np.array([[names.index(case)] for case in cases])
+        return _class_targets([names.index(case) for case in cases], spec, n_outputs())
     try:
         return parse_cases(text, "target")
     except DataError as error:
@@ -268,6 +270,22 @@ def _target_cases(text: str, info: dict) -> np.ndarray:
             raise
         listed = ", ".join(f"{name} ({k})" for k, name in enumerate(names))
         raise DataError(f"{error}; this model's classes, by name or number: {listed}") from None
+
+
+def _class_targets(labels: list[int], spec: Any, n_outputs: int) -> np.ndarray:
+    """Class numbers as the targets ``spec`` compares ``n_outputs`` units against, as training
+    builds them from the same labels (:func:`chainrule.train.metrics.target_array`): class
+    labels for cross-entropy, one-hot rows for a loss that takes a row per case (squared error,
+    binary cross-entropy of several units), the label itself for one unit. A class number read
+    as one value compared with 3 outputs was refused as a target "of shape (1, 1)"."""
+    import numpy as np
+
+    from chainrule.data import Dataset
+    from chainrule.train.metrics import target_array
+
+    classes = Dataset(np.zeros((len(labels), 1)), np.array(labels), "classification", "--target")
+    targets = target_array(classes, spec, n_outputs, np.float64)
+    return targets.reshape(-1, 1) if targets.ndim == 1 else targets  # a label per case, a row
 
 
 def _input_cases(text: str, info: dict) -> np.ndarray:

@@ -16,6 +16,8 @@ does not know this module exists. :func:`run_bug` puts the wrong gradients next 
   gradients, twice its own when the two are alike (tinygrad issue 9597).
 - ``no-zero-grad``: a training loop that never clears ``.grad``: step 2's gradients arrive on top
   of step 1's (micrograd issue 53). Here the real engine is right; the loop around it is not.
+  The step between is the library's SGD, which leaves a frozen parameter (``requires_grad``
+  False: backward stores no ``.grad`` for it) where it was.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 from chainrule import optim
 from chainrule.engine import reverse_topological_order, sum_over_consumers
 from chainrule.explainer.derivation import Checked
-from chainrule.explainer.network import ExplainError
+from chainrule.explainer.network import ExplainError, Network, as_network
 from chainrule.explainer.notation import Math, Notation, get_notation, plain_text, vector
 from chainrule.explainer.unit_graph import (
     UnitGraph,
@@ -318,20 +320,48 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
 
 
-def run_bug(d: Any, name: str) -> BugReport:
+def run_bug(d: Any, name: str, network: Any = None) -> BugReport:
     """Run derivation ``d``'s network through the buggy engine ``name``; compare and check.
 
     The right values and the finite differences are the derivation's own (for ``no-zero-grad``,
-    those of a derivation at the weights after the first step).
+    those of a derivation at the weights after the first step). ``network`` is the model ``d``
+    explains (an ``nn.Sequential`` or the explainer's
+    :class:`~chainrule.explainer.network.Network`); ``no-zero-grad``'s step leaves its frozen
+    parameters where they are, as the model's optimizer would. Without it every weight and bias
+    is trained.
     """
     bug = get_bug(name)
     if name == "no-zero-grad":
-        return _no_zero_grad(d, bug)
+        return _no_zero_grad(d, bug, _frozen_keys(d, network))
     g = unit_graph_of(d)
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
     merged = _merged_leaves(g, rows) if name == "merged-leaves" else None
     return BugReport(bug, rows, merged=merged, kink_note=_kink_note(d, rows), **_context(d))
+
+
+def _frozen_keys(d: Any, model: Any) -> set[tuple]:
+    """The unit graph's keys (('w', layer, i, j), ('b', layer, j)) of ``model``'s parameters
+    that do not need a gradient; none without a model."""
+    if model is None:
+        return set()
+    network: Network = as_network(model)
+    if network.sizes != [layer.size for layer in d.layers]:
+        raise ExplainError(
+            f"run_bug: the network is {' x '.join(map(str, network.sizes))} but the derivation "
+            f"explains a {' x '.join(str(layer.size) for layer in d.layers)} one; give the "
+            "model the derivation was made from"
+        )
+    frozen = set()
+    for k, layer in enumerate(network.layers):
+        for part in layer.parts:
+            columns = range(part.cols.start, part.cols.stop)
+            if not part.weight.requires_grad:
+                rows = range(part.rows.start, part.rows.stop)
+                frozen.update(("w", k, i, j) for i in rows for j in columns)
+            if part.bias is not None and not part.bias.requires_grad:
+                frozen.update(("b", k, j) for j in columns)
+    return frozen
 
 
 def _context(d: Any) -> dict[str, Any]:
@@ -469,13 +499,18 @@ def _stepped(d: Any, g: UnitGraph) -> list[tuple[np.ndarray, np.ndarray | None, 
     return stepped
 
 
-def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
+def _no_zero_grad(d: Any, bug: Bug, frozen: set[tuple]) -> BugReport:
     """Two training steps on the same parameters with ``.grad`` never cleared (the real engine,
-    the real accumulation): step 2's .grad is step 1's gradient plus its own."""
+    the real accumulation): step 2's .grad is step 1's gradient plus its own. The ``frozen``
+    leaves (by key) get no .grad from step 1, as backward leaves a frozen parameter's, so the
+    library's SGD skips them: they stay where the model has them."""
     from chainrule.explainer.build import explain
 
     g1 = unit_graph_of(d)
     g1.E.backward()
+    leaves = g1.quantities()
+    for key in frozen:
+        leaves[key].grad = None
     # step 1: the library's own plain SGD on the graph's weight and bias leaves
     optim.SGD([*g1.w.values(), *g1.b.values()], lr=STEP_LEARNING_RATE).step()
     g2 = unit_graph_of(d, params=g1)
@@ -493,5 +528,10 @@ def _no_zero_grad(d: Any, bug: Bug) -> BugReport:
         f"Step 2 runs at the weights after one SGD step (learning rate {STEP_LEARNING_RATE:g}); "
         "the right values and the finite differences are those of step 2."
     )
+    if frozen:
+        note += (
+            " Frozen parameters (requires_grad=False) get no .grad, so the step leaves them as "
+            "they were and nothing piles up on them: their rows are step 2's own gradient."
+        )
     rows = _rows(d2, g2, wrong, right_now)
     return BugReport(bug, rows, note, kink_note=_kink_note(d2, rows), **_context(d))

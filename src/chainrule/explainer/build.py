@@ -110,7 +110,7 @@ def explain(
     if bug is not None:
         from chainrule.explainer.bugs import run_bug  # teaching code, loaded only when asked
 
-        derivation.bug = run_bug(derivation, bug)
+        derivation.bug = run_bug(derivation, bug, problem.network)
     return derivation
 
 

@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import no_grad
+from chainrule.explainer.network import ExplainError, Network, as_network
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.activations import activation_of
-from chainrule.nn.layers import Linear
-from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
@@ -39,26 +38,43 @@ except ImportError:  # pragma: no cover - the explainer works without the traini
 def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, float]:
     """Share of logistic units with y (1 - y) < ``threshold``, per logistic layer, on inputs x.
 
-    Keys are the layers' numbers as ``explain`` counts them (``--unit L:i``): 0 the inputs, 1
-    the units of the first Linear layer, and so on ("2" for the second hidden layer, which the
-    Sequential holds at position 3: reported as "layer 3", it read as the output layer).
-    The model runs in eval mode (dropout the identity) and is left in the mode it was in: a
-    probe in training mode would measure through random masks and draw them from the dropout
-    layers' generators, changing every later mask of the run it watches.
+    The model is read as ``explain`` reads it (:func:`~chainrule.explainer.network.as_network`),
+    so the keys are its layer numbers (``--unit L:i``): 0 the inputs, 1 the units of the first
+    Linear layer, or of an ``nn.Parallel`` of Linears (the family-trees encoders, whose units
+    were skipped and every layer above numbered one too low), and so on. Dropout is skipped
+    as in evaluation (a probe in training mode would draw masks from the dropout layers'
+    generators, changing every later mask of the run it watches). A model ``explain`` cannot
+    read is refused (:class:`~chainrule.explainer.network.ExplainError`, saying why) unless it
+    has no logistic unit (then there is no share to measure: ``{}``).
     """
-    children = list(model.children()) if hasattr(model, "children") else []
-    dtype = model.parameters()[0].dtype if model.parameters() else np.float64
-    y = Tensor(np.asarray(x, dtype=dtype))
+    network = _network_of(model)
+    if network is None:  # no logistic unit: nothing to measure, nothing to number
+        return {}
+    y = Tensor(np.asarray(x, dtype=network.dtype))
     shares: dict[str, float] = {}
-    layer = 0  # the explainer's numbering: one layer of units per Linear
-    with eval_mode(model), no_grad():
-        for module in children:
-            y = module(y)
-            layer += isinstance(module, Linear)
-            if activation_of(module) == "logistic":
+    with no_grad():
+        for number, layer in enumerate(network.layers, start=1):
+            y = layer.activate(layer.linear(y))
+            if layer.activation == "logistic":
                 values = y.numpy()
-                shares[str(layer)] = float(np.mean(values * (1 - values) < threshold))
+                shares[str(number)] = float(np.mean(values * (1 - values) < threshold))
     return shares
+
+
+def _network_of(model: Any) -> Network | None:
+    """``model``'s layers as ``explain`` numbers them; None for a model it cannot read that
+    has no logistic unit (a LogSoftmax classifier), else why its layers cannot be numbered."""
+    try:
+        return as_network(model)
+    except ExplainError as error:
+        modules = model.modules() if hasattr(model, "modules") else [model]
+        if not any(activation_of(module) == "logistic" for module in modules):
+            return None
+        reason = str(error).removeprefix("explain: ")
+        raise ExplainError(
+            f"saturation: the model's logistic layers are numbered as explain reads them, and "
+            f"{reason}"
+        ) from None
 
 
 gradient_health = saturation
@@ -78,6 +94,9 @@ class GradientHealth(_Base):
         self.threshold = threshold
         self.history: list[dict[str, Any]] = []
         self._norms: dict[str, list[float]] = {}
+
+    def on_fit_start(self, trainer: Any) -> None:
+        _network_of(trainer.model)  # a model whose layers cannot be numbered: before epoch 1
 
     def on_epoch_start(self, trainer: Any, epoch: int) -> None:
         self._norms = {}

@@ -275,8 +275,9 @@ class Tensor:
                 f"{what} is {backend.dtype_name(data.dtype)} but {of} is "
                 f"{backend.dtype_name(self.dtype)}: {_engine.COMPLEX_FORWARD_ONLY}"
             )
-        if given is not None:
-            seed = given.astype(self.dtype)  # recorded: a cotangent may be an outer variable
+        if given is not None:  # recorded: a cotangent may be an outer variable (forward mode's
+            # dummy, under no_grad too: itself where no cast is due, as a cast is not recorded)
+            seed = given if given.dtype == self.dtype else given.astype(self.dtype)
         else:
             seed = Tensor(backend.astype(data, self.dtype))
         if seed.shape != self.shape:
@@ -444,7 +445,10 @@ class Tensor:
         return _ops.neg(self)
 
     def __pos__(self) -> Tensor:
-        return self
+        """+x: a new tensor of the same values (a reshape to its own shape, recorded), as NumPy's
+        +a is a new array. It was x itself, as PyTorch's +x is: the result's requires_grad_(False)
+        froze x."""
+        return _ops.reshape(self, self.shape)
 
     def __abs__(self) -> Tensor:
         return _ops.abs(self)

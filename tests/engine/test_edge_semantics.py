@@ -193,7 +193,7 @@ def test_numpy_integer_scalars_and_scalar_clip_bounds_keep_float32_float32() -> 
     ]
     assert [out.dtype for out in outs] == [np.float32] * len(outs)
     np.testing.assert_array_equal((x ** np.int64(2)).numpy(), [1.0, 4.0])
-    assert x ** np.int64(1) is x  # the constant exponent's path, as x ** 1 takes
+    assert (x ** np.int64(1)).op == "power_scalar"  # the constant exponent's path, as x ** 1 takes
     np.testing.assert_array_equal(outs[-1].numpy(), [1.0, 1.5])
     cr.clip(x, np.float64(0), np.float64(1.5)).sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.numpy().tolist() == [1.0, 0.0]

@@ -121,9 +121,9 @@ _power = primitive(
 def power(base: Any, exponent: Any) -> Tensor:
     """base ** exponent; the exponent may be a number or a tensor."""
     if isinstance(exponent, (int, float, numpy.integer)) and isinstance(base, Tensor):
-        if exponent == 1 and backend.is_real_floating(base.dtype, base.xp):
-            return base  # an integer or bool base ** 1.0 promotes, as its ** 2.0 does
-        # a NumPy float64 is a float (and a NumPy integer a number), but under NumPy 2's
+        # ** 1 too: a new tensor, as in NumPy and PyTorch (the base itself, returned, had its
+        # flags changed through the result's: y.requires_grad_(False) froze it).
+        # A NumPy float64 is a float (and a NumPy integer a number), but under NumPy 2's
         # promotion it would make a float32 base float64: a plain Python number never upcasts
         plain = float(exponent) if isinstance(exponent, float) else int(exponent)
         return _power_scalar(base, exponent=plain)
@@ -394,14 +394,15 @@ _astype = primitive(
 def astype(x: Any, dtype: Any) -> Tensor:
     """A copy in ``dtype``; the gradient is cast back to the input's dtype. A cast to an integer
     or boolean dtype rounds, which has no derivative: its result is cut from the graph (as
-    PyTorch's ``.long()`` is), so nothing downstream is differentiated through the rounding."""
+    PyTorch's ``.long()`` is), so nothing downstream is differentiated through the rounding.
+    To ``x``'s own dtype it is a copy too, recorded (as NumPy's ``astype`` copies): it was
+    ``x`` itself, whose flags then changed with the result's."""
     x = as_tensor(x)
-    if x.dtype == dtype:
-        return x
     xp = x.xp
-    dtype = xp.dtype(dtype) if xp is numpy else backend.dtype_in(xp, dtype)
+    if x.dtype != dtype:  # (a dtype equal to x's as given needs no look-up)
+        dtype = xp.dtype(dtype) if xp is numpy else backend.dtype_in(xp, dtype)
     if x.dtype == dtype:
-        return x
+        return _astype(x, dtype=x.dtype)
     if not backend.is_floating(dtype, xp):
         return Tensor._wrap(backend.astype(x.data, dtype))
     return _astype(x, dtype=dtype)

@@ -19,7 +19,7 @@ from chainrule.errors import LabelError
 from chainrule.ops.elementwise import _exp, _masked
 from chainrule.ops.reduce import _sum, expand_reduced
 from chainrule.ops.registry import ShapeError, array_of, primitive
-from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes
+from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes, single_axis
 from chainrule.tensor import Tensor
 
 # the reductions themselves: ``ndarray.max`` and ``.sum`` are Python wrappers around them
@@ -144,8 +144,12 @@ def softplus(x: Any) -> Tensor:
     return _softplus(as_tensor(x))
 
 
-def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
+def _stable_max(x: Any, axes: tuple[int, ...], keep_inf: bool = False) -> Any:
     """The max over ``axes`` (kept); a non-finite max becomes 0 so that x - max stays finite.
+
+    With ``keep_inf`` a +inf max stays, for softmax: its row then is NaN throughout (inf - inf
+    at the +inf entries, a NaN sum for the rest), as PyTorch gives it; shifted by 0 the row was
+    half NaN (inf / inf), half 0. logsumexp keeps the 0 shift: its +inf is PyTorch's too.
 
     An empty axis has no max: any shift serves there, and 0 gives what PyTorch gives (softmax
     of shape (2, 0) is empty, logsumexp over it is log 0 = -inf)."""
@@ -159,7 +163,8 @@ def _stable_max(x: Any, axes: tuple[int, ...]) -> Any:
             shape = kept_shape(x.shape, axes)
             return xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x))
         m = xp.max(x, axis=axes, keepdims=True)
-    return xp.where(xp.isfinite(m), m, 0)
+    kept = (m > -xp.inf) if keep_inf else xp.isfinite(m)  # a NaN max shifts by 0: NaN anyway
+    return xp.where(kept, m, 0)
 
 
 def _shifted(x: Any, peak: Any, order: str = "K") -> Any:
@@ -204,7 +209,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
     at 1000 loses 3e-5)."""
     x = backend.as_floating(x)  # an integer shift by the peak would wrap
     xp = array_module(x)
-    shifted = _shifted(x, _stable_max(x, (axis,)))
+    shifted = _shifted(x, _stable_max(x, (axis,), keep_inf=True))
     if not backend.size(shifted):  # nothing to normalise (the log of an empty sum would warn)
         return xp.exp(shifted)  # empty, of the float dtype the result has
     if xp is numpy and shifted.dtype.kind == "f":  # in place on the fresh shifted logits
@@ -217,7 +222,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
 def _softmax(x: Any, axis: int) -> Any:
     x = backend.as_floating(x)  # an integer shift by the peak would wrap
     xp = array_module(x)
-    e = xp.exp(_shifted(x, _stable_max(x, (axis,))))
+    e = xp.exp(_shifted(x, _stable_max(x, (axis,), keep_inf=True)))
     if xp is numpy:
         e /= e.sum(axis=axis, keepdims=True)
         return e
@@ -239,13 +244,15 @@ _softmax_prim = primitive(
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """Log-probabilities along ``axis`` (one axis): x - logsumexp(x)."""
+    """Log-probabilities along ``axis`` (one axis): x - logsumexp(x). A row holding +inf (or
+    NaN, or only -inf) is NaN throughout, as in PyTorch."""
     x = as_tensor(x)
     return _log_softmax_prim(x, axis=_one_axis(axis, x.ndim, "log_softmax"))
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
-    """Probabilities along ``axis`` (one axis): exp(x) / sum(exp(x))."""
+    """Probabilities along ``axis`` (one axis): exp(x) / sum(exp(x)). A row holding +inf (or
+    NaN, or only -inf) is NaN throughout, as in PyTorch."""
     x = as_tensor(x)
     return _softmax_prim(x, axis=_one_axis(axis, x.ndim, "softmax"))
 
@@ -258,7 +265,7 @@ def _one_axis(axis: Any, ndim: int, op: str) -> int:
             f"{op}: axis must be one integer axis, not {axis!r}; for a softmax over several "
             "axes, reshape them into one first"
         )
-    return normalize_axes(axis, ndim, op)[0]
+    return single_axis(axis, ndim, op)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,6 +537,10 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and distributions
     (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient (a tensor with
     ``requires_grad``) get dE/dt_j = -log softmax(z)_j per case.
+
+    The loss is in the logits' dtype whatever the targets' (float64 targets keep float32 logits'
+    loss float32, as ``nn``'s losses cast targets to the output's dtype); PyTorch's
+    ``cross_entropy`` promotes the pair to float64 instead.
     """
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)
@@ -712,7 +723,8 @@ def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -
 
     Fused and stable at any logits; its gradient is sigmoid(z) - t (over the number of
     elements for ``reduction="mean"``). The targets have the logits' shape; targets that need a
-    gradient get dE/dt = -z.
+    gradient get dE/dt = -z. The loss is in the logits' dtype whatever the targets' (PyTorch's
+    ``binary_cross_entropy_with_logits`` promotes float32 logits and float64 targets to float64).
     """
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)

@@ -161,6 +161,18 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(result))
 
 
+def single_axis(axis: Any, ndim: int, op: str, name: str = "axis") -> int:
+    """``axis``, one integer, as a non-negative axis of a ``ndim``-d tensor; anything else (None,
+    a tuple, ``1.0``) is a TypeError naming the op and the argument, as ``stack`` gives it.
+    ``normalize_axes(axis, ...)[0]`` read None as every axis and took the first: ``split(x, 2,
+    axis=None)`` and ``swapaxes(x, None, 1)`` silently used axis 0."""
+    try:
+        index = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an integer, not {axis!r}") from None
+    return normalize_axes(index, ndim, op)[0]
+
+
 def _integers(axis: Any, op: str) -> tuple[int, ...]:
     """``axis`` (an integer or a sequence of them) as a tuple of Python integers; anything else
     (``1.0``, a string) is refused naming the op (it was a bare "not iterable")."""
@@ -214,10 +226,11 @@ _broadcast_to = primitive(
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
-    """``x`` repeated to ``shape`` by NumPy's broadcasting rules."""
+    """``x`` repeated to ``shape`` by NumPy's broadcasting rules; to its own shape, a new tensor
+    sharing its values (:func:`same_values`: writable, where NumPy's broadcast view is not)."""
     x = as_tensor(x)
     shape = tuple(shape)
-    return x if x.shape == shape else _broadcast_to(x, shape=shape)
+    return same_values(x) if x.shape == shape else _broadcast_to(x, shape=shape)
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -240,12 +253,22 @@ _reshape = primitive(
 
 
 def reshape(x: Any, shape: Any) -> Tensor:
-    """The same values in a new shape (one dimension may be -1)."""
+    """The same values in a new shape (one dimension may be -1). To its own shape it is still a
+    new tensor, sharing ``x``'s values and recorded (as every op that changes nothing: see
+    :func:`same_values`)."""
     x = as_tensor(x)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if shape == x.shape:
-        return x
     return _reshape(x, shape=shape)
+
+
+def same_values(x: Tensor) -> Tensor:
+    """A new tensor of ``x``'s values, sharing its array: what an op that changes nothing gives
+    (a reshape or broadcast to ``x``'s own shape, a squeeze with nothing to squeeze, ``+x``), as
+    PyTorch gives a view there. It was ``x`` itself, so that
+    ``x.reshape(x.shape).requires_grad_(False)`` froze the parameter ``x``. Recorded as a
+    reshape to its own shape (a view, no copy; a drawing hides it as implementation), so the
+    gradient flows on to ``x``."""
+    return _reshape(x, shape=x.shape)
 
 
 def _inverse_permutation(axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -265,7 +288,8 @@ _transpose = primitive(
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
-    """Permute the axes (reverse them by default, like ``.T``)."""
+    """Permute the axes (reverse them by default, like ``.T``); the identity permutation (a 1-d
+    tensor's ``.T``) is a new tensor too, a view of ``x``'s values, as in PyTorch."""
     x = as_tensor(x)
     if axes is None:
         axes = tuple(reversed(range(x.ndim)))
@@ -275,8 +299,6 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     axes = tuple(a % x.ndim for a in given) if x.ndim else given
     if sorted(axes) != list(range(x.ndim)):
         raise ShapeError(f"transpose: axes {given} are not a permutation of a {x.ndim}-d tensor")
-    if axes == tuple(range(x.ndim)):
-        return x
     return _transpose(x, axes=axes)
 
 
@@ -284,7 +306,10 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = as_tensor(x)
     axes = list(range(x.ndim))
-    axis1, axis2 = (normalize_axes(a, x.ndim, "swapaxes")[0] for a in (axis1, axis2))
+    axis1, axis2 = (
+        single_axis(axis1, x.ndim, "swapaxes", "axis1"),
+        single_axis(axis2, x.ndim, "swapaxes", "axis2"),
+    )
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
@@ -484,13 +509,25 @@ def _joined(values: Sequence[Any]) -> list[Tensor]:
     return [as_tensor(value, like) for value in values]
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (NumPy arrays and lists join the tensors' library)."""
+def concatenate(tensors: Sequence[Any], axis: int | None = 0) -> Tensor:
+    """Join tensors along an existing axis (NumPy arrays and lists join the tensors' library);
+    with ``axis=None``, each flattened first, as NumPy joins them (any shapes, 0-d included).
+    A 0-d tensor has no axis to join along: refused naming the shapes, as in NumPy."""
     tensors = _joined(tensors)
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
-    axis = normalize_axes(axis, tensors[0].ndim, "concatenate")[0]
-    return _concatenate(*tensors, axis=axis)
+    if axis is None:  # it joined along axis 0, unflattened (NumPy flattens each input)
+        flat = [t if t.ndim == 1 else _reshape(t, shape=(-1,)) for t in tensors]
+        return _concatenate(*flat, axis=0)
+    ndim = tensors[0].ndim
+    if ndim == 0:  # NumPy's words (it was an axis out of range); a 0-d tensor after the first
+        # is refused by the library, naming the shapes and their numbers of dimensions
+        shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+        raise ShapeError(
+            f"concatenate: zero-dimensional tensors cannot be concatenated (shapes {shapes}); "
+            "use stack, or axis=None to join their values"
+        )
+    return _concatenate(*tensors, axis=single_axis(axis, ndim, "concatenate"))
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
@@ -532,7 +569,7 @@ def _split_indices(indices: Any) -> list[int]:
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """Split into equal sections, or at the given indices, along ``axis`` (like ``np.split``)."""
     x = as_tensor(x)
-    axis = normalize_axes(axis, x.ndim, "split")[0]
+    axis = single_axis(axis, x.ndim, "split")
     length = x.shape[axis]
     if isinstance(indices_or_sections, (int, numpy.integer)):
         if indices_or_sections <= 0 or length % indices_or_sections:

@@ -399,8 +399,10 @@ def astype(x: Any, dtype: Any) -> Tensor:
     ``x`` itself, whose flags then changed with the result's."""
     x = as_tensor(x)
     xp = x.xp
-    if x.dtype != dtype:  # (a dtype equal to x's as given needs no look-up)
-        dtype = xp.dtype(dtype) if xp is numpy else backend.dtype_in(xp, dtype)
+    if xp is not numpy:  # looked up first: comparing its dtype with NumPy's warns
+        dtype = backend.dtype_in(xp, dtype)
+    elif x.dtype != dtype:  # (a dtype equal to x's as given needs no look-up)
+        dtype = numpy.dtype(dtype)
     if x.dtype == dtype:
         return _astype(x, dtype=x.dtype)
     if not backend.is_floating(dtype, xp):

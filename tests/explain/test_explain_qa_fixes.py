@@ -390,16 +390,21 @@ def test_a_logits_own_rounding_counts_in_its_difference():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_graph_views_column_says_it_is_recorded_in_float64(dtype):
+def test_the_graph_views_column_is_the_engines_in_either_dtype(dtype):
     """A float32 model's graph column showed 0.005667497839 beside the engine's 0.005667467602
-    under "the same terms", with no word of why: the graph is recorded in float64."""
+    under "the same terms": the graph was recorded in float64. It is now recorded in the
+    model's dtype, so the three columns print the same digits and need no caveat."""
     from chainrule import nn
     from chainrule.explainer import render
 
     model = nn.mlp([2, 3, 1], output="logistic", rng=0, dtype=dtype)
-    text = render(explain(model, [[0.3, -1.2]], [[1.0]], unit=(1, 2)), "text")
-    said = "graph, recorded in float64 (the engine's are float32)" in text
-    assert said == (dtype == "float32")
+    d = explain(model, [[0.3, -1.2]], [[1.0]], unit=(1, 2))
+    text = render(d, "text")
+    assert "recorded in float64" not in text
+    hinton = [term["value"] for term in d.views["hinton"]["terms"]]
+    graph = [term["value"] for term in d.views["graph"]["consumers"]]
+    assert len(graph) == len(hinton) == 1  # unit 2 of layer 1 feeds the one output unit
+    np.testing.assert_allclose(graph, hinton, rtol=4 * np.finfo(dtype).eps)
 
 
 # -- numbers that overflowed or are NaN ------------------------------------------------------

@@ -283,10 +283,25 @@ def as_network(model: Any) -> Network:
         return _from_sequential(sequential(model))
     if isinstance(model, (Sequential, Linear)):
         return _from_sequential(on_host(model))
+    _refuse_a_torch_module(model)
     raise ExplainError(
         f"explain: cannot read a network from {type(model).__name__}; give an nn.Sequential of "
         "Linear and activation layers, or a list of (weight, bias, activation) triples"
     )
+
+
+def _refuse_a_torch_module(model: Any) -> None:
+    """Refuse a PyTorch module naming its class and the converter: the general refusal ("cannot
+    read a network from Sequential; give an nn.Sequential") read as if a torch.nn.Sequential
+    were chainrule's. An ExplainError, as for every model the explainer cannot read (its
+    callers catch that)."""
+    from chainrule.errors import ConversionError
+    from chainrule.interop.torch import refuse_torch_module
+
+    try:
+        refuse_torch_module(model, "explain")
+    except ConversionError as error:
+        raise ExplainError(str(error)) from None
 
 
 def on_host(model: Any) -> Any:

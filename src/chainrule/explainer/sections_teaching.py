@@ -46,7 +46,10 @@ def views(b: Builder) -> None:
         j,
         f"{n.source}: {w_ij.plain}·{dE_dzj.plain}",
         f"matrix: W[{unit + 1},{j}]·({dE_dz.plain})[{j}]",
-        _graph_heading(b.d.dtype) if graph else f"graph: ({graph_not_drawn(b.d) or 'not drawn'})",
+        # recorded in the model's dtype (unit_graph_of), so its digits are the engine's
+        "graph: what the consumer sends back"
+        if graph
+        else f"graph: ({graph_not_drawn(b.d) or 'not drawn'})",
     ]
     rows = []
     terms = v["hinton"]["terms"]
@@ -70,14 +73,6 @@ def views(b: Builder) -> None:
     total.append(f"{_n(graph['total'])} (at the node)" if graph else "-")
     rows.append(total)
     b.add(Table(headers, rows, caption=f"engine: {dE_dyi.plain} = {_n(v['engine'])}"))
-
-
-def _graph_heading(dtype: str) -> str:
-    """The graph column's heading: the graph is recorded in float64 (one scalar per unit), so
-    for a float32 model its digits past float32's are its own, not the engine's."""
-    if dtype == "float64":
-        return "graph: what the consumer sends back"
-    return f"graph, recorded in float64 (the engine's are {dtype}): what the consumer sends back"
 
 
 def _consumer(b: Builder, layer: int, unit: int, letter: str, above: int | None) -> str:

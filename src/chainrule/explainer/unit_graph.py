@@ -66,9 +66,9 @@ class UnitGraph:
         return [t for t in self.quantities().values() if t.is_leaf]
 
 
-def leaf(value: float) -> Tensor:
-    """A float64 scalar that needs a gradient."""
-    return Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+def leaf(value: float, dtype: Any = np.float64) -> Tensor:
+    """A scalar of ``dtype`` (float64 unless told) that needs a gradient."""
+    return Tensor(np.asarray(value, dtype=dtype), requires_grad=True)
 
 
 def unit_graph(
@@ -78,6 +78,7 @@ def unit_graph(
     loss: Loss,
     params: UnitGraph | None = None,
     joined: list[np.ndarray | None] | None = None,
+    dtype: Any = np.float64,
 ) -> UnitGraph:
     """Record the forward pass of ``weights`` (``(W, b, activation)`` per layer, W of shape
     (n_in, n_out)) unit by unit on cases ``x`` with targets ``t``, and E by ``loss``.
@@ -86,6 +87,10 @@ def unit_graph(
     the same parameters, as a training loop would run it). ``joined`` says, per layer, where a
     weight joins unit i to unit j (None: everywhere; a Parallel layer's blocks): elsewhere the
     graph has no weight and no product (:func:`unit_graph_of` records a derivation's own).
+
+    Every scalar is of ``dtype``: float64 unless told, so the buggy engines compare on numbers a
+    float32 model's rounding never touches; the three views pass the model's own dtype, so their
+    graph column holds the engine's numbers.
     """
     joined = joined or [None] * len(weights)
     sizes = [weights[0][0].shape[0]] + [w.shape[1] for w, _, _ in weights]
@@ -106,17 +111,17 @@ def unit_graph(
     reuse = params is not None
     for k, (W, bias, _) in enumerate(weights):
         for i, j in _pairs(W.shape, joined[k]):
-            g.w[(k, i, j)] = params.w[(k, i, j)] if reuse else leaf(W[i, j])
+            g.w[(k, i, j)] = params.w[(k, i, j)] if reuse else leaf(W[i, j], dtype)
         if bias is not None:
             for j in range(W.shape[1]):
-                g.b[(k, j)] = params.b[(k, j)] if reuse else leaf(bias[j])
+                g.b[(k, j)] = params.b[(k, j)] if reuse else leaf(bias[j], dtype)
     L = len(weights)
     top_act = weights[-1][2]
     from_logits = loss.output_activation is not None
     with enable_grad():
         rows = []
         for c in range(n_cases):
-            below = [leaf(v) for v in x[c]]
+            below = [leaf(v, dtype) for v in x[c]]
             for i, y in enumerate(below):
                 g.y[(0, i, c)] = y
             for k, (W, _, act) in enumerate(weights):
@@ -140,7 +145,7 @@ def unit_graph(
                 row = _distinct(ACTIVATIONS[top_act].op(row), row)
             rows.append(row)
         top = rows[0] if n_cases == 1 else ops.concatenate(rows, axis=0)
-        g.E = loss(top, Tensor(np.asarray(t, dtype=np.float64)))
+        g.E = loss(top, Tensor(np.asarray(t, dtype=dtype)))
     return g
 
 
@@ -156,10 +161,10 @@ def _pairs(shape: tuple[int, int], joined: np.ndarray | None) -> list[tuple[int,
     return [(int(i), int(j)) for i, j in zip(*np.nonzero(joined))]
 
 
-def unit_graph_of(d, params: UnitGraph | None = None) -> UnitGraph:
+def unit_graph_of(d, params: UnitGraph | None = None, dtype: Any = np.float64) -> UnitGraph:
     """:func:`unit_graph` of a derivation's network, cases, targets and loss (a Parallel
-    layer's blocks joined as the derivation joins them)."""
-    return unit_graph(weights_of(d), d.x, d.t, d.loss, params=params, joined=d.joined)
+    layer's blocks joined as the derivation joins them), its scalars of ``dtype``."""
+    return unit_graph(weights_of(d), d.x, d.t, d.loss, params=params, joined=d.joined, dtype=dtype)
 
 
 def weights_of(d) -> list[tuple[np.ndarray, np.ndarray | None, str]]:

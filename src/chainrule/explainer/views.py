@@ -4,7 +4,8 @@ the fan-out node of the autodiff graph.
 - **Hinton**: dE/dy_i = sum_j w_ij dE/dz_j, one term per unit j above (the derivation's terms).
 - **Matrix**: dE/dy = W dE/dz with W of shape (units below, units above); dE/dy_i is row i of
   W times the vector dE/dz, term j being W[i, j] dE/dz[j].
-- **Graph**: recorded unit by unit (:mod:`chainrule.explainer.unit_graph`), y_i feeds one
+- **Graph**: recorded unit by unit (:mod:`chainrule.explainer.unit_graph`) in the model's dtype,
+  so its numbers are the engine's (a float32 model's too), y_i feeds one
   product y_i w_ij per unit j; each of those consumers sends back a contribution by the
   registered ``mul`` rule, and the engine's sum over consumers adds them up at y_i.
 
@@ -68,7 +69,7 @@ def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | No
     if graph_not_drawn(d) is not None:
         return None
     try:
-        g = unit_graph_of(d)
+        g = unit_graph_of(d, dtype=d.dtype)  # the model's dtype: the engine's own numbers
     except ExplainError:
         return None
     totals = backward_right(g.E)

@@ -111,28 +111,23 @@ async def read_body(request: Request, limit: int = s.MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def _where(loc: tuple) -> str:
-    """A pydantic location as the user wrote it: network.weights[0][1]."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
 def validation_problem(error: ValidationError) -> HTTPProblem:
     """A 422 whose message lists each wrong field and why (at most five, then a count)."""
     errors = error.errors(include_url=False, include_input=False, include_context=False)
     lines = []
     for e in errors:
-        message = e["msg"].removeprefix("Value error, ")
+        loc, message = s.located(e)  # a check of the whole network: network.target, say
         if e["type"] == "json_invalid":
             lines.append(f"body is not valid JSON: {message}")
-        elif e["loc"]:
-            lines.append(f"{_where(tuple(e['loc']))}: {message}")
+        elif loc:
+            lines.append(f"{s.where(loc)}: {message}")
         else:  # a check of the whole request: its message says what is wrong
             lines.append(message)
     shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
-    details = [{"loc": _where(tuple(e["loc"])), "msg": e["msg"], "type": e["type"]} for e in errors]
+    details = [
+        {"loc": s.where(tuple(e["loc"])) or "body", "msg": e["msg"], "type": e["type"]}
+        for e in errors
+    ]
     return HTTPProblem(422, f"invalid request: {shown}", details)
 
 

@@ -35,6 +35,9 @@ from chainrule.explainer import (
 )
 from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
 from chainrule.explainer.network import (
+    LOSSES as EXPLAINED_LOSSES,
+)
+from chainrule.explainer.network import (
     diagonal_blocks,
     dropout_note,
     host_values,
@@ -180,6 +183,7 @@ class NetworkState:
         of several cases is refused: the explorer shows one case. A model the page cannot show
         but the explainer can write out is refused naming ``explain_with``, the way to it the
         caller has (the Python function; ``chainrule serve --model`` names the command)."""
+        loss = page_loss(loss)
         with _named_as_the_explorers():
             problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
             output_activation(problem.network, problem.loss)  # a unit applied twice: refused
@@ -235,6 +239,23 @@ class NetworkState:
             unit=unit,
             **options,
         )
+
+
+def page_loss(loss: Any) -> Loss:
+    """``loss`` (an ``nn`` loss or its name) as the explainer reads it. A loss it does not know
+    is refused naming the losses the page computes: the explainer's own list offers
+    margin-squared-error too, which :meth:`NetworkState.from_model` would then refuse."""
+    try:
+        with _named_as_the_explorers():
+            return as_loss(loss)
+    except ExplainError:
+        known = isinstance(loss, Loss) and loss.name in EXPLAINED_LOSSES
+        if known or isinstance(loss, dict):  # a loss refused for a reason of its own
+            raise
+        shown = type(loss).__name__ if isinstance(loss, Loss) else repr(loss)
+        raise ExplainError(
+            f"explorer: unknown loss {shown}; the explorer computes {', '.join(PAGE_LOSSES)}"
+        ) from None
 
 
 @contextlib.contextmanager

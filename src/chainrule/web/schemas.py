@@ -10,6 +10,7 @@ page receives; the API tests check real responses against them.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -81,6 +82,33 @@ def check_top_units(sizes: list[int], output: str, loss: str) -> None:
         raise ValueError(f"output: loss {loss!r} needs output units {wanted!r}, not {output!r}")
     if output == "softmax" and sizes[-1] < 2:
         raise ValueError(f"output: 'softmax' needs at least 2 top units, not {sizes[-1]}")
+
+
+#: A check of a whole object names the field it is about first: "target: ...", "weights[0]: ...".
+_NAMED_FIELD = re.compile(r"([A-Za-z_]\w*)((?:\[\d+\])*): ")
+
+
+def where(loc: tuple) -> str:
+    """A pydantic location as the user wrote it: network.weights[0][1] ("" for the body)."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def located(error: dict) -> tuple[tuple, str]:
+    """A pydantic error's location and message. A check of a whole nested object (the request's
+    network) has that object's location and a message that names the field first ("network",
+    "target: loss ..."): the field joins the location (network.target), so every message names
+    its place one way and the page finds the field it edited. A check of the whole request or
+    model keeps its message (its location is the body: "unit: layer 0 has ...")."""
+    message = error["msg"].removeprefix("Value error, ")
+    loc = tuple(error["loc"])
+    named = _NAMED_FIELD.match(message)
+    if loc and error["type"] == "value_error" and named:
+        indices = tuple(int(i) for i in re.findall(r"\d+", named.group(2)))
+        return (*loc, named.group(1), *indices), message[named.end() :]
+    return loc, message
 
 
 class Strict(BaseModel):
@@ -184,13 +212,13 @@ def check_shown(network: dict, what: str) -> None:
         Network.model_validate(network)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        where = ".".join(map(str, first["loc"]))
-        message = first["msg"].removeprefix("Value error, ")
+        loc, message = located(first)
+        place = where(loc)  # input[0], as the API's messages write it
         given = first.get("input")
         # a unit's name or a size says what the model has; a whole network would be a page long
         has = f" (this model has {given!r})" if isinstance(given, (str, int, float)) else ""
         raise UserError(
-            f"{what}: the explorer cannot show this model: {where}{': ' if where else ''}"
+            f"{what}: the explorer cannot show this model: {place}{': ' if place else ''}"
             f"{message}{has}"
         ) from None
 

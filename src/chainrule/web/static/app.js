@@ -646,6 +646,19 @@ function createExplorer(ROOT, transport, host) {
     }
   }
 
+  /** The API's refusal of an edit to the number at `path` (network.target[2]) as the Edit tab
+   *  says it after the field's label ("target t3"): without "invalid request: " and without the
+   *  API's place for the field, its own (network.target[2]) or that of the list it is in
+   *  (network.target, a check of every target), which the label names already. */
+  function editRefusal(message, path) {
+    const why = message.replace(/^invalid request: /, "");
+    for (let place = path, outer; ; place = outer) {
+      if (why.startsWith(`${place}: `)) return why.slice(place.length + 2);
+      outer = place.replace(/\[\d+\]$/, "");
+      if (outer === place) return why;  // about another field: its place stays
+    }
+  }
+
   function renderEditUnit() {
     const box = $("edit-unit");
     const sel = S.selected;
@@ -682,10 +695,7 @@ function createExplorer(ROOT, transport, host) {
           // since (a field replaced since shows the new network's number already)
           if (input.isConnected && input.value === typed) input.value = String(get(S.net));
           if (!(error instanceof ApiError)) throw error;
-          // the field as the page labels it, not the API's place (network.input[0]) for it
-          const own = `invalid request: ${path}: `;
-          const why = error.message.startsWith(own) ? error.message.slice(own.length) : error.message;
-          throw new ApiError(`${name}: ${why}`);
+          throw new ApiError(`${name}: ${editRefusal(error.message, path)}`);
         }
       }));
       row.append(input);

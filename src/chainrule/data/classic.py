@@ -2,7 +2,8 @@
 
 Each enumerates every input pattern, so the "training set" is the whole problem and a network
 that gets all of them right has solved it. Targets are 0/1 values for logistic output units
-(task ``"multilabel"``), ready for the squared error E = 1/2 sum (t - y)^2.
+(task ``"multilabel"``), ready for the squared error E = 1/2 sum (t - y)^2. ``dtype`` must be a
+floating-point type, as for every builder.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import is_integer
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 
 
@@ -27,6 +28,7 @@ def binary_vectors(n: int) -> np.ndarray:
 
 def xor(dtype: Any = np.float32) -> Dataset:
     """Exclusive or: the four cases (0,0)->0, (0,1)->1, (1,0)->1, (1,1)->0."""
+    check_float_dtype("xor", dtype)
     ds = parity(2, dtype=dtype)
     ds.name = "xor"
     return ds
@@ -35,6 +37,7 @@ def xor(dtype: Any = np.float32) -> Dataset:
 def parity(n: int = 4, dtype: Any = np.float32) -> Dataset:
     """All ``2**n`` binary vectors; the target is 1 iff the vector holds an odd number of ones."""
     _check_size("parity", n, minimum=1)
+    check_float_dtype("parity", dtype)
     X = binary_vectors(n)
     y = (X.sum(axis=1) % 2).reshape(-1, 1)
     return Dataset(
@@ -55,6 +58,7 @@ def symmetry(n: int = 6, dtype: Any = np.float32) -> Dataset:
     RHW 1986 (Fig. 1) use n = 6: 64 vectors of which 8 are mirror symmetric.
     """
     _check_size("symmetry", n, minimum=2)
+    check_float_dtype("symmetry", dtype)
     X = binary_vectors(n)
     mirrored = X[:, ::-1]
     y = np.all(mirrored == X, axis=1).reshape(-1, 1)
@@ -82,6 +86,7 @@ def encoder(
     network.
     """
     _check_size("encoder", n, minimum=2, enumerates=False)
+    check_float_dtype("encoder", dtype)
     if hidden is None:
         hidden = max(1, int(np.ceil(np.log2(n))))
     sizes = [hidden] if is_integer(hidden) else list(hidden)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 
 
@@ -49,11 +49,14 @@ def read_csv(
             number).
         n_classes: the number of classes; labels at or above it are an error. Defaults to the
             largest label + 1.
-        delimiter: ``","`` by default, tab for ``.tsv`` files.
+        delimiter: ``","`` by default, tab for ``.tsv`` files; one character (``";;"`` or
+            ``""`` is refused).
         dtype: the float type of ``X`` (and of regression targets); every number must fit it.
+            An integer or boolean type is refused (it would truncate 5.1 to 5).
         input_dtype: the float type of ``X`` where it differs from ``dtype``: float64 keeps the
             numbers as written for a standardizer to be fitted and applied before they are
-            rounded to ``dtype`` (in float32, 1e9 + 1 and 1e9 + 2 are one number).
+            rounded to ``dtype`` (in float32, 1e9 + 1 and 1e9 + 2 are one number); a float
+            type too.
         class_names: the classes a model was trained on (its ``class_names``): class names in
             the label column are numbered as these are, and a name not among them is an error
             (an evaluation file whose classes, sorted by themselves, would be numbered apart).
@@ -65,6 +68,9 @@ def read_csv(
     path = Path(path)
     if task not in ("classification", "regression"):
         raise DataError(f"{path}: task must be 'classification' or 'regression', got {task!r}")
+    check_float_dtype(str(path), dtype)
+    if input_dtype is not None:
+        check_float_dtype(str(path), input_dtype, "input_dtype")
     text = label_column if task == "classification" else None  # class names may be text
     table = read_table(path, header, delimiter, text_column=text)
     values, names, body = table.values, table.names, table.body
@@ -217,6 +223,7 @@ def _numbers(path: Path, texts: list[str], lines: list[int], where: str) -> np.n
         k = int(bad[0])
         raise DataError(
             f"{path}, line {lines[k]}, {where}: {_shown(texts[k])} is not a finite number"
+            f"{_overflow_hint(texts[k])}"
         )
     return labels
 
@@ -290,7 +297,10 @@ def read_table(
     place the reader expected a number (a text label among a model's inputs).
     """
     path = Path(path)
-    rows = _read_rows(path, delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
+    if delimiter is None:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    _check_delimiter(path, delimiter)
+    rows = _read_rows(path, delimiter)
     if not rows:
         raise DataError(f"{path}: the file is empty")
     text = _text_index(rows[0][1], text_column, header)
@@ -318,10 +328,20 @@ def read_table(
         return Table(_parse(path, body, width, names, columns), names, body)
     # the text column's cells stand aside; its place in the numbers holds 0, so every other
     # column keeps its number in messages (a ragged row is still refused by the parse)
-    _check_widths(path, body, width)  # before the text column is set aside
+    _check_widths(path, body, width, names)  # before the text column is set aside
     texts = [cells[text].strip() for _, cells in body]
     zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
     return Table(_parse(path, zeroed, width, names, columns), names, body, texts)
+
+
+def _check_delimiter(path: Path, delimiter: Any) -> None:
+    """Refuse a delimiter csv cannot split on (``";;"``: csv's TypeError; ``""`` was taken as
+    "not given" and the file read with commas) or one that is part of the format itself."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise DataError(
+            f"{path}: delimiter must be one character other than a quote or a line break "
+            f"(such as ',', ';' or '\\t'), got {delimiter!r}"
+        )
 
 
 def _text_index(first: list[str], text_column: int | str | None, header: bool | None) -> Any:
@@ -524,7 +544,7 @@ _NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
 def _parse(
     path: Path, body: list[tuple[int, list[str]]], width: int, names, columns: int | None = None
 ) -> np.ndarray:
-    _check_widths(path, body, width)
+    _check_widths(path, body, width, names)
     hint = _trailing_separator_hint(body, names, width - 1)
     body = [(line, cells[:columns]) for line, cells in body]
     last = width - 1  # the file's last column, whose empty cells get ``hint``
@@ -541,17 +561,41 @@ def _parse(
         i, j = found
         raise DataError(
             f"{path}, line {body[i][0]}, {_column_name(names, j)}: {_shown(body[i][1][j])} "
-            "is not a finite number"
+            f"is not a finite number{_overflow_hint(body[i][1][j])}"
         )
     return values
 
 
-def _check_widths(path: Path, body: list[tuple[int, list[str]]], width: int) -> None:
+def _overflow_hint(cell: str) -> str:
+    """Why a cell written as digits (``1e400``, 400 digits) is not finite: too large for any
+    float; "" for a cell that says NaN or infinity."""
+    if any(word in cell.lower() for word in ("nan", "inf")):
+        return ""
+    return f": too large for any float (at most {np.finfo(np.float64).max:.2g})"
+
+
+def _check_widths(
+    path: Path, body: list[tuple[int, list[str]]], width: int, names: list[str] | None = None
+) -> None:
     for line, cells in body:
         if len(cells) != width:
             # one column on line 1 and more below: line 1 was split by another separator
             hint = _separator_hint(",".join(cells), "the line") if width == 1 else ""
+            hint = hint or _comment_hint(line, cells, names)
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}{hint}")
+
+
+def _comment_hint(line: int, cells: list[str], names: list[str] | None) -> str:
+    """A hint for a ragged line that is a ``#`` comment, or that follows one read as the
+    header (``# iris measurements`` on line 1: a header of one column), or ""."""
+    if cells and cells[0].lstrip().startswith("#"):
+        return f"; line {line} starts with '#', but comment lines are not skipped: remove it"
+    if names and names[0].startswith("#"):
+        return (
+            f"; line 1 ({_shown(','.join(names))}) was read as the header, but comment lines "
+            "are not skipped: remove it"
+        )
+    return ""
 
 
 def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:
@@ -598,7 +642,8 @@ def _targets(path, labels, lines, task, n_classes, names, label_index, for_model
     if task == "regression":
         return labels
     where = _column_name(names, label_index)
-    regression = (
+    misplaced = _misplaced_label_hint(names, label_index)
+    regression = misplaced or (
         "the model is a classifier, whose labels are class numbers" if for_model
         else "for real-valued targets read the file as a regression (task='regression', "
         "--task regression)"
@@ -616,9 +661,29 @@ def _targets(path, labels, lines, task, n_classes, names, label_index, for_model
             )  # fmt: skip
             raise DataError(
                 f"{path}, line {line}, {where}: label {_label_text(label)} is out of range "
-                f"({allowed})"
+                f"({allowed}){'; ' * bool(misplaced)}{misplaced}"
             )
     return labels.astype(np.int64)
+
+
+#: Header names that say a column holds the labels (compared in lower case).
+_LABEL_NAMES = ("label", "labels", "target", "class", "y")
+
+
+def _misplaced_label_hint(names: list[str] | None, label_index: int) -> str:
+    """A hint for labels read from the last column that are no classes, when another column's
+    header name says it holds the labels (``label,a,b,c``), or "": read as suggested (a
+    regression), the file would train a model to predict ``c`` from the labels."""
+    if not names or label_index != len(names) - 1:
+        return ""
+    named = [j for j, name in enumerate(names[:-1]) if name.strip().lower() in _LABEL_NAMES]
+    if not named:
+        return ""
+    found = _column_name(names, named[0])
+    return (
+        f"the label must be the last column, and {found} is named as a label: move it to the "
+        f"end of each line (read_csv takes label_column={names[named[0]].strip()!r})"
+    )
 
 
 def _label_text(label: float) -> str:

@@ -158,6 +158,19 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.n
     return out
 
 
+def check_float_dtype(name: str, dtype: Any, argument: str = "dtype") -> None:
+    """Refuse a ``dtype`` that is not a floating-point type, naming the builder or file
+    ``name`` and the ``argument``: every builder's inputs are floats, and an integer or boolean
+    dtype would truncate them silently (iris' 5.1 read as 5, pixels in [0, 1] rounded to 0)."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind != "f":
+        shown = repr(dtype) if resolved is None else resolved.name
+        raise DataError(f"{name}: {argument} must be a floating-point type, got {shown}")
+
+
 def _as_float(array: np.ndarray) -> np.ndarray:
     """Integer or boolean 0/1 arrays become float64; floats keep their precision."""
     if array.dtype == bool or np.issubdtype(array.dtype, np.integer):

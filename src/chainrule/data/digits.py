@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 
 
@@ -19,12 +19,7 @@ def digits(dtype: Any = np.float32) -> Dataset:
     bitmap), so they are divided by 16. ``dtype`` must be a floating-point type (an integer
     one would round the scaled pixels to 0 and 1): any other raises ``DataError``.
     """
-    try:
-        floating = np.dtype(dtype).kind == "f"
-    except TypeError:
-        floating = False
-    if not floating:
-        raise DataError(f"digits: dtype must be a floating-point type, got {dtype!r}")
+    check_float_dtype("digits", dtype)
     table = np.loadtxt(_digits_file(), delimiter=",")  # 64 pixel counts, then the digit
     X = (table[:, :-1] / 16.0).astype(dtype)
     return Dataset(

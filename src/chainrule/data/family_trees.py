@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 
 RELATIONS = (
@@ -165,8 +165,10 @@ def family_trees(dtype: Any = np.float32) -> Dataset:
     ``X`` is one-hot person (24 columns) then one-hot relation (12 columns); ``y`` switches on
     every correct answer among the 24 people. ``meta["cases"][i]`` is case i's (person,
     relation) and ``meta["people"]``, ``meta["relations"]`` name the units, so a program can print
-    "Colin's aunt = Jennifer, Margaret" with :func:`describe_case`.
+    "Colin's aunt = Jennifer, Margaret" with :func:`describe_case`. ``dtype`` must be a
+    floating-point type.
     """
+    check_float_dtype("family_trees", dtype)
     answers: dict[tuple[str, str], list[str]] = {}
     for person, relation, answer in family_tree_triples():
         answers.setdefault((person, relation), []).append(answer)

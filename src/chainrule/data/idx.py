@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 from chainrule.files import atomic_write_bytes
 
@@ -94,7 +94,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
         )
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
-        raise DataError(f"{path}: IDX cannot store dtype {array.dtype}")
+        storable = ", ".join(dtype.newbyteorder("=").name for dtype in IDX_DTYPES.values())
+        raise DataError(
+            f"{path}: IDX cannot store dtype {array.dtype}, only {storable}; convert the array "
+            "first (array.astype(np.uint8) for 8-bit pixels); nothing was written"
+        )
     code = _CODES[native]
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     payload = header + array.astype(IDX_DTYPES[code]).tobytes()
@@ -184,17 +188,25 @@ def check_rows_scaled(
     )
 
 
-def _check_within(images: np.ndarray, pixel_range: Sequence[float], source: Path) -> None:
+def _check_within(
+    images: np.ndarray, pixel_range: Sequence[float], source: Path, training: Path | None = None
+) -> None:
     """Refuse images with a pixel outside the ``pixel_range`` a model's training images were
     mapped from: they are on another scale (float pixels in -1..1 for a model trained on
     0..255), and mapped alike they would land far outside [0, 1], silently. Float images
     already in [0, 1] for a model of 8-bit pixels lie inside its range but would all be
-    near-black: refused too."""
+    near-black: refused too. ``training``: the training images' file when the range is that
+    of the same directory's training part (a t10k part loaded for training), not a model's."""
     low, high = (float(v) for v in pixel_range)
+    if training is None:
+        theirs, trained = "the model's", "the images this model was trained on"
+    else:
+        theirs = f"the training images' ({training.name})"
+        trained = f"the training images ({training.name})"
     own = pixel_range_of(images)
     if (own, (low, high)) == ((0.0, 1.0), (0.0, 255.0)):  # inside 0..255, but near-black
         raise DataError(
-            f"{source}: these images' pixels run {own[0]:g}..{own[1]:g}, the model's ran "
+            f"{source}: these images' pixels run {own[0]:g}..{own[1]:g}, {theirs} ran "
             f"{low:g}..{high:g}: they are on another scale; map them onto {low:g}..{high:g} first"
         )
     slack = _SCALED_SLACK * (high - low)
@@ -205,8 +217,8 @@ def _check_within(images: np.ndarray, pixel_range: Sequence[float], source: Path
     at = ", ".join(str(k + 1) for k in pixel)
     raise DataError(
         f"{source}: image {case + 1}, pixel ({at}) is {images[(case, *pixel)]:g}, outside "
-        f"{low:g}..{high:g}, the pixels of the images this model was trained on; these images "
-        f"are on another scale: map them onto {low:g}..{high:g} first"
+        f"{low:g}..{high:g}, the pixels of {trained}; these images are on another scale: map "
+        f"them onto {low:g}..{high:g} first"
     )
 
 
@@ -265,13 +277,17 @@ def load_idx_dir(
     ``meta["image_shape"]`` keeps their shape and ``meta["pixel_range"]`` the values mapped
     onto 0 and 1. Given a ``pixel_range`` (a model's training images'), the images are mapped
     from it instead of from their own, and a pixel outside it is refused (images on another
-    scale: they would land far outside [0, 1] and give confident, wrong answers). Given an
-    ``image_shape`` (a model's training images'), images of another shape are refused, even
-    with as many pixels (4x9 for 6x6: each pixel would feed another input). If the directory
-    holds a single pair of files, it is used whatever its name, unless ``part`` asks for the
-    other part (a lone ``train`` pair is no test part).
+    scale: they would land far outside [0, 1] and give confident, wrong answers). Without one,
+    another part than the training part (the t10k images) is mapped from the training part's
+    range and checked against it in the same way: a model trained on the training part sees
+    it so. Given an ``image_shape`` (a model's training images'), images of another shape
+    are refused, even with as many pixels (4x9 for 6x6: each pixel would feed another input).
+    If the directory holds a single pair of files, it is used whatever its name, unless
+    ``part`` asks for the other part (a lone ``train`` pair is no test part). ``dtype`` must
+    be a floating-point type.
     """
     directory = Path(directory)
+    check_float_dtype(str(directory), dtype)  # an integer dtype rounds every pixel to 0 or 1
     if not directory.is_dir():
         raise DataError(f"{directory}: no such directory")
     pairs = find_idx_pairs(directory)
@@ -303,18 +319,20 @@ def load_idx_dir(
     if len(labels) and labels.min() < 0:
         i = int(np.argmin(labels))
         raise DataError(f"{labels_path}: label of case {i} is {labels[i]}; labels must be >= 0")
-    given = pixel_range is not None
-    if not given:  # every part's pixels, so that the parts are scaled alike (a uint8 part
-        # beside an int16 one reaching 336 was divided by 255 and its neighbour by 336)
-        others = _other_images(pairs, chosen, images.shape[1:])
+    training = None  # the training part's images file, when another part is loaded
+    if pixel_range is None:  # another part is mapped and checked as the training part
+        found = _training_range(directory, pairs, chosen, images.shape[1:])
+        if found is not None:
+            training, pixel_range = found
+    checked = pixel_range is not None
     try:
-        if not given:
-            pixel_range = pixel_range_of(images, others)
+        if not checked:
+            pixel_range = pixel_range_of(images, _other_images(pairs, chosen, images))
         scaled = scale_images(images, dtype, pixel_range=pixel_range)
     except DataError as error:
         raise DataError(f"{images_path}: {error}") from None
-    if given:
-        _check_within(images, pixel_range, images_path)
+    if checked:
+        _check_within(images, pixel_range, images_path, training)
     return Dataset(
         X=scaled.reshape(len(images), -1),
         y=labels.astype(np.int64),
@@ -334,10 +352,14 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "x".join(str(int(n)) for n in shape)
 
 
-def _other_images(pairs: dict, chosen: str, image_shape: tuple) -> list[np.ndarray]:
-    """The images of the directory's other parts that are images of the same shape (a file
-    that cannot be read is left to be refused when its own part is loaded)."""
+def _other_images(pairs: dict, chosen: str, chosen_images: np.ndarray) -> list[np.ndarray]:
+    """The images of the directory's other parts whose range the chosen part's is pooled with:
+    images of the same shape and kind, integer or float (a file that cannot be read is left to
+    be refused when its own part is loaded). Integer and float parts are not pooled: floats
+    in [0, 1] beside 8-bit integers are on another scale, and pooled they were divided by 255
+    (near-black) or the integers by 249 (every pixel above 1)."""
     others = []
+    integer = np.issubdtype(chosen_images.dtype, np.integer)
     for part, (images_path, _) in pairs.items():
         if part == chosen:
             continue
@@ -345,9 +367,39 @@ def _other_images(pairs: dict, chosen: str, image_shape: tuple) -> list[np.ndarr
             images = read_idx(images_path)
         except DataError:
             continue
-        if images.shape[1:] == image_shape:
+        same_kind = np.issubdtype(images.dtype, np.integer) == integer
+        if same_kind and images.shape[1:] == chosen_images.shape[1:]:
             others.append(images)
     return others
+
+
+def _training_range(
+    directory: Path, pairs: dict, chosen: str, image_shape: tuple
+) -> tuple[Path, tuple[float, float]] | None:
+    """The training part's images file and the pixel range it is mapped from, for loading
+    another part of the directory (its t10k) as a model trained on it sees that part; None
+    when ``chosen`` is the training part, or there is none of ``image_shape`` whose pixels
+    are readable and finite (that part is refused when it is loaded itself)."""
+    try:
+        train = _choose_part(directory, pairs, "train")
+    except DataError:
+        return None
+    if train == chosen:
+        return None
+    images_path = pairs[train][0]
+    try:
+        images = read_idx(images_path)
+        if images.shape[1:] != image_shape:
+            return None
+        return images_path, pixel_range_of(images, _other_images(pairs, train, images))
+    except DataError:
+        return None
+
+
+def names_part(prefix: str, part: str) -> bool:
+    """Whether an IDX pair's prefix names ``part``: "t10k", "test" or ``emnist-letters-test``
+    for "test"; "train", "training" or ``emnist-letters-train`` for "train"."""
+    return _names_part(prefix, _PART_ALIASES.get(part, (part,)))
 
 
 def _names_part(prefix: str, aliases: Sequence[str]) -> bool:

@@ -467,14 +467,19 @@ def check_new_run_dir(out: Path) -> None:
 
 
 def _idx_test_part(directory: Path, dtype: np.dtype, train: Any) -> Any:
-    """An IDX directory's test part (its t10k pair), checked against its training part before
-    any training: images of another size, or a label the training part's classes do not
-    have, would only fail after the last epoch, naming no file."""
+    """An IDX directory's test part (a t10k or test pair beside the training part; None
+    without one: the test split is then taken from the training part, as from a lone pair),
+    checked against its training part before any training: images of another size or on
+    another scale, or a label the training part's classes do not have, would only fail after
+    the last epoch, naming no file, or be scored wrongly. Its images are mapped from the
+    training part's pixel range (:func:`chainrule.data.load_idx_dir`), as ``evaluate --part
+    test`` maps them for the model."""
     from chainrule import data
+    from chainrule.data.idx import names_part
 
     pairs = data.find_idx_pairs(directory)
-    if len(pairs) < 2:
-        return None
+    if not any(names_part(p, "test") for p in pairs if p != train.meta["part"]):
+        return None  # a valid-* pair beside train is no test part
     test = data.load_idx_dir(directory, part="test", dtype=dtype)
     images, labels = test.meta["images"], test.meta["labels"]
     if test.meta["image_shape"] != train.meta["image_shape"]:

@@ -213,8 +213,20 @@ def dtype_in(xp: Any, dtype: Any) -> Any:
         return None if dtype is None else numpy.dtype(dtype)
     if isinstance(dtype, (str, type, numpy.dtype)):
         name = numpy.dtype(dtype).name
-        return getattr(xp, "bool" if name == "bool" else name)
+        found = getattr(xp, name, None)
+        if found is None:  # array-api-strict has no float16 (the standard has none)
+            has = ", ".join(_floating_names(xp))
+            hint = f"; its floating dtypes: {has}" if has else ""
+            raise ArrayLibraryError(f"{_library(xp)} has no dtype {name}{hint}")
+        return found
     return dtype
+
+
+def _floating_names(xp: Any) -> list[str]:
+    """The names of the real floating dtypes that library ``xp`` has (float32, float64 ...);
+    none known for a library older than the standard's inspection API."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    return [] if info is None else list(info().dtypes(kind="real floating"))
 
 
 def default_float(xp: Any, array: Any = None) -> Any:
@@ -299,7 +311,9 @@ def reshape(array: Any, shape: tuple[int, ...]) -> Any:
     return array_module(array).reshape(array, shape)
 
 
-def asarray_like(value: Any, like: Any, dtype: Any = None, op: str | None = None) -> Any:
+def asarray_like(
+    value: Any, like: Any, dtype: Any = None, op: str | None = None, copy: bool = False
+) -> Any:
     """``value`` as an array of ``like``'s library on ``like``'s device.
 
     A NumPy array or a list moves to the library (the data behind a loss's targets, a mask);
@@ -307,6 +321,10 @@ def asarray_like(value: Any, like: Any, dtype: Any = None, op: str | None = None
     ``value`` is an operand of: a where's condition, a loss's targets, a backward's seed), an
     array of another library is refused for NumPy's ``like`` too, as any op refuses a mix
     (a GPU's labels are not copied to the host without a word), and the error names ``op``.
+
+    With ``copy`` the result is always its own array, one that a later write to ``value``
+    leaves alone; without it memory is shared where the library can (PyTorch on the CPU and
+    array-api-strict wrap a NumPy array they are given, as NumPy itself does).
     """
     xp = array_module(like)
     foreign = _is_foreign(value, xp)
@@ -318,9 +336,11 @@ def asarray_like(value: Any, like: Any, dtype: Any = None, op: str | None = None
                 f"an array of {library_name(value)} cannot be combined with one of "
                 f"{library_name(like)}; move it first (Module.to(xp=...), cr.tensor(..., xp=...))"
             )
-    if xp is numpy:
-        return numpy.asarray(to_numpy(value) if foreign else value, dtype=dtype)
-    return xp.asarray(detached(value), dtype=dtype_in(xp, dtype), device=device_of(like))
+    if xp is numpy:  # numpy.array: NumPy 1's asarray has no copy=
+        host = to_numpy(value) if foreign else value
+        return numpy.array(host, dtype=dtype, copy=True) if copy else numpy.asarray(host, dtype)
+    where, into = device_of(like), dtype_in(xp, dtype)
+    return xp.asarray(detached(value), dtype=into, device=where, copy=True if copy else None)
 
 
 #: What joins another library's array as an op's operand: NumPy's arrays, Python's lists (and
@@ -358,9 +378,14 @@ def _is_foreign(value: Any, xp: Any) -> bool:
 def library_name(array: Any) -> str:
     """'torch on cpu', 'numpy': the library and device of an array, for error messages."""
     xp = array_module(array)
-    name = getattr(xp, "__name__", type(array).__module__).replace("array_api_compat.", "")
+    name = _library(xp, type(array).__module__)
     where = device_of(array)
     return name if xp is numpy else f"{name} on {where}"
+
+
+def _library(xp: Any, fallback: str = "the array library") -> str:
+    """'torch', 'array_api_strict': a namespace's library by name, for error messages."""
+    return getattr(xp, "__name__", fallback).replace("array_api_compat.", "")
 
 
 def check_compatible(op: str, arrays: Any) -> None:

@@ -404,7 +404,8 @@ class GradientAverager:
     The buckets live on the host (NumPy), where MPI reads them. A parameter of another array
     library (PyTorch, CuPy, JAX, array-api-strict) or on a device has its gradient copied to the
     host into the bucket and the averaged gradient copied back to the parameter's library and
-    device: one copy each way per step (a device-aware MPI could skip both; not done here).
+    device (its own array there, not a view): one copy each way per step (a device-aware MPI
+    could skip both; not done here).
     """
 
     def __init__(self, params: Iterable[Any], world: World, bucket_bytes: int = BUCKET_BYTES):
@@ -474,7 +475,9 @@ class GradientAverager:
                 has_grad = head[_TAIL + index] != 0
                 grad = bucket[offset : offset + n].reshape(param.shape) if has_grad else None
                 if grad is not None and self.elsewhere[index]:  # back to its library and device
-                    grad = backend.asarray_like(grad, param.data, dtype=param.data.dtype)
+                    # its own array: PyTorch on the CPU and array-api-strict would wrap the
+                    # bucket, and a gradient kept from this step would change at the next
+                    grad = backend.asarray_like(grad, param.data, param.data.dtype, copy=True)
                 elif grad is not None and grad.dtype != param.data.dtype:  # float16, a copy
                     grad = grad.astype(param.data.dtype)
                 # a tensor, as backward leaves it (``p.grad.numpy()``, ``p.grad.data`` work)

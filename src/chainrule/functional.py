@@ -7,10 +7,11 @@ dicts of them (dicts are flattened in sorted key order, so tangents pair with pr
 An integer or boolean array or tensor to differentiate is refused (an index or a label cast to
 floats would compute something else); a Python number is read as a float, and a list is a
 container like a tuple (``grad(f)([1.0, 2.0])`` passes two numbers: a vector is an array or
-``cr.tensor``). :func:`~chainrule.gradcheck` differs: one array, or nested list of numbers, per
-argument. An argument to differentiate that is not numbers (a string, an object) raises a
-``TypeError`` naming the transform and the argument (``grad: argument 0 is str 'abc', not
-numbers``): close over it instead. ``argnums`` names at least one argument, each once, by
+``cr.tensor``; an op given such a list whole, ``x @ W``, raises a ``TypeError`` saying that the
+list was taken as scalars). :func:`~chainrule.gradcheck` differs: one array, or nested list of
+numbers, per argument. An argument to differentiate that is not numbers (a string, an object)
+raises a ``TypeError`` naming the transform and the argument (``grad: argument 0 is str 'abc',
+not numbers``): close over it instead. ``argnums`` names at least one argument, each once, by
 integer: ``argnums=()`` (nothing to differentiate) and ``argnums=True`` (a bool, though
 ``True == 1``) are refused when the transformed function is called.
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
@@ -331,8 +332,8 @@ class _Traced:
     manager, inside which its variables are running (outside any inner transform)."""
 
     def __init__(self, args: tuple, argnums: tuple[int, ...], op: str) -> None:
-        self.args = list(args)
-        self.argnums = argnums
+        self.given, self.args = args, list(args)
+        self.argnums, self.op = argnums, op
         self.nested = False  # an outer transform or the user is differentiating through us
         self.treedefs, self.variables = [], []
         like = other_library_array(args)
@@ -350,8 +351,28 @@ class _Traced:
         _running.variables |= self._own
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         _running.variables -= self._own
+        if isinstance(error, TypeError):
+            self._explain_a_container_made_one_array(error)
+
+    def _explain_a_container_made_one_array(self, error: TypeError) -> None:
+        """A list (or tuple) argument is a container of variables, one per number: an op given
+        it whole (``x @ W``) makes it one NumPy array, which a tensor needing a gradient
+        refuses, and the bare refusal never said the list was read as scalars."""
+        refused = _tensor_numpy_refused(error)
+        for n, group in zip(self.argnums, self.variables):
+            given = self.given[n]
+            if isinstance(given, (list, tuple)) and any(v is refused for v in group):
+                kind = type(given).__name__
+                what = "scalar tensors" if all(v.ndim == 0 for v in group) else "tensors"
+                raise TypeError(
+                    f"{self.op}: argument {n} is a {kind}, which a transform takes as a "
+                    f"structure of {len(group)} {what} (lists and tuples are containers), not "
+                    f"as one array, and an op given the {kind} whole cannot turn tensors that "
+                    "need a gradient into one NumPy array. To differentiate it as one array "
+                    "pass np.array(...) or cr.tensor(...); to keep the structure, use its items"
+                ) from error
 
     def reaches_outside(self, outputs: Sequence[Tensor]) -> bool:
         """Whether an outer derivative flows through ``outputs``: recording is on where the
@@ -373,6 +394,17 @@ class _Traced:
             trees.append(tree_unflatten(treedef, flat[start : start + len(group)]))
             start += len(group)
         return trees
+
+
+def _tensor_numpy_refused(error: BaseException) -> Tensor | None:
+    """The tensor whose ``__array__`` raised ``error`` (one needing a gradient, refused as a
+    NumPy array while recording), found in the innermost frame of the traceback; else None."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None or trace.tb_frame.f_code is not Tensor.__array__.__code__:
+        return None
+    return trace.tb_frame.f_locals.get("self")
 
 
 def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> bool:

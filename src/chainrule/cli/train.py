@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -419,7 +420,8 @@ def _run(
                 saved = trainer.last_checkpoint or checkpoint["path"]
                 again = out if trainer.last_checkpoint is not None else saved
                 print(f"chainrule: {word}; the last complete checkpoint is {saved}\n"
-                      f"continue with: chainrule train --resume {again} --epochs {config.epochs}",
+                      f"continue with: chainrule train --resume {shlex.quote(str(again))} "
+                      f"--epochs {config.epochs}",
                       file=sys.stderr)  # fmt: skip
             return code
         except BaseException as error:
@@ -514,7 +516,7 @@ def _keep_checkpoints_or_discard(
                 _remove(out / name)
     error.add_note(
         f"the last complete checkpoint is {trainer.last_checkpoint}; continue with: "
-        f"chainrule train --resume {out} --epochs {config.epochs}"
+        f"chainrule train --resume {shlex.quote(str(out))} --epochs {config.epochs}"
     )
 
 

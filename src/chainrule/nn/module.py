@@ -106,13 +106,30 @@ def registered_modules() -> dict[str, type[Module]]:
 def as_dtype(dtype: Any) -> np.dtype:
     """``dtype`` (a NumPy dtype, type or name like ``"float32"``, or another array library's
     float32 / float64) as a floating NumPy dtype."""
+    name = backend.dtype_name(dtype)
     try:
-        result = np.dtype(backend.dtype_name(dtype))
+        result = np.dtype(name)
     except TypeError:
-        raise ConfigError(f"dtype: {dtype!r} is not a dtype; use float32 or float64") from None
-    if result.kind != "f":
-        raise ConfigError(f"dtype: parameters must be floating point, not {result}")
-    return result
+        result = None
+    if result is not None and result.kind == "f":
+        return result
+    # torch.bfloat16, torch.qint8: dtypes NumPy has no match for; ml_dtypes (JAX loads it) adds
+    # bfloat16 and float8 to NumPy as floats of kind "V", not "f"
+    ml_float = result is not None and result.kind == "V" and "float" in name
+    if ml_float or (result is None and _is_library_dtype(dtype)):
+        raise ConfigError(
+            f"dtype: {dtype} is a dtype, but not one parameters support (they take NumPy's own "
+            f"float dtypes, which have no {name}); use float32 or float64"
+        )
+    if result is None:
+        raise ConfigError(f"dtype: {dtype!r} is not a dtype; use float32 or float64")
+    raise ConfigError(f"dtype: parameters must be floating point, not {result}")
+
+
+def _is_library_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is an array library's dtype object (``torch.dtype``, array-api-strict's
+    ``DType``) rather than a name or something else that is no dtype at all."""
+    return not isinstance(dtype, str) and type(dtype).__name__.lower().endswith("dtype")
 
 
 def _dtype_fix(loaded: np.dtype, kept: Any) -> str:

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -391,7 +392,7 @@ def _run(
             checkpoint_dir=out / "checkpoints",
             checkpoint_every=runs.checkpoint_every(config.epochs),
             checkpoint_seconds=CHECKPOINT_SECONDS,
-            progress=not quiet, meta={"run": config.to_json()},
+            progress=not quiet, meta={"run": config.to_json(), **data_meta(prepared.full)},
             standardizer=prepared.standardizer, class_names=prepared.full.class_names,
         )  # fmt: skip
         if checkpoint is not None:
@@ -542,6 +543,22 @@ _RUN_FILES = (
 )  # fmt: skip
 
 
+def data_meta(dataset: Any) -> dict[str, Any]:
+    """What a model records of the data it is trained on, for evaluate, predict and explain
+    to check other data against: the pixel range its images were mapped from and their shape,
+    the names of a CSV file's input columns. The final model/ and every checkpoint record it
+    (a checkpoints/ folder or an epoch-N/ given as the model skipped those checks)."""
+    meta: dict[str, Any] = {}
+    if "pixel_range" in dataset.meta:  # images (IDX, digits): others are mapped from it
+        meta["pixel_range"] = list(dataset.meta["pixel_range"])
+        if "image_shape" in dataset.meta:  # and must have this shape (4x9 is no 6x6)
+            meta["image_shape"] = list(dataset.meta["image_shape"])
+    names = dataset.feature_names
+    if names and "label_column" in dataset.meta:  # a CSV file's header: another file's
+        meta["feature_names"] = list(names)  # columns are checked to be in this order
+    return meta
+
+
 def _finish(
     trainer: Any, prepared: Any, config: Any, out: Path, health: Any = None
 ) -> dict[str, Any]:
@@ -576,14 +593,8 @@ def _finish(
     }
     meta = strict_json({"run": config.to_json(), "dataset": prepared.full.name,
                         "task": prepared.full.task, "test_accuracy": test["accuracy"],
-                        "test_loss": test["loss"], "epochs": trainer.epoch})  # fmt: skip
-    if "pixel_range" in prepared.full.meta:  # images (IDX, digits): others are mapped from it
-        meta["pixel_range"] = prepared.full.meta["pixel_range"]
-        if "image_shape" in prepared.full.meta:  # and must have this shape (4x9 is no 6x6)
-            meta["image_shape"] = list(prepared.full.meta["image_shape"])
-    names = prepared.full.feature_names
-    if names and "label_column" in prepared.full.meta:  # a CSV file's header: another file's
-        meta["feature_names"] = list(names)  # columns are checked to be in this order
+                        "test_loss": test["loss"], "epochs": trainer.epoch,
+                        **data_meta(prepared.full)})  # fmt: skip
     # run.json is the mark of a finished run (see _results_written): removed before the
     # results are rewritten, and written last, so a run stopped in between is not finished
     (out / "run.json").unlink(missing_ok=True)
@@ -919,12 +930,17 @@ def check_feature_names(source: Any, found: list[str] | None, info: dict) -> Non
     if not found or not isinstance(trained, list):
         return
     for j, (name, expected) in enumerate(zip(found, trained)):
-        if name.strip().casefold() != str(expected).strip().casefold():  # "Age" is "age"
+        if not _same_name(name, expected):
             raise DataError(
                 f"{source}: column {j + 1} is named {name!r}, but the model's input {j + 1} "
                 f"is {expected!r} (the model was trained on a file with another column order "
                 "or names); write the columns in the training file's order, under its names"
             )
+
+
+def _same_name(name: Any, expected: Any) -> bool:
+    """Whether a header's column name is a recorded feature name: "Age" is "age"."""
+    return str(name).strip().casefold() == str(expected).strip().casefold()
 
 
 def label_names(info: dict) -> list[str] | None:
@@ -1168,11 +1184,63 @@ def model_input_width(path: Path, n_features: int) -> Callable[[int], None]:
     def check(width: int) -> None:
         if width not in (n_features, n_features + 1):
             raise DataError(
-                f"{path}: {width} columns but the model takes {n_features} inputs "
-                "(optionally followed by one label column)"
+                f"{path}: {_count(width, 'column')} but the model takes "
+                f"{_count(n_features, 'input')} (optionally followed by one label column)"
             )
 
     return check
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one: "1 column", "3 columns"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _header_of_trained_names(path: Path, table: Any, n_features: int, info: dict | None) -> Any:
+    """``table`` with its line 1 taken as the header where that line is the feature names the
+    model records (``meta["feature_names"]``): names that are numbers (2019,2020,2021) read
+    as a header only in a file whose line 1 has text, so they were predicted for as a case and
+    every prediction was a row off."""
+    import dataclasses
+
+    trained = (info or {}).get("meta", {}).get("feature_names")
+    if table.names is not None or not isinstance(trained, list) or len(trained) != n_features:
+        return table
+    _, cells = table.body[0]
+    if not all(map(_same_name, cells[:n_features], trained)):
+        return table
+    if len(table.body) == 1:
+        raise DataError(f"{path}: no data rows (only a header: the model's input names)")
+    texts = table.texts[1:] if table.texts is not None else None
+    names = [cell.strip() for cell in cells]
+    return dataclasses.replace(
+        table, values=table.values[1:], names=names, body=table.body[1:], texts=texts
+    )
+
+
+#: A number written with a decimal comma, as a comma-separated file splits it: an integer part,
+#: then its decimal digits (0,5 -> "0", "5").
+_INTEGER_PART = re.compile(r"\s*[+-]?[0-9]+\s*")
+_DECIMAL_DIGITS = re.compile(r"\s*[0-9]+\s*")
+
+
+def _refuse_decimal_commas(path: Path, table: Any, n_features: int) -> None:
+    """Refuse a one-input model's file without a header whose every line is an integer and a
+    column of digits (0,5): numbers written with a decimal comma read as the input 0 and an
+    ignored label 5, a silently wrong prediction. A labelled file of whole numbers says so
+    with a header line (numbers with a comma give one column under it: refused as ragged)."""
+    rows = [cells for _, cells in table.body]
+    if n_features != 1 or table.names is not None or len(rows[0]) != 2:
+        return
+    if not all(_INTEGER_PART.fullmatch(a) and _DECIMAL_DIGITS.fullmatch(b) for a, b in rows):
+        return
+    line, (whole, digits) = table.body[0]
+    raise DataError(
+        f"{path}, line {line}: {whole.strip()},{digits.strip()} reads as the model's one input "
+        f"{whole.strip()} followed by a label {digits.strip()}; write numbers with a decimal "
+        f"point ({whole.strip()}.{digits.strip()}), or, if the second column is a label, give "
+        "the file a header line"
+    )
 
 
 def read_feature_rows(
@@ -1184,7 +1252,10 @@ def read_feature_rows(
 ) -> np.ndarray:
     """Rows of ``n_features`` numbers (a header line and a trailing label column, numbers or
     text, are allowed; the label is not read). A header whose names differ from the feature
-    names ``model_info`` (a model.json) records is refused (:func:`check_feature_names`).
+    names ``model_info`` (a model.json) records is refused (:func:`check_feature_names`); a
+    line 1 that is those names is the header, even where they are numbers (2019,2020). For a
+    one-input model, a file without a header of lines like ``0,5`` is refused: numbers with a
+    decimal comma (:func:`_refuse_decimal_commas`).
 
     A missing file, a ragged row, a non-numeric feature or a number too large for ``dtype``
     raises DataError naming the line; so does a value outside [0, 1] for a model trained on
@@ -1196,6 +1267,8 @@ def read_feature_rows(
     from chainrule.data.idx import check_rows_scaled
 
     table = read_table(path, columns=n_features, check_width=model_input_width(path, n_features))
+    table = _header_of_trained_names(path, table, n_features, model_info)
+    _refuse_decimal_commas(path, table, n_features)
     if model_info is not None and table.names:
         check_feature_names(path, table.names[:n_features], model_info)
     check_fits(path, table, dtype)

@@ -294,7 +294,8 @@ def read_table(
 
     ``check_width`` is called with the file's number of columns before any cell is read as a
     number: a file of the wrong width is refused for its width, not for a cell it has in a
-    place the reader expected a number (a text label among a model's inputs).
+    place the reader expected a number (a text label among a model's inputs); for a file of
+    one column, its DataError gains the hint that line 1 holds another separator (``;``).
     """
     path = Path(path)
     if delimiter is None:
@@ -323,7 +324,7 @@ def read_table(
         raise DataError(f"{path}: no data rows (only a header){hint}")
     width = len(names) if names else len(body[0][1])
     if check_width is not None:
-        check_width(width)
+        _check_width(check_width, width, rows[0][1])
     if text is None:
         return Table(_parse(path, body, width, names, columns), names, body)
     # the text column's cells stand aside; its place in the numbers holds 0, so every other
@@ -332,6 +333,19 @@ def read_table(
     texts = [cells[text].strip() for _, cells in body]
     zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
     return Table(_parse(path, zeroed, width, names, columns), names, body, texts)
+
+
+def _check_width(check_width: Callable[[int], None], width: int, first: list[str]) -> None:
+    """``check_width(width)``; a refusal of a file of one column ends with the hint that line
+    1 holds another separator (a semicolon file given to ``chainrule predict``), as read_csv's
+    refusal of a one-column file does."""
+    try:
+        check_width(width)
+    except DataError as error:
+        hint = _separator_hint(",".join(first), "line 1") if width == 1 else ""
+        if not hint:
+            raise
+        raise DataError(f"{error}{hint}") from None
 
 
 def _check_delimiter(path: Path, delimiter: Any) -> None:

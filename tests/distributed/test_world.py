@@ -499,3 +499,17 @@ def test_a_signal_every_rank_stops_at_is_marked_on_its_interrupt():
         world.stop_for(2)
     assert dist.raised_together(caught.value)
     assert not dist.raised_together(KeyboardInterrupt())
+
+
+def test_a_node_local_copy_of_the_data_file_is_the_same_run(monkeypatch):
+    """The CLI records the file twice, as typed (``data``) and absolute (``data_file``): only
+    ``data_file`` was left out of the comparison, so a copy at another path (or a link, or a
+    relative path on one rank) was refused as 'the ranks disagree ... meta.run.data'."""
+    runs = [
+        {"data": "d a.csv", "data_file": "/node0/d a.csv", "seed": 1, "data_sha256": "ab"},
+        {"data": "node b/copy.csv", "data_file": "/node1/copy.csv", "seed": 1, "data_sha256": "ab"},
+    ]
+    checked = [_setup_checked(monkeypatch, meta={"run": run}) for run in runs]
+    assert checked[0]["meta"] == checked[1]["meta"] == {"run": {"seed": 1, "data_sha256": "ab"}}
+    builtin = _setup_checked(monkeypatch, meta={"run": {"data": "xor", "seed": 1}})
+    assert builtin["meta"] == {"run": {"data": "xor", "seed": 1}}  # a data set's name is compared

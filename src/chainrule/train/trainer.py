@@ -705,12 +705,14 @@ def _described(loss: Any) -> str:
 
 
 def _without_paths(meta: Any) -> Any:
-    """The run's description without its data file's absolute path: a node-local copy of the
-    data (another directory, a link) is the same data, which ``data_sha256`` compares."""
+    """The run's description without its data file's path, absolute (``data_file``) or as
+    typed (``data``, which names a file where ``data_file`` is set, else a built-in data set):
+    a node-local copy of the data (another directory, a link) is the same data, which
+    ``data_sha256`` compares."""
     run = meta.get("run") if isinstance(meta, dict) else None
     if not isinstance(run, dict) or "data_file" not in run:
         return meta
-    return {**meta, "run": {k: v for k, v in run.items() if k != "data_file"}}
+    return {**meta, "run": {k: v for k, v in run.items() if k not in ("data_file", "data")}}
 
 
 def _rows(ds: Any, start: int, stop: int) -> Any:

@@ -113,7 +113,7 @@ class Trainer:
         self._progress_bar = ProgressBar() if progress and self._world.is_main else None
         if self._progress_bar is not None:
             self.callbacks.append(self._progress_bar)
-        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_dir = None if checkpoint_dir is None else _checkpoint_dir(checkpoint_dir)
         if not (is_integer(checkpoint_every) and checkpoint_every >= 0):
             raise UserError(
                 f"checkpoint_every must be a whole number of epochs, not {checkpoint_every!r}"
@@ -702,6 +702,19 @@ def _described(loss: Any) -> str:
     if callable(loss) and hasattr(loss, "__qualname__") and not isinstance(loss, type):
         return f"{getattr(loss, '__module__', '?')}.{loss.__qualname__}"
     return repr(loss)
+
+
+def _checkpoint_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a checkpoint directory, refused where a file stands in the way (it or a
+    parent): mkdir's bare FileExistsError came at the first save, after an epoch's work."""
+    path = Path(path)
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(
+            f"checkpoint_dir {str(path)!r}: {str(blocking)!r} is a file, not a directory; "
+            "name a directory for the checkpoints"
+        )
+    return path
 
 
 def _without_paths(meta: Any) -> Any:

@@ -997,7 +997,44 @@ def read_trainer_state(path: str | os.PathLike) -> dict:
         raise ModelFileError(
             f"{path}: written by a newer chainrule (checkpoint version {state['version']})"
         )
+    _check_history_ends_at_epoch(state, path)
+    _check_callback_epochs_reached(state, path)
     return state
+
+
+def _check_history_ends_at_epoch(state: dict, path: Path) -> None:
+    """Refuse a ``history`` that is not the record of the epochs ending at ``epoch``: a run
+    resumed from it went on counting from ``epoch`` beside a history of other epochs (epoch 5
+    beside 3 records gave a history whose numbers skipped). It may be empty (the field is
+    optional) or start later (a run resumed from a checkpoint without one records only its own
+    epochs); a record without its number is not checked."""
+    history, epoch = state.get("history") or [], state["epoch"]
+    if len(history) > epoch:
+        raise ModelFileError(
+            f"{path}: field 'history' records {len(history)} epochs, but field 'epoch' says "
+            f"the run has trained {epoch}"
+        )
+    first = epoch - len(history) + 1
+    for place, (record, expected) in enumerate(zip(history, range(first, epoch + 1))):
+        number = record.get("epoch", expected)
+        if number != expected:
+            raise ModelFileError(
+                f"{path}: field 'history[{place}].epoch' is {number!r}, but field 'epoch' is "
+                f"{epoch}: its {len(history)} records must be those of epochs {first} to {epoch}"
+            )
+
+
+def _check_callback_epochs_reached(state: dict, path: Path) -> None:
+    """Refuse a callback's state that names an epoch after ``epoch`` (early stopping's
+    ``best_epoch``, ``stopped_epoch``, ``last_epoch``): the run has not reached it (a best epoch
+    99 of a run at epoch 2 was restored as the best)."""
+    for key, scalars in state.get("callbacks", {}).items():
+        for name, value in scalars.items():
+            if name.endswith("_epoch") and type(value) is int and value > state["epoch"]:
+                raise ModelFileError(
+                    f"{path}: field 'callbacks.{key}.{name}' is {value}, after field 'epoch', "
+                    f"{state['epoch']}: the run has not reached it"
+                )
 
 
 def _numbered_epoch_dirs(directory: Path) -> list[tuple[int, Path]]:
@@ -1066,6 +1103,21 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     )
 
 
+def checkpoint_directory(path: str | os.PathLike) -> Path:
+    """``path`` as a directory to save checkpoints in, refused with a :class:`UserError` naming
+    the file where a file stands in the way (``path`` itself or a parent): mkdir's bare
+    FileExistsError came at the first save, after an epoch's work (a ``Trainer`` asks this when
+    it is made)."""
+    path = Path(path)
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(
+            f"checkpoint_dir {str(path)!r}: {str(blocking)!r} is a file, not a directory; "
+            "name a directory for the checkpoints"
+        )
+    return path
+
+
 def save_checkpoint(
     directory: str | os.PathLike,
     trainer: Any,
@@ -1083,7 +1135,7 @@ def save_checkpoint(
     (JSON, as :func:`save_model` takes it) is stored with the model description, e.g. the
     command line that started the run.
     """
-    directory = Path(directory)
+    directory = checkpoint_directory(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
     description = model_description(
         trainer.model,

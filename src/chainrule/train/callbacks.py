@@ -65,7 +65,10 @@ class EarlyStopping(Callback):
     default): higher for a key naming an accuracy ("val_accuracy"), lower for a loss; a key it
     cannot tell the way of (a "val_f1" a callback logs) is refused at the first epoch, asking
     for the mode (:func:`~chainrule.train.history.maximizing`). With ``restore_best`` (the
-    default) the weights of the best epoch are put back when fitting ends.
+    default) the weights of the best epoch are put back when fitting ends. ``best`` is a value
+    of the measure ``best_of`` names: a later fit that watches another one (a ``monitor``
+    changed, ``val_ds`` given or left out with ``monitor=None``) starts its best afresh, as
+    a fresh run does, rather than comparing its values with the other measure's.
 
     The weights the last epoch ended with are remembered when the best ones are put back: if
     the same trainer's :meth:`~chainrule.train.Trainer.fit` is called again to train more
@@ -112,15 +115,21 @@ class EarlyStopping(Callback):
         self._reset()
 
     def _reset(self) -> None:
-        self.best: float = math.inf
-        self.best_epoch: int | None = None
-        self.wait = 0
-        self.stopped_epoch: int | None = None
-        self.best_weights: dict[str, np.ndarray] | None = None
+        self._reset_best()
         # the weights the last epoch ended with, while the best ones stand in for them:
         # (the trainer, its epoch then, the weights), put back when its fit continues; the
         # trainer is None when they were read from a checkpoint
         self._last: tuple[Any, int, dict[str, np.ndarray]] | None = None
+
+    def _reset_best(self) -> None:
+        """Forget the best so far: nothing to beat, no patience spent."""
+        self.best: float = math.inf
+        self.best_epoch: int | None = None
+        #: the measure ``best`` is a value of (None: not known, as from an older checkpoint)
+        self.best_of: str | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+        self.best_weights: dict[str, np.ndarray] | None = None
 
     def on_fit_start(self, trainer: Any) -> None:
         self.monitored = self.monitor or ("val_loss" if trainer.validates else "loss")
@@ -130,6 +139,10 @@ class EarlyStopping(Callback):
         self.maximizing = None if unknown else maximizing(self.monitored, self.mode)
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
+        elif self.best_of not in (None, self.monitored):
+            # another measure than the last fit's (a monitor changed, a validation set given or
+            # left out): its best is no value of this one to beat (the last weights are kept)
+            self._reset_best()
         if self._last is not None and not getattr(trainer, "finished", False):
             (ref, epoch, weights), self._last = self._last, None
             # this run, continued (or read back from a checkpoint saved between two fits): go
@@ -152,6 +165,7 @@ class EarlyStopping(Callback):
         )
         if better:
             self.best, self.best_epoch, self.wait = float(value), epoch, 0
+            self.best_of = self.monitored
             if self.restore_best:
                 self.best_weights = trainer.model.state_dict()
             return
@@ -183,6 +197,7 @@ class EarlyStopping(Callback):
         epoch's weights (``last/`` names), which a fit continuing the run starts from."""
         scalars = {
             "monitor": self.monitor,
+            "best_of": self.best_of,
             "mode": self.mode,
             "best": self.best if math.isfinite(self.best) else None,
             "best_epoch": self.best_epoch,
@@ -204,6 +219,7 @@ class EarlyStopping(Callback):
         best = scalars.get("best")
         self.best = math.inf if best is None else float(best)
         self.best_epoch = scalars.get("best_epoch")
+        self.best_of = scalars.get("best_of")
         self.wait = int(scalars.get("wait", 0))
         self.stopped_epoch = scalars.get("stopped_epoch")
         best = {k: np.array(v) for k, v in arrays.items() if not k.startswith(_LAST)}
@@ -225,7 +241,8 @@ _LAST = "last/"
 
 #: What each scalar of :meth:`EarlyStopping.state` may hold (None: not yet known).
 _SAVED_FIELDS = {
-    "monitor": (str, "a log's name"), "mode": (str, f"one of {MODES}"),
+    "monitor": (str, "a log's name"), "best_of": (str, "a log's name"),
+    "mode": (str, f"one of {MODES}"),
     "best": (float, "a number"), "best_epoch": (int, "an epoch"), "wait": (int, "a count"),
     "stopped_epoch": (int, "an epoch"), "last_epoch": (int, "an epoch"),
 }  # fmt: skip

@@ -113,7 +113,11 @@ class Trainer:
         self._progress_bar = ProgressBar() if progress and self._world.is_main else None
         if self._progress_bar is not None:
             self.callbacks.append(self._progress_bar)
-        self.checkpoint_dir = None if checkpoint_dir is None else _checkpoint_dir(checkpoint_dir)
+        self.checkpoint_dir = None
+        if checkpoint_dir is not None:  # a file in the way: refused now, not after an epoch
+            from chainrule import io
+
+            self.checkpoint_dir = io.checkpoint_directory(checkpoint_dir)
         if not (is_integer(checkpoint_every) and checkpoint_every >= 0):
             raise UserError(
                 f"checkpoint_every must be a whole number of epochs, not {checkpoint_every!r}"
@@ -149,6 +153,8 @@ class Trainer:
         #: the dropout generators that are this rank's own: split from rank 0's at the start of
         #: a fit of several ranks, or restored from this rank's states in a checkpoint
         self._own_generators: list[np.random.Generator] = []
+        #: (trainer.json, its batch_size) of a checkpoint loaded, until a fit has checked it
+        self._resumed_batch_size: tuple[Path, int | None] | None = None
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
@@ -180,6 +186,7 @@ class Trainer:
         if len(train_ds) == 0:
             raise UserError("the training set is empty")
         _check_same_case_shape(train_ds, val_ds)
+        self._check_resumed_batch_size()
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
@@ -283,7 +290,15 @@ class Trainer:
     def _arrays(self, ds: Any) -> tuple[np.ndarray, np.ndarray]:
         dtype = param_dtype(self.model)
         X = np.ascontiguousarray(ds.X, dtype=dtype)
-        n_outputs = int(np.asarray(_forward_one(self.model, X[:1])).shape[-1])
+        try:
+            n_outputs = int(np.asarray(_forward_one(self.model, X[:1])).shape[-1])
+        except ShapeError as error:
+            # the probe ran one case: the layer's message showed (1, ...), not the data's shape
+            probe, shape = str(tuple(X[:1].shape)), str(tuple(X.shape))
+            raise ShapeError(
+                f"fit: train_ds's X has shape {shape}, which the model does not take: "
+                f"{str(error).replace(probe, shape)}"
+            ) from None
         return X, target_array(ds, self.loss, n_outputs, dtype)
 
     def _run_epoch(self, X: np.ndarray, T: np.ndarray) -> None:
@@ -439,28 +454,40 @@ class Trainer:
     def load_state(self, checkpoint: dict[str, Any]) -> None:
         """Continue from a checkpoint read by :func:`chainrule.io.load_checkpoint`.
 
-        The checkpoint's weights are copied into this trainer's model (which must have the same
-        architecture), and the optimizer, schedule, callbacks, generators and history are
-        restored.
+        The checkpoint's weights are copied into this trainer's model, and the optimizer,
+        schedule, callbacks, generators and history are restored. The run's settings must be
+        this trainer's: its architecture (the activations too; not the dtype or the initial
+        weights' recipe), its loss and optimizer, and its batch size once :meth:`fit` trains on.
+        A difference raises :class:`~chainrule.errors.ModelFileError` naming the file, the
+        field, the checkpoint's value and this trainer's, before anything changes.
         """
-        from chainrule.io import check_weights
+        from chainrule.io import OPTIMIZER_FILE, TRAINER_JSON, check_weights
 
         state, arrays = checkpoint["state"], checkpoint["arrays"]
         source = checkpoint["path"]
         weights = checkpoint["model"].state_dict()
         check_weights(self.model, weights, source)
+        self._check_same_run(checkpoint)
+        # None: a full batch (a file without the field: this trainer's)
+        batch_size = state.get("batch_size", self.batch_size)
+        self._resumed_batch_size = (Path(source) / TRAINER_JSON, batch_size)
         dtypes = self._host_dtypes()
         self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         opt_arrays = _strip(arrays, "optimizer/")
+        arrays_file = Path(source) / OPTIMIZER_FILE  # what a state that does not fit is read from
         # state_dict counts every parameter's steps: a state without any is a lost one
         if not opt_arrays and self.optimizer.params:
-            raise ModelFileError(f"{source}: the optimizer's state is missing (no optimizer/ "
-                                 "arrays); the run cannot continue where it stopped")  # fmt: skip
+            raise ModelFileError(f"{arrays_file}: the optimizer's state is missing (no "
+                                 "optimizer/ arrays); the run cannot continue where it "
+                                 "stopped")  # fmt: skip
         try:
             self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
                                             "state": opt_arrays})  # fmt: skip
         except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{source}: the optimizer state does not fit ({error})") from None
+            raise ModelFileError(
+                f"{arrays_file}: the optimizer state does not fit this "
+                f"{type(self.optimizer).__name__} ({error})"
+            ) from None
         self.epoch = int(state["epoch"])
         self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
@@ -482,8 +509,8 @@ class Trainer:
         for key, callback in self._stateful_callbacks():
             found = key if key in saved else _older_key(saved, key)
             if found is not None:
-                self._load_callback(callback, saved[found], _strip(arrays, f"callback/{found}/"),
-                                    f"{source} ({found}'s state)")  # fmt: skip
+                self._load_callback(callback, found, saved[found],
+                                    _strip(arrays, f"callback/{found}/"), Path(source))  # fmt: skip
                 loaded.add(found)
         if "EarlyStopping" in saved and "EarlyStopping" not in loaded:
             # the best epoch's weights stood in the model when it was saved: a trainer without
@@ -492,8 +519,35 @@ class Trainer:
                 saved["EarlyStopping"], _strip(arrays, "callback/EarlyStopping/")
             )
             if last is not None and int(saved["EarlyStopping"]["last_epoch"]) == self.epoch:
-                check_weights(self.model, last, source)
+                check_weights(self.model, last, arrays_file)
                 self.model.load_state_dict({k: v.astype(dtypes[k]) for k, v in last.items()})
+
+    def _check_same_run(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another run than this trainer's: another architecture (an
+        activation of the same shapes too), loss or optimizer, naming the file, the field, the
+        checkpoint's value and this trainer's (weights of the same shapes loaded without a word,
+        and the run went on with other settings). The batch size waits for the fit
+        (:meth:`_check_resumed_batch_size`)."""
+        from chainrule import io
+
+        state, saved = checkpoint["state"], checkpoint["model_info"]
+        given = io.model_description(self.model, loss=self.loss)
+        settings = [  # (file, field, the checkpoint's, this trainer's)
+            (io.MODEL_JSON, "architecture", saved.get("architecture"), given["architecture"]),
+            (io.MODEL_JSON, "loss", saved.get("loss"), given["loss"]),
+            (io.TRAINER_JSON, "optimizer.type", state["optimizer"]["type"],
+             type(self.optimizer).__name__),
+        ]  # fmt: skip
+        for file, field, theirs, ours in settings:
+            _refuse_a_difference(Path(checkpoint["path"]) / file, field, theirs, ours)
+
+    def _check_resumed_batch_size(self) -> None:
+        """Refuse to train a resumed run on with another batch size than it had, once, at the
+        fit's start (a trainer may load a state to look at it: its batch size does not matter
+        until it trains)."""
+        if self._resumed_batch_size is not None:
+            (source, batch_size), self._resumed_batch_size = self._resumed_batch_size, None
+            _refuse_a_difference(source, "batch_size", batch_size, self.batch_size)
 
     def _host_dtypes(self) -> dict[str, np.dtype]:
         """The dtype of each of the model's arrays on the host, whichever library the model
@@ -503,17 +557,23 @@ class Trainer:
             for name, value in self.model.named_state()
         }
 
-    def _load_callback(self, callback: Any, scalars: dict, arrays: dict, source: str) -> None:
-        """A callback's saved state, loaded; a state that does not fit (a value of the wrong
-        kind, early stopping's weights for another model) raises ModelFileError naming it."""
-        from chainrule.io import check_weights
+    def _load_callback(
+        self, callback: Any, key: str, scalars: dict, arrays: dict, epoch_dir: Path
+    ) -> None:
+        """A callback's saved state (``key``'s in the checkpoint ``epoch_dir``), loaded; a state
+        that does not fit (a value of the wrong kind, early stopping's weights for another
+        model) raises ModelFileError naming the file: its numbers are in trainer.json, its
+        arrays in optimizer.safetensors."""
+        from chainrule.io import OPTIMIZER_FILE, TRAINER_JSON, check_weights
 
+        source = f"{epoch_dir / TRAINER_JSON} ({key}'s state)"
         try:
             callback.load_state(scalars, arrays)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{source}: does not fit ({error})") from None
         if not isinstance(callback, EarlyStopping):
             return
+        source = f"{epoch_dir / OPTIMIZER_FILE} ({key}'s state)"
         if callback.restore_best and callback.best_epoch is not None and not callback.best_weights:
             raise ModelFileError(  # the run would end without the weights it promises
                 f"{source}: the best epoch is {callback.best_epoch} but its weights are missing"
@@ -704,17 +764,51 @@ def _described(loss: Any) -> str:
     return repr(loss)
 
 
-def _checkpoint_dir(path: str | os.PathLike) -> Path:
-    """``path`` as a checkpoint directory, refused where a file stands in the way (it or a
-    parent): mkdir's bare FileExistsError came at the first save, after an epoch's work."""
-    path = Path(path)
-    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise UserError(
-            f"checkpoint_dir {str(path)!r}: {str(blocking)!r} is a file, not a directory; "
-            "name a directory for the checkpoints"
+#: Architecture fields a resume may change: the weights come from the checkpoint, and a run
+#: may continue in another dtype (they are cast); dropout's seed, as its generator's state is
+#: restored.
+_NOT_THE_RUNS_SETTINGS = frozenset({"dtype", "init", "init_range", "rng"})
+
+
+def _refuse_a_difference(source: Path, field: str, saved: Any, given: Any) -> None:
+    """Raise ModelFileError where a checkpoint's setting (``field`` of the file ``source``)
+    differs from this trainer's, naming the first place it does and both values."""
+    difference = _first_difference(saved, given, field)
+    if difference is not None:
+        place, saved, given = difference
+        raise ModelFileError(
+            f"{source}: field {place!r} is {saved} in the checkpoint but {given} in this "
+            "trainer; resume a run with its own settings (a new run needs a checkpoint_dir of "
+            "its own)"
         )
-    return path
+
+
+def _first_difference(saved: Any, given: Any, field: str) -> tuple[str, str, str] | None:
+    """The first place where two JSON values differ, as ``(field, saved, given)`` for a message
+    (``architecture.layers[1].type``, ``'Tanh'``, ``'Logistic'``), or None where they agree,
+    passing over :data:`_NOT_THE_RUNS_SETTINGS`. A loop, not recursion: an architecture may
+    nest thousands of layers deep."""
+    stack = [(field, saved, given)]
+    while stack:
+        place, a, b = stack.pop()
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys = (set(a) | set(b)) - _NOT_THE_RUNS_SETTINGS
+            ordered = sorted(keys, key=lambda k: (k != "type", k), reverse=True)  # type first
+            stack.extend((f"{place}.{k}", a.get(k), b.get(k)) for k in ordered)
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            stack.extend((f"{place}[{i}]", a[i], b[i]) for i in reversed(range(len(a))))
+        elif a != b:
+            return place, _shown(a), _shown(b)
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A setting as a message shows it: a layer by its type, a list by its length."""
+    if isinstance(value, dict):
+        return repr(value["type"]) if "type" in value else "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return repr(value)
 
 
 def _without_paths(meta: Any) -> Any:

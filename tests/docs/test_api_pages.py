@@ -4,10 +4,11 @@ this checks both halves of that claim against the package itself."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 from pathlib import Path
+
+from dotted_paths import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE_PAGE = ROOT / "docs" / "api" / "core.md"
@@ -15,20 +16,6 @@ CORE_PAGE = ROOT / "docs" / "api" / "core.md"
 DIRECTIVE = re.compile(r"^:::\s*([\w.]+)[ \t]*\n((?:[ \t]+.*\n?)*)", re.M)
 MEMBERS = re.compile(r"members:\s*\[([^\]]*)\]")
 DOTTED_PATH = re.compile(r"`(chainrule(?:\.\w+)+)`")
-
-
-def _resolve(path: str):
-    """The object a dotted path names: the longest importable module, then attributes."""
-    parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for name in parts[cut:]:
-            obj = getattr(obj, name)
-        return obj
-    raise ImportError(path)
 
 
 def _defined_in(module) -> list[str]:
@@ -49,7 +36,7 @@ def shown_names(text: str) -> list[str]:
     """The dotted path of each name the page's ``:::`` directives render at their top level."""
     paths = []
     for target, options in DIRECTIVE.findall(text):
-        obj = _resolve(target)
+        obj = resolve(target)
         if not inspect.ismodule(obj):
             paths.append(target)
             continue
@@ -73,7 +60,7 @@ def misplaced_names(text: str) -> list[str]:
     shown = shown_names(text)
     problems = []
     for path in shown:
-        name, obj = path.rsplit(".", 1)[1], _resolve(path)
+        name, obj = path.rsplit(".", 1)[1], resolve(path)
         on_cr = getattr(cr, name, None) is obj
         if path in listed and on_cr:
             problems.append(f"{path} is listed as not on cr, but cr.{name} is it")
@@ -81,7 +68,7 @@ def misplaced_names(text: str) -> list[str]:
             problems.append(f"{path} is not cr.{name}: list it by its module path")
     for path in sorted(listed - set(shown)):
         try:
-            _resolve(path)
+            resolve(path)
         except (ImportError, AttributeError):
             problems.append(f"{path} is listed but does not exist")
         else:

@@ -8,13 +8,13 @@ not signatures and are not checked)."""
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from dotted_paths import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,20 +38,6 @@ SIGNATURES = [
 
 #: The names a documented default may use besides Python literals.
 DEFAULT_NAMES = {"float32": np.float32, "float64": np.float64}
-
-
-def _resolve(path: str):
-    """The object a dotted path names: the longest importable module, then attributes."""
-    parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for name in parts[cut:]:
-            obj = getattr(obj, name)
-        return obj
-    raise ImportError(path)
 
 
 def documented_signature(text: str, name: str) -> str:
@@ -141,7 +127,7 @@ def _shown(default) -> str:
 def test_documented_signature_matches_the_code(page, path, name):
     text = (ROOT / "docs" / page).read_text(encoding="utf-8")
     written = parameters_written(documented_signature(text, name))
-    problems = differences(written, parameters_of(_resolve(path)))
+    problems = differences(written, parameters_of(resolve(path)))
     assert not problems, f"docs/{page}: {name}: " + "; ".join(problems)
 
 

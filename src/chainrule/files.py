@@ -46,20 +46,49 @@ def fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+#: The separators a path may end in: "/" everywhere, and the platform's own ("\\" on Windows).
+_SEPARATORS = tuple({"/", os.sep, os.altsep or "/"})
+
+
+def file_path_problem(path: str | os.PathLike, example: str | None = None) -> str | None:
+    """Why ``path``, given as a file to write, names a directory instead, or None where it may
+    name a file: the one rule of every writer of a single file (``atomic_write_bytes`` and so
+    ``io.write_arrays``, ``interop.to_onnx``, ``interop.save_torch``, the commands' ``--out``).
+
+    A name ending in a separator (``exports/``), ``.`` or ``..`` names a directory, and
+    ``Path("exports/")`` is ``exports``, so it was written as a file of that name; an existing
+    directory is one too. Each caller raises the reason as its own error class. ``example`` (a
+    file name, ``model.onnx``) is joined to ``path`` to show the name to give.
+    """
+    text = os.fspath(path)
+    last = text.replace(os.sep, "/").rsplit("/", 1)[-1]
+    if text.endswith(_SEPARATORS) or last in ("", ".", ".."):
+        what = "names a directory"
+    elif os.path.isdir(text):  # not Path.is_dir, which raises for a name too long
+        what = "is a directory"
+    else:
+        return None
+    hint = f", e.g. {str(Path(text) / example)!r}" if example else ""
+    return f"{text!r} {what}, not a file; give the name of the file to write{hint}"
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, example: str | None = None) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
-    A symbolic link's target is written (the link stays); a path that names a device, a pipe or
-    a socket is refused, as a rename would replace it with a plain file. An operating-system
-    error (a missing or read-only directory, ``path`` naming a directory, a full disk) is raised
-    as the same kind of :class:`OSError` naming ``path`` itself, not the temporary file, and
-    leaves no temporary file behind.
+    A symbolic link's target is written (the link stays); a path that names a directory (an
+    existing one, or a name ending in ``/``, ``.`` or ``..``: :func:`file_path_problem`, whose
+    ``example`` file name the error suggests) is refused as an :class:`IsADirectoryError`, and a
+    path that names a device, a pipe or a socket as a :class:`FileExistsError`, as a rename
+    would replace it with a plain file. An operating-system error (a missing or read-only
+    directory, a full disk) is raised as the same kind of :class:`OSError` naming ``path``
+    itself, not the temporary file, and leaves no temporary file behind.
     """
+    problem = file_path_problem(path, example)
+    if problem is not None:  # before Path(), which drops a trailing separator
+        raise IsADirectoryError(errno.EISDIR, problem, os.fspath(path))
     path = Path(path)
     if path.is_symlink():  # the file the link names is written; the link stays a link
         path = Path(os.path.realpath(path))
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     if path.exists() and not path.is_file():  # renaming over a device or a pipe replaces it
         raise FileExistsError(
             errno.EEXIST, "exists and is not a regular file (a device, pipe or socket)", str(path)

@@ -121,10 +121,16 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def write_arrays(
-    path: str | os.PathLike, arrays: Mapping[str, Any], metadata: dict[str, str] | None = None
-) -> Path:
-    """Save named arrays as one safetensors file, atomically."""
-    return atomic_write_bytes(path, _safetensors_bytes(arrays, metadata))
+    path: str | os.PathLike, arrays: Mapping[str, Any], metadata: dict[str, str] | None = None,
+    *, example: str = "arrays.safetensors",
+) -> Path:  # fmt: skip
+    """Save named arrays as one safetensors file, atomically.
+
+    A ``path`` that names a directory (an existing one, or a name ending in ``/``, ``.``,
+    ``..``) is refused as an :class:`IsADirectoryError` that names it and suggests ``example``
+    inside it (:func:`chainrule.files.atomic_write_bytes`); nothing is written.
+    """
+    return atomic_write_bytes(path, _safetensors_bytes(arrays, metadata), example=example)
 
 
 def _safetensors_bytes(arrays: Mapping[str, Any], metadata: dict[str, str] | None) -> bytes:

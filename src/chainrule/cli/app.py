@@ -8,7 +8,6 @@ load neither; a command loads them when it runs (:class:`Command`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +46,17 @@ STDOUT = Path("-")
 
 def file_path_value(text: str) -> Path:
     """The parser of an option naming a file to write (``export --out``, ``explain --out``,
-    ``graph --out``): a name ending in a separator (``out/``), ``.`` or ``..`` names a directory,
-    which ``Path`` would silently turn into a file of that name; refused, naming the option."""
+    ``graph --out``, ``predict --output``): a name ending in a separator (``out/``), ``.`` or
+    ``..``, or an existing directory, names no file (``Path`` would silently turn ``out/`` into
+    a file of that name); refused, naming the option, by the rule every writer of a file uses
+    (:func:`chainrule.files.file_path_problem`)."""
+    # here, not at the top: importing chainrule.files loads the core (NumPy), which --help skips
+    from chainrule.files import file_path_problem
+
     path = path_value(text)
-    separators = tuple({"/", os.sep, os.altsep or "/"})
-    if text.endswith(separators) or text.replace(os.sep, "/").rsplit("/", 1)[-1] in (".", ".."):
-        raise typer.BadParameter(
-            f"{text!r} names a directory, not a file; add the name of the file to write"
-        )
+    problem = file_path_problem(text)
+    if problem is not None:
+        raise typer.BadParameter(problem)
     if path == STDOUT and text != "-":  # "./-": a file of that name, as the Unix tools take it
         return path.absolute()
     return path

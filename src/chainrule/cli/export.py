@@ -41,8 +41,6 @@ def export(
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     if out == STDOUT:  # a binary file on a terminal helps no one; "./-" names a file "-"
         raise UserError("--out -: export writes a file, not standard output; give a file name")
-    if out.is_dir():
-        raise UserError(f"--out {out}: is a directory; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model
     refuse_overwriting(out, "--out", model_files_kept(model_path))
     try:

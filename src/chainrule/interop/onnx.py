@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,12 +185,12 @@ def to_onnx(
     one message is refused, naming its size. Every refusal is a :class:`ConversionError` and
     writes nothing.
     """
-    from chainrule.interop.torch import refuse_torch_module
+    from chainrule.interop.torch import refuse_directory, refuse_torch_module
     from chainrule.train.metrics import predict
 
     refuse_torch_module(model, "to_onnx")
     if path is not None:
-        _check_file_path(path)
+        refuse_directory(path, "to_onnx", "model.onnx")
     onnx = _onnx()
     n_in = _n_inputs(model)
     if n_in is None or model.dtype is None:
@@ -232,7 +231,7 @@ def to_onnx(
     if path is not None:
         from chainrule.files import atomic_write_bytes
 
-        atomic_write_bytes(Path(path), proto.SerializeToString())
+        atomic_write_bytes(path, proto.SerializeToString(), example="model.onnx")
     return proto
 
 
@@ -255,20 +254,6 @@ def _add_input_steps(
         graph.add("Div", [graph.constant("standardizer_std", std)], "standardize_div")
     if current != dtype:
         graph.add("Cast", [], "cast", to=to_tensor_dtype(dtype))
-
-
-def _check_file_path(path: str | os.PathLike) -> None:
-    """Refuse a path that names a directory: ``Path("exports/")`` is ``exports``, so a name
-    ending in a separator (or ``.``, ``..``) was written as a file of that name, as the command
-    line's ``--out`` refuses it (``cli.app.file_path_value``); an existing directory too."""
-    text = os.fspath(path)
-    separators = tuple({"/", os.sep, os.altsep or "/"})
-    last = text.replace(os.sep, "/").rsplit("/", 1)[-1]
-    if text.endswith(separators) or last in ("", ".", "..") or Path(text).is_dir():
-        raise ConversionError(
-            f"to_onnx: {text!r} names a directory, not a file; give the name of the file to "
-            f"write, e.g. {str(Path(text) / 'model.onnx')!r}"
-        )
 
 
 def _check_protobuf_size(nbytes: int, dtype: np.dtype) -> None:

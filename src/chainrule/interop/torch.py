@@ -74,6 +74,18 @@ def refuse_torch_module(model: Any, function: str) -> None:
         )
 
 
+def refuse_directory(path: str | os.PathLike, function: str, example: str) -> None:
+    """Raise ConversionError where ``path``, the file a converter writes, names a directory
+    (``exports/``, ``.``, an existing directory: :func:`chainrule.files.file_path_problem`, the
+    rule of every writer of a file), suggesting ``example`` inside it; checked before any work,
+    so nothing is written (``Path("exports/")`` was written as a file named ``exports``)."""
+    from chainrule.files import file_path_problem
+
+    problem = file_path_problem(path, example)
+    if problem is not None:
+        raise ConversionError(f"{function}: {problem}")
+
+
 # -- the transpose, in one place ------------------------------------------------------------------
 
 
@@ -666,10 +678,13 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     ``weight``, which that network would not take), and so comes back as one. The frozen
     parameters' names are recorded too (``chainrule_frozen``). A model that shares a parameter
     between two layers is refused, and nothing is written: the state dict would hold it once.
+    So is a ``path`` that names a directory (an existing one, or a name ending in ``/``: give
+    the file, ``exports/model.safetensors``), with a :class:`ConversionError` naming it.
     """
     from chainrule import io, nn
 
     refuse_torch_module(model, "save_torch")
+    refuse_directory(path, "save_torch", "model.safetensors")
     if type(model) is not nn.Sequential:
         model = nn.Sequential(model)
     supported = (nn.Linear, *_unit_table())

@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.engine import no_grad
-from chainrule.explainer.network import ExplainError, Network, as_network
+from chainrule.explainer.network import ExplainError, Network, as_network, host_values
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.activations import activation_of
-from chainrule.tensor import Tensor
+from chainrule.nn.layers import Sequential
+from chainrule.nn.module import Module, eval_mode, outputs_of
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 SATURATION = 0.01
@@ -38,11 +40,13 @@ except ImportError:  # pragma: no cover - the explainer works without the traini
 def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, float]:
     """Share of logistic units with y (1 - y) < ``threshold``, per logistic layer, on inputs x.
 
-    The model is read as ``explain`` reads it (:func:`~chainrule.explainer.network.as_network`),
-    so the keys are its layer numbers (``--unit L:i``): 0 the inputs, 1 the units of the first
-    Linear layer, or of an ``nn.Parallel`` of Linears (the family-trees encoders, whose units
-    were skipped and every layer above numbered one too low), and so on. Dropout is skipped
-    as in evaluation (a probe in training mode would draw masks from the dropout layers'
+    The units' y are those the model itself computes in ``model(x)``, read off its unit modules
+    as they run (:func:`~chainrule.nn.module.outputs_of`); the layers are numbered as ``explain``
+    reads the model (:func:`~chainrule.explainer.network.as_network`), so the keys are its layer
+    numbers (``--unit L:i``): 0 the inputs, 1 the units of the first Linear layer, or of an
+    ``nn.Parallel`` of Linears (the family-trees encoders, whose units were skipped and every
+    layer above numbered one too low), and so on. The model runs in evaluation mode, left after
+    in the mode it was in (a probe in training mode would draw masks from the dropout layers'
     generators, changing every later mask of the run it watches). A model ``explain`` cannot
     read is refused (:class:`~chainrule.explainer.network.ExplainError`, saying why) unless it
     has no logistic unit (then there is no share to measure: ``{}``).
@@ -50,15 +54,39 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     network = _network_of(model)
     if network is None:  # no logistic unit: nothing to measure, nothing to number
         return {}
-    y = Tensor(np.asarray(x, dtype=network.dtype))
-    shares: dict[str, float] = {}
-    with no_grad():
-        for number, layer in enumerate(network.layers, start=1):
-            y = layer.activate(layer.linear(y))
-            if layer.activation == "logistic":
-                values = y.numpy()
-                shares[str(number)] = float(np.mean(values * (1 - values) < threshold))
+    own = _own_model(model, network)
+    numbered = _logistic_unit_modules(own, network)
+    inputs = np.asarray(host_values(x), dtype=network.dtype)
+    with no_grad(), eval_mode(own), outputs_of([module for _, module in numbered]) as calls:
+        own(inputs)
+    shares = {}
+    for (number, _), (_, y) in zip(numbered, calls):  # a Sequential calls them in its order
+        values = backend.to_numpy(y.data)
+        shares[number] = float(np.mean(values * (1 - values) < threshold))
     return shares
+
+
+def _own_model(model: Any, network: Network) -> Any:
+    """The model to run: the user's own module (not the host copy ``explain`` reads a model on
+    another library through), or for (W, b, act) triples the Sequential made of them."""
+    own = model if isinstance(model, Module) else network.model
+    if own is None:
+        raise ExplainError(
+            "saturation: the Network has no model (Network.model is None) to compute its units; "
+            "give the nn.Sequential itself"
+        )
+    return own
+
+
+def _logistic_unit_modules(own: Any, network: Network) -> list[tuple[str, Any]]:
+    """Each logistic layer's number as ``explain`` counts them, and the module of ``own`` whose
+    output is that layer's y: its unit module, or the Parallel whose branches end in units."""
+    modules = list(own) if isinstance(own, Sequential) else [own]
+    return [
+        (str(number), modules[layer.unit_position])
+        for number, layer in enumerate(network.layers, start=1)
+        if layer.activation == "logistic"
+    ]
 
 
 def _network_of(model: Any) -> Network | None:

@@ -15,7 +15,7 @@ A module class that can be saved and loaded is registered by name, explicitly
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -452,15 +452,60 @@ class Module:
 def eval_mode(model: Any) -> Iterator[Any]:
     """Run ``model`` in evaluation mode (dropout the identity) inside the block, and leave it in
     the mode it was in: a probe or a prediction made in training mode would draw dropout masks
-    from the run's own generators. A model without modes (a plain callable) runs as it is."""
-    was_training = getattr(model, "training", False)
+    from the run's own generators. Each module is left in its own mode, as a user may have put
+    one dropout layer alone in evaluation mode (``model.train(mode)`` would set all of them). A
+    model without modes (a plain callable) runs as it is."""
+    modules = model.modules() if isinstance(model, Module) else [model]
+    modes = [(module, getattr(module, "training", False)) for module in modules]
     if hasattr(model, "eval"):
         model.eval()
     try:
         yield model
     finally:
-        if hasattr(model, "train"):
-            model.train(was_training)
+        for module, training in modes:
+            if isinstance(module, Module):  # this module alone, not the ones below it
+                object.__setattr__(module, "training", training)
+            elif hasattr(module, "train"):
+                module.train(training)
+
+
+@contextlib.contextmanager
+def outputs_of(modules: Sequence[Module]) -> Iterator[list[tuple[Module, Any]]]:
+    """Record what ``modules`` return while the block runs the model they belong to: a list of
+    ``(module, output)``, one per call, in the order the calls were made (a module used at two
+    places of a Sequential twice). A call made while another of ``modules`` runs (a unit inside
+    a recorded Parallel's branch) is part of that one's output and is not listed.
+
+    A forward hook: each module is given, for the block, an instance ``forward`` calling its own
+    (which both ``module(x)`` and a Sequential's ``layer.forward(x)`` run), taken off after,
+    whatever the block raised, so the module computes and compares (``computes_as``) as before.
+    """
+    calls: list[tuple[Module, Any]] = []
+    running = [0]  # how many recorded calls are under way: only the outermost are listed
+
+    def recording(module: Module, forward: Any) -> Any:
+        def forward_and_record(*args: Any, **kwargs: Any) -> Any:
+            running[0] += 1
+            try:
+                output = forward(*args, **kwargs)
+            finally:
+                running[0] -= 1
+            if not running[0]:
+                calls.append((module, output))
+            return output
+
+        return forward_and_record
+
+    hooked = list({id(module): module for module in modules}.values())  # each once
+    own = [{k: v for k, v in module.__dict__.items() if k == "forward"} for module in hooked]
+    try:
+        for module in hooked:
+            module.__dict__["forward"] = recording(module, module.forward)
+        yield calls
+    finally:
+        for module, kept in zip(hooked, own):
+            module.__dict__.pop("forward", None)
+            module.__dict__.update(kept)  # an instance forward of the user's own, put back
 
 
 def from_config(config: Mapping[str, Any]) -> Module:

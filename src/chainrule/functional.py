@@ -8,10 +8,11 @@ An integer or boolean array or tensor to differentiate is refused (an index or a
 floats would compute something else); a Python number is read as a float, and a list is a
 container like a tuple (``grad(f)([1.0, 2.0])`` passes two numbers: a vector is an array or
 ``cr.tensor``; an op given such a list whole, ``x @ W``, raises a ``TypeError`` saying that the
-list was taken as scalars). :func:`~chainrule.gradcheck` differs: one array, or nested list of
-numbers, per argument. An argument to differentiate that is not numbers (a string, an object)
-raises a ``TypeError`` naming the transform and the argument (``grad: argument 0 is str 'abc',
-not numbers``): close over it instead. ``argnums`` names at least one argument, each once, by
+list was taken as scalars, also where the op runs in the function's helpers and one of them wraps
+the refusal in an error of its own). :func:`~chainrule.gradcheck` differs: one array, or nested
+list of numbers, per argument. An argument to differentiate that is not numbers (a string, an
+object) raises a ``TypeError`` naming the transform and the argument (``grad: argument 0 is str
+'abc', not numbers``): close over it instead. ``argnums`` names at least one argument, each once, by
 integer: ``argnums=()`` (nothing to differentiate) and ``argnums=True`` (a bool, though
 ``True == 1``) are refused when the transformed function is called.
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
@@ -360,7 +361,7 @@ class _Traced:
         """A list (or tuple) argument is a container of variables, one per number: an op given
         it whole (``x @ W``) makes it one NumPy array, which a tensor needing a gradient
         refuses, and the bare refusal never said the list was read as scalars."""
-        refused = _tensor_numpy_refused(error)
+        refused = _refused_item(error)
         for n, group in zip(self.argnums, self.variables):
             given = self.given[n]
             if isinstance(given, (list, tuple)) and any(v is refused for v in group):
@@ -396,15 +397,18 @@ class _Traced:
         return trees
 
 
-def _tensor_numpy_refused(error: BaseException) -> Tensor | None:
-    """The tensor whose ``__array__`` raised ``error`` (one needing a gradient, refused as a
-    NumPy array while recording), found in the innermost frame of the traceback; else None."""
-    trace = error.__traceback__
-    while trace is not None and trace.tb_next is not None:
-        trace = trace.tb_next
-    if trace is None or trace.tb_frame.f_code is not Tensor.__array__.__code__:
-        return None
-    return trace.tb_frame.f_locals.get("self")
+def _refused_item(error: BaseException | None) -> Tensor | None:
+    """The tensor whose refusal to become a NumPy array (``Tensor.__array__``) ``error`` is, or
+    is raised from: along the chain Python prints (``raise ... from refusal``, or an error raised
+    while handling it), as a helper that wraps the refusal in an error of its own leaves it."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        item = getattr(error, "refused_tensor", None)
+        if item is not None:
+            return item
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return None
 
 
 def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> bool:

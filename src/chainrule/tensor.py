@@ -307,11 +307,13 @@ class Tensor:
         NumPy function (``np.dot(t, W)``, ``np.where``) would compute on the bare values and
         drop ``t`` from the graph, a silently wrong gradient. ``t.numpy()`` reads the values."""
         if self.requires_grad and _engine.mode.grad_enabled:
-            raise TypeError(
+            refusal = TypeError(
                 "a tensor that needs a gradient cannot become a NumPy array: NumPy's functions "
                 "would drop it from the graph (its gradient silently wrong). Use chainrule's "
                 "ops (cr.matmul, cr.where, ...), or read the values with t.numpy()"
             )
+            refusal.refused_tensor = self  # so a transform can say which argument it was
+            raise refusal
         array = self.numpy()
         if dtype is not None and np.dtype(dtype) != array.dtype:
             if copy is False:

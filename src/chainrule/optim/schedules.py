@@ -3,7 +3,10 @@
 Each schedule is stepped once per epoch, after the epoch, with ``.step()``; ``.epoch`` counts
 the epochs done. It writes the optimizer's plain attributes (``opt.lr``, ``opt.momentum``), so
 anything else may change them too. ``state_dict()`` / ``load_state_dict()`` are JSON-able for
-checkpoints.
+checkpoints. Every schedule here is a function of the epoch count alone (the closed forms below),
+so ``start_at(epoch)`` puts one where ``epoch`` steps from 0 would have: a resumed run whose
+checkpoint holds no state of its schedule (the first run had none, or another kind) continues
+it from the resumed epoch, as an uninterrupted run with this schedule would have.
 
 - :class:`StepLR`: lr = base_lr * gamma ** (epoch // step_size).
 - :class:`ExponentialLR`: lr = base_lr * gamma ** epoch.
@@ -54,6 +57,22 @@ class Schedule:
         self.epoch += 1
         self.apply()
 
+    def start_at(self, epoch: int) -> None:
+        """Stand where ``epoch`` steps from 0 leave the schedule, the optimizer set to match
+        (exact: the hyperparameters are a function of the epoch count); nothing changes where
+        the optimizer refuses them."""
+        epoch = _whole(epoch, f"{type(self).__name__}.start_at", "epoch", 0)
+        kept, self.epoch = self.epoch, epoch
+        try:
+            self.apply()
+        except ConfigError:
+            self.epoch = kept
+            raise
+
+    def holds(self, state: Any) -> bool:
+        """Whether ``state`` is a :meth:`state_dict` of this kind of schedule."""
+        return isinstance(state, Mapping) and state.get("type") == type(self).__name__
+
     def state_dict(self) -> dict[str, Any]:
         """The epoch count and the base learning rate (JSON-able)."""
         return {"type": type(self).__name__, "epoch": self.epoch, "base_lr": self.base_lr}
@@ -61,7 +80,7 @@ class Schedule:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from a saved :meth:`state_dict` (and set the optimizer to match)."""
         who = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state, Mapping) or state.get("type") != type(self).__name__:
+        if not self.holds(state):
             found = state.get("type") if isinstance(state, Mapping) else state
             raise StateDictError(f"{who}: the state is for {found!r}")
         epoch, base_lr = state.get("epoch"), _plain(state.get("base_lr"))

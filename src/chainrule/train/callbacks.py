@@ -66,9 +66,16 @@ class EarlyStopping(Callback):
     cannot tell the way of (a "val_f1" a callback logs) is refused at the first epoch, asking
     for the mode (:func:`~chainrule.train.history.maximizing`). With ``restore_best`` (the
     default) the weights of the best epoch are put back when fitting ends. ``best`` is a value
-    of the measure ``best_of`` names: a later fit that watches another one (a ``monitor``
-    changed, ``val_ds`` given or left out with ``monitor=None``) starts its best afresh, as
-    a fresh run does, rather than comparing its values with the other measure's.
+    of the measure ``best_of`` names, better the way ``best_mode`` says ("min" or "max"): a
+    later fit that watches another measure (a ``monitor`` changed, ``val_ds`` given or left out
+    with ``monitor=None``) or ranks it the other way (``mode``) starts its best and its patience
+    count (``wait``) afresh, as a fresh run does, rather than comparing its values with a best
+    it cannot beat. A fit with nothing left to train keeps them (the run's best is put back).
+
+    A resume (:meth:`load_state`) is such a later fit: the checkpoint gives the best, its epoch,
+    its weights and the patience spent, but the monitor, mode, patience, min_delta and
+    restore_best are this callback's own, as the user gave them now (a checkpoint that watched
+    "val_accuracy" resumed with ``monitor="val_loss"`` watches "val_loss", its best afresh).
 
     The weights the last epoch ended with are remembered when the best ones are put back: if
     the same trainer's :meth:`~chainrule.train.Trainer.fit` is called again to train more
@@ -127,6 +134,8 @@ class EarlyStopping(Callback):
         self.best_epoch: int | None = None
         #: the measure ``best`` is a value of (None: not known, as from an older checkpoint)
         self.best_of: str | None = None
+        #: which way ``best`` was better: "min" or "max" (None: not known)
+        self.best_mode: str | None = None
         self.wait = 0
         self.stopped_epoch: int | None = None
         self.best_weights: dict[str, np.ndarray] | None = None
@@ -139,9 +148,10 @@ class EarlyStopping(Callback):
         self.maximizing = None if unknown else maximizing(self.monitored, self.mode)
         if trainer.epoch == 0:  # a fresh run; a resumed one keeps the state its checkpoint gave
             self._reset()
-        elif self.best_of not in (None, self.monitored):
-            # another measure than the last fit's (a monitor changed, a validation set given or
-            # left out): its best is no value of this one to beat (the last weights are kept)
+        elif self._ranks_another_way() and not getattr(trainer, "finished", False):
+            # another measure than the last fit's or the checkpoint's (a monitor changed, a
+            # validation set given or left out), or the other way up: its best is no value of
+            # this one to beat (the last weights are kept). A finished run keeps its best.
             self._reset_best()
         if self._last is not None and not getattr(trainer, "finished", False):
             (ref, epoch, weights), self._last = self._last, None
@@ -151,6 +161,11 @@ class EarlyStopping(Callback):
                 trainer.model.load_state_dict(weights)
         if self.best_epoch is None:  # nothing to beat yet, whichever way is better
             self.best = -math.inf if self.maximizing else math.inf
+
+    def _ranks_another_way(self) -> bool:
+        """Whether this fit's measure or its way differs from the one ``best`` was found by."""
+        way = None if self.maximizing is None else _way(self.maximizing)
+        return self.best_of not in (None, self.monitored) or self.best_mode not in (None, way)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitored)
@@ -165,7 +180,7 @@ class EarlyStopping(Callback):
         )
         if better:
             self.best, self.best_epoch, self.wait = float(value), epoch, 0
-            self.best_of = self.monitored
+            self.best_of, self.best_mode = self.monitored, _way(self.maximizing)
             if self.restore_best:
                 self.best_weights = trainer.model.state_dict()
             return
@@ -199,6 +214,7 @@ class EarlyStopping(Callback):
             "monitor": self.monitor,
             "best_of": self.best_of,
             "mode": self.mode,
+            "best_mode": self.best_mode,
             "best": self.best if math.isfinite(self.best) else None,
             "best_epoch": self.best_epoch,
             "wait": self.wait,
@@ -212,14 +228,20 @@ class EarlyStopping(Callback):
 
     def load_state(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state` saved; a value of the wrong kind raises ValueError
-        naming its field, and nothing changes."""
+        naming its field, and nothing changes.
+
+        The saved ``monitor`` and ``mode`` are not loaded: this callback's own act, and the
+        next fit starts the best afresh where they watch another measure or rank it the other
+        way (see the class). They tell what the saved best is of, where an older checkpoint
+        did not record ``best_of`` or ``best_mode``."""
         _check_saved_state(scalars)
-        self.monitor = scalars.get("monitor", self.monitor)
-        self.mode = scalars.get("mode", self.mode)
         best = scalars.get("best")
         self.best = math.inf if best is None else float(best)
         self.best_epoch = scalars.get("best_epoch")
-        self.best_of = scalars.get("best_of")
+        self.best_of = scalars.get("best_of") or scalars.get("monitor")
+        self.best_mode = scalars.get("best_mode") or _saved_way(
+            self.best_of, scalars.get("mode", "auto")
+        )
         self.wait = int(scalars.get("wait", 0))
         self.stopped_epoch = scalars.get("stopped_epoch")
         best = {k: np.array(v) for k, v in arrays.items() if not k.startswith(_LAST)}
@@ -242,10 +264,30 @@ _LAST = "last/"
 #: What each scalar of :meth:`EarlyStopping.state` may hold (None: not yet known).
 _SAVED_FIELDS = {
     "monitor": (str, "a log's name"), "best_of": (str, "a log's name"),
-    "mode": (str, f"one of {MODES}"),
+    "mode": (str, f"one of {MODES}"), "best_mode": (str, "'min' or 'max'"),
     "best": (float, "a number"), "best_epoch": (int, "an epoch"), "wait": (int, "a count"),
     "stopped_epoch": (int, "an epoch"), "last_epoch": (int, "an epoch"),
 }  # fmt: skip
+
+
+#: The values a saved early-stopping field that is one of a few words may hold.
+_SAVED_CHOICES = {"mode": MODES, "best_mode": ("min", "max")}
+
+
+def _way(higher_is_better_now: bool) -> str:
+    """A direction of ranking as a mode names it: "max" where higher is better, else "min"."""
+    return "max" if higher_is_better_now else "min"
+
+
+def _saved_way(key: str | None, mode: str) -> str | None:
+    """Which way a saved best of ``key`` was ranked under ``mode``, or None where it cannot be
+    told (no key, or "auto" on a name that does not say)."""
+    if key is None:
+        return None
+    try:
+        return _way(maximizing(key, mode))
+    except ConfigError:  # "auto" on a name that does not say
+        return None
 
 
 def _check_saved_state(scalars: dict[str, Any]) -> None:
@@ -256,7 +298,7 @@ def _check_saved_state(scalars: dict[str, Any]) -> None:
             continue
         kind, what = _SAVED_FIELDS[name]
         fits = (
-            (isinstance(value, str) and (name != "mode" or value in MODES))
+            (isinstance(value, str) and value in _SAVED_CHOICES.get(name, (value,)))
             if kind is str
             else is_integer(value) and value >= 0
             if kind is int

@@ -460,6 +460,13 @@ class Trainer:
         weights' recipe), its loss and optimizer, and its batch size once :meth:`fit` trains on.
         A difference raises :class:`~chainrule.errors.ModelFileError` naming the file, the
         field, the checkpoint's value and this trainer's, before anything changes.
+
+        What decides only the epochs still to come is this trainer's: a schedule the
+        checkpoint holds no state of (the first run had none, or another kind) is put at the
+        resumed epoch (:meth:`~chainrule.optim.schedules.Schedule.start_at`, exact: each
+        schedule is a function of the epoch count), and :class:`EarlyStopping` watches its own
+        ``monitor`` and ``mode``, starting its best afresh where they differ from the
+        checkpoint's (see :meth:`EarlyStopping.load_state`).
         """
         from chainrule.io import OPTIMIZER_FILE, TRAINER_JSON, check_weights
 
@@ -501,7 +508,7 @@ class Trainer:
         own = self._world.rank == 0 or (by_rank is not None and self._world.rank < len(by_rank))
         self._own_generators = [g for _, g in _module_generators(self.model)] if own else []
         try:
-            _load_schedule_state(self.schedule, state.get("schedule"))
+            _load_schedule_state(self.schedule, state.get("schedule"), self.epoch)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{source}: the schedule state does not fit ({error})") from None
         saved = state.get("callbacks", {})
@@ -944,8 +951,17 @@ def _schedule_state(schedule: Any) -> Any:
     return {k: v for k, v in vars(schedule).items() if isinstance(v, (int, float, str, bool))}
 
 
-def _load_schedule_state(schedule: Any, state: Any) -> None:
-    if schedule is None or state is None:
+def _load_schedule_state(schedule: Any, state: Any, epoch: int) -> None:
+    """Restore ``schedule`` from a checkpoint's ``state`` of it; a schedule of chainrule's that
+    the checkpoint holds no state of (the first run had none, or another kind) is put at the
+    resumed ``epoch`` instead: from epoch 0 its learning rate jumped back to the start."""
+    if schedule is None:
+        return
+    holds = getattr(schedule, "holds", None)
+    if callable(holds) and not holds(state):
+        schedule.start_at(epoch)
+        return
+    if state is None:
         return
     if callable(getattr(schedule, "load_state_dict", None)):
         schedule.load_state_dict(state)

@@ -171,7 +171,9 @@ def validate_file(schema: type[BaseModel], data: Any, source: Path, kind: str) -
     ``source`` and the field. Returns the data as read (unknown keys kept)."""
     if not isinstance(data, dict):
         raise ModelFileError(f"{source}: not a chainrule {kind} (expected a JSON object)")
-    if kind == "model description" and data.get("format") != "chainrule-model":
+    from chainrule.io import is_model_description  # here: io reads its files through this module
+
+    if kind == "model description" and not is_model_description(data):
         raise ModelFileError(f"{source}: not a chainrule model description")
     try:
         schema.model_validate(data)

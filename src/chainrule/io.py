@@ -34,6 +34,7 @@ import contextlib
 import json
 import math
 import os
+import reprlib
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -43,7 +44,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import to_numpy
-from chainrule.errors import ModelFileError, UserError
+from chainrule.errors import ConfigError, ModelFileError, UserError
 from chainrule.files import (
     TMP_PREFIX,
     atomic_write_bytes,
@@ -434,6 +435,29 @@ def _saved_buffers(model: Any) -> list[tuple[str, Any]]:
     return model.named_state()[len(model.parameters()) :]
 
 
+def _check_loss_argument(loss: Any, function: str) -> None:
+    """Refuse, before anything is written, a ``loss`` that is neither a name nor a chainrule
+    loss object: its class's name was stored ("MSELoss" for PyTorch's, "int" for 42), which
+    every reader of the loss (predict, export) then refused, where a good model had been."""
+    from chainrule.nn.losses import LOSSES, Loss
+
+    if loss is None or isinstance(loss, (str, Loss)):
+        return  # an unknown name is a ConfigError from the lookup (_loss_config)
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        raise ConfigError(
+            f"{function}: loss is the class {loss.__name__}, not a loss object; pass an "
+            f"instance, loss={loss.__name__}()"
+        )
+    kind, module = type(loss), type(loss).__module__
+    given = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values())
+    raise ConfigError(
+        f"{function}: loss must be a loss name ({', '.join(map(repr, LOSSES))}) or a chainrule "
+        f"loss object ({instances}, or a subclass of chainrule.nn.Loss), not an object of type "
+        f"{given} ({reprlib.repr(loss)}); nothing was written"
+    )
+
+
 def _loss_config(loss: Any) -> Any:
     """The loss as its ``config()``; a name is looked up first (an unknown one is a
     ConfigError before anything is written), so every model file stores the same form."""
@@ -525,11 +549,13 @@ def save_model(
 ) -> Path:
     """Save ``model`` as a directory holding ``model.safetensors`` and ``model.json``.
 
-    ``loss`` (a loss object or its name), ``standardizer`` (a fitted
-    :class:`chainrule.data.Standardizer` or its state) and ``class_names`` are stored so that
-    :func:`load_model` gives everything ``predict`` needs. The names of the parameters with
-    ``requires_grad=False`` are recorded as ``frozen``, and :func:`load_model` freezes them
-    again.
+    ``loss`` (a chainrule loss object, such as ``nn.CrossEntropy()``, or its name),
+    ``standardizer`` (a fitted :class:`chainrule.data.Standardizer` or its state) and
+    ``class_names`` are stored so that :func:`load_model` gives everything ``predict`` needs.
+    Any other ``loss`` (a PyTorch loss, a function, a loss class instead of an instance) is a
+    :class:`ConfigError` naming what was given and what is accepted, and nothing is written.
+    The names of the parameters with ``requires_grad=False`` are recorded as ``frozen``, and
+    :func:`load_model` freezes them again.
 
     ``meta`` is a dict with string keys, holding what JSON holds (numbers, NaN and infinity
     too, strings, booleans, None, lists, tuples, dicts); a NumPy number or array is written as
@@ -543,8 +569,11 @@ def save_model(
     are empty, repeated or not one per output, a standardizer of another width, weights that
     are not finite, a module whose class is not registered with
     :func:`chainrule.nn.register_module`), nor into a checkpoint directory, which loads as its
-    latest epoch, nor into a training run's directory, which loads as its ``model/``. A PyTorch
-    module is refused with the conversion to make first (``chainrule.interop.from_torch``).
+    latest epoch, nor into a training run's directory, which loads as its ``model/``, nor over
+    a ``model.json`` or ``model.safetensors`` that is not a chainrule model's (no ``"format":
+    "chainrule-model"``, no ``weight_layout: chainrule``: another library's files, which would
+    be lost). A PyTorch module is refused with the conversion to make first
+    (``chainrule.interop.from_torch``).
     """
     if not isinstance(path, (str, os.PathLike)):
         swapped = " (the path comes first, then the model)" if hasattr(path, "parameters") else ""
@@ -554,6 +583,7 @@ def save_model(
     from chainrule.interop.torch import refuse_torch_module
 
     refuse_torch_module(model, "save_model")
+    _check_loss_argument(loss, "save_model")
     path = Path(path)
     description = model_description(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
@@ -573,6 +603,8 @@ def save_model(
             f"{path}: is a training run's directory (it holds {RUN_MODEL_DIR}/{MODEL_JSON}), "
             f"which loads as its {RUN_MODEL_DIR}/; save the model in a directory of its own"
         )
+    if path.is_dir():
+        _refuse_foreign_files(path)
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir's bare FileExistsError named the file alone
         raise ModelFileError(f"{path}: cannot make its directory: {blocking} is a file")
@@ -586,6 +618,43 @@ def save_model(
             raise
         raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
     return path
+
+
+def is_model_description(data: Any) -> bool:
+    """Whether parsed JSON is a chainrule model description by its marker (an object whose
+    ``format`` is :data:`MODEL_FORMAT`), whatever else in it is wrong."""
+    return isinstance(data, dict) and data.get("format") == MODEL_FORMAT
+
+
+def _is_ours(path: Path) -> bool:
+    """Whether ``path``, a model.json or model.safetensors, carries chainrule's marker: the
+    description's ``format``, the weights' layout (:func:`file_layout`: ``weight_layout:
+    chainrule``, or ``format: chainrule-model`` from before the key). A file that cannot be
+    read as one is not."""
+    try:
+        if path.name == MODEL_JSON:
+            return is_model_description(read_json(path))
+        return file_layout(read_metadata(path)) == CHAINRULE_LAYOUT
+    except ModelFileError:
+        return False
+
+
+def _refuse_foreign_files(directory: Path) -> None:
+    """Refuse to save into a directory whose model.json or model.safetensors is not a chainrule
+    model's (a Hugging Face config, a PyTorch state dict): save_model replaces both, and the
+    user's file was lost without a word. A chainrule model's files are replaced."""
+    for file in (directory / MODEL_JSON, directory / WEIGHTS_FILE):
+        if file.exists() and not _is_ours(file):
+            marker = (
+                f'"format": "{MODEL_FORMAT}"'
+                if file.name == MODEL_JSON
+                else f"metadata {LAYOUT_KEY}={CHAINRULE_LAYOUT}"
+            )
+            raise ModelFileError(
+                f"{file}: is not a chainrule model's file (it has no {marker}), and saving a "
+                "model here would replace it; save the model in a directory of its own, or move "
+                "the file away first (nothing was written)"
+            )
 
 
 def _write_model(path: Path, weights: dict, description: dict) -> None:

@@ -182,10 +182,12 @@ def to_onnx(
 
     ``path`` names the file to write; a directory (an existing one, or a name ending in ``/``) is
     refused rather than written as a file of that name. A model over protobuf's 2 GB limit on
-    one message is refused, naming its size. Every refusal is a :class:`ConversionError` and
-    writes nothing.
+    one message is refused, naming its size, and so is one whose weights hold NaN or infinity
+    (its graph would output NaN; :func:`chainrule.io.load_model` refuses such weights too),
+    naming the parameter. Every refusal is a :class:`ConversionError` and writes nothing.
     """
-    from chainrule.interop.torch import refuse_directory, refuse_torch_module
+    from chainrule import io
+    from chainrule.interop.torch import refuse_directory, refuse_nonfinite, refuse_torch_module
     from chainrule.train.metrics import predict
 
     refuse_torch_module(model, "to_onnx")
@@ -196,6 +198,8 @@ def to_onnx(
     if n_in is None or model.dtype is None:
         raise ConversionError("to_onnx: the model has no Linear layer, so no input size")
     dtype = _one_dtype(model)
+    refuse_nonfinite(io.model_weights(model), "to_onnx", "the graph would output NaN, so "
+                     "nothing was exported")  # fmt: skip
     scaling = _standardizer_arrays(standardizer, n_in)
     in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
     graph = _Graph(onnx, INPUT_NAME)

@@ -86,6 +86,18 @@ def refuse_directory(path: str | os.PathLike, function: str, example: str) -> No
         raise ConversionError(f"{function}: {problem}")
 
 
+def refuse_nonfinite(weights: Mapping[str, Any], where: str, why: str) -> None:
+    """Raise ConversionError, before anything is written, where one of ``weights`` (host arrays
+    by name) holds NaN or infinity: io's check, the one load_model and load_torch make.
+    ``where`` starts the message (the function, the file); ``why`` says what refusing spares."""
+    from chainrule import io
+
+    try:
+        io._check_finite(weights, where)
+    except ModelFileError as error:
+        raise ConversionError(f"{error}; {why}") from None
+
+
 # -- the transpose, in one place ------------------------------------------------------------------
 
 
@@ -677,7 +689,8 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     layer is written as the one-layer Sequential :func:`to_torch` builds of it (``0.weight``, not
     ``weight``, which that network would not take), and so comes back as one. The frozen
     parameters' names are recorded too (``chainrule_frozen``). A model that shares a parameter
-    between two layers is refused, and nothing is written: the state dict would hold it once.
+    between two layers is refused, and nothing is written: the state dict would hold it once;
+    so is one whose weights hold NaN or infinity, which :func:`load_torch` would refuse.
     So is a ``path`` that names a directory (an existing one, or a name ending in ``/``: give
     the file, ``exports/model.safetensors``), with a :class:`ConversionError` naming it.
     """
@@ -701,6 +714,8 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
             f"computes in one dtype (load_torch refuses such a file); convert it with {_ONE_DTYPE}"
         )
     state = state_dict_to_torch(model.state_dict(), tensors=False)
+    refuse_nonfinite(state, f"save_torch: {path}", "load_torch would refuse the file, so "
+                     "nothing was written")  # fmt: skip
     _check_unshared(model, state, Path(path))
     metadata = {"format": "pt", io.LAYOUT_KEY: io.TORCH_LAYOUT,
                 ARCHITECTURE_KEY: json.dumps(model.config())}  # fmt: skip

@@ -10,6 +10,13 @@ whose error is O(eps^2). ``order=2`` checks the backward pass itself, in the rul
 with finite differences of u . f, and then its own derivatives with its finite differences. The
 first comparison catches a tensor mode that is wrong but consistent with its own derivatives.
 Checks run in float64: float32 carries about 7 digits, too few for differences of nearby values.
+The step ``eps`` is absolute, so it must stay well above the spacing of float64 numbers near the
+largest |x| checked (``np.spacing(x)``: 1.2e-7 at 1e9, 1.2e-4 at 1e12): below it, ``x + eps``
+rounds to ``x`` and a right gradient fails (``x * 2`` at 1e12 gives a numeric derivative of 0;
+at 1e9 the step itself rounds by 5%, and so does the derivative). Where ``eps`` is within
+:data:`STEP_SPACINGS` spacings of an input's largest |x|, a warning names the input and
+suggests an ``eps`` (about 1e-6 times that |x|), and the report carries the same ``note``; the
+verdict is the comparison's, unchanged.
 
 An input of another array library (PyTorch, CuPy, JAX, array-api-strict) is checked in that
 library and on its device: the inputs are cast to its float64 there, the perturbations
@@ -91,6 +98,7 @@ class GradcheckReport:
     atol: float = 0.0
     rtol: float = 0.0
     problem: str = ""  # why nothing could be compared (a gradient of the wrong shape)
+    note: str = ""  # an input where the step eps is too near float64's spacing (see gradcheck)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -107,6 +115,8 @@ class GradcheckReport:
             f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}; "
             f"furthest from its tolerance: {self.where}"
         ]
+        if self.note:
+            lines.append(f"  note: {self.note}")
         shown = self.failures()[:20] if not self.ok else []
         if shown:
             lines.append(f"  {'where':<42} {'analytic':>16} {'numeric':>16} {'difference':>12}")
@@ -243,6 +253,34 @@ def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> list[Any]:
             data = np.array(backend.to_numpy(data))
         arrays.append(backend.astype(data, "float64"))
     return arrays
+
+
+#: How many spacings of float64 numbers near an input's largest |x| the step ``eps`` must
+#: exceed: x +- eps is rounded to that spacing, so the step the difference divides by is off by
+#: up to a spacing, 1/2000 of 2 eps here, half the default rtol of 1e-3.
+STEP_SPACINGS = 1000
+
+
+def _step_notes(arrays: Sequence[Any], checked: Sequence[int], eps: float) -> list[str]:
+    """One warning per checked input whose largest finite |x| has a float64 spacing too near
+    ``eps`` (:data:`STEP_SPACINGS`), each naming the input and an ``eps`` that fits."""
+    notes = []
+    for position, a in zip(checked, arrays):
+        values = np.abs(backend.to_numpy(a)).reshape(-1)
+        largest = float(values[np.isfinite(values)].max(initial=0.0))
+        spacing = float(np.spacing(largest))
+        if eps > STEP_SPACINGS * spacing:
+            continue
+        rounds = "x + eps rounds to x" if eps <= spacing / 2 else "x +- eps is rounded"
+        notes.append(
+            f"input {position} holds |x| up to {largest:g}, where float64 numbers are "
+            f"{spacing:.3g} apart, and eps = {eps:g} is within {STEP_SPACINGS} of those "
+            f"spacings: {rounds}, so the finite differences are off and a right gradient "
+            f"can fail; pass eps={1e-6 * largest:.3g} (about 1e-6 times |x|)"
+        )
+    for note in notes:
+        warnings.warn(f"gradcheck: {note}", stacklevel=3)
+    return notes
 
 
 def _warn_if_coarse_output(name: str) -> None:
@@ -428,6 +466,11 @@ def gradcheck(
     against differences of u . f, and that J^T u's own derivatives against its differences
     (entries named ``(J^T u)[input 0][2]``, not as outputs of ``f``).
 
+    ``eps`` is an absolute step: for inputs far from 1 in size, scale it with them. Where it is
+    within :data:`STEP_SPACINGS` spacings of float64 numbers near an input's largest |x| (at
+    1e9 the spacing is 1.2e-7, so the default 1e-6 is 8 of them), a warning names the input and
+    suggests an ``eps``, and the report's ``note`` says the same; the verdict is not changed.
+
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
     True
@@ -467,6 +510,7 @@ def gradcheck(
             "and not checked; give at least one floating input"
         )
     arrays = _float64_inputs(inputs, checked)
+    step_notes = _step_notes(arrays, checked, eps)
     f = _with_constants(f, inputs, checked)
     names, output_dtype = _base_output(f, arrays, noise=eps * atol)
     _warn_if_coarse_output(output_dtype)
@@ -488,6 +532,7 @@ def gradcheck(
         report = GradcheckReport(
             False, mode, order, eps, nan, nan, problem, atol=atol, rtol=rtol, problem=problem
         )
+    report.note = " ".join(step_notes)
     if raise_on_failure and not report.ok:
         raise GradcheckError(str(report))
     return report

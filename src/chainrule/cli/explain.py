@@ -161,6 +161,7 @@ def _problem_args(
 
     from chainrule.cli.train import held_out_case, load_trained, standardized_rows
     from chainrule.explainer import as_loss
+    from chainrule.train.metrics import param_dtype
 
     if torch_model is not None and model is not None:
         raise UserError("give --model or --torch-model, not both")
@@ -218,6 +219,9 @@ def _problem_args(
             check_rows_scaled(x, _pixel_range(info), "--input")
         raw, x = x, standardized_rows(x, info)
         _check_fits_the_model(net, model, "--input", raw, x)
+        # once, here: the rows the model computes with, as predict casts them, so that the
+        # JSON's inputs are layer 0's y (a float32 model's were the float64 rows, 2e-8 apart)
+        x = x.astype(param_dtype(net))
     if t is not None and net is not None:
         _check_fits_the_model(net, model, "--target", t, t)
     return net, x, t, spec

@@ -137,6 +137,27 @@ def error_fold(rows: list[dict[str, Any]]) -> float | None:
     return float(np.median(folds)) if folds else None
 
 
+def first_order_miss(rows: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Where the paths' sum misses the measured change of E by a steady share of eps, the error
+    of order eps (error / eps about the same at the two smallest eps whose errors are above
+    rounding level): the slope of E measured there (measured / eps), the slope the paths
+    predict (their sum / eps: the engine's dE/dy_i) and the miss (predicted - measured).
+    None otherwise. Such a miss is the predictions disagreeing with E's slope itself, as a
+    wrong gradient (or, in a low-precision dtype, its rounding) leaves it, not an error of
+    order eps^2 that a smaller eps removes."""
+    kept = [r for r in rows if abs(r["error"]) > 1e-13 and r["eps"] > 0]
+    if len(kept) < 2:
+        return None
+    before, last = kept[-2], kept[-1]
+    ratio = (last["error"] / last["eps"]) / (before["error"] / before["eps"])
+    if before["eps"] == last["eps"] or not 2 / 3 <= ratio <= 3 / 2:
+        return None
+    measured = last["measured"] / last["eps"]
+    predicted = last["sum_predicted"] / last["eps"]
+    return {"eps": last["eps"], "measured_slope": measured, "predicted_slope": predicted,
+            "miss": predicted - measured}  # fmt: skip
+
+
 def central_dE_dy(
     derivation: Derivation, layer: int, unit: int, case: int = 0, eps: float = 1e-6
 ) -> float:

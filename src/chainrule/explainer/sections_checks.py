@@ -14,8 +14,13 @@ from chainrule.explainer.blocks import (
     unit_numbers,
 )
 from chainrule.explainer.notation import Math, join
-from chainrule.explainer.perturbation import error_fold
-from chainrule.explainer.symbolic import description, general_names, spell
+from chainrule.explainer.perturbation import error_fold, first_order_miss
+from chainrule.explainer.symbolic import (
+    description,
+    engine_rounding_bound,
+    general_names,
+    spell,
+)
 
 
 def weights(b: Builder) -> None:
@@ -129,10 +134,11 @@ def perturbation(b: Builder) -> None:
                 E,
                 " moves by about ",
                 n.dE_dz(layer + 1, j) + Math(" · ", r" \cdot ") + w,
-                ". The paths' predictions add up to the measured change in ",
-                E,
+                ". ",
                 *(
                     [
+                        "The paths' predictions add up to the measured change in ",
+                        E,
                         ", with an error of order ε² (divide ε by 10 and the error falls about "
                         "100-fold); leave any one path out and the miss is of order ε.",
                         *_rows_across_kinks(b, yi),
@@ -174,8 +180,14 @@ def perturbation(b: Builder) -> None:
 def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
     """What the perturbation table shows when its error is not of order eps^2, and why: a relu
     unit above that the nudge carries across its kink (the predictions use the engine's slope
-    on the other side), or else E not smooth along the nudge."""
-    d, p = b.d, b.d.perturbation
+    on the other side); else a miss of order eps at every eps, the predictions disagreeing with
+    E's measured slope (a wrong gradient, or within the dtype's rounding, its rounding); else
+    E not smooth along the nudge."""
+    p = b.d.perturbation
+    kinks = p.get("kinks_crossed") or []
+    miss = None if kinks else first_order_miss(p["rows"])
+    if miss is not None:
+        return _first_order_miss(b, yi, miss)
     fold = error_fold(p["rows"])
     shows = (
         f"divide ε by 10 and it falls only about {fold:.2g}-fold"
@@ -183,26 +195,33 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
         else "dividing ε by 10 does not make it fall 100-fold"
     )
     parts: list[str | Math] = [
-        f", but here the error is not of order ε²: {shows}, and the table's error/ε² grows as ε "
-        "shrinks. "
+        "The paths' predictions add up to the measured change in ",
+        b.n.E(),
+        f", but here the error is not of order ε²: {shows}, and the table's error/ε² grows as "
+        "ε shrinks. ",
     ]
-    kinks = p.get("kinks_crossed") or []
-    if kinks:
-        many = len(kinks) > 1
-        parts += [
-            f"The relu unit{'s' if many else ''} on a path from ",
-            yi,
-            ", ",
-            *_kinks_named(b, kinks),
-            f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, z = 0: "
-            f"the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
-            "between 0 and 1, and each path's prediction uses the slope on the engine's side. "
-            "The predictions are then first-order accurate only: the error is of order ε (as is "
-            "the miss when one path is left out).",
-        ]
-        return parts
+    return parts + (_across_kinks(b, yi, kinks) if kinks else _not_smooth(b))
+
+
+def _across_kinks(b: Builder, yi: Math, kinks: list[dict]) -> list[str | Math]:
+    many = len(kinks) > 1
+    return [
+        f"The relu unit{'s' if many else ''} on a path from ",
+        yi,
+        ", ",
+        *_kinks_named(b, kinks),
+        f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, z = 0: "
+        f"the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
+        "between 0 and 1, and each path's prediction uses the slope on the engine's side. "
+        "The predictions are then first-order accurate only: the error is of order ε (as is "
+        "the miss when one path is left out).",
+    ]
+
+
+def _not_smooth(b: Builder) -> list[str | Math]:
+    d = b.d
     margin_jump = d.loss.name == "margin-squared-error" and d.loss.measured_from == "target"
-    parts.append(
+    return [
         "E is not smooth along the nudge here"
         + (
             " (an output the nudge carries across its margin's edge, where the margin error "
@@ -211,8 +230,40 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
             else ""
         )
         + ", so the predictions, which are first-order, are not accurate to order ε²."
-    )
-    return parts
+    ]
+
+
+def _first_order_miss(b: Builder, yi: Math, miss: dict[str, float]) -> list[str | Math]:
+    """The predictions miss E's measured slope by the same share at every eps: beyond what
+    rounding in the model's dtype can leave, the engine's gradient is wrong."""
+    d, p = b.d, b.d.perturbation
+    measured, predicted = miss["measured_slope"], miss["predicted_slope"]
+    share = f" by {abs(miss['miss'] / measured):.2g} of it" if measured else ""
+    parts: list[str | Math] = [
+        "The paths' predictions do not add up to the measured change in ",
+        b.n.E(),
+        f": at every ε they miss it{share}, an error of order ε (divide ε by 10 and it falls "
+        "only about 10-fold; the table's error/ε² grows as ε shrinks), which no smaller ε "
+        "removes. The measured slope ΔE/ε tends to ",
+        f"{measured:.6g}; the paths' sum over ε, the engine's ",
+        b.n.dE_dy(p["layer"], letter_of(b, p["layer"]), p["unit"]),
+        f", is {predicted:.6g}. No relu unit was carried across a kink, so ",
+    ]
+    bound = engine_rounding_bound(d, p["layer"], measured)
+    if abs(miss["miss"]) <= bound:
+        return parts + [
+            f"this is the rounding of the engine's {d.dtype} gradients (within the at most "
+            f"{bound:.2g} that rounding in {d.dtype} can leave here), not a wrong rule."
+        ]
+    above = p["layer"] + 1
+    return parts + [
+        "the engine's ",
+        b.n.dE_dz(above, letter_of(b, above)),
+        ", which the predictions are made of, disagree with the slope of ",
+        b.n.E(),
+        f" that the float64 forward pass measures, by more than rounding in {d.dtype} can "
+        f"explain (at most {bound:.2g} here): the engine's gradient is wrong.",
+    ]
 
 
 def _rows_across_kinks(b: Builder, yi: Math) -> list[str | Math]:
@@ -304,18 +355,31 @@ def symbolic(b: Builder) -> None:
 
 
 def _engine_off(d, s: dict) -> str:
-    """How far the engine's floating-point value is from sympy's exact one, where that is more
-    than rounding in the model's dtype should leave (sympy's value uses the same y's and w's as
-    exact rationals): at a saturated logistic unit, 1 - y loses its digits and y(1 - y) can be
-    off by a factor of 2 while the finite difference, within its tolerance of 0, agrees."""
+    """How far the engine's floating-point value is from sympy's exact one (sympy's value uses
+    the same y's and w's as exact rationals), where that is worth saying: beyond what rounding
+    in the model's dtype can leave (``engine_rounding_bound``), the engine's gradient is wrong,
+    though the sum identity is proved; within it but more than a thousand epsilons of the value,
+    rounding did it, as at a saturated logistic unit, where 1 - y loses its digits and y(1 - y)
+    can be off by a factor of 2 while the finite difference, within its tolerance of 0,
+    agrees."""
     exact, engine = s["value"], s["engine_value"]
-    tolerance = 1e3 * float(np.finfo(d.dtype).eps) * abs(exact)
-    if abs(engine - exact) <= tolerance:
+    gap = abs(engine - exact)
+    off = gap / abs(exact) if exact else float("inf")
+    bound = s.get("engine_rounding_bound")
+    if bound is None:  # a proof from before the bound was recorded
+        bound = engine_rounding_bound(d, s["layer"], exact)
+    if gap > bound:
+        return (
+            f"; the sum identity is proved, but the engine's {d.dtype} value disagrees with the "
+            f"exact one by {off:.2g} of it ({gap:.3g}), more than rounding in {d.dtype} can "
+            f"explain here (at most {bound:.2g}): the engine's gradient is wrong"
+        )
+    if gap <= 1e3 * float(np.finfo(d.dtype).eps) * abs(exact):
         return ""
-    off = abs(engine - exact) / abs(exact) if exact else float("inf")
     return (
-        f"; the engine's {d.dtype} value is off from the exact one by {off:.2g} of it: "
-        "floating-point rounding, as where a saturated unit's y(1 − y) loses its digits"
+        f"; the engine's {d.dtype} value is off from the exact one by {off:.2g} of it, within "
+        f"what rounding can leave here (at most {bound:.2g}): floating-point rounding, as where "
+        "a saturated unit's y(1 − y) loses its digits"
     )
 
 

@@ -265,6 +265,13 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
 
     This is the hot path of every op: keep it free of anything that is not needed every time
     (``params`` comes as the caller's own dict, kept on the output: no second copy per op).
+
+    A 0-d result is a 0-d NumPy array, as ``cr.tensor(3.0).data`` is: NumPy gives a scalar
+    (``numpy.float64``) for a reduction over every axis and for an elementwise op on 0-d
+    arrays, and as a tensor's ``data`` it refused ``t.data[...] = v``, made ``t.numpy()`` a new
+    array at each call (writing it changed nothing) and was refused by ``torch.from_numpy``.
+    The check costs an array result one type comparison, under half a percent of a small op's
+    instructions (forward and backward).
     """
     n_inputs = len(inputs)
     if _other_libraries and n_inputs > 1:  # one library, one device per op (a NumPy-only
@@ -298,6 +305,8 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         data, saved = data
     # the output tensor: Tensor._wrap's fields, set here (a call per op is dear on this path)
     out = _new(Tensor)
+    if type(data) is not _ndarray and isinstance(data, _numpy_scalar):
+        data = _ndarray_of(data)  # a 0-d result as NumPy gave it: an array, as documented above
     out.data = data
     out.grad = out.name = None
     out.requires_grad = False
@@ -408,6 +417,13 @@ def _written_error(output: Tensor, index: int) -> RuntimeError:
 
 _wrap = Tensor._wrap
 _new = object.__new__
+_ndarray = numpy.ndarray
+_numpy_scalar = numpy.generic
+_ndarray_of = numpy.asarray
+#: The classes of NumPy's real floating dtypes (float16, 32, 64, longdouble): the array lanes
+#: check a seed and each leaf's total against them, once per backward and per leaf (a set
+#: look-up of the dtype's class costs two thirds of reading ``dtype.kind``, a new string).
+_NUMPY_REAL_FLOATS = frozenset(type(numpy.dtype(code)) for code in "efdg")
 # C-level getters for the hot loops (a comprehension is a Python frame of its own in 3.11)
 _array = operator.attrgetter("data")
 _shape = operator.attrgetter("data.shape")
@@ -540,6 +556,7 @@ def _backward_pass(
     seeds = cotangents if create_graph else list(map(_array, cotangents))
     totals: dict[int, Any] = {}
     for output, seed in zip(outputs, seeds):
+        _refuse_not_floating_output(output)
         sum_over_consumers(totals, output, seed)
     if targets is None and not create_graph and not _anomaly_mode():
         results = _propagate_arrays(outputs, totals, retain_graph)
@@ -560,6 +577,8 @@ def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tu
     if type(seed) is not numpy.ndarray or (_anomaly_threads and mode.detect_anomaly):
         totals = backward_pass([output], [_wrap(seed)], retain_graph=retain_graph)
         return list(totals.values())
+    if type(seed.dtype) not in _NUMPY_REAL_FLOATS:  # an integer output (of integer leaves)
+        _refuse_not_floating_output(output)
     results = _as_a_pass(False, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
     return _owned_arrays(results.values(), (seed,))
 
@@ -633,7 +652,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 raise _wrong_shape(tensor, index, contribution, data)
             dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
-                contribution = _as_dtype(contribution, dtype)
+                contribution = _as_dtype(contribution, dtype, parent)
             key = id(parent)  # sum_over_consumers, inline
             if parent._primitive is None:  # a leaf: nothing below it to visit
                 entry = results.get(key)
@@ -704,7 +723,7 @@ def _propagate(
                 raise _wrong_shape(tensor, index, contribution, data)
             dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
-                contribution = _as_dtype(contribution, dtype)
+                contribution = _as_dtype(contribution, dtype, parent)
             sum_over_consumers(totals, parent, contribution)
         if not retain_graph:
             _release(tensor)
@@ -731,10 +750,11 @@ COMPLEX_FORWARD_ONLY = (
 )
 
 
-def _as_dtype(contribution: Any, dtype: Any) -> Any:
+def _as_dtype(contribution: Any, dtype: Any, parent: Tensor) -> Any:
     """A contribution in its input's dtype: float32 * float64 sends a float32 input float64,
     and its gradient stays float32. A complex one for a real input (a real tensor made complex
-    on the way to the loss) is refused: see :data:`COMPLEX_FORWARD_ONLY`."""
+    on the way to the loss) is refused: see :data:`COMPLEX_FORWARD_ONLY`; so is any for an
+    input that is not floating (cast, it would be truncated, 0.3 -> 0, silently)."""
     data = array_of(contribution)
     xp = array_module(data)
     if backend.is_complex(data.dtype, xp):
@@ -742,16 +762,89 @@ def _as_dtype(contribution: Any, dtype: Any) -> Any:
             f"backward: a {contribution.dtype} gradient reached a {dtype} tensor: "
             f"{COMPLEX_FORWARD_ONLY}"
         )
-    if not backend.is_floating(dtype, xp):  # cast, it was truncated (0.3 -> 0), silently
-        raise TypeError(
-            f"backward: a {contribution.dtype} gradient reached a tensor of {dtype} that "
-            f"requires a gradient: only floating tensors have one (was its .data set to "
-            f"{dtype} values, as w.data = np.array([[1, -1]])? give floats, "
-            "np.array(..., dtype=float))"
-        )
+    if not backend.is_floating(dtype, xp):
+        raise _not_floating(parent, contribution.dtype)
     if hasattr(contribution, "astype"):
         return contribution.astype(dtype)
     return backend.astype(contribution, dtype)
+
+
+def _not_floating(tensor: Tensor, gradient_dtype: Any) -> TypeError:
+    """The refusal of a gradient for ``tensor``, whose dtype is not real floating point: the
+    one way there is ``.data`` set to other values after ``requires_grad_`` (which refuses
+    them), as ``w.data = np.array([[1, -1]])``. PyTorch refuses that assignment itself; here
+    ``data`` is a plain field (a property would cost every op), so backward refuses."""
+    data = tensor.data
+    which = f"shape {tuple(data.shape)}"
+    return TypeError(
+        f"backward: a {backend.dtype_name(gradient_dtype)} gradient reached a tensor of "
+        f"{backend.dtype_name(data.dtype)} that requires a gradient ({which}{_named(tensor)}): "
+        f"only real floating-point tensors have one ({_give_floats(data, 'its')})"
+    )
+
+
+def _give_floats(data: Any, whose: str) -> str:
+    """What to do about a tensor of ``data`` that needs a gradient but is not real floating
+    (``whose`` .data to look at: "its", or "an input's")."""
+    if backend.is_complex(data.dtype, array_module(data)):
+        return COMPLEX_FORWARD_ONLY
+    return (
+        f"was {whose} .data set to {backend.dtype_name(data.dtype)} values, as "
+        "w.data = np.array([[1, -1]])? give floats: np.array(..., dtype=float), or "
+        ".astype('float64')"
+    )
+
+
+def _refuse_not_floating_output(output: Tensor) -> None:
+    """Refuse to seed a backward from ``output`` unless its dtype is real floating point: its
+    seed, and so every gradient below it, would be in that dtype (integers from integer
+    leaves: ``x @ w`` of integer arrays gave an integer ``w.grad`` that no optimizer could
+    apply). Once per output, not per op; the error names the leaf whose values are to blame."""
+    data = output.data
+    if backend.is_real_floating(data.dtype, array_module(data)):
+        return
+    dtype = backend.dtype_name(data.dtype)
+    refusal = (
+        f"backward: the output differentiated is {dtype} (shape {tuple(data.shape)}"
+        f"{_named(output)}), so every gradient below it would be {dtype}: only real "
+        "floating-point tensors have one"
+    )
+    leaf = _first_not_floating_leaf(output)
+    if leaf is None:  # the output's own values, as a complex one of real leaves
+        advice = _give_floats(data, "an input's")
+        raise TypeError(f"{refusal} ({advice})")
+    raise TypeError(
+        f"{refusal}. A leaf of {backend.dtype_name(leaf.data.dtype)} (shape "
+        f"{tuple(leaf.data.shape)}{_named(leaf)}) requires a gradient "
+        f"({_give_floats(leaf.data, 'its')})"
+    )
+
+
+def _named(tensor: Tensor) -> str:
+    """``, named 'w'`` where the tensor has a name (a parameter's), else nothing."""
+    return f", named '{tensor.name}'" if tensor.name else ""
+
+
+def _first_not_floating_leaf(output: Tensor) -> Tensor | None:
+    """A leaf below ``output`` that requires a gradient but is not real floating (for the
+    error only: the walk is not done on the way to a gradient)."""
+    for tensor in reverse_topological_order([output]):
+        data = tensor.data
+        if tensor._primitive is None and not backend.is_real_floating(
+            data.dtype, array_module(data)
+        ):
+            return tensor
+    return None
+
+
+def _refuse_not_floating_totals(entries: Any) -> None:
+    """Refuse the ``(tensor, total)`` entries of a pass where a total is not real floating
+    (an integer leaf's, whose contributions were integers too, so no cast met it). Once per
+    leaf at the end of the pass, not per op."""
+    for tensor, total in entries:
+        data = array_of(total)
+        if not backend.is_real_floating(data.dtype, array_module(data)):
+            raise _not_floating(tensor, data.dtype)
 
 
 def rule_params(node: Node, recording: bool) -> dict:
@@ -805,6 +898,8 @@ def _owned_arrays(entries: Any, seeds: Sequence[Any]) -> list[tuple[Tensor, Tens
         owners.add(id(_owner(seed)))
     owned = []
     for tensor, total in entries:
+        if type(total.dtype) not in _NUMPY_REAL_FLOATS:  # an integer leaf's: refused
+            raise _not_floating(tensor, total.dtype)
         base = total.base
         owner = id(total if base is None else base)
         if owner in owners or not total.flags.writeable:
@@ -821,6 +916,7 @@ def _owned_arrays(entries: Any, seeds: Sequence[Any]) -> list[tuple[Tensor, Tens
 
 def _as_owned_recorded(results: dict, seeds: list) -> dict[int, tuple[Tensor, Tensor]]:
     """:func:`_as_owned` for ``create_graph``: the totals are tensors, each must be its own."""
+    _refuse_not_floating_totals(results.values())
     owners = {id(_owner(seed.data)) for seed in seeds}
     claimed = {id(seed) for seed in seeds}
     owned = {}
@@ -851,6 +947,7 @@ def _owner(array: Any) -> Any:
 def _as_owned_copies(results: dict) -> dict[int, tuple[Tensor, Tensor]]:
     """The totals of another array library, each copied: the standard has no ``.base`` to tell
     a view or a shared array from a fresh one (a copy on the device is cheap beside the step)."""
+    _refuse_not_floating_totals(results.values())
     wrapped = {}
     for key, (tensor, total) in results.items():
         xp = array_module(total)

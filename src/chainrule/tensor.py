@@ -182,7 +182,14 @@ class Tensor:
 
     # -- gradients ----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Mark this tensor as a variable to differentiate with respect to (in place)."""
+        """Mark this tensor as a variable to differentiate with respect to (in place).
+
+        Only a real floating-point tensor can require a gradient: an integer or boolean one is
+        refused (as PyTorch refuses it: a gradient has its tensor's dtype, and an integer one
+        truncates), and a complex one (:data:`~chainrule.engine.COMPLEX_FORWARD_ONLY`). PyTorch
+        also refuses ``w.data = <integers>`` on such a tensor; here ``data`` is a plain field (a
+        check on every write would cost every op), so :meth:`backward` refuses its gradient.
+        """
         data = self.data
         if not requires_grad and self._primitive is not None:
             # the graph already records its paths through this tensor: dropping them would
@@ -217,6 +224,11 @@ class Tensor:
         ``.grad`` accumulates across calls, as in PyTorch: call ``zero_grad`` (or an optimizer's)
         between steps. A non-scalar output needs ``gradient=`` (the cotangent dE/d(self)).
         The graph's saved values are released afterwards unless ``retain_graph``.
+
+        Only real floating-point tensors get a gradient: a ``TypeError`` naming the tensor (its
+        shape and dtype) is raised, and no ``.grad`` is changed, where this output or a leaf
+        that requires a gradient is not floating (its ``.data`` set to integers after
+        :meth:`requires_grad_`, as ``w.data = np.array([[1, -1]])``).
         """
         if not self.requires_grad:
             raise RuntimeError(

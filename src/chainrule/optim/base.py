@@ -343,18 +343,41 @@ class Optimizer:
                     f"{list(self.buffers)}"
                 )
         if state and len(counted) != len(self.params):  # state_dict counts every parameter
-            raise StateDictError(
-                f"{who}: the state counts the steps of {len(counted)} parameters but this "
-                f"optimizer has {len(self.params)}; it was saved for another set of parameters"
-            )
+            raise self._uncounted_error(who, counted, buffers)
         for index, count in enumerate(steps):
             missing = [name for name in self.stepped_buffers if name not in buffers[index]]
             if count and missing:
                 raise StateDictError(
-                    f"{who}: parameter {index} has taken {count} steps but its {missing[0]!r} "
-                    f"buffer ({missing[0]}.{index}) is missing"
+                    f"{who}: parameter {index} has taken {count} step{'s' * (count != 1)} but "
+                    f"its {missing[0]!r} buffer ({missing[0]}.{index}) is missing"
                 )
         return steps, buffers
+
+    def _uncounted_error(
+        self, who: str, counted: set[int], buffers: list[dict[str, np.ndarray]]
+    ) -> StateDictError:
+        """The error for a state without some ``step.<i>`` keys. Where only the last parameters
+        have none, and no buffers either, the state was saved for fewer parameters; otherwise a
+        key was lost (a parameter's buffers are there, or a later one's count is), and it is named:
+        calling it another set of parameters sent the user to check the model, not the file."""
+        missing = [index for index in range(len(self.params)) if index not in counted]
+        keys = ", ".join(f"'step.{index}'" for index in missing)
+        if missing == list(range(len(counted), len(self.params))) and not any(
+            buffers[index] for index in missing
+        ):
+            return StateDictError(
+                f"{who}: the state counts the steps of {len(counted)} parameters but this "
+                f"optimizer has {len(self.params)} (no {keys}); it was saved for another set "
+                "of parameters"
+            )
+        held = [f"{name}.{index}" for index in missing for name in buffers[index]]
+        beside = f", though it holds {', '.join(held)}" if held else ""
+        whose = "parameter" if len(missing) == 1 else "parameters"
+        return StateDictError(
+            f"{who}: the state has no {keys} (the step count of {whose} "
+            f"{', '.join(map(str, missing))}{beside}); state_dict saves one for every parameter, "
+            "so the state is incomplete"
+        )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)

@@ -23,6 +23,7 @@ import gc
 import heapq
 import itertools
 import operator
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -645,11 +646,18 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
             index += 1
             if not parent.requires_grad:
                 continue
-            # most ops have no parameters: a call without ** is cheaper
-            contribution = rules[index](*args, **params) if params else rules[index](*args)
+            # most ops have no parameters: a call without ** is cheaper (the try blocks cost
+            # nothing in 3.11 where nothing is raised)
+            try:
+                contribution = rules[index](*args, **params) if params else rules[index](*args)
+            except IndexError:
+                raise _no_rule(tensor, index, rules) from None
             data = parent.data
-            if contribution.shape != data.shape:
-                raise _wrong_shape(tensor, index, contribution, data)
+            try:
+                if contribution.shape != data.shape:
+                    raise _wrong_shape(tensor, index, contribution, data)
+            except AttributeError:
+                raise _not_a_gradient(tensor, index, contribution, data) from None
             dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = _as_dtype(contribution, dtype, parent)
@@ -714,13 +722,20 @@ def _propagate(
         for index, parent in enumerate(inputs):
             if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
                 continue
+            try:
+                rule = rules[index]
+            except IndexError:
+                raise _no_rule(tensor, index, rules) from None
             if checking:
-                contribution = _rule_checked(rules[index], node, total, args, params)
+                contribution = _rule_checked(rule, node, total, args, params)
             else:
-                contribution = rules[index](total, *args, **params)
+                contribution = rule(total, *args, **params)
             data = parent.data
-            if contribution.shape != data.shape:
-                raise _wrong_shape(tensor, index, contribution, data)
+            try:
+                if contribution.shape != data.shape:
+                    raise _wrong_shape(tensor, index, contribution, data)
+            except AttributeError:
+                raise _not_a_gradient(tensor, index, contribution, data) from None
             dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = _as_dtype(contribution, dtype, parent)
@@ -728,6 +743,37 @@ def _propagate(
         if not retain_graph:
             _release(tensor)
     return results
+
+
+def _no_rule(output: Tensor, index: int, rules: Any) -> BaseException:
+    """The error for input ``index`` of ``output``'s op needing a gradient where the primitive
+    has no rule for it (fewer rules than inputs); an IndexError the rule itself raised is
+    re-raised as it was."""
+    if not isinstance(rules, tuple) or index < len(rules):
+        return sys.exc_info()[1]  # the rule's own IndexError
+    node = Node(output)
+    return TypeError(
+        f"backward: '{node.op}'{node.where()} has {len(rules)} derivative rule"
+        f"{'' if len(rules) == 1 else 's'} but input {index} needs a gradient: give the "
+        "primitive one rule per input, or pass a value that is not differentiated by keyword"
+    )
+
+
+def _not_a_gradient(output: Tensor, index: int, contribution: Any, data: Any) -> BaseException:
+    """The error for a rule that returned no array for input ``index`` of ``output``'s op (None,
+    from a missing ``return``, or a number). The engine asks a rule only for an input that needs
+    a gradient, so None is not read as "no gradient": a rule with nothing to send sends zeros.
+    An AttributeError of an array (another library's) is re-raised as it was."""
+    if hasattr(contribution, "shape"):
+        return sys.exc_info()[1]
+    node = Node(output)
+    got = "None" if contribution is None else f"a {type(contribution).__name__}"
+    return TypeError(
+        f"backward: the rule of '{node.op}'{node.where()} for input {index} returned {got}, "
+        f"not a gradient: a rule returns its input's gradient, shaped like the input "
+        f"{tuple(data.shape)} (zeros where the output does not depend on it); is a return "
+        "missing?"
+    )
 
 
 def _wrong_shape(output: Tensor, index: int, contribution: Any, data: Any) -> ShapeError:
@@ -866,7 +912,8 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
         contribution = rule(cotangent, *args, **params)
     finally:
         mode.detect_anomaly = True
-    _check_finite(array_of(contribution), f"{node.op}: backward produced", node)
+    if hasattr(contribution, "shape"):  # not an array: the caller names it (_not_a_gradient)
+        _check_finite(array_of(contribution), f"{node.op}: backward produced", node)
     return contribution
 
 

@@ -9,12 +9,17 @@ floats would compute something else); a Python number is read as a float, and a 
 container like a tuple (``grad(f)([1.0, 2.0])`` passes two numbers: a vector is an array or
 ``cr.tensor``; an op given such a list whole, ``x @ W``, raises a ``TypeError`` saying that the
 list was taken as scalars, also where the op runs in the function's helpers and one of them wraps
-the refusal in an error of its own). :func:`~chainrule.gradcheck` differs: one array, or nested
-list of numbers, per argument. An argument to differentiate that is not numbers (a string, an
-object) raises a ``TypeError`` naming the transform and the argument (``grad: argument 0 is str
-'abc', not numbers``): close over it instead. ``argnums`` names at least one argument, each once, by
+the refusal in an error of its own; so does the ``AttributeError`` of a list of its items used as
+a tensor, ``(x * 2).sum()``, where Python's ``*`` repeats the list).
+:func:`~chainrule.gradcheck` differs: one array, or nested list of numbers, per argument. An
+argument to differentiate that is not numbers (a string, an object) raises a ``TypeError`` naming
+the transform and the argument (``grad: argument 0 is str 'abc', not numbers``): close over it
+instead. ``argnums`` names at least one argument, each once, by
 integer: ``argnums=()`` (nothing to differentiate) and ``argnums=True`` (a bool, though
-``True == 1``) are refused when the transformed function is called.
+``True == 1``) are refused when the transformed function is called. A function that returns no
+tensor (None, from a missing ``return``, or ``()``) is refused, naming the transform; None beside
+a tensor in an output, ``(y, None)``, is kept. Errors name the transform called
+(``value_and_grad: ...``).
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
 the transform: an argument, one the function closes over (an outer transform's variable), a
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
@@ -175,6 +180,17 @@ def _scalar_seed(out: Tensor, op: str, index: int | None = None) -> Tensor:
     return Tensor._wrap(out.xp.ones_like(out.data))
 
 
+def _check_scalar_output(value: Any, op: str) -> None:
+    """Refuse a value of ``op``'s function that is not one number: not a tensor (None: a
+    missing ``return``?), or a tensor of more than one element."""
+    if not isinstance(value, Tensor):
+        hint = "; is a return missing?" if value is None else ""
+        raise TypeError(
+            f"{op}: the function must return a tensor, got {type(value).__name__}{hint}"
+        )
+    _scalar_seed(value, op)
+
+
 #: What the seeds of ``gradient`` are to the transforms that pass other things than
 #: cotangents (forward mode seeds the transposed pass with the tangents), and what they pair with.
 _SEEDS = {"jvp": ("tangent", "input"), "hvp": ("tangent", "primal")}
@@ -197,7 +213,7 @@ def _zeros_like(x: Tensor) -> Tensor:
 
 
 #: The transforms that take ``argnums``: an argument they cannot differentiate can be left out.
-_TAKE_ARGNUMS = ("grad", "jacobian", "hessian")
+_TAKE_ARGNUMS = ("grad", "value_and_grad", "jacobian", "hessian")
 
 
 def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
@@ -356,6 +372,8 @@ class _Traced:
         _running.variables -= self._own
         if isinstance(error, TypeError):
             self._explain_a_container_made_one_array(error)
+        elif isinstance(error, AttributeError):
+            self._explain_a_container_used_as_a_tensor(error)
 
     def _explain_a_container_made_one_array(self, error: TypeError) -> None:
         """A list (or tuple) argument is a container of variables, one per number: an op given
@@ -363,17 +381,49 @@ class _Traced:
         refuses, and the bare refusal never said the list was read as scalars."""
         refused = _refused_item(error)
         for n, group in zip(self.argnums, self.variables):
-            given = self.given[n]
-            if isinstance(given, (list, tuple)) and any(v is refused for v in group):
-                kind = type(given).__name__
-                what = "scalar tensors" if all(v.ndim == 0 for v in group) else "tensors"
+            if self._is_container(n) and any(v is refused for v in group):
                 raise TypeError(
-                    f"{self.op}: argument {n} is a {kind}, which a transform takes as a "
-                    f"structure of {len(group)} {what} (lists and tuples are containers), not "
-                    f"as one array, and an op given the {kind} whole cannot turn tensors that "
-                    "need a gradient into one NumPy array. To differentiate it as one array "
-                    "pass np.array(...) or cr.tensor(...); to keep the structure, use its items"
+                    f"{self._taken_as_items(n)}, and an op given the {self._kind(n)} whole "
+                    "cannot turn tensors that need a gradient into one NumPy array. "
+                    f"{_PASS_AN_ARRAY}"
                 ) from error
+
+    def _explain_a_container_used_as_a_tensor(self, error: AttributeError) -> None:
+        """The same slip where Python's own operators met the list first: ``x * 2`` repeats a
+        list argument and ``x.sum()`` then finds no such method. Explained only where the object
+        is a list or tuple of nothing but the argument's variables and the attribute is a
+        tensor's (``.sum``, ``.shape``): a list the function built for itself, or an
+        ``.append`` on a tuple argument, keeps Python's message."""
+        container, name = getattr(error, "obj", None), getattr(error, "name", None)
+        if not (isinstance(container, (list, tuple)) and container and isinstance(name, str)):
+            return
+        if not hasattr(Tensor, name):
+            return
+        for n, group in zip(self.argnums, self.variables):
+            own = {id(v) for v in group}
+            if self._is_container(n) and all(id(item) in own for item in container):
+                made = type(container).__name__
+                raise AttributeError(
+                    f"{self._taken_as_items(n)}, and the function used a {made} of them as a "
+                    f"tensor: a {made} has no .{name} (Python's * and + repeat and join a "
+                    f"{made} rather than compute). {_PASS_AN_ARRAY}"
+                ) from error
+
+    def _is_container(self, argument: int) -> bool:
+        return isinstance(self.given[argument], (list, tuple))
+
+    def _kind(self, argument: int) -> str:
+        return type(self.given[argument]).__name__
+
+    def _taken_as_items(self, argument: int) -> str:
+        """The head of both explanations: what a transform made of list argument ``argument``."""
+        group = self.variables[self.argnums.index(argument)]
+        what = "scalar tensors" if all(v.ndim == 0 for v in group) else "tensors"
+        return (
+            f"{self.op}: argument {argument} is a {self._kind(argument)}, which a transform "
+            f"takes as a structure of {len(group)} {what} (lists and tuples are containers), "
+            "not as one array"
+        )
 
     def reaches_outside(self, outputs: Sequence[Tensor]) -> bool:
         """Whether an outer derivative flows through ``outputs``: recording is on where the
@@ -395,6 +445,13 @@ class _Traced:
             trees.append(tree_unflatten(treedef, flat[start : start + len(group)]))
             start += len(group)
         return trees
+
+
+#: How to pass a list argument that was meant as one array, or keep it a structure.
+_PASS_AN_ARRAY = (
+    "To differentiate it as one array pass np.array(...) or cr.tensor(...); to keep the "
+    "structure, use its items"
+)
 
 
 def _refused_item(error: BaseException | None) -> Tensor | None:
@@ -472,7 +529,15 @@ def _call_recorded(f: Callable[..., Any], args: list, kwargs: dict | None = None
 
 
 def _output_tensors(out: Any, op: str) -> tuple[list[Tensor], Any]:
+    """The tensors ``f`` returned (nested as tuples, lists, dicts) and their nesting. An output
+    with none (None, ``()``: usually a missing ``return``) is refused: its derivative would be
+    an empty result that hides the slip."""
     leaves, treedef = tree_flatten(out)
+    if not leaves:
+        shown = repr(out) if len(repr(out)) <= 40 else type(out).__name__
+        raise TypeError(
+            f"{op}: the function returned no tensor (it returned {shown}); is a return missing?"
+        )
     for leaf in leaves:
         if not isinstance(leaf, Tensor):
             raise TypeError(f"{op}: the function must return tensors, got {type(leaf).__name__}")
@@ -491,7 +556,8 @@ def _pick(trees: list[Any], argnums: int | Sequence[int]) -> Any:
 def value_and_grad(
     f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
-    """``f``'s value and its gradient with respect to argument(s) ``argnums``.
+    """``f``'s value and its gradient with respect to argument(s) ``argnums`` (``f`` returns
+    one number, as for :func:`grad`).
 
     >>> import chainrule as cr
     >>> value, g = cr.value_and_grad(lambda x: (x * x).sum())(cr.tensor([1.0, 2.0]))
@@ -499,7 +565,7 @@ def value_and_grad(
     tensor([2., 4.])
     """
 
-    return _value_and_grad(f, argnums, has_aux, "grad")
+    return _value_and_grad(f, argnums, has_aux, "value_and_grad")
 
 
 def _value_and_grad(
@@ -516,11 +582,7 @@ def _value_and_grad(
                     f"got {type(result).__name__}"
                 )
             value, aux = result if has_aux else (result, None)
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"{op}: the function must return a tensor, got {type(value).__name__}"
-                )
-            _scalar_seed(value, op)
+            _check_scalar_output(value, op)
             nested = traced.reaches_outside([value])
             # aux is an output of its own: an outer derivative may flow through it alone
             aux_nested = has_aux and traced.reaches_outside(_tensors_in(aux))
@@ -550,6 +612,11 @@ def grad(
     f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., Any]:
     """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
+
+    ``f`` returns one number: a tensor with one element, of any shape. A ``(1,)`` or ``(1, 1)``
+    output counts as a scalar, as it does for ``backward()`` (and ``torch.Tensor.backward``);
+    ``torch.func.grad`` and ``jax.grad`` refuse it. The gradients are shaped like the
+    arguments whatever the output's shape; ``value_and_grad``'s value keeps its shape.
 
     >>> import chainrule as cr
     >>> cr.grad(lambda x: (x ** 3).sum())(cr.tensor([2.0]))
@@ -810,7 +877,7 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
     tangents = _arguments(tangents, "hvp", "tangents")
     with _Traced(primals, tuple(range(len(primals))), "hvp") as traced:
         value = _call_recorded(f, traced.args)
-        _scalar_seed(value, "hvp")
+        _check_scalar_output(value, "hvp")
         nested = traced.reaches_outside([value])
     variables = traced.flat_variables
     grads = gradient(value, variables, create_graph=True, op="hvp")

@@ -26,7 +26,7 @@ def _loss(x, w):
     [
         ("grad", (X, cr.tensor(W)), (0, 1), 0, "grad"),
         ("grad", (cr.tensor(W).T, X), 1, 1, "grad"),
-        ("value_and_grad", (X, cr.tensor(W)), 0, 0, "grad"),  # its errors say grad
+        ("value_and_grad", (X, cr.tensor(W)), 0, 0, "value_and_grad"),
         ("jacobian", (X, cr.tensor(W)), 0, 0, "jacobian"),
     ],
 )

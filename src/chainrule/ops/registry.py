@@ -18,6 +18,7 @@ and needs no rule of its own. ``REGISTRY`` lets tools list the rules and say whi
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,14 +139,56 @@ def primitive(
 ) -> Primitive:
     """Define and register a primitive: ``forward`` and its per-input derivative rules.
 
-    Give one rule per input, or a single :class:`EachInput` for a variadic primitive. With
+    Give one rule per input, or a single :class:`EachInput` for a variadic primitive. A count
+    of rules that ``forward``'s positional parameters cannot take (more rules than it has
+    inputs) is refused here; where its signature cannot tell (``forward(a, b)`` with one rule,
+    ``b`` may be a parameter given by keyword), backward refuses an input that needs a gradient
+    and has no rule, naming the op and the input. With
     ``saves``, ``forward`` returns ``(out, saved)`` and the rules take ``saved=`` (PyTorch's
     ``save_for_backward``): a value the forward computed anyway, kept on the node until backward
     has used it, so the rule need not compute it again.
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
-    rules = vjp[0] if len(vjp) == 1 and isinstance(vjp[0], EachInput) else tuple(vjp)
+    if len(vjp) == 1 and isinstance(vjp[0], EachInput):
+        rules = vjp[0]  # a rule for any number of inputs
+    else:
+        rules = tuple(vjp)
+        _check_rule_count(name, forward, len(rules))
     prim = Primitive(name, forward, rules, doc, saves)
     REGISTRY[name] = prim
     return prim
+
+
+def _check_rule_count(name: str, forward: Callable[..., Any], n_rules: int) -> None:
+    """Refuse a number of rules that ``forward``'s positional parameters cannot take (the inputs
+    are passed positionally, the parameters by keyword). ``forward(a, b)`` with one rule is not
+    refused: ``b`` may be a parameter (``op(x, b=2)``)."""
+    try:
+        parameters = list(inspect.signature(forward).parameters.values())
+    except (TypeError, ValueError):  # a callable without a signature (some builtins)
+        return
+    kinds = [p.kind for p in parameters]
+    positional = kinds.count(inspect.Parameter.POSITIONAL_ONLY) + kinds.count(
+        inspect.Parameter.POSITIONAL_OR_KEYWORD
+    )
+    variadic = inspect.Parameter.VAR_POSITIONAL in kinds
+    if not variadic and n_rules > positional:
+        raise TypeError(
+            f"primitive {name!r}: {_counted(n_rules, 'derivative rule')}, but its forward "
+            f"takes at most {_counted(positional, 'input')}: give one rule per input"
+        )
+    positional_only = [
+        p for p in parameters if p.kind is p.POSITIONAL_ONLY and p.default is p.empty
+    ]  # fmt: skip
+    if n_rules < len(positional_only):  # a keyword cannot fill them: each is an input
+        raise TypeError(
+            f"primitive {name!r}: {_counted(n_rules, 'derivative rule')}, but its forward "
+            f"takes {_counted(len(positional_only), 'positional-only input')}: give one rule "
+            "per input"
+        )
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 input``, ``2 inputs``: a count for an error message."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -61,7 +61,7 @@ class Optimizer:
             ):
                 raise ConfigError(
                     f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
-                    f"gradient ({type(param).__name__})"
+                    f"gradient ({_what_it_is(param)})"
                 )
             if not param.is_leaf:  # its .grad is never filled: skipped for ever (torch refuses it)
                 raise ConfigError(
@@ -441,3 +441,17 @@ def _placed_like(buffer: Any, w: Any) -> bool:
     if type(buffer) is not type(w) or buffer.dtype != w.dtype:
         return False
     return type(w) is np.ndarray or backend.device_of(buffer) == backend.device_of(w)
+
+
+def _what_it_is(param: Any) -> str:
+    """What an optimizer was given in place of a parameter, for its refusal: a chainrule tensor
+    that needs no gradient (a frozen one: make it an nn.Parameter to keep it listed), or the
+    qualified type of anything else (``torch.Tensor``, not a bare ``Tensor``)."""
+    if isinstance(param, Tensor):
+        return (
+            "a chainrule Tensor with requires_grad=False; give requires_grad=True, or register "
+            "a frozen parameter as nn.Parameter, which optimizers skip while it has no gradient"
+        )
+    kind = type(param)
+    module = kind.__module__.split(".")[0]
+    return kind.__name__ if module == "builtins" else f"{module}.{kind.__name__}"

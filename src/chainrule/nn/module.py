@@ -178,6 +178,7 @@ class Module:
             object.__setattr__(self, name, value)
             return
         parameters = self._parameters
+        _refuse_replacing_by_another_kind(self, name, value)
         self._modules.pop(name, None)
         if isinstance(value, Tensor) and (
             isinstance(value, Parameter) or value.requires_grad or name in parameters
@@ -446,6 +447,26 @@ class Module:
             lines.append(f"({name}): {repr(module)}")
         body = "\n".join(lines).replace("\n", "\n  ")
         return f"{type(self).__name__}(\n  {body}\n)"
+
+
+def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:
+    """Refuse, as PyTorch does, a parameter replaced by what is not a tensor or a submodule by
+    what is not a module (None takes either away): ``lin.weight = np.eye(2)`` dropped the
+    weight from ``parameters()`` and ``state_dict()`` without a word, and forward then failed
+    on the array's ``.data``, a memoryview."""
+    if value is None:
+        return
+    if name in module._parameters and not isinstance(value, Tensor):
+        raise TypeError(
+            f"{type(module).__name__}.{name} is a parameter: cannot replace it by a value of type "
+            f"{type(value).__name__} (a tensor, nn.Parameter(...), or None expected); to set "
+            f"its values, write them in place: module.{name}.data[...] = values"
+        )
+    if name in module._modules and not isinstance(value, Module):
+        raise TypeError(
+            f"{type(module).__name__}.{name} is a submodule: cannot replace it by a value of type "
+            f"{type(value).__name__} (a Module or None expected)"
+        )
 
 
 @contextlib.contextmanager

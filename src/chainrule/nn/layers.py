@@ -273,6 +273,13 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+def _check_layer(index: int, layer: Any) -> None:
+    """Refuse a layer of a Sequential that is not a Module (a function such as ``np.tanh``
+    failed only in forward, with a ufunc's TypeError)."""
+    if not isinstance(layer, Module):
+        raise ConfigError(f"Sequential: layer {index} is a {type(layer).__name__}, not a Module")
+
+
 @register_module
 class Sequential(Module):
     """Layers applied in order; indexable (``net[0]``, ``net[1:]``), with ``len`` and iteration.
@@ -285,10 +292,7 @@ class Sequential(Module):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
         for index, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise ConfigError(
-                    f"Sequential: layer {index} is a {type(layer).__name__}, not a Module"
-                )
+            _check_layer(index, layer)
             setattr(self, str(index), layer)
         object.__setattr__(self, "layers", list(layers))
 
@@ -316,6 +320,7 @@ class Sequential(Module):
 
     def append(self, layer: Module) -> Sequential:
         """Add a layer at the end; returns ``self``."""
+        _check_layer(len(self.layers), layer)
         setattr(self, str(len(self.layers)), layer)
         self.layers.append(layer)
         return self

@@ -46,16 +46,23 @@ class Schedule:
 
     def apply(self) -> None:
         """Set the optimizer's hyperparameters for the current epoch (checked as the
-        optimizer's constructor checks them)."""
-        self.optimizer.set_hyperparameters({"lr": self.lr_at(self.epoch)}, self._who())
+        optimizer's constructor checks them; a learning rate past the largest float, as
+        ``gamma > 1`` reaches after some hundreds of epochs, is refused as one)."""
+        try:
+            lr = self.lr_at(self.epoch)
+        except OverflowError:  # Python's float power raises where NumPy's gives inf
+            lr = math.inf
+        if not math.isfinite(lr):
+            raise ConfigError(f"{self._who()}: the learning rate overflows ({lr}); lower gamma")
+        self.optimizer.set_hyperparameters({"lr": lr}, self._who())
 
     def _who(self) -> str:
         return f"{type(self).__name__} at epoch {self.epoch}"
 
     def step(self) -> None:
-        """One more epoch is done: move on and set the hyperparameters for the next."""
-        self.epoch += 1
-        self.apply()
+        """One more epoch is done: move on and set the hyperparameters for the next (where
+        they are refused, nothing changes: the epoch stays, as the optimizer's values)."""
+        self.start_at(self.epoch + 1)
 
     def start_at(self, epoch: int) -> None:
         """Stand where ``epoch`` steps from 0 leave the schedule, the optimizer set to match

@@ -50,6 +50,14 @@ class ShapeError(ValueError):
 _SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
 
 
+def type_name(value: object) -> str:
+    """``float``, ``numpy.ndarray``, ``torch.Tensor``: the type of ``value`` by the name a user
+    would import it by, for an error that says what it was given."""
+    kind = type(value)
+    module = kind.__module__.split(".")[0]
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
 def is_about_shapes(error: Exception) -> bool:
     """Whether a library's error (its first line) refuses the operands' shapes, not some other
     failure (PyTorch's out of memory is a RuntimeError that names sizes)."""

@@ -59,7 +59,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.checks import is_integer, is_real
 from chainrule.engine import COMPLEX_FORWARD_ONLY, enable_grad, no_grad
-from chainrule.errors import GradcheckError
+from chainrule.errors import GradcheckError, type_name
 from chainrule.functional import (
     gradient,
     numbers_like,
@@ -327,20 +327,13 @@ def _what_is_not_a_tensor(output: Any, leaves: Sequence[Any], treedef: Any) -> s
         return (
             "it returned None"
             if output is None
-            else f"it returned a {_type_name(output)} with no tensor in it"
+            else f"it returned a {type_name(output)} with no tensor in it"
         )
     if treedef is None:
-        return f"it returned a {_type_name(output)}"
+        return f"it returned a {type_name(output)}"
     paths = _output_paths(treedef, len(leaves))
     path, leaf = next((p, x) for p, x in zip(paths, leaves) if not isinstance(x, Tensor))
-    return f"its output {path} is a {_type_name(leaf)}"
-
-
-def _type_name(value: Any) -> str:
-    """``float``, ``numpy.ndarray``: a type by the name a user would import it by."""
-    kind = type(value)
-    module = kind.__module__.split(".")[0]
-    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    return f"its output {path} is a {type_name(leaf)}"
 
 
 def _output_paths(treedef: Any, count: int) -> list[str]:

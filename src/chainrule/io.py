@@ -44,7 +44,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import to_numpy
-from chainrule.errors import ConfigError, ModelFileError, UserError
+from chainrule.errors import ConfigError, ModelFileError, UserError, type_name
 from chainrule.files import (
     TMP_PREFIX,
     atomic_write_bytes,
@@ -448,8 +448,7 @@ def _check_loss_argument(loss: Any, function: str) -> None:
             f"{function}: loss is the class {loss.__name__}, not a loss object; pass an "
             f"instance, loss={loss.__name__}()"
         )
-    kind, module = type(loss), type(loss).__module__
-    given = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    given = type_name(loss)
     instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values())
     raise ConfigError(
         f"{function}: loss must be a loss name ({', '.join(map(repr, LOSSES))}) or a chainrule "

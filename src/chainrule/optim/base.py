@@ -16,7 +16,7 @@ import numpy as np
 from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
 from chainrule.checks import is_real
-from chainrule.errors import ConfigError, ShapeError, StateDictError
+from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor
 
@@ -452,6 +452,4 @@ def _what_it_is(param: Any) -> str:
             "a chainrule Tensor with requires_grad=False; give requires_grad=True, or register "
             "a frozen parameter as nn.Parameter, which optimizers skip while it has no gradient"
         )
-    kind = type(param)
-    module = kind.__module__.split(".")[0]
-    return kind.__name__ if module == "builtins" else f"{module}.{kind.__name__}"
+    return type_name(param)

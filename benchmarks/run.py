@@ -26,6 +26,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -305,13 +306,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.cpu_sets = cpu_sets(args.cores, available)
     except ValueError as error:
         parser.error(str(error))
-    unknown = {w for w in args.only.split(",") if w} - set(WORKLOAD_NAMES)
+    named = {w for w in args.only.split(",") if w}
+    unknown = named - set(WORKLOAD_NAMES)
     if unknown:
         parser.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from {WORKLOAD_NAMES}")
+    if args.only and not named:  # "," names nothing: it is not "every workload"
+        parser.error(f"--only {args.only!r} names no workload; choose from {WORKLOAD_NAMES}")
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be a number of seconds > 0, not {args.timeout}")
     args.output = Path(args.output) if args.output else default_output()
     # the raw results stay out of the docs: beside a default report, else under benchmarks/results
     args.json = Path(args.json) if args.json else RESULTS / f"{args.output.stem}.json"
+    for option, path in (("--output", args.output), ("--json", args.json)):
+        problem = unwritable(path)
+        if problem:  # found now, not after the suite's minutes of measuring
+            parser.error(f"{option} {path}: {problem}")
     return args
+
+
+def unwritable(path: Path) -> str | None:
+    """Why the file ``path`` could not be written (a directory, a parent that is a file or not
+    writable), or None: checked before measuring, so a bad path loses no results."""
+    if path.is_dir() or str(path).endswith(("/", os.sep)):
+        return "is a directory; give a file name"
+    existing = next((p for p in path.parents if p.exists()), Path("."))
+    if not existing.is_dir():
+        return f"{existing} is a file, not a directory"
+    if not os.access(existing, os.W_OK):
+        return f"cannot write in {existing}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,10 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         run_task(task, args.unset_openblas_coretype, args.timeout)
     facts["suite_seconds"] = time.perf_counter() - started
     facts["load_average_at_end"] = os.getloadavg()
-    text = report.render(facts, tasks, gemm_flops)
-    _write(args.output, text)
     raw = {"facts": facts, "tasks": [t.__dict__ for t in tasks]}
-    _write(args.json, json.dumps(raw, indent=1, default=str))
+    _write(args.json, json.dumps(raw, indent=1, default=str))  # first: the measurements
+    _write(args.output, report.render(facts, tasks, gemm_flops))
     seconds = facts["suite_seconds"]
     print(f"report written to {args.output}, raw results to {args.json} ({seconds:.0f} s)",
           file=sys.stderr)  # fmt: skip
@@ -359,11 +381,17 @@ def render_saved(raw_path: Path, output: Path) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write atomically: a temp file beside the target, then os.replace."""
+    """Write atomically: a temp file of its own beside the target (two runs writing the same
+    report do not share one), then os.replace; a failed write leaves no temp file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 if __name__ == "__main__":

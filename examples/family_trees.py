@@ -24,13 +24,14 @@ below 0.2).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 
 from chainrule import data
+from chainrule.files import atomic_write_json, file_path_problem
 from chainrule.train import family_trees as ft
 from chainrule.viz.weights import plot_person_units
 
@@ -151,9 +152,27 @@ def main(recipes=("default",), splits=26, seeds=1, figure=None, json_path=None) 
             )  # fmt: skip
             print(f"Figure 4: {path}")
     if json_path:
-        with open(json_path, "w") as f:
-            json.dump(results, f, indent=1)
+        atomic_write_json(json_path, results)
     return results
+
+
+def file_to_write(suffix: str | None = None):
+    """An argparse type: a file that can be written, checked before the minutes of training (a
+    directory, a missing folder or, with ``suffix``, another suffix failed only at the end)."""
+
+    def parse(text: str) -> str:
+        problem = file_path_problem(text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        folder = Path(text).parent
+        if not folder.is_dir():
+            raise argparse.ArgumentTypeError(f"no directory {str(folder)!r} to write it in")
+        if suffix and Path(text).suffix.lower() != suffix:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a {suffix} file name")
+        return text
+
+    parse.__name__ = "file_to_write"
+    return parse
 
 
 def whole_number(minimum: int, maximum: int | None = None):
@@ -180,8 +199,12 @@ if __name__ == "__main__":
         help=f"how many of the {SPLITS} splits of 4",
     )
     parser.add_argument("--seeds", type=whole_number(1), default=1, help="weight seeds per split")
-    parser.add_argument("--figure", help="write Fig. 4 (the person-encoding units) to this PNG")
-    parser.add_argument("--json", help="write every number to this JSON file")
+    parser.add_argument(
+        "--figure",
+        type=file_to_write(".png"),
+        help="write Fig. 4 (the person-encoding units) to this PNG",
+    )
+    parser.add_argument("--json", type=file_to_write(), help="write every number to this JSON file")
     args = parser.parse_args()
     chosen = tuple(ft.RECIPES) if args.recipe == "both" else (args.recipe,)
     main(chosen, args.splits, args.seeds, args.figure, args.json)

@@ -42,8 +42,17 @@ def run(spec: dict) -> dict:
     return getattr(module, function)(**spec)
 
 
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of its finished children (benchmarks.common's
+    cpu_seconds, which imports NumPy: not here, before a workload chose when to load it)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    # the children's CPU time from here on: a wrapper's (a pyenv shim's) finished subprocesses
+    # are carried across its exec into this count, and read as this child's own cores
+    wall0, cpu0 = time.perf_counter(), _cpu_with_children()
     spec = json.loads(sys.argv[1])
     try:
         result = run(spec)
@@ -54,8 +63,7 @@ def main() -> None:
     except Exception as error:  # report, do not hide: the parent prints it in the table
         traceback.print_exc(file=sys.stderr)
         result = {"status": "error", "error": f"{type(error).__name__}: {str(error)[:200]}"}
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = time.process_time() - cpu0 + children.ru_utime + children.ru_stime
+    cpu = _cpu_with_children() - cpu0
     result["pinning"] = {
         **PINNING,
         "affinity_at_end": sorted(os.sched_getaffinity(0)),

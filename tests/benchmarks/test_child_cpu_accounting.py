@@ -25,7 +25,7 @@ def test_a_wrappers_finished_subprocess_is_not_the_childs_cpu_time():
         "-m",
         "benchmarks.child",
         json.dumps({"workload": "sgemm", "n": 64, "reps": 3}),
-    ]  # noqa: E501
+    ]
     wrapper = f"{shlex.quote(sys.executable)} -c {shlex.quote(burn)}; exec {shlex.join(child)}"
     done = subprocess.run(
         ["sh", "-c", wrapper], cwd=ROOT, capture_output=True, text=True, timeout=120,

@@ -42,6 +42,20 @@ def run(spec: dict) -> dict:
     return getattr(module, function)(**spec)
 
 
+#: The libraries every row needs: one missing is an error of the set-up, not a peer to skip.
+_REQUIRED = {"numpy", "chainrule", "benchmarks"}
+
+
+def _missing_peer(error: ModuleNotFoundError) -> dict:
+    """A peer library that is not installed (autograd, micrograd, jax) is a skipped row naming
+    it, not an error with a traceback; a required one missing is still an error."""
+    top = (error.name or "").split(".")[0]
+    if not top or top in _REQUIRED:
+        traceback.print_exc(file=sys.stderr)
+        return {"status": "error", "error": f"ModuleNotFoundError: {str(error)[:200]}"}
+    return {"status": "skipped", "reason": f"{top} not installed"}
+
+
 def _cpu_with_children() -> float:
     """CPU seconds of this process and of its finished children (benchmarks.common's
     cpu_seconds, which imports NumPy: not here, before a workload chose when to load it)."""
@@ -60,6 +74,8 @@ def main() -> None:
         result = {"status": "fails", "error": f"RecursionError: {str(error)[:80]}"}
     except MemoryError:
         result = {"status": "fails", "error": "MemoryError"}
+    except ModuleNotFoundError as error:
+        result = _missing_peer(error)
     except Exception as error:  # report, do not hide: the parent prints it in the table
         traceback.print_exc(file=sys.stderr)
         result = {"status": "error", "error": f"{type(error).__name__}: {str(error)[:200]}"}

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+    os.environ[_name] = "1"  # outright: a user's OPENBLAS_NUM_THREADS=4 would skew the profile
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -96,10 +96,18 @@ def wall_per_step(
     return [float(np.median(seen)) for seen in times]
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number > 0 (--steps 0 divided by zero, -5 printed nonsense)."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--steps", type=_positive, default=600)
+    parser.add_argument("--top", type=_positive, default=25)
     args = parser.parse_args(argv)
     mine, floor = wall_per_step((make_chainrule, make_numpy), args.steps)
     gemm = gemm_seconds(args.steps)

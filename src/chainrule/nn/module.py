@@ -133,11 +133,15 @@ def _is_library_dtype(dtype: Any) -> bool:
 
 
 def _dtype_fix(loaded: np.dtype, kept: Any) -> str:
-    """What to do about a state dict's array of another dtype: convert the model to a float
-    dtype it may have, or the array (a model's parameters are floating point)."""
-    if loaded.kind == "f":
-        return f"convert the model first with model.to({loaded.name!r})"
-    return f"convert the array first (.astype(np.{backend.dtype_name(kept)}))"
+    """What to do about a state dict's array of another dtype, only what would make the load
+    work: convert the array to the model's dtype, or, where the model's entry is floating and
+    the array float32 or float64, the model to the array's (``model.to`` keeps an integer
+    buffer integer, and takes no other float)."""
+    floats = ("float32", "float64")
+    array = f"the array first (.astype(np.{backend.dtype_name(kept)}))"
+    if loaded.name in floats and backend.dtype_name(kept) in floats:
+        return f"convert the model first with model.to({loaded.name!r}), or {array}"
+    return f"convert {array}"
 
 
 class Module:

@@ -54,24 +54,25 @@ def test_an_unregistered_module_is_refused_at_saving_and_nothing_is_written(tmp_
     """save_model wrote it, and load_model then refused the file; the refusal now comes first,
     naming the class and how to register it."""
 
-    class Doubler(nn.Module):
+    # a name no other test registers: the registry is global, and tests/nn registers a Doubler
+    class UnregisteredDoubler(nn.Module):
         def forward(self, x):
             return x * 2.0
 
         def config(self):
-            return {"type": "Doubler"}
+            return {"type": "UnregisteredDoubler"}
 
-    inner = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Sequential(nn.Tanh(), Doubler()))
-    for model in (Doubler(), inner):
+    inner = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Sequential(nn.Tanh(), UnregisteredDoubler()))
+    for model in (UnregisteredDoubler(), inner):
         with pytest.raises(ModelFileError) as caught:
             io.save_model(tmp_path / "m", model)
         message = str(caught.value)
-        assert message.startswith(f"{tmp_path / 'm'}: ") and "Doubler" in message
+        assert message.startswith(f"{tmp_path / 'm'}: ") and "UnregisteredDoubler" in message
         assert "register_module" in message and "nothing was written" in message
         assert not (tmp_path / "m").exists()
     # where it did not refuse, the file it wrote would not load (the refusal's reason)
     io._write_model(tmp_path / "m", io.model_weights(inner), io.model_description(inner))
-    with pytest.raises(ModelFileError, match="Doubler"):
+    with pytest.raises(ModelFileError, match="UnregisteredDoubler"):
         io.load_model(tmp_path / "m")
 
 

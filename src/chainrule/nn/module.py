@@ -177,12 +177,12 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
+        _refuse_replacing_by_another_kind(self, name, value)
         if name in self._buffers:  # a declared buffer stays one (a new generator, new stats)
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
         parameters = self._parameters
-        _refuse_replacing_by_another_kind(self, name, value)
         self._modules.pop(name, None)
         if isinstance(value, Tensor) and (
             isinstance(value, Parameter) or value.requires_grad or name in parameters
@@ -209,7 +209,9 @@ class Module:
         and saved with the model unless ``persistent=False``. Any other state, such as a dropout
         layer's ``numpy.random.Generator``, is never in the ``state_dict``; a trainer's
         checkpoint saves every generator buffer's state, so a resumed run draws the same
-        numbers. Assigning ``self.<name>`` later replaces the buffer.
+        numbers. Assigning ``self.<name>`` later replaces the buffer (an array buffer only by
+        an array or tensor, or None, as PyTorch's only by a tensor: ``self.count = 5`` is a
+        TypeError).
         """
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(f"register_buffer: {name!r} is not a valid attribute name")
@@ -454,12 +456,19 @@ class Module:
 
 
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:
-    """Refuse, as PyTorch does, a parameter replaced by what is not a tensor or a submodule by
-    what is not a module (None takes either away): ``lin.weight = np.eye(2)`` dropped the
-    weight from ``parameters()`` and ``state_dict()`` without a word, and forward then failed
-    on the array's ``.data``, a memoryview."""
+    """Refuse, as PyTorch does, a parameter replaced by what is not a tensor, a submodule by
+    what is not a module, or an array buffer by what is not an array (None takes any away):
+    ``lin.weight = np.eye(2)`` dropped the weight from ``parameters()`` and ``state_dict()``
+    without a word, and forward then failed on the array's ``.data``, a memoryview; a running
+    count set to ``5`` or statistics to a list left the ``state_dict`` as silently."""
     if value is None:
         return
+    if _is_array(module._buffers.get(name)) and not _is_array(value):
+        raise TypeError(
+            f"{type(module).__name__}.{name} is an array buffer: cannot replace it by a value of "
+            f"type {type(value).__name__} (an array, a tensor, or None expected); assign "
+            f"np.asarray(value), or write the values in place: module.{name}[...] = values"
+        )
     if name in module._parameters and not isinstance(value, Tensor):
         raise TypeError(
             f"{type(module).__name__}.{name} is a parameter: cannot replace it by a value of type "

@@ -18,10 +18,11 @@ PINNING = pin_from_environment()
 import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
+
+from benchmarks.common import cpu_seconds, max_rss_bytes  # noqa: E402  (imports no NumPy)
 
 #: workload name -> (module under benchmarks.workloads, function)
 WORKLOADS = {
@@ -56,17 +57,10 @@ def _missing_peer(error: ModuleNotFoundError) -> dict:
     return {"status": "skipped", "reason": f"{top} not installed"}
 
 
-def _cpu_with_children() -> float:
-    """CPU seconds of this process and of its finished children (benchmarks.common's
-    cpu_seconds, which imports NumPy: not here, before a workload chose when to load it)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
-
-
 def main() -> None:
     # the children's CPU time from here on: a wrapper's (a pyenv shim's) finished subprocesses
     # are carried across its exec into this count, and read as this child's own cores
-    wall0, cpu0 = time.perf_counter(), _cpu_with_children()
+    wall0, cpu0 = time.perf_counter(), cpu_seconds()
     spec = json.loads(sys.argv[1])
     try:
         result = run(spec)
@@ -79,7 +73,7 @@ def main() -> None:
     except Exception as error:  # report, do not hide: the parent prints it in the table
         traceback.print_exc(file=sys.stderr)
         result = {"status": "error", "error": f"{type(error).__name__}: {str(error)[:200]}"}
-    cpu = _cpu_with_children() - cpu0
+    cpu = cpu_seconds() - cpu0
     result["pinning"] = {
         **PINNING,
         "affinity_at_end": sorted(os.sched_getaffinity(0)),
@@ -88,7 +82,7 @@ def main() -> None:
         "process_cpu_per_wall": cpu / max(time.perf_counter() - wall0, 1e-9),
     }
     # the process's peak RSS so far, imports included (Linux reports kilobytes)
-    result["max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result["max_rss"] = max_rss_bytes()
     print("BENCH-RESULT " + json.dumps(result))
 
 

@@ -1,4 +1,7 @@
-"""What every child process shares: thread settings, timing, initial weights and machine facts."""
+"""What every child process shares: thread settings, timing, initial weights and machine facts.
+
+NumPy is imported where it is used, not here: ``benchmarks.child`` reads :func:`cpu_seconds`
+at its start, before a workload chose when (and with which thread settings) NumPy loads."""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ import resource
 import time
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 from benchmarks.pinning import thread_environment
 
@@ -80,12 +81,14 @@ def max_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def mlp_problem(sizes: list[int], batch: int, seed: int = 0, dtype: Any = np.float32):
+def mlp_problem(sizes: list[int], batch: int, seed: int = 0, dtype: Any = "float32"):
     """The shared starting point of workloads 1-2: inputs, labels, weights and biases.
 
     Weights are N(0, 1/fan_in) laid out (n_in, n_out) as the lecture's w_ij; biases are zero.
     Every system copies these arrays, so all start from the same weights.
     """
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, sizes[0])).astype(dtype)
     labels = rng.integers(0, sizes[-1], size=batch)

@@ -352,9 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     facts = machine_facts(args, argv)
     started = time.perf_counter()
-    for task in tasks:
-        print(f"{task.title} on CPU(s) {format_cpus(task.cpus)}", file=sys.stderr)
-        run_task(task, args.unset_openblas_coretype, args.timeout)
+    try:
+        for task in tasks:
+            print(f"{task.title} on CPU(s) {format_cpus(task.cpus)}", file=sys.stderr)
+            run_task(task, args.unset_openblas_coretype, args.timeout)
+    except KeyboardInterrupt:  # keep what was measured: minutes of rounds, not a traceback
+        return save_interrupted(args.json, facts, tasks, time.perf_counter() - started)
     facts["suite_seconds"] = time.perf_counter() - started
     facts["load_average_at_end"] = os.getloadavg()
     raw = {"facts": facts, "tasks": [t.__dict__ for t in tasks]}
@@ -364,6 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"report written to {args.output}, raw results to {args.json} ({seconds:.0f} s)",
           file=sys.stderr)  # fmt: skip
     return 0
+
+
+def save_interrupted(raw_path: Path, facts: dict, tasks: list, seconds: float) -> int:
+    """After Ctrl-C: the results of the children that finished go to ``raw_path`` (no report:
+    its tables compare whole rounds), and one line says so; exit status 130, as for SIGINT."""
+    facts["suite_seconds"], facts["interrupted"] = seconds, True
+    done = [t for t in tasks if t.results]
+    _write(raw_path, json.dumps({"facts": facts, "tasks": [t.__dict__ for t in done]},
+                                indent=1, default=str))  # fmt: skip
+    print(f"run.py: interrupted after {seconds:.0f} s; the results of {len(done)} task(s) so far "
+          f"are in {raw_path}", file=sys.stderr)  # fmt: skip
+    return 130
 
 
 def render_saved(raw_path: Path, output: Path) -> int:

@@ -652,6 +652,8 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                 contribution = rules[index](*args, **params) if params else rules[index](*args)
             except IndexError:
                 raise _no_rule(tensor, index, rules) from None
+            except ValueError as error:
+                raise _wrote_in_place(tensor, index, error) from None
             data = parent.data
             try:
                 if contribution.shape != data.shape:
@@ -726,10 +728,13 @@ def _propagate(
                 rule = rules[index]
             except IndexError:
                 raise _no_rule(tensor, index, rules) from None
-            if checking:
-                contribution = _rule_checked(rule, node, total, args, params)
-            else:
-                contribution = rule(total, *args, **params)
+            try:
+                if checking:
+                    contribution = _rule_checked(rule, node, total, args, params)
+                else:
+                    contribution = rule(total, *args, **params)
+            except ValueError as error:
+                raise _wrote_in_place(tensor, index, error) from None
             data = parent.data
             try:
                 if contribution.shape != data.shape:
@@ -756,6 +761,21 @@ def _no_rule(output: Tensor, index: int, rules: Any) -> BaseException:
         f"backward: '{node.op}'{node.where()} has {len(rules)} derivative rule"
         f"{'' if len(rules) == 1 else 's'} but input {index} needs a gradient: give the "
         "primitive one rule per input, or pass a value that is not differentiated by keyword"
+    )
+
+
+def _wrote_in_place(output: Tensor, index: int, error: ValueError) -> BaseException:
+    """The error for a rule that wrote into a read-only array it was given (``g *= 2``): a
+    cotangent may be shared (the seed of a one-element output, a broadcast view of another
+    rule's), so it is read-only there and NumPy refuses the write with "output array is
+    read-only", which names no op. Any other ValueError of a rule is re-raised as it was."""
+    if "read-only" not in str(error):
+        return error
+    node = Node(output)
+    return ValueError(
+        f"backward: the rule of '{node.op}'{node.where()} for input {index} wrote into an array "
+        f"it was given ({error}): a cotangent may be shared with other rules, and a rule must "
+        "not change the arrays it is given; return a new array (g * 2, not g *= 2)"
     )
 
 

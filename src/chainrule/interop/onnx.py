@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.errors import ConversionError
+from chainrule.errors import ConversionError, type_name
 
 #: The opset every exported model declares, and the IR version that goes with it.
 OPSET = 17
@@ -110,11 +110,9 @@ def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.n
 
 def _kind_of(value: Any) -> str:
     """What a refused argument is, for its error: "a numpy.ndarray", "the int 0"."""
-    kind = type(value)
-    if kind in (int, float, bool):
-        return f"the {kind.__name__} {value!r}"
-    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
-    return f"a {module}{kind.__qualname__}"
+    if type(value) in (int, float, bool):
+        return f"the {type(value).__name__} {value!r}"
+    return f"a {type_name(value)}"
 
 
 def _one_dtype(model: Any) -> np.dtype:

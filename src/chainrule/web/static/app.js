@@ -92,7 +92,7 @@ function createExplorer(ROOT, transport, host) {
     views: null,      // /api/views for the selected unit (three views of its dE/dy)
     linkedJ: null,    // the term j selected in one of the three views
     bug: null,        // /api/bug for the network and the bug chosen (null: the real engine)
-    bugRefused: null, // why the bug chosen was turned off (the server refused it for the network)
+    bugNote: null, // why the bug chosen was turned off (the server refused it for the network)
     nudgeSeq: 0,
     netSeq: 0,        // setNetwork calls so far (each network asked for has its number)
     shownSeq: 0,      // the number of the network shown: an older one's answer is dropped
@@ -272,7 +272,9 @@ function createExplorer(ROOT, transport, host) {
     S.pass = pass;
     S.nudgeSeq++;
     Object.assign(S, found);
-    showBug(bug);
+    // another bug chosen while this network was on its way: its own request was for the
+    // network shown before, so ask again for this one
+    if (!showBug(bug)) guarded(refreshBug);
     if (resetPhase) S.phase = 0;
     S.phase = Math.min(S.phase, phases().length - 1);
     S.train.shown = training;
@@ -305,28 +307,42 @@ function createExplorer(ROOT, transport, host) {
   async function bugOf(net) {
     const select = $("bug-select");
     const name = select.value;
-    if (!name) return { bug: null, refused: null };
+    if (!name) return { bug: null, refused: null, name };
     try {
-      return { bug: await api("/api/bug", { network: net, bug: name }), refused: null };
+      return { bug: await api("/api/bug", { network: net, bug: name }), refused: null, name };
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      const label = select.selectedOptions[0] ? select.selectedOptions[0].textContent : name;
-      return { bug: null, refused: `The bug ${label} was turned off for this network: ${error.message}` };
+      return { bug: null, refused: `The bug ${bugLabel()} was turned off for this network: ${error.message}`, name };
     }
   }
 
-  /** Show bugOf's answer: a refused bug is no longer chosen (the real engine is shown, and the
-   *  bug panel says why). */
-  function showBug({ bug, refused }) {
-    S.bug = bug;
-    S.bugRefused = refused;
-    if (refused) $("bug-select").value = "";
+  /** The chosen bug's name as the drop-down shows it. */
+  function bugLabel() {
+    const select = $("bug-select");
+    return select.selectedOptions[0] ? select.selectedOptions[0].textContent : select.value;
   }
 
+  /** Show bugOf's answer, if it is for the bug chosen now: a slow answer for a bug chosen
+   *  before must not replace the one chosen since (that one's own request shows it). Says
+   *  whether it was shown. A refused bug is no longer chosen (the real engine is shown, and the
+   *  bug panel says why). */
+  function showBug({ bug, refused, name }) {
+    if (name !== $("bug-select").value) return false;
+    S.bug = bug;
+    S.bugNote = refused;
+    if (refused) $("bug-select").value = "";
+    return true;
+  }
+
+  /** The chosen bug run on the network shown, in the bug panel; while it runs, the panel says
+   *  so instead of showing the bug chosen before. */
   async function refreshBug() {
     const net = S.net;
+    S.bug = null;
+    S.bugNote = $("bug-select").value ? `Running the engine with the bug ${bugLabel()}…` : null;
+    renderBug();
     const bug = await bugOf(net);
-    if (S.net === net) showBug(bug);
+    if (S.net === net && showBug(bug)) renderBug();
   }
 
   /* ---------------------------------------------------------------- the diagram */
@@ -788,7 +804,7 @@ function createExplorer(ROOT, transport, host) {
     const info = $("bug-result");
     if (!B) {
       table.hidden = true;
-      info.textContent = S.bugRefused || "The real engine: every gradient is the sum over its consumers.";
+      info.textContent = S.bugNote || "The real engine: every gradient is the sum over its consumers.";
       return;
     }
     info.textContent = `${B.title} (${B.source}). ${B.note} ${B.caught
@@ -943,7 +959,7 @@ function createExplorer(ROOT, transport, host) {
   /* ---------------------------------------------------------------- wiring */
 
   function wire() {
-    $("bug-select").addEventListener("change", () => guarded(async () => { await refreshBug(); renderBug(); }));
+    $("bug-select").addEventListener("change", () => guarded(refreshBug));
     $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
     $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
     $("btn-reset").addEventListener("click", () => setPhase(0));

@@ -400,7 +400,7 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such file") from error
     except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not a UTF-8 text file ({error.reason})") from error
+        raise _not_text(path, error) from error
     except _MalformedCSV as malformed:
         line, error = malformed.args
         if "unexpected end of data" in str(error):
@@ -408,6 +408,27 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}, line {line}: malformed CSV ({error})") from error
     except OSError as error:  # a directory, no permission, an I/O error
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
+    """A file that is not UTF-8 text, named with the line of its first byte that is not
+    (the text reader's offset counts from the chunk it was decoding); a gzip file is said to
+    be one, as ``mnist.csv.gz`` saved as ``mnist.csv`` is."""
+    try:
+        raw = path.read_bytes()  # only on this error: once, to find where
+        raw.decode("utf-8")
+    except UnicodeDecodeError as found:
+        if raw[:2] == b"\x1f\x8b":
+            return DataError(f"{path}: a gzip-compressed file, not text; decompress it first")
+        line = raw.count(b"\n", 0, found.start) + 1
+        column = found.start - (raw.rfind(b"\n", 0, found.start) + 1) + 1
+        return DataError(
+            f"{path}, line {line}: not UTF-8 text (byte 0x{raw[found.start]:02x} at byte "
+            f"{column} of the line: {found.reason}); save the file as UTF-8"
+        )
+    except OSError:
+        pass
+    return DataError(f"{path}: not a UTF-8 text file ({error.reason})")
 
 
 class _MalformedCSV(Exception):

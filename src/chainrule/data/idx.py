@@ -13,12 +13,14 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from chainrule.checks import first_non_finite
 from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 from chainrule.files import atomic_write_bytes
@@ -38,11 +40,19 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped if it is gzip (by its name or by its first two bytes)."""
-    try:
+    with _reading(path):
         raw = path.read_bytes()
         if path.suffix == ".gz" or raw[:2] == _GZIP_MAGIC:
             return gzip.decompress(raw)
         return raw
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A file that is missing or cannot be read, or a truncated or corrupt gzip stream, as a
+    DataError naming the file."""
+    try:
+        yield
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such IDX file") from error
     except (OSError, EOFError, zlib.error) as error:  # gzip's truncated or corrupt stream
@@ -59,6 +69,21 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     raw = _read_bytes(path)
+    dtype, dims, header = _parse_header(raw, path)
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: no overflow
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise DataError(
+            f"{path}: IDX file {what}: dimensions {dims} of {dtype.newbyteorder('=').name} "
+            f"need {expected} bytes, the file has {len(raw)}"
+        )
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def _parse_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The big-endian dtype, the dimensions and the header's length in bytes of an IDX file
+    that starts with ``raw``; DataError for a bad magic number or a header cut short."""
     if len(raw) < 4:
         raise DataError(f"{path}: {len(raw)} bytes is too short for an IDX header")
     zero0, zero1, code, ndim = raw[:4]
@@ -71,16 +96,20 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions)")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[code]
-    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: no overflow
-    if len(raw) != expected:
-        what = "truncated" if len(raw) < expected else "has trailing bytes"
-        raise DataError(
-            f"{path}: IDX file {what}: dimensions {dims} of {dtype.newbyteorder('=').name} "
-            f"need {expected} bytes, the file has {len(raw)}"
-        )
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-    return data.astype(dtype.newbyteorder("="))
+    return IDX_DTYPES[code], dims, header
+
+
+def _read_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """An IDX file's native dtype and dimensions from its first bytes alone (a .gz file is
+    inflated only that far); DataError as :func:`read_idx` gives it for a bad header."""
+    with _reading(path):
+        with path.open("rb") as handle:
+            zipped = path.suffix == ".gz" or handle.read(2) == _GZIP_MAGIC
+        with (gzip.open if zipped else open)(path, "rb") as handle:
+            raw = handle.read(4)
+            raw += handle.read(4 * raw[3]) if len(raw) == 4 else b""
+    dtype, dims, _ = _parse_header(raw, path)
+    return dtype.newbyteorder("="), dims
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -135,8 +164,8 @@ def scale_images(
         return images.astype(dtype)
     if pixel_range is None:
         pixel_range = pixel_range_of(images, others)
-    elif not np.issubdtype(images.dtype, np.integer) and not np.all(np.isfinite(images)):
-        raise DataError("IDX images contain NaN or infinite values")
+    else:
+        _check_finite(images)
     low, high = pixel_range
     # (x - 0) / 255 and (x - 0) / 1 are x / 255 and x exactly: every rule is this one map
     return _min_max(images.astype(np.float64), low, high).astype(dtype)
@@ -146,8 +175,7 @@ def pixel_range_of(images: np.ndarray, others: Sequence[np.ndarray] = ()) -> tup
     """The values :func:`scale_images` maps onto 0 and 1: (0, 255) for 8-bit integer pixels,
     (0, 1) for floats already in [0, 1], else the images' min and max (``others``' too)."""
     images = np.asarray(images)
-    if not np.issubdtype(images.dtype, np.integer) and not np.all(np.isfinite(images)):
-        raise DataError("IDX images contain NaN or infinite values")
+    _check_finite(images)
     low, high = _range([images, *others])
     if np.issubdtype(images.dtype, np.integer):
         # Not the dtype's range: int32 pixels 0..255 would all land on 0.5 and vanish.
@@ -156,6 +184,19 @@ def pixel_range_of(images: np.ndarray, others: Sequence[np.ndarray] = ()) -> tup
     elif low >= 0.0 and high <= 1.0:
         return 0.0, 1.0
     return low, high
+
+
+def _check_finite(images: np.ndarray) -> None:
+    """Refuse images with a NaN or infinite pixel, naming the first (counted from 1)."""
+    if np.issubdtype(images.dtype, np.integer):
+        return
+    found = first_non_finite(images)
+    if found is None:
+        return
+    case, *pixel = found
+    at = ", ".join(str(k + 1) for k in pixel)
+    where = f"image {case + 1}, pixel ({at})" if pixel else f"value {case + 1}"  # 1-D: no pixel
+    raise DataError(f"IDX {where} is {images[found]}: pixels must be finite numbers")
 
 
 #: How far outside [0, 1] a scaled pixel written out as text may lie (its rounding).
@@ -298,7 +339,8 @@ def load_idx_dir(
         )
     chosen = _choose_part(directory, pairs, part or "train", asked=part is not None)
     images_path, labels_path = pairs[chosen]
-    images, labels = read_idx(images_path), read_idx(labels_path)
+    files = _ImageFiles()  # every file read once, whichever part needs it
+    images, labels = files.array(images_path), read_idx(labels_path)
     if images.ndim < 2:
         raise DataError(f"{images_path}: images need 2 or more dimensions, got {images.shape}")
     if len(images) == 0 or images[0].size == 0:
@@ -321,13 +363,13 @@ def load_idx_dir(
         raise DataError(f"{labels_path}: label of case {i} is {labels[i]}; labels must be >= 0")
     training = None  # the training part's images file, when another part is loaded
     if pixel_range is None:  # another part is mapped and checked as the training part
-        found = _training_range(directory, pairs, chosen, images.shape[1:])
+        found = _training_range(directory, pairs, chosen, files)
         if found is not None:
             training, pixel_range = found
     checked = pixel_range is not None
     try:
         if not checked:
-            pixel_range = pixel_range_of(images, _other_images(pairs, chosen, images))
+            pixel_range = _pooled_range(pairs, chosen, files)
         scaled = scale_images(images, dtype, pixel_range=pixel_range)
     except DataError as error:
         raise DataError(f"{images_path}: {error}") from None
@@ -352,46 +394,108 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "x".join(str(int(n)) for n in shape)
 
 
-def _other_images(pairs: dict, chosen: str, chosen_images: np.ndarray) -> list[np.ndarray]:
-    """The images of the directory's other parts whose range the chosen part's is pooled with:
-    images of the same shape and kind, integer or float (a file that cannot be read is left to
-    be refused when its own part is loaded). Integer and float parts are not pooled: floats
-    in [0, 1] beside 8-bit integers are on another scale, and pooled they were divided by 255
-    (near-black) or the integers by 249 (every pixel above 1)."""
-    others = []
-    integer = np.issubdtype(chosen_images.dtype, np.integer)
-    for part, (images_path, _) in pairs.items():
-        if part == chosen:
-            continue
+class _ImageFiles:
+    """One load's view of an IDX directory's image files: each file's pixels are read at most
+    once (MNIST's 60000 training images are 47 MB to inflate), and a file whose pixels cannot
+    change the result is looked at only by its header."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[Path, np.ndarray | DataError] = {}
+        self._headers: dict[Path, tuple[np.dtype, tuple[int, ...]] | None] = {}
+
+    def array(self, path: Path) -> np.ndarray:
+        """:func:`read_idx`'s array, read once (and its DataError, raised each time)."""
+        if path not in self._arrays:
+            try:
+                self._arrays[path] = read_idx(path)
+            except DataError as error:
+                self._arrays[path] = error
+        found = self._arrays[path]
+        if isinstance(found, DataError):
+            raise found
+        return found
+
+    def readable(self, path: Path) -> np.ndarray | None:
+        """The array, or None for a file that cannot be read."""
         try:
-            images = read_idx(images_path)
+            return self.array(path)
         except DataError:
-            continue
-        same_kind = np.issubdtype(images.dtype, np.integer) == integer
-        if same_kind and images.shape[1:] == chosen_images.shape[1:]:
-            others.append(images)
-    return others
+            return None
+
+    def header(self, path: Path) -> tuple[np.dtype, tuple[int, ...]] | None:
+        """The file's native dtype and dimensions; None for an unreadable header."""
+        found = self._arrays.get(path)
+        if isinstance(found, np.ndarray):
+            return found.dtype, found.shape
+        if path not in self._headers:
+            try:
+                self._headers[path] = _read_header(path)
+            except DataError:
+                self._headers[path] = None
+        return self._headers[path]
+
+    def pools_with(self, path: Path, other: Path) -> bool:
+        """Whether two files' images are scaled alike: both readable headers, images of the
+        same shape and kind, integer or float (:func:`pixel_range_of`'s rules differ)."""
+        mine, theirs = self.header(path), self.header(other)
+        return (
+            mine is not None
+            and theirs is not None
+            and mine[1][1:] == theirs[1][1:]
+            and np.issubdtype(mine[0], np.integer) == np.issubdtype(theirs[0], np.integer)
+        )
+
+    def eight_bit(self, path: Path) -> bool:
+        """Whether the file's pixels lie within 0..255 whatever they are (uint8, by its
+        header), or are read and do (8-bit pixels stored in a wider integer type)."""
+        found = self._arrays.get(path)
+        if isinstance(found, np.ndarray) and np.issubdtype(found.dtype, np.integer):
+            return found.size == 0 or (found.min() >= 0 and found.max() <= 255)
+        header = self.header(path)
+        return header is not None and header[0] == np.uint8
+
+
+def _pooled_range(pairs: dict, part: str, files: _ImageFiles) -> tuple[float, float]:
+    """:func:`pixel_range_of` ``part``'s images and those of the directory's other parts they
+    pool with (:meth:`_ImageFiles.pools_with`; a file that cannot be read is left to be refused
+    when its own part is loaded). Integer and float parts are not pooled: floats in [0, 1]
+    beside 8-bit integers are on another scale, and pooled they were divided by 255
+    (near-black) or the integers by 249 (every pixel above 1). DataError if ``part``'s own
+    images cannot be read or hold NaN."""
+    path = pairs[part][0]
+    pooled = [pairs[p][0] for p in pairs if p != part and files.pools_with(pairs[p][0], path)]
+    if all(files.eight_bit(file) for file in (path, *pooled)):
+        # 0..255 whatever their pixels, and whether or not each can be read (one that cannot
+        # is left out): the pixels of the files not yet read are not needed
+        return 0.0, 255.0
+    others = [array for array in map(files.readable, pooled) if array is not None]
+    return pixel_range_of(files.array(path), others)
 
 
 def _training_range(
-    directory: Path, pairs: dict, chosen: str, image_shape: tuple
+    directory: Path, pairs: dict, chosen: str, files: _ImageFiles
 ) -> tuple[Path, tuple[float, float]] | None:
     """The training part's images file and the pixel range it is mapped from, for loading
     another part of the directory (its t10k) as a model trained on it sees that part; None
-    when ``chosen`` is the training part, or there is none of ``image_shape`` whose pixels
-    are readable and finite (that part is refused when it is loaded itself)."""
+    when ``chosen`` is the training part, or there is none of the chosen images' shape whose
+    pixels are readable and finite (that part is refused when it is loaded itself)."""
     try:
         train = _choose_part(directory, pairs, "train")
     except DataError:
         return None
     if train == chosen:
         return None
-    images_path = pairs[train][0]
+    images_path, chosen_path = pairs[train][0], pairs[chosen][0]
+    header, image_shape = files.header(images_path), files.header(chosen_path)[1][1:]
+    if header is None or header[1][1:] != image_shape:
+        return None
+    # Unread 8-bit training pixels pooled with the chosen 8-bit images give 0..255, and so
+    # would the chosen images' own range were the training file unreadable; beside float
+    # images, whether it can be read decides, so it is read.
+    if not files.pools_with(images_path, chosen_path) and files.readable(images_path) is None:
+        return None
     try:
-        images = read_idx(images_path)
-        if images.shape[1:] != image_shape:
-            return None
-        return images_path, pixel_range_of(images, _other_images(pairs, train, images))
+        return images_path, _pooled_range(pairs, train, files)
     except DataError:
         return None
 

@@ -7,6 +7,7 @@ in one place, the ops registry, and a network's backward pass is the engine's ba
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -102,8 +103,8 @@ class Linear(Module):
                 values = np.zeros(self.n_out, dtype=dtype)
             self.bias: Tensor | None = Parameter(values)
             self.bias.name = "bias"
-        else:
-            self.bias = None
+        else:  # None in a parameter's place, as PyTorch's: later, only a tensor may fill it
+            self.register_parameter("bias", None)
 
     def forward(self, x: Any) -> Tensor:
         """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in).
@@ -282,19 +283,33 @@ def _check_layer(index: int, layer: Any) -> None:
 
 @register_module
 class Sequential(Module):
-    """Layers applied in order; indexable (``net[0]``, ``net[1:]``), with ``len`` and iteration.
+    """Layers applied in order; indexable (``net[0]``, ``net[1:]``, ``net[1] = nn.ReLU()``,
+    ``del net[1]``), with ``len`` and iteration.
 
     Parameters are named by position: ``"0.weight"``, ``"0.bias"``, ``"2.weight"`` ...
+    The submodules are the layers, as in PyTorch: ``layers`` is the list of them in order, kept
+    in step whenever one is assigned or deleted (``net[1] = ...``, ``setattr(net, "1", ...)``),
+    so ``forward``, ``parameters()`` and the ``state_dict`` always see the same network.
     """
 
     def __init__(self, *layers: Module) -> None:
         super().__init__()
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
+        # the submodules' values in order, refreshed on every assignment and deletion: forward
+        # reads a plain list (its hot path), and the submodules stay its one home
+        object.__setattr__(self, "layers", [])
         for index, layer in enumerate(layers):
             _check_layer(index, layer)
             setattr(self, str(index), layer)
-        object.__setattr__(self, "layers", list(layers))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        self.layers[:] = self._modules.values()
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        self.layers[:] = self._modules.values()
 
     def forward(self, x: Any) -> Any:
         """Each layer in turn, ``x = layer(x)``; a plain array or an integer tensor takes the
@@ -321,14 +336,40 @@ class Sequential(Module):
     def append(self, layer: Module) -> Sequential:
         """Add a layer at the end; returns ``self``."""
         _check_layer(len(self.layers), layer)
-        setattr(self, str(len(self.layers)), layer)
-        self.layers.append(layer)
+        name = len(self.layers)
+        while str(name) in self._modules:  # a gap left by delattr: never replace a layer
+            name += 1
+        setattr(self, str(name), layer)
         return self
+
+    def _position(self, index: Any) -> int:
+        """``index`` as a layer's position from 0 (negative counts from the end)."""
+        position = operator.index(index)  # a float or a string is a TypeError, as in PyTorch
+        count = len(self.layers)
+        if not -count <= position < count:
+            raise IndexError(f"Sequential: index {index} is out of range for {count} layers")
+        return position % count
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
         return self.layers[index]
+
+    def __setitem__(self, index: int, layer: Module) -> None:
+        """Replace the layer at ``index`` (its parameters' names stay ``"<index>.weight"`` ...)."""
+        name = list(self._modules)[self._position(index)]
+        _check_layer(index, layer)
+        setattr(self, name, layer)
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the layer(s) at ``index`` and number the rest 0, 1, ... again, as PyTorch
+        does (the parameters after it are renamed: ``"2.weight"`` becomes ``"1.weight"``)."""
+        kept = list(self.layers)
+        del kept[index if isinstance(index, slice) else self._position(index)]
+        for name in list(self._modules):
+            delattr(self, name)
+        for position, layer in enumerate(kept):
+            setattr(self, str(position), layer)
 
     def __len__(self) -> int:
         return len(self.layers)

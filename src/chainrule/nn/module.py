@@ -170,6 +170,9 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_persistent", set())
+        # the places of parameters that are None (Linear(bias=False)'s bias, a weight set to
+        # None): they take a tensor or None only, as PyTorch's None parameter does
+        object.__setattr__(self, "_empty_parameters", set())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -182,25 +185,52 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
-        parameters = self._parameters
-        self._modules.pop(name, None)
+        parameters, empty = self._parameters, self._empty_parameters
+        if not isinstance(value, Module):  # a submodule replaced by one keeps its place (and
+            self._modules.pop(name, None)  # a Sequential's layer its position)
+        was_parameter = name in parameters or name in empty
         if isinstance(value, Tensor) and (
-            isinstance(value, Parameter) or value.requires_grad or name in parameters
+            isinstance(value, Parameter) or value.requires_grad or was_parameter
         ):
             # a parameter replaced (by a frozen tensor too) stays one, in its place in the order
             parameters[name] = value
+            empty.discard(name)
         else:
             parameters.pop(name, None)
-            if isinstance(value, Module):
+            if was_parameter:  # set to None (anything else was refused above): its place stays
+                empty.add(name)
+            elif isinstance(value, Module):
                 self._modules[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
+        self._empty_parameters.discard(name)
         self._modules.pop(name, None)
         self._buffers.pop(name, None)
         self._persistent.discard(name)
         object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Tensor | None) -> None:
+        """Declare ``param`` (any tensor, frozen too) as parameter ``name``, ``self.<name>``; with
+        None, declare the place of a parameter that is absent, as PyTorch's
+        ``Linear(bias=False)`` does: ``self.<name>`` is None, in no ``parameters()``, and takes
+        only a tensor or None later (``layer.bias = nn.Parameter(b)`` registers one).
+        Assigning None over a parameter leaves its place the same way.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"register_parameter: {name!r} is not a valid attribute name")
+        if name in self._buffers or name in self._modules:
+            raise ConfigError(
+                f"register_parameter: {type(self).__name__}.{name} is already a buffer or module"
+            )
+        if param is not None and not isinstance(param, Tensor):
+            raise TypeError(
+                f"register_parameter: {type(self).__name__}.{name} must be a tensor or None, "
+                f"not a value of type {type(param).__name__}"
+            )
+        self._empty_parameters.add(name)  # a parameter's place: assigning registers any tensor
+        setattr(self, name, param)
 
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Declare ``value`` as this module's state that is not a parameter, as ``self.<name>``.
@@ -215,7 +245,7 @@ class Module:
         """
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(f"register_buffer: {name!r} is not a valid attribute name")
-        if name in self._parameters or name in self._modules:
+        if name in self._parameters or name in self._empty_parameters or name in self._modules:
             raise ConfigError(
                 f"register_buffer: {type(self).__name__}.{name} is already a parameter or module"
             )
@@ -460,7 +490,9 @@ def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> 
     what is not a module, or an array buffer by what is not an array (None takes any away):
     ``lin.weight = np.eye(2)`` dropped the weight from ``parameters()`` and ``state_dict()``
     without a word, and forward then failed on the array's ``.data``, a memoryview; a running
-    count set to ``5`` or statistics to a list left the ``state_dict`` as silently."""
+    count set to ``5`` or statistics to a list left the ``state_dict`` as silently. A
+    parameter's place that holds None (``Linear(bias=False)``'s bias) takes a tensor only:
+    ``lb.bias = np.ones(2)`` was kept as a plain attribute that forward then failed on."""
     if value is None:
         return
     if _is_array(module._buffers.get(name)) and not _is_array(value):
@@ -474,6 +506,12 @@ def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> 
             f"{type(module).__name__}.{name} is a parameter: cannot replace it by a value of type "
             f"{type(value).__name__} (a tensor, nn.Parameter(...), or None expected); to set "
             f"its values, write them in place: module.{name}.data[...] = values"
+        )
+    if name in module._empty_parameters and not isinstance(value, Tensor):
+        raise TypeError(
+            f"{type(module).__name__}.{name} is a parameter, None for now: cannot set it to a "
+            f"value of type {type(value).__name__} (a tensor, nn.Parameter(...), or None "
+            f"expected); to give it values: module.{name} = nn.Parameter(values)"
         )
     if name in module._modules and not isinstance(value, Module):
         raise TypeError(

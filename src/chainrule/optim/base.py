@@ -55,10 +55,7 @@ class Optimizer:
                     "(PyTorch's [{'params': ..., 'lr': ...}]) are not supported; give a list "
                     "of tensors, or one optimizer per group with its own settings"
                 )
-            # a frozen Parameter is welcome: it is skipped while it has no gradient
-            if not isinstance(param, Tensor) or not (
-                param.requires_grad or isinstance(param, Parameter)
-            ):
+            if not isinstance(param, Tensor):
                 raise ConfigError(
                     f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
                     f"gradient ({_what_it_is(param)})"
@@ -69,6 +66,7 @@ class Optimizer:
                     f"({param.op}), not a leaf: backward fills no .grad there, so it "
                     "would never be updated; make it a leaf: (...).detach().requires_grad_()"
                 )
+        self._refuse_nothing_to_train()
         first_index: dict[int, int] = {}
         for index, param in enumerate(self.params):
             earlier = first_index.setdefault(id(param), index)
@@ -86,6 +84,21 @@ class Optimizer:
         self.steps: list[int] = [0 for _ in self.params]
         self._scratch: list[Any] = [None for _ in self.params]
         self._decay_scratch: list[Any] = [None for _ in self.params]
+
+    def _refuse_nothing_to_train(self) -> None:
+        """Refuse parameters of which none requires a gradient and none is an ``nn.Parameter``:
+        a tensor made without ``requires_grad=True`` (the mistake) would never move. A frozen
+        tensor among others is taken, as PyTorch takes it (a module's parameter frozen after it
+        was registered, ``t.requires_grad = False``), and skipped while it has no gradient; it
+        moves again once unfrozen."""
+        if any(param.requires_grad or isinstance(param, Parameter) for param in self.params):
+            return
+        count = len(self.params)
+        none = "" if count == 1 else f"; none of the {count} parameters requires one"
+        raise ConfigError(
+            f"{type(self).__name__}: parameter 0 is not a tensor requiring a gradient "
+            f"({_what_it_is(self.params[0])}){none}, so a step would update nothing"
+        )
 
     # -- hyperparameters ----------------------------------------------------------------------
     @classmethod

@@ -159,7 +159,7 @@ def _problem_args(
     """
     import numpy as np
 
-    from chainrule.cli.train import held_out_case, load_trained, standardized_rows
+    from chainrule.cli.train import held_out_case, load_trained, model_rows
     from chainrule.explainer import as_loss
     from chainrule.train.metrics import param_dtype
 
@@ -170,6 +170,8 @@ def _problem_args(
     if case is not None and (input is not None or target is not None):
         raise UserError("--case picks a case of --model's run: give it without --input/--target")
     net, info, stored_loss = (None, {}, None) if model is None else load_trained(model)
+    if model is not None and stored_loss is None and loss is None:
+        _refuse_a_run_of_its_own_loss(model, info)
     if model is not None and input is None and target is None:  # the run's own case
         if case is None and info.get("meta", {}).get("run") is None:
             raise UserError(
@@ -207,7 +209,8 @@ def _problem_args(
         else:
             missing = "--target too"
         raise UserError(f"{option} {named}: give {missing} for this model")
-    x = None if input is None else _input_cases(input, info)
+    dtype = None if net is None else param_dtype(net)
+    x = None if input is None else _input_cases(input, info, dtype)
     if target is not None:
         t = _target_cases(target, info, spec, lambda: _output_units(net, model, info))
     if x is not None and net is not None:
@@ -217,20 +220,33 @@ def _problem_args(
             from chainrule.data.idx import check_rows_scaled
 
             check_rows_scaled(x, _pixel_range(info), "--input")
-        raw, x = x, standardized_rows(x, info)
-        _check_fits_the_model(net, model, "--input", raw, x)
-        # once, here: the rows the model computes with, as predict casts them, so that the
-        # JSON's inputs are layer 0's y (a float32 model's were the float64 rows, 2e-8 apart)
-        x = x.astype(param_dtype(net))
+        # the rows the model computes with, as predict's: refused where its dtype cannot hold
+        # a value, standardised, in its dtype (so the JSON's inputs are layer 0's y)
+        x = model_rows(x, info, dtype, "--input")
     if t is not None and net is not None:
         _check_fits_the_model(net, model, "--target", t, t)
     return net, x, t, spec
 
 
+def _refuse_a_run_of_its_own_loss(model: Path, info: dict) -> None:
+    """Refuse, without ``--loss``, a checkpoint of a run whose loss was the user's own function
+    (no file can hold it): the derivation of another loss (squared error, the default for a
+    model file without one) was shown as the run's."""
+    from chainrule.cli.train import no_loss, trained_user_loss
+    from chainrule.explainer.network import LOSSES
+
+    if trained_user_loss(model, info) is not None:
+        raise UserError(
+            f"--model {model}: {no_loss(model, info)}; give --loss to explain the case with "
+            f"one of chainrule's ({', '.join(LOSSES)})"
+        )
+
+
 def _check_fits_the_model(net, model: Path, option: str, given, seen) -> None:
     """One line for a number the model's dtype cannot hold: 1e300 is finite in float64, but a
-    float32 model would see infinity and write out inf and NaN (``predict`` refuses it too).
-    ``seen`` is ``given`` as the model sees it (standardised inputs)."""
+    float32 model would see infinity and write out inf and NaN. ``seen`` is ``given`` as the
+    model sees it (the targets as they are; the inputs are checked by
+    :func:`~chainrule.cli.train.model_rows`, as ``predict``'s are)."""
     import numpy as np
 
     from chainrule import backend
@@ -292,10 +308,11 @@ def _class_targets(labels: list[int], spec: Any, n_outputs: int) -> np.ndarray:
     return targets.reshape(-1, 1) if targets.ndim == 1 else targets  # a label per case, a row
 
 
-def _input_cases(text: str, info: dict) -> np.ndarray:
+def _input_cases(text: str, info: dict, dtype: Any = None) -> np.ndarray:
     """``--input``'s cases; a .csv file for a saved model is read as ``chainrule predict``
     reads its rows (:func:`~chainrule.cli.train.read_feature_rows`: a header line and a
-    trailing label column are allowed), so a file one command takes the other takes too."""
+    trailing label column are allowed, a number the model's ``dtype`` cannot hold is refused
+    naming its line), so a file one command takes the other takes too."""
     from chainrule.train.runs import model_widths
 
     widths = model_widths(info) if info else None
@@ -306,7 +323,7 @@ def _input_cases(text: str, info: dict) -> np.ndarray:
     from chainrule.cli.train import read_feature_rows
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
-    return read_feature_rows(path, widths[0], pixel_range=_pixel_range(info), model_info=info)
+    return read_feature_rows(path, widths[0], dtype or "float64", _pixel_range(info), info)
 
 
 def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: Any) -> Any:

@@ -704,11 +704,40 @@ def _recorded_data_file(model_dir: Path) -> Path | None:
 
 
 def load_trained(path: Path) -> tuple[Any, dict, Any]:
-    """(model, model.json's info, loss object or None) of a saved model or a run directory."""
+    """(model, model.json's info, loss object or None) of a saved model, a run directory or a
+    checkpoint; None too for a checkpoint of a run whose loss was the user's own function,
+    which no file can rebuild (:func:`trained_user_loss` names it): predict needs only the
+    model."""
     from chainrule import io
 
     model, info = io.load_model(_model_dir(path))
+    if trained_user_loss(path, info) is not None:
+        return model, info, None
     return model, info, io.saved_loss(info, path)
+
+
+def no_loss(path: Path, info: dict) -> str:
+    """Why a model gives no loss object, for a command that needs one: its file names none,
+    or its run's loss was the user's own function (the evaluation, the E shown)."""
+    function = trained_user_loss(path, info)
+    if function is None:
+        return "the model file names no loss"
+    return f"its run trained with a loss of its own, {function}, which no model file can hold"
+
+
+def trained_user_loss(path: Path, info: dict) -> str | None:
+    """The loss of the user's own (a Python function) that the checkpoint ``path`` names was
+    trained with, in words, as its trainer.json records it
+    (:func:`chainrule.train.trainer.checkpoint_user_loss`); None for a saved model or run
+    directory, or a run with a chainrule loss. What a command that needs the loss says."""
+    from chainrule import io
+    from chainrule.train.trainer import checkpoint_user_loss
+
+    model_json, _ = io.model_files(_model_dir(path))
+    trainer_json = model_json.parent / io.TRAINER_JSON
+    if not trainer_json.is_file():
+        return None
+    return checkpoint_user_loss(io.read_trainer_state(trainer_json), info)
 
 
 def held_out_case(
@@ -798,6 +827,32 @@ def standardized_rows(X: np.ndarray, info: dict, dtype: Any = None, source: str 
         raise DataError(f"{source}: {error}" if source else str(error)) from None
 
 
+def model_rows(X: np.ndarray, info: dict, dtype: Any, source: str) -> np.ndarray:
+    """Input rows as a saved model computes with them: what ``predict``, ``evaluate --data``
+    and ``explain --input`` feed it, from ``X`` as read (a CSV file's float64). A value that is
+    not finite, or that ``dtype`` (the model's, :func:`~chainrule.train.metrics.param_dtype`)
+    cannot hold, is refused naming ``source``, as training refuses it in its data (1e39 is
+    infinity in float32); then the rows are scaled by the model's saved standardizer
+    (:func:`standardized_rows`, which refuses a scaled value beyond ``dtype``'s range) and
+    rounded to ``dtype`` once, scaled."""
+    import numpy as np
+
+    from chainrule.checks import first_non_finite, first_too_large
+
+    dtype = np.dtype(dtype)
+    where = first_non_finite(X)
+    if where is not None:
+        raise DataError(f"{source}: case {where[0] + 1}, column {where[1] + 1}: "
+                        f"{X[where]:g} is not a finite number")  # fmt: skip
+    where = first_too_large(X, dtype)
+    if where is not None:
+        raise DataError(
+            f"{source}: {X[where]:g} (case {where[0] + 1}, column {where[1] + 1}) is too large "
+            f"for the {dtype.name} model (at most {np.finfo(dtype).max:.3g})"
+        )
+    return standardized_rows(X, info, dtype, source).astype(dtype, copy=False)
+
+
 @app.command(short_help="Loss, accuracy and per-class table of a saved model.")
 def evaluate(
     model_path: Path = model_argument("MODEL", "a saved model or run directory"),
@@ -821,14 +876,13 @@ def evaluate(
     """Loss and accuracy of a saved model on a dataset; for a classifier also the precision,
     recall, F1 and support of each class and the confusion matrix."""
     model_path = one_model(model_path, model_named, "chainrule evaluate MODEL [--data DATA]")
-    import numpy as np
-
     from chainrule.train import evaluate as evaluate_model
     from chainrule.train import runs
+    from chainrule.train.metrics import param_dtype
 
     model, info, loss = load_trained(model_path)
     if loss is None:
-        raise ModelFileError(f"{model_path}: the model file names no loss to evaluate with")
+        raise ModelFileError(f"{model_path}: {no_loss(model_path, info)}: nothing to evaluate with")
     if part is not None and part not in ("train", "test"):
         raise UserError(f"--part {part!r}: use train or test")
     if data is None:
@@ -837,7 +891,7 @@ def evaluate(
         prepared = trained_data(model_path, info)
         ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
     else:
-        ds, which = labelled_data(model_path, info, np.dtype(model.dtype), data, part)
+        ds, which = labelled_data(model_path, info, param_dtype(model), data, part)
     runs.check_model_fits(info, ds, str(model_path))
     from chainrule.train import predict as predict_outputs
     from chainrule.train.metrics import class_report
@@ -846,7 +900,7 @@ def evaluate(
     if not math.isfinite(metrics["loss"]):  # neither a number to report nor valid JSON
         raise DataError(
             f"{model_path}: the loss on {which} is {metrics['loss']} (it overflows "
-            f"{np.dtype(model.dtype).name}); rescale the data or retrain with --dtype float64"
+            f"{param_dtype(model).name}); rescale the data or retrain with --dtype float64"
         )
     result = {"model": str(model_path), "data": which, "cases": len(ds), **metrics}
     report = class_report(predict_outputs(model, ds.X), ds, loss)
@@ -906,7 +960,9 @@ def labelled_data(
         )
     part = raw.meta.get("part") if Path(data).is_dir() else None  # an IDX directory's pair
     which = f"the {part} part of {data}" if part else f"all of {data}"
-    return runs.prepare(raw, saved_standardizer(info), np.dtype(dtype)), which
+    ds = runs.prepare(raw, None, np.dtype(dtype))  # its targets in dtype
+    ds.X = model_rows(raw.X, info, dtype, data)  # its inputs as predict's and explain's
+    return ds, which
 
 
 def _check_image_shape(data: str, found: Any, trained: Any) -> None:
@@ -1066,14 +1122,14 @@ def predict(
         kept = {"--input file": input_path, **model_files_kept(model_path)}
         refuse_overwriting(output_path, "--output", kept)
     model, info, loss = load_trained(model_path)
+    from chainrule.train.metrics import param_dtype
     from chainrule.train.runs import model_widths
 
-    n_in = model_widths(info)[0]
-    meta = info.get("meta", {})
-    X = read_feature_rows(input_path, n_in, model.dtype, meta.get("pixel_range"), info)
-    X = standardized_rows(X, info, model.dtype, str(input_path))
-    outputs = predict_outputs(model, X.astype(model.dtype))
-    _refuse_overflowed_outputs(outputs, input_path, model.dtype)
+    n_in, dtype = model_widths(info)[0], param_dtype(model)
+    pixel_range = info.get("meta", {}).get("pixel_range")
+    X = read_feature_rows(input_path, n_in, dtype, pixel_range, info)
+    outputs = predict_outputs(model, model_rows(X, info, dtype, str(input_path)))
+    _refuse_overflowed_outputs(outputs, input_path, dtype)
     scores = _as_scores(outputs, loss)
     labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
     names = _score_names(info, scores.shape[1])

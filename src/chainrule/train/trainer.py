@@ -446,6 +446,8 @@ class Trainer:
             "schedule": _schedule_state(self.schedule),
             "callbacks": callbacks,
             "meta": self.meta,
+            # model.json's loss is null for a loss no file can rebuild: this names what it was
+            "user_loss": user_loss(self.loss),
         }
         if self._rank_rngs and any(self._rank_rngs):  # several ranks: each one's generators
             scalars["module_rngs_by_rank"] = self._rank_rngs
@@ -539,14 +541,42 @@ class Trainer:
 
         state, saved = checkpoint["state"], checkpoint["model_info"]
         given = io.model_description(self.model, loss=self.loss)
+        self._check_same_loss(checkpoint, given["loss"])
         settings = [  # (file, field, the checkpoint's, this trainer's)
             (io.MODEL_JSON, "architecture", saved.get("architecture"), given["architecture"]),
-            (io.MODEL_JSON, "loss", saved.get("loss"), given["loss"]),
             (io.TRAINER_JSON, "optimizer.type", state["optimizer"]["type"],
              type(self.optimizer).__name__),
         ]  # fmt: skip
         for file, field, theirs, ours in settings:
             _refuse_a_difference(Path(checkpoint["path"]) / file, field, theirs, ours)
+
+    def _check_same_loss(self, checkpoint: dict[str, Any], described: Any) -> None:
+        """Refuse a checkpoint of a run with another loss: another chainrule loss (as model.json
+        describes it; ``described`` is this trainer's), or a loss of the user's own where this
+        trainer has a chainrule loss, and back. A run whose loss was the user's own function
+        (no model file can rebuild it: model.json's loss is null, trainer.json's ``user_loss``
+        names it) resumes with a function of the user's given again; its name is not compared
+        (the same function moved into a module of its own is the same loss)."""
+        from chainrule.io import MODEL_JSON, TRAINER_JSON
+
+        epoch_dir = Path(checkpoint["path"])
+        theirs = checkpoint_user_loss(checkpoint["state"], checkpoint["model_info"])
+        ours = user_loss(self.loss)
+        if theirs is None and ours is None:
+            saved = checkpoint["model_info"].get("loss")
+            _refuse_a_difference(epoch_dir / MODEL_JSON, "loss", saved, described)
+        elif theirs is None:
+            raise ModelFileError(
+                f"{epoch_dir / MODEL_JSON}: the checkpoint's run trained with the loss "
+                f"{_shown(checkpoint['model_info'].get('loss'))}, but this trainer's loss is "
+                f"{ours}; resume a run with its own loss"
+            )
+        elif ours is None:
+            raise ModelFileError(
+                f"{epoch_dir / TRAINER_JSON}: the checkpoint's run trained with its own loss, "
+                f"{theirs} (which no model file can hold), but this trainer's loss is "
+                f"{_shown(described)}; give that function as the loss to resume the run"
+            )
 
     def _check_resumed_batch_size(self) -> None:
         """Refuse to train a resumed run on with another batch size than it had, once, at the
@@ -761,6 +791,38 @@ def _is_seconds(value: Any) -> bool:
 
 def _n_batches(n: int, batch_size: int | None) -> int:
     return 1 if batch_size is None or batch_size >= n else math.ceil(n / batch_size)
+
+
+def user_loss(loss: Any) -> str | None:
+    """A loss no model file can rebuild, in words: a function of the user's ("the function
+    mymodule.half_sse") or another callable without chainrule's ``config()``; None for a
+    chainrule loss, which model.json describes. What trainer.json's ``user_loss`` records."""
+    if callable(getattr(loss, "config", None)):
+        return None
+    if callable(loss) and hasattr(loss, "__qualname__") and not isinstance(loss, type):
+        return f"the function {_described(loss)}"
+    kind = type(loss)
+    return f"a {kind.__module__}.{kind.__qualname__} object"
+
+
+def checkpoint_user_loss(state: dict[str, Any], model_info: dict[str, Any]) -> str | None:
+    """The loss of the user's own a checkpoint's run trained with, in words (its trainer.json's
+    ``user_loss``), or None: a chainrule loss (its model.json's). A checkpoint of an older
+    version names no such loss: its model.json holds, where a loss goes, the type's name
+    ("function"), which names no chainrule loss."""
+    named = state.get("user_loss")
+    if isinstance(named, str):
+        return named
+    saved = model_info.get("loss")
+    if not isinstance(saved, str):
+        return None
+    from chainrule.nn.losses import loss_from_config
+
+    try:
+        loss_from_config(saved)
+    except UserError:
+        return f"a {saved} of the user's (an older checkpoint, which does not name it)"
+    return None
 
 
 def _described(loss: Any) -> str:

@@ -718,8 +718,14 @@ def fit(
     progress: bool = True,
     resume: str | os.PathLike | None = None,
     checkpoint_every: int = 1,
+    keep_checkpoints: int = 2,
+    checkpoint_seconds: float | None = None,
+    meta: dict | None = None,
+    standardizer: Any = None,
+    class_names: list[str] | None = None,
 ) -> History:
-    """Train ``model`` on ``train_ds`` and return its :class:`History` (see :class:`Trainer`).
+    """Train ``model`` on ``train_ds`` and return its :class:`History` (see :class:`Trainer`,
+    whose keyword arguments it takes, each meaning the same).
 
     ``resume`` names a checkpoint (or a directory of them) to continue from; ``epochs`` is the
     total to reach, counting the epochs the checkpoint already did. A checkpoint of a run that
@@ -743,7 +749,12 @@ def fit(
         early_stopping=early_stopping,
         checkpoint_dir=checkpoint_dir,
         checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints,
+        checkpoint_seconds=checkpoint_seconds,
         progress=progress,
+        meta=meta,
+        standardizer=standardizer,
+        class_names=class_names,
     )
     if resume is not None:
         trainer.resume(resume)

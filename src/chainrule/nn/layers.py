@@ -16,6 +16,7 @@ import numpy as np
 from chainrule import backend, ops
 from chainrule.checks import computes_as, is_integer
 from chainrule.engine import apply
+from chainrule.errors import type_name
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.module import (
@@ -422,9 +423,29 @@ class Parallel(Module):
             widths.append(int(branch[0]))
             setattr(self, str(index), branch[1])
         object.__setattr__(self, "widths", widths)
-        object.__setattr__(self, "branches", [module for _, module in branches])
         ends = np.cumsum([0, *widths])
         object.__setattr__(self, "_slices", [slice(a, b) for a, b in zip(ends[:-1], ends[1:])])
+
+    @property
+    def branches(self) -> list[Module]:
+        """The branches in order: the submodules, their one home (``par[0] = m`` or
+        ``setattr(par, "0", m)`` replaces branch 0 for ``forward`` and ``parameters()`` alike)."""
+        return list(self._modules.values())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A branch may be replaced, not added: a new one would have no columns to read."""
+        if isinstance(value, Module) and name not in self._modules and "widths" in self.__dict__:
+            raise ConfigError(
+                f"Parallel: cannot add a branch {name!r} to {len(self.widths)} branches (each "
+                "reads its own block of columns); build a new Parallel with its width"
+            )
+        super().__setattr__(name, value)
+
+    def __setitem__(self, index: int, branch: Module) -> None:
+        """Replace branch ``index`` (it reads the same columns)."""
+        if not isinstance(branch, Module):
+            raise TypeError(f"Parallel: branch {index} must be a Module, not {type_name(branch)}")
+        setattr(self, str(range(len(self.widths))[index]), branch)
 
     def forward(self, x: Any) -> Tensor:
         """Each branch on its columns of ``x`` (n_cases, sum of widths), joined side by side."""

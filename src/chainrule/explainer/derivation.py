@@ -319,7 +319,8 @@ class Derivation:
         self, values: np.ndarray, numerics: np.ndarray | None, index: tuple[int, ...], atol: float
     ) -> Checked:
         numeric = None if numerics is None else numerics[index]
-        nv = None if numeric is None or np.isnan(numeric) else float(numeric)
+        # math.isnan: one scalar, without a NumPy ufunc's overhead per entry of a large document
+        nv = None if numeric is None or math.isnan(numeric) else float(numeric)
         return Checked(float(values[index]), nv, atol, self.rtol)
 
     def atol_of(self, quantity: Quantity, numerics: np.ndarray | None) -> float:
@@ -430,4 +431,4 @@ def _finite(value: Any) -> float | None:
     if value is None:
         return None
     value = float(value)
-    return value if np.isfinite(value) else None
+    return value if math.isfinite(value) else None

@@ -546,8 +546,9 @@ def _skip_kinks(derivation: Derivation, eps: float) -> tuple[int, bool, bool]:
     Such a difference reads half relu's slope, not the engine's relu'(0) = 0, so it is no
     check of the gradient. Moving a layer-k quantity of a
     case moves the z of the layers above it in that case; moving a weight or bias moves them in
-    every case. Returns how many checks were dropped, and whether for relu kinks and for the
-    margin's jumps (the note's reasons)."""
+    every case (into the highest layer with a kink, its own unit's z there and the layers
+    above, which have none). Returns how many checks were dropped, and whether for relu kinks
+    and for the margin's jumps (the note's reasons)."""
     layers, connections = derivation.layers, derivation.connections
     rounding = _rounding(derivation)  # once: the kinks and the jumps both read it
     top_kink, unit_kinks = _kinks(derivation, eps, rounding)
@@ -583,10 +584,18 @@ def _skip_kinks(derivation: Derivation, eps: float) -> tuple[int, bool, bool]:
             record.dE_dz_kink = drop(record.dE_dz_numeric, affected | own)
     highest = int(top_kink.max())
     for conn in connections:
-        if conn.above <= highest:  # its weights move the z of a layer with a unit at a kink
-            conn.dE_dw_kink = drop(conn.dE_dw_numeric, np.ones(conn.weight.shape, dtype=bool))
-            if conn.bias is not None:
-                conn.dE_db_kink = drop(conn.dE_db_numeric, np.ones(conn.bias.shape, dtype=bool))
+        if conn.above > highest:  # its weights move no z below a layer with a unit at a kink
+            continue
+        # into a lower layer a weight moves every z above it; into the highest layer with a
+        # kink, only its own unit j's z (no layer above has a kink): there only the columns of
+        # the units at a kink are left unchecked, where relu's are (a margin's jump reads the
+        # outputs together: every column then)
+        at = np.ones(conn.weight.shape[1], dtype=bool)
+        if conn.above == highest and (jumps is None or highest < derivation.n_layers):
+            at = unit_kinks[highest].any(axis=0)
+        conn.dE_dw_kink = drop(conn.dE_dw_numeric, np.broadcast_to(at, conn.weight.shape))
+        if conn.bias is not None:
+            conn.dE_db_kink = drop(conn.dE_db_numeric, at.copy())
     return dropped, at_kinks, at_jumps
 
 

@@ -52,7 +52,8 @@ def train(
         None,
         "--data",
         show_default="digits",
-        help="digits, xor, parity, symmetry, encoder, family-trees, a CSV file or an IDX directory",
+        help="digits, xor, parity, symmetry, encoder, family-trees (or with sizes, as the "
+        "summary names them: parity-6, encoder-4-2-4), a CSV file or an IDX directory",
     ),
     hidden: str = typer.Option(
         None,
@@ -574,6 +575,7 @@ def _finish(
         "task": prepared.full.task,
         "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,
+        "stopped_early": trainer.stopped_early,
         "evaluated_on": prepared.evaluated_on,
         "test_cases": len(prepared.test),
         "loss": runs.resolve_loss(config, prepared.full),  # config's may be "auto": this chose
@@ -646,7 +648,7 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
              else f"{measure} {{}} on all {summary['test_cases']} training cases")  # fmt: skip
     score = f"{accuracy:.2%}" if accuracy is not None else f"{summary['test_loss']:.4g}"
     epochs = f"{summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'}"
-    print(f"{summary['dataset']}: {where.format(score)} after {epochs}")
+    print(f"{summary['dataset']}: {where.format(score)} after {epochs}{_best_kept(summary)}")
     baseline = summary.get("mean_predictor_loss")
     if baseline is not None and summary["test_loss"] >= HARDLY_BETTER * baseline:
         than = "worse than" if summary["test_loss"] > baseline else "hardly better than"
@@ -659,6 +661,16 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
         saturated = ", ".join(f"layer {k}: {v:.0%}" for k, v in last.get("saturation", {}).items())
         note = f" (saturated logistic units at the end: {saturated})" if saturated else ""
         print(f"gradient health: {summary['gradient_health']}{note}")
+
+
+def _best_kept(summary: dict[str, Any]) -> str:
+    """What the summary line adds where the model and its score are not the last epoch's:
+    early stopping kept the best epoch's weights (the line said "after 8 epochs" of the
+    model of epoch 6)."""
+    best, stopped = summary.get("best_epoch"), summary.get("stopped_early")
+    if best is None or best == summary["epochs"]:
+        return ""
+    return f" ({'stopped early; ' if stopped else ''}the best epoch, {best}, kept)"
 
 
 # -- evaluate -------------------------------------------------------------------------------------
@@ -1121,6 +1133,7 @@ def predict(
     if output_path is not None:  # neither the input nor the model's own files
         kept = {"--input file": input_path, **model_files_kept(model_path)}
         refuse_overwriting(output_path, "--output", kept)
+        _check_prediction_format(output_path, json_output)
     model, info, loss = load_trained(model_path)
     from chainrule.train.metrics import param_dtype
     from chainrule.train.runs import model_widths
@@ -1136,8 +1149,11 @@ def predict(
     if not _prints_results():
         return 0
     if json_output:
-        rows = [{"prediction": lab, "outputs": [float(v) for v in row]}
-                for lab, row in zip(labels, scores)]  # fmt: skip
+        regression = saved_task(info) == "regression"
+        rows = [
+            {"prediction": _json_prediction(lab, row, regression), "outputs": list(map(float, row))}
+            for lab, row in zip(labels, scores)
+        ]
         document = {"model": str(model_path), "outputs": names, "predictions": rows}
         text = json.dumps(document, allow_nan=False) + "\n"
     else:
@@ -1149,6 +1165,34 @@ def predict(
         io.atomic_write_bytes(output_path, text.encode())
         print(f"wrote {len(labels)} predictions to {output_path}", file=sys.stderr)
     return 0
+
+
+def _json_prediction(label: str, outputs: np.ndarray, regression: bool) -> Any:
+    """A case's prediction in predict's JSON: a regression's is its output as a number (a list
+    of them for several outputs: it was the CSV cell's text, "3.764635"), a classifier's its
+    label."""
+    if not regression:
+        return label
+    values = [float(v) for v in outputs]
+    return values[0] if len(values) == 1 else values
+
+
+#: What predict writes and the suffixes its --output may have (or none), as explain, graph
+#: and export check theirs: CSV went into p.json without --json, JSON into p.csv with it
+PREDICTION_FORMATS = {"csv": (".csv", ".txt"), "json": (".json",)}
+
+
+def _check_prediction_format(output_path: Path, json_output: bool) -> None:
+    """Refuse an --output name whose suffix says another format than the one predict writes
+    (by :func:`chainrule.viz.style.saved_format`, the rule of every command that writes a
+    file), before anything is read or written."""
+    from chainrule.viz.style import saved_format
+
+    try:
+        saved_format("--output", str(output_path), PREDICTION_FORMATS,
+                     "json" if json_output else "csv")  # fmt: skip
+    except ValueError as error:
+        raise UserError(f"{error}, or {'leave out' if json_output else 'pass'} --json") from None
 
 
 def _refuse_overflowed_outputs(outputs: np.ndarray, source: Path, dtype: Any) -> None:

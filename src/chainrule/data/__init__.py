@@ -15,6 +15,7 @@ Every loader returns a :class:`Dataset`; every mistake in the input raises
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -51,29 +52,62 @@ BUILTIN: dict[str, Callable[..., Dataset]] = {
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 
+#: The built-in datasets whose names carry their sizes, as their ``Dataset.name`` writes them
+SIZED_NAMES = "parity-N, symmetry-N, encoder-N-H-N"
+
 
 def dataset_names() -> list[str]:
-    """The names :func:`load` accepts besides paths."""
+    """The names :func:`load` accepts besides paths (and the sized names of
+    :func:`builtin_dataset`: ``parity-6``, ``encoder-8-3-8``)."""
     return sorted(BUILTIN)
 
 
 def _choices() -> str:
-    return f"{', '.join(dataset_names())}, a .csv file or a directory of IDX files"
+    return (
+        f"{', '.join(dataset_names())} (or a size: {SIZED_NAMES}), a .csv file or a directory "
+        "of IDX files"
+    )
+
+
+def builtin_dataset(name: str | os.PathLike) -> tuple[str, dict[str, Any]] | None:
+    """The built-in dataset ``name`` names, and the options its name gives, or None: the name a
+    dataset gives itself reads back (a summary said ``parity-4:``, which --data refused).
+
+    >>> builtin_dataset("parity-6"), builtin_dataset("Family_Trees")
+    (('parity', {'n': 6}), ('family-trees', {}))
+    >>> builtin_dataset("encoder-8-4-2-8")
+    ('encoder', {'n': 8, 'hidden': [4, 2]})
+    """
+    key = "-".join(os.fspath(name).strip().lower().replace("_", " ").split())
+    if key in BUILTIN:
+        return key, {}
+    base, _, sizes = key.partition("-")
+    if not re.fullmatch(r"\d{1,9}(-\d{1,9})*", sizes):
+        return None
+    numbers = [int(size) for size in sizes.split("-")]
+    if base in ("parity", "symmetry") and len(numbers) == 1:
+        return base, {"n": numbers[0]}
+    # encoder-N-H-N: N inputs, hidden layers H..., N outputs (encoder-8-3-8)
+    if base == "encoder" and len(numbers) >= 3 and numbers[0] == numbers[-1]:
+        hidden = numbers[1:-1]
+        return base, {"n": numbers[0], "hidden": hidden[0] if len(hidden) == 1 else hidden}
+    return None
 
 
 def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
-    """A dataset by name ("digits", "xor", "parity", "symmetry", "encoder", "family-trees"), or
-    from a CSV file or a directory of IDX files.
+    """A dataset by name ("digits", "xor", "parity", "symmetry", "encoder", "family-trees", or
+    one with its sizes as its ``name`` gives them: "parity-6", "encoder-8-3-8"), or from a CSV
+    file or a directory of IDX files.
 
-    Keyword arguments go to the builder or reader: ``load("parity", n=6)``,
+    Keyword arguments go to the builder or reader: ``load("parity", n=6)`` (``"parity-6"``),
     ``load("data.csv", label_column="species")``, ``load("mnist/", part="test")``.
     """
     text = os.fspath(name_or_path)
     if not text.strip():  # Path("") is ".": the current directory would be read as IDX files
         raise DataError(f"the dataset name is empty ({text!r}); valid datasets: {_choices()}")
-    key = "-".join(text.strip().lower().replace("_", " ").split())
-    if key in BUILTIN:
-        return _call(BUILTIN[key], key, kwargs)
+    builtin = builtin_dataset(text)
+    if builtin is not None:
+        return _load_builtin(text, *builtin, kwargs)
     path = Path(text).expanduser()
     check_file_kind(path)
     if path.is_dir():
@@ -115,6 +149,15 @@ def is_table_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in _TABLE_SUFFIXES
 
 
+def _load_builtin(text: str, key: str, named: dict[str, Any], kwargs: dict) -> Dataset:
+    """The built-in dataset ``key`` with the options its name gave (``parity-6``: n=6) and
+    ``kwargs``, which may not give them again."""
+    twice = sorted(set(named) & set(kwargs))
+    if twice:
+        raise DataError(f"{text!r} gives {twice[0]} already: pass {twice[0]}= with {key!r} instead")
+    return _call(BUILTIN[key], key if not named else text, {**named, **kwargs})
+
+
 def _call(builder: Callable[..., Dataset], what: str, kwargs: dict, *args: Any) -> Dataset:
     try:
         return builder(*args, **kwargs)
@@ -126,10 +169,11 @@ def _call(builder: Callable[..., Dataset], what: str, kwargs: dict, *args: Any) 
 
 __all__ = [
     "BUILTIN", "PEOPLE", "RELATIONS", "TASKS", "DataError", "Dataset", "FamilyTree",
-    "Standardizer", "Table", "batches", "binary_vectors", "check_file_kind", "dataset_names",
-    "describe_case", "digits", "encoder", "family_tree_triples", "family_trees", "find_idx_pairs",
-    "holdout_cases", "holdout_folds", "is_table_file", "load", "load_idx_dir", "one_hot",
-    "parity", "read_csv", "read_idx", "read_table", "split", "symmetry", "write_idx", "xor",
+    "Standardizer", "Table", "batches", "binary_vectors", "builtin_dataset", "check_file_kind",
+    "dataset_names", "describe_case", "digits", "encoder", "family_tree_triples", "family_trees",
+    "find_idx_pairs", "holdout_cases", "holdout_folds", "is_table_file", "load", "load_idx_dir",
+    "one_hot", "parity", "read_csv", "read_idx", "read_table", "split", "symmetry", "write_idx",
+    "xor",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

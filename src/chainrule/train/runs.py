@@ -144,9 +144,12 @@ class RunConfig:
 
 
 def dataset_key(data: str) -> str:
-    """The preset name for a built-in dataset ("family_trees" -> "family-trees"), else ""."""
-    key = str(data).strip().lower().replace("_", "-")
-    return key if key in PRESETS else ""
+    """The preset name for a built-in dataset ("family_trees" -> "family-trees"; a name with
+    sizes, as the summary prints it, its dataset's: "parity-6" -> "parity"), else ""."""
+    from chainrule.data import builtin_dataset
+
+    found = builtin_dataset(str(data))
+    return found[0] if found is not None and found[0] in PRESETS else ""
 
 
 def resolve_config(options: dict[str, Any]) -> RunConfig:
@@ -158,6 +161,7 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
     # None is "not given", except for a batch size, which is given only as None ("full"): it
     # was dropped, and --batch-size full trained with the preset's 32
     chosen = {k: v for k, v in options.items() if v is not None or k == "batch_size"}
+    _take_named_hidden(data, preset, chosen)
     values = {**preset, **chosen, "data": data}
     if "hidden" in chosen:
         values["network"] = "mlp"  # layer sizes of the user's own describe a plain mlp
@@ -178,6 +182,25 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         config.task = "classification"  # recorded, so --resume can compare a given --task
     pin_data(config)
     return config
+
+
+def _take_named_hidden(data: str, preset: dict[str, Any], chosen: dict[str, Any]) -> None:
+    """The encoder's name gives its hidden layers (encoder-4-2-4): they are the preset's, and a
+    --hidden that differs is refused (the data would be rebuilt as --hidden's network)."""
+    from chainrule.data import builtin_dataset
+
+    found = builtin_dataset(str(data))
+    if found is None or "hidden" not in found[1]:
+        return
+    key, named = found
+    preset["hidden"] = _sizes(named["hidden"])
+    if "hidden" in chosen and _sizes(chosen["hidden"]) != preset["hidden"]:
+        sizes = _sizes(chosen["hidden"])
+        other = "-".join(map(str, [key, named["n"], *sizes, named["n"]]))
+        raise UserError(
+            f"--hidden {','.join(map(str, sizes))}: --data {data} names its hidden layers "
+            f"({','.join(map(str, preset['hidden']))}); leave out --hidden, or pass --data {other}"
+        )
 
 
 def validate(config: RunConfig, schedule_given: bool = True) -> None:

@@ -45,7 +45,7 @@ def test_a_replaced_layer_is_the_one_forward_runs(replace):
         seq[1] = nn.ReLU()
     else:
         setattr(seq, "1", nn.ReLU())  # forward still ran the Sigmoid
-    assert isinstance(seq[1], nn.ReLU) and seq.layers == seq.children() == list(seq)
+    assert isinstance(seq[1], nn.ReLU) and list(seq.layers) == seq.children() == list(seq)
     assert list(seq._modules) == ["0", "1", "2"]  # replaced in its place, not moved to the end
     np.testing.assert_allclose(seq(X).numpy(), through(X, first, relu, last), rtol=1e-12)
     assert [name for name, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight",
@@ -57,7 +57,7 @@ def test_setitem_takes_negative_indices_and_refuses_what_sequential_refuses():
     seq = net()
     seq[-2] = nn.Tanh()
     assert isinstance(seq.layers[1], nn.Tanh)
-    with pytest.raises(ConfigError, match=r"Sequential: layer 1 is a ufunc, not a Module"):
+    with pytest.raises(ConfigError, match=r"Sequential: layer 1 must be a Module, not numpy.ufunc"):
         seq[1] = np.tanh
     with pytest.raises(IndexError, match=r"Sequential: index 3 is out of range for 3 layers"):
         seq[3] = nn.ReLU()
@@ -72,7 +72,7 @@ def test_deleting_a_layer_numbers_the_rest_again_as_torch_does(torch):
     seq = net()
     last = seq[2]
     del seq[0]
-    assert list(seq._modules) == ["0", "1"] and seq.layers == seq.children()
+    assert list(seq._modules) == ["0", "1"] and list(seq.layers) == seq.children()
     hidden = np.array([[0.5, -1.0, 0.1], [2.0, 0.3, -0.6]])  # the Sigmoid comes first now
     np.testing.assert_allclose(seq(hidden).numpy(), through(hidden, sigmoid, last), rtol=1e-12)
     theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
@@ -84,15 +84,55 @@ def test_deleting_a_layer_numbers_the_rest_again_as_torch_does(torch):
         del seq[1]
 
 
-def test_deleting_a_slice_and_appending_after_a_gap():
+def test_deleting_a_slice_or_by_delattr_numbers_the_rest_again():
     seq = net()
     del seq[1:]
     assert list(seq._modules) == ["0"] and len(seq.layers) == 1
-    seq.append(nn.ReLU())
-    delattr(seq, "0")  # as PyTorch's delattr: no renumbering, a gap at "0"
-    seq.append(nn.Tanh()).append(nn.Sigmoid())
-    assert list(seq._modules) == ["1", "2", "3"]  # "2" and "3": the layer "1" is not replaced
+    seq.append(nn.ReLU()).append(nn.Tanh())
+    delattr(seq, "0")  # as del seq[0]: a gap at "0" had no position a saved config rebuilds
+    seq.append(nn.Sigmoid())
+    assert list(seq._modules) == ["0", "1", "2"]
     assert [type(layer).__name__ for layer in seq] == ["ReLU", "Tanh", "Logistic"]
+
+
+def test_a_layer_without_a_position_is_refused():
+    """``seq.head = ...`` or ``seq.5`` of three had no position: saved, the config renumbered
+    the layers while the weights kept the names, and load_model refused the file."""
+    seq = net()
+    for name in ("head", "5", "0x"):
+        with pytest.raises(
+            ConfigError, match=rf"named by its position \(3 comes next\), not '{name}'"
+        ):
+            setattr(seq, name, nn.Linear(1, 1))
+    setattr(seq, "3", nn.Sigmoid())  # the next position: an append
+    assert len(seq) == 4 and list(seq._modules) == ["0", "1", "2", "3"]
+    seq.note = "a plain attribute"  # not a layer: as any module's
+    assert len(seq) == 4
+
+
+def test_the_layers_cannot_be_changed_behind_the_submodules_back():
+    seq = net()
+    with pytest.raises(AttributeError, match=r"Sequential.layers is read-only"):
+        seq.layers = [nn.ReLU()]
+    with pytest.raises(AttributeError):
+        seq.layers.append(nn.ReLU())  # a tuple: forward ran it, parameters() did not list it
+    assert len(seq) == 3
+
+
+def test_an_edited_sequential_saves_and_loads(tmp_path):
+    from chainrule import io
+
+    seq = net()
+    seq[1] = nn.Tanh()
+    del seq[2]
+    seq.append(nn.Linear(3, 2, dtype="float64", rng=5))
+    delattr(seq, "0")
+    seq.append(nn.Sigmoid())  # Tanh, Linear(3, 2), Sigmoid
+    io.save_model(tmp_path / "m", seq)
+    loaded, _ = io.load_model(tmp_path / "m")
+    hidden = X @ np.ones((2, 3))
+    np.testing.assert_array_equal(loaded(hidden).numpy(), seq(hidden).numpy())
+    assert list(loaded.state_dict()) == list(seq.state_dict()) == ["1.weight", "1.bias"]
 
 
 # -- a parameter's place that holds None ------------------------------------------------------

@@ -43,3 +43,16 @@ def test_a_branch_cannot_be_added_without_a_width() -> None:
 def test_a_branch_set_to_a_non_module_is_refused() -> None:
     with pytest.raises(TypeError, match=r"branch 0 must be a Module, not numpy.ndarray"):
         _parallel()[0] = np.eye(2)
+
+
+def test_a_branch_cannot_be_removed_and_indices_are_positions() -> None:
+    """``delattr(par, "0")`` left widths (2, 2) with one branch, which read columns 0-1."""
+    par = _parallel()
+    with pytest.raises(ConfigError, match=r"cannot remove branch '0'"):
+        delattr(par, "0")
+    with pytest.raises(IndexError, match=r"Parallel: index 2 is out of range for 2 branches"):
+        par[2] = nn.Linear(1, 1)
+    with pytest.raises(TypeError):
+        par[0:1] = nn.Linear(2, 1)
+    par[-1] = new = nn.Linear(3, 2, rng=9)
+    assert par.branches[1] is new and len(par) == 2

@@ -32,6 +32,6 @@ def test_an_overflowing_learning_rate_is_refused_and_nothing_changes(make):
 
 def test_sequential_append_refuses_what_is_not_a_module():
     model = nn.mlp([2, 2], rng=0)
-    with pytest.raises(ConfigError, match=r"Sequential: layer 1 is a ufunc, not a Module"):
+    with pytest.raises(ConfigError, match=r"Sequential: layer 1 must be a Module, not numpy.ufunc"):
         model.append(np.tanh)
     assert len(model.layers) == 1 and len(list(model.children())) == 1

@@ -279,7 +279,7 @@ def _check_layer(index: int, layer: Any) -> None:
     """Refuse a layer of a Sequential that is not a Module (a function such as ``np.tanh``
     failed only in forward, with a ufunc's TypeError)."""
     if not isinstance(layer, Module):
-        raise ConfigError(f"Sequential: layer {index} is a {type(layer).__name__}, not a Module")
+        raise ConfigError(f"Sequential: layer {index} must be a Module, not {type_name(layer)}")
 
 
 @register_module
@@ -288,29 +288,48 @@ class Sequential(Module):
     ``del net[1]``), with ``len`` and iteration.
 
     Parameters are named by position: ``"0.weight"``, ``"0.bias"``, ``"2.weight"`` ...
-    The submodules are the layers, as in PyTorch: ``layers`` is the list of them in order, kept
-    in step whenever one is assigned or deleted (``net[1] = ...``, ``setattr(net, "1", ...)``),
-    so ``forward``, ``parameters()`` and the ``state_dict`` always see the same network.
+    The submodules are the layers, named by their positions 0, 1, ... (what a saved model's
+    config rebuilds): ``layers`` is the tuple of them in order, kept in step whenever one is
+    replaced (``net[1] = ...``, ``setattr(net, "1", ...)``), appended, or deleted
+    (``del net[1]``, ``delattr(net, "1")``: the rest are numbered again), so ``forward``,
+    ``parameters()`` and the ``state_dict`` always see the same network. A layer under another
+    name (``net.head = ...``, ``net.5`` of three) is refused: it would have no position.
     """
 
     def __init__(self, *layers: Module) -> None:
         super().__init__()
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
-        # the submodules' values in order, refreshed on every assignment and deletion: forward
-        # reads a plain list (its hot path), and the submodules stay its one home
-        object.__setattr__(self, "layers", [])
-        for index, layer in enumerate(layers):
-            _check_layer(index, layer)
-            setattr(self, str(index), layer)
+        # the submodules in order, as a tuple refreshed on every change: forward reads it (its
+        # hot path), and the submodules stay its one home
+        object.__setattr__(self, "layers", ())
+        for layer in layers:
+            self.append(layer)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "layers":
+            raise AttributeError(
+                "Sequential.layers is read-only, its submodules in order: replace a layer with "
+                "net[i] = layer, add one with net.append(layer), remove one with del net[i]"
+            )
+        if isinstance(value, Module) and name not in self._modules:
+            position = str(len(self._modules))
+            if name != position:
+                raise ConfigError(
+                    f"Sequential: a layer is named by its position ({position} comes next), not "
+                    f"{name!r}: add it with net.append(layer), replace one with net[i] = layer"
+                )
         super().__setattr__(name, value)
-        self.layers[:] = self._modules.values()
+        self._refresh()
 
     def __delattr__(self, name: str) -> None:
-        super().__delattr__(name)
-        self.layers[:] = self._modules.values()
+        if name in self._modules:  # a layer: the rest are numbered again, as del net[i] does
+            del self[list(self._modules).index(name)]
+        else:
+            super().__delattr__(name)
+
+    def _refresh(self) -> None:
+        object.__setattr__(self, "layers", tuple(self._modules.values()))
 
     def forward(self, x: Any) -> Any:
         """Each layer in turn, ``x = layer(x)``; a plain array or an integer tensor takes the
@@ -337,10 +356,7 @@ class Sequential(Module):
     def append(self, layer: Module) -> Sequential:
         """Add a layer at the end; returns ``self``."""
         _check_layer(len(self.layers), layer)
-        name = len(self.layers)
-        while str(name) in self._modules:  # a gap left by delattr: never replace a layer
-            name += 1
-        setattr(self, str(name), layer)
+        setattr(self, str(len(self.layers)), layer)
         return self
 
     def _position(self, index: Any) -> int:
@@ -358,9 +374,9 @@ class Sequential(Module):
 
     def __setitem__(self, index: int, layer: Module) -> None:
         """Replace the layer at ``index`` (its parameters' names stay ``"<index>.weight"`` ...)."""
-        name = list(self._modules)[self._position(index)]
-        _check_layer(index, layer)
-        setattr(self, name, layer)
+        position = self._position(index)
+        _check_layer(position, layer)
+        setattr(self, str(position), layer)
 
     def __delitem__(self, index: int | slice) -> None:
         """Remove the layer(s) at ``index`` and number the rest 0, 1, ... again, as PyTorch
@@ -368,9 +384,10 @@ class Sequential(Module):
         kept = list(self.layers)
         del kept[index if isinstance(index, slice) else self._position(index)]
         for name in list(self._modules):
-            delattr(self, name)
+            Module.__delattr__(self, name)
         for position, layer in enumerate(kept):
-            setattr(self, str(position), layer)
+            Module.__setattr__(self, str(position), layer)
+        self._refresh()
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -441,11 +458,24 @@ class Parallel(Module):
             )
         super().__setattr__(name, value)
 
+    def __delattr__(self, name: str) -> None:
+        """A branch may be replaced, not removed: the others would read its columns."""
+        if name in self._modules:
+            raise ConfigError(
+                f"Parallel: cannot remove branch {name!r} (it reads columns the others do not); "
+                "build a new Parallel of the branches to keep, with their widths"
+            )
+        super().__delattr__(name)
+
     def __setitem__(self, index: int, branch: Module) -> None:
         """Replace branch ``index`` (it reads the same columns)."""
+        position = operator.index(index)  # a slice or a name is a TypeError, as in Sequential
+        count = len(self.widths)
+        if not -count <= position < count:
+            raise IndexError(f"Parallel: index {index} is out of range for {count} branches")
         if not isinstance(branch, Module):
             raise TypeError(f"Parallel: branch {index} must be a Module, not {type_name(branch)}")
-        setattr(self, str(range(len(self.widths))[index]), branch)
+        setattr(self, str(position % count), branch)
 
     def forward(self, x: Any) -> Tensor:
         """Each branch on its columns of ``x`` (n_cases, sum of widths), joined side by side."""

@@ -475,6 +475,11 @@ def _loss_config(loss: Any) -> Any:
 def _standardizer_state(standardizer: Any) -> Any:
     if standardizer is None or isinstance(standardizer, dict):
         return standardizer
+    if not callable(getattr(standardizer, "state", None)):  # a bare AttributeError before
+        raise ConfigError(
+            "standardizer must be a fitted chainrule.data.Standardizer or its state, "
+            f"{{'mean': [...], 'std': [...]}}, not {type_name(standardizer)}"
+        )
     return standardizer.state()
 
 
@@ -1196,6 +1201,23 @@ def checkpoint_directory(path: str | os.PathLike) -> Path:
     return path
 
 
+def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = None) -> dict:
+    """The model.json of ``trainer``'s checkpoints in ``directory``, refused as
+    :func:`load_model` would refuse it (class names not one per output, a standardizer of
+    another width) or as JSON cannot hold it (``meta`` holding a set): the Trainer asks
+    this before its first epoch, not at its first checkpoint."""
+    description = model_description(
+        trainer.model,
+        loss=trainer.loss,
+        standardizer=trainer.standardizer,
+        class_names=trainer.class_names,
+        meta=meta if meta is not None else trainer.meta,
+    )
+    _check_description(description, directory)  # a checkpoint that would not load: none
+    json_text(description)  # a TypeError naming what JSON cannot hold
+    return description
+
+
 def save_checkpoint(
     directory: str | os.PathLike,
     trainer: Any,
@@ -1215,14 +1237,7 @@ def save_checkpoint(
     """
     directory = checkpoint_directory(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
-    description = model_description(
-        trainer.model,
-        loss=trainer.loss,
-        standardizer=trainer.standardizer,
-        class_names=trainer.class_names,
-        meta=meta if meta is not None else trainer.meta,
-    )
-    _check_description(description, directory)  # a checkpoint that would not load: none
+    description = checkpoint_description(trainer, directory, meta)
     weights = model_weights(trainer.model)
     _check_sharing_survives(trainer.model, description, weights, target)
     directory.mkdir(parents=True, exist_ok=True)

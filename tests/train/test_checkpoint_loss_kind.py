@@ -71,6 +71,25 @@ def test_predict_of_the_checkpoints_gives_the_models_outputs(tmp_path, capsys):
     np.testing.assert_allclose(outputs, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("loss", ["function", "chainrule"])
+def test_predict_of_a_checkpoint_with_a_damaged_trainer_json_reads_the_model(
+    tmp_path, capsys, loss
+):
+    """predict needs only the model: a damaged trainer.json beside it stopped it (the file is
+    read for the loss's name); a resume still says what is wrong with it."""
+    trainer = _trainer(tmp_path / "ck", half_sse if loss == "function" else cr.nn.SquaredError())
+    trainer.fit(_data(), epochs=2)
+    (tmp_path / "ck" / "epoch-000002" / "trainer.json").write_text("{not json")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b\n" + "\n".join(",".join(map(repr, row)) for row in ROWS.tolist()))
+    code, out, err = run(capsys, "predict", tmp_path / "ck", "--input", rows, "--json")
+    assert code == 0, err
+    outputs = [p["outputs"] for p in json.loads(out)["predictions"]]
+    np.testing.assert_allclose(outputs, trainer.model(Tensor(ROWS)).data, rtol=1e-12)
+    with pytest.raises(ModelFileError, match=r"trainer.json"):
+        _trainer(None).resume(tmp_path / "ck")
+
+
 @pytest.mark.parametrize("format", ["onnx", "torch"])
 def test_export_of_the_checkpoints_writes_the_model(tmp_path, capsys, format):
     _fitted(tmp_path / "ck")

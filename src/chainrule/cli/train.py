@@ -749,7 +749,11 @@ def trained_user_loss(path: Path, info: dict) -> str | None:
     trainer_json = model_json.parent / io.TRAINER_JSON
     if not trainer_json.is_file():
         return None
-    return checkpoint_user_loss(io.read_trainer_state(trainer_json), info)
+    try:
+        state = io.read_trainer_state(trainer_json)
+    except ModelFileError:  # damaged: predict needs only the model (a resume says what is wrong)
+        state = {}
+    return checkpoint_user_loss(state, info)
 
 
 def held_out_case(

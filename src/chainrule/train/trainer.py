@@ -97,6 +97,11 @@ class Trainer:
             raise UserError(f"batch_size must be a positive integer or None, not {batch_size!r}")
         if not (is_integer(seed) and seed >= 0):
             raise UserError(f"seed must be a non-negative integer, not {seed!r}")
+        if isinstance(loss, type):  # nn.CrossEntropy for nn.CrossEntropy(): it would be
+            raise UserError(  # called with the outputs as its options
+                f"loss is the class {loss.__name__}, not a loss; pass an instance, "
+                f"loss={loss.__name__}()"
+            )
         _check_optimizer_trains(model, loss, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size = None if batch_size is None else int(batch_size)
@@ -138,6 +143,10 @@ class Trainer:
         self.keep_checkpoints = int(keep_checkpoints)
         self.meta = dict(meta or {})
         self.standardizer, self.class_names = standardizer, class_names
+        if self.checkpoint_dir is not None:  # what the first checkpoint would refuse: now
+            from chainrule import io
+
+            io.checkpoint_description(self, self.checkpoint_dir)
         self.history = History()
         self.epoch = 0
         self.epochs = 0

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy
 
+from chainrule.errors import type_name
+
 #: ``(array type, module)`` pairs tried in order before array-api-compat is asked.
 _registered: list[tuple[type, Any]] = []
 
@@ -103,8 +105,23 @@ def namespace(module: Any) -> Any:
     """
     if module is None or module is numpy:
         return numpy
+    if not callable(getattr(module, "asarray", None)):  # "torch", a plain module, an array
+        raise ArrayLibraryError(_not_a_library(module))
     probe = module.asarray(0.0)  # the module's own array type tells which wrapper serves it
     return array_module(probe)
+
+
+def _not_a_library(module: Any) -> str:
+    """Why ``module`` is no ``xp=``: what it is, and what an ``xp`` is."""
+    hint = (
+        f" (import {module} and pass the module itself: xp={module})"
+        if isinstance(module, str)
+        else ""
+    )
+    return (
+        f"xp must be an array library's module, an array API namespace such as numpy, torch, "
+        f"jax.numpy or array_api_strict, not {type_name(module)} {module!r:.40}{hint}"
+    )
 
 
 def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
@@ -114,6 +131,11 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
     (which has one device, the host). Values are made on the host (seeded generators give the
     same numbers on every library) and copied, so the result never shares memory with
     ``array`` (torch would otherwise wrap a host array, and a move would write through to it).
+    The values keep their dtype where the library has it, and the library decides where it
+    lacks it: JAX without ``jax_enable_x64`` makes float64 values float32, as its own
+    ``asarray`` does; a device that refuses them (array-api-strict's ``no_float64``) raises
+    :class:`ArrayLibraryError` saying to make them float32 first. (An explicit request for a
+    dtype is :func:`dtype_in`'s to refuse.)
     """
     ns = namespace(xp) if xp is not None else numpy
     if ns is numpy:
@@ -121,7 +143,18 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
             raise ArrayLibraryError(f"NumPy arrays live on the host, not on device {device!r}")
         return numpy.asarray(array)
     host = numpy.asarray(array)
-    return ns.asarray(host, dtype=dtype_in(ns, host.dtype), device=device, copy=True)
+    try:
+        return ns.asarray(host, dtype=_dtype_named(ns, host.dtype), device=device, copy=True)
+    except ValueError:
+        name = host.dtype.name
+        if name in WIDE_DTYPES and not _offers(ns, name, device):
+            narrower = _NARROWER[name]
+            raise ArrayLibraryError(
+                f"{_lacking(ns, name, device, '')}, and the values are {name} (NumPy's default "
+                f"for floats); make them {narrower} first (dtype={narrower!r}; a model: "
+                f"model.to({narrower!r}) before it moves)"
+            ) from None
+        raise
 
 
 def move(array: Any, xp: Any = None, device: Any = None) -> Any:
@@ -207,19 +240,112 @@ def size(array: Any) -> int:
     return math.prod(array.shape)
 
 
-def dtype_in(xp: Any, dtype: Any) -> Any:
-    """``dtype`` (a NumPy dtype, a name, a Python type or the library's own) as ``xp``'s dtype."""
+def dtype_in(xp: Any, dtype: Any, device: Any = None, on: Any = None) -> Any:
+    """``dtype`` (a NumPy dtype, a name, a Python type or the library's own) as ``xp``'s dtype,
+    for a dtype asked for (``cr.tensor(..., dtype=)``, ``astype``, ``Module.to``).
+
+    A dtype that ``xp`` lacks raises :class:`ArrayLibraryError` naming the library and the
+    dtype: one it has no name for (float16 on array-api-strict), and float64 or complex128
+    where ``device`` (``on``'s device where an array ``on`` is given, read only then; the
+    library's default device when neither is) or the library's settings do not offer them:
+    array-api-strict's ``no_float64`` device, Apple's MPS, and JAX until
+    ``jax.config.update("jax_enable_x64", True)`` (JAX itself would make float32 with a
+    warning, and a model asked to be float64 would train in float32).
+    """
+    if xp is numpy or dtype is None:
+        return None if dtype is None else numpy.dtype(dtype)
+    if isinstance(dtype, (str, type, numpy.dtype)):  # by name, as NumPy reads it
+        name = dtype.name if isinstance(dtype, numpy.dtype) else numpy.dtype(dtype).name
+        found = _named(xp, name)
+    else:  # the library's own dtype object, by its printed name ("torch.float64")
+        name, found = str(dtype).rsplit(".", 1)[-1], dtype
+    if name in WIDE_DTYPES:
+        where = device if on is None else device_of(on)
+        if not _offers(xp, name, where):
+            raise ArrayLibraryError(_lacking(xp, name, where))
+    return found
+
+
+def _dtype_named(xp: Any, dtype: Any) -> Any:
+    """``dtype`` as ``xp``'s, looked up by name, whether or not a device offers it (raises only
+    where the library has no dtype of that name)."""
     if xp is numpy or dtype is None:
         return None if dtype is None else numpy.dtype(dtype)
     if isinstance(dtype, (str, type, numpy.dtype)):
-        name = numpy.dtype(dtype).name
-        found = getattr(xp, name, None)
-        if found is None:  # array-api-strict has no float16 (the standard has none)
-            has = ", ".join(_floating_names(xp))
-            hint = f"; its floating dtypes: {has}" if has else ""
-            raise ArrayLibraryError(f"{_library(xp)} has no dtype {name}{hint}")
-        return found
+        return _named(xp, numpy.dtype(dtype).name)
     return dtype
+
+
+def _named(xp: Any, name: str) -> Any:
+    """Library ``xp``'s dtype called ``name``; refused where it has none."""
+    found = getattr(xp, name, None)
+    if found is None:  # array-api-strict has no float16 (the standard has none)
+        has = ", ".join(_floating_names(xp))
+        hint = f"; its floating dtypes: {has}" if has else ""
+        raise ArrayLibraryError(f"{_library(xp)} has no dtype {name}{hint}")
+    return found
+
+
+#: The dtypes that a library may have by name and yet not offer: float64 and complex128 on
+#: array-api-strict's ``no_float64`` device, on Apple's MPS, and on JAX without x64
+WIDE_DTYPES = ("float64", "complex128")
+#: What to ask for instead of each
+_NARROWER = {"float64": "float32", "complex128": "complex64"}
+
+
+def _offers(xp: Any, name: str, device: Any) -> bool:
+    """Whether library ``xp`` offers dtype ``name`` (one of :data:`WIDE_DTYPES`) on ``device``
+    (its default device when None), as the standard's inspection API says; where a library has
+    none, or it does not know the device, whether the library has the name at all.
+
+    Asked once per library, device and JAX x64 setting (JAX's inspection takes 0.25 ms, and its
+    answer changes when ``jax_enable_x64`` is switched)."""
+    key = (xp, str(device), _x64_setting(xp))
+    offered = _offered.get(key)
+    if offered is None:
+        offered = _offered[key] = _offered_wide(xp, device)
+    return name in offered
+
+
+#: :func:`_offers`' answers: (library, device, JAX x64 setting) -> the wide dtypes offered there
+_offered: dict[Any, frozenset[str]] = {}
+
+
+def _offered_wide(xp: Any, device: Any) -> frozenset[str]:
+    named = frozenset(name for name in WIDE_DTYPES if hasattr(xp, name))
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is None:
+        return named
+    try:
+        kinds = ("real floating", "complex floating")
+        return named & frozenset(info().dtypes(device=device, kind=kinds))
+    except (TypeError, ValueError):  # a library whose info does not know the device
+        return named
+
+
+def _x64_setting(xp: Any) -> Any:
+    """JAX's ``jax_enable_x64`` for a JAX namespace (it switches float64 on and off at run
+    time); None for every other library, whose dtypes depend on the device alone."""
+    if not _library(xp).startswith("jax"):
+        return None
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+def _lacking(xp: Any, name: str, device: Any, fix: str | None = None) -> str:
+    """Why ``xp`` cannot hold ``name`` (a wide dtype) on ``device``, and ``fix``, what to do
+    instead (by default: use the narrower dtype)."""
+    library, narrower = _library(xp), _NARROWER[name]
+    fix = f"; use {narrower}" if fix is None else fix
+    if _x64_setting(xp) is False:
+        return (
+            f"{library} has no {name} while jax_enable_x64 is off (JAX would make {narrower} "
+            f'instead); run jax.config.update("jax_enable_x64", True) at startup'
+            + (", or use " + narrower if fix else "")
+        )
+    where = "" if device is None else f" on device {device}"
+    return f"{library} has no {name}{where}{fix}"
 
 
 def _floating_names(xp: Any) -> list[str]:
@@ -289,11 +415,12 @@ def signed_positions(array: Any) -> Any:
 
 
 def astype(array: Any, dtype: Any) -> Any:
-    """``array`` in ``dtype`` (no copy when it already is)."""
+    """``array`` in ``dtype`` (no copy when it already is); a dtype that the array's library
+    or device lacks is refused as :func:`dtype_in` refuses it."""
     if type(array) is numpy.ndarray:
         return array.astype(dtype, copy=False)
     xp = array_module(array)
-    return xp.astype(array, dtype_in(xp, dtype), copy=False)
+    return xp.astype(array, dtype_in(xp, dtype, on=array), copy=False)
 
 
 def mask(condition: Any, dtype: Any) -> Any:
@@ -339,7 +466,7 @@ def asarray_like(
     if xp is numpy:  # numpy.array: NumPy 1's asarray has no copy=
         host = to_numpy(value) if foreign else value
         return numpy.array(host, dtype=dtype, copy=True) if copy else numpy.asarray(host, dtype)
-    where, into = device_of(like), dtype_in(xp, dtype)
+    where, into = device_of(like), _dtype_named(xp, dtype)  # as the library makes it
     return xp.asarray(detached(value), dtype=into, device=where, copy=True if copy else None)
 
 
@@ -427,15 +554,7 @@ def has_float64(array: Any) -> bool:
     """Whether ``array``'s library offers float64 on ``array``'s device (NumPy always does;
     array-api-strict's ``no_float64`` device and Apple's MPS do not)."""
     xp = array_module(array)
-    if xp is numpy:
-        return True
-    info = getattr(xp, "__array_namespace_info__", None)
-    if info is None:
-        return hasattr(xp, "float64")
-    try:
-        return "float64" in info().dtypes(device=device_of(array), kind="real floating")
-    except (TypeError, ValueError):  # a library whose info does not know the device
-        return hasattr(xp, "float64")
+    return xp is numpy or _offers(xp, "float64", device_of(array))
 
 
 def unit_vector(like: Any, flat: int, dtype: Any = None) -> Any:

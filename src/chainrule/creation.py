@@ -5,6 +5,11 @@ Each function takes ``xp`` (an array library: ``torch``, ``cupy``, ``jax.numpy``
 ``dtype`` (NumPy's, a name, or the library's own: ``torch.float32``). Values are made on the
 host with NumPy, so a seed gives the same numbers on every library, and copied once to the
 device.
+
+Without a ``dtype`` the values are NumPy's float64, and a library that lacks float64 makes them
+as it makes such values (JAX without ``jax_enable_x64``: float32). A ``dtype`` asked for is
+made or refused: float64 where the library or device has none raises ``ArrayLibraryError``
+naming both (it is not silently float32).
 """
 
 from __future__ import annotations
@@ -35,11 +40,20 @@ def _shape(shape: tuple) -> tuple[int, ...]:
     return tuple(int(n) if isinstance(n, np.integer) else n for n in shape)
 
 
-def _placed(array: Any, xp: Any, device: Any, requires_grad: bool) -> Tensor:
-    """A host array as a tensor of library ``xp`` on ``device`` (NumPy when both are None)."""
+def _placed(array: Any, xp: Any, device: Any, requires_grad: bool, asked: Any = None) -> Tensor:
+    """A host array as a tensor of library ``xp`` on ``device`` (NumPy when both are None).
+    ``asked``, the dtype the caller gave (None: none), is refused where ``xp`` or ``device``
+    lacks it: the move would make float64 float32 on JAX without x64."""
     if xp is not None or device is not None:
+        if asked is not None and xp is not None:
+            backend.dtype_in(backend.namespace(xp), asked, device)
         array = backend.move(array, xp, device)
     return Tensor(array, requires_grad=requires_grad)
+
+
+def _host_float(dtype: Any, who: str) -> Any:
+    """:func:`_host_dtype`, float64 where no ``dtype`` is given."""
+    return np.dtype(np.float64) if dtype is None else _host_dtype(dtype, who)
 
 
 def _host_dtype(dtype: Any, who: str) -> Any:
@@ -96,7 +110,7 @@ def tensor(
         dtype = _host_dtype(dtype, "tensor")
         if xp is None or backend.namespace(xp) is np:  # stays on the host: copied here
             return _placed(np.array(data, dtype=dtype), None, device, requires_grad)
-        return _placed(np.asarray(data, dtype=dtype), xp, device, requires_grad)  # a move copies
+        return _placed(np.asarray(data, dtype=dtype), xp, device, requires_grad, dtype)  # copies
     placed = data if xp is None and device is None else backend.move(data, xp, device)
     if placed is data:  # still the caller's array: no move made a copy
         placed = _own_copy(placed)
@@ -107,39 +121,39 @@ def tensor(
 
 def zeros(
     *shape: Any,
-    dtype: Any = np.float64,
+    dtype: Any = None,
     requires_grad: bool = False,
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
     """A tensor of zeros: ``zeros(3)``, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    values = np.zeros(_shape(shape), dtype=_host_dtype(dtype, "zeros"))
-    return _placed(values, xp, device, requires_grad)
+    values = np.zeros(_shape(shape), dtype=_host_float(dtype, "zeros"))
+    return _placed(values, xp, device, requires_grad, dtype)
 
 
 def ones(
     *shape: Any,
-    dtype: Any = np.float64,
+    dtype: Any = None,
     requires_grad: bool = False,
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
     """A tensor of ones."""
-    values = np.ones(_shape(shape), dtype=_host_dtype(dtype, "ones"))
-    return _placed(values, xp, device, requires_grad)
+    values = np.ones(_shape(shape), dtype=_host_float(dtype, "ones"))
+    return _placed(values, xp, device, requires_grad, dtype)
 
 
 def full(
     shape: Any,
     value: float,
-    dtype: Any = np.float64,
+    dtype: Any = None,
     requires_grad: bool = False,
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
     """A tensor filled with ``value``."""
-    values = np.full(shape, value, dtype=_host_dtype(dtype, "full"))
-    return _placed(values, xp, device, requires_grad)
+    values = np.full(shape, value, dtype=_host_float(dtype, "full"))
+    return _placed(values, xp, device, requires_grad, dtype)
 
 
 def zeros_like(x: Tensor, requires_grad: bool = False) -> Tensor:
@@ -156,25 +170,26 @@ def arange(
     *args: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
     """``np.arange`` as a tensor."""
-    return _placed(np.arange(*args, dtype=_host_dtype(dtype, "arange")), xp, device, requires_grad)
+    values = np.arange(*args, dtype=_host_dtype(dtype, "arange"))
+    return _placed(values, xp, device, requires_grad, dtype)
 
 
 def linspace(
     start: float,
     stop: float,
     num: int = 50,
-    dtype: Any = np.float64,
+    dtype: Any = None,
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
     """``np.linspace`` as a tensor."""
-    values = np.linspace(start, stop, num, dtype=_host_dtype(dtype, "linspace"))
-    return _placed(values, xp, device, False)
+    values = np.linspace(start, stop, num, dtype=_host_float(dtype, "linspace"))
+    return _placed(values, xp, device, False, dtype)
 
 
 def randn(
     *shape: Any,
-    dtype: Any = np.float64,
+    dtype: Any = None,
     requires_grad: bool = False,
     rng: np.random.Generator | int | None = None,
     xp: Any = None,
@@ -183,13 +198,13 @@ def randn(
     """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible."""
     generator = as_generator(rng, "randn")
     data = generator.standard_normal(_shape(shape))
-    data = data.astype(_host_dtype(dtype, "randn"), copy=False)
-    return _placed(data, xp, device, requires_grad)
+    data = data.astype(_host_float(dtype, "randn"), copy=False)
+    return _placed(data, xp, device, requires_grad, dtype)
 
 
 def rand(
     *shape: Any,
-    dtype: Any = np.float64,
+    dtype: Any = None,
     requires_grad: bool = False,
     rng: np.random.Generator | int | None = None,
     xp: Any = None,
@@ -197,8 +212,8 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible."""
     data = as_generator(rng, "rand").random(_shape(shape))
-    data = data.astype(_host_dtype(dtype, "rand"), copy=False)
-    return _placed(data, xp, device, requires_grad)
+    data = data.astype(_host_float(dtype, "rand"), copy=False)
+    return _placed(data, xp, device, requires_grad, dtype)
 
 
 def as_generator(

@@ -300,6 +300,13 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
             raise primitive.forward_error(inputs, params, error) from None
         raise  # the forward's own error about the user's input (a class label) names it
     except TypeError as error:  # a library that will not mix the dtypes: name the op
+        if isinstance(error, backend.ArrayLibraryError):  # a dtype the device lacks: named
+            raise
+        # JAX refuses shapes that do not broadcast with a TypeError ("add got incompatible
+        # shapes for broadcasting"); a call's own TypeError names an argument ("unexpected
+        # keyword argument 'axis'"), not the operands' shapes
+        if is_about_shapes(error) and "argument" not in str(error).split("\n")[0]:
+            raise primitive.forward_error(inputs, params, error) from None
         raise primitive.type_error(inputs, params, error) from error
     saved = None
     if primitive.saves:

@@ -96,7 +96,8 @@ class Tensor:
             if self.data.dtype.kind not in "biufc":
                 raise TypeError(_not_numbers(data, self.data.dtype))
         else:  # already the library's array: keep its device, not its library's autograd
-            self.data = xp.asarray(backend.detached(data), dtype=backend.dtype_in(xp, dtype))
+            dtype = backend.dtype_in(xp, dtype, on=data)  # refused where data's device lacks it
+            self.data = xp.asarray(backend.detached(data), dtype=dtype)
         self.requires_grad = False
         self.grad: Tensor | None = None
         self._primitive: Primitive | None = None

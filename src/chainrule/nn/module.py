@@ -625,7 +625,11 @@ def _is_array(value: Any) -> bool:
 
 def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **kwargs: Any):
     """Call ``module`` with some parameters replaced by the tensors in ``params`` (by dotted name;
-    an array stands in as a tensor that needs no gradient).
+    an array stands in as a tensor that needs no gradient). A NumPy array or a list joins the
+    library and device of the parameter it replaces, as it joins an op's other operand, so
+    ``functional_call(model, model.state_dict(), x)`` runs on a PyTorch or JAX model too (its
+    ``state_dict`` holds NumPy copies); an array of another library, or on another device,
+    stays as it is and the op that meets it refuses it.
 
     The module is restored afterwards. This turns a network into a function of its weights, for
     :func:`chainrule.gradcheck` or :func:`chainrule.grad`:
@@ -648,10 +652,19 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
                     f"functional_call: {type(module).__name__} has no parameter {name!r}"
                 )
             if not isinstance(value, Tensor):  # an array or a nested list: a constant tensor
-                value = Tensor(value)
+                value = _stand_in(value, owner.__dict__[attr])
             swapped.append((owner, attr, owner.__dict__[attr]))
             owner.__dict__[attr] = value  # bypass registration: a temporary stand-in
         return module(*args, **kwargs)
     finally:
         for owner, attr, original in reversed(swapped):
             owner.__dict__[attr] = original
+
+
+def _stand_in(value: Any, replaced: Any) -> Tensor:
+    """An array or a nested list as a constant tensor in place of parameter ``replaced``: a
+    NumPy array or a list on ``replaced``'s library and device (a tensor of NumPy would meet
+    the model's other arrays in the first op and be refused), anything else as it is."""
+    if isinstance(replaced, Tensor) and isinstance(value, backend.JOINING_TYPES):
+        return Tensor(backend.asarray_like(value, replaced.data))
+    return Tensor(value)

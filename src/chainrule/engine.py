@@ -932,16 +932,28 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
     """Run a rule with the per-op forward check off, then check its result as ``node``'s backward.
 
     The ops inside a rule (the ``div`` in sqrt's ``g / (2 * out)``) would otherwise report the
-    NaN under their own name and the line of ``backward()``, not the op the user wrote.
+    NaN under their own name and the line of ``backward()``, not the op the user wrote. The
+    rule gets read-only views of its arrays, so a write into one is named too.
     """
     mode.detect_anomaly = False
     try:
-        contribution = rule(cotangent, *args, **params)
+        # every array read-only: a rule writing into one it shares (the array add's rule sends
+        # both inputs) changed another gradient unseen; here _wrote_in_place names it
+        contribution = rule(_read_only(cotangent), *map(_read_only, args), **params)
     finally:
         mode.detect_anomaly = True
     if hasattr(contribution, "shape"):  # not an array: the caller names it (_not_a_gradient)
         _check_finite(array_of(contribution), f"{node.op}: backward produced", node)
     return contribution
+
+
+def _read_only(array: Any) -> Any:
+    """A writable NumPy array as a read-only view of it (a view: its memory is not copied);
+    anything else (a tensor, another library's array) as it is."""
+    if type(array) is numpy.ndarray and array.flags.writeable:
+        array = array.view()
+        array.flags.writeable = False
+    return array
 
 
 def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple[Tensor, Tensor]]:

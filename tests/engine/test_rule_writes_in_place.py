@@ -77,3 +77,28 @@ def test_another_value_error_of_a_rule_is_its_own() -> None:
     x = cr.tensor(np.ones(2), requires_grad=True)
     with pytest.raises(ValueError, match=r"^the rule's own complaint$"):
         op(x).sum().backward()
+
+
+def test_under_detect_anomaly_a_write_into_a_writable_shared_cotangent_is_named() -> None:
+    """add's rule sends one array to both inputs, writable: ``g *= 2`` in the next rule changed
+    the other input's gradient unseen (x.grad = 4 w^2 for the closed form 3 w^2). The fast pass
+    cannot afford to protect it; under detect_anomaly every array a rule gets is read-only."""
+    name, double = _doubling(_in_place)
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = cr.tensor([1.0, 10.0, 100.0])
+    y = x * w
+    out = ((double(y) + y) * w).sum()
+    refusal = rf"rule of '{name}'.* wrote into an array"
+    with pytest.raises(ValueError, match=refusal), cr.detect_anomaly():
+        out.backward()
+
+
+def test_under_detect_anomaly_the_rules_written_right_give_the_closed_form() -> None:
+    """d/dx sum((2 x w + x w) w) = 3 w^2, through add's shared cotangent."""
+    _, double = _doubling(_new_array)
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = cr.tensor([1.0, 10.0, 100.0])
+    y = x * w
+    with cr.detect_anomaly():
+        ((double(y) + y) * w).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * w.numpy() ** 2, rtol=1e-15)

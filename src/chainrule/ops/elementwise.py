@@ -89,13 +89,15 @@ def _log_of_base(a: Any, b: Any) -> Any:
 
 def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     """d(a**b)/da = b a**(b-1), which is 0 where b = 0 (a**0 is 1 for every a, NaN included,
-    as IEEE's pow and torch's gradient have it). Only at b = 0 with a = 0 or NaN, where
-    0 * 0**-1 or 0 * NaN would be NaN (and warn), is the base taken as 1; the exponent stays
+    as IEEE's pow and torch's gradient have it). Only at b = 0 with a = 0, NaN or subnormal,
+    where 0 * 0**-1, 0 * NaN or 0 * (1/1e-40 = inf in float32) would be NaN (and warn), is the
+    base taken as 1; the exponent stays
     b - 1 everywhere, so the slope's own derivative in b (a second derivative, d2/da db) is
     a**(b-1) (1 + b log a) at b = 0 too, as d2/db da is (replacing the exponent by 1 there
     made it a, and the Hessian asymmetric)."""
     base = array_of(a)
-    singular = ((base == 0) | (base != base)) & (array_of(b) == 0)
+    normal = array_module(base).finfo(base.dtype).smallest_normal
+    singular = ~(abs(base) >= normal) & (array_of(b) == 0)  # NaN compares False: singular too
     slope = b * _where(a, 1.0, condition=~singular) ** (b - 1)
     return unbroadcast(g * slope, a.shape)
 

@@ -330,6 +330,13 @@ class Trainer:
                 f"the training loss became {logs['loss']} in epoch {epoch}; "
                 "try a smaller learning rate"
             )
+        overflowed = _first_non_finite_parameter(self.model)
+        if overflowed is not None:  # saturated outputs keep the loss finite: no model to keep
+            raise TrainingDiverged(
+                f"parameter {overflowed!r} became NaN or infinite in epoch {epoch} (the loss, "
+                f"{logs['loss']:.6g}, stayed finite: the units it feeds saturate); try a "
+                "smaller learning rate"
+            )
         logs["time"] = round(time.perf_counter() - started, 6)
         self.epoch = epoch
         self.history.append(logs)
@@ -807,6 +814,16 @@ def _check_same_case_shape(train_ds: Any, val_ds: Any) -> None:
 def _is_seconds(value: Any) -> bool:
     """A real number of seconds, not NaN, not negative, not a bool (``inf``: never by time)."""
     return is_real(value) and value >= 0  # NaN compares False
+
+
+def _first_non_finite_parameter(model: Any) -> str | None:
+    """The name of the first parameter holding a NaN or an infinity (any array library), or
+    None: one pass over the weights, once an epoch."""
+    for name, p in model.named_parameters():
+        xp = backend.array_module(p.data)
+        if not bool(xp.all(xp.isfinite(p.data))):
+            return name
+    return None
 
 
 def _n_batches(n: int, batch_size: int | None) -> int:

@@ -143,18 +143,17 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
             raise ArrayLibraryError(f"NumPy arrays live on the host, not on device {device!r}")
         return numpy.asarray(array)
     host = numpy.asarray(array)
-    try:
-        return ns.asarray(host, dtype=_dtype_named(ns, host.dtype), device=device, copy=True)
-    except ValueError:
-        name = host.dtype.name
-        if name in WIDE_DTYPES and not _offers(ns, name, device):
-            narrower = _NARROWER[name]
+    dtype, name = _dtype_named(ns, host.dtype), host.dtype.name
+    if name in WIDE_DTYPES and not _offers(ns, name, device):
+        narrower = _NARROWER[name]
+        if _x64_setting(ns) is not False:
             raise ArrayLibraryError(
                 f"{_lacking(ns, name, device, '')}, and the values are {name} (NumPy's default "
                 f"for floats); make them {narrower} first (dtype={narrower!r}; a model: "
                 f"model.to({narrower!r}) before it moves)"
-            ) from None
-        raise
+            )
+        dtype = _named(ns, narrower)  # what JAX makes of them, without its warning each time
+    return ns.asarray(host, dtype=dtype, device=device, copy=True)
 
 
 def move(array: Any, xp: Any = None, device: Any = None) -> Any:

@@ -96,8 +96,9 @@ def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     a**(b-1) (1 + b log a) at b = 0 too, as d2/db da is (replacing the exponent by 1 there
     made it a, and the Hessian asymmetric)."""
     base = array_of(a)
-    normal = array_module(base).finfo(base.dtype).smallest_normal
-    singular = ~(abs(base) >= normal) & (array_of(b) == 0)  # NaN compares False: singular too
+    xp = array_module(base)  # xp.abs, not abs: this module's abs is the op (through apply)
+    normal = xp.finfo(base.dtype).smallest_normal
+    singular = ~(xp.abs(base) >= normal) & (array_of(b) == 0)  # NaN compares False: singular too
     slope = b * _where(a, 1.0, condition=~singular) ** (b - 1)
     return unbroadcast(g * slope, a.shape)
 

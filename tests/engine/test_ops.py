@@ -572,3 +572,30 @@ def test_var_with_ddof_at_least_n_names_the_problem() -> None:
                       "values: the variance is NaN"):  # fmt: skip
         value = cr.var(cr.tensor([1.0, 2.0]), ddof=2)
     assert np.isnan(value.item())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_a_backward_without_create_graph_records_no_op(case: Case, monkeypatch) -> None:
+    """Rules run on bare arrays unless create_graph asks for a recorded backward: an op of
+    the engine called inside a rule (power's base rule once used this package's ``abs`` op)
+    costs a whole op per node and backward."""
+    import sys
+
+    from chainrule import engine
+
+    tensors = [cr.tensor(a, requires_grad=True) for a in case.inputs]
+    outs = _flat(case.f(*tensors))
+    total = sum((out.sum() for out in outs[1:]), outs[0].sum())
+    recorded, applied = engine.apply, []
+
+    def counting(primitive, *args, **kwargs):
+        applied.append(primitive.name)
+        return recorded(primitive, *args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("chainrule") and (
+            getattr(module, "apply", None) is recorded
+        ):
+            monkeypatch.setattr(module, "apply", counting)
+    total.backward()
+    assert applied == [], f"{case.id}: backward ran {applied}"

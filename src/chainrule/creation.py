@@ -14,8 +14,6 @@ naming both (it is not silently float32).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -33,18 +31,6 @@ def manual_seed(seed: int) -> np.random.Generator:
     global _default_rng
     _default_rng = np.random.default_rng(seed)
     return _default_rng
-
-
-@contextlib.contextmanager
-def default_generator_kept() -> Iterator[None]:
-    """The default generator's state put back on leaving: a model built only to check a file
-    (:func:`chainrule.io.save_model`) draws nothing the user's next layer would have drawn."""
-    generator = _default_rng
-    state = generator.bit_generator.state
-    try:
-        yield
-    finally:
-        generator.bit_generator.state = state
 
 
 def _shape(shape: tuple) -> tuple[int, ...]:

@@ -616,7 +616,7 @@ def save_model(
         raise ModelFileError(f"{path}: cannot make its directory: {blocking} is a file")
     weights = model_weights(model)
     _check_finite(weights, path)
-    _check_loads(model, description, weights, path)
+    _check_sharing_survives(model, description, weights, path)
     try:
         _write_model(path, weights, description)
     except OSError as error:  # named by the user's directory, not the temporary one
@@ -771,23 +771,6 @@ def _check_sharing_survives(model: Any, description: dict, weights: dict, path: 
             f"that its architecture (config()) builds as separate ones, so the file could not "
             f"be loaded ({missing[0]!r} would be missing)"
         )
-
-
-def _check_loads(model: Any, description: dict, weights: dict, path: Path) -> None:
-    """Refuse, before anything is written, weights that :func:`load_model` would refuse beside
-    this description: a module shared by two places (:func:`_check_sharing_survives`), or a
-    parameter that the architecture rebuilds in another shape or dtype (a bias of 3 values
-    set on a Linear of 2 units, a float64 Parameter set on a float32 model): its checks, on the
-    architecture rebuilt (a few milliseconds for a 784-256-10 network; the default generator
-    it draws from is put back)."""
-    from chainrule.creation import default_generator_kept
-
-    with default_generator_kept():
-        _check_sharing_survives(model, description, weights, path)
-        rebuilt = build_model(description, path)
-    refused = Path(f"{path}: cannot save this model, as load_model would refuse its file")
-    check_weights(rebuilt, weights, refused)
-    _check_dtypes(rebuilt, weights, refused, path / MODEL_JSON)
 
 
 def read_model_description(path: str | os.PathLike) -> dict:
@@ -1256,7 +1239,7 @@ def save_checkpoint(
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
     description = checkpoint_description(trainer, directory, meta)
     weights = model_weights(trainer.model)
-    _check_loads(trainer.model, description, weights, target)
+    _check_sharing_survives(trainer.model, description, weights, target)
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(directory)
     state_json, state_arrays = trainer.state()

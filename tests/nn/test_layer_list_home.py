@@ -184,3 +184,12 @@ def test_register_parameter_declares_a_place_or_a_parameter():
         module.register_parameter("other", [1.0])
     with pytest.raises(ConfigError, match=r"register_buffer: Module\.gain is already a parameter"):
         module.register_buffer("gain", np.zeros(1))
+
+
+def test_a_layer_set_to_none_is_refused_not_left_as_a_gap():
+    """``setattr(net, "1", None)`` left names 0 and 2, and the next append took name 2 over
+    the last Linear, silently."""
+    seq = net()
+    with pytest.raises(ConfigError, match=r"cannot set layer 1 to None; remove it with del"):
+        setattr(seq, "1", None)
+    assert list(seq._modules) == ["0", "1", "2"] and len(seq) == 3

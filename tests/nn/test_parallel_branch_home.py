@@ -50,6 +50,8 @@ def test_a_branch_cannot_be_removed_and_indices_are_positions() -> None:
     par = _parallel()
     with pytest.raises(ConfigError, match=r"cannot remove branch '0'"):
         delattr(par, "0")
+    with pytest.raises(ConfigError, match=r"cannot remove branch '1'"):
+        del par[1]
     with pytest.raises(IndexError, match=r"Parallel: index 2 is out of range for 2 branches"):
         par[2] = nn.Linear(1, 1)
     with pytest.raises(TypeError):

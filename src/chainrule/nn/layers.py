@@ -312,6 +312,10 @@ class Sequential(Module):
                 "Sequential.layers is read-only, its submodules in order: replace a layer with "
                 "net[i] = layer, add one with net.append(layer), remove one with del net[i]"
             )
+        if value is None and name in self._modules:  # a gap the next append would fill
+            raise ConfigError(
+                f"Sequential: cannot set layer {name} to None; remove it with del net[{name}]"
+            )
         if isinstance(value, Module) and name not in self._modules:
             position = str(len(self._modules))
             if name != position:
@@ -466,6 +470,9 @@ class Parallel(Module):
                 "build a new Parallel of the branches to keep, with their widths"
             )
         super().__delattr__(name)
+
+    def __delitem__(self, index: int) -> None:
+        delattr(self, str(index))  # refused, saying why
 
     def __setitem__(self, index: int, branch: Module) -> None:
         """Replace branch ``index`` (it reads the same columns)."""

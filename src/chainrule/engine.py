@@ -939,6 +939,7 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
     try:
         # every array read-only: a rule writing into one it shares (the array add's rule sends
         # both inputs) changed another gradient unseen; here _wrote_in_place names it
+        params = {key: _read_only(value) for key, value in params.items()}  # saved= too
         contribution = rule(_read_only(cotangent), *map(_read_only, args), **params)
     finally:
         mode.detect_anomaly = True

@@ -102,3 +102,23 @@ def test_under_detect_anomaly_the_rules_written_right_give_the_closed_form() -> 
     with cr.detect_anomaly():
         ((double(y) + y) * w).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 3 * w.numpy() ** 2, rtol=1e-15)
+
+
+def test_under_detect_anomaly_a_write_into_a_saved_array_is_named() -> None:
+    """A rule's ``saved=`` array was left writable: ``saved *= g`` changed what a second
+    backward (retain_graph) read, unseen (18, 36, 54 for 6 x)."""
+    name = f"test_in_place_saved_{next(_fresh)}"
+
+    def forward(x):
+        return x * x, 2.0 * x
+
+    def rule(g, out, x, saved):
+        saved *= g
+        return saved
+
+    square = primitive(name, forward, rule, saves=True)
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    out = square(x).sum()
+    refusal = rf"rule of '{name}'.* wrote into an array"
+    with pytest.raises(ValueError, match=refusal), cr.detect_anomaly():
+        out.backward(retain_graph=True)

@@ -34,3 +34,16 @@ def test_infinite_weights_stop_the_run_before_a_checkpoint(tmp_path) -> None:
                        r"epoch 1 \(the loss, [\d.]+, stayed finite"):  # fmt: skip
         _overflowing_fit(tmp_path / "ck")
     assert not any((tmp_path / "ck").glob("epoch-*"))
+
+
+def test_a_frozen_infinite_bias_that_masks_a_class_trains_on() -> None:
+    """A bias of -inf, frozen, masks its class out (CrossEntropy takes a logit of -inf): it
+    never became anything, and the run stopped with "try a smaller learning rate"."""
+    X = np.random.default_rng(0).normal(size=(32, 4))
+    ds = cr.data.Dataset(X=X, y=np.arange(32) % 2, task="classification")
+    net = nn.mlp([4, 6, 3], rng=0)
+    net[2].bias.data[2] = -np.inf
+    net[2].bias.requires_grad_(False)
+    opt = optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.1)
+    history = cr.train.fit(net, nn.CrossEntropy(), opt, ds, epochs=2, progress=False)
+    assert len(history) == 2 and np.isfinite(history["loss"]).all()

@@ -330,7 +330,7 @@ class Trainer:
                 f"the training loss became {logs['loss']} in epoch {epoch}; "
                 "try a smaller learning rate"
             )
-        overflowed = _first_non_finite_parameter(self.model)
+        overflowed = _first_non_finite_parameter(self.model, self.optimizer)
         if overflowed is not None:  # saturated outputs keep the loss finite: no model to keep
             raise TrainingDiverged(
                 f"parameter {overflowed!r} became NaN or infinite in epoch {epoch} (the loss, "
@@ -816,10 +816,14 @@ def _is_seconds(value: Any) -> bool:
     return is_real(value) and value >= 0  # NaN compares False
 
 
-def _first_non_finite_parameter(model: Any) -> str | None:
-    """The name of the first parameter holding a NaN or an infinity (any array library), or
-    None: one pass over the weights, once an epoch."""
+def _first_non_finite_parameter(model: Any, optimizer: Any) -> str | None:
+    """The name of the first parameter the optimizer trains that holds a NaN or an infinity
+    (any array library), or None: one pass over the weights, once an epoch. A frozen one is
+    not looked at: a bias of -inf masking a class out is meant (CrossEntropy takes it)."""
+    trained = {id(p) for p in getattr(optimizer, "params", ()) if p.requires_grad}
     for name, p in model.named_parameters():
+        if id(p) not in trained:
+            continue
         xp = backend.array_module(p.data)
         if not bool(xp.all(xp.isfinite(p.data))):
             return name

@@ -107,6 +107,30 @@ class Linear(Module):
         else:  # None in a parameter's place, as PyTorch's: later, only a tensor may fill it
             self.register_parameter("bias", None)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("weight", "bias") and isinstance(value, Tensor) and "n_out" in self.__dict__:
+            self._check_part(name, value)
+        super().__setattr__(name, value)
+
+    def _check_part(self, name: str, value: Tensor) -> None:
+        """A weight or bias set later has the layer's shape and its other part's dtype: the
+        config rebuilds them so, and a bias of 3 values on 2 units (or a float64 one beside a
+        float32 weight) was saved into a file that load_model refused."""
+        shape = (self.n_in, self.n_out) if name == "weight" else (self.n_out,)
+        if tuple(value.shape) != shape:
+            raise ShapeError(
+                f"Linear({self.n_in}, {self.n_out}).{name} must have shape {shape}, not "
+                f"{tuple(value.shape)}; build a new Linear for other sizes"
+            )
+        other = "bias" if name == "weight" else "weight"
+        partner = self.__dict__.get(other)
+        if isinstance(partner, Tensor) and partner.dtype != value.dtype:
+            raise ConfigError(
+                f"Linear.{name} must be {backend.dtype_name(partner.dtype)}, as its {other} is, "
+                f"not {backend.dtype_name(value.dtype)}; a layer holds one dtype (model.to(dtype) "
+                "changes every layer's)"
+            )
+
     def forward(self, x: Any) -> Tensor:
         """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in).
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -398,15 +398,19 @@ class Module:
             name: np.array(to_numpy(value.data), copy=True) for name, value in self.named_state()
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy ``state``'s arrays into the parameters, in place.
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state``'s arrays into the parameters, in place; returns the keys that did not
+        match, ``(missing_keys, unexpected_keys)``, as PyTorch's does.
 
         Every key, shape and dtype is checked before anything is written: a mismatch raises
         :class:`StateDictError` naming the key and both shapes (or dtypes), and leaves the model
         as it was. So is a PyTorch module's own ``state_dict()``: its Linear weights are
         (n_out, n_in), chainrule's (n_in, n_out), and a square layer's would load without a
         shape error and compute other numbers (convert it with
-        ``chainrule.interop.state_dict_from_torch`` first).
+        ``chainrule.interop.state_dict_from_torch`` first). With ``strict=False``, keys missing
+        from ``state`` or not in the model are allowed (the parameters ``state`` names are
+        loaded, the others kept); the shapes and dtypes of those loaded are checked all the
+        same, as in PyTorch.
         """
         if _is_torch_modules_state(state):
             raise StateDictError(
@@ -419,7 +423,7 @@ class Module:
         params = dict(self.named_state())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
-        if missing or unexpected:
+        if strict and (missing or unexpected):
             parts = []
             if missing:
                 parts.append(f"missing keys {missing}")
@@ -429,6 +433,7 @@ class Module:
                 f"load_state_dict: {type(self).__name__} {' and '.join(parts)} "
                 f"(the model has {list(params)})"
             )
+        params = {name: param for name, param in params.items() if name in state}
         arrays = {}
         for name, param in params.items():
             value = state[name]
@@ -450,6 +455,7 @@ class Module:
         for name, param in params.items():
             backend.write(param, backend.asarray_like(arrays[name], param.data))
             engine.note_written(param.data, now)  # the array backward will read
+        return IncompatibleKeys(missing, unexpected)
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description of the architecture; :func:`from_config` rebuilds it."""
@@ -599,6 +605,14 @@ def from_config(config: Mapping[str, Any]) -> Module:
             "own loads once registered with @chainrule.nn.register_module)"
         )
     return cls.from_config(config)
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` did not match: the model's keys ``state`` lacks, and
+    ``state``'s keys the model has not (both empty after a strict load)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 def _converted(array: Any, dtype: np.dtype | None, xp: Any, device: Any) -> Any:

@@ -494,7 +494,16 @@ def operand_like(value: Any, like: Any) -> Any:
         )
     weak = kind in "biu" or (kind == "f" and not isinstance(value, numpy.ndarray))
     dtype = like.dtype if weak and is_real_floating(like.dtype, xp) else None
-    return xp.asarray(host, dtype=dtype, device=device_of(like))
+    device, name = device_of(like), host.dtype.name
+    if dtype is None and name in WIDE_DTYPES and not _offers(xp, name, device):
+        narrower = _NARROWER[name]
+        if _x64_setting(xp) is not False:  # the device's own refusal named no operand
+            raise ArrayLibraryError(
+                f"{_lacking(xp, name, device, '')}, and an operand is a {name} NumPy array; "
+                f"make it {narrower} first (numpy.asarray(value, numpy.{narrower}))"
+            )
+        dtype = _named(xp, narrower)  # what JAX makes of it, without its warning
+    return xp.asarray(host, dtype=dtype, device=device)
 
 
 def _is_foreign(value: Any, xp: Any) -> bool:

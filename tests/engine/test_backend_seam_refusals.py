@@ -240,3 +240,16 @@ def test_xp_that_is_no_array_library_is_refused_naming_what_xp_must_be(make, xp)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert isinstance(make(np), (cr.Tensor, nn.Module))  # a module that is one: fine
+
+
+def test_a_float64_numpy_operand_on_a_device_without_float64_is_named():
+    """``x * np.ones(2)`` beside a float32 tensor on the ``no_float64`` device gave strict's
+    bare ValueError from the operand's move, naming no operand and no fix."""
+    xs = _strict()
+    x = cr.tensor(np.ones(2, np.float32), xp=xs, device=xs.Device("no_float64"))
+    with pytest.raises(ArrayLibraryError, match=r"an operand is a float64 NumPy array; make it "
+                       r"float32 first"):  # fmt: skip
+        x * np.ones(2)
+    assert backend.dtype_name((x * np.ones(2, np.float32)).dtype) == "float32"
+    on_default = cr.tensor(np.ones(2, np.float32), xp=xs)  # NumPy's rule where float64 is
+    assert backend.dtype_name((on_default * np.ones(2)).dtype) == "float64"

@@ -253,3 +253,18 @@ def test_a_float64_numpy_operand_on_a_device_without_float64_is_named():
     assert backend.dtype_name((x * np.ones(2, np.float32)).dtype) == "float32"
     on_default = cr.tensor(np.ones(2, np.float32), xp=xs)  # NumPy's rule where float64 is
     assert backend.dtype_name((on_default * np.ones(2)).dtype) == "float64"
+
+
+def test_a_float64_model_moved_as_float32_to_a_device_without_float64_is_cast_first():
+    """``model.to("float32", xp=strict, device=no_float64)`` moved the float64 weights first,
+    which the device refused; the advice was to call ``model.to("float32")`` before it."""
+    xs = _strict()
+    model = nn.mlp([3, 2], rng=0, dtype="float64")
+    expected = nn.mlp([3, 2], rng=0, dtype="float64").to("float32")
+    model.to("float32", xp=xs, device=xs.Device("no_float64"))
+    assert {backend.dtype_name(p.dtype) for p in model.parameters()} == {"float32"}
+    x = np.array([[0.5, -1.0, 2.0]], np.float32)
+    np.testing.assert_array_equal(
+        backend.to_numpy(model(cr.tensor(x, xp=xs, device=xs.Device("no_float64"))).data),
+        expected(x).numpy(),
+    )

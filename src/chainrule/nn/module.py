@@ -616,12 +616,18 @@ class IncompatibleKeys(NamedTuple):
 
 
 def _converted(array: Any, dtype: np.dtype | None, xp: Any, device: Any) -> Any:
-    """``array`` in library ``xp`` on ``device`` and in ``dtype``, each where given."""
-    if xp is not None or device is not None:
+    """``array`` in library ``xp`` on ``device`` and in ``dtype``, each where given: moved,
+    then cast; cast first where the destination cannot hold the dtype it has now (float64
+    made float32 for array-api-strict's ``no_float64`` device)."""
+    if xp is None and device is None:
+        return array if dtype is None else backend.astype(array, dtype)
+    try:
         array = backend.move(array, xp, device)
-    if dtype is not None:
-        array = backend.astype(array, dtype)
-    return array
+    except backend.ArrayLibraryError:
+        if dtype is None:
+            raise
+        return backend.move(backend.astype(array, dtype), xp, device)
+    return array if dtype is None else backend.astype(array, dtype)
 
 
 def _is_torch_modules_state(state: Mapping[str, Any]) -> bool:

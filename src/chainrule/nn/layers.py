@@ -306,6 +306,15 @@ def _check_layer(index: int, layer: Any) -> None:
         raise ConfigError(f"Sequential: layer {index} must be a Module, not {type_name(layer)}")
 
 
+def _position(owner: str, index: Any, count: int, what: str) -> int:
+    """``index`` as a position from 0 among ``count`` layers or branches (negative counts from
+    the end); a float, a string or a slice is a TypeError, as in PyTorch."""
+    position = operator.index(index)
+    if not -count <= position < count:
+        raise IndexError(f"{owner}: index {index} is out of range for {count} {what}")
+    return position % count
+
+
 @register_module
 class Sequential(Module):
     """Layers applied in order; indexable (``net[0]``, ``net[1:]``, ``net[1] = nn.ReLU()``,
@@ -387,14 +396,6 @@ class Sequential(Module):
         setattr(self, str(len(self.layers)), layer)
         return self
 
-    def _position(self, index: Any) -> int:
-        """``index`` as a layer's position from 0 (negative counts from the end)."""
-        position = operator.index(index)  # a float or a string is a TypeError, as in PyTorch
-        count = len(self.layers)
-        if not -count <= position < count:
-            raise IndexError(f"Sequential: index {index} is out of range for {count} layers")
-        return position % count
-
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
@@ -402,7 +403,7 @@ class Sequential(Module):
 
     def __setitem__(self, index: int, layer: Module) -> None:
         """Replace the layer at ``index`` (its parameters' names stay ``"<index>.weight"`` ...)."""
-        position = self._position(index)
+        position = _position("Sequential", index, len(self.layers), "layers")
         _check_layer(position, layer)
         setattr(self, str(position), layer)
 
@@ -410,7 +411,9 @@ class Sequential(Module):
         """Remove the layer(s) at ``index`` and number the rest 0, 1, ... again, as PyTorch
         does (the parameters after it are renamed: ``"2.weight"`` becomes ``"1.weight"``)."""
         kept = list(self.layers)
-        del kept[index if isinstance(index, slice) else self._position(index)]
+        if not isinstance(index, slice):
+            index = _position("Sequential", index, len(kept), "layers")
+        del kept[index]
         for name in list(self._modules):
             Module.__delattr__(self, name)
         for position, layer in enumerate(kept):
@@ -500,13 +503,10 @@ class Parallel(Module):
 
     def __setitem__(self, index: int, branch: Module) -> None:
         """Replace branch ``index`` (it reads the same columns)."""
-        position = operator.index(index)  # a slice or a name is a TypeError, as in Sequential
-        count = len(self.widths)
-        if not -count <= position < count:
-            raise IndexError(f"Parallel: index {index} is out of range for {count} branches")
+        position = _position("Parallel", index, len(self.widths), "branches")
         if not isinstance(branch, Module):
             raise TypeError(f"Parallel: branch {index} must be a Module, not {type_name(branch)}")
-        setattr(self, str(position % count), branch)
+        setattr(self, str(position), branch)
 
     def forward(self, x: Any) -> Tensor:
         """Each branch on its columns of ``x`` (n_cases, sum of widths), joined side by side."""

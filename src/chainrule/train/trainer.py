@@ -31,7 +31,14 @@ import numpy as np
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.checks import is_integer, is_real
-from chainrule.errors import ConfigError, ModelFileError, ShapeError, TrainingDiverged, UserError
+from chainrule.errors import (
+    ConfigError,
+    ModelFileError,
+    ShapeError,
+    TrainingDiverged,
+    UserError,
+    type_name,
+)
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
     Callback,
@@ -840,10 +847,9 @@ def user_loss(loss: Any) -> str | None:
     chainrule loss, which model.json describes. What trainer.json's ``user_loss`` records."""
     if callable(getattr(loss, "config", None)):
         return None
-    if callable(loss) and hasattr(loss, "__qualname__") and not isinstance(loss, type):
+    if callable(loss) and hasattr(loss, "__qualname__"):  # a class was refused by Trainer
         return f"the function {_described(loss)}"
-    kind = type(loss)
-    return f"a {kind.__module__}.{kind.__qualname__} object"
+    return f"a {type_name(loss)} object"
 
 
 def checkpoint_user_loss(state: dict[str, Any], model_info: dict[str, Any]) -> str | None:

@@ -143,17 +143,27 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
             raise ArrayLibraryError(f"NumPy arrays live on the host, not on device {device!r}")
         return numpy.asarray(array)
     host = numpy.asarray(array)
-    dtype, name = _dtype_named(ns, host.dtype), host.dtype.name
-    if name in WIDE_DTYPES and not _offers(ns, name, device):
-        narrower = _NARROWER[name]
-        if _x64_setting(ns) is not False:
-            raise ArrayLibraryError(
-                f"{_lacking(ns, name, device, '')}, and the values are {name} (NumPy's default "
-                f"for floats); make them {narrower} first (dtype={narrower!r}; a model: "
-                f"model.to({narrower!r}) before it moves)"
-            )
-        dtype = _named(ns, narrower)  # what JAX makes of them, without its warning each time
+    fix = (
+        "and the values are {name} (NumPy's default for floats); make them {narrower} first "
+        "(dtype='{narrower}'; a model: model.to('{narrower}') before it moves)"
+    )
+    dtype = _narrowed(ns, host.dtype.name, device, fix) or _dtype_named(ns, host.dtype)
     return ns.asarray(host, dtype=dtype, device=device, copy=True)
+
+
+def _narrowed(xp: Any, name: str, device: Any, fix: str) -> Any:
+    """None where library ``xp`` holds host values of dtype ``name`` on ``device``. Where it
+    does not (a wide dtype): on JAX without x64 the narrower dtype, what JAX makes of them,
+    asked for so that JAX does not warn at every move; elsewhere (array-api-strict's
+    ``no_float64`` device, whose own refusal names neither the values nor a fix) an
+    :class:`ArrayLibraryError` ending in ``fix`` (formatted with ``name`` and ``narrower``)."""
+    if name not in WIDE_DTYPES or _offers(xp, name, device):
+        return None
+    narrower = _NARROWER[name]
+    if _x64_setting(xp) is False:
+        return _named(xp, narrower)
+    fix = fix.format(name=name, narrower=narrower)
+    raise ArrayLibraryError(f"{_lacking(xp, name, device, '')}, {fix}")
 
 
 def move(array: Any, xp: Any = None, device: Any = None) -> Any:
@@ -494,15 +504,13 @@ def operand_like(value: Any, like: Any) -> Any:
         )
     weak = kind in "biu" or (kind == "f" and not isinstance(value, numpy.ndarray))
     dtype = like.dtype if weak and is_real_floating(like.dtype, xp) else None
-    device, name = device_of(like), host.dtype.name
-    if dtype is None and name in WIDE_DTYPES and not _offers(xp, name, device):
-        narrower = _NARROWER[name]
-        if _x64_setting(xp) is not False:  # the device's own refusal named no operand
-            raise ArrayLibraryError(
-                f"{_lacking(xp, name, device, '')}, and an operand is a {name} NumPy array; "
-                f"make it {narrower} first (numpy.asarray(value, numpy.{narrower}))"
-            )
-        dtype = _named(xp, narrower)  # what JAX makes of it, without its warning
+    device = device_of(like)
+    if dtype is None:
+        fix = (
+            "and an operand is a {name} NumPy array; make it {narrower} first "
+            "(numpy.asarray(value, numpy.{narrower}))"
+        )
+        dtype = _narrowed(xp, host.dtype.name, device, fix)
     return xp.asarray(host, dtype=dtype, device=device)
 
 

@@ -238,7 +238,7 @@ class Derivation:
                 f"{self.loss.name} works from its z (the logits), so its y is not on E's path; "
                 f"use dE_dz({layer}, {unit})"
             )
-        return self._checked(
+        return self.checked_entry(
             ("dE_dy", layer), record.dE_dy, record.dE_dy_numeric, (case, unit), record.dE_dy_kink
         )
 
@@ -250,7 +250,7 @@ class Derivation:
                 f"dE_dz({layer}, {unit}): layer 0 is the input layer and has no z; use "
                 f"dE_dy(0, {unit}), or a layer from 1 to {self.n_layers}"
             )
-        return self._checked(
+        return self.checked_entry(
             ("dE_dz", layer), record.dE_dz, record.dE_dz_numeric, (case, unit), record.dE_dz_kink
         )
 
@@ -263,7 +263,7 @@ class Derivation:
                 f"{j} of layer {below + 1} (the layer joins its units in blocks, a Parallel)"
             )
         quantity = ("dE_dw", below)
-        return self._checked(quantity, conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
+        return self.checked_entry(quantity, conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
 
     def dE_db(self, below: int, j: int) -> Checked | None:
         """The engine's dE/db_j of the layer above ``below``; None when it has no biases."""
@@ -271,7 +271,7 @@ class Derivation:
         if conn.dE_db is None:
             return None
         quantity = ("dE_db", below)
-        return self._checked(quantity, conn.dE_db, conn.dE_db_numeric, (j,), conn.dE_db_kink)
+        return self.checked_entry(quantity, conn.dE_db, conn.dE_db_numeric, (j,), conn.dE_db_kink)
 
     def _unit_record(
         self, name: str, layer: int, unit: int, case: int, below_top: bool = False
@@ -301,7 +301,7 @@ class Derivation:
         _check_index(call, f"unit j of layer {below + 1}", j, n_out, _count(n_out))
         return conn
 
-    def _checked(
+    def checked_entry(
         self,
         quantity: Quantity,
         values: np.ndarray,
@@ -310,7 +310,9 @@ class Derivation:
         kinks: np.ndarray | None = None,
     ) -> Checked:
         """Entry ``index`` of an array of engine values, beside its finite difference (none,
-        and marked ``kink``, where ``kinks`` says it straddles a relu unit's kink)."""
+        and marked ``kink``, where ``kinks`` says it straddles a relu unit's kink). The index
+        is not checked: the accessors above check theirs first, and the serializer loops over
+        the valid ones only."""
         checked = self._entry(values, numerics, index, self.atol_of(quantity, numerics))
         checked.kink = kinks is not None and bool(kinks[index])
         return checked

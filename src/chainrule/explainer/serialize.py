@@ -161,13 +161,13 @@ def _checked_per_unit(
     d: Derivation, quantity: Quantity, values: np.ndarray | None, numerics: np.ndarray | None
 ) -> list[list[dict[str, Any]]] | None:
     """Each unit's :meth:`Derivation.dE_dy` (or dE_dz) across the cases, as dicts: the
-    accessor's own entry (:meth:`Derivation._checked`), without the index checks that every
+    accessor's own entry (:meth:`Derivation.checked_entry`), without the index checks that every
     (case, unit) here passes."""
     if values is None:
         return None
     n_cases, size = values.shape
     return [
-        [d._checked(quantity, values, numerics, (c, i)).to_dict() for c in range(n_cases)]
+        [d.checked_entry(quantity, values, numerics, (c, i)).to_dict() for c in range(n_cases)]
         for i in range(size)
     ]
 
@@ -269,7 +269,9 @@ def _connection(d: Derivation, below: int) -> dict[str, Any]:
         terms = (y_below[:, i, None] * dE_dz[:, js]).T.tolist()
         for j, case_terms in zip(js, terms):
             # dE_dw(below, i, j)'s entry, without the index checks that (i, j) passes
-            checked = d._checked(quantity, conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink)
+            checked = d.checked_entry(
+                quantity, conn.dE_dw, conn.dE_dw_numeric, (i, j), conn.dE_dw_kink
+            )
             weights.append(
                 {"i": i, "j": j, "w": weight[i][j], "dE_dw": checked.to_dict(), "terms": case_terms}
             )

@@ -235,9 +235,10 @@ def _refuse_a_run_of_its_own_loss(model: Path, info: dict) -> None:
     from chainrule.cli.train import no_loss, trained_user_loss
     from chainrule.explainer.network import LOSSES
 
-    if trained_user_loss(model, info) is not None:
+    function = trained_user_loss(model, info)
+    if function is not None:
         raise UserError(
-            f"--model {model}: {no_loss(model, info)}; give --loss to explain the case with "
+            f"--model {model}: {no_loss(function)}; give --loss to explain the case with "
             f"one of chainrule's ({', '.join(LOSSES)})"
         )
 

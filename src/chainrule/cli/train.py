@@ -728,10 +728,9 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
     return model, info, io.saved_loss(info, path)
 
 
-def no_loss(path: Path, info: dict) -> str:
+def no_loss(function: str | None) -> str:
     """Why a model gives no loss object, for a command that needs one: its file names none,
-    or its run's loss was the user's own function (the evaluation, the E shown)."""
-    function = trained_user_loss(path, info)
+    or its run's loss was the user's own ``function`` (:func:`trained_user_loss`'s words)."""
     if function is None:
         return "the model file names no loss"
     return f"its run trained with a loss of its own, {function}, which no model file can hold"
@@ -898,7 +897,8 @@ def evaluate(
 
     model, info, loss = load_trained(model_path)
     if loss is None:
-        raise ModelFileError(f"{model_path}: {no_loss(model_path, info)}: nothing to evaluate with")
+        function = trained_user_loss(model_path, info)
+        raise ModelFileError(f"{model_path}: {no_loss(function)}: nothing to evaluate with")
     if part is not None and part not in ("train", "test"):
         raise UserError(f"--part {part!r}: use train or test")
     if data is None:

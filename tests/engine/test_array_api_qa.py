@@ -269,19 +269,22 @@ def test_a_torch_tensor_beside_a_strict_array_is_still_refused():
 
 
 def test_numpy_operands_beside_numpy_tensors_stay_numpy():
-    """The fast path is untouched: a NumPy tensor and a NumPy array or list give NumPy arrays
-    of NumPy's dtypes (a list of floats is float64, as on NumPy)."""
+    """The fast path is untouched: a NumPy tensor and a NumPy array or list give NumPy arrays,
+    an array of NumPy's dtype; a list's numbers are weak, as on every library
+    (tests/engine/test_list_operands.py)."""
     x = cr.tensor(V.astype(np.float32))
     assert type((x + V).data) is np.ndarray and (x + V).dtype == np.float64
-    assert (x * [1.0, 2.0, 3.0]).dtype == np.float64
+    assert type((x * [1.0, 2.0, 3.0]).data) is np.ndarray
+    assert (x * [1.0, 2.0, 3.0]).dtype == np.float32
     assert type(cr.concatenate([x, V]).data) is np.ndarray
 
 
 def test_a_tensor_of_a_numpy_scalar_does_not_move_a_list_beside_it():
-    """x.sum() holds a NumPy scalar: a list beside it combines as on NumPy (float64), as it
-    does beside x itself, not as beside another library's tensor."""
+    """x.sum() holds a NumPy scalar: a list beside it combines as beside x itself (float32, a
+    list's numbers being weak) and stays a NumPy array, not another library's."""
     x = cr.tensor(np.ones(2, np.float32))
-    assert (x.sum() * [1.0, 2.0]).dtype == (x * [1.0, 2.0]).dtype == np.float64
+    assert type((x.sum() * [1.0, 2.0]).data) is np.ndarray
+    assert (x.sum() * [1.0, 2.0]).dtype == (x * [1.0, 2.0]).dtype == np.float32
 
 
 def test_strings_beside_another_librarys_tensor_are_refused_naming_them():

@@ -124,6 +124,8 @@ def _constant(value: Any, like: Tensor) -> Tensor:
         return Tensor._wrap(backend.asarray_like(value, like.data, dtype=dtype))
     if isinstance(value, (int, float, bool)):
         return Tensor._wrap(xp.asarray(value, dtype=xp.result_type(like.data, value)))
+    if isinstance(value, (list, tuple)):  # weak numbers, as on other libraries (operand_like)
+        return Tensor(backend.list_operand(value, like.data))
     return Tensor._wrap(xp.asarray(value))
 
 

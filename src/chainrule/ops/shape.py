@@ -6,6 +6,7 @@ one place every op sends a gradient back to its input's shape.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,10 +26,11 @@ from chainrule.tensor import Tensor
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """``value`` as a Tensor; a Python number takes ``like``'s dtype where NumPy's rules allow.
 
-    So ``2.0 * x`` stays float32 for a float32 ``x`` (a Python scalar never upcasts). Beside a
-    ``like`` of another library than NumPy, a NumPy array or a list joins that library and
-    device (:func:`~chainrule.backend.operand_like` says its dtype); an array of a third
-    library stays as it is, for the op to refuse naming both.
+    So ``2.0 * x`` stays float32 for a float32 ``x`` (a Python scalar never upcasts), and so
+    does ``[1, 2] * x`` (:func:`~chainrule.backend.list_operand`). Beside a ``like`` of another
+    library than NumPy, a NumPy array or a list joins that library and device
+    (:func:`~chainrule.backend.operand_like` says its dtype); an array of a third library stays
+    as it is, for the op to refuse naming both.
     """
     if isinstance(value, Tensor):
         return value
@@ -64,6 +66,8 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
             return Tensor._wrap(backend.asarray_like(numpy.asarray(value), like.data))
         except TypeError:  # a dtype the library lacks (float16 on array-api-strict)
             return as_tensor(value.item(), like)
+    if like is not None and isinstance(value, (list, tuple)):
+        return Tensor(backend.list_operand(value, like.data))
     if (
         like is not None
         and isinstance(value, backend.JOINING_TYPES)
@@ -204,10 +208,28 @@ def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
         extra + i for i, n in enumerate(shape) if n == 1 and x.shape[extra + i] != 1
     )
     if type(x) is numpy.ndarray or not axes:
+        if axes and axes[0] == 0 and x.size >= backend.BLOCKED_ROWS:  # maybe many cases
+            return _sum_cases_first(x, axes).reshape(shape)
         summed = x.sum(axis=axes, keepdims=True) if axes else x
         return summed.reshape(shape)
     xp = array_module(x)
     return xp.reshape(xp.sum(x, axis=axes, keepdims=True), shape)
+
+
+def _sum_cases_first(x: numpy.ndarray, axes: tuple[int, ...]) -> numpy.ndarray:
+    """``x`` summed over ``axes`` (ascending, the first 0), the leading run of them as one axis
+    of cases by :func:`~chainrule.backend.sum_rows` where they are many: NumPy's sum adds the
+    rows of a leading axis one at a time, so its error would grow with the cases (a bias
+    broadcast over a large batch); the kept shape is the caller's to restore."""
+    lead = 1
+    while lead < len(axes) and axes[lead] == lead:
+        lead += 1
+    cases = math.prod(x.shape[:lead])
+    if cases < backend.BLOCKED_ROWS:
+        return x.sum(axis=axes, keepdims=True)
+    if len(axes) > lead:  # the axes after a kept one first (a last axis: NumPy's pairwise sum)
+        x = x.sum(axis=axes[lead:], keepdims=True)
+    return backend.sum_rows(x.reshape(cases, x.size // cases))
 
 
 sum_to = primitive(

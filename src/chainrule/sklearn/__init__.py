@@ -6,6 +6,15 @@ set the same fitted attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``
 ``classes_``, ``n_features_in_``), so they drop into pipelines, grid searches and
 cross-validation; the network underneath is a :mod:`chainrule.nn` network trained by a
 :mod:`chainrule.optim` optimizer, and each gradient comes from chainrule's backward pass.
+After a fit, ``network_`` is that network (the model ``predict`` runs, sharing ``coefs_``'s
+arrays; its outputs are the output units' total inputs), for chainrule's tools: explain it,
+draw it, or save it for the ``chainrule`` command line::
+
+    io.save_model("iris-model", clf.network_, loss=nn.CrossEntropy(),
+                  class_names=[str(c) for c in clf.classes_])
+
+(``nn.BinaryCrossEntropy()`` for two classes or multilabel targets, whose output units are
+logistic; ``nn.MSE()`` for a regressor).
 
 Differences from ``sklearn.neural_network``, on purpose:
 

@@ -583,6 +583,18 @@ class BaseMLP(BaseEstimator):
         )
 
     # -- predicting ----------------------------------------------------------------------------
+    @property
+    def network_(self) -> nn.Sequential:
+        """The fitted chainrule network that ``predict`` runs: the fitted ``Linear`` layers (the
+        very parameters ``coefs_`` and ``intercepts_`` hold) between ``activation``'s units, its
+        outputs the output units' total inputs; ``predict_proba`` puts them through
+        ``out_activation_``. To explain, draw or save it, e.g.
+        ``chainrule.io.save_model(path, clf.network_, loss=nn.CrossEntropy(),
+        class_names=[str(c) for c in clf.classes_])`` (see the module's docstring)."""
+        check_is_fitted(self, "coefs_")
+        self._load_assigned_weights()
+        return _stack(self._layers(), self.activation)
+
     def _forward(self, X: Any) -> np.ndarray:
         """The network's output units (after softmax / logistic / identity) for ``X``, in X's
         float dtype (float32 input gives float32 outputs, anything else float64)."""
@@ -590,9 +602,8 @@ class BaseMLP(BaseEstimator):
         # as scikit-learn's predict, the hidden units are activation's as it is now (set_params
         # after fit changes them); the same weights, restacked
         self._check_choice("activation", ACTIVATIONS)
-        self._load_assigned_weights()
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        network = _stack(self._layers(), self.activation)
+        network = self.network_
         with no_grad():
             logits = network(Tensor(X.astype(self._dtype, copy=False))).data
         output = output_units(self.out_activation_, np.asarray(logits))

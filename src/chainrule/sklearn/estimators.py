@@ -97,6 +97,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "warm_start=False to start afresh (partial_fit with "
                     "warm_start=False takes a batch that lacks some classes)"
                 )
+        elif y.ndim == 1 and self._label_binarizer.y_type_ == "multilabel-indicator":
+            # binarized as labels, a 0/1 vector would become one-hot rows of the label columns
+            raise ValueError(
+                f"MLPClassifier: y is one label per case, but the first fit's y was a multilabel "
+                f"indicator matrix of {len(self.classes_)} columns; give a 0/1 matrix of "
+                f"shape (cases, {len(self.classes_)})"
+            )
         elif y.ndim == 1:
             unseen = set(unique_labels(y)) - set(self.classes_)
             if unseen:

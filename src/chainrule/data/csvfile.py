@@ -43,7 +43,8 @@ def read_csv(
         label_column: index of the label column (negative counts from the end) or, with a
             header, its name.
         header: whether line 1 names the columns; ``None`` decides from the line itself (a
-            header if any cell in it is not a number).
+            header if any cell in it is not a number). A header names every column, each
+            once (in any case): an empty or repeated name is refused.
         task: ``"classification"`` (labels are integers 0..n_classes-1, or class names:
             text such as ``setosa``, numbered in sorted order) or ``"regression"`` (any finite
             number).
@@ -312,13 +313,9 @@ def read_table(
             if len(rows) == 1:  # nothing below to tell a header from a case with a bad cell
                 _check_not_a_lone_case(path, rows[0], columns, text)
     names = [cell.strip() for cell in rows[0][1]] if header else None
-    if names and len(names) > 1 and not names[0]:
-        raise DataError(
-            f"{path}, line 1: the first column has no name, as the row index pandas writes "
-            "(DataFrame.to_csv without index=False): read as a feature, it would shift every "
-            "column; write the file with index=False, or drop that column"
-        )
     body = rows[1:] if header else rows
+    if names:
+        _check_names(path, names, body)
     if not body:  # one line, read as a header: maybe numbers with another separator (1;2;3)
         hint = _separator_hint(",".join(rows[0][1]), "line 1")
         raise DataError(f"{path}: no data rows (only a header){hint}")
@@ -333,6 +330,42 @@ def read_table(
     texts = [cells[text].strip() for _, cells in body]
     zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
     return Table(_parse(path, zeroed, width, names, columns), names, body, texts)
+
+
+def _check_names(path: Path, names: list[str], body: list[tuple[int, list[str]]]) -> None:
+    """Refuse a header that leaves a column without a name or names two columns alike
+    (``a,a,label``, a column pasted twice; ``Age,age``, as names are matched in any case): a
+    column is chosen by its name (``label_column``) and a model's inputs are checked by
+    theirs, which two columns of one name would make ambiguous. An empty last name where
+    every line ends with a separator (``a,b,label,``) is left to the parse, which names the
+    separator."""
+    if len(names) > 1 and not names[0]:
+        raise DataError(
+            f"{path}, line 1: the first column has no name, as the row index pandas writes "
+            "(DataFrame.to_csv without index=False): read as a feature, it would shift every "
+            "column; write the file with index=False, or drop that column"
+        )
+    last = len(names) - 1
+    for j, name in enumerate(names):
+        if not name and not (j == last and _trailing_separator_hint(body, names, j)):
+            raise DataError(
+                f"{path}, line 1, column {j + 1}: the header gives this column no name; a "
+                "header names every column (a separator typed twice?)"
+            )
+    first: dict[str, int] = {}
+    for j, name in enumerate(names):
+        # in any case, as a model's inputs are matched to a file's names ("Age" is "age")
+        i = first.setdefault(name.casefold(), j)
+        if i != j:
+            same = (
+                _shown(name)
+                if names[i] == name
+                else f"{_shown(names[i])} and {_shown(name)} (names match in any case)"
+            )
+            raise DataError(
+                f"{path}, line 1: columns {i + 1} and {j + 1} have the same name, {same}; a "
+                "header names each column once (a column pasted twice?): rename or remove one"
+            )
 
 
 def _check_width(check_width: Callable[[int], None], width: int, first: list[str]) -> None:

@@ -56,6 +56,8 @@ def _reading(path: Path) -> Iterator[None]:
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such IDX file") from error
     except (OSError, EOFError, zlib.error) as error:  # gzip's truncated or corrupt stream
+        if path.is_dir():  # "Is a directory" (on Windows "Permission denied") says too little
+            raise DataError(_not_a_file(path)) from error
         reason = getattr(error, "strerror", None) or error
         raise DataError(f"{path}: cannot read IDX file ({reason})") from error
 
@@ -288,17 +290,54 @@ def find_idx_pairs(directory: str | os.PathLike) -> dict[str, tuple[Path, Path]]
     Recognises the usual names: ``train-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
     ``train-images.idx3-ubyte`` and the same with ``.gz``.
     """
-    directory = Path(directory)
     found: dict[str, dict[str, Path]] = {}
-    for entry in sorted(directory.iterdir()):
-        match = _PAIR.match(entry.name)
-        if match and entry.is_file():
+    for entry, match in _idx_entries(Path(directory)):
+        if entry.is_file():
             found.setdefault(match["part"], {}).setdefault(match["kind"], entry)
     return {
         part: (files["images"], files["labels"])
         for part, files in found.items()
         if "images" in files and "labels" in files
     }
+
+
+def _idx_entries(directory: Path) -> list[tuple[Path, re.Match]]:
+    """The entries of ``directory`` named like IDX files (files or not), sorted, with the
+    match of their name (its ``part`` and ``kind``)."""
+    named = ((entry, _PAIR.match(entry.name)) for entry in sorted(directory.iterdir()))
+    return [(entry, match) for entry, match in named if match]
+
+
+def _held(folder: Path) -> str:
+    """Where a directory holds the file of its own name (or that name with or without
+    ``.gz``), as some unzip tools extract ``train-images-idx3-ubyte.gz`` into
+    ``train-images-idx3-ubyte/train-images-idx3-ubyte``: "; it holds the IDX file ..."
+    naming it; "" where it holds none."""
+    name = folder.name.removesuffix(".gz")
+    inner = next((f for f in (folder / name, folder / f"{name}.gz") if f.is_file()), None)
+    if inner is None:
+        return ""
+    return (
+        f"; it holds the IDX file {inner} (some unzip tools put each file in a folder of its name)"
+    )
+
+
+def _not_a_file(path: Path) -> str:
+    """The message for a directory where an IDX file was expected."""
+    return f"{path}: a directory, not an IDX file{_held(path)}"
+
+
+def _refuse_folders(directory: Path) -> None:
+    """Refuse a directory inside ``directory`` named like an IDX file, where no file of its part
+    and kind stands beside it: left out as it was, the directory held "no IDX pair", or its
+    part was missing (a lone t10k pair trained on, or no test part scored), silently."""
+    entries = _idx_entries(directory)
+    files = {match.group("part", "kind") for entry, match in entries if entry.is_file()}
+    for entry, match in entries:
+        if entry.is_dir() and match.group("part", "kind") not in files:
+            raise DataError(
+                f"{_not_a_file(entry)}; the image and label files must lie in {directory} itself"
+            )
 
 
 _PART_ALIASES = {"train": ("train", "training"), "test": ("t10k", "test", "testing")}
@@ -325,13 +364,20 @@ def load_idx_dir(
     are refused, even with as many pixels (4x9 for 6x6: each pixel would feed another input).
     If the directory holds a single pair of files, it is used whatever its name, unless
     ``part`` asks for the other part (a lone ``train`` pair is no test part). ``dtype`` must
-    be a floating-point type.
+    be a floating-point type. A directory named like an IDX file, in ``directory`` where no
+    such file stands beside it or as ``directory`` itself, is refused, naming the file of its
+    name inside (some unzip tools put each file in a folder of its name).
     """
     directory = Path(directory)
     check_float_dtype(str(directory), dtype)  # an integer dtype rounds every pixel to 0 or 1
     if not directory.is_dir():
         raise DataError(f"{directory}: no such directory")
+    _refuse_folders(directory)
     pairs = find_idx_pairs(directory)
+    if not pairs and _PAIR.match(directory.name):  # an IDX file's name: a file was meant
+        raise DataError(
+            f"{_not_a_file(directory)}; give the directory that holds the image and label files"
+        )
     if not pairs:
         raise DataError(
             f"{directory}: no IDX image/label pair found (expected names like "

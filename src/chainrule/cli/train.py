@@ -370,6 +370,8 @@ def _run(
     prepared, (model, loss, optimizer, schedule) = distributed.world().on_every_rank(
         _prepare, config
     )
+    if fresh_out:  # a resumed run said so when it started
+        _note_classes_that_never_occur(prepared.full)
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
@@ -441,6 +443,26 @@ def _prepare(config: Any) -> tuple[Any, tuple[Any, Any, Any, Any]]:
 
     prepared = runs.load_data(config)
     return prepared, runs.build(config, prepared.train)
+
+
+def _note_classes_that_never_occur(dataset: Any) -> None:
+    """A note where class numbers below the largest label never occur (labels 0 and 5, or 1..10
+    numbered from 1): the model gets an output unit for each, trained only to stay off, and
+    its accuracy and confusion matrix count classes the data never had."""
+    import numpy as np
+
+    if dataset.task != "classification" or dataset.class_names is not None:
+        return
+    seen = np.unique(dataset.y)
+    if len(seen) == dataset.n_classes or not _prints_results():
+        return
+    missing = sorted(set(range(dataset.n_classes)) - set(seen.tolist()))
+    shown = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
+    never = f"class {shown} never occurs" if len(missing) == 1 else f"classes {shown} never occur"
+    print(f"note: {dataset.name}: {never} among the labels, which hold "
+          f"{len(seen)} classes; the model gets {dataset.n_classes} output units, one per "
+          f"class 0..{dataset.n_classes - 1}: number the labels 0..{len(seen) - 1} unless "
+          "those classes are meant", file=sys.stderr)  # fmt: skip
 
 
 def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Path | None]:

@@ -14,13 +14,14 @@ dE/dy_i = sum_j dE/dz_j dz_j/dy_i.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chainrule import launcher as _launcher
 from chainrule._lazy import lazy_package
 
 if TYPE_CHECKING:  # the names a first read loads from chainrule._core, for type checkers
+    from collections.abc import Iterable
+
     from chainrule._core import *  # noqa: F403
     from chainrule.tensor import Tensor
 
@@ -41,6 +42,8 @@ __getattr__, __dir__ = lazy_package(
     core="chainrule._core",
     light=("cli", "errors", "__main__", "launcher"),  # what ``chainrule --help`` imports: no NumPy
 )
+# what set the package up, not part of it (dir(chainrule) is what tab completion offers)
+del annotations, TYPE_CHECKING, lazy_package
 
 
 def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
@@ -48,6 +51,8 @@ def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
 
     Each argument is a tensor or a collection of them (a list, ``model.parameters()``).
     """
+    from collections.abc import Iterable
+
     from chainrule.tensor import Tensor  # the core loads lazily: ``chainrule --help`` needs none
 
     for item in tensors:

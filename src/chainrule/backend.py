@@ -857,10 +857,11 @@ def sum_rows(g: numpy.ndarray) -> numpy.ndarray:
     :data:`BLOCKED_ROWS` rows on the rows are summed in blocks (:func:`_blocked_sum_rows`): at
     60,000 float32 rows about 1e-7 relative error instead of 5e-6, in no more time.
     """
-    if g.shape[0] >= BLOCKED_ROWS:
+    rows = g.shape[0]
+    if rows >= BLOCKED_ROWS:
         return _blocked_sum_rows(g)
     if g.dtype in BLAS_FLOATS:
-        return shared_vector(numpy.ones, g.shape[0], g.dtype) @ g
+        return shared_vector(numpy.ones, rows, g.dtype) @ g
     return g.sum(axis=0)
 
 

@@ -11,9 +11,10 @@ processes of the suite (``benchmarks.child``, pinned as in ``run.py``), and the 
 median over rounds of the *paired* ratios (new / old, and each / numpy, from the same round), in
 wall time and in CPU time.
 
-``--old`` is a git revision (its ``src/`` is exported to a temporary directory) or a directory
-that holds the ``chainrule`` package; ``--new`` defaults to this checkout's ``src/``. Only the
-chainrule package changes between them: the workload code is this checkout's.
+``--old`` and ``--new`` are each a git revision (its ``src/`` is exported to a temporary
+directory) or a directory that holds the ``chainrule`` package, or a checkout's root; ``--new``
+defaults to this checkout's ``src/``. Only the chainrule package changes between them: the
+workload code is this checkout's. The children the suite's report would flag are listed last.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 
@@ -33,21 +35,26 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import child_environment, cpu_per_call  # noqa: E402
-from benchmarks.report import median_interval  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    chainrule_source,
+    child_environment,
+    cpu_per_call,
+    positive_float,
+    positive_int,
+)
+from benchmarks.report import flagged, median_interval  # noqa: E402
 from benchmarks.run import cpu_sets, plan, round_order, run_child  # noqa: E402
 
 WORKLOADS = ("mlp1", "mlp2")
 
 
 def source_tree(spec: str, into: Path) -> Path:
-    """The directory holding ``chainrule`` for ``spec``: a directory as given, or a revision's
-    ``src/`` exported from git into ``into``."""
-    path = Path(spec)
-    if (path / "chainrule" / "__init__.py").is_file():
-        return path.resolve()
-    if (path / "src" / "chainrule" / "__init__.py").is_file():
-        return (path / "src").resolve()
+    """The directory holding ``chainrule`` for ``spec``: a directory as given (or a checkout
+    root's ``src/``: ``common.chainrule_source``), or a revision's ``src/`` exported from git
+    into ``into``."""
+    tree = chainrule_source(Path(spec))
+    if tree is not None:
+        return tree
     archive = subprocess.run(
         ["git", "-C", str(REPO), "archive", "--format=tar", spec, "src"],
         capture_output=True,
@@ -106,28 +113,48 @@ def summary(results: dict[str, dict[str, list[float]]], base: str) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The options, each checked before any child runs: a bad one is one line and exit status 2
+    (the parser comes back for --old and --new, checked once their trees are found)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--old", required=True, help="git revision or directory with chainrule")
-    parser.add_argument("--new", default=str(REPO / "src"), help="default: this checkout's src/")
+    parser.add_argument(
+        "--new", default=str(REPO / "src"), help="as --old (default: this checkout's src/)"
+    )
     parser.add_argument("--workload", choices=WORKLOADS, default="mlp2")
     parser.add_argument("--cores", default="1", help="how many cores every child is pinned to")
-    parser.add_argument("--rounds", type=int, default=24, help="a multiple of 6 balances the order")
-    parser.add_argument("--reps", type=int, help="timed steps per child (default: the suite's)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per child")
+    parser.add_argument(
+        "--rounds", type=positive_int, default=24, help="a multiple of 6 balances the order"
+    )
+    parser.add_argument(
+        "--reps", type=positive_int, help="timed steps per child (default: the suite's)"
+    )
+    parser.add_argument("--timeout", type=positive_float, default=300.0, help="seconds per child")
     parser.add_argument("--json", type=Path, help="also write every round's order and times here")
     args = parser.parse_args(argv)
     try:
-        (cpus,) = cpu_sets(args.cores, sorted(os.sched_getaffinity(0)))
+        sets = cpu_sets(args.cores, sorted(os.sched_getaffinity(0)))
     except ValueError as error:
         parser.error(str(error))
+    if len(sets) != 1:  # the versions are compared within one core count
+        parser.error(f"--cores: ab.py runs at one core count; give one number, not {args.cores!r}")
+    (args.cpus,) = sets
+    return parser, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, args = parse_args(argv)
+    cpus = args.cpus
     task = next(t for t in plan(quick=False) if t.key == args.workload)
-    spec = dict(task.spec, **({"reps": args.reps} if args.reps else {}))
+    spec = dict(task.spec, **({"reps": args.reps} if args.reps is not None else {}))
     with tempfile.TemporaryDirectory() as scratch:
-        try:
-            trees = {"old": source_tree(args.old, Path(scratch)), "new": Path(args.new).resolve()}
-        except ValueError as error:
-            parser.error(f"--old: {error}")
+        trees = {}
+        for name in ("old", "new"):
+            into = Path(scratch) / name  # each its own: both may be revisions
+            try:
+                trees[name] = source_tree(getattr(args, name), into)
+            except ValueError as error:
+                parser.error(f"--{name}: {error}")
         base_env = child_environment(cpus, unset_openblas_coretype=False)
         envs = {
             name: dict(base_env, PYTHONPATH=os.pathsep.join([str(tree), str(REPO)]))
@@ -140,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [("numpy", "numpy", envs["new"])]
         runs += [(name, "chainrule", env) for name, env in envs.items()]
         results: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n, *_ in runs}
+        children = replace(task, cpus=cpus, results={}, systems=[n for n, *_ in runs])
         orders: list[list[str]] = []
         print(f"{task.title}, {len(cpus)} core(s) (CPUs {cpus}); old = {trees['old']}")
         for r in range(args.rounds):
@@ -150,13 +178,28 @@ def main(argv: list[str] | None = None) -> int:
                 if "times" not in result:
                     print(f"{name}: {result.get('status')}: {result.get('error')}", file=sys.stderr)
                     return 1
+                children.results.setdefault(name, []).append(result)
                 results[name]["wall"].append(statistics.median(result["times"]))
                 results[name]["cpu"].append(cpu_per_call(result))  # a sum: see time_calls
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     if args.json:  # the rounds themselves: to test for order effects, or pool runs
         args.json.write_text(json.dumps({"orders": orders, "results": results}))
     print("\n".join(summary(results, base="old")))
+    print(pinning_summary(children))
     return 0
+
+
+def pinning_summary(task) -> str:
+    """The children that were no fair measurement on their cores (``report.flagged``, as the
+    suite's report lists them: extra CPU time, a library imported before pinning, cores left),
+    or one line saying none was."""
+    found = flagged(task)
+    if not found:
+        return (
+            "pinning: no child flagged (each ran on the CPUs asked, pinned before its first "
+            "library import, within its cores' CPU time)"
+        )
+    return "\n".join(["pinning: children to distrust:", *(f"  {line}" for line in found)])
 
 
 if __name__ == "__main__":

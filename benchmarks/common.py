@@ -1,15 +1,18 @@
-"""What every child process shares: thread settings, timing, initial weights and machine facts.
+"""What every child process shares: thread settings, timing, initial weights and machine facts;
+and what the benchmark commands share: where a version of chainrule lives, option types.
 
 NumPy is imported where it is used, not here: ``benchmarks.child`` reads :func:`cpu_seconds`
 at its start, before a workload chose when (and with which thread settings) NumPy loads."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks.pinning import thread_environment
@@ -26,8 +29,9 @@ KEEP_FREED_BYTES = str(256 * 2**20)
 
 
 def child_environment(cpus: list[int], unset_openblas_coretype: bool) -> dict[str, str]:
-    """The environment of a child process: pinned to ``cpus``, every thread pool sized to them,
-    glibc's allocator set alike for every system (:data:`KEEP_FREED_BYTES`)."""
+    """The environment of a child process: pinned to ``cpus``, every thread pool sized to them
+    and bound to none of its own choosing (``pinning.AFFINITY_VARIABLES`` cleared), glibc's
+    allocator set alike for every system (:data:`KEEP_FREED_BYTES`)."""
     env = thread_environment(cpus, dict(os.environ))
     env["MALLOC_MMAP_THRESHOLD_"] = env["MALLOC_TRIM_THRESHOLD_"] = KEEP_FREED_BYTES
     env["JAX_PLATFORMS"] = "cpu"
@@ -120,3 +124,43 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def chainrule_source(path: Path) -> Path | None:
+    """The directory in ``path`` that holds the ``chainrule`` package, the one to put on
+    PYTHONPATH: ``path`` itself, or the ``src/`` of a checkout's root; None where neither does."""
+    for tree in (path, path / "src"):
+        if (tree / "chainrule" / "__init__.py").is_file():
+            return tree.resolve()
+    return None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (rounds, reps, ranks, epochs); anything
+    else is refused in one line naming the option, before any child runs."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_ints(text: str) -> list[int]:
+    """An argparse type: a comma-separated list of :func:`positive_int` ("1,2,4")."""
+    values = [positive_int(part.strip()) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r} names no number")
+    return values
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number > 0 (seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    return value

@@ -33,6 +33,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python benchmarks/distributed.py` puts benchmarks/ first
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import positive_float, positive_int, positive_ints  # noqa: E402
+
+#: What a run can measure (``--only``), in the order the report gives them.
+PARTS = ("digits", "workload2", "allreduce", "overlap")
 
 
 # -- the child: runs on every rank --------------------------------------------------------------
@@ -243,26 +250,40 @@ def report(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def parts(text: str) -> list[str]:
+    """An argparse type for ``--only``: a comma-separated subset of :data:`PARTS`."""
+    named = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(named) - set(PARTS))
+    if unknown or not named:
+        what = f"unknown part(s) {unknown}" if unknown else f"{text!r} names no part"
+        raise argparse.ArgumentTypeError(f"{what}; choose from {','.join(PARTS)}")
+    return named
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Every option checked before mpiexec starts: a bad one is one line and exit status 2."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--ranks", default="1,2,4")
-    parser.add_argument("--only", default="digits,workload2,allreduce,overlap")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--megabytes", default="1,100")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--ranks", type=positive_ints, default="1,2,4", help="e.g. 1,2,4")
+    parser.add_argument("--only", type=parts, default=",".join(PARTS), help=",".join(PARTS))
+    parser.add_argument("--epochs", type=positive_int, default=3, help="digits epochs")
+    parser.add_argument("--steps", type=positive_int, default=10, help="workload 2's timed steps")
+    parser.add_argument("--megabytes", type=positive_ints, default="1,100", help="allreduce sizes")
+    parser.add_argument("--repeats", type=positive_int, default=5, help="allreduce, overlap")
+    parser.add_argument("--timeout", type=positive_float, default=600, help="seconds per launch")
     parser.add_argument("--output", type=Path, help="write the markdown tables here")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     if args.child:
         child(json.loads(args.child))
         return
-    spec = {"only": args.only.split(","), "epochs": args.epochs, "steps": args.steps,
-            "megabytes": [int(m) for m in args.megabytes.split(",")],
-            "repeats": args.repeats}  # fmt: skip
+    spec = {"only": args.only, "epochs": args.epochs, "steps": args.steps,
+            "megabytes": args.megabytes, "repeats": args.repeats}  # fmt: skip
     results = []
-    for ranks in (int(r) for r in args.ranks.split(",")):
+    for ranks in args.ranks:
         results.append(launch(ranks, spec, args.timeout))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     text = report(results)

@@ -1,7 +1,7 @@
 """Count the instructions of chainrule's per-op path and of a tiny training step (cachegrind).
 
     python benchmarks/instructions.py                    # both, this checkout's src/
-    python benchmarks/instructions.py --what chain --src /path/to/other/src
+    python benchmarks/instructions.py --what chain --src /path/to/other/src   # or its checkout
     python benchmarks/instructions.py --what cold         # cache misses of workload 1's step
 
 Wall time on a shared machine moves by 5-10% between runs, more than most single changes to the
@@ -36,6 +36,11 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `python benchmarks/instructions.py` puts benchmarks/ first
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.common import chainrule_source  # noqa: E402
+
 RUNS = {"chain": (3, 6003), "step": (10, 40), "cold": (3, 13)}  # (short run, long run) per kind
 #: cachegrind's simulated caches for ``cold``: size, associativity, line (a core's L1s and L2)
 CORE_CACHES = ["--I1=32768,8,64", "--D1=32768,8,64", "--LL=1048576,16,64"]
@@ -114,26 +119,32 @@ def cold_table(src: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--what", choices=("chain", "step", "cold", "both"), default="both")
-    parser.add_argument("--src", type=Path, default=REPO / "src", help="the chainrule to count")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=REPO / "src",
+        help="the chainrule to count: a src/ or a checkout",
+    )
     parser.add_argument("--child", nargs=3, metavar=("WHAT", "COUNT", "SYSTEM"), help="internal")
     args = parser.parse_args(argv)
     if args.child:
         what, count, system = args.child
         child(what, int(count), system)
         return 0
-    if not (args.src / "chainrule").is_dir():
+    src = chainrule_source(args.src)  # a checkout's root stands for its src/, as in ab.py
+    if src is None:
         print(f"instructions: no chainrule package in {args.src}", file=sys.stderr)
         return 2
     if shutil.which("valgrind") is None or shutil.which("setarch") is None:
         print("instructions: needs valgrind (apt-get install valgrind)", file=sys.stderr)
         return 2
     if args.what in ("chain", "both"):
-        print(f"chain: {per_unit('chain', 'chainrule', args.src):,} instructions per op")
+        print(f"chain: {per_unit('chain', 'chainrule', src):,} instructions per op")
     if args.what in ("step", "both"):
         for system in ("chainrule", "numpy"):
-            print(f"step, {system}: {per_unit('step', system, args.src):,} instructions per step")
+            print(f"step, {system}: {per_unit('step', system, src):,} instructions per step")
     if args.what == "cold":
-        print(cold_table(args.src))
+        print(cold_table(src))
     return 0
 
 

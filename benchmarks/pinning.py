@@ -26,6 +26,17 @@ THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
+#: Variables that bind threads to CPUs of their own choosing, read when a runtime loads: libgomp
+#: (loaded by torch and scikit-learn) moved a child's main thread to CPU 1 under
+#: ``GOMP_CPU_AFFINITY=1`` after it had pinned itself to CPU 0. A child runs without them.
+AFFINITY_VARIABLES = (
+    "GOMP_CPU_AFFINITY",
+    "OMP_PLACES",
+    "OMP_PROC_BIND",
+    "KMP_AFFINITY",
+    "KMP_HW_SUBSET",
+    "MKL_AFFINITY",
+)
 #: Libraries that must not be imported before the process is pinned.
 LIBRARIES = ("numpy", "scipy", "torch", "jax", "jaxlib", "sklearn", "autograd", "chainrule")
 #: A CPU/wall ratio above this many times the cores given means a system used more cores.
@@ -58,8 +69,9 @@ def format_cpus(cpus: list[int]) -> str:
 
 
 def thread_environment(cpus: list[int], base: dict[str, str]) -> dict[str, str]:
-    """``base`` with the cores named and every thread pool sized to their number."""
-    env = dict(base)
+    """``base`` with the cores named, every thread pool sized to their number, and no variable
+    that would bind a thread elsewhere (:data:`AFFINITY_VARIABLES`)."""
+    env = {k: v for k, v in base.items() if k not in AFFINITY_VARIABLES}
     n = len(cpus)
     env[CORES_VARIABLE] = format_cpus(cpus)
     env["BENCH_THREADS"] = str(n)
@@ -85,6 +97,8 @@ def pin_from_environment() -> dict:
         return {"requested": None, "affinity": sorted(os.sched_getaffinity(0)), "loaded": loaded}
     cpus = parse_cpus(text)
     os.sched_setaffinity(0, cpus)
+    for name in AFFINITY_VARIABLES:  # a child started by hand: no runtime loaded has read them
+        os.environ.pop(name, None)
     os.environ.update(thread_environment(cpus, dict(os.environ)))
     return {"requested": cpus, "affinity": sorted(os.sched_getaffinity(0)), "loaded": loaded}
 

@@ -36,11 +36,13 @@ METHOD = """\
   any round's CPU/wall exceeds 1.1 x the cores given, by more CPU time than the process clock
   resolves (10 ms: another core's thread is credited at scheduler ticks), is flagged in bold
   and listed under the headline, as is any child whose affinity read back differs from the
-  cores asked or that had a library imported before it pinned itself. *CPU ms* (workloads 1-2)
-  is the CPU time per step, a child's calls summed and divided by their number (one call's
-  reading misses or lumps a second thread's time, which Linux credits at scheduler ticks),
-  median over rounds: at one core, what the step costs with the time spent waiting for the
-  core left out.
+  cores asked, that had a library imported before it pinned itself, or whose affinity at its
+  end differs from them (a runtime moved it: libgomp obeys `GOMP_CPU_AFFINITY` as it loads, so
+  the children run without it, `OMP_PLACES`, `OMP_PROC_BIND` and `KMP_AFFINITY`). *CPU ms*
+  (workloads 1-2) is the CPU time per step, a child's calls summed and divided by their number
+  (one call's reading misses or lumps a second thread's time, which Linux credits at scheduler
+  ticks), median over rounds: at one core, what the step costs with the time spent waiting for
+  the core left out.
 - Every child's glibc allocator keeps up to 256 MiB of freed memory for reuse
   (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`): the setting chainrule's command line
   and `Trainer.fit` make, given to every system alike.
@@ -62,9 +64,13 @@ METHOD = """\
   what its imports and warm-up had reached: the graph's memory at its peak, torch's included.
 - Memory (workload 2b) runs once per system in its own process: tracemalloc's peak from building
   the model through two steps (NumPy reports its arrays to tracemalloc, so this sees every array
-  chainrule, the NumPy peer, autograd and scikit-learn allocate; inputs and the shared initial
-  weights are allocated before tracing starts), and the growth of the process's peak RSS over the
-  same span (the only measure for torch's and XLA's own allocators; coarse, includes JIT).
+  chainrule, the NumPy peer, autograd and scikit-learn allocate; every module the system needs
+  is imported, and inputs and the shared initial weights are allocated, before tracing starts),
+  and the growth of the process's peak RSS over the same span (the only measure for torch's and
+  XLA's own allocators; coarse, and it includes JIT compilation and, for jax, the start-up of
+  its CPU client at the first array).
+- Memory is given in MiB (2^20 bytes); in workload 4's table a growth below 1 MiB, 0 included,
+  reads "< 1 MiB", and the median over rounds counts a round that grew by 0.
 - Workloads 3-4 are chains of tiny elementwise ops ending in a sum, then backward to the two
   leaves w and b that every op reads (see `benchmarks/workloads/chain.py`); JAX runs op by op
   (`jax.vjp`, no jit) since a jitted chain measures a compiler, not per-op overhead. micrograd
@@ -189,7 +195,9 @@ def _region_over_cores(result: dict, cores: int) -> bool:
 
 def flagged(task) -> list[str]:
     """Why any child of ``task`` is not a fair measurement on its cores: a timed region (or the
-    whole process) that used more CPU than the cores allow, or a child not pinned as asked."""
+    whole process) that used more CPU than the cores allow, a child not pinned as asked, or one
+    that a library moved off its cores after it pinned itself (libgomp obeys
+    ``GOMP_CPU_AFFINITY`` when it loads)."""
     cores, found = len(task.cpus), []
     for system, results in task.results.items():
         for k, r in enumerate(results):
@@ -202,6 +210,9 @@ def flagged(task) -> list[str]:
                 found.append(f"{where}: CPU/wall {whole:.2f} over the whole process")
             if pinning and pinning.get("affinity") != list(task.cpus):
                 found.append(f"{where}: affinity {pinning.get('affinity')} != {task.cpus}")
+            end = pinning.get("affinity_at_end")
+            if end is not None and end != list(task.cpus):  # a runtime moved it after pinning
+                found.append(f"{where}: left its cores: affinity {end} at the end, not {task.cpus}")
             if pinning.get("loaded"):
                 found.append(f"{where}: {pinning['loaded']} imported before pinning")
     return found
@@ -377,7 +388,7 @@ def _headline(by_cores: dict[int, list]) -> str:
             task = by_key.get(key)
             if task is not None:
                 mine, theirs = _rss_growth(task, "chainrule"), _rss_growth(task, "torch")
-                if mine and theirs:
+                if mine is not None and theirs:
                     put(f"workload 4, N = {label}: chainrule / torch peak RSS growth", n,
                         f"{mine / theirs:.2f}x")  # fmt: skip
         r = ratio("moons", "micrograd", invert=True)
@@ -477,8 +488,14 @@ def _flags(tasks: list) -> str:
 
 
 def _rss_growth(task, system: str) -> float | None:
-    values = [r["rss_growth"] for r in task.results.get(system, []) if r.get("rss_growth")]
+    """The median over rounds of ``system``'s peak RSS growth; a round that grew by 0 counts."""
+    values = [r["rss_growth"] for r in task.results.get(system, []) if "rss_growth" in r]
     return float(statistics.median(values)) if values else None
+
+
+def mib(size: float) -> str:
+    """Bytes as whole MiB (2**20 bytes, as every memory column counts), "< 1 MiB" below one."""
+    return "< 1 MiB" if size < 2**20 else f"{size / 2**20:.0f} MiB"
 
 
 def _mlp_table(task, gemm_flops: Callable, peak: float | None) -> str:
@@ -529,7 +546,7 @@ def _memory_table(task) -> str:
     rows = [
         f"## {task.title}",
         "",
-        "| system | tracemalloc peak MB | vs numpy | peak RSS growth MB |",
+        "| system | tracemalloc peak MiB | vs numpy | peak RSS growth MiB |",
         "|---|---:|---:|---:|",
     ]
     for system in task.systems:
@@ -602,7 +619,7 @@ def _chain_table(tasks: list) -> str:
                 cells.append(failure(results)[:40])
                 continue
             growth = _rss_growth(task, system)
-            memory = f"{growth / 2**20:.0f} MB" if growth else "< 1 MB"
+            memory = "RSS growth n/a" if growth is None else mib(growth)
             cells.append(
                 f"{stats['median']:.4f} s<br>{stats['median'] / n * 1e6:.1f} us/op<br>"
                 f"{_ratio(stats['median'], base)}<br>{memory}<br>"
@@ -660,7 +677,7 @@ def _digits_table(task) -> str:
 
     header = (
         "| system | fit s (median) | vs chainrule | s per epoch | epochs | accuracy "
-        "| process wall s | peak RSS MB | CPU/wall | how |"
+        "| process wall s | peak RSS MiB | CPU/wall | how |"
     )
     rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", cells)
     return "\n".join(intro + rows) + "\n"

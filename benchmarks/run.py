@@ -23,6 +23,8 @@ import importlib.metadata
 import json
 import os
 import platform
+import signal
+import stat
 import statistics
 import subprocess
 import sys
@@ -186,6 +188,10 @@ def round_order(systems: list, r: int) -> list:
 def _progress(task: Task, r: int, system: str, result: dict) -> None:
     if "times" in result:
         what = f"median {statistics.median(result['times']) * 1e3:.3f} ms"
+    elif "rss_delta" in result:  # workload 2b: memory, no times
+        traced = result.get("traced_peak")
+        what = f"tracemalloc peak {traced / 2**20:.1f} MiB, " if traced else ""
+        what += f"peak RSS growth {result['rss_delta'] / 2**20:.1f} MiB"
     else:
         what = result.get("status", "done") + " " + result.get("error", result.get("reason", ""))
     cores = len(task.cpus)
@@ -352,12 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     facts = machine_facts(args, argv)
     started = time.perf_counter()
+    before = signal.signal(signal.SIGTERM, _terminated)
     try:
         for task in tasks:
             print(f"{task.title} on CPU(s) {format_cpus(task.cpus)}", file=sys.stderr)
             run_task(task, args.unset_openblas_coretype, args.timeout)
-    except KeyboardInterrupt:  # keep what was measured: minutes of rounds, not a traceback
-        return save_interrupted(args.json, facts, tasks, time.perf_counter() - started)
+    except KeyboardInterrupt as stop:  # keep what was measured: minutes of rounds, not a traceback
+        status = 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
+        return save_interrupted(args.json, facts, tasks, time.perf_counter() - started, status)
+    finally:
+        signal.signal(signal.SIGTERM, before)
     facts["suite_seconds"] = time.perf_counter() - started
     facts["load_average_at_end"] = os.getloadavg()
     raw = {"facts": facts, "tasks": [t.__dict__ for t in tasks]}
@@ -369,22 +379,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def save_interrupted(raw_path: Path, facts: dict, tasks: list, seconds: float) -> int:
-    """After Ctrl-C: the results of the children that finished go to ``raw_path`` (no report:
-    its tables compare whole rounds), and one line says so; exit status 130, as for SIGINT."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the suite is, as Ctrl-C's KeyboardInterrupt is: ``subprocess.run``
+    kills the running child on its way out (else the child ran on, orphaned), and the rounds
+    measured so far are saved."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def save_interrupted(
+    raw_path: Path, facts: dict, tasks: list, seconds: float, status: int = 130
+) -> int:
+    """After Ctrl-C or SIGTERM: the results of the children that finished go to ``raw_path`` (no
+    report: its tables compare whole rounds), and one line says so; exit ``status``, 130 as for
+    SIGINT, 143 for SIGTERM."""
     facts["suite_seconds"], facts["interrupted"] = seconds, True
     done = [t for t in tasks if t.results]
     _write(raw_path, json.dumps({"facts": facts, "tasks": [t.__dict__ for t in done]},
                                 indent=1, default=str))  # fmt: skip
     print(f"run.py: interrupted after {seconds:.0f} s; the results of {len(done)} task(s) so far "
           f"are in {raw_path}", file=sys.stderr)  # fmt: skip
-    return 130
+    return status
 
 
 def render_saved(raw_path: Path, output: Path) -> int:
     """The report of a saved run (``--json``'s file), for a change to the report alone."""
     try:
         raw = json.loads(raw_path.read_text())
+        if raw["facts"].get("interrupted"):  # its tables would compare rounds that never ran
+            print(f"run.py: {raw_path} holds an interrupted run; an interrupted run gets no "
+                  "report (rerun the suite)", file=sys.stderr)  # fmt: skip
+            return 2
         tasks = [Task(**fields) for fields in raw["tasks"]]
         text = report.render(raw["facts"], tasks, gemm_flops)
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -397,16 +424,30 @@ def render_saved(raw_path: Path, output: Path) -> int:
 
 def _write(path: Path, text: str) -> None:
     """Write atomically: a temp file of its own beside the target (two runs writing the same
-    report do not share one), then os.replace; a failed write leaves no temp file."""
+    report do not share one), then os.replace; a failed write leaves no temp file. The file gets
+    the mode a plain open() would leave: the replaced file's, else 0o666 less the umask (mkstemp
+    makes 0o600, which turned docs/benchmarks.md private on every regeneration)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_of(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w") as file:
             file.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_of(path: Path) -> int:
+    """The permission bits open(path, "w") would give: the existing file's, or new-file bits."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 if __name__ == "__main__":

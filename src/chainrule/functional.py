@@ -216,7 +216,7 @@ def _zeros_like(x: Tensor) -> Tensor:
 _TAKE_ARGNUMS = ("grad", "value_and_grad", "jacobian", "hessian")
 
 
-def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
+def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any = None) -> Tensor:
     """A tensor to differentiate with respect to (a leaf of argument ``argument`` of ``op``'s
     function). One that already requires grad (an outer
     transform or the user differentiates through it) becomes an alias recorded from it: the
@@ -224,7 +224,9 @@ def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
     tensor reaches ``f`` (``f(x, x)`` gives each argument its own partial derivative), and the
     outer derivative still flows through the alias. Numbers and lists become arrays of
     ``like``'s library, device and float dtype where the call has an array of another library
-    than NumPy (``grad(f, argnums=1)(torch_x, 2.0)``), else NumPy's."""
+    than NumPy (``grad(f, argnums=1)(torch_x, 2.0)``), else NumPy's, of the dtype ``numbers``
+    (the call's NumPy floats', so ``grad(f, argnums=1)(x32, 2.0)`` computes in float32, as
+    ``f(x32, 2.0)`` does: a number never upcasts) or, where the call has none, the default."""
     if isinstance(value, Tensor) and value.requires_grad:
         with enable_grad():
             return _reshape(value, shape=value.shape)
@@ -232,6 +234,8 @@ def _variable(value: Any, op: str, argument: int, like: Any = None) -> Tensor:
         data = value.data
     elif like is not None and not hasattr(value, "shape"):  # numbers and lists: like's
         data = numbers_like(value, like, like.dtype)
+    elif numbers is not None and not hasattr(value, "shape"):
+        data = np.asarray(value, dtype=numbers)
     else:  # an array keeps its library and device; numbers and lists become NumPy's
         xp = backend.array_module(value)
         # a torch tensor that requires grad leaves torch's autograd, as cr.tensor takes it (the
@@ -269,6 +273,19 @@ def other_library_array(values: Any) -> Any:
         if xp is not np and backend.is_floating(data.dtype, xp):
             return data
     return None
+
+
+def numpy_float_dtype(values: Any) -> Any:
+    """The dtype the real floating NumPy arrays among ``values`` (tensors' arrays included,
+    nested) compute in together, or None where there are none: the dtype a Python number
+    beside them takes, as in an op."""
+    dtypes = [
+        data.dtype
+        for leaf in tree_flatten(list(values))[0]
+        for data in (leaf.data if isinstance(leaf, Tensor) else leaf,)
+        if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f"
+    ]
+    return np.result_type(*dtypes) if dtypes else None
 
 
 def numbers_like(value: Any, like: Any, dtype: Any) -> Any:
@@ -354,10 +371,11 @@ class _Traced:
         self.nested = False  # an outer transform or the user is differentiating through us
         self.treedefs, self.variables = [], []
         like = other_library_array(args)
+        numbers = None if like is not None else numpy_float_dtype(args)
         for n in argnums:
             leaves, treedef = tree_flatten(args[n])
             self.nested |= any(isinstance(v, Tensor) and v.requires_grad for v in leaves)
-            variables = [_variable(v, op, n, like) for v in leaves]
+            variables = [_variable(v, op, n, like, numbers) for v in leaves]
             self.args[n] = tree_unflatten(treedef, variables)
             self.treedefs.append(treedef)
             self.variables.append(variables)

@@ -326,6 +326,11 @@ def _private(leaf: Tensor) -> Tensor:
     return leaf
 
 
+def is_transform_variable(t: Tensor) -> bool:
+    """Whether ``t`` is a variable a transform made for the argument it differentiates."""
+    return _PRIVATE.get(id(t)) is t
+
+
 def _is_single(argnums: Any) -> bool:
     """Whether ``argnums`` is one integer (any: a NumPy integer too) rather than a sequence."""
     try:

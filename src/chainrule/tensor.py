@@ -426,6 +426,21 @@ class Tensor:
     def __ipow__(self, exponent: Any) -> Tensor:
         return self._in_place(_ops.power, exponent, "**=")
 
+    def _in_place_refusal(self, symbol: str) -> str:
+        from chainrule.functional import is_transform_variable  # the core loads it after us
+
+        if is_transform_variable(self):  # no_grad would leave the update out of the derivative
+            return (
+                f"{symbol} on the argument a transform (cr.grad, cr.jvp, ...) differentiates "
+                f"with respect to would change its variable in place; write x = x "
+                f"{symbol[:-1]} ... for a new tensor, which the derivative follows"
+            )
+        return (
+            f"{symbol} on a leaf that requires a gradient (a parameter) would record the "
+            f"update as part of the computation; update it under `with cr.no_grad():`, or "
+            f"write w = w {symbol[:-1]} ... for a new tensor"
+        )
+
     def _in_place(self, op: Any, other: Any, symbol: str) -> Tensor:
         """``a += b`` (and ``-=``, ``*=``, ``/=``, ``**=``) as PyTorch takes it on a parameter.
 
@@ -438,11 +453,7 @@ class Tensor:
         if not (self.requires_grad and self._primitive is None):
             return op(self, other)
         if _engine.is_grad_enabled():
-            raise RuntimeError(
-                f"{symbol} on a leaf that requires a gradient (a parameter) would record the "
-                f"update as part of the computation; update it under `with cr.no_grad():`, or "
-                f"write w = w {symbol[:-1]} ... for a new tensor"
-            )
+            raise RuntimeError(self._in_place_refusal(symbol))
         result = op(self, other).data
         if tuple(result.shape) != tuple(self.data.shape):
             raise ShapeError(

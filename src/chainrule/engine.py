@@ -46,6 +46,9 @@ class _Mode(threading.local):
 
     grad_enabled: bool = True
     detect_anomaly: bool = False
+    #: Under detect_anomaly, while a rule runs (its checks off): where the ops it records
+    #: (with create_graph) come from, the user's line of the op whose rule it is
+    rule_origin: str | None = None
 
 
 mode = _Mode()
@@ -332,10 +335,13 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
             out._primitive = None
     else:
         out._primitive = None
-    if _anomaly_threads and mode.detect_anomaly:
-        if out._primitive is not None:
-            out._origin = _user_frame()
-        _check_finite(data, f"{primitive.name}: forward produced", out.node)
+    if _anomaly_threads:
+        if mode.detect_anomaly:
+            if out._primitive is not None:
+                out._origin = _user_frame()
+            _check_finite(data, f"{primitive.name}: forward produced", out.node)
+        elif mode.rule_origin is not None and out._primitive is not None:
+            out._origin = mode.rule_origin  # a second derivative's NaN names the user's line
     return out
 
 
@@ -936,6 +942,9 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
     rule gets read-only views of its arrays, so a write into one is named too.
     """
     mode.detect_anomaly = False
+    outer_origin = mode.rule_origin
+    origin = node.origin
+    mode.rule_origin = f"{origin}, in the backward of {node.op}" if origin else None
     try:
         # every array read-only: a rule writing into one it shares (the array add's rule sends
         # both inputs) changed another gradient unseen; here _wrote_in_place names it
@@ -943,6 +952,7 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
         contribution = rule(_read_only(cotangent), *map(_read_only, args), **params)
     finally:
         mode.detect_anomaly = True
+        mode.rule_origin = outer_origin
     if hasattr(contribution, "shape"):  # not an array: the caller names it (_not_a_gradient)
         _check_finite(array_of(contribution), f"{node.op}: backward produced", node)
     return contribution

@@ -275,7 +275,7 @@ def other_library_array(values: Any) -> Any:
     return None
 
 
-def numpy_float_dtype(values: Any) -> Any:
+def _numpy_float_dtype(values: Any) -> Any:
     """The dtype the real floating NumPy arrays among ``values`` (tensors' arrays included,
     nested) compute in together, or None where there are none: the dtype a Python number
     beside them takes, as in an op."""
@@ -376,7 +376,7 @@ class _Traced:
         self.nested = False  # an outer transform or the user is differentiating through us
         self.treedefs, self.variables = [], []
         like = other_library_array(args)
-        numbers = None if like is not None else numpy_float_dtype(args)
+        numbers = None if like is not None else _numpy_float_dtype(args)
         for n in argnums:
             leaves, treedef = tree_flatten(args[n])
             self.nested |= any(isinstance(v, Tensor) and v.requires_grad for v in leaves)

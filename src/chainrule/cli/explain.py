@@ -717,7 +717,7 @@ def _ask_answer(digits: int) -> str:
     empty pipe) is a missing answer, not an interruption: click's prompt turns both into one
     Abort, raised while it handles the EOFError or the KeyboardInterrupt, so the error it was
     handling tells them apart and only Ctrl-C stays "interrupted" (exit 130)."""
-    from chainrule.explainer.quiz import parse_answer, significant_digits
+    from chainrule.explainer.quiz import digits_text, parse_answer, significant_digits
 
     while True:
         try:
@@ -742,7 +742,7 @@ def _ask_answer(digits: int) -> str:
             continue
         if written >= digits:
             return text
-        print(f"{text.strip()} has {written} significant digits; give {digits}, please")
+        print(f"{text.strip()} has {digits_text(written)}; give {digits}, please")
 
 
 @app.command(short_help="Draw the computation graph or the network.")

@@ -115,12 +115,14 @@ def make_quiz(seed: int = 0, kind: str | None = None) -> Quiz:
     return Quiz(seed, kind, i, j, y, weight, bias, t, derivation)
 
 
-def _close(a: float, b: float, rtol: float, atol: float) -> bool:
-    return abs(a - b) <= atol + rtol * abs(b)
+def _plain(text: str) -> str:
+    """``text`` without surrounding spaces and with the minus sign U+2212 (as the write-up prints
+    formulas, and copying from it gives) read as ``-``."""
+    return text.strip().replace("\u2212", "-")
 
 
 def _number(text: str) -> re.Match:
-    match = _NUMBER.fullmatch(text.strip())
+    match = _NUMBER.fullmatch(_plain(text))
     if match is None:
         raise ValueError(f"{text!r} is not a number")
     return match
@@ -142,12 +144,18 @@ def significant_digits(text: str) -> int:
     return len(_number(text)["mantissa"].replace(".", "").lstrip("0"))
 
 
+def digits_text(n: int) -> str:
+    """``"1 significant digit"``, ``"3 significant digits"``."""
+    return f"{n} significant digit{'' if n == 1 else 's'}"
+
+
 def parse_answer(text: str) -> float:
-    """A written answer as a number, or ValueError saying what is wrong with it."""
+    """A written answer as a number, or ValueError saying what is wrong with it. Spaces around
+    it and a Unicode minus (U+2212) are allowed: ``" \u22120.2183 "`` is -0.2183."""
     _number(text)  # the same grammar everywhere: no 'nan', 'inf' or '1_0'
-    value = float(text)
+    value = float(_plain(text))
     if not math.isfinite(value):
-        raise ValueError(f"{text.strip()} is too large to be a float")
+        raise ValueError(f"{_plain(text)} is too large to be a float")
     return value
 
 
@@ -161,86 +169,94 @@ def _is_number(value: object) -> bool:
     return math.isfinite(value)
 
 
-def check_answer(
-    quiz: Quiz, answer: float | str, rtol: float = 5e-3, atol: float = 1e-4
-) -> Verdict:
+def _asked(value: float) -> tuple[float, float]:
+    """``value`` as the exercise asks for it, rounded to :data:`DIGITS` significant digits, and
+    one unit in the last of those digits (-0.218283: -0.2183 and 1e-4)."""
+    text = f"{value:.{DIGITS - 1}e}"
+    return float(text), _last_digit(text)
+
+
+def _matches(answer: float, value: float) -> bool:
+    """``answer`` is ``value`` to the :data:`DIGITS` digits asked, give or take one unit in the
+    last of them for hand rounding along the way, on either side of the correct rounding: for
+    -0.218283 (-0.2183), -0.2182 to -0.2184. An answer with more digits is read as what it
+    rounds to (-0.21815 to -0.21845 are right: more digits never make a near answer wrong); one
+    with fewer, as written with zeros after it (0.0689 as 0.06890)."""
+    rounded, unit = _asked(value)
+    return abs(answer - rounded) <= 1.5 * unit * (1 + 1e-9)
+
+
+def _rounds_to(answer: float, written: str, value: float) -> bool:
+    """A short answer is ``value`` rounded to its written digits, directly or by way of the
+    :data:`DIGITS`-digit rounding (0.12449 is 0.124, or 0.1245 and then 0.125 by hand)."""
+    slack = _last_digit(written) + _asked(value)[1]
+    return abs(answer - value) <= slack / 2 * (1 + 1e-9)
+
+
+def check_answer(quiz: Quiz, answer: float | str) -> Verdict:
     """Is ``answer`` right? If not, which slip explains it?
 
-    A written answer (a string) must have the :data:`DIGITS` significant digits the exercise
-    asks for (``-0.218`` for ``-0.2183`` is close, yet not accepted, and the verdict says why
-    without giving the answer away; ``0.0689`` for ``0.06890``, trailing zeros left off, is
-    accepted), and is right when its last written digit is, give or take
-    one for rounding along the way: for -0.218283, ``-0.2183`` and ``-0.2182`` are right,
-    ``-0.2180`` and ``-0.2175`` are not. More digits never make a near answer wrong: one
-    written with more than :data:`DIGITS` is also right where its rounding to :data:`DIGITS`
-    is (``-0.218183``, as ``-0.2182``). A number (not a string) is right within
-    ``rtol``/``atol``. Anything else (a list, an array, None, a bool, nan) raises ValueError,
-    as text that is not a number does.
+    The answer is read as written: a string as it is (spaces around it and a Unicode minus
+    U+2212 allowed), a number as Python writes it (``repr``: -0.1 is ``"-0.1"``), so a number
+    and its text get one verdict. It is right when it is the answer rounded to the :data:`DIGITS`
+    significant digits the exercise asks for, give or take one unit in the last of them on
+    either side (for -0.218283, -0.2182, -0.2183 and -0.2184; not -0.2181 or -0.2185). More
+    digits are read as what they round to (-0.218183 is right, as -0.2182 is); fewer, as if
+    zeros followed (0.0689 for 0.06890 is right). An answer with fewer digits that is the answer
+    rounded to them (-0.218) is "close but too few digits", without giving the answer away; one
+    that is not is wrong, with the difference.
+
+    A slip (a term left out, the factor y_j(1 - y_j) forgotten, ...) is named only where it is
+    the one slip the answer matches: at the digits asked, as the right answer would be, or, for
+    an answer with fewer digits, rounded to the digits written (-0.99 for a slip of -0.9855, and
+    not the right answer so rounded). Anything else (a list, an array, None, a bool, nan) raises
+    ValueError, as text that is not a number does.
     """
     if not isinstance(answer, str) and not _is_number(answer):
         raise ValueError(f"{answer!r} is not a number; give one number or the text of one")
+    written = _plain(answer) if isinstance(answer, str) else repr(float(answer))
+    value = parse_answer(written)
     expected, numeric_value = quiz.expected, quiz.numeric
-    written = answer if isinstance(answer, str) else None
-    answer = parse_answer(answer) if isinstance(answer, str) else float(answer)
-    # a written answer is as precise as its last digit; a number is within rtol/atol
-    unit = None if written is None else _last_digit(written) * (1 + 1e-9)
-    # ... but never more exacting than the DIGITS the exercise asks for: an answer with more
-    # digits is also right where it is, rounded to DIGITS (-0.218183 for -0.218283 was wrong
-    # while -0.2182, its rounding, was right)
-    rounded = None
-    if written is not None and significant_digits(written) > DIGITS:
-        text = f"{answer:.{DIGITS - 1}e}"
-        rounded = (float(text), _last_digit(text) * (1 + 1e-9))
+    digits = significant_digits(written)
+    short = 0 < digits < DIGITS  # (a zero, 0.0000, has no digits to round anything to)
 
-    def near(value: float) -> bool:
-        if unit is None:
-            return _close(answer, value, rtol, atol)
-        if rounded is not None and abs(rounded[0] - value) <= rounded[1]:
-            return True
-        return abs(answer - value) <= unit
+    def verdict(correct: bool, message: str, *slip) -> Verdict:
+        return Verdict(correct, value, expected, numeric_value, message, *slip)
 
-    close = near(expected)
-    # fewer digits are the DIGITS ones where only zeros were left off: 0.0689 is 0.06890, as
-    # Python's own f"{x:.4g}" writes it
-    padded = written is not None and answer == float(f"{expected:.{DIGITS - 1}e}")
-    if close and written is not None and significant_digits(written) < DIGITS and not padded:
-        return Verdict(
+    if _matches(value, expected):
+        return verdict(
+            True, f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite differences)."
+        )
+    asked = f"the exercise asks for {DIGITS}"
+    if short and _rounds_to(value, written, expected):
+        return verdict(
             False,
-            answer,
-            expected,
-            numeric_value,
-            f"Not accepted: {written.strip()} has {significant_digits(written)} significant "
-            f"digits; the exercise asks for {DIGITS} (e.g. -0.1234 or 1.250e-3).",
+            f"Not accepted: {written} has {digits_text(digits)}; {asked} "
+            "(e.g. -0.1234 or 1.250e-3).",
             "too few significant digits",
         )
-    if close:
-        return Verdict(
-            True,
-            answer,
-            expected,
-            numeric_value,
-            f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite differences).",
+    slips = _dy_slips(quiz) if quiz.kind == "dy" else _dw_slips(quiz)
+    matched = [slip for slip in slips if _matches(value, slip[0])]
+    if not matched and short:
+        matched = [slip for slip in slips if _rounds_to(value, written, slip[0])]
+    if len({slip[1] for slip in matched}) == 1:  # several would be a guess: name none
+        _, diagnosis, missing, extra = matched[0]
+        if short:  # the slip is all that its digits can tell
+            diagnosis_text = f"to its {digits_text(digits)}, {diagnosis} ({asked})"
+        else:
+            diagnosis_text = diagnosis
+        return verdict(
+            False,
+            f"Not quite: {diagnosis_text}. The answer is {expected:.6g}.",
+            diagnosis,
+            missing,
+            extra,
         )
-    candidates = _dy_slips(quiz) if quiz.kind == "dy" else _dw_slips(quiz)
-    for value, diagnosis, missing, extra in candidates:
-        if near(value):
-            return Verdict(
-                False,
-                answer,
-                expected,
-                numeric_value,
-                f"Not quite: {diagnosis}. The answer is {expected:.6g}.",
-                diagnosis,
-                missing,
-                extra,
-            )
-    return Verdict(
+    few = f" Yours has {digits_text(digits)}; {asked}." if short else ""
+    return verdict(
         False,
-        answer,
-        expected,
-        numeric_value,
         f"Not quite: the answer is {expected:.6g} (yours differs by "
-        f"{answer - expected:.3g}). {_hint(quiz)}",
+        f"{value - expected:.3g}).{few} {_hint(quiz)}",
     )
 
 

@@ -13,11 +13,11 @@ import re
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.notation import Math
 from chainrule.explainer.render_text import check_mark
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
-    from chainrule.explainer.notation import Math
 
 #: The namespace latex2mathml declares on each <math>; an HTML parser puts <math> in it anyway.
 _MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
@@ -25,6 +25,13 @@ _MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
 #: A minus sign that starts a number after "(", "=", "," or at the start is the number's sign:
 #: grouped with it, MathML sets it as a prefix "−0.2" instead of a spaced binary "− 0.2".
 _SIGN = re.compile(r"(^|[(=,{]\s*)-(\d[\d.]*)")
+
+#: A notation's symbol in a heading's plain text: y_1, w_ij, a^1_1, ∂E/∂y_1, ∂C/∂a^1_1 (a
+#: single letter, not inside a word, so that a name like x_train stays as it is).
+_SYMBOL = re.compile(
+    r"(?<![\w-])(?:∂(?P<of>[A-Z])/∂)?(?P<base>[A-Za-zδ])(?:\^(?P<sup>\w+))?"
+    r"_(?P<sub>\d+(?:,\d+)?|[a-z]{1,2})(?![\w])"
+)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
@@ -54,7 +61,7 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
         if isinstance(block, Heading):
             if block.level == 1:
                 title = block.text
-            parts.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+            parts.append(f"<h{block.level}>{_heading(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
             text = "".join(html.escape(p) if isinstance(p, str) else mathml(p) for p in block.parts)
             parts.append(f"<p>{text}</p>")
@@ -84,6 +91,21 @@ def mathml(formula: Math | str, display: str = "inline") -> str:
         alt = html.escape(formula.plain)
         element = element.replace("<math ", f'<math alttext="{alt}" ', 1)
     return element
+
+
+def _heading(text: str) -> str:
+    """A heading's text, escaped, with the symbols in it (``nudge y_1``, ``∂E/∂y_1``) set as
+    MathML like every other formula on the page, rather than with a literal underscore."""
+    out, start = [], 0
+    for match in _SYMBOL.finditer(text):
+        sup = f"^{{{match['sup']}}}" if match["sup"] else ""
+        base = r"\delta" if match["base"] == "δ" else match["base"]
+        latex = f"{base}{sup}_{{{match['sub']}}}"
+        if match["of"]:
+            latex = rf"\partial {match['of']}/\partial {latex}"
+        out += [html.escape(text[start : match.start()]), mathml(Math(match[0], latex))]
+        start = match.end()
+    return "".join(out) + html.escape(text[start:])
 
 
 def _equation(eq: Equation) -> str:

@@ -1,10 +1,11 @@
 """Why a sum, symbolically: sympy differentiates E(y) through every z_j: sum_j w_ij dE/dz_j.
 
 For a small network, :func:`prove` builds the error E as an expression in the outputs y of one
-layer (symbols), the weights w_ij and biases b_j into the layer above (symbols), and the rest of
-the network above with its numbers. It differentiates E with respect to one y_i directly, builds
-the sum sum_j w_ij dE/dz_j with each dE/dz_j differentiated on its own, lets sympy simplify the
-difference to 0, and substitutes the numbers, which must equal the engine's gradient.
+layer (symbols), the weights w_ij and biases b_j into the layer above (symbols; no b_j where that
+layer has no biases), and the rest of the network above with its numbers. It differentiates E
+with respect to one y_i directly, builds the sum sum_j w_ij dE/dz_j with each dE/dz_j
+differentiated on its own, lets sympy simplify the difference to 0, and substitutes the
+numbers, which must equal the engine's gradient.
 Its ``general`` entry shows the fact underneath, for any E(z_1(y), ..., z_n(y)): the chain
 rule's sum, checked against sympy's own derivative.
 
@@ -154,7 +155,9 @@ def _error(
 
 def _sizes_from(d: Derivation, layer: int) -> tuple[int, int]:
     """The weights and biases from ``layer`` up, and the widest layer from there."""
-    params = sum(c.n_weights + c.weight.shape[1] for c in d.connections[layer:])
+    params = sum(
+        c.n_weights + (0 if c.bias is None else c.bias.size) for c in d.connections[layer:]
+    )
     return params, max(r.size for r in d.layers[layer:])
 
 
@@ -224,7 +227,7 @@ class _Expressions:
     unit: int
     ys: tuple
     W: Any  # sympy.Matrix of w_aj, row a below, column j above
-    bs: tuple
+    bs: tuple  # empty where the layer has no biases
     Z: tuple  # the units above, as the free variables of dE/dz_j
     E_of_y: sympy.Expr
     derivative: sympy.Expr
@@ -259,9 +262,12 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
             else sympy.Integer(0)
         ),
     )
-    bs = sympy.symbols(f"b_1:{n_above + 1}", **real)
+    # b_j only where the layer has biases: Linear(..., bias=False) adds nothing to z_j
+    bs = () if conn.bias is None else sympy.symbols(f"b_1:{n_above + 1}", **real)
     Z = sympy.symbols(f"z_1:{n_above + 1}", **real)  # the units above, as free variables
-    z_of_y = [bs[j] + sum(ys[a] * W[a, j] for a in range(n_below)) for j in range(n_above)]
+    z_of_y = [
+        (bs[j] if bs else 0) + sum(ys[a] * W[a, j] for a in range(n_below)) for j in range(n_above)
+    ]
     E_of_z = _rest_of_network(d, layer + 1, list(Z), case)
     _check_expression_size(E_of_z, layer)
     at_z = dict(zip(Z, z_of_y))
@@ -286,8 +292,7 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
             if conn.joins(a, j)
         }  # fmt: skip
     )
-    biases = np.zeros(n_above) if conn.bias is None else conn.bias
-    numbers.update({bs[j]: _exact(biases[j]) for j in range(n_above)})
+    numbers.update({b: _exact(conn.bias[j]) for j, b in enumerate(bs)})
     proof = Proof(
         status="proved" if difference == 0 else "differs",
         method=method,
@@ -415,6 +420,7 @@ def general_names(n: Notation, layer: int, i: str, j: str) -> tuple[Math, Math, 
 
 def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Math]:
     layer, unit, above = e.layer, e.unit, e.layer + 1
+    biases = [" and biases ", n.b(above, j)] if e.bs else []
     return [
         "sympy writes ",
         n.E(),
@@ -424,8 +430,7 @@ def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Mat
         _units(n.z(above, j, 0), n.z(above, j, len(e.Z) - 1), len(e.Z)),
         " (weights ",
         n.w(layer, i, None, j, None),
-        " and biases ",
-        n.b(above, j),
+        *biases,
         " as symbols, the layers above with their numbers) and differentiates it with respect to ",
         n.y(layer, i, unit),
         ":",

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chainrule.checks import is_integer
-from chainrule.nn.module import ConfigError, StateDictError
+from chainrule.errors import ConfigError, StateDictError, type_name
 from chainrule.optim.base import _non_negative, _plain
 from chainrule.optim.optimizers import Optimizer
 
@@ -32,9 +32,10 @@ class Schedule:
     """The base of every schedule: the optimizer, the epoch count, and ``step``."""
 
     def __init__(self, optimizer: Optimizer) -> None:
-        if not isinstance(optimizer, Optimizer):
+        if not isinstance(optimizer, Optimizer):  # a torch.optim one has no set_hyperparameters
             raise ConfigError(
-                f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}"
+                f"{type(self).__name__}: expected a chainrule.optim optimizer (the one whose "
+                f"hyperparameters it changes), got {type_name(optimizer)}"
             )
         self.optimizer = optimizer
         self.base_lr = float(optimizer.lr)
@@ -185,6 +186,7 @@ class PiecewiseSchedule(Schedule):
         self, optimizer: Optimizer, milestones: Mapping[int | str, Mapping[str, Any]]
     ) -> None:
         super().__init__(optimizer)
+        _check_milestones(milestones)
         self.milestones: dict[int, dict[str, Any]] = {}
         for key, settings in milestones.items():
             epoch = _whole(key, "PiecewiseSchedule", "a milestone's epoch", 0)
@@ -215,6 +217,26 @@ class PiecewiseSchedule(Schedule):
 
     def apply(self) -> None:
         self.optimizer.set_hyperparameters(self.settings_at(self.epoch), self._who())
+
+
+_MILESTONES_FORM = "{epoch: {hyperparameter: value}}, e.g. {0: {'lr': 0.005}, 20: {'lr': 0.01}}"
+
+
+def _check_milestones(milestones: Any) -> None:
+    """Refuse milestones of another form than a dict of dicts, naming the form: a list of
+    pairs failed on ``.items()``, a bare number as the settings on iterating over it."""
+    if not isinstance(milestones, Mapping):
+        raise ConfigError(
+            f"PiecewiseSchedule: milestones must be a dict {_MILESTONES_FORM}, "
+            f"not {type_name(milestones)}"
+        )
+    for epoch, settings in milestones.items():
+        if not isinstance(settings, Mapping):
+            raise ConfigError(
+                f"PiecewiseSchedule: the settings of milestone {epoch!r} must be a dict "
+                f"{{hyperparameter: value}} such as {{'lr': 0.01}} (milestones are "
+                f"{_MILESTONES_FORM}), not {type_name(settings)} {settings!r}"
+            )
 
 
 def _gamma(who: str, gamma: Any) -> float:

@@ -23,12 +23,13 @@ import math
 import sys
 import time
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from chainrule.checks import is_integer, is_real
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, type_name
 from chainrule.train.history import MODES, higher_is_better, maximizing, rankable
 
 
@@ -52,6 +53,42 @@ class Callback:
 
     def on_fit_end(self, trainer: Any) -> None:
         """After the last epoch (not called when training is interrupted by an exception)."""
+
+
+#: The hooks the loop calls on every callback, in the order of a run.
+HOOKS = tuple(name for name in vars(Callback) if name.startswith("on_"))
+
+
+def check_callbacks(callbacks: Any) -> list[Any]:
+    """``callbacks`` as a list, each one checked before anything trains (a plain function
+    failed on its missing ``on_fit_start`` only when the fit started). A callback is a
+    :class:`Callback`, or any object with every hook of one (the loop calls them all)."""
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Iterable):
+        raise ConfigError(
+            f"callbacks must be a list of callbacks, not {type_name(callbacks)}; one callback "
+            "goes in a list: callbacks=[callback]"
+        )
+    callbacks = list(callbacks)
+    for index, callback in enumerate(callbacks):
+        missing = [hook for hook in HOOKS if not callable(getattr(callback, hook, None))]
+        if isinstance(callback, type) or missing:
+            raise ConfigError(_not_a_callback(f"callbacks[{index}]", callback, missing))
+    return callbacks
+
+
+def _not_a_callback(where: str, value: Any, missing: list[str]) -> str:
+    if isinstance(value, type):  # its hooks are functions waiting for self
+        return f"{where} is the class {value.__name__}, not a callback; pass an instance"
+    given, lacks = type_name(value), f" (it lacks {', '.join(missing)})"
+    if len(missing) == len(HOOKS):
+        lacks = ""
+        if callable(value):  # a function meant for on_epoch_end, say
+            given = f"the function {getattr(value, '__name__', given)}"
+    return (
+        f"{where} is {given}, not a callback{lacks}: a callback is an object with the hooks "
+        f"{', '.join(HOOKS)}; subclass cr.train.Callback, whose hooks do nothing, and override "
+        "those you need"
+    )
 
 
 class EarlyStopping(Callback):
@@ -320,17 +357,28 @@ def weights_to_continue_from(
 
 def _not_logged(key: str, epoch: int, logs: dict[str, Any], trainer: Any) -> str:
     """Why early stopping found no number under ``key`` in an epoch's logs, and what to do."""
-    known = ", ".join(repr(k) for k, v in logs.items() if k != "epoch" and rankable(v))
-    line = f"EarlyStopping: no {key!r} in epoch {epoch}'s logs (they have {known})"
+    logged = [k for k, v in logs.items() if k != "epoch" and rankable(v)]
+    line = f"EarlyStopping: no {key!r} in epoch {epoch}'s logs (they have "
+    line += f"{', '.join(repr(k) for k in logged)})"
     regression = "accuracy" in key and logs.get("accuracy", 0) is None  # logged as None
     instead = key.replace("accuracy", "loss") if regression else key
     if key.startswith("val_") and not getattr(trainer, "validates", True):
         empty = getattr(trainer, "val_ds", None) is not None  # given, but without cases
         why = "its validation set is empty" if empty else "this fit has no validation set"
-        return f"{line}: {why}; pass val_ds with cases, or monitor={instead[4:]!r}"
+        twin = _logged_key(instead.removeprefix("val_"), logged)
+        other = " one of the keys logged" if twin is None else f"={twin!r}"
+        return f"{line}: {why}; pass val_ds with cases, or monitor{other}"
     if regression and key in logs:
         return f"{line}: a regression has no accuracy; monitor={instead!r}"
     return line
+
+
+def _logged_key(name: str, logged: list[str]) -> str | None:
+    """The logged key that ``name`` is, or abbreviates ("acc": "accuracy"), or None: a key
+    suggested to monitor must be one the logs have."""
+    if name in logged:
+        return name
+    return next((key for key in logged if name and key.startswith(name)), None)
 
 
 class ProgressBar(Callback):

@@ -39,11 +39,13 @@ from chainrule.errors import (
     UserError,
     type_name,
 )
+from chainrule.optim import Optimizer, Schedule
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
     Callback,
     EarlyStopping,
     ProgressBar,
+    check_callbacks,
     weights_to_continue_from,
 )
 from chainrule.train.history import History
@@ -110,11 +112,12 @@ class Trainer:
                 f"loss={loss.__name__}()"
             )
         _check_optimizer_trains(model, loss, optimizer)
+        _check_schedule(schedule, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size = None if batch_size is None else int(batch_size)
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
-        self.callbacks: list[Callback] = list(callbacks)
+        self.callbacks: list[Callback] = check_callbacks(callbacks)
         if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
             early_stopping = EarlyStopping(patience=early_stopping)
         self.early_stopping = early_stopping
@@ -692,18 +695,50 @@ class Trainer:
 
 
 def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
-    """Refuse an optimizer none of whose parameters is the model's or the loss's (one built on
-    another network, or on a copy): the fit would run every epoch and change nothing. An
-    optimizer on some of them (the others frozen) is fine."""
-    params = getattr(optimizer, "params", None)
-    if not params:
-        return
+    """Refuse what is not a chainrule optimizer (a torch.optim one steps its own tensors, and
+    the fit ran every epoch changing nothing), and an optimizer none of whose parameters is the
+    model's or the loss's (one built on another network, or on a copy): the same silent run.
+    An optimizer on some of them (the others frozen) is fine."""
+    if not isinstance(optimizer, Optimizer):
+        raise ConfigError(
+            f"optimizer is {type_name(optimizer)}, not a chainrule optimizer: use one of "
+            "chainrule.optim's, built on the model's parameters "
+            "(cr.optim.SGD(model.parameters(), lr=0.1), Adam, AdamW, RMSprop)"
+        )
+    params = optimizer.params
     owned = {id(p) for owner in (model, loss) for p in _parameters_of(owner)}
     if not any(id(p) in owned for p in params):
         raise UserError(
             f"{type(optimizer).__name__} updates {len(params)} parameters, none of them the "
             "model's or the loss's: build it on model.parameters() of the model being trained"
         )
+
+
+def _check_schedule(schedule: Any, optimizer: Optimizer) -> None:
+    """Refuse a schedule that is not one of chainrule's built on this trainer's optimizer,
+    before anything trains: the optimizer itself was stepped again after every epoch (on stale
+    gradients), a name failed after the first epoch, and a schedule of another optimizer
+    changed that one's learning rate while this one's stayed where it was."""
+    if schedule is None or isinstance(schedule, Schedule) and schedule.optimizer is optimizer:
+        return
+    build = "build one on the trainer's optimizer: cr.optim.StepLR(optimizer, step_size=10)"
+    if isinstance(schedule, Schedule):  # (two optimizers of one kind have the same repr)
+        raise ConfigError(
+            f"schedule {type(schedule).__name__} was built on another "
+            f"{type(schedule.optimizer).__name__} than the trainer's optimizer, so the "
+            f"trainer's learning rate would never change; {build}"
+        )
+    given = type_name(schedule)
+    if schedule is optimizer:  # it has a step() and a state_dict(): it passed for one
+        given = f"the trainer's optimizer itself ({given})"
+    elif isinstance(schedule, str):
+        given = f"the string {schedule!r}"
+    elif isinstance(schedule, type):
+        given = f"the class {schedule.__name__}"
+    raise ConfigError(
+        f"schedule is {given}, not a schedule: a schedule is one of chainrule.optim's "
+        f"(StepLR, ExponentialLR, CosineLR, PiecewiseSchedule); {build}"
+    )
 
 
 def _parameters_of(owner: Any) -> list[Any]:
@@ -1051,29 +1086,17 @@ def _load_module_rng_states(model: Any, states: dict[str, Any], source: Any = No
                 ) from None
 
 
-def _schedule_state(schedule: Any) -> Any:
-    if schedule is None:
-        return None
-    if callable(getattr(schedule, "state_dict", None)):
-        return schedule.state_dict()
-    # No state_dict: keep the plain counters and numbers (not the optimizer it points at).
-    return {k: v for k, v in vars(schedule).items() if isinstance(v, (int, float, str, bool))}
+def _schedule_state(schedule: Schedule | None) -> Any:
+    return None if schedule is None else schedule.state_dict()
 
 
-def _load_schedule_state(schedule: Any, state: Any, epoch: int) -> None:
-    """Restore ``schedule`` from a checkpoint's ``state`` of it; a schedule of chainrule's that
-    the checkpoint holds no state of (the first run had none, or another kind) is put at the
-    resumed ``epoch`` instead: from epoch 0 its learning rate jumped back to the start."""
+def _load_schedule_state(schedule: Schedule | None, state: Any, epoch: int) -> None:
+    """Restore ``schedule`` from a checkpoint's ``state`` of it; a schedule the checkpoint holds
+    no state of (the first run had none, or another kind) is put at the resumed ``epoch``
+    instead: from epoch 0 its learning rate jumped back to the start."""
     if schedule is None:
         return
-    holds = getattr(schedule, "holds", None)
-    if callable(holds) and not holds(state):
-        schedule.start_at(epoch)
-        return
-    if state is None:
-        return
-    if callable(getattr(schedule, "load_state_dict", None)):
+    if schedule.holds(state):
         schedule.load_state_dict(state)
     else:
-        for key, value in state.items():
-            setattr(schedule, key, value)
+        schedule.start_at(epoch)

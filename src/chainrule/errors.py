@@ -8,6 +8,7 @@ importable from the module that raises it (``chainrule.engine.GraphFreedError``,
 """
 
 import re
+import sys
 
 
 class UserError(Exception):
@@ -51,11 +52,20 @@ _SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.
 
 
 def type_name(value: object) -> str:
-    """``float``, ``numpy.ndarray``, ``torch.Tensor``: the type of ``value`` by the name a user
-    would import it by, for an error that says what it was given."""
+    """``float``, ``numpy.ndarray``, ``torch.optim.SGD``, ``chainrule.nn.Linear``: the type of
+    ``value`` by the name a user would import it by, for an error that says what it was given:
+    the shortest loaded module path that exports the class (``torch.optim``, not
+    ``torch.optim.sgd``, where it is defined, nor ``torch``, which has no ``SGD``)."""
     kind = type(value)
-    module = kind.__module__.split(".")[0]
-    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    parts = kind.__module__.split(".")
+    for n in range(1, len(parts)):
+        prefix = ".".join(parts[:n])
+        module = sys.modules.get(prefix)
+        if module is not None and getattr(module, kind.__qualname__, None) is kind:
+            return f"{prefix}.{kind.__qualname__}"
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def is_about_shapes(error: Exception) -> bool:

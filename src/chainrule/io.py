@@ -9,6 +9,10 @@ A saved model is a directory::
     model.json          the architecture (``model.config()``), dtype, loss, standardizer state,
                         class names, the frozen parameters' names and free-form meta
 
+Both files of a :func:`save_model` record the SHA-256 of the weights (``weights_sha256``, in the
+metadata and in model.json), so :func:`load_model` refuses weights beside another save's
+description (a save killed between replacing the two files) instead of mixing them.
+
 A checkpoint directory holds one sub-directory per saved epoch (``epoch-000004/``), each a complete
 model directory plus ``optimizer.safetensors`` (the optimizer's buffers, e.g. the momentum
 ``dw(t-1)``) and ``trainer.json`` (epoch, history, random-number-generator states, optimizer
@@ -31,12 +35,14 @@ with a message that says so. Files from before the key existed are chainrule's o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
+import re
 import reprlib
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,7 @@ from chainrule.backend import to_numpy
 from chainrule.errors import ConfigError, ModelFileError, UserError, type_name
 from chainrule.files import (
     TMP_PREFIX,
+    _temporary_prefix,
     atomic_write_bytes,
     atomic_write_json,
     fsync_dir,
@@ -483,6 +490,21 @@ def _standardizer_state(standardizer: Any) -> Any:
     return standardizer.state()
 
 
+def class_name_list(class_names: Any) -> list | None:
+    """``class_names`` as the list a model file stores, None for none: any sequence of names is
+    taken (a list, a tuple, a NumPy array such as scikit-learn's ``LabelEncoder.classes_``).
+    One string is refused (a :class:`ConfigError`), not taken as its letters (``"abc"`` was
+    stored as three names). What each name must be is checked by the file's schema."""
+    if class_names is None:
+        return None
+    if isinstance(class_names, (str, bytes)):
+        raise ConfigError(
+            f"class_names must be a list of names, not the string {class_names!r}; give one "
+            "name per output, e.g. class_names=['no', 'yes']"
+        )
+    return list(class_names)
+
+
 def model_description(
     model: Any,
     *,
@@ -499,7 +521,7 @@ def model_description(
         "dtype": _model_dtype(model),
         "loss": _loss_config(loss),
         "standardizer": _standardizer_state(standardizer),
-        "class_names": list(class_names) if class_names is not None else None,
+        "class_names": class_name_list(class_names),
         "parameters": {name: list(p.shape) for name, p in model.named_state()},
         "frozen": [name for name, p in model.named_parameters() if not p.requires_grad],
         "meta": meta or {},
@@ -511,19 +533,40 @@ def model_weights(model: Any) -> dict[str, np.ndarray]:
     return {name: to_numpy(p.data) for name, p in model.named_state()}
 
 
-def _model_files(weights: dict, description: dict) -> dict[str, bytes]:
+#: The key, in model.json and in model.safetensors' metadata, of the SHA-256 of the weights
+#: :func:`save_model` wrote: the two files of one save record the same, so :func:`load_model`
+#: tells weights from another save than their description's (:func:`_check_saved_together`).
+DIGEST_KEY = "weights_sha256"
+
+
+def _weights_digest(weights: Mapping[str, np.ndarray]) -> str:
+    """The SHA-256 of ``weights``: each array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        array = np.asarray(weights[name], order="C")
+        digest.update(json.dumps([name, array.dtype.str, array.shape]).encode())
+        digest.update(array)
+    return digest.hexdigest()
+
+
+def _model_files(weights: dict, description: dict, *, digest: bool = False) -> dict[str, bytes]:
     """The two files of a model, in memory: a description that is not JSON fails here, before
-    anything is written."""
+    anything is written. With ``digest``, both record the weights' :data:`DIGEST_KEY`."""
     metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
+    if digest:
+        metadata[DIGEST_KEY] = _weights_digest(weights)
+        description = {**description, DIGEST_KEY: metadata[DIGEST_KEY]}
     return {
         WEIGHTS_FILE: _safetensors_bytes(weights, metadata),
         MODEL_JSON: json_text(description).encode(),
     }
 
 
-def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
+def _write_model_files(
+    directory: Path, weights: dict, description: dict, *, digest: bool = False
+) -> None:
     """Both files into a new (staging) directory."""
-    for name, data in _model_files(weights, description).items():
+    for name, data in _model_files(weights, description, digest=digest).items():
         atomic_write_bytes(directory / name, data)
 
 
@@ -532,8 +575,14 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     temporary folder inside it, then the two are renamed over the old ones together
     (:func:`chainrule.files.replace_together`), so a failure or Ctrl-C at any point leaves the
     old model or the new one whole, never new weights under the old description. Other files
-    in the directory stay."""
-    files = _model_files(weights, description)
+    in the directory stay.
+
+    A process killed outright (SIGKILL, a power cut) between the two renames leaves the new
+    weights beside the old model.json: no rename of two files is atomic. Both files record the
+    weights' :data:`DIGEST_KEY`, so :func:`load_model` refuses that pair, naming it, rather
+    than loading the weights under another save's standardizer or class names; the temporary
+    folder such a kill leaves is removed by the next save (:func:`_remove_staging_leftovers`)."""
+    files = _model_files(weights, description, digest=True)
     staged = staging_dir(directory / MODEL_JSON)
     try:
         for name, data in files.items():
@@ -570,10 +619,14 @@ def save_model(
 
     A new directory is written under a temporary name and renamed into place; in an existing
     one both files are written in full first and then renamed over the old ones (a failure
-    while writing leaves the old model as it was). Nothing is written that :func:`load_model`
-    would refuse (the description's schema, layer widths that do not chain, class names that
-    are empty, repeated or not one per output, a standardizer of another width, weights that
-    are not finite, a module whose class is not registered with
+    while writing leaves the old model as it was). A save killed outright (SIGKILL) leaves its
+    temporary folder (``.tmp-<name>.XXXXXXXX`` beside the directory, ``.tmp-model.json.XXXXXXXX``
+    in it), which the next save to the same path removes (those names only); killed between
+    the two renames, it leaves the new weights beside the old model.json, which
+    :func:`load_model` refuses by the weights' digest both files record. Nothing is written
+    that :func:`load_model` would refuse (the description's schema, layer widths that do not
+    chain, class names that are empty, repeated or not one per output, a standardizer of
+    another width, weights that are not finite, a module whose class is not registered with
     :func:`chainrule.nn.register_module`), nor into a checkpoint directory, which loads as its
     latest epoch, nor into a training run's directory, which loads as its ``model/``, nor over
     a ``model.json`` or ``model.safetensors`` that is not a chainrule model's (no ``"format":
@@ -665,14 +718,16 @@ def _refuse_foreign_files(directory: Path) -> None:
 
 def _write_model(path: Path, weights: dict, description: dict) -> None:
     """The model's two files into ``path``, a new directory renamed into place or an existing
-    one whose two files are replaced together."""
+    one whose two files are replaced together, after removing what an earlier save to ``path``
+    killed midway left behind."""
+    _remove_staging_leftovers(path)
     if path.is_dir():
         _replace_model_files(path, weights, description)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(path)
     try:
-        _write_model_files(tmp, weights, description)
+        _write_model_files(tmp, weights, description, digest=True)
         os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -957,6 +1012,9 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     model = build_model(description, json_path)  # an architecture's own error comes first
     _check_widths(description, json_path)
     _check_io_sizes(description, json_path)
+    # after the shapes' checks, which name what differs where another save's weights differ
+    # in shape; before the arrays are read, which it spares
+    _check_saved_together(description, json_path, weights_path)
     weights = read_arrays(weights_path)
     _check_finite(weights, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
@@ -967,6 +1025,26 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     if xp is not None or device is not None:
         model.to(xp=xp, device=device)
     return model, description
+
+
+def _check_saved_together(description: dict, json_path: Path, weights_path: Path) -> None:
+    """Refuse weights of another save than their description's: a save killed between renaming
+    the weights and the description over the old ones (:func:`_replace_model_files`) left the
+    new weights beside the old model.json, whose standardizer and class names are another
+    model's. Both files of a save record the weights' :data:`DIGEST_KEY`; the check compares
+    the two records (the header is read anyway, nothing is hashed), and a file without one (a
+    checkpoint's, one from before the key, one written by hand) is not checked."""
+    recorded = description.get(DIGEST_KEY)
+    held = read_metadata(weights_path).get(DIGEST_KEY)
+    if recorded is None or held is None or recorded == held:
+        return
+    raise ModelFileError(
+        f"{weights_path}: holds other weights than {json_path.name} was saved with (their "
+        f"{DIGEST_KEY} differ): a save into {json_path.parent} was killed between replacing the "
+        f"two files, or one was copied from another save; save the model again (or, to load "
+        f"these weights with this description all the same, delete the field {DIGEST_KEY!r} "
+        f"from {json_path.name})"
+    )
 
 
 def model_files(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -1292,7 +1370,8 @@ _ASIDE_PREFIX = ".replaced-"
 
 def _remove_stale_temporaries(directory: Path) -> None:
     """Delete half-written epoch directories left by a process that was killed mid-save, and
-    put back a complete one it had moved aside and not yet replaced."""
+    put back a complete one it had moved aside and not yet replaced. The checkpoint directory
+    is chainrule's own, so every temporary name in it (:data:`TMP_PREFIX`) is a leftover."""
     for child in directory.iterdir():
         if child.name.startswith(_ASIDE_PREFIX):
             original = child.with_name(child.name[len(_ASIDE_PREFIX) :])
@@ -1302,11 +1381,50 @@ def _remove_stale_temporaries(directory: Path) -> None:
                 os.rename(child, original)
             continue
         if child.name.startswith(TMP_PREFIX):
-            if child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    child.unlink()
+            _remove_temporary(child)
+
+
+def _remove_temporary(path: Path) -> None:
+    """Delete a temporary folder with what it holds, or a temporary file (a link itself, not
+    what it points to), as far as possible: a leftover that cannot go is no reason to fail."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+#: The random part ``tempfile`` adds to a temporary name (eight of these characters).
+_TEMPFILE_RANDOM = "[a-z0-9_]{8}"
+
+
+def _staging_leftovers(directory: Path, destinations: Sequence[str]) -> list[Path]:
+    """What chainrule's atomic writes to ``destinations`` (names in ``directory``) left there
+    when killed midway: a name made of the destination's temporary prefix
+    (:func:`chainrule.files.staging_dir`, :func:`chainrule.files.atomic_write_bytes`) and
+    tempfile's random part, exactly; nothing else is ever matched (``.tmp-model.json.old``, a
+    user's ``.tmp-notes``, the staging of a destination named ``model.json.v2``)."""
+    pattern = "|".join(
+        re.escape(_temporary_prefix(name)) + _TEMPFILE_RANDOM for name in destinations
+    )
+    try:
+        children = list(directory.iterdir())
+    except OSError:  # no such directory yet, or not one to read: nothing left there
+        return []
+    return [child for child in children if re.fullmatch(pattern, child.name)]
+
+
+def _remove_staging_leftovers(path: Path) -> None:
+    """Remove what a save to the model directory ``path`` killed midway (SIGKILL, a power cut)
+    left: the staging folder beside it of a new directory (``.tmp-<name>.XXXXXXXX``), and in it
+    the staging folder of its two files (``.tmp-model.json.XXXXXXXX``, holding a full-size
+    ``.tmp-model.safetensors.YYYYYYYY``), which no later save removed. Only chainrule's own
+    temporary names for these destinations are removed."""
+    leftovers = _staging_leftovers(path.parent, [path.name])
+    if path.is_dir():
+        leftovers += _staging_leftovers(path, [MODEL_JSON, WEIGHTS_FILE])
+    for leftover in leftovers:
+        _remove_temporary(leftover)
 
 
 def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> dict:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.errors import ConversionError, type_name
+from chainrule.errors import ConfigError, ConversionError, DataError, UserError, type_name
 
 #: The opset every exported model declares, and the IR version that goes with it.
 OPSET = 17
@@ -76,13 +76,20 @@ def _unit_op(module: Any) -> tuple[str, dict] | None:
 
 
 def _as_loss(loss: Any) -> Any:
-    from chainrule import nn
+    """The loss object for a loss object, name or config; anything else (a number, a PyTorch
+    loss) is refused as :func:`chainrule.io.save_model` refuses it, naming what was given, and
+    an unknown name or config with the loss table's own words, each as a ConversionError."""
+    from chainrule import io, nn
 
     if loss is None or isinstance(loss, nn.Loss):
         return loss
-    if isinstance(loss, dict):
-        return nn.loss_from_config(loss)
-    return nn.loss_from_name(str(loss))
+    try:
+        if isinstance(loss, dict):
+            return nn.loss_from_config(loss)
+        io._check_loss_argument(loss, "to_onnx")  # 42 was looked up as the name '42'
+        return nn.loss_from_name(loss)
+    except ConfigError as error:
+        raise _conversion_error(error) from error
 
 
 def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -99,13 +106,24 @@ def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.n
             f"{{'mean': [...], 'std': [...]}}, not {_kind_of(standardizer)}"
         )
     state = standardizer if isinstance(standardizer, dict) else standardizer.state()
-    scaler = Standardizer.from_state(state)  # 1-D, mean and std of one length
+    try:
+        scaler = Standardizer.from_state(state)  # 1-D, finite, std > 0, of one length
+    except DataError as error:
+        raise _conversion_error(error, "standardizer") from error
     if len(scaler.mean) != n_in:
         raise ConversionError(
             f"to_onnx: the standardizer's width is {len(scaler.mean)} but the model's input "
             f"width is {n_in}"
         )
     return scaler.mean, scaler.std
+
+
+def _conversion_error(error: UserError, argument: str | None = None) -> ConversionError:
+    """Another check's refusal of an argument (a loss, a standardizer, class names) as to_onnx's
+    ConversionError, in its own words, prefixed with the function and the argument; the caller
+    chains ``error`` as its cause."""
+    words = str(error).removeprefix("to_onnx: ")
+    return ConversionError(f"to_onnx: {argument + ': ' if argument else ''}{words}")
 
 
 def _kind_of(value: Any) -> str:
@@ -173,16 +191,22 @@ def to_onnx(
     a standardizer, else the model's dtype. With a standardizer the rows are scaled in float64
     whatever ``input_dtype`` is (an integer or float16 input is cast to float64 first) and then
     cast to the model's dtype, exactly as ``chainrule predict`` does. The output ``output`` is
-    ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``. ``class_names``
-    (stored as the model property ``class_names``, JSON) must be strings that name the outputs:
-    one name per output unit, or two for a single logistic unit; other lengths are refused before
-    anything is written.
+    ``(batch, n_out)`` in the model's dtype. The graph passes ``onnx.checker``. ``input_dtype``
+    is one predict reads as numbers: bool, an integer type, float16, float32 or float64 (a
+    complex one made a graph onnxruntime refused to load). ``class_names`` (any sequence of
+    names, as :func:`chainrule.io.save_model` takes them: a list, a tuple, a NumPy array such as
+    ``LabelEncoder.classes_``; stored as the model property ``class_names``, JSON) must be
+    strings that name the outputs: one name per output unit, or two for a single logistic unit;
+    other lengths are refused before anything is written.
 
     ``path`` names the file to write; a directory (an existing one, or a name ending in ``/``) is
     refused rather than written as a file of that name. A model over protobuf's 2 GB limit on
     one message is refused, naming its size, and so is one whose weights hold NaN or infinity
     (its graph would output NaN; :func:`chainrule.io.load_model` refuses such weights too),
-    naming the parameter. Every refusal is a :class:`ConversionError` and writes nothing.
+    naming the parameter. Every refusal is a :class:`ConversionError` and writes nothing,
+    including a ``loss`` that is no loss (``42``: named as ``save_model`` names it) or an unknown
+    one, and a standardizer state that the Standardizer itself refuses (a std of 0, no
+    ``"std"``): those keep the words of the check that refused them, which is their cause.
     """
     from chainrule import io
     from chainrule.interop.torch import refuse_directory, refuse_nonfinite, refuse_torch_module
@@ -199,7 +223,7 @@ def to_onnx(
     refuse_nonfinite(io.model_weights(model), "to_onnx", "the graph would output NaN, so "
                      "nothing was exported")  # fmt: skip
     scaling = _standardizer_arrays(standardizer, n_in)
-    in_dtype = np.dtype(input_dtype or (np.float64 if scaling is not None else dtype))
+    in_dtype = _input_dtype(input_dtype, np.float64 if scaling is not None else dtype)
     graph = _Graph(onnx, INPUT_NAME)
     _add_input_steps(graph, scaling, in_dtype, dtype)
     _add_module(graph, model, "")
@@ -213,6 +237,10 @@ def to_onnx(
 
     helper = onnx.helper
     n_out = int(predict(model, np.zeros((1, n_in), dtype)).shape[1])  # as the model computes it
+    try:  # any sequence of names, as save_model takes them (LabelEncoder.classes_, an array)
+        class_names = io.class_name_list(class_names)
+    except ConfigError as error:
+        raise _conversion_error(error) from error
     _check_class_names(class_names, n_out)  # before anything is written
     inputs = [helper.make_tensor_value_info(
         INPUT_NAME, helper.np_dtype_to_tensor_dtype(in_dtype), [BATCH_DIM, n_in])]  # fmt: skip
@@ -228,13 +256,38 @@ def to_onnx(
         ir_version=IR_VERSION,
     )
     if class_names:
-        helper.set_model_props(proto, {"class_names": json.dumps(list(class_names))})
+        helper.set_model_props(proto, {"class_names": json.dumps(class_names)})
     onnx.checker.check_model(proto)
     if path is not None:
         from chainrule.files import atomic_write_bytes
 
         atomic_write_bytes(path, proto.SerializeToString(), example="model.onnx")
     return proto
+
+
+def _input_dtype(input_dtype: Any, default: np.dtype) -> np.dtype:
+    """The input's dtype: ``input_dtype`` (``default`` where None), a dtype whose rows predict
+    reads as numbers: bool (0 and 1), a signed or unsigned integer, float16, float32 or float64.
+    Anything else is refused: complex, text, dates and float128 made a graph onnx.checker
+    passed and onnxruntime refused to load (a Cast from complex64), or a raw error."""
+    if input_dtype is None:
+        return np.dtype(default)
+    try:
+        dtype = np.dtype(input_dtype)
+    except (TypeError, ValueError):  # no dtype at all
+        dtype = None
+    if dtype is None or not (dtype.kind in "biu" or dtype in _FLOAT_INPUTS):
+        # a name as given ("U3", not NumPy's "str96"), a type by NumPy's name for it
+        shown = repr(input_dtype) if dtype is None or isinstance(input_dtype, str) else dtype.name
+        raise ConversionError(
+            f"to_onnx: input_dtype {shown} is not a real number type an ONNX model can take; "
+            "give bool, an integer type (int64, uint8, ...), float16, float32 or float64"
+        )
+    return dtype
+
+
+#: The float input dtypes ONNX and onnxruntime take (not NumPy's float128 or longdouble).
+_FLOAT_INPUTS = tuple(np.dtype(name) for name in ("float16", "float32", "float64"))
 
 
 def _add_input_steps(
@@ -271,15 +324,12 @@ def _check_protobuf_size(nbytes: int, dtype: np.dtype) -> None:
     )
 
 
-def _check_class_names(class_names: Any, n_out: int) -> None:
-    """Refuse names that do not name the ``n_out`` outputs: one per output unit, or two (no,
-    yes) for one logistic unit, as a saved model's ``class_names`` (``chainrule.io``)."""
+def _check_class_names(class_names: list | None, n_out: int) -> None:
+    """Refuse names (a list: :func:`chainrule.io.class_name_list`) that do not name the
+    ``n_out`` outputs: one per output unit, or two (no, yes) for one logistic unit, as a saved
+    model's ``class_names`` (``chainrule.io``)."""
     if class_names is None:
         return
-    if isinstance(class_names, (str, bytes)):
-        raise ConversionError(
-            f"to_onnx: class_names must be a list of names, not the string {class_names!r}"
-        )
     for k, name in enumerate(class_names):  # a name is text: predict writes it per case
         if not isinstance(name, str):
             raise ConversionError(

@@ -103,7 +103,7 @@ def refuse_nonfinite(weights: Mapping[str, Any], where: str, why: str) -> None:
 
 def weight_from_torch(weight: Any) -> np.ndarray:
     """A PyTorch Linear weight (n_out, n_in) as chainrule's w_ij (n_in, n_out): a C-ordered copy."""
-    array = weight.detach().cpu().numpy() if hasattr(weight, "detach") else np.asarray(weight)
+    array = _host_array(weight, "weight_from_torch: the weight")
     return np.array(array.T, order="C", copy=True)
 
 
@@ -121,10 +121,13 @@ def state_dict_from_torch(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """A PyTorch ``state_dict`` (tensors or arrays) in chainrule's layout, as NumPy arrays.
 
     Every 2-D ``*.weight`` is a Linear weight and is transposed; everything else is copied.
+    Tensors are detached (``dict(net.named_parameters())`` is taken too); one of a dtype NumPy
+    has no name for (bfloat16, the float8s) is refused naming its key, as :func:`from_torch`
+    refuses it, with the conversion to make first (``net.float()``).
     """
     out = {}
     for name, value in state.items():
-        array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        array = _host_array(value, f"state_dict_from_torch: {name!r}")
         out[name] = weight_from_torch(array) if _is_linear_weight(name, array) else np.array(array)
     return out
 
@@ -145,18 +148,37 @@ def state_dict_to_torch(state: Mapping[str, Any], tensors: bool = True) -> dict[
 # -- modules --------------------------------------------------------------------------------------
 
 
-def _check_dtype(dtype: Any, where: str) -> np.dtype:
-    name = backend.dtype_name(dtype)  # NumPy's, PyTorch's or any array library's dtype
+def _host_array(value: Any, where: str) -> np.ndarray:
+    """``value`` (a PyTorch tensor, or anything ``np.asarray`` takes) as a NumPy array on the
+    host, detached from PyTorch's graph. A tensor of a dtype NumPy cannot take from PyTorch
+    (bfloat16, the float8s) is refused as :func:`from_torch` refuses it, ``where`` naming the
+    tensor: ``.numpy()``'s bare "Got unsupported ScalarType BFloat16" named neither the tensor
+    nor the fix."""
+    if not hasattr(value, "detach"):
+        return np.asarray(value)
     try:
-        result = np.dtype(name)
+        return value.detach().cpu().numpy()
+    except TypeError:  # found by trying: ml_dtypes (imported by onnx) names bfloat16 in NumPy
+        raise _not_a_float(value.dtype, where) from None
+
+
+def _not_a_float(dtype: Any, where: str) -> ConversionError:
+    """The refusal of a tensor of a dtype chainrule does not compute in, with the fix."""
+    return ConversionError(
+        f"{where} is {backend.dtype_name(dtype)}; chainrule computes in float32 or float64 "
+        f"(convert first, e.g. {_TORCH_ONE_DTYPE})"
+    )
+
+
+def _check_dtype(dtype: Any, where: str) -> np.dtype:
+    """NumPy's dtype for ``dtype`` (NumPy's, PyTorch's or any array library's), refused unless
+    it is float32 or float64."""
+    try:
+        result = np.dtype(backend.dtype_name(dtype))
     except TypeError:  # bfloat16, the float8s: NumPy has no name for them
-        result = None
-    # "is None" first: NumPy reads None as float64, so None would pass the membership test
-    if result is None or result not in _FLOATS:
-        raise ConversionError(
-            f"{where} is {name}; chainrule computes in float32 or float64 (convert first, e.g. "
-            "net.float() or net.double())"
-        )
+        raise _not_a_float(dtype, where) from None
+    if result not in _FLOATS:
+        raise _not_a_float(dtype, where)
     return result
 
 

@@ -436,12 +436,11 @@ class Module:
         params = {name: param for name, param in params.items() if name in state}
         arrays = {}
         for name, param in params.items():
-            value = state[name]
-            array = to_numpy(value.data) if isinstance(value, Tensor) else np.asarray(value)
+            array = _incoming_array(name, state[name])
             if array.shape != param.shape:
                 raise StateDictError(
                     f"load_state_dict: {name!r} has shape {tuple(param.shape)} in the model but "
-                    f"{tuple(array.shape)} in the state dict"
+                    f"{tuple(array.shape)} in the state dict{_transposed_hint(array, param)}"
                 )
             if array.dtype.name != backend.dtype_name(param.dtype):
                 raise StateDictError(
@@ -635,7 +634,44 @@ def _is_torch_modules_state(state: Mapping[str, Any]) -> bool:
     carrying PyTorch's ``_metadata`` (module versions), with torch tensors in it. A state dict
     converted by ``interop.state_dict_from_torch`` is a plain dict of NumPy arrays."""
     return getattr(state, "_metadata", None) is not None and any(
-        type(value).__module__.partition(".")[0] == "torch" for value in state.values()
+        _is_torch(value) for value in state.values()
+    )
+
+
+def _incoming_array(name: str, value: Any) -> np.ndarray:
+    """A state dict's entry as a host array: a Tensor's array, any library's array (a PyTorch
+    tensor on a GPU too, through ``backend.to_numpy``), a list. A PyTorch tensor that requires
+    grad is a PyTorch module's parameter (``dict(net.named_parameters())``), laid out (n_out,
+    n_in): refused naming the conversion, where ``.numpy()``'s bare "Can't call numpy() on
+    Tensor that requires grad" was raised (and a square layer's, detached, would load
+    transposed)."""
+    if isinstance(value, Tensor):
+        return to_numpy(value.data)
+    if _is_torch(value) and getattr(value, "requires_grad", False):
+        raise StateDictError(
+            f"load_state_dict: {name!r} is a PyTorch parameter (a tensor that requires grad), "
+            "so the state dict is a PyTorch module's, whose Linear weights are (n_out, n_in) "
+            "where chainrule's are (n_in, n_out) (w_ij); convert it first: "
+            "model.load_state_dict(chainrule.interop.state_dict_from_torch(state)), which "
+            "detaches and transposes them"
+        )
+    return to_numpy(value)
+
+
+def _is_torch(value: Any) -> bool:
+    """Whether ``value`` is of PyTorch (found by its module: nn never imports torch)."""
+    return type(value).__module__.partition(".")[0] == "torch"
+
+
+def _transposed_hint(array: np.ndarray, param: Any) -> str:
+    """For a 2-D entry whose shape is the model's transposed, the likely reason: PyTorch's
+    (n_out, n_in) layout of a Linear weight, and the conversion that transposes it."""
+    if array.ndim != 2 or array.shape != tuple(param.shape)[::-1]:
+        return ""
+    return (
+        "; that is the model's shape transposed: PyTorch's (n_out, n_in) layout of a Linear "
+        "weight, where chainrule's is (n_in, n_out). Convert a PyTorch state dict with "
+        "chainrule.interop.state_dict_from_torch(state), which transposes it"
     )
 
 

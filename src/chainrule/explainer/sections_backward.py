@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.explainer import margin
@@ -182,15 +184,29 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
     elif act == "relu":
         on = "1" if record.z[c, u] > 0 else "0"
         step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
+    elif act == "softmax":
+        step = _softmax_step(b, record, u, c)
     else:
-        step = (
-            b.num(dyv)
-            if act == "identity"
-            else Math("(softmax Jacobian)", r"\text{(softmax Jacobian)}")
-        )
+        step = b.num(dyv)
     return Equation(
         n.dE_dz(layer, letter, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(layer, u, c), label
     )
+
+
+def _softmax_step(b: Builder, record: Any, u: int, c: int) -> Math:
+    """y_j (dE/dy_j − Σ_k y_k dE/dy_k) with this case's numbers: a softmax unit's z_j moves
+    every y_k, so its dE/dz_j takes the layer's weighted sum of dE/dy_k. Where the printed
+    numbers' difference is off by more than a thousandth of itself (dE/dy_j close to the sum),
+    the difference is given as its own number, as :func:`_own_factor` does."""
+    yv, dyv = record.y[c, u], record.dE_dy[c, u]
+    weighted = float(np.dot(record.y[c], record.dE_dy[c]))  # Σ_k y_k dE/dy_k
+    printed = [float(f"{v + 0.0:.{b.o.digits}g}") for v in (dyv, weighted)]
+    exact = float(dyv) - weighted
+    if abs(printed[0] - printed[1] - exact) <= 1e-3 * abs(exact):
+        gap = b.num(dyv) + Math(" − ", " - ") + b.num(weighted)
+    else:
+        gap = b.num(exact)
+    return Math(f"{b.num(yv).plain}·(", rf"{b.num(yv).latex}\cdot(") + gap + Math(")", ")")
 
 
 def _own_factor(b: Builder, y: float, factor) -> Math | None:

@@ -342,6 +342,12 @@ def to_torch(model: Any) -> Any:
         elif type(layer) in units:
             name, arguments, _ = units[type(layer)]
             converted[id(layer)] = getattr(torch.nn, name)(**arguments(layer))
+        elif type(layer) is nn.Sequential:  # the same layers one level up compute the same
+            raise ConversionError(
+                f"to_torch: layer {position} is a Sequential inside the Sequential, and "
+                "to_torch converts one level of layers; flatten it first, e.g. "
+                f"nn.Sequential(*model[:{position}], *model[{position}], *model[{position + 1}:])"
+            )
         else:
             raise ConversionError(
                 f"to_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "

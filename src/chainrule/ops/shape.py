@@ -225,7 +225,9 @@ def _sum_cases_first(x: numpy.ndarray, axes: tuple[int, ...]) -> numpy.ndarray:
     while lead < len(axes) and axes[lead] == lead:
         lead += 1
     cases = math.prod(x.shape[:lead])
-    if cases < backend.BLOCKED_ROWS:
+    # another layout than C's would be copied whole for the blocks (a broadcast gradient, a
+    # transposed one: 10x NumPy's sum, which adds a Fortran array's rows pairwise anyway)
+    if cases < backend.BLOCKED_ROWS or not x.flags.c_contiguous:
         return x.sum(axis=axes, keepdims=True)
     if len(axes) > lead:  # the axes after a kept one first (a last axis: NumPy's pairwise sum)
         x = x.sum(axis=axes[lead:], keepdims=True)

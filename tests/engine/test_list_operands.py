@@ -53,3 +53,12 @@ def test_a_list_joins_the_tensor_on_array_api_strict_with_the_same_rule():
     x = cr.tensor(strict.asarray([2.0, 3.0], dtype=strict.float32))
     assert (x * [1, 2]).dtype == strict.float32
     assert ([1.5, 2.0] + x).dtype == strict.float32
+
+
+def test_clip_bounds_and_joined_lists_keep_float32_too():
+    x = cr.tensor(np.array([0.5, 3.0], dtype=np.float32))
+    assert cr.clip(x, [1, 1], [2, 2]).dtype == np.float32
+    np.testing.assert_array_equal(cr.clip(x, [1, 1], [2, 2]).numpy(), [1.0, 2.0])
+    assert cr.concatenate([x, [1, 2]]).dtype == np.float32
+    assert cr.stack([x, [1, 2]]).dtype == np.float32
+    assert cr.concatenate([x, np.ones(2)]).dtype == np.float64  # an array keeps its own

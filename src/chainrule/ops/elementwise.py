@@ -322,6 +322,8 @@ def _bound(value: Any, x: Tensor) -> Any:
         return value.item()
     if value is None or isinstance(value, (int, float)):
         return value
+    if isinstance(value, (list, tuple)):  # weak numbers, as beside any op (list_operand)
+        return backend.list_operand(value, x.data)
     data = array_of(value)
     if hasattr(data, "shape") and not isinstance(data, numpy.ndarray | numpy.generic):
         backend.check_compatible("clip", [x.data, data])

@@ -521,8 +521,10 @@ _concatenate = primitive(
 
 def _joined(values: Sequence[Any]) -> list[Tensor]:
     """The parts of a concatenate or stack as tensors: NumPy arrays and lists among a library's
-    tensors (or arrays) join its library and device, as a binary op's operand does."""
-    values, like = list(values), None
+    tensors (or arrays) join its library and device, as a binary op's operand does, and a
+    list's numbers take the first tensor's dtype (:func:`~chainrule.backend.list_operand`)."""
+    values = list(values)
+    like = next((value for value in values if isinstance(value, Tensor)), None)
     # NumPy's alone, or no bare array or list among them: nothing to join
     if backend.other_libraries and any(isinstance(v, backend.JOINING_TYPES) for v in values):
         for value in values:

@@ -235,7 +235,8 @@ def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any
     elif like is not None and not hasattr(value, "shape"):  # numbers and lists: like's
         data = numbers_like(value, like, like.dtype)
     elif numbers is not None and not hasattr(value, "shape"):
-        data = np.asarray(value, dtype=numbers)
+        data = np.asarray(value)  # a complex number keeps its own, for the refusal below
+        data = data.astype(numbers) if data.dtype.kind in "biuf" else data
     else:  # an array keeps its library and device; numbers and lists become NumPy's
         xp = backend.array_module(value)
         # a torch tensor that requires grad leaves torch's autograd, as cr.tensor takes it (the

@@ -44,3 +44,8 @@ def test_a_number_takes_the_wider_of_the_calls_floats_and_the_default_alone():
     assert cr.grad(lambda a, b, s: (a * b * s).sum(), argnums=2)(X32, a64, 2.0).dtype == np.float64
     assert cr.grad(lambda s: s * s)(3.0).dtype == np.float64  # no array: the library's float
     assert cr.grad(scaled_sum, argnums=1)(np.array([1, 2]), 2.0).dtype == np.float64  # integers
+
+
+def test_a_complex_number_is_refused_as_alone_not_by_a_cast():
+    with pytest.raises(TypeError, match="only real floating-point tensors can require"):
+        cr.grad(lambda a, s: (a * s).sum(), argnums=1)(X32, 1 + 2j)

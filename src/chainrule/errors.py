@@ -55,7 +55,8 @@ def type_name(value: object) -> str:
     """``float``, ``numpy.ndarray``, ``torch.optim.SGD``, ``chainrule.nn.Linear``: the type of
     ``value`` by the name a user would import it by, for an error that says what it was given:
     the shortest loaded module path that exports the class (``torch.optim``, not
-    ``torch.optim.sgd``, where it is defined, nor ``torch``, which has no ``SGD``)."""
+    ``torch.optim.sgd``, where it is defined, nor ``torch``, which has no ``SGD``), else its
+    module's path without the private parts."""
     kind = type(value)
     if kind.__module__ == "builtins":
         return kind.__qualname__
@@ -65,7 +66,14 @@ def type_name(value: object) -> str:
         module = sys.modules.get(prefix)
         if module is not None and getattr(module, kind.__qualname__, None) is kind:
             return f"{prefix}.{kind.__qualname__}"
-    return f"{kind.__module__}.{kind.__qualname__}"
+    # exported by none: its module's path up to the first private part (jaxlib.ArrayImpl, not
+    # jaxlib._jax.ArrayImpl, which reads as an internal a user never met)
+    public = []
+    for part in parts:
+        if part.startswith("_"):
+            break
+        public.append(part)
+    return ".".join([*public, kind.__qualname__])
 
 
 def is_about_shapes(error: Exception) -> bool:

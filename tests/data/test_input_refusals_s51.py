@@ -161,3 +161,10 @@ def test_the_cli_prints_a_duplicate_name_on_one_line(tmp_path, capsys):
         "each column once (a column pasted twice?): rename or remove one\n"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_a_separator_ending_the_header_alone_is_named_as_such(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("a,b,label,\n1,2,0\n3,4,1\n")
+    with pytest.raises(DataError, match=r"line 1: the header ends with a separator .*4 fields"):
+        data.load(path)

@@ -347,11 +347,17 @@ def _check_names(path: Path, names: list[str], body: list[tuple[int, list[str]]]
         )
     last = len(names) - 1
     for j, name in enumerate(names):
-        if not name and not (j == last and _trailing_separator_hint(body, names, j)):
-            raise DataError(
-                f"{path}, line 1, column {j + 1}: the header gives this column no name; a "
-                "header names every column (a separator typed twice?)"
+        if name or (j == last and _trailing_separator_hint(body, names, j)):
+            continue
+        if j == last and body and all(len(cells) == last for _, cells in body):
+            raise DataError(  # the header alone ends with a separator: the count is the clue
+                f"{path}, line 1: the header ends with a separator that the data lines lack "
+                f"({last + 1} fields, line {body[0][0]} has {last}): remove it"
             )
+        raise DataError(
+            f"{path}, line 1, column {j + 1}: the header gives this column no name; a "
+            "header names every column (a separator typed twice?)"
+        )
     first: dict[str, int] = {}
     for j, name in enumerate(names):
         # in any case, as a model's inputs are matched to a file's names ("Age" is "age")

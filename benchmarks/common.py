@@ -7,6 +7,7 @@ at its start, before a workload chose when (and with which thread settings) NumP
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import resource
@@ -156,11 +157,11 @@ def positive_ints(text: str) -> list[int]:
 
 
 def positive_float(text: str) -> float:
-    """An argparse type: a number > 0 (seconds)."""
+    """An argparse type: a finite number > 0 (seconds; a child's timeout cannot be infinite)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
     return value

@@ -318,3 +318,13 @@ def test_the_fixes_are_described_where_users_read():
     assert "GOMP_CPU_AFFINITY" in readme and "SIGTERM" in readme
     assert "CPU client" in report.METHOD and "MiB (2^20 bytes)" in report.METHOD
     assert report.METHOD in (REPO / "docs" / "benchmarks.md").read_text()  # one method text
+
+
+def test_an_infinite_timeout_is_refused():
+    import argparse
+
+    from benchmarks.common import positive_float
+
+    with pytest.raises(argparse.ArgumentTypeError, match="finite"):
+        positive_float("inf")
+    assert positive_float("2.5") == 2.5

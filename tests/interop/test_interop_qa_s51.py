@@ -9,21 +9,12 @@ import re
 
 import numpy as np
 import pytest
+from onnx_run import needs_onnx, run_proto
 
 from chainrule import io, nn
 from chainrule.errors import ConfigError, ConversionError, DataError, StateDictError
 from chainrule.interop import state_dict_from_torch, to_onnx
 from chainrule.train.metrics import predict
-
-
-def needs_onnx():
-    pytest.importorskip("onnx")
-    return pytest.importorskip("onnxruntime")
-
-
-def run_onnx(ort, proto, X):
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"input": X})[0]
 
 
 def test_class_names_as_an_array_are_exported_as_save_model_stores_them(tmp_path):
@@ -65,7 +56,7 @@ def test_only_the_input_dtypes_predict_reads_as_numbers_export():
         to_onnx(model, input_dtype="banana")
     for dtype in ["bool", "uint8", "int32", "float16"]:
         X = np.array([[1, 0, 1], [0, 1, 1]], dtype=dtype)
-        got = run_onnx(ort, to_onnx(model, input_dtype=dtype), X)
+        got = run_proto(ort, to_onnx(model, input_dtype=dtype), X)
         np.testing.assert_allclose(got, predict(model, X.astype(np.float64)), rtol=1e-12, atol=0)
 
 

@@ -9,17 +9,13 @@ import json
 
 import numpy as np
 import pytest
+from onnx_run import needs_onnx
 
 from chainrule import data, nn
 from chainrule.cli import main
 from chainrule.errors import ConversionError, ModelFileError
 from chainrule.interop import saved_to_onnx, to_onnx
 from chainrule.interop.onnx import BATCH_DIM, OPSET
-
-
-def needs_onnx():
-    pytest.importorskip("onnx")
-    return pytest.importorskip("onnxruntime")
 
 
 def run_onnx(ort, path_or_proto, X):

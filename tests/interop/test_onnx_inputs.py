@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from onnx_run import needs_onnx, run_proto
 
 from chainrule import data, nn
 from chainrule.errors import ConversionError
 from chainrule.interop import to_onnx
-
-
-def needs_onnx():
-    pytest.importorskip("onnx")
-    return pytest.importorskip("onnxruntime")
-
-
-def run_onnx(ort, proto, X):
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"input": X})[0]
 
 
 @pytest.mark.parametrize("model_dtype", ["float32", "float64"])
@@ -38,7 +29,7 @@ def test_a_standardized_input_of_any_dtype_is_scaled_as_predict_scales_it(input_
     X = np.array([[4, -2, 37], [3, -3, 52], [5, -1, 28]], dtype=input_dtype)
     proto = to_onnx(model, standardizer=scaler, input_dtype=input_dtype)
     expected = model(scaler.transform(X, model_dtype)).numpy()  # chainrule's own predict path
-    got = run_onnx(ort, proto, X)
+    got = run_proto(ort, proto, X)
     assert got.dtype == np.dtype(model_dtype)
     tol = 1e-6 if model_dtype == "float32" else 1e-13
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)

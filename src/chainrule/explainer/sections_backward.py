@@ -269,13 +269,16 @@ def hidden_layer(b: Builder, layer: int) -> None:
                 " + ",
             )
             products = join([b.num(t.product) for t in terms], " + ", " + ")
-            total = d.sum_over_j(layer, u, c)
+            # the engine's dE/dy_i, which the check mark and the next line's dE/dz use: the terms
+            # re-added in float64 (d.sum_over_j) differ from a float32 model's own sum in the
+            # digits past float32's, which --digits 8 and more would print as another number
+            engine = d.dE_dy(layer, u, c)
             label = b.case_label(c, f"{i}={u + 1}")
             # one term: its product is the total, written once
-            steps = [symbols, numbers, *([products] * (len(terms) > 1)), b.result(total)]
+            steps = [symbols, numbers, *([products] * (len(terms) > 1)), b.result(engine.value)]
             if len(terms) > 8:  # a wide layer: keep the sum readable
-                steps = [symbols if len(terms) <= 12 else gen, b.result(total)]
-            b.add(Equation(n.dE_dy(layer, i, u), steps, d.dE_dy(layer, u, c), label))
+                steps = [symbols if len(terms) <= 12 else gen, b.result(engine.value)]
+            b.add(Equation(n.dE_dy(layer, i, u), steps, engine, label))
             if layer > 0:
                 b.add(_dz_equation(b, layer, u, c, ""))
     b.more(layer, len(units))

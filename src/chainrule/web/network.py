@@ -210,6 +210,11 @@ class NetworkState:
                 f"{network.describe()}; {explain_with} writes it out"
             )
         hidden = kinds.pop() if kinds else "logistic"
+        if hidden not in PAGE_HIDDEN:  # the schema's refusal named a field, not a way
+            raise ExplainError(
+                f"explorer: the page's hidden units are {', '.join(PAGE_HIDDEN)}, but "
+                f"this network has {network.describe()}; {explain_with} writes it out"
+            )
         top = output_activation(network, loss_object)
         return cls(
             sizes=network.sizes,
@@ -293,6 +298,8 @@ def _with_nulls(weight: np.ndarray, mask: np.ndarray | None) -> list:
 #: The losses the page offers and computes by name (a loss with parameters of its own, as
 #: margin-squared-error's margins, would lose them in a page's state).
 PAGE_LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
+#: The hidden units the page computes (its request schema's ``Activation``).
+PAGE_HIDDEN = ("logistic", "tanh", "relu")
 
 
 def _reduction(loss: Loss) -> str | None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from chainrule.errors import UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
-from chainrule.web.network import MAX_MAGNITUDE, PAGE_LOSSES, blocks_of
+from chainrule.web.network import MAX_MAGNITUDE, PAGE_HIDDEN, PAGE_LOSSES, blocks_of
 from chainrule.web.training import layer_sizes
 
 MAX_LAYERS = 8
@@ -50,7 +50,7 @@ def bounded(**bounds: int) -> Any:
 
 
 Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
-Activation = Literal["logistic", "tanh", "relu"]
+Activation = Literal[PAGE_HIDDEN]
 OutputUnit = Literal["logistic", "linear", "softmax"]
 LossName = Literal[PAGE_LOSSES]
 DatasetName = Literal["xor", "symmetry", "circle", "digits"]

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from chainrule.cli.app import (
     ABORTS,
@@ -61,6 +62,16 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def on_disk(path: Path, test: Any = Path.exists) -> bool:
+    """``test(path)`` (``Path.exists``, ``Path.is_dir``), False where the name is too long for
+    the file system: 64 numbers typed out are over 255 characters ("File name too long"), and
+    an option that takes a file or typed numbers asks whether its text names a file."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
 def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
     """Raise naming ``option`` when ``out`` is one of the files the command reads (``kept``:
     what each is, e.g. ``{"--input file": path}``): writing it would destroy them."""
@@ -72,7 +83,7 @@ def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
             "write to another file"
         )
     for what, path in kept.items():
-        if out.exists() and path.exists() and os.path.samefile(out, path):
+        if out.exists() and on_disk(path) and os.path.samefile(out, path):
             raise UserError(f"{option} {out}: is the {what}; write to another file")
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from chainrule.cli import on_disk
 from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, path_value
 from chainrule.errors import DataError, UserError
 
@@ -44,9 +45,9 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} is empty; write e.g. '0.5,1.0', or give a .csv, .json or .npy file"
         )
     path = Path(text)
-    if case_file_kind(path) and not _on_disk(path, Path.exists):
+    if case_file_kind(path) and not on_disk(path, Path.exists):
         raise DataError(f"--{what} {path}: no such file")
-    if _on_disk(path, Path.is_dir):
+    if on_disk(path, Path.is_dir):
         raise DataError(
             f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
         )
@@ -281,7 +282,7 @@ def _target_cases(text: str, info: dict, spec: Any, n_outputs: Callable[[], int]
 
     names = list(label_names(info) or [])
     cases = [case.strip() for case in text.split(";")]
-    a_file = case_file_kind(Path(text)) is not None or _on_disk(Path(text), Path.exists)
+    a_file = case_file_kind(Path(text)) is not None or on_disk(Path(text), Path.exists)
     if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
         return _class_targets([names.index(case) for case in cases], spec, n_outputs())
     try:
@@ -837,12 +838,3 @@ def graph(
         for note in drawing.notes:
             print(f"note: {note}", file=sys.stderr)
     return 0
-
-
-def _on_disk(path: Path, test: Any) -> bool:
-    """``test(path)`` (``Path.exists``, ``Path.is_dir``), False where the name is too long for
-    the file system: 64 numbers typed out are over 255 characters ("File name too long")."""
-    try:
-        return test(path)
-    except OSError:
-        return False

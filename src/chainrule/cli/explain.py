@@ -147,7 +147,8 @@ def _problem_args(
     arch: str | None = None,
     case: int | None = None,
 ):
-    """(model, input rows as the model sees them, targets, loss object) for the explainer.
+    """(model, input rows as the model sees them, targets, loss object, where the cases come
+    from in words or None) for the explainer.
 
     ``--model`` is a saved model or a run directory of ``chainrule train``; its saved
     standardizer scales the input rows exactly as ``chainrule predict`` does, and its loss is the
@@ -157,6 +158,9 @@ def _problem_args(
     rows end in a label column gives the targets without ``--target``, for a model whose file
     records its task (:func:`_label_column_targets`).
     ``--torch-model`` is a PyTorch state dict instead (docs/interop.md), ``--arch`` its layers.
+    The words say which case of the run it is (:func:`~chainrule.cli.train.held_out_case`), or
+    that ``--input``'s rows were standardised with the model's saved mean and std; None where
+    there is nothing to say (the rows are the numbers given).
     """
     import numpy as np
 
@@ -180,8 +184,8 @@ def _problem_args(
                 "training run to take a case from)"
             )
         spec = as_loss(loss or stored_loss or "squared-error")
-        x, t = held_out_case(model, info, case or 0, spec, _output_units(net, model, info))
-        return net, x, t, spec
+        x, t, source = held_out_case(model, info, case or 0, spec, _output_units(net, model, info))
+        return net, x, t, spec, source
     if torch_model is not None:
         from chainrule.interop import load_torch
 
@@ -226,7 +230,20 @@ def _problem_args(
         x = model_rows(x, info, dtype, "--input")
     if t is not None and net is not None:
         _check_fits_the_model(net, model, "--target", t, t)
-    return net, x, t, spec
+    return net, x, t, spec, _input_source(input, info)
+
+
+def _input_source(input: str | None, info: dict) -> str | None:
+    """``--input``'s rows in words where the model changed them: standardised with its saved
+    mean and std, as ``chainrule predict`` scales them (None: the rows are the numbers given)."""
+    from chainrule.cli.train import saved_standardizer
+
+    if input is None or saved_standardizer(info) is None:
+        return None
+    return (
+        "--input's values, standardised with the model's saved training mean and std "
+        "(as chainrule predict scales them)"
+    )
 
 
 def _refuse_a_run_of_its_own_loss(model: Path, info: dict) -> None:
@@ -639,7 +656,7 @@ def explain(
 
     if notation not in NOTATIONS:
         raise UserError(f"--notation {notation!r}: use one of {', '.join(NOTATIONS)}")
-    net, x, t, loss_name = _problem_args(
+    net, x, t, loss_name, source = _problem_args(
         model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
     refuse_an_unreadable_network(net, model or torch_model, "explain")
@@ -662,6 +679,7 @@ def explain(
         bug=bug,
         check=max_checks > 0,
         max_checks=max(max_checks, 1),
+        case_source=source,
     )
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
                "focused": unit is not None}  # fmt: skip
@@ -799,7 +817,7 @@ def graph(
         if hide_implementation:  # it was ignored: a diagram of units has no implementation ops
             raise UserError("--hide-implementation hides ops of --kind computation's graph; "
                             "the network diagram draws units only")  # fmt: skip
-        net, x, t, loss_name = _problem_args(model, input, target, loss, case=case)
+        net, x, t, loss_name, _ = _problem_args(model, input, target, loss, case=case)
         refuse_an_unreadable_network(net, model, "the network diagram")
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         # the diagram draws y, dE/dy and the weights: no checks, views or paths to compute (a
@@ -813,7 +831,7 @@ def graph(
     if model is not None or input is not None or target is not None:
         from chainrule.explainer.build import forward, problem_of
 
-        net, x, t, loss_object = _problem_args(model, input, target, loss, case=case)
+        net, x, t, loss_object, _ = _problem_args(model, input, target, loss, case=case)
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         unreadable = _unreadable_network(net)
         if unreadable is not None:  # a network the explainer cannot write out layer by layer

@@ -59,7 +59,8 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     schemas.refuse_too_big(sizes, str(model_path))
     if loss is None:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
-    x, targets = held_out_case(model_path, info, case, loss, sizes[-1])
+    # its description has no home on the page yet: the page's state holds numbers only
+    x, targets, _ = held_out_case(model_path, info, case, loss, sizes[-1])
     state = NetworkState.from_model(
         model,
         x[0],

@@ -779,12 +779,14 @@ def trained_user_loss(path: Path, info: dict) -> str | None:
 
 def held_out_case(
     model_path: Path, info: dict, case: int, loss: Any, n_out: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Case ``case`` of the split a run was evaluated on (its test split, or all of its data for
     a run without one): its input row, standardised as in training, and its targets as ``loss``
     reads them (labels, or rows for a loss on ``n_out`` outputs), as training reads them; each
-    with one row. What ``serve --model`` and ``explain --model --case`` show. A model file that
-    records no training run has no cases."""
+    with one row. What ``serve --model`` and ``explain --model --case`` show. Third, where the
+    case comes from in plain words, read from the same split (:func:`_case_source`): which case,
+    the raw row its inputs were standardised from, its class's name. A model file that records
+    no training run has no cases."""
     import numpy as np
 
     from chainrule.train.metrics import target_array
@@ -799,7 +801,36 @@ def held_out_case(
     if not 0 <= case < len(ds):
         raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")
     targets = target_array(ds, loss, n_out, np.float64)
-    return ds.X[case : case + 1], targets[case : case + 1]
+    x = ds.X[case : case + 1]
+    return x, targets[case : case + 1], _case_source(ds, case, which, x, info)
+
+
+#: the most raw values a case's description writes out (an image's 784 pixels are not read)
+RAW_VALUES_SHOWN = 8
+
+
+def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> str:
+    """Case ``case`` of split ``ds`` (``which``: "test", or "train" for a run evaluated on all
+    its data) in words: the raw row its standardised inputs ``x`` came from (undone with the
+    model's saved standardizer, as predict scales rows with it; 6 significant digits) and its
+    class's name. Only what is so: no standardizer, no word of one; no class names, none."""
+    import numpy as np
+
+    split = (
+        "the run's test split" if which == "test" else "the run's data (all of it: no test split)"
+    )
+    words = [f"case {case} of {split}"]
+    standardizer = saved_standardizer(info)
+    if standardizer is not None:
+        raw = standardizer.inverse_transform(np.asarray(x, dtype=np.float64))[0]
+        shown = ", ".join(f"{value:.6g}" for value in raw[:RAW_VALUES_SHOWN])
+        if len(raw) > RAW_VALUES_SHOWN:
+            shown += f", ... ({len(raw)} values)"
+        words.append(f"inputs standardised as in training from the raw row ({shown})")
+    names = label_names(info) if ds.task == "classification" else None
+    if names:
+        words.append(f"target: class {names[int(ds.y[case])]!r}")
+    return "; ".join(words)
 
 
 def trained_data(model_path: Path, info: dict) -> Any:

@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule.checks import is_integer
 from chainrule.engine import enable_grad
+from chainrule.errors import type_name
 from chainrule.explainer import margin, numeric
 from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord, Quantity
 from chainrule.explainer.network import (
@@ -62,6 +63,7 @@ def explain(
     bug: str | None = None,
     views: bool = True,
     paths: bool = True,
+    case_source: str | None = None,
 ) -> Derivation:
     """Run ``model`` forward and backward on inputs ``x`` and targets ``t``; lay out every number.
 
@@ -78,14 +80,24 @@ def explain(
     teaching bug (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside the
     right ones; ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form and the
     graph's fan-out node; ``paths`` the count of paths to E against backprop's cost, layer by layer.
+    ``case_source`` says in plain words where the cases come from (which case of which data, how
+    its inputs were scaled, which class its target is); every format shows it beside the inputs
+    and the JSON holds it, since ``x`` and ``t`` are the numbers the model computes with, which
+    need not be the data file's (standardised inputs, one-hot targets).
 
     >>> d = explain()                      # the seed network
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
     0.0
     """
     _check_checks(eps, max_checks)
+    if case_source is not None and not isinstance(case_source, str):
+        raise ExplainError(
+            "explain: case_source, where the cases come from, must be a string or None, not "
+            f"{type_name(case_source)}"
+        )
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
+    derivation.case_source = case_source or None
     for note in (dropout_note(problem.network), frozen_note(problem.network)):
         if note is not None:
             derivation.notes.append(note)

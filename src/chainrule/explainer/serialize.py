@@ -94,6 +94,7 @@ def _document(d: Derivation, terms: Callable) -> dict[str, Any]:
         "n_cases": d.n_cases,
         "inputs": d.x.tolist(),
         "targets": d.t.tolist(),
+        "case_source": d.case_source,
         "check": {
             "method": "central finite differences in float64",
             "eps": d.eps,

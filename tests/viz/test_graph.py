@@ -106,8 +106,10 @@ def test_a_network_diagram_of_a_case_the_derivation_lacks_is_refused(case, tmp_p
     x, labels = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2]]), np.array([0, 1, 1])
     d = explain(model, x, labels, "cross-entropy")
     ET.fromstring(network_svg(d, case=2))
-    message = f"network_svg: case {case} is out of range; the derivation has 3 cases (0 to 2)"
-    for draw in (network_svg, diagram):
+    for draw in (network_svg, diagram):  # each named as called
+        message = (
+            f"{draw.__name__}: case {case} is out of range; the derivation has 3 cases (0 to 2)"
+        )
         with pytest.raises(UserError) as error:
             draw(d, case)
         assert str(error.value) == message

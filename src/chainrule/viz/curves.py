@@ -15,6 +15,10 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     validation curves are drawn when the history has them; the accuracy panel is left out for
     regression (no accuracy). The file is written atomically. Uses matplotlib's Agg backend, so
     it needs no display. An empty history is refused (ValueError), and nothing is written.
+
+    A loss that is NaN or inf (a run that diverged) is not dropped silently: its epochs are
+    shaded red, the legend says "train loss not finite from epoch 3" (or at which epochs), and
+    the epoch axis runs to the last epoch; a panel with no finite value at all says so.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -74,15 +78,23 @@ def _panel(ax: Any, epochs: list[int], records: list[dict], key: str, label: str
     )
     ax.set_xlabel("epoch")
     ax.set_ylabel(label)
-    if key == "loss" and all(r.get(key) is not None and r[key] > 0 for r in records):
+    given = [v for r in records for v in (r.get(key), r.get(f"val_{key}")) if v is not None]
+    drawn = [v for v in given if math.isfinite(v)]
+    if key == "loss" and drawn and all(v > 0 for v in drawn):
         ax.set_yscale("log")
+    if not drawn:  # nothing to draw: say why, not an empty panel with a made-up scale
+        why = "is not finite (NaN or inf) in any epoch" if given else "is in no epoch's record"
+        ax.text(0.5, 0.5, f"{label} {why}", transform=ax.transAxes, ha="center", va="center",
+                color="#b00020")  # fmt: skip
+        ax.set_yticks([])
     ax.grid(True, alpha=0.3)
     ax.legend()
 
 
 def _curve(ax: Any, epochs: list[int], values: list[float | None], label: str) -> None:
     """A line through ``values`` (None or NaN: a gap), with a marker on each finite value that
-    has no finite neighbour: a line through one point draws nothing."""
+    has no finite neighbour: a line through one point draws nothing. Epochs whose value is NaN
+    or inf (not None: an epoch with no validation) are shaded and named in the legend."""
     ys = [float("nan") if v is None else v for v in values]
     finite = [math.isfinite(v) for v in ys]
     alone = [
@@ -91,3 +103,23 @@ def _curve(ax: Any, epochs: list[int], values: list[float | None], label: str) -
         if ok and not (i > 0 and finite[i - 1]) and not (i + 1 < len(ys) and finite[i + 1])
     ]
     ax.plot(epochs, ys, label=label, marker="o" if alone else "", markevery=alone or None)
+    _not_finite(ax, epochs, [v is not None and not ok for v, ok in zip(values, finite)], label)
+
+
+def _not_finite(ax: Any, epochs: list[int], bad: list[bool], label: str) -> None:
+    """Shade the epochs flagged ``bad`` (each run of them, reaching halfway to its recorded
+    neighbours), one legend entry for all. ``axvspan`` spans x in data units, so the epoch axis
+    reaches the last epoch even where no finite value is drawn (a NaN point sets no limits)."""
+    where = [k for k, flag in enumerate(bad) if flag]
+    if not where:
+        return
+    first = epochs[where[0]]
+    if where == list(range(where[0], len(epochs))):
+        text = f"{label} not finite from epoch {first}"
+    else:
+        shown = ", ".join(str(epochs[k]) for k in where[:6]) + (", ..." if len(where) > 6 else "")
+        text = f"{label} not finite at epoch{'s' * (len(where) > 1)} {shown}"
+    for k in where:
+        lo = (epochs[k - 1] + epochs[k]) / 2 if k > 0 else epochs[k] - 0.5
+        hi = (epochs[k] + epochs[k + 1]) / 2 if k + 1 < len(epochs) else epochs[k] + 0.5
+        ax.axvspan(lo, hi, color="#b00020", alpha=0.12, lw=0, label=text if k == where[0] else None)

@@ -528,8 +528,15 @@ def _scalar(array: np.ndarray | None) -> float | None:
     return float(np.asarray(array).reshape(()))
 
 
-#: Past this many scalar products a zoom is refused: it is for reading, at small sizes.
-MAX_ZOOM_PRODUCTS = 400
+def zoom_tensors(n_cases: int, n_in: int, n_out: int, bias: bool) -> int:
+    """The tensors :func:`zoom` records for a (n_cases, n_in) @ (n_in, n_out) op: the leaves
+    (w_ij, b_j, each case's y_i), per case and j the n_in products and their sums, the z_j
+    times its cotangent, and the sum of those. About three per product; it is drawn by
+    :func:`graph`, so at most ``MAX_GRAPH_TENSORS`` (a 17 x 17 layer with biases, one case)."""
+    products = n_cases * n_in * n_out
+    leaves = n_in * n_out + n_cases * n_in + (n_out if bias else 0)
+    sums = n_cases * n_out * (n_in - 1 + bias)
+    return leaves + products + sums + n_cases * n_out + (n_cases * n_out - 1)
 
 
 def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
@@ -542,7 +549,10 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
     gradient is the sum over j. Nodes are named ``y_i``, ``w_ij``, ``b_j``, ``z_j`` (with the
     case when there are several). Raises RuntimeError (``zoom: ...``), as ``backward`` does, if
     an input of the op was changed in place after it ran (an optimizer's step); draw before the
-    step.
+    step. It is for reading, at small sizes: an op whose scalar graph would have more than
+    ``MAX_GRAPH_TENSORS`` tensors (:func:`zoom_tensors`, about three per product: a 17 x 17
+    layer of one case fits, 18 x 18 does not) is refused with a ValueError, before anything is
+    built.
     """
     node = output.node
     if node is None or node.op not in ("linear", "matmul"):
@@ -558,10 +568,15 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
             f"zoom: expected (cases, n_in) @ (n_in, n_out), got {x.shape} @ {weight.shape}"
         )
     (n_cases, n_in), n_out = x.shape, weight.shape[1]
-    if n_cases * n_in * n_out > MAX_ZOOM_PRODUCTS:
+    # refused here, in zoom's words, before anything is built: graph's own refusal would tell
+    # the user to draw "a layer's zoom", which is what they are doing
+    n_tensors = zoom_tensors(n_cases, n_in, n_out, bias is not None)
+    if n_tensors > MAX_GRAPH_TENSORS:
         raise ValueError(
-            f"zoom: {n_cases} x {n_in} x {n_out} = {n_cases * n_in * n_out} scalar products is "
-            f"too many to draw (at most {MAX_ZOOM_PRODUCTS}); zoom into a smaller layer"
+            f"zoom: {n_cases} case{'s' * (n_cases != 1)} of a {n_in} -> {n_out} layer "
+            f"({n_cases * n_in * n_out} products) is too many to draw: its scalar graph has "
+            f"{n_tensors} tensors, and a drawing shows at most {MAX_GRAPH_TENSORS}; zoom into "
+            "fewer cases (x[:1]) or a smaller layer (17 x 17 with one case fits)"
         )
     g = np.ones(output.shape) if cotangent is None else np.asarray(cotangent, dtype=np.float64)
     if g.shape != output.shape:

@@ -2,20 +2,23 @@
 
 ``network_svg(derivation)`` draws the input layer at the bottom and the output layer on top, as the
 lecture does. Each circle shows the unit's y and dE/dy; each edge its weight w_ij and the share
-w_ij dE/dz_j that it carries back to unit i (the terms of dE/dy_i = sum_j w_ij dE/dz_j).
+w_ij dE/dz_j that it carries back to unit i (the terms of dE/dy_i = sum_j w_ij dE/dz_j). Every
+symbol is written in the derivation's notation, by the explainer's own notation objects: with
+``explain(notation="rhw")`` the weight from unit 1 to unit 2 is w_21 and the share w·∂E/∂x.
 """
 
 from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.explainer.network import ExplainError, diagonal_blocks
-from chainrule.explainer.notation import weight_index
+from chainrule.explainer.notation import Math, get_notation, num, vector
 from chainrule.files import atomic_write_text
 from chainrule.viz.style import Box, Placer, line_height, saved_format, sign_colour, text_box
 
@@ -29,21 +32,23 @@ MAX_UNITS = 12
 MAX_LABELLED_EDGES = 40
 
 
-def network_svg(d: Derivation, case: int = 0) -> str:
+def network_svg(d: Derivation, case: int = 0, who: str = "network_svg") -> str:
     """The diagram as an SVG document (case ``case`` of the derivation's batch).
 
     Edges are coloured by the weight's sign as on the explorer page (positive orange, negative
     blue); each label sits where it overlaps no other label, circle or text (a label with no
-    free spot is numbered on its edge and written out below the diagram).
+    free spot is numbered on its edge and written out below the diagram, naming its layers).
+    Symbols follow ``d.notation``. ``who`` names the function the user called in an error.
     """
     if not 0 <= case < d.n_cases:  # numpy would wrap -1 to the last case
         n = d.n_cases
         raise ExplainError(
-            f"network_svg: case {case} is out of range; the derivation has {n} "
+            f"{who}: case {case} is out of range; the derivation has {n} "
             f"case{'s' * (n != 1)} (0 to {n - 1})"
         )
+    n = get_notation(d.notation)
     drawn = units_drawn(d)
-    head = f"{d.description}: E = {d.error:.4g}"
+    head = f"{d.description}: {n.E().plain} = {d.error:.4g}"
     if d.n_cases > 1:  # E is the batch's; the units' numbers are one case's (its share of E's)
         head += f" over {d.n_cases} cases; the units show case {case + 1}"
     title = text_box(10, 20, head, 13)
@@ -71,14 +76,20 @@ def network_svg(d: Derivation, case: int = 0) -> str:
         placer.block(Box(x - _R, y - _R, 2 * _R, 2 * _R))
         record = d.layers[layer]
         circles.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_R}" fill="#f6f8fa" stroke="#333"/>')
-        circles.append(_text(x, y - 4, f"y={record.y[case, unit]:.3g}", 10, anchor="middle"))
+        y_symbol = _layer_symbol(n.y, layer, record.letter)
+        circles.append(
+            _text(x, y - 4, f"{y_symbol}={_number(record.y[case, unit])}", 10, anchor="middle")
+        )
         if drawn[layer] != list(range(len(drawn[layer]))):  # units skipped: say which this is
             circles.append(_text(x, y - 16, f"unit {unit + 1}", 8, "#666", anchor="middle"))
-        grad = (
-            f"∂E/∂y={record.dE_dy[case, unit]:.3g}"
-            if record.dE_dy is not None
-            else (f"∂E/∂z={record.dE_dz[case, unit]:.3g}" if record.dE_dz is not None else "")
-        )
+        if record.dE_dy is not None:
+            grad = f"{_layer_symbol(n.dE_dy, layer, record.letter)}="
+            grad += _number(record.dE_dy[case, unit])
+        elif record.dE_dz is not None:
+            grad = f"{_layer_symbol(n.dE_dz, layer, record.letter)}="
+            grad += _number(record.dE_dz[case, unit])
+        else:
+            grad = ""
         if grad:
             circles.append(_text(x, y + 9, grad, 8, anchor="middle"))
     lines, labels, legend = [], [], []
@@ -90,6 +101,8 @@ def network_svg(d: Derivation, case: int = 0) -> str:
     n_edges = sum(map(len, edges))
     for conn, pairs in zip(d.connections, edges):
         dE_dz = d.layers[conn.above].dE_dz[case]
+        below, above = d.layers[conn.below], d.layers[conn.above]
+        share = "w·" + _layer_symbol(n.dE_dz, conn.above, above.letter)
         for i, j in pairs:
             (x1, y1), (x2, y2) = pos[(conn.below, i)], pos[(conn.above, j)]
             w = conn.weight[i, j]
@@ -101,11 +114,17 @@ def network_svg(d: Derivation, case: int = 0) -> str:
             )
             if n_edges > MAX_LABELLED_EDGES:
                 continue
-            block = [
-                f"w_{weight_index(i, j)}={w:.3g}",
-                f"w·∂E/∂z={w * dE_dz[j]:.3g}",
-            ]
-            labels += _edge_label(placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend)
+            weight = n.w(conn.below, below.letter, i, above.letter, j).plain
+            block = [f"{weight}={_number(w)}", f"{share}={_number(w * dE_dz[j])}"]
+            where = f"layers {conn.below}→{conn.above}"
+            labels += _edge_label(
+                placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend, where
+            )
+    if n_edges > MAX_LABELLED_EDGES:  # say so: a reader would look for the labels
+        legend.append(
+            f"{n_edges} edges: the weights' labels are left out above {MAX_LABELLED_EDGES} "
+            "edges (the write-up of explain() gives every weight)"
+        )
     legend_y = height - 10
     for k, line in enumerate(legend):
         texts.append(_text(_LEFT, legend_y + 13 * k, line, _LABEL_SIZE, "#444"))
@@ -180,8 +199,12 @@ def _edge_label(
     block: list[str],
     colour: str,
     legend: list[str],
+    where: str,
 ) -> list[str]:
-    """The two lines of an edge's label where they fit along it (from the upper end down)."""
+    """The two lines of an edge's label where they fit along it (from the upper end down); else
+    a mark [k] on the edge and the label in ``legend``, named by its layers (``where``): two
+    layers' w_42 read alike. A mark with no free spot either is left out, and so is its number
+    (the legend's entry names the edge by its layers and weight alone)."""
     (x1, y1), (x2, y2) = start, end
     candidates = [
         (x2 + (x1 - x2) * f + dx, y2 + (y1 - y2) * f + dy, anchor)
@@ -191,19 +214,32 @@ def _edge_label(
     ]
     spot = placer.place(candidates, block, _LABEL_SIZE)
     if spot is None:  # numbered on the edge, written out under the diagram
-        mark = f"[{len(legend) + 1}]"
+        mark = f"[{sum(line.startswith('[') for line in legend) + 1}]"
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
         spot = placer.place([(mx + dx, my + dy, "middle") for dy in (0, -10, 10, -20, 20)
                              for dx in (0, -14, 14)], mark, _LABEL_SIZE)  # fmt: skip
-        legend.append(f"{mark} {block[0]}, {block[1]}")
-        if spot is None:
+        entry = f"{where}: {block[0]}, {block[1]}"
+        if spot is None:  # no mark on the edge: no number in the legend either
+            legend.append(entry)
             return []
+        legend.append(f"{mark} {entry}")
         return [_text(spot[0], spot[1], mark, _LABEL_SIZE, colour, anchor="middle")]
     x, y, anchor = spot
     return [
         _text(x, y, block[0], _LABEL_SIZE, colour, anchor=anchor),
         _text(x, y + line_height(_LABEL_SIZE), block[1], _LABEL_SIZE, "#555", anchor=anchor),
     ]
+
+
+def _number(value: float) -> str:
+    """A number as the labels write it: 3 digits, and 0 for -0 (a dead relu unit's share)."""
+    return num(float(value), 3, paren=False).plain
+
+
+def _layer_symbol(symbol: Callable[[int, str], Math], layer: int, letter: str) -> str:
+    """A notation's symbol for a whole layer, the unit's index dropped (y, ∂E/∂x, δ^2): the
+    circle or edge it labels says which unit."""
+    return vector(symbol(layer, letter), letter).plain
 
 
 def _text(
@@ -224,7 +260,7 @@ def save_network_svg(d: Derivation, path: str | os.PathLike, case: int = 0) -> s
     """Write :func:`network_svg` to ``path`` atomically; returns the path."""
     path = os.fspath(path)
     saved_format("save_network_svg", path, FORMATS)
-    atomic_write_text(path, network_svg(d, case))
+    atomic_write_text(path, network_svg(d, case, who="save_network_svg"))
     return path
 
 
@@ -255,4 +291,4 @@ def diagram(d: Derivation, case: int = 0) -> NetworkDiagram:
     >>> from chainrule.viz.network import diagram
     >>> diagram(cr.explain())                                   # doctest: +SKIP
     """
-    return NetworkDiagram(network_svg(d, case))
+    return NetworkDiagram(network_svg(d, case, who="diagram"))

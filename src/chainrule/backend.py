@@ -858,11 +858,26 @@ def sum_rows(g: numpy.ndarray) -> numpy.ndarray:
     60,000 float32 rows about 1e-7 relative error instead of 5e-6, in no more time.
     """
     rows = g.shape[0]
-    if rows >= BLOCKED_ROWS and g.flags.c_contiguous:  # another layout would be copied whole
-        return _blocked_sum_rows(g)
+    if rows >= BLOCKED_ROWS:
+        return _many_rows(g)
     if g.dtype in BLAS_FLOATS:
         return shared_vector(numpy.ones, rows, g.dtype) @ g
     return g.sum(axis=0)
+
+
+def _many_rows(g: numpy.ndarray) -> numpy.ndarray:
+    """:func:`sum_rows` of :data:`BLOCKED_ROWS` rows or more, by layout. A broadcast ``g`` (every
+    row the same: the seed of a mean) is its row times the rows, in float64 (added one at a
+    time, float32 stalled at 2^24: a mean's bias gradient 0.915 for 0.5 at 10 million rows);
+    a C-ordered one is summed in blocks; a Fortran-ordered one by NumPy, which adds its rows
+    pairwise; any other is copied to C order first (the copy costs time, which accuracy is
+    worth here)."""
+    if g.strides[0] == 0:
+        wide = numpy.promote_types(g.dtype, numpy.float64)
+        return numpy.multiply(g[0], g.shape[0], dtype=wide).astype(g.dtype, copy=False)
+    if g.flags.f_contiguous and not g.flags.c_contiguous:
+        return g.sum(axis=0)
+    return _blocked_sum_rows(numpy.ascontiguousarray(g))
 
 
 def _blocked_sum_rows(g: numpy.ndarray) -> numpy.ndarray:

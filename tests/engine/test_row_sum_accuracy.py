@@ -147,17 +147,32 @@ def test_blocked_gradients_equal_finite_differences(bias_shape):
         assert cr.gradcheck(f, [b], order=2, raise_on_failure=True)
 
 
-def test_a_gradient_in_another_layout_keeps_numpys_sum_uncopied():
-    """The blocks need a C-ordered array to reshape without a copy; a Fortran-ordered or
-    broadcast gradient is summed as NumPy sums it (pairwise along a Fortran array's rows),
-    bit for bit, not copied whole (10x the time, QA of 0903f5a)."""
+def test_each_layout_of_many_rows_is_summed_accurately():
+    """A broadcast gradient (a mean's seed) is its row times the rows, a Fortran-ordered one
+    NumPy's pairwise sum bit for bit, a strided one blocked on a copy: each within a float32
+    rounding or two of the float64 sum. The broadcast one went to NumPy's sum, which adds its
+    rows one at a time: a mean's bias gradient read 0.9995 of its value at 60,000 rows."""
     from chainrule.backend import sum_rows
     from chainrule.ops.shape import _sum_to
 
     rng = np.random.default_rng(7)
-    fortran = np.asfortranarray(rng.standard_normal((5000, 3)).astype(np.float32))
+    value = rng.uniform(0.5, 1.5, 3).astype(np.float32)
+    broadcast = np.broadcast_to(value, (100_000, 3))
+    np.testing.assert_allclose(sum_rows(broadcast), 100_000 * value.astype(np.float64), rtol=1e-7)
+    stacked = np.broadcast_to(value, (400, 300, 3))  # several case axes, all broadcast
+    np.testing.assert_allclose(
+        _sum_to(stacked, (3,)), 120_000 * value.astype(np.float64), rtol=1e-7
+    )
+    fortran = np.asfortranarray(rng.uniform(0.5, 1.5, (60_000, 3)).astype(np.float32))
     np.testing.assert_array_equal(_sum_to(fortran, (3,)), fortran.sum(axis=0))
-    broadcast = np.broadcast_to(rng.standard_normal(3).astype(np.float32), (5000, 3))
-    np.testing.assert_array_equal(_sum_to(broadcast, (3,)), broadcast.sum(axis=0))
-    ones = np.ones(5000, np.float32)
-    np.testing.assert_array_equal(sum_rows(fortran), ones @ fortran)
+    strided = rng.uniform(0.5, 1.5, (60_000, 30)).astype(np.float32)[:, ::10]
+    exact = strided.astype(np.float64).sum(axis=0)
+    np.testing.assert_allclose(sum_rows(strided), exact, rtol=1e-6)
+
+
+def test_a_means_bias_gradient_over_many_rows_is_exact():
+    """The oracle: d mean(x W + b) / db_j = 1 / n_out for every j, whatever the rows."""
+    layer = cr.nn.Linear(3, 2, rng=0)
+    x = cr.tensor(np.ones((100_000, 3), np.float32))
+    layer(x).mean().backward()
+    np.testing.assert_allclose(layer.bias.grad.numpy(), [0.5, 0.5], rtol=1e-6)

@@ -225,12 +225,12 @@ def _sum_cases_first(x: numpy.ndarray, axes: tuple[int, ...]) -> numpy.ndarray:
     while lead < len(axes) and axes[lead] == lead:
         lead += 1
     cases = math.prod(x.shape[:lead])
-    # another layout than C's would be copied whole for the blocks (a broadcast gradient, a
-    # transposed one: 10x NumPy's sum, which adds a Fortran array's rows pairwise anyway)
-    if cases < backend.BLOCKED_ROWS or not x.flags.c_contiguous:
+    if cases < backend.BLOCKED_ROWS:
         return x.sum(axis=axes, keepdims=True)
     if len(axes) > lead:  # the axes after a kept one first (a last axis: NumPy's pairwise sum)
         x = x.sum(axis=axes[lead:], keepdims=True)
+    # a view where the layout allows (C order, a broadcast's zero strides, a 2-d array as it
+    # is); sum_rows then sums by layout (a broadcast as its row times the cases)
     return backend.sum_rows(x.reshape(cases, x.size // cases))
 
 

@@ -42,6 +42,7 @@ import os
 import re
 import reprlib
 import shutil
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -581,7 +582,8 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     weights beside the old model.json: no rename of two files is atomic. Both files record the
     weights' :data:`DIGEST_KEY`, so :func:`load_model` refuses that pair, naming it, rather
     than loading the weights under another save's standardizer or class names; the temporary
-    folder such a kill leaves is removed by the next save (:func:`_remove_staging_leftovers`)."""
+    folder such a kill leaves is removed by a later save once it is an hour old
+    (:func:`_remove_staging_leftovers`)."""
     files = _model_files(weights, description, digest=True)
     staged = staging_dir(directory / MODEL_JSON)
     try:
@@ -621,7 +623,8 @@ def save_model(
     one both files are written in full first and then renamed over the old ones (a failure
     while writing leaves the old model as it was). A save killed outright (SIGKILL) leaves its
     temporary folder (``.tmp-<name>.XXXXXXXX`` beside the directory, ``.tmp-model.json.XXXXXXXX``
-    in it), which the next save to the same path removes (those names only); killed between
+    in it), which a later save to the same path removes once it is an hour old (those names
+    only: a younger one may be another process's save in progress); killed between
     the two renames, it leaves the new weights beside the old model.json, which
     :func:`load_model` refuses by the weights' digest both files record. Nothing is written
     that :func:`load_model` would refuse (the description's schema, layer widths that do not
@@ -1414,17 +1417,37 @@ def _staging_leftovers(directory: Path, destinations: Sequence[str]) -> list[Pat
     return [child for child in children if re.fullmatch(pattern, child.name)]
 
 
+#: How long a staging folder of a save must have gone unwritten before a later save takes it
+#: for a killed save's leftover: a younger one may be another process's save in progress (every
+#: rank of a job saving to one path), which removing it would break.
+STALE_STAGING_SECONDS = 3600
+
+
 def _remove_staging_leftovers(path: Path) -> None:
     """Remove what a save to the model directory ``path`` killed midway (SIGKILL, a power cut)
     left: the staging folder beside it of a new directory (``.tmp-<name>.XXXXXXXX``), and in it
     the staging folder of its two files (``.tmp-model.json.XXXXXXXX``, holding a full-size
     ``.tmp-model.safetensors.YYYYYYYY``), which no later save removed. Only chainrule's own
-    temporary names for these destinations are removed."""
+    temporary names for these destinations are removed, and only once nothing has been written
+    in them for :data:`STALE_STAGING_SECONDS`."""
     leftovers = _staging_leftovers(path.parent, [path.name])
     if path.is_dir():
         leftovers += _staging_leftovers(path, [MODEL_JSON, WEIGHTS_FILE])
     for leftover in leftovers:
-        _remove_temporary(leftover)
+        if _unwritten_for(leftover, STALE_STAGING_SECONDS):
+            _remove_temporary(leftover)
+
+
+def _unwritten_for(path: Path, seconds: float) -> bool:
+    """Whether ``path`` and what a folder holds have gone unmodified for ``seconds``: a save in
+    progress keeps its files' times current as it writes them."""
+    try:
+        times = [path.lstat().st_mtime]
+        if path.is_dir() and not path.is_symlink():
+            times += [child.lstat().st_mtime for child in path.iterdir()]
+    except OSError:  # gone meanwhile (its save finished or removed it): nothing to remove
+        return False
+    return time.time() - max(times) >= seconds
 
 
 def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> dict:

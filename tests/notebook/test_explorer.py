@@ -137,11 +137,12 @@ def test_a_case_that_is_not_a_pair_is_refused_in_one_line(case):
 
 def test_a_model_the_page_cannot_show_is_refused_in_one_line_up_front():
     """Two Linear layers with no unit between them opened, and then every request failed with
-    "invalid request: network.activation: Input should be 'logistic', 'tanh' or 'relu'"."""
+    "invalid request: network.activation: Input should be 'logistic', 'tanh' or 'relu'"; the
+    refusal says which units the page computes and what writes this model out instead."""
     net = cr.nn.Sequential(
         cr.nn.Linear(4, 3, dtype="float64", rng=0), cr.nn.Linear(3, 2, dtype="float64", rng=1)
     )
-    shown = r"^explorer: the explorer cannot show this model: activation: .* has 'identity'\)$"
+    shown = r"^explorer: the page's hidden units are logistic, tanh, relu, .*identity.*explain"
     with pytest.raises(UserError, match=shown) as refused:
         cr.explorer(net, (np.ones(4), np.array([1.0, 0.0])), cr.nn.SquaredError())
     assert "\n" not in str(refused.value)

@@ -149,3 +149,30 @@ def test_the_python_api_carries_case_source_to_every_format_and_the_json():
 def test_a_case_source_that_is_not_words_is_refused():
     with pytest.raises(ExplainError, match="case_source.*string or None, not int"):
         cr.explain(case_source=3)
+
+
+def test_a_digits_cases_blank_pixels_read_zero_and_the_mapping_is_named(trained_run, capsys):
+    """Undoing a float32 standardisation left a blank pixel as -1.87e-10; within the stored
+    row's rounding of 0 it reads 0. The pixels are the [0, 1] ones training used, which the
+    line says (they are not the file's 0..16). The oracle: the digits split's own row."""
+    from chainrule.cli.train import held_out_case, load_trained
+
+    run = trained_run("digits")
+    model, info, loss = load_trained(run)
+    _, _, source = held_out_case(run, info, 2, loss, 10)
+    shown = re.search(r"from the raw row \(([^)]*)\)", source)[1]
+    values = [v.strip() for v in shown.split(",")]
+    assert all("e-" not in v for v in values), source
+    assert "0" in values and "as mapped to [0, 1] from" in source
+    capsys.readouterr()
+    assert main(["explain", "--model", str(run), "--case", "2", "--no-symbolic"]) == 0
+    assert "as mapped to [0, 1] from" in capsys.readouterr().out
+
+
+def test_a_blank_case_source_says_nothing_and_a_final_stop_is_kept():
+    model = cr.nn.Sequential(cr.nn.Linear(2, 1, rng=0), cr.nn.Logistic())
+    x, t = np.array([[0.1, 0.2]]), np.array([[1.0]])
+    assert cr.explain(model, x, t, case_source="   ").case_source is None
+    text = cr.explainer.render(cr.explain(model, x, t, case_source="ends with ..."), "text")
+    assert "Where the case comes from: ends with ..." in text
+    assert "ends with ...." not in text

@@ -241,7 +241,7 @@ def _input_source(input: str | None, info: dict) -> str | None:
     if input is None or saved_standardizer(info) is None:
         return None
     return (
-        "--input's values, standardised with the model's saved training mean and std "
+        "the input rows given, standardised with the model's saved training mean and std "
         "(as chainrule predict scales them)"
     )
 

@@ -823,10 +823,15 @@ def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> s
     standardizer = saved_standardizer(info)
     if standardizer is not None:
         raw = standardizer.inverse_transform(np.asarray(x, dtype=np.float64))[0]
+        # within the stored row's rounding of 0 is 0 (a blank pixel read -1.87e-10 in float32)
+        rounding = 8 * np.finfo(x.dtype).eps * (np.abs(standardizer.mean) + standardizer.std)
+        raw = np.where(np.abs(raw) <= rounding.ravel(), 0.0, raw)
         shown = ", ".join(f"{value:.6g}" for value in raw[:RAW_VALUES_SHOWN])
         if len(raw) > RAW_VALUES_SHOWN:
             shown += f", ... ({len(raw)} values)"
-        words.append(f"inputs standardised as in training from the raw row ({shown})")
+        pixels = info.get("meta", {}).get("pixel_range")
+        mapped = "" if pixels is None else f", the pixels as mapped to [0, 1] from {pixels}"
+        words.append(f"inputs standardised as in training from the raw row ({shown}{mapped})")
     names = label_names(info) if ds.task == "classification" else None
     if names:
         words.append(f"target: class {names[int(ds.y[case])]!r}")

@@ -97,7 +97,7 @@ def explain(
         )
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
-    derivation.case_source = case_source or None
+    derivation.case_source = (case_source or "").strip() or None  # blank says nothing
     for note in (dropout_note(problem.network), frozen_note(problem.network)):
         if note is not None:
             derivation.notes.append(note)

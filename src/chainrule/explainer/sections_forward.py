@@ -32,7 +32,8 @@ def intro(b: Builder) -> None:
     )
     if d.case_source:  # the inputs and targets below are the model's numbers, not the file's
         noun = "case comes" if d.n_cases == 1 else "cases come"
-        b.add(Para([f"Where the {noun} from: {d.case_source.rstrip('.')}."]))
+        ending = "" if d.case_source.endswith((".", "!", "?")) else "."
+        b.add(Para([f"Where the {noun} from: {d.case_source}{ending}"]))
 
 
 def _act_formula(b: Builder, layer: int, unit: int | None) -> tuple[Math, str]:

@@ -135,9 +135,13 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
 
 
 def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
-    """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array."""
+    """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array,
+    ``batch_size`` rows at a time, except for a model that normalises across its rows
+    (``Softmax(axis=0)``), whose outputs depend on all of them: it takes them at once."""
     dtype = param_dtype(model)
     X = np.asarray(X, dtype=dtype)
+    if _across_rows(model):
+        batch_size = max(len(X), 1)
     param = first_parameter(model)
     with eval_mode(model), no_grad():
         chunks = [to_numpy(model(model_input(X[i : i + batch_size], param)).data)
@@ -145,6 +149,13 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     if not chunks:
         return np.zeros((0, 0), dtype=dtype)
     return np.concatenate(chunks, axis=0)
+
+
+def _across_rows(model: Any) -> bool:
+    """Whether a layer of ``model`` normalises along the rows' axis (a softmax over axis 0 or
+    -2 of the (rows, units) array), which couples each row's output to the others'."""
+    modules = model.modules() if callable(getattr(model, "modules", None)) else [model]
+    return any(getattr(module, "axis", None) in (0, -2) for module in modules)
 
 
 def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:

@@ -293,6 +293,12 @@ def _warn_if_coarse_output(name: str) -> None:
             f"{name} rounding and can fail a right gradient; compute f in float64 to check it",
             stacklevel=3,
         )
+    elif name.startswith(("int", "uint")) or name == "bool":  # a step of 1e-6 moves no integer
+        warnings.warn(
+            f"gradcheck: f returns {name} from float64 inputs: its finite differences are steps "
+            "of whole numbers over 2 eps (0 or huge), not a derivative; check a float output",
+            stacklevel=3,
+        )
 
 
 def _flat_output(f: Callable[..., Any], arrays: Sequence[Any]) -> Tensor:

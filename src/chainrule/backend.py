@@ -518,13 +518,16 @@ def list_operand(value: list | tuple, like: Any) -> Any:
     """A list or tuple (an op's operand beside the array ``like``) as an array, its numbers
     weak as a Python number's are, on every library: beside a real floating ``like`` they take
     its dtype, so ``x32 * [1, 2]`` stays float32 as ``x32 * 2`` does (NumPy reads the list as
-    int64 or float64, which upcast it). Other contents keep NumPy's reading (complex numbers,
-    and strings, which the tensor refuses)."""
+    int64 or float64, which upcast it), and complex numbers its precision (``x32 * [1j, 2]`` is
+    complex64, as ``x32 * 1j`` is). Other contents keep NumPy's reading (strings, which the
+    tensor refuses)."""
     if array_module(like) is not numpy:
         return operand_like(value, like)
     host = numpy.asarray(value)
-    if host.dtype.kind in "biuf" and like.dtype.kind == "f":
-        return host.astype(like.dtype, copy=False)
+    if like.dtype.kind == "f" and host.dtype.kind in "biufc":
+        # complex numbers take like's precision too, as a Python complex does (x32 * 1j)
+        weak = like.dtype if host.dtype.kind != "c" else numpy.result_type(like.dtype, 1j)
+        return host.astype(weak, copy=False)
     return host
 
 

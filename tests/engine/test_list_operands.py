@@ -41,9 +41,10 @@ def test_an_integer_tensor_keeps_numpys_reading_of_a_list():
     assert (i * [1, 2]).dtype == np.result_type(np.int32, np.asarray([1, 2]).dtype)
 
 
-def test_a_complex_list_and_a_list_of_text_keep_numpys_reading():
+def test_a_complex_list_takes_the_tensors_precision_and_text_is_refused():
     x = cr.tensor(np.ones(2, dtype=np.float32))
-    assert (x * [1j, 2]).dtype == np.complex128
+    assert (x * [1j, 2]).dtype == (x * 1j).dtype == np.complex64
+    assert (cr.tensor(np.ones(2)) * [1j, 2]).dtype == np.complex128
     with pytest.raises(TypeError, match="a tensor holds numbers"):
         x * ["a", "b"]
 

@@ -156,6 +156,11 @@ def _host_array(value: Any, where: str) -> np.ndarray:
     nor the fix."""
     if not hasattr(value, "detach"):
         return np.asarray(value)
+    if getattr(value, "is_meta", False):  # torch's own words: "Cannot copy out of meta tensor"
+        raise ConversionError(
+            f"{where} is on PyTorch's meta device, which holds shapes and no values; load or "
+            "initialise the weights first (net.to_empty(device='cpu'), then its state dict)"
+        )
     try:
         return value.detach().cpu().numpy()
     except TypeError:  # found by trying: ml_dtypes (imported by onnx) names bfloat16 in NumPy

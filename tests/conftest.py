@@ -89,3 +89,27 @@ def chromium():
             pytest.skip(f"chromium could not be launched: {error}")
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def drawn_axes(monkeypatch):
+    """``drawn_axes(history, path)``: plot_history's panels, as matplotlib holds them when it
+    saves the PNG at ``path``."""
+
+    def draw(history, path):
+        from matplotlib.figure import Figure
+
+        from chainrule.viz.curves import plot_history
+
+        saved, savefig = [], Figure.savefig
+
+        def keep(figure, *args, **kwargs):
+            saved.append(figure)
+            return savefig(figure, *args, **kwargs)
+
+        monkeypatch.setattr(Figure, "savefig", keep)
+        plot_history(history, path)
+        (figure,) = saved
+        return figure.axes
+
+    return draw

@@ -351,29 +351,11 @@ def test_plot_history_writes_a_png(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary left
 
 
-def _drawn_axes(monkeypatch, history, path):
-    """plot_history's panels, as matplotlib holds them when it saves the PNG."""
-    from matplotlib.figure import Figure
-
-    from chainrule.viz.curves import plot_history
-
-    saved, savefig = [], Figure.savefig
-
-    def keep(figure, *args, **kwargs):
-        saved.append(figure)
-        return savefig(figure, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", keep)
-    plot_history(history, path)
-    (figure,) = saved
-    return figure.axes
-
-
-def test_a_one_epoch_history_is_drawn_as_points_on_whole_epochs(tmp_path, monkeypatch):
+def test_a_one_epoch_history_is_drawn_as_points_on_whole_epochs(tmp_path, drawn_axes):
     """`chainrule train --epochs 1` wrote a blank curves.png: a line through one point draws
     nothing, and the epoch axis was ticked 0.945 to 1.05."""
     history = [{"epoch": 1, "loss": 0.5, "accuracy": 0.7, "val_loss": 0.6, "val_accuracy": 0.6}]
-    for ax in _drawn_axes(monkeypatch, history, tmp_path / "curves.png"):
+    for ax in drawn_axes(history, tmp_path / "curves.png"):
         lines = ax.get_lines()
         assert [line.get_label().split()[0] for line in lines] == ["train", "validation"]
         for line in lines:
@@ -382,12 +364,12 @@ def test_a_one_epoch_history_is_drawn_as_points_on_whole_epochs(tmp_path, monkey
         assert list(ax.get_xticks()) == [1]
 
 
-def test_a_value_between_gaps_gets_a_marker_and_a_run_of_values_does_not(tmp_path, monkeypatch):
+def test_a_value_between_gaps_gets_a_marker_and_a_run_of_values_does_not(tmp_path, drawn_axes):
     """[0.5, nan, 0.2] drew nothing at all: each finite loss stood alone between gaps."""
     nan = float("nan")
     rows = [(1, 0.5, None), (2, nan, 0.4), (3, 0.2, 0.3), (4, nan, nan)]
     history = [{"epoch": e, "loss": v, "val_loss": w} for e, v, w in rows]
-    (ax,) = _drawn_axes(monkeypatch, history, tmp_path / "curves.png")
+    (ax,) = drawn_axes(history, tmp_path / "curves.png")
     train, val = ax.get_lines()
     assert train.get_marker() == "o" and list(train.get_markevery()) == [0, 2]
     assert val.get_marker() in ("", "None")  # 0.4 and 0.3 are joined by a line

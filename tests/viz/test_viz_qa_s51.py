@@ -162,27 +162,10 @@ def test_a_diagram_past_40_edges_says_its_labels_are_left_out():
 # 4. plot_history dropped epochs whose loss was NaN or inf, and the axis with them
 
 
-def _drawn_axes(monkeypatch, history, path):
-    from matplotlib.figure import Figure
-
-    from chainrule.viz.curves import plot_history
-
-    saved, savefig = [], Figure.savefig
-
-    def keep(figure, *args, **kwargs):
-        saved.append(figure)
-        return savefig(figure, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", keep)
-    plot_history(history, path)
-    (figure,) = saved
-    return figure.axes
-
-
-def test_non_finite_epochs_are_marked_and_the_axis_reaches_the_last(tmp_path, monkeypatch):
+def test_non_finite_epochs_are_marked_and_the_axis_reaches_the_last(tmp_path, drawn_axes):
     nan, inf = float("nan"), float("inf")
     history = [{"epoch": e, "loss": v} for e, v in enumerate([2.0, 1.0, inf, nan, nan], 1)]
-    (ax,) = _drawn_axes(monkeypatch, history, tmp_path / "c9.png")
+    (ax,) = drawn_axes(history, tmp_path / "c9.png")
     assert ax.get_xlim()[1] >= 5
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "train loss not finite from epoch 3" in labels
@@ -191,17 +174,17 @@ def test_non_finite_epochs_are_marked_and_the_axis_reaches_the_last(tmp_path, mo
     assert (tmp_path / "c9.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_epochs_not_finite_between_finite_ones_are_named(tmp_path, monkeypatch):
+def test_epochs_not_finite_between_finite_ones_are_named(tmp_path, drawn_axes):
     nan = float("nan")
     history = [{"epoch": e, "loss": v} for e, v in enumerate([2.0, nan, 1.0, nan, 0.5], 1)]
-    (ax,) = _drawn_axes(monkeypatch, history, tmp_path / "c.png")
+    (ax,) = drawn_axes(history, tmp_path / "c.png")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "train loss not finite at epochs 2, 4" in labels
 
 
-def test_an_all_nan_history_says_so(tmp_path, monkeypatch):
+def test_an_all_nan_history_says_so(tmp_path, drawn_axes):
     history = [{"epoch": e, "loss": float("nan")} for e in (1, 2, 3)]
-    (ax,) = _drawn_axes(monkeypatch, history, tmp_path / "c.png")
+    (ax,) = drawn_axes(history, tmp_path / "c.png")
     assert [t.get_text() for t in ax.texts] == ["loss is not finite (NaN or inf) in any epoch"]
     assert ax.get_xlim()[0] <= 1 and ax.get_xlim()[1] >= 3
 

@@ -476,28 +476,32 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             if getattr(record, kind) is None:
                 continue
 
-            def moved(index, step, k=k, values=values, is_z=is_z):
-                case, unit = index  # one case's row moves: only its rows above are rerun
-                row = np.array(values[case], dtype=np.float64)
-                row[unit] += step
-                return forward.with_row(k, case, row, is_z)
+            def moved(entries, step, k=k, values=values, is_z=is_z):
+                out = np.empty(len(entries))
+                for case in np.unique(entries[:, 0]):  # a case's rows move: only its rows above
+                    mine = entries[:, 0] == case
+                    units = entries[mine, 1]
+                    rows = np.repeat(np.array(values[case], dtype=np.float64)[None], len(units), 0)
+                    rows[np.arange(len(units)), units] += step
+                    out[mine] = forward.with_rows(k, int(case), rows, is_z)
+                return out
 
             numerics = sample.moved(moved, values.shape, steps[kind, k])
             setattr(record, f"{kind}_numeric", numerics)
     for k, conn in enumerate(derivation.connections):
         z_above, y_below = forward.zs[k + 1], forward.ys[k]
 
-        def e_w(index, step, k=k, z_above=z_above, y_below=y_below):
-            i, j = index  # w_ij moves z_j of the layer above by step * y_i, in each case
-            return forward.with_unit(k + 1, j, z_above[:, j] + step * y_below[:, i])
+        def e_w(entries, step, k=k, z_above=z_above, y_below=y_below):
+            i, j = entries.T  # w_ij moves z_j of the layer above by step * y_i, in each case
+            return forward.with_units(k + 1, j, z_above[:, j].T + step * y_below[:, i].T)
 
         conn.dE_dw_numeric = sample.moved(e_w, conn.weight.shape, steps["dE_dw", k],
                                           where=conn.connected)  # fmt: skip
         if conn.bias is not None:
 
-            def e_b(index, step, k=k, z_above=z_above):
-                (j,) = index
-                return forward.with_unit(k + 1, j, z_above[:, j] + step)
+            def e_b(entries, step, k=k, z_above=z_above):
+                (j,) = entries.T
+                return forward.with_units(k + 1, j, z_above[:, j].T + step)
 
             conn.dE_db_numeric = sample.moved(e_b, conn.bias.shape, steps["dE_db", k])
     smaller = {key: step for key, step in steps.items() if step < eps}
@@ -721,24 +725,26 @@ class _Sampler:
     def moved(
         self, moved, shape: tuple[int, ...], step: float, where: np.ndarray | None = None
     ) -> np.ndarray:
-        """Central differences where ``moved(index, delta)`` is E with that entry moved by
-        ``delta`` (a y, z, weight or bias, whose move :class:`numeric.Forward` applies), at the
-        entries ``where`` says exist (all: None; a Parallel layer has no weight between its
-        blocks). The others stay NaN, as entries a sample leaves out."""
-        return self._over(
-            shape, lambda index: (moved(index, step) - moved(index, -step)) / (2 * step), where
-        )
-
-    def _over(self, shape: tuple[int, ...], difference, where: np.ndarray | None) -> np.ndarray:
+        """Central differences where ``moved(entries, delta)`` is E with each of the entries
+        (rows of indices) moved by ``delta`` alone, one E per entry (a y, z, weight or bias,
+        whose moves :class:`numeric.Forward` applies as one batch), at the entries ``where``
+        says exist (all: None; a Parallel layer has no weight between its blocks). The others
+        stay NaN, as entries a sample leaves out."""
         out = np.full(shape, np.nan)
+        entries = np.argwhere(self._taken(shape, where))  # in row-major order, as drawn
+        if len(entries):
+            plus, minus = moved(entries, step), moved(entries, -step)
+            out[tuple(entries.T)] = (plus - minus) / (2 * step)
+        return out
+
+    def _taken(self, shape: tuple[int, ...], where: np.ndarray | None) -> np.ndarray:
+        """The entries to check: those ``where`` says exist, or a random share of them."""
         taken = np.ones(shape, dtype=bool) if where is None else where.copy()
         if self.share < 1.0:  # drawn at once: one draw per entry of a large layer was slow
             existing = int(taken.sum())
             taken &= self.rng.random(shape) <= self.share
             self.skipped += existing - int(taken.sum())
-        for index in zip(*np.nonzero(taken)):
-            out[index] = difference(tuple(int(k) for k in index))
-        return out
+        return taken
 
 
 def _focus(derivation: Derivation, unit: Any) -> tuple[int, int]:

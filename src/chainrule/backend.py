@@ -516,7 +516,7 @@ def operand_like(value: Any, like: Any) -> Any:
 
 def list_operand(value: list | tuple, like: Any) -> Any:
     """A list or tuple (an op's operand beside the array ``like``) as an array, its numbers
-    weak as a Python number's are, on every library: beside a real floating ``like`` they take
+    weak as a Python number's are, on every library: beside a floating ``like`` they take
     its dtype, so ``x32 * [1, 2]`` stays float32 as ``x32 * 2`` does (NumPy reads the list as
     int64 or float64, which upcast it), and complex numbers its precision (``x32 * [1j, 2]`` is
     complex64, as ``x32 * 1j`` is). Other contents keep NumPy's reading (strings, which the
@@ -524,9 +524,9 @@ def list_operand(value: list | tuple, like: Any) -> Any:
     if array_module(like) is not numpy:
         return operand_like(value, like)
     host = numpy.asarray(value)
-    if like.dtype.kind == "f" and host.dtype.kind in "biufc":
+    if like.dtype.kind in "fc" and host.dtype.kind in "biufc":
         # complex numbers take like's precision too, as a Python complex does (x32 * 1j)
-        weak = like.dtype if host.dtype.kind != "c" else numpy.result_type(like.dtype, 1j)
+        weak = numpy.result_type(like.dtype, 1j) if host.dtype.kind == "c" else like.dtype
         return host.astype(weak, copy=False)
     return host
 
@@ -875,6 +875,8 @@ def _many_rows(g: numpy.ndarray) -> numpy.ndarray:
     a C-ordered one is summed in blocks; a Fortran-ordered one by NumPy, which adds its rows
     pairwise; any other is copied to C order first (the copy costs time, which accuracy is
     worth here)."""
+    if g.dtype.kind not in "fc":  # integers, booleans: NumPy's sum, exact, in its wider dtype
+        return g.sum(axis=0)
     if g.strides[0] == 0:
         wide = numpy.promote_types(g.dtype, numpy.float64)
         return numpy.multiply(g[0], g.shape[0], dtype=wide).astype(g.dtype, copy=False)

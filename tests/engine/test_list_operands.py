@@ -63,3 +63,9 @@ def test_clip_bounds_and_joined_lists_keep_float32_too():
     assert cr.concatenate([x, [1, 2]]).dtype == np.float32
     assert cr.stack([x, [1, 2]]).dtype == np.float32
     assert cr.concatenate([x, np.ones(2)]).dtype == np.float64  # an array keeps its own
+
+
+def test_a_list_beside_a_complex64_tensor_keeps_its_precision():
+    c = cr.tensor(np.ones(2, dtype=np.complex64))
+    assert (c * [2.0, 3.0]).dtype == (c * 2.0).dtype == np.complex64
+    assert (c * [1j, 1]).dtype == (c * 1j).dtype == np.complex64

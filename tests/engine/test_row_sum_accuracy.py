@@ -176,3 +176,16 @@ def test_a_means_bias_gradient_over_many_rows_is_exact():
     x = cr.tensor(np.ones((100_000, 3), np.float32))
     layer(x).mean().backward()
     np.testing.assert_allclose(layer.bias.grad.numpy(), [0.5, 0.5], rtol=1e-6)
+
+
+def test_many_broadcast_integers_and_booleans_sum_as_numpy_sums_them():
+    """The broadcast shortcut (row times rows, in float64) cast back to int8 wrapped; integers
+    and booleans take NumPy's exact sum in its wider dtype, as a copied array does."""
+    from chainrule.ops.shape import _sum_to
+
+    for row in (np.array([3, 100, 1], np.int8), np.array([True, False, True])):
+        broadcast = np.broadcast_to(row, (5000, 3))
+        summed = _sum_to(broadcast, (1, 3))
+        expected = broadcast.copy().sum(axis=0, keepdims=True)
+        np.testing.assert_array_equal(summed, expected)
+        assert summed.dtype == expected.dtype

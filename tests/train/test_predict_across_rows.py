@@ -22,3 +22,20 @@ def test_rows_that_are_independent_give_the_same_in_chunks():
     model = nn.Sequential(nn.Linear(3, 2, rng=0), nn.Softmax())
     X = np.random.default_rng(1).random((5000, 3)).astype(np.float32)
     np.testing.assert_allclose(predict(model, X, batch_size=7), model(cr.tensor(X)).numpy())
+
+
+def test_another_modules_axis_attribute_is_not_read_as_a_softmax():
+    """Only chainrule's Softmax and LogSoftmax normalise across rows; a user's module with an
+    `axis` of its own (an array here) made predict fail on `in`."""
+
+    class Pick(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.axis = np.array([0, 2])
+
+        def forward(self, x):
+            return x[:, :2]
+
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), Pick())
+    X = np.ones((5, 3), dtype=np.float32)
+    np.testing.assert_array_equal(predict(model, X), model(cr.tensor(X)).numpy())

@@ -154,8 +154,11 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
 def _across_rows(model: Any) -> bool:
     """Whether a layer of ``model`` normalises along the rows' axis (a softmax over axis 0 or
     -2 of the (rows, units) array), which couples each row's output to the others'."""
+    from chainrule.nn.layers import LogSoftmax, Softmax
+
     modules = model.modules() if callable(getattr(model, "modules", None)) else [model]
-    return any(getattr(module, "axis", None) in (0, -2) for module in modules)
+    across = (m for m in modules if isinstance(m, (Softmax, LogSoftmax)))
+    return any(m.axis in (0, -2) for m in across)
 
 
 def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:

@@ -721,6 +721,9 @@ class _Sampler:
         self.share = 1.0 if self.total <= limit else limit / self.total
         self.rng = np.random.default_rng(0)
         self.skipped = 0
+        # the entries moved together: their arrays (entries, cases) stay within one batch's
+        # numbers, as numeric.Forward bounds its own (every weight of 100 cases took 157 MB)
+        self.chunk = max(1, numeric.BATCH_NUMBERS // max(derivation.n_cases, 1))
 
     def moved(
         self, moved, shape: tuple[int, ...], step: float, where: np.ndarray | None = None
@@ -732,9 +735,10 @@ class _Sampler:
         stay NaN, as entries a sample leaves out."""
         out = np.full(shape, np.nan)
         entries = np.argwhere(self._taken(shape, where))  # in row-major order, as drawn
-        if len(entries):
-            plus, minus = moved(entries, step), moved(entries, -step)
-            out[tuple(entries.T)] = (plus - minus) / (2 * step)
+        for start in range(0, len(entries), self.chunk):
+            chunk = entries[start : start + self.chunk]
+            plus, minus = moved(chunk, step), moved(chunk, -step)
+            out[tuple(chunk.T)] = (plus - minus) / (2 * step)
         return out
 
     def _taken(self, shape: tuple[int, ...], where: np.ndarray | None) -> np.ndarray:

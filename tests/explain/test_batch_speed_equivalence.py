@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from explain_cases import parallel_case
 
 import chainrule as cr
 from chainrule import nn
@@ -27,25 +28,10 @@ def _mlp_case(dtype: str = "float64", cases: int = 3):
     return model, x, t
 
 
-def _parallel_case():
-    """2 inputs -> 3 tanh -> a Parallel layer (units 1-2 read 1-2, unit 3 reads 3) -> 2 logistic:
-    a layer whose units feed some of the units above, not all."""
-
-    def branch(n_in: int, n_out: int, seed: int) -> nn.Sequential:
-        return nn.Sequential(nn.Linear(n_in, n_out, rng=seed, dtype="float64"), nn.Logistic())
-
-    model = nn.Sequential(
-        nn.Linear(2, 3, rng=5, dtype="float64"), nn.Tanh(),
-        nn.Parallel((2, branch(2, 2, 0)), (1, branch(1, 1, 1))),
-        nn.Linear(3, 2, rng=2, dtype="float64"), nn.Logistic(),
-    )  # fmt: skip
-    return model, np.array([[1.0, 0.5], [0.2, -0.3]]), np.array([[1.0, 0.0], [0.0, 1.0]])
-
-
 DERIVATIONS = {
     "float32 mlp, 4 cases": lambda: explain(*_mlp_case("float32", cases=4), perturbation=False),
     "float64 mlp, 3 cases": lambda: explain(*_mlp_case()),
-    "parallel, 2 cases": lambda: explain(*_parallel_case()),
+    "parallel, 2 cases": lambda: explain(*parallel_case()),
     "seed network": lambda: explain(symbolic=True),
 }
 
@@ -68,7 +54,7 @@ def test_a_string_holding_the_placeholder_changes_nothing():
 
 
 def test_every_cases_sum_is_the_derivations_own_per_case_sum():
-    for d in (explain(*_mlp_case("float32", cases=4)), explain(*_parallel_case())):
+    for d in (explain(*_mlp_case("float32", cases=4)), explain(*parallel_case())):
         document = json.loads(to_json(d, indent=None))
         for k, layer in enumerate(document["layers"][:-1]):
             for i, unit in enumerate(layer["units"]):

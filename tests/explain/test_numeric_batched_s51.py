@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from explain_cases import parallel_case
 
 from chainrule import nn
 from chainrule.explainer import build, explain, numeric
@@ -191,16 +192,7 @@ def test_softmax_units_below_the_top_and_on_top():
 
 
 def test_a_parallel_layer_checks_no_missing_weight():
-    def branch(n_in, n_out, seed):
-        return nn.Sequential(nn.Linear(n_in, n_out, rng=seed, dtype="float64"), nn.Logistic())
-
-    model = nn.Sequential(
-        nn.Linear(2, 3, rng=5, dtype="float64"), nn.Tanh(),
-        nn.Parallel((2, branch(2, 2, 0)), (1, branch(1, 1, 1))),
-        nn.Linear(3, 2, rng=2, dtype="float64"), nn.Logistic(),
-    )  # fmt: skip
-    x, t = np.array([[1.0, 0.5], [0.2, -0.3]]), np.array([[1.0, 0.0], [0.0, 1.0]])
-    d = explain(model, x, t, perturbation=False)
+    d = explain(*parallel_case(), perturbation=False)
     checked = _assert_same(d)
     missing = ~d.connections[1].connected  # the weights between the blocks
     assert missing.any() and np.isnan(checked["dE_dw", 1][0][missing]).all()

@@ -399,8 +399,9 @@ class Trainer:
         batch's."""
         self.optimizer.zero_grad()
         if len(x) or self._world.size == 1:
-            params = getattr(self.optimizer, "params", None)  # the model's, without walking it
-            batch = model_input(x, params[0] if params else first_parameter(self.model))
+            # the model's first parameter, without walking it: a chainrule optimizer (the only
+            # kind Trainer takes) holds at least one
+            batch = model_input(x, self.optimizer.params[0])
             error = self.loss(self.model(batch), Tensor(t))
             error.backward()
             value = float(error.item())
@@ -862,7 +863,7 @@ def _first_non_finite_parameter(model: Any, optimizer: Any) -> str | None:
     """The name of the first parameter the optimizer trains that holds a NaN or an infinity
     (any array library), or None: one pass over the weights, once an epoch. A frozen one is
     not looked at: a bias of -inf masking a class out is meant (CrossEntropy takes it)."""
-    trained = {id(p) for p in getattr(optimizer, "params", ()) if p.requires_grad}
+    trained = {id(p) for p in optimizer.params if p.requires_grad}
     for name, p in model.named_parameters():
         if id(p) not in trained:
             continue

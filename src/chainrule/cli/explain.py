@@ -164,7 +164,7 @@ def _problem_args(
     """
     import numpy as np
 
-    from chainrule.cli.train import held_out_case, load_trained, model_rows
+    from chainrule.cli.train import held_out_case, load_trained, model_rows, pixel_range
     from chainrule.explainer import as_loss
     from chainrule.train.metrics import param_dtype
 
@@ -221,10 +221,10 @@ def _problem_args(
     if x is not None and net is not None:
         x = np.atleast_2d(x)
         _check_input_width(x, info, model)
-        if _pixel_range(info) is not None:  # raw pixels would saturate every unit, silently
+        if pixel_range(info) is not None:  # raw pixels would saturate every unit, silently
             from chainrule.data.idx import check_rows_scaled
 
-            check_rows_scaled(x, _pixel_range(info), "--input")
+            check_rows_scaled(x, pixel_range(info), "--input")
         # the rows the model computes with, as predict's: refused where its dtype cannot hold
         # a value, standardised, in its dtype (so the JSON's inputs are layer 0's y)
         x = model_rows(x, info, dtype, "--input")
@@ -339,10 +339,10 @@ def _input_cases(text: str, info: dict, dtype: Any = None) -> np.ndarray:
     if widths is None or case_file_kind(path) != ".csv" or not path.exists() or path.is_dir():
         return parse_cases(text, "input")
     from chainrule import data
-    from chainrule.cli.train import read_feature_rows
+    from chainrule.cli.train import pixel_range, read_feature_rows
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
-    return read_feature_rows(path, widths[0], dtype or "float64", _pixel_range(info), info)
+    return read_feature_rows(path, widths[0], dtype or "float64", pixel_range(info), info)
 
 
 def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: Any) -> Any:
@@ -384,11 +384,6 @@ def _reads_a_label_column(info: dict) -> bool:
     from chainrule.cli.train import saved_task
 
     return saved_task(info) is not None
-
-
-def _pixel_range(info: dict | None) -> Any:
-    """What a model trained on IDX images had its pixels mapped from onto [0, 1]; else None."""
-    return (info or {}).get("meta", {}).get("pixel_range")
 
 
 def _check_input_width(x: np.ndarray, info: dict, model: Path) -> None:

@@ -829,7 +829,7 @@ def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> s
         shown = ", ".join(f"{value:.6g}" for value in raw[:RAW_VALUES_SHOWN])
         if len(raw) > RAW_VALUES_SHOWN:
             shown += f", ... ({len(raw)} values)"
-        pixels = info.get("meta", {}).get("pixel_range")
+        pixels = pixel_range(info)
         mapped = "" if pixels is None else f", the pixels as mapped to [0, 1] from {pixels}"
         words.append(f"inputs standardised as in training from the raw row ({shown}{mapped})")
     names = label_names(info) if ds.task == "classification" else None
@@ -876,6 +876,12 @@ def _table_task(data: str, info: dict) -> str | None:
     if not runs.is_table_file(data):
         return None
     return "regression" if saved_task(info) == "regression" else None
+
+
+def pixel_range(info: dict | None) -> Any:
+    """What a model trained on images (IDX, digits) had its pixels mapped from onto [0, 1], as
+    its file records it; else None."""
+    return (info or {}).get("meta", {}).get("pixel_range")
 
 
 def saved_standardizer(info: dict) -> Any:
@@ -1009,25 +1015,23 @@ def labelled_data(
     from chainrule.train import runs
 
     meta = info.get("meta", {})
-    pixel_range = meta.get("pixel_range")  # as the training images were
+    pixels = pixel_range(info)  # as the training images were
     image_shape = meta.get("image_shape")
     if not isinstance(image_shape, list):  # none recorded (a run before it was)
         image_shape = None
     names = label_names(info)
     task = _table_task(data, info)
-    raw = runs.read_dataset(
-        data, task, dtype, pixel_range, names, part, image_shape, for_model=True
-    )
+    raw = runs.read_dataset(data, task, dtype, pixels, names, part, image_shape, for_model=True)
     _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
     if runs.is_table_file(data):  # a header naming the columns in another order
         check_feature_names(data, raw.feature_names, info)
     if len(info.get("class_names") or ()) != 1:  # one unit's name: its numbers 0, 1 read too
         _check_same_kind_of_labels(data, names, raw)
-    if pixel_range is not None and runs.is_table_file(data):  # an IDX directory is mapped
+    if pixels is not None and runs.is_table_file(data):  # an IDX directory is mapped
         from chainrule.data.idx import check_rows_scaled
 
-        check_rows_scaled(raw.X, pixel_range, data)
+        check_rows_scaled(raw.X, pixels, data)
     if raw.task == "regression" and len(raw):  # refused as training refuses them
         runs.check_targets_square(
             raw, np.dtype(dtype), "rescale the targets or retrain with --dtype float64"
@@ -1201,8 +1205,7 @@ def predict(
     from chainrule.train.runs import model_widths
 
     n_in, dtype = model_widths(info)[0], param_dtype(model)
-    pixel_range = info.get("meta", {}).get("pixel_range")
-    X = read_feature_rows(input_path, n_in, dtype, pixel_range, info)
+    X = read_feature_rows(input_path, n_in, dtype, pixel_range(info), info)
     outputs = predict_outputs(model, model_rows(X, info, dtype, str(input_path)))
     _refuse_overflowed_outputs(outputs, input_path, dtype)
     scores = _as_scores(outputs, loss)

@@ -288,17 +288,48 @@ def find_idx_pairs(directory: str | os.PathLike) -> dict[str, tuple[Path, Path]]
     """Image/label file pairs in ``directory`` keyed by their prefix ("train", "t10k", ...).
 
     Recognises the usual names: ``train-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
-    ``train-images.idx3-ubyte`` and the same with ``.gz``.
+    ``train-images.idx3-ubyte`` and the same with ``.gz``. Where two files name the same part
+    and kind (a file beside its ``.gz``), the first by name is used, and they must hold the
+    same data: an older download beside a newer one is refused, naming both.
     """
     found: dict[str, dict[str, Path]] = {}
     for entry, match in _idx_entries(Path(directory)):
-        if entry.is_file():
-            found.setdefault(match["part"], {}).setdefault(match["kind"], entry)
+        if not entry.is_file():
+            continue
+        chosen = found.setdefault(match["part"], {}).setdefault(match["kind"], entry)
+        if chosen is not entry and not _same_data(chosen, entry):
+            raise DataError(
+                f"{chosen} and {entry.name} both hold the {match['part']} {match['kind']} but "
+                "their data differ (an older download beside a newer one?): remove the one "
+                "you do not mean"
+            )
     return {
         part: (files["images"], files["labels"])
         for part, files in found.items()
         if "images" in files and "labels" in files
     }
+
+
+def _same_data(first: Path, second: Path) -> bool:
+    """Whether two IDX files (each plain or gzip) hold the same bytes: by their CRC-32 and
+    length first (a gzip file's trailer records both), by their contents where those differ (a
+    gzip file of several members records only its last one's)."""
+    return _crc_and_size(first) == _crc_and_size(second) or _read_bytes(first) == _read_bytes(
+        second
+    )
+
+
+def _crc_and_size(path: Path) -> tuple[int, int]:
+    """The CRC-32 and the length modulo 2**32 of a file's (gunzipped) bytes, as a gzip
+    trailer records them: read from the trailer of a gzip file, computed for a plain one."""
+    with _reading(path), path.open("rb") as handle:
+        if path.suffix == ".gz" or handle.read(2) == _GZIP_MAGIC:
+            handle.seek(max(path.stat().st_size - 8, 0))
+            trailer = handle.read(8).rjust(8, b"\0")
+            return int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:], "little")
+        handle.seek(0)
+        raw = handle.read()
+    return zlib.crc32(raw), len(raw) % 2**32
 
 
 def _idx_entries(directory: Path) -> list[tuple[Path, re.Match]]:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
 
     import numpy as np
 
+    from chainrule.explainer.quiz import Quiz
+
 
 #: The files --input and --target read cases from (any other name is numbers written out)
 CASE_FILES = (".csv", ".json", ".npy")
@@ -706,7 +708,7 @@ def quiz(
     """A small random network: compute dE/dy_i or dE/dw_ij by hand; chainrule checks it."""
     import random
 
-    from chainrule.explainer.quiz import DIGITS, check_answer, make_quiz
+    from chainrule.explainer.quiz import check_answer, make_quiz
 
     if seed is None:
         seed = random.randrange(1_000_000)
@@ -716,7 +718,7 @@ def quiz(
     print(f"Exercise {seed}:")
     print(exercise.question())
     if answer is None:
-        answer = _ask_answer(DIGITS)
+        answer = _ask_answer(exercise)
     try:
         verdict = check_answer(exercise, answer)
     except ValueError as error:
@@ -725,13 +727,21 @@ def quiz(
     return 0 if verdict.correct else 1
 
 
-def _ask_answer(digits: int) -> str:
-    """Prompt until the answer is a number with ``digits`` significant digits: a typo or a
-    rounded answer asks again rather than ending the exercise. The input ending (Ctrl-D, an
+def _ask_answer(exercise: Quiz) -> str:
+    """Prompt until the answer is a number the quiz grades: one with the asked significant
+    digits, or one it accepts as written with fewer (0.0689 for 0.06890, as ``f"{x:.4g}"``
+    writes it, which ``--answer`` accepts too). A typo or a rounded answer asks again rather
+    than ending the exercise. The input ending (Ctrl-D, an
     empty pipe) is a missing answer, not an interruption: click's prompt turns both into one
     Abort, raised while it handles the EOFError or the KeyboardInterrupt, so the error it was
     handling tells them apart and only Ctrl-C stays "interrupted" (exit 130)."""
-    from chainrule.explainer.quiz import digits_text, parse_answer, significant_digits
+    from chainrule.explainer.quiz import (
+        DIGITS,
+        check_answer,
+        digits_text,
+        parse_answer,
+        significant_digits,
+    )
 
     while True:
         try:
@@ -754,9 +764,9 @@ def _ask_answer(digits: int) -> str:
         except ValueError as error:  # 1e999: a slip at the prompt, not an --answer given
             print(f"{error}; write e.g. -0.1234 and try again")
             continue
-        if written >= digits:
+        if written >= DIGITS or check_answer(exercise, text).correct:
             return text
-        print(f"{text.strip()} has {digits_text(written)}; give {digits}, please")
+        print(f"{text.strip()} has {digits_text(written)}; give {DIGITS}, please")
 
 
 @app.command(short_help="Draw the computation graph or the network.")

@@ -1,0 +1,42 @@
+"""The quiz's prompt grades an answer as --answer does: an answer written as ``f"{x:.4g}"``
+writes the value (0.0689 for 0.06890) is right at the prompt too, where it was sent back as
+"3 significant digits; give 4"."""
+
+from __future__ import annotations
+
+import io
+
+from cli_run import run
+
+from chainrule.explainer.quiz import DIGITS, make_quiz, significant_digits
+
+
+def _seeds_whose_rounding_drops_a_zero(count: int) -> list[tuple[int, str]]:
+    """Seeds whose correct answer, written as ``.4g`` writes it, has fewer than 4 digits."""
+    found = []
+    for seed in range(400):
+        written = f"{make_quiz(seed).expected:.{DIGITS}g}"
+        if significant_digits(written) < DIGITS:
+            found.append((seed, written))
+        if len(found) == count:
+            break
+    return found
+
+
+def test_a_right_answer_with_its_trailing_zero_dropped_is_right_at_the_prompt(capsys, monkeypatch):
+    cases = _seeds_whose_rounding_drops_a_zero(3)
+    assert len(cases) == 3
+    for seed, written in cases:
+        code, out, _ = run(capsys, "quiz", "--seed", str(seed), "--answer", written)
+        assert code == 0 and "Correct" in out, (seed, written, out)
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{written}\n"))
+        code, out, _ = run(capsys, "quiz", "--seed", str(seed))
+        assert code == 0 and "Correct" in out and "give 4" not in out, (seed, written, out)
+
+
+def test_a_wrong_short_answer_still_asks_again_at_the_prompt(capsys, monkeypatch):
+    seed, written = _seeds_whose_rounding_drops_a_zero(1)[0]
+    shortened = written[: written.index(".") + 2]  # one decimal: too few digits, and wrong
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{shortened}\n{written}\n"))
+    code, out, _ = run(capsys, "quiz", "--seed", str(seed))
+    assert "give 4" in out and code == 0 and "Correct" in out, out

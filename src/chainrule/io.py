@@ -42,6 +42,7 @@ import os
 import re
 import reprlib
 import shutil
+import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -582,8 +583,8 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     weights beside the old model.json: no rename of two files is atomic. Both files record the
     weights' :data:`DIGEST_KEY`, so :func:`load_model` refuses that pair, naming it, rather
     than loading the weights under another save's standardizer or class names; the temporary
-    folder such a kill leaves is removed by a later save once it is an hour old
-    (:func:`_remove_staging_leftovers`)."""
+    folder such a kill leaves is removed by a later save once nothing in it has been written
+    for an hour (:func:`_remove_staging_leftovers`)."""
     files = _model_files(weights, description, digest=True)
     staged = staging_dir(directory / MODEL_JSON)
     try:
@@ -623,8 +624,9 @@ def save_model(
     one both files are written in full first and then renamed over the old ones (a failure
     while writing leaves the old model as it was). A save killed outright (SIGKILL) leaves its
     temporary folder (``.tmp-<name>.XXXXXXXX`` beside the directory, ``.tmp-model.json.XXXXXXXX``
-    in it), which a later save to the same path removes once it is an hour old (those names
-    only: a younger one may be another process's save in progress); killed between
+    in it), which a later save to the same path removes once nothing in it, however deep, has
+    been written for an hour (those names only: a younger one may be another process's save in
+    progress); killed between
     the two renames, it leaves the new weights beside the old model.json, which
     :func:`load_model` refuses by the weights' digest both files record. Nothing is written
     that :func:`load_model` would refuse (the description's schema, layer widths that do not
@@ -1429,7 +1431,7 @@ def _remove_staging_leftovers(path: Path) -> None:
     the staging folder of its two files (``.tmp-model.json.XXXXXXXX``, holding a full-size
     ``.tmp-model.safetensors.YYYYYYYY``), which no later save removed. Only chainrule's own
     temporary names for these destinations are removed, and only once nothing has been written
-    in them for :data:`STALE_STAGING_SECONDS`."""
+    anywhere in them (nested folders too) for :data:`STALE_STAGING_SECONDS`."""
     leftovers = _staging_leftovers(path.parent, [path.name])
     if path.is_dir():
         leftovers += _staging_leftovers(path, [MODEL_JSON, WEIGHTS_FILE])
@@ -1439,15 +1441,43 @@ def _remove_staging_leftovers(path: Path) -> None:
 
 
 def _unwritten_for(path: Path, seconds: float) -> bool:
-    """Whether ``path`` and what a folder holds have gone unmodified for ``seconds``: a save in
-    progress keeps its files' times current as it writes them."""
+    """Whether ``path`` and everything under it, however deep, have gone unmodified for
+    ``seconds``: a save in progress keeps the times of the files it writes current, and one
+    writing into a nested folder touches neither the staging folder nor its direct children.
+    Links are not followed (their own time counts); an entry removed during the walk is
+    skipped, and a folder that cannot be read keeps the whole (its age is unknown)."""
     try:
-        times = [path.lstat().st_mtime]
-        if path.is_dir() and not path.is_symlink():
-            times += [child.lstat().st_mtime for child in path.iterdir()]
+        info = path.lstat()
     except OSError:  # gone meanwhile (its save finished or removed it): nothing to remove
         return False
-    return time.time() - max(times) >= seconds
+    newest = info.st_mtime
+    folders = [path] if stat.S_ISDIR(info.st_mode) else []
+    while folders:  # iterative: a deep tree is no RecursionError
+        if time.time() - newest < seconds:  # written lately: no need to look further
+            return False
+        try:
+            newest = max(newest, _newest_entry(folders.pop(), folders))
+        except (FileNotFoundError, NotADirectoryError):  # removed or replaced meanwhile
+            continue
+        except OSError:
+            return False
+    return time.time() - newest >= seconds
+
+
+def _newest_entry(folder: str | Path, folders: list) -> float:
+    """The newest modification time among ``folder``'s entries (-inf for none), each read
+    without following a link; the folders among them are added to ``folders`` to walk."""
+    newest = -math.inf
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed since the folder was listed
+                continue
+            newest = max(newest, info.st_mtime)
+            if stat.S_ISDIR(info.st_mode):
+                folders.append(entry.path)
+    return newest
 
 
 def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> dict:

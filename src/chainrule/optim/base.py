@@ -329,7 +329,9 @@ class Optimizer:
         counted = set()  # the parameters whose step count the state holds
         for key, value in state.items():
             name, _, position = str(key).rpartition(".")
-            if not position.isdigit() or int(position) >= len(self.params):
+            # only the spelling state_dict writes: "velocity.01" or "step.\u0663" (int() reads
+            # any digits) would stand for a parameter another key names too, and the later won
+            if not _is_position(position) or int(position) >= len(self.params):
                 raise StateDictError(
                     f"{who}: key {key!r} does not name one of the {len(self.params)} parameters"
                 )
@@ -432,6 +434,12 @@ def _check_buffer_values(who: str, key: str, array: np.ndarray, non_negative: bo
         value = array[tuple(np.argwhere(bad)[0])] if array.ndim else array[()]
         must = "finite and >= 0 (an average of squares)" if non_negative else "finite"
         raise StateDictError(f"{who}: {key!r} holds {value}; its numbers must be {must}")
+
+
+def _is_position(text: str) -> bool:
+    """Whether ``text`` is a parameter's position as :meth:`Optimizer.state_dict` writes it:
+    ASCII digits without a leading zero ("0", "12")."""
+    return text.isascii() and text.isdigit() and text == str(int(text))
 
 
 def _step_count(who: str, key: str, array: np.ndarray) -> int:

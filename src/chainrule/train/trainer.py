@@ -504,18 +504,16 @@ class Trainer:
         weights = checkpoint["model"].state_dict()
         check_weights(self.model, weights, source)
         self._check_same_run(checkpoint)
-        # None: a full batch (a file without the field: this trainer's)
-        batch_size = state.get("batch_size", self.batch_size)
-        self._resumed_batch_size = (Path(source) / TRAINER_JSON, batch_size)
-        dtypes = self._host_dtypes()
-        self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
-        opt_arrays = _strip(arrays, "optimizer/")
         arrays_file = Path(source) / OPTIMIZER_FILE  # what a state that does not fit is read from
+        _refuse_unexpected_arrays(arrays, state, arrays_file)
+        opt_arrays = _strip(arrays, "optimizer/")
         # state_dict counts every parameter's steps: a state without any is a lost one
         if not opt_arrays and self.optimizer.params:
             raise ModelFileError(f"{arrays_file}: the optimizer's state is missing (no "
                                  "optimizer/ arrays); the run cannot continue where it "
                                  "stopped")  # fmt: skip
+        # the optimizer before the model: its load checks everything first and changes nothing
+        # when it refuses, so a state that does not fit leaves the model's weights as they were
         try:
             self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
                                             "state": opt_arrays})  # fmt: skip
@@ -524,6 +522,11 @@ class Trainer:
                 f"{arrays_file}: the optimizer state does not fit this "
                 f"{type(self.optimizer).__name__} ({error})"
             ) from None
+        # None: a full batch (a file without the field: this trainer's)
+        batch_size = state.get("batch_size", self.batch_size)
+        self._resumed_batch_size = (Path(source) / TRAINER_JSON, batch_size)
+        dtypes = self._host_dtypes()
+        self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         self.epoch = int(state["epoch"])
         self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
@@ -1024,6 +1027,29 @@ def _forward_one(model: Any, x: np.ndarray) -> Any:
 
 def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _refuse_unexpected_arrays(
+    arrays: dict[str, np.ndarray], state: dict[str, Any], arrays_file: Path
+) -> None:
+    """Refuse a checkpoint's arrays that nothing reads: :meth:`Trainer.state` writes only
+    ``optimizer/`` arrays and ``callback/<key>/`` arrays of the callbacks trainer.json lists, and
+    a key of any other name (a buffer written without its prefix, another program's array, a
+    callback's arrays without its state) would be skipped without a word. The optimizer's own
+    keys are checked by its ``load_state_dict``; a callback the checkpoint holds and this
+    trainer lacks is no error (its state is not loaded, as its trainer.json entry is not)."""
+    saved = state.get("callbacks")
+    prefixes = ("optimizer/",) + tuple(
+        f"callback/{key}/" for key in (saved if isinstance(saved, dict) else {})
+    )
+    extra = sorted(key for key in arrays if not key.startswith(prefixes))
+    if extra:
+        more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+        raise ModelFileError(
+            f"{arrays_file}: unexpected array {extra[0]!r}{more} (a checkpoint holds only "
+            "'optimizer/' arrays and 'callback/<name>/' arrays of the callbacks its "
+            "trainer.json lists); nothing was loaded"
+        )
 
 
 def _split_generator(generator: np.random.Generator, rank: int) -> np.random.Generator:

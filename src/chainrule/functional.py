@@ -332,6 +332,14 @@ def is_transform_variable(t: Tensor) -> bool:
     return _PRIVATE.get(id(t)) is t
 
 
+def is_ended_transform_variable(t: Tensor) -> bool:
+    """Whether ``t`` is a variable a transform made whose transform has returned (none running
+    on this thread has it): a reference kept from inside ``f``. Nothing differentiates with
+    respect to it any more (a ``vjp_fn`` may still read it), so it stands for the argument it
+    was made from, which required no gradient."""
+    return is_transform_variable(t) and id(t) not in _running.variables
+
+
 def _is_single(argnums: Any) -> bool:
     """Whether ``argnums`` is one integer (any: a NumPy integer too) rather than a sequence."""
     try:
@@ -599,26 +607,38 @@ def _value_and_grad(
 
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         with _Traced(args, _argnums_tuple(argnums, len(args), op), op) as traced:
-            result = _call_recorded(f, traced.args, kwargs)
-            if has_aux and not (isinstance(result, (tuple, list)) and len(result) == 2):
-                raise TypeError(
-                    f"{op}: with has_aux=True the function must return a tuple (output, aux), "
-                    f"got {type(result).__name__}"
-                )
-            value, aux = result if has_aux else (result, None)
+            value, aux = _output_and_aux(_call_recorded(f, traced.args, kwargs), has_aux, op)
             _check_scalar_output(value, op)
             nested = traced.reaches_outside([value])
-            # aux is an output of its own: an outer derivative may flow through it alone
-            aux_nested = has_aux and traced.reaches_outside(_tensors_in(aux))
+            aux = _aux_as_returned(aux, traced)
         grads = gradient(value, traced.flat_variables, create_graph=nested, op=op)
         if not nested:  # nothing outside differentiates through them: no graph kept alive
             value = value.detach()
-        if not aux_nested:
-            aux = _detached(aux)
         grads_tree = _pick(traced.rebuild(grads), argnums)
         return ((value, aux), grads_tree) if has_aux else (value, grads_tree)
 
     return wrapped
+
+
+def _output_and_aux(result: Any, has_aux: bool, op: str) -> tuple[Any, Any]:
+    """What ``op``'s function returned, split into its output and, with ``has_aux``, the
+    auxiliary data it returned beside it (``(output, aux)``, as in JAX and torch.func)."""
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError(
+            f"{op}: with has_aux=True the function must return a tuple (output, aux), "
+            f"got {type(result).__name__}"
+        )
+    output, aux = result
+    return output, aux
+
+
+def _aux_as_returned(aux: Any, traced: _Traced) -> Any:
+    """``has_aux``'s auxiliary data as the transform returns it: an output of its own, recorded
+    where an outer derivative flows through it alone, else detached (it is never
+    differentiated here)."""
+    return aux if traced.reaches_outside(_tensors_in(aux)) else _detached(aux)
 
 
 def _tensors_in(tree: Any) -> list[Tensor]:
@@ -803,7 +823,10 @@ def _arguments(values: Any, op: str, what: str) -> tuple:
 
 
 def jacobian(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "reverse"
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    mode: str = "reverse",
+    has_aux: bool = False,
 ) -> Callable[..., Any]:
     """The Jacobian of ``f``, shaped ``output.shape + input.shape`` for each differentiated input.
 
@@ -811,26 +834,43 @@ def jacobian(
     blocks for the inputs at each leaf (as ``torch.func.jacrev``): ``hessian`` of a function of
     several arguments is the Jacobian of ``grad``'s tuple. ``mode="reverse"`` builds it a row per
     output element (vjp); ``"forward"`` a column per input element (jvp): choose the smaller side.
+    With ``has_aux``, ``f`` returns ``(output, aux)`` and the call gives ``(jacobian, aux)``:
+    ``aux`` is returned as it is, not differentiated (detached, as :func:`grad`'s), as
+    ``jax.jacobian`` and ``torch.func.jacrev`` take it.
+
+    >>> import chainrule as cr
+    >>> jac, aux = cr.jacobian(lambda x: (x * x, x.sum()), has_aux=True)(cr.tensor([1.0, 2.0]))
+    >>> jac
+    tensor([[2., 0.],
+            [0., 4.]])
+    >>> aux
+    tensor(3.)
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', not {mode!r}")
-    return _jacobian(f, argnums, mode, "jacobian")
+    return _jacobian(f, argnums, mode, "jacobian", has_aux)
 
 
 def _jacobian(
-    f: Callable[..., Any], argnums: int | Sequence[int], mode: str, op: str
+    f: Callable[..., Any],
+    argnums: int | Sequence[int],
+    mode: str,
+    op: str,
+    has_aux: bool,
 ) -> Callable[..., Any]:
     """:func:`jacobian`, its errors named after ``op`` (``hessian`` is built on it)."""
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), op)
         with _Traced(args, nums, op) as traced:
-            out = _call_recorded(f, traced.args, kwargs)
+            out, aux = _output_and_aux(_call_recorded(f, traced.args, kwargs), has_aux, op)
             outs, out_def = _output_tensors(out, op)
             nested = traced.reaches_outside(outs)
+            aux = _aux_as_returned(aux, traced)
         build = _jacobian_rows if mode == "reverse" else _jacobian_columns
         blocks = build(outs, traced.flat_variables, nested)  # per output, per variable
-        return tree_unflatten(out_def, [_pick(traced.rebuild(b), argnums) for b in blocks])
+        jac = tree_unflatten(out_def, [_pick(traced.rebuild(b), argnums) for b in blocks])
+        return (jac, aux) if has_aux else jac
 
     return wrapped
 
@@ -883,13 +923,18 @@ def _jacobian_columns(
     return blocks
 
 
-def hessian(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The matrix of second derivatives of scalar ``f``: ``jacobian(grad(f))``, shaped x.shape*2.
 
     For several argnums, or an argument that is a nested tuple, list or dict, the blocks nest
     twice, as ``torch.func.hessian``'s: ``hessian(f, (0, 1))(x, y)[0][1]`` is d2f / dx dy.
+    With ``has_aux``, ``f`` returns ``(value, aux)`` and the call gives ``(hessian, aux)``, as
+    ``jax.hessian``'s (``aux`` is not differentiated: detached, as :func:`grad`'s).
     """
-    return _jacobian(_grad(f, argnums, False, "hessian"), argnums, "reverse", "hessian")
+    inner = _grad(f, argnums, has_aux, "hessian")  # (gradient, aux) with has_aux
+    return _jacobian(inner, argnums, "reverse", "hessian", has_aux)
 
 
 def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:

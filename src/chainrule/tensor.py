@@ -426,6 +426,11 @@ class Tensor:
     def __ipow__(self, exponent: Any) -> Tensor:
         return self._in_place(_ops.power, exponent, "**=")
 
+    def _transform_has_ended(self) -> bool:
+        from chainrule.functional import is_ended_transform_variable  # loaded after us
+
+        return is_ended_transform_variable(self)
+
     def _in_place_refusal(self, symbol: str) -> str:
         from chainrule.functional import is_transform_variable  # the core loads it after us
 
@@ -449,8 +454,11 @@ class Tensor:
         values is then refused by backward), and with recording on it is refused (it would make
         the parameter an op's output). Any other tensor is rebound to the result, ``a = a + b``:
         nothing another name shares is changed, so no recorded op's inputs change under it.
+        A transform's variable kept after its transform returned is taken as the argument it was
+        made from, which required no gradient: rebound too, so that argument (whose array it
+        shares) and a ``vjp_fn`` that still reads it are left unchanged.
         """
-        if not (self.requires_grad and self._primitive is None):
+        if not (self.requires_grad and self._primitive is None) or self._transform_has_ended():
             return op(self, other)
         if _engine.is_grad_enabled():
             raise RuntimeError(self._in_place_refusal(symbol))

@@ -567,11 +567,13 @@ def test_x_to_the_power_zero_has_zero_gradient_at_zero() -> None:
 
 
 def test_var_with_ddof_at_least_n_names_the_problem() -> None:
-    """NaN, as NumPy and torch give it, with a warning that says why (it raised)."""
+    """A division by 0, inf for values that differ, as NumPy and torch give it, with a warning
+    that says why (it raised; then it gave NaN: tests/engine/test_var_ddof_torch.py)."""
     with pytest.warns(RuntimeWarning, match="var: ddof=2 leaves no degrees of freedom for 2 "
-                      "values: the variance is NaN"):  # fmt: skip
+                      r"values: the variance divides by 0 \(inf; NaN where the values are all "
+                      "alike"):  # fmt: skip
         value = cr.var(cr.tensor([1.0, 2.0]), ddof=2)
-    assert np.isnan(value.item())
+    assert value.item() == np.inf
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

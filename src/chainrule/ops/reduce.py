@@ -13,8 +13,10 @@ from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import _broadcast_to, _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
 
-#: The mean or variance of no values (of fewer than ``ddof + 1`` for a variance).
+#: The mean of no values.
 NAN = float("nan")
+#: 1 / 0 for a variance without degrees of freedom (``ddof`` at least the number of values).
+INF = float("inf")
 
 
 def expand_reduced(g: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
@@ -66,22 +68,35 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float);
-    NaN where ``n - ddof`` is 0 or less (no values, or one with ``ddof=1``), with a
-    RuntimeWarning saying why, as NumPy and PyTorch give it."""
+    """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float).
+
+    Where ``n - ddof`` is 0 or less it divides by 0, as NumPy and PyTorch do (``np.var(x,
+    ddof=n)``, ``torch.var(x, correction=n)``, both also for ``ddof > n``): inf where the values
+    differ, NaN where they are all alike or there are none (0 / 0), with a RuntimeWarning
+    saying why. The gradient there is the limit of ``2 (x - mean) / (n - ddof)``: -inf or inf
+    by the sign of ``x - mean``, NaN where ``x`` is the mean, as ``torch.var(x, dim=...,
+    correction=n)`` gives it (torch's whole-tensor ``x.var(correction=n)`` drops the sign).
+    """
     x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "var")
     count = _count(x.shape, axes)
-    deviation = x - mean(x, axes, keepdims=True)
+    centre = mean(x, axes, keepdims=True)
     freedom = count - ddof
-    if freedom <= 0:
-        warnings.warn(
-            f"var: ddof={ddof} leaves no degrees of freedom for {count} values: the variance "
-            "is NaN",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return sum(deviation * deviation, axes, keepdims) * (1.0 / freedom if freedom > 0 else NAN)
+    if freedom > 0:
+        deviation = x - centre
+        return sum(deviation * deviation, axes, keepdims) * (1.0 / freedom)
+    warnings.warn(
+        f"var: ddof={ddof} leaves no degrees of freedom for {count} values: the variance "
+        "divides by 0 (inf; NaN where the values are all alike or there are none), as in NumPy "
+        "and PyTorch",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    # the mean's own share of the gradient is 0 (the deviations sum to 0), but times 1/0 it
+    # is inf - inf, NaN for every element: leave it out, as torch's rule does
+    deviation = x - centre.detach()
+    with numpy.errstate(invalid="ignore"):  # 0 * inf: NaN, which the warning above explains
+        return sum(deviation * deviation, axes, keepdims) * INF
 
 
 def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:

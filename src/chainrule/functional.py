@@ -34,6 +34,7 @@ reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respe
 
 from __future__ import annotations
 
+import numbers
 import operator
 import threading
 import weakref
@@ -180,11 +181,21 @@ def _scalar_seed(out: Tensor, op: str, index: int | None = None) -> Tensor:
     return Tensor._wrap(out.xp.ones_like(out.data))
 
 
+#: Why a function differentiated returns a plain number: the number left the graph, or was
+#: never on it. Neither has a gradient to give, and zeros would hide the first.
+_NUMBER_RETURNED = (
+    ": a number the engine did not record, taken out of a tensor (.item(), float()) or "
+    "computed without the differentiated arguments (then its gradient is 0); return the tensor"
+)
+
+
 def _check_scalar_output(value: Any, op: str) -> None:
     """Refuse a value of ``op``'s function that is not one number: not a tensor (None: a
     missing ``return``?), or a tensor of more than one element."""
     if not isinstance(value, Tensor):
         hint = "; is a return missing?" if value is None else ""
+        if isinstance(value, (numbers.Number, np.generic)):
+            hint = _NUMBER_RETURNED
         raise TypeError(
             f"{op}: the function must return a tensor, got {type(value).__name__}{hint}"
         )

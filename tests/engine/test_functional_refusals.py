@@ -151,3 +151,15 @@ def test_a_one_element_output_is_a_scalar_as_for_backward_and_torch(shape) -> No
     (t * t).sum().reshape(shape).backward()
     np.testing.assert_allclose(g.numpy(), t.grad.numpy())
     np.testing.assert_allclose(leaf.grad.numpy(), t.grad.numpy())
+
+
+def test_a_number_returned_says_where_numbers_come_from():
+    """A plain number returned to grad is a value taken out of the graph (.item()) or computed
+    without the differentiated argument: the refusal names both, where it said only the type."""
+    x = np.ones(3)
+    with pytest.raises(TypeError, match=r"got float: .*\.item\(\).*without the differentiated"):
+        cr.grad(lambda a: (a * 2).sum().item())(x)
+    with pytest.raises(TypeError, match=r"got float64: .*without the differentiated"):
+        cr.grad(lambda a, b: (b * 2).sum())(x, x)
+    with pytest.raises(TypeError, match=r"got str$"):
+        cr.grad(lambda a: "loss")(x)

@@ -22,10 +22,15 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.engine import no_grad
-from chainrule.explainer.network import ExplainError, Network, as_network, host_values
+from chainrule.explainer.network import (
+    ExplainError,
+    Network,
+    as_network,
+    host_values,
+    layers_of,
+)
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.activations import activation_of
-from chainrule.nn.layers import Sequential
 from chainrule.nn.module import Module, eval_mode, outputs_of
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
@@ -81,7 +86,7 @@ def _own_model(model: Any, network: Network) -> Any:
 def _logistic_unit_modules(own: Any, network: Network) -> list[tuple[str, Any]]:
     """Each logistic layer's number as ``explain`` counts them, and the module of ``own`` whose
     output is that layer's y: its unit module, or the Parallel whose branches end in units."""
-    modules = list(own) if isinstance(own, Sequential) else [own]
+    modules = dict(layers_of(own))  # by the names explain gave the layers' units
     return [
         (str(number), modules[layer.unit_position])
         for number, layer in enumerate(network.layers, start=1)

@@ -77,8 +77,9 @@ class Layer:
     #: z from the layer below, on the model's own modules (a Linear, or a Parallel of the
     #: Linears of the model's Parallel branches, without their units)
     linear: Callable[[Tensor], Tensor]
-    #: where the activation module sits in the ``nn.Sequential`` (None: no activation module)
-    unit_position: int | None = None
+    #: the activation module's name in the ``nn.Sequential`` ("3", or "0.1" in a Sequential
+    #: inside it: :func:`layers_of`); None: no activation module
+    unit_position: str | None = None
 
     @property
     def n_in(self) -> int:
@@ -331,10 +332,9 @@ def _from_sequential(model: Any) -> Network:
             "instead of Sequential's (one layer after another); the explainer writes out that "
             "chain, which would not be this model's numbers"
         )
-    children = _children(model)
     layers: list[Layer] = []
     names: dict[int, str] = {}  # each parameter's name, by id: a second name is a shared one
-    for position, module in enumerate(children):
+    for position, module in layers_of(model):
         unit = activation_of(module)
         if computes_as(module, Linear):
             part = _part(module, f"{position}.", names)
@@ -383,7 +383,7 @@ def _part(
     )  # fmt: skip
 
 
-def _parallel_layer(module: Parallel, position: int, names: dict[int, str]) -> Layer:
+def _parallel_layer(module: Parallel, position: str, names: dict[int, str]) -> Layer:
     """A ``Parallel`` whose branches are each a Linear, or a Sequential of a Linear and at most
     one unit, the same unit in every branch: one layer whose weight joins each branch's block
     of inputs to its block of units (RHW 1986's family-trees encoders). Its ``linear`` is a
@@ -393,15 +393,14 @@ def _parallel_layer(module: Parallel, position: int, names: dict[int, str]) -> L
     rows = cols = 0
     for index, (width, branch) in enumerate(zip(module.widths, module.branches)):
         prefix = f"{position}.{index}."
-        linear, unit = _branch(branch, position, index)
+        linear, name, unit = _branch(branch, position, index)
         if linear.n_in != width:
             raise ExplainError(
                 f"explain: layer {position} (Parallel), branch {index}: its Linear takes "
                 f"{linear.n_in} inputs but the branch is given {width} columns"
             )
-        inner = prefix if linear is branch else f"{prefix}{list(branch).index(linear)}."
         span = (slice(rows, rows + width), slice(cols, cols + linear.n_out))
-        parts.append(_part(linear, inner, names, *span, key=f"{index}."))
+        parts.append(_part(linear, f"{prefix}{name}", names, *span, key=f"{index}."))
         units.add(unit)
         linears.append((width, linear))
         rows, cols = rows + width, cols + linear.n_out
@@ -421,13 +420,16 @@ def _parallel_layer(module: Parallel, position: int, names: dict[int, str]) -> L
     return layer
 
 
-def _branch(branch: Any, position: int, index: int) -> tuple[Linear, str | None]:
-    """A Parallel branch's Linear and its unit (None: none): a Linear, or a Sequential of a
-    Linear and at most one unit (Dropout and Identity pass, as in evaluation)."""
+def _branch(branch: Any, position: str, index: int) -> tuple[Linear, str, str | None]:
+    """A Parallel branch's Linear, the Linear's name in the branch ("" for a bare Linear, "0."
+    or "0.1." in a Sequential of blocks, :func:`layers_of`) and its unit (None: none): a Linear,
+    or a Sequential of a Linear and at most one unit (Dropout and Identity pass, as in
+    evaluation)."""
     if computes_as(branch, Linear):
-        return branch, None
-    modules = list(branch) if computes_as(branch, Sequential) else [branch]
-    modules = [m for m in modules if not (computes_as(m, Dropout) or computes_as(m, Identity))]
+        return branch, "", None
+    named = layers_of(branch) if computes_as(branch, Sequential) else [("", branch)]
+    named = [(n, m) for n, m in named if not (computes_as(m, Dropout) or computes_as(m, Identity))]
+    modules = [module for _, module in named]
     unit = activation_of(modules[-1]) if len(modules) == 2 else None
     linear_first = bool(modules) and computes_as(modules[0], Linear)
     if not (linear_first and (len(modules) == 1 or unit is not None)):
@@ -442,7 +444,7 @@ def _branch(branch: Any, position: int, index: int) -> tuple[Linear, str | None]
             "normalises over that branch's units alone; the explainer writes out a layer's "
             "units as one kind applied to each unit (logistic, tanh, relu)"
         )
-    return modules[0], unit
+    return modules[0], f"{named[0][0]}.", unit
 
 
 def _check_dtype(network: Network) -> None:
@@ -486,6 +488,12 @@ def _check_not_shared(names: dict[int, str], parameter: Any, name: str) -> None:
 def _unreadable(module: Any) -> str:
     """Why the explainer cannot read ``module``, after "layer N is"."""
     name = type(module).__name__
+    if isinstance(module, Sequential):  # a pure one is read as its layers (:func:`layers_of`)
+        return (
+            f"a {name}, which computes its own forward instead of Sequential's (one layer after "
+            "another); the explainer writes out that chain, which would not be this model's "
+            "numbers"
+        )
     units = {unit.module for unit in ACTIVATIONS.values() if unit.module is not None}
     library_kinds = (Linear, Dropout, Identity, *units)
     parent = next((kind for kind in library_kinds if isinstance(module, kind)), None)
@@ -523,14 +531,34 @@ def _dropouts(model: Any) -> list[tuple[str, Dropout]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, Dropout)]
 
 
-def _children(model: Any) -> list[Any]:
-    """The modules of ``model`` in order: its layers for a Sequential, else itself."""
+def layers_of(model: Any) -> list[tuple[str, Any]]:
+    """The modules ``model`` runs, in order, each with its name in the model: a Sequential's
+    layers ("0", "1", ...), a Sequential among them read as its own layers, named as its state
+    dict names them ("0.1" is layer 1 of layer 0), anything else as one layer "0" (a bare
+    Linear). The one place the views flatten a network built of blocks (an encoder
+    ``nn.Sequential`` inside the model, torch-style) into the chain it computes: the modules
+    are the model's own, not copies, so a derivation's dE/dw are its parameters' and an edit to
+    them is the model's. A nested Sequential with a forward of its own stays one layer (the
+    caller refuses it: the chain would not be its numbers).
+
+    >>> from chainrule import nn
+    >>> [name for name, _ in layers_of(nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.Tanh())))]
+    ['0.0', '0.1']
+    """
     if model is None:
         return []
-    return list(model) if isinstance(model, Sequential) else [model]
+    if not isinstance(model, Sequential):
+        return [("0", model)]
+    flat = []
+    for position, module in enumerate(model):
+        if computes_as(module, Sequential):
+            flat += [(f"{position}.{name}", inner) for name, inner in layers_of(module)]
+        else:
+            flat.append((str(position), module))
+    return flat
 
 
-def _check_axis(module: Any, position: int) -> None:
+def _check_axis(module: Any, position: str) -> None:
     """A softmax layer must normalise each case's units (its last axis), as the derivation's
     units do; one across the cases (``axis=0``) couples them, which no per-case view shows."""
     axis = getattr(module, "axis", -1)

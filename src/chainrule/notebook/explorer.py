@@ -5,7 +5,8 @@ small notebook host (``widget.js``) in an anywidget; instead of HTTP, each of th
 requests comes to the kernel as a message, and is answered by the same endpoint handlers that
 serve the page (``chainrule.web.api.ENDPOINTS``), validated by the same request models. The
 network it opens on is a view of the user's ``nn.Sequential`` and case (as ``chainrule serve
---model`` shows one), or the lecture's seed network.
+--model`` shows one; a Sequential inside it is read as its layers, as ``explain`` reads it), or
+the lecture's seed network.
 """
 
 from __future__ import annotations

@@ -178,7 +178,9 @@ class NetworkState:
         cls, model: Any, x: Any, t: Any, loss: Any, *, explain_with: str = EXPLAIN_WITH
     ) -> NetworkState:
         """The state of an ``nn.Sequential`` with one case: ``x`` one row (or a flat list) and
-        ``t`` its target, read as the explainer reads them (a class label for cross-entropy).
+        ``t`` its target, read as the explainer reads them (a class label for cross-entropy),
+        and its layers too (a Sequential inside it is its layers in order,
+        :func:`~chainrule.explainer.network.layers_of`).
         The state keeps the model's dtype, so the page computes what the model computes. A batch
         of several cases is refused: the explorer shows one case. A model the page cannot show
         but the explainer can write out is refused naming ``explain_with``, the way to it the

@@ -40,6 +40,27 @@ def test_classes_that_never_occur_are_noted(tmp_path, capsys, labels, said):
     assert len(note) == 1 and said in note[0], err
     assert f"the model gets {n} output units" in note[0]
     assert "which hold 2 classes" in note[0]
+    # a CSV's whole-number measurements read as classes too: the note names the other reading
+    assert "--task regression" in note[0]
+
+
+def test_an_idx_run_is_not_told_of_task_regression(tmp_path, capsys):
+    """--task is a CSV file's option: an IDX directory's note leaves it out."""
+    from chainrule import data as cr_data
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    cr_data.write_idx(
+        folder / "train-images-idx3-ubyte", rng.integers(0, 256, (40, 2, 2), np.uint8)
+    )
+    cr_data.write_idx(folder / "train-labels-idx1-ubyte", np.array([0, 5] * 20, np.uint8))
+    code, _, err = run(
+        capsys, "train", "--data", folder, "--epochs", 1, "-q", "--out", tmp_path / "r"
+    )
+    assert code == 0, err
+    note = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert len(note) == 1 and "never occur" in note[0] and "--task" not in note[0], err
 
 
 def test_every_class_present_gives_no_note(tmp_path, capsys):

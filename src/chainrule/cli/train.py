@@ -371,7 +371,7 @@ def _run(
         _prepare, config
     )
     if fresh_out:  # a resumed run said so when it started
-        _note_classes_that_never_occur(prepared.full)
+        _note_classes_that_never_occur(prepared.full, config.data)
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
@@ -445,11 +445,14 @@ def _prepare(config: Any) -> tuple[Any, tuple[Any, Any, Any, Any]]:
     return prepared, runs.build(config, prepared.train)
 
 
-def _note_classes_that_never_occur(dataset: Any) -> None:
+def _note_classes_that_never_occur(dataset: Any, source: str) -> None:
     """A note where class numbers below the largest label never occur (labels 0 and 5, or 1..10
     numbered from 1): the model gets an output unit for each, trained only to stay off, and
-    its accuracy and confusion matrix count classes the data never had."""
+    its accuracy and confusion matrix count classes the data never had. For a CSV file, whose
+    whole-number measurements (ages, prices) read as classes too, it names --task regression."""
     import numpy as np
+
+    from chainrule.data import is_table_file
 
     if dataset.task != "classification" or dataset.class_names is not None:
         return
@@ -459,10 +462,15 @@ def _note_classes_that_never_occur(dataset: Any) -> None:
     missing = sorted(set(range(dataset.n_classes)) - set(seen.tolist()))
     shown = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
     never = f"class {shown} never occurs" if len(missing) == 1 else f"classes {shown} never occur"
+    measured = (
+        "; if the last column holds measurements, not classes, train with --task regression"
+        if is_table_file(source)
+        else ""
+    )
     print(f"note: {dataset.name}: {never} among the labels, which hold "
           f"{len(seen)} classes; the model gets {dataset.n_classes} output units, one per "
           f"class 0..{dataset.n_classes - 1}: number the labels 0..{len(seen) - 1} unless "
-          "those classes are meant", file=sys.stderr)  # fmt: skip
+          f"those classes are meant{measured}", file=sys.stderr)  # fmt: skip
 
 
 def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Path | None]:
@@ -683,6 +691,9 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
         saturated = ", ".join(f"layer {k}: {v:.0%}" for k, v in last.get("saturation", {}).items())
         note = f" (saturated logistic units at the end: {saturated})" if saturated else ""
         print(f"gradient health: {summary['gradient_health']}{note}")
+    run_dir, case = shlex.quote(summary["out"]), "held-out" if held_out else "training"
+    print(f"next:   chainrule explain --model {run_dir} --case 0 (backprop through one {case} "
+          f"case, with its numbers); chainrule serve --model {run_dir} (the explorer)")  # fmt: skip
 
 
 def _best_kept(summary: dict[str, Any]) -> str:

@@ -17,8 +17,10 @@ True
 
 from __future__ import annotations
 
+import bisect
 import html
 import itertools
+import math
 import os
 import shutil
 import subprocess
@@ -412,9 +414,12 @@ def _order(g: ComputationGraph, rows: dict[int, list[int]]) -> None:
 
 
 def layered_svg(g: ComputationGraph) -> str:
-    """Leaves beside their consumers, each op one level above its inputs; straight edges whose
-    labels are placed where no other label or box is (those with no free spot are listed below
-    the graph, numbered on their edge)."""
+    """Leaves beside their consumers, each op one level above its inputs. The edges at a box
+    leave and arrive side by side, and the k edges of one input read k times by one op (x * x)
+    are bent apart: each is a path the chain rule sums, and each carries its own label. An edge
+    that skips levels runs up through the gaps between their boxes, never behind one. Each
+    label is placed where no other label, box or edge is (those with no free spot are listed
+    below the graph, numbered on their edge)."""
     level = _levels(g)
     rows: dict[int, list[int]] = {}
     for nid in g.nodes:
@@ -432,40 +437,40 @@ def layered_svg(g: ComputationGraph) -> str:
                 offset + k * (box_w + _GAP_X),
                 _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y),
             )
+    routes = _routes(g, pos, rows, level, box_w)
+    left, right = _overhang(g, routes, width)
+    if left or right:  # a canvas wide enough for the outer labels of three bent edges or more
+        pos = {nid: (x + left, y) for nid, (x, y) in pos.items()}
+        width += left + right
+        routes = _routes(g, pos, rows, level, box_w)
     placer = Placer(Box(0, 0, width, height))  # a label wholly on the canvas, or listed below
     for x, y in pos.values():
         placer.block(Box(x, y, box_w, _BOX_H))
+    for edge, route in zip(g.edges, routes):  # every line, before any label is placed
+        placer.block_line(route.points())
+        placer.block_line(route.arrowhead(_stroke(g, edge)))
     lines, labels, unplaced = [], [], []
-    for edge in g.edges:
-        (x1, y1), (x2, y2) = pos[edge.src], pos[edge.dst]
-        sx, sy, ex, ey = x1 + box_w / 2, y1, x2 + box_w / 2, y2 + _BOX_H
-        fan = g.is_fan_out(edge.src)
+    for edge, route in zip(g.edges, routes):
         value = _scalar(edge.contribution)
         colour = sign_colour(value) if edge.contribution is not None else NEUTRAL
         lines.append(
-            f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
-            f'stroke="{colour}" stroke-width="{2 if fan else 1}" marker-end="url(#arrow)"/>'
+            f'<path d="{route.svg_path()}" fill="none" stroke="{colour}" '
+            f'stroke-width="{_stroke(g, edge)}" marker-end="url(#arrow)"/>'
         )
-        if edge.contribution is None:
+        text = _edge_label(edge)
+        if text is None:
             continue
-        text = "sends back " + summary(edge.contribution)
-        candidates = [
-            (sx + (ex - sx) * f + dx, sy + (ey - sy) * f + dy, anchor)
-            for f in (0.5, 0.35, 0.65, 0.2, 0.8, 0.12, 0.88)
-            for dy in (0, -11, 11)
-            for dx, anchor in ((4, "start"), (-4, "end"))
-        ]
-        spot = placer.place(candidates, text, _LABEL_SIZE)
+        spot = placer.place(route.label_spots(), text, _LABEL_SIZE)
         if spot is None:
-            unplaced.append((edge, text, colour, (sx + ex) / 2, (sy + ey) / 2))
+            unplaced.append((edge, text, colour, route))
             continue
         lx, ly, anchor = spot
         labels.append(_svg_text(lx, ly, text, colour, anchor))
     legend_top = height
-    for k, (edge, text, colour, mx, my) in enumerate(unplaced, start=1):
+    for k, (edge, text, colour, route) in enumerate(unplaced, start=1):
         mark = f"[{k}]"
-        spot = placer.place([(mx + 4, my, "start"), (mx - 4, my, "end")], mark, _LABEL_SIZE)
-        mx, my, anchor = spot or (mx + 4, my, "start")
+        spot = placer.place(route.label_spots(), mark, _LABEL_SIZE)
+        mx, my, anchor = spot or (route.at(0.5)[0] + 4, route.at(0.5)[1], "start")
         labels.append(_svg_text(mx, my, mark, colour, anchor))
         src, dst = g.nodes[edge.src].title, g.nodes[edge.dst].title
         line = f"{mark} {dst} -> {src}: {text}"
@@ -496,6 +501,253 @@ def layered_svg(g: ComputationGraph) -> str:
     out += labels
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _overhang(g: ComputationGraph, routes: list[_Route], width: float) -> tuple[float, float]:
+    """How far past the canvas's left and right sides the label of a bent edge would reach,
+    placed outside its curve (the first place it tries)."""
+    left = right = 0.0
+    for edge, route in zip(g.edges, routes):
+        text = _edge_label(edge)
+        if route.bend == 0 or text is None:
+            continue
+        reach = text_box(0, 0, text, _LABEL_SIZE).w + _LABEL_OFF[0] + 2
+        xs = [x for x, _ in route.points()]
+        if route.bend < 0:
+            left = max(left, reach - min(xs))
+        else:
+            right = max(right, max(xs) + reach - width)
+    return math.ceil(left), math.ceil(right)
+
+
+def _stroke(g: ComputationGraph, edge: GraphEdge) -> int:
+    """An edge's width: 2 where it is one of the consumers whose sum is a gradient."""
+    return 2 if g.is_fan_out(edge.src) else 1
+
+
+#: Where along an edge its label is tried, in this order (the middle first).
+_LABEL_AT = (0.5, 0.35, 0.65, 0.2, 0.8, 0.12, 0.88)
+#: How far from its edge, sideways (px), a label is tried, in this order.
+_LABEL_OFF = (4, 16)
+
+
+@dataclass(frozen=True)
+class _Route:
+    """An edge's path from ``start`` (on the top of the input's box) to ``end`` (the bottom of
+    its consumer's). An edge between adjacent levels is a quadratic Bezier whose control point
+    lies ``bend`` px to the right of the chord's middle (left when negative; 0: a straight
+    line); one that skips levels runs straight up through a gap of each row of boxes between,
+    entering and leaving it at the points ``via``, so that no box hides it."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    bend: float = 0.0
+    via: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def control(self) -> tuple[float, float]:
+        (sx, sy), (ex, ey) = self.start, self.end
+        length = max(((ex - sx) ** 2 + (ey - sy) ** 2) ** 0.5, 1e-9)
+        # the chord's normal, pointing right: edges run upwards (ey < sy), so -dy > 0
+        nx, ny = (sy - ey) / length, (ex - sx) / length
+        return ((sx + ex) / 2 + self.bend * nx, (sy + ey) / 2 + self.bend * ny)
+
+    def points(self) -> list[tuple[float, float]]:
+        """The path as a polyline (a straight edge: its two ends), for the label placer; a
+        curve within a pixel of its sixteen chords."""
+        if self.via:
+            return [self.start, *self.via, self.end]
+        if self.bend == 0:
+            return [self.start, self.end]
+        return [self.at(k / 16) for k in range(17)]
+
+    def at(self, t: float) -> tuple[float, float]:
+        """The point a fraction ``t`` of the way along the path (of its length, for a path
+        through ``via``)."""
+        if self.via:
+            return _along(self.points(), t)
+        (x0, y0), (x1, y1), (x2, y2) = self.start, self.control, self.end
+        u = 1 - t
+        return (u * u * x0 + 2 * u * t * x1 + t * t * x2, u * u * y0 + 2 * u * t * y1 + t * t * y2)
+
+    def arrowhead(self, stroke: float) -> list[tuple[float, float]]:
+        """The outline of the arrowhead drawn at the end (the marker is 8 stroke widths long
+        and as wide), so that no label covers it."""
+        (cx, cy), (ex, ey) = self.via[-1] if self.via else self.control, self.end
+        length = max(((ex - cx) ** 2 + (ey - cy) ** 2) ** 0.5, 1e-9)
+        ux, uy = (ex - cx) / length, (ey - cy) / length  # the direction the arrow points
+        back, half = 8 * stroke, 4 * stroke
+        bx, by = ex - back * ux, ey - back * uy
+        left, right = (bx - half * uy, by + half * ux), (bx + half * uy, by - half * ux)
+        return [left, (ex, ey), right, left]
+
+    def svg_path(self) -> str:
+        if self.via:
+            return "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in self.points())
+        (sx, sy), (cx, cy), (ex, ey) = self.start, self.control, self.end
+        return f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
+
+    def label_spots(self) -> list[tuple[float, float, str]]:
+        """Where a label may go, best first: beside points along the path, nearer first. A
+        path bent left (one of x * x's two) tries its left side first, clear of its twin."""
+        sides = ((1, "start"), (-1, "end")) if self.bend >= 0 else ((-1, "end"), (1, "start"))
+        spots = []
+        for f in _LABEL_AT:
+            px, py = self.at(f)
+            for off in _LABEL_OFF:
+                for dy in (0, -11, 11):
+                    spots += [(px + sign * off, py + dy, anchor) for sign, anchor in sides]
+        return spots
+
+
+def _along(points: list[tuple[float, float]], t: float) -> tuple[float, float]:
+    """The point a fraction ``t`` of the way along a polyline, by length."""
+    lengths = [math.dist(p, q) for p, q in zip(points, points[1:])]
+    left = t * sum(lengths)
+    for (x1, y1), (x2, y2), length in zip(points, points[1:], lengths):
+        if left <= length and length > 0:
+            f = left / length
+            return (x1 + (x2 - x1) * f, y1 + (y2 - y1) * f)
+        left -= length
+    return points[-1]
+
+
+#: How far apart (px) the edges at one side of a box start or end, spread about its middle.
+_PORT_STEP = 16
+#: The bend (px) between the k edges one op draws from one input it reads k times (x * x):
+#: each is a path whose contribution the chain rule adds, so each is drawn, apart. Three or
+#: more are bent further apart where their labels need it: the middle ones' go between them.
+_BEND = 60
+
+
+def _edge_label(edge: GraphEdge) -> str | None:
+    """What an edge says: what its consumer sends back (None: a constant's edge, none)."""
+    return None if edge.contribution is None else "sends back " + summary(edge.contribution)
+
+
+def _routes(
+    g: ComputationGraph,
+    pos: dict[int, tuple[float, float]],
+    rows: dict[int, list[int]],
+    level: dict[int, int],
+    box_w: float,
+) -> list[_Route]:
+    """Each edge's path, in the order of ``g.edges``: the k edges between one input and one
+    consumer bent apart, side by side; an edge that skips levels up through their gaps."""
+    centre = {nid: x + box_w / 2 for nid, (x, _) in pos.items()}
+    through = _through_gaps(g, pos, rows, level, box_w, centre)
+    starts, ends = _ports(g, centre, box_w, through)
+    twins: dict[tuple[int, int], list[int]] = {}
+    for k, edge in enumerate(g.edges):
+        twins.setdefault((edge.src, edge.dst), []).append(k)
+    routes = []
+    for k, edge in enumerate(g.edges):
+        start, end = (starts[k], pos[edge.src][1]), (ends[k], pos[edge.dst][1] + _BOX_H)
+        if k in through:
+            via = [(x, top + _BOX_H) for x, top in through[k]] + [(x, top) for x, top in through[k]]
+            via.sort(key=lambda point: -point[1])  # upwards: each row entered, then left
+            # it turns near its ends, leaving the middle of the space between two rows to the
+            # labels of the edges there (y * y's two, beside y -> y * y + y's sum)
+            (first, _), (last, _) = via[0], via[-1]
+            via = [(first, start[1] - _GAP_Y / 3), *via, (last, end[1] + _GAP_Y / 3)]
+            routes.append(_Route(start, end, via=tuple(via)))
+            continue
+        pair = twins[(edge.src, edge.dst)]
+        routes.append(_Route(start, end, (pair.index(k) - (len(pair) - 1) / 2) * _spread(g, pair)))
+    return routes
+
+
+def _spread(g: ComputationGraph, pair: list[int]) -> float:
+    """How much more the next of the k edges between one pair bends: two take their labels
+    outside; three or more put the middle ones' labels between them, so the curves leave
+    room for the widest (an edge's middle runs parallel to its chord, and the ports are
+    ``_PORT_STEP`` apart already)."""
+    if len(pair) < 3:
+        return _BEND
+    inner = [_edge_label(g.edges[k]) or "" for k in pair[1:-1]]
+    widest = max(text_box(0, 0, text, _LABEL_SIZE).w for text in inner)
+    room = widest + _LABEL_OFF[0] + 16  # the label's offset, and clear of the next edge
+    return max(_BEND, 2 * (room - _PORT_STEP))
+
+
+def _ports(
+    g: ComputationGraph,
+    centre: dict[int, float],
+    box_w: float,
+    through: dict[int, list[tuple[float, float]]],
+) -> tuple[list[float], list[float]]:
+    """The x where each edge leaves its input's box and where it meets its consumer's: the
+    edges at one side of a box spread about its middle, ordered by where each heads (its other
+    end, or the gap it passes first), so that they do not cross there; the k edges between
+    one pair side by side in their order."""
+    starts, ends = [0.0] * len(g.edges), [0.0] * len(g.edges)
+    for xs, here, there, first in ((starts, "src", "dst", 0), (ends, "dst", "src", -1)):
+        at: dict[int, list[int]] = {}
+        for k, edge in enumerate(g.edges):
+            at.setdefault(getattr(edge, here), []).append(k)
+        heading = {
+            k: through[k][first][0] if k in through else centre[getattr(edge, there)]
+            for k, edge in enumerate(g.edges)
+        }
+        for nid, ks in at.items():
+            ks.sort(key=lambda k: (heading[k], k))
+            step = min(_PORT_STEP, (box_w - 24) / max(len(ks) - 1, 1))  # 12 px in from the corners
+            for j, k in enumerate(ks):
+                xs[k] = centre[nid] + (j - (len(ks) - 1) / 2) * step
+    return starts, ends
+
+
+def _through_gaps(
+    g: ComputationGraph,
+    pos: dict[int, tuple[float, float]],
+    rows: dict[int, list[int]],
+    level: dict[int, int],
+    box_w: float,
+    centre: dict[int, float],
+) -> dict[int, list[tuple[float, float]]]:
+    """For each edge that skips levels, the x at which it passes each row of boxes between,
+    and the row's top, bottom row first: straight up through the gap (between two boxes, or
+    beside the row) nearest to where it is heading, the edges sharing a gap spread across it
+    in the order of their inputs. A straight line from y to y * y + y's sum ran behind
+    y * y's box, hiding one of the three paths y's gradient sums."""
+    gaps = {}  # per level: the gaps' (left, right), left to right, and their centres
+    for lvl, ids in rows.items():
+        lefts = [pos[nid][0] for nid in ids]  # in order: the row was laid out so
+        sides = [lefts[0] - _GAP_X] + [x + box_w for x in lefts]
+        gaps[lvl] = ([(x, x + _GAP_X) for x in sides], [x + _GAP_X / 2 for x in sides])
+    chosen: dict[int, list[tuple[int, int]]] = {}  # edge -> [(level, gap)], bottom row first
+    sharing: dict[tuple[int, int], list[int]] = {}  # (level, gap) -> the edges through it
+    for k, edge in enumerate(g.edges):
+        between = [lvl for lvl in range(level[edge.src] + 1, level[edge.dst]) if lvl in rows]
+        x, y = centre[edge.src], pos[edge.src][1]
+        end = (centre[edge.dst], pos[edge.dst][1] + _BOX_H)
+        for lvl in between:
+            middle = pos[rows[lvl][0]][1] + _BOX_H / 2
+            heading = x + (end[0] - x) * (y - middle) / (y - end[1])  # on the line to the end
+            centres = gaps[lvl][1]
+            gap = _nearest(centres, heading)
+            chosen.setdefault(k, []).append((lvl, gap))
+            sharing.setdefault((lvl, gap), []).append(k)
+            x, y = centres[gap], middle
+    through = {}
+    for k, passes in chosen.items():
+        through[k] = []
+        for lvl, gap in passes:
+            sharers = sorted(sharing[(lvl, gap)], key=lambda j: (centre[g.edges[j].src], j))
+            left, right = gaps[lvl][0][gap]
+            x = left + (right - left) * (sharers.index(k) + 1) / (len(sharers) + 1)
+            through[k].append((x, pos[rows[lvl][0]][1]))
+    return through
+
+
+def _nearest(centres: list[float], x: float) -> int:
+    """The index of the centre nearest ``x`` (the left one of two as near)."""
+    k = bisect.bisect_left(centres, x)
+    if k == 0:
+        return 0
+    if k == len(centres) or x - centres[k - 1] <= centres[k] - x:
+        return k - 1
+    return k
 
 
 def _box_width(g: ComputationGraph) -> float:

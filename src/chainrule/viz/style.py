@@ -3,7 +3,8 @@
 The colours are the explorer page's (``web/static/style.css``: ``--pos`` and ``--neg``): positive
 numbers orange, negative blue, a diverging scale that reads the same in every view. The label
 boxes are estimated conservatively (0.62 em per character, a line's full height), so a label
-placed where its box is free is free on the page too.
+placed where its box is free is free on the page too, and a label is kept off the drawn lines
+as well as the boxes (a number written across an edge cannot be read, and seems to belong to it).
 """
 
 from __future__ import annotations
@@ -56,6 +57,31 @@ class Box:
         )
 
 
+def segment_crosses(box: Box, x1: float, y1: float, x2: float, y2: float, gap: float = 1.0) -> bool:
+    """Whether the segment from (x1, y1) to (x2, y2) passes through ``box`` grown by ``gap`` on
+    every side (Liang-Barsky: clip the segment's parameter range to the box's four sides)."""
+    dx, dy = x2 - x1, y2 - y1
+    low, high = 0.0, 1.0
+    for p, q in (
+        (-dx, x1 - (box.x - gap)),
+        (dx, box.x + box.w + gap - x1),
+        (-dy, y1 - (box.y - gap)),
+        (dy, box.y + box.h + gap - y1),
+    ):
+        if p == 0:
+            if q < 0:  # parallel to this side and wholly outside it
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return True
+
+
 def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") -> Box:
     """The box an SVG ``<text x y font-size text-anchor>`` takes at most (baseline at y)."""
     width = 0.62 * size * len(text)
@@ -63,23 +89,60 @@ def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") 
     return Box(left, y - 0.9 * size, width, 1.2 * size)
 
 
+#: How far (px) a label keeps from a blocked line: a 2-px stroke, and a hair of white beside it.
+LINE_GAP = 2.0
+
+#: The side (px) of the grid cells a Placer files what it holds in: a label is checked against
+#: the boxes and lines of the cells it covers, not against all of them (a graph of 1000 tensors).
+_CELL = 64.0
+
+
 class Placer:
-    """Places labels one by one where their boxes are free of everything placed so far, and,
-    given ``bounds`` (the canvas), wholly on it: an end-anchored label near the left edge
-    started at a negative x, its first letters cut off."""
+    """Places labels one by one where their boxes are free of everything placed so far (boxes
+    and, given with :meth:`block_line`, drawn lines), and, given ``bounds`` (the canvas), wholly
+    on it: an end-anchored label near the left edge started at a negative x, its first letters
+    cut off."""
 
     def __init__(self, bounds: Box | None = None) -> None:
         self.taken: list[Box] = []
         self.bounds = bounds
+        # per grid cell, what lies in it: its bounding box (left, top, right, bottom), the
+        # cheap test that rules most things out, then None for a box or a line segment's ends
+        self._cells: dict[tuple[int, int], list[tuple]] = {}
 
     def block(self, box: Box) -> None:
         """Mark ``box`` (a node, a circle's square) as taken."""
         self.taken.append(box)
+        self._file((box.x, box.y, box.x + box.w, box.y + box.h, None))
+
+    def block_line(self, points: list[tuple[float, float]]) -> None:
+        """Mark the polyline through ``points`` (an edge, a curve sampled) as taken: no label
+        is placed across it."""
+        for (x1, y1), (x2, y2) in zip(points, points[1:]):
+            # a long segment filed piece by piece: its bounding box would cover a whole canvas
+            pieces = max(1, int(max(abs(x2 - x1), abs(y2 - y1)) // _CELL))
+            dx, dy = (x2 - x1) / pieces, (y2 - y1) / pieces
+            for k in range(pieces):
+                ax, ay, bx, by = x1 + dx * k, y1 + dy * k, x1 + dx * (k + 1), y1 + dy * (k + 1)
+                self._file((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by), (ax, ay, bx, by)))
+
+    def _file(self, item: tuple) -> None:
+        for cell in _cells_of(*item[:4]):
+            self._cells.setdefault(cell, []).append(item)
 
     def free(self, box: Box) -> bool:
         if self.bounds is not None and not box.inside(self.bounds):
             return False
-        return not any(box.overlaps(other) for other in self.taken)
+        left, top, right, bottom = box.x, box.y, box.x + box.w, box.y + box.h
+        for cell in _cells_of(left, top, right, bottom):
+            for x1, y1, x2, y2, segment in self._cells.get(cell, ()):
+                # Box.overlaps written out: this loop is most of the time a large graph takes
+                gap = 1.0 if segment is None else LINE_GAP + 1
+                if right + gap <= x1 or x2 + gap <= left or bottom + gap <= y1 or y2 + gap <= top:
+                    continue
+                if segment is None or segment_crosses(box, *segment, LINE_GAP):
+                    return False
+        return True
 
     def place(
         self, candidates: list[tuple[float, float, str]], text: str | list[str], size: float
@@ -92,9 +155,17 @@ class Placer:
                 text_box(x, y + k * line_height(size), t, size, anchor) for k, t in enumerate(lines)
             ]
             if all(self.free(box) for box in boxes):
-                self.taken += boxes
+                for box in boxes:
+                    self.block(box)
                 return x, y, anchor
         return None
+
+
+def _cells_of(x1: float, y1: float, x2: float, y2: float) -> list[tuple[int, int]]:
+    """The grid cells a rectangle, grown by the widest gap anything keeps, covers."""
+    cols = range(int((x1 - LINE_GAP) // _CELL), int((x2 + LINE_GAP) // _CELL) + 1)
+    rows = range(int((y1 - LINE_GAP) // _CELL), int((y2 + LINE_GAP) // _CELL) + 1)
+    return [(c, r) for c in cols for r in rows]
 
 
 def line_height(size: float) -> float:

@@ -232,7 +232,36 @@ def _problem_args(
         x = model_rows(x, info, dtype, "--input")
     if t is not None and net is not None:
         _check_fits_the_model(net, model, "--target", t, t)
+        if loss is None and stored_loss is None:
+            _refuse_labels_for_the_default_loss(t, net, model, info)
     return net, x, t, spec, _input_source(input, info)
+
+
+def _refuse_labels_for_the_default_loss(t: np.ndarray, net: Any, model: Path, info: dict) -> None:
+    """Refuse class labels as ``--target`` where the model file names no loss (a PyTorch state
+    dict never does) and squared error, the default, reads a row of the outputs' numbers per
+    case: the shape error alone did not say what to change. Cross-entropy is named only for
+    a network that ends in logits (it applies softmax itself)."""
+    import numpy as np
+
+    from chainrule.explainer import ExplainError, as_network
+
+    n_outputs = _output_units(net, model, info)
+    labels = t.ndim == 2 and t.shape[1] == 1 and n_outputs > 1
+    if not (labels and np.all((t == np.round(t)) & (t >= 0) & (t < n_outputs))):
+        return
+    row = ",".join("1" if k == int(t[0, 0]) else "0" for k in range(n_outputs))
+    try:
+        logits = as_network(net).layers[-1].activation == "identity"
+    except ExplainError:
+        logits = False
+    other = "give --loss cross-entropy for class labels, or " if logits else "give "
+    raise UserError(
+        f"{model}: --target gives one class label per case, but the model has {n_outputs} "
+        f"outputs and records no loss, so squared error (the default) reads {n_outputs} "
+        f"numbers per case; {other}each case's target as {n_outputs} numbers ({row} for class "
+        f"{int(t[0, 0])})"
+    )
 
 
 def _input_source(input: str | None, info: dict) -> str | None:

@@ -106,11 +106,10 @@ def explain(
     derivation.focus = _focus(derivation, unit)
     top, (layer, index) = derivation.n_layers, derivation.focus
     if layer == top and (perturbation or views or symbolic):  # the sections left out, said once
-        derivation.notes.append(
-            f"unit {layer}:{index + 1} is an output unit: its dE/dy comes from the loss, with no "
-            f"layer above to sum over, so the nudge, three-views and symbolic sections (which "
-            f"explain the sum over j) are left out; name a unit of layers 0 to {top - 1}"
+        derivation.sum_left_out = _sum_left_out(
+            layer, index, perturbation=perturbation, views=views, symbolic=symbolic
         )
+        derivation.notes.append(derivation.sum_left_out)
     if perturbation and derivation.focus[0] < derivation.n_layers:
         derivation.perturbation = perturbation_view(derivation, *derivation.focus)
     if symbolic:
@@ -124,6 +123,24 @@ def explain(
 
         derivation.bug = run_bug(derivation, bug, problem.network)
     return derivation
+
+
+def _sum_left_out(layer: int, index: int, **asked: bool) -> str:
+    """Why the sections asked for that explain the sum over j, dE/dy_i = Σ_j w_ij dE/dz_j, are
+    left out for an output unit (``layer`` the top, ``index`` 0-based), each with its reason."""
+    reasons = {
+        "perturbation": "the nudge and its paths (no path runs through a layer above it)",
+        "views": "the three views of the sum (there are no terms from units above to lay out)",
+        "symbolic": "sympy's proof of the sum (there is no sum to prove)",
+    }
+    left = [why for name, why in reasons.items() if asked[name]]
+    listed = left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1]
+    return (
+        f"unit {layer}:{index + 1} is an output unit: E reads its y directly, so its dE/dy comes "
+        "from the loss (the output layer's step above), with no layer above to sum over. Left "
+        f"out, as each explains that sum: {listed}. For them, name a unit of layers 0 to "
+        f"{layer - 1}."
+    )
 
 
 def _check_checks(eps: Any, max_checks: Any) -> None:

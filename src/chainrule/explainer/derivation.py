@@ -197,6 +197,10 @@ class Derivation:
     #: standardised as in training from the raw row (590.347, ...); target: class 'dog'"):
     #: the numbers are what the model computes with, which need not be what the data file says
     case_source: str | None = None
+    #: why the sections that explain the sum over j (the nudge, the three views, sympy's proof)
+    #: are left out, where the focus is an output unit (also one of ``notes``, as the JSON has
+    #: it); the write-up says it where those sections would stand
+    sum_left_out: str | None = None
     #: :meth:`atol_of` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -40,9 +40,11 @@ def build(
             continue  # the inputs' gradients are shown only when asked for (--unit 0:i)
         sections_backward.hidden_layer(b, layer)
     sections_checks.weights(b)
+    if d.sum_left_out:  # an output unit: where the sum's sections would stand, why they do not
+        sections_checks.sum_left_out(b)
     if d.perturbation:
         sections_checks.perturbation(b)
-    if d.symbolic:
+    if d.symbolic and not d.sum_left_out:
         sections_checks.symbolic(b)
     if d.views:
         sections_teaching.views(b)

@@ -14,7 +14,10 @@ letter (``y_i``), a number gives a unit counted from 1 (``y_2``).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,40 @@ def num(value: float, digits: int = 4, paren: bool = True) -> Math:
     if value < 0 and paren:
         return Math(f"({text})", f"({latex})")
     return Math(text, latex)
+
+
+def dtype_digits(dtype: str | np.dtype, most: int = 10) -> int:
+    """The significant digits worth printing of a number the engine computed in ``dtype``: the
+    decimal digits the dtype carries (NumPy's ``finfo(dtype).precision``: float32 6, float16
+    3, float64 15), at most ``most``. Past them, two roundings of one quantity (a float32 sum
+    added by the engine and re-added term by term) differ in digits that mean nothing."""
+    return min(most, int(np.finfo(np.dtype(dtype)).precision))
+
+
+#: A notation's symbol in plain text: y_1, w_ij, a^1_1, ∂E/∂y_1, ∂C/∂a^1_1 (a single letter,
+#: not inside a word, so that a name like x_train or val_loss stays as it is).
+_SYMBOL = re.compile(
+    r"(?<![\w-])(?:∂(?P<of>[A-Z])/∂)?(?P<base>[A-Za-zδ])(?:\^(?P<sup>\w+))?"
+    r"_(?P<sub>\d+(?:,\d+)?|[a-z]{1,2})(?![\w])"
+)
+
+
+def symbols_in(text: str) -> list[str | Math]:
+    """Plain text (a heading, a table's header or cell) cut into its words and the notation's
+    symbols in it, each a :class:`Math`, so that HTML and LaTeX set ``nudge y_1`` and
+    ``w_ij·∂E/∂z_j`` as maths rather than with a literal underscore."""
+    parts: list[str | Math] = []
+    start = 0
+    for match in _SYMBOL.finditer(text):
+        sup = f"^{{{match['sup']}}}" if match["sup"] else ""
+        base = r"\delta" if match["base"] == "δ" else match["base"]
+        latex = f"{base}{sup}_{{{match['sub']}}}"
+        if match["of"]:
+            latex = rf"\partial {match['of']}/\partial {latex}"
+        parts += [text[start : match.start()], Math(match[0], latex)]
+        start = match.end()
+    parts.append(text[start:])
+    return [part for part in parts if part != ""]
 
 
 def plain_text(parts: list[str | Math]) -> str:

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
-from chainrule.explainer.notation import Math
+from chainrule.explainer.notation import Math, symbols_in
 from chainrule.explainer.render_text import check_mark
 
 if TYPE_CHECKING:
@@ -25,13 +25,6 @@ _MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
 #: A minus sign that starts a number after "(", "=", "," or at the start is the number's sign:
 #: grouped with it, MathML sets it as a prefix "−0.2" instead of a spaced binary "− 0.2".
 _SIGN = re.compile(r"(^|[(=,{]\s*)-(\d[\d.]*)")
-
-#: A notation's symbol in a heading's plain text: y_1, w_ij, a^1_1, ∂E/∂y_1, ∂C/∂a^1_1 (a
-#: single letter, not inside a word, so that a name like x_train stays as it is).
-_SYMBOL = re.compile(
-    r"(?<![\w-])(?:∂(?P<of>[A-Z])/∂)?(?P<base>[A-Za-zδ])(?:\^(?P<sup>\w+))?"
-    r"_(?P<sub>\d+(?:,\d+)?|[a-z]{1,2})(?![\w])"
-)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
@@ -61,7 +54,7 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
         if isinstance(block, Heading):
             if block.level == 1:
                 title = block.text
-            parts.append(f"<h{block.level}>{_heading(block.text)}</h{block.level}>")
+            parts.append(f"<h{block.level}>{_with_symbols(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
             text = "".join(html.escape(p) if isinstance(p, str) else mathml(p) for p in block.parts)
             parts.append(f"<p>{text}</p>")
@@ -93,19 +86,11 @@ def mathml(formula: Math | str, display: str = "inline") -> str:
     return element
 
 
-def _heading(text: str) -> str:
-    """A heading's text, escaped, with the symbols in it (``nudge y_1``, ``∂E/∂y_1``) set as
-    MathML like every other formula on the page, rather than with a literal underscore."""
-    out, start = [], 0
-    for match in _SYMBOL.finditer(text):
-        sup = f"^{{{match['sup']}}}" if match["sup"] else ""
-        base = r"\delta" if match["base"] == "δ" else match["base"]
-        latex = f"{base}{sup}_{{{match['sub']}}}"
-        if match["of"]:
-            latex = rf"\partial {match['of']}/\partial {latex}"
-        out += [html.escape(text[start : match.start()]), mathml(Math(match[0], latex))]
-        start = match.end()
-    return "".join(out) + html.escape(text[start:])
+def _with_symbols(text: str) -> str:
+    """A heading's (or a table's header's, cell's or caption's) text, escaped, with the symbols
+    in it (``nudge y_1``, ``∂E/∂y_1``) set as MathML like every other formula on the page,
+    rather than with a literal underscore."""
+    return "".join(html.escape(p) if isinstance(p, str) else mathml(p) for p in symbols_in(text))
 
 
 def _equation(eq: Equation) -> str:
@@ -125,9 +110,10 @@ def _equation(eq: Equation) -> str:
 
 
 def _table(table: Table) -> str:
-    caption = f"<caption>{html.escape(table.caption)}</caption>" if table.caption else ""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    caption = f"<caption>{_with_symbols(table.caption)}</caption>" if table.caption else ""
+    head = "".join(f"<th>{_with_symbols(h)}</th>" for h in table.headers)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+        "<tr>" + "".join(f"<td>{_with_symbols(c)}</td>" for c in row) + "</tr>"
+        for row in table.rows
     )
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.notation import Math, symbols_in
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Checked, Derivation
@@ -29,13 +30,27 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+def _inline(parts: list[str | Math]) -> str:
+    """Text and symbols as LaTeX: the text escaped, each symbol in math mode."""
+    return "".join(escape(p) if isinstance(p, str) else f"${p.latex}$" for p in parts)
+
+
+def _with_symbols(text: str) -> str:
+    """A heading's (or a table's header's, cell's or caption's) plain text, with the symbols in
+    it (``nudge y_1``, ``∂E/∂y_1``) set as maths, as the HTML page sets them, rather than with
+    a literal underscore."""
+    return _inline(symbols_in(text))
+
+
 def _check(check: Checked | None) -> str:
     if check is None or check.numeric is None:
         return ""
     mark = r"\checkmark" if check.ok else r"\times\ \text{MISMATCH}"
     near = r",\ \text{near 0}" if check.ok and check.near_zero else ""
+    # the finite difference in braces: an ordinary number, so that a negative one reads as
+    # "fd -0.43" with its sign, not as the subtraction "fd - 0.43"
     return (
-        rf"&& {mark}\ \text{{fd }}{check.numeric:.6g},\ "
+        rf"&& {mark}\ \text{{fd }}{{{check.numeric:.6g}}},\ "
         rf"\text{{diff }}{check.difference:.1e}".replace("e-", r"\text{e-}").replace(
             "e+", r"\text{e+}"
         )
@@ -48,15 +63,10 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
     body: list[str] = []
     for block in build(d, notation, options):
         if isinstance(block, Heading):
-            if block.level == 1:
-                body.append(rf"\section*{{{escape(block.text)}}}")
-            else:
-                body.append(rf"\subsection*{{{escape(block.text)}}}")
+            command = "section" if block.level == 1 else "subsection"
+            body.append(rf"\{command}*{{{_with_symbols(block.text)}}}")
         elif isinstance(block, Para):
-            body.append(
-                "".join(escape(p) if isinstance(p, str) else f"${p.latex}$" for p in block.parts)
-                + "\n"
-            )
+            body.append(_inline(block.parts) + "\n")
         elif isinstance(block, Equation):
             body.append(_equation(block))
         elif isinstance(block, Table):
@@ -121,10 +131,10 @@ def _table(table: Table) -> str:
     # 31pt over), as sympy's expressions are
     lines = [r"\begin{center}", r"\small", SHRINK_TO_LINE + "{%", rf"\begin{{tabular}}{{{cols}}}"]
     lines.append(r"\hline")
-    lines.append(" & ".join(escape(h) for h in table.headers) + r" \\ \hline")
-    lines += [" & ".join(escape(c) for c in row) + r" \\" for row in table.rows]
+    lines.append(" & ".join(_with_symbols(h) for h in table.headers) + r" \\ \hline")
+    lines += [" & ".join(_with_symbols(c) for c in row) + r" \\" for row in table.rows]
     lines += [r"\hline", r"\end{tabular}}"]
     if table.caption:
-        lines.append(rf"\\[2pt] \textit{{{escape(table.caption)}}}")
+        lines.append(rf"\\[2pt] \textit{{{_with_symbols(table.caption)}}}")
     lines.append(r"\end{center}")
     return "\n".join(lines)

@@ -32,16 +32,14 @@ def weights(b: Builder) -> None:
         i, j = letter_of(b, below), letter_of(b, below + 1)
         y, dz = n.y(below, i), n.dE_dz(below + 1, j)
         rhs = (Math("Σ_c ", r"\sum_c ") if many else Math("", "")) + y + " " + dz
-        b.add(
-            Para(
-                [
-                    f"Weights from layer {below} ({i}) to layer {below + 1} ({j}), ",
-                    f"'{conn.weight_name}'" + (" (summed over the cases):" if many else ":"),
-                ]
-            )
-        )
-        b.add(Equation(n.dE_dw(below, i, None, j, None), [rhs]))
+        named = f"Weights from layer {below} ({i}) to layer {below + 1} ({j}), '{conn.weight_name}'"
         rows = _shown_weights(b, below)
+        if not rows and b.o.focused and d.focus:  # a unit these weights do not touch:
+            # one line, not an empty table
+            b.add(Para(_untouched(b, below, named)))
+            continue
+        b.add(Para([named + (" (summed over the cases):" if many else ":")]))
+        b.add(Equation(n.dE_dw(below, i, None, j, None), [rhs]))
         for a, k in rows:
             products = [
                 d.layers[below].y[c, a] * d.layers[below + 1].dE_dz[c, k] for c in range(d.n_cases)
@@ -70,9 +68,32 @@ def weights(b: Builder) -> None:
         left = [(conn.n_weights - len(rows), "weights")]
         if conn.bias is not None:
             left.append((conn.bias.size - biases, "biases"))
-        left = [f"{count} more {what}" for count, what in left if count]
+        left = [_count(count, "more " + what) for count, what in left if count]
         if left:
             b.add(Para([f"... {' and '.join(left)} (all are in the JSON output)."]))
+
+
+def _count(count: int, what: str) -> str:
+    """``count`` and ``what`` (a plural), singular for one: "1 more bias", "4 more weights"."""
+    if count != 1:
+        return f"{count} {what}"
+    return f"{count} {what[:-2] if what.endswith('ses') else what[:-1]}"
+
+
+def _untouched(b: Builder, below: int, named: str) -> list[str | Math]:
+    """Why a connection's weights are not written out under a focus on one unit: none of them
+    joins it (they are two or more layers away from it)."""
+    d = b.d
+    conn = d.connections[below]
+    layer, unit = d.focus
+    counts = [_count(conn.n_weights, "weights")]
+    if conn.bias is not None:
+        counts.append(_count(conn.bias.size, "biases"))
+    return [
+        f"{named}: none of its {' and '.join(counts)} touches the focused unit ",
+        b.n.y(layer, letter_of(b, layer), unit),
+        f" of layer {layer}, so they are left out (all are in the JSON output).",
+    ]
 
 
 def _biases(b: Builder, below: int, j: str, units: list[int]) -> int:
@@ -112,6 +133,19 @@ def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
     return pairs[: max(1, b.o.max_units * b.o.max_units // 2) if len(pairs) > 18 else len(pairs)]
 
 
+def sum_left_out(b: Builder) -> None:
+    """Where the sections that explain the sum over j would stand, why they do not: the focus
+    is an output unit, whose dE/dy comes from the loss."""
+    d = b.d
+    layer, unit = d.focus
+    b.add(
+        Heading(
+            f"Why a sum: not for an output unit ({b.n.y(layer, letter_of(b, layer), unit).plain})"
+        )
+    )
+    b.add(Para([d.sum_left_out]))
+
+
 def perturbation(b: Builder) -> None:
     """Nudge y_i and follow every path, in the chosen notation and the letters of the focused
     layer (i) and the one above it (j)."""
@@ -136,13 +170,7 @@ def perturbation(b: Builder) -> None:
                 n.dE_dz(layer + 1, j) + Math(" · ", r" \cdot ") + w,
                 ". ",
                 *(
-                    [
-                        "The paths' predictions add up to the measured change in ",
-                        E,
-                        ", with an error of order ε² (divide ε by 10 and the error falls about "
-                        "100-fold); leave any one path out and the miss is of order ε.",
-                        *_rows_across_kinks(b, yi),
-                    ]
+                    [*_quadratic(b), *_rows_across_kinks(b, yi)]
                     if p["shrinks_quadratically"]
                     else _not_quadratic(b, yi)
                 ),
@@ -177,6 +205,89 @@ def perturbation(b: Builder) -> None:
     b.add(Table(headers, rows, caption="Perturbation view (measured with a float64 forward pass)"))
 
 
+def _paths(b: Builder) -> int:
+    """How many paths the perturbation follows: one per unit above that the nudged unit feeds."""
+    return len(b.d.perturbation["rows"][0]["paths"])
+
+
+def _predictions(b: Builder) -> tuple[str, str, str]:
+    """The perturbation's predictions as a sentence's subject, with its verbs for agreeing and
+    for not agreeing with the measured change in E: one path's alone adds nothing up."""
+    if _paths(b) == 1:
+        return "The one path's prediction", "matches", "does not match"
+    return "The paths' predictions", "add up to", "do not add up to"
+
+
+def _quadratic(b: Builder) -> list[str | Math]:
+    """The predictions agree with the measured change in E to order eps^2, and what leaving a
+    path out misses, from the paths' own shares: nothing to leave out of one path, and nothing
+    missed without a path whose share is 0 (a relu unit above that is off, a zero weight)."""
+    p, n = b.d.perturbation, b.n
+    layer, unit = p["layer"], p["unit"]
+    subject, agrees, _ = _predictions(b)
+    parts: list[str | Math] = [
+        f"{subject} {agrees} the measured change in ",
+        n.E(),
+        ", with an error of order ε² (divide ε by 10 and the error falls about 100-fold)",
+    ]
+    paths = p["rows"][0]["paths"]
+    if len(paths) == 1:
+        return [*parts, "; with one path there is nothing to leave out."]
+    i, j = letter_of(b, layer), letter_of(b, layer + 1)
+    empty = [path for path in paths if path["predicted"] == 0.0]
+    if not empty:
+        return [*parts, "; leave any one path out and the miss is of order ε."]
+    why: list[str | Math] = []
+    for k, path in enumerate(empty):
+        why += [", "] if k else []
+        weight = n.w(layer, i, unit, j, path["j"])
+        why.append((n.dE_dz(layer + 1, j, path["j"]) if path["dE_dz"] == 0 else weight) + " = 0")
+    if len(empty) == len(paths):
+        return [
+            *parts,
+            "; every path's prediction is 0 (",
+            *why,
+            "), so leaving one out misses nothing.",
+        ]
+    units = unit_numbers([path["j"] + 1 for path in paths if path["predicted"] != 0.0])
+    many = len(empty) > 1
+    return [
+        *parts,
+        f"; leave out a path with a share ({j}={units}) and the miss is of order ε, while "
+        f"{'the paths' if many else 'the path'} through "
+        f"{j}={unit_numbers([path['j'] + 1 for path in empty])} "
+        f"{'carry' if many else 'carries'} 0 (",
+        *why,
+        f"): leaving {'one of them' if many else 'it'} out misses nothing.",
+    ]
+
+
+def _how_far(b: Builder) -> list[str | Math]:
+    """Whether the predictions add up to the measured change in E at the smallest eps, from the
+    numbers: close (within a tenth of it), or not, with both numbers (across a kink the sum can
+    have the other sign)."""
+    row = b.d.perturbation["rows"][-1]
+    subject, agrees, disagrees = _predictions(b)
+    measured, total = row["measured"], row["sum_predicted"]
+    if measured != 0 and abs(row["error"]) <= 0.1 * abs(measured):
+        share = abs(row["error"] / measured)
+        return [
+            f"{subject} {agrees} the measured change in ",
+            b.n.E(),
+            f" only roughly (at ε = {row['eps']:g} the miss is {share:.2g} of it)",
+        ]
+    other_sign = measured * total < 0
+    predicted = "the predictions add up to" if _paths(b) > 1 else "the prediction is"
+    return [
+        f"{subject} {disagrees} the measured change in ",
+        b.n.E(),
+        f": at ε = {row['eps']:g}, ",
+        b.n.E(),
+        f" changes by {measured:.3g} and {predicted} {total:.3g}"
+        + (", of the opposite sign" if other_sign else ""),
+    ]
+
+
 def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
     """What the perturbation table shows when its error is not of order eps^2, and why: a relu
     unit above that the nudge carries across its kink (the predictions use the engine's slope
@@ -195,10 +306,8 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
         else "dividing ε by 10 does not make it fall 100-fold"
     )
     parts: list[str | Math] = [
-        "The paths' predictions add up to the measured change in ",
-        b.n.E(),
-        f", but here the error is not of order ε²: {shows}, and the table's error/ε² grows as "
-        "ε shrinks. ",
+        *_how_far(b),
+        f"; the error is not of order ε²: {shows}, and the table's error/ε² grows as ε shrinks. ",
     ]
     return parts + (_across_kinks(b, yi, kinks) if kinks else _not_smooth(b))
 
@@ -213,8 +322,8 @@ def _across_kinks(b: Builder, yi: Math, kinks: list[dict]) -> list[str | Math]:
         f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, z = 0: "
         f"the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
         "between 0 and 1, and each path's prediction uses the slope on the engine's side. "
-        "The predictions are then first-order accurate only: the error is of order ε (as is "
-        "the miss when one path is left out).",
+        "The predictions are then first-order accurate only: the error is of order ε"
+        + (" (as is the miss when one path is left out)." if _paths(b) > 1 else "."),
     ]
 
 
@@ -238,14 +347,16 @@ def _first_order_miss(b: Builder, yi: Math, miss: dict[str, float]) -> list[str 
     rounding in the model's dtype can leave, the engine's gradient is wrong."""
     d, p = b.d, b.d.perturbation
     measured, predicted = miss["measured_slope"], miss["predicted_slope"]
-    share = f" by {abs(miss['miss'] / measured):.2g} of it" if measured else ""
+    share = f", {abs(miss['miss'] / measured):.2g} of it," if measured else ""
+    subject, _, disagrees = _predictions(b)
+    summed = "the paths' sum" if _paths(b) > 1 else "the one path's prediction"
     parts: list[str | Math] = [
-        "The paths' predictions do not add up to the measured change in ",
+        f"{subject} {disagrees} the measured change in ",
         b.n.E(),
-        f": at every ε they miss it{share}, an error of order ε (divide ε by 10 and it falls "
+        f": at every ε the miss{share} is an error of order ε (divide ε by 10 and it falls "
         "only about 10-fold; the table's error/ε² grows as ε shrinks), which no smaller ε "
         "removes. The measured slope ΔE/ε tends to ",
-        f"{measured:.6g}; the paths' sum over ε, the engine's ",
+        f"{measured:.6g}; {summed} over ε, the engine's ",
         b.n.dE_dy(p["layer"], letter_of(b, p["layer"]), p["unit"]),
         f", is {predicted:.6g}. No relu unit was carried across a kink, so ",
     ]
@@ -436,4 +547,5 @@ def summary(b: Builder) -> None:
                 )
             )
     for note in d.notes:
-        b.add(Para([note]))
+        if note != d.sum_left_out:  # said where the sum's sections would stand
+            b.add(Para([note]))

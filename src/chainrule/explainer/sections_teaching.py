@@ -3,8 +3,10 @@ and a teaching bug's wrong gradients beside the right ones."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of, unit_numbers
-from chainrule.explainer.notation import Math, vector
+from chainrule.explainer.notation import Math, dtype_digits, vector
 from chainrule.explainer.views import consumer, graph_not_drawn
 
 #: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
@@ -21,6 +23,14 @@ def views(b: Builder) -> None:
     w_ij, dE_dzj = n.w(layer, i, None, j, None), n.dE_dz(layer + 1, j)
     dE_dy, dE_dz = vector(n.dE_dy(layer, i), i), vector(dE_dzj, j)
     joined_in_blocks = b.d.connections[layer].connected is not None
+    digits, rounded = dtype_digits(b.d.dtype), np.dtype(b.d.dtype).type
+
+    def _n(value: float) -> str:
+        # as the model's dtype rounds it (a float32 term w·∂E/∂z, multiplied here in float64,
+        # is then the graph's float32 product), to the digits that dtype holds; + 0.0: no "-0"
+        # for a product like (-0.13)·0
+        return f"{float(rounded(value)) + 0.0:.{digits}g}"
+
     b.add(Heading(f"One quantity, three views: {dE_dyi.plain}"))
     b.add(
         Para(
@@ -34,10 +44,11 @@ def views(b: Builder) -> None:
                 " (W the layer's weight array as chainrule stores it, units below by units above"
                 + ("; 0 between the nn.Parallel's blocks" if joined_in_blocks else "")
                 + ")"
-                ", and the fan-out node of the graph recorded unit by unit, where each consumer "
-                f"{_consumer(b, layer, unit, j, None)} sends back its share: the same terms, one "
-                f"per {j}.",
+                ", and the fan-out node of the graph recorded unit by unit, where each consumer ",
+                consumer(n, layer, (i, j), unit, None),
+                f" sends back its share: the same terms, one per {j}.",
                 f" They are case {v['case'] + 1}'s of {b.d.n_cases}." if b.d.n_cases > 1 else "",
+                _digits_shown(b.d.dtype, digits),
             ]
         )
     )
@@ -57,8 +68,8 @@ def views(b: Builder) -> None:
     for k, term in enumerate(terms[:shown]):
         row = [f"{term['j'] + 1}", _n(term["value"]), _n(v["matrix"]["terms"][k]["value"])]
         if graph:
-            consumer = _consumer(b, layer, unit, j, term["j"])
-            row.append(f"{_n(graph['consumers'][k]['value'])} (from {consumer})")
+            source = _consumer(b, layer, unit, j, term["j"])
+            row.append(f"{_n(graph['consumers'][k]['value'])} (from {source})")
         else:
             row.append("-")
         rows.append(row)
@@ -185,5 +196,16 @@ def bug(b: Builder) -> None:
     b.add(Para([verdict]))
 
 
-def _n(value: float) -> str:
-    return f"{value + 0.0:.10g}"  # + 0.0: no "-0" for a product like (-0.13)·0
+def _digits_shown(dtype: str, digits: int) -> str:
+    """Why a float32 model's numbers are shown to fewer digits than a float64 model's: the
+    views agree to the precision of its dtype, and past it each rounds in its own way (the
+    graph multiplies and adds in the dtype unit by unit, the engine adds by a matrix product,
+    the Hinton and matrix columns add the terms in float64)."""
+    if digits == dtype_digits("float64"):
+        return ""
+    return (
+        f" The model computes in {dtype}, whose numbers hold {digits} significant digits "
+        f"reliably, so each number is shown as {dtype} rounds it, to {digits} digits: the views "
+        f"agree to {dtype}'s precision (past it each adds its sum in its own order and rounds "
+        "differently; the JSON holds every digit)."
+    )

@@ -74,11 +74,13 @@ class _General:
             rename[self.Z[k]] = Z_new[k]
             rename[self.zs[k]] = sympy.Function(name)(y_new)
         readable = self.readable.xreplace({old: new for old, new in rename.items() if old != new})
-        first, last = z(0), z(self.n - 1)
-        # E(z_1(y), ..., z_n(y)); of one unit above, E(z_1(y))
-        plain = [f"{first.plain}({y.plain})", "...", f"{last.plain}({y.plain})"]
-        latex = [f"{first.latex}({y.latex})", r"\ldots", f"{last.latex}({y.latex})"]
-        plain, latex = (plain[:1], latex[:1]) if self.n == 1 else (plain, latex)
+        # E(z_1(y)) of one unit above, E(z_1(y), z_2(y)) of two, E(z_1(y), ..., z_n(y)) of more
+        ends = [0] if self.n == 1 else [0, self.n - 1]
+        plain = [f"{z(k).plain}({y.plain})" for k in ends]
+        latex = [f"{z(k).latex}({y.latex})" for k in ends]
+        if self.n > 2:
+            plain.insert(1, "...")
+            latex.insert(1, r"\ldots")
         return {
             "verified": self.verified,
             "lhs": f"d{E.plain}({', '.join(plain)})/d{y.plain}",

@@ -40,3 +40,21 @@ def test_a_wrong_short_answer_still_asks_again_at_the_prompt(capsys, monkeypatch
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{shortened}\n{written}\n"))
     code, out, _ = run(capsys, "quiz", "--seed", str(seed))
     assert "give 4" in out and code == 0 and "Correct" in out, out
+
+
+def test_a_rounding_to_fewer_digits_is_not_accepted_by_either(capsys, monkeypatch):
+    """Within one unit of its last digit, a 3-digit rounding passed for about 30% of exercises
+    (those whose 4th digit is 9, 0 or 1): -0.0213 for -0.02131, which the docs refuse."""
+    refused = 0
+    for seed in range(60):
+        expected = make_quiz(seed).expected
+        written = f"{expected:.3g}"
+        if significant_digits(written) != 3 or float(written) == float(f"{expected:.4g}"):
+            continue  # not a 3-digit answer, or the 4-digit rounding ends in 0: right
+        code, out, _ = run(capsys, "quiz", "--seed", str(seed), "--answer", written)
+        assert code == 1 and "3 significant digits" in out, (seed, written, out)
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{written}\n"))
+        code, out, err = run(capsys, "quiz", "--seed", str(seed))
+        assert "give 4" in out and "Correct" not in out, (seed, written, out)
+        refused += 1
+    assert refused >= 40

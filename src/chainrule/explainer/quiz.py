@@ -201,10 +201,12 @@ def check_answer(quiz: Quiz, answer: float | str) -> Verdict:
     and its text get one verdict. It is right when it is the answer rounded to the :data:`DIGITS`
     significant digits the exercise asks for, give or take one unit in the last of them on
     either side (for -0.218283, -0.2182, -0.2183 and -0.2184; not -0.2181 or -0.2185). More
-    digits are read as what they round to (-0.218183 is right, as -0.2182 is); fewer, as if
-    zeros followed (0.0689 for 0.06890 is right). An answer with fewer digits that is the answer
-    rounded to them (-0.218) is "close but too few digits", without giving the answer away; one
-    that is not is wrong, with the difference.
+    digits are read as what they round to (-0.218183 is right, as -0.2182 is); fewer are right
+    only as the answer's rounding with its trailing zeros left out, as ``f"{x:.4g}"`` writes it
+    (0.0689 for 0.06890), with no unit either side (-0.0213 for -0.02131 is a rounding to 3
+    digits). An answer with fewer digits that is the answer rounded to them (-0.218) is "close
+    but too few digits", without giving the answer away; one that is not is wrong, with the
+    difference.
 
     A slip (a term left out, the factor y_j(1 - y_j) forgotten, ...) is named only where it is
     the one slip the answer matches: at the digits asked, as the right answer would be, or, for
@@ -223,7 +225,9 @@ def check_answer(quiz: Quiz, answer: float | str) -> Verdict:
     def verdict(correct: bool, message: str, *slip) -> Verdict:
         return Verdict(correct, value, expected, numeric_value, message, *slip)
 
-    if _matches(value, expected):
+    # fewer digits are the answer only as its rounding written without trailing zeros: within
+    # one unit of a short answer's last digit would pass -0.0213 for -0.02131, a 3-digit rounding
+    if (value == float(f"{expected:.{DIGITS}g}")) if short else _matches(value, expected):
         return verdict(
             True, f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite differences)."
         )

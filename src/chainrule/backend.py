@@ -181,10 +181,26 @@ def move(array: Any, xp: Any = None, device: Any = None) -> Any:
 
 
 def detached(array: Any) -> Any:
-    """``array`` without its own library's autograd record: a torch tensor that requires grad
-    is detached (only chainrule differentiates a chainrule tensor, and torch refuses the
-    optimizers' ``out=`` updates on a tensor it tracks); any other array as it is."""
-    return array.detach() if getattr(array, "requires_grad", False) is True else array
+    """``array`` as it enters chainrule (``cr.tensor``, ``cr.Tensor``, an op's operand, a
+    loss's targets, a backward's seed, a transform's argument): one outside its own library's
+    autograd. A torch tensor that requires grad is refused with an :class:`ArrayLibraryError`
+    saying what to pass instead: only chainrule differentiates a chainrule tensor, so torch's
+    graph would end there, silently (``backward()`` left the torch tensor's ``.grad`` None),
+    as torch refuses a chainrule tensor in its ops. Any other array passes as it is."""
+    if getattr(array, "requires_grad", False) is True:
+        raise ArrayLibraryError(_tracked_by_torch(array))
+    return array
+
+
+def _tracked_by_torch(array: Any) -> str:
+    """Why a torch tensor that requires grad cannot enter chainrule, and the ways out."""
+    what = f"{type_name(array)} of shape {tuple(array.shape)} ({dtype_name(array.dtype)})"
+    return (
+        f"a {what} that requires grad cannot enter chainrule: only chainrule differentiates "
+        "what chainrule computes, so torch's graph would end here and its .grad stay None; "
+        "pass it detached (cr.tensor(w.detach(), requires_grad=True) to differentiate it in "
+        "chainrule), or convert a torch module with chainrule.interop.torch.from_torch(module)"
+    )
 
 
 def dtype_name(dtype: Any) -> str:
@@ -702,48 +718,43 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
 
 
 def index_array(array: Any, index: Any) -> Any:
-    """``array[index]``; where a library refuses one integer array among slices (the standard
-    asks for integer arrays on every axis: ``x[rows]`` and ``x[1:, cols]`` fail on
-    array-api-strict), the slices first and then the standard's ``take`` along that axis."""
+    """``array[index]``, with ``index`` read as NumPy reads it on every library.
+
+    Where a library refuses a key that NumPy takes (the standard asks for integer arrays on
+    every axis or on none: array-api-strict refuses ``x[rows]``, ``x[1:, cols]`` and, on a 3-d
+    ``x``, ``x[rows, 2]``), NumPy finds the flat position of every element the key picks
+    (:func:`_flat_positions`) and the library's ``take`` gathers them from the flattened array:
+    a key NumPy refuses too is refused in NumPy's words, naming the axis at fault. Only such a
+    library pays for reading the key's arrays on the host; NumPy, PyTorch, CuPy and JAX index
+    with the key as it is."""
     if type(array) is numpy.ndarray:
         return array[index]
     try:
         return array[index]
     except IndexError:
-        found = _one_array_axis(index, array.ndim)
-        if found is None:
-            raise
-        axis, positions, slices = found
-        if slices is not None:
-            array = array[slices]
+        positions = asarray_like(_flat_positions(tuple(array.shape), index), array)
         xp = array_module(array)
-        picked = xp.take(array, xp.reshape(positions, (-1,)), axis=axis)
-        shape = array.shape[:axis] + tuple(positions.shape) + array.shape[axis + 1 :]
-        return xp.reshape(picked, shape)
+        picked = xp.take(xp.reshape(array, (-1,)), xp.reshape(positions, (-1,)), axis=0)
+        return xp.reshape(picked, tuple(positions.shape))
 
 
-def _one_array_axis(index: Any, ndim: int) -> tuple[int, Any, tuple | None] | None:
-    """``(axis, positions, slices)`` when ``index`` is one integer array among slices and at
-    most one Ellipsis, else None; ``slices`` is the index with a full slice for the array (None
-    where every slice is full), which keeps every axis, so the array's axis is unchanged."""
-    items = list(index) if isinstance(index, tuple) else [index]
-    arrays = [k for k, item in enumerate(items) if hasattr(item, "shape")]
-    rest = [item for k, item in enumerate(items) if k not in arrays]
-    sliced = all(item is Ellipsis or isinstance(item, slice) for item in rest)
-    if len(arrays) != 1 or not sliced or sum(item is Ellipsis for item in rest) > 1:
-        return None
-    (k,) = arrays
-    if not is_integer(items[k].dtype, array_module(items[k])):
-        return None
-    full = all(item is Ellipsis or item == slice(None) for item in rest)
-    slices = (
-        None if full else tuple(slice(None) if j == k else item for j, item in enumerate(items))
-    )
-    if slices is not None and len(items) < ndim and not any(x is Ellipsis for x in items):
-        slices += (Ellipsis,)  # the standard names every axis of a multi-axis index
-    if Ellipsis in items[:k]:  # counted from the end: the axes after the array are named
-        return ndim - (len(items) - k), items[k], slices
-    return k, items[k], slices
+def _flat_positions(shape: tuple[int, ...], index: Any) -> numpy.ndarray:
+    """The flat (C-order) position, in an array of ``shape``, of every element that ``index``
+    picks, in the shape NumPy's ``x[index]`` has; NumPy's IndexError where it does not fit.
+
+    Each axis's coordinates are a broadcast view (no copy of the whole array's size), picked
+    by the key and weighted by that axis's stride in elements."""
+    items = index if isinstance(index, tuple) else (index,)
+    key = tuple(to_numpy(item) if hasattr(item, "shape") else item for item in items)
+    positions = numpy.broadcast_to(numpy.int64(0), shape)[key]  # zeros of the result's shape
+    stride = 1
+    for axis in reversed(range(len(shape))):
+        along = numpy.arange(shape[axis], dtype=numpy.int64).reshape(
+            (-1,) + (1,) * (len(shape) - axis - 1)
+        )
+        positions = positions + numpy.broadcast_to(along, shape)[key] * stride
+        stride *= shape[axis]
+    return positions
 
 
 def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:

@@ -84,6 +84,31 @@ def is_about_shapes(error: Exception) -> bool:
     return bool(_SHAPE_WORDS.search(str(error).split("\n")[0]))
 
 
+#: NumPy's (and array-api-strict's, which is NumPy inside) refusals of shapes, in words that
+#: show its internals ("(2,3,4)->(2,newaxis,newaxis)", an unknown -1 as "newaxis") and repeat
+#: the shapes that an op's message already names: each with the plain words said instead
+_NUMPY_SHAPE_WORDS = (
+    (
+        re.compile(r"(shape mismatch: )?operands could not be broadcast together.*"),
+        "they do not broadcast",
+    ),
+    (
+        re.compile(r"cannot reshape array of size (\d+) into shape .*"),
+        r"an array of \1 elements cannot take that shape",
+    ),
+)
+
+
+def shape_reason(error: Exception) -> str:
+    """A library's refusal of operands' shapes (its first line), for a message that already
+    names the op and the shapes: NumPy's wordings in plain words, any other as it is."""
+    detail = str(error).split("\n")[0]
+    for words, plain in _NUMPY_SHAPE_WORDS:
+        if words.fullmatch(detail.strip()):
+            return words.sub(plain, detail.strip())
+    return detail
+
+
 class AnomalyError(FloatingPointError):
     """A NaN or Inf appeared while :func:`~chainrule.detect_anomaly` was on."""
 

@@ -250,8 +250,8 @@ def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any
         data = data.astype(numbers) if data.dtype.kind in "biuf" else data
     else:  # an array keeps its library and device; numbers and lists become NumPy's
         xp = backend.array_module(value)
-        # a torch tensor that requires grad leaves torch's autograd, as cr.tensor takes it (the
-        # results were tied into torch's graph, with torch's warning from inside asarray)
+        # a torch tensor that requires grad is refused, as cr.tensor refuses it: torch's graph
+        # would end here, silently
         data = np.asarray(value) if xp is np else xp.asarray(backend.detached(value))
     xp = backend.array_module(data)
     if xp is np and data.dtype.kind not in "biufc":  # a string, an object: nothing to cast

@@ -74,9 +74,11 @@ def test_a_bare_target_on_a_device_numpy_cannot_read_is_used_where_it_is(loss):
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop"])
-def test_a_torch_input_that_requires_grad_is_chainrules_to_differentiate(name):
+def test_a_torch_input_that_requires_grad_is_refused_and_its_detached_copy_trains(name):
     """torch tracked such an input itself: the momentum, Adam and RMSprop steps failed in
-    torch's out= updates, and plain SGD turned every weight into a non-leaf torch tensor."""
+    torch's out= updates, and plain SGD turned every weight into a non-leaf torch tensor. It
+    was then detached silently (x.grad stayed None); now it is refused, naming the way out,
+    and x.detach() trains as an untracked input does."""
     torch = pytest.importorskip("torch")
     make = {
         "sgd": lambda p: optim.SGD(p, lr=0.1),
@@ -84,11 +86,12 @@ def test_a_torch_input_that_requires_grad_is_chainrules_to_differentiate(name):
         "adam": lambda p: optim.Adam(p, lr=0.01),
         "rmsprop": lambda p: optim.RMSprop(p, lr=0.01),
     }[name]
+    with pytest.raises(cr.ArrayLibraryError, match=r"requires grad .*detach"):
+        _model().to(xp=torch)(torch.asarray(X).requires_grad_(True))
     runs = []
-    for requires_grad in (True, False):
+    for x in (torch.asarray(X).requires_grad_(True).detach(), torch.asarray(X)):
         model = _model().to(xp=torch)
         opt = make(model.parameters())
-        x = torch.asarray(X).requires_grad_(requires_grad)
         for _ in range(3):
             opt.zero_grad()
             nn.CrossEntropy()(model(x), torch.asarray(LABELS)).backward()
@@ -275,21 +278,20 @@ def test_an_integer_and_an_array_apart_index_on_torch_as_numpy_does(index):
         lambda f, a: cr.jvp(f, (a,), (a * 0 + 1,))[1],
     ],
 )
-def test_a_torch_argument_that_requires_grad_leaves_torchs_autograd_in_a_transform(transform):
+def test_a_torch_argument_that_requires_grad_is_refused_by_a_transform(transform):
     """A transform's result was tied into torch's graph (grad_fn CloneBackward0), with torch's
-    UserWarning from inside asarray; cr.tensor detaches such an argument, and so do they now.
-    The oracle: the same transform of the same numbers from NumPy."""
-    import warnings
-
+    UserWarning from inside asarray; then such an argument was detached silently. cr.tensor
+    refuses it, and so do they, naming the way out: its detached copy, whose result is the
+    same transform of the same numbers from NumPy (the oracle)."""
     torch = pytest.importorskip("torch")
 
     def f(x):
         return (cr.sigmoid(x) * x).sum()
 
     a = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        result = transform(f, a)
+    with pytest.raises(cr.ArrayLibraryError, match=r"requires grad .*detach"):
+        transform(f, a)
+    result = transform(f, a.detach())
     assert not result.data.requires_grad and result.data.grad_fn is None
     np.testing.assert_allclose(result.numpy(), transform(f, a.detach().numpy()).numpy())
 

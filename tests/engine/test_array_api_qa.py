@@ -78,21 +78,27 @@ def test_tensor_of_a_numpy_tensor_with_xp_numpy_is_a_copy():
 
 
 # ---------------------------------------------------------------------------------------------
-# F3: a torch tensor that requires grad becomes a tensor without torch's warning
+# F3: a torch tensor that requires grad is refused (it was detached silently); its detached
+# copy becomes a tensor without torch's warning
 # ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("placement", [{}, {"xp": "torch"}, {"device": "cpu"}])
-def test_tensor_of_a_torch_tensor_requiring_grad_warns_nothing(placement):
+def test_tensor_of_a_torch_tensor_requiring_grad_is_refused_and_its_detached_copy_warns_nothing(
+    placement,
+):
     """The copy was made before the tensor left torch's autograd, and torch.asarray warned
-    ("unspecified requires_grad now defaults to obj.requires_grad")."""
+    ("unspecified requires_grad now defaults to obj.requires_grad"); then torch's graph ended
+    there silently (a.grad stayed None). Now it is refused, and a.detach() is taken."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("array_api_compat")
     placement = {k: torch if v == "torch" else v for k, v in placement.items()}
     a = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(cr.ArrayLibraryError, match=r"requires grad .*detach"):
+        cr.tensor(a, requires_grad=True, **placement)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        x = cr.tensor(a, requires_grad=True, **placement)
+        x = cr.tensor(a.detach(), requires_grad=True, **placement)
         (x * x).sum().backward()
     assert not x.data.requires_grad and a.grad is None  # torch's graph is not involved
     assert _values(x.grad.data) == [2.0, 4.0]

@@ -70,6 +70,16 @@ def _check_matmul_shapes(a: Tensor, b: Tensor, op: str = "matmul") -> None:
         raise ShapeError(
             f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align ({k_a} != {k_b})"
         )
+    batch_a, batch_b = tuple(a.shape[:-2]), tuple(b.shape[:-2])
+    if batch_a == batch_b or not batch_a or not batch_b:  # a layer's product: nothing to check
+        return
+    try:
+        numpy.broadcast_shapes(batch_a, batch_b)
+    except ValueError:  # NumPy's own words show its internal remapped shapes
+        raise ShapeError(
+            f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)}: the batch dimensions "
+            f"{batch_a} and {batch_b} do not broadcast"
+        ) from None
 
 
 def matmul(a: Any, b: Any) -> Tensor:

@@ -532,6 +532,13 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
     )
 
 
+def _rows_of(targets: Any) -> str:
+    """How targets that are not integers are read, named by their dtype's kind, for an error."""
+    if backend.dtype_name(targets.dtype) == "bool":
+        return "boolean targets are one-hot rows (True for the class)"
+    return "float targets are probability rows"
+
+
 def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of softmax(logits) against targets (class labels or probabilities per row).
 
@@ -571,9 +578,8 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
                 f"{tuple(logits.shape)} (expected {tuple(logits.shape[:-1])}){hint}"
             )
     elif targets.shape != logits.shape:
-        hint = (  # class labels held as floats: nn.CrossEntropy reads whole floats as labels
-            f"; float targets are probability rows of shape {tuple(logits.shape)}: give class "
-            "labels as integers"
+        hint = (  # class labels held as floats or booleans: nn.CrossEntropy reads both as labels
+            f"; {_rows_of(targets)} of shape {tuple(logits.shape)}: give class labels as integers"
             if targets.shape == logits.shape[:-1]
             else ""
         )

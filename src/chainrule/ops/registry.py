@@ -28,7 +28,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.engine import apply
-from chainrule.errors import ShapeError, is_about_shapes
+from chainrule.errors import ShapeError, is_about_shapes, shape_reason
 from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
 
 VjpRule = Callable[..., Any]
@@ -69,7 +69,7 @@ class Primitive:
         extra = _described_params(params)
         if is_about_shapes(error):
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
-            return ShapeError(f"{self.name}: shapes {shapes}{extra}: {detail}")
+            return ShapeError(f"{self.name}: shapes {shapes}{extra}: {shape_reason(error)}")
         described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
         return ValueError(f"{self.name}: inputs {described}{extra}: {detail}")
 

@@ -141,9 +141,39 @@ def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:
 def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands of a binary op as tensors (whichever is a tensor sets a scalar's dtype)."""
     if isinstance(a, Tensor):  # the common case, two tensors, without a call per operand
-        return a, b if isinstance(b, Tensor) else as_tensor(b, a)
+        if isinstance(b, Tensor):
+            return a, b
+        operand = as_tensor(b, a)
+        return _in_numpys_dtype(a, operand, b), operand
     b = as_tensor(b)
-    return as_tensor(a, b), b
+    operand = as_tensor(a, b)
+    return operand, _in_numpys_dtype(b, operand, a)
+
+
+def _in_numpys_dtype(x: Tensor, operand: Tensor, value: Any) -> Tensor:
+    """``x``, a floating tensor of a library other than NumPy, cast to the dtype its pair with
+    ``value`` has on NumPy, where ``value`` is a 0-d NumPy float array (or a NumPy float32 or
+    float16 scalar) that joined its library as the 0-d ``operand`` of a wider dtype.
+
+    PyTorch lets a 0-d operand's dtype count only across kinds (float32 beside a 0-d float64
+    stays float32 there), where NumPy, the array API standard and so array-api-strict and JAX
+    give float64; a NumPy float array keeps its own dtype beside a tensor on every library.
+    The cast is recorded, so the gradient returns to ``x`` in its own dtype."""
+    if (
+        not isinstance(value, (numpy.ndarray, numpy.floating))
+        or operand.ndim
+        or not x.ndim
+        or x.xp is numpy
+        or not backend.is_real_floating(operand.dtype, operand.xp)
+        or not backend.is_real_floating(x.dtype, x.xp)
+    ):
+        return x
+    mine, theirs = backend.dtype_name(x.dtype), backend.dtype_name(operand.dtype)
+    try:
+        wider = numpy.result_type(mine, theirs).name
+    except TypeError:  # a dtype NumPy lacks (PyTorch's bfloat16): NumPy has no rule to follow
+        return x
+    return x if wider == mine else x.astype(wider)
 
 
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -487,10 +517,10 @@ _getitem = primitive(
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]``; a repeated integer index accumulates its gradient, as ``np.add.at`` does."""
     x = as_tensor(x)
-    index = _normalize_index(index, x.data)
+    key = _normalize_index(index, x.data)
     try:
-        return _getitem(x, index=index)
-    except IndexError as error:
+        return _getitem(x, index=key)
+    except IndexError as error:  # named by the user's own key, not the library's form of it
         raise IndexError(
             f"getitem: index {index!r} does not fit shape {tuple(x.shape)}: {error}"
         ) from None

@@ -57,3 +57,17 @@ def test_a_multi_member_gz_of_the_same_data_is_compared_by_contents(tmp_path):
     two_members = gzip.compress(raw[:20]) + gzip.compress(raw[20:])
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(two_members)
     assert data.find_idx_pairs(tmp_path)["train"][0].name == "train-images-idx3-ubyte"
+
+
+def test_a_multi_member_gz_whose_last_member_matches_is_still_compared_whole(tmp_path):
+    """A gzip file's trailer describes its last member alone: gzip(B[:100]) + gzip(A) carries
+    A's CRC and length, yet holds other data than the plain file A."""
+    import gzip
+
+    _write_pair(tmp_path, "train", _images(0), LABELS)
+    plain = (tmp_path / "train-images-idx3-ubyte").read_bytes()
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(
+        gzip.compress(b"\x00" * 20) + gzip.compress(plain)
+    )
+    with pytest.raises(DataError, match="differ"):
+        data.find_idx_pairs(tmp_path)

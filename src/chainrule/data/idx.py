@@ -8,7 +8,9 @@ the dimensions and that the file length matches them exactly (so a truncated dow
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import math
 import os
 import re
@@ -311,25 +313,30 @@ def find_idx_pairs(directory: str | os.PathLike) -> dict[str, tuple[Path, Path]]
 
 
 def _same_data(first: Path, second: Path) -> bool:
-    """Whether two IDX files (each plain or gzip) hold the same bytes: by their CRC-32 and
-    length first (a gzip file's trailer records both), by their contents where those differ (a
-    gzip file of several members records only its last one's)."""
-    return _crc_and_size(first) == _crc_and_size(second) or _read_bytes(first) == _read_bytes(
-        second
-    )
+    """Whether two IDX files (each plain or gzip) hold the same bytes once gunzipped."""
+    return _digest(first) == _digest(second)
 
 
-def _crc_and_size(path: Path) -> tuple[int, int]:
-    """The CRC-32 and the length modulo 2**32 of a file's (gunzipped) bytes, as a gzip
-    trailer records them: read from the trailer of a gzip file, computed for a plain one."""
-    with _reading(path), path.open("rb") as handle:
-        if path.suffix == ".gz" or handle.read(2) == _GZIP_MAGIC:
-            handle.seek(max(path.stat().st_size - 8, 0))
-            trailer = handle.read(8).rjust(8, b"\0")
-            return int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:], "little")
-        handle.seek(0)
-        raw = handle.read()
-    return zlib.crc32(raw), len(raw) % 2**32
+def _digest(path: Path) -> str:
+    """The SHA-256 of a file's (gunzipped) bytes, read in chunks. The whole stream is read: a
+    gzip trailer's CRC describes only the last member of a file of several. Kept per file
+    version (its path, size and modification time), as a run looks for the pairs more than
+    once."""
+    with _reading(path):
+        info = path.stat()
+        return _digest_of(str(path), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_of(path: str, size: int, mtime_ns: int) -> str:
+    """:func:`_digest` of one version of a file (``size`` and ``mtime_ns`` key the cache)."""
+    with open(path, "rb") as handle:
+        zipped = path.endswith(".gz") or handle.read(2) == _GZIP_MAGIC
+    digest = hashlib.sha256()
+    with gzip.open(path, "rb") if zipped else open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _idx_entries(directory: Path) -> list[tuple[Path, re.Match]]:

@@ -19,10 +19,12 @@ attribute, ``"sum"`` or ``"mean"`` (see :meth:`Trainer.fit`).
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -488,7 +490,9 @@ class Trainer:
         this trainer's: its architecture (the activations too; not the dtype or the initial
         weights' recipe), its loss and optimizer, and its batch size once :meth:`fit` trains on.
         A difference raises :class:`~chainrule.errors.ModelFileError` naming the file, the
-        field, the checkpoint's value and this trainer's, before anything changes.
+        field, the checkpoint's value and this trainer's, before anything changes; so does a
+        part of the checkpoint that does not fit (the optimizer's state, the schedule's, a
+        generator's, a callback's), and the trainer is left as it was: all or nothing.
 
         What decides only the epochs still to come is this trainer's: a schedule the
         checkpoint holds no state of (the first run had none, or another kind) is put at the
@@ -497,7 +501,7 @@ class Trainer:
         ``monitor`` and ``mode``, starting its best afresh where they differ from the
         checkpoint's (see :meth:`EarlyStopping.load_state`).
         """
-        from chainrule.io import OPTIMIZER_FILE, TRAINER_JSON, check_weights
+        from chainrule.io import OPTIMIZER_FILE, check_weights
 
         state, arrays = checkpoint["state"], checkpoint["arrays"]
         source = checkpoint["path"]
@@ -512,9 +516,27 @@ class Trainer:
             raise ModelFileError(f"{arrays_file}: the optimizer's state is missing (no "
                                  "optimizer/ arrays); the run cannot continue where it "
                                  "stopped")  # fmt: skip
-        # the optimizer before the model: its load checks everything first and changes nothing
-        # when it refuses, so a state that does not fit leaves the model's weights as they were
-        try:
+        # everything below changes the trainer, and some parts are checked only as they load
+        # (a callback's state, above all a user's own; the schedule's; the generators'): one
+        # refused after others were loaded puts all of them back, so a refused resume leaves
+        # the trainer as it was
+        with self._all_or_nothing():
+            self._load_parts(state, arrays, weights, Path(source), opt_arrays)
+
+    def _load_parts(
+        self,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        weights: dict[str, np.ndarray],
+        source: Path,
+        opt_arrays: dict[str, np.ndarray],
+    ) -> None:
+        """Load a checkpoint :meth:`load_state` has checked: the optimizer, the weights, the
+        counts and generators, the schedule and the callbacks, in this order."""
+        from chainrule.io import OPTIMIZER_FILE, TRAINER_JSON, check_weights
+
+        arrays_file = source / OPTIMIZER_FILE
+        try:  # the optimizer's load checks everything first and changes nothing if it refuses
             self.optimizer.load_state_dict({"config": state["optimizer"]["config"],
                                             "state": opt_arrays})  # fmt: skip
         except (KeyError, TypeError, ValueError) as error:
@@ -524,13 +546,19 @@ class Trainer:
             ) from None
         # None: a full batch (a file without the field: this trainer's)
         batch_size = state.get("batch_size", self.batch_size)
-        self._resumed_batch_size = (Path(source) / TRAINER_JSON, batch_size)
+        self._resumed_batch_size = (source / TRAINER_JSON, batch_size)
         dtypes = self._host_dtypes()
         self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
         self.epoch = int(state["epoch"])
         self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
-        self.rng.bit_generator.state = state["rng"]
+        try:  # NumPy refuses another kind's state (MT19937's for a PCG64 generator)
+            self.rng.bit_generator.state = state["rng"]
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
+            raise ModelFileError(
+                f"{source / TRAINER_JSON}: field 'rng' does not fit this trainer's "
+                f"generator ({error})"
+            ) from None
         _load_module_rng_states(
             self.model, _rank_rng_states(state, self._world.rank, source), source
         )
@@ -549,7 +577,7 @@ class Trainer:
             found = key if key in saved else _older_key(saved, key)
             if found is not None:
                 self._load_callback(callback, found, saved[found],
-                                    _strip(arrays, f"callback/{found}/"), Path(source))  # fmt: skip
+                                    _strip(arrays, f"callback/{found}/"), source)  # fmt: skip
                 loaded.add(found)
         if "EarlyStopping" in saved and "EarlyStopping" not in loaded:
             # the best epoch's weights stood in the model when it was saved: a trainer without
@@ -560,6 +588,36 @@ class Trainer:
             if last is not None and int(saved["EarlyStopping"]["last_epoch"]) == self.epoch:
                 check_weights(self.model, last, arrays_file)
                 self.model.load_state_dict({k: v.astype(dtypes[k]) for k, v in last.items()})
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Put back everything :meth:`load_state` changes, as it was on entering the block,
+        when the block raises: a callback's state, the schedule's or a generator's refused after
+        the optimizer and the model were loaded left the trainer half resumed (the checkpoint's
+        epoch, weights and history beside this trainer's other state)."""
+        weights = self.model.state_dict()  # copies, as the optimizer's state_dict
+        optimizer = self.optimizer.state_dict()
+        schedule = _schedule_state(self.schedule)
+        rng, generators = self.rng.bit_generator.state, _module_rng_states(self.model)
+        callbacks = [
+            (callback, _kept_callback(callback)) for _, callback in self._stateful_callbacks()
+        ]
+        names = ("epoch", "stopped_early", "history", "_own_generators", "_resumed_batch_size")
+        attributes = {name: getattr(self, name) for name in names}  # each replaced, not changed
+        try:
+            yield
+        except BaseException:
+            for callback, kept in callbacks:
+                _put_callback_back(callback, kept)
+            if self.schedule is not None:
+                self.schedule.load_state_dict(schedule)
+            self.optimizer.load_state_dict(optimizer)  # after the schedule: its learning rate
+            self.model.load_state_dict(weights)
+            self.rng.bit_generator.state = rng
+            _load_module_rng_states(self.model, generators)
+            for name, value in attributes.items():
+                setattr(self, name, value)
+            raise
 
     def _check_same_run(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another run than this trainer's: another architecture (an
@@ -1050,6 +1108,25 @@ def _refuse_unexpected_arrays(
             "'optimizer/' arrays and 'callback/<name>/' arrays of the callbacks its "
             "trainer.json lists); nothing was loaded"
         )
+
+
+def _kept_callback(callback: Any) -> tuple[dict, dict[str, np.ndarray], dict[str, Any]]:
+    """A stateful callback's state as it stands, for :func:`_put_callback_back`: its
+    ``state()``, copied (a load may fill the arrays it returned in place), and its attributes."""
+    scalars, arrays = callback.state()
+    attributes = dict(getattr(callback, "__dict__", {}))
+    return copy.deepcopy(scalars), {k: np.array(v) for k, v in arrays.items()}, attributes
+
+
+def _put_callback_back(callback: Any, kept: tuple[dict, dict[str, np.ndarray], dict]) -> None:
+    """Restore what :func:`_kept_callback` kept: its own ``load_state`` refills what it changes
+    in place, and the attributes it held come back as the very objects (early stopping's
+    reference to its trainer and an unbeaten ``-inf`` best, which its saved state cannot hold)."""
+    scalars, arrays, attributes = kept
+    callback.load_state(scalars, arrays)
+    if attributes:
+        vars(callback).clear()
+        vars(callback).update(attributes)
 
 
 def _split_generator(generator: np.random.Generator, rank: int) -> np.random.Generator:

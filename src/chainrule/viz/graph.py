@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -427,22 +428,24 @@ def layered_svg(g: ComputationGraph) -> str:
     _order(g, rows)
     box_w = _box_width(g)
     bottom, top = min(rows), max(rows)
-    width = max(len(r) for r in rows.values()) * (box_w + _GAP_X) + _GAP_X
     height = (top - bottom + 1) * (_BOX_H + _GAP_Y) + _GAP_Y
-    pos = {}
-    for lvl, ids in rows.items():
-        offset = (width - len(ids) * (box_w + _GAP_X) + _GAP_X) / 2
-        for k, nid in enumerate(ids):
-            pos[nid] = (
-                offset + k * (box_w + _GAP_X),
-                _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y),
-            )
-    routes = _routes(g, pos, rows, level, box_w)
+    pos, width = _layout(rows, box_w, _GAP_X, top)
+    lanes = _lanes(g, pos, rows, level, box_w)
+    gap_x = max([_GAP_X] + [(n + 1) * _lane_step(n) for n in lanes.count.values()])
+    if gap_x > _GAP_X:  # more edges up one gap than fit _LANE_STEP apart: every gap widened
+        pos, width = _layout(rows, box_w, gap_x, top)
+    routes = _routes(g, pos, rows, box_w, gap_x, lanes)
+    if gap_x > _GAP_X:  # ... and the canvas cut back to what is drawn, and a gap's margin
+        xs = [x for r in routes for x, _ in r.points()] + [x for x, _ in pos.values()]
+        cut = max(0.0, min(xs) - _GAP_X)
+        width = min(width, max(xs + [x + box_w for x, _ in pos.values()]) + _GAP_X) - cut
+        pos = {nid: (x - cut, y) for nid, (x, y) in pos.items()}
+        routes = _routes(g, pos, rows, box_w, gap_x, lanes)
     left, right = _overhang(g, routes, width)
     if left or right:  # a canvas wide enough for the outer labels of three bent edges or more
         pos = {nid: (x + left, y) for nid, (x, y) in pos.items()}
         width += left + right
-        routes = _routes(g, pos, rows, level, box_w)
+        routes = _routes(g, pos, rows, box_w, gap_x, lanes)
     placer = Placer(Box(0, 0, width, height))  # a label wholly on the canvas, or listed below
     for x, y in pos.values():
         placer.block(Box(x, y, box_w, _BOX_H))
@@ -469,8 +472,7 @@ def layered_svg(g: ComputationGraph) -> str:
     legend_top = height
     for k, (edge, text, colour, route) in enumerate(unplaced, start=1):
         mark = f"[{k}]"
-        spot = placer.place(route.label_spots(), mark, _LABEL_SIZE)
-        mx, my, anchor = spot or (route.at(0.5)[0] + 4, route.at(0.5)[1], "start")
+        mx, my, anchor = placer.place_best(list(route.label_spots()), mark, _LABEL_SIZE)
         labels.append(_svg_text(mx, my, mark, colour, anchor))
         src, dst = g.nodes[edge.src].title, g.nodes[edge.dst].title
         line = f"{mark} {dst} -> {src}: {text}"
@@ -527,8 +529,10 @@ def _stroke(g: ComputationGraph, edge: GraphEdge) -> int:
 
 #: Where along an edge its label is tried, in this order (the middle first).
 _LABEL_AT = (0.5, 0.35, 0.65, 0.2, 0.8, 0.12, 0.88)
-#: How far from its edge, sideways (px), a label is tried, in this order.
-_LABEL_OFF = (4, 16)
+#: How far from its edge, sideways (px), and above or below the point, a label is tried, in
+#: this order; then farther, before it is numbered and listed under the drawing.
+_LABEL_OFF, _LABEL_RISE = (4, 16), (0, -11, 11)
+_LABEL_FAR, _LABEL_FAR_RISE = (28, 40), (-22, 22)
 
 
 @dataclass(frozen=True)
@@ -587,17 +591,46 @@ class _Route:
         (sx, sy), (cx, cy), (ex, ey) = self.start, self.control, self.end
         return f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
 
-    def label_spots(self) -> list[tuple[float, float, str]]:
-        """Where a label may go, best first: beside points along the path, nearer first. A
-        path bent left (one of x * x's two) tries its left side first, clear of its twin."""
+    def label_spots(self) -> Iterator[tuple]:
+        """Where a label may go, best first: beside points along the path, nearer first; then
+        (a path up a gap, most of it in a bundle of others) beside the pieces where it leaves
+        its input and meets its consumer; then all of those again, farther off, where no
+        other edge runs between it and its own. A path bent left (one of x * x's two) tries
+        its left side first, clear of its twin. Made as they are tried (most labels take one
+        of the first few)."""
         sides = ((1, "start"), (-1, "end")) if self.bend >= 0 else ((-1, "end"), (1, "start"))
-        spots = []
-        for f in _LABEL_AT:
-            px, py = self.at(f)
-            for off in _LABEL_OFF:
-                for dy in (0, -11, 11):
-                    spots += [(px + sign * off, py + dy, anchor) for sign, anchor in sides]
-        return spots
+        along = (self.at(f) for f in _LABEL_AT)
+        ends: list[tuple[float, float]] = []
+        if self.via:
+            points = self.points()
+            ends = [_middle(points[-2], points[-1]), _middle(points[0], points[1])]
+            ends += [points[-2], points[1]]
+        tries = (
+            (along, _LABEL_OFF, _LABEL_RISE),
+            (ends, _LABEL_OFF, _LABEL_RISE),
+            (itertools.chain((self.at(f) for f in _LABEL_AT), ends), _LABEL_OFF + _LABEL_FAR,
+             _LABEL_RISE + _LABEL_FAR_RISE),
+        )  # fmt: skip
+        for anchors, offsets, rises in tries:
+            for px, py in anchors:
+                for off in offsets:
+                    for dy in rises:
+                        for sign, anchor in sides:
+                            yield _spot(px, py, sign * off, dy, anchor)
+
+
+def _spot(px: float, py: float, off: float, dy: float, anchor: str) -> tuple:
+    """A label's place ``off`` px beside the point (px, py) of its edge and ``dy`` below it;
+    set off farther than the nearest, with the way from the edge to it, which must meet
+    nothing (a label beside a bundle, with another edge between it and its own, names the
+    wrong one)."""
+    if abs(off) <= _LABEL_OFF[0]:
+        return (px + off, py + dy, anchor)
+    return (px + off, py + dy, anchor, (px + math.copysign(1, off), py, px + off, py))
+
+
+def _middle(p: tuple[float, float], q: tuple[float, float]) -> tuple[float, float]:
+    return ((p[0] + q[0]) / 2, (p[1] + q[1]) / 2)
 
 
 def _along(points: list[tuple[float, float]], t: float) -> tuple[float, float]:
@@ -625,36 +658,150 @@ def _edge_label(edge: GraphEdge) -> str | None:
     return None if edge.contribution is None else "sends back " + summary(edge.contribution)
 
 
-def _routes(
+def _layout(
+    rows: dict[int, list[int]], box_w: float, gap_x: float, top: int
+) -> tuple[dict[int, tuple[float, float]], float]:
+    """Each box's top-left corner, every row centred, ``gap_x`` between two boxes and beside
+    the widest row; and the canvas's width."""
+    width = max(len(r) for r in rows.values()) * (box_w + gap_x) + gap_x
+    pos = {}
+    for lvl, ids in rows.items():
+        offset = (width - len(ids) * (box_w + gap_x) + gap_x) / 2
+        for k, nid in enumerate(ids):
+            pos[nid] = (offset + k * (box_w + gap_x), _GAP_Y / 2 + (top - lvl) * (_BOX_H + _GAP_Y))
+    return pos, width
+
+
+#: The least distance (px) between two edges running up one gap: 2-5 px apart, a bundle of
+#: them read as one line, and a label beside it could not be told from its neighbours'.
+_LANE_STEP = 8
+
+
+def _lane_step(lanes: int) -> float:
+    """How far apart ``lanes`` edges run up one gap: spread across it (a 40 px gap holds
+    four), or ``_LANE_STEP`` apart in a gap widened for them."""
+    return max(_LANE_STEP, _GAP_X / (lanes + 1))
+
+
+@dataclass
+class _Lanes:
+    """Where the edges that skip levels run. ``runs[k]``: edge k's stretches up one column of
+    gaps, bottom first, as (column, lowest level, highest level, gap index at the lowest, lane);
+    ``count[column]``: how many lanes it has. A column is the gaps of the rows at one x (rows
+    are centred, so gap j of a row of m boxes is at ``2 j - m`` half-pitches from the middle)."""
+
+    runs: dict[int, list[tuple[int, int, int, int, int]]]
+    count: dict[int, int]
+
+
+def _lanes(
     g: ComputationGraph,
     pos: dict[int, tuple[float, float]],
     rows: dict[int, list[int]],
     level: dict[int, int],
     box_w: float,
+) -> _Lanes:
+    """For each edge that skips levels, the gap it passes each row of boxes between through:
+    the gap (between two boxes, or beside the row) nearest to where it is heading. An edge
+    keeps one lane up a column of gaps, so that it is drawn as one straight piece (a lane per
+    row, spread by the edges in that row, made a point per row: O(n^2) points for a leaf read
+    by n ops), and edges whose stretches overlap get lanes in the order in which they leave
+    it, so that they do not cross: the ones turning off lowest nearest their side. A straight
+    line from y to y * y + y's sum ran behind y * y's box, hiding one of the three paths y's
+    gradient sums."""
+    centres = {  # per level, the x of each gap's middle, left to right
+        lvl: [pos[ids[0]][0] + j * (box_w + _GAP_X) - _GAP_X / 2 for j in range(len(ids) + 1)]
+        for lvl, ids in rows.items()
+    }
+    centre = {nid: x + box_w / 2 for nid, (x, _) in pos.items()}
+    middle = {lvl: pos[ids[0]][1] + _BOX_H / 2 for lvl, ids in rows.items()}
+    stretches: dict[int, list[tuple]] = {}  # column -> (order, edge, lowest, highest, gap)
+    runs: dict[int, list[list]] = {}
+    for k, edge in enumerate(g.edges):
+        between = [lvl for lvl in range(level[edge.src] + 1, level[edge.dst]) if lvl in rows]
+        if not between:
+            continue
+        x, y = centre[edge.src], pos[edge.src][1]
+        end_x, end_y = centre[edge.dst], pos[edge.dst][1] + _BOX_H
+        passes = []
+        for lvl in between:
+            heading = x + (end_x - x) * (y - middle[lvl]) / (y - end_y)  # on the line to the end
+            gap = _nearest(centres[lvl], heading)
+            column = 2 * gap - len(rows[lvl])
+            if passes and passes[-1][0] == column:
+                passes[-1][2] = lvl
+            else:
+                passes.append([column, lvl, lvl, gap, centres[lvl][gap], 0])  # 0: its lane
+            x, y = centres[lvl][gap], middle[lvl]
+        runs[k] = passes
+        for j, (column, low, high, _, here, _) in enumerate(passes):
+            after = passes[j + 1][4] if j + 1 < len(passes) else end_x
+            before = passes[j - 1][4] if j else centre[edge.src]
+            # left to right: those turning off left, lowest first, then those turning right,
+            # highest first; then by where they go and come from
+            order = (0, high, after) if after < here else (1, -high, after)
+            stretches.setdefault(column, []).append((*order, before, k, j, low, high))
+    count = {}
+    for column, ones in stretches.items():
+        ones.sort()
+        placed: list[tuple[int, int, int]] = []  # (lowest, highest, lane)
+        for *_, k, j, low, high in ones:
+            # the first lane right of every earlier one it overlaps (or meets, a row apart)
+            lane = 1 + max((n for a, b, n in placed if a <= high + 1 and low <= b + 1), default=-1)
+            placed.append((low, high, lane))
+            runs[k][j][5] = lane
+        count[column] = 1 + max(n for *_, n in placed)
+    return _Lanes({k: [(*p[:4], p[5]) for p in passes] for k, passes in runs.items()}, count)
+
+
+def _routes(
+    g: ComputationGraph,
+    pos: dict[int, tuple[float, float]],
+    rows: dict[int, list[int]],
+    box_w: float,
+    gap_x: float,
+    lanes: _Lanes,
 ) -> list[_Route]:
     """Each edge's path, in the order of ``g.edges``: the k edges between one input and one
-    consumer bent apart, side by side; an edge that skips levels up through their gaps."""
+    consumer bent apart, side by side; an edge that skips levels straight up its lanes, its
+    corners only."""
     centre = {nid: x + box_w / 2 for nid, (x, _) in pos.items()}
-    through = _through_gaps(g, pos, rows, level, box_w, centre)
-    starts, ends = _ports(g, centre, box_w, through)
+    xs = {}  # edge -> the x of each of its lanes
+    for k, runs in lanes.runs.items():
+        xs[k] = []
+        for column, low, _, gap, lane in runs:
+            n = lanes.count[column]
+            middle = pos[rows[low][0]][0] + gap * (box_w + gap_x) - gap_x / 2
+            xs[k].append(middle + (lane - (n - 1) / 2) * _lane_step(n))
+    starts, ends = _ports(g, centre, box_w, xs)
     twins: dict[tuple[int, int], list[int]] = {}
     for k, edge in enumerate(g.edges):
         twins.setdefault((edge.src, edge.dst), []).append(k)
     routes = []
     for k, edge in enumerate(g.edges):
         start, end = (starts[k], pos[edge.src][1]), (ends[k], pos[edge.dst][1] + _BOX_H)
-        if k in through:
-            via = [(x, top + _BOX_H) for x, top in through[k]] + [(x, top) for x, top in through[k]]
-            via.sort(key=lambda point: -point[1])  # upwards: each row entered, then left
+        if k in xs:
             # it turns near its ends, leaving the middle of the space between two rows to the
             # labels of the edges there (y * y's two, beside y -> y * y + y's sum)
-            (first, _), (last, _) = via[0], via[-1]
-            via = [(first, start[1] - _GAP_Y / 3), *via, (last, end[1] + _GAP_Y / 3)]
-            routes.append(_Route(start, end, via=tuple(via)))
+            via = [(xs[k][0], start[1] - _GAP_Y / 3)]
+            for (_, low, high, _, _), x in zip(lanes.runs[k], xs[k]):
+                via += [(x, pos[rows[low][0]][1] + _BOX_H), (x, pos[rows[high][0]][1])]
+            via.append((xs[k][-1], end[1] + _GAP_Y / 3))
+            routes.append(_Route(start, end, via=tuple(_corners([start, *via, end])[1:-1])))
             continue
         pair = twins[(edge.src, edge.dst)]
         routes.append(_Route(start, end, (pair.index(k) - (len(pair) - 1) / 2) * _spread(g, pair)))
     return routes
+
+
+def _corners(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A polyline without the points in the middle of a straight piece."""
+    out = points[:1]
+    for p, q in zip(points[1:], points[2:]):
+        (ax, ay), (bx, by) = out[-1], p
+        if abs((bx - ax) * (q[1] - ay) - (by - ay) * (q[0] - ax)) > 1e-6:
+            out.append(p)
+    return out + points[-1:] if len(points) > 1 else out
 
 
 def _spread(g: ComputationGraph, pair: list[int]) -> float:
@@ -674,19 +821,19 @@ def _ports(
     g: ComputationGraph,
     centre: dict[int, float],
     box_w: float,
-    through: dict[int, list[tuple[float, float]]],
+    through: dict[int, list[float]],
 ) -> tuple[list[float], list[float]]:
     """The x where each edge leaves its input's box and where it meets its consumer's: the
     edges at one side of a box spread about its middle, ordered by where each heads (its other
-    end, or the gap it passes first), so that they do not cross there; the k edges between
-    one pair side by side in their order."""
+    end, or the lane it runs up first, ``through``), so that they do not cross there; the k
+    edges between one pair side by side in their order."""
     starts, ends = [0.0] * len(g.edges), [0.0] * len(g.edges)
     for xs, here, there, first in ((starts, "src", "dst", 0), (ends, "dst", "src", -1)):
         at: dict[int, list[int]] = {}
         for k, edge in enumerate(g.edges):
             at.setdefault(getattr(edge, here), []).append(k)
         heading = {
-            k: through[k][first][0] if k in through else centre[getattr(edge, there)]
+            k: through[k][first] if k in through else centre[getattr(edge, there)]
             for k, edge in enumerate(g.edges)
         }
         for nid, ks in at.items():
@@ -695,49 +842,6 @@ def _ports(
             for j, k in enumerate(ks):
                 xs[k] = centre[nid] + (j - (len(ks) - 1) / 2) * step
     return starts, ends
-
-
-def _through_gaps(
-    g: ComputationGraph,
-    pos: dict[int, tuple[float, float]],
-    rows: dict[int, list[int]],
-    level: dict[int, int],
-    box_w: float,
-    centre: dict[int, float],
-) -> dict[int, list[tuple[float, float]]]:
-    """For each edge that skips levels, the x at which it passes each row of boxes between,
-    and the row's top, bottom row first: straight up through the gap (between two boxes, or
-    beside the row) nearest to where it is heading, the edges sharing a gap spread across it
-    in the order of their inputs. A straight line from y to y * y + y's sum ran behind
-    y * y's box, hiding one of the three paths y's gradient sums."""
-    gaps = {}  # per level: the gaps' (left, right), left to right, and their centres
-    for lvl, ids in rows.items():
-        lefts = [pos[nid][0] for nid in ids]  # in order: the row was laid out so
-        sides = [lefts[0] - _GAP_X] + [x + box_w for x in lefts]
-        gaps[lvl] = ([(x, x + _GAP_X) for x in sides], [x + _GAP_X / 2 for x in sides])
-    chosen: dict[int, list[tuple[int, int]]] = {}  # edge -> [(level, gap)], bottom row first
-    sharing: dict[tuple[int, int], list[int]] = {}  # (level, gap) -> the edges through it
-    for k, edge in enumerate(g.edges):
-        between = [lvl for lvl in range(level[edge.src] + 1, level[edge.dst]) if lvl in rows]
-        x, y = centre[edge.src], pos[edge.src][1]
-        end = (centre[edge.dst], pos[edge.dst][1] + _BOX_H)
-        for lvl in between:
-            middle = pos[rows[lvl][0]][1] + _BOX_H / 2
-            heading = x + (end[0] - x) * (y - middle) / (y - end[1])  # on the line to the end
-            centres = gaps[lvl][1]
-            gap = _nearest(centres, heading)
-            chosen.setdefault(k, []).append((lvl, gap))
-            sharing.setdefault((lvl, gap), []).append(k)
-            x, y = centres[gap], middle
-    through = {}
-    for k, passes in chosen.items():
-        through[k] = []
-        for lvl, gap in passes:
-            sharers = sorted(sharing[(lvl, gap)], key=lambda j: (centre[g.edges[j].src], j))
-            left, right = gaps[lvl][0][gap]
-            x = left + (right - left) * (sharers.index(k) + 1) / (len(sharers) + 1)
-            through[k].append((x, pos[rows[lvl][0]][1]))
-    return through
 
 
 def _nearest(centres: list[float], x: float) -> int:

@@ -10,8 +10,10 @@ as well as the boxes (a number written across an edge cannot be read, and seems 
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,46 +121,116 @@ class Placer:
         """Mark the polyline through ``points`` (an edge, a curve sampled) as taken: no label
         is placed across it."""
         for (x1, y1), (x2, y2) in zip(points, points[1:]):
-            # a long segment filed piece by piece: its bounding box would cover a whole canvas
-            pieces = max(1, int(max(abs(x2 - x1), abs(y2 - y1)) // _CELL))
-            dx, dy = (x2 - x1) / pieces, (y2 - y1) / pieces
-            for k in range(pieces):
-                ax, ay, bx, by = x1 + dx * k, y1 + dy * k, x1 + dx * (k + 1), y1 + dy * (k + 1)
-                self._file((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by), (ax, ay, bx, by)))
+            item = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), (x1, y1, x2, y2))
+            self._file(item, _cells_along(x1, y1, x2, y2))
 
-    def _file(self, item: tuple) -> None:
-        for cell in _cells_of(*item[:4]):
+    def _file(self, item: tuple, cells: Iterable[tuple[int, int]] | None = None) -> None:
+        """File ``item`` once in each cell it reaches (``cells``; a box: those it covers)."""
+        for cell in _cells_of(*item[:4]) if cells is None else cells:
             self._cells.setdefault(cell, []).append(item)
+
+    def _near(self, box: Box) -> Iterator[tuple]:
+        """What is filed in the cells ``box`` covers, each thing once (a line up a column of
+        cells is filed in each)."""
+        cells = _cells_of(box.x, box.y, box.x + box.w, box.y + box.h)
+        if len(cells) == 1:
+            yield from self._cells.get(cells[0], ())
+            return
+        seen = set()
+        for cell in cells:
+            for item in self._cells.get(cell, ()):
+                if id(item) not in seen:
+                    seen.add(id(item))
+                    yield item
 
     def free(self, box: Box) -> bool:
         if self.bounds is not None and not box.inside(self.bounds):
             return False
         left, top, right, bottom = box.x, box.y, box.x + box.w, box.y + box.h
-        for cell in _cells_of(left, top, right, bottom):
-            for x1, y1, x2, y2, segment in self._cells.get(cell, ()):
-                # Box.overlaps written out: this loop is most of the time a large graph takes
-                gap = 1.0 if segment is None else LINE_GAP + 1
-                if right + gap <= x1 or x2 + gap <= left or bottom + gap <= y1 or y2 + gap <= top:
-                    continue
-                if segment is None or segment_crosses(box, *segment, LINE_GAP):
-                    return False
+        for x1, y1, x2, y2, segment in self._near(box):
+            # Box.overlaps written out: this loop is most of the time a large graph takes
+            gap = 1.0 if segment is None else LINE_GAP + 1
+            if right + gap <= x1 or x2 + gap <= left or bottom + gap <= y1 or y2 + gap <= top:
+                continue
+            if segment is None or segment_crosses(box, *segment, LINE_GAP):
+                return False
         return True
 
+    def clear(self, x1: float, y1: float, x2: float, y2: float) -> bool:
+        """Whether the segment from (x1, y1) to (x2, y2) meets no box, label or line."""
+        span = Box(min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1))
+        for left, top, right, bottom, segment in self._near(span):
+            if right < span.x or span.x + span.w < left or bottom < span.y or span.y + span.h < top:
+                continue
+            if segment is None:
+                if segment_crosses(Box(left, top, right - left, bottom - top), x1, y1, x2, y2, 0):
+                    return False
+            elif _segments_meet((x1, y1, x2, y2), segment):
+                return False
+        return True
+
+    def clutter(self, box: Box) -> float:
+        """How much of what is placed ``box`` would cover: the area it shares with each box
+        and label, and its whole area again for each line it crosses (a mark written across an
+        edge seems to belong to it); off the canvas, infinite."""
+        if self.bounds is not None and not box.inside(self.bounds):
+            return math.inf
+        left, top, right, bottom = box.x, box.y, box.x + box.w, box.y + box.h
+        total = 0.0
+        for x1, y1, x2, y2, segment in self._near(box):
+            if segment is None:
+                total += max(0.0, min(right, x2) - max(left, x1)) * max(
+                    0.0, min(bottom, y2) - max(top, y1)
+                )
+            elif segment_crosses(box, *segment, LINE_GAP):
+                total += box.w * box.h
+        return total
+
     def place(
-        self, candidates: list[tuple[float, float, str]], text: str | list[str], size: float
+        self, candidates: Iterable[tuple], text: str | list[str], size: float
     ) -> tuple[float, float, str] | None:
         """The first (x, y, anchor) of ``candidates`` where the label fits (a list of texts is
-        a block of lines, one below the other); None if none does."""
+        a block of lines, one below the other); None if none does. A candidate may carry a
+        fourth item, a segment (x1, y1, x2, y2) that must meet nothing placed (:meth:`clear`):
+        the way from a label set off from its edge to the edge (another line there, and the
+        label reads as that line's)."""
         lines = [text] if isinstance(text, str) else text
-        for x, y, anchor in candidates:
+        for x, y, anchor, *tether in candidates:
             boxes = [
                 text_box(x, y + k * line_height(size), t, size, anchor) for k, t in enumerate(lines)
             ]
-            if all(self.free(box) for box in boxes):
+            if all(self.free(box) for box in boxes) and all(self.clear(*t) for t in tether):
                 for box in boxes:
                     self.block(box)
                 return x, y, anchor
         return None
+
+    def place_best(
+        self, candidates: list[tuple], text: str, size: float
+    ) -> tuple[float, float, str]:
+        """The first of ``candidates`` where the label fits, else the one where it covers
+        least (:meth:`clutter`): a mark that must go somewhere, beside its edge rather than
+        on it."""
+        spot = self.place(candidates, text, size)
+        if spot is not None:
+            return spot
+        x, y, anchor, *_ = min(
+            candidates, key=lambda c: self.clutter(text_box(c[0], c[1], text, size, c[2]))
+        )
+        self.block(text_box(x, y, text, size, anchor))
+        return x, y, anchor
+
+
+def _segments_meet(a: tuple, b: tuple) -> bool:
+    """Whether two segments (x1, y1, x2, y2) whose bounding boxes overlap meet: the ends of
+    each are not both strictly on one side of the other."""
+
+    def side(p: tuple, qx: float, qy: float) -> float:
+        return (p[2] - p[0]) * (qy - p[1]) - (p[3] - p[1]) * (qx - p[0])
+
+    return side(b, a[0], a[1]) * side(b, a[2], a[3]) <= 0 and (
+        side(a, b[0], b[1]) * side(a, b[2], b[3]) <= 0
+    )
 
 
 def _cells_of(x1: float, y1: float, x2: float, y2: float) -> list[tuple[int, int]]:
@@ -166,6 +238,23 @@ def _cells_of(x1: float, y1: float, x2: float, y2: float) -> list[tuple[int, int
     cols = range(int((x1 - LINE_GAP) // _CELL), int((x2 + LINE_GAP) // _CELL) + 1)
     rows = range(int((y1 - LINE_GAP) // _CELL), int((y2 + LINE_GAP) // _CELL) + 1)
     return [(c, r) for c in cols for r in rows]
+
+
+def _cells_along(x1: float, y1: float, x2: float, y2: float) -> Iterable[tuple[int, int]]:
+    """The grid cells a segment reaches: those its bounding box covers where that is a
+    column or a row of cells (a line up a gap), else those of its pieces a cell long (a long
+    slanting line's box would cover much of the canvas)."""
+    cols = abs(x2 - x1) // _CELL
+    rows = abs(y2 - y1) // _CELL
+    if min(cols, rows) < 2:
+        return _cells_of(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    pieces = int(max(cols, rows))
+    dx, dy = (x2 - x1) / pieces, (y2 - y1) / pieces
+    cells: set[tuple[int, int]] = set()
+    for k in range(pieces):
+        ax, ay, bx, by = x1 + dx * k, y1 + dy * k, x1 + dx * (k + 1), y1 + dy * (k + 1)
+        cells.update(_cells_of(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+    return cells
 
 
 def line_height(size: float) -> float:

@@ -186,6 +186,11 @@ class NetworkState:
         but the explainer can write out is refused naming ``explain_with``, the way to it the
         caller has (the Python function; ``chainrule serve --model`` names the command)."""
         loss = page_loss(loss)
+        try:
+            rows = np.shape(host_values(x))
+        except ValueError:  # ragged rows: the explainer says what is wrong with them
+            rows = ()
+        _refuse_a_batch(rows)  # before t is matched to x's rows ("give one per case" for a batch)
         with _named_as_the_explorers():
             problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
             output_activation(problem.network, problem.loss)  # a unit applied twice: refused
@@ -196,11 +201,7 @@ class NetworkState:
                 f"{loss_object.name}; {explain_with} writes this model's derivation out (text, "
                 "Markdown, LaTeX, HTML, JSON)"
             )
-        if problem.x.shape[0] != 1:
-            raise ExplainError(
-                f"explorer: the explorer shows one case, but x has {problem.x.shape[0]} rows "
-                f"(shape {problem.x.shape}); pass one case, e.g. (X[0], T[0])"
-            )
+        _refuse_a_batch(problem.x.shape)
         note = dropout_note(network)
         if note is not None:  # the page shows the network's numbers in evaluation, as explain does
             warnings.warn(f"explorer: {note}", UserWarning, stacklevel=2)
@@ -263,6 +264,15 @@ def page_loss(loss: Any) -> Loss:
         raise ExplainError(
             f"explorer: unknown loss {shown}; the explorer computes {', '.join(PAGE_LOSSES)}"
         ) from None
+
+
+def _refuse_a_batch(shape: tuple[int, ...]) -> None:
+    """Refuse inputs of several rows (``shape``): the explorer shows one case."""
+    if len(shape) == 2 and shape[0] > 1:
+        raise ExplainError(
+            f"explorer: the explorer shows one case, but x has {shape[0]} rows (shape "
+            f"{tuple(shape)}); pass one case, e.g. (X[0], T[0])"
+        )
 
 
 @contextlib.contextmanager

@@ -44,6 +44,10 @@ function fmt(x, digits = 3) {
 }
 /** Long form for the panel's tables (6 significant digits). */
 const fmtLong = (x) => fmt(x, 6);
+/** Two subscripts of one symbol: run together while each is one digit (w12), with a comma once
+ *  either has more (w1,12 and w11,2, which w112 would not tell apart), as the explainer writes
+ *  them (chainrule.explainer.notation.index_pair). */
+const indexPair = (a, b) => (String(a).length === 1 && String(b).length === 1 ? `${a}${b}` : `${a},${b}`);
 const signClass = (x) => (x > 0 ? "pos" : x < 0 ? "neg" : "");
 
 function el(tag, attrs = {}, text) {
@@ -73,6 +77,35 @@ function nonFinite(value, where = "") {
     if (found !== null) return found;
   }
   return null;
+}
+
+/** A decimal number as a person writes one (1.5, -2, .5, 3e-4). Chromium's number fields
+ *  dropped the keys they do not take, so "1,5" became 15 and "0x10" 10; the fields are text
+ *  fields and this reads them, refusing what it is not (JavaScript's Number would read "0x10"
+ *  as 16 and "" as 0). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** The number typed in a field, or an ApiError saying why the text is none ("not a number",
+ *  and for a decimal comma "use a decimal point"). */
+function readNumber(typed) {
+  const text = typed.trim();
+  if (text === "") throw new ApiError("not a number");
+  if (!DECIMAL.test(text)) {
+    const point = text.replace(",", ".");
+    throw new ApiError(DECIMAL.test(point)
+      ? `"${text}" is not a number: use a decimal point (${point})`
+      : `"${text}" is not a number: write it in decimal digits with a decimal point, as 0.5 or -1.5e-3`);
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new ApiError(`"${text}" is not a finite number (it overflows)`);
+  return value;
+}
+
+/** The numbers of a list field ("4, 3"), each read by readNumber; `what` names the field. */
+function readNumbers(typed, what) {
+  return typed.split(",").map((s) => s.trim()).filter(Boolean).map((item) => {
+    try { return readNumber(item); } catch (error) { throw new ApiError(`${what}: ${error.message}`); }
+  });
 }
 
 /* ---------------------------------------------------------------- one explorer */
@@ -347,13 +380,40 @@ function createExplorer(ROOT, transport, host) {
 
   /* ---------------------------------------------------------------- the diagram */
 
-  /** Greedy label placement: a candidate box is kept only if it overlaps nothing placed before. */
-  class Placer {
-    constructor() { this.boxes = []; }
-    fits(b) {
-      return this.boxes.every((o) => b.x + b.w <= o.x || o.x + o.w <= b.x || b.y + b.h <= o.y || o.y + o.h <= b.y);
+  /** How far (px) a label keeps from a line it must not cross: half a path's 3.5 px stroke. */
+  const LINE_GAP = 2;
+
+  /** Whether the segment (x1, y1)-(x2, y2) passes through box `b` grown by `gap` on every side
+   *  (Liang-Barsky: clip the segment's parameter range to the box's four sides), as
+   *  chainrule.viz.style.segment_crosses does for the Python diagrams. */
+  function segmentCrosses(b, x1, y1, x2, y2, gap) {
+    const dx = x2 - x1, dy = y2 - y1;
+    let low = 0, high = 1;
+    for (const [p, q] of [[-dx, x1 - (b.x - gap)], [dx, b.x + b.w + gap - x1],
+      [-dy, y1 - (b.y - gap)], [dy, b.y + b.h + gap - y1]]) {
+      if (p === 0) { if (q < 0) return false; continue; }  // parallel to this side: outside it?
+      const t = q / p;
+      if (p < 0) low = Math.max(low, t); else high = Math.min(high, t);
+      if (low > high) return false;
     }
-    take(b) { if (!this.fits(b)) return false; this.boxes.push(b); return true; }
+    return true;
+  }
+
+  /** Greedy label placement: a candidate box is kept only if it overlaps nothing placed before
+   *  (boxes: units, labels) and crosses no line given to blockLine (a path's line: drawn on top
+   *  in full colour, it cut through the unit labels it passed). A label on a line itself (a
+   *  path's term) names that line as its own, and only its own line may run under it. */
+  class Placer {
+    constructor() { this.boxes = []; this.lines = []; }
+    blockLine(x1, y1, x2, y2, key) { this.lines.push({ x1, y1, x2, y2, key }); }
+    crossesLine(b, own) {
+      return this.lines.some((s) => s.key !== own && segmentCrosses(b, s.x1, s.y1, s.x2, s.y2, LINE_GAP));
+    }
+    fits(b, own) {
+      return this.boxes.every((o) => b.x + b.w <= o.x || o.x + o.w <= b.x || b.y + b.h <= o.y || o.y + o.h <= b.y)
+        && !this.crossesLine(b, own);
+    }
+    take(b, own) { if (!this.fits(b, own)) return false; this.boxes.push(b); return true; }
   }
 
   function textBox(x, y, text, anchor) {
@@ -404,6 +464,10 @@ function createExplorer(ROOT, transport, host) {
 
   function renderDiagram() {
     const svg = $("diagram");
+    // the unit that has the keyboard's focus keeps it in the new drawing (Enter redraws it)
+    const active = ROOT.activeElement;
+    const focused = active && active.closest ? active.closest("g.unit") : null;
+    const focusKey = focused ? `${focused.dataset.layer}:${focused.dataset.unit}` : null;
     svg.replaceChildren();
     if (!S.net || !S.pass) return;
     const L = layout();
@@ -442,8 +506,9 @@ function createExplorer(ROOT, transport, host) {
           if (v === null) continue;  // no weight joins them (a layer joined in blocks): no edge
           const highlighted = onPath && sel.unit === i;
           const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
+          const ends = { x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y };
           const line = el("line", {
-            x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y,
+            ...ends,
             class: `edge${sel && !highlighted && onPath ? " dim" : ""}${highlighted ? " path" : ""}`,
             stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
             "stroke-width": widthPx.toFixed(2),
@@ -452,11 +517,12 @@ function createExplorer(ROOT, transport, host) {
           });
           line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
           edgeGroup.append(line);
+          if (highlighted) placer.blockLine(ends.x1, ends.y1, ends.x2, ends.y2, `path-${j}`);
           if (highlighted && S.paths) {
             const path = S.paths.terms.find((t) => t.j === j);  // the paths of i's own block
             const term = path ? path.term : null;
             edgeLabels.push({ prio: 0, a, b, text: `${fmt(term)}`, cls: "label term bg", ts: [0.72, 0.6, 0.82, 0.5],
-              color: PATH_COLORS[j % PATH_COLORS.length], testid: `term-${j}` });
+              color: PATH_COLORS[j % PATH_COLORS.length], testid: `term-${j}`, own: `path-${j}` });
           } else if (!denseLayer && !(onPath)) {
             edgeLabels.push({ prio: 2, a, b, text: fmt(v), cls: "label muted bg",
               ts: [0.3 + 0.4 * (i + 0.5) / w.length, 0.5, 0.25, 0.75, 0.4, 0.6] });
@@ -489,7 +555,14 @@ function createExplorer(ROOT, transport, host) {
       if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
       g.append(el("title", {}, tip.join("\n")));
       g.addEventListener("click", () => guarded(() => selectUnit(l, i)));
+      // in the Tab order, so Enter or Space selects it, as a term of the three views
+      g.addEventListener("keydown", (e) => {
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault();  // Space would scroll the diagram
+        guarded(() => selectUnit(l, i));
+      });
       unitGroup.append(g);
+      if (focusKey === `${l}:${i}`) g.focus();
 
       const r = L.radius;
       const above = [], below = [];
@@ -504,35 +577,68 @@ function createExplorer(ROOT, transport, host) {
       if (l === top) unitLabels.push({ text: `t ${fmt(S.net.target[i])}`, prio: 2, cls: "label muted", x: p.x + r + 6, y: p.y + 4, anchor: "start" });
     }));
 
-    // place by priority: y and gradients, then targets, then z, then weights
+    // place by priority: layer names, path terms, y and gradients, then targets, then z, then
+    // weights; each kept only where it overlaps nothing placed before
     const fill = (color) => (color ? { fill: color } : {});
-    const placeText = (x, y, text, anchor, cls, color, testid) => {
+    const placeText = (x, y, text, anchor, cls, color, testid, own) => {
       const box = textBox(x, y, text, anchor);
-      if (!placer.take(box)) return false;
+      if (!placer.take(box, own)) return false;
       const attrs = { x, y, "text-anchor": anchor, class: cls, ...fill(color) };
       if (testid) attrs["data-testid"] = testid;
+      // a label on a line gets a solid ground: the line passes under it, not between its letters
+      // (a pixel taller than the box: Chromium rounds the font's ascent and descent outwards)
+      if (cls.split(" ").includes("bg")) labelGroup.append(el("rect", {
+        x: box.x, y: box.y - 1, width: box.w, height: box.h + 2, class: "label-bg", rx: 2 }));
       labelGroup.append(el("text", attrs, text));
       return true;
     };
+    placeLayerNames(L, placer, labelGroup);
     const terms = edgeLabels.filter((e) => e.prio === 0);
     for (const e of terms) placeEdgeLabel(e, placeText);
     for (const prio of [1, 2, 3]) {
-      for (const lab of unitLabels.filter((u) => u.prio === prio)) placeText(lab.x, lab.y, lab.text, lab.anchor, lab.cls);
+      for (const lab of unitLabels.filter((u) => u.prio === prio)) placeUnitLabel(lab, placer, placeText);
     }
     for (const e of edgeLabels.filter((x) => x.prio === 2)) placeEdgeLabel(e, placeText);
+  }
 
-    // layer names along the top
+  /** The layer names along the top, placed first so that no unit label takes their place (they
+   *  were lost after Run all on a tall layer). Their font is not the numbers' monospace one, so
+   *  each is measured as drawn; where the full name does not fit (many narrow layers), the
+   *  shorter one without the units' kind. */
+  function placeLayerNames(L, placer, labelGroup) {
+    const top = topLayer();
     S.net.sizes.forEach((n, l) => {
-      const name = l === 0 ? "input" : l === top ? `top (${S.net.output})` : `hidden ${l} (${S.net.activation})`;
-      placeText(L.units[l][0].x, 14, name, "middle", "label layer");
+      const kind = l === top ? S.net.output : S.net.activation;
+      const name = l === 0 ? "input" : l === top ? "top" : `hidden ${l}`;
+      for (const text of l === 0 ? [name] : [`${name} (${kind})`, name]) {
+        const x = L.units[l][0].x;
+        const label = el("text", { x, y: 14, "text-anchor": "middle", class: "label layer" }, text);
+        labelGroup.append(label);
+        const drawn = label.getBBox();  // 0 wide where nothing is laid out (a hidden widget)
+        const guess = textBox(x, 14, text, "middle");
+        const box = drawn.width > guess.w ? { x: drawn.x, y: drawn.y, w: drawn.width, h: drawn.height } : guess;
+        if (placer.take(box)) break;
+        label.remove();
+      }
     });
+  }
+
+  /** A unit's label where it belongs, centred on its unit; where a path's line crosses it there
+   *  (the selected unit's lines leave it on the right, and reach the units above on their left),
+   *  beside the centre instead: wholly left of it, then wholly right. */
+  function placeUnitLabel(lab, placer, placeText) {
+    if (placeText(lab.x, lab.y, lab.text, lab.anchor, lab.cls)) return;
+    if (lab.anchor !== "middle" || !placer.crossesLine(textBox(lab.x, lab.y, lab.text, "middle"))) return;
+    for (const [dx, anchor] of [[2, "end"], [-2, "start"]]) {
+      if (placeText(lab.x + dx, lab.y, lab.text, anchor, lab.cls)) return;
+    }
   }
 
   function placeEdgeLabel(e, placeText) {
     for (const t of e.ts) {
       const x = e.a.x + (e.b.x - e.a.x) * t;
       const y = e.a.y + (e.b.y - e.a.y) * t + 4;
-      if (placeText(x, y, e.text, "middle", e.cls, e.color, e.testid)) return;
+      if (placeText(x, y, e.text, "middle", e.cls, e.color, e.testid, e.own)) return;
     }
   }
 
@@ -691,13 +797,13 @@ function createExplorer(ROOT, transport, host) {
       row.className = "edit-row";
       row.innerHTML = `<span>${label}</span>`;
       const input = document.createElement("input");
-      input.type = "number"; input.step = "any"; input.value = String(get(S.net));
+      // text, read by readNumber: a number field turned "1,5" into 15 without a word
+      input.type = "text"; input.spellcheck = false; input.value = String(get(S.net));
       input.addEventListener("change", () => guarded(async () => {
         const name = row.firstChild.textContent;  // the label as text ("input y1"), not HTML
         const typed = input.value;
         try {
-          const v = Number(typed);
-          if (typed.trim() === "" || !Number.isFinite(v)) throw new ApiError("not a number");
+          const v = readNumber(typed);
           const base = latestNetwork();  // on an edit still on its way too, so both count
           if (base.sizes.join() !== S.net.sizes.join()) {
             throw new ApiError("the network is being replaced: edit it again once it shows");
@@ -762,7 +868,7 @@ function createExplorer(ROOT, transport, host) {
     const V = S.views;
     const i = V ? unitNo(V.unit) : "i";
     const rows = V ? {
-      hinton: V.hinton.terms.map((t) => [t.j, `w${i}${unitNo(t.j)}·∂E/∂z${unitNo(t.j)} = ${fmt(t.w)}·${fmt(t.dE_dz)}`, t.value]),
+      hinton: V.hinton.terms.map((t) => [t.j, `w${indexPair(i, unitNo(t.j))}·∂E/∂z${unitNo(t.j)} = ${fmt(t.w)}·${fmt(t.dE_dz)}`, t.value]),
       matrix: V.matrix.terms.map((t) => [t.j, `W[${i},${unitNo(t.j)}]·(∂E/∂z)[${unitNo(t.j)}]`, t.value]),
       graph: V.graph ? V.graph.consumers.map((c) => [c.j, `from ${c.consumer}`, c.value]) : [],
     } : { hinton: [], matrix: [], graph: [] };
@@ -897,16 +1003,21 @@ function createExplorer(ROOT, transport, host) {
     });
   }
 
+  /** The number in the field `id`, its refusal named after the field's label `what`. */
+  function fieldNumber(id, what) {
+    try { return readNumber($(id).value); } catch (error) { throw new ApiError(`${what}: ${error.message}`); }
+  }
+
   function trainBody() {
-    const hidden = $("train-hidden").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    const hidden = readNumbers($("train-hidden").value, "hidden sizes");
     const batch = $("train-batch").value.trim();
     return {
       dataset: $("train-dataset").value,
       hidden,
       activation: S.net ? S.net.activation : "logistic",
       optimizer: $("train-optimizer").value,
-      lr: Number($("train-lr").value),
-      batch_size: batch === "" ? null : Number(batch),
+      lr: fieldNumber("train-lr", "learning rate"),
+      batch_size: batch === "" ? null : fieldNumber("train-batch", "batch size"),
     };
   }
 
@@ -921,7 +1032,7 @@ function createExplorer(ROOT, transport, host) {
   }
 
   async function trainStep() {
-    const steps = Math.max(1, Math.min(500, Number($("train-chunk").value) || 1));
+    const steps = Math.max(1, Math.min(500, fieldNumber("train-chunk", "steps per frame")));
     const gen = S.train.gen;
     let state;
     try {
@@ -1010,7 +1121,7 @@ function createExplorer(ROOT, transport, host) {
     }
     $("btn-new").addEventListener("click", () => guarded(async () => {
       refuseStructure(latestNetwork(), "New weights for these sizes");
-      const sizes = $("edit-sizes").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+      const sizes = readNumbers($("edit-sizes").value, "layer sizes");
       const net = await api("/api/network/new", {
         sizes, activation: $("edit-activation").value, output: $("edit-output").value,
         loss: $("edit-loss").value, seed: Math.floor(Math.random() * 1e6),
@@ -1089,7 +1200,12 @@ function createExplorer(ROOT, transport, host) {
         const text = overflows[0] || "it";  // the number as written, where the browser says
         throw new ApiError(`${file.name}: ${where || "the file"} is not a finite number (${text} overflows); nothing was loaded`);
       }
-      await setNetwork(net, { resetPhase: true, keepSelection: false });
+      try {
+        await setNetwork(net, { resetPhase: true, keepSelection: false });
+      } catch (error) {  // the server's refusal names a place in the file, this names the file
+        if (error instanceof ApiError) throw new ApiError(`${file.name}: ${error.message}`);
+        throw error;
+      }
     }));
   }
 

@@ -20,3 +20,21 @@ def parallel_case():
         nn.Linear(3, 2, rng=2, dtype="float64"), nn.Logistic(),
     )  # fmt: skip
     return model, np.array([[1.0, 0.5], [0.2, -0.3]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+
+
+def kinked_relu_case():
+    """2 inputs -> 2 tanh -> 2 relu -> 1: relu unit 1 of layer 2 exactly at its kink (z = 0),
+    fed by y_1 of layer 1 with a positive weight, so a nudge of that y carries it across;
+    (model, x, t) of one case."""
+    model = nn.Sequential(
+        nn.Linear(2, 2, dtype="float64", rng=1),
+        nn.Tanh(),
+        nn.Linear(2, 2, dtype="float64", rng=2),
+        nn.ReLU(),
+        nn.Linear(2, 1, dtype="float64", rng=3),
+    )
+    x = np.array([[0.3, -0.7]])
+    model[2].weight.data[0, 0] = 0.5
+    h = np.tanh(x @ model[0].weight.data + model[0].bias.data)
+    model[2].bias.data[0] = -(h @ model[2].weight.data[:, 0])[0]
+    return model, x, np.array([[0.5]])

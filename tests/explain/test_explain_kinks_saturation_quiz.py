@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from explain_cases import kinked_relu_case
 
 import chainrule as cr
 from chainrule import nn
@@ -64,18 +65,9 @@ def test_a_float64_unit_close_to_its_kink_is_still_checked():
 
 # -- 2. the perturbation view across a kink -----------------------------------------------------
 def _kinked_perturbation():
-    m = nn.Sequential(
-        nn.Linear(2, 2, dtype="float64", rng=1),
-        nn.Tanh(),
-        nn.Linear(2, 2, dtype="float64", rng=2),
-        nn.ReLU(),
-        nn.Linear(2, 1, dtype="float64", rng=3),
-    )
-    x = np.array([[0.3, -0.7]])
-    m[2].weight.data[0, 0] = 0.5  # y_1 of layer 1 feeds the kinked relu with a positive weight
-    h = np.tanh(x @ m[0].weight.data + m[0].bias.data)
-    m[2].bias.data[0] = -(h @ m[2].weight.data[:, 0])[0]
-    return explain(m, x, [[0.5]], "squared-error", unit="1:1", views=False, paths=False)
+    """The perturbation of y_1 of layer 1, which feeds a relu unit exactly at its kink."""
+    m, x, t = kinked_relu_case()
+    return explain(m, x, t, "squared-error", unit="1:1", views=False, paths=False)
 
 
 def test_the_perturbation_view_says_its_error_is_of_order_eps_across_a_kink():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from explain_cases import kinked_relu_case
 
 import chainrule as cr
 from chainrule import io, nn
@@ -247,19 +248,9 @@ def test_a_path_through_a_dead_relu_unit_is_said_to_miss_nothing():
 
 
 def _kinked():
-    """tests/explain/test_explain_kinks_saturation_quiz.py's network: a relu above at z = 0."""
-    m = nn.Sequential(
-        nn.Linear(2, 2, dtype="float64", rng=1),
-        nn.Tanh(),
-        nn.Linear(2, 2, dtype="float64", rng=2),
-        nn.ReLU(),
-        nn.Linear(2, 1, dtype="float64", rng=3),
-    )
-    x = np.array([[0.3, -0.7]])
-    m[2].weight.data[0, 0] = 0.5
-    h = np.tanh(x @ m[0].weight.data + m[0].bias.data)
-    m[2].bias.data[0] = -(h @ m[2].weight.data[:, 0])[0]
-    return cr.explain(m, x, [[0.5]], "squared-error", unit="1:1", views=False, paths=False)
+    """The perturbation of y_1 of layer 1, which feeds a relu unit exactly at its kink."""
+    m, x, t = kinked_relu_case()
+    return cr.explain(m, x, t, "squared-error", unit="1:1", views=False, paths=False)
 
 
 def test_across_a_kink_the_predictions_are_not_said_to_add_up():

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from test_legible import _boxes as _texts  # each text's box: 0.6 em a character
 
 import chainrule as cr
 from chainrule.viz.graph import graph, seed_graph
@@ -54,19 +55,6 @@ def _rects(svg: str) -> list[tuple[float, float, float, float]]:
         tuple(float(r.get(k)) for k in ("x", "y", "width", "height"))
         for r in ET.fromstring(svg).iter(f"{SVG}rect")
     ]
-
-
-def _texts(svg: str) -> list[tuple[float, float, float, float, str]]:
-    """Each text's box (left, top, width, height) and its text."""
-    out = []
-    for t in ET.fromstring(svg).iter(f"{SVG}text"):
-        size, text = float(t.get("font-size", 10)), t.text or ""
-        x, y, width = float(t.get("x")), float(t.get("y")), 0.6 * size * len(text)
-        left = {"start": x, "middle": x - width / 2, "end": x - width}[
-            t.get("text-anchor", "start")
-        ]
-        out.append((left, y - 0.85 * size, width, 1.15 * size, text))
-    return out
 
 
 def _inside(points: np.ndarray, box, margin: float = 0.0) -> np.ndarray:

@@ -254,3 +254,74 @@ def test_a_refused_resume_of_a_fresh_trainer_leaves_it_fresh(tmp_path):
     twin.fit(_data(), epochs=1)
     for name, weight in twin.model.state_dict().items():
         np.testing.assert_array_equal(trainer.model.state_dict()[name], weight, err_msg=name)
+
+
+# -- callbacks whose own state is not always there ----------------------------------------------
+
+
+class _LossLog(Callback):
+    """A user's callback whose state exists only once a fit has started."""
+
+    def on_fit_start(self, trainer) -> None:
+        if not hasattr(self, "losses"):
+            self.losses = []
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.losses.append(logs["loss"])
+
+    def state(self):
+        return {"losses": self.losses}, {}
+
+    def load_state(self, scalars, arrays) -> None:
+        self.losses = list(scalars["losses"])
+
+
+class _Best(Callback):
+    """A user's callback whose load_state refuses its own state before any fit (best None)."""
+
+    def __init__(self) -> None:
+        self.best = None
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.best = logs["loss"] if self.best is None else min(self.best, logs["loss"])
+
+    def state(self):
+        return {"best": self.best}, {}
+
+    def load_state(self, scalars, arrays) -> None:
+        self.best = float(scalars["best"])
+
+
+def _small_trainer(checkpoint_dir, callback) -> Trainer:
+    net = cr.nn.Sequential(cr.nn.Linear(2, 3, dtype="float64", rng=0), cr.nn.Tanh(),
+                           cr.nn.Linear(3, 1, dtype="float64", rng=1))  # fmt: skip
+    return Trainer(net, cr.nn.SquaredError(), cr.optim.Adam(net, lr=0.05), batch_size=4, seed=0,
+                   callbacks=[callback], progress=False, checkpoint_dir=checkpoint_dir)  # fmt: skip
+
+
+def test_a_callback_with_no_state_before_its_fit_still_resumes(tmp_path):
+    """The snapshot asked every callback for its state() before loading: one that builds its
+    state in on_fit_start failed with AttributeError, a correct checkpoint refused."""
+    _small_trainer(tmp_path, _LossLog()).fit(_data(), epochs=2)
+    trainer = _small_trainer(tmp_path, _LossLog())
+    trainer.resume(tmp_path)
+    assert trainer.epoch == 2 and len(trainer.callbacks[0].losses) == 2
+    trainer.fit(_data(), epochs=3)
+    assert len(trainer.callbacks[0].losses) == 3
+
+
+def test_the_refusal_is_raised_and_everything_put_back_when_a_callback_refuses_its_own_state(
+    tmp_path,
+):
+    """Putting a callback back through its load_state raised (best None before any fit), which
+    hid the refusal and left the weights, the epoch and the optimizer as loaded."""
+    _small_trainer(tmp_path, _Best()).fit(_data(), epochs=2)
+    _edit_trainer_json(
+        tmp_path / "epoch-000002", lambda state: state["callbacks"]["_Best"].update(best="oops")
+    )
+    trainer = _small_trainer(tmp_path / "elsewhere", _Best())
+    before = _everything(trainer)
+    with pytest.raises(ModelFileError, match="_Best's state"):
+        trainer.resume(tmp_path)
+    _assert_same(trainer, before)
+    assert trainer.callbacks[0].best is None

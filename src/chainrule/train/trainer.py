@@ -607,8 +607,6 @@ class Trainer:
         try:
             yield
         except BaseException:
-            for callback, kept in callbacks:
-                _put_callback_back(callback, kept)
             if self.schedule is not None:
                 self.schedule.load_state_dict(schedule)
             self.optimizer.load_state_dict(optimizer)  # after the schedule: its learning rate
@@ -617,7 +615,9 @@ class Trainer:
             _load_module_rng_states(self.model, generators)
             for name, value in attributes.items():
                 setattr(self, name, value)
-            raise
+            for callback, kept in callbacks:  # last: a user's own code, which may raise
+                _put_callback_back(callback, kept)
+            raise  # the refusal itself, whatever putting the callbacks back met
 
     def _check_same_run(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another run than this trainer's: another architecture (an
@@ -1110,20 +1110,28 @@ def _refuse_unexpected_arrays(
         )
 
 
-def _kept_callback(callback: Any) -> tuple[dict, dict[str, np.ndarray], dict[str, Any]]:
-    """A stateful callback's state as it stands, for :func:`_put_callback_back`: its
-    ``state()``, copied (a load may fill the arrays it returned in place), and its attributes."""
-    scalars, arrays = callback.state()
+def _kept_callback(callback: Any) -> tuple[tuple[dict, dict] | None, dict[str, Any]]:
+    """A stateful callback as it stands, for :func:`_put_callback_back`: its ``state()``,
+    copied (a load may fill the arrays it returned in place), or None where it has none yet (a
+    user's callback may build its state in ``on_fit_start``: a resume before any fit must not
+    fail on it), and its attributes."""
     attributes = dict(getattr(callback, "__dict__", {}))
-    return copy.deepcopy(scalars), {k: np.array(v) for k, v in arrays.items()}, attributes
+    try:
+        scalars, arrays = callback.state()
+    except Exception:  # no state to load back; the attributes are put back
+        return None, attributes
+    return (copy.deepcopy(scalars), {k: np.array(v) for k, v in arrays.items()}), attributes
 
 
-def _put_callback_back(callback: Any, kept: tuple[dict, dict[str, np.ndarray], dict]) -> None:
+def _put_callback_back(callback: Any, kept: tuple[tuple[dict, dict] | None, dict]) -> None:
     """Restore what :func:`_kept_callback` kept: its own ``load_state`` refills what it changes
-    in place, and the attributes it held come back as the very objects (early stopping's
-    reference to its trainer and an unbeaten ``-inf`` best, which its saved state cannot hold)."""
-    scalars, arrays, attributes = kept
-    callback.load_state(scalars, arrays)
+    in place (where that refuses its own earlier state, the attributes still come back), and
+    the attributes it held come back as the very objects (early stopping's reference to its
+    trainer and an unbeaten ``-inf`` best, which its saved state cannot hold)."""
+    state, attributes = kept
+    if state is not None:
+        with contextlib.suppress(Exception):  # the refusal being raised says what went wrong
+            callback.load_state(*state)
     if attributes:
         vars(callback).clear()
         vars(callback).update(attributes)

@@ -71,3 +71,22 @@ def test_a_multi_member_gz_whose_last_member_matches_is_still_compared_whole(tmp
     )
     with pytest.raises(DataError, match="differ"):
         data.find_idx_pairs(tmp_path)
+
+
+def test_the_comparison_is_kept_per_file_not_per_relative_name(tmp_path, monkeypatch):
+    """Two folders whose twins have the same relative names, sizes and times: the first's
+    digests must not answer for the second's (a chdir between the two)."""
+    import os
+
+    same, other = tmp_path / "a", tmp_path / "b"
+    for folder, second in ((same, _images(0)), (other, _images(1))):
+        folder.mkdir()
+        _write_pair(folder, "train", _images(0), LABELS)
+        _write_pair(folder, "train", second, LABELS, suffix=".gz")
+        for name in os.listdir(folder):
+            os.utime(folder / name, ns=(10**18, 10**18))
+    monkeypatch.chdir(same)
+    assert data.find_idx_pairs(".")["train"][0].name == "train-images-idx3-ubyte"
+    monkeypatch.chdir(other)
+    with pytest.raises(DataError, match="differ"):
+        data.find_idx_pairs(".")

@@ -320,11 +320,11 @@ def _same_data(first: Path, second: Path) -> bool:
 def _digest(path: Path) -> str:
     """The SHA-256 of a file's (gunzipped) bytes, read in chunks. The whole stream is read: a
     gzip trailer's CRC describes only the last member of a file of several. Kept per file
-    version (its path, size and modification time), as a run looks for the pairs more than
-    once."""
+    version (its absolute path, size and modification time: a relative one names another file
+    after a chdir), as a run looks for the pairs more than once."""
     with _reading(path):
         info = path.stat()
-        return _digest_of(str(path), info.st_size, info.st_mtime_ns)
+        return _digest_of(str(path.resolve()), info.st_size, info.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=8)

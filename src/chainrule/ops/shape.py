@@ -439,8 +439,10 @@ def _normalize_index(index: Any, like: Any) -> Any:
             item = backend.signed_positions(item)
         fixed.append(item)
     if not on_numpy:
+        _one_ellipsis(fixed, index)
         fixed = _integers_beside_arrays_as_arrays(fixed, like)
     if type(like).__module__.startswith("torch"):
+        fixed = _masks_beside_arrays_as_positions(fixed, like)
         fixed = _negative_steps_as_positions(fixed, like)
     if not isinstance(like, numpy.ndarray) and not any(
         item is Ellipsis or hasattr(item, "shape") for item in fixed
@@ -473,6 +475,64 @@ def _one_element_positions(item: Any, like: Any) -> Any:
     return item
 
 
+def _one_ellipsis(items: list, index: Any) -> None:
+    """NumPy's refusal of a second Ellipsis, which PyTorch took (``x[..., ...]`` was ``x``)."""
+    if sum(item is Ellipsis for item in items) > 1:
+        raise IndexError(
+            f"getitem: index {index!r} has more than one Ellipsis: an index can only have a "
+            "single ellipsis ('...'), as in NumPy"
+        )
+
+
+def _is_mask(item: Any) -> bool:
+    return getattr(item, "ndim", 0) >= 1 and backend.dtype_name(item.dtype) == "bool"
+
+
+def _first_axes(items: list, ndim: int) -> list[int]:
+    """The first axis of an array of ``ndim`` dimensions that each item of an index reads (an
+    Ellipsis the axes no other item names, a boolean mask as many as it has)."""
+
+    def taken(item: Any) -> int:
+        return item.ndim if _is_mask(item) else 1
+
+    named = sum(taken(item) for item in items if item is not None and item is not Ellipsis)
+    firsts, axis = [], 0
+    for item in items:
+        firsts.append(axis)
+        if item is Ellipsis:
+            axis += ndim - named
+        elif item is not None:
+            axis += taken(item)
+    return firsts
+
+
+def _masks_beside_arrays_as_positions(items: list, like: Any) -> list:
+    """A boolean mask beside another array, as the integer arrays of its true positions (one
+    per axis it covers), which NumPy reads it as: PyTorch placed a mask's axes apart from the
+    other arrays where a slice or Ellipsis came between (``x[1:, mask, ..., -2]`` of a
+    (3, 4, 5) ``x`` was (2, 3) for NumPy's (3, 2); ``x[1:, 0, ..., mask]`` transposed), and
+    reads integer arrays as NumPy does. NumPy's check that a mask fits its axes comes first,
+    as positions would fit axes the mask did not."""
+    if not any(_is_mask(item) for item in items) or (
+        sum(hasattr(item, "shape") for item in items) < 2
+    ):
+        return items
+    xp = array_module(like)
+    fixed = []
+    for item, axis in zip(items, _first_axes(items, like.ndim)):
+        if not _is_mask(item):
+            fixed.append(item)
+            continue
+        covered = tuple(like.shape[axis : axis + item.ndim])
+        if tuple(item.shape) != covered:
+            raise IndexError(
+                f"getitem: a boolean index of shape {tuple(item.shape)} does not match the indexed "
+                f"array's axes from {axis} on, of shape {covered}"
+            )
+        fixed.extend(xp.nonzero(item))
+    return fixed
+
+
 def _negative_steps_as_positions(items: list, like: Any) -> list:
     """PyTorch slices with no negative step (``x[::-1]`` raised "step must be greater than
     zero"): one such slice becomes the positions it names, an integer array on its axis, which
@@ -488,13 +548,7 @@ def _negative_steps_as_positions(items: list, like: Any) -> list:
             "part; index in two steps (x[::-1][:, ::-1]) or flip a NumPy copy"
         )
     (at,) = backwards
-    consumed = sum(1 for item in items if item is not None and item is not Ellipsis)
-    axis = 0
-    for item in items[:at]:
-        if item is Ellipsis:
-            axis += like.ndim - consumed
-        elif item is not None:
-            axis += 1
+    axis = _first_axes(items, like.ndim)[at]
     positions = list(range(*items[at].indices(like.shape[axis])))
     return [*items[:at], backend.asarray_like(positions, like, dtype="int64"), *items[at + 1 :]]
 

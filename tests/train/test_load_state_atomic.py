@@ -325,3 +325,66 @@ def test_the_refusal_is_raised_and_everything_put_back_when_a_callback_refuses_i
         trainer.resume(tmp_path)
     _assert_same(trainer, before)
     assert trainer.callbacks[0].best is None
+
+
+class _Counter(Callback):
+    """A user's callback with no attributes before its fit."""
+
+    def on_fit_start(self, trainer) -> None:
+        if not hasattr(self, "count"):
+            self.count = 0
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.count += 1
+
+    def state(self):
+        return {"count": self.count}, {}
+
+    def load_state(self, scalars, arrays) -> None:
+        self.count = int(scalars["count"])
+
+
+class _LazyBuffer(Callback):
+    """A user's callback whose state() fails before its fit and whose load fills an array of
+    its own in place."""
+
+    def __init__(self) -> None:
+        self.buffer = np.zeros(2)
+
+    def on_fit_start(self, trainer) -> None:
+        self.seen = True
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.buffer += 1
+
+    def state(self):
+        return {"seen": self.seen}, {"buffer": self.buffer}
+
+    def load_state(self, scalars, arrays) -> None:
+        self.buffer[...] = arrays["buffer"]
+        self.seen = scalars["seen"]
+
+
+@pytest.mark.parametrize("kind", [_Counter, _LazyBuffer])
+def test_a_refusal_after_the_callbacks_loaded_puts_back_what_they_had_before_their_fit(
+    tmp_path, kind
+):
+    """Put back through its attributes alone (its state() had nothing to give): an empty
+    attribute dict kept the checkpoint's count, and a buffer filled in place kept its values."""
+    checkpoint = tmp_path / "run"
+    trainer = _small_trainer(checkpoint, kind())
+    trainer.callbacks.append(EarlyStopping(patience=5))
+    trainer.fit(_data(), epochs=2)
+    _edit_trainer_json(
+        checkpoint / "epoch-000002",
+        lambda state: state["callbacks"]["EarlyStopping"].update(wait=-1),
+    )
+    fresh = _small_trainer(tmp_path / "elsewhere", kind())
+    fresh.callbacks.append(EarlyStopping(patience=5))
+    callback = fresh.callbacks[0]
+    before = {name: np.array(value) for name, value in vars(callback).items()}
+    with pytest.raises(ModelFileError, match="EarlyStopping"):
+        fresh.resume(checkpoint)
+    assert vars(callback).keys() == before.keys()
+    for name, value in before.items():
+        np.testing.assert_array_equal(vars(callback)[name], value, err_msg=name)

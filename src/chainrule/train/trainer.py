@@ -1110,31 +1110,41 @@ def _refuse_unexpected_arrays(
         )
 
 
-def _kept_callback(callback: Any) -> tuple[tuple[dict, dict] | None, dict[str, Any]]:
+def _kept_callback(callback: Any) -> tuple[tuple[dict, dict] | None, dict | None, dict]:
     """A stateful callback as it stands, for :func:`_put_callback_back`: its ``state()``,
     copied (a load may fill the arrays it returned in place), or None where it has none yet (a
     user's callback may build its state in ``on_fit_start``: a resume before any fit must not
-    fail on it), and its attributes."""
-    attributes = dict(getattr(callback, "__dict__", {}))
+    fail on it); its attributes (None: it has no ``__dict__``); and a copy of the contents of
+    its NumPy arrays among them, which a load may fill in place."""
+    attributes = dict(vars(callback)) if hasattr(callback, "__dict__") else None
+    contents = {
+        name: value.copy()
+        for name, value in (attributes or {}).items()
+        if isinstance(value, np.ndarray) and value.flags.writeable
+    }
     try:
         scalars, arrays = callback.state()
     except Exception:  # no state to load back; the attributes are put back
-        return None, attributes
-    return (copy.deepcopy(scalars), {k: np.array(v) for k, v in arrays.items()}), attributes
+        return None, attributes, contents
+    state = (copy.deepcopy(scalars), {k: np.array(v) for k, v in arrays.items()})
+    return state, attributes, contents
 
 
-def _put_callback_back(callback: Any, kept: tuple[tuple[dict, dict] | None, dict]) -> None:
+def _put_callback_back(callback: Any, kept: tuple) -> None:
     """Restore what :func:`_kept_callback` kept: its own ``load_state`` refills what it changes
-    in place (where that refuses its own earlier state, the attributes still come back), and
-    the attributes it held come back as the very objects (early stopping's reference to its
-    trainer and an unbeaten ``-inf`` best, which its saved state cannot hold)."""
-    state, attributes = kept
+    in place (where that refuses its own earlier state, the rest still comes back); the
+    attributes it held come back as the very objects (early stopping's reference to its
+    trainer and an unbeaten ``-inf`` best, which its saved state cannot hold), none added, and
+    its NumPy arrays with their contents as they were."""
+    state, attributes, contents = kept
     if state is not None:
         with contextlib.suppress(Exception):  # the refusal being raised says what went wrong
             callback.load_state(*state)
-    if attributes:
+    if attributes is not None:
         vars(callback).clear()
         vars(callback).update(attributes)
+    for name, values in contents.items():
+        attributes[name][...] = values
 
 
 def _split_generator(generator: np.random.Generator, rank: int) -> np.random.Generator:

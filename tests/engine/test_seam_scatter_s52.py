@@ -137,3 +137,17 @@ def test_a_mask_that_does_not_fit_its_axes_is_refused_on_torch():
         IndexError, match=r"boolean index of shape \(3,\) .* from 1 on, of shape \(4,\)"
     ):
         x[key]
+
+
+@pytest.mark.parametrize(
+    ("shape", "key"),
+    [((0, 3), (np.zeros((0, 3), bool),)), ((0, 3, 4), (np.zeros((0, 3), bool), None))],
+)
+def test_a_2d_mask_of_a_0_size_array_differentiates_on_array_api_strict(shape, key):
+    """array-api-strict reads such a mask's write as of another shape (a ValueError, not an
+    IndexError): the gradient goes to the forward's flat positions, none here."""
+    x = cr.tensor(np.zeros(shape), xp=xs, requires_grad=True)
+    y = x[key]
+    assert tuple(y.shape) == np.zeros(shape)[key].shape
+    y.sum().backward()
+    assert tuple(x.grad.shape) == shape

@@ -246,9 +246,10 @@ def _refuse_labels_for_the_default_loss(t: np.ndarray, net: Any, model: Path, in
 
     from chainrule.explainer import ExplainError, as_network
 
-    n_outputs = _output_units(net, model, info)
-    labels = t.ndim == 2 and t.shape[1] == 1 and n_outputs > 1
-    if not (labels and np.all((t == np.round(t)) & (t >= 0) & (t < n_outputs))):
+    if not (t.ndim == 2 and t.shape[1] == 1):  # rows of several numbers: not labels
+        return
+    n_outputs = _output_units(net, model, info)  # only now: it may read the run's data
+    if n_outputs < 2 or not np.all((t == np.round(t)) & (t >= 0) & (t < n_outputs)):
         return
     row = ",".join("1" if k == int(t[0, 0]) else "0" for k in range(n_outputs))
     try:

@@ -41,14 +41,6 @@ class Box:
     w: float
     h: float
 
-    def overlaps(self, other: Box, gap: float = 1.0) -> bool:
-        return not (
-            self.x + self.w + gap <= other.x
-            or other.x + other.w + gap <= self.x
-            or self.y + self.h + gap <= other.y
-            or other.y + other.h + gap <= self.y
-        )
-
     def inside(self, other: Box) -> bool:
         """Whether this box lies wholly within ``other`` (a label on the canvas)."""
         return (
@@ -106,7 +98,6 @@ class Placer:
     cut off."""
 
     def __init__(self, bounds: Box | None = None) -> None:
-        self.taken: list[Box] = []
         self.bounds = bounds
         # per grid cell, what lies in it: its bounding box (left, top, right, bottom), the
         # cheap test that rules most things out, then None for a box or a line segment's ends
@@ -114,7 +105,6 @@ class Placer:
 
     def block(self, box: Box) -> None:
         """Mark ``box`` (a node, a circle's square) as taken."""
-        self.taken.append(box)
         self._file((box.x, box.y, box.x + box.w, box.y + box.h, None))
 
     def block_line(self, points: list[tuple[float, float]]) -> None:
@@ -148,7 +138,7 @@ class Placer:
             return False
         left, top, right, bottom = box.x, box.y, box.x + box.w, box.y + box.h
         for x1, y1, x2, y2, segment in self._near(box):
-            # Box.overlaps written out: this loop is most of the time a large graph takes
+            # apart by at least ``gap`` (inline: this loop is most of a large graph's time)
             gap = 1.0 if segment is None else LINE_GAP + 1
             if right + gap <= x1 or x2 + gap <= left or bottom + gap <= y1 or y2 + gap <= top:
                 continue

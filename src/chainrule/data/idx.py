@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -44,9 +44,19 @@ def _read_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped if it is gzip (by its name or by its first two bytes)."""
     with _reading(path):
         raw = path.read_bytes()
-        if path.suffix == ".gz" or raw[:2] == _GZIP_MAGIC:
-            return gzip.decompress(raw)
-        return raw
+        return gzip.decompress(raw) if _is_gzip(path, raw[:2]) else raw
+
+
+def _is_gzip(path: Path, head: bytes) -> bool:
+    """Whether a file is gzip: by its name, or by ``head``, its first two bytes."""
+    return path.suffix == ".gz" or head == _GZIP_MAGIC
+
+
+def _inflated(path: Path) -> BinaryIO:
+    """``path`` opened to read its bytes as a stream, gunzipped if it is gzip."""
+    with path.open("rb") as handle:
+        zipped = _is_gzip(path, handle.read(2))
+    return gzip.open(path, "rb") if zipped else path.open("rb")
 
 
 @contextmanager
@@ -106,12 +116,9 @@ def _parse_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], in
 def _read_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     """An IDX file's native dtype and dimensions from its first bytes alone (a .gz file is
     inflated only that far); DataError as :func:`read_idx` gives it for a bad header."""
-    with _reading(path):
-        with path.open("rb") as handle:
-            zipped = path.suffix == ".gz" or handle.read(2) == _GZIP_MAGIC
-        with (gzip.open if zipped else open)(path, "rb") as handle:
-            raw = handle.read(4)
-            raw += handle.read(4 * raw[3]) if len(raw) == 4 else b""
+    with _reading(path), _inflated(path) as handle:
+        raw = handle.read(4)
+        raw += handle.read(4 * raw[3]) if len(raw) == 4 else b""
     dtype, dims, _ = _parse_header(raw, path)
     return dtype.newbyteorder("="), dims
 
@@ -330,10 +337,8 @@ def _digest(path: Path) -> str:
 @functools.lru_cache(maxsize=8)
 def _digest_of(path: str, size: int, mtime_ns: int) -> str:
     """:func:`_digest` of one version of a file (``size`` and ``mtime_ns`` key the cache)."""
-    with open(path, "rb") as handle:
-        zipped = path.endswith(".gz") or handle.read(2) == _GZIP_MAGIC
     digest = hashlib.sha256()
-    with gzip.open(path, "rb") if zipped else open(path, "rb") as stream:
+    with _inflated(Path(path)) as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()

@@ -1,6 +1,9 @@
-"""Networks and cases that several tests of this folder explain."""
+"""Networks and cases that several tests of this folder explain, and the LaTeX compile they
+share."""
 
 from __future__ import annotations
+
+import subprocess
 
 import numpy as np
 
@@ -38,3 +41,13 @@ def kinked_relu_case():
     h = np.tanh(x @ model[0].weight.data + model[0].bias.data)
     model[2].bias.data[0] = -(h @ model[2].weight.data[:, 0])[0]
     return model, x, np.array([[0.5]])
+
+
+def pdflatex(folder, name: str, latex: str) -> subprocess.CompletedProcess:
+    """``latex`` written to ``folder / name.tex`` and compiled there by pdflatex, stopping at
+    the first error; the finished process (its ``returncode``, its ``stdout`` log)."""
+    (folder / f"{name}.tex").write_text(latex)
+    return subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+        cwd=folder, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip

@@ -9,10 +9,10 @@ has its symbols renamed, never its numbers changed.
 
 import json
 import shutil
-import subprocess
 
 import jsonschema
 import pytest
+from explain_cases import pdflatex
 
 from chainrule.explainer import explain, render, schema, to_json
 
@@ -174,14 +174,7 @@ def test_the_rhw_and_matrix_latex_compile(seed, inputs, notation, tmp_path):
         "renamed": renamed,
     }
     for name, latex in documents.items():
-        (tmp_path / f"{name}.tex").write_text(latex)
-        result = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = pdflatex(tmp_path, name, latex)
         assert result.returncode == 0, (name, result.stdout[-2000:])
 
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from explain_cases import kinked_relu_case
+from explain_cases import kinked_relu_case, pdflatex
 
 import chainrule as cr
 from chainrule import io, nn
@@ -154,11 +153,7 @@ def test_latex_writes_a_negative_finite_difference_as_a_signed_number(tmp_path):
     numeric = d.dE_dy(1, 0).numeric
     assert numeric < 0 and rf"\text{{fd }}{{{numeric:.6g}}}" in latex
     if shutil.which("pdflatex") is not None:  # and it still compiles, with its math headings
-        (tmp_path / "seed.tex").write_text(latex)
-        result = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "seed.tex"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        result = pdflatex(tmp_path, "seed", latex)
         assert result.returncode == 0, result.stdout[-2000:]
 
 
@@ -182,11 +177,7 @@ def test_the_latex_of_an_output_unit_names_it_as_maths_and_compiles(tmp_path, mo
     assert "not for an output unit ($y_{1}$)" in latex and "1 more bias " in latex
     if shutil.which("pdflatex") is None:
         return
-    (tmp_path / "output.tex").write_text(latex)
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "output.tex"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = pdflatex(tmp_path, "output", latex)
     assert result.returncode == 0, result.stdout[-2000:]
 
 

@@ -190,7 +190,8 @@ class NetworkState:
             rows = np.shape(host_values(x))
         except ValueError:  # ragged rows: the explainer says what is wrong with them
             rows = ()
-        _refuse_a_batch(rows)  # before t is matched to x's rows ("give one per case" for a batch)
+        if len(rows) == 2 and rows[0] > 1:  # before t is matched to x's rows ("give one per
+            raise _not_one_case(rows)  # case" asked for a batch)
         with _named_as_the_explorers():
             problem = problem_of(model, x, np.atleast_1d(host_values(t)), loss)
             output_activation(problem.network, problem.loss)  # a unit applied twice: refused
@@ -201,7 +202,8 @@ class NetworkState:
                 f"{loss_object.name}; {explain_with} writes this model's derivation out (text, "
                 "Markdown, LaTeX, HTML, JSON)"
             )
-        _refuse_a_batch(problem.x.shape)
+        if problem.x.shape[0] != 1:
+            raise _not_one_case(problem.x.shape)
         note = dropout_note(network)
         if note is not None:  # the page shows the network's numbers in evaluation, as explain does
             warnings.warn(f"explorer: {note}", UserWarning, stacklevel=2)
@@ -266,13 +268,13 @@ def page_loss(loss: Any) -> Loss:
         ) from None
 
 
-def _refuse_a_batch(shape: tuple[int, ...]) -> None:
-    """Refuse inputs of several rows (``shape``): the explorer shows one case."""
-    if len(shape) == 2 and shape[0] > 1:
-        raise ExplainError(
-            f"explorer: the explorer shows one case, but x has {shape[0]} rows (shape "
-            f"{tuple(shape)}); pass one case, e.g. (X[0], T[0])"
-        )
+def _not_one_case(shape: tuple[int, ...]) -> ExplainError:
+    """The refusal of inputs of another number of rows than one (``shape``): the explorer
+    shows one case."""
+    return ExplainError(
+        f"explorer: the explorer shows one case, but x has {shape[0]} rows (shape "
+        f"{tuple(shape)}); pass one case, e.g. (X[0], T[0])"
+    )
 
 
 @contextlib.contextmanager

@@ -70,8 +70,10 @@ def _check_matmul_shapes(a: Tensor, b: Tensor, op: str = "matmul") -> None:
         raise ShapeError(
             f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align ({k_a} != {k_b})"
         )
+    if a.ndim <= 2 or b.ndim <= 2:  # a layer's product, no batch on one side: nothing to check
+        return
     batch_a, batch_b = tuple(a.shape[:-2]), tuple(b.shape[:-2])
-    if batch_a == batch_b or not batch_a or not batch_b:  # a layer's product: nothing to check
+    if batch_a == batch_b:
         return
     try:
         numpy.broadcast_shapes(batch_a, batch_b)

@@ -144,24 +144,33 @@ def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
         if isinstance(b, Tensor):
             return a, b
         operand = as_tensor(b, a)
-        return _in_numpys_dtype(a, operand, b), operand
+        if isinstance(b, _NUMPY_FLOATS):  # only these can widen the tensor: no call for a number
+            a = _in_numpys_dtype(a, operand)
+        return a, operand
     b = as_tensor(b)
     operand = as_tensor(a, b)
-    return operand, _in_numpys_dtype(b, operand, a)
+    if isinstance(a, _NUMPY_FLOATS):
+        b = _in_numpys_dtype(b, operand)
+    return operand, b
 
 
-def _in_numpys_dtype(x: Tensor, operand: Tensor, value: Any) -> Tensor:
-    """``x``, a floating tensor of a library other than NumPy, cast to the dtype its pair with
-    ``value`` has on NumPy, where ``value`` is a 0-d NumPy float array (or a NumPy float32 or
-    float16 scalar) that joined its library as the 0-d ``operand`` of a wider dtype.
+#: The operands that may keep their own dtype beside a tensor: a 0-d NumPy float array, or a
+#: NumPy float32 or float16 scalar (an np.float64 is read as the Python float it is, in the
+#: tensor's dtype, and widens nothing).
+_NUMPY_FLOATS = (numpy.ndarray, numpy.floating)
+
+
+def _in_numpys_dtype(x: Tensor, operand: Tensor) -> Tensor:
+    """``x``, a floating tensor of a library other than NumPy, cast to the dtype its pair with a
+    NumPy float has on NumPy, where that value (:data:`_NUMPY_FLOATS`) joined ``x``'s library as
+    the 0-d ``operand`` of a wider dtype.
 
     PyTorch lets a 0-d operand's dtype count only across kinds (float32 beside a 0-d float64
     stays float32 there), where NumPy, the array API standard and so array-api-strict and JAX
     give float64; a NumPy float array keeps its own dtype beside a tensor on every library.
     The cast is recorded, so the gradient returns to ``x`` in its own dtype."""
     if (
-        not isinstance(value, (numpy.ndarray, numpy.floating))
-        or operand.ndim
+        operand.ndim
         or not x.ndim
         or x.xp is numpy
         or not backend.is_real_floating(operand.dtype, operand.xp)

@@ -94,9 +94,30 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     )
     # the mean's own share of the gradient is 0 (the deviations sum to 0), but times 1/0 it
     # is inf - inf, NaN for every element: leave it out, as torch's rule does
-    deviation = x - centre.detach()
-    with numpy.errstate(invalid="ignore"):  # 0 * inf: NaN, which the warning above explains
-        return sum(deviation * deviation, axes, keepdims) * INF
+    return _spread_over_nothing(x - centre.detach(), axes=axes, keepdims=keepdims)
+
+
+def _squares_over_nothing(deviation: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    with numpy.errstate(invalid="ignore"):  # 0 * inf: NaN, which var's warning explains
+        return (
+            array_module(deviation).sum(deviation * deviation, axis=axes, keepdims=keepdims) * INF
+        )
+
+
+def _squares_over_nothing_vjp(
+    g: Any, out: Any, deviation: Any, axes: tuple[int, ...], keepdims: bool
+) -> Any:
+    # 2 (x - mean) / 0: NaN where x is the mean (0 * inf), which var's warning has explained;
+    # the general product rule would warn again in backward
+    with numpy.errstate(invalid="ignore"):
+        return expand_reduced(g, deviation, axes, keepdims) * (deviation * (2 * INF))
+
+
+#: The sum of squared deviations divided by 0 degrees of freedom, one op so that its forward and
+#: backward each say 0 * inf once, in var's warning.
+_spread_over_nothing = primitive(
+    "var_without_freedom", _squares_over_nothing, _squares_over_nothing_vjp
+)
 
 
 def _extreme_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:

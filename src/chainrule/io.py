@@ -40,7 +40,6 @@ import json
 import math
 import os
 import re
-import reprlib
 import shutil
 import stat
 import time
@@ -444,28 +443,6 @@ def _saved_buffers(model: Any) -> list[tuple[str, Any]]:
     return model.named_state()[len(model.parameters()) :]
 
 
-def _check_loss_argument(loss: Any, function: str) -> None:
-    """Refuse, before anything is written, a ``loss`` that is neither a name nor a chainrule
-    loss object: its class's name was stored ("MSELoss" for PyTorch's, "int" for 42), which
-    every reader of the loss (predict, export) then refused, where a good model had been."""
-    from chainrule.nn.losses import LOSSES, Loss
-
-    if loss is None or isinstance(loss, (str, Loss)):
-        return  # an unknown name is a ConfigError from the lookup (_loss_config)
-    if isinstance(loss, type) and issubclass(loss, Loss):
-        raise ConfigError(
-            f"{function}: loss is the class {loss.__name__}, not a loss object; pass an "
-            f"instance, loss={loss.__name__}()"
-        )
-    given = type_name(loss)
-    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values())
-    raise ConfigError(
-        f"{function}: loss must be a loss name ({', '.join(map(repr, LOSSES))}) or a chainrule "
-        f"loss object ({instances}, or a subclass of chainrule.nn.Loss), not an object of type "
-        f"{given} ({reprlib.repr(loss)}); nothing was written"
-    )
-
-
 def _loss_config(loss: Any) -> Any:
     """The loss as its ``config()``; a name is looked up first (an unknown one is a
     ConfigError before anything is written), so every model file stores the same form."""
@@ -645,9 +622,10 @@ def save_model(
             f"save_model: path must be a str or path, not {type(path).__name__}{swapped}"
         )
     from chainrule.interop.torch import refuse_torch_module
+    from chainrule.nn.losses import check_loss_argument
 
     refuse_torch_module(model, "save_model")
-    _check_loss_argument(loss, "save_model")
+    check_loss_argument(loss, "save_model")
     path = Path(path)
     description = model_description(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta

@@ -79,14 +79,15 @@ def _as_loss(loss: Any) -> Any:
     """The loss object for a loss object, name or config; anything else (a number, a PyTorch
     loss) is refused as :func:`chainrule.io.save_model` refuses it, naming what was given, and
     an unknown name or config with the loss table's own words, each as a ConversionError."""
-    from chainrule import io, nn
+    from chainrule import nn
+    from chainrule.nn.losses import check_loss_argument
 
     if loss is None or isinstance(loss, nn.Loss):
         return loss
     try:
         if isinstance(loss, dict):
             return nn.loss_from_config(loss)
-        io._check_loss_argument(loss, "to_onnx")  # 42 was looked up as the name '42'
+        check_loss_argument(loss, "to_onnx")  # 42 was looked up as the name '42'
         return nn.loss_from_name(loss)
     except ConfigError as error:
         raise _conversion_error(error) from error

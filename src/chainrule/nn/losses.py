@@ -26,6 +26,7 @@ rows it compares against (:meth:`Loss.target_rows`), and where a probability cou
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from chainrule import backend, ops
 from chainrule.backend import to_numpy
 from chainrule.checks import computes_as
 from chainrule.engine import apply
+from chainrule.errors import type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
 from chainrule.ops.registry import REGISTRY, ShapeError
@@ -412,6 +414,26 @@ LOSSES: dict[str, type[Loss]] = {
     "binary-cross-entropy": BinaryCrossEntropy,
     "margin-squared-error": MarginSquaredError,
 }
+
+
+def check_loss_argument(loss: Any, function: str) -> None:
+    """Refuse, before anything is written, a ``loss`` that is neither a name nor a chainrule
+    loss object: its class's name was stored ("MSELoss" for PyTorch's, "int" for 42), which
+    every reader of the loss (predict, export) then refused, where a good model had been."""
+    if loss is None or isinstance(loss, (str, Loss)):
+        return  # an unknown name is a ConfigError from the lookup (_loss_config)
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        raise ConfigError(
+            f"{function}: loss is the class {loss.__name__}, not a loss object; pass an "
+            f"instance, loss={loss.__name__}()"
+        )
+    given = type_name(loss)
+    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values())
+    raise ConfigError(
+        f"{function}: loss must be a loss name ({', '.join(map(repr, LOSSES))}) or a chainrule "
+        f"loss object ({instances}, or a subclass of chainrule.nn.Loss), not an object of type "
+        f"{given} ({reprlib.repr(loss)}); nothing was written"
+    )
 
 
 def loss_from_name(name: str, **kwargs: Any) -> Loss:

@@ -265,6 +265,12 @@ class CrossEntropy(Loss):
             raise ShapeError(
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
+        if shape[1] == 1:  # the loss and its gradient would be 0 for any weights
+            raise ShapeError(
+                f"CrossEntropy: logits have shape {tuple(shape)}, one output unit: softmax over "
+                "one unit is always 1, so the loss is 0 and nothing trains; give the model two "
+                "or more output units, or use BinaryCrossEntropy for one logistic unit"
+            )
         targets = self._targets(output, target)
         if isinstance(targets, Tensor):  # probabilities that need a gradient: an input too
             return ops.softmax_cross_entropy(output, targets, reduction="mean")

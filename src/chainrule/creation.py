@@ -56,6 +56,34 @@ def _host_float(dtype: Any, who: str) -> Any:
     return np.dtype(np.float64) if dtype is None else _host_dtype(dtype, who)
 
 
+def _sample_dtype(dtype: Any, who: str) -> Any:
+    """:func:`_host_float` for random samples, refusing a dtype that is not floating point:
+    samples cast to it were truncated (integers mostly 0, ``rand`` all 0, bools all True), where
+    PyTorch refuses the dtype."""
+    host = _host_float(dtype, who)
+    if np.dtype(host).kind != "f":
+        raise TypeError(
+            f"{who}: dtype {np.dtype(host).name} is not a real floating-point type; the "
+            "samples are floats, which it would truncate (integers mostly 0) or misread: give "
+            "float16, float32 or float64, and cast the result with .astype(...) if that is meant"
+        )
+    return host
+
+
+def _refuse_none(value: Any, who: str, argument: str) -> None:
+    """Refuse None as a value (alone or inside a list): NumPy makes it NaN when a float dtype is
+    asked for (``np.full(2, None)`` is ``[nan, nan]``), so a forgotten value passed silently."""
+    if value is None:
+        raise TypeError(f"{who}: {argument} is None, not a number")
+    if isinstance(value, (list, tuple)):
+        try:
+            cells = np.array(value, dtype=object).reshape(-1)
+        except ValueError:  # ragged: the conversion itself names it
+            return
+        if any(cell is None for cell in cells):
+            raise TypeError(f"{who}: {argument} holds None, which is not a number")
+
+
 def _host_dtype(dtype: Any, who: str) -> Any:
     """``dtype`` as NumPy's, to make values in on the host: a NumPy dtype, a name or a Python
     type as NumPy reads it, and a library's own dtype object (``torch.float32``,
@@ -99,7 +127,8 @@ def tensor(
     write into your array. ``cr.Tensor(array)`` wraps a NumPy array without copying, for when
     sharing is meant. An array of another library (a torch tensor, a CuPy or JAX array) keeps
     its library and device unless ``xp`` or ``device`` say otherwise. ``dtype`` may be a
-    library's own (``torch.float32``).
+    library's own (``torch.float32``). None, alone or in a list, is a ``TypeError`` with a
+    ``dtype`` as without one (NumPy would make it NaN).
 
     >>> tensor([[0.2, 0.7]], requires_grad=True).shape
     (1, 2)
@@ -108,6 +137,8 @@ def tensor(
     data = backend.detached(data.data if isinstance(data, Tensor) else data)
     if backend.array_module(data) is np:
         dtype = _host_dtype(dtype, "tensor")
+        if dtype is not None:  # without one, NumPy's object dtype is refused by Tensor
+            _refuse_none(data, "tensor", "data")
         if xp is None or backend.namespace(xp) is np:  # stays on the host: copied here
             return _placed(np.array(data, dtype=dtype), None, device, requires_grad)
         return _placed(np.asarray(data, dtype=dtype), xp, device, requires_grad, dtype)  # copies
@@ -151,7 +182,8 @@ def full(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """A tensor filled with ``value``."""
+    """A tensor filled with ``value`` (a number: None is a ``TypeError``, not NaN)."""
+    _refuse_none(value, "full", "value")
     values = np.full(shape, value, dtype=_host_float(dtype, "full"))
     return _placed(values, xp, device, requires_grad, dtype)
 
@@ -195,10 +227,11 @@ def randn(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible."""
+    """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible.
+    ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
     generator = as_generator(rng, "randn")
-    data = generator.standard_normal(_shape(shape))
-    data = data.astype(_host_float(dtype, "randn"), copy=False)
+    host = _sample_dtype(dtype, "randn")  # refused before the generator draws
+    data = generator.standard_normal(_shape(shape)).astype(host, copy=False)
     return _placed(data, xp, device, requires_grad, dtype)
 
 
@@ -210,9 +243,10 @@ def rand(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible."""
-    data = as_generator(rng, "rand").random(_shape(shape))
-    data = data.astype(_host_float(dtype, "rand"), copy=False)
+    """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible.
+    ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
+    host = _sample_dtype(dtype, "rand")  # refused before the generator draws
+    data = as_generator(rng, "rand").random(_shape(shape)).astype(host, copy=False)
     return _placed(data, xp, device, requires_grad, dtype)
 
 

@@ -573,6 +573,18 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     fsync_dir(directory)
 
 
+def _refuse_non_module(model: Any) -> None:
+    """Refuse a ``model`` that is not a chainrule module before anything is written: None
+    (a builder that returned nothing) said "'NoneType' object has no attribute 'config'"."""
+    from chainrule.nn.module import Module
+
+    if not isinstance(model, Module):
+        raise TypeError(
+            f"save_model: model must be a chainrule network (an nn.Module such as nn.mlp(...) "
+            f"or nn.Sequential(...)), not {type_name(model)}; nothing was written"
+        )
+
+
 def save_model(
     path: str | os.PathLike,
     model: Any,
@@ -614,7 +626,8 @@ def save_model(
     a ``model.json`` or ``model.safetensors`` that is not a chainrule model's (no ``"format":
     "chainrule-model"``, no ``weight_layout: chainrule``: another library's files, which would
     be lost). A PyTorch module is refused with the conversion to make first
-    (``chainrule.interop.from_torch``).
+    (``chainrule.interop.from_torch``), and anything else that is not a chainrule module (None)
+    is a ``TypeError`` naming what was given.
     """
     if not isinstance(path, (str, os.PathLike)):
         swapped = " (the path comes first, then the model)" if hasattr(path, "parameters") else ""
@@ -625,6 +638,7 @@ def save_model(
     from chainrule.nn.losses import check_loss_argument
 
     refuse_torch_module(model, "save_model")
+    _refuse_non_module(model)
     check_loss_argument(loss, "save_model")
     path = Path(path)
     description = model_description(

@@ -115,7 +115,7 @@ def test_dataset_validates_its_arrays():
         data.Dataset(X, np.zeros((3, 1)), "ranking", "t")
     with pytest.raises(DataError, match="targets must be 2-D"):
         data.Dataset(X, np.zeros(3), "regression", "t")
-    with pytest.raises(DataError, match="target row 1"):
+    with pytest.raises(DataError, match=r"target y\[1, 0\] is inf"):
         data.Dataset(X, np.array([[0.0], [np.inf], [1.0]]), "regression", "t")
     assert issubclass(DataError, UserError)
 
@@ -457,10 +457,10 @@ def test_batches_take_numpy_integers():
 
 
 def test_standardizer_refuses_data_that_is_not_finite():
-    # counted from 1, as every other message counts columns and cases
-    with pytest.raises(DataError, match=r"column 2 has the value nan in row 2"):
+    # named as NumPy indexes it (0-based), as a Dataset names a cell; files name their lines
+    with pytest.raises(DataError, match=r"X\[1, 1\] is nan"):
         data.Standardizer().fit(np.array([[1.0, 2.0], [3.0, np.nan]]))
-    with pytest.raises(DataError, match=r"column 1 has the value inf in row 1"):
+    with pytest.raises(DataError, match=r"X\[0, 0\] is inf"):
         data.Standardizer().fit(np.array([[np.inf], [1.0]]))
 
 

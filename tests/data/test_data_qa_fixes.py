@@ -140,8 +140,8 @@ def test_images_of_another_shape_with_as_many_pixels_are_refused(tmp_path):
 # -- messages -------------------------------------------------------------------------------------
 
 
-def test_standardizer_counts_columns_and_rows_from_one():
-    with pytest.raises(DataError, match=r"column 2 has the value nan in row 1 "):
+def test_standardizer_names_the_cell_as_numpy_indexes_it():
+    with pytest.raises(DataError, match=r"^Standardizer\.fit: X\[0, 1\] is nan \(not finite\)$"):
         data.Standardizer().fit(np.array([[1.0, np.nan], [3.0, 4.0]]))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.checks import first_non_finite
 from chainrule.errors import DataError
 
 TASKS = ("classification", "multilabel", "regression")
@@ -183,15 +184,25 @@ def _check_task(task: str, name: str) -> None:
         raise DataError(f"{name}: unknown task {task!r}; expected one of {', '.join(TASKS)}")
 
 
+def cell_name(array: str, position: tuple[int, ...] | int) -> str:
+    """How a message names one entry of an array given in Python: ``X[2, 0]``, ``y[3]``, its
+    0-based indices as NumPy takes them, so the user can look at it with the same expression.
+    (A file's reader names a line of the file instead, counted from 1 as editors count.)"""
+    indices = (position,) if isinstance(position, (int, np.integer)) else position
+    return f"{array}[{', '.join(str(int(k)) for k in indices)}]"
+
+
 def _check_matrix(a: np.ndarray, name: str, what: str, columns: str) -> None:
-    """A finite floating-point (cases, columns) matrix; ``what`` is "input" or "target"."""
+    """A finite floating-point (cases, columns) matrix; ``what`` is "input" (``X``) or
+    "target" (``y``)."""
     if a.ndim != 2:
         raise DataError(f"{name}: {what}s must be 2-D (cases, {columns}), got shape {a.shape}")
     if not np.issubdtype(a.dtype, np.floating):
         raise DataError(f"{name}: {what}s must be floating point, got {a.dtype}")
-    if not np.all(np.isfinite(a)):
-        row, col = np.argwhere(~np.isfinite(a))[0]
-        raise DataError(f"{name}: {what} row {row}, column {col} is {a[row, col]} (not finite)")
+    found = first_non_finite(a)
+    if found is not None:
+        cell = cell_name("X" if what == "input" else "y", found)
+        raise DataError(f"{name}: {what} {cell} is {a[found]} (not finite)")
 
 
 def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
@@ -201,19 +212,19 @@ def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
         bad = ~np.isfinite(y) | (y != np.round(y))
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{name}: label of case {i} is {y[i]}, not an integer class")
+            raise DataError(f"{name}: label {cell_name('y', i)} is {y[i]}, not an integer class")
     elif not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool):  # bool: classes 0, 1
         raise DataError(f"{name}: class labels must be integers, got {y.dtype}")
     if len(y) and y.min() < 0:
         i = int(np.argmin(y))
-        raise DataError(f"{name}: label of case {i} is {y[i]}; labels must be >= 0")
+        raise DataError(f"{name}: label {cell_name('y', i)} is {y[i]}; labels must be >= 0")
     seen = int(y.max()) + 1 if len(y) else 0
     if n_classes is None:
         return seen
     if seen > n_classes:
         i = int(np.argmax(y))
         raise DataError(
-            f"{name}: label of case {i} is {int(y[i])}, out of range for {n_classes} classes "
-            f"(0..{n_classes - 1})"
+            f"{name}: label {cell_name('y', i)} is {int(y[i])}, out of range for {n_classes} "
+            f"classes (0..{n_classes - 1})"
         )
     return int(n_classes)

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.creation import as_generator
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, cell_name
 from chainrule.errors import DataError
 
 
@@ -118,17 +118,14 @@ class Standardizer:
 
     def fit(self, X: np.ndarray) -> Standardizer:
         """Learn each column's mean and standard deviation (in float64); a value that is NaN or
-        infinite raises :class:`~chainrule.errors.DataError` naming its column and row."""
+        infinite raises :class:`~chainrule.errors.DataError` naming it as ``X[row, column]``
+        (0-based, as a Dataset names its cells)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) == 0:
             raise DataError(f"Standardizer.fit: need a non-empty 2-D array, got shape {X.shape}")
         found = first_non_finite(X)
         if found is not None:
-            row, col = found
-            raise DataError(
-                f"Standardizer.fit: column {col + 1} has the value {X[row, col]} in row "
-                f"{row + 1} (not finite)"
-            )
+            raise DataError(f"Standardizer.fit: {cell_name('X', found)} is {X[found]} (not finite)")
         self.mean, std = _mean_and_std(X)
         # A constant column (every value the same, or the same up to rounding relative to its
         # mean) keeps a scale of 1. The test is relative to the column's own size only: a

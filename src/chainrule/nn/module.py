@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import to_numpy
-from chainrule.errors import ConfigError, StateDictError
+from chainrule.errors import ConfigError, StateDictError, type_name
 from chainrule.tensor import Tensor
 
 
@@ -266,7 +266,12 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active) for this module and all below it; returns ``self``."""
+        """Training mode (dropout active) for this module and all below it; returns ``self``.
+        ``mode`` is a bool: anything else (``train('no')``, truthy) is a ``ValueError``, as in
+        PyTorch, not stored as ``training`` for dropout to read as true."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: mode must be True or False, not {mode!r}")
+        mode = bool(mode)
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -410,8 +415,14 @@ class Module:
         ``chainrule.interop.state_dict_from_torch`` first). With ``strict=False``, keys missing
         from ``state`` or not in the model are allowed (the parameters ``state`` names are
         loaded, the others kept); the shapes and dtypes of those loaded are checked all the
-        same, as in PyTorch.
+        same, as in PyTorch. Anything but a mapping (None, a list of pairs) is a ``TypeError``.
         """
+        # None said "argument of type 'NoneType' is not iterable"
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict expects a dict of name -> array (model.state_dict()), not "
+                f"{type_name(state)}"
+            )
         if _is_torch_modules_state(state):
             raise StateDictError(
                 f"load_state_dict: this is a PyTorch module's state_dict, whose Linear weights "

@@ -23,6 +23,7 @@ import contextlib
 import copy
 import math
 import os
+import reprlib
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,12 +36,15 @@ from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import (
     ConfigError,
+    DataError,
+    LabelError,
     ModelFileError,
     ShapeError,
     TrainingDiverged,
     UserError,
     type_name,
 )
+from chainrule.ops.nn import check_labels
 from chainrule.optim import Optimizer, Schedule
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
@@ -54,6 +58,7 @@ from chainrule.train.history import History
 from chainrule.train.metrics import (
     evaluate,
     first_parameter,
+    loss_kind,
     model_input,
     param_dtype,
     target_array,
@@ -108,11 +113,7 @@ class Trainer:
             raise UserError(f"batch_size must be a positive integer or None, not {batch_size!r}")
         if not (is_integer(seed) and seed >= 0):
             raise UserError(f"seed must be a non-negative integer, not {seed!r}")
-        if isinstance(loss, type):  # nn.CrossEntropy for nn.CrossEntropy(): it would be
-            raise UserError(  # called with the outputs as its options
-                f"loss is the class {loss.__name__}, not a loss; pass an instance, "
-                f"loss={loss.__name__}()"
-            )
+        _check_loss(loss)
         _check_optimizer_trains(model, loss, optimizer)
         _check_schedule(schedule, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
@@ -212,7 +213,7 @@ class Trainer:
         self.stop_training = False
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
-        X, T = self._arrays(train_ds)
+        X, T = self._arrays(train_ds, val_ds)
         if self._world.size > 1:
             self._start_replicas(X, T)
         try:  # the progress bar closes whatever fails (a callback's on_fit_end too: rich's
@@ -308,7 +309,11 @@ class Trainer:
             return None
         return type(self.schedule).__name__, [self.schedule.lr_at(e) for e in range(self.epochs)]
 
-    def _arrays(self, ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _arrays(self, ds: Any, val_ds: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """The training set's inputs and targets as the steps take them. A validation set's
+        targets are checked against the model's outputs here too, before any training: a label
+        out of range surfaced only after a whole epoch (the weights already changed), from the
+        loss deep in evaluate, without naming the validation set."""
         dtype = param_dtype(self.model)
         X = np.ascontiguousarray(ds.X, dtype=dtype)
         try:
@@ -320,7 +325,24 @@ class Trainer:
                 f"fit: train_ds's X has shape {shape}, which the model does not take: "
                 f"{str(error).replace(probe, shape)}"
             ) from None
-        return X, target_array(ds, self.loss, n_outputs, dtype)
+        T = self._targets(ds, "the training set (train_ds)", n_outputs, dtype)
+        if val_ds is not None and len(val_ds):  # an empty one is never run
+            self._targets(val_ds, "the validation set (val_ds)", n_outputs, dtype)
+        return X, T
+
+    def _targets(self, ds: Any, which: str, n_outputs: int, dtype: Any) -> np.ndarray:
+        """``ds``'s targets as the loss reads them, their class labels checked against the
+        model's ``n_outputs`` by the checks the steps would make (``target_array``'s, and the
+        cross-entropy's own for labels), raising the same error naming ``which`` set."""
+        try:
+            T = target_array(ds, self.loss, n_outputs, dtype)
+            # labels a softmax loss reads as they are; one output unit is the loss's own
+            # error (softmax over one unit), not a label's
+            if ds.task == "classification" and loss_kind(self.loss) == "softmax" and n_outputs > 1:
+                check_labels(T, n_outputs, (len(T), n_outputs))
+        except (DataError, LabelError) as error:
+            raise type(error)(f"fit: {which}: {error}") from None
+        return T
 
     def _run_epoch(self, X: np.ndarray, T: np.ndarray) -> None:
         from chainrule.data import batches
@@ -897,6 +919,29 @@ def _check_dataset(what: str, ds: Any) -> None:
         raise UserError(
             f"fit: {what} must be a chainrule.data.Dataset (with X and y), not "
             f"{type(ds).__name__}; wrap arrays as Dataset(X=X, y=y, task=...)"
+        )
+
+
+def _check_loss(loss: Any) -> None:
+    """Refuse a loss that cannot be called on (outputs, targets) before anything trains: a
+    class (it would be called with the outputs as its options) and a name or any other
+    non-callable (``"cross-entropy"`` failed in the first step with "'str' object is not
+    callable")."""
+    if isinstance(loss, type):  # nn.CrossEntropy for nn.CrossEntropy()
+        raise UserError(
+            f"loss is the class {loss.__name__}, not a loss; pass an instance, "
+            f"loss={loss.__name__}()"
+        )
+    if isinstance(loss, str):
+        raise UserError(
+            f"loss is the name {loss!r}, not a loss; pass a loss object, such as "
+            f"nn.CrossEntropy(), or build one from the name: nn.loss_from_name({loss!r})"
+        )
+    if not callable(loss):
+        raise UserError(
+            f"loss is {type_name(loss)} ({reprlib.repr(loss)}), not a loss; pass a chainrule "
+            "loss object (nn.CrossEntropy(), nn.MSE(), ...) or a function (outputs, targets) -> "
+            "a scalar tensor"
         )
 
 

@@ -1,0 +1,43 @@
+"""Module methods refuse arguments of the wrong kind naming what they take: load_state_dict a
+non-mapping ("argument of type 'NoneType' is not iterable"), train a mode that is not a bool
+(stored as ``training = 'no'``, which dropout read as True)."""
+
+import numpy as np
+import pytest
+import torch
+
+from chainrule import nn
+
+
+@pytest.mark.parametrize("state", [None, [("0.weight", np.zeros((2, 2)))], 3])
+def test_load_state_dict_refuses_what_is_not_a_mapping(state):
+    """Oracle: PyTorch's load_state_dict refuses the same with a TypeError."""
+    with pytest.raises(TypeError):
+        torch.nn.Linear(2, 2).load_state_dict(state)
+    net = nn.mlp([2, 2], rng=0)
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    kind = type(state).__name__
+    with pytest.raises(
+        TypeError, match=rf"^load_state_dict expects a dict of name -> array.*not {kind}$"
+    ):  # noqa: E501
+        net.load_state_dict(state)
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize("mode", ["no", 1, None, 0.0])
+def test_train_refuses_a_mode_that_is_not_a_bool(mode):
+    """Oracle: PyTorch's Module.train raises ValueError for a non-bool mode."""
+    with pytest.raises(ValueError):
+        torch.nn.Linear(2, 2).train(mode)
+    net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Dropout(0.5), nn.Linear(3, 2, rng=1))
+    with pytest.raises(ValueError, match=r"^train: mode must be True or False"):
+        net.train(mode)
+    assert all(m.training is True for m in net.modules())
+
+
+@pytest.mark.parametrize("mode", [True, False, np.bool_(False)])
+def test_train_takes_a_bool(mode):
+    net = nn.mlp([2, 3, 2], rng=0)
+    assert net.train(mode) is net
+    assert all(m.training is bool(mode) for m in net.modules())

@@ -41,3 +41,17 @@ def test_train_takes_a_bool(mode):
     net = nn.mlp([2, 3, 2], rng=0)
     assert net.train(mode) is net
     assert all(m.training is bool(mode) for m in net.modules())
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        lambda: nn.Linear(3, 2),
+        lambda: nn.mlp([3, 4, 2], rng=0),
+        lambda: nn.Sequential(nn.Logistic(), nn.Linear(3, 2)),
+    ],
+)
+def test_a_layer_refuses_none_as_its_input(model) -> None:
+    """None became a NaN scalar: "Linear(3, 2): input has shape ()" or a NaN output."""
+    with pytest.raises(TypeError, match="input is None"):
+        model()(None)

@@ -174,7 +174,10 @@ class Linear(Module):
 
 def _input_like(x: Any, weight: Any) -> Tensor:
     """A batch that is not a floating tensor (an array from a loader, a list, integers) as a
-    tensor of ``weight``'s dtype, library and device: float64 data does not upcast float32."""
+    tensor of ``weight``'s dtype, library and device: float64 data does not upcast float32.
+    None is refused: NumPy makes it a NaN scalar, which read as "input has shape ()"."""
+    if x is None:
+        raise TypeError("a layer's input is None, not an array of cases (one row per case)")
     if type(weight) is np.ndarray:
         return Tensor(x, dtype=weight.dtype)
     return Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))

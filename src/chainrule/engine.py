@@ -21,6 +21,7 @@ import contextlib
 import functools
 import gc
 import heapq
+import inspect
 import itertools
 import operator
 import sys
@@ -98,6 +99,9 @@ class _GradMode:
         _set_recording(mode.saved.pop())
 
     def __call__(self, function: Callable) -> Callable:
+        if inspect.isgeneratorfunction(function):
+            return self._each_resume(function)
+
         @functools.wraps(function)
         def recording_as_set(*args: Any, **kwargs: Any) -> Any:
             with _GradMode(self.enabled):
@@ -105,9 +109,39 @@ class _GradMode:
 
         return recording_as_set
 
+    def _each_resume(self, function: Callable) -> Callable:
+        """A generator function whose body runs with recording as set, one resume at a time.
+        Calling a generator function only makes the generator, so the block around that call
+        ended before the body ran, which recorded every op of it; and between resumes the
+        caller's own setting holds, as in PyTorch."""
+        enabled = self.enabled
+
+        @functools.wraps(function)
+        def recording_as_set(*args: Any, **kwargs: Any) -> Any:
+            generator = function(*args, **kwargs)
+            resume, argument = generator.send, None
+            while True:
+                try:
+                    with _GradMode(enabled):
+                        value = resume(argument)
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    argument = yield value
+                    resume = generator.send
+                except GeneratorExit:  # closed, or collected, unfinished
+                    with _GradMode(enabled):
+                        generator.close()
+                    raise
+                except BaseException as error:  # thrown in: the body may handle it
+                    resume, argument = generator.throw, error
+
+        return recording_as_set
+
 
 def no_grad() -> _GradMode:
-    """Run without recording: results need no gradient and keep no graph.
+    """Run without recording: results need no gradient and keep no graph. As a decorator
+    (``@no_grad()``) of a generator function, each resume of its body runs without recording.
 
     >>> with no_grad():
     ...     y = model(x)          # doctest: +SKIP

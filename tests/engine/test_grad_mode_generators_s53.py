@@ -1,0 +1,114 @@
+"""``@no_grad()`` and ``@enable_grad()`` on a generator function: calling one only makes the
+generator, so the block around the call ended before the body ran and every op of it was
+recorded (a streaming predictor kept each batch's graph). Each resume now runs with recording
+as set, and between resumes the caller's own setting holds, as in PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+W = np.arange(6.0).reshape(3, 2) / 10
+
+
+def test_a_no_grad_generator_records_nothing_in_its_body() -> None:
+    w = cr.tensor(W, requires_grad=True)
+
+    @cr.no_grad()
+    def stream(batches):
+        for batch in batches:
+            yield cr.tensor(batch) @ w
+
+    outs = list(stream([np.ones((2, 3)), np.ones((1, 3))]))
+    assert [out.requires_grad for out in outs] == [False, False]
+
+    @torch.no_grad()
+    def torch_stream(batches):
+        for batch in batches:
+            yield torch.tensor(batch) @ torch.tensor(W, requires_grad=True)
+
+    assert [out.requires_grad for out in torch_stream([np.ones((2, 3))])] == [False]
+
+
+def test_between_resumes_the_callers_setting_holds() -> None:
+    seen = []
+
+    @cr.no_grad()
+    def inside():
+        seen.append(cr.is_grad_enabled())
+        yield 1
+        seen.append(cr.is_grad_enabled())
+        yield 2
+
+    generator = inside()
+    next(generator)
+    seen.append(("caller", cr.is_grad_enabled()))
+    next(generator)
+    assert seen == [False, ("caller", True), False]
+    assert cr.is_grad_enabled()
+
+
+def test_enable_grad_generator_records_inside_no_grad() -> None:
+    w = cr.tensor(W, requires_grad=True)
+
+    @cr.enable_grad()
+    def recorded():
+        yield (w * 2.0).sum()
+
+    with cr.no_grad():
+        (out,) = list(recorded())
+        assert not cr.is_grad_enabled()
+    out.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2), 2.0))
+
+
+def test_send_throw_close_and_return_reach_the_body() -> None:
+    log = []
+
+    @cr.no_grad()
+    def echo():
+        try:
+            while True:
+                try:
+                    received = yield
+                    log.append((received, cr.is_grad_enabled()))
+                except ValueError as error:
+                    log.append(("caught", str(error), cr.is_grad_enabled()))
+        finally:
+            log.append(("closed", cr.is_grad_enabled()))
+
+    generator = echo()
+    next(generator)
+    generator.send("a")
+    generator.throw(ValueError("b"))
+    generator.close()
+    assert log == [("a", False), ("caught", "b", False), ("closed", False)]
+
+    @cr.no_grad()
+    def returns():
+        yield 1
+        return "done"
+
+    generator = returns()
+    next(generator)
+    with pytest.raises(StopIteration) as stop:
+        next(generator)
+    assert stop.value.value == "done"
+    assert cr.is_grad_enabled()
+
+
+def test_an_error_in_the_body_restores_recording() -> None:
+    @cr.no_grad()
+    def fails():
+        yield 1
+        raise KeyError("x")
+
+    generator = fails()
+    next(generator)
+    with pytest.raises(KeyError):
+        next(generator)
+    assert cr.is_grad_enabled()

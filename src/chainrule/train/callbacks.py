@@ -404,6 +404,7 @@ class ProgressBar(Callback):
         self._room = 0
 
     def on_fit_start(self, trainer: Any) -> None:
+        self.close()  # a bar a fit left drawing (its error, caught by the user's own loop)
         self._plain = None
         if getattr(trainer, "finished", False):  # a finished run (stopped early): nothing to draw
             return

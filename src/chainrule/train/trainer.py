@@ -128,9 +128,8 @@ class Trainer:
             self.callbacks.append(early_stopping)
         self._world = distributed.world()  # several ranks under mpiexec/srun: data-parallel
         self._averager: distributed.GradientAverager | None = None
-        self._progress_bar = ProgressBar() if progress and self._world.is_main else None
-        if self._progress_bar is not None:
-            self.callbacks.append(self._progress_bar)
+        if progress and self._world.is_main:
+            self.callbacks.append(ProgressBar())
         self.checkpoint_dir = None
         if checkpoint_dir is not None:  # a file in the way: refused now, not after an epoch
             from chainrule import io
@@ -225,9 +224,10 @@ class Trainer:
                 while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
                 self._call("on_fit_end", self)
-        except BaseException:
-            if self._progress_bar is not None:
-                self._progress_bar.close(clear=True)
+        except BaseException:  # every bar: one passed in callbacks= too, not only the own
+            for bar in self.callbacks:
+                if isinstance(bar, ProgressBar):
+                    bar.close(clear=True)
             raise
         if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
             distributed.broadcast_parameters(self.model)

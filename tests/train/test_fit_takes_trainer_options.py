@@ -35,7 +35,7 @@ def _xor():
 
 
 def _xor_run(tmp_path, **options):
-    net = cr.nn.mlp([2, 3, 2], output="softmax", rng=0)
+    net = cr.nn.mlp([2, 3, 2], output=None, rng=0)
     opt = cr.optim.SGD(net.parameters(), lr=0.5)
     fit(net, cr.nn.CrossEntropy(), opt, _xor(), epochs=3, progress=False,
         checkpoint_dir=tmp_path / "ckpt", **options)  # fmt: skip
@@ -67,7 +67,7 @@ def test_what_a_checkpoint_would_refuse_is_refused_before_the_first_epoch(
 ) -> None:
     """They failed at the first checkpoint, after an epoch of training (a bare AttributeError
     for the standardizer)."""
-    net = cr.nn.mlp([2, 3, 2], output="softmax", rng=0)
+    net = cr.nn.mlp([2, 3, 2], output=None, rng=0)
     before = [p.data.copy() for p in net.parameters()]
     with pytest.raises(error, match=says):
         fit(net, cr.nn.CrossEntropy(), cr.optim.SGD(net.parameters(), lr=0.5), _xor(), epochs=2,
@@ -77,6 +77,6 @@ def test_what_a_checkpoint_would_refuse_is_refused_before_the_first_epoch(
 
 
 def test_a_loss_class_for_an_instance_is_refused() -> None:
-    net = cr.nn.mlp([2, 3, 2], output="softmax", rng=0)
+    net = cr.nn.mlp([2, 3, 2], output=None, rng=0)
     with pytest.raises(UserError, match=r"loss is the class CrossEntropy.*loss=CrossEntropy\(\)"):
         Trainer(net, cr.nn.CrossEntropy, cr.optim.SGD(net.parameters(), lr=0.5))

@@ -1251,14 +1251,17 @@ def test_a_title_in_a_script_the_font_lacks_plots_without_a_warning(tmp_path):
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("loss", [nn.SquaredError(), nn.BinaryCrossEntropy()])
-def test_a_one_unit_network_on_three_classes_is_refused_before_training(loss):
+@pytest.mark.parametrize(
+    ("loss", "output"), [(nn.SquaredError(), "logistic"), (nn.BinaryCrossEntropy(), None)]
+)
+def test_a_one_unit_network_on_three_classes_is_refused_before_training(loss, output):
     """Labels 0, 1, 2 became one float target column: a logistic unit never reaches 2, and the
-    run trained and reported an accuracy without a word."""
+    run trained and reported an accuracy without a word. (BinaryCrossEntropy applies the
+    logistic unit itself, so its network ends in the logit.)"""
     rng = np.random.default_rng(0)
     ds = data.Dataset(X=rng.standard_normal((30, 4)), y=np.arange(30) % 3, task="classification",
                       name="three")  # fmt: skip
-    net = nn.mlp([4, 1], output="logistic", rng=0)
+    net = nn.mlp([4, 1], output=output, rng=0)
     before = net.state_dict()
     with pytest.raises(DataError, match="three: label 2 but the network has 1 output unit, which "
                        "tells classes 0 and 1 apart; give it 3 output units"):  # fmt: skip

@@ -114,6 +114,7 @@ class Trainer:
         if not (is_integer(seed) and seed >= 0):
             raise UserError(f"seed must be a non-negative integer, not {seed!r}")
         _check_loss(loss)
+        _check_output_unit(model, loss)
         _check_optimizer_trains(model, loss, optimizer)
         _check_schedule(schedule, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
@@ -776,6 +777,27 @@ class Trainer:
                 seen[name] = seen.get(name, 0) + 1
                 found.append((name if seen[name] == 1 else f"{name}-{seen[name]}", cb))
         return found
+
+
+def _check_output_unit(model: Any, loss: Any) -> None:
+    """Refuse a model ending in the unit its loss applies itself (``nn.mlp(...,
+    output="softmax")`` with ``CrossEntropy``): softmax twice trained a network whose outputs
+    mean nothing the loss says, silently (``explain`` refuses the same pair)."""
+    from chainrule.nn import Sequential
+    from chainrule.nn.activations import activation_of
+
+    own = getattr(loss, "output_activation", None)
+    last = model
+    while isinstance(last, Sequential) and len(last.layers):
+        last = last.layers[-1]
+    if own is not None and last is not model and activation_of(last) == own:
+        name = type(loss).__name__
+        raise UserError(
+            f"the model ends in a {type(last).__name__} layer and {name} applies {own} itself, "
+            f"so loss(model(x), t) would apply {own} twice; remove the last layer ({name} "
+            "takes the logits: nn.mlp(..., output=None)), or use a loss that compares the "
+            "outputs as they are (nn.MSE(), nn.SquaredError())"
+        )
 
 
 def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:

@@ -20,7 +20,15 @@ import numpy as np
 from chainrule.explainer.network import ExplainError, diagonal_blocks
 from chainrule.explainer.notation import Math, get_notation, num, vector
 from chainrule.files import atomic_write_text
-from chainrule.viz.style import Box, Placer, line_height, saved_format, sign_colour, text_box
+from chainrule.viz.style import (
+    LINE_GAP,
+    Box,
+    Placer,
+    line_height,
+    saved_format,
+    sign_colour,
+    text_box,
+)
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
@@ -36,8 +44,11 @@ def network_svg(d: Derivation, case: int = 0, who: str = "network_svg") -> str:
     """The diagram as an SVG document (case ``case`` of the derivation's batch).
 
     Edges are coloured by the weight's sign as on the explorer page (positive orange, negative
-    blue); each label sits where it overlaps no other label, circle or text (a label with no
-    free spot is numbered on its edge and written out below the diagram, naming its layers).
+    blue); each label sits on or beside its edge where it overlaps no other label, circle or
+    text, and crosses as few other edges' lines as it can (none, on a small network: a weight
+    written across another edge reads as that edge's). The labels with the fewest such spots
+    are placed first; a label with no free spot is numbered on its edge and written out below
+    the diagram, naming its layers.
     Symbols follow ``d.notation``. ``who`` names the function the user called in an error.
     """
     if not 0 <= case < d.n_cases:  # numpy would wrap -1 to the last case
@@ -92,7 +103,7 @@ def network_svg(d: Derivation, case: int = 0, who: str = "network_svg") -> str:
             grad = ""
         if grad:
             circles.append(_text(x, y + 9, grad, 8, anchor="middle"))
-    lines, labels, legend = [], [], []
+    lines, wanted, legend = [], [], []
     # the edges between the units drawn; a Parallel layer has none between its blocks
     edges = [
         [(i, j) for i in drawn[c.below] for j in c.targets(i) if (c.above, j) in pos]
@@ -117,9 +128,8 @@ def network_svg(d: Derivation, case: int = 0, who: str = "network_svg") -> str:
             weight = n.w(conn.below, below.letter, i, above.letter, j).plain
             block = [f"{weight}={_number(w)}", f"{share}={_number(w * dE_dz[j])}"]
             where = f"layers {conn.below}→{conn.above}"
-            labels += _edge_label(
-                placer, (x1, y1 - _R), (x2, y2 + _R), block, colour, legend, where
-            )
+            wanted.append(_EdgeLabel((x1, y1 - _R), (x2, y2 + _R), block, colour, where))
+    labels = _edge_labels(placer, wanted, legend)
     if n_edges > MAX_LABELLED_EDGES:  # say so: a reader would look for the labels
         legend.append(
             f"{n_edges} edges: the weights' labels are left out above {MAX_LABELLED_EDGES} "
@@ -192,43 +202,197 @@ def _which(units: list[int], size: int) -> str:
     return f"({len(units)} of {size}: units {', '.join(runs)})"
 
 
-def _edge_label(
-    placer: Placer,
-    start: tuple[float, float],
-    end: tuple[float, float],
-    block: list[str],
-    colour: str,
-    legend: list[str],
-    where: str,
-) -> list[str]:
-    """The two lines of an edge's label where they fit along it (from the upper end down); else
-    a mark [k] on the edge and the label in ``legend``, named by its layers (``where``): two
-    layers' w_42 read alike. A mark with no free spot either is left out, and so is its number
-    (the legend's entry names the edge by its layers and weight alone)."""
-    (x1, y1), (x2, y2) = start, end
+@dataclass(frozen=True)
+class _EdgeLabel:
+    """An edge's label to place: its line from the lower unit up to the upper, its two lines of
+    text (w_ij and w_ij dE/dz_j) and their colour, and its layers as the legend names them."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    block: list[str]
+    colour: str
+    where: str
+
+    @property
+    def segment(self) -> tuple[float, float, float, float]:
+        return (*self.start, *self.end)
+
+
+#: Where along its edge a label may sit, as fractions of the way down from the upper end: the
+#: middle first, then out towards the ends (near an end it would read as the next layer's).
+_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.12, 0.9)
+#: A label's place across its edge: centred on it, or beside it on either side; and a little
+#: above or below the line's point (on a slanting edge, further to one side of it).
+_ACROSS = ((0, "middle"), (5, "start"), (-5, "end"), (14, "start"), (-14, "end"))
+_UP_DOWN = (0, -6, 6)
+
+
+def _edge_labels(placer: Placer, wanted: list[_EdgeLabel], legend: list[str]) -> list[str]:
+    """Each edge's label where it overlaps nothing placed and crosses the fewest other edges'
+    lines (it may lie on its own: centred there it reads as that edge's). The most constrained
+    label goes first, the one with the fewest such spots left, so that labels with room to
+    spare do not take the few spots of the others; a label with no free spot at all is marked
+    on its edge and written in ``legend`` (:func:`_marked`). Ties go by the order of ``wanted``
+    and of the spots: the same diagram every time."""
+    segments = np.array([label.segment for label in wanted], dtype=float).reshape(-1, 4)
+    spots = [_spots(placer, segments, k, label) for k, label in enumerate(wanted)]
+    chosen: list[int | None] = [None] * len(wanted)
+    left = set(range(len(wanted)))
+    while left:
+        k = min(left, key=lambda k: (spots[k].n_best(), len(spots[k]), k))
+        left.remove(k)
+        chosen[k] = spots[k].take(placer)
+        if chosen[k] is not None:  # the spots this label now covers are no one else's
+            for other in left:
+                spots[other] = spots[other].apart_from(spots[k].boxes[chosen[k]])
+    out = []
+    for k, label in enumerate(wanted):  # in the edges' order: the legend's numbers too
+        if chosen[k] is None:
+            out += _marked(placer, segments, k, label, legend)
+        else:
+            out += _drawn(label, spots[k], chosen[k])
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Spots:
+    """The free spots of one edge's label, best first (fewest other edges' lines crossed, then
+    the order of the candidates): where its first line is written (x, y, anchor), the boxes of
+    its two lines ((n, 2, 4): left, top, right, bottom) and the lines they cross."""
+
+    x: np.ndarray
+    y: np.ndarray
+    anchor: np.ndarray
+    boxes: np.ndarray
+    crossed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, keep: np.ndarray) -> _Spots:
+        return _Spots(
+            self.x[keep], self.y[keep], self.anchor[keep], self.boxes[keep], self.crossed[keep]
+        )
+
+    def n_best(self) -> int:
+        """How many spots cross as few lines as the best: the label's room."""
+        return int(np.sum(self.crossed == self.crossed[0])) if len(self) else 0
+
+    def apart_from(self, boxes: np.ndarray) -> _Spots:
+        """The spots that keep 1 px from ``boxes`` (m, 4), as Placer.free keeps labels apart."""
+        mine, theirs = self.boxes[:, :, None, :], boxes[None, None, :, :]
+        meet = ~(
+            (mine[..., 2] + 1 <= theirs[..., 0])
+            | (theirs[..., 2] + 1 <= mine[..., 0])
+            | (mine[..., 3] + 1 <= theirs[..., 1])
+            | (theirs[..., 3] + 1 <= mine[..., 1])
+        )
+        return self[~meet.any(axis=(1, 2))]
+
+    def take(self, placer: Placer) -> int | None:
+        """The first spot still free in ``placer`` (the best: the others' labels were taken
+        out of the spots), its boxes blocked there; None if there is none."""
+        for k in range(len(self)):
+            boxes = [_box(line) for line in self.boxes[k].tolist()]
+            if all(map(placer.free, boxes)):
+                for box in boxes:
+                    placer.block(box)
+                return k
+        return None
+
+
+def _spots(placer: Placer, segments: np.ndarray, k: int, label: _EdgeLabel) -> _Spots:
+    """The spots along edge ``k``'s line (of ``segments``) where its label is free of what
+    ``placer`` holds (circles, layer names, the title, the canvas's edges), best first."""
+    (x1, y1), (x2, y2) = label.start, label.end
     candidates = [
         (x2 + (x1 - x2) * f + dx, y2 + (y1 - y2) * f + dy, anchor)
-        for f in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.12, 0.9)
-        for dy in (0, -6, 6)
-        for dx, anchor in ((0, "middle"), (5, "start"), (-5, "end"))
+        for f in _FRACTIONS
+        for dy in _UP_DOWN
+        for dx, anchor in _ACROSS
     ]
-    spot = placer.place(candidates, block, _LABEL_SIZE)
-    if spot is None:  # numbered on the edge, written out under the diagram
-        mark = f"[{sum(line.startswith('[') for line in legend) + 1}]"
-        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        spot = placer.place([(mx + dx, my + dy, "middle") for dy in (0, -10, 10, -20, 20)
-                             for dx in (0, -14, 14)], mark, _LABEL_SIZE)  # fmt: skip
-        entry = f"{where}: {block[0]}, {block[1]}"
-        if spot is None:  # no mark on the edge: no number in the legend either
-            legend.append(entry)
-            return []
-        legend.append(f"{mark} {entry}")
-        return [_text(spot[0], spot[1], mark, _LABEL_SIZE, colour, anchor="middle")]
-    x, y, anchor = spot
+    x, y, anchor = (np.array([c[n] for c in candidates]) for n in range(3))
+    # each line's box at (0, 0) by anchor, moved to each candidate (text_box is linear in x, y)
+    at_origin = {
+        a: [text_box(0, n * line_height(_LABEL_SIZE), text, _LABEL_SIZE, a) for n, text in
+            enumerate(label.block)]
+        for a in set(anchor.tolist())
+    }  # fmt: skip
+    boxes = np.array([[(b.x, b.y, b.x + b.w, b.y + b.h) for b in at_origin[a]] for a in anchor])
+    boxes += np.stack([x, y, x, y], axis=1)[:, None, :]
+    # both lines free where the box around them is (most spots: the circles are at the ends)
+    around = np.hstack([boxes[:, :, :2].min(axis=1), boxes[:, :, 2:].max(axis=1)])
+    free = [
+        placer.free(_box(whole)) or all(placer.free(_box(line)) for line in two)
+        for whole, two in zip(around.tolist(), boxes.tolist())
+    ]
+    crossing = _crossing(boxes.reshape(-1, 4), segments).reshape(len(x), 2, -1).any(axis=1)
+    crossing[:, k] = False  # its own line: a label centred on it reads as its own
+    spots = _Spots(x, y, anchor, boxes, crossing.sum(axis=1))[np.array(free, dtype=bool)]
+    return spots[np.argsort(spots.crossed, kind="stable")]
+
+
+def _box(corners: list[float]) -> Box:
+    """A Box from its left, top, right and bottom."""
+    left, top, right, bottom = corners
+    return Box(left, top, right - left, bottom - top)
+
+
+def _crossing(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Which of ``segments`` ((m, 4): x1, y1, x2, y2) pass within ``LINE_GAP`` of each of
+    ``boxes`` ((n, 4): left, top, right, bottom), (n, m): style.segment_crosses for every pair
+    at once (a 40-edge diagram weighs thousands of spots). The part of a segment between a
+    box's top and bottom is one run of x; the segment crosses the box where that run meets the
+    box's columns."""
+    top, bottom = boxes[:, 1:2] - LINE_GAP, boxes[:, 3:4] + LINE_GAP
+    x1, y1, x2, y2 = segments.T
+    flat = y1 == y2  # never an edge between two layers; a horizontal segment all the same
+    rise = np.where(flat, 1.0, y2 - y1)
+    ta, tb = (top - y1) / rise, (bottom - y1) / rise
+    low = np.where(flat, 0.0, np.maximum(np.minimum(ta, tb), 0.0))
+    high = np.where(flat, 1.0, np.minimum(np.maximum(ta, tb), 1.0))
+    within = np.where(flat, (top <= y1) & (y1 <= bottom), low <= high)
+    xa, xb = x1 + (x2 - x1) * low, x1 + (x2 - x1) * high
+    return (
+        within
+        & (np.maximum(xa, xb) >= boxes[:, 0:1] - LINE_GAP)
+        & (np.minimum(xa, xb) <= boxes[:, 2:3] + LINE_GAP)
+    )
+
+
+def _drawn(label: _EdgeLabel, spots: _Spots, k: int) -> list[str]:
+    """The label's two lines at spot ``k``: the weight in the edge's colour, the share grey."""
+    x, y, anchor = float(spots.x[k]), float(spots.y[k]), str(spots.anchor[k])
+    first, second = label.block
     return [
-        _text(x, y, block[0], _LABEL_SIZE, colour, anchor=anchor),
-        _text(x, y + line_height(_LABEL_SIZE), block[1], _LABEL_SIZE, "#555", anchor=anchor),
+        _text(x, y, first, _LABEL_SIZE, label.colour, anchor=anchor),
+        _text(x, y + line_height(_LABEL_SIZE), second, _LABEL_SIZE, "#555", anchor=anchor),
     ]
+
+
+def _marked(
+    placer: Placer, segments: np.ndarray, k: int, label: _EdgeLabel, legend: list[str]
+) -> list[str]:
+    """A mark [k] on the edge (off the other edges' lines where it can be) and the label in
+    ``legend``, named by its layers: two layers' w_42 read alike. A mark with no free spot
+    either is left out, and so is its number (the legend's entry names the edge by its layers
+    and weight alone)."""
+    mark = f"[{sum(line.startswith('[') for line in legend) + 1}]"
+    (x1, y1), (x2, y2) = label.start, label.end
+    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+    candidates = [(mx + dx, my + dy, "middle") for dy in (0, -10, 10, -20, 20)
+                  for dx in (0, -14, 14)]  # fmt: skip
+    boxes = [text_box(x, y, mark, _LABEL_SIZE, a) for x, y, a in candidates]
+    crossing = _crossing(np.array([(b.x, b.y, b.x + b.w, b.y + b.h) for b in boxes]), segments)
+    crossing[:, k] = False
+    order = np.argsort(crossing.sum(axis=1), kind="stable")  # the nearest of the clearest
+    spot = placer.place([candidates[n] for n in order], mark, _LABEL_SIZE)
+    entry = f"{label.where}: {label.block[0]}, {label.block[1]}"
+    if spot is None:  # no mark on the edge: no number in the legend either
+        legend.append(entry)
+        return []
+    legend.append(f"{mark} {entry}")
+    return [_text(spot[0], spot[1], mark, _LABEL_SIZE, label.colour, anchor="middle")]
 
 
 def _number(value: float) -> str:

@@ -679,10 +679,13 @@ def scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     repeats on NumPy: each library's own accumulating form, and for the rest the flat position
     of every element ``index`` picks, read as :func:`index_array` reads the key (so a key the
     library refuses, a mask beside a slice on array-api-strict, lands where the forward read),
-    summed per position by :func:`_summed_at`.
+    summed per position by :func:`_summed_at`. A key NumPy refuses is refused on every library,
+    in NumPy's words (:func:`check_as_numpy`).
     """
     xp = array_module(g)
     module = type(g).__module__
+    if _moves_out_of_bounds(g):  # JAX's at[].add drops an update out of bounds: refuse it
+        check_as_numpy(tuple(shape), index)
     if not _has_integer_arrays(index, xp):
         if xp is numpy:
             result = numpy.zeros(shape, dtype=g.dtype)
@@ -773,15 +776,31 @@ def index_array(array: Any, index: Any) -> Any:
     a key NumPy refuses too is refused in NumPy's words, naming the axis at fault. Only such a
     library pays for reading the key's arrays on the host; NumPy, PyTorch, CuPy and JAX index
     with the key as it is, but for a key whose arrays PyTorch places apart from NumPy
-    (:func:`_apart_on_numpy_only`)."""
+    (:func:`_apart_on_numpy_only`). Each refuses what NumPy refuses (:func:`check_as_numpy`):
+    a library that moves an out-of-bounds position (JAX clamps, CuPy wraps) has every key with
+    integers checked first; the others refuse one for themselves, but for an empty result,
+    which reads no element, so only that is checked after."""
     if type(array) is numpy.ndarray:
         return array[index]
     if _apart_on_numpy_only(array, index):
-        return _taken(array, index)
-    try:
-        return array[index]
-    except IndexError:
-        return _taken(array, index)
+        result = _taken(array, index)
+    else:
+        if _moves_out_of_bounds(array):
+            check_as_numpy(tuple(array.shape), index)
+        try:
+            result = array[index]
+        except IndexError:
+            result = _taken(array, index)
+    if size(result) == 0:  # no element read: no position checked, by NumPy's reading either
+        check_as_numpy(tuple(array.shape), index)
+    return result
+
+
+def _moves_out_of_bounds(array: Any) -> bool:
+    """Whether ``array``'s library reads an out-of-bounds integer array as another position
+    (JAX clamps it, CuPy wraps it) where NumPy refuses it: a wrong number, silently. PyTorch
+    refuses one (on a GPU by a device-side assert) and array-api-strict is NumPy's check."""
+    return type(array).__module__.startswith(("jax", "cupy"))
 
 
 def _taken(array: Any, index: Any) -> Any:
@@ -813,6 +832,57 @@ def _apart_on_numpy_only(array: Any, index: Any) -> bool:
     return named == array.ndim and all(
         hasattr(item, "shape") or item is Ellipsis for item in between
     )
+
+
+def check_as_numpy(shape: tuple[int, ...], index: Any) -> None:
+    """NumPy's IndexError, in its words, for a key NumPy refuses on an array of ``shape``: an
+    integer out of bounds, a boolean mask of another shape. A library may take such a key:
+    PyTorch and array-api-strict read no element of an empty result, so ``x[..., [], -3]`` of
+    a (3, 4, 2) ``x`` was (3, 0); JAX clamps integer arrays (``x[[3]]`` was ``x[[2]]``, and
+    on a 0-size array a ShapeError); CuPy wraps them; PyTorch on a GPU stops the device.
+
+    NumPy reads a stand-in of the key on a zero-strided array (no copy of ``shape``'s size):
+    each non-empty integer array as its least and then its greatest element (two 0-d keys, which
+    NumPy bounds-checks as it checks every element), an empty one and a mask by their shape
+    alone. A stand-in broadcasts wherever the key does, so it refuses nothing that NumPy takes;
+    reading the extremes costs one transfer to the host per integer array."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(item, int) or hasattr(item, "shape") for item in items):
+        return  # slices, None and Ellipsis: never out of bounds
+    lows, highs = zip(*(_extremes(item) for item in items))
+    stand_in = _zero_strided(tuple(shape))
+    stand_in[lows]
+    if any(high is not low for low, high in zip(lows, highs)):
+        stand_in[highs]
+
+
+@functools.lru_cache(maxsize=64)
+def _zero_strided(shape: tuple[int, ...]) -> numpy.ndarray:
+    """A read-only array of ``shape`` in one byte of memory, made once per shape (making it
+    was a tenth of :func:`check_as_numpy`'s time)."""
+    return numpy.broadcast_to(numpy.int8(0), shape)
+
+
+def _extremes(item: Any) -> tuple[Any, Any]:
+    """The least and greatest element of a non-empty integer array, as NumPy 0-d arrays; a mask
+    as one of its shape with at most one True (which broadcasts as any count does, or as 0 where
+    it is empty); anything else twice, as NumPy reads it."""
+    if not hasattr(item, "shape"):
+        return item, item
+    name = dtype_name(item.dtype)
+    if name == "bool":
+        stand_in = numpy.zeros(tuple(item.shape), dtype=bool)
+        stand_in.reshape(-1)[:1] = True
+        return stand_in, stand_in
+    if not name.startswith(("int", "uint")):
+        item = to_numpy(item)  # refused by NumPy: neither positions nor a mask
+        return item, item
+    if size(item) == 0:
+        empty = numpy.zeros(tuple(item.shape), dtype=numpy.int64)
+        return empty, empty
+    xp = array_module(item)
+    low, high = to_numpy(xp.stack([xp.min(item), xp.max(item)]))
+    return low, high
 
 
 def _flat_positions(shape: tuple[int, ...], index: Any) -> numpy.ndarray:

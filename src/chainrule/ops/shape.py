@@ -562,9 +562,22 @@ def _negative_steps_as_positions(items: list, like: Any) -> list:
     return [*items[:at], backend.asarray_like(positions, like, dtype="int64"), *items[at + 1 :]]
 
 
+def _refused(op: str, index: Any, shape: tuple[int, ...], error: IndexError) -> IndexError:
+    """An index's refusal naming the op, the key (the user's own, not the library's form of it)
+    and the shape it does not fit."""
+    return IndexError(f"{op}: index {index!r} does not fit shape {tuple(shape)}: {error}")
+
+
+def _scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
+    try:
+        return backend.scatter_add(g, shape, index)
+    except IndexError as error:
+        raise _refused("scatter_add", index, shape, error) from None
+
+
 scatter_add = primitive(
     "scatter_add",
-    backend.scatter_add,
+    _scatter_add,
     lambda g, out, src, shape, index: _getitem(g, index=index),
     doc="Zeros of `shape` with `src` added at `index` (the transpose of indexing).",
 )
@@ -584,9 +597,7 @@ def getitem(x: Any, index: Any) -> Tensor:
     try:
         return _getitem(x, index=key)
     except IndexError as error:  # named by the user's own key, not the library's form of it
-        raise IndexError(
-            f"getitem: index {index!r} does not fit shape {tuple(x.shape)}: {error}"
-        ) from None
+        raise _refused("getitem", index, x.shape, error) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,12 @@ integer: ``argnums=()`` (nothing to differentiate) and ``argnums=True`` (a bool,
 tensor (None, from a missing ``return``, or ``()``) is refused, naming the transform; None beside
 a tensor in an output, ``(y, None)``, is kept. Errors name the transform called
 (``value_and_grad: ...``).
+The variable a transform makes for an argument it differentiates owns its array, as
+``cr.tensor(a)`` does: an array or tensor is copied once per call (not per row of a Jacobian),
+so ``f`` writing ``x.data[...]``, an update in place under ``no_grad``, or a write into a
+variable, output or aux kept after the call never changes the caller's array or its tensor's
+(JAX never changes an argument either). An argument not differentiated reaches ``f`` as it is,
+as in a plain call.
 Results are differentiable whenever they depend on a tensor that requires a gradient from outside
 the transform: an argument, one the function closes over (an outer transform's variable), a
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
@@ -44,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.creation import _own_copy
 from chainrule.engine import backward_pass, enable_grad, is_grad_enabled
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
@@ -237,10 +244,18 @@ def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any
     ``like``'s library, device and float dtype where the call has an array of another library
     than NumPy (``grad(f, argnums=1)(torch_x, 2.0)``), else NumPy's, of the dtype ``numbers``
     (the call's NumPy floats', so ``grad(f, argnums=1)(x32, 2.0)`` computes in float32, as
-    ``f(x32, 2.0)`` does: a number never upcasts) or, where the call has none, the default."""
+    ``f(x32, 2.0)`` does: a number never upcasts) or, where the call has none, the default.
+
+    The variable, alias or leaf, owns its array: ``f`` may write into ``x.data`` (as a
+    tensor's refusal of ``x[i] = v`` advises) or keep ``x`` and write later, and the caller's
+    array, or its tensor's, is unchanged, as ``cr.tensor(a)`` leaves ``a`` and JAX its
+    arguments. A number or list is made into a new array anyway; an array or tensor is copied
+    here, once per call of the transform (a Jacobian's rows and columns reuse the variable)."""
     if isinstance(value, Tensor) and value.requires_grad:
         with enable_grad():
-            return _reshape(value, shape=value.shape)
+            alias = _reshape(value, shape=value.shape)
+        alias.data = _own_copy(alias.data)  # its own values: the reshape's rule reads only shapes
+        return alias
     if isinstance(value, Tensor):
         data = value.data
     elif like is not None and not hasattr(value, "shape"):  # numbers and lists: like's
@@ -269,6 +284,8 @@ def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any
                 "(lambda x: f(x, i))"
             )
         data = backend.astype(data, backend.default_float(xp, data))  # numbers and lists
+    elif _is_typed(value):  # the caller's array, or its tensor's: the variable owns a copy
+        data = _own_copy(data)
     return _private(Tensor._wrap(data).requires_grad_())
 
 

@@ -455,8 +455,8 @@ class Tensor:
         the parameter an op's output). Any other tensor is rebound to the result, ``a = a + b``:
         nothing another name shares is changed, so no recorded op's inputs change under it.
         A transform's variable kept after its transform returned is taken as the argument it was
-        made from, which required no gradient: rebound too, so that argument (whose array it
-        shares) and a ``vjp_fn`` that still reads it are left unchanged.
+        made from, which required no gradient: rebound too, so a ``vjp_fn`` that still reads
+        it is left unchanged.
         """
         if not (self.requires_grad and self._primitive is None) or self._transform_has_ended():
             return op(self, other)

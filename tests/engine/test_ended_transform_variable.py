@@ -1,8 +1,8 @@
 """A transform's variable kept after its transform returned takes ``+=`` as the argument it was
 made from (which required no gradient) does: the name is rebound to a new tensor. It got the
 running transform's refusal ("write x = x + ..., which the derivative follows"), though nothing
-differentiated it any more, and under ``no_grad`` the update was written into the array it
-shares with the user's argument.
+differentiated it any more, and under ``no_grad`` the update was written into its array (then
+shared with the user's argument; a transform's variable now owns a copy).
 
 While the transform runs, the refusal stands: tests/engine/test_transform_in_place.py.
 """
@@ -36,7 +36,7 @@ def test_a_kept_variable_is_rebound_and_the_argument_is_unchanged(recording) -> 
     np.testing.assert_allclose(kept[0].numpy(), [2.0, 3.0])
     assert kept[0] is not variable  # rebound, as a tensor that requires no gradient is
     np.testing.assert_allclose(variable.numpy(), [1.0, 2.0])
-    np.testing.assert_allclose(x.numpy(), [1.0, 2.0])  # the user's argument shares its array
+    np.testing.assert_allclose(x.numpy(), [1.0, 2.0])  # the user's argument, unchanged
 
 
 def test_a_vjp_fn_still_differentiates_at_the_kept_variables_values() -> None:

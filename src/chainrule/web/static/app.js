@@ -579,7 +579,9 @@ function createExplorer(ROOT, transport, host) {
 
     // place by priority: layer names, path terms, y and gradients, then targets, then z, then
     // weights; each kept only where it overlaps nothing placed before
-    const fill = (color) => (color ? { fill: color } : {});
+    // a colour in the style, not a fill attribute: .label's ink outranks any attribute, and
+    // each path's term was drawn in ink instead of its line's colour
+    const fill = (color) => (color ? { style: `fill: ${color}` } : {});
     const placeText = (x, y, text, anchor, cls, color, testid, own) => {
       const box = textBox(x, y, text, anchor);
       if (!placer.take(box, own)) return false;
@@ -693,7 +695,7 @@ function createExplorer(ROOT, transport, host) {
       const row = body.insertRow();
       row.dataset.j = t.j;
       const color = PATH_COLORS[t.j % PATH_COLORS.length];
-      row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>i &rarr; j=${unitNo(t.j)}</th>`;
+      row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>j=${unitNo(t.j)}</th>`;
       for (const [key, v] of [["w", t.w_ij], ["dz", t.dE_dz_j], ["term", t.term]]) {
         const cell = row.insertCell();
         cell.textContent = fmtLong(v);

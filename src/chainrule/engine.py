@@ -122,21 +122,30 @@ class _GradMode:
             resume, argument = generator.send, None
             while True:
                 try:
-                    with _GradMode(enabled):
-                        value = resume(argument)
+                    value = _recording_as(enabled, resume, argument)
                 except StopIteration as stop:
                     return stop.value
                 try:
                     argument = yield value
                     resume = generator.send
                 except GeneratorExit:  # closed, or collected, unfinished
-                    with _GradMode(enabled):
-                        generator.close()
+                    _recording_as(enabled, generator.close)
                     raise
                 except BaseException as error:  # thrown in: the body may handle it
                     resume, argument = generator.throw, error
 
         return recording_as_set
+
+
+def _recording_as(enabled: bool, call: Callable, *args: Any) -> Any:
+    """``call(*args)`` with recording set to ``enabled``, and the caller's setting back after.
+    Not by the per-thread stack of blocks: a body paused inside its own ``with enable_grad()``
+    has its entry on top of it, which a block's exit would restore to the caller."""
+    previous = _set_recording(enabled)
+    try:
+        return call(*args)
+    finally:
+        _set_recording(previous)
 
 
 def no_grad() -> _GradMode:

@@ -112,3 +112,31 @@ def test_an_error_in_the_body_restores_recording() -> None:
     with pytest.raises(KeyError):
         next(generator)
     assert cr.is_grad_enabled()
+
+
+def test_a_block_open_in_the_paused_body_leaves_the_callers_setting() -> None:
+    """The body pauses inside its own enable_grad block: restoring the caller's setting by the
+    per-thread stack of blocks restored the body's entry, so the caller ran with recording off."""
+    w = cr.tensor(W, requires_grad=True)
+
+    @cr.no_grad()
+    def saliency(batches):
+        for batch in batches:
+            with cr.enable_grad():
+                x = cr.tensor(batch, requires_grad=True)
+                (g,) = cr.gradient((x @ w).sum(), [x])
+                yield g
+
+    seen = []
+    for g in saliency([np.ones((1, 3))] * 2):
+        seen.append((cr.is_grad_enabled(), (w * 2.0).requires_grad))
+        np.testing.assert_allclose(g.numpy(), W.sum(axis=1)[None, :])
+    assert seen == [(True, True), (True, True)]
+
+    @torch.no_grad()
+    def torch_saliency(batches):
+        for batch in batches:
+            with torch.enable_grad():
+                yield torch.tensor(batch, requires_grad=True).sum()
+
+    assert [torch.is_grad_enabled() for _ in torch_saliency([np.ones(2)] * 2)] == [True, True]

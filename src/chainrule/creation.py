@@ -59,9 +59,10 @@ def _host_float(dtype: Any, who: str) -> Any:
 def _sample_dtype(dtype: Any, who: str) -> Any:
     """:func:`_host_float` for random samples, refusing a dtype that is not floating point:
     samples cast to it were truncated (integers mostly 0, ``rand`` all 0, bools all True), where
-    PyTorch refuses the dtype."""
+    PyTorch refuses the dtype. Booleans, integers and complex types are refused by their kind:
+    bfloat16 (ml_dtypes') is a float whose NumPy kind is "V", not "f"."""
     host = _host_float(dtype, who)
-    if np.dtype(host).kind != "f":
+    if np.dtype(host).kind in "biuc":
         raise TypeError(
             f"{who}: dtype {np.dtype(host).name} is not a real floating-point type; the "
             "samples are floats, which it would truncate (integers mostly 0) or misread: give "

@@ -59,3 +59,14 @@ def test_tensor_with_a_dtype_refuses_none(data):
         cr.tensor(data, dtype="float64")
     with pytest.raises(TypeError):
         cr.tensor(data)
+
+
+@pytest.mark.parametrize("sample", [cr.randn, cr.rand])
+def test_bfloat16_samples_are_still_taken_on_jax(sample) -> None:
+    """bfloat16's NumPy kind is "V": a test for kind "f" refused it (NumPy's own tensors hold
+    no bfloat16; JAX's do)."""
+    jnp = pytest.importorskip("jax.numpy")
+    out = sample(3, rng=0, dtype=jnp.bfloat16, xp=jnp)
+    assert out.data.dtype == jnp.bfloat16
+    want = sample(3, rng=0, dtype=np.float64).numpy()
+    np.testing.assert_allclose(np.asarray(out.data, dtype=np.float64), want, rtol=1e-2)

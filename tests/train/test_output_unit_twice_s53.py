@@ -50,3 +50,19 @@ def test_logits_or_a_loss_that_reads_outputs_as_they_are_still_train(model, loss
     history = train.fit(net, loss, optim.SGD(net.parameters(), lr=0.1), _two_classes(),
                         epochs=2, progress=False)  # fmt: skip
     assert len(history) == 2
+
+
+def test_a_sequential_whose_forward_leaves_its_last_unit_out_trains() -> None:
+    """A Sequential subclass with a forward of its own may return logits and keep its Softmax
+    for predicting: it ends in what its forward returns, not in its last layer."""
+
+    class Classifier(nn.Sequential):
+        def forward(self, x):
+            for layer in self.layers[:-1]:
+                x = layer(x)
+            return x
+
+    net = Classifier(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), nn.Softmax())
+    history = train.fit(net, nn.CrossEntropy(), optim.SGD(net.parameters(), lr=0.1),
+                        _two_classes(), epochs=2, progress=False)  # fmt: skip
+    assert len(history) == 2

@@ -60,3 +60,17 @@ def test_a_bar_left_drawing_is_stopped_when_the_next_fit_starts() -> None:
     finally:
         bar.close()
     assert bar._progress is None
+
+
+def test_a_bar_whose_close_fails_leaves_the_fits_own_error() -> None:
+    """A subclass's close without ``clear`` raised TypeError over the divergence."""
+
+    class OwnClose(cr.train.ProgressBar):
+        def close(self):  # noqa: D102 - a user's override, without clear
+            super().close()
+
+    bar = OwnClose(console=rich_console.Console(file=io.StringIO(), force_terminal=True))
+    trainer, ds = _diverging_trainer(bar)
+    with pytest.raises(cr.train.TrainingDiverged), np.errstate(over="ignore"):
+        trainer.fit(ds, epochs=50)
+    bar.close()

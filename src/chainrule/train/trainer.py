@@ -33,7 +33,7 @@ import numpy as np
 
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
-from chainrule.checks import is_integer, is_real
+from chainrule.checks import computes_as, is_integer, is_real
 from chainrule.errors import (
     ConfigError,
     DataError,
@@ -228,7 +228,8 @@ class Trainer:
         except BaseException:  # every bar: one passed in callbacks= too, not only the own
             for bar in self.callbacks:
                 if isinstance(bar, ProgressBar):
-                    bar.close(clear=True)
+                    with contextlib.suppress(Exception):  # (a subclass's close) the error stands
+                        bar.close(clear=True)
             raise
         if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
             distributed.broadcast_parameters(self.model)
@@ -788,7 +789,9 @@ def _check_output_unit(model: Any, loss: Any) -> None:
 
     own = getattr(loss, "output_activation", None)
     last = model
-    while isinstance(last, Sequential) and len(last.layers):
+    # a Sequential with a forward of its own may leave its last layer out (a Softmax kept for
+    # predicting): only one that runs its layers in turn ends in its last
+    while computes_as(last, Sequential) and len(last.layers):
         last = last.layers[-1]
     if own is not None and last is not model and activation_of(last) == own:
         name = type(loss).__name__

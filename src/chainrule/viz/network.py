@@ -45,8 +45,9 @@ def network_svg(d: Derivation, case: int = 0, who: str = "network_svg") -> str:
 
     Edges are coloured by the weight's sign as on the explorer page (positive orange, negative
     blue); each label sits on or beside its edge where it overlaps no other label, circle or
-    text, and crosses as few other edges' lines as it can (none, on a small network: a weight
-    written across another edge reads as that edge's). The labels with the fewest such spots
+    text, and crosses as few other edges' lines as it can (a weight written across another
+    edge reads as that edge's): none on the smallest networks (2-2-1, 3-2); on larger ones many
+    have no spot clear of every line. The labels with the fewest such spots
     are placed first; a label with no free spot is numbered on its edge and written out below
     the diagram, naming its layers.
     Symbols follow ``d.notation``. ``who`` names the function the user called in an error.

@@ -80,23 +80,37 @@ def _set_recording(enabled: bool) -> bool:
     return previous
 
 
+_entries_lock = threading.Lock()
+
+
 class _GradMode:
     """A context manager that sets recording on or off for this thread, and restores it after;
-    also a decorator (``@no_grad()``). What it restores is kept per thread, last in first out,
-    not on the object: one object entered again inside itself (a module-level ``NO_GRAD``
-    reused by nested functions) left recording off after both blocks."""
+    also a decorator (``@no_grad()``). Each entry remembers the setting it found, on the object
+    with its thread, and its exit restores that one, as PyTorch's blocks do: blocks that do not
+    nest (a generator paused inside its own ``with enable_grad()`` while its caller opens and
+    closes one) each restore their own, where one stack per thread handed each the other's.
+    One object entered again inside itself (a module-level ``NO_GRAD`` reused by nested
+    functions) exits its innermost entry on this thread first; a generator finished on another
+    thread exits the entry its block made."""
 
-    __slots__ = ("enabled",)
+    __slots__ = ("enabled", "_entries")
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self._entries: list[tuple[int, bool]] = []  # (thread, the setting found), in order
 
     def __enter__(self) -> None:
-        saved = mode.__dict__.setdefault("saved", [])
-        saved.append(_set_recording(self.enabled))
+        found = _set_recording(self.enabled)
+        with _entries_lock:  # one object may be entered on several threads at once
+            self._entries.append((threading.get_ident(), found))
 
     def __exit__(self, *exc: Any) -> None:
-        _set_recording(mode.saved.pop())
+        thread = threading.get_ident()
+        with _entries_lock:
+            entries = self._entries
+            mine = [k for k, (owner, _) in enumerate(entries) if owner == thread]
+            _, found = entries.pop(mine[-1] if mine else -1)
+        _set_recording(found)
 
     def __call__(self, function: Callable) -> Callable:
         if inspect.isgeneratorfunction(function):
@@ -138,9 +152,8 @@ class _GradMode:
 
 
 def _recording_as(enabled: bool, call: Callable, *args: Any) -> Any:
-    """``call(*args)`` with recording set to ``enabled``, and the caller's setting back after.
-    Not by the per-thread stack of blocks: a body paused inside its own ``with enable_grad()``
-    has its entry on top of it, which a block's exit would restore to the caller."""
+    """``call(*args)`` with recording set to ``enabled``, and the caller's setting back after
+    (a decorated generator's resume: no block object to keep an entry on)."""
     previous = _set_recording(enabled)
     try:
         return call(*args)

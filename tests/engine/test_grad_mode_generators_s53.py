@@ -140,3 +140,79 @@ def test_a_block_open_in_the_paused_body_leaves_the_callers_setting() -> None:
                 yield torch.tensor(batch, requires_grad=True).sum()
 
     assert [torch.is_grad_enabled() for _ in torch_saliency([np.ones(2)] * 2)] == [True, True]
+
+
+def _paused_inside_its_own_block():
+    @cr.no_grad()
+    def body():
+        with cr.enable_grad():
+            yield cr.is_grad_enabled()
+        yield cr.is_grad_enabled()
+
+    return body()
+
+
+def test_blocks_that_do_not_nest_each_restore_their_own_setting() -> None:
+    """The caller opens a block between a resume that paused inside the body's block and the
+    next: with one stack per thread, each exit took the other's entry, and recording stayed off
+    for the rest of the thread."""
+    generator = _paused_inside_its_own_block()
+    assert next(generator) is True
+    with cr.no_grad():
+        assert next(generator) is False
+    assert cr.is_grad_enabled()
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert (x * x).sum().requires_grad
+
+    @torch.no_grad()
+    def torch_body():
+        with torch.enable_grad():
+            yield torch.is_grad_enabled()
+        yield torch.is_grad_enabled()
+
+    same = torch_body()
+    next(same)
+    with torch.no_grad():
+        assert next(same) is False
+    assert torch.is_grad_enabled()
+
+
+def test_a_generator_resumed_on_another_thread_finishes_its_block() -> None:
+    """Its block's exit on a thread that never entered one raised AttributeError."""
+    import threading
+
+    generator = _paused_inside_its_own_block()
+    next(generator)
+    got = {}
+    worker = threading.Thread(target=lambda: got.update(value=next(generator)))
+    worker.start()
+    worker.join()
+    assert got == {"value": False}
+    assert cr.is_grad_enabled()
+
+
+def test_one_object_entered_on_two_threads_restores_each_threads_setting() -> None:
+    """A module-level NO_GRAD used by two threads whose blocks overlap."""
+    import threading
+
+    shared = cr.no_grad()
+    entered, leave = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with cr.enable_grad(), shared:
+            entered.set()
+            leave.wait(5)
+        seen["worker after"] = cr.is_grad_enabled()
+
+    with cr.no_grad():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        entered.wait(5)
+        with shared:  # entered after the worker's entry, left before it
+            pass
+        assert not cr.is_grad_enabled()
+        leave.set()
+        thread.join()
+    assert seen == {"worker after": True}
+    assert cr.is_grad_enabled()

@@ -92,6 +92,11 @@ class Tensor:
             data = data.data
         xp = array_module(data)
         if xp is np:
+            if dtype is not None and type(data) in (list, tuple):
+                # read as they are first: a float dtype makes None (a missing value) NaN
+                data = np.asarray(data)
+                if data.dtype.kind not in "biufc":
+                    raise TypeError(_not_numbers(data.tolist(), data.dtype))
             self.data = xp.asarray(data, dtype=dtype)
             if self.data.dtype.kind not in "biufc":
                 raise TypeError(_not_numbers(data, self.data.dtype))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import chainrule as cr
 from chainrule import nn
 
 
@@ -55,3 +56,25 @@ def test_a_layer_refuses_none_as_its_input(model) -> None:
     """None became a NaN scalar: "Linear(3, 2): input has shape ()" or a NaN output."""
     with pytest.raises(TypeError, match="input is None"):
         model()(None)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: cr.Tensor([1.0, None], dtype="float32"),
+        lambda: nn.Parameter([1.0, None], dtype="float32"),
+        lambda: nn.mlp([2, 1], rng=0)([[1.0, None]]),  # a batch with a missing value
+    ],
+)
+def test_none_inside_a_list_is_refused_not_nan(make) -> None:
+    """A float dtype made None NaN: a missing value in a batch gave a NaN output silently."""
+    with pytest.raises(TypeError, match=r"not values of dtype object such as \[+1.0, None\]"):
+        make()
+
+
+def test_lists_of_numbers_still_take_the_dtype_asked() -> None:
+    np.testing.assert_array_equal(cr.Tensor([1, 2.5], dtype="float32").numpy(), [1.0, 2.5])
+    assert cr.Tensor([1, 2.5], dtype="float32").dtype == np.float32
+    assert cr.Tensor((3, 4), dtype="int64").numpy().tolist() == [3, 4]
+    out = nn.Linear(2, 1)([[1, 2]])  # integers in a list: the weights' float
+    assert out.dtype == np.float32

@@ -21,7 +21,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.checks import is_integer
 from chainrule.errors import ConfigError
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, holds_none
 
 _default_rng = np.random.default_rng()
 
@@ -71,18 +71,13 @@ def _sample_dtype(dtype: Any, who: str) -> Any:
     return host
 
 
-def _refuse_none(value: Any, who: str, argument: str) -> None:
-    """Refuse None as a value (alone or inside a list): NumPy makes it NaN when a float dtype is
-    asked for (``np.full(2, None)`` is ``[nan, nan]``), so a forgotten value passed silently."""
-    if value is None:
-        raise TypeError(f"{who}: {argument} is None, not a number")
-    if isinstance(value, (list, tuple)):
-        try:
-            cells = np.array(value, dtype=object).reshape(-1)
-        except ValueError:  # ragged: the conversion itself names it
-            return
-        if any(cell is None for cell in cells):
-            raise TypeError(f"{who}: {argument} holds None, which is not a number")
+def _refuse_none(given: Any, values: np.ndarray, who: str, argument: str) -> None:
+    """Refuse None as a value, alone or inside a list, which NumPy made NaN in ``values`` when a
+    float dtype was asked for (``np.full(2, None)`` is ``[nan, nan]``): a forgotten value
+    passed silently."""
+    if holds_none(given, values):
+        what = "is None, not a number" if given is None else "holds None, which is not a number"
+        raise TypeError(f"{who}: {argument} {what}")
 
 
 def _host_dtype(dtype: Any, who: str) -> Any:
@@ -138,11 +133,12 @@ def tensor(
     data = backend.detached(data.data if isinstance(data, Tensor) else data)
     if backend.array_module(data) is np:
         dtype = _host_dtype(dtype, "tensor")
-        if dtype is not None:  # without one, NumPy's object dtype is refused by Tensor
-            _refuse_none(data, "tensor", "data")
-        if xp is None or backend.namespace(xp) is np:  # stays on the host: copied here
-            return _placed(np.array(data, dtype=dtype), None, device, requires_grad)
-        return _placed(np.asarray(data, dtype=dtype), xp, device, requires_grad, dtype)  # copies
+        on_host = xp is None or backend.namespace(xp) is np
+        values = np.array(data, dtype=dtype) if on_host else np.asarray(data, dtype=dtype)
+        _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
+        if on_host:  # stays on the host: copied here
+            return _placed(values, None, device, requires_grad)
+        return _placed(values, xp, device, requires_grad, dtype)  # copies
     placed = data if xp is None and device is None else backend.move(data, xp, device)
     if placed is data:  # still the caller's array: no move made a copy
         placed = _own_copy(placed)
@@ -184,8 +180,8 @@ def full(
     device: Any = None,
 ) -> Tensor:
     """A tensor filled with ``value`` (a number: None is a ``TypeError``, not NaN)."""
-    _refuse_none(value, "full", "value")
     values = np.full(shape, value, dtype=_host_float(dtype, "full"))
+    _refuse_none(value, values, "full", "value")
     return _placed(values, xp, device, requires_grad, dtype)
 
 

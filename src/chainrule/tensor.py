@@ -57,6 +57,19 @@ def _not_numbers(data: Any, dtype: Any) -> str:
     )
 
 
+def holds_none(given: Any, values: np.ndarray) -> bool:
+    """Whether ``given`` is None, or a list or tuple holding None, that NumPy read as NaN in
+    ``values`` (asked for a float dtype, it makes a missing value NaN, silently). The list is
+    searched only where ``values`` has a NaN, so that numbers pay one pass over the array."""
+    if given is None:
+        return True
+    if type(given) not in (list, tuple) or values.dtype.kind not in "fc":
+        return False
+    if not np.isnan(values).any():
+        return False
+    return any(cell is None for cell in np.array(given, dtype=object).reshape(-1))
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -92,14 +105,11 @@ class Tensor:
             data = data.data
         xp = array_module(data)
         if xp is np:
-            if dtype is not None and type(data) in (list, tuple):
-                # read as they are first: a float dtype makes None (a missing value) NaN
-                data = np.asarray(data)
-                if data.dtype.kind not in "biufc":
-                    raise TypeError(_not_numbers(data.tolist(), data.dtype))
             self.data = xp.asarray(data, dtype=dtype)
             if self.data.dtype.kind not in "biufc":
                 raise TypeError(_not_numbers(data, self.data.dtype))
+            if holds_none(data, self.data):  # a missing value, which a float dtype made NaN
+                raise TypeError(_not_numbers(data, np.dtype(object)))
         else:  # already the library's array: keep its device, not its library's autograd
             dtype = backend.dtype_in(xp, dtype, on=data)  # refused where data's device lacks it
             self.data = xp.asarray(backend.detached(data), dtype=dtype)

@@ -78,3 +78,13 @@ def test_lists_of_numbers_still_take_the_dtype_asked() -> None:
     assert cr.Tensor((3, 4), dtype="int64").numpy().tolist() == [3, 4]
     out = nn.Linear(2, 1)([[1, 2]])  # integers in a list: the weights' float
     assert out.dtype == np.float32
+
+
+def test_lists_numpy_reads_only_with_the_dtype_still_convert() -> None:
+    """424755c read a list without its dtype first to find None in it, which refused a list
+    NumPy converts only with the dtype: an integer past int64, numbers written as text. None is
+    now looked for only where the conversion made a NaN."""
+    np.testing.assert_array_equal(cr.Tensor([2**70], dtype="float64").numpy(), [2.0**70])
+    np.testing.assert_array_equal(cr.Tensor(["1.5"], dtype="float32").numpy(), [1.5])
+    np.testing.assert_array_equal(cr.tensor([2**70], dtype="float64").numpy(), [2.0**70])
+    assert np.isnan(cr.Tensor([1.0, float("nan")], dtype="float32").numpy()[1])  # a NaN given

@@ -176,10 +176,9 @@ def test_a_digits_sized_diagram_still_leaves_its_weights_out():
 
 
 def test_the_diagrams_crossing_test_is_segment_crosses():
-    """network._crossing weighs every spot against every line at once; it must say what
+    """style.segments_crossing weighs every spot against every line at once; it must say what
     style.segment_crosses says of each pair (slanting, upright and level segments)."""
-    from chainrule.viz.network import _crossing
-    from chainrule.viz.style import LINE_GAP, Box, segment_crosses
+    from chainrule.viz.style import LINE_GAP, Box, segment_crosses, segments_crossing
 
     rng = np.random.default_rng(0)
     corner, size = rng.uniform(0, 100, size=(300, 2)), rng.uniform(1, 40, size=(300, 2))
@@ -191,6 +190,6 @@ def test_the_diagrams_crossing_test_is_segment_crosses():
         [segment_crosses(Box(x, y, right - x, bottom - y), *s, LINE_GAP) for s in segments]
         for x, y, right, bottom in boxes
     ]
-    got = _crossing(boxes, segments)
+    got = segments_crossing(boxes, segments)
     assert got.tolist() == expected
     assert 0.05 < got.mean() < 0.95  # both answers are tried

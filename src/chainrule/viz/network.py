@@ -21,11 +21,11 @@ from chainrule.explainer.network import ExplainError, diagonal_blocks
 from chainrule.explainer.notation import Math, get_notation, num, vector
 from chainrule.files import atomic_write_text
 from chainrule.viz.style import (
-    LINE_GAP,
     Box,
     Placer,
     line_height,
     saved_format,
+    segments_crossing,
     sign_colour,
     text_box,
 )
@@ -327,7 +327,7 @@ def _spots(placer: Placer, segments: np.ndarray, k: int, label: _EdgeLabel) -> _
         placer.free(_box(whole)) or all(placer.free(_box(line)) for line in two)
         for whole, two in zip(around.tolist(), boxes.tolist())
     ]
-    crossing = _crossing(boxes.reshape(-1, 4), segments).reshape(len(x), 2, -1).any(axis=1)
+    crossing = segments_crossing(boxes.reshape(-1, 4), segments).reshape(len(x), 2, -1).any(axis=1)
     crossing[:, k] = False  # its own line: a label centred on it reads as its own
     spots = _Spots(x, y, anchor, boxes, crossing.sum(axis=1))[np.array(free, dtype=bool)]
     return spots[np.argsort(spots.crossed, kind="stable")]
@@ -337,28 +337,6 @@ def _box(corners: list[float]) -> Box:
     """A Box from its left, top, right and bottom."""
     left, top, right, bottom = corners
     return Box(left, top, right - left, bottom - top)
-
-
-def _crossing(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """Which of ``segments`` ((m, 4): x1, y1, x2, y2) pass within ``LINE_GAP`` of each of
-    ``boxes`` ((n, 4): left, top, right, bottom), (n, m): style.segment_crosses for every pair
-    at once (a 40-edge diagram weighs thousands of spots). The part of a segment between a
-    box's top and bottom is one run of x; the segment crosses the box where that run meets the
-    box's columns."""
-    top, bottom = boxes[:, 1:2] - LINE_GAP, boxes[:, 3:4] + LINE_GAP
-    x1, y1, x2, y2 = segments.T
-    flat = y1 == y2  # never an edge between two layers; a horizontal segment all the same
-    rise = np.where(flat, 1.0, y2 - y1)
-    ta, tb = (top - y1) / rise, (bottom - y1) / rise
-    low = np.where(flat, 0.0, np.maximum(np.minimum(ta, tb), 0.0))
-    high = np.where(flat, 1.0, np.minimum(np.maximum(ta, tb), 1.0))
-    within = np.where(flat, (top <= y1) & (y1 <= bottom), low <= high)
-    xa, xb = x1 + (x2 - x1) * low, x1 + (x2 - x1) * high
-    return (
-        within
-        & (np.maximum(xa, xb) >= boxes[:, 0:1] - LINE_GAP)
-        & (np.minimum(xa, xb) <= boxes[:, 2:3] + LINE_GAP)
-    )
 
 
 def _drawn(label: _EdgeLabel, spots: _Spots, k: int) -> list[str]:
@@ -384,7 +362,8 @@ def _marked(
     candidates = [(mx + dx, my + dy, "middle") for dy in (0, -10, 10, -20, 20)
                   for dx in (0, -14, 14)]  # fmt: skip
     boxes = [text_box(x, y, mark, _LABEL_SIZE, a) for x, y, a in candidates]
-    crossing = _crossing(np.array([(b.x, b.y, b.x + b.w, b.y + b.h) for b in boxes]), segments)
+    corners = np.array([(b.x, b.y, b.x + b.w, b.y + b.h) for b in boxes])
+    crossing = segments_crossing(corners, segments)
     crossing[:, k] = False
     order = np.argsort(crossing.sum(axis=1), kind="stable")  # the nearest of the clearest
     spot = placer.place([candidates[n] for n in order], mark, _LABEL_SIZE)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 #: Positive numbers (the page's --pos).
 POSITIVE = "#d95f02"
 #: Negative numbers (the page's --neg).
@@ -85,6 +87,29 @@ def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") 
 
 #: How far (px) a label keeps from a blocked line: a 2-px stroke, and a hair of white beside it.
 LINE_GAP = 2.0
+
+
+def segments_crossing(boxes: Any, segments: Any, gap: float = LINE_GAP) -> Any:
+    """Which of ``segments`` ((m, 4): x1, y1, x2, y2) pass within ``gap`` of each of
+    ``boxes`` ((n, 4): left, top, right, bottom), (n, m): :func:`segment_crosses` for every pair
+    at once (a 40-edge diagram weighs thousands of spots). The part of a segment between a
+    box's top and bottom is one run of x; the segment crosses the box where that run meets the
+    box's columns."""
+    top, bottom = boxes[:, 1:2] - gap, boxes[:, 3:4] + gap
+    x1, y1, x2, y2 = segments.T
+    flat = y1 == y2  # never an edge between two layers; a horizontal segment all the same
+    rise = np.where(flat, 1.0, y2 - y1)
+    ta, tb = (top - y1) / rise, (bottom - y1) / rise
+    low = np.where(flat, 0.0, np.maximum(np.minimum(ta, tb), 0.0))
+    high = np.where(flat, 1.0, np.minimum(np.maximum(ta, tb), 1.0))
+    within = np.where(flat, (top <= y1) & (y1 <= bottom), low <= high)
+    xa, xb = x1 + (x2 - x1) * low, x1 + (x2 - x1) * high
+    return (
+        within
+        & (np.maximum(xa, xb) >= boxes[:, 0:1] - gap)
+        & (np.minimum(xa, xb) <= boxes[:, 2:3] + gap)
+    )
+
 
 #: The side (px) of the grid cells a Placer files what it holds in: a label is checked against
 #: the boxes and lines of the cells it covers, not against all of them (a graph of 1000 tensors).

@@ -58,16 +58,31 @@ def _not_numbers(data: Any, dtype: Any) -> str:
 
 
 def holds_none(given: Any, values: np.ndarray) -> bool:
-    """Whether ``given`` is None, or a list or tuple holding None, that NumPy read as NaN in
-    ``values`` (asked for a float dtype, it makes a missing value NaN, silently). The list is
-    searched only where ``values`` has a NaN, so that numbers pay one pass over the array."""
+    """Whether ``given`` is None, or a list, tuple or object array holding None, that NumPy read
+    as NaN in ``values`` (asked for a float dtype, it makes a missing value NaN, silently). The
+    cells are searched only where ``values`` has a NaN, so that numbers pay one pass over the
+    array, and arrays of numbers none."""
     if given is None:
         return True
-    if type(given) not in (list, tuple) or values.dtype.kind not in "fc":
+    if type(given) is np.ndarray:
+        if given.dtype.kind != "O":  # an array of numbers: the fast path, nothing to look for
+            return False
+    elif type(given) not in (list, tuple):
+        return False
+    if values.dtype.kind not in "fc":
         return False
     if not np.isnan(values).any():
         return False
-    return any(cell is None for cell in np.array(given, dtype=object).reshape(-1))
+    return _any_none(np.asarray(given, dtype=object))
+
+
+def _any_none(cells: np.ndarray) -> bool:
+    """Whether object cells hold None, looking inside the 0-d object arrays among them, which
+    NumPy keeps whole in a list's object array (``[np.array(None), 1.0]``) but reads as NaN."""
+    return any(
+        cell is None or (type(cell) is np.ndarray and cell.dtype == object and _any_none(cell))
+        for cell in cells.reshape(-1)
+    )
 
 
 class Tensor:

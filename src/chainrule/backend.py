@@ -937,8 +937,11 @@ def keep_freed_memory() -> bool:
     A training step allocates and frees the same large arrays every time (a layer's
     pre-activations, its gradients). By default glibc hands big freed blocks back to the kernel,
     so the next step page-faults them in again: about a fifth of a step for a 512-unit network.
-    Keeping up to 256 MiB of freed memory in the heap removes that cost, as PyTorch's caching
-    allocator does. It is a process-wide setting, so importing chainrule does not make it: the
+    Taking arrays under 256 MiB from the heap, and returning its free top to the system only
+    past 256 MiB, removes that cost, as PyTorch's caching allocator does. The bound is on the
+    heap's free top: blocks freed below a live one stay in the heap, as glibc keeps any, so a
+    process can hold more than 256 MiB it does not use (336 MiB, with 0.6 MiB live, in one
+    long run). It is a process-wide setting, so importing chainrule does not make it: the
     ``chainrule`` command and :meth:`chainrule.train.Trainer.fit` call this, and a program with
     its own training loop may too. Set ``CHAINRULE_MALLOC=system`` to leave the allocator alone.
     Returns whether the setting was applied (glibc only).

@@ -80,11 +80,30 @@ def div(a: Any, b: Any) -> Tensor:
 def _log_of_base(a: Any, b: Any) -> Any:
     """log(a) for d(a**b)/db = a**b log a, as PyTorch takes it: 0 at a = 0 with b >= 0 (a**b is
     0 or 1 there), but log 0 = -inf with b < 0 (a**b log a = inf * -inf = -inf, where a 0 made
-    NaN), and NaN for a < 0, where a real a**b has no derivative in b."""
+    NaN). Where a < 0 or NaN, and a real a**b has no derivative in b, it is 1, a stand-in that
+    :func:`_power_exponent_rule` replaces by NaN."""
     base = array_of(a)
     log = _log(_where(a, 1.0, condition=base > 0))
     log = _where(log, float("-inf"), condition=(base != 0) | (array_of(b) >= 0))
-    return _where(log, float("nan"), condition=base >= 0)
+    return _where(log, 1.0, condition=base >= 0)
+
+
+def _power_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a**b)/db = a**b log a, as g * (out * log a) in PyTorch's order (g * out could overflow
+    where out * log a is finite); NaN where a < 0 or NaN, whatever g is, as in PyTorch.
+
+    The NaN is selected in last rather than carried through the products in log a.
+    Differentiated again, a product sends each factor its cotangent times the other factor, and
+    0 * NaN is NaN: the 0 that comes back where this gradient was selected away (an exponent
+    relu(x), or where(x < 0, 2.0, x), at x < 0) became a NaN second derivative in x where the
+    first is finite. Selected in, the NaN is a constant that sends nothing back (its own
+    derivatives are 0, as JAX's "double where" makes them), and the products see the finite
+    stand-in 1 for log a and for out * log a there: out * 1 and g * 1 warn of nothing where
+    out * 0 or g * 0 could be inf * 0, so the first pass warns as before."""
+    defined = array_of(a) >= 0  # NaN compares False
+    scaled_log = _where(out * _log_of_base(a, b), 1.0, condition=defined)
+    slope = _where(g * scaled_log, float("nan"), condition=defined)
+    return unbroadcast(slope, b.shape)
 
 
 def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -115,8 +134,7 @@ _power = primitive(
     "power",
     lambda a, b: a**b,
     _power_base_rule,
-    # g * (out * log a), in PyTorch's order: g * out could overflow where out * log a is finite
-    lambda g, out, a, b: unbroadcast(g * (out * _log_of_base(a, b)), b.shape),
+    _power_exponent_rule,
     doc="a ** b with both a tensor.",
 )
 

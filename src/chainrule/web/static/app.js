@@ -1214,9 +1214,19 @@ function createExplorer(ROOT, transport, host) {
   /* ---------------------------------------------------------------- start */
 
   wire();
-  let resizeTimer = null;
-  const onResize = () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(render, 80); };
-  window.addEventListener("resize", onResize);
+  // Drawn again when the diagram's box changes size, not only the window: in a notebook the
+  // widget's column narrows (a side panel opens) and its corner is dragged with no window
+  // resizing. The observer's first report is the box as it is first drawn: nothing to redraw.
+  let resizeTimer = null, boxSize = null;
+  const resized = new ResizeObserver(([entry]) => {
+    const size = `${entry.contentRect.width}x${entry.contentRect.height}`;
+    if (boxSize !== null && size !== boxSize) {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(render, 80);
+    }
+    boxSize = size;
+  });
+  resized.observe($("diagram-wrap"));
   const ready = (async () => {
     await guarded(async () => {
       await setNetwork(await api("/api/seed"));
@@ -1224,7 +1234,7 @@ function createExplorer(ROOT, transport, host) {
     renderTraining();
     host.dataset.ready = "true";
   })();
-  return { S, ready, dispose: () => window.removeEventListener("resize", onResize) };
+  return { S, ready, dispose: () => { resized.disconnect(); clearTimeout(resizeTimer); } };
 }
 
 /** Start the explorer in `root`, asking `ask(path, body)` (see createExplorer). */

@@ -432,10 +432,11 @@ def _default_dtype(xp: Any, array: Any, kind: str) -> Any:
 
 def signed_positions(array: Any) -> Any:
     """Integer positions (index keys, class labels) off NumPy as every library reads them:
-    unsigned ones become int64 (PyTorch takes a uint8 key for a mask, and has no min or gather
-    for uint16/32/64; NumPy takes any integers, so its arrays are left as they are)."""
+    unsigned ones become the library's default integer (PyTorch takes a uint8 key for a mask,
+    and has no min or gather for uint16/32/64; int64 made JAX without x64 warn of truncating to
+    int32 on every call; NumPy takes any integers, so its arrays are left as they are)."""
     if type(array) is not numpy.ndarray and dtype_name(array.dtype).startswith("uint"):
-        return astype(array, "int64")
+        return astype(array, default_int(array_module(array), array))
     return array
 
 

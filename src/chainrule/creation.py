@@ -52,8 +52,8 @@ def _placed(array: Any, xp: Any, device: Any, requires_grad: bool, asked: Any = 
 
 
 def _host_float(dtype: Any, who: str) -> Any:
-    """:func:`_host_dtype`, float64 where no ``dtype`` is given."""
-    return np.dtype(np.float64) if dtype is None else _host_dtype(dtype, who)
+    """:func:`host_dtype`, float64 where no ``dtype`` is given."""
+    return np.dtype(np.float64) if dtype is None else host_dtype(dtype, who)
 
 
 def _sample_dtype(dtype: Any, who: str) -> Any:
@@ -80,7 +80,7 @@ def _refuse_none(given: Any, values: np.ndarray, who: str, argument: str) -> Non
         raise TypeError(f"{who}: {argument} {what}")
 
 
-def _host_dtype(dtype: Any, who: str) -> Any:
+def host_dtype(dtype: Any, who: str) -> Any:
     """``dtype`` as NumPy's, to make values in on the host: a NumPy dtype, a name or a Python
     type as NumPy reads it, and a library's own dtype object (``torch.float32``,
     ``array_api_strict.float32``) by its name, as ``nn.Linear(dtype=...)`` and ``astype`` take
@@ -132,7 +132,7 @@ def tensor(
     # out of torch's autograd first: torch.asarray's copy of a tensor that requires grad warns
     data = backend.detached(data.data if isinstance(data, Tensor) else data)
     if backend.array_module(data) is np:
-        dtype = _host_dtype(dtype, "tensor")
+        dtype = host_dtype(dtype, "tensor")
         on_host = xp is None or backend.namespace(xp) is np
         values = np.array(data, dtype=dtype) if on_host else np.asarray(data, dtype=dtype)
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
@@ -143,7 +143,7 @@ def tensor(
     if placed is data:  # still the caller's array: no move made a copy
         placed = _own_copy(placed)
     if backend.array_module(placed) is np:  # moved to NumPy
-        dtype = _host_dtype(dtype, "tensor")
+        dtype = host_dtype(dtype, "tensor")
     return Tensor(placed, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -199,7 +199,7 @@ def arange(
     *args: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
     """``np.arange`` as a tensor."""
-    values = np.arange(*args, dtype=_host_dtype(dtype, "arange"))
+    values = np.arange(*args, dtype=host_dtype(dtype, "arange"))
     return _placed(values, xp, device, requires_grad, dtype)
 
 

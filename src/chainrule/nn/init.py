@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.creation import as_generator
+from chainrule.creation import as_generator, host_dtype
 from chainrule.nn.module import ConfigError
 
 Initialiser = Callable[..., np.ndarray]
@@ -37,6 +37,13 @@ def _placed(initialiser: Callable[..., np.ndarray]) -> Callable[..., Any]:
 
     @functools.wraps(initialiser)
     def placed(*args: Any, xp: Any = None, device: Any = None, **kwargs: Any) -> Any:
+        # a library's dtype (torch.float32), as nn.Linear and cr.randn take it, by its name:
+        # NumPy's own "Cannot interpret 'torch.float32' as a data type" named no initialiser
+        who = f"{initialiser.__name__} init"
+        if len(args) > 1:
+            args = (args[0], host_dtype(args[1], who), *args[2:])
+        elif "dtype" in kwargs:
+            kwargs["dtype"] = host_dtype(kwargs["dtype"], who)
         values = initialiser(*args, **kwargs)
         if xp is None and device is None:
             return values

@@ -645,6 +645,7 @@ def save_model(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
     )
     _check_description(description, path)  # load_model would refuse it: write nothing
+    _check_loss_fits(loss, description, "save_model")
     _check_registered(description["architecture"], path)
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
@@ -743,6 +744,16 @@ def _check_description(description: dict, path: Path) -> None:
     _check_widths(description, path)
     _check_io_sizes(description, path)
     _check_class_names(description.get("class_names"), path)
+
+
+def _check_loss_fits(loss: Any, description: dict, function: str) -> None:
+    """Refuse a model its loss cannot train (cross-entropy over one output unit, whose softmax
+    is always 1), in the loss's own words (:func:`chainrule.nn.losses.check_loss_fits`): such
+    a file predicted probability 1 for every case, and training from it learned nothing."""
+    from chainrule.nn.losses import check_loss_fits
+
+    widths = _model_widths(description)
+    check_loss_fits(loss, None if widths is None else widths[1], function)
 
 
 def _check_registered(architecture: Any, path: Path) -> None:
@@ -1279,7 +1290,8 @@ def checkpoint_directory(path: str | os.PathLike) -> Path:
 def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = None) -> dict:
     """The model.json of ``trainer``'s checkpoints in ``directory``, refused as
     :func:`load_model` would refuse it (class names not one per output, a standardizer of
-    another width) or as JSON cannot hold it (``meta`` holding a set): the Trainer asks
+    another width), as :func:`save_model` refuses it (cross-entropy over one output unit) or
+    as JSON cannot hold it (``meta`` holding a set): the Trainer asks
     this before its first epoch, not at its first checkpoint."""
     description = model_description(
         trainer.model,
@@ -1289,6 +1301,7 @@ def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = No
         meta=meta if meta is not None else trainer.meta,
     )
     _check_description(description, directory)  # a checkpoint that would not load: none
+    _check_loss_fits(trainer.loss, description, f"checkpoints in {directory}")
     json_text(description)  # a TypeError naming what JSON cannot hold
     return description
 

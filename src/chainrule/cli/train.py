@@ -907,14 +907,19 @@ def saved_standardizer(info: dict) -> Any:
 def standardized_rows(X: np.ndarray, info: dict, dtype: Any = None, source: str = "") -> np.ndarray:
     """Input rows scaled by the model's saved standardizer (as in training), in ``dtype`` (None:
     ``X``'s); unchanged without. A row whose scaled value ``dtype`` cannot hold is refused,
-    naming ``source`` (a float32 model's outputs for it were NaN, labelled class 0)."""
+    naming ``source`` and its case and column counted from 1, as :func:`model_rows` names
+    them (a float32 model's outputs for it were NaN, labelled class 0)."""
     standardizer = saved_standardizer(info)
     if standardizer is None:
         return X
     try:
         return standardizer.transform(X, dtype)
     except DataError as error:
-        raise DataError(f"{source}: {error}" if source else str(error)) from None
+        if not source:
+            raise
+        from chainrule.data.dataset import as_file_case
+
+        raise DataError(f"{source}: {as_file_case(error)}") from None
 
 
 def model_rows(X: np.ndarray, info: dict, dtype: Any, source: str) -> np.ndarray:

@@ -192,6 +192,27 @@ def cell_name(array: str, position: tuple[int, ...] | int) -> str:
     return f"{array}[{', '.join(str(int(k)) for k in indices)}]"
 
 
+def cell_error(array: str, position: tuple[int, ...], detail: str) -> DataError:
+    """The DataError ``"X[2, 0]: {detail}"`` about one entry (:func:`cell_name`), which also
+    carries its 0-based indices as ``cell`` and what is wrong as ``detail``: a caller that read
+    the array from a file names the entry its own way (the file's case, counted from 1) from
+    those, never by parsing the words."""
+    error = DataError(f"{cell_name(array, position)}: {detail}")
+    error.cell = tuple(int(k) for k in position)
+    error.detail = detail
+    return error
+
+
+def as_file_case(error: DataError) -> str:
+    """``error``'s words with the entry :func:`cell_error` named as a file's case and column,
+    counted from 1 (``"case 3, column 1: ..."``), as the command line names a file's rows; its
+    own words where it names no entry."""
+    cell = getattr(error, "cell", None)
+    if cell is None:
+        return str(error)
+    return f"case {cell[0] + 1}, column {cell[1] + 1}: {error.detail}"
+
+
 def _check_matrix(a: np.ndarray, name: str, what: str, columns: str) -> None:
     """A finite floating-point (cases, columns) matrix; ``what`` is "input" (``X``) or
     "target" (``y``)."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.creation import as_generator
-from chainrule.data.dataset import Dataset, cell_name
+from chainrule.data.dataset import Dataset, cell_error, cell_name
 from chainrule.errors import DataError
 
 
@@ -151,19 +151,22 @@ class Standardizer:
         """``(X - mean) / std``, computed in float64 and given in ``dtype`` (None: ``X``'s float
         dtype, float32 stays float32). A scaled value beyond that dtype's range (3.4e38 over a
         std below 1 is infinity in float32) raises :class:`~chainrule.errors.DataError` naming
-        its case and column: the network's outputs would be NaN."""
+        it as ``X[row, column]`` (0-based, as :meth:`fit` and a Dataset name cells): the
+        network's outputs would be NaN. The error's ``cell`` holds those indices and its
+        ``detail`` the words after them, for a caller that names a file's case instead
+        (:func:`~chainrule.data.dataset.cell_error`)."""
         X = self._check(X, "transform")
         if dtype is None:
             dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
         scaled = (X - self.mean) / self.std
         found = first_too_large(scaled, dtype)
         if found is not None:
-            row, col = found
-            raise DataError(
-                f"case {row + 1}, column {col + 1}: {X[row, col]:g} standardised by the "
-                f"training data's mean and std is {scaled[row, col]:g}, beyond "
-                f"{np.dtype(dtype).name}'s range; rescale that column, or use float64"
+            detail = (
+                f"{X[found]:g} standardised by the training data's mean and std is "
+                f"{scaled[found]:g}, beyond {np.dtype(dtype).name}'s range; rescale that "
+                "column, or use float64"
             )
+            raise cell_error("X", found, detail)
         return scaled.astype(dtype)
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:

@@ -204,13 +204,16 @@ def to_onnx(
     refused rather than written as a file of that name. A model over protobuf's 2 GB limit on
     one message is refused, naming its size, and so is one whose weights hold NaN or infinity
     (its graph would output NaN; :func:`chainrule.io.load_model` refuses such weights too),
-    naming the parameter. Every refusal is a :class:`ConversionError` and writes nothing,
-    including a ``loss`` that is no loss (``42``: named as ``save_model`` names it) or an unknown
-    one, and a standardizer state that the Standardizer itself refuses (a std of 0, no
-    ``"std"``): those keep the words of the check that refused them, which is their cause.
+    naming the parameter, and a cross-entropy ``loss`` over one output unit (softmax of one unit
+    is always 1: use binary cross-entropy). Every refusal is a :class:`ConversionError` and
+    writes nothing, including a ``loss`` that is no loss (``42``: named as ``save_model`` names
+    it) or an unknown one, and a standardizer state that the Standardizer itself refuses (a std
+    of 0, no ``"std"``): those keep the words of the check that refused them, which is their
+    cause.
     """
     from chainrule import io
     from chainrule.interop.torch import refuse_directory, refuse_nonfinite, refuse_torch_module
+    from chainrule.nn.losses import check_loss_fits
     from chainrule.train.metrics import predict
 
     refuse_torch_module(model, "to_onnx")
@@ -229,7 +232,8 @@ def to_onnx(
     _add_input_steps(graph, scaling, in_dtype, dtype)
     _add_module(graph, model, "")
     # the unit the loss applies to the logits itself, as predict's probabilities do (axis -1)
-    unit = getattr(_as_loss(loss), "output_activation", None)
+    loss = _as_loss(loss)
+    unit = getattr(loss, "output_activation", None)
     if unit is not None:
         op = _UNIT_OPS[unit]
         graph.add(op, [], f"loss_{op.lower()}", **({"axis": -1} if op == "Softmax" else {}))
@@ -238,6 +242,10 @@ def to_onnx(
 
     helper = onnx.helper
     n_out = int(predict(model, np.zeros((1, n_in), dtype)).shape[1])  # as the model computes it
+    try:  # cross-entropy's softmax over one unit: a graph answering 1 for every row
+        check_loss_fits(loss, n_out, "to_onnx")
+    except ConfigError as error:
+        raise _conversion_error(error) from error
     try:  # any sequence of names, as save_model takes them (LabelEncoder.classes_, an array)
         class_names = io.class_name_list(class_names)
     except ConfigError as error:

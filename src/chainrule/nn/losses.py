@@ -20,7 +20,8 @@ A loss also answers what every tool needs to know about it, so that no caller re
 by its class name: its ``reduction`` and what a mean is over (:meth:`Loss.divisor`), the unit it
 applies to the outputs itself (``output_activation``: softmax or logistic for the losses that read
 logits), how outputs become probabilities (:meth:`Loss.probabilities`), how targets become the
-rows it compares against (:meth:`Loss.target_rows`), and where a probability counts as "on"
+rows it compares against (:meth:`Loss.target_rows`), how many output units it cannot train
+(:meth:`Loss.output_units_problem`: one, under softmax), and where a probability counts as "on"
 (``threshold``).
 """
 
@@ -86,6 +87,19 @@ class Loss:
         if self.output_activation is None:
             return array
         return to_numpy(ACTIVATIONS[self.output_activation].op(Tensor(array)).data)
+
+    def output_units_problem(self, n_outputs: int) -> str | None:
+        """Why this loss cannot train a network of ``n_outputs`` output units, or None. A loss
+        that applies softmax itself (cross-entropy) needs two or more: softmax over one unit is
+        always 1, so the loss and every gradient are 0 for any weights. The one wording of that
+        refusal, for the loss itself, :func:`chainrule.io.save_model` and ``to_onnx``."""
+        if self.output_activation == "softmax" and n_outputs == 1:
+            return (
+                "one output unit: softmax over one unit is always 1, so the loss is 0 and "
+                "nothing trains; give the model two or more output units, or use "
+                "BinaryCrossEntropy for one logistic unit"
+            )
+        return None
 
     def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
         """Targets as float64 rows (cases, n_outputs), as this loss compares them to outputs.
@@ -265,12 +279,9 @@ class CrossEntropy(Loss):
             raise ShapeError(
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
-        if shape[1] == 1:  # the loss and its gradient would be 0 for any weights
-            raise ShapeError(
-                f"CrossEntropy: logits have shape {tuple(shape)}, one output unit: softmax over "
-                "one unit is always 1, so the loss is 0 and nothing trains; give the model two "
-                "or more output units, or use BinaryCrossEntropy for one logistic unit"
-            )
+        problem = self.output_units_problem(shape[1])
+        if problem:  # the loss and its gradient would be 0 for any weights
+            raise ShapeError(f"CrossEntropy: logits have shape {tuple(shape)}, {problem}")
         targets = self._targets(output, target)
         if isinstance(targets, Tensor):  # probabilities that need a gradient: an input too
             return ops.softmax_cross_entropy(output, targets, reduction="mean")
@@ -440,6 +451,24 @@ def check_loss_argument(loss: Any, function: str) -> None:
         f"loss object ({instances}, or a subclass of chainrule.nn.Loss), not an object of type "
         f"{given} ({reprlib.repr(loss)}); nothing was written"
     )
+
+
+def check_loss_fits(loss: Any, n_outputs: int | None, function: str) -> None:
+    """Refuse, before anything is written, a model of ``n_outputs`` output units under a
+    ``loss`` (an object or its name) that cannot train it: a file of a one-unit cross-entropy
+    model predicts probability 1 for every case. The words are the loss's own
+    (:meth:`Loss.output_units_problem`). Nothing to check for None (no loss, or widths the
+    caller cannot tell) or a loss that is no chainrule loss (a Trainer's plain function)."""
+    if isinstance(loss, str):
+        loss = loss_from_name(loss)
+    if n_outputs is None or not isinstance(loss, Loss):
+        return
+    problem = loss.output_units_problem(n_outputs)
+    if problem:
+        raise ConfigError(
+            f"{function}: loss {type(loss).__name__} over a model with {problem}; "
+            "nothing was written"
+        )
 
 
 def loss_from_name(name: str, **kwargs: Any) -> Loss:

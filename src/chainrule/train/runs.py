@@ -613,7 +613,9 @@ def prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:
         try:
             out.X = standardizer.transform(ds.X, dtype)
         except DataError as error:
-            raise DataError(f"{ds.name}: {error}") from None
+            from chainrule.data.dataset import as_file_case
+
+            raise DataError(f"{ds.name}: {as_file_case(error)}") from None
     return out
 
 

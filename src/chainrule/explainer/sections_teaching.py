@@ -206,6 +206,7 @@ def _digits_shown(dtype: str, digits: int) -> str:
     return (
         f" The model computes in {dtype}, whose numbers hold {digits} significant digits "
         f"reliably, so each number is shown as {dtype} rounds it, to {digits} digits: the views "
-        f"agree to {dtype}'s precision (past it each adds its sum in its own order and rounds "
-        "differently; the JSON holds every digit)."
+        f"agree to {dtype}'s precision (past it each computes its sums, the forward pass's "
+        "included, in its own order and rounds differently, so even a single term w_ij dE/dz_j "
+        "can differ in its last digit; the JSON holds every digit)."
     )

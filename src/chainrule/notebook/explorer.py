@@ -174,7 +174,9 @@ def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict
         raise UserError(
             "explorer: give the loss to show, e.g. explorer(model, (x, t), nn.SquaredError()) or "
             "nn.CrossEntropy(); an nn.Sequential does not carry one (a model saved by chainrule "
-            "train does: pass nn.loss_from_config(info['loss']) from io.load_model)"
+            "train does: pass nn.loss_from_config(info['loss']) from io.load_model, and "
+            "scale x as training did where info['standardizer'] is set: "
+            "data.Standardizer.from_state(info['standardizer']).transform([x])[0])"
         )
     from chainrule.web.network import NetworkState
     from chainrule.web.schemas import check_shown, refuse_too_big

@@ -31,6 +31,9 @@ Differences from ``sklearn.neural_network``, on purpose:
   the default epsilon, growing with it).
 - ``partial_fit`` refuses ``early_stopping=True``, as scikit-learn does (one epoch has no
   held-out part to watch).
+- ``MLPClassifier.fit`` refuses ``y`` of one class, naming it (scikit-learn's fits a network
+  whose every answer is that class; a cross-validation split of class-sorted data then scores
+  NaN here, so shuffle the data or use a stratified split).
 - ``fit`` takes no ``sample_weight``, and ``X`` must be dense (a sparse matrix is refused with
   scikit-learn's message).
 - A ``fit`` or ``partial_fit`` that raises (a bad parameter, ``random_state`` or ``y``, a

@@ -21,8 +21,11 @@ verdict is the comparison's, unchanged.
 An input of another array library (PyTorch, CuPy, JAX, array-api-strict) is checked in that
 library and on its device: the inputs are cast to its float64 there, the perturbations
 ``x +- eps e`` are made there, and only the compared numbers come to the host. On a device without
-float64 (array-api-strict's ``no_float64``, Apple's MPS) the input is copied to the host in
-float64 instead, with a warning saying so: the check then runs on NumPy (the same rules).
+float64 (array-api-strict's ``no_float64``, Apple's MPS, JAX without ``jax_enable_x64``) the
+input is copied to the host in float64 instead, with a warning saying so: the check then runs on
+NumPy (the same rules). An ``f`` that holds arrays of that library itself (a model moved there,
+a constant) cannot combine them with the host copy; that is refused naming the ways out (pass
+them as inputs, move the model to NumPy, or turn float64 on).
 
 Integer and bool inputs (labels, indices, masks) are constants, as in
 ``torch.autograd.gradcheck``: ``f`` gets them unchanged, and they are neither perturbed nor
@@ -227,10 +230,11 @@ def _with_constants(
     return f_of_checked
 
 
-def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> list[Any]:
+def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> tuple[list[Any], str]:
     """The checked inputs as float64 arrays of their own library and device (fresh NumPy
-    copies), or float64 host copies where the device has no float64."""
-    arrays = []
+    copies), or float64 host copies where the device has no float64; and the library of the
+    last input so moved to the host ("" where none was)."""
+    arrays, moved_from = [], ""
     for index in checked:
         value = inputs[index]
         data = value.data if isinstance(value, Tensor) else value
@@ -250,9 +254,22 @@ def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> list[Any]:
                 "float64; checking on a float64 copy on the host (NumPy evaluates f there)",
                 stacklevel=3,
             )
+            moved_from = backend.library_name(data)
             data = np.array(backend.to_numpy(data))
         arrays.append(backend.astype(data, "float64"))
-    return arrays
+    return arrays, moved_from
+
+
+def _moved_input_problem(error: backend.ArrayLibraryError, library: str) -> Exception:
+    """``f`` mixing a checked input copied to the host (its library has no float64) with that
+    library's arrays it holds itself (a model's weights, a constant): the combination's own
+    error blamed the caller for mixing libraries, where gradcheck had moved the input."""
+    return backend.ArrayLibraryError(
+        f"gradcheck: the inputs were copied to the host in float64 ({library} has no float64 "
+        f"here), but f combines them with {library} arrays of its own ({error}); give f's "
+        "arrays to gradcheck as inputs too, move the model to NumPy (model.to(xp=numpy)), or "
+        'turn float64 on (JAX: jax.config.update("jax_enable_x64", True))'
+    )
 
 
 #: How many spacings of float64 numbers near an input's largest |x| the step ``eps`` must
@@ -508,10 +525,15 @@ def gradcheck(
             "gradcheck: no input to check: integer and bool inputs are passed to f unchanged "
             "and not checked; give at least one floating input"
         )
-    arrays = _float64_inputs(inputs, checked)
+    arrays, moved_from = _float64_inputs(inputs, checked)
     step_notes = _step_notes(arrays, checked, eps)
     f = _with_constants(f, inputs, checked)
-    names, output_dtype = _base_output(f, arrays, noise=eps * atol)
+    try:
+        names, output_dtype = _base_output(f, arrays, noise=eps * atol)
+    except backend.ArrayLibraryError as error:
+        if not moved_from:
+            raise
+        raise _moved_input_problem(error, moved_from) from error
     _warn_if_coarse_output(output_dtype)
     rng = np.random.default_rng(seed)
     compare = _compare_full if mode == "full" else _compare_random

@@ -1,0 +1,44 @@
+"""gradcheck on a library without float64 copies the inputs to the host; an f holding that
+library's own arrays (a model moved there) then failed with the library-mixing error that blamed
+the caller (float32 QA, stop 54). It is refused naming the host copy and the ways out."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.backend import ArrayLibraryError
+
+
+@pytest.fixture
+def jnp_without_x64():
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    yield pytest.importorskip("jax.numpy")
+    jax.config.update("jax_enable_x64", previous)
+
+
+def test_a_model_on_jax_without_float64_is_refused_naming_the_host_copy(jnp_without_x64):
+    jnp = jnp_without_x64
+    net = nn.mlp([3, 2], output=None, rng=0).to(xp=jnp)
+    x = jnp.asarray(np.array([[0.5, -0.25, 1.0]], np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the host-copy warning, which says the same first
+        with pytest.raises(
+            ArrayLibraryError, match=r"^gradcheck: the inputs were copied to the host"
+        ) as refused:
+            cr.gradcheck(lambda v: cr.sum(net(v)), (x,))
+    assert "jax_enable_x64" in str(refused.value) and "as inputs" in str(refused.value)
+
+
+def test_an_f_of_its_inputs_alone_is_still_checked_on_the_host(jnp_without_x64):
+    """Guard (passes before and after): with nothing of its own on JAX, f runs on the copy, and
+    the check compares with central differences there."""
+    jnp = jnp_without_x64
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = cr.gradcheck(lambda v: cr.sum(v * v * v), (jnp.asarray([0.5, -1.25]),))
+    assert report.ok

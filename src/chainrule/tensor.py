@@ -85,6 +85,16 @@ def _any_none(cells: np.ndarray) -> bool:
     )
 
 
+def _leaves_a_matrix(axes: tuple) -> bool:
+    """Whether two axes listed for a 2-d tensor's ``transpose`` are its identity permutation,
+    (0, 1) or the same counted from the end, which PyTorch reads as a swap."""
+    return (
+        len(axes) == 2
+        and all(isinstance(a, (int, np.integer)) and -2 <= a < 2 for a in axes)
+        and [a % 2 for a in axes] == [0, 1]
+    )
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -610,12 +620,14 @@ class Tensor:
     def var(
         self,
         axis: Any = None,
+        *,
         keepdims: bool = False,
         ddof: int = 0,
         dtype: Any = None,
         out: Any = None,
     ) -> Tensor:
-        return _ops.var(self._for_numpy("var", dtype, out), axis, keepdims, ddof)
+        """:func:`chainrule.var` (``ddof=0`` as in NumPy; the options are keywords only)."""
+        return _ops.var(self._for_numpy("var", dtype, out), axis, keepdims=keepdims, ddof=ddof)
 
     def max(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
         return _ops.max(self._for_numpy("max", None, out), axis, keepdims)
@@ -635,9 +647,21 @@ class Tensor:
 
     def transpose(self, *axes: Any) -> Tensor:
         """The axes permuted as NumPy's ``transpose`` takes them: reversed with no argument (or
-        None), else one axis per dimension, listed or in one tuple (``transpose(1, 0, 2)``)."""
+        None), else one axis per dimension, listed or in one tuple (``transpose(1, 0, 2)``).
+
+        Two axes listed that leave a 2-d tensor as it is (``transpose(0, 1)``, ``(-2, -1)``)
+        are refused: PyTorch reads them as two axes to swap, so code ported from it would get
+        the matrix unmoved and silently wrong numbers. Swap with ``swapaxes(0, 1)`` or ``.T``;
+        the identity given as one tuple, ``transpose((0, 1))``, is taken as NumPy takes it."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]  # None, or the axes in one sequence
+        elif self.ndim == 2 and _leaves_a_matrix(axes):
+            raise ValueError(
+                f"transpose{axes} of a 2-d tensor: NumPy reads the numbers as the new order of "
+                "all axes, which leaves it as it is, and PyTorch as two axes to swap; to swap "
+                f"them use x.swapaxes{axes} or x.T (the identity as NumPy means it: "
+                f"transpose({axes}))"
+            )
         return _ops.transpose(self, None if axes is None or axes == () else tuple(axes))
 
     @property

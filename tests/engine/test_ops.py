@@ -209,7 +209,7 @@ def _reduction_cases() -> list[Case]:
                     cases.append(
                         Case(
                             f"{name}-{shape_name}-axis{axis}-keep{keepdims}",
-                            lambda x, n=name, a=axis, k=keepdims: getattr(cr, n)(x, a, k),
+                            lambda x, n=name, a=axis, k=keepdims: getattr(cr, n)(x, a, keepdims=k),
                             lambda x, r=ref, a=axis, k=keepdims: r(x, axis=a, keepdims=k),
                             [x],
                         )

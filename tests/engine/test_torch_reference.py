@@ -65,7 +65,7 @@ class ChainruleOps:
 
     @staticmethod
     def var(x, axis, keepdims):
-        return x.var(axis, keepdims)
+        return x.var(axis, keepdims=keepdims)
 
     @staticmethod
     def logsumexp(x, axis, keepdims):

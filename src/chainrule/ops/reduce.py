@@ -67,8 +67,13 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return sum(x, axes, keepdims) * (1.0 / count if count else NAN)
 
 
-def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+def var(x: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float).
+
+    ``ddof`` is 0 by default, as in NumPy: PyTorch's ``var`` divides by ``n - 1``
+    (``correction=1``). ``keepdims`` and ``ddof`` are keywords only: PyTorch's ``x.var(0,
+    True)`` means unbiased, which read positionally here would have kept the dimension and
+    divided by n, silently.
 
     Where ``n - ddof`` is 0 or less it divides by 0, as NumPy and PyTorch do (``np.var(x,
     ddof=n)``, ``torch.var(x, correction=n)``, both also for ``ddof > n``): inf where the values

@@ -361,7 +361,11 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
         raise ShapeError(f"transpose: axes {given} are out of range for a {x.ndim}-d tensor")
     axes = tuple(a % x.ndim for a in given) if x.ndim else given
     if sorted(axes) != list(range(x.ndim)):
-        raise ShapeError(f"transpose: axes {given} are not a permutation of a {x.ndim}-d tensor")
+        # two axes for more: PyTorch's transpose(dim0, dim1), which swaps them
+        swap = f"; to swap two axes use swapaxes{given}" if len(given) == 2 < x.ndim else ""
+        raise ShapeError(
+            f"transpose: axes {given} are not a permutation of a {x.ndim}-d tensor{swap}"
+        )
     return _transpose(x, axes=axes)
 
 

@@ -1,5 +1,7 @@
 """The light test extra: without PyTorch, a browser or LaTeX, their tests skip with a reason."""
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,12 +9,28 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("torch", "playwright", "jax", "mpi4py", "nbclient", "mkdocs")
+#: What the test extra installs and test-light does not (and the oracles some tests import).
+HEAVY = ("torch", "playwright", "jax", "jaxlib", "mpi4py", "nbclient", "nbformat", "ipykernel",
+         "anywidget", "mkdocs", "onnx", "onnxruntime", "array_api_strict", "array_api_compat",
+         "schemathesis", "autograd", "micrograd")  # fmt: skip
 
+# As where they are not installed: importing one raises ModuleNotFoundError and find_spec finds
+# nothing. (sys.modules[name] = None would raise ImportError instead, which scipy and sklearn
+# take for a broken torch, not an absent one.)
 BLOCK = f"""
-import sys
-for name in {HEAVY!r}:
-    sys.modules[name] = None  # 'import torch' raises ImportError, as where it is not installed
+import importlib.abc, importlib.util, sys
+
+def heavy(name):
+    return name.split(".")[0] in {HEAVY!r}
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if heavy(name):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, Missing())
+find_spec = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *args: None if heavy(name) else find_spec(name, *args)
 import pytest
 sys.exit(pytest.main(sys.argv[1:]))
 """
@@ -44,3 +62,19 @@ def test_torch_browser_and_latex_tests_skip_with_a_reason_without_them(tmp_path)
     assert any("playwright" in line or "chromium" in line for line in skipped), skipped
     assert any("pdflatex" in line for line in skipped), skipped
     assert "failed" not in done.stdout.splitlines()[-1]
+
+
+def test_every_test_module_is_collected_without_them():
+    """A module that imports torch (or a browser, JAX, MPI...) at its top stops the whole light
+    run at collection ("Interrupted: 1 error during collection"): such a test takes the torch
+    fixture (tests/conftest.py) or calls pytest.importorskip, so it alone skips."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK, "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    failed = re.findall(r"^ERROR (\S+)", done.stdout, flags=re.MULTILINE)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-3000:]
+    assert done.returncode == 0 and "error" not in summary, (
+        f"not collected without the heavy packages: {failed or summary}\n{done.stderr[-3000:]}"
+    )

@@ -3,14 +3,13 @@ a dtype that is not floating point (truncated: mostly 0, all True), and None as 
 
 import numpy as np
 import pytest
-import torch
 
 import chainrule as cr
 
 
 @pytest.mark.parametrize("make", [cr.randn, cr.rand])
 @pytest.mark.parametrize("dtype", [np.int64, "int32", bool, np.uint8, np.complex128])
-def test_random_samples_in_a_dtype_that_is_not_floating_are_refused(make, dtype):
+def test_random_samples_in_a_dtype_that_is_not_floating_are_refused(torch, make, dtype):
     """randn(10, dtype=int64) was mostly 0, rand all 0, randn(dtype=bool) all True. Oracle:
     PyTorch refuses the same requests."""
     if dtype is not np.complex128:  # torch draws complex normals; NumPy's cast would not
@@ -33,8 +32,7 @@ def test_a_refused_dtype_draws_nothing_from_the_generator(make):
     assert rng.bit_generator.state == fresh.bit_generator.state
 
 
-@pytest.mark.parametrize("dtype", ["float16", "float32", np.float64, torch.float32])
-def test_floating_dtypes_still_make_samples(dtype):
+def _samples_are_the_seeds_draw(dtype) -> None:
     """Oracle: the seed's own standard normal draw, cast to the dtype."""
     expected = np.random.default_rng(3).standard_normal(5)
     out = cr.randn(5, dtype=dtype, rng=3)
@@ -42,7 +40,16 @@ def test_floating_dtypes_still_make_samples(dtype):
     np.testing.assert_array_equal(out.numpy(), expected.astype(out.dtype))
 
 
-def test_full_refuses_none_as_its_value():
+@pytest.mark.parametrize("dtype", ["float16", "float32", np.float64])
+def test_floating_dtypes_still_make_samples(dtype):
+    _samples_are_the_seeds_draw(dtype)
+
+
+def test_a_torch_floating_dtype_still_makes_samples(torch):
+    _samples_are_the_seeds_draw(torch.float32)
+
+
+def test_full_refuses_none_as_its_value(torch):
     """cr.full((2,), None) was [nan, nan]; torch.full refuses None too (oracle)."""
     with pytest.raises(TypeError):
         torch.full((2,), None)

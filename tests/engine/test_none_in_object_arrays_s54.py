@@ -7,7 +7,6 @@ column with a missing value read by pandas-style code became NaN silently.
 
 import numpy as np
 import pytest
-import torch
 
 import chainrule as cr
 
@@ -20,7 +19,7 @@ MISSING = [
 
 @pytest.mark.parametrize("data", MISSING, ids=["1d", "2d", "0d-in-list"])
 @pytest.mark.parametrize("make", [cr.tensor, cr.Tensor], ids=["tensor", "Tensor"])
-def test_none_in_an_object_array_is_refused(make, data):
+def test_none_in_an_object_array_is_refused(torch, make, data):
     """torch refuses an object array outright (oracle: no NaN made)."""
     with pytest.raises(TypeError):
         torch.tensor(np.array([1.0, None], dtype=object), dtype=torch.float32)

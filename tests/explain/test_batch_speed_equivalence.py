@@ -12,7 +12,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from explain_cases import parallel_case
 
 import chainrule as cr
@@ -72,7 +71,7 @@ def test_every_cases_sum_is_the_derivations_own_per_case_sum():
                 assert weight["dE_dw"] == d.dE_dw(below, weight["i"], weight["j"]).to_dict()
 
 
-def test_the_sums_numbers_are_torch_autograds_and_finite_differences():
+def test_the_sums_numbers_are_torch_autograds_and_finite_differences(torch):
     model, x, t = _mlp_case()
     d = explain(model, x, t)
     document = json.loads(to_json(d, indent=None))

@@ -4,7 +4,6 @@ layer numbers."""
 
 import numpy as np
 import pytest
-import torch
 
 from chainrule import nn
 from chainrule.explainer import explain
@@ -26,14 +25,14 @@ def _frozen_model():
     return model
 
 
-def _torch_error(params, x, t):
+def _torch_error(torch, params, x, t):
     """The model's E = 1/2 sum (y - t)^2 in torch, from (W, b) pairs (W of shape (in, out))."""
     (w0, b0), (w1, b1) = params
     y = torch.sigmoid(torch.tanh(x @ w0 + b0) @ w1 + b1)
     return 0.5 * ((y - t) ** 2).sum()
 
 
-def _torch_no_zero_grad(model, x, t):
+def _torch_no_zero_grad(torch, model, x, t):
     """The oracle: torch's SGD over the model's parameters, frozen ones as the model has them,
     and no zero_grad between two steps. Returns (step 2's .grad, step 2's own gradient), by
     the unit graph's key names ('w', layer) and ('b', layer)."""
@@ -43,11 +42,13 @@ def _torch_no_zero_grad(model, x, t):
     ]
     trainable = [p for pair in params for p in pair if p.requires_grad]
     x, t = torch.tensor(x), torch.tensor(t)
-    _torch_error(params, x, t).backward()
+    _torch_error(torch, params, x, t).backward()
     torch.optim.SGD(trainable, lr=STEP_LEARNING_RATE).step()
-    _torch_error(params, x, t).backward()  # the bug: .grad never cleared
+    _torch_error(torch, params, x, t).backward()  # the bug: .grad never cleared
     fresh = [[p.detach().clone().requires_grad_() for p in pair] for pair in params]
-    grads = torch.autograd.grad(_torch_error(fresh, x, t), [p for pair in fresh for p in pair])
+    grads = torch.autograd.grad(
+        _torch_error(torch, fresh, x, t), [p for pair in fresh for p in pair]
+    )
     accumulated, own = {}, {}
     for k, pair in enumerate(params):
         for kind, p, g in zip("wb", pair, grads[2 * k : 2 * k + 2]):
@@ -56,7 +57,7 @@ def _torch_no_zero_grad(model, x, t):
     return accumulated, own
 
 
-def test_no_zero_grad_leaves_frozen_parameters_where_the_optimizer_leaves_them():
+def test_no_zero_grad_leaves_frozen_parameters_where_the_optimizer_leaves_them(torch):
     """The step between the two steps moved requires_grad=False weights, so every right and
     wrong value was at weights the model's optimizer never reaches. Oracle: the same two steps
     in torch (torch.optim.SGD skips a parameter without a .grad)."""
@@ -64,7 +65,7 @@ def test_no_zero_grad_leaves_frozen_parameters_where_the_optimizer_leaves_them()
     x, t = RNG.normal(size=(2, 3)), RNG.uniform(size=(2, 2))
     d = explain(model, x, t, "squared-error", perturbation=False, views=False, paths=False)
     report = run_bug(d, "no-zero-grad", model)
-    accumulated, own = _torch_no_zero_grad(model, x, t)
+    accumulated, own = _torch_no_zero_grad(torch, model, x, t)
     checked = 0
     for row in report.rows:
         kind, layer, *index = row.key
@@ -96,7 +97,7 @@ def test_explains_bug_option_passes_the_model_so_frozen_parameters_stay():
     ]
 
 
-def test_no_zero_grad_without_frozen_parameters_is_unchanged_by_the_model():
+def test_no_zero_grad_without_frozen_parameters_is_unchanged_by_the_model(torch):
     model = _frozen_model()
     model[0].weight.requires_grad = model[2].bias.requires_grad = True
     x, t = RNG.normal(size=(2, 3)), RNG.uniform(size=(2, 2))
@@ -105,7 +106,7 @@ def test_no_zero_grad_without_frozen_parameters_is_unchanged_by_the_model():
     assert [(r.right, r.wrong) for r in with_model.rows] == [
         (r.right, r.wrong) for r in without.rows
     ]
-    accumulated, _ = _torch_no_zero_grad(model, x, t)
+    accumulated, _ = _torch_no_zero_grad(torch, model, x, t)
     rows = {r.key: r for r in with_model.rows}
     assert rows["w", 0, 2, 1].wrong == pytest.approx(accumulated["w", 0][2, 1], rel=1e-9)
 

@@ -12,7 +12,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 from chainrule import nn
 from chainrule.explainer import ExplainError, as_network, explain, render
@@ -92,7 +91,7 @@ def test_every_format_is_the_flat_networks_with_the_models_names(format):
     assert shown == {f"{name}.weight" for name in NAMES.values()}
 
 
-def test_its_gradients_are_torchs_and_finite_differences():
+def test_its_gradients_are_torchs_and_finite_differences(torch):
     net = nested_net()
     d = explain(net, X, T, nn.SquaredError())
     # PyTorch on the same nested network (its Linear weight is (out, in): ours transposed)

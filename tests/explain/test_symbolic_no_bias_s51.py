@@ -9,7 +9,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 import chainrule as cr
 from chainrule import nn
@@ -28,23 +27,24 @@ def _model(first_bias: bool, second_bias: bool) -> nn.Sequential:
     )
 
 
-def _array(parameter) -> torch.Tensor | None:
+def _array(torch, parameter):
+    """The parameter as a torch tensor; None for a layer without biases."""
     return None if parameter is None else torch.tensor(np.asarray(parameter.data))
 
 
-def _torch_dE_dy(model: nn.Sequential, layer: int, unit: int) -> float:
+def _torch_dE_dy(torch, model: nn.Sequential, layer: int, unit: int) -> float:
     """torch's dE/dy of case 1's ``unit`` in ``layer`` (0: the inputs, 1: the tanh units), for
     E = 1/2 sum (t - y)^2 over the cases and outputs (the explainer's squared error)."""
     first, second = model[0], model[2]
     x = torch.tensor(X, requires_grad=True)
-    z = x @ _array(first.weight)
+    z = x @ _array(torch, first.weight)
     if first.bias is not None:
-        z = z + _array(first.bias)
+        z = z + _array(torch, first.bias)
     hidden = torch.tanh(z)
     hidden.retain_grad()
-    z = hidden @ _array(second.weight)
+    z = hidden @ _array(torch, second.weight)
     if second.bias is not None:
-        z = z + _array(second.bias)
+        z = z + _array(torch, second.bias)
     error = 0.5 * ((torch.tensor(T) - torch.sigmoid(z)) ** 2).sum()
     error.backward()
     return float((x if layer == 0 else hidden).grad[0, unit])
@@ -60,11 +60,11 @@ def _symbolic_section(text: str) -> str:
     return text[text.index("Why a sum, symbolically") : text.index("One quantity, three views")]
 
 
-def test_a_network_without_biases_is_proved_without_bias_symbols():
+def test_a_network_without_biases_is_proved_without_bias_symbols(torch):
     model = _model(False, False)
     d = _proof(model, "1:1")
     proof = d.symbolic
-    assert proof["value"] == pytest.approx(_torch_dE_dy(model, 1, 0), rel=1e-12, abs=1e-15)
+    assert proof["value"] == pytest.approx(_torch_dE_dy(torch, model, 1, 0), rel=1e-12, abs=1e-15)
     assert proof["engine_value"] == pytest.approx(proof["value"], rel=1e-12)
     for key in ("E", "derivative", "derivative_latex", "sum_form", "description"):
         assert "b_" not in proof[key], (key, proof[key])
@@ -76,7 +76,7 @@ def test_a_network_without_biases_is_proved_without_bias_symbols():
 
 
 @pytest.mark.parametrize(("first_bias", "second_bias"), [(True, False), (False, True)])
-def test_a_mixed_network_names_biases_only_where_the_layer_has_them(first_bias, second_bias):
+def test_a_mixed_network_names_biases_only_where_the_layer_has_them(torch, first_bias, second_bias):
     """The proof's symbols are the weights (and biases) into the layer above the unit: for input
     1 those of the tanh layer, for tanh unit 2 those of the logistic layer."""
     model = _model(first_bias, second_bias)
@@ -84,7 +84,7 @@ def test_a_mixed_network_names_biases_only_where_the_layer_has_them(first_bias, 
         d = _proof(model, unit)
         proof = d.symbolic
         layer, index = (int(part) for part in unit.split(":"))
-        oracle = _torch_dE_dy(model, layer, index - 1)
+        oracle = _torch_dE_dy(torch, model, layer, index - 1)
         assert proof["value"] == pytest.approx(oracle, rel=1e-12, abs=1e-15)
         assert proof["sum_value"] == pytest.approx(oracle, rel=1e-12, abs=1e-15)
         # (the letters follow the layer: w_hi and b_i below the tanh layer, w_ij and b_j above)
@@ -121,7 +121,7 @@ def test_html_headings_set_their_symbols_as_maths(notation, symbol, mathml):
     assert f'alttext="{symbol}"' in nudge and "&#x02202;" in views  # ∂E/∂y_1 with its ∂
 
 
-def test_the_size_limit_counts_only_the_biases_a_layer_has():
+def test_the_size_limit_counts_only_the_biases_a_layer_has(torch):
     """64 weights and no biases above the unit fit symbolic mode's limit of 64 parameters; the
     8 biases the layer does not have were counted, and the proof was skipped as too large."""
     model = nn.Sequential(
@@ -133,8 +133,10 @@ def test_the_size_limit_counts_only_the_biases_a_layer_has():
     x, t = np.random.default_rng(1).random((1, 2)), np.random.default_rng(2).random((1, 8))
     d = cr.explain(model, x, t, symbolic=True, unit="1:1")
     assert d.symbolic["status"] == "proved", d.symbolic.get("message")
-    hidden = torch.tanh(torch.tensor(x) @ _array(model[0].weight) + _array(model[0].bias))
+    hidden = torch.tanh(
+        torch.tensor(x) @ _array(torch, model[0].weight) + _array(torch, model[0].bias)
+    )
     hidden = hidden.detach().requires_grad_(True)
-    output = torch.sigmoid(hidden @ _array(model[2].weight))
+    output = torch.sigmoid(hidden @ _array(torch, model[2].weight))
     (0.5 * ((torch.tensor(t) - output) ** 2).sum()).backward()
     assert d.symbolic["value"] == pytest.approx(float(hidden.grad[0, 0]), rel=1e-12)

@@ -4,14 +4,13 @@ non-mapping ("argument of type 'NoneType' is not iterable"), train a mode that i
 
 import numpy as np
 import pytest
-import torch
 
 import chainrule as cr
 from chainrule import nn
 
 
 @pytest.mark.parametrize("state", [None, [("0.weight", np.zeros((2, 2)))], 3])
-def test_load_state_dict_refuses_what_is_not_a_mapping(state):
+def test_load_state_dict_refuses_what_is_not_a_mapping(torch, state):
     """Oracle: PyTorch's load_state_dict refuses the same with a TypeError."""
     with pytest.raises(TypeError):
         torch.nn.Linear(2, 2).load_state_dict(state)
@@ -27,7 +26,7 @@ def test_load_state_dict_refuses_what_is_not_a_mapping(state):
 
 
 @pytest.mark.parametrize("mode", ["no", 1, None, 0.0])
-def test_train_refuses_a_mode_that_is_not_a_bool(mode):
+def test_train_refuses_a_mode_that_is_not_a_bool(torch, mode):
     """Oracle: PyTorch's Module.train raises ValueError for a non-bool mode."""
     with pytest.raises(ValueError):
         torch.nn.Linear(2, 2).train(mode)

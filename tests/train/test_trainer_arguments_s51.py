@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import chainrule as cr
 from chainrule.data import Dataset
@@ -37,7 +36,7 @@ def _trainer(net, opt, **options):
     return Trainer(net, cr.nn.CrossEntropy(), opt, progress=False, **options).fit(_data(), epochs=3)
 
 
-def _torch_sgd() -> torch.optim.Optimizer:
+def _torch_sgd(torch):
     return torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
@@ -83,10 +82,10 @@ def test_a_schedule_of_another_optimizer_is_refused(host):
 
 
 @pytest.mark.parametrize("host", HOSTS)
-def test_a_torch_optimizer_is_refused_naming_it(host):
+def test_a_torch_optimizer_is_refused_naming_it(torch, host):
     """It stepped its own tensor: every epoch's loss was the first one's."""
     net, _ = _net_and_sgd()
-    given = _torch_sgd()
+    given = _torch_sgd(torch)
     with pytest.raises(ConfigError) as caught:
         HOSTS[host](net, given)
     message = str(caught.value)
@@ -154,8 +153,8 @@ def test_an_object_with_every_hook_is_a_callback():
         _fit(net, opt, epochs=1, callbacks=[_EpochEndOnly()])
 
 
-def test_a_schedule_names_a_torch_optimizer_by_its_import_name():
-    given = _torch_sgd()
+def test_a_schedule_names_a_torch_optimizer_by_its_import_name(torch):
+    given = _torch_sgd(torch)
     with pytest.raises(ConfigError) as caught:
         cr.optim.StepLR(given, 2)
     message = str(caught.value)

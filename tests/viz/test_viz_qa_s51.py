@@ -8,7 +8,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
 
 import chainrule as cr
 from chainrule import nn
@@ -28,7 +27,7 @@ def _derivation(sizes, notation="hinton", seed=0, **mlp):
     return net, X, T, d
 
 
-def _torch_dE_dz(net, X, T) -> np.ndarray:
+def _torch_dE_dz(torch, net, X, T) -> np.ndarray:
     """dE/dz of the output layer of a one-Linear logistic net, E = 1/2 sum (t - y)^2."""
     W = torch.tensor(net[0].weight.numpy())
     z = (torch.tensor(X) @ W + torch.tensor(net[0].bias.numpy())).requires_grad_()
@@ -52,10 +51,10 @@ def _g(value: float) -> str:
         ("matrix", lambda i, j: f"w^1_{j}{i}", "w·δ^1", ("a^0", "a^1"), "C"),  # Nielsen's w^l_jk
     ],
 )
-def test_the_diagram_writes_the_derivations_notation(notation, weight, share, y, error):
+def test_the_diagram_writes_the_derivations_notation(torch, notation, weight, share, y, error):
     net, X, T, d = _derivation([3, 2], notation)
     texts = _texts(diagram(d).svg)
-    W, dE_dz = net[0].weight.numpy(), _torch_dE_dz(net, X, T)
+    W, dE_dz = net[0].weight.numpy(), _torch_dE_dz(torch, net, X, T)
     assert f"3 inputs -> 2 logistic: {error} = {d.error:.4g}" in texts
     for i in range(3):
         for j in range(2):  # each edge's two lines, in this notation, the model's numbers

@@ -21,10 +21,14 @@ from chainrule.explainer.network import ExplainError, diagonal_blocks
 from chainrule.explainer.notation import Math, get_notation, num, vector
 from chainrule.files import atomic_write_text
 from chainrule.viz.style import (
+    LINE_GAP,
     Box,
     Placer,
+    boxes_apart,
     line_height,
+    runs_meet,
     saved_format,
+    segment_runs,
     segments_crossing,
     sign_colour,
     text_box,
@@ -226,6 +230,11 @@ _FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.25, 0.35, 0.45, 0.55, 0.65, 0
 #: above or below the line's point (on a slanting edge, further to one side of it).
 _ACROSS = ((0, "middle"), (5, "start"), (-5, "end"), (14, "start"), (-14, "end"))
 _UP_DOWN = (0, -6, 6)
+#: The anchors of the places across, each once, and each place's.
+_ANCHORS = tuple(dict.fromkeys(anchor for _, anchor in _ACROSS))
+_ANCHOR_OF = [_ANCHORS.index(anchor) for _, anchor in _ACROSS]
+#: A label's candidate spots, fraction by fraction, in each up or down, in each place across.
+_SHAPE = (len(_FRACTIONS), len(_UP_DOWN), len(_ACROSS))
 
 
 def _edge_labels(placer: Placer, wanted: list[_EdgeLabel], legend: list[str]) -> list[str]:
@@ -235,102 +244,175 @@ def _edge_labels(placer: Placer, wanted: list[_EdgeLabel], legend: list[str]) ->
     spare do not take the few spots of the others; a label with no free spot at all is marked
     on its edge and written in ``legend`` (:func:`_marked`). Ties go by the order of ``wanted``
     and of the spots: the same diagram every time."""
-    segments = np.array([label.segment for label in wanted], dtype=float).reshape(-1, 4)
-    spots = [_spots(placer, segments, k, label) for k, label in enumerate(wanted)]
-    chosen: list[int | None] = [None] * len(wanted)
-    left = set(range(len(wanted)))
-    while left:
-        k = min(left, key=lambda k: (spots[k].n_best(), len(spots[k]), k))
-        left.remove(k)
-        chosen[k] = spots[k].take(placer)
-        if chosen[k] is not None:  # the spots this label now covers are no one else's
-            for other in left:
-                spots[other] = spots[other].apart_from(spots[k].boxes[chosen[k]])
+    if not wanted:
+        return []
+    segments = np.array([label.segment for label in wanted], dtype=float)
+    spots = _Spots.along(placer, segments, wanted)
+    chosen = spots.choose(placer)
     out = []
     for k, label in enumerate(wanted):  # in the edges' order: the legend's numbers too
         if chosen[k] is None:
             out += _marked(placer, segments, k, label, legend)
         else:
-            out += _drawn(label, spots[k], chosen[k])
+            out += _drawn(label, spots, chosen[k])
     return out
 
 
 @dataclass(frozen=True, eq=False)
 class _Spots:
-    """The free spots of one edge's label, best first (fewest other edges' lines crossed, then
-    the order of the candidates): where its first line is written (x, y, anchor), the boxes of
-    its two lines ((n, 2, 4): left, top, right, bottom) and the lines they cross."""
+    """Every edge's label's candidate spots, (k, c) for label k, in ``_SHAPE``'s order: where
+    its first line is written (x, y), the boxes of its two lines ((k, c, 2, 4): left, top,
+    right, bottom) and the box around them ((k, c, 4)), the other edges' lines they cross, and
+    ``left``, the spots still free (on the canvas, clear of what the placer held, and of the
+    labels placed since). ``reach`` is the box around each strip of spots, a label's at one
+    fraction ((k f, 4)). One set of arrays for all the labels: a 35-edge diagram weighs some
+    8000 spots, and NumPy calls for each label at each step of the placing took most of 90 ms.
+    """
 
     x: np.ndarray
     y: np.ndarray
-    anchor: np.ndarray
     boxes: np.ndarray
+    around: np.ndarray
     crossed: np.ndarray
+    left: np.ndarray
+    reach: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.x)
+    @classmethod
+    def along(cls, placer: Placer, segments: np.ndarray, wanted: list[_EdgeLabel]) -> _Spots:
+        """The spots along each edge's line (row k of ``segments``); those free of what
+        ``placer`` holds (circles, layer names, the title, the canvas's edges) are left."""
+        x, y, boxes = _candidates(segments, wanted)
+        lines = boxes.reshape(-1, *boxes.shape[2:])
+        # both lines free where the box around them is (most spots: the circles are at the ends)
+        around = _around(lines)
+        free = placer.free_all(around)
+        rest = np.flatnonzero(~free)
+        each = placer.free_all(lines[rest].reshape(-1, 4)).reshape(len(rest), len(lines[0]))
+        free[rest] = each.all(axis=1)
+        reach = _around(boxes.reshape(len(wanted) * len(_FRACTIONS), -1, 4))
+        crossed = _crossed(boxes, segments, reach)
+        around, free = around.reshape(*x.shape, 4), free.reshape(x.shape)
+        return cls(x, y, boxes, around, crossed, free, reach)
 
-    def __getitem__(self, keep: np.ndarray) -> _Spots:
-        return _Spots(
-            self.x[keep], self.y[keep], self.anchor[keep], self.boxes[keep], self.crossed[keep]
-        )
+    def choose(self, placer: Placer) -> list[tuple[int, int] | None]:
+        """Each label's spot (k, c), the most constrained label first: the one with the fewest
+        spots left that cross as few lines as its best, then the fewest spots left, then the
+        first. Its boxes are blocked in ``placer`` and the spots they cover are no other
+        label's; None for a label with no spot left."""
+        n_labels = len(self.x)
+        # each label's spots best first: fewest lines crossed, then the candidates' order
+        order = np.argsort(self.crossed, axis=1, kind="stable")
+        room, size = self._room(np.arange(n_labels))
+        chosen: list[tuple[int, int] | None] = [None] * n_labels
+        waiting = set(range(n_labels))
+        while waiting:
+            k = min(waiting, key=lambda k: (room[k], size[k], k))
+            waiting.remove(k)
+            chosen[k] = self._take(placer, k, order[k])
+            if chosen[k] is not None:  # the spots this label now covers are no one else's
+                changed = self._cover(*chosen[k])
+                for label, n_best, n in zip(changed, *self._room(changed)):
+                    room[label], size[label] = n_best, n
+        return chosen
 
-    def n_best(self) -> int:
-        """How many spots cross as few lines as the best: the label's room."""
-        return int(np.sum(self.crossed == self.crossed[0])) if len(self) else 0
+    def _room(self, labels: np.ndarray) -> tuple[list[int], list[int]]:
+        """Of each of ``labels``, its room (how many of its spots left cross as few lines as
+        the best of them) and how many spots it has left."""
+        left, crossed = self.left[labels], self.crossed[labels]
+        fewest = np.where(left, crossed, crossed.max(initial=0) + 1).min(axis=1)  # of those left
+        return (left & (crossed == fewest[:, None])).sum(axis=1).tolist(), left.sum(1).tolist()
 
-    def apart_from(self, boxes: np.ndarray) -> _Spots:
-        """The spots that keep 1 px from ``boxes`` (m, 4), as Placer.free keeps labels apart."""
-        mine, theirs = self.boxes[:, :, None, :], boxes[None, None, :, :]
-        meet = ~(
-            (mine[..., 2] + 1 <= theirs[..., 0])
-            | (theirs[..., 2] + 1 <= mine[..., 0])
-            | (mine[..., 3] + 1 <= theirs[..., 1])
-            | (theirs[..., 3] + 1 <= mine[..., 1])
-        )
-        return self[~meet.any(axis=(1, 2))]
-
-    def take(self, placer: Placer) -> int | None:
-        """The first spot still free in ``placer`` (the best: the others' labels were taken
-        out of the spots), its boxes blocked there; None if there is none."""
-        for k in range(len(self)):
-            boxes = [_box(line) for line in self.boxes[k].tolist()]
+    def _take(self, placer: Placer, k: int, order: np.ndarray) -> tuple[int, int] | None:
+        """Label k's best spot left (in ``order``) that is still free in ``placer`` (the
+        others' labels were taken out of its spots), its boxes blocked there; None if none."""
+        for c in order[self.left[k, order]].tolist():
+            boxes = [_box(line) for line in self.boxes[k, c].tolist()]
             if all(map(placer.free, boxes)):
                 for box in boxes:
                     placer.block(box)
-                return k
+                return k, c
         return None
 
+    def _cover(self, k: int, c: int) -> np.ndarray:
+        """Take the spots that come within 1 px of spot (k, c)'s boxes out of those left, as
+        Placer.free keeps labels apart; the labels that lost any. Each fraction's spots of a
+        label lie in one strip; only those of the strips near the box around the spot's are
+        tested (apart from it, a strip is apart from each of its boxes)."""
+        n_spots = self.x.shape[1]
+        per = n_spots // len(_FRACTIONS)
+        near = np.flatnonzero(~boxes_apart(self.reach, self.around[k, c]))
+        spot = (near[:, None] * per + np.arange(per)).ravel()  # flat (k c) indices
+        spot = spot[self.left.reshape(-1)[spot]]
+        mine = self.boxes.reshape(-1, *self.boxes.shape[2:])[spot]
+        hit = spot[~boxes_apart(mine[:, :, None], self.boxes[k, c]).all(axis=(1, 2))]
+        labels, spots = np.divmod(hit, n_spots)
+        self.left[labels, spots] = False
+        return np.unique(labels)
 
-def _spots(placer: Placer, segments: np.ndarray, k: int, label: _EdgeLabel) -> _Spots:
-    """The spots along edge ``k``'s line (of ``segments``) where its label is free of what
-    ``placer`` holds (circles, layer names, the title, the canvas's edges), best first."""
-    (x1, y1), (x2, y2) = label.start, label.end
-    candidates = [
-        (x2 + (x1 - x2) * f + dx, y2 + (y1 - y2) * f + dy, anchor)
-        for f in _FRACTIONS
-        for dy in _UP_DOWN
-        for dx, anchor in _ACROSS
-    ]
-    x, y, anchor = (np.array([c[n] for c in candidates]) for n in range(3))
+
+def _candidates(
+    segments: np.ndarray, wanted: list[_EdgeLabel]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every label's candidate spots along its edge (row k of ``segments``, from its lower end
+    to its upper) in ``_SHAPE``'s order: x and y of the first line (k, c), and the boxes of the
+    lines (k, c, 2, 4)."""
+    x1, y1, x2, y2 = (segments[:, n, None, None, None] for n in range(4))
+    fractions = np.array(_FRACTIONS)[:, None, None]
+    shape = (len(wanted), *_SHAPE)
+    x = np.broadcast_to(x2 + (x1 - x2) * fractions + np.array([dx for dx, _ in _ACROSS]), shape)
+    y = np.broadcast_to(y2 + (y1 - y2) * fractions + np.array(_UP_DOWN)[:, None], shape)
     # each line's box at (0, 0) by anchor, moved to each candidate (text_box is linear in x, y)
-    at_origin = {
-        a: [text_box(0, n * line_height(_LABEL_SIZE), text, _LABEL_SIZE, a) for n, text in
-            enumerate(label.block)]
-        for a in set(anchor.tolist())
-    }  # fmt: skip
-    boxes = np.array([[(b.x, b.y, b.x + b.w, b.y + b.h) for b in at_origin[a]] for a in anchor])
-    boxes += np.stack([x, y, x, y], axis=1)[:, None, :]
-    # both lines free where the box around them is (most spots: the circles are at the ends)
-    around = np.hstack([boxes[:, :, :2].min(axis=1), boxes[:, :, 2:].max(axis=1)])
-    free = [
-        placer.free(_box(whole)) or all(placer.free(_box(line)) for line in two)
-        for whole, two in zip(around.tolist(), boxes.tolist())
-    ]
-    crossing = segments_crossing(boxes.reshape(-1, 4), segments).reshape(len(x), 2, -1).any(axis=1)
-    crossing[:, k] = False  # its own line: a label centred on it reads as its own
-    spots = _Spots(x, y, anchor, boxes, crossing.sum(axis=1))[np.array(free, dtype=bool)]
-    return spots[np.argsort(spots.crossed, kind="stable")]
+    at_origin = np.array([
+        [[_corners(text_box(0, n * line_height(_LABEL_SIZE), text, _LABEL_SIZE, anchor))
+          for n, text in enumerate(label.block)] for anchor in _ANCHORS]
+        for label in wanted
+    ])[:, _ANCHOR_OF]  # fmt: skip
+    boxes = at_origin[:, None, None] + np.stack([x, y, x, y], axis=-1)[..., None, :]
+    n_labels = len(wanted)
+    return x.reshape(n_labels, -1), y.reshape(n_labels, -1), boxes.reshape(n_labels, -1, 2, 4)
+
+
+def _crossed(boxes: np.ndarray, segments: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """How many other edges' lines (rows of ``segments``) each candidate's lines cross
+    (``boxes``: (k, c, 2, 4), in ``_SHAPE``'s order), (k, c). A label's spots at one fraction
+    lie in one strip a few lines high (``reach``: the box around each), which most lines pass
+    far from: a line is tested only against the strips it comes within a pixel of (a slanting
+    line's own box would cover much of the canvas). In a strip, the boxes at one step up or
+    down share their tops and bottoms (a place across moves x alone, and text_box's top is the
+    same for every anchor), so a line's run of x through them is found once for all five."""
+    n_labels, n_spots = boxes.shape[:2]
+    near = segments_crossing(reach, segments, LINE_GAP + 1)
+    # its own line: a label centred on it reads as its own
+    near[np.arange(len(reach)), np.arange(len(reach)) // len(_FRACTIONS)] = False
+    strip, line = np.nonzero(near)
+    # each corner of the boxes of each strip ((s, up/down, across, lines) each), contiguous
+    left, top, right, bottom = np.moveaxis(boxes, -1, 0).reshape(4, len(reach), *_SHAPE[1:], -1)
+    rows = (strip, slice(None), 0)  # a strip's boxes at the first place across
+    low, high = segment_runs(top[rows], bottom[rows], segments[line, None, None])
+    meets = runs_meet(low[:, :, None], high[:, :, None], left[strip], right[strip])
+    per = n_spots // len(_FRACTIONS)  # a strip's spots
+    hit = _reduce(np.logical_or, meets, -1).reshape(len(strip), per)  # either line
+    spot = strip[:, None] * per + np.arange(per)
+    crossed = np.bincount(spot.ravel(), hit.ravel(), minlength=n_labels * n_spots)
+    return crossed.astype(int).reshape(n_labels, n_spots)
+
+
+def _around(boxes: np.ndarray) -> np.ndarray:
+    """The box around boxes (..., n, 4: left, top, right, bottom), along their n."""
+    return np.concatenate(
+        [_reduce(np.minimum, boxes[..., :2], -2), _reduce(np.maximum, boxes[..., 2:], -2)], -1
+    )
+
+
+def _reduce(ufunc: np.ufunc, array: np.ndarray, axis: int) -> np.ndarray:
+    """``ufunc`` reduced along ``axis``, moved outermost first: NumPy reduces along a short
+    inner axis one result at a time, six times slower than this copy and reduction."""
+    return ufunc.reduce(np.ascontiguousarray(np.moveaxis(array, axis, 0)))
+
+
+def _corners(box: Box) -> tuple[float, float, float, float]:
+    """A Box's left, top, right and bottom."""
+    return box.x, box.y, box.x + box.w, box.y + box.h
 
 
 def _box(corners: list[float]) -> Box:
@@ -339,9 +421,10 @@ def _box(corners: list[float]) -> Box:
     return Box(left, top, right - left, bottom - top)
 
 
-def _drawn(label: _EdgeLabel, spots: _Spots, k: int) -> list[str]:
-    """The label's two lines at spot ``k``: the weight in the edge's colour, the share grey."""
-    x, y, anchor = float(spots.x[k]), float(spots.y[k]), str(spots.anchor[k])
+def _drawn(label: _EdgeLabel, spots: _Spots, spot: tuple[int, int]) -> list[str]:
+    """The label's two lines at ``spot``: the weight in the edge's colour, the share grey."""
+    _, anchor = _ACROSS[np.unravel_index(spot[1], _SHAPE)[2]]  # the spot's place across
+    x, y = float(spots.x[spot]), float(spots.y[spot])
     first, second = label.block
     return [
         _text(x, y, first, _LABEL_SIZE, label.colour, anchor=anchor),
@@ -362,7 +445,7 @@ def _marked(
     candidates = [(mx + dx, my + dy, "middle") for dy in (0, -10, 10, -20, 20)
                   for dx in (0, -14, 14)]  # fmt: skip
     boxes = [text_box(x, y, mark, _LABEL_SIZE, a) for x, y, a in candidates]
-    corners = np.array([(b.x, b.y, b.x + b.w, b.y + b.h) for b in boxes])
+    corners = np.array([_corners(b) for b in boxes])
     crossing = segments_crossing(corners, segments)
     crossing[:, k] = False
     order = np.argsort(crossing.sum(axis=1), kind="stable")  # the nearest of the clearest

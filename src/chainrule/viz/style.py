@@ -93,10 +93,20 @@ def segments_crossing(boxes: Any, segments: Any, gap: float = LINE_GAP) -> Any:
     """Which of ``segments`` ((m, 4): x1, y1, x2, y2) pass within ``gap`` of each of
     ``boxes`` ((n, 4): left, top, right, bottom), (n, m): :func:`segment_crosses` for every pair
     at once (a 40-edge diagram weighs thousands of spots). The part of a segment between a
-    box's top and bottom is one run of x; the segment crosses the box where that run meets the
-    box's columns."""
-    top, bottom = boxes[:, 1:2] - gap, boxes[:, 3:4] + gap
-    x1, y1, x2, y2 = segments.T
+    box's top and bottom is one run of x (:func:`segment_runs`); the segment crosses the box
+    where that run meets the box's columns (:func:`runs_meet`)."""
+    boxes, segments = boxes[:, None, :], segments[None, :, :]
+    low, high = segment_runs(boxes[..., 1], boxes[..., 3], segments, gap)
+    return runs_meet(low, high, boxes[..., 0], boxes[..., 2], gap)
+
+
+def segment_runs(top: Any, bottom: Any, segments: Any, gap: float = LINE_GAP) -> tuple[Any, Any]:
+    """The run of x that each of ``segments`` (..., 4) takes between ``top - gap`` and
+    ``bottom + gap`` (all three broadcast): its least and greatest x, or inf and -inf where it
+    does not reach the band. Boxes that share a top and bottom (a label moved sideways) share
+    the runs: :func:`runs_meet` gives each box's crossings from them."""
+    top, bottom = top - gap, bottom + gap
+    x1, y1, x2, y2 = (segments[..., n] for n in range(4))
     flat = y1 == y2  # never an edge between two layers; a horizontal segment all the same
     rise = np.where(flat, 1.0, y2 - y1)
     ta, tb = (top - y1) / rise, (bottom - y1) / rise
@@ -105,11 +115,32 @@ def segments_crossing(boxes: Any, segments: Any, gap: float = LINE_GAP) -> Any:
     within = np.where(flat, (top <= y1) & (y1 <= bottom), low <= high)
     xa, xb = x1 + (x2 - x1) * low, x1 + (x2 - x1) * high
     return (
-        within
-        & (np.maximum(xa, xb) >= boxes[:, 0:1] - gap)
-        & (np.minimum(xa, xb) <= boxes[:, 2:3] + gap)
+        np.where(within, np.minimum(xa, xb), np.inf),
+        np.where(within, np.maximum(xa, xb), -np.inf),
     )
 
+
+def runs_meet(low: Any, high: Any, left: Any, right: Any, gap: float = LINE_GAP) -> Any:
+    """Whether runs of x from ``low`` to ``high`` (:func:`segment_runs`) come within ``gap`` of
+    the columns from ``left`` to ``right`` (boxes' sides), all broadcast."""
+    return (high >= left - gap) & (low <= right + gap)
+
+
+def boxes_apart(a: Any, b: Any, gap: float = 1.0) -> Any:
+    """Whether boxes ``a`` and ``b`` (..., 4: left, top, right, bottom; broadcast) are at least
+    ``gap`` apart, as :meth:`Placer.free` keeps a label from a box."""
+    return (
+        (a[..., 2] + gap <= b[..., 0])
+        | (b[..., 2] + gap <= a[..., 0])
+        | (a[..., 3] + gap <= b[..., 1])
+        | (b[..., 3] + gap <= a[..., 1])
+    )
+
+
+#: How many boxes in a row Placer.free_all tests first as one, the box around them.
+_RUN = 16
+#: How each corner of the box around boxes comes from theirs: left, top, right, bottom.
+_AROUND = (np.minimum, np.minimum, np.maximum, np.maximum)
 
 #: The side (px) of the grid cells a Placer files what it holds in: a label is checked against
 #: the boxes and lines of the cells it covers, not against all of them (a graph of 1000 tensors).
@@ -127,10 +158,15 @@ class Placer:
         # per grid cell, what lies in it: its bounding box (left, top, right, bottom), the
         # cheap test that rules most things out, then None for a box or a line segment's ends
         self._cells: dict[tuple[int, int], list[tuple]] = {}
+        # every box blocked, (left, top, right, bottom), and how many lines: free_all's
+        self._boxes: list[tuple[float, float, float, float]] = []
+        self._lines = 0
 
     def block(self, box: Box) -> None:
         """Mark ``box`` (a node, a circle's square) as taken."""
-        self._file((box.x, box.y, box.x + box.w, box.y + box.h, None))
+        item = (box.x, box.y, box.x + box.w, box.y + box.h, None)
+        self._file(item)
+        self._boxes.append(item[:4])
 
     def block_line(self, points: list[tuple[float, float]]) -> None:
         """Mark the polyline through ``points`` (an edge, a curve sampled) as taken: no label
@@ -138,6 +174,7 @@ class Placer:
         for (x1, y1), (x2, y2) in zip(points, points[1:]):
             item = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), (x1, y1, x2, y2))
             self._file(item, _cells_along(x1, y1, x2, y2))
+            self._lines += 1
 
     def _file(self, item: tuple, cells: Iterable[tuple[int, int]] | None = None) -> None:
         """File ``item`` once in each cell it reaches (``cells``; a box: those it covers)."""
@@ -170,6 +207,38 @@ class Placer:
             if segment is None or segment_crosses(box, *segment, LINE_GAP):
                 return False
         return True
+
+    def free_all(self, corners: Any) -> Any:
+        """:meth:`free` for each of ``corners`` ((n, 4): left, top, right, bottom) at once, each
+        read as the Box from them (right - left wide, never negative): the same answers, a few
+        array ops rather than a Python call for each label (a diagram weighs thousands). Boxes
+        given near their neighbours (a label's spots along its edge) go fastest: each run of
+        them is tested first as the one box around it."""
+        left, top = corners[:, 0], corners[:, 1]
+        width, height = corners[:, 2] - left, corners[:, 3] - top
+        # as free reads a Box: x + w, which need not be the corner it came from
+        mine = np.stack([left, top, left + width, top + height], axis=-1)
+        free = np.ones(len(mine), dtype=bool)
+        if self.bounds is not None:
+            b = self.bounds
+            free = (
+                (b.x <= mine[:, 0]) & (mine[:, 2] <= b.x + b.w)
+                & (b.y <= mine[:, 1]) & (mine[:, 3] <= b.y + b.h)
+            )  # fmt: skip
+        if self._boxes and len(mine):
+            placed = np.array(self._boxes)
+            starts = np.arange(0, len(mine), _RUN)
+            runs = np.stack([f.reduceat(mine[:, n], starts) for n, f in enumerate(_AROUND)], -1)
+            # apart from the box around a run: apart from each in it (sums round monotonically)
+            run, item = np.nonzero(~boxes_apart(runs[:, None], placed))
+            box = run[:, None] * _RUN + np.arange(_RUN)
+            there = box < len(mine)
+            box, item = box[there], np.broadcast_to(item[:, None], there.shape)[there]
+            free[box[~boxes_apart(mine[box], placed[item])]] = False
+        if self._lines:  # a line's own test, one box at a time: only where the boxes left room
+            for k in np.flatnonzero(free):
+                free[k] = self.free(Box(*(float(v[k]) for v in (left, top, width, height))))
+        return free
 
     def clear(self, x1: float, y1: float, x2: float, y2: float) -> bool:
         """Whether the segment from (x1, y1) to (x2, y2) meets no box, label or line."""

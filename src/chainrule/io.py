@@ -751,9 +751,13 @@ def _check_loss_fits(loss: Any, description: dict, function: str) -> None:
     is always 1), in the loss's own words (:func:`chainrule.nn.losses.check_loss_fits`): such
     a file predicted probability 1 for every case, and training from it learned nothing."""
     from chainrule.nn.losses import check_loss_fits
+    from chainrule.train.runs import told_output_width
 
-    widths = _model_widths(description)
-    check_loss_fits(loss, None if widths is None else widths[1], function)
+    try:
+        n_outputs = told_output_width(description)
+    except (KeyError, IndexError, TypeError, ValueError):  # refused when the model is built
+        n_outputs = None
+    check_loss_fits(loss, n_outputs, function)
 
 
 def _check_registered(architecture: Any, path: Path) -> None:

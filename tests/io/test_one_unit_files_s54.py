@@ -96,3 +96,35 @@ def test_to_onnx_refuses_it_and_exports_what_can_train(tmp_path):
         proto = cr.interop.to_onnx(net, tmp_path / f"{name}.onnx", loss=loss)
         assert proto.graph.node[-1].op_type == op
         assert (tmp_path / f"{name}.onnx").stat().st_size > 0
+
+
+class _Temperature(nn.Module):
+    """logits / t with one learned number: a custom head whose last parameter has one entry,
+    while the model's outputs are as many as the Linear before it gives (review, stop 54)."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = nn.Parameter(np.ones(1, np.float32))
+
+    def forward(self, x):
+        return x / self.t
+
+    def config(self):
+        return {"type": "_TemperatureS54"}
+
+
+def test_a_custom_head_whose_width_is_only_guessed_is_not_refused(tmp_path) -> None:
+    """The refusal rests on widths the config tells, never on the last parameter's guess: a
+    three-output model ending in a one-number head was refused as one output unit."""
+    nn.register_module(_Temperature, name="_TemperatureS54")
+    net = nn.Sequential(nn.Linear(4, 3, rng=0), _Temperature())
+    X = np.random.default_rng(0).random((6, 4)).astype(np.float32)
+    assert net(X).shape == (6, 3)  # what the model computes: three outputs
+    io.save_model(tmp_path / "m", net, loss=nn.CrossEntropy())
+    assert (tmp_path / "m" / "model.json").exists()
+    trainer = train.Trainer(
+        net, nn.CrossEntropy(), optim.SGD(net.parameters(), lr=0.1),
+        checkpoint_dir=tmp_path / "ck", progress=False,
+    )  # fmt: skip
+    trainer.fit(cr.data.Dataset(X, np.arange(6) % 3, task="classification"), epochs=1)
+    assert trainer.epoch == 1

@@ -906,11 +906,27 @@ def model_widths(model_info: dict) -> tuple[int, int] | None:
     shapes = list(model_info.get("parameters", {}).values())
     if not shapes:
         return None
+    n_in, n_out = _told_widths(model_info)
+    return n_in, (shapes[-1][-1] if n_out is None else n_out)
+
+
+def told_output_width(model_info: dict) -> int | None:
+    """The outputs of a saved model where its config tells them, as :func:`model_widths` counts
+    them; None where that would be a guess (a module type of the user's own, no weights): a
+    refusal must not rest on the guess (a custom head of several outputs whose last parameter
+    is one number)."""
+    return _told_widths(model_info)[1]
+
+
+def _told_widths(model_info: dict) -> tuple[Any, int | None]:
+    """``(inputs, outputs)`` as the config tells them; the inputs fall back to the first
+    parameter's first axis, the outputs to None."""
+    shapes = list(model_info.get("parameters", {}).values())
     architecture = model_info.get("architecture")
     n_in = _input_width(architecture)
-    n_in = shapes[0][0] if n_in is None else n_in
-    n_out = _output_width(architecture, n_in)
-    return n_in, (shapes[-1][-1] if n_out is None else n_out)
+    if n_in is None and shapes:
+        n_in = shapes[0][0]
+    return n_in, _output_width(architecture, n_in)
 
 
 def check_model_fits(model_info: dict, ds: Any, source: str) -> None:

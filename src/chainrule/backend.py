@@ -572,11 +572,13 @@ def check_compatible(op: str, arrays: Any) -> None:
     xp, where = array_module(first), device_of(first)
     for other in arrays[1:]:
         if array_module(other) is not xp or device_of(other) != where:
-            raise ArrayLibraryError(
+            error = ArrayLibraryError(
                 f"{op}: an operand of {library_name(first)} and one of {library_name(other)} "
                 "cannot be combined; move them to one library and device first (Module.to(xp=..., "
                 "device=...), cr.tensor(..., xp=..., device=...))"
             )
+            error.libraries = (library_name(first), library_name(other))  # for a caller
+            raise error
 
 
 def to_numpy(array: Any) -> numpy.ndarray:

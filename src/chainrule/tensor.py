@@ -64,7 +64,7 @@ def holds_none(given: Any, values: np.ndarray) -> bool:
     array, and arrays of numbers none."""
     if given is None:
         return True
-    if type(given) is np.ndarray:
+    if isinstance(given, np.ndarray):  # a masked array too
         if given.dtype.kind != "O":  # an array of numbers: the fast path, nothing to look for
             return False
     elif type(given) not in (list, tuple):

@@ -42,3 +42,14 @@ def test_an_f_of_its_inputs_alone_is_still_checked_on_the_host(jnp_without_x64):
         warnings.simplefilter("ignore")
         report = cr.gradcheck(lambda v: cr.sum(v * v * v), (jnp.asarray([0.5, -1.25]),))
     assert report.ok
+
+
+def test_a_mix_of_other_libraries_in_f_keeps_its_own_words(jnp_without_x64, torch):
+    """A torch constant beside a JAX input moved to the host is f's own mix: turning float64 on
+    in JAX would not mend it, so the library-mixing error stands (review, stop 54)."""
+    jnp = jnp_without_x64
+    constant = cr.tensor(torch.ones(2, dtype=torch.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ArrayLibraryError, match=r"^mul: an operand of numpy and one of torch"):
+            cr.gradcheck(lambda v: cr.sum(v * constant), (jnp.asarray([0.5, 0.25]),))

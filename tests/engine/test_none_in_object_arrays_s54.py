@@ -14,10 +14,11 @@ MISSING = [
     np.array([1.0, None], dtype=object),
     np.array([[1.0], [None]], dtype=object),
     [np.array(None), 1.0],  # NumPy keeps a 0-d object array whole inside a list's cells
+    np.ma.array([1.0, None], dtype=object),  # an ndarray subclass (review, stop 54)
 ]
 
 
-@pytest.mark.parametrize("data", MISSING, ids=["1d", "2d", "0d-in-list"])
+@pytest.mark.parametrize("data", MISSING, ids=["1d", "2d", "0d-in-list", "masked"])
 @pytest.mark.parametrize("make", [cr.tensor, cr.Tensor], ids=["tensor", "Tensor"])
 def test_none_in_an_object_array_is_refused(torch, make, data):
     """torch refuses an object array outright (oracle: no NaN made)."""

@@ -128,3 +128,24 @@ def test_a_custom_head_whose_width_is_only_guessed_is_not_refused(tmp_path) -> N
     )  # fmt: skip
     trainer.fit(cr.data.Dataset(X, np.arange(6) % 3, task="classification"), epochs=1)
     assert trainer.epoch == 1
+
+
+class _Swish(nn.Module):
+    def forward(self, x):
+        return x * cr.sigmoid(x)
+
+    def config(self):
+        return {"type": "_SwishS54"}
+
+
+def test_a_custom_layer_before_the_last_linear_leaves_its_width_told(tmp_path) -> None:
+    """A Linear tells its n_out whatever came before it: a custom unit before a one-unit last
+    Linear made the width unknown, and save_model wrote the one-unit cross-entropy model
+    (review 2, stop 54)."""
+    nn.register_module(_Swish, name="_SwishS54")
+    net = nn.Sequential(nn.Linear(4, 3, rng=0), _Swish(), nn.Linear(3, 1, rng=1))
+    assert net(np.zeros((2, 4), np.float32)).shape == (2, 1)
+    with pytest.raises(ConfigError, match="save_model: loss CrossEntropy over a model with one"):
+        io.save_model(tmp_path / "m", net, loss=nn.CrossEntropy())
+    assert not (tmp_path / "m").exists()
+    io.save_model(tmp_path / "b", net, loss=nn.BinaryCrossEntropy())  # the fix it names

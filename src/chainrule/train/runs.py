@@ -856,8 +856,9 @@ def _output_width(
     """How many outputs a module's config computes from ``width`` input columns, as its
     forward computes them: a Linear's ``n_out``, a Sequential's last width-changing layer, a
     Parallel's branches' outputs side by side. None where it cannot be told (a module type of
-    the user's own; a unit with no width before it; a Sequential with such a layer anywhere,
-    where :func:`model_widths` falls back to the last parameter). With ``problem``, the first
+    the user's own; a unit with no width before it; a Sequential ending in such a layer with no
+    Linear after it, where :func:`model_widths` falls back to the last parameter; a Linear
+    after it tells its own width, whatever came before). With ``problem``, the first
     layer fed another width than it takes is noted there (:func:`width_mismatch`), also past
     a layer whose width is unknown."""
     kind = config.get("type") if isinstance(config, dict) else None
@@ -870,12 +871,11 @@ def _output_width(
     if kind in _SAME_WIDTH:
         return width
     if kind == "Sequential" and isinstance(config.get("layers"), list):
-        every_known = True
+        # an unknown layer passes None on, and a Linear after it tells its n_out again
         for k, layer in enumerate(config["layers"]):
             inner = f"{where}.{k}" if where else f"layer {k}"
             width = _output_width(layer, width, problem, inner)
-            every_known = every_known and width is not None
-        return width if every_known else None
+        return width
     if kind == "Parallel" and isinstance(config.get("widths"), list):
         widths, branches = config["widths"], config.get("branches") or []
         total = sum(w for w in widths if isinstance(w, int))

@@ -282,7 +282,7 @@ function createExplorer(ROOT, transport, host) {
    *  already, so an older answer that arrives late never overwrites a newer network. While the
    *  latest is on its way it is S.pending, the one the next edit builds on. `training`: the
    *  network is the training run's (otherwise a user's change, which ends playing the run). */
-  async function setNetwork(net, { resetPhase = false, keepSelection = true, training = false } = {}) {
+  async function setNetwork(net, { resetPhase = false, keepSelection = true, training = false, wholePass = false } = {}) {
     const seq = ++S.netSeq;
     const outdated = () => seq < S.shownSeq;
     S.pending = net;
@@ -309,7 +309,7 @@ function createExplorer(ROOT, transport, host) {
     // network shown before, so ask again for this one
     if (!showBug(bug)) guarded(refreshBug);
     if (resetPhase) S.phase = 0;
-    S.phase = Math.min(S.phase, phases().length - 1);
+    S.phase = wholePass ? phases().length - 1 : Math.min(S.phase, phases().length - 1);
     S.train.shown = training;
     clearStale();
     syncEditForm();
@@ -1028,8 +1028,9 @@ function createExplorer(ROOT, transport, host) {
   async function showTrainState(state, gen) {
     S.train.state = state;
     if (gen !== S.train.gen) { renderTraining(); return; }
-    S.phase = 1e9; // a trained network is shown with its whole forward and backward pass
-    await setNetwork(state.network, { training: true });
+    // a trained network is shown with its whole forward and backward pass; set once it is in
+    // place (a phase past the shown network's made any render meanwhile fail: a resize's)
+    await setNetwork(state.network, { training: true, wholePass: true });
     renderTraining();
   }
 

@@ -656,13 +656,14 @@ class Tensor:
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]  # None, or the axes in one sequence
         elif self.ndim == 2 and _leaves_a_matrix(axes):
-            raise ValueError(
+            axes = tuple(int(a) for a in axes)  # (0, 1), not (np.int64(0), np.int64(1))
+            raise ShapeError(
                 f"transpose{axes} of a 2-d tensor: NumPy reads the numbers as the new order of "
                 "all axes, which leaves it as it is, and PyTorch as two axes to swap; to swap "
                 f"them use x.swapaxes{axes} or x.T (the identity as NumPy means it: "
                 f"transpose({axes}))"
             )
-        return _ops.transpose(self, None if axes is None or axes == () else tuple(axes))
+        return _ops.transpose(self, None if axes is None or len(axes) == 0 else tuple(axes))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name

@@ -9,10 +9,11 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-#: What the test extra installs and test-light does not (and the oracles some tests import).
+#: What the test extra installs and test-light does not (and the oracles some tests import;
+#: IPython and yaml come with ipykernel and mkdocs, not with the light extra).
 HEAVY = ("torch", "playwright", "jax", "jaxlib", "mpi4py", "nbclient", "nbformat", "ipykernel",
          "anywidget", "mkdocs", "onnx", "onnxruntime", "array_api_strict", "array_api_compat",
-         "schemathesis", "autograd", "micrograd")  # fmt: skip
+         "schemathesis", "autograd", "micrograd", "IPython", "yaml")  # fmt: skip
 
 # As where they are not installed: importing one raises ModuleNotFoundError and find_spec finds
 # nothing. (sys.modules[name] = None would raise ImportError instead, which scipy and sklearn
@@ -31,6 +32,12 @@ class Missing(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Missing())
 find_spec = importlib.util.find_spec
 importlib.util.find_spec = lambda name, *args: None if heavy(name) else find_spec(name, *args)
+for name in {HEAVY!r}:  # the blocker itself works, or the run below would pass vacuously
+    try:
+        __import__(name)
+    except ModuleNotFoundError:
+        continue
+    sys.exit(f"the blocker let {{name}} be imported")
 import pytest
 sys.exit(pytest.main(sys.argv[1:]))
 """

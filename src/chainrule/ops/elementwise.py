@@ -14,7 +14,7 @@ import numpy
 from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.engine import apply
-from chainrule.ops.registry import array_of, primitive
+from chainrule.ops.registry import EachInput, array_of, primitive
 from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
 
@@ -96,14 +96,48 @@ def _power_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     Differentiated again, a product sends each factor its cotangent times the other factor, and
     0 * NaN is NaN: the 0 that comes back where this gradient was selected away (an exponent
     relu(x), or where(x < 0, 2.0, x), at x < 0) became a NaN second derivative in x where the
-    first is finite. Selected in, the NaN is a constant that sends nothing back (its own
-    derivatives are 0, as JAX's "double where" makes them), and the products see the finite
-    stand-in 1 for log a and for out * log a there: out * 1 and g * 1 warn of nothing where
-    out * 0 or g * 0 could be inf * 0, so the first pass warns as before."""
+    first is finite. Selected in, the NaN is :func:`_undefined` of g and a: its derivatives in
+    them are NaN where a nonzero cotangent comes back (d/da of d(a**b)/db, a Hessian's cross
+    term, has no value there either) and 0 where the selection sends back 0 (as JAX's "double
+    where" makes them). The products see the finite stand-in 1 for log a and for out * log a
+    there: out * 1 and g * 1 warn of nothing where out * 0 or g * 0 could be inf * 0, so the
+    first pass warns as before."""
     defined = array_of(a) >= 0  # NaN compares False
     scaled_log = _where(out * _log_of_base(a, b), 1.0, condition=defined)
-    slope = _where(g * scaled_log, float("nan"), condition=defined)
+    slope = _where(g * scaled_log, _undefined(g, a), condition=defined)
     return unbroadcast(slope, b.shape)
+
+
+def _times_undefined_rule(index: int, g: Any, out: Any, x: Any, *of: Any) -> Any:
+    """The rules of :data:`_times_undefined`, x * u(of) with u a number that does not exist:
+    to x, g * u; to each of ``of``, g * x * du, nothing where x is 0 (x joins ``of``, so one
+    order up its derivative in x is undefined where that cotangent is not 0 either)."""
+    if index == 0:
+        return _times_undefined(g, *of)
+    reaching = _where(g, 0.0, condition=array_of(x) != 0)
+    return unbroadcast(_times_undefined(reaching, x, *of), of[index - 1].shape)
+
+
+#: x * u(of...), where u is a number of the inputs ``of`` that does not exist (d(a**b)/db at
+#: a < 0): NaN where x is not 0, and 0 (x itself) where it is, as a cotangent selected away
+#: (0) times u is 0. Its derivatives are values of the same kind, NaN only where a nonzero
+#: cotangent comes back, at every order. A private part of power's rule, registered as every
+#: primitive is (the array-library table runs it through power's second derivatives).
+_times_undefined = primitive(
+    "times_undefined",
+    lambda x, *of: array_module(x).where(x == 0, x, float("nan")),
+    EachInput(_times_undefined_rule),
+    doc="x times a number of the other inputs that does not exist: NaN, but 0 where x is 0.",
+)
+
+
+def _undefined(g: Any, a: Any) -> Any:
+    """NaN shaped as g, a value of g and a (which broadcasts to g) that does not exist: 1 * u(g,
+    a), whose derivatives in g and a are NaN where a nonzero cotangent reaches them."""
+    if not isinstance(g, Tensor) and not isinstance(a, Tensor):
+        return float("nan")  # nothing records (a first derivative): the same value, selected in
+    ones = array_module(array_of(g)).ones_like(array_of(g))
+    return _times_undefined(ones, g, a)
 
 
 def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:

@@ -279,8 +279,9 @@ class CrossEntropy(Loss):
             raise ShapeError(
                 f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
             )
-        problem = self.output_units_problem(shape[1])
-        if problem:  # the loss and its gradient would be 0 for any weights
+        if shape[1] == 1:  # the loss and its gradient would be 0 for any weights (the words:
+            # output_units_problem's, asked only then: this runs every training step)
+            problem = self.output_units_problem(1)
             raise ShapeError(f"CrossEntropy: logits have shape {tuple(shape)}, {problem}")
         targets = self._targets(output, target)
         if isinstance(targets, Tensor):  # probabilities that need a gradient: an input too

@@ -162,8 +162,8 @@ CASES = [
     Case("div", lambda a, b: a / b, (A, B), ("div",)),
     Case("neg", lambda a: -a, (A,), ("neg",)),
     Case("power-scalar", lambda a: a**3, (A,), ("power_scalar",)),
-    # times_undefined: the exponent rule's value where a < 0, recorded in second derivatives
-    Case("power", lambda a, b: a**b, (A, B), ("power", "times_undefined")),
+    # power_slope_undefined: the exponent rule's value where a < 0, recorded in second derivatives
+    Case("power", lambda a, b: a**b, (A, B), ("power", "power_slope_undefined")),
     Case(
         "exp-log-sqrt", lambda a: cr.exp(a) + cr.log(a) + cr.sqrt(a), (A,), ("exp", "log", "sqrt")
     ),

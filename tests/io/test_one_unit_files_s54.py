@@ -149,3 +149,21 @@ def test_a_custom_layer_before_the_last_linear_leaves_its_width_told(tmp_path) -
         io.save_model(tmp_path / "m", net, loss=nn.CrossEntropy())
     assert not (tmp_path / "m").exists()
     io.save_model(tmp_path / "b", net, loss=nn.BinaryCrossEntropy())  # the fix it names
+
+
+def test_evaluate_takes_a_saved_custom_head_it_could_only_guess_the_width_of(tmp_path) -> None:
+    """save_model writes a three-output model ending in a one-number head (its width is not
+    told, so not refused); the evaluation's check of the labels against the outputs refused it
+    as "one output unit" from the same guess (review 3, stop 54)."""
+    from chainrule.train.runs import check_model_fits
+
+    nn.register_module(_Temperature, name="_TemperatureS54")
+    net = nn.Sequential(nn.Linear(4, 3, rng=0), _Temperature())
+    io.save_model(tmp_path / "m", net, loss=nn.CrossEntropy())
+    _, info = io.load_model(tmp_path / "m")
+    X = np.random.default_rng(0).random((6, 4))
+    three_classes = cr.data.Dataset(X, np.arange(6) % 3, task="classification", name="d")
+    check_model_fits(info, three_classes, "m")  # refused before: "labels go up to 2 but ..."
+    told = cr.data.Dataset(X[:, :3], np.arange(6) % 3, task="classification", name="d")
+    with pytest.raises(cr.errors.DataError, match="3 input features but the model m expects 4"):
+        check_model_fits(info, told, "m")  # the input width is still checked

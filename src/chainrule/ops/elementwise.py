@@ -122,12 +122,14 @@ def _times_undefined_rule(index: int, g: Any, out: Any, x: Any, *of: Any) -> Any
 #: a < 0): NaN where x is not 0, and 0 (x itself) where it is, as a cotangent selected away
 #: (0) times u is 0. Its derivatives are values of the same kind, NaN only where a nonzero
 #: cotangent comes back, at every order. A private part of power's rule, registered as every
-#: primitive is (the array-library table runs it through power's second derivatives).
+#: primitive is (the array-library table runs it through power's second derivatives), named
+#: for where it comes from: anomaly mode and the graph view show that name.
 _times_undefined = primitive(
-    "times_undefined",
+    "power_slope_undefined",
     lambda x, *of: array_module(x).where(x == 0, x, float("nan")),
     EachInput(_times_undefined_rule),
-    doc="x times a number of the other inputs that does not exist: NaN, but 0 where x is 0.",
+    doc="Part of a ** b's derivatives: d(a**b)/db at a < 0 does not exist. x times that "
+    "number: NaN, but 0 where x is 0 (a cotangent selected away).",
 )
 
 

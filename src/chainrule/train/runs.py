@@ -935,12 +935,14 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     widths = model_widths(model_info)
     if widths is None:
         return
-    n_in, n_out = widths
+    n_in, n_out = widths[0], told_output_width(model_info)
     labels = _source(ds, labels=True)
     if ds.n_features != n_in:
         raise DataError(
             f"{_source(ds)}: {ds.n_features} input features but the model {source} expects {n_in}"
         )
+    if n_out is None:  # a head of the user's own: its width would be a guess, refused on
+        return
     if ds.task == "classification" and n_out == 1 and ds.n_classes > 2:
         raise DataError(
             f"{labels}: labels go up to {ds.n_classes - 1} but the model {source} has one "

@@ -15,15 +15,6 @@ import chainrule as cr
 from chainrule import nn
 
 
-@pytest.fixture
-def jnp_without_x64():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    yield pytest.importorskip("jax.numpy")
-    jax.config.update("jax_enable_x64", previous)
-
-
 def test_unsigned_labels_on_jax_without_x64_warn_of_nothing(jnp_without_x64):
     jnp = jnp_without_x64
     logits = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], np.float32)

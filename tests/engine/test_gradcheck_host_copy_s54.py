@@ -12,15 +12,6 @@ from chainrule import nn
 from chainrule.backend import ArrayLibraryError
 
 
-@pytest.fixture
-def jnp_without_x64():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    yield pytest.importorskip("jax.numpy")
-    jax.config.update("jax_enable_x64", previous)
-
-
 def test_a_model_on_jax_without_float64_is_refused_naming_the_host_copy(jnp_without_x64):
     jnp = jnp_without_x64
     net = nn.mlp([3, 2], output=None, rng=0).to(xp=jnp)

@@ -385,10 +385,10 @@ def tolerances(
     allowed, above the at most 0.2 of it measured on random networks). ``atol`` is the largest
     quantity's. See :func:`term_sizes`.
     """
-    noise = 2 * float(np.finfo(np.float64).eps)
+    noise, inf = 2 * float(np.finfo(np.float64).eps), float("inf")
     machine = float(np.finfo(dtype).eps)
-    quantity_atol = {
-        key: 1e-7 + machine * size + noise * rounded[key] / steps[key]
+    quantity_atol = {  # a step of 0 (terms of infinite size: an inf weight): no tolerance
+        key: 1e-7 + machine * size + (noise * rounded[key] / steps[key] if steps[key] else inf)
         for key, size in cancelled.items()
     }
     atol = max(quantity_atol.values())

@@ -9,7 +9,7 @@
    lines ("i", "→", "j=1"), and a table of long numbers ran over the panel's edge.
 
 The page is its index.html, style.css and app.js with its requests answered by the kernel's
-host (test_widget_style_s52.page_host), the widget is loaded as anywidget loads it
+host (widget_page.page_host), the widget is loaded as anywidget loads it
 (test_explorer.HARNESS), both in Debian's chromium; skipped, saying why, where Playwright or
 /usr/bin/chromium is missing (tests/conftest.py).
 """
@@ -19,8 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_explorer import HARNESS
-from test_widget_style_s52 import page_host
-from widget_page import widget_page
+from widget_page import page_host, widget_page
 
 import chainrule as cr
 from chainrule.notebook.explorer import Explorer, start_network

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlparse
 
 import pytest
 from test_explorer import HARNESS  # the widget loaded as anywidget loads it
-from widget_page import widget_page
+from widget_page import page_host, widget_page
 
 import chainrule as cr
 from chainrule.notebook.explorer import STATIC, Explorer
@@ -182,31 +181,9 @@ def as_media_queries(sheet: str) -> str:
 
 def page_boxes(chromium, width: int, sheet: str) -> dict:
     """The page's boxes in a ``width`` x 900 window, with ``sheet`` as its stylesheet (the
-    page's API requests answered by the kernel's host, as tests/notebook/test_widget_style_s52
-    serves it)."""
-    host = Explorer()
-    page = chromium.new_page(viewport={"width": width, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-    def serve(route):
-        path = urlparse(route.request.url).path
-        if path.startswith("/api/"):
-            body = route.request.post_data
-            reply = host.answer({"id": "page:1", "path": path, "body": body and json.loads(body)})
-            data = reply["data"] if reply["ok"] else {"error": reply["error"]}
-            route.fulfill(status=200 if reply["ok"] else 400, json=data)
-        elif path == "/static/style.css":
-            route.fulfill(body=sheet, content_type="text/css")
-        else:
-            name = "index.html" if path == "/" else path.removeprefix("/static/")
-            kind = "text/html" if name.endswith(".html") else "text/javascript"
-            route.fulfill(body=(STATIC / name).read_text(encoding="utf-8"), content_type=kind)
-
+    page's API requests answered by the kernel's host: ``widget_page.page_host``)."""
+    page, errors = page_host(chromium, Explorer(), width, sheet)
     try:
-        page.route("http://chainrule.test/**", serve)
-        page.goto("http://chainrule.test/")
-        page.wait_for_selector("body[data-ready=true]")
         seen = page.evaluate(BOXES, "page")
     finally:
         page.close()

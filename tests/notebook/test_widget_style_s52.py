@@ -12,18 +12,16 @@ Skipped, saying why, where Playwright or /usr/bin/chromium is missing (tests/con
 
 from __future__ import annotations
 
-import json
 import re
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 from test_explorer import HARNESS  # the widget loaded as anywidget loads it
-from widget_page import widget_page
+from widget_page import page_host, widget_page
 
 import chainrule as cr
 from chainrule.errors import UserError
-from chainrule.notebook.explorer import STATIC, Explorer
+from chainrule.notebook.explorer import Explorer
 
 # -- the widget and the page, drawn ----------------------------------------------------------------
 
@@ -55,36 +53,6 @@ LOOKS = """(where) => {
     wide: width('MMMMMMMMMM'),
   };
 }"""
-
-
-def page_host(chromium, host: Explorer):
-    """The page itself (index.html, style.css, app.js as served), its API requests answered by
-    ``host`` as the kernel answers the widget's: the same data and refusals as the HTTP API."""
-    page = chromium.new_page(viewport={"width": 1366, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-    def serve(route):
-        path = urlparse(route.request.url).path
-        if path.startswith("/api/"):
-            body = route.request.post_data
-            reply = host.answer(
-                {"id": "page:1", "path": path, "body": json.loads(body) if body else None}
-            )
-            data = reply["data"] if reply["ok"] else {"error": reply["error"]}
-            route.fulfill(status=200 if reply["ok"] else 400, json=data)
-            return
-        name = "index.html" if path == "/" else path.removeprefix("/static/")
-        kind = {"html": "text/html", "css": "text/css", "js": "text/javascript"}
-        route.fulfill(
-            body=(STATIC / name).read_text(encoding="utf-8"),
-            content_type=kind[name.rsplit(".", 1)[1]],
-        )
-
-    page.route("http://chainrule.test/**", serve)
-    page.goto("http://chainrule.test/")
-    page.wait_for_selector("body[data-ready=true]")
-    return page, errors
 
 
 def rgb(text: str) -> tuple[float, ...]:

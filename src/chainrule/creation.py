@@ -56,25 +56,36 @@ def _host_float(dtype: Any, who: str) -> Any:
     return np.dtype(np.float64) if dtype is None else host_dtype(dtype, who)
 
 
-def _sample_dtype(dtype: Any, who: str) -> Any:
-    """:func:`_host_float` for random samples, refusing a dtype that is not floating point:
-    samples cast to it were truncated (integers mostly 0, ``rand`` all 0, bools all True), where
-    PyTorch refuses the dtype. Booleans, integers and complex types are refused by their kind:
-    bfloat16 (ml_dtypes') is a float whose NumPy kind is "V", not "f"."""
+# what an integer or boolean dtype does to random samples (and what complex does: misread them)
+_SAMPLES_TRUNCATED = (
+    "the samples are floats, which it would truncate (integers mostly 0) or misread"
+)
+
+
+def floating_dtype(dtype: Any, who: str, why: str = _SAMPLES_TRUNCATED) -> Any:
+    """:func:`host_dtype` (float64 where ``dtype`` is None), refusing with a ``TypeError`` naming
+    ``who`` a dtype that is not a real floating-point one, for ``why`` (what it would do to the
+    values): random samples cast to it were truncated (integers mostly 0, ``rand`` all 0, bools
+    all True), where PyTorch refuses the dtype, and so were initialisers' weights. Booleans,
+    integers and complex types are refused by their kind: bfloat16 (ml_dtypes') is a float whose
+    NumPy kind is "V", not "f".
+
+    >>> floating_dtype("float32", "randn")
+    dtype('float32')
+    """
     host = _host_float(dtype, who)
     if np.dtype(host).kind in "biuc":
         raise TypeError(
-            f"{who}: dtype {np.dtype(host).name} is not a real floating-point type; the "
-            "samples are floats, which it would truncate (integers mostly 0) or misread: give "
+            f"{who}: dtype {np.dtype(host).name} is not a real floating-point type; {why}: give "
             "float16, float32 or float64, and cast the result with .astype(...) if that is meant"
         )
     return host
 
 
-def _refuse_none(given: Any, values: np.ndarray, who: str, argument: str) -> None:
+def _refuse_none(given: Any, values: np.ndarray | None, who: str, argument: str) -> None:
     """Refuse None as a value, alone or inside a list, which NumPy made NaN in ``values`` when a
     float dtype was asked for (``np.full(2, None)`` is ``[nan, nan]``): a forgotten value
-    passed silently."""
+    passed silently. ``values`` None: NumPy could make none (see :func:`holds_none`)."""
     if holds_none(given, values):
         what = "is None, not a number" if given is None else "holds None, which is not a number"
         raise TypeError(f"{who}: {argument} {what}")
@@ -102,8 +113,14 @@ def host_dtype(dtype: Any, who: str) -> Any:
         ) from None
 
 
-def _own_copy(data: Any) -> Any:
-    """``data``'s values in a fresh array of its own library (a tensor's array included)."""
+def own_copy(data: Any) -> Any:
+    """``data``'s values in a fresh array of its own library (a tensor's array included), which
+    no one else holds: what :func:`tensor` and the transforms' variables keep.
+
+    >>> values = np.zeros(2)
+    >>> own_copy(values) is values
+    False
+    """
     if isinstance(data, Tensor):
         data = data.data
     xp = backend.array_module(data)
@@ -134,14 +151,19 @@ def tensor(
     if backend.array_module(data) is np:
         dtype = host_dtype(dtype, "tensor")
         on_host = xp is None or backend.namespace(xp) is np
-        values = np.array(data, dtype=dtype) if on_host else np.asarray(data, dtype=dtype)
+        try:
+            values = np.array(data, dtype=dtype) if on_host else np.asarray(data, dtype=dtype)
+        except TypeError:  # float() of a masked array's None fails before NumPy makes NaN
+            if not holds_none(data):
+                raise
+            values = None  # refused just below, as [None, 1.0] is
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
         if on_host:  # stays on the host: copied here
             return _placed(values, None, device, requires_grad)
         return _placed(values, xp, device, requires_grad, dtype)  # copies
     placed = data if xp is None and device is None else backend.move(data, xp, device)
     if placed is data:  # still the caller's array: no move made a copy
-        placed = _own_copy(placed)
+        placed = own_copy(placed)
     if backend.array_module(placed) is np:  # moved to NumPy
         dtype = host_dtype(dtype, "tensor")
     return Tensor(placed, requires_grad=requires_grad, dtype=dtype)
@@ -227,7 +249,7 @@ def randn(
     """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible.
     ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
     generator = as_generator(rng, "randn")
-    host = _sample_dtype(dtype, "randn")  # refused before the generator draws
+    host = floating_dtype(dtype, "randn")  # refused before the generator draws
     data = generator.standard_normal(_shape(shape)).astype(host, copy=False)
     return _placed(data, xp, device, requires_grad, dtype)
 
@@ -242,7 +264,7 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible.
     ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
-    host = _sample_dtype(dtype, "rand")  # refused before the generator draws
+    host = floating_dtype(dtype, "rand")  # refused before the generator draws
     data = as_generator(rng, "rand").random(_shape(shape)).astype(host, copy=False)
     return _placed(data, xp, device, requires_grad, dtype)
 

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.creation import _own_copy
+from chainrule.creation import own_copy
 from chainrule.engine import backward_pass, enable_grad, is_grad_enabled
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
@@ -254,7 +254,7 @@ def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any
     if isinstance(value, Tensor) and value.requires_grad:
         with enable_grad():
             alias = _reshape(value, shape=value.shape)
-        alias.data = _own_copy(alias.data)  # its own values: the reshape's rule reads only shapes
+        alias.data = own_copy(alias.data)  # its own values: the reshape's rule reads only shapes
         return alias
     if isinstance(value, Tensor):
         data = value.data
@@ -285,7 +285,7 @@ def _variable(value: Any, op: str, argument: int, like: Any = None, numbers: Any
             )
         data = backend.astype(data, backend.default_float(xp, data))  # numbers and lists
     elif _is_typed(value):  # the caller's array, or its tensor's: the variable owns a copy
-        data = _own_copy(data)
+        data = own_copy(data)
     return _private(Tensor._wrap(data).requires_grad_())
 
 

@@ -57,11 +57,12 @@ def _not_numbers(data: Any, dtype: Any) -> str:
     )
 
 
-def holds_none(given: Any, values: np.ndarray) -> bool:
+def holds_none(given: Any, values: np.ndarray | None = None) -> bool:
     """Whether ``given`` is None, or a list, tuple or object array holding None, that NumPy read
     as NaN in ``values`` (asked for a float dtype, it makes a missing value NaN, silently). The
     cells are searched only where ``values`` has a NaN, so that numbers pay one pass over the
-    array, and arrays of numbers none."""
+    array, and arrays of numbers none. ``values`` None: NumPy raised instead of making any (a
+    masked array's None, whose ``float()`` fails), and the cells are searched for the cause."""
     if given is None:
         return True
     if isinstance(given, np.ndarray):  # a masked array too
@@ -69,18 +70,17 @@ def holds_none(given: Any, values: np.ndarray) -> bool:
             return False
     elif type(given) not in (list, tuple):
         return False
-    if values.dtype.kind not in "fc":
-        return False
-    if not np.isnan(values).any():
+    if values is not None and (values.dtype.kind not in "fc" or not np.isnan(values).any()):
         return False
     return _any_none(np.asarray(given, dtype=object))
 
 
 def _any_none(cells: np.ndarray) -> bool:
     """Whether object cells hold None, looking inside the 0-d object arrays among them, which
-    NumPy keeps whole in a list's object array (``[np.array(None), 1.0]``) but reads as NaN."""
+    NumPy keeps whole in a list's object array (``[np.array(None), 1.0]``) but reads as NaN;
+    masked ones too (``[np.ma.array(None), 1.0]``)."""
     return any(
-        cell is None or (type(cell) is np.ndarray and cell.dtype == object and _any_none(cell))
+        cell is None or (isinstance(cell, np.ndarray) and cell.dtype == object and _any_none(cell))
         for cell in cells.reshape(-1)
     )
 
@@ -130,7 +130,12 @@ class Tensor:
             data = data.data
         xp = array_module(data)
         if xp is np:
-            self.data = xp.asarray(data, dtype=dtype)
+            try:
+                self.data = xp.asarray(data, dtype=dtype)
+            except TypeError:  # float() of a masked array's None fails before NumPy makes NaN
+                if not holds_none(data):
+                    raise
+                self.data = np.asarray(data, dtype=object)  # refused just below, as None is
             if self.data.dtype.kind not in "biufc":
                 raise TypeError(_not_numbers(data, self.data.dtype))
             if holds_none(data, self.data):  # a missing value, which a float dtype made NaN

@@ -201,13 +201,13 @@ def test_a_torch_argument_is_not_written_through(torch) -> None:
 def spy_on_copies(monkeypatch):
     """The arrays the transforms copy, as they copy them (on code without the copy: none)."""
     copied = []
-    real = getattr(functional, "_own_copy", None)
+    real = getattr(functional, "own_copy", None)
 
     def spy(data):
         copied.append(data)
         return real(data)
 
-    monkeypatch.setattr(functional, "_own_copy", spy, raising=False)
+    monkeypatch.setattr(functional, "own_copy", spy, raising=False)
     return copied
 
 

@@ -273,7 +273,9 @@ def test_uniform_init_refuses_a_range_that_is_not_a_finite_number():
     assert np.isfinite(nn.Linear(3, 2, init_range=1e39, dtype="float64").weight.numpy()).all()
     with pytest.raises(nn.ConfigError, match="at most 8.99e[+]307 for float64"):
         nn.Linear(3, 2, init_range=1e308, dtype="float64")  # 2r is past float64
-    assert not nn.init.uniform((4,), dtype=np.int64, r=0.3).any()  # integers: zeros, as before
+    # integers were zeros (a weight that could never learn): refused, as cr.randn refuses them
+    with pytest.raises(TypeError, match="^uniform init: dtype int64 is not a real floating"):
+        nn.init.uniform((4,), dtype=np.int64, r=0.3)
 
 
 def test_dropout_of_another_librarys_integers_takes_its_default_float():

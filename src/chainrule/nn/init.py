@@ -12,6 +12,10 @@ that runs are reproducible.
 - :func:`he` (Kaiming, normal): N(0, 2 / fan_in) (He et al. 2015), for ReLU units.
 - :func:`cosine`: the deterministic 0.1 * cos(0 .. n-1) of the course's programming assignment 3,
   filled column by column as MATLAB's ``reshape`` does (see its docstring).
+
+``dtype`` is a real floating-point type (NumPy's, a name, or a library's: ``torch.float32``); an
+integer, boolean or complex one is a ``TypeError`` naming the initialiser, as for
+:func:`chainrule.randn` (cast to integers, the weights were zeros that could never learn).
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.creation import as_generator, host_dtype
+from chainrule.creation import as_generator, floating_dtype
 from chainrule.nn.module import ConfigError
 
 Initialiser = Callable[..., np.ndarray]
 RNG = np.random.Generator | int | None
+
+_CANNOT_LEARN = "weights of it could never learn, and drawn ones would be truncated (mostly to 0)"
 
 
 def _placed(initialiser: Callable[..., np.ndarray]) -> Callable[..., Any]:
@@ -38,12 +44,14 @@ def _placed(initialiser: Callable[..., np.ndarray]) -> Callable[..., Any]:
     @functools.wraps(initialiser)
     def placed(*args: Any, xp: Any = None, device: Any = None, **kwargs: Any) -> Any:
         # a library's dtype (torch.float32), as nn.Linear and cr.randn take it, by its name:
-        # NumPy's own "Cannot interpret 'torch.float32' as a data type" named no initialiser
+        # NumPy's own "Cannot interpret 'torch.float32' as a data type" named no initialiser.
+        # An integer or boolean dtype is refused, as cr.randn refuses it: it truncated the
+        # weights to zeros, silently, which no gradient step could then move
         who = f"{initialiser.__name__} init"
         if len(args) > 1:
-            args = (args[0], host_dtype(args[1], who), *args[2:])
+            args = (args[0], floating_dtype(args[1], who, _CANNOT_LEARN), *args[2:])
         elif "dtype" in kwargs:
-            kwargs["dtype"] = host_dtype(kwargs["dtype"], who)
+            kwargs["dtype"] = floating_dtype(kwargs["dtype"], who, _CANNOT_LEARN)
         values = initialiser(*args, **kwargs)
         if xp is None and device is None:
             return values

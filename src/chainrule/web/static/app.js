@@ -131,8 +131,10 @@ function createExplorer(ROOT, transport, host) {
     shownSeq: 0,      // the number of the network shown: an older one's answer is dropped
     pending: null,    // the network asked for and not yet shown (the next edit builds on it)
     exported: null,   // {format, text}
-    // the training run; shown: whether the diagram shows its network; gen: user changes so far
-    train: { state: null, playing: false, shown: false, gen: 0 },
+    // the training run; shown: whether the diagram shows its network; gen: user changes so far;
+    // shownStep: the run's step the diagram shows (null: none of this run's yet); behind:
+    // {state, why} while the network of the step recorded is not shown (why: null, on its way)
+    train: { state: null, playing: false, shown: false, gen: 0, shownStep: null, behind: null },
   };
 
   /** Where this explorer's markup lives: the page's document, or a widget's shadow root. */
@@ -153,13 +155,16 @@ function createExplorer(ROOT, transport, host) {
    *  action that succeeds cannot hide the error of a later one. */
   let guardedRuns = 0;
 
+  /** What the message box says of `error`: a refusal's own words, anything else as unexpected. */
+  const errorText = (error) => (error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
+
   async function guarded(action) {
     const run = ++guardedRuns;
     try {
       await action();
       if (run === guardedRuns) showMessage("");
     } catch (error) {
-      showMessage(error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
+      showMessage(errorText(error));
       if (!(error instanceof ApiError)) console.error(error);
     }
   }
@@ -957,15 +962,33 @@ function createExplorer(ROOT, transport, host) {
       const last = T.loss.length ? T.loss[T.loss.length - 1] : null;
       const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
       const run = `${T.dataset}: step ${T.step}${last === null ? "" : `, loss ${fmt(last, 4)}`}${acc}.`;
-      status.textContent = S.train.shown ? `${run} The diagram shows case 0.`
-        : `${run} Out of date: the diagram no longer shows this run's network (it was changed ` +
-          "since); Step or Play goes on with the run's own network.";
-      status.classList.toggle("stale", !S.train.shown);
+      const behind = diagramBehind(T);
+      status.textContent = `${run} ${behind || "The diagram shows case 0."}`;
+      status.classList.toggle("stale", Boolean(behind));
     } else {  // no run (yet, or any more): the page's own hint again
       status.textContent = TRAIN_HINT;
       status.classList.remove("stale");
     }
     drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
+  }
+
+  /** Why the diagram does not show the network of the run's step `T`, in a sentence ("" when
+   *  it does). The Train tab keeps the server's step (the run took it), so where the diagram
+   *  could not follow it says which network the diagram still shows and why. */
+  function diagramBehind(T) {
+    if (S.train.shown && S.net === T.network) return "";
+    const behind = S.train.behind && S.train.behind.state === T ? S.train.behind : null;
+    if (!behind) {  // the user changed the network since: theirs stays
+      return "Out of date: the diagram no longer shows this run's network (it was changed since); "
+        + "Step or Play goes on with the run's own network.";
+    }
+    const shows = !S.train.shown ? "another network, not this run's"
+      : S.train.shownStep === null ? "the previous run's network" : `step ${S.train.shownStep}`;
+    if (behind.why === null) {
+      return `The diagram still shows ${shows}: step ${T.step}'s network is on its way.`;
+    }
+    return `The diagram still shows ${shows}: step ${T.step}'s network could not be shown `
+      + `(${behind.why}). Step or Play goes on with the run, and shows the step it reaches.`;
   }
 
   function drawLossCurve(canvas, losses) {
@@ -1024,13 +1047,29 @@ function createExplorer(ROOT, transport, host) {
   }
 
   /** Record the run's state and show its network, unless the user changed the network since
-   *  the request went out (`gen`): then the diagram keeps theirs and the Train tab says so. */
+   *  the request went out (`gen`): then the diagram keeps theirs and the Train tab says so. The
+   *  run took the step on the server whatever happens here, so the Train tab shows it; where its
+   *  network cannot be shown (refused, or its request failed) the tab says that the diagram is
+   *  behind and why, and the error goes on to the message box as any other. */
   async function showTrainState(state, gen) {
     S.train.state = state;
-    if (gen !== S.train.gen) { renderTraining(); return; }
-    // a trained network is shown with its whole forward and backward pass; set once it is in
-    // place (a phase past the shown network's made any render meanwhile fail: a resize's)
-    await setNetwork(state.network, { training: true, wholePass: true });
+    S.train.behind = gen === S.train.gen ? { state, why: null } : null;
+    if (!S.train.behind) { renderTraining(); return; }
+    try {
+      // a trained network is shown with its whole forward and backward pass; set once it is in
+      // place (a phase past the shown network's made any render meanwhile fail: a resize's)
+      await setNetwork(state.network, { training: true, wholePass: true });
+    } catch (error) {
+      // the tab says why, unless a newer run state has come since (its own note stands) or the
+      // user changed the network meanwhile (theirs is shown, and the tab says that instead)
+      if (S.train.behind && S.train.behind.state === state) {
+        S.train.behind = gen === S.train.gen ? { state, why: errorText(error) } : null;
+      }
+      renderTraining();
+      throw error;
+    }
+    if (S.net === state.network) S.train.shownStep = state.step;
+    if (S.train.behind && S.train.behind.state === state) S.train.behind = null;
     renderTraining();
   }
 
@@ -1143,7 +1182,9 @@ function createExplorer(ROOT, transport, host) {
       S.train.playing = false;
       S.selected = null;
       const gen = S.train.gen;
-      await showTrainState(await api("/api/train/start", trainBody()), gen);
+      const state = await api("/api/train/start", trainBody());
+      S.train.shownStep = null;  // a step the diagram shows now is the previous run's
+      await showTrainState(state, gen);
     }));
     $("btn-train-step").addEventListener("click", () => guarded(trainStep));
     $("btn-train-play").addEventListener("click", () => {

@@ -43,7 +43,7 @@ import re
 import shutil
 import stat
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -753,11 +753,7 @@ def _check_loss_fits(loss: Any, description: dict, function: str) -> None:
     from chainrule.nn.losses import check_loss_fits
     from chainrule.train.runs import told_output_width
 
-    try:
-        n_outputs = told_output_width(description)
-    except (KeyError, IndexError, TypeError, ValueError):  # refused when the model is built
-        n_outputs = None
-    check_loss_fits(loss, n_outputs, function)
+    check_loss_fits(loss, _widths_told(told_output_width, description), function)
 
 
 def _check_registered(architecture: Any, path: Path) -> None:
@@ -923,11 +919,15 @@ def _check_finite(weights: Mapping[str, np.ndarray], source: Path) -> None:
 def _check_io_sizes(description: dict, source: Path) -> None:
     """The standardizer must scale the model's inputs, the class names name its outputs (two
     names for one logistic output)."""
-    widths = _model_widths(description)
+    from chainrule.train.runs import model_widths
+
+    widths = _widths_told(model_widths, description)
     if widths is None:
         return
     n_in, n_out = widths
     names, scaler = description.get("class_names"), description.get("standardizer")
+    if scaler and n_in is None:  # a first layer of the user's own: its width is not told,
+        n_in = len(scaler["mean"])  # the model itself says whether it takes the scaled rows
     if scaler and not len(scaler["mean"]) == len(scaler["std"]) == n_in:
         raise ModelFileError(
             f"{source}: field 'standardizer' scales {len(scaler['mean'])} means and "
@@ -941,13 +941,12 @@ def _check_io_sizes(description: dict, source: Path) -> None:
         )
 
 
-def _model_widths(description: dict) -> tuple[int, int] | None:
-    """The model's (inputs, outputs) as its description tells them; None where it cannot tell
-    (no weights, or an architecture that cannot be read, which is refused when it is built)."""
-    from chainrule.train.runs import model_widths
-
+def _widths_told(widths: Callable[[dict], Any], description: dict) -> Any:
+    """``widths(description)`` (:func:`~chainrule.train.runs.model_widths` or
+    ``told_output_width``), or None where the description cannot be read (a field missing or
+    of another type): such an architecture is refused when the model is built, in its words."""
     try:
-        return model_widths(description)
+        return widths(description)
     except (KeyError, IndexError, TypeError, ValueError):
         return None
 

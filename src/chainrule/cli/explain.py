@@ -230,6 +230,7 @@ def _problem_args(
         # the rows the model computes with, as predict's: refused where its dtype cannot hold
         # a value, standardised, in its dtype (so the JSON's inputs are layer 0's y)
         x = model_rows(x, info, dtype, "--input")
+        _check_the_model_runs(x, net, info, model)
     if t is not None and net is not None:
         _check_fits_the_model(net, model, "--target", t, t)
         if loss is None and stored_loss is None:
@@ -363,7 +364,8 @@ def _input_cases(text: str, info: dict, dtype: Any = None) -> np.ndarray:
     """``--input``'s cases; a .csv file for a saved model is read as ``chainrule predict``
     reads its rows (:func:`~chainrule.cli.train.read_feature_rows`: a header line and a
     trailing label column are allowed, a number the model's ``dtype`` cannot hold is refused
-    naming its line), so a file one command takes the other takes too."""
+    naming its line; every column an input where the model's file does not tell how many it
+    takes), so a file one command takes the other takes too."""
     from chainrule.train.runs import model_widths
 
     widths = model_widths(info) if info else None
@@ -382,8 +384,9 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     in a label column after the model's inputs: the labels as targets for ``spec``, read as
     ``evaluate --data FILE.csv`` reads them (class names or numbers, as the model was trained
     on) and given to the loss as training gives them; the rows are read as ``--input`` reads
-    any file. None for any other input, and for a model whose file records no task (saved by
-    ``io.save_model`` without it): those still need ``--target``."""
+    any file. None for any other input, for a model whose file records no task (saved by
+    ``io.save_model`` without it) and for one whose file does not tell its input width (a
+    first layer of the user's own, which takes every column): those still need ``--target``."""
     import numpy as np
 
     from chainrule.train.runs import model_widths
@@ -392,7 +395,7 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     path = Path(text)
     if widths is None or case_file_kind(path) != ".csv" or not path.is_file():
         return None
-    if not _reads_a_label_column(info):
+    if not _reads_a_label_column(info):  # its task, and where its inputs end, told
         return None
     from chainrule import data
     from chainrule.cli.train import labelled_data
@@ -412,20 +415,43 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
 
 def _reads_a_label_column(info: dict) -> bool:
     """Whether an ``--input`` file's label column can be this model's targets: its task is
-    known (whether the column holds classes or a regression's values is not known else)."""
+    known (whether the column holds classes or a regression's values is not known else), and
+    its input width (a last column past the inputs is not told from an input else: a model
+    whose first layer is of the user's own takes every column, :func:`_input_cases`)."""
     from chainrule.cli.train import saved_task
+    from chainrule.train.runs import told_input_width
 
-    return saved_task(info) is not None
+    return saved_task(info) is not None and told_input_width(info) is not None
 
 
 def _check_input_width(x: np.ndarray, info: dict, model: Path) -> None:
-    """Input rows as wide as the saved model's input layer, or one line saying so."""
+    """Input rows as wide as the saved model's input layer, where its file tells that width,
+    or one line saying so (where it does not, :func:`_check_the_model_runs` asks the model)."""
     from chainrule.train.runs import model_widths
 
     widths = model_widths(info) if info else None
-    if widths is not None and (x.ndim != 2 or x.shape[1] != widths[0]):
+    if widths is None or widths[0] is None:
+        return
+    if x.ndim != 2 or x.shape[1] != widths[0]:
         shown = x.shape[1] if x.ndim == 2 else f"shape {x.shape}"
         raise UserError(f"--input: {shown} values per case but model {model} takes {widths[0]}")
+
+
+def _check_the_model_runs(x: np.ndarray, net: Any, info: dict, model: Path) -> None:
+    """For a saved model whose file does not tell its input width (a first layer of the
+    user's own), its forward pass on the rows ``x`` as it sees them (no graph): the model
+    itself says, in one line, whether it takes them
+    (:func:`~chainrule.cli.train.said_by_the_model`), before any view runs it."""
+    from chainrule.cli.train import said_by_the_model
+    from chainrule.engine import no_grad
+    from chainrule.tensor import Tensor
+    from chainrule.train.runs import model_widths
+
+    widths = model_widths(info) if info else None
+    if widths is None or widths[0] is not None:
+        return
+    with said_by_the_model(info, model, "--input", x.shape[-1]), no_grad():
+        net(Tensor(x))
 
 
 def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:

@@ -948,6 +948,30 @@ def model_rows(X: np.ndarray, info: dict, dtype: Any, source: str) -> np.ndarray
     return standardized_rows(X, info, dtype, source).astype(dtype, copy=False)
 
 
+@contextlib.contextmanager
+def said_by_the_model(info: dict, model_path: Path, source: str, n_columns: int) -> Iterator[None]:
+    """Run a saved model on rows of ``n_columns`` inputs from ``source``, where its file does
+    not tell how many it takes (a first layer of the user's own:
+    :func:`~chainrule.train.runs.told_input_width`), so the rows were read at the file's own
+    width: the model itself says whether it runs on them, its forward's refusal (an
+    IndexError, a ValueError, a ShapeError) one line naming the file and the model rather than
+    a traceback. Where the width is told, the rows were checked against it and any error of
+    the forward is left as it is."""
+    from chainrule.train.runs import told_input_width
+
+    try:
+        yield
+    except (IndexError, ValueError) as error:
+        if isinstance(error, UserError) or told_input_width(info) is not None:
+            raise
+        words = str(error).split("\n")[0]
+        raise DataError(
+            f"{source}: the model {model_path} does not run on {_count(n_columns, 'input column')}"
+            f" ({type(error).__name__}: {words}); its file does not say how many it takes: its "
+            "first layer is a module of your own"
+        ) from None
+
+
 @app.command(short_help="Loss, accuracy and per-class table of a saved model.")
 def evaluate(
     model_path: Path = model_argument("MODEL", "a saved model or run directory"),
@@ -992,6 +1016,8 @@ def evaluate(
     from chainrule.train import predict as predict_outputs
     from chainrule.train.metrics import class_report
 
+    with said_by_the_model(info, model_path, data or which, ds.n_features):
+        outputs = predict_outputs(model, ds.X)
     metrics = evaluate_model(model, loss, ds)
     if not math.isfinite(metrics["loss"]):  # neither a number to report nor valid JSON
         raise DataError(
@@ -999,7 +1025,7 @@ def evaluate(
             f"{param_dtype(model).name}); rescale the data or retrain with --dtype float64"
         )
     result = {"model": str(model_path), "data": which, "cases": len(ds), **metrics}
-    report = class_report(predict_outputs(model, ds.X), ds, loss)
+    report = class_report(outputs, ds, loss)
     if report is not None:
         classes = _class_names(info.get("class_names"), len(report["per_class"]))
         for name, row in zip(classes, report["per_class"]):
@@ -1218,11 +1244,13 @@ def predict(
         _check_prediction_format(output_path, json_output)
     model, info, loss = load_trained(model_path)
     from chainrule.train.metrics import param_dtype
-    from chainrule.train.runs import model_widths
+    from chainrule.train.runs import told_input_width
 
-    n_in, dtype = model_widths(info)[0], param_dtype(model)
+    n_in, dtype = told_input_width(info), param_dtype(model)  # None: the file's own width
     X = read_feature_rows(input_path, n_in, dtype, pixel_range(info), info)
-    outputs = predict_outputs(model, model_rows(X, info, dtype, str(input_path)))
+    rows = model_rows(X, info, dtype, str(input_path))
+    with said_by_the_model(info, model_path, str(input_path), X.shape[1]):
+        outputs = predict_outputs(model, rows)
     _refuse_overflowed_outputs(outputs, input_path, dtype)
     scores = _as_scores(outputs, loss)
     labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
@@ -1426,7 +1454,7 @@ def _refuse_decimal_commas(path: Path, table: Any, n_features: int) -> None:
 
 def read_feature_rows(
     path: Path,
-    n_features: int,
+    n_features: int | None,
     dtype: Any = "float64",
     pixel_range: Any = None,
     model_info: dict | None = None,
@@ -1436,7 +1464,10 @@ def read_feature_rows(
     names ``model_info`` (a model.json) records is refused (:func:`check_feature_names`); a
     line 1 that is those names is the header, even where they are numbers (2019,2020). For a
     one-input model, a file without a header of lines like ``0,5`` is refused: numbers with a
-    decimal comma (:func:`_refuse_decimal_commas`).
+    decimal comma (:func:`_refuse_decimal_commas`). ``n_features`` None (a model whose file
+    does not tell its input width, :func:`~chainrule.train.runs.told_input_width`): every
+    column is a feature, and the model itself says whether it takes them
+    (:func:`said_by_the_model`).
 
     A missing file, a ragged row, a non-numeric feature or a number too large for ``dtype``
     raises DataError naming the line; so does a value outside [0, 1] for a model trained on
@@ -1447,7 +1478,10 @@ def read_feature_rows(
     from chainrule.data.csvfile import check_fits
     from chainrule.data.idx import check_rows_scaled
 
-    table = read_table(path, columns=n_features, check_width=model_input_width(path, n_features))
+    check = None if n_features is None else model_input_width(path, n_features)
+    table = read_table(path, columns=n_features, check_width=check)
+    if n_features is None:
+        n_features = len(table.names or table.body[0][1])
     table = _header_of_trained_names(path, table, n_features, model_info)
     _refuse_decimal_commas(path, table, n_features)
     if model_info is not None and table.names:

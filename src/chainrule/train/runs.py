@@ -829,25 +829,36 @@ def checkpoint_every(epochs: int) -> int:
 
 
 def _input_width(architecture: Any) -> int | None:
-    """How many input columns a module's config reads (None if it does not say)."""
-    if not isinstance(architecture, dict):
-        return None
-    kind = architecture.get("type")
-    if kind == "Linear":
-        return int(architecture["n_in"])
-    if kind == "Parallel":  # branches side by side, each on its own block of columns
-        return int(sum(architecture["widths"]))
-    for layer in architecture.get("layers", []) if kind == "Sequential" else []:
-        width = _input_width(layer)
-        if width is not None:
-            return width
-    return None
+    """How many input columns a module's config reads: a Linear's ``n_in``, a Parallel's
+    widths summed, a Sequential's first layer that reads its inputs, past the units and
+    Dropout (:data:`_SAME_WIDTH`), which take any width. None where it does not say: a module
+    type of the user's own before the first Linear may take 6 columns and pass 4 on, so the
+    Linear(4, 3) after it tells nothing of the model's inputs."""
+    return _first_reader(architecture)[1]
 
 
 #: Module types whose output has the width of their input (the units, Softmax, Dropout).
 _SAME_WIDTH = frozenset(
     {"Logistic", "Sigmoid", "Tanh", "ReLU", "Identity", "Softmax", "LogSoftmax", "Dropout"}
 )
+
+
+def _first_reader(config: Any) -> tuple[bool, int | None]:
+    """Whether a module's config reads its inputs' columns (False: it takes any width, a unit,
+    Dropout or a Sequential of those), and how many where it tells (None: a type of the
+    user's own, or a Sequential whose first reader is one)."""
+    kind = config.get("type") if isinstance(config, dict) else None
+    if kind in _SAME_WIDTH:
+        return False, None
+    if kind == "Linear":
+        return True, int(config["n_in"])
+    if kind == "Parallel":  # branches side by side, each on its own block of columns
+        return True, int(sum(config["widths"]))
+    for layer in config.get("layers", []) if kind == "Sequential" else []:
+        reads, width = _first_reader(layer)
+        if reads:  # the first layer that reads the inputs decides
+            return True, width
+    return kind != "Sequential", None
 
 
 def _output_width(
@@ -898,16 +909,27 @@ def width_mismatch(architecture: Any) -> str | None:
     return problem[0] if problem else None
 
 
-def model_widths(model_info: dict) -> tuple[int, int] | None:
+def model_widths(model_info: dict) -> tuple[int | None, int] | None:
     """``(inputs, outputs)`` of a saved model (its ``model.json``), or None without weights.
-    The outputs are counted as the model computes them (a Parallel at the end joins its
-    branches' outputs); a module type of the user's own, whose width the config does not tell,
-    leaves the last parameter's last axis as the guess."""
+    The inputs are None where the config does not tell them (:func:`told_input_width`). The
+    outputs are counted as the model computes them (a Parallel at the end joins its branches'
+    outputs); a module type of the user's own, whose width the config does not tell, leaves
+    the last parameter's last axis as the guess."""
     shapes = list(model_info.get("parameters", {}).values())
     if not shapes:
         return None
-    n_in, n_out = _told_widths(model_info)
+    n_in, n_out = told_input_width(model_info), told_output_width(model_info)
     return n_in, (shapes[-1][-1] if n_out is None else n_out)
+
+
+def told_input_width(model_info: dict) -> int | None:
+    """The input columns of a saved model where its config tells them: the first layer that
+    reads its inputs by position, past the units and Dropout, is a Linear or a Parallel (or a
+    Sequential whose first such layer is). None where a module type of the user's own comes
+    first: its width, and its first parameter's shape, would be a guess (a column selector
+    that takes 6 columns and passes 4 on, before a Linear(4, 3)), and a reader takes a file's
+    own width, for the model itself to say whether it runs on it."""
+    return _input_width(model_info.get("architecture"))
 
 
 def told_output_width(model_info: dict) -> int | None:
@@ -915,29 +937,18 @@ def told_output_width(model_info: dict) -> int | None:
     them; None where that would be a guess (a module type of the user's own, no weights): a
     refusal must not rest on the guess (a custom head of several outputs whose last parameter
     is one number)."""
-    return _told_widths(model_info)[1]
-
-
-def _told_widths(model_info: dict) -> tuple[Any, int | None]:
-    """``(inputs, outputs)`` as the config tells them; the inputs fall back to the first
-    parameter's first axis, the outputs to None."""
-    shapes = list(model_info.get("parameters", {}).values())
     architecture = model_info.get("architecture")
-    n_in = _input_width(architecture)
-    if n_in is None and shapes:
-        n_in = shapes[0][0]
-    return n_in, _output_width(architecture, n_in)
+    return _output_width(architecture, _input_width(architecture))
 
 
 def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     """Raise DataError unless ``ds`` has the inputs, and the label range or target columns, a
     saved model expects."""
-    widths = model_widths(model_info)
-    if widths is None:
+    if model_widths(model_info) is None:
         return
-    n_in, n_out = widths[0], told_output_width(model_info)
+    n_in, n_out = told_input_width(model_info), told_output_width(model_info)
     labels = _source(ds, labels=True)
-    if ds.n_features != n_in:
+    if n_in is not None and ds.n_features != n_in:  # else the model's forward says if it fits
         raise DataError(
             f"{_source(ds)}: {ds.n_features} input features but the model {source} expects {n_in}"
         )

@@ -910,10 +910,10 @@ def _not_floating(tensor: Tensor, gradient_dtype: Any) -> TypeError:
     them), as ``w.data = np.array([[1, -1]])``. PyTorch refuses that assignment itself; here
     ``data`` is a plain field (a property would cost every op), so backward refuses."""
     data = tensor.data
-    which = f"shape {tuple(data.shape)}"
+    which = f"shape {tuple(data.shape)}{name_clause(tensor)}"
     return TypeError(
         f"backward: a {backend.dtype_name(gradient_dtype)} gradient reached a tensor of "
-        f"{backend.dtype_name(data.dtype)} that requires a gradient ({which}{_named(tensor)}): "
+        f"{backend.dtype_name(data.dtype)} that requires a gradient ({which}): "
         f"only real floating-point tensors have one ({_give_floats(data, 'its')})"
     )
 
@@ -941,7 +941,7 @@ def _refuse_not_floating_output(output: Tensor) -> None:
     dtype = backend.dtype_name(data.dtype)
     refusal = (
         f"backward: the output differentiated is {dtype} (shape {tuple(data.shape)}"
-        f"{_named(output)}), so every gradient below it would be {dtype}: only real "
+        f"{name_clause(output)}), so every gradient below it would be {dtype}: only real "
         "floating-point tensors have one"
     )
     leaf = _first_not_floating_leaf(output)
@@ -950,12 +950,12 @@ def _refuse_not_floating_output(output: Tensor) -> None:
         raise TypeError(f"{refusal} ({advice})")
     raise TypeError(
         f"{refusal}. A leaf of {backend.dtype_name(leaf.data.dtype)} (shape "
-        f"{tuple(leaf.data.shape)}{_named(leaf)}) requires a gradient "
+        f"{tuple(leaf.data.shape)}{name_clause(leaf)}) requires a gradient "
         f"({_give_floats(leaf.data, 'its')})"
     )
 
 
-def _named(tensor: Tensor) -> str:
+def name_clause(tensor: Tensor) -> str:
     """``, named 'w'`` where the tensor has a name (a parameter's), else nothing."""
     return f", named '{tensor.name}'" if tensor.name else ""
 

@@ -51,7 +51,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.creation import own_copy
-from chainrule.engine import backward_pass, enable_grad, is_grad_enabled
+from chainrule.engine import backward_pass, enable_grad, is_grad_enabled, name_clause
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
 
@@ -127,7 +127,13 @@ def gradient(
 ) -> list[Tensor]:
     """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
 
-    An input the outputs do not depend on gets zeros. Without ``cotangents`` each output must be
+    Each input must require a gradient: one that does not (a tensor made without
+    ``requires_grad=True``, or computed only from such tensors or under ``no_grad``) is refused
+    with a ``RuntimeError`` naming it, as ``torch.autograd.grad`` refuses it, since the engine
+    recorded no path through it and cannot say how the outputs depend on it (zeros would be a
+    silent wrong answer where they do). Make it, or the leaves it is computed from, with
+    ``requires_grad=True`` before computing the outputs. An input that requires a gradient but
+    that the outputs do not depend on gets zeros. Without ``cotangents`` each output must be
     a scalar; with them, one cotangent per output, shaped like it. With ``create_graph`` the
     results are themselves differentiable (and the graph is kept, since the results point into
     it). Left None, it is on only where a transform running now differentiates through the
@@ -143,6 +149,8 @@ def gradient(
                 f"{op}: input {k} is a {type(x).__name__}, not a Tensor; a gradient is taken "
                 "with respect to the tensors the outputs were computed from"
             )
+        if not x.requires_grad:
+            raise _untracked_input(x, op, k)
     if cotangents is None:
         cotangents = [_scalar_seed(out, op, k) for k, out in enumerate(outputs)]
     elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
@@ -170,6 +178,18 @@ def gradient(
         given.add(id(x))
         results.append(total)
     return results
+
+
+def _untracked_input(x: Tensor, op: str, index: int) -> RuntimeError:
+    """The refusal of input ``index``, which does not require a gradient: the engine recorded
+    nothing through it, so whether and how the outputs depend on it is unknown (``a * 3`` of
+    an untracked ``a`` is a constant to it). Zeros would be right only where they do not."""
+    return RuntimeError(
+        f"{op}: input {index} (shape {x.shape}{name_clause(x)}) does not require a gradient, so "
+        "the engine recorded nothing through it and cannot tell how the outputs depend on it; "
+        "create it, or the leaves it is computed from, with requires_grad=True (or call "
+        ".requires_grad_() on the leaf) before computing the outputs, outside no_grad"
+    )
 
 
 def _scalar_seed(out: Tensor, op: str, index: int | None = None) -> Tensor:
@@ -795,18 +815,24 @@ def _forward_mode(
         for o in outs
     ]
     transposed = gradient(outs, variables, dummies, create_graph=True)  # J^T u
+    tracked = [u for u in dummies if u.requires_grad]
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
         # one tangent per variable: jvp's come through _flatten_like, jacobian's are built so
         _check_tangent_shapes("jvp", tangents, variables, "input")
-        return gradient(
-            transposed,
-            dummies,
-            tangents,
-            retain_graph=True,
-            create_graph=nested or _any_requires_grad(tangents),
-            op="jvp",
+        pushed = iter(
+            gradient(
+                transposed,
+                tracked,
+                tangents,
+                retain_graph=True,
+                create_graph=nested or _any_requires_grad(tangents),
+                op="jvp",
+            )
         )
+        # an untracked dummy's output depends on nothing: J v is zeros there, not asked of
+        # gradient (which refuses an input the engine recorded nothing through)
+        return [next(pushed) if u.requires_grad else _zeros_like(u) for u in dummies]
 
     return push_forward
 

@@ -148,20 +148,36 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
         "(dtype='{narrower}'; a model: model.to('{narrower}') before it moves)"
     )
     dtype = _narrowed(ns, host.dtype.name, device, fix) or _dtype_named(ns, host.dtype)
-    return ns.asarray(host, dtype=dtype, device=device, copy=True)
+    readable = _without_negative_strides(host)  # already a copy of its own where it was reversed
+    return ns.asarray(readable, dtype=dtype, device=device, copy=True if readable is host else None)
+
+
+def _without_negative_strides(host: Any) -> Any:
+    """``host`` (a NumPy array, or anything else, returned as it is) as every library reads it:
+    a reversed view (``x[::-1]``, ``numpy.flip``: a negative stride) copied to C order, which
+    PyTorch refuses even when asked to copy ("At least one stride in the given numpy array is
+    negative"). Any other array is ``host`` itself: only a reversed one pays for a copy, and
+    only on its way to another library (NumPy's own paths never come here)."""
+    if isinstance(host, numpy.ndarray) and any(stride < 0 for stride in host.strides):
+        return numpy.ascontiguousarray(host)
+    return host
 
 
 def _narrowed(xp: Any, name: str, device: Any, fix: str) -> Any:
     """None where library ``xp`` holds host values of dtype ``name`` on ``device``. Where it
-    does not (a wide dtype): on JAX without x64 the narrower dtype, what JAX makes of them,
-    asked for so that JAX does not warn at every move; elsewhere (array-api-strict's
-    ``no_float64`` device, whose own refusal names neither the values nor a fix) an
-    :class:`ArrayLibraryError` ending in ``fix`` (formatted with ``name`` and ``narrower``)."""
+    does not (a wide dtype, or a 64-bit integer on JAX without x64): on JAX without x64 the
+    narrower dtype, what JAX makes of them (float32, int32 ...), asked for so that JAX does
+    not warn at every move (NumPy's integers are int64: ``cr.arange(5, xp=jnp)`` warned);
+    elsewhere (array-api-strict's ``no_float64`` device, whose own refusal names neither the
+    values nor a fix) an :class:`ArrayLibraryError` ending in ``fix`` (formatted with
+    ``name`` and ``narrower``)."""
+    narrower = _NARROWER.get(name)
+    if narrower is None:
+        return None
+    if _x64_setting(xp) is False:  # JAX without x64 has no 64-bit dtype of any kind
+        return _named(xp, narrower)
     if name not in WIDE_DTYPES or _offers(xp, name, device):
         return None
-    narrower = _NARROWER[name]
-    if _x64_setting(xp) is False:
-        return _named(xp, narrower)
     fix = fix.format(name=name, narrower=narrower)
     raise ArrayLibraryError(f"{_lacking(xp, name, device, '')}, {fix}")
 
@@ -231,24 +247,48 @@ def device_of(array: Any) -> Any:
 
 
 def is_floating(dtype: Any, xp: Any = numpy) -> bool:
-    """Whether ``dtype`` is a real or complex floating type (NumPy's kinds "f" and "c")."""
+    """Whether ``dtype`` is a real or complex floating type (NumPy's kinds "f" and "c", and
+    ml_dtypes' floats such as JAX's bfloat16: see :func:`dtype_kind`)."""
     if isinstance(dtype, numpy.dtype):
-        return dtype.kind in "fc"
+        return dtype_kind(dtype) in "fc"
     return bool(xp.isdtype(dtype, ("real floating", "complex floating")))
 
 
 def is_real_floating(dtype: Any, xp: Any = numpy) -> bool:
-    """Whether ``dtype`` is a real floating type (float32, float64; not complex)."""
+    """Whether ``dtype`` is a real floating type (float32, float64, JAX's bfloat16; not
+    complex)."""
     if isinstance(dtype, numpy.dtype):
-        return dtype.kind == "f"
+        return dtype_kind(dtype) == "f"
     return bool(xp.isdtype(dtype, "real floating"))
 
 
 def is_complex(dtype: Any, xp: Any = numpy) -> bool:
     """Whether ``dtype`` is a complex floating type (complex64, complex128)."""
     if isinstance(dtype, numpy.dtype):
-        return dtype.kind == "c"
+        return dtype_kind(dtype) == "c"
     return bool(xp.isdtype(dtype, "complex floating"))
+
+
+def dtype_kind(dtype: numpy.dtype) -> str:
+    """NumPy's kind letter of ``dtype``, with the floats of ml_dtypes read as "f" (complex ones
+    as "c"). JAX's bfloat16 and float8 arrays carry NumPy dtypes of kind "V" (NumPy has no such
+    float of its own), so ``dtype.kind`` took them for no floats at all: they could not require
+    gradients, and ``b * 1.5`` or a softmax made float32 where torch's bfloat16 stays bfloat16.
+    Ask this, not ``.kind``, of a dtype that another library's array may carry."""
+    kind = dtype.kind
+    return _extension_kind(dtype) if kind == "V" else kind
+
+
+@functools.cache
+def _extension_kind(dtype: numpy.dtype) -> str:
+    """The kind of a dtype of kind "V": "f" or "c" where ``numpy.finfo`` describes it
+    (ml_dtypes registers its floats there: a real float is its own finfo's dtype, a complex
+    one has its part's), else "V" (a record, raw bytes, ml_dtypes' int4)."""
+    try:
+        part = numpy.finfo(dtype).dtype
+    except (TypeError, ValueError):
+        return "V"
+    return "f" if part == dtype else "c"
 
 
 def is_integer(dtype: Any, xp: Any = numpy) -> bool:
@@ -314,8 +354,14 @@ def _named(xp: Any, name: str) -> Any:
 #: The dtypes that a library may have by name and yet not offer: float64 and complex128 on
 #: array-api-strict's ``no_float64`` device, on Apple's MPS, and on JAX without x64
 WIDE_DTYPES = ("float64", "complex128")
-#: What to ask for instead of each
-_NARROWER = {"float64": "float32", "complex128": "complex64"}
+#: What to ask for instead of each, and of the 64-bit integers, which JAX without x64 lacks too
+#: (every other library has them on every device)
+_NARROWER = {
+    "float64": "float32",
+    "complex128": "complex64",
+    "int64": "int32",
+    "uint64": "uint32",
+}
 
 
 def _offers(xp: Any, name: str, device: Any) -> bool:
@@ -493,7 +539,9 @@ def asarray_like(
         host = to_numpy(value) if foreign else value
         return numpy.array(host, dtype=dtype, copy=True) if copy else numpy.asarray(host, dtype)
     where, into = device_of(like), _dtype_named(xp, dtype)  # as the library makes it
-    return xp.asarray(detached(value), dtype=into, device=where, copy=True if copy else None)
+    readable = _without_negative_strides(detached(value))
+    fresh = readable is not value  # a reversed view, copied already: no second copy
+    return xp.asarray(readable, dtype=into, device=where, copy=True if copy and not fresh else None)
 
 
 #: What joins another library's array as an op's operand: NumPy's arrays, Python's lists (and
@@ -528,7 +576,7 @@ def operand_like(value: Any, like: Any) -> Any:
             "(numpy.asarray(value, numpy.{narrower}))"
         )
         dtype = _narrowed(xp, host.dtype.name, device, fix)
-    return xp.asarray(host, dtype=dtype, device=device)
+    return xp.asarray(_without_negative_strides(host), dtype=dtype, device=device)
 
 
 def list_operand(value: list | tuple, like: Any) -> Any:

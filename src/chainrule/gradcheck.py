@@ -230,11 +230,13 @@ def _with_constants(
     return f_of_checked
 
 
-def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> tuple[list[Any], set[str]]:
+def _float64_inputs(
+    inputs: Sequence[Any], checked: Sequence[int]
+) -> tuple[list[Any], dict[int, str]]:
     """The checked inputs as float64 arrays of their own library and device (fresh NumPy
-    copies), or float64 host copies where the device has no float64; and the libraries (with
-    their devices) of the inputs so moved to the host."""
-    arrays, moved_from = [], set()
+    copies), or float64 host copies where the device has no float64; and the library (with
+    its device) of each input so moved to the host, by the input's position."""
+    arrays, moved_from = [], {}
     for index in checked:
         value = inputs[index]
         data = value.data if isinstance(value, Tensor) else value
@@ -254,22 +256,44 @@ def _float64_inputs(inputs: Sequence[Any], checked: Sequence[int]) -> tuple[list
                 "float64; checking on a float64 copy on the host (NumPy evaluates f there)",
                 stacklevel=3,
             )
-            moved_from.add(backend.library_name(data))
+            moved_from[index] = backend.library_name(data)
             data = np.array(backend.to_numpy(data))
         arrays.append(backend.astype(data, "float64"))
     return arrays, moved_from
 
 
-def _moved_input_problem(error: backend.ArrayLibraryError, library: str) -> Exception:
-    """``f`` mixing a checked input copied to the host (its library has no float64) with that
-    library's arrays it holds itself (a model's weights, a constant): the combination's own
-    error blamed the caller for mixing libraries, where gradcheck had moved the input."""
-    return backend.ArrayLibraryError(
-        f"gradcheck: the inputs were copied to the host in float64 ({library} has no float64 "
-        f"here), but f combines them with {library} arrays of its own ({error}); give f's "
-        "arrays to gradcheck as inputs too, move the model to NumPy (model.to(xp=numpy)), or "
-        'turn float64 on (JAX: jax.config.update("jax_enable_x64", True))'
+def _moved_input_problem(error: backend.ArrayLibraryError, moved_from: dict[int, str]) -> Exception:
+    """The library-mixing ``error`` that ``f`` raised, told in gradcheck's words where an input
+    that gradcheck copied to the host (its library has no float64; ``moved_from``) took part:
+    the combination's own error blamed the caller for mixing libraries, or named NumPy, which
+    the caller never passed, where gradcheck had moved the input. ``error`` itself otherwise.
+
+    Where ``f`` met the moved input's own library (a model's weights, a constant of its own),
+    the refusal says so; where it met the host copy beside a third library (a torch input
+    beside a JAX one), the error's words stand and a note says which input NumPy's is."""
+    libraries = getattr(error, "libraries", ())
+    met = sorted(set(moved_from.values()).intersection(libraries))
+    if met:
+        return backend.ArrayLibraryError(
+            f"gradcheck: the inputs were copied to the host in float64 ({met[0]} has no "
+            f"float64 here), but f combines them with {met[0]} arrays of its own ({error}); "
+            "give f's arrays to gradcheck as inputs too, move the model to NumPy "
+            f"(model.to(xp=numpy)), or {_FLOAT64_ON}"
+        )
+    if not moved_from or "numpy" not in libraries:
+        return error
+    copies = " or ".join(f"input {index} ({name})" for index, name in moved_from.items())
+    noted = backend.ArrayLibraryError(
+        f"{error}; the numpy operand is gradcheck's float64 copy on the host of {copies}, "
+        "made because that library has no float64 here; give gradcheck inputs of one "
+        f"library, or {_FLOAT64_ON}"
     )
+    noted.libraries = libraries
+    return noted
+
+
+#: How to give JAX its float64, the one library whose float64 is a setting
+_FLOAT64_ON = 'turn float64 on (JAX: jax.config.update("jax_enable_x64", True))'
 
 
 #: How many spacings of float64 numbers near an input's largest |x| the step ``eps`` must
@@ -531,12 +555,10 @@ def gradcheck(
     try:
         names, output_dtype = _base_output(f, arrays, noise=eps * atol)
     except backend.ArrayLibraryError as error:
-        # only where f met the library an input was moved off (a torch constant beside a JAX
-        # input is f's own mix, which the error names as it is)
-        met = moved_from.intersection(getattr(error, "libraries", ()))
-        if not met:
+        problem = _moved_input_problem(error, moved_from)
+        if problem is error:
             raise
-        raise _moved_input_problem(error, met.pop()) from error
+        raise problem from error
     _warn_if_coarse_output(output_dtype)
     rng = np.random.default_rng(seed)
     compare = _compare_full if mode == "full" else _compare_random

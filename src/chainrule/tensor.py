@@ -247,10 +247,12 @@ class Tensor:
             )
         xp = array_module(data)
         if requires_grad and not backend.is_real_floating(data.dtype, xp):
+            # the library's own float: JAX without x64 has no float64 to convert to
+            floats = backend.dtype_name(backend.default_float(xp, data))
             advice = (
                 _engine.COMPLEX_FORWARD_ONLY
                 if backend.is_complex(data.dtype, xp)
-                else "convert with .astype('float64') first"
+                else f"convert with .astype('{floats}') first"
             )
             raise TypeError(
                 f"requires_grad: only real floating-point tensors can require gradients, not "

@@ -695,8 +695,10 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     an array stands in as a tensor that needs no gradient). A NumPy array or a list joins the
     library and device of the parameter it replaces, as it joins an op's other operand, so
     ``functional_call(model, model.state_dict(), x)`` runs on a PyTorch or JAX model too (its
-    ``state_dict`` holds NumPy copies); an array of another library, or on another device,
-    stays as it is and the op that meets it refuses it.
+    ``state_dict`` holds NumPy copies). A tensor never moves, as in any op: a tensor (or an
+    array of a third library) on another library or device than the parameter it replaces is
+    refused before the forward, with an :class:`~chainrule.backend.ArrayLibraryError` naming
+    the parameter and both libraries.
 
     The module is restored afterwards. This turns a network into a function of its weights, for
     :func:`chainrule.gradcheck` or :func:`chainrule.grad`:
@@ -707,6 +709,12 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     >>> f = lambda W: functional_call(net, {"weight": W}, x).sum()
     >>> bool(cr.gradcheck(f, [net.weight.data]))
     True
+
+    Differentiate with respect to the model's own arrays. On a NumPy model the state dict
+    does as well (``cr.grad(f)(net.state_dict())``), but on another library it does not: a
+    transform makes its NumPy copies tensors of NumPy, which are refused beside a PyTorch or
+    JAX model; pass ``{k: p.data for k, p in model.named_parameters()}`` instead, whose
+    gradients come back in the model's library.
     """
     owners = dict(module.named_modules(remove_duplicate=False))  # a shared one by any name
     swapped = []
@@ -718,14 +726,35 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
                 raise KeyError(
                     f"functional_call: {type(module).__name__} has no parameter {name!r}"
                 )
-            if not isinstance(value, Tensor):  # an array or a nested list: a constant tensor
-                value = _stand_in(value, owner.__dict__[attr])
-            swapped.append((owner, attr, owner.__dict__[attr]))
-            owner.__dict__[attr] = value  # bypass registration: a temporary stand-in
+            replaced = owner.__dict__[attr]
+            given = value if isinstance(value, Tensor) else _stand_in(value, replaced)
+            _check_same_library(name, value, given, replaced)
+            swapped.append((owner, attr, replaced))
+            owner.__dict__[attr] = given  # bypass registration: a temporary stand-in
         return module(*args, **kwargs)
     finally:
         for owner, attr, original in reversed(swapped):
             owner.__dict__[attr] = original
+
+
+def _check_same_library(name: str, value: Any, given: Tensor, replaced: Any) -> None:
+    """Refuse ``given`` (``value``, or the tensor standing in for it) where its library or
+    device is not that of the parameter ``replaced``, before the forward: the first op would
+    refuse the mix without naming the parameter, and a state dict's NumPy copies that a
+    transform made differentiable (``cr.grad(f)(model.state_dict())``) met a PyTorch model's
+    weights there, a mix the caller never wrote."""
+    if not isinstance(replaced, Tensor) or type(given.data) is type(replaced.data) is np.ndarray:
+        return
+    ours, theirs = backend.library_name(given.data), backend.library_name(replaced.data)
+    if ours == theirs:
+        return
+    what = "a tensor" if isinstance(value, Tensor) else "an array"
+    raise backend.ArrayLibraryError(
+        f"functional_call: {name!r} is {what} of {ours}, but the parameter it replaces is of "
+        f"{theirs}, and tensors do not move between libraries; pass the model's own arrays "
+        "({k: p.data for k, p in model.named_parameters()}, also to cr.grad), or move the "
+        f"values to {theirs} first (cr.tensor(v, xp=..., device=...))"
+    )
 
 
 def _stand_in(value: Any, replaced: Any) -> Tensor:

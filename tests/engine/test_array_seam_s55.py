@@ -226,6 +226,29 @@ def test_a_jax_bfloat16_tensor_stays_bfloat16_and_takes_gradients_as_torch_does(
     )
 
 
+@pytest.mark.parametrize("library", ["torch", "jax"])
+def test_dropout_keeps_a_bfloat16_input_bfloat16_as_torchs_own_dropout_does(
+    library, torch, jnp_without_x64
+):
+    """Dropout's mask was made in float32 for a bfloat16 input (NumPy has no bfloat16, and
+    torch takes no NumPy array of ml_dtypes'), so x * mask drifted to float32."""
+    xp = torch if library == "torch" else jnp_without_x64
+    x = cr.tensor(xp.asarray(np.ones((4, 5), np.float32), dtype=xp.bfloat16))
+    layer = cr.nn.Dropout(0.3, rng=0)
+    y = layer(x)
+    assert backend.dtype_name(y.dtype) == "bfloat16"
+    assert (
+        backend.dtype_name(
+            torch.nn.functional.dropout(torch.ones(2, dtype=torch.bfloat16), 0.3).dtype
+        )
+        == "bfloat16"
+    )
+    # the same units dropped as a float32 input's, the rest scaled by 1 / 0.7 rounded to bfloat16
+    reference = cr.nn.Dropout(0.3, rng=0)(cr.tensor(np.ones((4, 5), np.float32))).numpy()
+    scale = float(torch.tensor(1 / 0.7, dtype=torch.bfloat16))
+    np.testing.assert_array_equal(np.asarray(y.numpy(), np.float32), (reference > 0) * scale)
+
+
 def test_the_dtype_predicates_read_ml_dtypes_floats_as_floats(jnp_without_x64):
     ml_dtypes = pytest.importorskip("ml_dtypes")
     bf16 = jnp_without_x64.ones(2, dtype=jnp_without_x64.bfloat16).dtype

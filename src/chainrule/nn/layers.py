@@ -260,6 +260,10 @@ class Identity(_Unit):
         return z
 
 
+#: The floats a mask can be made in on the host (NumPy's own)
+_HOST_FLOATS = frozenset({"float16", "float32", "float64", "complex64", "complex128"})
+
+
 @register_module
 class Dropout(Module):
     """Inverted dropout: in training, zero each unit with probability ``p`` and scale the rest
@@ -283,13 +287,17 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape) >= self.p  # drawn on the host: the same on any library
-        dtype = np.dtype(backend.dtype_name(x.dtype))
-        if dtype.kind not in "fc":  # integers and booleans: a mask in the library's default
-            # float, as a unit layer computes them (int(1 / 0.5) scaled by 0, bool by 1)
-            dtype = np.dtype(backend.dtype_name(backend.default_float(x.xp, x.data)))
-        mask = keep.astype(dtype) / dtype.type(1.0 - self.p)
+        # a mask in the input's float (integers and booleans: the library's default float, as
+        # a unit layer computes them; int(1 / 0.5) scaled by 0, bool by 1)
+        floating = backend.is_floating(x.dtype, x.xp)
+        into = x.dtype if floating else backend.default_float(x.xp, x.data)
+        name = backend.dtype_name(into)
+        # a float NumPy has not (bfloat16) is made in float32 and rounded once on the move:
+        # torch takes no NumPy array of ml_dtypes' bfloat16
+        host = np.dtype(name if name in _HOST_FLOATS else "float32")
+        mask = keep.astype(host) / host.type(1.0 - self.p)
         if type(x.data) is not np.ndarray:  # one copy to the input's library and device
-            mask = backend.asarray_like(mask, x.data)
+            mask = backend.asarray_like(mask, x.data, dtype=into)
         return x * Tensor(mask)
 
     def config(self) -> dict[str, Any]:

@@ -107,7 +107,7 @@ def explain(
     top, (layer, index) = derivation.n_layers, derivation.focus
     if layer == top and (perturbation or views or symbolic):  # the sections left out, said once
         derivation.sum_left_out = _sum_left_out(
-            layer, index, perturbation=perturbation, views=views, symbolic=symbolic
+            derivation, index, perturbation=perturbation, views=views, symbolic=symbolic
         )
         derivation.notes.append(derivation.sum_left_out)
     if perturbation and derivation.focus[0] < derivation.n_layers:
@@ -125,9 +125,10 @@ def explain(
     return derivation
 
 
-def _sum_left_out(layer: int, index: int, **asked: bool) -> str:
+def _sum_left_out(d: Derivation, index: int, **asked: bool) -> str:
     """Why the sections asked for that explain the sum over j, dE/dy_i = Σ_j w_ij dE/dz_j, are
-    left out for an output unit (``layer`` the top, ``index`` 0-based), each with its reason."""
+    left out for output unit ``index`` (0-based) of ``d``'s top layer, each with its reason."""
+    layer = d.n_layers
     reasons = {
         "perturbation": "the nudge and its paths (no path runs through a layer above it)",
         "views": "the three views of the sum (there are no terms from units above to lay out)",
@@ -135,11 +136,18 @@ def _sum_left_out(layer: int, index: int, **asked: bool) -> str:
     }
     left = [why for name, why in reasons.items() if asked[name]]
     listed = left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1]
+    # as the layer's own record says: a loss that reads z leaves the top's dE/dy None
+    if d.layers[layer].dE_dy is None:
+        reads = (
+            f"E reads its z (the {d.loss.name} applies the {d.loss.output_activation} itself), "
+            "so it has no dE/dy and its dE/dz comes straight from the loss"
+        )
+    else:
+        reads = "E reads its y directly, so its dE/dy comes from the loss"
     return (
-        f"unit {layer}:{index + 1} is an output unit: E reads its y directly, so its dE/dy comes "
-        "from the loss (the output layer's step above), with no layer above to sum over. Left "
-        f"out, as each explains that sum: {listed}. For them, name a unit of layers 0 to "
-        f"{layer - 1}."
+        f"unit {layer}:{index + 1} is an output unit: {reads} (the output layer's step above), "
+        f"with no layer above to sum over. Left out, as each explains that sum: {listed}. For "
+        f"them, name a unit of layers 0 to {layer - 1}."
     )
 
 

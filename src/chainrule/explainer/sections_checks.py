@@ -135,7 +135,7 @@ def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
 
 def sum_left_out(b: Builder) -> None:
     """Where the sections that explain the sum over j would stand, why they do not: the focus
-    is an output unit, whose dE/dy comes from the loss."""
+    is an output unit, whose dE/dy (or dE/dz, for a loss that reads z) comes from the loss."""
     d = b.d
     layer, unit = d.focus
     b.add(

@@ -366,16 +366,16 @@ def random_state(
 def pass_json(d: Derivation) -> dict:
     """One forward and backward pass as the page draws it: per layer the units' z, y, dE/dz and
     dE/dy (case 0), dE/dw and dE/db per weight layer, and E. An output layer whose loss reads
-    the logits has y off E's path: its dE/dy is 0 there (the page says so)."""
+    the logits z (cross-entropy, binary cross-entropy) has no dE/dy: null, as in the explainer's
+    record (a 0 there read as "E does not change with y" beside a dE/dz that is not 0)."""
     layers = []
     for record in d.layers:
-        dE_dy = np.zeros(record.size) if record.dE_dy is None else record.dE_dy[0]
         layers.append(
             {
                 "z": None if record.z is None else record.z[0].tolist(),
                 "y": record.y[0].tolist(),
                 "dE_dz": None if record.dE_dz is None else record.dE_dz[0].tolist(),
-                "dE_dy": dE_dy.tolist(),
+                "dE_dy": None if record.dE_dy is None else record.dE_dy[0].tolist(),
             }
         )
     return {

@@ -370,12 +370,13 @@ class TrainStepRequest(Strict):
 
 
 class LayerNumbers(BaseModel):
-    """One layer's units: z and dE/dz are null for the input layer."""
+    """One layer's units: z and dE/dz are null for the input layer, dE/dy for an output layer
+    whose loss reads its z (cross-entropy, binary cross-entropy: E is not computed from y)."""
 
     z: list[float] | None
     y: list[float]
     dE_dz: list[float] | None
-    dE_dy: list[float]
+    dE_dy: list[float] | None
 
 
 class PassResponse(BaseModel):

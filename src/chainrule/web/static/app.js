@@ -231,7 +231,9 @@ function createExplorer(ROOT, transport, host) {
         `z_j = b_j + \u03A3_i y_i w_ij, then y_j = ${act(p.layer)}(z_j) for each unit of layer ${p.layer}.`];
       case "loss": return ["Error E", `E = ${S.net.loss} of the top units' outputs against the targets.`];
       case "dz": return [`Backward: \u2202E/\u2202z in layer ${p.layer}`, p.layer === top
-        ? "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j))."
+        ? (readsLogits()
+          ? `\u2202E/\u2202z_j straight from the loss: the ${S.net.loss} reads the logits z, so these units have no \u2202E/\u2202y_j step.`
+          : "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j)).")
         : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
       case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
         `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Click one.`];
@@ -555,7 +557,10 @@ function createExplorer(ROOT, transport, host) {
       g.append(circle);
       const tip = [`layer ${l}, unit ${unitNo(i)}`, `y = ${fmtLong(y)}`];
       if (l > 0) tip.push(`z = ${fmtLong(layer.z[i])}`);
-      if (revealed(l, "dy")) tip.push(`\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
+      // null where the loss reads z (the server's word): a 0 would contradict dE/dz = f'(z) dE/dy
+      if (revealed(l, "dy")) tip.push(layer.dE_dy === null
+        ? `\u2202E/\u2202y: not shown (the ${S.net.loss} reads z directly)`
+        : `\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
       if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
       if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
       g.append(el("title", {}, tip.join("\n")));

@@ -67,7 +67,7 @@ def test_a_runs_case_names_its_split_raw_row_and_class(cls_run, capsys, case):
     assert code == 0, err
     document = json.loads(out)
     source = document["case_source"]
-    assert source.startswith(f"case {case} of the run's test split; "), source
+    assert source.startswith(f"row {case} (counted from 0) of the run's test split; "), source
     info = json.loads((run / "model" / "model.json").read_text())
     mean, std = (np.array(info["standardizer"][k]) for k in ("mean", "std"))
     # the CSV row the explained inputs were standardised from (float32 inputs: to rounding)
@@ -87,7 +87,7 @@ def test_every_format_says_where_the_case_comes_from(cls_run, capsys, fmt):
     code, out, err = _cli(capsys, "explain", "--model", run, "--case", 1, "--format", fmt)
     assert code == 0, err
     said = out.replace("&#x27;", "'")  # html escapes the quotes around the class's name
-    assert "Where the case comes from: case 1 of the run" in said, out[:2000]
+    assert "Where the case comes from: row 1 (counted from 0) of the run" in said, out[:2000]
     assert "inputs standardised as in training from the raw row (" in said
     # near the top: before the forward pass is written out
     assert said.index("Where the case comes from") < said.index("Forward pass")
@@ -118,10 +118,11 @@ def test_a_model_without_standardizer_or_class_names_says_only_which_case(tmp_pa
     model, info, loss = load_trained(tmp_path / "xor")
     assert not info.get("standardizer")  # the oracle: the recipe keeps its inputs raw
     x, t, source = held_out_case(tmp_path / "xor", info, 2, loss, 1)
-    assert source == "case 2 of the run's data (all of it: no test split)"
+    assert source == "row 2 (counted from 0) of the run's data (all of it: no test split)"
     code, out, err = _cli(capsys, "explain", "--model", tmp_path / "xor", "--case", 2)
     assert code == 0, err
-    assert "Where the case comes from: case 2 of the run's data (all of it: no test split)." in out
+    said = "Where the case comes from: row 2 (counted from 0) of the run's data (all of it: "
+    assert said + "no test split)." in out
     assert "standardised" not in out
 
 

@@ -830,7 +830,8 @@ def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> s
     split = (
         "the run's test split" if which == "test" else "the run's data (all of it: no test split)"
     )
-    words = [f"case {case} of {split}"]
+    # counted from 0, as --case counts: the write-up numbers its own cases from 1 (case 1)
+    words = [f"row {case} (counted from 0) of {split}"]
     standardizer = saved_standardizer(info)
     if standardizer is not None:
         raw = standardizer.inverse_transform(np.asarray(x, dtype=np.float64))[0]

@@ -193,8 +193,9 @@ class Derivation:
     views: dict | None = None
     #: paths against dynamic programming, layer by layer (:mod:`chainrule.explainer.paths`)
     paths: dict | None = None
-    #: where the cases come from, in plain words ("case 0 of the run's test split; inputs
-    #: standardised as in training from the raw row (590.347, ...); target: class 'dog'"):
+    #: where the cases come from, in plain words ("row 0 (counted from 0) of the run's test
+    #: split; inputs standardised as in training from the raw row (590.347, ...); target: class
+    #: 'dog'"):
     #: the numbers are what the model computes with, which need not be what the data file says
     case_source: str | None = None
     #: why the sections that explain the sum over j (the nudge, the three views, sympy's proof)

@@ -22,7 +22,7 @@ def test_the_next_command_printed_runs_as_printed(tmp_path, capsys, data, case):
     assert argv[:2] == ["chainrule", "explain"] and argv[argv.index("--model") + 1] == str(out)
     code, text, err = run(capsys, *argv[1:])
     assert code == 0, err
-    assert "Backpropagation step by step" in text and "case 0 of the run's" in text
+    assert "Backpropagation step by step" in text and "row 0 (counted from 0) of the run's" in text
 
 
 def test_a_held_out_case_is_named_so(tmp_path, capsys):

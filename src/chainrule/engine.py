@@ -921,12 +921,14 @@ def _not_floating(tensor: Tensor, gradient_dtype: Any) -> TypeError:
 def _give_floats(data: Any, whose: str) -> str:
     """What to do about a tensor of ``data`` that needs a gradient but is not real floating
     (``whose`` .data to look at: "its", or "an input's")."""
-    if backend.is_complex(data.dtype, array_module(data)):
+    xp = array_module(data)
+    if backend.is_complex(data.dtype, xp):
         return COMPLEX_FORWARD_ONLY
+    floats = backend.dtype_name(backend.default_float(xp, data))  # JAX without x64: float32
     return (
         f"was {whose} .data set to {backend.dtype_name(data.dtype)} values, as "
         "w.data = np.array([[1, -1]])? give floats: np.array(..., dtype=float), or "
-        ".astype('float64')"
+        f".astype('{floats}')"
     )
 
 

@@ -268,6 +268,12 @@ def test_an_integer_jax_tensor_without_x64_is_told_to_become_float32(jnp_without
         cr.tensor(jnp.arange(3), requires_grad=True)
     with pytest.raises(TypeError, match=r"convert with \.astype\('float64'\) first"):
         cr.tensor(np.arange(3), requires_grad=True)
+    # backward's advice for a leaf whose .data was set to integers, the same way
+    for xp, floats in ((jnp, "float32"), (np, "float64")):
+        w = cr.tensor(xp.ones(2), requires_grad=True)
+        w.data = xp.asarray([1, -1])
+        with pytest.raises(TypeError, match=rf"or \.astype\('{floats}'\)\)$"):
+            (w * 2).sum().backward()
 
 
 # ---------------------------------------------------------------------------------------------

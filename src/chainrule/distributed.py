@@ -32,6 +32,7 @@ import atexit
 import contextlib
 import math
 import os
+import select
 import signal
 import sys
 import threading
@@ -51,6 +52,14 @@ from chainrule.tensor import Tensor
 #: every rank meets (Ctrl-C, ranks that disagree) is rank 0's to report, and it removes what it
 #: wrote.
 GRACE_S = 3.0
+#: After a stop signal (SIGTERM, Ctrl-C), how long a rank may wait in one collective for the
+#: others before it ends the job (:func:`_watch_stop_signals`): a rank stopped or gone never
+#: comes, and the signal cannot reach Python while MPI waits. Under Slurm's default 30 s
+#: between its SIGTERM and its SIGKILL.
+STOP_GRACE_S = 10.0
+#: How long a rank waiting in a collective has, after a second stop signal, to come back to
+#: Python (a collective that was just completing) before it ends the job.
+SECOND_SIGNAL_S = 0.5
 #: Gradients are packed into flat buffers of at most this many bytes (PyTorch DDP's default).
 BUCKET_BYTES = 25 * 2**20
 
@@ -90,6 +99,8 @@ class World:
         self._interrupted_at: Any = None  # the frame the noted signal arrived in
         self._deferred: dict[int, Any] = {}  # the handlers deferring_interrupts replaced
         self._deferring = False
+        #: when the collective this rank waits in began (``time.monotonic()``; None: in none)
+        self.waiting_since: float | None = None
 
     def __repr__(self) -> str:
         return f"World(rank={self.rank}, size={self.size})"
@@ -111,6 +122,11 @@ class World:
         A block inside the block (a fit a callback runs) defers nothing more: the outer one
         holds the handlers (a second layer took the first's for the user's, and left Ctrl-C
         noted for ever).
+
+        A rank that MPI keeps waiting in a collective cannot run a Python handler at all (the
+        signal would wait for the collective to end, which it never does when another rank is
+        stopped or gone): :func:`_watch_stop_signals` then ends the job, on a second signal or
+        :data:`STOP_GRACE_S` after the first.
 
         ``interrupt_pending`` is the noted signal's number (0: none). A signal noted after the
         last step is delivered when the block ends, saying ``where()`` it stopped (a single
@@ -178,8 +194,10 @@ class World:
 
     def stop_for(self, signum: int) -> NoReturn:
         """Stop this rank for a signal noted on some rank (:meth:`deferring_interrupts`): every
-        rank stops here together."""
+        rank stops here together (the signals the watching thread saw have reached Python: a
+        program that goes on after this stop starts afresh, see :func:`_watch_stop_signals`)."""
         self.interrupt_pending = 0
+        _STOP_SIGNALS.clear()
         try:
             self._raise_for(signum)
         except BaseException as stop:  # KeyboardInterrupt, or what the CLI's handler raises
@@ -192,30 +210,39 @@ class World:
         raise KeyboardInterrupt
 
     # -- collectives --------------------------------------------------------------------------
+    def _wait_for_all(self, collective: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call one of the communicator's collectives, noting meanwhile that this rank waits
+        in MPI (:attr:`waiting_since`, which :func:`_watch_stop_signals` reads)."""
+        self.waiting_since = time.monotonic()
+        try:
+            return collective(*args, **kwargs)
+        finally:
+            self.waiting_since = None
+
     def allreduce_(self, array: np.ndarray) -> np.ndarray:
         """Sum ``array`` over all ranks, in place (every rank ends with the same sum)."""
         if self.size > 1:
-            self.comm.Allreduce(self.in_place, array)
+            self._wait_for_all(self.comm.Allreduce, self.in_place, array)
         return array
 
     def broadcast_(self, array: np.ndarray, root: int = 0) -> np.ndarray:
         """Overwrite ``array`` with rank ``root``'s values (a contiguous array), in place."""
         if self.size > 1:
-            self.comm.Bcast(array, root=root)
+            self._wait_for_all(self.comm.Bcast, array, root=root)
         return array
 
     def broadcast_object(self, value: Any, root: int = 0) -> Any:
         """Rank ``root``'s ``value`` on every rank (pickled in memory, never written)."""
         if self.size == 1:
             return value
-        return self.comm.bcast(value, root=root)
+        return self._wait_for_all(self.comm.bcast, value, root=root)
 
     def allgather_object(self, value: Any) -> list[Any]:
         """Every rank's ``value``, in rank order, on every rank (pickled in memory): small
         things only, such as the dropout generators' states a checkpoint keeps per rank."""
         if self.size == 1:
             return [value]
-        return list(self.comm.allgather(value))
+        return list(self._wait_for_all(self.comm.allgather, value))
 
     def decide(self, flag: bool) -> bool:
         """Rank 0's decision (e.g. to stop early) on every rank, so they stop together."""
@@ -245,7 +272,7 @@ class World:
             result = function(*args, **kwargs)
         except Exception as error:  # raised again below, on every rank
             failure, message = error, _failure_line(error)
-        failures = self.comm.allgather(message)
+        failures = self._wait_for_all(self.comm.allgather, message)
         if failure is not None:
             raise failure
         for rank, theirs in enumerate(failures):
@@ -261,7 +288,9 @@ class World:
         """
         if self.size == 1:
             return
-        everyone = [_flat(theirs) for theirs in self.comm.allgather(dict(values))]
+        everyone = [
+            _flat(theirs) for theirs in self._wait_for_all(self.comm.allgather, dict(values))
+        ]
         reference = everyone[0]
         for rank, theirs in enumerate(everyone[1:], start=1):
             for key in [*reference, *(k for k in theirs if k not in reference)]:
@@ -513,6 +542,11 @@ _EXIT_STATUS: object = None
 _WAITED_FOR_RANK_0 = False
 #: Whether this rank is ending with every other (see :func:`end_together_with`).
 _ENDING_TOGETHER = False
+#: Whether a thread watches for stop signals that cannot reach Python (see
+#: :func:`_watch_stop_signals`).
+_WATCHING_STOP_SIGNALS = False
+#: The stop signals that thread saw (number, when it arrived) since the last stop at a step.
+_STOP_SIGNALS: list[tuple[int, float]] = []
 
 
 def init(comm: Any = None, blas_threads: int | None = None) -> World:
@@ -521,9 +555,11 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
     With ``comm`` (an mpi4py communicator, or a stand-in for tests) that communicator is used;
     otherwise MPI is started only when the launcher's environment says there are several ranks.
     In a world of several ranks, an uncaught exception or a ``sys.exit`` with a non-zero status
-    on any rank aborts the whole job (no hang in a collective), and when several ranks share a
-    machine each uses ``blas_threads`` BLAS threads (default 1, or ``CHAINRULE_BLAS_THREADS``; 0
-    leaves the library's default).
+    on any rank aborts the whole job (no hang in a collective), and so does a stop signal to a
+    rank that waits in a collective for a rank that never comes (:func:`_watch_stop_signals`;
+    where ``init`` runs in the main thread). When several ranks share a machine each uses
+    ``blas_threads`` BLAS threads (default 1, or ``CHAINRULE_BLAS_THREADS``; 0 leaves the
+    library's default).
     """
     global _WORLD
     if comm is not None:
@@ -532,6 +568,7 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
         _WORLD = _world_from_environment()
     if _WORLD.size > 1:
         _install_excepthook()
+        _watch_stop_signals()
         if _WORLD.blas_limit is None or blas_threads is not None:
             _WORLD.blas_limit = _limit_blas(_WORLD, blas_threads)
     return _WORLD
@@ -551,7 +588,8 @@ def _world_from_environment() -> World:
     if announced == 1:
         return World()
     try:
-        from mpi4py import MPI
+        with _signals_end_the_process():
+            from mpi4py import MPI  # MPI_Init: waits there for every rank to start it
     except ImportError:
         raise DistributedError(
             f"the launcher started {announced or 'several'} ranks but mpi4py is not installed: "
@@ -565,6 +603,110 @@ def _world_from_environment() -> World:
             "or rebuild mpi4py on the site MPI)"
         )
     return World(comm, in_place=MPI.IN_PLACE)
+
+
+@contextlib.contextmanager
+def _signals_end_the_process() -> Iterator[None]:
+    """Let SIGTERM and Ctrl-C end the process at once (the system's default action) while MPI
+    starts: ``MPI_Init`` waits for every rank to start it, for ever where one never does (it
+    ended before), and holds Python's lock meanwhile, so no Python handler (the command line's,
+    Python's own for Ctrl-C) nor any thread could run, and only SIGKILL ended the job. Nothing
+    is trained or written yet. Only the main thread can change the handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, signal.SIG_DFL) for signum in stops}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _watch_stop_signals() -> None:
+    """End this rank's job when a stop signal (SIGTERM, Ctrl-C) cannot reach Python: a rank
+    waiting in one of its :func:`world`'s collectives for a rank that never comes (stopped,
+    gone, or waiting elsewhere) is inside MPI, and Python runs a signal's handler only once MPI
+    returns.
+
+    The C-level handler writes each signal's number to a pipe (``signal.set_wakeup_fd``) at
+    once; a daemon thread reads it (mpi4py lets other threads run while MPI waits). When the
+    main thread is still waiting in one collective :data:`STOP_GRACE_S` after the first signal,
+    or :data:`SECOND_SIGNAL_S` after a second (a second signal stops at once), the thread ends
+    the job (:func:`_end_waiting_rank`). A rank that is not waiting in MPI is left to its
+    handlers: it stops at the next gradient average (see :meth:`World.deferring_interrupts`),
+    where the signals seen are forgotten (a program that goes on, as scikit-learn's estimators
+    do after Ctrl-C, is not ended later for them).
+    Started once, by :func:`init` in the main thread (the only one that may set the pipe)."""
+    global _WATCHING_STOP_SIGNALS
+    if _WATCHING_STOP_SIGNALS or threading.current_thread() is not threading.main_thread():
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)  # a signal handler must never block
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+
+    def forget_in_a_forked_child() -> None:  # its signals are its own, and no thread reads
+        signal.set_wakeup_fd(previous)
+        for end in (read_end, write_end):
+            with contextlib.suppress(OSError):
+                os.close(end)
+
+    os.register_at_fork(after_in_child=forget_in_a_forked_child)
+    threading.Thread(
+        target=_watch, args=(read_end, previous), name="chainrule-stop-signals", daemon=True
+    ).start()
+    _WATCHING_STOP_SIGNALS = True
+
+
+def _watch(read_end: int, previous: int) -> None:
+    """The watching thread's loop: note when each stop signal arrives; from the first on, look
+    every 50 ms whether the main thread has waited in a collective for too long."""
+    stops = _STOP_SIGNALS
+    while True:
+        ready, _, _ = select.select([read_end], [], [], 0.05 if stops else None)
+        if ready:
+            numbers = os.read(read_end, 512)
+            if previous >= 0:  # the wakeup descriptor set before ours (an event loop's)
+                with contextlib.suppress(OSError):
+                    os.write(previous, numbers)
+            now = time.monotonic()
+            stops.extend((n, now) for n in numbers if n in (signal.SIGINT, signal.SIGTERM))
+        current, seen = _WORLD, list(stops)  # the main thread may clear them meanwhile
+        if seen and current is not None and _waits_too_long(current, seen, time.monotonic()):
+            _end_waiting_rank(current, *seen[-1], second=len(seen) > 1)
+
+
+def _waits_too_long(world: World, stops: list[tuple[int, float]], now: float) -> bool:
+    """Whether the main thread has waited in one collective :data:`STOP_GRACE_S` since the
+    first stop signal (or since it began waiting, if later), or :data:`SECOND_SIGNAL_S` since
+    the last of several."""
+    began = world.waiting_since
+    if began is None:
+        return False
+    second = len(stops) > 1
+    arrived = stops[-1][1] if second else stops[0][1]
+    return now - max(began, arrived) >= (SECOND_SIGNAL_S if second else STOP_GRACE_S)
+
+
+def _end_waiting_rank(world: World, signum: int, arrived: float, second: bool) -> NoReturn:
+    """End the job from the watching thread: say why on stderr, then ``MPI_Abort`` with
+    128 + the signal's number (143 for SIGTERM, 130 for Ctrl-C), as a shell reports a process
+    the signal ended. The main thread is inside MPI: the abort is MPI's own way to end every
+    rank (a process that merely exits is enough for MPICH's mpiexec, not for every launcher),
+    safe from a second thread where MPI was started for threads (mpi4py asks for that)."""
+    if not world.is_main:  # rank 0, waiting too, ends the job and says so once
+        time.sleep(1.0)
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    why = "again" if second else f"{time.monotonic() - arrived:.0f} s ago"
+    print(f"chainrule: rank {world.rank}: {word} {why} while waiting in MPI for the other "
+          "ranks (one of them is stopped or gone?); ending the job", file=sys.stderr)  # fmt: skip
+    code = 128 + int(signum)
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and not mpi.Is_finalized() and mpi.Query_thread() == mpi.THREAD_MULTIPLE:
+        with contextlib.suppress(SystemExit):
+            world.abort(code)
+    os._exit(code)  # MPI_Abort may return before the launcher ends this process (MPICH)
 
 
 def _mpi_in_place() -> Any:
@@ -739,6 +881,16 @@ def let_rank_0_report_first() -> None:
     # aborts at once, with no traceback from inside the wait
     with contextlib.suppress(KeyboardInterrupt):
         time.sleep(GRACE_S)
+
+
+def rank_label() -> str:
+    """``"rank N: "`` on rank N > 0 of a parallel run, else ``""``: what a rank's own failure
+    line starts with (rank 0 speaks for the job). Only a world already joined counts: reporting
+    an error never starts MPI."""
+    current = _WORLD
+    if current is None or current.size == 1 or current.is_main:
+        return ""
+    return f"rank {current.rank}: "
 
 
 # -- module-level shortcuts ---------------------------------------------------------------------

@@ -102,15 +102,24 @@ def _report(line: str, error: BaseException | None = None) -> None:
     """Print a failure's one line on stderr, once for a parallel job: under mpiexec/srun every
     rank runs the same command, so most failures happen on every rank; a rank other than 0
     first gives rank 0 the time to report it and end the job, and prints only if rank 0 did not
-    (its failure is its own: other options, other data). An ``error`` every rank met at one
-    point (ranks that disagree, a signal) ends the job without an abort, rank 0 reporting."""
+    (its failure is its own: other options, other data), naming itself ("chainrule: rank 2:
+    ..."). An ``error`` every rank met at one point (ranks that disagree, a signal) ends the
+    job without an abort, rank 0 reporting."""
     if "chainrule.distributed" in sys.modules:  # a command joins a parallel job before it runs
         from chainrule import distributed
 
         if distributed.end_together_with(error) and not distributed.is_main():
             return
         distributed.let_rank_0_report_first()
+        line = _naming_the_rank(line, distributed.rank_label())
     print(line, file=sys.stderr)
+
+
+def _naming_the_rank(line: str, label: str) -> str:
+    """``line`` with this rank's ``label`` ("rank 2: ") after its "chainrule: ": a rank other
+    than 0 that reports speaks of its own failure (rank 0 ended the job for one they share)."""
+    head = "chainrule: "
+    return f"{head}{label}{line[len(head) :]}" if label and line.startswith(head) else line
 
 
 def _join_a_parallel_job() -> None:

@@ -249,25 +249,28 @@ class Trainer:
     def _start_replicas(self, X: np.ndarray, T: np.ndarray) -> None:
         """Several ranks: check they agree, then give every replica rank 0's state."""
         validation = None if self.val_ds is None else (self.val_ds.X, self.val_ds.y)
+        # the first difference is named: the settings first (the run's too, in meta), then the
+        # data (a seed or a split of its own divides the same file differently: the option is
+        # what differs, not the file)
         self._world.check_same("training setup", {
-            "cases": len(self.train_ds), "validation cases": _len(self.val_ds),
-            "data": distributed.fingerprint(X, T),
-            "validation data": validation and distributed.fingerprint(*validation),
             "batch_size": self.batch_size, "seed": self.seed, "epoch": self.epoch,
             "epochs": self.epochs, "loss": _described(self.loss),
             "loss reduction": repr(getattr(self.loss, "reduction", None)),
             "optimizer": repr(self.optimizer),
+            "meta": _without_paths(self.meta), "schedule": self._schedule_plan(),
+            # a save asks every rank whether it is due (a broadcast): ranks that checkpoint
+            # differently met different collectives and died with MPI's own error at the end
+            "checkpoints": (self.checkpoint_dir is not None, self.checkpoint_every,
+                            self.checkpoint_seconds),
+            "cases": len(self.train_ds), "validation cases": _len(self.val_ds),
+            "data": distributed.fingerprint(X, T),
+            "validation data": validation and distributed.fingerprint(*validation),
             "parameters": [(tuple(p.shape), str(p.dtype)) for p in self.model.parameters()],
             # a parameter frozen on some ranks only would be trained by the others alone: the
             # replicas drifted apart unseen
             "frozen parameters (requires_grad=False)": [
                 name for name, p in self.model.named_parameters() if not p.requires_grad
             ],
-            "meta": _without_paths(self.meta), "schedule": self._schedule_plan(),
-            # a save asks every rank whether it is due (a broadcast): ranks that checkpoint
-            # differently met different collectives and died with MPI's own error at the end
-            "checkpoints": (self.checkpoint_dir is not None, self.checkpoint_every,
-                            self.checkpoint_seconds),
         })  # fmt: skip
         try:  # the ranks agree on the loss's reduction (compared above): every rank stops here
             _reduction(self.loss)

@@ -151,6 +151,18 @@ def check_a_step_the_diagram_cannot_show(page, host, why: str) -> None:
     expect(message).to_be_hidden()
     assert diagram_E(page) == pytest.approx(host.energy(two["network"]), rel=1e-5)
 
+    # a step that cannot be shown, then a network of the user's own: theirs is shown, and the
+    # tab says the run's was changed since, not that the failed step's is still to come
+    host.fail(True)
+    assert host.take("#btn-train-step")["step"] == 3
+    expect(status).to_contain_text("step 3's network could not be shown")
+    host.fail(False)
+    page.click("button[data-tab=edit]")
+    page.click("#btn-seed")
+    page.click("button[data-tab=train]")
+    expect(status).to_contain_text("it was changed since")
+    expect(status).not_to_contain_text("could not be shown")
+
 
 @pytest.mark.parametrize("lost", [False, True], ids=["refused", "lost"])
 def test_the_page_says_when_the_diagram_is_behind_the_run(chromium, seed_url, lost):

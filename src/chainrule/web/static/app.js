@@ -293,7 +293,8 @@ function createExplorer(ROOT, transport, host) {
     const seq = ++S.netSeq;
     const outdated = () => seq < S.shownSeq;
     S.pending = net;
-    if (!training) { S.train.playing = false; S.train.gen++; }
+    // a network of the user's own: the run's step not shown is no longer on its way
+    if (!training) { S.train.playing = false; S.train.gen++; S.train.behind = null; }
     let pass, found, bug;  // bug: {bug, refused}, a refusal no error of the network (bugOf)
     try {
       pass = await api("/api/backward", { network: net });

@@ -926,8 +926,6 @@ def _check_io_sizes(description: dict, source: Path) -> None:
         return
     n_in, n_out = widths
     names, scaler = description.get("class_names"), description.get("standardizer")
-    if scaler and n_in is None:  # a first layer of the user's own: its width is not told,
-        n_in = len(scaler["mean"])  # the model itself says whether it takes the scaled rows
     if scaler and not len(scaler["mean"]) == len(scaler["std"]) == n_in:
         raise ModelFileError(
             f"{source}: field 'standardizer' scales {len(scaler['mean'])} means and "

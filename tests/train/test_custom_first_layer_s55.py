@@ -190,3 +190,40 @@ def test_a_model_whose_first_linear_is_told_still_refuses_other_widths(tmp_path,
         tmp_path / "g.svg",
         match=f"--input: 5 values per case but model {tmp_path / 'm'} takes 6",
     )
+
+
+class _Double(nn.Module):
+    """Its input times 2: a layer of the user's own that keeps the width it is given."""
+
+    def forward(self, x):
+        return x * 2.0
+
+    def config(self):
+        return {"type": "_DoubleS55"}
+
+
+nn.register_module(_Double, name="_DoubleS55")
+
+
+def test_a_standardizer_tells_the_width_a_first_layer_of_ones_own_does_not(tmp_path, capsys):
+    """The standardizer scales every row before the model sees it, so its width is the model's
+    input width: a file's trailing label column is dropped, as predict's rule says, and a row
+    of another width is refused in the usual words (review 2: both were refused in
+    Standardizer's words, and predict's label column read as a seventh input)."""
+    net = nn.Sequential(_Double(), nn.Linear(6, 3, rng=0))
+    scaler = cr.data.Standardizer().fit(ROWS)
+    io.save_model(tmp_path / "m", net, loss=nn.CrossEntropy(), standardizer=scaler)
+    info = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert model_widths(info) == (6, 3)
+    scaled = (ROWS - ROWS.mean(axis=0)) / ROWS.std(axis=0)
+    probabilities = _softmax(_direct(net, scaled))
+
+    labelled = _csv(tmp_path / "d.csv", ROWS, LABELS)  # 6 inputs and a label column
+    code, out, err = run(capsys, "predict", tmp_path / "m", "--input", labelled, "--json")
+    assert code == 0, err
+    got = np.array([row["outputs"] for row in json.loads(out)["predictions"]])
+    np.testing.assert_allclose(got, probabilities, rtol=1e-5, atol=1e-7)
+
+    five = _csv(tmp_path / "x5.csv", ROWS[:, :5])
+    line = assert_user_error(capsys, "predict", tmp_path / "m", "--input", five, match="5 ")
+    assert "Standardizer" not in line and "6" in line, line

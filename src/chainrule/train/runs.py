@@ -923,13 +923,18 @@ def model_widths(model_info: dict) -> tuple[int | None, int] | None:
 
 
 def told_input_width(model_info: dict) -> int | None:
-    """The input columns of a saved model where its config tells them: the first layer that
+    """The input columns of a saved model where its file tells them: the first layer that
     reads its inputs by position, past the units and Dropout, is a Linear or a Parallel (or a
-    Sequential whose first such layer is). None where a module type of the user's own comes
-    first: its width, and its first parameter's shape, would be a guess (a column selector
-    that takes 6 columns and passes 4 on, before a Linear(4, 3)), and a reader takes a file's
-    own width, for the model itself to say whether it runs on it."""
-    return _input_width(model_info.get("architecture"))
+    Sequential whose first such layer is); else its standardizer's width, which scales every
+    row before the model sees it. None where neither tells: a module type of the user's own
+    comes first, whose width, and first parameter's shape, would be a guess (a column
+    selector that takes 6 columns and passes 4 on, before a Linear(4, 3)), and a reader takes
+    a file's own width, for the model itself to say whether it runs on it."""
+    width = _input_width(model_info.get("architecture"))
+    scaler = model_info.get("standardizer")
+    if width is None and isinstance(scaler, dict) and isinstance(scaler.get("mean"), list):
+        width = len(scaler["mean"])
+    return width
 
 
 def told_output_width(model_info: dict) -> int | None:

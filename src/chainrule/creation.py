@@ -74,7 +74,7 @@ def floating_dtype(dtype: Any, who: str, why: str = _SAMPLES_TRUNCATED) -> Any:
     dtype('float32')
     """
     host = _host_float(dtype, who)
-    if np.dtype(host).kind in "biuc":
+    if backend.dtype_kind(np.dtype(host)) != "f":  # ml_dtypes' int4 too, whose kind is "V"
         raise TypeError(
             f"{who}: dtype {np.dtype(host).name} is not a real floating-point type; {why}: give "
             "float16, float32 or float64, and cast the result with .astype(...) if that is meant"

@@ -184,11 +184,18 @@ def _untracked_input(x: Tensor, op: str, index: int) -> RuntimeError:
     """The refusal of input ``index``, which does not require a gradient: the engine recorded
     nothing through it, so whether and how the outputs depend on it is unknown (``a * 3`` of
     an untracked ``a`` is a constant to it). Zeros would be right only where they do not."""
-    return RuntimeError(
+    why = (
         f"{op}: input {index} (shape {x.shape}{name_clause(x)}) does not require a gradient, so "
-        "the engine recorded nothing through it and cannot tell how the outputs depend on it; "
-        "create it, or the leaves it is computed from, with requires_grad=True (or call "
-        ".requires_grad_() on the leaf) before computing the outputs, outside no_grad"
+        "the engine recorded nothing through it and cannot tell how the outputs depend on it"
+    )
+    if not backend.is_real_floating(x.dtype, x.xp):  # no requires_grad for it to be given
+        return RuntimeError(
+            f"{why}; and it is {backend.dtype_name(x.dtype)}, which has no gradient: only real "
+            "floating-point tensors do (differentiate with respect to a float tensor instead)"
+        )
+    return RuntimeError(
+        f"{why}; create it, or the leaves it is computed from, with requires_grad=True (or "
+        "call .requires_grad_() on the leaf) before computing the outputs, outside no_grad"
     )
 
 

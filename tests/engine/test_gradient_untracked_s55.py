@@ -116,3 +116,13 @@ def test_the_op_a_caller_names_is_in_the_refusal(op):
     _, z, E = _energy_of_untracked()
     with pytest.raises(RuntimeError, match=rf"^{op}: input 0 \(shape \(2,\)\)"):
         cr.gradient(E, z, op=op)
+
+
+def test_an_integer_input_is_told_it_has_no_gradient_not_to_require_one():
+    """requires_grad=True, the advice for an untracked float, is refused for integers: the
+    refusal says why instead (review 1)."""
+    n = cr.tensor([1, 2])
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"it is int64, which has no gradient") as refused:
+        cr.gradient((x * n).sum(), [n])
+    assert "requires_grad=True" not in str(refused.value)

@@ -113,3 +113,14 @@ def test_the_copy_a_tensor_and_the_transforms_own_has_a_public_home() -> None:
         assert type(copied) is np.ndarray and not np.shares_memory(copied, values)
         np.testing.assert_array_equal(copied, values)
     np.testing.assert_array_equal(creation.own_copy([1.0, 2.0]), [1.0, 2.0])
+
+
+def test_ml_dtypes_integers_are_refused_by_the_initialisers_too():
+    """int4's NumPy kind is "V", not "i": it passed the kind test and gave truncated weights
+    (review 1); bfloat16, a float of the same package, is taken."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+
+    for dtype in (ml_dtypes.int4, ml_dtypes.uint4):
+        with pytest.raises(TypeError, match=r"^glorot init: dtype u?int4 is not a real floating"):
+            init.glorot((2, 2), dtype, 0)
+    assert init.glorot((2, 2), ml_dtypes.bfloat16, 0).dtype == np.dtype(ml_dtypes.bfloat16)

@@ -695,10 +695,11 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     an array stands in as a tensor that needs no gradient). A NumPy array or a list joins the
     library and device of the parameter it replaces, as it joins an op's other operand, so
     ``functional_call(model, model.state_dict(), x)`` runs on a PyTorch or JAX model too (its
-    ``state_dict`` holds NumPy copies). A tensor never moves, as in any op: a tensor (or an
-    array of a third library) on another library or device than the parameter it replaces is
-    refused before the forward, with an :class:`~chainrule.backend.ArrayLibraryError` naming
-    the parameter and both libraries.
+    ``state_dict`` holds NumPy copies). A tensor never moves, as in any op: where the forward
+    meets a tensor (or an array of a third library) of another library or device than the
+    parameter it replaces beside the model's own arrays, the op's
+    :class:`~chainrule.backend.ArrayLibraryError` names that parameter too (a forward that
+    meets no such mix, every parameter and the input given on one library, runs there).
 
     The module is restored afterwards. This turns a network into a function of its weights, for
     :func:`chainrule.gradcheck` or :func:`chainrule.grad`:
@@ -717,7 +718,7 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     gradients come back in the model's library.
     """
     owners = dict(module.named_modules(remove_duplicate=False))  # a shared one by any name
-    swapped = []
+    swapped, moved = [], []  # moved: parameters given on another library or device
     try:
         for name, value in params.items():
             prefix, _, attr = name.rpartition(".")
@@ -728,33 +729,48 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
                 )
             replaced = owner.__dict__[attr]
             given = value if isinstance(value, Tensor) else _stand_in(value, replaced)
-            _check_same_library(name, value, given, replaced)
+            if _elsewhere(given, replaced):
+                moved.append((name, value, given, replaced))
             swapped.append((owner, attr, replaced))
             owner.__dict__[attr] = given  # bypass registration: a temporary stand-in
         return module(*args, **kwargs)
+    except backend.ArrayLibraryError as error:
+        if not moved:
+            raise
+        raise _naming_the_parameter(error, *moved[0]) from error
     finally:
         for owner, attr, original in reversed(swapped):
             owner.__dict__[attr] = original
 
 
-def _check_same_library(name: str, value: Any, given: Tensor, replaced: Any) -> None:
-    """Refuse ``given`` (``value``, or the tensor standing in for it) where its library or
-    device is not that of the parameter ``replaced``, before the forward: the first op would
-    refuse the mix without naming the parameter, and a state dict's NumPy copies that a
-    transform made differentiable (``cr.grad(f)(model.state_dict())``) met a PyTorch model's
-    weights there, a mix the caller never wrote."""
-    if not isinstance(replaced, Tensor) or type(given.data) is type(replaced.data) is np.ndarray:
-        return
-    ours, theirs = backend.library_name(given.data), backend.library_name(replaced.data)
-    if ours == theirs:
-        return
+def _elsewhere(given: Tensor, replaced: Any) -> bool:
+    """Whether ``given`` is on another library or device than the parameter ``replaced``."""
+    if not isinstance(replaced, Tensor):
+        return False
+    ours, theirs = given.data, replaced.data
+    if type(ours) is not type(theirs):
+        return True
+    return type(ours) is not np.ndarray and backend.device_of(ours) != backend.device_of(theirs)
+
+
+def _naming_the_parameter(
+    error: backend.ArrayLibraryError, name: str, value: Any, given: Tensor, replaced: Tensor
+) -> backend.ArrayLibraryError:
+    """The op's refusal of a mix of libraries, naming the parameter given on another library
+    than the model's (the op names neither: a state dict's NumPy copies, made tensors by
+    ``cr.grad(f)(model.state_dict())``, met a PyTorch model's weights there, a mix the caller
+    never wrote). It keeps the op's ``libraries``, which gradcheck reads."""
     what = "a tensor" if isinstance(value, Tensor) else "an array"
-    raise backend.ArrayLibraryError(
-        f"functional_call: {name!r} is {what} of {ours}, but the parameter it replaces is of "
-        f"{theirs}, and tensors do not move between libraries; pass the model's own arrays "
-        "({k: p.data for k, p in model.named_parameters()}, also to cr.grad), or move the "
-        f"values to {theirs} first (cr.tensor(v, xp=..., device=...))"
+    ours, theirs = backend.library_name(given.data), backend.library_name(replaced.data)
+    named = backend.ArrayLibraryError(
+        f"{error}. functional_call: {name!r} is {what} of {ours}, but the parameter it "
+        f"replaces is of {theirs}, and tensors do not move between libraries; pass the model's "
+        "own arrays ({k: p.data for k, p in model.named_parameters()}, also to cr.grad), or "
+        f"move the values to {theirs} first (cr.tensor(v, xp=..., device=...))"
     )
+    if hasattr(error, "libraries"):
+        named.libraries = error.libraries
+    return named
 
 
 def _stand_in(value: Any, replaced: Any) -> Tensor:

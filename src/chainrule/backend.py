@@ -147,7 +147,7 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
         "and the values are {name} (NumPy's default for floats); make them {narrower} first "
         "(dtype='{narrower}'; a model: model.to('{narrower}') before it moves)"
     )
-    dtype = _narrowed(ns, host.dtype.name, device, fix) or _dtype_named(ns, host.dtype)
+    dtype = _narrowed(ns, host.dtype.name, device, fix, host) or _dtype_named(ns, host.dtype)
     readable = _without_negative_strides(host)  # already a copy of its own where it was reversed
     return ns.asarray(readable, dtype=dtype, device=device, copy=True if readable is host else None)
 
@@ -163,23 +163,35 @@ def _without_negative_strides(host: Any) -> Any:
     return host
 
 
-def _narrowed(xp: Any, name: str, device: Any, fix: str) -> Any:
+def _narrowed(xp: Any, name: str, device: Any, fix: str, values: Any = None) -> Any:
     """None where library ``xp`` holds host values of dtype ``name`` on ``device``. Where it
     does not (a wide dtype, or a 64-bit integer on JAX without x64): on JAX without x64 the
     narrower dtype, what JAX makes of them (float32, int32 ...), asked for so that JAX does
     not warn at every move (NumPy's integers are int64: ``cr.arange(5, xp=jnp)`` warned);
     elsewhere (array-api-strict's ``no_float64`` device, whose own refusal names neither the
     values nor a fix) an :class:`ArrayLibraryError` ending in ``fix`` (formatted with
-    ``name`` and ``narrower``)."""
+    ``name`` and ``narrower``). Integer ``values`` (the host array) that the narrower type
+    cannot hold are not narrowed silently: None, and JAX warns that it truncates them."""
     narrower = _NARROWER.get(name)
     if narrower is None:
         return None
     if _x64_setting(xp) is False:  # JAX without x64 has no 64-bit dtype of any kind
+        if values is not None and not _integers_fit(values, narrower):
+            return None
         return _named(xp, narrower)
     if name not in WIDE_DTYPES or _offers(xp, name, device):
         return None
     fix = fix.format(name=name, narrower=narrower)
     raise ArrayLibraryError(f"{_lacking(xp, name, device, '')}, {fix}")
+
+
+def _integers_fit(values: Any, name: str) -> bool:
+    """Whether host ``values`` fit the integer type ``name`` (any values fit a float type:
+    float32 rounds them, it does not wrap them)."""
+    if numpy.dtype(name).kind not in "iu" or not numpy.size(values):
+        return True
+    limits = numpy.iinfo(name)
+    return bool(limits.min <= numpy.min(values) and numpy.max(values) <= limits.max)
 
 
 def move(array: Any, xp: Any = None, device: Any = None) -> Any:
@@ -575,7 +587,7 @@ def operand_like(value: Any, like: Any) -> Any:
             "and an operand is a {name} NumPy array; make it {narrower} first "
             "(numpy.asarray(value, numpy.{narrower}))"
         )
-        dtype = _narrowed(xp, host.dtype.name, device, fix)
+        dtype = _narrowed(xp, host.dtype.name, device, fix, host)
     return xp.asarray(_without_negative_strides(host), dtype=dtype, device=device)
 
 

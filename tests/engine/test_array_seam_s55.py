@@ -322,6 +322,15 @@ def test_64_bit_integers_move_to_jax_without_x64_silently(name, jnp_without_x64)
     assert backend.dtype_name(make(jnp_without_x64).dtype) == dtype.replace("32", "64")
 
 
+@pytest.mark.parametrize("values", [[2**40 + 5, 1], [-(2**31) - 1], [2**63 + 7]])
+def test_64_bit_integers_that_int32_cannot_hold_still_get_jaxs_warning(values, jnp_without_x64):
+    """Values past int32's range wrap on the move: narrowed silently they were a wrong number
+    no one was told of (review 1); they are left to JAX, which warns that it truncates them."""
+    host = np.array(values, np.uint64 if values[0] >= 2**63 else np.int64)
+    with pytest.warns(UserWarning, match="truncated"):
+        cr.tensor(host, xp=jnp_without_x64)
+
+
 # ---------------------------------------------------------------------------------------------
 # 5. gradcheck: a JAX input copied to the host beside a torch input
 # ---------------------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ def test_a_trained_models_focused_export_is_the_commands(capsys, trained_run):
     client = TestClient(create_app(start=trained_case(run, 2)), base_url="http://127.0.0.1")
     cli = _cli(capsys, "--model", str(run), "--case", "2", "--unit", "1:1")
     paragraphs = cli.split("\n\n")
-    source = [p for p in paragraphs if p.startswith("Where the case comes from: row 2 (counted from 0) of")]
+    said = "Where the case comes from: row 2 (counted from 0) of"
+    source = [p for p in paragraphs if p.startswith(said)]
     assert len(source) == 1, cli
     assert _page(client, (1, 0)) == "\n\n".join(p for p in paragraphs if p not in source)
 

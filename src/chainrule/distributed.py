@@ -52,14 +52,14 @@ from chainrule.tensor import Tensor
 #: every rank meets (Ctrl-C, ranks that disagree) is rank 0's to report, and it removes what it
 #: wrote.
 GRACE_S = 3.0
-#: After a stop signal (SIGTERM, Ctrl-C), how long a rank may wait in one collective for the
-#: others before it ends the job (:func:`_watch_stop_signals`): a rank stopped or gone never
-#: comes, and the signal cannot reach Python while MPI waits. Under Slurm's default 30 s
-#: between its SIGTERM and its SIGKILL.
-STOP_GRACE_S = 10.0
 #: How long a rank waiting in a collective has, after a second stop signal, to come back to
-#: Python (a collective that was just completing) before it ends the job.
+#: Python (a collective that was just completing) before it ends the job
+#: (:func:`_watch_stop_signals`). One signal alone never ends it: the rank it waits for may be
+#: busy (rank 0 writing a large checkpoint), not gone.
 SECOND_SIGNAL_S = 0.5
+#: Signals closer together than this are one: a job's processes are signalled by the batch
+#: system and by ``mpiexec``, which passes the signal on, so a rank may get one SIGTERM twice.
+SAME_SIGNAL_S = 0.25
 #: Gradients are packed into flat buffers of at most this many bytes (PyTorch DDP's default).
 BUCKET_BYTES = 25 * 2**20
 
@@ -125,8 +125,7 @@ class World:
 
         A rank that MPI keeps waiting in a collective cannot run a Python handler at all (the
         signal would wait for the collective to end, which it never does when another rank is
-        stopped or gone): :func:`_watch_stop_signals` then ends the job, on a second signal or
-        :data:`STOP_GRACE_S` after the first.
+        stopped or gone): :func:`_watch_stop_signals` then ends the job on a second signal.
 
         ``interrupt_pending`` is the noted signal's number (0: none). A signal noted after the
         last step is delivered when the block ends, saying ``where()`` it stopped (a single
@@ -555,11 +554,11 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
     With ``comm`` (an mpi4py communicator, or a stand-in for tests) that communicator is used;
     otherwise MPI is started only when the launcher's environment says there are several ranks.
     In a world of several ranks, an uncaught exception or a ``sys.exit`` with a non-zero status
-    on any rank aborts the whole job (no hang in a collective), and so does a stop signal to a
-    rank that waits in a collective for a rank that never comes (:func:`_watch_stop_signals`;
-    where ``init`` runs in the main thread). When several ranks share a machine each uses
-    ``blas_threads`` BLAS threads (default 1, or ``CHAINRULE_BLAS_THREADS``; 0 leaves the
-    library's default).
+    on any rank aborts the whole job (no hang in a collective), and so does a second stop
+    signal to a rank that waits in a collective for a rank that never comes
+    (:func:`_watch_stop_signals`; where ``init`` runs in the main thread). When several ranks
+    share a machine each uses ``blas_threads`` BLAS threads (default 1, or
+    ``CHAINRULE_BLAS_THREADS``; 0 leaves the library's default).
     """
     global _WORLD
     if comm is not None:
@@ -632,13 +631,14 @@ def _watch_stop_signals() -> None:
 
     The C-level handler writes each signal's number to a pipe (``signal.set_wakeup_fd``) at
     once; a daemon thread reads it (mpi4py lets other threads run while MPI waits). When the
-    main thread is still waiting in one collective :data:`STOP_GRACE_S` after the first signal,
-    or :data:`SECOND_SIGNAL_S` after a second (a second signal stops at once), the thread ends
-    the job (:func:`_end_waiting_rank`). A rank that is not waiting in MPI is left to its
-    handlers: it stops at the next gradient average (see :meth:`World.deferring_interrupts`),
-    where the signals seen are forgotten (a program that goes on, as scikit-learn's estimators
-    do after Ctrl-C, is not ended later for them).
-    Started once, by :func:`init` in the main thread (the only one that may set the pipe)."""
+    main thread, waiting in one collective, has been sent a second stop signal
+    :data:`SECOND_SIGNAL_S` ago (:func:`_waits_too_long`), the thread ends the job
+    (:func:`_end_waiting_rank`): a second signal stops at once. One signal does not: the rank
+    it waits for may be busy, and it stops the ranks together at the next gradient average
+    (see :meth:`World.deferring_interrupts`). A program that sets its own wakeup descriptor
+    after ``init`` (``asyncio.run``'s loop, which also unsets it when it closes) turns this
+    watch off. Started once, by :func:`init` in the main thread (the only one that may set
+    the pipe)."""
     global _WATCHING_STOP_SIGNALS
     if _WATCHING_STOP_SIGNALS or threading.current_thread() is not threading.main_thread():
         return
@@ -672,24 +672,31 @@ def _watch(read_end: int, previous: int) -> None:
                     os.write(previous, numbers)
             now = time.monotonic()
             stops.extend((n, now) for n in numbers if n in (signal.SIGINT, signal.SIGTERM))
+            del stops[:-4]  # the last few are all the rule reads
         current, seen = _WORLD, list(stops)  # the main thread may clear them meanwhile
         if seen and current is not None and _waits_too_long(current, seen, time.monotonic()):
-            _end_waiting_rank(current, *seen[-1], second=len(seen) > 1)
+            _end_waiting_rank(current, seen[-1][0])
 
 
 def _waits_too_long(world: World, stops: list[tuple[int, float]], now: float) -> bool:
-    """Whether the main thread has waited in one collective :data:`STOP_GRACE_S` since the
-    first stop signal (or since it began waiting, if later), or :data:`SECOND_SIGNAL_S` since
-    the last of several."""
+    """Whether the main thread, waiting in one collective, has had a second stop signal
+    :data:`SECOND_SIGNAL_S` ago: two that arrived while it waited, or one that arrived then
+    after one Python noted before (``interrupt_pending``: the stop it would make at the next
+    step, which the wait never reaches). Signals from before the wait that Python handled
+    (a program's own ``except KeyboardInterrupt``) do not count, nor does one signal alone,
+    nor one that came twice (:data:`SAME_SIGNAL_S`)."""
     began = world.waiting_since
     if began is None:
         return False
-    second = len(stops) > 1
-    arrived = stops[-1][1] if second else stops[0][1]
-    return now - max(began, arrived) >= (SECOND_SIGNAL_S if second else STOP_GRACE_S)
+    during: list[float] = []
+    for _, arrived in stops:
+        if arrived >= began and not (during and arrived - during[-1] < SAME_SIGNAL_S):
+            during.append(arrived)
+    signals = len(during) + (1 if world.interrupt_pending else 0)
+    return signals >= 2 and now - during[-1] >= SECOND_SIGNAL_S
 
 
-def _end_waiting_rank(world: World, signum: int, arrived: float, second: bool) -> NoReturn:
+def _end_waiting_rank(world: World, signum: int) -> NoReturn:
     """End the job from the watching thread: say why on stderr, then ``MPI_Abort`` with
     128 + the signal's number (143 for SIGTERM, 130 for Ctrl-C), as a shell reports a process
     the signal ended. The main thread is inside MPI: the abort is MPI's own way to end every
@@ -698,8 +705,7 @@ def _end_waiting_rank(world: World, signum: int, arrived: float, second: bool) -
     if not world.is_main:  # rank 0, waiting too, ends the job and says so once
         time.sleep(1.0)
     word = "terminated" if signum == signal.SIGTERM else "interrupted"
-    why = "again" if second else f"{time.monotonic() - arrived:.0f} s ago"
-    print(f"chainrule: rank {world.rank}: {word} {why} while waiting in MPI for the other "
+    print(f"chainrule: rank {world.rank}: {word} again while waiting in MPI for the other "
           "ranks (one of them is stopped or gone?); ending the job", file=sys.stderr)  # fmt: skip
     code = 128 + int(signum)
     mpi = sys.modules.get("mpi4py.MPI")

@@ -171,13 +171,14 @@ def _narrowed(xp: Any, name: str, device: Any, fix: str, values: Any = None) -> 
     elsewhere (array-api-strict's ``no_float64`` device, whose own refusal names neither the
     values nor a fix) an :class:`ArrayLibraryError` ending in ``fix`` (formatted with
     ``name`` and ``narrower``). Integer ``values`` (the host array) that the narrower type
-    cannot hold are not narrowed silently: None, and JAX warns that it truncates them."""
+    cannot hold are not narrowed silently: their own dtype is asked for, and JAX warns that it
+    truncates them (an operand's dtype left to JAX truncated them without a word)."""
     narrower = _NARROWER.get(name)
     if narrower is None:
         return None
     if _x64_setting(xp) is False:  # JAX without x64 has no 64-bit dtype of any kind
         if values is not None and not _integers_fit(values, narrower):
-            return None
+            return _named(xp, name)
         return _named(xp, narrower)
     if name not in WIDE_DTYPES or _offers(xp, name, device):
         return None

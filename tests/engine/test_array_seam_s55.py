@@ -329,6 +329,10 @@ def test_64_bit_integers_that_int32_cannot_hold_still_get_jaxs_warning(values, j
     host = np.array(values, np.uint64 if values[0] >= 2**63 else np.int64)
     with pytest.warns(UserWarning, match="truncated"):
         cr.tensor(host, xp=jnp_without_x64)
+    if host.dtype == np.int64:  # as an operand beside a JAX tensor too (review 3)
+        b = cr.tensor(np.array([3] * len(values)), xp=jnp_without_x64)
+        with pytest.warns(UserWarning, match="truncated"):
+            b + host
 
 
 # ---------------------------------------------------------------------------------------------

@@ -190,3 +190,28 @@ def test_the_widget_says_when_the_diagram_is_behind_the_run(chromium):
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_a_refusal_of_a_network_a_newer_one_replaced_is_not_shown(chromium, seed_url):
+    """Start pressed while the old run's step waits for /api/backward: the new run's network is
+    shown, and the old step's refusal, arriving after, said nothing of what is shown but still
+    filled the message box (review 2)."""
+    with opened_page(chromium, seed_url) as page:
+        host, held = PageHost(page, seed_url, False), []
+        status, message = page.locator("#train-status"), page.locator("#message")
+        page.click("button[data-tab=train]")
+        page.fill("#train-chunk", "1")
+        host.take("#btn-train-start")
+        page.route(
+            "**/api/backward", lambda route: route.continue_() if held else held.append(route)
+        )
+        host.take("#btn-train-step")
+        page.wait_for_timeout(200)  # its network's request is held
+        fresh = host.take("#btn-train-start")
+        expect(status).to_contain_text("xor: step 0")
+        expect(status).to_contain_text("The diagram shows case 0.")
+        held[0].fulfill(status=500, json={"error": REFUSAL})
+        page.wait_for_timeout(300)
+        expect(message).to_be_hidden()
+        expect(status).to_contain_text("The diagram shows case 0.")
+        assert diagram_E(page) == pytest.approx(host.energy(fresh["network"]), rel=1e-5)

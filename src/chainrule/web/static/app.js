@@ -304,6 +304,7 @@ function createExplorer(ROOT, transport, host) {
       bug = await bugOf(net);
     } catch (error) {
       if (seq === S.netSeq) S.pending = null;  // later edits build on the network shown
+      if (outdated()) return;  // a newer network is shown: this one's refusal says nothing of it
       throw error;
     }
     if (outdated()) return;  // a newer network is shown already: this one is out of date

@@ -42,7 +42,18 @@ _NUMPY_TYPES = (numpy.ndarray, numpy.generic, int, float, bool, complex, list, t
 
 
 class ArrayLibraryError(TypeError):
-    """Arrays of two libraries, or on two devices, met in one op; or a library is unusable."""
+    """Arrays of two libraries, or on two devices, met in one op; or a library is unusable.
+
+    ``libraries``: the two an op met (``("torch on cpu", "numpy")``), where it met two, for a
+    caller that says more of them (gradcheck, ``functional_call``)."""
+
+    def __init__(self, message: str, libraries: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.libraries = libraries
+
+    def saying_more(self, words: str) -> ArrayLibraryError:
+        """This refusal with ``words`` after it, naming the same libraries."""
+        return ArrayLibraryError(f"{self}{words}", self.libraries)
 
 
 def register_array_module(array_type: type, module: Any) -> None:
@@ -633,13 +644,13 @@ def check_compatible(op: str, arrays: Any) -> None:
     xp, where = array_module(first), device_of(first)
     for other in arrays[1:]:
         if array_module(other) is not xp or device_of(other) != where:
-            error = ArrayLibraryError(
-                f"{op}: an operand of {library_name(first)} and one of {library_name(other)} "
-                "cannot be combined; move them to one library and device first (Module.to(xp=..., "
-                "device=...), cr.tensor(..., xp=..., device=...))"
+            libraries = (library_name(first), library_name(other))
+            raise ArrayLibraryError(
+                f"{op}: an operand of {libraries[0]} and one of {libraries[1]} cannot be "
+                "combined; move them to one library and device first (Module.to(xp=..., "
+                "device=...), cr.tensor(..., xp=..., device=...))",
+                libraries,
             )
-            error.libraries = (library_name(first), library_name(other))  # for a caller
-            raise error
 
 
 def to_numpy(array: Any) -> numpy.ndarray:

@@ -271,7 +271,7 @@ def _moved_input_problem(error: backend.ArrayLibraryError, moved_from: dict[int,
     Where ``f`` met the moved input's own library (a model's weights, a constant of its own),
     the refusal says so; where it met the host copy beside a third library (a torch input
     beside a JAX one), the error's words stand and a note says which input NumPy's is."""
-    libraries = getattr(error, "libraries", ())
+    libraries = error.libraries
     met = sorted(set(moved_from.values()).intersection(libraries))
     if met:
         return backend.ArrayLibraryError(
@@ -283,13 +283,11 @@ def _moved_input_problem(error: backend.ArrayLibraryError, moved_from: dict[int,
     if not moved_from or "numpy" not in libraries:
         return error
     copies = " or ".join(f"input {index} ({name})" for index, name in moved_from.items())
-    noted = backend.ArrayLibraryError(
-        f"{error}; the numpy operand is gradcheck's float64 copy on the host of {copies}, "
-        "made because that library has no float64 here; give gradcheck inputs of one "
-        f"library, or {_FLOAT64_ON}"
+    return error.saying_more(
+        f"; the numpy operand is gradcheck's float64 copy on the host of {copies}, made "
+        f"because that library has no float64 here; give gradcheck inputs of one library, or "
+        f"{_FLOAT64_ON}"
     )
-    noted.libraries = libraries
-    return noted
 
 
 #: How to give JAX its float64, the one library whose float64 is a setting

@@ -762,15 +762,12 @@ def _naming_the_parameter(
     never wrote). It keeps the op's ``libraries``, which gradcheck reads."""
     what = "a tensor" if isinstance(value, Tensor) else "an array"
     ours, theirs = backend.library_name(given.data), backend.library_name(replaced.data)
-    named = backend.ArrayLibraryError(
-        f"{error}. functional_call: {name!r} is {what} of {ours}, but the parameter it "
-        f"replaces is of {theirs}, and tensors do not move between libraries; pass the model's "
-        "own arrays ({k: p.data for k, p in model.named_parameters()}, also to cr.grad), or "
-        f"move the values to {theirs} first (cr.tensor(v, xp=..., device=...))"
+    return error.saying_more(
+        f". functional_call: {name!r} is {what} of {ours}, but the parameter it replaces is "
+        f"of {theirs}, and tensors do not move between libraries; pass the model's own arrays "
+        "({k: p.data for k, p in model.named_parameters()}, also to cr.grad), or move the "
+        f"values to {theirs} first (cr.tensor(v, xp=..., device=...))"
     )
-    if hasattr(error, "libraries"):
-        named.libraries = error.libraries
-    return named
 
 
 def _stand_in(value: Any, replaced: Any) -> Tensor:

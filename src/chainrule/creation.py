@@ -21,7 +21,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.checks import is_integer
 from chainrule.errors import ConfigError
-from chainrule.tensor import Tensor, holds_none
+from chainrule.tensor import Tensor, holds_none, numbers_of
 
 _default_rng = np.random.default_rng()
 
@@ -151,12 +151,7 @@ def tensor(
     if backend.array_module(data) is np:
         dtype = host_dtype(dtype, "tensor")
         on_host = xp is None or backend.namespace(xp) is np
-        try:
-            values = np.array(data, dtype=dtype) if on_host else np.asarray(data, dtype=dtype)
-        except TypeError:  # float() of a masked array's None fails before NumPy makes NaN
-            if not holds_none(data):
-                raise
-            values = None  # refused just below, as [None, 1.0] is
+        values = numbers_of(data, dtype, copy=on_host)  # None: a masked array's None
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
         if on_host:  # stays on the host: copied here
             return _placed(values, None, device, requires_grad)

@@ -75,6 +75,19 @@ def holds_none(given: Any, values: np.ndarray | None = None) -> bool:
     return _any_none(np.asarray(given, dtype=object))
 
 
+def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
+    """NumPy's array of ``data`` in ``dtype`` (a copy with ``copy``, else shared where NumPy
+    can); None where NumPy could make none for a None in ``data`` (a masked array's None,
+    whose ``float()`` fails before NumPy makes NaN), for the caller to refuse as it refuses
+    None. Any other refusal is NumPy's own."""
+    try:
+        return np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+    except TypeError:
+        if not holds_none(data):
+            raise
+        return None
+
+
 def _any_none(cells: np.ndarray) -> bool:
     """Whether object cells hold None, looking inside the 0-d object arrays among them, which
     NumPy keeps whole in a list's object array (``[np.array(None), 1.0]``) but reads as NaN;
@@ -130,12 +143,10 @@ class Tensor:
             data = data.data
         xp = array_module(data)
         if xp is np:
-            try:
-                self.data = xp.asarray(data, dtype=dtype)
-            except TypeError:  # float() of a masked array's None fails before NumPy makes NaN
-                if not holds_none(data):
-                    raise
-                self.data = np.asarray(data, dtype=object)  # refused just below, as None is
+            values = numbers_of(data, dtype)
+            if values is None:  # a masked array's None: refused as None is
+                raise TypeError(_not_numbers(data, np.dtype(object)))
+            self.data = values
             if self.data.dtype.kind not in "biufc":
                 raise TypeError(_not_numbers(data, self.data.dtype))
             if holds_none(data, self.data):  # a missing value, which a float dtype made NaN

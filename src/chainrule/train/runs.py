@@ -949,7 +949,7 @@ def told_output_width(model_info: dict) -> int | None:
 def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     """Raise DataError unless ``ds`` has the inputs, and the label range or target columns, a
     saved model expects."""
-    if model_widths(model_info) is None:
+    if not model_info.get("parameters"):  # no weights: nothing told (model_widths' None)
         return
     n_in, n_out = told_input_width(model_info), told_output_width(model_info)
     labels = _source(ds, labels=True)

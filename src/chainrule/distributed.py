@@ -337,15 +337,28 @@ class World:
                 out[key] = float(total if key in summed else total / weight)
         return out
 
-    def abort(self, code: int = 1) -> None:
-        """End every rank of the job now with exit status ``code`` (``MPI_Abort``)."""
+    def abort(self, code: int = 1, *, said: bool = False) -> None:
+        """End every rank of the job now with exit status ``code`` (``MPI_Abort``). ``said``:
+        why is on stderr already, so MPI's own line ("Abort(2) on node 0 ...: application
+        called MPI_Abort"), which adds only that the program ended the job, is left out: a
+        user's mistake under mpiexec reads as one line, as it does without it."""
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         if self.size > 1:
             time.sleep(0.2)  # MPI_Abort kills at once: let the launcher forward what we printed
+            if said:
+                _quiet_stderr()
             self.comm.Abort(int(code))
         raise SystemExit(code)
+
+
+def _quiet_stderr() -> None:
+    """Point this process's standard error (the descriptor MPI writes to) at the null device."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
 
 
 def _failure_line(error: Exception) -> str:
@@ -711,7 +724,7 @@ def _end_waiting_rank(world: World, signum: int) -> NoReturn:
     mpi = sys.modules.get("mpi4py.MPI")
     if mpi is not None and not mpi.Is_finalized() and mpi.Query_thread() == mpi.THREAD_MULTIPLE:
         with contextlib.suppress(SystemExit):
-            world.abort(code)
+            world.abort(code, said=True)
     os._exit(code)  # MPI_Abort may return before the launcher ends this process (MPICH)
 
 
@@ -774,7 +787,7 @@ def _install_excepthook() -> None:
             last = traceback.format_exception_only(kind, value)[-1].strip()
             print(f"chainrule: rank {world().rank} failed ({last}); aborting the job",
                   file=sys.stderr)  # fmt: skip
-        world().abort(code)
+        world().abort(code, said=True)
 
     sys.excepthook = abort_on_exception
     _note_exit_status()
@@ -820,7 +833,8 @@ def _abort_on_failing_exit() -> None:
     # MPI_Abort may return before the launcher kills this process (MPICH): exiting anyway
     with contextlib.suppress(SystemExit):
         # the process's exit status, as Python makes it: None is 0, a message (printed) is 1
-        exit_code(0 if status is None else status if isinstance(status, int) else 1)
+        # MPI's abort line is kept: it says which rank's exit ended the job
+        exit_code(0 if status is None else status if isinstance(status, int) else 1, said=False)
 
 
 def raised_together(error: BaseException | None) -> bool:
@@ -853,10 +867,12 @@ def end_together_with(error: BaseException | None) -> bool:
     return _ENDING_TOGETHER
 
 
-def exit_code(code: int) -> int:
+def exit_code(code: int, *, said: bool = True) -> int:
     """Pass a program's exit ``code`` through; a non-zero code on any rank of a parallel run
     aborts the whole job with it (the other ranks may be waiting in a collective), unless every
-    rank ends with the same stop (:func:`end_together_with`)."""
+    rank ends with the same stop (:func:`end_together_with`). ``said``: the program has said
+    why on stderr (the command line has), so MPI's own abort line is left out
+    (:meth:`World.abort`)."""
     if code and not _ENDING_TOGETHER and (_WORLD is not None or launched_size() != 1):
         try:
             current = world()
@@ -866,7 +882,7 @@ def exit_code(code: int) -> int:
             # rank 0 may be failing too (Ctrl-C reaches every rank; so does a disagreement): it
             # then reports, cleans up and ends the job; this rank aborts only if it does not
             let_rank_0_report_first()
-            current.abort(code)
+            current.abort(code, said=said)
     return code
 
 

@@ -251,6 +251,18 @@ def test_a_failing_rank_ends_the_job_quickly(tmp_path):
     assert done.returncode != 0
     assert elapsed < 30
     assert "rank 1 failed (RuntimeError: rank 1 fails on purpose)" in done.stderr
+    assert "MPI_Abort" not in done.stderr  # the line above says it: MPI's own adds nothing
+
+
+@needs_mpi
+def test_serve_under_mpiexec_is_refused_in_one_line(tmp_path):
+    """Every rank started the explorer on one address: rank 0 served, rank 1 could not listen
+    and ended the job."""
+    done = _launch(2, ["-m", "chainrule", "serve", "--port", "1"], tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "serve: the explorer is one web server" in lines[0], lines
+    assert "without mpiexec" in lines[0] and done.stdout == ""
 
 
 @needs_mpi
@@ -261,6 +273,8 @@ def test_sys_exit_with_a_failing_status_on_one_rank_ends_the_job_with_it(tmp_pat
     done = _launch(2, [str(WORKER), "exit", str(tmp_path)], tmp_path, timeout=40)
     assert done.returncode == 3, done.stderr
     assert time.perf_counter() - started < 30
+    # the program said nothing: MPI's abort line is the one word on which rank ended the job
+    assert "Abort(3) on node 1" in done.stderr, done.stderr
 
 
 @needs_mpi
@@ -317,6 +331,8 @@ def test_a_failure_every_rank_meets_is_reported_once(tmp_path, option, message):
     done = _launch(3, args, tmp_path, timeout=60)
     assert done.returncode == 2
     assert done.stderr.count(message) == 1, done.stderr  # rank 0's line; ranks 1, 2 kept still
+    # and only that line: MPI's "Abort(2) on node 0 ..." after it says nothing more
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def _train_with_rank_1_apart(tmp_path, *rank_1_options: str):

@@ -26,6 +26,18 @@ def _check_port_free(host: str, port: int) -> None:
         raise UserError(f"serve: cannot listen on {host}:{port} ({reason})") from None
 
 
+def refuse_a_parallel_job() -> None:
+    """One line, not a server per rank: under mpiexec/srun every rank would start the page on
+    the same address, and all but one could not listen (which ended the job)."""
+    from chainrule import distributed
+
+    if distributed.world().size > 1:
+        raise UserError(
+            "serve: the explorer is one web server; start it without mpiexec or srun "
+            "(train in parallel with chainrule train, then serve --model the run)"
+        )
+
+
 def page_url(host: str, port: int) -> str:
     """The address to open: a wildcard host (0.0.0.0, ::) listens everywhere but is no address
     a browser can open, so this machine's loopback stands for it."""
@@ -104,6 +116,7 @@ def serve(
     from chainrule.web import create_app
     from chainrule.web.app import LOCAL_HOSTS
 
+    refuse_a_parallel_job()
     if not host.strip():
         raise UserError(
             "serve: --host '' would listen on every interface; give an address "

@@ -363,11 +363,26 @@ def random_state(
     )
 
 
+def loss_json(d: Derivation) -> dict:
+    """What E reads, as the page says it: the loss's ``name``; ``reads``, "z" where the loss
+    applies its own unit to the top layer's logits (the explainer's record then has no dE/dy
+    there), else "y"; ``applies``, that unit (None where E reads y). The page takes these words
+    from here rather than from the loss's name, so a loss it does not know is described as the
+    library computes it."""
+    reads_z = d.layers[-1].dE_dy is None  # the record's own word: build.py leaves it None
+    return {
+        "name": d.loss.name,
+        "reads": "z" if reads_z else "y",
+        "applies": d.loss.output_activation if reads_z else None,
+    }
+
+
 def pass_json(d: Derivation) -> dict:
     """One forward and backward pass as the page draws it: per layer the units' z, y, dE/dz and
-    dE/dy (case 0), dE/dw and dE/db per weight layer, and E. An output layer whose loss reads
-    the logits z (cross-entropy, binary cross-entropy) has no dE/dy: null, as in the explainer's
-    record (a 0 there read as "E does not change with y" beside a dE/dz that is not 0)."""
+    dE/dy (case 0), dE/dw and dE/db per weight layer, E, and what E reads (:func:`loss_json`).
+    An output layer whose loss reads the logits z (cross-entropy, binary cross-entropy) has no
+    dE/dy: null, as in the explainer's record (a 0 there read as "E does not change with y"
+    beside a dE/dz that is not 0)."""
     layers = []
     for record in d.layers:
         layers.append(
@@ -380,6 +395,7 @@ def pass_json(d: Derivation) -> dict:
         )
     return {
         "E": d.error,
+        "loss": loss_json(d),
         "layers": layers,
         # null where no weight exists (a layer joined in blocks), as in the network's weights
         "dE_dw": [_with_nulls(c.dE_dw, c.connected) for c in d.connections],

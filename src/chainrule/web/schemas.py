@@ -379,11 +379,23 @@ class LayerNumbers(BaseModel):
     dE_dy: list[float] | None
 
 
+class LossReads(BaseModel):
+    """What E reads: ``reads`` "z" where the loss applies its own unit (``applies``: softmax,
+    logistic) to the top layer's logits, so that layer has no dE/dy; "y" where E compares the
+    top units' outputs with the targets (``applies`` null)."""
+
+    name: str
+    reads: Literal["y", "z"]
+    applies: str | None
+
+
 class PassResponse(BaseModel):
-    """A forward and backward pass: E, per-layer unit numbers, dE/dw (null where no weight
-    exists, as in the network's weights) and dE/db (null for a layer without biases)."""
+    """A forward and backward pass: E, what E reads (``loss``), per-layer unit numbers, dE/dw
+    (null where no weight exists, as in the network's weights) and dE/db (null for a layer
+    without biases)."""
 
     E: float
+    loss: LossReads
     layers: list[LayerNumbers]
     dE_dw: list[list[list[float | None]]]
     dE_db: list[list[float] | None]

@@ -193,8 +193,29 @@ function createExplorer(ROOT, transport, host) {
       + "and the page changes only its numbers (weights, biases, input and target), not its layers, "
       + "units or activations; the Seed network button or Load JSON starts another network.");
   }
-  // the losses that apply their own unit to the logits z (the server's nn losses say which)
-  const readsLogits = () => S.net.loss === "cross-entropy" || S.net.loss === "binary-cross-entropy";
+  /** Whether E is computed from the top layer's logits z, as the server's pass says (its
+   *  `loss`: what the loss object reads and the unit it applies), never guessed from a name. */
+  const readsLogits = () => S.pass.loss.reads === "z";
+
+  /** What E reads, in words: the top units' outputs y, or their logits z and the unit the loss
+   *  applies to them itself. */
+  function lossReadsText() {
+    const { name, reads, applies } = S.pass.loss;
+    return reads === "z"
+      ? `logits z (the ${name} applies the ${applies} to them itself, so y is not on E's path)`
+      : "outputs y";
+  }
+
+  /** ∂E/∂z_j of a top unit as a formula, for the losses that read z whose gradient the page
+   *  writes out (text only: whether E reads z is the pass's word); any other loss that reads z
+   *  gets a general sentence (topUnitGradient). */
+  const LOGIT_GRADIENT = {
+    "cross-entropy": (dz) => `(y<sub>j</sub> &Sigma;<sub>k</sub> t<sub>k</sub> &minus; t<sub>j</sub>) / N =
+        <code>${dz}</code> directly (N: the cases the loss averages over;
+        &Sigma;<sub>k</sub> t<sub>k</sub> is 1 for a target that is one class).`,
+    "binary-cross-entropy": (dz) => `(y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${dz}</code> directly
+        (N: the outputs times the cases the loss averages over).`,
+  };
 
   /** The steps: inputs, each layer forward, E, then dE/dz of the top, dE/dy and dE/dz downwards. */
   function phases() {
@@ -229,10 +250,10 @@ function createExplorer(ROOT, transport, host) {
       case "input": return ["Inputs", "Layer 0 holds the input: its units' y are the case's values."];
       case "fwd": return [`Forward: layer ${p.layer}`,
         `z_j = b_j + \u03A3_i y_i w_ij, then y_j = ${act(p.layer)}(z_j) for each unit of layer ${p.layer}.`];
-      case "loss": return ["Error E", `E = ${S.net.loss} of the top units' outputs against the targets.`];
+      case "loss": return ["Error E", `E = ${S.pass.loss.name} of the top units' ${lossReadsText()} against the targets.`];
       case "dz": return [`Backward: \u2202E/\u2202z in layer ${p.layer}`, p.layer === top
         ? (readsLogits()
-          ? `\u2202E/\u2202z_j straight from the loss: the ${S.net.loss} reads the logits z, so these units have no \u2202E/\u2202y_j step.`
+          ? `\u2202E/\u2202z_j straight from the loss: the ${S.pass.loss.name} reads the logits z, so these units have no \u2202E/\u2202y_j step.`
           : "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j)).")
         : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
       case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
@@ -561,7 +582,7 @@ function createExplorer(ROOT, transport, host) {
       if (l > 0) tip.push(`z = ${fmtLong(layer.z[i])}`);
       // null where the loss reads z (the server's word): a 0 would contradict dE/dz = f'(z) dE/dy
       if (revealed(l, "dy")) tip.push(layer.dE_dy === null
-        ? `\u2202E/\u2202y: not shown (the ${S.net.loss} reads z directly)`
+        ? `\u2202E/\u2202y: not shown (the ${S.pass.loss.name} reads z directly)`
         : `\u2202E/\u2202y = ${fmtLong(layer.dE_dy[i])}`);
       if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
       if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
@@ -580,7 +601,7 @@ function createExplorer(ROOT, transport, host) {
       const above = [], below = [];
       if (revealed(l, "y")) above.unshift({ text: `y ${fmt(y)}`, prio: 1, cls: "label" });
       if (l > 0 && revealed(l, "z")) above.unshift({ text: `z ${fmt(layer.z[i])}`, prio: 3, cls: "label muted" });
-      // a cross-entropy is computed from the logits z, so the top units' y is not on E's path
+      // a loss that reads the logits z: the top units' y is not on E's path
       const fromLogits = l === top && readsLogits();
       if (revealed(l, "dy") && !fromLogits) below.push({ text: `\u2202E/\u2202y ${fmt(layer.dE_dy[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dy[i])}` });
       if (l > 0 && revealed(l, "dz")) below.push({ text: `\u2202E/\u2202z ${fmt(layer.dE_dz[i])}`, prio: 1, cls: `label grad ${signClass(layer.dE_dz[i])}` });
@@ -668,6 +689,22 @@ function createExplorer(ROOT, transport, host) {
     $("btn-step").disabled = S.phase === list.length - 1;
   }
 
+  /** Where a top unit's ∂E/∂y_j and ∂E/∂z_j come from, as HTML: from the loss through
+   *  y, or straight from the loss on z (the pass's `loss` says which). */
+  function topUnitGradient(layer, j) {
+    const { name, reads, applies } = S.pass.loss;
+    const dz = fmtLong(layer.dE_dz[j]);
+    if (reads === "y") {
+      return `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[j])}</code> comes from the loss
+        (${name}); &part;E/&part;z<sub>j</sub> = <code>${dz}</code>.`;
+    }
+    const written = LOGIT_GRADIENT[name];
+    return written
+      ? `The ${name} is computed from the logits z, so &part;E/&part;z<sub>j</sub> = ${written(dz)}`
+      : `The ${name} is computed from the logits z (it applies the ${applies} to them itself), so
+        &part;E/&part;z<sub>j</sub> = <code>${dz}</code> comes straight from the loss.`;
+  }
+
   function renderPaths() {
     const info = $("unit-info");
     const box = $("paths-box");
@@ -680,17 +717,7 @@ function createExplorer(ROOT, transport, host) {
       const t = S.net.target[sel.unit];
       info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
         target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
-        ${!readsLogits()
-      ? `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[sel.unit])}</code> comes from the loss
-        (${S.net.loss}); &part;E/&part;z<sub>j</sub> = <code>${fmtLong(layer.dE_dz[sel.unit])}</code>.`
-      : S.net.loss === "cross-entropy"
-      ? `The cross-entropy is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
-        (y<sub>j</sub> &Sigma;<sub>k</sub> t<sub>k</sub> &minus; t<sub>j</sub>) / N =
-        <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly (N: the cases the loss averages over;
-        &Sigma;<sub>k</sub> t<sub>k</sub> is 1 for a target that is one class).`
-      : `The ${S.net.loss} is computed from the logits z, so &part;E/&part;z<sub>j</sub> =
-        (y<sub>j</sub> &minus; t<sub>j</sub>) / N = <code>${fmtLong(layer.dE_dz[sel.unit])}</code> directly
-        (N: the outputs times the cases the loss averages over).`}
+        ${topUnitGradient(layer, sel.unit)}
         A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
       return;
     }

@@ -620,6 +620,36 @@ def list_operand(value: list | tuple, like: Any) -> Any:
     return host
 
 
+def number_out_of_range(value: int, like: Any, op: str | None = None) -> str:
+    """Why the Python number ``value`` cannot join the array ``like`` in ``op``, and the fix.
+
+    A Python number takes the tensor's dtype, on every library (NumPy's rule, and the standard's:
+    ``x8 * 2`` stays int8), so one that the dtype cannot hold is refused, in each library's own
+    words ("Python integer 1099511627776 out of bounds for int32") that name neither the op nor a
+    way out. The fix is a wider tensor: int64 where the number fits it and the library has it,
+    else a float (JAX without x64 has no int64: switching x64 on gives it)."""
+    xp = array_module(like)
+    library, name = _library(xp), dtype_name(like.dtype)
+    if is_floating(like.dtype, xp):  # only a number beyond every float gets here
+        fix = "no float dtype holds it either"
+    else:
+        floats = dtype_name(default_float(xp, like))
+        wider = "int64" if -(2**63) <= value < 2**63 else floats
+        fix = f"cast the tensor first, e.g. x.astype('{wider}')"
+        if wider == "int64" and _x64_setting(xp) is False:
+            fix = (
+                f"{library} has no int64 while jax_enable_x64 is off: run "
+                'jax.config.update("jax_enable_x64", True) at startup and cast the tensor '
+                f"(x.astype('int64')), or cast it to a float dtype first (x.astype('{floats}'))"
+            )
+    digits = str(value)
+    shown = digits if len(digits) <= 40 else f"{digits[:12]}... ({len(digits)} digits)"
+    return (
+        f"{op + ': ' if op else ''}the Python number {shown} is out of the range of the {name} "
+        f"tensor it meets ({library} keeps the tensor's dtype for a Python number); {fix}"
+    )
+
+
 def _is_foreign(value: Any, xp: Any) -> bool:
     return hasattr(value, "shape") and array_module(value) is not xp
 
@@ -854,7 +884,9 @@ def index_array(array: Any, index: Any) -> Any:
     (:func:`_apart_on_numpy_only`). Each refuses what NumPy refuses (:func:`check_as_numpy`):
     a library that moves an out-of-bounds position (JAX clamps, CuPy wraps) has every key with
     integers checked first; the others refuse one for themselves, but for an empty result,
-    which reads no element, so only that is checked after."""
+    which reads no element, so only that is checked after. A key that is no index at all (a
+    float, a string) is NumPy's IndexError on every library too, where JAX and PyTorch raised
+    TypeErrors of their own."""
     if type(array) is numpy.ndarray:
         return array[index]
     if _apart_on_numpy_only(array, index):
@@ -866,6 +898,9 @@ def index_array(array: Any, index: Any) -> Any:
             result = array[index]
         except IndexError:
             result = _taken(array, index)
+        except TypeError:  # NumPy's refusal where NumPy refuses the key; else the library's
+            check_as_numpy(tuple(array.shape), index)
+            raise
     if size(result) == 0:  # no element read: no position checked, by NumPy's reading either
         check_as_numpy(tuple(array.shape), index)
     return result
@@ -911,7 +946,8 @@ def _apart_on_numpy_only(array: Any, index: Any) -> bool:
 
 def check_as_numpy(shape: tuple[int, ...], index: Any) -> None:
     """NumPy's IndexError, in its words, for a key NumPy refuses on an array of ``shape``: an
-    integer out of bounds, a boolean mask of another shape. A library may take such a key:
+    integer out of bounds, a boolean mask of another shape, an item that is no index (a float,
+    which JAX refused with a TypeError of its own). A library may take such a key:
     PyTorch and array-api-strict read no element of an empty result, so ``x[..., [], -3]`` of
     a (3, 4, 2) ``x`` was (3, 0); JAX clamps integer arrays (``x[[3]]`` was ``x[[2]]``, and
     on a 0-size array a ShapeError); CuPy wraps them; PyTorch on a GPU stops the device.
@@ -922,8 +958,8 @@ def check_as_numpy(shape: tuple[int, ...], index: Any) -> None:
     alone. A stand-in broadcasts wherever the key does, so it refuses nothing that NumPy takes;
     reading the extremes costs one transfer to the host per integer array."""
     items = index if isinstance(index, tuple) else (index,)
-    if not any(isinstance(item, int) or hasattr(item, "shape") for item in items):
-        return  # slices, None and Ellipsis: never out of bounds
+    if all(item is None or item is Ellipsis or isinstance(item, slice) for item in items):
+        return  # slices, None and Ellipsis: never out of bounds (any other item is read: a float)
     lows, highs = zip(*(_extremes(item) for item in items))
     stand_in = _zero_strided(tuple(shape))
     stand_in[lows]

@@ -565,42 +565,43 @@ class Tensor:
 
     # Comparisons give plain arrays: they have no gradient.
     def __lt__(self, other: Any) -> Any:
-        left, right = self._sides(other)
+        left, right = self._sides(other, "comparison (<)")
         return left < right
 
     def __le__(self, other: Any) -> Any:
-        left, right = self._sides(other)
+        left, right = self._sides(other, "comparison (<=)")
         return left <= right
 
     def __gt__(self, other: Any) -> Any:
-        left, right = self._sides(other)
+        left, right = self._sides(other, "comparison (>)")
         return left > right
 
     def __ge__(self, other: Any) -> Any:
-        left, right = self._sides(other)
+        left, right = self._sides(other, "comparison (>=)")
         return left >= right
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        left, right = self._sides(other)
+        left, right = self._sides(other, "comparison (==)")
         return left == right
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        left, right = self._sides(other)
+        left, right = self._sides(other, "comparison (!=)")
         return left != right
 
-    def _sides(self, other: Any) -> tuple[Any, Any]:
-        """Both sides of a comparison: this tensor's array, and the other side as
-        :meth:`_compared` makes it. Integers against a float number compare as floats, as NumPy
-        compares them (array-api-strict refused ``int_tensor < 0.5``: "Python float scalars can
-        only be promoted with floating-point arrays")."""
-        right = self._compared(other)
+    def _sides(self, other: Any, op: str) -> tuple[Any, Any]:
+        """Both sides of a comparison (``op``, "comparison (<)", names it in errors): this
+        tensor's array, and the other side as :meth:`_compared` makes it. Integers against a
+        float number compare as floats, as NumPy compares them (array-api-strict refused
+        ``int_tensor < 0.5``: "Python float scalars can only be promoted with floating-point
+        arrays")."""
+        right = self._compared(other, op)
         left = self.data
         floating = isinstance(other, (float, np.floating))
         if type(left) is not np.ndarray and floating and right.dtype != left.dtype:
             left = backend.astype(left, right.dtype)
         return left, right
 
-    def _compared(self, other: Any) -> Any:
+    def _compared(self, other: Any, op: str) -> Any:
         """The other side of a comparison as the ops take an operand: a number (NumPy's
         scalars too) in this tensor's dtype, a list or NumPy array on its library and device,
         and an array of another library or device refused naming both (array-api-strict
@@ -610,7 +611,7 @@ class Tensor:
                 backend.check_compatible("comparison", [self.data, other.data])
             return other.data
         if isinstance(other, (int, float, bool, np.generic)):
-            return _ops.as_tensor(other, self).data
+            return _ops.as_tensor(other, self, op).data
         if type(self.data) is np.ndarray and (
             isinstance(other, np.ndarray) or not hasattr(other, "shape")
         ):

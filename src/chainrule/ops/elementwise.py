@@ -14,6 +14,7 @@ import numpy
 from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.engine import apply
+from chainrule.errors import is_about_shapes
 from chainrule.ops.registry import EachInput, array_of, primitive
 from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
 from chainrule.tensor import Tensor
@@ -40,9 +41,31 @@ _mul = primitive(
     lambda g, out, a, b: unbroadcast(g * b, a.shape),
     lambda g, out, a, b: unbroadcast(g * a, b.shape),
 )
+
+
+def _true_divide(a: Any, b: Any) -> Any:
+    """a / b. array-api-strict divides floats only (the standard leaves integers' true division
+    to each library; NumPy, PyTorch and JAX give their default float), and its refusal named no
+    way out: where an operand is not floating, the refusal says to cast it first (a refusal
+    of shapes or of a mix of libraries is left as it is, for the engine to name)."""
+    try:
+        return a / b
+    except TypeError as error:
+        arrays = [x for x in (a, b) if hasattr(x, "dtype")]
+        if (
+            isinstance(error, backend.ArrayLibraryError)
+            or is_about_shapes(error)
+            or all(map(backend.holds_floats, arrays))
+        ):
+            raise
+        floats = backend.dtype_name(backend.default_float(array_module(arrays[0]), arrays[0]))
+        fix = f"cast the integer operand to a float dtype first (x.astype('{floats}'))"
+        raise TypeError(f"{str(error).splitlines()[0]}; {fix}") from error
+
+
 _div = primitive(
     "div",
-    lambda a, b: a / b,
+    _true_divide,
     lambda g, out, a, b: unbroadcast(g / b, a.shape),
     lambda g, out, a, b: unbroadcast(-g * out / b, b.shape),
 )
@@ -53,28 +76,28 @@ def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
     if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
         return apply(_add, (a, b), {})
-    return _add(*as_tensors(a, b))
+    return _add(*as_tensors(a, b, _add.name))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting."""
     if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
         return apply(_sub, (a, b), {})
-    return _sub(*as_tensors(a, b))
+    return _sub(*as_tensors(a, b, _sub.name))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
     if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
         return apply(_mul, (a, b), {})
-    return _mul(*as_tensors(a, b))
+    return _mul(*as_tensors(a, b, _mul.name))
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting."""
     if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
         return apply(_div, (a, b), {})
-    return _div(*as_tensors(a, b))
+    return _div(*as_tensors(a, b, _div.name))
 
 
 def _log_of_base(a: Any, b: Any) -> Any:
@@ -184,7 +207,7 @@ def power(base: Any, exponent: Any) -> Tensor:
         # promotion it would make a float32 base float64: a plain Python number never upcasts
         plain = float(exponent) if isinstance(exponent, float) else int(exponent)
         return _power_scalar(base, exponent=plain)
-    return _power(*as_tensors(base, exponent))
+    return _power(*as_tensors(base, exponent, _power.name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,13 +325,13 @@ _minimum = primitive(
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise larger of a and b; at a tie each gets half the gradient, and where either is
     NaN (so is the value) both get all of it, as in PyTorch."""
-    return _maximum(*as_tensors(a, b))
+    return _maximum(*as_tensors(a, b, _maximum.name))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise smaller of a and b; at a tie each gets half the gradient, and where either is
     NaN (so is the value) both get all of it, as in PyTorch."""
-    return _minimum(*as_tensors(a, b))
+    return _minimum(*as_tensors(a, b, _minimum.name))
 
 
 _where = primitive(
@@ -323,7 +346,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``; the condition carries no gradient."""
     if isinstance(condition, Tensor):
         condition = condition.data
-    a, b = as_tensors(a, b)
+    a, b = as_tensors(a, b, "where")
     condition = backend.asarray_like(condition, a.data, dtype=bool, op="where")
     return _where(a, b, condition=condition)
 
@@ -423,8 +446,8 @@ def _clip_to_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
     value NaN, as np.clip and torch.clamp give it."""
     # torch gives low no gradient where low >= high: not so against a missing high's +inf
     capped = high is not None
-    low = as_tensor(-numpy.inf if low is None else low, x)
-    high = as_tensor(numpy.inf if high is None else high, x)
+    low = as_tensor(-numpy.inf if low is None else low, x, "clip")
+    high = as_tensor(numpy.inf if high is None else high, x, "clip")
     return _clip_to_bounds(x, low, high, capped=capped)
 
 

@@ -23,31 +23,29 @@ from chainrule.tensor import Tensor
 # ---------------------------------------------------------------------------------------------
 
 
-def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> Tensor:
     """``value`` as a Tensor; a Python number takes ``like``'s dtype where NumPy's rules allow.
 
     So ``2.0 * x`` stays float32 for a float32 ``x`` (a Python scalar never upcasts), and so
     does ``[1, 2] * x`` (:func:`~chainrule.backend.list_operand`). Beside a ``like`` of another
     library than NumPy, a NumPy array or a list joins that library and device
     (:func:`~chainrule.backend.operand_like` says its dtype); an array of a third library stays
-    as it is, for the op to refuse naming both.
+    as it is, for the op to refuse naming both. A Python integer that ``like``'s dtype cannot
+    hold is an ``OverflowError`` naming ``op`` (the operation it is an operand of), the dtype,
+    the number and the fix (:func:`~chainrule.backend.number_out_of_range`).
     """
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool)):
         data = like.data
         xp = array_module(data)
-        if xp is numpy:
-            dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
-            try:
+        try:
+            if xp is numpy:
+                dtype = data.dtype if data.dtype.kind == "f" else xp.result_type(data, value)
                 return _scalar_constant(value, dtype, xp)
-            except OverflowError:  # NumPy's words name neither operand
-                raise OverflowError(
-                    f"the Python number {value} is out of the range of the {dtype} tensor it "
-                    "meets (NumPy keeps the tensor's dtype); cast the tensor first, e.g. "
-                    "x.astype('int64')"
-                ) from None
-        return _device_constant(value, data, xp)
+            return _device_constant(value, data, xp)
+        except OverflowError:  # the library's words name neither the op nor a way out
+            raise OverflowError(backend.number_out_of_range(value, data, op)) from None
     if like is not None and isinstance(value, complex):
         # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128)
         if array_module(like.data) is numpy:
@@ -138,17 +136,18 @@ def _scalar_constant(value: Any, dtype: Any, xp: Any) -> Tensor:
     return constant
 
 
-def as_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as tensors (whichever is a tensor sets a scalar's dtype)."""
+def as_tensors(a: Any, b: Any, op: str | None = None) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as tensors (whichever is a tensor sets a scalar's dtype);
+    ``op`` names the op in a refusal of a number."""
     if isinstance(a, Tensor):  # the common case, two tensors, without a call per operand
         if isinstance(b, Tensor):
             return a, b
-        operand = as_tensor(b, a)
+        operand = as_tensor(b, a, op)
         if isinstance(b, _NUMPY_FLOATS):  # only these can widen the tensor: no call for a number
             a = _in_numpys_dtype(a, operand)
         return a, operand
     b = as_tensor(b)
-    operand = as_tensor(a, b)
+    operand = as_tensor(a, b, op)
     if isinstance(a, _NUMPY_FLOATS):
         b = _in_numpys_dtype(b, operand)
     return operand, b

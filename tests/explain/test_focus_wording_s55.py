@@ -19,13 +19,15 @@ from chainrule.cli import main
 from chainrule.explainer import render
 
 X = np.array([[0.1, 0.2, 0.3]])
-Y_WORDS = "E reads its y directly, so its dE/dy comes from the loss"
+#: unit 1 of the top layer, in Hinton's notation (the default); test_notation_words.py has the
+#: words in the other notations
+Y_WORDS = "E reads its y_1 directly, so its ∂E/∂y_1 comes from the loss"
 
 
 def _z_words(loss: str, activation: str) -> str:
     return (
-        f"E reads its z (the {loss} applies the {activation} itself), so it has no dE/dy and "
-        "its dE/dz comes straight from the loss"
+        f"E reads its z_1 (the {loss} applies the {activation} itself), so it has no ∂E/∂y_1 "
+        "and its ∂E/∂z_1 comes straight from the loss"
     )
 
 

@@ -33,7 +33,7 @@ from chainrule import optim
 from chainrule.engine import reverse_topological_order, sum_over_consumers
 from chainrule.explainer.derivation import Checked
 from chainrule.explainer.network import ExplainError, Network, as_network
-from chainrule.explainer.notation import Math, Notation, get_notation, plain_text, vector
+from chainrule.explainer.notation import Math, Notation, get_notation, plain_text
 from chainrule.explainer.unit_graph import (
     UnitGraph,
     contributions,
@@ -213,22 +213,21 @@ class BugRow:
         if kind in ("y", "z"):
             layer, unit, case = index
             where = f"{layer}:{unit + 1}" + (f" case {case + 1}" * (case > 0))
-            return f"{_layer_gradient(n, kind, layer)} {where}"
+            return f"{_layer_gradient(n, kind)} {where}"
         if kind == "w":
             below, i, j = index
             weight = n.w(below, "i", i, "j", j).plain
-            return f"{_layer_gradient(n, 'w', below + 1)} {below}→{below + 1} {weight}"
+            return f"{_layer_gradient(n, 'w')} {below}→{below + 1} {weight}"
         below, j = index
-        return f"{_layer_gradient(n, 'b', below + 1)} {below + 1}:{j + 1}"
+        return f"{_layer_gradient(n, 'b')} {below + 1}:{j + 1}"
 
 
-def _layer_gradient(n: Notation, kind: str, layer: int) -> str:
+def _layer_gradient(n: Notation, kind: str) -> str:
     """∂E/∂y, ∂E/∂x, δ, ∂C/∂w, ...: the gradient of a kind of quantity, no unit and no layer
     (the row's locator gives both)."""
     if kind == "w":
         return n.dE(Math(kind, kind)).plain
-    symbol = {"y": n.dE_dy, "z": n.dE_dz, "b": n.dE_db}[kind](layer, "i")
-    return vector(symbol, "i").plain.replace(f"^{layer}", "")
+    return n.bare(f"dE_d{kind}").plain
 
 
 @dataclass
@@ -239,8 +238,8 @@ class BugReport:
     :meth:`effect_in`, :meth:`note_in`); :meth:`to_dict` and :attr:`note` use the derivation's
     own ``notation``. ``letters`` are the lecture's letters (i, j) of the top connection, the
     one the effect's symbols name; ``merged`` the leaves (by key) that ``merged-leaves`` made
-    one node, None for the other bugs; ``kink_note`` why some right values are the unit
-    graph's, not the derivation's (a relu unit at its kink: :func:`_right`).
+    one node, None for the other bugs; ``kinked`` how many right values are the unit graph's,
+    not the derivation's (a relu unit at its kink: :func:`_right`), which the note says why.
     """
 
     bug: Bug
@@ -250,7 +249,7 @@ class BugReport:
     top: int = 1
     letters: tuple[str, str] = ("i", "j")
     merged: list[list[tuple]] | None = None
-    kink_note: str = ""
+    kinked: int = 0
 
     @property
     def note(self) -> str:
@@ -259,9 +258,10 @@ class BugReport:
 
     def note_in(self, n: Notation) -> str:
         """The note, leaves named in notation ``n`` (and why some right values are the unit
-        graph's, at a relu kink: ``kink_note``)."""
+        graph's, at a relu kink: ``kinked``)."""
         note = self.fixed_note if self.merged is None else _merged_note(self.merged, n)
-        return " ".join(part for part in (note, self.kink_note) if part)
+        kinks = _kink_note(self.kinked, n, self.top, self.letters)
+        return " ".join(part for part in (note, kinks) if part)
 
     def effect_in(self, n: Notation) -> list[str | Math]:
         """What the bug does, its symbols those of the top connection in notation ``n``."""
@@ -337,7 +337,7 @@ def run_bug(d: Any, name: str, network: Any = None) -> BugReport:
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
     merged = _merged_leaves(g, rows) if name == "merged-leaves" else None
-    return BugReport(bug, rows, merged=merged, kink_note=_kink_note(d, rows), **_context(d))
+    return BugReport(bug, rows, merged=merged, kinked=_kinked(d, rows), **_context(d))
 
 
 def _frozen_keys(d: Any, model: Any) -> set[tuple]:
@@ -452,15 +452,23 @@ def _right(check: Checked, reference: float | None) -> float:
     return reference
 
 
-def _kink_note(d: Any, rows: list[BugRow]) -> str:
-    """What to say when some rows' right values are the unit graph's, not the derivation's."""
-    moved = sum(row.right != _from_derivation(d, row.key).value for row in rows)
+def _kinked(d: Any, rows: list[BugRow]) -> int:
+    """How many rows' right values are the unit graph's, not the derivation's."""
+    return sum(row.right != _from_derivation(d, row.key).value for row in rows)
+
+
+def _kink_note(moved: int, n: Notation, top: int, letters: tuple[str, str]) -> str:
+    """What to say when ``moved`` rows' right values are the unit graph's, its symbols those of
+    the top connection (letters i, j) in notation ``n``."""
     if not moved:
         return ""
+    i, j = letters
+    y_w = f"{n.y(top - 1, i).plain} {n.w(top - 1, i, None, j, None).plain}"
+    z_j = f"{n.b(top, j).plain} + Σ_{i} {y_w}"  # as the forward pass writes z_j
     return (
         f"{moved} right value{'s' if moved > 1 else ''} here differ{'' if moved > 1 else 's'} "
-        "from the backward pass above: a relu unit's z is at its kink, 0, and the graph "
-        "recorded unit by unit (which the bug runs on) sums b_j + Σ_i y_i w_ij in another "
+        f"from the backward pass above: a relu unit's {n.bare('z').plain} is at its kink, 0, "
+        f"and the graph recorded unit by unit (which the bug runs on) sums {z_j} in another "
         "order than the engine's matrix product, and the two can land on opposite sides of 0 "
         "(where relu's slope is 0 on one, 1 on the other). The right column is the real "
         "engine on that graph, the values the bug is compared with."
@@ -534,4 +542,4 @@ def _no_zero_grad(d: Any, bug: Bug, frozen: set[tuple]) -> BugReport:
             "they were and nothing piles up on them: their rows are step 2's own gradient."
         )
     rows = _rows(d2, g2, wrong, right_now)
-    return BugReport(bug, rows, note, kink_note=_kink_note(d2, rows), **_context(d))
+    return BugReport(bug, rows, note, kinked=_kinked(d2, rows), **_context(d))

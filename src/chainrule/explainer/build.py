@@ -17,7 +17,13 @@ from chainrule.checks import is_integer
 from chainrule.engine import enable_grad
 from chainrule.errors import type_name
 from chainrule.explainer import margin, numeric
-from chainrule.explainer.derivation import ConnectionRecord, Derivation, LayerRecord, Quantity
+from chainrule.explainer.derivation import (
+    SUM_SECTIONS,
+    ConnectionRecord,
+    Derivation,
+    LayerRecord,
+    Quantity,
+)
 from chainrule.explainer.network import (
     ACTIVATIONS,
     ExplainError,
@@ -32,6 +38,7 @@ from chainrule.explainer.network import (
     seed_network,
     targets_for,
 )
+from chainrule.explainer.notation import Notation, get_notation
 from chainrule.explainer.paths import path_table
 from chainrule.explainer.perturbation import perturbation_view
 from chainrule.explainer.symbolic import symbolic_view
@@ -104,11 +111,10 @@ def explain(
     if check:
         _finite_differences(derivation, problem, eps, max_checks)
     derivation.focus = _focus(derivation, unit)
-    top, (layer, index) = derivation.n_layers, derivation.focus
+    top, (layer, _) = derivation.n_layers, derivation.focus
     if layer == top and (perturbation or views or symbolic):  # the sections left out, said once
-        derivation.sum_left_out = _sum_left_out(
-            derivation, index, perturbation=perturbation, views=views, symbolic=symbolic
-        )
+        asked = {"perturbation": perturbation, "views": views, "symbolic": symbolic}
+        derivation.sums_left_out = tuple(name for name in SUM_SECTIONS if asked[name])
         derivation.notes.append(derivation.sum_left_out)
     if perturbation and derivation.focus[0] < derivation.n_layers:
         derivation.perturbation = perturbation_view(derivation, *derivation.focus)
@@ -123,32 +129,6 @@ def explain(
 
         derivation.bug = run_bug(derivation, bug, problem.network)
     return derivation
-
-
-def _sum_left_out(d: Derivation, index: int, **asked: bool) -> str:
-    """Why the sections asked for that explain the sum over j, dE/dy_i = Σ_j w_ij dE/dz_j, are
-    left out for output unit ``index`` (0-based) of ``d``'s top layer, each with its reason."""
-    layer = d.n_layers
-    reasons = {
-        "perturbation": "the nudge and its paths (no path runs through a layer above it)",
-        "views": "the three views of the sum (there are no terms from units above to lay out)",
-        "symbolic": "sympy's proof of the sum (there is no sum to prove)",
-    }
-    left = [why for name, why in reasons.items() if asked[name]]
-    listed = left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1]
-    # as the layer's own record says: a loss that reads z leaves the top's dE/dy None
-    if d.layers[layer].dE_dy is None:
-        reads = (
-            f"E reads its z (the {d.loss.name} applies the {d.loss.output_activation} itself), "
-            "so it has no dE/dy and its dE/dz comes straight from the loss"
-        )
-    else:
-        reads = "E reads its y directly, so its dE/dy comes from the loss"
-    return (
-        f"unit {layer}:{index + 1} is an output unit: {reads} (the output layer's step above), "
-        f"with no layer above to sum over. Left out, as each explains that sum: {listed}. For "
-        f"them, name a unit of layers 0 to {layer - 1}."
-    )
 
 
 def _check_checks(eps: Any, max_checks: Any) -> None:
@@ -529,15 +509,17 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
                 return forward.with_units(k + 1, j, z_above[:, j].T + step)
 
             conn.dE_db_numeric = sample.moved(e_b, conn.bias.shape, steps["dE_db", k])
+    n = get_notation(derivation.notation)  # the notes' symbols: the derivation's notation's
     smaller = {key: step for key, step in steps.items() if step < eps}
     if smaller:
-        _note_check(derivation, _steps_note(smaller, eps))
+        _note_check(derivation, _steps_note(smaller, eps, n))
     kinked, at_kinks, at_jumps = _skip_kinks(derivation, eps)
     if kinked:
         reasons = []
         if at_kinks:
+            z = n.bare("z").plain
             reasons.append(
-                "a relu unit's z is at (or within a step, or the model dtype's rounding of z, "
+                f"a relu unit's {z} is at (or within a step, or the model dtype's rounding of {z}, "
                 "of) its kink, 0, where the engine takes relu'(0) = 0 and a central difference "
                 "straddling the kink reads half the slope (or, across the rounding, the other "
                 "side's)"
@@ -568,15 +550,16 @@ def _note_check(derivation: Derivation, note: str) -> None:
     derivation.check_notes.append(note)
 
 
-def _steps_note(smaller: dict[Quantity, float], eps: float) -> str:
-    """Which quantities' differences took a step below ``eps``, and why."""
-    named = {"dE_dw": "the weights out of layer {}", "dE_dy": "the y's of layer {}"}
+def _steps_note(smaller: dict[Quantity, float], eps: float, n: Notation) -> str:
+    """Which quantities' differences took a step below ``eps``, and why, in notation ``n``."""
+    y, z, E = n.bare("y").plain, n.bare("z").plain, n.E().plain
+    named = {"dE_dw": "the weights out of layer {}", "dE_dy": f"the {y}'s of layer {{}}"}
     parts = [f"{named[kind].format(layer)}: {step:.3g}" for (kind, layer), step in smaller.items()]
     return (
         f"Finite-difference steps below eps ({eps:g}) for {', '.join(parts)}. A weight's step is "
-        "eps over the largest |y| it multiplies, a y's eps over the largest |w| it is multiplied "
-        "by, so that no step moves a z by more than eps (a wider step reads a curved E's slope "
-        "wrong)"
+        f"eps over the largest |{y}| it multiplies, each {y}'s eps over the largest |w| it is "
+        f"multiplied by, so that no step moves any {z} by more than eps (a wider step reads a "
+        f"curved {E}'s slope wrong)"
     )
 
 

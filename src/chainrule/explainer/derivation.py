@@ -20,6 +20,7 @@ import numpy as np
 
 from chainrule.checks import is_integer
 from chainrule.explainer.network import ExplainError
+from chainrule.explainer.notation import Math, Notation, get_notation, plain_text
 from chainrule.nn.losses import Loss
 
 #: One quantity the checks compare as a whole: ``("dE_dy", layer)``, ``("dE_dz", layer)``,
@@ -27,6 +28,14 @@ from chainrule.nn.losses import Loss
 Quantity = tuple[str, int]
 
 SCHEMA_VERSION = 1
+
+#: The sections that explain the sum over j, each with why an output unit, which has no layer
+#: above it, has none of it
+SUM_SECTIONS = {
+    "perturbation": "the nudge and its paths (no path runs through a layer above it)",
+    "views": "the three views of the sum (there are no terms from units above to lay out)",
+    "symbolic": "sympy's proof of the sum (there is no sum to prove)",
+}
 
 
 @dataclass
@@ -198,12 +207,47 @@ class Derivation:
     #: 'dog'"):
     #: the numbers are what the model computes with, which need not be what the data file says
     case_source: str | None = None
-    #: why the sections that explain the sum over j (the nudge, the three views, sympy's proof)
-    #: are left out, where the focus is an output unit (also one of ``notes``, as the JSON has
-    #: it); the write-up says it where those sections would stand
-    sum_left_out: str | None = None
+    #: the sections that explain the sum over j (names of :data:`SUM_SECTIONS`) asked for and
+    #: left out, the focus being an output unit; :meth:`sum_left_out_in` says why
+    sums_left_out: tuple[str, ...] = ()
     #: :meth:`atol_of` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    # -- an output unit as the focus ----------------------------------------------------------
+    @property
+    def sum_left_out(self) -> str | None:
+        """Why the sections that explain the sum over j are left out (:meth:`sum_left_out_in`)
+        in the derivation's own notation, as plain text (one of ``notes``, as the JSON has it);
+        None where none is."""
+        parts = self.sum_left_out_in(get_notation(self.notation))
+        return plain_text(parts) if parts else None
+
+    def sum_left_out_in(self, n: Notation) -> list[str | Math]:
+        """Why the sections asked for that explain the sum over j, dE/dy_i = Σ_j w_ij dE/dz_j,
+        are left out for the focused output unit, each with its reason, the unit's symbols in
+        notation ``n`` (the write-up's, which may not be the derivation's); [] where none is."""
+        if not self.sums_left_out:
+            return []
+        layer, unit = self.focus
+        letter, E = self.layers[layer].letter, n.E()
+        dE_dy = n.dE_dy(layer, letter, unit)
+        # as the layer's own record says: a loss that reads z leaves the top's dE/dy None
+        if self.layers[layer].dE_dy is None:
+            loss, output = self.loss.name, self.loss.output_activation
+            reads = [E, " reads its ", n.z(layer, letter, unit)]
+            reads += [f" (the {loss} applies the {output} itself), so it has no ", dE_dy]
+            reads += [" and its ", n.dE_dz(layer, letter, unit), " comes straight from the loss"]
+        else:
+            reads = [E, " reads its ", n.y(layer, letter, unit)]
+            reads += [" directly, so its ", dE_dy, " comes from the loss"]
+        left = [SUM_SECTIONS[name] for name in self.sums_left_out]
+        listed = left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1]
+        return [
+            f"unit {layer}:{unit + 1} is an output unit: ",
+            *reads,
+            " (the output layer's step above), with no layer above to sum over. Left out, as "
+            f"each explains that sum: {listed}. For them, name a unit of layers 0 to {layer - 1}.",
+        ]
 
     # -- shape of the network -----------------------------------------------------------------
     @property

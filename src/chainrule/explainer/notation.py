@@ -176,6 +176,13 @@ class Notation:
     def dE_db(self, layer: int, letter: str, unit: int | None = None) -> Math:
         return self.dE(self.b(layer, letter, unit))
 
+    def bare(self, kind: str) -> Math:
+        """A quantity of any unit in any layer, as a sentence names it: ``kind`` one of y, z,
+        dE_dy, dE_dz, dE_db (Hinton's y, z, ∂E/∂y; RHW's x for z; the matrix form's a, δ):
+        "a relu unit's z", "the y's of layer 1" in this notation's words."""
+        unit = vector(getattr(self, kind)(1, "i"), "i")  # a^1_i -> a^1: no unit's index
+        return Math(unit.plain.replace("^1", "", 1), unit.latex.replace("^{1}", "", 1))  # nor layer
+
 
 class RHWNotation(Notation):
     """Rumelhart, Hinton & Williams (1986): x_j total input, w_ji from i to j, desired d_j."""

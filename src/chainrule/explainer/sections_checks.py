@@ -13,7 +13,7 @@ from chainrule.explainer.blocks import (
     letter_of,
     unit_numbers,
 )
-from chainrule.explainer.notation import Math, join
+from chainrule.explainer.notation import Math, Notation, join
 from chainrule.explainer.perturbation import error_fold, first_order_miss
 from chainrule.explainer.symbolic import (
     description,
@@ -135,7 +135,8 @@ def _shown_weights(b: Builder, below: int) -> list[tuple[int, int]]:
 
 def sum_left_out(b: Builder) -> None:
     """Where the sections that explain the sum over j would stand, why they do not: the focus
-    is an output unit, whose dE/dy (or dE/dz, for a loss that reads z) comes from the loss."""
+    is an output unit, whose dE/dy (or dE/dz, for a loss that reads z) comes from the loss, in
+    the write-up's notation."""
     d = b.d
     layer, unit = d.focus
     b.add(
@@ -143,7 +144,7 @@ def sum_left_out(b: Builder) -> None:
             f"Why a sum: not for an output unit ({b.n.y(layer, letter_of(b, layer), unit).plain})"
         )
     )
-    b.add(Para([d.sum_left_out]))
+    b.add(Para(d.sum_left_out_in(b.n)))
 
 
 def perturbation(b: Builder) -> None:
@@ -321,8 +322,9 @@ def _across_kinks(b: Builder, yi: Math, kinks: list[dict]) -> list[str | Math]:
         yi,
         ", ",
         *_kinks_named(b, kinks),
-        f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, z = 0: "
-        f"the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
+        f", {'are' if many else 'is'} at or near {'their' if many else 'its'} kink, ",
+        b.n.bare("z"),
+        f" = 0: the nudge carries {'them' if many else 'it'} across, where relu's slope jumps "
         "between 0 and 1, and each path's prediction uses the slope on the engine's side. "
         "The predictions are then first-order accurate only: the error is of order ε"
         + (" (as is the miss when one path is left out)." if _paths(b) > 1 else "."),
@@ -333,14 +335,15 @@ def _not_smooth(b: Builder) -> list[str | Math]:
     d = b.d
     margin_jump = d.loss.name == "margin-squared-error" and d.loss.measured_from == "target"
     return [
-        "E is not smooth along the nudge here"
+        b.n.E(),
+        " is not smooth along the nudge here"
         + (
             " (an output the nudge carries across its margin's edge, where the margin error "
             "measured from the target jumps to 0)"
             if margin_jump
             else ""
         )
-        + ", so the predictions, which are first-order, are not accurate to order ε²."
+        + ", so the predictions, which are first-order, are not accurate to order ε².",
     ]
 
 
@@ -392,8 +395,10 @@ def _rows_across_kinks(b: Builder, yi: Math) -> list[str | Math]:
         yi,
         f" carries the relu unit{'s' if many else ''} ",
         *_kinks_named(b, kinks),
-        f" across {'their' if many else 'its'} kink, z = 0, where relu's slope jumps between 0 "
-        "and 1; each path's prediction uses the slope on the engine's side, so ",
+        f" across {'their' if many else 'its'} kink, ",
+        b.n.bare("z"),
+        " = 0, where relu's slope jumps between 0 and 1; each path's prediction uses the slope "
+        "on the engine's side, so ",
         "those rows' errors are" if len(eps) > 1 else "that row's error is",
         " of order ε.",
     ]
@@ -464,10 +469,10 @@ def symbolic(b: Builder) -> None:
             f"(by {s.get('method', 'simplify')}) but to {s['difference']}; with the numbers "
             f"substituted the derivative gives {s['value']:.12g} and the sum {s['sum_value']:.12g}"
         )
-    b.add(Para([f"{verdict} (engine: {s['engine_value']:.12g}{_engine_off(d, s)})."]))
+    b.add(Para([f"{verdict} (engine: {s['engine_value']:.12g}{_engine_off(d, s, n)})."]))
 
 
-def _engine_off(d, s: dict) -> str:
+def _engine_off(d, s: dict, n: Notation) -> str:
     """How far the engine's floating-point value is from sympy's exact one (sympy's value uses
     the same y's and w's as exact rationals), where that is worth saying: beyond what rounding
     in the model's dtype can leave (``engine_rounding_bound``), the engine's gradient is wrong,
@@ -489,10 +494,11 @@ def _engine_off(d, s: dict) -> str:
         )
     if gap <= 1e3 * float(np.finfo(d.dtype).eps) * abs(exact):
         return ""
+    y = n.bare("y").plain
     return (
         f"; the engine's {d.dtype} value is off from the exact one by {off:.2g} of it, within "
         f"what rounding can leave here (at most {bound:.2g}): floating-point rounding, as where "
-        "a saturated unit's y(1 − y) loses its digits"
+        f"a saturated unit's {y}(1 − {y}) loses its digits"
     )
 
 

@@ -48,7 +48,7 @@ def views(b: Builder) -> None:
                 consumer(n, layer, (i, j), unit, None),
                 f" sends back its share: the same terms, one per {j}.",
                 f" They are case {v['case'] + 1}'s of {b.d.n_cases}." if b.d.n_cases > 1 else "",
-                _digits_shown(b.d.dtype, digits),
+                *_digits_shown(b.d.dtype, digits, w_ij + " " + dE_dzj),
             ]
         )
     )
@@ -196,17 +196,19 @@ def bug(b: Builder) -> None:
     b.add(Para([verdict]))
 
 
-def _digits_shown(dtype: str, digits: int) -> str:
+def _digits_shown(dtype: str, digits: int, term: Math) -> list[str | Math]:
     """Why a float32 model's numbers are shown to fewer digits than a float64 model's: the
     views agree to the precision of its dtype, and past it each rounds in its own way (the
     graph multiplies and adds in the dtype unit by unit, the engine adds by a matrix product,
-    the Hinton and matrix columns add the terms in float64)."""
+    the Hinton and matrix columns add the terms in float64). ``term`` is one term of the sum,
+    in the write-up's notation (Hinton's w_ij ∂E/∂z_j)."""
     if digits == dtype_digits("float64"):
-        return ""
-    return (
+        return []
+    return [
         f" The model computes in {dtype}, whose numbers hold {digits} significant digits "
         f"reliably, so each number is shown as {dtype} rounds it, to {digits} digits: the views "
         f"agree to {dtype}'s precision (past it each computes its sums, the forward pass's "
-        "included, in its own order and rounds differently, so even a single term w_ij dE/dz_j "
-        "can differ in its last digit; the JSON holds every digit)."
-    )
+        "included, in its own order and rounds differently, so even a single term ",
+        term,
+        " can differ in its last digit; the JSON holds every digit).",
+    ]

@@ -206,7 +206,7 @@ def _check_expression_size(E_of_z: sympy.Expr, layer: int) -> None:
     ops = sympy.count_ops(E_of_z)
     if ops > MAX_EXPRESSION_OPS:
         raise SymbolicTooLarge(
-            f"symbolic mode: E written through the layers above layer {layer} has {ops} "
+            f"symbolic mode: the error written through the layers above layer {layer} has {ops} "
             f"operations, and symbolic mode writes out at most {MAX_EXPRESSION_OPS} (it would "
             "take minutes); a --unit in a layer nearer the top has fewer layers above it, or use "
             "a smaller network. The numeric derivation above stands"

@@ -716,23 +716,38 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     transform makes its NumPy copies tensors of NumPy, which are refused beside a PyTorch or
     JAX model; pass ``{k: p.data for k, p in model.named_parameters()}`` instead, whose
     gradients come back in the model's library.
+
+    A tied parameter (a module used twice, ``Sequential(lin, act, lin)``, or one Parameter
+    set on two modules) is one parameter under several names (``"0.weight"`` and
+    ``"2.weight"``): a value given under any one of them is used at every use, and its
+    gradient is the whole gradient, the sum over the uses, as ``torch.func.functional_call``
+    and ``torch.func.grad`` give. Values under two of its names are a ``ValueError`` naming
+    them, as in PyTorch, unless they are one object; equal values are refused too (under
+    :func:`chainrule.grad` each is a variable of its own). :meth:`Module.named_parameters`
+    and the state dict name it once.
     """
-    owners = dict(module.named_modules(remove_duplicate=False))  # a shared one by any name
+    places, tied = _parameter_places(module)
+    for name in params:
+        if name not in places:
+            raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r}")
+    _refuse_two_values_for_one_parameter(module, params, tied)
     swapped, moved = [], []  # moved: parameters given on another library or device
+    done = set()  # tied parameters replaced: by the first of their names
     try:
         for name, value in params.items():
-            prefix, _, attr = name.rpartition(".")
-            owner = owners.get(prefix)
-            if owner is None or attr not in owner._parameters:
-                raise KeyError(
-                    f"functional_call: {type(module).__name__} has no parameter {name!r}"
-                )
+            if tied[name][0] in done:  # the same object again, under another of its names
+                continue
+            done.add(tied[name][0])
+            owner, attr = places[name]
             replaced = owner.__dict__[attr]
             given = value if isinstance(value, Tensor) else _stand_in(value, replaced)
             if _elsewhere(given, replaced):
                 moved.append((name, value, given, replaced))
-            swapped.append((owner, attr, replaced))
-            owner.__dict__[attr] = given  # bypass registration: a temporary stand-in
+            # a tied parameter is replaced wherever it is used, whichever name gave it: one
+            # parameter, one value, and its gradient the sum over every use
+            for holder, slot in (places[each] for each in tied[name]):
+                swapped.append((holder, slot, holder.__dict__[slot]))
+                holder.__dict__[slot] = given  # bypass registration: a temporary stand-in
         return module(*args, **kwargs)
     except backend.ArrayLibraryError as error:
         if not moved:
@@ -741,6 +756,46 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     finally:
         for owner, attr, original in reversed(swapped):
             owner.__dict__[attr] = original
+
+
+def _parameter_places(
+    module: Module,
+) -> tuple[dict[str, tuple[Module, str]], dict[str, list[str]]]:
+    """Where each parameter name points, ``name -> (owner, attribute)``, for every path to it
+    (a shared module's second path too), and ``name -> every name of that parameter``: a
+    parameter reached by several names (a module used twice, or one Parameter set on two
+    modules) is tied, one parameter, as PyTorch's ``named_parameters(remove_duplicate=False)``
+    groups them by identity."""
+    places: dict[str, tuple[Module, str]] = {}
+    names_of: dict[int, list[str]] = {}  # by id of the parameter: its names, first met first
+    for prefix, owner in module.named_modules(remove_duplicate=False):
+        for attr, param in owner._parameters.items():
+            name = f"{prefix}.{attr}" if prefix else attr
+            places[name] = (owner, attr)
+            names_of.setdefault(id(param), []).append(name)
+    return places, {name: names for names in names_of.values() for name in names}
+
+
+def _refuse_two_values_for_one_parameter(
+    module: Module, params: Mapping[str, Any], tied: dict[str, list[str]]
+) -> None:
+    """Refuse values given under two names of one tied parameter unless they are one object,
+    as ``torch.func.functional_call`` does: the module has one array there, so one value
+    would be silently dropped (equal values are refused too: two tensors are two variables,
+    each of which would get only its part of the gradient)."""
+    for name, value in params.items():
+        given = [other for other in tied[name] if other in params]
+        if given[0] != name:  # checked once, at the first given name of the parameter
+            continue
+        if any(params[other] is not value for other in given[1:]):
+            raise ValueError(
+                f"functional_call: {type(module).__name__} got values for {given}, which are "
+                f"tied: they name one parameter (its names: {tied[name]}), which takes one "
+                "value. Give it once, under any one of its names (that value is used wherever "
+                "the parameter is, and its gradient is the whole gradient), or build separate "
+                "layers where the values should differ. Equal values are refused too, as by "
+                "torch.func: cr.grad makes each its own variable"
+            )
 
 
 def _elsewhere(given: Tensor, replaced: Any) -> bool:

@@ -127,21 +127,51 @@ def gradient(
 ) -> list[Tensor]:
     """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
 
-    Each input must require a gradient: one that does not (a tensor made without
-    ``requires_grad=True``, or computed only from such tensors or under ``no_grad``) is refused
-    with a ``RuntimeError`` naming it, as ``torch.autograd.grad`` refuses it, since the engine
-    recorded no path through it and cannot say how the outputs depend on it (zeros would be a
-    silent wrong answer where they do). Make it, or the leaves it is computed from, with
-    ``requires_grad=True`` before computing the outputs. An input that requires a gradient but
-    that the outputs do not depend on gets zeros. Without ``cotangents`` each output must be
-    a scalar; with them, one cotangent per output, shaped like it. With ``create_graph`` the
-    results are themselves differentiable (and the graph is kept, since the results point into
-    it). Left None, it is on only where a transform running now differentiates through the
-    results (``grad(lambda x: cr.gradient(f(x), [x])[0].sum())``: as constants, the outer
-    derivative through them would be silently 0); ``False`` gives constants, as
+    Each output must require a gradient: one that does not (a loss computed under ``no_grad``, from
+    a detached tensor, or from no tensor that requires a gradient; the gradient of a linear
+    function, differentiated again) is refused with a ``RuntimeError`` naming it, as
+    ``torch.autograd.grad`` refuses it: the engine recorded no path from it to the inputs, so zeros
+    would be a silent wrong answer where it depends on them. The transforms differ, as torch.func's
+    do: ``jacobian(lambda x: c)`` and ``hessian`` of a linear function are zeros, since there the
+    output is constant in the variables the transform made. Each input must require a gradient: one
+    that does not (a tensor made without ``requires_grad=True``, or computed only from such tensors
+    or under ``no_grad``) is refused with a ``RuntimeError`` naming it, as ``torch.autograd.grad``
+    refuses it, since the engine recorded no path through it and cannot say how the outputs depend
+    on it (zeros would be a silent wrong answer where they do). Make it, or the leaves it is
+    computed from, with ``requires_grad=True`` before computing the outputs. An input that requires
+    a gradient but that the outputs do not depend on gets zeros (torch's ``materialize_grads=True``;
+    its default refuses such an input unless ``allow_unused=True``, then gives None). Without
+    ``cotangents`` each output must be a scalar; with them, one cotangent per output, shaped like
+    it. With ``create_graph`` the results are themselves differentiable (and the graph is kept,
+    since the results point into it). Left None, it is on only where a transform running now
+    differentiates through the results (``grad(lambda x: cr.gradient(f(x), [x])[0].sum())``: as
+    constants, the outer derivative through them would be silently 0); ``False`` gives constants, as
     ``torch.autograd.grad`` does. ``op`` names the transform in error messages.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    return _gradient(
+        outputs, inputs, cotangents, retain_graph, create_graph, op, constants_give_zeros=False
+    )
+
+
+def _gradient(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    cotangents: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool | None = None,
+    op: str = "gradient",
+    *,
+    constants_give_zeros: bool = True,
+) -> list[Tensor]:
+    """:func:`gradient`, and the transforms' way in: with ``constants_give_zeros`` an output
+    that does not require a gradient sends nothing back (every input gets zeros where no output
+    does) rather than being refused. A transform's output that does not require a gradient
+    is constant in the variables the transform made for it (``jacobian(lambda x: c)``, an
+    ``f`` computing under ``no_grad``, the constant J^T u of a linear ``f`` differentiated
+    again): its derivative is 0, as torch.func gives, not a slip to refuse."""
+    if isinstance(outputs, Tensor) or not _iterable(outputs):  # a number: one output, named
+        outputs = [outputs]
+    outputs = list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for k, x in enumerate(inputs):
         if not isinstance(x, Tensor):
@@ -151,6 +181,14 @@ def gradient(
             )
         if not x.requires_grad:
             raise _untracked_input(x, op, k)
+    for k, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"{op}: output {k} is a {type(out).__name__}, not a Tensor; differentiate the "
+                "tensor it was taken from (.item() and float() leave the graph)"
+            )
+        if not (out.requires_grad or constants_give_zeros):
+            raise _constant_output(out, op, k)
     if cotangents is None:
         cotangents = [_scalar_seed(out, op, k) for k, out in enumerate(outputs)]
     elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
@@ -196,6 +234,39 @@ def _untracked_input(x: Tensor, op: str, index: int) -> RuntimeError:
     return RuntimeError(
         f"{why}; create it, or the leaves it is computed from, with requires_grad=True (or "
         "call .requires_grad_() on the leaf) before computing the outputs, outside no_grad"
+    )
+
+
+def _iterable(value: Any) -> bool:
+    """Whether ``value`` is a collection of outputs rather than one (a tensor, or a number
+    taken out of the graph, which is refused naming it)."""
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _constant_output(out: Tensor, op: str, index: int) -> RuntimeError:
+    """The refusal of output ``index``, which does not require a gradient: no recorded path
+    leads from it to the inputs, so how it depends on them is unknown. Zeros would be right
+    only where it does not (a loss computed under ``no_grad`` depends on them all the same)."""
+    why = (
+        f"{op}: output {index} (shape {out.shape}{name_clause(out)}) does not require a "
+        "gradient: it was computed under no_grad, from detached tensors (.detach(), .data), or "
+        "from no tensor that requires a gradient, so the engine recorded no path from it to the "
+        "inputs and zeros would be a silent wrong answer where it depends on them"
+    )
+    if not is_grad_enabled():  # the likeliest cause, seen from here
+        why += f" (recording is off where {op} is called: inside no_grad?)"
+    if not backend.is_real_floating(out.dtype, out.xp):  # a count, a label, an argmax
+        return RuntimeError(
+            f"{why}; and it is {backend.dtype_name(out.dtype)}, which has no gradient: only "
+            "real floating-point outputs do"
+        )
+    return RuntimeError(
+        f"{why}; compute it outside no_grad, from tensors created with requires_grad=True (the "
+        "inputs, or the leaves they are computed from)"
     )
 
 
@@ -666,7 +737,7 @@ def _value_and_grad(
             _check_scalar_output(value, op)
             nested = traced.reaches_outside([value])
             aux = _aux_as_returned(aux, traced)
-        grads = gradient(value, traced.flat_variables, create_graph=nested, op=op)
+        grads = _gradient(value, traced.flat_variables, create_graph=nested, op=op)
         if not nested:  # nothing outside differentiates through them: no graph kept alive
             value = value.detach()
         grads_tree = _pick(traced.rebuild(grads), argnums)
@@ -749,7 +820,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 
     def vjp_fn(cotangent: Any) -> tuple:
         cotangents = _flatten_like(cotangent, out_def, "vjp", "cotangent", "output")
-        grads = gradient(
+        grads = _gradient(
             outs,
             variables,
             cotangents,
@@ -821,14 +892,14 @@ def _forward_mode(
         _private(_zeros_like(o).requires_grad_()) if o.requires_grad else _zeros_like(o)
         for o in outs
     ]
-    transposed = gradient(outs, variables, dummies, create_graph=True)  # J^T u
+    transposed = _gradient(outs, variables, dummies, create_graph=True)  # J^T u
     tracked = [u for u in dummies if u.requires_grad]
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
         # one tangent per variable: jvp's come through _flatten_like, jacobian's are built so
         _check_tangent_shapes("jvp", tangents, variables, "input")
         pushed = iter(
-            gradient(
+            _gradient(
                 transposed,
                 tracked,
                 tangents,
@@ -956,7 +1027,7 @@ def _jacobian_rows(outs: list[Tensor], variables: list[Tensor], nested: bool) ->
     for out in outs:
         rows: list[list[Tensor]] = [[] for _ in variables]
         for cotangent in _basis(out):
-            grads = gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
+            grads = _gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
             for row, g in zip(rows, grads):
                 row.append(g)
         blocks.append([_stack_rows(row, out.shape + v.shape, v) for row, v in zip(rows, variables)])
@@ -1010,13 +1081,13 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
         _check_scalar_output(value, "hvp")
         nested = traced.reaches_outside([value])
     variables = traced.flat_variables
-    grads = gradient(value, variables, create_graph=True, op="hvp")
+    grads = _gradient(value, variables, create_graph=True, op="hvp")
     flat_tangents = _flatten_like(tuple(tangents), tree_flatten(primals)[1], "hvp", "tangent",
                                   "primal")  # fmt: skip
     _check_tangent_shapes("hvp", flat_tangents, variables, "primal")
     live = [(g, t) for g, t in zip(grads, flat_tangents) if g.requires_grad]
     products = (
-        gradient(
+        _gradient(
             [g for g, _ in live],
             variables,
             [t for _, t in live],

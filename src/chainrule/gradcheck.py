@@ -63,8 +63,8 @@ from chainrule import backend
 from chainrule.checks import is_integer, is_real
 from chainrule.engine import COMPLEX_FORWARD_ONLY, enable_grad, no_grad
 from chainrule.errors import GradcheckError, type_name
-from chainrule.functional import (
-    gradient,
+from chainrule.functional import (  # _gradient: a constant output gives zeros (J = 0)
+    _gradient,
     numbers_like,
     other_library_array,
     tree_flatten,
@@ -596,7 +596,7 @@ def _backward_of(
         variables = [x if x.requires_grad else Tensor._wrap(x.data).requires_grad_() for x in xs]
         with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
             out = _flat_output(f, variables)
-            grads = gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
+            grads = _gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
             _check_shapes(grads, variables, checked)
             return concatenate([reshape(g, (-1,)) for g in grads])
 
@@ -634,7 +634,7 @@ def _analytic_vjp(f, arrays: list[np.ndarray], checked, cotangent: np.ndarray) -
     variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
     with enable_grad():  # a check called inside no_grad still needs the graph
         out = _flat_output(f, variables)
-    grads = gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
+    grads = _gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
     _check_shapes(grads, variables, checked)
     return [g.numpy() for g in grads]
 

@@ -573,6 +573,21 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     fsync_dir(directory)
 
 
+def check_path_argument(path: Any, function: str, *, model_first: bool = False) -> None:
+    """Raise TypeError where ``path`` is not a str or ``os.PathLike``, naming ``function`` and
+    what was given. A model there (it has ``parameters``) means the arguments were swapped, and
+    the message says which comes first: ``save_model(path, model)`` but
+    ``interop.save_torch(model, path)`` and ``interop.to_onnx(model, path)``, so the swap is an
+    easy one to make (a bare ``os.fspath`` TypeError named neither)."""
+    if isinstance(path, (str, os.PathLike)):
+        return
+    swapped = ""
+    if hasattr(path, "parameters"):
+        first, then = ("model", "path") if model_first else ("path", "model")
+        swapped = f" (the {first} comes first, then the {then})"
+    raise TypeError(f"{function}: path must be a str or path, not {type(path).__name__}{swapped}")
+
+
 def _refuse_non_module(model: Any) -> None:
     """Refuse a ``model`` that is not a chainrule module before anything is written: None
     (a builder that returned nothing) said "'NoneType' object has no attribute 'config'"."""
@@ -629,11 +644,7 @@ def save_model(
     (``chainrule.interop.from_torch``), and anything else that is not a chainrule module (None)
     is a ``TypeError`` naming what was given.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        swapped = " (the path comes first, then the model)" if hasattr(path, "parameters") else ""
-        raise TypeError(
-            f"save_model: path must be a str or path, not {type(path).__name__}{swapped}"
-        )
+    check_path_argument(path, "save_model")
     from chainrule.interop.torch import refuse_torch_module
     from chainrule.nn.losses import check_loss_argument
 

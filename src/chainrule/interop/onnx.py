@@ -201,15 +201,16 @@ def to_onnx(
     other lengths are refused before anything is written.
 
     ``path`` names the file to write; a directory (an existing one, or a name ending in ``/``) is
-    refused rather than written as a file of that name. A model over protobuf's 2 GB limit on
-    one message is refused, naming its size, and so is one whose weights hold NaN or infinity
-    (its graph would output NaN; :func:`chainrule.io.load_model` refuses such weights too),
-    naming the parameter, and a cross-entropy ``loss`` over one output unit (softmax of one unit
-    is always 1: use binary cross-entropy). Every refusal is a :class:`ConversionError` and
-    writes nothing, including a ``loss`` that is no loss (``42``: named as ``save_model`` names
-    it) or an unknown one, and a standardizer state that the Standardizer itself refuses (a std
-    of 0, no ``"std"``): those keep the words of the check that refused them, which is their
-    cause.
+    refused rather than written as a file of that name, and anything but a str or path is a
+    ``TypeError`` (a model there: the model comes first, then the path). A model over
+    protobuf's 2 GB limit on one message is refused, naming its size, and so is one whose
+    weights hold NaN or infinity (its graph would output NaN; :func:`chainrule.io.load_model`
+    refuses such weights too), naming the parameter, and a cross-entropy ``loss`` over one
+    output unit (softmax of one unit is always 1: use binary cross-entropy). Every other refusal
+    is a :class:`ConversionError` and writes nothing, including a ``loss`` that is no loss
+    (``42``: named as ``save_model`` names it) or an unknown one, and a standardizer state that
+    the Standardizer itself refuses (a std of 0, no ``"std"``): those keep the words of the check
+    that refused them, which is their cause.
     """
     from chainrule import io
     from chainrule.interop.torch import refuse_directory, refuse_nonfinite, refuse_torch_module
@@ -218,6 +219,7 @@ def to_onnx(
 
     refuse_torch_module(model, "to_onnx")
     if path is not None:
+        io.check_path_argument(path, "to_onnx", model_first=True)  # save_model's order is swapped
         refuse_directory(path, "to_onnx", "model.onnx")
     onnx = _onnx()
     n_in = _n_inputs(model)

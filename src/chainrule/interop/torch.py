@@ -303,7 +303,10 @@ def from_torch(net: Any, arch: Any = None) -> Any:
             if type(layer) is torch.nn.Linear:
                 converted[id(layer)] = _linear_from_torch(layer, position, converted)
             elif type(layer) in builders:
-                converted[id(layer)] = builders[type(layer)](layer)
+                try:  # here, not in a helper: Softmax(dim=None)'s warning points at the caller
+                    converted[id(layer)] = builders[type(layer)](layer)
+                except UserError as error:  # a setting PyTorch takes and chainrule's refuses
+                    raise _unconvertible(layer, position, error) from error
             else:
                 raise ConversionError(
                     f"from_torch: layer {position} is {type(layer).__name__}, which chainrule "
@@ -313,6 +316,21 @@ def from_torch(net: Any, arch: Any = None) -> Any:
     model = nn.Sequential(*layers)
     model.train(net.training)
     return model
+
+
+def _unconvertible(layer: Any, position: int, error: UserError) -> ConversionError:
+    """The ConversionError for a unit layer whose settings chainrule's layer refuses, naming it
+    and its position (as every layer from_torch cannot convert is named), with the reason."""
+    hint = ""
+    if type(layer) is _torch().nn.Dropout and layer.p == 1.0:
+        hint = (
+            "; PyTorch's Dropout(p=1.0) outputs zeros in training, so no layer before it "
+            "learns, and passes its input unchanged in evaluation: for the network evaluation "
+            "computes, replace it with torch.nn.Identity() before converting"
+        )
+    return ConversionError(
+        f"from_torch: layer {position} ({layer!r}) cannot be converted: {error}{hint}"
+    )
 
 
 #: How a chainrule model is brought to one dtype, for to_torch's refusal of a mixed one.
@@ -725,10 +743,13 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     between two layers is refused, and nothing is written: the state dict would hold it once;
     so is one whose weights hold NaN or infinity, which :func:`load_torch` would refuse.
     So is a ``path`` that names a directory (an existing one, or a name ending in ``/``: give
-    the file, ``exports/model.safetensors``), with a :class:`ConversionError` naming it.
+    the file, ``exports/model.safetensors``), with a :class:`ConversionError` naming it. A
+    ``path`` that is not a str or path is a ``TypeError``; a model there says that the model
+    comes first (``io.save_model`` takes the path first).
     """
     from chainrule import io, nn
 
+    io.check_path_argument(path, "save_torch", model_first=True)  # save_model's order is swapped
     refuse_torch_module(model, "save_torch")
     refuse_directory(path, "save_torch", "model.safetensors")
     if type(model) is not nn.Sequential:

@@ -55,6 +55,13 @@ class Optimizer:
                     "(PyTorch's [{'params': ..., 'lr': ...}]) are not supported; give a list "
                     "of tensors, or one optimizer per group with its own settings"
                 )
+            if _is_named_pair(param):  # PyTorch's optimizers take named_parameters() too
+                raise ConfigError(
+                    f"{type(self).__name__}: parameter {index} is a (name, parameter) pair "
+                    f"({param[0]!r}, {type_name(param[1])}), as named_parameters() gives them; "
+                    "give the parameters alone: net.parameters() (or [p for name, p in "
+                    "net.named_parameters() if ...] to choose some by name)"
+                )
             if not isinstance(param, Tensor):
                 raise ConfigError(
                     f"{type(self).__name__}: parameter {index} is not a tensor requiring a "
@@ -462,6 +469,11 @@ def _placed_like(buffer: Any, w: Any) -> bool:
     if type(buffer) is not type(w) or buffer.dtype != w.dtype:
         return False
     return type(w) is np.ndarray or backend.device_of(buffer) == backend.device_of(w)
+
+
+def _is_named_pair(item: Any) -> bool:
+    """Whether ``item`` is one of ``named_parameters()``'s ``(name, parameter)`` pairs."""
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
 
 
 def _what_it_is(param: Any) -> str:

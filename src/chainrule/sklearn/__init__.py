@@ -48,8 +48,13 @@ The losses are scikit-learn's: mean cross-entropy over cases (softmax for severa
 logistic units for two classes and for multilabel targets, summed over the output units); for
 regression half the squared error summed over the outputs and averaged over the cases (the loss
 scikit-learn descends); plus ``alpha / (2 * batch) * sum(W**2)`` over the weights (not the
-biases). ``loss_`` and ``loss_curve_`` report what scikit-learn reports, so ``tol`` stops at the
-same point: for regression the data term divided by the number of outputs.
+biases). ``loss_`` and ``loss_curve_`` report what scikit-learn reports, computed as it computes
+them, so ``tol`` stops at the same point: for regression the data term divided by the number of
+outputs; for classification its log loss, which clips the probabilities to [eps, 1 - eps] (eps
+of the dtype), so a confidently wrong answer counts at most -log(eps) (36.04 in float64, 15.94 in
+float32) per case (per output unit for logistic outputs), where the exact cross-entropy grows
+without bound. Only the reported number is clipped: the gradient is the exact cross-entropy's,
+as scikit-learn's is.
 The weights start as scikit-learn's do: Glorot uniform with bound sqrt(6 / (fan_in + fan_out)),
 sqrt(2 / ...) for logistic units, biases from the same range. Given ``random_state`` an int,
 fitting is deterministic.

@@ -513,27 +513,24 @@ class BaseMLP(BaseEstimator):
 
     def _step(self, X: np.ndarray, Y: np.ndarray, cases: int | None = None) -> float:
         """One weight change from the gradient of one mini-batch of ``cases`` cases (of which
-        ``X`` is this rank's block under MPI); returns the batch's loss."""
+        ``X`` is this rank's block under MPI); returns the batch's loss as scikit-learn reports
+        it (``_reported_loss``: ``tol`` compares these), plus the penalty."""
         self._optimizer.zero_grad()
         world, value = distributed.world(), 0.0
         if len(X) or world.size == 1:
-            data_loss = self._data_loss(self._network(Tensor(X)), Y)
-            loss = data_loss
+            output = self._network(Tensor(X))
+            loss = self._data_loss(output, Y)
+            value = self._reported_loss(np.asarray(output.data), Y)
             if self.alpha:  # L2 penalty over the whole batch's size, as in one process
                 squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
-                loss = loss + squares * (self.alpha / (2.0 * (cases or X.shape[0])))
+                penalty = squares * (self.alpha / (2.0 * (cases or X.shape[0])))
+                loss = loss + penalty
+                value += float(penalty.item())
             loss.backward()
-            data = float(data_loss.item())
-            value = float(loss.item()) - data + data * self._reported_share(Y)
         if world.size > 1:
             value = distributed.average_gradients(self._network, cases=len(X), loss=value)
         self._optimizer.step()
         return value
-
-    def _reported_share(self, Y: np.ndarray) -> float:
-        """The part of the descended data loss that ``loss_`` reports, as scikit-learn does (it
-        matters: ``tol`` compares reported losses)."""
-        return 1.0
 
     def _layers(self) -> list[nn.Linear]:
         return _linear_layers(self._network)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import xlogy
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -121,6 +122,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # BinaryCrossEntropy averages over every unit; scikit-learn sums over the units
         return nn.BinaryCrossEntropy()(output, Y) * float(Y.shape[1])
 
+    def _reported_loss(self, logits: np.ndarray, Y: np.ndarray) -> float:
+        """The batch's data loss as scikit-learn reports it (``log_loss`` for softmax outputs,
+        ``binary_log_loss`` for logistic ones, in ``sklearn.neural_network._base``): the
+        probabilities clipped to [eps, 1 - eps], eps the dtype's, so a confidently wrong case
+        counts -log(eps) (36.04 in float64, 15.94 in float32), not its exact cross-entropy.
+        ``tol`` compares these numbers; the gradient stays the exact cross-entropy's, as
+        scikit-learn's is (its output delta is p - y, unclipped)."""
+        p = output_units(self.out_activation_, logits)
+        eps = np.finfo(p.dtype).eps
+        p = np.clip(p, eps, 1 - eps)
+        terms = xlogy(Y, p)
+        if self.out_activation_ == "logistic":  # each unit a two-class case of its own
+            terms = terms + xlogy(1 - Y, 1 - p)
+        return float(-terms.mean(axis=0).sum())
+
     def _stratify(self, Y: np.ndarray) -> Any:
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return None
@@ -187,11 +203,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
         # 1/(2n) sum over cases and outputs of (y - p)^2: the loss whose gradient scikit-learn
-        # follows (its reported loss_curve_ divides by the number of outputs as well)
+        # follows (its reported loss divides by the number of outputs as well)
         return nn.MSE()(output, Y) * (0.5 * Y.shape[1])
 
-    def _reported_share(self, Y: np.ndarray) -> float:
-        return 1.0 / Y.shape[1]  # scikit-learn reports the mean over the outputs as well
+    def _reported_loss(self, output: np.ndarray, Y: np.ndarray) -> float:
+        """The batch's data loss as scikit-learn reports it (its ``squared_loss``): half the
+        squared error averaged over the cases, then over the outputs."""
+        return float(0.5 * ((Y - output) ** 2).mean(axis=0).mean())
 
     def _stratify(self, Y: np.ndarray) -> None:
         return None

@@ -26,3 +26,13 @@ def test_a_pair_later_in_the_list_is_named_at_its_index():
     with pytest.raises(ConfigError, match=r"^SGD: parameter 1 is a \(name, parameter\) pair "
                        r"\('0\.bias', chainrule\.nn\.Parameter\)"):  # fmt: skip
         optim.SGD([weight, ("0.bias", bias)], lr=0.1)
+
+
+@pytest.mark.parametrize("mapping", ["named", "state_dict"])
+def test_a_mapping_of_names_is_refused_not_read_as_its_names(mapping):
+    # list() of a dict is its keys: "parameter 0 is not a tensor ... (str)" named no mapping
+    net = nn.Sequential(nn.Linear(2, 3))
+    given = dict(net.named_parameters()) if mapping == "named" else net.state_dict()
+    with pytest.raises(ConfigError, match=r"^Adam: params is a mapping of names to parameters"):
+        optim.Adam(given, lr=0.1)
+    optim.Adam(dict(net.named_parameters()).values(), lr=0.1)  # the fix it gives works

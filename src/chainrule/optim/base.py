@@ -45,6 +45,12 @@ class Optimizer:
                 f"{type(self).__name__}: params is one tensor; give an iterable of them: "
                 f"{type(self).__name__}([p], ...) or model.parameters()"
             )
+        if isinstance(params, Mapping):  # list() would give its names
+            raise ConfigError(
+                f"{type(self).__name__}: params is a mapping of names to parameters "
+                "(dict(named_parameters())?); give the parameters: model.parameters(), or the "
+                "mapping's .values() (a state_dict holds copies, not the parameters)"
+            )
         self.params: list[Tensor] = list(params)
         if not self.params:
             raise ConfigError(f"{type(self).__name__}: got an empty list of parameters")

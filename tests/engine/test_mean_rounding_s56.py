@@ -36,3 +36,33 @@ def test_the_gradient_of_a_mean_is_still_one_over_the_count(axis):
     cr.mean(x, axis).sum().backward()
     count = x.size if axis is None else np.prod([x.shape[a] for a in np.atleast_1d(axis)])
     np.testing.assert_allclose(x.grad.data, np.full((2, 3), 1.0 / count), rtol=1e-15)
+
+
+@pytest.mark.parametrize("reduce", [cr.mean, cr.var])
+def test_a_float16_reduction_over_more_values_than_float16_holds_is_not_zero(reduce):
+    # count 70,000 in float16 is inf: divided by it, every mean and variance was 0, and so was
+    # the gradient (a float16 MSE of a 512 x 160 batch stopped learning)
+    values = np.linspace(0.25, 0.75, 70_000).astype(np.float16)
+    x = cr.tensor(values, requires_grad=True)
+    result = reduce(x)
+    result.backward()
+    wide = values.astype(np.float64)
+    assert result.dtype == np.float16
+    np.testing.assert_allclose(float(result.data), getattr(np, reduce.__name__)(wide), rtol=2e-2)
+    # the closed forms: 1 / n, and 2 (x - mean) / n
+    closed = np.full_like(wide, 1 / wide.size) if reduce is cr.mean else 2 * (wide - wide.mean())
+    closed = closed if reduce is cr.mean else closed / wide.size
+    np.testing.assert_allclose(x.grad.data.astype(np.float64), closed, rtol=0.1, atol=1e-7)
+
+
+def test_a_float16_mse_on_torch_over_a_large_batch_matches_torch(torch):
+    from chainrule import nn
+
+    p = cr.tensor(torch.full((512, 160), 0.1, dtype=torch.float16), xp=torch, requires_grad=True)
+    t = cr.tensor(torch.zeros((512, 160), dtype=torch.float16), xp=torch)
+    loss = nn.MSE()(p, t)
+    loss.backward()
+    ref = torch.full((512, 160), 0.1, dtype=torch.float16, requires_grad=True)
+    torch.nn.functional.mse_loss(ref, torch.zeros_like(ref)).backward()
+    assert abs(loss.item() - 0.01) < 2e-4  # torch: 0.009995; it was 0.0
+    np.testing.assert_allclose(p.grad.data[0, 0].item(), ref.grad[0, 0].item(), rtol=5e-2)

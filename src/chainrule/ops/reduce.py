@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -64,10 +65,27 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = _floating(as_tensor(x))
     axes = normalize_axes(axis, x.ndim, "mean")
     count = _count(x.shape, axes)
-    # divided, not multiplied by 1 / count: one rounding, as NumPy's and PyTorch's mean (in
-    # float32 the product was 1 ulp off theirs for a third of inputs, and var inherited it)
     total = sum(x, axes, keepdims)
-    return total / count if count else total * NAN
+    return _per(total, count) if count else total * NAN
+
+
+def _per(total: Tensor, count: int) -> Tensor:
+    """``total / count``: divided, one rounding, as NumPy's and PyTorch's mean (times 1 / count
+    was 1 ulp off theirs in float32 for a third of inputs, and var inherited it); but times
+    1 / count where the dtype cannot hold ``count`` (float16 past 65504: the divisor became inf
+    and every mean 0)."""
+    if count <= _largest(total.dtype, total.xp):
+        return total / count
+    return total * (1.0 / count)
+
+
+@functools.cache
+def _largest(dtype: Any, xp: Any) -> float:
+    """The largest finite number of float ``dtype`` (inf where the library cannot say)."""
+    try:
+        return float(xp.finfo(dtype).max)
+    except (TypeError, ValueError, AttributeError):
+        return INF
 
 
 def var(x: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -92,7 +110,7 @@ def var(x: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> T
     freedom = count - ddof
     if freedom > 0:
         deviation = x - centre
-        return sum(deviation * deviation, axes, keepdims) / freedom
+        return _per(sum(deviation * deviation, axes, keepdims), freedom)
     warnings.warn(
         f"var: ddof={ddof} leaves no degrees of freedom for {count} values: the variance "
         "divides by 0 (inf; NaN where the values are all alike or there are none), as in NumPy "

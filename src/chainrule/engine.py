@@ -273,7 +273,7 @@ class Node:
         """Drop the references to the inputs, the saved values and the parameters (a loss's
         targets, a mask), so their arrays can be freed: a released output kept by the user
         (``losses.append(loss)``) holds only its own value and its op's name."""
-        _release(self.output)
+        _release(self.output, "Node.release()")
 
     def where(self) -> str:
         """' (created at file:line)' when anomaly mode recorded it, else ''."""
@@ -297,10 +297,13 @@ class Node:
 _RELEASED_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
-def _release(output: Tensor) -> None:
+def _release(output: Tensor, by: str) -> None:
     """:meth:`Node.release` on the output tensor that holds the node's fields (the backward
-    loops call it per node)."""
+    loops call it per node). ``by`` names the call that released it (``backward``,
+    ``gradient``, a transform's name), so that a later pass that meets the node can say which
+    call to give ``retain_graph=True``: the one that freed it, not the one that failed."""
     output._inputs = output._saved = None
+    output._freed_by = by
     if output._params:  # a loss's targets, a where's mask: nothing reads them after this
         output._params = _RELEASED_PARAMS
 
@@ -512,10 +515,12 @@ def _check_finite(data: Any, what: str, node: Node | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+def reverse_topological_order(roots: Sequence[Tensor], op: str = "backward") -> list[Tensor]:
     """Every tensor that needs a gradient and feeds ``roots``, each after all of its consumers.
 
-    Iterative depth-first search (no recursion: a chain of a million ops is fine).
+    Iterative depth-first search (no recursion: a chain of a million ops is fine). A node that
+    an earlier pass released raises :class:`GraphFreedError`, its message led by ``op`` (the
+    call walking the graph: ``backward``, ``gradient``, a transform).
     """
     finished: list[Tensor] = []
     seen: set[int] = set()
@@ -536,7 +541,7 @@ def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         push((tensor, True))
         inputs = tensor._inputs
         if inputs is None:
-            raise _freed_error(tensor)
+            raise _freed_error(tensor, op)
         for parent in inputs:
             if parent.requires_grad and id(parent) not in seen:
                 if parent._primitive is None:  # a leaf is finished at once: nothing below it
@@ -548,12 +553,35 @@ def reverse_topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     return finished
 
 
-def _freed_error(tensor: Tensor) -> GraphFreedError:
+def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
+    """The refusal of ``op`` (the call that met it: ``backward``, ``gradient``, a transform)
+    to go through a node an earlier call released, naming that call where it is known: it is
+    the one that needed ``retain_graph=True`` (``cr.gradient`` releases too, as
+    ``torch.autograd.grad`` does, though the user never called backward)."""
     node = Node(tensor)
+    freed = f"{op}: the graph through '{node.op}'{node.where()} was freed"
+    by = getattr(tensor, "_freed_by", None)
+    if by in _RETAIN_GRAPH_CALLS:
+        call = _RETAIN_GRAPH_CALLS[by]
+        return GraphFreedError(
+            f"{freed} by an earlier {call}; pass retain_graph=True to that {call} to go "
+            "through it twice"
+        )
+    if by == "Node.release()":
+        return GraphFreedError(f"{freed} by Node.release(); compute it again to go through it")
+    if by is not None:  # a transform, which keeps no graph of its function's past its call
+        return GraphFreedError(
+            f"{freed} by an earlier {by} call, which releases the graph its function recorded "
+            "as it differentiates it; compute the tensor again to go through it"
+        )
     return GraphFreedError(
-        f"backward: the graph through '{node.op}'{node.where()} was freed by an earlier "
-        "backward; pass retain_graph=True to the first backward to go through it twice"
+        f"{freed} by an earlier pass; pass retain_graph=True to the first backward() or "
+        "cr.gradient() to go through it twice"
     )
+
+
+#: The calls that release a graph and take ``retain_graph``, by the name a pass records
+_RETAIN_GRAPH_CALLS = {"backward": "backward()", "gradient": "cr.gradient()"}
 
 
 def sum_over_consumers(totals: dict[int, Any], tensor: Tensor, contribution: Any) -> None:
@@ -575,6 +603,7 @@ def backward_pass(
     *,
     retain_graph: bool = False,
     create_graph: bool = False,
+    op: str = "backward",
 ) -> dict[int, tuple[Tensor, Tensor]]:
     """Propagate ``cotangents`` from ``outputs`` back through the recorded graph.
 
@@ -588,12 +617,16 @@ def backward_pass(
     (as in :meth:`Tensor.backward`'s lane, so every pass on arrays reports the same
     :func:`is_grad_enabled`).
 
+    ``op`` names the call running the pass (``backward``, ``gradient``, a transform): a node an
+    earlier pass freed is refused in its name, and a node this pass frees remembers it, so a
+    later pass's refusal can name the call that needed ``retain_graph=True``.
+
     Python's cyclic garbage collector is paused for the pass: the pass creates no reference
     cycles, but it allocates enough short-lived objects to set the collector off again and again,
     and each run rescans the whole recorded graph (about an eighth of the time at 100,000 nodes).
     """
     return _as_a_pass(
-        create_graph, _backward_pass, outputs, cotangents, targets, retain_graph, create_graph
+        create_graph, _backward_pass, outputs, cotangents, targets, retain_graph, create_graph, op
     )
 
 
@@ -622,6 +655,7 @@ def _backward_pass(
     targets: Sequence[Tensor] | None,
     retain_graph: bool,
     create_graph: bool,
+    op: str,
 ) -> dict[int, tuple[Tensor, Tensor]]:
     seeds = cotangents if create_graph else list(map(_array, cotangents))
     totals: dict[int, Any] = {}
@@ -629,10 +663,10 @@ def _backward_pass(
         _refuse_not_floating_output(output)
         sum_over_consumers(totals, output, seed)
     if targets is None and not create_graph and not _anomaly_mode():
-        results = _propagate_arrays(outputs, totals, retain_graph)
+        results = _propagate_arrays(outputs, totals, retain_graph, op)
     else:
-        order = reverse_topological_order(outputs)
-        results = _propagate(order, totals, targets, retain_graph, create_graph)
+        order = reverse_topological_order(outputs, op)
+        results = _propagate(order, totals, targets, retain_graph, create_graph, op)
     return _as_owned(results, seeds, create_graph)
 
 
@@ -649,11 +683,13 @@ def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tu
         return list(totals.values())
     if type(seed.dtype) not in _NUMPY_REAL_FLOATS:  # an integer output (of integer leaves)
         _refuse_not_floating_output(output)
-    results = _as_a_pass(False, _propagate_arrays, (output,), {id(output): seed}, retain_graph)
+    results = _as_a_pass(
+        False, _propagate_arrays, (output,), {id(output): seed}, retain_graph, "backward"
+    )
     return _owned_arrays(results.values(), (seed,))
 
 
-def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: bool) -> dict:
+def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: bool, op: str) -> dict:
     """:func:`_propagate` for every training step's case: rules on bare arrays, every leaf a
     target, no anomaly checks; ``totals`` holds the outputs' seeds. Returns ``{id(leaf): (leaf,
     total)}``.
@@ -694,7 +730,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
         total = totals.pop(id(tensor))
         inputs = tensor._inputs
         if inputs is None:
-            raise _freed_error(tensor)
+            raise _freed_error(tensor, op)
         if tensor._seq < changed_after:  # a parameter changed in place after this op ran?
             refuse_changed_inputs(tensor)
         primitive = tensor._primitive
@@ -750,7 +786,7 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                     alone = None
                 push(queue, (-parent._seq, parent))
         if not retain_graph:
-            _release(tensor)
+            _release(tensor, op)
     return results
 
 
@@ -760,6 +796,7 @@ def _propagate(
     targets: Sequence[Tensor] | None,
     retain_graph: bool,
     create_graph: bool,
+    op: str,
 ) -> dict:
     """Send each tensor's complete total through its node's rules, in ``order``; return the
     totals of the leaves, or of ``targets`` (then only the nodes leading to one are visited)."""
@@ -815,7 +852,7 @@ def _propagate(
                 contribution = _as_dtype(contribution, dtype, parent)
             sum_over_consumers(totals, parent, contribution)
         if not retain_graph:
-            _release(tensor)
+            _release(tensor, op)
     return results
 
 
@@ -960,6 +997,31 @@ def _refuse_not_floating_output(output: Tensor) -> None:
 def name_clause(tensor: Tensor) -> str:
     """``, named 'w'`` where the tensor has a name (a parameter's), else nothing."""
     return f", named '{tensor.name}'" if tensor.name else ""
+
+
+def constant_output_error(out: Tensor, op: str, what: str, to: str = "the inputs") -> RuntimeError:
+    """The refusal to differentiate ``out``, which does not require a gradient: no recorded
+    path leads from it to ``to`` (what is differentiated), so how it depends on them is
+    unknown. Zeros would be right only where it does not (a loss computed under ``no_grad``
+    depends on them all the same). The one wording of ``backward`` (``what`` "this tensor",
+    ``to`` "any leaf") and of ``cr.gradient`` (``what`` "output 0")."""
+    why = (
+        f"{op}: {what} (shape {out.shape}{name_clause(out)}) does not require a gradient: it "
+        "was computed under no_grad, from detached tensors (.detach(), .data), or from no "
+        f"tensor that requires a gradient, so the engine recorded no path from it to {to} and "
+        "zeros would be a silent wrong answer where it depends on them"
+    )
+    if not is_grad_enabled():  # the likeliest cause, seen from here
+        why += f" (recording is off where {op} is called: inside no_grad?)"
+    if not backend.is_real_floating(out.dtype, out.xp):  # a count, a label, an argmax
+        return RuntimeError(
+            f"{why}; and it is {backend.dtype_name(out.dtype)}, which has no gradient: only "
+            "real floating-point outputs do"
+        )
+    return RuntimeError(
+        f"{why}; compute it outside no_grad, from tensors created with requires_grad=True (the "
+        "inputs, or the leaves they are computed from)"
+    )
 
 
 def _first_not_floating_leaf(output: Tensor) -> Tensor | None:

@@ -51,7 +51,13 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.creation import own_copy
-from chainrule.engine import backward_pass, enable_grad, is_grad_enabled, name_clause
+from chainrule.engine import (
+    backward_pass,
+    constant_output_error,
+    enable_grad,
+    is_grad_enabled,
+    name_clause,
+)
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
 
@@ -188,7 +194,7 @@ def _gradient(
                 "tensor it was taken from (.item() and float() leave the graph)"
             )
         if not (out.requires_grad or constants_give_zeros):
-            raise _constant_output(out, op, k)
+            raise constant_output_error(out, op, f"output {k}")
     if cotangents is None:
         cotangents = [_scalar_seed(out, op, k) for k, out in enumerate(outputs)]
     elif isinstance(cotangents, Tensor) or not isinstance(cotangents, (list, tuple)):
@@ -207,6 +213,7 @@ def _gradient(
             targets=inputs,
             retain_graph=create_graph if retain_graph is None else retain_graph,
             create_graph=create_graph,
+            op=op,
         )
     results, given = [], set()
     for x in inputs:
@@ -245,29 +252,6 @@ def _iterable(value: Any) -> bool:
     except TypeError:
         return False
     return True
-
-
-def _constant_output(out: Tensor, op: str, index: int) -> RuntimeError:
-    """The refusal of output ``index``, which does not require a gradient: no recorded path
-    leads from it to the inputs, so how it depends on them is unknown. Zeros would be right
-    only where it does not (a loss computed under ``no_grad`` depends on them all the same)."""
-    why = (
-        f"{op}: output {index} (shape {out.shape}{name_clause(out)}) does not require a "
-        "gradient: it was computed under no_grad, from detached tensors (.detach(), .data), or "
-        "from no tensor that requires a gradient, so the engine recorded no path from it to the "
-        "inputs and zeros would be a silent wrong answer where it depends on them"
-    )
-    if not is_grad_enabled():  # the likeliest cause, seen from here
-        why += f" (recording is off where {op} is called: inside no_grad?)"
-    if not backend.is_real_floating(out.dtype, out.xp):  # a count, a label, an argmax
-        return RuntimeError(
-            f"{why}; and it is {backend.dtype_name(out.dtype)}, which has no gradient: only "
-            "real floating-point outputs do"
-        )
-    return RuntimeError(
-        f"{why}; compute it outside no_grad, from tensors created with requires_grad=True (the "
-        "inputs, or the leaves they are computed from)"
-    )
 
 
 def _scalar_seed(out: Tensor, op: str, index: int | None = None) -> Tensor:
@@ -882,17 +866,18 @@ def _nesting(treedef: Any) -> str:
 
 
 def _forward_mode(
-    outs: list[Tensor], variables: list[Tensor], nested: bool
+    outs: list[Tensor], variables: list[Tensor], nested: bool, op: str
 ) -> Callable[[list[Any]], list[Tensor]]:
     """A function ``v -> J v`` for ``outs`` as functions of ``variables``: the reverse pass
-    ``u -> J^T u`` is linear in the dummy ``u``, so differentiating it along ``v`` gives ``J v``."""
+    ``u -> J^T u`` is linear in the dummy ``u``, so differentiating it along ``v`` gives ``J v``.
+    ``op`` (``jvp``, ``jacobian``) names the transform in the engine's errors."""
     # an output that depends on nothing (a constant, an integer tensor) needs no dummy: its
     # tangent is zeros of its shape and dtype (an integer dummy could not require a gradient)
     dummies = [
         _private(_zeros_like(o).requires_grad_()) if o.requires_grad else _zeros_like(o)
         for o in outs
     ]
-    transposed = _gradient(outs, variables, dummies, create_graph=True)  # J^T u
+    transposed = _gradient(outs, variables, dummies, create_graph=True, op=op)  # J^T u
     tracked = [u for u in dummies if u.requires_grad]
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
@@ -905,7 +890,7 @@ def _forward_mode(
                 tangents,
                 retain_graph=True,
                 create_graph=nested or _any_requires_grad(tangents),
-                op="jvp",
+                op=op,
             )
         )
         # an untracked dummy's output depends on nothing: J v is zeros there, not asked of
@@ -921,7 +906,7 @@ def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[An
         out = _call_recorded(f, traced.args)
         outs, out_def = _output_tensors(out, "jvp")
         nested = traced.reaches_outside(outs)
-    push = _forward_mode(outs, traced.flat_variables, nested)
+    push = _forward_mode(outs, traced.flat_variables, nested, "jvp")
     primal_def = tree_flatten(primals)[1]
 
     def push_forward(tangents: Any) -> Any:
@@ -1000,7 +985,7 @@ def _jacobian(
             nested = traced.reaches_outside(outs)
             aux = _aux_as_returned(aux, traced)
         build = _jacobian_rows if mode == "reverse" else _jacobian_columns
-        blocks = build(outs, traced.flat_variables, nested)  # per output, per variable
+        blocks = build(outs, traced.flat_variables, nested, op)  # per output, per variable
         jac = tree_unflatten(out_def, [_pick(traced.rebuild(b), argnums) for b in blocks])
         return (jac, aux) if has_aux else jac
 
@@ -1022,12 +1007,16 @@ def _stack_rows(rows: list[Tensor], shape: tuple[int, ...], like: Tensor) -> Ten
     return reshape(stack(rows), shape)
 
 
-def _jacobian_rows(outs: list[Tensor], variables: list[Tensor], nested: bool) -> list[list[Tensor]]:
+def _jacobian_rows(
+    outs: list[Tensor], variables: list[Tensor], nested: bool, op: str
+) -> list[list[Tensor]]:
     blocks = []
     for out in outs:
         rows: list[list[Tensor]] = [[] for _ in variables]
         for cotangent in _basis(out):
-            grads = _gradient(out, variables, cotangent, retain_graph=True, create_graph=nested)
+            grads = _gradient(
+                out, variables, cotangent, retain_graph=True, create_graph=nested, op=op
+            )
             for row, g in zip(rows, grads):
                 row.append(g)
         blocks.append([_stack_rows(row, out.shape + v.shape, v) for row, v in zip(rows, variables)])
@@ -1035,11 +1024,11 @@ def _jacobian_rows(outs: list[Tensor], variables: list[Tensor], nested: bool) ->
 
 
 def _jacobian_columns(
-    outs: list[Tensor], variables: list[Tensor], nested: bool
+    outs: list[Tensor], variables: list[Tensor], nested: bool, op: str
 ) -> list[list[Tensor]]:
     from chainrule.ops import transpose
 
-    push_forward = _forward_mode(outs, variables, nested)
+    push_forward = _forward_mode(outs, variables, nested, op)
     blocks: list[list[Tensor]] = [[] for _ in outs]
     for index, v in enumerate(variables):
         columns: list[list[Tensor]] = [[] for _ in outs]  # per output, a column per element of v

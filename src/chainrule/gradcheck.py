@@ -10,6 +10,10 @@ whose error is O(eps^2). ``order=2`` checks the backward pass itself, in the rul
 with finite differences of u . f, and then its own derivatives with its finite differences. The
 first comparison catches a tensor mode that is wrong but consistent with its own derivatives.
 Checks run in float64: float32 carries about 7 digits, too few for differences of nearby values.
+An ``f`` that rounds through float32 on the way (``x.astype('float32') * x``, whose output is
+float64) fails a right gradient on that rounding: where a check fails, the graph ``f`` recorded
+is walked once, and a warning and the report's ``note`` name the first op computed in a coarser
+float and its dtype (a passing check walks nothing).
 The step ``eps`` is absolute, so it must stay well above the spacing of float64 numbers near the
 largest |x| checked (``np.spacing(x)``: 1.2e-7 at 1e9, 1.2e-4 at 1e12): below it, ``x + eps``
 rounds to ``x`` and a right gradient fails (``x * 2`` at 1e12 gives a numeric derivative of 0;
@@ -61,7 +65,13 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.checks import is_integer, is_real
-from chainrule.engine import COMPLEX_FORWARD_ONLY, enable_grad, no_grad
+from chainrule.engine import (
+    COMPLEX_FORWARD_ONLY,
+    Node,
+    enable_grad,
+    no_grad,
+    reverse_topological_order,
+)
 from chainrule.errors import GradcheckError, type_name
 from chainrule.functional import (  # _gradient: a constant output gives zeros (J = 0)
     _gradient,
@@ -101,7 +111,7 @@ class GradcheckReport:
     atol: float = 0.0
     rtol: float = 0.0
     problem: str = ""  # why nothing could be compared (a gradient of the wrong shape)
-    note: str = ""  # an input where the step eps is too near float64's spacing (see gradcheck)
+    note: str = ""  # eps too near an input's float64 spacing; a failure's float32 step in f
 
     def __bool__(self) -> bool:
         return self.ok
@@ -322,11 +332,16 @@ def _step_notes(arrays: Sequence[Any], checked: Sequence[int], eps: float) -> li
     return notes
 
 
+#: The floats coarser than the float64 a check runs in: an f computing in one of them makes
+#: differences of about 1e-7 relative rounding over a step of 1e-6, so a right gradient fails
+_COARSE_FLOATS = ("float32", "float16", "bfloat16")
+
+
 def _warn_if_coarse_output(name: str) -> None:
     """Warn where ``f`` computes its output (of dtype ``name``) in a coarser float than the
     float64 inputs it is given (an ``astype``, a float32 constant of its own): its differences
     then carry that rounding, and a right gradient can fail with nothing saying why."""
-    if name in ("float32", "float16", "bfloat16"):
+    if name in _COARSE_FLOATS:
         warnings.warn(
             f"gradcheck: f returns {name} from float64 inputs, so its finite differences carry "
             f"{name} rounding and can fail a right gradient; compute f in float64 to check it",
@@ -338,6 +353,34 @@ def _warn_if_coarse_output(name: str) -> None:
             "of whole numbers over 2 eps (0 or huge), not a derivative; check a float output",
             stacklevel=3,
         )
+
+
+def _coarse_step_note(f: Callable[..., Any], arrays: Sequence[Any]) -> str:
+    """Why a failed check may be f's rounding, not its rule: the first op recorded on the way
+    to f's output that computes in a float coarser than the float64 inputs (an ``astype``),
+    named with its dtype; "" where there is none. A float64
+    output hides such a step from the output's dtype (``x.astype('float32') * x``). Run at a
+    failure only: it calls f once more, recording, and walks its graph."""
+    variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
+    with enable_grad():  # a check called inside no_grad still needs the graph
+        leaves = _output_leaves(f, variables)[0]
+    coarse = [
+        t
+        for t in reverse_topological_order(leaves, "gradcheck")
+        if t._primitive is not None and backend.dtype_name(t.dtype) in _COARSE_FLOATS
+    ]
+    if not coarse:
+        return ""
+    first = min(coarse, key=lambda t: t._seq)  # the order the ops ran: where rounding began
+    node, dtype = Node(first), backend.dtype_name(first.dtype)
+    n_later = len(coarse) - 1
+    later = f" (and {n_later} later op{'s' if n_later > 1 else ''})" if n_later else ""
+    return (
+        f"f computes '{node.op}'{node.where()} in {dtype}{later} from float64 inputs, so its "
+        f"finite differences carry {dtype} rounding and can fail a right gradient; keep f in "
+        f"float64 for the check: cast to float64, not {dtype}, and make its constants and "
+        "weights float64 (model.to('float64'))"
+    )
 
 
 def _flat_output(f: Callable[..., Any], arrays: Sequence[Any]) -> Tensor:
@@ -508,6 +551,8 @@ def gradcheck(
     within :data:`STEP_SPACINGS` spacings of float64 numbers near an input's largest |x| (at
     1e9 the spacing is 1.2e-7, so the default 1e-6 is 8 of them), a warning names the input and
     suggests an ``eps``, and the report's ``note`` says the same; the verdict is not changed.
+    Where a check fails and ``f`` computes an op in float32 or float16 from its float64 inputs
+    (an ``astype``), a warning and the ``note`` name the first such op: keep ``f`` in float64.
 
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
@@ -576,6 +621,11 @@ def gradcheck(
         report = GradcheckReport(
             False, mode, order, eps, nan, nan, problem, atol=atol, rtol=rtol, problem=problem
         )
+    if not report.ok and not report.problem:  # a failure f's own rounding may explain
+        coarse_note = _coarse_step_note(f, arrays)
+        if coarse_note:
+            warnings.warn(f"gradcheck: {coarse_note}", stacklevel=2)
+            step_notes.append(coarse_note)
     report.note = " ".join(step_notes)
     if raise_on_failure and not report.ok:
         raise GradcheckError(str(report))

@@ -120,7 +120,7 @@ class Tensor:
 
     # The op that produced the tensor is kept on the tensor itself (``_primitive``, ``_inputs``,
     # ``_params``, ``_saved``, and ``_seq``, its place in the order ops ran; ``_origin`` only
-    # where anomaly mode set it), as
+    # where anomaly mode set it, ``_freed_by`` only where a backward pass released it), as
     # PyTorch keeps ``grad_fn`` on its tensor: one object per recorded op, not two. ``node``
     # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None.
     __slots__ = (
@@ -134,6 +134,7 @@ class Tensor:
         "_saved",
         "_seq",
         "_origin",
+        "_freed_by",
         "__weakref__",
     )
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records
@@ -289,11 +290,8 @@ class Tensor:
         that requires a gradient is not floating (its ``.data`` set to integers after
         :meth:`requires_grad_`, as ``w.data = np.array([[1, -1]])``).
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require a gradient (no input had "
-                "requires_grad=True, or it was computed under no_grad)"
-            )
+        if not self.requires_grad:  # cr.gradient refuses it in the same words
+            raise _engine.constant_output_error(self, "backward", "this tensor", "any leaf")
         if gradient is None and not create_graph:  # a training step's backward: one call
             totals = _engine.backward_to_leaves(self, self._unit_seed(), retain_graph)
         else:

@@ -1008,7 +1008,8 @@ def constant_output_error(out: Tensor, op: str, what: str, to: str = "the inputs
     why = (
         f"{op}: {what} (shape {out.shape}{name_clause(out)}) does not require a gradient: it "
         "was computed under no_grad, from detached tensors (.detach(), .data), or from no "
-        f"tensor that requires a gradient, so the engine recorded no path from it to {to} and "
+        "tensor that requires a gradient (or it is a derivative that came out constant: the "
+        f"gradient of a linear function), so the engine recorded no path from it to {to} and "
         "zeros would be a silent wrong answer where it depends on them"
     )
     if not is_grad_enabled():  # the likeliest cause, seen from here
@@ -1020,7 +1021,8 @@ def constant_output_error(out: Tensor, op: str, what: str, to: str = "the inputs
         )
     return RuntimeError(
         f"{why}; compute it outside no_grad, from tensors created with requires_grad=True (the "
-        "inputs, or the leaves they are computed from)"
+        "inputs, or the leaves they are computed from); a constant derivative's own derivative "
+        "is 0, as cr.hessian and cr.jacobian give it"
     )
 
 

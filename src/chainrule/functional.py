@@ -58,6 +58,7 @@ from chainrule.engine import (
     is_grad_enabled,
     name_clause,
 )
+from chainrule.errors import type_name
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
 
@@ -175,7 +176,8 @@ def _gradient(
     is constant in the variables the transform made for it (``jacobian(lambda x: c)``, an
     ``f`` computing under ``no_grad``, the constant J^T u of a linear ``f`` differentiated
     again): its derivative is 0, as torch.func gives, not a slip to refuse."""
-    if isinstance(outputs, Tensor) or not _iterable(outputs):  # a number: one output, named
+    if isinstance(outputs, Tensor) or hasattr(outputs, "shape") or not _iterable(outputs):
+        # one output: a tensor, or an array or a number taken out of the graph (refused, named)
         outputs = [outputs]
     outputs = list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -190,7 +192,7 @@ def _gradient(
     for k, out in enumerate(outputs):
         if not isinstance(out, Tensor):
             raise TypeError(
-                f"{op}: output {k} is a {type(out).__name__}, not a Tensor; differentiate the "
+                f"{op}: output {k} is not a Tensor but {type_name(out)}; differentiate the "
                 "tensor it was taken from (.item() and float() leave the graph)"
             )
         if not (out.requires_grad or constants_give_zeros):

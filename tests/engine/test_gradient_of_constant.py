@@ -111,10 +111,19 @@ def test_an_integer_output_is_told_it_has_no_gradient():
 def test_an_output_that_is_not_a_tensor_is_named():
     """A number taken out of the graph (``.item()``) is no output to differentiate."""
     x = _x()
-    with pytest.raises(TypeError, match=r"^gradient: output 0 is a float, not a Tensor"):
+    with pytest.raises(TypeError, match=r"^gradient: output 0 is not a Tensor but float"):
         cr.gradient((x * x).sum().item(), x)
-    with pytest.raises(TypeError, match=r"^gradient: output 1 is a float, not a Tensor"):
+    with pytest.raises(TypeError, match=r"^gradient: output 1 is not a Tensor but float"):
         cr.gradient([(x * x).sum(), 3.0], x)
+    with pytest.raises(TypeError, match=r"^gradient: output 0 is not a Tensor but numpy.ndarray"):
+        cr.gradient((x * x).numpy(), x)  # one array, not two outputs
+
+
+def test_a_constant_derivative_is_named_as_a_cause_beside_its_zeros():
+    x = _x()
+    (slope,) = cr.gradient((2 * x).sum(), [x], create_graph=True)  # 2: constant
+    with pytest.raises(RuntimeError, match=r"a derivative that came out constant"):
+        cr.gradient(slope.sum(), [x])
 
 
 def test_an_untracked_input_is_named_before_the_output():

@@ -199,6 +199,11 @@ def export(body: s.ExportRequest, _: BrowserSession) -> dict:
     return {"format": body.format, "text": text}
 
 
+def losses(_: None, __: BrowserSession) -> dict:
+    """The losses the page offers, and what each needs (its top units, targets in [0, 1])."""
+    return {"losses": net.page_losses()}
+
+
 def datasets(_: None, __: BrowserSession) -> dict:
     """The datasets a training run can use."""
     return {"datasets": list(DATASETS)}
@@ -293,6 +298,9 @@ class Endpoint:
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/api/seed", "GET", seed, None, None, "The seed network (2 units i -> 3 units j)."),
+    Endpoint("/api/losses", "GET", losses, None, s.LossesResponse,
+             "The losses the page offers: each one's top units and whether its targets lie "
+             "in [0, 1]."),
     Endpoint("/api/network/new", "POST", new_network, s.NewNetworkRequest, None,
              "A network of the given sizes with fresh random weights."),
     Endpoint("/api/backward", "POST", backward, s.NetworkRequest, s.PassResponse,

@@ -316,6 +316,34 @@ PAGE_LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
 PAGE_HIDDEN = ("logistic", "tanh", "relu")
 
 
+def targets_in_unit_interval(loss: Loss) -> bool:
+    """Whether ``loss``'s targets must lie in [0, 1]: a loss that applies its own unit to the
+    logits (``output_activation``: softmax, logistic) compares that unit's probabilities
+    (:meth:`~chainrule.nn.Loss.probabilities`) with its targets, which are probabilities too
+    (``BinaryCrossEntropy`` refuses any other)."""
+    return loss.output_activation is not None
+
+
+def page_losses() -> list[dict]:
+    """The losses the page offers, in :data:`PAGE_LOSSES`' order, each as its loss object says
+    it: ``name``; ``top_units``, the unit the loss applies itself to the top layer's logits
+    (``output_activation``), which the page's top units must then be, or None where any top
+    units do; ``targets_in_unit_interval`` (:func:`targets_in_unit_interval`). The page fills
+    its loss list from this and follows it when a loss or the top units change, so it keeps no
+    copy of what a loss needs (``GET /api/losses``)."""
+    losses = []
+    for name in PAGE_LOSSES:
+        loss = as_loss(name)
+        losses.append(
+            {
+                "name": loss.name,
+                "top_units": loss.output_activation,
+                "targets_in_unit_interval": targets_in_unit_interval(loss),
+            }
+        )
+    return losses
+
+
 def _reduction(loss: Loss) -> str | None:
     """``loss``'s reduction where it differs from its name's default (a state that names only
     the loss would describe ``SquaredError("mean")`` as a sum), else None."""

@@ -18,7 +18,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from chainrule.errors import UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
-from chainrule.web.network import MAX_MAGNITUDE, PAGE_HIDDEN, PAGE_LOSSES, blocks_of
+from chainrule.web.network import (
+    MAX_MAGNITUDE,
+    PAGE_HIDDEN,
+    PAGE_LOSSES,
+    blocks_of,
+    targets_in_unit_interval,
+)
 from chainrule.web.training import layer_sizes
 
 MAX_LAYERS = 8
@@ -187,8 +193,8 @@ class Network(Strict):
             )
         check_top_units(sizes, self.output, self.loss)
         check_reduction(self.loss, self.reduction)
-        reads_logits = loss_from_name(self.loss).output_activation is not None
-        if reads_logits and any(not 0.0 <= t <= 1.0 for t in self.target):
+        unit_targets = targets_in_unit_interval(loss_from_name(self.loss))
+        if unit_targets and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
         return self
 
@@ -478,6 +484,27 @@ class TrainState(BaseModel):
     accuracy: float | None
     grad_norms: list[float]
     network: dict
+
+
+class PageLoss(BaseModel):
+    """A loss the page offers, as its loss object says it (``network.page_losses``)."""
+
+    name: str
+    top_units: str | None = Field(
+        description="The unit the loss applies itself to the top layer's logits (its "
+        "output_activation: softmax, logistic), which the network's top units must then be; "
+        "null: any top units."
+    )
+    targets_in_unit_interval: bool = Field(
+        description="Whether the loss's targets must lie in [0, 1] (probabilities, for a loss "
+        "that applies its own unit)."
+    )
+
+
+class LossesResponse(BaseModel):
+    """The losses the page offers, in the order its loss list shows them."""
+
+    losses: list[PageLoss]
 
 
 class ErrorResponse(BaseModel):

@@ -135,6 +135,9 @@ function createExplorer(ROOT, transport, host) {
     // shownStep: the run's step the diagram shows (null: none of this run's yet); behind:
     // {state, why} while the network of the step recorded is not shown (why: null, on its way)
     train: { state: null, playing: false, shown: false, gen: 0, shownStep: null, behind: null },
+    // /api/losses: the losses the page offers, in order, by name: {name, top_units (the unit
+    // the loss applies itself, null: any), targets_in_unit_interval}, as the loss objects say
+    losses: new Map(),
   };
 
   /** Where this explorer's markup lives: the page's document, or a widget's shadow root. */
@@ -171,9 +174,28 @@ function createExplorer(ROOT, transport, host) {
 
   /* ---------------------------------------------------------------- stepping */
 
-  // the losses defined for one kind of top unit, which they apply themselves (the server's schema
-  // says the same: check_top_units); squared-error and mse take any top units
-  const LOSS_NEEDS = { "cross-entropy": "softmax", "binary-cross-entropy": "logistic" };
+  /** The loss list of the Edit form, filled from the server's (/api/losses): the page keeps no
+   *  copy of which losses there are or of what each needs. */
+  function showLosses({ losses }) {
+    S.losses = new Map(losses.map((loss) => [loss.name, loss]));
+    $("edit-loss").replaceChildren(...losses.map((loss) => {
+      const option = document.createElement("option");
+      option.textContent = loss.name;
+      return option;
+    }));
+  }
+
+  /** What loss `name` needs, as the server said: its top units (null: any) and whether its
+   *  targets lie in [0, 1]. */
+  const lossNeeds = (name) => S.losses.get(name) || { name, top_units: null, targets_in_unit_interval: false };
+
+  /** The loss that takes the place of one that cannot read top units `output`: the first of the
+   *  server's list that can. */
+  function lossFor(output) {
+    const loss = [...S.losses.values()].find((l) => l.top_units === null || l.top_units === output);
+    if (!loss) throw new ApiError(`top units: none of the losses the server offers reads ${output} top units`);
+    return loss.name;
+  }
 
   const topLayer = () => S.net.sizes.length - 1;
 
@@ -1175,19 +1197,21 @@ function createExplorer(ROOT, transport, host) {
           refuseStructure(base, id === "edit-activation" ? "hidden units" : "top units");
         }
         let note = "";
-        const needs = LOSS_NEEDS[next.loss];  // a cross-entropy is defined for one kind of top unit
+        // a loss that applies its own unit (the cross-entropies) is defined for that top unit only
+        const needs = lossNeeds(next.loss).top_units;
         if (needs && next.output !== needs) {
           if (id === "edit-loss") {  // the loss chosen: its top units follow
             note = `The ${next.loss} loss needs ${needs} top units: the top units changed from ${next.output} to ${needs}.`;
             next.output = needs;
           } else {  // the top units chosen: a loss that cannot read them gives way, saying so
-            note = `The ${next.loss} loss needs ${needs} top units, not ${next.output}: the loss changed to squared-error.`;
-            next.loss = "squared-error";
+            const other = lossFor(next.output);
+            note = `The ${next.loss} loss needs ${needs} top units, not ${next.output}: the loss changed to ${other}.`;
+            next.loss = other;
           }
         }
         if (next.loss !== base.loss) delete next.reduction;  // the new loss's own
         if (next.output !== base.output) refuseStructure(base, "loss");  // its top units would change
-        if (LOSS_NEEDS[next.loss] && next.target.some((t) => t < 0 || t > 1)) {
+        if (lossNeeds(next.loss).targets_in_unit_interval && next.target.some((t) => t < 0 || t > 1)) {
           next.target = next.target.map((t) => Math.min(1, Math.max(0, t)));
           note += `${note ? " " : ""}The ${next.loss} loss needs targets in [0, 1]: the targets were clipped to it.`;
         }
@@ -1305,6 +1329,7 @@ function createExplorer(ROOT, transport, host) {
   resized.observe($("diagram-wrap"));
   const ready = (async () => {
     await guarded(async () => {
+      showLosses(await api("/api/losses"));  // before the network: the form shows its loss
       await setNetwork(await api("/api/seed"));
     });
     renderTraining();

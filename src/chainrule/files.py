@@ -191,6 +191,16 @@ def staging_dir(destination: str | os.PathLike) -> Path:
     return tmp
 
 
+def prove_writable(directory: str | os.PathLike) -> None:
+    """Make an empty folder in the existing ``directory`` and remove it again, or raise the
+    :class:`OSError` (read-only file system, permission denied, full disk) naming
+    ``directory``: what creating a new directory proves of its parent, proved of one that is
+    there already. A run given an existing empty directory on a read-only mount trained a whole
+    epoch before its first checkpoint found that out; permission bits alone do not tell
+    (root writes past them, a read-only mount refuses everyone)."""
+    staging_dir(Path(directory) / "probe").rmdir()
+
+
 def replace_together(pairs: Sequence[tuple[Path, Path]]) -> None:
     """Rename each ``(staged, destination)`` file over its destination, all or none: files that
     belong together (a model's weights and the description that claims them) are never left

@@ -363,6 +363,7 @@ def _run(
 ) -> int:
     from chainrule import distributed, io
     from chainrule.cli.app import Terminated
+    from chainrule.files import prove_writable
     from chainrule.train import EpochPrinter, Trainer, runs
 
     # every mistake in the input surfaces before any file: under mpiexec/srun, on any rank
@@ -380,6 +381,8 @@ def _run(
     with _run_dir_lock(out) if main_rank else contextlib.nullcontext():
         if main_rank and fresh_out:  # under the lock: another run's first checkpoint,
             runs.check_new_run_dir(out)  # half written, is no leftover to remove
+        if main_rank:  # a directory that was there (on a read-only mount): before any epoch
+            prove_writable(out)
         out = distributed.world().broadcast_object(out)
         printer = EpochPrinter.over(config.epochs)
         callbacks = [] if quiet or not main_rank else [printer]
@@ -1064,6 +1067,12 @@ def labelled_data(
         image_shape = None
     names = label_names(info)
     task = _table_task(data, info)
+    n_inputs = runs.told_input_width(info)
+    # before its last column is read as labels (a file has no --part: read_dataset says so)
+    if n_inputs is not None and part is None and runs.is_table_file(data):
+        from chainrule.data.csvfile import check_table_width
+
+        check_table_width(data, label_column_present(data, n_inputs, model_path))
     raw = runs.read_dataset(data, task, dtype, pixels, names, part, image_shape, for_model=True)
     _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
@@ -1396,6 +1405,28 @@ def model_input_width(path: Path, n_features: int) -> Callable[[int], None]:
             raise DataError(
                 f"{path}: {_count(width, 'column')} but the model takes "
                 f"{_count(n_features, 'input')} (optionally followed by one label column)"
+            )
+
+    return check
+
+
+def label_column_present(
+    path: str | Path, n_features: int, model: str | Path
+) -> Callable[[int], None]:
+    """A ``check_width`` (:func:`~chainrule.data.csvfile.check_table_width`) for a labelled
+    file of a model's ``n_features`` inputs that refuses one as wide as the inputs: the rows
+    for ``predict``, whose last input was read as the label ("label 0.2 is not an integer
+    class"), or a file short of an input, said as other widths are once the label column is
+    set aside (:func:`~chainrule.train.runs.check_model_fits`), which a width alone cannot
+    tell apart."""
+
+    def check(width: int) -> None:
+        if width == n_features:
+            raise DataError(
+                f"{path}: {_count(width - 1, 'input feature')} but the model {model} expects "
+                f"{n_features}, taking the last of its {width} columns as the label; is the "
+                f"label column missing? (the model takes {_count(n_features, 'input')} and a "
+                "label column; predict takes rows without labels)"
             )
 
     return check

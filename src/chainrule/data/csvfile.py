@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,7 +300,7 @@ def read_table(
     """
     path = Path(path)
     if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        delimiter = _default_delimiter(path)
     _check_delimiter(path, delimiter)
     rows = _read_rows(path, delimiter)
     if not rows:
@@ -321,7 +321,7 @@ def read_table(
         raise DataError(f"{path}: no data rows (only a header){hint}")
     width = len(names) if names else len(body[0][1])
     if check_width is not None:
-        _check_width(check_width, width, rows[0][1])
+        _check_width(check_width, width, rows[0])
     if text is None:
         return Table(_parse(path, body, width, names, columns), names, body)
     # the text column's cells stand aside; its place in the numbers holds 0, so every other
@@ -374,14 +374,41 @@ def _check_names(path: Path, names: list[str], body: list[tuple[int, list[str]]]
             )
 
 
-def _check_width(check_width: Callable[[int], None], width: int, first: list[str]) -> None:
-    """``check_width(width)``; a refusal of a file of one column ends with the hint that line
-    1 holds another separator (a semicolon file given to ``chainrule predict``), as read_csv's
-    refusal of a one-column file does."""
+def _default_delimiter(path: Path) -> str:
+    """The delimiter of a file for which none is given: a tab for ``.tsv``, else a comma."""
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def check_table_width(path: str | os.PathLike, check_width: Callable[[int], None]) -> None:
+    """``check_width`` (as :func:`read_table` takes it) called with the number of fields on
+    the file's first line, before anything else is read: every line has as many, so a file
+    for a model, refused for its width here, is never refused for a cell read in the wrong
+    place (a file without its label column, whose last input was read as a label "0.2 is not
+    an integer class"). A file that cannot be read is left to the reader, which says why."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            first = next(_records_in(f, _default_delimiter(path)), None)
+    except (OSError, UnicodeDecodeError, _MalformedCSV):
+        return
+    if first is not None:
+        _check_width(check_width, len(first[1]), first)
+
+
+def _check_width(
+    check_width: Callable[[int], None], width: int, first: tuple[int, list[str]]
+) -> None:
+    """``check_width(width)``; a refusal ends with the hint that the ``first`` line, which gave
+    the width, is a ``#`` comment, or, for a file of one column, that it holds another
+    separator (a semicolon file given to ``chainrule predict``), as read_csv's refusal of a
+    one-column file does."""
     try:
         check_width(width)
     except DataError as error:
-        hint = _separator_hint(",".join(first), "line 1") if width == 1 else ""
+        line, cells = first
+        hint = _comment_line_hint(line, cells, "is a comment")
+        if not hint and width == 1:
+            hint = _separator_hint(",".join(cells), "line 1")
         if not hint:
             raise
         raise DataError(f"{error}{hint}") from None
@@ -476,16 +503,20 @@ class _MalformedCSV(Exception):
 
 def _records(path: Path, delimiter: str, strict: bool = False) -> list[tuple[int, list[str]]]:
     with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f, delimiter=delimiter, strict=strict)
-        rows, start = [], 1  # the line a record starts on (an open quote spans lines)
-        try:
-            for cells in reader:
-                if cells and any(cell.strip() for cell in cells):
-                    rows.append((start, cells))
-                start = reader.line_num + 1
-        except csv.Error as error:  # an unterminated quote runs on to a field too large
-            raise _MalformedCSV(start, error) from error
-    return rows
+        return list(_records_in(f, delimiter, strict))
+
+
+def _records_in(f: Any, delimiter: str, strict: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) for every non-blank record of the open file ``f``."""
+    reader = csv.reader(f, delimiter=delimiter, strict=strict)
+    start = 1  # the line a record starts on (an open quote spans lines)
+    try:
+        for cells in reader:
+            if cells and any(cell.strip() for cell in cells):
+                yield start, cells
+            start = reader.line_num + 1
+    except csv.Error as error:  # an unterminated quote runs on to a field too large
+        raise _MalformedCSV(start, error) from error
 
 
 def is_number(cell: str) -> bool:
@@ -655,21 +686,35 @@ def _check_widths(
         if len(cells) != width:
             # one column on line 1 and more below: line 1 was split by another separator
             hint = _separator_hint(",".join(cells), "the line") if width == 1 else ""
-            hint = hint or _comment_hint(line, cells, names)
+            hint = hint or _comment_hint(line, cells, names, body[0])
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}{hint}")
 
 
-def _comment_hint(line: int, cells: list[str], names: list[str] | None) -> str:
-    """A hint for a ragged line that is a ``#`` comment, or that follows one read as the
-    header (``# iris measurements`` on line 1: a header of one column), or ""."""
-    if cells and cells[0].lstrip().startswith("#"):
+def _comment_hint(
+    line: int, cells: list[str], names: list[str] | None, first: tuple[int, list[str]]
+) -> str:
+    """A hint for a ragged line that is a ``#`` comment, or whose expected width a comment
+    gave: ``# iris measurements`` on line 1 read as the header (of one column), or, over a
+    header of text below it, as the ``first`` row; or ""."""
+    if _is_comment(cells):
         return f"; line {line} starts with '#', but comment lines are not skipped: remove it"
-    if names and names[0].startswith("#"):
-        return (
-            f"; line 1 ({_shown(','.join(names))}) was read as the header, but comment lines "
-            "are not skipped: remove it"
-        )
-    return ""
+    if names:
+        return _comment_line_hint(1, names, "was read as the header")
+    return _comment_line_hint(*first, "was read as the first row")
+
+
+def _is_comment(cells: list[str]) -> bool:
+    """Whether a line's ``cells`` are a ``#`` comment's."""
+    return bool(cells) and cells[0].lstrip().startswith("#")
+
+
+def _comment_line_hint(line: int, cells: list[str], what: str) -> str:
+    """The hint that ``line`` (its ``cells``), which ``what`` says, is a ``#`` comment, which
+    the reader does not skip (numpy.loadtxt would, pandas.read_csv would not), or ""."""
+    if not _is_comment(cells):
+        return ""
+    shown = _shown(",".join(cells))
+    return f"; line {line} ({shown}) {what}, but comment lines are not skipped: remove it"
 
 
 def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:

@@ -650,6 +650,46 @@ def number_out_of_range(value: int, like: Any, op: str | None = None) -> str:
     )
 
 
+def number_beyond(value: Any, like: Any) -> int:
+    """Where the integer ``value`` lies against every value the integer or boolean array
+    ``like`` can hold: 1 above them all, -1 below them all, 0 among them (or no integer, or
+    an array of floats).
+
+    Such a number stands on one side of every element, so a comparison with it has one answer,
+    by value, as NumPy 2 gives it (``int8_x < 1000`` is all True); and a ``clip`` bound beyond
+    them clips nothing on that side (``np.clip(int8_x, 0, 1000)`` is ``int8_x``)."""
+    if not isinstance(value, (int, numpy.integer)) or isinstance(value, (bool, numpy.bool_)):
+        return 0
+    limits = value_limits(like)
+    if limits is None:
+        return 0
+    value = int(value)
+    return 1 if value > limits[1] else -1 if value < limits[0] else 0
+
+
+def value_limits(like: Any) -> tuple[int, int] | None:
+    """The least and greatest values of the integer or boolean array ``like``'s dtype (0 and
+    1 for booleans, as beside a number), or None for floats; asked once per dtype (a clip
+    with integer bounds asks each call, and ``numpy.iinfo`` took microseconds)."""
+    key = (type(like), like.dtype)  # the array's type too, as for _floating_dtypes
+    limits = _value_limits.get(key, False)
+    if limits is False:
+        name = dtype_name(like.dtype)
+        if name == "bool":
+            limits = (0, 1)
+        elif is_integer(like.dtype, array_module(like)):
+            info = numpy.iinfo(name)
+            limits = (int(info.min), int(info.max))
+        else:
+            limits = None
+        _value_limits[key] = limits
+    return limits
+
+
+#: :func:`value_limits`' answers by (array type, dtype)
+_value_limits: dict[Any, tuple[int, int] | None] = {}
+
+
 def _is_foreign(value: Any, xp: Any) -> bool:
     return hasattr(value, "shape") and array_module(value) is not xp
 

@@ -591,13 +591,40 @@ class Tensor:
         tensor's array, and the other side as :meth:`_compared` makes it. Integers against a
         float number compare as floats, as NumPy compares them (array-api-strict refused
         ``int_tensor < 0.5``: "Python float scalars can only be promoted with floating-point
-        arrays")."""
-        right = self._compared(other, op)
+        arrays"). An integer beyond every value of the tensor's dtype compares by value, as
+        NumPy 2 compares it (``int8_x < 1000`` is all True): a comparison has no result dtype
+        to overflow, where NumPy, JAX and array-api-strict refused to make 1000 an int8, and
+        PyTorch made -1 a uint8 255 (``uint8_x < -1`` was all True). The check costs only
+        where a number failed to join the tensor, or is negative beside PyTorch's unsigned."""
+        try:
+            right = self._compared(other, op)
+        except (OverflowError, RuntimeError, ValueError):  # RuntimeError, ValueError: PyTorch's
+            side = backend.number_beyond(other, self.data)
+            if not side:
+                raise
+            return self._beyond(side)
         left = self.data
-        floating = isinstance(other, (float, np.floating))
-        if type(left) is not np.ndarray and floating and right.dtype != left.dtype:
-            left = backend.astype(left, right.dtype)
+        if type(left) is np.ndarray:  # NumPy refused every number its dtype cannot hold
+            return left, right
+        if isinstance(other, (float, np.floating)):
+            if right.dtype != left.dtype:
+                left = backend.astype(left, right.dtype)
+        elif isinstance(other, (int, np.integer)) and other < 0:
+            side = backend.number_beyond(other, left)  # PyTorch wraps it into an unsigned dtype
+            if side:
+                return self._beyond(side)
         return left, right
+
+    def _beyond(self, side: int) -> tuple[Any, Any]:
+        """Two sides that compare as every element of this tensor compares with a number beyond
+        all its dtype's values, above them (``side`` 1) or below them (-1): zeros in its shape,
+        on its library and device, against ``side``. So ``x < 1000`` is ``zeros < 1``, all
+        True, and the operator methods stay one comparison each."""
+        data = self.data
+        xp = array_module(data)
+        if xp is np:
+            return np.zeros(data.shape, np.int8), side
+        return xp.zeros(data.shape, dtype=xp.int8, device=backend.device_of(data)), side
 
     def _compared(self, other: Any, op: str) -> Any:
         """The other side of a comparison as the ops take an operand: a number (NumPy's

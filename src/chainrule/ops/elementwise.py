@@ -199,14 +199,26 @@ _power = primitive(
 
 
 def power(base: Any, exponent: Any) -> Tensor:
-    """base ** exponent; the exponent may be a number or a tensor."""
+    """base ** exponent; the exponent may be a number or a tensor.
+
+    An integer exponent that an integer base's dtype cannot hold (``int32_x ** 2**40``), where
+    the library refuses it (NumPy, array-api-strict), is an ``OverflowError`` naming the op,
+    the dtype, the number and the cast that fits, as beside any op
+    (:func:`~chainrule.backend.number_out_of_range`); a result the library gives (JAX's, in
+    int32) and PyTorch's own refusal stand."""
     if isinstance(exponent, (int, float, numpy.integer)) and isinstance(base, Tensor):
         # ** 1 too: a new tensor, as in NumPy and PyTorch (the base itself, returned, had its
         # flags changed through the result's: y.requires_grad_(False) froze it).
         # A NumPy float64 is a float (and a NumPy integer a number), but under NumPy 2's
         # promotion it would make a float32 base float64: a plain Python number never upcasts
         plain = float(exponent) if isinstance(exponent, float) else int(exponent)
-        return _power_scalar(base, exponent=plain)
+        try:
+            return _power_scalar(base, exponent=plain)
+        except OverflowError:  # NumPy's and array-api-strict's words name no op and no way out
+            if not isinstance(plain, int):
+                raise
+            message = backend.number_out_of_range(plain, base.data, _power.name)
+            raise OverflowError(message) from None
     return _power(*as_tensors(base, exponent, _power.name))
 
 
@@ -386,17 +398,20 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
     x = as_tensor(x)
     if _differentiable(low) or _differentiable(high):
         return _clip_to_tensors(x, low, high)
-    return _clip(x, low=_bound(low, x), high=_bound(high, x))
+    return _clip(x, low=_bound(low, x, -1), high=_bound(high, x, 1))
 
 
-def _bound(value: Any, x: Tensor) -> Any:
-    """A bound for np.clip: a NumPy scalar as the Python number it holds, which (under NumPy 2's
-    promotion) never changes x's dtype; an array of a wider dtype does, as in NumPy. An array
-    joins x's library and device (a NumPy array or list moves there); one of another library
-    or device is refused naming both (it was handed to clip as it was: a NumPy x clipped by a
-    torch bound came back a torch tensor, and its backward failed)."""
+def _bound(value: Any, x: Tensor, side: int) -> Any:
+    """A bound for np.clip, the lower (``side`` -1) or the upper (1): a NumPy scalar as the
+    Python number it holds, which (under NumPy 2's promotion) never changes x's dtype; an array
+    of a wider dtype does, as in NumPy. An array joins x's library and device (a NumPy array or
+    list moves there); one of another library or device is refused naming both (it was handed
+    to clip as it was: a NumPy x clipped by a torch bound came back a torch tensor, and its
+    backward failed). An integer beyond an integer x's dtype is :func:`_integer_bound`."""
     if isinstance(value, numpy.generic):  # first: a NumPy float64 is a float too
-        return value.item()
+        value = value.item()
+    if type(value) is int:
+        return _integer_bound(value, x, side)
     if value is None or isinstance(value, (int, float)):
         return value
     if isinstance(value, (list, tuple)):  # weak numbers, as beside any op (list_operand)
@@ -406,6 +421,24 @@ def _bound(value: Any, x: Tensor) -> Any:
         backend.check_compatible("clip", [x.data, data])
         return data
     return data if x.xp is numpy else backend.asarray_like(data, x.data)
+
+
+def _integer_bound(value: int, x: Tensor, side: int) -> int:
+    """An integer bound for an integer ``x``, as NumPy takes it: one beyond every value of x's
+    dtype on its own side (a low below them, a high above them: ``clip(int8_x, 0, 1000)``)
+    clips nothing, and becomes the dtype's own limit there (JAX refused it in its jit's words,
+    "An overflow was encountered while parsing an argument"); one beyond them on the other side
+    (a low of 1000) would make every value one the dtype cannot hold, and is refused, as NumPy
+    refuses it, naming clip's bound and the cast that fits. (A bound beside booleans, or
+    floats, is any number: NumPy clips booleans as integers.)"""
+    beyond = backend.number_beyond(value, x.data)
+    if not beyond or backend.dtype_name(x.dtype) == "bool":
+        return value
+    if beyond != side:
+        op = "clip (low)" if side < 0 else "clip (high)"
+        raise OverflowError(backend.number_out_of_range(value, x.data, op))
+    low, high = backend.value_limits(x.data)
+    return low if side < 0 else high
 
 
 def _differentiable(value: Any) -> bool:

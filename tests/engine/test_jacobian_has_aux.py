@@ -12,11 +12,6 @@ import pytest
 
 import chainrule as cr
 
-# torch.func's transforms call torch.jit.script, which torch 2.13 deprecates: its warning, not ours
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
-)
-
 X = np.array([0.3, -1.2, 2.0])
 Y = np.array([[0.5, -0.4], [1.5, 0.2]])
 

@@ -1,34 +1,21 @@
-"""The explorer's Train tab fills in a hidden size and a learning rate per dataset
-(``TRAIN_DEFAULTS`` in app.js): with them, the page's default optimizer (momentum 0.9) and its
-whole-batch steps, a run must learn. lr 1 on circle (squared error summed over 200 cases) and on
-symmetry saturated every unit at once: the loss went from 21 to 25.5 and stayed there."""
+"""The explorer's Train tab fills in a hidden size and a learning rate per dataset, as the server
+says them (``training.DATASETS``, sent by ``GET /api/datasets``): with them, the page's default
+optimizer (momentum 0.9) and its whole-batch steps, a run must learn. lr 1 on circle (squared
+error summed over 200 cases) and on symmetry saturated every unit at once: the loss went from 21
+to 25.5 and stayed there."""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import pytest
 
-from chainrule.web.training import start_run
-
-APP_JS = Path(__file__).parents[2] / "src" / "chainrule" / "web" / "static" / "app.js"
-
-
-def train_defaults() -> dict[str, tuple[list[int], float]]:
-    """app.js's TRAIN_DEFAULTS, read from the file the page loads."""
-    found = re.search(r"const TRAIN_DEFAULTS = (\{.*?\});", APP_JS.read_text())
-    assert found, "TRAIN_DEFAULTS not found in app.js"
-    table = json.loads(re.sub(r"(\w+):", r'"\1":', found.group(1)))
-    return {name: ([int(h) for h in hidden.split(",")], lr) for name, (hidden, lr) in table.items()}
+from chainrule.web.training import DATASETS, start_run
 
 
 @pytest.mark.parametrize("dataset", ["xor", "symmetry", "circle"])
 def test_the_train_tabs_defaults_learn_for_every_seed(dataset):
-    hidden, lr = train_defaults()[dataset]
+    defaults = DATASETS[dataset]
     for seed in range(4):
-        run = start_run(dataset, hidden, lr=lr, seed=seed)
+        run = start_run(dataset, list(defaults.hidden), lr=defaults.lr, seed=seed)
         # the oracle: the squared error of the best constant output (each target's mean);
         # saturated units stay above it (symmetry sat at 4.0 against 3.5)
         constant = 0.5 * float(((run.T - run.T.mean(axis=0)) ** 2).sum())

@@ -35,7 +35,7 @@ from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
 from chainrule.web.sessions import COOKIE_NAME, BrowserSession, SessionStore
-from chainrule.web.training import DATASETS, start_run
+from chainrule.web.training import page_datasets, start_run
 
 #: The refusal of a result whose numbers overflowed (JSON has no inf or NaN).
 NOT_FINITE = "the result is not finite (the numbers overflowed); use smaller ones"
@@ -149,9 +149,6 @@ def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
         body.sizes, body.activation, body.output, body.loss, body.seed, body.init_range,
         body.reduction,
     )  # fmt: skip
-    if body.output == "softmax" or body.loss != "squared-error":
-        state.target[:] = 0.0
-        state.target[0] = 1.0
     return state.to_json()
 
 
@@ -204,9 +201,14 @@ def losses(_: None, __: BrowserSession) -> dict:
     return {"losses": net.page_losses()}
 
 
+def units(_: None, __: BrowserSession) -> dict:
+    """The hidden and top units the page offers."""
+    return net.page_units()
+
+
 def datasets(_: None, __: BrowserSession) -> dict:
-    """The datasets a training run can use."""
-    return {"datasets": list(DATASETS)}
+    """The datasets a training run can use, with the Train tab's defaults for each."""
+    return {"datasets": page_datasets()}
 
 
 def train_start(body: s.TrainStartRequest, session: BrowserSession) -> dict:
@@ -301,6 +303,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/api/losses", "GET", losses, None, s.LossesResponse,
              "The losses the page offers: each one's top units and whether its targets lie "
              "in [0, 1]."),
+    Endpoint("/api/units", "GET", units, None, s.UnitsResponse,
+             "The hidden and top units the page offers."),
     Endpoint("/api/network/new", "POST", new_network, s.NewNetworkRequest, None,
              "A network of the given sizes with fresh random weights."),
     Endpoint("/api/backward", "POST", backward, s.NetworkRequest, s.PassResponse,
@@ -319,7 +323,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "The explainer's derivation of the backward pass, as its documented JSON."),
     Endpoint("/api/export", "POST", export, s.ExportRequest, s.ExportResponse,
              "The derivation as Markdown or LaTeX (the renderers of `chainrule explain`)."),
-    Endpoint("/api/datasets", "GET", datasets, None, None, "The datasets training can use."),
+    Endpoint("/api/datasets", "GET", datasets, None, s.DatasetsResponse,
+             "The datasets training can use, with the hidden sizes and learning rate the page "
+             "fills in for each."),
     Endpoint("/api/train/start", "POST", train_start, s.TrainStartRequest, s.TrainState,
              "Start this browser session's training run (creates the session).", "create"),
     Endpoint("/api/train/step", "POST", train_step, s.TrainStepRequest, s.TrainState,

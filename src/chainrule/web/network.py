@@ -44,7 +44,7 @@ from chainrule.explainer.network import (
     output_activation,
 )
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
-from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.activations import ACTIVATIONS, HIDDEN
 from chainrule.nn.layers import Parallel, Sequential
 from chainrule.nn.losses import Loss
 
@@ -312,8 +312,19 @@ def _with_nulls(weight: np.ndarray, mask: np.ndarray | None) -> list:
 #: The losses the page offers and computes by name (a loss with parameters of its own, as
 #: margin-squared-error's margins, would lose them in a page's state).
 PAGE_LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
-#: The hidden units the page computes (its request schema's ``Activation``).
-PAGE_HIDDEN = ("logistic", "tanh", "relu")
+#: The hidden units the page computes (its request schema's ``Activation``): the library's
+#: own list of hidden units (``nn.activations.HIDDEN``), not a copy of it.
+PAGE_HIDDEN = HIDDEN
+#: The top units the page computes (its request schema's ``OutputUnit``): "linear" is the
+#: identity (the logits), softmax and logistic are also the units the cross-entropies apply.
+PAGE_TOP_UNITS = ("logistic", "linear", "softmax")
+
+
+def page_units() -> dict:
+    """The units the page's Edit form offers, in order: ``hidden`` (:data:`PAGE_HIDDEN`) and
+    ``top`` (:data:`PAGE_TOP_UNITS`). The page fills its lists from this (``GET /api/units``),
+    so it keeps no copy of them."""
+    return {"hidden": list(PAGE_HIDDEN), "top": list(PAGE_TOP_UNITS)}
 
 
 def targets_in_unit_interval(loss: Loss) -> bool:
@@ -368,7 +379,10 @@ def random_state(
     reduction: str | None = None,
 ) -> NetworkState:
     """A network of the given sizes with weights drawn uniformly from [-init_range, init_range];
-    ``reduction`` is the loss's (None: its default)."""
+    ``reduction`` is the loss's (None: its default). Its target is (1, 0, ..., 0) whatever the
+    loss: class 0 for a loss that reads classes, probabilities in [0, 1] for one that applies
+    its own unit, and numbers any other loss compares; so no loss is asked for (or recognised
+    by) its kind of target here."""
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(-init_range, init_range, (a, b)) for a, b in zip(sizes, sizes[1:])]
     biases = [np.zeros(b) for b in sizes[1:]]

@@ -22,10 +22,11 @@ from chainrule.web.network import (
     MAX_MAGNITUDE,
     PAGE_HIDDEN,
     PAGE_LOSSES,
+    PAGE_TOP_UNITS,
     blocks_of,
     targets_in_unit_interval,
 )
-from chainrule.web.training import layer_sizes
+from chainrule.web.training import DATASETS, layer_sizes
 
 MAX_LAYERS = 8
 MAX_UNITS = 128
@@ -57,9 +58,9 @@ def bounded(**bounds: int) -> Any:
 
 Number = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Activation = Literal[PAGE_HIDDEN]
-OutputUnit = Literal["logistic", "linear", "softmax"]
+OutputUnit = Literal[PAGE_TOP_UNITS]
 LossName = Literal[PAGE_LOSSES]
-DatasetName = Literal["xor", "symmetry", "circle", "digits"]
+DatasetName = Literal[tuple(DATASETS)]
 
 
 def check_connections(sizes: list[int], field: str = "sizes") -> None:
@@ -505,6 +506,32 @@ class LossesResponse(BaseModel):
     """The losses the page offers, in the order its loss list shows them."""
 
     losses: list[PageLoss]
+
+
+class UnitsResponse(BaseModel):
+    """The units the page's Edit form offers, in the order its lists show them
+    (``network.page_units``)."""
+
+    hidden: list[Activation] = Field(description="The hidden units (a network's `activation`).")
+    top: list[OutputUnit] = Field(
+        description="The top units (a network's `output`; linear: the logits as they are)."
+    )
+
+
+class PageDataset(BaseModel):
+    """A dataset the page offers, and the Train tab's defaults for it
+    (``training.page_datasets``)."""
+
+    name: DatasetName
+    label: str = Field(description="How the page's list names it.")
+    hidden: list[int] = Field(description="The hidden sizes the Train tab fills in.")
+    lr: float = Field(description="The learning rate the Train tab fills in.")
+
+
+class DatasetsResponse(BaseModel):
+    """The datasets a training run can use, in the order the page's list shows them."""
+
+    datasets: list[PageDataset]
 
 
 class ErrorResponse(BaseModel):

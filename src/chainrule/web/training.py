@@ -23,9 +23,40 @@ from chainrule.tensor import Tensor
 from chainrule.train.trainer import Trainer
 from chainrule.web.network import MAX_MAGNITUDE, NetworkState, random_state
 
-#: The datasets the page offers; "circle" is the 2-D toy set (inside or outside a circle).
-DATASETS = ("xor", "symmetry", "circle", "digits")
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    """A dataset the page offers: how its list names it, and what the Train tab fills in when
+    it is chosen (hidden layer sizes, learning rate)."""
+
+    label: str
+    hidden: tuple[int, ...]
+    lr: float
+
+
+#: The datasets the page offers, in its list's order; "circle" is the 2-D toy set (inside or
+#: outside a circle). The Train tab's defaults are the page's own choice, not the command
+#: line's (``train.runs.PRESETS``: other losses, batches and epochs): learning rates for
+#: :func:`start_run`'s losses over a whole batch (for 0/1 targets the summed squared error:
+#: circle has 200 cases) with the page's momentum 0.9; lr 1 saturated circle and symmetry at
+#: once (tests/web/test_web_training_defaults.py).
+DATASETS: dict[str, DatasetChoice] = {
+    "xor": DatasetChoice("xor", hidden=(4,), lr=1.0),
+    "symmetry": DatasetChoice("symmetry", hidden=(2,), lr=0.03),
+    "circle": DatasetChoice("circle (2-D)", hidden=(8,), lr=0.01),
+    "digits": DatasetChoice("digits", hidden=(16,), lr=0.3),
+}
 MAX_HISTORY = 5000
+
+
+def page_datasets() -> list[dict]:
+    """The datasets the page offers, in :data:`DATASETS`' order, each with its ``name``,
+    ``label`` and the Train tab's defaults (``hidden``, ``lr``). The page fills its list from
+    this and sets its fields from it (``GET /api/datasets``), so it keeps no copy of them."""
+    return [
+        {"name": name, "label": d.label, "hidden": list(d.hidden), "lr": d.lr}
+        for name, d in DATASETS.items()
+    ]
 
 
 def circle(n: int = 200, radius: float = 0.6, seed: int = 0) -> data.Dataset:

@@ -138,6 +138,9 @@ function createExplorer(ROOT, transport, host) {
     // /api/losses: the losses the page offers, in order, by name: {name, top_units (the unit
     // the loss applies itself, null: any), targets_in_unit_interval}, as the loss objects say
     losses: new Map(),
+    // /api/datasets: the datasets the Train tab offers, in order, by name: {name, label,
+    // hidden, lr (the sizes and learning rate it fills in when one is chosen)}
+    datasets: new Map(),
   };
 
   /** Where this explorer's markup lives: the page's document, or a widget's shadow root. */
@@ -174,15 +177,43 @@ function createExplorer(ROOT, transport, host) {
 
   /* ---------------------------------------------------------------- stepping */
 
+  /** Fill the <select> `id` with `choices`, in order: [value, the text it shows]. */
+  function fillSelect(id, choices) {
+    $(id).replaceChildren(...choices.map(([value, text]) => {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = text;
+      return option;
+    }));
+  }
+
   /** The loss list of the Edit form, filled from the server's (/api/losses): the page keeps no
    *  copy of which losses there are or of what each needs. */
   function showLosses({ losses }) {
     S.losses = new Map(losses.map((loss) => [loss.name, loss]));
-    $("edit-loss").replaceChildren(...losses.map((loss) => {
-      const option = document.createElement("option");
-      option.textContent = loss.name;
-      return option;
-    }));
+    fillSelect("edit-loss", losses.map((loss) => [loss.name, loss.name]));
+  }
+
+  /** The Edit form's hidden and top units, filled from the server's lists (/api/units). */
+  function showUnits({ hidden, top }) {
+    fillSelect("edit-activation", hidden.map((unit) => [unit, unit]));
+    fillSelect("edit-output", top.map((unit) => [unit, unit]));
+  }
+
+  /** The Train tab's datasets, filled from the server's (/api/datasets), and the first one's
+   *  defaults put in its fields: the page keeps no copy of the datasets or of their defaults. */
+  function showDatasets({ datasets }) {
+    S.datasets = new Map(datasets.map((dataset) => [dataset.name, dataset]));
+    fillSelect("train-dataset", datasets.map((dataset) => [dataset.name, dataset.label]));
+    fillTrainDefaults();
+  }
+
+  /** The hidden sizes and learning rate the server gives the chosen dataset, in their fields. */
+  function fillTrainDefaults() {
+    const dataset = S.datasets.get($("train-dataset").value);
+    if (!dataset) return;  // none offered
+    $("train-hidden").value = dataset.hidden.join(",");
+    $("train-lr").value = String(dataset.lr);
   }
 
   /** What loss `name` needs, as the server said: its top units (null: any) and whether its
@@ -1161,10 +1192,6 @@ function createExplorer(ROOT, transport, host) {
     }
   }
 
-  // learning rates for the summed squared error over a whole batch (circle: 200 cases), momentum 0.9:
-  // lr 1 saturated circle and symmetry at once (tests/web/test_web_training_defaults.py)
-  const TRAIN_DEFAULTS = { xor: ["4", 1], symmetry: ["2", 0.03], circle: ["8", 0.01], digits: ["16", 0.3] };
-
   /* ---------------------------------------------------------------- wiring */
 
   function wire() {
@@ -1232,10 +1259,7 @@ function createExplorer(ROOT, transport, host) {
       await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
     }));
 
-    $("train-dataset").addEventListener("change", () => {
-      const [hidden, lr] = TRAIN_DEFAULTS[$("train-dataset").value];
-      $("train-hidden").value = hidden; $("train-lr").value = lr;
-    });
+    $("train-dataset").addEventListener("change", fillTrainDefaults);
     $("btn-train-start").addEventListener("click", () => guarded(async () => {
       S.train.playing = false;
       S.selected = null;
@@ -1329,7 +1353,12 @@ function createExplorer(ROOT, transport, host) {
   resized.observe($("diagram-wrap"));
   const ready = (async () => {
     await guarded(async () => {
-      showLosses(await api("/api/losses"));  // before the network: the form shows its loss
+      // the form's lists before the network: the form shows its units and loss
+      const [losses, units, datasets] = await Promise.all(
+        ["/api/losses", "/api/units", "/api/datasets"].map((path) => api(path)));
+      showLosses(losses);
+      showUnits(units);
+      showDatasets(datasets);
       await setNetwork(await api("/api/seed"));
     });
     renderTraining();

@@ -515,12 +515,17 @@ def _check_finite(data: Any, what: str, node: Node | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def reverse_topological_order(roots: Sequence[Tensor], op: str = "backward") -> list[Tensor]:
+def reverse_topological_order(
+    roots: Sequence[Tensor], op: str = "backward", constants_before: int = -1
+) -> list[Tensor]:
     """Every tensor that needs a gradient and feeds ``roots``, each after all of its consumers.
 
     Iterative depth-first search (no recursion: a chain of a million ops is fine). A node that
     an earlier pass released raises :class:`GraphFreedError`, its message led by ``op`` (the
-    call walking the graph: ``backward``, ``gradient``, a transform).
+    call walking the graph: ``backward``, ``gradient``, a transform), unless it was recorded
+    before ``constants_before`` (:func:`_oldest_target`: every target of the pass was made
+    after it, so none can be among the inputs it no longer lists). Such a node is a constant
+    to the pass, as a tensor that requires no gradient is: it is left out, with all below it.
     """
     finished: list[Tensor] = []
     seen: set[int] = set()
@@ -538,10 +543,12 @@ def reverse_topological_order(roots: Sequence[Tensor], op: str = "backward") -> 
         if tensor._primitive is None:
             finish(tensor)  # a leaf: nothing below it
             continue
-        push((tensor, True))
         inputs = tensor._inputs
         if inputs is None:
+            if tensor._seq < constants_before:  # it cannot lead to a target: it sends nothing
+                continue
             raise _freed_error(tensor, op)
+        push((tensor, True))
         for parent in inputs:
             if parent.requires_grad and id(parent) not in seen:
                 if parent._primitive is None:  # a leaf is finished at once: nothing below it
@@ -584,6 +591,31 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
 _RETAIN_GRAPH_CALLS = {"backward": "backward()", "gradient": "cr.gradient()"}
 
 
+def number_new_leaf(leaf: Tensor) -> Tensor:
+    """Give ``leaf``, a tensor object made just now that no op has read yet (a transform's
+    variable), a number in the order the ops ran, as an op's output gets one. No node recorded
+    before it can have it among its inputs, however far down, so a pass differentiating with
+    respect to it passes by such a node where an earlier pass released it
+    (:func:`_oldest_target`). Only a tensor made just now may be numbered so: a leaf that
+    existed before (``requires_grad_()`` on it later) may have been read by any op."""
+    leaf._seq = _next_seq()
+    return leaf
+
+
+def _oldest_target(targets: Sequence[Tensor] | None) -> int:
+    """The number before which a released node cannot lead to any of ``targets``: the smallest
+    of theirs (a node's, or a leaf's from :func:`number_new_leaf`), since an op's inputs, and
+    theirs in turn, were all made before it. -1 (no node) where there are no targets (every
+    leaf is one) or one has no number: a leaf the user made, which any op may have read."""
+    oldest = -1
+    for target in targets or ():
+        number = getattr(target, "_seq", None)  # a leaf's slot is unset unless numbered
+        if number is None:
+            return -1
+        oldest = number if oldest < 0 else min(oldest, number)
+    return oldest
+
+
 def sum_over_consumers(totals: dict[int, Any], tensor: Tensor, contribution: Any) -> None:
     """Add what one consumer sends back to ``tensor``'s running gradient total.
 
@@ -619,7 +651,11 @@ def backward_pass(
 
     ``op`` names the call running the pass (``backward``, ``gradient``, a transform): a node an
     earlier pass freed is refused in its name, and a node this pass frees remembers it, so a
-    later pass's refusal can name the call that needed ``retain_graph=True``.
+    later pass's refusal can name the call that needed ``retain_graph=True``. With ``targets``
+    all made after such a node (a transform's fresh variables, a tensor computed after the
+    free), the node cannot lead to one: it is a constant to the pass, as torch.func takes it
+    (:func:`reverse_topological_order`). Where a target might lie below it (a leaf the user
+    made, whose making is not numbered) it is refused: its path would be dropped silently.
 
     Python's cyclic garbage collector is paused for the pass: the pass creates no reference
     cycles, but it allocates enough short-lived objects to set the collector off again and again,
@@ -665,7 +701,7 @@ def _backward_pass(
     if targets is None and not create_graph and not _anomaly_mode():
         results = _propagate_arrays(outputs, totals, retain_graph, op)
     else:
-        order = reverse_topological_order(outputs, op)
+        order = reverse_topological_order(outputs, op, _oldest_target(targets))
         results = _propagate(order, totals, targets, retain_graph, create_graph, op)
     return _as_owned(results, seeds, create_graph)
 

@@ -57,6 +57,7 @@ from chainrule.engine import (
     enable_grad,
     is_grad_enabled,
     name_clause,
+    number_new_leaf,
 )
 from chainrule.errors import type_name
 from chainrule.ops.shape import _reshape
@@ -435,8 +436,12 @@ _running = _Running()
 
 
 def _private(leaf: Tensor) -> Tensor:
+    """Register ``leaf``, made just now by a transform, as its own, and number it in the order
+    ops ran: a graph an earlier pass released before it was made cannot lead to it, so the
+    transform's passes take such a graph as a constant (``h`` computed and freed by
+    ``backward()``, then ``grad(lambda y: (h * y).sum())``), as torch.func does."""
     _PRIVATE[id(leaf)] = leaf
-    return leaf
+    return number_new_leaf(leaf)
 
 
 def is_transform_variable(t: Tensor) -> bool:
@@ -633,7 +638,10 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
             if private.get(key) is not tensor or key in running:  # transform's variable
                 return True
             continue  # a finished inner transform's own variable: nothing outside
-        for parent in tensor._inputs or ():
+        inputs = tensor._inputs
+        if inputs is None:  # released: what it came from is unknown, maybe an outer variable,
+            return True  # and an outer pass through the results decides (or refuses) there
+        for parent in inputs:
             if parent.requires_grad:
                 push(parent)
     return False
@@ -655,7 +663,12 @@ def _reaches_running(tensors: Sequence[Tensor]) -> bool:
         if id(tensor) in running:  # a leaf, or an alias of a tensor from outside the transform
             return True
         seen.add(id(tensor))
-        stack.extend(parent for parent in tensor._inputs or () if parent.requires_grad)
+        if tensor._primitive is None:  # another leaf (the user's): nothing below it
+            continue
+        inputs = tensor._inputs
+        if inputs is None:  # released: it may come from a running variable (_reaches_outside)
+            return True
+        stack.extend(parent for parent in inputs if parent.requires_grad)
     return False
 
 

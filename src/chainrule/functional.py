@@ -135,26 +135,30 @@ def gradient(
 ) -> list[Tensor]:
     """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
 
-    Each output must require a gradient: one that does not (a loss computed under ``no_grad``, from
-    a detached tensor, or from no tensor that requires a gradient; the gradient of a linear
+    Each output must require a gradient: one that does not (a loss computed under ``no_grad``,
+    from a detached tensor, or from no tensor that requires a gradient; the gradient of a linear
     function, differentiated again) is refused with a ``RuntimeError`` naming it, as
-    ``torch.autograd.grad`` refuses it: the engine recorded no path from it to the inputs, so zeros
-    would be a silent wrong answer where it depends on them. The transforms differ, as torch.func's
-    do: ``jacobian(lambda x: c)`` and ``hessian`` of a linear function are zeros, since there the
-    output is constant in the variables the transform made. Each input must require a gradient: one
-    that does not (a tensor made without ``requires_grad=True``, or computed only from such tensors
-    or under ``no_grad``) is refused with a ``RuntimeError`` naming it, as ``torch.autograd.grad``
-    refuses it, since the engine recorded no path through it and cannot say how the outputs depend
-    on it (zeros would be a silent wrong answer where they do). Make it, or the leaves it is
-    computed from, with ``requires_grad=True`` before computing the outputs. An input that requires
-    a gradient but that the outputs do not depend on gets zeros (torch's ``materialize_grads=True``;
-    its default refuses such an input unless ``allow_unused=True``, then gives None). Without
-    ``cotangents`` each output must be a scalar; with them, one cotangent per output, shaped like
-    it. With ``create_graph`` the results are themselves differentiable (and the graph is kept,
-    since the results point into it). Left None, it is on only where a transform running now
-    differentiates through the results (``grad(lambda x: cr.gradient(f(x), [x])[0].sum())``: as
-    constants, the outer derivative through them would be silently 0); ``False`` gives constants, as
-    ``torch.autograd.grad`` does. ``op`` names the transform in error messages.
+    ``torch.autograd.grad`` refuses it: the engine recorded no path from it to the inputs, so
+    zeros would be a silent wrong answer where it depends on them. The transforms differ, as
+    torch.func's do: ``jacobian(lambda x: c)`` and ``hessian`` of a linear function are zeros,
+    since there the output is constant in the variables the transform made.
+
+    Each input must require a gradient: one that does not (a tensor made without
+    ``requires_grad=True``, or computed only from such tensors or under ``no_grad``) is refused
+    with a ``RuntimeError`` naming it, as ``torch.autograd.grad`` refuses it, since the engine
+    recorded no path through it and cannot say how the outputs depend on it (zeros would be a
+    silent wrong answer where they do). Make it, or the leaves it is computed from, with
+    ``requires_grad=True`` before computing the outputs. An input that requires a gradient but
+    that the outputs do not depend on gets zeros (torch's ``materialize_grads=True``; its
+    default refuses such an input unless ``allow_unused=True``, then gives None).
+
+    Without ``cotangents`` each output must be a scalar; with them, one cotangent per output,
+    shaped like it. With ``create_graph`` the results are themselves differentiable (and the
+    graph is kept, since the results point into it). Left None, it is on only where a transform
+    running now differentiates through the results (``grad(lambda x: cr.gradient(f(x),
+    [x])[0].sum())``: as constants, the outer derivative through them would be silently 0);
+    ``False`` gives constants, as ``torch.autograd.grad`` does. ``op`` names the transform in
+    error messages.
     """
     return _gradient(
         outputs, inputs, cotangents, retain_graph, create_graph, op, constants_give_zeros=False

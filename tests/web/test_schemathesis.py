@@ -50,6 +50,8 @@ FULLY_DESCRIBED = {
     "/api/losses",
     "/api/units",
     "/api/datasets",
+    "/api/optimizers",
+    "/api/bugs",
 }
 
 

@@ -35,7 +35,7 @@ from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
 from chainrule.web.sessions import COOKIE_NAME, BrowserSession, SessionStore
-from chainrule.web.training import page_datasets, start_run
+from chainrule.web.training import page_datasets, page_optimizers, start_run
 
 #: The refusal of a result whose numbers overflowed (JSON has no inf or NaN).
 NOT_FINITE = "the result is not finite (the numbers overflowed); use smaller ones"
@@ -211,6 +211,16 @@ def datasets(_: None, __: BrowserSession) -> dict:
     return {"datasets": page_datasets()}
 
 
+def optimizers(_: None, __: BrowserSession) -> dict:
+    """The optimizers a training run can use: the library optimizer and settings of each."""
+    return {"optimizers": page_optimizers()}
+
+
+def bugs(_: None, __: BrowserSession) -> dict:
+    """The teaching bugs the page offers, each with what it does wrong."""
+    return {"bugs": net.page_bugs()}
+
+
 def train_start(body: s.TrainStartRequest, session: BrowserSession) -> dict:
     """Start this browser's training run (replacing its previous one)."""
     run = start_run(**body.model_dump())
@@ -315,6 +325,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Nudge y_i by eps: predicted change of E per path against the measured change."),
     Endpoint("/api/views", "POST", views, s.UnitRequest, None,
              "dE/dy_i in three views: Hinton's sum, a row of dE/dy = W dE/dz, the graph's node."),
+    Endpoint("/api/bugs", "GET", bugs, None, s.BugsResponse,
+             "The teaching bugs the page offers, each with what it does wrong."),
     Endpoint("/api/bug", "POST", bug, s.BugRequest, None,
              "A teaching bug's wrong gradients beside the right ones and their checks."),
     Endpoint("/api/gradcheck", "POST", gradcheck, s.GradcheckRequest, s.GradcheckResponse,
@@ -326,6 +338,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/api/datasets", "GET", datasets, None, s.DatasetsResponse,
              "The datasets training can use, with the hidden sizes and learning rate the page "
              "fills in for each."),
+    Endpoint("/api/optimizers", "GET", optimizers, None, s.OptimizersResponse,
+             "The optimizers training can use: the library optimizer and settings each name "
+             "means."),
     Endpoint("/api/train/start", "POST", train_start, s.TrainStartRequest, s.TrainState,
              "Start this browser session's training run (creates the session).", "create"),
     Endpoint("/api/train/step", "POST", train_step, s.TrainStepRequest, s.TrainState,

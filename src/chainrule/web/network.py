@@ -33,6 +33,7 @@ from chainrule.explainer import (
     seed_network,
     sequential,
 )
+from chainrule.explainer.bugs import BUGS
 from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
 from chainrule.explainer.network import (
     LOSSES as EXPLAINED_LOSSES,
@@ -325,6 +326,13 @@ def page_units() -> dict:
     ``top`` (:data:`PAGE_TOP_UNITS`). The page fills its lists from this (``GET /api/units``),
     so it keeps no copy of them."""
     return {"hidden": list(PAGE_HIDDEN), "top": list(PAGE_TOP_UNITS)}
+
+
+def page_bugs() -> list[dict]:
+    """The teaching bugs the page offers, in the explainer's order (``explainer.bugs.BUGS``),
+    each with its ``name`` and ``title``, what the page's list says of it. The page fills its
+    list from this (``GET /api/bugs``), so it keeps no copy of them."""
+    return [{"name": bug.name, "title": bug.title} for bug in BUGS.values()]
 
 
 def targets_in_unit_interval(loss: Loss) -> bool:

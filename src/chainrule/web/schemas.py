@@ -26,7 +26,7 @@ from chainrule.web.network import (
     blocks_of,
     targets_in_unit_interval,
 )
-from chainrule.web.training import DATASETS, layer_sizes
+from chainrule.web.training import DATASETS, DEFAULT_OPTIMIZER, OPTIMIZERS, layer_sizes
 
 MAX_LAYERS = 8
 MAX_UNITS = 128
@@ -61,6 +61,8 @@ Activation = Literal[PAGE_HIDDEN]
 OutputUnit = Literal[PAGE_TOP_UNITS]
 LossName = Literal[PAGE_LOSSES]
 DatasetName = Literal[tuple(DATASETS)]
+#: The Train tab's optimizers by name, from the training module's one table of them.
+OptimizerName = Literal[tuple(OPTIMIZERS)]
 
 
 def check_connections(sizes: list[int], field: str = "sizes") -> None:
@@ -355,7 +357,10 @@ class TrainStartRequest(Strict):
         description="Hidden layer sizes; the input and top sizes come from the dataset.",
     )
     activation: Activation = "logistic"
-    optimizer: Literal["sgd", "momentum", "adam"] = "momentum"
+    optimizer: OptimizerName = Field(
+        DEFAULT_OPTIMIZER,
+        description="The library optimizer and settings GET /api/optimizers says.",
+    )
     lr: float = Field(0.5, gt=0, le=100)
     batch_size: bounded(ge=1, le=4096) | None = Field(None, description="null: the full batch.")
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
@@ -532,6 +537,35 @@ class DatasetsResponse(BaseModel):
     """The datasets a training run can use, in the order the page's list shows them."""
 
     datasets: list[PageDataset]
+
+
+class PageOptimizer(BaseModel):
+    """An optimizer the Train tab offers, and what it means (``training.page_optimizers``)."""
+
+    name: OptimizerName = Field(description="How the page's list and a run's request name it.")
+    optimizer: str = Field(description="The library's optimizer (`optim.from_name`).")
+    settings: dict[str, float] = Field(
+        description="What that optimizer is made with besides the learning rate."
+    )
+
+
+class OptimizersResponse(BaseModel):
+    """The optimizers a training run can use, in the order the page's list shows them."""
+
+    optimizers: list[PageOptimizer]
+
+
+class PageBug(BaseModel):
+    """A teaching bug the page offers (``network.page_bugs``, from the explainer's table)."""
+
+    name: BugName
+    title: str = Field(description="What the bug does wrong, as the page's list says it.")
+
+
+class BugsResponse(BaseModel):
+    """The teaching bugs, in the order the page's list shows them."""
+
+    bugs: list[PageBug]
 
 
 class ErrorResponse(BaseModel):

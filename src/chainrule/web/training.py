@@ -49,6 +49,26 @@ DATASETS: dict[str, DatasetChoice] = {
 MAX_HISTORY = 5000
 
 
+@dataclass(frozen=True)
+class OptimizerChoice:
+    """An optimizer the Train tab offers: the library's optimizer (its ``optim.from_name`` name)
+    and the settings it is made with besides the learning rate, which the page asks for."""
+
+    optimizer: str
+    settings: dict[str, float] = field(default_factory=dict)
+
+
+#: The optimizers the Train tab offers, in its list's order, by the name the page and
+#: ``POST /api/train/start`` use; the first is the default. "momentum" is SGD with momentum
+#: 0.9, the momentum :data:`DATASETS`' learning rates were chosen with.
+OPTIMIZERS: dict[str, OptimizerChoice] = {
+    "momentum": OptimizerChoice("sgd", {"momentum": 0.9}),
+    "sgd": OptimizerChoice("sgd"),
+    "adam": OptimizerChoice("adam"),
+}
+DEFAULT_OPTIMIZER = next(iter(OPTIMIZERS))
+
+
 def page_datasets() -> list[dict]:
     """The datasets the page offers, in :data:`DATASETS`' order, each with its ``name``,
     ``label`` and the Train tab's defaults (``hidden``, ``lr``). The page fills its list from
@@ -57,6 +77,26 @@ def page_datasets() -> list[dict]:
         {"name": name, "label": d.label, "hidden": list(d.hidden), "lr": d.lr}
         for name, d in DATASETS.items()
     ]
+
+
+def page_optimizers() -> list[dict]:
+    """The optimizers the page offers, in :data:`OPTIMIZERS`' order, each with its ``name``, the
+    library ``optimizer`` it means and that one's ``settings``. The page fills its list from this
+    (``GET /api/optimizers``), so it keeps no copy of them."""
+    return [
+        {"name": name, "optimizer": c.optimizer, "settings": dict(c.settings)}
+        for name, c in OPTIMIZERS.items()
+    ]
+
+
+def make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimizer:
+    """The library optimizer :data:`OPTIMIZERS` calls ``name``, with its settings and ``lr``;
+    a name not in the table is refused naming those that are (read now, not at import: the
+    request's schema took its names from the table as it was then)."""
+    choice = OPTIMIZERS.get(name)
+    if choice is None:
+        raise UserError(f"optimizer: unknown {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return optim.from_name(choice.optimizer, params, lr=lr, **choice.settings)
 
 
 def circle(n: int = 200, radius: float = 0.6, seed: int = 0) -> data.Dataset:
@@ -217,7 +257,7 @@ def start_run(
     dataset: str,
     hidden: list[int],
     activation: str = "logistic",
-    optimizer: str = "momentum",
+    optimizer: str = DEFAULT_OPTIMIZER,
     lr: float = 0.5,
     batch_size: int | None = None,
     seed: int = 0,
@@ -238,11 +278,7 @@ def start_run(
         init_range=init_range,
     )
     model, loss = state.model(), state.loss_object()
-    if optimizer not in ("sgd", "momentum", "adam"):
-        raise UserError(f"optimizer: unknown {optimizer!r}; choose sgd, momentum or adam")
-    hyper = {"momentum": 0.9} if optimizer == "momentum" else {}
-    name = "sgd" if optimizer == "momentum" else optimizer
-    opt = optim.from_name(name, model.parameters(), lr=lr, **hyper)
+    opt = make_optimizer(optimizer, model.parameters(), lr)
     return TrainingRun(
         dataset=dataset,
         X=X,

@@ -177,12 +177,14 @@ function createExplorer(ROOT, transport, host) {
 
   /* ---------------------------------------------------------------- stepping */
 
-  /** Fill the <select> `id` with `choices`, in order: [value, the text it shows]. */
+  /** Fill the <select> `id` with `choices`, in order: [value, the text it shows, and
+   *  optionally its tooltip]. */
   function fillSelect(id, choices) {
-    $(id).replaceChildren(...choices.map(([value, text]) => {
+    $(id).replaceChildren(...choices.map(([value, text, title]) => {
       const option = document.createElement("option");
       option.value = value;
       option.textContent = text;
+      if (title) option.title = title;
       return option;
     }));
   }
@@ -206,6 +208,21 @@ function createExplorer(ROOT, transport, host) {
     S.datasets = new Map(datasets.map((dataset) => [dataset.name, dataset]));
     fillSelect("train-dataset", datasets.map((dataset) => [dataset.name, dataset.label]));
     fillTrainDefaults();
+  }
+
+  /** The Train tab's optimizers, filled from the server's (/api/optimizers), each with the
+   *  library optimizer and settings it means as its tooltip: the page keeps no copy of them. */
+  function showOptimizers({ optimizers }) {
+    const means = ({ optimizer, settings }) => [optimizer, ...Object.entries(settings)
+      .map(([name, value]) => `${name} ${value}`)].join(", ");
+    fillSelect("train-optimizer", optimizers.map((o) => [o.name, o.name, `optim ${means(o)}`]));
+  }
+
+  /** The teaching bugs, filled from the server's (/api/bugs, the explainer's table) after the
+   *  page's own first choice, none (the real engine). */
+  function showBugs({ bugs }) {
+    const none = $("bug-select").querySelector('option[value=""]').textContent;
+    fillSelect("bug-select", [["", none], ...bugs.map((bug) => [bug.name, `${bug.name}: ${bug.title}`])]);
   }
 
   /** The hidden sizes and learning rate the server gives the chosen dataset, in their fields. */
@@ -1354,11 +1371,14 @@ function createExplorer(ROOT, transport, host) {
   const ready = (async () => {
     await guarded(async () => {
       // the form's lists before the network: the form shows its units and loss
-      const [losses, units, datasets] = await Promise.all(
-        ["/api/losses", "/api/units", "/api/datasets"].map((path) => api(path)));
+      const [losses, units, datasets, optimizers, bugs] = await Promise.all(
+        ["/api/losses", "/api/units", "/api/datasets", "/api/optimizers", "/api/bugs"]
+          .map((path) => api(path)));
       showLosses(losses);
       showUnits(units);
       showDatasets(datasets);
+      showOptimizers(optimizers);
+      showBugs(bugs);
       await setNetwork(await api("/api/seed"));
     });
     renderTraining();

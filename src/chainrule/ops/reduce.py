@@ -10,6 +10,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
+from chainrule.ops.elementwise import astype
 from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import _broadcast_to, _reshape, as_tensor, kept_shape, normalize_axes
 from chainrule.tensor import Tensor
@@ -61,22 +62,25 @@ def _floating(x: Tensor) -> Tensor:
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes by default); the mean of no values is NaN, as in NumPy.
-    Integers are averaged in the library's float, as NumPy averages them, on any library."""
+    Integers are averaged in the library's float, as NumPy averages them, on any library; a
+    float16 (a float too narrow to hold a count: float8s too) in float32, rounded back once, as
+    NumPy and PyTorch average it."""
     x = _floating(as_tensor(x))
+    if _narrow(x):
+        return astype(mean(astype(x, "float32"), axis, keepdims), x.dtype)
     axes = normalize_axes(axis, x.ndim, "mean")
     count = _count(x.shape, axes)
     total = sum(x, axes, keepdims)
-    return _per(total, count) if count else total * NAN
+    # divided, not times 1 / count: one rounding, as NumPy's and PyTorch's (the product was 1
+    # ulp off theirs in float32 for a third of inputs, and var inherited it)
+    return total / count if count else total * NAN
 
 
-def _per(total: Tensor, count: int) -> Tensor:
-    """``total / count``: divided, one rounding, as NumPy's and PyTorch's mean (times 1 / count
-    was 1 ulp off theirs in float32 for a third of inputs, and var inherited it); but times
-    1 / count where the dtype cannot hold ``count`` (float16 past 65504: the divisor became inf
-    and every mean 0)."""
-    if count <= _largest(total.dtype, total.xp):
-        return total / count
-    return total * (1.0 / count)
+def _narrow(x: Tensor) -> bool:
+    """Whether ``x`` is a float whose largest number is below 2**24 (float16: 65504): a count
+    past it was inf, and 1 / count subnormal, so its means and variances went to 0. NumPy and
+    PyTorch compute them in float32."""
+    return _largest(x.dtype, x.xp) < 2**24
 
 
 @functools.cache
@@ -104,13 +108,15 @@ def var(x: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> T
     correction=n)`` gives it (torch's whole-tensor ``x.var(correction=n)`` drops the sign).
     """
     x = _floating(as_tensor(x))
+    if _narrow(x):  # in float32, as mean
+        return astype(var(astype(x, "float32"), axis, keepdims=keepdims, ddof=ddof), x.dtype)
     axes = normalize_axes(axis, x.ndim, "var")
     count = _count(x.shape, axes)
     centre = mean(x, axes, keepdims=True)
     freedom = count - ddof
     if freedom > 0:
         deviation = x - centre
-        return _per(sum(deviation * deviation, axes, keepdims), freedom)
+        return sum(deviation * deviation, axes, keepdims) / freedom
     warnings.warn(
         f"var: ddof={ddof} leaves no degrees of freedom for {count} values: the variance "
         "divides by 0 (inf; NaN where the values are all alike or there are none), as in NumPy "

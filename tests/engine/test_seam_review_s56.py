@@ -213,3 +213,14 @@ def test_a_clip_bound_beyond_the_dtype_on_its_far_side_is_refused_by_name(
     message = str(refused.value)
     assert message.startswith(f"{named} is out of the range of the {dtype} tensor it meets")
     assert "x.astype(" in message
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("exponent", [2**64, -(2**63) - 1])
+def test_a_float_base_takes_an_exponent_past_int64_as_numpy_does(torch, exponent):
+    # PyTorch cannot convert the int ("int too big to convert"), and 9b01272's named refusal
+    # then said no float dtype held 2**64: float32 does; NumPy gives 1, inf, 0
+    values = np.array([1.0, 2.0, 0.5], dtype=np.float32)
+    expected = cr.tensor(values) ** exponent
+    got = cr.tensor(torch.tensor(values), xp=torch) ** exponent
+    np.testing.assert_array_equal(got.data.numpy(), expected.data)

@@ -205,7 +205,8 @@ def power(base: Any, exponent: Any) -> Tensor:
     the library refuses it (NumPy, array-api-strict), is an ``OverflowError`` naming the op,
     the dtype, the number and the cast that fits, as beside any op
     (:func:`~chainrule.backend.number_out_of_range`); a result the library gives (JAX's, in
-    int32) and PyTorch's own refusal stand."""
+    int32) and PyTorch's own refusal stand. A float base takes an integer exponent past int64
+    (which PyTorch cannot convert) as a float: ``x ** 2**64`` is 1 or inf, as in NumPy."""
     if isinstance(exponent, (int, float, numpy.integer)) and isinstance(base, Tensor):
         # ** 1 too: a new tensor, as in NumPy and PyTorch (the base itself, returned, had its
         # flags changed through the result's: y.requires_grad_(False) froze it).
@@ -217,6 +218,8 @@ def power(base: Any, exponent: Any) -> Tensor:
         except OverflowError:  # NumPy's and array-api-strict's words name no op and no way out
             if not isinstance(plain, int):
                 raise
+            if backend.is_floating(base.dtype, base.xp):  # PyTorch takes no int past int64:
+                return _power_scalar(base, exponent=float(plain))  # NumPy's answer, as a float
             message = backend.number_out_of_range(plain, base.data, _power.name)
             raise OverflowError(message) from None
     return _power(*as_tensors(base, exponent, _power.name))

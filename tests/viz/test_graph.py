@@ -65,8 +65,15 @@ def test_a_released_graph_is_refused_with_a_hint():
     out.backward()
     with pytest.raises(cr.GraphFreedError, match="retain_graph=True") as error:
         graph(out)
-    # the message is graph()'s own and says what to do, not backward's
-    assert str(error.value).startswith("graph: ") and "before backward()" in str(error.value)
+    # the message is graph()'s own, names the call that freed it and says what to do
+    message = str(error.value)
+    assert message.startswith("graph: ") and "freed by an earlier backward()" in message
+    assert "call graph() before that call" in message
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).exp().sum()
+    cr.gradient(loss, [w])  # freed by cr.gradient: it was said to be backward()'s
+    with pytest.raises(cr.GraphFreedError, match=r"freed by an earlier cr\.gradient\(\)"):
+        graph(loss)
     out2 = (cr.sigmoid(y) * 2).sum()
     out2.backward(retain_graph=True)
     assert graph(out2).nodes[id(y)].grad is not None

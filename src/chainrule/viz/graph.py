@@ -299,17 +299,15 @@ def graph(
 
 
 def _recorded_order(output: Tensor) -> list[Tensor]:
-    """The graph below ``output``, outputs first; a graph that backward has freed is named."""
+    """The graph below ``output``, outputs first; a graph an earlier pass freed is refused in
+    the engine's words, which name the call that freed it (backward(), cr.gradient(), a
+    transform, Node.release()), with drawing's own way out."""
     if not output.requires_grad:
         return [output]
     try:
-        return reverse_topological_order([output])
-    except GraphFreedError:
-        raise GraphFreedError(
-            f"graph: the graph recorded below this tensor (made by '{output.op}') was freed by "
-            "backward(); call graph() before backward(), or pass retain_graph=True to "
-            "backward() to keep the graph for drawing"
-        ) from None
+        return reverse_topological_order([output], "graph")
+    except GraphFreedError as freed:
+        raise GraphFreedError(f"{freed}; or call graph() before that call, to draw it") from None
 
 
 def _refuse_changed(who: str, tensors: list[Tensor], names: dict[int, str]) -> None:

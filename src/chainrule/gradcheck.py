@@ -70,6 +70,7 @@ from chainrule.engine import (
     Node,
     enable_grad,
     no_grad,
+    number_new_leaf,
     reverse_topological_order,
 )
 from chainrule.errors import GradcheckError, type_name
@@ -361,7 +362,7 @@ def _coarse_step_note(f: Callable[..., Any], arrays: Sequence[Any]) -> str:
     named with its dtype; "" where there is none. A float64
     output hides such a step from the output's dtype (``x.astype('float32') * x``). Run at a
     failure only: it calls f once more, recording, and walks its graph."""
-    variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
+    variables = [_fresh_variable(_copy(a)) for a in arrays]
     with enable_grad():  # a check called inside no_grad still needs the graph
         leaves = _output_leaves(f, variables)[0]
     coarse = [
@@ -381,6 +382,13 @@ def _coarse_step_note(f: Callable[..., Any], arrays: Sequence[Any]) -> str:
         f"float64 for the check: cast to float64, not {dtype}, and make its constants and "
         "weights float64 (model.to('float64'))"
     )
+
+
+def _fresh_variable(array: Any) -> Tensor:
+    """A new leaf holding ``array``, numbered as a transform's variables are
+    (:func:`~chainrule.engine.number_new_leaf`): a graph ``f`` closes over that an earlier pass
+    freed cannot lead to it, so the check takes it as a constant, as ``cr.grad`` does."""
+    return number_new_leaf(Tensor._wrap(array).requires_grad_())
 
 
 def _flat_output(f: Callable[..., Any], arrays: Sequence[Any]) -> Tensor:
@@ -644,7 +652,7 @@ def _backward_of(
     def backward_of_f(*xs: Tensor) -> Tensor:
         from chainrule.ops import concatenate, reshape
 
-        variables = [x if x.requires_grad else Tensor._wrap(x.data).requires_grad_() for x in xs]
+        variables = [x if x.requires_grad else _fresh_variable(x.data) for x in xs]
         with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
             out = _flat_output(f, variables)
             grads = _gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
@@ -682,7 +690,7 @@ def _compare_tensor_mode(
 
 
 def _analytic_vjp(f, arrays: list[np.ndarray], checked, cotangent: np.ndarray) -> list[np.ndarray]:
-    variables = [Tensor._wrap(_copy(a)).requires_grad_() for a in arrays]
+    variables = [_fresh_variable(_copy(a)) for a in arrays]
     with enable_grad():  # a check called inside no_grad still needs the graph
         out = _flat_output(f, variables)
     grads = _gradient(out, variables, Tensor._wrap(_like(cotangent, out)))

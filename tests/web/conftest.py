@@ -16,3 +16,32 @@ def seed_url():
     url, stop = serve(create_app())
     yield url
     stop()
+
+
+@pytest.fixture
+def open_page(chromium):
+    """``open_page(url, tab=None, before=None)``: a new chromium page (1366 x 900, a context of
+    its own) on the explorer at ``url``, once it is ready; then the tab ``tab`` (``"edit"``,
+    ``"train"``, ...) is clicked, where given. ``before(page)`` runs before the page loads (to
+    route its requests). The page's uncaught errors collect in ``page.errors``; at the end of
+    the test each page must have none."""
+    contexts = []
+
+    def open_(url, tab=None, before=None):
+        context = chromium.new_context(viewport={"width": 1366, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        if before is not None:
+            before(page)
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        if tab is not None:
+            page.click(f".tabs button[data-tab={tab}]")
+        return page
+
+    yield open_
+    for context in contexts:
+        assert not context.pages[0].errors, context.pages[0].errors
+        context.close()

@@ -113,27 +113,6 @@ def regression_url():
     stop()
 
 
-@pytest.fixture
-def open_page(chromium):
-    contexts = []
-
-    def open_(url):
-        context = chromium.new_context(viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(url + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        page.click(".tabs button[data-tab=edit]")
-        return page
-
-    yield open_
-    for context in contexts:
-        assert not context.pages[0].errors, context.pages[0].errors
-        context.close()
-
-
 def loss_options(page) -> list[str]:
     return page.eval_on_selector_all("#edit-loss option", "(os) => os.map((o) => o.value)")
 
@@ -162,13 +141,13 @@ def check_choice(page, loss: dict) -> None:
 
 
 def test_the_pages_loss_list_and_needs_are_the_librarys(open_page, regression_url):
-    page = open_page(regression_url)
+    page = open_page(regression_url, tab="edit")
     listed = page.evaluate("fetch('/api/losses').then((r) => r.json())")
     assert listed == {"losses": library_losses()}  # what the page reads, as the library says
     assert loss_options(page) == [loss["name"] for loss in library_losses()]
     assert page.input_value("#edit-loss") == "squared-error"
     for loss in library_losses():
-        check_choice(open_page(regression_url), loss)
+        check_choice(open_page(regression_url, tab="edit"), loss)
 
 
 def test_a_change_of_a_losss_needs_in_the_library_reaches_the_page(
@@ -182,7 +161,7 @@ def test_a_change_of_a_losss_needs_in_the_library_reaches_the_page(
     expected = library_losses()
     assert [loss["name"] for loss in expected] == list(offered)
     assert expected[1] == {"name": "mse", "top_units": "logistic", "targets_in_unit_interval": True}
-    page = open_page(regression_url)
+    page = open_page(regression_url, tab="edit")
     assert loss_options(page) == list(offered)
     check_choice(page, expected[1])  # mse: logistic top units now, targets clipped
     # top units mse can no longer read: it gives way to the first loss that takes them

@@ -166,26 +166,6 @@ def url():
     stop()
 
 
-@pytest.fixture
-def open_page(chromium):
-    contexts = []
-
-    def open_(address):
-        context = chromium.new_context(viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(address + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        return page
-
-    yield open_
-    for context in contexts:
-        assert not context.pages[0].errors, context.pages[0].errors
-        context.close()
-
-
 def options(page, select: str) -> list[list[str]]:
     """The [value, text] of each option of ``select``."""
     return page.eval_on_selector_all(

@@ -39,26 +39,6 @@ def mse_url():
     stop()
 
 
-@pytest.fixture
-def open_page(chromium):
-    contexts = []
-
-    def open_(url):
-        context = chromium.new_context(viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(url + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        return page
-
-    yield open_
-    for context in contexts:
-        assert not context.pages[0].errors, context.pages[0].errors
-        context.close()
-
-
 def net(page) -> dict:
     """The network the page shows (the page's state S, a global of the served page)."""
     return page.evaluate("S.net")

@@ -6,6 +6,10 @@ Every request's Host header must name the address the server was started for (by
 local names: 127.0.0.1, localhost, ::1), so that a web page on another site cannot reach the
 explorer through DNS rebinding; ``allowed_hosts`` (``chainrule serve --allow-host``) adds names.
 Errors, including 404 and 405, are the API's JSON error body ``{"error": ...}``.
+
+The page and its static files are served with ``Cache-Control: no-cache``: a browser asks again
+before each use (an unchanged file is a 304, by its ETag), so after an upgrade it never runs an
+old app.js beside the new index.html.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from chainrule.web.sessions import DEFAULT_MAX_SESSIONS, SessionStore
 STATIC_DIR = Path(__file__).parent / "static"
 #: The names a local server answers to.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: The page's own files are asked for again before each use (revalidated, not re-sent).
+REVALIDATE = {"Cache-Control": "no-cache"}
 
 
 def host_name(header: str) -> str | None:
@@ -72,6 +78,16 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+class RevalidatedFiles(StaticFiles):
+    """The static files (app.js, style.css), each answered with :data:`REVALIDATE`: index.html
+    and the script that fills its lists must come from the same version of chainrule."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)  # a 304 where the ETag still matches
+        response.headers.update(REVALIDATE)
+        return response
+
+
 async def _http_error(_: Request, error: Exception) -> Response:
     """404, 405 and other routing errors as the API's documented JSON error."""
     assert isinstance(error, HTTPException)
@@ -104,7 +120,7 @@ def create_app(
     document = openapi_document(__version__)
 
     async def index(_: Request) -> Response:
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(STATIC_DIR / "index.html", headers=REVALIDATE)
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)
@@ -120,7 +136,7 @@ def create_app(
             Route("/openapi.json", openapi, methods=["GET"]),
             *opening,  # matched before the API's own /api/seed
             *routes(store),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+            Mount("/static", RevalidatedFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )

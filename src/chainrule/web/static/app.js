@@ -29,8 +29,13 @@ async function httpTransport(path, body) {
   };
   const response = await fetch(path, init);
   let data = null;
-  try { data = await response.json(); } catch (_) { data = { error: response.statusText }; }
-  if (!response.ok) throw new ApiError((data && data.error) || `${path}: ${response.status}`);
+  try {
+    data = await response.json();
+  } catch (_) {  // not the API's JSON (a proxy's page, a server that broke off): say what came
+    const status = `HTTP ${response.status} ${response.statusText}`.trim();
+    throw new ApiError(response.ok ? `${path}: the answer is not JSON (${status})` : status);
+  }
+  if (!response.ok) throw new ApiError((data && data.error) || `${path}: HTTP ${response.status}`);
   return data;
 }
 
@@ -141,6 +146,9 @@ function createExplorer(ROOT, transport, host) {
     // /api/datasets: the datasets the Train tab offers, in order, by name: {name, label,
     // hidden, lr (the sizes and learning rate it fills in when one is chosen)}
     datasets: new Map(),
+    // the lists the start could not load, by endpoint: what each is and why, in words
+    // ("the losses (/api/losses: Failed to fetch)"); their selects stay empty and disabled
+    missing: new Map(),
   };
 
   /** Where this explorer's markup lives: the page's document, or a widget's shadow root. */
@@ -163,6 +171,10 @@ function createExplorer(ROOT, transport, host) {
 
   /** What the message box says of `error`: a refusal's own words, anything else as unexpected. */
   const errorText = (error) => (error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
+
+  /** Why a request failed, in a few words: the API's refusal, or the browser's ("Failed to
+   *  fetch" for one that never got an answer). */
+  const reasonOf = (error) => (error instanceof ApiError ? error.message : String(error.message || error));
 
   async function guarded(action) {
     const run = ++guardedRuns;
@@ -223,6 +235,55 @@ function createExplorer(ROOT, transport, host) {
   function showBugs({ bugs }) {
     const none = $("bug-select").querySelector('option[value=""]').textContent;
     fillSelect("bug-select", [["", none], ...bugs.map((bug) => [bug.name, `${bug.name}: ${bug.title}`])]);
+  }
+
+  /** The lists the page fills from the server as it starts: the endpoint, what it lists (in
+   *  words), how it is shown, and the selects it fills. */
+  const LISTS = [
+    { path: "/api/losses", what: "the losses", show: showLosses, selects: ["edit-loss"] },
+    { path: "/api/units", what: "the hidden and top units", show: showUnits,
+      selects: ["edit-activation", "edit-output"] },
+    { path: "/api/datasets", what: "the datasets", show: showDatasets, selects: ["train-dataset"] },
+    { path: "/api/optimizers", what: "the optimizers", show: showOptimizers, selects: ["train-optimizer"] },
+    { path: "/api/bugs", what: "the teaching bugs", show: showBugs, selects: ["bug-select"] },
+  ];
+
+  /** Load and show one of LISTS. Where it cannot be loaded (the request failed, or its answer
+   *  is not such a list), its selects are disabled, saying why, and S.missing records it, so
+   *  the rest of the page still starts; the bugs' select keeps its "none" (the real engine).
+   *  Never throws. */
+  async function loadList({ path, what, show, selects }) {
+    try {
+      show(await api(path));
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      const why = `${what} (${path}: ${reasonOf(error)})`;
+      S.missing.set(path, why);
+      for (const id of selects) {
+        const select = $(id);
+        if (id !== "bug-select") select.replaceChildren();
+        select.disabled = true;
+        select.title = `The page could not load ${why}.`;
+      }
+    }
+  }
+
+  /** What the message box says of the lists that could not be loaded ("" where none). */
+  function missingText() {
+    const missing = [...S.missing.values()];
+    if (!missing.length) return "";
+    const one = missing.length === 1;
+    return `The page could not load ${missing.join(" or ")}: ${one ? "its list stays" : "their lists stay"} `
+      + `empty and what needs ${one ? "it" : "them"} is refused; reload the page (a notebook: show the widget again) to ask again.`;
+  }
+
+  /** Refuse `action` where one of the lists it needs (`paths`) could not be loaded. */
+  function requireLists(action, ...paths) {
+    const missing = paths.filter((path) => S.missing.has(path)).map((path) => S.missing.get(path));
+    if (missing.length) {
+      throw new ApiError(`${action}: needs ${missing.join(" and ")}, which the page could not load `
+        + "when it started; reload the page (a notebook: show the widget again) to ask again.");
+    }
   }
 
   /** The hidden sizes and learning rate the server gives the chosen dataset, in their fields. */
@@ -1232,6 +1293,7 @@ function createExplorer(ROOT, transport, host) {
 
     for (const id of ["edit-activation", "edit-output", "edit-loss"]) {
       $(id).addEventListener("change", () => guarded(async () => {
+        requireLists("Edit", "/api/losses", "/api/units");  // the form reads all three selects
         const base = latestNetwork();
         const next = structuredClone(base);
         next.activation = $("edit-activation").value;
@@ -1264,6 +1326,7 @@ function createExplorer(ROOT, transport, host) {
       }));
     }
     $("btn-new").addEventListener("click", () => guarded(async () => {
+      requireLists("New weights", "/api/losses", "/api/units");
       refuseStructure(latestNetwork(), "New weights for these sizes");
       const sizes = readNumbers($("edit-sizes").value, "layer sizes");
       const net = await api("/api/network/new", {
@@ -1278,6 +1341,7 @@ function createExplorer(ROOT, transport, host) {
 
     $("train-dataset").addEventListener("change", fillTrainDefaults);
     $("btn-train-start").addEventListener("click", () => guarded(async () => {
+      requireLists("Start training", "/api/datasets", "/api/optimizers");
       S.train.playing = false;
       S.selected = null;
       const gen = S.train.gen;
@@ -1370,16 +1434,22 @@ function createExplorer(ROOT, transport, host) {
   resized.observe($("diagram-wrap"));
   const ready = (async () => {
     await guarded(async () => {
-      // the form's lists before the network: the form shows its units and loss
-      const [losses, units, datasets, optimizers, bugs] = await Promise.all(
-        ["/api/losses", "/api/units", "/api/datasets", "/api/optimizers", "/api/bugs"]
-          .map((path) => api(path)));
-      showLosses(losses);
-      showUnits(units);
-      showDatasets(datasets);
-      showOptimizers(optimizers);
-      showBugs(bugs);
-      await setNetwork(await api("/api/seed"));
+      // the form's lists before the network (the form shows its units and loss); a list that
+      // cannot be loaded holds back only what needs it, never the network
+      await Promise.all(LISTS.map(loadList));
+      let failure = null;
+      try {
+        const seed = await api("/api/seed").catch((error) => {
+          throw new ApiError(`The page could not load the network (/api/seed: ${reasonOf(error)}).`);
+        });
+        await setNetwork(seed);
+      } catch (error) {
+        failure = error;
+        if (!(error instanceof ApiError)) console.error(error);
+      }
+      // both said: what kept the network away, and which lists are missing
+      const text = [failure && errorText(failure), missingText()].filter(Boolean).join(" ");
+      if (text) throw new ApiError(text);
     });
     renderTraining();
     host.dataset.ready = "true";

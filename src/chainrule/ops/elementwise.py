@@ -218,8 +218,9 @@ def power(base: Any, exponent: Any) -> Tensor:
         except OverflowError:  # NumPy's and array-api-strict's words name no op and no way out
             if not isinstance(plain, int):
                 raise
-            if backend.is_floating(base.dtype, base.xp):  # PyTorch takes no int past int64:
-                return _power_scalar(base, exponent=float(plain))  # NumPy's answer, as a float
+            if backend.is_floating(base.dtype, base.xp) and -(2**1024) < plain < 2**1024:
+                # PyTorch takes no int past int64: as the float it is, NumPy's answer
+                return _power_scalar(base, exponent=float(plain))
             message = backend.number_out_of_range(plain, base.data, _power.name)
             raise OverflowError(message) from None
     return _power(*as_tensors(base, exponent, _power.name))

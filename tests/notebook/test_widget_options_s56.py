@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import pytest
 from test_explorer import HARNESS
-from widget_page import widget_page
+from widget_page import recording_widget
 
-import chainrule as cr
 from chainrule.nn import activations
 from chainrule.web import network as web_network
 from chainrule.web import training
@@ -36,23 +35,6 @@ def server_datasets() -> list[dict]:
         {"name": name, "label": d.label, "hidden": list(d.hidden), "lr": d.lr}
         for name, d in training.DATASETS.items()
     ]
-
-
-def opened(chromium, paths: list):
-    """The widget on a small regression model, ready, with every path it asked in ``paths``.
-    Returns (page, errors)."""
-    model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
-    w = cr.explorer(model, ([0.4, -0.6], [0.5, -1.5]), "squared-error")
-    answer = w.explorer.answer
-
-    def recording(message):
-        paths.append(message.get("path"))
-        return answer(message)
-
-    w.explorer.answer = recording  # the page's kernel function looks it up on each request
-    page, errors = widget_page(chromium, w, HARNESS, height=900)
-    page.wait_for_selector("#widget[data-ready=true]")
-    return page, errors
 
 
 def options(page, select: str) -> list[list[str]]:
@@ -78,7 +60,7 @@ def check_widget(page, units: dict, datasets: list[dict]) -> None:
 
 def test_the_widgets_lists_are_the_librarys(chromium):
     paths: list = []
-    page, errors = opened(chromium, paths)
+    page, errors = recording_widget(chromium, HARNESS, paths)
     assert {"/api/units", "/api/datasets"} <= set(paths)  # the kernel's answers, no copies
     first = server_datasets()[0]
     shown = [page.input_value("#train-hidden"), float(page.input_value("#train-lr"))]
@@ -98,7 +80,7 @@ def test_a_change_in_the_kernel_reaches_the_widget(chromium, monkeypatch):
         "xor": training.DatasetChoice("xor", hidden=(2, 2), lr=0.9),
     }
     monkeypatch.setattr(training, "DATASETS", table)
-    page, errors = opened(chromium, [])
+    page, errors = recording_widget(chromium, HARNESS, [])
     units = {"hidden": ["relu", "logistic"], "top": ["linear", "softmax"]}
     check_widget(page, units, server_datasets())
     page.close()

@@ -19,9 +19,8 @@ import dataclasses
 
 import pytest
 from test_explorer import HARNESS
-from widget_page import widget_page
+from widget_page import recording_widget
 
-import chainrule as cr
 from chainrule import optim
 from chainrule.explainer import bugs as explainer_bugs
 from chainrule.web import network as web_network
@@ -44,23 +43,6 @@ def server_optimizers() -> list[dict]:
 def library_bugs() -> list[dict]:
     """The bugs the widget must offer: the explainer's table, each name and title."""
     return [{"name": b.name, "title": b.title} for b in explainer_bugs.BUGS.values()]
-
-
-def opened(chromium, paths: list):
-    """The widget on a small regression model, ready, with every path it asked in ``paths``.
-    Returns (page, errors)."""
-    model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
-    w = cr.explorer(model, ([0.4, -0.6], [0.5, -1.5]), "squared-error")
-    answer = w.explorer.answer
-
-    def recording(message):
-        paths.append(message.get("path"))
-        return answer(message)
-
-    w.explorer.answer = recording  # the page's kernel function looks it up on each request
-    page, errors = widget_page(chromium, w, HARNESS, height=900)
-    page.wait_for_selector("#widget[data-ready=true]")
-    return page, errors
 
 
 def options(page, select: str) -> list[list[str]]:
@@ -117,7 +99,7 @@ def start(page, made: list, optimizer: str) -> None:
 
 def test_the_widgets_lists_are_the_librarys(chromium, made):
     paths: list = []
-    page, errors = opened(chromium, paths)
+    page, errors = recording_widget(chromium, HARNESS, paths)
     assert {"/api/optimizers", "/api/bugs"} <= set(paths)  # the kernel's answers, no copies
     check_widget(page, server_optimizers(), library_bugs())
     start(page, made, "momentum")
@@ -139,7 +121,7 @@ def test_a_change_in_the_kernel_reaches_the_widget(chromium, made, monkeypatch):
         "assign": BUGS["assign"],
     }
     monkeypatch.setattr(web_network, "BUGS", bugs)
-    page, errors = opened(chromium, [])
+    page, errors = recording_widget(chromium, HARNESS, [])
     expected = [{"name": "merged-leaves", "title": "twins share"}, library_bugs()[0]]
     check_widget(page, server_optimizers(), expected)
     start(page, made, "sgd")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
+import chainrule as cr
 from chainrule.notebook.explorer import STATIC
 
 
@@ -21,6 +22,24 @@ def widget_page(chromium, w, harness: str, height: int):
     )
     page.set_content("<!doctype html><html><body></body></html>")
     page.evaluate(harness, [w._esm, {"_markup": w._markup, "_style": w._style}])
+    return page, errors
+
+
+def recording_widget(chromium, harness: str, paths: list):
+    """The widget on a small regression model (2-3-2, linear top units, squared error), ready,
+    with the path of every request its kernel answered appended to ``paths``. Returns (page,
+    errors), as :func:`widget_page`."""
+    model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
+    w = cr.explorer(model, ([0.4, -0.6], [0.5, -1.5]), "squared-error")
+    answer = w.explorer.answer
+
+    def recording(message):
+        paths.append(message.get("path"))
+        return answer(message)
+
+    w.explorer.answer = recording  # the page's kernel function looks it up on each request
+    page, errors = widget_page(chromium, w, harness, height=900)
+    page.wait_for_selector("#widget[data-ready=true]")
     return page, errors
 
 

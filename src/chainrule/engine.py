@@ -248,7 +248,8 @@ class Node:
     @property
     def saved(self) -> Any:
         """What the forward kept for the rules (primitives that save); None once released."""
-        return self.output._saved
+        output = self.output
+        return None if output._inputs is None else output._saved
 
     @property
     def origin(self) -> str | None:
@@ -301,9 +302,11 @@ def _release(output: Tensor, by: str) -> None:
     """:meth:`Node.release` on the output tensor that holds the node's fields (the backward
     loops call it per node). ``by`` names the call that released it (``backward``,
     ``gradient``, a transform's name), so that a later pass that meets the node can say which
-    call to give ``retain_graph=True``: the one that freed it, not the one that failed."""
-    output._inputs = output._saved = None
-    output._freed_by = by
+    call to give ``retain_graph=True``: the one that freed it, not the one that failed.
+    The name takes the place of the saved values (``_saved``), which nothing reads once
+    ``_inputs`` is None: one store per node instead of two, on every backward pass."""
+    output._inputs = None
+    output._saved = by
     if output._params:  # a loss's targets, a where's mask: nothing reads them after this
         output._params = _RELEASED_PARAMS
 
@@ -567,7 +570,7 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
     ``torch.autograd.grad`` does, though the user never called backward)."""
     node = Node(tensor)
     freed = f"{op}: the graph through '{node.op}'{node.where()} was freed"
-    by = getattr(tensor, "_freed_by", None)
+    by = tensor._saved  # the name of the call that released it (:func:`_release`)
     if by in _RETAIN_GRAPH_CALLS:
         call = _RETAIN_GRAPH_CALLS[by]
         return GraphFreedError(

@@ -120,7 +120,7 @@ class Tensor:
 
     # The op that produced the tensor is kept on the tensor itself (``_primitive``, ``_inputs``,
     # ``_params``, ``_saved``, and ``_seq``, its place in the order ops ran; ``_origin`` only
-    # where anomaly mode set it, ``_freed_by`` only where a backward pass released it), as
+    # where anomaly mode set it; once a pass released the node, ``_saved`` names that pass), as
     # PyTorch keeps ``grad_fn`` on its tensor: one object per recorded op, not two. ``node``
     # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None.
     __slots__ = (
@@ -134,7 +134,6 @@ class Tensor:
         "_saved",
         "_seq",
         "_origin",
-        "_freed_by",
         "__weakref__",
     )
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records

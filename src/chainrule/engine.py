@@ -529,6 +529,9 @@ def reverse_topological_order(
     before ``constants_before`` (:func:`_oldest_target`: every target of the pass was made
     after it, so none can be among the inputs it no longer lists). Such a node is a constant
     to the pass, as a tensor that requires no gradient is: it is left out, with all below it.
+    A released node that is the oldest target itself is kept, without what lies below it:
+    its gradient needs nothing below it (``cr.gradient(loss, [h])`` with ``h``'s own graph
+    freed, which ``torch.autograd.grad`` answers too).
     """
     finished: list[Tensor] = []
     seen: set[int] = set()
@@ -549,6 +552,9 @@ def reverse_topological_order(
         inputs = tensor._inputs
         if inputs is None:
             if tensor._seq < constants_before:  # it cannot lead to a target: it sends nothing
+                continue
+            if tensor._seq == constants_before:  # the oldest target: none lies below it
+                finish(tensor)
                 continue
             raise _freed_error(tensor, op)
         push((tensor, True))
@@ -854,7 +860,7 @@ def _propagate(
         leaf = tensor._primitive is None
         if leaf if target_ids is None else (key in target_ids):
             results[key] = (tensor, total)
-        if leaf:
+        if leaf or tensor._inputs is None:  # a released target: no target lies below it
             continue
         if tensor._seq < last_write:
             refuse_changed_inputs(tensor)

@@ -36,3 +36,16 @@ def test_a_mapping_of_names_is_refused_not_read_as_its_names(mapping):
     with pytest.raises(ConfigError, match=r"^Adam: params is a mapping of names to parameters"):
         optim.Adam(given, lr=0.1)
     optim.Adam(dict(net.named_parameters()).values(), lr=0.1)  # the fix it gives works
+
+
+@pytest.mark.parametrize("make", [optim.SGD, optim.Adam, optim.RMSprop], ids=lambda m: m.__name__)
+def test_the_parameters_method_uncalled_is_refused_with_the_call_to_make(make):
+    # it said "TypeError: 'method' object is not iterable", naming neither the optimizer nor fix
+    net = nn.Sequential(nn.Linear(2, 3))
+    with pytest.raises(ConfigError) as caught:
+        make(net.parameters, lr=0.1)
+    assert str(caught.value) == (
+        f"{make.__name__}: params is the function Module.parameters, not what it returns: "
+        "call it (model.parameters(), not model.parameters)"
+    )
+    make(net.parameters(), lr=0.1)  # the fix it gives works

@@ -45,6 +45,12 @@ class Optimizer:
                 f"{type(self).__name__}: params is one tensor; give an iterable of them: "
                 f"{type(self).__name__}([p], ...) or model.parameters()"
             )
+        if callable(params) and not isinstance(params, Iterable):  # net.parameters, uncalled
+            name = getattr(params, "__qualname__", type_name(params))
+            raise ConfigError(
+                f"{type(self).__name__}: params is the function {name}, not what it returns: "
+                "call it (model.parameters(), not model.parameters)"
+            )
         if isinstance(params, Mapping):  # list() would give its names
             raise ConfigError(
                 f"{type(self).__name__}: params is a mapping of names to parameters "

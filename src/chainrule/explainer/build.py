@@ -171,7 +171,9 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
             f"explain: the input has no cases (shape {np.shape(host_values(x))}); give at least "
             "one row"
         )
-    targets = targets_for(host_values(t), network.sizes[-1], spec, inputs.shape[0])
+    targets = targets_for(
+        host_values(t), network.sizes[-1], spec, inputs.shape[0], loss_given=loss is not None
+    )
     return Problem(network, inputs, targets, spec)
 
 

@@ -682,6 +682,13 @@ def seed_network() -> Problem:
     return Problem(as_network(model), x.numpy().copy(), t.numpy().copy(), as_loss("squared-error"))
 
 
+#: What a refused target adds where no loss was given: the loss that read it is the default
+_DEFAULT_LOSS_NOTE = (
+    "; no loss was given, so the target is read for squared error, the default: for class "
+    "labels give loss=nn.CrossEntropy() (or 'cross-entropy')"
+)
+
+
 def as_cases(values: Any, width: int, what: str) -> np.ndarray:
     """``values`` as a (cases, width) float64 array of finite numbers (one case may be flat)."""
     try:
@@ -693,13 +700,18 @@ def as_cases(values: Any, width: int, what: str) -> np.ndarray:
     return array
 
 
-def targets_for(t: Any, n_out: int, loss: Loss, n_cases: int) -> np.ndarray:
+def targets_for(
+    t: Any, n_out: int, loss: Loss, n_cases: int, loss_given: bool = True
+) -> np.ndarray:
     """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
-    one-hot rows for cross-entropy)."""
+    one-hot rows for cross-entropy). Where no loss was given (``loss_given`` False: ``loss``
+    is the default, squared error), a target it cannot read says so: the user never chose
+    the loss the message names, and class labels want cross-entropy."""
     try:
         rows = loss.target_rows(t, n_out, n_cases)
     except (ValueError, TypeError) as error:
-        raise ExplainError(f"explain: {error}") from None
+        default = "" if loss_given else _DEFAULT_LOSS_NOTE
+        raise ExplainError(f"explain: {error}{default}") from None
     target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:
         raise ExplainError(

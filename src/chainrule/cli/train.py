@@ -1395,12 +1395,12 @@ def exact_text(value: np.floating) -> str:
     return str(value)
 
 
-def model_input_width(path: Path, n_features: int) -> Callable[[int], None]:
+def model_input_width(path: Path, n_features: int) -> Callable[[int, int], None]:
     """``read_table``'s ``check_width`` for rows of a model's ``n_features`` inputs, optionally
     followed by one label column (a CSV with 5 columns given to a model of 64 inputs was refused
     for its text label, "not a number", rather than for its width)."""
 
-    def check(width: int) -> None:
+    def check(width: int, line: int) -> None:
         if width not in (n_features, n_features + 1):
             raise DataError(
                 f"{path}: {_count(width, 'column')} but the model takes "
@@ -1412,21 +1412,33 @@ def model_input_width(path: Path, n_features: int) -> Callable[[int], None]:
 
 def label_column_present(
     path: str | Path, n_features: int, model: str | Path
-) -> Callable[[int], None]:
+) -> Callable[[int, int], None]:
     """A ``check_width`` (:func:`~chainrule.data.csvfile.check_table_width`) for a labelled
-    file of a model's ``n_features`` inputs that refuses one as wide as the inputs: the rows
-    for ``predict``, whose last input was read as the label ("label 0.2 is not an integer
-    class"), or a file short of an input, said as other widths are once the label column is
-    set aside (:func:`~chainrule.train.runs.check_model_fits`), which a width alone cannot
-    tell apart."""
+    file of a model's ``n_features`` inputs: every width but the inputs and one label column
+    is refused before a cell is read, as the last column would be read as the label and a
+    last input refused as a label ("label 0.2 is not an integer class"). A file as wide as
+    the inputs is asked whether its label column is missing (the rows for ``predict``, or a
+    file short of an input, which a width alone cannot tell apart); any other width is said
+    as :func:`~chainrule.train.runs.check_model_fits` says it once the label column is set
+    aside, with the file's and the model's widths and the ``line`` that gave the file's."""
 
-    def check(width: int) -> None:
+    def check(width: int, line: int) -> None:
         if width == n_features:
             raise DataError(
                 f"{path}: {_count(width - 1, 'input feature')} but the model {model} expects "
                 f"{n_features}, taking the last of its {width} columns as the label; is the "
                 f"label column missing? (the model takes {_count(n_features, 'input')} and a "
                 "label column; predict takes rows without labels)"
+            )
+        if width != n_features + 1:
+            off = abs(width - n_features - 1)
+            by = f"{_count(off, 'column')} {'short of' if width < n_features else 'more than'}"
+            # "input features" as check_model_fits words it, whose message this one was
+            raise DataError(
+                f"{path}: {width - 1} input features but the model {model} expects "
+                f"{n_features}, taking the last of the {width} columns of line {line} as the "
+                f"label: {by} the model's {_count(n_features, 'input')} and a label column "
+                f"({n_features + 1} columns)"
             )
 
     return check

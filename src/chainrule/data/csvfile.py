@@ -191,10 +191,13 @@ def _trailing_separator_hint(
         return ""
     if not all(len(cells) == width and not cells[-1].strip() for _, cells in body):
         return ""
-    return (
-        "; every line ends with a separator, which adds an empty last column: remove the "
-        "separator at the end of each line"
-    )
+    return f"; every line ends with {_ENDS_WITH_A_SEPARATOR}"
+
+
+#: What a separator at the end of a line does, for the hints that name one.
+_ENDS_WITH_A_SEPARATOR = (
+    "a separator, which adds an empty last column: remove the separator at the end of each line"
+)
 
 
 def _is_named(path: Path, texts: list[str], lines: list[int], where: str) -> bool:
@@ -279,7 +282,7 @@ def read_table(
     delimiter: str | None = None,
     columns: int | None = None,
     text_column: int | str | None = None,
-    check_width: Callable[[int], None] | None = None,
+    check_width: Callable[[int, int], None] | None = None,
 ) -> Table:
     """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
     finite raises DataError naming the file, the line and the column.
@@ -293,10 +296,15 @@ def read_table(
     column) only have to be there on every row, and their text on line 1 makes it a header
     only where the rows below hold numbers in them.
 
-    ``check_width`` is called with the file's number of columns before any cell is read as a
-    number: a file of the wrong width is refused for its width, not for a cell it has in a
-    place the reader expected a number (a text label among a model's inputs); for a file of
-    one column, its DataError gains the hint that line 1 holds another separator (``;``).
+    ``check_width`` is called with the file's number of columns and the line that gave it
+    before any cell is read as a number: a file of the wrong width is refused for its width,
+    not for a cell it has in a place the reader expected a number (a text label among a
+    model's inputs); for a file of one column, its DataError gains the hint that line 1 holds
+    another separator (``;``).
+
+    A header whose first name starts with ``#`` and more (``# a,b,c``, as ``numpy.savetxt``
+    writes one) is refused: comment lines are not skipped, and as the header it would name
+    column 1 ``# a`` silently (:func:`_check_not_a_comment`).
     """
     path = Path(path)
     if delimiter is None:
@@ -315,6 +323,7 @@ def read_table(
     names = [cell.strip() for cell in rows[0][1]] if header else None
     body = rows[1:] if header else rows
     if names:
+        _check_not_a_comment(path, rows[0], body)
         _check_names(path, names, body)
     if not body:  # one line, read as a header: maybe numbers with another separator (1;2;3)
         hint = _separator_hint(",".join(rows[0][1]), "line 1")
@@ -330,6 +339,26 @@ def read_table(
     texts = [cells[text].strip() for _, cells in body]
     zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
     return Table(_parse(path, zeroed, width, names, columns), names, body, texts)
+
+
+def _check_not_a_comment(
+    path: Path, first: tuple[int, list[str]], body: list[tuple[int, list[str]]]
+) -> None:
+    """Refuse a header line that is a ``#`` comment as wide as the rows below it (``# a,b,c``,
+    ``numpy.savetxt``'s header): comment lines are not skipped, and taken as the header it
+    named column 1 ``# a`` silently (a model then expected an input of that name). A first
+    name of ``#`` alone names a ``#`` column (a row number's), as ``#,a,b`` does. A comment
+    of another width is left to the ragged line below it, whose message names the comment."""
+    line, cells = first
+    if not _is_comment_not_a_name(cells):
+        return
+    if body and len(body[0][1]) != len(cells):
+        return
+    raise DataError(
+        f"{path}, line {line}: {_shown(','.join(cells))} starts with '#', as a comment does, but "
+        f"comment lines are not skipped: read as the header, it would name column 1 "
+        f"{_shown(cells[0])}; remove the '#' if the line names the columns, else the line"
+    )
 
 
 def _check_names(path: Path, names: list[str], body: list[tuple[int, list[str]]]) -> None:
@@ -379,36 +408,42 @@ def _default_delimiter(path: Path) -> str:
     return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
-def check_table_width(path: str | os.PathLike, check_width: Callable[[int], None]) -> None:
+def check_table_width(path: str | os.PathLike, check_width: Callable[[int, int], None]) -> None:
     """``check_width`` (as :func:`read_table` takes it) called with the number of fields on
-    the file's first line, before anything else is read: every line has as many, so a file
-    for a model, refused for its width here, is never refused for a cell read in the wrong
-    place (a file without its label column, whose last input was read as a label "0.2 is not
-    an integer class"). A file that cannot be read is left to the reader, which says why."""
+    the file's first line and that line's number, before anything else is read: every line
+    has as many, so a file for a model, refused for its width here, is never refused for a
+    cell read in the wrong place (a file without its label column, whose last input was read
+    as a label "0.2 is not an integer class"). A file that cannot be read is left to the
+    reader, which says why, and so is one whose first line is a ``#`` comment, whose width
+    says nothing of the rows': the reader names the comment (as the header it is refused;
+    of another width than the rows, it is named by the ragged line below)."""
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             first = next(_records_in(f, _default_delimiter(path)), None)
     except (OSError, UnicodeDecodeError, _MalformedCSV):
         return
-    if first is not None:
+    if first is not None and not _is_comment_not_a_name(first[1]):
         _check_width(check_width, len(first[1]), first)
 
 
 def _check_width(
-    check_width: Callable[[int], None], width: int, first: tuple[int, list[str]]
+    check_width: Callable[[int, int], None], width: int, first: tuple[int, list[str]]
 ) -> None:
-    """``check_width(width)``; a refusal ends with the hint that the ``first`` line, which gave
-    the width, is a ``#`` comment, or, for a file of one column, that it holds another
+    """``check_width(width, line)``; a refusal ends with the hint that the ``first`` line, which
+    gave the width, is a ``#`` comment, or, for a file of one column, that it holds another
     separator (a semicolon file given to ``chainrule predict``), as read_csv's refusal of a
-    one-column file does."""
+    one-column file does, or that it ends with a separator (an empty last column), as the
+    reader says of a file whose every line does."""
+    line, cells = first
     try:
-        check_width(width)
+        check_width(width, line)
     except DataError as error:
-        line, cells = first
         hint = _comment_line_hint(line, cells, "is a comment")
         if not hint and width == 1:
             hint = _separator_hint(",".join(cells), "line 1")
+        if not hint and width > 1 and not cells[-1].strip():
+            hint = f"; line {line} ends with {_ENDS_WITH_A_SEPARATOR}"
         if not hint:
             raise
         raise DataError(f"{error}{hint}") from None
@@ -706,6 +741,12 @@ def _comment_hint(
 def _is_comment(cells: list[str]) -> bool:
     """Whether a line's ``cells`` are a ``#`` comment's."""
     return bool(cells) and cells[0].lstrip().startswith("#")
+
+
+def _is_comment_not_a_name(cells: list[str]) -> bool:
+    """Whether a line's ``cells`` are a ``#`` comment that is no header naming a ``#`` column
+    (``#,a,b``, a row number's column): its first cell holds more than the ``#``."""
+    return _is_comment(cells) and cells[0].strip() != "#"
 
 
 def _comment_line_hint(line: int, cells: list[str], what: str) -> str:

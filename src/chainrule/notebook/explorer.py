@@ -27,8 +27,12 @@ STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 MAX_VIEWS = 32
 
 
-def front_end() -> dict[str, str]:
-    """The widget's module (app.js with the notebook host), the page's markup and stylesheet."""
+def front_end(live_model: bool = False) -> dict[str, str]:
+    """The widget's module (app.js with the notebook host), the page's markup and stylesheet.
+
+    ``live_model``: the widget shows a model of the user's, which lives in the kernel and may
+    change while a view shows it; the module says so to app.js (``CHAINRULE_LIVE_MODEL``), whose
+    Reset then reads the model again and whose Edit tab's button is "Reload model"."""
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     body = re.search(r"<body>(.*?)<script", page, re.S)
     if body is None:  # pragma: no cover - the page ships with the package
@@ -36,6 +40,7 @@ def front_end() -> dict[str, str]:
     module = "\n".join(
         [
             "const CHAINRULE_WIDGET = true;",
+            f"const CHAINRULE_LIVE_MODEL = {'true' if live_model else 'false'};",
             (STATIC / "app.js").read_text(encoding="utf-8"),
             (STATIC / "widget.js").read_text(encoding="utf-8"),
         ]
@@ -214,9 +219,10 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
     With no arguments it opens on the lecture's seed network. ``x`` is one case (a flat list or
     one row; pick one from a batch, ``(X[0], T[0])``) and ``t`` its target (a class label for
     cross-entropy). ``loss`` is needed with a model: an ``nn`` loss object or its name
-    (``"squared-error"``, ``"cross-entropy"``, ...). Each view of the widget opens, and its
-    reset returns, on the model as it is then: trained or edited since, it shows the new
-    weights. Needs ``anywidget`` (the ``[notebook]`` extra).
+    (``"squared-error"``, ``"cross-entropy"``, ...). Each view of the widget opens on the model
+    as it is then, and its Reset button (as the Edit tab's "Reload model") reads the model again
+    and goes back to the inputs: trained or edited since, it shows the new weights (the view's
+    own edits are dropped). Needs ``anywidget`` (the ``[notebook]`` extra).
 
     >>> import chainrule as cr                                        # doctest: +SKIP
     >>> cr.explorer()                                                 # doctest: +SKIP
@@ -226,22 +232,23 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
         start_network(model, case, loss),
         None if model is None else functools.partial(start_network, model, case, loss),
     )
-    widget = _widget_class()()
+    widget = _widget_class(live_model=model is not None)()
     widget.explorer = host
     widget.on_msg(lambda w, content, buffers: w.send(host.answer(content)))
     return widget
 
 
-@functools.lru_cache(maxsize=1)
-def _widget_class() -> type:
-    """The anywidget class, made once: its module is the page's script with the notebook host."""
+@functools.lru_cache(maxsize=2)
+def _widget_class(live_model: bool) -> type:
+    """The anywidget class, made once for a model's widgets and once for the seed network's: its
+    module is the page's script with the notebook host (:func:`front_end`)."""
     try:
         import anywidget
         import traitlets
     except ImportError as error:  # pragma: no cover - the [notebook] extra installs both
         raise UserError("explorer: needs anywidget (pip install -e '.[notebook]')") from error
 
-    parts = front_end()
+    parts = front_end(live_model)
 
     class ExplorerWidget(anywidget.AnyWidget):
         """The explorer in a notebook; ``widget.explorer`` answers its requests."""

@@ -118,8 +118,12 @@ function readNumbers(typed, what) {
 /** One explorer in `ROOT` (a document or a shadow root), asking `transport(path, body)`: its
  *  own state S, markup and requests, so two views of one widget never share any of them (a
  *  closure per call, not module variables). `host` (the page's body, or the widget's element)
- *  gets data-ready="true" once the network shows. Returns {S, ready, dispose}. */
-function createExplorer(ROOT, transport, host) {
+ *  gets data-ready="true" once the network shows. `liveModel`: the network /api/seed answers is
+ *  read from a model that lives outside the explorer and may change while it shows (a notebook
+ *  kernel's, trained or edited there), so Reset reads it again, as the Edit tab's button (then
+ *  "Reload model") does; without one (the page, a widget on the seed network) nothing but the
+ *  explorer changes its network, and Reset keeps it. Returns {S, ready, dispose}. */
+function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
   const S = {
     net: null,        // the network's JSON (as the API takes it)
     pass: null,       // /api/backward's answer for it
@@ -322,7 +326,7 @@ function createExplorer(ROOT, transport, host) {
     $("edit-sizes").value = net.sizes.join(",");
     throw new ApiError(`${what}: layer ${l} of this network joins its units in blocks (an nn.Parallel), `
       + "and the page changes only its numbers (weights, biases, input and target), not its layers, "
-      + "units or activations; the Seed network button or Load JSON starts another network.");
+      + `units or activations; the ${$("btn-seed").textContent} button or Load JSON starts another network.`);
   }
   /** Whether E is computed from the top layer's logits z, as the server's pass says (its
    *  `loss`: what the loss object reads and the unit it applies), never guessed from a name. */
@@ -465,6 +469,7 @@ function createExplorer(ROOT, transport, host) {
     S.net = net;
     S.pass = pass;
     S.nudgeSeq++;
+    if (found.selected !== S.selected) S.linkedJ = null;  // the term picked was the old unit's
     Object.assign(S, found);
     // another bug chosen while this network was on its way: its own request was for the
     // network shown before, so ask again for this one
@@ -836,11 +841,15 @@ function createExplorer(ROOT, transport, host) {
         &part;E/&part;z<sub>j</sub> = <code>${dz}</code> comes straight from the loss.`;
   }
 
+  /** What the Paths tab says while no unit is selected (index.html's text). */
+  const UNIT_HINT = $("unit-info").innerHTML;
+
   function renderPaths() {
     const info = $("unit-info");
     const box = $("paths-box");
     const sel = S.selected;
-    if (!sel) { box.hidden = true; return; }
+    // no unit selected (none yet, or a new network): the hint, not the last unit's numbers
+    if (!sel) { box.hidden = true; info.innerHTML = UNIT_HINT; return; }
     const top = topLayer();
     const layer = S.pass.layers[sel.layer];
     if (sel.layer === top) {
@@ -927,7 +936,10 @@ function createExplorer(ROOT, transport, host) {
     $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
     const body = $("nudge-table").tBodies[0];
     body.replaceChildren();
-    if (!N) return;
+    if (!N) {  // no unit selected: no sums of a unit selected before
+      for (const id of ["nudge-predicted", "nudge-measured"]) { $(id).textContent = ""; delete $(id).dataset.value; }
+      return;
+    }
     N.predicted_per_path.forEach((v, k) => {
       const j = N.path_j ? N.path_j[k] : k;  // the path's unit above (its block's, in blocks)
       const row = body.insertRow();
@@ -1097,6 +1109,14 @@ function createExplorer(ROOT, transport, host) {
         r.caught ? "✗" : "✓"]) row.insertCell().textContent = v;
     }
     table.hidden = false;
+  }
+
+  /** The network the explorer opened on, asked for again (/api/seed): the page's seed network
+   *  (or serve --model's), a notebook's model as it is now. It is shown from the inputs with no
+   *  unit selected, as a new network: nothing of the network shown before stays (its unit, paths,
+   *  nudge, views, gradient check, export). */
+  async function reloadModel() {
+    await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
   }
 
   async function selectUnit(layer, unit) {
@@ -1276,7 +1296,10 @@ function createExplorer(ROOT, transport, host) {
     $("bug-select").addEventListener("change", () => guarded(refreshBug));
     $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
     $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
-    $("btn-reset").addEventListener("click", () => setPhase(0));
+    // Back to the inputs on the model as it is now: a model that lives outside the explorer
+    // (liveModel) may have been trained since it was read, so it is read again; on the page the
+    // network shown is the only copy (edited, loaded or trained here on purpose) and is kept.
+    $("btn-reset").addEventListener("click", () => (liveModel ? guarded(reloadModel) : setPhase(0)));
     $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
     ROOT.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
       ROOT.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
@@ -1335,9 +1358,7 @@ function createExplorer(ROOT, transport, host) {
       });
       await setNetwork(net, { resetPhase: true, keepSelection: false });
     }));
-    $("btn-seed").addEventListener("click", () => guarded(async () => {
-      await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
-    }));
+    $("btn-seed").addEventListener("click", () => guarded(reloadModel));
 
     $("train-dataset").addEventListener("change", fillTrainDefaults);
     $("btn-train-start").addEventListener("click", () => guarded(async () => {
@@ -1418,6 +1439,11 @@ function createExplorer(ROOT, transport, host) {
 
   /* ---------------------------------------------------------------- start */
 
+  if (liveModel) {  // the button reads the model again: say so, and what Reset does with it
+    $("btn-seed").textContent = "Reload model";
+    $("btn-seed").title = "Read the model again as it is now (trained or edited since), dropping the changes made here";
+    $("btn-reset").title = "Read the model again as it is now, and go back to the inputs";
+  }
   wire();
   // Drawn again when the diagram's box changes size, not only the window: in a notebook the
   // widget's column narrows (a side panel opens) and its corner is dragged with no window
@@ -1457,9 +1483,14 @@ function createExplorer(ROOT, transport, host) {
   return { S, ready, dispose: () => { resized.disconnect(); clearTimeout(resizeTimer); } };
 }
 
+/** Whether this module's host shows a model that lives outside the explorer (createExplorer's
+ *  liveModel): a notebook widget made on a user's model, whose module begins by saying so
+ *  (chainrule.notebook.explorer.front_end); the page's model is its own. */
+const LIVE_MODEL = typeof CHAINRULE_LIVE_MODEL !== "undefined" && CHAINRULE_LIVE_MODEL === true;
+
 /** Start the explorer in `root`, asking `ask(path, body)` (see createExplorer). */
 function mount(root = document, ask = httpTransport, host = document.body) {
-  return createExplorer(root, ask, host);
+  return createExplorer(root, ask, host, { liveModel: LIVE_MODEL });
 }
 
 // The page: one explorer on the document, over HTTP; its state is `S` (for a console's look).

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chainrule.explainer.notation import Math
+from chainrule.explainer.notation import Math, grouped
 
 if TYPE_CHECKING:
     from chainrule.explainer.blocks import Builder
@@ -47,18 +47,19 @@ def definition(loss: Any, y: Math, t: Math, j: str) -> list[str | Math]:
     ]  # fmt: skip
 
 
-def step(b: Builder, loss: Any, y: float, t: float) -> Math:
-    """e_j with this unit's numbers put in: the rule's arguments, before its value."""
+def step(b: Builder, loss: Any, y: float, t: float) -> list[Math]:
+    """e_j with this unit's numbers put in: the rule's arguments, before its value. The parts
+    of one term (y's number first, so that a term in parentheses sets its sign apart once:
+    :func:`~chainrule.explainer.notation.grouped`)."""
     on = t > 0.5
     if loss.measured_from == "edge":
         name, edge = ("min", loss.on) if on else ("max", loss.off)
-        return Math(
-            f"{name}({b.num(y).plain} − {edge:g}, 0)",
-            rf"\{name}({b.num(y).latex} - {edge:g}, 0)",
-        )
+        # the call's parenthesis opens before y: grouped() sets y's sign apart with it
+        args = grouped(b.num(y), Math(f" − {edge:g}, 0", f" - {edge:g}, 0"))
+        return [Math(name, rf"\{name}") + args]
     if (y < loss.on) if on else (y > loss.off):
-        return Math(f"{b.num(y).plain} − {b.num(t).plain}", f"{b.num(y).latex} - {b.num(t).latex}")
-    return Math("0 (inside its margin)", r"0\ \text{(inside its margin)}")
+        return [b.num(y), Math(" − ", " - "), b.num(t)]
+    return [Math("0 (inside its margin)", r"0\ \text{(inside its margin)}")]
 
 
 def shortfall_expression(

@@ -40,8 +40,50 @@ class Math:
         return Math(other + self.plain, other + self.latex)
 
 
+@dataclass(frozen=True)
+class Number(Math):
+    """A number as :func:`num` spells it: one term, so a product takes it as it is."""
+
+    #: whether the spelling is parenthesised to set a minus sign apart from what precedes it
+    parenthesised: bool = False
+
+    @property
+    def bare(self) -> Math:
+        """The number without those parentheses, where a parenthesis opens just before it."""
+        return Math(self.plain[1:-1], self.latex[1:-1]) if self.parenthesised else self
+
+    @property
+    def safe_as_base(self) -> bool:
+        """Whether a power can be raised on it as spelled: not a bare 1.2e-05, whose LaTeX
+        (1.2 times 10^{-5}) would take a ^2 as a double superscript."""
+        return self.parenthesised or r"\times" not in self.latex
+
+
+def grouped(*parts: Math, power: bool = False) -> Math:
+    """``parts`` joined into one factor of a product (with ``power``, the base of a power), each
+    number parenthesised once: a lone :class:`Number` as :func:`num` spelled it (a negative one
+    in parentheses already), anything else in parentheses, which set a leading number's sign
+    apart in place of its own: 0.38·(-0.44 − (-0.27)), not 0.38·((-0.44) − (-0.27)), nor
+    0.18·((-8.2e-05)). The one place a formula puts parentheses around a term or a number.
+
+    >>> grouped(num(-0.5)).plain, grouped(num(2.0)).plain
+    ('(-0.5)', '2')
+    >>> grouped(num(-0.5), Math(" − ", " - "), num(-0.25)).plain
+    '(-0.5 − (-0.25))'
+    """
+    first, *rest = parts
+    if not rest and isinstance(first, Number) and (not power or first.safe_as_base):
+        return first
+    body = first.bare if isinstance(first, Number) else first
+    for part in rest:
+        body = body + part
+    return Math(f"({body.plain})", f"({body.latex})")
+
+
 def num(value: float, digits: int = 4, paren: bool = True) -> Math:
-    """A number, parenthesised when negative (unless ``paren=False``) so products read clearly."""
+    """A number, parenthesised when negative (unless ``paren=False``, a final value that stands
+    alone) so products read clearly. It is a :class:`Number` wherever it may stand as a factor
+    as it is: every spelling but a bare negative one."""
     text = f"{value + 0.0:.{digits}g}"  # + 0.0: a product like (-0.13)·0 shows as 0, not -0
     if not math.isfinite(value):  # an overflowed or undefined number: LaTeX's own words (a
         # bare "inf" after \cdot reads as the undefined control sequence \cdotinf)
@@ -51,9 +93,12 @@ def num(value: float, digits: int = 4, paren: bool = True) -> Math:
         latex = rf"{mantissa}\times 10^{{{int(exponent)}}}"
     else:
         latex = text
-    if value < 0 and paren:
-        return Math(f"({text})", f"({latex})")
-    return Math(text, latex)
+    if not value < 0:  # NaN included: no sign to set apart
+        return Number(text, latex)
+    if not paren:  # a final value, standing alone: a plain Math, which grouped() would wrap
+        return Math(text, latex)
+    wrapped = grouped(Math(text, latex))
+    return Number(wrapped.plain, wrapped.latex, parenthesised=True)
 
 
 def dtype_digits(dtype: str | np.dtype, most: int = 10) -> int:

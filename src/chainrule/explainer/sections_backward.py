@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
-from chainrule.explainer.notation import Math, join
+from chainrule.explainer.notation import Math, grouped, join
 
 
 def output_layer(b: Builder) -> None:
@@ -23,14 +23,15 @@ def output_layer(b: Builder) -> None:
     divisor = d.loss.divisor(d.n_cases, record.size)
     scale = 1.0 / divisor
 
-    def share(term: Math, general: bool = False) -> Math:
+    def share(*parts: Math, general: bool = False) -> Math:
+        """The term ``parts`` spell, times the loss's share where it is not 1."""
         if scale == 1.0:
-            return term
+            return join(list(parts), "", "")
         # a formula writes the fraction, as the Error line does: (1/3), not 0.3333; a step
         # with numbers the number, to the digits of those it multiplies (the step then
         # reproduces its result)
         factor = Math(f"(1/{divisor})", rf"\frac{{1}}{{{divisor}}}") if general else b.num(scale)
-        return factor + Math("·(", r"\cdot(") + term + Math(")", ")")
+        return factor + Math("·", r"\cdot") + grouped(*parts)
 
     # cross-entropy's dE/dz_j is (sum_k t_k) y_j - t_j: y_j - t_j only for rows summing to 1
     totals = _target_totals(d) if loss == "cross-entropy" else None
@@ -83,40 +84,21 @@ def output_layer(b: Builder) -> None:
             if record.dE_dy is not None:
                 steps = []
                 if loss == "squared-error":
-                    steps.append(
-                        share(
-                            Math(
-                                f"−({b.num(tv).plain} − {b.num(yv).plain})",
-                                rf"-({b.num(tv).latex} - {b.num(yv).latex})",
-                            )
-                        )
-                    )
+                    shortfall = grouped(b.num(tv), _MINUS, b.num(yv))
+                    steps.append(share(Math("−", "-") + shortfall))
                 elif loss == margin.NAME:
-                    steps.append(share(margin.step(b, d.loss, yv, tv)))
+                    steps.append(share(*margin.step(b, d.loss, yv, tv)))
                 elif loss == "mse":  # (2/k)·(y − t) with the numbers, as the formula above
                     k = d.n_cases * record.size
-                    yn, tn = b.num(yv), b.num(tv)
-                    steps.append(
-                        Math(
-                            f"(2/{k})·({yn.plain} − {tn.plain})",
-                            rf"\frac{{2}}{{{k}}}\cdot({yn.latex} - {tn.latex})",
-                        )
-                    )
+                    two = Math(f"(2/{k})·", rf"\frac{{2}}{{{k}}}\cdot")
+                    steps.append(two + grouped(b.num(yv), _MINUS, b.num(tv)))
                 dy_top = n.dE_dy(top, j, u)
                 steps.append(b.result(record.dE_dy[c, u]))
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))
                 b.add(_dz_equation(b, top, u, c, ""))
             else:
-                times = ""
-                if totals is not None:
-                    times = Math(f"{b.num(totals[c]).plain}·", rf"{b.num(totals[c]).latex}\cdot ")
-                step = share(
-                    times
-                    + Math(
-                        f"{b.num(yv).plain} − {b.num(tv).plain}",
-                        f"{b.num(yv).latex} - {b.num(tv).latex}",
-                    )
-                )
+                times = [b.num(totals[c]), Math("·", r"\cdot ")] if totals is not None else []
+                step = share(*times, b.num(yv), _MINUS, b.num(tv))
                 b.add(
                     Equation(
                         n.dE_dz(top, j, u),
@@ -126,6 +108,10 @@ def output_layer(b: Builder) -> None:
                     )
                 )
     b.more(top, len(b.units(top)))
+
+
+#: the minus sign between two numbers of a step
+_MINUS = Math(" − ", " - ")
 
 
 def _target_totals(d) -> np.ndarray | None:
@@ -164,23 +150,17 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
     record = d.layers[layer]
     act = record.activation
     yv, dyv = record.y[c, u], record.dE_dy[c, u]
+    times = Math("·", r"\cdot")
     if act == "logistic":
         own = _own_factor(b, yv, lambda y: 1 - y)
-        one_minus = (
-            Math(f"({own.plain})", f"({own.latex})")
-            if own is not None
-            else Math(f"(1 − {b.num(yv).plain})", f"(1 - {b.num(yv).latex})")
-        )
-        step = Math(f"{b.num(yv).plain}·", rf"{b.num(yv).latex}\cdot") + one_minus
-        step = step + Math(f"·{b.num(dyv).plain}", rf"\cdot{b.num(dyv).latex}")
+        one_minus = grouped(Math("1 − ", "1 - "), b.num(yv)) if own is None else grouped(own)
+        step = b.num(yv) + times + one_minus
+        step = step + times + b.num(dyv)
     elif act == "tanh":
         own = _own_factor(b, yv, lambda y: 1 - y * y)
-        step = (
-            Math(f"({own.plain})", f"({own.latex})")
-            if own is not None
-            else Math(f"(1 − {b.num(yv).plain}²)", rf"(1 - ({b.num(yv).latex})^2)")
-        )
-        step = step + Math(f"·{b.num(dyv).plain}", rf"\cdot{b.num(dyv).latex}")
+        squared = grouped(b.num(yv), power=True) + Math("²", "^2")
+        step = grouped(Math("1 − ", "1 - "), squared) if own is None else grouped(own)
+        step = step + times + b.num(dyv)
     elif act == "relu":
         on = "1" if record.z[c, u] > 0 else "0"
         step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
@@ -203,10 +183,10 @@ def _softmax_step(b: Builder, record: Any, u: int, c: int) -> Math:
     printed = [float(f"{v + 0.0:.{b.o.digits}g}") for v in (dyv, weighted)]
     exact = float(dyv) - weighted
     if abs(printed[0] - printed[1] - exact) <= 1e-3 * abs(exact):
-        gap = b.num(dyv) + Math(" − ", " - ") + b.num(weighted)
+        gap = grouped(b.num(dyv), _MINUS, b.num(weighted))
     else:
-        gap = b.num(exact)
-    return Math(f"{b.num(yv).plain}·(", rf"{b.num(yv).latex}\cdot(") + gap + Math(")", ")")
+        gap = grouped(b.num(exact))  # one number: as num() wrote it, not wrapped again
+    return b.num(yv) + Math("·", r"\cdot") + gap
 
 
 def _own_factor(b: Builder, y: float, factor) -> Math | None:

@@ -8,10 +8,12 @@ environment::
     from chainrule import distributed as dist
     dist.init()                                  # world of 1 without MPI: same code alone
     dist.broadcast_parameters(model)             # rank 0's initial weights everywhere
-    for rows in cr.data.batches(n, 256, rng=np.random.default_rng(epoch_seed)):
-        local = dist.shard(rows)                 # this rank's part of the global batch
-        opt.zero_grad(); loss(model(Tensor(X[local])), Tensor(T[local])).backward()
-        dist.average_gradients(model, cases=len(local), reduction=loss.reduction); opt.step()
+    with dist.world().deferring_interrupts():    # Ctrl-C: every rank stops at one step
+        for rows in cr.data.batches(n, 256, rng=np.random.default_rng(epoch_seed)):
+            local = dist.shard(rows)             # this rank's part of the global batch
+            opt.zero_grad(); loss(model(Tensor(X[local])), Tensor(T[local])).backward()
+            dist.average_gradients(model, cases=len(local), reduction=loss.reduction)
+            opt.step()
 
 The :class:`~chainrule.train.Trainer` (and so ``chainrule train``) does exactly this when it
 finds itself in a world of several ranks: each global mini-batch (``batch_size`` stays the
@@ -34,6 +36,7 @@ import math
 import os
 import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -45,7 +48,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.errors import ConfigError, UserError
-from chainrule.launcher import launched_size
+from chainrule.launcher import first_on_its_machine, launched_rank, launched_size, launcher_name
 from chainrule.tensor import Tensor
 
 #: How long a failing rank other than 0 waits before it reports and aborts the job: a failure
@@ -129,7 +132,23 @@ class World:
 
         ``interrupt_pending`` is the noted signal's number (0: none). A signal noted after the
         last step is delivered when the block ends, saying ``where()`` it stopped (a single
-        process; a bare ``KeyboardInterrupt`` said nothing of what was done)."""
+        process; a bare ``KeyboardInterrupt`` said nothing of what was done).
+
+        The :class:`~chainrule.train.Trainer` and the scikit-learn fits train in this block; a
+        hand-written loop enters it itself, and every rank (or the one process) then stops at
+        the next :func:`average_gradients`, before the step::
+
+            world = dist.init()
+            with world.deferring_interrupts():
+                for rows in batches:
+                    ...  # forward and backward on dist.shard(rows)
+                    dist.average_gradients(model, cases=len(local))  # stops here, together
+                    opt.step()
+
+        Several ranks then end with 130 (Ctrl-C) or 143 (SIGTERM), rank 0 alone printing the
+        traceback (:func:`init`'s exception hook). Python's default SIGTERM ends the process
+        at once and is not deferred: ``signal.signal(signal.SIGTERM,
+        signal.default_int_handler)`` before the block makes SIGTERM stop as Ctrl-C does."""
         if threading.current_thread() is not threading.main_thread() or self._deferring:
             yield
             return
@@ -200,7 +219,7 @@ class World:
         try:
             self._raise_for(signum)
         except BaseException as stop:  # KeyboardInterrupt, or what the CLI's handler raises
-            raise _stopping_together(stop) from None
+            raise _stopping_together(stop, signum) from None
 
     def _raise_for(self, signum: int) -> NoReturn:
         """What the handler that was in place before deferring raises for ``signum`` (the
@@ -572,6 +591,10 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
     (:func:`_watch_stop_signals`; where ``init`` runs in the main thread). When several ranks
     share a machine each uses ``blas_threads`` BLAS threads (default 1, or
     ``CHAINRULE_BLAS_THREADS``; 0 leaves the library's default).
+
+    Where MPI cannot start as the launcher announced (mpi4py missing, or built on another
+    MPI), the first rank on each machine raises :class:`DistributedError` and every other rank
+    exits with status 2 (``SystemExit``) without a word: each would say the same, once per rank.
     """
     global _WORLD
     if comm is not None:
@@ -599,22 +622,48 @@ def _world_from_environment() -> World:
     announced = launched_size()
     if announced == 1:
         return World()
+    launcher, ranks = launcher_name(), announced or "several"
     try:
         with _signals_end_the_process():
             from mpi4py import MPI  # MPI_Init: waits there for every rank to start it
     except ImportError:
-        raise DistributedError(
-            f"the launcher started {announced or 'several'} ranks but mpi4py is not installed: "
-            "pip install 'chainrule[mpi]' (or run without mpiexec/srun, or set CHAINRULE_MPI=0)"
-        ) from None
+        _refuse_before_mpi(
+            f"{launcher} started {ranks} ranks but mpi4py is not installed: pip install "
+            f"'chainrule[mpi]', or run without {launcher}; {_each_alone(launcher)}"
+        )
     comm = MPI.COMM_WORLD
     if announced > 1 and comm.Get_size() != announced:
-        raise DistributedError(
-            f"the launcher started {announced} ranks but MPI sees {comm.Get_size()}: mpi4py is "
-            "built on another MPI than the mpiexec that launched it (use the matching mpiexec, "
-            "or rebuild mpi4py on the site MPI)"
+        _refuse_before_mpi(
+            f"{launcher} started {announced} ranks but MPI sees {comm.Get_size()}: mpi4py is "
+            f"built on another MPI than the one {launcher} starts ranks for: launch with that "
+            "MPI, or rebuild mpi4py on this one (pip install --no-binary=mpi4py mpi4py); "
+            + _each_alone(launcher)
         )
     return World(comm, in_place=MPI.IN_PLACE)
+
+
+def _each_alone(launcher: str) -> str:
+    """The way out for processes a launcher starts that are meant to run alone (a sweep's
+    tasks), where chainrule took them for the ranks of one job."""
+    return (
+        f"for independent processes that each run alone (`{launcher} -n 4 python sweep.py`), "
+        "set CHAINRULE_MPI=0"
+    )
+
+
+def _refuse_before_mpi(message: str) -> NoReturn:
+    """Raise :class:`DistributedError` with ``message`` on the first rank of each machine
+    (:func:`~chainrule.launcher.first_on_its_machine`), naming the machine where it is not
+    rank 0's; every other rank exits with status 2 (the command line's for a user's mistake)
+    and says nothing. No world exists yet to let rank 0 report for the job
+    (:func:`let_rank_0_report_first`), and the ranks of one machine meet the same failure:
+    64 ranks printed 64 identical lines. Once per machine, not once per job: a machine whose
+    install lacks mpi4py while rank 0's has it is named, where rank 0 waits in MPI_Init."""
+    if not first_on_its_machine():
+        raise SystemExit(2)
+    if launched_rank() != 0:
+        message = f"on {socket.gethostname()} (rank {launched_rank()}): {message}"
+    raise DistributedError(message)
 
 
 @contextlib.contextmanager
@@ -778,7 +827,9 @@ def _install_excepthook() -> None:
         if raised_together(value):  # every rank raised it at one point: rank 0 says it
             if world().is_main:
                 previous(kind, value, tb)
-            _end_together(code)
+            # a stop for a signal ends as the signal would have, as the shell reports it: a
+            # SIGTERM turned into a KeyboardInterrupt by the program's handler with 143
+            _end_together(128 + value._stop_signal if hasattr(value, "_stop_signal") else code)
         let_rank_0_report_first()  # a failure every rank meets (ranks that disagree): once
         if issubclass(kind, UserError):
             print(f"chainrule: rank {world().rank}: {value}", file=sys.stderr)
@@ -853,8 +904,12 @@ def raised_together(error: BaseException | None) -> bool:
     return False
 
 
-def _stopping_together(error: BaseException) -> BaseException:
+def _stopping_together(error: BaseException, signum: int = 0) -> BaseException:
+    """Mark ``error`` as raised on every rank at one point (:func:`raised_together`), for the
+    signal ``signum`` where a signal stopped the ranks (the exit status says which)."""
     error._every_rank = True  # type: ignore[attr-defined]
+    if signum:
+        error._stop_signal = int(signum)  # type: ignore[attr-defined]
     return error
 
 
@@ -876,7 +931,7 @@ def exit_code(code: int, *, said: bool = True) -> int:
     if code and not _ENDING_TOGETHER and (_WORLD is not None or launched_size() != 1):
         try:
             current = world()
-        except DistributedError:
+        except (DistributedError, SystemExit):  # no MPI: no job to end (a rank > 0 is quiet)
             return code
         if current.size > 1:
             # rank 0 may be failing too (Ctrl-C reaches every rank; so does a disagreement): it

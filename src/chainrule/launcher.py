@@ -42,15 +42,65 @@ def launched_size(environ: Mapping[str, str] | None = None) -> int:
     forced = env.get("CHAINRULE_MPI", "").strip().lower()
     if forced in ("0", "no", "off", "false") or started_by_a_rank(env):
         return 1
-    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"):
-        if env.get(name, "").strip().isdigit():
-            return max(1, int(env[name]))
-    # srun sets SLURM_STEP_* only inside a job step, not in the batch script itself
-    if "SLURM_STEP_ID" in env and env.get("SLURM_STEP_NUM_TASKS", "").strip().isdigit():
-        return max(1, int(env["SLURM_STEP_NUM_TASKS"]))
+    for size, _ in _announced_by(env):
+        if env.get(size, "").strip().isdigit():
+            return max(1, int(env[size]))
     if "PMIX_RANK" in env or forced in ("1", "yes", "on", "true"):
         return 0
     return 1
+
+
+def launched_rank(environ: Mapping[str, str] | None = None) -> int:
+    """This process's rank as the launcher announced it in ``environ`` (0 where it runs alone,
+    see :func:`launched_size`, or no launcher said): what a process knows of its place before
+    MPI has started."""
+    env = os.environ if environ is None else environ
+    if launched_size(env) == 1:
+        return 0
+    for _, rank in _announced_by(env):
+        if env.get(rank, "").strip().isdigit():
+            return int(env[rank])
+    return 0
+
+
+def first_on_its_machine(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process is the first rank the launcher started on its machine (its local
+    rank is 0: Hydra's ``MPI_LOCALRANKID``, Open MPI's ``OMPI_COMM_WORLD_LOCAL_RANK``, Slurm's
+    ``SLURM_LOCALID`` in a step), or, where no local rank is announced, rank 0. A failure met
+    before MPI starts (mpi4py missing) is said by these alone: once per machine, not once per
+    rank, and never by nobody on a machine whose install differs from rank 0's."""
+    env = os.environ if environ is None else environ
+    if launched_size(env) == 1:
+        return True
+    local = ["MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK"]
+    if "SLURM_STEP_ID" in env:
+        local.append("SLURM_LOCALID")
+    for name in local:
+        if env.get(name, "").strip().isdigit():
+            return int(env[name]) == 0
+    return launched_rank(env) == 0
+
+
+def launcher_name(environ: Mapping[str, str] | None = None) -> str:
+    """The command that started this process's ranks, as ``environ`` shows it, for messages:
+    ``"srun"`` in a Slurm job step that no MPI launcher of its own started, else
+    ``"mpiexec"``. ``srun`` sets ``PMI_*`` (``--mpi=pmi2``) or ``PMIX_*`` too, so those say
+    nothing; an ``mpiexec`` run inside an allocation starts its daemons with ``srun`` (a step)
+    but leaves its own variables: Open MPI's ``OMPI_COMM_WORLD_*``, Hydra's ``HYDI_*``."""
+    env = os.environ if environ is None else environ
+    own = any(name.startswith(("OMPI_COMM_WORLD_", "HYDI_")) for name in env)
+    return "srun" if "SLURM_STEP_ID" in env and not own else "mpiexec"
+
+
+def _announced_by(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (size, rank) variables of the launchers ``env`` may carry, the first found winning:
+    Open MPI, PMI (MPICH's and Intel MPI's Hydra, ``srun --mpi=pmi2``), PMIx, and Slurm's own,
+    which ``srun`` sets only inside a job step, not in the batch script itself."""
+    pairs = [("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"), ("PMI_SIZE", "PMI_RANK"),
+             ("PMIX_SIZE", "PMIX_RANK")]  # fmt: skip
+    if "SLURM_STEP_ID" in env:
+        pairs.append(("SLURM_STEP_NUM_TASKS", "SLURM_PROCID"))
+    return pairs
 
 
 def mark_rank(environ: MutableMapping[str, str] | None = None, pid: int | None = None) -> None:

@@ -407,7 +407,7 @@ def test_a_huge_idx_label_names_the_labels_file(tmp_path, capsys):
 def test_a_model_that_does_not_fit_names_the_data_path(run_dir, tmp_path, capsys):
     path = write(tmp_path / "narrow.csv", ["0.5,1", "0.2,0"])
     assert_user_error(capsys, "evaluate", run_dir, "--data", path,
-                      match=f"{path}: 1 input features but the model")  # fmt: skip
+                      match=f"{path}: 1 input feature but the model")  # fmt: skip
 
 
 def test_evaluate_picks_an_idx_directory_s_test_part(tmp_path, capsys):

@@ -35,13 +35,14 @@ def _columns(rows, keep):
 # -- 1. a file of another width than the model's inputs and a label column ---------------------
 
 
-@pytest.mark.parametrize("keep", [3, 2])
+@pytest.mark.parametrize("keep", [3, 2])  # 2 columns: one input (no plural)
 def test_evaluate_names_a_file_columns_short_by_its_width(tmp_path, capsys, iris_model, keep):
     path = tmp_path / "short.csv"  # the last column, 1.4 or 3.5, is no class
     path.write_text("\n".join(_columns(ROWS, keep)) + "\n")
     short = 5 - keep
     words = (
-        f"{path}: {keep - 1} input features but the model {iris_model} expects 4, taking the "
+        f"{path}: {keep - 1} input feature{'s' * (keep > 2)} but the model {iris_model} "
+        "expects 4, taking the "
         f"last of the {keep} columns of line 1 as the label: {short} columns short of the "
         "model's 4 inputs and a label column (5 columns)"
     )
@@ -108,7 +109,7 @@ def _comment_words(path, line):
     )
 
 
-@pytest.mark.parametrize("comment", ["# a,b,label", "#a,b,label", "  # a,b,label"])
+@pytest.mark.parametrize("comment", ["# a,b,label", "#  a,b,label", "  # a,b,label"])
 def test_a_comment_as_wide_as_the_data_is_not_the_header(tmp_path, capsys, comment):
     path = tmp_path / "commented.csv"
     path.write_text(f"{comment}\n1,2,1\n3,4,0\n5,6,1\n7,8,0\n")
@@ -124,15 +125,17 @@ def test_a_comment_as_wide_as_the_data_is_not_the_header(tmp_path, capsys, comme
     assert line == f"chainrule: {words}"
     assert not out.exists()
     # read as no header, line 1 is a case with a cell that is not a number: named too
-    with pytest.raises(DataError, match=r"line 1, column 1: '# ?a' is not a number"):
+    with pytest.raises(DataError, match=r"line 1, column 1: '# +a' is not a number"):
         data.read_csv(path, header=False)
     # the '#' removed, the line is the header it meant to be
     path.write_text("a,b,label\n1,2,1\n3,4,0\n5,6,1\n7,8,0\n")
     assert data.read_csv(path).feature_names == ["a", "b"]
-    # a first name of '#' alone names a column (a row number's), as before
-    path.write_text("#,b,label\n1,2,1\n3,4,0\n5,6,1\n7,8,0\n")
-    ds = data.read_csv(path)
-    assert ds.feature_names == ["#", "b"] and ds.X.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    # a first name that starts with '#' names a column (a row number's, an id), as before
+    for first in ("#", "#id"):
+        path.write_text(f"{first},b,label\n1,2,1\n3,4,0\n5,6,1\n7,8,0\n")
+        ds = data.read_csv(path)
+        assert ds.feature_names == [first, "b"]
+        assert ds.X.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
 
 
 def test_predict_refuses_a_comment_header_of_the_model_s_width(tmp_path, capsys, iris_model):

@@ -33,6 +33,13 @@ def test_a_loss_the_user_chose_is_named_without_the_note(loss):
     assert "the output layer expects 3 values per case" in str(caught.value)
 
 
+@pytest.mark.parametrize("target", [[2.5], [[0.1, 0.2]], [-1]], ids=["half", "row", "negative"])
+def test_a_target_that_is_no_class_label_gets_no_note(target):
+    with pytest.raises(ExplainError) as caught:
+        cr.explain(nn.mlp([4, 5, 3], rng=0), X, np.array(target))
+    assert "no loss was given" not in str(caught.value)
+
+
 def test_a_target_refused_for_its_values_gets_no_note():
     with pytest.raises(ExplainError) as caught:
         cr.explain(nn.mlp([4, 5, 3], rng=0), X, np.array([[1.0, 2.0, np.nan]]))

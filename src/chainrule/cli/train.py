@@ -1433,9 +1433,8 @@ def label_column_present(
         if width != n_features + 1:
             off = abs(width - n_features - 1)
             by = f"{_count(off, 'column')} {'short of' if width < n_features else 'more than'}"
-            # "input features" as check_model_fits words it, whose message this one was
             raise DataError(
-                f"{path}: {width - 1} input features but the model {model} expects "
+                f"{path}: {_count(width - 1, 'input feature')} but the model {model} expects "
                 f"{n_features}, taking the last of the {width} columns of line {line} as the "
                 f"label: {by} the model's {_count(n_features, 'input')} and a label column "
                 f"({n_features + 1} columns)"

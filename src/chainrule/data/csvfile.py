@@ -302,7 +302,7 @@ def read_table(
     model's inputs); for a file of one column, its DataError gains the hint that line 1 holds
     another separator (``;``).
 
-    A header whose first name starts with ``#`` and more (``# a,b,c``, as ``numpy.savetxt``
+    A header whose first cell is ``#``, a space and more (``# a,b,c``, as ``numpy.savetxt``
     writes one) is refused: comment lines are not skipped, and as the header it would name
     column 1 ``# a`` silently (:func:`_check_not_a_comment`).
     """
@@ -347,8 +347,9 @@ def _check_not_a_comment(
     """Refuse a header line that is a ``#`` comment as wide as the rows below it (``# a,b,c``,
     ``numpy.savetxt``'s header): comment lines are not skipped, and taken as the header it
     named column 1 ``# a`` silently (a model then expected an input of that name). A first
-    name of ``#`` alone names a ``#`` column (a row number's), as ``#,a,b`` does. A comment
-    of another width is left to the ragged line below it, whose message names the comment."""
+    name that starts with ``#`` (``#,a,b``, ``#id,a,b``) names that column, as before and
+    as pandas reads it (:func:`_is_comment_not_a_name`). A comment of another width is left
+    to the ragged line below it, whose message names the comment."""
     line, cells = first
     if not _is_comment_not_a_name(cells):
         return
@@ -744,9 +745,15 @@ def _is_comment(cells: list[str]) -> bool:
 
 
 def _is_comment_not_a_name(cells: list[str]) -> bool:
-    """Whether a line's ``cells`` are a ``#`` comment that is no header naming a ``#`` column
-    (``#,a,b``, a row number's column): its first cell holds more than the ``#``."""
-    return _is_comment(cells) and cells[0].strip() != "#"
+    """Whether a line's ``cells`` are a ``#`` comment, not a header whose first name starts
+    with ``#``: the ``#`` is followed by a space and more (``# a,b,c``, as ``numpy.savetxt``
+    writes a header), where ``#,a,b`` (a row number's column) and ``#id,a,b`` name columns,
+    as pandas reads them (a model trained on such a file must read it again)."""
+    return bool(cells) and _COMMENT_START.match(cells[0]) is not None
+
+
+#: A first cell that opens a comment: a ``#``, then white space, then more
+_COMMENT_START = re.compile(r"\s*#\s+\S")
 
 
 def _comment_line_hint(line: int, cells: list[str], what: str) -> str:

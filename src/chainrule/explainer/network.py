@@ -689,6 +689,16 @@ _DEFAULT_LOSS_NOTE = (
 )
 
 
+def _could_be_labels(t: Any) -> bool:
+    """Whether ``t`` reads as class labels: one whole number >= 0 per case."""
+    try:
+        labels = np.asarray(t, dtype=float)
+    except (ValueError, TypeError):
+        return False
+    whole = np.isfinite(labels) & (labels >= 0) & (labels == np.round(labels))
+    return labels.ndim <= 1 and labels.size > 0 and bool(np.all(whole))
+
+
 def as_cases(values: Any, width: int, what: str) -> np.ndarray:
     """``values`` as a (cases, width) float64 array of finite numbers (one case may be flat)."""
     try:
@@ -705,12 +715,12 @@ def targets_for(
 ) -> np.ndarray:
     """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
     one-hot rows for cross-entropy). Where no loss was given (``loss_given`` False: ``loss``
-    is the default, squared error), a target it cannot read says so: the user never chose
-    the loss the message names, and class labels want cross-entropy."""
+    is the default, squared error), a target of class labels it cannot read says so: the user
+    never chose the loss the message names, and class labels want cross-entropy."""
     try:
         rows = loss.target_rows(t, n_out, n_cases)
     except (ValueError, TypeError) as error:
-        default = "" if loss_given else _DEFAULT_LOSS_NOTE
+        default = "" if loss_given or not _could_be_labels(t) else _DEFAULT_LOSS_NOTE
         raise ExplainError(f"explain: {error}{default}") from None
     target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:

@@ -356,3 +356,20 @@ def test_text_reprs_are_one_short_line():
     )
     assert repr(g) == f"ComputationGraph({len(g.nodes)} nodes, {len(g.edges)} edges)"
     assert repr(diagram(d)).startswith("NetworkDiagram(svg of ") and len(repr(diagram(d))) < 60
+
+
+@pytest.mark.parametrize("free", ["backward", "gradient"])
+def test_zoom_of_a_released_op_names_the_call_that_freed_it(free):
+    # it said "freed by backward" whatever freed it, and was a ValueError where graph()'s is this
+    from chainrule.viz.graph import zoom
+
+    x = cr.tensor([[0.5, -1.0]], requires_grad=True)
+    z = cr.nn.Linear(2, 2, rng=0)(x)
+    loss = (z * z).sum()
+    loss.backward() if free == "backward" else cr.gradient(loss, [x])
+    call = "backward()" if free == "backward" else "cr.gradient()"
+    with pytest.raises(cr.GraphFreedError) as error:
+        zoom(z)
+    assert str(error.value).startswith("zoom: the graph through 'linear' was freed by an earlier ")
+    assert f"freed by an earlier {call}; pass retain_graph=True to that {call}" in str(error.value)
+    assert str(error.value).endswith("; or call zoom() before that call")

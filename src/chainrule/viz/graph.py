@@ -912,8 +912,11 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
     if node is None or node.op not in ("linear", "matmul"):
         op = "a leaf" if node is None else f"'{node.op}'"
         raise ValueError(f"zoom: expected the output of a linear or matmul op, got {op}")
-    if node.released:
-        raise ValueError("zoom: the op's inputs were freed by backward; draw before backward")
+    if node.released:  # said as graph() says it: the engine's words name the call that freed it
+        try:
+            reverse_topological_order([output], "zoom")
+        except GraphFreedError as freed:
+            raise GraphFreedError(f"{freed}; or call zoom() before that call") from None
     _refuse_changed("zoom", [output], {})
     x, weight = (np.asarray(t.numpy()) for t in node.inputs[:2])
     bias = np.asarray(node.inputs[2].numpy()) if len(node.inputs) > 2 else None

@@ -92,6 +92,11 @@ class Builder:
         shown = list(range(min(self.d.layers[layer].size, self.o.max_units)))
         return shown if focus is None or focus in shown else [*shown, focus]
 
+    @property
+    def inputs_gradients_shown(self) -> bool:
+        """Whether the write-up has the inputs' dE/dy: only when asked for (--unit 0:i)."""
+        return bool(self.o.focused and self.d.focus and self.d.focus[0] == 0)
+
     def _focus_in(self, layer: int) -> int | None:
         return self.d.focus[1] if self.d.focus and self.d.focus[0] == layer else None
 

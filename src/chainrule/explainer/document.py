@@ -36,8 +36,8 @@ def build(
     sections_forward.error(b)
     sections_backward.output_layer(b)
     for layer in range(d.n_layers - 1, -1, -1):
-        if layer == 0 and not (b.o.focused and d.focus and d.focus[0] == 0):
-            continue  # the inputs' gradients are shown only when asked for (--unit 0:i)
+        if layer == 0 and not b.inputs_gradients_shown:
+            continue
         sections_backward.hidden_layer(b, layer)
     sections_checks.weights(b)
     if d.sum_left_out:  # an output unit: where the sum's sections would stand, why they do not

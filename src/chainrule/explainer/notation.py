@@ -109,11 +109,12 @@ def dtype_digits(dtype: str | np.dtype, most: int = 10) -> int:
     return min(most, int(np.finfo(np.dtype(dtype)).precision))
 
 
-#: A notation's symbol in plain text: y_1, w_ij, a^1_1, ∂E/∂y_1, ∂C/∂a^1_1 (a single letter,
-#: not inside a word, so that a name like x_train or val_loss stays as it is).
+#: A notation's symbol in plain text: y_1, w_ij, a^1_1, ∂E/∂y_1, ∂C/∂a^1_1, and a layer's
+#: vector with no index, δ^2 or W^2 (a single letter, not inside a word, so that a name like
+#: x_train or val_loss stays as it is).
 _SYMBOL = re.compile(
-    r"(?<![\w-])(?:∂(?P<of>[A-Z])/∂)?(?P<base>[A-Za-zδ])(?:\^(?P<sup>\w+))?"
-    r"_(?P<sub>\d+(?:,\d+)?|[a-z]{1,2})(?![\w])"
+    r"(?<![\w-])(?:∂(?P<of>[A-Z])/∂)?(?P<base>[A-Za-zδ])"
+    r"(?:(?:\^(?P<sup>[^\W_]+))?_(?P<sub>\d+(?:,\d+)?|[a-z]{1,2})|\^(?P<only>[^\W_]+))(?![\w])"
 )
 
 
@@ -124,9 +125,11 @@ def symbols_in(text: str) -> list[str | Math]:
     parts: list[str | Math] = []
     start = 0
     for match in _SYMBOL.finditer(text):
-        sup = f"^{{{match['sup']}}}" if match["sup"] else ""
+        sup = match["sup"] or match["only"]
         base = r"\delta" if match["base"] == "δ" else match["base"]
-        latex = f"{base}{sup}_{{{match['sub']}}}"
+        latex = (
+            base + (f"^{{{sup}}}" if sup else "") + (f"_{{{match['sub']}}}" if match["sub"] else "")
+        )
         if match["of"]:
             latex = rf"\partial {match['of']}/\partial {latex}"
         parts += [text[start : match.start()], Math(match[0], latex)]
@@ -170,6 +173,14 @@ def vector(symbol: Math, letter: str) -> Math:
     )
 
 
+def _listed(*symbols: Math) -> list[str | Math]:
+    """Symbols with ", " between them, as a paragraph's parts."""
+    parts: list[str | Math] = []
+    for k, symbol in enumerate(symbols):
+        parts += [", ", symbol] if k else [symbol]
+    return parts
+
+
 def _partial(top: str, bottom: Math) -> Math:
     return Math(f"∂{top}/∂{bottom.plain}", rf"\frac{{\partial {top}}}{{\partial {bottom.latex}}}")
 
@@ -178,11 +189,21 @@ class Notation:
     """Hinton's lecture: y_i, z_j, w_ij, t_j, E."""
 
     name = "hinton"
-    title = "Hinton's lecture (y_i, z_j, w_ij)"
     source = "Hinton"  # whose unit sum a column of the three views is
     activation = ("f", "f")  # the units' function, plain and LaTeX, whose slopes f'(z) are used
     error_symbol = "E"
     target_letter = "t"
+
+    @property
+    def title(self) -> str:
+        """The notation's name and symbols as plain text: "Hinton's lecture (y_i, z_j, w_ij)"."""
+        return plain_text(self.title_parts())
+
+    def title_parts(self) -> list[str | Math]:
+        """The notation's name and its own symbols, each a :class:`Math`, so that LaTeX, HTML
+        and Markdown set them as maths, not as a literal underscore or caret."""
+        symbols = _listed(self.y(0, "i"), self.z(1, "j"), self.w(0, "i", None, "j", None))
+        return ["Hinton's lecture (", *symbols, ")"]
 
     def index(self, letter: str, unit: int | None) -> str:
         return letter if unit is None else str(unit + 1)
@@ -233,9 +254,12 @@ class RHWNotation(Notation):
     """Rumelhart, Hinton & Williams (1986): x_j total input, w_ji from i to j, desired d_j."""
 
     name = "rhw"
-    title = "Rumelhart, Hinton & Williams 1986 (x_j, y_j, w_ji, eq. 7)"
     source = "RHW"
     target_letter = "d"
+
+    def title_parts(self) -> list[str | Math]:
+        symbols = _listed(self.z(1, "j"), self.y(1, "j"), self.w(0, "i", None, "j", None))
+        return ["Rumelhart, Hinton & Williams 1986 (", *symbols, ", eq. 7)"]
 
     def z(self, layer: int, letter: str, unit: int | None = None) -> Math:
         return _sub("x", self.index(letter, unit))
@@ -248,16 +272,26 @@ class MatrixNotation(Notation):
     """Nielsen's matrix form: a^l, z^l, w^l_jk, delta^l_j = dC/dz^l_j, cost C, target y."""
 
     name = "matrix"
-    title = "matrix form (a^l, z^l, W^l, δ^l = ∂C/∂z^l)"
     source = "Nielsen"
     activation = ("σ", r"\sigma")
     error_symbol = "C"
     target_letter = "y"
 
-    def y(self, layer: int, letter: str, unit: int | None = None) -> Math:
+    def title_parts(self) -> list[str | Math]:
+        layer = "l"  # any layer: the superscript a letter (a^l), where a number names one
+        a, z, delta = (vector(f(layer, "j"), "j") for f in (self.y, self.z, self.dE_dz))
+        symbols = _listed(a, z, self.W(layer), delta + " = " + self.dE(z))
+        return ["matrix form (", *symbols, ")"]
+
+    def W(self, layer: int | str) -> Math:  # noqa: N802 - Nielsen's name
+        """The weight matrix into ``layer`` (a number, or ``"l"`` for any): row j above,
+        column k below, the transpose of chainrule's weight array."""
+        return Math(f"W^{layer}", f"W^{{{layer}}}")
+
+    def y(self, layer: int | str, letter: str, unit: int | None = None) -> Math:
         return _sub("a", self.index(letter, unit), sup=str(layer))
 
-    def z(self, layer: int, letter: str, unit: int | None = None) -> Math:
+    def z(self, layer: int | str, letter: str, unit: int | None = None) -> Math:
         return _sub("z", self.index(letter, unit), sup=str(layer))
 
     def b(self, layer: int, letter: str, unit: int | None = None) -> Math:
@@ -266,7 +300,7 @@ class MatrixNotation(Notation):
     def w(self, below: int, a: str, i: int | None, b: str, j: int | None) -> Math:
         return _sub("w", index_pair(self.index(b, j), self.index(a, i)), sup=str(below + 1))
 
-    def dE_dz(self, layer: int, letter: str, unit: int | None = None) -> Math:
+    def dE_dz(self, layer: int | str, letter: str, unit: int | None = None) -> Math:
         return _sub("δ", self.index(letter, unit), latex_base=r"\delta", sup=str(layer))
 
 

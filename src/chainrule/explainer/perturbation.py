@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
 
 DEFAULT_EPS = (1e-1, 1e-2, 1e-3, 1e-4)
+#: An error no larger than this is float64 rounding: it shows no law of how it shrinks.
+ROUNDING_LEVEL = 1e-13
 
 
 def perturbation_view(
@@ -125,7 +127,7 @@ def error_fold(rows: list[dict[str, Any]]) -> float | None:
     """How many times smaller the error gets, per tenfold smaller eps, over the table's rows
     (the median over successive rows; None with fewer than two errors above rounding level):
     about 100 for an error of order eps^2, about 10 for one of order eps."""
-    kept = [r for r in rows if abs(r["error"]) > 1e-13 and r["eps"] > 0]
+    kept = [r for r in rows if abs(r["error"]) > ROUNDING_LEVEL and r["eps"] > 0]
     folds = []
     for first, second in zip(kept, kept[1:]):
         if first["eps"] == second["eps"]:
@@ -145,7 +147,7 @@ def first_order_miss(rows: list[dict[str, Any]]) -> dict[str, float] | None:
     None otherwise. Such a miss is the predictions disagreeing with E's slope itself, as a
     wrong gradient (or, in a low-precision dtype, its rounding) leaves it, not an error of
     order eps^2 that a smaller eps removes."""
-    kept = [r for r in rows if abs(r["error"]) > 1e-13 and r["eps"] > 0]
+    kept = [r for r in rows if abs(r["error"]) > ROUNDING_LEVEL and r["eps"] > 0]
     if len(kept) < 2:
         return None
     before, last = kept[-2], kept[-1]
@@ -195,7 +197,7 @@ def _shrinks_quadratically(rows: list[dict[str, Any]], crossed: Any = ()) -> boo
     ratios = [
         abs(r["error_over_eps2"])
         for r in clean
-        if abs(r["error"]) > 1e-13 and r["error_over_eps2"] is not None
+        if abs(r["error"]) > ROUNDING_LEVEL and r["error_over_eps2"] is not None
     ]
     if len(ratios) < 2:
         return True  # the errors are at rounding level: nothing left to shrink

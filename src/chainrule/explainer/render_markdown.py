@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.notation import Math, symbols_in
 from chainrule.explainer.render_text import check_mark
 
 if TYPE_CHECKING:
@@ -18,14 +19,26 @@ def render_markdown(
     out: list[str] = []
     for block in build(d, notation, options):
         if isinstance(block, Heading):
-            out += ["#" * block.level + " " + block.text, ""]
+            out += ["#" * block.level + " " + _with_symbols(block.text), ""]
         elif isinstance(block, Para):
-            out += ["".join(p if isinstance(p, str) else f"${p.latex}$" for p in block.parts), ""]
+            out += [_inline(block.parts), ""]
         elif isinstance(block, Equation):
             out += _equation(block)
         elif isinstance(block, Table):
             out += _table(block)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _inline(parts: list[str | Math]) -> str:
+    """Text and symbols: the text as it is, each symbol as ``$...$`` maths."""
+    return "".join(p if isinstance(p, str) else f"${p.latex}$" for p in parts)
+
+
+def _with_symbols(text: str) -> str:
+    """A heading's (or a table's header's, cell's or caption's) text with the notation's symbols
+    in it (``nudge a^1_3``, ``(δ^2)[j]``) as maths, as the LaTeX and HTML formats set them,
+    not as a literal caret and underscore."""
+    return _inline(symbols_in(text))
 
 
 def _equation(eq: Equation) -> list[str]:
@@ -41,8 +54,8 @@ def _equation(eq: Equation) -> list[str]:
 
 
 def _table(table: Table) -> list[str]:
-    out = [f"*{table.caption}*", ""] if table.caption else []
-    out.append("| " + " | ".join(table.headers) + " |")
+    out = [f"*{_with_symbols(table.caption)}*", ""] if table.caption else []
+    out.append("| " + " | ".join(_with_symbols(h) for h in table.headers) + " |")
     out.append("|" + "---|" * len(table.headers))
-    out += ["| " + " | ".join(row) + " |" for row in table.rows]
+    out += ["| " + " | ".join(_with_symbols(c) for c in row) + " |" for row in table.rows]
     return [*out, ""]

@@ -273,14 +273,16 @@ def _matrix_form(b: Builder, layer: int) -> None:
     b.add(
         Para(
             [
-                "In matrix form, with W^(l+1) the matrix whose row j, column k is the weight from "
-                "unit k below to unit j above (the transpose of chainrule's weight layout"
+                "In matrix form, with ",
+                b.n.W(l1),  # the notation's symbol, set as maths (not W^(l+1) in LaTeX's prose)
+                " the matrix whose row j, column k is the weight from unit k below to unit j "
+                "above (the transpose of chainrule's weight layout"
                 + (
                     "; 0 where no weight joins k to j, between the blocks of the nn.Parallel"
                     if conn.connected is not None
                     else ""
                 )
-                + "):"
+                + "):",
             ]
         )
     )

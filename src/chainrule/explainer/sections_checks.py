@@ -14,10 +14,11 @@ from chainrule.explainer.blocks import (
     unit_numbers,
 )
 from chainrule.explainer.notation import Math, Notation, join
-from chainrule.explainer.perturbation import error_fold, first_order_miss
+from chainrule.explainer.perturbation import ROUNDING_LEVEL, error_fold, first_order_miss
 from chainrule.explainer.symbolic import (
     description,
     engine_rounding_bound,
+    for_reading,
     general_names,
     spell,
 )
@@ -228,11 +229,8 @@ def _quadratic(b: Builder) -> list[str | Math]:
     p, n = b.d.perturbation, b.n
     layer, unit = p["layer"], p["unit"]
     subject, agrees, _ = _predictions(b)
-    parts: list[str | Math] = [
-        f"{subject} {agrees} the measured change in ",
-        n.E(),
-        ", with an error of order ε² (divide ε by 10 and the error falls about 100-fold)",
-    ]
+    largest = max(abs(row["error"]) for row in p["rows"])
+    parts: list[str | Math] = [f"{subject} {agrees} the measured change in ", n.E(), *_law(largest)]
     paths = p["rows"][0]["paths"]
     if len(paths) == 1:
         return [*parts, "; with one path there is nothing to leave out."]
@@ -245,6 +243,15 @@ def _quadratic(b: Builder) -> list[str | Math]:
         why += [", "] if k else []
         weight = n.w(layer, i, unit, j, path["j"])
         why.append((n.dE_dz(layer + 1, j, path["j"]) if path["dE_dz"] == 0 else weight) + " = 0")
+    if len(empty) == len(paths) and largest == 0.0:  # nothing moves E: no error to shrink
+        return [
+            "Every path's prediction is 0 (",
+            *why,
+            "), and ",
+            n.E(),
+            " does not change at all: the measured change is exactly 0 at every ε, so the error "
+            "is 0 too, with nothing to shrink, and leaving a path out misses nothing.",
+        ]
     if len(empty) == len(paths):
         return [
             *parts,
@@ -263,6 +270,19 @@ def _quadratic(b: Builder) -> list[str | Math]:
         *why,
         f"): leaving {'one of them' if many else 'it'} out misses nothing.",
     ]
+
+
+def _law(largest: float) -> list[str]:
+    """How the predictions' error behaves, from the largest over the table's rows: of order
+    eps^2, or, where it is 0 or at rounding level at every eps, that it has nothing to show."""
+    if largest == 0.0:
+        return [" exactly: the error is 0 at every ε, with nothing to shrink"]
+    if largest <= ROUNDING_LEVEL:
+        return [
+            f" to rounding: the error is at most {largest:.1g} at every ε, too small to show "
+            "how it shrinks"
+        ]
+    return [", with an error of order ε² (divide ε by 10 and the error falls about 100-fold)"]
 
 
 def _how_far(b: Builder) -> list[str | Math]:
@@ -442,7 +462,7 @@ def symbolic(b: Builder) -> None:
         )
     )
     b.add(Para(description(d.symbolic, n, i, j)))
-    derivative = Math(s["derivative"], s["derivative_latex"])
+    derivative = for_reading(s["derivative"], s["derivative_latex"])  # the JSON's is whole
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [derivative], wide=True))
     b.add(
         Para(
@@ -512,6 +532,30 @@ def _atol_range(d) -> str:
     return f"{low:g} to {high:g} by quantity"
 
 
+def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
+    """Which of the ``checked`` gradients the write-up above does not write out with their
+    check: the inputs' dE/dy (written out only with --unit 0:i), and those of the units and
+    cases that --max-units, --max-cases or --unit leave out; they are in the JSON."""
+    shown = sum(
+        isinstance(block, Equation) and block.check is not None and block.check.numeric is not None
+        for block in b.blocks
+    )
+    if shown >= checked:
+        return []
+    numeric = b.d.layers[0].dE_dy_numeric  # NaN where a sample left one unchecked
+    hidden = b.inputs_gradients_shown or numeric is None
+    inputs = 0 if hidden else int(np.count_nonzero(~np.isnan(numeric)))
+    rest = checked - shown - inputs
+    units = "units and cases not written out here"
+    if not inputs:
+        which: list[str | Math] = [f", of {units},"]
+    else:
+        which = [" (the inputs' ", b.n.bare("dE_dy"), ", written out with --unit 0:i"]
+        which += [f", and {rest} of {units})" if rest > 0 else ")"]
+    return [f" {shown} of them are written out above with their checks; the other "
+            f"{checked - shown}", *which, " are in the JSON output."]  # fmt: skip
+
+
 def summary(b: Builder) -> None:
     d = b.d
     checks = d.all_checks()
@@ -539,7 +583,8 @@ def summary(b: Builder) -> None:
                     f"{len(checks)} gradients checked against central finite differences "
                     f"(eps {d.eps:g}, tolerance {_atol_range(d)}{share} + {d.rtol:g}·|value|): "
                     f"{verdict}; "
-                    f"largest difference {d.max_difference:.2e}."
+                    f"largest difference {d.max_difference:.2e}.",
+                    *_checks_not_shown(b, len(checks)),
                 ]
             )
         )

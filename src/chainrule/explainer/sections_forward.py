@@ -24,9 +24,11 @@ def intro(b: Builder) -> None:
         Para(
             [
                 f"Loss: {d.loss.name} ({d.loss.describe_reduction()}), {cases}, {d.dtype}. "
-                f"Notation: {b.n.title}. Layers are numbered from 0 (the input layer); "
-                "units from 1. Every gradient below comes from chainrule's engine (one backward "
-                f"pass over the recorded graph){checked}"
+                "Notation: ",
+                *b.n.title_parts(),  # its symbols as maths, not y\_i or a^l in LaTeX's prose
+                ". Layers are numbered from 0 (the input layer); units from 1. Every gradient "
+                "below comes from chainrule's engine (one backward pass over the recorded "
+                f"graph){checked}",
             ]
         )
     )

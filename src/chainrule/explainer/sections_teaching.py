@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.explainer.blocks import Builder, Heading, Para, Table, letter_of, unit_numbers
-from chainrule.explainer.notation import Math, dtype_digits, vector
+from chainrule.explainer.notation import Math, dtype_digits, symbols_in, vector
 from chainrule.explainer.views import consumer, graph_not_drawn
 
 #: Rows of a bug's table shown in the text formats (the JSON holds every gradient).
@@ -150,8 +150,8 @@ def bug(b: Builder) -> None:
     b.add(Para([f"The bug: {info.title} ({info.source})."]))
     b.add(Para(["What it does: ", *report.effect_in(n), "."]))
     note = report.note_in(n)
-    if note:
-        b.add(Para([note]))
+    if note:  # its leaves' symbols (w_11, w^2_11) set as maths, as the table's labels are
+        b.add(Para(symbols_in(note)))
     wrong = report.wrong_rows
     shown = (wrong or report.rows)[:MAX_BUG_ROWS]
     rows = [

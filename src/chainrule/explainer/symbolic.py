@@ -235,6 +235,8 @@ class _Expressions:
     derivative: sympy.Expr
     dE_dz_first: sympy.Expr  # dE/dz_1, the one the sum's line writes out
     general: _General
+    case: int = 0  # whose share of E the expressions are, of n_cases
+    n_cases: int = 1
 
 
 def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
@@ -303,7 +305,7 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
         case=case,
     )
     proof.expressions = _Expressions(
-        layer, unit, ys, W, bs, Z, E_of_y, derivative, dE_dz[0], _general(n_above)
+        layer, unit, ys, W, bs, Z, E_of_y, derivative, dE_dz[0], _general(n_above), case, d.n_cases
     )
     letters = d.layers[layer].letter, d.layers[layer + 1].letter
     spelled = _spelled(proof.expressions, get_notation(d.notation), *letters)
@@ -400,15 +402,18 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
     shown = sum(sympy.Symbol(w.plain) * sympy.Symbol(_ascii_d(dz)) for w, dz in zip(w_row, dE_dz))
     each = _ascii_d(n.dE_dz(above, j))
     dE_dyi = n.dE_dy(layer, i, unit)
+    # E and the derivative whole, as sympy prints them (sympify reads them back); the views
+    # shorten them (for_reading); the sum's line is for reading only: its terms, with the
+    # first dE/dz_j written out, at most SUM_FORM_CHARACTERS of it, and "..." for the others
     return {
         "description": plain_text(_description(e, n, i, j)),
-        "E": _short(str(renamed(e.E_of_y))),
+        "E": str(renamed(e.E_of_y)),
         "lhs": _ascii_d(dE_dyi),
         "lhs_latex": dE_dyi.latex,
-        "derivative": _short(str(derivative)),
-        "derivative_latex": _latex_or_note(sympy.latex(derivative, symbol_names=latex)),
+        "derivative": str(derivative),
+        "derivative_latex": sympy.latex(derivative, symbol_names=latex),
         "sum_form": f"{shown}  with each {each} = "
-        f"{_short(str(renamed(e.dE_dz_first)), 300)} ({j} = 1) ...",
+        f"{_short(str(renamed(e.dE_dz_first)), SUM_FORM_CHARACTERS)} ({j} = 1) ...",
         "sum_form_latex": " + ".join(f"{w.latex} {dz.latex}" for w, dz in zip(w_row, dE_dz)),
         "general": e.general.spelled(*general_names(n, layer, i, j)),
     }
@@ -425,7 +430,7 @@ def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Mat
     biases = [" and biases ", n.b(above, j)] if e.bs else []
     return [
         "sympy writes ",
-        n.E(),
+        *_share_of_error(e, n),
         " as a function of ",
         _units(n.y(layer, i, 0), n.y(layer, i, len(e.ys) - 1), len(e.ys)),
         " through ",
@@ -436,6 +441,23 @@ def _description(e: _Expressions, n: Notation, i: str, j: str) -> list[str | Mat
         " as symbols, the layers above with their numbers) and differentiates it with respect to ",
         n.y(layer, i, unit),
         ":",
+    ]
+
+
+def _share_of_error(e: _Expressions, n: Notation) -> list[str | Math]:
+    """What sympy writes out: E itself for one case; of a batch, the proof's case's share of E
+    (the loss's terms for that case), whose derivative is E's: no other case's terms depend on
+    this case's y's."""
+    if e.n_cases == 1:
+        return [n.E()]
+    case, others = e.case + 1, e.n_cases - 1
+    theirs = "the other case's" if others == 1 else f"the {others} other cases'"
+    return [
+        f"case {case}'s share of ",
+        n.E(),
+        f" ({theirs} terms do not depend on case {case}'s ",
+        n.bare("y"),
+        "'s, so they add nothing to the derivative)",
     ]
 
 
@@ -493,14 +515,26 @@ def _rest_of_network(
         layer += 1
 
 
-def _latex_or_note(latex: str, limit: int = 3000) -> str:
-    """The LaTeX, or a note when it is too long to typeset (cutting it would break its braces)."""
-    if len(latex) <= limit:
-        return latex
-    return rf"\text{{(an expression of {len(latex)} characters, left out)}}"
+#: What the write-up (text, Markdown, LaTeX, HTML) shows of sympy's derivative: at most this many
+#: characters of its plain text, and its LaTeX only up to :data:`MAX_LATEX_CHARACTERS` (cutting
+#: LaTeX would break its braces); the JSON holds both whole.
+MAX_SHOWN_CHARACTERS = 1500
+MAX_LATEX_CHARACTERS = 3000
+#: How much of the first dE/dz_j the sum's line (``sum_form``, for reading) writes out.
+SUM_FORM_CHARACTERS = 300
 
 
-def _short(text: str, limit: int = 1500) -> str:
+def for_reading(derivative: str, derivative_latex: str) -> Math:
+    """sympy's derivative as the write-up shows it: its plain text cut to
+    :data:`MAX_SHOWN_CHARACTERS` (ending " ..."), its LaTeX left out with a note past
+    :data:`MAX_LATEX_CHARACTERS`."""
+    latex = derivative_latex
+    if len(latex) > MAX_LATEX_CHARACTERS:
+        latex = rf"\text{{(an expression of {len(latex)} characters, left out)}}"
+    return Math(_short(derivative, MAX_SHOWN_CHARACTERS), latex)
+
+
+def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 5] + " ..."
 
 

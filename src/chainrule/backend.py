@@ -160,7 +160,18 @@ def from_numpy(array: Any, xp: Any = None, device: Any = None) -> Any:
     )
     dtype = _narrowed(ns, host.dtype.name, device, fix, host) or _dtype_named(ns, host.dtype)
     readable = _without_negative_strides(host)  # already a copy of its own where it was reversed
-    return ns.asarray(readable, dtype=dtype, device=device, copy=True if readable is host else None)
+    copy = True if readable is host else None
+    try:
+        return ns.asarray(readable, dtype=dtype, device=device, copy=copy)
+    except TypeError:
+        if dtype_kind(host.dtype) != "f" or host.dtype.itemsize > 2:  # (not a long double)
+            raise
+        # an ml_dtypes float (bfloat16, float8: NumPy has none, and `import jax` registers
+        # them), which PyTorch cannot read ("can't convert np.ndarray of type
+        # ml_dtypes.bfloat16"): a float32 copy holds every value of a float of 16 bits or fewer
+        # exactly, and the library casts that to its own dtype (asarray's cast refuses float8:
+        # "Got unsupported ScalarType Float8_e4m3fn")
+        return ns.astype(ns.asarray(readable.astype(numpy.float32), device=device), dtype)
 
 
 def _without_negative_strides(host: Any) -> Any:
@@ -230,6 +241,21 @@ def detached(array: Any) -> Any:
     if getattr(array, "requires_grad", False) is True:
         raise ArrayLibraryError(_tracked_by_torch(array))
     return array
+
+
+def detached_within(value: Any) -> None:
+    """Raise :func:`detached`'s refusal for the first torch tensor that requires grad in
+    ``value`` or in the lists and tuples it nests (``cr.tensor([w, w])``, ``cr.full(2, w)``),
+    where NumPy met one and raised torch's own words ("Can't call numpy() on Tensor that
+    requires grad"), naming neither chainrule nor a way out; else return, for the caller to
+    raise the error it caught. Called on that error path only: a list of numbers pays nothing."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(reversed(item))  # the first in order is named
+        else:
+            detached(item)
 
 
 def _tracked_by_torch(array: Any) -> str:
@@ -342,17 +368,31 @@ def dtype_in(xp: Any, dtype: Any, device: Any = None, on: Any = None) -> Any:
     warning, and a model asked to be float64 would train in float32).
     """
     if xp is numpy or dtype is None:
-        return None if dtype is None else numpy.dtype(dtype)
+        return None if dtype is None else _numpy_dtype(dtype)
     if isinstance(dtype, (str, type, numpy.dtype)):  # by name, as NumPy reads it
         name = dtype.name if isinstance(dtype, numpy.dtype) else numpy.dtype(dtype).name
         found = _named(xp, name)
-    else:  # the library's own dtype object, by its printed name ("torch.float64")
+    else:  # a library's own dtype object, by its printed name ("torch.float64")
         name, found = str(dtype).rsplit(".", 1)[-1], dtype
+        own = type(getattr(xp, "float32", None))
+        if not isinstance(dtype, own):  # another library's (array_api_strict.float64 for
+            found = _named(xp, name)  # torch): xp's of that name; isdtype raised AttributeError
     if name in WIDE_DTYPES:
         where = device if on is None else device_of(on)
         if not _offers(xp, name, where):
             raise ArrayLibraryError(_lacking(xp, name, where))
     return found
+
+
+def _numpy_dtype(dtype: Any) -> numpy.dtype:
+    """``dtype`` as NumPy's; another library's dtype object by its name (``torch.float32``,
+    which NumPy "cannot interpret"), refused naming it where NumPy has none (bfloat16)."""
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        if isinstance(dtype, (str, type)):
+            raise
+        return numpy.dtype(_named(numpy, dtype_name(dtype)))
 
 
 def _dtype_named(xp: Any, dtype: Any) -> Any:
@@ -583,7 +623,7 @@ def operand_like(value: Any, like: Any) -> Any:
     floats); a NumPy float array keeps its own (float32 beside float64 gives float64, as on
     NumPy).
     """
-    host = numpy.asarray(value)
+    host = host_values(value)
     xp = array_module(like)
     kind = host.dtype.kind
     if kind not in "biuf":  # strings, objects: the library's own error named none of them
@@ -603,6 +643,16 @@ def operand_like(value: Any, like: Any) -> Any:
     return xp.asarray(_without_negative_strides(host), dtype=dtype, device=device)
 
 
+def host_values(value: Any) -> numpy.ndarray:
+    """``numpy.asarray(value)``; a torch tensor that requires grad inside a list is refused
+    as :func:`detached` refuses it (NumPy raised torch's own words about ``numpy()``)."""
+    try:
+        return numpy.asarray(value)
+    except RuntimeError:
+        detached_within(value)
+        raise
+
+
 def list_operand(value: list | tuple, like: Any) -> Any:
     """A list or tuple (an op's operand beside the array ``like``) as an array, its numbers
     weak as a Python number's are, on every library: beside a floating ``like`` they take
@@ -612,7 +662,7 @@ def list_operand(value: list | tuple, like: Any) -> Any:
     tensor refuses)."""
     if array_module(like) is not numpy:
         return operand_like(value, like)
-    host = numpy.asarray(value)
+    host = host_values(value)
     if like.dtype.kind in "fc" and host.dtype.kind in "biufc":
         # complex numbers take like's precision too, as a Python complex does (x32 * 1j)
         weak = numpy.result_type(like.dtype, 1j) if host.dtype.kind == "c" else like.dtype

@@ -107,10 +107,26 @@ def host_dtype(dtype: Any, who: str) -> Any:
     try:
         return np.dtype(name)
     except TypeError:
+        extension = _ml_dtype(name)
+        if extension is not None:
+            return extension
         raise TypeError(
             f"{who}: dtype {dtype!r} has no NumPy counterpart to make the values in; make them "
             f"in float32 and cast (.astype(...)), or give a NumPy dtype"
         ) from None
+
+
+def _ml_dtype(name: str) -> np.dtype | None:
+    """ml_dtypes' dtype called ``name`` (bfloat16, float8_e4m3fn), which NumPy reads by name
+    only once ml_dtypes is imported (``import jax`` imports it: ``cr.ones(2, dtype=
+    torch.bfloat16, xp=torch)`` was refused before and made after); None where ml_dtypes is not
+    installed or has none of that name."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    found = getattr(ml_dtypes, name, None)
+    return None if found is None else np.dtype(found)
 
 
 def own_copy(data: Any) -> Any:
@@ -151,7 +167,11 @@ def tensor(
     if backend.array_module(data) is np:
         dtype = host_dtype(dtype, "tensor")
         on_host = xp is None or backend.namespace(xp) is np
-        values = numbers_of(data, dtype, copy=on_host)  # None: a masked array's None
+        try:
+            values = numbers_of(data, dtype, copy=on_host)  # None: a masked array's None
+        except RuntimeError:  # torch's words for a tensor that requires grad in a list
+            backend.detached_within(data)
+            raise
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
         if on_host:  # stays on the host: copied here
             return _placed(values, None, device, requires_grad)
@@ -196,20 +216,39 @@ def full(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """A tensor filled with ``value`` (a number: None is a ``TypeError``, not NaN)."""
-    values = np.full(shape, value, dtype=_host_float(dtype, "full"))
+    """A tensor filled with ``value`` (a number: None is a ``TypeError``, not NaN; a torch
+    tensor that requires grad an ``ArrayLibraryError``, as wherever it enters chainrule)."""
+    try:
+        values = np.full(shape, value, dtype=_host_float(dtype, "full"))
+    except RuntimeError:  # torch's words ("Can't call numpy() on Tensor that requires grad")
+        backend.detached_within(value)
+        raise
     _refuse_none(value, values, "full", "value")
     return _placed(values, xp, device, requires_grad, dtype)
 
 
-def zeros_like(x: Tensor, requires_grad: bool = False) -> Tensor:
-    """Zeros of ``x``'s shape, dtype, array library and device."""
-    return Tensor(x.xp.zeros_like(x.data), requires_grad=requires_grad)
+def zeros_like(x: Any, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``x``'s shape, dtype, array library and device; ``x`` is a tensor or an array
+    of any library (``cr.zeros_like(np.ones(2))``: it was read as a tensor, ``x.xp``)."""
+    data, xp = _array_and_library(x)
+    return Tensor(xp.zeros_like(data), requires_grad=requires_grad)
 
 
-def ones_like(x: Tensor, requires_grad: bool = False) -> Tensor:
-    """Ones of ``x``'s shape, dtype, array library and device."""
-    return Tensor(x.xp.ones_like(x.data), requires_grad=requires_grad)
+def ones_like(x: Any, requires_grad: bool = False) -> Tensor:
+    """Ones of ``x``'s shape, dtype, array library and device (a tensor or an array)."""
+    data, xp = _array_and_library(x)
+    return Tensor(xp.ones_like(data), requires_grad=requires_grad)
+
+
+def _array_and_library(x: Any) -> tuple[Any, Any]:
+    """The array behind the tensor or array ``x`` (a list or a number as NumPy reads it; a torch
+    tensor that requires grad refused, as wherever it enters chainrule), and its namespace."""
+    if isinstance(x, Tensor):
+        return x.data, x.xp
+    data = backend.detached(x)
+    if not hasattr(data, "shape"):
+        data = backend.host_values(data)
+    return data, backend.array_module(data)
 
 
 def arange(

@@ -363,6 +363,9 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
             raise primitive.forward_error(inputs, params, error) from None
         if isinstance(error, RuntimeError) and is_about_shapes(error):  # PyTorch's refusal
             raise primitive.forward_error(inputs, params, error) from None
+        if type(error) in _LIBRARY_REFUSALS and type(inputs[0].data) is not _ndarray:
+            # PyTorch's other refusals (a kernel missing for bool): named, of their own class
+            raise primitive.library_error(inputs, params, error) from error
         raise  # the forward's own error about the user's input (a class label) names it
     except TypeError as error:  # a library that will not mix the dtypes: name the op
         if isinstance(error, backend.ArrayLibraryError):  # a dtype the device lacks: named
@@ -418,6 +421,9 @@ def _check_operands(primitive: Primitive, inputs: tuple[Tensor, ...]) -> None:
 
 
 _other_libraries = backend.other_libraries
+#: The errors of another library's forward that :func:`apply` names with the op and inputs, as
+#: they are: exactly these classes (an ``OutOfMemoryError`` or a ``RecursionError`` is none)
+_LIBRARY_REFUSALS = (RuntimeError, NotImplementedError)
 #: Numbers the recorded ops in the order they ran, in every thread (a C call, atomic under the
 #: GIL). An op runs after the ops that made its inputs, so its number is larger than theirs:
 #: the array-mode backward visits the largest first (:func:`_propagate_arrays`).

@@ -181,9 +181,36 @@ def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     return unbroadcast(g * slope, a.shape)
 
 
+#: NumPy's refusal of an integer to a negative integer power, given on every library
+_NEGATIVE_INTEGER_POWER = "Integers to negative integer powers are not allowed."
+
+
+def _raised(base: Any, exponent: Any) -> Any:
+    """base ** exponent; an integer (or boolean) base to a negative integer exponent is refused
+    on every library as NumPy refuses it (a ``ValueError`` the engine names with the op and
+    inputs): PyTorch truncated an array exponent's answer (``[2, 3] ** [-1, -1]`` was
+    ``[0, 0]``), JAX wrapped garbage, and a number exponent met three libraries' three error
+    classes. NumPy's arrays refuse it themselves: only other libraries pay the look, a float
+    base by one cached dtype look-up. (``exponent`` by that name: power_scalar's parameter.)"""
+    if type(base) is not numpy.ndarray and _negative_integer_power(base, exponent):
+        raise ValueError(_NEGATIVE_INTEGER_POWER)
+    return base**exponent
+
+
+def _negative_integer_power(base: Any, exponent: Any) -> bool:
+    """Whether an integer or boolean array ``base`` meets a negative integer ``exponent`` (a
+    Python number, or an integer array holding one)."""
+    if backend.holds_floats(base):
+        return False
+    if not hasattr(exponent, "dtype"):  # power_scalar's number
+        return isinstance(exponent, int) and exponent < 0
+    xp = array_module(base)
+    return backend.is_integer(exponent.dtype, xp) and bool(xp.any(exponent < 0))
+
+
 _power_scalar = primitive(
     "power_scalar",
-    lambda x, exponent: x**exponent,
+    _raised,
     lambda g, out, x, exponent: (
         g * 0.0 if exponent == 0 else g * (exponent * _power_scalar(x, exponent=exponent - 1))
     ),  # x ** 0 is constant: 0 * x ** -1 would make a NaN at x = 0
@@ -191,7 +218,7 @@ _power_scalar = primitive(
 )
 _power = primitive(
     "power",
-    lambda a, b: a**b,
+    _raised,
     _power_base_rule,
     _power_exponent_rule,
     doc="a ** b with both a tensor.",
@@ -206,7 +233,9 @@ def power(base: Any, exponent: Any) -> Tensor:
     the dtype, the number and the cast that fits, as beside any op
     (:func:`~chainrule.backend.number_out_of_range`); a result the library gives (JAX's, in
     int32) and PyTorch's own refusal stand. A float base takes an integer exponent past int64
-    (which PyTorch cannot convert) as a float: ``x ** 2**64`` is 1 or inf, as in NumPy."""
+    (which PyTorch cannot convert) as a float: ``x ** 2**64`` is 1 or inf, as in NumPy. An
+    integer base to a negative integer exponent is NumPy's ``ValueError`` on every library
+    (:func:`_raised`)."""
     if isinstance(exponent, (int, float, numpy.integer)) and isinstance(base, Tensor):
         # ** 1 too: a new tensor, as in NumPy and PyTorch (the base itself, returned, had its
         # flags changed through the result's: y.requires_grad_(False) froze it).
@@ -411,7 +440,9 @@ def _bound(value: Any, x: Tensor, side: int) -> Any:
     of a wider dtype does, as in NumPy. An array joins x's library and device (a NumPy array or
     list moves there); one of another library or device is refused naming both (it was handed
     to clip as it was: a NumPy x clipped by a torch bound came back a torch tensor, and its
-    backward failed). An integer beyond an integer x's dtype is :func:`_integer_bound`."""
+    backward failed), and a torch tensor that requires grad as every op refuses it (its gradient
+    was lost: :func:`~chainrule.backend.detached`). An integer beyond an integer x's dtype is
+    :func:`_integer_bound`."""
     if isinstance(value, numpy.generic):  # first: a NumPy float64 is a float too
         value = value.item()
     if type(value) is int:
@@ -422,7 +453,9 @@ def _bound(value: Any, x: Tensor, side: int) -> Any:
         return backend.list_operand(value, x.data)
     data = array_of(value)
     if hasattr(data, "shape") and not isinstance(data, numpy.ndarray | numpy.generic):
-        backend.check_compatible("clip", [x.data, data])
+        # a torch tensor that requires grad is refused as beside any op: clip's rules would
+        # send it nothing, and torch's graph would end here
+        backend.check_compatible("clip", [x.data, backend.detached(data)])
         return data
     return data if x.xp is numpy else backend.asarray_like(data, x.data)
 
@@ -520,8 +553,10 @@ def astype(x: Any, dtype: Any) -> Tensor:
     xp = x.xp
     if xp is not numpy:  # looked up first: comparing its dtype with NumPy's warns
         dtype = backend.dtype_in(xp, dtype)
-    elif x.dtype != dtype:  # (a dtype equal to x's as given needs no look-up)
-        dtype = numpy.dtype(dtype)
+    elif not isinstance(dtype, (str, type, numpy.dtype)) or x.dtype != dtype:
+        # (a dtype equal to x's as given needs no look-up; another library's, such as
+        # torch.float32, is read by its name, not compared with x's: array-api-strict warns)
+        dtype = backend.dtype_in(numpy, dtype)
     if x.dtype == dtype:
         return _astype(x, dtype=x.dtype)
     if not backend.is_floating(dtype, xp):

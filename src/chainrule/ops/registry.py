@@ -65,21 +65,29 @@ class Primitive:
         shape, its parameters and the library's reason. A :class:`ShapeError` where the reason
         is about shapes (the common case: operands that do not broadcast, a matmul's inner
         sizes); a plain ``ValueError`` otherwise (an integer to a negative power)."""
-        detail = str(error).split("\n")[0]
-        extra = _described_params(params)
         if is_about_shapes(error):
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
+            extra = _described_params(params)
             return ShapeError(f"{self.name}: shapes {shapes}{extra}: {shape_reason(error)}")
-        described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
-        return ValueError(f"{self.name}: inputs {described}{extra}: {detail}")
+        return ValueError(self._refusal(inputs, params, error))
 
     def type_error(self, inputs: tuple, params: dict, error: Exception) -> TypeError:
         """A library's refusal of the inputs' types (array-api-strict mixes no integers with
         floats), named: the op, each input's dtype and shape, and the library's reason."""
+        return TypeError(self._refusal(inputs, params, error))
+
+    def library_error(self, inputs: tuple, params: dict, error: Exception) -> Exception:
+        """A library's own ``RuntimeError`` or ``NotImplementedError`` (PyTorch's: a kernel
+        missing for a dtype, "addmm_impl_cpu_ not implemented for 'Bool'"; bool subtraction),
+        named as :meth:`type_error` names a refusal, and of the library's class, so that an
+        ``except`` written for the library still catches it."""
+        return type(error)(self._refusal(inputs, params, error))
+
+    def _refusal(self, inputs: tuple, params: dict, error: Exception) -> str:
+        """The words of a refusal: ``op: inputs int64 (3,) and int64 (3,) (params): reason``."""
         described = " and ".join(f"{backend.dtype_name(t.dtype)} {tuple(t.shape)}" for t in inputs)
         detail = str(error).split("\n")[0]
-        extra = _described_params(params)
-        return TypeError(f"{self.name}: inputs {described}{extra}: {detail}")
+        return f"{self.name}: inputs {described}{_described_params(params)}: {detail}"
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

@@ -593,8 +593,8 @@ def init(comm: Any = None, blas_threads: int | None = None) -> World:
     ``CHAINRULE_BLAS_THREADS``; 0 leaves the library's default).
 
     Where MPI cannot start as the launcher announced (mpi4py missing, or built on another
-    MPI), the first rank on each machine raises :class:`DistributedError` and every other rank
-    exits with status 2 (``SystemExit``) without a word: each would say the same, once per rank.
+    MPI), every rank raises :class:`DistributedError`; the command line says it once per
+    machine (:func:`said_by_another_rank`), where each rank said the same line.
     """
     global _WORLD
     if comm is not None:
@@ -627,13 +627,13 @@ def _world_from_environment() -> World:
         with _signals_end_the_process():
             from mpi4py import MPI  # MPI_Init: waits there for every rank to start it
     except ImportError:
-        _refuse_before_mpi(
+        raise _before_mpi(
             f"{launcher} started {ranks} ranks but mpi4py is not installed: pip install "
             f"'chainrule[mpi]', or run without {launcher}; {_each_alone(launcher)}"
-        )
+        ) from None
     comm = MPI.COMM_WORLD
     if announced > 1 and comm.Get_size() != announced:
-        _refuse_before_mpi(
+        raise _before_mpi(
             f"{launcher} started {announced} ranks but MPI sees {comm.Get_size()}: mpi4py is "
             f"built on another MPI than the one {launcher} starts ranks for: launch with that "
             "MPI, or rebuild mpi4py on this one (pip install --no-binary=mpi4py mpi4py); "
@@ -651,19 +651,27 @@ def _each_alone(launcher: str) -> str:
     )
 
 
-def _refuse_before_mpi(message: str) -> NoReturn:
-    """Raise :class:`DistributedError` with ``message`` on the first rank of each machine
+def _before_mpi(message: str) -> DistributedError:
+    """The :class:`DistributedError` for a failure met before MPI starts, which every rank of
+    a machine meets alike (mpi4py missing): said by the first rank of each machine
     (:func:`~chainrule.launcher.first_on_its_machine`), naming the machine where it is not
-    rank 0's; every other rank exits with status 2 (the command line's for a user's mistake)
-    and says nothing. No world exists yet to let rank 0 report for the job
-    (:func:`let_rank_0_report_first`), and the ranks of one machine meet the same failure:
-    64 ranks printed 64 identical lines. Once per machine, not once per job: a machine whose
-    install lacks mpi4py while rank 0's has it is named, where rank 0 waits in MPI_Init."""
-    if not first_on_its_machine():
-        raise SystemExit(2)
+    rank 0's. Every rank raises it (a program's ``except DistributedError`` runs alone on
+    each), and on the others it is marked :func:`said_by_another_rank`, so the command line
+    prints it once per machine: 64 ranks printed 64 identical lines. No world exists yet to
+    let rank 0 report for the job (:func:`let_rank_0_report_first`); once per machine, not
+    once per job, since a machine whose install lacks mpi4py while rank 0's has it must be
+    named (rank 0 waits in MPI_Init, saying nothing)."""
     if launched_rank() != 0:
         message = f"on {socket.gethostname()} (rank {launched_rank()}): {message}"
-    raise DistributedError(message)
+    error = DistributedError(message)
+    error._said_by_another_rank = not first_on_its_machine()  # type: ignore[attr-defined]
+    return error
+
+
+def said_by_another_rank(error: BaseException) -> bool:
+    """Whether ``error`` is one another rank of this machine says for it, so this rank's
+    report would repeat it (a failure before MPI started: :func:`init`)."""
+    return getattr(error, "_said_by_another_rank", False)
 
 
 @contextlib.contextmanager
@@ -931,7 +939,7 @@ def exit_code(code: int, *, said: bool = True) -> int:
     if code and not _ENDING_TOGETHER and (_WORLD is not None or launched_size() != 1):
         try:
             current = world()
-        except (DistributedError, SystemExit):  # no MPI: no job to end (a rank > 0 is quiet)
+        except DistributedError:  # no MPI: no job to end
             return code
         if current.size > 1:
             # rank 0 may be failing too (Ctrl-C reaches every rank; so does a disagreement): it

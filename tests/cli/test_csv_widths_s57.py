@@ -109,7 +109,9 @@ def _comment_words(path, line):
     )
 
 
-@pytest.mark.parametrize("comment", ["# a,b,label", "#  a,b,label", "  # a,b,label"])
+@pytest.mark.parametrize(
+    "comment", ["# a,b,label", "#  a,b,label", "  # a,b,label", "## a,b,label"]
+)
 def test_a_comment_as_wide_as_the_data_is_not_the_header(tmp_path, capsys, comment):
     path = tmp_path / "commented.csv"
     path.write_text(f"{comment}\n1,2,1\n3,4,0\n5,6,1\n7,8,0\n")
@@ -125,7 +127,7 @@ def test_a_comment_as_wide_as_the_data_is_not_the_header(tmp_path, capsys, comme
     assert line == f"chainrule: {words}"
     assert not out.exists()
     # read as no header, line 1 is a case with a cell that is not a number: named too
-    with pytest.raises(DataError, match=r"line 1, column 1: '# +a' is not a number"):
+    with pytest.raises(DataError, match=r"line 1, column 1: '#+ +a' is not a number"):
         data.read_csv(path, header=False)
     # the '#' removed, the line is the header it meant to be
     path.write_text("a,b,label\n1,2,1\n3,4,0\n5,6,1\n7,8,0\n")

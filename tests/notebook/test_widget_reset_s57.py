@@ -18,6 +18,7 @@ Playwright or chromium is missing (tests/conftest.py).
 from __future__ import annotations
 
 import contextlib
+import time
 
 import numpy as np
 import pytest
@@ -159,4 +160,40 @@ def test_on_the_page_reset_keeps_the_network_and_seed_network_drops_the_old_unit
     assert page.evaluate("S.net") == seed
     page.click(".tabs button[data-tab=paths]")
     assert page.inner_text("#unit-info").startswith("Click a unit")  # not the old unit's y
+    assert errors == []
+
+
+def test_reset_keeps_a_network_edited_in_the_view_and_reload_model_drops_it(chromium):
+    """Review (s57): Reset threw away the view's own edits (and a Train tab run) for the
+    model. It reads the model again only while the view shows the model as read; an edited
+    network is kept, as on the page, and Reload model is the way back to the model."""
+    net = nn.mlp([4, 5, 3], activation="relu", dtype="float64", rng=7)
+    loss = nn.CrossEntropy()
+    page, errors = opened(chromium, cr.explorer(net, (X[CASE], LABELS[CASE]), loss))
+    page.click("#btn-all")
+    page.click("g.unit[data-layer='1'][data-unit='0']")
+    page.click(".tabs button[data-tab=edit]")
+    field = page.locator("#edit-unit input").first  # the unit's bias
+    field.fill("3.5")
+    field.dispatch_event("change")
+    edited = shown_E(page)
+    train(net, loss)
+    assert abs(model_loss(net, loss) - edited) > 0.01  # the two networks' E tell them apart
+
+    page.click("#btn-reset")
+    assert page.inner_text("#phase").startswith("Step 1/")
+    assert shown_E(page) == pytest.approx(edited, rel=1e-6)  # the view's edit is kept
+    assert page.locator("#edit-unit input").first.input_value() == "3.5"
+
+    page.click("#btn-seed")  # Reload model: the model as it is now
+    page.wait_for_selector("g.unit.selected", state="detached")
+    assert shown_E(page) == pytest.approx(model_loss(net, loss), rel=1e-5)
+    train(net, loss, steps=20)  # showing the model as read again: Reset reads it again
+    now = model_loss(net, loss)
+    page.click("#btn-reset")
+    # the reading arrives when it arrives: Run all until E is the model's (or 10 s have gone)
+    deadline, shown = time.monotonic() + 10, None
+    while time.monotonic() < deadline and shown != pytest.approx(now, rel=1e-5):
+        shown = shown_E(page)
+    assert shown == pytest.approx(now, rel=1e-5)
     assert errors == []

@@ -108,6 +108,8 @@ def _report(line: str, error: BaseException | None = None) -> None:
     if "chainrule.distributed" in sys.modules:  # a command joins a parallel job before it runs
         from chainrule import distributed
 
+        if error is not None and distributed.said_by_another_rank(error):
+            return  # a failure before MPI started, which this machine's first rank says
         if distributed.end_together_with(error) and not distributed.is_main():
             return
         distributed.let_rank_0_report_first()

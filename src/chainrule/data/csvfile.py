@@ -746,14 +746,15 @@ def _is_comment(cells: list[str]) -> bool:
 
 def _is_comment_not_a_name(cells: list[str]) -> bool:
     """Whether a line's ``cells`` are a ``#`` comment, not a header whose first name starts
-    with ``#``: the ``#`` is followed by a space and more (``# a,b,c``, as ``numpy.savetxt``
-    writes a header), where ``#,a,b`` (a row number's column) and ``#id,a,b`` name columns,
-    as pandas reads them (a model trained on such a file must read it again)."""
+    with ``#``: the ``#`` (or ``##``) is followed by a space and more (``# a,b,c``, as
+    ``numpy.savetxt`` writes a header), where ``#,a,b`` (a row number's column) and
+    ``#id,a,b`` name columns, as pandas reads them (a model trained on such a file must read
+    it again)."""
     return bool(cells) and _COMMENT_START.match(cells[0]) is not None
 
 
-#: A first cell that opens a comment: a ``#``, then white space, then more
-_COMMENT_START = re.compile(r"\s*#\s+\S")
+#: A first cell that opens a comment: a ``#`` (or ``##``, R's and VCF's), white space, more
+_COMMENT_START = re.compile(r"\s*#+\s+\S")
 
 
 def _comment_line_hint(line: int, cells: list[str], what: str) -> str:

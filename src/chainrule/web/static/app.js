@@ -445,7 +445,7 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
    *  already, so an older answer that arrives late never overwrites a newer network. While the
    *  latest is on its way it is S.pending, the one the next edit builds on. `training`: the
    *  network is the training run's (otherwise a user's change, which ends playing the run). */
-  async function setNetwork(net, { resetPhase = false, keepSelection = true, training = false, wholePass = false } = {}) {
+  async function setNetwork(net, { resetPhase = false, keepSelection = true, training = false, wholePass = false, fromModel = false } = {}) {
     const seq = ++S.netSeq;
     const outdated = () => seq < S.shownSeq;
     S.pending = net;
@@ -467,6 +467,7 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
     S.shownSeq = seq;
     if (seq === S.netSeq) S.pending = null;
     S.net = net;
+    S.fromModel = fromModel;  // the opened-on network as /api/seed gave it, not the view's own
     S.pass = pass;
     S.nudgeSeq++;
     if (found.selected !== S.selected) S.linkedJ = null;  // the term picked was the old unit's
@@ -1116,7 +1117,7 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
    *  unit selected, as a new network: nothing of the network shown before stays (its unit, paths,
    *  nudge, views, gradient check, export). */
   async function reloadModel() {
-    await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false });
+    await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false, fromModel: true });
   }
 
   async function selectUnit(layer, unit) {
@@ -1296,10 +1297,11 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
     $("bug-select").addEventListener("change", () => guarded(refreshBug));
     $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
     $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));
-    // Back to the inputs on the model as it is now: a model that lives outside the explorer
-    // (liveModel) may have been trained since it was read, so it is read again; on the page the
-    // network shown is the only copy (edited, loaded or trained here on purpose) and is kept.
-    $("btn-reset").addEventListener("click", () => (liveModel ? guarded(reloadModel) : setPhase(0)));
+    // Back to the inputs. A model that lives outside the explorer (liveModel) may have been
+    // trained since it was read: while the view shows it as read, it is read again; a network
+    // of the view's own (edited, loaded or trained here on purpose) is kept, as on the page,
+    // where it is the only copy ("Reload model" drops it for the model).
+    $("btn-reset").addEventListener("click", () => (liveModel && S.fromModel ? guarded(reloadModel) : setPhase(0)));
     $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
     ROOT.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
       ROOT.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
@@ -1442,7 +1444,7 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
   if (liveModel) {  // the button reads the model again: say so, and what Reset does with it
     $("btn-seed").textContent = "Reload model";
     $("btn-seed").title = "Read the model again as it is now (trained or edited since), dropping the changes made here";
-    $("btn-reset").title = "Read the model again as it is now, and go back to the inputs";
+    $("btn-reset").title = "Back to the inputs, on the model as it is now (a network edited or trained here is kept)";
   }
   wire();
   // Drawn again when the diagram's box changes size, not only the window: in a notebook the
@@ -1468,7 +1470,7 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
         const seed = await api("/api/seed").catch((error) => {
           throw new ApiError(`The page could not load the network (/api/seed: ${reasonOf(error)}).`);
         });
-        await setNetwork(seed);
+        await setNetwork(seed, { fromModel: true });
       } catch (error) {
         failure = error;
         if (!(error instanceof ApiError)) console.error(error);

@@ -43,6 +43,17 @@ def jnp_without_x64():
     jax.config.update("jax_enable_x64", previous)
 
 
+@pytest.fixture
+def jnp_with_x64():
+    """JAX's numpy with float64 and int64 on, skipped where JAX is not installed; the setting
+    is put back after the test."""
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield pytest.importorskip("jax.numpy")
+    jax.config.update("jax_enable_x64", previous)
+
+
 def unscaled_csv(path, n=60, seed=0, classes=3):
     """A CSV whose columns are in the hundreds, so the saved standardizer matters."""
     rng = np.random.default_rng(seed)

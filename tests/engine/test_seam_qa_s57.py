@@ -25,16 +25,6 @@ NEGATIVE_POWER = "Integers to negative integer powers are not allowed"
 TRACKED = "that requires grad cannot enter chainrule"
 
 
-@pytest.fixture
-def jnp_with_x64():
-    """JAX's numpy with float64 and int64 on; the setting is put back after the test."""
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield pytest.importorskip("jax.numpy")
-    jax.config.update("jax_enable_x64", previous)
-
-
 def _library(name, torch, jnp_without_x64=None, jnp_with_x64=None):
     return {"torch": torch, "jax": jnp_without_x64, "jax x64": jnp_with_x64}[name]
 

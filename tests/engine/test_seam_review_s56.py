@@ -25,16 +25,6 @@ import chainrule as cr
 LIBRARIES = ["numpy", "torch", "jax", "jax_x64", "array_api_strict"]
 
 
-@pytest.fixture
-def jnp_with_x64():
-    """JAX's numpy with x64 on (int64 exists), the setting put back after the test."""
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield pytest.importorskip("jax.numpy")
-    jax.config.update("jax_enable_x64", previous)
-
-
 def _library(name, request):
     """The module for ``xp=`` (None for NumPy), through the fixtures that skip a missing one."""
     if name == "numpy":

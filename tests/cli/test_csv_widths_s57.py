@@ -149,3 +149,16 @@ def test_predict_refuses_a_comment_header_of_the_model_s_width(tmp_path, capsys,
     labelled.write_text("# sl,sw,pl,pw,y\n" + "\n".join(f"{r},0" for r in ROWS) + "\n")
     assert_user_error(capsys, "evaluate", iris_model, "--data", labelled,
                       match=_comment_words(labelled, "# sl,sw,pl,pw,y"))  # fmt: skip
+
+
+def test_one_input_feature_is_said_in_the_singular(tmp_path):
+    # check_model_fits said "1 input features" for a file of one input column
+    from chainrule import io, nn
+    from chainrule.data import Dataset
+    from chainrule.train.runs import check_model_fits
+
+    io.save_model(tmp_path / "m", nn.Sequential(nn.Linear(4, 3, rng=0)), loss=nn.CrossEntropy())
+    _, info = io.load_model(tmp_path / "m")
+    one = Dataset(np.ones((3, 1)), np.zeros(3, np.int64), task="classification", name="one")
+    with pytest.raises(DataError, match=r"^one: 1 input feature but the model m expects 4$"):
+        check_model_fits(info, one, "m")

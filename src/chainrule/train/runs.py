@@ -955,7 +955,8 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     labels = _source(ds, labels=True)
     if n_in is not None and ds.n_features != n_in:  # else the model's forward says if it fits
         raise DataError(
-            f"{_source(ds)}: {ds.n_features} input features but the model {source} expects {n_in}"
+            f"{_source(ds)}: {ds.n_features} input feature{'s' * (ds.n_features != 1)} but the "
+            f"model {source} expects {n_in}"
         )
     if n_out is None:  # a head of the user's own: its width would be a guess, refused on
         return

@@ -13,7 +13,9 @@ where Playwright or /usr/bin/chromium is missing (tests/conftest.py).
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from test_explorer import HARNESS
@@ -25,25 +27,15 @@ from chainrule.web import network as web_network
 
 pytest.importorskip("anywidget", reason="the [notebook] extra is not installed")
 
+# the page's oracles, shared with tests/web
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from page_lists import library_losses  # noqa: E402
+
 #: The regression case the widget opens on: linear top units, squared error, targets outside
 #: [0, 1].
 X, TARGET = [0.4, -0.6], [5.0, -1.5]
 #: JavaScript: the widget's root.
 ROOT = "document.getElementById('widget').shadowRoot"
-
-
-def library_losses() -> list[dict]:
-    """Each loss the page offers as its class says it: name, the unit it applies itself (None:
-    any top units), and whether its targets lie in [0, 1] (it compares probabilities)."""
-    classes = [library.LOSSES[name] for name in web_network.PAGE_LOSSES]
-    return [
-        {
-            "name": cls.name,
-            "top_units": cls.output_activation,
-            "targets_in_unit_interval": cls.output_activation is not None,
-        }
-        for cls in classes
-    ]
 
 
 def opened(chromium, paths: list | None = None):

@@ -16,6 +16,8 @@ Playwright or /usr/bin/chromium is missing (tests/conftest.py).
 from __future__ import annotations
 
 import dataclasses
+import sys
+from pathlib import Path
 
 import pytest
 from test_explorer import HARNESS
@@ -28,21 +30,12 @@ from chainrule.web import training
 
 pytest.importorskip("anywidget", reason="the [notebook] extra is not installed")
 
+# the page's oracles, shared with tests/web
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from page_lists import library_bugs, server_optimizers  # noqa: E402
+
 #: JavaScript: the widget's root.
 ROOT = "document.getElementById('widget').shadowRoot"
-
-
-def server_optimizers() -> list[dict]:
-    """The optimizers the widget must offer: the training module's table, in its order."""
-    return [
-        {"name": name, "optimizer": c.optimizer, "settings": dict(c.settings)}
-        for name, c in training.OPTIMIZERS.items()
-    ]
-
-
-def library_bugs() -> list[dict]:
-    """The bugs the widget must offer: the explainer's table, each name and title."""
-    return [{"name": b.name, "title": b.title} for b in explainer_bugs.BUGS.values()]
 
 
 def options(page, select: str) -> list[list[str]]:

@@ -18,6 +18,25 @@ def seed_url():
     stop()
 
 
+@pytest.fixture(scope="module")
+def linear_url():
+    """A server on a 2-3-2 network of linear top units (squared error, the case [0.4, -0.6]
+    with targets [0.5, -1.5]), for one test module."""
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    pytest.importorskip("uvicorn")
+    from served import serve
+
+    import chainrule as cr
+    from chainrule.web import create_app
+    from chainrule.web.network import NetworkState
+
+    model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
+    state = NetworkState.from_model(model, [0.4, -0.6], [0.5, -1.5], "squared-error")
+    address, stop = serve(create_app(start=state))
+    yield address
+    stop()
+
+
 @pytest.fixture
 def open_page(chromium):
     """``open_page(url, tab=None, before=None)``: a new chromium page (1366 x 900, a context of

@@ -19,6 +19,7 @@ import re
 import pytest
 
 pytest.importorskip("starlette", reason="the [app] extra is not installed")
+from page_lists import library_losses  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 import chainrule as cr  # noqa: E402
@@ -31,21 +32,6 @@ from chainrule.web.app import STATIC_DIR  # noqa: E402
 from chainrule.web.network import NetworkState  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
-
-
-def library_losses() -> list[dict]:
-    """Each loss the page offers as its class says it: its name, the unit it applies itself to
-    the logits (the page's top units must be that one; None: any), and whether its targets lie
-    in [0, 1] (a loss that applies its own unit compares probabilities)."""
-    classes = [library.LOSSES[name] for name in web_network.PAGE_LOSSES]
-    return [
-        {
-            "name": cls.name,
-            "top_units": cls.output_activation,
-            "targets_in_unit_interval": cls.output_activation is not None,
-        }
-        for cls in classes
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette", reason="the [app] extra is not installed")
+from page_lists import options  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 import chainrule as cr  # noqa: E402
@@ -33,7 +34,6 @@ from chainrule.web import api, create_app, training  # noqa: E402
 from chainrule.web import network as web_network  # noqa: E402
 from chainrule.web import schemas as s  # noqa: E402
 from chainrule.web.app import STATIC_DIR  # noqa: E402
-from chainrule.web.network import NetworkState  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
 
@@ -153,26 +153,6 @@ def test_the_page_has_no_copy_of_the_units_or_datasets():
 # -- in the browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def url():
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    pytest.importorskip("uvicorn")
-    from served import serve
-
-    model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
-    state = NetworkState.from_model(model, [0.4, -0.6], [0.5, -1.5], "squared-error")
-    address, stop = serve(create_app(start=state))
-    yield address
-    stop()
-
-
-def options(page, select: str) -> list[list[str]]:
-    """The [value, text] of each option of ``select``."""
-    return page.eval_on_selector_all(
-        f"#{select} option", "(os) => os.map((o) => [o.value, o.textContent])"
-    )
-
-
 def check_page(page, units: dict, datasets: list[dict]) -> None:
     """The page's lists are ``units`` and ``datasets``, and choosing each dataset fills in its
     hidden sizes and learning rate (the first's when the page opens)."""
@@ -190,8 +170,8 @@ def check_page(page, units: dict, datasets: list[dict]) -> None:
         assert shown == [",".join(map(str, dataset["hidden"])), dataset["lr"]], dataset
 
 
-def test_the_pages_lists_are_the_librarys(open_page, url):
-    page = open_page(url)
+def test_the_pages_lists_are_the_librarys(open_page, linear_url):
+    page = open_page(linear_url)
     check_page(page, library_units(), server_datasets())
     assert page.input_value("#edit-activation") == "logistic"  # the network's own units
     assert page.input_value("#edit-output") == "linear"
@@ -201,7 +181,7 @@ def test_the_pages_lists_are_the_librarys(open_page, url):
     assert not page.is_visible("#message"), page.inner_text("#message")
 
 
-def test_a_change_on_the_server_reaches_the_page(open_page, url, monkeypatch):
+def test_a_change_on_the_server_reaches_the_page(open_page, linear_url, monkeypatch):
     """Other units in another order, and datasets reordered, relabelled, with other defaults
     and one left out: the page's lists and its Train tab follow, with no change to the page;
     a run started there uses the server's defaults."""
@@ -216,7 +196,7 @@ def test_a_change_on_the_server_reaches_the_page(open_page, url, monkeypatch):
     units = {"hidden": ["tanh", "logistic"], "top": ["softmax", "linear", "logistic"]}
     datasets = server_datasets()
     assert [d["name"] for d in datasets] == ["circle", "xor", "symmetry"]
-    page = open_page(url)
+    page = open_page(linear_url)
     check_page(page, units, datasets)
     page.select_option("#train-dataset", "circle")
     page.click("#btn-train-start")

@@ -25,9 +25,9 @@ import re
 import pytest
 
 pytest.importorskip("starlette", reason="the [app] extra is not installed")
+from page_lists import library_bugs, options, server_optimizers  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-import chainrule as cr  # noqa: E402
 from chainrule import optim  # noqa: E402
 from chainrule.explainer import bugs as explainer_bugs  # noqa: E402
 from chainrule.notebook.explorer import Explorer  # noqa: E402
@@ -35,22 +35,8 @@ from chainrule.web import create_app, training  # noqa: E402
 from chainrule.web import network as web_network  # noqa: E402
 from chainrule.web import schemas as s  # noqa: E402
 from chainrule.web.app import STATIC_DIR  # noqa: E402
-from chainrule.web.network import NetworkState  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
-
-
-def server_optimizers() -> list[dict]:
-    """The optimizers the page must offer: the training module's table, in its order."""
-    return [
-        {"name": name, "optimizer": c.optimizer, "settings": dict(c.settings)}
-        for name, c in training.OPTIMIZERS.items()
-    ]
-
-
-def library_bugs() -> list[dict]:
-    """The bugs the page must offer: the explainer's table, each name and title."""
-    return [{"name": b.name, "title": b.title} for b in explainer_bugs.BUGS.values()]
 
 
 def bug_options(bugs: list[dict]) -> list[list[str]]:
@@ -159,26 +145,6 @@ def test_the_page_has_no_copy_of_the_optimizers_or_bugs():
 # -- in the browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def url():
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    pytest.importorskip("uvicorn")
-    from served import serve
-
-    model = cr.nn.mlp([2, 3, 2], output="linear", dtype="float64", rng=3)
-    state = NetworkState.from_model(model, [0.4, -0.6], [0.5, -1.5], "squared-error")
-    address, stop = serve(create_app(start=state))
-    yield address
-    stop()
-
-
-def options(page, select: str) -> list[list[str]]:
-    """The [value, text] of each option of ``select``."""
-    return page.eval_on_selector_all(
-        f"#{select} option", "(os) => os.map((o) => [o.value, o.textContent])"
-    )
-
-
 def tooltip(o: dict) -> str:
     """What the page's optimizer option says it means: the library optimizer and settings."""
     return ", ".join([f"optim {o['optimizer']}", *(f"{k} {v}" for k, v in o["settings"].items())])
@@ -221,8 +187,8 @@ def start(page, made: list) -> None:
     assert not page.is_visible("#message"), page.inner_text("#message")
 
 
-def test_the_pages_lists_are_the_librarys(open_page, url, made):
-    page = open_page(url)
+def test_the_pages_lists_are_the_librarys(open_page, linear_url, made):
+    page = open_page(linear_url)
     check_page(page, server_optimizers(), library_bugs())
     page.click(".tabs button[data-tab=train]")
     page.select_option("#train-dataset", "xor")
@@ -239,7 +205,7 @@ def test_the_pages_lists_are_the_librarys(open_page, url, made):
     assert not page.is_visible("#message"), page.inner_text("#message")
 
 
-def test_a_change_on_the_server_reaches_the_page(open_page, url, made, monkeypatch):
+def test_a_change_on_the_server_reaches_the_page(open_page, linear_url, made, monkeypatch):
     """Optimizers reordered, one left out and another's settings changed, and the bugs
     reordered, retitled and one left out: the page's lists follow with no change to the page,
     and a run started with its default optimizer is made as the server's table now says."""
@@ -258,7 +224,7 @@ def test_a_change_on_the_server_reaches_the_page(open_page, url, made, monkeypat
     assert [o["name"] for o in optimizers] == ["adam", "momentum"]
     bugs = [{"name": "no-zero-grad", "title": BUGS["no-zero-grad"].title},
             {"name": "assign", "title": "the last consumer wins"}]  # fmt: skip
-    page = open_page(url)
+    page = open_page(linear_url)
     check_page(page, optimizers, bugs)
     page.click(".tabs button[data-tab=train]")
     page.select_option("#train-dataset", "xor")

@@ -689,16 +689,6 @@ _DEFAULT_LOSS_NOTE = (
 )
 
 
-def _could_be_labels(t: Any) -> bool:
-    """Whether ``t`` reads as class labels: one whole number >= 0 per case."""
-    try:
-        labels = np.asarray(t, dtype=float)
-    except (ValueError, TypeError):
-        return False
-    whole = np.isfinite(labels) & (labels >= 0) & (labels == np.round(labels))
-    return labels.ndim <= 1 and labels.size > 0 and bool(np.all(whole))
-
-
 def as_cases(values: Any, width: int, what: str) -> np.ndarray:
     """``values`` as a (cases, width) float64 array of finite numbers (one case may be flat)."""
     try:
@@ -720,7 +710,7 @@ def targets_for(
     try:
         rows = loss.target_rows(t, n_out, n_cases)
     except (ValueError, TypeError) as error:
-        default = "" if loss_given or not _could_be_labels(t) else _DEFAULT_LOSS_NOTE
+        default = "" if loss_given or not _read_as_labels(t, n_out, n_cases) else _DEFAULT_LOSS_NOTE
         raise ExplainError(f"explain: {error}{default}") from None
     target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:
@@ -729,6 +719,17 @@ def targets_for(
             + _labels_read_per_case(t, target.shape[0], loss)
         )
     return target
+
+
+def _read_as_labels(t: Any, n_out: int, n_cases: int) -> bool:
+    """Whether cross-entropy reads ``t`` as class labels for ``n_out`` outputs: the library's
+    own reading (a label out of range, half a class or a row of numbers is none), so the note
+    that names it is given only where it would read the target."""
+    try:
+        as_loss("cross-entropy").target_rows(t, n_out, n_cases)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _labels_read_per_case(t: Any, n_rows: int, loss: Loss) -> str:

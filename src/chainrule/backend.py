@@ -623,7 +623,7 @@ def operand_like(value: Any, like: Any) -> Any:
     floats); a NumPy float array keeps its own (float32 beside float64 gives float64, as on
     NumPy).
     """
-    host = host_values(value)
+    host = as_host_array(value)
     xp = array_module(like)
     kind = host.dtype.kind
     if kind not in "biuf":  # strings, objects: the library's own error named none of them
@@ -643,7 +643,7 @@ def operand_like(value: Any, like: Any) -> Any:
     return xp.asarray(_without_negative_strides(host), dtype=dtype, device=device)
 
 
-def host_values(value: Any) -> numpy.ndarray:
+def as_host_array(value: Any) -> numpy.ndarray:
     """``numpy.asarray(value)``; a torch tensor that requires grad inside a list is refused
     as :func:`detached` refuses it (NumPy raised torch's own words about ``numpy()``)."""
     try:
@@ -662,7 +662,7 @@ def list_operand(value: list | tuple, like: Any) -> Any:
     tensor refuses)."""
     if array_module(like) is not numpy:
         return operand_like(value, like)
-    host = host_values(value)
+    host = as_host_array(value)
     if like.dtype.kind in "fc" and host.dtype.kind in "biufc":
         # complex numbers take like's precision too, as a Python complex does (x32 * 1j)
         weak = numpy.result_type(like.dtype, 1j) if host.dtype.kind == "c" else like.dtype

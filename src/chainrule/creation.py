@@ -247,7 +247,7 @@ def _array_and_library(x: Any) -> tuple[Any, Any]:
         return x.data, x.xp
     data = backend.detached(x)
     if not hasattr(data, "shape"):
-        data = backend.host_values(data)
+        data = backend.as_host_array(data)
     return data, backend.array_module(data)
 
 

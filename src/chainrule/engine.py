@@ -607,12 +607,13 @@ _RETAIN_GRAPH_CALLS = {"backward": "backward()", "gradient": "cr.gradient()"}
 
 
 def number_new_leaf(leaf: Tensor) -> Tensor:
-    """Give ``leaf``, a tensor object made just now that no op has read yet (a transform's
-    variable), a number in the order the ops ran, as an op's output gets one. No node recorded
-    before it can have it among its inputs, however far down, so a pass differentiating with
-    respect to it passes by such a node where an earlier pass released it
-    (:func:`_oldest_target`). Only a tensor made just now may be numbered so: a leaf that
-    existed before (``requires_grad_()`` on it later) may have been read by any op."""
+    """Give ``leaf``, a tensor object made just now that no op has read yet, a number in the
+    order the ops ran, as an op's output gets one. No node recorded before it can have it among
+    its inputs, however far down, so a pass differentiating with respect to it passes by such a
+    node where an earlier pass released it (:func:`_oldest_target`). ``Tensor()``, ``detach``
+    and the transforms' variables number theirs; only a tensor made just now may be numbered
+    so: an op may have read an older one (the unnumbered ``Tensor._wrap`` of an op's output
+    under ``no_grad``, say), however late it was given ``requires_grad_()``."""
     leaf._seq = _next_seq()
     return leaf
 
@@ -621,7 +622,7 @@ def _oldest_target(targets: Sequence[Tensor] | None) -> int:
     """The number before which a released node cannot lead to any of ``targets``: the smallest
     of theirs (a node's, or a leaf's from :func:`number_new_leaf`), since an op's inputs, and
     theirs in turn, were all made before it. -1 (no node) where there are no targets (every
-    leaf is one) or one has no number: a leaf the user made, which any op may have read."""
+    leaf is one) or one has no number (a leaf made unnumbered, which any op may have read)."""
     oldest = -1
     for target in targets or ():
         number = getattr(target, "_seq", None)  # a leaf's slot is unset unless numbered
@@ -669,8 +670,9 @@ def backward_pass(
     later pass's refusal can name the call that needed ``retain_graph=True``. With ``targets``
     all made after such a node (a transform's fresh variables, a tensor computed after the
     free), the node cannot lead to one: it is a constant to the pass, as torch.func takes it
-    (:func:`reverse_topological_order`). Where a target might lie below it (a leaf the user
-    made, whose making is not numbered) it is refused: its path would be dropped silently.
+    (:func:`reverse_topological_order`). Where a target might lie below it (one older than
+    the node, or a leaf whose making is not numbered) it is refused: its path would be dropped
+    silently.
 
     Python's cyclic garbage collector is paused for the pass: the pass creates no reference
     cycles, but it allocates enough short-lived objects to set the collector off again and again,

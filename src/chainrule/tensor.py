@@ -122,7 +122,9 @@ class Tensor:
     # ``_params``, ``_saved``, and ``_seq``, its place in the order ops ran; ``_origin`` only
     # where anomaly mode set it; once a pass released the node, ``_saved`` names that pass), as
     # PyTorch keeps ``grad_fn`` on its tensor: one object per recorded op, not two. ``node``
-    # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None.
+    # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None; one made
+    # by the constructor or ``detach`` has a ``_seq`` too, its making's place in that order
+    # (:func:`~chainrule.engine.number_new_leaf`).
     __slots__ = (
         "data",
         "requires_grad",
@@ -158,6 +160,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._primitive: Primitive | None = None
         self.name: str | None = None
+        _engine.number_new_leaf(self)  # no op has read this object yet: see _seq above
         if requires_grad:
             self.requires_grad_()
 
@@ -360,7 +363,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares the array)."""
-        return Tensor._wrap(self.data)
+        return _engine.number_new_leaf(Tensor._wrap(self.data))
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shares memory when the data is already NumPy)."""

@@ -2,8 +2,9 @@
 
 The gradient with respect to ``h`` needs nothing below ``h``: ``torch.autograd.grad`` answers
 it, and so does chainrule now, where ``h`` is the oldest target (no other target can lie in the
-graph below it, which is gone). Where another target may lie below it (a leaf the user made,
-which carries no number), the pass still refuses: never a silently dropped path.
+graph below it, which is gone). Where another target may lie below it (one made before ``h``),
+the pass still refuses: never a silently dropped path. A leaf the user makes is numbered as it
+is made (s58), so one made after ``h`` cannot lie below it and is answered too.
 """
 
 from __future__ import annotations
@@ -53,13 +54,48 @@ def test_the_older_of_two_targets_may_be_freed_and_the_newer_is_differentiated_t
     np.testing.assert_allclose(grad_h.data, 2 * (A * X**2) * A)
 
 
-@pytest.mark.parametrize("other", ["leaf below", "user leaf"])
+@pytest.mark.parametrize("other", ["leaf below", "user leaf made before"])
 def test_a_freed_target_with_another_target_that_may_lie_below_it_is_still_refused(other):
+    c = cr.tensor(A, requires_grad=True)  # older than h: it may lie below it
     x = cr.tensor(X, requires_grad=True)
     h = _freed_square(x)
-    c = x if other == "leaf below" else cr.tensor(A, requires_grad=True)
+    c = x if other == "leaf below" else c
     with pytest.raises(GraphFreedError, match="gradient: the graph through 'mul' was freed"):
         cr.gradient((c * h).sum(), [h, c])
+
+
+@pytest.mark.parametrize(
+    "make_leaf",
+    [
+        lambda: cr.tensor(A, requires_grad=True),
+        lambda: cr.Tensor(A, requires_grad=True),
+        lambda: cr.nn.Parameter(A),
+        lambda: cr.tensor(A).detach().requires_grad_(),
+    ],
+    ids=["cr.tensor", "Tensor", "Parameter", "detach"],
+)
+def test_a_user_leaf_made_after_the_freed_target_is_answered_as_torch_answers(torch, make_leaf):
+    h = _freed_square(cr.tensor(X, requires_grad=True))
+    c = make_leaf()  # made after h: no op recorded before it can have read it
+    grad_h, grad_c = cr.gradient((c * c * cr.exp(h)).sum(), [h, c])
+    h_t = torch.tensor(X, requires_grad=True) ** 2
+    h_t.sum().backward()
+    c_t = torch.tensor(A, requires_grad=True)
+    expected = torch.autograd.grad((c_t * c_t * h_t.exp()).sum(), [h_t, c_t])
+    np.testing.assert_allclose(grad_h.data, expected[0].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad_c.data, expected[1].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad_c.data, 2 * A * np.exp(X**2), rtol=1e-12)  # closed form
+
+
+def test_a_leaf_wrapping_an_older_tensor_is_new_to_the_graph():
+    """``Tensor(t)`` shares ``t``'s array but is another object: only ops made after it read
+    it, so a freed graph that read ``t`` does not hide a path to it."""
+    x = cr.tensor(X, requires_grad=True)
+    h = _freed_square(x)
+    c = cr.Tensor(x, requires_grad=True)
+    grad_h, grad_c = cr.gradient((c * h).sum(), [h, c])
+    np.testing.assert_allclose(grad_h.data, X)
+    np.testing.assert_allclose(grad_c.data, X**2)
 
 
 def test_a_freed_node_that_is_not_a_target_is_still_refused_on_the_way_to_one():

@@ -5,7 +5,8 @@
 depend on ``y``: the transform's variable was made after ``h`` was, and an op's inputs are all
 made before it. torch.func.grad accepts it. A released node is passed by only where every
 target was made after it; where one may lie below it (``w``, a leaf the user made) it is still
-refused, and so is ``backward()`` through it: no path is dropped silently.
+refused, and so is ``backward()`` through it: no path is dropped silently. (Since s58 a tensor
+is numbered as it is made, so a leaf the user makes after the free is passed by too.)
 """
 
 from __future__ import annotations
@@ -155,12 +156,21 @@ def test_gradient_with_respect_to_w_below_the_freed_graph_is_refused():
         cr.gradient((h * z).sum(), [z, w])
 
 
-def test_a_leaf_the_user_made_after_the_free_is_still_refused():
-    """Only a tensor whose making is numbered (an op's output, a transform's variable) can be
-    shown to come after the freed node; a leaf the user made might be an old one given
-    requires_grad_() later, which the freed node may have read: refused, not dropped."""
+def test_a_leaf_the_user_made_after_the_free_is_answered():
+    """A tensor is numbered as it is made (s58): one made after the freed node cannot be among
+    its inputs, however far down, so the freed ``h`` is a constant to it."""
     _, h = _freed_feature()
     leaf = cr.tensor(Y0, requires_grad=True)
+    (grad,) = cr.gradient((h * leaf).sum(), [leaf])
+    np.testing.assert_allclose(grad.data, 3 * np.tanh(W))
+
+
+def test_a_tensor_made_before_the_free_and_given_requires_grad_later_is_refused():
+    """A tensor made before the freed node may be among its inputs (an op reads it before
+    ``requires_grad_()`` is called on it): refused, not dropped."""
+    leaf = cr.tensor(Y0)
+    _, h = _freed_feature()
+    leaf.requires_grad_()
     with pytest.raises(cr.GraphFreedError):
         cr.gradient((h * leaf).sum(), [leaf])
 

@@ -773,6 +773,10 @@ def check_compatible(op: str, arrays: Any) -> None:
             )
 
 
+#: torch's floating dtypes that NumPy has too (``Tensor.numpy()`` refuses the others)
+_NUMPY_FLOATS_IN_TORCH = frozenset({"torch.float16", "torch.float32", "torch.float64"})
+
+
 def to_numpy(array: Any) -> numpy.ndarray:
     """A NumPy copy-or-view of any array (for printing, saving, plotting): the host's copy."""
     if isinstance(array, numpy.ndarray):
@@ -785,8 +789,8 @@ def to_numpy(array: Any) -> numpy.ndarray:
     cpu = getattr(array, "cpu", None)  # a torch tensor: detach from torch's own graph, to host
     if callable(cpu) and hasattr(array, "detach"):
         host = array.detach().cpu()
-        if str(host.dtype) == "torch.bfloat16":  # NumPy has none: float32 holds each exactly
-            host = host.float()
+        if host.is_floating_point() and str(host.dtype) not in _NUMPY_FLOATS_IN_TORCH:
+            host = host.float()  # bfloat16, float8: NumPy has none; float32 holds each exactly
         return host.numpy()
     try:
         return numpy.from_dlpack(array)

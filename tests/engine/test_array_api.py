@@ -892,6 +892,18 @@ def test_a_bfloat16_torch_tensor_prints_and_reads_as_float32_values():
     assert np.array_equal(x.grad.numpy(), (2 * values).float().numpy())
 
 
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz"])
+def test_a_float8_torch_tensor_prints_and_reads_as_float32_values(name):
+    """NumPy has no float8 either: printing raised torch's "Got unsupported ScalarType
+    Float8_e4m3fn" (s58), where bfloat16 printed. Oracle: torch's own float32 view."""
+    torch = pytest.importorskip("torch")
+    values = torch.tensor([1.5, -0.25, 4.0]).to(getattr(torch, name))
+    x = cr.Tensor(values)
+    exact = values.float().numpy()
+    assert x.numpy().dtype == np.float32 and np.array_equal(x.numpy(), exact)
+    assert x.tolist() == exact.tolist() and name in repr(x)
+
+
 def test_a_python_number_beside_torch_arrays_joins_their_library_in_every_transform():
     """grad, hessian, jvp and gradcheck made a number NumPy's, and the first op mixing it with
     the torch array raised "mul: an operand of torch on cpu and one of numpy". Oracle: the same

@@ -48,9 +48,16 @@ def _unit_seed(data: Any) -> Any:
 
 
 def _not_numbers(data: Any, dtype: Any) -> str:
-    """Why values that NumPy stores as strings, objects or dates cannot be a tensor."""
+    """Why values that NumPy stores as strings, objects or dates cannot be a tensor, nor a
+    NumPy array of ml_dtypes' floats (bfloat16, float8: a torch or JAX array of them can)."""
     shown = repr(data)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    if backend.dtype_kind(dtype) == "f":
+        return (
+            f"tensor: a NumPy array of {dtype} (ml_dtypes' float) cannot be a tensor: on NumPy "
+            "chainrule computes in NumPy's own dtypes; convert it with .astype(numpy.float32), "
+            "which holds each of its values exactly"
+        )
     return (
         f"tensor: a tensor holds numbers (bool, int, float or complex), not values of dtype "
         f"{dtype} such as {shown}"

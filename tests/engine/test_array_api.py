@@ -968,3 +968,15 @@ def test_shapes_an_op_cannot_combine_are_a_shape_error_naming_them_on_every_libr
     a, b = lib.tensor(np.ones((2, 3)), requires_grad=True), lib.tensor(np.ones(4))
     with pytest.raises(cr.ShapeError, match=message):
         op(a, b)
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float8_e4m3fn"])
+def test_a_numpy_array_of_an_ml_dtypes_float_is_refused_as_such(name):
+    """It was refused as "not numbers (bool, int, float or complex)", though it holds floats
+    (s58): the message names the dtype as a float NumPy lacks and the exact conversion."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    values = np.array([1.5, -0.25], dtype=getattr(ml_dtypes, name))
+    with pytest.raises(TypeError, match=rf"NumPy array of {name} \(ml_dtypes' float\).*float32"):
+        cr.Tensor(values)
+    converted = cr.Tensor(values.astype(np.float32))
+    assert converted.tolist() == [1.5, -0.25]

@@ -636,3 +636,20 @@ def test_a_refused_fit_leaves_a_fitted_classifier_as_it_was():
         with pytest.raises(ValueError, match=re.escape("classes=[0, 1] is not the same as on "
                                                        "the first call ([0, 1, 2])")):  # fmt: skip
             fresh.partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("values", [["1", "2"], ["a", "b"]])
+def test_a_regressor_refuses_a_target_of_strings_naming_y(values):
+    """A <U1 target trained silently (numeric-looking strings cast to floats) or raised NumPy's
+    "could not convert string to float" (QA, s58); scikit-learn's own regressor refuses it
+    too. The refusal names y and leaves an earlier fit untouched."""
+    X = np.random.default_rng(0).random((20, 3))
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, X[:, 0])
+    before = model.predict(X)
+    y = np.array(values)[np.arange(20) % 2]
+    with pytest.raises(ValueError, match=r"^MLPRegressor: y holds values of dtype <U1"):
+        model.fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), before)

@@ -195,6 +195,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         X, y, fitted = self._checked_data(
             X, y, reset, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
         )
+        if y.dtype.kind not in "biuf":  # strings: y_numeric converts only object arrays
+            raise ValueError(
+                f"MLPRegressor: y holds values of dtype {y.dtype} (such as {y.flat[0]!r}), not "
+                "numbers; a regressor learns numbers: convert y to floats, or use MLPClassifier "
+                "for class labels"
+            )
         if reset:
             fitted["out_activation_"] = "identity"
         dtype = self._requested_dtype() or X.dtype

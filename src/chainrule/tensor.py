@@ -673,14 +673,15 @@ class Tensor:
     def var(
         self,
         axis: Any = None,
-        *,
+        *positional: Any,
         keepdims: bool = False,
         ddof: int = 0,
         dtype: Any = None,
         out: Any = None,
     ) -> Tensor:
         """:func:`chainrule.var` (``ddof=0`` as in NumPy; the options are keywords only)."""
-        return _ops.var(self._for_numpy("var", dtype, out), axis, keepdims=keepdims, ddof=ddof)
+        values = self._for_numpy("var", dtype, out)
+        return _ops.var(values, axis, *positional, keepdims=keepdims, ddof=ddof)
 
     def max(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
         return _ops.max(self._for_numpy("max", None, out), axis, keepdims)

@@ -92,7 +92,9 @@ def _largest(dtype: Any, xp: Any) -> float:
         return INF
 
 
-def var(x: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> Tensor:
+def var(
+    x: Any, axis: Any = None, *positional: Any, keepdims: bool = False, ddof: int = 0
+) -> Tensor:
     """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float).
 
     ``ddof`` is 0 by default, as in NumPy: PyTorch's ``var`` divides by ``n - 1``
@@ -107,6 +109,12 @@ def var(x: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> T
     by the sign of ``x - mean``, NaN where ``x`` is the mean, as ``torch.var(x, dim=...,
     correction=n)`` gives it (torch's whole-tensor ``x.var(correction=n)`` drops the sign).
     """
+    if positional:  # named, with what PyTorch's var(dim, True) is here
+        raise TypeError(
+            f"var: only the axis is positional, then keepdims= and ddof= by name; got "
+            f"{', '.join(map(repr, (axis, *positional)))} after the tensor (PyTorch's "
+            "var(dim, True) is var(axis, ddof=1) here; ddof=0 divides by n, as in NumPy)"
+        )
     x = _floating(as_tensor(x))
     if _narrow(x):  # in float32, as mean
         return astype(var(astype(x, "float32"), axis, keepdims=keepdims, ddof=ddof), x.dtype)

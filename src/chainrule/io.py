@@ -1039,6 +1039,7 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     _check_finite(weights, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
+    _check_written_by_chainrule(description, json_path, weights_path)
     _assign_parameters(model, weights)
     _freeze(model, description.get("frozen", []), json_path)
     model.eval()
@@ -1053,7 +1054,8 @@ def _check_saved_together(description: dict, json_path: Path, weights_path: Path
     new weights beside the old model.json, whose standardizer and class names are another
     model's. Both files of a save record the weights' :data:`DIGEST_KEY`; the check compares
     the two records (the header is read anyway, nothing is hashed), and a file without one (a
-    checkpoint's, one from before the key, one written by hand) is not checked."""
+    checkpoint's, one from before the key, one no chainrule call wrote: see
+    :func:`_check_written_by_chainrule`) is not checked."""
     recorded = description.get(DIGEST_KEY)
     held = read_metadata(weights_path).get(DIGEST_KEY)
     if recorded is None or held is None or recorded == held:
@@ -1064,6 +1066,23 @@ def _check_saved_together(description: dict, json_path: Path, weights_path: Path
         f"two files, or one was copied from another save; save the model again (or, to load "
         f"these weights with this description all the same, delete the field {DIGEST_KEY!r} "
         f"from {json_path.name})"
+    )
+
+
+def _check_written_by_chainrule(description: dict, json_path: Path, weights_path: Path) -> None:
+    """Refuse a weights file with no chainrule metadata (PyTorch's ``save_file`` of a
+    ``state_dict`` writes none) put over the one :func:`save_model` wrote beside
+    ``json_path``, which records that one's digest: its square layers would load transposed
+    without a word if it holds PyTorch's (out, in) weights. Checked after the shapes and
+    dtypes, whose refusals say more where they differ."""
+    if DIGEST_KEY not in description or file_layout(read_metadata(weights_path)) is not None:
+        return
+    raise ModelFileError(
+        f"{weights_path}: was not written with {json_path.name} (it has no chainrule metadata, "
+        f"and {json_path.name} records the digest of the weights saved with it): a PyTorch "
+        f"state_dict saved over it holds (out, in) weights, which load with "
+        f"chainrule.interop.load_torch; if it holds chainrule's (in, out) layout, delete the "
+        f"field {DIGEST_KEY!r} from {json_path.name} to load it all the same"
     )
 
 

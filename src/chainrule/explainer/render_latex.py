@@ -23,10 +23,15 @@ _UNICODE = {
 
 
 def escape(text: str) -> str:
-    """Plain text made safe for LaTeX (special characters and the Unicode symbols we use)."""
+    """Plain text made safe for LaTeX (special characters and the Unicode symbols we use).
+    A hyphen followed by another is closed with ``{}``: in text mode LaTeX joins ``--`` into an
+    en-dash and ``---`` into an em-dash, which would print ``--unit`` as "–unit"."""
     out = []
-    for ch in text:
-        out.append(_SPECIAL.get(ch) or _UNICODE.get(ch) or ch)
+    for k, ch in enumerate(text):
+        if ch == "-" and text.startswith("-", k + 1):
+            out.append("-{}")
+        else:
+            out.append(_SPECIAL.get(ch) or _UNICODE.get(ch) or ch)
     return "".join(out)
 
 

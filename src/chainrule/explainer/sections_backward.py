@@ -166,8 +166,8 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
         step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
     elif act == "softmax":
         step = _softmax_step(b, record, u, c)
-    else:
-        step = b.num(dyv)
+    else:  # a linear unit passes dE/dy on: its number would only repeat the value
+        step = n.dE_dy(layer, letter, u)
     return Equation(
         n.dE_dz(layer, letter, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(layer, u, c), label
     )

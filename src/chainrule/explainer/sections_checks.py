@@ -462,7 +462,8 @@ def symbolic(b: Builder) -> None:
         )
     )
     b.add(Para(description(d.symbolic, n, i, j)))
-    derivative = for_reading(s["derivative"], s["derivative_latex"])  # the JSON's is whole
+    # the JSON's is whole, in sympy's names; the view prints the notation's own
+    derivative = for_reading(s["derivative"], s["derivative_latex"], s.get("symbols"))
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [derivative], wide=True))
     b.add(
         Para(

@@ -11,12 +11,17 @@ rule's sum, checked against sympy's own derivative.
 
 sympy works once, with Hinton's symbol names; :func:`spell` writes the result in any notation
 (RHW's x_j and w_ji, Nielsen's a^l, z^l, w^l_jk and C) by renaming the symbols of the kept
-expressions, so a derivation can be rendered in another notation than it was built in.
+expressions, so a derivation can be rendered in another notation than it was built in. The
+expressions it keeps (``E``, ``derivative``) name each symbol as sympy reads it back
+(:func:`sympy_name`: the matrix form's a^1_2 is a1_2, since sympy reads ``^`` as a power), and
+``symbols`` gives each name's printed spelling and number; the views print the notation's own
+(:func:`printed`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -237,6 +242,7 @@ class _Expressions:
     general: _General
     case: int = 0  # whose share of E the expressions are, of n_cases
     n_cases: int = 1
+    values: dict = field(default_factory=dict)  # each symbol's number (y_a, w_aj, b_j)
 
 
 def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]:
@@ -305,8 +311,9 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
         case=case,
     )
     proof.expressions = _Expressions(
-        layer, unit, ys, W, bs, Z, E_of_y, derivative, dE_dz[0], _general(n_above), case, d.n_cases
-    )
+        layer, unit, ys, W, bs, Z, E_of_y, derivative, dE_dz[0], _general(n_above), case,
+        d.n_cases, {symbol: float(value) for symbol, value in numbers.items()},
+    )  # fmt: skip
     letters = d.layers[layer].letter, d.layers[layer + 1].letter
     spelled = _spelled(proof.expressions, get_notation(d.notation), *letters)
     general = spelled.pop("general")
@@ -376,11 +383,35 @@ def description(proof: dict[str, Any], n: Notation, i: str, j: str) -> list[str 
     return [proof["description"]] if e is None else _description(e, n, i, j)
 
 
+def sympy_name(symbol: Math) -> str:
+    """The name under which sympy reads ``symbol`` back (``sympy.sympify``): its plain text,
+    y_1 and w_12 as they are, the matrix form's a^1_2 and w^2_12 without the caret (a1_2,
+    w2_12), which sympify would read as a power (a**12: ``1_2`` is the number 12 in Python)."""
+    name = symbol.plain.replace("^", "").replace(",", "_")  # w_1,12 (past 9 units): w_1_12
+    if not name.isidentifier():
+        raise ValueError(f"symbolic: {symbol.plain!r} has no name sympy can read back")
+    return name
+
+
+#: a name in sympy's plain text of an expression (exp and log are names too, left as they are)
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def printed(text: str, symbols: dict[str, Any] | None) -> str:
+    """sympy's plain ``text`` of an expression with each symbol's name (:func:`sympy_name`) as
+    the notation prints it (``symbols``, a proof's: name -> {"plain": ...}): a1_2 -> a^1_2."""
+    if not symbols:
+        return text
+    return _NAME.sub(lambda m: symbols.get(m[0], {}).get("plain", m[0]), text)
+
+
 def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
     import sympy
 
     layer, unit, above = e.layer, e.unit, e.layer + 1
-    plain, latex = {}, {}  # Hinton's symbol -> the notation's, and that one's LaTeX
+    # Hinton's symbol -> the notation's under its sympy name, that one's LaTeX, each name's
+    # printed spelling, and those of E's symbols with their numbers (the JSON's "symbols")
+    named, latex, spellings, symbols = {}, {}, {}, {}
     for old, new in [
         *[(e.ys[a], n.y(layer, i, a)) for a in range(len(e.ys))],
         *[(e.bs[k], n.b(above, j, k)) for k in range(len(e.bs))],
@@ -388,12 +419,16 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
         *[(e.W[a, k], n.w(layer, i, a, j, k))
           for a in range(len(e.ys)) for k in range(len(e.Z)) if e.W[a, k] != 0],
     ]:  # fmt: skip
-        if old.name != new.plain:
-            plain[old] = sympy.Symbol(new.plain)
-            latex[plain[old]] = new.latex
+        name = sympy_name(new)
+        spellings[name] = {"plain": new.plain}
+        if old in e.values:  # the z_j above are variables of dE/dz_j, not numbers of E
+            symbols[name] = {"plain": new.plain, "value": e.values[old]}
+        if old.name != name:
+            named[old] = sympy.Symbol(name)
+            latex[named[old]] = new.latex
 
     def renamed(expr: sympy.Expr) -> sympy.Expr:
-        return expr.xreplace(plain)
+        return expr.xreplace(named)
 
     derivative = renamed(e.derivative)
     fed = [k for k in range(len(e.Z)) if e.W[unit, k] != 0]  # a block layer's: its block
@@ -402,18 +437,20 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
     shown = sum(sympy.Symbol(w.plain) * sympy.Symbol(_ascii_d(dz)) for w, dz in zip(w_row, dE_dz))
     each = _ascii_d(n.dE_dz(above, j))
     dE_dyi = n.dE_dy(layer, i, unit)
-    # E and the derivative whole, as sympy prints them (sympify reads them back); the views
-    # shorten them (for_reading); the sum's line is for reading only: its terms, with the
-    # first dE/dz_j written out, at most SUM_FORM_CHARACTERS of it, and "..." for the others
+    # E and the derivative whole, as sympy prints them in sympy's names (sympify reads them
+    # back in every notation); the views print the notation's own and shorten them
+    # (for_reading); the sum's line is for reading only: its terms, with the first dE/dz_j
+    # written out, at most SUM_FORM_CHARACTERS of it, and "..." for the others
+    first = _short(printed(str(renamed(e.dE_dz_first)), spellings), SUM_FORM_CHARACTERS)
     return {
         "description": plain_text(_description(e, n, i, j)),
         "E": str(renamed(e.E_of_y)),
+        "symbols": symbols,
         "lhs": _ascii_d(dE_dyi),
         "lhs_latex": dE_dyi.latex,
         "derivative": str(derivative),
         "derivative_latex": sympy.latex(derivative, symbol_names=latex),
-        "sum_form": f"{shown}  with each {each} = "
-        f"{_short(str(renamed(e.dE_dz_first)), SUM_FORM_CHARACTERS)} ({j} = 1) ...",
+        "sum_form": f"{shown}  with each {each} = {first} ({j} = 1) ...",
         "sum_form_latex": " + ".join(f"{w.latex} {dz.latex}" for w, dz in zip(w_row, dE_dz)),
         "general": e.general.spelled(*general_names(n, layer, i, j)),
     }
@@ -524,14 +561,17 @@ MAX_LATEX_CHARACTERS = 3000
 SUM_FORM_CHARACTERS = 300
 
 
-def for_reading(derivative: str, derivative_latex: str) -> Math:
-    """sympy's derivative as the write-up shows it: its plain text cut to
+def for_reading(
+    derivative: str, derivative_latex: str, symbols: dict[str, Any] | None = None
+) -> Math:
+    """sympy's derivative as the write-up shows it: its plain text with the symbols as the
+    notation prints them (``symbols``, see :func:`printed`), cut to
     :data:`MAX_SHOWN_CHARACTERS` (ending " ..."), its LaTeX left out with a note past
     :data:`MAX_LATEX_CHARACTERS`."""
     latex = derivative_latex
     if len(latex) > MAX_LATEX_CHARACTERS:
         latex = rf"\text{{(an expression of {len(latex)} characters, left out)}}"
-    return Math(_short(derivative, MAX_SHOWN_CHARACTERS), latex)
+    return Math(_short(printed(derivative, symbols), MAX_SHOWN_CHARACTERS), latex)
 
 
 def _short(text: str, limit: int) -> str:

@@ -10,6 +10,10 @@ Errors, including 404 and 405, are the API's JSON error body ``{"error": ...}``.
 The page and its static files are served with ``Cache-Control: no-cache``: a browser asks again
 before each use (an unchanged file is a 304, by its ETag), so after an upgrade it never runs an
 old app.js beside the new index.html.
+
+A server started on a model (``start``, ``chainrule serve --model``) says so in the page itself,
+``<body data-opened-on="model">``: /api/seed then answers that model, and the page labels the
+button that asks for it again "Reload model", not "Seed network".
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -88,6 +92,15 @@ class RevalidatedFiles(StaticFiles):
         return response
 
 
+def _page_on_model() -> str:
+    """index.html as a server started on a model sends it: its body says that /api/seed answers
+    the model (app.js reads ``data-opened-on``), before the page's script asks for anything."""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    if page.count("<body>") != 1:  # pragma: no cover - the page ships with the package
+        raise RuntimeError("chainrule explorer: web/static/index.html has no single <body>")
+    return page.replace("<body>", '<body data-opened-on="model">')
+
+
 async def _http_error(_: Request, error: Exception) -> Response:
     """404, 405 and other routing errors as the API's documented JSON error."""
     assert isinstance(error, HTTPException)
@@ -114,13 +127,16 @@ def create_app(
     """The explorer's app; each app has its own session store of at most ``max_sessions``.
 
     ``start`` is the network the page opens on (``/api/seed``): a trained model and one of its
-    cases (``chainrule serve --model``); by default the lecture's seed network. Requests must
+    cases (``chainrule serve --model``), which the page's Edit tab button then reloads as
+    "Reload model"; by default the lecture's seed network ("Seed network"). Requests must
     carry a Host header naming one of ``allowed_hosts`` (``"*"`` allows any)."""
     store = SessionStore(max_sessions)
     document = openapi_document(__version__)
 
     async def index(_: Request) -> Response:
-        return FileResponse(STATIC_DIR / "index.html", headers=REVALIDATE)
+        if start is None:  # the file as it ships (a 304 while its ETag matches)
+            return FileResponse(STATIC_DIR / "index.html", headers=REVALIDATE)
+        return HTMLResponse(_page_on_model(), headers=REVALIDATE)
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)

@@ -118,12 +118,15 @@ function readNumbers(typed, what) {
 /** One explorer in `ROOT` (a document or a shadow root), asking `transport(path, body)`: its
  *  own state S, markup and requests, so two views of one widget never share any of them (a
  *  closure per call, not module variables). `host` (the page's body, or the widget's element)
- *  gets data-ready="true" once the network shows. `liveModel`: the network /api/seed answers is
- *  read from a model that lives outside the explorer and may change while it shows (a notebook
- *  kernel's, trained or edited there), so Reset reads it again, as the Edit tab's button (then
- *  "Reload model") does; without one (the page, a widget on the seed network) nothing but the
- *  explorer changes its network, and Reset keeps it. Returns {S, ready, dispose}. */
-function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
+ *  gets data-ready="true" once the network shows. `onModel`: the network /api/seed answers is a
+ *  user's model (chainrule serve --model's, a notebook widget's), not the seed network, so the
+ *  Edit tab's button that asks for it again reads "Reload model", not "Seed network".
+ *  `liveModel` (implies onModel): that model lives outside the explorer and may change while it
+ *  shows (a notebook kernel's, trained or edited there), so Reset reads it again, as the button
+ *  does; without one (the page, with or without --model, whose model the server read once; a
+ *  widget on the seed network) nothing but the explorer changes its network, and Reset keeps
+ *  it. Returns {S, ready, dispose}. */
+function createExplorer(ROOT, transport, host, { onModel = false, liveModel = false } = {}) {
   const S = {
     net: null,        // the network's JSON (as the API takes it)
     pass: null,       // /api/backward's answer for it
@@ -1113,7 +1116,7 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
   }
 
   /** The network the explorer opened on, asked for again (/api/seed): the page's seed network
-   *  (or serve --model's), a notebook's model as it is now. It is shown from the inputs with no
+   *  (or serve --model's model, as the server read it), a notebook's model as it is now. It is shown from the inputs with no
    *  unit selected, as a new network: nothing of the network shown before stays (its unit, paths,
    *  nudge, views, gradient check, export). */
   async function reloadModel() {
@@ -1445,6 +1448,10 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
     $("btn-seed").textContent = "Reload model";
     $("btn-seed").title = "Read the model again as it is now (trained or edited since), dropping the changes made here";
     $("btn-reset").title = "Back to the inputs, on the model as it is now (a network edited or trained here is kept)";
+  } else if (onModel) {  // serve --model: the model as the server read it, which never changes
+    $("btn-seed").textContent = "Reload model";
+    $("btn-seed").title = "Back to the model this page was started on (chainrule serve --model), from the inputs, dropping what was edited, loaded or trained here";
+    $("btn-reset").title = "Back to the inputs, on the network shown (what was edited, loaded or trained here is kept; Reload model returns to the model)";
   }
   wire();
   // Drawn again when the diagram's box changes size, not only the window: in a notebook the
@@ -1490,9 +1497,13 @@ function createExplorer(ROOT, transport, host, { liveModel = false } = {}) {
  *  (chainrule.notebook.explorer.front_end); the page's model is its own. */
 const LIVE_MODEL = typeof CHAINRULE_LIVE_MODEL !== "undefined" && CHAINRULE_LIVE_MODEL === true;
 
-/** Start the explorer in `root`, asking `ask(path, body)` (see createExplorer). */
+/** Start the explorer in `root`, asking `ask(path, body)` (see createExplorer). The page's
+ *  server says in the page it sends whether it was started on a model (`chainrule serve
+ *  --model`: <body data-opened-on="model">, chainrule.web.app); a widget's module says so in
+ *  LIVE_MODEL. */
 function mount(root = document, ask = httpTransport, host = document.body) {
-  return createExplorer(root, ask, host, { liveModel: LIVE_MODEL });
+  const onModel = LIVE_MODEL || host.dataset.openedOn === "model";
+  return createExplorer(root, ask, host, { onModel, liveModel: LIVE_MODEL });
 }
 
 // The page: one explorer on the document, over HTTP; its state is `S` (for a console's look).

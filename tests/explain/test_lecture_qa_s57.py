@@ -212,7 +212,7 @@ def test_the_check_count_says_how_many_are_written_out_and_which_are_not(unit, f
     shown = re.search(r"(\d+) of them are written out above with their checks; the other (\d+)",
                       summary)  # fmt: skip
     assert shown and int(shown[1]) == marks and int(shown[2]) == checked - marks, summary
-    inputs = "the inputs' ∂E/∂y, written out with --unit 0:i"
+    inputs = "the inputs' ∂E/∂y, written out with --unit 0:1 or 0:2"
     assert (inputs in summary) is not (focused and unit == "0:1")
     if not focused:  # all but the inputs' 2 dE/dy are written out
         assert marks == 25

@@ -16,7 +16,7 @@ OPTION = re.compile(r"--[a-z][a-z-]*")
 
 
 def _derivations():
-    """Write-ups whose prose names options: the seed's checks (--unit 0:i), a bug's heading
+    """Write-ups whose prose names options: the seed's checks (--unit 0:1 or 0:2), a bug's heading
     and note (--bug, --input), a sampled check's note (--max-checks) and a symbolic proof
     skipped for its size (--unit, --no-symbolic)."""
     wide = nn.mlp([4, 9, 3], dtype="float64", rng=0)

@@ -535,8 +535,8 @@ def _atol_range(d) -> str:
 
 def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
     """Which of the ``checked`` gradients the write-up above does not write out with their
-    check: the inputs' dE/dy (written out only with --unit 0:i), and those of the units and
-    cases that --max-units, --max-cases or --unit leave out; they are in the JSON."""
+    check: the inputs' dE/dy (written out only with --unit 0:1 and so on), and those of the
+    units and cases that --max-units, --max-cases or --unit leave out; they are in the JSON."""
     shown = sum(
         isinstance(block, Equation) and block.check is not None and block.check.numeric is not None
         for block in b.blocks
@@ -551,10 +551,19 @@ def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
     if not inputs:
         which: list[str | Math] = [f", of {units},"]
     else:
-        which = [" (the inputs' ", b.n.bare("dE_dy"), ", written out with --unit 0:i"]
+        which = [" (the inputs' ", b.n.bare("dE_dy"), f", written out with {_input_units(b)}"]
         which += [f", and {rest} of {units})" if rest > 0 else ")"]
     return [f" {shown} of them are written out above with their checks; the other "
             f"{checked - shown}", *which, " are in the JSON output."]  # fmt: skip
+
+
+def _input_units(b: Builder) -> str:
+    """The --unit values that write out an input's dE/dy, as typed (units count from 1):
+    "--unit 0:1", "--unit 0:1 or 0:2", "--unit 0:1 to 0:5"."""
+    n = b.d.layers[0].size
+    if n == 1:
+        return "--unit 0:1"
+    return f"--unit 0:1 {'or' if n == 2 else 'to'} 0:{n}"
 
 
 def summary(b: Builder) -> None:

@@ -178,6 +178,14 @@ def _input_like(x: Any, weight: Any) -> Tensor:
     None is refused: NumPy makes it a NaN scalar, which read as "input has shape ()"."""
     if x is None:
         raise TypeError("a layer's input is None, not an array of cases (one row per case)")
+    if not hasattr(x, "dtype"):  # a list: read once, here
+        x = np.asarray(x)
+    if backend.is_complex(x.dtype, backend.array_module(x)):
+        raise TypeError(  # cast to the weights' real dtype, it lost its imaginary part
+            f"a layer's input is complex ({x.dtype}) and the weights are {weight.dtype}: "
+            "casting it would drop the imaginary part; pass x.real, or cr.tensor(x) to "
+            "compute in complex numbers (forward only)"
+        )
     if type(weight) is np.ndarray:
         return Tensor(x, dtype=weight.dtype)
     return Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))

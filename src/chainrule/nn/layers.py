@@ -178,11 +178,10 @@ def _input_like(x: Any, weight: Any) -> Tensor:
     None is refused: NumPy makes it a NaN scalar, which read as "input has shape ()"."""
     if x is None:
         raise TypeError("a layer's input is None, not an array of cases (one row per case)")
-    if not hasattr(x, "dtype"):  # a list: read once, here
-        x = np.asarray(x)
-    if backend.is_complex(x.dtype, backend.array_module(x)):
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype  # a list: as NumPy reads it
+    if backend.is_complex(dtype, backend.array_module(x)):
         raise TypeError(  # cast to the weights' real dtype, it lost its imaginary part
-            f"a layer's input is complex ({x.dtype}) and the weights are {weight.dtype}: "
+            f"a layer's input is complex ({dtype}) and the weights are {weight.dtype}: "
             "casting it would drop the imaginary part; pass x.real, or cr.tensor(x) to "
             "compute in complex numbers (forward only)"
         )

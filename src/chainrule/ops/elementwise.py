@@ -119,15 +119,22 @@ def _power_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     Differentiated again, a product sends each factor its cotangent times the other factor, and
     0 * NaN is NaN: the 0 that comes back where this gradient was selected away (an exponent
     relu(x), or where(x < 0, 2.0, x), at x < 0) became a NaN second derivative in x where the
-    first is finite. Selected in, the NaN is :func:`_undefined` of g and a: its derivatives in
-    them are NaN where a nonzero cotangent comes back (d/da of d(a**b)/db, a Hessian's cross
-    term, has no value there either) and 0 where the selection sends back 0 (as JAX's "double
-    where" makes them). The products see the finite stand-in 1 for log a and for out * log a
-    there: out * 1 and g * 1 warn of nothing where out * 0 or g * 0 could be inf * 0, so the
-    first pass warns as before."""
+    first is finite. Selected in, the NaN is :func:`_undefined` of g, a and out: its derivatives
+    in them are NaN where a nonzero cotangent comes back (d/da of d(a**b)/db, a Hessian's cross
+    term, has no value there either; nor has d/db, through out) and 0 where the selection sends
+    back 0 (as JAX's "double where" makes them). The products see the finite stand-in 1 for
+    log a and for out * log a there: out * 1 and g * 1 warn of nothing where out * 0 or g * 0
+    could be inf * 0, so the first pass warns as before.
+
+    Out is one of them for forward mode, which transposes this rule (it differentiates the
+    reverse pass, u -> J^T u, in u): the selections send 0 back to out * log a, so the
+    cotangent g that reaches this rule from d2/db2 is 0 whatever u is, and the NaN of
+    _undefined(g, a) was a constant in u, whose derivative (jvp or jacfwd of grad) was 0 where
+    the reverse pass (hessian, hvp) and PyTorch give NaN. The NaN's derivative in out carries
+    u to out, as g * log a would carry it (NaN) without the stand-in."""
     defined = array_of(a) >= 0  # NaN compares False
     scaled_log = _where(out * _log_of_base(a, b), 1.0, condition=defined)
-    slope = _where(g * scaled_log, _undefined(g, a), condition=defined)
+    slope = _where(g * scaled_log, _undefined(g, a, out), condition=defined)
     return unbroadcast(slope, b.shape)
 
 
@@ -156,13 +163,13 @@ _times_undefined = primitive(
 )
 
 
-def _undefined(g: Any, a: Any) -> Any:
-    """NaN shaped as g, a value of g and a (which broadcasts to g) that does not exist: 1 * u(g,
-    a), whose derivatives in g and a are NaN where a nonzero cotangent reaches them."""
-    if not isinstance(g, Tensor) and not isinstance(a, Tensor):
+def _undefined(g: Any, *of: Any) -> Any:
+    """NaN shaped as g, a value of g and ``of`` (which broadcast to g) that does not exist:
+    1 * u(g, *of), whose derivatives in each are NaN where a nonzero cotangent reaches them."""
+    if not any(isinstance(x, Tensor) for x in (g, *of)):
         return float("nan")  # nothing records (a first derivative): the same value, selected in
     ones = array_module(array_of(g)).ones_like(array_of(g))
-    return _times_undefined(ones, g, a)
+    return _times_undefined(ones, g, *of)
 
 
 def _power_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:

@@ -35,7 +35,14 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
-from chainrule.errors import AnomalyError, GraphFreedError, ShapeError, UserError, is_about_shapes
+from chainrule.errors import (
+    AnomalyError,
+    GraphFreedError,
+    ShapeError,
+    UserError,
+    is_about_shapes,
+    type_name,
+)
 from chainrule.tensor import Tensor, array_of
 
 if TYPE_CHECKING:
@@ -900,6 +907,8 @@ def _propagate(
                     raise _wrong_shape(tensor, index, contribution, data)
             except AttributeError:
                 raise _not_a_gradient(tensor, index, contribution, data) from None
+            if create_graph and not isinstance(contribution, Tensor):
+                raise _array_in_tensor_mode(tensor, index, contribution, op)
             dtype = data.dtype
             if contribution.dtype is not dtype and contribution.dtype != dtype:
                 contribution = _as_dtype(contribution, dtype, parent)
@@ -963,6 +972,22 @@ def _wrong_shape(output: Tensor, index: int, contribution: Any, data: Any) -> Sh
     return ShapeError(
         f"backward: the rule of '{node.op}'{node.where()} for input {index} sent a gradient of "
         f"shape {tuple(contribution.shape)} for an input of shape {tuple(data.shape)}"
+    )
+
+
+def _array_in_tensor_mode(output: Tensor, index: int, contribution: Any, op: str) -> TypeError:
+    """The error for a rule that returned a bare array for input ``index`` of ``output``'s op in
+    tensor mode (``create_graph``: the gradients are differentiated again, by ``hessian``,
+    ``jvp`` or ``gradcheck(order=2)``). An array records nothing, so the derivative through it
+    would be silently 0 (added to a tensor, it joins as a constant), or it surfaced where a
+    tensor was due, far from the rule ("the function must return tensors")."""
+    node = Node(output)
+    return TypeError(
+        f"{op}: the rule of '{node.op}'{node.where()} for input {index} returned a "
+        f"{type_name(contribution)} in tensor mode (create_graph: its result is differentiated "
+        "again, as hessian, jvp and gradcheck(order=2) do); in tensor mode a rule must build its "
+        "result from tensors (g, out, inputs) with chainrule's ops, not from their arrays "
+        "(array_of(g), g.data, NumPy functions)"
     )
 
 

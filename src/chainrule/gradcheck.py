@@ -9,6 +9,13 @@ whose error is O(eps^2). ``order=2`` checks the backward pass itself, in the rul
 (``create_graph``, what Hessians and forward mode run): its J^T u, for a random u, is compared
 with finite differences of u . f, and then its own derivatives with its finite differences. The
 first comparison catches a tensor mode that is wrong but consistent with its own derivatives.
+Both hold u fixed, and forward mode (``jvp``, ``jacobian(mode="forward")``) differentiates that
+pass with respect to u: so, where both pass, forward mode's J v along one random v per input
+is compared with the differences of f along v (every output entry in full mode, u . J v in
+random mode). It catches a rule whose tensor mode is not linear in its cotangent g (one that
+reads g's array, ``cr.tensor(array_of(g)) * 3 * x * x``): right J^T u and Hessians, but a jvp of
+0. Such a failure's ``note`` names the rule, found by testing each rule of f's graph for
+linearity in g.
 Checks run in float64: float32 carries about 7 digits, too few for differences of nearby values.
 An ``f`` that rounds through float32 on the way (``x.astype('float32') * x``, whose output is
 float64) fails a right gradient on that rounding: where a check fails, the graph ``f`` recorded
@@ -50,7 +57,9 @@ for a lone (2, 2) output, ``d out['e'][0, 1] / d input 1[0]`` for the one under 
 a returned dict, ``d out[0] / d input 0[1]`` for a tuple's first, 0-d, output. At ``order=2`` the
 second stage's entries are those of the gradient J^T u with respect to each input:
 ``(J^T u)[input 0][2], create_graph`` compares its value at input 0's entry 2, and
-``d (J^T u)[input 0][2] / d input 1[0]`` its derivative.
+``d (J^T u)[input 0][2] / d input 1[0]`` its derivative; forward mode's are
+``d out[1] / d input 0 . v, forward mode (J v)`` (``input 0: u . J v, forward mode (J v)`` in
+random mode).
 """
 
 from __future__ import annotations
@@ -72,6 +81,7 @@ from chainrule.engine import (
     no_grad,
     number_new_leaf,
     reverse_topological_order,
+    rule_params,
 )
 from chainrule.errors import GradcheckError, type_name
 from chainrule.functional import (  # _gradient: a constant output gives zeros (J = 0)
@@ -553,7 +563,11 @@ def gradcheck(
     many random directions ``mode="random"`` compares. ``order=2`` checks the rules' tensor
     mode (what ``create_graph``, Hessians and forward mode run): its J^T u, for a random u,
     against differences of u . f, and that J^T u's own derivatives against its differences
-    (entries named ``(J^T u)[input 0][2]``, not as outputs of ``f``).
+    (entries named ``(J^T u)[input 0][2]``, not as outputs of ``f``); then, where those pass,
+    forward mode's J v (``jvp``: that pass differentiated with respect to u) along one random
+    v per input against the differences of ``f`` along v (entries ending ``forward mode (J
+    v)``). A rule not linear in its cotangent in tensor mode (it reads ``g``'s array) fails
+    there alone, and the report's ``note`` names it.
 
     ``eps`` is an absolute step: for inputs far from 1 in size, scale it with them. Where it is
     within :data:`STEP_SPACINGS` spacings of float64 numbers near an input's largest |x| (at
@@ -612,17 +626,23 @@ def gradcheck(
         raise problem from error
     _warn_if_coarse_output(output_dtype)
     rng = np.random.default_rng(seed)
+    forward_note = ""  # why forward mode failed, where it did (order 2)
     compare = _compare_full if mode == "full" else _compare_random
     try:
         if order == 1:
             entries = compare(f, arrays, checked, eps, rng, n_directions, names)
-        else:  # the tensor mode's J^T u itself, then its derivatives
+        else:  # the tensor mode's J^T u itself, then its derivatives, then forward mode's J v
             backward_of_f, u = _backward_of(f, len(names), checked, rng)
             gradient_names = _gradient_names(arrays, checked)
             entries = _compare_tensor_mode(f, backward_of_f, u, arrays, checked, eps, rng, mode,
                                            n_directions, gradient_names)  # fmt: skip
             entries += compare(backward_of_f, arrays, checked, eps, rng, n_directions,
                                gradient_names)  # fmt: skip
+            # forward mode is the reverse pass above differentiated in u: where that pass is
+            # wrong, J v is wrong with it, and its rows would only repeat the failure
+            if _all_close(entries, atol, rtol):
+                entries += _compare_forward_mode(f, arrays, checked, eps, rng, mode, names)
+                forward_note = _forward_mode_note(f, arrays, entries, atol, rtol)
         report = _report(entries, mode, order, eps, atol, rtol)
     except _WrongShape as wrong:  # a failure to report, as a wrong value is
         nan, problem = float("nan"), str(wrong)
@@ -635,6 +655,8 @@ def gradcheck(
             if output_dtype not in _COARSE_FLOATS:  # else its output's warning said it once
                 warnings.warn(f"gradcheck: {coarse_note}", stacklevel=2)
             step_notes.append(coarse_note)
+    if forward_note:
+        step_notes.append(forward_note)
     report.note = " ".join(step_notes)
     if raise_on_failure and not report.ok:
         raise GradcheckError(str(report))
@@ -655,7 +677,8 @@ def _backward_of(
         variables = [x if x.requires_grad else _fresh_variable(x.data) for x in xs]
         with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
             out = _flat_output(f, variables)
-            grads = _gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True)
+            grads = _gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True,
+                              op="gradcheck")  # fmt: skip
             _check_shapes(grads, variables, checked)
             return concatenate([reshape(g, (-1,)) for g in grads])
 
@@ -687,6 +710,118 @@ def _compare_tensor_mode(
             where = f"direction {d}, input {position}: v . J^T u, create_graph"
             entries.append(Mismatch(where, float(mine @ v.reshape(-1)), numeric))
     return entries
+
+
+#: How a forward-mode entry is named in the report (``order=2``'s last comparison)
+_FORWARD = "forward mode (J v)"
+
+
+def _compare_forward_mode(f, arrays, checked, eps, rng, mode, names) -> list[Mismatch]:
+    """Forward mode's J v (what ``jvp`` and ``jacobian(mode="forward")`` run: the tensor mode's
+    reverse pass u -> J^T u differentiated with respect to u) against differences of ``f``
+    along v, one random v per input. The comparisons of J^T u hold u fixed, so a rule whose
+    tensor mode treats its cotangent as a constant (``cr.tensor(array_of(g)) * ...``) passes
+    them, right values and right input derivatives, while jvp gives 0: only this shows it.
+    Every output entry of J v in full mode (``names`` names them); u . J v in random mode."""
+    entries = []
+    for index, (position, a) in enumerate(zip(checked, arrays)):
+        v = rng.standard_normal(tuple(a.shape))
+        direction = backend.asarray_like(v, a, dtype=a.dtype)
+        pushed = _analytic_jvp(f, arrays, index, direction)
+        numeric = _central_difference(f, arrays, index, direction, eps)
+        if mode == "full":
+            for k in range(len(names)):
+                where = f"d {names[k]} / d input {position} . v, {_FORWARD}"
+                entries.append(Mismatch(where, float(pushed[k]), float(numeric[k])))
+            continue
+        u = rng.standard_normal(len(names))
+        where = f"input {position}: u . J v, {_FORWARD}"
+        entries.append(Mismatch(where, float(u @ pushed), float(u @ numeric)))
+    return entries
+
+
+def _analytic_jvp(f, arrays: Sequence[Any], index: int, direction: Any) -> np.ndarray:
+    """J v along ``direction`` for input ``index`` (the others still) by :func:`jvp` itself,
+    the transform a user calls, flat on the host."""
+    from chainrule.functional import jvp
+
+    tangents = [
+        direction if k == index else backend.asarray_like(np.zeros(a.shape), a, dtype=a.dtype)
+        for k, a in enumerate(arrays)
+    ]
+    _, pushed = jvp(lambda *xs: _flat_output(f, xs), [_copy(a) for a in arrays], tangents)
+    return pushed.numpy().astype(np.float64)
+
+
+def _forward_mode_note(f, arrays, entries, atol, rtol) -> str:
+    """Why forward mode failed, where it did (every other comparison passed): the first rule
+    whose tensor mode is not linear in its cotangent (:func:`_rule_not_linear_in_cotangent`),
+    or, where none is found, what such a failure means. "" where every entry passed."""
+    if _all_close(entries, atol, rtol):
+        return ""
+    return _rule_not_linear_in_cotangent(f, arrays) or (
+        f"{_FORWARD} disagrees with finite differences where reverse mode agrees: "
+        f"{_NOT_LINEAR_MEANS}"
+    )
+
+
+#: What a rule that treats its cotangent as a constant breaks, and the fix
+_NOT_LINEAR_MEANS = (
+    "forward mode (jvp, jacobian(mode='forward')) differentiates the reverse pass with respect "
+    "to its cotangent g, so a rule not linear in g in tensor mode (one that reads g's array: "
+    "cr.tensor(array_of(g)), g.data, a NumPy function of it) makes J v wrong (0 where g is "
+    "cut off) while J^T u and Hessians stay right; build the rule's result from g itself "
+    "with chainrule's operators and primitives"
+)
+
+
+def _rule_not_linear_in_cotangent(f: Callable[..., Any], arrays: Sequence[Any]) -> str:
+    """The first rule, in the order ``f``'s ops ran, whose tensor mode is not linear in its
+    cotangent g, named with the op and the input; "" where every rule is. A rule is linear in
+    g, c(g) = A g, so w . c(g) equals g . d(w . c)/dg for any w; a rule that cut g out of its
+    graph has a derivative of 0 there. Run at a forward-mode failure only: it calls ``f`` once
+    more and each rule of its graph once."""
+    variables = [_fresh_variable(_copy(a)) for a in arrays]
+    with enable_grad():  # a check called inside no_grad still needs the graph
+        leaves = _output_leaves(f, variables)[0]
+    order = reverse_topological_order(leaves, "gradcheck")
+    rng = np.random.default_rng(0)
+    for tensor in sorted((t for t in order if t._primitive is not None), key=lambda t: t._seq):
+        node = Node(tensor)
+        for index, parent in enumerate(node.inputs):
+            if not parent.requires_grad:  # the engine asks no rule for it
+                continue
+            sides = _cotangent_sides(node, tensor, index, rng)
+            if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-6, abs_tol=sides[2]):
+                return (
+                    f"the rule of '{node.op}'{node.where()} for input {index} is not linear in "
+                    f"its cotangent g in tensor mode (w . rule(g) = {sides[0]:.6g}, but g . its "
+                    f"derivative in g = {sides[1]:.6g}): {_NOT_LINEAR_MEANS}"
+                )
+    return ""
+
+
+def _cotangent_sides(node: Node, tensor: Tensor, index: int, rng) -> tuple | None:
+    """For a random g and w: w . rule(g), g . d(w . rule(g))/dg (equal for a rule linear in
+    g) and a tolerance for their rounding; None where the rule cannot be run so (a
+    diagnosis: the check's verdict is already made, and the rule's own error would have come
+    from jvp)."""
+    g = _fresh_variable(backend.asarray_like(rng.standard_normal(tensor.shape), tensor.data,
+                                             dtype=tensor.dtype))  # fmt: skip
+    try:
+        rule = node.primitive.vjp[index]
+        with enable_grad():
+            contribution = rule(g, tensor, *node.inputs, **rule_params(node, True))
+        if not isinstance(contribution, Tensor):
+            return None
+        w = Tensor._wrap(_like(rng.standard_normal(contribution.shape), contribution))
+        (derivative,) = _gradient(contribution, [g], w)
+    except Exception:  # only a diagnosis: the verdict stands, jvp raised any error already
+        return None
+    terms = (w * contribution).numpy().astype(np.float64)
+    pulled = (g * derivative).numpy().astype(np.float64)
+    scale = float(np.abs(terms).sum() + np.abs(pulled).sum())
+    return float(terms.sum()), float(pulled.sum()), 1e-6 * scale + 1e-300
 
 
 def _analytic_vjp(f, arrays: list[np.ndarray], checked, cotangent: np.ndarray) -> list[np.ndarray]:
@@ -780,6 +915,10 @@ def _compare_random(f, arrays, checked, eps, rng, n_directions, names) -> list[M
     return entries
 
 
+def _all_close(entries: Sequence[Mismatch], atol: float, rtol: float) -> bool:
+    return all(_close(m.analytic, m.numeric, atol, rtol) for m in entries)
+
+
 def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
     if not entries:
         return GradcheckReport(
@@ -787,7 +926,7 @@ def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
         )
     rel_errors = [m.abs_error / max(abs(m.numeric), 1e-12) for m in entries]
     worst = max(entries, key=lambda m: _badness(m, atol, rtol))
-    ok = all(_close(m.analytic, m.numeric, atol, rtol) for m in entries)
+    ok = _all_close(entries, atol, rtol)
     return GradcheckReport(
         ok,
         mode,

@@ -43,4 +43,7 @@ def test_a_target_that_is_no_class_label_gets_no_note(target):
 def test_a_target_refused_for_its_values_gets_no_note():
     with pytest.raises(ExplainError) as caught:
         cr.explain(nn.mlp([4, 5, 3], rng=0), X, np.array([[1.0, 2.0, np.nan]]))
-    assert str(caught.value) == "explain: the target contains NaN or Inf"
+    assert str(caught.value) == (
+        "explain: the target holds nan at case 0, entry 2 (counted from 0): every value must "
+        "be a finite number"
+    )

@@ -62,7 +62,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             ".json or .npy file (np.save writes .npy; np.savez's .npz holds several arrays)"
         )
     try:
-        return np.asarray(_read_cases(text, path, what), dtype=float)
+        values = np.asarray(_read_cases(text, path, what), dtype=float)
     except DataError:  # a .csv file's reader names the file, line and column
         raise
     except OSError as error:
@@ -72,6 +72,11 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} {text!r}: not numbers ({error}); write e.g. '0.5,1.0' or '0,1;1,0' for "
             "two cases, or give a .csv, .json or .npy file"
         ) from None
+    from chainrule.cli.train import refuse_non_finite
+
+    refuse_non_finite(values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1),
+                      f"--{what}")  # fmt: skip
+    return values
 
 
 def _npy_numbers(path: Path, what: str):

@@ -926,6 +926,17 @@ def standardized_rows(X: np.ndarray, info: dict, dtype: Any = None, source: str 
         raise DataError(f"{source}: {as_file_case(error)}") from None
 
 
+def refuse_non_finite(X: np.ndarray, source: str) -> None:
+    """Refuse rows ``X`` holding a NaN or an infinity, naming ``source`` (a file, ``--input``)
+    and the first such value's case and column, counted from 1 as a user types them."""
+    from chainrule.checks import first_non_finite
+
+    where = first_non_finite(X)
+    if where is not None:
+        raise DataError(f"{source}: case {where[0] + 1}, column {where[1] + 1}: "
+                        f"{X[where]:g} is not a finite number")  # fmt: skip
+
+
 def model_rows(X: np.ndarray, info: dict, dtype: Any, source: str) -> np.ndarray:
     """Input rows as a saved model computes with them: what ``predict``, ``evaluate --data``
     and ``explain --input`` feed it, from ``X`` as read (a CSV file's float64). A value that is
@@ -936,13 +947,10 @@ def model_rows(X: np.ndarray, info: dict, dtype: Any, source: str) -> np.ndarray
     rounded to ``dtype`` once, scaled."""
     import numpy as np
 
-    from chainrule.checks import first_non_finite, first_too_large
+    from chainrule.checks import first_too_large
 
     dtype = np.dtype(dtype)
-    where = first_non_finite(X)
-    if where is not None:
-        raise DataError(f"{source}: case {where[0] + 1}, column {where[1] + 1}: "
-                        f"{X[where]:g} is not a finite number")  # fmt: skip
+    refuse_non_finite(X, source)
     where = first_too_large(X, dtype)
     if where is not None:
         raise DataError(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.checks import computes_as
+from chainrule.checks import computes_as, first_non_finite
 from chainrule.errors import UserError
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
@@ -695,8 +695,13 @@ def as_cases(values: Any, width: int, what: str) -> np.ndarray:
         array = as_rows(values, width, f"explain: the {what}")
     except (ShapeError, ValueError, TypeError) as error:
         raise ExplainError(str(error)) from None
-    if not np.all(np.isfinite(array)):
-        raise ExplainError(f"explain: the {what} contains NaN or Inf")
+    where = first_non_finite(array)
+    if where is not None:
+        case, entry = where
+        raise ExplainError(
+            f"explain: the {what} holds {array[case, entry]} at case {case}, entry {entry} "
+            "(counted from 0): every value must be a finite number"
+        )
     return array
 
 

@@ -71,7 +71,8 @@ def _choices() -> str:
 
 def builtin_dataset(name: str | os.PathLike) -> tuple[str, dict[str, Any]] | None:
     """The built-in dataset ``name`` names, and the options its name gives, or None: the name a
-    dataset gives itself reads back (a summary said ``parity-4:``, which --data refused).
+    dataset gives itself reads back (a summary said ``parity-4:``, which --data refused). An
+    encoder name with a hidden layer of 0 units (``encoder-4-0-4``) is a DataError naming it.
 
     >>> builtin_dataset("parity-6"), builtin_dataset("Family_Trees")
     (('parity', {'n': 6}), ('family-trees', {}))
@@ -90,6 +91,12 @@ def builtin_dataset(name: str | os.PathLike) -> tuple[str, dict[str, Any]] | Non
     # encoder-N-H-N: N inputs, hidden layers H..., N outputs (encoder-8-3-8)
     if base == "encoder" and len(numbers) >= 3 and numbers[0] == numbers[-1]:
         hidden = numbers[1:-1]
+        if min(hidden) < 1:  # refused here, by the name, not later as a --hidden never given
+            raise DataError(
+                f"{os.fspath(name).strip()}: an encoder's name gives its hidden layer sizes "
+                f"between its inputs and outputs (encoder-N-H-N, as in encoder-8-3-8), and a "
+                f"layer needs at least 1 unit, got {','.join(map(str, hidden))}"
+            )
         return base, {"n": numbers[0], "hidden": hidden[0] if len(hidden) == 1 else hidden}
     return None
 

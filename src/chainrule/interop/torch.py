@@ -271,7 +271,8 @@ def from_torch(net: Any, arch: Any = None) -> Any:
     """The chainrule ``nn.Sequential`` computing what the PyTorch network ``net`` computes.
 
     ``net`` is a ``torch.nn.Sequential`` of Linear, Sigmoid, Tanh, ReLU, Softmax, LogSoftmax,
-    Dropout and Identity layers (any other layer: a ConversionError naming it), or a PyTorch
+    Dropout and Identity layers (any other layer, or a Sequential inside it: a ConversionError
+    naming it, for the latter with the flattening that converts), one such layer, or a PyTorch
     ``state_dict`` together with ``arch`` (a chainrule ``nn.Sequential``, its config, or a spec such
     as ``"4,3,2"``, see :func:`build_arch`), since a state dict does not record its activations.
     Weights are copied (transposed, bit for bit, in their own dtype), and the model is in training
@@ -294,8 +295,10 @@ def from_torch(net: Any, arch: Any = None) -> Any:
         raise ConversionError(
             f"from_torch: expected a torch.nn.Sequential or a state dict, got {type(net).__name__}"
         )
-    layers_in = list(net) if type(net) is torch.nn.Sequential else [net]
     builders = {getattr(torch.nn, name): build for name, _, build in _unit_table().values()}
+    if type(net) not in (torch.nn.Sequential, torch.nn.Linear, *builders):
+        raise _not_a_sequential(net, torch)
+    layers_in = list(net) if type(net) is torch.nn.Sequential else [net]
     converted: dict[int, Any] = {}  # id of a PyTorch layer or parameter -> chainrule's
     layers = []
     for position, layer in enumerate(layers_in):
@@ -307,6 +310,12 @@ def from_torch(net: Any, arch: Any = None) -> Any:
                     converted[id(layer)] = builders[type(layer)](layer)
                 except UserError as error:  # a setting PyTorch takes and chainrule's refuses
                     raise _unconvertible(layer, position, error) from error
+            elif type(layer) is torch.nn.Sequential:  # its layers one level up compute the same
+                flatten = _flatten_hint("from_torch", position, "torch.nn", "net")
+                raise ConversionError(
+                    f"from_torch: layer {position} is Sequential, a torch.nn.Sequential inside "
+                    f"the Sequential, and {flatten}"
+                )
             else:
                 raise ConversionError(
                     f"from_torch: layer {position} is {type(layer).__name__}, which chainrule "
@@ -316,6 +325,42 @@ def from_torch(net: Any, arch: Any = None) -> Any:
     model = nn.Sequential(*layers)
     model.train(net.training)
     return model
+
+
+def _flatten_hint(function: str, position: int, nn_module: str, variable: str) -> str:
+    """What to do with a Sequential nested at ``position`` of the Sequential ``variable``: the
+    converters and savers (``function``) take one level of layers, and the same layers one
+    level up compute the same; ``nn_module`` is where the Sequential to write lives."""
+    return (
+        f"{function} takes one level of layers; flatten it first, e.g. {nn_module}.Sequential("
+        f"*{variable}[:{position}], *{variable}[{position}], *{variable}[{position + 1}:])"
+    )
+
+
+def _not_a_sequential(net: Any, torch: Any) -> ConversionError:
+    """The refusal of a PyTorch ``net`` that is neither a Sequential nor one layer from_torch
+    converts, naming it as the whole network (it was called "layer 0", as if it were inside
+    one), with what from_torch takes and, for the containers met most, the way there."""
+    name = type(net).__name__
+    if isinstance(net, torch.jit.ScriptModule):  # its children are script modules too
+        what = f"a TorchScript module ({name} of {net.original_name}), not a Python network"
+        way = (
+            "; convert the Python network it was scripted or traced from, or pass its "
+            "state_dict() with arch= (e.g. '4,3,2')"
+        )
+    elif isinstance(net, torch.nn.ModuleList):
+        what = "a torch.nn.ModuleList, which holds layers but does not say how they run"
+        way = "; if they run one after another, convert torch.nn.Sequential(*net)"
+    elif isinstance(net, torch.nn.Sequential):
+        what = f"{name}, a subclass of torch.nn.Sequential (its forward may differ)"
+        way = "; if it runs its layers one after another, convert torch.nn.Sequential(*net)"
+    else:
+        what = f"{name}, a torch.nn.Module that is not a Sequential"
+        way = "; pass its state_dict() with arch= (e.g. '4,3,2') if it is a chain of those layers"
+    return ConversionError(
+        f"from_torch: the network is {what}; from_torch takes a torch.nn.Sequential of "
+        f"{_SUPPORTED}, one such layer, or a state dict with arch={way}"
+    )
 
 
 def _unconvertible(layer: Any, position: int, error: UserError) -> ConversionError:
@@ -365,21 +410,30 @@ def to_torch(model: Any) -> Any:
         elif type(layer) in units:
             name, arguments, _ = units[type(layer)]
             converted[id(layer)] = getattr(torch.nn, name)(**arguments(layer))
-        elif type(layer) is nn.Sequential:  # the same layers one level up compute the same
-            raise ConversionError(
-                f"to_torch: layer {position} is a Sequential inside the Sequential, and "
-                "to_torch converts one level of layers; flatten it first, e.g. "
-                f"nn.Sequential(*model[:{position}], *model[{position}], *model[{position + 1}:])"
-            )
         else:
-            raise ConversionError(
-                f"to_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
-                f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
-            )
+            raise _no_torch_counterpart(layer, position, "to_torch")
         layers.append(converted[id(layer)])
     net = torch.nn.Sequential(*layers)
     net.train(bool(getattr(model, "training", False)))
     return net
+
+
+def _no_torch_counterpart(layer: Any, position: int, function: str) -> ConversionError:
+    """The refusal of chainrule's ``layer``, at ``position`` of the model, that ``function``
+    (to_torch, save_torch) cannot turn into a PyTorch layer: a nested Sequential with the
+    flattening that converts (PyTorch has a Sequential: "no counterpart" was wrong), else its
+    name and the layers that convert."""
+    from chainrule import nn
+
+    if type(layer) is nn.Sequential:
+        return ConversionError(
+            f"{function}: layer {position} is a Sequential inside the Sequential, and "
+            f"{_flatten_hint(function, position, 'nn', 'model')}"
+        )
+    return ConversionError(
+        f"{function}: layer {position} is {type(layer).__name__}, which has no PyTorch "
+        f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
+    )
 
 
 def _linear_dtype(
@@ -757,10 +811,7 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     supported = (nn.Linear, *_unit_table())
     for position, layer in enumerate(model):
         if type(layer) not in supported:  # PyTorch itself is not needed to write the file
-            raise ConversionError(
-                f"save_torch: layer {position} is {type(layer).__name__}, which has no PyTorch "
-                f"counterpart here; chainrule converts a Sequential of {_SUPPORTED}"
-            )
+            raise _no_torch_counterpart(layer, position, "save_torch")
     dtypes = sorted({backend.dtype_name(p.dtype) for p in model.parameters()})
     if len(dtypes) > 1:  # load_torch would refuse the file: write none
         raise ConversionError(

@@ -51,7 +51,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import to_numpy
-from chainrule.errors import ConfigError, ModelFileError, UserError, type_name
+from chainrule.errors import ConfigError, ModelFileError, UserError, extras_needed_by, type_name
 from chainrule.files import (
     TMP_PREFIX,
     _temporary_prefix,
@@ -143,7 +143,8 @@ def write_arrays(
 
 
 def _safetensors_bytes(arrays: Mapping[str, Any], metadata: dict[str, str] | None) -> bytes:
-    from safetensors.numpy import save
+    with extras_needed_by("writing a safetensors file"):
+        from safetensors.numpy import save
 
     # np.asarray(order="C"), not np.ascontiguousarray, which turns a 0-d array (a step count) 1-d
     tensors = {name: np.asarray(to_numpy(value), order="C") for name, value in arrays.items()}
@@ -200,8 +201,9 @@ def read_arrays(
 
 def _read_all_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of a safetensors file, as it holds them (bfloat16 widened to float32)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
+    with extras_needed_by("reading a safetensors file"):
+        from safetensors import SafetensorError
+        from safetensors.numpy import load
 
     try:
         data = path.read_bytes()
@@ -389,7 +391,8 @@ def check_layout(path: str | os.PathLike, expected: str, default: str | None = N
         return
     if found in _LAYOUTS:
         how = (
-            "load it with chainrule.io.load_model"
+            f"load it with chainrule.io.load_model (on the command line, --model "
+            f"{Path(path).parent})"
             if found == CHAINRULE_LAYOUT
             else "convert it with chainrule.interop.load_torch (chainrule explain --torch-model)"
         )

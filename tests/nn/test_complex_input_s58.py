@@ -51,3 +51,25 @@ def test_real_plain_batches_take_the_weights_dtype_without_a_warning():
                 np.asarray(batch, np.float32) @ layer.weight.numpy() + layer.bias.numpy(),
                 rtol=1e-6,
             )
+
+
+class _SeriesLike:
+    """A 1-D column as pandas' nullable Series or polars' hold it: a dtype object NumPy does
+    not know (Int64), values through ``__array__``."""
+
+    dtype = "Int64"
+
+    def __init__(self, values):
+        self.values = values
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.values, dtype=dtype)
+
+
+def test_an_input_whose_dtype_is_another_librarys_object_is_read_as_before():
+    """The complex check asked NumPy about pandas' Int64 dtype, which NumPy refuses: such a
+    Series, read at d66a5bc, raised "dtype argument must be a NumPy dtype" (review, s58)."""
+    layer = nn.Linear(3, 2, rng=0)
+    out = layer(_SeriesLike([1, 2, 3]))
+    expected = np.array([1, 2, 3], np.float32) @ layer.weight.numpy() + layer.bias.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)

@@ -178,10 +178,13 @@ def _input_like(x: Any, weight: Any) -> Tensor:
     None is refused: NumPy makes it a NaN scalar, which read as "input has shape ()"."""
     if x is None:
         raise TypeError("a layer's input is None, not an array of cases (one row per case)")
-    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype  # a list: as NumPy reads it
-    if backend.is_complex(dtype, backend.array_module(x)):
+    if not hasattr(x, "dtype"):  # a list, read once in its own dtype to see what it holds
+        x = Tensor(x).data  # (None or text in it is refused showing the list)
+    xp = backend.array_module(x)
+    # another library's dtype object (pandas' Int64, polars') is never complex
+    if (xp is not np or isinstance(x.dtype, np.dtype)) and backend.is_complex(x.dtype, xp):
         raise TypeError(  # cast to the weights' real dtype, it lost its imaginary part
-            f"a layer's input is complex ({dtype}) and the weights are {weight.dtype}: "
+            f"a layer's input is complex ({x.dtype}) and the weights are {weight.dtype}: "
             "casting it would drop the imaginary part; pass x.real, or cr.tensor(x) to "
             "compute in complex numbers (forward only)"
         )

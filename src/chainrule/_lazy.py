@@ -5,7 +5,9 @@ tools' optional libraries (matplotlib, rich, typer) load when a name first reach
 ``cr.viz.curves.plot_history`` and tab completion on ``cr.`` both work without importing them
 all up front. The top package goes further: even its core (``cr.tensor``, ``cr.grad``, NumPy
 with them) loads on the first read of one of its names, so the command line can print its help
-without importing NumPy.
+without importing NumPy. A submodule that needs a package of an extra which is not installed
+says so when first read (``cr.web``: "chainrule.web needs starlette, from chainrule's [app]
+extra: pip install 'chainrule[app]'"), not with a bare ModuleNotFoundError.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
+
+from chainrule.errors import extras_needed_by
 
 
 def lazy_package(
@@ -67,9 +71,11 @@ def lazy_package(
         if name in core_names() and hasattr(importlib.import_module(core), name):
             return load_core(name)
         if name in functions:
-            return getattr(importlib.import_module(functions[name]), name)
+            with extras_needed_by(f"{package}.{name}"):
+                return getattr(importlib.import_module(functions[name]), name)
         if not name.startswith("_") and name in submodules():
-            return importlib.import_module(f"{package}.{name}")
+            with extras_needed_by(f"{package}.{name}"):
+                return importlib.import_module(f"{package}.{name}")
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:

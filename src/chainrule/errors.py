@@ -7,8 +7,10 @@ callers catch the specific subclasses. The others report what a computation foun
 importable from the module that raises it (``chainrule.engine.GraphFreedError``, ...).
 """
 
+import contextlib
 import re
 import sys
+from collections.abc import Iterator
 
 
 class UserError(Exception):
@@ -119,6 +121,108 @@ class GraphFreedError(RuntimeError):
 
 class GradcheckError(AssertionError):
     """Analytic and numeric derivatives disagree; the message shows them side by side."""
+
+
+class MissingExtraError(UserError, ModuleNotFoundError):
+    """An optional package that one of chainrule's extras installs is missing; the message names
+    what needed it, the package and the extra (:func:`missing_extra`). A ModuleNotFoundError,
+    so ``except ImportError`` still catches it; a UserError, so the command line prints it on
+    one line."""
+
+
+#: chainrule's extras as pyproject.toml lists them, each distribution with the top-level module
+#: it is imported by (None: it holds no module; MPICH is mpiexec and the MPI library). Only the
+#: extras of a feature, not those of development (docs, test, bench); a test keeps this table
+#: and pyproject.toml the same.
+EXTRAS: dict[str, dict[str, str | None]] = {
+    "app": {
+        "rich": "rich",
+        "typer": "typer",
+        "matplotlib": "matplotlib",
+        "safetensors": "safetensors",
+        "scikit-learn": "sklearn",
+        "sympy": "sympy",
+        "latex2mathml": "latex2mathml",
+        "starlette": "starlette",
+        "uvicorn": "uvicorn",
+        "pydantic": "pydantic",
+    },
+    "mpi": {"mpi4py": "mpi4py", "mpich": None, "threadpoolctl": "threadpoolctl"},
+    "arrays": {
+        "array-api-compat": "array_api_compat",
+        "array-api-strict": "array_api_strict",
+        "jax": "jax",
+    },
+    "notebook": {
+        "ipykernel": "ipykernel",
+        "nbclient": "nbclient",
+        "nbformat": "nbformat",
+        "anywidget": "anywidget",
+    },
+    "onnx": {"onnx": "onnx", "onnxruntime": "onnxruntime"},
+}
+
+#: Modules chainrule imports that come with a distribution of an extra, as its dependencies.
+BROUGHT_BY = {"scipy": "scikit-learn", "click": "typer", "traitlets": "anywidget"}
+
+
+def _extra_of(module: str) -> tuple[str, str, str | None] | None:
+    """(distribution, extra, the distribution's own module) that installs top-level ``module``,
+    or None for a module no extra installs."""
+    for extra, distributions in EXTRAS.items():
+        for distribution, own in distributions.items():
+            if module == own or BROUGHT_BY.get(module) == distribution:
+                return distribution, extra, own
+    return None
+
+
+def _installed(module: str | None) -> bool:
+    """Whether ``module`` (a top-level name) is imported or could be."""
+    import importlib.util  # on the way to an error only
+
+    if module is None:
+        return False
+    return sys.modules.get(module) is not None or importlib.util.find_spec(module) is not None
+
+
+def missing_extra(error: ModuleNotFoundError, what: str) -> ModuleNotFoundError:
+    """What to raise for ``error``, met by ``what`` (``"the command line"``, ``"plot_history"``):
+    a :class:`MissingExtraError` where the missing module comes with one of chainrule's extras
+    ("plot_history needs matplotlib, from chainrule's [app] extra: pip install
+    'chainrule[app]'"), else ``error`` itself. pip installs chainrule without extras by default,
+    so a user may never have chosen the package that ModuleNotFoundError names."""
+    if isinstance(error, MissingExtraError) or not error.name:
+        return error  # said already, by the part that needed the package; or no module named
+    top = error.name.partition(".")[0]
+    found = _extra_of(top)
+    if found is None or sys.modules.get(top) is not None:
+        return error  # no extra's; or installed, lacking a submodule: its version, said as it is
+    distribution, extra, own = found
+    # scipy, which scikit-learn brings: named where scikit-learn itself is installed
+    detail = "" if top == own or not _installed(own) else f" (no module named {top!r})"
+    return MissingExtraError(
+        f"{what} needs {distribution}{detail}, from chainrule's [{extra}] extra: "
+        f"pip install 'chainrule[{extra}]'",
+        name=error.name,
+    )
+
+
+@contextlib.contextmanager
+def extras_needed_by(what: str) -> Iterator[None]:
+    """Inside, a module of chainrule's extras that is not installed raises
+    :class:`MissingExtraError` naming ``what`` (:func:`missing_extra`), not a bare
+    ModuleNotFoundError; put it around the imports of an optional package.
+
+    >>> with extras_needed_by("plot_history"):          # doctest: +SKIP
+    ...     from matplotlib.figure import Figure
+    """
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = missing_extra(error, what)
+        if missing is error:
+            raise
+        raise missing from None  # the message names the module: the chain would add nothing
 
 
 class ConversionError(UserError, ValueError):

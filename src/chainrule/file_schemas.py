@@ -13,17 +13,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
-from chainrule.errors import ModelFileError
+from chainrule.errors import ModelFileError, extras_needed_by
+
+with extras_needed_by("reading or writing model and checkpoint files"):  # pydantic: [app]
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        StrictBool,
+        ValidationError,
+        field_validator,
+        model_validator,
+    )
 
 #: The largest size a model file may claim for one dimension (a sanity bound, far above any
 #: network chainrule trains; the real check is against the weights file's own header).

@@ -9,7 +9,9 @@ directory, a full disk: one line naming the path), a request for more memory tha
 machine has, and a model file's network that cannot run on the command's (cases, units) rows (a
 :class:`~chainrule.errors.ShapeError`, naming the op and the shapes: a ``Softmax(axis=3)``,
 which a library user may feed 4-d batches, so loading cannot refuse it). SIGTERM stops a run
-like Ctrl-C (the last complete checkpoint is kept).
+like Ctrl-C (the last complete checkpoint is kept). A package of one of chainrule's extras
+that is not installed (typer for any command, uvicorn for ``serve``: pip installs the script
+without extras) is one line naming the extra too (:func:`~chainrule.errors.missing_extra`).
 
 ``chainrule --help``, ``chainrule COMMAND --help`` and ``chainrule --version`` import neither NumPy
 nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the time.
@@ -25,17 +27,35 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chainrule.cli.app import (
-    ABORTS,
-    EXITS,
-    NO_ARGS,
-    USAGE_ERRORS,
-    ClosedStdout,
-    Stopped,
-    Terminated,
-    app,
-)
-from chainrule.errors import ShapeError, UserError
+from chainrule.errors import ShapeError, UserError, missing_extra
+
+try:
+    from chainrule.cli.app import (
+        ABORTS,
+        EXITS,
+        NO_ARGS,
+        USAGE_ERRORS,
+        ClosedStdout,
+        Stopped,
+        Terminated,
+        app,
+    )
+except ModuleNotFoundError as error:
+    # pip installs the ``chainrule`` script without the [app] extra, which has typer: the
+    # script must still start, to say so in one line (main) rather than a traceback
+    _WITHOUT_TYPER: ModuleNotFoundError | None = missing_extra(error, "the command line")
+    if _WITHOUT_TYPER is error:
+        raise  # not an extra's module: a broken install, shown as it is
+
+    def __getattr__(name: str) -> Any:
+        """``from chainrule.cli import app``: the same message, not "cannot import name" (other
+        names, such as those ``hasattr`` and ``inspect`` ask for, are AttributeErrors)."""
+        from_app = ("ABORTS", "EXITS", "NO_ARGS", "USAGE_ERRORS", "ClosedStdout", "Stopped")
+        if name in (*from_app, "Terminated", "app"):
+            raise _WITHOUT_TYPER.with_traceback(None)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+else:
+    _WITHOUT_TYPER = None
 
 
 def _register_commands() -> None:
@@ -158,16 +178,32 @@ def _notes(error: BaseException) -> str:
     return "".join(f"\nchainrule: {note}" for note in getattr(error, "__notes__", ()))
 
 
+def _command_of(argv: list[str]) -> str:
+    """``chainrule serve``: the command that ``argv`` runs, by its first word that is not an
+    option, for a message that says what needed a package; "the command line" without one."""
+    words = [arg for arg in argv if not arg.startswith("-")]
+    return f"chainrule {words[0]}" if words else "the command line"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
-    _register_commands()
+    if _WITHOUT_TYPER is not None:
+        _report(f"chainrule: {_WITHOUT_TYPER}")
+        return 2
     if "chainrule.distributed" in sys.modules:  # a stop noted by an earlier call is not ours
         sys.modules["chainrule.distributed"].end_together_with(None)
     try:
+        _register_commands()
         with _sigterm_as_interrupt():
             result = app(args=argv, standalone_mode=False)
     except (UserError, ShapeError) as error:
         _report(f"chainrule: {error}{_notes(error)}", error)
+        return 2
+    except ModuleNotFoundError as error:  # an extra's package a command needs (serve: uvicorn)
+        missing = missing_extra(error, _command_of(sys.argv[1:] if argv is None else argv))
+        if missing is error:
+            raise  # not an extra's module: a bug, shown as it is
+        _report(f"chainrule: {missing}{_notes(error)}", error)
         return 2
     except (BrokenPipeError, ClosedStdout):  # stdout closed early (| head): quietly, as
         from chainrule.terminal import CLOSED_PIPE_EXIT, silence_stdout  # SIGPIPE ends a tool

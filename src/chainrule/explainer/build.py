@@ -83,7 +83,8 @@ def explain(
     Every gradient is checked against a central finite difference (step ``eps``) unless
     ``check=False`` (one that would straddle a relu unit's kink, z = 0, is left out and marked
     ``kink``); with ``perturbation`` the derivation also carries the perturbation view of the
-    focused unit, and with ``symbolic`` the sympy proof (or why it was skipped). ``bug`` names a
+    focused unit, and with ``symbolic`` the sympy proof (or why it was skipped: a network too
+    large, or no sympy, whose message names the [app] extra that installs it). ``bug`` names a
     teaching bug (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside the
     right ones; ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form and the
     graph's fan-out node; ``paths`` the count of paths to E against backprop's cost, layer by layer.

@@ -12,6 +12,7 @@ import html
 import re
 from typing import TYPE_CHECKING
 
+from chainrule.errors import extras_needed_by
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
 from chainrule.explainer.notation import Math, symbols_in
 from chainrule.explainer.render_text import check_mark
@@ -74,7 +75,8 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
 def mathml(formula: Math | str, display: str = "inline") -> str:
     """A formula (a :class:`~chainrule.explainer.notation.Math`, or LaTeX) as a ``<math>``
     element; a one-line plain spelling (not one of sympy's drawings) is its ``alttext``."""
-    from latex2mathml.converter import convert
+    with extras_needed_by("the explainer's HTML (its MathML)"):  # latex2mathml: [app]
+        from latex2mathml.converter import convert
 
     latex = formula if isinstance(formula, str) else formula.latex
     element = convert(_SIGN.sub(r"\1{-\2}", latex), display=display).replace(

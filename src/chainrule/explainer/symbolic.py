@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.errors import MissingExtraError, extras_needed_by
 from chainrule.explainer import margin
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import (
@@ -579,10 +580,13 @@ def _short(text: str, limit: int) -> str:
 
 
 def symbolic_view(d: Derivation, network: Network | None, layer: int, unit: int) -> dict[str, Any]:
-    """:func:`prove`'s result, or ``{"status": "skipped", "message": why}`` when too large."""
+    """:func:`prove`'s result, or ``{"status": "skipped", "message": why}`` when too large, or
+    when sympy is not installed (the numbers stand without the proof; the message names the
+    extra that installs it)."""
     if layer >= d.n_layers:
         return {"status": "skipped", "message": "symbolic mode explains a unit below the top layer"}
     try:
-        return prove(d, layer, unit)
-    except SymbolicTooLarge as error:
+        with extras_needed_by("symbolic mode (the sympy proof)"):
+            return prove(d, layer, unit)
+    except (SymbolicTooLarge, MissingExtraError) as error:
         return {"status": "skipped", "message": str(error)}

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from chainrule.errors import UserError
+from chainrule.errors import UserError, extras_needed_by
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 #: Views of one widget that keep a training run at once (the least recently used is forgotten
@@ -228,11 +228,14 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
     >>> cr.explorer()                                                 # doctest: +SKIP
     >>> cr.explorer(net, (x, t), cr.nn.SquaredError())                # doctest: +SKIP
     """
+    # the widget first: without the [notebook] extra (which brings [app] too) the message names
+    # it, rather than [app] for the starlette that the host's chainrule.web needs
+    widget_class = _widget_class(live_model=model is not None)
     host = Explorer(
         start_network(model, case, loss),
         None if model is None else functools.partial(start_network, model, case, loss),
     )
-    widget = _widget_class(live_model=model is not None)()
+    widget = widget_class()
     widget.explorer = host
     widget.on_msg(lambda w, content, buffers: w.send(host.answer(content)))
     return widget
@@ -242,11 +245,9 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
 def _widget_class(live_model: bool) -> type:
     """The anywidget class, made once for a model's widgets and once for the seed network's: its
     module is the page's script with the notebook host (:func:`front_end`)."""
-    try:
+    with extras_needed_by("cr.explorer"):  # anywidget and its traitlets: the [notebook] extra
         import anywidget
         import traitlets
-    except ImportError as error:  # pragma: no cover - the [notebook] extra installs both
-        raise UserError("explorer: needs anywidget (pip install -e '.[notebook]')") from error
 
     parts = front_end(live_model)
 

@@ -65,6 +65,9 @@ fitting is deterministic.
 >>> clf = MLPClassifier(hidden_layer_sizes=(10,), max_iter=300, random_state=0).fit(X, y)
 """
 
-from chainrule.sklearn.estimators import MLPClassifier, MLPRegressor
+from chainrule.errors import extras_needed_by
+
+with extras_needed_by("chainrule.sklearn"):  # scikit-learn (and its scipy): the [app] extra
+    from chainrule.sklearn.estimators import MLPClassifier, MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

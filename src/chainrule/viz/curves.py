@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chainrule.errors import extras_needed_by
+
 
 def plot_history(history: Any, path: str | os.PathLike, title: str | None = None) -> Path:
     """Draw ``history``'s loss (left) and accuracy (right) per epoch and save a PNG at ``path``.
@@ -20,8 +22,9 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     shaded red, the legend says "train loss not finite from epoch 3" (or at which epochs), and
     the epoch axis runs to the last epoch; a panel with no finite value at all says so.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    with extras_needed_by("plot_history"):  # matplotlib: the [app] extra
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
     from chainrule.files import atomic_write_bytes
     from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from chainrule.errors import extras_needed_by
 from chainrule.explainer.paths import counts
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
@@ -19,8 +20,9 @@ def plot_path_costs(sizes: Any, path: str | os.PathLike | None = None) -> Any:
 
     >>> fig = plot_path_costs([2, 2, 3])  # doctest: +SKIP
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    with extras_needed_by("plot_path_costs"):  # matplotlib: the [app] extra
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
     if path is not None:
         saved_format("plot_path_costs", os.fspath(path), PNG_ONLY)

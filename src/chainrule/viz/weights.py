@@ -18,6 +18,7 @@ import numpy as np
 
 from chainrule.backend import to_numpy
 from chainrule.checks import first_non_finite
+from chainrule.errors import extras_needed_by
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 
@@ -76,8 +77,9 @@ def plot_person_units(
     and returns its path; a name with another suffix than .png, or a NaN or infinite weight, is
     refused (ValueError) before anything is written.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    with extras_needed_by("plot_person_units"):  # matplotlib: the [app] extra
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
     from chainrule.data.family_trees import PEOPLE
     from chainrule.files import atomic_write_bytes

@@ -4,6 +4,9 @@
 >>> app = create_app()          # serve with uvicorn.run(app, host="127.0.0.1", port=8000)
 """
 
-from chainrule.web.app import create_app
+from chainrule.errors import extras_needed_by
+
+with extras_needed_by("the browser explorer (chainrule.web)"):  # starlette, pydantic: [app]
+    from chainrule.web.app import create_app
 
 __all__ = ["create_app"]

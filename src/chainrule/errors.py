@@ -53,6 +53,12 @@ class ShapeError(ValueError):
 _SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` for a message, plural unless one: "1 input", "3 inputs", and with an
+    irregular ``plural`` "1 bias", "2 biases". The one home of the plurals chainrule prints."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
 def type_name(value: object) -> str:
     """``float``, ``numpy.ndarray``, ``torch.optim.SGD``, ``chainrule.nn.Linear``: the type of
     ``value`` by the name a user would import it by, for an error that says what it was given:

@@ -32,7 +32,7 @@ from chainrule.cli.app import (
     one_model,
     path_value,
 )
-from chainrule.errors import DataError, ModelFileError, UserError
+from chainrule.errors import DataError, ModelFileError, UserError, counted
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
     import numpy as np
@@ -680,7 +680,7 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     where = (f"test {measure} {{}} on {summary['test_cases']} held-out test cases" if held_out
              else f"{measure} {{}} on all {summary['test_cases']} training cases")  # fmt: skip
     score = f"{accuracy:.2%}" if accuracy is not None else f"{summary['test_loss']:.4g}"
-    epochs = f"{summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'}"
+    epochs = counted(summary["epochs"], "epoch")
     print(f"{summary['dataset']}: {where.format(score)} after {epochs}{_best_kept(summary)}")
     baseline = summary.get("mean_predictor_loss")
     if baseline is not None and summary["test_loss"] >= HARDLY_BETTER * baseline:
@@ -978,7 +978,7 @@ def said_by_the_model(info: dict, model_path: Path, source: str, n_columns: int)
             raise
         words = str(error).split("\n")[0]
         raise DataError(
-            f"{source}: the model {model_path} does not run on {_count(n_columns, 'input column')}"
+            f"{source}: the model {model_path} does not run on {counted(n_columns, 'input column')}"
             f" ({type(error).__name__}: {words}); its file does not say how many it takes: its "
             "first layer is a module of your own"
         ) from None
@@ -1411,8 +1411,8 @@ def model_input_width(path: Path, n_features: int) -> Callable[[int, int], None]
     def check(width: int, line: int) -> None:
         if width not in (n_features, n_features + 1):
             raise DataError(
-                f"{path}: {_count(width, 'column')} but the model takes "
-                f"{_count(n_features, 'input')} (optionally followed by one label column)"
+                f"{path}: {counted(width, 'column')} but the model takes "
+                f"{counted(n_features, 'input')} (optionally followed by one label column)"
             )
 
     return check
@@ -1433,27 +1433,22 @@ def label_column_present(
     def check(width: int, line: int) -> None:
         if width == n_features:
             raise DataError(
-                f"{path}: {_count(width - 1, 'input feature')} but the model {model} expects "
+                f"{path}: {counted(width - 1, 'input feature')} but the model {model} expects "
                 f"{n_features}, taking the last of its {width} columns as the label; is the "
-                f"label column missing? (the model takes {_count(n_features, 'input')} and a "
+                f"label column missing? (the model takes {counted(n_features, 'input')} and a "
                 "label column; predict takes rows without labels)"
             )
         if width != n_features + 1:
             off = abs(width - n_features - 1)
-            by = f"{_count(off, 'column')} {'short of' if width < n_features else 'more than'}"
+            by = f"{counted(off, 'column')} {'short of' if width < n_features else 'more than'}"
             raise DataError(
-                f"{path}: {_count(width - 1, 'input feature')} but the model {model} expects "
+                f"{path}: {counted(width - 1, 'input feature')} but the model {model} expects "
                 f"{n_features}, taking the last of the {width} columns of line {line} as the "
-                f"label: {by} the model's {_count(n_features, 'input')} and a label column "
+                f"label: {by} the model's {counted(n_features, 'input')} and a label column "
                 f"({n_features + 1} columns)"
             )
 
     return check
-
-
-def _count(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural unless one: "1 column", "3 columns"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _header_of_trained_names(path: Path, table: Any, n_features: int, info: dict | None) -> Any:

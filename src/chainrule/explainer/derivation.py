@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import is_integer
+from chainrule.errors import counted
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import Math, Notation, get_notation, plain_text
 from chainrule.nn.losses import Loss
@@ -407,8 +408,7 @@ class Derivation:
         size = self.layers[layer].size
         if not 0 <= unit < size:
             raise ExplainError(
-                f"unit {layer}:{unit + 1}: layer {layer} has {size} unit{'s' * (size != 1)} "
-                f"(1 to {size})"
+                f"unit {layer}:{unit + 1}: layer {layer} has {counted(size, 'unit')} (1 to {size})"
             )
 
     # -- checks -------------------------------------------------------------------------------
@@ -458,7 +458,7 @@ class Derivation:
         """One line (a console, a log, a notebook's text/plain), not every array it holds."""
         sizes = "-".join(str(record.size) for record in self.layers)
         return (
-            f"Derivation({sizes} network, {self.n_cases} case{'s' * (self.n_cases != 1)}, "
+            f"Derivation({sizes} network, {counted(self.n_cases, 'case')}, "
             f"E = {self.error:.6g}, {self.loss.name}, {self.dtype})"
         )
 
@@ -479,7 +479,7 @@ def _check_index(call: str, what: str, index: int, size: int, hint: str) -> None
 
 def _count(n: int, noun: str = "unit") -> str:
     """'5 units, counted from 0'."""
-    return f"{n} {noun}{'s' * (n != 1)}, counted from 0"
+    return f"{counted(n, noun)}, counted from 0"
 
 
 def _finite(value: Any) -> float | None:

@@ -18,6 +18,7 @@ from itertools import combinations
 
 import numpy as np
 
+from chainrule.errors import counted
 from chainrule.explainer.build import explain
 from chainrule.explainer.derivation import Derivation
 from chainrule.explainer.network import ExplainError, Problem, as_loss, as_network
@@ -146,7 +147,7 @@ def significant_digits(text: str) -> int:
 
 def digits_text(n: int) -> str:
     """``"1 significant digit"``, ``"3 significant digits"``."""
-    return f"{n} significant digit{'' if n == 1 else 's'}"
+    return counted(n, "significant digit")
 
 
 def parse_answer(text: str) -> float:

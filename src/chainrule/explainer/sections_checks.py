@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.errors import counted
 from chainrule.explainer.blocks import (
     Builder,
     Equation,
@@ -66,19 +67,12 @@ def weights(b: Builder) -> None:
                 )
             )
         biases = _biases(b, below, j, sorted({k for _, k in rows}))
-        left = [(conn.n_weights - len(rows), "weights")]
+        left = [(conn.n_weights - len(rows), "weight", "weights")]
         if conn.bias is not None:
-            left.append((conn.bias.size - biases, "biases"))
-        left = [_count(count, "more " + what) for count, what in left if count]
+            left.append((conn.bias.size - biases, "bias", "biases"))
+        left = [counted(n, f"more {one}", f"more {many}") for n, one, many in left if n]
         if left:
             b.add(Para([f"... {' and '.join(left)} (all are in the JSON output)."]))
-
-
-def _count(count: int, what: str) -> str:
-    """``count`` and ``what`` (a plural), singular for one: "1 more bias", "4 more weights"."""
-    if count != 1:
-        return f"{count} {what}"
-    return f"{count} {what[:-2] if what.endswith('ses') else what[:-1]}"
 
 
 def _untouched(b: Builder, below: int, named: str) -> list[str | Math]:
@@ -87,9 +81,9 @@ def _untouched(b: Builder, below: int, named: str) -> list[str | Math]:
     d = b.d
     conn = d.connections[below]
     layer, unit = d.focus
-    counts = [_count(conn.n_weights, "weights")]
+    counts = [counted(conn.n_weights, "weight")]
     if conn.bias is not None:
-        counts.append(_count(conn.bias.size, "biases"))
+        counts.append(counted(conn.bias.size, "bias", "biases"))
     return [
         f"{named}: none of its {' and '.join(counts)} touches the focused unit ",
         b.n.y(layer, letter_of(b, layer), unit),

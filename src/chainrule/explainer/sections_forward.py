@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chainrule.errors import counted
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of, unit_numbers
 from chainrule.explainer.network import diagonal_blocks
@@ -11,7 +12,7 @@ from chainrule.explainer.notation import Math, join
 def intro(b: Builder) -> None:
     d = b.d
     b.add(Heading(f"Backpropagation step by step: {d.description}", 1))
-    cases = f"{d.n_cases} case{'s' * (d.n_cases != 1)}"
+    cases = counted(d.n_cases, "case")
     if d.n_cases > b.o.max_cases:
         cases += f" (the first {b.o.max_cases} written out; all are in the JSON output)"
     checked = (  # none without checks (check=False, --max-checks 0): not a word of ✓

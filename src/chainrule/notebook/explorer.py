@@ -19,7 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from chainrule.errors import UserError, extras_needed_by
+from chainrule.errors import UserError, counted, extras_needed_by
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 #: Views of one widget that keep a training run at once (the least recently used is forgotten
@@ -208,7 +208,7 @@ def _described(value: Any) -> str:
     """What a value is, for an error message: "tuple of 3 items", "ndarray of shape (3,)"."""
     name = type(value).__name__
     if isinstance(value, (tuple, list)):
-        return f"{name} of {len(value)} item{'s' * (len(value) != 1)}"
+        return f"{name} of {counted(len(value), 'item')}"
     shape = getattr(value, "shape", None)
     return name if shape is None else f"{name} of shape {tuple(shape)}"
 

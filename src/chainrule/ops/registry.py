@@ -28,7 +28,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.engine import apply
-from chainrule.errors import ShapeError, is_about_shapes, shape_reason
+from chainrule.errors import ShapeError, counted, is_about_shapes, shape_reason
 from chainrule.tensor import Tensor, array_of  # noqa: F401  (rules import it from here)
 
 VjpRule = Callable[..., Any]
@@ -185,20 +185,15 @@ def _check_rule_count(name: str, forward: Callable[..., Any], n_rules: int) -> N
     variadic = inspect.Parameter.VAR_POSITIONAL in kinds
     if not variadic and n_rules > positional:
         raise TypeError(
-            f"primitive {name!r}: {_counted(n_rules, 'derivative rule')}, but its forward "
-            f"takes at most {_counted(positional, 'input')}: give one rule per input"
+            f"primitive {name!r}: {counted(n_rules, 'derivative rule')}, but its forward "
+            f"takes at most {counted(positional, 'input')}: give one rule per input"
         )
     positional_only = [
         p for p in parameters if p.kind is p.POSITIONAL_ONLY and p.default is p.empty
     ]  # fmt: skip
     if n_rules < len(positional_only):  # a keyword cannot fill them: each is an input
         raise TypeError(
-            f"primitive {name!r}: {_counted(n_rules, 'derivative rule')}, but its forward "
-            f"takes {_counted(len(positional_only), 'positional-only input')}: give one rule "
+            f"primitive {name!r}: {counted(n_rules, 'derivative rule')}, but its forward "
+            f"takes {counted(len(positional_only), 'positional-only input')}: give one rule "
             "per input"
         )
-
-
-def _counted(n: int, noun: str) -> str:
-    """``1 input``, ``2 inputs``: a count for an error message."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"

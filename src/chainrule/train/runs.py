@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import whole_number
-from chainrule.errors import DataError, UserError
+from chainrule.errors import DataError, UserError, counted
 from chainrule.nn.activations import HIDDEN
 
 #: Per-dataset defaults. The classic problems train on all their cases with full-batch sweeps
@@ -955,7 +955,7 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     labels = _source(ds, labels=True)
     if n_in is not None and ds.n_features != n_in:  # else the model's forward says if it fits
         raise DataError(
-            f"{_source(ds)}: {ds.n_features} input feature{'s' * (ds.n_features != 1)} but the "
+            f"{_source(ds)}: {counted(ds.n_features, 'input feature')} but the "
             f"model {source} expects {n_in}"
         )
     if n_out is None:  # a head of the user's own: its width would be a guess, refused on
@@ -973,5 +973,5 @@ def check_model_fits(model_info: dict, ds: Any, source: str) -> None:
     if ds.task != "classification" and ds.n_outputs != n_out:  # one target per output unit
         raise DataError(
             f"{labels}: {ds.n_outputs} {ds.task} target column{'s' * (ds.n_outputs != 1)} but "
-            f"the model {source} has {n_out} output unit{'s' * (n_out != 1)}"
+            f"the model {source} has {counted(n_out, 'output unit')}"
         )

@@ -39,6 +39,7 @@ from chainrule.engine import (
     rule_params,
     sum_over_consumers,
 )
+from chainrule.errors import counted
 from chainrule.explainer.notation import weight_index
 from chainrule.files import atomic_write_text
 from chainrule.ops.shape import shared_constants
@@ -930,7 +931,7 @@ def zoom(output: Tensor, cotangent: Any = None) -> ComputationGraph:
     n_tensors = zoom_tensors(n_cases, n_in, n_out, bias is not None)
     if n_tensors > MAX_GRAPH_TENSORS:
         raise ValueError(
-            f"zoom: {n_cases} case{'s' * (n_cases != 1)} of a {n_in} -> {n_out} layer "
+            f"zoom: {counted(n_cases, 'case')} of a {n_in} -> {n_out} layer "
             f"({n_cases * n_in * n_out} products) is too many to draw: its scalar graph has "
             f"{n_tensors} tensors, and a drawing shows at most {MAX_GRAPH_TENSORS}; zoom into "
             "fewer cases (x[:1]) or a smaller layer (17 x 17 with one case fits)"

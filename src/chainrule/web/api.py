@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chainrule.errors import UserError
+from chainrule.errors import UserError, counted
 from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
@@ -261,7 +261,7 @@ def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict
             if not taken:
                 raise
             raise UserError(  # the steps before it stand: say so, and where the run is
-                f"{error} The {taken} step{'s' * (taken != 1)} before it in this request were "
+                f"{error} The {counted(taken, 'step')} before it in this request were "
                 f"taken: the run is at step {run.step_count}."
             ) from None
     return run.to_json()

@@ -144,13 +144,21 @@ def create_app(
     async def start_network(_: Request) -> Response:
         return JSONResponse(start.to_json())
 
-    opening = [] if start is None else [Route("/api/seed", start_network, methods=["GET"])]
+    opening = (
+        []
+        if start is None
+        else [
+            Route("/api/seed", start_network, methods=["GET"]),
+            # the page's file by its own name is the page too, marked as / marks it
+            Route("/static/index.html", index, methods=["GET"]),
+        ]
+    )
 
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-            *opening,  # matched before the API's own /api/seed
+            *opening,  # matched before the API's own /api/seed and the static files
             *routes(store),
             Mount("/static", RevalidatedFiles(directory=STATIC_DIR), name="static"),
         ],

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import tomllib
+from hidden_modules import hiding
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What the test extra installs and test-light does not (and the oracles some tests import;
@@ -15,23 +16,10 @@ HEAVY = ("torch", "playwright", "jax", "jaxlib", "mpi4py", "nbclient", "nbformat
          "anywidget", "mkdocs", "onnx", "onnxruntime", "array_api_strict", "array_api_compat",
          "schemathesis", "autograd", "micrograd", "IPython", "yaml")  # fmt: skip
 
-# As where they are not installed: importing one raises ModuleNotFoundError and find_spec finds
-# nothing. (sys.modules[name] = None would raise ImportError instead, which scipy and sklearn
-# take for a broken torch, not an absent one.)
-BLOCK = f"""
-import importlib.abc, importlib.util, sys
-
-def heavy(name):
-    return name.split(".")[0] in {HEAVY!r}
-
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if heavy(name):
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-
-sys.meta_path.insert(0, Missing())
-find_spec = importlib.util.find_spec
-importlib.util.find_spec = lambda name, *args: None if heavy(name) else find_spec(name, *args)
+# The heavy packages made absent (hidden_modules), then pytest run on the files asked for
+BLOCK = (
+    hiding(HEAVY)
+    + f"""
 for name in {HEAVY!r}:  # the blocker itself works, or the run below would pass vacuously
     try:
         __import__(name)
@@ -43,9 +31,10 @@ for name in {HEAVY!r}:  # the blocker itself works, or the run below would pass 
 from importlib.metadata import entry_points
 import pytest
 plugins = entry_points(group="pytest11")
-absent = [arg for ep in plugins if heavy(ep.value) for arg in ("-p", "no:" + ep.name)]
-sys.exit(pytest.main([*absent, *sys.argv[1:]]))
+disabled = [arg for ep in plugins if absent(ep.value) for arg in ("-p", "no:" + ep.name)]
+sys.exit(pytest.main([*disabled, *sys.argv[1:]]))
 """
+)
 
 
 def test_the_light_extra_installs_no_torch_and_no_browser():

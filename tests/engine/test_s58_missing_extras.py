@@ -14,33 +14,16 @@ from pathlib import Path
 
 import pytest
 import tomllib
+from hidden_modules import hiding
 
 from chainrule import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BLOCK = """
-import importlib.abc, importlib.util, sys
-
-ABSENT = {absent!r}
-
-def absent(name):
-    return name.split(".")[0] in ABSENT
-
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if absent(name):
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-
-sys.meta_path.insert(0, Missing())
-find_spec = importlib.util.find_spec
-importlib.util.find_spec = lambda name, *args: None if absent(name) else find_spec(name, *args)
-"""
-
 
 def _run(absent: tuple[str, ...], code: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """``code`` run by a fresh Python in which the modules ``absent`` are not installed."""
-    script = BLOCK.format(absent=absent) + code
+    script = hiding(absent) + code
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"}
     return subprocess.run(
         [sys.executable, "-c", script],

@@ -30,6 +30,14 @@ def test_the_seed_networks_options_name_the_value_that_is_not_finite(args, line,
     assert err == f"chainrule: {line} is not a finite number"
 
 
+def test_a_flat_file_is_one_case(tmp_path, capsys):
+    """A 1-D .npy is one case, as the explainer reads it: its second number is column 2."""
+    np.save(tmp_path / "one.npy", np.array([1.0, np.nan]))
+    assert main(["explain", "--input", str(tmp_path / "one.npy"), "--target", "1,0,1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "chainrule: --input: case 1, column 2: nan is not a finite number"
+
+
 def test_the_python_api_names_the_case_and_entry():
     with pytest.raises(ExplainError, match=r"^explain: the input holds nan at case 1, entry 0 "):
         cr.explain(

@@ -74,8 +74,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
         ) from None
     from chainrule.cli.train import refuse_non_finite
 
-    refuse_non_finite(values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1),
-                      f"--{what}")  # fmt: skip
+    refuse_non_finite(np.atleast_2d(values), f"--{what}")  # a flat array is one case
     return values
 
 

@@ -29,6 +29,10 @@ from typing import Any
 
 from chainrule.errors import ShapeError, UserError, missing_extra
 
+#: The names this module takes from chainrule.cli.app (which needs typer)
+_FROM_APP = ("ABORTS", "EXITS", "NO_ARGS", "USAGE_ERRORS", "ClosedStdout", "Stopped", "Terminated",
+             "app")  # fmt: skip
+
 try:
     from chainrule.cli.app import (
         ABORTS,
@@ -50,8 +54,7 @@ except ModuleNotFoundError as error:
     def __getattr__(name: str) -> Any:
         """``from chainrule.cli import app``: the same message, not "cannot import name" (other
         names, such as those ``hasattr`` and ``inspect`` ask for, are AttributeErrors)."""
-        from_app = ("ABORTS", "EXITS", "NO_ARGS", "USAGE_ERRORS", "ClosedStdout", "Stopped")
-        if name in (*from_app, "Terminated", "app"):
+        if name in _FROM_APP:
             raise _WITHOUT_TYPER.with_traceback(None)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 else:

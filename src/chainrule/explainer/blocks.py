@@ -94,7 +94,7 @@ class Builder:
 
     @property
     def inputs_gradients_shown(self) -> bool:
-        """Whether the write-up has the inputs' dE/dy: only when asked for (--unit 0:i)."""
+        """Whether the write-up has the inputs' dE/dy: only when asked for (--unit 0:1 ...)."""
         return bool(self.o.focused and self.d.focus and self.d.focus[0] == 0)
 
     def _focus_in(self, layer: int) -> int | None:

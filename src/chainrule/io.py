@@ -1037,12 +1037,13 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     _check_io_sizes(description, json_path)
     # after the shapes' checks, which name what differs where another save's weights differ
     # in shape; before the arrays are read, which it spares
-    _check_saved_together(description, json_path, weights_path)
+    metadata = read_metadata(weights_path)  # once, for the two checks that read it
+    _check_saved_together(description, metadata, json_path, weights_path)
     weights = read_arrays(weights_path)
     _check_finite(weights, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
-    _check_written_by_chainrule(description, json_path, weights_path)
+    _check_written_by_chainrule(description, metadata, json_path, weights_path)
     _assign_parameters(model, weights)
     _freeze(model, description.get("frozen", []), json_path)
     model.eval()
@@ -1051,7 +1052,9 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     return model, description
 
 
-def _check_saved_together(description: dict, json_path: Path, weights_path: Path) -> None:
+def _check_saved_together(
+    description: dict, metadata: Mapping[str, str], json_path: Path, weights_path: Path
+) -> None:
     """Refuse weights of another save than their description's: a save killed between renaming
     the weights and the description over the old ones (:func:`_replace_model_files`) left the
     new weights beside the old model.json, whose standardizer and class names are another
@@ -1060,7 +1063,7 @@ def _check_saved_together(description: dict, json_path: Path, weights_path: Path
     checkpoint's, one from before the key, one no chainrule call wrote: see
     :func:`_check_written_by_chainrule`) is not checked."""
     recorded = description.get(DIGEST_KEY)
-    held = read_metadata(weights_path).get(DIGEST_KEY)
+    held = metadata.get(DIGEST_KEY)
     if recorded is None or held is None or recorded == held:
         return
     raise ModelFileError(
@@ -1072,13 +1075,15 @@ def _check_saved_together(description: dict, json_path: Path, weights_path: Path
     )
 
 
-def _check_written_by_chainrule(description: dict, json_path: Path, weights_path: Path) -> None:
+def _check_written_by_chainrule(
+    description: dict, metadata: Mapping[str, str], json_path: Path, weights_path: Path
+) -> None:
     """Refuse a weights file with no chainrule metadata (PyTorch's ``save_file`` of a
     ``state_dict`` writes none) put over the one :func:`save_model` wrote beside
     ``json_path``, which records that one's digest: its square layers would load transposed
     without a word if it holds PyTorch's (out, in) weights. Checked after the shapes and
     dtypes, whose refusals say more where they differ."""
-    if DIGEST_KEY not in description or file_layout(read_metadata(weights_path)) is not None:
+    if DIGEST_KEY not in description or file_layout(metadata) is not None:
         return
     raise ModelFileError(
         f"{weights_path}: was not written with {json_path.name} (it has no chainrule metadata, "

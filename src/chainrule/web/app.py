@@ -133,10 +133,12 @@ def create_app(
     store = SessionStore(max_sessions)
     document = openapi_document(__version__)
 
+    marked = None if start is None else _page_on_model()  # read once, not per request
+
     async def index(_: Request) -> Response:
-        if start is None:  # the file as it ships (a 304 while its ETag matches)
+        if marked is None:  # the file as it ships (a 304 while its ETag matches)
             return FileResponse(STATIC_DIR / "index.html", headers=REVALIDATE)
-        return HTMLResponse(_page_on_model(), headers=REVALIDATE)
+        return HTMLResponse(marked, headers=REVALIDATE)
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)

@@ -128,3 +128,14 @@ def test_an_encoder_name_with_an_empty_hidden_layer_is_named(capsys):
     assert re.fullmatch(r"chainrule: encoder-4-0-4: .*hidden layer.*got 0", err), err
     with pytest.raises(DataError, match=r"encoder-8-4-0-8: .*got 4,0"):
         cr.data.load("encoder-8-4-0-8")
+
+
+def test_an_encoder_name_with_a_too_large_hidden_layer_is_named(capsys, tmp_path):
+    from chainrule.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--data", "encoder-4-2000000-4", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--hidden" not in err  # never given: the size came from the dataset's name
+    assert re.fullmatch(r"chainrule: --data encoder-4-2000000-4: .*1,000,000, got 2000000", err)
+    assert not out.exists()

@@ -194,6 +194,11 @@ def _take_named_hidden(data: str, preset: dict[str, Any], chosen: dict[str, Any]
         return
     key, named = found
     preset["hidden"] = _sizes(named["hidden"])
+    if not _layer_sizes_in_range(preset["hidden"]):  # said of --data: no --hidden was given
+        raise UserError(
+            f"--data {data}: an encoder's hidden layers need sizes from 1 to "
+            f"{MAX_LAYER_SIZE:,}, got {','.join(map(str, preset['hidden']))}"
+        )
     if "hidden" in chosen and _sizes(chosen["hidden"]) != preset["hidden"]:
         sizes = _sizes(chosen["hidden"])
         other = "-".join(map(str, [key, named["n"], *sizes, named["n"]]))
@@ -216,7 +221,7 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
     _choice("dtype", config.dtype, DTYPES)
     if config.task is not None:
         _choice("task", config.task, TABLE_TASKS)
-    if not config.hidden or any(not 1 <= int(n) <= MAX_LAYER_SIZE for n in config.hidden):
+    if not config.hidden or not _layer_sizes_in_range(config.hidden):
         raise UserError(
             f"--hidden needs layer sizes from 1 to {MAX_LAYER_SIZE:,}, got {config.hidden}"
         )
@@ -365,6 +370,10 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     if test is train:
         parts[2] = parts[0]
     return Prepared(parts[0], parts[1], parts[2], standardizer, ds)
+
+
+def _layer_sizes_in_range(sizes: Sequence[Any]) -> bool:
+    return all(1 <= int(n) <= MAX_LAYER_SIZE for n in sizes)
 
 
 def _sizes(hidden: Any) -> list[int]:

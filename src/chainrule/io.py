@@ -1040,6 +1040,7 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     metadata = read_metadata(weights_path)  # once, for the two checks that read it
     _check_saved_together(description, metadata, json_path, weights_path)
     weights = read_arrays(weights_path)
+    _check_unchanged(weights, description, metadata, weights_path)
     _check_finite(weights, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
@@ -1059,9 +1060,9 @@ def _check_saved_together(
     the weights and the description over the old ones (:func:`_replace_model_files`) left the
     new weights beside the old model.json, whose standardizer and class names are another
     model's. Both files of a save record the weights' :data:`DIGEST_KEY`; the check compares
-    the two records (the header is read anyway, nothing is hashed), and a file without one (a
-    checkpoint's, one from before the key, one no chainrule call wrote: see
-    :func:`_check_written_by_chainrule`) is not checked."""
+    the two records (the header is read anyway; :func:`_check_unchanged` hashes the weights
+    once they are read), and a file without one (a checkpoint's, one from before the key, one
+    no chainrule call wrote: see :func:`_check_written_by_chainrule`) is not checked."""
     recorded = description.get(DIGEST_KEY)
     held = metadata.get(DIGEST_KEY)
     if recorded is None or held is None or recorded == held:
@@ -1072,6 +1073,29 @@ def _check_saved_together(
         f"two files, or one was copied from another save; save the model again (or, to load "
         f"these weights with this description all the same, delete the field {DIGEST_KEY!r} "
         f"from {json_path.name})"
+    )
+
+
+def _check_unchanged(
+    weights: Mapping[str, np.ndarray],
+    description: dict,
+    metadata: Mapping[str, str],
+    weights_path: Path,
+) -> None:
+    """Refuse weights whose bytes are not the ones their save recorded: a byte of the file
+    changed on disk or in a copy, or an array edited and written back with the old metadata.
+    Hashed where both files record the same :data:`DIGEST_KEY` (:func:`_check_saved_together`
+    said the rest); the SHA-256 costs about a second per GB, beside reading it."""
+    recorded = description.get(DIGEST_KEY)
+    if recorded is None or metadata.get(DIGEST_KEY) != recorded:
+        return
+    if _weights_digest(weights) == recorded:
+        return
+    raise ModelFileError(
+        f"{weights_path}: its weights are not the ones saved (their SHA-256 differs from the "
+        f"{DIGEST_KEY} both files record): the file was changed or damaged after it was "
+        f"written; save the model again (or, to load the weights as they are, delete the field "
+        f"{DIGEST_KEY!r} from {MODEL_JSON})"
     )
 
 

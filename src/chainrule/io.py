@@ -531,24 +531,20 @@ def _weights_digest(weights: Mapping[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _model_files(weights: dict, description: dict, *, digest: bool = False) -> dict[str, bytes]:
+def _model_files(weights: dict, description: dict) -> dict[str, bytes]:
     """The two files of a model, in memory: a description that is not JSON fails here, before
-    anything is written. With ``digest``, both record the weights' :data:`DIGEST_KEY`."""
-    metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT}
-    if digest:
-        metadata[DIGEST_KEY] = _weights_digest(weights)
-        description = {**description, DIGEST_KEY: metadata[DIGEST_KEY]}
+    anything is written. Both record the weights' :data:`DIGEST_KEY`."""
+    digest = _weights_digest(weights)
+    metadata = {"format": MODEL_FORMAT, LAYOUT_KEY: CHAINRULE_LAYOUT, DIGEST_KEY: digest}
     return {
         WEIGHTS_FILE: _safetensors_bytes(weights, metadata),
-        MODEL_JSON: json_text(description).encode(),
+        MODEL_JSON: json_text({**description, DIGEST_KEY: digest}).encode(),
     }
 
 
-def _write_model_files(
-    directory: Path, weights: dict, description: dict, *, digest: bool = False
-) -> None:
+def _write_model_files(directory: Path, weights: dict, description: dict) -> None:
     """Both files into a new (staging) directory."""
-    for name, data in _model_files(weights, description, digest=digest).items():
+    for name, data in _model_files(weights, description).items():
         atomic_write_bytes(directory / name, data)
 
 
@@ -565,7 +561,7 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     than loading the weights under another save's standardizer or class names; the temporary
     folder such a kill leaves is removed by a later save once nothing in it has been written
     for an hour (:func:`_remove_staging_leftovers`)."""
-    files = _model_files(weights, description, digest=True)
+    files = _model_files(weights, description)
     staged = staging_dir(directory / MODEL_JSON)
     try:
         for name, data in files.items():
@@ -739,7 +735,7 @@ def _write_model(path: Path, weights: dict, description: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(path)
     try:
-        _write_model_files(tmp, weights, description, digest=True)
+        _write_model_files(tmp, weights, description)
         os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -1040,8 +1036,8 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     metadata = read_metadata(weights_path)  # once, for the two checks that read it
     _check_saved_together(description, metadata, json_path, weights_path)
     weights = read_arrays(weights_path)
+    _check_finite(weights, weights_path)  # names the array: said first where a NaN came in
     _check_unchanged(weights, description, metadata, weights_path)
-    _check_finite(weights, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
     _check_dtypes(model, weights, weights_path, json_path)
     _check_written_by_chainrule(description, metadata, json_path, weights_path)
@@ -1061,8 +1057,8 @@ def _check_saved_together(
     new weights beside the old model.json, whose standardizer and class names are another
     model's. Both files of a save record the weights' :data:`DIGEST_KEY`; the check compares
     the two records (the header is read anyway; :func:`_check_unchanged` hashes the weights
-    once they are read), and a file without one (a checkpoint's, one from before the key, one
-    no chainrule call wrote: see :func:`_check_written_by_chainrule`) is not checked."""
+    once they are read), and a file without one (one from before the key, one no chainrule
+    call wrote: see :func:`_check_written_by_chainrule`) is not checked."""
     recorded = description.get(DIGEST_KEY)
     held = metadata.get(DIGEST_KEY)
     if recorded is None or held is None or recorded == held:
@@ -1089,14 +1085,22 @@ def _check_unchanged(
     recorded = description.get(DIGEST_KEY)
     if recorded is None or metadata.get(DIGEST_KEY) != recorded:
         return
-    if _weights_digest(weights) == recorded:
-        return
-    raise ModelFileError(
-        f"{weights_path}: its weights are not the ones saved (their SHA-256 differs from the "
-        f"{DIGEST_KEY} both files record): the file was changed or damaged after it was "
-        f"written; save the model again (or, to load the weights as they are, delete the field "
-        f"{DIGEST_KEY!r} from {MODEL_JSON})"
-    )
+    _check_digest(
+        weights, recorded, weights_path,
+        f"save the model again (or, to load the weights as they are, delete the field "
+        f"{DIGEST_KEY!r} from {MODEL_JSON})",
+    )  # fmt: skip
+
+
+def _check_digest(arrays: Mapping[str, np.ndarray], recorded: str, path: Path, remedy: str) -> None:
+    """Raise ModelFileError where ``arrays`` (read from ``path``) hash to another digest than
+    the ``recorded`` one, saying ``remedy``."""
+    if _weights_digest(arrays) != recorded:
+        raise ModelFileError(
+            f"{path}: its arrays are not the ones saved (their SHA-256 differs from the "
+            f"{DIGEST_KEY} recorded when it was written): the file was changed or damaged "
+            f"since; {remedy}"
+        )
 
 
 def _check_written_by_chainrule(
@@ -1400,7 +1404,10 @@ def save_checkpoint(
     aside = target.with_name(_ASIDE_PREFIX + target.name)
     try:
         _write_model_files(tmp, weights, description)
-        write_arrays(tmp / OPTIMIZER_FILE, state_arrays)
+        state_arrays = {name: to_numpy(array) for name, array in state_arrays.items()}
+        write_arrays(
+            tmp / OPTIMIZER_FILE, state_arrays, {DIGEST_KEY: _weights_digest(state_arrays)}
+        )
         atomic_write_json(tmp / TRAINER_JSON, {"format": CHECKPOINT_FORMAT, **state_json})
         if target.exists():
             os.rename(target, aside)
@@ -1561,4 +1568,10 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
     model, info = load_model(epoch_dir, xp=xp, device=device)
     state = read_trainer_state(epoch_dir / TRAINER_JSON)
     arrays = read_arrays(epoch_dir / OPTIMIZER_FILE)
+    recorded = read_metadata(epoch_dir / OPTIMIZER_FILE).get(DIGEST_KEY)
+    if recorded is not None:  # a checkpoint written before the digest has none
+        _check_digest(
+            arrays, recorded, epoch_dir / OPTIMIZER_FILE,
+            f"resume from another checkpoint ({epoch_dir.parent} keeps the latest ones)",
+        )  # fmt: skip
     return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}

@@ -1,6 +1,6 @@
-"""load_model hashes the weights it reads against the digest their save recorded: a byte
-changed on disk, or an array edited and written back with the old metadata, is refused naming
-the file, where it used to load the changed numbers without a word."""
+"""load_model and load_checkpoint hash the arrays they read against the digest their save
+recorded: a byte changed on disk, or an array edited and written back with the old metadata, is
+refused naming the file, where it used to load the changed numbers without a word."""
 
 import json
 
@@ -9,7 +9,8 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 import chainrule as cr
-from chainrule.io import DIGEST_KEY, MODEL_JSON, WEIGHTS_FILE, ModelFileError
+from chainrule import nn, optim
+from chainrule.io import DIGEST_KEY, MODEL_JSON, OPTIMIZER_FILE, WEIGHTS_FILE, ModelFileError
 
 
 def _saved(tmp_path):
@@ -29,7 +30,7 @@ def test_a_flipped_byte_in_the_weights_is_refused(tmp_path):
     data = bytearray(path.read_bytes())
     data[_data_start(path) + 5] ^= 0x01  # a low mantissa bit: a finite number, slightly off
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelFileError, match=r"model\.safetensors: its weights are not the ones"):
+    with pytest.raises(ModelFileError, match=r"model\.safetensors: its arrays are not the ones"):
         cr.io.load_model(directory)
 
 
@@ -58,3 +59,26 @@ def test_an_unchanged_model_loads_with_its_numbers(tmp_path):
     loaded, _ = cr.io.load_model(directory)
     for (name, p), (_, q) in zip(model.named_parameters(), loaded.named_parameters()):
         np.testing.assert_array_equal(np.asarray(p.data), np.asarray(q.data), err_msg=name)
+
+
+def _flip_a_data_byte(path):
+    data = bytearray(path.read_bytes())
+    data[_data_start(path) + 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("file", [WEIGHTS_FILE, OPTIMIZER_FILE])
+def test_a_flipped_byte_in_a_checkpoint_is_refused_at_resume(tmp_path, file):
+    def trainer():
+        net = nn.mlp([2, 3, 1], output="logistic", rng=0)
+        opt = optim.Adam(net.parameters(), lr=0.1)  # moments: optimizer.safetensors holds arrays
+        return cr.train.Trainer(net, nn.SquaredError(), opt, checkpoint_dir=tmp_path / "ck",
+                                progress=False)  # fmt: skip
+
+    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
+    trainer().fit(data, epochs=1)
+    (epoch,) = (tmp_path / "ck").glob("epoch-*")
+    cr.io.load_checkpoint(epoch)  # as written: loads
+    _flip_a_data_byte(epoch / file)
+    with pytest.raises(ModelFileError, match=rf"{file}: its arrays are not the ones saved"):
+        trainer().resume(tmp_path / "ck")

@@ -122,6 +122,19 @@ def test_explain_torch_model_mistakes(tmp_path, capsys, xor_run):
                       "--input", "1,0", "--target", "1", match="not both")  # fmt: skip
 
 
+def test_explain_torch_model_names_the_input_width_as_for_a_model(tmp_path, capsys):
+    """A --torch-model's --input of the wrong width is refused as --model's is, naming
+    --input and the width the first layer takes (it began with the file's name, in the
+    explainer's words of shapes)."""
+    from safetensors.numpy import save_file
+
+    plain = tmp_path / "plain.safetensors"
+    save_file({"0.weight": np.ones((2, 3), np.float32), "0.bias": np.zeros(2, np.float32)}, plain)
+    line = assert_user_error(capsys, "explain", "--torch-model", plain, "--arch", "3,2",
+                             "--input", "1,0", "--target", "1,0", match="--input")  # fmt: skip
+    assert line == f"chainrule: --input: 2 values per case but model {plain} takes 3"
+
+
 @pytest.mark.parametrize(
     "architecture, arch, match",
     [

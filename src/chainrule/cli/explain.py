@@ -196,6 +196,10 @@ def _problem_args(
         from chainrule.interop import load_torch
 
         net, model = load_torch(torch_model, arch), torch_model
+        from chainrule.io import model_description
+
+        # described as a saved model's file would be: what the --input checks below read
+        info = model_description(net)
     if net is None and (input is None) != (target is None):
         raise UserError("give both --input and --target (or neither, for the seed network)")
     seed_loss = as_loss("squared-error").name

@@ -36,7 +36,7 @@ def test_each_softmax_units_step_holds_with_torchs_numbers():
         nn.Linear(4, 2, rng=1, dtype="float64"), nn.Logistic(),
     )  # fmt: skip
     x, t = np.array([[0.3, -0.2, 0.9]]), np.array([[1.0, 0.0]])
-    text = cr.explainer.render(cr.explain(model, x, t, loss="sse"), "text")
+    text = cr.explainer.render(cr.explain(model, x, t, loss="squared-error"), "text")
     assert "softmax Jacobian" not in text
     steps = [STEP.search(line.strip()) for line in text.splitlines()]
     steps = [m for m in steps if m]

@@ -606,10 +606,8 @@ def _named_loss(loss: Any) -> Loss:
     try:
         if isinstance(loss, dict):
             return loss_from_config(loss)
-        if isinstance(loss, str):
-            aliases = {"sse": "squared-error", "ce": "cross-entropy", "bce": "binary-cross-entropy"}
-            key = loss.strip().lower().replace("_", "-")
-            return loss_from_name(aliases.get(key, key))
+        if isinstance(loss, str):  # the library's names, as train --loss and the page take
+            return loss_from_name(loss)
     except UserError as error:
         raise ExplainError(f"explain: {error}") from None
     raise ExplainError(f"explain: loss {loss!r} is not known; use one of {', '.join(LOSSES)}")

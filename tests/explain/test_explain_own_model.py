@@ -262,7 +262,10 @@ def test_inputs_and_targets_that_need_a_gradient_are_read_as_their_values():
     teacher = nn.mlp([3, 2], output=None, rng=1)(x)
     assert teacher.requires_grad
     taught = np.array(teacher.numpy())
-    for inputs, targets, plain_targets, loss in ((x, [1], [1], "ce"), (X, teacher, taught, "mse")):
+    for inputs, targets, plain_targets, loss in (
+        (x, [1], [1], "cross-entropy"),
+        (X, teacher, taught, "mse"),
+    ):
         derivation = cr.explain(model, inputs, targets, loss)
         assert derivation.all_ok
         assert to_dict(derivation) == to_dict(cr.explain(model, X, plain_targets, loss))
@@ -273,7 +276,7 @@ def test_inputs_and_targets_that_need_a_gradient_are_read_as_their_values():
             model[0].weight.grad.numpy()[i, j], rel=1e-12
         )
     pytest.importorskip("anywidget")  # the notebook extra
-    assert type(cr.explorer(model, (x[0], 1), "ce")).__name__ == "ExplorerWidget"
+    assert type(cr.explorer(model, (x[0], 1), "cross-entropy")).__name__ == "ExplorerWidget"
 
 
 def test_the_checks_notes_are_the_finite_difference_checks_own():

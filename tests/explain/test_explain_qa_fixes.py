@@ -465,9 +465,9 @@ def test_an_integer_one_hot_row_for_one_case_says_it_was_read_as_labels(given):
     model = nn.mlp([3, 4, 3], output=None, rng=0)
     hint = re.escape("write one case's one-hot row as [[0, 0, 1]]")
     with pytest.raises(ExplainError, match=hint):
-        explain(model, [[1.0, 2.0, 3.0]], given, "ce")
-    assert explain(model, [[1.0, 2.0, 3.0]], [[0, 0, 1]], "ce").error == pytest.approx(
-        explain(model, [[1.0, 2.0, 3.0]], [2], "ce").error, rel=1e-15
+        explain(model, [[1.0, 2.0, 3.0]], given, "cross-entropy")
+    assert explain(model, [[1.0, 2.0, 3.0]], [[0, 0, 1]], "cross-entropy").error == pytest.approx(
+        explain(model, [[1.0, 2.0, 3.0]], [2], "cross-entropy").error, rel=1e-15
     )
 
 

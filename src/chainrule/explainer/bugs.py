@@ -166,6 +166,17 @@ def _refuse_too_many_paths(output: Tensor) -> None:
         )
 
 
+def refuse_before_checks(d: Any, name: str) -> None:
+    """Refuse what :func:`run_bug` would refuse for bug ``name`` on derivation ``d``, before
+    :func:`~chainrule.explainer.explain` runs its finite differences (the costly part, which
+    run_bug comes after): an unknown name, and a ``no-toposort`` walk past its budget
+    (:func:`no_toposort_rule_calls`, linear; :func:`backward_no_toposort` counts again for a
+    caller that runs it directly). ``d`` needs only its forward and backward pass."""
+    get_bug(name)
+    if name == "no-toposort":
+        _refuse_too_many_paths(unit_graph_of(d).E)
+
+
 def backward_no_toposort(output: Tensor) -> dict[int, Any]:
     """Visit depth-first from the output, each parent as soon as a consumer has sent to it (the
     recursive walk, on a stack); each visit runs the tensor's rule on its total so far.

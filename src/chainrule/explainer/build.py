@@ -86,12 +86,14 @@ def explain(
     focused unit, and with ``symbolic`` the sympy proof (or why it was skipped: a network too
     large, or no sympy, whose message names the [app] extra that installs it). ``bug`` names a
     teaching bug (:data:`~chainrule.explainer.bugs.BUGS`) whose wrong gradients are set beside the
-    right ones; ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix form and the
-    graph's fan-out node; ``paths`` the count of paths to E against backprop's cost, layer by layer.
-    ``case_source`` says in plain words where the cases come from (which case of which data, how
-    its inputs were scaled, which class its target is); every format shows it beside the inputs
-    and the JSON holds it, since ``x`` and ``t`` are the numbers the model computes with, which
-    need not be the data file's (standardised inputs, one-hot targets).
+    right ones (a bug that would be refused, ``no-toposort`` past its budget, is refused before
+    any check runs); ``views`` adds the focused dE/dy_i as Hinton's sum, a row of the matrix
+    form and the graph's fan-out node; ``paths`` the count of paths to E against backprop's
+    cost, layer by layer. ``case_source`` says in plain words where the cases come from (which
+    case of which data, how its inputs were scaled, which class its target is); every format
+    shows it beside the inputs and the JSON holds it, since ``x`` and ``t`` are the numbers the
+    model computes with, which need not be the data file's (standardised inputs, one-hot
+    targets).
 
     >>> d = explain()                      # the seed network
     >>> round(d.sum_over_j(1, 0) - d.dE_dy(1, 0).value, 12)
@@ -105,6 +107,10 @@ def explain(
         )
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
+    if bug is not None:  # a bug that will be refused is refused before the checks run
+        from chainrule.explainer.bugs import refuse_before_checks  # teaching code, as below
+
+        refuse_before_checks(derivation, bug)
     derivation.case_source = (case_source or "").strip() or None  # blank says nothing
     for note in (dropout_note(problem.network), frozen_note(problem.network)):
         if note is not None:

@@ -525,6 +525,11 @@ def gradient_check(state: NetworkState) -> dict:
     would; ``near_zero`` how many of them agree only by being within the tolerance of 0.
     ``eps`` is the base step; ``notes`` (:func:`step_notes`) says where a smaller one was taken.
 
+    ``ok`` is True when every checked derivative agrees, False when any disagrees, and None
+    (no verdict) when none disagrees but every one agrees only within the tolerance of 0: an
+    engine value of 0 would pass there too, so the check proves nothing (a network whose E is
+    about 1e37, its tolerance the rounding of so large an E, or every unit saturated).
+
     A relative difference is taken against |numeric|, but never against less than the check's
     own tolerance: a derivative whose true value is below the difference's rounding noise has
     no meaningful relative error (its numeric value may be 0)."""
@@ -538,17 +543,27 @@ def gradient_check(state: NetworkState) -> dict:
     failed = [(name, check) for name, check in checks if not check.ok]
     differences = np.array([check.difference for _, check in checks])
     scales = np.array([max(abs(check.numeric), check.atol) for _, check in checks])
+    near_zero = sum(check.ok and check.near_zero for _, check in checks)
     return {
-        "ok": not failed,
+        "ok": _verdict(len(failed), near_zero, len(checks)),
         "failed": len(failed),
         "max_abs_error": float(np.max(differences)),  # np.max keeps a NaN, as it should
         "max_rel_error": float(np.max(differences / scales)),
         "where": max(failed, key=_times_tolerance)[0] if failed else None,
         "eps": FD_EPS,
         "checked": len(checks),
-        "near_zero": sum(check.ok and check.near_zero for _, check in checks),
+        "near_zero": near_zero,
         "notes": step_notes(d),
     }
+
+
+def _verdict(failed: int, near_zero: int, checked: int) -> bool | None:
+    """The gradient check's ``ok``: False when any derivative disagrees; None when all agree
+    but only within the tolerance of 0 (the check cannot tell them from 0, so it is no pass);
+    else True."""
+    if failed:
+        return False
+    return None if near_zero == checked else True
 
 
 def step_notes(d: Derivation) -> list[str]:

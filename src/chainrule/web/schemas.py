@@ -458,14 +458,23 @@ class NudgeResponse(BaseModel):
 class GradcheckResponse(BaseModel):
     """Every dE/dw, dE/db, dE/dx against central differences (float64)."""
 
-    ok: bool
+    ok: bool | None = Field(
+        description="true: every checked derivative agrees; false: `failed` of them disagree; "
+        "null, no verdict: none disagrees, but every one agrees only within the tolerance of 0 "
+        "(`near_zero` equals `checked`), so the check says only that the derivatives are small "
+        "against its tolerance, not that their rules are right (an engine value of 0 would "
+        "pass too)."
+    )
     failed: int
     max_abs_error: float
     max_rel_error: float
     where: str | None
     eps: float = Field(description="The base step; a note in `notes` names any smaller one.")
     checked: int
-    near_zero: int  # of the checked, how many agree within the tolerance of 0 (small, no proof)
+    near_zero: int = Field(
+        description="Of the checked, how many agree only within the tolerance of 0: for those "
+        "the check says only that the derivative is small, not that its rule is right."
+    )
     notes: list[str] = Field(
         description="The explainer's notes on the check's steps: where it took a step below "
         "eps (a weight's step is eps over the largest |y| it multiplies, a y's eps over the "

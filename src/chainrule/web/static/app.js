@@ -1405,8 +1405,13 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       if (S.net !== net) return;  // the network changed meanwhile: this check is not of it
       const notes = r.notes || [];
       const box = $("gradcheck-result");
-      box.innerHTML = `${r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`}: ${r.checked} derivatives against central differences
-        (&epsilon; = ${r.eps}${notes.length ? ", the base step: smaller where a note below says so" : ""}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : ""}`;
+      // ok null: none disagrees, but each agrees only within the tolerance of 0, which proves nothing
+      const verdict = r.ok === null ? "&#x2753; inconclusive, no pass" : r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`;
+      const nearZero = r.ok === null
+        ? ` All ${r.checked} of them agree only within the tolerance of 0: the check says only that the derivatives are small against its tolerance, not that their rules are right (an engine value of 0 would pass too).`
+        : r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : "";
+      box.innerHTML = `${verdict}: ${r.checked} derivatives against central differences
+        (&epsilon; = ${r.eps}${notes.length ? ", the base step: smaller where a note below says so" : ""}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${nearZero}`;
       // the explainer's own notes on its steps (a smaller step for large weights or y's), as text
       for (const note of notes) {
         const line = document.createElement("p");

@@ -7,6 +7,7 @@ Each case runs in a subprocess where the packages named are absent as they are w
 installed: importing one raises ModuleNotFoundError naming it, and ``find_spec`` finds nothing.
 """
 
+import ast
 import re
 import subprocess
 import sys
@@ -196,6 +197,44 @@ def test_plot_path_costs_without_matplotlib_names_the_extra(tmp_path):
     assert message == f"plot_path_costs needs matplotlib, {APP}"
 
 
+def test_gradient_health_plot_without_matplotlib_names_the_extra(tmp_path):
+    code = """
+from chainrule.explainer.health import GradientHealth
+GradientHealth().plot("h.png")
+"""
+    message = _raised(("matplotlib",), code, tmp_path)
+    assert message == f"GradientHealth.plot needs matplotlib, {APP}"
+    assert not (tmp_path / "h.png").exists()
+
+
+def test_print_text_without_rich_prints_the_same_lines_uncoloured(tmp_path):
+    # colour is all rich adds: chainrule explain and a library caller still get the derivation
+    code = """
+import chainrule as cr
+from chainrule.explainer.render_text import print_text, text_lines
+d = cr.explain()
+print_text(d)
+print("-- the lines:", [line for line, _ in text_lines(d)])
+"""
+    done = _run(("rich",), code, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed, _, lines = done.stdout.rpartition("-- the lines: ")
+    expected = ast.literal_eval(lines)
+    assert printed.splitlines() == expected
+    assert any("Backward pass" in line for line in expected)  # the derivation, not nothing
+
+
+def test_explain_on_the_command_line_without_rich_prints_the_derivation(tmp_path):
+    done = _cli(("rich",), ["explain"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "✓" in done.stdout and "\x1b[" not in done.stdout
+
+
+def test_the_web_package_without_anyio_names_the_extra(tmp_path):
+    message = _raised(("anyio",), "import chainrule.web", tmp_path)
+    assert message == f"the browser explorer (chainrule.web) needs anyio, {APP}"
+
+
 def test_a_lazy_submodule_that_imports_an_extras_package_names_it_when_first_read(tmp_path):
     package = tmp_path / "lazypkg"
     package.mkdir()
@@ -239,3 +278,45 @@ def test_the_table_of_extras_is_pyprojects():
         assert set(distributions) == listed, extra
     known = {d for distributions in errors.EXTRAS.values() for d in distributions}
     assert set(errors.BROUGHT_BY.values()) <= known
+
+
+#: Packages chainrule imports that no extra declares, each with why: the import is guarded and the
+#: code goes on without it, or the package is the user's own (an array library handed in)
+UNDECLARED = {
+    "numpy": "chainrule's one dependency, not an extra's",
+    "click": "its exception classes, caught as well where installed (newer typer has its own)",
+    "torch": "the converters' and the array seam's, imported where a user has it",
+    "cupyx": "CuPy's, imported only for CuPy arrays a user handed in",
+    "ml_dtypes": "its dtypes looked up where installed, None where not",
+}
+
+
+def _imported_packages() -> dict[str, str]:
+    """Each top-level package that chainrule's source imports (not the standard library's, not
+    chainrule's own), with one file that imports it."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "src" / "chainrule").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition(".")[0]
+                if top != "chainrule" and top not in sys.stdlib_module_names:
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_package_the_source_imports_is_declared_by_its_extra():
+    # declared directly, not only reached as another package's dependency (typer once brought
+    # click and no longer does): a package an extra's dependencies drop would be missing
+    declared = {module for d in errors.EXTRAS.values() for module in d.values() if module}
+    imported = _imported_packages()
+    undeclared = {
+        top: path for top, path in imported.items() if top not in declared | set(UNDECLARED)
+    }
+    assert undeclared == {}
+    assert set(UNDECLARED) <= set(imported)  # no excuse left for an import that is gone

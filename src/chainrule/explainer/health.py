@@ -22,6 +22,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.engine import no_grad
+from chainrule.errors import extras_needed_by
 from chainrule.explainer.network import (
     ExplainError,
     Network,
@@ -165,9 +166,11 @@ class GradientHealth(_Base):
         """Two panels (gradient norms, log scale; saturated share) written to a PNG; a name
         with another suffix than .png is refused (ValueError) before anything is drawn. Drawn on
         matplotlib's Agg canvas, chosen for this figure alone: the backend a notebook or a GUI
-        chose is left as it was."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        chose is left as it was. Without matplotlib (the [app] extra), a MissingExtraError says
+        so."""
+        with extras_needed_by("GradientHealth.plot"):  # matplotlib: the [app] extra
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
 
         saved_format("GradientHealth.plot", os.fspath(path), PNG_ONLY)
         epochs = [h["epoch"] for h in self.history]

@@ -77,11 +77,17 @@ def render_text(d: Derivation, notation: str | None = None, options: Options | N
 def print_text(
     d: Derivation, notation: str | None = None, options: Options | None = None, console: Any = None
 ) -> None:
-    """Print the derivation to the terminal with rich's colours (green checks, red mismatches)."""
-    from rich.text import Text
-
+    """Print the derivation to the terminal with rich's colours (green checks, red mismatches);
+    where rich is not installed (it comes with the [app] extra), the same lines uncoloured."""
+    lines = text_lines(d, notation, options)
+    try:
+        from rich.text import Text
+    except ImportError:  # rich is optional, and colour is all it adds: an error would say less
+        for line, _ in lines:
+            print(line)
+        return
     from chainrule.terminal import stdout_console
 
     console = console or stdout_console(highlight=False, soft_wrap=True)
-    for line, style in text_lines(d, notation, options):
+    for line, style in lines:
         console.print(Text(line, style=style or ""))

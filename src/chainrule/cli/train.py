@@ -1271,7 +1271,7 @@ def predict(
         outputs = predict_outputs(model, rows)
     _refuse_overflowed_outputs(outputs, input_path, dtype)
     scores = _as_scores(outputs, loss)
-    labels = _labels(scores, info, 0.5 if loss is None else loss.threshold, loss)
+    labels = _labels(outputs, scores, info, loss)
     names = _score_names(info, scores.shape[1])
     if not _prints_results():
         return 0
@@ -1354,19 +1354,24 @@ def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
     return outputs if loss is None else loss.probabilities(outputs)
 
 
-def _labels(scores: np.ndarray, info: dict, threshold: float, loss: Any) -> list[str]:
+def _labels(outputs: np.ndarray, scores: np.ndarray, info: dict, loss: Any) -> list[str]:
+    """Each case's prediction: a regression's ``scores`` (its outputs) as text, a classifier's
+    label as ``evaluate`` decides it from the ``outputs`` (``predicted_classes``, ``units_on``:
+    on the logits, where its probabilities, the ``scores`` printed, would round to a tie)."""
+    from chainrule.train.metrics import predicted_classes, units_on
+
     names = info.get("class_names")
     task = saved_task(info) or "classification"
     if task == "regression":  # the value itself, in full: 1234567.89 is no 1.23457e+06
         return [";".join(map(exact_text, row)) for row in scores]
-    if scores.shape[1] == 1:  # one unit says yes or no; its one name (parity's "odd") is the yes
+    picked = predicted_classes(outputs, loss)
+    if outputs.shape[1] == 1:  # one unit says yes or no; its one name (parity's "odd") is the yes
         yes, no = _one_unit_classes(names)
-        return [yes if on else no for on in scores[:, 0] > threshold]
+        return [yes if on else no for on in picked]
     if task == "multilabel":  # the names of the units that are on, joined by ';'
-        units = names or [str(j) for j in range(scores.shape[1])]
-        on = [[unit for unit, score in zip(units, row) if score > threshold] for row in scores]
+        units = names or [str(j) for j in range(outputs.shape[1])]
+        on = [[unit for unit, is_on in zip(units, row) if is_on] for row in units_on(outputs, loss)]
         return [";".join(labels) or NO_LABEL for labels in on]  # never an empty cell
-    picked = scores.argmax(axis=1)
     return [names[k] if names and k < len(names) else str(k) for k in picked]
 
 

@@ -595,6 +595,12 @@ class BaseMLP(BaseEstimator):
     def _forward(self, X: Any) -> np.ndarray:
         """The network's output units (after softmax / logistic / identity) for ``X``, in X's
         float dtype (float32 input gives float32 outputs, anything else float64)."""
+        logits, dtype = self._logits(X)
+        return output_units(self.out_activation_, logits).astype(dtype, copy=False)
+
+    def _logits(self, X: Any) -> tuple[np.ndarray, np.dtype]:
+        """The top layer's outputs for ``X``, before the output units, and X's float dtype
+        (what :meth:`_forward` gives its outputs in)."""
         check_is_fitted(self, "coefs_")
         # as scikit-learn's predict, the hidden units are activation's as it is now (set_params
         # after fit changes them); the same weights, restacked
@@ -603,8 +609,7 @@ class BaseMLP(BaseEstimator):
         network = self.network_
         with no_grad():
             logits = network(Tensor(X.astype(self._dtype, copy=False))).data
-        output = output_units(self.out_activation_, np.asarray(logits))
-        return output.astype(X.dtype, copy=False)
+        return np.asarray(logits), X.dtype
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -17,6 +17,7 @@ from chainrule import nn
 from chainrule.engine import no_grad
 from chainrule.sklearn.base import BaseMLP, output_units
 from chainrule.tensor import Tensor
+from chainrule.train.metrics import predicted_classes, units_on
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -116,11 +117,29 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dtype = self._requested_dtype() or X.dtype
         return X.astype(dtype, copy=False), binarizer.transform(y).astype(dtype), fitted
 
+    def _loss(self) -> nn.Loss:
+        """The loss of the output units: cross-entropy from the logits, through softmax or
+        through each logistic unit."""
+        if self.out_activation_ == "softmax":
+            return nn.CrossEntropy()
+        return nn.BinaryCrossEntropy()
+
     def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
         if self.out_activation_ == "softmax":
-            return nn.CrossEntropy()(output, Y)
+            return self._loss()(output, Y)
         # BinaryCrossEntropy averages over every unit; scikit-learn sums over the units
-        return nn.BinaryCrossEntropy()(output, Y) * float(Y.shape[1])
+        return self._loss()(output, Y) * float(Y.shape[1])
+
+    def _decided(self, logits: np.ndarray) -> np.ndarray:
+        """The labels ``logits`` predict, decided as ``chainrule evaluate`` decides them
+        (:func:`~chainrule.train.metrics.predicted_classes`, ``units_on``): on the logits, so
+        that a float32 logit of 1e-9, whose probability rounds to 0.5, is the positive class."""
+        loss = self._loss()
+        if self.out_activation_ == "softmax":
+            on = np.eye(logits.shape[1], dtype=logits.dtype)[predicted_classes(logits, loss)]
+        else:  # each logistic unit on or off: binary (one unit) and multilabel alike
+            on = units_on(logits, loss).astype(logits.dtype)
+        return self._label_binarizer.inverse_transform(on)
 
     def _reported_loss(self, logits: np.ndarray, Y: np.ndarray) -> float:
         """The batch's data loss as scikit-learn reports it (``log_loss`` for softmax outputs,
@@ -151,9 +170,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
         with no_grad():
             logits = np.asarray(self._network(Tensor(X)).data)
-        predicted = self._label_binarizer.inverse_transform(
-            output_units(self.out_activation_, logits)
-        )
+        predicted = self._decided(logits)
         return float(accuracy_score(self._label_binarizer.inverse_transform(Y), predicted))
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -170,9 +187,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each sample (multilabel: every label above 0.5)."""
-        output = self._forward(X)
-        return self._label_binarizer.inverse_transform(output)
+        """The most probable class of each sample (multilabel: every label above 0.5), decided
+        on the logits: where :meth:`predict_proba` rounds to a tie (a float32 logit of 1e-9
+        gives 0.5 and 0.5), the class whose logit is the larger."""
+        return self._decided(self._logits(X)[0])
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

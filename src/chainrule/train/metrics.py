@@ -7,13 +7,23 @@ A dataset's targets reach the loss in the form the loss expects:
   column per output unit (one-hot rows for classes; a single 0/1 column for a two-class problem
   with one output unit).
 
-Accuracy (``None`` for regression):
+Which class a network's outputs predict is decided in one place, :func:`predicted_classes`
+(and :func:`units_on` for each unit), which ``evaluate``'s accuracy and class table, ``chainrule
+predict``, the explorer's Train tab and the scikit-learn classifier all call:
 
-- classes with several output units: the most active unit is the right class (argmax);
+- classes with several output units: the most active unit (argmax);
 - a single output unit, or multilabel targets: each output is on the right side of the
-  threshold, and for multilabel a case counts only if *all* its outputs are. The threshold is 0.5
-  for probabilities (logistic outputs) and 0 for logits (``BinaryCrossEntropy``, which applies the
-  logistic itself).
+  threshold. The threshold is 0.5 for probabilities (logistic outputs) and 0 for logits
+  (``BinaryCrossEntropy``, which applies the logistic itself).
+
+Where the loss reads logits the decision is read on the logits, never on the probabilities
+made from them: logit > 0 exactly when the logistic is above 1/2, and the largest logit is the
+largest softmax, but the probabilities round (a float32 logit of 1e-9 has a logistic of exactly
+0.5, two logits 1e-9 apart an even softmax) and a decision read on them would differ from one
+read on the logits at the boundary.
+
+Accuracy (``None`` for regression) counts a case right when its predicted class is its label;
+for multilabel targets only if *all* its units are on or off as they should be.
 """
 
 from __future__ import annotations
@@ -46,6 +56,34 @@ def decision_threshold(loss: Any) -> float:
     return math.log(p / (1 - p)) if loss_kind(loss) == "logit" else p
 
 
+def units_on(outputs: np.ndarray, loss: Any = None) -> np.ndarray:
+    """Which output units of ``outputs`` (one row per case) are "on": above the loss's
+    threshold, read on the logits where the loss applies the logistic itself (logit > 0, not a
+    logistic that rounds to 0.5). Under softmax a unit's probability depends on its whole row,
+    so those are read on the probabilities."""
+    outputs = np.asarray(outputs)
+    if loss_kind(loss) == "softmax":
+        return np.asarray(loss.probabilities(outputs)) > loss.threshold
+    return outputs > decision_threshold(loss)
+
+
+def predicted_classes(outputs: np.ndarray, loss: Any = None) -> np.ndarray:
+    """The class each row of ``outputs`` predicts (int64): a single unit's on (1) or off (0) by
+    :func:`units_on`, else the most active unit. Taken on the outputs as they are, logits
+    included: softmax keeps their order, but its rounded probabilities can tie where the
+    logits do not.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> predicted_classes(np.array([[1e-9], [-2.0]], np.float32), nn.BinaryCrossEntropy())
+    array([1, 0])
+    """
+    outputs = np.asarray(outputs)
+    if outputs.shape[1] == 1:
+        return units_on(outputs, loss)[:, 0].astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
 def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
     """The targets of ``ds`` in the form ``loss`` compares a network's ``n_outputs`` against."""
     if ds.task != "classification":
@@ -75,17 +113,12 @@ def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
     outputs = np.asarray(outputs)
     if ds.task == "regression" or len(outputs) == 0:
         return None
-    kind, threshold = loss_kind(loss), decision_threshold(loss)
     if ds.task == "classification":
-        if outputs.shape[1] == 1:
-            predicted = (outputs[:, 0] > threshold).astype(np.int64)
-        else:
-            predicted = outputs.argmax(axis=1)
-        return float(np.mean(predicted == ds.y))
+        return float(np.mean(predicted_classes(outputs, loss) == ds.y))
     targets = np.asarray(ds.y) > 0.5
-    if kind == "softmax":  # one-hot or probability targets: the most active unit must be right
+    if loss_kind(loss) == "softmax":  # one-hot or probability targets: the most active unit
         return float(np.mean(outputs.argmax(axis=1) == np.asarray(ds.y).argmax(axis=1)))
-    return float(np.mean(np.all((outputs > threshold) == targets, axis=1)))
+    return float(np.mean(np.all(units_on(outputs, loss) == targets, axis=1)))
 
 
 def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, Any] | None:
@@ -103,16 +136,13 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
             f"class_report: outputs must be 2-D with one row per case ({len(ds)}), "
             f"got shape {outputs.shape}"
         )
-    threshold = decision_threshold(loss)
     if ds.task == "regression" or len(outputs) == 0:
         return None
     if outputs.shape[1] == 1:
         true = (np.asarray(ds.y).reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
-        predicted = (outputs[:, 0] > threshold).astype(np.int64)
         n = 2
     elif ds.task == "classification":
-        true, predicted = np.asarray(ds.y, dtype=np.int64), outputs.argmax(axis=1)
-        n = outputs.shape[1]
+        true, n = np.asarray(ds.y, dtype=np.int64), outputs.shape[1]
         classes = max(int(ds.n_classes or 0), int(true.max()) + 1 if len(true) else 0)
         if n < classes:
             raise DataError(
@@ -122,7 +152,7 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     else:
         return None
     confusion = np.zeros((n, n), dtype=np.int64)
-    np.add.at(confusion, (true, predicted), 1)
+    np.add.at(confusion, (true, predicted_classes(outputs, loss)), 1)
     hits, support, claimed = np.diag(confusion), confusion.sum(axis=1), confusion.sum(axis=0)
     rows = []
     for k in range(n):

@@ -20,6 +20,7 @@ from chainrule.errors import UserError
 from chainrule.nn.layers import Linear, Sequential
 from chainrule.nn.losses import Loss
 from chainrule.tensor import Tensor
+from chainrule.train.metrics import predicted_classes, units_on
 from chainrule.train.trainer import Trainer
 from chainrule.web.network import MAX_MAGNITUDE, NetworkState, random_state
 
@@ -213,14 +214,15 @@ class TrainingRun:
         return loss
 
     def accuracy(self) -> float | None:
-        """Share of cases right: argmax for classes, every output on the right side of the
-        loss's threshold for 0/1 targets; None for other targets."""
+        """Share of cases right: the class ``chainrule evaluate`` would predict from the
+        network's outputs (:func:`~chainrule.train.metrics.predicted_classes`) for classes,
+        every unit on or off as its 0/1 target says (``units_on``); None for other targets."""
         with no_grad():
-            out = self.loss.probabilities(self.model(Tensor(self.X)).numpy())
+            out = self.model(Tensor(self.X)).numpy()
         if self.task == "classification":
-            return float(np.mean(out.argmax(axis=1) == self.T.argmax(axis=1)))
+            return float(np.mean(predicted_classes(out, self.loss) == self.T.argmax(axis=1)))
         if np.all((self.T == 0) | (self.T == 1)):
-            decided = out > self.loss.threshold
+            decided = units_on(out, self.loss)
             return float(np.mean(np.all(decided == (self.T > 0.5), axis=1)))
         return None
 

@@ -386,7 +386,9 @@ def test_a_logits_own_rounding_counts_in_its_difference():
     x = [[3555687.0, -8094765.0, 1973807.25], [-3009497.25, 1625774.5, -3214839.0],
          [-54053.66, 1032037.6, 1646071.9]]  # fmt: skip
     d = explain(model, x, [2, 0, 1], nn.CrossEntropy())
-    assert d.all_ok
+    # no false disagreement; and no pass either: against the rounding of such logits every
+    # gradient is within the tolerance of 0 (all_ok None, no verdict)
+    assert d.all_ok is None
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

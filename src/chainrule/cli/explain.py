@@ -705,7 +705,10 @@ def explain(
     ),
     case: int = typer.Option(None, min=0, show_default="0", help=CASE_HELP),
 ) -> int:
-    """Backpropagation written out in the lecture's notation with real numbers, each checked."""
+    """Backpropagation written out in the lecture's notation with real numbers, each checked.
+
+    Exit status 0 where the checks bear every gradient out, 1 where one disagrees or they give
+    no verdict (every gradient within the tolerance of 0), 2 for a mistake in the options."""
     from chainrule.explainer import explain as run_explain
     from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
@@ -756,7 +759,7 @@ def explain(
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
     if skipped and format == "text" and _prints_results():
         print(f"note: {derivation.symbolic['message']}", file=sys.stderr)
-    return 0 if derivation.all_ok else 1
+    return 0 if derivation.all_ok else 1  # False, or None: no verdict is no pass
 
 
 @app.command(short_help="Compute dE/dy_i or dE/dw_ij by hand; chainrule checks.")

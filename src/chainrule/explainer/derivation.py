@@ -427,11 +427,20 @@ class Derivation:
         return out
 
     @property
-    def all_ok(self) -> bool:
-        """Whether every checked gradient agrees with its finite difference, and the numbers
-        are numbers at all: where E or a gradient overflowed or is NaN, no finite difference
-        can be taken, and "nothing disagreed" would say nothing."""
-        return self.not_finite is None and all(c.ok for c in self.all_checks())
+    def all_ok(self) -> bool | None:
+        """Whether the checks bear the engine's gradients out. True: every checked gradient
+        agrees with its finite difference (or none was checked). False: one disagrees, or the
+        numbers are not numbers at all (where E or a gradient overflowed or is NaN, no finite
+        difference can be taken, and "nothing disagreed" would say nothing). None, no
+        verdict: none disagrees, but every one agrees only within the tolerance of 0
+        (:attr:`Checked.near_zero`), where an engine value of 0 would pass too (an E of 1e37,
+        whose rounding sets the tolerance; every unit saturated)."""
+        checks = self.all_checks()
+        if self.not_finite is not None or not all(c.ok for c in checks):
+            return False
+        if checks and all(c.near_zero for c in checks):
+            return None
+        return True
 
     @property
     def not_finite(self) -> str | None:

@@ -579,7 +579,7 @@ def summary(b: Builder) -> None:
         why = " (every one was left out: see below)" if ran else " (check=False, --max-checks 0)"
         b.add(Para([f"No finite-difference checks were run{why}."]))
     else:
-        verdict = "all agree" if d.all_ok else "SOME DISAGREE"
+        verdict = {True: "all agree", False: "SOME DISAGREE", None: "NO VERDICT"}[d.all_ok]
         share = f" + {d.atol_share:g}·max|value of the quantity|" if d.atol_share else ""
         b.add(
             Para(
@@ -593,7 +593,18 @@ def summary(b: Builder) -> None:
             )
         )
         near = sum(c.ok and c.near_zero for c in checks)
-        if near:
+        if d.all_ok is None:
+            b.add(
+                Para(
+                    [
+                        f"None disagrees, but all {near} agree only within the tolerance of 0: "
+                        "the check says only that the gradients are small against its "
+                        "tolerance, not that their rules are right (an engine value of 0 would "
+                        "pass too)."
+                    ]
+                )
+            )
+        elif near:
             b.add(
                 Para(
                     [

@@ -1421,7 +1421,7 @@ def save_checkpoint(
     fsync_dir(directory)
     remove_newer_checkpoints(directory, trainer.epoch)  # never the latest again
     for old in _epoch_dirs(directory)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_epoch_dir(old)
     return target
 
 
@@ -1441,7 +1441,22 @@ def remove_newer_checkpoints(directory: str | os.PathLike, epoch: int) -> None:
     :func:`save_checkpoint` makes the one it writes (a run resumed from it with nothing left
     to train saves none)."""
     for newer in newer_checkpoints(directory, epoch):
-        shutil.rmtree(newer, ignore_errors=True)
+        _remove_epoch_dir(newer)
+
+
+def _remove_epoch_dir(path: Path) -> None:
+    """Delete a saved epoch: renamed to a temporary name first (one rename), then removed, so
+    that a process killed partway through the removal (a second Ctrl-C, SIGKILL) leaves no
+    directory under an epoch's name that holds trainer.json without the rest, which reads as
+    complete (:func:`is_checkpoint_dir`) and which ``--resume DIR`` would pick and refuse, nor
+    one without trainer.json that no later save prunes. The next save removes the leftover
+    (:func:`_remove_stale_temporaries`)."""
+    doomed = path.with_name(f"{TMP_PREFIX}{path.name}.{os.urandom(4).hex()}")
+    try:
+        os.rename(path, doomed)
+    except OSError:  # gone meanwhile, or not to be renamed: removed where it is
+        doomed = path
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 #: An epoch directory moved aside while a new save of the same epoch takes its name.

@@ -57,3 +57,22 @@ def test_the_hint_after_a_full_disk_quotes_a_run_directory_with_spaces(
     code, _, err = run(capsys, *command[1:], "-q")
     assert code == 0, err
     assert (out / "model").is_dir()
+
+
+def test_the_hint_keeps_explain_which_the_checkpoint_does_not_record(tmp_path, capsys,
+                                                                      monkeypatch):  # fmt: skip
+    """A run with --explain, stopped: the hint dropped --explain, and the resumed run it named
+    wrote no gradient_health.png and recorded no gradient health, without a word."""
+    out = tmp_path / "run"
+    real = interrupt_at_epoch(monkeypatch, 3)
+    code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "6", "--explain",
+                       "--out", out, "-q")  # fmt: skip
+    assert code == 130, err
+    command = _hinted_command(err)
+    assert command == ["chainrule", "train", "--resume", str(out), "--epochs", "6", "--explain"]
+    monkeypatch.setattr(Trainer, "_run_epoch", real)
+    code, _, err = run(capsys, *command[1:], "-q")
+    assert code == 0, err
+    assert (out / "gradient_health.png").is_file()
+    history = json.loads((out / "run.json").read_text())["gradient_health_history"]
+    assert [h["epoch"] for h in history] == list(range(1, 7))  # every epoch, before and after

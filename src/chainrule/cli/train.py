@@ -427,13 +427,13 @@ def _run(
                 saved = trainer.last_checkpoint or checkpoint["path"]
                 again = out if trainer.last_checkpoint is not None else saved
                 print(f"chainrule: {word}; the last complete checkpoint is {saved}\n"
-                      f"continue with: chainrule train --resume {shlex.quote(str(again))} "
-                      f"--epochs {config.epochs}",
+                      f"continue with: {_resume_command(again, config, explain)}",
                       file=sys.stderr)  # fmt: skip
             return code
         except BaseException as error:
             if main_rank:
-                _keep_checkpoints_or_discard(error, trainer, out, created, fresh_out, config)
+                _keep_checkpoints_or_discard(error, trainer, out, created, fresh_out, config,
+                                             explain)  # fmt: skip
             raise
         _refuse_an_overflowing_test_loss(summary)
         _report(summary, quiet, json_output)
@@ -528,7 +528,7 @@ def _first_missing(out: Path) -> Path | None:
 
 def _keep_checkpoints_or_discard(
     error: BaseException, trainer: Any, out: Path, created: Path | None, fresh_out: bool,
-    config: Any,
+    config: Any, explain: bool = False,
 ) -> None:  # fmt: skip
     """After a run failed: keep its complete checkpoints, and say how to go on from the last,
     where it failed for a reason a resume can get past (the system's: a full disk, memory);
@@ -551,8 +551,16 @@ def _keep_checkpoints_or_discard(
                 _remove(out / name)
     error.add_note(
         f"the last complete checkpoint is {trainer.last_checkpoint}; continue with: "
-        f"chainrule train --resume {shlex.quote(str(out))} --epochs {config.epochs}"
+        f"{_resume_command(out, config, explain)}"
     )
+
+
+def _resume_command(path: Path, config: Any, explain: bool) -> str:
+    """The command that continues a stopped run from ``path``: the options a resume does not
+    read from the checkpoint too (--explain: without it the resumed run wrote no
+    gradient_health.png, and said nothing)."""
+    command = f"chainrule train --resume {shlex.quote(str(path))} --epochs {config.epochs}"
+    return command + " --explain" if explain else command
 
 
 def _discard(out: Path, created: Path | None) -> None:

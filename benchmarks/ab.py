@@ -41,6 +41,7 @@ from benchmarks.common import (  # noqa: E402
     cpu_per_call,
     positive_float,
     positive_int,
+    source_problem,
 )
 from benchmarks.report import flagged, median_interval  # noqa: E402
 from benchmarks.run import cpu_sets, plan, round_order, run_child  # noqa: E402
@@ -67,18 +68,6 @@ def source_tree(spec: str, into: Path) -> Path:
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
     return into / "src"
-
-
-def imported_from(env: dict[str, str]) -> str:
-    """The file ``import chainrule`` loads in a child with ``env``."""
-    done = subprocess.run(
-        [sys.executable, "-c", "import chainrule; print(chainrule.__file__)"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() or done.stderr.strip()[-200:]
 
 
 def paired_ratios(rounds_a: list[float], rounds_b: list[float]) -> list[float]:
@@ -155,15 +144,14 @@ def main(argv: list[str] | None = None) -> int:
                 trees[name] = source_tree(getattr(args, name), into)
             except ValueError as error:
                 parser.error(f"--{name}: {error}")
-        base_env = child_environment(cpus, unset_openblas_coretype=False)
         envs = {
-            name: dict(base_env, PYTHONPATH=os.pathsep.join([str(tree), str(REPO)]))
+            name: child_environment(cpus, unset_openblas_coretype=False, source=tree)
             for name, tree in trees.items()
         }
         for name, env in envs.items():  # the child must import the tree named, not an install
-            where = imported_from(env)
-            if Path(where).resolve().parent.parent != trees[name]:
-                parser.error(f"{name}: chainrule imports from {where}, not from {trees[name]}")
+            problem = source_problem(env, trees[name])
+            if problem:
+                parser.error(f"{name}: {problem}")
         runs = [("numpy", "numpy", envs["new"])]
         runs += [(name, "chainrule", env) for name, env in envs.items()]
         results: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n, *_ in runs}
@@ -191,13 +179,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def pinning_summary(task) -> str:
     """The children that were no fair measurement on their cores (``report.flagged``, as the
-    suite's report lists them: extra CPU time, a library imported before pinning, cores left),
-    or one line saying none was."""
+    suite's report lists them: extra CPU time, a wait for a core, a library imported before
+    pinning, cores left), or one line saying none was."""
     found = flagged(task)
     if not found:
         return (
             "pinning: no child flagged (each ran on the CPUs asked, pinned before its first "
-            "library import, within its cores' CPU time)"
+            "library import, within its cores' CPU time and without waiting for a core)"
         )
     return "\n".join(["pinning: children to distrust:", *(f"  {line}" for line in found)])
 

@@ -11,6 +11,8 @@ import math
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,9 @@ from benchmarks.pinning import thread_environment
 #: Set on some processors here for old OpenBLAS builds; they slow a current numpy.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
+#: The checkout these benchmarks sit in: its ``src/`` is the chainrule a child imports.
+REPO = Path(__file__).resolve().parents[1]
+
 
 #: glibc's allocator keeps up to this much freed memory for reuse in every child, whatever its
 #: system: the setting ``chainrule.backend.keep_freed_memory()`` makes (as the CLI and
@@ -29,11 +34,18 @@ OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 KEEP_FREED_BYTES = str(256 * 2**20)
 
 
-def child_environment(cpus: list[int], unset_openblas_coretype: bool) -> dict[str, str]:
+def child_environment(
+    cpus: list[int], unset_openblas_coretype: bool, source: Path = REPO / "src"
+) -> dict[str, str]:
     """The environment of a child process: pinned to ``cpus``, every thread pool sized to them
     and bound to none of its own choosing (``pinning.AFFINITY_VARIABLES`` cleared), glibc's
-    allocator set alike for every system (:data:`KEEP_FREED_BYTES`)."""
+    allocator set alike for every system (:data:`KEEP_FREED_BYTES`), and ``source`` (the tree
+    holding the chainrule to measure, by default this checkout's) first on PYTHONPATH, ahead of
+    an installed chainrule (an editable install of another checkout included); check it with
+    :func:`source_problem`."""
     env = thread_environment(cpus, dict(os.environ))
+    inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+    env["PYTHONPATH"] = os.pathsep.join([str(source), str(REPO), *inherited])
     env["MALLOC_MMAP_THRESHOLD_"] = env["MALLOC_TRIM_THRESHOLD_"] = KEEP_FREED_BYTES
     env["JAX_PLATFORMS"] = "cpu"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -133,6 +145,27 @@ def chainrule_source(path: Path) -> Path | None:
     for tree in (path, path / "src"):
         if (tree / "chainrule" / "__init__.py").is_file():
             return tree.resolve()
+    return None
+
+
+def imported_from(env: dict[str, str]) -> str:
+    """The file ``import chainrule`` loads in a child with ``env`` (or its error's last line)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import chainrule; print(chainrule.__file__)"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or (done.stderr.strip().splitlines() or ["no output"])[-1][-200:]
+
+
+def source_problem(env: dict[str, str], source: Path) -> str | None:
+    """Why a child with ``env`` would not measure the chainrule in ``source`` (it imports
+    another copy, or fails to import it), or None: checked before any child runs."""
+    where = imported_from(env)
+    if Path(where).resolve().parent.parent != Path(source).resolve():
+        return f"chainrule imports from {where}, not from {source}"
     return None
 
 

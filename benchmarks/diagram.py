@@ -86,7 +86,7 @@ def main() -> None:
     import subprocess
 
     from benchmarks.common import positive_int
-    from benchmarks.pinning import thread_environment
+    from benchmarks.pinning import format_cpus, thread_environment
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--old", help="another version's tree, timed in turns with --new")
@@ -98,14 +98,20 @@ def main() -> None:
     versions = {"new": _source(args.new)}
     if args.old:
         versions = {"old": _source(args.old), **versions}
-    core = args.core if args.core is not None else min(os.sched_getaffinity(0))
+    allowed = sorted(os.sched_getaffinity(0))
+    core = args.core if args.core is not None else allowed[0]
+    if core not in allowed:  # refused here, not as a child's OSError and a CalledProcessError
+        parser.error(f"--core {core}: this process may run on CPUs {format_cpus(allowed)} only")
     env = thread_environment([core], dict(os.environ))
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
     for round_ in range(args.rounds):
         names = list(versions)[:: 1 if round_ % 2 == 0 else -1]  # who goes first alternates
         for name in names:
             child = [sys.executable, __file__, "--child", versions[name], str(args.draws)]
-            out = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(child, env=env, capture_output=True, text=True)
+            if out.returncode != 0:  # one line naming the version and the child's last words
+                last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+                raise SystemExit(f"diagram.py: the {name} child ({versions[name]}) failed: {last}")
             runs[name].append(json.loads(out.stdout))
     print(f"ms per draw of network_svg, median of {args.rounds} rounds x {args.draws} draws, "
           f"CPU {core}; each network's 'cpu' row is the process's CPU time per draw, which "

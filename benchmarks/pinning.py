@@ -46,6 +46,10 @@ CPU_TOLERANCE = 1.10
 #: tick more CPU than its threads used (an idle OpenBLAS worker spinning on the second core then
 #: shows as 2.45 x the wall time on two cores).
 CPU_CLOCK_SLACK = 0.010
+#: A timed region's CPU/wall below this (at any core count: a computing process has a thread
+#: running all the time) means the process ran for less than 90% of its wall time: it waited
+#: for a core that other work held (or for I/O), and its wall time is inflated by that wait.
+STARVED_BELOW = 0.90
 #: Added to XLA_FLAGS at one core: no Eigen thread pool inside XLA's kernels.
 XLA_ONE_CORE = "--xla_cpu_multi_thread_eigen=false"
 
@@ -122,3 +126,13 @@ def over_cores(cpu_per_wall: float | None, cores: int, wall: float | None = None
     if cpu_per_wall is None or cpu_per_wall <= cores * CPU_TOLERANCE:
         return False
     return wall is None or (cpu_per_wall - cores * CPU_TOLERANCE) * wall > CPU_CLOCK_SLACK
+
+
+def starved(cpu_per_wall: float | None, wall: float | None = None) -> bool:
+    """True when a row ran on less than :data:`STARVED_BELOW` of a core: it waited for a core
+    (a loaded machine) or for I/O, by more CPU time than the clock resolves where the region's
+    ``wall`` seconds are known. The counterpart of :func:`over_cores`: a loaded host's inflated
+    wall times show, where only over-use showed before."""
+    if cpu_per_wall is None or cpu_per_wall >= STARVED_BELOW:
+        return False
+    return wall is None or (STARVED_BELOW - cpu_per_wall) * wall > CPU_CLOCK_SLACK

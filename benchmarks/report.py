@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from benchmarks.common import cpu_per_call
-from benchmarks.pinning import CPU_TOLERANCE, over_cores
+from benchmarks.pinning import CPU_TOLERANCE, STARVED_BELOW, over_cores, starved
 
 METHOD = """\
 ## Method
@@ -88,6 +88,7 @@ def render(facts: dict[str, Any], tasks: list, gemm_flops: Callable[[list[int], 
         by_cores.setdefault(len(task.cpus), []).append(task)
     peaks = {n: _peak_gflops(_find(ts, "sgemm")) for n, ts in by_cores.items()}
     parts = [_header(facts, by_cores, peaks), _headline(by_cores), _flags(tasks)]
+    parts = [part for part in parts if part]  # no headline ratios where no task gives one
     for n, group in by_cores.items():
         cpus = group[0].cpus
         title = f"## At {_cores(n)} (CPU{'s' if n > 1 else ''} {', '.join(map(str, cpus))})"
@@ -180,6 +181,9 @@ def cpu_cell(results: list[dict], cores: int) -> str:
     over = [cpu_per_wall(r) for r in results if _region_over_cores(r, cores)]
     if over:
         return f"**{text} (max {max(over):.2f} > {CPU_TOLERANCE:.1f} x {cores})**"
+    waited = [cpu_per_wall(r) for r in results if _region_starved(r)]
+    if waited:
+        return f"**{text} (min {min(waited):.2f} < {STARVED_BELOW:.1f}: waited for a core)**"
     return text
 
 
@@ -193,9 +197,14 @@ def _region_over_cores(result: dict, cores: int) -> bool:
     return over_cores(cpu_per_wall(result), cores, timed_wall(result))
 
 
+def _region_starved(result: dict) -> bool:
+    return starved(cpu_per_wall(result), timed_wall(result))
+
+
 def flagged(task) -> list[str]:
     """Why any child of ``task`` is not a fair measurement on its cores: a timed region (or the
-    whole process) that used more CPU than the cores allow, a child not pinned as asked, or one
+    whole process) that used more CPU than the cores allow, a timed region that waited for a
+    core (``pinning.starved``: its wall time is inflated), a child not pinned as asked, or one
     that a library moved off its cores after it pinned itself (libgomp obeys
     ``GOMP_CPU_AFFINITY`` when it loads)."""
     cores, found = len(task.cpus), []
@@ -204,6 +213,12 @@ def flagged(task) -> list[str]:
             where = f"{task.title}, {_cores(cores)}, {system}, round {k + 1}"
             if _region_over_cores(r, cores):
                 found.append(f"{where}: CPU/wall {cpu_per_wall(r):.2f} in the timed region")
+            if _region_starved(r):
+                found.append(
+                    f"{where}: CPU/wall {cpu_per_wall(r):.2f} in the timed region, below "
+                    f"{STARVED_BELOW:.1f}: it waited for a core (other work on the machine) or "
+                    "for I/O, so its wall time is inflated"
+                )
             pinning = r.get("pinning") or {}
             whole = pinning.get("process_cpu_per_wall")
             if over_cores(whole, cores, r.get("process_wall")):
@@ -350,13 +365,30 @@ to `benchmarks/results/` and leaves this file alone.{quick}
 {blas_text}
 | OpenBLAS overrides in the environment | {openblas}{unset} |
 | load average (1, 5, 15 min) | start {load0}; end {load1} |{busy_row}
+| chainrule measured (what every child imports) | {_measured(facts)} |
 | Python | {facts["python"]} on {facts["platform"]} |
 | versions | {versions} |
 """
 
 
+def _measured(facts: dict) -> str:
+    """The chainrule the children imported, and the checkout's git revision (``dirty`` where
+    its src/ or benchmarks/ differed from it), from ``run.measured_chainrule``."""
+    found = facts.get("chainrule")
+    if not found:  # a run before run.py recorded it: its children imported an installed copy
+        return "not recorded (an older run: its children imported any installed chainrule)"
+    revision = found.get("revision")
+    if revision is None:
+        where = "not a git checkout"
+    else:
+        where = f"git {revision[:12]}"
+        if found.get("dirty"):
+            where += ", dirty (src/ or benchmarks/ differed from that revision)"
+    return f"`{found['path']}`, {where}"
+
+
 def _headline(by_cores: dict[int, list]) -> str:
-    """The ratios the targets are stated in, one column per core count."""
+    """The ratios the targets are stated in, one column per core count ('' where none)."""
     counts = list(by_cores)
     rows: dict[str, dict[int, str]] = {}
 
@@ -394,6 +426,8 @@ def _headline(by_cores: dict[int, list]) -> str:
         r = ratio("moons", "micrograd", invert=True)
         if r:
             put("workload 5: micrograd / chainrule step time", n, f"{float(r[:-1]):.0f}x")
+    if not rows:  # e.g. --only explainer: no ratio to give, no empty table
+        return ""
     lines = [
         "## Headline ratios (same run, same cores)",
         "",
@@ -477,12 +511,12 @@ def median_interval(values: list[float], confidence: float = 0.9) -> tuple[float
 
 def _flags(tasks: list) -> str:
     found = [line for task in tasks for line in flagged(task)]
-    head = "## Rows that used more cores than given, or were not pinned as asked"
+    head = "## Rows that used more cores than given, waited for one, or were not pinned as asked"
     if not found:
         return (
             f"{head}\n\nNone: every child ran on the CPUs asked, pinned before its first "
             f"library import, and no timed region's CPU/wall exceeded {CPU_TOLERANCE:.1f} x "
-            "the cores given.\n"
+            f"the cores given or fell below {STARVED_BELOW:.1f}.\n"
         )
     return f"{head}\n\n" + "\n".join(f"- {line}" for line in found) + "\n"
 
@@ -569,8 +603,11 @@ def _per_op_table(task) -> str:
     intro = [
         f"## {task.title}",
         "",
-        f"Length-{task.spec['width']} {task.spec['dtype']} vectors, ops "
-        f"{', '.join(task.spec['ops'])} in turn, {n_ops:,} ops, then sum and backward.",
+        _sentences(
+            f"Length-{task.spec['width']} {task.spec['dtype']} vectors, ops "
+            f"{', '.join(task.spec['ops'])} in turn, {n_ops:,} ops, then sum and backward.",
+            _spin_note([task]),
+        ),
         "",
     ]
 
@@ -598,9 +635,12 @@ def _chain_table(tasks: list) -> str:
     rows = [
         "## 4. A deep chain of N elementwise ops (mul, add), forward + backward",
         "",
-        "Seconds (median over rounds), with us per op, the ratio to chainrule, the peak RSS "
-        "growth of the timed chains and CPU/wall beneath. A blank cell: not run at that N "
-        "(the peer would take minutes).",
+        _sentences(
+            "Seconds (median over rounds), with us per op, the ratio to chainrule, the peak RSS "
+            "growth of the timed chains and CPU/wall beneath. A blank cell: not run at that N "
+            "(the peer would take minutes).",
+            _spin_note(tasks),
+        ),
         "",
         "| N | " + " | ".join(systems) + " |",
         "|---:|" + "---:|" * len(systems),
@@ -629,6 +669,33 @@ def _chain_table(tasks: list) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _sentences(*parts: str) -> str:
+    """The non-empty ``parts`` as one paragraph."""
+    return " ".join(part for part in parts if part)
+
+
+def _spin_note(tasks: list) -> str:
+    """Why workloads 3-4 run with ``run.CHAIN_ENV`` (or, for a run made before it, how to read
+    their CPU/wall at more than one core)."""
+    timeout = tasks[0].env.get("OPENBLAS_THREAD_TIMEOUT")
+    if timeout and all(t.env.get("OPENBLAS_THREAD_TIMEOUT") == timeout for t in tasks):
+        return (
+            f"The children ran with OPENBLAS_THREAD_TIMEOUT={timeout}: after `import numpy` "
+            "OpenBLAS's idle worker spins on a second core for about "
+            "0.1 s with no BLAS call made, so a NumPy-based row whose short chain was timed in "
+            "that window read CPU/wall 2.0 at 2 cores; with the setting it sleeps at once. The "
+            "chains make no BLAS call, so nothing else changes."
+        )
+    if len(tasks[0].cpus) == 1:
+        return ""
+    return (
+        "A NumPy-based row's CPU/wall near 2.0 here is OpenBLAS's idle worker spinning on the "
+        "second core for about 0.1 s after `import numpy` (this run predates "
+        "OPENBLAS_THREAD_TIMEOUT=4 for these rows), not a second core's work: the chains make "
+        "no BLAS call."
+    )
+
+
 def _plain_table(task, scale: float, unit: str) -> str:
     base = _chainrule_median(task)
 
@@ -643,17 +710,26 @@ def _plain_table(task, scale: float, unit: str) -> str:
     return "\n".join([f"## {task.title}", "", *rows]) + "\n"
 
 
+def _preset(results: list[dict]) -> str | None:
+    """The setup a digits row ran instead of the shared one (``chainrule-cli``: the command's
+    own preset), or None for a row of the shared setup."""
+    return next((r["preset"] for r in results if r.get("preset")), None)
+
+
 def _digits_table(task) -> str:
     base = _chainrule_median(task)
+    own = {s: _preset(task.results.get(s, [])) for s in task.systems}
+    own = {system: preset for system, preset in own.items() if preset}
     intro = [
         f"## {task.title}",
         "",
-        "64-32-10 logistic net, SGD lr 0.5, batches of 32, same split and starting weights; "
-        "stops at the first epoch with held-out accuracy >= "
-        f"{task.spec['target']:.2f} (at most {task.spec['max_epochs']} epochs). "
-        "Each system shuffles in its own way, so the epochs a system needs differ by chance: "
-        "*s per epoch* compares the work, *fit s* the time to the target. "
-        "Process wall time includes Python start-up and imports.",
+        "64-32-10 logistic net, SGD lr 0.5, batches of 32, same split (80/20, stratified) and "
+        "starting weights; stops at the first epoch with held-out accuracy >= "
+        f"{task.spec['target']:.2f} (at most {task.spec['max_epochs']} epochs). Each system "
+        "shuffles in its own way, so the epochs a system needs differ by chance: *s per epoch* "
+        "compares the work, *fit s* the time to the target. "
+        "Process wall time includes Python start-up and imports."
+        + (f" {', '.join(own)}: not this setup (below), so no ratio to chainrule." if own else ""),
         "",
     ]
 
@@ -665,7 +741,7 @@ def _digits_table(task) -> str:
         per_epoch = f"{stats['median'] / epochs:.3f}" if epochs else "n/a"
         return [
             f"{stats['median']:.3f}",
-            _ratio(stats["median"], base),
+            "own preset" if _preset(results) else _ratio(stats["median"], base),
             per_epoch,
             str(epochs),
             f"{ok[0]['accuracy']:.3f}",
@@ -680,7 +756,12 @@ def _digits_table(task) -> str:
         "| process wall s | peak RSS MiB | CPU/wall | how |"
     )
     rows = _system_rows(task, header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", cells)
-    return "\n".join(intro + rows) + "\n"
+    notes = [
+        f"*{system}* runs its own setup, not the one above: {preset}. Its fit s is the whole "
+        "call, so it is no measure of the same work as the other rows."
+        for system, preset in own.items()
+    ]
+    return "\n".join(intro + rows + ([""] + notes if notes else [])) + "\n"
 
 
 def _explainer_table(tasks: list) -> str:

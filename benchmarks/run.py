@@ -12,7 +12,9 @@ records CPU time beside wall time, so a system that used more cores than it was 
 Rounds are interleaved and the systems' order changes each round (a Williams design: every system
 at every position, and right after every other, equally often), so slow drift of a shared machine
 and whatever one child leaves behind for the next spread over all systems. Ratios are taken
-within one run and one core count.
+within one run and one core count. Every child imports this checkout's ``src/`` (first on
+PYTHONPATH, checked before the first child runs), and the header records its path and git
+revision.
 """
 
 from __future__ import annotations
@@ -35,13 +37,20 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+#: The chainrule every child imports: this checkout's, not whichever is installed.
+SOURCE = REPO / "src"
 if str(REPO) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/ first, not the repo
     sys.path.insert(0, str(REPO))
 #: Where reports go by default (git-ignored).
 RESULTS = REPO / "benchmarks" / "results"
 
 from benchmarks import report  # noqa: E402
-from benchmarks.common import OPENBLAS_OVERRIDES, child_environment, cpu_model  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    OPENBLAS_OVERRIDES,
+    child_environment,
+    cpu_model,
+    source_problem,
+)
 from benchmarks.pinning import format_cpus  # noqa: E402
 from benchmarks.workloads.mlp import gemm_flops  # noqa: E402
 
@@ -62,6 +71,15 @@ class Task:
     per_system: dict[str, dict[str, Any]] = field(default_factory=dict)  # spec overrides
     results: dict[str, list[dict]] = field(default_factory=dict)  # system -> one dict per round
     cpus: list[int] = field(default_factory=lambda: [0])  # the cores every child is pinned to
+    env: dict[str, str] = field(default_factory=dict)  # added to every child's environment
+
+
+#: Workloads 3-4's children: OpenBLAS's idle workers sleep at once instead of spinning. Its
+#: workers spin for about 2^28 cycles (60-100 ms) after ``import numpy``, with no BLAS call made,
+#: so at 2 cores a NumPy-based system's chain, timed inside that window, read CPU/wall 2.0 for a
+#: Python loop on length-8 vectors. These workloads make no BLAS call: the setting changes only
+#: the idle spin (the MLP workloads, whose matmuls wake the workers each step, keep the default).
+CHAIN_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4"}
 
 
 def plan(quick: bool) -> list[Task]:
@@ -84,10 +102,12 @@ def plan(quick: bool) -> list[Task]:
              "reps": 3, "warmup": 1}, CHAIN_SYSTEMS, 3 if quick else 6,
              # rounds are what steadies a per-op ratio on a shared machine; the slow peers'
              # per-op figures need no second rep for that
-             per_system={"jax": {"reps": 1}, "autograd": {"reps": 1}}),
+             per_system={"jax": {"reps": 1}, "autograd": {"reps": 1}}, env=dict(CHAIN_ENV)),
+        # every system gets the same two untimed steps (a micrograd step takes 1.4 s); the
+        # first's loss is the table's "first loss"
         Task("moons", "5. micrograd's demo step (2-16-16-1, 100 moons)", {"workload": "moons",
-             "reps": 50, "warmup": 5}, ["chainrule", "torch", "micrograd"], 2 if quick else 3,
-             per_system={"micrograd": {"reps": 3 if quick else 5, "warmup": 0}}),
+             "reps": 50, "warmup": 2}, ["chainrule", "torch", "micrograd"], 2 if quick else 3,
+             per_system={"micrograd": {"reps": 3 if quick else 5}}),
         Task("digits", "6. End to end: digits to 95% held-out accuracy", {"workload": "digits",
              "target": 0.95, "max_epochs": 60}, ["chainrule", "chainrule-cli", "torch", "sklearn"],
              2 if quick else 3),
@@ -116,7 +136,8 @@ def chain_tasks(quick: bool) -> list[Task]:
         rounds = 1 if n >= 1_000_000 else 2 if quick else 3
         spec = {"workload": "chain", "n_ops": n, "width": 1, "dtype": "float64",
                 "ops": ["mul", "add"], "reps": reps, "warmup": 1}  # fmt: skip
-        tasks.append(Task(f"chain_{n}", f"4. Chain of N={n:,} ops", spec, systems, rounds))
+        tasks.append(Task(f"chain_{n}", f"4. Chain of N={n:,} ops", spec, systems, rounds,
+                          env=dict(CHAIN_ENV)))  # fmt: skip
     return tasks
 
 
@@ -149,7 +170,7 @@ def run_child(spec: dict, cpus: list[int], env: dict[str, str], timeout: float) 
 
 def run_task(task: Task, unset_openblas_coretype: bool, timeout: float) -> None:
     """All rounds of one task, the systems in each round in :func:`round_order`."""
-    env = child_environment(task.cpus, unset_openblas_coretype)
+    env = {**child_environment(task.cpus, unset_openblas_coretype), **task.env}
     for r in range(task.rounds):
         for system in round_order(task.systems, r):
             spec = {**task.spec, **task.per_system.get(system, {})}
@@ -203,9 +224,9 @@ def _progress(task: Task, r: int, system: str, result: dict) -> None:
 
 def machine_facts(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """What the report's header records about the machine and the run."""
-    versions = {}
+    versions = {}  # chainrule's own is facts["chainrule"]: an installed copy's may not be it
     for name in ("numpy", "torch", "jax", "jaxlib", "autograd", "scikit-learn", "micrograd",
-                 "threadpoolctl", "chainrule"):  # fmt: skip
+                 "threadpoolctl"):  # fmt: skip
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -225,6 +246,29 @@ def machine_facts(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "quick": args.quick,
         "versions": versions,
     }
+
+
+def measured_chainrule(env: dict[str, str]) -> dict[str, Any]:
+    """Which chainrule the children measure: the file a child with ``env`` imports (checked to
+    be :data:`SOURCE`'s, else ``ValueError``), and the checkout's git revision, ``dirty`` where
+    ``src/`` or ``benchmarks/`` differ from it (None where this is no git checkout)."""
+    problem = source_problem(env, SOURCE)
+    if problem:
+        raise ValueError(problem)
+    found: dict[str, Any] = {"path": str(SOURCE / "chainrule"), "revision": None, "dirty": None}
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--", "src", "benchmarks")
+    except OSError:  # no git on this machine
+        return found
+    if head.returncode == 0 and changed.returncode == 0:
+        found["revision"] = head.stdout.strip()
+        found["dirty"] = bool(changed.stdout.strip())
+    return found
 
 
 def busy_cores(seconds: float = 2.0) -> float | None:
@@ -327,7 +371,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         problem = unwritable(path)
         if problem:  # found now, not after the suite's minutes of measuring
             parser.error(f"{option} {path}: {problem}")
+    # the report written over the raw results would lose the only copy of the measurements
+    if args.render and _same_file(Path(args.render), args.output):
+        parser.error(f"--render and --output both name {args.output}: the report would replace "
+                     "the raw results it is rendered from; give --output another file")  # fmt: skip
+    if not args.render and _same_file(args.json, args.output):
+        parser.error(f"--json and --output both name {args.output}: the report would replace "
+                     "the raw results; give them two files")  # fmt: skip
     return args
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (through links, or a relative path)."""
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
 
 
 def unwritable(path: Path) -> str | None:
@@ -356,7 +414,13 @@ def main(argv: list[str] | None = None) -> int:
         if not wanted or task.key.split("_")[0] in wanted
         for cpus in args.cpu_sets
     ]
+    try:  # the children measure this checkout's chainrule, or nothing runs
+        chainrule = measured_chainrule(child_environment(args.cpu_sets[0], False))
+    except ValueError as error:
+        print(f"run.py: {error}", file=sys.stderr)
+        return 2
     facts = machine_facts(args, argv)
+    facts["chainrule"] = chainrule
     started = time.perf_counter()
     before = signal.signal(signal.SIGTERM, _terminated)
     try:

@@ -32,6 +32,7 @@ def _leaves(width: int, dtype: str):
 
 
 def _op_sequence(ops: Sequence[str], n_ops: int) -> list[str]:
+    """The chain's ops in order: built by every system before its timer starts."""
     return [ops[k % len(ops)] for k in range(n_ops)]
 
 
@@ -44,9 +45,10 @@ def make_chainrule(width: int, dtype: str, ops: Sequence[str]) -> Run:
 
     def run(n_ops: int) -> tuple[float, float]:
         w, b = cr.tensor(w0, requires_grad=True), cr.tensor(b0, requires_grad=True)
+        sequence = _op_sequence(ops, n_ops)
         start = time.perf_counter()
         h = cr.tensor(x0)
-        for op in _op_sequence(ops, n_ops):
+        for op in sequence:
             h = h * w if op == "mul" else h + b if op == "add" else cr.sigmoid(h)
         loss = h.sum()
         middle = time.perf_counter()
@@ -103,9 +105,10 @@ def make_torch(width: int, dtype: str, ops: Sequence[str]) -> Run:
 
     def run(n_ops: int) -> tuple[float, float]:
         w, b = w0.clone().requires_grad_(), b0.clone().requires_grad_()
+        sequence = _op_sequence(ops, n_ops)
         start = time.perf_counter()
         h = x0
-        for op in _op_sequence(ops, n_ops):
+        for op in sequence:
             h = h * w if op == "mul" else h + b if op == "add" else torch.sigmoid(h)
         loss = h.sum()
         middle = time.perf_counter()
@@ -160,7 +163,8 @@ def make_jax(width: int, dtype: str, ops: Sequence[str]) -> Run:
             return jnp.sum(h)
 
         start = time.perf_counter()
-        _, vjp = jax.vjp(f, w0, b0)
+        loss, vjp = jax.vjp(f, w0, b0)
+        jax.block_until_ready(loss)  # dispatch is asynchronous: time the forward, not its queue
         middle = time.perf_counter()
         jax.block_until_ready(vjp(jnp.ones((), dtype=dtype)))
         return middle - start, time.perf_counter() - middle
@@ -179,9 +183,10 @@ def make_micrograd(width: int, dtype: str, ops: Sequence[str]) -> Run:
     def run(n_ops: int) -> tuple[float, float]:
         w = [Value(float(v)) for v in w0]
         b = [Value(float(v)) for v in b0]
+        sequence = _op_sequence(ops, n_ops)
         start = time.perf_counter()
         h = [Value(float(v)) for v in x0]
-        for op in _op_sequence(ops, n_ops):
+        for op in sequence:
             h = (
                 [hi * wi for hi, wi in zip(h, w)]
                 if op == "mul"

@@ -115,8 +115,13 @@ SYSTEMS = {"chainrule": make_chainrule, "torch": make_torch, "micrograd": make_m
 
 
 def measure(system: str, reps: int, warmup: int) -> dict:
-    """Seconds per training step; ``first_loss`` lets the report check the systems agree."""
+    """Seconds per training step after ``warmup`` untimed steps (at least 1), the same for every
+    system; ``first_loss``, the first warm-up step's loss, lets the report check that the
+    systems agree."""
+    if warmup < 1:
+        raise ValueError(f"moons: warmup must be at least 1 (its first step gives first_loss), "
+                         f"not {warmup}")  # fmt: skip
     x, y, weights, biases = moons_problem()
     step = SYSTEMS[system](x, y, weights, biases)
-    first_loss = step()
-    return {**time_calls(step, reps, warmup), "first_loss": first_loss}
+    first_loss = step()  # the first of the warm-up steps
+    return {**time_calls(step, reps, warmup - 1), "first_loss": first_loss}

@@ -99,9 +99,9 @@ def test_a_model_ending_in_the_losss_own_unit_is_refused_not_explained_from_its_
     E and other gradients (1.145 against the library's 1.118), so the explainer refuses."""
     model = nn.Sequential(nn.Linear(4, 5, rng=0, dtype="float64"), nn.Tanh(),
                           nn.Linear(5, 3, rng=1, dtype="float64"), unit())  # fmt: skip
-    with pytest.raises(ExplainError, match=r"layer 3 .*twice.*Remove the final"):
+    with pytest.raises(ExplainError, match=r"module 3 .*twice.*Remove the final"):
         explain(model, X, t, loss)
-    with pytest.raises(ExplainError, match="layer 3 .*twice"):
+    with pytest.raises(ExplainError, match="module 3 .*twice"):
         NetworkState.from_model(model, X[0], t[0], loss)  # the explorer's state, too
 
 

@@ -184,5 +184,5 @@ def test_refusals_name_a_nested_layer_as_the_model_does():
     with pytest.raises(ExplainError, match=r"layer 0\.1 is a LogSoftmax"):
         explain(unread, X, T, "squared-error")
     twice = nn.Sequential(_linear(2, 3, 0), nn.Sequential(_linear(3, 2, 1), nn.Softmax()))
-    with pytest.raises(ExplainError, match=r"layer 1\.1 \(softmax\) is the model's last layer"):
+    with pytest.raises(ExplainError, match=r"module 1\.1 \(softmax\) is the model's last layer"):
         explain(twice, X, [0, 1], nn.CrossEntropy())

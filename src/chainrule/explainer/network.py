@@ -627,7 +627,9 @@ def output_activation(network: Network, loss: Loss) -> str:
         )
     if own is None or act == "identity":
         return act if own is None else own
-    where = "the output layer" if top.unit_position is None else f"layer {top.unit_position}"
+    # the module by the model's own name (its print's "(3): Logistic()"), not a layer number:
+    # the explainer numbers layers of units (--unit 2:1), a Sequential its modules
+    where = "the output layer" if top.unit_position is None else f"module {top.unit_position}"
     if act == own:
         raise ExplainError(
             f"explain: {where} ({act}) is the model's last layer, and "

@@ -222,10 +222,14 @@ def bugs(_: None, __: BrowserSession) -> dict:
 
 
 def train_start(body: s.TrainStartRequest, session: BrowserSession) -> dict:
-    """Start this browser's training run (replacing its previous one)."""
-    run = start_run(**body.model_dump())
-    session.training = run
-    return run.to_json()
+    """Start this browser's training run (replacing its previous one), under a new run id."""
+    session.start_training(start_run(**body.model_dump()))
+    return _run_json(session)
+
+
+def _run_json(session: BrowserSession) -> dict:
+    """The session's run as it is, with its id (``run``)."""
+    return {**session.training.to_json(), "run": session.run_id}
 
 
 #: The refusal of a training request with no run to act on (409). The page reads its first words
@@ -239,6 +243,10 @@ NO_RUN_WHY = (
     "another starts, the oldest is forgotten)"
 )
 START_AGAIN = "; press Start (POST /api/train/start) to begin again"
+#: The refusal of a step for a run the session no longer has (409): another tab of the same
+#: browser (its cookie, its session) started a run since. The page reads its first words as
+#: "the run it started is gone", as it reads NO_RUN (app.js trainStep).
+REPLACED = "training run replaced: "
 
 
 def _run_of(session: BrowserSession | None):
@@ -251,8 +259,17 @@ def _run_of(session: BrowserSession | None):
 
 
 def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict:
-    """Take optimizer steps on this browser's run; returns its state."""
+    """Take optimizer steps on this browser's run (the run ``body.run`` names, where it names
+    one); returns its state."""
     run = _run_of(session)
+    if body.run is not None and body.run != session.run_id:
+        raise HTTPProblem(
+            409,
+            f"{REPLACED}the run this page started ({body.run}) was replaced by run "
+            f"{session.run_id}, started since in this browser (its other tabs and windows share "
+            "one training run), which goes on there; press Start (POST /api/train/start) to "
+            "begin again here",
+        )
     _check_step_work(run, body.steps)
     for taken in range(body.steps):
         try:
@@ -264,7 +281,7 @@ def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict
                 f"{error} The {counted(taken, 'step')} before it in this request were "
                 f"taken: the run is at step {run.step_count}."
             ) from None
-    return run.to_json()
+    return _run_json(session)
 
 
 def _check_step_work(run: Any, steps: int) -> None:
@@ -283,15 +300,13 @@ def _check_step_work(run: Any, steps: int) -> None:
 
 def train_state(_: None, session: BrowserSession | None) -> dict:
     """This browser's run as it is."""
-    return _run_of(session).to_json()
+    _run_of(session)
+    return _run_json(session)
 
 
 def train_reset(_: None, session: BrowserSession | None) -> dict:
     """Forget this browser's run."""
-    had = session is not None and session.training is not None
-    if session is not None:
-        session.training = None
-    return {"reset": had}
+    return {"reset": session is not None and session.reset_training()}
 
 
 @dataclass(frozen=True)
@@ -344,8 +359,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/api/train/start", "POST", train_start, s.TrainStartRequest, s.TrainState,
              "Start this browser session's training run (creates the session).", "create"),
     Endpoint("/api/train/step", "POST", train_step, s.TrainStepRequest, s.TrainState,
-             "Take optimizer steps; returns the loss per step and per-layer gradient norms.",
-             "existing"),
+             "Take optimizer steps; returns the loss per step and per-layer gradient norms. "
+             "A step for a run the session no longer has (`run`: another tab started one "
+             "since) is refused (409).", "existing"),
     Endpoint("/api/train/state", "GET", train_state, None, s.TrainState,
              "This browser session's training run.", "existing"),
     Endpoint("/api/train/reset", "POST", train_reset, None, None,

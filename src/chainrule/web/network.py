@@ -18,6 +18,7 @@ Layer 0 holds the input units (their y is the input; they have no z).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from chainrule.explainer.network import (
     LOSSES as EXPLAINED_LOSSES,
 )
 from chainrule.explainer.network import (
+    Network,
+    as_network,
     diagonal_blocks,
     dropout_note,
     host_values,
@@ -72,7 +75,13 @@ class NetworkState:
     """A network's numbers: layer sizes, weights w_ij (rows i below, columns j above), biases
     (None for a layer without one), activations, loss (its name, and its reduction where it is
     not the loss's default) and one training case (input and target), and the dtype the model
-    runs in. The numbers are kept in float64, which holds a float32 model's exactly."""
+    runs in. The numbers are kept in float64, which holds a float32 model's exactly.
+
+    A state read from a model (:meth:`from_model`) also keeps what the numbers do not say:
+    ``names``, each weight layer's parameter names in the model (``"0.0.weight"`` in a
+    Sequential inside it), and ``frozen``, the names of those whose ``requires_grad`` is False.
+    :meth:`network` gives the rebuilt model those names and flags, so every view explains the
+    model as ``explain`` does (its names, its note on frozen weights, a step that leaves them)."""
 
     sizes: list[int]
     weights: list[np.ndarray]
@@ -88,6 +97,14 @@ class NetworkState:
     #: joins its units in blocks (an ``nn.Parallel``) holds 0 in ``weights`` between its blocks;
     #: its JSON writes ``null`` there. Empty: every layer full.
     connected: list[np.ndarray | None] = field(default_factory=list)
+    #: per weight layer, its parameters' names in the model the state came from, in the order
+    #: of ``explainer.network.Layer.parameters`` (each block's weight, then its bias); None: the
+    #: names of the model :meth:`model` builds (a network the page made, or a model that names
+    #: its parameters so, a flat Sequential with none frozen)
+    names: list[list[str]] | None = None
+    #: the names (of ``names``, which a state with frozen parameters gives) of the parameters
+    #: that do not need a gradient
+    frozen: list[str] = field(default_factory=list)
 
     def mask(self, l: int) -> np.ndarray | None:
         """Where weight layer ``l`` has a weight (None: everywhere)."""
@@ -107,6 +124,8 @@ class NetworkState:
             "target": self.target.tolist(),
             "dtype": self.dtype,
             **({} if self.reduction is None else {"reduction": self.reduction}),
+            **({} if self.names is None else {"names": [list(n) for n in self.names]}),
+            **({"frozen": list(self.frozen)} if self.frozen else {}),
         }
 
     @classmethod
@@ -136,6 +155,8 @@ class NetworkState:
             target=np.asarray(spec["target"], dtype=np.float64),
             dtype=spec.get("dtype", "float64"),
             reduction=spec.get("reduction"),
+            names=spec.get("names"),
+            frozen=list(spec.get("frozen") or []),
         )
 
     def loss_object(self) -> Loss:
@@ -222,7 +243,7 @@ class NetworkState:
                 f"this network has {network.describe()}; {explain_with} writes it out"
             )
         top = output_activation(network, loss_object)
-        return cls(
+        state = cls(
             sizes=network.sizes,
             # a layer joined in blocks (an nn.Parallel): 0 between its blocks, and its mask
             weights=[layer.weight_array() for layer in layers],
@@ -235,7 +256,43 @@ class NetworkState:
             input=problem.x[0],
             target=problem.t[0],
             dtype=str(network.dtype),
+            frozen=[
+                layer.model_names()[key]
+                for layer in layers
+                for key, parameter in layer.parameters()
+                if not parameter.requires_grad
+            ],
         )
+        names = [_names_in_model(layer) for layer in layers]
+        # the names the rebuilt model gives its parameters go without saying (a flat model's)
+        if state.frozen or names != [_names_in_model(layer) for layer in state.network().layers]:
+            state.names = names
+        return state
+
+    def network(self) -> Network:
+        """The explainer's view of :meth:`model`, its parameters named as the model the state
+        came from names them (``names``) and frozen where that model froze them (``frozen``):
+        the explainer then says what ``explain`` says of that model (its names, its note on
+        frozen parameters), and the no-zero-grad bug's step leaves those parameters as the
+        model's optimizer would."""
+        view = as_network(self.model())
+        if self.names is None:
+            return view
+        frozen = set(self.frozen)
+        for layer, names in zip(view.layers, self.names):
+            named = dict(zip((key for key, _ in layer.parameters()), names))
+            for key, parameter in layer.parameters():
+                if named[key] in frozen:
+                    parameter.requires_grad = False
+            layer.parts = [
+                dataclasses.replace(
+                    part,
+                    weight_name=named[f"{part.key}weight"],
+                    bias_name=None if part.bias is None else named[f"{part.key}bias"],
+                )
+                for part in layer.parts
+            ]
+        return view
 
     def derivation(self, focus: tuple[int, int] | None = None, **options: Any) -> Derivation:
         """The explainer's derivation of this network's one case; ``focus`` is (layer, 0-based
@@ -243,13 +300,19 @@ class NetworkState:
         unit = None if focus is None else (focus[0], focus[1] + 1)  # the explainer counts from 1
         options = {"check": False, "perturbation": False, "views": False, "paths": False, **options}
         return explain(
-            self.model(),
+            self.network(),
             self.input[None, :],
             self.target[None, :],
             self.loss_object(),
             unit=unit,
             **options,
         )
+
+
+def _names_in_model(layer: Any) -> list[str]:
+    """A layer's parameter names in its model, in the order of its ``parameters()``."""
+    names = layer.model_names()
+    return [names[key] for key, _ in layer.parameters()]
 
 
 def page_loss(loss: Any) -> Loss:

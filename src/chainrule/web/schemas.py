@@ -11,6 +11,7 @@ page receives; the API tests check real responses against them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -63,6 +64,8 @@ LossName = Literal[PAGE_LOSSES]
 DatasetName = Literal[tuple(DATASETS)]
 #: The Train tab's optimizers by name, from the training module's one table of them.
 OptimizerName = Literal[tuple(OPTIMIZERS)]
+#: A parameter's name in a model ("0.weight", "0.0.bias").
+ParameterName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 def check_connections(sizes: list[int], field: str = "sizes") -> None:
@@ -160,6 +163,22 @@ class Network(Strict):
         description="What the model computes in: a trained model's own dtype (the page shows its "
         "own numbers), float64 for a network the page makes.",
     )
+    names: list[Annotated[list[ParameterName], Field(max_length=2 * MAX_UNITS)]] | None = Field(
+        None,
+        max_length=MAX_LAYERS - 1,
+        description="names[l]: the parameters of weight layer l as the model the network was "
+        "read from names them, each block's weight then its bias (a Linear in a Sequential "
+        "inside the model: ['0.0.weight', '0.0.bias']); the derivation and its export use them, "
+        "as `chainrule explain` does. Omitted: the names of the nn.Sequential the server builds "
+        "from the numbers (a network the page makes).",
+    )
+    frozen: list[ParameterName] = Field(
+        default_factory=list,
+        max_length=2 * MAX_UNITS * (MAX_LAYERS - 1),
+        description="The names (of `names`) of the model's parameters that need no gradient "
+        "(requires_grad False): the derivation notes them and the no-zero-grad bug's step "
+        "leaves them as they are, as `chainrule.explain` does for that model.",
+    )
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> Network:
@@ -199,7 +218,44 @@ class Network(Strict):
         unit_targets = targets_in_unit_interval(loss_from_name(self.loss))
         if unit_targets and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
+        self._names_agree()
         return self
+
+    def _names_agree(self) -> None:
+        """Refuse ``names`` that do not give each parameter of each weight layer one name of its
+        own (a layer in blocks has a weight and a bias per block), and ``frozen`` names that are
+        not among them."""
+        if self.names is None:
+            if self.frozen:
+                raise ValueError(
+                    "frozen: names parameters of `names`, which this network does not give; "
+                    "give names too"
+                )
+            return
+        n_links = len(self.sizes) - 1
+        if len(self.names) != n_links:
+            raise ValueError(
+                f"names: {len(self.sizes)} layers need {n_links} lists of parameter names, got "
+                f"{len(self.names)}"
+            )
+        for l, (w, b, names) in enumerate(zip(self.weights, self.biases, self.names)):
+            in_blocks = any(v is None for row in w for v in row)
+            blocks = len(blocks_of([[v is not None for v in row] for row in w])) if in_blocks else 1
+            wanted = blocks * (1 if b is None else 2)
+            if len(names) != wanted:
+                has = "a weight" if b is None else "a weight and a bias"
+                each = f" for each of its {blocks} blocks" if blocks > 1 else ""
+                raise ValueError(
+                    f"names[{l}]: weight layer {l} has {has}{each} ({wanted} names, each "
+                    f"block's weight then its bias), got {len(names)}"
+                )
+        counts = Counter(name for names in self.names for name in names)
+        twice = next((name for name, count in counts.items() if count > 1), None)
+        if twice is not None:
+            raise ValueError(f"names: {twice!r} names two parameters; each has a name of its own")
+        unknown = next((name for name in self.frozen if name not in counts), None)
+        if unknown is not None:
+            raise ValueError(f"frozen: {unknown!r} is not one of the parameters' names (names)")
 
 
 def refuse_too_big(sizes: list[int], what: str) -> None:
@@ -376,6 +432,13 @@ class TrainStepRequest(Strict):
     """How many optimizer steps to take."""
 
     steps: Integer = Field(1, ge=1, le=MAX_TRAIN_STEPS)
+    run: str | None = Field(
+        None,
+        max_length=64,
+        description="The run to step, as /api/train/start answered its `run`: where the session "
+        "has another run since (a second tab of the browser started one), the step is refused "
+        "(409, `training run replaced: ...`). Omitted: the session's run, whichever it is.",
+    )
 
 
 # -- responses (documentation, and checked by the tests) -------------------------------------------
@@ -499,6 +562,10 @@ class TrainState(BaseModel):
     accuracy: float | None
     grad_norms: list[float]
     network: dict
+    run: str = Field(
+        description="The run's id, new at each start: a step names it (TrainStepRequest.run), "
+        "so a tab whose run another tab of the browser replaced is told so, not given that run."
+    )
 
 
 class PageLoss(BaseModel):

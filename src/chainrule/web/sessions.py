@@ -1,5 +1,9 @@
 """Per-browser state on the server: each browser session (a cookie) owns at most one training run.
 
+Tabs of one browser share its cookie, so its session and its run: each start gives the run a new
+id (:attr:`BrowserSession.run_id`), which every answer about the run carries and a step may name,
+so a tab learns when another replaced the run it started.
+
 A session is created only by an explicit request (``POST /api/train/start``); any other request
 without a valid cookie gets no session, so it can neither grow the store nor evict anyone. The
 store keeps at most ``max_sessions`` sessions and forgets the least recently used one when a new
@@ -31,9 +35,25 @@ class BrowserSession:
     token: str
     created: float = field(default_factory=time.monotonic)
     training: Any = None
+    #: ``training``'s id, new at each start: every answer about the run carries it, and a step
+    #: asked for another id is refused, so a page whose run a second tab of the same browser
+    #: (the same cookie, so the same session) replaced learns so instead of stepping that one
+    run_id: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     waiting: int = 0  # requests of this session admitted and not yet finished (guarded by _admit)
     _admit: threading.Lock = field(default_factory=threading.Lock)
+
+    def start_training(self, run: Any) -> str:
+        """Make ``run`` this session's training run (replacing any other); returns its new id."""
+        self.training = run
+        self.run_id = secrets.token_hex(6)
+        return self.run_id
+
+    def reset_training(self) -> bool:
+        """Forget the training run; returns whether there was one."""
+        had = self.training is not None
+        self.training = self.run_id = None
+        return had
 
     def admit(self) -> bool:
         """Count one more request of this session in, unless :data:`MAX_QUEUED` already wait

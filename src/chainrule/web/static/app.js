@@ -23,11 +23,26 @@ const PATH_COLORS = ["#7b3294", "#008837", "#e08214", "#2166ac", "#c51b7d", "#35
 
 class ApiError extends Error {}
 
+/** A request that got no answer at all: the server is not reachable (stopped, or the network
+ *  is down). Its message is the browser's own reason ("Failed to fetch"); `path` is the request.
+ *  Not a refusal (ApiError): the server said nothing about the request. */
+class Unreachable extends Error {
+  constructor(path, reason) {
+    super(reason);
+    this.path = path;
+  }
+}
+
 async function httpTransport(path, body) {
   const init = body === undefined ? { method: "GET" } : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   };
-  const response = await fetch(path, init);
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {  // fetch rejects only where no answer came (a TypeError, in every browser)
+    throw new Unreachable(path, String(error.message || error));
+  }
   let data = null;
   try {
     data = await response.json();
@@ -176,8 +191,16 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  action that succeeds cannot hide the error of a later one. */
   let guardedRuns = 0;
 
-  /** What the message box says of `error`: a refusal's own words, anything else as unexpected. */
-  const errorText = (error) => (error instanceof ApiError ? error.message : `Unexpected problem: ${error}`);
+  /** What the message box says of `error`: a refusal's own words; a request that got no
+   *  answer as the server not reachable; anything else (a bug of the page's) as unexpected. */
+  function errorText(error) {
+    if (error instanceof ApiError) return error.message;
+    if (error instanceof Unreachable) {
+      return `The server is not reachable: ${error.path} got no answer (${error.message}). `
+        + "Is chainrule serve still running? Try again once it is (reload the page if it was restarted).";
+    }
+    return `Unexpected problem: ${error}`;
+  }
 
   /** Why a request failed, in a few words: the API's refusal, or the browser's ("Failed to
    *  fetch" for one that never got an answer). */
@@ -190,7 +213,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       if (run === guardedRuns) showMessage("");
     } catch (error) {
       showMessage(errorText(error));
-      if (!(error instanceof ApiError)) console.error(error);
+      if (!(error instanceof ApiError || error instanceof Unreachable)) console.error(error);
     }
   }
 
@@ -355,6 +378,18 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         (N: the outputs times the cases the loss averages over).`,
   };
 
+  /** ∂E/∂z_j of a top unit from the ∂E/∂y's, by its units (the network's `output`), as the
+   *  explainer writes the rule (explainer/sections_backward.py, _dz_general). A softmax's y_k
+   *  each depend on every z_j, so its rule sums over k, not dy_j/dz_j · ∂E/∂y_j. */
+  const TOP_DZ_RULE = {
+    logistic: "\u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j = y_j(1 \u2212 y_j) \u2202E/\u2202y_j",
+    linear: "\u2202E/\u2202z_j = \u2202E/\u2202y_j (linear units: y_j = z_j)",
+    softmax: "\u2202E/\u2202z_j = \u03A3_k \u2202y_k/\u2202z_j \u00B7 \u2202E/\u2202y_k = y_j (\u2202E/\u2202y_j \u2212 \u03A3_k y_k \u2202E/\u2202y_k) "
+      + "(every softmax output y_k depends on every z_j)",
+  };
+  /** The rule for top units the table does not know: the chain rule over every y_k. */
+  const TOP_DZ_GENERAL = "\u2202E/\u2202z_j = \u03A3_k \u2202y_k/\u2202z_j \u00B7 \u2202E/\u2202y_k";
+
   /** The steps: inputs, each layer forward, E, then dE/dz of the top, dE/dy and dE/dz downwards. */
   function phases() {
     const top = topLayer();
@@ -392,7 +427,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       case "dz": return [`Backward: \u2202E/\u2202z in layer ${p.layer}`, p.layer === top
         ? (readsLogits()
           ? `\u2202E/\u2202z_j straight from the loss: the ${S.pass.loss.name} reads the logits z, so these units have no \u2202E/\u2202y_j step.`
-          : "\u2202E/\u2202y_j from the loss, then \u2202E/\u2202z_j = dy_j/dz_j \u00B7 \u2202E/\u2202y_j (for logistic units y_j(1 \u2212 y_j)).")
+          : `\u2202E/\u2202y_j from the loss, then ${TOP_DZ_RULE[S.net.output] || TOP_DZ_GENERAL}.`)
         : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
       case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
         `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Click one.`];
@@ -1134,6 +1169,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   /** The first words of the server's refusal of a step with no run to take it on (api.py). */
   const NO_RUN = "no training run";
+  /** The first words of its refusal of a step for the run this page started where another tab
+   *  of the browser (which shares its session, and so its run) has started one since (api.py). */
+  const REPLACED_RUN = "training run replaced";
   /** What the Train tab says while there is no run (index.html's text). */
   const TRAIN_HINT = $("train-status").textContent;
 
@@ -1267,11 +1305,16 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const gen = S.train.gen;
     let state;
     try {
-      state = await api("/api/train/step", { steps });
+      // the run this page started (its id, from the start's answer): the server refuses a step
+      // where another tab has replaced it, rather than step that tab's run and show it here
+      const run = S.train.state ? S.train.state.run : undefined;
+      state = await api("/api/train/step", { steps, run });
     } catch (error) {
       // the server has no run for this page (api.py's NO_RUN: it forgot it to make room for
-      // newer ones): the Train tab shows none either, and only Start goes on
-      if (error instanceof ApiError && error.message.startsWith(NO_RUN)) {
+      // newer ones; REPLACED_RUN: another tab started one since): the Train tab shows none
+      // either, the message box says why, and only Start goes on
+      const gone = error instanceof ApiError && [NO_RUN, REPLACED_RUN].some((words) => error.message.startsWith(words));
+      if (gone) {
         S.train.state = null;
         S.train.playing = false;
         renderTraining();
@@ -1421,6 +1464,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       }
     }));
     $("btn-save").addEventListener("click", () => download("network.json", JSON.stringify(S.net, null, 1), "application/json"));
+    $("btn-load").addEventListener("click", () => $("load-file").click());  // the file chooser
     $("load-file").addEventListener("change", (event) => guarded(async () => {
       const file = event.target.files[0];
       event.target.value = "";

@@ -13,6 +13,7 @@ lecture does (j = 1, 2, 3).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,15 @@ class Checked:
             "ok": self.ok,
             "near_zero": self.near_zero,
         }
+
+
+def verdict(checks: Sequence[Checked]) -> bool | None:
+    """What a set of finite-difference checks says: False where one disagrees; None, no
+    verdict, where every one agrees only within the tolerance of 0 (:attr:`Checked.near_zero`:
+    an engine value of 0 would pass too); else True (and True where none was checked)."""
+    if not all(c.ok for c in checks):
+        return False
+    return None if checks and all(c.near_zero for c in checks) else True
 
 
 @dataclass
@@ -435,12 +445,7 @@ class Derivation:
         verdict: none disagrees, but every one agrees only within the tolerance of 0
         (:attr:`Checked.near_zero`), where an engine value of 0 would pass too (an E of 1e37,
         whose rounding sets the tolerance; every unit saturated)."""
-        checks = self.all_checks()
-        if self.not_finite is not None or not all(c.ok for c in checks):
-            return False
-        if checks and all(c.near_zero for c in checks):
-            return None
-        return True
+        return False if self.not_finite is not None else verdict(self.all_checks())
 
     @property
     def not_finite(self) -> str | None:

@@ -36,6 +36,7 @@ from chainrule.explainer import (
 )
 from chainrule.explainer.bugs import BUGS
 from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
+from chainrule.explainer.derivation import verdict
 from chainrule.explainer.network import (
     LOSSES as EXPLAINED_LOSSES,
 )
@@ -608,7 +609,7 @@ def gradient_check(state: NetworkState) -> dict:
     scales = np.array([max(abs(check.numeric), check.atol) for _, check in checks])
     near_zero = sum(check.ok and check.near_zero for _, check in checks)
     return {
-        "ok": _verdict(len(failed), near_zero, len(checks)),
+        "ok": verdict([check for _, check in checks]),  # None where every one is near 0
         "failed": len(failed),
         "max_abs_error": float(np.max(differences)),  # np.max keeps a NaN, as it should
         "max_rel_error": float(np.max(differences / scales)),
@@ -618,15 +619,6 @@ def gradient_check(state: NetworkState) -> dict:
         "near_zero": near_zero,
         "notes": step_notes(d),
     }
-
-
-def _verdict(failed: int, near_zero: int, checked: int) -> bool | None:
-    """The gradient check's ``ok``: False when any derivative disagrees; None when all agree
-    but only within the tolerance of 0 (the check cannot tell them from 0, so it is no pass);
-    else True."""
-    if failed:
-        return False
-    return None if near_zero == checked else True
 
 
 def step_notes(d: Derivation) -> list[str]:

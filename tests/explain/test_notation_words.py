@@ -175,7 +175,7 @@ def test_the_float32_views_name_a_term_of_the_sum_in_the_notation(notation, term
     net = nn.mlp([3, 4, 2], dtype="float32", rng=1)
     d = explain(net, X, [[1.0, 0.0]], notation=notation, unit="1:1", check=False)
     text = _flat(render(d, "text"))
-    assert f"so even a single term {term} can differ in its last digit" in text
+    assert f"The three views add the same terms {term} in float64" in text
     assert "w_ij dE/dz_j" not in text
 
 

@@ -178,12 +178,14 @@ def test_a_tensor_used_twice_without_a_gradient_is_one_node_but_not_shaded_as_a_
     assert float(g.nodes[id(x)].grad) == 6.0
 
 
-def test_the_seed_graph_names_each_target_and_shades_only_the_hidden_units():
-    g, named = seed_graph()
-    targets = [g.nodes[id(named[f"t_{j}"])] for j in (1, 2, 3)]
-    assert [float(t.value) for t in targets] == [1.0, 0.0, 1.0]  # t_1 = t_3: two nodes still
-    assert all(len(g.consumers(t.id)) == 1 for t in targets)
-    assert _fan_outs(g) == {"y_1", "y_2"}
+def test_the_seed_graph_reads_the_target_row_once_and_shades_the_sums_over_consumers():
+    """E is the library's SquaredError on the row of y_j: one target row, read once by t - y,
+    which its square (t - y)·(t - y) reads twice (a fan-out, as y_1 and y_2 are)."""
+    g, _ = seed_graph()
+    (target,) = [n for n in g.nodes.values() if n.op == "leaf" and np.ndim(n.value) == 2]
+    assert np.asarray(target.value).tolist() == [[1.0, 0.0, 1.0]] and not target.requires_grad
+    assert len(g.consumers(target.id)) == 1
+    assert _fan_outs(g) == {"y_1", "y_2", "sub"}
 
 
 def test_a_zoom_shades_the_inputs_not_the_cotangent():

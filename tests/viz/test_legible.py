@@ -104,16 +104,19 @@ def test_hiding_implementation_nodes_keeps_every_number_that_arrives():
         sent = [e.contribution for e in h.consumers(nid) if e.contribution is not None]
         if len(sent) > 1 and node.grad is not None and node.requires_grad:
             np.testing.assert_allclose(sum(sent), node.grad, atol=1e-15)
-    # each square now feeds the sum straight, carrying what the stack passed down to it; the
-    # squares stay (hidden, the sum stood over differences that did not add up to it)
-    squares = [nid for nid, n in h.nodes.items() if n.op == "power_scalar"]
-    assert len(squares) == 3
-    for nid in squares:
-        (edge,) = h.consumers(nid)
-        assert h.nodes[edge.dst].op == "sum"
-        np.testing.assert_allclose(edge.contribution, g.nodes[nid].grad, atol=1e-15)
-    total = next(n for n in h.nodes.values() if n.op == "sum")
-    np.testing.assert_allclose(sum(h.nodes[nid].value for nid in squares), total.value)
+    # each y_j now feeds the loss's t - y straight, carrying what the stack passed down to it;
+    # the loss's own ops stay (its square: the sum stands over what it squared)
+    error = next(nid for nid, n in h.nodes.items() if n.op == "sub")
+    for j in (1, 2, 3):
+        unit = id(named[f"y_j={j}"])
+        (edge,) = h.consumers(unit)
+        assert edge.dst == error
+        np.testing.assert_allclose(edge.contribution, g.nodes[unit].grad, atol=1e-15)
+    (square,) = {e.dst for e in h.consumers(error)}  # (t - y)·(t - y): two edges, one op
+    (edge,) = h.consumers(square)
+    total = h.nodes[edge.dst]
+    assert total.op == "sum"
+    np.testing.assert_allclose(np.sum(h.nodes[square].value), total.value)
 
 
 def test_cli_graph_hides_implementation_nodes(tmp_path):

@@ -26,8 +26,8 @@ def views(b: Builder) -> None:
     digits, rounded = dtype_digits(b.d.dtype), np.dtype(b.d.dtype).type
 
     def _n(value: float) -> str:
-        # as the model's dtype rounds it (a float32 term w·∂E/∂z, multiplied here in float64,
-        # is then the graph's float32 product), to the digits that dtype holds; + 0.0: no "-0"
+        # as the model's dtype rounds it, to the digits that dtype holds (the three columns
+        # hold the same float64 numbers: layer_graph_of reads the engine's); + 0.0: no "-0"
         # for a product like (-0.13)·0
         return f"{float(rounded(value)) + 0.0:.{digits}g}"
 
@@ -57,7 +57,7 @@ def views(b: Builder) -> None:
         j,
         f"{n.source}: {w_ij.plain}·{dE_dzj.plain}",
         f"matrix: W[{unit + 1},{j}]·({dE_dz.plain})[{j}]",
-        # recorded in the model's dtype (unit_graph_of), so its digits are the engine's
+        # recorded on the engine's y, w and dE/dz (layer_graph_of): the same terms
         "graph: what the consumer sends back"
         if graph
         else f"graph: ({graph_not_drawn(b.d) or 'not drawn'})",
@@ -198,17 +198,17 @@ def bug(b: Builder) -> None:
 
 def _digits_shown(dtype: str, digits: int, term: Math) -> list[str | Math]:
     """Why a float32 model's numbers are shown to fewer digits than a float64 model's: the
-    views agree to the precision of its dtype, and past it each rounds in its own way (the
-    graph multiplies and adds in the dtype unit by unit, the engine adds by a matrix product,
-    the Hinton and matrix columns add the terms in float64). ``term`` is one term of the sum,
-    in the write-up's notation (Hinton's w_ij ∂E/∂z_j)."""
+    three views hold the same terms and add them in float64, but the engine's own dE/dy_i is
+    added by a matrix product in the model's dtype, which rounds in its own order. ``term`` is
+    one term of the sum, in the write-up's notation (Hinton's w_ij ∂E/∂z_j)."""
     if digits == dtype_digits("float64"):
         return []
     return [
         f" The model computes in {dtype}, whose numbers hold {digits} significant digits "
-        f"reliably, so each number is shown as {dtype} rounds it, to {digits} digits: the views "
-        f"agree to {dtype}'s precision (past it each computes its sums, the forward pass's "
-        "included, in its own order and rounds differently, so even a single term ",
+        f"reliably, so each number is shown as {dtype} rounds it, to {digits} digits. The "
+        "three views add the same terms ",
         term,
-        " can differ in its last digit; the JSON holds every digit).",
+        f" in float64 and agree in every digit; the engine's own sum, added in {dtype} by a "
+        "matrix product, agrees to its precision, and where the terms nearly cancel it can "
+        "differ in the last digit shown (the JSON holds every digit).",
     ]

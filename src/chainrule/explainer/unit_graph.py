@@ -11,6 +11,10 @@ engines (:mod:`chainrule.explainer.bugs`) run on.
 The loss is the model's own loss object, applied to the units' rows stacked back into a matrix.
 :func:`contributions` runs a recorded op's registered rules once (what it sends each input), and
 :func:`backward_right` walks the graph as the real engine does, keeping every tensor's total.
+
+:func:`layer_graph_of` records one layer the same way but recomputes nothing: its y_i are the
+engine's and each z_j receives the engine's dE/dz_j, so the fan-out at y_i adds the engine's
+own terms (the three views' graph column).
 """
 
 from __future__ import annotations
@@ -89,8 +93,9 @@ def unit_graph(
     graph has no weight and no product (:func:`unit_graph_of` records a derivation's own).
 
     Every scalar is of ``dtype``: float64 unless told, so the buggy engines compare on numbers a
-    float32 model's rounding never touches; the three views pass the model's own dtype, so their
-    graph column holds the engine's numbers.
+    float32 model's rounding never touches. Either way the forward pass is recomputed unit by
+    unit, rounding in its own order, not the engine's: the three views read the engine's numbers
+    from :func:`layer_graph_of` instead.
     """
     joined = joined or [None] * len(weights)
     sizes = [weights[0][0].shape[0]] + [w.shape[1] for w, _, _ in weights]
@@ -125,17 +130,7 @@ def unit_graph(
             for i, y in enumerate(below):
                 g.y[(0, i, c)] = y
             for k, (W, _, act) in enumerate(weights):
-                above = []
-                for j in range(W.shape[1]):
-                    z = g.b.get((k, j))
-                    for i, y in enumerate(below):
-                        if (k, i, j) not in g.w:  # no weight joins them
-                            continue
-                        product = y * g.w[(k, i, j)]
-                        g.products[(k, i, j, c)] = product
-                        z = product if z is None else z + product
-                    g.z[(k + 1, j, c)] = z
-                    above.append(z)
+                above = _net_inputs(g, k, c, below, W.shape[1])
                 if k < L - 1:
                     below = [_distinct(ACTIVATIONS[act].op(z), z) for z in above]
                     for j, y in enumerate(below):
@@ -147,6 +142,23 @@ def unit_graph(
         top = rows[0] if n_cases == 1 else ops.concatenate(rows, axis=0)
         g.E = loss(top, Tensor(np.asarray(t, dtype=dtype)))
     return g
+
+
+def _net_inputs(g: UnitGraph, k: int, c: int, below: list[Tensor], n_out: int) -> list[Tensor]:
+    """Record z_j = b_j + sum_i y_i w_ij of layer ``k + 1`` for case ``c``, one scalar product
+    y_i w_ij per weight of ``g`` (a consumer of y_i) and one addition per term, into ``g``."""
+    above = []
+    for j in range(n_out):
+        z = g.b.get((k, j))
+        for i, y in enumerate(below):
+            if (k, i, j) not in g.w:  # no weight joins them
+                continue
+            product = y * g.w[(k, i, j)]
+            g.products[(k, i, j, c)] = product
+            z = product if z is None else z + product
+        g.z[(k + 1, j, c)] = z
+        above.append(z)
+    return above
 
 
 def _distinct(y: Tensor, z: Tensor) -> Tensor:
@@ -165,6 +177,39 @@ def unit_graph_of(d, params: UnitGraph | None = None, dtype: Any = np.float64) -
     """:func:`unit_graph` of a derivation's network, cases, targets and loss (a Parallel
     layer's blocks joined as the derivation joins them), its scalars of ``dtype``."""
     return unit_graph(weights_of(d), d.x, d.t, d.loss, params=params, joined=d.joined, dtype=dtype)
+
+
+def layer_graph_of(d, layer: int, case: int = 0) -> UnitGraph:
+    """The connection from ``layer`` up to ``layer + 1`` of derivation ``d`` unit by unit, for
+    case ``case``, on the engine's numbers: nothing is recomputed.
+
+    y_i, w_ij and b_j are leaves holding the derivation's values (y_i from the engine's forward
+    pass); each z_j = b_j + sum_i y_i w_ij is recorded as scalar products and additions, as in
+    :func:`unit_graph`; and the top node ``E`` is sum_j dE/dz_j z_j, dE/dz_j being the engine's
+    (constants). ``E``'s value is not the error, but its gradient at each z_j is exactly the
+    engine's dE/dz_j, so the backward pass sends each product y_i w_ij the engine's dE/dz_j,
+    the registered ``mul`` rule sends y_i the term w_ij dE/dz_j, and the engine's sum over
+    consumers adds the terms at y_i: dE/dy_i by the chain rule, with no second forward pass
+    (whose float32 sums, added in another order, differed in the 4th digit where terms cancel).
+
+    The scalars are float64, as the Hinton and matrix views' numbers are: a float32 model's
+    values are exact in float64 and so is the product of two of them, so each term is the
+    engine's own and the three views add the same terms.
+    """
+    conn = d.connections[layer]
+    g = UnitGraph()
+    for i, j in _pairs(conn.weight.shape, d.joined[layer]):
+        g.w[(layer, i, j)] = leaf(conn.weight[i, j])
+    if conn.bias is not None:
+        for j, value in enumerate(conn.bias):
+            g.b[(layer, j)] = leaf(value)
+    below = [leaf(value) for value in d.layers[layer].y[case]]
+    g.y.update({(layer, i, case): y for i, y in enumerate(below)})
+    dE_dz = d.layers[layer + 1].dE_dz[case]
+    with enable_grad():
+        above = _net_inputs(g, layer, case, below, conn.weight.shape[1])
+        g.E = ops.stack([z * float(dE_dz[j]) for j, z in enumerate(above)]).sum()
+    return g
 
 
 def weights_of(d) -> list[tuple[np.ndarray, np.ndarray | None, str]]:

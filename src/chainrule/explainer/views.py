@@ -4,19 +4,22 @@ the fan-out node of the autodiff graph.
 - **Hinton**: dE/dy_i = sum_j w_ij dE/dz_j, one term per unit j above (the derivation's terms).
 - **Matrix**: dE/dy = W dE/dz with W of shape (units below, units above); dE/dy_i is row i of
   W times the vector dE/dz, term j being W[i, j] dE/dz[j].
-- **Graph**: recorded unit by unit (:mod:`chainrule.explainer.unit_graph`) in the model's dtype,
-  so its numbers are the engine's (a float32 model's too), y_i feeds one
-  product y_i w_ij per unit j; each of those consumers sends back a contribution by the
+- **Graph**: the layer recorded unit by unit on the engine's numbers
+  (:func:`chainrule.explainer.unit_graph.layer_graph_of`: the derivation's y_i, w_ij and
+  dE/dz_j, a float32 model's too, nothing recomputed): y_i feeds one product y_i w_ij per unit
+  j; each of those consumers, handed the engine's dE/dz_j, sends back a contribution by the
   registered ``mul`` rule, and the engine's sum over consumers adds them up at y_i.
 
-The three are the same numbers: term j of one view is term j of the others.
+The three are the same numbers: term j of one view is term j of the others, and all three add
+the engine's terms in float64 (exact products of a float32 model's numbers), so their sums agree
+in every digit shown. The engine's own dE/dy_i, added in the model's dtype by a matrix product,
+agrees with them to that dtype's precision relative to the terms it adds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import Math, Notation, get_notation
 
 #: The graph view records the network unit by unit only up to this many scalar tensors.
@@ -64,14 +67,11 @@ def graph_not_drawn(d: Any) -> str | None:
 def _graph_view(d: Any, layer: int, unit: int, case: int) -> dict[str, Any] | None:
     """Each consumer's contribution at the fan-out node y_i, by the real rules (None where
     :func:`graph_not_drawn` says why)."""
-    from chainrule.explainer.unit_graph import backward_right, contributions, unit_graph_of
+    from chainrule.explainer.unit_graph import backward_right, contributions, layer_graph_of
 
     if graph_not_drawn(d) is not None:
         return None
-    try:
-        g = unit_graph_of(d, dtype=d.dtype)  # the model's dtype: the engine's own numbers
-    except ExplainError:
-        return None
+    g = layer_graph_of(d, layer, case)  # the engine's numbers, read from the derivation
     totals = backward_right(g.E)
     node = g.y[(layer, unit, case)]
     n, letters = get_notation(d.notation), (d.layers[layer].letter, d.layers[layer + 1].letter)

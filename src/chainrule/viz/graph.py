@@ -979,22 +979,28 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
     """The seed's top layer unit by unit: y_i -> z_j -> y_j -> E, one scalar tensor per unit.
 
     Each y_i feeds the three products y_i w_ij, so three arrows meet at y_i, carrying
-    w_ij dE/dz_j; their sum is dE/dy_i.
+    w_ij dE/dz_j; their sum is dE/dy_i. The numbers are the seed's as :func:`explain` runs it
+    (:func:`~chainrule.explainer.seed_model`): the hidden units' y_i, the top layer's weights,
+    its activation from the library's table and the seed's own loss object (squared error),
+    applied to the row of the y_j, so E is explain()'s.
     """
     from chainrule.explainer.build import explain
-
-    def leaf(value: float) -> Tensor:
-        return Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+    from chainrule.nn.activations import ACTIVATIONS
 
     d = explain(perturbation=False, check=False)
-    conn = d.connections[1]
+    conn = d.connections[-1]
+    activation = ACTIVATIONS[d.layers[conn.above].activation].op
+
+    def leaf(value: float) -> Tensor:
+        return Tensor(np.asarray(value, dtype=d.dtype), requires_grad=True)
+
     n_i, n_j = conn.weight.shape
     named: dict[str, Tensor] = {}
     ys = []
     for i in range(n_i):
-        ys.append(leaf(d.layers[1].y[0, i]))
+        ys.append(leaf(d.layers[conn.below].y[0, i]))
         named[f"y_{i + 1}"] = ys[-1]
-    error_terms = []
+    outputs = []
     for j in range(n_j):
         z = leaf(conn.bias[j])
         named[f"b_{j + 1}"] = z
@@ -1003,11 +1009,8 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
             named[f"w_{weight_index(i, j)}"] = w
             z = z + ys[i] * w
         named[f"z_{j + 1}"] = z
-        y = ops.sigmoid(z)
-        named[f"y_j={j + 1}"] = y
-        target = Tensor(np.asarray(d.t[0, j], dtype=np.float64))  # a constant: no gradient
-        named[f"t_{j + 1}"] = target
-        error_terms.append((target - y) ** 2)
-    E = 0.5 * ops.stack(error_terms).sum()
+        outputs.append(activation(z))
+        named[f"y_j={j + 1}"] = outputs[-1]
+    E = d.loss(ops.stack(outputs).reshape((1, n_j)), d.t)
     named["E"] = E
     return graph(E, names={id(t): name for name, t in named.items()}), named

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from explain_cases import parallel_case
 
 from chainrule import nn
@@ -38,7 +37,7 @@ def _qa_case():
     return model, x, t
 
 
-def _torch_dE_dy1(model, x, t) -> float:
+def _torch_dE_dy1(torch, model, x, t) -> float:
     """dE/dy_1 of layer 1 in float64 by PyTorch, on the float32 model's own weights."""
     w = [torch.tensor(np.asarray(model[k].weight.data, np.float64)) for k in (0, 2, 4)]
     b = [torch.tensor(np.asarray(model[k].bias.data, np.float64)) for k in (0, 2, 4)]
@@ -48,7 +47,7 @@ def _torch_dE_dy1(model, x, t) -> float:
     return float(y1.grad[0, 0])
 
 
-def test_the_qa_float32_case_prints_one_sum_in_all_three_views():
+def test_the_qa_float32_case_prints_one_sum_in_all_three_views(torch):
     model, x, t = _qa_case()
     d = explain(model, x, t, unit=(1, 1), perturbation=False)
     text = render(d, "text")
@@ -60,7 +59,7 @@ def test_the_qa_float32_case_prints_one_sum_in_all_three_views():
     # terms (up to 0.157) round at about 1e-8 each, so the sum of 0.000548 agrees to ~1e-7
     scale = sum(abs(term["value"]) for term in views["hinton"]["terms"])
     assert scale > 200 * abs(views["graph"]["total"])  # the terms do nearly cancel
-    oracle = _torch_dE_dy1(model, x, t)
+    oracle = _torch_dE_dy1(torch, model, x, t)
     assert abs(views["graph"]["total"] - oracle) <= 8 * np.finfo(np.float32).eps * scale
 
 
@@ -101,7 +100,7 @@ def test_a_parallel_layers_graph_has_a_consumer_only_where_a_weight_joins():
             _assert_one_number_per_view(views, "float64")
 
 
-def test_the_layer_graph_sends_each_product_the_engines_dE_dz():
+def test_the_layer_graph_sends_each_product_the_engines_dE_dz(torch):
     """Nothing above the layer is recomputed: each product y_i w_ij receives the derivation's
     dE/dz_j exactly, and each y_i's total is dE/dy_i (PyTorch's, for a float64 model)."""
     from chainrule.explainer.unit_graph import layer_graph_of  # new: the others run without it
@@ -115,5 +114,6 @@ def test_the_layer_graph_sends_each_product_the_engines_dE_dz():
     for (_, i, j, case), product in g.products.items():
         assert float(totals[id(product)]) == d.layers[2].dE_dz[case, j]
         assert float(product.data) == y[case, i] * weight[i, j]
-    assert float(totals[id(g.y[(1, 0, 0)])]) == pytest.approx(_torch_dE_dy1(model, x, t), rel=1e-9)
+    oracle = _torch_dE_dy1(torch, model, x, t)
+    assert float(totals[id(g.y[(1, 0, 0)])]) == pytest.approx(oracle, rel=1e-9)
     assert {tensor.data.dtype for tensor in g.quantities().values()} == {np.dtype(np.float64)}

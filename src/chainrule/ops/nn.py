@@ -17,7 +17,7 @@ from chainrule.checks import is_integer
 from chainrule.engine import apply
 from chainrule.errors import LabelError
 from chainrule.ops.elementwise import _exp, _masked
-from chainrule.ops.reduce import _sum, expand_reduced
+from chainrule.ops.reduce import _sum, expand_reduced, sum_array
 from chainrule.ops.registry import ShapeError, array_of, primitive
 from chainrule.ops.shape import _reshape, as_tensor, kept_shape, normalize_axes, single_axis
 from chainrule.tensor import Tensor
@@ -184,7 +184,10 @@ def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     xp = array_module(x)
     m = _stable_max(x, axes)
     if backend.size(x):
-        out = xp.log(xp.sum(xp.exp(_shifted(x, m)), axis=axes, keepdims=True)) + m
+        sums = sum_array(xp.exp(_shifted(x, m)), axes, True)  # a tall axis 0 in blocks
+        with numpy.errstate(divide="ignore"):  # only a row of -inf sums to 0: its log is -inf
+            out = xp.log(sums)
+        out = out + m
     else:  # an empty sum is 0: log 0 = -inf, as PyTorch gives it (NumPy's log of 0 would warn)
         out = m - xp.inf
     if keepdims:
@@ -194,14 +197,21 @@ def _logsumexp(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 
 def _logsumexp_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     kept = out if keepdims else _reshape(out, shape=kept_shape(x.shape, axes))
-    return expand_reduced(g, x, axes, keepdims) * _exp(_shifted(x, kept))
+    # x - log sum e^x, as _shifted makes it (an overflow is the right -inf); a row of only -inf
+    # (log sum -inf) is -inf - -inf, a +inf entry inf - inf: a NaN gradient there, as PyTorch's
+    # (and as softmax gives such a row), not a fault to warn of
+    with numpy.errstate(over="ignore", invalid="ignore"):
+        shifted = x - kept
+    return expand_reduced(g, x, axes, keepdims) * _exp(shifted)
 
 
 _logsumexp_prim = primitive("logsumexp", _logsumexp, _logsumexp_vjp, doc="log sum exp, stable.")
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``, computed without overflow; its gradient is the softmax."""
+    """log(sum(exp(x))) over ``axis``, computed without overflow; its gradient is the softmax.
+    A row of only -inf gives -inf (an empty axis too), a row holding +inf gives +inf, without
+    NumPy's warnings; their gradients are NaN (at the +inf), as PyTorch's."""
     x = as_tensor(x)
     return _logsumexp_prim(x, axes=normalize_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
 
@@ -216,7 +226,7 @@ def _log_softmax(x: Any, axis: int) -> Any:
     if not backend.size(shifted):  # nothing to normalise (the log of an empty sum would warn)
         return xp.exp(shifted)  # empty, of the float dtype the result has
     if xp is numpy and shifted.dtype.kind == "f":  # in place on the fresh shifted logits
-        sums = xp.exp(shifted).sum(axis=axis, keepdims=True)
+        sums = sum_array(xp.exp(shifted), (axis,), True)  # a tall axis 0 in blocks
         shifted -= xp.log(sums, out=sums)
         return shifted
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
@@ -227,7 +237,7 @@ def _softmax(x: Any, axis: int) -> Any:
     xp = array_module(x)
     e = xp.exp(_shifted(x, _stable_max(x, (axis,), keep_inf=True)))
     if xp is numpy:
-        e /= e.sum(axis=axis, keepdims=True)
+        e /= sum_array(e, (axis,), True)  # a tall axis 0 in blocks
         return e
     return e / xp.sum(e, axis=axis, keepdims=True)
 

@@ -247,18 +247,19 @@ def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     )
     if type(x) is numpy.ndarray or not axes:
         if axes and axes[0] == 0 and x.size >= backend.BLOCKED_ROWS:  # maybe many cases
-            return _sum_cases_first(x, axes).reshape(shape)
+            return sum_cases_first(x, axes).reshape(shape)
         summed = x.sum(axis=axes, keepdims=True) if axes else x
         return summed.reshape(shape)
     xp = array_module(x)
     return xp.reshape(xp.sum(x, axis=axes, keepdims=True), shape)
 
 
-def _sum_cases_first(x: numpy.ndarray, axes: tuple[int, ...]) -> numpy.ndarray:
+def sum_cases_first(x: numpy.ndarray, axes: tuple[int, ...]) -> numpy.ndarray:
     """``x`` summed over ``axes`` (ascending, the first 0), the leading run of them as one axis
     of cases by :func:`~chainrule.backend.sum_rows` where they are many: NumPy's sum adds the
     rows of a leading axis one at a time, so its error would grow with the cases (a bias
-    broadcast over a large batch); the kept shape is the caller's to restore."""
+    broadcast over a large batch here, a sum or mean over them in ``ops.reduce.sum_array``);
+    the kept shape is the caller's to restore."""
     lead = 1
     while lead < len(axes) and axes[lead] == lead:
         lead += 1

@@ -526,6 +526,9 @@ def _weights_digest(weights: Mapping[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for name in sorted(weights):
         array = np.asarray(weights[name], order="C")
+        # little-endian, as safetensors stores and reads back every array: a big-endian
+        # weight (from a .npy or .mat of such a machine) saved fine but hashed otherwise
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
         digest.update(json.dumps([name, array.dtype.str, array.shape]).encode())
         digest.update(array)
     return digest.hexdigest()
@@ -1085,11 +1088,18 @@ def _check_unchanged(
     recorded = description.get(DIGEST_KEY)
     if recorded is None or metadata.get(DIGEST_KEY) != recorded:
         return
-    _check_digest(
-        weights, recorded, weights_path,
-        f"save the model again (or, to load the weights as they are, delete the field "
-        f"{DIGEST_KEY!r} from {MODEL_JSON})",
-    )  # fmt: skip
+    remedy = (
+        _resume_elsewhere(weights_path.parent)
+        if is_checkpoint_dir(weights_path.parent)
+        else f"save the model again (or, to load the weights as they are, delete the field "
+        f"{DIGEST_KEY!r} from {MODEL_JSON})"
+    )
+    _check_digest(weights, recorded, weights_path, remedy)
+
+
+def _resume_elsewhere(epoch_dir: Path) -> str:
+    """What to do about a damaged file of the checkpoint ``epoch_dir``."""
+    return f"resume from another checkpoint ({epoch_dir.parent} keeps the latest ones)"
 
 
 def _check_digest(arrays: Mapping[str, np.ndarray], recorded: str, path: Path, remedy: str) -> None:
@@ -1585,8 +1595,5 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
     arrays = read_arrays(epoch_dir / OPTIMIZER_FILE)
     recorded = read_metadata(epoch_dir / OPTIMIZER_FILE).get(DIGEST_KEY)
     if recorded is not None:  # a checkpoint written before the digest has none
-        _check_digest(
-            arrays, recorded, epoch_dir / OPTIMIZER_FILE,
-            f"resume from another checkpoint ({epoch_dir.parent} keeps the latest ones)",
-        )  # fmt: skip
+        _check_digest(arrays, recorded, epoch_dir / OPTIMIZER_FILE, _resume_elsewhere(epoch_dir))
     return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}

@@ -82,3 +82,35 @@ def test_a_flipped_byte_in_a_checkpoint_is_refused_at_resume(tmp_path, file):
     _flip_a_data_byte(epoch / file)
     with pytest.raises(ModelFileError, match=rf"{file}: its arrays are not the ones saved"):
         trainer().resume(tmp_path / "ck")
+
+
+def test_big_endian_weights_load_and_resume(tmp_path):
+    """safetensors stores every array little-endian: the digest of big-endian weights (set from
+    a .npy of such a machine) is taken as stored, so they load and their checkpoints resume
+    (review: every one was refused as changed or damaged)."""
+    net = nn.mlp([2, 3, 1], output="logistic", rng=0, dtype="float64")
+    for p in net.parameters():
+        p.data = np.asarray(p.data).astype(">f8")
+    cr.io.save_model(tmp_path / "m", net)
+    loaded, _ = cr.io.load_model(tmp_path / "m")
+    for p, q in zip(net.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(np.asarray(p.data), np.asarray(q.data))
+    opt = optim.Adam(net.parameters(), lr=0.1)
+    trainer = cr.train.Trainer(net, nn.SquaredError(), opt, checkpoint_dir=tmp_path / "ck",
+                               progress=False)  # fmt: skip
+    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
+    trainer.fit(data, epochs=1)
+    cr.io.load_checkpoint(tmp_path / "ck")
+
+
+def test_a_damaged_checkpoint_model_says_to_resume_from_another(tmp_path):
+    net = nn.mlp([2, 3, 1], output="logistic", rng=0)
+    trainer = cr.train.Trainer(net, nn.SquaredError(), optim.SGD(net.parameters(), lr=0.1),
+                               checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
+    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
+    trainer.fit(data, epochs=1)
+    (epoch,) = (tmp_path / "ck").glob("epoch-*")
+    _flip_a_data_byte(epoch / WEIGHTS_FILE)
+    with pytest.raises(ModelFileError, match=r"resume from another checkpoint") as refused:
+        cr.io.load_checkpoint(epoch)
+    assert "save the model again" not in str(refused.value)

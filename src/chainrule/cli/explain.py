@@ -707,8 +707,9 @@ def explain(
 ) -> int:
     """Backpropagation written out in the lecture's notation with real numbers, each checked.
 
-    Exit status 0 where the checks bear every gradient out, 1 where one disagrees or they give
-    no verdict (every gradient within the tolerance of 0), 2 for a mistake in the options."""
+    Exit status 1 where a check disagrees, 2 for a mistake in the options, else 0: also where
+    the checks give no verdict (every gradient within the tolerance of 0, as a trained model's
+    confident case gives), which the text and the JSON say; no engine fault is found there."""
     from chainrule.explainer import explain as run_explain
     from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
@@ -759,7 +760,8 @@ def explain(
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
     if skipped and format == "text" and _prints_results():
         print(f"note: {derivation.symbolic['message']}", file=sys.stderr)
-    return 0 if derivation.all_ok else 1  # False, or None: no verdict is no pass
+    # 1 for a disagreement only: no verdict (None) is said in the output, not a fault found
+    return 1 if derivation.all_ok is False else 0
 
 
 @app.command(short_help="Compute dE/dy_i or dE/dw_ij by hand; chainrule checks.")

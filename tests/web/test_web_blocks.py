@@ -186,5 +186,5 @@ def test_the_explorers_refusals_are_named_as_the_explorers():
     with pytest.raises(ExplainError, match=r"^explorer: the page shows one kind .* writes it out"):
         NetworkState.from_model(mixed, [1.0, 0.5], [1.0], "squared-error")
     twice = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Softmax())
-    with pytest.raises(ExplainError, match=r"^explorer: layer 1 \(softmax\)"):
+    with pytest.raises(ExplainError, match=r"^explorer: module 1 \(softmax\)"):
         NetworkState.from_model(twice, [1.0, 0.5], 0, "cross-entropy")

@@ -901,6 +901,10 @@ def _propagate(
                     contribution = rule(total, *args, **params)
             except ValueError as error:
                 raise _wrote_in_place(tensor, index, error) from None
+            except TypeError as error:  # NumPy refusing the tensors a rule gets in tensor mode?
+                if create_graph and _numpy_refused_tensors(error):
+                    raise _numpy_in_tensor_mode(tensor, index, error, op) from error
+                raise
             data = parent.data
             try:
                 if contribution.shape != data.shape:
@@ -969,10 +973,12 @@ def _wrong_shape(output: Tensor, index: int, contribution: Any, data: Any) -> Sh
     shape than the input's (a sum over a broadcast axis left out, or a kept axis dropped): added
     in, it would broadcast into a wrong total, or give a ``.grad`` of the wrong shape."""
     node = Node(output)
-    return ShapeError(
+    refusal = ShapeError(
         f"backward: the rule of '{node.op}'{node.where()} for input {index} sent a gradient of "
         f"shape {tuple(contribution.shape)} for an input of shape {tuple(data.shape)}"
     )
+    refusal.rule_sent_wrong_shape = True  # so gradcheck reports it as a failed check
+    return refusal
 
 
 def _array_in_tensor_mode(output: Tensor, index: int, contribution: Any, op: str) -> TypeError:
@@ -984,10 +990,33 @@ def _array_in_tensor_mode(output: Tensor, index: int, contribution: Any, op: str
     node = Node(output)
     return TypeError(
         f"{op}: the rule of '{node.op}'{node.where()} for input {index} returned a "
-        f"{type_name(contribution)} in tensor mode (create_graph: its result is differentiated "
-        "again, as hessian, jvp and gradcheck(order=2) do); in tensor mode a rule must build its "
-        "result from tensors (g, out, inputs) with chainrule's ops, not from their arrays "
-        "(array_of(g), g.data, NumPy functions)"
+        f"{type_name(contribution)} in tensor mode {_TENSOR_MODE_RULES}"
+    )
+
+
+#: What tensor mode is and what a rule must do in it, said by each refusal of a rule there
+_TENSOR_MODE_RULES = (
+    "(create_graph: its result is differentiated again, as hessian, jvp and gradcheck(order=2) "
+    "do); in tensor mode a rule must build its result from tensors (g, out, inputs) with "
+    "chainrule's ops, not from their arrays (array_of(g), g.data, NumPy functions)"
+)
+
+
+def _numpy_refused_tensors(error: TypeError) -> bool:
+    """Whether ``error`` is NumPy refusing a tensor: a ufunc's (``np.exp(z)``: a Tensor sets
+    ``__array_ufunc__ = None``) or ``Tensor.__array__``'s, which marks its refusal."""
+    return hasattr(error, "refused_tensor") or "does not support ufuncs" in str(error)
+
+
+def _numpy_in_tensor_mode(output: Tensor, index: int, error: TypeError, op: str) -> TypeError:
+    """The error for a rule that called a NumPy function on the tensors it gets in tensor mode
+    (``g * np.exp(-z)``): right on arrays, so gradcheck passed it, it failed in hessian, jvp
+    and gradcheck(order=2) with NumPy's words alone, which name neither the rule nor the op."""
+    node = Node(output)
+    return TypeError(
+        f"{op}: the rule of '{node.op}'{node.where()} for input {index} called a NumPy function "
+        f"on tensors in tensor mode {_TENSOR_MODE_RULES}: cr.exp(z) for np.exp(z), g @ b for "
+        f"np.dot(g, b). NumPy said: {error}"
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.checks import computes_as, is_integer
-from chainrule.engine import apply
+from chainrule.engine import apply, no_grad
 from chainrule.errors import type_name
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
@@ -88,6 +88,9 @@ class Linear(Module):
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.init = init
         self.init_range = float(init_range)
+        # the weight's and bias's arrays whose shapes forward checked last (_check_shapes); set
+        # here, not first in forward, and not a class attribute: either slows every read of it
+        object.__setattr__(self, "_shaped", (None, None))
         dtype = as_dtype(dtype)
         generator = as_generator(rng)
         weight_init = initialisers.get(init)
@@ -110,6 +113,7 @@ class Linear(Module):
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("weight", "bias") and isinstance(value, Tensor) and "n_out" in self.__dict__:
             self._check_part(name, value)
+            object.__setattr__(self, "_shaped", (None, None))  # nor kept alive for the check
         super().__setattr__(name, value)
 
     def _check_part(self, name: str, value: Tensor) -> None:
@@ -131,6 +135,22 @@ class Linear(Module):
                 "changes every layer's)"
             )
 
+    def _check_shapes(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+        """Refuse a weight or bias that is not (n_in, n_out) or (n_out,), else note its arrays
+        as checked. A part replaced where ``__setattr__`` does not look (``functional_call``,
+        ``bias.data = ...``) computed other numbers without a word (a (4, 1) bias broadcast
+        over a batch of 4 cases) or failed in NumPy's words (a weight transposed).
+        ``forward`` compares the arrays' identity with the ones checked last (an optimizer
+        writes in place, so they stay the same) and comes here only for new ones: comparing
+        the shapes at every call cost a training step a few thousand instructions, the
+        identity a few hundred (benchmarks/instructions.py). The arrays checked last are kept
+        until a new one is checked or a part is set through the layer."""
+        if weight.data.shape != (self.n_in, self.n_out) or (
+            bias is not None and bias.data.shape != (self.n_out,)
+        ):
+            raise _wrong_part(self, x, weight, bias)
+        object.__setattr__(self, "_shaped", (weight.data, None if bias is None else bias.data))
+
     def forward(self, x: Any) -> Tensor:
         """z = x @ W + b for a batch ``x`` of shape (n_cases, n_in).
 
@@ -142,17 +162,21 @@ class Linear(Module):
         # equal dtype that is another object only takes the floating check
         elif x.data.dtype is not self.weight.data.dtype and not backend.is_floating(x.dtype, x.xp):
             x = _input_like(x.data, self.weight.data)  # integers too: no gradient flows into them
-        shape = x.data.shape
-        if not shape or shape[-1] != self.n_in:
+        shape, n_in, n_out = x.data.shape, self.n_in, self.n_out
+        if not shape or shape[-1] != n_in:
             raise ShapeError(
-                f"Linear({self.n_in}, {self.n_out}): input has shape {tuple(x.shape)}; "
-                f"expected (n_cases, {self.n_in})"
+                f"Linear({n_in}, {n_out}): input has shape {tuple(x.shape)}; "
+                f"expected (n_cases, {n_in})"
             )
+        weight, bias = self.weight, self.bias
+        shaped = self._shaped  # the arrays checked last: an identity test per call, not shapes
+        if weight.data is not shaped[0] or (bias is not None and bias.data is not shaped[1]):
+            self._check_shapes(x, weight, bias)
         # straight to the engine (the operands are tensors and their shapes are checked above)
-        if self.bias is None:
-            return apply(_MATMUL, (x, self.weight), {})
+        if bias is None:
+            return apply(_MATMUL, (x, weight), {})
         # one primitive: the product and an in-place bias add, no extra pass over a copy
-        return apply(_LINEAR, (x, self.weight, self.bias), {})
+        return apply(_LINEAR, (x, weight, bias), {})
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -170,6 +194,30 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, dtype={self.weight.dtype}"
+
+
+def _wrong_part(layer: Linear, x: Tensor, weight: Tensor, bias: Tensor | None) -> ShapeError:
+    """The error for a weight or bias of another shape than ``layer``'s, (n_in, n_out) and
+    (n_out,), met in its forward: cr.linear's own words for what does not fit (the batch and
+    the weight do not align, the bias is not one value per unit), then the part named."""
+    n_in, n_out = layer.n_in, layer.n_out
+    if tuple(weight.shape) != (n_in, n_out):
+        part, given, expected = "weight", tuple(weight.shape), f"(n_in, n_out) = {(n_in, n_out)}"
+    else:
+        part, given, expected = "bias", tuple(bias.shape), f"(n_out,) = {(n_out,)}"
+    try:
+        with no_grad():  # the error path only: cr.linear's checks, not a copy of them
+            ops.linear(x, weight, bias)
+        words = ""  # it fits the input, but makes another layer's number of units
+    except ShapeError as error:
+        words = f"{error}: "
+    layout = given == (n_out, n_in) and part == "weight"
+    return ShapeError(
+        f"{words}Linear({n_in}, {n_out}).{part} has shape {given}, not {expected}"
+        + (" (PyTorch's (n_out, n_in) layout: transpose it)" if layout else "")
+        + "; a weight or bias given by functional_call or set through .data must keep the "
+        "layer's shape"
+    )
 
 
 def _input_like(x: Any, weight: Any) -> Tensor:

@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import to_numpy
-from chainrule.errors import ConfigError, StateDictError, type_name
+from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.tensor import Tensor
 
 
@@ -700,6 +700,8 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     parameter it replaces beside the model's own arrays, the op's
     :class:`~chainrule.backend.ArrayLibraryError` names that parameter too (a forward that
     meets no such mix, every parameter and the input given on one library, runs there).
+    Where a value of another shape than the parameter it replaces is refused in the forward
+    (a ``Linear`` refuses any but its own), the :class:`ShapeError` names that parameter too.
 
     The module is restored afterwards. This turns a network into a function of its weights, for
     :func:`chainrule.gradcheck` or :func:`chainrule.grad`:
@@ -732,6 +734,7 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
             raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r}")
     _refuse_two_values_for_one_parameter(module, params, tied)
     swapped, moved = [], []  # moved: parameters given on another library or device
+    resized = []  # parameters given in another shape, named if the forward refuses one
     done = set()  # tied parameters replaced: by the first of their names
     try:
         for name, value in params.items():
@@ -743,6 +746,8 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
             given = value if isinstance(value, Tensor) else _stand_in(value, replaced)
             if _elsewhere(given, replaced):
                 moved.append((name, value, given, replaced))
+            if isinstance(replaced, Tensor) and tuple(given.shape) != tuple(replaced.shape):
+                resized.append((name, tuple(given.shape), tuple(replaced.shape)))
             # a tied parameter is replaced wherever it is used, whichever name gave it: one
             # parameter, one value, and its gradient the sum over every use
             for holder, slot in (places[each] for each in tied[name]):
@@ -753,6 +758,14 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
         if not moved:
             raise
         raise _naming_the_parameter(error, *moved[0]) from error
+    except ShapeError as error:  # a layer names its part ("Linear(3, 4).bias"), not its path
+        if not resized:
+            raise
+        shapes = "; ".join(
+            f"{name!r} was given shape {given}, but the parameter it replaces has {own}"
+            for name, given, own in resized
+        )
+        raise ShapeError(f"{error}. functional_call: {shapes}") from error
     finally:
         for owner, attr, original in reversed(swapped):
             owner.__dict__[attr] = original

@@ -135,6 +135,27 @@ def test_explain_torch_model_names_the_input_width_as_for_a_model(tmp_path, caps
     assert line == f"chainrule: --input: 2 values per case but model {plain} takes 3"
 
 
+def test_explain_torch_model_without_arch_suggests_the_files_own_sizes(tmp_path, capsys):
+    """The refusal of a state dict with no recorded architecture gave "e.g. 4,3,2" whatever the
+    file held: it gives the sizes its weights chain into, and the suggestion then runs."""
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "net.safetensors"
+    rng = np.random.default_rng(0)
+    save_file({"0.weight": rng.normal(size=(2, 3)).astype(np.float32),
+               "0.bias": np.zeros(2, np.float32),
+               "2.weight": rng.normal(size=(1, 2)).astype(np.float32),
+               "2.bias": np.zeros(1, np.float32)}, path)  # fmt: skip
+    line = assert_user_error(capsys, "explain", "--torch-model", path, "--input", "1,0,1",
+                             "--target", "1", match="--arch")  # fmt: skip
+    assert line.endswith("here 3,2,1 (logistic units between the layers by default; 3,2,relu,1 "
+                         "names them)")  # fmt: skip
+    for arch in ("3,2,1", "3,2,relu,1"):
+        code, _, _ = run(capsys, "explain", "--torch-model", path, "--arch", arch, "--input",
+                         "1,0,1", "--target", "1", "--no-symbolic")  # fmt: skip
+        assert code == 0
+
+
 @pytest.mark.parametrize(
     "architecture, arch, match",
     [

@@ -879,7 +879,7 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     shapes = io.read_array_shapes(path)  # the header alone: checked before anything is built
     recorded = arch is None
     if recorded:
-        arch = _recorded_architecture(path)
+        arch = _recorded_architecture(path, shapes)
     frozen = _recorded_frozen(path, shapes)
     try:
         _check_arch(arch, shapes, where, ordered=False)
@@ -904,6 +904,25 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     _freeze(model, shapes, frozen, where)
     model.eval()
     return model
+
+
+def _arch_example(shapes: Mapping[str, tuple]) -> str:
+    """An --arch for the file's own layer sizes, where its Linear weights chain (each one's
+    inputs the outputs of the one before): "e.g. 3,2,1 (logistic units between the layers by
+    default; 3,2,relu,1 names them)"; else a general example."""
+    try:
+        groups = _torch_linear_groups(shapes, "", ordered=False)
+    except ModelFileError:
+        groups = []
+    weights = [shapes[keys["weight"]] for _, keys in groups]  # PyTorch's (out, in)
+    if not weights or any(w[1] != before[0] for before, w in zip(weights, weights[1:])):
+        return "e.g. 4,3,2"
+    sizes = [weights[0][1], *(w[0] for w in weights)]
+    given = ",".join(map(str, sizes))
+    if len(sizes) == 2:  # one layer: no units between layers to name
+        return f"here {given}"
+    named = ",".join([*map(str, sizes[:2]), "relu", *map(str, sizes[2:])])
+    return f"here {given} (logistic units between the layers by default; {named} names them)"
 
 
 def _recorded_frozen(path: Path, shapes: Mapping[str, tuple]) -> list[str]:
@@ -943,7 +962,7 @@ def _freeze(model: Any, shapes: Mapping[str, tuple], names: list[str], where: st
         filled[name].requires_grad_(False)
 
 
-def _recorded_architecture(path: Path) -> Any:
+def _recorded_architecture(path: Path, shapes: Mapping[str, tuple]) -> Any:
     """The architecture :func:`save_torch` recorded in the file's metadata, parsed."""
     from chainrule import io
 
@@ -951,7 +970,7 @@ def _recorded_architecture(path: Path) -> Any:
     if recorded is None:
         raise ModelFileError(
             f"{path}: a PyTorch state dict does not record which units follow each Linear "
-            "layer; give the architecture (arch=, --arch), e.g. 4,3,2"
+            f"layer; give the architecture (arch=, --arch), {_arch_example(shapes)}"
         )
     try:
         arch = json.loads(recorded)

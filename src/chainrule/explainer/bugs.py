@@ -166,15 +166,19 @@ def _refuse_too_many_paths(output: Tensor) -> None:
         )
 
 
-def refuse_before_checks(d: Any, name: str) -> None:
+def refuse_before_checks(d: Any, name: str) -> UnitGraph | None:
     """Refuse what :func:`run_bug` would refuse for bug ``name`` on derivation ``d``, before
     :func:`~chainrule.explainer.explain` runs its finite differences (the costly part, which
     run_bug comes after): an unknown name, and a ``no-toposort`` walk past its budget
     (:func:`no_toposort_rule_calls`, linear; :func:`backward_no_toposort` counts again for a
-    caller that runs it directly). ``d`` needs only its forward and backward pass."""
+    caller that runs it directly). ``d`` needs only its forward and backward pass. Returns the
+    unit graph it counted on (``no-toposort``'s), for run_bug's ``graph``: built once."""
     get_bug(name)
-    if name == "no-toposort":
-        _refuse_too_many_paths(unit_graph_of(d).E)
+    if name != "no-toposort":
+        return None
+    g = unit_graph_of(d)
+    _refuse_too_many_paths(g.E)
+    return g
 
 
 def backward_no_toposort(output: Tensor) -> dict[int, Any]:
@@ -377,7 +381,7 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
 
 
-def run_bug(d: Any, name: str, network: Any = None) -> BugReport:
+def run_bug(d: Any, name: str, network: Any = None, graph: UnitGraph | None = None) -> BugReport:
     """Run derivation ``d``'s network through the buggy engine ``name``; compare and check.
 
     The right values and the finite differences are the derivation's own (for ``no-zero-grad``,
@@ -385,12 +389,13 @@ def run_bug(d: Any, name: str, network: Any = None) -> BugReport:
     explains (an ``nn.Sequential`` or the explainer's
     :class:`~chainrule.explainer.network.Network`); ``no-zero-grad``'s step leaves its frozen
     parameters where they are, as the model's optimizer would. Without it every weight and bias
-    is trained.
+    is trained. ``graph`` is ``d``'s unit graph where the caller built it already
+    (:func:`refuse_before_checks`).
     """
     bug = get_bug(name)
     if name == "no-zero-grad":
         return _no_zero_grad(d, bug, _frozen_keys(d, network))
-    g = unit_graph_of(d)
+    g = unit_graph_of(d) if graph is None else graph
     totals = ENGINES[name](g.E)
     rows = _rows(d, g, totals, gradients(g))
     merged = _merged_leaves(g, rows) if name == "merged-leaves" else None

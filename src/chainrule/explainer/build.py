@@ -107,10 +107,11 @@ def explain(
         )
     problem = problem_of(model, x, t, loss)
     derivation = _run(problem, eps=eps, notation=notation)
+    bug_graph = None  # no-toposort's unit graph, built once: counted here, walked below
     if bug is not None:  # a bug that will be refused is refused before the checks run
         from chainrule.explainer.bugs import refuse_before_checks  # teaching code, as below
 
-        refuse_before_checks(derivation, bug)
+        bug_graph = refuse_before_checks(derivation, bug)
     derivation.case_source = (case_source or "").strip() or None  # blank says nothing
     for note in (dropout_note(problem.network), frozen_note(problem.network)):
         if note is not None:
@@ -134,7 +135,7 @@ def explain(
     if bug is not None:
         from chainrule.explainer.bugs import run_bug  # teaching code, loaded only when asked
 
-        derivation.bug = run_bug(derivation, bug, problem.network)
+        derivation.bug = run_bug(derivation, bug, problem.network, graph=bug_graph)
     return derivation
 
 

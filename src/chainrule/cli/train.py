@@ -1372,14 +1372,14 @@ def _labels(outputs: np.ndarray, scores: np.ndarray, info: dict, loss: Any) -> l
     task = saved_task(info) or "classification"
     if task == "regression":  # the value itself, in full: 1234567.89 is no 1.23457e+06
         return [";".join(map(exact_text, row)) for row in scores]
-    picked = predicted_classes(outputs, loss)
     if outputs.shape[1] == 1:  # one unit says yes or no; its one name (parity's "odd") is the yes
         yes, no = _one_unit_classes(names)
-        return [yes if on else no for on in picked]
+        return [yes if on else no for on in predicted_classes(outputs, loss)]
     if task == "multilabel":  # the names of the units that are on, joined by ';'
         units = names or [str(j) for j in range(outputs.shape[1])]
         on = [[unit for unit, is_on in zip(units, row) if is_on] for row in units_on(outputs, loss)]
         return [";".join(labels) or NO_LABEL for labels in on]  # never an empty cell
+    picked = predicted_classes(outputs, loss)
     return [names[k] if names and k < len(names) else str(k) for k in picked]
 
 

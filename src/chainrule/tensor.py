@@ -146,6 +146,10 @@ class Tensor:
         "__weakref__",
     )
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records
+    #: whether ``a += b`` changes this tensor's values in place whatever its requires_grad: true
+    #: for ``nn.Parameter``, so a frozen weight (an EMA copy, a layer unfrozen later) stays the
+    #: object its module, its optimizer and its callers hold (:meth:`_in_place`)
+    _updated_in_place = False
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
@@ -517,21 +521,41 @@ class Tensor:
         On a leaf that requires a gradient: under :func:`~chainrule.no_grad` its values are
         updated in place (a hand-written step, ``w -= lr * w.grad``; a graph that read the old
         values is then refused by backward), and with recording on it is refused (it would make
-        the parameter an op's output). Any other tensor is rebound to the result, ``a = a + b``:
-        nothing another name shares is changed, so no recorded op's inputs change under it.
-        A transform's variable kept after its transform returned is taken as the argument it was
-        made from, which required no gradient: rebound too, so a ``vjp_fn`` that still reads
-        it is left unchanged.
+        the parameter an op's output). A frozen ``nn.Parameter`` is updated in place too, with
+        recording on as well where the result needs no gradient (``ema_w *= 0.9``): rebound,
+        it left the module holding a new tensor and the optimizer the old one, so an EMA copy
+        never moved and a layer unfrozen later was never stepped. Any other tensor is rebound
+        to the result, ``a = a + b``: nothing another name shares is changed, so no recorded
+        op's inputs change under it. A transform's variable kept after its transform returned
+        is taken as the argument it was made from, which required no gradient: rebound too, so
+        a ``vjp_fn`` that still reads it is left unchanged.
         """
-        if not (self.requires_grad and self._primitive is None) or self._transform_has_ended():
+        if self._primitive is not None or self._transform_has_ended():
             return op(self, other)
-        if _engine.is_grad_enabled():
-            raise RuntimeError(self._in_place_refusal(symbol))
-        result = op(self, other).data
+        if self.requires_grad:
+            if _engine.is_grad_enabled():
+                raise RuntimeError(self._in_place_refusal(symbol))
+        elif not self._updated_in_place:
+            return op(self, other)
+        result = op(self, other)
+        if result.requires_grad:  # a frozen parameter given a value that needs a gradient
+            raise RuntimeError(
+                f"{symbol} on a frozen parameter with a value that requires a gradient would "
+                f"record the update as part of the computation; update it under "
+                f"`with cr.no_grad():`"
+            )
+        result = result.data
         if tuple(result.shape) != tuple(self.data.shape):
             raise ShapeError(
                 f"{symbol}: the result has shape {tuple(result.shape)} but the tensor updated in "
                 f"place has shape {tuple(self.data.shape)}"
+            )
+        if backend.is_real_floating(result.dtype, array_module(result)) and not (
+            backend.is_real_floating(self.data.dtype, array_module(self.data))
+        ):  # a frozen integer parameter: truncating 0.5 to 0 would be a silent wrong value
+            raise TypeError(
+                f"{symbol}: the result is {result.dtype} and the parameter updated in place is "
+                f"{self.data.dtype}; it cannot hold it (as PyTorch refuses it)"
             )
         if result.dtype != self.data.dtype:  # a float32 parameter stays float32
             result = backend.astype(result, self.data.dtype)

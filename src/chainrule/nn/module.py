@@ -41,6 +41,7 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    _updated_in_place = True  # frozen too: ``p *= 0.9`` keeps the object the module holds
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)

@@ -36,7 +36,7 @@ from chainrule import backend, ops
 from chainrule.backend import to_numpy
 from chainrule.checks import computes_as
 from chainrule.engine import apply
-from chainrule.errors import type_name
+from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
 from chainrule.ops.registry import REGISTRY, ShapeError
@@ -116,7 +116,25 @@ class Loss:
 
     def __call__(self, output: Tensor, target: Any) -> Tensor:
         output = output if isinstance(output, Tensor) else Tensor(output)
+        if self.output_activation is not None and output._primitive is not None:
+            self._refuse_activated(output._primitive.name)
         return self.forward(output, target)
+
+    def _refuse_activated(self, op: str) -> None:
+        """Refuse outputs that the loss's own unit made: ``loss(sigmoid(z), t)`` applies the
+        logistic twice (PyTorch's ``BCEWithLogitsLoss`` after a ``Sigmoid`` is the classic slip)
+        and trains a network whose outputs mean nothing the loss says, without a word. The
+        graph says it where the model cannot (``Trainer`` also refuses a model ending in that
+        layer, before the first step)."""
+        own = ACTIVATIONS[self.output_activation]
+        if op == own.primitive:
+            name = type(self).__name__
+            raise UserError(
+                f"{name}: its input is the output of '{op}', and {name} applies "
+                f"{own.name} to its input itself, so the {own.name} would be applied twice; "
+                f"give it the logits (the input of that {own.name}), or use a loss that "
+                "compares the outputs as they are (nn.MSE(), nn.SquaredError())"
+            )
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         """The loss of ``output`` against ``target`` as a scalar tensor."""

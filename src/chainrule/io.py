@@ -188,15 +188,25 @@ def read_arrays(
     if layout is not None and layout not in _LAYOUTS:
         raise ValueError(f"read_arrays: layout must be one of {sorted(_LAYOUTS)} or None, "
                          f"not {layout!r}")  # fmt: skip
+    if layout is None:
+        return _read_all_arrays(Path(path))
+    return _read_arrays_in(path, layout)[0]
+
+
+def _read_arrays_in(
+    path: str | os.PathLike, layout: str
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """:func:`read_arrays` of a file in ``layout`` (refused as it refuses one), and the file's
+    metadata, its header read once: for a caller whose checks read the metadata too."""
     arrays = _read_all_arrays(Path(path))
-    if layout is not None:
-        try:
-            check_layout(path, layout, default=layout)
-        except ModelFileError as error:
-            raise ModelFileError(
-                f"{error}; or read its arrays as they are with read_arrays(path, layout=None)"
-            ) from None
-    return arrays
+    metadata = read_metadata(path)
+    try:
+        _check_layout_of(path, metadata, layout, default=layout)
+    except ModelFileError as error:
+        raise ModelFileError(
+            f"{error}; or read its arrays as they are with read_arrays(path, layout=None)"
+        ) from None
+    return arrays, metadata
 
 
 def _read_all_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -385,7 +395,13 @@ def check_layout(path: str | os.PathLike, expected: str, default: str | None = N
     ``default`` is the layout assumed for a file that does not say (chainrule's loader assumes
     its own, for files written before the key existed; the PyTorch converter assumes PyTorch's).
     """
-    metadata = read_metadata(path)
+    _check_layout_of(path, read_metadata(path), expected, default)
+
+
+def _check_layout_of(
+    path: str | os.PathLike, metadata: Mapping[str, str], expected: str, default: str | None
+) -> None:
+    """:func:`check_layout` with the file's ``metadata`` already read."""
     found = file_layout(metadata, default)
     if found == expected:
         return
@@ -1592,8 +1608,9 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
     epoch_dir = find_checkpoint(path)
     model, info = load_model(epoch_dir, xp=xp, device=device)
     state = read_trainer_state(epoch_dir / TRAINER_JSON)
-    arrays = read_arrays(epoch_dir / OPTIMIZER_FILE)
-    recorded = read_metadata(epoch_dir / OPTIMIZER_FILE).get(DIGEST_KEY)
+    # the header read once, for the layout's check and the digest
+    arrays, metadata = _read_arrays_in(epoch_dir / OPTIMIZER_FILE, CHAINRULE_LAYOUT)
+    recorded = metadata.get(DIGEST_KEY)
     if recorded is not None:  # a checkpoint written before the digest has none
         _check_digest(arrays, recorded, epoch_dir / OPTIMIZER_FILE, _resume_elsewhere(epoch_dir))
     return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}

@@ -82,7 +82,9 @@ def test_explain_refuses_an_unknown_bug_before_the_check(no_checks):
     assert not no_checks
 
 
-def test_the_cli_refuses_before_the_check(tmp_path, capsys, no_checks):
+def test_the_cli_refuses_in_one_line_with_exit_2_before_the_check(
+    tmp_path, capsys, monkeypatch, no_checks
+):
     run = tmp_path / "deep"
     train = ["train", "--data", "xor", "--hidden", "10,10,10,10", "--epochs", "1"]
     assert main([*train, "--out", str(run)]) == 0
@@ -92,7 +94,20 @@ def test_the_cli_refuses_before_the_check(tmp_path, capsys, no_checks):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     assert "no-toposort: " in err and f"{NO_TOPOSORT_MAX_RULE_CALLS:,}" in err
-    assert not no_checks and not out.exists()
+    assert "Traceback" not in err and not out.exists()
+    assert not no_checks  # no check ran before the refusal
+    # another bug on the same model still runs, checked: the check is put back, and counted
+    monkeypatch.undo()
+    checked = []
+    check = build._finite_differences
+
+    def counted(*args, **kwargs):
+        checked.append(args)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(build, "_finite_differences", counted)
+    assert main(["explain", "--model", str(run), "--bug", "assign", "--out", str(out)]) == 0
+    assert out.exists() and len(checked) == 1
 
 
 def test_the_web_refuses_before_the_check(no_checks):

@@ -19,7 +19,6 @@ import pytest
 
 import chainrule as cr
 import chainrule.explainer.bugs as bugs
-from chainrule.cli import main
 from chainrule.explainer import ExplainError, explain
 from chainrule.explainer.unit_graph import unit_graph_of
 
@@ -121,19 +120,8 @@ def test_a_deep_network_is_refused_before_the_walk(monkeypatch):
     assert "once per path" in message
 
 
-def test_the_cli_refuses_in_one_line_with_exit_2(tmp_path, capsys):
-    run = tmp_path / "deep"
-    train = ["train", "--data", "xor", "--hidden", "10,10,10,10", "--epochs", "1"]
-    assert main([*train, "--out", str(run)]) == 0
-    capsys.readouterr()
-    out = tmp_path / "x.md"
-    assert main(["explain", "--model", str(run), "--bug", "no-toposort", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "no-toposort" in err and f"{bugs.NO_TOPOSORT_MAX_RULE_CALLS:,}" in err
-    assert "Traceback" not in err and not out.exists()
-    # another bug on the same model still runs
-    assert main(["explain", "--model", str(run), "--bug", "assign", "--out", str(out)]) == 0
+# the command line's refusal (one line, exit 2, before any check; another bug on the same model
+# still runs): test_bug_refused_before_checks.py
 
 
 def test_the_web_turns_the_bug_off_and_says_why():

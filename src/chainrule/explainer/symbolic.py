@@ -40,6 +40,7 @@ from chainrule.explainer.notation import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import ModuleType
 
     import sympy
 
@@ -50,6 +51,26 @@ if TYPE_CHECKING:
 MAX_SYMBOLIC_PARAMETERS = 64
 MAX_SYMBOLIC_UNITS = 8
 _SUPPORTED = ("logistic", "tanh", "identity", "softmax")
+
+#: What needs sympy, as a missing extra's message names it (:func:`_sympy`).
+_NEEDS_SYMPY = "symbolic mode (the sympy proof)"
+
+
+def _sympy() -> ModuleType:
+    """sympy, imported; where it is not installed, or is without its mpmath, a
+    :class:`~chainrule.errors.MissingExtraError` naming the package and the [app] extra that
+    installs both (:func:`~chainrule.errors.extras_needed_by`). sympy without mpmath raises a
+    plain ImportError in its own words, raised while mpmath's ModuleNotFoundError was handled:
+    that one's module is the one missing."""
+    with extras_needed_by(_NEEDS_SYMPY):
+        try:
+            import sympy
+        except ImportError as error:
+            missing = error.__context__
+            if type(error) is not ImportError or not isinstance(missing, ModuleNotFoundError):
+                raise
+            raise ModuleNotFoundError(str(error), name=missing.name) from error
+    return sympy
 
 
 class SymbolicTooLarge(ExplainError):
@@ -70,7 +91,7 @@ class _General:
 
     def spelled(self, E: Math, y: Math, z: Any) -> dict[str, Any]:
         """The rule with E, y and z_k (``z(k)``, 0-based) named as a notation names them."""
-        import sympy
+        sympy = _sympy()
 
         y_new = sympy.Symbol(y.plain)
         names = [z(k).plain for k in range(self.n)]
@@ -98,7 +119,7 @@ class _General:
 
 
 def _general(n: int) -> _General:
-    import sympy
+    sympy = _sympy()
 
     y = sympy.Symbol("y")
     zs = [sympy.Function(f"z_{j}")(y) for j in range(1, n + 1)]
@@ -113,7 +134,7 @@ def _general(n: int) -> _General:
 
 
 def _activation(name: str, z: list[sympy.Expr]) -> list[sympy.Expr]:
-    import sympy
+    sympy = _sympy()
 
     if name == "logistic":
         return [1 / (1 + sympy.exp(-v)) for v in z]
@@ -127,7 +148,7 @@ def _activation(name: str, z: list[sympy.Expr]) -> list[sympy.Expr]:
 
 def _float(value: float) -> sympy.Expr:
     """A number as a sympy Float, for the expressions shown (they read as the network's numbers)."""
-    import sympy
+    sympy = _sympy()
 
     return sympy.Float(float(value))
 
@@ -135,7 +156,7 @@ def _float(value: float) -> sympy.Expr:
 def _exact(value: float) -> sympy.Expr:
     """A float64 as the exact rational it stands for, for the expressions that are compared:
     with Floats, simplify leaves rounding crumbs (7.4e-17*w_11) instead of 0."""
-    import sympy
+    sympy = _sympy()
 
     return sympy.Rational(float(value))
 
@@ -144,7 +165,7 @@ def _error(
     d: Derivation, z: list, y: list, case: int, number: Callable[[float], sympy.Expr] = _float
 ) -> sympy.Expr:
     """This case's share of E: its per-case sum over the output units over the loss's divisor."""
-    import sympy
+    sympy = _sympy()
 
     t = [number(v) for v in d.t[case]]
     share = sympy.Integer(1) / d.loss.divisor(d.n_cases, len(y))
@@ -207,7 +228,7 @@ MAX_EXPRESSION_OPS = 100
 
 
 def _check_expression_size(E_of_z: sympy.Expr, layer: int) -> None:
-    import sympy
+    sympy = _sympy()
 
     ops = sympy.count_ops(E_of_z)
     if ops > MAX_EXPRESSION_OPS:
@@ -252,7 +273,7 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     The strings are in the derivation's notation (:func:`spell` writes them in another).
     Raises :class:`SymbolicTooLarge` for a network beyond the limits above.
     """
-    import sympy
+    sympy = _sympy()
 
     d._unit_record("prove", layer, unit, case, below_top=True)
     _check_size(d, layer)
@@ -361,7 +382,7 @@ def engine_rounding_bound(d: Derivation, layer: int, exact: float) -> float:
 
 def _sum_form(E_of_z: sympy.Expr, W: Any, Z: tuple, at_z: dict, unit: int) -> sympy.Expr:
     """sum_j w_ij dE/dz_j, each dE/dz_j differentiated on its own and then written in the y's."""
-    import sympy
+    sympy = _sympy()
 
     return sum(W[unit, j] * sympy.diff(E_of_z, Z[j]).subs(at_z)
                for j in range(len(Z)) if W[unit, j] != 0)  # fmt: skip
@@ -407,7 +428,7 @@ def printed(text: str, symbols: dict[str, Any] | None) -> str:
 
 
 def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
-    import sympy
+    sympy = _sympy()
 
     layer, unit, above = e.layer, e.unit, e.layer + 1
     # Hinton's symbol -> the notation's under its sympy name, that one's LaTeX, each name's
@@ -516,7 +537,7 @@ MAX_SIMPLIFY_OPS = 250
 
 def _difference(expr: sympy.Expr, symbols: list) -> tuple[sympy.Expr, str]:
     """(0 or the leftover, how it was shown): simplify when small, else random points."""
-    import sympy
+    sympy = _sympy()
 
     if sympy.count_ops(expr) <= MAX_SIMPLIFY_OPS:
         return sympy.simplify(expr), "simplify"
@@ -581,12 +602,11 @@ def _short(text: str, limit: int) -> str:
 
 def symbolic_view(d: Derivation, network: Network | None, layer: int, unit: int) -> dict[str, Any]:
     """:func:`prove`'s result, or ``{"status": "skipped", "message": why}`` when too large, or
-    when sympy is not installed (the numbers stand without the proof; the message names the
-    extra that installs it)."""
+    when sympy (or its mpmath) is not installed (the numbers stand without the proof; the message
+    names the extra that installs it)."""
     if layer >= d.n_layers:
         return {"status": "skipped", "message": "symbolic mode explains a unit below the top layer"}
     try:
-        with extras_needed_by("symbolic mode (the sympy proof)"):
-            return prove(d, layer, unit)
+        return prove(d, layer, unit)
     except (SymbolicTooLarge, MissingExtraError) as error:
         return {"status": "skipped", "message": str(error)}

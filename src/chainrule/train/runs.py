@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import whole_number
-from chainrule.errors import DataError, UserError, counted
+from chainrule.errors import DataError, UserError, counted, extras_needed_by
 from chainrule.nn.activations import HIDDEN
 
 #: Per-dataset defaults. The classic problems train on all their cases with full-batch sweeps
@@ -116,8 +116,10 @@ class RunConfig:
         cls, values: dict[str, Any], source: str | os.PathLike | None = None
     ) -> RunConfig:
         """Rebuild from :meth:`to_json`; unknown keys, wrong types and values out of range are
-        a :class:`UserError` naming ``source`` (the file it was read from) and the field."""
-        from pydantic import TypeAdapter, ValidationError
+        a :class:`UserError` naming ``source`` (the file it was read from) and the field.
+        Without pydantic, a :class:`~chainrule.errors.MissingExtraError` names the [app] extra."""
+        with extras_needed_by("RunConfig.from_json"):  # pydantic: the [app] extra
+            from pydantic import TypeAdapter, ValidationError
 
         from chainrule.file_schemas import first_problem
 

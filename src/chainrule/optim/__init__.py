@@ -4,11 +4,14 @@
 >>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)
 >>> opt = cr.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)    # RHW 1986 eq. 9
 >>> E = cr.nn.SquaredError()(net([[0.0, 1.0]]), [[1.0]])
->>> opt.zero_grad(); E.backward(); opt.step()
+>>> opt.zero_grad(); E.backward()
+>>> norm = cr.optim.clip_grad_norm_(net.parameters(), max_norm=1.0)   # PyTorch's, same contract
+>>> opt.step()
 """
 
 from chainrule._lazy import lazy_package
 from chainrule.optim.base import Optimizer
+from chainrule.optim.clip import clip_grad_norm_, clip_grad_value_, grad_norm
 from chainrule.optim.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -28,7 +31,8 @@ from chainrule.optim.schedules import (
 
 __all__ = [
     "OPTIMIZERS", "SGD", "Adam", "AdamW", "CosineLR", "ExponentialLR", "Optimizer",
-    "PiecewiseSchedule", "RMSprop", "Schedule", "StepLR", "from_config", "from_name",
+    "PiecewiseSchedule", "RMSprop", "Schedule", "StepLR", "clip_grad_norm_", "clip_grad_value_",
+    "from_config", "from_name", "grad_norm",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

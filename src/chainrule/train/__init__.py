@@ -13,13 +13,20 @@ See docs/training.md for the command line (``chainrule train``), checkpoints and
 """
 
 from chainrule._lazy import lazy_package
-from chainrule.train.callbacks import Callback, EarlyStopping, EpochPrinter, ProgressBar
+from chainrule.train.callbacks import (
+    Callback,
+    ClipGradNorm,
+    EarlyStopping,
+    EpochPrinter,
+    ProgressBar,
+)
 from chainrule.train.history import History
 from chainrule.train.metrics import accuracy, decision_threshold, evaluate, predict, target_array
 from chainrule.train.trainer import Trainer, TrainingDiverged, fit
 
 __all__ = [
     "Callback",
+    "ClipGradNorm",
     "EarlyStopping",
     "EpochPrinter",
     "History",

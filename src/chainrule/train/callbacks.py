@@ -30,6 +30,7 @@ import numpy as np
 
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import ConfigError, type_name
+from chainrule.optim.clip import checked_limit, checked_norm_type, clip_grad_norm_
 from chainrule.train.history import MODES, higher_is_better, maximizing, rankable
 
 
@@ -379,6 +380,45 @@ def _logged_key(name: str, logged: list[str]) -> str | None:
     if name in logged:
         return name
     return next((key for key in logged if name and key.startswith(name)), None)
+
+
+class ClipGradNorm(Callback):
+    """Clip the gradients' total norm to ``max_norm`` before every optimizer step: the fit's
+    form of :func:`chainrule.optim.clip_grad_norm_` called between ``backward()`` and
+    ``step()`` (same arguments, same scaling: every gradient times ``max_norm / (norm + 1e-6)``
+    where that is below 1).
+
+    It clips the gradients of the trainer's optimizer's parameters (those a step moves) in
+    ``on_after_backward``, which :meth:`Trainer.step` calls after the ranks' gradients are
+    combined (so every rank clips the same gradient the same way) and before the optimizer's
+    step. Callbacks run in the order given: one listed before it (``GradientHealth``) sees the
+    gradients unclipped, one after it clipped. ``last_norm`` is the total norm of the latest
+    step's gradients before clipping (None before the first step).
+
+    >>> import chainrule as cr                                                # doctest: +SKIP
+    >>> cr.train.fit(net, loss, opt, ds, callbacks=[cr.train.ClipGradNorm(1.0)])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+    ) -> None:
+        self.max_norm = checked_limit("ClipGradNorm", "max_norm", max_norm)
+        self.norm_type = checked_norm_type("ClipGradNorm", norm_type)
+        if not isinstance(error_if_nonfinite, (bool, np.bool_)):
+            raise ConfigError(
+                f"ClipGradNorm: error_if_nonfinite must be True or False, not "
+                f"{error_if_nonfinite!r}"
+            )
+        self.error_if_nonfinite = bool(error_if_nonfinite)
+        self.last_norm: float | None = None
+
+    def on_after_backward(self, trainer: Any) -> None:
+        self.last_norm = clip_grad_norm_(
+            trainer.optimizer.params, self.max_norm, self.norm_type, self.error_if_nonfinite
+        )
+
+    def __repr__(self) -> str:
+        return f"ClipGradNorm(max_norm={self.max_norm!r}, norm_type={self.norm_type!r})"
 
 
 class ProgressBar(Callback):

@@ -115,7 +115,7 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, data.Dataset]:
     ds = circle() if name == "circle" else data.load(name)
     X = np.asarray(ds.X, dtype=np.float64)
     if ds.task == "classification":
-        T = np.eye(ds.n_classes)[np.asarray(ds.y)]
+        T = data.one_hot(ds.y, ds.n_classes, dtype=np.float64)
     else:
         T = np.asarray(ds.y, dtype=np.float64).reshape(len(X), -1)
     return X, T, ds
@@ -246,13 +246,9 @@ class TrainingRun:
 
 
 def _grad_norm(layer: Linear) -> float:
-    """sqrt(|dE/dW|^2 + |dE/db|^2) of one weight layer's last gradient, scaled by its largest
-    entry first, so that gradients of 1e200 (finite) have a finite norm, not inf from squaring."""
-    grads = [np.abs(p.grad.numpy()) for p in (layer.weight, layer.bias) if p is not None]
-    largest = max(float(g.max()) if g.size else 0.0 for g in grads)
-    if largest == 0.0 or not np.isfinite(largest):
-        return largest
-    return largest * float(np.sqrt(sum(np.sum((g / largest) ** 2) for g in grads)))
+    """sqrt(|dE/dW|^2 + |dE/db|^2) of one weight layer's last gradient: the norm over its weight
+    and bias (:func:`chainrule.optim.grad_norm`, finite for finite gradients of 1e200)."""
+    return optim.grad_norm([p for p in (layer.weight, layer.bias) if p is not None])
 
 
 def start_run(

@@ -35,7 +35,7 @@ from chainrule.explainer import (
     sequential,
 )
 from chainrule.explainer.bugs import BUGS
-from chainrule.explainer.build import dE_dy_straddles_kink, problem_of
+from chainrule.explainer.build import dE_dy_straddles_kink, difference_steps, problem_of
 from chainrule.explainer.derivation import verdict
 from chainrule.explainer.network import (
     LOSSES as EXPLAINED_LOSSES,
@@ -106,6 +106,21 @@ class NetworkState:
     #: the names (of ``names``, which a state with frozen parameters gives) of the parameters
     #: that do not need a gradient
     frozen: list[str] = field(default_factory=list)
+    #: the explainer's notes on the model the state was read from that the rebuilt model cannot
+    #: say again (its dropout in training mode: :func:`~chainrule.explainer.network.dropout_note`,
+    #: the model rebuilt from the numbers has no dropout); every derivation of the state carries
+    #: them first, where ``explain`` of that model has them
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._check_frozen()
+
+    def _check_frozen(self) -> None:
+        """Refuse ``frozen`` names that :meth:`network` could not honour (:func:`frozen_refusal`):
+        without ``names`` they name nothing, and were ignored."""
+        problem = frozen_refusal(self.names, self.frozen)
+        if problem is not None:
+            raise ExplainError(f"NetworkState: {problem}")
 
     def mask(self, l: int) -> np.ndarray | None:
         """Where weight layer ``l`` has a weight (None: everywhere)."""
@@ -127,6 +142,7 @@ class NetworkState:
             **({} if self.reduction is None else {"reduction": self.reduction}),
             **({} if self.names is None else {"names": [list(n) for n in self.names]}),
             **({"frozen": list(self.frozen)} if self.frozen else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     @classmethod
@@ -158,6 +174,7 @@ class NetworkState:
             reduction=spec.get("reduction"),
             names=spec.get("names"),
             frozen=list(spec.get("frozen") or []),
+            notes=list(spec.get("notes") or []),
         )
 
     def loss_object(self) -> Loss:
@@ -257,17 +274,20 @@ class NetworkState:
             input=problem.x[0],
             target=problem.t[0],
             dtype=str(network.dtype),
-            frozen=[
-                layer.model_names()[key]
-                for layer in layers
-                for key, parameter in layer.parameters()
-                if not parameter.requires_grad
-            ],
+            notes=[] if note is None else [note],
         )
         names = [_names_in_model(layer) for layer in layers]
-        # the names the rebuilt model gives its parameters go without saying (a flat model's)
-        if state.frozen or names != [_names_in_model(layer) for layer in state.network().layers]:
+        frozen = [
+            layer.model_names()[key]
+            for layer in layers
+            for key, parameter in layer.parameters()
+            if not parameter.requires_grad
+        ]
+        # the names the rebuilt model gives its parameters go without saying (a flat model's);
+        # frozen parameters are named by them, so then they are given
+        if frozen or names != [_names_in_model(layer) for layer in state.network().layers]:
             state.names = names
+        state.frozen = frozen
         return state
 
     def network(self) -> Network:
@@ -276,6 +296,7 @@ class NetworkState:
         the explainer then says what ``explain`` says of that model (its names, its note on
         frozen parameters), and the no-zero-grad bug's step leaves those parameters as the
         model's optimizer would."""
+        self._check_frozen()  # frozen set since the state was made
         view = as_network(self.model())
         if self.names is None:
             return view
@@ -300,7 +321,7 @@ class NetworkState:
         unit); ``options`` go to :func:`~chainrule.explainer.explain` (default: no checks)."""
         unit = None if focus is None else (focus[0], focus[1] + 1)  # the explainer counts from 1
         options = {"check": False, "perturbation": False, "views": False, "paths": False, **options}
-        return explain(
+        d = explain(
             self.network(),
             self.input[None, :],
             self.target[None, :],
@@ -308,6 +329,27 @@ class NetworkState:
             unit=unit,
             **options,
         )
+        d.notes[:0] = self.notes  # the model's notes come first in explain's too
+        return d
+
+
+def frozen_refusal(names: list[list[str]] | None, frozen: list[str]) -> str | None:
+    """Why a network's ``frozen`` parameter names cannot be honoured with its ``names`` (each
+    weight layer's parameter names), starting with the field ("frozen: ..."), or None where
+    they can: a frozen name must be one of ``names``, so a network that gives no names (its
+    model's names go without saying) can freeze nothing. The request schema and
+    :class:`NetworkState` both refuse so."""
+    if not frozen:
+        return None
+    if names is None:
+        return (
+            "frozen: names parameters of `names`, which this network does not give; give names too"
+        )
+    known = {name for layer in names for name in layer}
+    unknown = next((name for name in frozen if name not in known), None)
+    if unknown is not None:
+        return f"frozen: {unknown!r} is not one of the parameters' names (names)"
+    return None
 
 
 def _names_in_model(layer: Any) -> list[str]:
@@ -524,12 +566,17 @@ def run(state: NetworkState) -> dict:
 
 def paths(state: NetworkState, layer: int, unit: int) -> dict:
     """dE/dy_i split into one term per path i -> j (the derivation's terms w_ij dE/dz_j), with
-    their sum, the engine's dE/dy_i and a central difference. ``layer`` needs a layer above."""
+    their sum, the engine's dE/dy_i and a central difference. ``layer`` needs a layer above.
+
+    The difference is the explainer's check of that dE/dy_i (:func:`dE_dy_check`): its step,
+    its tolerance and its verdict, ``fd_ok``. ``fd_note`` says how far a disagreement (False)
+    is, and where the difference is no check (None) why: a relu unit above at its kink, a
+    difference that overflowed, or one that cannot resolve dE/dy_i at this size (it agrees
+    only within the tolerance of 0, the rounding of a large E: an engine value of 0 would
+    pass too)."""
     d = state.derivation()
     terms = d.terms(layer, unit)
-    # a relu unit above at its kink: the difference reads half its slope, no check (left out,
-    # as the explainer's checks leave it out)
-    kink = dE_dy_straddles_kink(d, layer, 0, FD_EPS)
+    check, step, note = dE_dy_check(d, layer, unit)
     return {
         "layer": layer,
         "unit": unit,
@@ -537,11 +584,63 @@ def paths(state: NetworkState, layer: int, unit: int) -> dict:
         "terms": [{"j": t.j, "w_ij": t.w, "dE_dz_j": t.dE_dz, "term": t.product} for t in terms],
         "sum_of_terms": d.sum_over_j(layer, unit),
         "dE_dy": d.dE_dy(layer, unit).value,
-        "finite_difference": None if kink else central_dE_dy(d, layer, unit, eps=FD_EPS),
-        "fd_eps": FD_EPS,
-        "kink": kink,
+        "finite_difference": None if check is None else check.numeric,
+        "fd_eps": step,
+        "fd_ok": None if check is None else verdict([check]),
+        "fd_note": note,
+        "kink": note == KINK_NOTE,
         "E": d.error,
     }
+
+
+#: Why a dE/dy_i's finite difference is no check: a relu unit above at its kink (the
+#: explainer's checks leave such differences out).
+KINK_NOTE = "not checked: a relu unit above is at its kink (z = 0)"
+#: ... a difference that overflowed (E is not finite at y_i +- the step).
+OVERFLOW_NOTE = (
+    "not checked: the finite difference overflowed (E at y_i \u00b1 the step is not finite)"
+)
+#: ... one within the check's tolerance of 0 (:attr:`Checked.near_zero`): at this size E's rounding
+#: swamps the step's change, so the difference says only that dE/dy_i is small against it.
+UNRESOLVED_NOTE = (
+    "not resolvable at this size: the finite difference agrees only within the check's "
+    "tolerance of 0 ({atol:.3g}, the rounding of E over the step), so an engine value of 0 "
+    "would pass too; it says only that dE/dy_i is small against that tolerance"
+)
+
+#: A difference that disagrees with the engine's dE/dy_i beyond the check's tolerance.
+DISAGREE_NOTE = (
+    "disagrees: the finite difference is {difference:.3g} from the backward pass's value, "
+    "beyond the check's tolerance of {tolerance:.3g}"
+)
+
+
+def dE_dy_check(d: Derivation, layer: int, unit: int) -> tuple[Any, float, str | None]:
+    """The explainer's finite-difference check of dE/dy_i (unit ``unit`` of ``layer``, case 0)
+    alone: the step its checks take for that layer's y's (:func:`difference_steps`: eps over
+    the largest |w| above), the difference rerun by its float64 forward pass, and its
+    :class:`~chainrule.explainer.derivation.Checked` with the derivation's own tolerance for
+    that quantity. Returns (the check, or None where there is none; the step; what it says
+    beside the verdict: why it is no check, or how far it disagrees; None where it agrees)."""
+    step = difference_steps(d.layers, d.connections, FD_EPS)["dE_dy", layer]
+    # a relu unit above at its kink: the difference reads half its slope, no check (left out,
+    # as the explainer's checks leave it out)
+    if dE_dy_straddles_kink(d, layer, 0, FD_EPS):
+        return None, step, KINK_NOTE
+    numeric = central_dE_dy(d, layer, unit, eps=step)
+    if not np.isfinite(numeric):
+        return None, step, OVERFLOW_NOTE
+    record = d.layers[layer]
+    numerics = np.full(record.y.shape, np.nan)
+    numerics[0, unit] = numeric
+    check = d.checked_entry(("dE_dy", layer), record.dE_dy, numerics, (0, unit))
+    said = verdict([check])
+    if said is None:
+        return check, step, UNRESOLVED_NOTE.format(atol=check.atol)
+    if said is False:
+        tolerance = check.atol + check.rtol * abs(check.numeric)
+        return check, step, DISAGREE_NOTE.format(difference=check.difference, tolerance=tolerance)
+    return check, step, None
 
 
 def views(state: NetworkState, layer: int, unit: int) -> dict:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from chainrule.errors import UserError
+from chainrule.errors import ConfigError, UserError
 from chainrule.explainer.bugs import BUGS
 from chainrule.nn.losses import loss_from_name
 from chainrule.web.network import (
@@ -25,6 +25,7 @@ from chainrule.web.network import (
     PAGE_LOSSES,
     PAGE_TOP_UNITS,
     blocks_of,
+    frozen_refusal,
     targets_in_unit_interval,
 )
 from chainrule.web.training import DATASETS, DEFAULT_OPTIMIZER, OPTIMIZERS, layer_sizes
@@ -38,6 +39,9 @@ MAX_TRAIN_STEPS = 500
 MAX_GRADCHECK = 4096
 #: What one /api/train/step request may compute: steps x cases per step x weights.
 MAX_STEP_WORK = 200_000_000
+#: A network's notes on its model (``Network.notes``): how many, and how long each.
+MAX_NOTES = 8
+MAX_NOTE = 2000
 
 
 def _integral_float(value: object) -> object:
@@ -80,11 +84,16 @@ def check_connections(sizes: list[int], field: str = "sizes") -> None:
 
 
 def check_reduction(loss: str, reduction: str | None) -> None:
-    """Refuse a reduction the loss does not have: squared-error takes a sum or a mean, the
-    others have one of their own."""
+    """Refuse a reduction the loss does not have, as the library's loss says it: its own
+    reduction always, another only where ``loss_from_name(loss, reduction=...)`` builds one
+    (squared-error takes a sum or a mean; the others have one of their own)."""
     fixed = loss_from_name(loss).reduction
-    if reduction not in (None, fixed) and loss != "squared-error":
-        raise ValueError(f"reduction: loss {loss!r} is a {fixed}, not a {reduction}")
+    if reduction in (None, fixed):
+        return
+    try:
+        loss_from_name(loss, reduction=reduction)
+    except ConfigError:  # the loss takes no reduction, or not this one
+        raise ValueError(f"reduction: loss {loss!r} is a {fixed}, not a {reduction}") from None
 
 
 def check_top_units(sizes: list[int], output: str, loss: str) -> None:
@@ -179,6 +188,14 @@ class Network(Strict):
         "(requires_grad False): the derivation notes them and the no-zero-grad bug's step "
         "leaves them as they are, as `chainrule.explain` does for that model.",
     )
+    notes: list[Annotated[str, Field(max_length=MAX_NOTE)]] = Field(
+        default_factory=list,
+        max_length=MAX_NOTES,
+        description="The explainer's notes on the model the network was read from that its "
+        "numbers do not say (its dropout in training mode: the numbers are the network's in "
+        "evaluation): the derivation and its export carry them, as `chainrule explain` of that "
+        "model does. Omitted: none (a network the page makes).",
+    )
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> Network:
@@ -226,11 +243,9 @@ class Network(Strict):
         own (a layer in blocks has a weight and a bias per block), and ``frozen`` names that are
         not among them."""
         if self.names is None:
-            if self.frozen:
-                raise ValueError(
-                    "frozen: names parameters of `names`, which this network does not give; "
-                    "give names too"
-                )
+            problem = frozen_refusal(None, self.frozen)
+            if problem is not None:
+                raise ValueError(problem)
             return
         n_links = len(self.sizes) - 1
         if len(self.names) != n_links:
@@ -253,9 +268,9 @@ class Network(Strict):
         twice = next((name for name, count in counts.items() if count > 1), None)
         if twice is not None:
             raise ValueError(f"names: {twice!r} names two parameters; each has a name of its own")
-        unknown = next((name for name in self.frozen if name not in counts), None)
-        if unknown is not None:
-            raise ValueError(f"frozen: {unknown!r} is not one of the parameters' names (names)")
+        problem = frozen_refusal(self.names, self.frozen)
+        if problem is not None:
+            raise ValueError(problem)
 
 
 def refuse_too_big(sizes: list[int], what: str) -> None:
@@ -494,9 +509,26 @@ class PathsResponse(BaseModel):
     terms: list[PathTerm]
     sum_of_terms: float
     dE_dy: float
-    #: None where a relu unit above is at its kink (``kink``): the difference is no check there
-    finite_difference: float | None
-    fd_eps: float
+    finite_difference: float | None = Field(
+        description="The central difference of E in y_i, as the explainer's check of this "
+        "dE/dy_i takes it; null where a relu unit above is at its kink (`kink`: the "
+        "difference is no check there) or where it overflowed (`fd_note` says which)."
+    )
+    fd_eps: float = Field(
+        description="The difference's step: the explainer's for this layer's y's, eps = 1e-6 "
+        "over the largest |w| above (at least 1), so that no step moves a z by more than eps."
+    )
+    fd_ok: bool | None = Field(
+        description="The explainer's verdict on this dE/dy_i's check (`verdict`, its own "
+        "tolerance): true, they agree; false, they disagree; null, no verdict: no difference "
+        "(`finite_difference` null), or one that agrees only within the tolerance of 0, so "
+        "it cannot resolve the value at this size (E's rounding over the step swamps the "
+        "step's change: an engine value of 0 would pass too). `fd_note` says why."
+    )
+    fd_note: str | None = Field(
+        description="What the check says beside `fd_ok`: why the difference is no check of "
+        "dE/dy_i (null), or how far it disagrees (false); null where they agree."
+    )
     kink: bool
     E: float
 

@@ -121,10 +121,19 @@ function readNumber(typed) {
   return value;
 }
 
-/** The numbers of a list field ("4, 3"), each read by readNumber; `what` names the field. */
-function readNumbers(typed, what) {
-  return typed.split(",").map((s) => s.trim()).filter(Boolean).map((item) => {
-    try { return readNumber(item); } catch (error) { throw new ApiError(`${what}: ${error.message}`); }
+/** The sizes of a list field of units per layer ("4,3", spaces around an entry are fine):
+ *  whole numbers in digits, separated by single commas; `what` names the field. An empty field
+ *  is no sizes (the Train tab's no hidden layer). An empty entry ("2,,3", "2,3,") or one that is
+ *  no whole number in digits ("1e1", "2.5", "-2") is refused, naming the field and the entry: a
+ *  reader of numbers dropped the empty ones and read "1e1" as 10, so a typo ran as another
+ *  network. */
+function readSizes(typed, what) {
+  const text = typed.trim();
+  if (text === "") return [];
+  return text.split(",").map((s) => s.trim()).map((item, k) => {
+    if (item === "") throw new ApiError(`${what}: "${text}" has an empty entry (entry ${k + 1}): write the sizes as whole numbers separated by single commas, as 2,3`);
+    if (!/^\d+$/.test(item)) throw new ApiError(`${what}: "${item}" (entry ${k + 1}) is not a number of units: write each size as a whole number in digits, as 2,3`);
+    return Number(item);
   });
 }
 
@@ -925,13 +934,20 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const put = (id, v) => { const c = $(id); c.textContent = fmtLong(v); c.dataset.value = String(v); };
     put("paths-sum", P.sum_of_terms);
     put("paths-engine", P.dE_dy);
-    if (P.finite_difference === null) {  // a relu unit above at its kink: no check there
+    if (P.finite_difference === null) {  // a relu unit above at its kink, or it overflowed
       const c = $("paths-fd");
-      c.textContent = "not checked: a relu unit above is at its kink (z = 0)";
+      c.textContent = P.fd_note;  // the server's words for why: no check there
       delete c.dataset.value;
     } else {
       put("paths-fd", P.finite_difference);
     }
+    // beside a difference, what the explainer's check of it says (fd_note, the server's words):
+    // one it cannot resolve at this size (within the tolerance of 0) is no check, and a
+    // disagreement says how far; nothing where they agree
+    const said = P.finite_difference === null ? null : P.fd_note;
+    $("paths-fd-note").textContent = said || "";
+    $("paths-fd-row").hidden = !said;
+    $("paths-fd-row").dataset.ok = String(P.fd_ok);
     renderStackedBar(P);
   }
 
@@ -964,7 +980,8 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     if (fd !== null) {
       svg.append(el("line", { x1: X(fd), x2: X(fd), y1: yS - 3, y2: yS + 15, stroke: "#e7298a", "stroke-width": 2, "stroke-dasharray": "3 2" }));
     }
-    const fdText = fd === null ? "finite difference not checked (relu kink)" : `dashed: finite difference ${fmt(fd, 4)}`;
+    const fdText = fd === null ? `finite difference ${P.kink ? "not checked (relu kink)" : "not checked (see the table)"}`
+      : `dashed: finite difference ${fmt(fd, 4)}${P.fd_ok === null ? " (cannot resolve it: see the table)" : P.fd_ok ? "" : " (disagrees: see the table)"}`;
     // one line each: side by side they ran past a 340 px panel's edge
     svg.append(el("text", { x: pad, y: height - 16, class: "label muted" }, `sum ${fmt(P.sum_of_terms, 4)}`));
     svg.append(el("text", { x: pad, y: height - 2, class: "label muted" }, fdText));
@@ -1261,7 +1278,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   }
 
   function trainBody() {
-    const hidden = readNumbers($("train-hidden").value, "hidden sizes");
+    const hidden = readSizes($("train-hidden").value, "hidden sizes");
     const batch = $("train-batch").value.trim();
     return {
       dataset: $("train-dataset").value,
@@ -1399,7 +1416,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     $("btn-new").addEventListener("click", () => guarded(async () => {
       requireLists("New weights", "/api/losses", "/api/units");
       refuseStructure(latestNetwork(), "New weights for these sizes");
-      const sizes = readNumbers($("edit-sizes").value, "layer sizes");
+      const sizes = readSizes($("edit-sizes").value, "layer sizes");
       const net = await api("/api/network/new", {
         sizes, activation: $("edit-activation").value, output: $("edit-output").value,
         loss: $("edit-loss").value, seed: Math.floor(Math.random() * 1e6),

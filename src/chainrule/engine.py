@@ -940,8 +940,12 @@ def _wrote_in_place(output: Tensor, index: int, error: ValueError) -> BaseExcept
     """The error for a rule that wrote into a read-only array it was given (``g *= 2``): a
     cotangent may be shared (the seed of a one-element output, a broadcast view of another
     rule's), so it is read-only there and NumPy refuses the write with "output array is
-    read-only", which names no op. Any other ValueError of a rule is re-raised as it was."""
+    read-only", which names no op. Any other ValueError of a rule is re-raised as it was,
+    marked with the rule that raised it (``raised_by_rule``: its node and input index), which
+    gradcheck reports as a failed check of that rule."""
     if "read-only" not in str(error):
+        if not hasattr(error, "raised_by_rule"):  # the innermost rule: the one that raised
+            error.raised_by_rule = (Node(output), index)  # type: ignore[attr-defined]
         return error
     node = Node(output)
     return ValueError(

@@ -20,7 +20,11 @@ Checks run in float64: float32 carries about 7 digits, too few for differences o
 An ``f`` that rounds through float32 on the way (``x.astype('float32') * x``, whose output is
 float64) fails a right gradient on that rounding: where a check fails, the graph ``f`` recorded
 is walked once, and a warning and the report's ``note`` name the first op computed in a coarser
-float and its dtype (a passing check walks nothing).
+float and its dtype (a passing check walks nothing). The same walk finds kinks: where an op of
+the graph is not differentiable at (or within a few steps eps of) the point checked, relu or abs
+at 0, maximum or minimum at a tie, clip at a bound, the difference straddles the kink and
+averages its two sides' slopes, and a right rule fails; the ``note`` names the op and the
+entries there (``'relu' (kink at 0) at input 0[1] = 0``). The check still fails.
 The step ``eps`` is absolute, so it must stay well above the spacing of float64 numbers near the
 largest |x| checked (``np.spacing(x)``: 1.2e-7 at 1e9, 1.2e-4 at 1e12): below it, ``x + eps``
 rounds to ``x`` and a right gradient fails (``x * 2`` at 1e12 gives a numeric derivative of 0;
@@ -83,7 +87,7 @@ from chainrule.engine import (
     reverse_topological_order,
     rule_params,
 )
-from chainrule.errors import GradcheckError, ShapeError, type_name
+from chainrule.errors import GradcheckError, type_name
 from chainrule.functional import (  # _gradient: a constant output gives zeros (J = 0)
     _gradient,
     numbers_like,
@@ -121,8 +125,9 @@ class GradcheckReport:
     entries: list[Mismatch] = field(default_factory=list)
     atol: float = 0.0
     rtol: float = 0.0
-    problem: str = ""  # why nothing could be compared: a rule's gradient of the wrong shape
-    note: str = ""  # eps too near an input's float64 spacing; a failure's float32 step in f
+    problem: str = ""  # why nothing could be compared: a rule's gradient of the wrong shape,
+    # or a ShapeError a rule raised
+    note: str = ""  # eps too near an input's float64 spacing; a failure's float32 step, kinks
 
     def __bool__(self) -> bool:
         return self.ok
@@ -366,18 +371,24 @@ def _warn_if_coarse_output(name: str) -> None:
         )
 
 
-def _coarse_step_note(f: Callable[..., Any], arrays: Sequence[Any]) -> str:
-    """Why a failed check may be f's rounding, not its rule: the first op recorded on the way
-    to f's output that computes in a float coarser than the float64 inputs (an ``astype``),
-    named with its dtype; "" where there is none. A float64
-    output hides such a step from the output's dtype (``x.astype('float32') * x``). Run at a
-    failure only: it calls f once more, recording, and walks its graph."""
+def _recorded(f: Callable[..., Any], arrays: Sequence[Any]) -> tuple[list[Tensor], list[Tensor]]:
+    """``f`` run once more at the checked point, recording: its variables (one per checked
+    input) and the tensors of its graph, outputs first. What a failure's diagnoses walk
+    (:func:`_coarse_step_note`, :func:`_kink_note`); a passing check records nothing."""
     variables = [_fresh_variable(_copy(a)) for a in arrays]
     with enable_grad():  # a check called inside no_grad still needs the graph
         leaves = _output_leaves(f, variables)[0]
+    return variables, reverse_topological_order(leaves, "gradcheck")
+
+
+def _coarse_step_note(recorded: Sequence[Tensor]) -> str:
+    """Why a failed check may be f's rounding, not its rule: the first op ``recorded`` on the
+    way to f's output (:func:`_recorded`) that computes in a float coarser than the float64
+    inputs (an ``astype``), named with its dtype; "" where there is none. A float64
+    output hides such a step from the output's dtype (``x.astype('float32') * x``)."""
     coarse = [
         t
-        for t in reverse_topological_order(leaves, "gradcheck")
+        for t in recorded
         if t._primitive is not None and backend.dtype_name(t.dtype) in _COARSE_FLOATS
     ]
     if not coarse:
@@ -392,6 +403,103 @@ def _coarse_step_note(f: Callable[..., Any], arrays: Sequence[Any]) -> str:
         f"float64 for the check: cast to float64, not {dtype}, and make its constants and "
         "weights float64 (model.to('float64'))"
     )
+
+
+#: How many steps eps from its kink an op's input is taken to be within the finite
+#: differences' reach: a random direction's entries, and the ops between an input and the
+#: kinked op, scale the step that reaches it
+KINK_STEPS = 4
+
+
+def _kink_note(
+    recorded: Sequence[Tensor], variables: Sequence[Tensor], checked: Sequence[int], eps: float
+) -> str:
+    """Why a failed check may be f's kinks, not its rules: each op ``recorded``
+    (:func:`_recorded`) that is not differentiable where its input is (relu or abs at 0,
+    maximum or minimum where its inputs tie, clip at a bound) or within :data:`KINK_STEPS`
+    eps of it, named with the input's entries there; "" where there is none. There the
+    difference (f(x + eps) - f(x - eps)) / 2 eps spans both sides and averages their slopes
+    (relu at 0: 1/2), which no rule's one-sided derivative matches."""
+    names = {id(v): f"input {position}" for v, position in zip(variables, checked)}
+    found = []
+    kinked = (t for t in recorded if t._primitive is not None and t._primitive.name in _KINKS)
+    for tensor in sorted(kinked, key=lambda t: t._seq):  # in the order f ran them
+        node = Node(tensor)
+        kink, argument, distance = _KINKS[node.op](node)
+        near = np.flatnonzero(np.abs(distance) <= KINK_STEPS * eps)
+        if near.size:
+            entries = _kinked_entries(argument, distance, near, names)
+            found.append(f"'{node.op}'{node.where()} ({kink}) at {entries}")
+    if not found:
+        return ""
+    return (
+        f"f was checked at a kink (or within {KINK_STEPS} eps of one): {'; '.join(found)}: "
+        "not differentiable there; the finite difference straddles the kink and averages the "
+        "slopes on its two sides (1/2 for relu at 0), which a rule's derivative there does "
+        "not match; check at points further than eps from each kink"
+    )
+
+
+def _kinked_entries(argument: Tensor, distance: np.ndarray, near: np.ndarray, names) -> str:
+    """The entries ``near`` the kink (flat positions in ``distance``, of the op's output
+    shape), each with the op's argument's value there: named as the report names an input
+    (``input 0[1] = 0``) where the argument is one of f's inputs, else by position in the
+    argument (``its input (computed in f) [0, 2] = 0``), or in the output where the op
+    broadcast the argument. Five at most, and how many more."""
+    values = backend.to_numpy(argument.data).astype(np.float64)
+    name = names.get(id(argument))
+    if values.shape != distance.shape:  # broadcast by the op: positions in its output
+        name, values = None, np.broadcast_to(values, distance.shape)
+        whose = "its output (broadcast)"
+    else:
+        whose = "" if name else "its input (computed in f)"
+    values = values.reshape(-1)
+    shown = [
+        f"{name or ''}{_position(distance.shape, k)} = {values[k]:.6g}".lstrip() for k in near[:5]
+    ]
+    more = near.size - len(shown)
+    return f"{whose} {', '.join(shown)}".lstrip() + (f" and {more} more" if more else "")
+
+
+def _host(value: Any) -> np.ndarray:
+    """An op's argument (a tensor, an array, a number; None: no bound) on the host in float64."""
+    if value is None:
+        return np.asarray(np.inf)
+    data = value.data if isinstance(value, Tensor) else value
+    return backend.to_numpy(data).astype(np.float64)
+
+
+def _zero_kink(node: Node) -> tuple[str, Tensor, np.ndarray]:
+    """relu and abs: their kink is at an input of 0."""
+    (x,) = node.inputs
+    return "kink at 0", x, _host(x)
+
+
+def _tie_kink(node: Node) -> tuple[str, Tensor, np.ndarray]:
+    """maximum and minimum: their kink is where the two inputs are equal."""
+    a, b = node.inputs
+    return "kink where its two inputs are equal", a, _host(a) - _host(b)
+
+
+def _bound_kink(node: Node) -> tuple[str, Tensor, np.ndarray]:
+    """clip: its kinks are x at either bound (parameters, or inputs of clip_to_bounds)."""
+    x, *bounds = node.inputs
+    low, high = bounds if bounds else (node.params.get("low"), node.params.get("high"))
+    data = _host(x)
+    with np.errstate(invalid="ignore"):  # inf - inf: an infinite x at no bound
+        distance = np.minimum(np.abs(data - _host(low)), np.abs(data - _host(high)))
+    return "kinks at its bounds", x, np.broadcast_to(distance, node.output.shape)
+
+
+#: The ops with a kink, each with what tells how far an input is from it
+_KINKS = {
+    "relu": _zero_kink,
+    "abs": _zero_kink,
+    "maximum": _tie_kink,
+    "minimum": _tie_kink,
+    "clip": _bound_kink,
+    "clip_to_bounds": _bound_kink,
+}
 
 
 def _fresh_variable(array: Any) -> Tensor:
@@ -570,7 +678,9 @@ def gradcheck(
     there alone, and the report's ``note`` names it. A rule that sends an input a gradient of
     another shape than the input's fails the check with nothing compared: the report's
     ``problem`` names the op, the input and both shapes, so checking many rules gives a report
-    for each (a shape error of ``f``'s own forward is still raised).
+    for each; so does a rule that raises a ShapeError (``cr.matmul(g, w)`` for ``g @ w.T``),
+    its ``problem`` naming the op, the input and the error (a shape error of ``f``'s own
+    forward is still raised).
 
     ``eps`` is an absolute step: for inputs far from 1 in size, scale it with them. Where it is
     within :data:`STEP_SPACINGS` spacings of float64 numbers near an input's largest |x| (at
@@ -578,6 +688,10 @@ def gradcheck(
     suggests an ``eps``, and the report's ``note`` says the same; the verdict is not changed.
     Where a check fails and ``f`` computes an op in float32 or float16 from its float64 inputs
     (an ``astype``), a warning and the ``note`` name the first such op: keep ``f`` in float64.
+    Where a check fails and an op of ``f`` has an input at its kink, or within
+    :data:`KINK_STEPS` eps of it (relu or abs at 0, maximum or minimum at a tie, clip at a
+    bound), the ``note`` names the op and those entries: not differentiable there, the finite
+    difference straddles the kink. The check still fails; check at points away from kinks.
 
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
@@ -647,28 +761,52 @@ def gradcheck(
                 entries += _compare_forward_mode(f, arrays, checked, eps, rng, mode, names)
                 forward_note = _forward_mode_note(f, arrays, entries, atol, rtol)
         report = _report(entries, mode, order, eps, atol, rtol)
-    except ShapeError as wrong:
-        # a rule's gradient of the wrong shape (the engine refuses it) is a failed check,
-        # reported as a wrong value is: an autograder wants a report per student's rule, not
-        # an exception; any other ShapeError is raised as it was
-        if not getattr(wrong, "rule_sent_wrong_shape", False):
+    except ValueError as wrong:
+        # a rule's gradient of the wrong shape (the engine refuses it), or a ValueError a rule
+        # raised (a ShapeError, NumPy's misaligned @), is a failed check, reported as a wrong
+        # value is: an autograder wants a report per student's rule, not an exception; any
+        # other ValueError is raised as it was
+        problem = _rule_problem(wrong)
+        if not problem:
             raise
-        nan, problem = float("nan"), str(wrong)
+        nan = float("nan")
         report = GradcheckReport(
             False, mode, order, eps, nan, nan, problem, atol=atol, rtol=rtol, problem=problem
         )
-    if not report.ok and not report.problem:  # a failure f's own rounding may explain
-        coarse_note = _coarse_step_note(f, arrays)
+    if not report.ok and not report.problem:  # a failure f's rounding or kinks may explain
+        variables, recorded = _recorded(f, arrays)
+        coarse_note = _coarse_step_note(recorded)
         if coarse_note:
             if output_dtype not in _COARSE_FLOATS:  # else its output's warning said it once
                 warnings.warn(f"gradcheck: {coarse_note}", stacklevel=2)
             step_notes.append(coarse_note)
+        kink_note = _kink_note(recorded, variables, checked, eps)
+        if kink_note:
+            step_notes.append(kink_note)
     if forward_note:
         step_notes.append(forward_note)
     report.note = " ".join(step_notes)
     if raise_on_failure and not report.ok:
         raise GradcheckError(str(report))
     return report
+
+
+def _rule_problem(error: ValueError) -> str:
+    """What a report's ``problem`` says of a ValueError out of the comparisons: the engine's
+    refusal of a rule's gradient of the wrong shape as it is worded, and an error a rule raised
+    (``cr.matmul`` or NumPy's ``@`` on misaligned shapes: the engine marks it
+    ``raised_by_rule``) named with the rule's op and input; "" for any other (f's own, at a
+    point stepped to: raised as it was)."""
+    if getattr(error, "rule_sent_wrong_shape", False):
+        return str(error)
+    raised_by = getattr(error, "raised_by_rule", None)
+    if raised_by is None:
+        return ""
+    node, index = raised_by
+    return (
+        f"backward: the rule of '{node.op}'{node.where()} for input {index} raised "
+        f"{type(error).__name__}: {error}"
+    )
 
 
 def _backward_of(f: Callable[..., Any], size: int, rng) -> tuple[Callable[..., Tensor], np.ndarray]:

@@ -824,20 +824,24 @@ def held_out_case(
         raise UserError(f"--case {case}: the {which} split has cases 0 to {len(ds) - 1}")
     targets = target_array(ds, loss, n_out, np.float64)
     x = ds.X[case : case + 1]
-    return x, targets[case : case + 1], _case_source(ds, case, which, x, info)
+    return x, targets[case : case + 1], _case_source(ds, case, which, x, info, prepared.full)
 
 
 #: the most raw values a case's description writes out (an image's 784 pixels are not read)
 RAW_VALUES_SHOWN = 8
 
 
-def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> str:
+def _case_source(
+    ds: Any, case: int, which: str, x: np.ndarray, info: dict, full: Any = None
+) -> str:
     """Case ``case`` of split ``ds`` (``which``: "test", or "train" for a run evaluated on all
-    its data) in words: the raw row its standardised inputs ``x`` came from (undone with the
-    model's saved standardizer, as predict scales rows with it; 6 significant digits) and its
-    class's name. Only what is so: no standardizer, no word of one; no class names, none."""
-    import numpy as np
+    its data) in words: the raw row its standardised inputs ``x`` came from and its class's
+    name. Only what is so: no standardizer, no word of one; no class names, none.
 
+    The raw row is the dataset's own (``full``, the data as loaded, at the row the split took
+    the case from), to 6 significant digits: a CSV's -0.0131 reads -0.0131. Where that row is
+    not at hand (an IDX directory's own test part), it is ``x`` unstandardised with the
+    model's saved standardizer and rounded to the precision it carries (:func:`_raw_row`)."""
     split = (
         "the run's test split" if which == "test" else "the run's data (all of it: no test split)"
     )
@@ -845,13 +849,9 @@ def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> s
     words = [f"row {case} (counted from 0) of {split}"]
     standardizer = saved_standardizer(info)
     if standardizer is not None:
-        raw = standardizer.inverse_transform(np.asarray(x, dtype=np.float64))[0]
-        # within the stored row's rounding of 0 is 0 (a blank pixel read -1.87e-10 in float32)
-        rounding = 8 * np.finfo(x.dtype).eps * (np.abs(standardizer.mean) + standardizer.std)
-        raw = np.where(np.abs(raw) <= rounding.ravel(), 0.0, raw)
-        shown = ", ".join(f"{value:.6g}" for value in raw[:RAW_VALUES_SHOWN])
-        if len(raw) > RAW_VALUES_SHOWN:
-            shown += f", ... ({len(raw)} values)"
+        shown = ", ".join(_raw_row(ds, case, x, standardizer, full)[:RAW_VALUES_SHOWN])
+        if x.shape[1] > RAW_VALUES_SHOWN:
+            shown += f", ... ({x.shape[1]} values)"
         pixels = pixel_range(info)
         mapped = "" if pixels is None else f", the pixels as mapped to [0, 1] from {pixels}"
         words.append(f"inputs standardised as in training from the raw row ({shown}{mapped})")
@@ -859,6 +859,44 @@ def _case_source(ds: Any, case: int, which: str, x: np.ndarray, info: dict) -> s
     if names:
         words.append(f"target: class {names[int(ds.y[case])]!r}")
     return "; ".join(words)
+
+
+def _raw_row(ds: Any, case: int, x: np.ndarray, standardizer: Any, full: Any) -> list[str]:
+    """The raw values the standardised row ``x`` (case ``case`` of split ``ds``) came from, as
+    text. Read from ``full``, the dataset as loaded, at the row ``ds`` records for the case
+    (``meta["indices"]``), where that row standardises to ``x`` exactly: 6 significant digits
+    of the value as read. Else (no such row) ``x`` unstandardised: x carries its dtype's
+    rounding (float32: about 7 digits of x, times the std), so the value is the shortest
+    number within that rounding (-0.0131, not the -0.0130999 of x * std + mean), at most 6
+    significant digits, and 0 where 0 is within it (a blank pixel read -1.87e-10: x is
+    -mean / std there, so the rounding is float32's of the mean)."""
+    import numpy as np
+
+    indices = ds.meta.get("indices") if full is not None else None
+    if indices is not None and case < len(indices) and 0 <= indices[case] < len(full):
+        row = np.asarray(full.X[int(indices[case])], dtype=np.float64)
+        if row.shape == x.shape[1:] and np.array_equal(
+            standardizer.transform(row[None], x.dtype), x
+        ):
+            return [f"{value:.6g}" for value in row]
+    scaled = np.asarray(x, dtype=np.float64)
+    raw = standardizer.inverse_transform(scaled)[0]
+    # x's rounding to its dtype (half a spacing: one here), times the std, and float64's
+    # in x * std + mean
+    spread = standardizer.std.ravel() * np.abs(scaled[0])
+    rounding = np.finfo(x.dtype).eps * spread + 4 * np.spacing(spread + np.abs(raw))
+    return [_within(value, bound) for value, bound in zip(raw, rounding)]
+
+
+def _within(value: float, rounding: float) -> str:
+    """The shortest decimal (at most 6 significant digits) within ``rounding`` of ``value``."""
+    if abs(value) <= rounding:
+        return "0"
+    for digits in range(1, 6):
+        text = f"{value:.{digits}g}"
+        if abs(float(text) - value) <= rounding:
+            return text
+    return f"{value:.6g}"
 
 
 def trained_data(model_path: Path, info: dict) -> Any:

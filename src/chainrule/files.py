@@ -4,8 +4,9 @@ Every file chainrule writes (model weights, checkpoints, plots, derivations, gra
 temporary file beside its destination, is flushed to disk, and then replaces the destination
 with :func:`os.replace`, which is atomic on POSIX and Windows: a reader, or a run stopped by
 Ctrl-C, sees the old file or the new one, never a part. Temporary files are created private
-(``tempfile`` uses mode 0600); before the rename they get the mode an ordinary file or folder
-would have had under the user's umask.
+(``tempfile`` uses mode 0600); before the rename they get the mode of the file they replace
+(a handout kept at 0640 stays 0640, as writing it in place would leave it), and a new file the
+mode an ordinary file or folder would have had under the user's umask.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -118,12 +120,21 @@ def _write_replace(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)
+        os.chmod(tmp_name, _mode_for(path))
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions the file written at ``path`` gets: those of the file it replaces, else
+    0o666 less the umask (what ``open()`` would give a new file)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

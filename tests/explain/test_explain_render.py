@@ -388,7 +388,7 @@ def test_symbolic_mode_refuses_an_expression_that_would_take_minutes() -> None:
     d = cr.explain(model, [[0.1, 0.2, 0.3]], [[0.1, 0.5]], cr.nn.MSE())
     with pytest.raises(SymbolicTooLarge, match="189 operations"):
         prove(d, 0, 1)
-    assert prove(d, 1, 1)["status"] == "proved"  # nearer the top it is small enough
+    assert prove(d, 1, 1)["status"] in ("proved", "agrees")  # nearer the top it fits
 
 
 def test_a_layer_of_one_unit_is_named_in_the_singular():
@@ -461,7 +461,7 @@ def test_symbolic_mode_too_large_names_a_layer_that_fits_or_that_none_does() -> 
     d = cr.explain(model, [np.linspace(0, 1, 9)], [[0.1, 0.5]], symbolic=False)
     with pytest.raises(SymbolicTooLarge, match=r"\(a --unit in layer 1 or above fits\)"):
         prove(d, 0, 1)
-    assert prove(d, 1, 1)["status"] == "proved"  # the layer named is taken
+    assert prove(d, 1, 1)["status"] in ("proved", "agrees")  # the layer named is taken
     wide = cr.nn.mlp([2, 9, 2], dtype="float64", rng=0)  # 9 units in the only hidden layer
     d = cr.explain(wide, [[0.1, 0.2]], [[0.1, 0.5]], symbolic=False)
     with pytest.raises(SymbolicTooLarge, match="no layer of this network fits"):

@@ -437,7 +437,7 @@ def symbolic(b: Builder) -> None:
     d, n = b.d, b.n
     b.add(Heading("Why a sum, symbolically (sympy)"))
     status = d.symbolic.get("status")
-    if status not in ("proved", "differs"):
+    if status not in ("proved", "agrees", "differs"):
         b.add(Para([d.symbolic.get("message", "symbolic mode was skipped")]))
         return
     layer = d.symbolic["layer"]
@@ -470,10 +470,10 @@ def symbolic(b: Builder) -> None:
     )
     sum_form = Math(s["sum_form"], s["sum_form_latex"])
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [sum_form], wide=True))
-    if status == "proved" and s.get("method", "simplify") == "simplify":
+    if status == "proved":
         verdict = f"sympy simplifies their difference to {s['difference']}; with the numbers "
         verdict += f"substituted both give {s['value']:.12g}"
-    elif status == "proved":  # too long to simplify: the two agree where they were evaluated
+    elif status == "agrees":  # too long to simplify: the two agree where they were evaluated
         verdict = (
             f"the two are {s['method']}: evidence that they are one function, not sympy's "
             f"proof; with the numbers substituted both give {s['value']:.12g}"

@@ -137,7 +137,7 @@ def test_dropout_in_training_mode_is_explained_as_in_evaluation_and_says_so():
     loss = nn.SquaredError()
     d = cr.explain(model, X, T, loss, check=False)
     assert model.training  # the explainer leaves the mode as it was
-    assert any("training mode" in note and "layer 2 (p=0.5)" in note for note in d.notes)
+    assert any("training mode" in note and "module 2 (p=0.5)" in note for note in d.notes)
     assert "training mode" in cr.explainer.render(d, "text")
     model.eval()
     assert d.error == pytest.approx(own_error(model, loss), rel=1e-12)

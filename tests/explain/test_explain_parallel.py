@@ -264,7 +264,7 @@ def test_dropout_in_a_branch_in_training_mode_gets_the_note():
                         nn.Linear(3, 2, rng=2, dtype="float64"))  # fmt: skip
     net.train()
     d = explain(net, [[1.0, 0.5, 0.2]], [[1.0, 0.0]], loss="squared-error")
-    assert any("dropout at layer 0.0.1 (p=0.5)" in note for note in d.notes)
+    assert any("dropout at module 0.0.1 (p=0.5)" in note for note in d.notes)
 
 
 def test_a_unit_after_a_parallel_of_units_is_refused_as_a_second_unit():

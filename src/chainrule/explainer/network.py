@@ -510,7 +510,7 @@ def dropout_note(network: Network) -> str | None:
     """What to tell a user whose model has dropout switched on (training mode, p > 0): the
     explainer runs it as in evaluation (dropout the identity), not with a random mask."""
     active = [
-        f"layer {name} (p={module.p:g})"
+        f"module {name} (p={module.p:g})"
         for name, module in _dropouts(network.model)
         if module.training and module.p > 0
     ]

@@ -290,3 +290,26 @@ def test_a_single_parameter_and_a_generator_are_taken():
     assert grad_norm(w) == pytest.approx(5.0)
     assert clip_grad_norm_((q for q in [w]), 1.0) == pytest.approx(5.0)
     assert grad_norm(w) == pytest.approx(5.0 / (5.0 + 1e-6))
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_float16_gradients_are_summed_wide_enough(library, request) -> None:
+    """100,000 float16 gradients of 1: the scaled squares summed in float16 pass its largest
+    value, 65504, and the norm was inf (clip_grad_norm_ then zeroed every gradient); the
+    closed form is sqrt(100000) = 316.23 (torch's float16 total: 316.25)."""
+    if library == "torch":
+        torch = request.getfixturevalue("torch")
+        ones, zeros = (
+            torch.ones(100_000, dtype=torch.float16),
+            torch.zeros(100_000, dtype=torch.float16),
+        )
+    else:
+        ones, zeros = np.ones(100_000, np.float16), np.zeros(100_000, np.float16)
+    w = cr.tensor(zeros, requires_grad=True)
+    w.grad = cr.tensor(ones)
+    assert cr.optim.grad_norm([w]) == pytest.approx(np.sqrt(100_000), rel=1e-6)
+    before = cr.optim.clip_grad_norm_([w], max_norm=31.622776601683796)
+    assert before == pytest.approx(np.sqrt(100_000), rel=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(cr.backend.to_numpy(w.grad.data), np.float64), 0.1, rtol=1e-3
+    )

@@ -218,6 +218,8 @@ def _norm(g: Any, p: float) -> float:
     if type(sizes) is np.ndarray:  # our own array: scaled and powered in place, then summed
         if sizes.dtype.kind != "f":  # a .grad of integers assigned by hand
             sizes = sizes.astype(np.float64)
+        elif sizes.dtype.itemsize < 4:  # float16: 65,536 scaled squares of 1 pass its 65504
+            sizes = sizes.astype(np.float32)
         sizes /= largest
         if p == 2.0:
             np.square(sizes, out=sizes)
@@ -225,6 +227,8 @@ def _norm(g: Any, p: float) -> float:
             np.power(sizes, p, out=sizes)
         total = float(sizes.sum())  # pairwise: float32's sum keeps its digits
     else:
+        if getattr(sizes.dtype, "itemsize", 4) < 4:  # float16, bfloat16: summed in float32
+            sizes = xp.astype(sizes, xp.float32)
         sizes = sizes / largest
         powered = sizes if p == 1.0 else sizes * sizes if p == 2.0 else sizes**p
         total = float(xp.sum(powered))

@@ -550,9 +550,8 @@ class Tensor:
                 f"{symbol}: the result has shape {tuple(result.shape)} but the tensor updated in "
                 f"place has shape {tuple(self.data.shape)}"
             )
-        if backend.is_real_floating(result.dtype, array_module(result)) and not (
-            backend.is_real_floating(self.data.dtype, array_module(self.data))
-        ):  # a frozen integer parameter: truncating 0.5 to 0 would be a silent wrong value
+        if _kind(result) > _kind(self.data):  # a frozen integer parameter times 0.5 would
+            # truncate, a bool one plus 1 stay True, a float one times 1j drop the imaginary part
             raise TypeError(
                 f"{symbol}: the result is {result.dtype} and the parameter updated in place is "
                 f"{self.data.dtype}; it cannot hold it (as PyTorch refuses it)"
@@ -806,6 +805,17 @@ def array_of(value: Any) -> Any:
 
 
 # The layers above build on Tensor; its methods reach them through these module references.
+def _kind(array: Any) -> int:
+    """An array's kind of number, in the order a value may widen: 0 bool, 1 integer, 2 real
+    floating, 3 complex (an in-place result of a wider kind cannot be held)."""
+    xp, dtype = array_module(array), array.dtype
+    if backend.is_complex(dtype, xp):
+        return 3
+    if backend.is_real_floating(dtype, xp):
+        return 2
+    return 0 if dtype == xp.bool else 1
+
+
 from chainrule import engine as _engine  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402
 

@@ -111,6 +111,23 @@ def test_a_frozen_integer_parameter_refuses_a_fractional_result(torch) -> None:
         count_t *= 0.5
 
 
+@pytest.mark.parametrize(
+    ("values", "update", "words"),
+    [
+        ([True, False], "p += 1", r"\+=: the result is int64 .* bool"),
+        ([1.0, 2.0], "p *= 1j", r"\*=: the result is complex128 .* float64"),
+    ],
+    ids=["bool-plus-one", "float-times-1j"],
+)
+def test_a_result_of_a_wider_kind_is_refused_as_torch_refuses_it(values, update, words) -> None:
+    """(review) The first guard refused only floats into integers: True + 1 stayed True, and
+    1j times a float weight dropped the imaginary part to 0 with NumPy's warning alone."""
+    p = cr.nn.Parameter(np.array(values), requires_grad=False)
+    with pytest.raises(TypeError, match=words):
+        exec(update, {"p": p})
+    np.testing.assert_array_equal(p.numpy(), values)
+
+
 def test_a_plain_tensor_and_a_recorded_output_are_still_rebound() -> None:
     x = cr.tensor([1.0, 2.0])
     alias = x

@@ -18,7 +18,6 @@ import math
 import os
 import shutil
 import signal
-import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -131,8 +130,8 @@ def _write_replace(path: Path, data: bytes) -> None:
 def _mode_for(path: Path) -> int:
     """The permissions the file written at ``path`` gets: those of the file it replaces, else
     0o666 less the umask (what ``open()`` would give a new file)."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
+    try:  # the permission bits only: a write in place by its owner clears setuid and setgid
+        return path.stat().st_mode & 0o777
     except FileNotFoundError:
         return 0o666 & ~_UMASK
 
@@ -226,6 +225,9 @@ def replace_together(pairs: Sequence[tuple[Path, Path]]) -> None:
         _keep_old(destination, staged.with_name(staged.name + ".old"))
         for staged, destination in pairs
     ]
+    for (staged, destination), old in zip(pairs, olds):
+        if old is not None:  # a file replaced keeps its permissions, as atomic writes do
+            os.chmod(staged, _mode_for(destination))
     done: list[tuple[Path, Path | None | bool]] = []
     with interrupts_held():
         try:

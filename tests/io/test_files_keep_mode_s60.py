@@ -38,3 +38,27 @@ def test_the_target_of_a_link_keeps_its_mode_and_the_link_stays(tmp_path) -> Non
     assert link.is_symlink() and real.read_text() == "new"
     assert _mode(real) == 0o640
 
+
+
+def test_a_saved_model_s_files_keep_their_modes(tmp_path) -> None:
+    """(review) save_model stages its files in a folder and renames them together: they came
+    back 0644 whatever the files they replaced had."""
+    import chainrule as cr
+
+    net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)
+    folder = tmp_path / "model"
+    cr.io.save_model(folder, net)
+    written = sorted(p for p in folder.iterdir() if p.is_file())
+    for path in written:
+        path.chmod(0o640)
+    cr.io.save_model(folder, net)
+    assert {p.name: _mode(p) for p in written} == {p.name: 0o640 for p in written}
+
+
+def test_setuid_is_not_carried_over(tmp_path) -> None:
+    """A write in place by the file's owner clears setuid; the replacement does too."""
+    target = tmp_path / "tool"
+    target.write_text("old")
+    target.chmod(0o4755)
+    files.atomic_write_text(target, "new")
+    assert _mode(target) == 0o755

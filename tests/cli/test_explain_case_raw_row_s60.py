@@ -85,3 +85,19 @@ def test_without_the_data_row_the_rebuilt_row_is_rounded_to_the_precision_it_car
         read = _shown(_case_source(prepared.test, case, "test", x, info, prepared.full))
         assert rebuilt == read
         _as_written(rows, rebuilt)
+
+
+@pytest.mark.parametrize(
+    ("value", "rounding", "shown"),
+    [
+        (300.00001, 0.01, "300"),
+        (250.00002, 0.01, "250"),
+        (-0.0130999, 1e-6, "-0.0131"),
+        (1e-9, 1e-8, "0"),
+    ],
+)
+def test_a_rounded_raw_value_is_written_as_a_number_reads(value, rounding, shown) -> None:
+    """(review) The shortest text within the rounding was taken in %g's form: 300 read 3e+02."""
+    from chainrule.cli.train import _within
+
+    assert _within(value, rounding) == shown

@@ -895,7 +895,7 @@ def _within(value: float, rounding: float) -> str:
     for digits in range(1, 6):
         text = f"{value:.{digits}g}"
         if abs(float(text) - value) <= rounding:
-            return text
+            return f"{float(text):.6g}"  # 300, not the 3e+02 of one significant digit
     return f"{value:.6g}"
 
 

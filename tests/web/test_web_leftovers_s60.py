@@ -241,3 +241,15 @@ def test_a_reduction_is_refused_or_taken_as_the_library_loss_says(monkeypatch):
     monkeypatch.setitem(library_losses.LOSSES, "squared-error", SumOnly)
     with pytest.raises(ValueError, match="reduction: loss 'squared-error' is a sum, not a mean"):
         s.check_reduction("squared-error", "mean")  # was taken: the name was enough
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross-entropy", "binary-cross-entropy"])
+def test_a_new_network_with_its_loss_s_own_reduction_named_is_made(loss) -> None:
+    """(review) reduction "mean" for a loss whose mean is its own was passed to a class that
+    takes no reduction: 422 "MSE() takes no arguments"; loss_object takes it as the default."""
+    client = TestClient(create_app(), base_url="http://127.0.0.1")
+    output = "softmax" if loss == "cross-entropy" else "logistic"
+    body = {"sizes": [2, 3, 2], "output": output, "loss": loss, "reduction": "mean"}
+    response = client.post("/api/network/new", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["loss"] == loss

@@ -504,7 +504,14 @@ def random_state(
     target = np.zeros(n_out)
     target[0] = 1.0
     # the default stays unnamed, as in a state read from a model
-    chosen = None if reduction is None else as_loss({"type": loss, "reduction": reduction})
+    # a loss's own reduction (mse's mean) is its default, as loss_object takes it: a class that
+    # takes none (MSE) refused it as an argument
+    default = as_loss(loss)
+    chosen = (
+        None
+        if reduction in (None, default.reduction)
+        else as_loss({"type": loss, "reduction": reduction})
+    )
     named_reduction = None if chosen is None else _reduction(chosen)
     return NetworkState(
         sizes=list(sizes),
@@ -604,8 +611,8 @@ OVERFLOW_NOTE = (
 #: swamps the step's change, so the difference says only that dE/dy_i is small against it.
 UNRESOLVED_NOTE = (
     "not resolvable at this size: the finite difference agrees only within the check's "
-    "tolerance of 0 ({atol:.3g}, the rounding of E over the step), so an engine value of 0 "
-    "would pass too; it says only that dE/dy_i is small against that tolerance"
+    "tolerance of 0 ({atol:.3g}), so an engine value of 0 would pass too; it says only that "
+    "dE/dy_i is small against that tolerance"
 )
 
 #: A difference that disagrees with the engine's dE/dy_i beyond the check's tolerance.

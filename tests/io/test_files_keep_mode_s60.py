@@ -39,7 +39,6 @@ def test_the_target_of_a_link_keeps_its_mode_and_the_link_stays(tmp_path) -> Non
     assert _mode(real) == 0o640
 
 
-
 def test_a_saved_model_s_files_keep_their_modes(tmp_path) -> None:
     """(review) save_model stages its files in a folder and renames them together: they came
     back 0644 whatever the files they replaced had."""

@@ -9,6 +9,7 @@ imported only when a file is read.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -134,6 +135,20 @@ class CheckpointMeta(_Lenient):
     run: dict[str, Any] | None = None
 
 
+class HistoryRecord(_Lenient):
+    """One epoch's record in ``trainer.json``'s ``history``, as the Trainer logs it: its
+    number and the numbers drawn and compared (``plot_history``'s curves, early stopping's
+    best), each a number or null. Other keys (a callback's own) are kept as they are."""
+
+    epoch: Annotated[int, Field(ge=1)]
+    loss: float | None = None
+    accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    lr: float | None = None
+    time: float | None = None
+
+
 class TrainerState(_Lenient):
     """``trainer.json``: what :meth:`chainrule.train.Trainer.state` writes."""
 
@@ -143,7 +158,7 @@ class TrainerState(_Lenient):
     epochs: Annotated[int, Field(ge=0)] = 0
     seed: int = 0
     batch_size: Annotated[int, Field(ge=1)] | None = None
-    history: list[dict[str, Any]] = Field(default_factory=list)
+    history: list[HistoryRecord] = Field(default_factory=list)
     rng: GeneratorState
     module_rngs: dict[str, GeneratorState] = Field(default_factory=dict)
     optimizer: OptimizerState
@@ -165,6 +180,8 @@ def first_problem(error: ValidationError) -> str:
     """``field 'x.y': what is wrong`` for the first error pydantic found (one line)."""
     first = error.errors(include_url=False)[0]
     message = str(first["msg"]).removeprefix("Value error, ").splitlines()[0]
+    # "a valid dictionary or instance of HistoryRecord": a file holds no instance of a class
+    message = re.sub(r" or instance of \w+$", "", message)
     return f"field {field_path(tuple(first['loc']))!r}: {message}"
 
 

@@ -42,6 +42,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -106,11 +107,28 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
+#: The most :func:`read_json` reads of a file: far above any JSON file chainrule writes (a
+#: model.json of a large network is a few kB), so that a huge file (or /dev/zero under a
+#: file's name) is refused before it fills the memory.
+MAX_JSON_BYTES = 64 * 2**20
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; a missing or unparsable file raises :class:`ModelFileError`."""
+    """Parse a JSON file; a missing or unparsable file raises :class:`ModelFileError`, and so
+    do one that is no regular file (a device such as /dev/zero, a pipe) and one larger than
+    :data:`MAX_JSON_BYTES`, which are not read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        _refuse_special_file(path, "a JSON file")
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size  # a file larger than the cap is not read
+            raw = _read_capped(handle, size, MAX_JSON_BYTES) if size <= MAX_JSON_BYTES else None
+        if raw is None or len(raw) > MAX_JSON_BYTES:
+            raise ModelFileError(
+                f"{path}: larger than {MAX_JSON_BYTES:,} bytes, too large for a JSON file "
+                "chainrule reads"
+            )
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ModelFileError(f"{path}: file not found") from None
     except IsADirectoryError:  # before OSError, which it is (this branch never ran)
@@ -127,6 +145,49 @@ def read_json(path: str | os.PathLike) -> Any:
         ) from None
     except RecursionError:
         raise ModelFileError(f"{path}: JSON nested too deeply to be a chainrule file") from None
+    except ValueError:  # int()'s limit on digits: a "version" of 5,001 digits
+        raise ModelFileError(f"{path}: {_too_many_digits()}") from None
+
+
+def _read_capped(handle: Any, size: int, cap: int) -> bytes:
+    """An open file's bytes, ``size`` of them as its size says, and where it holds more (it
+    grew, or says 0 as /proc's files do) on up to ``cap`` and one past, a chunk at a time:
+    ``read(cap + 1)`` allocates all of ``cap`` at once, whatever the file holds."""
+    data = bytearray(handle.read(size + 1))
+    while size < len(data) <= cap:
+        chunk = handle.read(min(cap + 1 - len(data), 1 << 20))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+def _too_many_digits(where: str = "it") -> str:
+    """What :func:`json.loads` refuses beside bad JSON, said: a number of more digits than
+    Python turns into an int (:func:`sys.get_int_max_str_digits`; its ValueError says to raise
+    the limit, advice for a programmer, not for the user of a file)."""
+    return (
+        f"{where} holds an integer of more than {sys.get_int_max_str_digits()} digits, more than "
+        "any chainrule file holds"
+    )
+
+
+def _refuse_special_file(path: Path, kind: str) -> None:
+    """Refuse, by :class:`ModelFileError` naming it, a path (or the file a link points to) that
+    is neither a regular file nor a directory: a device such as /dev/zero is read without end,
+    and opening a pipe waits for a writer. A missing path raises FileNotFoundError, and a
+    directory is left to the caller, which names it in its own words."""
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    what = (
+        "a character device" if stat.S_ISCHR(mode)
+        else "a block device" if stat.S_ISBLK(mode)
+        else "a pipe" if stat.S_ISFIFO(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a special file"
+    )  # fmt: skip
+    raise ModelFileError(f"{path}: is {what}, not {kind} (chainrule reads regular files only)")
 
 
 def write_arrays(
@@ -198,8 +259,8 @@ def _read_arrays_in(
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """:func:`read_arrays` of a file in ``layout`` (refused as it refuses one), and the file's
     metadata, its header read once: for a caller whose checks read the metadata too."""
-    arrays = _read_all_arrays(Path(path))
-    metadata = read_metadata(path)
+    arrays, header = _read_arrays_and_header(Path(path))
+    metadata = _metadata_of(Path(path), header)
     try:
         _check_layout_of(path, metadata, layout, default=layout)
     except ModelFileError as error:
@@ -211,10 +272,21 @@ def _read_arrays_in(
 
 def _read_all_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of a safetensors file, as it holds them (bfloat16 widened to float32)."""
+    return _read_arrays_and_header(path)[0]
+
+
+def _read_arrays_and_header(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """:func:`_read_all_arrays`, and the file's header. The header is read first, and a file
+    refused by it (:func:`_read_header`), by its metadata (:func:`read_metadata`) or holding
+    more data than its tensors cover (:func:`_check_covered`) is refused before its data is
+    read."""
     with extras_needed_by("reading a safetensors file"):
         from safetensors import SafetensorError
         from safetensors.numpy import load
 
+    header, data_bytes = _read_header(path)
+    _metadata_of(path, header)
+    _check_covered(path, header, data_bytes)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -224,11 +296,11 @@ def _read_all_arrays(path: Path) -> dict[str, np.ndarray]:
     except OSError as error:
         raise ModelFileError(f"{path}: cannot read ({error.strerror or error})") from None
     try:
-        return load(data)
+        return load(data), header
     except SafetensorError as error:
         problem = _first_line(error)
     except KeyError:  # a dtype NumPy has no type for: bfloat16 (PyTorch's), the float8s
-        return _read_widened(path, data)
+        return _read_widened(path, data, header, data_bytes), header
     _refuse_a_pickle(path, data[:_PICKLE_HEAD], data[-1:])
     raise ModelFileError(f"{path}: truncated or not a safetensors file ({problem})")
 
@@ -259,11 +331,11 @@ def _refuse_a_pickle(path: Path, head: bytes, last: bytes) -> None:
         )
 
 
-def _read_widened(path: Path, data: bytes) -> dict[str, np.ndarray]:
+def _read_widened(path: Path, data: bytes, header: dict, data_bytes: int) -> dict[str, np.ndarray]:
     """A safetensors file holding bfloat16 tensors, read with those widened to float32 (exact:
-    a bfloat16 is the top half of a float32). Any other dtype NumPy cannot hold is refused,
-    naming the tensor and its dtype."""
-    header, data_bytes = _read_header(path)
+    a bfloat16 is the top half of a float32), from its bytes ``data`` and its ``header`` and
+    number of data bytes as :func:`_read_header` gives them. Any other dtype NumPy cannot hold
+    is refused, naming the tensor and its dtype."""
     start = len(data) - data_bytes
     arrays = {}
     for name, entry in header.items():
@@ -307,24 +379,34 @@ def _last_byte(handle: Any) -> bytes:
 
 
 def _read_header(path: Path) -> tuple[dict, int]:
-    """A safetensors file's JSON header and how many bytes of array data follow it."""
+    """A safetensors file's JSON header and how many bytes of array data follow it. A file
+    that is no regular file (/dev/zero), whose header is cut short, not JSON or not an object
+    is refused naming it, and named a pickle where it is one (:func:`_refuse_a_pickle`)."""
     try:
+        _refuse_special_file(path, "a safetensors file")
         size = path.stat().st_size
         with path.open("rb") as handle:
             head = handle.read(8)
             length = int.from_bytes(head, "little") if len(head) == 8 else -1
-            if length < 0 or length > min(_MAX_HEADER_BYTES, size - 8):
-                _refuse_a_pickle(path, head + handle.read(_PICKLE_HEAD - 8), _last_byte(handle))
-                raise ModelFileError(f"{path}: truncated or not a safetensors file (bad header)")
-            header = json.loads(handle.read(length))
+            fits = 0 <= length <= min(_MAX_HEADER_BYTES, size - 8)
+            text = handle.read(length) if fits else b""
+            if text.lstrip()[:1] != b"{":  # no JSON header: a pickle is named as one
+                handle.seek(0)
+                _refuse_a_pickle(path, handle.read(_PICKLE_HEAD), _last_byte(handle))
     except FileNotFoundError:
         raise ModelFileError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise ModelFileError(f"{path}: is a directory, not a safetensors file") from None
     except OSError as error:
         raise ModelFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not fits:
+        raise ModelFileError(f"{path}: truncated or not a safetensors file (bad header)")
+    try:
+        header = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"{path}: not a safetensors file (its header is not JSON)") from None
+    except ValueError:  # int()'s limit on digits: a shape entry of 5,001 digits
+        raise ModelFileError(f"{path}: {_too_many_digits('its header')}") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: not a safetensors file (its header is not an object)")
     return header, size - 8 - length
@@ -361,16 +443,62 @@ def _checked_entry(path: Path, name: str, entry: Any, data_bytes: int) -> tuple[
         or not 0 <= begin <= end <= data_bytes
         or end - begin != itemsize * math.prod(shape)
     ):
-        raise ModelFileError(
-            f"{path}: truncated or not a safetensors file (entry {name!r} does not fit the file)"
-        )
+        raise ModelFileError(_entry_does_not_fit(path, name))
     return shape
 
 
+def _entry_does_not_fit(path: Path, name: str) -> str:
+    return f"{path}: truncated or not a safetensors file (entry {name!r} does not fit the file)"
+
+
+def _check_covered(path: Path, header: dict, data_bytes: int) -> None:
+    """Refuse a file whose ``data_bytes`` (the file's size past its header) run past the end
+    of its tensors' byte ranges, from the header and the size alone: the format wants every
+    byte covered, and a sparse file of gigabytes behind a 68-byte model was read whole before
+    it was refused. An entry without a byte range of two whole numbers is refused as not
+    fitting the file."""
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(type(o) is int for o in offsets)):  # fmt: skip
+            raise ModelFileError(_entry_does_not_fit(path, name))
+        end = max(end, *offsets)
+    if data_bytes > end:
+        raise ModelFileError(
+            f"{path}: truncated or not a safetensors file (its header's tensors take {end} "
+            f"bytes of data, the file holds {data_bytes}: file not fully covered)"
+        )
+
+
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors file's header ({} when it has none)."""
-    metadata = _read_header(Path(path))[0].get("__metadata__") or {}
-    return metadata if isinstance(metadata, dict) else {}
+    """The ``__metadata__`` of a safetensors file's header ({} when it has none); a value that
+    is not a string is refused, naming the file and the key (the format's metadata maps names
+    to strings: ``weight_layout: ["chainrule"]`` was a TypeError in :func:`check_layout`)."""
+    path = Path(path)
+    return _metadata_of(path, _read_header(path)[0])
+
+
+#: How :func:`_metadata_of` names a JSON value that is not a string.
+_JSON_KINDS = {list: "a list", dict: "an object", bool: "true or false", int: "a number",
+               float: "a number", type(None): "null"}  # fmt: skip
+
+
+def _metadata_of(path: Path, header: dict) -> dict[str, str]:
+    """:func:`read_metadata` of the file at ``path``, whose ``header`` is read."""
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict):
+        return {}
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            kind = _JSON_KINDS.get(type(value), type(value).__name__)
+            raise ModelFileError(
+                f"{path}: metadata {key!r} is {kind}, not a string (a safetensors file's "
+                "metadata maps names to strings)"
+            )
+    return metadata
 
 
 def file_layout(metadata: Mapping[str, str], default: str | None = None) -> str | None:
@@ -1269,7 +1397,8 @@ def _check_history_ends_at_epoch(state: dict, path: Path) -> None:
     resumed from it went on counting from ``epoch`` beside a history of other epochs (epoch 5
     beside 3 records gave a history whose numbers skipped). It may be empty (the field is
     optional) or start later (a run resumed from a checkpoint without one records only its own
-    epochs); a record without its number is not checked."""
+    epochs). Each record has its number: the schema wants one
+    (:class:`~chainrule.file_schemas.HistoryRecord`), as ``plot_history`` draws by it."""
     history, epoch = state.get("history") or [], state["epoch"]
     if len(history) > epoch:
         raise ModelFileError(
@@ -1278,7 +1407,7 @@ def _check_history_ends_at_epoch(state: dict, path: Path) -> None:
         )
     first = epoch - len(history) + 1
     for place, (record, expected) in enumerate(zip(history, range(first, epoch + 1))):
-        number = record.get("epoch", expected)
+        number = record["epoch"]
         if number != expected:
             raise ModelFileError(
                 f"{path}: field 'history[{place}].epoch' is {number!r}, but field 'epoch' is "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import io
 import math
 import os
 import re
@@ -38,13 +39,6 @@ IDX_DTYPES = {
 }
 _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped if it is gzip (by its name or by its first two bytes)."""
-    with _reading(path):
-        raw = path.read_bytes()
-        return gzip.decompress(raw) if _is_gzip(path, raw[:2]) else raw
 
 
 def _is_gzip(path: Path, head: bytes) -> bool:
@@ -82,17 +76,19 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ((60000, 28, 28), dtype('uint8'))
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    with _reading(path):
+        raw, length = _idx_bytes(path)
     dtype, dims, header = _parse_header(raw, path)
-    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: no overflow
-    if len(raw) != expected:
-        what = "truncated" if len(raw) < expected else "has trailing bytes"
+    expected = _needed(dtype, dims, header)
+    if length != expected:
+        what = "truncated" if length is not None and length < expected else "has trailing bytes"
+        has = "more once gunzipped" if length is None else length
         raise DataError(
             f"{path}: IDX file {what}: dimensions {dims} of {dtype.newbyteorder('=').name} "
-            f"need {expected} bytes, the file has {len(raw)}"
+            f"need {expected} bytes, the file has {has}"
         )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-    return data.astype(dtype.newbyteorder("="))
+    return data.astype(dtype.newbyteorder("="))  # a copy: ``raw``'s buffer is not kept
 
 
 def _parse_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -117,10 +113,59 @@ def _read_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     """An IDX file's native dtype and dimensions from its first bytes alone (a .gz file is
     inflated only that far); DataError as :func:`read_idx` gives it for a bad header."""
     with _reading(path), _inflated(path) as handle:
-        raw = handle.read(4)
-        raw += handle.read(4 * raw[3]) if len(raw) == 4 else b""
+        raw = _header_bytes(handle)
     dtype, dims, _ = _parse_header(raw, path)
     return dtype.newbyteorder("="), dims
+
+
+def _header_bytes(stream: BinaryIO) -> bytes:
+    """An IDX stream's first bytes, as far as its header goes: the magic number and, after it,
+    as many dimensions as it names (fewer where the stream ends first)."""
+    raw = stream.read(4)
+    return raw + (stream.read(4 * raw[3]) if len(raw) == 4 else b"")
+
+
+#: How much of an IDX stream is read (inflated) at a time.
+_CHUNK = 1 << 20
+
+
+def _read_up_to(stream: BinaryIO, data: bytearray, length: int) -> None:
+    """Read ``stream`` onto ``data`` until it holds ``length`` bytes or the stream ends, a
+    chunk at a time: a header's claim is never allocated at once (a 16-byte file may claim
+    terabytes)."""
+    while len(data) < length:
+        chunk = stream.read(min(_CHUNK, length - len(data)))
+        if not chunk:
+            return
+        data += chunk
+
+
+def _needed(dtype: np.dtype, dims: tuple[int, ...], header: int) -> int:
+    """How many bytes an IDX file of this header holds in all (Python ints: no overflow)."""
+    return header + math.prod(dims) * dtype.itemsize
+
+
+def _idx_bytes(path: Path) -> tuple[bytes, int | None]:
+    """An IDX file's bytes (gunzipped), and the file's length: no more than its header needs
+    are read, and one byte past them. A plain file is read only where its size is that need
+    (its length is its size); a .gz file's compressed bytes are read whole (what the disk
+    holds), then inflated a chunk at a time up to that byte, its length None where they run
+    past it: the rest is never inflated (a gzip bomb's gigabytes of zeros). DataError for a
+    bad header; OSError, EOFError or zlib.error as :func:`_reading` names them."""
+    with path.open("rb") as handle:
+        zipped = _is_gzip(path, handle.read(2))
+        size = os.fstat(handle.fileno()).st_size
+    # the whole file read by one read_bytes: the compressed bytes, or a plain file's own
+    opened = gzip.GzipFile(fileobj=io.BytesIO(path.read_bytes())) if zipped else path.open("rb")
+    with opened as stream:
+        head = _header_bytes(stream)
+        need = _needed(*_parse_header(head, path))
+        if not zipped:
+            raw = path.read_bytes() if size == need else head
+            return raw, len(raw) if size == need else size
+        raw = bytearray(head)
+        _read_up_to(stream, raw, need + 1)
+    return raw, len(raw) if len(raw) <= need else None
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -653,7 +653,7 @@ CHECKPOINT_CASES = [
     (
         "meta.run data elsewhere",
         setitem("meta/run/data", "/no/such/data.csv"),
-        ("data.csv", "no such"),
+        ("data.csv", "no sha256"),
     ),
 ]
 for name, edit, word in CHECKPOINT_CASES:

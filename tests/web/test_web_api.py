@@ -369,7 +369,7 @@ def test_sessions_are_isolated_per_cookie():
 
 
 def test_session_count_is_capped_oldest_evicted():
-    app = create_app(max_sessions=2)
+    app = create_app(max_sessions=2, idle_seconds=0)  # the old rule: evict at once
     first, second, third = (TestClient(app, base_url=LOCAL) for _ in range(3))
     for c in (first, second, third):
         assert post(c, "/api/train/start", {"dataset": "xor"}).status_code == 200
@@ -379,7 +379,7 @@ def test_session_count_is_capped_oldest_evicted():
 
 
 def test_session_store_evicts_least_recently_used():
-    store = SessionStore(max_sessions=2)
+    store = SessionStore(max_sessions=2, idle_seconds=0)
     a, _ = store.get_or_create(None)
     b, _ = store.get_or_create(None)
     store.get_or_create(a.token)  # a is used again: b is now the oldest

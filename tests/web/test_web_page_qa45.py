@@ -45,7 +45,7 @@ def network_file(**numbers: str) -> str:
 @pytest.fixture(scope="module")
 def one_run_url():
     """A server that keeps one browser's training run (``chainrule serve --max-sessions 1``)."""
-    url, stop = serve(create_app(max_sessions=1))
+    url, stop = serve(create_app(max_sessions=1, idle_seconds=0))  # evicts at once
     yield url
     stop()
 
@@ -175,10 +175,13 @@ def test_the_no_run_refusal_says_why_on_both_hosts(one_run_url):
     with httpx.Client(base_url=one_run_url) as client:
         none = client.post("/api/train/step", json={"steps": 1})
         assert none.status_code == 409
+        # the server says how many sessions it keeps and the option that keeps more
         assert none.json()["error"] == (
-            "no training run for this session: none was started, or it was forgotten (only the "
-            "most recently used runs are kept: when another starts, the oldest is forgotten); "
-            "press Start (POST /api/train/start) to begin again"
+            "no training run for this session: none was started, or it was forgotten (this "
+            "server keeps the most recently used browser session, with its run, and forgets the "
+            "oldest when another browser starts a run; whoever started the server can keep more "
+            "with chainrule serve --max-sessions N); press Start (POST /api/train/start) to "
+            "begin again"
         )
         assert client.post("/api/train/start", json={"dataset": "xor"}).status_code == 200
         assert client.post("/api/train/reset", json={}).json() == {"reset": True}
@@ -191,4 +194,8 @@ def test_the_no_run_refusal_says_why_on_both_hosts(one_run_url):
     host = Explorer()
     reply = host.answer({"id": "1.abcdef:1", "path": "/api/train/step", "body": {"steps": 1}})
     assert reply["ok"] is False
-    assert reply["error"] == none.json()["error"]
+    assert reply["error"] == (  # the widget's: one run per view, no sessions to count
+        "no training run for this session: none was started, or it was forgotten (only the "
+        "most recently used runs are kept: when another starts, the oldest is forgotten); "
+        "press Start (POST /api/train/start) to begin again"
+    )

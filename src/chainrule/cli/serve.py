@@ -89,8 +89,15 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a web browser."),
+    # web.sessions' DEFAULT_MAX_SESSIONS and DEFAULT_IDLE_SECONDS, written out: importing them
+    # would load starlette for every command (tests/cli/test_serve_sessions_s60.py compares)
     max_sessions: int = typer.Option(
-        32, min=1, max=10_000, help="Training sessions kept at once (oldest forgotten first)."
+        128,
+        min=1,
+        max=10_000,
+        help="Browser sessions (one training run each) kept at once: a new browser takes the "
+        "place of one idle for 15 minutes, and is refused (503) while none is. Each holds at "
+        "most about 3 MB.",
     ),
     model: Path = typer.Option(
         None,

@@ -219,9 +219,34 @@ def _resume(
         _note_stretched_cosine(config, planned, done)
     if distributed.world().is_main:
         _note_newer_checkpoints(run_dir if out is None else None, epoch_dir, done, finished)
+    if out is None:  # before any epoch: nothing written through a link planted there
+        distributed.world().on_root(_refuse_links_in, run_dir)
     # The checkpoint never chooses where to write: its own run directory, or a new --out.
     fresh_out = out is not None
-    return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out)
+    # the data path it records is a saved run's (runs.data_source: read by its checksum, or
+    # inside the run); one given again with --data is the user's own, read as typed
+    recorded_in = None if options.get("data") is not None else (run_dir or epoch_dir)
+    return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out,
+                recorded_in)  # fmt: skip
+
+
+def _refuse_links_in(run_dir: Path) -> None:
+    """Refuse, naming it, a symbolic link where a resumed run writes in its own directory: the
+    files and folders of :data:`_RUN_FILES` and the epoch folders in checkpoints/. A run
+    directory may come from someone else, and a write through a link planted there
+    (history.json -> a file of yours) would replace the file it names: the atomic writes
+    follow links on purpose (``--out link.html`` writes the page the link names)."""
+    checkpoints = run_dir / "checkpoints"
+    paths = [run_dir / name for name in _RUN_FILES]
+    if checkpoints.is_dir() and not checkpoints.is_symlink():
+        paths += sorted(checkpoints.iterdir())
+    for path in paths:
+        if path.is_symlink():
+            raise UserError(
+                f"--resume: {path} is a symbolic link; a resumed run does not write through "
+                "links in its run directory (put the file itself there, or continue in a new "
+                "directory with --out DIR)"
+            )
 
 
 def _results_written(run_dir: Path, epoch_dir: Path, done: int) -> bool:
@@ -360,7 +385,11 @@ def _run(
     json_output: bool,
     explain: bool = False,
     fresh_out: bool = True,
+    recorded_in: Path | None = None,
 ) -> int:
+    """Train ``config``'s run into ``out``. ``recorded_in``: the configuration is a saved run's
+    (resumed), whose directory is this; its data is read as :func:`runs.data_source` reads a
+    saved run's."""
     from chainrule import distributed, io
     from chainrule.cli.app import Terminated
     from chainrule.files import prove_writable
@@ -369,7 +398,7 @@ def _run(
     # every mistake in the input surfaces before any file: under mpiexec/srun, on any rank
     # (rank 0 creates the run directory only once every rank has read its data)
     prepared, (model, loss, optimizer, schedule) = distributed.world().on_every_rank(
-        _prepare, config
+        _prepare, config, recorded_in
     )
     if fresh_out:  # a resumed run said so when it started
         _note_classes_that_never_occur(prepared.full, config.data)
@@ -440,11 +469,12 @@ def _run(
         return 0
 
 
-def _prepare(config: Any) -> tuple[Any, tuple[Any, Any, Any, Any]]:
-    """The run's data, and the model, loss, optimizer and schedule built for it."""
+def _prepare(config: Any, recorded_in: Path | None = None) -> tuple[Any, tuple[Any, Any, Any, Any]]:
+    """The run's data (a saved run's, in ``recorded_in``, as :func:`runs.load_data` reads it),
+    and the model, loss, optimizer and schedule built for it."""
     from chainrule.train import runs
 
-    prepared = runs.load_data(config)
+    prepared = runs.load_data(config, run_dir=recorded_in)
     return prepared, runs.build(config, prepared.train)
 
 
@@ -1441,11 +1471,27 @@ def _csv_text(header: list[str], labels: list[str], scores: np.ndarray, exact: b
 
     buffer = _io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow(map(spreadsheet_safe, header))
     shown = exact_text if exact else "{:.6g}".format
     for label, row in zip(labels, scores):
-        writer.writerow([label, *map(shown, row)])
+        writer.writerow([spreadsheet_safe(label), *map(shown, row)])
     return buffer.getvalue()
+
+
+#: What a spreadsheet reads a cell starting with as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A number, or numbers joined by ';' (a regression's outputs): data, never a formula.
+_NUMBER = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+_NUMBERS = re.compile(rf"{_NUMBER}(;{_NUMBER})*")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a CSV cell a spreadsheet shows as text: one that starts like a formula
+    (:data:`FORMULA_STARTS`: a class name ``=HYPERLINK(...)`` or ``@SUM(1+1)``) gets a leading
+    single quote, as OWASP advises; numbers (-0.5, a regression's 1.5;-2) are left as they are."""
+    if cell.startswith(FORMULA_STARTS) and not _NUMBERS.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def exact_text(value: np.floating) -> str:

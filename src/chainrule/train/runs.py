@@ -334,8 +334,8 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
     """Load (in the run's dtype), split and standardise the dataset the configuration names.
 
     A pinned data file is read from its recorded absolute path after checking its checksum
-    (:func:`data_source`); ``run_dir``, the saved run being reloaded, locates an older run's
-    unpinned relative path."""
+    (:func:`data_source`); ``run_dir``, the saved run being reloaded, where a path it records
+    without a checksum must lie."""
     from chainrule import data
 
     dtype = np.dtype(config.dtype)
@@ -570,13 +570,21 @@ def pin_data(config: RunConfig) -> None:
 
 
 def data_source(config: RunConfig, run_dir: Path | None = None) -> str:
-    """What to load: the built-in name, or the pinned file once it is checked unchanged. An
-    older run without a checksum has its relative path resolved against the directory it was
-    trained in (found from ``run_dir``'s run.json), when it is being reloaded."""
+    """What to load: the built-in name, or the pinned file once it is checked unchanged.
+
+    ``run_dir``: the configuration is a saved run's (its run directory; None for a new run's,
+    whose path is the user's own ``--data``). A run is a file anyone may hand over, so a path
+    it records is read only where that discloses nothing: the pinned file by its checksum (a
+    run can name only a file whose bytes it already holds the digest of), or a path without one
+    (a run of a chainrule before checksums, or a model.json edited) only inside the run
+    directory; anything else is refused, naming how to pass the data instead."""
+    from chainrule import data
+
     if config.data_sha256 is not None and config.data_file is not None:
         path = Path(config.data_file)
         if not path.exists():
             raise DataError(f"{path}: the run's training data is missing (moved or deleted)")
+        data.check_file_kind(path)  # a device (/dev/zero) would be hashed for ever
         changed = data_checksum(path) != config.data_sha256
         if changed and path.is_dir():  # a run of an older version hashed every file there
             changed = data_checksum(path, every_file=True) != config.data_sha256
@@ -586,31 +594,21 @@ def data_source(config: RunConfig, run_dir: Path | None = None) -> str:
                 "(its sha256 differs)"
             )
         return str(path)
-    path = Path(config.data).expanduser()
-    if run_dir is None or dataset_key(config.data) or path.is_absolute():
+    if run_dir is None or dataset_key(config.data):
         return config.data
-    trained_in = _trained_in(run_dir)
-    if trained_in is None:
-        raise DataError(
-            f"{run_dir}: the run records its training data only as {config.data!r}, relative to "
-            "a directory it does not record; pass --data FILE"
-        )
-    return str(trained_in / path)
-
-
-def _trained_in(run_dir: Path) -> Path | None:
-    """The directory ``chainrule train`` ran in: run.json's ``out`` (as typed) stripped from
-    the run directory's absolute path; None where that cannot be told."""
-    import json
-
-    try:
-        out = Path(json.loads((run_dir / "run.json").read_text())["out"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    here = run_dir.resolve().parts
-    if out.is_absolute() or ".." in out.parts or here[-len(out.parts) :] != out.parts:
-        return None
-    return Path(*here[: -len(out.parts)])
+    path = Path(config.data).expanduser()
+    found = run_dir / path  # an absolute path is itself
+    if path.is_absolute() or not found.resolve().is_relative_to(run_dir.resolve()):
+        where = "outside the run directory, where chainrule does not read a file a run names"
+    elif not found.exists():  # an older run's path, as typed where it was trained
+        where = f"not in the run directory ({found} does not exist), where it would be read"
+    else:
+        return str(found)
+    raise DataError(
+        f"{run_dir}: the run records its training data as {config.data!r} with no sha256 to "
+        f"check it against, and {where}; pass the data yourself (chainrule evaluate --data "
+        "FILE, explain --input FILE, train --resume RUN --data FILE)"
+    )
 
 
 def prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:

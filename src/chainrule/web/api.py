@@ -237,22 +237,39 @@ def _run_json(session: BrowserSession) -> dict:
 NO_RUN = "no training run for this session: "
 #: Why a session has none. The same handlers serve the notebook widget (one run per view), so
 #: this says nothing only a server would: both keep the most recently used runs and forget the
-#: oldest when another starts (``chainrule serve --max-sessions``, the widget's views).
+#: oldest when another starts (the widget's views); the server says how many it keeps and how
+#: to keep more instead (:func:`forgotten_on_server`).
 NO_RUN_WHY = (
     "none was started, or it was forgotten (only the most recently used runs are kept: when "
     "another starts, the oldest is forgotten)"
 )
 START_AGAIN = "; press Start (POST /api/train/start) to begin again"
+
 #: The refusal of a step for a run the session no longer has (409): another tab of the same
 #: browser (its cookie, its session) started a run since. The page reads its first words as
 #: "the run it started is gone", as it reads NO_RUN (app.js trainStep).
 REPLACED = "training run replaced: "
 
 
+class NoSession(HTTPProblem):
+    """The 409 of a training request with no session (no cookie, or its session forgotten):
+    :data:`NO_RUN_WHY` as the handlers say it; the server says instead how many sessions it
+    keeps and how to keep more (:func:`forgotten_on_server`)."""
+
+
+def forgotten_on_server(store: SessionStore) -> str:
+    """:class:`NoSession`'s message as the server gives it: the store's size, its idle time and
+    the option that raises it."""
+    return (
+        f"{NO_RUN}none was started, or it was forgotten ({store.kept()}; whoever started the "
+        f"server can keep more with chainrule serve --max-sessions N){START_AGAIN}"
+    )
+
+
 def _run_of(session: BrowserSession | None):
     """The session's training run, or a 409 saying why there is none and what to do."""
     if session is None:  # no cookie, or its session was forgotten to make room for newer runs
-        raise HTTPProblem(409, NO_RUN + NO_RUN_WHY + START_AGAIN)
+        raise NoSession(409, NO_RUN + NO_RUN_WHY + START_AGAIN)
     if session.training is None:  # kept, with no run: its start was refused, or it was reset
         raise HTTPProblem(409, NO_RUN + "none was started, or it was reset" + START_AGAIN)
     return session.training
@@ -389,6 +406,8 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
             else:
                 result = await _in_session(session, endpoint.handler, payload)
             response = json_response(result)
+        except NoSession:
+            response = problem_response(HTTPProblem(409, forgotten_on_server(store)))
         except HTTPProblem as problem:
             response = problem_response(problem)
         except UserError as error:

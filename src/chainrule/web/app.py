@@ -32,7 +32,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chainrule import __version__
 from chainrule.web.api import HTTPProblem, openapi_document, problem_response, routes
 from chainrule.web.network import NetworkState
-from chainrule.web.sessions import DEFAULT_MAX_SESSIONS, SessionStore
+from chainrule.web.sessions import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_MAX_SESSIONS,
+    SessionsFull,
+    SessionStore,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: The names a local server answers to.
@@ -109,6 +114,14 @@ async def _http_error(_: Request, error: Exception) -> Response:
     return problem_response(HTTPProblem(error.status_code, message, headers=error.headers))
 
 
+async def _sessions_full(_: Request, error: Exception) -> Response:
+    """A new browser's run refused while every session is in use: 503, saying when to try again
+    (the store's message), rather than forgetting a run someone is working on."""
+    assert isinstance(error, SessionsFull)
+    headers = {"Retry-After": str(error.retry_after)}
+    return problem_response(HTTPProblem(503, str(error), headers=headers))
+
+
 async def _internal_error(request: Request, error: Exception) -> Response:
     """A failure no check foresaw: still the API's JSON error body (the page shows its message),
     naming the endpoint and the exception; the server logs the traceback as well."""
@@ -123,14 +136,17 @@ def create_app(
     max_sessions: int = DEFAULT_MAX_SESSIONS,
     start: NetworkState | None = None,
     allowed_hosts: Iterable[str] = LOCAL_HOSTS,
+    idle_seconds: float = DEFAULT_IDLE_SECONDS,
 ) -> Starlette:
-    """The explorer's app; each app has its own session store of at most ``max_sessions``.
+    """The explorer's app; each app has its own session store of at most ``max_sessions``,
+    which gives a new browser the place of a session idle for ``idle_seconds`` and, while none
+    is, answers its start 503 (:class:`~chainrule.web.sessions.SessionStore`).
 
     ``start`` is the network the page opens on (``/api/seed``): a trained model and one of its
     cases (``chainrule serve --model``), which the page's Edit tab button then reloads as
     "Reload model"; by default the lecture's seed network ("Seed network"). Requests must
     carry a Host header naming one of ``allowed_hosts`` (``"*"`` allows any)."""
-    store = SessionStore(max_sessions)
+    store = SessionStore(max_sessions, idle_seconds)
     document = openapi_document(__version__)
 
     marked = None if start is None else _page_on_model()  # read once, not per request
@@ -164,7 +180,11 @@ def create_app(
             *routes(store),
             Mount("/static", RevalidatedFiles(directory=STATIC_DIR), name="static"),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            SessionsFull: _sessions_full,
+            Exception: _internal_error,
+        },
     )
     app.add_middleware(HostCheck, allowed=list(allowed_hosts))
     app.state.sessions = store

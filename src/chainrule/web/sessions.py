@@ -6,23 +6,34 @@ so a tab learns when another replaced the run it started.
 
 A session is created only by an explicit request (``POST /api/train/start``); any other request
 without a valid cookie gets no session, so it can neither grow the store nor evict anyone. The
-store keeps at most ``max_sessions`` sessions and forgets the least recently used one when a new
-run starts. A session is found only by its own random token: nothing of one is reachable from
-another. Each session runs one request at a time and queues at most :data:`MAX_QUEUED` more, so
-one browser's queued steps cannot hold the server's worker threads.
+store keeps at most ``max_sessions`` sessions (``chainrule serve --max-sessions``). When it is
+full, a new session takes the place of the least recently used one only if that one has been
+idle (no request) for ``idle_seconds``; while every session was used more recently, the new one
+is refused (:class:`SessionsFull`, a 503 saying when to try again) rather than wiping a run in
+use: a class of browsers, or anyone sending starts without a cookie, cannot push out the runs
+people are working on. A session is found only by its own random token: nothing of one is
+reachable from another. Each session runs one request at a time and queues at most
+:data:`MAX_QUEUED` more, so one browser's queued steps cannot hold the server's worker threads.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 COOKIE_NAME = "chainrule_session"
-DEFAULT_MAX_SESSIONS = 32
+#: Sessions kept at once by default: a class of 40 with a few browsers each, and room to spare. A
+#: session holds at most about 2.7 MB (measured for the largest run the API allows: digits in
+#: float64, 64-128-128-29-10 with Adam's two moments, 5000 losses kept), so 128 stay near 350 MB.
+DEFAULT_MAX_SESSIONS = 128
+#: How long a session must have been idle before a new browser's session may take its place.
+DEFAULT_IDLE_SECONDS = 15 * 60
 _TOKEN_BYTES = 24
 #: Requests of one session that may wait while one of its requests runs (more: 429).
 MAX_QUEUED = 4
@@ -34,6 +45,8 @@ class BrowserSession:
 
     token: str
     created: float = field(default_factory=time.monotonic)
+    #: when a request last found it (the store's clock): sessions idle longer may be forgotten
+    used: float = field(default_factory=time.monotonic)
     training: Any = None
     #: ``training``'s id, new at each start: every answer about the run carries it, and a step
     #: asked for another id is refused, so a page whose run a second tab of the same browser
@@ -70,15 +83,51 @@ class BrowserSession:
             self.waiting -= 1
 
 
-class SessionStore:
-    """Sessions by token, least recently used first; thread-safe (endpoints run in a threadpool)."""
+class SessionsFull(Exception):
+    """Every session of a full store was used within its idle time: no new one now. The app
+    answers 503 with this message and ``Retry-After: retry_after`` (seconds until the least
+    recently used session has been idle long enough to be forgotten)."""
 
-    def __init__(self, max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SessionStore:
+    """Sessions by token, least recently used first; thread-safe (endpoints run in a threadpool).
+
+    ``idle_seconds``: how long a session must have gone unused before a new one may take its
+    place in a full store (0: the least recently used is always forgotten). ``clock`` gives the
+    time in seconds (``time.monotonic``; tests pass their own)."""
+
+    def __init__(
+        self,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_sessions < 1:
             raise ValueError(f"SessionStore: max_sessions must be at least 1, not {max_sessions}")
+        if not idle_seconds >= 0:
+            raise ValueError(f"SessionStore: idle_seconds must be 0 or more, not {idle_seconds}")
         self.max_sessions = max_sessions
+        self.idle_seconds = idle_seconds
+        self._clock = clock
         self._sessions: OrderedDict[str, BrowserSession] = OrderedDict()
         self._lock = threading.Lock()
+
+    def kept(self) -> str:
+        """How many sessions this store keeps and when it forgets one, in words (what the
+        explorer says of a run it no longer has)."""
+        forgets = (
+            f"one idle for {_minutes(self.idle_seconds)}" if self.idle_seconds else "the oldest"
+        )
+        kept = (
+            "the most recently used browser session, with its run"
+            if self.max_sessions == 1
+            else f"the {self.max_sessions} most recently used browser sessions, one run each"
+        )
+        return f"this server keeps {kept}, and forgets {forgets} when another browser starts a run"
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -91,19 +140,45 @@ class SessionStore:
         with self._lock:
             if token is None or token not in self._sessions:
                 return None
-            self._sessions.move_to_end(token)
-            return self._sessions[token]
+            return self._touch(token)
 
     def get_or_create(self, token: str | None) -> tuple[BrowserSession, bool]:
-        """The session for ``token``, or a new one (evicting the least recently used when full).
+        """The session for ``token``, or a new one. In a full store the new one takes the place
+        of the least recently used session if that one has been idle for ``idle_seconds``;
+        else :class:`SessionsFull` is raised and nobody is forgotten.
 
         Returns the session and whether it is new (the caller then sets the cookie)."""
         with self._lock:
             if token is not None and token in self._sessions:
-                self._sessions.move_to_end(token)
-                return self._sessions[token], False
+                return self._touch(token), False
+            now = self._clock()
             while len(self._sessions) >= self.max_sessions:
+                oldest = next(iter(self._sessions.values()))
+                wait = oldest.used + self.idle_seconds - now
+                if wait > 0:
+                    raise SessionsFull(self._full(), retry_after=max(1, math.ceil(wait)))
                 self._sessions.popitem(last=False)
-            session = BrowserSession(token=secrets.token_urlsafe(_TOKEN_BYTES))
+            session = BrowserSession(token=secrets.token_urlsafe(_TOKEN_BYTES), used=now)
             self._sessions[session.token] = session
             return session, True
+
+    def _touch(self, token: str) -> BrowserSession:
+        """The session for ``token``, marked as used now (the caller holds the lock)."""
+        self._sessions.move_to_end(token)
+        session = self._sessions[token]
+        session.used = self._clock()
+        return session
+
+    def _full(self) -> str:
+        return (
+            f"the server is full: it keeps {self.max_sessions} browser sessions, each with its "
+            f"training run, and every one was used in the last {_minutes(self.idle_seconds)}, "
+            "so none is forgotten for a new one; try again later, or ask whoever started the "
+            "server to keep more with chainrule serve --max-sessions N"
+        )
+
+
+def _minutes(seconds: float) -> str:
+    """``seconds`` in minutes, in words: "15 minutes", "1 minute", "0.5 minutes"."""
+    minutes = seconds / 60
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"

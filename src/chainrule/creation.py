@@ -175,6 +175,10 @@ def tensor(
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
         if on_host:  # stays on the host: copied here
             return _placed(values, None, device, requires_grad)
+        if values is not None and values.dtype.kind in "OSUMm":
+            # no numbers (strings, dates, 2**70): refused as on the host, in the constructor's
+            # words, not the move's "torch has no dtype object"
+            Tensor(values)
         return _placed(values, xp, device, requires_grad, dtype)  # copies
     placed = data if xp is None and device is None else backend.move(data, xp, device)
     if placed is data:  # still the caller's array: no move made a copy

@@ -7,6 +7,7 @@ module that owns it is ``tensor.xp`` (NumPy unless another array library was reg
 
 from __future__ import annotations
 
+import numbers
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -47,9 +48,14 @@ def _unit_seed(data: Any) -> Any:
     return one.reshape(data.shape)
 
 
-def _not_numbers(data: Any, dtype: Any) -> str:
+def _not_numbers(data: Any, dtype: Any, values: np.ndarray | None = None) -> str:
     """Why values that NumPy stores as strings, objects or dates cannot be a tensor, nor a
-    NumPy array of ml_dtypes' floats (bfloat16, float8: a torch or JAX array of them can)."""
+    NumPy array of ml_dtypes' floats (bfloat16, float8: a torch or JAX array of them can).
+    ``values``, NumPy's array of ``data``: an object array of numbers holds an integer that no
+    integer dtype of NumPy's holds, which is named, with the float that holds it."""
+    big = None if values is None else _too_large_integer(values)
+    if big is not None:
+        return _too_large_message(big, values)
     shown = repr(data)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     if backend.dtype_kind(dtype) == "f":
@@ -62,6 +68,34 @@ def _not_numbers(data: Any, dtype: Any) -> str:
         f"tensor: a tensor holds numbers (bool, int, float or complex), not values of dtype "
         f"{dtype} such as {shown}"
     )
+
+
+def _too_large_integer(values: np.ndarray) -> int | None:
+    """The first Python integer out of int64's range in an object array that holds numbers
+    alone (NumPy made it an object array for that integer), or None."""
+    if values.dtype != object:
+        return None
+    cells = values.reshape(-1)
+    if not all(isinstance(cell, numbers.Number) for cell in cells):
+        return None  # a string, None or an array among them: that is what to name
+    low, high = -(2**63), 2**63 - 1
+    return next((n for n in cells if type(n) is int and not low <= n <= high), None)
+
+
+def _too_large_message(n: int, values: np.ndarray) -> str:
+    """The refusal of the Python integer ``n`` that int64 cannot hold (NumPy reads 2**63 to
+    2**64 - 1 alone as uint64; a tensor has no wider integers), with the float that holds it."""
+    bits = n.bit_length()
+    named = f"the integer {n}" if bits <= 100 else f"an integer of {bits} bits"
+    try:
+        float(n)
+    except OverflowError:
+        fix = "nor does float64 (at most 1.8e308); scale it down first"
+    else:
+        complex_cells = any(isinstance(cell, complex) for cell in values.reshape(-1))
+        wide = "complex128" if complex_cells else "float64"
+        fix = f"give it as a float (dtype={wide}, or float(...)), which holds it to 16 digits"
+    return f"tensor: {named} does not fit in int64 (-2**63 to 2**63 - 1); {fix}"
 
 
 def holds_none(given: Any, values: np.ndarray | None = None) -> bool:
@@ -161,7 +195,7 @@ class Tensor:
                 raise TypeError(_not_numbers(data, np.dtype(object)))
             self.data = values
             if self.data.dtype.kind not in "biufc":
-                raise TypeError(_not_numbers(data, self.data.dtype))
+                raise TypeError(_not_numbers(data, self.data.dtype, self.data))
             if holds_none(data, self.data):  # a missing value, which a float dtype made NaN
                 raise TypeError(_not_numbers(data, np.dtype(object)))
         else:  # already the library's array: keep its device, not its library's autograd

@@ -252,7 +252,10 @@ def test_named_modules_lists_a_shared_module_once_where_first_met():
     doubled = nn.Sequential(counter, nn.Logistic(), counter)
     assert [name for name, _ in doubled.named_buffers()] == ["0.mean", "0.count", "0.scratch"]
     assert list(doubled.state_dict()) == ["0.mean", "0.count", "2.mean", "2.count"]
-    doubled.load_state_dict({**doubled.state_dict(), "2.mean": np.ones(2)})
+    # (one value under both names: two different ones are refused, tests/nn/*_s60)
+    doubled.load_state_dict(
+        {k: v for k, v in doubled.state_dict().items() if k != "0.mean"} | {"2.mean": np.ones(2)}
+    )
     np.testing.assert_array_equal(counter.mean, np.ones(2))  # one buffer, by either name
     x = cr.tensor([[1.0, 2.0]], dtype="float32")
     by_second = nn.functional_call(net, {"2.weight": shared.weight * 0}, x)

@@ -167,23 +167,24 @@ def _host_array(value: Any, where: str) -> np.ndarray:
         raise _not_a_float(value.dtype, where) from None
 
 
-def _not_a_float(dtype: Any, where: str) -> ConversionError:
-    """The refusal of a tensor of a dtype chainrule does not compute in, with the fix."""
+def _not_a_float(dtype: Any, where: str, fix: str | None = None) -> ConversionError:
+    """The refusal of a tensor of a dtype chainrule does not compute in, with the fix: the
+    conversion of the network it comes from (PyTorch's by default)."""
     return ConversionError(
         f"{where} is {backend.dtype_name(dtype)}; chainrule computes in float32 or float64 "
-        f"(convert first, e.g. {_TORCH_ONE_DTYPE})"
+        f"(convert first, e.g. {fix or _TORCH_ONE_DTYPE})"
     )
 
 
-def _check_dtype(dtype: Any, where: str) -> np.dtype:
+def _check_dtype(dtype: Any, where: str, fix: str | None = None) -> np.dtype:
     """NumPy's dtype for ``dtype`` (NumPy's, PyTorch's or any array library's), refused unless
-    it is float32 or float64."""
+    it is float32 or float64, with ``fix`` (:func:`_not_a_float`)."""
     try:
         result = np.dtype(backend.dtype_name(dtype))
     except TypeError:  # bfloat16, the float8s: NumPy has no name for them
-        raise _not_a_float(dtype, where) from None
+        raise _not_a_float(dtype, where, fix) from None
     if result not in _FLOATS:
-        raise _not_a_float(dtype, where)
+        raise _not_a_float(dtype, where, fix)
     return result
 
 
@@ -378,7 +379,8 @@ def _unconvertible(layer: Any, position: int, error: UserError) -> ConversionErr
     )
 
 
-#: How a chainrule model is brought to one dtype, for to_torch's refusal of a mixed one.
+#: How a chainrule model is brought to one dtype chainrule and PyTorch share, for to_torch's
+#: refusal of a mixed one or of another float.
 _ONE_DTYPE = "model.to('float32') or model.to('float64')"
 
 
@@ -442,9 +444,9 @@ def _linear_dtype(
     """The dtype of chainrule's Linear ``layer``, checked to be the dtype of its bias and of the
     ``first`` Linear (every layer of a PyTorch network computes in one); returns ``first``."""
     where = f"to_torch: layer {position} (Linear)"
-    dtype = _check_dtype(layer.weight.dtype, f"{where}'s weight")
+    dtype = _check_dtype(layer.weight.dtype, f"{where}'s weight", _ONE_DTYPE)
     if layer.bias is not None:
-        bias = _check_dtype(layer.bias.dtype, f"{where}'s bias")
+        bias = _check_dtype(layer.bias.dtype, f"{where}'s bias", _ONE_DTYPE)
         _same_dtype(bias, dtype, f"{where}'s bias", "its weight", _ONE_DTYPE)
     first = first or (dtype, f"layer {position}'s weight")
     _same_dtype(dtype, first[0], f"{where}'s weight", first[1], _ONE_DTYPE)

@@ -10,6 +10,7 @@
 from chainrule._lazy import lazy_package
 from chainrule.nn import init
 from chainrule.nn.activations import ACTIVATIONS, Activation, activation, activation_of, mlp
+from chainrule.nn.containers import ModuleDict, ModuleList
 from chainrule.nn.layers import (
     Dropout,
     Identity,
@@ -47,9 +48,10 @@ from chainrule.nn.module import (
 __all__ = [
     "ACTIVATIONS", "MSE", "Activation", "BinaryCrossEntropy", "ConfigError", "CrossEntropy",
     "Dropout", "Identity", "Linear", "LogSoftmax", "Logistic", "Loss", "MarginSquaredError",
-    "Module", "Parallel", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "SquaredError",
-    "StateDictError", "Tanh", "activation", "activation_of", "from_config", "functional_call",
-    "init", "loss_from_config", "loss_from_name", "mlp", "register_module", "registered_modules",
+    "Module", "ModuleDict", "ModuleList", "Parallel", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation",
+    "activation_of", "from_config", "functional_call", "init", "loss_from_config",
+    "loss_from_name", "mlp", "register_module", "registered_modules",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.creation import as_generator, floating_dtype
-from chainrule.nn.module import ConfigError
+from chainrule.errors import ConfigError  # not nn.module's: Module.to imports parameter_dtype
 
 Initialiser = Callable[..., np.ndarray]
 RNG = np.random.Generator | int | None
@@ -58,6 +58,43 @@ def _placed(initialiser: Callable[..., np.ndarray]) -> Callable[..., Any]:
         return backend.move(values, xp, device)
 
     return placed
+
+
+#: The dtypes a model's parameters take (:func:`parameter_dtype`).
+PARAMETER_DTYPES = ("float32", "float64")
+
+
+def parameter_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` (a NumPy dtype, type or name like ``"float32"``, or another array library's
+    float32 / float64) as the NumPy dtype of a model's parameters: float32 or float64, any
+    other refused with a ConfigError that says so.
+
+    The one check of a parameter dtype, for every layer that takes one (``Linear``, so ``mlp``
+    and the scikit-learn estimators) and ``Module.to``. Other dtypes are refused up front, not
+    where they fail later: a float16 model trained to NaN and inf (Adam's eps, 1e-8, is 0 in
+    float16: a gradient of 0, or one whose square underflows, is divided by 0), and could not
+    be saved, explained or converted to PyTorch, which take float32 and float64 alone, nor
+    could a longdouble one; bfloat16 and the float8s (PyTorch's, ml_dtypes') NumPy cannot
+    compute in. A plain tensor takes any dtype NumPy has (``cr.tensor(x, dtype="float16")``)."""
+    name = backend.dtype_name(dtype)
+    try:
+        result = np.dtype(name)
+    except TypeError:  # torch.bfloat16, torch.qint8: dtypes NumPy has no match for
+        result = None
+    if result is not None and result.name in PARAMETER_DTYPES:
+        return result
+    if result is None and not _is_library_dtype(dtype):
+        raise ConfigError(f"dtype: {dtype!r} is not a dtype; use float32 or float64")
+    raise ConfigError(
+        f"dtype: {name} is a dtype, but not one parameters support; use float32 or float64 (the "
+        "floating point dtypes parameters take)"
+    )
+
+
+def _is_library_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is an array library's dtype object (``torch.dtype``, array-api-strict's
+    ``DType``) rather than a name or something else that is no dtype at all."""
+    return not isinstance(dtype, str) and type(dtype).__name__.lower().endswith("dtype")
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:

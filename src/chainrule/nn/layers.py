@@ -18,12 +18,11 @@ from chainrule.checks import computes_as, is_integer
 from chainrule.engine import apply, no_grad
 from chainrule.errors import type_name
 from chainrule.nn import init as initialisers
-from chainrule.nn.init import RNG, as_generator
+from chainrule.nn.init import RNG, as_generator, parameter_dtype
 from chainrule.nn.module import (
     ConfigError,
     Module,
     Parameter,
-    as_dtype,
     from_config,
     register_module,
 )
@@ -62,7 +61,7 @@ class Linear(Module):
     ``(shape, dtype, rng) -> array``. Under "uniform" the bias is drawn from the same range (in
     RHW 1986 a bias is a weight from a unit that is always on); otherwise it starts at zero.
     ``rng`` is an int seed or a ``numpy.random.Generator``. Parameters are float32 unless
-    ``dtype="float64"``.
+    ``dtype="float64"``; any other dtype is refused (:func:`~chainrule.nn.init.parameter_dtype`).
 
     >>> layer = Linear(2, 3, rng=0)
     >>> layer.weight.shape, layer.bias.shape
@@ -91,7 +90,7 @@ class Linear(Module):
         # the weight's and bias's arrays whose shapes forward checked last (_check_shapes); set
         # here, not first in forward, and not a class attribute: either slows every read of it
         object.__setattr__(self, "_shaped", (None, None))
-        dtype = as_dtype(dtype)
+        dtype = parameter_dtype(dtype)
         generator = as_generator(rng)
         weight_init = initialisers.get(init)
         if weight_init is initialisers.uniform:

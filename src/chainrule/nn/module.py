@@ -23,6 +23,7 @@ import numpy as np
 from chainrule import backend, engine
 from chainrule.backend import to_numpy
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
+from chainrule.nn.init import parameter_dtype
 from chainrule.tensor import Tensor
 
 
@@ -104,35 +105,6 @@ def registered_modules() -> dict[str, type[Module]]:
     return dict(_REGISTERED)
 
 
-def as_dtype(dtype: Any) -> np.dtype:
-    """``dtype`` (a NumPy dtype, type or name like ``"float32"``, or another array library's
-    float32 / float64) as a floating NumPy dtype."""
-    name = backend.dtype_name(dtype)
-    try:
-        result = np.dtype(name)
-    except TypeError:
-        result = None
-    if result is not None and result.kind == "f":
-        return result
-    # torch.bfloat16, torch.qint8: dtypes NumPy has no match for; ml_dtypes (JAX loads it) adds
-    # bfloat16 and float8 to NumPy as floats of kind "V", not "f"
-    ml_float = result is not None and result.kind == "V" and "float" in name
-    if ml_float or (result is None and _is_library_dtype(dtype)):
-        raise ConfigError(
-            f"dtype: {dtype} is a dtype, but not one parameters support (they take NumPy's own "
-            f"float dtypes, which have no {name}); use float32 or float64"
-        )
-    if result is None:
-        raise ConfigError(f"dtype: {dtype!r} is not a dtype; use float32 or float64")
-    raise ConfigError(f"dtype: parameters must be floating point, not {result}")
-
-
-def _is_library_dtype(dtype: Any) -> bool:
-    """Whether ``dtype`` is an array library's dtype object (``torch.dtype``, array-api-strict's
-    ``DType``) rather than a name or something else that is no dtype at all."""
-    return not isinstance(dtype, str) and type(dtype).__name__.lower().endswith("dtype")
-
-
 def _dtype_fix(loaded: np.dtype, kept: Any) -> str:
     """What to do about a state dict's array of another dtype, only what would make the load
     work: convert the array to the model's dtype, or, where the model's entry is floating and
@@ -182,6 +154,8 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
         _refuse_replacing_by_another_kind(self, name, value)
+        if isinstance(value, (list, tuple, dict)):
+            _refuse_unregistered_modules(self, name, value)
         if name in self._buffers:  # a declared buffer stays one (a new generator, new stats)
             self._buffers[name] = value
             object.__setattr__(self, name, value)
@@ -368,14 +342,20 @@ class Module:
         ``jax.numpy``, ``array_api_strict``, ``numpy``) and ``device`` one of its devices
         (``"cuda"``, a ``jax.Device``); every array buffer moves with the parameters. The
         parameter tensors stay the same objects (an optimizer built before still holds them);
-        their arrays are replaced and their gradients cleared. Returns ``self``.
+        their arrays are replaced, and so are their gradients' (``.grad`` is converted and
+        moved with its parameter, as PyTorch's ``to`` does: backward, ``to``, then
+        ``opt.step()`` steps by the gradient backward gave). ``dtype`` is checked as ``Linear``
+        and ``mlp`` check theirs (:func:`chainrule.nn.init.parameter_dtype`: float16, bfloat16
+        and longdouble are refused). Returns ``self``.
 
         >>> model = cr.nn.mlp([784, 256, 10]).to(xp=torch, device="cuda")  # doctest: +SKIP
         """
-        target = None if dtype is None else as_dtype(dtype)
+        target = None if dtype is None else parameter_dtype(dtype)
         for param in self.parameters():
             param.data = _converted(param.data, target, xp, device)
-            param.grad = None
+            grad = param.grad
+            if isinstance(grad, Tensor):  # the same gradient object, as PyTorch's ``to`` keeps
+                grad.data = _converted(grad.data, target, xp, device)
         for module in self.modules():
             for name, value in list(module._buffers.items()):
                 if not _is_array(value):  # a generator stays as it is
@@ -417,6 +397,13 @@ class Module:
         from ``state`` or not in the model are allowed (the parameters ``state`` names are
         loaded, the others kept); the shapes and dtypes of those loaded are checked all the
         same, as in PyTorch. Anything but a mapping (None, a list of pairs) is a ``TypeError``.
+
+        A tied parameter (a module used twice, ``Sequential(lin, act, lin)``, or one Parameter
+        set on two modules) is loaded from any one of its names: the state dict names it once
+        (``0.weight``), PyTorch's under every name (``0.weight`` and ``2.weight``), and both
+        load strictly. Values given under two of its names must be equal (the one array is
+        loaded once); different values are a :class:`StateDictError` naming the tie, and a
+        shared module's buffer, listed under every path, is checked the same way.
         """
         # None said "argument of type 'NoneType' is not iterable"
         if not isinstance(state, Mapping):
@@ -432,9 +419,11 @@ class Module:
                 "model.load_state_dict(chainrule.interop.state_dict_from_torch(state)), or build "
                 "the model with chainrule.interop.from_torch(module)"
             )
-        params = dict(self.named_state())
-        missing = [name for name in params if name not in state]
-        unexpected = [name for name in state if name not in params]
+        listed = [name for name, _ in self.named_state()]  # the keys state_dict writes
+        groups, tensors = _state_names(self)
+        group_of = {name: group for group in groups for name in group}
+        missing = [name for name in listed if not any(n in state for n in group_of[name])]
+        unexpected = [name for name in state if name not in tensors]
         if strict and (missing or unexpected):
             parts = []
             if missing:
@@ -443,11 +432,11 @@ class Module:
                 parts.append(f"unexpected keys {unexpected}")
             raise StateDictError(
                 f"load_state_dict: {type(self).__name__} {' and '.join(parts)} "
-                f"(the model has {list(params)})"
+                f"(the model has {listed})"
             )
-        params = {name: param for name, param in params.items() if name in state}
         arrays = {}
-        for name, param in params.items():
+        for name in (name for name in tensors if name in state):
+            param = tensors[name]
             array = _incoming_array(name, state[name])
             if array.shape != param.shape:
                 raise StateDictError(
@@ -460,11 +449,19 @@ class Module:
                     f"in the state dict; {_dtype_fix(array.dtype, param.dtype)}"
                 )
             arrays[name] = array
+        # one array under several names (a tied parameter, a shared module's buffer) is loaded
+        # once, from the first name given; the others must give the same values
+        loads = []
+        for group in groups:
+            given = [name for name in group if name in arrays]
+            if given:
+                _refuse_two_values_for_one_array(self, group, given, arrays)
+                loads.append((tensors[given[0]], arrays[given[0]]))
         # an in-place change, as an optimizer's step: a graph recorded before the load and
         # differentiated after it is refused (it would mix the old weights with the new)
         now = engine.note_write()
-        for name, param in params.items():
-            backend.write(param, backend.asarray_like(arrays[name], param.data))
+        for param, array in loads:
+            backend.write(param, backend.asarray_like(array, param.data))
             engine.note_written(param.data, now)  # the array backward will read
         return IncompatibleKeys(missing, unexpected)
 
@@ -500,6 +497,28 @@ class Module:
             lines.append(f"({name}): {repr(module)}")
         body = "\n".join(lines).replace("\n", "\n  ")
         return f"{type(self).__name__}(\n  {body}\n)"
+
+
+def _refuse_unregistered_modules(module: Module, name: str, value: Any) -> None:
+    """Refuse a plain list, tuple or dict holding modules: PyTorch keeps it as a plain attribute
+    without a word, so its layers' parameters are in no ``parameters()``, optimizer or
+    ``state_dict`` (they get gradients that nothing steps, zeroes or saves), and ``train()``,
+    ``eval()`` and ``to()`` miss them. ``nn.ModuleList`` / ``nn.ModuleDict`` register them. A
+    list of anything else (sizes, names, arrays) is kept as before."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(item, Module):
+            kind = type(value).__name__
+            container = (
+                "nn.ModuleDict({...})" if isinstance(value, dict) else "nn.ModuleList([...])"
+            )
+            raise TypeError(
+                f"{type(module).__name__}.{name}: a {kind} holding modules ({kind}[{key!r}] is "
+                f"{type(item).__name__}) would not be registered: their parameters would be in no "
+                "parameters(), optimizer or state_dict, and train(), eval() and to() would miss "
+                f"them; hold them in {container}, as in PyTorch (or keep the reference "
+                "unregistered on purpose with object.__setattr__)"
+            )
 
 
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:
@@ -604,6 +623,7 @@ def from_config(config: Mapping[str, Any]) -> Module:
     >>> net = cr.nn.mlp([2, 3, 1], output="logistic", rng=0)
     >>> again = cr.nn.from_config(net.config())
     >>> again.load_state_dict(net.state_dict())
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
     """
     if not isinstance(config, Mapping) or "type" not in config:
         raise ConfigError(f"from_config: expected a dict with a 'type' key, got {config!r}")
@@ -616,6 +636,54 @@ def from_config(config: Mapping[str, Any]) -> Module:
             "own loads once registered with @chainrule.nn.register_module)"
         )
     return cls.from_config(config)
+
+
+def _state_names(module: Module) -> tuple[list[list[str]], dict[str, Tensor]]:
+    """Every array of the state under each name that reaches it, the state dict's key first
+    (a tied parameter: ``Sequential(lin, act, lin)``'s ``0.weight`` then ``2.weight``, as
+    PyTorch's ``state_dict`` lists both; a shared module's buffer, which the state dict lists
+    under each path), and the tensor behind every name."""
+    tensors = dict(module.named_state())
+    _, tied = _parameter_places(module)
+    groups: dict[int, list[str]] = {}  # by the identity of the parameter or buffer
+    for name, param in module.named_parameters():
+        groups[id(param)] = tied[name]
+        for alias in tied[name]:
+            tensors.setdefault(alias, param)
+    for prefix, owner in module.named_modules(remove_duplicate=False):
+        for attr, value in owner._buffers.items():
+            name = f"{prefix}.{attr}" if prefix else attr
+            if name in tensors and name not in tied:  # a persistent array buffer
+                groups.setdefault(id(value), []).append(name)
+    return list(groups.values()), tensors
+
+
+def _refuse_two_values_for_one_array(
+    module: Module, group: list[str], given: list[str], arrays: Mapping[str, np.ndarray]
+) -> None:
+    """Refuse a state dict that gives one tied parameter (or shared buffer) two different
+    values under two of its names: the module holds one array there, so one of them would be
+    dropped without a word. Equal values (what PyTorch's ``state_dict`` of a tied module
+    holds) are one value, loaded once."""
+    first = arrays[given[0]]
+    for other in given[1:]:
+        if not _same_values(first, arrays[other]):
+            raise StateDictError(
+                f"load_state_dict: {given[0]!r} and {other!r} name one array of "
+                f"{type(module).__name__}, tied (the same parameter or buffer under the names "
+                f"{group}: a module used twice, or one Parameter set on two modules), which "
+                "holds one value, but the state dict gives them different values; give equal "
+                f"values (or only {group[0]!r}), or build separate layers where the weights "
+                "should differ"
+            )
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of one shape and dtype hold the same values (NaN equal to NaN)."""
+    try:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:  # a dtype without NaN that isnan refuses
+        return bool(np.array_equal(a, b))
 
 
 class IncompatibleKeys(NamedTuple):

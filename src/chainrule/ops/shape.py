@@ -47,9 +47,12 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> 
         except OverflowError:  # the library's words name neither the op nor a way out
             raise OverflowError(backend.number_out_of_range(value, data, op)) from None
     if like is not None and isinstance(value, complex):
-        # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128)
+        # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128),
+        # and so is a NumPy complex128, which is one (as a NumPy float64 is a Python float):
+        # NumPy's own promotion would make it complex128, as PyTorch's of a 0-d tensor does not
         if array_module(like.data) is numpy:
-            return _scalar_constant(value, numpy.result_type(like.data, value), numpy)
+            weak = numpy.result_type(like.data, complex(value))
+            return _scalar_constant(value, weak, numpy)
         # another library's: a 0-d complex array of its precision there (it was NumPy's,
         # refused beside the tensor), as PyTorch's own float32 * 1j gives complex64
         single = backend.dtype_name(like.dtype) in ("float32", "complex64", "float16", "bfloat16")
@@ -62,8 +65,8 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> 
         # array of its own dtype there, as NumPy combines it (it was an error naming NumPy)
         try:
             return Tensor._wrap(backend.asarray_like(numpy.asarray(value), like.data))
-        except TypeError:  # a dtype the library lacks (float16 on array-api-strict)
-            return as_tensor(value.item(), like)
+        except TypeError:  # a dtype the library lacks (float16 on array-api-strict, float128)
+            return as_tensor(_python_number(value), like)
     if like is not None and isinstance(value, (list, tuple)):
         return Tensor(backend.list_operand(value, like.data))
     if (
@@ -73,6 +76,16 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> 
     ):  # a NumPy array or a list joins the tensor's library and device, as a number does
         return Tensor._wrap(backend.operand_like(value, like.data))
     return Tensor(value)
+
+
+def _python_number(value: numpy.generic) -> Any:
+    """The Python number a NumPy scalar holds: ``.item()``, and for a longdouble or
+    clongdouble, which ``.item()`` returns as it is (no Python number holds all of it), the
+    float or complex nearest it."""
+    kind = value.dtype.kind
+    if kind == "f":
+        return float(value)
+    return complex(value) if kind == "c" else value.item()
 
 
 def _device_constant(value: Any, data: Any, xp: Any) -> Tensor:

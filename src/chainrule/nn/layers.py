@@ -404,8 +404,10 @@ class Sequential(Module):
         # the submodules in order, as a tuple refreshed on every change: forward reads it (its
         # hot path), and the submodules stay its one home
         object.__setattr__(self, "layers", ())
-        for layer in layers:
-            self.append(layer)
+        for position, layer in enumerate(layers):  # registered, then the tuple built once:
+            _check_layer(position, layer)  # append's refresh per layer made a model file of
+            Module.__setattr__(self, str(position), layer)  # 100,000 layers load for minutes
+        self._refresh()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "layers":

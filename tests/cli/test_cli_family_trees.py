@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -97,7 +98,9 @@ def test_explain_and_the_network_diagram_write_the_family_trees_network_out(tmp_
     out, _ = train(tmp_path, capsys, "--epochs", "1")
     assert main(["explain", "--model", str(out), "--no-symbolic"]) == 0
     text = capsys.readouterr().out
-    assert "joins its units to layer 0 in blocks" in text and "all agree" in text
+    assert "joins its units to layer 0 in blocks" in text
+    # the weights from the one-hot inputs' zeros are 0 and so is their difference: no verdict
+    assert "all agree" in text or re.search(r"all \d+ resolved checks agree; \d+ unresolved", text)
     assert "'0.0.0.weight and 0.1.0.weight'" in text
     svg = tmp_path / "net.svg"
     assert main(["graph", "--kind", "network", "--model", str(out), "--out", str(svg)]) == 0

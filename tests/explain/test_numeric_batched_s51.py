@@ -73,9 +73,9 @@ def _one_at_a_time(d, eps=1e-6):
             out[kind, k] = numbers
     for k, conn in enumerate(d.connections):
         z_above, y_below = forward.zs[k + 1], forward.ys[k]
-        step = steps["dE_dw", k]
         w = np.full(conn.weight.shape, np.nan)
         for i, j in np.ndindex(w.shape):
+            step = steps["dE_dw", k][i, 0]  # each weight row i takes its own step
             if conn.connected is None or conn.connected[i, j]:  # w_ij moves z_j by s y_i
                 plus = _one_unit(forward, k + 1, j, z_above[:, j] + step * y_below[:, i])
                 minus = _one_unit(forward, k + 1, j, z_above[:, j] + -step * y_below[:, i])

@@ -342,29 +342,42 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
 
 def difference_steps(
     layers: list[LayerRecord], connections: list[ConnectionRecord], eps: float
-) -> dict[Quantity, float]:
+) -> dict[Quantity, float | np.ndarray]:
     """Each quantity's finite-difference step: ``eps``, but for a weight ``eps`` over the largest
     |y| it multiplies, and for a y ``eps`` over the largest |w| it is multiplied by, where those
     are above 1, so that no step moves a z by more than ``eps``. A raw input of 1e6 made a
     weight's step of 1e-6 a step of 1 in z, and the difference of a curved E over so wide a
-    step was 15% off a right dE/dw (SOME DISAGREE, in float64 too)."""
-    steps: dict[Quantity, float] = {("dE_dy", len(layers) - 1): eps}
+    step was 15% off a right dE/dw (SOME DISAGREE, in float64 too).
+
+    A weight's step is its own row's: ``("dE_dw", layer below)`` is an array of shape
+    (inputs, 1), weight w_ij's step in row i, eps / max(1, max over cases |y_i|), which
+    broadcasts against the weights. One step for the whole connection, eps over the largest
+    |y| below, gave w_21 beside an input y_1 of 52000 a step of eps/52000 though it multiplies
+    y_2 = 0.003: E's rounding swamped the difference (3.4% off a right dE/dw_21, and its
+    tolerance passed a value a fifth off). Every other quantity's step is one float (the page's
+    dE/dy check reads ``("dE_dy", layer)``)."""
+    steps: dict[Quantity, float | np.ndarray] = {("dE_dy", len(layers) - 1): eps}
     for record in layers:  # (the input layer has no z: its entry is never used)
         steps["dE_dz", record.index] = eps
     for conn in connections:
-        inputs = float(np.abs(layers[conn.below].y).max(initial=0.0))
         weights = float(np.abs(conn.weight).max(initial=0.0))
-        steps["dE_dw", conn.below] = eps / max(1.0, inputs)
+        steps["dE_dw", conn.below] = eps / _row_scale(layers[conn.below].y)[:, None]
         steps["dE_db", conn.below] = eps
         steps["dE_dy", conn.below] = eps / max(1.0, weights)
     return steps
 
 
+def _row_scale(y: np.ndarray) -> np.ndarray:
+    """max(1, max over cases |y_i|) per unit i of a layer's y (cases, units): what a weight's
+    step in row i is eps over (a NaN y, as max(1.0, nan) did, counts as 1)."""
+    return np.fmax(1.0, np.abs(y).max(axis=0, initial=0.0))
+
+
 def tolerances(
     dtype: np.dtype,
-    cancelled: dict[Quantity, float],
+    cancelled: dict[Quantity, float | np.ndarray],
     rounded: dict[Quantity, float],
-    steps: dict[Quantity, float],
+    steps: dict[Quantity, float | np.ndarray],
 ) -> dict[str, Any]:
     """How far an engine gradient may be from its float64 central difference: its quantity's
     ``atol`` + ``rtol`` |numeric|, and for float32 (whose rounding is relative to the terms a
@@ -380,19 +393,36 @@ def tolerances(
     float64's epsilon times its quantity's ``rounded``, the size of what E is summed from in
     the layers the difference reruns, and the difference divides that by its quantity's step
     (:func:`difference_steps`; E of 1e10 leaves a step of 1e-6 about 2 of noise; twice that is
-    allowed, above the at most 0.2 of it measured on random networks). ``atol`` is the largest
+    allowed, above the at most 0.2 of it measured on random networks). A weight's tolerance is
+    its own: its step is its row's, and its ``cancelled`` size its own (y_i's size times its
+    unit j's dE/dz's), so ``entry_atol`` holds the weights' per entry, (inputs, outputs), and
+    ``quantity_atol`` the largest of them (an input of 52000 beside one of 0.003 lent the
+    second's weights its rounding over a step of eps/52000). ``atol`` is the largest
     quantity's. See :func:`term_sizes`.
     """
-    noise, inf = 2 * float(np.finfo(np.float64).eps), float("inf")
+    noise = 2 * float(np.finfo(np.float64).eps)
     machine = float(np.finfo(dtype).eps)
-    quantity_atol = {  # a step of 0 (terms of infinite size: an inf weight): no tolerance
-        key: 1e-7 + machine * size + (noise * rounded[key] / steps[key] if steps[key] else inf)
+    own = {
+        key: 1e-7 + machine * size + _rounding_over(noise * rounded[key], steps[key])
         for key, size in cancelled.items()
     }
+    quantity_atol = {key: float(np.max(value)) for key, value in own.items()}
+    entry_atol = {key: value for key, value in own.items() if np.ndim(value)}
     atol = max(quantity_atol.values())
+    shared = {"atol": atol, "quantity_atol": quantity_atol, "entry_atol": entry_atol}
     if np.dtype(dtype) == np.float64:
-        return {"atol": atol, "rtol": 1e-5, "atol_share": 0.0, "quantity_atol": quantity_atol}
-    return {"atol": atol, "rtol": 1e-3, "atol_share": 1e-5, "quantity_atol": quantity_atol}
+        return {**shared, "rtol": 1e-5, "atol_share": 0.0}
+    return {**shared, "rtol": 1e-3, "atol_share": 1e-5}
+
+
+def _rounding_over(rounding: float, step: float | np.ndarray) -> float | np.ndarray:
+    """E's rounding over a difference's step (a float, or an array of steps): infinite for a
+    step of 0 (terms of infinite size: an inf weight, or a y of inf below a weight), no
+    tolerance."""
+    if not np.ndim(step):
+        return rounding / step if step else float("inf")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf: as a float's
+        return np.where(step > 0, rounding / np.where(step > 0, step, 1.0), np.inf)
 
 
 def term_sizes(
@@ -401,11 +431,12 @@ def term_sizes(
     t: np.ndarray,
     loss: Loss,
     error: float,
-) -> tuple[dict[Quantity, float], dict[Quantity, float]]:
+) -> tuple[dict[Quantity, float | np.ndarray], dict[Quantity, float]]:
     """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`),
     each per quantity (keyed ``("dE_dw", 0)``, ...).
 
-    ``cancelled``: the largest size of the terms its gradients are a difference of. At the
+    ``cancelled``: the largest size of the terms its gradients are a difference of (for a
+    connection's weights, each weight's own, an array (inputs, outputs)). At the
     top, per case and unit, |y| + |t| over what the loss divides by (the loss's output -
     target); below, that carried as backprop carries dE/dz but in sizes: times |w| down each
     connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij). A unit whose slope
@@ -443,7 +474,7 @@ def term_sizes(
         if conn.bias is not None:
             summed += np.abs(conn.bias)
         from_here += float((below * summed).sum())
-        cancelled["dE_dw", conn.below] = float((y_below.T @ cancelled_z).max())
+        cancelled["dE_dw", conn.below] = y_below.T @ cancelled_z  # each weight's own
         cancelled["dE_db", conn.below] = float(cancelled_z.sum(axis=0).max())
         below_y = below @ np.abs(conn.weight).T  # dE/dy of the layer below
         slope = max_slope(layers[conn.below].activation)
@@ -507,8 +538,9 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
         z_above, y_below = forward.zs[k + 1], forward.ys[k]
 
         def e_w(entries, step, k=k, z_above=z_above, y_below=y_below):
-            i, j = entries.T  # w_ij moves z_j of the layer above by step * y_i, in each case
-            return forward.with_units(k + 1, j, z_above[:, j].T + step * y_below[:, i].T)
+            i, j = entries.T  # w_ij moves z_j of the layer above by its step * y_i, in each case
+            moved = step[:, None] * y_below[:, i].T  # each entry's own step (its row's)
+            return forward.with_units(k + 1, j, z_above[:, j].T + moved)
 
         conn.dE_dw_numeric = sample.moved(e_w, conn.weight.shape, steps["dE_dw", k],
                                           where=conn.connected)  # fmt: skip
@@ -520,7 +552,7 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
 
             conn.dE_db_numeric = sample.moved(e_b, conn.bias.shape, steps["dE_db", k])
     n = get_notation(derivation.notation)  # the notes' symbols: the derivation's notation's
-    smaller = {key: step for key, step in steps.items() if step < eps}
+    smaller = {key: step for key, step in steps.items() if np.min(step) < eps}
     if smaller:
         _note_check(derivation, _steps_note(smaller, eps, n))
     kinked, at_kinks, at_jumps = _skip_kinks(derivation, eps)
@@ -560,17 +592,26 @@ def _note_check(derivation: Derivation, note: str) -> None:
     derivation.check_notes.append(note)
 
 
-def _steps_note(smaller: dict[Quantity, float], eps: float, n: Notation) -> str:
-    """Which quantities' differences took a step below ``eps``, and why, in notation ``n``."""
+def _steps_note(smaller: dict[Quantity, float | np.ndarray], eps: float, n: Notation) -> str:
+    """Which quantities' differences took a step below ``eps``, and why, in notation ``n`` (a
+    connection's weights: the smallest row's step, or the range over the rows where it
+    differs)."""
     y, z, E = n.bare("y").plain, n.bare("z").plain, n.E().plain
     named = {"dE_dw": "the weights out of layer {}", "dE_dy": f"the {y}'s of layer {{}}"}
-    parts = [f"{named[kind].format(layer)}: {step:.3g}" for (kind, layer), step in smaller.items()]
+    parts = [f"{named[kind].format(layer)}: {_step_range(step)}"
+             for (kind, layer), step in smaller.items()]  # fmt: skip
     return (
         f"Finite-difference steps below eps ({eps:g}) for {', '.join(parts)}. A weight's step is "
         f"eps over the largest |{y}| it multiplies, each {y}'s eps over the largest |w| it is "
         f"multiplied by, so that no step moves any {z} by more than eps (a wider step reads a "
         f"curved {E}'s slope wrong)"
     )
+
+
+def _step_range(step: float | np.ndarray) -> str:
+    """A quantity's step as the note gives it: '1.92e-11', or '1.92e-11 to 1e-06 by row'."""
+    low, high = float(np.min(step)), float(np.max(step))
+    return f"{low:.3g}" if high <= 1.0000001 * low else f"{low:.3g} to {high:.3g} by row"
 
 
 def _skip_kinks(derivation: Derivation, eps: float) -> tuple[int, bool, bool]:
@@ -658,12 +699,11 @@ def _kinks(
 
 def _reach(below: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     """How far a step can move each z of a layer (cases, units), to first order: its own step
-    or its bias's (eps), a weight's (its step times the y it multiplies: eps over the largest
-    |y|, times |y|), and a y below moved by its step or by a step further down (at most eps
-    each, times |w|). See :func:`difference_steps`."""
+    or its bias's (eps), a weight's (its step times the y it multiplies: eps over its row's
+    largest |y_i|, times |y_i|), and a y below moved by its step or by a step further down (at
+    most eps each, times |w|). See :func:`difference_steps`."""
     y = np.abs(below)
-    inputs = max(1.0, float(y.max(initial=0.0)))
-    return eps * (1.0 + y.sum(axis=1)[:, None] / inputs + np.abs(weight).sum(axis=0))
+    return eps * (1.0 + (y / _row_scale(below)).sum(axis=1)[:, None] + np.abs(weight).sum(axis=0))
 
 
 def _rounding(derivation: Derivation) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -748,15 +788,20 @@ class _Sampler:
     ) -> np.ndarray:
         """Central differences where ``moved(entries, delta)`` is E with each of the entries
         (rows of indices) moved by ``delta`` alone, one E per entry (a y, z, weight or bias,
-        whose moves :class:`numeric.Forward` applies as one batch), at the entries ``where``
+        whose moves :class:`numeric.Forward` applies as one batch), ``step`` one float or an
+        array that broadcasts to ``shape`` (a weight's, by row: ``delta`` is then an array of
+        the entries' own steps), at the entries ``where``
         says exist (all: None; a Parallel layer has no weight between its blocks). The others
         stay NaN, as entries a sample leaves out."""
         out = np.full(shape, np.nan)
         entries = np.argwhere(self._taken(shape, where))  # in row-major order, as drawn
+        per_entry = np.ndim(step) > 0  # a weight's: its row's step, broadcast to the weights
+        steps = np.broadcast_to(step, shape) if per_entry else step
         for start in range(0, len(entries), self.chunk):
             chunk = entries[start : start + self.chunk]
-            plus, minus = moved(chunk, step), moved(chunk, -step)
-            out[tuple(chunk.T)] = (plus - minus) / (2 * step)
+            own = steps[tuple(chunk.T)] if per_entry else step
+            plus, minus = moved(chunk, own), moved(chunk, -own)
+            out[tuple(chunk.T)] = (plus - minus) / (2 * own)
         return out
 
     def _taken(self, shape: tuple[int, ...], where: np.ndarray | None) -> np.ndarray:

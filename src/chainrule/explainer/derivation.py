@@ -46,7 +46,10 @@ class Checked:
 
     ``kink``: the difference would straddle the kink of a relu unit whose z is 0 (or within a
     step of it), where it reads half relu's slope and the engine takes relu'(0) = 0; such a
-    gradient is not checked (``numeric`` is None), and is no mismatch."""
+    gradient is not checked (``numeric`` is None), and is no mismatch.
+
+    A check that agrees only because 0 would pass too (:attr:`near_zero`) gives no verdict
+    (:attr:`unresolved`): the write-up marks it so, never with a ✓, and counts it apart."""
 
     value: float
     numeric: float | None = None
@@ -59,19 +62,39 @@ class Checked:
         return None if self.numeric is None else abs(self.value - self.numeric)
 
     @property
+    def tolerance(self) -> float | None:
+        """How far the engine's value may be from the difference: atol + rtol |numeric|; None
+        where nothing was checked."""
+        return None if self.numeric is None else self.atol + self.rtol * abs(self.numeric)
+
+    @property
     def ok(self) -> bool | None:
+        """Whether the engine's value is within the tolerance of the difference (None: not
+        checked). A tolerance that is not finite (E's rounding over the step overflowed, a z of
+        inf below) holds every value: True, and :attr:`near_zero`, so no verdict."""
         if self.numeric is None:
             return None
-        return self.difference <= self.atol + self.rtol * abs(self.numeric)
+        tolerance = self.tolerance
+        return not math.isfinite(tolerance) or self.difference <= tolerance
 
     @property
     def near_zero(self) -> bool:
         """Whether the check cannot tell this gradient from 0: its finite difference is within
-        the tolerance of 0, so an engine value of 0 would pass too (a saturated unit's, say).
-        Agreement then says only that the gradient is small, not that its rule is right."""
+        the tolerance of 0 (or the tolerance is not finite), so an engine value of 0 would pass
+        too (a saturated unit's, say). Agreement then says only that the gradient is small, not
+        that its rule is right."""
         if self.numeric is None:
             return False
-        return abs(self.numeric) <= self.atol + self.rtol * abs(self.numeric)
+        tolerance = self.tolerance
+        return not math.isfinite(tolerance) or abs(self.numeric) <= tolerance
+
+    @property
+    def unresolved(self) -> bool:
+        """Whether the check gives no verdict: it agrees, but only within its tolerance of 0
+        (:attr:`near_zero`), which an engine value of 0 would pass too, or under a tolerance
+        that is not finite, which any value passes. Its agreement is no evidence: the
+        write-up says "no verdict" beside it and the summary counts it apart."""
+        return bool(self.ok) and self.near_zero
 
     def to_dict(self) -> dict[str, Any]:
         return {  # a kink's check is null here, as any unchecked one (the schema's keys)
@@ -85,11 +108,16 @@ class Checked:
 
 def verdict(checks: Sequence[Checked]) -> bool | None:
     """What a set of finite-difference checks says: False where one disagrees; None, no
-    verdict, where every one agrees only within the tolerance of 0 (:attr:`Checked.near_zero`:
-    an engine value of 0 would pass too); else True (and True where none was checked)."""
+    verdict, where every one is unresolved (:attr:`Checked.unresolved`: it agrees only within
+    the tolerance of 0, which an engine value of 0 would pass too, or under a tolerance that is
+    not finite); else True (and True where none was checked): every check that resolves
+    anything agrees. Where some are unresolved and the rest agree, True: the write-up then
+    says that all the resolved checks agree and how many are unresolved
+    (:func:`~chainrule.explainer.sections_checks.summary`), and the JSON's ``near_zero``
+    counts them."""
     if not all(c.ok for c in checks):
         return False
-    return None if checks and all(c.near_zero for c in checks) else True
+    return None if checks and all(c.unresolved for c in checks) else True
 
 
 @dataclass
@@ -198,8 +226,15 @@ class Derivation:
     #: difference| of the same quantity (rounding is relative to the terms a sum adds up)
     atol_share: float = 0.0
     #: each quantity's own absolute tolerance, by ``("dE_dw", layer below)``, ``("dE_dy",
-    #: layer)``, ...; ``atol`` (the largest) where a quantity has none
+    #: layer)``, ...; ``atol`` (the largest) where a quantity has none; a connection's weights
+    #: have one each (``entry_atol``), and here the largest of them
     quantity_atol: dict[Quantity, float] = field(default_factory=dict)
+    #: where a quantity's tolerance differs by entry, its own per entry, an array that
+    #: broadcasts against the quantity's entries: a connection's weights, ``("dE_dw", layer
+    #: below)``, (inputs, outputs), as each row takes its own step (eps over the largest |y_i|
+    #: it multiplies) and each weight's rounding is relative to its own y_i;
+    #: ``quantity_atol`` holds the largest of them
+    entry_atol: dict[Quantity, np.ndarray] = field(default_factory=dict)
     focus: tuple[int, int] | None = None
     perturbation: dict | None = None
     symbolic: dict | None = None
@@ -221,7 +256,7 @@ class Derivation:
     #: the sections that explain the sum over j (names of :data:`SUM_SECTIONS`) asked for and
     #: left out, the focus being an output unit; :meth:`sum_left_out_in` says why
     sums_left_out: tuple[str, ...] = ()
-    #: :meth:`atol_of` by quantity, with the numerics it was read from
+    #: :meth:`_known` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- an output unit as the focus ----------------------------------------------------------
@@ -377,35 +412,61 @@ class Derivation:
         and marked ``kink``, where ``kinks`` says it straddles a relu unit's kink). The index
         is not checked: the accessors above check theirs first, and the serializer loops over
         the valid ones only."""
-        checked = self._entry(values, numerics, index, self.atol_of(quantity, numerics))
+        checked = self._entry(values, numerics, index, self.entry_atols(quantity, numerics))
         checked.kink = kinks is not None and bool(kinks[index])
         return checked
 
     def _entry(
-        self, values: np.ndarray, numerics: np.ndarray | None, index: tuple[int, ...], atol: float
+        self,
+        values: np.ndarray,
+        numerics: np.ndarray | None,
+        index: tuple[int, ...],
+        atol: float | np.ndarray,
     ) -> Checked:
         numeric = None if numerics is None else numerics[index]
         # math.isnan: one scalar, without a NumPy ufunc's overhead per entry of a large document
         nv = None if numeric is None or math.isnan(numeric) else float(numeric)
-        return Checked(float(values[index]), nv, atol, self.rtol)
+        own = float(atol[index]) if isinstance(atol, np.ndarray) else atol  # per entry
+        return Checked(float(values[index]), nv, own, self.rtol)
 
     def atol_of(self, quantity: Quantity, numerics: np.ndarray | None) -> float:
         """The absolute tolerance for the entries of one quantity (a layer's dE/dy, a
-        connection's dE/dw, ...): its own atol (``quantity_atol``), plus ``atol_share`` of its
-        largest |finite difference|, so a float32 gradient's rounding passes and a small wrong
-        one does not."""
+        connection's dE/dw, ...): its own atol (``quantity_atol``; a connection's weights', the
+        largest of theirs), plus ``atol_share`` of its largest |finite difference|, so a
+        float32 gradient's rounding passes and a small wrong one does not. Each entry's own,
+        where a quantity has them (``entry_atol``), is :meth:`entry_atols`'s."""
         atol = self.quantity_atol.get(quantity, self.atol)
+        return atol + self._share(quantity, numerics)
+
+    def entry_atols(self, quantity: Quantity, numerics: np.ndarray | None) -> float | np.ndarray:
+        """The absolute tolerance each entry of one quantity is checked with: :meth:`atol_of`,
+        but for a quantity whose entries have their own (``entry_atol``: a connection's
+        weights) an array of the numerics' shape."""
+        own = self.entry_atol.get(quantity)
+        if own is None or numerics is None:
+            return self.atol_of(quantity, numerics)
+        return self._known(quantity, numerics)[1]
+
+    def _share(self, quantity: Quantity, numerics: np.ndarray | None) -> float:
+        """``atol_share`` of the largest |finite difference| of one quantity (0 for float64)."""
         if not self.atol_share or numerics is None:
-            return atol
-        # once per quantity: each entry's check asked again, a pass over all 200,000 weights
-        # of a 784-256-10 layer per weight (its JSON took 52 s)
+            return 0.0
+        return self._known(quantity, numerics)[0]
+
+    def _known(self, quantity: Quantity, numerics: np.ndarray) -> tuple[float, Any]:
+        """(:meth:`_share`, :meth:`entry_atols`' array or None) of one quantity, worked out once
+        per quantity: each entry's check asked again, a pass over all 200,000 weights of a
+        784-256-10 layer per weight (its JSON took 52 s)."""
         known = self._atols.get(quantity)
         if known is not None and known[0] is numerics:
             return known[1]
-        if not np.all(np.isnan(numerics)):
-            atol += self.atol_share * float(np.nanmax(np.abs(numerics)))
-        self._atols[quantity] = (numerics, atol)
-        return atol
+        share = 0.0
+        if self.atol_share and not np.all(np.isnan(numerics)):
+            share = self.atol_share * float(np.nanmax(np.abs(numerics)))
+        own = self.entry_atol.get(quantity)
+        entries = None if own is None else np.broadcast_to(own, numerics.shape) + share
+        self._atols[quantity] = (numerics, (share, entries))
+        return share, entries
 
     def _check_unit(self, layer: int, unit: int) -> None:
         """A unit named on the command line (``--unit 1:2``, units counted from 1), in its terms;
@@ -431,20 +492,23 @@ class Derivation:
         out = []
         for quantity, grads, numerics in pairs:
             if grads is not None and numerics is not None:
-                atol = self.atol_of(quantity, numerics)
+                atol = self.entry_atols(quantity, numerics)
                 taken = zip(*np.nonzero(~np.isnan(numerics)))  # a sample leaves the rest NaN
                 out += [self._entry(grads, numerics, index, atol) for index in taken]
         return out
 
     @property
     def all_ok(self) -> bool | None:
-        """Whether the checks bear the engine's gradients out. True: every checked gradient
-        agrees with its finite difference (or none was checked). False: one disagrees, or the
+        """Whether the checks bear the engine's gradients out. True: no checked gradient
+        disagrees with its finite difference and some resolve something (or none was checked);
+        those that do not (:attr:`Checked.unresolved`) give no verdict of their own, and the
+        summary says "all N resolved checks agree; M unresolved". False: one disagrees, or the
         numbers are not numbers at all (where E or a gradient overflowed or is NaN, no finite
         difference can be taken, and "nothing disagreed" would say nothing). None, no
         verdict: none disagrees, but every one agrees only within the tolerance of 0
         (:attr:`Checked.near_zero`), where an engine value of 0 would pass too (an E of 1e37,
-        whose rounding sets the tolerance; every unit saturated)."""
+        whose rounding sets the tolerance; every unit saturated; a tolerance that is not
+        finite)."""
         return False if self.not_finite is not None else verdict(self.all_checks())
 
     @property

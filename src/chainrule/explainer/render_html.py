@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from chainrule.errors import extras_needed_by
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
 from chainrule.explainer.notation import Math, symbols_in
-from chainrule.explainer.render_text import check_mark
+from chainrule.explainer.render_text import check_mark, check_style
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
@@ -39,7 +39,7 @@ math { font-family: "STIX Two Math", "Latin Modern Math", "Cambria Math", math; 
 .eq .lhs { text-align: right; }
 .eq math { math-style: normal; }
 .label { color: #666; } .check { font-size: .85rem; margin-left: 1.2em; }
-.ok { color: #176f2c; } .bad { color: #b00020; font-weight: bold; }
+.ok { color: #176f2c; } .bad { color: #b00020; font-weight: bold; } .unresolved { color: #8a5a00; }
 table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: right; }
 th { background: #f6f8fa; }
@@ -105,7 +105,7 @@ def _equation(eq: Equation) -> str:
         rows.append([f'<span class="lhs">{lhs}</span>', f"<span>{mathml('= ' + step)}"])
     mark = check_mark(eq.check)
     if mark:
-        css = "ok" if eq.check.ok else "bad"
+        css = check_style(eq.check)
         rows[-1][1] += f'<span class="check {css}">{html.escape(mark)}</span>'
     cells = "".join(lhs + rhs + "</span>" for lhs, rhs in rows)
     return f'<div class="eq">{label}{cells}</div>'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
@@ -50,8 +51,18 @@ def _with_symbols(text: str) -> str:
 def _check(check: Checked | None) -> str:
     if check is None or check.numeric is None:
         return ""
-    mark = r"\checkmark" if check.ok else r"\times\ \text{MISMATCH}"
-    near = r",\ \text{near 0}" if check.ok and check.near_zero else ""
+    near = ""
+    if not check.ok:
+        mark = r"\times\ \text{MISMATCH}"
+    elif check.unresolved:  # no ✓: 0 would pass too (render_text.check_mark says the same)
+        tolerance = check.tolerance
+        if math.isfinite(tolerance):
+            number, said, near = f"{tolerance:.2g}", "fd within it of 0", r",\ \text{near 0}"
+        else:
+            number, said = (r"\infty" if tolerance > 0 else r"\text{NaN}"), "any value passes"
+        mark = rf"?\ \text{{no verdict (tolerance }}{{{number}}}\text{{, {said})}}"
+    else:
+        mark = r"\checkmark"
     # the finite difference in braces: an ordinary number, so that a negative one reads as
     # "fd -0.43" with its sign, not as the subtraction "fd - 0.43"
     return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
@@ -13,13 +14,29 @@ if TYPE_CHECKING:
 
 def check_mark(check: Checked | None) -> str:
     """'✓ fd 0.1234, diff 2.0e-11' (the finite difference and how far the engine's value is
-    from it), '✗ MISMATCH ...', or '' where nothing was checked; an agreement that cannot tell
-    the gradient from 0 ends in 'near 0' (``Checked.near_zero``)."""
+    from it), '✗ MISMATCH ...', or '' where nothing was checked. A check that agrees only
+    because 0 would pass too (``Checked.unresolved``) gets no ✓ but '? no verdict' with its
+    tolerance: '? no verdict (tolerance 1e-07, fd within it of 0): fd 3e-09, diff 3.0e-09,
+    near 0', or, where the tolerance is not finite (an overflow), '? no verdict (tolerance inf:
+    any value passes): ...'."""
     if check is None or check.numeric is None:
         return ""
-    mark = "✓" if check.ok else "✗ MISMATCH"
-    near = ", near 0" if check.ok and check.near_zero else ""
-    return f"{mark} fd {check.numeric:.6g}, diff {check.difference:.1e}{near}"
+    numbers = f"fd {check.numeric:.6g}, diff {check.difference:.1e}"
+    if not check.ok:
+        return f"✗ MISMATCH {numbers}"
+    if not check.unresolved:
+        return f"✓ {numbers}"
+    if not math.isfinite(check.tolerance):
+        return f"? no verdict (tolerance {check.tolerance}: any value passes): {numbers}"
+    return f"? no verdict (tolerance {check.tolerance:.2g}, fd within it of 0): {numbers}, near 0"
+
+
+def check_style(check: Checked) -> str:
+    """A check's colour class: 'ok' (agrees), 'bad' (a mismatch) or 'unresolved' (no
+    verdict: :attr:`Checked.unresolved`)."""
+    if not check.ok:
+        return "bad"
+    return "unresolved" if check.unresolved else "ok"
 
 
 def text_lines(
@@ -55,7 +72,8 @@ def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
     mark = check_mark(eq.check)
     if mark:
         text, style = out[-1]
-        out[-1] = (f"{text}   {mark}", "green" if eq.check.ok else "bold red")
+        colour = {"ok": "green", "bad": "bold red", "unresolved": "yellow"}
+        out[-1] = (f"{text}   {mark}", colour[check_style(eq.check)])
     return out
 
 

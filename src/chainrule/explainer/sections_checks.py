@@ -502,8 +502,9 @@ def _engine_off(d, s: dict, n: Notation) -> str:
     if bound is None:  # a proof from before the bound was recorded
         bound = engine_rounding_bound(d, s["layer"], exact)
     if gap > bound:
+        holds = "is proved" if s.get("status") == "proved" else "holds at random points"
         return (
-            f"; the sum identity is proved, but the engine's {d.dtype} value disagrees with the "
+            f"; the sum identity {holds}, but the engine's {d.dtype} value disagrees with the "
             f"exact one by {off:.2g} of it ({gap:.3g}), more than rounding in {d.dtype} can "
             f"explain here (at most {bound:.2g}): the engine's gradient is wrong"
         )
@@ -519,12 +520,14 @@ def _engine_off(d, s: dict, n: Notation) -> str:
 
 def _atol_range(d) -> str:
     """The absolute tolerance, or its range where the quantities' own differ (by more than a
-    hundredth: each is sized by the rounding of its own terms)."""
+    hundredth: each is sized by the rounding of its own terms; a weight's is its own, by its
+    row's step and its y_i, ``entry_atol``)."""
     values = list(d.quantity_atol.values()) or [d.atol]
+    values += [float(np.min(own)) for own in d.entry_atol.values() if np.size(own)]
     low, high = min(values), max(values)
     if high <= 1.01 * low:
         return f"{high:g}"
-    return f"{low:g} to {high:g} by quantity"
+    return f"{low:g} to {high:g} by quantity and weight"
 
 
 def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
@@ -579,7 +582,12 @@ def summary(b: Builder) -> None:
         why = " (every one was left out: see below)" if ran else " (check=False, --max-checks 0)"
         b.add(Para([f"No finite-difference checks were run{why}."]))
     else:
+        near = sum(c.unresolved for c in checks)
         verdict = {True: "all agree", False: "SOME DISAGREE", None: "NO VERDICT"}[d.all_ok]
+        if d.all_ok and near:  # the unresolved agree only as 0 would: not counted as agreeing
+            verdict = (
+                f"all {len(checks) - near} resolved checks agree; {near} unresolved (no verdict)"
+            )
         share = f" + {d.atol_share:g}·max|value of the quantity|" if d.atol_share else ""
         b.add(
             Para(
@@ -592,7 +600,6 @@ def summary(b: Builder) -> None:
                 ]
             )
         )
-        near = sum(c.ok and c.near_zero for c in checks)
         if d.all_ok is None:
             b.add(
                 Para(
@@ -600,7 +607,7 @@ def summary(b: Builder) -> None:
                         f"None disagrees, but all {near} agree only within the tolerance of 0: "
                         "the check says only that the gradients are small against its "
                         "tolerance, not that their rules are right (an engine value of 0 would "
-                        "pass too)."
+                        f"pass too).{_infinite(checks)}"
                     ]
                 )
             )
@@ -608,12 +615,26 @@ def summary(b: Builder) -> None:
             b.add(
                 Para(
                     [
-                        f"{near} of them agree within the tolerance of 0 (marked near 0): for "
-                        "those the check says only that the gradient is small, not that its "
-                        "rule is right (a saturated unit's gradients are such)."
+                        f"{near} of them agree within the tolerance of 0 and so give no verdict "
+                        "(marked ? no verdict, not ✓): for those the check says only that the "
+                        "gradient is small, not that its rule is right (a saturated unit's "
+                        f"gradients are such).{_infinite(checks)}"
                     ]
                 )
             )
     for note in d.notes:
         if note != d.sum_left_out:  # said where the sum's sections would stand
             b.add(Para([note]))
+
+
+def _infinite(checks: list) -> str:
+    """What the summary adds where some unresolved checks had a tolerance that is not finite:
+    E's rounding over their step overflowed, so any value passes them."""
+    count = sum(c.unresolved and not np.isfinite(c.tolerance) for c in checks)
+    if not count:
+        return ""
+    return (
+        f" {count} of them had a tolerance that is not finite (E's rounding "
+        "over its step overflowed: a z of inf, or inputs and weights too large for float64), "
+        "which any value passes; scale the inputs or the weights down to check them."
+    )

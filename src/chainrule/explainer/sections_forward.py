@@ -17,7 +17,8 @@ def intro(b: Builder) -> None:
         cases += f" (the first {b.o.max_cases} written out; all are in the JSON output)"
     checked = (  # none without checks (check=False, --max-checks 0): not a word of ✓
         " and is checked against a central finite difference "
-        f"(eps {d.eps:g}); ✓ marks agreement, the difference is shown."
+        f"(eps {d.eps:g}); ✓ marks agreement, the difference is shown (? marks no verdict: "
+        "a difference within its tolerance of 0, which an engine value of 0 would pass too)."
         if any(c.dE_dw_numeric is not None for c in d.connections)
         else "; none is checked by finite differences here."
     )

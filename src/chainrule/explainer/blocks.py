@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chainrule.errors import counted
 from chainrule.explainer.notation import Math, Notation, num
 
 if TYPE_CHECKING:
@@ -103,12 +104,13 @@ class Builder:
     def cases(self) -> list[int]:
         return list(range(min(self.d.n_cases, self.o.max_cases)))
 
-    def more(self, layer: int, shown: int, what: str = "units", always: bool = False) -> None:
+    def more(self, layer: int, shown: int, always: bool = False) -> None:
         """Say how many units of ``layer`` are not written out: ``always``, or when the
         derivation is not focused on one unit (then the others are left out on purpose)."""
         size = self.d.layers[layer].size
         if shown < size and (always or not self.o.focused):
-            self.add(Para([f"... {size - shown} more {what} (all are in the JSON output)."]))
+            left = counted(size - shown, "more unit")  # "1 more unit", "2 more units"
+            self.add(Para([f"... {left} (all are in the JSON output)."]))
 
     def case_label(self, c: int, prefix: str) -> str:
         return prefix + (f", case {c + 1}" if self.d.n_cases > 1 else "")

@@ -604,7 +604,7 @@ def _steps_note(smaller: dict[Quantity, float | np.ndarray], eps: float, n: Nota
         f"Finite-difference steps below eps ({eps:g}) for {', '.join(parts)}. A weight's step is "
         f"eps over the largest |{y}| it multiplies, each {y}'s eps over the largest |w| it is "
         f"multiplied by, so that no step moves any {z} by more than eps (a wider step reads a "
-        f"curved {E}'s slope wrong)"
+        f"curved {E}'s slope wrong)."
     )
 
 

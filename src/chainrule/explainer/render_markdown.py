@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
@@ -29,9 +30,18 @@ def render_markdown(
     return "\n".join(out).rstrip() + "\n"
 
 
+#: A ``<`` that would open raw HTML in Markdown (CommonMark: before a letter, ``/``, ``!`` or
+#: ``?``): a parameter's name from a network file, shown in prose, ran as HTML where the
+#: Markdown is rendered (``<img src=x onerror=...>``); "z < 0" keeps its plain ``<``.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def _inline(parts: list[str | Math]) -> str:
-    """Text and symbols: the text as it is, each symbol as ``$...$`` maths."""
-    return "".join(p if isinstance(p, str) else f"${p.latex}$" for p in parts)
+    """Text and symbols: the text as it is (no raw HTML: see :data:`_TAG_START`), each symbol
+    as ``$...$`` maths."""
+    return "".join(
+        _TAG_START.sub("&lt;", p) if isinstance(p, str) else f"${p.latex}$" for p in parts
+    )
 
 
 def _with_symbols(text: str) -> str:

@@ -90,10 +90,7 @@ def clip_grad_norm_(
     who = "clip_grad_norm_"
     limit = checked_limit(who, "max_norm", max_norm)
     p = checked_norm_type(who, norm_type)
-    if not isinstance(error_if_nonfinite, (bool, np.bool_)):
-        raise ConfigError(
-            f"{who}: error_if_nonfinite must be True or False, not {error_if_nonfinite!r}"
-        )
+    checked_flag(who, "error_if_nonfinite", error_if_nonfinite)
     grads = _gradients(who, params)
     total = _total_norm(grads, p)
     if error_if_nonfinite and not math.isfinite(total):
@@ -155,6 +152,14 @@ def checked_norm_type(who: str, value: Any) -> float:
             f"sizes, inf: the largest), not {shown}"
         )
     return float(value)
+
+
+def checked_flag(who: str, name: str, value: Any) -> bool:
+    """``value`` as True or False (NumPy's bool too); else ConfigError naming ``name``. Shared
+    with the training callback."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{who}: {name} must be True or False, not {value!r}")
+    return bool(value)
 
 
 def _gradients(who: str, params: Any) -> list[tuple[Tensor, Any]]:

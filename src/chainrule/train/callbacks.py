@@ -30,7 +30,7 @@ import numpy as np
 
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import ConfigError, type_name
-from chainrule.optim.clip import checked_limit, checked_norm_type, clip_grad_norm_
+from chainrule.optim.clip import checked_flag, checked_limit, checked_norm_type, clip_grad_norm_
 from chainrule.train.history import MODES, higher_is_better, maximizing, rankable
 
 
@@ -404,12 +404,9 @@ class ClipGradNorm(Callback):
     ) -> None:
         self.max_norm = checked_limit("ClipGradNorm", "max_norm", max_norm)
         self.norm_type = checked_norm_type("ClipGradNorm", norm_type)
-        if not isinstance(error_if_nonfinite, (bool, np.bool_)):
-            raise ConfigError(
-                f"ClipGradNorm: error_if_nonfinite must be True or False, not "
-                f"{error_if_nonfinite!r}"
-            )
-        self.error_if_nonfinite = bool(error_if_nonfinite)
+        self.error_if_nonfinite = checked_flag(
+            "ClipGradNorm", "error_if_nonfinite", error_if_nonfinite
+        )
         self.last_norm: float | None = None
 
     def on_after_backward(self, trainer: Any) -> None:

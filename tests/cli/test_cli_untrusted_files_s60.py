@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 from cli_run import assert_user_error
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
+from io_file_edits import edit_header, replace_once  # noqa: E402
+
 from chainrule import io
 from chainrule.cli import main
 
@@ -46,20 +49,6 @@ def run(good, tmp_path) -> Path:
 
 def latest(run: Path) -> Path:
     return sorted((run / "checkpoints").glob("epoch-*"))[-1]
-
-
-def replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, (old, text[:300])
-    path.write_text(text.replace(old, new, 1))
-
-
-def edit_header(path: Path, edit) -> None:
-    """Rewrite a safetensors file's JSON header text with ``edit`` (a function of the text)."""
-    blob = path.read_bytes()
-    length = int.from_bytes(blob[:8], "little")
-    text = edit(blob[8 : 8 + length].decode()).encode()
-    path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + length :])
 
 
 def model_commands(run: Path, good: Path) -> list[list]:

@@ -6,26 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from io_file_edits import one_epoch
 from safetensors.numpy import load_file, save_file
 
-import chainrule as cr
-from chainrule import io, nn, optim
+from chainrule import io, optim
 from chainrule.io import LAYOUT_KEY, OPTIMIZER_FILE, ModelFileError
 
 
-def _checkpoint(tmp_path: Path) -> Path:
-    """One epoch's checkpoint of a trainer whose optimizer holds arrays (Adam's moments)."""
-    net = nn.mlp([2, 3, 1], output="logistic", rng=0)
-    trainer = cr.train.Trainer(net, nn.SquaredError(), optim.Adam(net.parameters(), lr=0.1),
-                               checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
-    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
-    trainer.fit(data, epochs=1)
-    (epoch,) = (tmp_path / "ck").glob("epoch-*")
-    return epoch
-
-
 def test_the_optimizer_files_header_is_read_once(tmp_path, monkeypatch):
-    epoch = _checkpoint(tmp_path)
+    epoch = one_epoch(tmp_path, optim.Adam)
     reads = Counter()
     read_header = io._read_header
 
@@ -42,7 +31,7 @@ def test_the_optimizer_files_header_is_read_once(tmp_path, monkeypatch):
 
 
 def test_an_optimizer_file_in_another_layout_is_refused_as_read_arrays_refuses_it(tmp_path):
-    epoch = _checkpoint(tmp_path)
+    epoch = one_epoch(tmp_path, optim.Adam)
     path = epoch / OPTIMIZER_FILE
     metadata = {**io.read_metadata(path), LAYOUT_KEY: "torch"}
     save_file(load_file(path), path, metadata=metadata)

@@ -13,11 +13,10 @@ import threading
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
 import pytest
+from io_file_edits import edit_header, one_epoch, replace_once
 
-import chainrule as cr
-from chainrule import io, nn, optim
+from chainrule import io
 from chainrule.io import MODEL_JSON, TRAINER_JSON, WEIGHTS_FILE, ModelFileError
 
 #: An integer of more digits than Python's int() converts from text (4300 by default).
@@ -27,27 +26,7 @@ HUGE = "1" + "0" * 5000
 @pytest.fixture
 def epoch_dir(tmp_path: Path) -> Path:
     """One saved epoch of a small trainer: a model directory plus its trainer.json."""
-    net = nn.mlp([2, 3, 1], output="logistic", rng=0)
-    trainer = cr.train.Trainer(net, nn.SquaredError(), optim.SGD(net.parameters(), lr=0.1),
-                               checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
-    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
-    trainer.fit(data, epochs=1)
-    (epoch,) = (tmp_path / "ck").glob("epoch-*")
-    return epoch
-
-
-def replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) >= 1, (old, text[:300])
-    path.write_text(text.replace(old, new, 1))
-
-
-def edit_header(path: Path, edit) -> None:
-    """Rewrite a safetensors file's JSON header text with ``edit`` (a function of the text)."""
-    blob = path.read_bytes()
-    length = int.from_bytes(blob[:8], "little")
-    text = edit(blob[8 : 8 + length].decode()).encode()
-    path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + length :])
+    return one_epoch(tmp_path)
 
 
 def refusal(call, *args) -> str:

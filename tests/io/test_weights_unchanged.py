@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from io_file_edits import one_epoch
 from safetensors.numpy import load_file, save_file
 
 import chainrule as cr
@@ -104,12 +105,7 @@ def test_big_endian_weights_load_and_resume(tmp_path):
 
 
 def test_a_damaged_checkpoint_model_says_to_resume_from_another(tmp_path):
-    net = nn.mlp([2, 3, 1], output="logistic", rng=0)
-    trainer = cr.train.Trainer(net, nn.SquaredError(), optim.SGD(net.parameters(), lr=0.1),
-                               checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
-    data = cr.data.Dataset(X=np.eye(2), y=np.array([[0.0], [1.0]]), task="regression")
-    trainer.fit(data, epochs=1)
-    (epoch,) = (tmp_path / "ck").glob("epoch-*")
+    epoch = one_epoch(tmp_path)
     _flip_a_data_byte(epoch / WEIGHTS_FILE)
     with pytest.raises(ModelFileError, match=r"resume from another checkpoint") as refused:
         cr.io.load_checkpoint(epoch)

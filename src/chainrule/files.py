@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -125,6 +126,25 @@ def _write_replace(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+#: What each kind of file that is neither a regular file nor a folder is called.
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of ``mode`` (``os.stat(path).st_mode``) is where it is neither a regular
+    file nor a folder ("a pipe", "a character device" such as /dev/zero, ...), else None: a
+    reader must refuse such a file before it reads (a device never ends, a pipe waits for a
+    writer and can be read once). The one home of those names, for the data and model readers."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
 
 
 def _mode_for(path: Path) -> int:

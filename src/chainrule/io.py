@@ -61,6 +61,7 @@ from chainrule.files import (
     fsync_dir,
     json_text,
     replace_together,
+    special_kind,
     staging_dir,
 )
 from chainrule.tensor import Tensor
@@ -177,16 +178,9 @@ def _refuse_special_file(path: Path, kind: str) -> None:
     is neither a regular file nor a directory: a device such as /dev/zero is read without end,
     and opening a pipe waits for a writer. A missing path raises FileNotFoundError, and a
     directory is left to the caller, which names it in its own words."""
-    mode = path.stat().st_mode
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    what = special_kind(path.stat().st_mode)
+    if what is None:
         return
-    what = (
-        "a character device" if stat.S_ISCHR(mode)
-        else "a block device" if stat.S_ISBLK(mode)
-        else "a pipe" if stat.S_ISFIFO(mode)
-        else "a socket" if stat.S_ISSOCK(mode)
-        else "a special file"
-    )  # fmt: skip
     raise ModelFileError(f"{path}: is {what}, not {kind} (chainrule reads regular files only)")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from chainrule.data.family_trees import (
 from chainrule.data.idx import find_idx_pairs, load_idx_dir, read_idx, write_idx
 from chainrule.data.prepare import Standardizer, batches, split
 from chainrule.errors import DataError
+from chainrule.files import special_kind
 
 #: Built-in datasets by name (``load`` also accepts underscores for hyphens).
 BUILTIN: dict[str, Callable[..., Dataset]] = {
@@ -128,14 +128,6 @@ def load(name_or_path: str | os.PathLike, **kwargs: Any) -> Dataset:
     raise DataError(f"unknown dataset {text!r}; valid datasets: {_choices()}")
 
 
-_KINDS = (
-    (stat.S_ISFIFO, "a pipe"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def check_file_kind(path: str | os.PathLike) -> None:
     """Raise DataError for a path that exists but is neither a regular file nor a directory (a
     pipe such as ``<(cat f.csv)`` or /dev/stdin, /dev/null, /dev/zero), before anything reads
@@ -145,9 +137,9 @@ def check_file_kind(path: str | os.PathLike) -> None:
         mode = os.stat(path).st_mode
     except OSError:  # missing (or unreadable): the reader names that
         return
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    what = special_kind(mode)
+    if what is None:
         return
-    what = next((name for test, name in _KINDS if test(mode)), "a special file")
     raise DataError(f"{path}: {what}, not a file; save the data to a .csv file first")
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import socket
 import threading
@@ -36,6 +37,18 @@ def refuse_a_parallel_job() -> None:
             "serve: the explorer is one web server; start it without mpiexec or srun "
             "(train in parallel with chainrule train, then serve --model the run)"
         )
+
+
+def positive_seconds(text: str) -> float:
+    """``--session-idle``'s parser: a finite number of seconds above 0, else one line naming
+    the option (0 would let any new browser push out the least recently used run at once)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise typer.BadParameter(f"{text!r} must be a positive number of seconds, such as 900")
+    return seconds
 
 
 def page_url(host: str, port: int) -> str:
@@ -89,15 +102,24 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a web browser."),
-    # web.sessions' DEFAULT_MAX_SESSIONS and DEFAULT_IDLE_SECONDS, written out: importing them
-    # would load starlette for every command (tests/cli/test_serve_sessions_s60.py compares)
+    # web.sessions' DEFAULT_MAX_SESSIONS and DEFAULT_IDLE_SECONDS (--session-idle), written out:
+    # importing them would load starlette for every command (tests/cli/test_serve_sessions_s60.py
+    # compares)
     max_sessions: int = typer.Option(
         128,
         min=1,
         max=10_000,
         help="Browser sessions (one training run each) kept at once: a new browser takes the "
-        "place of one idle for 15 minutes, and is refused (503) while none is. Each holds at "
-        "most about 3 MB.",
+        "place of one idle for 15 minutes (by default; see --session-idle), and is refused (503) "
+        "while none is. Each holds at most about 2 MB.",
+    ),
+    session_idle: float = typer.Option(
+        900,
+        "--session-idle",
+        metavar="SECONDS",
+        parser=positive_seconds,
+        help="Seconds a browser session must go unused before a new browser may take its place "
+        "(forgetting its training run) once the server keeps --max-sessions.",
     ),
     model: Path = typer.Option(
         None,
@@ -146,5 +168,7 @@ def serve(
     allowed = [*LOCAL_HOSTS, host, *(allow_host or [])]
     if host in ("0.0.0.0", "::"):
         allowed.append(socket.gethostname())
-    application = create_app(max_sessions=max_sessions, start=start, allowed_hosts=allowed)
+    application = create_app(
+        max_sessions=max_sessions, start=start, allowed_hosts=allowed, idle_seconds=session_idle
+    )
     uvicorn.run(application, host=host, port=port, log_level="warning")

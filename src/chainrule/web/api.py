@@ -9,7 +9,8 @@ handlers run in a worker thread. A user's mistake is a 4xx with ``{"error": mess
 
 A POST must say ``Content-Type: application/json`` (else 415): the form and text bodies any web
 page may send cross-site without asking are refused. Only ``POST /api/train/start`` creates a
-browser session; the other training endpoints use the cookie's session if there is one. A
+browser session (a documented 503, with ``Retry-After``, while the server keeps as many as it
+may and each is in use); the other training endpoints use the cookie's session if there is one. A
 session's requests run one at a time, at most a few waiting (429 beyond), and no request may
 ask for more than a bounded amount of computation (gradient checks and training steps are
 sized before they run).
@@ -480,7 +481,9 @@ def openapi_document(version: str) -> dict:
         }
         if e.request is not None:
             operation["requestBody"] = {"required": True, **_content(refs, e.request, "")}
-            operation["responses"]["413"] = {"description": "Body over 1 MiB."}
+            operation["responses"]["413"] = _content(
+                refs, s.ErrorResponse, f"Body over {s.MAX_BODY_BYTES} bytes."
+            )
             operation["responses"]["422"] = _content(refs, s.ErrorResponse, "Invalid body.")
         if e.method == "POST":
             operation["responses"]["415"] = _content(
@@ -490,6 +493,11 @@ def openapi_document(version: str) -> dict:
             operation["responses"]["429"] = _content(
                 refs, s.ErrorResponse, "This session already has requests waiting."
             )
+        if e.session == "create":
+            operation["responses"]["503"] = _server_full(refs)
+        operation["responses"]["500"] = _content(
+            refs, s.ErrorResponse, "A failure no check foresaw (a bug): `error` names it."
+        )
         paths.setdefault(e.path, {})[e.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -506,6 +514,28 @@ def openapi_document(version: str) -> dict:
         },
         "paths": paths,
         "components": {"schemas": schemas},
+    }
+
+
+def _server_full(refs: dict) -> dict:
+    """The 503 of a request that would create a session while the server keeps as many as it
+    may, each used within its idle time (:class:`~chainrule.web.sessions.SessionsFull`)."""
+    return {
+        **_content(
+            refs,
+            s.ErrorResponse,
+            "The server is full: it keeps `chainrule serve --max-sessions` browser sessions "
+            "and every one was used within `--session-idle` seconds, so no new one is made "
+            "(and no run in use is forgotten); `error` says so, and `Retry-After` when the "
+            "least recently used session will have been idle long enough to give its place.",
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
     }
 
 

@@ -677,7 +677,8 @@ class BugsResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """What a bad request gets back (with a 4xx status)."""
+    """What a refused request gets back: a bad request (4xx), a full server (503) or a
+    failure no check foresaw (500)."""
 
     error: str
     details: list[dict] | None = None

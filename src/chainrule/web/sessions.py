@@ -8,12 +8,13 @@ A session is created only by an explicit request (``POST /api/train/start``); an
 without a valid cookie gets no session, so it can neither grow the store nor evict anyone. The
 store keeps at most ``max_sessions`` sessions (``chainrule serve --max-sessions``). When it is
 full, a new session takes the place of the least recently used one only if that one has been
-idle (no request) for ``idle_seconds``; while every session was used more recently, the new one
-is refused (:class:`SessionsFull`, a 503 saying when to try again) rather than wiping a run in
-use: a class of browsers, or anyone sending starts without a cookie, cannot push out the runs
-people are working on. A session is found only by its own random token: nothing of one is
-reachable from another. Each session runs one request at a time and queues at most
-:data:`MAX_QUEUED` more, so one browser's queued steps cannot hold the server's worker threads.
+idle (no request) for ``idle_seconds`` (``--session-idle``); while every session was used more
+recently, the new one is refused (:class:`SessionsFull`, a 503 saying when to try again) rather
+than wiping a run in use: a class of browsers, or anyone sending starts without a cookie, cannot
+push out the runs people are working on. A session is found only by its own random token:
+nothing of one is reachable from another. Each session runs one request at a time and queues at
+most :data:`MAX_QUEUED` more, so one browser's queued steps cannot hold the server's worker
+threads.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from typing import Any
 
 COOKIE_NAME = "chainrule_session"
 #: Sessions kept at once by default: a class of 40 with a few browsers each, and room to spare. A
-#: session holds at most about 2.7 MB (measured for the largest run the API allows: digits in
-#: float64, 64-128-128-29-10 with Adam's two moments, 5000 losses kept), so 128 stay near 350 MB.
+#: session holds at most about 1.6 MB (measured for the largest run the API allows: digits,
+#: 64-128-128-29-10 with Adam's two moments, 5000 losses kept), so 128 stay near 210 MB; the
+#: datasets' arrays are one read-only copy all sessions share (the digits' 1 MB in float64,
+#: ``web.training.shared_dataset``).
 DEFAULT_MAX_SESSIONS = 128
 #: How long a session must have been idle before a new browser's session may take its place.
 DEFAULT_IDLE_SECONDS = 15 * 60
@@ -108,8 +111,10 @@ class SessionStore:
     ) -> None:
         if max_sessions < 1:
             raise ValueError(f"SessionStore: max_sessions must be at least 1, not {max_sessions}")
-        if not idle_seconds >= 0:
-            raise ValueError(f"SessionStore: idle_seconds must be 0 or more, not {idle_seconds}")
+        if not (idle_seconds >= 0 and math.isfinite(idle_seconds)):  # inf: no Retry-After
+            raise ValueError(
+                f"SessionStore: idle_seconds must be a finite number, 0 or more, not {idle_seconds}"
+            )
         self.max_sessions = max_sessions
         self.idle_seconds = idle_seconds
         self._clock = clock
@@ -120,7 +125,7 @@ class SessionStore:
         """How many sessions this store keeps and when it forgets one, in words (what the
         explorer says of a run it no longer has)."""
         forgets = (
-            f"one idle for {_minutes(self.idle_seconds)}" if self.idle_seconds else "the oldest"
+            f"one idle for {_duration(self.idle_seconds)}" if self.idle_seconds else "the oldest"
         )
         kept = (
             "the most recently used browser session, with its run"
@@ -172,13 +177,18 @@ class SessionStore:
     def _full(self) -> str:
         return (
             f"the server is full: it keeps {self.max_sessions} browser sessions, each with its "
-            f"training run, and every one was used in the last {_minutes(self.idle_seconds)}, "
+            f"training run, and every one was used in the last {_duration(self.idle_seconds)}, "
             "so none is forgotten for a new one; try again later, or ask whoever started the "
-            "server to keep more with chainrule serve --max-sessions N"
+            "server to keep more with chainrule serve --max-sessions N (or to forget idle ones "
+            "sooner with --session-idle SECONDS)"
         )
 
 
-def _minutes(seconds: float) -> str:
-    """``seconds`` in minutes, in words: "15 minutes", "1 minute", "0.5 minutes"."""
+def _duration(seconds: float) -> str:
+    """``seconds`` in words, in minutes from one minute on: "15 minutes", "1 minute", "1.5
+    minutes"; below, in seconds: "5 seconds", "0.5 seconds" (in minutes, 5 s read "0.0833333
+    minutes")."""
+    if seconds < 60:
+        return f"{seconds:g} second{'' if seconds == 1 else 's'}"
     minutes = seconds / 60
     return f"{minutes:g} minute{'' if minutes == 1 else 's'}"

@@ -10,6 +10,7 @@ them live.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,10 +122,40 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, data.Dataset]:
     return X, T, ds
 
 
+@dataclass(frozen=True)
+class SharedData:
+    """A dataset's inputs (n, d) and target rows (n, k) in float64, read-only, and its task:
+    one copy per process, which every run on it shares (the digits' 0.9 MB were a third of
+    each browser session's memory). Nothing may write into them: a run that needs other
+    numbers makes its own copy (``X[rows]`` does)."""
+
+    X: np.ndarray
+    T: np.ndarray
+    task: str
+
+
+_shared_lock = threading.Lock()
+
+
+def shared_dataset(name: str) -> SharedData:
+    """The one read-only copy of dataset ``name`` (:func:`load_dataset`'s arrays, loaded on first
+    use; under a lock, so two sessions starting at once do not each load one)."""
+    with _shared_lock:
+        return _shared(name)
+
+
 @functools.lru_cache(maxsize=len(DATASETS))
+def _shared(name: str) -> SharedData:
+    X, T, ds = load_dataset(name)
+    X, T = np.array(X), np.array(T)  # its own copies: X may be the dataset's own array
+    for array in (X, T):
+        array.flags.writeable = False
+    return SharedData(X, T, ds.task)
+
+
 def _input_and_output_sizes(name: str) -> tuple[int, int]:
-    X, T, _ = load_dataset(name)
-    return X.shape[1], T.shape[1]
+    shared = shared_dataset(name)
+    return shared.X.shape[1], shared.T.shape[1]
 
 
 def layer_sizes(dataset: str, hidden: list[int]) -> list[int]:
@@ -138,6 +169,8 @@ class TrainingRun:
     """One browser session's run: the model, the library's trainer and the run's history."""
 
     dataset: str
+    #: the dataset's inputs and target rows: :func:`shared_dataset`'s read-only arrays, shared
+    #: with every other run on that dataset (never written: a batch is a copy, ``X[rows]``)
     X: np.ndarray
     T: np.ndarray
     task: str
@@ -265,8 +298,8 @@ def start_run(
 
     Classes get softmax units and cross-entropy; 0/1 targets get logistic units and the lecture's
     squared error."""
-    X, T, ds = load_dataset(dataset)
-    classes = ds.task == "classification"
+    shared = shared_dataset(dataset)  # every run on it reads the same read-only arrays
+    classes = shared.task == "classification"
     state = random_state(
         layer_sizes(dataset, hidden),
         activation=activation,
@@ -279,9 +312,9 @@ def start_run(
     opt = make_optimizer(optimizer, model.parameters(), lr)
     return TrainingRun(
         dataset=dataset,
-        X=X,
-        T=T,
-        task=ds.task,
+        X=shared.X,
+        T=shared.T,
+        task=shared.task,
         state=state,
         model=model,
         loss=loss,

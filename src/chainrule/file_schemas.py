@@ -34,6 +34,28 @@ MAX_DIMENSION = 2**31 - 1
 
 Dimension = Annotated[int, Field(ge=0, le=MAX_DIMENSION)]
 
+#: The largest count a file may hold (an epoch, a number of epochs, a batch size, a format
+#: version): far past any run, and within NumPy's int64. Python reads a JSON integer of up to
+#: 4,300 digits, and a trainer.json epoch of 4,000 digits passed and was echoed whole by the
+#: messages that named it.
+MAX_COUNT = 2**63 - 1
+
+#: A count (an epoch, a number of epochs): a whole number from 0 to MAX_COUNT.
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+#: A count from 1 (a batch size, a version, an epoch's number in the history).
+PositiveCount = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+
+
+def _epochs_counted(scalars: dict[str, Any], owner: str = "") -> None:
+    """Refuse a whole number past :data:`MAX_COUNT` under a name of an epoch (``epoch``,
+    ``best_epoch``: a schedule's and a callback's saved state, which
+    :func:`chainrule.io.read_trainer_state` compares with the run's epoch) in a saved state
+    that is otherwise its owner's own: ValueError naming it (``owner``: whose, as a prefix)."""
+    for name, value in scalars.items():
+        epoch = name == "epoch" or name.endswith("_epoch")
+        if epoch and type(value) is int and value > MAX_COUNT:
+            raise ValueError(f"'{owner}{name}' should be less than or equal to {MAX_COUNT}")
+
 
 class _Lenient(BaseModel):
     """Unknown keys are kept (a newer minor writer may add some), types are checked strictly."""
@@ -68,7 +90,7 @@ class ModelDescription(_Lenient):
     """``model.json``: what :func:`chainrule.io.model_description` writes."""
 
     format: Literal["chainrule-model"]
-    version: Annotated[int, Field(ge=1)]
+    version: PositiveCount
     architecture: dict[str, Any]
     dtype: Literal["float32", "float64"] | None = None
     loss: Any = None
@@ -140,7 +162,7 @@ class HistoryRecord(_Lenient):
     number and the numbers drawn and compared (``plot_history``'s curves, early stopping's
     best), each a number or null. Other keys (a callback's own) are kept as they are."""
 
-    epoch: Annotated[int, Field(ge=1)]
+    epoch: PositiveCount
     loss: float | None = None
     accuracy: float | None = None
     val_loss: float | None = None
@@ -153,11 +175,11 @@ class TrainerState(_Lenient):
     """``trainer.json``: what :meth:`chainrule.train.Trainer.state` writes."""
 
     format: Literal["chainrule-checkpoint"]
-    version: Annotated[int, Field(ge=1)] = 1
-    epoch: Annotated[int, Field(ge=0)]
-    epochs: Annotated[int, Field(ge=0)] = 0
+    version: PositiveCount = 1
+    epoch: Count
+    epochs: Count = 0
     seed: int = 0
-    batch_size: Annotated[int, Field(ge=1)] | None = None
+    batch_size: PositiveCount | None = None
     history: list[HistoryRecord] = Field(default_factory=list)
     rng: GeneratorState
     module_rngs: dict[str, GeneratorState] = Field(default_factory=dict)
@@ -166,6 +188,22 @@ class TrainerState(_Lenient):
     callbacks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     meta: CheckpointMeta = Field(default_factory=CheckpointMeta)
     stopped_early: StrictBool = False  # "no" was read as true
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_epoch_counted(cls, schedule: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schedule is not None:
+            _epochs_counted(schedule)
+        return schedule
+
+    @field_validator("callbacks")
+    @classmethod
+    def _callback_epochs_counted(
+        cls, callbacks: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        for key, scalars in callbacks.items():
+            _epochs_counted(scalars, f"{key}.")
+        return callbacks
 
 
 def field_path(loc: tuple) -> str:

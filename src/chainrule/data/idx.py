@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import io
 import math
 import os
 import re
@@ -46,11 +45,19 @@ def _is_gzip(path: Path, head: bytes) -> bool:
     return path.suffix == ".gz" or head == _GZIP_MAGIC
 
 
-def _inflated(path: Path) -> BinaryIO:
-    """``path`` opened to read its bytes as a stream, gunzipped if it is gzip."""
+@contextmanager
+def _inflated(path: Path) -> Iterator[tuple[BinaryIO, int | None]]:
+    """``path`` opened once to read its bytes as a stream, and its size: gunzipped as they are
+    read if it is gzip (a GzipFile over the open file: its compressed bytes are never held
+    whole), its size then None (the compressed size says nothing of what it holds)."""
     with path.open("rb") as handle:
         zipped = _is_gzip(path, handle.read(2))
-    return gzip.open(path, "rb") if zipped else path.open("rb")
+        handle.seek(0)
+        if not zipped:
+            yield handle, os.fstat(handle.fileno()).st_size
+            return
+        with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+            yield stream, None
 
 
 @contextmanager
@@ -112,8 +119,8 @@ def _parse_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], in
 def _read_header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     """An IDX file's native dtype and dimensions from its first bytes alone (a .gz file is
     inflated only that far); DataError as :func:`read_idx` gives it for a bad header."""
-    with _reading(path), _inflated(path) as handle:
-        raw = _header_bytes(handle)
+    with _reading(path), _inflated(path) as (stream, _):
+        raw = _header_bytes(stream)
     dtype, dims, _ = _parse_header(raw, path)
     return dtype.newbyteorder("="), dims
 
@@ -129,15 +136,13 @@ def _header_bytes(stream: BinaryIO) -> bytes:
 _CHUNK = 1 << 20
 
 
-def _read_up_to(stream: BinaryIO, data: bytearray, length: int) -> None:
-    """Read ``stream`` onto ``data`` until it holds ``length`` bytes or the stream ends, a
-    chunk at a time: a header's claim is never allocated at once (a 16-byte file may claim
-    terabytes)."""
-    while len(data) < length:
-        chunk = stream.read(min(_CHUNK, length - len(data)))
-        if not chunk:
-            return
-        data += chunk
+def _chunks(stream: BinaryIO, length: int) -> Iterator[bytes]:
+    """``stream``'s next ``length`` bytes (fewer where it ends first), a chunk at a time: a
+    header's claim is never allocated at once (a 16-byte file may claim terabytes), and no more
+    is read (inflated) than it claims."""
+    while length > 0 and (chunk := stream.read(min(_CHUNK, length))):
+        length -= len(chunk)
+        yield chunk
 
 
 def _needed(dtype: np.dtype, dims: tuple[int, ...], header: int) -> int:
@@ -145,26 +150,22 @@ def _needed(dtype: np.dtype, dims: tuple[int, ...], header: int) -> int:
     return header + math.prod(dims) * dtype.itemsize
 
 
-def _idx_bytes(path: Path) -> tuple[bytes, int | None]:
+def _idx_bytes(path: Path) -> tuple[bytes | bytearray, int | None]:
     """An IDX file's bytes (gunzipped), and the file's length: no more than its header needs
-    are read, and one byte past them. A plain file is read only where its size is that need
-    (its length is its size); a .gz file's compressed bytes are read whole (what the disk
-    holds), then inflated a chunk at a time up to that byte, its length None where they run
-    past it: the rest is never inflated (a gzip bomb's gigabytes of zeros). DataError for a
-    bad header; OSError, EOFError or zlib.error as :func:`_reading` names them."""
-    with path.open("rb") as handle:
-        zipped = _is_gzip(path, handle.read(2))
-        size = os.fstat(handle.fileno()).st_size
-    # the whole file read by one read_bytes: the compressed bytes, or a plain file's own
-    opened = gzip.GzipFile(fileobj=io.BytesIO(path.read_bytes())) if zipped else path.open("rb")
-    with opened as stream:
+    are read, and one byte past them, a chunk at a time, so that what is held is bounded by
+    the header's claim. A plain file is read only where its size is that need (its length is
+    its size); a .gz file is inflated as it is read from the open file (its compressed bytes
+    are never held whole) up to that byte, its length None where it runs past it: the rest is
+    never inflated (a gzip bomb's gigabytes of zeros). DataError for a bad header; OSError,
+    EOFError or zlib.error as :func:`_reading` names them."""
+    with _inflated(path) as (stream, size):
         head = _header_bytes(stream)
         need = _needed(*_parse_header(head, path))
-        if not zipped:
-            raw = path.read_bytes() if size == need else head
-            return raw, len(raw) if size == need else size
+        if size is not None and size != need:  # a plain file of another length: not read
+            return head, size
         raw = bytearray(head)
-        _read_up_to(stream, raw, need + 1)
+        for chunk in _chunks(stream, need + 1 - len(raw)):
+            raw += chunk
     return raw, len(raw) if len(raw) <= need else None
 
 
@@ -370,10 +371,16 @@ def _same_data(first: Path, second: Path) -> bool:
 
 
 def _digest(path: Path) -> str:
-    """The SHA-256 of a file's (gunzipped) bytes, read in chunks. The whole stream is read: a
-    gzip trailer's CRC describes only the last member of a file of several. Kept per file
-    version (its absolute path, size and modification time: a relative one names another file
-    after a chdir), as a run looks for the pairs more than once."""
+    """The SHA-256 of a file's (gunzipped) bytes as :func:`read_idx` reads them: its header's
+    need and one byte past (a file that holds more is refused when it is read, and differs
+    from one that holds no more: its extra byte is hashed too), or for a bad header the header
+    alone (refused when it is read). Hashed a chunk at a time as it is inflated, never held,
+    and a gzip bomb's gigabytes past its header's need are never inflated. Not the compressed
+    bytes: the same data compresses to other bytes at another level or by another tool, a
+    gzip header records a file name and a time, a plain file has none, and a gzip trailer's
+    CRC describes only the last member of a file of several. Kept per file version (its
+    absolute path, size and modification time: a relative one names another file after a
+    chdir), as a run looks for the pairs more than once."""
     with _reading(path):
         info = path.stat()
         return _digest_of(str(path.resolve()), info.st_size, info.st_mtime_ns)
@@ -383,8 +390,14 @@ def _digest(path: Path) -> str:
 def _digest_of(path: str, size: int, mtime_ns: int) -> str:
     """:func:`_digest` of one version of a file (``size`` and ``mtime_ns`` key the cache)."""
     digest = hashlib.sha256()
-    with _inflated(Path(path)) as stream:
-        while chunk := stream.read(1 << 20):
+    with _inflated(Path(path)) as (stream, _):
+        head = _header_bytes(stream)
+        digest.update(head)
+        try:
+            need = _needed(*_parse_header(head, Path(path)))
+        except DataError:  # a bad header: its bytes alone are compared (refused when read)
+            return digest.hexdigest()
+        for chunk in _chunks(stream, need + 1 - len(head)):
             digest.update(chunk)
     return digest.hexdigest()
 

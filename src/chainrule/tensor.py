@@ -592,6 +592,13 @@ class Tensor:
             )
         if result.dtype != self.data.dtype:  # a float32 parameter stays float32
             result = backend.astype(result, self.data.dtype)
+        if isinstance(self.data, np.ndarray) and not self.data.flags.writeable:
+            # NumPy's "assignment destination is read-only" named neither the tensor nor the fix
+            raise ValueError(
+                f"{symbol}: the parameter of shape {tuple(self.data.shape)} holds a read-only "
+                "NumPy array (np.frombuffer, a memory map, a broadcast view), which cannot be "
+                "updated in place; copy it first: p.data = p.data.copy()"
+            )
         now = _engine.note_write()
         backend.write(self, result)
         _engine.note_written(self.data, now)  # the array backward will read

@@ -132,9 +132,22 @@ def state_dict_from_torch(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def state_dict_to_torch(state: Mapping[str, Any], tensors: bool = True) -> dict[str, Any]:
-    """A chainrule ``state_dict`` in PyTorch's layout, as torch tensors (NumPy arrays if not
-    ``tensors``)."""
+def state_dict_to_torch(state: Any, tensors: bool = True) -> dict[str, Any]:
+    """A chainrule ``state_dict``, or a chainrule model's, in PyTorch's layout, as torch tensors
+    (NumPy arrays if not ``tensors``).
+
+    Given the model, the keys are those PyTorch's ``state_dict()`` of the same network has: a
+    tied parameter (a layer used twice, ``Sequential(lin, Tanh(), lin)``, or one Parameter set on
+    two layers) under each of its names (``0.weight`` and ``2.weight``, one tensor), which
+    ``net.load_state_dict(..., strict=True)`` needs. A state dict names it once (``0.weight``)
+    and cannot say what is tied, so it is converted key for key.
+    """
+    from chainrule import nn
+
+    refuse_torch_module(state, "state_dict_to_torch")
+    names = _torch_names(state) if isinstance(state, nn.Module) else None
+    if names is not None:
+        state = state.state_dict()
     out = {}
     for name, value in state.items():
         array = np.asarray(value.data if hasattr(value, "requires_grad") else value)
@@ -142,7 +155,23 @@ def state_dict_to_torch(state: Mapping[str, Any], tensors: bool = True) -> dict[
     if tensors:
         torch = _torch()
         out = {name: torch.from_numpy(array) for name, array in out.items()}
+    if names is not None:  # every name of a tied array, in PyTorch's order, the same tensor
+        out = {name: out[key] for name, key in names.items()}
     return out
+
+
+def _torch_names(model: Any) -> dict[str, str]:
+    """Every key of PyTorch's ``state_dict()`` of ``model``'s network, in its order (module by
+    module, each one's parameters then its buffers, a shared module under each path), and the
+    key of ``model.state_dict()`` holding its array: for a tied parameter, its first name."""
+    from chainrule.nn.module import _state_names
+
+    groups, tensors = _state_names(model)
+    first = {name: group[0] for group in groups for name in group}
+    return {name: first[name]
+            for prefix, owner in model.named_modules(remove_duplicate=False)
+            for attr in (*owner._parameters, *owner._buffers)
+            if (name := f"{prefix}.{attr}" if prefix else attr) in tensors}  # fmt: skip
 
 
 # -- modules --------------------------------------------------------------------------------------

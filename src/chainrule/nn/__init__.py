@@ -10,7 +10,7 @@
 from chainrule._lazy import lazy_package
 from chainrule.nn import init
 from chainrule.nn.activations import ACTIVATIONS, Activation, activation, activation_of, mlp
-from chainrule.nn.containers import ModuleDict, ModuleList
+from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from chainrule.nn.layers import (
     Dropout,
     Identity,
@@ -48,7 +48,8 @@ from chainrule.nn.module import (
 __all__ = [
     "ACTIVATIONS", "MSE", "Activation", "BinaryCrossEntropy", "ConfigError", "CrossEntropy",
     "Dropout", "Identity", "Linear", "LogSoftmax", "Logistic", "Loss", "MarginSquaredError",
-    "Module", "ModuleDict", "ModuleList", "Parallel", "Parameter", "ReLU", "Sequential",
+    "Module", "ModuleDict", "ModuleList", "Parallel", "Parameter", "ParameterDict",
+    "ParameterList", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation",
     "activation_of", "from_config", "functional_call", "init", "loss_from_config",
     "loss_from_name", "mlp", "register_module", "registered_modules",

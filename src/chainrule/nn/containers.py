@@ -1,8 +1,9 @@
-"""ModuleList and ModuleDict: modules held in a list or a dict, registered as submodules.
+"""ModuleList and ModuleDict: modules held in a list or a dict, registered as submodules;
+ParameterList and ParameterDict: parameters held in a list or a dict, registered as parameters.
 
-A plain Python list of layers assigned to a module is not registered (its layers' parameters
-would be in no ``parameters()``, optimizer or ``state_dict``), so :class:`Module` refuses it;
-these two hold the layers as submodules, with PyTorch's behaviour and names:
+A plain Python list of layers (or of parameters) assigned to a module is not registered (the
+parameters would be in no ``parameters()``, optimizer or ``state_dict``), so :class:`Module`
+refuses it; these hold them, with PyTorch's behaviour and names:
 
 >>> import chainrule as cr
 >>> class Tower(cr.nn.Module):
@@ -16,18 +17,21 @@ these two hold the layers as submodules, with PyTorch's behaviour and names:
 >>> [name for name, _ in Tower().named_parameters()][:3]
 ['layers.0.weight', 'layers.0.bias', 'layers.1.weight']
 
-Neither has a ``forward``: they hold modules for a ``forward`` of one's own to call.
+None has a ``forward``: they hold modules (or parameters) for a ``forward`` of one's own.
 """
 
 from __future__ import annotations
 
 import operator
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from chainrule import backend
 from chainrule.errors import ConfigError, type_name
 from chainrule.nn.layers import _config_type, _position
-from chainrule.nn.module import Module, from_config, register_module
+from chainrule.nn.module import Module, Parameter, from_config, register_module
+from chainrule.tensor import Tensor
 
 
 def _check_module(owner: str, where: str, module: Any) -> None:
@@ -204,18 +208,7 @@ class ModuleDict(Module):
             self.update(modules)
 
     def _check_key(self, key: Any) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"ModuleDict: a key is a string, not {type_name(key)} ({key!r})")
-        if not key or "." in key:
-            raise KeyError(
-                f"ModuleDict: key {key!r} cannot name a submodule (it must be a non-empty "
-                "string without '.', which separates the parts of a parameter's name)"
-            )
-        if key not in self._modules and hasattr(self, key):
-            raise KeyError(
-                f"ModuleDict: key {key!r} is an attribute every module has already; choose "
-                "another name"
-            )
+        _check_key(self, key, self._modules, "a submodule")
 
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]
@@ -265,28 +258,7 @@ class ModuleDict(Module):
     def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         """Add (or replace) the modules of a mapping (a dict, a ModuleDict), or of an iterable of
         ``(key, module)`` pairs, in their order. Every pair is checked before any is added."""
-        if isinstance(modules, (Mapping, ModuleDict)):
-            pairs = list(modules.items())
-        elif isinstance(modules, Iterable) and not isinstance(modules, (str, bytes)):
-            pairs = []
-            for index, pair in enumerate(modules):
-                if not isinstance(pair, Iterable) or isinstance(pair, (str, bytes)):
-                    raise TypeError(
-                        f"ModuleDict.update: element {index} must be a (key, module) pair, not "
-                        f"{type_name(pair)}"
-                    )
-                pair = tuple(pair)
-                if len(pair) != 2:
-                    raise ValueError(
-                        f"ModuleDict.update: element {index} has {len(pair)} items; a (key, "
-                        "module) pair has 2"
-                    )
-                pairs.append(pair)
-        else:
-            raise TypeError(
-                "ModuleDict.update takes a mapping or an iterable of (key, module) pairs, not "
-                f"{type_name(modules)}"
-            )
+        pairs = _pairs("ModuleDict.update", modules, "module")
         for key, module in pairs:
             self._check_key(key)
             _check_module("ModuleDict", f"the value of key {key!r}", module)
@@ -303,3 +275,262 @@ class ModuleDict(Module):
         if not isinstance(modules, dict):
             raise ConfigError("from_config: a ModuleDict config needs a 'modules' dict")
         return cls({key: from_config(module) for key, module in modules.items()})
+
+
+def _check_key(container: Module, key: Any, held: Mapping[str, Any], what: str) -> None:
+    """Refuse a key a ModuleDict or ParameterDict cannot hold, as PyTorch's do: not a string (a
+    TypeError), empty or holding a ``"."`` (which separates the parts of a parameter's name), or
+    an attribute the container has already (``"train"``, ``"keys"``) (KeyErrors). ``held`` is
+    what it holds by key; ``what`` the thing a key names (``"a submodule"``)."""
+    owner = type(container).__name__
+    if not isinstance(key, str):
+        raise TypeError(f"{owner}: a key is a string, not {type_name(key)} ({key!r})")
+    if not key or "." in key:
+        raise KeyError(
+            f"{owner}: key {key!r} cannot name {what} (it must be a non-empty string without "
+            "'.', which separates the parts of a parameter's name)"
+        )
+    if key not in held and hasattr(container, key):
+        raise KeyError(
+            f"{owner}: key {key!r} is an attribute every module has already; choose another name"
+        )
+
+
+def _pairs(function: str, given: Any, what: str) -> list[tuple[Any, Any]]:
+    """The ``(key, value)`` pairs of a mapping (a dict, a ModuleDict, a ParameterDict) or of an
+    iterable of pairs, in their order, for ``function`` (``"ModuleDict.update"``) to add; ``what``
+    names a value (``"module"``)."""
+    if isinstance(given, (Mapping, ModuleDict, ParameterDict)):
+        return list(given.items())
+    if not isinstance(given, Iterable) or isinstance(given, (str, bytes)):
+        raise TypeError(
+            f"{function} takes a mapping or an iterable of (key, {what}) pairs, not "
+            f"{type_name(given)}"
+        )
+    pairs = []
+    for index, pair in enumerate(given):
+        if not isinstance(pair, Iterable) or isinstance(pair, (str, bytes)):
+            raise TypeError(
+                f"{function}: element {index} must be a (key, {what}) pair, not {type_name(pair)}"
+            )
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(
+                f"{function}: element {index} has {len(pair)} items; a (key, {what}) pair has 2"
+            )
+        pairs.append(pair)
+    return pairs
+
+
+def _as_parameter(owner: str, where: str, value: Any) -> Parameter:
+    """``value`` as a ParameterList's or ParameterDict's item: a Parameter as it is, another
+    tensor made one that is trained (sharing its array), as PyTorch's ``Parameter(tensor)``
+    is; anything else is a TypeError (PyTorch keeps it as a plain attribute, in no
+    ``parameters()``)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(
+        f"{owner}: {where} must be a tensor (nn.Parameter(values)), not {type_name(value)}"
+    )
+
+
+def _parameters_repr(container: Module) -> str:
+    """PyTorch's repr of a ParameterList or ParameterDict: a line per parameter, its key, dtype
+    and shape, ``(0): Parameter containing: [float32 of size 3x2]`` (PyTorch writes one
+    parameter on the first line; here it has its line as well)."""
+    name = type(container).__name__
+    if not container._parameters:
+        return f"{name}()"
+    lines = [
+        f"({key}): Parameter containing: [{backend.dtype_name(p.dtype)} of size "
+        f"{'x'.join(str(size) for size in p.shape)}]"
+        for key, p in container._parameters.items()
+    ]
+    body = "\n    ".join(lines)
+    return f"{name}(\n    {body}\n)"
+
+
+class ParameterList(Module):
+    """Parameters in a list, registered as parameters named by position (``"0"``, ``"1"`` ...),
+    as PyTorch's ``nn.ParameterList``: a model's ``self.scales = ParameterList([...])`` names
+    them ``scales.0``, ``scales.1`` ... in ``named_parameters()`` and the ``state_dict``, so an
+    optimizer steps them and ``to()`` moves them.
+
+    Indexing (``pl[0]``, ``pl[-1]``, ``pl[1:]``: a ParameterList of the same parameters),
+    ``len``, iteration, ``pl[i] = p``, ``append``, ``extend`` and ``+=``, as in PyTorch. An item
+    that is a tensor but not a Parameter is made one (trained, as PyTorch's ``Parameter(t)``);
+    anything else is a TypeError. A parameter under another name than the next position
+    (``pl.head = p``) is refused, as it would have no position, and so is an item set to None
+    or deleted (PyTorch's has no deletion). It has no ``forward``.
+    """
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Tensor) and name not in self._parameters:
+            position = str(len(self._parameters))
+            if name != position:
+                raise ConfigError(
+                    f"ParameterList: a parameter is named by its position ({position} comes "
+                    f"next), not {name!r}: add it with .append(parameter), replace one with "
+                    "pl[i] = parameter"
+                )
+        if value is None and name in self._parameters:  # a gap in the positions
+            raise ConfigError(f"ParameterList: cannot set item {name} to None")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self[int(name)]
+        super().__delattr__(name)
+
+    def __delitem__(self, index: Any) -> None:
+        raise TypeError(
+            f"ParameterList: cannot delete item {index}, as PyTorch's cannot (the others keep "
+            "their positions); build a new one without it, e.g. nn.ParameterList([*pl[:i], "
+            "*pl[i + 1:]])"
+        )
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._parameters.values())
+        if isinstance(index, slice):
+            return type(self)(items[index])
+        return items[_position("ParameterList", index, len(items), "parameters")]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        """Replace the parameter at ``index`` (the new one keeps the name ``"<index>"``)."""
+        position = _position("ParameterList", index, len(self), "parameters")
+        setattr(self, str(position), _as_parameter("ParameterList", f"item {position}", value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(list(self._parameters.values()))
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value: Any) -> ParameterList:
+        """Add ``value`` at the end; returns ``self``."""
+        setattr(self, str(len(self)), _as_parameter("ParameterList", f"item {len(self)}", value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Add each of ``values`` at the end, in order; returns ``self``. Every one is checked
+        before any is added."""
+        if not isinstance(values, Iterable) or isinstance(values, (str, bytes, Mapping, Tensor)):
+            hint = (
+                "; add one parameter with .append(parameter)" if isinstance(values, Tensor) else ""
+            )
+            raise TypeError(
+                f"ParameterList: expected an iterable of parameters (a list), not "
+                f"{type_name(values)}{hint}"
+            )
+        values = list(values)
+        params = [
+            _as_parameter("ParameterList", f"item {len(self) + offset}", value)
+            for offset, value in enumerate(values)
+        ]
+        for param in params:
+            setattr(self, str(len(self)), param)
+        return self
+
+    def __repr__(self) -> str:
+        return _parameters_repr(self)
+
+
+class ParameterDict(Module):
+    """Parameters by name, registered as parameters under their keys, as PyTorch's
+    ``nn.ParameterDict``: ``self.shifts = ParameterDict({"low": Parameter(b)})`` names it
+    ``shifts.low`` in ``named_parameters()`` and the ``state_dict``.
+
+    ``pd[key]``, ``pd[key] = p``, ``del pd[key]``, ``len``, ``in``, iteration over the keys (in
+    the order they were added; a plain dict given to the constructor or ``update`` is added in
+    the order of its sorted keys, as PyTorch adds it), ``keys()``, ``values()``, ``items()``,
+    ``get(key, default)``, ``update(mapping or pairs)``, ``pop(key)``, ``clear()``. A key is
+    checked as a ModuleDict's (a string, not empty, without ``"."``, not an attribute a module
+    has already); a value that is a tensor but not a Parameter is made one (trained, as in
+    PyTorch), anything else is a TypeError. It has no ``forward``.
+    """
+
+    def __init__(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _check_key(self, key, self._parameters, "a parameter")
+        setattr(self, key, _as_parameter("ParameterDict", f"the value of key {key!r}", value))
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._parameters:
+            raise KeyError(key)
+        Module.__delattr__(self, key)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._parameters))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parameters
+
+    def keys(self) -> list[str]:
+        """The keys, in the order they were added."""
+        return list(self._parameters)
+
+    def values(self) -> list[Parameter]:
+        """The parameters, in the order of :meth:`keys`."""
+        return list(self._parameters.values())
+
+    def items(self) -> list[tuple[str, Parameter]]:
+        """``(key, parameter)`` pairs, in the order of :meth:`keys`."""
+        return list(self._parameters.items())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The parameter of ``key``, or ``default`` where there is none."""
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        """Remove ``key`` and return its parameter."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        """Remove every parameter."""
+        for key in list(self._parameters):
+            del self[key]
+
+    def update(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Add (or replace) the parameters of a mapping (a dict, a ParameterDict), or of an
+        iterable of ``(key, parameter)`` pairs. Every pair is checked before any is added. They
+        are added in PyTorch's order: a ParameterDict's, an ``OrderedDict``'s and the pairs' own
+        order, and a plain dict's keys sorted (``{"b": p, "a": q}`` gives ``a`` then ``b``), so a
+        model's parameters and ``state_dict`` are in the order of the same PyTorch model's."""
+        pairs = _pairs("ParameterDict.update", parameters, "parameter")
+        for key, _ in pairs:
+            _check_key(self, key, self._parameters, "a parameter")
+        if isinstance(parameters, Mapping) and not isinstance(parameters, OrderedDict):
+            pairs.sort(key=operator.itemgetter(0))  # PyTorch's order: a dict's keys sorted
+        checked = []
+        for key, value in pairs:
+            _check_key(self, key, self._parameters, "a parameter")
+            checked.append(
+                (key, _as_parameter("ParameterDict", f"the value of key {key!r}", value))
+            )
+        for key, value in checked:
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return _parameters_repr(self)

@@ -500,25 +500,34 @@ class Module:
 
 
 def _refuse_unregistered_modules(module: Module, name: str, value: Any) -> None:
-    """Refuse a plain list, tuple or dict holding modules: PyTorch keeps it as a plain attribute
-    without a word, so its layers' parameters are in no ``parameters()``, optimizer or
-    ``state_dict`` (they get gradients that nothing steps, zeroes or saves), and ``train()``,
-    ``eval()`` and ``to()`` miss them. ``nn.ModuleList`` / ``nn.ModuleDict`` register them. A
-    list of anything else (sizes, names, arrays) is kept as before."""
+    """Refuse a plain list, tuple or dict holding modules or parameters: PyTorch keeps it as a
+    plain attribute without a word, so its layers' parameters (or the parameters themselves)
+    are in no ``parameters()``, optimizer or ``state_dict`` (they get gradients that nothing
+    steps, zeroes or saves), and ``train()``, ``eval()`` and ``to()`` miss them.
+    ``nn.ModuleList`` / ``nn.ModuleDict`` register modules, ``nn.ParameterList`` /
+    ``nn.ParameterDict`` parameters. A list of anything else (sizes, names, arrays, tensors
+    that are not parameters) is kept as before."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in items:
         if isinstance(item, Module):
-            kind = type(value).__name__
-            container = (
-                "nn.ModuleDict({...})" if isinstance(value, dict) else "nn.ModuleList([...])"
-            )
-            raise TypeError(
-                f"{type(module).__name__}.{name}: a {kind} holding modules ({kind}[{key!r}] is "
-                f"{type(item).__name__}) would not be registered: their parameters would be in no "
-                "parameters(), optimizer or state_dict, and train(), eval() and to() would miss "
-                f"them; hold them in {container}, as in PyTorch (or keep the reference "
-                "unregistered on purpose with object.__setattr__)"
-            )
+            held, theirs, containers = "modules", "their parameters", ("ModuleDict", "ModuleList")
+        elif isinstance(item, Parameter):
+            held, theirs, containers = "parameters", "they", ("ParameterDict", "ParameterList")
+        else:
+            continue
+        kind = type(value).__name__
+        container = (
+            f"nn.{containers[0]}({{...}})"
+            if isinstance(value, dict)
+            else f"nn.{containers[1]}([...])"
+        )
+        raise TypeError(
+            f"{type(module).__name__}.{name}: a {kind} holding {held} ({kind}[{key!r}] is "
+            f"{type(item).__name__}) would not be registered: {theirs} would be in no "
+            "parameters(), optimizer or state_dict, and train(), eval() and to() would miss "
+            f"them; hold them in {container}, as in PyTorch (or keep the reference "
+            "unregistered on purpose with object.__setattr__)"
+        )
 
 
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:

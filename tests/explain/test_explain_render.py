@@ -328,9 +328,9 @@ def test_latex_text_writes_angle_brackets_and_bars_in_maths() -> None:
     """In LaTeX's default font encoding a bare < > | in text prints as ¡ ¿ —."""
     from chainrule.explainer.render_latex import escape
 
-    assert escape("2 inputs -> 3 | x <b>") == r"2 inputs -$>$ 3 $|$ x $<$b$>$"
+    assert escape("2 inputs -> 3 | x <b>") == r"2 inputs $\to$ 3 $|$ x $<$b$>$"
     document = cr.explainer.render(cr.explain(*cr.explainer.seed_model()), "latex")
-    assert r"2 inputs -$>$ 2 logistic" in document
+    assert r"2 inputs $\to$ 2 logistic" in document
 
 
 def test_weights_of_units_past_9_are_written_with_a_comma() -> None:

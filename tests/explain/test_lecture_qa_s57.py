@@ -144,6 +144,7 @@ def test_a_batchs_symbolic_E_is_the_focused_cases_share_and_the_words_say_so():
 def _prose_lines(latex: str) -> list[str]:
     """The LaTeX document's lines outside equations, with their $...$ maths taken out."""
     body = re.sub(r"\\begin\{align\*\}.*?\\end\{align\*\}", "", latex, flags=re.S)
+    body = re.sub(r"\\texttt\{(?:[^{}]|\{\})*\}", "", body)  # code (sympy's plain text)
     return [re.sub(r"\$[^$]*\$", "", line) for line in body.splitlines()]
 
 

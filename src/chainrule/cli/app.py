@@ -53,6 +53,8 @@ def file_path_value(text: str) -> Path:
     # here, not at the top: importing chainrule.files loads the core (NumPy), which --help skips
     from chainrule.files import file_path_problem
 
+    if not text:  # path_value's "name a file or directory" offers what is refused here
+        raise typer.BadParameter("'' is empty; give the name of the file to write")
     path = path_value(text)
     problem = file_path_problem(text)
     if problem is not None:

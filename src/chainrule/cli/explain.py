@@ -17,7 +17,7 @@ import typer
 
 from chainrule.cli import on_disk
 from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, path_value
-from chainrule.errors import DataError, UserError
+from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
     from collections.abc import Callable
@@ -100,8 +100,13 @@ def _read_cases(text: str, path: Path, what: str):
     if kind and path.exists():
         if kind == ".npy":
             return _npy_numbers(path, what)
-        if kind == ".json":
-            return json.loads(path.read_text())
+        if kind == ".json":  # as chainrule reads every JSON file: a regular file, capped
+            from chainrule.io import read_json
+
+            try:
+                return read_json(path)
+            except ModelFileError as error:  # "x.json: is a pipe, not a JSON file ..."
+                raise DataError(f"--{what} {error}") from None
         from chainrule.data import read_table
 
         # a line is a case, read as predict reads it: a BOM, a header line, checked numbers

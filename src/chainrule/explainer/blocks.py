@@ -16,7 +16,15 @@ from chainrule.explainer.notation import Math, Notation, num
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Checked, Derivation
 
-Inline = list["str | Math"]
+Inline = list["str | Math"]  # str includes Code
+
+
+class Code(str):
+    """Text of a paragraph that is code, not prose: sympy's plain text of an expression, which
+    Markdown would read as emphasis (``*``, ``_``) and LaTeX sets in text, not maths. The text
+    prints it as it is, Markdown as a code span, LaTeX in ``\\texttt``, HTML in ``<code>``."""
+
+    __slots__ = ()
 
 
 @dataclass

@@ -1,10 +1,13 @@
 """The derivation laid out once, as blocks (headings, paragraphs, equations, tables).
 
 Every renderer (text, Markdown, LaTeX, HTML) walks the same blocks, so the formats cannot tell
-different stories. The sections are written in :mod:`~chainrule.explainer.sections_forward`
-(the forward pass and E), :mod:`~chainrule.explainer.sections_backward` (dE/dy, dE/dz layer by
-layer) and :mod:`~chainrule.explainer.sections_checks` (dE/dw, the perturbation view, the proof,
-the summary of the checks).
+different stories. A paragraph's parts are text, symbols
+(:class:`~chainrule.explainer.notation.Math`) and :class:`Code` (text set as code: sympy's
+plain text of an expression). The sections are written in
+:mod:`~chainrule.explainer.sections_forward` (the forward pass and E),
+:mod:`~chainrule.explainer.sections_backward` (dE/dy, dE/dz layer by layer) and
+:mod:`~chainrule.explainer.sections_checks` (dE/dw, the perturbation view, the proof, the
+summary of the checks).
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from chainrule.explainer import (
     sections_forward,
     sections_teaching,
 )
-from chainrule.explainer.blocks import Block, Builder, Equation, Heading, Options, Para, Table
+from chainrule.explainer.blocks import (
+    Block,
+    Builder,
+    Code,
+    Equation,
+    Heading,
+    Options,
+    Para,
+    Table,
+)
 from chainrule.explainer.notation import get_notation
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Derivation
 
-__all__ = ["Block", "Equation", "Heading", "Options", "Para", "Table", "build"]
+__all__ = ["Block", "Code", "Equation", "Heading", "Options", "Para", "Table", "build"]
 
 
 def build(

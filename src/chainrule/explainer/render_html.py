@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from chainrule.errors import extras_needed_by
-from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
 from chainrule.explainer.notation import Math, symbols_in
 from chainrule.explainer.render_text import check_mark, check_style
 
@@ -57,8 +57,7 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
                 title = block.text
             parts.append(f"<h{block.level}>{_with_symbols(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
-            text = "".join(html.escape(p) if isinstance(p, str) else mathml(p) for p in block.parts)
-            parts.append(f"<p>{text}</p>")
+            parts.append(f"<p>{_inline(block.parts)}</p>")
         elif isinstance(block, Equation):
             parts.append(_equation(block))
         elif isinstance(block, Table):
@@ -88,11 +87,21 @@ def mathml(formula: Math | str, display: str = "inline") -> str:
     return element
 
 
+def _inline(parts: list[str | Math]) -> str:
+    """A paragraph's parts: text escaped, :class:`Code` in ``<code>``, symbols as MathML."""
+    return "".join(
+        f"<code>{html.escape(p)}</code>" if isinstance(p, Code)
+        else html.escape(p) if isinstance(p, str)
+        else mathml(p)
+        for p in parts
+    )  # fmt: skip
+
+
 def _with_symbols(text: str) -> str:
     """A heading's (or a table's header's, cell's or caption's) text, escaped, with the symbols
     in it (``nudge y_1``, ``∂E/∂y_1``) set as MathML like every other formula on the page,
     rather than with a literal underscore."""
-    return "".join(html.escape(p) if isinstance(p, str) else mathml(p) for p in symbols_in(text))
+    return _inline(symbols_in(text))
 
 
 def _equation(eq: Equation) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
-from chainrule.explainer.notation import Math, symbols_in
+from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.notation import Math, num, symbols_in
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Checked, Derivation
@@ -26,19 +26,41 @@ _UNICODE = {
 def escape(text: str) -> str:
     """Plain text made safe for LaTeX (special characters and the Unicode symbols we use).
     A hyphen followed by another is closed with ``{}``: in text mode LaTeX joins ``--`` into an
-    en-dash and ``---`` into an em-dash, which would print ``--unit`` as "–unit"."""
+    en-dash and ``---`` into an em-dash, which would print ``--unit`` as "–unit". An arrow
+    ``->`` (the title's "2 inputs -> 2 logistic") is one: ``$\\to$``, not a hyphen and a
+    ``$>$``; a ``<`` or ``>`` of its own is set in maths (:data:`_UNICODE`)."""
     out = []
-    for k, ch in enumerate(text):
+    k = 0
+    while k < len(text):
+        ch = text[k]
+        if text.startswith("->", k):
+            out.append(r"$\to$")
+            k += 2
+            continue
         if ch == "-" and text.startswith("-", k + 1):
             out.append("-{}")
         else:
             out.append(_SPECIAL.get(ch) or _UNICODE.get(ch) or ch)
+        k += 1
     return "".join(out)
 
 
 def _inline(parts: list[str | Math]) -> str:
-    """Text and symbols as LaTeX: the text escaped, each symbol in math mode."""
-    return "".join(escape(p) if isinstance(p, str) else f"${p.latex}$" for p in parts)
+    """Text and symbols as LaTeX: the text escaped (:class:`Code` as :func:`_code`), each symbol
+    in math mode."""
+    return "".join(
+        _code(p) if isinstance(p, Code)
+        else escape(p) if isinstance(p, str)
+        else f"${p.latex}$"
+        for p in parts
+    )  # fmt: skip
+
+
+def _code(text: str) -> str:
+    """Code in ``\\texttt``, free to break after each ``*`` and ``/`` as at its spaces: sympy's
+    ``-0.0692310668887523*(-0.132893004116449 - ...`` ran 180pt past the line, unbroken."""
+    escaped = escape(text).replace("*", r"*\allowbreak{}").replace("/", r"/\allowbreak{}")
+    return rf"\texttt{{{escaped}}}"
 
 
 def _with_symbols(text: str) -> str:
@@ -57,7 +79,8 @@ def _check(check: Checked | None) -> str:
     elif check.unresolved:  # no ✓: 0 would pass too (render_text.check_mark says the same)
         tolerance = check.tolerance
         if math.isfinite(tolerance):
-            number, said, near = f"{tolerance:.2g}", "fd within it of 0", r",\ \text{near 0}"
+            number, said = _number(tolerance, 2), "fd within it of 0"
+            near = r",\ \text{near 0}"
         else:
             number, said = (r"\infty" if tolerance > 0 else r"\text{NaN}"), "any value passes"
         mark = rf"?\ \text{{no verdict (tolerance }}{{{number}}}\text{{, {said})}}"
@@ -65,13 +88,14 @@ def _check(check: Checked | None) -> str:
         mark = r"\checkmark"
     # the finite difference in braces: an ordinary number, so that a negative one reads as
     # "fd -0.43" with its sign, not as the subtraction "fd - 0.43"
-    return (
-        rf"&& {mark}\ \text{{fd }}{{{check.numeric:.6g}}},\ "
-        rf"\text{{diff }}{check.difference:.1e}".replace("e-", r"\text{e-}").replace(
-            "e+", r"\text{e+}"
-        )
-        + near
-    )
+    fd, diff = _number(check.numeric, 6), _number(check.difference, 2)
+    return rf"&& {mark}\ \text{{fd }}{{{fd}}},\ \text{{diff }}{diff}{near}"
+
+
+def _number(value: float, digits: int) -> str:
+    """A check's number in LaTeX as every value of the document is written
+    (:func:`~chainrule.explainer.notation.num`): ``1.2\\times 10^{-11}``, not ``1.2e-11``."""
+    return num(value, digits, paren=False).latex
 
 
 def render_latex(d: Derivation, notation: str | None = None, options: Options | None = None) -> str:
@@ -82,7 +106,10 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
             command = "section" if block.level == 1 else "subsection"
             body.append(rf"\{command}*{{{_with_symbols(block.text)}}}")
         elif isinstance(block, Para):
-            body.append(_inline(block.parts) + "\n")
+            text = _inline(block.parts)
+            if any(isinstance(p, Code) for p in block.parts):  # \texttt's spaces do not stretch
+                text = rf"{{\raggedright {text}\par}}"
+            body.append(text + "\n")
         elif isinstance(block, Equation):
             body.append(_equation(block))
         elif isinstance(block, Table):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
+from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
 from chainrule.explainer.notation import Math, symbols_in
 from chainrule.explainer.render_text import check_mark
 
@@ -37,11 +37,21 @@ _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def _inline(parts: list[str | Math]) -> str:
-    """Text and symbols: the text as it is (no raw HTML: see :data:`_TAG_START`), each symbol
-    as ``$...$`` maths."""
+    """Text and symbols: the text as it is (no raw HTML: see :data:`_TAG_START`), :class:`Code`
+    as a code span (sympy's ``a*b*c`` would read as emphasis), each symbol as ``$...$`` maths."""
     return "".join(
-        _TAG_START.sub("&lt;", p) if isinstance(p, str) else f"${p.latex}$" for p in parts
-    )
+        _code(p) if isinstance(p, Code)
+        else _TAG_START.sub("&lt;", p) if isinstance(p, str)
+        else f"${p.latex}$"
+        for p in parts
+    )  # fmt: skip
+
+
+def _code(text: str) -> str:
+    """A code span: fenced by one backtick more than the longest run of them in ``text``."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _with_symbols(text: str) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 from chainrule.errors import counted
 from chainrule.explainer.blocks import (
     Builder,
+    Code,
     Equation,
     Heading,
     Para,
@@ -468,8 +469,11 @@ def symbolic(b: Builder) -> None:
             ]
         )
     )
-    sum_form = Math(s["sum_form"], s["sum_form_latex"])
-    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [sum_form], wide=True))
+    sum_terms = Math(s["sum_terms"], s["sum_form_latex"])
+    b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [sum_terms], wide=True))
+    # sympy's plain text alone, no LaTeX: every format sets it as code
+    first = Code(s["first_dE_dz"])
+    b.add(Para(["with each ", n.dE_dz(layer + 1, j), " = ", first, f" ({j} = 1) ..."]))
     if status == "proved":
         verdict = f"sympy simplifies their difference to {s['difference']}; with the numbers "
         verdict += f"substituted both give {s['value']:.12g}"

@@ -476,6 +476,8 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
         "derivative": str(derivative),
         "derivative_latex": sympy.latex(derivative, symbol_names=latex),
         "sum_form": f"{shown}  with each {each} = {first} ({j} = 1) ...",
+        "sum_terms": str(shown),
+        "first_dE_dz": first,
         "sum_form_latex": " + ".join(f"{w.latex} {dz.latex}" for w, dz in zip(w_row, dE_dz)),
         "general": e.general.spelled(*general_names(n, layer, i, j)),
     }

@@ -383,7 +383,10 @@ def test_a_semicolon_file_with_decimal_commas_is_told_its_separator(tmp_path):
     text = "a;b;label\n0,5;1,25;1\n2,0;3,5;0\n"
     with pytest.raises(DataError, match=r"line 2: 3 fields, expected 1; the line holds ';'"):
         data.read_csv(write(tmp_path, text, "decimal-commas.csv"))
-    with pytest.raises(DataError, match=r"line 2: 3 fields, expected 2$"):  # no hint to give
+    # the expected width is the header's, said so
+    with pytest.raises(
+        DataError, match=r"line 2: 3 fields, expected 2: the header on line 1 has 2$"
+    ):
         data.read_csv(write(tmp_path, "a,label\n1,2,3\n", "ragged.csv"))
 
 

@@ -415,10 +415,19 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
     from chainrule.train.metrics import target_array
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
-    from chainrule.cli.train import model_input_width
+    from chainrule.cli.train import first_line_width, model_input_width
+    from chainrule.train.runs import table_options
 
-    table = data.read_table(path, columns=widths[0], check_width=model_input_width(path, widths[0]))
-    if len(table.names or table.body[0][1]) != widths[0] + 1:
+    # read as the run's training read its file: its delimiter, a label column not the last
+    options = table_options(info.get("meta", {}).get("run"))
+    delimiter = options.get("delimiter")
+    if options.get("label_column") is None:
+        check = model_input_width(path, widths[0])
+        table = data.read_table(path, delimiter=delimiter, columns=widths[0], check_width=check)
+        width = len(table.names or table.body[0][1])
+    else:  # labelled_data reads the cells, the label's column where the run had it
+        width = first_line_width(path, delimiter)
+    if width != widths[0] + 1:
         return None
     # read in float64, as --target's numbers are (_check_fits_the_model then checks them
     # against the model's dtype): a regression target is the number written, not its float32

@@ -66,8 +66,22 @@ def train(
     task: str = typer.Option(
         None,
         show_default="classification",
-        help="what a CSV file's last column holds: classification (integer classes) or "
-        "regression (real numbers)",
+        help="what a CSV file's label column holds: classification (integer classes or class "
+        "names) or regression (real numbers)",
+    ),
+    label_column: str = typer.Option(
+        None,
+        "--label-column",
+        metavar="NAME|NUMBER",
+        show_default="the last column",
+        help="a CSV file's label column: its name in the header, or its number counted from 1 "
+        "(-1 is the last)",
+    ),
+    delimiter: str = typer.Option(
+        None,
+        "--delimiter",
+        show_default="',' (tab for a .tsv file)",
+        help="what separates a CSV file's columns: one character, such as ';', or tab",
     ),
     loss: str = typer.Option(
         None,
@@ -152,6 +166,8 @@ def train(
         "loss": loss, "optimizer": optimizer, "lr": lr, "momentum": momentum,
         "weight_decay": weight_decay, "epochs": epochs, "seed": seed, "schedule": schedule,
         "early_stopping": early_stopping, "dtype": dtype,
+        "label_column": runs.parse_label_column(label_column),
+        "delimiter": runs.parse_delimiter(delimiter),
     }  # fmt: skip
     parsed_batch = runs.parse_batch_size(batch_size)
     if parsed_batch != "default":
@@ -1151,13 +1167,16 @@ def labelled_data(
         image_shape = None
     names = label_names(info)
     task = _table_task(data, info)
+    table = runs.table_options(meta.get("run"))  # its label column and delimiter
     n_inputs = runs.told_input_width(info)
     # before its last column is read as labels (a file has no --part: read_dataset says so)
     if n_inputs is not None and part is None and runs.is_table_file(data):
         from chainrule.data.csvfile import check_table_width
 
-        check_table_width(data, label_column_present(data, n_inputs, model_path))
-    raw = runs.read_dataset(data, task, dtype, pixels, names, part, image_shape, for_model=True)
+        check_table_width(data, label_column_present(data, n_inputs, model_path),
+                          table.get("delimiter"))  # fmt: skip
+    raw = runs.read_dataset(data, task, dtype, pixels, names, part, image_shape, for_model=True,
+                            table=table)  # fmt: skip
     _check_image_shape(data, raw.meta.get("image_shape"), image_shape)  # digits' too
     runs.check_model_fits(info, raw, str(model_path))  # the inputs first: another dataset
     if runs.is_table_file(data):  # a header naming the columns in another order
@@ -1595,6 +1614,16 @@ def _refuse_decimal_commas(path: Path, table: Any, n_features: int) -> None:
     )
 
 
+def first_line_width(path: Path, delimiter: str | None) -> int:
+    """The number of fields on a file's first line (0 where it cannot be read: the reader
+    then says why)."""
+    from chainrule.data.csvfile import check_table_width
+
+    widths: list[int] = []
+    check_table_width(path, lambda width, line: widths.append(width), delimiter)
+    return widths[0] if widths else 0
+
+
 def read_feature_rows(
     path: Path,
     n_features: int | None,
@@ -1618,11 +1647,20 @@ def read_feature_rows(
     :func:`chainrule.data.idx.check_rows_scaled`).
     """
     from chainrule.data import read_table
-    from chainrule.data.csvfile import check_fits
+    from chainrule.data.csvfile import check_fits, without_label_column
     from chainrule.data.idx import check_rows_scaled
+    from chainrule.train.runs import table_options
 
     check = None if n_features is None else model_input_width(path, n_features)
-    table = read_table(path, columns=n_features, check_width=check)
+    # as the model's training file was read: its delimiter, and a label column not the last
+    options = table_options((model_info or {}).get("meta", {}).get("run"))
+    delimiter, label = options.get("delimiter"), options.get("label_column")
+    wide = n_features is not None and first_line_width(path, delimiter) > n_features
+    if label is not None and wide:
+        table = read_table(path, delimiter=delimiter, text_column=label, check_width=check)
+        table = without_label_column(path, table, label)
+    else:
+        table = read_table(path, delimiter=delimiter, columns=n_features, check_width=check)
     if n_features is None:
         n_features = len(table.names or table.body[0][1])
     table = _header_of_trained_names(path, table, n_features, model_info)

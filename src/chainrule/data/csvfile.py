@@ -24,9 +24,21 @@ from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 
 
+class _LastColumn:
+    """The type of :data:`LAST_COLUMN`."""
+
+    def __repr__(self) -> str:
+        return "LAST_COLUMN"
+
+
+#: ``read_csv``'s label column when none is given: the last, unless a header names another
+#: column as a label (refused; ``label_column=-1`` reads the last all the same).
+LAST_COLUMN: Any = _LastColumn()
+
+
 def read_csv(
     path: str | os.PathLike,
-    label_column: int | str = -1,
+    label_column: int | str = LAST_COLUMN,
     header: bool | None = None,
     task: str = "classification",
     n_classes: int | None = None,
@@ -41,7 +53,10 @@ def read_csv(
     Args:
         path: the file.
         label_column: index of the label column (negative counts from the end) or, with a
-            header, its name.
+            header, its name. By default (:data:`LAST_COLUMN`) the last column, and a header
+            that names another column as a label (``target,age,smoker``; the names of
+            :data:`_LABEL_NAMES`) is refused, naming that column, rather than read with
+            ``smoker`` as the label (``-1`` reads it so).
         header: whether line 1 names the columns; ``None`` decides from the line itself (a
             header if any cell in it is not a number). A header names every column, each
             once (in any case): an empty or repeated name is refused.
@@ -72,15 +87,18 @@ def read_csv(
     check_float_dtype(str(path), dtype)
     if input_dtype is not None:
         check_float_dtype(str(path), input_dtype, "input_dtype")
+    given = label_column is not LAST_COLUMN
+    label_column = label_column if given else -1
     text = label_column if task == "classification" else None  # class names may be text
-    table = read_table(path, header, delimiter, text_column=text)
+    hint = None if given or task != "classification" else _text_column_hint
+    table = read_table(path, header, delimiter, text_column=text, text_hint=hint)
     values, names, body = table.values, table.names, table.body
     width = values.shape[1]
     if width < 2:
-        first = table.body[0][1][0] if table.body else ""
+        line, cells = table.body[0] if table.body else (1, [""])
         raise DataError(
-            f"{path}: need at least one feature column and a label column, got {width}"
-            f"{_separator_hint(first, 'the line')}"
+            f"{path}, line {line}: need at least one feature column and a label column, got "
+            f"{width}{_separator_hint(cells[0], 'the line')}"
         )
     label_index = _label_index(path, label_column, names, width)
     check_fits(path, table, np.dtype(dtype))
@@ -101,6 +119,8 @@ def read_csv(
             _check_not_one_hot(path, values, labels, label_index, names)
         y = _targets(path, labels, lines, task, n_classes, names, label_index, for_model)
         class_names = None
+    if not given:  # after the labels, whose refusals name such a column already
+        _refuse_label_named_elsewhere(path, names)
     feature_names = None
     if names:
         feature_names = [n for i, n in enumerate(names) if i != label_index]
@@ -248,6 +268,8 @@ def _named_classes(
     for text, line in zip(texts, lines):
         if not text:
             raise DataError(f"{path}, line {line}, {where}: an empty cell is not a class{hint}")
+    if known is None:
+        _refuse_names_alike(path, texts, lines, where)
     names = list(known) if known is not None else sorted(set(texts))
     number = {name: k for k, name in enumerate(names)}
     for text, line in zip(texts, lines):
@@ -262,6 +284,21 @@ def _named_classes(
             f"{n_classes}"
         )
     return np.array([number[text] for text in texts], dtype=np.int64), names
+
+
+def _refuse_names_alike(path: Path, texts: list[str], lines: list[int], where: str) -> None:
+    """Refuse class names that differ only in letter case (``cat`` and ``CAT``, a ``Dog``
+    among ``dog``; the cells are stripped, so ``'dog '`` is ``dog``): each became a class of
+    its own, silently. Which spelling is meant is the user's to say, so neither is chosen."""
+    first: dict[str, tuple[str, int]] = {}
+    for text, line in zip(texts, lines):
+        other, at = first.setdefault(text.casefold(), (text, line))
+        if other != text:
+            raise DataError(
+                f"{path}, {where}: class names {_shown(other)} (line {at}) and {_shown(text)} "
+                f"(line {line}) differ only in letter case, and would be two classes; write "
+                "each class one way"
+            )
 
 
 @dataclass
@@ -283,6 +320,7 @@ def read_table(
     columns: int | None = None,
     text_column: int | str | None = None,
     check_width: Callable[[int, int], None] | None = None,
+    text_hint: Callable[[list[str] | None, int], str] | None = None,
 ) -> Table:
     """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
     finite raises DataError naming the file, the line and the column.
@@ -301,6 +339,9 @@ def read_table(
     not for a cell it has in a place the reader expected a number (a text label among a
     model's inputs); for a file of one column, its DataError gains the hint that line 1 holds
     another separator (``;``).
+
+    ``text_hint(names, j)``: the end of the message for a column ``j`` of text on every row
+    (words, where numbers were expected), as :func:`read_csv` says where the labels may be.
 
     A header whose first cell is ``#``, a space and more (``# a,b,c``, as ``numpy.savetxt``
     writes one) is refused: comment lines are not skipped, and as the header it would name
@@ -331,14 +372,16 @@ def read_table(
     width = len(names) if names else len(body[0][1])
     if check_width is not None:
         _check_width(check_width, width, rows[0])
+    _check_widths(path, body, width, names, rows[0][0])  # before the text column is set aside
+    hints = (delimiter, text_hint)
     if text is None:
-        return Table(_parse(path, body, width, names, columns), names, body)
+        return Table(_parse(path, body, width, names, columns, hints), names, body)
     # the text column's cells stand aside; its place in the numbers holds 0, so every other
-    # column keeps its number in messages (a ragged row is still refused by the parse)
-    _check_widths(path, body, width, names)  # before the text column is set aside
+    # column keeps its number in messages
     texts = [cells[text].strip() for _, cells in body]
     zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
-    return Table(_parse(path, zeroed, width, names, columns), names, body, texts)
+    table = _parse(path, zeroed, width, names, columns, hints)
+    return Table(table, names, body, texts)
 
 
 def _check_not_a_comment(
@@ -409,7 +452,11 @@ def _default_delimiter(path: Path) -> str:
     return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
-def check_table_width(path: str | os.PathLike, check_width: Callable[[int, int], None]) -> None:
+def check_table_width(
+    path: str | os.PathLike,
+    check_width: Callable[[int, int], None],
+    delimiter: str | None = None,
+) -> None:
     """``check_width`` (as :func:`read_table` takes it) called with the number of fields on
     the file's first line and that line's number, before anything else is read: every line
     has as many, so a file for a model, refused for its width here, is never refused for a
@@ -417,13 +464,16 @@ def check_table_width(path: str | os.PathLike, check_width: Callable[[int, int],
     as a label "0.2 is not an integer class"). A file that cannot be read is left to the
     reader, which says why, and so is one whose first line is a ``#`` comment, whose width
     says nothing of the rows': the reader names the comment (as the header it is refused;
-    of another width than the rows, it is named by the ragged line below)."""
+    of another width than the rows, it is named by the ragged line below). ``delimiter``: as
+    :func:`read_table` takes it."""
     path = Path(path)
+    if delimiter is None:
+        delimiter = _default_delimiter(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            first = next(_records_in(f, _default_delimiter(path)), None)
-    except (OSError, UnicodeDecodeError, _MalformedCSV):
-        return
+            first = next(_records_in(f, delimiter), None)
+    except (OSError, UnicodeDecodeError, _MalformedCSV, TypeError):  # TypeError: a delimiter
+        return  # csv cannot split on, refused by the reader
     if first is not None and not _is_comment_not_a_name(first[1]):
         _check_width(check_width, len(first[1]), first)
 
@@ -486,7 +536,24 @@ def _has_text_header(rows: list[tuple[int, list[str]]], text: int) -> bool:
     if not _looks_like_header(first[text : text + 1]):
         return False
     below = [cells[text] for _, cells in rows[1:] if len(cells) > text]
-    return bool(below) and all(_NUMBER.fullmatch(cell) for cell in below)
+    if bool(below) and all(_NUMBER.fullmatch(cell) for cell in below):
+        return True
+    return _names_no_class(first, text, [[cell] for cell in below])
+
+
+def _names_no_class(first: list[str], j: int, below: list[list[str]]) -> bool:
+    """Whether line 1's cells ``first``, text in the label column ``j`` over rows of class
+    names (the label cells ``below``, each a list of one), are a header: its other cells are
+    numbers (column names that are numbers: wavelengths, years) and its label cell is text no
+    other line holds as a label, in any case (``400,410,420,species`` over ``setosa`` and
+    ``versicolor``; ``0.5,1.2,setosa`` over more setosa is a case). Where no class below
+    occurs twice (a few cases, one of each class), line 1's own is no odd one out: a case."""
+    if not all(_NUMBER.fullmatch(cell) for k, cell in enumerate(first) if k != j):
+        return False
+    labels = [cells[0].strip().casefold() for cells in below if len(cells) == 1]
+    if len(set(labels)) == len(labels):
+        return False
+    return first[j].strip().casefold() not in labels
 
 
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -576,7 +643,9 @@ def _has_header(rows: list[tuple[int, list[str]]], columns: int | None) -> bool:
     if columns is None or not _looks_like_header(first[columns:]):
         return False
     below = [cells[columns:] for _, cells in rows[1:]]
-    return bool(below) and not any(_looks_like_header(cells) for cells in below)
+    if bool(below) and not any(_looks_like_header(cells) for cells in below):
+        return True
+    return len(first) == columns + 1 and _names_no_class(first, columns, below)
 
 
 #: A cell that starts as a number does (a digit, maybe after a sign or a point) but is none:
@@ -616,13 +685,16 @@ def _separator_hint(cell: str, what: str = "it") -> str:
     """A hint for a cell holding another separator than the file's (a tab-separated or a
     semicolon-separated file read as CSV), or ""."""
     if "\t" in cell:
-        return f"; {what} holds tabs: name a tab-separated file .tsv"
+        return (
+            f"; {what} holds tabs: name a tab-separated file .tsv (or read_csv takes "
+            "delimiter='\\t', chainrule train --delimiter tab)"
+        )
     other = next((c for c in ";|" if c in cell), None)
     if other is None:
         return ""
     return (
         f"; {what} holds {other!r}: the columns must be separated by commas (or tabs in a "
-        f".tsv file; read_csv takes delimiter={other!r})"
+        f".tsv file; read_csv takes delimiter={other!r}), or train with --delimiter '{other}'"
     )
 
 
@@ -661,6 +733,26 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
     return int(label_column) % width
 
 
+def without_label_column(
+    path: str | os.PathLike, table: Table, label_column: int | str | None
+) -> Table:
+    """``table`` without its label column where ``label_column`` (as :func:`read_csv` takes
+    it; None: the last) is one other than the last: the inputs of a model trained on such a
+    file, in the order it took them. ``table`` was read with that column as its text column
+    (:func:`read_table`), so class names there are no error."""
+    width = table.values.shape[1]
+    j = (
+        width - 1
+        if label_column is None
+        else _label_index(Path(path), label_column, table.names, width)
+    )
+    if j == width - 1:
+        return table
+    names = None if table.names is None else table.names[:j] + table.names[j + 1 :]
+    body = [(line, cells[:j] + cells[j + 1 :]) for line, cells in table.body]
+    return Table(np.delete(table.values, j, axis=1), names, body)
+
+
 def _column_name(names: list[str] | None, j: int) -> str:
     return f"column {j + 1}" + (f" ({_shown(names[j])})" if names else "")
 
@@ -678,14 +770,22 @@ _NUMBER = re.compile(
     r"[ \t]*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity))[ \t]*",
     re.ASCII | re.IGNORECASE,
 )
+#: A number written with a decimal comma (``1,5``), as a spreadsheet of some locales writes it
+_DECIMAL_COMMA = re.compile(r"[ \t]*[+-]?[0-9]+,[0-9]+[ \t]*")
 #: A character no plain number holds: where a file has none, NumPy's parse of it is trusted.
 _NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
 
 
 def _parse(
-    path: Path, body: list[tuple[int, list[str]]], width: int, names, columns: int | None = None
+    path: Path,
+    body: list[tuple[int, list[str]]],
+    width: int,
+    names,
+    columns: int | None = None,
+    hints: tuple[str, Any] = (",", None),
 ) -> np.ndarray:
-    _check_widths(path, body, width, names)
+    """The numbers of rows ``body`` (of ``width`` cells each, checked), their first
+    ``columns``; ``hints``: the delimiter and the ``text_hint`` of :func:`read_table`."""
     hint = _trailing_separator_hint(body, names, width - 1)
     body = [(line, cells[:columns]) for line, cells in body]
     last = width - 1  # the file's last column, whose empty cells get ``hint``
@@ -696,7 +796,7 @@ def _parse(
             raise ValueError("a cell that is not plain ASCII decimal")
         values = np.array(matrix, dtype=np.float64)
     except ValueError:
-        values = _parse_cell_by_cell(path, body, width, names, (last, hint))
+        values = _parse_cell_by_cell(path, body, width, names, (last, hint), hints)
     found = first_non_finite(values)
     if found is not None:
         i, j = found
@@ -716,13 +816,21 @@ def _overflow_hint(cell: str) -> str:
 
 
 def _check_widths(
-    path: Path, body: list[tuple[int, list[str]]], width: int, names: list[str] | None = None
+    path: Path,
+    body: list[tuple[int, list[str]]],
+    width: int,
+    names: list[str] | None = None,
+    header_line: int = 1,
 ) -> None:
+    """Refuse a row of ``body`` of another width than ``width``: the header's (on
+    ``header_line``) where there are ``names``, else the first row's."""
     for line, cells in body:
         if len(cells) != width:
             # one column on line 1 and more below: line 1 was split by another separator
             hint = _separator_hint(",".join(cells), "the line") if width == 1 else ""
             hint = hint or _comment_hint(line, cells, names, body[0])
+            if names and not hint:
+                hint = f": the header on line {header_line} has {width}"
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}{hint}")
 
 
@@ -780,10 +888,19 @@ def check_fits(path: str | os.PathLike, table: Table, dtype: Any) -> None:
 
 
 def _parse_cell_by_cell(
-    path: Path, body, width: int, names, last_hint: tuple[int, str] = (-1, "")
+    path: Path,
+    body,
+    width: int,
+    names,
+    last_hint: tuple[int, str] = (-1, ""),
+    hints: tuple[str, Any] = (",", None),
 ) -> np.ndarray:
     """Parse one cell at a time, to name the first cell that is not a number (an empty cell
-    in column ``last_hint[0]`` ends with the hint ``last_hint[1]``)."""
+    in column ``last_hint[0]`` ends with the hint ``last_hint[1]``; ``hints``, the delimiter
+    and ``text_hint``: a number with a decimal comma in a file separated by ``;`` is said to
+    be one, and a cell of a column of text on every row ends with ``text_hint(names, j)``,
+    see :func:`read_table`)."""
+    delimiter, text_hint = hints
     values = np.empty((len(body), width), dtype=np.float64)
     for i, (line, cells) in enumerate(body):
         for j, cell in enumerate(cells):
@@ -794,11 +911,23 @@ def _parse_cell_by_cell(
             except ValueError:
                 shown = _shown(cell) if cell.strip() else "an empty cell"
                 hint = last_hint[1] if j == last_hint[0] and not cell.strip() else ""
+                if delimiter == ";" and _DECIMAL_COMMA.fullmatch(cell):
+                    point = cell.strip().replace(",", ".")
+                    hint += f"; a decimal comma? write numbers with a decimal point ({point})"
+                if text_hint is not None and _all_text(body, j):
+                    hint += text_hint(names, j)
                 raise DataError(
                     f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"
                     f"{_separator_hint(cell)}{hint}"
                 ) from None
     return values
+
+
+def _all_text(body: list[tuple[int, list[str]]], j: int) -> bool:
+    """Whether column ``j`` holds text, no number and no empty cell, on every row (names)."""
+    return all(
+        j < len(cells) and cells[j].strip() and not _NUMBER.fullmatch(cells[j]) for _, cells in body
+    )
 
 
 #: The largest class label read: a class is an output unit, and no network has 2^31 of them
@@ -838,19 +967,65 @@ def _targets(path, labels, lines, task, n_classes, names, label_index, for_model
 _LABEL_NAMES = ("label", "labels", "target", "class", "y")
 
 
+def _is_label_name(name: str) -> bool:
+    return name.strip().lower() in _LABEL_NAMES
+
+
+def _label_column_remedy(names: list[str] | None, j: int) -> str:
+    """How to read column ``j`` as the labels: by its name where there is a header, else by
+    its number (``label_column`` counts from 0, ``--label-column`` from 1, as messages do)."""
+    if names:
+        name = names[j].strip()
+        typed = name if re.fullmatch(r"[\w.-]+", name) else repr(name)
+        return f"read_csv takes label_column={name!r}, chainrule train --label-column {typed}"
+    return f"read_csv takes label_column={j}, chainrule train --label-column {j + 1}"
+
+
+def _refuse_label_named_elsewhere(path: Path, names: list[str] | None) -> None:
+    """Refuse a header that names a column other than the last as a label
+    (``target,age,smoker``: :data:`_LABEL_NAMES`, in any case) where no label column was
+    given: read with the last column as the label, the file trained a model to predict
+    ``smoker`` from the targets, silently. A last column named as a label too is read."""
+    if not names or _is_label_name(names[-1]):
+        return
+    named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name)]
+    if named:
+        raise DataError(f"{path}: {_label_named_elsewhere(names, named[0])}")
+
+
+def _label_named_elsewhere(names: list[str], j: int) -> str:
+    last = _column_name(names, len(names) - 1)
+    return (
+        f"{_column_name(names, j)} is named as a label, but the label is read from the last "
+        f"column, {last}, unless a label column is given: {_label_column_remedy(names, j)}"
+    )
+
+
+def _text_column_hint(names: list[str] | None, j: int) -> str:
+    """The end of the message for a column ``j`` (not the label column) of text on every row:
+    the class names of a label column that is not the last (``label,x1,x2`` over
+    ``cat,1.5,2``), said as for a header naming a label elsewhere."""
+    if names and _is_label_name(names[j]) and not _is_label_name(names[-1]):
+        return f"; {_label_named_elsewhere(names, j)}"
+    return (
+        f"; if {_column_name(names, j)} holds the labels (read from the last column unless "
+        f"a label column is given): {_label_column_remedy(names, j)}"
+    )
+
+
 def _misplaced_label_hint(names: list[str] | None, label_index: int) -> str:
     """A hint for labels read from the last column that are no classes, when another column's
     header name says it holds the labels (``label,a,b,c``), or "": read as suggested (a
     regression), the file would train a model to predict ``c`` from the labels."""
     if not names or label_index != len(names) - 1:
         return ""
-    named = [j for j, name in enumerate(names[:-1]) if name.strip().lower() in _LABEL_NAMES]
+    named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name)]
     if not named:
         return ""
     found = _column_name(names, named[0])
     return (
         f"the label must be the last column, and {found} is named as a label: move it to the "
-        f"end of each line (read_csv takes label_column={names[named[0]].strip()!r})"
+        f"end of each line ({_label_column_remedy(names, named[0])})"
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,11 @@ class RunConfig:
     #: what a CSV file's label column holds: "classification" (integer classes) or "regression"
     #: (real numbers); None for a run of an older version or a dataset that knows its own task
     task: str | None = None
+    #: how a CSV file is read beyond its task (:func:`table_options`), as --label-column and
+    #: --delimiter gave them: the label column's number counted from 1 (negative from the end)
+    #: or its header name, None for the last; the delimiter, None for a comma (tab for .tsv)
+    label_column: int | str | None = None
+    delimiter: str | None = None
     # A file or directory of data, pinned when the run starts (see pin_data): its absolute path
     # and checksum, so evaluating or resuming elsewhere reads that data or refuses, never another.
     data_file: str | None = None
@@ -182,8 +188,56 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
     validate(config, schedule_given="schedule" in chosen)
     if config.task is None and is_table_file(data):
         config.task = "classification"  # recorded, so --resume can compare a given --task
+    given = [option for option in ("label_column", "delimiter") if chosen.get(option) is not None]
+    if given and (dataset_key(data) or Path(data).expanduser().is_dir()):
+        flag = "--" + given[0].replace("_", "-")
+        raise UserError(f"{flag} says how a CSV file is read; --data {data} is no CSV file")
     pin_data(config)
     return config
+
+
+#: ``--delimiter`` words for a character hard to type on a command line
+DELIMITER_WORDS = {"tab": "\t", "\\t": "\t"}
+
+
+def parse_label_column(text: str | None) -> int | str | None:
+    """``--label-column``: a column's number counted from 1 (negative from the end: -1 is the
+    last), or its name in the file's header; None where not given."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", stripped):
+        if not stripped:
+            raise UserError("--label-column is empty; give a column's name or number (from 1)")
+        return stripped
+    number = int(stripped)
+    if number == 0:
+        raise UserError(
+            "--label-column 0: columns are numbered from 1 (-1 is the last); or give its name"
+        )
+    return number
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """``--delimiter``: one character, or ``tab`` (``\\t``); None where not given."""
+    if text is None:
+        return None
+    return DELIMITER_WORDS.get(text.lower(), text)
+
+
+def table_options(run: RunConfig | dict | None) -> dict[str, Any]:
+    """The keywords :func:`chainrule.data.read_csv` takes from a run's recorded data settings
+    (a :class:`RunConfig`, or the ``meta.run`` of a model file), so every command reads a file
+    as the run's training read its own: ``label_column`` (a column number from 1 becomes an
+    index from 0) and ``delimiter``, each only where the run set it."""
+    values = run.to_json() if isinstance(run, RunConfig) else (run or {})
+    options: dict[str, Any] = {}
+    label = values.get("label_column")
+    if label is not None:
+        options["label_column"] = label - 1 if isinstance(label, int) and label > 0 else label
+    if values.get("delimiter") is not None:
+        options["delimiter"] = values["delimiter"]
+    return options
 
 
 def _take_named_hidden(data: str, preset: dict[str, Any], chosen: dict[str, Any]) -> None:
@@ -264,6 +318,14 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
         raise UserError(
             f"--early-stopping must be a positive patience, got {config.early_stopping}"
         )
+    if config.label_column == 0 or config.label_column == "":
+        raise UserError("--label-column: columns are numbered from 1 (-1 is the last)")
+    delimiter = config.delimiter
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise UserError(
+            f"--delimiter must be one character other than a quote or a line break (such as "
+            f"';' or '|'), or tab; got {delimiter!r}"
+        )
 
 
 def _choice(option: str, value: str, choices: tuple[str, ...]) -> None:
@@ -340,7 +402,7 @@ def load_data(config: RunConfig, run_dir: Path | None = None) -> Prepared:
 
     dtype = np.dtype(config.dtype)
     source = data_source(config, run_dir)
-    ds = read_dataset(source, config.task, dtype)
+    ds = read_dataset(source, config.task, dtype, table=table_options(config))
     if "hidden" in ds.meta and _sizes(ds.meta["hidden"]) != list(config.hidden):
         # the encoder is named after its network (encoder-8-3-8): the one --hidden chose
         ds = data.encoder(ds.n_features, hidden=list(config.hidden), dtype=dtype)
@@ -391,6 +453,7 @@ def read_dataset(
     part: str | None = None,
     image_shape: Sequence[int] | None = None,
     for_model: bool = False,
+    table: dict[str, Any] | None = None,
 ) -> Any:
     """The dataset ``source`` names (a built-in name, a CSV file, an IDX directory: its ``part``,
     "train" by default, or "test", the t10k files), a CSV file
@@ -402,6 +465,8 @@ def read_dataset(
     numbered as ``class_names`` (a model's) when given, else in sorted order. ``for_model``:
     read for a model already trained (evaluate, explain), so one-hot label columns are not
     refused (:func:`chainrule.data.read_csv`): the model took those columns as they are.
+    ``table``: how a CSV file is read beyond that (:func:`table_options`: its label column and
+    delimiter); anything else does not use it.
 
     ``task`` says what a CSV file's label column holds; the other datasets know their own, so a
     task given for one of them is a UserError (a built-in "classification" for digits is fine)."""
@@ -417,6 +482,7 @@ def read_dataset(
         named = {"class_names": class_names} if task == "classification" else {}
         if for_model:
             named["for_model"] = True
+        named.update(table or {})
         return data.load(source, dtype=dtype, task=task, input_dtype=np.float64, **named)
     options: dict[str, Any] = {} if part is None else {"part": part}
     if pixel_range is not None and directory:
@@ -462,7 +528,9 @@ def check_targets_square(
 def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
     """A dataset training can learn from and a test split to report on, or one clear line."""
     if ds.task == "classification" and len(np.unique(ds.y)) < 2:
-        label = int(ds.y[0]) if len(ds) else None
+        label: Any = int(ds.y[0]) if len(ds) else None
+        if label is not None and ds.class_names:  # text labels: the class by its name
+            label = repr(ds.class_names[label])
         raise DataError(
             f"{_source(ds, labels=True)}: every case has label {label}: a classifier needs at "
             "least two classes to tell apart"

@@ -49,17 +49,26 @@ del annotations, TYPE_CHECKING, lazy_package
 def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
     """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls).
 
-    Each argument is a tensor or a collection of them (a list, ``model.parameters()``).
+    Each argument is a tensor, a collection of them (a list, ``model.parameters()``) or a
+    module, whose parameters it clears, as the optimizers and ``optim.clip_grad_norm_`` take one.
     """
     from collections.abc import Iterable
 
-    from chainrule.tensor import Tensor  # the core loads lazily: ``chainrule --help`` needs none
+    from chainrule.nn.module import Module  # the core loads lazily: ``chainrule --help`` needs none
+    from chainrule.tensor import Tensor
 
     for item in tensors:
-        group = (item,) if isinstance(item, Tensor) or not isinstance(item, Iterable) else item
+        if isinstance(item, Module):
+            group = item.parameters()
+        elif isinstance(item, Tensor) or not isinstance(item, Iterable):
+            group = (item,)
+        else:
+            group = item
         for t in group:
             if not isinstance(t, Tensor):
-                raise TypeError(f"zero_grad: takes tensors or collections of them, not {t!r}")
+                raise TypeError(
+                    f"zero_grad: takes tensors or collections of them, or modules, not {t!r}"
+                )
             t.grad = None
 
 

@@ -192,8 +192,16 @@ def write_arrays(
 
     A ``path`` that names a directory (an existing one, or a name ending in ``/``, ``.``,
     ``..``) is refused as an :class:`IsADirectoryError` that names it and suggests ``example``
-    inside it (:func:`chainrule.files.atomic_write_bytes`); nothing is written.
+    inside it (:func:`chainrule.files.atomic_write_bytes`); nothing is written. So is a
+    ``path`` that is no path (the arrays first: a ``TypeError`` saying the path comes first, as
+    :func:`save_model` says it, :func:`check_path_argument`) or ``arrays`` that are no mapping.
     """
+    check_path_argument(path, "write_arrays", then="arrays")
+    if not isinstance(arrays, Mapping):
+        raise TypeError(
+            f"write_arrays: arrays must be a mapping of names to arrays ({{'weight': ...}}), "
+            f"not {type_name(arrays)}; nothing was written"
+        )
     return atomic_write_bytes(path, _safetensors_bytes(arrays, metadata), example=example)
 
 
@@ -713,17 +721,20 @@ def _replace_model_files(directory: Path, weights: dict, description: dict) -> N
     fsync_dir(directory)
 
 
-def check_path_argument(path: Any, function: str, *, model_first: bool = False) -> None:
+def check_path_argument(
+    path: Any, function: str, *, model_first: bool = False, then: str = "model"
+) -> None:
     """Raise TypeError where ``path`` is not a str or ``os.PathLike``, naming ``function`` and
     what was given. A model there (it has ``parameters``) means the arguments were swapped, and
     the message says which comes first: ``save_model(path, model)`` but
     ``interop.save_torch(model, path)`` and ``interop.to_onnx(model, path)``, so the swap is an
-    easy one to make (a bare ``os.fspath`` TypeError named neither)."""
+    easy one to make (a bare ``os.fspath`` TypeError named neither). ``then="arrays"`` is the
+    other argument of ``write_arrays(path, arrays)``: a mapping there is the swap."""
     if isinstance(path, (str, os.PathLike)):
         return
     swapped = ""
-    if hasattr(path, "parameters"):
-        first, then = ("model", "path") if model_first else ("path", "model")
+    if hasattr(path, "parameters") if then == "model" else isinstance(path, Mapping):
+        first, then = ("model", "path") if model_first else ("path", then)
         swapped = f" (the {first} comes first, then the {then})"
     raise TypeError(f"{function}: path must be a str or path, not {type(path).__name__}{swapped}")
 

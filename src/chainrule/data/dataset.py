@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import first_non_finite
-from chainrule.errors import DataError
+from chainrule.errors import DataError, LabelError
 
 TASKS = ("classification", "multilabel", "regression")
 
@@ -152,11 +152,44 @@ class Dataset:
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.ndarray:
-    """Rows of zeros with a 1 in each label's column: shape ``(len(labels), n_classes)``."""
-    labels = np.asarray(labels, dtype=np.int64)
+    """Rows of zeros with a 1 in each label's column: shape ``(len(labels), n_classes)``.
+
+    The labels are integers in ``[0, n_classes)``, checked as the cross-entropy checks them
+    (:func:`chainrule.ops.nn.check_labels`): one outside the classes raises its
+    :class:`~chainrule.errors.LabelError`, naming it (-1 set the last class's column, 5 was
+    NumPy's bare IndexError). Float and boolean labels are refused as the cross-entropy refuses
+    them, a LabelError saying to cast them (1.5 was truncated to class 1).
+    """
+    from chainrule.ops.nn import check_labels  # the engine loads lazily: data needs NumPy alone
+
+    labels = np.asarray(labels)
+    if labels.size and labels.dtype.kind not in "iu":
+        raise _not_integer_labels(labels, n_classes)
+    labels = labels.astype(np.int64, copy=False)  # an empty list is float64
+    try:
+        check_labels(labels, n_classes, (len(labels), n_classes))
+    except LabelError as error:
+        raise LabelError(f"one_hot: {error}") from None
     out = np.zeros((len(labels), n_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
+
+
+def _not_integer_labels(labels: np.ndarray, n_classes: int) -> LabelError:
+    """The refusal of labels that are not integers: the first one that is no whole number,
+    named, else their dtype, with the cast that reads them as classes."""
+    if labels.dtype.kind == "f":
+        bad = ~np.isfinite(labels) | (labels != np.round(labels))
+        if bad.any():
+            i = np.unravel_index(int(np.flatnonzero(bad)[0]), labels.shape)
+            return LabelError(
+                f"one_hot: {cell_name('labels', i)} is {labels[i]}, not an integer class; "
+                f"labels must be integers in [0, {n_classes})"
+            )
+    return LabelError(
+        f"one_hot: labels are {labels.dtype}; class labels are integers in [0, {n_classes}): "
+        "cast them, labels.astype(int)"
+    )
 
 
 def check_float_dtype(name: str, dtype: Any, argument: str = "dtype") -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from chainrule import ops
 from chainrule.checks import computes_as, is_integer
 from chainrule.nn.init import RNG, as_generator
-from chainrule.nn.layers import Linear, Logistic, ReLU, Sequential, Softmax, Tanh
+from chainrule.nn.layers import Identity, Linear, Logistic, ReLU, Sequential, Softmax, Tanh
 from chainrule.nn.module import ConfigError, Module
 from chainrule.ops.registry import REGISTRY
 from chainrule.tensor import Tensor
@@ -70,6 +70,10 @@ ACTIVATIONS: dict[str, Activation] = {unit.name: unit for unit in _UNITS}
 ACTIVATIONS["sigmoid"] = ACTIVATIONS["logistic"]
 ACTIVATIONS["linear"] = ACTIVATIONS["identity"]
 
+#: Every unit's name, in the table's order: the names an unknown one's error offers (the
+#: aliases "sigmoid" and "linear" are taken too)
+NAMES: tuple[str, ...] = tuple(unit.name for unit in _UNITS)
+
 #: The units a hidden layer may use (softmax belongs on top; identity hides nothing).
 HIDDEN = ("logistic", "tanh", "relu")
 
@@ -87,15 +91,18 @@ def get(name: str) -> Activation:
     try:
         return ACTIVATIONS[str(name).lower()]
     except KeyError:
-        known = ", ".join(unit.name for unit in _UNITS)
-        raise ConfigError(f"unknown activation {name!r}; choose one of {known}") from None
+        raise ConfigError(
+            f"unknown activation {name!r}; choose one of {', '.join(NAMES)}"
+        ) from None
 
 
 def activation(name: str) -> Module:
-    """A unit layer by name: "logistic" (or "sigmoid"), "tanh", "relu", "softmax"."""
+    """A unit layer by name: "logistic" (or "sigmoid"), "tanh", "relu", "softmax", and
+    "identity" (or "linear"): ``nn.Identity()``, the layer that passes its input on (a network
+    needs none: ``mlp`` leaves it out)."""
     unit = get(name)
-    if unit.module is None:
-        raise ConfigError(f"activation {name!r} has no layer; leave the layer out instead")
+    if unit.module is None:  # the identity's unit has no layer of its own in the table
+        return Identity()
     return unit.module()
 
 

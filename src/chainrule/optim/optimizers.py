@@ -355,13 +355,28 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
+#: Names :func:`from_name` takes besides :data:`OPTIMIZERS`' own, each an optimizer of that
+#: table with settings of its own that the call's ``hyper`` may override: "momentum" (the
+#: command line's ``--optimizer momentum``, the web page's, a run.json's) is SGD with momentum
+#: 0.9, RHW 1986's.
+ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"momentum": ("sgd", {"momentum": 0.9})}
+
+#: Every name :func:`from_name` takes, the ones an unknown name's error offers
+NAMES: tuple[str, ...] = (*OPTIMIZERS, *ALIASES)
+
+
 def from_name(name: str, params: Iterable[Tensor] | Module, **hyper: Any) -> Optimizer:
-    """An optimizer by name ("sgd", "rmsprop", "adam", "adamw"); ``hyper`` goes to it."""
-    cls = OPTIMIZERS.get(str(name).strip().lower())
+    """An optimizer by name ("sgd", "rmsprop", "adam", "adamw", or an alias of :data:`ALIASES`:
+    "momentum", SGD with momentum 0.9 unless ``momentum`` is given); ``hyper`` goes to it."""
+    key = str(name).strip().lower()
+    settings: dict[str, Any] = {}
+    if key in ALIASES:
+        key, settings = ALIASES[key]
+    cls = OPTIMIZERS.get(key)
     if cls is None:
-        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(NAMES)}")
     try:
-        return cls(params, **hyper)
+        return cls(params, **{**settings, **hyper})
     except TypeError as error:
         raise ConfigError(f"optimizer {name!r}: {error}") from None
 

@@ -37,7 +37,7 @@ from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.data.dataset import one_hot
 from chainrule.engine import no_grad
-from chainrule.errors import DataError
+from chainrule.errors import DataError, type_name
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 
@@ -108,8 +108,49 @@ def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
     return one_hot(ds.y, n_outputs, dtype)
 
 
+def is_dataset(value: Any) -> bool:
+    """Whether ``value`` is used as a dataset: it has ``X`` and ``y`` attributes and a length."""
+    return all(hasattr(value, a) for a in ("X", "y", "__len__"))
+
+
+def check_dataset(ds: Any, argument: str, function: str, call: str | None = None) -> None:
+    """Refuse, by a ``TypeError`` naming ``function``, its ``argument`` and what was given, a
+    ``ds`` that is no dataset (``X`` and ``y`` attributes, a length): ``(X, y)`` or an array
+    (wrap them as a Dataset, it says), or another argument in its place (a loss before the
+    dataset: it shows ``call``, the function's arguments in order). The one check of a dataset
+    argument of ``train``'s helpers (``evaluate``, ``accuracy``)."""
+    if is_dataset(ds):
+        return
+    arrays = isinstance(ds, (list, tuple)) or hasattr(ds, "shape")
+    hint = (
+        "wrap arrays as Dataset(X=X, y=y, task=...)"
+        if arrays or call is None
+        else f"the arguments are {call}"
+    )
+    raise TypeError(
+        f"{function}: {argument} must be a chainrule.data.Dataset (with X and y), not "
+        f"{type_name(ds)}; {hint}"
+    )
+
+
+def check_model(model: Any, function: str, call: str) -> None:
+    """Refuse, by a ``TypeError`` naming ``function`` and what was given, a ``model`` that is
+    no network (it has no ``parameters()`` to call it with): a dataset or an array before the
+    model. ``call`` is the function's arguments in order."""
+    if callable(model) and callable(getattr(model, "parameters", None)):
+        return
+    raise TypeError(
+        f"{function}: model must be a chainrule network (an nn.Module such as nn.mlp(...)), "
+        f"not {type_name(model)}; the arguments are {call}"
+    )
+
+
 def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
-    """The fraction of ``ds``'s cases that ``outputs`` (one row per case) gets right."""
+    """The fraction of ``ds``'s cases that ``outputs`` (one row per case) gets right.
+
+    A ``ds`` that is no dataset (the loss and the dataset swapped) is a ``TypeError`` naming it
+    (:func:`check_dataset`)."""
+    check_dataset(ds, "ds", "accuracy", "accuracy(outputs, ds, loss)")
     outputs = np.asarray(outputs)
     if ds.task == "regression" or len(outputs) == 0:
         return None
@@ -167,9 +208,23 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
 def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array,
     ``batch_size`` rows at a time, except for a model that normalises across its rows
-    (``Softmax(axis=0)``), whose outputs depend on all of them: it takes them at once."""
+    (``Softmax(axis=0)``), whose outputs depend on all of them: it takes them at once.
+
+    ``X`` is the inputs, not a dataset: ``predict(model, ds.X)``. A dataset there, inputs that
+    are no array of numbers, or a ``model`` that is no network is a ``TypeError`` naming it."""
+    check_model(model, "predict", "predict(model, X)")
     dtype = param_dtype(model)
-    X = np.asarray(X, dtype=dtype)
+    if is_dataset(X):
+        raise TypeError(
+            f"predict: X must be an array of inputs (one row per case), not {type_name(X)}; "
+            "give a dataset's inputs: predict(model, ds.X)"
+        )
+    try:
+        X = np.asarray(X, dtype=dtype)
+    except TypeError:  # "float() argument must be a string or a real number, not 'MSE'"
+        raise TypeError(
+            f"predict: X must be an array of inputs (one row per case), not {type_name(X)}"
+        ) from None
     if _across_rows(model):
         batch_size = max(len(X), 1)
     param = first_parameter(model)
@@ -196,8 +251,11 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
 
     The loss is the loss function applied to the whole set at once, so a summed loss
     (``SquaredError(reduction="sum")``, the lecture's E) is the sum over every case. An empty
-    ``ds`` raises :class:`~chainrule.errors.DataError`.
+    ``ds`` raises :class:`~chainrule.errors.DataError`; a ``ds`` or ``model`` that is none (the
+    arguments swapped, an array for the dataset) a ``TypeError`` naming it (:func:`check_dataset`).
     """
+    check_model(model, "evaluate", "evaluate(model, loss, ds)")
+    check_dataset(ds, "ds", "evaluate", "evaluate(model, loss, ds)")
     if len(ds) == 0:
         raise DataError(
             f"evaluate: {getattr(ds, 'name', 'the dataset')!s} has no cases (0 rows); "

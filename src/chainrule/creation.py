@@ -23,13 +23,28 @@ from chainrule.checks import is_integer
 from chainrule.errors import ConfigError
 from chainrule.tensor import Tensor, holds_none, numbers_of
 
+#: chainrule's default generator: what ``rng=None`` draws from (:func:`randn`, :func:`rand`, the
+#: initialisers, ``nn.Dropout`` and ``data.batches`` without ``rng=``). Seeded from the OS at
+#: import, so it differs from process to process until :func:`manual_seed` seeds it. One object
+#: for the life of the process: a layer that took it draws what a reseed sets.
 _default_rng = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the generator behind :func:`randn` and :func:`rand` (and return it)."""
-    global _default_rng
-    _default_rng = np.random.default_rng(seed)
+    """Seed chainrule's default generator and return it, as ``torch.manual_seed`` does.
+
+    The default generator is what everything given no ``rng`` draws from: :func:`randn`,
+    :func:`rand`, the initialisers, ``nn.Dropout`` layers and ``data.batches``. It is seeded
+    from the OS at import, so without this call those draws differ from process to process.
+    It is reseeded in place (its state set to a generator newly seeded with ``seed``'s), so
+    a layer built before the call, which holds the same generator, draws the seeded numbers
+    too: ``d = nn.Dropout(0.5); cr.manual_seed(0); d(x)`` is the same in every process.
+    (Only its ``spawn`` still derives from the import's seed, which NumPy keeps read-only:
+    spawn from ``np.random.default_rng(seed)`` for seeded children.)
+    A ``Trainer``'s fit draws from its own ``seed`` instead: the shuffling, and the masks of
+    Dropout layers built without ``rng=`` (see :class:`chainrule.train.Trainer`)."""
+    fresh = np.random.default_rng(seed)  # a seed NumPy refuses is refused before any change
+    _default_rng.bit_generator.state = fresh.bit_generator.state
     return _default_rng
 
 
@@ -284,7 +299,8 @@ def randn(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible.
+    """Standard normal samples; ``rng`` (a Generator or a seed) makes them reproducible
+    (None: the default generator, different in every process until :func:`manual_seed`).
     ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
     generator = as_generator(rng, "randn")
     host = floating_dtype(dtype, "randn")  # refused before the generator draws
@@ -300,7 +316,8 @@ def rand(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible.
+    """Uniform samples in [0, 1); ``rng`` (a Generator or a seed) makes them reproducible
+    (None: the default generator, different in every process until :func:`manual_seed`).
     ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
     host = floating_dtype(dtype, "rand")  # refused before the generator draws
     data = as_generator(rng, "rand").random(_shape(shape)).astype(host, copy=False)
@@ -311,9 +328,9 @@ def as_generator(
     rng: np.random.Generator | int | None, who: str = "rng", error: type[Exception] = ConfigError
 ) -> np.random.Generator:
     """``rng`` as a Generator: a Generator as it is, a seed (an integer >= 0) makes a new one,
-    None is chainrule's default generator (:func:`manual_seed`). Anything else raises
-    ``error`` naming ``who`` (NumPy's own words, "expected non-negative integer", name neither
-    the argument nor the call)."""
+    None is chainrule's default generator (seeded from the OS at import; :func:`manual_seed`
+    reseeds it). Anything else raises ``error`` naming ``who`` (NumPy's own words, "expected
+    non-negative integer", name neither the argument nor the call)."""
     if rng is None:
         return _default_rng
     if isinstance(rng, np.random.Generator):

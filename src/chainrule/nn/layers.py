@@ -329,6 +329,11 @@ class Dropout(Module):
 
     ``rng`` (an int seed or a Generator) draws the masks; set ``layer.rng`` to reseed it. The
     generator is a buffer (``named_buffers()``), so a trainer's checkpoint keeps its state.
+    ``rng=None`` takes chainrule's default generator, seeded from the OS at import: the masks
+    differ from process to process unless :func:`chainrule.manual_seed` seeds it (before or
+    after the layer is built: it is reseeded in place). A :class:`~chainrule.train.Trainer`'s
+    fit that starts a run gives such a layer a generator seeded from its ``seed`` instead; a
+    layer given ``rng=`` keeps its own.
     """
 
     def __init__(self, p: float = 0.5, rng: RNG = None) -> None:

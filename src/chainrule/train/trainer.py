@@ -34,6 +34,7 @@ import numpy as np
 from chainrule import backend, distributed
 from chainrule.backend import keep_freed_memory, to_numpy
 from chainrule.checks import computes_as, is_integer, is_real
+from chainrule.creation import as_generator
 from chainrule.errors import (
     ConfigError,
     DataError,
@@ -71,8 +72,14 @@ class Trainer:
     """Fits ``model`` to a dataset by minimising ``loss`` with ``optimizer``.
 
     ``batch_size=None`` trains on the whole set at once (a "sweep", one weight change per epoch,
-    as in RHW 1986); an int gives shuffled mini-batches. ``seed`` seeds the shuffling. A
-    ``schedule`` (from :mod:`chainrule.optim`) is stepped once after every epoch.
+    as in RHW 1986); an int gives shuffled mini-batches. ``seed`` seeds the loop's own
+    randomness: the shuffling, and the masks of every Dropout layer built without a generator of
+    its own (``rng=None``, which draws from chainrule's default generator, seeded from the OS at
+    import: the fit that starts the run gives such a layer a generator seeded from ``seed``, so
+    the run is the same in every process, ``cr.manual_seed`` called or not; a layer given
+    ``rng=`` keeps its generator and draws what it drew). The initial weights are the model's
+    own doing (its layers' ``rng=``, else the default generator). A ``schedule`` (from
+    :mod:`chainrule.optim`) is stepped once after every epoch.
     ``early_stopping`` is a patience (int) or an :class:`EarlyStopping`. With ``checkpoint_dir``
     the complete state is saved every ``checkpoint_every`` epochs (and after the last one), and
     also after any epoch that ends ``checkpoint_seconds`` or more after the last save (a long run
@@ -214,6 +221,7 @@ class Trainer:
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
         X, T = self._arrays(train_ds, val_ds)
+        self._seed_dropout_generators()
         if self._world.size > 1:
             self._start_replicas(X, T)
         try:  # the progress bar closes whatever fails (a callback's on_fit_end too: rich's
@@ -282,6 +290,35 @@ class Trainer:
         # averaged too, not the ones the last fit's averager was built for
         self._averager = None
         self._split_dropout_generators()
+
+    def _seed_dropout_generators(self) -> None:
+        """Give the modules drawing from chainrule's default generator (a Dropout built without
+        ``rng=``; that generator is seeded from the OS at import unless ``cr.manual_seed``
+        seeded it) one generator of the trainer's, shared as they shared the default: at the
+        start of a run (epoch 0) seeded from ``seed`` (the first child of its SeedSequence, not
+        the shuffling's stream), so ``seed`` makes the run the same in every process; in a run
+        that goes on (a resume restored their state into the default generator) one carrying
+        on from that state, so nothing else that draws from the default changes the masks. A
+        generator of a module's own is left as it is, drawing what it drew."""
+        default = as_generator(None)
+        holders = [
+            (module, name)
+            for module in self.model.modules()
+            for name, generator in module._buffers.items()
+            if generator is default
+        ]
+        if not holders:
+            return
+        restored = any(generator is default for generator in self._own_generators)
+        if self.epoch == 0 and not restored:
+            own = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
+        else:
+            own = np.random.Generator(type(default.bit_generator)())
+            own.bit_generator.state = default.bit_generator.state
+            if restored:  # this rank's own state, as the checkpoint saved it: never split
+                self._own_generators.append(own)
+        for module, name in holders:
+            setattr(module, name, own)
 
     def _split_dropout_generators(self) -> None:
         """Several ranks: give every rank but rank 0 dropout generators of its own, so the
@@ -401,10 +438,20 @@ class Trainer:
             )
         if batch == 0:
             return f"training stopped after epoch {self.epoch}, the last its history records"
+        if self.last_checkpoint is not None:
+            exact = (
+                f"resume from the last checkpoint, {self.last_checkpoint} "
+                "(trainer.resume(trainer.last_checkpoint), or fit's resume=)"
+            )
+        else:
+            exact = "start again with checkpoint_dir= and resume from the last checkpoint"
+        # a fit again keeps the steps, the optimizer's state and the generators as they are
         return (
             f"training stopped between two steps of epoch {epoch}, after {batch} of its "
             f"batches: the model holds the weights those steps made; the history ends at "
-            f"epoch {self.epoch} (a fit again starts epoch {epoch} afresh)"
+            f"epoch {self.epoch}. A fit again trains epoch {epoch} again from its first batch, "
+            f"on top of those {batch} steps (the optimizer's state and the generators as they "
+            f"are now): not the run an uninterrupted fit makes; for that, {exact}"
         )
 
     def _save_is_due(self) -> bool:

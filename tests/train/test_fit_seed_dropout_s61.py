@@ -1,0 +1,123 @@
+"""``fit``'s ``seed`` seeds the training loop's randomness: the shuffling and the masks of every
+Dropout layer given no generator of its own (``rng=None``, which drew from chainrule's default
+generator, seeded from the OS at import: ``mlp(..., rng=0)``, a Dropout and ``fit(seed=0)``
+trained to other weights in every process). A layer with a generator of its own keeps it and
+draws what it drew; a fit that goes on (``fit`` again, a resume) continues the one run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import creation, nn, optim, train
+from chainrule.data import Dataset
+
+SRC = str(Path(cr.__file__).resolve().parents[1])  # this checkout's copy, not an installed one
+
+SETUP = """
+import hashlib, sys
+import numpy as np
+import chainrule as cr
+
+def blobs():
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = rng.normal(size=(60, 4)).astype(np.float32) + 2.0 * np.eye(4, dtype=np.float32)[y]
+    return cr.data.Dataset(X=X, y=y, task="classification", name="blobs")
+
+def model():
+    layers = cr.nn.mlp([4, 8, 3], activation="tanh", rng=0)
+    return cr.nn.Sequential(layers[0], layers[1], cr.nn.Dropout(0.3), layers[2])
+
+def digest(net):
+    return hashlib.sha256(b"".join(p.data.tobytes() for p in net.parameters())).hexdigest()
+
+def fit(net, epochs, seed=0, **options):
+    opt = cr.optim.Adam(net.parameters(), lr=0.01)
+    cr.train.fit(net, cr.nn.CrossEntropy(), opt, blobs(), epochs=epochs, batch_size=7,
+                 seed=seed, progress=False, **options)
+    return net
+"""
+
+
+def _python(code: str, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run(
+        [sys.executable, "-c", SETUP + code, *args], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_fit_seed_gives_a_dropout_without_rng_the_same_masks_in_every_process():
+    code = "print(digest(fit(model(), 3, seed=0)), digest(fit(model(), 3, seed=1)))"
+    first, second = _python(code).split(), _python(code).split()
+    assert first == second
+    assert first[0] != first[1]  # the seed decides the masks (and the shuffling)
+
+
+DRAWING = """
+class Drawing(cr.train.Callback):  # draws from the default generator, as user code may
+    def on_epoch_start(self, trainer, epoch):
+        cr.randn(3)
+"""
+
+
+def test_a_resume_in_another_process_continues_the_run_bit_for_bit(tmp_path):
+    """The resume restores the layer's state into the default generator (the new process's
+    layer holds it); the fit then gives the layer a generator of its own carrying on from it,
+    so a callback drawing from the default changes nothing, as in the uninterrupted run."""
+    whole = _python(DRAWING + "print(digest(fit(model(), 4, callbacks=[Drawing()])))")
+    _python("fit(model(), 2, checkpoint_dir=sys.argv[1])", str(tmp_path))
+    resumed = _python(
+        DRAWING + "print(digest(fit(model(), 4, checkpoint_dir=sys.argv[1], "
+        "resume=sys.argv[1], callbacks=[Drawing()])))",
+        str(tmp_path),
+    )
+    assert resumed == whole
+
+
+def _blobs() -> Dataset:
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = rng.normal(size=(60, 4)).astype(np.float32) + 2.0 * np.eye(4, dtype=np.float32)[y]
+    return Dataset(X=X, y=y, task="classification", name="blobs")
+
+
+def _model(own: np.random.Generator):
+    return nn.Sequential(
+        nn.Linear(4, 8, rng=0), nn.Tanh(), nn.Dropout(0.3, rng=own), nn.Dropout(0.2),
+        nn.Linear(8, 3, rng=1),
+    )  # fmt: skip
+
+
+def test_only_the_layers_without_a_generator_of_their_own_are_seeded_by_the_fit():
+    own = np.random.default_rng(7)
+    net = _model(own)
+    trainer = train.Trainer(net, nn.CrossEntropy(), optim.SGD(net, lr=0.1), batch_size=7,
+                            seed=5, progress=False)  # fmt: skip
+    draws_before = np.random.default_rng(7).random(1000)
+    trainer.fit(_blobs(), epochs=2)
+    assert net[2].rng is own  # the user's generator, drawn from as before
+    assert net[3].rng is not creation.as_generator(None)  # the trainer's, seeded from 5
+    # the own layer drew as many numbers as its masks took: 2 epochs x 60 cases x 8 units
+    np.testing.assert_array_equal(own.random(1), draws_before[960:961])
+
+
+def test_fitting_again_continues_the_run_of_one_fit():
+    ds = _blobs()
+    runs = []
+    for plan in ([4], [2, 4]):
+        net = _model(np.random.default_rng(7))
+        trainer = train.Trainer(net, nn.CrossEntropy(), optim.Adam(net, lr=0.01), batch_size=7,
+                                progress=False)  # fmt: skip
+        for epochs in plan:
+            trainer.fit(ds, epochs=epochs)
+        runs.append(net.state_dict())
+    for name in runs[0]:
+        np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)

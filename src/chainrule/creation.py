@@ -21,7 +21,13 @@ import numpy as np
 from chainrule import backend
 from chainrule.checks import is_integer
 from chainrule.errors import ConfigError
-from chainrule.tensor import Tensor, holds_none, numbers_of
+from chainrule.tensor import (
+    Tensor,
+    _too_large_integer,
+    _too_large_message,
+    holds_none,
+    numbers_of,
+)
 
 #: chainrule's default generator: what ``rng=None`` draws from (:func:`randn`, :func:`rand`, the
 #: initialisers, ``nn.Dropout`` and ``data.batches`` without ``rng=``). Seeded from the OS at
@@ -160,6 +166,22 @@ def own_copy(data: Any) -> Any:
     return xp.asarray(data, copy=True)
 
 
+def _refuse_past_int64(data: Any) -> None:
+    """Where NumPy could not make ``data`` in the dtype asked for because an integer in it is
+    past int64 ("Python int too large to convert to C long", naming neither the number nor a
+    dtype), raise OverflowError in the words ``tensor`` refuses it in without a dtype (the
+    integer or its size, int64's range, the float that holds it); else return, and NumPy's own
+    refusal stands (it names the number and the dtype: "Python integer 300 out of bounds for
+    uint8")."""
+    try:
+        cells = np.array(data, dtype=object)
+    except (TypeError, ValueError):  # ragged, or no array at all: NumPy's words stand
+        return
+    big = _too_large_integer(cells)
+    if big is not None:
+        raise OverflowError(_too_large_message(big, cells)) from None
+
+
 def tensor(
     data: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
@@ -186,6 +208,9 @@ def tensor(
             values = numbers_of(data, dtype, copy=on_host)  # None: a masked array's None
         except RuntimeError:  # torch's words for a tensor that requires grad in a list
             backend.detached_within(data)
+            raise
+        except OverflowError:
+            _refuse_past_int64(data)
             raise
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
         if on_host:  # stays on the host: copied here
@@ -241,6 +266,9 @@ def full(
         values = np.full(shape, value, dtype=_host_float(dtype, "full"))
     except RuntimeError:  # torch's words ("Can't call numpy() on Tensor that requires grad")
         backend.detached_within(value)
+        raise
+    except OverflowError:
+        _refuse_past_int64(value)
         raise
     _refuse_none(value, values, "full", "value")
     return _placed(values, xp, device, requires_grad, dtype)

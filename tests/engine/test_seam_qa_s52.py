@@ -204,15 +204,16 @@ def test_the_way_out_gives_chainrules_gradient_equal_to_torchs():
 @pytest.mark.parametrize("library", list(LIBRARIES))
 def test_boolean_targets_of_a_labels_shape_are_called_booleans(library):
     """They were called "float targets"; NumPy's reading (a boolean array is no float one) is
-    the oracle for the kind named."""
+    the oracle for the kind named. Booleans are refused, as PyTorch's cross_entropy refuses
+    them, saying to cast them."""
     targets = np.array([True, False, True])
     assert targets.dtype.kind == "b"
     logits = cr.tensor(np.zeros((3, 2)), xp=LIBRARIES[library])
-    with pytest.raises(cr.ShapeError) as refused:
+    with pytest.raises(TypeError) as refused:
         cr.softmax_cross_entropy(logits, targets)
     message = str(refused.value)
-    assert "boolean targets" in message and "float targets" not in message
-    assert "give class labels as integers" in message
+    assert "dtype bool" in message and "booleans are neither" in message
+    assert "cast them, to integers for labels" in message
 
 
 SHAPE_ERRORS = {

@@ -146,7 +146,8 @@ def test_class_labels_one_per_case_are_read_as_the_library_reads_them(labels):
     """A flat list of whole-number floats, one per case, is labels for CrossEntropy itself; the
     explainer read it as one case's row of probabilities and refused it."""
     model = nn.mlp([4, 5, 3], output=None, dtype="float64", rng=1)
-    E, grads = own_loss_and_grads(model, nn.CrossEntropy(), X, np.asarray(labels).reshape(-1))
+    labels_read = np.asarray(labels).reshape(-1).astype(int)  # CrossEntropy takes integers
+    E, grads = own_loss_and_grads(model, nn.CrossEntropy(), X, labels_read)
     d = explain(model, X, labels, nn.CrossEntropy())
     assert d.error == pytest.approx(E, rel=1e-12)
     np.testing.assert_allclose(d.connections[1].dE_dw, grads["2.weight"], rtol=1e-10)
@@ -156,7 +157,7 @@ def test_class_labels_one_per_case_are_read_as_the_library_reads_them(labels):
 def test_labels_for_one_case_and_rows_of_probabilities_still_read():
     model = nn.mlp([4, 5, 3], output=None, dtype="float64", rng=1)
     one = explain(model, X[:1], [2.0], nn.CrossEntropy(), check=False)
-    E, _ = own_loss_and_grads(model, nn.CrossEntropy(), X[:1], np.array([2.0]))
+    E, _ = own_loss_and_grads(model, nn.CrossEntropy(), X[:1], np.array([2]))
     assert one.error == pytest.approx(E, rel=1e-12)
     row = explain(model, X[:1], PROBS[0], nn.CrossEntropy(), check=False)  # one case, flat
     np.testing.assert_array_equal(row.t, PROBS[:1])

@@ -1373,7 +1373,7 @@ def predict(
     if json_output:
         regression = saved_task(info) == "regression"
         rows = [
-            {"prediction": _json_prediction(lab, row, regression), "outputs": list(map(float, row))}
+            {"prediction": _json_prediction(lab, row, regression), "outputs": json_numbers(row)}
             for lab, row in zip(labels, scores)
         ]
         document = {"model": str(model_path), "outputs": names, "predictions": rows}
@@ -1395,8 +1395,15 @@ def _json_prediction(label: str, outputs: np.ndarray, regression: bool) -> Any:
     label."""
     if not regression:
         return label
-    values = [float(v) for v in outputs]
+    values = json_numbers(outputs)
     return values[0] if len(values) == 1 else values
+
+
+def json_numbers(values: np.ndarray) -> list[float]:
+    """NumPy floats as the Python floats JSON writes in the fewest digits that read back as
+    the same number of their dtype (:func:`exact_text`): float32's 0.1 is 0.1, which float()
+    alone made 0.10000000149011612; a float64 keeps every digit (its text is its repr)."""
+    return [float(exact_text(value)) for value in values]
 
 
 #: What predict writes and the suffixes its --output may have (or none), as explain, graph

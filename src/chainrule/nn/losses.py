@@ -39,6 +39,7 @@ from chainrule.engine import apply
 from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
+from chainrule.ops.nn import targets_are_labels
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
 
@@ -263,17 +264,21 @@ class CrossEntropy(Loss):
 
     E = -1/n sum_cases sum_k t_k log softmax(z)_k, with ``log_softmax`` stable for any logits
     (even +-1e4). ``target`` is integer labels of shape (n,) in [0, k), or rows of
-    probabilities (one-hot or soft) of shape (n, k). dE/dz = (softmax(z) - t) / n.
+    probabilities (one-hot or soft) as floats of shape (n, k), read as PyTorch's
+    ``cross_entropy`` and ``cr.softmax_cross_entropy`` read them (integer one-hot rows, float
+    labels and booleans are refused, saying what to cast them to). dE/dz = (softmax(z) - t) / n.
     """
 
     name = "cross-entropy"
     output_activation = "softmax"
 
     def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
-        """Rows of probabilities; integer labels (n,), a column of whole numbers (n, 1), a
-        flat list of ``n_cases`` whole numbers (one label per case, as :meth:`forward` reads
-        it), or one whole number for one case become one-hot rows. Any other flat float list is
-        one case's row of probabilities."""
+        """Rows of probabilities, from targets a person gave (a list, a file's column, the
+        explainer's ``--target``); integer labels (n,), a column of whole numbers (n, 1), a
+        flat list of ``n_cases`` whole numbers (one label per case: integers, as :meth:`forward`
+        reads them, or whole-number floats, as text gives them), or one whole number for one
+        case become one-hot rows. Any other flat float list is one case's row of
+        probabilities."""
         array = np.asarray(to_numpy(_target_array(target)))
         column = array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1
         flat = array.ndim == 1 and n_outputs > 1
@@ -309,35 +314,18 @@ class CrossEntropy(Loss):
         return apply(_SOFTMAX_CROSS_ENTROPY, (output,), {"targets": targets, "reduction": "mean"})
 
     def _targets(self, output: Tensor, target: Any) -> Any:
-        """Integer labels (n,), or probabilities (n, k); the op checks the labels' range.
-        Probabilities that need a gradient stay a tensor."""
+        """Integer labels (n,), or probabilities (n, k), read as ``cr.softmax_cross_entropy``
+        reads them (:func:`~chainrule.ops.nn.targets_are_labels`: anything else is refused in
+        its words); the op checks the labels' range. Probabilities that need a gradient stay a
+        tensor."""
         array = _target_array(target)
-        n, k = output.data.shape
-        if array.ndim == 2 and array.shape != (n, k):
-            column = (
-                " (a column of labels: flatten it to one label per case)"
-                if array.shape == (n, 1)
-                else ""
-            )
-            raise ShapeError(
-                f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
-                f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k}){column}"
-            )
-        if array.ndim == 2:
+        if not targets_are_labels(array, output.data.shape, "CrossEntropy"):
             rows = self._same_shape_target(output, target)
             return rows if rows.requires_grad else rows.data
-        if array.ndim != 1 or array.shape[0] != n:
-            raise ShapeError(
-                f"CrossEntropy: logits have shape {tuple(output.shape)} but target has shape "
-                f"{tuple(array.shape)}; expected labels ({n},) or probabilities ({n}, {k})"
-            )
         if type(array) is np.ndarray and type(output.data) is np.ndarray:  # the fast path
-            if array.dtype.kind in "iu":  # labels already: the op checks their range
-                return array
-        elif backend.is_integer(array.dtype, backend.array_module(array)):
-            labels = backend.asarray_like(array, output.data, op="CrossEntropy")
-            return backend.signed_positions(labels)
-        return backend.asarray_like(_labels(array, "CrossEntropy"), output.data, op="CrossEntropy")
+            return array  # labels already: the op checks their range
+        labels = backend.asarray_like(array, output.data, op="CrossEntropy")
+        return backend.signed_positions(labels)
 
 
 def _labels(array: Any, loss: str) -> np.ndarray:

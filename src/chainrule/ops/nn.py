@@ -548,11 +548,62 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
     )
 
 
-def _rows_of(targets: Any) -> str:
-    """How targets that are not integers are read, named by their dtype's kind, for an error."""
-    if backend.dtype_name(targets.dtype) == "bool":
-        return "boolean targets are one-hot rows (True for the class)"
-    return "float targets are probability rows"
+def targets_are_labels(targets: Any, logits_shape: tuple[int, ...], op: str) -> bool:
+    """What a softmax cross-entropy's targets are, read as PyTorch's ``cross_entropy`` reads
+    them: True for class labels (integers, of the logits' shape without its class axis), False
+    for probability rows (real floats of the logits' shape: one-hot or soft). Anything else is
+    refused, naming ``op``, the target's shape and dtype and the two forms that fit: integer
+    one-hot rows and float labels (:class:`ShapeError`, saying which cast reads them as meant),
+    booleans (``TypeError``, saying to cast them: a boolean is neither a label nor a
+    probability), other shapes and dtypes.
+
+    The one reading of targets for ``cr.softmax_cross_entropy`` and ``nn.CrossEntropy``, run at
+    every step: a dtype and a shape compared, no pass over the values (the primitive checks the
+    labels' range as it reads them, :func:`_label_positions`).
+    """
+    if type(targets) is numpy.ndarray:  # the hot path: NumPy's kind letter, read at once
+        if targets.dtype.kind in "iu":
+            if targets.shape == logits_shape[:-1]:
+                return True
+        elif targets.shape == logits_shape and backend.is_real_floating(targets.dtype):
+            return False
+    else:  # another library's: its shape may be its own type (torch.Size), its dtype too
+        xp, shape = array_module(targets), tuple(targets.shape)
+        if backend.is_integer(targets.dtype, xp):
+            if shape == tuple(logits_shape[:-1]):
+                return True
+        elif shape == tuple(logits_shape) and backend.is_real_floating(targets.dtype, xp):
+            return False
+    raise _targets_refused(targets, tuple(logits_shape), op)
+
+
+def _targets_refused(targets: Any, logits_shape: tuple[int, ...], op: str) -> Exception:
+    """The error for targets that are neither class labels nor probability rows of
+    ``logits_shape`` (see :func:`targets_are_labels`), in one message for the op and the
+    loss module."""
+    xp, shape, labels_shape = array_module(targets), tuple(targets.shape), logits_shape[:-1]
+    dtype = backend.dtype_name(targets.dtype)
+    integer = backend.is_integer(targets.dtype, xp)
+    real = not integer and backend.is_real_floating(targets.dtype, xp)
+    column = " (a column of labels: flatten it to one label per case)" * (
+        shape == (*labels_shape, 1)
+    )
+    if dtype == "bool":
+        hint = "; booleans are neither: cast them, to integers for labels or to floats for rows"
+    elif not (integer or real):
+        hint = f"; {dtype} values are neither"
+    elif integer and shape == logits_shape:
+        hint = ": give one-hot rows as floats"
+    elif real and shape == labels_shape:
+        hint = ": give class labels as integers"
+    else:
+        hint = ""
+    message = (
+        f"{op}: a target of shape {shape} and dtype {dtype} does not fit logits of shape "
+        f"{logits_shape}: expected labels {labels_shape} or probabilities {logits_shape}{column}; "
+        f"class labels are integers, probabilities floats{hint}"
+    )
+    return ShapeError(message) if integer or real else TypeError(message)
 
 
 def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -563,6 +614,11 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and distributions
     (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient (a tensor with
     ``requires_grad``) get dE/dt_j = -log softmax(z)_j per case.
+
+    Targets are read as PyTorch's ``cross_entropy`` reads them (:func:`targets_are_labels`, as
+    ``nn.CrossEntropy`` reads them): integers are class labels, of the logits' shape without
+    the class axis; real floats are probability rows of the logits' shape. Integer one-hot
+    rows, float labels and booleans are refused, saying what to cast them to.
 
     The loss is in the logits' dtype whatever the targets' (float64 targets keep float32 logits'
     loss float32, as ``nn``'s losses cast targets to the output's dtype); PyTorch's
@@ -579,33 +635,12 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
         )
     if logits.ndim == 0:
         raise ShapeError("softmax_cross_entropy: logits need a class axis, got a scalar")
-    if backend.is_integer(targets.dtype, logits.xp):
+    labels = targets_are_labels(targets, logits.shape, "softmax_cross_entropy")
+    if labels:
         targets = backend.signed_positions(targets)
-        if targets.shape != logits.shape[:-1]:
-            hint = (  # one-hot rows of integers: read as probabilities only when floats
-                "; integer targets are class labels: for one-hot or probability rows, give "
-                "them as floats"
-                if targets.shape == logits.shape
-                else ""
-            )
-            raise ShapeError(
-                f"softmax_cross_entropy: labels of shape {tuple(targets.shape)} do not match "
-                "logits "
-                f"{tuple(logits.shape)} (expected {tuple(logits.shape[:-1])}){hint}"
-            )
-    elif targets.shape != logits.shape:
-        hint = (  # class labels held as floats or booleans: nn.CrossEntropy reads both as labels
-            f"; {_rows_of(targets)} of shape {tuple(logits.shape)}: give class labels as integers"
-            if targets.shape == logits.shape[:-1]
-            else ""
-        )
-        raise ShapeError(
-            f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not match logits "
-            f"{tuple(logits.shape)}{hint}"
-        )
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
-    if type(targets) is not numpy.ndarray and not backend.is_integer(targets.dtype, logits.xp):
+    if not labels and type(targets) is not numpy.ndarray:
         targets = _in_logits_float(targets, logits.data)
     return _softmax_cross_entropy_prim(logits, targets=targets, reduction=reduction)
 
@@ -617,10 +652,11 @@ def _needs_gradient(targets: Any) -> Tensor | None:
 
 
 def _in_logits_float(targets: Any, logits: Any) -> Any:
-    """Targets that are not class labels (boolean one-hot rows, probabilities of another float
-    dtype) in the logits' float dtype, off NumPy: the standard has no arithmetic on booleans
-    (PyTorch refused "Subtraction ... with a bool tensor", in the forward and in the rules that
-    recompute y - t for a second derivative). NumPy computes with them as they are."""
+    """Targets that are not class labels (probabilities of another float dtype, a logistic
+    unit's boolean targets) in the logits' float dtype, off NumPy: the standard has no
+    arithmetic on booleans (PyTorch refused "Subtraction ... with a bool tensor", in the forward
+    and in the rules that recompute y - t for a second derivative). NumPy computes with them as
+    they are."""
     xp = array_module(logits)
     dtype = logits.dtype if backend.holds_floats(logits) else backend.default_float(xp, logits)
     return backend.astype(targets, dtype)

@@ -166,10 +166,7 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: Any = np.float32) -> np.n
     if labels.size and labels.dtype.kind not in "iu":
         raise _not_integer_labels(labels, n_classes)
     labels = labels.astype(np.int64, copy=False)  # an empty list is float64
-    try:
-        check_labels(labels, n_classes, (len(labels), n_classes))
-    except LabelError as error:
-        raise LabelError(f"one_hot: {error}") from None
+    check_labels(labels, n_classes, None, "one_hot")
     out = np.zeros((len(labels), n_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out

@@ -520,8 +520,14 @@ _softmax_cross_entropy_targets_prim = primitive(
 )
 
 
-def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> None:
-    """Raise naming the first class label outside [0, n_classes), in one pass over the labels.
+def check_labels(
+    labels: Any,
+    n_classes: int,
+    logits_shape: tuple[int, ...] | None,
+    op: str = "softmax_cross_entropy",
+) -> None:
+    """Raise naming ``op`` and the first class label outside [0, n_classes), in one pass over
+    the labels (and the logits' shape, where there are logits).
 
     Read as unsigned, a negative label is a huge number, so a single max finds both kinds.
     """
@@ -542,9 +548,10 @@ def check_labels(labels: Any, n_classes: int, logits_shape: tuple[int, ...]) -> 
     if _max_reduce(unsigned, None) < n_classes:
         return
     bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]
+    logits = "" if logits_shape is None else f" (logits shape {tuple(logits_shape)})"
     raise LabelError(
-        f"softmax_cross_entropy: label {int(bad)} is out of range for {n_classes} classes "
-        f"(logits shape {tuple(logits_shape)}); labels must lie in [0, {n_classes})"
+        f"{op}: label {int(bad)} is out of range for {n_classes} classes{logits}; labels "
+        f"must lie in [0, {n_classes})"
     )
 
 

@@ -155,6 +155,7 @@ EXTRAS: dict[str, dict[str, str | None]] = {
         "anyio": "anyio",
         "uvicorn": "uvicorn",
         "pydantic": "pydantic",
+        "threadpoolctl": "threadpoolctl",
     },
     "mpi": {"mpi4py": "mpi4py", "mpich": None, "threadpoolctl": "threadpoolctl"},
     "arrays": {

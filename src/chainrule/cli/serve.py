@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import ipaddress
 import math
+import os
 import shlex
+import signal
 import socket
 import threading
 import webbrowser
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +22,148 @@ import typer
 from chainrule.cli.app import app, path_value
 from chainrule.errors import UserError
 
+#: Seconds a stopping server (Ctrl+C, SIGTERM) waits for the requests in progress before it
+#: ends them; a request may compute for about 0.3 s at most (one BLAS thread, web.schemas'
+#: MAX_STEP_WORK), so this is room for a slow machine, not for a request that never ends.
+STOP_GRACE_SECONDS = 5
+#: The log's lines: the time, then what happened (chainrule.web's, and uvicorn's own).
+LOG_FORMAT = {"format": "%(asctime)s %(levelname)s %(message)s", "datefmt": "%Y-%m-%d %H:%M:%S"}
+
+
+def address(host: str, port: int) -> str:
+    """``host:port`` as an address is written: ``127.0.0.1:8000``, ``[::]:8000`` (an IPv6
+    address is bracketed, as in a URL)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
 
 def _check_port_free(host: str, port: int) -> None:
-    """Fail with one clear line (not a uvicorn traceback) when the address is taken."""
+    """Fail with one clear line (not a uvicorn traceback) when the address is taken; tried as
+    uvicorn binds it (an IPv6 socket for an address with a colon)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        with socket.create_server((host, port)):
+        with socket.create_server((host, port), family=family):
             pass
     except OSError as error:
-        reason = error.strerror or error
-        raise UserError(f"serve: cannot listen on {host}:{port} ({reason})") from None
+        # create_server names the address again after the reason: the line names it once
+        reason = str(error.strerror or error).partition(" (while attempting to bind")[0]
+        raise UserError(f"serve: cannot listen on {address(host, port)} ({reason})") from None
+
+
+def limit_blas_threads() -> Any:
+    """One BLAS thread for the whole process while it serves (None where threadpoolctl is
+    missing: then nothing changes). Requests run on worker threads at once, and each NumPy
+    product used every BLAS thread besides: on a few cores a request of 0.3 s took 2 to 35 s.
+    Returns threadpoolctl's limiter; its ``restore_original_limits()`` undoes it."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the [app] extra brings it; without it, serve as before
+        return None
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def machine_addresses() -> list[str]:
+    """This machine's IP addresses that other machines may reach it by, each once and none a
+    loopback: the one its name resolves to and the one its traffic leaves by (found by
+    routing a UDP socket, which sends nothing)."""
+    found = []
+    with contextlib.suppress(OSError):
+        found.append(socket.gethostbyname(socket.gethostname()))
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: a route is chosen, nothing is sent
+        found.append(probe.getsockname()[0])
+    reachable = []
+    for text in dict.fromkeys(found):
+        with contextlib.suppress(ValueError):
+            ip = ipaddress.ip_address(text)
+            if not (ip.is_loopback or ip.is_unspecified):
+                reachable.append(text)
+    return reachable
+
+
+def log_config(access_log: bool) -> dict:
+    """Logging while serving: on stderr, each line with its time. uvicorn's warnings and
+    errors; chainrule.web's lines (a refused Host header, a 503, a 500: web.app); and with
+    ``access_log`` one line per request (the client's address, the method, the path and the
+    status: never a body or a cookie)."""
+    stderr = {"class": "logging.StreamHandler", "formatter": "timed", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"timed": dict(LOG_FORMAT)},
+        "handlers": {"stderr": stderr},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "uvicorn.error": {"level": "WARNING"},
+            "uvicorn.access": {
+                "handlers": ["stderr"],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": False,
+            },
+            "chainrule.web": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def _say(line: str) -> None:
+    """``line`` on stderr from a signal handler: straight to the file, past sys.stderr's
+    buffer, which the interrupted code may be in the middle of writing."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"{line}\n".encode())
+
+
+class Stopping:
+    """Ctrl+C (or SIGTERM) while serving, over uvicorn's own handling. The first says that the
+    server is stopping and lets uvicorn answer the requests in progress, for at most
+    ``grace`` seconds: the server then ends, exit code 0. A second, or requests still running
+    after ``grace`` seconds, end the process at once, with one line and no traceback: exit
+    code 128 + the first signal's number (130 for Ctrl+C, 143 for SIGTERM), as a shell
+    reports a process a signal ended. A request computes in a worker thread, which nothing
+    can interrupt, and the server keeps nothing to save: ending the process is the prompt stop
+    (uvicorn's own cancels what it can, logs a traceback for each request, then waits for the
+    threads). ``lifespan`` is the app's (:func:`chainrule.web.create_app`): it takes the
+    signals over once uvicorn has set its handlers."""
+
+    def __init__(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        self.grace = grace
+        self.signal: int | None = None  # the first one received
+        self.timer: threading.Timer | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        self.take_over()
+        yield
+
+    def take_over(self) -> None:
+        """Put :meth:`_received` in front of the handlers of SIGINT and SIGTERM."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread receives signals (a test serves the app elsewhere)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            passed_on = signal.getsignal(signum)
+            if callable(passed_on):  # uvicorn's, which starts its graceful shutdown
+                signal.signal(signum, functools.partial(self._received, passed_on))
+
+    def _received(self, passed_on: Callable, signum: int, frame: Any) -> None:
+        if self.signal is not None:
+            self.stop_now("stopped at once: the requests in progress were dropped")
+        self.signal = signum
+        _say(
+            f"stopping: waiting for the requests in progress (at most {self.grace:g} seconds); "
+            "Ctrl+C again to stop at once"
+        )
+        late = f"stopped: the requests still in progress after {self.grace:g} seconds were dropped"
+        self.timer = threading.Timer(self.grace, self.stop_now, args=(late,))
+        self.timer.daemon = True
+        self.timer.start()
+        passed_on(signum, frame)
+
+    def stop_now(self, line: str) -> None:
+        _say(line)
+        os._exit(128 + (self.signal or signal.SIGINT))
+
+    def done(self) -> None:
+        """uvicorn has stopped: no more waiting to end."""
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 def refuse_a_parallel_job() -> None:
@@ -55,7 +194,17 @@ def page_url(host: str, port: int) -> str:
     """The address to open: a wildcard host (0.0.0.0, ::) listens everywhere but is no address
     a browser can open, so this machine's loopback stands for it."""
     shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+    return f"http://{address(shown, port)}/"
+
+
+def other_machines(port: int) -> str:
+    """The line saying where other machines open the page of a server on every interface:
+    this machine's addresses, and its name where that resolves."""
+    urls = [f"http://{address(ip, port)}/" for ip in machine_addresses()]
+    name = f"http://{address(socket.gethostname(), port)}/"
+    if not urls:
+        return f"from other machines: {name} (this machine's name), or its IP address"
+    return f"from other machines: {' or '.join(urls)} (or {name} where that name resolves)"
 
 
 def _browser() -> Any:
@@ -135,7 +284,14 @@ def serve(
         None,
         "--allow-host",
         help="Another name the page may be reached by (the Host header); repeatable. The "
-        "listening address and the local names are always allowed.",
+        "listening address and the local names are always allowed (with --host 0.0.0.0 or ::, "
+        "any IP address and this machine's name as well).",
+    ),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log",
+        help="Log each request on stderr: the time, the client's address, the method, the path "
+        "and the status (never a body or a cookie).",
     ),
 ) -> None:
     """Start the explorer: step through forward and backward passes, see each dE/dy_i as the sum
@@ -143,7 +299,7 @@ def serve(
     import uvicorn
 
     from chainrule.web import create_app
-    from chainrule.web.app import LOCAL_HOSTS
+    from chainrule.web.app import LOCAL_HOSTS, WILDCARD_HOSTS
 
     refuse_a_parallel_job()
     if not host.strip():
@@ -157,6 +313,8 @@ def serve(
     _check_port_free(host, port)
     url = page_url(host, port)
     typer.echo(f"chainrule explorer at {url} (Ctrl+C to stop)")
+    if host in WILDCARD_HOSTS:
+        typer.echo(other_machines(port))
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: listening on {host}: other machines can reach this server", err=True)
     if open_browser:
@@ -166,9 +324,29 @@ def serve(
         else:
             threading.Timer(1.0, browser.open, args=(url,)).start()
     allowed = [*LOCAL_HOSTS, host, *(allow_host or [])]
-    if host in ("0.0.0.0", "::"):
+    if host in WILDCARD_HOSTS:  # any IP address, and this machine's name
         allowed.append(socket.gethostname())
+    stopping = Stopping()
     application = create_app(
-        max_sessions=max_sessions, start=start, allowed_hosts=allowed, idle_seconds=session_idle
+        max_sessions=max_sessions,
+        start=start,
+        allowed_hosts=allowed,
+        idle_seconds=session_idle,
+        lifespan=stopping.lifespan,
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    blas = limit_blas_threads()
+    try:
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_config=log_config(access_log),
+            log_level=None,  # log_config's levels
+            access_log=access_log,
+            # Stopping ends the process first; this bounds uvicorn's own wait all the same
+            timeout_graceful_shutdown=STOP_GRACE_SECONDS + 2,
+        )
+    finally:
+        stopping.done()
+        if blas is not None:
+            blas.restore_original_limits()

@@ -239,7 +239,7 @@ NO_RUN = "no training run for this session: "
 #: Why a session has none. The same handlers serve the notebook widget (one run per view), so
 #: this says nothing only a server would: both keep the most recently used runs and forget the
 #: oldest when another starts (the widget's views); the server says how many it keeps and how
-#: to keep more instead (:func:`forgotten_on_server`).
+#: to keep more instead (:func:`no_session_on_server`).
 NO_RUN_WHY = (
     "none was started, or it was forgotten (only the most recently used runs are kept: when "
     "another starts, the oldest is forgotten)"
@@ -253,18 +253,29 @@ REPLACED = "training run replaced: "
 
 
 class NoSession(HTTPProblem):
-    """The 409 of a training request with no session (no cookie, or its session forgotten):
-    :data:`NO_RUN_WHY` as the handlers say it; the server says instead how many sessions it
-    keeps and how to keep more (:func:`forgotten_on_server`)."""
+    """The 409 of a training request with no session (no cookie, or its session unknown):
+    :data:`NO_RUN_WHY` as the handlers say it; the server says instead which of its reasons it
+    is (:func:`no_session_on_server`)."""
 
 
-def forgotten_on_server(store: SessionStore) -> str:
-    """:class:`NoSession`'s message as the server gives it: the store's size, its idle time and
-    the option that raises it."""
-    return (
-        f"{NO_RUN}none was started, or it was forgotten ({store.kept()}; whoever started the "
-        f"server can keep more with chainrule serve --max-sessions N){START_AGAIN}"
-    )
+def no_session_on_server(store: SessionStore, token: str | None) -> str:
+    """:class:`NoSession`'s message as the server gives it, for the session cookie ``token``.
+    With none, or one naming a session the store forgot to make room for others: the store's
+    size, its idle time and the option that raises it. With one the store never gave out,
+    which a browser keeps from before the server was restarted (a restart forgets every run:
+    they live in its memory only): that, not ``--max-sessions``."""
+    if token is None or store.forgot(token):
+        why = (
+            f"none was started, or it was forgotten ({store.kept()}; whoever started the "
+            "server can keep more with chainrule serve --max-sessions N)"
+        )
+    else:
+        why = (
+            "this server does not know this browser's session: the server was probably "
+            "restarted since the run was started (it keeps runs in memory only, so a restart "
+            "forgets them all), or the session was forgotten long ago"
+        )
+    return f"{NO_RUN}{why}{START_AGAIN}"
 
 
 def _run_of(session: BrowserSession | None):
@@ -391,7 +402,7 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
     """The starlette endpoint: read and validate the body, find the session, run the handler."""
 
     async def handle(request: Request) -> Response:
-        session, is_new = None, False
+        session, is_new, token = None, False, None
         try:
             body = await read_body(request)
             if endpoint.method == "POST":
@@ -408,7 +419,7 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
                 result = await _in_session(session, endpoint.handler, payload)
             response = json_response(result)
         except NoSession:
-            response = problem_response(HTTPProblem(409, forgotten_on_server(store)))
+            response = problem_response(HTTPProblem(409, no_session_on_server(store, token)))
         except HTTPProblem as problem:
             response = problem_response(problem)
         except UserError as error:

@@ -5,7 +5,14 @@ Everything the page needs ships inside the package (``web/static``): it works wi
 Every request's Host header must name the address the server was started for (by default the
 local names: 127.0.0.1, localhost, ::1), so that a web page on another site cannot reach the
 explorer through DNS rebinding; ``allowed_hosts`` (``chainrule serve --allow-host``) adds names.
-Errors, including 404 and 405, are the API's JSON error body ``{"error": ...}``.
+A wildcard address among them (``0.0.0.0``, ``::``: a server listening on every interface) lets
+in any IP address as well (``192.0.2.7:8000``, ``[2001:db8::7]:8000``): rebinding needs a domain
+name, so an address typed as numbers is safe, and the machine's addresses are many. Errors,
+including 404 and 405, are the API's JSON error body ``{"error": ...}``.
+
+What the person running the server must see is logged to ``chainrule.web`` (``chainrule serve``
+writes it to stderr with the time), one line each: a refused Host header, a 503 (the server is
+full) and a 500 (whose traceback the server logs after it).
 
 The page and its static files are served with ``Cache-Control: no-cache``: a browser asks again
 before each use (an unchanged file is a 304, by its ETag), so after an upgrade it never runs an
@@ -18,8 +25,11 @@ button that asks for it again "Reload model", not "Seed network".
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -42,8 +52,29 @@ from chainrule.web.sessions import (
 STATIC_DIR = Path(__file__).parent / "static"
 #: The names a local server answers to.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Addresses that listen on every interface: as an allowed host, they allow any IP address.
+WILDCARD_HOSTS = ("0.0.0.0", "::")
 #: The page's own files are asked for again before each use (revalidated, not re-sent).
 REVALIDATE = {"Cache-Control": "no-cache"}
+#: Where the server says what the person running it should see (chainrule serve: stderr).
+log = logging.getLogger("chainrule.web")
+
+
+def _client(scope: Scope) -> str:
+    """The client's address as the log names it: ``192.0.2.7:51234``, ``[::1]:51234``."""
+    client = scope.get("client")
+    if not client:
+        return "an unknown client"
+    host, port = client[0], client[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def host_name(header: str) -> str | None:
@@ -70,17 +101,37 @@ class HostCheck:
     def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
         self.app = app
         self.allowed = {name.strip().lower().strip("[]") for name in allowed}
+        #: listening on every interface: any IP address is this server's (WILDCARD_HOSTS)
+        self.any_address = any(name in self.allowed for name in WILDCARD_HOSTS)
+
+    def allows(self, host: str) -> bool:
+        """Whether the Host header ``host`` names this server."""
+        name = host_name(host)
+        if "*" in self.allowed or name in self.allowed:
+            return True
+        return self.any_address and name is not None and _is_ip_address(name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = dict(scope.get("headers") or [])
             host = headers.get(b"host", b"").decode("latin-1")
-            if "*" not in self.allowed and host_name(host) not in self.allowed:
+            if not self.allows(host):
                 shown = repr(host) if host else "no Host header"
+                addresses = ", ".join(sorted(self.allowed))
+                if self.any_address:
+                    addresses += ", any IP address"
                 problem = HTTPProblem(
                     400,
-                    f"Host {shown} is not this server's address (allowed: "
-                    f"{', '.join(sorted(self.allowed))}); start it with --allow-host to add one",
+                    f"Host {shown} is not this server's address (allowed: {addresses}); start "
+                    "it with --allow-host to add one",
+                )
+                log.warning(
+                    "refused %s %s from %s: Host %s is not this server's address "
+                    "(chainrule serve --allow-host NAME adds a name)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    _client(scope),
+                    shown,
                 )
                 await problem_response(problem)(scope, receive, send)
                 return
@@ -114,10 +165,21 @@ async def _http_error(_: Request, error: Exception) -> Response:
     return problem_response(HTTPProblem(error.status_code, message, headers=error.headers))
 
 
-async def _sessions_full(_: Request, error: Exception) -> Response:
+def _request_line(request: Request) -> str:
+    """``POST /api/train/step from 192.0.2.7:51234``: a logged request, by what it asked for
+    and who asked (never its body or its cookies)."""
+    return f"{request.method} {request.url.path} from {_client(request.scope)}"
+
+
+async def _sessions_full(request: Request, error: Exception) -> Response:
     """A new browser's run refused while every session is in use: 503, saying when to try again
     (the store's message), rather than forgetting a run someone is working on."""
     assert isinstance(error, SessionsFull)
+    log.warning(
+        "503 %s: the server is full (every session was used recently; chainrule serve "
+        "--max-sessions N keeps more)",
+        _request_line(request),
+    )
     headers = {"Retry-After": str(error.retry_after)}
     return problem_response(HTTPProblem(503, str(error), headers=headers))
 
@@ -129,6 +191,7 @@ async def _internal_error(request: Request, error: Exception) -> Response:
         f"internal error in {request.url.path}: {type(error).__name__}: {error} "
         "(a bug in chainrule; please report it with the request)"
     )
+    log.error("500 %s: %s: %s", _request_line(request), type(error).__name__, error)
     return problem_response(HTTPProblem(500, message))
 
 
@@ -137,6 +200,7 @@ def create_app(
     start: NetworkState | None = None,
     allowed_hosts: Iterable[str] = LOCAL_HOSTS,
     idle_seconds: float = DEFAULT_IDLE_SECONDS,
+    lifespan: Any = None,
 ) -> Starlette:
     """The explorer's app; each app has its own session store of at most ``max_sessions``,
     which gives a new browser the place of a session idle for ``idle_seconds`` and, while none
@@ -145,7 +209,9 @@ def create_app(
     ``start`` is the network the page opens on (``/api/seed``): a trained model and one of its
     cases (``chainrule serve --model``), which the page's Edit tab button then reloads as
     "Reload model"; by default the lecture's seed network ("Seed network"). Requests must
-    carry a Host header naming one of ``allowed_hosts`` (``"*"`` allows any)."""
+    carry a Host header naming one of ``allowed_hosts`` (``"*"`` allows any; ``0.0.0.0`` or
+    ``::`` any IP address besides). ``lifespan``: starlette's, run as a server starts and stops
+    serving the app (``chainrule serve`` takes Ctrl+C over there)."""
     store = SessionStore(max_sessions, idle_seconds)
     document = openapi_document(__version__)
 
@@ -185,6 +251,7 @@ def create_app(
             SessionsFull: _sessions_full,
             Exception: _internal_error,
         },
+        lifespan=lifespan,
     )
     app.add_middleware(HostCheck, allowed=list(allowed_hosts))
     app.state.sessions = store

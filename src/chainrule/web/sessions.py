@@ -40,6 +40,10 @@ DEFAULT_IDLE_SECONDS = 15 * 60
 _TOKEN_BYTES = 24
 #: Requests of one session that may wait while one of its requests runs (more: 429).
 MAX_QUEUED = 4
+#: Tokens of forgotten sessions a store remembers (the oldest dropped first; about 60 bytes
+#: each): a browser whose run was forgotten is told so, and one whose token the server never
+#: gave out (it was restarted since) is told that instead (:meth:`SessionStore.forgot`).
+FORGOTTEN_REMEMBERED = 4096
 
 
 @dataclass
@@ -119,6 +123,7 @@ class SessionStore:
         self.idle_seconds = idle_seconds
         self._clock = clock
         self._sessions: OrderedDict[str, BrowserSession] = OrderedDict()
+        self._forgotten: OrderedDict[str, None] = OrderedDict()  # at most FORGOTTEN_REMEMBERED
         self._lock = threading.Lock()
 
     def kept(self) -> str:
@@ -139,6 +144,13 @@ class SessionStore:
 
     def __contains__(self, token: object) -> bool:
         return token in self._sessions
+
+    def forgot(self, token: str | None) -> bool:
+        """Whether ``token`` named a session this store forgot to make room for another (among
+        the last :data:`FORGOTTEN_REMEMBERED` it forgot); False for a token it never gave out,
+        such as one a browser kept from before the server was restarted."""
+        with self._lock:
+            return token is not None and token in self._forgotten
 
     def get(self, token: str | None) -> BrowserSession | None:
         """The session for ``token`` (marked as recently used), or None; never creates one."""
@@ -162,7 +174,10 @@ class SessionStore:
                 wait = oldest.used + self.idle_seconds - now
                 if wait > 0:
                     raise SessionsFull(self._full(), retry_after=max(1, math.ceil(wait)))
-                self._sessions.popitem(last=False)
+                forgotten, _ = self._sessions.popitem(last=False)
+                self._forgotten[forgotten] = None
+                if len(self._forgotten) > FORGOTTEN_REMEMBERED:
+                    self._forgotten.popitem(last=False)
             session = BrowserSession(token=secrets.token_urlsafe(_TOKEN_BYTES), used=now)
             self._sessions[session.token] = session
             return session, True

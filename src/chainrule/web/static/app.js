@@ -149,8 +149,10 @@ function readSizes(typed, what) {
  *  shows (a notebook kernel's, trained or edited there), so Reset reads it again, as the button
  *  does; without one (the page, with or without --model, whose model the server read once; a
  *  widget on the seed network) nothing but the explorer changes its network, and Reset keeps
- *  it. Returns {S, ready, dispose}. */
-function createExplorer(ROOT, transport, host, { onModel = false, liveModel = false } = {}) {
+ *  it. `resume`: the page's, whose browser session may have a training run on the server
+ *  already (a reload): the Train tab shows it (a widget's view starts with none). Returns
+ *  {S, ready, dispose}. */
+function createExplorer(ROOT, transport, host, { onModel = false, liveModel = false, resume = false } = {}) {
   const S = {
     net: null,        // the network's JSON (as the API takes it)
     pass: null,       // /api/backward's answer for it
@@ -1341,6 +1343,21 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     await showTrainState(state, gen);
   }
 
+  /** The run this browser already has on the server (the page was reloaded, or opened in
+   *  another tab: its tabs share one run), shown as Start shows one, so Step and Play go on
+   *  with it; the server's "no training run" refusal: none, nothing to show. */
+  async function resumeRun() {
+    const gen = S.train.gen;
+    let state;
+    try {
+      state = await api("/api/train/state");
+    } catch (error) {
+      if (error instanceof ApiError && error.message.startsWith(NO_RUN)) return;
+      throw new ApiError(`The page could not ask for this browser's training run (/api/train/state: ${reasonOf(error)}).`);
+    }
+    await showTrainState(state, gen);
+  }
+
   async function playLoop() {
     while (S.train.playing) {
       try {
@@ -1544,6 +1561,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
           throw new ApiError(`The page could not load the network (/api/seed: ${reasonOf(error)}).`);
         });
         await setNetwork(seed, { fromModel: true });
+        if (resume) await resumeRun();
       } catch (error) {
         failure = error;
         if (!(error instanceof ApiError)) console.error(error);
@@ -1569,7 +1587,8 @@ const LIVE_MODEL = typeof CHAINRULE_LIVE_MODEL !== "undefined" && CHAINRULE_LIVE
  *  LIVE_MODEL. */
 function mount(root = document, ask = httpTransport, host = document.body) {
   const onModel = LIVE_MODEL || host.dataset.openedOn === "model";
-  return createExplorer(root, ask, host, { onModel, liveModel: LIVE_MODEL });
+  const resume = typeof CHAINRULE_WIDGET === "undefined";  // the page's session, not a view's
+  return createExplorer(root, ask, host, { onModel, liveModel: LIVE_MODEL, resume });
 }
 
 // The page: one explorer on the document, over HTTP; its state is `S` (for a console's look).

@@ -253,10 +253,31 @@ CASES = [
 
 
 def test_the_cases_cover_every_primitive() -> None:
+    """Every registered primitive runs on every library here, against NumPy running the same
+    rule: these cases check that the rule runs alike everywhere, not that it is right (a rule
+    with its sign flipped passes them); tests/engine/test_ops.py checks it against central
+    differences, and its own coverage test names a primitive missing there."""
     builtin = {
-        name for name, p in REGISTRY.items() if p.forward.__module__.startswith("chainrule.")
+        name: p.forward.__module__
+        for name, p in REGISTRY.items()
+        if (getattr(p.forward, "__module__", None) or "").startswith("chainrule.")
     }
-    assert {name for case in CASES for name in case.covers} == builtin
+    covered = {name for case in CASES for name in case.covers}
+    problems = [
+        f"{name!r} ({module}) is a registered primitive with no Case in "
+        "tests/engine/test_array_api.py's CASES: add one there, "
+        f'Case("{name}", <a function of A (or A, B, ROW, C) that calls it>, <those inputs>, '
+        f'("{name}",)), which runs it on every library against NumPy. That does not check its '
+        "rule: a case in tests/engine/test_ops.py does (UNARY, BINARY or _fused_cases there)"
+        for name, module in sorted(builtin.items())
+        if name not in covered
+    ]
+    problems += [
+        f"a Case in tests/engine/test_array_api.py's CASES covers {name!r}, which is no "
+        "registered primitive: correct that Case's covers"
+        for name in sorted(covered - set(builtin))
+    ]
+    assert not problems, "\n".join(problems)
 
 
 def _derivatives(case: Case, make: Callable[[np.ndarray], cr.Tensor]) -> list[np.ndarray]:
@@ -410,6 +431,23 @@ OPTIMIZERS = {
     "adam": lambda p: optim.Adam(p, lr=0.01, weight_decay=1e-3),
     "adamw": lambda p: optim.AdamW(p, lr=0.01),
 }
+
+
+def test_every_optimizer_is_in_the_comparison_with_numpy() -> None:
+    """An optimizer updates NumPy's and PyTorch's arrays in place (``_update``) and
+    array-api-strict's and JAX's by new arrays (``_updated``): only the runs below, against the
+    NumPy run, check that the two agree, or that the second exists."""
+    params = [cr.tensor(np.ones(2), requires_grad=True)]
+    made = {type(make(params)) for make in OPTIMIZERS.values()}
+    missing = [
+        f"optim.OPTIMIZERS[{name!r}] ({cls.__name__}) has no entry in "
+        "tests/engine/test_array_api.py's OPTIMIZERS: add one there, "
+        f'"{name}": lambda p: optim.{cls.__name__}(p, lr=..., <its other hyperparameters>), '
+        "so that its steps and checkpoints run on every library against the NumPy run"
+        for name, cls in optim.OPTIMIZERS.items()
+        if cls not in made
+    ]
+    assert not missing, "\n".join(missing)
 
 
 def _network(dtype: str) -> nn.Sequential:

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.ops.linalg import linear
+from chainrule.ops.registry import REGISTRY
 
 SHAPES = {"scalar": (), "vector": (4,), "matrix": (3, 4), "row": (1, 4), "batch": (2, 3, 4)}
 BINARY_SHAPES = {
@@ -321,6 +323,11 @@ def _shape_cases() -> list[Case]:
     for name, index in indices:
         specs.append((f"getitem-{name}", lambda x, i=index: x[i], lambda x, i=index: x[i], [m]))
     specs.append(("getitem-batch", lambda x: x[1, :, [0, 0]], lambda x: x[1, :, [0, 0]], [b]))
+    # squared, so that the gradient reaching getitem depends on x: its rule (scatter_add) is
+    # then recorded and the second-order check differentiates it
+    repeats = np.array([0, 0, 2, 0])
+    specs.append(("getitem-repeats-squared", lambda x: x[repeats] ** 2,
+                  lambda x: x[repeats] ** 2, [v]))  # fmt: skip
     specs.append(("getitem-tensor-index", lambda x: x[cr.tensor([3, 3])], lambda x: x[[3, 3]], [v]))
     return [Case(name, f, ref, inputs) for name, f, ref, inputs in specs]
 
@@ -382,6 +389,70 @@ def _composite_cases() -> list[Case]:
     ]
 
 
+def _clip_to_tensor_bounds(rng: np.random.Generator) -> list[np.ndarray]:
+    """x (3, 4) with bounds that are inputs too, a row of lows (4,) and a column of highs
+    (3, 1): every element of x at least 0.1 from both, some below, inside and above."""
+    low, high = np.array([-0.9, -0.5, -0.2, -0.7]), np.array([[0.6], [0.3], [0.9]])
+    for _ in range(1000):
+        x = _normal(rng, (3, 4))
+        apart = np.all(np.abs(x - low) > 0.1) and np.all(np.abs(x - high) > 0.1)
+        if apart and np.any(x < low) and np.any(x > high) and np.any((x > low) & (x < high)):
+            return [x, low, high]
+    raise AssertionError("could not draw x away from the bounds")
+
+
+def _fused_cases() -> list[Case]:
+    """The primitives that fuse several steps (a layer's x @ W + b, the cross-entropies), take
+    their bounds as inputs (clip) or cast (astype): each against the same steps in NumPy."""
+    rng = _rng("fused")
+    x, w, bias = _normal(rng, (5, 3)), _normal(rng, (3, 2)), _normal(rng, (2,))
+    logits, labels = _normal(rng, (5, 3)), np.array([0, 2, 1, 1, 0])
+    rows, probabilities = _softmax_np(_normal(rng, (5, 3))), _sigmoid_np(_normal(rng, (5, 3)))
+
+    def logistic_ce(z, t):
+        return -t * np.log(_sigmoid_np(z)) - (1 - t) * np.log(1 - _sigmoid_np(z))
+
+    return [
+        Case("linear", linear, lambda x, w, b: x @ w + b, [x, w, bias]),
+        Case(
+            "clip-tensor-bounds",
+            cr.clip,
+            np.clip,
+            _clip_to_tensor_bounds(rng),
+        ),
+        Case(
+            "astype-own-dtype",
+            lambda x: cr.astype(x, x.dtype) * x,
+            lambda x: x * x,
+            [_normal(rng, (3, 4))],
+        ),
+        Case(  # labels: the targets take no gradient
+            "softmax_cross_entropy",
+            lambda z: cr.softmax_cross_entropy(z, labels),
+            lambda z: -np.log(_softmax_np(z, 1))[np.arange(5), labels].mean(),
+            [logits],
+        ),
+        Case(  # targets that are inputs: the fused op of logits and targets
+            "softmax_cross_entropy-of-targets",
+            lambda z, t: cr.softmax_cross_entropy(z, t, reduction="none"),
+            lambda z, t: -(t * np.log(_softmax_np(z, 1))).sum(axis=1),
+            [logits, rows],
+        ),
+        Case(
+            "logistic_cross_entropy",
+            lambda z: cr.logistic_cross_entropy(z, probabilities),
+            lambda z: logistic_ce(z, probabilities).mean(),
+            [logits],
+        ),
+        Case(
+            "logistic_cross_entropy-of-targets",
+            lambda z, t: cr.logistic_cross_entropy(z, t, reduction="none"),
+            logistic_ce,
+            [logits, probabilities],
+        ),
+    ]
+
+
 CASES = (
     _elementwise_cases()
     + _where_and_clip_cases()
@@ -390,6 +461,7 @@ CASES = (
     + _shape_cases()
     + _softmax_cases()
     + _composite_cases()
+    + _fused_cases()
 )
 # Second order on a representative subset of shapes: linear and piecewise-linear ops have a
 # zero second derivative, which order=2 checks cheaply; the smooth ones are the point.
@@ -398,6 +470,87 @@ SECOND_ORDER = [c for c in CASES if not c.id.endswith(("-scalar-vs-matrix", "-ba
 
 def _flat(out) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every registered primitive's rule is checked here
+# ---------------------------------------------------------------------------------------------
+
+#: The registered primitives whose rules no central difference can check, each with the test
+#: that checks it instead. Every other primitive must be recorded by a case of CASES (the test
+#: below): tests/engine/test_array_api.py runs each primitive on other libraries, but compares
+#: them with NumPy running the same rule, so a wrong rule passes there.
+CHECKED_ELSEWHERE = {
+    # a variance over no degrees of freedom: its values and gradients are +-inf (NaN where the
+    # values are alike), which no difference quotient approaches; checked against
+    # torch.var(correction=n) there (and against NumPy on every library in test_array_api.py)
+    "var_without_freedom": "tests/engine/test_var_ddof_torch.py",
+}
+
+
+def _builtin_primitives() -> dict[str, str]:
+    """The library's registered primitives (not those tests register), each by its module."""
+    modules = {name: getattr(p.forward, "__module__", None) or "" for name, p in REGISTRY.items()}
+    return {name: module for name, module in modules.items() if module.startswith("chainrule.")}
+
+
+def _recorded(roots: list) -> set[str]:
+    """The names of the primitives recorded in the graphs behind the tensors ``roots``."""
+    names, seen, stack = set(), set(), list(roots)
+    while stack:
+        t = stack.pop()
+        if not isinstance(t, cr.Tensor) or id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t._primitive is not None:
+            names.add(t._primitive.name)
+            stack.extend(t._inputs)
+    return names
+
+
+def _checked_by_central_differences() -> set[str]:
+    """The primitives whose rules the cases' central differences check: those a case's forward
+    records (first order checks their rules) and, for SECOND_ORDER's cases, those its backward
+    records with ``create_graph`` (second order differentiates their rules: sum_to,
+    scatter_add and power_slope_undefined run only there)."""
+    second = {case.id for case in SECOND_ORDER}
+    names: set[str] = set()
+    for case in CASES:
+        tensors = [cr.tensor(a, requires_grad=True) for a in case.inputs]
+        outs = _flat(case.f(*tensors))
+        names |= _recorded(outs)
+        if case.id in second:
+            total = sum((out.sum() for out in outs[1:]), outs[0].sum())
+            names |= _recorded(list(cr.gradient(total, tensors, create_graph=True)))
+    return names
+
+
+def test_every_registered_primitive_is_checked_against_central_differences() -> None:
+    """A primitive with a wrong rule (softsign's derivative with its sign flipped) passed every
+    test of tests/engine once it had its Case in test_array_api.py, which compares libraries
+    running that same rule: the cases here are the check of the rules, so each primitive
+    must be in them."""
+    builtin = _builtin_primitives()
+    checked = _checked_by_central_differences()
+    missing = [
+        f"{name!r} ({module}) is a registered primitive that no case of tests/engine/test_ops.py "
+        "records, so nothing checks its derivative rule against central differences. Add it to "
+        f'UNARY there, "{name}": (<its chainrule function>, <its NumPy reference>, <an input '
+        "sampler: _normal, _positive or _away_from_zero>); to BINARY for two inputs; or as a "
+        "Case of its own in _fused_cases. Only a rule no central difference can check (infinite "
+        "values) goes in CHECKED_ELSEWHERE there, with a comment naming the test that checks it."
+        for name, module in sorted(builtin.items())
+        if name not in checked and name not in CHECKED_ELSEWHERE
+    ]
+    assert not missing, "\n".join(missing)
+    stale = [
+        f"{name!r} is in CHECKED_ELSEWHERE in tests/engine/test_ops.py but "
+        + ("is no registered primitive" if name not in builtin else "a case here records it")
+        + ": remove it from CHECKED_ELSEWHERE"
+        for name in CHECKED_ELSEWHERE
+        if name not in builtin or name in checked
+    ]
+    assert not stale, "\n".join(stale)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -40,6 +40,13 @@ from chainrule.tensor import Tensor
 #: The losses the explainer writes out (the names of ``nn.loss_from_name``).
 LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy", "margin-squared-error")
 
+#: The units the explainer writes out, of the table's (:mod:`chainrule.nn.activations`): each has
+#: its y = f(z) in ``sections_forward.FORMULAS`` and its dE/dz = f'(z) dE/dy in
+#: ``sections_backward``, and schema.json's "activation" lists these names. A unit of the table
+#: that is not here (one added to it) is refused by name as the model is read
+#: (:func:`writable_unit`), not written out as if it were another.
+UNITS = ("logistic", "tanh", "relu", "identity", "softmax")
+
 
 class ExplainError(UserError, ValueError):
     """A model, input or option the explainer cannot use; the message says what and why."""
@@ -251,8 +258,8 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
     """
     modules = []
     for index, (weight, bias, name) in enumerate(triples):
-        if name not in ACTIVATIONS:
-            known = ", ".join(sorted(ACTIVATIONS))
+        if name not in ACTIVATIONS or ACTIVATIONS[name].name not in UNITS:
+            known = ", ".join(sorted(n for n, unit in ACTIVATIONS.items() if unit.name in UNITS))
             raise ExplainError(f"activation {name!r} is not known; use one of {known}")
         w = np.asarray(weight, dtype=dtype)
         b = None if bias is None else np.asarray(bias, dtype=dtype)
@@ -356,6 +363,7 @@ def _from_sequential(model: Any) -> Network:
                     "activation"
                 )
             _check_axis(module, position)
+            writable_unit(unit, f"layer {position}")
             layers[-1].activation, layers[-1].unit_position = unit, position
         elif computes_as(module, Dropout) or computes_as(module, Identity):
             continue  # the explainer runs the network as in evaluation: dropout is the identity
@@ -415,7 +423,10 @@ def _parallel_layer(module: Parallel, position: str, names: dict[int, str]) -> L
             f"explain: layer {position} (Parallel) has branches with and without biases; the "
             "explainer writes out layers whose units all have a bias, or none"
         )
-    layer = Layer(parts, units.pop() or "identity", Parallel(*linears))
+    unit = units.pop()
+    if unit is not None:
+        writable_unit(unit, f"layer {position} (Parallel)")
+    layer = Layer(parts, unit or "identity", Parallel(*linears))
     layer.unit_position = position if layer.activation != "identity" else None
     return layer
 
@@ -445,6 +456,18 @@ def _branch(branch: Any, position: str, index: int) -> tuple[Linear, str, str | 
             "units as one kind applied to each unit (logistic, tanh, relu)"
         )
     return modules[0], f"{named[0][0]}.", unit
+
+
+def writable_unit(unit: str, where: str) -> str:
+    """``unit`` where the explainer writes it out (:data:`UNITS`); else an ExplainError naming
+    it: a unit of the table the explainer has no formulas for (one added to the table) would be
+    written out as another's, its arithmetic false beside engine numbers marked as checked."""
+    if unit not in UNITS:
+        raise ExplainError(
+            f"explain: {where} has {unit} units, which the explainer cannot write out: it knows "
+            f"the formulas (y = f(z), dE/dz = f'(z) dE/dy) of {', '.join(UNITS)} units only"
+        )
+    return unit
 
 
 def _check_dtype(network: Network) -> None:
@@ -503,7 +526,8 @@ def _unreadable(module: Any) -> str:
             f"explainer writes out {parent.__name__}'s formulas, which would not be this model's "
             "numbers"
         )
-    return f"a {name}; the explainer reads Linear layers with logistic, tanh, relu or softmax units"
+    written = ", ".join(unit for unit in UNITS if unit != "identity")
+    return f"a {name}; the explainer reads Linear layers with {written} units"
 
 
 def dropout_note(network: Network) -> str | None:

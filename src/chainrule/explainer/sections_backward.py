@@ -141,7 +141,9 @@ def _dz_general(b: Builder, layer: int) -> Math:
             f"{y.plain} ({dy.plain} − Σ_k {y_k.plain} {dy_k.plain})",
             rf"{y.latex}\left({dy.latex} - \sum_k {y_k.latex}\,{dy_k.latex}\right)",
         )
-    return dy
+    if act == "identity":
+        return dy
+    raise _unwritten(act, "dE/dz")
 
 
 def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation:
@@ -166,8 +168,10 @@ def _dz_equation(b: Builder, layer: int, u: int, c: int, label: str) -> Equation
         step = Math(f"{on}·{b.num(dyv).plain}", rf"{on}\cdot{b.num(dyv).latex}")
     elif act == "softmax":
         step = _softmax_step(b, record, u, c)
-    else:  # a linear unit passes dE/dy on: its number would only repeat the value
+    elif act == "identity":  # a linear unit passes dE/dy on: its number would only repeat it
         step = n.dE_dy(layer, letter, u)
+    else:
+        raise _unwritten(act, "dE/dz step")
     return Equation(
         n.dE_dz(layer, letter, u), [step, b.result(record.dE_dz[c, u])], d.dE_dz(layer, u, c), label
     )
@@ -329,13 +333,26 @@ def _matrix_form(b: Builder, layer: int) -> None:
 
 
 def _derivative_of_activation(act: str, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """f'(z) of an elementwise unit (softmax's Jacobian is written out by its caller)."""
     if act == "logistic":
         return y * (1 - y)
     if act == "tanh":
         return 1 - y * y
     if act == "relu":
         return (z > 0).astype(float)
-    return np.ones_like(y)
+    if act == "identity":
+        return np.ones_like(y)
+    raise _unwritten(act, "f'(z)")
+
+
+def _unwritten(act: str, what: str) -> RuntimeError:
+    """The error for a unit with no formula here. ``network.UNITS`` admits only the units whose
+    formulas the explainer writes, so this is chainrule's own bug (a unit listed there without
+    its formulas here); writing it as the identity would print false arithmetic."""
+    return RuntimeError(
+        f"explainer: internal error: no {what} formula for {act} units, which "
+        "explainer.network.UNITS lists (a bug in chainrule; please report it)"
+    )
 
 
 def _vector(b: Builder, array: np.ndarray) -> Math:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chainrule.errors import counted
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of, unit_numbers
@@ -40,22 +42,27 @@ def intro(b: Builder) -> None:
         b.add(Para([f"Where the {noun} from: {d.case_source}{ending}"]))
 
 
+#: y = f(z) for each unit the explainer writes out (``network.UNITS``, which a test holds these
+#: keys to), from z and z_k, the softmax sum's running index.
+FORMULAS: dict[str, Callable[[Math, Math], Math]] = {
+    "logistic": lambda z, z_k: Math(
+        f"1/(1 + e^(−{z.plain}))", rf"\frac{{1}}{{1 + e^{{-{z.latex}}}}}"
+    ),
+    "tanh": lambda z, z_k: Math(f"tanh({z.plain})", rf"\tanh({z.latex})"),
+    "relu": lambda z, z_k: Math(f"max(0, {z.plain})", rf"\max(0, {z.latex})"),
+    "identity": lambda z, z_k: z,
+    "softmax": lambda z, z_k: Math(
+        f"e^{z.plain} / Σ_k e^({z_k.plain})",
+        rf"\frac{{e^{{{z.latex}}}}}{{\sum_k e^{{{z_k.latex}}}}}",
+    ),
+}
+
+
 def _act_formula(b: Builder, layer: int, unit: int | None) -> tuple[Math, str]:
     """y = f(z) as a formula, and the activation's name."""
     n, letter = b.n, letter_of(b, layer)
     act = b.d.layers[layer].activation
-    z, z_k = n.z(layer, letter, unit), n.z(layer, "k")  # z_k: the softmax sum's running index
-    forms = {
-        "logistic": Math(f"1/(1 + e^(−{z.plain}))", rf"\frac{{1}}{{1 + e^{{-{z.latex}}}}}"),
-        "tanh": Math(f"tanh({z.plain})", rf"\tanh({z.latex})"),
-        "relu": Math(f"max(0, {z.plain})", rf"\max(0, {z.latex})"),
-        "identity": z,
-        "softmax": Math(
-            f"e^{z.plain} / Σ_k e^({z_k.plain})",
-            rf"\frac{{e^{{{z.latex}}}}}{{\sum_k e^{{{z_k.latex}}}}}",
-        ),
-    }
-    return forms[act], act
+    return FORMULAS[act](n.z(layer, letter, unit), n.z(layer, "k")), act
 
 
 def forward(b: Builder) -> None:

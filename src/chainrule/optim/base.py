@@ -1,8 +1,10 @@
 """The base of every optimizer: its parameters, their buffers, ``step`` and saving.
 
 A subclass (:mod:`chainrule.optim.optimizers`) lists its hyperparameters and per-parameter
-buffers and defines one update, ``_update(index, w, g)``, in place on the arrays. A parameter
-whose ``.grad`` is None is skipped (its buffers and step count stay as they were).
+buffers and defines the update twice: ``_update(index, w, g)``, in place on the arrays (NumPy,
+PyTorch, CuPy), and ``_updated(index, w, g)``, which returns the new values (array-api-strict,
+JAX: no ``out=``, no writes into an array). A parameter whose ``.grad`` is None is skipped (its
+buffers and step count stay as they were).
 """
 
 from __future__ import annotations
@@ -24,8 +26,22 @@ from chainrule.tensor import Tensor
 class Optimizer:
     """The base of every optimizer: the parameters, their buffers, ``step`` and saving.
 
-    Subclasses list their hyperparameters in ``hyperparameters`` and their per-parameter buffers
-    in ``buffers``, and define ``_update(index, param, grad)``.
+    A subclass sets ``name`` (its name in ``optim.OPTIMIZERS`` and in saved configs), lists its
+    hyperparameters in ``hyperparameters`` (its constructor passes them to ``__init__`` as
+    keywords) and its per-parameter buffers in ``buffers``, and defines one step twice, for the
+    two kinds of array a parameter can be:
+
+    - ``_update(self, index, w, g) -> None`` changes ``w`` in place: NumPy's arrays and those of
+      libraries with ``out=`` and in-place operators (PyTorch, CuPy). Its buffers come from
+      ``self._buffer(index, name, w)`` and are changed in place too.
+    - ``_updated(self, index, w, g) -> array`` returns the new values without writing into any
+      array: the libraries whose arrays cannot be written (array-api-strict, JAX). Its buffers
+      come from ``self._state_of(index, name, w)`` and are replaced in ``self.state[index]``.
+
+    ``index`` is the parameter's position in ``params``; ``w`` and ``g`` are its array and its
+    gradient's. Both must compute the same step: tests/engine/test_array_api.py's
+    ``OPTIMIZERS`` runs each optimizer on every library against the NumPy run (and its coverage
+    test asks for every optimizer of ``optim.OPTIMIZERS`` there).
     """
 
     name: ClassVar[str] = ""
@@ -239,11 +255,21 @@ class Optimizer:
     def _update(self, index: int, w: Any, g: Any) -> None:
         """Update ``w`` in place from its gradient ``g``: a NumPy array, or an array of a library
         with ``out=`` and in-place operators (:func:`chainrule.backend.supports_out`)."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no _update(self, index, w, g), the step that changes "
+            "w in place (NumPy's, PyTorch's and CuPy's arrays; here w is an array of "
+            f"{backend.library_name(w)}): write it beside _updated (see "
+            "chainrule.optim.Optimizer's docstring)"
+        )
 
     def _updated(self, index: int, w: Any, g: Any) -> Any:
         """The new values of ``w`` (an array of any library), without writing into any array."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no _updated(self, index, w, g), the step that returns "
+            "w's new values without writing into any array (array-api-strict's and JAX's arrays, "
+            f"which cannot be written; here w is an array of {backend.library_name(w)}): write "
+            "it beside _update (see chainrule.optim.Optimizer's docstring)"
+        )
 
     def _state_of(self, index: int, name: str, like: Any) -> Any:
         """The named buffer for the standard path, zeros (``like``'s dtype, device) if new."""

@@ -12,6 +12,24 @@ import re
 import sys
 from collections.abc import Iterator
 
+#: The error types (what ``from chainrule.errors import *`` brings). The helpers below that
+#: chainrule's modules share to word their messages are imported by name.
+__all__ = [
+    "AnomalyError",
+    "ConfigError",
+    "ConversionError",
+    "DataError",
+    "GradcheckError",
+    "GraphFreedError",
+    "LabelError",
+    "MissingExtraError",
+    "ModelFileError",
+    "ShapeError",
+    "StateDictError",
+    "TrainingDiverged",
+    "UserError",
+]
+
 
 class UserError(Exception):
     """A mistake in the input: a bad file, an unknown name, a value out of range."""

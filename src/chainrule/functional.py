@@ -59,9 +59,26 @@ from chainrule.engine import (
     name_clause,
     number_new_leaf,
 )
-from chainrule.errors import type_name
+from chainrule.errors import ShapeError, type_name
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import Tensor
+
+__all__ = [
+    "grad",
+    "gradient",
+    "hessian",
+    "hvp",
+    "is_ended_transform_variable",
+    "is_transform_variable",
+    "jacobian",
+    "jvp",
+    "numbers_like",
+    "other_library_array",
+    "tree_flatten",
+    "tree_unflatten",
+    "value_and_grad",
+    "vjp",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Nested containers of tensors ("pytrees")
@@ -853,11 +870,12 @@ def _flatten_like(tree: Any, treedef: Any, op: str, what: str, of: str) -> list[
 
 
 def _check_tangent_shapes(op: str, tangents: list[Any], variables: list[Tensor], of: str) -> None:
-    """Each tangent shaped like its variable, or a ValueError naming ``op`` and the index."""
+    """Each tangent shaped like its variable, or a ShapeError naming ``op``, the index and both
+    shapes."""
     for k, (tangent, variable) in enumerate(zip(tangents, variables)):
         shape = tuple(tangent.shape) if hasattr(tangent, "shape") else np.shape(tangent)
         if shape != variable.shape:
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: tangent {k} has shape {shape} but {of} {k} has shape {variable.shape}"
             )
 

@@ -7,6 +7,7 @@ module that owns it is ``tensor.xp`` (NumPy unless another array library was reg
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import threading
 from collections.abc import Sequence
@@ -149,8 +150,50 @@ def _leaves_a_matrix(axes: tuple) -> bool:
     )
 
 
+def _grad_flag(requires_grad: Any, who: str) -> bool:
+    """``requires_grad`` given to ``who``'s constructor (``Tensor``, ``Parameter``) as a bool, or a
+    TypeError naming it: a string or a number was taken for its truth (``"no"`` required a
+    gradient), and a dtype there (``Tensor([1.0], "float32")``, where ``cr.tensor`` takes the
+    dtype second) made a float64 tensor that requires a gradient. NumPy's bool is a bool. Only
+    the public constructor calls this, and only for a value that is neither True nor False."""
+    if isinstance(requires_grad, np.bool_):
+        return bool(requires_grad)
+    shown = repr(requires_grad)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    message = f"{who}: requires_grad must be True or False, not {shown}"
+    dtype = _dtype_named_by(requires_grad)
+    if dtype is not None:
+        raise TypeError(
+            f"{message}, a dtype: dtype is {who}'s third argument, {who}(data, requires_grad, "
+            f"dtype) (cr.tensor takes it second); pass dtype={dtype!r}"
+        )
+    raise TypeError(f"{message} ({type(requires_grad).__name__})")
+
+
+def _dtype_named_by(value: Any) -> str | None:
+    """The dtype ``value`` names, by its name (``"float32"``, ``np.float32``, ``float``,
+    ``torch.float32``), or None where it names none."""
+    if isinstance(value, np.dtype) or type(value).__name__.lower() == "dtype":  # torch's too
+        return backend.dtype_name(value)
+    if (
+        isinstance(value, str)
+        or any(value is kind for kind in (float, int, complex, bool))
+        or (isinstance(value, type) and issubclass(value, np.generic))
+    ):
+        try:
+            return np.dtype(value).name
+        except TypeError:
+            return None
+    return None
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
+
+    ``Tensor(data, requires_grad=False, dtype=None)`` takes ``requires_grad`` second, as
+    PyTorch's ``nn.Parameter(data, requires_grad)`` does, and ``dtype`` third, where
+    :func:`chainrule.tensor` takes ``dtype`` second: ``requires_grad`` must be a bool, and a
+    dtype in its place is refused, naming the fix.
 
     >>> import chainrule as cr
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -166,19 +209,19 @@ class Tensor:
     # reads them as a :class:`~chainrule.engine.Node`. A leaf has ``_primitive`` None; one made
     # by the constructor or ``detach`` has a ``_seq`` too, its making's place in that order
     # (:func:`~chainrule.engine.number_new_leaf`).
-    __slots__ = (
-        "data",
-        "requires_grad",
-        "grad",
-        "name",
-        "_primitive",
-        "_inputs",
-        "_params",
-        "_saved",
-        "_seq",
-        "_origin",
-        "__weakref__",
-    )
+    __slots__ = {  # the public slots' docstrings are what help() and inspect.getdoc show
+        "data": "The values: an array of the library ``xp`` (NumPy by default).",
+        "requires_grad": "Whether backward computes this tensor's gradient (see requires_grad_).",
+        "grad": "The gradient backward added into this leaf (None until then; see zero_grad).",
+        "name": "A name that error messages give this tensor (None unless set).",
+        "_primitive": None,
+        "_inputs": None,
+        "_params": None,
+        "_saved": None,
+        "_seq": None,
+        "_origin": None,
+        "__weakref__": None,
+    }
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records
     #: whether ``a += b`` changes this tensor's values in place whatever its requires_grad: true
     #: for ``nn.Parameter``, so a frozen weight (an EMA copy, a layer unfrozen later) stays the
@@ -186,6 +229,9 @@ class Tensor:
     _updated_in_place = False
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
+        if requires_grad is not True and requires_grad is not False:  # the ops make theirs by
+            # _wrap, which never comes here; a bool given costs these two identity tests alone
+            requires_grad = _grad_flag(requires_grad, type(self).__name__)
         if isinstance(data, Tensor):
             data = data.data
         xp = array_module(data)
@@ -221,18 +267,22 @@ class Tensor:
     # -- what it is ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The length of each axis, as a tuple."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return int(backend.size(self.data))
 
     @property
     def dtype(self) -> Any:
+        """The dtype of ``data`` (the array library's own)."""
         return self.data.dtype
 
     @property
@@ -257,6 +307,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no recorded op produced this tensor (made by the user, or detached)."""
         return self._primitive is None
 
     def __len__(self) -> int:
@@ -396,8 +447,8 @@ class Tensor:
             seed = given if given.dtype == self.dtype else given.astype(self.dtype)
         else:
             seed = Tensor(backend.astype(data, self.dtype))
-        if seed.shape != self.shape:
-            raise ValueError(
+        if seed.shape != self.shape:  # a ShapeError, as every other shape mistake
+            raise ShapeError(
                 f"{what} has shape {tuple(seed.shape)} but {of} has shape {tuple(self.shape)}"
             )
         return seed
@@ -453,6 +504,7 @@ class Tensor:
         return None, {**fields, "name": self.name, "_primitive": None}
 
     def item(self) -> float | int | bool:
+        """The one number of a one-element tensor, as a Python number."""
         if self.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor converts to a number, not {tuple(self.shape)}"
@@ -460,6 +512,7 @@ class Tensor:
         return to_numpy(self.data).reshape(()).item()
 
     def tolist(self) -> Any:
+        """The values as nested Python lists of Python numbers (a number for a 0-d tensor)."""
         return self.numpy().tolist()
 
     def __format__(self, spec: str) -> str:
@@ -490,7 +543,6 @@ class Tensor:
         return bool(self.item())
 
     def astype(self, dtype: Any) -> Tensor:
-        """A copy in another dtype; differentiable between floating types."""
         return _ops.astype(self, dtype)
 
     # -- arithmetic (NumPy broadcasting) ------------------------------------------------------
@@ -722,16 +774,21 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- methods mirroring the functions in chainrule.ops -------------------------------------
+    # Each one's docstring is its op's, with its own notes before it (_METHOD_FORMS, below).
     # ``dtype`` and ``out`` are there for NumPy's functions, which call these methods on a tensor
     # (np.mean(t) is t.mean(axis=None, dtype=None, out=None)): it raised "unexpected keyword"
     def sum(
         self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None
     ) -> Tensor:
+        """``dtype`` and ``out`` are NumPy's (``np.sum(t)`` calls this): ``dtype`` casts first,
+        ``out`` is refused."""
         return _ops.sum(self._for_numpy("sum", dtype, out), axis, keepdims)
 
     def mean(
         self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None
     ) -> Tensor:
+        """``dtype`` and ``out`` are NumPy's (``np.mean(t)`` calls this): ``dtype`` casts first,
+        ``out`` is refused."""
         return _ops.mean(self._for_numpy("mean", dtype, out), axis, keepdims)
 
     def var(
@@ -743,14 +800,16 @@ class Tensor:
         dtype: Any = None,
         out: Any = None,
     ) -> Tensor:
-        """:func:`chainrule.var` (``ddof=0`` as in NumPy; the options are keywords only)."""
+        """``ddof=0`` as in NumPy; the options after ``axis`` are keywords only."""
         values = self._for_numpy("var", dtype, out)
         return _ops.var(values, axis, *positional, keepdims=keepdims, ddof=ddof)
 
     def max(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
+        """``out`` is NumPy's (``np.max(t)`` calls this), and refused."""
         return _ops.max(self._for_numpy("max", None, out), axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
+        """``out`` is NumPy's (``np.min(t)`` calls this), and refused."""
         return _ops.min(self._for_numpy("min", None, out), axis, keepdims)
 
     def _for_numpy(self, op: str, dtype: Any, out: Any) -> Tensor:
@@ -761,6 +820,7 @@ class Tensor:
         return self if dtype is None else self.astype(dtype)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """The shape as one tuple or as separate sizes: ``t.reshape(2, 3)``."""
         return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes: Any) -> Tensor:
@@ -785,6 +845,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+        """The axes reversed: :func:`chainrule.transpose` of this tensor."""
         return _ops.transpose(self)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
@@ -867,3 +928,28 @@ Tensor.__add__ = _ops.add
 Tensor.__sub__ = _ops.sub
 Tensor.__mul__ = _ops.mul
 Tensor.__truediv__ = _ops.div
+
+#: Tensor's methods that are an op's method form, ``t.exp()`` for ``cr.exp(t)``, each named by
+#: its op: the one place their docstrings are made, as the op's (aliases share their method:
+#: ``expand_dims`` is ``unsqueeze``, ``logistic`` is ``sigmoid``).
+_METHOD_FORMS = (
+    "sum", "mean", "var", "max", "min", "reshape", "transpose", "swapaxes", "squeeze",
+    "unsqueeze", "broadcast_to", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
+    "softplus", "clip", "softmax", "log_softmax", "logsumexp", "astype",
+)  # fmt: skip
+
+
+def _document_method_form(method: Any, op: Any) -> None:
+    """Give ``method`` the docstring of ``op``, which it calls on the tensor, after a line that
+    says so and the method's own notes (its arguments NumPy passes, its refusals)."""
+    notes = inspect.cleandoc(method.__doc__) if method.__doc__ else ""
+    said = f"The method form of :func:`chainrule.{op.__name__}`: ``t.{method.__name__}(...)`` "
+    said += f"is ``cr.{op.__name__}(t, ...)``."
+    method.__doc__ = "\n\n".join(
+        part for part in (said, notes, inspect.cleandoc(op.__doc__ or "")) if part
+    )
+
+
+for _name in _METHOD_FORMS:
+    _document_method_form(getattr(Tensor, _name), getattr(_ops, _name))
+del _name

@@ -12,17 +12,6 @@ from cli_run import assert_user_error, run
 uvicorn = pytest.importorskip("uvicorn")
 
 
-@pytest.fixture
-def served(monkeypatch):
-    """Run ``chainrule serve`` up to where uvicorn would start serving; the apps it gets."""
-    from chainrule.cli import serve
-
-    apps = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: apps.append(app))
-    monkeypatch.setattr(serve, "_check_port_free", lambda host, port: None)
-    return apps
-
-
 @pytest.mark.parametrize("value", ["0", "-5", "-0.5", "nan", "inf", "-inf", "ten", ""])
 def test_a_session_idle_that_is_no_positive_number_of_seconds_is_one_line(served, capsys, value):
     line = assert_user_error(

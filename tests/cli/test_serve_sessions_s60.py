@@ -11,17 +11,6 @@ from chainrule.cli import main
 uvicorn = pytest.importorskip("uvicorn")
 
 
-@pytest.fixture
-def served(monkeypatch):
-    """Run ``chainrule serve`` up to where uvicorn would start serving; the apps it gets."""
-    from chainrule.cli import serve
-
-    apps = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: apps.append(app))
-    monkeypatch.setattr(serve, "_check_port_free", lambda host, port: None)
-    return apps
-
-
 def test_serve_keeps_the_store_s_default_and_the_number_asked_for(served, capsys):
     from chainrule.web.sessions import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_SESSIONS
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import os
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -19,26 +18,12 @@ from chainrule import data
 from chainrule.errors import DataError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_idx_gzip_bomb_s60 import gzip_bomb, idx_header  # noqa: E402
+from test_idx_gzip_bomb_s60 import gzip_bomb, idx_header, peak_of  # noqa: E402
 
 #: The most reading a refused file may make this process allocate (tracemalloc sees NumPy's
 #: arrays too): a chunk and change, far below the 200 MiB the file holds.
 PEAK_LIMIT = 4 * 2**20
 PADDED = 200 * 2**20
-
-
-def peak_of(call, *args) -> tuple[int, BaseException | None]:
-    """The peak of memory traced while ``call(*args)`` runs, and what it raised."""
-    tracemalloc.start()
-    raised = None
-    try:
-        call(*args)
-    except Exception as error:  # noqa: BLE001 (the caller judges it)
-        raised = error
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak, raised
 
 
 def padded_gz(path: Path, extra: int = 1) -> Path:

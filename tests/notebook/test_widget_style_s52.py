@@ -86,7 +86,7 @@ def test_the_widget_looks_like_the_page(chromium):
     assert not widget_errors and not page_errors, (widget_errors, page_errors)
     for where, seen in looks.items():
         # every connection drawn in its sign's colour ("none": the lines were not there)
-        assert seen["edge"] in ("rgb(217, 95, 2)", "rgb(31, 120, 180)"), (where, seen)
+        assert seen["edge"] in ("rgb(169, 71, 0)", "rgb(26, 106, 160)"), (where, seen)
         # "Step ▸" on its own ground, readable (white on transparent: invisible)
         ink, ground, disabled = seen["step"]
         assert not disabled and rgb(ground)[3] == 1, (where, seen)

@@ -47,7 +47,8 @@ def front_end(live_model: bool = False) -> dict[str, str]:
     )
     return {
         "esm": module,
-        "markup": body.group(1),
+        # a heading of the notebook's page, not its title: an h2 (an h1 per cell read as many pages)
+        "markup": body.group(1).replace("<h1>", "<h2>").replace("</h1>", "</h2>"),
         "style": (STATIC / "style.css").read_text(encoding="utf-8"),
     }
 
@@ -257,5 +258,10 @@ def _widget_class(live_model: bool) -> type:
         _esm = parts["esm"]
         _markup = traitlets.Unicode(parts["markup"]).tag(sync=True)
         _style = traitlets.Unicode(parts["style"]).tag(sync=True)
+
+        def __repr__(self) -> str:
+            # the text/plain of the widget's output (a notebook with no widget state, a
+            # terminal): what it is, not "<...ExplorerWidget object at 0x...>"
+            return "chainrule explorer (run the notebook to use it)"
 
     return ExplorerWidget

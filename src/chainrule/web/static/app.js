@@ -16,7 +16,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const FONT_PX = 11;
 const CHAR_W = 0.62 * FONT_PX; // monospace advance, rounded up so estimated boxes cover the text
 const LINE_H = 14;
-const PATH_COLORS = ["#7b3294", "#008837", "#e08214", "#2166ac", "#c51b7d", "#35978f",
+// each at least 4.5:1 on white and on the linked highlight (#fff1c2): they colour text too
+const PATH_COLORS = ["#7b3294", "#00702d", "#a8570a", "#2166ac", "#c51b7d", "#1f6f69",
   "#8c510a", "#4d4d4d"];
 
 /* ---------------------------------------------------------------- helpers */
@@ -728,7 +729,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
             class: `edge${sel && !highlighted && onPath ? " dim" : ""}${highlighted ? " path" : ""}`,
             stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
             "stroke-width": widthPx.toFixed(2),
-            "stroke-opacity": highlighted ? 1 : (denseLayer ? 0.35 : 0.7),
+            // the sign not by colour alone: a negative weight's line is dashed
+            ...(v < 0 ? { "stroke-dasharray": "5 3" } : {}),
+            "stroke-opacity": highlighted ? 1 : 0.85,
             "data-layer": l, "data-i": i, "data-j": j,
           });
           line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
@@ -868,11 +871,28 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   function renderHeader() {
     const list = phases();
     const [title, caption] = phaseText(list[S.phase]);
-    $("phase").textContent = `Step ${S.phase + 1}/${list.length}: ${title}`;
-    $("caption").textContent = caption;
-    $("error-value").textContent = S.pass && revealed(0, "E") ? `E = ${fmtLong(S.pass.E)}` : "E = ?";
-    $("btn-back").disabled = S.phase === 0;
-    $("btn-step").disabled = S.phase === list.length - 1;
+    // a live region: written only when its words change (a screen reader reads each write)
+    writeText($("phase"), `Step ${S.phase + 1}/${list.length}: ${title}`);
+    writeText($("caption"), caption);
+    writeText($("error-value"), S.pass && revealed(0, "E") ? `E = ${fmtLong(S.pass.E)}` : "E = ?");
+    const [back, step] = [$("btn-back"), $("btn-step")];
+    disable([[back, S.phase === 0, step], [step, S.phase === list.length - 1, back]]);
+  }
+
+  /** Sets `node`'s text, only where it differs (no mutation for a live region to announce). */
+  function writeText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  /** Sets each [button, disabled, counterpart]; a button with the keyboard's focus that goes
+   *  disabled hands it to its counterpart (Step to Back, Play to Pause, ...), where it fell to
+   *  the document's body. */
+  function disable(buttons) {
+    const active = ROOT.activeElement;
+    for (const [button, off] of buttons) button.disabled = off;
+    for (const [button, off, counterpart] of buttons) {
+      if (off && button === active && !counterpart.disabled) counterpart.focus();
+    }
   }
 
   /** Where a top unit's ∂E/∂y_j and ∂E/∂z_j come from, as HTML: from the loss through
@@ -1026,21 +1046,51 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   function renderEditUnit() {
     const box = $("edit-unit");
     const sel = S.selected;
-    if (!sel) { box.className = "hint"; box.textContent = "Click a unit to edit its input, bias, target and outgoing weights."; return; }
-    box.className = "";
-    box.replaceChildren();
-    const top = topLayer();
-    const rows = document.createElement("div");
-    rows.className = "edit-rows";
+    if (!sel) {
+      delete box.dataset.fields;
+      box.className = "hint"; box.textContent = "Click a unit to edit its input, bias, target and outgoing weights.";
+      return;
+    }
+    const fields = [];
     /** One field: `label` (HTML), the number's place in the API's network (`path`, as the
      *  server's messages name it), how to read it from a network and how to set it. */
-    const add = (label, path, get, apply) => {
+    const add = (label, path, get, apply) => fields.push({ label, path, get, apply });
+    const top = topLayer();
+    const { layer: l, unit: i } = sel;
+    if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, `network.input[${i}]`, (n) => n.input[i], (n, v) => { n.input[i] = v; });
+    if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, `network.biases[${l - 1}][${i}]`, (n) => n.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
+    if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, `network.target[${i}]`, (n) => n.target[i], (n, v) => { n.target[i] = v; });
+    // only the weights that exist: none joins i to a unit outside its block (null)
+    if (l < top) S.net.weights[l][i].forEach((w, j) => w !== null && add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, `network.weights[${l}][${i}][${j}]`, (n) => n.weights[l][i][j], (n, v) => { n.weights[l][i][j] = v; }));
+    // the same unit's same fields (an edit saved, a step): their numbers updated in place, so
+    // the field being typed in keeps the focus and what is typed (rebuilt, each saved edit took
+    // both away: Tab to the next field and type lost the typing)
+    const key = `${l}:${i}:${fields.map((f) => f.path).join()}`;
+    if (box.dataset.fields === key) {
+      const active = ROOT.activeElement;
+      for (const f of fields) {
+        const input = box.querySelector(`input[data-path="${f.path}"]`);
+        const shown = String(f.get(S.net));
+        // a field typed in and not yet saved keeps what was typed
+        if (input !== active || input.value === input.dataset.shown) input.value = shown;
+        input.dataset.shown = shown;
+      }
+      return;
+    }
+    box.dataset.fields = key;
+    box.className = "";
+    box.replaceChildren();
+    const rows = document.createElement("div");
+    rows.className = "edit-rows";
+    for (const { label, path, get, apply } of fields) {
       const row = document.createElement("label");
       row.className = "edit-row";
       row.innerHTML = `<span>${label}</span>`;
       const input = document.createElement("input");
       // text, read by readNumber: a number field turned "1,5" into 15 without a word
       input.type = "text"; input.spellcheck = false; input.value = String(get(S.net));
+      input.dataset.path = path;
+      input.dataset.shown = input.value;
       input.addEventListener("change", () => guarded(async () => {
         const name = row.firstChild.textContent;  // the label as text ("input y1"), not HTML
         const typed = input.value;
@@ -1064,13 +1114,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       }));
       row.append(input);
       rows.append(row);
-    };
-    const { layer: l, unit: i } = sel;
-    if (l === 0) add(`input y<sub>${unitNo(i)}</sub>`, `network.input[${i}]`, (n) => n.input[i], (n, v) => { n.input[i] = v; });
-    if (l > 0 && S.net.biases[l - 1]) add(`bias b<sub>${unitNo(i)}</sub>`, `network.biases[${l - 1}][${i}]`, (n) => n.biases[l - 1][i], (n, v) => { n.biases[l - 1][i] = v; });
-    if (l === top) add(`target t<sub>${unitNo(i)}</sub>`, `network.target[${i}]`, (n) => n.target[i], (n, v) => { n.target[i] = v; });
-    // only the weights that exist: none joins i to a unit outside its block (null)
-    if (l < top) S.net.weights[l][i].forEach((w, j) => w !== null && add(`w<sub>${unitNo(i)}&rarr;${unitNo(j)}</sub>`, `network.weights[${l}][${i}][${j}]`, (n) => n.weights[l][i][j], (n, v) => { n.weights[l][i][j] = v; }));
+    }
     const title = document.createElement("div");
     title.className = "hint";
     title.textContent = `layer ${l}, unit ${unitNo(i)}`;
@@ -1130,7 +1174,11 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         item.classList.toggle("linked", S.linkedJ === j);
         const pick = () => { S.linkedJ = S.linkedJ === j ? null : j; highlightTerms(); };
         item.addEventListener("click", pick);
-        item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") pick(); });
+        item.addEventListener("keydown", (e) => {
+          if (e.key !== "Enter" && e.key !== " ") return;
+          e.preventDefault();  // Space would scroll the panel
+          pick();
+        });
         list.appendChild(item);
       }
       const total = totals[name];
@@ -1197,9 +1245,8 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   function renderTraining() {
     const T = S.train.state;
     const playing = S.train.playing;
-    $("btn-train-play").disabled = !T || playing;
-    $("btn-train-pause").disabled = !playing;
-    $("btn-train-step").disabled = !T || playing;
+    const [play, pause, step] = [$("btn-train-play"), $("btn-train-pause"), $("btn-train-step")];
+    disable([[play, !T || playing, pause], [pause, !playing, play], [step, !T || playing, pause]]);
     const canvas = $("loss-curve");
     drawLossCurve(canvas, T ? T.loss : []);
     canvas.dataset.steps = T ? String(T.step) : "0";
@@ -1383,12 +1430,30 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // where it is the only copy ("Reload model" drops it for the model).
     $("btn-reset").addEventListener("click", () => (liveModel && S.fromModel ? guarded(reloadModel) : setPhase(0)));
     $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
-    ROOT.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
-      ROOT.querySelectorAll(".tabs button").forEach((o) => o.classList.toggle("active", o === b));
+    // a tab list as ARIA's: the active tab aria-selected and the only one in the Tab order
+    // (roving tabindex); Left/Right (Home/End) move to the next tab and open it
+    const tabs = [...ROOT.querySelectorAll(".tabs button")];
+    const openTab = (b) => {
+      for (const o of tabs) {
+        o.classList.toggle("active", o === b);
+        o.setAttribute("aria-selected", String(o === b));
+        o.tabIndex = o === b ? 0 : -1;
+      }
       ROOT.querySelectorAll(".tab").forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
       if (b.dataset.tab === "train") renderTraining();
       if (b.dataset.tab === "paths" && S.paths) renderStackedBar(S.paths);
-    }));
+    };
+    tabs.forEach((b, k) => {
+      b.addEventListener("click", () => openTab(b));
+      b.addEventListener("keydown", (e) => {
+        const to = { ArrowRight: k + 1, ArrowLeft: k - 1, Home: 0, End: tabs.length - 1 }[e.key];
+        if (to === undefined) return;
+        e.preventDefault();
+        const next = tabs[(to + tabs.length) % tabs.length];
+        openTab(next);
+        next.focus();
+      });
+    });
     let nudgeTimer = null;
     $("nudge").addEventListener("input", () => {
       $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);

@@ -39,7 +39,9 @@ export default {
     // A shadow root keeps the page's stylesheet and the notebook's apart, both ways.
     const shadow = el.attachShadow({ mode: "open" });
     shadow.innerHTML = `<style>${model.get("_style")}</style>` +
-      `<div class="chainrule-explorer">${model.get("_markup")}</div>`;
+      // a region of the notebook's page, named, in the page's language
+      `<div class="chainrule-explorer" role="region" aria-label="chainrule explorer" lang="en">` +
+      `${model.get("_markup")}</div>`;
     // one explorer per view (anywidget calls render once per view): its own state and requests
     const transport = kernelTransport(model);
     const explorer = mount(shadow, transport.ask, el);

@@ -86,6 +86,58 @@ class StandardizerState(BaseModel):
         return values
 
 
+def check_loss_config(loss: Any) -> None:
+    """What a model file's ``loss`` may be: None, a loss's name (files of older versions), or
+    its configuration as :meth:`chainrule.nn.Loss.config` gives it and
+    :func:`chainrule.io.load_model` gives it back (``{'type': 'cross-entropy', ...}``: its name
+    under ``type`` and its options). ValueError saying what is wrong;
+    :func:`chainrule.io.save_model` asks it of a configuration it is given, so a loaded model
+    saves again as it was."""
+    if loss is None or isinstance(loss, str):
+        return
+    if not isinstance(loss, dict):
+        raise ValueError("must be a loss name or a loss configuration (an object)")
+    if "type" not in loss:
+        raise ValueError(
+            "a loss configuration needs its 'type', the loss's name (such as 'cross-entropy')"
+        )
+    if not isinstance(loss["type"], str) or not loss["type"].strip():
+        raise ValueError(f"'type' must be the loss's name, a string, not {loss['type']!r}")
+
+
+class BlasRecord(_Lenient):
+    """The BLAS NumPy computes with, as a run recorded it: its library's name, version, kernel
+    (the CPU architecture it picked) and threads, each null where it could not be told."""
+
+    name: str | None = None
+    version: str | None = None
+    architecture: str | None = None
+    threads: PositiveCount | None = None
+
+
+class EnvironmentRecord(_Lenient):
+    """What a run's numbers depend on beyond its configuration, as
+    :func:`chainrule.train.runs.environment` records it in ``run.json``, ``model.json``'s and
+    ``trainer.json``'s ``meta.environment`` (files from before it have none)."""
+
+    chainrule: str
+    python: str
+    numpy: str
+    platform: str | None = None
+    blas: BlasRecord | None = None
+    #: chainrule's environment variables that change its arithmetic or its memory (null: unset)
+    settings: dict[str, str | None] = Field(default_factory=dict)
+    #: the processes that trained together (mpiexec -n 2: 2); 1 for one process
+    ranks: PositiveCount = 1
+
+
+class ModelMeta(_Lenient):
+    """``model.json``'s ``meta``: free-form, but the run's environment, where recorded, is
+    checked."""
+
+    environment: EnvironmentRecord | None = None
+
+
 class ModelDescription(_Lenient):
     """``model.json``: what :func:`chainrule.io.model_description` writes."""
 
@@ -99,13 +151,12 @@ class ModelDescription(_Lenient):
     parameters: dict[str, list[Dimension]] = Field(default_factory=dict)
     #: the parameters saved with ``requires_grad=False``, loaded frozen (files before it: none)
     frozen: list[str] = Field(default_factory=list)
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: ModelMeta = Field(default_factory=ModelMeta)
 
     @field_validator("loss")
     @classmethod
     def _loss_name_or_config(cls, loss: Any) -> Any:
-        if loss is not None and not isinstance(loss, (str, dict)):
-            raise ValueError("must be a loss name or a loss configuration (an object)")
+        check_loss_config(loss)
         return loss
 
 
@@ -152,9 +203,11 @@ class GeneratorState(BaseModel):
 
 
 class CheckpointMeta(_Lenient):
-    """What the run stored with its checkpoint: its configuration (``run``)."""
+    """What the run stored with its checkpoint: its configuration (``run``) and the
+    environment it ran in (``environment``; checkpoints from before it have none)."""
 
     run: dict[str, Any] | None = None
+    environment: EnvironmentRecord | None = None
 
 
 class HistoryRecord(_Lenient):

@@ -40,6 +40,7 @@ import json
 import math
 import os
 import re
+import reprlib
 import shutil
 import stat
 import sys
@@ -607,6 +608,27 @@ def _loss_config(loss: Any) -> Any:
     return config() if callable(config) else None
 
 
+def described_loss(loss: Any, function: str) -> Any:
+    """``loss`` as a loss object where it is a loss's configuration, the form a model file
+    stores and :func:`load_model` gives back (``info["loss"]``, ``{'type': 'cross-entropy'}``):
+    checked as model.json's schema checks it, then rebuilt, so a loaded model saves again
+    as it was. A configuration that is wrong (no ``type``, an unknown loss, an option the loss
+    does not take) is a :class:`ConfigError` naming ``function``. Anything else is returned
+    as given."""
+    if not isinstance(loss, dict):
+        return loss
+    from chainrule.file_schemas import check_loss_config
+    from chainrule.nn.losses import loss_from_config
+
+    try:
+        check_loss_config(loss)
+        return loss_from_config(loss)
+    except (ValueError, UserError) as error:  # the schema's words, or the loss's own
+        raise ConfigError(
+            f"{function}: loss {reprlib.repr(loss)}: {error}; nothing was written"
+        ) from None
+
+
 def _standardizer_state(standardizer: Any) -> Any:
     if standardizer is None or isinstance(standardizer, dict):
         return standardizer
@@ -762,10 +784,12 @@ def save_model(
 ) -> Path:
     """Save ``model`` as a directory holding ``model.safetensors`` and ``model.json``.
 
-    ``loss`` (a chainrule loss object, such as ``nn.CrossEntropy()``, or its name),
-    ``standardizer`` (a fitted :class:`chainrule.data.Standardizer` or its state) and
-    ``class_names`` are stored so that :func:`load_model` gives everything ``predict`` needs.
-    Any other ``loss`` (a PyTorch loss, a function, a loss class instead of an instance) is a
+    ``loss`` (a chainrule loss object, such as ``nn.CrossEntropy()``, its name, or its
+    configuration as :func:`load_model` gives it back in ``info["loss"]``), ``standardizer`` (a
+    fitted :class:`chainrule.data.Standardizer` or its state) and ``class_names`` are stored
+    so that :func:`load_model` gives everything ``predict`` needs: what it gives back saves
+    again as it was (a configuration that is wrong is a :class:`ConfigError`). Any other
+    ``loss`` (a PyTorch loss, a function, a loss class instead of an instance) is a
     :class:`ConfigError` naming what was given and what is accepted, and nothing is written.
     The names of the parameters with ``requires_grad=False`` are recorded as ``frozen``, and
     :func:`load_model` freezes them again.
@@ -801,6 +825,7 @@ def save_model(
 
     refuse_torch_module(model, "save_model")
     _refuse_non_module(model)
+    loss = described_loss(loss, "save_model")
     check_loss_argument(loss, "save_model")
     path = Path(path)
     description = model_description(

@@ -152,10 +152,12 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     json_output: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     explain: bool = typer.Option(
-        False,
-        "--explain",
+        None,
+        "--explain/--no-explain",
+        show_default="off; with --resume, as the run was trained",
         help="watch gradient health: per-layer gradient norms and the share "
-        "of saturated logistic units (y(1-y) < 0.01), plotted to gradient_health.png",
+        "of saturated logistic units (y(1-y) < 0.01), plotted to gradient_health.png; "
+        "recorded with the run, so --resume goes on watching (--no-explain stops)",
     ),
 ) -> int:
     """Train a network (by default: logistic units on the built-in digits) and save it."""
@@ -174,9 +176,9 @@ def train(
         options["batch_size"] = parsed_batch
     if resume is not None:
         return _resume(resume, options, out, quiet, json_output, explain)
-    config = runs.resolve_config(options)
+    config = runs.resolve_config({**options, "explain": bool(explain)})  # recorded: resumed too
     _note_a_warmup_that_overrides(config, options)
-    return _run(config, out, None, quiet, json_output, explain)
+    return _run(config, out, None, quiet, json_output, config.explain)
 
 
 def _note_a_warmup_that_overrides(config: Any, options: dict) -> None:
@@ -195,7 +197,12 @@ def _note_a_warmup_that_overrides(config: Any, options: dict) -> None:
 
 
 def _resume(
-    path: Path, options: dict, out: Path | None, quiet: bool, json_output: bool, explain: bool
+    path: Path,
+    options: dict,
+    out: Path | None,
+    quiet: bool,
+    json_output: bool,
+    explain: bool | None,
 ) -> int:
     from chainrule import distributed, io
     from chainrule.train import runs
@@ -204,6 +211,11 @@ def _resume(
     checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     config = _stored_config(checkpoint)
     _check_unchanged(options, config, _loss_used(checkpoint))
+    # a run trained with --explain goes on watching its gradient health (a resume without it
+    # dropped the plot and the history, silently); --explain or --no-explain given changes
+    # that from here on, and the configuration records it (None: not given)
+    if explain is not None:
+        config.explain = explain
     planned = config.epochs
     if options.get("epochs") is not None:
         config.epochs = options["epochs"]
@@ -242,8 +254,8 @@ def _resume(
     # the data path it records is a saved run's (runs.data_source: read by its checksum, or
     # inside the run); one given again with --data is the user's own, read as typed
     recorded_in = None if options.get("data") is not None else (run_dir or epoch_dir)
-    return _run(config, out or run_dir, checkpoint, quiet, json_output, explain, fresh_out,
-                recorded_in)  # fmt: skip
+    return _run(config, out or run_dir, checkpoint, quiet, json_output, config.explain,
+                fresh_out, recorded_in)  # fmt: skip
 
 
 def _refuse_links_in(run_dir: Path) -> None:
@@ -429,6 +441,9 @@ def _run(
         if main_rank:  # a directory that was there (on a read-only mount): before any epoch
             prove_writable(out)
         out = distributed.world().broadcast_object(out)
+        # what the numbers depend on besides the configuration, as the run starts: rank 0's on
+        # every rank (the ranks compare their meta), written with every checkpoint and result
+        environment = distributed.world().on_root(runs.environment)
         printer = EpochPrinter.over(config.epochs)
         callbacks = [] if quiet or not main_rank else [printer]
         health = None
@@ -443,7 +458,8 @@ def _run(
             checkpoint_dir=out / "checkpoints",
             checkpoint_every=runs.checkpoint_every(config.epochs),
             checkpoint_seconds=CHECKPOINT_SECONDS,
-            progress=not quiet, meta={"run": config.to_json(), **data_meta(prepared.full)},
+            progress=not quiet,
+            meta={"run": config.to_json(), "environment": environment, **data_meta(prepared.full)},
             standardizer=prepared.standardizer, class_names=prepared.full.class_names,
         )  # fmt: skip
         if checkpoint is not None:
@@ -679,8 +695,10 @@ def _finish(
         "history": str(out / "history.json"),
         "checkpoint": str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
         "config": config.to_json(),
+        "environment": trainer.meta.get("environment"),  # recorded when the run started
     }
-    meta = strict_json({"run": config.to_json(), "dataset": prepared.full.name,
+    meta = strict_json({"run": config.to_json(), "environment": summary["environment"],
+                        "dataset": prepared.full.name,
                         "task": prepared.full.task, "test_accuracy": test["accuracy"],
                         "test_loss": test["loss"], "epochs": trainer.epoch,
                         **data_meta(prepared.full)})  # fmt: skip

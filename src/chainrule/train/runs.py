@@ -110,6 +110,9 @@ class RunConfig:
     # and checksum, so evaluating or resuming elsewhere reads that data or refuses, never another.
     data_file: str | None = None
     data_sha256: str | None = None
+    #: --explain: the run watches its gradient health (a resume goes on watching; runs of an
+    #: older version: False)
+    explain: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The configuration as a plain dict."""
@@ -881,6 +884,90 @@ def _schedule(config: RunConfig, optimizer: Any) -> Any:
 
 
 # -- the run ------------------------------------------------------------------------------------
+
+#: chainrule's environment variables a run records (null where unset): CHAINRULE_AXPY=numpy
+#: changes the last bit of plain SGD's updates, CHAINRULE_BLAS_THREADS each rank's BLAS
+#: threads, CHAINRULE_MALLOC the allocator.
+RECORDED_SETTINGS = ("CHAINRULE_AXPY", "CHAINRULE_BLAS_THREADS", "CHAINRULE_MALLOC")
+
+
+def environment() -> dict[str, Any]:
+    """What a run's numbers depend on besides its configuration, recorded when it starts
+    (``environment`` in run.json, and in model.json's and trainer.json's ``meta``; checked by
+    :class:`chainrule.file_schemas.EnvironmentRecord`): the versions of chainrule, Python and
+    NumPy, the platform, the BLAS NumPy computes with (:func:`numpy_blas`), chainrule's
+    settings (:data:`RECORDED_SETTINGS`) and the number of ranks that train together (1
+    without mpiexec/srun; several add up their gradients in another order). No path and no
+    host name: a run directory is handed to others.
+
+    >>> sorted(environment())  # doctest: +SKIP
+    ['blas', 'chainrule', 'numpy', 'platform', 'python', 'ranks', 'settings']
+    """
+    import platform
+    import sys
+
+    import chainrule
+    from chainrule import distributed
+
+    return {
+        "chainrule": chainrule.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": f"{sys.platform}-{platform.machine()}",
+        "blas": numpy_blas(),
+        "settings": {name: os.environ.get(name) for name in RECORDED_SETTINGS},
+        "ranks": distributed.world().size,
+    }
+
+
+def numpy_blas() -> dict[str, Any]:
+    """The BLAS NumPy computes with: its name and version as NumPy's build records them
+    (``numpy.show_config``), and, where threadpoolctl (the [app] extra) finds that library
+    loaded, the kernel it chose for this CPU and its threads. A part that cannot be told is
+    None; the library's path is never given."""
+    record: dict[str, Any] = {"name": None, "version": None, "architecture": None, "threads": None}
+    try:  # NumPy 1.26 and later
+        built = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError):
+        built = {}
+    record["name"], record["version"] = built.get("name"), built.get("version")
+    pool = _numpy_blas_pool(record["version"])
+    if pool is not None:
+        record["name"] = record["name"] or pool.get("internal_api")
+        record["version"] = record["version"] or pool.get("version")
+        record["architecture"] = pool.get("architecture")
+        threads = pool.get("num_threads")
+        record["threads"] = threads if type(threads) is int and threads >= 1 else None
+    # as text or None, whatever a build wrote: a record the file's schema refused would stop
+    # the run at its first checkpoint
+    for key in ("name", "version", "architecture"):
+        record[key] = None if record[key] is None else str(record[key])
+    return record
+
+
+def _numpy_blas_pool(version: str | None) -> dict[str, Any] | None:
+    """threadpoolctl's entry of NumPy's BLAS (another library's, PyTorch's MKL, may be loaded
+    too): the one of NumPy's build's version, else the one NumPy's wheel bundles, else the only
+    one; None where threadpoolctl is missing or cannot tell."""
+    import warnings
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    with warnings.catch_warnings():  # its warning of two OpenMP libraries is no concern here
+        warnings.simplefilter("ignore")
+        pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    package = os.path.dirname(np.__file__)
+    for fits in (
+        lambda pool: version is not None and pool.get("version") == version,
+        lambda pool: str(pool.get("filepath", "")).startswith((package + os.sep, package + ".")),
+        lambda pool: len(pools) == 1,
+    ):
+        found = next((pool for pool in pools if fits(pool)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def claim_default_out(config: RunConfig, root: str | os.PathLike = "runs") -> Path:

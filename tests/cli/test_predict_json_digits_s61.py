@@ -82,3 +82,13 @@ def _assert_json_is_the_csvs_numbers(root, capsys, model) -> list[float]:
     assert predicted == [float(cell["prediction"]) for cell in cells]
     assert [p["outputs"] for p in document["predictions"]] == [[value] for value in predicted]
     return predicted
+
+
+def test_predict_takes_out_as_every_other_command_names_its_file(data, capsys, tmp_path):
+    """``predict --out p.csv`` (explain, graph, train and export write to --out) was "No such
+    option: --out"; it writes what --output writes."""
+    model = _trained(data, capsys, "classes", "float32")
+    for option in ("--out", "--output"):
+        target = tmp_path / f"p{option}.csv"
+        _predicted(data, capsys, model, option, target)
+        assert target.read_text() == _predicted(data, capsys, model)

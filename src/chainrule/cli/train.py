@@ -1352,6 +1352,7 @@ def predict(
     output_path: Path = typer.Option(
         None,
         "--output",
+        "--out",  # the other commands' name for the file they write
         "-o",
         show_default="stdout",
         parser=file_path_value,

@@ -824,5 +824,5 @@ def test_predicts_help_says_where_json_goes_and_it_goes_there(xor_run, tmp_path,
     assert code == 0 and "predictions" not in out
     assert len(json.loads((tmp_path / "p.json").read_text())["predictions"]) == 2
     code, out, _ = run(capsys, "predict", "--help")
-    json_help = " ".join(out.split("  --json", 1)[1].split())
+    json_help = " ".join(out.split("\n  --json", 1)[1].split())  # the option's own line
     assert json_help.startswith("write JSON instead of CSV (on stdout, or to --output)")

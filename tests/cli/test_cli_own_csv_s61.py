@@ -117,3 +117,46 @@ def test_explain_reads_an_input_file_as_the_run_read_its_data(tmp_path, capsys):
     code, output, err = run(capsys, "explain", "--model", out, "--input", data, "--format", "json")
     assert code == 0, err
     assert np.array(json.loads(output)["targets"]).argmax(axis=1).tolist() == target.tolist()
+
+
+def test_a_header_naming_y_first_trains_and_a_label_first_names_minus_one(tmp_path, capsys):
+    """``x,y,cluster``: y is a coordinate; it was refused as a label named first (fails on the
+    old code). A header naming ``target`` first is refused with ``--label-column -1`` too."""
+    rows = [(i % 5, (i * 3) % 7, i % 2) for i in range(12)]
+    data = _write(tmp_path / "xy.csv", ["x", "y", "cluster"], rows)
+    out = _train(capsys, tmp_path, data)
+    assert json.loads((out / "run.json").read_text())["config"].get("label_column") is None
+    target, age, smoker = _cases()
+    named = _write(tmp_path / "t.csv", ["target", "age", "smoker"], zip(target, age, smoker))
+    line = assert_user_error(capsys, "train", "--data", named, "--epochs", 1, "-q",
+                             match="--label-column -1")  # fmt: skip
+    assert "--label-column target" in line
+    _train(capsys, tmp_path / "last", named, "--label-column", "-1")  # as the message says
+
+
+def test_a_resume_refusal_quotes_the_run_s_delimiter(tmp_path, capsys):
+    """ "the run has --delimiter ;; only --epochs can": the value quoted, a tab as tab."""
+    target, age, smoker = _cases()
+    rows = list(zip(age, smoker, target))
+    for separator, shown in ((";", "--delimiter ';';"), ("\t", "--delimiter tab;")):
+        data = _write(tmp_path / f"{ord(separator)}.csv", ["age", "smoker", "target"], rows,
+                      separator)  # fmt: skip
+        out = _train(capsys, tmp_path / str(ord(separator)), data, "--delimiter", separator)
+        line = assert_user_error(capsys, "train", "--resume", out, "--delimiter", "|",
+                                 match="--delimiter cannot change when resuming")  # fmt: skip
+        assert f"(the run has {shown} only --epochs can)" in line, line
+
+
+def test_a_data_warning_is_one_line_of_the_cli(tmp_path, capsys):
+    """A header of numbers over text labels is read as a case with a DataWarning; the command
+    line shows it as ``chainrule: warning: ...``, one line, not Python's file, line and source
+    line of the library."""
+    rows = [[0.1 * k, 0.2, 0.3 + k % 2, ["setosa", "versicolor"][k % 2]] for k in range(12)]
+    data = _write(tmp_path / "n.csv", ["400", "410", "420", "species"], rows)
+    code, _, err = run(
+        capsys, "train", "--data", data, "--epochs", 1, "-q", "--out", tmp_path / "w"
+    )
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "species" in line]
+    assert len(warned) == 1 and warned[0].startswith("chainrule: warning: "), err
+    assert "DataWarning" not in err and "warnings.warn" not in err

@@ -6,6 +6,7 @@ no label column and no decimal comma."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ def rows(n, label):
 # -- 1. a column named as a label that is not the last ------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["target", "Label", "CLASS", "y", "labels"])
+@pytest.mark.parametrize("name", ["target", "Label", "CLASS", "labels"])
 def test_a_label_named_first_over_whole_numbers_is_refused_naming_it(tmp_path, name):
     """``target,age,smoker``: every column whole numbers, so the last (smoker) trained as the
     label without a word."""
@@ -39,23 +40,41 @@ def test_a_label_named_first_over_whole_numbers_is_refused_naming_it(tmp_path, n
     assert f"column 1 ('{name}') is named as a label" in message
     assert "column 3 ('smoker')" in message
     assert f"label_column='{name}'" in message and f"--label-column {name}" in message
+    assert "label_column=-1" in message and "--label-column -1" in message  # as it is
     ds = data.read_csv(path, label_column=name)  # the remedy it names reads the targets
     assert ds.y.tolist() == [i % 2 for i in range(8)] and ds.feature_names == ["age", "smoker"]
     assert data.read_csv(path, label_column=-1).feature_names == [name, "age"]  # as asked
     # a last column named as a label says it is the label: nothing to refuse
-    last = "class" if name.lower() == "y" else "y"
+    last = "class" if name.lower() == "label" else "label"
     ok = write(tmp_path / "ok.csv", f"{name},a,{last}\n1,2,0\n3,4,1\n")
     assert data.read_csv(ok).y.tolist() == [0, 1]
 
 
 def test_a_regression_target_named_first_is_refused_too(tmp_path):
-    text = "y,x1,x2\n1.5,0.25,0.75\n2.5,0.5,0.125\n0.5,1,2\n"
+    text = "target,x1,x2\n1.5,0.25,0.75\n2.5,0.5,0.125\n0.5,1,2\n"
     path = write(tmp_path / "r.csv", text)
-    with pytest.raises(DataError, match=r"column 1 \('y'\) is named as a label.*label_column='y'"):
+    with pytest.raises(DataError, match=r"column 1 \('target'\) is named as a label.*='target'"):
         data.read_csv(path, task="regression")
-    assert data.read_csv(path, task="regression", label_column="y").y[:, 0].tolist() == [
+    assert data.read_csv(path, task="regression", label_column="target").y[:, 0].tolist() == [
         1.5, 2.5, 0.5,
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "task"),
+    [("x,y,cluster", "classification"), ("x,y,price", "regression"), ("Y,x,c", "classification")],
+)
+def test_a_column_named_y_is_a_coordinate_not_a_label(tmp_path, header, task):
+    """``x,y,cluster``: y is the second coordinate, not a label written first; it was refused
+    (fails on the old code), its hint pointing to train on the y-coordinate."""
+    text = header + "\n" + "".join(f"{i},{i * 2 % 5},{i % 2}\n" for i in range(6))
+    path = write(tmp_path / "xy.csv", text)
+    ds = data.read_csv(path, task=task)
+    assert ds.feature_names == header.split(",")[:2] and len(ds) == 6
+    if task == "classification":
+        assert ds.y.tolist() == [i % 2 for i in range(6)]
+    else:
+        assert ds.y[:, 0].tolist() == [i % 2 for i in range(6)]
 
 
 @pytest.mark.parametrize(
@@ -89,18 +108,50 @@ def test_a_text_column_without_a_header_names_its_column_number(tmp_path):
 # -- 2. a header of numbers over text labels ----------------------------------------------------
 
 
-def test_a_header_of_numbers_over_text_labels_is_a_header(tmp_path):
-    """``400,410,420,species`` over setosa/versicolor rows: read as a case of a class
-    'species' (one case, at line 1), and its numbers as inputs."""
-    body = "".join(f"0.{i}1,0.{i}2,0.{i}3,{('setosa', 'versicolor')[i % 2]}\n" for i in range(1, 9))
-    path = write(tmp_path / "w.csv", "400,410,420,species\n" + body)
-    ds = data.read_csv(path)
-    assert ds.class_names == ["setosa", "versicolor"] and len(ds) == 8
-    assert ds.feature_names == ["400", "410", "420"]
-    table = data.read_table(path, columns=3)  # predict's reading of the rows agrees
-    assert table.names == ["400", "410", "420", "species"] and len(table.body) == 8
-    with pytest.raises(DataError, match=r"line 2, column 4 \('species'\): 'versicolor'"):
-        data.read_csv(path, task="regression")  # a header for the regression too
+def _iris_like(n=8):
+    return "".join(
+        f"0.{i}1,0.{i}2,0.{i}3,{('setosa', 'versicolor')[i % 2]}\n" for i in range(1, n + 1)
+    )
+
+
+def _read_noting(read):
+    """``read()``'s result and the messages of the DataWarnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = read()
+    notes = [str(w.message) for w in caught if issubclass(w.category, data.csvfile.DataWarning)]
+    assert all(issubclass(w.category, UserWarning) for w in caught)
+    return result, notes
+
+
+def test_a_header_of_numbers_over_text_labels_is_read_as_a_case_with_a_warning(tmp_path):
+    """``400,410,420,species`` over setosa/versicolor rows: its content cannot tell it from a
+    case of a class of its own, so it is a case, as before, but no longer silently: one
+    warning names the line and how to say it is a header (header=True)."""
+    path = write(tmp_path / "w.csv", "400,410,420,species\n" + _iris_like())
+    ds, notes = _read_noting(lambda: data.read_csv(path))
+    assert len(ds) == 9 and ds.class_names == ["setosa", "species", "versicolor"]
+    assert len(notes) == 1  # fails on the old code: read as a header, no warning
+    assert "w.csv, line 1: read as a case of class 'species', which no other line" in notes[0]
+    assert "header=True" in notes[0] and "\n" not in notes[0]
+    said, notes = _read_noting(lambda: data.read_csv(path, header=True))  # as the warning says
+    assert said.class_names == ["setosa", "versicolor"] and len(said) == 8 and not notes
+    assert said.feature_names == ["400", "410", "420"]
+    table, notes = _read_noting(lambda: data.read_table(path, columns=3))  # predict's reading
+    assert table.names is None and len(table.body) == 9 and len(notes) == 1
+    _, notes = _read_noting(lambda: data.read_csv(path, header=False))  # said: no note
+    assert not notes
+
+
+def test_a_first_case_of_a_class_no_other_line_has_is_kept(tmp_path):
+    """rare.csv of the review: line 1 is the only case of 'rare'; read as a header (7ef1202),
+    a case and a class were lost silently. It is a case, with the warning."""
+    path = write(tmp_path / "rare.csv", "5.1,3.5,rare\n4.9,3.0,common\n4.7,3.2,common\n"
+                 "4.6,3.1,other\n5.0,3.6,other\n")  # fmt: skip
+    ds, notes = _read_noting(lambda: data.read_csv(path))
+    assert len(ds) == 5 and ds.class_names == ["common", "other", "rare"]
+    assert ds.feature_names is None and ds.X[0].tolist() == pytest.approx([5.1, 3.5])
+    assert ds.y.tolist() == [2, 0, 0, 1, 1] and len(notes) == 1
 
 
 @pytest.mark.parametrize(
@@ -111,20 +162,22 @@ def test_a_header_of_numbers_over_text_labels_is_a_header(tmp_path):
         "0.5,,odd",  # an empty cell beside it: no header of numbers
     ],
 )
-def test_only_a_label_no_other_line_holds_makes_line_1_a_header(tmp_path, first):
+def test_only_a_label_no_other_line_holds_gets_the_warning(tmp_path, first):
     body = "".join(f"0.{i},1.{i},{('setosa', 'virginica')[i % 2]}\n" for i in range(1, 7))
     odd = write(tmp_path / "odd.csv", "0.5,1.5,petals\n" + body)
-    assert len(data.read_csv(odd)) == 6  # fails on the old code: 'petals' was a class
+    ds, notes = _read_noting(lambda: data.read_csv(odd))
+    assert len(ds) == 7 and "petals" in ds.class_names and len(notes) == 1
     path = write(tmp_path / "c.csv", first + "\n" + body)
     try:
-        ds = data.read_csv(path)
+        ds, notes = _read_noting(lambda: data.read_csv(path))
     except DataError as error:
         assert "line 1" in str(error)  # refused as a case, naming its line
     else:
-        assert len(ds) == 7 and ds.feature_names is None
-    # a file whose every class occurs once: line 1's own is no odd one out, a case
+        assert len(ds) == 7 and ds.feature_names is None and not notes
+    # a file whose every class occurs once: line 1's own is no odd one out, a case, no note
     few = write(tmp_path / "few.csv", "5.1,3.5,setosa\n6.2,2.9,versicolor\n7.7,3.0,virginica\n")
-    assert len(data.read_csv(few)) == 3
+    ds, notes = _read_noting(lambda: data.read_csv(few))
+    assert len(ds) == 3 and not notes
 
 
 # -- 3. class names alike but for letter case -----------------------------------------------------

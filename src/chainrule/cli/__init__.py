@@ -85,6 +85,28 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """While a command runs, a warning chainrule itself defines (a data note such as
+    ``csvfile.DataWarning``) is one line, ``chainrule: warning: ...``, not Python's two (the
+    file and line of the library's source, then that source line)."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and category.__module__.startswith("chainrule"):
+            print(f"chainrule: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = one_line
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def on_disk(path: Path, test: Any = Path.exists) -> bool:
     """``test(path)`` (``Path.exists``, ``Path.is_dir``), False where the name is too long for
     the file system: 64 numbers typed out are over 255 characters ("File name too long"), and
@@ -197,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.modules["chainrule.distributed"].end_together_with(None)
     try:
         _register_commands()
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _warnings_as_lines():
             result = app(args=argv, standalone_mode=False)
     except (UserError, ShapeError) as error:
         _report(f"chainrule: {error}{_notes(error)}", error)

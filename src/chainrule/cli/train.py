@@ -400,6 +400,10 @@ def _shown(option: str, value: Any) -> str:
     """A stored option's value as one would type it (64,32; full for a full batch)."""
     if isinstance(value, list):
         return ",".join(map(str, value))
+    if option == "delimiter" and value is not None:  # quoted: ";" read as the sentence's own
+        from chainrule.train.runs import delimiter_shown
+
+        return delimiter_shown(value)
     if value is None:
         return "full" if option == "batch_size" else "none"
     return str(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,11 @@ import numpy as np
 from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
+
+
+class DataWarning(UserWarning):
+    """A note on a file read as it says, where it may mean something else (a line 1 that may
+    be a header of numbers, read as a case)."""
 
 
 class _LastColumn:
@@ -55,7 +61,7 @@ def read_csv(
         label_column: index of the label column (negative counts from the end) or, with a
             header, its name. By default (:data:`LAST_COLUMN`) the last column, and a header
             that names another column as a label (``target,age,smoker``; the names of
-            :data:`_LABEL_NAMES`) is refused, naming that column, rather than read with
+            :data:`_REFUSED_LABEL_NAMES`) is refused, naming that column, rather than read with
             ``smoker`` as the label (``-1`` reads it so).
         header: whether line 1 names the columns; ``None`` decides from the line itself (a
             header if any cell in it is not a number). A header names every column, each
@@ -361,6 +367,8 @@ def read_table(
             _check_not_a_typo(path, rows[0])
             if len(rows) == 1:  # nothing below to tell a header from a case with a bad cell
                 _check_not_a_lone_case(path, rows[0], columns, text)
+        else:
+            _note_header_of_numbers(path, rows, text, columns)
     names = [cell.strip() for cell in rows[0][1]] if header else None
     body = rows[1:] if header else rows
     if names:
@@ -536,24 +544,38 @@ def _has_text_header(rows: list[tuple[int, list[str]]], text: int) -> bool:
     if not _looks_like_header(first[text : text + 1]):
         return False
     below = [cells[text] for _, cells in rows[1:] if len(cells) > text]
-    if bool(below) and all(_NUMBER.fullmatch(cell) for cell in below):
-        return True
-    return _names_no_class(first, text, [[cell] for cell in below])
+    return bool(below) and all(_NUMBER.fullmatch(cell) for cell in below)
 
 
-def _names_no_class(first: list[str], j: int, below: list[list[str]]) -> bool:
-    """Whether line 1's cells ``first``, text in the label column ``j`` over rows of class
-    names (the label cells ``below``, each a list of one), are a header: its other cells are
-    numbers (column names that are numbers: wavelengths, years) and its label cell is text no
-    other line holds as a label, in any case (``400,410,420,species`` over ``setosa`` and
-    ``versicolor``; ``0.5,1.2,setosa`` over more setosa is a case). Where no class below
-    occurs twice (a few cases, one of each class), line 1's own is no odd one out: a case."""
-    if not all(_NUMBER.fullmatch(cell) for k, cell in enumerate(first) if k != j):
-        return False
-    labels = [cells[0].strip().casefold() for cells in below if len(cells) == 1]
-    if len(set(labels)) == len(labels):
-        return False
-    return first[j].strip().casefold() not in labels
+def _note_header_of_numbers(
+    path: Path, rows: list[tuple[int, list[str]]], text: int | None, columns: int | None
+) -> None:
+    """Warn (:class:`DataWarning`) where line 1, read as a case, may be a header of numbers:
+    its label cell (the ``text`` column, or the one column past ``columns``) is text that no
+    other line holds as a label, in any case, while some class below occurs twice, and its
+    other cells are numbers (``400,410,420,species`` over rows of ``setosa``, ``versicolor``:
+    column names that are wavelengths). Its content cannot tell it from a case of a class of
+    its own (``5.1,3.5,rare``), so it is read as one; only the caller can say it is a header."""
+    first = rows[0][1]
+    if text is None and (columns is None or len(first) != columns + 1):
+        return
+    j = text if text is not None else columns
+    label, others = first[j].strip(), [cell.strip() for k, cell in enumerate(first) if k != j]
+    if not label or _NUMBER.fullmatch(label):
+        return
+    if not others or not all(_NUMBER.fullmatch(cell) for cell in others):
+        return  # one column (another separator) or text beside it: refused or a header
+    labels = [cells[j].strip().casefold() for _, cells in rows[1:] if len(cells) > j]
+    if len(set(labels)) == len(labels) or label.casefold() in labels:
+        return  # every class once: line 1's own is no odd one out; or a class the others have
+    warnings.warn(
+        f"{path}, line {rows[0][0]}: read as a case of class {_shown(label)}, which no other "
+        "line has; if the line is a header of numbers (column names such as 400,410,...), "
+        "say so: read_csv takes header=True (for chainrule, write one of its names as no "
+        f"number, such as {_shown('x' + others[0])}, or remove the line)",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -643,9 +665,7 @@ def _has_header(rows: list[tuple[int, list[str]]], columns: int | None) -> bool:
     if columns is None or not _looks_like_header(first[columns:]):
         return False
     below = [cells[columns:] for _, cells in rows[1:]]
-    if bool(below) and not any(_looks_like_header(cells) for cells in below):
-        return True
-    return len(first) == columns + 1 and _names_no_class(first, columns, below)
+    return bool(below) and not any(_looks_like_header(cells) for cells in below)
 
 
 #: A cell that starts as a number does (a digit, maybe after a sign or a point) but is none:
@@ -965,10 +985,13 @@ def _targets(path, labels, lines, task, n_classes, names, label_index, for_model
 
 #: Header names that say a column holds the labels (compared in lower case).
 _LABEL_NAMES = ("label", "labels", "target", "class", "y")
+#: Those of them that make a header naming one before the last column refused: ``y`` is as
+#: often a coordinate (``x,y,cluster``), so it only shapes the hints of a read that fails.
+_REFUSED_LABEL_NAMES = ("label", "labels", "target", "class")
 
 
-def _is_label_name(name: str) -> bool:
-    return name.strip().lower() in _LABEL_NAMES
+def _is_label_name(name: str, names: tuple[str, ...] = _LABEL_NAMES) -> bool:
+    return name.strip().lower() in names
 
 
 def _label_column_remedy(names: list[str] | None, j: int) -> str:
@@ -983,14 +1006,18 @@ def _label_column_remedy(names: list[str] | None, j: int) -> str:
 
 def _refuse_label_named_elsewhere(path: Path, names: list[str] | None) -> None:
     """Refuse a header that names a column other than the last as a label
-    (``target,age,smoker``: :data:`_LABEL_NAMES`, in any case) where no label column was
+    (``target,age,smoker``: :data:`_REFUSED_LABEL_NAMES`, in any case) where no label column was
     given: read with the last column as the label, the file trained a model to predict
     ``smoker`` from the targets, silently. A last column named as a label too is read."""
     if not names or _is_label_name(names[-1]):
         return
-    named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name)]
+    refused = _REFUSED_LABEL_NAMES
+    named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name, refused)]
     if named:
-        raise DataError(f"{path}: {_label_named_elsewhere(names, named[0])}")
+        raise DataError(
+            f"{path}: {_label_named_elsewhere(names, named[0])} (or label_column=-1, "
+            "--label-column -1, to read the last column as the label all the same)"
+        )
 
 
 def _label_named_elsewhere(names: list[str], j: int) -> str:

@@ -228,6 +228,13 @@ def parse_delimiter(text: str | None) -> str | None:
     return DELIMITER_WORDS.get(text.lower(), text)
 
 
+def delimiter_shown(delimiter: str) -> str:
+    """A delimiter as ``--delimiter`` is typed, for a message: ``tab`` for a tab, else quoted
+    (``';'``), so the separator is not read as the sentence's own (``--delimiter ;;``)."""
+    words = {value: word for word, value in DELIMITER_WORDS.items() if word.isalpha()}
+    return words.get(delimiter, repr(delimiter))
+
+
 def table_options(run: RunConfig | dict | None) -> dict[str, Any]:
     """The keywords :func:`chainrule.data.read_csv` takes from a run's recorded data settings
     (a :class:`RunConfig`, or the ``meta.run`` of a model file), so every command reads a file

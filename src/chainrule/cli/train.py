@@ -61,7 +61,7 @@ def train(
         help="hidden layer sizes, e.g. 64,32",
     ),
     activation: str = typer.Option(
-        None, show_default="logistic", help="hidden units: logistic, tanh or relu"
+        None, show_default="logistic", help="hidden units: logistic (or sigmoid), tanh or relu"
     ),
     task: str = typer.Option(
         None,

@@ -26,6 +26,7 @@ import numpy as np
 
 from chainrule.checks import whole_number
 from chainrule.errors import DataError, UserError, counted, extras_needed_by
+from chainrule.nn.activations import ACTIVATIONS as UNITS
 from chainrule.nn.activations import HIDDEN
 
 #: Per-dataset defaults. The classic problems train on all their cases with full-batch sweeps
@@ -173,6 +174,9 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
     # was dropped, and --batch-size full trained with the preset's 32
     chosen = {k: v for k, v in options.items() if v is not None or k == "batch_size"}
     _take_named_hidden(data, preset, chosen)
+    unit = UNITS.get(str(chosen.get("activation")).strip().lower())
+    if unit is not None:  # an alias, as nn.activation takes it: --activation sigmoid is logistic
+        chosen["activation"] = unit.name
     values = {**preset, **chosen, "data": data}
     if "hidden" in chosen:
         values["network"] = "mlp"  # layer sizes of the user's own describe a plain mlp

@@ -50,7 +50,8 @@ def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
     """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls).
 
     Each argument is a tensor, a collection of them (a list, ``model.parameters()``) or a
-    module, whose parameters it clears, as the optimizers and ``optim.clip_grad_norm_`` take one.
+    module, whose parameters it clears, as the optimizers and ``optim.clip_grad_norm_`` take one
+    (a module as an argument of its own, not inside a list).
     """
     from collections.abc import Iterable
 
@@ -65,6 +66,12 @@ def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
         else:
             group = item
         for t in group:
+            if isinstance(t, Module):
+                raise TypeError(
+                    f"zero_grad: a module is taken as an argument of its own "
+                    f"(cr.zero_grad(model)), not inside a collection: got {t!r} in a "
+                    f"{type(item).__name__}"
+                )
             if not isinstance(t, Tensor):
                 raise TypeError(
                     f"zero_grad: takes tensors or collections of them, or modules, not {t!r}"

@@ -166,20 +166,21 @@ def own_copy(data: Any) -> Any:
     return xp.asarray(data, copy=True)
 
 
-def _refuse_past_int64(data: Any) -> None:
+def _refuse_past_int64(data: Any, who: str = "tensor") -> None:
     """Where NumPy could not make ``data`` in the dtype asked for because an integer in it is
     past int64 ("Python int too large to convert to C long", naming neither the number nor a
     dtype), raise OverflowError in the words ``tensor`` refuses it in without a dtype (the
     integer or its size, int64's range, the float that holds it); else return, and NumPy's own
     refusal stands (it names the number and the dtype: "Python integer 300 out of bounds for
-    uint8")."""
+    uint8"). ``who`` names the call (``full``) in place of ``tensor``."""
     try:
         cells = np.array(data, dtype=object)
     except (TypeError, ValueError):  # ragged, or no array at all: NumPy's words stand
         return
     big = _too_large_integer(cells)
     if big is not None:
-        raise OverflowError(_too_large_message(big, cells)) from None
+        message = _too_large_message(big, cells).removeprefix("tensor:")
+        raise OverflowError(f"{who}:{message}") from None
 
 
 def tensor(
@@ -268,7 +269,7 @@ def full(
         backend.detached_within(value)
         raise
     except OverflowError:
-        _refuse_past_int64(value)
+        _refuse_past_int64(value, "full")
         raise
     _refuse_none(value, values, "full", "value")
     return _placed(values, xp, device, requires_grad, dtype)

@@ -32,7 +32,7 @@ def test_an_integer_past_int64_with_an_integer_dtype_is_named_in_one_line(data, 
 def test_full_names_it_too_and_numbers_int64_holds_are_made_as_before():
     """Within int64 nothing changes: the tensor is made, and a number past a narrower dtype is
     NumPy's own refusal, which names the number and the dtype already."""
-    with pytest.raises(OverflowError, match=r"^tensor: the integer 1180591620717411303424 does "):
+    with pytest.raises(OverflowError, match=r"^full: the integer 1180591620717411303424 does "):
         cr.full((2,), 2**70, dtype="int64")
     assert cr.full((2,), 2**62, dtype="int64").numpy().tolist() == [2**62, 2**62]
     assert cr.tensor(2**62, dtype="int64").item() == 2**62

@@ -176,3 +176,38 @@ def test_a_read_only_parameter_updated_in_place_says_so(frozen):
         p.data = p.data.copy()
         p *= 2
     np.testing.assert_array_equal(p.data, 2.0)
+
+
+class Decaying(nn.Module):
+    """Second references, in plain containers, to what the module registered already."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2, rng=0)
+        self.head = nn.Linear(2, 1, rng=1)
+        self.decayed = [self.fc.weight]
+        self.pair = (self.fc.weight, self.head.weight)
+        self.by_name = {"fc": self.fc.bias}
+        self.blocks = [self.fc, self.head]
+
+
+def test_a_plain_list_of_already_registered_parameters_or_modules_is_kept():
+    net = Decaying()
+    assert net.decayed[0] is net.fc.weight and net.blocks[1] is net.head
+    assert [name for name, _ in net.named_parameters()] == [
+        "fc.weight",
+        "fc.bias",
+        "head.weight",
+        "head.bias",
+    ]
+
+
+def test_a_list_mixing_a_registered_and_an_unregistered_parameter_is_refused():
+    net = Decaying()
+    stray = nn.Parameter(np.ones(2))
+    with pytest.raises(
+        TypeError, match=r"Decaying\.decayed: a list holding parameters \(list\[1\]"
+    ):
+        net.decayed = [net.fc.weight, stray]
+    with pytest.raises(TypeError, match=r"a list holding modules \(list\[0\] is Linear\)"):
+        net.blocks = [nn.Linear(2, 2, rng=0)]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 from chainrule import creation, nn, optim, train
@@ -118,6 +119,100 @@ def test_fitting_again_continues_the_run_of_one_fit():
                                 progress=False)  # fmt: skip
         for epochs in plan:
             trainer.fit(ds, epochs=epochs)
+        runs.append(net.state_dict())
+    for name in runs[0]:
+        np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
+
+
+def _shared_default_model():
+    """Two Dropouts drawing from the default generator (built without ``rng=``)."""
+    return nn.Sequential(
+        nn.Linear(4, 8, rng=0), nn.Tanh(), nn.Dropout(0.3), nn.Dropout(0.2), nn.Linear(8, 3, rng=1)
+    )
+
+
+def _trainer(net) -> train.Trainer:
+    return train.Trainer(net, nn.CrossEntropy(), optim.Adam(net, lr=0.01), batch_size=7,
+                         seed=3, progress=False)  # fmt: skip
+
+
+def _checkpoint(tmp_path) -> Path:
+    """A run of 2 epochs, saved."""
+    trainer = _trainer(_shared_default_model())
+    trainer.fit(_blobs(), epochs=2)
+    return trainer.save_checkpoint(tmp_path)
+
+
+def test_drawing_from_the_default_between_resume_and_fit_changes_nothing(tmp_path):
+    """The resume gave the fresh layers (holding the default generator) the saved state by
+    writing it into the default: a ``cr.randn`` between resume and fit then moved the masks."""
+    whole = _shared_default_model()
+    _trainer(whole).fit(_blobs(), epochs=4)
+    saved = _checkpoint(tmp_path)
+    for draw in (
+        lambda: None,
+        lambda: cr.randn(5),
+        lambda: nn.Linear(3, 3),
+        lambda: cr.manual_seed(0),
+    ):
+        net = _shared_default_model()
+        trainer = _trainer(net)
+        trainer.resume(saved)
+        draw()
+        assert net[2].rng is net[3].rng  # still one generator, as in the uninterrupted run
+        trainer.fit(_blobs(), epochs=4)
+        for name, value in whole.state_dict().items():
+            np.testing.assert_array_equal(net.state_dict()[name], value, err_msg=name)
+
+
+def test_a_resume_leaves_the_default_generator_as_manual_seed_set_it(tmp_path):
+    """Loading the checkpoint's state writes nothing into the default generator. (The
+    checkpoint is read first: ``io.load_checkpoint`` rebuilds the model, whose initialisers
+    draw from the default.)"""
+    from chainrule import io
+
+    checkpoint = io.load_checkpoint(_checkpoint(tmp_path))
+    cr.manual_seed(11)
+    expected = cr.randn(5).numpy()
+    cr.manual_seed(11)
+    net = _shared_default_model()
+    _trainer(net).load_state(checkpoint)
+    np.testing.assert_array_equal(cr.randn(5).numpy(), expected)
+    assert net[2].rng is not creation.as_generator(None)  # the saved state, in a new generator
+
+
+def test_a_refused_resume_puts_the_layers_generators_back(tmp_path, monkeypatch):
+    """A load refused after the generators were restored (here the schedule's) leaves the
+    layers holding what they held: the default generator, its state untouched."""
+    from chainrule import io
+    from chainrule.train import trainer as trainer_module
+
+    saved = _checkpoint(tmp_path)
+    net = _shared_default_model()
+    trainer = _trainer(net)
+    checkpoint = io.load_checkpoint(saved)  # (rebuilds a model: draws from the default)
+    default = creation.as_generator(None)
+    before = default.bit_generator.state
+
+    def refuse(*args):
+        raise ValueError("refused")
+
+    monkeypatch.setattr(trainer_module, "_load_schedule_state", refuse)
+    with pytest.raises(cr.errors.ModelFileError):
+        trainer.load_state(checkpoint)
+    assert net[2].rng is default and net[3].rng is default
+    assert default.bit_generator.state == before
+
+
+def test_the_default_generator_given_explicitly_is_the_same_as_rng_none():
+    """``Dropout(p, rng=cr.manual_seed(7))`` holds the default generator itself: it draws
+    from the default, as ``rng=None`` does, so a fit seeds it from its ``seed`` too."""
+    runs = []
+    for rng in (None, "explicit"):
+        layer = nn.Dropout(0.3, rng=cr.manual_seed(7) if rng else None)
+        net = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Tanh(), layer, nn.Linear(8, 3, rng=1))
+        assert layer.rng is creation.as_generator(None)
+        _trainer(net).fit(_blobs(), epochs=2)
         runs.append(net.state_dict())
     for name in runs[0]:
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)

@@ -329,11 +329,15 @@ class Dropout(Module):
 
     ``rng`` (an int seed or a Generator) draws the masks; set ``layer.rng`` to reseed it. The
     generator is a buffer (``named_buffers()``), so a trainer's checkpoint keeps its state.
-    ``rng=None`` takes chainrule's default generator, seeded from the OS at import: the masks
-    differ from process to process unless :func:`chainrule.manual_seed` seeds it (before or
-    after the layer is built: it is reseeded in place). A :class:`~chainrule.train.Trainer`'s
-    fit that starts a run gives such a layer a generator seeded from its ``seed`` instead; a
-    layer given ``rng=`` keeps its own.
+    ``rng=None`` takes chainrule's default generator, seeded from the OS at import (the
+    default given itself, ``rng=cr.manual_seed(7)``, is the same: the layer draws from the
+    default). Outside a fit :func:`chainrule.manual_seed` decides such a layer's masks (called
+    before or after the layer is built: it reseeds in place); without it they differ from
+    process to process. Inside a fit the trainer's ``seed`` does: a
+    :class:`~chainrule.train.Trainer`'s fit that starts a run gives the layer a generator seeded
+    from ``seed`` (a resume one carrying the saved state), which it keeps after the fit, so a
+    later fit goes on with the run's masks (``layer.rng = cr.manual_seed(n)`` hands it back to
+    the default). A layer given a generator or seed of its own keeps it in a fit too.
     """
 
     def __init__(self, p: float = 0.5, rng: RNG = None) -> None:

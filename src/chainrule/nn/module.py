@@ -506,14 +506,21 @@ def _refuse_unregistered_modules(module: Module, name: str, value: Any) -> None:
     steps, zeroes or saves), and ``train()``, ``eval()`` and ``to()`` miss them.
     ``nn.ModuleList`` / ``nn.ModuleDict`` register modules, ``nn.ParameterList`` /
     ``nn.ParameterDict`` parameters. A list of anything else (sizes, names, arrays, tensors
-    that are not parameters) is kept as before."""
+    that are not parameters) is kept as before, and so is a list of modules or parameters this
+    module has registered already (``self.decayed = [self.fc.weight]``: a second reference, as
+    in PyTorch; compared by identity)."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
+    registered: set[int] | None = None  # ids of this module's modules and parameters, if asked
     for key, item in items:
         if isinstance(item, Module):
             held, theirs, containers = "modules", "their parameters", ("ModuleDict", "ModuleList")
         elif isinstance(item, Parameter):
             held, theirs, containers = "parameters", "they", ("ParameterDict", "ParameterList")
         else:
+            continue
+        if registered is None:
+            registered = {id(m) for m in module.modules()} | {id(p) for p in module.parameters()}
+        if id(item) in registered:
             continue
         kind = type(value).__name__
         container = (

@@ -297,9 +297,10 @@ class Trainer:
         seeded it) one generator of the trainer's, shared as they shared the default: at the
         start of a run (epoch 0) seeded from ``seed`` (the first child of its SeedSequence, not
         the shuffling's stream), so ``seed`` makes the run the same in every process; in a run
-        that goes on (a resume restored their state into the default generator) one carrying
-        on from that state, so nothing else that draws from the default changes the masks. A
-        generator of a module's own is left as it is, drawing what it drew."""
+        that goes on, one carrying on from the default's state (a layer given the default
+        after the start). A resume never leaves the default in a layer: it gives such a layer a
+        new generator carrying the saved state (:func:`_load_module_rng_states`). A generator
+        of a module's own is left as it is, drawing what it drew."""
         default = as_generator(None)
         holders = [
             (module, name)
@@ -309,14 +310,11 @@ class Trainer:
         ]
         if not holders:
             return
-        restored = any(generator is default for generator in self._own_generators)
-        if self.epoch == 0 and not restored:
+        if self.epoch == 0:
             own = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
-        else:
+        else:  # a layer given the default after the run started: carries on from its state
             own = np.random.Generator(type(default.bit_generator)())
             own.bit_generator.state = default.bit_generator.state
-            if restored:  # this rank's own state, as the checkpoint saved it: never split
-                self._own_generators.append(own)
         for module, name in holders:
             setattr(module, name, own)
 
@@ -672,7 +670,7 @@ class Trainer:
         weights = self.model.state_dict()  # copies, as the optimizer's state_dict
         optimizer = self.optimizer.state_dict()
         schedule = _schedule_state(self.schedule)
-        rng, generators = self.rng.bit_generator.state, _module_rng_states(self.model)
+        rng, generators = self.rng.bit_generator.state, _kept_module_generators(self.model)
         callbacks = [
             (callback, _kept_callback(callback)) for _, callback in self._stateful_callbacks()
         ]
@@ -686,7 +684,7 @@ class Trainer:
             self.optimizer.load_state_dict(optimizer)  # after the schedule: its learning rate
             self.model.load_state_dict(weights)
             self.rng.bit_generator.state = rng
-            _load_module_rng_states(self.model, generators)
+            _put_module_generators_back(generators)
             for name, value in attributes.items():
                 setattr(self, name, value)
             for callback, kept in callbacks:  # last: a user's own code, which may raise
@@ -1292,6 +1290,27 @@ def _module_rng_states(model: Any) -> dict[str, Any]:
     return {name: value.bit_generator.state for name, value in _module_generators(model)}
 
 
+def _kept_module_generators(model: Any) -> list[tuple[Any, str, np.random.Generator, Any]]:
+    """Every generator buffer as ``(module, name, generator, its state)``, for
+    :func:`_put_module_generators_back` (a resume may replace the generator object too)."""
+    return [
+        (module, name, value, value.bit_generator.state)
+        for module in model.modules()
+        for name, value in module._buffers.items()
+        if isinstance(value, np.random.Generator)
+    ]
+
+
+def _put_module_generators_back(kept: list[tuple[Any, str, np.random.Generator, Any]]) -> None:
+    """Put back what :func:`_kept_module_generators` kept: each module's generator object and
+    its state (the default generator's is never written: a resume does not change it)."""
+    default = as_generator(None)
+    for module, name, generator, state in kept:
+        setattr(module, name, generator)
+        if generator is not default:
+            generator.bit_generator.state = state
+
+
 def _rank_rng_states(state: dict[str, Any], rank: int, source: Any) -> dict[str, Any]:
     """The generator states rank ``rank`` resumes with: its own from a checkpoint of several
     ranks (``module_rngs_by_rank``); rank 0's (``module_rngs``) from a checkpoint of one
@@ -1316,16 +1335,38 @@ def _rank_rng_states(state: dict[str, Any], rank: int, source: Any) -> dict[str,
 
 
 def _load_module_rng_states(model: Any, states: dict[str, Any], source: Any = None) -> None:
-    buffers = dict(model.named_buffers())
+    """Put the saved ``states`` (by dotted name, "2.rng") into the model's generator buffers.
+    A module holding chainrule's default generator (a Dropout built without ``rng=``, or given
+    it) gets a new generator of its kind carrying the state instead: written into the default,
+    the state changed every other draw from it (``cr.randn`` no longer followed
+    ``cr.manual_seed``) and anything drawing from the default between the resume and the fit
+    changed the masks. Modules that held the default share one new generator per state, as
+    they shared the default."""
+    default = as_generator(None)
+    holders = {
+        f"{prefix}.{name}" if prefix else name: (module, name)
+        for prefix, module in model.named_modules()
+        for name in module._buffers
+    }
+    fresh: dict[str, np.random.Generator] = {}  # repr(state) -> the default's replacement
     for key, state in states.items():
-        generator = buffers.get(key)
-        if isinstance(generator, np.random.Generator):
-            try:
+        module, name = holders.get(key, (None, None))
+        generator = None if module is None else module._buffers[name]
+        if not isinstance(generator, np.random.Generator):
+            continue
+        try:
+            if generator is default:
+                if repr(state) not in fresh:
+                    new = np.random.Generator(type(default.bit_generator)())
+                    new.bit_generator.state = state
+                    fresh[repr(state)] = new
+                setattr(module, name, fresh[repr(state)])
+            else:
                 generator.bit_generator.state = state
-            except (TypeError, ValueError, KeyError, OverflowError) as error:
-                raise ModelFileError(
-                    f"{source}: the state of the generator {key!r} does not fit ({error})"
-                ) from None
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
+            raise ModelFileError(
+                f"{source}: the state of the generator {key!r} does not fit ({error})"
+            ) from None
 
 
 def _schedule_state(schedule: Schedule | None) -> Any:

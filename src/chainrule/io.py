@@ -1137,13 +1137,22 @@ def _widths_told(widths: Callable[[dict], Any], description: dict) -> Any:
 
 
 def build_model(description: dict, source: Path) -> Any:
-    """Rebuild the (freshly initialised) module that ``description['architecture']`` describes."""
-    from chainrule import nn
+    """Rebuild the (freshly initialised) module that ``description['architecture']`` describes.
 
+    The initial weights the rebuild draws (loading replaces them) come from chainrule's default
+    generator, whose state is put back after: loading a model or resuming a run changes no
+    draw of the user's (``cr.randn`` after ``cr.manual_seed`` and a load is the seeded one)."""
+    from chainrule import nn
+    from chainrule.creation import as_generator
+
+    default = as_generator(None)
+    state = default.bit_generator.state
     try:
         model = nn.from_config(description["architecture"])
     except Exception as error:  # any failure here means the file describes no model we know
         raise ModelFileError(f"{source}: cannot rebuild the architecture ({error})") from None
+    finally:
+        default.bit_generator.state = state
     dtype = description.get("dtype")
     if dtype:  # every floating parameter and buffer, as Module.to made them before saving (a
         # module may make a float32 buffer beside layers built as float64)

@@ -216,3 +216,18 @@ def test_the_default_generator_given_explicitly_is_the_same_as_rng_none():
         runs.append(net.state_dict())
     for name in runs[0]:
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
+
+
+def test_loading_a_model_or_resuming_draws_nothing_from_the_default_generator(tmp_path):
+    """Rebuilding a saved architecture draws initial weights (replaced by the loaded ones) from
+    the default generator: a load or a resume moved every later ``cr.randn`` off the seeded
+    draws. The oracle: the same draw with no load between the seed and it."""
+    model = cr.nn.Sequential(
+        cr.nn.Linear(3, 4, rng=1), cr.nn.Dropout(0.5), cr.nn.Linear(4, 2, rng=2)
+    )
+    cr.io.save_model(tmp_path / "m", model)
+    cr.manual_seed(0)
+    expected = cr.randn(5).data.copy()
+    cr.manual_seed(0)
+    cr.io.load_model(tmp_path / "m")
+    np.testing.assert_array_equal(cr.randn(5).data, expected)

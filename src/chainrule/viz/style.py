@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-#: Positive numbers (the page's --pos).
-POSITIVE = "#d95f02"
+#: Positive numbers (the page's --pos: 4.5:1 or more on white, as text).
+POSITIVE = "#a94700"
 #: Negative numbers (the page's --neg).
-NEGATIVE = "#1f78b4"
+NEGATIVE = "#1a6aa0"
 #: Lines and text that carry no sign.
 NEUTRAL = "#555555"
 

@@ -1136,6 +1136,19 @@ _M_MMAP_THRESHOLD = -3
 _KEEP_BYTES = 256 * 2**20
 
 
+def limit_blas_threads(threads: int) -> Any:
+    """Limit the BLAS NumPy computes with to ``threads`` threads for this whole process, where
+    several computations would otherwise fight for the cores (MPI ranks sharing a machine,
+    ``chainrule serve``'s requests running on worker threads at once). Returns threadpoolctl's
+    limiter (its ``restore_original_limits()`` undoes it), or None where threadpoolctl is not
+    installed (the ``[app]`` and ``[mpi]`` extras bring it): then nothing changes."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
 def keep_freed_memory() -> bool:
     """Ask glibc to keep freed memory for reuse instead of returning it to the system at once.
 

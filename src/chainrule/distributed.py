@@ -799,11 +799,8 @@ def _limit_blas(world: World, blas_threads: int | None) -> Any:
         blas_threads = int(text) if text else 1
     if blas_threads <= 0 or _local_ranks(world) <= 1:
         return False
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the [mpi] extra brings it; without it, say nothing and go on
-        return False
-    return threadpool_limits(limits=int(blas_threads), user_api="blas")
+    # without threadpoolctl (the [mpi] extra brings it), say nothing and go on
+    return backend.limit_blas_threads(blas_threads) or False
 
 
 def _local_ranks(world: World) -> int:

@@ -54,11 +54,9 @@ def limit_blas_threads() -> Any:
     missing: then nothing changes). Requests run on worker threads at once, and each NumPy
     product used every BLAS thread besides: on a few cores a request of 0.3 s took 2 to 35 s.
     Returns threadpoolctl's limiter; its ``restore_original_limits()`` undoes it."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the [app] extra brings it; without it, serve as before
-        return None
-    return threadpool_limits(limits=1, user_api="blas")
+    from chainrule import backend  # here, not at the top: --help loads no NumPy
+
+    return backend.limit_blas_threads(1)
 
 
 def machine_addresses() -> list[str]:

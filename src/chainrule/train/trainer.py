@@ -302,19 +302,13 @@ class Trainer:
         new generator carrying the saved state (:func:`_load_module_rng_states`). A generator
         of a module's own is left as it is, drawing what it drew."""
         default = as_generator(None)
-        holders = [
-            (module, name)
-            for module in self.model.modules()
-            for name, generator in module._buffers.items()
-            if generator is default
-        ]
+        holders = [(m, name) for _, m, name, g in _generator_buffers(self.model) if g is default]
         if not holders:
             return
         if self.epoch == 0:
             own = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
         else:  # a layer given the default after the run started: carries on from its state
-            own = np.random.Generator(type(default.bit_generator)())
-            own.bit_generator.state = default.bit_generator.state
+            own = _default_kind_in(default.bit_generator.state)
         for module, name in holders:
             setattr(module, name, own)
 
@@ -1290,15 +1284,30 @@ def _module_rng_states(model: Any) -> dict[str, Any]:
     return {name: value.bit_generator.state for name, value in _module_generators(model)}
 
 
-def _kept_module_generators(model: Any) -> list[tuple[Any, str, np.random.Generator, Any]]:
-    """Every generator buffer as ``(module, name, generator, its state)``, for
-    :func:`_put_module_generators_back` (a resume may replace the generator object too)."""
+def _generator_buffers(model: Any) -> list[tuple[str, Any, str, np.random.Generator]]:
+    """Every generator buffer (dropout masks) as ``(dotted name, module, buffer name,
+    generator)``: ``("2.rng", dropout, "rng", its generator)``, for code that may put another
+    generator in its place."""
     return [
-        (module, name, value, value.bit_generator.state)
-        for module in model.modules()
+        (f"{prefix}.{name}" if prefix else name, module, name, value)
+        for prefix, module in model.named_modules()
         for name, value in module._buffers.items()
         if isinstance(value, np.random.Generator)
     ]
+
+
+def _default_kind_in(state: Any) -> np.random.Generator:
+    """A new generator of chainrule's default generator's kind, in ``state``: what stands for
+    the default in a layer, never writing the default itself."""
+    generator = np.random.Generator(type(as_generator(None).bit_generator)())
+    generator.bit_generator.state = state
+    return generator
+
+
+def _kept_module_generators(model: Any) -> list[tuple[Any, str, np.random.Generator, Any]]:
+    """Every generator buffer as ``(module, name, generator, its state)``, for
+    :func:`_put_module_generators_back` (a resume may replace the generator object too)."""
+    return [(m, name, g, g.bit_generator.state) for _, m, name, g in _generator_buffers(model)]
 
 
 def _put_module_generators_back(kept: list[tuple[Any, str, np.random.Generator, Any]]) -> None:
@@ -1343,23 +1352,16 @@ def _load_module_rng_states(model: Any, states: dict[str, Any], source: Any = No
     changed the masks. Modules that held the default share one new generator per state, as
     they shared the default."""
     default = as_generator(None)
-    holders = {
-        f"{prefix}.{name}" if prefix else name: (module, name)
-        for prefix, module in model.named_modules()
-        for name in module._buffers
-    }
+    holders = {key: (m, name, g) for key, m, name, g in _generator_buffers(model)}
     fresh: dict[str, np.random.Generator] = {}  # repr(state) -> the default's replacement
     for key, state in states.items():
-        module, name = holders.get(key, (None, None))
-        generator = None if module is None else module._buffers[name]
-        if not isinstance(generator, np.random.Generator):
+        if key not in holders:
             continue
+        module, name, generator = holders[key]
         try:
             if generator is default:
                 if repr(state) not in fresh:
-                    new = np.random.Generator(type(default.bit_generator)())
-                    new.bit_generator.state = state
-                    fresh[repr(state)] = new
+                    fresh[repr(state)] = _default_kind_in(state)
                 setattr(module, name, fresh[repr(state)])
             else:
                 generator.bit_generator.state = state

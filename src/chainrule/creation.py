@@ -54,11 +54,24 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _default_rng
 
 
-def _shape(shape: tuple) -> tuple[int, ...]:
-    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(3)`` as a shape; a NumPy integer is a size."""
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        return tuple(shape[0])
-    return tuple(int(n) if isinstance(n, np.integer) else n for n in shape)
+def _shape(shape: tuple, who: str) -> tuple[int, ...]:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(3)`` as a shape; a NumPy integer is a size.
+    Anything but non-negative integers is a ``TypeError``/``ValueError`` naming ``who`` (NumPy's
+    own words were "'float' object is not iterable" for ``ones(2.0)``)."""
+    if len(shape) == 1 and not _is_size(shape[0]):
+        if not isinstance(shape[0], (tuple, list, np.ndarray)):
+            raise TypeError(f"{who}: a shape is integer sizes or a tuple of them, got {shape[0]!r}")
+        shape = tuple(shape[0])
+    for n in shape:
+        if not _is_size(n):
+            raise TypeError(f"{who}: a size must be an integer, got {n!r} in shape {shape!r}")
+        if n < 0:
+            raise ValueError(f"{who}: a size must be 0 or more, got {n} in shape {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def _is_size(n: Any) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
 
 def _placed(array: Any, xp: Any, device: Any, requires_grad: bool, asked: Any = None) -> Tensor:
@@ -237,7 +250,7 @@ def zeros(
     device: Any = None,
 ) -> Tensor:
     """A tensor of zeros: ``zeros(3)``, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    values = np.zeros(_shape(shape), dtype=_host_float(dtype, "zeros"))
+    values = np.zeros(_shape(shape, "zeros"), dtype=_host_float(dtype, "zeros"))
     return _placed(values, xp, device, requires_grad, dtype)
 
 
@@ -249,7 +262,7 @@ def ones(
     device: Any = None,
 ) -> Tensor:
     """A tensor of ones."""
-    values = np.ones(_shape(shape), dtype=_host_float(dtype, "ones"))
+    values = np.ones(_shape(shape, "ones"), dtype=_host_float(dtype, "ones"))
     return _placed(values, xp, device, requires_grad, dtype)
 
 
@@ -263,8 +276,10 @@ def full(
 ) -> Tensor:
     """A tensor filled with ``value`` (a number: None is a ``TypeError``, not NaN; a torch
     tensor that requires grad an ``ArrayLibraryError``, as wherever it enters chainrule)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"full: value must be a number, got {value!r}")
     try:
-        values = np.full(shape, value, dtype=_host_float(dtype, "full"))
+        values = np.full(_shape((shape,), "full"), value, dtype=_host_float(dtype, "full"))
     except RuntimeError:  # torch's words ("Can't call numpy() on Tensor that requires grad")
         backend.detached_within(value)
         raise
@@ -333,7 +348,7 @@ def randn(
     ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
     generator = as_generator(rng, "randn")
     host = floating_dtype(dtype, "randn")  # refused before the generator draws
-    data = generator.standard_normal(_shape(shape)).astype(host, copy=False)
+    data = generator.standard_normal(_shape(shape, "randn")).astype(host, copy=False)
     return _placed(data, xp, device, requires_grad, dtype)
 
 
@@ -349,7 +364,7 @@ def rand(
     (None: the default generator, different in every process until :func:`manual_seed`).
     ``dtype`` is a floating-point type (an integer or boolean one is a ``TypeError``)."""
     host = floating_dtype(dtype, "rand")  # refused before the generator draws
-    data = as_generator(rng, "rand").random(_shape(shape)).astype(host, copy=False)
+    data = as_generator(rng, "rand").random(_shape(shape, "rand")).astype(host, copy=False)
     return _placed(data, xp, device, requires_grad, dtype)
 
 

@@ -42,6 +42,11 @@ from chainrule.web.training import page_datasets, page_optimizers, start_run
 NOT_FINITE = "the result is not finite (the numbers overflowed); use smaller ones"
 
 
+#: The status of a request not run because its browser went away while it waited (nginx's
+#: "client closed request"; nobody reads the answer, but the access log shows it).
+CLIENT_GONE = 499
+
+
 class HTTPProblem(Exception):
     """A request the API refuses, with its status code and a message for the user."""
 
@@ -416,7 +421,7 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
             if session is None:
                 result = await run_in_threadpool(endpoint.handler, payload, None)
             else:
-                result = await _in_session(session, endpoint.handler, payload)
+                result = await _in_session(session, endpoint.handler, payload, request)
             response = json_response(result)
         except NoSession:
             response = problem_response(HTTPProblem(409, no_session_on_server(store, token)))
@@ -444,9 +449,14 @@ async def _payload(endpoint: Endpoint, body: bytes) -> Any:
     return None
 
 
-async def _in_session(session: BrowserSession, handler: Callable, payload: Any) -> Any:
+async def _in_session(
+    session: BrowserSession, handler: Callable, payload: Any, request: Request
+) -> Any:
     """Run ``handler`` for ``session``, one request of a session at a time. Waiting requests wait
-    in the event loop (holding no worker thread); beyond a few waiting, answer 429."""
+    in the event loop (holding no worker thread); beyond a few waiting, answer 429. A request
+    whose browser went away while it waited is not run (a reloading student left up to
+    :data:`~chainrule.web.sessions.MAX_QUEUED` training steps computing for nobody); one already
+    running finishes, as a thread cannot be stopped."""
     if not session.admit():
         raise HTTPProblem(
             429,
@@ -459,6 +469,8 @@ async def _in_session(session: BrowserSession, handler: Callable, payload: Any) 
             await anyio.sleep(pause)
             pause = min(2 * pause, 0.02)
         try:
+            if await request.is_disconnected():
+                raise HTTPProblem(CLIENT_GONE, "the browser left before this request's turn")
             return await run_in_threadpool(handler, payload, session)
         finally:
             session.lock.release()

@@ -179,20 +179,22 @@ def own_copy(data: Any) -> Any:
     return xp.asarray(data, copy=True)
 
 
-def _refuse_past_int64(data: Any, who: str = "tensor") -> None:
+def _refuse_past_int64(data: Any, who: str = "tensor", dtype: Any = None) -> None:
     """Where NumPy could not make ``data`` in the dtype asked for because an integer in it is
     past int64 ("Python int too large to convert to C long", naming neither the number nor a
     dtype), raise OverflowError in the words ``tensor`` refuses it in without a dtype (the
-    integer or its size, int64's range, the float that holds it); else return, and NumPy's own
-    refusal stands (it names the number and the dtype: "Python integer 300 out of bounds for
-    uint8"). ``who`` names the call (``full``) in place of ``tensor``."""
+    integer or its size, the range of ``dtype`` where it is an integer dtype, else int64's, the
+    float that holds it); else return, and NumPy's own refusal stands (it names the number and
+    the dtype: "Python integer 300 out of bounds for uint8"). ``who`` names the call (``full``)
+    in place of ``tensor``."""
     try:
         cells = np.array(data, dtype=object)
     except (TypeError, ValueError):  # ragged, or no array at all: NumPy's words stand
         return
-    big = _too_large_integer(cells)
-    if big is not None:
-        message = _too_large_message(big, cells).removeprefix("tensor:")
+    asked = np.dtype(dtype) if dtype is not None and np.dtype(dtype).kind in "iu" else np.int64
+    big = _too_large_integer(cells, asked)
+    if big is not None and _too_large_integer(cells) is not None:
+        message = _too_large_message(big, cells, asked).removeprefix("tensor:")
         raise OverflowError(f"{who}:{message}") from None
 
 
@@ -224,7 +226,7 @@ def tensor(
             backend.detached_within(data)
             raise
         except OverflowError:
-            _refuse_past_int64(data)
+            _refuse_past_int64(data, dtype=dtype)
             raise
         _refuse_none(data, values, "tensor", "data")  # without a dtype, an object array: Tensor's
         if on_host:  # stays on the host: copied here
@@ -284,7 +286,7 @@ def full(
         backend.detached_within(value)
         raise
     except OverflowError:
-        _refuse_past_int64(value, "full")
+        _refuse_past_int64(value, "full", dtype)
         raise
     _refuse_none(value, values, "full", "value")
     return _placed(values, xp, device, requires_grad, dtype)

@@ -71,21 +71,30 @@ def _not_numbers(data: Any, dtype: Any, values: np.ndarray | None = None) -> str
     )
 
 
-def _too_large_integer(values: np.ndarray) -> int | None:
-    """The first Python integer out of int64's range in an object array that holds numbers
-    alone (NumPy made it an object array for that integer), or None."""
+def _too_large_integer(values: np.ndarray, dtype: Any = np.int64) -> int | None:
+    """The first Python integer out of ``dtype``'s range (an integer dtype) in an object array
+    that holds numbers alone (NumPy made it an object array for that integer), or None."""
     if values.dtype != object:
         return None
     cells = values.reshape(-1)
     if not all(isinstance(cell, numbers.Number) for cell in cells):
         return None  # a string, None or an array among them: that is what to name
-    low, high = -(2**63), 2**63 - 1
-    return next((n for n in cells if type(n) is int and not low <= n <= high), None)
+    limits = np.iinfo(dtype)
+    return next((n for n in cells if type(n) is int and not limits.min <= n <= limits.max), None)
 
 
-def _too_large_message(n: int, values: np.ndarray) -> str:
-    """The refusal of the Python integer ``n`` that int64 cannot hold (NumPy reads 2**63 to
-    2**64 - 1 alone as uint64; a tensor has no wider integers), with the float that holds it."""
+def _range_of(dtype: Any) -> str:
+    """An integer dtype's range as a person writes it: ``-2**63 to 2**63 - 1``."""
+    limits = np.iinfo(dtype)
+    bits = limits.bits - (limits.min < 0)
+    low = f"-2**{bits}" if limits.min < 0 else "0"
+    return f"{low} to 2**{bits} - 1" if bits > 16 else f"{limits.min} to {limits.max}"
+
+
+def _too_large_message(n: int, values: np.ndarray, dtype: Any = np.int64) -> str:
+    """The refusal of the Python integer ``n`` that ``dtype`` (int64 where none was asked for)
+    cannot hold (NumPy reads 2**63 to 2**64 - 1 alone as uint64; a tensor has no wider integers),
+    with the float that holds it."""
     bits = n.bit_length()
     named = f"the integer {n}" if bits <= 100 else f"an integer of {bits} bits"
     try:
@@ -96,7 +105,7 @@ def _too_large_message(n: int, values: np.ndarray) -> str:
         complex_cells = any(isinstance(cell, complex) for cell in values.reshape(-1))
         wide = "complex128" if complex_cells else "float64"
         fix = f"give it as a float (dtype={wide}, or float(...)), which holds it to 16 digits"
-    return f"tensor: {named} does not fit in int64 (-2**63 to 2**63 - 1); {fix}"
+    return f"tensor: {named} does not fit in {np.dtype(dtype)} ({_range_of(dtype)}); {fix}"
 
 
 def holds_none(given: Any, values: np.ndarray | None = None) -> bool:

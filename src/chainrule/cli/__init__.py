@@ -19,6 +19,7 @@ nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import signal
@@ -270,8 +271,30 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _streams_that_take_any_text() -> None:
+    """Python writes a redirected stdout in the locale's code page (Windows' cp1252 for a file or
+    a pipe): chainrule's text (the derivation's Σ, · and ✓, a class named İzmir) ended in a
+    UnicodeEncodeError traceback after part of the output. A file or a pipe is written in UTF-8;
+    a terminal that cannot show a character shows ``?`` in its place."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        if encoding is None or not hasattr(stream, "reconfigure"):
+            continue
+        if codecs.lookup(encoding).name == "utf-8":
+            continue
+        try:
+            terminal = stream.isatty()
+        except ValueError:  # closed
+            continue
+        if terminal:
+            stream.reconfigure(errors="replace")
+        else:
+            stream.reconfigure(encoding="utf-8")
+
+
 def run() -> None:
     """Console-script entry point: ``sys.exit(main())``."""
+    _streams_that_take_any_text()
     code = main()
     # A command joins a parallel job (mpiexec, srun) before it runs; if this one did, a failing
     # rank ends the whole job. Without the join (--help, a usage error) no rank can be waiting.

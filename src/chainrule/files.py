@@ -190,7 +190,7 @@ def json_value(value: Any) -> Any:
 
 def json_text(obj: Any) -> str:
     """``obj`` as the indented JSON chainrule's files hold (NumPy numbers as plain ones)."""
-    return json.dumps(obj, indent=2, allow_nan=True, default=json_value) + "\n"
+    return json.dumps(obj, indent=2, allow_nan=True, default=json_value, ensure_ascii=False) + "\n"
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:

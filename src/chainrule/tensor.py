@@ -689,7 +689,8 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         raise TypeError(
             "tensors are immutable under autodiff; build the new values with cr.where or "
-            "cr.concatenate, or write to tensor.data outside the graph"
+            "cr.concatenate, or write to tensor.data where no recorded graph still reads it "
+            "(a backward afterwards would use the new values unchecked)"
         )
 
     def __iter__(self):

@@ -9,6 +9,7 @@ buffers and step count stay as they were).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -42,6 +43,12 @@ class Optimizer:
     gradient's. Both must compute the same step: tests/engine/test_array_api.py's
     ``OPTIMIZERS`` runs each optimizer on every library against the NumPy run (and its coverage
     test asks for every optimizer of ``optim.OPTIMIZERS`` there).
+
+    ``hyperparameters`` is also what callers read to know which settings an optimizer takes,
+    and :meth:`defaults` (its constructor's signature) what it uses for one left out: a
+    ``chainrule train`` run forwards ``--momentum`` and ``--weight-decay`` to an optimizer that
+    lists them and refuses them for one that does not (``train.runs``), so an optimizer added
+    to ``optim.OPTIMIZERS`` needs no list of names changed elsewhere.
     """
 
     name: ClassVar[str] = ""
@@ -136,6 +143,18 @@ class Optimizer:
         )
 
     # -- hyperparameters ----------------------------------------------------------------------
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The hyperparameters the constructor gives a value of its own when the call leaves
+        them out, read from its signature (``AdamW``: ``weight_decay`` 0.01, ``lr`` 0.001;
+        ``SGD``: no ``lr``, which it needs)."""
+        signature = inspect.signature(cls.__init__)
+        return {
+            key: parameter.default
+            for key, parameter in signature.parameters.items()
+            if key in cls.hyperparameters and parameter.default is not inspect.Parameter.empty
+        }
+
     @classmethod
     def check_hyperparameters(
         cls, hyper: Mapping[str, Any], who: str | None = None, error: type[Exception] = ConfigError

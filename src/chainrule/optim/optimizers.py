@@ -36,7 +36,10 @@ from chainrule.nn.module import Module
 from chainrule.optim.base import Optimizer, _plain, _Refused
 from chainrule.tensor import Tensor
 
-__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "from_config", "from_name"]
+__all__ = [
+    "OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "from_config", "from_name",
+    "lookup", "names",
+]  # fmt: skip
 
 
 class SGD(Optimizer):
@@ -361,20 +364,33 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 #: 0.9, RHW 1986's.
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"momentum": ("sgd", {"momentum": 0.9})}
 
-#: Every name :func:`from_name` takes, the ones an unknown name's error offers
-NAMES: tuple[str, ...] = (*OPTIMIZERS, *ALIASES)
+
+def names() -> tuple[str, ...]:
+    """Every name :func:`from_name` takes, :data:`OPTIMIZERS`' then :data:`ALIASES`', read from
+    the two tables now (an optimizer registered since import is among them): the one list the
+    command line's ``--optimizer`` and an unknown name's error offer."""
+    return (*OPTIMIZERS, *ALIASES)
 
 
-def from_name(name: str, params: Iterable[Tensor] | Module, **hyper: Any) -> Optimizer:
-    """An optimizer by name ("sgd", "rmsprop", "adam", "adamw", or an alias of :data:`ALIASES`:
-    "momentum", SGD with momentum 0.9 unless ``momentum`` is given); ``hyper`` goes to it."""
+def lookup(name: str) -> tuple[type[Optimizer], dict[str, Any]]:
+    """The optimizer class ``name`` stands for (a name of :data:`OPTIMIZERS` or :data:`ALIASES`,
+    in any case) and the settings the name gives it (an alias's, a copy; ``{}`` for a class's own
+    name). An unknown name is a :class:`ConfigError` offering :func:`names`. What the class takes
+    is its ``hyperparameters``, and its defaults :meth:`Optimizer.defaults`."""
     key = str(name).strip().lower()
     settings: dict[str, Any] = {}
     if key in ALIASES:
         key, settings = ALIASES[key]
     cls = OPTIMIZERS.get(key)
     if cls is None:
-        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(NAMES)}")
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(names())}")
+    return cls, dict(settings)
+
+
+def from_name(name: str, params: Iterable[Tensor] | Module, **hyper: Any) -> Optimizer:
+    """An optimizer by name ("sgd", "rmsprop", "adam", "adamw", or an alias of :data:`ALIASES`:
+    "momentum", SGD with momentum 0.9 unless ``momentum`` is given); ``hyper`` goes to it."""
+    cls, settings = lookup(name)
     try:
         return cls(params, **{**settings, **hyper})
     except TypeError as error:

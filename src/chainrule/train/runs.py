@@ -17,7 +17,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from chainrule.checks import whole_number
 from chainrule.errors import DataError, UserError, counted, extras_needed_by
 from chainrule.nn.activations import ACTIVATIONS as UNITS
 from chainrule.nn.activations import HIDDEN
+from chainrule.nn.losses import LOSSES
+from chainrule.optim.optimizers import lookup, names
 
 #: Per-dataset defaults. The classic problems train on all their cases with full-batch sweeps
 #: (as RHW 1986 did) and are judged on the same cases; the others hold out a test split.
@@ -57,15 +59,17 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: Defaults for a CSV file or an IDX directory.
 GENERIC = dict(hidden=[64], optimizer="adam", lr=0.003, epochs=20, batch_size=32, init="glorot")
 
+#: The names of --activation, --loss and --optimizer are the library's, each from its registry
+#: at the time of use (one registered there is taken): ``nn.activations.HIDDEN``,
+#: ``nn.losses.LOSSES`` (imported above) and ``optim.optimizers.names()``.
 ACTIVATIONS = HIDDEN
-LOSSES = ("cross-entropy", "squared-error", "mse", "binary-cross-entropy", "margin-squared-error")
-#: The weight decay of --optimizer adamw when --weight-decay is not given (AdamW's own default,
-#: as PyTorch's); the other optimizers' L2 decay defaults to 0.
-ADAMW_WEIGHT_DECAY = 0.01
 #: "mlp": layers of --hidden sizes; "family-trees": RHW 1986's network (--hidden switches to mlp)
 NETWORKS = ("mlp", "family-trees")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "family-trees")
+#: The run's options that are settings of its optimizer, by the hyperparameter each sets: each
+#: goes to an optimizer that lists it in its ``hyperparameters``, and one given to another is
+#: refused (--momentum) or, the preset's shrink, dropped (run.json recorded it under adam).
+OPTIMIZER_OPTIONS = {"momentum": "--momentum", "weight_decay": "--weight-decay", "shrink": None}
 DTYPES = ("float32", "float64")
 #: what a CSV file's label column can hold (``--task``)
 TABLE_TASKS = ("classification", "regression")
@@ -182,13 +186,17 @@ def resolve_config(options: dict[str, Any]) -> RunConfig:
         values["network"] = "mlp"  # layer sizes of the user's own describe a plain mlp
     if "optimizer" in chosen and "momentum" not in chosen:
         values["momentum"] = None  # the preset's momentum belongs to the preset's optimizer
-    if values.get("optimizer") == "momentum" and values.get("momentum") is None:
-        values["momentum"] = 0.9
-    if values.get("optimizer") not in ("sgd", "momentum"):
-        values["shrink"] = 0.0  # SGD's alone (build): run.json recorded it under adam, unused
-    if values.get("optimizer") == "adamw" and "weight_decay" not in chosen:
-        # AdamW's own default (as PyTorch's): adamw with no --weight-decay trained as adam
-        values["weight_decay"] = ADAMW_WEIGHT_DECAY
+    optimizer = _optimizer_named(values.get("optimizer"))  # None: unknown (validate refuses it)
+    if optimizer is not None:
+        kind, settings = optimizer
+        if values.get("momentum") is None and "momentum" in settings:
+            values["momentum"] = settings["momentum"]  # --optimizer momentum: 0.9, RHW 1986's
+        if "shrink" not in kind.hyperparameters:
+            values["shrink"] = 0.0  # SGD's alone (build): run.json recorded it under adam, unused
+        if "weight_decay" not in chosen:
+            # the optimizer's own default (AdamW's 0.01, as PyTorch's): adamw with no
+            # --weight-decay trained as adam
+            values["weight_decay"] = {**kind.defaults(), **settings}.get("weight_decay", 0.0)
     if "loss" not in values:
         values["loss"] = "auto"
     config = RunConfig.from_json(values)
@@ -284,7 +292,8 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
     _choice("activation", config.activation, ACTIVATIONS)
     if config.loss != "auto":
         _choice("loss", config.loss, LOSSES)
-    _choice("optimizer", config.optimizer, OPTIMIZERS)
+    _choice("optimizer", config.optimizer, names())
+    kind, _ = lookup(config.optimizer)
     if config.network not in NETWORKS:
         raise UserError(f"run configuration: unknown network {config.network!r}")
     _choice("schedule", config.schedule, SCHEDULES)
@@ -301,8 +310,13 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
         raise UserError(f"--lr must be a positive number, got {config.lr}")
     if config.momentum is not None and not 0 <= config.momentum < 1:
         raise UserError(f"--momentum must be in [0, 1), got {config.momentum}")
-    if config.momentum and config.optimizer in ("adam", "adamw"):
-        raise UserError(f"--momentum does not apply to {config.optimizer} (it uses betas)")
+    for key, option in OPTIMIZER_OPTIONS.items():
+        # 0 (none) is taken by any optimizer, as --momentum 0 always was by adam
+        if option and getattr(config, key) and key not in kind.hyperparameters:
+            raise UserError(
+                f"{option} is not a setting of {config.optimizer} (its settings: "
+                f"{', '.join(kind.hyperparameters)})"
+            )
     has_momentum = config.optimizer == "momentum" or (
         config.optimizer == "sgd" and bool(config.momentum)
     )
@@ -310,8 +324,8 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
         # sgd and rmsprop got the warm-up's momentum (0.5, then 0.9) while run.json said none
         if config.optimizer == "sgd":
             why = "--optimizer sgd was given no --momentum"
-        elif config.optimizer in ("adam", "adamw"):
-            why = f"{config.optimizer} is not SGD (it uses betas)"
+        elif "momentum" not in kind.hyperparameters:
+            why = f"{config.optimizer} is not SGD (it has no momentum)"
         else:
             why = f"{config.optimizer} is not SGD"
         which = "" if schedule_given else " (the family-trees default)"
@@ -342,7 +356,7 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
         )
 
 
-def _choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+def _choice(option: str, value: str, choices: Collection[str]) -> None:
     if value not in choices:
         raise UserError(f"--{option}: unknown value {value!r}; choose one of {', '.join(choices)}")
 
@@ -779,17 +793,30 @@ def build(config: RunConfig, ds: Any) -> tuple[Any, Any, Any, Any]:
                        init_range=config.init_range)  # fmt: skip
         if ds.task == "regression":
             _start_at_the_mean(model, ds)
-    hyper: dict[str, Any] = {"lr": config.lr}
-    name = "sgd" if config.optimizer == "momentum" else config.optimizer
-    if name in ("sgd", "rmsprop") and config.momentum is not None:
-        hyper["momentum"] = config.momentum
-    # always the recorded value (adamw's 0.01 when none was given: resolve_config): 0 means no
-    # decay, not the optimizer's own default
-    hyper["weight_decay"] = config.weight_decay
-    if config.shrink and name == "sgd":
-        hyper["shrink"] = config.shrink
-    optimizer = optim.from_name(name, model.parameters(), **hyper)
+    optimizer = optim.from_name(config.optimizer, model.parameters(), **optimizer_settings(config))
     return model, loss, optimizer, _schedule(config, optimizer)
+
+
+def optimizer_settings(config: RunConfig) -> dict[str, Any]:
+    """The settings ``config``'s optimizer is made with: ``lr``, and each of
+    :data:`OPTIMIZER_OPTIONS` that its class lists in its ``hyperparameters`` (its own word on
+    what it takes), as the run recorded it, where it has one (a momentum of None was not
+    given). The weight decay is always recorded: 0 is no decay, not the optimizer's default
+    (:func:`resolve_config` filled that in where none was given)."""
+    kind, _ = lookup(config.optimizer)
+    settings: dict[str, Any] = {"lr": config.lr}
+    for key in OPTIMIZER_OPTIONS:
+        if key in kind.hyperparameters and getattr(config, key) is not None:
+            settings[key] = getattr(config, key)
+    return settings
+
+
+def _optimizer_named(name: Any) -> tuple[type, dict[str, Any]] | None:
+    """The optimizer class and settings ``name`` stands for (``optim.optimizers.lookup``), or
+    None where the registry has no such name (:func:`validate` refuses it, naming them all)."""
+    if name not in names():  # as --optimizer takes them: spelled as registered
+        return None
+    return lookup(name)
 
 
 def _start_at_the_mean(model: Any, ds: Any) -> None:

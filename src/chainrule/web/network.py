@@ -416,8 +416,10 @@ def _with_nulls(weight: np.ndarray, mask: np.ndarray | None) -> list:
     return [[v if m else None for v, m in zip(row, ms)] for row, ms in zip(rows, mask.tolist())]
 
 
-#: The losses the page offers and computes by name (a loss with parameters of its own, as
-#: margin-squared-error's margins, would lose them in a page's state).
+#: The losses the page offers and computes by name: a deliberate subset of the library's
+#: (``nn.losses.LOSSES``, the one home of the names; tests/train/test_run_names_s62.py checks
+#: each is there and the explainer writes it out). A loss with parameters of its own, as
+#: margin-squared-error's margins, would lose them in a page's state, so it is left out.
 PAGE_LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy")
 #: The hidden units the page computes (its request schema's ``Activation``): the library's
 #: own list of hidden units (``nn.activations.HIDDEN``), not a copy of it.

@@ -1012,7 +1012,7 @@ def claim_default_out(config: RunConfig, root: str | os.PathLike = "runs") -> Pa
     """Create and return ``runs/<dataset>-<YYYYmmdd-HHMMSS>``, or with a suffix -2, -3 ... if
     that exists. ``mkdir`` without ``exist_ok`` claims the name atomically, so two runs started
     in the same second never share (and clear) one directory."""
-    name = dataset_key(config.data) or Path(config.data).stem or "data"
+    name = _short(dataset_key(config.data) or Path(config.data).stem or "data")
     base = Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     base.parent.mkdir(parents=True, exist_ok=True)
     out, k = base, 1
@@ -1023,6 +1023,17 @@ def claim_default_out(config: RunConfig, root: str | os.PathLike = "runs") -> Pa
         except FileExistsError:
             k += 1
             out = base.with_name(f"{base.name}-{k}")
+
+
+#: The most bytes of a data file's name a default run folder's name keeps: with the time and a
+#: suffix it stays under the 255 bytes a file name may have (a 254-byte name was "File name too
+#: long", for a folder the user never named).
+RUN_NAME_BYTES = 64
+
+
+def _short(name: str) -> str:
+    """``name`` cut to :data:`RUN_NAME_BYTES` of UTF-8, never inside a character."""
+    return name.encode()[:RUN_NAME_BYTES].decode(errors="ignore")
 
 
 def checkpoint_every(epochs: int) -> int:

@@ -129,6 +129,8 @@ class EnvironmentRecord(_Lenient):
     settings: dict[str, str | None] = Field(default_factory=dict)
     #: the processes that trained together (mpiexec -n 2: 2); 1 for one process
     ranks: PositiveCount = 1
+    #: the scikit-learn installed, whose copy of the digits a digits run reads (null: none)
+    scikit_learn: str | None = None
 
 
 class ModelMeta(_Lenient):

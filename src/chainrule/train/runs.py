@@ -934,12 +934,13 @@ def environment() -> dict[str, Any]:
     (``environment`` in run.json, and in model.json's and trainer.json's ``meta``; checked by
     :class:`chainrule.file_schemas.EnvironmentRecord`): the versions of chainrule, Python and
     NumPy, the platform, the BLAS NumPy computes with (:func:`numpy_blas`), chainrule's
-    settings (:data:`RECORDED_SETTINGS`) and the number of ranks that train together (1
-    without mpiexec/srun; several add up their gradients in another order). No path and no
+    settings (:data:`RECORDED_SETTINGS`), the number of ranks that train together (1
+    without mpiexec/srun; several add up their gradients in another order) and scikit-learn's
+    version, whose copy of the digits a digits run reads (None: not installed). No path and no
     host name: a run directory is handed to others.
 
     >>> sorted(environment())  # doctest: +SKIP
-    ['blas', 'chainrule', 'numpy', 'platform', 'python', 'ranks', 'settings']
+    ['blas', 'chainrule', 'numpy', 'platform', 'python', 'ranks', 'scikit_learn', 'settings']
     """
     import platform
     import sys
@@ -955,7 +956,18 @@ def environment() -> dict[str, Any]:
         "blas": numpy_blas(),
         "settings": {name: os.environ.get(name) for name in RECORDED_SETTINGS},
         "ranks": distributed.world().size,
+        "scikit_learn": _installed_version("scikit-learn"),
     }
+
+
+def _installed_version(package: str) -> str | None:
+    """``package``'s installed version, read from its metadata (no import), or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def numpy_blas() -> dict[str, Any]:

@@ -181,6 +181,8 @@ class Optimizer:
         value = _plain(value)
         if key in _NON_NEGATIVE and not _non_negative(value):
             raise _Refused("a number >= 0")
+        if key == "momentum" and value > 1:  # the velocity would grow by that factor each step
+            raise _Refused("in [0, 1]")
         return value
 
     def set_hyperparameters(self, values: Mapping[str, Any], who: str | None = None) -> None:

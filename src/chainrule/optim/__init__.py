@@ -20,6 +20,8 @@ from chainrule.optim.optimizers import (
     RMSprop,
     from_config,
     from_name,
+    lookup,
+    names,
 )
 from chainrule.optim.schedules import (
     CosineLR,
@@ -32,7 +34,7 @@ from chainrule.optim.schedules import (
 __all__ = [
     "OPTIMIZERS", "SGD", "Adam", "AdamW", "CosineLR", "ExponentialLR", "Optimizer",
     "PiecewiseSchedule", "RMSprop", "Schedule", "StepLR", "clip_grad_norm_", "clip_grad_value_",
-    "from_config", "from_name", "grad_norm",
+    "from_config", "from_name", "grad_norm", "lookup", "names",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

@@ -9,7 +9,9 @@ directory, a full disk: one line naming the path), a request for more memory tha
 machine has, and a model file's network that cannot run on the command's (cases, units) rows (a
 :class:`~chainrule.errors.ShapeError`, naming the op and the shapes: a ``Softmax(axis=3)``,
 which a library user may feed 4-d batches, so loading cannot refuse it). SIGTERM stops a run
-like Ctrl-C (the last complete checkpoint is kept). A package of one of chainrule's extras
+like Ctrl-C (the last complete checkpoint is kept). A closed stdout (``>&-``) is one line and
+exit code 2 before anything runs; a closed stdin reads as empty and a closed stderr discards
+(:func:`_closed_streams`); a traceback, a fault of chainrule's own, exits 70. A package of one of chainrule's extras
 that is not installed (typer for any command, uvicorn for ``serve``: pip installs the script
 without extras) is one line naming the extra too (:func:`~chainrule.errors.missing_extra`).
 
@@ -25,6 +27,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -292,10 +295,61 @@ def _streams_that_take_any_text() -> None:
             stream.reconfigure(encoding="utf-8")
 
 
+#: The exit code of a fault of chainrule's own (a traceback): not 1, which explain gives a
+#: failed gradient check and quiz a wrong answer, nor 2, a user's mistake (BSD's EX_SOFTWARE).
+INTERNAL_ERROR = 70
+
+
+def _closed_streams() -> str | None:
+    """A stream the shell closed (``<&-``, ``2>&-``): ``quiz`` crashed on a closed stdin and
+    ``explain --format json`` on a closed stdout, exiting 1 (a failed check's code), while
+    ``evaluate --json`` lost its output and exited 0 and ``train`` died at its first progress
+    line. A closed stdin reads as empty and a closed stderr discards: /dev/null is put in its
+    file descriptor, which also keeps a file a command opens later from taking that number (and
+    receiving the messages). A closed stdout is refused, returned as the message: a command's
+    output would be lost."""
+    for number, name, mode in ((0, "stdin", "r"), (2, "stderr", "w")):
+        if not _usable(number, mode):
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != number:
+                os.dup2(null, number)
+                os.close(null)
+            if getattr(sys, name) is None:
+                stream = open(number, mode, encoding="utf-8", closefd=False)  # noqa: SIM115
+                setattr(sys, name, stream)
+    if not _usable(1, "w") or sys.stdout is None:
+        return "chainrule: standard output is closed (>&-); send it to a file or to /dev/null"
+    return None
+
+
+def _usable(number: int, mode: str) -> bool:
+    """Whether file descriptor ``number`` is open for ``mode`` (a closed one may hold a file
+    a launcher opened before running Python, such as pyenv's shim script, read-only)."""
+    try:
+        os.fstat(number)
+    except OSError:
+        return False
+    try:
+        import fcntl
+    except ImportError:  # Windows: open is all that can be told
+        return True
+    access = fcntl.fcntl(number, fcntl.F_GETFL) & os.O_ACCMODE
+    return access == os.O_RDWR or access == (os.O_RDONLY if mode == "r" else os.O_WRONLY)
+
+
 def run() -> None:
-    """Console-script entry point: ``sys.exit(main())``."""
+    """Console-script entry point: ``sys.exit(main())``; a traceback exits
+    :data:`INTERNAL_ERROR`."""
+    closed = _closed_streams()
+    if closed is not None:
+        print(closed, file=sys.stderr)
+        sys.exit(2)
     _streams_that_take_any_text()
-    code = main()
+    try:
+        code = main()
+    except Exception:  # a fault of chainrule's: shown as it is, with a code of its own
+        traceback.print_exc()
+        code = INTERNAL_ERROR
     # A command joins a parallel job (mpiexec, srun) before it runs; if this one did, a failing
     # rank ends the whole job. Without the join (--help, a usage error) no rank can be waiting.
     if "chainrule.distributed" in sys.modules:

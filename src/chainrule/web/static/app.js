@@ -501,11 +501,11 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     S.pending = net;
     // a network of the user's own: the run's step not shown is no longer on its way
     if (!training) { S.train.playing = false; S.train.gen++; S.train.behind = null; }
-    let pass, found, bug;  // bug: {bug, refused}, a refusal no error of the network (bugOf)
+    let pass, found, bug, sel = null;  // bug: {bug, refused}, a refusal no error of the network (bugOf)
     try {
       pass = await api("/api/backward", { network: net });
       if (outdated()) return;
-      const sel = keepSelection ? S.selected : null;
+      sel = keepSelection ? S.selected : null;
       found = await selectionOf(net, sel);
       bug = await bugOf(net);
     } catch (error) {
@@ -520,6 +520,11 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     S.fromModel = fromModel;  // the opened-on network as /api/seed gave it, not the view's own
     S.pass = pass;
     S.nudgeSeq++;
+    // a unit clicked while this network was on its way (a training step, as the run plays): the
+    // click stands (it was undone), and its paths, asked for on the network shown before (an
+    // answer selectUnit drops), are asked for on this one
+    const picked = keepSelection && S.selected !== sel;
+    if (picked) found = { selected: S.selected, paths: null, views: null, nudge: null };
     if (found.selected !== S.selected) S.linkedJ = null;  // the term picked was the old unit's
     Object.assign(S, found);
     // another bug chosen while this network was on its way: its own request was for the
@@ -532,6 +537,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     syncEditForm();
     render();
     renderTraining();
+    if (picked) guarded(async () => { await refreshSelection(); render(); });
   }
 
   /** What described the previous network and not this one: the gradient check, the export and a
@@ -1420,7 +1426,45 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   /* ---------------------------------------------------------------- wiring */
 
+  /** Clicks on the things of `container` (its `selector`s) that a drawing made anew (the units
+   *  of the diagram, the terms of the three views) kept even when one is drawn again while the
+   *  button is down: the box resized (the diagram is drawn again 80 ms on), a training step or
+   *  an answer arriving. The press is then on the old element and the release on the new one,
+   *  and the browser fires no click at all: the click was lost (a unit not selected, its paths
+   *  never shown). A release on the new element of the same thing (`key`: the same unit, the
+   *  same term) that the browser gives no click of its own gets one. */
+  function keepClicksAcrossRedraws(container, selector, key) {
+    let pressed = null;  // {element, key} of the press, while the button is down
+    let owed = null;     // the key of the thing owed a click, until the browser's own click comes
+    container.addEventListener("pointerdown", (e) => {
+      const element = e.button === 0 && e.target.closest(selector);
+      pressed = element ? { element, key: key(element) } : null;
+    });
+    container.addEventListener("pointerup", (e) => {
+      const down = pressed;
+      pressed = null;
+      if (!down || down.element.isConnected || e.button !== 0) return;  // the browser's click follows
+      const up = e.target.closest(selector);
+      if (!up || key(up) !== down.key) return;  // released elsewhere: no click, as the browser's
+      owed = down.key;
+      // the browser's click, if it gives one after all, comes in the same task as the release;
+      // the click goes to the thing as it is drawn then (it may have been drawn again since)
+      setTimeout(() => {
+        const now = owed === down.key
+          && [...container.querySelectorAll(selector)].find((element) => key(element) === down.key);
+        owed = null;
+        if (now) {
+          now.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, composed: true,
+            clientX: e.clientX, clientY: e.clientY }));
+        }
+      }, 0);
+    });
+    container.addEventListener("click", () => { owed = null; }, true);
+  }
+
   function wire() {
+    keepClicksAcrossRedraws($("diagram"), "g.unit", (g) => `${g.dataset.layer}:${g.dataset.unit}`);
+    keepClicksAcrossRedraws($("views-box"), "li.term", (item) => item.dataset.testid);
     $("bug-select").addEventListener("change", () => guarded(refreshBug));
     $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
     $("btn-back").addEventListener("click", () => setPhase(S.phase - 1));

@@ -1149,6 +1149,49 @@ def limit_blas_threads(threads: int) -> Any:
     return threadpool_limits(limits=int(threads), user_api="blas")
 
 
+#: chainrule's environment variables and the values each takes (None: a whole number >= 0).
+#: CHAINRULE_AXPY=numpy: plain SGD updates with NumPy instead of BLAS's axpy (its last bit
+#: differs); CHAINRULE_MALLOC=system: leave glibc's allocator alone (:func:`keep_freed_memory`);
+#: CHAINRULE_BLAS_THREADS: each MPI rank's BLAS threads (``chainrule.distributed``).
+SETTINGS: dict[str, tuple[str, ...] | None] = {
+    "CHAINRULE_AXPY": ("numpy",),
+    "CHAINRULE_BLAS_THREADS": None,
+    "CHAINRULE_MALLOC": ("system",),
+}
+
+
+_warned_settings: set[tuple[str, str]] = set()
+
+
+def check_settings(environ: Any = None) -> None:
+    """Warn (a :class:`~chainrule.errors.SettingWarning`) of each ``CHAINRULE_*`` variable set
+    in ``environ`` (``os.environ``) that :data:`SETTINGS` lacks, or set to a value its setting
+    does not take: either has no effect (``CHAINRULE_AXPY=nmupy`` trained with axpy, silently,
+    while run.json recorded it as given). Where a run starts: the CLI's commands and ``fit``;
+    each variable's value is warned of once a process."""
+    import warnings
+
+    from chainrule.errors import SettingWarning
+
+    environ = os.environ if environ is None else environ
+    for name, value in sorted(environ.items()):
+        if not name.startswith("CHAINRULE_") or (name, value) in _warned_settings:
+            continue
+        _warned_settings.add((name, value))
+        if name not in SETTINGS:
+            known = ", ".join(SETTINGS)
+            warnings.warn(f"{name} is no setting of chainrule's ({known}): it has no effect",
+                          SettingWarning, stacklevel=2)  # fmt: skip
+            continue
+        takes = SETTINGS[name]
+        # as each is read: a number stripped (distributed), a word as it is, in any case
+        if not value or (value.strip().isdigit() if takes is None else value.lower() in takes):
+            continue
+        wanted = "a whole number" if takes is None else " or ".join(takes)
+        warnings.warn(f"{name}={value!r} has no effect: it takes {wanted} (or no value)",
+                      SettingWarning, stacklevel=2)  # fmt: skip
+
+
 def keep_freed_memory() -> bool:
     """Ask glibc to keep freed memory for reuse instead of returning it to the system at once.
 

@@ -24,11 +24,17 @@ __all__ = [
     "LabelError",
     "MissingExtraError",
     "ModelFileError",
+    "SettingWarning",
     "ShapeError",
     "StateDictError",
     "TrainingDiverged",
     "UserError",
 ]
+
+
+class SettingWarning(UserWarning):
+    """A ``CHAINRULE_*`` environment variable chainrule does not know, or a value it does not
+    take: it has no effect (:func:`chainrule.backend.check_settings`)."""
 
 
 class UserError(Exception):

@@ -11,9 +11,10 @@ machine has, and a model file's network that cannot run on the command's (cases,
 which a library user may feed 4-d batches, so loading cannot refuse it). SIGTERM stops a run
 like Ctrl-C (the last complete checkpoint is kept). A closed stdout (``>&-``) is one line and
 exit code 2 before anything runs; a closed stdin reads as empty and a closed stderr discards
-(:func:`_closed_streams`); a traceback, a fault of chainrule's own, exits 70. A package of one of chainrule's extras
-that is not installed (typer for any command, uvicorn for ``serve``: pip installs the script
-without extras) is one line naming the extra too (:func:`~chainrule.errors.missing_extra`).
+(:func:`_closed_streams`); a traceback, a fault of chainrule's own, exits 70. A package of
+one of chainrule's extras that is not installed (typer for any command, uvicorn for
+``serve``: pip installs the script without extras) is one line naming the extra too
+(:func:`~chainrule.errors.missing_extra`).
 
 ``chainrule --help``, ``chainrule COMMAND --help`` and ``chainrule --version`` import neither NumPy
 nor the engine (see :mod:`chainrule.cli.app`): they answer in a fraction of the time.

@@ -121,10 +121,11 @@ class Command(TyperCommand):
         import numpy as np
 
         from chainrule import distributed
-        from chainrule.backend import keep_freed_memory
+        from chainrule.backend import check_settings, keep_freed_memory
 
         # under mpiexec/srun join the job before anything can fail, so a failure can end it
         distributed.world()
+        check_settings()
         keep_freed_memory()  # the commands train and explain networks: reuse freed big arrays
         # Divergence and overflow are reported by the commands themselves (a training loss that
         # is not finite stops the run with one line); NumPy's warnings would only repeat it.

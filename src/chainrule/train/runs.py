@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.checks import whole_number
 from chainrule.errors import DataError, UserError, counted, extras_needed_by
 from chainrule.nn.activations import ACTIVATIONS as UNITS
@@ -923,10 +924,8 @@ def _schedule(config: RunConfig, optimizer: Any) -> Any:
 
 # -- the run ------------------------------------------------------------------------------------
 
-#: chainrule's environment variables a run records (null where unset): CHAINRULE_AXPY=numpy
-#: changes the last bit of plain SGD's updates, CHAINRULE_BLAS_THREADS each rank's BLAS
-#: threads, CHAINRULE_MALLOC the allocator.
-RECORDED_SETTINGS = ("CHAINRULE_AXPY", "CHAINRULE_BLAS_THREADS", "CHAINRULE_MALLOC")
+#: chainrule's environment variables a run records (null where unset): ``backend.SETTINGS``.
+RECORDED_SETTINGS = tuple(backend.SETTINGS)
 
 
 def environment() -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, distributed
-from chainrule.backend import keep_freed_memory, to_numpy
+from chainrule.backend import check_settings, keep_freed_memory, to_numpy
 from chainrule.checks import computes_as, is_integer, is_real
 from chainrule.creation import as_generator
 from chainrule.errors import (
@@ -218,6 +218,7 @@ class Trainer:
         self._check_resumed_batch_size()
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
+        check_settings()
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
         X, T = self._arrays(train_ds, val_ds)

@@ -1197,8 +1197,39 @@ def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -
     parse, a truncated or corrupt safetensors file, weights whose names or shapes do not match
     the architecture, a parameter stored in another dtype than the model's, or a ``frozen``
     name that is not a parameter.
+
+    A save into the same directory while this reads it (a run's next checkpoint, a re-save)
+    replaces the two files one after the other: a load that read one file of each save was
+    refused as a damaged model ("holds other weights than model.json was saved with"). A
+    refusal is taken as the answer only where the files are the ones it read; where a save
+    replaced one meanwhile, the load reads them again.
     """
-    path = Path(path)
+    for attempt in range(_LOAD_ATTEMPTS):
+        read = _file_versions(path)
+        try:
+            return _load_model_once(Path(path), xp, device)
+        except ModelFileError:
+            if attempt == _LOAD_ATTEMPTS - 1 or _file_versions(path) == read:
+                raise
+    raise AssertionError("unreachable")
+
+
+#: How often :func:`load_model` reads a model whose files a concurrent save kept replacing.
+_LOAD_ATTEMPTS = 3
+
+
+def _file_versions(path: str | os.PathLike) -> tuple | None:
+    """Which versions of a model's two files ``path`` names now (a save renames new files into
+    place: another inode), or None where they cannot be told."""
+    try:
+        files = model_files(path)
+        return tuple((s.st_ino, s.st_mtime_ns, s.st_size) for s in map(os.stat, files))
+    except (OSError, ModelFileError):  # the load names what is missing
+        return None
+
+
+def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Any, dict]:
+    """:func:`load_model`'s one reading of the files."""
     if not path.exists():
         raise ModelFileError(f"{path}: no such model directory")
     if path.is_file() and path.name not in (MODEL_JSON, WEIGHTS_FILE):  # not "<parent>: ..."

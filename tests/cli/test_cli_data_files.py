@@ -275,8 +275,8 @@ def test_a_csv_with_class_names_trains_predicts_and_evaluates_by_name(tmp_path, 
     code, out, err = run(capsys, "predict", tmp_path / "r", "--input", other)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "prediction,setosa,versicolor,virginica"
-    assert [line.split(",")[0] for line in lines[1:]] == [species[k] for k in predicted]
+    assert lines[0] == "line,prediction,setosa,versicolor,virginica"
+    assert [line.split(",")[1] for line in lines[1:]] == [species[k] for k in predicted]
     write(tmp_path / "daisy.csv", [rows[0], "1.0,2.0,daisy"])
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", tmp_path / "daisy.csv",
                       match="daisy.csv, line 2, column 3: class 'daisy' is not one of the "

@@ -80,10 +80,15 @@ def test_a_checkpoint_refuses_reordered_columns_as_the_run_does(tmp_path, capsys
 # -- predict's --input ---------------------------------------------------------------------------
 
 
-def predictions(capsys, model, path):
+def predictions(capsys, model, path, lines=None):
+    """predict's JSON predictions for ``path``, without the line each was read from (checked
+    against ``lines`` where they are given): files laid out otherwise compare alike."""
     code, text, err = run(capsys, "predict", model, "-i", path, "--json")
     assert code == 0, err
-    return json.loads(text)["predictions"]
+    cases = json.loads(text)["predictions"]
+    if lines is not None:
+        assert [case["line"] for case in cases] == lines
+    return [{k: v for k, v in case.items() if k != "line"} for case in cases]
 
 
 def test_a_header_of_the_models_numeric_names_is_no_row(tmp_path, capsys):
@@ -92,8 +97,9 @@ def test_a_header_of_the_models_numeric_names_is_no_row(tmp_path, capsys):
     out = tmp_path / "run"
     train(capsys, "--data", write_csv(tmp_path / "years.csv", table, "2019,2020,2021,label"),
           "--epochs", 1, "--out", out)  # fmt: skip
-    headed = predictions(capsys, out, write_csv(tmp_path / "h.csv", X[:4], "2019,2020,2021"))
-    bare = predictions(capsys, out, write_csv(tmp_path / "b.csv", X[:4]))
+    headed = predictions(capsys, out, write_csv(tmp_path / "h.csv", X[:4], "2019,2020,2021"),
+                         lines=[2, 3, 4, 5])  # fmt: skip
+    bare = predictions(capsys, out, write_csv(tmp_path / "b.csv", X[:4]), lines=[1, 2, 3, 4])
     assert headed == bare  # four rows, the same predictions, none for the header
 
 

@@ -97,7 +97,7 @@ def test_predict_refuses_an_output_of_another_format(
             assert len(predictions) == 2
             assert {case["prediction"] for case in predictions} <= {"odd", "not odd"}
         else:
-            assert text.splitlines()[0] == "prediction,odd"
+            assert text.splitlines()[0] == "line,prediction,odd"
 
 
 # -- predict --json: a regression's prediction is a number ---------------------------------------
@@ -116,7 +116,8 @@ def test_a_regressions_json_prediction_is_its_output_as_a_number(tmp_path, capsy
     assert code == 0, err
     predictions = json.loads(out)["predictions"]
     code, csv_out, _ = run(capsys, "predict", tmp_path / "r", "-i", rows)
-    from_csv = [float(line.split(",")[0]) for line in csv_out.splitlines()[1:]]
+    assert csv_out.splitlines()[0] == "line,y"  # the line, then the target column's name
+    from_csv = [float(line.split(",")[1]) for line in csv_out.splitlines()[1:]]
     for case, written in zip(predictions, from_csv):
         assert isinstance(case["prediction"], float)
         assert case["prediction"] == case["outputs"][0]
@@ -130,7 +131,7 @@ def test_a_regression_of_two_outputs_predicts_a_list_of_numbers(tmp_path, capsys
     code, out, err = run(capsys, "predict", tmp_path / "m", "-i", rows, "--json")
     assert code == 0, err
     document = json.loads(out)
-    assert document["outputs"] == ["output_0", "output_1"]
+    assert document["outputs"] == ["prediction_0", "prediction_1"]
     weight, bias = model[0].weight.numpy(), model[0].bias.numpy()
     expected = np.array([[0.5, -1], [2, 3]], dtype=np.float32) @ weight + bias  # (n_in, n_out)
     for case, row in zip(document["predictions"], expected):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from cli_run import assert_user_error, run
 
+from chainrule import optim
 from chainrule.train import runs
 
 
@@ -52,7 +53,7 @@ def test_adamw_without_weight_decay_decays_as_pytorchs_adamw(given, used):
 
 
 def test_a_given_weight_decay_reaches_every_optimizer():
-    for name in runs.OPTIMIZERS:
+    for name in optim.names():
         config = runs.resolve_config({"data": "xor", "optimizer": name, "weight_decay": 0.05})
         _, _, optimizer, _ = runs.build(config, runs.load_data(config).train)
         assert optimizer.weight_decay == 0.05, name

@@ -58,17 +58,18 @@ def test_evaluate_is_the_mean_squared_error_of_predict(regression_run, tmp_path,
     code, out, err = run(capsys, "predict", root / "run", "--input", features, "--json")
     assert code == 0, err
     document = json.loads(out)
-    assert document["outputs"] == ["output"]  # a regression output is no class named "1"
+    assert document["outputs"] == ["y"]  # the target column's name, no class named "1"
+    assert [row["line"] for row in document["predictions"]] == list(range(1, len(table) + 1))
     predicted = np.array([row["outputs"][0] for row in document["predictions"]])
     assert predicted.min() < 0 and predicted.max() > 1  # a linear output unit, not a logistic
     code, out, _ = run(capsys, "predict", root / "run", "--input", features)
-    assert code == 0 and out.splitlines()[0] == "prediction,output"
+    assert code == 0 and out.splitlines()[0] == "line,y"  # the file's line, the prediction
     # each value in full, as the model's float32 holds it (it was rounded to 6 digits)
     written = np.array([[float(v) for v in line.split(",")] for line in out.splitlines()[1:]])
     exact = np.float32(predicted)
-    np.testing.assert_array_equal(np.float32(written[:, 0]), exact)
+    np.testing.assert_array_equal(written[:, 0], np.arange(1, len(table) + 1))
     np.testing.assert_array_equal(np.float32(written[:, 1]), exact)
-    assert any(len(line.split(",")[0].lstrip("-").replace(".", "")) > 6
+    assert any(len(line.split(",")[1].lstrip("-").replace(".", "")) > 6
                for line in out.splitlines()[1:])  # fmt: skip
     code, out, err = run(capsys, "evaluate", root / "run", "--data", root / "reg.csv", "--json")
     assert code == 0, err

@@ -76,8 +76,9 @@ def test_evaluate_and_predict_the_saved_model(xor_run, tmp_path, capsys):
     code, out, _ = run(capsys, "predict", xor_run, "--input", inputs)
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].startswith("prediction,")
-    cells = [line.split(",") for line in lines[1:]]
+    assert lines[0].startswith("line,prediction,")
+    cells = [line.split(",")[1:] for line in lines[1:]]  # after each row's line in the file
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3", "4"]
     assert [float(row[1]) > 0.5 for row in cells] == [False, True, True, False]
     # one output unit: its name (xor's "odd") or "not" it, never an empty cell
     assert [row[0] for row in cells] == ["not odd", "odd", "odd", "not odd"]
@@ -365,7 +366,7 @@ def test_evaluate_reports_each_class_and_the_confusion_matrix(tmp_path, capsys):
     confusion = np.array(result["confusion"])
     # an independent count: the model's own predictions against the CSV's labels
     _, predicted_out, _ = run(capsys, "predict", tmp_path / "r", "--input", csv)
-    predicted = [int(line.split(",")[0]) for line in predicted_out.splitlines()[1:]]
+    predicted = [int(line.split(",")[1]) for line in predicted_out.splitlines()[1:]]
     labels = [int(line.rsplit(",", 1)[1]) for line in csv.read_text().splitlines()[1:]]
     expected = np.zeros((3, 3), dtype=int)
     for t, p in zip(labels, predicted):
@@ -438,9 +439,9 @@ def test_predict_names_the_units_that_are_on_and_none_where_no_unit_is(tmp_path,
         assert code == 0, err
     code, text, _ = run(capsys, "predict", tmp_path / "trained", "--input", rows)
     assert code == 0
-    assert [line.split(",")[0] for line in text.splitlines()[1:]] == [f"out{k}" for k in range(8)]
+    assert [line.split(",")[1] for line in text.splitlines()[1:]] == [f"out{k}" for k in range(8)]
     code, text, _ = run(capsys, "predict", tmp_path / "barely", "--input", rows)
-    cells = [line.split(",") for line in text.splitlines()[1:]]
+    cells = [line.split(",")[1:] for line in text.splitlines()[1:]]  # after each row's line
     assert code == 0 and all(max(map(float, row[1:])) < 0.5 for row in cells)  # no unit is on
     assert [row[0] for row in cells] == ["none"] * 8  # an explicit value, never an empty cell
     code, text, _ = run(capsys, "predict", tmp_path / "barely", "--input", rows, "--json")
@@ -696,7 +697,7 @@ def test_predict_names_a_bce_models_one_score_after_class_1(tmp_path, capsys):
     assert run(capsys, "train", "--data", csv, "--loss", "binary-cross-entropy", "--epochs", "1",
                "--out", tmp_path / "r", "-q")[0] == 0  # fmt: skip
     code, out, _ = run(capsys, "predict", tmp_path / "r", "--input", csv)
-    assert code == 0 and out.splitlines()[0] == "prediction,1"
+    assert code == 0 and out.splitlines()[0] == "line,prediction,1"
 
 
 def test_predict_json_goes_to_the_output_file_when_given(tmp_path, capsys):

@@ -79,7 +79,7 @@ def _assert_json_is_the_csvs_numbers(root, capsys, model) -> list[float]:
     cells = list(csv.DictReader(io.StringIO(_predicted(root, capsys, model))))
     predicted = [p["prediction"] for p in document["predictions"]]
     assert len(cells) == len(predicted) == 8
-    assert predicted == [float(cell["prediction"]) for cell in cells]
+    assert predicted == [float(cell["y"]) for cell in cells]  # the target column's name
     assert [p["outputs"] for p in document["predictions"]] == [[value] for value in predicted]
     return predicted
 

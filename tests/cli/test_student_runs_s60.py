@@ -164,8 +164,8 @@ def test_predict_csv_shows_formula_like_class_names_as_text(tmp_path, capsys, mo
     code, out, err = run(capsys, "predict", "run", "--input", "f.csv")
     assert code == 0, err
     rows = list(csv.reader(out.splitlines()))
-    assert rows[0] == ["prediction", *("'" + name for name in sorted(FORMULAS))]
-    assert {row[0] for row in rows[1:]} <= {"'" + name for name in FORMULAS}
+    assert rows[0] == ["line", "prediction", *("'" + name for name in sorted(FORMULAS))]
+    assert {row[1] for row in rows[1:]} <= {"'" + name for name in FORMULAS}
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     code, out, err = run(capsys, "predict", "run", "--input", "f.csv", "--json")
     document = json.loads(out)  # JSON is data, not a spreadsheet: the names as they are

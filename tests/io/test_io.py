@@ -374,7 +374,7 @@ def test_a_loss_given_by_name_is_stored_as_its_configuration(tmp_path, capsys):
     assert info["loss"] == nn.CrossEntropy().config()
     (tmp_path / "row.csv").write_text("1,2,3,4\n")
     assert main(["predict", str(tmp_path / "m"), "--input", str(tmp_path / "row.csv")]) == 0
-    assert capsys.readouterr().out.startswith("prediction,")
+    assert capsys.readouterr().out.startswith("line,prediction,")
     with pytest.raises(ConfigError, match="unknown loss 'nope'"):
         io.save_model(tmp_path / "n", nn.mlp([4, 5, 3], rng=0), loss="nope")
     assert not (tmp_path / "n").exists()

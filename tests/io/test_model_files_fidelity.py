@@ -97,11 +97,12 @@ def test_a_regression_saved_from_python_with_mse_is_predicted_as_values(tmp_path
     code, out, err = run(capsys, "predict", tmp_path / "m", "-i", rows)
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert lines[0] == "prediction,output"
+    assert lines[0] == "line,prediction"  # no target column's name recorded
     expected = net(np.array([[0.5, -2.0], [3.0, 1.0]])).numpy().ravel()
-    for line, value in zip(lines[1:], expected):
-        prediction, output = line.split(",")
-        assert float(prediction) == float(output) == pytest.approx(value, rel=1e-12)
+    for k, (line, value) in enumerate(zip(lines[1:], expected)):
+        number, prediction = line.split(",")
+        assert int(number) == k + 2  # the row's line in the file, under its header
+        assert float(prediction) == pytest.approx(value, rel=1e-12)
 
 
 def test_export_to_torch_of_a_mixed_dtype_model_is_refused_and_writes_nothing(tmp_path, capsys):

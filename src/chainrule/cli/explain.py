@@ -248,7 +248,7 @@ def _problem_args(
         _check_fits_the_model(net, model, "--target", t, t)
         if loss is None and stored_loss is None:
             _refuse_labels_for_the_default_loss(t, net, model, info)
-    return net, x, t, spec, _input_source(input, info)
+    return net, x, t, spec, _input_source(input, info, t, None if x is None else len(x))
 
 
 def _refuse_labels_for_the_default_loss(t: np.ndarray, net: Any, model: Path, info: dict) -> None:
@@ -279,17 +279,68 @@ def _refuse_labels_for_the_default_loss(t: np.ndarray, net: Any, model: Path, in
     )
 
 
-def _input_source(input: str | None, info: dict) -> str | None:
+def _input_source(
+    input: str | None, info: dict, t: Any = None, n_cases: int | None = None
+) -> str | None:
     """``--input``'s rows in words where the model changed them: standardised with its saved
-    mean and std, as ``chainrule predict`` scales them (None: the rows are the numbers given)."""
+    mean and std, as ``chainrule predict`` scales them; and for a model trained on named
+    classes, the class of each target ``t`` (of ``n_cases`` cases) by name and number
+    (:func:`_target_words`), as ``--case`` names its target's. None where there is nothing to
+    say (the rows are the numbers given, the targets no named classes)."""
     from chainrule.cli.train import saved_standardizer
 
-    if input is None or saved_standardizer(info) is None:
+    if input is None:
         return None
-    return (
-        "the input rows given, standardised with the model's saved training mean and std "
-        "(as chainrule predict scales them)"
-    )
+    words = []
+    if saved_standardizer(info) is not None:
+        words.append(
+            "the input rows given, standardised with the model's saved training mean and std "
+            "(as chainrule predict scales them)"
+        )
+    targets = _target_words(t, info, n_cases)
+    if targets:
+        words.append(targets)
+    return "; ".join(words) or None
+
+
+#: The most targets whose class ``explain --input`` names in its words on where cases come from
+CLASSES_NAMED = 6
+
+
+def _target_words(t: Any, info: dict, n_cases: int | None) -> str:
+    """The targets ``t`` of ``n_cases`` cases as the named classes they stand for, for a model
+    trained on class names (:func:`~chainrule.cli.train.label_names`, evaluate's and predict's
+    names: a one-output model's two are "not NAME" and NAME): ``target: class 'setosa' (0)``,
+    or ``targets: class 'setosa' (0), 'virginica' (2), ... (45 cases)``; each target is a
+    class number (cross-entropy's labels, one unit's 0 or 1) or a one-hot row, read back as
+    training builds them from labels (:func:`~chainrule.train.metrics.target_array`). "" where
+    the model names no classes or a target stands for no one class (a multilabel row)."""
+    import numpy as np
+
+    from chainrule.cli.train import label_names
+
+    names = label_names(info) if info else None
+    if not names or t is None or not n_cases:
+        return ""
+    t = np.asarray(t, dtype=np.float64)
+    if t.ndim == 1:  # a label per case, or one case's row
+        t = t[:, None] if len(t) == n_cases else t[None, :]
+    if t.ndim != 2 or len(t) != n_cases:
+        return ""
+    if t.shape[1] == 1:
+        labels = t[:, 0]
+        if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < len(names))):
+            return ""
+        classes = labels.astype(np.int64)
+    elif t.shape[1] == len(names) and np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1):
+        classes = t.argmax(axis=1)
+    else:
+        return ""
+    shown = [f"{names[k]!r} ({k})" for k in classes[:CLASSES_NAMED].tolist()]
+    if n_cases == 1:
+        return f"target: class {shown[0]}"
+    more = f", ... ({n_cases} cases)" if n_cases > CLASSES_NAMED else ""
+    return f"targets: class {', '.join(shown)}{more}"
 
 
 def _refuse_a_run_of_its_own_loss(model: Path, info: dict) -> None:

@@ -434,6 +434,7 @@ def _run(
     )
     if fresh_out:  # a resumed run said so when it started
         _note_classes_that_never_occur(prepared.full, config.data)
+        _note_row_ids(prepared.full, config.data)
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
@@ -540,6 +541,17 @@ def _note_classes_that_never_occur(dataset: Any, source: str) -> None:
           f"{len(seen)} classes; the model gets {dataset.n_classes} output units, one per "
           f"class 0..{dataset.n_classes - 1}: number the labels 0..{len(seen) - 1} unless "
           f"those classes are meant{measured}", file=sys.stderr)  # fmt: skip
+
+
+def _note_row_ids(dataset: Any, source: str) -> None:
+    """A warning for each input column of a new run's CSV file that looks like a row id (named
+    id or index, or 1, 2, ..., n: :func:`~chainrule.data.csvfile.note_row_id_columns`), saying
+    how to leave it out; its numbers were trained on as a measurement, silently."""
+    from chainrule.data import is_table_file
+    from chainrule.data.csvfile import note_row_id_columns
+
+    if is_table_file(source) and "label_column" in dataset.meta and _prints_results():
+        note_row_id_columns(dataset)
 
 
 def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Path | None]:
@@ -664,6 +676,15 @@ def data_meta(dataset: Any) -> dict[str, Any]:
     names = dataset.feature_names
     if names and "label_column" in dataset.meta:  # a CSV file's header: another file's
         meta["feature_names"] = list(names)  # columns are checked to be in this order
+    if "label_column" in dataset.meta and len(dataset):  # a CSV file's
+        import numpy as np
+
+        # each input's range, which predict and evaluate name for a value far outside it
+        X = np.asarray(dataset.X, dtype=np.float64)
+        meta["input_range"] = {"min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist()}
+        if names and isinstance(dataset.meta["label_column"], str):
+            # the header's name for it: what predict calls a regression's predictions
+            meta["label_column_name"] = dataset.meta["label_column"]
     return meta
 
 
@@ -1074,6 +1095,97 @@ def model_rows(X: np.ndarray, info: dict, dtype: Any, source: str) -> np.ndarray
     return standardized_rows(X, info, dtype, source).astype(dtype, copy=False)
 
 
+#: How many of its training standard deviations an input of ``predict`` or ``evaluate --data``
+#: may lie from its training mean (outside the training range too) before they warn.
+FAR_OUTSIDE = 10.0
+
+
+def far_outside(X: np.ndarray, info: dict, source: Any, lines: Any = None) -> list[str]:
+    """What ``predict`` and ``evaluate --data`` warn of (:func:`warn_of`), a note per column,
+    where an input of rows ``X`` (as read, before scaling) lies far outside the data the model
+    was trained on: more than :data:`FAR_OUTSIDE` of the training standard deviations from the
+    training mean (its saved standardizer's) and, where the model records it, outside the
+    training file's range. A note names ``source``, the first such row's line (``lines``: the
+    file's line of each row; else the case, counted from 1), the column, the value and the
+    training range: the model's answer there is an extrapolation, as sure-looking as any (an
+    id column read as an input: z 99,500, a confident class). No refusal. A model of images
+    (its pixel range recorded) is left alone: its inputs are checked to lie in [0, 1]."""
+    import numpy as np
+
+    standardizer = saved_standardizer(info)
+    X = np.asarray(X, dtype=np.float64)
+    if standardizer is None or pixel_range(info) is not None or X.ndim != 2 or not len(X):
+        return []
+    if X.shape[1] != len(standardizer.mean):  # the model refuses such rows itself
+        return []
+    z = (X - standardizer.mean) / standardizer.std
+    far = np.abs(z) > FAR_OUTSIDE
+    meta = info.get("meta", {})
+    low, high = _input_range(meta, X.shape[1])
+    if low is not None:
+        far &= (low > X) | (high < X)  # outside the training range as well
+    names = meta.get("feature_names")
+    if not isinstance(names, list) or len(names) != X.shape[1]:
+        names = None
+    notes = []
+    for j in np.flatnonzero(far.any(axis=0)).tolist():
+        rows = np.flatnonzero(far[:, j])
+        i = int(rows[0])
+        where = f"line {lines[i]}" if lines is not None else f"case {i + 1}"
+        column = f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
+        if low is not None:
+            trained = f"{low[j]:g} to {high[j]:g} in this column"
+        else:  # a model saved before its runs recorded the range
+            trained = f"mean {standardizer.mean[j]:g}, std {standardizer.std[j]:g} in this column"
+        more = "" if len(rows) == 1 else f"; {len(rows)} rows in all lie this far out"
+        away = abs(z[i, j])
+        away = f"{away:,.0f}" if away < 1e7 else f"{away:.3g}"  # 99,500; 1.04e+30
+        notes.append(
+            f"{source}, {where}, {column}: {X[i, j]:g} lies far outside the data the model was "
+            f"trained on ({trained}; {away} standard deviations from the mean)"
+            f"{more}: the model's answer there is a guess, however sure it looks; a row id or "
+            "an index read as an input does this (train without such a column)"
+        )
+    return notes
+
+
+def warn_of(notes: list[str]) -> None:
+    """Each note a :class:`~chainrule.data.csvfile.DataWarning` (the command line's one line
+    ``chainrule: warning: ...``): said once a command has its results, so a refusal stays the
+    one line it is."""
+    import warnings
+
+    from chainrule.data.csvfile import DataWarning
+
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
+
+
+def _input_range(meta: dict, n: int) -> tuple[Any, Any]:
+    """(lowest, highest) of each of ``n`` inputs in the file a model was trained on, as its
+    file records them (``data_meta``'s ``input_range``); (None, None) where it records none."""
+    import numpy as np
+
+    recorded = meta.get("input_range")
+    try:
+        low = np.asarray(recorded["min"], dtype=np.float64)
+        high = np.asarray(recorded["max"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        return None, None
+    if low.shape != (n,) or high.shape != (n,):
+        return None, None
+    return low, high
+
+
+def file_lines(ds: Any) -> list[int] | None:
+    """The file line of each case of ``ds``, a dataset read from a CSV file or a part of one
+    (through its ``meta["indices"]``); None for any other."""
+    lines, indices = ds.meta.get("lines"), ds.meta.get("indices")
+    if lines is None:
+        return None
+    return lines if indices is None else [lines[k] for k in indices]
+
+
 @contextlib.contextmanager
 def said_by_the_model(info: dict, model_path: Path, source: str, n_columns: int) -> Iterator[None]:
     """Run a saved model on rows of ``n_columns`` inputs from ``source``, where its file does
@@ -1150,6 +1262,8 @@ def evaluate(
             f"{model_path}: the loss on {which} is {metrics['loss']} (it overflows "
             f"{param_dtype(model).name}); rescale the data or retrain with --dtype float64"
         )
+    if _prints_results():  # scored: inputs far outside the training data (evaluate --data)
+        warn_of(ds.meta.get("far_outside", []))
     result = {"model": str(model_path), "data": which, "cases": len(ds), **metrics}
     report = class_report(outputs, ds, loss)
     if report is not None:
@@ -1164,10 +1278,29 @@ def evaluate(
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
     score = "" if metrics["accuracy"] is None else f"accuracy {metrics['accuracy']:.2%}  "
-    print(f"{score}loss {metrics['loss']:.6g}  ({len(ds)} cases, {which})")
+    measured = _regression_loss_words(loss, info, metrics["loss"]) if not score else ""
+    print(f"{score}loss {metrics['loss']:.6g}{measured}  ({len(ds)} cases, {which})")
     if report is not None:
         _print_class_tables(result)
     return 0
+
+
+def _regression_loss_words(loss: Any, info: dict, value: float) -> str:
+    """What a regression's loss measures, for evaluate's line: the loss and the column it
+    predicts (:func:`_regression_name`), and for the mean squared error its root, in that
+    column's units (" (mse: the mean squared error of price; its root, 38.1, is in price's
+    units)"); "" for a model that is no regression."""
+    if saved_task(info) != "regression":
+        return ""
+    name = _regression_name(info)
+    what = "the targets" if name == "prediction" else name
+    if getattr(loss, "name", None) == "mse" and value >= 0:
+        units = "the targets'" if name == "prediction" else f"{name}'s"
+        return (
+            f" (mse: the mean squared error of {what}; its root, {math.sqrt(value):.4g}, is in "
+            f"{units} units)"
+        )
+    return f" ({getattr(loss, 'name', type(loss).__name__)} of {what})"
 
 
 def labelled_data(
@@ -1177,7 +1310,9 @@ def labelled_data(
     class names, pixel range; standardised by its saved standardizer), and the words for it:
     what ``evaluate --data`` scores and ``explain --input FILE.csv`` takes its targets from.
     Refused: inputs the model does not take, labels of another kind than its classes (names
-    for numbers), regression targets whose squares overflow ``dtype``."""
+    for numbers), regression targets whose squares overflow ``dtype``. Its inputs far outside
+    the training data are noted in its ``meta["far_outside"]`` (:func:`far_outside`), which
+    evaluate warns of once it has scored them."""
     import numpy as np
 
     from chainrule.train import runs
@@ -1217,6 +1352,7 @@ def labelled_data(
     which = f"the {part} part of {data}" if part else f"all of {data}"
     ds = runs.prepare(raw, None, np.dtype(dtype))  # its targets in dtype
     ds.X = model_rows(raw.X, info, dtype, data)  # its inputs as predict's and explain's
+    ds.meta["far_outside"] = far_outside(raw.X, info, data, file_lines(raw))
     return ds, which
 
 
@@ -1383,7 +1519,8 @@ def predict(
     from chainrule.train.runs import told_input_width
 
     n_in, dtype = told_input_width(info), param_dtype(model)  # None: the file's own width
-    X = read_feature_rows(input_path, n_in, dtype, pixel_range(info), info)
+    table = read_feature_table(input_path, n_in, dtype, pixel_range(info), info)
+    X, lines = table.values, [line for line, _ in table.body]  # the file's own line numbers
     rows = model_rows(X, info, dtype, str(input_path))
     with said_by_the_model(info, model_path, str(input_path), X.shape[1]):
         outputs = predict_outputs(model, rows)
@@ -1393,17 +1530,18 @@ def predict(
     names = _score_names(info, scores.shape[1])
     if not _prints_results():
         return 0
+    warn_of(far_outside(X, info, input_path, lines))  # predicted: rows far outside training's
+    regression = saved_task(info) == "regression"
     if json_output:
-        regression = saved_task(info) == "regression"
         rows = [
-            {"prediction": _json_prediction(lab, row, regression), "outputs": json_numbers(row)}
-            for lab, row in zip(labels, scores)
-        ]
+            {"line": line, "prediction": _json_prediction(lab, row, regression),
+             "outputs": json_numbers(row)}
+            for line, lab, row in zip(lines, labels, scores)
+        ]  # fmt: skip
         document = {"model": str(model_path), "outputs": names, "predictions": rows}
         text = json.dumps(document, allow_nan=False) + "\n"
     else:
-        exact = saved_task(info) == "regression"
-        text = _csv_text(["prediction", *names], labels, scores, exact)
+        text = _csv_text(names, lines, labels, scores, regression)
     if output_path is None:
         sys.stdout.write(text)
     else:
@@ -1465,13 +1603,27 @@ def _refuse_overflowed_outputs(outputs: np.ndarray, source: Path, dtype: Any) ->
 def _score_names(info: dict, n: int) -> list[str]:
     """A name for each score column: the class (or unit) it is the score of. A one-output
     model's one score is its yes class's (class 1 of a two-class BCE model, parity's odd); a
-    regression model's outputs are no classes: ``output``, or ``output_0`` ... ``output_k``."""
+    regression model's outputs are its predictions (:func:`_regression_name`: ``price``, or
+    ``price_0`` ... ``price_k`` for several)."""
     names = info.get("class_names")
     if saved_task(info) == "regression":
-        return ["output"] if n == 1 else [f"output_{j}" for j in range(n)]
+        name = _regression_name(info)
+        return [name] if n == 1 else [f"{name}_{j}" for j in range(n)]
     if n == 1:
         return [_one_unit_classes(names)[0]]
     return names if names and len(names) == n else [str(j) for j in range(n)]
+
+
+def _regression_name(info: dict) -> str:
+    """What a regression model predicts, as its run names it: the label column's name in the
+    training file's header (``data_meta``'s ``label_column_name``, or the run's
+    ``--label-column NAME``), else ``prediction``."""
+    meta = info.get("meta", {})
+    name = meta.get("label_column_name")
+    if not isinstance(name, str) or not name.strip():
+        run = meta.get("run")
+        name = run.get("label_column") if isinstance(run, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else "prediction"
 
 
 def _as_scores(outputs: np.ndarray, loss: Any) -> np.ndarray:
@@ -1513,17 +1665,24 @@ def _one_unit_classes(names: list[str] | None) -> tuple[str, str]:
     return "1", "0"
 
 
-def _csv_text(header: list[str], labels: list[str], scores: np.ndarray, exact: bool) -> str:
-    """The predictions as CSV: probabilities to 6 digits, or with ``exact`` (a regression's
-    outputs) each value in full, as its dtype holds it."""
+def _csv_text(
+    names: list[str], lines: list[int], labels: list[str], scores: np.ndarray, regression: bool
+) -> str:
+    """The predictions as CSV, a row per case: ``line`` (the input file's line it was read
+    from, the header counted, so a row is found in the file whatever blank lines it skips),
+    then a classifier's ``prediction`` and its probabilities (``names``' columns) to 6 digits,
+    or a ``regression``'s outputs alone, under ``names`` (the column it predicts), each in
+    full, as its dtype holds it (a prediction column beside them repeated them)."""
     import io as _io
 
     buffer = _io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    header = ["line", *names] if regression else ["line", "prediction", *names]
     writer.writerow(map(spreadsheet_safe, header))
-    shown = exact_text if exact else "{:.6g}".format
-    for label, row in zip(labels, scores):
-        writer.writerow([spreadsheet_safe(label), *map(shown, row)])
+    shown = exact_text if regression else "{:.6g}".format
+    for line, label, row in zip(lines, labels, scores):
+        predicted = [] if regression else [spreadsheet_safe(label)]
+        writer.writerow([line, *predicted, *map(shown, row)])
     return buffer.getvalue()
 
 
@@ -1661,15 +1820,27 @@ def read_feature_rows(
     pixel_range: Any = None,
     model_info: dict | None = None,
 ) -> np.ndarray:
-    """Rows of ``n_features`` numbers (a header line and a trailing label column, numbers or
-    text, are allowed; the label is not read). A header whose names differ from the feature
-    names ``model_info`` (a model.json) records is refused (:func:`check_feature_names`); a
-    line 1 that is those names is the header, even where they are numbers (2019,2020). For a
-    one-input model, a file without a header of lines like ``0,5`` is refused: numbers with a
-    decimal comma (:func:`_refuse_decimal_commas`). ``n_features`` None (a model whose file
-    does not tell its input width, :func:`~chainrule.train.runs.told_input_width`): every
-    column is a feature, and the model itself says whether it takes them
-    (:func:`said_by_the_model`).
+    """The rows :func:`read_feature_table` reads, its ``values``."""
+    return read_feature_table(path, n_features, dtype, pixel_range, model_info).values
+
+
+def read_feature_table(
+    path: Path,
+    n_features: int | None,
+    dtype: Any = "float64",
+    pixel_range: Any = None,
+    model_info: dict | None = None,
+) -> Any:
+    """A :class:`~chainrule.data.csvfile.Table` of rows of ``n_features`` numbers, each with
+    its line in the file (``body``: what predict writes beside its prediction). A header line
+    and a trailing label column, numbers or text, are allowed; the label is not read. A
+    header whose names differ from the feature names ``model_info`` (a model.json) records is
+    refused (:func:`check_feature_names`); a line 1 that is those names is the header, even
+    where they are numbers (2019,2020). For a one-input model, a file without a header of
+    lines like ``0,5`` is refused: numbers with a decimal comma
+    (:func:`_refuse_decimal_commas`). ``n_features`` None (a model whose file does not tell
+    its input width, :func:`~chainrule.train.runs.told_input_width`): every column is a
+    feature, and the model itself says whether it takes them (:func:`said_by_the_model`).
 
     A missing file, a ragged row, a non-numeric feature or a number too large for ``dtype``
     raises DataError naming the line; so does a value outside [0, 1] for a model trained on
@@ -1701,4 +1872,4 @@ def read_feature_rows(
     if pixel_range is not None:
         lines = [line for line, _ in table.body]
         check_rows_scaled(table.values[:, :n_features], pixel_range, str(path), lines)
-    return table.values
+    return table

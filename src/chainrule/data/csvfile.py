@@ -138,8 +138,58 @@ def read_csv(
         n_classes=n_classes,
         feature_names=feature_names,
         class_names=class_names,
-        meta={"path": str(path), "label_column": names[label_index] if names else label_index},
+        # "lines": each row's line in the file, as loaded (a subset's rows are found through
+        # its meta["indices"]): what a warning about a row names
+        meta={
+            "path": str(path),
+            "label_column": names[label_index] if names else label_index,
+            "lines": lines,
+        },
     )
+
+
+#: Header names that say a column numbers the rows (compared in any case).
+_ROW_ID_NAMES = ("id", "index")
+
+
+def note_row_id_columns(ds: Dataset) -> None:
+    """Warn (:class:`DataWarning`) for each input column of ``ds``, a dataset :func:`read_csv`
+    read, that looks like a row id: its header names it ``id`` or ``index`` (in any case), or
+    it holds whole numbers one larger on each row than on the row before, over every row (1,
+    2, ..., n), beside other inputs. Read as an input, a row id teaches a model where a case
+    sits in the file, and rows numbered on (id 100000) lie far outside what it saw. Only a
+    warning, saying how to leave the column out: a year column in order looks the same.
+    What ``chainrule train`` says of a new run's CSV file."""
+    names, X = ds.feature_names, np.asarray(ds.X, dtype=np.float64)
+    label = ds.meta.get("label_column")
+    for j in range(X.shape[1] if X.ndim == 2 else 0):
+        column = X[:, j]
+        named = bool(names) and names[j].strip().casefold() in _ROW_ID_NAMES
+        counting = (
+            len(column) >= 3
+            and X.shape[1] > 1
+            and bool(np.all(column == np.round(column)))
+            and bool(np.all(np.diff(column) == 1))
+        )
+        if not (named or counting):
+            continue
+        if names:
+            where = f"column {_shown(names[j])}"
+        else:  # counted in the file, the label column included
+            where = f"column {j + 1 + int(is_integer(label) and j >= label)}"
+        why = (
+            f"holds the whole numbers {column[0]:.0f} to {column[-1]:.0f}, one more on each line"
+            if counting
+            else f"is named {_shown(names[j])}"
+        )
+        warnings.warn(
+            f"{ds.meta.get('path', ds.name)}, {where}: {why}, as a row id does; read as an "
+            "input, it teaches the model where a row sits in the file, and rows numbered on "
+            "lie far outside what it saw; if the column numbers the rows, leave it out: remove "
+            "it from the file (from the files you predict for too) and train again",
+            DataWarning,
+            stacklevel=2,
+        )
 
 
 def _check_not_one_hot(
@@ -388,7 +438,10 @@ def read_table(
     # column keeps its number in messages
     texts = [cells[text].strip() for _, cells in body]
     zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
-    table = _parse(path, zeroed, width, names, columns, hints)
+    # whether every line ends with a separator, told from the cells as written (the text
+    # column, which may be that empty last one, holds 0 in ``zeroed``)
+    trailing = _trailing_separator_hint(body, names, width - 1)
+    table = _parse(path, zeroed, width, names, columns, hints, trailing)
     return Table(table, names, body, texts)
 
 
@@ -803,10 +856,13 @@ def _parse(
     names,
     columns: int | None = None,
     hints: tuple[str, Any] = (",", None),
+    trailing: str | None = None,
 ) -> np.ndarray:
     """The numbers of rows ``body`` (of ``width`` cells each, checked), their first
-    ``columns``; ``hints``: the delimiter and the ``text_hint`` of :func:`read_table`."""
-    hint = _trailing_separator_hint(body, names, width - 1)
+    ``columns``; ``hints``: the delimiter and the ``text_hint`` of :func:`read_table`;
+    ``trailing``: the hint that every line ends with a separator, where the caller told it
+    from the cells as written (None: told from ``body``)."""
+    hint = _trailing_separator_hint(body, names, width - 1) if trailing is None else trailing
     body = [(line, cells[:columns]) for line, cells in body]
     last = width - 1  # the file's last column, whose empty cells get ``hint``
     width = min(width, columns or width)
@@ -851,6 +907,8 @@ def _check_widths(
             hint = hint or _comment_hint(line, cells, names, body[0])
             if names and not hint:
                 hint = f": the header on line {header_line} has {width}"
+                if all(len(row) == width + 1 and not row[-1].strip() for _, row in body):
+                    hint += f", and every line below it ends with {_ENDS_WITH_A_SEPARATOR}"
             raise DataError(f"{path}, line {line}: {len(cells)} fields, expected {width}{hint}")
 
 
@@ -931,10 +989,15 @@ def _parse_cell_by_cell(
             except ValueError:
                 shown = _shown(cell) if cell.strip() else "an empty cell"
                 hint = last_hint[1] if j == last_hint[0] and not cell.strip() else ""
+                # text just before an empty last column (1,2,cat,): the labels, pushed one
+                # column left of the last by a separator ending every line
+                shifted = bool(last_hint[1]) and j == last_hint[0] - 1 and cell.strip() != ""
+                if shifted:
+                    hint = last_hint[1]
                 if delimiter == ";" and _DECIMAL_COMMA.fullmatch(cell):
                     point = cell.strip().replace(",", ".")
                     hint += f"; a decimal comma? write numbers with a decimal point ({point})"
-                if text_hint is not None and _all_text(body, j):
+                if text_hint is not None and _all_text(body, j) and not shifted:
                     hint += text_hint(names, j)
                 raise DataError(
                     f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"

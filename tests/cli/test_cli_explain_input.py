@@ -80,7 +80,7 @@ def test_loss_choices_are_the_ones_explain_writes_out(capsys):
     code, out, err = run(capsys, "explain", "--input", "0.3,0.7", "--target", "1,0,1",
                          "--loss", "margin-squared-error")  # fmt: skip
     assert code == 0, err
-    assert "E = ½ Σ_j e_j²" in out and "e_j = min(y_j − 0.8, 0)" in out
+    assert "E = ½ Σ_j e_j²" in out and "e_j = min(y_j - 0.8, 0)" in out
 
 
 def test_graph_uses_input_and_target_without_a_model(tmp_path, capsys):

@@ -216,7 +216,7 @@ def test_the_losss_scale_is_written_to_the_digits_asked_so_each_step_gives_its_r
     model = nn.mlp([4, 5, 3], output=output, dtype="float64", rng=1)
     text = render_text(explain(model, X, t, loss), options=Options(digits=10))
     number = r"\(?(-?[\d.]+(?:e-?\d+)?)\)?"
-    steps = re.findall(rf"= {number}·\((−\()?{number} − {number}\)?\)\n\s*= {number}", text)
+    steps = re.findall(rf"= {number}·\((-\()?{number} - {number}\)?\)\n\s*= {number}", text)
     assert len(steps) >= 6  # three units of two cases, at least
     for scale, negated, a, b, result in steps:
         product = float(scale) * (float(a) - float(b)) * (-1 if negated else 1)
@@ -235,9 +235,9 @@ def test_cross_entropy_with_rows_not_summing_to_one_writes_the_targets_total():
     for conn in d.connections:
         np.testing.assert_allclose(conn.dE_dw, grads[conn.weight_name], rtol=1e-10, atol=1e-14)
     text = render(d, "text", digits=12, max_cases=3)
-    assert "∂E/∂z_j = (1/3)·((Σ_k t_k) y_j − t_j)" in text
+    assert "∂E/∂z_j = (1/3)·((Σ_k t_k) y_j - t_j)" in text
     number = r"([-\d.e]+)"
-    step = rf"∂E/∂z_\d = {number}·\({number}·{number} − {number}\)\s+= {number}"
+    step = rf"∂E/∂z_\d = {number}·\({number}·{number} - {number}\)\s+= {number}"
     steps = re.findall(step, text)
     assert len(steps) == t.size
     for share, total, y, target, result in steps:  # each step's arithmetic gives its result
@@ -249,7 +249,7 @@ def test_cross_entropy_with_rows_not_summing_to_one_writes_the_targets_total():
 def test_rows_summing_to_one_keep_the_lectures_y_minus_t():
     model = nn.mlp([4, 5, 3], output=None, dtype=np.float64, rng=1)
     text = render(explain(model, X, LABELS, "cross-entropy"), "text")
-    assert "(y_j − t_j)" in text and "Σ_k t_k" not in text
+    assert "(y_j - t_j)" in text and "Σ_k t_k" not in text
 
 
 def test_cross_entropy_over_one_output_is_refused():

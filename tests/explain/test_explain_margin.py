@@ -57,10 +57,10 @@ def test_the_margin_error_is_written_out_with_its_own_numbers(measured_from):
     text = render(d, "text")
     assert "E = ½ Σ_j e_j²" in text and "∂E/∂y_j = e_j" in text
     if measured_from == "edge":
-        assert "e_j = min(y_j − 0.8, 0) for a unit whose target is on" in text
-        assert "∂E/∂y_2 = min(0.5 − 0.8, 0)" in text and "∂E/∂y_3 = max(0.1 − 0.2, 0)" in text
+        assert "e_j = min(y_j - 0.8, 0) for a unit whose target is on" in text
+        assert "∂E/∂y_2 = min(0.5 - 0.8, 0)" in text and "∂E/∂y_3 = max(0.1 - 0.2, 0)" in text
     else:
-        assert "∂E/∂y_2 = 0.5 − 1" in text and "∂E/∂y_1 = 0 (inside its margin)" in text
+        assert "∂E/∂y_2 = 0.5 - 1" in text and "∂E/∂y_1 = 0 (inside its margin)" in text
     document = json.loads(to_json(d))
     jsonschema.validate(document, schema())
     assert document["loss"]["margin"] == {"on": 0.8, "off": 0.2, "measured_from": measured_from}
@@ -74,7 +74,7 @@ def test_other_margins_are_the_losss_own():
     np.testing.assert_allclose(d.layers[-1].dE_dy[0], _shortfall(OUTPUTS, TARGETS[0], loss))
     assert d.layers[-1].dE_dy[0, 2] == pytest.approx(0.1 - 0.05)  # above 0.05: short now
     text = render(d, "text")
-    assert "min(y_j − 0.9, 0)" in text and "max(y_j − 0.05, 0)" in text
+    assert "min(y_j - 0.9, 0)" in text and "max(y_j - 0.05, 0)" in text
     assert json.loads(to_json(d))["loss"]["margin"]["on"] == 0.9
 
 

@@ -550,12 +550,12 @@ def test_a_mean_losss_formula_writes_its_share_as_the_fraction_the_error_line_do
 
     d = explain(_tanh_net(), X3, T3, nn.SquaredError(reduction="mean"))
     text = render(d, "text", digits=2)
-    assert "∂E/∂y_j = (1/3)·(−(t_j − y_j))" in text and "E = (1/3)" in text
-    assert "0.33·(−(" in text  # a unit's step: the number, to the digits of its operands
+    assert "∂E/∂y_j = (1/3)·(-(t_j - y_j))" in text and "E = (1/3)" in text
+    assert "0.33·(-(" in text  # a unit's step: the number, to the digits of its operands
     latex = render(d, "latex", digits=2)
     assert r"\frac{1}{3}\cdot(-(t_{j} - y_{j}))" in latex
     d = explain(nn.mlp([3, 4, 2], rng=0, dtype="float64"), X3, T3, "binary-cross-entropy")
-    assert "∂E/∂z_j = (1/6)·(y_j − t_j)" in render(d, "text", digits=2)
+    assert "∂E/∂z_j = (1/6)·(y_j - t_j)" in render(d, "text", digits=2)
 
 
 def test_mse_writes_each_units_dE_dy_with_its_numbers():
@@ -565,7 +565,7 @@ def test_mse_writes_each_units_dE_dy_with_its_numbers():
     text = render(d, "text")
     lines = text.splitlines()
     at = next(k for k, x in enumerate(lines) if "j=1, case 1: ∂E/∂y_1 = (2/4)·(" in x)
-    y, t = map(float, re.findall(r"\(([-\d.e]+) − ([-\d.e]+)\)$", lines[at])[0])
+    y, t = map(float, re.findall(r"\(([-\d.e]+) - ([-\d.e]+)\)$", lines[at])[0])
     value = float(re.findall(r"^\s+= ([-\d.e]+)", lines[at + 1])[0])
     assert value == pytest.approx(2 / 4 * (y - t), rel=1e-3)
     assert value == pytest.approx(d.dE_dy(2, 0, 0).value, rel=1e-3)

@@ -211,7 +211,7 @@ def test_text_markdown_show_the_sum_term_by_term_with_the_same_numbers(derivatio
     assert numbers.split("·")[0].strip("(") in text
     assert f"{derivation.dE_dy(1, 0).value:.4g}" in text
     assert "✓" in text and "✗" not in text
-    assert "∂E/∂z_j = y_j(1 − y_j) ∂E/∂y_j" in text and "∂E/∂w_ij = y_i ∂E/∂z_j" in text
+    assert "∂E/∂z_j = y_j(1 - y_j) ∂E/∂y_j" in text and "∂E/∂w_ij = y_i ∂E/∂z_j" in text
     markdown = render(derivation, "markdown")
     assert markdown.count("$$") % 2 == 0 and "\\begin{aligned}" in markdown
     assert "| ε |" in markdown  # the perturbation table
@@ -222,7 +222,7 @@ def test_notations_carry_identical_numbers():
     numbers = re.compile(r"= (-?\d\.\d+)   ✓")
     assert numbers.findall(hinton) == numbers.findall(rhw)
     assert set(numbers.findall(hinton)) <= set(numbers.findall(matrix))
-    assert "w_ji ∂E/∂x_j" in rhw and "(W^2)ᵀ δ^2 ⊙ σ'(z^1)" in matrix
+    assert "w_ji ∂E/∂x_j" in rhw and "((W^2)ᵀ δ^2) ⊙ σ'(z^1)" in matrix
 
 
 def test_cli_default_prints_the_derivation(capsys):

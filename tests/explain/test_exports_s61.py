@@ -56,7 +56,7 @@ def test_every_format_writes_out_the_first_dE_dz_of_the_sum(seed, notation):
     latex = _symbolic(render(d, "latex")).replace(r"\allowbreak{}", "")  # breaks after * and /
     from chainrule.explainer.render_latex import escape
 
-    assert rf" = \texttt{{{escape(first)}}} (j = 1) ..." in latex and "with each $" in latex
+    assert rf" = $ \texttt{{{escape(first)}}} ($j = 1$) \ldots" in latex and "with each $" in latex
 
 
 def test_the_formats_write_the_same_sentences_of_the_symbolic_section(seed):

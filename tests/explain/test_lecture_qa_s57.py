@@ -166,7 +166,7 @@ def test_the_latex_prose_sets_the_notations_symbols_as_maths_and_compiles(
     bad = [line for line in _prose_lines(latex) if RAW.search(line)]
     assert not bad, bad[:3]
     if notation == "matrix":  # the matrix form's paragraph names the matrix of its layer
-        assert "In matrix form, with $W^{2}$ the matrix whose row j" in latex
+        assert "In matrix form, with $W^{2}$ the matrix whose row $i$, column $h$" in latex
     if shutil.which("pdflatex") is not None:
         result = pdflatex(tmp_path, notation, latex)
         assert result.returncode == 0, result.stdout[-2000:]
@@ -185,7 +185,7 @@ def test_html_and_markdown_set_the_notation_line_and_the_matrix_header_as_maths(
     markdown = render(d, "markdown")
     assert "Notation: Hinton's lecture ($y_{i}$, $z_{j}$, $w_{ij}$)." in markdown
     matrix = render(d, "markdown", notation="matrix")
-    assert r"matrix: W[1,j]·($\delta^{2}$)[j]" in matrix
+    assert r"matrix: $W^{2}$[j,1]·($\delta^{2}$)[j]" in matrix
     page = render(d, "html", notation="matrix")
     intro = re.search(r"<p>Loss: .*?</p>", page)[0]
     assert 'alttext="a^l"' in intro and 'alttext="W^l"' in intro

@@ -131,12 +131,12 @@ def softmax_squared_error():
 @pytest.mark.parametrize(
     "notation, forward, jacobian",
     [
-        ("hinton", "y_j = e^z_j / Σ_k e^(z_k)", "∂E/∂z_j = y_j (∂E/∂y_j − Σ_k y_k ∂E/∂y_k)"),
-        ("rhw", "y_j = e^x_j / Σ_k e^(x_k)", "∂E/∂x_j = y_j (∂E/∂y_j − Σ_k y_k ∂E/∂y_k)"),
+        ("hinton", "y_j = e^z_j / Σ_k e^(z_k)", "∂E/∂z_j = y_j (∂E/∂y_j - Σ_k y_k ∂E/∂y_k)"),
+        ("rhw", "y_j = e^x_j / Σ_k e^(x_k)", "∂E/∂x_j = y_j (∂E/∂y_j - Σ_k y_k ∂E/∂y_k)"),
         (
             "matrix",
             "a^2_j = e^z^2_j / Σ_k e^(z^2_k)",
-            "δ^2_j = a^2_j (∂C/∂a^2_j − Σ_k a^2_k ∂C/∂a^2_k)",
+            "δ^2_j = a^2_j (∂C/∂a^2_j - Σ_k a^2_k ∂C/∂a^2_k)",
         ),
     ],
 )
@@ -208,6 +208,6 @@ def test_the_matrix_form_multiplies_by_a_softmax_hidden_layers_jacobian():
     above = np.array([[0.7, -0.6], [0.3, 0.9]]) @ d.layers[2].dE_dz[0]
     np.testing.assert_allclose(jacobian @ above, d.layers[1].dE_dz[0], rtol=1e-12)
     text = render(d, "text")
-    assert "δ^1 = (diag(a^1) − a^1 (a^1)ᵀ) (W^2)ᵀ δ^2" in text
+    assert "δ^1 = (diag(a^1) - a^1 (a^1)ᵀ) (W^2)ᵀ δ^2" in text
     assert f"[[{jacobian[0, 0]:.4g}, ({jacobian[0, 1]:.4g})]" in text
     assert "⊙ [1, 1]" not in text

@@ -139,7 +139,7 @@ def test_the_perturbation_across_a_kink_writes_rhws_total_input():
     section = text[text.index("Why a sum: nudge") :][:1500]
     assert "kink, x = 0" in section and "kink, z = 0" not in section
     latex = _flat(render(d, "latex"))
-    assert "kink, $x$ = 0" in latex
+    assert "kink, $x = 0$" in latex
 
 
 def test_the_perturbation_row_across_a_kink_writes_rhws_total_input():

@@ -196,7 +196,7 @@ def test_a_softmax_step_whose_difference_opens_on_a_negative_number():
     assert dy[0] < 0  # unit 1's difference opens on its negative dE/dy
     text = render(d, "text")
     step = _text_step(text, "∂E/∂z_1")
-    assert step.startswith(f"{y[0]:.4g}·({dy[0]:.4g} − "), step
+    assert step.startswith(f"{y[0]:.4g}·({dy[0]:.4g} - "), step
     for j in range(3):
         assert _read_text(_text_step(text, f"∂E/∂z_{j + 1}")) == pytest.approx(dz[j], rel=2e-3)
     _assert_wrapped_once(d)

@@ -167,7 +167,7 @@ def test_latex_headings_and_table_headers_set_symbols_as_maths(notation):
     assert f"${symbol}$" in nudge and r"\partial" in views and "$" in views
     for line in (*headings, *re.findall(r"\\hline\n(.*) \\\\ \\hline", latex)):
         assert r"\_" not in line, line  # no literal underscore: "nudge y\_1", "w\_ij"
-    assert r"Hinton: $w_{ij}$" in latex or notation != "hinton"
+    assert r"Hinton: $w_{ij}\cdot\partial E/\partial z_{j}$" in latex or notation != "hinton"
 
 
 def test_the_latex_of_an_output_unit_names_it_as_maths_and_compiles(tmp_path, model432):

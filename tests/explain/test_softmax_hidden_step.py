@@ -11,7 +11,7 @@ from chainrule import nn
 
 torch = pytest.importorskip("torch")
 
-STEP = re.compile(r"∂E/∂z_(\d) = (\S+)·\((\(?-?[\d.e-]+\)?) − (\(?-?[\d.e-]+\)?)\)$")
+STEP = re.compile(r"∂E/∂z_(\d) = (\S+)·\((\(?-?[\d.e-]+\)?) - (\(?-?[\d.e-]+\)?)\)$")
 
 
 def _number(text):

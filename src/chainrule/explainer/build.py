@@ -403,7 +403,7 @@ def tolerances(
     noise = 2 * float(np.finfo(np.float64).eps)
     machine = float(np.finfo(dtype).eps)
     own = {
-        key: 1e-7 + machine * size + _rounding_over(noise * rounded[key], steps[key])
+        key: machine * size + _rounding_over(noise * rounded[key], steps[key])
         for key, size in cancelled.items()
     }
     quantity_atol = {key: float(np.max(value)) for key, value in own.items()}
@@ -516,41 +516,46 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
     sample = _Sampler(derivation, limit)
     steps = difference_steps(derivation.layers, derivation.connections, eps)
     forward = numeric.Forward(arrays, derivation.x, t, loss)
+    errors: dict[Quantity, np.ndarray] = {}  # each difference's own error estimate
     for record in derivation.layers:
         k = record.index
         for values, is_z, kind in ((record.y, False, "dE_dy"), (record.z, True, "dE_dz")):
             if getattr(record, kind) is None:
                 continue
 
-            def moved(entries, step, k=k, values=values, is_z=is_z):
+            def moved(entries, deltas, k=k, values=values, is_z=is_z):
                 out = np.empty(len(entries))
                 for case in np.unique(entries[:, 0]):  # a case's rows move: only its rows above
                     mine = entries[:, 0] == case
                     units = entries[mine, 1]
                     rows = np.repeat(np.array(values[case], dtype=np.float64)[None], len(units), 0)
-                    rows[np.arange(len(units)), units] += step
+                    rows[np.arange(len(units)), units] += deltas[mine]
                     out[mine] = forward.with_rows(k, int(case), rows, is_z)
                 return out
 
-            numerics = sample.moved(moved, values.shape, steps[kind, k])
+            numerics, errors[kind, k] = sample.moved(moved, values.shape, steps[kind, k])
             setattr(record, f"{kind}_numeric", numerics)
     for k, conn in enumerate(derivation.connections):
         z_above, y_below = forward.zs[k + 1], forward.ys[k]
 
-        def e_w(entries, step, k=k, z_above=z_above, y_below=y_below):
-            i, j = entries.T  # w_ij moves z_j of the layer above by its step * y_i, in each case
-            moved = step[:, None] * y_below[:, i].T  # each entry's own step (its row's)
+        def e_w(entries, deltas, k=k, z_above=z_above, y_below=y_below):
+            i, j = entries.T  # w_ij moves z_j of the layer above by its move * y_i, in each case
+            moved = deltas[:, None] * y_below[:, i].T
             return forward.with_units(k + 1, j, z_above[:, j].T + moved)
 
-        conn.dE_dw_numeric = sample.moved(e_w, conn.weight.shape, steps["dE_dw", k],
-                                          where=conn.connected)  # fmt: skip
+        conn.dE_dw_numeric, errors["dE_dw", k] = sample.moved(
+            e_w, conn.weight.shape, steps["dE_dw", k], where=conn.connected
+        )
         if conn.bias is not None:
 
-            def e_b(entries, step, k=k, z_above=z_above):
+            def e_b(entries, deltas, k=k, z_above=z_above):
                 (j,) = entries.T
-                return forward.with_units(k + 1, j, z_above[:, j].T + step)
+                return forward.with_units(k + 1, j, z_above[:, j].T + deltas[:, None])
 
-            conn.dE_db_numeric = sample.moved(e_b, conn.bias.shape, steps["dE_db", k])
+            conn.dE_db_numeric, errors["dE_db", k] = sample.moved(
+                e_b, conn.bias.shape, steps["dE_db", k]
+            )
+    derivation.measured_difference_errors(errors)
     n = get_notation(derivation.notation)  # the notes' symbols: the derivation's notation's
     smaller = {key: step for key, step in steps.items() if np.min(step) < eps}
     if smaller:
@@ -779,30 +784,46 @@ class _Sampler:
         self.share = 1.0 if self.total <= limit else limit / self.total
         self.rng = np.random.default_rng(0)
         self.skipped = 0
-        # the entries moved together: their arrays (entries, cases) stay within one batch's
-        # numbers, as numeric.Forward bounds its own (every weight of 100 cases took 157 MB)
-        self.chunk = max(1, numeric.BATCH_NUMBERS // max(derivation.n_cases, 1))
+        # the entries moved together, each four times (+-step, +-2 step): their arrays (moves,
+        # cases) stay within one batch's numbers, as numeric.Forward bounds its own (every
+        # weight of 100 cases took 157 MB)
+        self.chunk = max(1, numeric.BATCH_NUMBERS // (4 * max(derivation.n_cases, 1)))
 
     def moved(
         self, moved, shape: tuple[int, ...], step: float, where: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Central differences where ``moved(entries, delta)`` is E with each of the entries
-        (rows of indices) moved by ``delta`` alone, one E per entry (a y, z, weight or bias,
-        whose moves :class:`numeric.Forward` applies as one batch), ``step`` one float or an
-        array that broadcasts to ``shape`` (a weight's, by row: ``delta`` is then an array of
-        the entries' own steps), at the entries ``where``
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Central differences where ``moved(entries, deltas)`` is E with each of the entries
+        (rows of indices) moved by its own of ``deltas`` alone, one E per entry (a y, z, weight
+        or bias, whose moves :class:`numeric.Forward` applies as one batch; an entry may come
+        several times, each with its own delta), ``step`` one float or an array that
+        broadcasts to ``shape`` (a weight's, by row), at the entries ``where``
         says exist (all: None; a Parallel layer has no weight between its blocks). The others
-        stay NaN, as entries a sample leaves out."""
+        stay NaN, as entries a sample leaves out.
+
+        Returns (the differences, each one's error estimate): the difference over twice the
+        step minus the difference over the step, |fd(2h) - fd(h)| (Richardson): a central
+        difference's truncation error grows as h^2, so this is about three times fd(h)'s own,
+        plus both differences' rounding of E over their steps. Where the wider difference is
+        not a number (E overflowed two steps away) the estimate is inf: no tolerance can be
+        told, and the check gives no verdict."""
         out = np.full(shape, np.nan)
+        error = np.full(shape, np.nan)
         entries = np.argwhere(self._taken(shape, where))  # in row-major order, as drawn
         per_entry = np.ndim(step) > 0  # a weight's: its row's step, broadcast to the weights
         steps = np.broadcast_to(step, shape) if per_entry else step
         for start in range(0, len(entries), self.chunk):
             chunk = entries[start : start + self.chunk]
-            own = steps[tuple(chunk.T)] if per_entry else step
-            plus, minus = moved(chunk, own), moved(chunk, -own)
-            out[tuple(chunk.T)] = (plus - minus) / (2 * own)
-        return out
+            own = steps[tuple(chunk.T)] if per_entry else np.full(len(chunk), float(step))
+            # the four moves of every entry as one batch: one call's overhead, not four
+            deltas = np.concatenate([own, -own, 2 * own, -2 * own])
+            plus, minus, plus2, minus2 = moved(np.tile(chunk, (4, 1)), deltas).reshape(4, -1)
+            narrow = (plus - minus) / (2 * own)
+            wide = (plus2 - minus2) / (4 * own)
+            with np.errstate(invalid="ignore"):  # inf - inf: no estimate, inf below
+                gap = np.abs(wide - narrow)
+            out[tuple(chunk.T)] = narrow
+            error[tuple(chunk.T)] = np.where(np.isnan(gap) & ~np.isnan(narrow), np.inf, gap)
+        return out, error
 
     def _taken(self, shape: tuple[int, ...], where: np.ndarray | None) -> np.ndarray:
         """The entries to check: those ``where`` says exist, or a random share of them."""

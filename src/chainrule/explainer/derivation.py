@@ -31,6 +31,12 @@ Quantity = tuple[str, int]
 
 SCHEMA_VERSION = 1
 
+#: The absolute tolerance's floor for a difference whose own error was not measured (no
+#: second, wider step was taken: a check of one's own beside an unchecked derivation, as the
+#: web page's single dE/dy). The explainer's checks measure it instead
+#: (:meth:`Derivation.measured_difference_errors`).
+UNMEASURED_ATOL = 1e-7
+
 #: The sections that explain the sum over j, each with why an output unit, which has no layer
 #: above it, has none of it
 SUM_SECTIONS = {
@@ -256,6 +262,9 @@ class Derivation:
     #: the sections that explain the sum over j (names of :data:`SUM_SECTIONS`) asked for and
     #: left out, the focus being an output unit; :meth:`sum_left_out_in` says why
     sums_left_out: tuple[str, ...] = ()
+    #: each checked quantity's finite differences' own error, per entry (NaN where none was
+    #: taken): |fd(2 step) - fd(step)|, Richardson's estimate (:meth:`measured_difference_errors`)
+    difference_error: dict[Quantity, np.ndarray] = field(default_factory=dict)
     #: :meth:`_known` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -429,14 +438,40 @@ class Derivation:
         own = float(atol[index]) if isinstance(atol, np.ndarray) else atol  # per entry
         return Checked(float(values[index]), nv, own, self.rtol)
 
+    def measured_difference_errors(self, errors: dict[Quantity, np.ndarray]) -> None:
+        """Fold each quantity's measured finite-difference errors (per entry, NaN where none
+        was taken: :class:`~chainrule.explainer.build._Sampler`'s |fd(2 step) - fd(step)|)
+        into its tolerance: each entry's absolute tolerance is then its rounding
+        (:func:`~chainrule.explainer.build.tolerances`) plus what its own difference can
+        resolve, so a small gradient is checked as closely as its difference is accurate (a
+        flat floor of 1e-7 passed a 20% wrong gradient of 2e-7 whose difference was right to
+        1e-11). ``entry_atol`` then holds every such quantity's per entry, ``quantity_atol``
+        the largest checked one and ``atol`` the largest of those."""
+        for quantity, error in errors.items():
+            own = self.entry_atol.get(quantity, self.quantity_atol.get(quantity, self.atol))
+            entries = np.broadcast_to(own, error.shape) + np.nan_to_num(error, nan=0.0)
+            self.entry_atol[quantity] = entries
+            self.difference_error[quantity] = error
+            taken = entries[~np.isnan(error)]
+            if taken.size:
+                self.quantity_atol[quantity] = float(taken.max())
+        self.atol = max(self.quantity_atol.values(), default=self.atol)
+        self._atols.clear()
+
     def atol_of(self, quantity: Quantity, numerics: np.ndarray | None) -> float:
         """The absolute tolerance for the entries of one quantity (a layer's dE/dy, a
         connection's dE/dw, ...): its own atol (``quantity_atol``; a connection's weights', the
         largest of theirs), plus ``atol_share`` of its largest |finite difference|, so a
-        float32 gradient's rounding passes and a small wrong one does not. Each entry's own,
-        where a quantity has them (``entry_atol``), is :meth:`entry_atols`'s."""
+        float32 gradient's rounding passes and a small wrong one does not, plus, where its
+        differences' own error was not measured (a check of one's own difference beside an
+        unchecked derivation), :data:`UNMEASURED_ATOL`. Each entry's own, where a quantity
+        has them (``entry_atol``), is :meth:`entry_atols`'s."""
         atol = self.quantity_atol.get(quantity, self.atol)
-        return atol + self._share(quantity, numerics)
+        return atol + self._share(quantity, numerics) + self._unmeasured(quantity)
+
+    def _unmeasured(self, quantity: Quantity) -> float:
+        """:data:`UNMEASURED_ATOL` where ``quantity``'s differences' error was not measured."""
+        return 0.0 if quantity in self.difference_error else UNMEASURED_ATOL
 
     def entry_atols(self, quantity: Quantity, numerics: np.ndarray | None) -> float | np.ndarray:
         """The absolute tolerance each entry of one quantity is checked with: :meth:`atol_of`,
@@ -464,7 +499,9 @@ class Derivation:
         if self.atol_share and not np.all(np.isnan(numerics)):
             share = self.atol_share * float(np.nanmax(np.abs(numerics)))
         own = self.entry_atol.get(quantity)
-        entries = None if own is None else np.broadcast_to(own, numerics.shape) + share
+        entries = None
+        if own is not None:
+            entries = np.broadcast_to(own, numerics.shape) + share + self._unmeasured(quantity)
         self._atols[quantity] = (numerics, (share, entries))
         return share, entries
 

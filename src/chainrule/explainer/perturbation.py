@@ -50,8 +50,10 @@ def perturbation_view(
     arrays = numeric.arrays_of(derivation)
     t, loss = derivation.t, derivation.loss
     y = derivation.layers[layer].y
-    above = derivation.layers[layer + 1]
-    z_above = above.z
+    # the float64 z above that ``base`` is E of: a path's move starts from it, not from the
+    # engine's z (a float32 model's z differs from it by its rounding, and measured_alone
+    # picked up E(z32) - E(z64), about 1e-8, at every eps)
+    z_above = numeric.layers_from(arrays, loss, layer, y)[0][0]
     terms = derivation.terms(layer, unit, case)  # the paths' shares w_ij dE/dz_j
 
     def e_z(values: np.ndarray) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
@@ -15,12 +16,15 @@ _SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
 }  # fmt: skip
-_UNICODE = {
-    "✓": r"$\checkmark$", "✗": r"$\times$", "ε": r"$\varepsilon$", "Δ": r"$\Delta$",
-    "²": r"$^2$", "·": r"$\cdot$", "−": "-", "Σ": r"$\Sigma$", "∂": r"$\partial$",
-    "δ": r"$\delta$", "ᵀ": r"$^T$", "⊙": r"$\odot$", "∇": r"$\nabla$", "½": r"$\frac12$",
-    "σ": r"$\sigma$", "<": r"$<$", ">": r"$>$", "|": r"$|$",
+#: Unicode symbols of the plain text and their LaTeX, set in maths (U+2212 is a minus, never a
+#: hyphen)
+_MATH_UNICODE = {
+    "✓": r"\checkmark", "✗": r"\times", "ε": r"\varepsilon", "Δ": r"\Delta", "²": "^2",
+    "·": r"\cdot", "−": "-", "Σ": r"\Sigma", "∂": r"\partial", "δ": r"\delta", "ᵀ": "^T",
+    "⊙": r"\odot", "∇": r"\nabla", "½": r"\frac12", "σ": r"\sigma", "<": "<", ">": ">",
+    "|": "|", "≤": r"\le", "≥": r"\ge", "≈": r"\approx", "×": r"\times", "→": r"\to",
 }  # fmt: skip
+_UNICODE = {char: f"${latex}$" for char, latex in _MATH_UNICODE.items()}
 
 
 def escape(text: str) -> str:
@@ -47,13 +51,158 @@ def escape(text: str) -> str:
 
 def _inline(parts: list[str | Math]) -> str:
     """Text and symbols as LaTeX: the text escaped (:class:`Code` as :func:`_code`), each symbol
-    in math mode."""
-    return "".join(
-        _code(p) if isinstance(p, Code)
-        else escape(p) if isinstance(p, str)
-        else f"${p.latex}$"
-        for p in parts
-    )  # fmt: skip
+    in math mode, and what the plain text writes of maths in words set as maths too
+    (:func:`_segments`): a run of maths is one ``$...$``."""
+    segments: list[tuple[str, str, str]] = []
+    for part in parts:
+        if isinstance(part, Code):
+            segments.append(("text", _code(part), ""))
+        elif isinstance(part, str):
+            segments += _segments(part)
+        else:
+            segments.append(("math", _maths(part.latex), ""))
+    return _joined(segments)
+
+
+#: Maths the plain text writes in words and numbers, each alternative a kind of segment
+#: (:func:`_segments`). A number is one term: its own sign and exponent (``-1.13e-02``), not a
+#: hyphen ending a word (``100-fold``, ``float64``, ``2.weight``).
+_NUMBER = r"[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+_TEXT_MATHS = re.compile(
+    r"(?P<arrow>->)"  # the title's "2 inputs -> 2 logistic"
+    r"|(?P<partial>∂(?P<top>[A-Za-z])/∂(?P<bottom>[A-Za-z]))(?!\w)"  # (∂E/∂z)[j]
+    r"|(?P<delta>Δ(?P<of>[A-Za-z]))(?!\w)"  # measured ΔE
+    r"|(?<![\w'])(?P<assign>[a-z] ?= ?\d+)(?!\w|\.\d)"  # i=1, (j = 1)
+    r"|(?<![\w.])(?P<dims>\d+(?: x \d+)+)(?!\w|\.\d)"  # a 2 x 2 x 3 network
+    rf"|(?P<equals> ?= ?)(?P<values>{_NUMBER}(?:[,;] {_NUMBER})*(?!\w|\.\d))?"  # t_j = 1, 0
+    rf"|(?<![\w.])(?P<number>{_NUMBER})(?!\w|\.\d)"
+    r"|(?<![\w'/.\\-])(?P<letter>[ghijkxyzwECW])(?!\w|\.\w|'(?!s\b))"  # unit i, E's slope
+    r"|(?P<index>\[[\w,]+\])"  # W[1,j]
+    r"|(?P<range>(?<!\.)\.\.(?!\.))|(?P<ellipsis>\.\.\.)"
+    r"|(?P<glue>[()/]| \+ )"
+    rf"|(?P<unicode>[{''.join(_MATH_UNICODE)}])"
+)
+
+
+def _segments(text: str) -> list[tuple[str, str, str]]:
+    """Plain text cut into segments ``(kind, latex, text_latex)``: ``text`` (escaped), ``math``
+    (index letters i, j, k, symbols E, z, W, ∂E/∂z, ΔE, i=1, a number's sign and exponent,
+    2 x 3, the Unicode symbols), ``after`` (maths where maths precedes it, else
+    ``text_latex``: an ``=`` and its values after a symbol, an index ``[j]``) and ``glue``
+    (maths between maths: a parenthesis, ``/``, ``+``, a range's ``..``)."""
+    segments: list[tuple[str, str, str]] = []
+    start = 0
+    for match in _TEXT_MATHS.finditer(text):
+        if match.start() > start:
+            segments.append(("text", escape(text[start : match.start()]), ""))
+        start = match.end()
+        if match["arrow"]:
+            segments.append(("math", r"\to", ""))
+        elif match["partial"]:
+            segments.append(("math", rf"\partial {match['top']}/\partial {match['bottom']}", ""))
+        elif match["delta"]:
+            segments.append(("math", rf"\Delta {match['of']}", ""))
+        elif match["assign"]:
+            segments.append(("math", match["assign"], ""))
+        elif match["dims"]:
+            segments.append(("math", match["dims"].replace(" x ", r" \times "), ""))
+        elif match["equals"] is not None:  # maths after a symbol: $t_{j} = 1, 0, 1$
+            segments.append(("after", " = ", escape(match["equals"])))
+            if not match["values"] and match["equals"].endswith(" "):  # the space after a $
+                segments.append(("text", " ", ""))
+            for value in re.split(r"([,;] )", match["values"] or ""):
+                if value:
+                    segments.append(_number_segment(value, "after"))
+        elif match["number"]:
+            segments.append(_number_segment(match["number"], "text"))
+        elif match["letter"]:
+            segments.append(("math", match["letter"], ""))
+        elif match["index"]:
+            segments.append(("after", match["index"], escape(match["index"])))
+        elif match["range"]:
+            segments.append(("glue", r", \ldots, ", r"\ldots{}"))
+        elif match["ellipsis"]:
+            segments.append(("text", r"\ldots{}", ""))
+        elif match["glue"]:
+            segments.append(("glue", match["glue"], escape(match["glue"])))
+        else:
+            segments.append(("math", _MATH_UNICODE[match["unicode"]], ""))
+    if start < len(text):
+        segments.append(("text", escape(text[start:]), ""))
+    return segments
+
+
+def _number_segment(text: str, unsigned: str) -> tuple[str, str, str]:
+    """A number (or the ``, `` between a list's numbers) as a segment: maths where it has a
+    sign or an exponent, else of kind ``unsigned``."""
+    if text[0] in "-−" or "e" in text:
+        return ("math", _scientific(text), "")
+    return (unsigned, text, escape(text))
+
+
+def _joined(segments: list[tuple[str, str, str]]) -> str:
+    r"""Segments (:func:`_segments`) as LaTeX: ``after`` and ``glue`` resolved to maths or text
+    by their neighbours, and each run of maths one ``$...$``: ``$w_{ij}\cdot\partial
+    E/\partial z_{j}$``, not ``$w_{ij}$$\cdot$$...$``, and ``$t_{j} = 1, 0, 1$``."""
+    out: list[str] = []
+    run: list[str] = []
+    previous = "text"
+    for k, (kind, latex, as_text) in enumerate(segments):
+        following = segments[k + 1][0] if k + 1 < len(segments) else "text"
+        if kind == "after":
+            kind = "math" if previous == "math" else "text"
+        elif kind == "glue":
+            kind = "math" if previous == "math" and following != "text" else "text"
+        if kind == "math":
+            run.append(latex)
+        else:
+            if run:
+                out.append(f"${_formula(run)}$")
+                run = []
+            out.append(as_text if segments[k][0] in ("after", "glue") else latex)
+        previous = kind
+    if run:
+        out.append(f"${_formula(run)}$")
+    return "".join(out)
+
+
+def _formula(pieces: list[str]) -> str:
+    """Pieces of maths as one formula: a space only where a control word (``\\cdot``) would
+    otherwise run into a letter."""
+    formula = ""
+    for piece in pieces:
+        needs_space = re.search(r"\\[A-Za-z]+$", formula) and piece[:1].isalpha()
+        formula += (" " if needs_space else "") + piece
+    return formula
+
+
+def _scientific(number: str) -> str:
+    r"""A number as the plain text writes it, in LaTeX: a minus sign, and an exponent as
+    :func:`~chainrule.explainer.notation.num` writes it (``-1.13e-02`` as ``-1.13\times
+    10^{-2}``); a mantissa of 0 alone."""
+    number = number.replace("−", "-")
+    if "e" not in number:
+        return number
+    mantissa, exponent = number.split("e")
+    if float(mantissa) == 0 or int(exponent) == 0:
+        return mantissa
+    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
+
+
+def _maths(latex: str) -> str:
+    r"""A formula's LaTeX as a mathematician writes it: a range ``y_{1}..y_{2}`` as ``y_{1},
+    \ldots, y_{2}``, a literal ``...`` as ``\ldots``, and a column vector's or matrix's
+    negative entries without the parentheses that set them apart in a product."""
+    latex = re.sub(r"(?<!\.)\.\.\.(?!\.)", r"\\ldots", latex)
+    latex = re.sub(r"(?<!\.)\.\.(?!\.)", r", \\ldots, ", latex)
+    return re.sub(r"\\begin\{pmatrix\}.*?\\end\{pmatrix\}", _bare_entries, latex, flags=re.S)
+
+
+def _bare_entries(matrix: re.Match[str]) -> str:
+    """A pmatrix with each entry ``(-0.3)`` written ``-0.3``."""
+    head, tail = r"\begin{pmatrix}", r"\end{pmatrix}"
+    cells = re.split(r"(\s*&\s*|\s*\\\\\s*)", matrix[0][len(head) : -len(tail)])
+    return head + "".join(re.sub(r"^\((-[^()]*)\)$", r"\1", cell) for cell in cells) + tail
 
 
 def _code(text: str) -> str:
@@ -88,7 +237,7 @@ def _check(check: Checked | None) -> str:
         mark = r"\checkmark"
     # the finite difference in braces: an ordinary number, so that a negative one reads as
     # "fd -0.43" with its sign, not as the subtraction "fd - 0.43"
-    fd, diff = _number(check.numeric, 6), _number(check.difference, 2)
+    fd, diff = _number(check.numeric, 6), _difference(check.difference)
     return rf"&& {mark}\ \text{{fd }}{{{fd}}},\ \text{{diff }}{diff}{near}"
 
 
@@ -96,6 +245,13 @@ def _number(value: float, digits: int) -> str:
     """A check's number in LaTeX as every value of the document is written
     (:func:`~chainrule.explainer.notation.num`): ``1.2\\times 10^{-11}``, not ``1.2e-11``."""
     return num(value, digits, paren=False).latex
+
+
+def _difference(value: float) -> str:
+    """A check's difference at the text's precision (two digits, ``2.0e-11``:
+    :func:`~chainrule.explainer.render_text.check_mark`), as ``2.0\\times 10^{-11}``, not
+    ``2\\times 10^{-11}`` beside ``1.2\\times 10^{-11}``."""
+    return _scientific(f"{value:.1e}") if math.isfinite(value) else _number(value, 2)
 
 
 def render_latex(d: Derivation, notation: str | None = None, options: Options | None = None) -> str:
@@ -134,15 +290,16 @@ SHRINK_TO_LINE = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!
 
 
 def _equation(eq: Equation) -> str:
-    label = rf"\text{{{escape(eq.label)}:}}\quad " if eq.label else ""
+    label = rf"\text{{{_inline([eq.label])}:}}\quad " if eq.label else ""
     if eq.wide and eq.check is None:  # one line, shrunk to the page's width where it is
         # wider (graphicx's \width); a check's && belongs to an align, not to $...$
-        line = " = ".join(math.latex for math in [eq.lhs, *eq.steps])
+        line = " = ".join(_maths(math.latex) for math in [eq.lhs, *eq.steps])
         return rf"\begin{{center}}{SHRINK_TO_LINE}{{${label}\displaystyle {line}$}}\end{{center}}"
     rows = []
     for k, step in enumerate(eq.steps):
-        first, *rest = _lines_of_terms(step.latex)
-        rows.append(f"{label}{eq.lhs.latex} &= {first}" if k == 0 else f"&= {first}")
+        first, *rest = _lines_of_terms(_maths(step.latex))
+        lhs = _maths(eq.lhs.latex)
+        rows.append(f"{label}{lhs} &= {first}" if k == 0 else f"&= {first}")
         rows += [rf"&\quad + {line}" for line in rest]
     rows[-1] += " " + _check(eq.check)
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"

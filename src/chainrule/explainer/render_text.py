@@ -39,10 +39,22 @@ def check_style(check: Checked) -> str:
     return "unresolved" if check.unresolved else "ok"
 
 
+#: The text output's one minus sign: ASCII's, as its numbers (-0.1145), sympy's formulas and
+#: the finite differences write it; the document's U+2212 (1 − y_i) becomes it here, in one
+#: place, so that "(1 − (-0.08491)²)" no longer mixes the two (Markdown and LaTeX set a minus
+#: in maths, where both are one sign).
+MINUS = "-"
+
+
 def text_lines(
     d: Derivation, notation: str | None = None, options: Options | None = None
 ) -> list[tuple[str, str]]:
-    """(line, rich style) pairs: the derivation as the terminal shows it."""
+    """(line, rich style) pairs: the derivation as the terminal shows it, every minus sign
+    :data:`MINUS`."""
+    return [(line.replace("−", MINUS), style) for line, style in _lines(d, notation, options)]
+
+
+def _lines(d: Derivation, notation: str | None, options: Options | None) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     for block in build(d, notation, options):
         if isinstance(block, Heading):

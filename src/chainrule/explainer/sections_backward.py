@@ -64,15 +64,11 @@ def output_layer(b: Builder) -> None:
             b.add(Para(["where ", e, " is ", y, "'s shortfall from its margin, as under Error."]))
         else:
             k = d.n_cases * record.size
+            two = _two_over(k)
             b.add(
                 Equation(
                     dy,
-                    [
-                        Math(
-                            f"(2/{k}) ({y.plain} − {t.plain})",
-                            rf"\frac{{2}}{{{k}}}({y.latex} - {t.latex})",
-                        )
-                    ],
+                    [two + Math(f"({y.plain} − {t.plain})", rf"({y.latex} - {t.latex})")],
                 )
             )
         b.add(Equation(dz, [_dz_general(b, top)]))
@@ -89,8 +85,7 @@ def output_layer(b: Builder) -> None:
                 elif loss == margin.NAME:
                     steps.append(share(*margin.step(b, d.loss, yv, tv)))
                 elif loss == "mse":  # (2/k)·(y − t) with the numbers, as the formula above
-                    k = d.n_cases * record.size
-                    two = Math(f"(2/{k})·", rf"\frac{{2}}{{{k}}}\cdot")
+                    two = _two_over(d.n_cases * record.size, r"\cdot ", "·")
                     steps.append(two + grouped(b.num(yv), _MINUS, b.num(tv)))
                 dy_top = n.dE_dy(top, j, u)
                 steps.append(b.result(record.dE_dy[c, u]))
@@ -274,13 +269,15 @@ def _matrix_form(b: Builder, layer: int) -> None:
     conn = d.connections[layer]
     above = d.layers[layer + 1]
     l1 = layer + 1
+    i_below, j_above = letter_of(b, layer), letter_of(b, l1)  # the sums' letters, w^l1_ji
     b.add(
         Para(
             [
                 "In matrix form, with ",
                 b.n.W(l1),  # the notation's symbol, set as maths (not W^(l+1) in LaTeX's prose)
-                " the matrix whose row j, column k is the weight from unit k below to unit j "
-                "above (the transpose of chainrule's weight layout"
+                f" the matrix whose row {j_above}, column {i_below} is the weight from unit "
+                f"{i_below} below to unit {j_above} above (the transpose of chainrule's weight "
+                "layout"
                 + (
                     "; 0 where no weight joins k to j, between the blocks of the nn.Parallel"
                     if conn.connected is not None
@@ -308,7 +305,9 @@ def _matrix_form(b: Builder, layer: int) -> None:
         f"(diag(a^{layer}) − a^{layer} (a^{layer})ᵀ) ",
         rf"(\operatorname{{diag}}(a^{{{layer}}}) - a^{{{layer}}} (a^{{{layer}}})^{{T}}) ",
     )
-    gen = Math(f"(W^{l1})ᵀ δ^{l1}", rf"(W^{{{l1}}})^{{T}} \delta^{{{l1}}}") + sigma
+    gen = Math(f"(W^{l1})ᵀ δ^{l1}", rf"(W^{{{l1}}})^{{T}} \delta^{{{l1}}}")
+    if sigma.plain:  # ((W^l)ᵀ δ^l) ⊙ σ'(z): the product first, as docs/explain.md writes it
+        gen = Math("(", r"\left(") + gen + Math(")", r"\right)") + sigma
     if softmax:
         gen = jacobian + gen
     if conn.weight.size <= 24:
@@ -320,7 +319,7 @@ def _matrix_form(b: Builder, layer: int) -> None:
             numbers = _vector(b, np.diag(y) - np.outer(y, y)) + " (" + numbers + ")"
         elif layer > 0:
             prime = _derivative_of_activation(record.activation, record.y[0], record.z[0])
-            numbers = numbers + Math(" ⊙ ", r" \odot ") + _vector(b, prime)
+            numbers = "(" + numbers + ")" + Math(" ⊙ ", r" \odot ") + _vector(b, prime)
         result = d.layers[layer].dE_dz[0] if layer > 0 else d.layers[0].dE_dy[0]
         b.add(
             Equation(
@@ -371,3 +370,10 @@ def _vector(b: Builder, array: np.ndarray) -> Math:
         + r"\end{pmatrix}"
     )
     return Math(plain, latex)
+
+
+def _two_over(k: int, latex_times: str = "", plain_times: str = " ") -> Math:
+    """MSE's factor 2/k before (y − t): "2" where k is 1 (one case, one output), not "(2/1)"."""
+    if k == 1:
+        return Math(f"2{plain_times}", f"2{latex_times}")
+    return Math(f"(2/{k}){plain_times}", rf"\frac{{2}}{{{k}}}{latex_times}")

@@ -182,7 +182,7 @@ def perturbation(b: Builder) -> None:
     units = [path["j"] + 1 for path in paths]
     headers = ["ε", f"measured Δ{E.plain}"] + [f"path {j}={units[k]}" for k in range(shown)]
     headers += [f"paths {j}={unit_numbers(units[shown:])}"] if shown < n_paths else []
-    headers += ["sum of paths", "error", "error/ε²"]
+    headers += ["sum of paths", "error: measured − predicted", "error/ε²"]
     # with one path there is nothing to drop (the text says so); "worst" ranks misses by size
     headers += ["worst error dropping one path"] if n_paths > 1 else []
     rows = []
@@ -457,7 +457,11 @@ def symbolic(b: Builder) -> None:
         )
     )
     b.add(Para(description(d.symbolic, n, i, j)))
-    # the JSON's is whole, in sympy's names; the view prints the notation's own
+    # E itself, then its derivative: the JSON's are whole, in sympy's names; the view prints
+    # the notation's own (a proof read back from JSON written before E_latex: its plain text)
+    if s.get("E"):
+        whole_E = for_reading(s["E"], s.get("E_latex") or "", s.get("symbols"))
+        b.add(Equation(_sympy_E(d, n), [whole_E], wide=True))
     derivative = for_reading(s["derivative"], s["derivative_latex"], s.get("symbols"))
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [derivative], wide=True))
     b.add(
@@ -473,7 +477,8 @@ def symbolic(b: Builder) -> None:
     b.add(Equation(Math(s["lhs"], s["lhs_latex"]), [sum_terms], wide=True))
     # sympy's plain text alone, no LaTeX: every format sets it as code
     first = Code(s["first_dE_dz"])
-    b.add(Para(["with each ", n.dE_dz(layer + 1, j), " = ", first, f" ({j} = 1) ..."]))
+    more = " ..." if len(d.connections[layer].targets(d.symbolic["unit"])) > 1 else ""
+    b.add(Para(["with each ", n.dE_dz(layer + 1, j), " = ", first, f" ({j} = 1){more}"]))
     if status == "proved":
         verdict = f"sympy simplifies their difference to {s['difference']}; with the numbers "
         verdict += f"substituted both give {s['value']:.12g}"
@@ -489,6 +494,15 @@ def symbolic(b: Builder) -> None:
             f"substituted the derivative gives {s['value']:.12g} and the sum {s['sum_value']:.12g}"
         )
     b.add(Para([f"{verdict} (engine: {s['engine_value']:.12g}{_engine_off(d, s, n)})."]))
+
+
+def _sympy_E(d, n: Notation) -> Math:
+    """What sympy's E is: E itself for one case; of a batch, the proof's case's share of it."""
+    E = n.E()
+    if d.n_cases == 1:
+        return E
+    case = d.symbolic.get("case", 0) + 1
+    return Math(f"{E.plain} (case {case}'s share)", rf"{E.latex}\ 	ext{{(case {case}'s share)}}")
 
 
 def _engine_off(d, s: dict, n: Notation) -> str:
@@ -522,16 +536,15 @@ def _engine_off(d, s: dict, n: Notation) -> str:
     )
 
 
-def _atol_range(d) -> str:
-    """The absolute tolerance, or its range where the quantities' own differ (by more than a
-    hundredth: each is sized by the rounding of its own terms; a weight's is its own, by its
-    row's step and its y_i, ``entry_atol``)."""
-    values = list(d.quantity_atol.values()) or [d.atol]
-    values += [float(np.min(own)) for own in d.entry_atol.values() if np.size(own)]
+def _atol_range(checks: list) -> str:
+    """The absolute tolerance the checks applied, or its range where theirs differ (by more
+    than a hundredth: each is sized by the rounding of its own terms and of E over its step,
+    and by its own difference's error, ``entry_atol``)."""
+    values = [c.atol for c in checks]
     low, high = min(values), max(values)
     if high <= 1.01 * low:
-        return f"{high:g}"
-    return f"{low:g} to {high:g} by quantity and weight"
+        return f"{high:.2g}"
+    return f"{low:.2g} to {high:.2g}, each check its own"
 
 
 def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
@@ -592,12 +605,15 @@ def summary(b: Builder) -> None:
             verdict = (
                 f"all {len(checks) - near} resolved checks agree; {near} unresolved (no verdict)"
             )
-        share = f" + {d.atol_share:g}·max|value of the quantity|" if d.atol_share else ""
+        share = f", {d.atol_share:g}·max|fd| of its quantity" if d.atol_share else ""
         b.add(
             Para(
                 [
                     f"{len(checks)} gradients checked against central finite differences "
-                    f"(eps {d.eps:g}, tolerance {_atol_range(d)}{share} + {d.rtol:g}·|value|): "
+                    f"(eps {d.eps:g}; a check passes where |value − fd| ≤ atol + "
+                    f"{d.rtol:g}·|fd|, atol {_atol_range(checks)}: the rounding of the "
+                    f"gradient's terms and of E over the step{share}, and the difference's "
+                    "own error, |fd(2·eps) − fd(eps)|): "
                     f"{verdict}; "
                     f"largest difference {d.max_difference:.2e}.",
                     *_checks_not_shown(b, len(checks)),

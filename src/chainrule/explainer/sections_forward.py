@@ -151,11 +151,12 @@ def error(b: Builder) -> None:
             f"mean over cases and units of ({t.plain} − {y.plain})²",
             rf"\operatorname{{mean}}\,({t.latex} - {y.latex})^2",
         )
-    elif d.loss.name == "cross-entropy":
+    elif d.loss.name == "cross-entropy":  # −(1/n) Σ_c Σ_j: the minus first, not "Σ_c minus"
         rhs = (
-            scale
+            Math("−", "-")
+            + scale
             + sum_c
-            + Math(f"−Σ_{j} {t.plain} log {y.plain}", rf"-\sum_{{{j}}} {t.latex}\log {y.latex}")
+            + Math(f"Σ_{j} {t.plain} log {y.plain}", rf"\sum_{{{j}}} {t.latex}\log {y.latex}")
         )
     elif d.loss.name == margin.NAME:
         e = margin.shortfall(j)
@@ -164,11 +165,12 @@ def error(b: Builder) -> None:
         )
     else:
         rhs = (
-            scale
+            Math("−", "-")
+            + scale
             + sum_c
             + Math(
-                f"−Σ_{j} [{t.plain} log {y.plain} + (1 − {t.plain}) log(1 − {y.plain})]",
-                rf"-\sum_{{{j}}} \left[{t.latex}\log {y.latex}"
+                f"Σ_{j} [{t.plain} log {y.plain} + (1 − {t.plain}) log(1 − {y.plain})]",
+                rf"\sum_{{{j}}} \left[{t.latex}\log {y.latex}"
                 rf" + (1 - {t.latex})\log(1 - {y.latex})\right]",
             )
         )

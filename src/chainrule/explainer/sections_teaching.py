@@ -31,6 +31,20 @@ def views(b: Builder) -> None:
         # for a product like (-0.13)·0
         return f"{float(rounded(value)) + 0.0:.{digits}g}"
 
+    # W has one meaning in a notation: the matrix form's W^l is the transpose of chainrule's
+    # array (row j above, column i below, as its backward step writes (W^l)ᵀ δ^l), so the sum
+    # is (W^l)ᵀ δ^l and its entries W^l[j, i]; the others' W is chainrule's array, row i below
+    if n.name == "matrix":
+        W = n.W(layer + 1)
+        matrix = Math(f"({W.plain})ᵀ", rf"({W.latex})^{{T}}")
+        entry = f"{W.plain}[{j},{unit + 1}]"
+        what = [W, f" as above: row {j} above, column {i} below, the transpose of chainrule's "
+                "weight array"]  # fmt: skip
+    else:
+        matrix = Math("W", "W")
+        entry = f"W[{unit + 1},{j}]"
+        what = [f"W the layer's weight array as chainrule stores it: row {i} below, column {j} "
+                "above"]  # fmt: skip
     b.add(Heading(f"One quantity, three views: {dE_dyi.plain}"))
     b.add(
         Para(
@@ -40,10 +54,10 @@ def views(b: Builder) -> None:
                     f"Σ_{j} {w_ij.plain} {dE_dzj.plain}", rf"\sum_{j} {w_ij.latex} {dE_dzj.latex}"
                 ),
                 f", row {unit + 1} of the matrix form ",
-                Math(f"{dE_dy.plain} = W {dE_dz.plain}", rf"{dE_dy.latex} = W\,{dE_dz.latex}"),
-                " (W the layer's weight array as chainrule stores it, units below by units above"
-                + ("; 0 between the nn.Parallel's blocks" if joined_in_blocks else "")
-                + ")"
+                Math(f"{dE_dy.plain} = ", rf"{dE_dy.latex} = ") + matrix + Math(" ", r"\,") + dE_dz,
+                " (",
+                *what,
+                ("; 0 between the nn.Parallel's blocks" if joined_in_blocks else "") + ")"
                 ", and the fan-out node of the graph recorded unit by unit, where each consumer ",
                 consumer(n, layer, (i, j), unit, None),
                 f" sends back its share: the same terms, one per {j}.",
@@ -56,7 +70,7 @@ def views(b: Builder) -> None:
     headers = [
         j,
         f"{n.source}: {w_ij.plain}·{dE_dzj.plain}",
-        f"matrix: W[{unit + 1},{j}]·({dE_dz.plain})[{j}]",
+        f"matrix: {entry}·({dE_dz.plain})[{j}]",
         # recorded on the engine's y, w and dE/dz (layer_graph_of): the same terms
         "graph: what the consumer sends back"
         if graph

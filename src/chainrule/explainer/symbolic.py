@@ -470,12 +470,14 @@ def _spelled(e: _Expressions, n: Notation, i: str, j: str) -> dict[str, Any]:
     return {
         "description": plain_text(_description(e, n, i, j)),
         "E": str(renamed(e.E_of_y)),
+        "E_latex": sympy.latex(renamed(e.E_of_y), symbol_names=latex),
         "symbols": symbols,
         "lhs": _ascii_d(dE_dyi),
         "lhs_latex": dE_dyi.latex,
         "derivative": str(derivative),
         "derivative_latex": sympy.latex(derivative, symbol_names=latex),
-        "sum_form": f"{shown}  with each {each} = {first} ({j} = 1) ...",
+        # "..." for the other j's, none where there is one j
+        "sum_form": f"{shown}  with each {each} = {first} ({j} = 1){' ...' * (len(fed) > 1)}",
         "sum_terms": str(shown),
         "first_dE_dz": first,
         "sum_form_latex": " + ".join(f"{w.latex} {dz.latex}" for w, dz in zip(w_row, dE_dz)),

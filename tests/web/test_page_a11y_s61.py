@@ -95,7 +95,9 @@ def test_the_tabs_say_which_is_open_and_the_arrow_keys_move_between_them(open_pa
 
 def test_results_are_status_regions_and_play_does_not_rewrite_the_phase(open_page, seed_url):
     page = open_page(seed_url, tab="train")
-    for box in ("train-status", "gradcheck-result", "bug-result"):
+    # the training's words a screen reader hears are #train-live's, written at most every few
+    # seconds while a run plays (s62); #train-status, shown, follows every step
+    for box in ("train-live", "gradcheck-result", "bug-result"):
         assert page.get_attribute(f"#{box}", "role") == "status", box
     page.click("#btn-train-start")
     page.wait_for_function("!document.getElementById('btn-train-play').disabled")

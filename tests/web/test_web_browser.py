@@ -158,7 +158,7 @@ def test_nudge_slider_shows_predicted_against_measured(page, server_url):
         "v => document.getElementById('nudge-measured').dataset.value == v",
         arg=str(expected["measured"]),
     )
-    assert page.inner_text("#nudge-eps") == "-0.30"
+    assert page.inner_text("#nudge-eps") == "\u22120.30"  # U+2212, as every number shown (s62)
     assert shown(page, "#nudge-measured") == pytest.approx(expected["measured"], rel=1e-5)
     assert shown(page, "#nudge-predicted") == pytest.approx(expected["predicted"], rel=1e-5)
     per_path = page.locator("#nudge-table tbody td")

@@ -65,6 +65,46 @@ function fmt(x, digits = 3) {
 }
 /** Long form for the panel's tables (6 significant digits). */
 const fmtLong = (x) => fmt(x, 6);
+/** A number in exponent form, as fmt writes it (3.53e\u22124) or a server's sentence does (1e-06). */
+const EXPONENT = String.raw`(?<![\w.])([+\-\u2212]?\d+(?:\.\d+)?)e([+\-\u2212]?)(\d+)(?!\w|\.\d)`;
+/** EXPONENT as one group, for String.split (the pieces between, and each number). */
+const EXPONENT_SPLIT = new RegExp(`(${EXPONENT.replace(/\((?!\?)/g, "(?:")})`, "i");
+/** `text` with each number in exponent form in words, as a screen reader should say it:
+ *  "3.53e\u22124" is "3.53 times 10 to the minus 4", and "1e-5" "10 to the minus 5" (a reader
+ *  said "3.53 e minus 4", or spelled it out). */
+function spoken(text) {
+  return String(text).replace(new RegExp(EXPONENT, "gi"), (_, mantissa, sign, power) => {
+    const ten = `10 to the ${sign === "-" || sign === "\u2212" ? "minus " : ""}${Number(power)}`;
+    const negative = /^[-\u2212]/.test(mantissa);
+    const digits = mantissa.replace(/^[+\-\u2212]/, "");
+    return `${negative ? "minus " : ""}${digits === "1" ? "" : `${digits} times `}${ten}`;
+  });
+}
+/** `text` shown in `node`: plain text, but each number in exponent form shown as it is (hidden
+ *  from a screen reader) and said in words (spoken) in a span that only a screen reader reads. */
+function putText(node, text) {
+  const pieces = String(text).split(EXPONENT_SPLIT);
+  if (pieces.length === 1) { node.textContent = text; return; }
+  node.replaceChildren(...pieces.flatMap((piece, k) => {
+    if (k % 2 === 0) return piece ? [document.createTextNode(piece)] : [];
+    const shown = document.createElement("span");
+    shown.setAttribute("aria-hidden", "true");
+    shown.textContent = piece;
+    const said = document.createElement("span");
+    said.className = "sr-only";
+    said.textContent = spoken(piece);
+    return [shown, said];
+  }));
+}
+/** `text` as HTML (for innerHTML), escaped, its numbers in exponent form as putText shows them. */
+function numberHTML(text) {
+  const span = document.createElement("span");
+  putText(span, text);
+  return span.innerHTML;
+}
+/** A signed number as shown to people: U+2212 for its minus, as fmt writes (the fields a person
+ *  types in keep ASCII). */
+const minusSign = (text) => String(text).replaceAll("-", "\u2212");
 /** Two subscripts of one symbol: run together while each is one digit (w12), with a comma once
  *  either has more (w1,12 and w11,2, which w112 would not tell apart), as the explainer writes
  *  them (chainrule.explainer.notation.index_pair). */
@@ -605,6 +645,14 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   /** How far (px) a label keeps from a line it must not cross: half a path's 3.5 px stroke. */
   const LINE_GAP = 2;
+  /** The height (px) a unit's labels take beyond its circle: two lines above it (z, y: the
+   *  nearer 5 px off, the upper one's glyphs 0.95em over its baseline) and two below (dE/dy,
+   *  dE/dz: the nearer's baseline FONT_PX + 2 off, the lower's descent 0.25em), and 2 px apart. */
+  const UNIT_LABELS = 5 + LINE_H + 0.95 * FONT_PX + FONT_PX + 2 + LINE_H + 0.25 * FONT_PX + 2;
+  /** Layers of up to this many units have room for all their units' labels. */
+  const FULL_LABELS_UP_TO = 8;
+  /** The circle's radius (px) where such a layer's units are as close as their labels allow. */
+  const FULL_LABELS_RADIUS = 12;
 
   /** Whether the segment (x1, y1)-(x2, y2) passes through box `b` grown by `gap` on every side
    *  (Liang-Barsky: clip the segment's parameter range to the box's four sides), as
@@ -651,14 +699,20 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const width = Math.max(wrap.clientWidth, 420);
     const sizes = S.net.sizes;
     const maxUnits = Math.max(...sizes);
-    // room for full labels (two lines above, two below a unit) when there are few units; past that
-    // the picture grows taller than the box and scrolls rather than crowding.
-    const minSpacing = maxUnits > 16 ? 14 : 34;
+    // room for full labels (two lines above, two below a unit: UNIT_LABELS) when there are few
+    // units; past that the picture grows taller than the box and scrolls rather than crowding.
+    // (34 px was room for none: in a low box, 200% zoom's, the labels of units the steps had
+    // revealed were dropped.) Layers of 9 to 16 units keep 34 px and drop the labels that would
+    // crowd, as before.
+    const fewUnits = maxUnits <= FULL_LABELS_UP_TO;
+    const minSpacing = maxUnits > 16 ? 14 : fewUnits ? UNIT_LABELS + 2 * FULL_LABELS_RADIUS : 34;
     const height = Math.max(wrap.clientHeight, maxUnits * minSpacing + 60);
     const left = 70, right = 95, top = 34, bottom = 16;
     const gap = (width - left - right) / (sizes.length - 1);
     const spacing = sizes.map((n) => Math.min(170, (height - top - bottom) / n));
-    const radius = Math.max(4, Math.min(20, Math.min(...spacing) * 0.3, gap * 0.12));
+    const least = Math.min(...spacing);
+    // with few units, a circle no larger than leaves its labels their room
+    const radius = Math.max(4, Math.min(20, least * 0.3, gap * 0.12, fewUnits ? (least - UNIT_LABELS) / 2 : 20));
     const units = sizes.map((n, l) => {
       const span = spacing[l] * n;
       const y0 = top + (height - top - bottom - span) / 2 + spacing[l] / 2;
@@ -700,9 +754,12 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const top = topLayer();
     const sel = S.selected;
     const placer = new Placer();
-    const edgeGroup = el("g", { class: "edges" });
+    // the units are what a screen reader reads (each named in words); the lines and labels
+    // say the same again in pictures
+    const edgeGroup = el("g", { class: "edges", "aria-hidden": "true" });
     const unitGroup = el("g", { class: "units" });
-    const labelGroup = el("g", { class: "labels" });
+    const labelGroup = el("g", { class: "labels", "aria-hidden": "true" });
+    const rover = roverUnit();
     svg.append(edgeGroup, unitGroup, labelGroup);
 
     let maxW = 1e-12;
@@ -759,7 +816,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // units and their labels
     const unitLabels = [];
     L.units.forEach((col, l) => col.forEach((p, i) => {
-      const g = el("g", { class: "unit", "data-layer": l, "data-unit": i, tabindex: 0 });
+      // one Tab stop, the roving unit's (the arrow keys move it: wire, moveInDiagram)
+      const g = el("g", { class: "unit", "data-layer": l, "data-unit": i, role: "button",
+        tabindex: rover.layer === l && rover.unit === i ? 0 : -1 });
       const layer = layers[l];
       const y = layer.y[i];
       const circle = el("circle", { cx: p.x, cy: p.y, r: L.radius, fill: unitFill(y, l) });
@@ -782,13 +841,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       if (l > 0 && revealed(l, "dz")) tip.push(`\u2202E/\u2202z = ${fmtLong(layer.dE_dz[i])}`);
       if (l === top) tip.push(`target t = ${fmtLong(S.net.target[i])}`);
       g.append(el("title", {}, tip.join("\n")));
+      const said = sel && sel.layer === l && sel.unit === i ? [...tip, "selected"] : tip;
+      g.setAttribute("aria-label", spoken(said.join(", ")).replaceAll("\u2212", "minus "));
       g.addEventListener("click", () => guarded(() => selectUnit(l, i)));
-      // in the Tab order, so Enter or Space selects it, as a term of the three views
-      g.addEventListener("keydown", (e) => {
-        if (e.key !== "Enter" && e.key !== " ") return;
-        e.preventDefault();  // Space would scroll the diagram
-        guarded(() => selectUnit(l, i));
-      });
       unitGroup.append(g);
       if (focusKey === `${l}:${i}`) g.focus();
 
@@ -829,6 +884,50 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       for (const lab of unitLabels.filter((u) => u.prio === prio)) placeUnitLabel(lab, placer, placeText);
     }
     for (const e of edgeLabels.filter((x) => x.prio === 2)) placeEdgeLabel(e, placeText);
+  }
+
+  /** The unit that is the diagram's one Tab stop: the one the keyboard (or a click) was on
+   *  last, where the network still has it, else the selected unit, else the first input. */
+  function roverUnit() {
+    const has = (u) => u && u.layer < S.net.sizes.length && u.unit < S.net.sizes[u.layer];
+    return has(S.rover) ? S.rover : has(S.selected) ? S.selected : { layer: 0, unit: 0 };
+  }
+
+  /** Make unit `to` the diagram's Tab stop ({layer, unit}), and give it the focus if `focus`. */
+  function setRover(to, focus) {
+    S.rover = to;
+    for (const g of $("diagram").querySelectorAll("g.unit")) {
+      const here = Number(g.dataset.layer) === to.layer && Number(g.dataset.unit) === to.unit;
+      g.setAttribute("tabindex", here ? "0" : "-1");
+      if (here && focus) g.focus();
+    }
+  }
+
+  /** The diagram's keys, on the unit with the focus: Left and Right to the next layer's unit at
+   *  the same height (in proportion), Up and Down (Home, End) within the layer, Enter or Space
+   *  selects it, as a click does (one Tab stop: the Tab key leaves the diagram). */
+  function moveInDiagram(e) {
+    const g = e.target.closest ? e.target.closest("g.unit") : null;
+    if (!g || !S.net) return;
+    const l = Number(g.dataset.layer), i = Number(g.dataset.unit);
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();  // Space would scroll the diagram
+      guarded(() => selectUnit(l, i));
+      return;
+    }
+    const sizes = S.net.sizes;
+    const across = (to) => {
+      const layer = Math.max(0, Math.min(sizes.length - 1, to));
+      const n = sizes[l], m = sizes[layer];
+      return [layer, n === 1 ? 0 : Math.round((i * (m - 1)) / (n - 1))];
+    };
+    const to = {
+      ArrowLeft: across(l - 1), ArrowRight: across(l + 1), ArrowUp: [l, i - 1], ArrowDown: [l, i + 1],
+      Home: [l, 0], End: [l, sizes[l] - 1],
+    }[e.key];
+    if (!to) return;
+    e.preventDefault();  // the arrows would scroll the diagram's box
+    setRover({ layer: to[0], unit: Math.max(0, Math.min(sizes[to[0]] - 1, to[1])) }, true);
   }
 
   /** The layer names along the top, placed first so that no unit label takes their place (they
@@ -885,9 +984,12 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     disable([[back, S.phase === 0, step], [step, S.phase === list.length - 1, back]]);
   }
 
-  /** Sets `node`'s text, only where it differs (no mutation for a live region to announce). */
+  /** Sets `node`'s text (putText: numbers in exponent form said in words), only where it
+   *  differs (no mutation for a live region to announce). */
   function writeText(node, text) {
-    if (node.textContent !== text) node.textContent = text;
+    if (node.shownText === text) return;
+    node.shownText = text;
+    putText(node, text);
   }
 
   /** Sets each [button, disabled, counterpart]; a button with the keyboard's focus that goes
@@ -905,9 +1007,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  y, or straight from the loss on z (the pass's `loss` says which). */
   function topUnitGradient(layer, j) {
     const { name, reads, applies } = S.pass.loss;
-    const dz = fmtLong(layer.dE_dz[j]);
+    const dz = numberHTML(fmtLong(layer.dE_dz[j]));
     if (reads === "y") {
-      return `&part;E/&part;y<sub>j</sub> = <code>${fmtLong(layer.dE_dy[j])}</code> comes from the loss
+      return `&part;E/&part;y<sub>j</sub> = <code>${numberHTML(fmtLong(layer.dE_dy[j]))}</code> comes from the loss
         (${name}); &part;E/&part;z<sub>j</sub> = <code>${dz}</code>.`;
     }
     const written = LOGIT_GRADIENT[name];
@@ -931,8 +1033,8 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     if (sel.layer === top) {
       box.hidden = true;
       const t = S.net.target[sel.unit];
-      info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${fmtLong(layer.y[sel.unit])}</code>,
-        target t<sub>j</sub> = <code>${fmtLong(t)}</code>.<br>
+      info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${numberHTML(fmtLong(layer.y[sel.unit]))}</code>,
+        target t<sub>j</sub> = <code>${numberHTML(fmtLong(t))}</code>.<br>
         ${topUnitGradient(layer, sel.unit)}
         A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
       return;
@@ -941,7 +1043,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     if (!P) { box.hidden = true; return; }
     box.hidden = false;
     const name = sel.layer === 0 ? "input unit" : "hidden unit";
-    info.innerHTML = `<b>${name} i = ${unitNo(sel.unit)}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${fmtLong(P.y)}</code>.
+    info.innerHTML = `<b>${name} i = ${unitNo(sel.unit)}</b> of layer ${sel.layer}: y<sub>i</sub> = <code>${numberHTML(fmtLong(P.y))}</code>.
       &part;E/&part;y<sub>i</sub> = &Sigma;<sub>j</sub> w<sub>ij</sub> &part;E/&part;z<sub>j</sub> over the
       ${P.terms.length} path${P.terms.length === 1 ? "" : "s"} to layer ${sel.layer + 1}.`;
     const body = $("paths-table").tBodies[0];
@@ -950,16 +1052,16 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       const row = body.insertRow();
       row.dataset.j = t.j;
       const color = PATH_COLORS[t.j % PATH_COLORS.length];
-      row.insertCell().outerHTML = `<th><span class="swatch" style="background:${color}"></span>j=${unitNo(t.j)}</th>`;
+      row.insertCell().outerHTML = `<th scope="row"><span class="swatch" style="background:${color}"></span>j=${unitNo(t.j)}</th>`;
       for (const [key, v] of [["w", t.w_ij], ["dz", t.dE_dz_j], ["term", t.term]]) {
         const cell = row.insertCell();
-        cell.textContent = fmtLong(v);
+        putText(cell, fmtLong(v));
         cell.dataset.value = String(v);
         cell.dataset.key = key;
         if (key === "term") cell.className = signClass(v);
       }
     });
-    const put = (id, v) => { const c = $(id); c.textContent = fmtLong(v); c.dataset.value = String(v); };
+    const put = (id, v) => { const c = $(id); putText(c, fmtLong(v)); c.dataset.value = String(v); };
     put("paths-sum", P.sum_of_terms);
     put("paths-engine", P.dE_dy);
     if (P.finite_difference === null) {  // a relu unit above at its kink, or it overflowed
@@ -973,6 +1075,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // one it cannot resolve at this size (within the tolerance of 0) is no check, and a
     // disagreement says how far; nothing where they agree
     const said = P.finite_difference === null ? null : P.fd_note;
+    // the server's words as they are (its exponents too: a copy of them, not the page's)
     $("paths-fd-note").textContent = said || "";
     $("paths-fd-row").hidden = !said;
     $("paths-fd-row").dataset.ok = String(P.fd_ok);
@@ -1017,7 +1120,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   function renderNudge() {
     const N = S.nudge;
-    $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
+    $("nudge-eps").textContent = epsText();
     const body = $("nudge-table").tBodies[0];
     body.replaceChildren();
     if (!N) {  // no unit selected: no sums of a unit selected before
@@ -1027,14 +1130,18 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     N.predicted_per_path.forEach((v, k) => {
       const j = N.path_j ? N.path_j[k] : k;  // the path's unit above (its block's, in blocks)
       const row = body.insertRow();
-      row.insertCell().outerHTML = `<th><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${unitNo(j)}</th>`;
+      row.insertCell().outerHTML = `<th scope="row"><span class="swatch" style="background:${PATH_COLORS[j % PATH_COLORS.length]}"></span>via j=${unitNo(j)}</th>`;
       const cell = row.insertCell();
-      cell.textContent = fmtLong(v); cell.dataset.value = String(v); cell.className = signClass(v);
+      putText(cell, fmtLong(v)); cell.dataset.value = String(v); cell.className = signClass(v);
     });
     for (const [id, v] of [["nudge-predicted", N.predicted], ["nudge-measured", N.measured]]) {
-      $(id).textContent = fmtLong(v); $(id).dataset.value = String(v);
+      putText($(id), fmtLong(v)); $(id).dataset.value = String(v);
     }
   }
+
+  /** The nudge slider's eps as shown: two decimals, a negative one with U+2212 (as every number
+   *  the page shows; the slider's own value stays ASCII). */
+  const epsText = () => Number($("nudge").value).toFixed(2).replace("-", "\u2212");
 
   /** The API's refusal of an edit to the number at `path` (network.target[2]) as the Edit tab
    *  says it after the field's label ("target t3"): without "invalid request: " and without the
@@ -1176,7 +1283,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         item.dataset.j = String(j);
         item.dataset.value = String(value);
         item.dataset.testid = `view-${name}-${j}`;
-        item.textContent = `${text} = ${fmtLong(value)}`;
+        putText(item, `${text} = ${fmtLong(value)}`);
         item.classList.toggle("linked", S.linkedJ === j);
         const pick = () => { S.linkedJ = S.linkedJ === j ? null : j; highlightTerms(); };
         item.addEventListener("click", pick);
@@ -1188,9 +1295,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         list.appendChild(item);
       }
       const total = totals[name];
-      view.querySelector(".view-total").textContent =
+      putText(view.querySelector(".view-total"),
         total === undefined || total === null ? (V && name === "graph" ? "(too large to draw unit by unit)" : "")
-          : `sum = ${fmtLong(total)}`;
+          : `sum = ${fmtLong(total)}`);
     }
   }
 
@@ -1206,19 +1313,24 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const info = $("bug-result");
     if (!B) {
       table.hidden = true;
-      info.textContent = S.bugNote || "The real engine: every gradient is the sum over its consumers.";
+      // a live region: written only where its words change (each render wrote it, every step of Play)
+      writeText(info, S.bugNote || "The real engine: every gradient is the sum over its consumers.");
       return;
     }
-    info.textContent = `${B.title} (${B.source}). ${B.note} ${B.caught
+    writeText(info, `${B.title} (${B.source}). ${B.note} ${B.caught
       ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree.`
-      : "The gradient check finds nothing here."}`;
+      : "The gradient check finds nothing here."}`);
     const body = table.tBodies[0];
     body.replaceChildren();
     for (const r of B.rows) {
       const row = body.insertRow();
       row.className = r.caught ? "caught" : "";
-      for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric),
-        r.caught ? "✗" : "✓"]) row.insertCell().textContent = v;
+      for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric)]) {
+        putText(row.insertCell(), v);
+      }
+      // the check's mark, and in words for a screen reader
+      row.insertCell().innerHTML = r.caught ? '<span aria-hidden="true">✗</span><span class="sr-only">caught</span>'
+        : '<span aria-hidden="true">✓</span><span class="sr-only">agrees</span>';
     }
     table.hidden = false;
   }
@@ -1254,21 +1366,54 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const [play, pause, step] = [$("btn-train-play"), $("btn-train-pause"), $("btn-train-step")];
     disable([[play, !T || playing, pause], [pause, !playing, play], [step, !T || playing, pause]]);
     const canvas = $("loss-curve");
-    drawLossCurve(canvas, T ? T.loss : []);
+    const losses = T ? T.loss : [];
+    drawLossCurve(canvas, losses);
     canvas.dataset.steps = T ? String(T.step) : "0";
+    // the picture in words: how many steps it draws and the latest loss
+    const latest = losses.length ? fmt(losses[losses.length - 1], 4) : null;
+    canvas.setAttribute("aria-label", latest === null ? "Loss per step: no steps yet"
+      : spoken(`Loss per step: ${losses.length} step${losses.length === 1 ? "" : "s"}, latest loss ${latest}`).replaceAll("\u2212", "minus "));
     const status = $("train-status");
     if (T) {
-      const last = T.loss.length ? T.loss[T.loss.length - 1] : null;
       const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
-      const run = `${T.dataset}: step ${T.step}${last === null ? "" : `, loss ${fmt(last, 4)}`}${acc}.`;
+      const run = `${T.dataset}: step ${T.step}${latest === null ? "" : `, loss ${latest}`}${acc}.`;
       const behind = diagramBehind(T);
-      status.textContent = `${run} ${behind || "The diagram shows case 0."}`;
+      putText(status, `${run} ${behind || "The diagram shows case 0."}`);
       status.classList.toggle("stale", Boolean(behind));
+      announceTraining(`${run} ${behind}`.trim());
     } else {  // no run (yet, or any more): the page's own hint again
       status.textContent = TRAIN_HINT;
       status.classList.remove("stale");
+      announceTraining("");  // the message box (an alert) says why a run is gone
     }
     drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
+  }
+
+  /** Seconds between two of the training's announcements while it plays. */
+  const ANNOUNCE_EVERY_MS = 3000;
+  /** The live region a screen reader hears the run in (#train-live): the latest words, when
+   *  they were last written (performance.now()), and the write that is due. */
+  const announced = { text: "", at: -Infinity, timer: null };
+
+  /** Say `text` (the run's step, loss and accuracy, and what the diagram shows) in the Train
+   *  tab's live region: at once after a start or a step, and at most every ANNOUNCE_EVERY_MS
+   *  while the run plays, then with its latest words. Written at every step of Play, a screen
+   *  reader read one update per step, each cut off by the next. */
+  function announceTraining(text) {
+    announced.text = text;
+    const wait = S.train.playing ? announced.at + ANNOUNCE_EVERY_MS - performance.now() : 0;
+    if (wait <= 0) { writeAnnouncement(); return; }
+    if (announced.timer === null) announced.timer = setTimeout(writeAnnouncement, wait);
+  }
+
+  function writeAnnouncement() {
+    clearTimeout(announced.timer);
+    announced.timer = null;
+    const live = $("train-live");
+    const words = spoken(announced.text).replaceAll("\u2212", "minus ");
+    if (live.textContent === words) return;
+    live.textContent = words;
+    announced.at = performance.now();
   }
 
   /** Why the diagram does not show the network of the run's step `T`, in a sentence ("" when
@@ -1317,6 +1462,8 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const height = Math.max(1, norms.length) * rowH + 4;
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     svg.style.height = `${height}px`;
+    const said = norms.map((v, l) => `layer ${l} to ${l + 1}: ${fmt(v, 3)}`).join(", ");
+    svg.setAttribute("aria-label", `Per-layer gradient norms: ${norms.length ? spoken(said) : "after a training step"}`);
     if (!norms.length) { svg.append(el("text", { x: 4, y: 14, class: "label muted" }, "after a training step")); return; }
     const hi = Math.max(...norms) || 1;
     norms.forEach((v, l) => {
@@ -1426,6 +1573,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   /* ---------------------------------------------------------------- wiring */
 
+  /** Open the tab of button `b` (set in wire). */
+  let openTab = null;
+
   /** Clicks on the things of `container` (its `selector`s) that a drawing made anew (the units
    *  of the diagram, the terms of the three views) kept even when one is drawn again while the
    *  button is down: the box resized (the diagram is drawn again 80 ms on), a training step or
@@ -1464,6 +1614,21 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   function wire() {
     keepClicksAcrossRedraws($("diagram"), "g.unit", (g) => `${g.dataset.layer}:${g.dataset.unit}`);
+    // one Tab stop for the whole diagram: the arrow keys move between its units, and the unit a
+    // click (or anything else) gave the focus is where Tab comes back to (on the diagram's box:
+    // Chromium puts an <svg> with a focus listener of its own in the Tab order)
+    $("diagram-wrap").addEventListener("keydown", moveInDiagram);
+    $("diagram-wrap").addEventListener("focusin", (e) => {
+      const g = e.target.closest ? e.target.closest("g.unit") : null;
+      if (g) setRover({ layer: Number(g.dataset.layer), unit: Number(g.dataset.unit) }, false);
+    });
+    // past the header and the diagram to the derivation: the Paths tab, opened, with the focus
+    // (by hand: a link's own jump cannot reach into a widget's shadow root)
+    $("skip-link").addEventListener("click", (e) => {
+      e.preventDefault();
+      openTab(ROOT.getElementById("tabbtn-paths"));
+      $("tab-paths").focus();
+    });
     keepClicksAcrossRedraws($("views-box"), "li.term", (item) => item.dataset.testid);
     $("bug-select").addEventListener("change", () => guarded(refreshBug));
     $("btn-step").addEventListener("click", () => setPhase(S.phase + 1));
@@ -1477,7 +1642,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // a tab list as ARIA's: the active tab aria-selected and the only one in the Tab order
     // (roving tabindex); Left/Right (Home/End) move to the next tab and open it
     const tabs = [...ROOT.querySelectorAll(".tabs button")];
-    const openTab = (b) => {
+    openTab = (b) => {
       for (const o of tabs) {
         o.classList.toggle("active", o === b);
         o.setAttribute("aria-selected", String(o === b));
@@ -1500,7 +1665,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     });
     let nudgeTimer = null;
     $("nudge").addEventListener("input", () => {
-      $("nudge-eps").textContent = Number($("nudge").value).toFixed(2);
+      $("nudge-eps").textContent = epsText();
       clearTimeout(nudgeTimer);
       nudgeTimer = setTimeout(() => guarded(refreshNudge), 40);
     });
@@ -1592,12 +1757,13 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       const notes = r.notes || [];
       const box = $("gradcheck-result");
       // ok null: none disagrees, but each agrees only within the tolerance of 0, which proves nothing
-      const verdict = r.ok === null ? "&#x2753; inconclusive, no pass" : r.ok ? "&#x2714; passed" : `&#x2718; FAILED (${r.failed} disagree)`;
+      const mark = (code) => `<span aria-hidden="true">${code}</span>`;  // the words say it
+      const verdict = r.ok === null ? `${mark("&#x2753;")} inconclusive, no pass` : r.ok ? `${mark("&#x2714;")} passed` : `${mark("&#x2718;")} FAILED (${r.failed} disagree)`;
       const nearZero = r.ok === null
         ? ` All ${r.checked} of them agree only within the tolerance of 0: the check says only that the derivatives are small against its tolerance, not that their rules are right (an engine value of 0 would pass too).`
         : r.near_zero ? ` ${r.near_zero} of them agree within the tolerance of 0: for those the check says only that the derivative is small.` : "";
       box.innerHTML = `${verdict}: ${r.checked} derivatives against central differences
-        (&epsilon; = ${r.eps}${notes.length ? ", the base step: smaller where a note below says so" : ""}); largest difference <code>${fmt(r.max_abs_error, 3)}</code> (relative <code>${fmt(r.max_rel_error, 3)}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${nearZero}`;
+        (&epsilon; = ${numberHTML(String(r.eps))}${notes.length ? ", the base step: smaller where a note below says so" : ""}); largest difference <code>${numberHTML(fmt(r.max_abs_error, 3))}</code> (relative <code>${numberHTML(fmt(r.max_rel_error, 3))}</code>)${r.where ? `; furthest outside its tolerance: ${r.where}` : ""}.${nearZero}`;
       // the explainer's own notes on its steps (a smaller step for large weights or y's), as text
       for (const note of notes) {
         const line = document.createElement("p");
@@ -1682,7 +1848,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     renderTraining();
     host.dataset.ready = "true";
   })();
-  return { S, ready, dispose: () => { resized.disconnect(); clearTimeout(resizeTimer); } };
+  return { S, ready, dispose: () => { resized.disconnect(); clearTimeout(resizeTimer); clearTimeout(announced.timer); } };
 }
 
 /** Whether this module's host shows a model that lives outside the explorer (createExplorer's

@@ -34,6 +34,19 @@ function kernelTransport(model) {
   return { ask, close };
 }
 
+/** The page's headings one level down: its title is an h2 here (a heading of the notebook's
+ *  page, which has its own h1), so the panel's sections (the page's h2) are h3 and the three
+ *  views (h3) h4, never a second h2 beside the title nor a level skipped. Each keeps its
+ *  attributes and content (the stylesheet styles them by class, whatever their level). */
+function sectionsUnderTheTitle(root) {
+  for (const heading of root.querySelectorAll("main h2, main h3, main h4, main h5")) {
+    const lower = document.createElement(`h${Number(heading.tagName[1]) + 1}`);
+    for (const { name, value } of heading.attributes) lower.setAttribute(name, value);
+    lower.append(...heading.childNodes);
+    heading.replaceWith(lower);
+  }
+}
+
 export default {
   render({ model, el }) {
     // A shadow root keeps the page's stylesheet and the notebook's apart, both ways.
@@ -42,6 +55,7 @@ export default {
       // a region of the notebook's page, named, in the page's language
       `<div class="chainrule-explorer" role="region" aria-label="chainrule explorer" lang="en">` +
       `${model.get("_markup")}</div>`;
+    sectionsUnderTheTitle(shadow);
     // one explorer per view (anywidget calls render once per view): its own state and requests
     const transport = kernelTransport(model);
     const explorer = mount(shadow, transport.ask, el);

@@ -4,10 +4,10 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 import chainrule
 from chainrule.cli import main

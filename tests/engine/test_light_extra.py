@@ -4,9 +4,9 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
-import tomllib
 from hidden_modules import hiding
 
 ROOT = Path(__file__).resolve().parents[2]

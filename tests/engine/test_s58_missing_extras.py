@@ -11,10 +11,10 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 from hidden_modules import hiding
 
 from chainrule import errors

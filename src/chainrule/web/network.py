@@ -642,6 +642,12 @@ def dE_dy_check(d: Derivation, layer: int, unit: int) -> tuple[Any, float, str |
     record = d.layers[layer]
     numerics = np.full(record.y.shape, np.nan)
     numerics[0, unit] = numeric
+    # what this difference can resolve, measured as the explainer's checks measure theirs
+    # (Richardson: the difference at twice the step); unmeasured, a flat 1e-7 was its floor
+    errors = np.full(record.y.shape, np.nan)
+    wider = central_dE_dy(d, layer, unit, eps=2 * step)
+    errors[0, unit] = abs(wider - numeric) if np.isfinite(wider) else np.inf
+    d.measured_difference_errors({("dE_dy", layer): errors})
     check = d.checked_entry(("dE_dy", layer), record.dE_dy, numerics, (0, unit))
     said = verdict([check])
     if said is None:

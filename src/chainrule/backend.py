@@ -1149,14 +1149,18 @@ def limit_blas_threads(threads: int) -> Any:
     return threadpool_limits(limits=int(threads), user_api="blas")
 
 
-#: chainrule's environment variables and the values each takes (None: a whole number >= 0).
-#: CHAINRULE_AXPY=numpy: plain SGD updates with NumPy instead of BLAS's axpy (its last bit
-#: differs); CHAINRULE_MALLOC=system: leave glibc's allocator alone (:func:`keep_freed_memory`);
-#: CHAINRULE_BLAS_THREADS: each MPI rank's BLAS threads (``chainrule.distributed``).
+#: chainrule's environment variables a user sets and the values each takes (None: a whole
+#: number >= 0). CHAINRULE_AXPY=numpy: plain SGD updates with NumPy instead of BLAS's axpy (its
+#: last bit differs); CHAINRULE_MALLOC=system: leave glibc's allocator alone
+#: (:func:`keep_freed_memory`); CHAINRULE_BLAS_THREADS: each MPI rank's BLAS threads
+#: (``chainrule.distributed``); CHAINRULE_MPI: whether a launcher started a parallel run
+#: (``chainrule.launcher.launched_size``). (``CHAINRULE_RANK_PROCESS`` is chainrule's own mark
+#: on a process a rank started, set by chainrule, not a setting.)
 SETTINGS: dict[str, tuple[str, ...] | None] = {
     "CHAINRULE_AXPY": ("numpy",),
     "CHAINRULE_BLAS_THREADS": None,
     "CHAINRULE_MALLOC": ("system",),
+    "CHAINRULE_MPI": ("0", "no", "off", "false", "1", "yes", "on", "true"),
 }
 
 
@@ -1164,11 +1168,13 @@ _warned_settings: set[tuple[str, str]] = set()
 
 
 def check_settings(environ: Any = None) -> None:
-    """Warn (a :class:`~chainrule.errors.SettingWarning`) of each ``CHAINRULE_*`` variable set
-    in ``environ`` (``os.environ``) that :data:`SETTINGS` lacks, or set to a value its setting
-    does not take: either has no effect (``CHAINRULE_AXPY=nmupy`` trained with axpy, silently,
-    while run.json recorded it as given). Where a run starts: the CLI's commands and ``fit``;
-    each variable's value is warned of once a process."""
+    """Warn (a :class:`~chainrule.errors.SettingWarning`) of each variable of :data:`SETTINGS`
+    set in ``environ`` (``os.environ``) to a value it does not take, and of a ``CHAINRULE_*``
+    variable whose name is a near miss of one (``CHAINRULE_AXYP``): either has no effect
+    (``CHAINRULE_AXPY=nmupy`` trained with axpy, silently, while run.json recorded it as
+    given). Other ``CHAINRULE_*`` names (a test harness's own) are left alone. Where a run
+    starts: the CLI's commands and ``fit``; each variable's value is warned of once a process."""
+    import difflib
     import warnings
 
     from chainrule.errors import SettingWarning
@@ -1179,13 +1185,18 @@ def check_settings(environ: Any = None) -> None:
             continue
         _warned_settings.add((name, value))
         if name not in SETTINGS:
-            known = ", ".join(SETTINGS)
-            warnings.warn(f"{name} is no setting of chainrule's ({known}): it has no effect",
-                          SettingWarning, stacklevel=2)  # fmt: skip
+            near = difflib.get_close_matches(name, SETTINGS, n=1, cutoff=0.85)
+            if near:
+                warnings.warn(f"{name} is no setting of chainrule's (did you mean {near[0]}?): "
+                              "it has no effect", SettingWarning, stacklevel=2)  # fmt: skip
             continue
         takes = SETTINGS[name]
-        # as each is read: a number stripped (distributed), a word as it is, in any case
-        if not value or (value.strip().isdigit() if takes is None else value.lower() in takes):
+        # as each is read: a number or a switch stripped, a word as it is, in any case
+        if takes is None:
+            taken = value.strip().isdigit()
+        else:
+            taken = (value.strip() if name == "CHAINRULE_MPI" else value).lower() in takes
+        if not value or taken:
             continue
         wanted = "a whole number" if takes is None else " or ".join(takes)
         warnings.warn(f"{name}={value!r} has no effect: it takes {wanted} (or no value)",

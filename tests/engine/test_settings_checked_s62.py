@@ -38,7 +38,11 @@ def _warned(environ: dict[str, str]) -> list[str]:
         ({"CHAINRULE_AXPY": "nmupy"}, "CHAINRULE_AXPY='nmupy' has no effect: it takes numpy"),
         ({"CHAINRULE_MALLOC": "xyz"}, "CHAINRULE_MALLOC='xyz' has no effect: it takes system"),
         ({"CHAINRULE_BLAS_THREADS": "abc"}, "it takes a whole number"),
-        ({"CHAINRULE_AXYP": "numpy"}, "CHAINRULE_AXYP is no setting of chainrule's"),
+        (
+            {"CHAINRULE_AXYP": "numpy"},
+            "CHAINRULE_AXYP is no setting of chainrule's (did you mean CHAINRULE_AXPY?)",
+        ),
+        ({"CHAINRULE_MPI": "maybe"}, "CHAINRULE_MPI='maybe' has no effect: it takes 0 or no"),
     ],
 )
 def test_a_setting_with_no_effect_is_named(environ, expected):
@@ -48,7 +52,9 @@ def test_a_setting_with_no_effect_is_named(environ, expected):
 
 def test_values_the_readers_act_on_pass_silently(monkeypatch):
     taken = {"CHAINRULE_AXPY": "NumPy", "CHAINRULE_MALLOC": "system",
-             "CHAINRULE_BLAS_THREADS": " 2 ", "PATH": "/bin"}  # fmt: skip
+             "CHAINRULE_BLAS_THREADS": " 2 ", "PATH": "/bin", "CHAINRULE_MPI": "0 ",
+             # chainrule's own mark on a rank's child, and a test harness's variable
+             "CHAINRULE_RANK_PROCESS": "1", "CHAINRULE_DOCS_EXECUTE": "1"}  # fmt: skip
     assert _warned(taken) == []
     # the premise: the readers act on them (axpy off, the allocator left alone)
     monkeypatch.setattr(backend, "_axpy_by_dtype", backend._axpy_by_dtype)  # put back after
@@ -56,6 +62,18 @@ def test_values_the_readers_act_on_pass_silently(monkeypatch):
     assert backend._find_axpy() == {}
     monkeypatch.setenv("CHAINRULE_MALLOC", "system")
     assert backend.keep_freed_memory() is False
+    from chainrule import launcher
+
+    assert launcher.launched_size({"CHAINRULE_MPI": "0 ", "PMI_SIZE": "4"}) == 1
+
+
+def test_a_parallel_run_warns_of_nothing_chainrule_set_itself(tmp_path, capsys, monkeypatch):
+    """Under a launcher, chainrule marks its ranks' children (CHAINRULE_RANK_PROCESS) and the
+    documented CHAINRULE_MPI=0 runs one process: neither is a setting with no effect."""
+    monkeypatch.setenv("CHAINRULE_MPI", "0")
+    monkeypatch.setenv("CHAINRULE_RANK_PROCESS", "1")
+    code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "2", "--out", tmp_path / "r")
+    assert code == 0 and "warning" not in err, err
 
 
 def test_the_cli_says_it_once_in_one_line(tmp_path, capsys, monkeypatch):

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend
 from chainrule.checks import whole_number
 from chainrule.errors import DataError, UserError, counted, extras_needed_by
 from chainrule.nn.activations import ACTIVATIONS as UNITS
@@ -924,8 +923,9 @@ def _schedule(config: RunConfig, optimizer: Any) -> Any:
 
 # -- the run ------------------------------------------------------------------------------------
 
-#: chainrule's environment variables a run records (null where unset): ``backend.SETTINGS``.
-RECORDED_SETTINGS = tuple(backend.SETTINGS)
+#: chainrule's environment variables a run records (null where unset): those that change its
+#: arithmetic or memory (``backend.SETTINGS`` says what each does and takes).
+RECORDED_SETTINGS = ("CHAINRULE_AXPY", "CHAINRULE_BLAS_THREADS", "CHAINRULE_MALLOC")
 
 
 def environment() -> dict[str, Any]:

@@ -300,3 +300,44 @@ def interrupts_held() -> Iterator[None]:
             signal.signal(number, handler)
         for number in arrived:
             signal.raise_signal(number)
+
+
+#: The name a folder is moved aside to while a new one takes its name (:func:`replace_dir`).
+ASIDE_PREFIX = ".replaced-"
+
+
+def replace_dir(staged: Path, destination: Path) -> None:
+    """Put the complete folder ``staged`` in place of ``destination`` (a folder, or nothing),
+    by renames only: the old folder is moved aside (``.replaced-<name>`` beside it), the new
+    one renamed in, then the old one removed. A failure puts the old folder back; a process
+    killed outright leaves ``destination`` whole, or the old folder aside with no
+    ``destination``, which :func:`restore_replaced` puts back (a folder is never deleted
+    before its replacement has its name). Ctrl-C and SIGTERM wait for the two renames."""
+    aside = destination.with_name(ASIDE_PREFIX + destination.name)
+    restore_replaced(destination)  # a kill's leftover first: the name must be free
+    with interrupts_held():
+        moved = destination.exists()
+        if moved:
+            os.rename(destination, aside)
+        try:
+            os.rename(staged, destination)
+        except BaseException:
+            if moved:
+                with contextlib.suppress(OSError):
+                    os.rename(aside, destination)
+            raise
+    fsync_dir(destination.parent)
+    if moved:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def restore_replaced(destination: Path) -> None:
+    """Undo what a :func:`replace_dir` killed midway left: the old folder moved aside is put
+    back where ``destination`` is missing, and removed where the new one has its name."""
+    aside = destination.with_name(ASIDE_PREFIX + destination.name)
+    if not aside.is_dir() or aside.is_symlink():
+        return
+    if destination.exists() or destination.is_symlink():
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.rename(aside, destination)

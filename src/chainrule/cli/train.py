@@ -205,10 +205,48 @@ def _resume(
     explain: bool | None,
 ) -> int:
     from chainrule import distributed, io
+
+    # the run's lock before its checkpoints are read: a run still training it writes them
+    # (a resume then read a half-pruned directory and failed in ways that depended on timing)
+    source = _run_dir_of(path) if distributed.world().is_main else None
+    run = "" if source is None or source == path else f"its run {source} is "
+    refusal = f"--resume {path}: {run}in use by another run; wait for it to end"
+    with _run_dir_lock(source, refusal) if source else contextlib.nullcontext():
+        checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
+        if out is None or (source and out.resolve() == source.resolve()):
+            # continued in its own directory: the lock is held on through the training
+            return _resume_read(checkpoint, path, options, out, quiet, json_output, explain,
+                                held=source)  # fmt: skip
+    return _resume_read(checkpoint, path, options, out, quiet, json_output, explain)
+
+
+def _run_dir_of(path: Path) -> Path | None:
+    """The run directory ``--resume PATH`` names (the run itself, its checkpoints/ or one of
+    its epoch folders), where it is one that exists, else None (a checkpoint folder of the
+    user's own)."""
+    for candidate, inner in ((path, path / "checkpoints"), (path.parent, path),
+                             (path.parent.parent, path.parent)):  # fmt: skip
+        if inner.name == "checkpoints" and inner.is_dir() and candidate.is_dir():
+            return candidate
+    return None
+
+
+def _resume_read(
+    checkpoint: Any,
+    path: Path,
+    options: dict,
+    out: Path | None,
+    quiet: bool,
+    json_output: bool,
+    explain: bool | None,
+    held: Path | None = None,
+) -> int:
+    """The resume of ``checkpoint``, read from ``path``; ``held``: the run directory whose
+    lock this process holds already (a second ``flock`` of it would refuse the process)."""
+    from chainrule import distributed
     from chainrule.train import runs
     from chainrule.train.trainer import stopped_early
 
-    checkpoint = distributed.world().on_root(io.load_checkpoint, path)  # rank 0 reads it
     config = _stored_config(checkpoint)
     _check_unchanged(options, config, _loss_used(checkpoint))
     # a run trained with --explain goes on watching its gradient health (a resume without it
@@ -254,8 +292,10 @@ def _resume(
     # the data path it records is a saved run's (runs.data_source: read by its checksum, or
     # inside the run); one given again with --data is the user's own, read as typed
     recorded_in = None if options.get("data") is not None else (run_dir or epoch_dir)
-    return _run(config, out or run_dir, checkpoint, quiet, json_output, config.explain,
-                fresh_out, recorded_in)  # fmt: skip
+    target = out or run_dir
+    held_already = held is not None and target.resolve() == held.resolve()
+    return _run(config, target, checkpoint, quiet, json_output, config.explain,
+                fresh_out, recorded_in, held_already)  # fmt: skip
 
 
 def _refuse_links_in(run_dir: Path) -> None:
@@ -274,6 +314,15 @@ def _refuse_links_in(run_dir: Path) -> None:
                 f"--resume: {path} is a symbolic link; a resumed run does not write through "
                 "links in its run directory (put the file itself there, or continue in a new "
                 "directory with --out DIR)"
+            )
+    for name in _RUN_FILES:  # before any epoch, not when the results are written
+        path = run_dir / name
+        folder = name in ("checkpoints", "model")
+        if path.exists() and (path.is_dir() != folder):
+            should = "a folder" if folder else "a file"
+            raise UserError(
+                f"--resume: {path} is not {should}, as a run writes it; move it away (or "
+                "continue in a new directory with --out DIR)"
             )
 
 
@@ -418,13 +467,15 @@ def _run(
     explain: bool = False,
     fresh_out: bool = True,
     recorded_in: Path | None = None,
+    locked: bool = False,
 ) -> int:
     """Train ``config``'s run into ``out``. ``recorded_in``: the configuration is a saved run's
     (resumed), whose directory is this; its data is read as :func:`runs.data_source` reads a
-    saved run's."""
+    saved run's. ``locked``: this process holds ``out``'s lock already (a resume takes it
+    before it reads the checkpoints)."""
     from chainrule import distributed, io
     from chainrule.cli.app import Terminated
-    from chainrule.files import prove_writable
+    from chainrule.files import prove_writable, restore_replaced
     from chainrule.train import EpochPrinter, Trainer, runs
 
     # every mistake in the input surfaces before any file: under mpiexec/srun, on any rank
@@ -440,7 +491,11 @@ def _run(
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
     # a given --out (or the run resumed) is this process's until it ends: two runs started
     # with one --out wrote each other's checkpoints, and the loser's cleanup removed both
-    with _run_dir_lock(out) if main_rank else contextlib.nullcontext():
+    with _run_dir_lock(out) if main_rank and not locked else contextlib.nullcontext():
+        if main_rank:  # under the lock: what a killed write left is no other run's
+            _remove_leftovers(out)  # (a folder holding only a writability check's is empty)
+        if main_rank and not fresh_out:  # a model swap killed midway: the old model back
+            restore_replaced(out / "model")
         if main_rank and fresh_out:  # under the lock: another run's first checkpoint,
             runs.check_new_run_dir(out)  # half written, is no leftover to remove
         if main_rank:  # a directory that was there (on a read-only mount): before any epoch
@@ -497,6 +552,7 @@ def _run(
                       file=sys.stderr)  # fmt: skip
             return code
         except BaseException as error:
+            _name_what_was_written(error)
             if main_rank:
                 _keep_checkpoints_or_discard(error, trainer, out, created, fresh_out, config,
                                              explain)  # fmt: skip
@@ -564,15 +620,21 @@ def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Pa
         out = runs.claim_default_out(config, "runs")
         return out, created or out
     out = Path(out)
+    if out.is_symlink() and not out.exists():  # mkdir said "File exists"
+        raise UserError(
+            f"--out {out}: is a symbolic link to {os.readlink(out)}, which does not exist; "
+            "give a directory"
+        )
     if fresh_out and out.exists() and not out.is_dir():  # the rest is checked under the lock
         runs.check_new_run_dir(out)
     return out, _first_missing(out)
 
 
 @contextlib.contextmanager
-def _run_dir_lock(out: Path) -> Iterator[None]:
+def _run_dir_lock(out: Path, refusal: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on the run directory ``out`` (created if need be) while the run
-    writes it, or refuse naming it: another run holds it. The lock (``flock`` on the
+    writes it, or refuse naming it: another run holds it (``refusal``: the words of that
+    refusal, else ``--out OUT: in use by another run``). The lock (``flock`` on the
     directory) ends with the process, so a killed run leaves none behind; where the system has
     no ``flock`` (Windows), nothing is locked."""
     try:
@@ -586,7 +648,7 @@ def _run_dir_lock(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            in_use = f"--out {out}: in use by another run; choose another directory"
+            in_use = refusal or f"--out {out}: in use by another run; choose another directory"
             raise UserError(in_use) from None
         yield
     finally:
@@ -627,10 +689,18 @@ def _keep_checkpoints_or_discard(
         for name in _RUN_FILES:
             if name != "checkpoints":
                 _remove(out / name)
+    elif io_model_complete(out / "model"):  # the run it extends keeps its model until then
+        error.add_note(f"{out / 'model'} is still the model the run had before this resume")
     error.add_note(
         f"the last complete checkpoint is {trainer.last_checkpoint}; continue with: "
         f"{_resume_command(out, config, explain)}"
     )
+
+
+def io_model_complete(model_dir: Path) -> bool:
+    """Whether ``model_dir`` holds a model's two files (a loadable one: they are replaced only
+    together, :func:`chainrule.files.replace_dir`)."""
+    return (model_dir / "model.json").is_file() and (model_dir / "model.safetensors").is_file()
 
 
 def _resume_command(path: Path, config: Any, explain: bool) -> str:
@@ -692,7 +762,7 @@ def _finish(
     trainer: Any, prepared: Any, config: Any, out: Path, health: Any = None
 ) -> dict[str, Any]:
     from chainrule import io
-    from chainrule.files import strict_json
+    from chainrule.files import replace_dir, staging_dir, strict_json
     from chainrule.train import evaluate, runs
     from chainrule.viz.curves import plot_history
 
@@ -727,14 +797,20 @@ def _finish(
                         "task": prepared.full.task, "test_accuracy": test["accuracy"],
                         "test_loss": test["loss"], "epochs": trainer.epoch,
                         **data_meta(prepared.full)})  # fmt: skip
-    # run.json is the mark of a finished run (see _results_written): removed before the
-    # results are rewritten, and written last, so a run stopped in between is not finished
-    (out / "run.json").unlink(missing_ok=True)
-    staging = out / "model"
-    if staging.exists():
-        shutil.rmtree(staging)
-    io.save_model(staging, trainer.model, loss=trainer.loss, standardizer=prepared.standardizer,
-                  class_names=prepared.full.class_names, meta=meta)  # fmt: skip
+    # the new model is written in full beside the old one, which stays until the new one
+    # takes its name (a resume that fails, or is killed, leaves the run's model/ loadable)
+    model_dir = out / "model"
+    staging = staging_dir(model_dir)
+    try:
+        io.save_model(staging / "model", trainer.model, loss=trainer.loss,
+                      standardizer=prepared.standardizer, class_names=prepared.full.class_names,
+                      meta=meta)  # fmt: skip
+        # run.json is the mark of a finished run (see _results_written): removed before the
+        # results are replaced, and written last, so a run stopped in between is not finished
+        (out / "run.json").unlink(missing_ok=True)
+        replace_dir(staging / "model", model_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     io.atomic_write_bytes(out / "history.json", (trainer.history.to_json(indent=1) + "\n").encode())
     if trainer.history.records:  # a resumed checkpoint's history may be empty (it is optional)
         plot_history(trainer.history, out / "curves.png", title=f"{prepared.full.name}")
@@ -742,7 +818,40 @@ def _finish(
         summary["gradient_health"] = health.plot(out / "gradient_health.png")
         summary["gradient_health_history"] = health.history
     io.atomic_write_json(out / "run.json", strict_json(summary))
+    _remove_leftovers(out)
     return summary
+
+
+def _name_what_was_written(error: BaseException) -> None:
+    """Make an operating-system ``error`` (a full disk) that names a temporary file or folder
+    of an atomic write (``run/checkpoints/.tmp-epoch-000001.o_ky7vs7/model.safetensors``) name
+    what was being written instead (``run/checkpoints/epoch-000001``): the user's folder, not a
+    random name that is gone once the write failed."""
+    from chainrule.files import TMP_PREFIX
+
+    filename = getattr(error, "filename", None) if isinstance(error, OSError) else None
+    if not isinstance(filename, str):
+        return
+    parts = Path(filename).parts
+    for index, part in enumerate(parts):
+        if part.startswith(TMP_PREFIX) and "." in part[len(TMP_PREFIX) :]:
+            written = part[len(TMP_PREFIX) :].rsplit(".", 1)[0]  # less tempfile's random part
+            error.filename = str(Path(*parts[:index], written))
+            return
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Remove what writes of the run directory ``out`` killed midway left in it: the temporary
+    files and folders of its results and of the writability check (exactly those names; the
+    caller holds the directory's lock, so none is another run's write in progress)."""
+    from chainrule import io
+
+    for leftover in io._staging_leftovers(out, [*_RUN_FILES, _PROBE]):
+        io._remove_temporary(leftover)
+
+
+#: The folder :func:`chainrule.files.prove_writable` makes and removes in a run directory.
+_PROBE = "probe"
 
 
 def _refuse_an_overflowing_test_loss(summary: dict[str, Any]) -> None:
@@ -784,6 +893,10 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
         than = "worse than" if summary["test_loss"] > baseline else "hardly better than"
         print(f"note: {than} predicting the training targets' mean (loss {baseline:.4g}); "
               "train longer (--epochs), with another --lr, or on rescaled targets")  # fmt: skip
+    if not held_out and accuracy is not None and accuracy < 1:  # a classic problem: its cases
+        print(f"note: the net has not learned all {summary['test_cases']} cases (it may be "
+              "stuck in a local minimum): train again with another --seed, or longer "
+              "(more --epochs)")  # fmt: skip
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
     if "gradient_health" in summary:
@@ -810,10 +923,26 @@ def _best_kept(summary: dict[str, Any]) -> str:
 
 
 def _model_dir(path: Path) -> Path:
-    """A run directory stands for its trained model (as it does for ``io.load_model``)."""
+    """A run directory stands for its trained model (as it does for ``io.load_model``); one
+    whose training has not finished (no model/ yet, checkpoints) is refused naming its
+    checkpoints/, which stand for their latest epoch."""
     from chainrule import io
 
-    return io._run_model_dir(path) or path
+    model_dir = io._run_model_dir(path)
+    if model_dir is not None:
+        return model_dir
+    if path.is_dir() and not (path / "model.json").exists():
+        try:
+            latest = io.find_checkpoint(path / "checkpoints")
+        except (ModelFileError, OSError):
+            return path
+        raise UserError(
+            f"{path}: has no model/ (its training did not finish); give "
+            f"{shlex.quote(str(path / 'checkpoints'))} for its latest checkpoint "
+            f"({latest.name}), or finish it with chainrule train --resume "
+            f"{shlex.quote(str(path))}"
+        )
+    return path
 
 
 def model_files_kept(path: Path) -> dict[str, Path]:
@@ -1460,18 +1589,35 @@ def _print_class_tables(result: dict[str, Any]) -> None:
     for row in result["per_class"]:
         table.add_row(row["class"], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
                       f"{row['f1']:.3f}", str(row["support"]))  # fmt: skip
-    console.print(table)
-    if len(classes) > _CONFUSION_SHOWN:
-        console.print(f"confusion matrix: {len(classes)} classes, see --json")
-        return
-    console.print("confusion matrix (a row per true class, a column per predicted class):")
+    if _fits(console, table):
+        console.print(table)
+    else:  # narrower than its numbers (COLUMNS=40): none is cut, --json has them all
+        console.print(f"per-class scores: {len(classes)} classes, too wide for "
+                      f"{console.width} columns, see --json", soft_wrap=True)  # fmt: skip
     matrix = Table()
     matrix.add_column("true \\ predicted")
     for name in classes:
         matrix.add_column(name, justify="right")
     for name, counts in zip(classes, result["confusion"]):
         matrix.add_row(name, *map(str, counts))
-    console.print(matrix)
+    if len(classes) > _CONFUSION_SHOWN:
+        console.print(f"confusion matrix: {len(classes)} classes, see --json")
+    elif not _fits(console, matrix):
+        console.print(f"confusion matrix: {len(classes)} classes, too wide for "
+                      f"{console.width} columns, see --json", soft_wrap=True)  # fmt: skip
+    else:
+        console.print("confusion matrix (a row per true class, a column per predicted class):",
+                      soft_wrap=True)  # fmt: skip
+        console.print(matrix)
+
+
+def _fits(console: Any, table: Any) -> bool:
+    """Whether ``table`` prints at ``console``'s width with nothing cut or wrapped: rich
+    shrinks a table too wide for it, cutting its numbers to "…" or leaving them out."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(10_000)  # its own width, not the console's
+    return Measurement.get(console, unbounded, table).maximum <= console.width
 
 
 # -- predict --------------------------------------------------------------------------------------

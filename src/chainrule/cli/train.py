@@ -1515,8 +1515,11 @@ def check_feature_names(source: Any, found: list[str] | None, info: dict) -> Non
 
 
 def _same_name(name: Any, expected: Any) -> bool:
-    """Whether a header's column name is a recorded feature name: "Age" is "age"."""
-    return str(name).strip().casefold() == str(expected).strip().casefold()
+    """Whether a header's column name is a recorded feature name: "Age" is "age", "İZMİR" is
+    "İzmir", an NFD "état" is an NFC one, but "Masse" is not "Maße" (csvfile's one rule)."""
+    from chainrule.data.csvfile import same_name
+
+    return same_name(str(name).strip(), str(expected).strip())
 
 
 def label_names(info: dict) -> list[str] | None:

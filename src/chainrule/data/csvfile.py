@@ -10,8 +10,10 @@ digits.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -325,9 +327,11 @@ def _named_classes(
         if not text:
             raise DataError(f"{path}, line {line}, {where}: an empty cell is not a class{hint}")
     if known is None:
+        _refuse_decimal_comma_classes(path, texts, lines, where)
         _refuse_names_alike(path, texts, lines, where)
     names = list(known) if known is not None else sorted(set(texts))
-    number = {name: k for k, name in enumerate(names)}
+    # a model's names as the file's cells are read: in NFC (see _text_of)
+    number = {unicodedata.normalize("NFC", name): k for k, name in enumerate(names)}
     for text, line in zip(texts, lines):
         if text not in number:
             raise DataError(
@@ -342,19 +346,75 @@ def _named_classes(
     return np.array([number[text] for text in texts], dtype=np.int64), names
 
 
+def _refuse_decimal_comma_classes(
+    path: Path, texts: list[str], lines: list[int], where: str
+) -> None:
+    """Refuse labels that are all numbers with a decimal comma (``2,25``, a ``;`` file's
+    regression targets): read as class names, each became a class, silently."""
+    if texts and all(_DECIMAL_COMMA.fullmatch(text) for text in texts):
+        point = texts[0].replace(",", ".")
+        raise DataError(
+            f"{path}, line {lines[0]}, {where}: {_shown(texts[0])} is not a class number, and "
+            f"every label is a number with a decimal comma; write numbers with a decimal point "
+            f"({point}); for real-valued targets read the file as a regression "
+            "(task='regression', --task regression)"
+        )
+
+
 def _refuse_names_alike(path: Path, texts: list[str], lines: list[int], where: str) -> None:
     """Refuse class names that differ only in letter case (``cat`` and ``CAT``, a ``Dog``
-    among ``dog``; the cells are stripped, so ``'dog '`` is ``dog``): each became a class of
-    its own, silently. Which spelling is meant is the user's to say, so neither is chosen."""
-    first: dict[str, tuple[str, int]] = {}
-    for text, line in zip(texts, lines):
-        other, at = first.setdefault(text.casefold(), (text, line))
-        if other != text:
-            raise DataError(
-                f"{path}, {where}: class names {_shown(other)} (line {at}) and {_shown(text)} "
-                f"(line {line}) differ only in letter case, and would be two classes; write "
-                "each class one way"
-            )
+    among ``dog``, Turkish ``İzmir`` and ``İZMİR``; the cells are stripped, so ``'dog '`` is
+    ``dog``; see :func:`same_name`): each became a class of its own, silently. Which spelling
+    is meant is the user's to say, so neither is chosen."""
+    pair = _alike_pair(texts)
+    if pair is not None:
+        i, j = pair
+        raise DataError(
+            f"{path}, {where}: class names {_shown(texts[i])} (line {lines[i]}) and "
+            f"{_shown(texts[j])} (line {lines[j]}) differ only in letter case, and would be two "
+            "classes; write each class one way"
+        )
+
+
+def same_name(name: Any, other: Any) -> bool:
+    """Whether two names (of columns, of classes) are one name, told apart only by letter case
+    or by Unicode's composed and decomposed forms (``état`` pasted from macOS): compared in
+    NFC and in lower case, where Turkish ``İ``/``i`` and ``I``/``ı`` pair too (``İZMİR`` is
+    ``İzmir``, ``IŞIK`` is ``ışık``), and an all-capital name is the other's capitals
+    (``GRÖSSE`` is ``Größe``, as ``str.upper`` writes it). Unlike ``casefold``, ``ß`` is no
+    ``ss`` otherwise: ``Maße`` and ``Masse`` are different words, and different names."""
+    return _alike_pair([str(name), str(other)], repeats=True) is not None
+
+
+def _turkish_lower(name: str) -> str:
+    """``name`` in lower case by Turkish rules: ``İ`` is ``i``, ``I`` is ``ı``."""
+    return name.replace("İ", "i").replace("I", "ı").lower()
+
+
+def _alike_pair(names: Sequence[str], repeats: bool = False) -> tuple[int, int] | None:
+    """The first two names of ``names`` that :func:`same_name` takes as one (their indices, the
+    earlier first): different names, and with ``repeats`` a name written twice alike; or None."""
+    seen: dict[tuple[str, str], int] = {}
+    by_text: dict[str, int] = {}
+    for j, raw in enumerate(names):
+        name = unicodedata.normalize("NFC", raw.strip())
+        i = by_text.setdefault(name, j)
+        if i != j:
+            if repeats:
+                return i, j
+            continue
+        keys = [("lower", name.lower()), ("turkish", _turkish_lower(name))]
+        # an all-capital name is the capitals of any name that str.upper writes so
+        probes = [*keys, ("capitals", name.upper())]
+        if name.isupper():
+            keys.append(("capitals", name))
+            probes.append(("upper", name))
+        found = [seen[probe] for probe in probes if probe in seen]
+        if found:
+            return min(found), j
+        for key in [*keys, ("upper", name.upper())]:
+            seen.setdefault(key, j)
+    return None
 
 
 @dataclass
@@ -404,12 +464,12 @@ def read_table(
     column 1 ``# a`` silently (:func:`_check_not_a_comment`).
     """
     path = Path(path)
-    if delimiter is None:
-        delimiter = _default_delimiter(path)
+    delimiter = _file_delimiter(path, delimiter)
     _check_delimiter(path, delimiter)
     rows = _read_rows(path, delimiter)
     if not rows:
         raise DataError(f"{path}: the file is empty")
+    _check_no_empty_columns_at_the_end(path, rows, delimiter)
     text = _text_index(rows[0][1], text_column, header)
     if header is None:
         header = _has_header(rows, columns) if text is None else _has_text_header(rows, text)
@@ -443,6 +503,26 @@ def read_table(
     trailing = _trailing_separator_hint(body, names, width - 1)
     table = _parse(path, zeroed, width, names, columns, hints, trailing)
     return Table(table, names, body, texts)
+
+
+def _check_no_empty_columns_at_the_end(
+    path: Path, rows: list[tuple[int, list[str]]], delimiter: str
+) -> None:
+    """Refuse a file whose every line (the header's too) ends with two or more empty columns
+    (``1;2;a;;;``, the columns of a spreadsheet's used range past the data), naming them, not
+    a header's empty name or an empty cell. One such column is refused as before, by the
+    reader's hint that every line ends with a separator."""
+    width = len(rows[0][1])
+    if any(len(cells) != width for _, cells in rows):
+        return  # the ragged line is named
+    empty = 0
+    while empty < width - 1 and all(not cells[width - 1 - empty].strip() for _, cells in rows):
+        empty += 1
+    if empty >= 2:
+        raise DataError(
+            f"{path}: every line ends with {empty} empty columns ({delimiter * empty!r} at the "
+            "end of each line, as a spreadsheet saves cells past the data): remove them"
+        )
 
 
 def _check_not_a_comment(
@@ -492,20 +572,19 @@ def _check_names(path: Path, names: list[str], body: list[tuple[int, list[str]]]
             f"{path}, line 1, column {j + 1}: the header gives this column no name; a "
             "header names every column (a separator typed twice?)"
         )
-    first: dict[str, int] = {}
-    for j, name in enumerate(names):
-        # in any case, as a model's inputs are matched to a file's names ("Age" is "age")
-        i = first.setdefault(name.casefold(), j)
-        if i != j:
-            same = (
-                _shown(name)
-                if names[i] == name
-                else f"{_shown(names[i])} and {_shown(name)} (names match in any case)"
-            )
-            raise DataError(
-                f"{path}, line 1: columns {i + 1} and {j + 1} have the same name, {same}; a "
-                "header names each column once (a column pasted twice?): rename or remove one"
-            )
+    # in any case, as a model's inputs are matched to a file's names ("Age" is "age")
+    pair = _alike_pair(names, repeats=True)
+    if pair is not None:
+        i, j = pair
+        same = (
+            _shown(names[j])
+            if names[i] == names[j]
+            else f"{_shown(names[i])} and {_shown(names[j])} (names match in any case)"
+        )
+        raise DataError(
+            f"{path}, line 1: columns {i + 1} and {j + 1} have the same name, {same}; a "
+            "header names each column once (a column pasted twice?): rename or remove one"
+        )
 
 
 def _default_delimiter(path: Path) -> str:
@@ -528,11 +607,9 @@ def check_table_width(
     of another width than the rows, it is named by the ragged line below). ``delimiter``: as
     :func:`read_table` takes it."""
     path = Path(path)
-    if delimiter is None:
-        delimiter = _default_delimiter(path)
+    delimiter = _file_delimiter(path, delimiter)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            first = next(_records_in(f, delimiter), None)
+        first = next(_records_in(io.StringIO(_text_of(path), newline=""), delimiter), None)
     except (OSError, UnicodeDecodeError, _MalformedCSV, TypeError):  # TypeError: a delimiter
         return  # csv cannot split on, refused by the reader
     if first is not None and not _is_comment_not_a_name(first[1]):
@@ -577,6 +654,7 @@ def _text_index(first: list[str], text_column: int | str | None, header: bool | 
     if text_column is None:
         return None
     if isinstance(text_column, str):
+        text_column = unicodedata.normalize("NFC", text_column)  # as the header is read
         stripped = [cell.strip() for cell in first]
         if header is False or text_column not in stripped:
             return None
@@ -668,11 +746,30 @@ def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
         column = found.start - (raw.rfind(b"\n", 0, found.start) + 1) + 1
         return DataError(
             f"{path}, line {line}: not UTF-8 text (byte 0x{raw[found.start]:02x} at byte "
-            f"{column} of the line: {found.reason}); save the file as UTF-8"
+            f"{column} of the line: {found.reason}){_encoding_hint(raw)}"
         )
     except OSError:
         pass
     return DataError(f"{path}: not a UTF-8 text file ({error.reason})")
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """How to save a file that is not UTF-8 as UTF-8, naming the encoding it likely is: bytes
+    that are all Windows-1252 (or another Windows code page, such as Windows-1254's Turkish)
+    are what Excel's "CSV (Comma delimited)" writes."""
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        likely = ""
+    else:
+        likely = (
+            "; it is likely Windows-1252 (or another Windows code page, such as Turkish "
+            "Windows-1254), as Excel's 'CSV (Comma delimited)' saves"
+        )
+    return (
+        f"{likely}; save the file as UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)'; "
+        "UTF-16 with its byte order mark, Excel's 'Unicode Text', is read too)"
+    )
 
 
 class _MalformedCSV(Exception):
@@ -680,8 +777,49 @@ class _MalformedCSV(Exception):
 
 
 def _records(path: Path, delimiter: str, strict: bool = False) -> list[tuple[int, list[str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return list(_records_in(f, delimiter, strict))
+    return list(_records_in(io.StringIO(_text_of(path), newline=""), delimiter, strict))
+
+
+def _text_of(path: Path) -> str:
+    """The text of a file: UTF-8 (a byte order mark is dropped), or UTF-16 where it starts with
+    its byte order mark (FF FE or FE FF, Excel's "Unicode Text"), which says so unambiguously;
+    in Unicode's composed form (NFC), so a name pasted in its decomposed form (``e`` and a
+    combining accent, as macOS writes ``état``) is the same name, not one that prints alike.
+    Excel's ``sep=;`` first line is blanked (its line still counts): :func:`_sep_line` reads
+    it. Other bytes raise UnicodeDecodeError."""
+    raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = raw.decode("utf-16")
+    else:
+        text = raw.decode("utf-8-sig")
+    found = _SEP_LINE.match(text)
+    if found is not None:
+        text = "\n" + text[found.end() :]
+    return unicodedata.normalize("NFC", text)
+
+
+#: Excel's first line naming the file's separator (``sep=;``), which it honours and skips
+_SEP_LINE = re.compile(r"sep=([^\r\n\"])[ \t]*(?:\r\n|\n|\r|$)")
+
+
+def _sep_line(text: str) -> str | None:
+    """The separator a ``sep=X`` first line names (as Excel writes and reads one), or None."""
+    found = _SEP_LINE.match(text)
+    return found.group(1) if found else None
+
+
+def _file_delimiter(path: Path, delimiter: str | None) -> str:
+    """The delimiter to read ``path`` with: the one given, else the one its ``sep=`` first line
+    names (as Excel takes it), else :func:`_default_delimiter`'s."""
+    if delimiter is not None:
+        return delimiter
+    try:
+        with path.open("rb") as f:
+            raw = f.read(64)
+    except OSError:  # the reader says why
+        return _default_delimiter(path)
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    return _sep_line(raw.decode(encoding, errors="ignore")) or _default_delimiter(path)
 
 
 def _records_in(f: Any, delimiter: str, strict: bool = False) -> Iterator[tuple[int, list[str]]]:
@@ -791,6 +929,7 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
     if isinstance(label_column, str):
         if names is None:
             raise DataError(f"{path}: label column {label_column!r} given by name, but no header")
+        label_column = unicodedata.normalize("NFC", label_column)  # as the header is read
         if label_column not in names:
             raise DataError(
                 f"{path}: no column named {label_column!r}; columns are {', '.join(names)}"
@@ -845,6 +984,38 @@ _NUMBER = re.compile(
 )
 #: A number written with a decimal comma (``1,5``), as a spreadsheet of some locales writes it
 _DECIMAL_COMMA = re.compile(r"[ \t]*[+-]?[0-9]+,[0-9]+[ \t]*")
+#: A number with German thousands separators (``1.465``, ``12.000.000``): a point before each
+#: group of exactly three digits, which a file separated by ``;`` may hold beside plain ``950``
+_THOUSANDS_POINT = re.compile(r"[ \t]*[+-]?[0-9]{1,3}(?:\.[0-9]{3})+[ \t]*")
+#: A whole number, for the cells beside which ``1.465`` is a thousands separator's
+_WHOLE = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
+#: ``1.234,5``: German thousands separators and a decimal comma
+_THOUSANDS_DECIMAL_COMMA = re.compile(r"[ \t]*[+-]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+[ \t]*")
+#: ``7,490.0``, ``1,234``: English thousands separators (a quoted cell of a comma file)
+_THOUSANDS_COMMA = re.compile(r"[ \t]*[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?[ \t]*")
+
+
+def _spelling_hint(cell: str, delimiter: str) -> str:
+    """The hint for a cell that is a number in a spreadsheet's spelling, not a plain one: a
+    decimal comma (``0,5``; in a file separated by commas, a quoted cell), thousands separators
+    (``1.234,5``; ``7,490.0`` and ``1,000`` outside a ``;`` file), saying how to write it;
+    "" for any other cell."""
+    plain = cell.strip()
+    if _THOUSANDS_DECIMAL_COMMA.fullmatch(cell):
+        point = plain.replace(".", "").replace(",", ".")
+        return (
+            f"; a thousands separator and a decimal comma? write numbers with a decimal point "
+            f"and no thousands separator ({point})"
+        )
+    # 1,000 in a comma file (quoted) is a thousands comma, in a ; file a decimal comma
+    if _THOUSANDS_COMMA.fullmatch(cell) and delimiter != ";":
+        return f"; a thousands separator? write numbers without one ({plain.replace(',', '')})"
+    if _DECIMAL_COMMA.fullmatch(cell):
+        point = plain.replace(",", ".")
+        return f"; a decimal comma? write numbers with a decimal point ({point})"
+    return ""
+
+
 #: A character no plain number holds: where a file has none, NumPy's parse of it is trusted.
 _NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
 
@@ -873,6 +1044,8 @@ def _parse(
         values = np.array(matrix, dtype=np.float64)
     except ValueError:
         values = _parse_cell_by_cell(path, body, width, names, (last, hint), hints)
+    if hints[0] == ";":
+        _refuse_thousands_points(path, body, names)
     found = first_non_finite(values)
     if found is not None:
         i, j = found
@@ -881,6 +1054,30 @@ def _parse(
             f"is not a finite number{_overflow_hint(body[i][1][j])}"
         )
     return values
+
+
+def _refuse_thousands_points(path: Path, body: list[tuple[int, list[str]]], names) -> None:
+    """Refuse, in a file separated by ``;`` (a spreadsheet's of a decimal-comma locale), a
+    column holding a number with thousands points (``1.465``, :data:`_THOUSANDS_POINT`) beside
+    whole numbers (``950``): read as 1.465, it sat 1000 times below its neighbours, silently.
+    A column of decimals alone (``1.465;2.5``) is read as written."""
+    for j in range(len(body[0][1]) if body else 0):
+        points = whole = None
+        for i, (_, cells) in enumerate(body):
+            cell = cells[j]
+            if points is None and _THOUSANDS_POINT.fullmatch(cell):
+                points = i
+            elif whole is None and _WHOLE.fullmatch(cell):
+                whole = i
+            if points is not None and whole is not None:
+                (line, cells), (other, beside) = body[points], body[whole]
+                cell = cells[j].strip()
+                raise DataError(
+                    f"{path}, line {line}, {_column_name(names, j)}: {_shown(cell)} beside "
+                    f"whole numbers such as {_shown(beside[j])} (line {other}): a thousands "
+                    f"separator (a point before three digits)? write numbers without one "
+                    f"({cell.replace('.', '')}), or {cell}0 if {cell} is meant"
+                )
 
 
 def _overflow_hint(cell: str) -> str:
@@ -994,9 +1191,7 @@ def _parse_cell_by_cell(
                 shifted = bool(last_hint[1]) and j == last_hint[0] - 1 and cell.strip() != ""
                 if shifted:
                     hint = last_hint[1]
-                if delimiter == ";" and _DECIMAL_COMMA.fullmatch(cell):
-                    point = cell.strip().replace(",", ".")
-                    hint += f"; a decimal comma? write numbers with a decimal point ({point})"
+                hint += _spelling_hint(cell, delimiter)
                 if text_hint is not None and _all_text(body, j) and not shifted:
                     hint += text_hint(names, j)
                 raise DataError(
@@ -1007,9 +1202,14 @@ def _parse_cell_by_cell(
 
 
 def _all_text(body: list[tuple[int, list[str]]], j: int) -> bool:
-    """Whether column ``j`` holds text, no number and no empty cell, on every row (names)."""
+    """Whether column ``j`` holds text, no number (in any common spelling: ``0,5``, ``1.234,5``,
+    ``7,490.0``) and no empty cell, on every row (names)."""
     return all(
-        j < len(cells) and cells[j].strip() and not _NUMBER.fullmatch(cells[j]) for _, cells in body
+        j < len(cells)
+        and cells[j].strip()
+        and not _NUMBER.fullmatch(cells[j])
+        and not _spelling_hint(cells[j], ",")
+        for _, cells in body
     )
 
 

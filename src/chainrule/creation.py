@@ -71,6 +71,8 @@ def _shape(shape: tuple, who: str) -> tuple[int, ...]:
 
 
 def _is_size(n: Any) -> bool:
+    if isinstance(n, np.ndarray) and n.ndim == 0:  # np.array(3), as NumPy takes it
+        n = n[()]
     return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
 

@@ -56,8 +56,8 @@ def test_a_registered_loss_and_optimizer_train_with_the_momentum_given(
 
 def test_momentum_for_adam_is_one_line_naming_its_settings(capsys):
     assert_user_error(capsys, "train", "--data", "xor", "--optimizer", "adam", "--momentum",
-                      "0.5", match="--momentum is not a setting of adam (its settings: lr, "
-                      "betas, eps, weight_decay)")  # fmt: skip
+                      "0.5", match="--momentum is not a setting of adam (of these options it "
+                      "takes --lr, --weight-decay)")  # fmt: skip
 
 
 def test_an_unknown_optimizer_is_refused_naming_a_registered_one(capsys, registered):

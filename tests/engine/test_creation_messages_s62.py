@@ -34,7 +34,9 @@ def test_a_negative_size_is_named(name):
 
 
 @pytest.mark.parametrize("name", sorted(MAKERS))
-@pytest.mark.parametrize("shape", [3, (2, 3), [2, 3], np.array([2, 3]), (np.int64(2), 3), ()])
+@pytest.mark.parametrize(
+    "shape", [3, (2, 3), [2, 3], np.array([2, 3]), (np.int64(2), 3), (), np.array(3)]
+)
 def test_sizes_in_every_form_make_that_shape(name, shape):
     expected = tuple(int(n) for n in np.atleast_1d(np.asarray(shape, dtype=int)))
     assert MAKERS[name](shape).shape == expected

@@ -279,7 +279,10 @@ def _streams_that_take_any_text() -> None:
     """Python writes a redirected stdout in the locale's code page (Windows' cp1252 for a file or
     a pipe): chainrule's text (the derivation's Σ, · and ✓, a class named İzmir) ended in a
     UnicodeEncodeError traceback after part of the output. A file or a pipe is written in UTF-8;
-    a terminal that cannot show a character shows ``?`` in its place."""
+    a terminal that cannot show a character shows ``?`` in its place. An encoding the user
+    asked for (``PYTHONIOENCODING``) is left as it is."""
+    if os.environ.get("PYTHONIOENCODING"):
+        return
     for stream in (sys.stdout, sys.stderr):
         encoding = getattr(stream, "encoding", None)
         if encoding is None or not hasattr(stream, "reconfigure"):
@@ -293,7 +296,8 @@ def _streams_that_take_any_text() -> None:
         if terminal:
             stream.reconfigure(errors="replace")
         else:
-            stream.reconfigure(encoding="utf-8")
+            # surrogateescape: a file name the locale could not decode is written as its bytes
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape")
 
 
 #: The exit code of a fault of chainrule's own (a traceback): not 1, which explain gives a

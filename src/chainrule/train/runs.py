@@ -313,9 +313,11 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
     for key, option in OPTIMIZER_OPTIONS.items():
         # 0 (none) is taken by any optimizer, as --momentum 0 always was by adam
         if option and getattr(config, key) and key not in kind.hyperparameters:
+            taken = ["--lr", *(flag for k, flag in OPTIMIZER_OPTIONS.items()
+                               if flag and k in kind.hyperparameters)]  # fmt: skip
             raise UserError(
-                f"{option} is not a setting of {config.optimizer} (its settings: "
-                f"{', '.join(kind.hyperparameters)})"
+                f"{option} is not a setting of {config.optimizer} (of these options it takes "
+                f"{', '.join(taken)})"
             )
     has_momentum = config.optimizer == "momentum" or (
         config.optimizer == "sgd" and bool(config.momentum)

@@ -90,9 +90,9 @@ def test_bug_labels_follow_the_rendering_notation(assign, rendered_in):
 @pytest.mark.parametrize(
     "notation, present, absent",
     [
-        ("hinton", ["w_ij ∂E/∂z_j", "(y_j - t_j)"], []),
-        ("rhw", ["w_ji ∂E/∂x_j", "(y_j - d_j)"], ["∂E/∂z", "t_j", "w_ij"]),
-        ("matrix", ["∂C/∂a^1_i", "w^2_ji δ^2_j", "(a^2_j - y_j)"], ["∂E", "dE", "t_j"]),
+        ("hinton", ["w_ij ∂E/∂z_j", "(t_j - y_j)"], []),
+        ("rhw", ["w_ji ∂E/∂x_j", "(d_j - y_j)"], ["∂E/∂z", "t_j", "w_ij"]),
+        ("matrix", ["∂C/∂a^1_i", "w^2_ji δ^2_j", "(y_j - a^2_j)"], ["∂E", "dE", "t_j"]),
     ],
 )
 def test_the_bugs_effect_names_the_notations_symbols(assign, notation, present, absent):

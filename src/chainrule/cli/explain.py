@@ -736,6 +736,9 @@ def explain(
         help="text, markdown, latex, html or json (--out's suffix must agree: .txt, .md, .tex, "
         ".html, .json)",
     ),
+    json_output: bool = typer.Option(
+        False, "--json", help="the same as --format json (as train, evaluate and predict take)"
+    ),
     out: Path = typer.Option(
         None,
         parser=file_path_value,
@@ -779,6 +782,10 @@ def explain(
     from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
 
+    if json_output:  # --json is --format json, nothing of its own
+        if format is not None and format != "json":
+            raise UserError(f"--json is --format json; it conflicts with --format {format}")
+        format = "json"
     if format is not None and format not in FORMATS:
         raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     _check_loss(loss)

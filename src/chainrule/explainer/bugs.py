@@ -72,7 +72,7 @@ BUGS: dict[str, Bug] = {
             "micrograd issue 2: incorrect gradient when non-leaf Values are re-used",
             "{dE_dy_i} keeps only the contribution {w_ij} {dE_dz_j} of the last consumer j "
             "visited, and everything below inherits the loss; with the squared error even the "
-            "output layer is halved, because it multiplies ({y_j} - {t_j}) by itself: one "
+            "output layer is halved, because it multiplies ({t_j} - {y_j}) by itself: one "
             "tensor, two consumers",
         ),
         Bug(
@@ -80,8 +80,13 @@ BUGS: dict[str, Bug] = {
             "a recursive backward without a topological order",
             "micrograd PR 64: topological sort before backward",
             "a reused tensor's rule runs once per path that reaches it, each time sending its "
-            "partial total; b = a + a, c = b + b gives dc/da = 8 instead of 4. The units below a "
-            "reused hidden unit get too much",
+            "partial total; b = a + a, c = b + b gives dc/da = 8 instead of 4. The top layer is "
+            "wrong too: the squared error uses its error tensor ({t_j} - {y_j}) twice (e * e), "
+            "and each pass-through op between it and the units (the logistic, the reshapes, the "
+            "concatenate) runs once per path and re-sends its partial total, so the excess "
+            "builds up: the output {dE_dz_j}, the top weights' and biases' gradients come out "
+            "several times too large, and every layer below more, each reused hidden unit "
+            "multiplying it again",
         ),
         Bug(
             "merged-leaves",
@@ -96,7 +101,8 @@ BUGS: dict[str, Bug] = {
             "micrograd issue 53: zero_grad missing in the training loop",
             "after one SGD step (learning rate "
             f"{STEP_LEARNING_RATE:g}) the second step's .grad holds step 1's gradient plus "
-            "step 2's; non-leaf gradients, never stored, stay right",
+            "step 2's; only the parameters' gradients pile up: the inputs' (leaves made "
+            "afresh each step) and the non-leaf ones (never stored) stay right",
         ),
     )
 }

@@ -5,7 +5,9 @@
 :func:`check_answer` compares the answer with the engine's gradient (itself checked by finite
 differences) and, when it is wrong, looks for the usual slips: terms of the sum over j left out,
 an extra term, dE/dy_j used where dE/dz_j belongs (the factor y_j (1 - y_j) forgotten), the
-wrong y, the wrong sign.
+wrong y, the wrong sign, the factor 2 (the 1/2 of E forgotten). The tolerance covers what keeping
+4 significant digits in every intermediate can move the answer by; an exercise where a wrong
+method would be accepted, or whose terms cancel too far for that, is redrawn from the seed.
 """
 
 from __future__ import annotations
@@ -45,9 +47,7 @@ class Quiz:
 
     @property
     def expected(self) -> float:
-        if self.kind == "dy":
-            return self.derivation.dE_dy(0, self.i).value
-        return self.derivation.dE_dw(0, self.i, self.j).value
+        return _right(self, self.kind)
 
     @property
     def numeric(self) -> float | None:
@@ -59,24 +59,37 @@ class Quiz:
     def question(self) -> str:
         """The exercise as text: the numbers and what to compute."""
         n_i, n_j = self.weight.shape
+
+        def row(name: str, values: np.ndarray) -> str:  # "y_1 = 0.75,  y_2 = 0.3": a list
+            return ",  ".join(f"{name}_{a + 1} = {_shown(v)}" for a, v in enumerate(values))
+
         lines = [
             f"A layer i of {n_i} units feeds a top layer j of {n_j} logistic units;",
             "z_j = b_j + sum_i y_i w_ij,  y_j = 1/(1 + e^-z_j),  E = 1/2 sum_j (t_j - y_j)^2.",
-            "  y_i  = " + ", ".join(f"y_{a + 1} = {v:g}" for a, v in enumerate(self.y)),
-            "  b_j  = " + ", ".join(f"b_{k + 1} = {v:g}" for k, v in enumerate(self.bias)),
-            "  t_j  = " + ", ".join(f"t_{k + 1} = {v:g}" for k, v in enumerate(self.t)),
+            "  layer i, y_i:  " + row("y", self.y),
+            "  biases b_j:    " + row("b", self.bias),
+            "  targets t_j:   " + row("t", self.t),
         ]
         for a in range(n_i):
-            lines.append(
-                "  " + ", ".join(f"w_{a + 1}{k + 1} = {self.weight[a, k]:g}" for k in range(n_j))
+            weights = ",  ".join(
+                f"w_{a + 1}{k + 1} = {_shown(self.weight[a, k])}" for k in range(n_j)
             )
+            lines.append(f"  weights w_{a + 1}j:  {weights}")
         if self.kind == "dy":
-            lines.append(f"Compute dE/dy_{self.i + 1} (to {DIGITS} significant digits).")
+            lines.append(
+                f"Compute dE/dy_{self.i + 1} of layer i, the unit y_{self.i + 1} = "
+                f"{_shown(self.y[self.i])} (to {DIGITS} significant digits)."
+            )
         else:
             lines.append(
                 f"Compute dE/dw_{self.i + 1}{self.j + 1} (to {DIGITS} significant digits)."
             )
         return "\n".join(lines)
+
+
+def _shown(value: float) -> str:
+    """A number of the exercise as printed: ``0.75``, ``1``; never ``-0``."""
+    return f"{value + 0.0:g}"
 
 
 @dataclass
@@ -104,16 +117,102 @@ def make_quiz(seed: int = 0, kind: str | None = None) -> Quiz:
     kind = kind or drawn
     if kind not in ("dy", "dw"):
         raise ExplainError(f"quiz: kind {kind!r} is not known; use dy or dw")
+    while True:  # redraw (from the same stream: a seed is still one network) while a slip passes
+        quiz = _draw(rng, seed, kind)
+        if _fair(quiz):
+            return quiz
+
+
+def _draw(rng: np.random.Generator, seed: int, kind: str) -> Quiz:
     n_i, n_j = int(rng.integers(2, 4)), int(rng.integers(2, 5))
-    y = np.round(rng.uniform(0.05, 0.95, n_i), 2)
-    weight = np.round(rng.uniform(-1.0, 1.0, (n_i, n_j)), 2)
-    bias = np.round(rng.uniform(-0.5, 0.5, n_j), 2)
+    # + 0.0: a rounded -0.001 is -0.0, printed "-0"
+    y = np.round(rng.uniform(0.05, 0.95, n_i), 2) + 0.0
+    weight = np.round(rng.uniform(-1.0, 1.0, (n_i, n_j)), 2) + 0.0
+    bias = np.round(rng.uniform(-0.5, 0.5, n_j), 2) + 0.0
     t = rng.integers(0, 2, n_j).astype(float)
     network = as_network([(weight, bias, "logistic")])
     problem = Problem(network, y[None, :], t[None, :], as_loss("squared-error"))
     derivation = explain(problem, perturbation=False)
     i, j = int(rng.integers(n_i)), int(rng.integers(n_j))
     return Quiz(seed, kind, i, j, y, weight, bias, t, derivation)
+
+
+def _fair(quiz: Quiz) -> bool:
+    """No wrong method gives an answer accepted as right, for either question the network asks
+    (dE/dy_i and dE/dw_ij: a seed is one network whichever ``--kind``), and y_i is not w_ij
+    (using the weight for the activity would be right by chance)."""
+    if quiz.y[quiz.i] == quiz.weight[quiz.i, quiz.j]:
+        return False
+    for kind, slips in (("dy", _dy_slips(quiz)), ("dw", _dw_slips(quiz))):
+        value, window = _right(quiz, kind), tolerance(quiz, kind)
+        if window > _LOOSEST * abs(value):  # terms that cancel: careful work lands anywhere
+            return False
+        # a slip worked with rounding along the way lands within the tolerance of its own value
+        if any(abs(slip[0] - value) <= 2 * window for slip in slips):
+            return False
+    return True
+
+
+#: The widest tolerance an exercise may need, relative to its answer: an exercise whose terms
+#: cancel so far that rounding in the intermediates moves the answer more than this is redrawn.
+_LOOSEST = 0.01
+
+
+def _right(quiz: Quiz, kind: str) -> float:
+    """The engine's dE/dy_i (``kind`` "dy") or dE/dw_ij ("dw") of ``quiz``'s network."""
+    if kind == "dy":
+        return quiz.derivation.dE_dy(0, quiz.i).value
+    return quiz.derivation.dE_dw(0, quiz.i, quiz.j).value
+
+
+def _half_unit(value: float) -> float:
+    """Half a unit in the :data:`DIGITS`-th significant digit of ``value``: the most rounding
+    ``value`` to those digits changes it (0.2183: 5e-5; 0: 0)."""
+    value = abs(float(value))
+    if value == 0.0 or not math.isfinite(value):
+        return 0.0
+    return 0.5 * 10.0 ** (math.floor(math.log10(value)) - (DIGITS - 1))
+
+
+def rounding_bound(quiz: Quiz, kind: str | None = None) -> float:
+    """How far a student who keeps :data:`DIGITS` significant digits in every intermediate
+    (z_j, e^-z_j, 1 + e^-z_j, y_j, y_j - t_j, 1 - y_j, y_j(1 - y_j), dE/dz_j, each term
+    w_ij dE/dz_j and each partial sum) can end up from the exact answer, to first order, each
+    rounding off by half a unit in its last digit and the errors adding up as they propagate.
+    Where the terms of dE/dy_i nearly cancel this is many units of the answer's own last digit:
+    the terms' rounding, not the answer's size, sets what careful hand work can reach."""
+    kind, h = kind or quiz.kind, _half_unit
+    top = quiz.derivation.layers[1]
+    y, t = top.y[0], quiz.t
+    z = quiz.bias + quiz.y @ quiz.weight
+    e_z = np.array([h(v) for v in z])
+    exp = np.exp(-z)
+    e_exp = exp * e_z + np.array([h(v) for v in exp])
+    den = 1.0 + exp
+    e_y = (e_exp + np.array([h(v) for v in den])) / den**2 + np.array([h(v) for v in y])
+    d = y - t
+    slope = y * (1.0 - y)
+    e_d = e_y + np.array([h(v) for v in d])
+    e_slope = (
+        (1.0 - y) * e_y
+        + y * (e_y + np.array([h(v) for v in 1.0 - y]))
+        + np.array([h(v) for v in slope])
+    )
+    dz = slope * d
+    e_dz = np.abs(slope) * e_d + np.abs(d) * e_slope + np.array([h(v) for v in dz])
+    if kind == "dw":
+        return float(quiz.y[quiz.i] * e_dz[quiz.j])
+    terms = quiz.weight[quiz.i] * dz
+    e_terms = np.abs(quiz.weight[quiz.i]) * e_dz + np.array([h(v) for v in terms])
+    return float(e_terms.sum() + (len(terms) - 1) * h(np.abs(terms).sum()))
+
+
+def tolerance(quiz: Quiz, kind: str | None = None) -> float:
+    """How far from the answer's rounding an answer may be and still be right: one unit in the
+    last digit asked (and a half for its own rounding), plus :func:`rounding_bound` (``kind``:
+    the quiz's own by default)."""
+    kind = kind or quiz.kind
+    return 1.5 * _asked(_right(quiz, kind))[1] + rounding_bound(quiz, kind)
 
 
 def _plain(text: str) -> str:
@@ -125,6 +224,8 @@ def _plain(text: str) -> str:
 def _number(text: str) -> re.Match:
     match = _NUMBER.fullmatch(_plain(text))
     if match is None:
+        if _NUMBER.fullmatch(_plain(text).replace(",", ".", 1)):  # -0,2183: a decimal comma
+            raise ValueError(f"{text!r} is not a number: write a decimal point, not a comma")
         raise ValueError(f"{text!r} is not a number")
     return match
 
@@ -177,14 +278,17 @@ def _asked(value: float) -> tuple[float, float]:
     return float(text), _last_digit(text)
 
 
-def _matches(answer: float, value: float) -> bool:
+def _matches(answer: float, value: float, window: float = 0.0) -> bool:
     """``answer`` is ``value`` to the :data:`DIGITS` digits asked, give or take one unit in the
-    last of them for hand rounding along the way, on either side of the correct rounding: for
-    -0.218283 (-0.2183), -0.2182 to -0.2184. An answer with more digits is read as what it
-    rounds to (-0.21815 to -0.21845 are right: more digits never make a near answer wrong); one
-    with fewer, as written with zeros after it (0.0689 as 0.06890)."""
+    last of them for hand rounding along the way (more where ``window`` says so), on either side
+    of the correct rounding: for -0.218283 (-0.2183) with no window, -0.2182 to -0.2184. An
+    answer with more digits is read as what it rounds to (-0.21815 to -0.21845 are right: more
+    digits never make a near answer wrong); one with fewer, as written with zeros after it
+    (0.0689 as 0.06890). ``window`` (the exercise's :func:`tolerance`) widens this for
+    rounding in the intermediates."""
     rounded, unit = _asked(value)
-    return abs(answer - rounded) <= 1.5 * unit * (1 + 1e-9)
+    units = max(1, math.floor(window / unit * (1 + 1e-9)))  # whole units: as answers round
+    return abs(answer - rounded) <= (units + 0.5) * unit * (1 + 1e-9)
 
 
 def _rounds_to(answer: float, written: str, value: float) -> bool:
@@ -200,8 +304,10 @@ def check_answer(quiz: Quiz, answer: float | str) -> Verdict:
     The answer is read as written: a string as it is (spaces around it and a Unicode minus
     U+2212 allowed), a number as Python writes it (``repr``: -0.1 is ``"-0.1"``), so a number
     and its text get one verdict. It is right when it is the answer rounded to the :data:`DIGITS`
-    significant digits the exercise asks for, give or take one unit in the last of them on
-    either side (for -0.218283, -0.2182, -0.2183 and -0.2184; not -0.2181 or -0.2185). More
+    significant digits the exercise asks for, give or take the whole units in the last of them
+    that :func:`tolerance` allows on either side: at least one, and as many as keeping
+    :data:`DIGITS` digits in every intermediate can move the answer (:func:`rounding_bound`;
+    exercises where that is over 1% of the answer are not drawn). More
     digits are read as what they round to (-0.218183 is right, as -0.2182 is); fewer are right
     only as the answer's rounding with its trailing zeros left out, as ``f"{x:.4g}"`` writes it
     (0.0689 for 0.06890), with no unit either side (-0.0213 for -0.02131 is a rounding to 3
@@ -228,7 +334,8 @@ def check_answer(quiz: Quiz, answer: float | str) -> Verdict:
 
     # fewer digits are the answer only as its rounding written without trailing zeros: within
     # one unit of a short answer's last digit would pass -0.0213 for -0.02131, a 3-digit rounding
-    if (value == float(f"{expected:.{DIGITS}g}")) if short else _matches(value, expected):
+    window = tolerance(quiz, quiz.kind)
+    if (value == float(f"{expected:.{DIGITS}g}")) if short else _matches(value, expected, window):
         return verdict(
             True, f"Correct: {expected:.6g} (engine), {numeric_value:.6g} (finite differences)."
         )
@@ -241,7 +348,11 @@ def check_answer(quiz: Quiz, answer: float | str) -> Verdict:
             "too few significant digits",
         )
     slips = _dy_slips(quiz) if quiz.kind == "dy" else _dw_slips(quiz)
+    # a slip's own value first; then, for an answer with the digits asked, one the slip worked
+    # with rounding along the way reaches (a short answer is matched by its rounding, below)
     matched = [slip for slip in slips if _matches(value, slip[0])]
+    if not matched and not short:
+        matched = [slip for slip in slips if _matches(value, slip[0], window)]
     if not matched and short:
         matched = [slip for slip in slips if _rounds_to(value, written, slip[0])]
     if len({slip[1] for slip in matched}) == 1:  # several would be a guess: name none
@@ -326,7 +437,36 @@ def _dy_slips(quiz: Quiz) -> list[tuple[float, str, list[int], list[str]]]:
     out.append(
         (-full, "your answer has the wrong sign (dE/dy_j = -(t_j - y_j) = y_j - t_j)", [], [])
     )
+    out.append((2 * full, _HALF, [], []))
+    y_i = quiz.y[i]
+    out.append(
+        (
+            float(quiz.weight[i] @ (y_i * (1 - y_i) * dy_top)),
+            "your answer uses y_i(1 - y_i), the slope of the unit below, where y_j(1 - y_j) "
+            "belongs",
+            [],
+            [],
+        )
+    )
+    n_i = quiz.weight.shape[0]
+    if i < n_j and n_j <= n_i:  # every w_ji of the sum is one of the exercise's weights
+        out.append(
+            (
+                float(quiz.weight[:n_j, i] @ dz),
+                f"your answer uses w_j{i + 1} (w_{i + 1}{i + 1}, w_2{i + 1}, ...) where "
+                f"w_{i + 1}j (w_{i + 1}1, w_{i + 1}2, ...) belongs",
+                [],
+                [],
+            )
+        )
     return out
+
+
+#: The slip of an answer twice the right one.
+_HALF = (
+    "your answer is twice the right one: factor 2 (the 1/2 of E = 1/2 sum_j (t_j - y_j)^2 "
+    "forgotten: dE/dy_j = y_j - t_j, not 2(y_j - t_j))"
+)
 
 
 def _dw_slips(quiz: Quiz) -> list[tuple[float, str, list[int], list[str]]]:
@@ -341,6 +481,11 @@ def _dw_slips(quiz: Quiz) -> list[tuple[float, str, list[int], list[str]]]:
          "belongs (dE/dw_ij = y_i dE/dz_j)", [], []),
         (dz, "your answer equals dE/dz_j: multiply by y_i", [], []),
         (-y_i * dz, "your answer has the wrong sign", [], []),
+        (2 * y_i * dz, _HALF, [], []),
+        (y_i * y_i * (1 - y_i) * dy, "your answer uses y_i(1 - y_i), the slope of the unit "
+         "below, where y_j(1 - y_j) belongs", [], []),
+        (y_i * float(d.layers[1].dE_dz[0].sum()), "your answer is y_i times the sum of "
+         "dE/dz_j over every j: dE/dw_ij = y_i dE/dz_j has the one j of w_ij", [], []),
     ]  # fmt: skip
 
 

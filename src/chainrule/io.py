@@ -55,13 +55,16 @@ from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.errors import ConfigError, ModelFileError, UserError, extras_needed_by, type_name
 from chainrule.files import (
+    ASIDE_PREFIX,
     TMP_PREFIX,
     _temporary_prefix,
     atomic_write_bytes,
     atomic_write_json,
     fsync_dir,
     json_text,
+    replace_dir,
     replace_together,
+    restore_replaced,
     special_kind,
     staging_dir,
 )
@@ -1626,7 +1629,6 @@ def save_checkpoint(
     tmp = staging_dir(target)
     # the same epoch saved twice (a resumed run's first save, a save after fit): the complete
     # one already there is moved aside, not deleted, until the new one has its name
-    aside = target.with_name(_ASIDE_PREFIX + target.name)
     try:
         _write_model_files(tmp, weights, description)
         state_arrays = {name: to_numpy(array) for name, array in state_arrays.items()}
@@ -1634,16 +1636,10 @@ def save_checkpoint(
             tmp / OPTIMIZER_FILE, state_arrays, {DIGEST_KEY: _weights_digest(state_arrays)}
         )
         atomic_write_json(tmp / TRAINER_JSON, {"format": CHECKPOINT_FORMAT, **state_json})
-        if target.exists():
-            os.rename(target, aside)
-        os.rename(tmp, target)
+        replace_dir(tmp, target)  # puts the old one back where the renames fail
     except BaseException:
-        if aside.exists() and not target.exists():
-            os.rename(aside, target)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(aside, ignore_errors=True)
-    fsync_dir(directory)
     remove_newer_checkpoints(directory, trainer.epoch)  # never the latest again
     for old in _epoch_dirs(directory)[:-keep] if keep > 0 else []:
         _remove_epoch_dir(old)
@@ -1684,21 +1680,13 @@ def _remove_epoch_dir(path: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
-#: An epoch directory moved aside while a new save of the same epoch takes its name.
-_ASIDE_PREFIX = ".replaced-"
-
-
 def _remove_stale_temporaries(directory: Path) -> None:
     """Delete half-written epoch directories left by a process that was killed mid-save, and
     put back a complete one it had moved aside and not yet replaced. The checkpoint directory
     is chainrule's own, so every temporary name in it (:data:`TMP_PREFIX`) is a leftover."""
     for child in directory.iterdir():
-        if child.name.startswith(_ASIDE_PREFIX):
-            original = child.with_name(child.name[len(_ASIDE_PREFIX) :])
-            if original.exists():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                os.rename(child, original)
+        if child.name.startswith(ASIDE_PREFIX):  # an epoch directory a save moved aside
+            restore_replaced(child.with_name(child.name[len(ASIDE_PREFIX) :]))
             continue
         if child.name.startswith(TMP_PREFIX):
             _remove_temporary(child)

@@ -608,8 +608,12 @@ def check_table_width(
     :func:`read_table` takes it."""
     path = Path(path)
     delimiter = _file_delimiter(path, delimiter)
-    try:
-        first = next(_records_in(io.StringIO(_text_of(path), newline=""), delimiter), None)
+    try:  # read up to the first record only, not the whole file (the reader reads that)
+        with path.open(encoding=_encoding_of(path), newline="") as f:
+            records = _records_in(f, delimiter)
+            first = next(records, None)
+            if first is not None and first[0] == 1 and _sep_line(delimiter.join(first[1])):
+                first = next(records, None)  # Excel's sep= line, which _text_of blanks
     except (OSError, UnicodeDecodeError, _MalformedCSV, TypeError):  # TypeError: a delimiter
         return  # csv cannot split on, refused by the reader
     if first is not None and not _is_comment_not_a_name(first[1]):
@@ -787,15 +791,21 @@ def _text_of(path: Path) -> str:
     combining accent, as macOS writes ``état``) is the same name, not one that prints alike.
     Excel's ``sep=;`` first line is blanked (its line still counts): :func:`_sep_line` reads
     it. Other bytes raise UnicodeDecodeError."""
-    raw = path.read_bytes()
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = raw.decode("utf-16")
-    else:
-        text = raw.decode("utf-8-sig")
+    text = path.read_bytes().decode(_encoding_of(path))
     found = _SEP_LINE.match(text)
     if found is not None:
         text = "\n" + text[found.end() :]
     return unicodedata.normalize("NFC", text)
+
+
+def _encoding_of(path: Path) -> str:
+    """How :func:`_text_of` decodes ``path``: UTF-16 where it starts with that byte order mark,
+    else UTF-8 (its byte order mark, if any, dropped)."""
+    with path.open("rb") as f:
+        return "utf-16" if f.read(2) in _UTF16_MARKS else "utf-8-sig"
+
+
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
 #: Excel's first line naming the file's separator (``sep=;``), which it honours and skips
@@ -818,7 +828,7 @@ def _file_delimiter(path: Path, delimiter: str | None) -> str:
             raw = f.read(64)
     except OSError:  # the reader says why
         return _default_delimiter(path)
-    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    encoding = "utf-16" if raw[:2] in _UTF16_MARKS else "utf-8-sig"
     return _sep_line(raw.decode(encoding, errors="ignore")) or _default_delimiter(path)
 
 

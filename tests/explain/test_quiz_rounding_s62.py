@@ -146,3 +146,14 @@ def test_a_rounded_negative_zero_is_printed_as_0():
     for seed in [331, 365, *SEEDS]:  # 3.6% printed a weight or a bias as -0
         text = make_quiz(seed).question()
         assert "= -0," not in text and "= -0\n" not in text and not text.endswith("= -0")
+
+
+def test_a_seed_that_never_draws_a_fair_exercise_is_an_error_not_a_hang(monkeypatch):
+    """make_quiz redraws while a wrong method would pass; it gives up after a bound and says so
+    (it looped forever on a seed whose every draw was unfair)."""
+    from chainrule.explainer import quiz
+
+    monkeypatch.setattr(quiz, "_fair", lambda drawn: False)
+    monkeypatch.setattr(quiz, "_MOST_DRAWS", 3)
+    with pytest.raises(quiz.ExplainError, match=r"seed 5 drew 3 networks.*another --seed"):
+        quiz.make_quiz(5)

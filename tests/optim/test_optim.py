@@ -718,7 +718,7 @@ def test_config_writes_numpy_scalars_a_callback_set_as_python_numbers():
     JSON fail; config() now writes the Python number, and loading it back takes it."""
     params = nn.Linear(2, 1, rng=0).parameters()
     opt = optim.Adam(params, lr=0.01)
-    opt.lr, opt.eps, opt.betas = np.float32(0.5), np.array(1e-6), (np.float64(0.8), 0.9)
+    opt.lr, opt.eps, opt.betas = np.float32(0.5), np.float64(1e-6), (np.float64(0.8), 0.9)
     config = opt.config()
     assert json.loads(json.dumps(config)) == config
     assert type(config["lr"]) is float and config["lr"] == float(np.float32(0.5))

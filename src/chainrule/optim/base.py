@@ -119,8 +119,7 @@ class Optimizer:
                 )
         # checked as load_state_dict and the schedules check them; a NumPy scalar becomes the
         # Python number it holds (the configuration is saved as JSON)
-        for key, value in self.check_hyperparameters(hyper).items():
-            setattr(self, key, value)
+        self._assign(self.check_hyperparameters(hyper))
         # per-parameter state: buffers by name (created at a parameter's first step), step counts
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self.steps: list[int] = [0 for _ in self.params]
@@ -160,10 +159,10 @@ class Optimizer:
         cls, hyper: Mapping[str, Any], who: str | None = None, error: type[Exception] = ConfigError
     ) -> dict[str, Any]:
         """``hyper`` as the optimizer keeps it, each value checked: the one home of the checks
-        the constructor, :meth:`load_state_dict`, :meth:`set_hyperparameters` and the schedules
-        run. NumPy scalars become Python numbers and ``betas`` a tuple; a value the optimizer
-        cannot take raises ``error`` (``"{who}: lr must be a number >= 0, not -1"``; ``who`` is
-        the class name by default)."""
+        the constructor, :meth:`load_state_dict`, :meth:`set_hyperparameters`, the schedules
+        and a plain write (``opt.lr = ...``, :meth:`__setattr__`) run. NumPy scalars become
+        Python numbers and ``betas`` a tuple; a value the optimizer cannot take raises ``error``
+        (``"{who}: lr must be a number >= 0, not -1"``; ``who`` is the class name by default)."""
         checked = {}
         for key, value in hyper.items():
             try:
@@ -193,8 +192,22 @@ class Optimizer:
                 f"{who or type(self).__name__}: {type(self).__name__} has no hyperparameter "
                 f"{unknown[0]!r} (it has {', '.join(self.hyperparameters)})"
             )
-        for key, value in self.check_hyperparameters(values, who).items():
-            setattr(self, key, value)
+        self._assign(self.check_hyperparameters(values, who))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A write to a hyperparameter (``opt.lr = 0.01``: PyTorch's habit, a decay by hand) is
+        checked as the constructor checks it (:meth:`check_hyperparameters`) and kept as it keeps
+        it; a refused value raises :class:`ConfigError` and the old one stays. Any other
+        attribute is written as usual, and reads are plain attribute reads (the step reads the
+        hyperparameters on every call)."""
+        if name in type(self).hyperparameters:
+            value = self.check_hyperparameters({name: value})[name]
+        object.__setattr__(self, name, value)
+
+    def _assign(self, checked: Mapping[str, Any]) -> None:
+        """Set hyperparameters :meth:`check_hyperparameters` has already checked (not twice)."""
+        for key, value in checked.items():
+            object.__setattr__(self, key, value)
 
     # -- stepping -----------------------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -329,8 +342,8 @@ class Optimizer:
         """The optimizer's name and hyperparameters, JSON-able."""
         config: dict[str, Any] = {"type": self.name}
         for key in self.hyperparameters:
-            # a NumPy scalar a callback or schedule set (opt.lr = np.float32(0.5)) is written
-            # as the Python number it holds: JSON has no NumPy types
+            # JSON has no NumPy types: a write keeps a NumPy scalar as the Python number it
+            # holds (opt.lr = np.float32(0.5)), and what a subclass keeps is written so too
             config[key] = _json_value(getattr(self, key))
         return config
 
@@ -376,8 +389,7 @@ class Optimizer:
                 f"{who}: 'state' must be a dict of arrays, not {type(state).__name__}"
             )
         steps, buffers = self._parse_state(who, state)
-        for key, value in hyper.items():
-            setattr(self, key, value)
+        self._assign(hyper)
         self.steps = steps
         for index, param in enumerate(self.params):
             self.state[index] = {

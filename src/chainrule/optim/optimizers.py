@@ -11,7 +11,8 @@ where it does not (JAX's arrays are immutable: ``w -= lr * g`` there would only 
 
 A parameter whose ``.grad`` is None is skipped (its buffers and step count stay as they were).
 Hyperparameters are plain attributes (``opt.lr``, ``opt.momentum``) that a schedule may change
-between epochs.
+between epochs; a write to one is checked as the constructor checks it (``opt.lr = -5`` is
+refused, and the old value stays).
 
 Weight decay (``weight_decay=lambda``) is L2 regularisation: ``lambda * w`` is added to the
 gradient before the update, as if the loss had ``lambda/2 * sum w^2`` added; AdamW instead

@@ -693,7 +693,9 @@ def backward_pass(
 def _as_a_pass(create_graph: bool, run: Any, *args: Any) -> Any:
     """``run(*args)`` as a backward pass runs: with ``create_graph`` recording is on for the
     pass (as enable_grad would set it); otherwise the rules get bare arrays, cannot record, and
-    the switch stays as the caller set it. The collector is paused either way."""
+    the switch stays as the caller set it. The collector is paused either way: for the whole
+    process (gc has no per-thread switch), so other threads collect no cycles until the pass
+    ends, and a ``gc.disable()`` another thread makes during the pass is undone at its end."""
     collecting = gc.isenabled()
     try:
         gc.disable()  # inside the try: a Ctrl-C right after it must not leave it off for good

@@ -117,7 +117,9 @@ def shared_constants() -> Callable[[Tensor], bool]:
     of a graph must show each use as its own constant, not one value feeding many ops. The
     cache's constants now, and one made before the cache last cleared: a 0-d read-only NumPy
     leaf without a gradient is what :func:`_scalar_constant` makes."""
-    cached = {id(constant) for constant in _scalars.values()}
+    # a copy first (one C call): another thread's op may add a number to the cache meanwhile,
+    # and a comprehension over the live dict then stops with "changed size during iteration"
+    cached = {id(constant) for constant in tuple(_scalars.values())}
 
     def shared(t: Tensor) -> bool:
         if id(t) in cached:

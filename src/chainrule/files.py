@@ -21,7 +21,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,14 @@ def file_path_problem(path: str | os.PathLike, example: str | None = None) -> st
     return f"{text!r} {what}, not a file; give the name of the file to write{hint}"
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, example: str | None = None) -> Path:
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes | Iterable[bytes], *, example: str | None = None
+) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    ``data`` may be its bytes in parts (an iterable of ``bytes``, such as a generator that
+    makes each as it is written: predict's output, a part of its rows at a time), so the whole
+    never has to be held; an error while the parts are made leaves the old file as it was.
 
     A symbolic link's target is written (the link stays); a path that names a directory (an
     existing one, or a name ending in ``/``, ``.`` or ``..``: :func:`file_path_problem`, whose
@@ -113,11 +119,12 @@ def _temporary_prefix(name: str) -> str:
     return f"{TMP_PREFIX}{os.fsencode(name)[:100].decode(errors='ignore')}."
 
 
-def _write_replace(path: Path, data: bytes) -> None:
+def _write_replace(path: Path, data: bytes | Iterable[bytes]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=_temporary_prefix(path.name), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data:
+                handle.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, _mode_for(path))

@@ -82,15 +82,6 @@ def test_a_device_as_predict_input_is_named_as_a_device(xor_run, tmp_path, capsy
     assert not out.exists()
 
 
-def test_predict_input_dash_is_a_file_name_not_stdin(xor_run, tmp_path, capsys, monkeypatch):
-    """No stdin form: ``-i -`` names a file "-", as every path option does."""
-    monkeypatch.chdir(tmp_path)
-    assert_user_error(capsys, "predict", xor_run, "-i", "-", match="-: no such file")
-    write(tmp_path / "-", ["0,1", "1,1"])
-    code, out, err = run(capsys, "predict", xor_run, "-i", "-")
-    assert code == 0 and len(out.splitlines()) == 3, err
-
-
 def test_predict_output_dash_is_stdout_and_dot_slash_dash_a_file(xor_run, tmp_path, capsys,
                                                                   monkeypatch):  # fmt: skip
     """``-o -`` is stdout, as the default and explain's and graph's ``--out -`` (it wrote a

@@ -126,3 +126,24 @@ def test_a_missing_folder_in_to_onnx_and_save_torch_is_named(tmp_path) -> None:
     for write, name in [(to_onnx, "m.onnx"), (save_torch, "m.safetensors")]:
         with pytest.raises(FileNotFoundError, match="No such directory"):
             write(net, tmp_path / "gone" / name)
+
+
+def test_atomic_write_bytes_takes_its_data_in_parts_and_a_failing_part_keeps_the_old_file(
+    tmp_path,
+):
+    """predict writes its output a part at a time (it held the whole text: 796 MB for a million
+    rows); the parts make one file, and an error while they are made leaves the old one."""
+    from chainrule.files import atomic_write_bytes
+
+    path = tmp_path / "out.csv"
+    atomic_write_bytes(path, (f"{k},{k * k}\n".encode() for k in range(1000)))
+    assert path.read_bytes() == b"".join(f"{k},{k * k}\n".encode() for k in range(1000))
+
+    def parts_failing_midway():
+        yield b"new,"
+        raise RuntimeError("a part could not be made")
+
+    with pytest.raises(RuntimeError, match="could not be made"):
+        atomic_write_bytes(path, parts_failing_midway())
+    assert path.read_bytes().startswith(b"0,0\n1,1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no temporary file left

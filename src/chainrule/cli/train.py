@@ -1626,6 +1626,23 @@ def _fits(console: Any, table: Any) -> bool:
 # -- predict --------------------------------------------------------------------------------------
 
 
+#: ``predict -i -``: the rows come from standard input, as ``-o -`` writes to standard output;
+#: ``-i ./-`` names a file "-" (:func:`_input_value`).
+STDIN = Path("-")
+
+
+def _input_value(text: str) -> Path:
+    """predict's ``--input`` parser: :func:`~chainrule.cli.app.path_value`, where ``-`` is
+    :data:`STDIN` and ``./-`` a file of that name (``Path("./-")`` is ``Path("-")``)."""
+    path = path_value(text)
+    return path.absolute() if path == STDIN and text != "-" else path
+
+
+#: How many cases predict turns into text at a time: its output is written a part at a time,
+#: so it holds the input's numbers and one part's text, never the whole output's.
+PREDICT_CHUNK_ROWS = 8192
+
+
 @app.command()
 def predict(
     model_path: Path = model_argument("MODEL", "a saved model or run directory"),
@@ -1634,9 +1651,9 @@ def predict(
         ...,
         "--input",
         "-i",
-        parser=path_value,
+        parser=_input_value,
         help="CSV of input rows (features, "
-        "optionally followed by a label column, which is ignored)",
+        "optionally followed by a label column, which is ignored; '-': stdin)",
     ),
     output_path: Path = typer.Option(
         None,
@@ -1656,47 +1673,86 @@ def predict(
     from chainrule import data, io
     from chainrule.train import predict as predict_outputs
 
-    data.check_file_kind(input_path)  # as --data: a pipe without a writer, a device, never end
+    stdin = input_path == STDIN
+    if not stdin:
+        data.check_file_kind(input_path)  # as --data: a pipe without a writer, a device, never end
     if output_path == STDOUT:  # "-o -": stdout, as the default (it wrote a file named "-")
         output_path = None
     if output_path is not None:  # neither the input nor the model's own files
-        kept = {"--input file": input_path, **model_files_kept(model_path)}
-        refuse_overwriting(output_path, "--output", kept)
+        kept = {} if stdin else {"--input file": input_path}
+        refuse_overwriting(output_path, "--output", {**kept, **model_files_kept(model_path)})
         _check_prediction_format(output_path, json_output)
     model, info, loss = load_trained(model_path)
+    import numpy as np
+
     from chainrule.train.metrics import param_dtype
     from chainrule.train.runs import told_input_width
 
+    source = _stdin_file() if stdin else input_path  # named "<stdin>" in messages
     n_in, dtype = told_input_width(info), param_dtype(model)  # None: the file's own width
-    table = read_feature_table(input_path, n_in, dtype, pixel_range(info), info)
-    X, lines = table.values, [line for line, _ in table.body]  # the file's own line numbers
-    rows = model_rows(X, info, dtype, str(input_path))
-    with said_by_the_model(info, model_path, str(input_path), X.shape[1]):
+    table = read_feature_table(source, n_in, dtype, pixel_range(info), info)
+    X = table.values  # the file's own line numbers, read from the header counted:
+    lines = np.fromiter((line for line, _ in table.body), np.int64, len(table.body))
+    del table  # its cells as text, many times the numbers' size
+    rows = model_rows(X, info, dtype, str(source))
+    with said_by_the_model(info, model_path, str(source), X.shape[1]):
         outputs = predict_outputs(model, rows)
-    _refuse_overflowed_outputs(outputs, input_path, dtype)
+    del rows
+    _refuse_overflowed_outputs(outputs, source, dtype)  # every case, before a byte is written
     scores = _as_scores(outputs, loss)
-    labels = _labels(outputs, scores, info, loss)
     names = _score_names(info, scores.shape[1])
     if not _prints_results():
         return 0
-    warn_of(far_outside(X, info, input_path, lines))  # predicted: rows far outside training's
-    regression = saved_task(info) == "regression"
+    warn_of(far_outside(X, info, source, lines))  # predicted: rows far outside training's
     if json_output:
-        rows = [
+        parts = _json_parts(str(model_path), names, lines, outputs, scores, info, loss)
+    else:
+        parts = _csv_parts(names, lines, outputs, scores, info, loss)
+    if output_path is None:
+        for part in parts:
+            sys.stdout.write(part)
+    else:
+        io.atomic_write_bytes(output_path, (part.encode() for part in parts))
+        print(f"wrote {len(lines)} predictions to {output_path}", file=sys.stderr)
+    return 0
+
+
+def _stdin_file() -> Any:
+    """Standard input's bytes, read to the end, as the CSV reader takes a file
+    (:class:`~chainrule.data.csvfile.BytesFile`, named ``<stdin>``): a closed stdin is an
+    empty file."""
+    from chainrule.data.csvfile import BytesFile
+
+    stream = getattr(sys.stdin, "buffer", sys.stdin)  # a test's StringIO has no buffer
+    data = b"" if stream is None else stream.read()
+    return BytesFile(data.encode() if isinstance(data, str) else data)
+
+
+def _chunks(n: int) -> Iterator[slice]:
+    """The cases ``0..n-1`` a part of :data:`PREDICT_CHUNK_ROWS` at a time."""
+    step = max(1, PREDICT_CHUNK_ROWS)
+    return (slice(start, start + step) for start in range(0, n, step))
+
+
+def _json_parts(
+    model: str, names: list[str], lines: Any, outputs: Any, scores: Any, info: dict, loss: Any
+) -> Iterator[str]:
+    """predict's JSON document, ``{"model": ..., "outputs": names, "predictions": [...]}`` as
+    ``json.dumps`` writes it whole, a part of :data:`PREDICT_CHUNK_ROWS` cases at a time: a
+    case's ``line``, its ``prediction`` (:func:`_json_prediction`) and its ``outputs``."""
+    regression = saved_task(info) == "regression"
+    head = json.dumps({"model": model, "outputs": names}, allow_nan=False)
+    yield head[:-1] + ', "predictions": ['
+    for part in _chunks(len(lines)):
+        labels = _labels(outputs[part], scores[part], info, loss)
+        rows = (
             {"line": line, "prediction": _json_prediction(lab, row, regression),
              "outputs": json_numbers(row)}
-            for line, lab, row in zip(lines, labels, scores)
-        ]  # fmt: skip
-        document = {"model": str(model_path), "outputs": names, "predictions": rows}
-        text = json.dumps(document, allow_nan=False) + "\n"
-    else:
-        text = _csv_text(names, lines, labels, scores, regression)
-    if output_path is None:
-        sys.stdout.write(text)
-    else:
-        io.atomic_write_bytes(output_path, text.encode())
-        print(f"wrote {len(labels)} predictions to {output_path}", file=sys.stderr)
-    return 0
+            for line, lab, row in zip(lines[part].tolist(), labels, scores[part])
+        )  # fmt: skip
+        text = ", ".join(json.dumps(row, allow_nan=False) for row in rows)
+        yield text if part.start == 0 else ", " + text
+    yield "]}\n"
 
 
 def _json_prediction(label: str, outputs: np.ndarray, regression: bool) -> Any:
@@ -1814,25 +1870,31 @@ def _one_unit_classes(names: list[str] | None) -> tuple[str, str]:
     return "1", "0"
 
 
-def _csv_text(
-    names: list[str], lines: list[int], labels: list[str], scores: np.ndarray, regression: bool
-) -> str:
-    """The predictions as CSV, a row per case: ``line`` (the input file's line it was read
-    from, the header counted, so a row is found in the file whatever blank lines it skips),
-    then a classifier's ``prediction`` and its probabilities (``names``' columns) to 6 digits,
-    or a ``regression``'s outputs alone, under ``names`` (the column it predicts), each in
-    full, as its dtype holds it (a prediction column beside them repeated them)."""
+def _csv_parts(
+    names: list[str], lines: Any, outputs: Any, scores: np.ndarray, info: dict, loss: Any
+) -> Iterator[str]:
+    """The predictions as CSV, a row per case, a part of :data:`PREDICT_CHUNK_ROWS` cases at a
+    time: ``line`` (the input file's line it was read from, the header counted, so a row is
+    found in the file whatever blank lines it skips), then a classifier's ``prediction``
+    (:func:`_labels`, from the ``outputs``) and its probabilities (the ``scores``, ``names``'
+    columns) to 6 digits, or a regression's outputs alone, under ``names`` (the column it
+    predicts), each in full, as its dtype holds it (a prediction column beside them repeated
+    them). Cells that start like a formula are made safe (:func:`spreadsheet_safe`)."""
     import io as _io
 
-    buffer = _io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    regression = saved_task(info) == "regression"
     header = ["line", *names] if regression else ["line", "prediction", *names]
-    writer.writerow(map(spreadsheet_safe, header))
     shown = exact_text if regression else "{:.6g}".format
-    for line, label, row in zip(lines, labels, scores):
-        predicted = [] if regression else [spreadsheet_safe(label)]
-        writer.writerow([line, *predicted, *map(shown, row)])
-    return buffer.getvalue()
+    for part in _chunks(len(lines)):
+        buffer = _io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        if part.start == 0:
+            writer.writerow(map(spreadsheet_safe, header))
+        labels = _labels(outputs[part], scores[part], info, loss)
+        for line, label, row in zip(lines[part].tolist(), labels, scores[part]):
+            predicted = [] if regression else [spreadsheet_safe(label)]
+            writer.writerow([line, *predicted, *map(shown, row)])
+        yield buffer.getvalue()
 
 
 #: What a spreadsheet reads a cell starting with as a formula (OWASP's CSV injection list).

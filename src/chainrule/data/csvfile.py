@@ -39,13 +39,50 @@ class _LastColumn:
         return "LAST_COLUMN"
 
 
+class BytesFile:
+    """A CSV file given as its bytes rather than its path (standard input: ``chainrule predict
+    -i -``), read where a path is, by the same reader (the same decoding, Excel's ``sep=`` line
+    and byte order marks, the same refusals); messages name it ``name`` (``<stdin>``), and
+    its lines count as a file's do."""
+
+    suffix = ""  # no .tsv: a comma, unless a sep= line or the caller names another delimiter
+
+    def __init__(self, data: bytes, name: str = "<stdin>") -> None:
+        self.data, self.name = bytes(data), name
+
+    @property
+    def stem(self) -> str:
+        return self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"BytesFile({self.name!r}, {len(self.data)} bytes)"
+
+
+def _source(path: str | os.PathLike | BytesFile) -> Any:
+    """``path`` as the reader reads it: a :class:`BytesFile` as it is, else a ``Path``."""
+    return path if isinstance(path, BytesFile) else Path(path)
+
+
+def _open_binary(path: Path | BytesFile) -> Any:
+    """``path`` opened for reading bytes (a :class:`BytesFile`: its bytes, in memory)."""
+    return io.BytesIO(path.data) if isinstance(path, BytesFile) else path.open("rb")
+
+
+def _bytes_of(path: Path | BytesFile) -> bytes:
+    """Every byte of ``path``."""
+    return path.data if isinstance(path, BytesFile) else path.read_bytes()
+
+
 #: ``read_csv``'s label column when none is given: the last, unless a header names another
 #: column as a label (refused; ``label_column=-1`` reads the last all the same).
 LAST_COLUMN: Any = _LastColumn()
 
 
 def read_csv(
-    path: str | os.PathLike,
+    path: str | os.PathLike | BytesFile,
     label_column: int | str = LAST_COLUMN,
     header: bool | None = None,
     task: str = "classification",
@@ -59,7 +96,7 @@ def read_csv(
     """A dataset from a CSV file of numbers with one label column.
 
     Args:
-        path: the file.
+        path: the file (or its bytes, a :class:`BytesFile`).
         label_column: index of the label column (negative counts from the end) or, with a
             header, its name. By default (:data:`LAST_COLUMN`) the last column, and a header
             that names another column as a label (``target,age,smoker``; the names of
@@ -89,7 +126,7 @@ def read_csv(
             refused (the model took the others as its inputs), and a label that is no
             integer is not pointed to ``task="regression"`` (the model is a classifier).
     """
-    path = Path(path)
+    path = _source(path)
     if task not in ("classification", "regression"):
         raise DataError(f"{path}: task must be 'classification' or 'regression', got {task!r}")
     check_float_dtype(str(path), dtype)
@@ -430,7 +467,7 @@ class Table:
 
 
 def read_table(
-    path: str | os.PathLike,
+    path: str | os.PathLike | BytesFile,
     header: bool | None = None,
     delimiter: str | None = None,
     columns: int | None = None,
@@ -439,7 +476,8 @@ def read_table(
     text_hint: Callable[[list[str] | None, int], str] | None = None,
 ) -> Table:
     """Every number of a CSV file, checked: a ragged row, a cell that is not a number or not
-    finite raises DataError naming the file, the line and the column.
+    finite raises DataError naming the file, the line and the column. ``path`` may be the
+    file's bytes (a :class:`BytesFile`, standard input), read by the same rules.
 
     ``text_column`` (an index, negative from the end, or a header's name): a column that may
     hold text on every row (class names), kept as ``Table.texts``; its text on line 1 makes
@@ -463,7 +501,7 @@ def read_table(
     writes one) is refused: comment lines are not skipped, and as the header it would name
     column 1 ``# a`` silently (:func:`_check_not_a_comment`).
     """
-    path = Path(path)
+    path = _source(path)
     delimiter = _file_delimiter(path, delimiter)
     _check_delimiter(path, delimiter)
     rows = _read_rows(path, delimiter)
@@ -593,7 +631,7 @@ def _default_delimiter(path: Path) -> str:
 
 
 def check_table_width(
-    path: str | os.PathLike,
+    path: str | os.PathLike | BytesFile,
     check_width: Callable[[int, int], None],
     delimiter: str | None = None,
 ) -> None:
@@ -606,10 +644,10 @@ def check_table_width(
     says nothing of the rows': the reader names the comment (as the header it is refused;
     of another width than the rows, it is named by the ragged line below). ``delimiter``: as
     :func:`read_table` takes it."""
-    path = Path(path)
+    path = _source(path)
     delimiter = _file_delimiter(path, delimiter)
     try:  # read up to the first record only, not the whole file (the reader reads that)
-        with path.open(encoding=_encoding_of(path), newline="") as f:
+        with io.TextIOWrapper(_open_binary(path), _encoding_of(path), newline="") as f:
             records = _records_in(f, delimiter)
             first = next(records, None)
             if first is not None and first[0] == 1 and _sep_line(delimiter.join(first[1])):
@@ -741,7 +779,7 @@ def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
     (the text reader's offset counts from the chunk it was decoding); a gzip file is said to
     be one, as ``mnist.csv.gz`` saved as ``mnist.csv`` is."""
     try:
-        raw = path.read_bytes()  # only on this error: once, to find where
+        raw = _bytes_of(path)  # only on this error: once, to find where
         raw.decode("utf-8")
     except UnicodeDecodeError as found:
         if raw[:2] == b"\x1f\x8b":
@@ -781,7 +819,17 @@ class _MalformedCSV(Exception):
 
 
 def _records(path: Path, delimiter: str, strict: bool = False) -> list[tuple[int, list[str]]]:
-    return list(_records_in(io.StringIO(_text_of(path), newline=""), delimiter, strict))
+    return list(_records_in(_lines_of(_text_of(path)), delimiter, strict))
+
+
+#: A line as ``open(newline="")`` reads one: up to and with its ``\r\n``, ``\r`` or ``\n``.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines_of(text: str) -> Iterator[str]:
+    """The lines of ``text``, one at a time, as ``io.StringIO(text, newline="")`` gives them
+    (which copied the whole text at four bytes a character before a line was read)."""
+    return (found.group() for found in _LINE.finditer(text))
 
 
 def _text_of(path: Path) -> str:
@@ -791,7 +839,7 @@ def _text_of(path: Path) -> str:
     combining accent, as macOS writes ``état``) is the same name, not one that prints alike.
     Excel's ``sep=;`` first line is blanked (its line still counts): :func:`_sep_line` reads
     it. Other bytes raise UnicodeDecodeError."""
-    text = path.read_bytes().decode(_encoding_of(path))
+    text = _bytes_of(path).decode(_encoding_of(path))
     found = _SEP_LINE.match(text)
     if found is not None:
         text = "\n" + text[found.end() :]
@@ -801,7 +849,7 @@ def _text_of(path: Path) -> str:
 def _encoding_of(path: Path) -> str:
     """How :func:`_text_of` decodes ``path``: UTF-16 where it starts with that byte order mark,
     else UTF-8 (its byte order mark, if any, dropped)."""
-    with path.open("rb") as f:
+    with _open_binary(path) as f:
         return "utf-16" if f.read(2) in _UTF16_MARKS else "utf-8-sig"
 
 
@@ -824,7 +872,7 @@ def _file_delimiter(path: Path, delimiter: str | None) -> str:
     if delimiter is not None:
         return delimiter
     try:
-        with path.open("rb") as f:
+        with _open_binary(path) as f:
             raw = f.read(64)
     except OSError:  # the reader says why
         return _default_delimiter(path)
@@ -966,7 +1014,7 @@ def without_label_column(
     j = (
         width - 1
         if label_column is None
-        else _label_index(Path(path), label_column, table.names, width)
+        else _label_index(_source(path), label_column, table.names, width)
     )
     if j == width - 1:
         return table
@@ -1044,7 +1092,8 @@ def _parse(
     ``trailing``: the hint that every line ends with a separator, where the caller told it
     from the cells as written (None: told from ``body``)."""
     hint = _trailing_separator_hint(body, names, width - 1) if trailing is None else trailing
-    body = [(line, cells[:columns]) for line, cells in body]
+    if columns is not None and columns < width:  # else a copy of every row, as it is
+        body = [(line, cells[:columns]) for line, cells in body]
     last = width - 1  # the file's last column, whose empty cells get ``hint``
     width = min(width, columns or width)
     try:  # fast path: NumPy parses every cell at once, if no cell holds an odd character

@@ -99,7 +99,7 @@ def test_reset_shows_the_model_trained_since_the_widget_opened(chromium):
     assert page.locator("#views-box li.term").count() == 0
     assert page.inner_text("#gradcheck-result") == ""
     assert page.locator("g.unit.selected").count() == 0
-    assert page.inner_text("#unit-info").startswith("Click a unit")  # not the old unit's y
+    assert page.inner_text("#unit-info").startswith("Select a unit")  # not the old unit's y
     assert errors == []
 
 
@@ -159,7 +159,7 @@ def test_on_the_page_reset_keeps_the_network_and_seed_network_drops_the_old_unit
     page.wait_for_function("S.selected === null")
     assert page.evaluate("S.net") == seed
     page.click(".tabs button[data-tab=paths]")
-    assert page.inner_text("#unit-info").startswith("Click a unit")  # not the old unit's y
+    assert page.inner_text("#unit-info").startswith("Select a unit")  # not the old unit's y
     assert errors == []
 
 

@@ -117,16 +117,41 @@ async def read_body(request: Request, limit: int = s.MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+def in_words(error: dict, loc: tuple, message: str) -> str:
+    """A layer size or a count of layers out of bounds said with the limits ("200 units is too
+    many for a layer: a layer has 1 to 128 units"), where pydantic's message ("Input should be
+    less than or equal to 128") left a student on a touch screen, who never sees the page's
+    tooltips, to guess what the bound was of; any other ``message`` as it is."""
+    field = next((part for part in reversed(loc) if isinstance(part, str)), None)
+    if field not in ("sizes", "hidden"):
+        return message
+    kind = error["type"]
+    each = f"a layer has 1 to {s.MAX_UNITS} units"
+    if kind in ("less_than_equal", "greater_than_equal") and isinstance(loc[-1], int):
+        much = "many" if kind == "less_than_equal" else "few"
+        return f"{error['input']} units is too {much} for a layer: {each}"
+    if kind in ("too_long", "too_short") and loc[-1] == field:
+        n = error["ctx"]["actual_length"]
+        if field == "sizes":
+            layers = f"{n} layer{'' if n == 1 else 's'}"
+            return f"{layers}: a network has 2 to {s.MAX_LAYERS} layers, input first, and {each}"
+        return (
+            f"{n} hidden layers: at most {s.MAX_LAYERS - 2} (with the dataset's input and "
+            f"output layers, {s.MAX_LAYERS} in all), and {each}"
+        )
+    return message
+
+
 def validation_problem(error: ValidationError) -> HTTPProblem:
     """A 422 whose message lists each wrong field and why (at most five, then a count)."""
-    errors = error.errors(include_url=False, include_input=False, include_context=False)
+    errors = error.errors(include_url=False)  # the input and bounds: in_words says them
     lines = []
     for e in errors:
         loc, message = s.located(e)  # a check of the whole network: network.target, say
         if e["type"] == "json_invalid":
             lines.append(f"body is not valid JSON: {message}")
         elif loc:
-            lines.append(f"{s.where(loc)}: {message}")
+            lines.append(f"{s.where(loc)}: {in_words(e, loc, message)}")
         else:  # a check of the whole request: its message says what is wrong
             lines.append(message)
     shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")

@@ -482,7 +482,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
           : `\u2202E/\u2202y_j from the loss, then ${TOP_DZ_RULE[S.net.output] || TOP_DZ_GENERAL}.`)
         : `\u2202E/\u2202z_i = dy_i/dz_i \u00B7 \u2202E/\u2202y_i for each unit of layer ${p.layer}.`];
       case "dy": return [`Backward: \u2202E/\u2202y in layer ${p.layer}`,
-        `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Click one.`];
+        `\u2202E/\u2202y_i = \u03A3_j w_ij \u2202E/\u2202z_j: each unit i collects one term from every path to layer ${p.layer + 1}. Select one.`];
       default: return ["", ""];
     }
   }
@@ -1036,7 +1036,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       info.innerHTML = `<b>Top unit j = ${unitNo(sel.unit)}</b> (${S.net.output}): y<sub>j</sub> = <code>${numberHTML(fmtLong(layer.y[sel.unit]))}</code>,
         target t<sub>j</sub> = <code>${numberHTML(fmtLong(t))}</code>.<br>
         ${topUnitGradient(layer, sel.unit)}
-        A top unit has no paths upwards: click a unit in a lower layer to split its &part;E/&part;y.`;
+        A top unit has no paths upwards: select a unit in a lower layer to split its &part;E/&part;y.`;
       return;
     }
     const P = S.paths;
@@ -1161,7 +1161,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const sel = S.selected;
     if (!sel) {
       delete box.dataset.fields;
-      box.className = "hint"; box.textContent = "Click a unit to edit its input, bias, target and outgoing weights.";
+      box.className = "hint"; box.textContent = "Select a unit to edit its input, bias, target and outgoing weights.";
       return;
     }
     const fields = [];
@@ -1433,6 +1433,14 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     }
     return `The diagram still shows ${shows}: step ${T.step}'s network could not be shown `
       + `(${behind.why}). Step or Play goes on with the run, and shows the step it reaches.`;
+  }
+
+  /** The Train tab's loss curve and gradient norms drawn again as they are, at their boxes'
+   *  sizes now (renderTraining draws them with the rest of the tab). */
+  function redrawTrainingPictures() {
+    const T = S.train.state;
+    drawLossCurve($("loss-curve"), T ? T.loss : []);
+    drawGradNorms($("grad-norms"), T ? T.grad_norms : []);
   }
 
   function drawLossCurve(canvas, losses) {
@@ -1815,16 +1823,28 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   // Drawn again when the diagram's box changes size, not only the window: in a notebook the
   // widget's column narrows (a side panel opens) and its corner is dragged with no window
   // resizing. The observer's first report is the box as it is first drawn: nothing to redraw.
-  let resizeTimer = null, boxSize = null;
-  const resized = new ResizeObserver(([entry]) => {
-    const size = `${entry.contentRect.width}x${entry.contentRect.height}`;
-    if (boxSize !== null && size !== boxSize) {
-      clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(render, 80);
+  // The loss curve's canvas too (a phone turned sideways: its curve was stretched from the old
+  // width), drawn again at once in the same element (a canvas has nothing to press, so no click
+  // is lost as with a redrawn unit: keepClicksAcrossRedraws), with the gradient norms beside it.
+  let resizeTimer = null, boxSize = null, curveWidth = null;
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      if (entry.target === $("loss-curve")) {
+        const width = entry.contentRect.width;
+        if (curveWidth !== null && width !== curveWidth) redrawTrainingPictures();
+        curveWidth = width;
+        continue;
+      }
+      const size = `${entry.contentRect.width}x${entry.contentRect.height}`;
+      if (boxSize !== null && size !== boxSize) {
+        clearTimeout(resizeTimer);
+        resizeTimer = setTimeout(render, 80);
+      }
+      boxSize = size;
     }
-    boxSize = size;
   });
   resized.observe($("diagram-wrap"));
+  resized.observe($("loss-curve"));
   const ready = (async () => {
     await guarded(async () => {
       // the form's lists before the network (the form shows its units and loss); a list that

@@ -180,7 +180,11 @@ class RMSprop(Optimizer):
 
     with alpha = 0.9 as in the lecture. PyTorch's ``RMSprop`` uses the same convention for
     ``alpha`` (the weight of the old average) but a default of 0.99. With ``momentum`` the
-    scaled step goes through RHW momentum: dw = momentum * dw - lr * g / (sqrt(MS) + eps).
+    scaled step goes through RHW momentum: dw = momentum * dw - lr * g / (sqrt(MS) + eps),
+    so the velocity holds the learning rate, as :class:`SGD`'s does. PyTorch keeps
+    b = momentum * b + g / (sqrt(MS) + eps) and steps w -= lr * b: the same trajectory while lr
+    is constant, but after a change of lr (a schedule, ``opt.lr = ...``) the velocity here
+    still carries the old lr for a while (a StepLR halving: 2% apart at the next step).
     """
 
     name = "rmsprop"

@@ -6,7 +6,10 @@ anything else may change them too. ``state_dict()`` / ``load_state_dict()`` are 
 checkpoints. Every schedule here is a function of the epoch count alone (the closed forms below),
 so ``start_at(epoch)`` puts one where ``epoch`` steps from 0 would have: a resumed run whose
 checkpoint holds no state of its schedule (the first run had none, or another kind) continues
-it from the resumed epoch, as an uninterrupted run with this schedule would have.
+it from the resumed epoch, as an uninterrupted run with this schedule would have. A value
+written by hand between epochs (``opt.lr = 1.0``) therefore lasts until the schedule's next
+step, which writes its own again; PyTorch's StepLR and ExponentialLR multiply the lr as it is,
+so there a hand-set lr carries on, scaled.
 
 - :class:`StepLR`: lr = base_lr * gamma ** (epoch // step_size).
 - :class:`ExponentialLR`: lr = base_lr * gamma ** epoch.

@@ -145,6 +145,8 @@ def test_evaluate_warns_of_a_far_input_naming_its_line(tmp_path, capsys):
     high = max(row[1] for row in people)
     assert "e.csv, line 4, column 2 ('income'): 5000 lies far outside" in warned[0], warned
     assert f"({low:g} to {high:g} in this column" in warned[0], warned
+    # an income is no row id: the cause is offered as a condition, not asserted
+    assert "(if the column is a row id or an index, train without it)" in warned[0], warned
 
 
 @pytest.mark.parametrize("header", [True, False])

@@ -1272,8 +1272,8 @@ def far_outside(X: np.ndarray, info: dict, source: Any, lines: Any = None) -> li
         notes.append(
             f"{source}, {where}, {column}: {X[i, j]:g} lies far outside the data the model was "
             f"trained on ({trained}; {away} standard deviations from the mean)"
-            f"{more}: the model's answer there is a guess, however sure it looks; a row id or "
-            "an index read as an input does this (train without such a column)"
+            f"{more}: the model's answer there is a guess, however sure it looks (if the "
+            "column is a row id or an index, train without it)"
         )
     return notes
 

@@ -478,6 +478,8 @@ def _run(
     from chainrule.files import prove_writable, restore_replaced
     from chainrule.train import EpochPrinter, Trainer, runs
 
+    if fresh_out and out is not None:  # a taken --out before the data: a big file takes minutes
+        distributed.world().on_every_rank(_refuse_taken_out, Path(out))
     # every mistake in the input surfaces before any file: under mpiexec/srun, on any rank
     # (rank 0 creates the run directory only once every rank has read its data)
     prepared, (model, loss, optimizer, schedule) = distributed.world().on_every_rank(
@@ -608,6 +610,17 @@ def _note_row_ids(dataset: Any, source: str) -> None:
 
     if is_table_file(source) and "label_column" in dataset.meta and _prints_results():
         note_row_id_columns(dataset)
+
+
+def _refuse_taken_out(out: Path) -> None:
+    """Refuse a new run's ``--out`` that holds another run (rank 0's: the directory it writes),
+    as :func:`runs.check_new_run_dir` does under the run's lock, which asks again."""
+    from chainrule import distributed
+    from chainrule.train import runs
+
+    refusal = runs.occupied_run_dir(out) if distributed.world().is_main else None
+    if refusal is not None:
+        raise UserError(refusal)
 
 
 def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Path | None]:

@@ -578,24 +578,40 @@ def _check_usable(ds: Any, train: Any, test: Any, config: RunConfig) -> None:
 def check_new_run_dir(out: Path) -> None:
     """``--out`` for a new run: absent, empty, or holding only what a run killed during its very
     first checkpoint left (then cleared); anything else is a UserError (nothing is removed)."""
-    from chainrule.files import TMP_PREFIX
-
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
-    entries = list(out.iterdir())
-    leftovers = (
-        entries == [out / "checkpoints"]
-        and (out / "checkpoints").is_dir()
-        and all(child.name.startswith(TMP_PREFIX) for child in (out / "checkpoints").iterdir())
-    )
-    if leftovers:
+    refusal = occupied_run_dir(out)
+    if refusal is not None:
+        raise UserError(refusal)
+    if _first_checkpoint_leftovers(out):
         import shutil
 
         shutil.rmtree(out / "checkpoints")  # a first checkpoint that never completed
-    elif entries:
-        raise UserError(f"--out {out}: already exists and is not empty (use --resume to continue)")
+
+
+def occupied_run_dir(out: Path) -> str | None:
+    """Why ``--out`` cannot take a new run (a file, or a directory holding more than a killed
+    first checkpoint's leftovers), else None; nothing is changed. A run asks this before it
+    reads its data (minutes for a large file) and again, through :func:`check_new_run_dir`,
+    under the directory's lock."""
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        return f"--out {out}: exists and is not a directory"
+    if any(out.iterdir()) and not _first_checkpoint_leftovers(out):
+        return f"--out {out}: already exists and is not empty (use --resume to continue)"
+    return None
+
+
+def _first_checkpoint_leftovers(out: Path) -> bool:
+    """``out`` holds only a ``checkpoints`` folder of temporary files: a run killed during its
+    very first checkpoint."""
+    from chainrule.files import TMP_PREFIX
+
+    checkpoints = out / "checkpoints"
+    return (
+        list(out.iterdir()) == [checkpoints]
+        and checkpoints.is_dir()
+        and all(child.name.startswith(TMP_PREFIX) for child in checkpoints.iterdir())
+    )
 
 
 def _idx_test_part(directory: Path, dtype: np.dtype, train: Any) -> Any:

@@ -52,6 +52,20 @@ unreduced_broadcast = _register_once(
     lambda g, out, x: g * 2,  # shape (2, n): should be (g * 2).sum(axis=0)
 )
 
+# d(x^2)/dx with its sign flipped: as large as the right one, the other way (the commonest slip
+# of a hand-written rule; a comparison of sizes alone would pass it).
+negated_square = _register_once(
+    "test_gradcheck_negated_square",
+    lambda x: x * x,
+    lambda g, out, x: -2 * g * x,
+)
+# Right at first order, its second order (the rule's own derivative) negated: -2 g where 2 g is due.
+negated_square_slope = _register_once(
+    "test_gradcheck_negated_square_slope",
+    lambda x: x * x,
+    lambda g, out, x: g * (4 * array_of(x)) - 2 * g * x,  # 2x in value, -2 in slope
+)
+
 X = np.array([1.5, -0.5, 2.0])
 
 
@@ -86,6 +100,21 @@ def test_a_wrong_first_derivative_fails_with_values_side_by_side() -> None:
     assert re.search(r"d out\[0\] / d input 0\[0\]\s+1\.5\s+3(\.0*)?\s+1\.5", message), message
     # off-diagonal zeros agree, so they are not shown as failures
     assert "d out[1] / d input 0[0]" not in message
+
+
+@pytest.mark.parametrize("mode", ["full", "random"])
+def test_a_rule_with_its_sign_flipped_fails(mode) -> None:
+    report = cr.gradcheck(lambda x: negated_square(x).sum(), [X], mode=mode)
+    assert not report.ok
+    if mode == "full":  # analytic -2x beside numeric 2x: an error of 4|x|, 8 at x = 2
+        assert report.max_abs_error == pytest.approx(8.0, rel=1e-6)
+    assert cr.gradcheck(lambda x: (x * x).sum(), [X], mode=mode).ok
+
+
+def test_a_second_order_with_its_sign_flipped_fails() -> None:
+    assert cr.gradcheck(lambda x: negated_square_slope(x).sum(), [X]).ok  # first order right
+    report = cr.gradcheck(lambda x: negated_square_slope(x).sum(), [X], order=2)
+    assert not report.ok and report.order == 2
 
 
 def test_a_wrong_rule_for_one_input_is_located() -> None:

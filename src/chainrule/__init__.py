@@ -19,10 +19,36 @@ from typing import TYPE_CHECKING
 from chainrule import launcher as _launcher
 from chainrule._lazy import lazy_package
 
-if TYPE_CHECKING:  # the names a first read loads from chainrule._core, for type checkers
+if TYPE_CHECKING:  # what a first read loads (the core's names, the layers), for type checkers
     from collections.abc import Iterable
 
+    from chainrule import backend as backend
+    from chainrule import checks as checks
+    from chainrule import cli as cli
+    from chainrule import creation as creation
+    from chainrule import data as data
+    from chainrule import distributed as distributed
+    from chainrule import engine as engine
+    from chainrule import errors as errors
+    from chainrule import explainer as explainer
+    from chainrule import file_schemas as file_schemas
+    from chainrule import files as files
+    from chainrule import functional as functional
+    from chainrule import interop as interop
+    from chainrule import io as io
+    from chainrule import launcher as launcher
+    from chainrule import nn as nn
+    from chainrule import notebook as notebook
+    from chainrule import ops as ops
+    from chainrule import optim as optim
+    from chainrule import sklearn as sklearn
+    from chainrule import terminal as terminal
+    from chainrule import train as train
+    from chainrule import viz as viz
+    from chainrule import web as web
     from chainrule._core import *  # noqa: F403
+    from chainrule.explainer import explain as explain
+    from chainrule.notebook import explorer as explorer
     from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
@@ -34,19 +60,21 @@ _launcher.mark_rank()
 # Nothing loads at import: the core's names (those of __all__, from chainrule._core, NumPy with
 # them) on the first read of any of them, the layers above the engine (nn, optim, data, train,
 # io, viz, explainer ...) each on its first use. So ``import chainrule`` costs next to nothing
-# and ``chainrule --help`` imports no NumPy; ``dir(chainrule)`` lists everything.
-__getattr__, __dir__ = lazy_package(
-    __name__,
-    __path__,
-    {"explain": "chainrule.explainer", "explorer": "chainrule.notebook"},
-    core="chainrule._core",
-    light=("cli", "errors", "__main__", "launcher"),  # what ``chainrule --help`` imports: no NumPy
-)
+# and ``chainrule --help`` imports no NumPy; ``dir(chainrule)`` lists everything. (Type checkers
+# see the imports above instead: without a module ``__getattr__`` they flag a misspelt name.)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_package(
+        __name__,
+        __path__,
+        {"explain": "chainrule.explainer", "explorer": "chainrule.notebook"},
+        core="chainrule._core",
+        light=("cli", "errors", "__main__", "launcher"),  # ``chainrule --help`` imports: no NumPy
+    )
 # what set the package up, not part of it (dir(chainrule) is what tab completion offers)
 del annotations, TYPE_CHECKING, lazy_package
 
 
-def zero_grad(*tensors: Tensor | Iterable[Tensor]) -> None:
+def zero_grad(*tensors: Tensor | Iterable[Tensor] | nn.Module) -> None:
     """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls).
 
     Each argument is a tensor, a collection of them (a list, ``model.parameters()``) or a

@@ -732,10 +732,14 @@ def _pick(trees: list[Any], argnums: int | Sequence[int]) -> Any:
 
 
 def value_and_grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to argument(s) ``argnums`` (``f`` returns
     one number, as for :func:`grad`).
+
+    With ``has_aux``, ``f`` returns ``(value, aux)`` and the call gives ``((value, aux),
+    gradient)``, as ``jax.value_and_grad``'s: ``aux`` is returned as it is, not differentiated
+    (detached), e.g. the predictions beside the loss.
 
     >>> import chainrule as cr
     >>> value, g = cr.value_and_grad(lambda x: (x * x).sum())(cr.tensor([1.0, 2.0]))
@@ -747,7 +751,7 @@ def value_and_grad(
 
 
 def _value_and_grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int], has_aux: bool, op: str
+    f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, op: str
 ) -> Callable[..., tuple[Any, Any]]:
     """:func:`value_and_grad`, its errors named after ``op`` (``hessian`` is built on it)."""
 
@@ -799,7 +803,7 @@ def _detached(tree: Any) -> Any:
 
 
 def grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., Any]:
     """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
 
@@ -807,6 +811,9 @@ def grad(
     output counts as a scalar, as it does for ``backward()`` (and ``torch.Tensor.backward``);
     ``torch.func.grad`` and ``jax.grad`` refuse it. The gradients are shaped like the
     arguments whatever the output's shape; ``value_and_grad``'s value keeps its shape.
+    With ``has_aux``, ``f`` returns ``(value, aux)`` and the call gives ``(gradient, aux)``, as
+    ``jax.grad`` and ``torch.func.grad`` do: ``aux`` is returned as it is, not differentiated
+    (detached).
 
     >>> import chainrule as cr
     >>> cr.grad(lambda x: (x ** 3).sum())(cr.tensor([2.0]))
@@ -816,7 +823,7 @@ def grad(
 
 
 def _grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int], has_aux: bool, op: str
+    f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, op: str
 ) -> Callable[..., Any]:
     both = _value_and_grad(f, argnums, has_aux, op)
 
@@ -1082,7 +1089,7 @@ def _jacobian_columns(
 
 
 def hessian(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., Any]:
     """The matrix of second derivatives of scalar ``f``: ``jacobian(grad(f))``, shaped x.shape*2.
 

@@ -555,7 +555,15 @@ class Tensor:
         return _ops.astype(self, dtype)
 
     # -- arithmetic (NumPy broadcasting) ------------------------------------------------------
-    # a + b, a - b, a * b and a / b are the ops themselves, set below the class
+    # a + b, a - b, a * b and a / b are the ops themselves, set below the class; declared here
+    # for type checkers, which do not see a method set after its class (no runtime cost)
+    if TYPE_CHECKING:
+
+        def __add__(self, other: Any) -> Tensor: ...
+        def __sub__(self, other: Any) -> Tensor: ...
+        def __mul__(self, other: Any) -> Tensor: ...
+        def __truediv__(self, other: Any) -> Tensor: ...
+
     def __radd__(self, other: Any) -> Tensor:
         return _ops.add(other, self)
 

@@ -50,3 +50,4 @@ __all__ = [
 
 # submodules not imported above load on first use, and show in dir()
 __getattr__, __dir__ = lazy_package(__name__, __path__)
+del lazy_package  # what set the package up, not part of it (dir() is what tab completion offers)

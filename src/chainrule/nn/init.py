@@ -31,6 +31,10 @@ from chainrule import backend
 from chainrule.creation import as_generator, floating_dtype
 from chainrule.errors import ConfigError  # not nn.module's: Module.to imports parameter_dtype
 
+__all__ = [
+    "cosine", "get", "glorot", "he", "kaiming", "parameter_dtype", "uniform", "xavier", "zeros",
+]  # fmt: skip
+
 Initialiser = Callable[..., np.ndarray]
 RNG = np.random.Generator | int | None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 
@@ -240,7 +240,7 @@ class Module:
         """Run ``forward`` (the instance's own, if one was assigned to it)."""
         return self.forward(*args, **kwargs)
 
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         """Training mode (dropout active) for this module and all below it; returns ``self``.
         ``mode`` is a bool: anything else (``train('no')``, truthy) is a ``ValueError``, as in
         PyTorch, not stored as ``training`` for dropout to read as true."""
@@ -251,7 +251,7 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         """Evaluation mode (dropout is the identity); returns ``self``."""
         return self.train(False)
 
@@ -332,7 +332,7 @@ class Module:
         for param in self.parameters():
             param.grad = None
 
-    def to(self, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Module:
+    def to(self, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Self:
         """Move every parameter and array buffer to another dtype, array library or device, in
         place.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import types
 import warnings
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -252,7 +252,7 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"{name}: batch_size must be 'auto' or an integer >= 1, got {batch!r}")
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> BaseMLP:
+    def fit(self, X: Any, y: Any) -> Self:
         """Train on ``X`` (n_samples, n_features) and ``y`` for up to ``max_iter`` epochs.
 
         Starts from fresh weights unless ``warm_start`` is set and the model was fitted before.
@@ -260,7 +260,7 @@ class BaseMLP(BaseEstimator):
         """
         return self._fit(X, y, incremental=False)
 
-    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BaseMLP:
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> Self:
         # every check comes before the first change: a refused fit leaves a fitted model as it
         # was (weights, classes_, n_features_in_, loss curve), even where scikit-learn's does not
         self._check_parameters()

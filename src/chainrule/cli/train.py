@@ -615,10 +615,13 @@ def _note_row_ids(dataset: Any, source: str) -> None:
 def _refuse_taken_out(out: Path) -> None:
     """Refuse a new run's ``--out`` that holds another run (rank 0's: the directory it writes),
     as :func:`runs.check_new_run_dir` does under the run's lock, which asks again."""
-    from chainrule import distributed
+    from chainrule import distributed, io
     from chainrule.train import runs
 
-    refusal = runs.occupied_run_dir(out) if distributed.world().is_main else None
+    if not distributed.world().is_main:
+        return
+    leftovers = io._staging_leftovers(out, [*_RUN_FILES, _PROBE]) if out.is_dir() else []
+    refusal = runs.occupied_run_dir(out, leftovers)  # (removed under the run's lock)
     if refusal is not None:
         raise UserError(refusal)
 

@@ -17,7 +17,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -587,16 +587,18 @@ def check_new_run_dir(out: Path) -> None:
         shutil.rmtree(out / "checkpoints")  # a first checkpoint that never completed
 
 
-def occupied_run_dir(out: Path) -> str | None:
+def occupied_run_dir(out: Path, leftovers: Iterable[Path] = ()) -> str | None:
     """Why ``--out`` cannot take a new run (a file, or a directory holding more than a killed
-    first checkpoint's leftovers), else None; nothing is changed. A run asks this before it
+    first checkpoint's leftovers and ``leftovers``, what other killed writes left, which the
+    run removes under its lock), else None; nothing is changed. A run asks this before it
     reads its data (minutes for a large file) and again, through :func:`check_new_run_dir`,
     under the directory's lock."""
     if not out.exists():
         return None
     if not out.is_dir():
         return f"--out {out}: exists and is not a directory"
-    if any(out.iterdir()) and not _first_checkpoint_leftovers(out):
+    kept = set(out.iterdir()) - set(leftovers)
+    if kept and not _first_checkpoint_leftovers(out):
         return f"--out {out}: already exists and is not empty (use --resume to continue)"
     return None
 

@@ -16,6 +16,7 @@ run's history covers every epoch. ``gradient_health(model, x)`` measures the sat
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -129,9 +130,12 @@ class GradientHealth(_Base):
         self.threshold = threshold
         self.history: list[dict[str, Any]] = []
         self._norms: dict[str, list[float]] = {}
+        #: the plot's name for each parameter ("0.weight": "layer 1 weight"), from the model
+        self._labels: dict[str, str] = {}
 
     def on_fit_start(self, trainer: Any) -> None:
-        _network_of(trainer.model)  # a model whose layers cannot be numbered: before epoch 1
+        # a model whose layers cannot be numbered is refused here: before epoch 1
+        self._labels = _parameter_labels(trainer.model, _network_of(trainer.model))
 
     def on_epoch_start(self, trainer: Any, epoch: int) -> None:
         self._norms = {}
@@ -169,34 +173,128 @@ class GradientHealth(_Base):
         """Two panels (gradient norms, log scale; saturated share) written to a PNG; a name
         with another suffix than .png is refused (ValueError) before anything is drawn. Drawn on
         matplotlib's Agg canvas, chosen for this figure alone: the backend a notebook or a GUI
-        chose is left as it was. Without matplotlib (the [app] extra), a MissingExtraError says
-        so."""
+        chose is left as it was; saved at ``rcParams["savefig.dpi"]``, as ``plot_history``. Without
+        matplotlib (the [app] extra), a MissingExtraError says so.
+
+        The curves are drawn as ``plot_history`` draws its own (:mod:`chainrule.viz.curves`): a
+        value with no neighbour gets a marker, NaN or inf norms are gaps whose epochs are shaded
+        and named in the legend, epochs are whole numbers, and shares of 0 and 1 lie inside the
+        panel. A norm of 0 (a dead layer, which a log axis cannot show) is a triangle on a dotted
+        line at the foot of the panel, marked "norm 0", and its legend entry says from which
+        epoch. Parameters are named by the layer ``explain`` numbers them in (as the saturation
+        panel's layers are), one colour per layer, the weight solid and the bias dashed; a
+        model ``explain`` cannot read keeps the parameters' own names (module index.name)."""
         with extras_needed_by("GradientHealth.plot"):  # matplotlib: the [app] extra
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
         saved_format("GradientHealth.plot", os.fspath(path), PNG_ONLY)
-        epochs = [h["epoch"] for h in self.history]
-        fig = Figure(figsize=(7, 6), dpi=100)
+        fig = Figure(figsize=(9, 6.5), dpi=100)
         FigureCanvasAgg(fig)
         top, bottom = fig.subplots(2, 1, sharex=True)
-        for name in sorted({k for h in self.history for k in h["grad_norms"]}):
-            top.plot(epochs, [h["grad_norms"].get(name, np.nan) for h in self.history], label=name)
-        top.set_yscale("log")
-        top.set_ylabel("mean gradient norm")
-        top.legend(fontsize=7)
-        for layer in sorted({k for h in self.history for k in h["saturation"]}):
-            bottom.plot(
-                epochs,
-                [h["saturation"].get(layer, np.nan) for h in self.history],
-                label=f"logistic layer {layer}",
+        self._draw_norms(top)
+        self._draw_saturation(bottom)
+        fig.suptitle("Gradient health per epoch")
+        return os.fspath(atomic_write_bytes(path, png_bytes(fig)))
+
+    def _draw_norms(self, ax: Any) -> None:
+        """Each parameter's mean gradient norm per epoch, on a log axis; norms of 0 at its foot."""
+        from chainrule.viz.curves import curve, epoch_ticks, epochs_text
+
+        epochs = [h["epoch"] for h in self.history]
+        names = sorted({k for h in self.history for k in h["grad_norms"]}, key=_natural)
+        series = {name: [h["grad_norms"].get(name) for h in self.history] for name in names}
+        positive = [v for vs in series.values() for v in vs if v is not None and 0 < v < np.inf]
+        floor = min(positive) / 10 if positive else 1.0  # where a norm of 0 is drawn
+        own = getattr(self, "_labels", {})  # a history loaded by hand: the names as they are
+        labels = {name: own.get(name, name) for name in names}
+        for name, (colour, linestyle) in _styles(names, labels).items():
+            values = series[name]
+            zeros = [k for k, v in enumerate(values) if v == 0]
+            line = curve(ax, epochs, [None if v == 0 else v for v in values], labels[name],
+                         color=colour, linestyle=linestyle)  # fmt: skip
+            if zeros:
+                line.set_label(f"{labels[name]} (norm 0 {epochs_text(epochs, zeros)})")
+                ax.plot([epochs[k] for k in zeros], [floor] * len(zeros), linestyle="none",
+                        marker="v", color=line.get_color())  # fmt: skip
+        ax.set_yscale("log")
+        if any(v == 0 for vs in series.values() for v in vs):
+            ax.axhline(floor, color="0.5", linestyle=":", linewidth=1)
+            ax.text(0.005, floor, " norm 0", transform=ax.get_yaxis_transform(), va="bottom",
+                    fontsize=7, color="0.3")  # fmt: skip
+            ax.set_ylim(bottom=floor / 2)
+        if not positive:  # no norm to put on the scale: no made-up ticks
+            ax.set_yticks([])
+            ax.set_yticks([], minor=True)
+            why = (
+                "every gradient norm is 0"
+                if series and any(v == 0 for vs in series.values() for v in vs)
+                else "no finite gradient norm was recorded"
             )
-        bottom.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
-        bottom.set_xlabel("epoch")
-        bottom.set_ylim(0, 1)
-        if bottom.lines:
-            bottom.legend(fontsize=7)
+            ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center",
+                    color="#b00020")  # fmt: skip
+        epoch_ticks(ax, epochs)
+        ax.set_ylabel("mean gradient norm")
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            title = None if own else "module index.parameter"
+            ax.legend(fontsize=7, title=title, title_fontsize=7, loc="upper left",
+                      bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # fmt: skip
+
+    def _draw_saturation(self, ax: Any) -> None:
+        """Each logistic layer's share of saturated units per epoch, on [0, 1] padded."""
+        from chainrule.viz.curves import curve, epoch_ticks
+
+        epochs = [h["epoch"] for h in self.history]
+        for layer in sorted({k for h in self.history for k in h["saturation"]}, key=_natural):
+            curve(ax, epochs, [h["saturation"].get(layer) for h in self.history],
+                  f"logistic layer {layer}")  # fmt: skip
+        ax.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
+        ax.set_xlabel("epoch")
+        ax.set_ylim(-0.02, 1.02)  # a share of 0 or 1 is a line inside the panel, not a spine
+        epoch_ticks(ax, epochs)
+        ax.grid(True, alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         else:  # no logistic layer (tanh or relu units): no share to draw, and matplotlib warns
-            bottom.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
-                        transform=bottom.transAxes)  # fmt: skip
-        return os.fspath(atomic_write_bytes(path, png_bytes(fig, dpi=100)))
+            ax.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
+                    transform=ax.transAxes)  # fmt: skip
+
+
+#: Line styles of a layer's parameters (weight, bias, a Parallel layer's branches ...).
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _natural(name: str) -> list:
+    """Sort key reading the numbers in ``name`` as numbers: "2.weight" before "10.weight"."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def _styles(names: list[str], labels: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """A colour and a linestyle for each parameter: one colour per layer (its label's words but
+    the last; a module's index where ``explain`` could not number them), its parameters told
+    apart by linestyle; past ten layers, the colours come round with the styles shifted."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(labels[name].rsplit(" ", 1)[0].rsplit(".", 1)[0], []).append(name)
+    styles = {}
+    for g, members in enumerate(groups.values()):
+        for j, name in enumerate(members):
+            shift = (g // 10) * 2
+            styles[name] = (f"C{g % 10}", _LINESTYLES[(j + shift) % len(_LINESTYLES)])
+    return styles
+
+
+def _parameter_labels(model: Any, network: Network | None) -> dict[str, str]:
+    """Each of ``model``'s parameters named by the layer ``explain`` numbers it in ("0.weight":
+    "layer 1 weight"), as the saturation panel numbers its layers; {} where it cannot tell."""
+    if network is None or not hasattr(model, "named_parameters"):
+        return {}
+    owner = {}
+    for number, layer in enumerate(network.layers, start=1):
+        for part in layer.parts:
+            branch = f"branch {part.key.rstrip('.')} " if part.key else ""
+            owner[id(part.weight)] = f"layer {number} {branch}weight"
+            if part.bias is not None:
+                owner[id(part.bias)] = f"layer {number} {branch}bias"
+    return {name: owner[id(p)] for name, p in model.named_parameters() if id(p) in owner}

@@ -53,11 +53,21 @@ def _number(value: Any) -> str:
 
 
 def history_svg(h: Any, width: int = 360, height: int = 140) -> str:
-    """The loss per epoch (and the validation loss when there is one) as a small SVG chart."""
+    """The loss per epoch (and the validation loss when there is one) as a small SVG chart.
+
+    Points stand at the records' own epoch numbers (a run resumed at epoch 5 reads 5 to 8, not
+    1 to 4), on a log axis by :func:`chainrule.viz.curves.log_scale`'s rule (as ``plot_history``:
+    a loss falling from 1 to 1e-6 is a line, not a corner); a NaN, inf or missing loss breaks
+    the line (each run of finite values is its own polyline, a lone value a dot), never joined
+    across."""
+    from chainrule.viz.curves import log_scale
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
     series = [(key, colour) for key, colour in (("loss", "#1f77b4"), ("val_loss", "#ff7f0e"))
-              if any(isinstance(v, (int, float)) for v in h[key])]  # fmt: skip
-    values = [v for key, _ in series for v in h[key] if isinstance(v, (int, float))]
-    values = [v for v in values if math.isfinite(v)]
+              if any(number(v) for v in h[key])]  # fmt: skip
+    values = [float(v) for key, _ in series for v in h[key] if number(v) and math.isfinite(v)]
     margin = 30
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -66,26 +76,42 @@ def history_svg(h: Any, width: int = 360, height: int = 140) -> str:
         'fill="none" stroke="#ccc"/>',
     ]
     if values and len(h) > 0:
+        log = log_scale(values)
+        scaled = np.log10 if log else float
         low, high = min(values), max(values)
-        span = (high - low) or 1.0
-        epochs = len(h)
+        bottom, top = float(scaled(low)), float(scaled(high))
+        span = (top - bottom) or 1.0
+        epochs = [r.get("epoch", k + 1) for k, r in enumerate(h)]
+        first, last = epochs[0], epochs[-1]
+        reach = (last - first) or 1
 
-        def point(k: int, v: float) -> str:
-            x = margin + (width - margin - 5) * (k / max(epochs - 1, 1))
-            y = 5 + (height - margin - 5) * (1 - (v - low) / span)
-            return f"{x:.1f},{y:.1f}"
+        def point(epoch: float, v: float) -> tuple[float, float]:
+            x = margin + (width - margin - 5) * ((epoch - first) / reach if last > first else 0.5)
+            y = 5 + (height - margin - 5) * (1 - (float(scaled(v)) - bottom) / span)
+            return x, y
 
         for key, colour in series:
-            pts = [point(k, v) for k, v in enumerate(h[key])
-                   if isinstance(v, (int, float)) and math.isfinite(v)]  # fmt: skip
-            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
-                       f'points="{" ".join(pts)}"><title>{key}</title></polyline>')  # fmt: skip
+            runs: list[list[tuple[float, float]]] = [[]]
+            for epoch, v in zip(epochs, h[key]):
+                if number(v) and math.isfinite(v):
+                    runs[-1].append(point(epoch, v))
+                elif runs[-1]:
+                    runs.append([])
+            for run in (r for r in runs if r):
+                if len(run) == 1:  # a lone value: a dot (a polyline of one point draws nothing)
+                    out.append(f'<circle cx="{run[0][0]:.1f}" cy="{run[0][1]:.1f}" r="2" '
+                               f'fill="{colour}"><title>{key}</title></circle>')  # fmt: skip
+                    continue
+                pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+                out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
+                           f'points="{pts}"><title>{key}</title></polyline>')  # fmt: skip
+        scale = " (log scale)" if log else ""
         out.append(f'<text x="2" y="12">{high:.3g}</text>')
         out.append(f'<text x="2" y="{height - margin}">{low:.3g}</text>')
-        out.append(f'<text x="{margin}" y="{height - 12}">epoch 1</text>')
-        out.append(f'<text x="{width - 60}" y="{height - 12}">epoch {epochs}</text>')
+        out.append(f'<text x="{margin}" y="{height - 12}">epoch {first}</text>')
+        out.append(f'<text x="{width - 60}" y="{height - 12}">epoch {last}</text>')
         legend = ", ".join(f'<tspan fill="{c}">{k}</tspan>' for k, c in series)
-        out.append(f'<text x="{margin + 60}" y="{height - 12}">{legend}</text>')
+        out.append(f'<text x="{margin + 60}" y="{height - 12}">{legend}{scale}</text>')
     out.append("</svg>")
     return "\n".join(out)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,21 +70,16 @@ def _checked(records: list[Any]) -> list[dict]:
 
 
 def _panel(ax: Any, epochs: list[int], records: list[dict], key: str, label: str) -> None:
-    _curve(ax, epochs, [r.get(key) for r in records], f"train {label}")
+    curve(ax, epochs, [r.get(key) for r in records], f"train {label}")
     val = [r.get(f"val_{key}") for r in records]
     if any(v is not None for v in val):
-        _curve(ax, epochs, val, f"validation {label}")
-    from matplotlib.ticker import FixedLocator, MaxNLocator
-
-    # one epoch: MaxNLocator finds no two whole numbers in the padded range and writes fractions
-    ax.xaxis.set_major_locator(
-        FixedLocator(epochs) if len(epochs) == 1 else MaxNLocator(integer=True)
-    )
+        curve(ax, epochs, val, f"validation {label}")
+    epoch_ticks(ax, epochs)
     ax.set_xlabel("epoch")
     ax.set_ylabel(label)
     given = [v for r in records for v in (r.get(key), r.get(f"val_{key}")) if v is not None]
     drawn = [v for v in given if math.isfinite(v)]
-    if key == "loss" and drawn and all(v > 0 for v in drawn):
+    if key == "loss" and log_scale(given):
         ax.set_yscale("log")
     if not drawn:  # nothing to draw: say why, not an empty panel with a made-up scale
         why = "is not finite (NaN or inf) in any epoch" if given else "is in no epoch's record"
@@ -94,10 +90,30 @@ def _panel(ax: Any, epochs: list[int], records: list[dict], key: str, label: str
     ax.legend()
 
 
-def _curve(ax: Any, epochs: list[int], values: list[float | None], label: str) -> None:
+def log_scale(values: Iterable[float | None]) -> bool:
+    """Whether losses ``values`` are drawn on a log axis: every finite one (None, NaN and inf
+    left out) is positive, and there is one. The rule of every loss curve (:func:`plot_history`,
+    the notebook's ``history_svg``): a loss falling from 1 to 1e-6 is a line, not a corner."""
+    drawn = [v for v in values if v is not None and math.isfinite(v)]
+    return bool(drawn) and all(v > 0 for v in drawn)
+
+
+def epoch_ticks(ax: Any, epochs: list[int]) -> None:
+    """Whole-number epoch ticks on ``ax``'s x axis; one epoch: a tick at it (MaxNLocator finds no
+    two whole numbers in the padded range around one point and writes fractions)."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    ax.xaxis.set_major_locator(
+        FixedLocator(epochs) if len(epochs) == 1 else MaxNLocator(integer=True)
+    )
+
+
+def curve(ax: Any, epochs: list[int], values: list[float | None], label: str, **style: Any) -> Any:
     """A line through ``values`` (None or NaN: a gap), with a marker on each finite value that
     has no finite neighbour: a line through one point draws nothing. Epochs whose value is NaN
-    or inf (not None: an epoch with no validation) are shaded and named in the legend."""
+    or inf (not None: an epoch with no validation) are shaded and named in the legend
+    (:func:`mark_not_finite`). ``style`` goes to ``ax.plot`` (a colour, a linestyle); returns
+    the line."""
     ys = [float("nan") if v is None else v for v in values]
     finite = [math.isfinite(v) for v in ys]
     alone = [
@@ -105,23 +121,31 @@ def _curve(ax: Any, epochs: list[int], values: list[float | None], label: str) -
         for i, ok in enumerate(finite)
         if ok and not (i > 0 and finite[i - 1]) and not (i + 1 < len(ys) and finite[i + 1])
     ]
-    ax.plot(epochs, ys, label=label, marker="o" if alone else "", markevery=alone or None)
-    _not_finite(ax, epochs, [v is not None and not ok for v, ok in zip(values, finite)], label)
+    (line,) = ax.plot(
+        epochs, ys, label=label, marker="o" if alone else "", markevery=alone or None, **style
+    )
+    bad = [v is not None and not ok for v, ok in zip(values, finite)]
+    mark_not_finite(ax, epochs, bad, label)
+    return line
 
 
-def _not_finite(ax: Any, epochs: list[int], bad: list[bool], label: str) -> None:
+def epochs_text(epochs: list[int], where: list[int]) -> str:
+    """The epochs at positions ``where`` of ``epochs``, for a legend: "from epoch 3" when they
+    run to the last, else "at epochs 2, 5" (six at most, then "...")."""
+    if where == list(range(where[0], len(epochs))):
+        return f"from epoch {epochs[where[0]]}"
+    shown = ", ".join(str(epochs[k]) for k in where[:6]) + (", ..." if len(where) > 6 else "")
+    return f"at epoch{'s' * (len(where) > 1)} {shown}"
+
+
+def mark_not_finite(ax: Any, epochs: list[int], bad: list[bool], label: str) -> None:
     """Shade the epochs flagged ``bad`` (each run of them, reaching halfway to its recorded
     neighbours), one legend entry for all. ``axvspan`` spans x in data units, so the epoch axis
     reaches the last epoch even where no finite value is drawn (a NaN point sets no limits)."""
     where = [k for k, flag in enumerate(bad) if flag]
     if not where:
         return
-    first = epochs[where[0]]
-    if where == list(range(where[0], len(epochs))):
-        text = f"{label} not finite from epoch {first}"
-    else:
-        shown = ", ".join(str(epochs[k]) for k in where[:6]) + (", ..." if len(where) > 6 else "")
-        text = f"{label} not finite at epoch{'s' * (len(where) > 1)} {shown}"
+    text = f"{label} not finite {epochs_text(epochs, where)}"
     for k in where:
         lo = (epochs[k - 1] + epochs[k]) / 2 if k > 0 else epochs[k] - 0.5
         hi = (epochs[k] + epochs[k + 1]) / 2 if k + 1 < len(epochs) else epochs[k] + 0.5

@@ -355,10 +355,16 @@ def png_bytes(figure: Any, **savefig: Any) -> bytes:
     """A matplotlib figure laid out and drawn as PNG bytes: every plot's one way to a file.
     A title or label in a script the font lacks (a dataset named 数据) draws as boxes; the
     warning matplotlib gives for each glyph, with its own paths, is not a user's concern
-    (it leaked past ``train -q``)."""
+    (it leaked past ``train -q``). Nor is matplotlib's "Tight layout not applied" (labels too
+    long for the panels to be fitted around them): the image is then saved with room for them
+    (``bbox_inches="tight"``), not with its labels cut off."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
-        figure.tight_layout()
+        warnings.filterwarnings("error", "Tight layout not applied", UserWarning)
+        try:
+            figure.tight_layout()
+        except UserWarning:  # labels too long for the panels: the image grows to hold them
+            savefig.setdefault("bbox_inches", "tight")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", **savefig)
     return buffer.getvalue()

@@ -114,5 +114,6 @@ def plot_person_units(
         ax.secondary_xaxis("bottom").set_xticks(
             range(half), labels=people[half:], rotation=90, fontsize=6
         )
-    figure.suptitle(title or "weights from the 24 people to the 6 person-encoding units")
+    units = f"{n_units} person-encoding unit{'s' * (n_units != 1)}"
+    figure.suptitle(title or f"weights from the {len(people)} people to the {units}")
     return atomic_write_bytes(path, png_bytes(figure))

@@ -800,6 +800,8 @@ def _finish(
             trainer.loss, prepared.train, prepared.test
         ),
         "final": trainer.history.last,
+        # the saved model's epoch: the best one under early stopping, else the last
+        "kept": _record_of(trainer.history, trainer.best_epoch),
         "out": str(out),
         "model": str(out / "model"),
         "curves": str(out / "curves.png"),
@@ -868,6 +870,13 @@ def _remove_leftovers(out: Path) -> None:
 
 #: The folder :func:`chainrule.files.prove_writable` makes and removes in a run directory.
 _PROBE = "probe"
+
+
+def _record_of(history: Any, epoch: int | None) -> dict[str, Any] | None:
+    """``history``'s record of ``epoch`` (the last record where ``epoch`` is None or has none:
+    a resumed checkpoint's history may start after it)."""
+    found = [record for record in history.records if record.get("epoch") == epoch]
+    return found[-1] if epoch is not None and found else history.last
 
 
 def _refuse_an_overflowing_test_loss(summary: dict[str, Any]) -> None:

@@ -1717,8 +1717,8 @@ def predict(
     n_in, dtype = told_input_width(info), param_dtype(model)  # None: the file's own width
     table = read_feature_table(source, n_in, dtype, pixel_range(info), info)
     X = table.values  # the file's own line numbers, read from the header counted:
-    lines = np.fromiter((line for line, _ in table.body), np.int64, len(table.body))
-    del table  # its cells as text, many times the numbers' size
+    lines = np.asarray(table.body.lines, dtype=np.int64)
+    del table  # the file's text, kept for its messages
     rows = model_rows(X, info, dtype, str(source))
     with said_by_the_model(info, model_path, str(source), X.shape[1]):
         outputs = predict_outputs(model, rows)
@@ -2025,9 +2025,9 @@ def _refuse_decimal_commas(path: Path, table: Any, n_features: int) -> None:
     column of digits (0,5): numbers written with a decimal comma read as the input 0 and an
     ignored label 5, a silently wrong prediction. A labelled file of whole numbers says so
     with a header line (numbers with a comma give one column under it: refused as ragged)."""
-    rows = [cells for _, cells in table.body]
-    if n_features != 1 or table.names is not None or len(rows[0]) != 2:
+    if n_features != 1 or table.names is not None or len(table.body[0][1]) != 2:
         return
+    rows = [cells for _, cells in table.body]
     if not all(_INTEGER_PART.fullmatch(a) and _DECIMAL_DIGITS.fullmatch(b) for a, b in rows):
         return
     line, (whole, digits) = table.body[0]
@@ -2106,6 +2106,6 @@ def read_feature_table(
         check_feature_names(path, table.names[:n_features], model_info)
     check_fits(path, table, dtype)
     if pixel_range is not None:
-        lines = [line for line, _ in table.body]
+        lines = table.body.lines.tolist()
         check_rows_scaled(table.values[:, :n_features], pixel_range, str(path), lines)
     return table

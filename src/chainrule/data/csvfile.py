@@ -147,8 +147,9 @@ def read_csv(
         )
     label_index = _label_index(path, label_column, names, width)
     check_fits(path, table, np.dtype(dtype))
-    X = np.delete(values, label_index, axis=1)
-    lines = [line for line, _ in body]
+    X = np.empty((len(values), width - 1), dtype=input_dtype or dtype)  # no float64 copy
+    X[:, :label_index], X[:, label_index:] = values[:, :label_index], values[:, label_index + 1 :]
+    lines = body.lines.tolist()
     where = _column_name(names, label_index)
     if table.texts is not None and _is_named(path, table.texts, lines, where):
         hint = _trailing_separator_hint(body, names, label_index)
@@ -170,7 +171,7 @@ def read_csv(
     if names:
         feature_names = [n for i, n in enumerate(names) if i != label_index]
     return Dataset(
-        X=X.astype(input_dtype or dtype),
+        X=X,
         y=y if task == "classification" else y.reshape(-1, 1).astype(dtype),
         task=task,
         name=path.stem,
@@ -461,7 +462,9 @@ class Table:
 
     values: np.ndarray
     names: list[str] | None
-    body: list[tuple[int, list[str]]]
+    #: a sequence of (line number, cells): a :class:`_Body`, which splits a row's cells from
+    #: the file's text when asked for them (its ``lines``: the line numbers, as an array)
+    body: Any
     #: the ``text_column``'s cells, stripped (its place in ``values`` holds 0), else None
     texts: list[str] | None = None
 
@@ -504,11 +507,11 @@ def read_table(
     path = _source(path)
     delimiter = _file_delimiter(path, delimiter)
     _check_delimiter(path, delimiter)
-    rows = _read_rows(path, delimiter)
+    rows = _read_rows(path, delimiter, (text_column, header, columns))
     if not rows:
         raise DataError(f"{path}: the file is empty")
     _check_no_empty_columns_at_the_end(path, rows, delimiter)
-    text = _text_index(rows[0][1], text_column, header)
+    text = rows.text
     if header is None:
         header = _has_header(rows, columns) if text is None else _has_text_header(rows, text)
         if header:
@@ -534,12 +537,11 @@ def read_table(
         return Table(_parse(path, body, width, names, columns, hints), names, body)
     # the text column's cells stand aside; its place in the numbers holds 0, so every other
     # column keeps its number in messages
-    texts = [cells[text].strip() for _, cells in body]
-    zeroed = [(line, [*cells[:text], "0", *cells[text + 1 :]]) for line, cells in body]
+    texts = rows.texts[1:] if header else rows.texts
     # whether every line ends with a separator, told from the cells as written (the text
-    # column, which may be that empty last one, holds 0 in ``zeroed``)
+    # column, which may be that empty last one, holds 0 in the parse)
     trailing = _trailing_separator_hint(body, names, width - 1)
-    table = _parse(path, zeroed, width, names, columns, hints, trailing)
+    table = _parse(path, body, width, names, columns, hints, trailing)
     return Table(table, names, body, texts)
 
 
@@ -551,7 +553,7 @@ def _check_no_empty_columns_at_the_end(
     a header's empty name or an empty cell. One such column is refused as before, by the
     reader's hint that every line ends with a separator."""
     width = len(rows[0][1])
-    if any(len(cells) != width for _, cells in rows):
+    if (rows.widths != width).any():
         return  # the ragged line is named
     empty = 0
     while empty < width - 1 and all(not cells[width - 1 - empty].strip() for _, cells in rows):
@@ -751,15 +753,21 @@ def _note_header_of_numbers(
     )
 
 
-def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) for every non-blank line."""
+def _read_rows(
+    path: Path, delimiter: str, plan: tuple[Any, Any, Any] = (None, None, None)
+) -> _Body:
+    """(line number, cells) for every non-blank line, as a :class:`_Body`; ``plan``: the
+    ``text_column``, ``header`` and ``columns`` of :func:`read_table`, by which the rows
+    below line 1 are parsed as they are read (see :class:`_Body`)."""
     try:
-        rows = _records(path, delimiter)
-        if any("\n" in cell or "\r" in cell for _, cells in rows for cell in cells):
+        text = _text_of(path)
+        rows, spans_lines = _scan(text, delimiter, plan)
+        if spans_lines:
             # a quote never closed runs on to the end of the file as one cell (a text label:
             # the rest of the file became one class name, silently); the strict reader tells
             # it from a quoted cell over several lines (strict everywhere refused '"a" ,')
-            _records(path, delimiter, strict=True)
+            for _ in _records_in(_lines_of(text), delimiter, strict=True):
+                pass
         return rows
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such file") from error
@@ -772,6 +780,179 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}, line {line}: malformed CSV ({error})") from error
     except OSError as error:  # a directory, no permission, an I/O error
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+#: How many cells the reader holds as text at once: rows are parsed in blocks of about as
+#: many cells as they are read, and their text dropped (a row's cells are split again from
+#: the file's text where a message or a check needs them)
+_BLOCK_CELLS = 1 << 16
+
+
+class _Body:
+    """The rows of a CSV file, as a sequence of (line number, cells) that keeps the file's
+    text, not its cells: a row's cells are split from its text when asked for (one
+    ``str`` per cell for every cell of a file took ~100 bytes a cell). ``lines``: each row's
+    line number (an array); ``widths``: its number of cells; ``text``, ``texts``: the text
+    column's index and its cells, stripped (:func:`read_table`); ``scan``: the numbers the
+    reader parsed as it read (:func:`_scan`), shared by the slices of a body. ``drop``,
+    ``zero``, ``keep``: a row's cells as given without column ``drop``, with ``"0"`` in
+    column ``zero``, cut to the first ``keep``."""
+
+    def __init__(self, source, starts, ends, lines, widths, offset=0, shape=(None, None, None)):
+        self._source = source  # (text, delimiter, scan)
+        self.starts, self.ends, self.lines, self.widths = starts, ends, lines, widths
+        self.offset, self.shape = offset, shape  # offset: the first row's index in the scan
+        self.text: int | None = None
+        self.texts: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def _cells(self, cells: list[str]) -> list[str]:
+        drop, zero, keep = self.shape
+        if drop is not None:
+            cells = cells[:drop] + cells[drop + 1 :]
+        if zero is not None and zero < len(cells):
+            cells = [*cells[:zero], "0", *cells[zero + 1 :]]
+        return cells if keep is None else cells[:keep]
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            if i.step not in (None, 1):
+                return list(self)[i]
+            first = range(len(self))[i].start
+            return self._view(i, first, self.shape)
+        text, delimiter, _ = self._source
+        lines = _lines_of(text, int(self.starts[i]), int(self.ends[i]))
+        cells = next(_records_in(lines, delimiter))[1]
+        return int(self.lines[i]), self._cells(cells)
+
+    def _view(self, i: slice, first: int, shape: tuple[Any, Any, Any]) -> _Body:
+        view = _Body(
+            self._source, self.starts[i], self.ends[i], self.lines[i], self.widths[i],
+            self.offset + first, shape,
+        )  # fmt: skip
+        view.text, view.texts = self.text, self.texts
+        return view
+
+    def shaped(self, drop: Any = None, zero: Any = None, keep: Any = None) -> _Body:
+        """This body's rows without column ``drop``, with 0 in column ``zero``, cut to the
+        first ``keep`` columns (see the class)."""
+        view = self._view(slice(None), 0, (drop, zero, keep))
+        if drop is not None:
+            view.widths = self.widths - 1
+        return view
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        if not len(self):
+            return
+        text, delimiter, _ = self._source
+        lines = _lines_of(text, int(self.starts[0]), int(self.ends[-1]))
+        for line, (_, cells) in zip(self.lines.tolist(), _records_in(lines, delimiter)):
+            yield line, self._cells(cells)
+
+    def __repr__(self) -> str:
+        return f"_Body({len(self)} rows)"
+
+
+class _Scan:
+    """What :func:`_scan` parsed: ``values`` (a row per record, float64), and ``failed``, the
+    (first, end) record ranges whose numbers were not parsed: line 1, which may be a header,
+    and each block that is not plain numbers (parsed by :func:`_parse`, cell by cell)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.failed = values, [(0, 1)]
+
+
+def _scan(text: str, delimiter: str, plan: tuple[Any, Any, Any]) -> tuple[_Body, bool]:
+    """The rows of ``text`` (a :class:`_Body`), and whether a record spans lines; the rows
+    below line 1 parsed as numbers, a block of about :data:`_BLOCK_CELLS` cells at a time
+    (NumPy's parse of a block whose cells are all plain numbers, as :func:`_parse`'s fast
+    path; a block that is not is left to :func:`_parse`), their text column (``plan``: that
+    of :func:`read_table`, with ``header`` and ``columns``) set aside."""
+    text_column, header, columns = plan
+    capacity = max(text.count("\n"), text.count("\r")) + 1
+    ends: list[int] = []
+    starts: list[int] = []
+    lines: list[int] = []
+    widths: list[int] = []
+    texts: list[str] = []
+    block: list[list[str]] = []
+    scan = index = None
+    spans_lines = False
+    position = [0]  # the end of the last line read
+
+    def read_lines() -> Iterator[str]:
+        for found in _LINE.finditer(text):
+            position[0] = found.end()
+            yield found.group()
+
+    def parse_block() -> None:
+        first = len(lines) - len(block)
+        parsed = _plain_numbers(block)
+        if parsed is None or parsed.shape[1] != scan.values.shape[1]:
+            scan.failed.append((first, len(lines)))
+        else:
+            scan.values[first : len(lines)] = parsed
+        block.clear()
+
+    reader = csv.reader(read_lines(), delimiter=delimiter)
+    start, begin, width, size = 1, 0, 0, 1
+    try:
+        for cells in reader:
+            if cells and any(cell.strip() for cell in cells):
+                spans_lines = spans_lines or reader.line_num > start
+                starts.append(begin)
+                ends.append(position[0])
+                lines.append(start)
+                widths.append(len(cells))
+                if scan is None:  # line 1: the width, the text column, the numbers' shape
+                    width = len(cells)
+                    index = _text_index(cells, text_column, header)
+                if index is not None:
+                    texts.append(cells[index].strip() if len(cells) > index else "")
+                if len(lines) == 1:
+                    kept = min(width, columns or width)
+                    scan = _Scan(np.empty((capacity, kept), dtype=np.float64))
+                    size = max(1, _BLOCK_CELLS // width)
+                else:
+                    if index is not None and len(cells) > index:
+                        cells[index] = "0"
+                    if len(cells) == width:
+                        block.append(cells[:columns] if columns is not None else cells)
+                    else:
+                        block.append([])  # ragged: refused before the numbers are read
+                    if len(block) >= size:
+                        parse_block()
+            start = reader.line_num + 1
+            begin = position[0]
+    except csv.Error as error:  # an unterminated quote runs on to a field too large
+        raise _MalformedCSV(start, error) from error
+    if scan is None:
+        scan = _Scan(np.empty((0, 0)))
+    elif block:
+        parse_block()
+    scan.values = scan.values[: len(lines)]
+    body = _Body(
+        (text, delimiter, scan),
+        np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
+        np.array(lines, dtype=np.int64), np.array(widths, dtype=np.int64),
+    )  # fmt: skip
+    body.text, body.texts = index, texts if index is not None else None
+    return body, spans_lines
+
+
+def _plain_numbers(rows: list[list[str]]) -> np.ndarray | None:
+    """The numbers of ``rows`` where every cell is a plain number NumPy parses (no odd
+    character: see :data:`_NOT_NUMERIC`), else None (a ragged row, a cell to be read one at
+    a time, for its message or its NaN)."""
+    try:
+        if _NOT_NUMERIC.search("".join(map("".join, rows))):
+            return None
+        values = np.array(rows, dtype=np.float64)
+    except ValueError:
+        return None
+    return values if values.ndim == 2 else None
 
 
 def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
@@ -818,18 +999,16 @@ class _MalformedCSV(Exception):
     """csv's error, with the line the record it was reading starts on."""
 
 
-def _records(path: Path, delimiter: str, strict: bool = False) -> list[tuple[int, list[str]]]:
-    return list(_records_in(_lines_of(_text_of(path)), delimiter, strict))
-
-
 #: A line as ``open(newline="")`` reads one: up to and with its ``\r\n``, ``\r`` or ``\n``.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-def _lines_of(text: str) -> Iterator[str]:
-    """The lines of ``text``, one at a time, as ``io.StringIO(text, newline="")`` gives them
-    (which copied the whole text at four bytes a character before a line was read)."""
-    return (found.group() for found in _LINE.finditer(text))
+def _lines_of(text: str, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """The lines of ``text`` (from ``start`` to ``end``), one at a time, as
+    ``io.StringIO(text, newline="")`` gives them (which copied the whole text at four bytes a
+    character before a line was read)."""
+    found = _LINE.finditer(text, start, len(text) if end is None else end)
+    return (line.group() for line in found)
 
 
 def _text_of(path: Path) -> str:
@@ -1019,8 +1198,7 @@ def without_label_column(
     if j == width - 1:
         return table
     names = None if table.names is None else table.names[:j] + table.names[j + 1 :]
-    body = [(line, cells[:j] + cells[j + 1 :]) for line, cells in table.body]
-    return Table(np.delete(table.values, j, axis=1), names, body)
+    return Table(np.delete(table.values, j, axis=1), names, table.body.shaped(drop=j))
 
 
 def _column_name(names: list[str] | None, j: int) -> str:
@@ -1080,7 +1258,7 @@ _NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
 
 def _parse(
     path: Path,
-    body: list[tuple[int, list[str]]],
+    body: _Body,
     width: int,
     names,
     columns: int | None = None,
@@ -1088,29 +1266,35 @@ def _parse(
     trailing: str | None = None,
 ) -> np.ndarray:
     """The numbers of rows ``body`` (of ``width`` cells each, checked), their first
-    ``columns``; ``hints``: the delimiter and the ``text_hint`` of :func:`read_table`;
-    ``trailing``: the hint that every line ends with a separator, where the caller told it
-    from the cells as written (None: told from ``body``)."""
+    ``columns``, the text column's (``body.text``) 0; ``hints``: the delimiter and the
+    ``text_hint`` of :func:`read_table`; ``trailing``: the hint that every line ends with a
+    separator, where the caller told it from the cells as written (None: told from
+    ``body``). The reader parsed the blocks of plain numbers as it read them (:func:`_scan`);
+    the others are parsed here, cell by cell, naming the first cell that is no number."""
     hint = _trailing_separator_hint(body, names, width - 1) if trailing is None else trailing
-    if columns is not None and columns < width:  # else a copy of every row, as it is
-        body = [(line, cells[:columns]) for line, cells in body]
     last = width - 1  # the file's last column, whose empty cells get ``hint``
+    shaped = body.shaped(zero=body.text, keep=columns if columns and columns < width else None)
     width = min(width, columns or width)
-    try:  # fast path: NumPy parses every cell at once, if no cell holds an odd character
-        matrix = [cells for _, cells in body]
-        if _NOT_NUMERIC.search("".join(map("".join, matrix))):
-            raise ValueError("a cell that is not plain ASCII decimal")
-        values = np.array(matrix, dtype=np.float64)
-    except ValueError:
-        values = _parse_cell_by_cell(path, body, width, names, (last, hint), hints)
+    scan = body._source[2]
+    first, end = body.offset, body.offset + len(body)
+    for a, b in scan.failed:
+        a, b = max(a, first), min(b, end)
+        if a < b:  # a block that is not plain numbers: read one cell at a time
+            rows = [shaped[i] for i in range(a - first, b - first)]
+            scan.values[a:b] = _parse_cell_by_cell(
+                path, rows, width, names, (last, hint), hints, whole=shaped
+            )
+    scan.failed = [(a, b) for a, b in scan.failed if b <= first or a >= end]
+    values = scan.values[first:end]
     if hints[0] == ";":
-        _refuse_thousands_points(path, body, names)
+        _refuse_thousands_points(path, shaped, names)
     found = first_non_finite(values)
     if found is not None:
         i, j = found
+        line, cells = shaped[i]
         raise DataError(
-            f"{path}, line {body[i][0]}, {_column_name(names, j)}: {_shown(body[i][1][j])} "
-            f"is not a finite number{_overflow_hint(body[i][1][j])}"
+            f"{path}, line {line}, {_column_name(names, j)}: {_shown(cells[j])} "
+            f"is not a finite number{_overflow_hint(cells[j])}"
         )
     return values
 
@@ -1156,7 +1340,8 @@ def _check_widths(
 ) -> None:
     """Refuse a row of ``body`` of another width than ``width``: the header's (on
     ``header_line``) where there are ``names``, else the first row's."""
-    for line, cells in body:
+    ragged = np.flatnonzero(body.widths != width)
+    for line, cells in [body[int(ragged[0])]] if ragged.size else []:
         if len(cells) != width:
             # one column on line 1 and more below: line 1 was split by another separator
             hint = _separator_hint(",".join(cells), "the line") if width == 1 else ""
@@ -1228,13 +1413,15 @@ def _parse_cell_by_cell(
     names,
     last_hint: tuple[int, str] = (-1, ""),
     hints: tuple[str, Any] = (",", None),
+    whole: Any = None,
 ) -> np.ndarray:
     """Parse one cell at a time, to name the first cell that is not a number (an empty cell
     in column ``last_hint[0]`` ends with the hint ``last_hint[1]``; ``hints``, the delimiter
     and ``text_hint``: a number with a decimal comma in a file separated by ``;`` is said to
     be one, and a cell of a column of text on every row ends with ``text_hint(names, j)``,
-    see :func:`read_table`)."""
+    see :func:`read_table`; told over the rows ``whole``, of which ``body`` is a block)."""
     delimiter, text_hint = hints
+    whole = body if whole is None else whole
     values = np.empty((len(body), width), dtype=np.float64)
     for i, (line, cells) in enumerate(body):
         for j, cell in enumerate(cells):
@@ -1251,7 +1438,7 @@ def _parse_cell_by_cell(
                 if shifted:
                     hint = last_hint[1]
                 hint += _spelling_hint(cell, delimiter)
-                if text_hint is not None and _all_text(body, j) and not shifted:
+                if text_hint is not None and _all_text(whole, j) and not shifted:
                     hint += text_hint(names, j)
                 raise DataError(
                     f"{path}, line {line}, {_column_name(names, j)}: {shown} is not a number"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from io import StringIO
 
 import numpy as np
+import pytest
 
 from chainrule import data, io, nn
 from chainrule.cli import main
@@ -20,8 +23,19 @@ def train(tmp_path, capsys, *args):
     return out, json.loads(captured.out)
 
 
-def test_family_trees_preset_is_the_recipe_in_the_library(tmp_path, capsys):
-    out, summary = train(tmp_path, capsys, "--epochs", "30")
+@pytest.fixture(scope="module")
+def thirty_epochs(tmp_path_factory):
+    """A 30-epoch run (the warm-up's 20 and 10 more) and its JSON summary, trained once for the
+    tests of this module that read it (none writes into it)."""
+    out = tmp_path_factory.mktemp("family-trees") / "run"
+    args = ["train", "--data", "family-trees", "--out", str(out), "--quiet", "--json"]
+    with contextlib.redirect_stdout(StringIO()) as printed:
+        assert main([*args, "--epochs", "30"]) == 0
+    return out, json.loads(printed.getvalue())
+
+
+def test_family_trees_preset_is_the_recipe_in_the_library(thirty_epochs, tmp_path, capsys):
+    out, summary = thirty_epochs
     config, default = summary["config"], ft.RECIPES["default"]
     assert config["network"] == "family-trees" and config["loss"] == "margin-squared-error"
     assert (config["lr"], config["momentum"], config["shrink"], config["init_range"]) == (
@@ -67,8 +81,8 @@ def test_hidden_sizes_give_a_plain_network_on_family_trees(tmp_path, capsys):
     assert isinstance(model, nn.Sequential) and model[0].n_in == 36
 
 
-def test_family_trees_run_resumes_to_the_same_weights(tmp_path, capsys):
-    straight, _ = train(tmp_path / "a", capsys, "--epochs", "30")
+def test_family_trees_run_resumes_to_the_same_weights(thirty_epochs, tmp_path, capsys):
+    straight, _ = thirty_epochs
     first, _ = train(tmp_path / "b", capsys, "--epochs", "12")
     code = main(["train", "--resume", str(first), "--epochs", "30", "--quiet"])
     assert code == 0, capsys.readouterr().err
@@ -78,10 +92,10 @@ def test_family_trees_run_resumes_to_the_same_weights(tmp_path, capsys):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
 
 
-def test_graph_draws_the_family_trees_network_with_each_branchs_parameters(tmp_path, capsys):
+def test_graph_draws_the_family_trees_network_with_each_branchs_parameters(trained_run, capsys):
     """graph --model draws the explainer's forward pass of the project's own family-trees run,
     each branch's parameters named as the model names them."""
-    out, _ = train(tmp_path, capsys, "--epochs", "1")
+    out = trained_run("family-trees")  # one epoch
     assert main(["graph", "--model", str(out), "--format", "dot", "--out", "-"]) == 0
     captured = capsys.readouterr()
     model, _ = io.load_model(out / "model")
@@ -91,11 +105,13 @@ def test_graph_draws_the_family_trees_network_with_each_branchs_parameters(tmp_p
     assert "grad" in captured.out and "sends back" in captured.out
 
 
-def test_explain_and_the_network_diagram_write_the_family_trees_network_out(tmp_path, capsys):
+def test_explain_and_the_network_diagram_write_the_family_trees_network_out(
+    trained_run, tmp_path, capsys
+):
     """They refused the project's own family-trees run (layer 0 is a Parallel); they now write
     its encoders as one layer joined in blocks, every check agreeing. The explorer, which edits
     full weight matrices, refuses it in one line."""
-    out, _ = train(tmp_path, capsys, "--epochs", "1")
+    out = trained_run("family-trees")  # one epoch
     assert main(["explain", "--model", str(out), "--no-symbolic"]) == 0
     text = capsys.readouterr().out
     assert "joins its units to layer 0 in blocks" in text

@@ -11,6 +11,8 @@ A dataset is a design matrix ``X`` (one case per row, one input unit per column)
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,25 +48,32 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_array(self.X, f"{self.name}: X")
+        check_array(self.y, f"{self.name}: y")
         self.X = _as_float(np.asarray(self.X))
         self.y = np.asarray(self.y)
         if self.task != "classification":
             self.y = _as_float(self.y)
         _check_task(self.task, self.name)
         _check_matrix(self.X, self.name, "input", "features")
-        if len(self.y) != len(self.X):
-            raise DataError(f"{self.name}: {len(self.X)} input rows but {len(self.y)} targets")
+        if self.y.ndim == 0 or len(self.y) != len(self.X):
+            targets = "a single value" if self.y.ndim == 0 else f"{len(self.y)} targets"
+            raise DataError(f"{self.name}: {len(self.X)} input rows but {targets}")
         if self.task == "classification":
             self.n_classes = _check_labels(self.y, self.n_classes, self.name)
             self.y = self.y.astype(np.int64, copy=False)
         else:
-            _check_matrix(self.y, self.name, "target", "outputs")
+            _check_matrix(self.y, self.name, "target", "outputs", self.task)
             if self.n_classes is None:
                 self.n_classes = int(self.y.shape[1])
-        if self.feature_names is not None and len(self.feature_names) != self.X.shape[1]:
-            raise DataError(
-                f"{self.name}: {len(self.feature_names)} feature names for "
-                f"{self.X.shape[1]} features"
+        if self.feature_names is not None:
+            self.feature_names = _check_names(
+                self.feature_names, self.X.shape[1], "feature names", "features", self.name
+            )
+        if self.class_names is not None:
+            outputs = "classes" if self.task == "classification" else "output units"
+            self.class_names = _check_names(
+                self.class_names, self.n_outputs, "class names", outputs, self.name
             )
 
     def __len__(self) -> int:
@@ -134,6 +143,7 @@ class Dataset:
 
     def astype(self, dtype: Any) -> Dataset:
         """A copy with ``X`` (and real-valued ``y``) in ``dtype``, e.g. ``np.float64``."""
+        check_float_dtype(f"{self.name}: astype", dtype)  # X is always floating point
         out = self.subset(np.arange(len(self)))
         out.X = out.X.astype(dtype)
         if self.task != "classification":
@@ -243,22 +253,104 @@ def as_file_case(error: DataError) -> str:
     return f"case {cell[0] + 1}, column {cell[1] + 1}: {error.detail}"
 
 
-def _check_matrix(a: np.ndarray, name: str, what: str, columns: str) -> None:
+def check_array(value: Any, what: str) -> None:
+    """Refuse, by a DataError naming ``what`` (``"data: X"``, ``"Standardizer.fit"``), a value
+    that NumPy would misread as an array of numbers: a scipy sparse matrix (a 0-d array of
+    one object), a generator or iterator (the same), a masked array with entries masked (the
+    mask would be dropped, the values under it used) and a whole Dataset (its inputs are
+    ``ds.X``), each with the way to pass an array instead."""
+    if isinstance(value, Dataset):
+        raise DataError(f"{what}: got a Dataset; pass its inputs, ds.X")
+    sparse = sys.modules.get("scipy.sparse")  # a sparse matrix exists only once it is loaded
+    if sparse is not None and sparse.issparse(value):
+        raise DataError(
+            f"{what}: got a scipy sparse matrix ({type(value).__name__}, shape "
+            f"{value.shape}); sparse data is not supported: pass a dense array, its .toarray()"
+        )
+    if isinstance(value, Iterator):
+        raise DataError(
+            f"{what}: got {type(value).__name__} (a generator or iterator); pass an array of "
+            "its values, np.asarray(list(values))"
+        )
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        raise DataError(
+            f"{what}: got a masked array with {int(np.ma.count_masked(value))} entries masked; "
+            "the mask would be ignored (the values under it used): fill them, X.filled(value), "
+            "or drop those cases"
+        )
+
+
+def _check_names(names: Any, count: int, what: str, of: str, name: str) -> list[str]:
+    """``names`` as a list of strings, one per each of ``count`` ``of`` and no two alike."""
+    if isinstance(names, str):
+        raise DataError(f"{name}: {what} must be a list of names, not the string {names!r}")
+    names = [str(n) for n in names]
+    if len(names) != count:
+        raise DataError(f"{name}: {len(names)} {what} for {count} {of}")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise DataError(f"{name}: {what} name {n!r} twice; each must be different")
+        seen.add(n)
+    return names
+
+
+def _check_matrix(
+    a: np.ndarray, name: str, what: str, columns: str, task: str | None = None
+) -> None:
     """A finite floating-point (cases, columns) matrix; ``what`` is "input" (``X``) or
-    "target" (``y``)."""
+    "target" (``y``, of ``task``)."""
     if a.ndim != 2:
-        raise DataError(f"{name}: {what}s must be 2-D (cases, {columns}), got shape {a.shape}")
+        hint = ""
+        if a.ndim == 1 and what == "target":
+            one = "target" if task == "regression" else "output"
+            hint = f"; for one {one} per case, y.reshape(-1, 1)"
+        raise DataError(
+            f"{name}: {what}s must be 2-D (cases, {columns}), got shape {a.shape}{hint}"
+        )
     if not np.issubdtype(a.dtype, np.floating):
-        raise DataError(f"{name}: {what}s must be floating point, got {a.dtype}")
+        raise DataError(f"{name}: {what}s must be floating point, got {a.dtype}{_not_a_number(a)}")
     found = first_non_finite(a)
     if found is not None:
         cell = cell_name("X" if what == "input" else "y", found)
         raise DataError(f"{name}: {what} {cell} is {a[found]} (not finite)")
 
 
+def _not_a_number(a: np.ndarray) -> str:
+    """The first entry of the 2-D array ``a`` (of objects or strings) that is no number, as
+    words to add to a refusal of its dtype (a text column of a DataFrame); or how to cast an
+    array whose entries all are numbers."""
+    for col in range(a.shape[1]):
+        try:
+            a[:, col].astype(np.float64)
+        except (TypeError, ValueError):
+            for row in range(a.shape[0]):
+                try:
+                    float(a[row, col])
+                except (TypeError, ValueError):
+                    return f" ({cell_name('X', (row, col))} is {a[row, col]!r}: column {col})"
+    return "; its entries are numbers: cast it, X.astype(float)"
+
+
 def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
     if y.ndim != 1:
-        raise DataError(f"{name}: class labels must be 1-D, got shape {y.shape}")
+        if y.ndim == 2 and y.shape[1] == 1:
+            hint = "; a column of labels: y.ravel()"
+        elif y.ndim == 2:
+            hint = "; one-hot rows: y.argmax(1), or task='multilabel' for several classes per case"
+        else:
+            hint = ""
+        raise DataError(f"{name}: class labels must be 1-D, got shape {y.shape}{hint}")
+    if y.dtype.kind in "USO":  # text labels (a pandas Series or Categorical: objects)
+        shown = ""
+        if len(y):
+            first = y[0].item() if isinstance(y[0], np.generic) else y[0]
+            shown = f" (y[0] is {first!r})"
+        raise DataError(
+            f"{name}: class labels must be integers, got {y.dtype}{shown}; number them: "
+            "names, y = np.unique(y, return_inverse=True), then "
+            "Dataset(..., y=y, class_names=list(names))"
+        )
     if np.issubdtype(y.dtype, np.floating):
         bad = ~np.isfinite(y) | (y != np.round(y))
         if np.any(bad):

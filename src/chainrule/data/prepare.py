@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.creation import as_generator
-from chainrule.data.dataset import Dataset, cell_error, cell_name
+from chainrule.data.dataset import Dataset, cell_error, cell_name, check_array
 from chainrule.errors import DataError
 
 
@@ -119,8 +119,14 @@ class Standardizer:
     def fit(self, X: np.ndarray) -> Standardizer:
         """Learn each column's mean and standard deviation (in float64); a value that is NaN or
         infinite raises :class:`~chainrule.errors.DataError` naming it as ``X[row, column]``
-        (0-based, as a Dataset names its cells)."""
-        X = np.asarray(X, dtype=np.float64)
+        (0-based, as a Dataset names its cells), and so does a Dataset (pass ``ds.X``), a
+        sparse matrix, a generator and a masked array with entries masked
+        (:func:`~chainrule.data.dataset.check_array`)."""
+        check_array(X, "Standardizer.fit")
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as error:  # text, objects, ragged rows
+            raise DataError(f"Standardizer.fit: X is not an array of numbers ({error})") from None
         if X.ndim != 2 or len(X) == 0:
             raise DataError(f"Standardizer.fit: need a non-empty 2-D array, got shape {X.shape}")
         found = first_non_finite(X)
@@ -140,6 +146,7 @@ class Standardizer:
     def _check(self, X: np.ndarray, what: str) -> np.ndarray:
         if self.mean is None:
             raise DataError(f"Standardizer.{what}: call fit first")
+        check_array(X, f"Standardizer.{what}")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != len(self.mean):
             raise DataError(

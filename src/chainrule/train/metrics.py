@@ -250,7 +250,9 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
     """``{"loss": ..., "accuracy": ...}`` of ``model`` on all of ``ds`` (eval mode).
 
     The loss is the loss function applied to the whole set at once, so a summed loss
-    (``SquaredError(reduction="sum")``, the lecture's E) is the sum over every case. An empty
+    (``SquaredError(reduction="sum")``, the lecture's E) is the sum over every case. The
+    network runs on :func:`predict`'s chunks of rows (its hidden activations for all the rows
+    at once took gigabytes); only its outputs, one row per case, are held together. An empty
     ``ds`` raises :class:`~chainrule.errors.DataError`; a ``ds`` or ``model`` that is none (the
     arguments swapped, an array for the dataset) a ``TypeError`` naming it (:func:`check_dataset`).
     """
@@ -261,7 +263,7 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
             f"evaluate: {getattr(ds, 'name', 'the dataset')!s} has no cases (0 rows); "
             "there is nothing to evaluate"
         )
-    outputs = predict(model, ds.X, batch_size=max(1, len(ds)))
+    outputs = predict(model, ds.X)
     targets = target_array(ds, loss, outputs.shape[1], outputs.dtype)
     with no_grad():
         value = float(loss(Tensor(outputs), Tensor(targets)).item())

@@ -87,7 +87,10 @@ class Trainer:
     ``keep_checkpoints`` epoch directories are kept, the newest (0: all of them).
     ``standardizer`` and ``class_names`` (as :func:`chainrule.io.save_model` takes them) go into
     each checkpoint's model description, so a checkpoint predicts as the saved model does: the
-    inputs scaled as in training, the classes named.
+    inputs scaled as in training, the classes named. The trainer does not apply the
+    standardizer: the datasets given to :meth:`fit` hold its output
+    (``standardizer.transform(X)``), and a training set whose columns keep the standardizer's
+    means and standard deviations (its raw data) is refused with a ConfigError.
 
     Attributes: ``model``, ``loss``, ``optimizer``, ``schedule``, ``history`` (a
     :class:`History`), ``epoch`` (epochs completed), ``epochs`` (the target), ``stop_training``
@@ -215,6 +218,7 @@ class Trainer:
         if len(train_ds) == 0:
             raise UserError("the training set is empty")
         _check_same_case_shape(train_ds, val_ds)
+        _check_scaled(self.standardizer, train_ds)
         self._check_resumed_batch_size()
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
@@ -990,6 +994,12 @@ def _check_dataset(what: str, ds: Any) -> None:
             f"fit: {what} must be a chainrule.data.Dataset (with X and y), not "
             f"{type(ds).__name__}; wrap arrays as Dataset(X=X, y=y, task=...)"
         )
+    if not hasattr(ds, "task"):  # a dataset-like object of the user's: the loss needs it
+        raise UserError(
+            f"fit: {what} ({type(ds).__name__}) has X and y but no task attribute, which says "
+            "how its y is read: give it one ('classification', 'multilabel' or 'regression'), "
+            "or wrap its arrays as Dataset(X=X, y=y, task=...)"
+        )
 
 
 def _check_loss(loss: Any) -> None:
@@ -1028,6 +1038,69 @@ def _check_same_case_shape(train_ds: Any, val_ds: Any) -> None:
             f"is {tuple(np.shape(val_ds.X))} against {tuple(np.shape(train_ds.X))}); give a "
             "validation set of the training set's features"
         )
+
+
+def _check_scaled(standardizer: Any, train_ds: Any) -> None:
+    """Refuse a ``standardizer`` given with training data it did not scale. The trainer never
+    applies it: it is recorded with the model, and ``chainrule predict`` and ``evaluate`` scale
+    every row with it, so a model trained on the raw rows is scored on rows it never saw the
+    like of (a wrong accuracy, silently). A column is taken for raw where its mean and standard
+    deviation lie near the standardizer's (within half its std, its std within a factor of 2)
+    and far from scaled data's 0 and 1 (a mean beyond 1, a std beyond a factor of 3: a part
+    of the cases it was fitted on, a split, stays well within). A column where the two look
+    alike tells nothing; nor does a validation set, whose few cases may lie anywhere."""
+    if standardizer is None or len(train_ds) < 2:
+        return
+    from chainrule import io
+    from chainrule.data import Standardizer
+
+    state = io._standardizer_state(standardizer)  # a fitted one, or its state; else refused
+    scaler = Standardizer.from_state(state)
+    X = train_ds.X
+    if np.ndim(X) != 2 or np.shape(X)[1] != len(scaler.mean):  # the model checks widths
+        return
+    mean, std = _column_moments(X)
+    scaled = (np.abs(mean) <= 1) & (std >= 1 / 3) & (std <= 3)
+    raw = (
+        (np.abs(mean - scaler.mean) <= 0.5 * scaler.std)
+        & (std >= 0.5 * scaler.std)
+        & (std <= 2 * scaler.std)
+    )
+    unscaled = np.flatnonzero(raw & ~scaled)
+    if len(unscaled):
+        j = int(unscaled[0])
+        column = f"column {j}"
+        names = getattr(train_ds, "feature_names", None)
+        if names is not None and j < len(names):
+            column += f" ({names[j]!r})"
+        more = f" (and {len(unscaled) - 1} more columns)" if len(unscaled) > 1 else ""
+        raise ConfigError(
+            f"fit: train_ds's inputs are not scaled by the standardizer given: X's {column} "
+            f"has mean {mean[j]:.4g} and std {std[j]:.4g}{more}, near the standardizer's "
+            f"(mean {scaler.mean[j]:.4g}, std {scaler.std[j]:.4g}), where scaled inputs "
+            "have about 0 and 1. fit does not apply standardizer=: it records it with the "
+            "model, and chainrule predict and evaluate scale every row with it; scale the "
+            "inputs first, Dataset(X=standardizer.transform(X), ...), or drop standardizer="
+        )
+
+
+def _column_moments(X: Any, rows: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation, in float64, ``rows`` rows at a time (a
+    float64 copy of a large training set would double its memory), about the first row (no
+    cancellation where the values lie far from 0)."""
+    X = np.asarray(X)
+    n = len(X)
+    shift = X[0].astype(np.float64)
+    total = np.zeros_like(shift)
+    squares = np.zeros_like(shift)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, rows):
+            d = X[start : start + rows].astype(np.float64) - shift
+            total += d.sum(axis=0)
+            squares += (d * d).sum(axis=0)
+        mean = total / n
+        var = np.maximum(squares / n - mean * mean, 0.0)
+    return shift + mean, np.sqrt(var)
 
 
 def _is_seconds(value: Any) -> bool:

@@ -28,3 +28,22 @@ def test_a_file_as_out_is_refused_before_the_data_is_read(tmp_path, capsys, monk
     out.write_text("mine")
     assert_user_error(capsys, "train", "--data", "xor", "--out", out, match="is not a directory")
     assert read == [] and out.read_text() == "mine"
+
+
+def test_a_killed_first_checkpoint_and_a_killed_writability_check_together_are_no_run(
+    tmp_path, capsys
+):
+    """Both leftovers at once: the run removes them under its lock and trains (the early check
+    refused the folder as not empty)."""
+    import tempfile
+
+    from cli_run import run
+
+    from chainrule.files import _temporary_prefix
+
+    out = tmp_path / "combo"
+    (out / "checkpoints" / ".tmp-x.abcdefgh").mkdir(parents=True)
+    tempfile.mkdtemp(prefix=_temporary_prefix("probe"), dir=out)
+    code, _, err = run(capsys, "train", "--data", "xor", "--epochs", "1", "--out", out, "-q")
+    assert code == 0, err
+    assert (out / "run.json").exists() and not list(out.glob(".tmp-*"))

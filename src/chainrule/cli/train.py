@@ -615,13 +615,12 @@ def _note_row_ids(dataset: Any, source: str) -> None:
 def _refuse_taken_out(out: Path) -> None:
     """Refuse a new run's ``--out`` that holds another run (rank 0's: the directory it writes),
     as :func:`runs.check_new_run_dir` does under the run's lock, which asks again."""
-    from chainrule import distributed, io
+    from chainrule import distributed
     from chainrule.train import runs
 
     if not distributed.world().is_main:
         return
-    leftovers = io._staging_leftovers(out, [*_RUN_FILES, _PROBE]) if out.is_dir() else []
-    refusal = runs.occupied_run_dir(out, leftovers)  # (removed under the run's lock)
+    refusal = runs.occupied_run_dir(out, _leftovers(out))  # (removed under the run's lock)
     if refusal is not None:
         raise UserError(refusal)
 
@@ -864,8 +863,16 @@ def _remove_leftovers(out: Path) -> None:
     caller holds the directory's lock, so none is another run's write in progress)."""
     from chainrule import io
 
-    for leftover in io._staging_leftovers(out, [*_RUN_FILES, _PROBE]):
+    for leftover in _leftovers(out):
         io._remove_temporary(leftover)
+
+
+def _leftovers(out: Path) -> list[Path]:
+    """The temporary files and folders that writes of the run directory ``out`` (its results,
+    the writability check) killed midway left in it."""
+    from chainrule import io
+
+    return list(io._staging_leftovers(out, [*_RUN_FILES, _PROBE])) if out.is_dir() else []
 
 
 #: The folder :func:`chainrule.files.prove_writable` makes and removes in a run directory.

@@ -598,19 +598,19 @@ def occupied_run_dir(out: Path, leftovers: Iterable[Path] = ()) -> str | None:
     if not out.is_dir():
         return f"--out {out}: exists and is not a directory"
     kept = set(out.iterdir()) - set(leftovers)
-    if kept and not _first_checkpoint_leftovers(out):
+    if kept and not _first_checkpoint_leftovers(out, kept):
         return f"--out {out}: already exists and is not empty (use --resume to continue)"
     return None
 
 
-def _first_checkpoint_leftovers(out: Path) -> bool:
-    """``out`` holds only a ``checkpoints`` folder of temporary files: a run killed during its
-    very first checkpoint."""
+def _first_checkpoint_leftovers(out: Path, entries: Iterable[Path] | None = None) -> bool:
+    """``out``'s ``entries`` (all of them by default) are only a ``checkpoints`` folder of
+    temporary files: a run killed during its very first checkpoint."""
     from chainrule.files import TMP_PREFIX
 
     checkpoints = out / "checkpoints"
     return (
-        list(out.iterdir()) == [checkpoints]
+        list(out.iterdir() if entries is None else entries) == [checkpoints]
         and checkpoints.is_dir()
         and all(child.name.startswith(TMP_PREFIX) for child in checkpoints.iterdir())
     )

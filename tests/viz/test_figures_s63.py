@@ -113,6 +113,8 @@ def test_many_parameters_are_told_apart_sorted_numerically_legend_outside_titled
     top = figure.axes[0]
     styles = [(ln.get_color(), ln.get_linestyle()) for ln in top.lines]
     assert len(styles) == 12 and len(set(styles)) == 12
+    solid = {ln.get_label() for ln in top.lines if ln.get_linestyle() == "-"}
+    assert solid and all(label.endswith("weight") for label in solid), solid  # as documented
     order = [t.split(".")[0] for t in legend_texts(top)]
     assert order == sorted(order, key=int)
     renderer = figure.canvas.get_renderer()
@@ -127,7 +129,7 @@ def test_parameters_are_named_by_the_saturation_panels_layer_numbers(tmp_path, d
               epochs=2, callbacks=[health], progress=False)  # fmt: skip
     health.plot(tmp_path / "h.png")
     top, bottom = drawn[0].axes[:2]
-    assert legend_texts(top) == ["layer 1 bias", "layer 1 weight", "layer 2 bias", "layer 2 weight"]
+    assert legend_texts(top) == ["layer 1 weight", "layer 1 bias", "layer 2 weight", "layer 2 bias"]
     assert legend_texts(bottom) == ["logistic layer 1", "logistic layer 2"]
 
 

@@ -279,6 +279,7 @@ def _styles(names: list[str], labels: dict[str, str]) -> dict[str, tuple[str, st
         groups.setdefault(labels[name].rsplit(" ", 1)[0].rsplit(".", 1)[0], []).append(name)
     styles = {}
     for g, members in enumerate(groups.values()):
+        members.sort(key=lambda name: not name.endswith("weight"))  # the weight solid (stable)
         for j, name in enumerate(members):
             shift = (g // 10) * 2
             styles[name] = (f"C{g % 10}", _LINESTYLES[(j + shift) % len(_LINESTYLES)])

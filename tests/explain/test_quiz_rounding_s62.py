@@ -155,5 +155,5 @@ def test_a_seed_that_never_draws_a_fair_exercise_is_an_error_not_a_hang(monkeypa
 
     monkeypatch.setattr(quiz, "_fair", lambda drawn: False)
     monkeypatch.setattr(quiz, "_MOST_DRAWS", 3)
-    with pytest.raises(quiz.ExplainError, match=r"seed 5 drew 3 networks.*another --seed"):
+    with pytest.raises(quiz.ExplainError, match=r"seed 5 drew 3 networks.*another seed"):
         quiz.make_quiz(5)

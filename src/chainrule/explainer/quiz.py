@@ -124,7 +124,7 @@ def make_quiz(seed: int = 0, kind: str | None = None) -> Quiz:
             return quiz
     raise ExplainError(
         f"quiz: seed {seed} drew {_MOST_DRAWS} networks and none was a fair exercise; "
-        "try another --seed"
+        "try another seed"
     )
 
 

@@ -447,9 +447,7 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
                 result = await run_in_threadpool(endpoint.handler, payload, None)
             else:
                 result = await _in_session(session, endpoint.handler, payload, request)
-            # off the event loop, as the handler ran: a large derivation's JSON takes most of a
-            # second to write, and every other browser's request waited for it
-            response = await run_in_threadpool(json_response, result)
+            response = json_response(result)
         except NoSession:
             response = problem_response(HTTPProblem(409, no_session_on_server(store, token)))
         except HTTPProblem as problem:
@@ -467,8 +465,8 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
 
 async def _payload(endpoint: Endpoint, body: bytes) -> Any:
     if endpoint.request is not None:
-        try:  # off the event loop too: a request's network may be megabytes of JSON
-            return await run_in_threadpool(endpoint.request.model_validate_json, body or b"{}")
+        try:
+            return endpoint.request.model_validate_json(body or b"{}")
         except ValidationError as error:
             raise validation_problem(error) from None
     if body.strip() not in (b"", b"{}"):

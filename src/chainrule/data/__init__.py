@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import typing as _typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -176,5 +177,7 @@ __all__ = [
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()
-__getattr__, __dir__ = lazy_package(__name__, __path__)
-del lazy_package  # what set the package up, not part of it (dir() is what tab completion offers)
+if not _typing.TYPE_CHECKING:  # checkers then flag a misspelt name
+    __getattr__, __dir__ = lazy_package(__name__, __path__)
+# what set the package up, not part of it (dir() is what tab completion offers)
+del lazy_package, _typing

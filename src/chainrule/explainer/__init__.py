@@ -12,6 +12,8 @@ the matrix form); the perturbation view and the sympy proof show *why* dE/dy_i =
 True
 """
 
+import typing as _typing
+
 from chainrule._lazy import lazy_package
 from chainrule.explainer.build import explain
 from chainrule.explainer.derivation import (
@@ -49,5 +51,12 @@ __all__ = [
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()
-__getattr__, __dir__ = lazy_package(__name__, __path__)
-del lazy_package  # what set the package up, not part of it (dir() is what tab completion offers)
+if _typing.TYPE_CHECKING:  # the submodules read on first use, for type checkers
+    from chainrule.explainer import bugs as bugs
+    from chainrule.explainer import health as health
+    from chainrule.explainer import quiz as quiz
+    from chainrule.explainer import unit_graph as unit_graph
+else:  # (checkers see no module __getattr__: a misspelt name is flagged)
+    __getattr__, __dir__ = lazy_package(__name__, __path__)
+# what set the package up, not part of it (dir() is what tab completion offers)
+del lazy_package, _typing

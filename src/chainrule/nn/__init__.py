@@ -7,6 +7,8 @@
 >>> E.backward()
 """
 
+import typing as _typing
+
 from chainrule._lazy import lazy_package
 from chainrule.nn import init
 from chainrule.nn.activations import ACTIVATIONS, Activation, activation, activation_of, mlp
@@ -56,5 +58,7 @@ __all__ = [
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()
-__getattr__, __dir__ = lazy_package(__name__, __path__)
-del lazy_package  # what set the package up, not part of it (dir() is what tab completion offers)
+if not _typing.TYPE_CHECKING:  # checkers then flag a misspelt name
+    __getattr__, __dir__ = lazy_package(__name__, __path__)
+# what set the package up, not part of it (dir() is what tab completion offers)
+del lazy_package, _typing

@@ -9,6 +9,8 @@
 >>> opt.step()
 """
 
+import typing as _typing
+
 from chainrule._lazy import lazy_package
 from chainrule.optim.base import Optimizer
 from chainrule.optim.clip import clip_grad_norm_, clip_grad_value_, grad_norm
@@ -38,5 +40,7 @@ __all__ = [
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()
-__getattr__, __dir__ = lazy_package(__name__, __path__)
-del lazy_package  # what set the package up, not part of it (dir() is what tab completion offers)
+if not _typing.TYPE_CHECKING:  # checkers then flag a misspelt name
+    __getattr__, __dir__ = lazy_package(__name__, __path__)
+# what set the package up, not part of it (dir() is what tab completion offers)
+del lazy_package, _typing

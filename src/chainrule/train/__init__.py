@@ -12,6 +12,8 @@
 See docs/training.md for the command line (``chainrule train``), checkpoints and model files.
 """
 
+import typing as _typing
+
 from chainrule._lazy import lazy_package
 from chainrule.train.callbacks import (
     Callback,
@@ -42,5 +44,10 @@ __all__ = [
 ]
 
 # submodules not imported above load on first use, and show in dir()
-__getattr__, __dir__ = lazy_package(__name__, __path__)
-del lazy_package  # what set the package up, not part of it (dir() is what tab completion offers)
+if _typing.TYPE_CHECKING:  # the submodules read on first use, for type checkers
+    from chainrule.train import family_trees as family_trees
+    from chainrule.train import runs as runs
+else:  # (checkers see no module __getattr__: a misspelt name is flagged)
+    __getattr__, __dir__ = lazy_package(__name__, __path__)
+# what set the package up, not part of it (dir() is what tab completion offers)
+del lazy_package, _typing

@@ -284,7 +284,13 @@ def test_while_training_plays_a_screen_reader_hears_it_every_few_seconds(open_pa
         if tick >= 80 and page.evaluate("S.train.state.step") >= 10:
             break
     page.click("#btn-train-pause")
-    page.wait_for_function("!S.train.playing", polling=50)
+    # a step on its way at Pause is taken and said when it comes (the Pause said nothing of the
+    # step before it a moment earlier, to be cut off by it): wait for it
+    page.wait_for_function("!S.train.playing && !S.train.inFlight", polling=50)
+    page.wait_for_function(
+        "document.getElementById('train-live').textContent.includes(`step ${S.train.state.step},`)",
+        polling=50, timeout=10000,
+    )  # fmt: skip
     steps = page.evaluate("S.train.state.step")
     assert steps >= 10, steps
     writes = page.evaluate("window.writes")

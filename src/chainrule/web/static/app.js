@@ -213,7 +213,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // the training run; shown: whether the diagram shows its network; gen: user changes so far;
     // shownStep: the run's step the diagram shows (null: none of this run's yet); behind:
     // {state, why} while the network of the step recorded is not shown (why: null, on its way)
-    train: { state: null, playing: false, shown: false, gen: 0, shownStep: null, behind: null },
+    train: { state: null, playing: false, shown: false, gen: 0, shownStep: null, behind: null, inFlight: false },
     // /api/losses: the losses the page offers, in order, by name: {name, top_units (the unit
     // the loss applies itself, null: any), targets_in_unit_interval}, as the loss objects say
     losses: new Map(),
@@ -1401,6 +1401,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  reader read one update per step, each cut off by the next. */
   function announceTraining(text) {
     announced.text = text;
+    // paused with a step on its way: its answer is what to say, at once when it comes (the
+    // step before it, said a moment earlier, was cut off by it)
+    if (!S.train.playing && S.train.inFlight) return;
     const wait = S.train.playing ? announced.at + ANNOUNCE_EVERY_MS - performance.now() : 0;
     if (wait <= 0) { writeAnnouncement(); return; }
     if (announced.timer === null) announced.timer = setTimeout(writeAnnouncement, wait);
@@ -1535,8 +1538,10 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       // the run this page started (its id, from the start's answer): the server refuses a step
       // where another tab has replaced it, rather than step that tab's run and show it here
       const run = S.train.state ? S.train.state.run : undefined;
+      S.train.inFlight = true;
       state = await api("/api/train/step", { steps, run });
     } catch (error) {
+      S.train.inFlight = false;
       // the server has no run for this page (api.py's NO_RUN: it forgot it to make room for
       // newer ones; REPLACED_RUN: another tab started one since): the Train tab shows none
       // either, the message box says why, and only Start goes on
@@ -1548,7 +1553,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       }
       throw error;
     }
+    S.train.inFlight = false;
     await showTrainState(state, gen);
+    if (!S.train.playing) announceTraining(announced.text);  // what a pause held back
   }
 
   /** The run this browser already has on the server (the page was reloaded, or opened in

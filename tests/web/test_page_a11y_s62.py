@@ -309,6 +309,43 @@ def test_while_training_plays_a_screen_reader_hears_it_every_few_seconds(open_pa
     assert said == pytest.approx(loss, rel=1e-3), (last, loss)
 
 
+def test_pause_while_a_steps_network_is_on_its_way_says_that_step_once(open_page, seed_url):
+    """Pause pressed while the last step's network is still being fetched (its /api/backward
+    held here): the page says nothing until that step is shown, then says it once. It said the
+    step's words at Pause and again, changed, when the network came (0.5 s apart under load:
+    the announcement test's flake)."""
+    page = open_page(seed_url, tab="train")
+    page.fill("#train-chunk", "1")
+    page.click("#btn-train-start")
+    page.wait_for_function("!document.getElementById('btn-train-play').disabled", polling=50)
+    held, holding = [], [False]
+
+    def hold(route):
+        (held.append if holding[0] else lambda r: r.continue_())(route)
+
+    page.route("**/api/backward", hold)
+    page.click("#btn-train-play")
+    page.wait_for_function("S.train.state.step >= 3", polling=50)
+    holding[0] = True
+    for _ in range(200):  # until a step's network request is held
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held
+    page.evaluate(LIVE)
+    page.click("#btn-train-pause")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.writes") == []  # the step is not shown yet: nothing said
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    page.wait_for_function("!S.train.playing && !S.train.inFlight", polling=50)
+    page.wait_for_timeout(300)
+    writes = [w["text"] for w in page.evaluate("window.writes") if w["id"] == "train-live"]
+    step = page.evaluate("S.train.state.step")
+    assert len(writes) == 1 and f"step {step}," in writes[0], (writes, step)
+
+
 # -- 7. the nudge's minus -----------------------------------------------------------------------
 
 

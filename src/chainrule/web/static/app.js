@@ -1401,8 +1401,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  reader read one update per step, each cut off by the next. */
   function announceTraining(text) {
     announced.text = text;
-    // paused with a step on its way: its answer is what to say, at once when it comes (the
-    // step before it, said a moment earlier, was cut off by it)
+    // paused with a step on its way (its answer, or its network, still coming): what to say
+    // is that step, once it is shown (the step before it, said a moment earlier, was cut off
+    // by it, or by the same step's words again once its network was drawn)
     if (!S.train.playing && S.train.inFlight) return;
     const wait = S.train.playing ? announced.at + ANNOUNCE_EVERY_MS - performance.now() : 0;
     if (wait <= 0) { writeAnnouncement(); return; }
@@ -1553,9 +1554,12 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       }
       throw error;
     }
-    S.train.inFlight = false;
-    await showTrainState(state, gen);
-    if (!S.train.playing) announceTraining(announced.text);  // what a pause held back
+    try {
+      await showTrainState(state, gen);  // the step is on its way until its network is shown
+    } finally {
+      S.train.inFlight = false;
+      if (!S.train.playing) announceTraining(announced.text);  // what a pause held back
+    }
   }
 
   /** The run this browser already has on the server (the page was reloaded, or opened in

@@ -779,6 +779,7 @@ def _finish(
     from chainrule import io
     from chainrule.files import replace_dir, staging_dir, strict_json
     from chainrule.train import evaluate, runs
+    from chainrule.train.callbacks import summed_cases
     from chainrule.viz.curves import plot_history
 
     test = evaluate(trainer.model, trainer.loss, prepared.test)
@@ -830,7 +831,10 @@ def _finish(
         shutil.rmtree(staging, ignore_errors=True)
     io.atomic_write_bytes(out / "history.json", (trainer.history.to_json(indent=1) + "\n").encode())
     if trainer.history.records:  # a resumed checkpoint's history may be empty (it is optional)
-        plot_history(trainer.history, out / "curves.png", title=f"{prepared.full.name}")
+        cases = summed_cases(trainer)  # a summed loss (E) drawn per case: sets of two sizes
+        plot_history(
+            trainer.history, out / "curves.png", title=f"{prepared.full.name}", cases=cases
+        )
     if health is not None:
         summary["gradient_health"] = health.plot(out / "gradient_health.png")
         summary["gradient_health_history"] = health.history

@@ -486,7 +486,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         if self._progress is not None:
-            metrics = format_logs(logs)
+            metrics = format_logs(logs, summed_cases(trainer))
             if len(metrics) > self._room:
                 metrics = metrics[: max(0, self._room - 1)].rstrip() + "…"
             self._progress.update(self._task, metrics=metrics)
@@ -559,17 +559,38 @@ class EpochPrinter(Callback):
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         late = self.seconds is not None and time.monotonic() - self._printed_at >= self.seconds
         if late or epoch % self.every == 0 or epoch == trainer.epochs or trainer.stop_training:
-            print(f"epoch {epoch:>5}  {format_logs(logs)}", file=self.stream or sys.stderr)
+            line = format_logs(logs, summed_cases(trainer))
+            print(f"epoch {epoch:>5}  {line}", file=self.stream or sys.stderr)
             self._printed_at = time.monotonic()
 
 
-def format_logs(logs: dict[str, Any]) -> str:
-    """``loss 0.1234  acc 97.50%  val_loss ...`` for one epoch's record."""
+def format_logs(logs: dict[str, Any], cases: dict[str, int] | None = None) -> str:
+    """``loss 0.1234  acc 97.50%  val_loss ...`` for one epoch's record. ``cases``: for a loss
+    that is a sum over the cases (:func:`summed_cases`), how many each sum ran over; each such
+    loss is followed by its value per case, ``loss 134.7 (0.1071 per case)``, so a training
+    sum and a validation sum over fewer cases compare."""
     parts = []
     for key, label in (("loss", "loss"), ("accuracy", "acc"), ("val_loss", "val_loss"),
                        ("val_accuracy", "val_acc")):  # fmt: skip
         value = logs.get(key)
         if value is None:
             continue
-        parts.append(f"{label} {value:.2%}" if "acc" in label else f"{label} {value:.4g}")
+        part = f"{label} {value:.2%}" if "acc" in label else f"{label} {value:.4g}"
+        n = (cases or {}).get(key)
+        if n:
+            part += f" ({value / n:.4g} per case)"
+        parts.append(part)
     return "  ".join(parts)
+
+
+def summed_cases(trainer: Any) -> dict[str, int] | None:
+    """For a trainer whose loss is a sum over the cases (``reduction="sum"``: the lecture's
+    E, SquaredError's default), how many cases each epoch's ``loss`` and ``val_loss`` summed
+    over; None for a mean."""
+    if getattr(trainer.loss, "reduction", None) != "sum":
+        return None
+    train, val = getattr(trainer, "train_ds", None), getattr(trainer, "val_ds", None)
+    cases = {"loss": len(train)} if train is not None else {}
+    if val is not None and len(val):
+        cases["val_loss"] = len(val)
+    return cases or None

@@ -11,7 +11,12 @@ from typing import Any
 from chainrule.errors import extras_needed_by
 
 
-def plot_history(history: Any, path: str | os.PathLike, title: str | None = None) -> Path:
+def plot_history(
+    history: Any,
+    path: str | os.PathLike,
+    title: str | None = None,
+    cases: dict[str, int] | None = None,
+) -> Path:
     """Draw ``history``'s loss (left) and accuracy (right) per epoch and save a PNG at ``path``.
 
     ``history`` is a :class:`chainrule.train.History` or a list of its per-epoch dicts. The
@@ -22,6 +27,11 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     A loss that is NaN or inf (a run that diverged) is not dropped silently: its epochs are
     shaded red, the legend says "train loss not finite from epoch 3" (or at which epochs), and
     the epoch axis runs to the last epoch; a panel with no finite value at all says so.
+
+    ``cases``: for a loss that is a sum over the cases (the lecture's E), how many cases each
+    sum ran over (``{"loss": 1258, "val_loss": 180}``): the panel then draws each sum divided by
+    its cases, "loss per case", so training and validation compare (drawn as sums, a
+    validation set 7x smaller looked 7x better when it was worse per case).
     """
     with extras_needed_by("plot_history"):  # matplotlib: the [app] extra
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -37,13 +47,24 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     figure = Figure(figsize=(10 if has_accuracy else 5.5, 4), dpi=100)
     FigureCanvasAgg(figure)  # the Agg canvas, chosen explicitly: no GUI backend is touched
     axes = figure.subplots(1, 2 if has_accuracy else 1, squeeze=False)[0]
-    _panel(axes[0], epochs, records, "loss", "loss")
+    if cases:  # sums over sets of different sizes: drawn per case
+        records = [_per_case(r, cases) for r in records]
+    _panel(axes[0], epochs, records, "loss", "loss per case (E / cases)" if cases else "loss")
     if has_accuracy:
         _panel(axes[1], epochs, records, "accuracy", "accuracy")
         axes[1].set_ylim(-0.02, 1.02)
     if title:
         figure.suptitle(title)
     return atomic_write_bytes(path, png_bytes(figure))
+
+
+def _per_case(record: dict, cases: dict[str, int]) -> dict:
+    """``record`` with each summed loss divided by the cases it was summed over."""
+    out = dict(record)
+    for key, n in cases.items():
+        if out.get(key) is not None and n:
+            out[key] = out[key] / n
+    return out
 
 
 def _checked(records: list[Any]) -> list[dict]:

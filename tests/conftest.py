@@ -127,24 +127,32 @@ def chromium():
 
 
 @pytest.fixture
-def drawn_axes(monkeypatch):
+def saved_figures(monkeypatch):
+    """The matplotlib figures saved from now on (every plot of chainrule saves through
+    ``Figure.savefig``), in order, as matplotlib holds them: their artists, not their pixels."""
+    from matplotlib.figure import Figure
+
+    saved, savefig = [], Figure.savefig
+
+    def keep(figure, *args, **kwargs):
+        saved.append(figure)
+        return savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return saved
+
+
+@pytest.fixture
+def drawn_axes(saved_figures):
     """``drawn_axes(history, path)``: plot_history's panels, as matplotlib holds them when it
     saves the PNG at ``path``."""
 
     def draw(history, path):
-        from matplotlib.figure import Figure
-
         from chainrule.viz.curves import plot_history
 
-        saved, savefig = [], Figure.savefig
-
-        def keep(figure, *args, **kwargs):
-            saved.append(figure)
-            return savefig(figure, *args, **kwargs)
-
-        monkeypatch.setattr(Figure, "savefig", keep)
+        saved_figures.clear()
         plot_history(history, path)
-        (figure,) = saved
+        (figure,) = saved_figures
         return figure.axes
 
     return draw

@@ -54,24 +54,16 @@ def test_format_logs_says_per_case_only_for_the_sums_named():
     assert line == "loss 134.7 (0.1071 per case)  acc 88.71%  val_loss 20.73 (0.1152 per case)"
 
 
-def test_the_curves_draw_a_summed_loss_per_case(tmp_path, monkeypatch):
-    from chainrule.viz import curves, style
+def test_the_curves_draw_a_summed_loss_per_case(tmp_path, saved_figures):
+    from chainrule.viz import curves
 
-    figures = []
-    real = style.png_bytes
-
-    def keep(figure, **kw):
-        figures.append(figure)
-        return real(figure, **kw)
-
-    monkeypatch.setattr(style, "png_bytes", keep)
     records = [{"epoch": 1, "loss": 200.0, "val_loss": 30.0},
                {"epoch": 2, "loss": 120.0, "val_loss": 24.0}]  # fmt: skip
     curves.plot_history(records, tmp_path / "c.png", cases={"loss": 1000, "val_loss": 100})
-    ax = figures[-1].axes[0]
+    ax = saved_figures[-1].axes[0]
     drawn = {line.get_label(): list(line.get_ydata()) for line in ax.lines}
     assert drawn["train loss per case (E / cases)"] == [0.2, 0.12]
     assert drawn["validation loss per case (E / cases)"] == [0.3, 0.24]
     assert "per case" in ax.get_ylabel()
     curves.plot_history(records, tmp_path / "d.png")  # a mean: drawn as it is
-    assert [list(line.get_ydata()) for line in figures[-1].axes[0].lines][0] == [200.0, 120.0]
+    assert [list(line.get_ydata()) for line in saved_figures[-1].axes[0].lines][0] == [200.0, 120.0]

@@ -15,27 +15,15 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from chainrule import data, nn, optim, train  # noqa: E402
-from chainrule.explainer import health as health_module  # noqa: E402
 from chainrule.explainer.health import GradientHealth  # noqa: E402
 
 NAN, INF = float("nan"), float("inf")
 
 
 @pytest.fixture
-def drawn(monkeypatch):
-    """The figures a plot draws, kept as it writes them."""
-    from chainrule.viz import style, weights
-
-    figures = []
-    real = style.png_bytes
-
-    def keep(figure, **kw):
-        figures.append(figure)
-        return real(figure, **kw)
-
-    monkeypatch.setattr(health_module, "png_bytes", keep)
-    monkeypatch.setattr(weights, "png_bytes", keep)
-    return figures
+def drawn(saved_figures):
+    """The figures a plot draws, kept as it writes them (tests/conftest.py's saved_figures)."""
+    return saved_figures
 
 
 def health_of(norms: dict, shares: dict | None = None, first: int = 1) -> GradientHealth:

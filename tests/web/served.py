@@ -38,10 +38,11 @@ def serve(app):
 
 
 @contextlib.contextmanager
-def opened_page(chromium, url: str, height: int = 768):
+def opened_page(chromium, url: str, height: int = 768, **options):
     """A new chromium page on ``url`` once the explorer is ready; on leaving, it asserts that
-    the page reported no error, and closes."""
-    context = chromium.new_context(viewport={"width": 1366, "height": height})
+    the page reported no error, and closes. ``options``: the browser context's own (a device's
+    ``viewport``, ``has_touch``, ``forced_colors`` ...), over the 1366 x ``height`` window."""
+    context = chromium.new_context(**{"viewport": {"width": 1366, "height": height}, **options})
     try:
         page = context.new_page()
         errors: list[str] = []

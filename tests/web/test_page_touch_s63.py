@@ -16,6 +16,11 @@ from __future__ import annotations
 
 import pytest
 
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytest.importorskip("uvicorn")
+
+from served import opened_page  # noqa: E402
+
 #: The WCAG contrast of two "rgb(r, g, b)" colours (as getComputedStyle writes them).
 CONTRAST = """
 const luminance = (text) => {
@@ -45,46 +50,21 @@ LABELS = (
 )
 
 
-def _open(chromium, url, **options):
-    context = chromium.new_context(has_touch=True, **options)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(url + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    return context, page
-
-
 @pytest.fixture(scope="module")
 def forced(chromium, seed_url):
     """An iPad held sideways under forced colours on a dark ground."""
-    context, page = _open(
-        chromium,
-        seed_url,
-        viewport={"width": 1080, "height": 810},
-        forced_colors="active",
-        color_scheme="dark",
-    )
-    yield page
-    errors = page.errors
-    context.close()
-    assert not errors, errors
+    with opened_page(chromium, seed_url, viewport={"width": 1080, "height": 810},
+                     has_touch=True, forced_colors="active",
+                     color_scheme="dark") as page:  # fmt: skip
+        yield page
 
 
 @pytest.fixture(scope="module")
 def phone(chromium, seed_url):
     """A phone 360 px wide, held upright, with a touch screen."""
-    context, page = _open(
-        chromium,
-        seed_url,
-        viewport={"width": 360, "height": 740},
-        device_scale_factor=2,
-        is_mobile=True,
-    )
-    yield page
-    errors = page.errors
-    context.close()
-    assert not errors, errors
+    with opened_page(chromium, seed_url, viewport={"width": 360, "height": 740},
+                     device_scale_factor=2, is_mobile=True, has_touch=True) as page:  # fmt: skip
+        yield page
 
 
 def tap(page, selector):

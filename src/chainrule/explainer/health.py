@@ -206,7 +206,7 @@ class GradientHealth(_Base):
         series = {name: [h["grad_norms"].get(name) for h in self.history] for name in names}
         positive = [v for vs in series.values() for v in vs if v is not None and 0 < v < np.inf]
         floor = min(positive) / 10 if positive else 1.0  # where a norm of 0 is drawn
-        own = getattr(self, "_labels", {})  # a history loaded by hand: the names as they are
+        own = self._labels  # empty for a history loaded by hand: the names as they are
         labels = {name: own.get(name, name) for name in names}
         for name, (colour, linestyle) in _styles(names, labels).items():
             values = series[name]

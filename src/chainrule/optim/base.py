@@ -9,6 +9,7 @@ buffers and step count stay as they were).
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 from collections.abc import Iterable, Mapping
@@ -202,7 +203,34 @@ class Optimizer:
         hyperparameters on every call)."""
         if name in type(self).hyperparameters:
             value = self.check_hyperparameters({name: value})[name]
+        elif name not in self.__dict__:
+            self._refuse_misspelt_hyperparameter(name)
         object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        """Refuse deleting a hyperparameter: the next step would fail deep inside on reading it."""
+        if name in type(self).hyperparameters:
+            raise ConfigError(
+                f"{type(self).__name__}: {name} is a hyperparameter every step reads; "
+                f"give it a new value (opt.{name} = ...) instead of deleting it"
+            )
+        object.__delattr__(self, name)
+
+    @classmethod
+    def _refuse_misspelt_hyperparameter(cls, name: str) -> None:
+        """Refuse a new attribute that looks meant as a hyperparameter (``opt.momentun = 0.9``,
+        Keras' ``opt.learning_rate = 0.01``): written as usual, it would change nothing, in
+        silence. Other new attributes (a subclass's own) are written as usual."""
+        meant = _OTHER_NAMES.get(name)
+        if meant not in cls.hyperparameters:
+            # a slip of one or two letters; a name under 4 letters (``lrs``) may be one's own
+            close = difflib.get_close_matches(name, cls.hyperparameters, n=1, cutoff=0.8)
+            meant = close[0] if close and len(name) >= 4 else None
+        if meant is not None:
+            raise ConfigError(
+                f"{cls.__name__} has no hyperparameter {name!r}; did you mean {meant!r}? "
+                f"(it has {', '.join(cls.hyperparameters)})"
+            )
 
     def _assign(self, checked: Mapping[str, Any]) -> None:
         """Set hyperparameters :meth:`check_hyperparameters` has already checked (not twice)."""
@@ -480,6 +508,17 @@ class Optimizer:
 class _Refused(Exception):
     """A hyperparameter's value refused; the message says what it must be."""
 
+
+#: Other libraries' names for a hyperparameter (Keras'), which a write by habit would use.
+_OTHER_NAMES = {
+    "learning_rate": "lr",
+    "epsilon": "eps",
+    "rho": "alpha",
+    "beta_1": "betas",
+    "beta_2": "betas",
+    "beta1": "betas",
+    "beta2": "betas",
+}
 
 #: The hyperparameters every optimizer that has them takes as finite numbers >= 0.
 _NON_NEGATIVE = ("lr", "momentum", "weight_decay", "eps", "shrink")

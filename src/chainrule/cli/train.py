@@ -795,6 +795,7 @@ def _finish(
         "loss": runs.resolve_loss(config, prepared.full),  # config's may be "auto": this chose
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
+        "saturation": _saturation_if_unlearned(trainer.model, prepared, test["accuracy"]),
         # a regression's baseline: the loss of predicting the training targets' mean
         "mean_predictor_loss": runs.mean_predictor_loss(
             trainer.loss, prepared.train, prepared.test
@@ -930,9 +931,7 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
         print(f"note: {than} predicting the training targets' mean (loss {baseline:.4g}); "
               "train longer (--epochs), with another --lr, or on rescaled targets")  # fmt: skip
     if not held_out and accuracy is not None and accuracy < 1:  # a classic problem: its cases
-        print(f"note: the net has not learned all {summary['test_cases']} cases (it may be "
-              "stuck in a local minimum): train again with another --seed, or longer "
-              "(more --epochs)")  # fmt: skip
+        print(_unlearned_note(summary))
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
     if "gradient_health" in summary:
@@ -943,6 +942,46 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     run_dir, case = shlex.quote(summary["out"]), "held-out" if held_out else "training"
     print(f"next:   chainrule explain --model {run_dir} --case 0 (backprop through one {case} "
           f"case, with its numbers); chainrule serve --model {run_dir} (the explorer)")  # fmt: skip
+
+
+#: A share of saturated logistic units in a layer from which a classic problem left unlearned
+#: is put down to saturation rather than to a local minimum.
+MOSTLY_SATURATED = 0.5
+
+
+def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) -> dict | None:
+    """Each logistic layer's share of saturated units on the training cases, for a classic
+    problem (judged on its own cases) not all learned; else None. A --lr far too large (xor at
+    --lr 50) drives every unit to 0 or 1, where its slope y(1 - y) is about 0 and backprop
+    moves nothing: the note blamed a local minimum and advised training longer."""
+    if prepared.evaluated_on == "test" or accuracy is None or accuracy == 1:
+        return None
+    from chainrule.explainer.health import GradientHealth, saturation
+    from chainrule.explainer.network import ExplainError
+
+    try:  # on as many cases as the gradient-health callback probes
+        return saturation(model, prepared.train.X[: GradientHealth().probe_cases])
+    except ExplainError:  # a model explain cannot read: no shares, the plain note
+        return None
+
+
+def _unlearned_note(summary: dict[str, Any]) -> str:
+    """The note under a classic problem's summary whose cases are not all learned."""
+    from chainrule.explainer.health import SATURATION
+
+    cases = summary["test_cases"]
+    shares = summary.get("saturation") or {}
+    layer, share = max(shares.items(), key=lambda item: item[1], default=(None, 0.0))
+    if share < MOSTLY_SATURATED:
+        return (f"note: the net has not learned all {cases} cases (it may be stuck in a local "
+                "minimum): train again with another --seed, or longer (more --epochs)")  # fmt: skip
+    return (
+        f"note: the net has not learned all {cases} cases, and {share:.0%} of layer {layer}'s "
+        f"logistic units are saturated (y(1 - y) < {SATURATION}: y is near 0 or 1, and backprop, "
+        "which scales by y(1 - y), hardly moves their weights); a --lr too large (this run's is "
+        f"{summary['config']['lr']:g}) drives units there: train again with a smaller --lr, "
+        "or another --seed"
+    )
 
 
 def _best_kept(summary: dict[str, Any]) -> str:

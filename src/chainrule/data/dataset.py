@@ -43,6 +43,8 @@ class Dataset:
     #: what messages call it (a file's name, a built-in dataset's)
     name: str = "data"
     n_classes: int | None = None
+    #: one name per column of ``X``; where none are given and ``X`` is a DataFrame whose
+    #: column names are all strings, those (see :func:`frame_feature_names`)
     feature_names: list[str] | None = None
     class_names: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -50,12 +52,15 @@ class Dataset:
     def __post_init__(self) -> None:
         check_array(self.X, f"{self.name}: X")
         check_array(self.y, f"{self.name}: y")
+        columns = None  # a DataFrame's column names, where no feature names are given
+        if self.feature_names is None:
+            self.feature_names = columns = frame_feature_names(self.X, self.name)
         self.X = _as_float(np.asarray(self.X))
         self.y = np.asarray(self.y)
         if self.task != "classification":
             self.y = _as_float(self.y)
         _check_task(self.task, self.name)
-        _check_matrix(self.X, self.name, "input", "features")
+        _check_matrix(self.X, self.name, "input", "features", names=columns)
         if self.y.ndim == 0 or len(self.y) != len(self.X):
             targets = "a single value" if self.y.ndim == 0 else f"{len(self.y)} targets"
             raise DataError(f"{self.name}: {len(self.X)} input rows but {targets}")
@@ -280,6 +285,32 @@ def check_array(value: Any, what: str) -> None:
         )
 
 
+def frame_feature_names(X: Any, name: str = "data") -> list[str] | None:
+    """The column names of ``X`` where it is a data frame (pandas', polars': told by its
+    ``columns`` and ``to_numpy``, so pandas is never imported) and every name is a string, as
+    scikit-learn takes a DataFrame's names for ``feature_names_in_``; None for an array, and
+    for a frame whose names are not all strings (pandas' default 0, 1, ... included). Two
+    columns of one name are refused by a DataError naming it, ``name`` the dataset's: a
+    model's inputs must be told apart."""
+    if not (hasattr(X, "columns") and hasattr(X, "to_numpy")):
+        return None
+    try:
+        names = list(X.columns)
+    except TypeError:
+        return None
+    if not names or not all(isinstance(n, str) for n in names):
+        return None
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise DataError(
+                f"{name}: X has two columns named {n!r}, whose names would be its feature "
+                "names; rename one, or give feature_names= (a different name for each column)"
+            )
+        seen.add(n)
+    return [str(n) for n in names]  # plain str, not a NumPy or pandas subclass
+
+
 def _check_names(names: Any, count: int, what: str, of: str, name: str) -> list[str]:
     """``names`` as a list of strings, one per each of ``count`` ``of`` and no two alike."""
     if isinstance(names, str):
@@ -296,10 +327,15 @@ def _check_names(names: Any, count: int, what: str, of: str, name: str) -> list[
 
 
 def _check_matrix(
-    a: np.ndarray, name: str, what: str, columns: str, task: str | None = None
+    a: np.ndarray,
+    name: str,
+    what: str,
+    columns: str,
+    task: str | None = None,
+    names: list[str] | None = None,
 ) -> None:
     """A finite floating-point (cases, columns) matrix; ``what`` is "input" (``X``) or
-    "target" (``y``, of ``task``)."""
+    "target" (``y``, of ``task``); ``names``, a DataFrame's, name its columns in messages."""
     if a.ndim != 2:
         hint = ""
         if a.ndim == 1 and what == "target":
@@ -309,17 +345,18 @@ def _check_matrix(
             f"{name}: {what}s must be 2-D (cases, {columns}), got shape {a.shape}{hint}"
         )
     if not np.issubdtype(a.dtype, np.floating):
-        raise DataError(f"{name}: {what}s must be floating point, got {a.dtype}{_not_a_number(a)}")
+        shown = _not_a_number(a, names)
+        raise DataError(f"{name}: {what}s must be floating point, got {a.dtype}{shown}")
     found = first_non_finite(a)
     if found is not None:
         cell = cell_name("X" if what == "input" else "y", found)
         raise DataError(f"{name}: {what} {cell} is {a[found]} (not finite)")
 
 
-def _not_a_number(a: np.ndarray) -> str:
+def _not_a_number(a: np.ndarray, names: list[str] | None = None) -> str:
     """The first entry of the 2-D array ``a`` (of objects or strings) that is no number, as
-    words to add to a refusal of its dtype (a text column of a DataFrame); or how to cast an
-    array whose entries all are numbers."""
+    words to add to a refusal of its dtype (a text column of a DataFrame, named by ``names``
+    where given); or how to cast an array whose entries all are numbers."""
     for col in range(a.shape[1]):
         try:
             a[:, col].astype(np.float64)
@@ -328,7 +365,9 @@ def _not_a_number(a: np.ndarray) -> str:
                 try:
                     float(a[row, col])
                 except (TypeError, ValueError):
-                    return f" ({cell_name('X', (row, col))} is {a[row, col]!r}: column {col})"
+                    named = f" ({names[col]!r})" if names and col < len(names) else ""
+                    cell = cell_name("X", (row, col))
+                    return f" ({cell} is {a[row, col]!r}: column {col}{named})"
     return "; its entries are numbers: cast it, X.astype(float)"
 
 

@@ -6,6 +6,11 @@ set the same fitted attributes (``coefs_``, ``intercepts_``, ``loss_curve_``, ``
 ``classes_``, ``n_features_in_``), so they drop into pipelines, grid searches and
 cross-validation; the network underneath is a :mod:`chainrule.nn` network trained by a
 :mod:`chainrule.optim` optimizer, and each gradient comes from chainrule's backward pass.
+As in scikit-learn, a fit on a DataFrame whose column names are all strings sets
+``feature_names_in_`` to them, and ``predict``, ``predict_proba`` and ``score`` then refuse a
+DataFrame whose columns have other names or another order ("The feature names should match
+those that were passed during fit") and warn for an array without names (scikit-learn's
+``validate_data`` does both; pandas is not needed otherwise).
 After a fit, ``network_`` is that network (the model ``predict`` runs, sharing ``coefs_``'s
 arrays; its outputs are the output units' total inputs), for chainrule's tools: explain it,
 draw it, or save it for the ``chainrule`` command line::
@@ -14,7 +19,10 @@ draw it, or save it for the ``chainrule`` command line::
                   class_names=[str(c) for c in clf.classes_])
 
 (``nn.BinaryCrossEntropy()`` for two classes or multilabel targets, whose output units are
-logistic; ``nn.MSE()`` for a regressor).
+logistic; ``nn.MSE()`` for a regressor). The network keeps no column names: after a fit on a
+DataFrame, add ``meta={"feature_names": list(clf.feature_names_in_)}`` and the model file
+records them, and ``chainrule predict`` and ``evaluate`` refuse a CSV file whose header names
+the columns otherwise or in another order.
 
 Differences from ``sklearn.neural_network``, on purpose:
 
@@ -31,6 +39,15 @@ Differences from ``sklearn.neural_network``, on purpose:
   the default epsilon, growing with it).
 - ``partial_fit`` refuses ``early_stopping=True``, as scikit-learn does (one epoch has no
   held-out part to watch).
+- With ``early_stopping=True``, ``MLPClassifier`` holds out a stratified validation split
+  (each class in the same share in both parts) for several classes as well as for two, where
+  scikit-learn's (1.9) stratifies only two classes and splits several at random; a class of
+  one case, more classes than held-out cases, or a multilabel ``y`` gets a plain random split
+  here, where scikit-learn's raises for two classes one of which has a single case. No
+  parameter gives scikit-learn's unstratified split: stratifying keeps a small class in both
+  parts, so the validation accuracy that early stopping watches sees it. The held-out cases
+  are drawn from ``random_state`` by chainrule's own generator, so they are not
+  scikit-learn's cases even for two classes.
 - ``MLPClassifier.fit`` refuses ``y`` of one class, naming it (scikit-learn's fits a network
   whose every answer is that class; a cross-validation split of class-sorted data then scores
   NaN here, so shuffle the data or use a stratified split).

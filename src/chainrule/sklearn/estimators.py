@@ -30,6 +30,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``"logistic"``. As there, a warm pass (``warm_start=True``, a ``fit`` or a ``partial_fit``)
     needs ``y`` to hold exactly the classes of the first fit, and a ``partial_fit`` without it
     any of them.
+
+    With ``early_stopping=True`` the ``validation_fraction`` held out is a stratified split,
+    each class in the same share in both parts, for several classes as well as for two:
+    scikit-learn's MLPClassifier (1.9) stratifies two classes only and holds out several at
+    random. Where a stratified split cannot be made (a class of one case, more classes than
+    held-out cases or than cases left to train on) and for a multilabel ``y``, the split is a
+    plain random one (scikit-learn's raises for two classes, one of a single case). No
+    parameter turns the stratification off: it keeps a small class in the validation accuracy
+    that early stopping watches.
     """
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:

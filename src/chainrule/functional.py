@@ -45,7 +45,7 @@ import operator
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 import numpy as np
 
@@ -61,7 +61,7 @@ from chainrule.engine import (
 )
 from chainrule.errors import ShapeError, type_name
 from chainrule.ops.shape import _reshape
-from chainrule.tensor import Tensor
+from chainrule.tensor import ArrayLike, Tensor
 
 __all__ = [
     "grad",
@@ -79,6 +79,17 @@ __all__ = [
     "value_and_grad",
     "vjp",
 ]
+
+#: The types the transforms' annotations keep (a type checker sees ``grad(f)`` take ``f``'s
+#: arguments): ``f``'s other parameters, its output, its ``has_aux`` auxiliary output.
+_Params = ParamSpec("_Params")
+_Out = TypeVar("_Out")
+_Aux = TypeVar("_Aux")
+#: What a transform takes for an argument that ``f`` takes as one tensor (a tensor, an array or
+#: a number: ``f`` gets it as a tensor, and its derivative is one); an argument ``f`` takes
+#: nested (a tuple, list or dict) has its derivatives nested alike, which the annotations leave
+#: Any.
+_Variable = Tensor | ArrayLike
 
 # ---------------------------------------------------------------------------------------------
 # Nested containers of tensors ("pytrees")
@@ -731,6 +742,23 @@ def _pick(trees: list[Any], argnums: int | Sequence[int]) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
+@overload
+def value_and_grad(
+    f: Callable[Concatenate[Tensor, _Params], Tensor],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+) -> Callable[Concatenate[_Variable, _Params], tuple[Tensor, Tensor]]: ...
+@overload
+def value_and_grad(
+    f: Callable[Concatenate[Tensor, _Params], tuple[Tensor, _Aux]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+) -> Callable[Concatenate[_Variable, _Params], tuple[tuple[Tensor, _Aux], Tensor]]: ...
+@overload
+def value_and_grad(
+    f: Callable[_Params, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[_Params, tuple[Any, Any]]: ...
 def value_and_grad(
     f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
@@ -745,6 +773,11 @@ def value_and_grad(
     >>> value, g = cr.value_and_grad(lambda x: (x * x).sum())(cr.tensor([1.0, 2.0]))
     >>> g
     tensor([2., 4.])
+
+    A type checker sees the call take ``f``'s arguments (the first a tensor, an array or a
+    number) and, where ``f`` is annotated to take a tensor first and return one and
+    ``argnums`` is 0, give ``(Tensor, Tensor)`` (``((Tensor, aux), Tensor)`` with ``has_aux``);
+    otherwise the result is Any.
     """
 
     return _value_and_grad(f, argnums, has_aux, "value_and_grad")
@@ -802,6 +835,23 @@ def _detached(tree: Any) -> Any:
     return tree_unflatten(treedef, [v.detach() if isinstance(v, Tensor) else v for v in leaves])
 
 
+@overload
+def grad(
+    f: Callable[Concatenate[Tensor, _Params], Tensor],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+) -> Callable[Concatenate[_Variable, _Params], Tensor]: ...
+@overload
+def grad(
+    f: Callable[Concatenate[Tensor, _Params], tuple[Tensor, _Aux]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+) -> Callable[Concatenate[_Variable, _Params], tuple[Tensor, _Aux]]: ...
+@overload
+def grad(
+    f: Callable[_Params, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[_Params, Any]: ...
 def grad(
     f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., Any]:
@@ -818,6 +868,11 @@ def grad(
     >>> import chainrule as cr
     >>> cr.grad(lambda x: (x ** 3).sum())(cr.tensor([2.0]))
     tensor([12.])
+
+    A type checker sees ``grad(f)`` take ``f``'s arguments (the first a tensor, an array or a
+    number) and, where ``f`` is annotated to take a tensor first and return one and
+    ``argnums`` is 0, give a ``Tensor`` (``(Tensor, aux)`` with ``has_aux``); a gradient nested
+    as its argument (a tuple, list or dict), or of several arguments, is Any.
     """
     return _grad(f, argnums, has_aux, "grad")
 
@@ -834,10 +889,22 @@ def _grad(
     return wrapped
 
 
+@overload
+def vjp(
+    f: Callable[[Tensor], _Out], primal: _Variable, /
+) -> tuple[_Out, Callable[[Any], tuple[Tensor]]]: ...
+@overload
+def vjp(
+    f: Callable[[Tensor, Tensor], _Out], primal: _Variable, primal2: _Variable, /
+) -> tuple[_Out, Callable[[Any], tuple[Tensor, Tensor]]]: ...
+@overload
+def vjp(f: Callable[..., _Out], *primals: Any) -> tuple[_Out, Callable[[Any], tuple[Any, ...]]]: ...
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` gives cotangent^T J for every primal.
 
-    ``vjp_fn`` may be called many times (the graph is kept while it lives).
+    ``vjp_fn`` may be called many times (the graph is kept while it lives). A type checker sees
+    the output typed as ``f``'s, and ``vjp_fn`` give a tuple of one tensor per primal where the
+    primals (one or two) are tensors, arrays or numbers.
     """
     with _Traced(primals, tuple(range(len(primals))), "vjp") as traced:
         out = _call_recorded(f, traced.args)
@@ -961,8 +1028,11 @@ def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[An
     return shown, push_forward, traced
 
 
-def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-    """``(f(*primals), J @ tangents)``: the directional derivative of ``f`` along ``tangents``.
+def jvp(
+    f: Callable[..., _Out], primals: Sequence[Any], tangents: Sequence[Any]
+) -> tuple[_Out, _Out]:
+    """``(f(*primals), J @ tangents)``: the directional derivative of ``f`` along ``tangents``,
+    nested as ``f``'s output (so typed as it).
 
     >>> import chainrule as cr
     >>> cr.jvp(lambda x: x * x, (cr.tensor([3.0]),), (cr.tensor([1.0]),))[1]
@@ -983,6 +1053,28 @@ def _arguments(values: Any, op: str, what: str) -> tuple:
     return tuple(values)
 
 
+@overload
+def jacobian(
+    f: Callable[Concatenate[Tensor, _Params], Tensor],
+    argnums: Literal[0] = 0,
+    mode: str = "reverse",
+    has_aux: Literal[False] = False,
+) -> Callable[Concatenate[_Variable, _Params], Tensor]: ...
+@overload
+def jacobian(
+    f: Callable[Concatenate[Tensor, _Params], tuple[Tensor, _Aux]],
+    argnums: Literal[0] = 0,
+    mode: str = "reverse",
+    *,
+    has_aux: Literal[True],
+) -> Callable[Concatenate[_Variable, _Params], tuple[Tensor, _Aux]]: ...
+@overload
+def jacobian(
+    f: Callable[_Params, Any],
+    argnums: int | Sequence[int] = 0,
+    mode: str = "reverse",
+    has_aux: bool = False,
+) -> Callable[_Params, Any]: ...
 def jacobian(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
@@ -1006,6 +1098,10 @@ def jacobian(
             [0., 4.]])
     >>> aux
     tensor(3.)
+
+    A type checker sees the call typed as :func:`grad`'s: a ``Tensor`` (``(Tensor, aux)`` with
+    ``has_aux``) where ``f`` is annotated to take a tensor first and return one and ``argnums``
+    is 0; other nestings are Any.
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', not {mode!r}")
@@ -1088,6 +1184,23 @@ def _jacobian_columns(
     return blocks
 
 
+@overload
+def hessian(
+    f: Callable[Concatenate[Tensor, _Params], Tensor],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+) -> Callable[Concatenate[_Variable, _Params], Tensor]: ...
+@overload
+def hessian(
+    f: Callable[Concatenate[Tensor, _Params], tuple[Tensor, _Aux]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+) -> Callable[Concatenate[_Variable, _Params], tuple[Tensor, _Aux]]: ...
+@overload
+def hessian(
+    f: Callable[_Params, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[_Params, Any]: ...
 def hessian(
     f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., Any]:
@@ -1096,14 +1209,23 @@ def hessian(
     For several argnums, or an argument that is a nested tuple, list or dict, the blocks nest
     twice, as ``torch.func.hessian``'s: ``hessian(f, (0, 1))(x, y)[0][1]`` is d2f / dx dy.
     With ``has_aux``, ``f`` returns ``(value, aux)`` and the call gives ``(hessian, aux)``, as
-    ``jax.hessian``'s (``aux`` is not differentiated: detached, as :func:`grad`'s).
+    ``jax.hessian``'s (``aux`` is not differentiated: detached, as :func:`grad`'s). A type
+    checker sees it typed as :func:`grad` is.
     """
     inner = _grad(f, argnums, has_aux, "hessian")  # (gradient, aux) with has_aux
     return _jacobian(inner, argnums, "reverse", "hessian", has_aux)
 
 
+@overload
+def hvp(
+    f: Callable[[Tensor], Tensor], primals: tuple[_Variable], tangents: Sequence[Any]
+) -> Tensor: ...
+@overload
+def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any]) -> Any: ...
 def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
-    """The Hessian of scalar ``f`` at ``primals`` times ``tangents``, without forming the Hessian.
+    """The Hessian of scalar ``f`` at ``primals`` times ``tangents``, without forming the Hessian:
+    one result shaped as the one primal (a type checker sees a ``Tensor`` for a 1-tuple of a
+    tensor, an array or a number), else a tuple, one per primal.
 
     Reverse over reverse: d/dx <grad f(x), v>.
     """

@@ -47,7 +47,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -69,6 +69,9 @@ from chainrule.files import (
     staging_dir,
 )
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:  # the layers load where a model is built (build_model), not with io
+    from chainrule.nn.module import Module
 
 MODEL_FORMAT = "chainrule-model"
 #: The safetensors metadata key naming how a file lays out Linear weights, and its two values.
@@ -1139,7 +1142,7 @@ def _widths_told(widths: Callable[[dict], Any], description: dict) -> Any:
         return None
 
 
-def build_model(description: dict, source: Path) -> Any:
+def build_model(description: dict, source: Path) -> Module:
     """Rebuild the (freshly initialised) module that ``description['architecture']`` describes.
 
     The initial weights the rebuild draws (loading replaces them) come from chainrule's default
@@ -1182,7 +1185,9 @@ def check_weights(model: Any, weights: Mapping[str, np.ndarray], source: Path) -
         )
 
 
-def load_model(path: str | os.PathLike, *, xp: Any = None, device: Any = None) -> tuple[Any, dict]:
+def load_model(
+    path: str | os.PathLike, *, xp: Any = None, device: Any = None
+) -> tuple[Module, dict[str, Any]]:
     """Load a model saved by :func:`save_model` (or a checkpoint's epoch directory).
 
     ``path`` is the model's directory or one of its two files; a training run's directory
@@ -1231,7 +1236,7 @@ def _file_versions(path: str | os.PathLike) -> tuple | None:
         return None
 
 
-def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Any, dict]:
+def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Module, dict[str, Any]]:
     """:func:`load_model`'s one reading of the files."""
     if not path.exists():
         raise ModelFileError(f"{path}: no such model directory")

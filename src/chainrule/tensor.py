@@ -11,7 +11,7 @@ import inspect
 import numbers
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Never
 
 import numpy as np
 
@@ -196,6 +196,27 @@ def _dtype_named_by(value: Any) -> str | None:
     return None
 
 
+#: NumPy's default dtypes, which a NumPy tensor's repr leaves unsaid (:func:`_unsaid_dtypes`).
+_NUMPY_DEFAULTS = ("float64", "complex128", "int64", "bool")
+#: The complex dtype of a default float's width, as PyTorch pairs them (complex64 with float32).
+_COMPLEX_OF = {"float16": "complex32", "float32": "complex64", "float64": "complex128"}
+
+
+def _unsaid_dtypes(xp: Any, data: Any) -> tuple[str, ...]:
+    """The dtypes a tensor's repr does not name, as PyTorch's names none of its defaults: the
+    default float of the tensor's library (what ``cr.tensor([1.0])`` makes there: NumPy's
+    float64, PyTorch's float32 unless set), the complex of its width, the default integer and
+    bool. A float64 tensor's repr on PyTorch says ``dtype=torch.float64``, as torch's does."""
+    if xp is np:
+        return _NUMPY_DEFAULTS
+    try:
+        floating = backend.dtype_name(backend.default_float(xp, data))
+        integer = backend.dtype_name(backend.default_int(xp, data))
+    except (AttributeError, KeyError, TypeError):  # no inspection API: say any dtype but NumPy's
+        return _NUMPY_DEFAULTS
+    return (floating, _COMPLEX_OF.get(floating, ""), integer, "bool")
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -331,7 +352,7 @@ class Tensor:
         if 0 in shape and len(shape) > 1:  # "[]" alone would not say which axes are empty
             extras.append(f"size={shape}")
         dtype = self.data.dtype
-        if backend.dtype_name(dtype) not in ("float64", "int64", "bool"):
+        if backend.dtype_name(dtype) not in _unsaid_dtypes(self.xp, self.data):
             extras.append(f"dtype={dtype}")
         if self._primitive is not None:
             extras.append(f"op={self._primitive.name}")
@@ -812,7 +833,7 @@ class Tensor:
     def var(
         self,
         axis: Any = None,
-        *positional: Any,
+        *positional: Never,  # PyTorch's x.var(0, True): refused by ops.var, flagged by a checker
         keepdims: bool = False,
         ddof: int = 0,
         dtype: Any = None,

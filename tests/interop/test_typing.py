@@ -3,6 +3,10 @@
 A realistic script (tensor arithmetic with numbers and arrays, a custom module's ``.eval()``,
 ``zero_grad(model)``, ``has_aux``, the scikit-learn estimator, ``cr.nn`` through the lazily loaded
 package) must check clean, and a wrong one must give exactly the errors marked on its lines.
+Where a user expects a type, the script asserts it rather than Any: calling a module gives its
+``forward``'s output, a transform of a function of a tensor (``grad``, ``value_and_grad``,
+``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``) gives tensors, ``load_model`` a Module; a
+gradient nested as its argument stays Any rather than a wrong type.
 mypy runs on this checkout's source (``MYPYPATH``), so the test checks the code it sits beside.
 """
 
@@ -19,7 +23,7 @@ PACKAGE = Path(cr.__file__).resolve().parent
 SRC = PACKAGE.parent
 
 RIGHT = """
-    from typing import assert_type
+    from typing import Any, assert_type
 
     import numpy as np
 
@@ -46,7 +50,9 @@ RIGHT = """
     net = Net()
     assert_type(net.eval().fc1, cr.nn.Linear)
     assert_type(net.to(np.float64), Net)
-    z: cr.Tensor = net.train()(x)  # calling a module gives Any (forward is the subclass's)
+    z = net.train()(x)
+    assert_type(z, cr.Tensor)  # forward's output, not Any
+    assert_type(net.fc1(x), cr.Tensor)
     E = 0.5 * (z - t) ** 2
     assert_type(E, cr.Tensor)
     E.sum().backward()
@@ -60,9 +66,45 @@ RIGHT = """
         return pred.sum(), pred
 
 
-    g, aux = cr.grad(loss_and_pred, has_aux=True)(x)
-    (value, aux2), g2 = cr.value_and_grad(loss_and_pred, has_aux=True)(x)
-    H, aux3 = cr.hessian(loss_and_pred, has_aux=True)(x)
+    def loss(v: cr.Tensor, scale: float = 1.0) -> cr.Tensor:
+        return (cr.tanh(v) * scale).sum()
+
+
+    def activation(v: cr.Tensor) -> cr.Tensor:
+        return cr.tanh(v)
+
+
+    def pair_loss(vw: tuple[cr.Tensor, cr.Tensor]) -> cr.Tensor:
+        return (vw[0] * vw[1]).sum()
+
+
+    assert_type(cr.grad(loss_and_pred, has_aux=True)(x), tuple[cr.Tensor, cr.Tensor])
+    assert_type(
+        cr.value_and_grad(loss_and_pred, has_aux=True)(x),
+        tuple[tuple[cr.Tensor, cr.Tensor], cr.Tensor],
+    )
+    assert_type(cr.hessian(loss_and_pred, has_aux=True)(x), tuple[cr.Tensor, cr.Tensor])
+    assert_type(cr.jacobian(loss_and_pred, has_aux=True)(x), tuple[cr.Tensor, cr.Tensor])
+    assert_type(cr.grad(loss)(x), cr.Tensor)
+    assert_type(cr.grad(loss)(np.ones((1, 2)), scale=2.0), cr.Tensor)  # an array is differentiated
+    assert_type(cr.grad(loss, argnums=0)(3.0, 2.0), cr.Tensor)
+    assert_type(cr.value_and_grad(loss)(x), tuple[cr.Tensor, cr.Tensor])
+    assert_type(cr.jacobian(activation)(x), cr.Tensor)
+    assert_type(cr.jacobian(loss, mode="forward")(x), cr.Tensor)
+    assert_type(cr.hessian(loss)(x), cr.Tensor)
+    assert_type(cr.grad(net)(x), cr.Tensor)
+    out, pullback = cr.vjp(loss, x)
+    assert_type(out, cr.Tensor)
+    assert_type(pullback(1.0), tuple[cr.Tensor])
+    assert_type(cr.jvp(activation, (x,), (x,)), tuple[cr.Tensor, cr.Tensor])
+    assert_type(cr.hvp(loss, (x,), (x,)), cr.Tensor)
+    assert_type(cr.grad(pair_loss)((x, x)), Any)  # a tuple's gradients: Any, not a tensor
+    assert_type(cr.grad(lambda v, w: (v * w).sum(), argnums=(0, 1))(x, x), Any)
+    cr.grad(lambda v: (v * v).sum())(x).sum()
+    loaded, info = cr.io.load_model("runs/digits/model")
+    assert_type(loaded, cr.nn.Module)
+    assert_type(info, dict[str, Any])
+    assert_type(cr.var(x, 0, ddof=1), cr.Tensor)
     assert_type(cr.optim.SGD(net.parameters(), lr=0.1), cr.optim.SGD)
     assert_type(cr.nn.init.get("he"), cr.nn.init.Initialiser)
     X = np.random.default_rng(0).random((8, 2))
@@ -86,6 +128,28 @@ WRONG = """
     cr.zero_grad(3)  # arg-type
     cr.nn.Linnear(2, 3)  # attr-defined
     cr.viz.curvs  # attr-defined
+
+
+    class Net(cr.nn.Module):
+        def forward(self, x: cr.Tensor) -> cr.Tensor:
+            return x * 2
+
+
+    def f(v: cr.Tensor) -> cr.Tensor:
+        return (v * v).sum()
+
+
+    Net()(t).nosuchmethod()  # attr-defined
+    Net()(t, 2)  # call-arg
+    cr.grad(f)(t).nosuchmethod()  # attr-defined
+    cr.grad(f)(t, 2)  # call-arg
+    cr.value_and_grad(f)(t)[1].nosuchmethod()  # attr-defined
+    cr.jacobian(f)(t).nosuchmethod()  # attr-defined
+    cr.hessian(f)(t).nosuchmethod()  # attr-defined
+    cr.vjp(f, t)[1](1.0)[0].nosuchmethod()  # attr-defined
+    cr.jvp(f, (t,), (t,))[1].nosuchmethod()  # attr-defined
+    cr.io.load_model("runs/digits/model")[0].nosuchmethod()  # attr-defined
+    cr.var(t, 0, True)  # arg-type
 """
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -115,6 +115,17 @@ def _dtype_fix(loaded: np.dtype, kept: Any) -> str:
     if loaded.name in floats and backend.dtype_name(kept) in floats:
         return f"convert the model first with model.to({loaded.name!r}), or {array}"
     return f"convert {array}"
+
+
+_Args = ParamSpec("_Args")
+_Output = TypeVar("_Output", covariant=True)
+
+
+class _Forward(Protocol[_Args, _Output]):
+    """What calling a module runs: its ``forward``, whose arguments and output a type checker
+    gives ``module(x)`` (:meth:`Module.__call__`)."""
+
+    def forward(self, *args: _Args.args, **kwargs: _Args.kwargs) -> _Output: ...
 
 
 class Module:
@@ -236,8 +247,12 @@ class Module:
         """The computation; subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run ``forward`` (the instance's own, if one was assigned to it)."""
+    def __call__(
+        self: _Forward[_Args, _Output], *args: _Args.args, **kwargs: _Args.kwargs
+    ) -> _Output:
+        """Run ``forward`` (the instance's own, if one was assigned to it). A type checker reads
+        the subclass's ``forward``: ``model(x)`` takes its arguments and has its return type
+        (Any only where ``forward`` does not say)."""
         return self.forward(*args, **kwargs)
 
     def train(self, mode: bool = True) -> Self:

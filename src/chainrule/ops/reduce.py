@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any
+from typing import Any, Never
 
 import numpy
 
@@ -129,14 +129,15 @@ def _largest(dtype: Any, xp: Any) -> float:
 
 
 def var(
-    x: Any, axis: Any = None, *positional: Any, keepdims: bool = False, ddof: int = 0
+    x: Any, axis: Any = None, *positional: Never, keepdims: bool = False, ddof: int = 0
 ) -> Tensor:
     """Variance over ``axis``, dividing by ``n - ddof`` (of integers in the library's float).
 
     ``ddof`` is 0 by default, as in NumPy: PyTorch's ``var`` divides by ``n - 1``
     (``correction=1``). ``keepdims`` and ``ddof`` are keywords only: PyTorch's ``x.var(0,
     True)`` means unbiased, which read positionally here would have kept the dimension and
-    divided by n, silently.
+    divided by n, silently. So ``positional`` takes nothing (``Never``: a type checker flags
+    any): an argument after ``axis`` is a TypeError that says so.
 
     Where ``n - ddof`` is 0 or less it divides by 0, as NumPy and PyTorch do (``np.var(x,
     ddof=n)``, ``torch.var(x, correction=n)``, both also for ``ddof > n``): inf where the values

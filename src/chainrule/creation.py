@@ -321,7 +321,15 @@ def _array_and_library(x: Any) -> tuple[Any, Any]:
 def arange(
     *args: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
-    """``np.arange`` as a tensor."""
+    """``np.arange`` as a tensor. A step of 0 is a ``ValueError`` naming arange and the step
+    (NumPy's was a bare ZeroDivisionError, or "Maximum allowed size exceeded" for an ``np.int64``
+    0)."""
+    step = args[2] if len(args) >= 3 else None
+    if step is not None and np.ndim(step) == 0 and step == 0:
+        shown = ", ".join(map(repr, args))
+        raise ValueError(
+            f"arange: step must not be 0, got arange({shown}): it never reaches the stop"
+        )
     values = np.arange(*args, dtype=host_dtype(dtype, "arange"))
     return _placed(values, xp, device, requires_grad, dtype)
 

@@ -39,7 +39,7 @@ from chainrule.engine import apply
 from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ConfigError
-from chainrule.ops.nn import targets_are_labels
+from chainrule.ops.nn import listed_labels, targets_are_labels
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
 
@@ -317,8 +317,8 @@ class CrossEntropy(Loss):
         """Integer labels (n,), or probabilities (n, k), read as ``cr.softmax_cross_entropy``
         reads them (:func:`~chainrule.ops.nn.targets_are_labels`: anything else is refused in
         its words); the op checks the labels' range. Probabilities that need a gradient stay a
-        tensor."""
-        array = _target_array(target)
+        tensor. An empty list is labels (:func:`~chainrule.ops.nn.listed_labels`)."""
+        array = _target_array(listed_labels(target))
         if not targets_are_labels(array, output.data.shape, "CrossEntropy"):
             rows = self._same_shape_target(output, target)
             return rows if rows.requires_grad else rows.data

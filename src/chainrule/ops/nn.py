@@ -278,11 +278,23 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 
 def _one_axis(axis: Any, ndim: int, op: str) -> int:
     """``axis`` as one non-negative axis; a tuple or None is refused (the rules normalise
-    along one axis, and taking the first of several gave a softmax over that axis alone)."""
+    along one axis, and taking the first of several gave a softmax over that axis alone).
+
+    A 0-d tensor is refused too, naming the op and its shape (()): it has no axis, as for
+    ``logsumexp`` and every reduction, whose rules these are (log_softmax(x) = x -
+    logsumexp(x, axis)). PyTorch reads a 0-d tensor as one value along dim -1 and gives 1.0
+    (0.0 for log_softmax), the same for any input, with a gradient of 0: a softmax over
+    one value is a class axis lost, a network's single output or a row reduced too far, the
+    slip a ShapeError catches (``softmax_cross_entropy`` refuses scalar logits alike)."""
     if not is_integer(axis):
         raise ValueError(
             f"{op}: axis must be one integer axis, not {axis!r}; for a softmax over several "
             "axes, reshape them into one first"
+        )
+    if ndim == 0:
+        raise ShapeError(
+            f"{op}: a tensor of shape () has no axis {axis} to normalise along; a {op} over one "
+            "value is the same for any input, give the values as an axis (x.reshape(-1))"
         )
     return single_axis(axis, ndim, op)
 
@@ -555,6 +567,17 @@ def check_labels(
     )
 
 
+def listed_labels(targets: Any) -> Any:
+    """Targets given as an empty Python list (or tuple) as class labels, int64 of shape (0,);
+    any other targets as they are. No number in it says float, as NumPy reads ``[]``: labels
+    made by a list comprehension were taken as integers until the batch was empty, then
+    refused as float labels. ``getitem`` reads ``[]`` as integer positions alike. The one
+    reading of it for ``cr.softmax_cross_entropy`` and ``nn.CrossEntropy``."""
+    if isinstance(targets, (list, tuple)) and not targets:
+        return numpy.zeros(0, dtype=numpy.int64)
+    return targets
+
+
 def targets_are_labels(targets: Any, logits_shape: tuple[int, ...], op: str) -> bool:
     """What a softmax cross-entropy's targets are, read as PyTorch's ``cross_entropy`` reads
     them: True for class labels (integers, of the logits' shape without its class axis), False
@@ -633,7 +656,7 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     """
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)
-    targets = targets.data if isinstance(targets, Tensor) else targets
+    targets = targets.data if isinstance(targets, Tensor) else listed_labels(targets)
     # labels join the logits' device; another library's are refused, as any op refuses them
     targets = backend.asarray_like(targets, logits.data, op="softmax_cross_entropy")
     if reduction not in ("mean", "sum", "none"):

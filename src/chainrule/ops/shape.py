@@ -461,7 +461,9 @@ def _normalize_index(index: Any, like: Any) -> Any:
         if isinstance(item, list) or foreign:
             # an empty list selects nothing along its axis: integer positions, not float64
             empty = isinstance(item, list) and not item
-            item = backend.asarray_like(item, like, dtype="int64" if empty else None)
+            item = backend.asarray_like(
+                _listed_arrays(item), like, dtype="int64" if empty else None
+            )
             # positions, as NumPy reads them: PyTorch took a uint8 key for a mask (rows 0 and
             # 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)
             item = backend.signed_positions(item)
@@ -478,6 +480,31 @@ def _normalize_index(index: Any, like: Any) -> Any:
         fixed.append(Ellipsis)  # the standard wants every axis named; NumPy implies the rest
         return tuple(fixed)
     return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+def _listed_arrays(item: Any) -> Any:
+    """A list of an index that holds tensors (at any depth), as NumPy reads it: one array of
+    their values and the numbers beside them, made on the host (a list is the user's own
+    positions, and NumPy's reading the meaning of every key). PyTorch's ``asarray`` took a list
+    of 0-d chainrule tensors for sequences and failed on "len() of a 0-d tensor"
+    (``x[[cr.tensor(1), cr.tensor(0)]]``). Any other list is left as it is."""
+    if not isinstance(item, list) or not _holds_tensor(item):
+        return item
+    return numpy.asarray(_host_values(item))
+
+
+def _holds_tensor(item: Any) -> bool:
+    if isinstance(item, Tensor):
+        return True
+    return isinstance(item, list) and any(_holds_tensor(element) for element in item)
+
+
+def _host_values(item: Any) -> Any:
+    if isinstance(item, Tensor):
+        return backend.to_numpy(item.data)
+    if isinstance(item, list):
+        return [_host_values(element) for element in item]
+    return item
 
 
 def _integers_beside_arrays_as_arrays(items: list, like: Any) -> list:

@@ -133,11 +133,38 @@ def check_dataset(ds: Any, argument: str, function: str, call: str | None = None
     )
 
 
+def is_model(value: Any) -> bool:
+    """Whether ``value`` is used as a network: called, with ``parameters()`` to call."""
+    return callable(value) and callable(getattr(value, "parameters", None))
+
+
+def case_outputs(outputs: Any, ds: Any, function: str) -> np.ndarray:
+    """``outputs`` as a NumPy array of one row per case of ``ds`` (cases by output units), the
+    one check of a network's outputs given to ``function`` (``accuracy``, ``class_report``).
+
+    Any other shape is a :class:`~chainrule.errors.DataError` naming ``function``, the shape and
+    the number of cases: one case's outputs scored against the whole set broadcast to a
+    believable accuracy (0.6 for five cases), and others raised NumPy's or an IndexError's
+    words. The network itself in their place is a ``TypeError`` saying to give its outputs."""
+    if is_model(outputs):
+        raise TypeError(
+            f"{function}: outputs must be a network's outputs (one row per case), not the "
+            f"network {type_name(outputs)}; give predict(model, ds.X)"
+        )
+    outputs = np.asarray(outputs)
+    if outputs.ndim != 2 or len(outputs) != len(ds):
+        raise DataError(
+            f"{function}: outputs must be 2-D with one row per case ({len(ds)}), "
+            f"got shape {outputs.shape}"
+        )
+    return outputs
+
+
 def check_model(model: Any, function: str, call: str) -> None:
     """Refuse, by a ``TypeError`` naming ``function`` and what was given, a ``model`` that is
     no network (it has no ``parameters()`` to call it with): a dataset or an array before the
     model. ``call`` is the function's arguments in order."""
-    if callable(model) and callable(getattr(model, "parameters", None)):
+    if is_model(model):
         return
     raise TypeError(
         f"{function}: model must be a chainrule network (an nn.Module such as nn.mlp(...)), "
@@ -149,9 +176,10 @@ def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
     """The fraction of ``ds``'s cases that ``outputs`` (one row per case) gets right.
 
     A ``ds`` that is no dataset (the loss and the dataset swapped) is a ``TypeError`` naming it
-    (:func:`check_dataset`)."""
+    (:func:`check_dataset`); outputs that are not one row per case of ``ds`` a
+    :class:`~chainrule.errors.DataError` naming their shape (:func:`case_outputs`)."""
     check_dataset(ds, "ds", "accuracy", "accuracy(outputs, ds, loss)")
-    outputs = np.asarray(outputs)
+    outputs = case_outputs(outputs, ds, "accuracy")
     if ds.task == "regression" or len(outputs) == 0:
         return None
     if ds.task == "classification":
@@ -171,12 +199,7 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     has two classes: 0 (the unit off) and 1 (on). A class never predicted has precision 0.
     Outputs with fewer columns than ``ds`` has classes raise :class:`~chainrule.errors.DataError`.
     """
-    outputs = np.asarray(outputs)
-    if outputs.ndim != 2 or len(outputs) != len(ds):
-        raise DataError(
-            f"class_report: outputs must be 2-D with one row per case ({len(ds)}), "
-            f"got shape {outputs.shape}"
-        )
+    outputs = case_outputs(outputs, ds, "class_report")
     if ds.task == "regression" or len(outputs) == 0:
         return None
     if outputs.shape[1] == 1:
@@ -208,7 +231,8 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
 def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array,
     ``batch_size`` rows at a time, except for a model that normalises across its rows
-    (``Softmax(axis=0)``), whose outputs depend on all of them: it takes them at once.
+    (``Softmax(axis=0)``), whose outputs depend on all of them: it takes them at once. No rows
+    give the model's own (0, n_outputs), its input width checked as for any other.
 
     ``X`` is the inputs, not a dataset: ``predict(model, ds.X)``. A dataset there, inputs that
     are no array of numbers, or a ``model`` that is no network is a ``TypeError`` naming it."""
@@ -228,11 +252,11 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     if _across_rows(model):
         batch_size = max(len(X), 1)
     param = first_parameter(model)
+    # no rows still run once, on the empty X: the model checks its width and gives its own
+    # (0, n_outputs), where a (0, 0) stood for any model and any input
     with eval_mode(model), no_grad():
         chunks = [to_numpy(model(model_input(X[i : i + batch_size], param)).data)
-                  for i in range(0, len(X), batch_size)]  # fmt: skip
-    if not chunks:
-        return np.zeros((0, 0), dtype=dtype)
+                  for i in range(0, max(len(X), 1), batch_size)]  # fmt: skip
     return np.concatenate(chunks, axis=0)
 
 

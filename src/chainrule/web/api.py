@@ -296,11 +296,20 @@ def in_words(error: dict, loc: tuple, message: str) -> str:
     return message
 
 
+#: The most wrong fields a 422's message names (then a count) and its ``details`` lists: a
+#: 1 MiB body of 262,000 wrong numbers took 2 to 20 s to describe, in the event loop, in a
+#: 27 MB answer.
+NAMED_IN_MESSAGE = 5
+LISTED_IN_DETAILS = 100
+
+
 def validation_problem(error: ValidationError) -> HTTPProblem:
-    """A 422 whose message lists each wrong field and why (at most five, then a count)."""
-    errors = error.errors(include_url=False)  # the input and bounds: in_words says them
+    """A 422 whose message lists each wrong field and why (at most :data:`NAMED_IN_MESSAGE`,
+    then a count), and whose ``details`` has the first :data:`LISTED_IN_DETAILS` of them."""
+    count = error.error_count()
+    errors = error.errors(include_url=False)[:LISTED_IN_DETAILS]  # in_words says input, bounds
     lines = []
-    for e in errors:
+    for e in errors[:NAMED_IN_MESSAGE]:
         loc, message = s.located(e)  # a check of the whole network: network.target, say
         if e["type"] == "json_invalid":
             lines.append(f"body is not valid JSON: {message}")
@@ -308,7 +317,8 @@ def validation_problem(error: ValidationError) -> HTTPProblem:
             lines.append(f"{s.where(loc)}: {in_words(e, loc, message)}")
         else:  # a check of the whole request: its message says what is wrong
             lines.append(message)
-    shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
+    more = count - len(lines)
+    shown = "; ".join(lines) + (f"; and {more} more" if more else "")
     details = [
         {"loc": s.where(tuple(e["loc"])) or "body", "msg": e["msg"], "type": e["type"]}
         for e in errors

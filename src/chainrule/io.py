@@ -35,12 +35,14 @@ with a message that says so. Files from before the key existed are chainrule's o
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
 import re
 import reprlib
+import shlex
 import shutil
 import stat
 import sys
@@ -265,9 +267,9 @@ def read_arrays(
 
 def _read_arrays_in(
     path: str | os.PathLike, layout: str
-) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """:func:`read_arrays` of a file in ``layout`` (refused as it refuses one), and the file's
-    metadata, its header read once: for a caller whose checks read the metadata too."""
+) -> tuple[dict[str, np.ndarray], dict[str, str], dict]:
+    """:func:`read_arrays` of a file in ``layout`` (refused as it refuses one), the file's
+    metadata and its header, read once: for a caller whose checks read them too."""
     arrays, header = _read_arrays_and_header(Path(path))
     metadata = _metadata_of(Path(path), header)
     try:
@@ -276,7 +278,7 @@ def _read_arrays_in(
         raise ModelFileError(
             f"{error}; or read its arrays as they are with read_arrays(path, layout=None)"
         ) from None
-    return arrays, metadata
+    return arrays, metadata, header
 
 
 def _read_all_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -377,6 +379,16 @@ _SAFETENSORS_ITEMSIZE = {
     **{name: np.dtype(code).itemsize for name, code in _NUMPY_DTYPES.items()},
     "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
 }  # fmt: skip
+#: The dtype each safetensors dtype chainrule knows is, by NumPy's name (and the names of those
+#: NumPy lacks): what a refusal of an array of another dtype says the file holds.
+_STORED_DTYPES = {
+    **{name: np.dtype(code).name for name, code in _NUMPY_DTYPES.items()},
+    "BF16": "bfloat16", "F8_E4M3": "float8_e4m3", "F8_E5M2": "float8_e5m2",
+}  # fmt: skip
+#: The floating dtypes among them.
+_STORED_FLOATS = frozenset(
+    ("float16", "bfloat16", "float32", "float64", "float8_e4m3", "float8_e5m2")
+)
 #: The most a safetensors header may take (the format's own reference limit is 100 MB).
 _MAX_HEADER_BYTES = 100_000_000
 
@@ -429,14 +441,20 @@ def read_array_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
     the shapes returned are ones the file really holds. A missing, truncated or inconsistent
     file raises :class:`ModelFileError` naming it.
     """
-    path = Path(path)
+    return _array_shapes_and_dtypes(Path(path))[0]
+
+
+def _array_shapes_and_dtypes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """:func:`read_array_shapes`, and each array's dtype as the file stores it, by NumPy's name
+    (``bfloat16`` too, which reading widens to float32: the dtype a check must name)."""
     header, data_bytes = _read_header(path)
-    shapes = {}
+    shapes, dtypes = {}, {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
         shapes[name] = _checked_entry(path, name, entry, data_bytes)
-    return shapes
+        dtypes[name] = _STORED_DTYPES[entry["dtype"]]
+    return shapes, dtypes
 
 
 def _checked_entry(path: Path, name: str, entry: Any, data_bytes: int) -> tuple[int, ...]:
@@ -544,8 +562,7 @@ def _check_layout_of(
         return
     if found in _LAYOUTS:
         how = (
-            f"load it with chainrule.io.load_model (on the command line, --model "
-            f"{Path(path).parent})"
+            _how_to_read_chainrules(Path(path))
             if found == CHAINRULE_LAYOUT
             else "convert it with chainrule.interop.load_torch (chainrule explain --torch-model)"
         )
@@ -556,6 +573,19 @@ def _check_layout_of(
     raise ModelFileError(
         f"{path}: unknown weight layout {found!r} (metadata {LAYOUT_KEY}); expected "
         f"{expected!r}, {_LAYOUTS[expected]}"
+    )
+
+
+def _how_to_read_chainrules(path: Path) -> str:
+    """How to read ``path``, a file in chainrule's layout: a model directory's weights (beside
+    its model.json) load with load_model; any other file (what :func:`write_arrays` writes)
+    holds arrays, not a model, and load_model of its folder would fail too."""
+    if path.name == WEIGHTS_FILE and (path.parent / MODEL_JSON).is_file():
+        return f"load it with chainrule.io.load_model (on the command line, --model {path.parent})"
+    return (
+        f"read its arrays with chainrule.io.read_arrays (it is no model directory's weights: "
+        f"a saved model is a directory holding {MODEL_JSON} beside {WEIGHTS_FILE}, which "
+        "chainrule.io.load_model reads)"
     )
 
 
@@ -608,10 +638,23 @@ def _loss_config(loss: Any) -> Any:
         from chainrule.nn.losses import loss_from_name
 
         loss = loss_from_name(loss)
-    config = getattr(loss, "config", None)
     # a loss without config() (a Trainer's plain function) is no loss a file can rebuild:
     # stored as its type's name ("function"), predict and export of the checkpoint refused it
-    return config() if callable(config) else None
+    return loss.config() if defines_config(loss) else None
+
+
+def defines_config(obj: Any) -> bool:
+    """Whether ``obj`` has a ``config()`` of its own that a file can store: not a plain
+    function, and not an ``nn.Module`` subclass that inherits the base's, which only raises
+    (a loss written as a Module, as in PyTorch, is a callable without chainrule's config(),
+    stored as null as a function is; its Trainer refused any checkpoint_dir, saying "to
+    save this module")."""
+    config = getattr(obj, "config", None)
+    if not callable(config):
+        return False
+    from chainrule.nn.module import Module
+
+    return not (isinstance(obj, Module) and type(obj).config is Module.config)
 
 
 def described_loss(loss: Any, function: str) -> Any:
@@ -840,6 +883,8 @@ def save_model(
     _check_description(description, path)  # load_model would refuse it: write nothing
     _check_loss_fits(loss, description, "save_model")
     _check_registered(description["architecture"], path)
+    _check_configs_rebuild(model, path)
+    _refuse_broken_links(path)
     if path.exists() and not path.is_dir():
         raise ModelFileError(f"{path}: exists and is not a directory")
     epoch = _latest_epoch_dir(path) if path.is_dir() else None
@@ -868,6 +913,27 @@ def save_model(
             raise
         raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
     return path
+
+
+def _refuse_broken_links(path: Path) -> None:
+    """Refuse, naming it, a symbolic link at ``path`` or above it that leads nowhere (to a
+    missing target, or round a loop): the save raised a bare "File exists" or "Not a
+    directory" there, naming no link. Nothing is written."""
+    for place in (path, *path.parents):
+        if not place.is_symlink():
+            continue
+        try:
+            place.stat()
+        except OSError as error:
+            reason = (
+                f"a symbolic link in a loop ({error.strerror})"
+                if error.errno == errno.ELOOP
+                else f"a symbolic link to {os.readlink(place)}, which does not exist"
+            )
+            raise ModelFileError(
+                f"{path}: cannot save there: {place} is {reason}; give a directory, or "
+                "mend the link (nothing was written)"
+            ) from None
 
 
 def is_model_description(data: Any) -> bool:
@@ -961,6 +1027,154 @@ def _check_registered(architecture: Any, path: Path) -> None:
             f"the class with @chainrule.nn.register_module (or chainrule.nn.register_module("
             f"{kind})) before saving, and in the program that loads the model too"
         )
+
+
+def _check_configs_rebuild(model: Any, path: Path) -> None:
+    """Refuse, before anything is written, a model holding a module of a class of one's own
+    whose ``config()`` does not rebuild it: :func:`load_model` builds every module from its
+    config, so a config with a misspelt argument (``{"type": "Swish", "b": 2.0}``) or no
+    ``type`` wrote a file that failed to load, and one that leaves an argument out a file
+    that loaded another module (``beta`` back at its default) without a word. Each such module
+    is built from its config as the file would hold it (JSON) and compared with itself
+    (:func:`_config_problem`); chainrule's own classes, whose configs its tests check, are not
+    rebuilt, so a model of them alone costs nothing here. The modules checked are those whose
+    configs the file holds: the model's own, and inside chainrule's containers their layers'
+    (a class of one's own builds what it holds itself, which its rebuild compares)."""
+    from chainrule.nn.module import _is_chainrules
+
+    stack = [("", model)]  # depth first, in the model's order: a loop, as models nest deep
+    while stack:
+        name, module = stack.pop()
+        if _is_chainrules(type(module)):
+            inner = [(f"{name}.{key}" if name else key, m) for key, m in module._modules.items()]
+            stack.extend(reversed(inner))
+            continue
+        problem = _config_problem(module)
+        if problem is not None:
+            where = f"its module {name!r}" if name else "the model"
+            raise ModelFileError(
+                f"{path}: cannot save this model: {where} (a {type(module).__name__}) would not "
+                f"load as it is: {problem}; config() must return 'type' (the name the class is "
+                "registered under) and every argument of its constructor, so that the "
+                "constructor rebuilds it (nothing was written)"
+            )
+
+
+def _config_problem(module: Any) -> str | None:
+    """What keeps ``module``'s ``config()`` from rebuilding it, in words, or None: no ``type``,
+    a ``type`` naming another class, a key its constructor does not take, a build that fails,
+    or a module built that differs from it (another class, other state names or shapes,
+    another config, or a constructor argument it keeps as an attribute, such as ``beta``, with
+    another value: the argument left out of the config)."""
+    import inspect
+
+    from chainrule import nn
+
+    cls = type(module)
+    config = module.config()
+    if not isinstance(config, Mapping) or "type" not in config:
+        return f"its config() gives {reprlib.repr(config)}, with no 'type'"
+    # the class the file rebuilds: its own, or a class it derives from whose computation it
+    # keeps (a Linear subclass that only adds methods is saved as a Linear, by design)
+    target = nn.registered_modules().get(config["type"], cls)
+    if not issubclass(cls, target):
+        return f"its config()'s 'type' {config['type']!r} names {target.__qualname__}, not it"
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # a constructor Python cannot read: the build says
+        signature = None
+    arguments = {} if signature is None else dict(signature.parameters)
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in arguments.values())
+    own_build = getattr(target.from_config, "__func__", None) is not nn.Module.from_config.__func__
+    if signature is not None and not takes_any and not own_build:
+        unknown = [key for key in config if key != "type" and key not in arguments]
+        if unknown:
+            taken = ", ".join(arguments) or "none"
+            return (
+                f"its config() gives the key {unknown[0]!r}, which is no argument of its "
+                f"constructor (its arguments: {taken})"
+            )
+    written = json.loads(json_text(config))  # as the file holds it: a tuple comes back a list
+    try:
+        with _draws_kept():
+            rebuilt = nn.from_config(written)
+    except Exception as error:  # any failure: the load would fail alike
+        return f"its config() {reprlib.repr(config)} does not rebuild it ({_first_line(error)})"
+    if type(rebuilt) is not target:
+        return f"its config() rebuilds a {type(rebuilt).__name__}"
+    return _rebuilt_differs(module, rebuilt, config, arguments)
+
+
+def _rebuilt_differs(
+    module: Any, rebuilt: Any, config: Mapping[str, Any], arguments: Mapping[str, Any]
+) -> str | None:
+    """How the module ``config()`` rebuilt (``rebuilt``) differs from ``module``, or None."""
+    mine = {name: tuple(t.shape) for name, t in module.named_state()}
+    theirs = {name: tuple(t.shape) for name, t in rebuilt.named_state()}
+    for name in [*mine, *(name for name in theirs if name not in mine)]:
+        if name not in theirs:
+            return f"the module its config() rebuilds has no {name!r}"
+        if name not in mine:
+            return f"the module its config() rebuilds has {name!r}, which it has not"
+        if mine[name] != theirs[name]:
+            return (
+                f"its {name!r} has shape {mine[name]}, but the module its config() rebuilds "
+                f"has {theirs[name]}"
+            )
+    again = rebuilt.config()
+    if json_text(again) != json_text(config):
+        keys = [*config, *(key for key in again if key not in config)]
+        key = next(k for k in keys if json_text(config.get(k)) != json_text(again.get(k)))
+        return (
+            f"its config() gives {key!r} as {config.get(key)!r}, but the module that config "
+            f"rebuilds gives {again.get(key)!r}"
+        )
+    # an argument the config leaves out takes its default when the file loads: one the module
+    # keeps as an attribute (self.beta = beta) tells where that is not the value it had (an
+    # argument the config gives was compared as the config above; a generator's seed draws
+    # only the weights, which loading replaces)
+    left_out = [name for name in arguments if name not in config and name not in _DRAWS]
+    for name in left_out:
+        kept, built = vars(module).get(name, _NONE), vars(rebuilt).get(name, _NONE)
+        if _plain(kept) and _plain(built) and json_text(kept) != json_text(built):
+            return (
+                f"its {name!r} is {kept!r}, but {built!r} in the module its config() rebuilds "
+                f"(the config leaves out the constructor's argument {name!r})"
+            )
+    return None
+
+
+#: Constructor arguments that only seed the initial weights, which a load replaces.
+_DRAWS = frozenset(("rng", "seed", "generator"))
+
+
+#: No value (an attribute a module does not have).
+_NONE = object()
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is a number, string, boolean or None, or a list or tuple of them: a
+    constructor's argument a module keeps as it was given, compared after a rebuild."""
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+@contextlib.contextmanager
+def _draws_kept() -> Iterator[None]:
+    """Put back, after the block, the generators a module's constructor may draw from when a
+    module is built to be loaded or compared: chainrule's default one and NumPy's global one,
+    so loading or saving a model changes no draw of the user's (``cr.randn`` after
+    ``cr.manual_seed`` and a load is the seeded one)."""
+    from chainrule.creation import as_generator
+
+    default = as_generator(None)
+    state, legacy = default.bit_generator.state, np.random.get_state()
+    try:
+        yield
+    finally:
+        default.bit_generator.state = state
+        np.random.set_state(legacy)
 
 
 def _unregistered_type(architecture: Any) -> str | None:
@@ -1149,16 +1363,12 @@ def build_model(description: dict, source: Path) -> Module:
     generator, whose state is put back after: loading a model or resuming a run changes no
     draw of the user's (``cr.randn`` after ``cr.manual_seed`` and a load is the seeded one)."""
     from chainrule import nn
-    from chainrule.creation import as_generator
 
-    default = as_generator(None)
-    state = default.bit_generator.state
     try:
-        model = nn.from_config(description["architecture"])
+        with _draws_kept():
+            model = nn.from_config(description["architecture"])
     except Exception as error:  # any failure here means the file describes no model we know
         raise ModelFileError(f"{source}: cannot rebuild the architecture ({error})") from None
-    finally:
-        default.bit_generator.state = state
     dtype = description.get("dtype")
     if dtype:  # every floating parameter and buffer, as Module.to made them before saving (a
         # module may make a float32 buffer beside layers built as float64)
@@ -1248,14 +1458,23 @@ def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Module, dict[str
         )
     json_path, weights_path = model_files(path)
     path = json_path.parent
-    if not json_path.exists():
+    # a model.json that is a link in a loop is not missing: reading it says what it is
+    if not json_path.exists() and not json_path.is_symlink():
+        unfinished = unfinished_run(path)
+        if unfinished is not None:  # a run directory, not the wrong path: say what to give
+            raise ModelFileError(unfinished)
         raise ModelFileError(f"{path}: not a model directory ({MODEL_JSON} is missing)")
     description = read_model_description(json_path)
     check_layout(weights_path, CHAINRULE_LAYOUT, default=CHAINRULE_LAYOUT)
-    check_claims(description, read_array_shapes(weights_path), json_path, weights_path)
+    shapes, dtypes = _array_shapes_and_dtypes(weights_path)
+    check_claims(description, shapes, json_path, weights_path)
     model = build_model(description, json_path)  # an architecture's own error comes first
     _check_widths(description, json_path)
     _check_io_sizes(description, json_path)
+    # from the header, before the digests: weights converted to another dtype (bfloat16,
+    # which reading widens) are named so, not as changed bytes the advice to delete the
+    # digest would then lead to this refusal
+    _check_dtypes(model, dtypes, weights_path, json_path)
     # after the shapes' checks, which name what differs where another save's weights differ
     # in shape; before the arrays are read, which it spares
     metadata = read_metadata(weights_path)  # once, for the two checks that read it
@@ -1264,7 +1483,6 @@ def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Module, dict[str
     _check_finite(weights, weights_path)  # names the array: said first where a NaN came in
     _check_unchanged(weights, description, metadata, weights_path)
     check_weights(model, weights, path / WEIGHTS_FILE)
-    _check_dtypes(model, weights, weights_path, json_path)
     _check_written_by_chainrule(description, metadata, json_path, weights_path)
     _assign_parameters(model, weights)
     _freeze(model, description.get("frozen", []), json_path)
@@ -1378,6 +1596,26 @@ def _run_model_dir(path: Path) -> Path | None:
     return inner if (inner / MODEL_JSON).exists() else None
 
 
+def unfinished_run(path: str | os.PathLike) -> str | None:
+    """Why ``path`` does not load where it is a training run's directory whose training did not
+    finish (no ``model/`` yet, but checkpoints), in the words that say what to give instead:
+    its ``checkpoints/``, which load as their latest epoch, or the command that finishes it.
+    None for any other path. :func:`load_model` says it ("not a model directory" made a run
+    directory look like the wrong path), and so should every command that loads a model."""
+    path = Path(path)
+    if not path.is_dir() or (path / MODEL_JSON).exists() or _run_model_dir(path) is not None:
+        return None
+    try:
+        latest = find_checkpoint(path / "checkpoints")
+    except (ModelFileError, OSError):
+        return None
+    return (
+        f"{path}: has no model/ (its training did not finish); give "
+        f"{shlex.quote(str(path / 'checkpoints'))} for its latest checkpoint "
+        f"({latest.name}), or finish it with chainrule train --resume {shlex.quote(str(path))}"
+    )
+
+
 def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
     """The loss object a saved model's description ``info`` records (None if none), rebuilt;
     one it cannot rebuild (an unknown name, a bad option) is a :class:`ModelFileError` naming
@@ -1389,25 +1627,34 @@ def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
     try:
         return loss_from_config(info["loss"]) if info.get("loss") else None
     except UserError as error:
-        raise ModelFileError(f"{path}: cannot rebuild the loss ({error})") from None
+        try:  # the file and field that hold it (a name no chainrule loss has, as
+            # load_model takes it: a loss of the user's own, or an older file's)
+            where = f"; it is field 'loss' of {model_files(path)[0]}"
+        except OSError:
+            where = ""
+        raise ModelFileError(f"{path}: cannot rebuild the loss ({error}){where}") from None
 
 
-def _check_dtypes(model: Any, weights: Mapping[str, np.ndarray], weights_path: Path,
+def _check_dtypes(model: Any, stored: Mapping[str, str], weights_path: Path,
                   json_path: Path) -> None:  # fmt: skip
     """Refuse weights stored in another dtype than the model the description builds (int32 or
-    float16 arrays were cast into a float32 model without a word). A float buffer takes the
-    float dtype it was saved in (:func:`_assign_parameters`): it is state a module made,
-    which its constructor may make in another dtype than the one saved."""
+    float16 arrays were cast into a float32 model without a word), by the dtypes the file's
+    header gives (``stored``, :func:`_array_shapes_and_dtypes`): bfloat16, which reading widens
+    to float32 exactly, went into a float32 model unseen and was named float32 where refused.
+    A float buffer takes the float dtype it was saved in (:func:`_assign_parameters`): it is
+    state a module made, which its constructor may make in another dtype than the one saved.
+    A name the file lacks is left to :func:`check_weights`."""
     buffers = {name for name, _ in _saved_buffers(model)}
+    floats = {"float32", "float64"}
     for name, p in model.named_state():
         wanted = backend.dtype_name(p.dtype)
-        if name in buffers and _float_pair(weights[name].dtype, p.dtype):
+        found = stored.get(name)
+        if found is None or found == wanted or (name in buffers and {found, wanted} <= floats):
             continue
-        if weights[name].dtype != np.dtype(wanted):
-            raise ModelFileError(
-                f"{weights_path}: parameter {name!r} is stored as {weights[name].dtype} but "
-                f"{json_path.name} describes a {wanted} model"
-            )
+        raise ModelFileError(
+            f"{weights_path}: parameter {name!r} is stored as {found} but {json_path.name} "
+            f"describes a {wanted} model"
+        )
 
 
 def _freeze(model: Any, names: list[str], source: Path) -> None:
@@ -1418,12 +1665,6 @@ def _freeze(model: Any, names: list[str], source: Path) -> None:
         if name not in parameters:
             raise ModelFileError(f"{source}: field 'frozen': {name!r} is not a parameter")
         parameters[name].requires_grad_(False)
-
-
-def _float_pair(stored: np.dtype, built: Any) -> bool:
-    """Whether a saved array and the rebuilt one are both float32 or float64."""
-    floats = ("float32", "float64")
-    return stored.name in floats and backend.dtype_name(built) in floats
 
 
 def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
@@ -1602,6 +1843,7 @@ def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = No
     )
     _check_description(description, directory)  # a checkpoint that would not load: none
     _check_loss_fits(trainer.loss, description, f"checkpoints in {directory}")
+    _check_configs_rebuild(trainer.model, directory)
     json_text(description)  # a TypeError naming what JSON cannot hold
     return description
 
@@ -1800,9 +2042,40 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
     epoch_dir = find_checkpoint(path)
     model, info = load_model(epoch_dir, xp=xp, device=device)
     state = read_trainer_state(epoch_dir / TRAINER_JSON)
-    # the header read once, for the layout's check and the digest
-    arrays, metadata = _read_arrays_in(epoch_dir / OPTIMIZER_FILE, CHAINRULE_LAYOUT)
+    # the header read once, for the layout's check, the dtypes' and the digest
+    arrays, metadata, header = _read_arrays_in(epoch_dir / OPTIMIZER_FILE, CHAINRULE_LAYOUT)
+    _check_buffer_dtypes(model, info, header, epoch_dir / OPTIMIZER_FILE)  # before the digest
     recorded = metadata.get(DIGEST_KEY)
     if recorded is not None:  # a checkpoint written before the digest has none
         _check_digest(arrays, recorded, epoch_dir / OPTIMIZER_FILE, _resume_elsewhere(epoch_dir))
     return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}
+
+
+def _check_buffer_dtypes(model: Any, info: Mapping[str, Any], header: dict, path: Path) -> None:
+    """Refuse an optimizer buffer of ``path`` (``optimizer/<buffer>.<i>``) stored in another
+    float dtype than the checkpoint's model, as :func:`load_model` refuses its weights: the
+    optimizer casts what it loads to its parameters' dtype, so float64 momentum in a float32
+    run, float16 or bfloat16 (read widened) went in without a word, and float32 buffers of a
+    float64 model lost their precision. From the header, before the file's digest is checked
+    (converted arrays are named as such, not as damaged ones). In a model that mixes float32
+    and float64 layers (model.json's ``dtype`` null) a buffer may be either; the step counts,
+    and a buffer of integers (an optimizer of one's own may keep counts), are left to the
+    optimizer's own checks."""
+    wanted = info.get("dtype")
+    allowed = {wanted} if wanted else {backend.dtype_name(p.dtype) for p in model.parameters()}
+    for key, entry in sorted(header.items()):
+        name = key.rpartition(".")[0]
+        if not name.startswith("optimizer/") or name == "optimizer/step":
+            continue
+        kind = entry["dtype"]  # the file was read, so every entry has one
+        stored = _STORED_DTYPES.get(kind, str(kind).lower())
+        if stored in _STORED_FLOATS and stored not in allowed:
+            described = (
+                f"a {wanted} model"
+                if wanted
+                else "a model of " + " and ".join(sorted(allowed)) + " layers"
+            )
+            raise ModelFileError(
+                f"{path}: optimizer buffer {key!r} is stored as {stored} but the checkpoint's "
+                f"{MODEL_JSON} describes {described}; {_resume_elsewhere(path.parent)}"
+            )

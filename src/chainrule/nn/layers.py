@@ -84,6 +84,9 @@ class Linear(Module):
             raise ConfigError(
                 f"Linear: n_in and n_out must be whole numbers >= 1, got ({n_in!r}, {n_out!r})"
             )
+        if not isinstance(bias, (bool, np.bool_)):
+            # "no" and "false" are true: a model file's typo built a layer with a bias
+            raise ConfigError(f"Linear: bias must be True or False, not {bias!r}")
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.init = init
         self.init_range = float(init_range)

@@ -12,7 +12,7 @@
 import typing as _typing
 
 from chainrule._lazy import lazy_package
-from chainrule.optim.base import Optimizer
+from chainrule.optim.base import Optimizer, register_optimizer
 from chainrule.optim.clip import clip_grad_norm_, clip_grad_value_, grad_norm
 from chainrule.optim.optimizers import (
     OPTIMIZERS,
@@ -36,7 +36,7 @@ from chainrule.optim.schedules import (
 __all__ = [
     "OPTIMIZERS", "SGD", "Adam", "AdamW", "CosineLR", "ExponentialLR", "Optimizer",
     "PiecewiseSchedule", "RMSprop", "Schedule", "StepLR", "clip_grad_norm_", "clip_grad_value_",
-    "from_config", "from_name", "grad_norm", "lookup", "names",
+    "from_config", "from_name", "grad_norm", "lookup", "names", "register_optimizer",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

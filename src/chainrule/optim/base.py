@@ -45,6 +45,18 @@ class Optimizer:
     ``OPTIMIZERS`` runs each optimizer on every library against the NumPy run (and its coverage
     test asks for every optimizer of ``optim.OPTIMIZERS`` there).
 
+    A subclass checks its own hyperparameters' values by overriding the classmethod
+    :meth:`check_hyperparameter` (one value; raise ``ValueError`` saying what it must be, and
+    leave the other keys to ``super()``): every way a value arrives runs it. Registered with
+    :func:`register_optimizer`, it is rebuilt by name (:func:`chainrule.optim.from_config`,
+    :func:`~chainrule.optim.from_name`).
+
+    ``self.steps[index]`` counts parameter ``index``'s steps, this one included: it is 1 in the
+    first call of ``_update`` (Adam's bias correction reads it so). ``stepped_buffers`` names
+    the buffers every step creates (a saved state of a parameter that has stepped without them
+    is refused), ``non_negative_buffers`` those that hold averages of squares (a negative
+    saved value is refused).
+
     ``hyperparameters`` is also what callers read to know which settings an optimizer takes,
     and :meth:`defaults` (its constructor's signature) what it uses for one left out: a
     ``chainrule train`` run forwards ``--momentum`` and ``--weight-decay`` to an optimizer that
@@ -167,17 +179,48 @@ class Optimizer:
         checked = {}
         for key, value in hyper.items():
             try:
-                checked[key] = cls._checked(key, value)
-            except _Refused as refused:
+                checked[key] = cls.check_hyperparameter(key, value)
+            except ValueError as refused:  # a subclass's own words, or _Refused
                 raise error(
                     f"{who or cls.__name__}: {key} must be {refused}, not {value!r}"
                 ) from None
         return checked
 
     @classmethod
+    def check_hyperparameter(cls, key: str, value: Any) -> Any:
+        """``value`` as hyperparameter ``key`` is kept, or ``ValueError`` saying what it must be
+        (``raise ValueError("a number >= 0")``, which :meth:`check_hyperparameters` makes
+        ``"Adagrad: lr_decay must be a number >= 0, not -1"``, raised by the constructor, a
+        write, :meth:`load_state_dict` and the schedules alike).
+
+        The hook a subclass overrides to check its own hyperparameters; it hands the keys it
+        does not check to ``super().check_hyperparameter(key, value)``, which checks those every
+        optimizer shares (lr, eps, weight_decay and shrink finite numbers >= 0, momentum in
+        [0, 1]) and makes a NumPy scalar the Python number it holds.
+
+        >>> import chainrule as cr
+        >>> class Adagrad(cr.optim.Optimizer):
+        ...     name, hyperparameters = "adagrad", ("lr", "lr_decay")
+        ...     def __init__(self, params, lr=0.01, lr_decay=0.0):
+        ...         super().__init__(params, lr=lr, lr_decay=lr_decay)
+        ...     @classmethod
+        ...     def check_hyperparameter(cls, key, value):
+        ...         value = super().check_hyperparameter(key, value)
+        ...         if key == "lr_decay" and not (isinstance(value, float) and value >= 0):
+        ...             raise ValueError("a float >= 0")
+        ...         return value
+        >>> Adagrad([cr.tensor([1.0], requires_grad=True)], lr_decay=-1.0)
+        Traceback (most recent call last):
+        ...
+        chainrule.errors.ConfigError: Adagrad: lr_decay must be a float >= 0, not -1.0
+        """
+        return cls._checked(key, value)
+
+    @classmethod
     def _checked(cls, key: str, value: Any) -> Any:
-        """``value`` as hyperparameter ``key`` is kept, or :class:`_Refused` saying what it must
-        be. A subclass checks its own hyperparameters and leaves the rest to this."""
+        """The checks of chainrule's own optimizers (:meth:`check_hyperparameter` runs them):
+        ``value`` as hyperparameter ``key`` is kept, or :class:`_Refused` saying what it must
+        be. Each of them checks its own hyperparameters and leaves the rest to this."""
         value = _plain(value)
         if key in _NON_NEGATIVE and not _non_negative(value):
             raise _Refused("a number >= 0")
@@ -505,8 +548,71 @@ class Optimizer:
         return f"{type(self).__name__}({len(self.params)} parameters, {args})"
 
 
-class _Refused(Exception):
+class _Refused(ValueError):
     """A hyperparameter's value refused; the message says what it must be."""
+
+
+def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
+    """Register an :class:`Optimizer` subclass under its ``name`` (lower case), so that
+    :func:`~chainrule.optim.from_config` rebuilds it from its ``config()`` and
+    :func:`~chainrule.optim.from_name` builds it by name; it joins
+    :data:`~chainrule.optim.OPTIMIZERS` and :func:`~chainrule.optim.names`. Use it as a
+    decorator; it returns the class.
+
+    A class is registered explicitly, as :func:`chainrule.nn.register_module` registers a
+    module: one that merely exists changes nothing. A name that is taken (chainrule's own
+    "sgd", "adam" ..., an alias such as "momentum", another class's) raises
+    :class:`~chainrule.errors.ConfigError`; registering a class again (a re-run notebook cell:
+    the same module and name) is harmless.
+
+    >>> import chainrule as cr
+    >>> @cr.optim.register_optimizer
+    ... class HalfSGD(cr.optim.Optimizer):
+    ...     name, hyperparameters = "half-sgd", ("lr",)
+    ...     def __init__(self, params, lr=0.1):
+    ...         super().__init__(params, lr=lr)
+    ...     def _update(self, index, w, g):
+    ...         w -= 0.5 * self.lr * g
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> cr.optim.from_config({"type": "half-sgd", "lr": 0.2}, [w])
+    HalfSGD(1 parameters, lr=0.2)
+    """
+    from chainrule.optim.optimizers import ALIASES, OPTIMIZERS  # (they import this module)
+
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise ConfigError(f"register_optimizer: {cls!r} is not an Optimizer subclass")
+    name = cls.name
+    if not (isinstance(name, str) and name.strip() and name == name.strip().lower()):
+        meant = name.strip().lower() if isinstance(name, str) and name.strip() else None
+        raise ConfigError(
+            f"register_optimizer: {cls.__qualname__}'s name is {name!r}; set the class "
+            "attribute name to the lower-case name its config() writes, e.g. "
+            f'name = "{meant or cls.__name__.lower()}"'
+        )
+    known = OPTIMIZERS.get(name)
+    same_place = known is not None and (known.__module__, known.__qualname__) == (
+        cls.__module__,
+        cls.__qualname__,
+    )
+    if name in ALIASES or (known is not None and known is not cls and not same_place):
+        owner = (
+            f"chainrule's name for {ALIASES[name][0]} with settings of its own"
+            if name in ALIASES
+            else f"taken by {_owner(known)}"
+        )
+        raise ConfigError(
+            f"register_optimizer: the name {name!r} is {owner}; give {cls.__qualname__} "
+            f'another name (name = "my-{name}")'
+        )
+    OPTIMIZERS[name] = cls
+    return cls
+
+
+def _owner(cls: Any) -> str:
+    """Whose an optimizer class is, for a refusal: chainrule's own, or its module's."""
+    module = cls.__module__
+    whose = "chainrule's own" if module.split(".")[0] == "chainrule" else f"{module}'s"
+    return f"{whose} {cls.__qualname__}"
 
 
 #: Other libraries' names for a hyperparameter (Keras'), which a write by habit would use.

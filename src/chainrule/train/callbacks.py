@@ -12,18 +12,28 @@ The order of calls in one run::
     on_fit_end(trainer)
 
 Epochs are numbered from 1 (after epoch 1425, 1425 sweeps are done). Set
-``trainer.stop_training = True`` to stop after the current epoch. A callback that keeps state
-across epochs (like :class:`EarlyStopping`) defines ``state()`` / ``load_state()`` so checkpoints
-carry it and a resumed run behaves exactly like an uninterrupted one.
+``trainer.stop_training = True`` to stop after the current epoch. ``logs`` is the epoch's
+History record itself: a number a callback writes into it (``logs["val_f1"] = f1``) is kept in
+the History and the checkpoints, and callbacks later in the list see it (an
+:class:`EarlyStopping` watching it must come after the callback that writes it; one given as
+``early_stopping=`` comes after every callback).
+
+A callback that keeps state across epochs (like :class:`EarlyStopping`) defines both
+``state()`` and ``load_state(scalars, arrays)``, so checkpoints carry it and a resumed run
+behaves exactly like an uninterrupted one (:data:`STATE_CONTRACT`): ``state()`` returns the pair
+``(scalars, arrays)``, a dict of JSON values (kept in trainer.json) and a dict of names to NumPy
+arrays of numbers (kept in optimizer.safetensors), and ``load_state`` takes the two dicts back.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
 import sys
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,11 +41,28 @@ import numpy as np
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import ConfigError, type_name
 from chainrule.optim.clip import checked_flag, checked_limit, checked_norm_type, clip_grad_norm_
-from chainrule.train.history import MODES, higher_is_better, maximizing, rankable
+from chainrule.train.history import KEYS, MODES, higher_is_better, maximizing, rankable
 
 
 class Callback:
-    """Base class: override any of the hooks; each does nothing by default."""
+    """Base class: override any of the hooks; each does nothing by default.
+
+    A callback with state to keep in checkpoints defines ``state()`` and
+    ``load_state(scalars, arrays)`` too (the base has neither: a callback without them keeps
+    nothing); :data:`STATE_CONTRACT` says what they take and return.
+
+    >>> import chainrule as cr
+    >>> class Count(cr.train.Callback):
+    ...     def __init__(self):
+    ...         self.epochs = 0
+    ...     def on_epoch_end(self, trainer, epoch, logs):
+    ...         self.epochs += 1
+    ...         logs["epochs_counted"] = self.epochs     # kept in the History
+    ...     def state(self):
+    ...         return {"epochs": self.epochs}, {}       # (JSON scalars, named arrays)
+    ...     def load_state(self, scalars, arrays):
+    ...         self.epochs = scalars["epochs"]
+    """
 
     def on_fit_start(self, trainer: Any) -> None:
         """Before the first epoch of :meth:`Trainer.fit` (also when resuming)."""
@@ -50,7 +77,9 @@ class Callback:
         """After the optimizer's step; ``batch`` counts from 0 within the epoch."""
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
-        """After epoch ``epoch`` has been evaluated; ``logs`` is its History record."""
+        """After epoch ``epoch`` has been evaluated; ``logs`` is its History record: a value
+        written into it (``logs["val_f1"] = f1``, a number, string, list or dict) is kept in
+        the History and the checkpoints, and the callbacks after this one see it."""
 
     def on_fit_end(self, trainer: Any) -> None:
         """After the last epoch (not called when training is interrupted by an exception)."""
@@ -74,7 +103,92 @@ def check_callbacks(callbacks: Any) -> list[Any]:
         missing = [hook for hook in HOOKS if not callable(getattr(callback, hook, None))]
         if isinstance(callback, type) or missing:
             raise ConfigError(_not_a_callback(f"callbacks[{index}]", callback, missing))
+        problem = state_methods_problem(callback)
+        if problem:  # found at the first checkpoint or resume, epochs later
+            raise ConfigError(
+                f"callbacks[{index}] ({type(callback).__name__}): {problem}; {STATE_CONTRACT}"
+            )
     return callbacks
+
+
+#: What a callback's ``state()`` and ``load_state()`` are (the words of every refusal of one).
+STATE_CONTRACT = (
+    "a callback's state() returns the pair (scalars, arrays): a dict of JSON values (numbers, "
+    "strings, True/False, None, lists and dicts of them) and a dict of names to NumPy arrays "
+    "of numbers, and its load_state(scalars, arrays) takes the two dicts back"
+)
+
+
+def has_state(callback: Any) -> bool:
+    """Whether a checkpoint keeps ``callback``'s state: it has ``state`` and ``load_state``."""
+    return callable(getattr(callback, "state", None)) and callable(
+        getattr(callback, "load_state", None)
+    )
+
+
+def state_methods_problem(callback: Any) -> str | None:
+    """What is wrong with the signatures of a stateful callback's ``state()`` (called with no
+    argument) and ``load_state(scalars, arrays)`` (two), or None: one of PyTorch's habit,
+    ``load_state(self, state_dict)``, failed only at a resume, as a checkpoint that "does not
+    fit"."""
+    if not has_state(callback):
+        return None
+    calls = (("state", (), "state()"), ("load_state", (None, None), "load_state(scalars, arrays)"))
+    for method, arguments, shown in calls:
+        try:
+            signature = inspect.signature(getattr(callback, method))
+        except (TypeError, ValueError):  # a builtin without one: nothing to tell
+            continue
+        try:
+            signature.bind(*arguments)
+        except TypeError:
+            return f"its {method}{signature} cannot be called as {shown}"
+    return None
+
+
+def checked_state(callback: Any, state: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """What ``callback.state()`` returned (``state``), checked as a checkpoint keeps it, as
+    ``(scalars, arrays)``; anything else (one dict, the ``state_dict`` habit; a set among the
+    scalars; an array of strings) raises :class:`ConfigError` naming the callback's class and
+    :data:`STATE_CONTRACT`, before anything is written."""
+    name = f"callback {type(callback).__name__}"
+    if not (isinstance(state, (tuple, list)) and len(state) == 2):
+        given = type_name(state)
+        if isinstance(state, (tuple, list)):
+            given = f"a {type(state).__name__} of {len(state)}"
+        elif isinstance(state, Mapping):
+            given = "one dict"
+        raise ConfigError(f"{name}: state() returned {given}, not a pair; {STATE_CONTRACT}")
+    scalars, arrays = state
+    for what, value in (("scalars", scalars), ("arrays", arrays)):
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise ConfigError(
+                f"{name}: state()'s {what} are {type_name(value)}, not a dict with string "
+                f"keys; {STATE_CONTRACT}"
+            )
+    try:
+        json.dumps(scalars, allow_nan=True, default=_json_number)
+    except (TypeError, ValueError) as error:  # ValueError: a circular reference
+        raise ConfigError(
+            f"{name}: state()'s scalars are not JSON ({error}); {STATE_CONTRACT}"
+        ) from None
+    checked = {}
+    for key, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise ConfigError(
+                f"{name}: state()'s array {key!r} holds {array.dtype} values; {STATE_CONTRACT}"
+            )
+        checked[key] = array
+    return dict(scalars), checked
+
+
+def _json_number(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for a callback's scalars: a NumPy number or array as the
+    JSON it is written as, anything else refused naming its type."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"{value!r:.60} is a {type(value).__name__}")
 
 
 def _not_a_callback(where: str, value: Any, missing: list[str]) -> str:
@@ -208,7 +322,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitored)
         if value is None:
-            raise ConfigError(_not_logged(self.monitored, epoch, logs, trainer))
+            raise ConfigError(_not_logged(self.monitored, epoch, logs, trainer, self))
         if self.maximizing is None:
             maximizing(self.monitored, self.mode, "EarlyStopping")  # raises, naming the fix
         better = (
@@ -356,13 +470,23 @@ def weights_to_continue_from(
     return last if last and scalars.get("last_epoch") is not None else None
 
 
-def _not_logged(key: str, epoch: int, logs: dict[str, Any], trainer: Any) -> str:
-    """Why early stopping found no number under ``key`` in an epoch's logs, and what to do."""
+def _not_logged(
+    key: str, epoch: int, logs: dict[str, Any], trainer: Any, stopping: Any = None
+) -> str:
+    """Why early stopping (``stopping``) found no number under ``key`` in an epoch's logs, and
+    what to do."""
     logged = [k for k, v in logs.items() if k != "epoch" and rankable(v)]
     line = f"EarlyStopping: no {key!r} in epoch {epoch}'s logs (they have "
     line += f"{', '.join(repr(k) for k in logged)})"
     regression = "accuracy" in key and logs.get("accuracy", 0) is None  # logged as None
     instead = key.replace("accuracy", "loss") if regression else key
+    own = _logged_key(key.removeprefix("val_"), list(KEYS)) is None  # not the trainer's
+    if own and _writers_after(stopping, trainer):
+        return (
+            f"{line}: a callback that logs {key!r} must run before this EarlyStopping: list "
+            "it earlier in callbacks=, or give early stopping as early_stopping=, which runs "
+            "after every callback"
+        )
     if key.startswith("val_") and not getattr(trainer, "validates", True):
         empty = getattr(trainer, "val_ds", None) is not None  # given, but without cases
         why = "its validation set is empty" if empty else "this fit has no validation set"
@@ -372,6 +496,17 @@ def _not_logged(key: str, epoch: int, logs: dict[str, Any], trainer: Any) -> str
     if regression and key in logs:
         return f"{line}: a regression has no accuracy; monitor={instead!r}"
     return line
+
+
+def _writers_after(stopping: Any, trainer: Any) -> bool:
+    """Whether a callback of the user's comes after ``stopping`` in the trainer's list: one
+    that may log the number it watches, too late for it (the built-in ones log nothing)."""
+    callbacks = list(getattr(trainer, "callbacks", ()))
+    place = next((i for i, c in enumerate(callbacks) if c is stopping), None)
+    if place is None:
+        return False
+    quiet = (EarlyStopping, ProgressBar, EpochPrinter, ClipGradNorm)
+    return any(not isinstance(c, quiet) for c in callbacks[place + 1 :])
 
 
 def _logged_key(name: str, logged: list[str]) -> str | None:

@@ -8,9 +8,11 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+
 from chainrule.checks import is_real
 from chainrule.errors import ConfigError
-from chainrule.files import strict_json
+from chainrule.files import json_value, strict_json
 
 #: The keys every epoch's record has (``val_*`` are None without validation data, ``accuracy``
 #: is None for regression).
@@ -90,14 +92,34 @@ class History:
         return [dict(record) for record in self.records]
 
     def to_json(self, indent: int | None = None) -> str:
-        """The records as a JSON array (a non-finite loss is written as null)."""
-        return json.dumps(strict_json(self.records), indent=indent)
+        """The records as a JSON array (a non-finite loss is written as null; a NumPy array a
+        callback logged as a list)."""
+        return json.dumps(strict_json(self.records), indent=indent, default=json_value)
 
     @classmethod
     def from_json(cls, text: str | list) -> History:
         """Rebuild a History from :meth:`to_json`'s text (or an already-parsed list)."""
         records = json.loads(text) if isinstance(text, str) else text
         return cls(records)
+
+
+def plain_logs(record: dict[str, Any], epoch: int) -> None:
+    """An epoch's record as the History keeps it, once the callbacks have written into it: a
+    NumPy number (``logs["val_f1"] = np.float32(0.8)``) becomes the Python number it holds,
+    as JSON and :meth:`History.best` read it; a value JSON cannot hold (a set, an object)
+    raises :class:`~chainrule.errors.ConfigError` naming its key, before a checkpoint or
+    ``history.json`` fails on it."""
+    for key, value in record.items():
+        if isinstance(value, np.generic):
+            record[key] = value = value.item()
+        try:
+            json.dumps(value, default=json_value)
+        except (TypeError, ValueError):  # ValueError: a circular reference
+            raise ConfigError(
+                f"epoch {epoch}'s logs[{key!r}] is {value!r:.60} ({type(value).__name__}), "
+                "which the run's history cannot keep: a callback may log numbers, strings, "
+                "True/False, None, and lists and dicts of them"
+            ) from None
 
 
 #: Which way an epoch's number is better: "min", "max", or "auto" (see :func:`maximizing`).

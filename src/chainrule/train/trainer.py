@@ -25,6 +25,7 @@ import math
 import os
 import reprlib
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,11 @@ from chainrule.train.callbacks import (
     EarlyStopping,
     ProgressBar,
     check_callbacks,
+    checked_state,
+    has_state,
     weights_to_continue_from,
 )
-from chainrule.train.history import History
+from chainrule.train.history import History, plain_logs
 from chainrule.train.metrics import (
     evaluate,
     first_parameter,
@@ -187,6 +190,8 @@ class Trainer:
         self._own_generators: list[np.random.Generator] = []
         #: (trainer.json, its batch_size) of a checkpoint loaded, until a fit has checked it
         self._resumed_batch_size: tuple[Path, int | None] | None = None
+        #: whether a fit warned that the loss does not say where an output unit counts as on
+        self._told_threshold = False
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
@@ -226,12 +231,15 @@ class Trainer:
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
         X, T = self._arrays(train_ds, val_ds)
+        self._tell_assumed_threshold(train_ds, T.shape[-1] if T.ndim == 2 else None)
         self._seed_dropout_generators()
         if self._world.size > 1:
             self._start_replicas(X, T)
         try:  # the progress bar closes whatever fails (a callback's on_fit_end too: rich's
             # thread went on redrawing it, and every later print went through it)
             self._call("on_fit_start", self)
+            if self.checkpoint_dir is not None:  # a state a checkpoint cannot keep: now
+                self._check_callback_states()
             # Ctrl-C stops between two steps (several ranks: at the same one); one that comes
             # after the last step waits for the fit's end (early stopping's best weights back)
             with self._world.deferring_interrupts(lambda: self._where_stopped(self.epoch, 0)):
@@ -247,6 +255,41 @@ class Trainer:
         if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
             distributed.broadcast_parameters(self.model)
         return self.history
+
+    def _tell_assumed_threshold(self, ds: Any, n_outputs: int | None) -> None:
+        """Warn, once for this trainer, where the accuracy of classes read from output units
+        on or off (one unit for two classes, multilabel) rests on a guess: the loss says
+        neither which unit it applies (``output_activation``) nor where a unit counts as on
+        (``threshold``), as a plain function does not, and the model does not end in a
+        logistic unit, whose outputs are probabilities. The outputs are then cut at 0.5, as
+        probabilities: a loss that takes logits (a binary cross-entropy of one's own) was
+        scored, and its checkpoint predicted, at logit 0.5 without a word."""
+        if self._told_threshold or not _cut_is_guessed(self.loss, self.model, ds, n_outputs):
+            return
+        self._told_threshold = True
+        name = getattr(self.loss, "__name__", None)
+        name = name if isinstance(name, str) and name.isidentifier() else "loss"
+        warnings.warn(
+            f"fit: the loss {_described(self.loss)} does not say how the network's outputs "
+            "are read, so the accuracy takes them for probabilities and counts an output unit "
+            "as on above 0.5; if the loss takes logits (it applies the logistic itself), set "
+            f'{name}.output_activation = "logistic" (on above logit 0); if its outputs are '
+            f"probabilities, set {name}.threshold = 0.5 (or another cut) to say so",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def _check_callback_states(self) -> None:
+        """Check each stateful callback's ``state()`` as a checkpoint keeps it, at the start of
+        a fit that saves checkpoints: one of the wrong shape (one dict) failed at the first
+        checkpoint, after epochs of training, without naming the callback. A ``state()`` that
+        cannot answer yet (built at the first epoch) is asked again at the checkpoint."""
+        for _, callback in self._stateful_callbacks():
+            try:
+                state = callback.state()
+            except Exception:  # a state built later: the checkpoint asks again, its error stands
+                continue
+            checked_state(callback, state)
 
     @property
     def finished(self) -> bool:
@@ -413,9 +456,13 @@ class Trainer:
         logs["time"] = round(time.perf_counter() - started, 6)
         self.epoch = epoch
         self.history.append(logs)
+        # the record itself: what a callback writes into logs (a "val_f1" of its own) is in
+        # the History and the checkpoints, not only in the callbacks after it
+        logs = self.history.last
         if self.schedule is not None:
             self.schedule.step()
         self._call("on_epoch_end", self, epoch, logs)
+        plain_logs(logs, epoch)
         self.stop_training = self._world.decide(self.stop_training)  # rank 0 decides for all
         self.stopped_early = self.stopped_early or self.stop_training
         last = epoch >= self.epochs or self.stop_training
@@ -529,7 +576,7 @@ class Trainer:
         arrays = {f"optimizer/{k}": np.asarray(v) for k, v in optimizer["state"].items()}
         callbacks = {}
         for key, callback in self._stateful_callbacks():
-            scalars, buffers = callback.state()
+            scalars, buffers = checked_state(callback, callback.state())
             callbacks[key] = scalars
             arrays.update({f"callback/{key}/{k}": v for k, v in buffers.items()})
         scalars = {
@@ -820,26 +867,48 @@ class Trainer:
         seen: dict[str, int] = {}
         found = []
         for cb in self.callbacks:
-            if callable(getattr(cb, "state", None)) and callable(getattr(cb, "load_state", None)):
+            if has_state(cb):
                 name = type(cb).__name__
                 seen[name] = seen.get(name, 0) + 1
                 found.append((name if seen[name] == 1 else f"{name}-{seen[name]}", cb))
         return found
 
 
+def _last_layer(model: Any) -> Any:
+    """The layer a model's outputs come from: the last of a Sequential that runs its layers in
+    turn (nested ones too), else the model itself (a forward of its own may leave its last
+    layer out, a Softmax kept for predicting)."""
+    from chainrule.nn import Sequential
+
+    last = model
+    while computes_as(last, Sequential) and len(last.layers):
+        last = last.layers[-1]
+    return last
+
+
+def _cut_is_guessed(loss: Any, model: Any, ds: Any, n_outputs: int | None) -> bool:
+    """Whether the accuracy on ``ds`` would decide output units on or off by a cut the loss
+    does not give: classes from one unit, or multilabel units; a loss without
+    ``output_activation`` and ``threshold`` (a plain function); a model that does not end in
+    a logistic unit (whose outputs are probabilities, cut at 0.5 rightly)."""
+    from chainrule.nn.activations import activation_of
+
+    task = getattr(ds, "task", None)
+    if not (task == "multilabel" or (task == "classification" and n_outputs == 1)):
+        return False
+    if hasattr(loss, "output_activation") or hasattr(loss, "threshold"):
+        return False
+    return activation_of(_last_layer(model)) != "logistic"
+
+
 def _check_output_unit(model: Any, loss: Any) -> None:
     """Refuse a model ending in the unit its loss applies itself (``nn.mlp(...,
     output="softmax")`` with ``CrossEntropy``): softmax twice trained a network whose outputs
     mean nothing the loss says, silently (``explain`` refuses the same pair)."""
-    from chainrule.nn import Sequential
     from chainrule.nn.activations import activation_of
 
     own = getattr(loss, "output_activation", None)
-    last = model
-    # a Sequential with a forward of its own may leave its last layer out (a Softmax kept for
-    # predicting): only one that runs its layers in turn ends in its last
-    while computes_as(last, Sequential) and len(last.layers):
-        last = last.layers[-1]
+    last = _last_layer(model)
     if own is not None and last is not model and activation_of(last) == own:
         name = type(loss).__name__
         raise UserError(

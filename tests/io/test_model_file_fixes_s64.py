@@ -481,6 +481,9 @@ def test_a_module_loss_without_config_is_stored_as_null_in_checkpoints(tmp_path)
     np.testing.assert_allclose(net[0].bias.numpy(), b0 - 0.1 * dz.sum(0), rtol=1e-10)
     info = json.loads((tmp_path / "ck" / "epoch-000001" / io.MODEL_JSON).read_text())
     assert info["loss"] is None
+    # and trainer.json names it, so that explain asks for --loss rather than taking its default
+    state = json.loads((tmp_path / "ck" / "epoch-000001" / "trainer.json").read_text())
+    assert state["user_loss"] == "a test_model_file_fixes_s64.HalfSquaredS64 object"
     assert io.defines_config(HalfSquaredS64()) is False
     assert io.defines_config(nn.SquaredError()) and io.defines_config(SwishS64())
     assert not math.isnan(trainer.history.last["loss"])

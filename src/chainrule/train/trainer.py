@@ -1198,8 +1198,12 @@ def _n_batches(n: int, batch_size: int | None) -> int:
 def user_loss(loss: Any) -> str | None:
     """A loss no model file can rebuild, in words: a function of the user's ("the function
     mymodule.half_sse") or another callable without chainrule's ``config()``; None for a
-    chainrule loss, which model.json describes. What trainer.json's ``user_loss`` records."""
-    if callable(getattr(loss, "config", None)):
+    chainrule loss, which model.json describes. What trainer.json's ``user_loss`` records. A
+    Module loss that only inherits the base's raising ``config()`` is one the user wrote
+    (:func:`chainrule.io.defines_config`, the rule model.json's ``loss`` follows)."""
+    from chainrule.io import defines_config
+
+    if defines_config(loss):
         return None
     if callable(loss) and hasattr(loss, "__qualname__"):  # a class was refused by Trainer
         return f"the function {_described(loss)}"

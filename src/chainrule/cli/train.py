@@ -480,6 +480,8 @@ def _run(
 
     if fresh_out and out is not None:  # a taken --out before the data: a big file takes minutes
         distributed.world().on_every_rank(_refuse_taken_out, Path(out))
+    if not quiet and distributed.world().is_main:
+        _say_reading_a_big_file(config, recorded_in)
     # every mistake in the input surfaces before any file: under mpiexec/srun, on any rank
     # (rank 0 creates the run directory only once every rank has read its data)
     prepared, (model, loss, optimizer, schedule) = distributed.world().on_every_rank(
@@ -562,6 +564,42 @@ def _run(
         _refuse_an_overflowing_test_loss(summary)
         _report(summary, quiet, json_output)
         return 0
+
+
+#: A data file this large is named on stderr before it is read: a CSV file of 100 MB takes
+#: seconds to read, and the command said nothing meanwhile (it looked hung)
+BIG_DATA_BYTES = 32 * 2**20
+
+
+def _say_reading_a_big_file(config: Any, recorded_in: Path | None) -> None:
+    """``reading big.csv (143 MB)...`` on stderr, once, where the run's data is a file of at
+    least :data:`BIG_DATA_BYTES` (the one :func:`runs.data_source` reads: a pinned file, else
+    ``--data``, in a resumed run's directory where relative); nothing for a smaller file, a
+    directory or a built-in dataset, or a path that is no file (the reading says why)."""
+    from chainrule.train.runs import dataset_key
+
+    pinned = config.data_sha256 is not None and config.data_file is not None
+    if not pinned and dataset_key(config.data):
+        return
+    path = Path(config.data_file if pinned else config.data).expanduser()
+    if recorded_in is not None and not pinned:
+        path = recorded_in / path  # an absolute path is itself
+    try:
+        size = path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return
+    if size >= BIG_DATA_BYTES:
+        shown = config.data if recorded_in is None else str(path)  # a new run: as typed
+        print(f"reading {shown} ({_size_shown(size)})...", file=sys.stderr)
+
+
+def _size_shown(size: int) -> str:
+    """A file's size for a message: ``143 MB``, ``1.2 GB``, ``12 kB``, ``900 bytes``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
+    return f"{size} bytes"
 
 
 def _prepare(config: Any, recorded_in: Path | None = None) -> tuple[Any, tuple[Any, Any, Any, Any]]:

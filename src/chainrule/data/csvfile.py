@@ -866,93 +866,230 @@ class _Scan:
 
 def _scan(text: str, delimiter: str, plan: tuple[Any, Any, Any]) -> tuple[_Body, bool]:
     """The rows of ``text`` (a :class:`_Body`), and whether a record spans lines; the rows
-    below line 1 parsed as numbers, a block of about :data:`_BLOCK_CELLS` cells at a time
-    (NumPy's parse of a block whose cells are all plain numbers, as :func:`_parse`'s fast
-    path; a block that is not is left to :func:`_parse`), their text column (``plan``: that
-    of :func:`read_table`, with ``header`` and ``columns``) set aside."""
-    text_column, header, columns = plan
-    capacity = max(text.count("\n"), text.count("\r")) + 1
-    ends: list[int] = []
-    starts: list[int] = []
-    lines: list[int] = []
-    widths: list[int] = []
-    texts: list[str] = []
-    block: list[list[str]] = []
-    scan = index = None
-    spans_lines = False
-    position = [0]  # the end of the last line read
-
-    def read_lines() -> Iterator[str]:
-        for found in _LINE.finditer(text):
-            position[0] = found.end()
-            yield found.group()
-
-    def parse_block() -> None:
-        first = len(lines) - len(block)
-        parsed = _plain_numbers(block)
-        if parsed is None or parsed.shape[1] != scan.values.shape[1]:
-            scan.failed.append((first, len(lines)))
+    below line 1 parsed as numbers, a block of about :data:`_BLOCK_CELLS` cells at a time,
+    their text column (``plan``: that of :func:`read_table`, with ``header`` and ``columns``)
+    set aside. A block of lines that is plain numbers is split and parsed at once
+    (:meth:`_Scanner.plain`); any other (quotes, a ragged or blank line, a cell that is no
+    plain number) is read by ``csv`` (:meth:`_Scanner.careful`), and its numbers, where they
+    are not plain, left to :func:`_parse`, which names the first cell that is no number."""
+    scanner = _Scanner(text, delimiter, plan)
+    position, line = scanner.careful(0, 1, 0)  # line 1: the width, the text column
+    while position < len(text):
+        end = scanner.block_end(position)
+        if scanner.plain(position, end, line):
+            position, line = end, line + text.count("\n", position, end)
         else:
-            scan.values[first : len(lines)] = parsed
+            position, line = scanner.careful(position, line, end)
+    return scanner.body(), scanner.spans_lines
+
+
+class _Scanner:
+    """What :func:`_scan` has read of ``text`` so far: each row's start and end in the text,
+    line number and width, the text column's cells, and the numbers (``scan``, made on line 1,
+    as wide as line 1, cut to ``columns``)."""
+
+    def __init__(self, text: str, delimiter: str, plan: tuple[Any, Any, Any]) -> None:
+        self.text, self.delimiter = text, delimiter
+        self.text_column, self.header, self.columns = plan
+        self.capacity = max(text.count("\n"), text.count("\r")) + 1
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.lines: list[int] = []
+        self.widths: list[int] = []
+        self.texts: list[str] = []
+        self.block: list[list[str]] = []  # rows read by csv, not yet parsed
+        self.scan: _Scan | None = None
+        self.index: int | None = None  # the text column's
+        self.width, self.size = 0, 1  # line 1's width; rows to a block
+        self.spans_lines = False
+
+    def careful(self, position: int, line: int, stop: int) -> tuple[int, int]:
+        """Read the records from ``position`` (on ``line``) with ``csv``, until one ends at
+        ``stop`` or past it (and line 1 is read), or the text ends; the position and line
+        number after the last record read."""
+        text, reached = self.text, [position]
+
+        def read_lines() -> Iterator[str]:
+            for found in _LINE.finditer(text, position):
+                reached[0] = found.end()
+                yield found.group()
+
+        reader = csv.reader(read_lines(), delimiter=self.delimiter)
+        start, begin = line, position
+        try:
+            for cells in reader:
+                if cells and any(cell.strip() for cell in cells):
+                    self.spans_lines = self.spans_lines or line + reader.line_num - 1 > start
+                    self._record(cells, start, begin, reached[0])
+                start, begin = line + reader.line_num, reached[0]
+                if begin >= stop and self.scan is not None:
+                    break
+        except csv.Error as error:  # an unterminated quote runs on to a field too large
+            raise _MalformedCSV(start, error) from error
+        if self.block:
+            self._parse_block()
+        return begin, start
+
+    def _record(self, cells: list[str], line: int, start: int, end: int) -> None:
+        """Keep a record read by ``csv`` (its ``cells``), on ``line``, from ``start`` to
+        ``end`` in the text; its numbers are parsed with its block's."""
+        self.starts.append(start)
+        self.ends.append(end)
+        self.lines.append(line)
+        self.widths.append(len(cells))
+        index = self.index
+        if self.scan is None:  # line 1: the width, the text column, the numbers' shape
+            self.width = len(cells)
+            index = self.index = _text_index(cells, self.text_column, self.header)
+        if index is not None:
+            self.texts.append(cells[index].strip() if len(cells) > index else "")
+        if self.scan is None:
+            kept = min(self.width, self.columns or self.width)
+            self.scan = _Scan(np.empty((self.capacity, kept), dtype=np.float64))
+            self.size = max(1, _BLOCK_CELLS // self.width)
+            return
+        if index is not None and len(cells) > index:
+            cells[index] = "0"
+        if len(cells) == self.width:
+            self.block.append(cells[: self.columns] if self.columns is not None else cells)
+        else:
+            self.block.append([])  # ragged: refused before the numbers are read
+        if len(self.block) >= self.size:
+            self._parse_block()
+
+    def _parse_block(self) -> None:
+        scan, block = self.scan, self.block
+        first, width = len(self.lines) - len(block), scan.values.shape[1]
+        parsed = None
+        if all(len(row) == width for row in block):  # else ragged, refused by the caller
+            parsed = _plain_numbers([cell for row in block for cell in row], width)
+        if parsed is None:
+            scan.failed.append((first, len(self.lines)))
+        else:
+            scan.values[first : len(self.lines)] = parsed
         block.clear()
 
-    reader = csv.reader(read_lines(), delimiter=delimiter)
-    start, begin, width, size = 1, 0, 0, 1
-    try:
-        for cells in reader:
-            if cells and any(cell.strip() for cell in cells):
-                spans_lines = spans_lines or reader.line_num > start
-                starts.append(begin)
-                ends.append(position[0])
-                lines.append(start)
-                widths.append(len(cells))
-                if scan is None:  # line 1: the width, the text column, the numbers' shape
-                    width = len(cells)
-                    index = _text_index(cells, text_column, header)
-                if index is not None:
-                    texts.append(cells[index].strip() if len(cells) > index else "")
-                if len(lines) == 1:
-                    kept = min(width, columns or width)
-                    scan = _Scan(np.empty((capacity, kept), dtype=np.float64))
-                    size = max(1, _BLOCK_CELLS // width)
-                else:
-                    if index is not None and len(cells) > index:
-                        cells[index] = "0"
-                    if len(cells) == width:
-                        block.append(cells[:columns] if columns is not None else cells)
-                    else:
-                        block.append([])  # ragged: refused before the numbers are read
-                    if len(block) >= size:
-                        parse_block()
-            start = reader.line_num + 1
-            begin = position[0]
-    except csv.Error as error:  # an unterminated quote runs on to a field too large
-        raise _MalformedCSV(start, error) from error
-    if scan is None:
-        scan = _Scan(np.empty((0, 0)))
-    elif block:
-        parse_block()
-    scan.values = scan.values[: len(lines)]
-    body = _Body(
-        (text, delimiter, scan),
-        np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
-        np.array(lines, dtype=np.int64), np.array(widths, dtype=np.int64),
-    )  # fmt: skip
-    body.text, body.texts = index, texts if index is not None else None
-    return body, spans_lines
+    def block_end(self, position: int) -> int:
+        """Where the block of lines from ``position`` ends: after its :attr:`size` lines."""
+        text, end = self.text, position
+        for _ in range(self.size):
+            end = text.find("\n", end) + 1
+            if not end:
+                return len(text)
+        return end
+
+    def plain(self, position: int, end: int, line: int) -> bool:
+        """Read the lines from ``position`` to ``end`` (the first on ``line``) at once, as
+        :meth:`careful` would, where they are plain numbers: no quote (so every record is a
+        line, its cells the line split at each delimiter), every line ending alike (``\\n``
+        or ``\\r\\n``), none blank or ragged, no cell too long for ``csv``, every cell a plain
+        number (:func:`_plain_numbers`; the text column's, any text but an empty cell). False,
+        having kept nothing, where they are not."""
+        chunk, delimiter, width = self.text[position:end], self.delimiter, self.width
+        if '"' in chunk or "\0" in chunk:
+            return False
+        eol = 1
+        if "\r" in chunk:
+            crlf = chunk.count("\r\n")
+            if chunk.count("\r") != crlf or chunk.count("\n") != crlf:
+                return False
+            chunk, eol = chunk.replace("\r\n", "\n"), 2
+        ended = chunk.endswith("\n")
+        rows = (chunk[:-1] if ended else chunk).split("\n")
+        lengths = list(map(len, rows))
+        if max(lengths) > csv.field_size_limit():
+            return False
+        if any(row.count(delimiter) != width - 1 for row in rows):
+            return False  # ragged (or blank, in a file of more than one column)
+        texts, index, n = None, self.index, len(rows)
+        if index is not None:  # the text column's cells, stripped
+            if index == width - 1:
+                texts = [row.rpartition(delimiter)[2].strip() for row in rows]
+            else:
+                texts = [row.split(delimiter, index + 1)[index].strip() for row in rows]
+            if not all(texts):  # a blank line, or an empty label: as csv reads it
+                return False
+        values = self._numbers(chunk, n, index)
+        if values is None:
+            return False
+        first = len(self.lines)
+        self.scan.values[first : first + n] = values
+        ends = np.cumsum(np.array(lengths, dtype=np.int64) + eol) + position
+        ends[-1] -= 0 if ended else eol
+        self.ends.extend(ends.tolist())
+        self.starts.append(position)
+        self.starts.extend(ends[:-1].tolist())
+        self.lines.extend(range(line, line + n))
+        self.widths.extend([width] * n)
+        if texts is not None:
+            self.texts.extend(texts)
+        return True
+
+    def _numbers(self, chunk: str, n: int, index: int | None) -> np.ndarray | None:
+        """The numbers of the ``n`` lines of ``chunk`` (each ending with ``\\n`` but maybe the
+        last, of :attr:`width` cells each), cut to the scan's width, 0 in the text column
+        ``index``; None where a cell is no plain number (see :meth:`plain`). Where every
+        cell is one without white space, NumPy parses the whole block: its ``fromstring``
+        reads each number as ``float`` does (by ``PyOS_string_to_double``), and refuses an
+        empty cell, but reads a cell of spaces as -1, and a delimiter that is white space
+        or can be part of a number not as ``csv`` does: such blocks are split into cells
+        first, each read by ``float``."""
+        delimiter, width, kept = self.delimiter, self.width, self.scan.values.shape[1]
+        line = chunk.replace("\n", delimiter)  # every row's cells, in a line
+        whole = not delimiter.isspace() and delimiter not in _NUMERIC.decode()
+        if whole and _is_numeric(line, delimiter, spaces=False):
+            try:
+                with warnings.catch_warnings():  # an older NumPy warns of such a cell
+                    warnings.simplefilter("error", DeprecationWarning)
+                    values = np.fromstring(line, sep=delimiter)
+            except (ValueError, DeprecationWarning):  # a cell that is no number
+                values = None
+            if values is not None and values.size == n * width:
+                values = values.reshape(n, width)[:, :kept]
+                if index is not None and index < kept:
+                    values[:, index] = 0
+                return values
+        cells = line.split(delimiter)
+        if len(cells) > n * width:
+            cells.pop()  # after the last line's end
+        if index is not None:
+            cells[index::width] = ["0"] * n
+        if kept != width:  # the first ``columns`` cells of each row
+            cells = [cell for k in range(n) for cell in cells[k * width : k * width + kept]]
+        return _plain_numbers(cells, kept)
+
+    def body(self) -> _Body:
+        """The rows read, as a :class:`_Body`."""
+        scan = self.scan or _Scan(np.empty((0, 0)))
+        scan.values = scan.values[: len(self.lines)]
+        body = _Body(
+            (self.text, self.delimiter, scan),
+            np.array(self.starts, dtype=np.int64), np.array(self.ends, dtype=np.int64),
+            np.array(self.lines, dtype=np.int64), np.array(self.widths, dtype=np.int64),
+        )  # fmt: skip
+        index = self.index
+        body.text, body.texts = index, self.texts if index is not None else None
+        return body
 
 
-def _plain_numbers(rows: list[list[str]]) -> np.ndarray | None:
-    """The numbers of ``rows`` where every cell is a plain number NumPy parses (no odd
-    character: see :data:`_NOT_NUMERIC`), else None (a ragged row, a cell to be read one at
-    a time, for its message or its NaN)."""
+def _plain_numbers(cells: list[str], width: int) -> np.ndarray | None:
+    """The numbers of ``cells``, rows of ``width`` cells one after the other, as ``float``
+    reads each, where every cell is a plain number (no odd character: see :data:`_NUMERIC`),
+    else None (a cell to be read one at a time, for its message or its NaN)."""
+    if not _is_numeric("".join(cells)):
+        return None
     try:
-        if _NOT_NUMERIC.search("".join(map("".join, rows))):
-            return None
-        values = np.array(rows, dtype=np.float64)
+        values = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
     except ValueError:
         return None
-    return values if values.ndim == 2 else None
+    return values.reshape(-1, width)
+
+
+def _is_numeric(text: str, also: str = "", spaces: bool = True) -> bool:
+    """Whether ``text`` holds only the characters of plain numbers (:data:`_NUMERIC`; without
+    ``spaces``, not its space and tab) and those of ``also`` (ASCII)."""
+    allowed = (_NUMERIC if spaces else _NUMERIC_INK) + also.encode()
+    return text.isascii() and not text.encode("ascii").translate(None, allowed)
 
 
 def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
@@ -1223,6 +1360,8 @@ _DECIMAL_COMMA = re.compile(r"[ \t]*[+-]?[0-9]+,[0-9]+[ \t]*")
 #: A number with German thousands separators (``1.465``, ``12.000.000``): a point before each
 #: group of exactly three digits, which a file separated by ``;`` may hold beside plain ``950``
 _THOUSANDS_POINT = re.compile(r"[ \t]*[+-]?[0-9]{1,3}(?:\.[0-9]{3})+[ \t]*")
+#: What the text of a cell :data:`_THOUSANDS_POINT` matches holds (quoted or not)
+_THOUSANDS_POINT_IN = re.compile(r"[0-9]\.[0-9]{3}(?![0-9])")
 #: A whole number, for the cells beside which ``1.465`` is a thousands separator's
 _WHOLE = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
 #: ``1.234,5``: German thousands separators and a decimal comma
@@ -1252,8 +1391,12 @@ def _spelling_hint(cell: str, delimiter: str) -> str:
     return ""
 
 
-#: A character no plain number holds: where a file has none, NumPy's parse of it is trusted.
-_NOT_NUMERIC = re.compile(r"[^0-9eE.+\- \t]")
+#: The characters of plain numbers: a block of cells that holds no other is parsed at once
+#: (:func:`_plain_numbers`), each cell by ``float`` (which also reads ``1_0`` and full-width
+#: digits, but no cell of these characters that is not a number by :data:`_NUMBER`)
+_NUMERIC = b"0123456789eE.+- \t"
+#: Those of them that are no white space
+_NUMERIC_INK = _NUMERIC.replace(b" ", b"").replace(b"\t", b"")
 
 
 def _parse(
@@ -1299,12 +1442,14 @@ def _parse(
     return values
 
 
-def _refuse_thousands_points(path: Path, body: list[tuple[int, list[str]]], names) -> None:
+def _refuse_thousands_points(path: Path, body: _Body, names) -> None:
     """Refuse, in a file separated by ``;`` (a spreadsheet's of a decimal-comma locale), a
     column holding a number with thousands points (``1.465``, :data:`_THOUSANDS_POINT`) beside
     whole numbers (``950``): read as 1.465, it sat 1000 times below its neighbours, silently.
     A column of decimals alone (``1.465;2.5``) is read as written."""
-    for j in range(len(body[0][1]) if body else 0):
+    if not body or not _THOUSANDS_POINT_IN.search(body._source[0]):
+        return  # no cell can be one: the cells are not split again, column by column
+    for j in range(len(body[0][1])):
         points = whole = None
         for i, (_, cells) in enumerate(body):
             cell = cells[j]

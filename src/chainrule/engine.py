@@ -382,6 +382,9 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         # keyword argument 'axis'"), not the operands' shapes
         if is_about_shapes(error) and "argument" not in str(error).split("\n")[0]:
             raise primitive.forward_error(inputs, params, error) from None
+        for index, t in enumerate(inputs):
+            if isinstance(t.data, Tensor):  # NumPy refused it: name the .data, not the ufunc
+                raise TypeError(_tensor_in_data(t, f"{primitive.name}: input {index}")) from None
         raise primitive.type_error(inputs, params, error) from error
     saved = None
     if primitive.saves:
@@ -391,7 +394,7 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
     if type(data) is not _ndarray and isinstance(data, _numpy_scalar):
         data = _ndarray_of(data)  # a 0-d result as NumPy gave it: an array, as documented above
     out.data = data
-    out.grad = out.name = None
+    out._grad = out.name = None  # the slot: Tensor.grad is a property for reading
     out.requires_grad = False
     if not _threads_not_recording or mode.grad_enabled:
         for t in inputs:
@@ -498,9 +501,9 @@ def _written_error(output: Tensor, index: int) -> RuntimeError:
     node = Node(output)
     return RuntimeError(
         f"backward: input {index} of '{node.op}'{node.where()} was changed in place (an "
-        "optimizer's step, or -= under no_grad) after the op was recorded, so its gradient "
-        "would mix the old values with the new; run backward before the step, or the forward "
-        "again after it"
+        "optimizer's step, -= under no_grad, or a parameter's .data assigned) after the op was "
+        "recorded, so its gradient would mix the old values with the new; run backward before "
+        "the step, or the forward again after it"
     )
 
 
@@ -729,7 +732,7 @@ def _backward_pass(
     else:
         order = reverse_topological_order(outputs, op, _oldest_target(targets))
         results = _propagate(order, totals, targets, retain_graph, create_graph, op)
-    return _as_owned(results, seeds, create_graph)
+    return _as_owned(results, seeds, create_graph, op)
 
 
 def backward_to_leaves(output: Tensor, seed: Any, retain_graph: bool) -> list[tuple[Tensor, Any]]:
@@ -899,6 +902,8 @@ def _propagate(
             try:
                 if checking:
                     contribution = _rule_checked(rule, node, total, args, params)
+                    if not create_graph and isinstance(contribution, Tensor):
+                        raise _tensor_from_rule(tensor, index, op)
                 else:
                     contribution = rule(total, *args, **params)
             except ValueError as error:
@@ -997,6 +1002,54 @@ def _array_in_tensor_mode(output: Tensor, index: int, contribution: Any, op: str
     return TypeError(
         f"{op}: the rule of '{node.op}'{node.where()} for input {index} returned a "
         f"{type_name(contribution)} in tensor mode {_TENSOR_MODE_RULES}"
+    )
+
+
+def _tensor_in_data(tensor: Tensor, what: str) -> str:
+    """The refusal of ``tensor``, whose ``.data`` holds a Tensor (``w.data = w.data - lr *
+    w.grad`` on a plain tensor stores one: ``.grad`` is a tensor); ``what`` names it."""
+    return (
+        f"{what} (shape {tuple(tensor.shape)}{name_clause(tensor)}) holds a Tensor in its .data, "
+        "not an array, as w.data = w.data - lr * w.grad stores one (.grad is a tensor): update "
+        "it in place under no_grad (with cr.no_grad(): w -= lr * w.grad), or assign an array "
+        "(w.data = w.data - lr * w.grad.data)"
+    )
+
+
+#: What a rule must return in the array mode, said by both refusals of a tensor there
+_ARRAY_MODE_RULES = (
+    "in the array mode (backward, and any gradient not differentiated again) a rule gets "
+    "arrays and must return one: build it with operators and primitives, which compute on "
+    "arrays and record on tensors (cr.REGISTRY['sigmoid'](x) for cr.sigmoid(x)), not with "
+    "chainrule's public functions (cr.sigmoid, cr.exp), which always return tensors"
+)
+
+
+def _tensor_from_rule(output: Tensor, index: int, op: str) -> TypeError:
+    """The refusal of a rule that returned a Tensor in the array mode (a custom primitive's
+    rule calling ``cr.sigmoid``), found under anomaly mode, where each rule's result is
+    checked; elsewhere :func:`_tensor_reached` finds it where the total reaches a leaf."""
+    node = Node(output)
+    for position, parent in enumerate(output._inputs or ()):
+        if isinstance(parent.data, Tensor):  # the rule read a Tensor, not an array
+            return TypeError(_tensor_in_data(parent, f"{op}: input {position} of '{node.op}'"))
+    return TypeError(
+        f"{op}: the rule of '{node.op}'{node.where()} for input {index} returned a Tensor, not "
+        f"an array: {_ARRAY_MODE_RULES}"
+    )
+
+
+def _tensor_reached(leaf: Tensor, op: str) -> TypeError:
+    """The refusal of a gradient total that is a Tensor where an array was due (it met no
+    check before: an attribute of arrays it lacked, ``.base``). The error path alone: either
+    the leaf's ``.data`` holds a Tensor, or a rule returned one."""
+    if isinstance(leaf.data, Tensor):
+        return TypeError(_tensor_in_data(leaf, f"{op}: a leaf"))
+    return TypeError(
+        f"{op}: the gradient of a leaf (shape {tuple(leaf.shape)}{name_clause(leaf)}) came "
+        f"back as a Tensor, not an array: a derivative rule returned a Tensor. A rule of a "
+        f"primitive of one's own is the likely one: {_ARRAY_MODE_RULES}. Run the backward "
+        "under cr.detect_anomaly() to name the rule"
     )
 
 
@@ -1202,7 +1255,9 @@ def _read_only(array: Any) -> Any:
     return array
 
 
-def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple[Tensor, Tensor]]:
+def _as_owned(
+    results: dict, seeds: list, create_graph: bool, op: str = "backward"
+) -> dict[int, tuple[Tensor, Tensor]]:
     """The totals as tensors, each owning its memory (wrapped, for the array mode).
 
     A rule may pass its cotangent straight through (``a + b`` sends the same array to both), and
@@ -1217,14 +1272,16 @@ def _as_owned(results: dict, seeds: list, create_graph: bool) -> dict[int, tuple
     first = seeds[0] if seeds else None
     if type(first) is not numpy.ndarray and array_module(first) is not numpy:
         return _as_owned_copies(results)
-    return dict(zip(results, _owned_arrays(results.values(), seeds)))
+    return dict(zip(results, _owned_arrays(results.values(), seeds, op)))
 
 
-def _owned_arrays(entries: Any, seeds: Sequence[Any]) -> list[tuple[Tensor, Tensor]]:
+def _owned_arrays(
+    entries: Any, seeds: Sequence[Any], op: str = "backward"
+) -> list[tuple[Tensor, Tensor]]:
     """:func:`_as_owned` for the array mode, every training step's: ``(tensor, total)`` entries
     in, ``(tensor, total wrapped)`` out, a total copied where it shares a seed's memory or
     another total's, or is read-only. Inline, no call per leaf beyond a copy: this runs right
-    after the step's last matrix product, at cold caches."""
+    after the step's last matrix product, at cold caches. ``op`` names the pass in a refusal."""
     owners = set()
     for seed in seeds:
         owners.add(id(_owner(seed)))
@@ -1232,7 +1289,10 @@ def _owned_arrays(entries: Any, seeds: Sequence[Any]) -> list[tuple[Tensor, Tens
     for tensor, total in entries:
         if type(total.dtype) not in _NUMPY_REAL_FLOATS:  # an integer leaf's: refused
             raise _not_floating(tensor, total.dtype)
-        base = total.base
+        try:
+            base = total.base
+        except AttributeError:  # a Tensor, where every rule gives an array (free in 3.11)
+            raise _tensor_reached(tensor, op) from None
         owner = id(total if base is None else base)
         if owner in owners or not total.flags.writeable:
             total = array_module(total).array(total)
@@ -1241,7 +1301,7 @@ def _owned_arrays(entries: Any, seeds: Sequence[Any]) -> list[tuple[Tensor, Tens
         wrapped = _new(Tensor)  # Tensor._wrap's fields, set here
         wrapped.data = total
         wrapped.requires_grad = False
-        wrapped.grad = wrapped._primitive = wrapped.name = None
+        wrapped._grad = wrapped._primitive = wrapped.name = None
         owned.append((tensor, wrapped))
     return owned
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Never
 
@@ -242,7 +243,9 @@ class Tensor:
     __slots__ = {  # the public slots' docstrings are what help() and inspect.getdoc show
         "data": "The values: an array of the library ``xp`` (NumPy by default).",
         "requires_grad": "Whether backward computes this tensor's gradient (see requires_grad_).",
-        "grad": "The gradient backward added into this leaf (None until then; see zero_grad).",
+        # the gradient is read through the ``grad`` property (a warning for a non-leaf's, as
+        # PyTorch's): ops and the engine write the slot itself, so no op pays for the property
+        "_grad": "The gradient backward added into this leaf (None until then; see zero_grad).",
         "name": "A name that error messages give this tensor (None unless set).",
         "_primitive": None,
         "_inputs": None,
@@ -278,7 +281,7 @@ class Tensor:
             dtype = backend.dtype_in(xp, dtype, on=data)  # refused where data's device lacks it
             self.data = xp.asarray(backend.detached(data), dtype=dtype)
         self.requires_grad = False
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._primitive: Primitive | None = None
         self.name: str | None = None
         _engine.number_new_leaf(self)  # no op has read this object yet: see _seq above
@@ -291,7 +294,7 @@ class Tensor:
         out = _new(cls)
         out.data = data
         out.requires_grad = False
-        out.grad = out._primitive = out.name = None
+        out._grad = out._primitive = out.name = None
         return out
 
     # -- what it is ---------------------------------------------------------------------------
@@ -364,7 +367,9 @@ class Tensor:
         """How a notebook shows a tensor: shape, dtype, values and ``.grad``."""
         from chainrule.notebook.display import tensor_html  # the notebook host, loaded on use
 
-        return tensor_html(self)
+        with warnings.catch_warnings():  # it shows .grad: a non-leaf's None is no mistake here
+            warnings.filterwarnings("ignore", _NON_LEAF_GRAD.split("(")[0], UserWarning)
+            return tensor_html(self)
 
     # -- gradients ----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -431,7 +436,8 @@ class Tensor:
             ).values()
         with _accumulating:  # two threads' backward into one shared leaf: no sum lost
             for leaf, total in totals:
-                leaf.grad = total if leaf.grad is None else leaf.grad + total
+                grad = leaf._grad  # the slot (a Parameter's writes pass its __setattr__)
+                _set_grad(leaf, total if grad is None else grad + total)
 
     def _unit_seed(self) -> Any:
         """dE/dE = 1 for a one-element output, as an array (a larger one needs ``gradient=``)."""
@@ -485,7 +491,24 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
-        self.grad = None
+        self._grad = None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward added into this leaf (None until then; see zero_grad).
+
+        Only a leaf gets one: a tensor an op made (a hidden layer's output) has None, and reading
+        it warns once, as PyTorch warns (chainrule has no ``retain_grad``): its dE/d(tensor)
+        is ``cr.gradient(E, [h])``, or ``h.grad`` after making it a leaf that the rest of the
+        computation starts from (``h = h.detach().requires_grad_()``)."""
+        grad = self._grad
+        if grad is None and self._primitive is not None:
+            warnings.warn(_NON_LEAF_GRAD.format(op=self._primitive.name), UserWarning, 2)
+        return grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares the array)."""
@@ -530,7 +553,7 @@ class Tensor:
                 "copy.deepcopy and pickle take leaf tensors (made by the user, not by an op); "
                 "copy t.detach() for the values"
             )
-        fields = {"data": self.data, "requires_grad": self.requires_grad, "grad": self.grad}
+        fields = {"data": self.data, "requires_grad": self.requires_grad, "grad": self._grad}
         return None, {**fields, "name": self.name, "_primitive": None}
 
     def item(self) -> float | int | bool:
@@ -943,6 +966,61 @@ class Tensor:
 def array_of(value: Any) -> Any:
     """The array behind ``value``: a tensor's data, or the value itself (an array, a number)."""
     return value.data if isinstance(value, Tensor) else value
+
+
+#: A gradient stored into the slot itself, past a Parameter's ``__setattr__`` (backward's
+#: accumulation, once per leaf and pass)
+_set_grad = Tensor.__dict__["_grad"].__set__
+_data_slot = Tensor.__dict__["data"]
+#: The warning of a non-leaf's ``.grad`` read (PyTorch's, which points to ``retain_grad``)
+_NON_LEAF_GRAD = (
+    "the .grad of a tensor that is not a leaf (the output of '{op}') is being read: backward "
+    "fills only the leaves' .grad, so it is None. For dE/d(this tensor) use cr.gradient(E, [t]), "
+    "or make it a leaf that the rest of the computation starts from "
+    "(t = t.detach().requires_grad_()) and read t.grad after backward"
+)
+
+
+def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
+    """The array that ``tensor.data = value`` stores, the write made known to backward.
+
+    A ``Parameter``'s ``__setattr__`` calls this (a plain tensor's ``data`` is a bare field:
+    a check on its every write would cost every op). The write is an in-place change, as an
+    optimizer's step is: a graph recorded before it is refused by backward
+    (``engine.note_written``), where it mixed the old values with the new silently; so is
+    ``p.data *= 0.5``, which Python runs as this write of the array changed in place (a write
+    through the array, ``p.data[...] = v``, reaches no setter and is not seen). The array may
+    be of another shape or dtype (``Module.to`` converts so; an integer one is refused at
+    backward). A tensor gives its array where it needs no gradient (the micrograd update
+    ``p.data = p.data - lr * p.grad``, whose ``.grad`` is a tensor, as PyTorch's ``.data =``
+    takes a tensor), and so does a leaf (shared, as PyTorch shares it); an op's output that
+    needs a gradient is refused, as a write of values that would cut the path its graph
+    recorded (``p.data = p - lr * p.grad`` while recording); so is anything but an array (a
+    list, a number), which stored as ``data`` failed at the next op. ``who`` names the tensor
+    in the refusals."""
+    if isinstance(value, Tensor):
+        if value._primitive is not None:  # recorded: it requires a gradient
+            raise TypeError(
+                f"{who}.data = the output of '{value.op}' that requires a gradient: .data takes "
+                f"values, not a computation to differentiate; update {who} in place under "
+                f"no_grad (with cr.no_grad(): {who} -= lr * {who}.grad), or assign the "
+                f"values: {who}.data = (...).detach()"
+            )
+        value = value.data
+    elif isinstance(value, np.generic):  # a NumPy scalar: a 0-d array, as an op's 0-d result
+        value = np.asarray(value)
+    elif not (hasattr(value, "shape") and hasattr(value, "dtype")):
+        raise TypeError(
+            f"{who}.data must be an array (of its library), not {type(value).__name__}: "
+            f"assign numpy.asarray(values, dtype={who}.dtype), or write the values into the "
+            f"array, {who}.data[...] = values (a write backward cannot see)"
+        )
+    try:
+        _data_slot.__get__(tensor)
+    except AttributeError:  # being made (the constructor, a copy): no op has read it yet
+        return value
+    _engine.note_written(value, _engine.note_write())  # the array backward will read
+    return value
 
 
 # The layers above build on Tensor; its methods reach them through these module references.

@@ -24,7 +24,7 @@ from chainrule import backend, engine
 from chainrule.backend import to_numpy
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.init import parameter_dtype
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, replaced_data
 
 
 class Parameter(Tensor):
@@ -43,9 +43,25 @@ class Parameter(Tensor):
 
     __slots__ = ()
     _updated_in_place = True  # frozen too: ``p *= 0.9`` keeps the object the module holds
+    #: A parameter is a leaf, so its ``.grad`` needs no property (a tensor's warns for a
+    #: non-leaf's): read and written through the slot itself, at a slot's cost, by every
+    #: optimizer step
+    grad = Tensor.__dict__["_grad"]
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``p.data = values`` (and ``p.data *= 0.5``) is checked and made known to backward
+        (:func:`~chainrule.tensor.replaced_data`): a graph recorded before it is refused, as
+        after an optimizer's step. Only a parameter pays for this hook (its writes: ``.grad``
+        twice a step), never an op's output."""
+        if name == "data":
+            value = replaced_data(self, value)
+        _set_attribute(self, name, value)
+
+
+_set_attribute = object.__setattr__
 
 
 #: The serialisable module classes by the name their ``config()`` writes as "type".
@@ -165,6 +181,8 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
         _refuse_replacing_by_another_kind(self, name, value)
+        if name == "training":  # read as truth by dropout: "no" was true
+            value = _mode_flag(value, f"{type(self).__name__}.training", " (or call .train(mode))")
         if isinstance(value, (list, tuple, dict)):
             _refuse_unregistered_modules(self, name, value)
         if name in self._buffers:  # a declared buffer stays one (a new generator, new stats)
@@ -175,8 +193,10 @@ class Module:
         if not isinstance(value, Module):  # a submodule replaced by one keeps its place (and
             self._modules.pop(name, None)  # a Sequential's layer its position)
         was_parameter = name in parameters or name in empty
-        if isinstance(value, Tensor) and (
-            isinstance(value, Parameter) or value.requires_grad or was_parameter
+        if (
+            isinstance(value, Tensor)
+            and value.is_leaf
+            and (isinstance(value, Parameter) or value.requires_grad or was_parameter)
         ):
             # a parameter replaced (by a frozen tensor too) stays one, in its place in the order
             parameters[name] = value
@@ -259,9 +279,7 @@ class Module:
         """Training mode (dropout active) for this module and all below it; returns ``self``.
         ``mode`` is a bool: anything else (``train('no')``, truthy) is a ``ValueError``, as in
         PyTorch, not stored as ``training`` for dropout to read as true."""
-        if not isinstance(mode, (bool, np.bool_)):
-            raise ValueError(f"train: mode must be True or False, not {mode!r}")
-        mode = bool(mode)
+        mode = _mode_flag(mode, "train: mode")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -367,7 +385,9 @@ class Module:
         """
         target = None if dtype is None else parameter_dtype(dtype)
         for param in self.parameters():
-            param.data = _converted(param.data, target, xp, device)
+            array = _converted(param.data, target, xp, device)
+            if array is not param.data:  # a parameter's write is a change backward refuses
+                param.data = array
             grad = param.grad
             if isinstance(grad, Tensor):  # the same gradient object, as PyTorch's ``to`` keeps
                 grad.data = _converted(grad.data, target, xp, device)
@@ -552,6 +572,14 @@ def _refuse_unregistered_modules(module: Module, name: str, value: Any) -> None:
         )
 
 
+def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:
+    """``mode``, a module's ``training`` flag, as a bool; anything else (``"no"``, truthy, and
+    ``0``) is a ``ValueError`` naming ``what`` was given it, as PyTorch's ``train`` refuses."""
+    if not isinstance(mode, (bool, np.bool_)):
+        raise ValueError(f"{what} must be True or False, not {mode!r}{advice}")
+    return bool(mode)
+
+
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:
     """Refuse, as PyTorch does, a parameter replaced by what is not a tensor, a submodule by
     what is not a module, or an array buffer by what is not an array (None takes any away):
@@ -567,6 +595,18 @@ def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> 
             f"{type(module).__name__}.{name} is an array buffer: cannot replace it by a value of "
             f"type {type(value).__name__} (an array, a tensor, or None expected); assign "
             f"np.asarray(value), or write the values in place: module.{name}[...] = values"
+        )
+    places_parameter = name in module._parameters or name in module._empty_parameters
+    if places_parameter and isinstance(value, Tensor) and not value.is_leaf:
+        # kept, it was a "parameter" with no .grad that no optimizer takes: the update
+        # ``lin.weight = lin.weight - lr * lin.weight.grad`` failed on None at the next step
+        raise TypeError(
+            f"{type(module).__name__}.{name} is a parameter: cannot replace it by the output of "
+            f"'{value.op}', a tensor computed from others (nn.Parameter, a leaf tensor, or None "
+            f"expected: backward gives a computed one no .grad and no optimizer steps it); to "
+            f"update the parameter, change it in place: with cr.no_grad(): "
+            f"module.{name} -= lr * module.{name}.grad; or give a new one: "
+            f"module.{name} = nn.Parameter(values.detach())"
         )
     if name in module._parameters and not isinstance(value, Tensor):
         raise TypeError(

@@ -22,7 +22,7 @@ from chainrule.backend import array_module, to_numpy
 from chainrule.checks import is_real
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, _set_grad
 
 
 class Optimizer:
@@ -283,8 +283,8 @@ class Optimizer:
     # -- stepping -----------------------------------------------------------------------------
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``.grad`` accumulates across backward calls)."""
-        for param in self.params:
-            param.grad = None
+        for param in self.params:  # into the slot: Parameter.__setattr__, which checks a
+            _set_grad(param, None)  # write of .data, is a Python call per parameter and step
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place (a graph recorded before the

@@ -194,7 +194,7 @@ def test_raw_pixels_for_a_model_trained_on_idx_images_are_refused_naming_the_map
     assert "mapped from 0..255 onto [0, 1]; give each input as (pixel - 0) / 255" in line
     labelled = write(tmp_path / "labelled.csv", [f"{','.join(map(str, row))},1" for row in pixels])
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", labelled,
-                      match="labelled.csv: row 1, column 2: 12 is outside [0, 1]")  # fmt: skip
+                      match="labelled.csv: line 1, column 2: 12 is outside [0, 1]")  # fmt: skip
     explain = ("explain", "--model", tmp_path / "r", "--input")
     assert_user_error(capsys, *explain, "0,0.5,255,1", "--target", "1",
                       match="--input: row 1, column 3: 255 is outside [0, 1]")  # fmt: skip
@@ -429,7 +429,7 @@ def test_evaluate_picks_an_idx_directory_s_test_part(tmp_path, capsys):
     assert results["test"]["loss"] == pytest.approx(expected["loss"], rel=1e-6)
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--part", "test", match="give --data")
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", directory, "--part", "t10k",
-                      match="--part 't10k': use train or test")  # fmt: skip
+                      match="--part: unknown value 't10k'; choose one of train, test")  # fmt: skip
     # a CSV file has no parts: --part was ignored silently ("all of rows.csv")
     rows = tmp_path / "rows.csv"
     rows.write_text("\n".join(",".join(["0"] * 64 + ["1"]) for _ in range(3)) + "\n")

@@ -70,7 +70,7 @@ def _option_help(capsys, option: str) -> str:
     code, out, _ = run(capsys, "train", "--help")
     assert code == 0
     text = " ".join(out.split()).replace("- ", "-")  # a name wrapped at its hyphen
-    found = re.search(rf"{option} <\w+> (.*?) \[default", text)
+    found = re.search(rf"{option} [A-Z][A-Z|]* (.*?) \[default", text)
     assert found, text
     return found[1]
 

@@ -43,8 +43,8 @@ def test_train_help_shows_each_options_type_and_the_default_a_run_will_use(capsy
     text = _help(capsys, "train")
     digits = PRESETS["digits"]
     for option, kind, key in [
-        ("--epochs", "<int>", "epochs"), ("--lr", "<float>", "lr"),
-        ("--batch-size", "<int>|full", "batch_size"), ("--optimizer", "<str>", "optimizer"),
+        ("--epochs", "INTEGER", "epochs"), ("--lr", "NUMBER", "lr"),
+        ("--batch-size", "INTEGER|full", "batch_size"), ("--optimizer", "NAME", "optimizer"),
     ]:  # fmt: skip
         start = text.index(f"{option} {kind}")
         entry = text[start : text.index("]", start)]

@@ -53,7 +53,10 @@ def test_export_torch_writes_pytorch_layout_that_explain_reads(xor_run, tmp_path
 @pytest.mark.parametrize(
     "args, match",
     [
-        (["--format", "tf", "--out", "{tmp}/x"], "--format 'tf': use one of onnx, torch"),
+        (
+            ["--format", "tf", "--out", "{tmp}/x"],
+            "--format: unknown value 'tf'; choose one of onnx, torch",
+        ),
         (["--format", "onnx", "--out", "{tmp}"], "is a directory"),
         (["--format", "torch", "--out", "{tmp}/no/such/dir/m.safetensors"], "cannot write"),
         (["--format", "torch"], "Missing option '--out'"),

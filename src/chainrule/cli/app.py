@@ -8,6 +8,7 @@ load neither; a command loads them when it runs (:class:`Command`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,55 @@ def one_model(argument: Path | None, option: Path | None, usage: str) -> Path:
     return argument if argument is not None else option
 
 
+def one_of(option: str, value: str | None, choices: Sequence[str]) -> str | None:
+    """A choice option's value as the choice spells it, matched in any case and without the
+    spaces around it: ``--optimizer Adam`` is adam, as ``--data XOR`` is xor and ``--activation
+    ReLU`` relu (some options took any case, others only their own). None (not given) stays
+    None. Anything else is refused in the one wording of every choice option, naming the
+    choices in ``choices``' order, the order its help lists them in."""
+    if value is None:
+        return None
+    key = value.strip().casefold()
+    for choice in choices:
+        if choice.casefold() == key:
+            return choice
+    raise UserError(f"{option}: unknown value {value!r}; choose one of {', '.join(choices)}")
+
+
+#: The placeholder a help shows for a value of each type where an option names none of its
+#: own: a word, not the Python type typer shows (``<str>``, ``<int range>``, ``<list[str]>``)
+PLACEHOLDERS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
+
+
+def _placeholder(param: Any) -> str:
+    """The placeholder of an option that names none: :data:`PLACEHOLDERS`' word for its
+    type (a list's: its items'), else TEXT."""
+    descriptor = param.type_descriptor
+    kind = descriptor.annotation
+    if descriptor.is_list:
+        kind = (getattr(kind, "__args__", None) or (str,))[0]
+    return PLACEHOLDERS.get(kind, "TEXT")
+
+
+def _model_hint(command: str, extra: str) -> str | None:
+    """The one line for a run or model directory (or a model.json) given as the argument of a
+    command that names its model with ``--model`` (``explain runs/digits``: "Got unexpected
+    extra argument"; ``train``'s ``next:`` line and ``evaluate RUN`` read alike); None for an
+    argument that names no model."""
+    import shlex
+
+    from chainrule.cli import on_disk
+
+    path = Path(extra)
+    model = on_disk(path, Path.is_dir) or (
+        path.suffix.lower() == ".json" and on_disk(path, Path.is_file)
+    )
+    if not model:
+        return None
+    given = shlex.quote(extra)
+    return f"{command} {extra}: give it as --model {given} ({command} takes no arguments)"
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: stop the way Ctrl-C stops (keep the last complete checkpoint)."""
 
@@ -116,6 +166,45 @@ EXITS = _click_classes("Exit", typer.Exit)
 class Command(TyperCommand):
     """A chainrule command: once its options are parsed (its ``--help`` has answered by then),
     the process is made ready for the work, and only then are NumPy and the engine imported."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # placeholders in one style: words, never Python types
+            if param.param_type_name == "option" and not param.is_flag and param.metavar is None:
+                param.metavar = _placeholder(param)
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """typer's Arguments and Options sections, an argument shown by its name alone
+        (``MODEL``, not ``MODEL <Path>``: the placeholders are words, never Python types)."""
+        sections: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and param.param_type_name in sections:
+                if param.param_type_name == "argument":
+                    record = (record[0].split(" ", 1)[0], record[1])
+                sections[param.param_type_name].append(record)
+        for title, kind in (("Arguments", "argument"), ("Options", "option")):
+            if sections[kind]:
+                with formatter.section(title):
+                    formatter.write_dl(sections[kind])
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """click's parse, where a command that names its model with ``--model`` (explain,
+        graph, serve) given one as its argument says so (:func:`_model_hint`)."""
+        by_name = any(param.name == "model" for param in self.params)
+        positional = any(param.param_type_name == "argument" for param in self.params)
+        if not by_name or positional or ctx.allow_extra_args:
+            return super().parse_args(ctx, args)
+        ctx.allow_extra_args = True
+        try:
+            extra = super().parse_args(ctx, args)
+        finally:
+            ctx.allow_extra_args = False
+        if extra and not ctx.resilient_parsing:
+            hint = _model_hint(ctx.info_name or self.name or "", extra[0])
+            words = " ".join(extra)
+            ctx.fail(hint or f"Got unexpected extra argument{'s' * (len(extra) > 1)} ({words})")
+        return extra
 
     def invoke(self, ctx: Any) -> Any:
         import numpy as np
@@ -154,7 +243,12 @@ app = _Typer(
     # Plain (click) help: typer's rich help shows flags as taking a value (--quiet <bool>) and
     # reads "[...]" in a help text as markup. Defaults are shown; up to 120 columns are used.
     rich_markup_mode=None,
-    context_settings={"show_default": True, "max_content_width": 120},
+    # -h as well as --help, on every command (it was "No such option: -h")
+    context_settings={
+        "show_default": True,
+        "max_content_width": 120,
+        "help_option_names": ["-h", "--help"],
+    },
 )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainrule.cli import on_disk
-from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, path_value
+from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, one_of, path_value
 from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -94,6 +94,31 @@ def _npy_numbers(path: Path, what: str):
     return values
 
 
+def _json_numbers(value: Any, shown: str, what: str) -> Any:
+    """``value``, read from JSON, where it is a number, a list of numbers or a list of cases
+    (lists of numbers); a JSON object, a string or null anywhere in it is refused in one line
+    that says which and how to write cases (it was Python's "float() argument must be a string
+    or a real number, not 'dict'", offering a .json file to one who gave one)."""
+    found = _not_a_number(value)
+    if found is not None:
+        raise DataError(
+            f"--{what} {shown}: {found} where a number belongs; write a JSON list of numbers "
+            "such as [0.5, 1.0], or of cases such as [[0, 1], [1, 0]]"
+        )
+    return value
+
+
+def _not_a_number(value: Any) -> str | None:
+    """What the first JSON object, string or null in ``value`` is (depth first), else None."""
+    if isinstance(value, list):
+        return next(filter(None, map(_not_a_number, value)), None)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else None
+
+
 def _read_cases(text: str, path: Path, what: str):
     """The numbers ``text`` gives, as read (``parse_cases`` checks they are numbers)."""
     kind = case_file_kind(path)
@@ -104,7 +129,7 @@ def _read_cases(text: str, path: Path, what: str):
             from chainrule.io import read_json
 
             try:
-                return read_json(path)
+                return _json_numbers(read_json(path), str(path), what)
             except ModelFileError as error:  # "x.json: is a pipe, not a JSON file ..."
                 raise DataError(f"--{what} {error}") from None
         from chainrule.data import read_table
@@ -112,7 +137,7 @@ def _read_cases(text: str, path: Path, what: str):
         # a line is a case, read as predict reads it: a BOM, a header line, checked numbers
         return read_table(path).values
     if text.strip().startswith(("[", "{")):
-        return json.loads(text)
+        return _json_numbers(json.loads(text), text, what)
     rows = [row.split(",") for row in text.split(";") if row.strip()]
     widths = sorted({len(row) for row in rows})
     if len(widths) > 1:  # NumPy's words were "inhomogeneous shape after 1 dimensions"
@@ -140,7 +165,7 @@ def _check_loss(loss: str | None) -> None:
     except UserError:
         known = False
     if not known:  # name only the losses the explainer can write out
-        raise UserError(f"--loss {loss!r}: the explainer writes out {', '.join(LOSSES)}")
+        one_of("--loss", loss, LOSSES)  # refused in every choice option's words
 
 
 CASE_HELP = (
@@ -652,6 +677,10 @@ EXPLAIN_FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: explain --format's help: each format's suffixes (``.md/.markdown``), as --out takes them
+_SUFFIXES_SHOWN = ", ".join("/".join(suffixes) for suffixes in EXPLAIN_FORMATS.values())
+
+
 def _drawing_format(
     out: Path | None,
     format: str | None,
@@ -707,34 +736,40 @@ def explain(
     input: str = typer.Option(
         None,
         "--input",
+        metavar="NUMBERS|FILE",
         help="inputs: '1,0.5' or '1,0;0,1' (cases by ';'), or a .csv/.json/.npy file",
     ),
     target: str = typer.Option(
         None,
+        metavar="NUMBERS|FILE",
         help="targets, like --input (class labels for cross-entropy); with --model, a .csv "
         "--input's label column after the inputs is its target",
     ),
     loss: str = typer.Option(
         None,
+        metavar="NAME",
         show_default="the model file's, else squared-error",
         help="squared-error, mse, cross-entropy, binary-cross-entropy, margin-squared-error",
     ),
     unit: str = typer.Option(
         None,
+        metavar="LAYER:UNIT",
         help="focus on one unit: LAYER:UNIT, e.g. 1:2 (layer 0 is "
         "the input layer, units count from 1)",
     ),
     notation: str = typer.Option(
         "hinton",
+        metavar="NAME",
         help="hinton (y_i, z_j, w_ij), rhw (RHW 1986: x_j, "
         "w_ji) or matrix (delta^l = (W^(l+1))^T delta^(l+1) * s'(z^l))",
     ),
     format: str = typer.Option(
         None,
         "--format",
+        metavar="NAME",
         show_default="from --out's suffix, else text",
-        help="text, markdown, latex, html or json (--out's suffix must agree: .txt, .md, .tex, "
-        ".html, .json)",
+        help=f"text, markdown, latex, html or json; --out's suffix, in any case, must be one of "
+        f"the format's: {_SUFFIXES_SHOWN} (a name with none is text)",
     ),
     json_output: bool = typer.Option(
         False, "--json", help="the same as --format json (as train, evaluate and predict take)"
@@ -742,11 +777,13 @@ def explain(
     out: Path = typer.Option(
         None,
         parser=file_path_value,
+        metavar="FILE",
         help="write to this file (atomically) instead of stdout ('-': stdout)",
     ),
     symbolic: bool = typer.Option(True, help="add the sympy proof when the network is small"),
     bug: str = typer.Option(
         None,
+        metavar="NAME",
         help="show a teaching bug's wrong gradients beside the right ones and the check that "
         "catches them: assign, no-toposort, merged-leaves or no-zero-grad",
     ),
@@ -764,10 +801,12 @@ def explain(
     torch_model: Path = typer.Option(
         None,
         parser=path_value,
+        metavar="FILE",
         help="a PyTorch state dict (.safetensors) instead of --model; see docs/interop.md",
     ),
     arch: str = typer.Option(
         None,
+        metavar="LAYERS",
         help="its layers for --torch-model, e.g. 4,3,2 or 4,8,relu,2 (logistic by default); "
         "nobias after a size: that layer has no biases",
     ),
@@ -779,20 +818,19 @@ def explain(
     the checks give no verdict (every gradient within the tolerance of 0, as a trained model's
     confident case gives), which the text and the JSON say; no engine fault is found there."""
     from chainrule.explainer import explain as run_explain
+    from chainrule.explainer.bugs import BUGS
+    from chainrule.explainer.notation import NOTATIONS
     from chainrule.explainer.render import FORMATS, render
     from chainrule.explainer.render_text import print_text
 
+    format = one_of("--format", format, FORMATS)  # each choice in any case (--format JSON)
     if json_output:  # --json is --format json, nothing of its own
         if format is not None and format != "json":
             raise UserError(f"--json is --format json; it conflicts with --format {format}")
         format = "json"
-    if format is not None and format not in FORMATS:
-        raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
     _check_loss(loss)
-    from chainrule.explainer.notation import NOTATIONS
-
-    if notation not in NOTATIONS:
-        raise UserError(f"--notation {notation!r}: use one of {', '.join(NOTATIONS)}")
+    notation = one_of("--notation", notation, list(NOTATIONS))
+    bug = one_of("--bug", bug, list(BUGS))
     net, x, t, loss_name, source = _problem_args(
         model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
@@ -836,21 +874,36 @@ def explain(
     return 1 if derivation.all_ok is False else 0
 
 
+#: quiz --kind's choices, in its help's order (make_quiz's kinds)
+QUIZ_KINDS = ("dy", "dw")
+#: graph --kind's choices, in its help's order
+GRAPH_KINDS = ("computation", "network")
+
+
 @app.command(short_help="Compute dE/dy_i or dE/dw_ij by hand; chainrule checks.")
 def quiz(
     seed: int = typer.Option(
         None, show_default="random", help="seed for the exercise (one seed, one network)"
     ),
     kind: str = typer.Option(
-        None, show_default="drawn from the seed", help="dy (dE/dy_i) or dw (dE/dw_ij)"
+        None,
+        metavar="NAME",
+        show_default="drawn from the seed",
+        help="dy (dE/dy_i) or dw (dE/dw_ij)",
     ),
-    answer: str = typer.Option(None, help="your answer (skips the prompt; for scripts)"),
+    answer: str = typer.Option(
+        None, metavar="NUMBER", help="your answer (skips the prompt; for scripts)"
+    ),
 ) -> int:
-    """A small random network: compute dE/dy_i or dE/dw_ij by hand; chainrule checks it."""
+    """A small random network: compute dE/dy_i or dE/dw_ij by hand; chainrule checks it.
+
+    Exit status 0 for a right answer, 1 for a wrong one, 2 for no answer (the input ended at
+    the prompt), an --answer that is not a number or another mistake in the options."""
     import random
 
     from chainrule.explainer.quiz import check_answer, make_quiz
 
+    kind = one_of("--kind", kind, QUIZ_KINDS)
     if seed is None:
         seed = random.randrange(1_000_000)
     elif seed < 0:
@@ -914,18 +967,22 @@ def _ask_answer(exercise: Quiz) -> str:
 def graph(
     kind: str = typer.Option(
         "computation",
+        metavar="NAME",
         help="computation (the recorded graph, unit by "
         "unit for the seed) or network (layers of circles)",
     ),
     model: Path = typer.Option(
         None, parser=path_value, help="a run directory or a saved model directory"
     ),
-    input: str = typer.Option(None, "--input", help="inputs, as for explain"),
-    target: str = typer.Option(None, help="targets, as for explain"),
-    loss: str = typer.Option(None, help="loss, as for explain"),
+    input: str = typer.Option(
+        None, "--input", metavar="NUMBERS|FILE", help="inputs, as for explain"
+    ),
+    target: str = typer.Option(None, metavar="NUMBERS|FILE", help="targets, as for explain"),
+    loss: str = typer.Option(None, metavar="NAME", help="loss, as for explain"),
     format: str = typer.Option(
         None,
         "--format",
+        metavar="NAME",
         show_default="from --out's suffix, else svg",
         help="svg or dot (--format dot without --out prints DOT on stdout)",
     ),
@@ -933,6 +990,7 @@ def graph(
         None,
         show_default="computation-graph.svg or network.svg",
         parser=file_path_value,
+        metavar="FILE",
         help="write to this file (atomically; '-': stdout)",
     ),
     hide_implementation: bool = typer.Option(
@@ -945,15 +1003,18 @@ def graph(
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
     from chainrule.explainer import explain as run_explain
+    from chainrule.viz.graph import FORMATS as GRAPH_FORMATS
     from chainrule.viz.graph import graph as draw_graph
     from chainrule.viz.graph import seed_graph
     from chainrule.viz.network import FORMATS as NETWORK_FORMATS
     from chainrule.viz.network import network_svg
 
+    kind = one_of("--kind", kind, GRAPH_KINDS)  # each choice in any case (--kind Network)
+    format = one_of("--format", format, list(GRAPH_FORMATS))
     _check_loss(loss)
     if out is None and format is None:  # a file, said in one line, rather than a screenful
         out = Path("network.svg" if kind == "network" else "computation-graph.svg")
-    if kind == "network" and format is not None and format.lower() == "dot":
+    if kind == "network" and format == "dot":
         raise UserError("--kind network draws SVG only: use --format svg or --out FILE.svg")
     # the name against --format once nothing it must not overwrite is at stake (see _write);
     # a network diagram's against its own formats (SVG alone: .dot and .gv were offered)
@@ -972,8 +1033,6 @@ def graph(
                                 perturbation=False, views=False, paths=False)  # fmt: skip
         _write(out, network_svg(derivation), fmt)
         return 0
-    if kind != "computation":
-        raise UserError(f"--kind {kind!r}: use computation or network")
     if model is not None or input is not None or target is not None:
         from chainrule.explainer.build import forward, problem_of
 

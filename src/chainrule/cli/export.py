@@ -12,7 +12,15 @@ from pathlib import Path
 import typer
 
 from chainrule.cli import refuse_overwriting
-from chainrule.cli.app import STDOUT, app, file_path_value, model_argument, model_option, one_model
+from chainrule.cli.app import (
+    STDOUT,
+    app,
+    file_path_value,
+    model_argument,
+    model_option,
+    one_model,
+    one_of,
+)
 from chainrule.errors import UserError
 
 #: each format and the suffixes its file may have (or none): an ONNX graph written as
@@ -24,9 +32,9 @@ FORMATS = {"onnx": (".onnx",), "torch": (".safetensors",)}
 def export(
     model_path: Path = model_argument("RUN", "a run or saved model directory"),
     model_named: Path = model_option(),
-    format: str = typer.Option(..., "--format", help="onnx or torch"),
+    format: str = typer.Option(..., "--format", metavar="NAME", help="onnx or torch"),
     out: Path = typer.Option(
-        ..., "--out", parser=file_path_value, help="the file to write (atomically)"
+        ..., "--out", parser=file_path_value, metavar="FILE", help="the file to write (atomically)"
     ),
 ) -> int:
     """Export a trained model: ONNX (with its standardizer and output activation, answering what
@@ -37,8 +45,7 @@ def export(
     from chainrule.cli.train import _model_dir, _prints_results, model_files_kept
     from chainrule.viz.style import saved_format
 
-    if format not in FORMATS:
-        raise UserError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+    format = one_of("--format", format, list(FORMATS))  # in any case: --format ONNX
     if out == STDOUT:  # a binary file on a terminal helps no one; "./-" names a file "-"
         raise UserError("--out -: export writes a file, not standard output; give a file name")
     model_dir = _model_dir(model_path)  # a run directory stands for its trained model

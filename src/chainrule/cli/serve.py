@@ -246,7 +246,9 @@ def trained_case(model_path: Path | str, case: int) -> Any:
 
 @app.command(short_help="The interactive explorer in the browser.")
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
+    host: str = typer.Option(
+        "127.0.0.1", metavar="ADDRESS", help="Address to listen on (local only by default)."
+    ),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a web browser."),
     # web.sessions' DEFAULT_MAX_SESSIONS and DEFAULT_IDLE_SECONDS (--session-idle), written out:
@@ -275,12 +277,14 @@ def serve(
     ),
     case: int = typer.Option(
         None,
+        min=0,  # its range shown and checked as explain's and graph's --case
         show_default="0",
         help="with --model: the case to show, of the split the run was evaluated on",
     ),
     allow_host: list[str] = typer.Option(
         None,
         "--allow-host",
+        metavar="NAME",
         help="Another name the page may be reached by (the Host header); repeatable. The "
         "listening address and the local names are always allowed (with --host 0.0.0.0 or ::, "
         "any IP address and this machine's name as well).",

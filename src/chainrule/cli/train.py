@@ -30,6 +30,7 @@ from chainrule.cli.app import (
     model_argument,
     model_option,
     one_model,
+    one_of,
     path_value,
 )
 from chainrule.errors import DataError, ModelFileError, UserError, counted
@@ -42,8 +43,10 @@ if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
 #: loses at most a minute of training.
 CHECKPOINT_SECONDS = 60.0
 
-#: How the help names a default that depends on --data (docs/training.md has every preset's).
-BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX"
+#: How the help names a default that depends on --data (docs/training.md has every preset's);
+#: ``classic``: the classic problems' (xor, parity, symmetry, encoder, family-trees), which
+#: the help left out (they were in docs/training.md alone)
+BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX; {classic}"
 
 
 @app.command(short_help="Train a network (by default on the digits) and save it.")
@@ -51,20 +54,31 @@ def train(
     data: str = typer.Option(
         None,
         "--data",
+        metavar="NAME|PATH",
         show_default="digits",
         help="digits, xor, parity, symmetry, encoder, family-trees (or with sizes, as the "
         "summary names them: parity-6, encoder-4-2-4), a CSV file or an IDX directory",
     ),
     hidden: str = typer.Option(
         None,
-        show_default=BY_DATA.format(digits="128", generic="64"),
+        metavar="SIZES",
+        show_default=BY_DATA.format(
+            digits="128",
+            generic="64",
+            classic="3 for xor, 6 for parity, 2 for symmetry, 3 for encoder (encoder-N-H-N: H), "
+            "6,12,6 for family-trees",
+        ),
         help="hidden layer sizes, e.g. 64,32",
     ),
     activation: str = typer.Option(
-        None, show_default="logistic", help="hidden units: logistic (or sigmoid), tanh or relu"
+        None,
+        metavar="NAME",
+        show_default="logistic",
+        help="hidden units: logistic (or sigmoid), tanh or relu",
     ),
     task: str = typer.Option(
         None,
+        metavar="NAME",
         show_default="classification",
         help="what a CSV file's label column holds: classification (integer classes or class "
         "names) or regression (real numbers)",
@@ -80,32 +94,50 @@ def train(
     delimiter: str = typer.Option(
         None,
         "--delimiter",
+        metavar="CHARACTER",
         show_default="',' (tab for a .tsv file)",
         help="what separates a CSV file's columns: one character, such as ';', or tab",
     ),
     loss: str = typer.Option(
         None,
-        show_default="depends on --data; cross-entropy for digits and a CSV or IDX, "
-        "mse for --task regression",
-        help="cross-entropy, squared-error, mse, binary-cross-entropy, margin-squared-error",
+        metavar="NAME",
+        show_default="depends on --data; cross-entropy for digits, a CSV or IDX and encoder, "
+        "mse for --task regression; squared-error for xor and parity, binary-cross-entropy "
+        "for symmetry, margin-squared-error for family-trees",
+        help="squared-error, mse, cross-entropy, binary-cross-entropy or margin-squared-error",
     ),
     optimizer: str = typer.Option(
         None,
-        show_default=BY_DATA.format(digits="adam", generic="adam"),
-        help="sgd, momentum, rmsprop, adam or adamw",
+        metavar="NAME",
+        show_default=BY_DATA.format(
+            digits="adam",
+            generic="adam",
+            classic="momentum for the classic problems (xor, parity, symmetry, encoder, "
+            "family-trees)",
+        ),
+        help="sgd, rmsprop, adam, adamw or momentum",
     ),
     lr: float = typer.Option(
         None,
-        show_default=BY_DATA.format(digits="0.01", generic="0.003"),
+        metavar="NUMBER",
+        show_default=BY_DATA.format(
+            digits="0.01",
+            generic="0.003",
+            classic="0.5 for xor, parity and encoder, 0.1 for symmetry, 0.07 for family-trees",
+        )
+        + ", whatever the --optimizer: each is the dataset's optimizer's (momentum for the "
+        "classic problems); with another, give --lr",
         help="learning rate (epsilon)",
     ),
     momentum: float = typer.Option(
         None,
+        metavar="NUMBER",
         show_default="0.9 with --optimizer momentum, else none",
         help="momentum (alpha) for sgd/momentum/rmsprop",
     ),
     weight_decay: float = typer.Option(
         None,
+        metavar="NUMBER",
         show_default="0; 0.01 for adamw, as PyTorch's AdamW",
         help="weight decay: decoupled (w *= 1 - lr * decay each step) for adamw, L2 (decay * w "
         "added to the gradient) for the others",
@@ -113,41 +145,57 @@ def train(
     epochs: int = typer.Option(
         None,
         min=1,
-        metavar="<int>",
-        show_default=BY_DATA.format(digits="40", generic="20"),
+        metavar="INTEGER",
+        show_default=BY_DATA.format(
+            digits="40",
+            generic="20",
+            classic="500 for xor, 2000 for parity, 3000 for symmetry and family-trees, 300 for "
+            "encoder",
+        ),
         help="number of epochs (sweeps) in all",
     ),
     batch_size: str = typer.Option(
         None,
-        metavar="<int>|full",
-        show_default=BY_DATA.format(digits="32", generic="32") + "; full for the classic problems",
+        metavar="INTEGER|full",
+        show_default=BY_DATA.format(
+            digits="32", generic="32", classic="full for the classic problems"
+        ),
         help="cases per mini-batch, or 'full'",
     ),
     seed: int = typer.Option(
         None,
+        metavar="INTEGER",
         show_default="0",
         help="seed for the split, the weights and the shuffling",
     ),
     schedule: str = typer.Option(
         None,
+        metavar="NAME",
         show_default="cosine for digits, family-trees for family-trees, else constant",
         help="learning-rate schedule: constant, cosine or family-trees (RHW's warm-up)",
     ),
     early_stopping: int = typer.Option(
         None,
         min=1,
-        metavar="<int>",
+        metavar="PATIENCE",
         show_default="off",
         help="stop after PATIENCE epochs without improvement (restores the best weights)",
     ),
     out: Path = typer.Option(
-        None, show_default="runs/<dataset>-<time>", parser=path_value, help="run directory"
+        None,
+        metavar="DIRECTORY",
+        show_default="runs/<dataset>-<time>",
+        parser=path_value,
+        help="run directory",
     ),
     resume: Path = typer.Option(
         None, parser=path_value, help="continue from a checkpoint or run directory"
     ),
     dtype: str = typer.Option(
-        None, show_default="float32; float64 for family-trees", help="float32 or float64"
+        None,
+        metavar="NAME",
+        show_default="float32; float64 for family-trees",
+        help="float32 or float64",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     json_output: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
@@ -163,6 +211,9 @@ def train(
     """Train a network (by default: logistic units on the built-in digits) and save it."""
     from chainrule.train import runs
 
+    activation, task, loss, optimizer, schedule, dtype = _choices_named(
+        activation, task, loss, optimizer, schedule, dtype
+    )
     options = {
         "data": data, "task": task, "hidden": runs.parse_hidden(hidden), "activation": activation,
         "loss": loss, "optimizer": optimizer, "lr": lr, "momentum": momentum,
@@ -178,7 +229,61 @@ def train(
         return _resume(resume, options, out, quiet, json_output, explain)
     config = runs.resolve_config({**options, "explain": bool(explain)})  # recorded: resumed too
     _note_a_warmup_that_overrides(config, options)
+    _note_an_lr_of_another_optimizer(config, options)
     return _run(config, out, None, quiet, json_output, config.explain)
+
+
+def _choices_named(
+    activation: str | None,
+    task: str | None,
+    loss: str | None,
+    optimizer: str | None,
+    schedule: str | None,
+    dtype: str | None,
+) -> tuple[str | None, ...]:
+    """train's choice options as their choices spell them, each matched in any case
+    (:func:`~chainrule.cli.app.one_of`: ``--optimizer Adam`` was refused where ``--activation
+    ReLU`` and ``--data XOR`` were taken), and refused in one wording naming the choices as the
+    help lists them: the library's lists, whose registries a registered loss or optimizer
+    joins. ``--activation``'s other names (sigmoid) are the unit's, as ``nn.activation`` takes
+    them."""
+    from chainrule.nn.activations import ACTIVATIONS as UNITS
+    from chainrule.nn.losses import LOSSES
+    from chainrule.optim.optimizers import names
+    from chainrule.train import runs
+
+    if activation is not None:
+        unit = UNITS.get(activation.strip().casefold())
+        if unit is not None and unit.name in runs.ACTIVATIONS:
+            activation = unit.name
+    return (
+        one_of("--activation", activation, runs.ACTIVATIONS),
+        one_of("--task", task, runs.TABLE_TASKS),
+        one_of("--loss", loss, list(LOSSES)),
+        one_of("--optimizer", optimizer, names()),
+        one_of("--schedule", schedule, runs.SCHEDULES),
+        one_of("--dtype", dtype, runs.DTYPES),
+    )
+
+
+def _note_an_lr_of_another_optimizer(config: Any, options: dict) -> None:
+    """--optimizer without --lr trains at the dataset's learning rate, which is its own
+    optimizer's: xor's 0.5, chosen for momentum, went to adam silently (over seeds 0-9 adam
+    learned xor in 5 runs at 0.5, in 8 at 0.01 to 0.1; parity in none at 0.5, in 7 at 0.05),
+    digits' 0.01, chosen for adam, to momentum. Said in a note, naming the optimizer the rate
+    was chosen for (a rate per optimizer would be the presets', runs.PRESETS)."""
+    from chainrule.train.runs import GENERIC, PRESETS, dataset_key
+
+    if options.get("optimizer") is None or options.get("lr") is not None:
+        return
+    key = dataset_key(config.data)
+    own = PRESETS.get(key, GENERIC)["optimizer"]
+    if own == config.optimizer or not _prints_results():
+        return
+    data = key or "a CSV or IDX"
+    print(f"note: no --lr given: {config.optimizer} trains at lr {config.lr:g}, the rate for "
+          f"{data} with {own}, which may not suit {config.optimizer}; give --lr",
+          file=sys.stderr)  # fmt: skip
 
 
 def _note_a_warmup_that_overrides(config: Any, options: dict) -> None:
@@ -1459,12 +1564,14 @@ def evaluate(
     data: str = typer.Option(
         None,
         "--data",
+        metavar="NAME|PATH",
         show_default="the model's own held-out test split",
         help="dataset or file",
     ),
     part: str = typer.Option(
         None,
         "--part",
+        metavar="NAME",
         show_default="train",
         help="with --data DIR, an IDX directory: which of its parts, train or test (t10k)",
     ),
@@ -1483,8 +1590,7 @@ def evaluate(
     if loss is None:
         function = trained_user_loss(model_path, info)
         raise ModelFileError(f"{model_path}: {no_loss(function)}: nothing to evaluate with")
-    if part is not None and part not in ("train", "test"):
-        raise UserError(f"--part {part!r}: use train or test")
+    part = one_of("--part", part, ("train", "test"))
     if data is None:
         if part is not None:
             raise UserError("--part picks a part of --data DIR, an IDX directory: give --data")
@@ -1585,7 +1691,7 @@ def labelled_data(
     if pixels is not None and runs.is_table_file(data):  # an IDX directory is mapped
         from chainrule.data.idx import check_rows_scaled
 
-        check_rows_scaled(raw.X, pixels, data)
+        check_rows_scaled(raw.X, pixels, data, file_lines(raw))  # by line, as predict's
     if raw.task == "regression" and len(raw):  # refused as training refuses them
         runs.check_targets_square(
             raw, np.dtype(dtype), "rescale the targets or retrain with --dtype float64"
@@ -1765,6 +1871,7 @@ def predict(
         "--input",
         "-i",
         parser=_input_value,
+        metavar="FILE",
         help="CSV of input rows (features, "
         "optionally followed by a label column, which is ignored; '-': stdin)",
     ),
@@ -1775,6 +1882,7 @@ def predict(
         "-o",
         show_default="stdout",
         parser=file_path_value,
+        metavar="FILE",
         help="write the predictions here, as CSV or with --json as JSON ('-': stdout)",
     ),
     json_output: bool = typer.Option(

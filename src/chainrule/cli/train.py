@@ -1087,9 +1087,11 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
           f"case, with its numbers); chainrule serve --model {run_dir} (the explorer)")  # fmt: skip
 
 
-#: A share of saturated logistic units in a layer from which a classic problem left unlearned
-#: is put down to saturation rather than to a local minimum.
-MOSTLY_SATURATED = 0.5
+#: The share of saturated logistic units in every logistic layer from which a classic problem
+#: left unlearned is put down to saturation rather than to a local minimum: a --lr far too large
+#: saturates them all (xor at --lr 50: 100% and 100%); a local minimum can hold one of two hidden
+#: units there (xor --hidden 2 --seed 0: 50% and 0%), which a smaller --lr does not get out of.
+MOSTLY_SATURATED = 0.9
 
 
 def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) -> dict | None:
@@ -1114,14 +1116,14 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
 
     cases = summary["test_cases"]
     shares = summary.get("saturation") or {}
-    layer, share = max(shares.items(), key=lambda item: item[1], default=(None, 0.0))
-    if share < MOSTLY_SATURATED:
+    if not shares or min(shares.values()) < MOSTLY_SATURATED:
         return (f"note: the net has not learned all {cases} cases (it may be stuck in a local "
                 "minimum): train again with another --seed, or longer (more --epochs)")  # fmt: skip
+    layers = ", ".join(f"layer {layer} {share:.0%}" for layer, share in shares.items())
     return (
-        f"note: the net has not learned all {cases} cases, and {share:.0%} of layer {layer}'s "
-        f"logistic units are saturated (y(1 - y) < {SATURATION}: y is near 0 or 1, and backprop, "
-        "which scales by y(1 - y), hardly moves their weights); a --lr too large (this run's is "
+        f"note: the net has not learned all {cases} cases, and its logistic units are saturated "
+        f"({layers}; y(1 - y) < {SATURATION}: y is near 0 or 1, and backprop, which scales by "
+        "y(1 - y), hardly moves their weights); a --lr too large (this run's is "
         f"{summary['config']['lr']:g}) drives units there: train again with a smaller --lr, "
         "or another --seed"
     )

@@ -72,3 +72,26 @@ def test_deleting_a_hyperparameter_is_refused_and_it_stays(cls):
     opt.note = "x"
     del opt.note  # one's own attribute is deleted as usual
     assert not hasattr(opt, "note")
+
+
+def test_a_subclass_of_ones_own_sets_its_own_names():
+    """The review's case: an Adam subclass unpacking betas into self.beta1 and self.beta2, an
+    SGD subclass keeping self.momentums, a property named like a hyperparameter: refused as
+    "did you mean" on the first version of this check."""
+
+    class MyAdam(optim.Adam):
+        def __init__(self, params, **kwargs):
+            super().__init__(params, **kwargs)
+            self.beta1, self.beta2 = self.betas
+
+    class MySGD(optim.SGD):
+        def __init__(self, params, **kwargs):
+            super().__init__(params, **kwargs)
+            self.momentums = [self.momentum]
+
+    w = cr.tensor([1.0]).requires_grad_()
+    assert MyAdam([w], lr=0.1).beta1 == 0.9
+    assert MySGD([w], lr=0.1, momentum=0.5).momentums == [0.5]
+    opt = MyAdam([w], lr=0.1)
+    opt.epsilon = 1e-6  # one's own class: one's own names, checked by no one
+    assert opt.epsilon == 1e-6 and opt.eps == 1e-8

@@ -246,7 +246,7 @@ class Optimizer:
         hyperparameters on every call)."""
         if name in type(self).hyperparameters:
             value = self.check_hyperparameters({name: value})[name]
-        elif name not in self.__dict__:
+        elif name not in self.__dict__ and _checks_names(type(self), name):
             self._refuse_misspelt_hyperparameter(name)
         object.__setattr__(self, name, value)
 
@@ -263,7 +263,8 @@ class Optimizer:
     def _refuse_misspelt_hyperparameter(cls, name: str) -> None:
         """Refuse a new attribute that looks meant as a hyperparameter (``opt.momentun = 0.9``,
         Keras' ``opt.learning_rate = 0.01``): written as usual, it would change nothing, in
-        silence. Other new attributes (a subclass's own) are written as usual."""
+        silence. Other new attributes are written as usual, and so is any attribute of an
+        optimizer class of one's own (:func:`_checks_names`)."""
         meant = _OTHER_NAMES.get(name)
         if meant not in cls.hyperparameters:
             # a slip of one or two letters; a name under 4 letters (``lrs``) may be one's own
@@ -613,6 +614,14 @@ def _owner(cls: Any) -> str:
     module = cls.__module__
     whose = "chainrule's own" if module.split(".")[0] == "chainrule" else f"{module}'s"
     return f"{whose} {cls.__qualname__}"
+
+
+def _checks_names(cls: type, name: str) -> bool:
+    """Whether a new attribute ``name`` of a ``cls`` optimizer is checked for a misspelt
+    hyperparameter: on chainrule's own optimizers only, and not a name the class defines (a
+    property). A subclass of one's own sets its own names in its ``__init__`` (``self.beta1``
+    from ``betas``, ``self.momentums``), which are no slips."""
+    return cls.__module__.startswith("chainrule.") and not hasattr(cls, name)
 
 
 #: Other libraries' names for a hyperparameter (Keras'), which a write by habit would use.

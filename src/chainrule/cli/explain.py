@@ -418,9 +418,11 @@ def _target_cases(text: str, info: dict, spec: Any, n_outputs: Callable[[], int]
     model of 3 outputs reads ``virginica`` as the row 0,0,1. Numbers that are not given say
     which names there are."""
     from chainrule.cli.train import label_names
+    from chainrule.data.csvfile import normal_name
 
     names = list(label_names(info) or [])
-    cases = [case.strip() for case in text.split(";")]
+    # in NFC, as the CSV reader stored the names: é typed decomposed (macOS) is the class é
+    cases = [normal_name(case) for case in text.split(";")]
     a_file = case_file_kind(Path(text)) is not None or on_disk(Path(text), Path.exists)
     if names and not a_file and all(case in names for case in cases):  # "St. Louis" too
         return _class_targets([names.index(case) for case in cases], spec, n_outputs())

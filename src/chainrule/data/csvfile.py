@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
-from chainrule.data.dataset import Dataset, check_float_dtype
+from chainrule.data.dataset import Dataset, check_float_dtype, control_character
 from chainrule.errors import DataError
 
 
@@ -364,6 +364,12 @@ def _named_classes(
     for text, line in zip(texts, lines):
         if not text:
             raise DataError(f"{path}, line {line}, {where}: an empty cell is not a class{hint}")
+        control = control_character(text)
+        if control:
+            raise DataError(
+                f"{path}, line {line}, {where}: class {_shown(text)} holds {control}; "
+                f"{_CONTROL_REMEDY}"
+            )
     if known is None:
         _refuse_decimal_comma_classes(path, texts, lines, where)
         _refuse_names_alike(path, texts, lines, where)
@@ -384,6 +390,14 @@ def _named_classes(
     return np.array([number[text] for text in texts], dtype=np.int64), names
 
 
+#: What to do about a class name holding a control character (:func:`control_character`)
+_CONTROL_REMEDY = (
+    "a class name is one line of text; a quoted cell that runs over several lines (a quote "
+    "left open, or a line break typed in a spreadsheet's cell) is the usual cause: remove the "
+    "line break or the stray quote"
+)
+
+
 def _refuse_decimal_comma_classes(
     path: Path, texts: list[str], lines: list[int], where: str
 ) -> None:
@@ -402,16 +416,25 @@ def _refuse_decimal_comma_classes(
 def _refuse_names_alike(path: Path, texts: list[str], lines: list[int], where: str) -> None:
     """Refuse class names that differ only in letter case (``cat`` and ``CAT``, a ``Dog``
     among ``dog``, Turkish ``İzmir`` and ``İZMİR``; the cells are stripped, so ``'dog '`` is
-    ``dog``; see :func:`same_name`): each became a class of its own, silently. Which spelling
-    is meant is the user's to say, so neither is chosen."""
+    ``dog``; or only in invisible characters, ``cat`` and ``cat`` with a zero-width space,
+    which print alike; see :func:`same_name`): each became a class of its own, silently.
+    Which spelling is meant is the user's to say, so neither is chosen."""
     pair = _alike_pair(texts)
     if pair is not None:
         i, j = pair
         raise DataError(
             f"{path}, {where}: class names {_shown(texts[i])} (line {lines[i]}) and "
-            f"{_shown(texts[j])} (line {lines[j]}) differ only in letter case, and would be two "
-            "classes; write each class one way"
+            f"{_shown(texts[j])} (line {lines[j]}) differ only in "
+            f"{how_alike(texts[i], texts[j])}, and would be two classes; "
+            "write each class one way"
         )
+
+
+def normal_name(name: str) -> str:
+    """A name (a class's, a column's) as a CSV file's are read: stripped of surrounding
+    spaces, in Unicode's composed form (NFC: ``café`` typed or pasted from macOS with a
+    combining accent is ``café``), so a name the user types matches the file's."""
+    return unicodedata.normalize("NFC", name.strip())
 
 
 def same_name(name: Any, other: Any) -> bool:
@@ -420,8 +443,43 @@ def same_name(name: Any, other: Any) -> bool:
     NFC and in lower case, where Turkish ``İ``/``i`` and ``I``/``ı`` pair too (``İZMİR`` is
     ``İzmir``, ``IŞIK`` is ``ışık``), and an all-capital name is the other's capitals
     (``GRÖSSE`` is ``Größe``, as ``str.upper`` writes it). Unlike ``casefold``, ``ß`` is no
-    ``ss`` otherwise: ``Maße`` and ``Masse`` are different words, and different names."""
+    ``ss`` otherwise: ``Maße`` and ``Masse`` are different words, and different names.
+    Invisible characters are no part of a name (:func:`_visible`: a right-to-left mark, a
+    zero-width space, a soft hyphen, a byte order mark), and a no-break space is a space:
+    names that print alike are one name."""
     return _alike_pair([str(name), str(other)], repeats=True) is not None
+
+
+def _visible(name: str) -> str:
+    """``name`` as it prints: without its invisible characters (Unicode's format characters,
+    category Cf: a right-to-left mark U+200F pasted with Arabic or Hebrew text, a zero-width
+    space U+200B, a soft hyphen U+00AD, a byte order mark U+FEFF inside a cell), and with
+    each space of another kind (a no-break space U+00A0) a plain one."""
+    if name.isascii():
+        return name
+    return "".join(
+        "" if unicodedata.category(c) == "Cf" else " " if c.isspace() else c for c in name
+    )
+
+
+def _invisible_in(*names: str) -> list[str]:
+    """The invisible characters (and spaces other than a plain one) in ``names``, in order of
+    first appearance, each as its code point (``U+200B``)."""
+    found = dict.fromkeys(c for name in names for c in name if c != " " and _visible(c) != c)
+    return [f"U+{ord(c):04X}" for c in found]
+
+
+def how_alike(name: str, other: str) -> str:
+    """How two names :func:`same_name` takes as one differ, for a message: ``"letter case"``,
+    ``"invisible characters (U+200B)"`` or both."""
+    name, other = normal_name(name), normal_name(other)
+    invisible = _invisible_in(name, other)
+    hidden = f"invisible characters ({', '.join(invisible)})"
+    if not invisible:
+        return "letter case"
+    if _visible(name) == _visible(other):
+        return hidden
+    return f"letter case and {hidden}"
 
 
 def _turkish_lower(name: str) -> str:
@@ -435,8 +493,9 @@ def _alike_pair(names: Sequence[str], repeats: bool = False) -> tuple[int, int] 
     seen: dict[tuple[str, str], int] = {}
     by_text: dict[str, int] = {}
     for j, raw in enumerate(names):
-        name = unicodedata.normalize("NFC", raw.strip())
+        name = normal_name(raw)
         i = by_text.setdefault(name, j)
+        name = _visible(name)
         if i != j:
             if repeats:
                 return i, j
@@ -531,6 +590,8 @@ def read_table(
     width = len(names) if names else len(body[0][1])
     if check_width is not None:
         _check_width(check_width, width, rows[0])
+    if text_column is not None and text is None:  # no such column: said before any cell is
+        _label_index(path, text_column, names, width)  # read (labels of text would be named)
     _check_widths(path, body, width, names, rows[0][0])  # before the text column is set aside
     hints = (delimiter, text_hint)
     if text is None:
@@ -619,12 +680,23 @@ def _check_names(path: Path, names: list[str], body: list[tuple[int, list[str]]]
         same = (
             _shown(names[j])
             if names[i] == names[j]
-            else f"{_shown(names[i])} and {_shown(names[j])} (names match in any case)"
+            else f"{_shown(names[i])} and {_shown(names[j])} ({_names_match(names[i], names[j])})"
         )
         raise DataError(
             f"{path}, line 1: columns {i + 1} and {j + 1} have the same name, {same}; a "
             "header names each column once (a column pasted twice?): rename or remove one"
         )
+
+
+def _names_match(name: str, other: str) -> str:
+    """Why two column names :func:`same_name` takes as one are one name, for a message."""
+    how = how_alike(name, other)
+    if how == "letter case":
+        return "names match in any case"
+    return (
+        "names match in any case and whatever invisible characters they hold; these differ "
+        f"only in {how}"
+    )
 
 
 def _default_delimiter(path: Path) -> str:
@@ -1114,22 +1186,46 @@ def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
 
 
 def _encoding_hint(raw: bytes) -> str:
-    """How to save a file that is not UTF-8 as UTF-8, naming the encoding it likely is: bytes
-    that are all Windows-1252 (or another Windows code page, such as Windows-1254's Turkish)
-    are what Excel's "CSV (Comma delimited)" writes."""
-    try:
-        raw.decode("cp1252")
-    except UnicodeDecodeError:
-        likely = ""
-    else:
+    """How to save a file that is not UTF-8 as UTF-8, naming the encoding it likely is:
+    UTF-16 without its byte order mark (a zero byte in every other byte), or Windows-1252,
+    what Excel's "CSV (Comma delimited)" writes in Western Europe, where its bytes read so
+    as Latin text (:func:`_reads_as_latin`); otherwise "a legacy code page", naming a few
+    (a Greek, Arabic or Chinese file's bytes read as Windows-1252 too, as runs of accented
+    letters)."""
+    start = raw[:4096]
+    if len(start) >= 4 and (start[1::2].count(0) >= len(start) // 4 or
+                            start[0::2].count(0) >= len(start) // 4):  # fmt: skip
+        likely = (
+            "; it looks like UTF-16 without its byte order mark (every other byte is 0), "
+            "which is not read"
+        )
+    elif _reads_as_latin(raw):
         likely = (
             "; it is likely Windows-1252 (or another Windows code page, such as Turkish "
             "Windows-1254), as Excel's 'CSV (Comma delimited)' saves"
         )
+    else:
+        likely = "; it is in a legacy code page (Windows-1252, GBK, Windows-1253, ...)"
     return (
         f"{likely}; save the file as UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)'; "
         "UTF-16 with its byte order mark, Excel's 'Unicode Text', is read too)"
     )
+
+
+def _reads_as_latin(raw: bytes) -> bool:
+    """Whether ``raw`` decoded as Windows-1252 reads as Latin text: accented letters among
+    plain ones (``Größe``, ``café``), no run of three letters past ASCII, which a Greek,
+    Arabic or Chinese code page's words read so become (``Ýëëçíéêü``)."""
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    run = 0
+    for c in text:
+        run = run + 1 if not c.isascii() and c.isalpha() else 0
+        if run >= 3:
+            return False
+    return True
 
 
 class _MalformedCSV(Exception):
@@ -1150,7 +1246,8 @@ def _lines_of(text: str, start: int = 0, end: int | None = None) -> Iterator[str
 
 def _text_of(path: Path) -> str:
     """The text of a file: UTF-8 (a byte order mark is dropped), or UTF-16 where it starts with
-    its byte order mark (FF FE or FE FF, Excel's "Unicode Text"), which says so unambiguously;
+    its byte order mark (FF FE or FE FF, Excel's "Unicode Text"), which says so unambiguously,
+    or UTF-32 where it starts with that one (FF FE 00 00, 00 00 FE FF);
     in Unicode's composed form (NFC), so a name pasted in its decomposed form (``e`` and a
     combining accent, as macOS writes ``état``) is the same name, not one that prints alike.
     Excel's ``sep=;`` first line is blanked (its line still counts): :func:`_sep_line` reads
@@ -1166,10 +1263,19 @@ def _encoding_of(path: Path) -> str:
     """How :func:`_text_of` decodes ``path``: UTF-16 where it starts with that byte order mark,
     else UTF-8 (its byte order mark, if any, dropped)."""
     with _open_binary(path) as f:
-        return "utf-16" if f.read(2) in _UTF16_MARKS else "utf-8-sig"
+        return _encoding_by_mark(f.read(4))
+
+
+def _encoding_by_mark(start: bytes) -> str:
+    """The encoding a file's first bytes (up to 4) say it is by their byte order mark: UTF-32
+    (FF FE 00 00 or 00 00 FE FF), UTF-16 (FF FE or FE FF), else UTF-8."""
+    if start[:4] in _UTF32_MARKS:
+        return "utf-32"
+    return "utf-16" if start[:2] in _UTF16_MARKS else "utf-8-sig"
 
 
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+_UTF32_MARKS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 
 
 #: Excel's first line naming the file's separator (``sep=;``), which it honours and skips
@@ -1192,7 +1298,7 @@ def _file_delimiter(path: Path, delimiter: str | None) -> str:
             raw = f.read(64)
     except OSError:  # the reader says why
         return _default_delimiter(path)
-    encoding = "utf-16" if raw[:2] in _UTF16_MARKS else "utf-8-sig"
+    encoding = _encoding_by_mark(raw)
     return _sep_line(raw.decode(encoding, errors="ignore")) or _default_delimiter(path)
 
 
@@ -1305,8 +1411,10 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
             raise DataError(f"{path}: label column {label_column!r} given by name, but no header")
         label_column = unicodedata.normalize("NFC", label_column)  # as the header is read
         if label_column not in names:
+            alike = [name for name in names if same_name(name, label_column)]
+            meant = f" (did you mean {_shown(alike[0])}?)" if alike else ""
             raise DataError(
-                f"{path}: no column named {label_column!r}; columns are {', '.join(names)}"
+                f"{path}: no column named {label_column!r}{meant}; columns are {', '.join(names)}"
             )
         return names.index(label_column)
     if not is_integer(label_column):
@@ -1315,7 +1423,18 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
             f"got {label_column!r}"
         )
     if not -width <= label_column < width:
-        raise DataError(f"{path}: label column {label_column} out of range for {width} columns")
+        # as chainrule train --label-column counts: from 1, and -1 the last (read_csv's
+        # label_column counts from 0, the same -1 the last)
+        typed, zero = label_column, ""
+        if label_column >= 0:
+            typed, zero = (
+                label_column + 1,
+                f"; read_csv's label_column={label_column} counts from 0",
+            )
+        raise DataError(
+            f"{path}: label column {typed} is out of range: columns are numbered 1 to {width} "
+            f"(-1 is the last, -{width} the first{zero})"
+        )
     return int(label_column) % width
 
 
@@ -1388,7 +1507,28 @@ def _spelling_hint(cell: str, delimiter: str) -> str:
     if _DECIMAL_COMMA.fullmatch(cell):
         point = plain.replace(",", ".")
         return f"; a decimal comma? write numbers with a decimal point ({point})"
+    ascii_digits = _ascii_digits(plain)
+    if ascii_digits != plain and _NUMBER.fullmatch(ascii_digits):
+        return (
+            "; digits other than 0-9 (Arabic-Indic, full-width)? write numbers with the digits "
+            f"0-9 and a decimal point ({ascii_digits})"
+        )
     return ""
+
+
+#: Signs and separators written with digits other than 0-9: the Arabic decimal separator and
+#: thousands separator, full-width ones, and the minus sign
+_DIGIT_SIGNS = {"٫": ".", "٬": "", "．": ".", "，": "", "－": "-", "＋": "+", "−": "-"}
+
+
+def _ascii_digits(cell: str) -> str:
+    """``cell`` with every decimal digit written 0-9 (Arabic-Indic ``٣``, full-width ``３``)
+    and the separators written with them as :data:`_DIGIT_SIGNS` reads them."""
+    if cell.isascii():
+        return cell
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else _DIGIT_SIGNS.get(c, c) for c in cell
+    )
 
 
 #: The characters of plain numbers: a block of cells that holds no other is parsed at once

@@ -12,6 +12,7 @@ A dataset is a design matrix ``X`` (one case per row, one input unit per column)
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -311,6 +312,25 @@ def frame_feature_names(X: Any, name: str = "data") -> list[str] | None:
     return [str(n) for n in names]  # plain str, not a NumPy or pandas subclass
 
 
+def control_character(name: str) -> str:
+    """The first control character (Unicode category Cc: a line break, a carriage return, a
+    tab, ...) in ``name``, as words for a message (``a line break '\\n' (U+000A)``), or ""
+    where it holds none. A name holding one breaks a table's row, or a CSV file's line, that
+    shows it."""
+    for c in name:
+        if unicodedata.category(c) == "Cc":
+            kind = _CONTROL_NAMES.get(c, "a control character")
+            return f"{kind} {c!r} (U+{ord(c):04X})"
+    return ""
+
+
+_CONTROL_NAMES = {
+    "\n": "a line break",
+    "\r": "a carriage return (a line break)",
+    "\t": "a tab",
+}
+
+
 def _check_names(names: Any, count: int, what: str, of: str, name: str) -> list[str]:
     """``names`` as a list of strings, one per each of ``count`` ``of`` and no two alike."""
     if isinstance(names, str):
@@ -319,7 +339,13 @@ def _check_names(names: Any, count: int, what: str, of: str, name: str) -> list[
     if len(names) != count:
         raise DataError(f"{name}: {len(names)} {what} for {count} {of}")
     seen: set[str] = set()
-    for n in names:
+    for k, n in enumerate(names):
+        control = control_character(n) if what == "class names" else ""
+        if control:
+            raise DataError(
+                f"{name}: class {k} ({n!r}) holds {control}; a class name is one line of text "
+                "(a quoted cell of a CSV file that runs over several lines is the usual cause)"
+            )
         if n in seen:
             raise DataError(f"{name}: {what} name {n!r} twice; each must be different")
         seen.add(n)

@@ -26,6 +26,46 @@ _MATH_UNICODE = {
 }  # fmt: skip
 _UNICODE = {char: f"${latex}$" for char, latex in _MATH_UNICODE.items()}
 
+#: The characters past ASCII that pdflatex sets in text, with inputenc's utf8 and the default
+#: (OT1) fonts: Latin letters with accents (Latin-1, most of Latin Extended-A: Turkish, Polish,
+#: Czech, ...) and the common punctuation. Others (Greek, Arabic, CJK, emoji, ``ð``, ``«``)
+#: stop pdflatex ("Unicode character ... not set up for use with LaTeX"): :func:`escape`
+#: writes them with :data:`_GLYPH`.
+_PDFLATEX_TEXT = frozenset(
+    "".join(
+        chr(c)
+        for first, last in (
+            (0xA0, 0xAA), (0xAC, 0xBA), (0xBC, 0xCF), (0xD1, 0xDD), (0xDF, 0xEF),
+            (0xF1, 0xFD), (0xFF, 0x103), (0x106, 0x10F), (0x112, 0x117), (0x11A, 0x125),
+            (0x128, 0x12D), (0x130, 0x137), (0x139, 0x13E), (0x141, 0x148), (0x14C, 0x165),
+            (0x168, 0x171), (0x174, 0x17E), (0x218, 0x21B),
+        )
+        for c in range(first, last + 1)
+    )
+    + "‐‑‒–—―‘’“”†‡•…‰€™№"
+)  # fmt: skip
+#: The preamble's command for a character outside :data:`_PDFLATEX_TEXT` (its code point in
+#: hex, then the character): under pdflatex its code point (``U+03A9``) in typewriter type;
+#: under LuaLaTeX or XeLaTeX the character itself where the font has it (the default font
+#: has few past Latin-1; a font with the script, set with fontspec, shows them)
+_GLYPH = "chainruleglyph"
+_GLYPH_PREAMBLE = (
+    r"\usepackage{iftex}",
+    r"\ifPDFTeX",
+    r"  \usepackage[utf8]{inputenc}",
+    rf"  \newcommand{{\{_GLYPH}}}[2]{{\texttt{{U+#1}}}}",
+    r"\else",
+    rf"  \newcommand{{\{_GLYPH}}}[2]{{\iffontchar\font`#2 #2\else\texttt{{U+#1}}\fi}}",
+    r"\fi",
+)
+
+
+def _text_char(ch: str) -> str:
+    """A character of plain text as LaTeX that compiles under pdflatex (:data:`_GLYPH`)."""
+    if ch.isascii() or ch in _PDFLATEX_TEXT:
+        return ch
+    return rf"\{_GLYPH}{{{ord(ch):04X}}}{{{ch}}}"
+
 
 def escape(text: str) -> str:
     """Plain text made safe for LaTeX (special characters and the Unicode symbols we use).
@@ -44,7 +84,7 @@ def escape(text: str) -> str:
         if ch == "-" and text.startswith("-", k + 1):
             out.append("-{}")
         else:
-            out.append(_SPECIAL.get(ch) or _UNICODE.get(ch) or ch)
+            out.append(_SPECIAL.get(ch) or _UNICODE.get(ch) or _text_char(ch))
         k += 1
     return "".join(out)
 
@@ -255,7 +295,9 @@ def _difference(value: float) -> str:
 
 
 def render_latex(d: Derivation, notation: str | None = None, options: Options | None = None) -> str:
-    """A standalone LaTeX document of the derivation (compiles with pdflatex)."""
+    """A standalone LaTeX document of the derivation: it compiles with pdflatex whatever the
+    names in it hold (a character pdflatex cannot set is written as its code point, U+03A9;
+    under LuaLaTeX or XeLaTeX, as itself where the font has it: :data:`_GLYPH`)."""
     body: list[str] = []
     for block in build(d, notation, options):
         if isinstance(block, Heading):
@@ -273,7 +315,7 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
     return "\n".join(
         [
             r"\documentclass[10pt]{article}",
-            r"\usepackage[utf8]{inputenc}",
+            *_GLYPH_PREAMBLE,
             r"\usepackage{amsmath,amssymb,graphicx}",
             r"\usepackage[margin=2cm,landscape]{geometry}",
             r"\allowdisplaybreaks",

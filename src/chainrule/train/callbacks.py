@@ -8,13 +8,14 @@ The order of calls in one run::
         for each mini-batch:
             on_after_backward(trainer)      # gradients are in p.grad; the step has not happened
             on_batch_end(trainer, batch, loss)
-        on_epoch_end(trainer, epoch, logs)  # logs: this epoch's History record
+        on_epoch_end(trainer, epoch, logs)  # logs: this epoch's numbers, for the History
     on_fit_end(trainer)
 
 Epochs are numbered from 1 (after epoch 1425, 1425 sweeps are done). Set
-``trainer.stop_training = True`` to stop after the current epoch. ``logs`` is the epoch's
-History record itself: a number a callback writes into it (``logs["val_f1"] = f1``) is kept in
-the History and the checkpoints, and callbacks later in the list see it (an
+``trainer.stop_training = True`` to stop after the current epoch. A number a callback writes
+into ``logs`` under a key of its own (``logs["val_f1"] = f1``) is kept in the epoch's History
+record and the checkpoints (the trainer's own keys keep the trainer's values; a value JSON
+cannot hold is left out, warned once), and callbacks later in the list see it (an
 :class:`EarlyStopping` watching it must come after the callback that writes it; one given as
 ``early_stopping=`` comes after every callback).
 
@@ -77,9 +78,10 @@ class Callback:
         """After the optimizer's step; ``batch`` counts from 0 within the epoch."""
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
-        """After epoch ``epoch`` has been evaluated; ``logs`` is its History record: a value
-        written into it (``logs["val_f1"] = f1``, a number, string, list or dict) is kept in
-        the History and the checkpoints, and the callbacks after this one see it."""
+        """After epoch ``epoch`` has been evaluated; ``logs`` holds its numbers: a value written
+        into it under a key of one's own (``logs["val_f1"] = f1``, a number, string, list or
+        dict) is kept in the History and the checkpoints, and the callbacks after this one see
+        it; the trainer's own keys keep its values in the History."""
 
     def on_fit_end(self, trainer: Any) -> None:
         """After the last epoch (not called when training is interrupted by an exception)."""
@@ -103,12 +105,21 @@ def check_callbacks(callbacks: Any) -> list[Any]:
         missing = [hook for hook in HOOKS if not callable(getattr(callback, hook, None))]
         if isinstance(callback, type) or missing:
             raise ConfigError(_not_a_callback(f"callbacks[{index}]", callback, missing))
+    return callbacks
+
+
+def check_state_methods(callbacks: list[Any]) -> None:
+    """Refuse a callback whose ``state()`` / ``load_state()`` a checkpoint cannot call (see
+    :func:`state_methods_problem`), naming its place in ``callbacks``: where checkpoints are
+    written or a run resumes, before anything trains (found at the resume, epochs later, it
+    was a checkpoint that "does not fit"). A fit without checkpoints calls neither, and
+    leaves a ``state`` / ``load_state(path)`` of another meaning alone."""
+    for index, callback in enumerate(callbacks):
         problem = state_methods_problem(callback)
-        if problem:  # found at the first checkpoint or resume, epochs later
+        if problem:
             raise ConfigError(
                 f"callbacks[{index}] ({type(callback).__name__}): {problem}; {STATE_CONTRACT}"
             )
-    return callbacks
 
 
 #: What a callback's ``state()`` and ``load_state()`` are (the words of every refusal of one).

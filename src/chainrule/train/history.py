@@ -103,23 +103,32 @@ class History:
         return cls(records)
 
 
-def plain_logs(record: dict[str, Any], epoch: int) -> None:
-    """An epoch's record as the History keeps it, once the callbacks have written into it: a
-    NumPy number (``logs["val_f1"] = np.float32(0.8)``) becomes the Python number it holds,
-    as JSON and :meth:`History.best` read it; a value JSON cannot hold (a set, an object)
-    raises :class:`~chainrule.errors.ConfigError` naming its key, before a checkpoint or
-    ``history.json`` fails on it."""
-    for key, value in record.items():
-        if isinstance(value, np.generic):
-            record[key] = value = value.item()
-        try:
-            json.dumps(value, default=json_value)
-        except (TypeError, ValueError):  # ValueError: a circular reference
-            raise ConfigError(
-                f"epoch {epoch}'s logs[{key!r}] is {value!r:.60} ({type(value).__name__}), "
-                "which the run's history cannot keep: a callback may log numbers, strings, "
-                "True/False, None, and lists and dicts of them"
-            ) from None
+def loggable(key: Any, value: Any) -> Any:
+    """``value``, written by a callback into an epoch's ``logs`` under a key of its own, as the
+    History keeps it: a NumPy number or 0-d array (``logs["val_f1"] = np.float32(0.8)``) and a
+    chainrule Tensor of one value (``(w ** 2).sum()``) as the Python number they hold, as JSON
+    and :meth:`History.best` read it; strings, True/False, None, lists, dicts and NumPy arrays
+    as they are. A value (or key) JSON cannot hold, a Tensor of several values, a datetime, an
+    object, raises TypeError saying what it is ("a Tensor of 4 values", "a datetime"): the
+    History leaves it out, rather than a checkpoint or ``history.json`` failing on it."""
+    from chainrule.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        if value.size != 1:
+            raise TypeError(f"a Tensor of {value.size} values, not one number")
+        return value.item()
+    if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
+        value = value.item()
+    if not (key is None or isinstance(key, (str, int, float))):  # JSON's keys (bool: an int)
+        raise TypeError(f"a value under a {type(key).__name__} key")
+    try:
+        json.dumps(value, default=json_value)
+    except (TypeError, ValueError):  # ValueError: a circular reference
+        what = f"a {type(value).__name__}"
+        if isinstance(value, (list, tuple, dict)):
+            what += " holding what JSON cannot"
+        raise TypeError(what) from None
+    return value
 
 
 #: Which way an epoch's number is better: "min", "max", or "auto" (see :func:`maximizing`).

@@ -24,6 +24,7 @@ import copy
 import math
 import os
 import reprlib
+import sys
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -54,11 +55,12 @@ from chainrule.train.callbacks import (
     EarlyStopping,
     ProgressBar,
     check_callbacks,
+    check_state_methods,
     checked_state,
     has_state,
     weights_to_continue_from,
 )
-from chainrule.train.history import History, plain_logs
+from chainrule.train.history import History, loggable
 from chainrule.train.metrics import (
     evaluate,
     first_parameter,
@@ -148,6 +150,7 @@ class Trainer:
         if checkpoint_dir is not None:  # a file in the way: refused now, not after an epoch
             from chainrule import io
 
+            check_state_methods(self.callbacks)  # a checkpoint calls them: now
             self.checkpoint_dir = io.checkpoint_directory(checkpoint_dir)
         if not (is_integer(checkpoint_every) and checkpoint_every >= 0):
             raise UserError(
@@ -192,6 +195,8 @@ class Trainer:
         self._resumed_batch_size: tuple[Path, int | None] | None = None
         #: whether a fit warned that the loss does not say where an output unit counts as on
         self._told_threshold = False
+        #: (callback class, key) of the writes into logs a fit has warned about
+        self._told_logs: set[tuple[str, Any]] = set()
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
@@ -276,7 +281,7 @@ class Trainer:
             f'{name}.output_activation = "logistic" (on above logit 0); if its outputs are '
             f"probabilities, set {name}.threshold = 0.5 (or another cut) to say so",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_user_stacklevel(),
         )
 
     def _check_callback_states(self) -> None:
@@ -455,14 +460,10 @@ class Trainer:
             )
         logs["time"] = round(time.perf_counter() - started, 6)
         self.epoch = epoch
-        self.history.append(logs)
-        # the record itself: what a callback writes into logs (a "val_f1" of its own) is in
-        # the History and the checkpoints, not only in the callbacks after it
-        logs = self.history.last
+        self.history.append(logs)  # a copy: the callbacks' logs are theirs to write in
         if self.schedule is not None:
             self.schedule.step()
-        self._call("on_epoch_end", self, epoch, logs)
-        plain_logs(logs, epoch)
+        self._epoch_end(epoch, logs)
         self.stop_training = self._world.decide(self.stop_training)  # rank 0 decides for all
         self.stopped_early = self.stopped_early or self.stop_training
         last = epoch >= self.epochs or self.stop_training
@@ -565,6 +566,59 @@ class Trainer:
             {"loss": local["loss"], "accuracy": local.get("accuracy")}, len(part), summed
         )
 
+    def _epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Call each callback's ``on_epoch_end`` with ``logs``, and keep in the epoch's
+        History record what it wrote there under a key of its own (a ``"val_f1"``), as
+        :func:`~chainrule.train.history.loggable` has it. The trainer's own keys keep the
+        trainer's values, whatever a callback writes over them or deletes (a ``"n/a"`` or a
+        ``logs.clear()`` wrote a history no checkpoint could be resumed from); a value the
+        History cannot keep (a Tensor of several values, a datetime) is left out of it. Either
+        warns once, naming the key and the callback; the callbacks after it see ``logs`` as it
+        left them."""
+        record = self.history.records[-1]
+        own = set(record)  # the trainer's keys
+        for callback in self.callbacks:
+            before = dict(logs)
+            callback.on_epoch_end(self, epoch, logs)
+            for key, value in logs.items():
+                if key in before and before[key] is value:
+                    continue
+                if key in own:
+                    if not _same(value, record[key]):
+                        self._tell_logs(
+                            callback,
+                            key,
+                            "is the trainer's: the History keeps the trainer's value; log "
+                            "a number of the callback's own under another key",
+                        )
+                    continue
+                try:
+                    record[key] = loggable(key, value)
+                except TypeError as error:  # what it is: "a datetime"
+                    record.pop(key, None)
+                    self._tell_logs(
+                        callback,
+                        key,
+                        f"is {error}, which the History cannot keep: it is "
+                        "left out of the History and the checkpoints; log numbers, strings, "
+                        "True/False, None, and lists and dicts of them",
+                    )
+            for key in before.keys() - logs.keys() - own:  # deleted: not the History's either
+                record.pop(key, None)
+
+    def _tell_logs(self, callback: Any, key: Any, what: str) -> None:
+        """Warn, once for this trainer, callback class and key, about what a callback wrote
+        into ``logs[key]``."""
+        told = (type(callback).__name__, key)
+        if told in self._told_logs:
+            return
+        self._told_logs.add(told)
+        warnings.warn(
+            f"callback {type(callback).__name__}: logs[{key!r}] {what}",
+            UserWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
@@ -621,6 +675,7 @@ class Trainer:
         """
         from chainrule.io import OPTIMIZER_FILE, check_weights
 
+        check_state_methods(self.callbacks)  # the resume calls load_state: refused first
         state, arrays = checkpoint["state"], checkpoint["arrays"]
         source = checkpoint["path"]
         weights = checkpoint["model"].state_dict()
@@ -888,17 +943,50 @@ def _last_layer(model: Any) -> Any:
 
 def _cut_is_guessed(loss: Any, model: Any, ds: Any, n_outputs: int | None) -> bool:
     """Whether the accuracy on ``ds`` would decide output units on or off by a cut the loss
-    does not give: classes from one unit, or multilabel units; a loss without
-    ``output_activation`` and ``threshold`` (a plain function); a model that does not end in
-    a logistic unit (whose outputs are probabilities, cut at 0.5 rightly)."""
-    from chainrule.nn.activations import activation_of
-
+    does not give, on outputs that are not probabilities: classes from one unit, or
+    multilabel units; a loss without ``output_activation`` and ``threshold`` (a plain
+    function); a model whose outputs come from a layer known not to give probabilities (a
+    Linear's logits, a Tanh, a ReLU). A model that ends in a module of the user's, or a
+    wrapper whose last layer cannot be seen (a forward of its own ending in
+    ``cr.sigmoid``), may give probabilities, which 0.5 cuts rightly: nothing is said."""
     task = getattr(ds, "task", None)
     if not (task == "multilabel" or (task == "classification" and n_outputs == 1)):
         return False
     if hasattr(loss, "output_activation") or hasattr(loss, "threshold"):
         return False
-    return activation_of(_last_layer(model)) != "logistic"
+    return _gives_no_probabilities(_last_layer(model))
+
+
+def _gives_no_probabilities(layer: Any) -> bool:
+    """Whether ``layer``'s outputs are known not to be probabilities: a Linear (its logits),
+    or a Tanh or a ReLU (a subclass with a forward of its own is none of them)."""
+    from chainrule.nn import Linear
+    from chainrule.nn.activations import activation_of
+
+    return computes_as(layer, Linear) or activation_of(layer) in ("tanh", "relu")
+
+
+def _same(value: Any, kept: Any) -> bool:
+    """Whether a value a callback wrote over the trainer's ``kept`` one is the same (NaN as
+    NaN; a value that cannot be compared is not)."""
+    try:
+        return value is kept or bool(value == kept) or (value != value and kept != kept)
+    except Exception:  # an array of several values, a comparison that raises
+        return False
+
+
+#: chainrule's own folder, whose frames a warning's place skips
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _user_stacklevel() -> int:
+    """``warnings.warn``'s ``stacklevel`` for the caller's caller's first frame outside
+    chainrule: the user's line that called :func:`fit` or :meth:`Trainer.fit` (or a callback
+    of theirs), not trainer.py, however many of chainrule's functions are in between."""
+    frame, level = sys._getframe(2), 2  # 1: the function that warns
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _check_output_unit(model: Any, loss: Any) -> None:

@@ -447,6 +447,11 @@ _next_seq = itertools.count().__next__
 #: A dead array's entry is harmless: an array given its id later is made, and so read by ops,
 #: after that write.
 written_at: dict[int, int] = {}
+#: When a parameter's ``.data`` was replaced by another array (``p.data = p.data * 0.5``), by the
+#: ``id`` of the parameter: a node recorded before that reads the new values at backward, so it
+#: is refused as for :data:`written_at`; by the tensor, not the array, as the array it was given
+#: may be another tensor's, unchanged (``b.weight.data = a.weight.data``: a's graph stays good).
+replaced_at: dict[int, int] = {}
 #: The number of the latest such change, of any tensor: a node recorded after it read nothing
 #: changed since, so the walk looks its leaves up in :data:`written_at` only for nodes recorded
 #: before it (none, in a training loop's forward-backward-step).
@@ -481,8 +486,10 @@ def changed_input(output: Tensor) -> int | None:
     for index, parent in enumerate(output._inputs):
         data = parent.data
         owner = backend.memory_owner(data)
-        if written_at.get(id(data), -1) > seq or (
-            owner is not data and written_at.get(id(owner), -1) > seq
+        if (
+            written_at.get(id(data), -1) > seq
+            or (owner is not data and written_at.get(id(owner), -1) > seq)
+            or replaced_at.get(id(parent), -1) > seq
         ):
             return index
     return None

@@ -986,9 +986,11 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
 
     A ``Parameter``'s ``__setattr__`` calls this (a plain tensor's ``data`` is a bare field:
     a check on its every write would cost every op). The write is an in-place change, as an
-    optimizer's step is: a graph recorded before it is refused by backward
-    (``engine.note_written``), where it mixed the old values with the new silently; so is
-    ``p.data *= 0.5``, which Python runs as this write of the array changed in place (a write
+    optimizer's step is: a graph recorded before it and reading this tensor is refused by
+    backward (``engine.replaced_at``, by the tensor: the array given may be another tensor's,
+    whose graphs stay good), where it mixed the old values with the new silently; so is
+    ``p.data *= 0.5``, which Python runs as this write of the array changed in place
+    (``engine.note_written``, by the array, seen by every tensor sharing it; a write
     through the array, ``p.data[...] = v``, reaches no setter and is not seen). The array may
     be of another shape or dtype (``Module.to`` converts so; an integer one is refused at
     backward). A tensor gives its array where it needs no gradient (the micrograd update
@@ -1016,10 +1018,13 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
             f"array, {who}.data[...] = values (a write backward cannot see)"
         )
     try:
-        _data_slot.__get__(tensor)
+        current = _data_slot.__get__(tensor)
     except AttributeError:  # being made (the constructor, a copy): no op has read it yet
         return value
-    _engine.note_written(value, _engine.note_write())  # the array backward will read
+    if value is current:  # p.data *= 0.5: the array itself was changed, seen by all its readers
+        _engine.note_written(value, _engine.note_write())
+    else:  # another array: this tensor's graphs would read it, another's sharing it are intact
+        _engine.replaced_at[id(tensor)] = _engine.note_write()
     return value
 
 

@@ -193,10 +193,8 @@ class Module:
         if not isinstance(value, Module):  # a submodule replaced by one keeps its place (and
             self._modules.pop(name, None)  # a Sequential's layer its position)
         was_parameter = name in parameters or name in empty
-        if (
-            isinstance(value, Tensor)
-            and value.is_leaf
-            and (isinstance(value, Parameter) or value.requires_grad or was_parameter)
+        if isinstance(value, Tensor) and (
+            isinstance(value, Parameter) or value.requires_grad or was_parameter
         ):
             # a parameter replaced (by a frozen tensor too) stays one, in its place in the order
             parameters[name] = value
@@ -596,10 +594,13 @@ def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> 
             f"type {type(value).__name__} (an array, a tensor, or None expected); assign "
             f"np.asarray(value), or write the values in place: module.{name}[...] = values"
         )
-    places_parameter = name in module._parameters or name in module._empty_parameters
-    if places_parameter and isinstance(value, Tensor) and not value.is_leaf:
+    current = module._parameters.get(name)
+    places_leaf = name in module._empty_parameters or (current is not None and current.is_leaf)
+    if places_leaf and isinstance(value, Tensor) and not value.is_leaf:
         # kept, it was a "parameter" with no .grad that no optimizer takes: the update
-        # ``lin.weight = lin.weight - lr * lin.weight.grad`` failed on None at the next step
+        # ``lin.weight = lin.weight - lr * lin.weight.grad`` failed on None at the next step.
+        # A computed tensor under a new name is registered as before, and the optimizer names
+        # it (a forward's ``self.last = out`` replaces its own computed one, as before)
         raise TypeError(
             f"{type(module).__name__}.{name} is a parameter: cannot replace it by the output of "
             f"'{value.op}', a tensor computed from others (nn.Parameter, a leaf tensor, or None "

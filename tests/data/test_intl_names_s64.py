@@ -92,7 +92,7 @@ def test_column_names_that_differ_only_in_an_invisible_character_are_refused(tmp
     [
         ('"a, b\nc"', r"'a, b\nc'", r"a line break '\n' (U+000A)"),
         ('"cr\rx"', r"'cr\rx'", r"a carriage return (a line break) '\r' (U+000D)"),
-        ('"tab\tx"', r"'tab\tx'", r"a tab '\t' (U+0009)"),
+        ('"bell\ax"', r"'bell\x07x'", r"a control character '\x07' (U+0007)"),
     ],
 )
 def test_a_class_name_holding_a_control_character_is_refused(tmp_path, cell, shown, words):
@@ -105,6 +105,19 @@ def test_a_class_name_holding_a_control_character_is_refused(tmp_path, cell, sho
     assert message.startswith(f"{path}, line 4, column 3 ('label'): class {shown} holds {words}")
     assert "a quoted cell that runs over several lines" in message
     assert "\n" not in message and "\r" not in message
+
+
+def test_a_tab_or_a_joiner_in_class_names_is_kept(tmp_path):
+    """Review of f649acf: a tab breaks no line ('New\tYork' was refused as a line break), and
+    the zero-width joiner and non-joiner change how a name is drawn (the emoji sequence
+    woman-scientist against a woman and a microscope; Persian words), so names told apart by
+    one are two classes, as before."""
+    rows = ["x1,x2,label", '1,2,"New\tYork"', "3,4,\U0001f469\u200d\U0001f52c",
+            "5,6,\U0001f469\U0001f52c", "7,8,\u0628\u06cc\u200c\u062a\u0627\u0628",
+            "9,0,\u0628\u06cc\u062a\u0627\u0628"]  # fmt: skip
+    path = tmp_path / "kept.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert len(data.read_csv(path).class_names) == 5
 
 
 def test_a_dataset_refuses_class_names_holding_a_control_character():

@@ -454,12 +454,19 @@ def _visible(name: str) -> str:
     """``name`` as it prints: without its invisible characters (Unicode's format characters,
     category Cf: a right-to-left mark U+200F pasted with Arabic or Hebrew text, a zero-width
     space U+200B, a soft hyphen U+00AD, a byte order mark U+FEFF inside a cell), and with
-    each space of another kind (a no-break space U+00A0) a plain one."""
+    each space of another kind (a no-break space U+00A0) a plain one. The zero-width joiner
+    and non-joiner stay: they change how the text is drawn (an emoji ZWJ sequence, a Persian
+    or Devanagari word), so names told apart by one look different."""
     if name.isascii():
         return name
     return "".join(
-        "" if unicodedata.category(c) == "Cf" else " " if c.isspace() else c for c in name
+        "" if unicodedata.category(c) == "Cf" and c not in _JOINERS else " " if c.isspace() else c
+        for c in name
     )
+
+
+#: The zero-width non-joiner and joiner (U+200C, U+200D), format characters that are seen
+_JOINERS = "\u200c\u200d"
 
 
 def _invisible_in(*names: str) -> list[str]:

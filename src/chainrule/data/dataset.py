@@ -313,12 +313,12 @@ def frame_feature_names(X: Any, name: str = "data") -> list[str] | None:
 
 
 def control_character(name: str) -> str:
-    """The first control character (Unicode category Cc: a line break, a carriage return, a
-    tab, ...) in ``name``, as words for a message (``a line break '\\n' (U+000A)``), or ""
-    where it holds none. A name holding one breaks a table's row, or a CSV file's line, that
-    shows it."""
+    """The first control character (Unicode category Cc: a line break, a carriage return, ...;
+    not a tab, which breaks no line) in ``name``, as words for a message (``a line break '\\n'
+    (U+000A)``), or "" where it holds none. A name holding one breaks a table's row, or a CSV
+    file's line, that shows it."""
     for c in name:
-        if unicodedata.category(c) == "Cc":
+        if unicodedata.category(c) == "Cc" and c != "\t":
             kind = _CONTROL_NAMES.get(c, "a control character")
             return f"{kind} {c!r} (U+{ord(c):04X})"
     return ""
@@ -327,7 +327,6 @@ def control_character(name: str) -> str:
 _CONTROL_NAMES = {
     "\n": "a line break",
     "\r": "a carriage return (a line break)",
-    "\t": "a tab",
 }
 
 

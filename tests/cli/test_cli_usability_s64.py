@@ -215,9 +215,12 @@ def test_a_run_given_as_the_argument_is_told_to_be_given_as_model(xor_run, capsy
     for given in (xor_run, xor_run / "model" / "model.json"):
         line = assert_user_error(capsys, command, given, match=f"give it as --model {given}")
         assert "unexpected extra argument" not in line
-    # a word that names no model: click's line, as before
-    assert_user_error(capsys, command, xor_run / "no-such-run",
-                      match="Got unexpected extra argument")  # fmt: skip
+    # a word that names no model, and an --input file (review: any .json was told --model):
+    # click's line, as before
+    inputs = xor_run.parent / f"inputs-{command}.json"
+    inputs.write_text("[[0, 1]]")
+    for given in (xor_run / "no-such-run", inputs):
+        assert_user_error(capsys, command, given, match="Got unexpected extra argument")
 
 
 # -- finding 7: one way to name a cell ---------------------------------------------------------

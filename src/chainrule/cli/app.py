@@ -129,8 +129,9 @@ def _model_hint(command: str, extra: str) -> str | None:
     from chainrule.cli import on_disk
 
     path = Path(extra)
+    # a folder, or a model's or run's own file: another .json file may be an --input's
     model = on_disk(path, Path.is_dir) or (
-        path.suffix.lower() == ".json" and on_disk(path, Path.is_file)
+        path.name.lower() in ("model.json", "run.json") and on_disk(path, Path.is_file)
     )
     if not model:
         return None

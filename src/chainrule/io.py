@@ -47,6 +47,7 @@ import shutil
 import stat
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1033,13 +1034,14 @@ def _check_configs_rebuild(model: Any, path: Path) -> None:
     """Refuse, before anything is written, a model holding a module of a class of one's own
     whose ``config()`` does not rebuild it: :func:`load_model` builds every module from its
     config, so a config with a misspelt argument (``{"type": "Swish", "b": 2.0}``) or no
-    ``type`` wrote a file that failed to load, and one that leaves an argument out a file
-    that loaded another module (``beta`` back at its default) without a word. Each such module
-    is built from its config as the file would hold it (JSON) and compared with itself
-    (:func:`_config_problem`); chainrule's own classes, whose configs its tests check, are not
-    rebuilt, so a model of them alone costs nothing here. The modules checked are those whose
-    configs the file holds: the model's own, and inside chainrule's containers their layers'
-    (a class of one's own builds what it holds itself, which its rebuild compares)."""
+    ``type`` wrote a file that failed to load. Each such module is built from its config as
+    the file would hold it (JSON) and compared with itself (:func:`_config_problem`); a config
+    that leaves out an argument the module keeps with another value than its default is
+    warned about, not refused (:func:`_warn_left_out`). chainrule's own classes, whose configs
+    its tests check, are not rebuilt, so a model of them alone costs nothing here. The modules
+    checked are those whose configs the file holds: the model's own, and inside chainrule's
+    containers their layers' (a class of one's own builds what it holds itself, which its
+    rebuild compares)."""
     from chainrule.nn.module import _is_chainrules
 
     stack = [("", model)]  # depth first, in the model's order: a loop, as models nest deep
@@ -1049,9 +1051,9 @@ def _check_configs_rebuild(model: Any, path: Path) -> None:
             inner = [(f"{name}.{key}" if name else key, m) for key, m in module._modules.items()]
             stack.extend(reversed(inner))
             continue
-        problem = _config_problem(module)
+        where = f"its module {name!r}" if name else "the model"
+        problem = _config_problem(module, path, where)
         if problem is not None:
-            where = f"its module {name!r}" if name else "the model"
             raise ModelFileError(
                 f"{path}: cannot save this model: {where} (a {type(module).__name__}) would not "
                 f"load as it is: {problem}; config() must return 'type' (the name the class is "
@@ -1060,14 +1062,40 @@ def _check_configs_rebuild(model: Any, path: Path) -> None:
             )
 
 
-def _config_problem(module: Any) -> str | None:
+class _Rebuilt:
+    """What :func:`_config_problem` keeps of the module one (class, config) rebuilds, so that
+    the next save of a module of that class and config compares with it without building
+    another: a refusal that follows from the config alone (``problem``), or the rebuilt
+    module's state shapes, its ``config()`` as JSON and the values it keeps for the
+    constructor arguments the config leaves out; and the warnings already given for it."""
+
+    __slots__ = ("problem", "shapes", "config", "left_out", "warned")
+
+    def __init__(self, problem: str | None = None, shapes: dict | None = None,
+                 config: Any = None, left_out: dict | None = None) -> None:  # fmt: skip
+        self.problem, self.shapes, self.config = problem, shapes or {}, config
+        self.left_out = left_out or {}
+        self.warned: set[tuple[str, str]] = set()
+
+
+#: The rebuilds :func:`_config_problem` made, by (class, the class the config names, the
+#: config as JSON): a save builds a module of one's own once per process, not at every save
+#: or checkpoint (a Trainer checkpointing every epoch built the whole model again each time).
+#: Bounded: the oldest goes first.
+_REBUILDS: dict[tuple[type, type, str], _Rebuilt] = {}
+_MAX_REBUILDS = 256
+
+
+def _config_problem(module: Any, path: Path, where: str) -> str | None:
     """What keeps ``module``'s ``config()`` from rebuilding it, in words, or None: no ``type``,
     a ``type`` naming another class, a key its constructor does not take, a build that fails,
     or a module built that differs from it (another class, other state names or shapes,
-    another config, or a constructor argument it keeps as an attribute, such as ``beta``, with
-    another value: the argument left out of the config)."""
-    import inspect
-
+    another config). A constructor argument the config leaves out that the module keeps as an
+    attribute (such as ``beta``) with another value than the rebuilt one's is warned about
+    (:func:`_warn_left_out`, naming ``path`` and ``where``): the module may well load as it is
+    (an init scheme or a verbose flag changes nothing a file holds), which no check can tell
+    from an argument that changes what it computes. The build is made once per (class,
+    config) and kept (:data:`_REBUILDS`)."""
     from chainrule import nn
 
     cls = type(module)
@@ -1079,6 +1107,30 @@ def _config_problem(module: Any) -> str | None:
     target = nn.registered_modules().get(config["type"], cls)
     if not issubclass(cls, target):
         return f"its config()'s 'type' {config['type']!r} names {target.__qualname__}, not it"
+    text = json_text(config)
+    key = (cls, target, text)
+    rebuilt = _REBUILDS.get(key)
+    if rebuilt is None:
+        rebuilt = _rebuild(target, config, text)
+        if len(_REBUILDS) >= _MAX_REBUILDS:
+            del _REBUILDS[next(iter(_REBUILDS))]
+        _REBUILDS[key] = rebuilt
+    if rebuilt.problem is not None:
+        return rebuilt.problem
+    problem = _rebuilt_differs(module, rebuilt, config, text)
+    if problem is None:
+        _warn_left_out(module, rebuilt, path, where)
+    return problem
+
+
+def _rebuild(target: Any, config: Mapping[str, Any], text: str) -> _Rebuilt:
+    """Build ``target`` from ``config`` (``text``, its JSON) as :func:`load_model` would, and
+    keep what :func:`_config_problem` compares of it (:class:`_Rebuilt`); the module built is
+    not kept (a model's second copy of its weights)."""
+    import inspect
+
+    from chainrule import nn
+
     try:
         signature = inspect.signature(target)
     except (TypeError, ValueError):  # a constructor Python cannot read: the build says
@@ -1090,27 +1142,42 @@ def _config_problem(module: Any) -> str | None:
         unknown = [key for key in config if key != "type" and key not in arguments]
         if unknown:
             taken = ", ".join(arguments) or "none"
-            return (
+            return _Rebuilt(
                 f"its config() gives the key {unknown[0]!r}, which is no argument of its "
                 f"constructor (its arguments: {taken})"
             )
-    written = json.loads(json_text(config))  # as the file holds it: a tuple comes back a list
     try:
-        with _draws_kept():
-            rebuilt = nn.from_config(written)
+        with _draws_kept():  # as the file holds it: a tuple comes back a list
+            built = nn.from_config(json.loads(text))
     except Exception as error:  # any failure: the load would fail alike
-        return f"its config() {reprlib.repr(config)} does not rebuild it ({_first_line(error)})"
-    if type(rebuilt) is not target:
-        return f"its config() rebuilds a {type(rebuilt).__name__}"
-    return _rebuilt_differs(module, rebuilt, config, arguments)
+        return _Rebuilt(
+            f"its config() {reprlib.repr(config)} does not rebuild it ({_first_line(error)})"
+        )
+    if type(built) is not target:
+        return _Rebuilt(f"its config() rebuilds a {type(built).__name__}")
+    # the arguments the config leaves out take their defaults when the file loads: the values
+    # the rebuilt module keeps for them (self.beta = beta), compared with the saved module's
+    # (an argument the config gives is compared as the config is; one that only seeds or
+    # initialises the weights, which loading replaces, is not compared)
+    left_out = {}
+    for name in arguments:
+        value = vars(built).get(name, _NONE)
+        if name not in config and not _draws_only(name) and _plain(value):
+            left_out[name] = value
+    return _Rebuilt(
+        shapes={name: tuple(t.shape) for name, t in built.named_state()},
+        config=built.config(),
+        left_out=left_out,
+    )
 
 
 def _rebuilt_differs(
-    module: Any, rebuilt: Any, config: Mapping[str, Any], arguments: Mapping[str, Any]
+    module: Any, rebuilt: _Rebuilt, config: Mapping[str, Any], text: str
 ) -> str | None:
-    """How the module ``config()`` rebuilt (``rebuilt``) differs from ``module``, or None."""
+    """How the module ``config()`` rebuilt (``rebuilt``, what was kept of it) differs from
+    ``module``, whose config is ``config`` (``text`` as JSON), or None."""
     mine = {name: tuple(t.shape) for name, t in module.named_state()}
-    theirs = {name: tuple(t.shape) for name, t in rebuilt.named_state()}
+    theirs = rebuilt.shapes
     for name in [*mine, *(name for name in theirs if name not in mine)]:
         if name not in theirs:
             return f"the module its config() rebuilds has no {name!r}"
@@ -1121,31 +1188,70 @@ def _rebuilt_differs(
                 f"its {name!r} has shape {mine[name]}, but the module its config() rebuilds "
                 f"has {theirs[name]}"
             )
-    again = rebuilt.config()
-    if json_text(again) != json_text(config):
+    again = rebuilt.config
+    if json_text(again) != text:
         keys = [*config, *(key for key in again if key not in config)]
         key = next(k for k in keys if json_text(config.get(k)) != json_text(again.get(k)))
         return (
             f"its config() gives {key!r} as {config.get(key)!r}, but the module that config "
             f"rebuilds gives {again.get(key)!r}"
         )
-    # an argument the config leaves out takes its default when the file loads: one the module
-    # keeps as an attribute (self.beta = beta) tells where that is not the value it had (an
-    # argument the config gives was compared as the config above; a generator's seed draws
-    # only the weights, which loading replaces)
-    left_out = [name for name in arguments if name not in config and name not in _DRAWS]
-    for name in left_out:
-        kept, built = vars(module).get(name, _NONE), vars(rebuilt).get(name, _NONE)
-        if _plain(kept) and _plain(built) and json_text(kept) != json_text(built):
-            return (
-                f"its {name!r} is {kept!r}, but {built!r} in the module its config() rebuilds "
-                f"(the config leaves out the constructor's argument {name!r})"
-            )
     return None
 
 
-#: Constructor arguments that only seed the initial weights, which a load replaces.
-_DRAWS = frozenset(("rng", "seed", "generator"))
+def _warn_left_out(module: Any, rebuilt: _Rebuilt, path: Path, where: str) -> None:
+    """Warn, once per (class, config, argument, value), where ``module`` keeps another value
+    for a constructor argument its config leaves out than the module the config rebuilds
+    (``rebuilt``): the file loads with the default. A guess, so not a refusal: ``beta`` left
+    out changes what the module computes, ``verbose`` left out changes nothing."""
+    for name, built in rebuilt.left_out.items():
+        kept = vars(module).get(name, _NONE)
+        if not _plain(kept) or json_text(kept) == json_text(built):
+            continue
+        said = (name, json_text(kept))
+        if said in rebuilt.warned:
+            continue
+        rebuilt.warned.add(said)
+        warnings.warn(
+            f"{path}: {where} (a {type(module).__name__}) will load with {name}={built!r}, not "
+            f"{kept!r} as it has here: its config() leaves out the constructor's argument "
+            f"{name!r}; if {name!r} changes what the module computes, add it to config() (an "
+            "argument that changes nothing once the weights are loaded, such as an init "
+            "scheme, may stay out)",
+            UserWarning,
+            stacklevel=_outside_chainrule(),
+        )
+
+
+def _outside_chainrule() -> int:
+    """The ``stacklevel`` at which a warning given by this module's caller points at the
+    innermost frame outside chainrule's package: the user's line that saved (``save_model``,
+    a ``Trainer``), however deep inside chainrule the warning is given."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame: Any = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+#: Constructor arguments that only seed or initialise the weights, which a load replaces (with
+#: :func:`_draws_only`'s names by prefix and suffix): one left out of a config is not warned
+#: about.
+_DRAWS = frozenset(
+    ("rng", "seed", "generator", "random_state", "random_seed", "init", "initializer",
+     "init_range", "weight_init", "bias_init", "kernel_initializer", "bias_initializer")
+)  # fmt: skip
+
+
+def _draws_only(name: str) -> bool:
+    """Whether a constructor argument named ``name`` only seeds or initialises the weights
+    (:data:`_DRAWS`, ``init_*``, ``*_init``, ``*_initializer``, ``*_seed``, ``*_rng``)."""
+    return (
+        name in _DRAWS
+        or name.startswith("init_")
+        or name.endswith(("_init", "_initializer", "_seed", "_rng"))
+    )
 
 
 #: No value (an attribute a module does not have).

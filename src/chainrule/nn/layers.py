@@ -84,9 +84,10 @@ class Linear(Module):
             raise ConfigError(
                 f"Linear: n_in and n_out must be whole numbers >= 1, got ({n_in!r}, {n_out!r})"
             )
-        if not isinstance(bias, (bool, np.bool_)):
-            # "no" and "false" are true: a model file's typo built a layer with a bias
-            raise ConfigError(f"Linear: bias must be True or False, not {bias!r}")
+        if not isinstance(bias, (bool, np.bool_)) and not (is_integer(bias) and bias in (0, 1)):
+            # "no" and "false" are true: a model file's typo built a layer with a bias (the
+            # integers 0 and 1 are a Python caller's False and True, as PyTorch takes them)
+            raise ConfigError(f"Linear: bias must be True or False (or 1 or 0), not {bias!r}")
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.init = init
         self.init_range = float(init_range)

@@ -1503,7 +1503,7 @@ def check_weights(model: Any, weights: Mapping[str, np.ndarray], source: Path) -
 
 def load_model(
     path: str | os.PathLike, *, xp: Any = None, device: Any = None
-) -> tuple[Module, dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
     """Load a model saved by :func:`save_model` (or a checkpoint's epoch directory).
 
     ``path`` is the model's directory or one of its two files; a training run's directory
@@ -1552,7 +1552,7 @@ def _file_versions(path: str | os.PathLike) -> tuple | None:
         return None
 
 
-def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Module, dict[str, Any]]:
+def _load_model_once(path: Path, xp: Any, device: Any) -> tuple[Any, dict[str, Any]]:
     """:func:`load_model`'s one reading of the files."""
     if not path.exists():
         raise ModelFileError(f"{path}: no such model directory")

@@ -5,8 +5,9 @@ A realistic script (tensor arithmetic with numbers and arrays, a custom module's
 package) must check clean, and a wrong one must give exactly the errors marked on its lines.
 Where a user expects a type, the script asserts it rather than Any: calling a module gives its
 ``forward``'s output, a transform of a function of a tensor (``grad``, ``value_and_grad``,
-``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``) gives tensors, ``load_model`` a Module; a
-gradient nested as its argument stays Any rather than a wrong type.
+``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``) gives tensors; a gradient nested as its
+argument stays Any rather than a wrong type, and so does ``load_model``'s model (a Sequential
+indexed, ``model[0]``, or a class of one's own: typed Module, both were errors).
 mypy runs on this checkout's source (``MYPYPATH``), so the test checks the code it sits beside.
 """
 
@@ -102,7 +103,8 @@ RIGHT = """
     assert_type(cr.grad(lambda v, w: (v * w).sum(), argnums=(0, 1))(x, x), Any)
     cr.grad(lambda v: (v * v).sum())(x).sum()
     loaded, info = cr.io.load_model("runs/digits/model")
-    assert_type(loaded, cr.nn.Module)
+    assert_type(loaded, Any)
+    loaded[0].weight.sum()  # a Sequential's layer: no false error
     assert_type(info, dict[str, Any])
     assert_type(cr.var(x, 0, ddof=1), cr.Tensor)
     assert_type(cr.optim.SGD(net.parameters(), lr=0.1), cr.optim.SGD)
@@ -148,7 +150,6 @@ WRONG = """
     cr.hessian(f)(t).nosuchmethod()  # attr-defined
     cr.vjp(f, t)[1](1.0)[0].nosuchmethod()  # attr-defined
     cr.jvp(f, (t,), (t,))[1].nosuchmethod()  # attr-defined
-    cr.io.load_model("runs/digits/model")[0].nosuchmethod()  # attr-defined
     cr.var(t, 0, True)  # arg-type
 """
 

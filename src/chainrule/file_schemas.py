@@ -175,6 +175,14 @@ class ModelMeta(_Lenient):
     environment: EnvironmentRecord | None = None
 
 
+class LossReads(BaseModel):
+    """How a loss no file can rebuild (a function of one's own) reads a network's outputs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    output_activation: Literal["logistic", "softmax"] | None = None
+    threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
+
+
 class ModelDescription(_Lenient):
     """``model.json``: what :func:`chainrule.io.model_description` writes."""
 
@@ -183,6 +191,9 @@ class ModelDescription(_Lenient):
     architecture: dict[str, Any]
     dtype: Literal["float32", "float64"] | None = None
     loss: Any = None
+    #: where ``loss`` is null: what the loss function said of the outputs, which predict cuts by
+    #: (files before it, and losses that said nothing: none)
+    loss_reads: LossReads | None = None
     standardizer: StandardizerState | None = None
     class_names: list[str] | None = None
     parameters: dict[str, list[Dimension]] = Field(default_factory=dict)

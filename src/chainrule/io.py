@@ -644,6 +644,40 @@ def _loss_config(loss: Any) -> Any:
     return loss.config() if defines_config(loss) else None
 
 
+def _loss_reads(loss: Any) -> dict[str, Any] | None:
+    """What a loss no file can rebuild (a function of one's own, a Module without ``config()``)
+    says of the network's outputs, its ``output_activation`` and ``threshold`` where it sets
+    them as the tools read them: ``chainrule predict`` of its checkpoint cut one output unit of
+    logits at 0.5, as a probability (:func:`loss_reader`). None for a chainrule loss, whose
+    config says it, and for a loss that says nothing."""
+    if loss is None or isinstance(loss, str) or defines_config(loss):
+        return None
+    activation = getattr(loss, "output_activation", None)
+    threshold = getattr(loss, "threshold", None)
+    reads = {}
+    if activation in ("logistic", "softmax"):
+        reads["output_activation"] = activation
+    real = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+    if real and 0 < threshold < 1:
+        reads["threshold"] = float(threshold)
+    return reads or None
+
+
+def loss_reader(info: Mapping[str, Any]) -> Any:
+    """A loss standing in for one no file can rebuild, reading the outputs as it said it does
+    (model.json's ``loss_reads``: its probabilities and where a unit is on), for ``predict``;
+    None where the file says nothing. It computes no loss."""
+    reads = info.get("loss_reads")
+    if not reads:
+        return None
+    from chainrule.nn.losses import Loss
+
+    reader = Loss()
+    reader.output_activation = reads.get("output_activation")
+    reader.threshold = reads.get("threshold", reader.threshold)
+    return reader
+
+
 def defines_config(obj: Any) -> bool:
     """Whether ``obj`` has a ``config()`` of its own that a file can store: not a plain
     function, and not an ``nn.Module`` subclass that inherits the base's, which only raises
@@ -720,6 +754,7 @@ def model_description(
         "architecture": model.config(),
         "dtype": _model_dtype(model),
         "loss": _loss_config(loss),
+        "loss_reads": _loss_reads(loss),
         "standardizer": _standardizer_state(standardizer),
         "class_names": class_name_list(class_names),
         "parameters": {name: list(p.shape) for name, p in model.named_state()},

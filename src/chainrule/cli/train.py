@@ -1906,6 +1906,8 @@ def predict(
         refuse_overwriting(output_path, "--output", {**kept, **model_files_kept(model_path)})
         _check_prediction_format(output_path, json_output)
     model, info, loss = load_trained(model_path)
+    if loss is None:  # a loss function of one's own: what it said of the outputs, if anything
+        loss = io.loss_reader(info)
     import numpy as np
 
     from chainrule.train.metrics import param_dtype

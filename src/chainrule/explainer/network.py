@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.checks import computes_as, first_non_finite
-from chainrule.errors import UserError
+from chainrule.errors import UserError, counted
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
 from chainrule.nn.losses import LOSSES as LIBRARY_LOSSES
@@ -744,7 +744,8 @@ def targets_for(
     target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:
         raise ExplainError(
-            f"explain: {target.shape[0]} target rows for {n_cases} input rows; give one per case"
+            f"explain: {counted(target.shape[0], 'target row')} for "
+            f"{counted(n_cases, 'input row')}; give one per case"
             + _labels_read_per_case(t, target.shape[0], loss)
         )
     return target

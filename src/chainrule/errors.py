@@ -8,6 +8,7 @@ importable from the module that raises it (``chainrule.engine.GraphFreedError``,
 """
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -75,6 +76,21 @@ class ShapeError(ValueError):
 #: PyTorch's RuntimeError, array-api-strict's): "could not be broadcast", "mismatch in its core
 #: dimension", "cannot reshape array of size", "axis 2 is out of bounds", "must match exactly"
 _SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size|axis|axes|match", re.IGNORECASE)
+
+
+#: chainrule's own folder, whose frames :func:`user_stacklevel` skips
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel() -> int:
+    """``warnings.warn``'s ``stacklevel`` at the innermost frame outside chainrule's package:
+    the user's line (that called ``fit``, ``save_model``, a callback of theirs), however many
+    of chainrule's functions lie between it and the one that warns, which calls this in its
+    ``warnings.warn(...)``. Python 3.11 has no ``skip_file_prefixes``."""
+    frame, level = sys._getframe(1), 1  # 1: the function that warns
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

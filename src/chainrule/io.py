@@ -56,7 +56,14 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import to_numpy
-from chainrule.errors import ConfigError, ModelFileError, UserError, extras_needed_by, type_name
+from chainrule.errors import (
+    ConfigError,
+    ModelFileError,
+    UserError,
+    extras_needed_by,
+    type_name,
+    user_stacklevel,
+)
 from chainrule.files import (
     ASIDE_PREFIX,
     TMP_PREFIX,
@@ -1254,20 +1261,8 @@ def _warn_left_out(module: Any, rebuilt: _Rebuilt, path: Path, where: str) -> No
             "argument that changes nothing once the weights are loaded, such as an init "
             "scheme, may stay out)",
             UserWarning,
-            stacklevel=_outside_chainrule(),
+            stacklevel=user_stacklevel(),
         )
-
-
-def _outside_chainrule() -> int:
-    """The ``stacklevel`` at which a warning given by this module's caller points at the
-    innermost frame outside chainrule's package: the user's line that saved (``save_model``,
-    a ``Trainer``), however deep inside chainrule the warning is given."""
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame: Any = sys._getframe(1)
-    level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 #: Constructor arguments that only seed or initialise the weights, which a load replaces (with

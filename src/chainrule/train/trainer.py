@@ -24,7 +24,6 @@ import copy
 import math
 import os
 import reprlib
-import sys
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -46,6 +45,7 @@ from chainrule.errors import (
     TrainingDiverged,
     UserError,
     type_name,
+    user_stacklevel,
 )
 from chainrule.ops.nn import check_labels
 from chainrule.optim import Optimizer, Schedule
@@ -281,7 +281,7 @@ class Trainer:
             f'{name}.output_activation = "logistic" (on above logit 0); if its outputs are '
             f"probabilities, set {name}.threshold = 0.5 (or another cut) to say so",
             UserWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
 
     def _check_callback_states(self) -> None:
@@ -616,7 +616,7 @@ class Trainer:
         warnings.warn(
             f"callback {type(callback).__name__}: logs[{key!r}] {what}",
             UserWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
 
     def _call(self, hook: str, *args: Any) -> None:
@@ -973,20 +973,6 @@ def _same(value: Any, kept: Any) -> bool:
         return value is kept or bool(value == kept) or (value != value and kept != kept)
     except Exception:  # an array of several values, a comparison that raises
         return False
-
-
-#: chainrule's own folder, whose frames a warning's place skips
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def _user_stacklevel() -> int:
-    """``warnings.warn``'s ``stacklevel`` for the caller's caller's first frame outside
-    chainrule: the user's line that called :func:`fit` or :meth:`Trainer.fit` (or a callback
-    of theirs), not trainer.py, however many of chainrule's functions are in between."""
-    frame, level = sys._getframe(2), 2  # 1: the function that warns
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _check_output_unit(model: Any, loss: Any) -> None:

@@ -1101,11 +1101,11 @@ def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) 
     moves nothing: the note blamed a local minimum and advised training longer."""
     if prepared.evaluated_on == "test" or accuracy is None or accuracy == 1:
         return None
-    from chainrule.explainer.health import GradientHealth, saturation
+    from chainrule.explainer.health import PROBE_CASES, saturation
     from chainrule.explainer.network import ExplainError
 
     try:  # on as many cases as the gradient-health callback probes
-        return saturation(model, prepared.train.X[: GradientHealth().probe_cases])
+        return saturation(model, prepared.train.X[:PROBE_CASES])
     except ExplainError:  # a model explain cannot read: no shares, the plain note
         return None
 

@@ -38,6 +38,8 @@ from chainrule.optim.clip import grad_norm
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 SATURATION = 0.01
+#: How many training cases the saturation is measured on, by default
+PROBE_CASES = 256
 
 try:  # subclass the training callback base when the training layer is installed
     from chainrule.train import Callback as _Base
@@ -125,7 +127,7 @@ class GradientHealth(_Base):
     it (the run was not watched until then), it starts at the resumed epoch.
     """
 
-    def __init__(self, probe_cases: int = 256, threshold: float = SATURATION) -> None:
+    def __init__(self, probe_cases: int = PROBE_CASES, threshold: float = SATURATION) -> None:
         self.probe_cases = probe_cases
         self.threshold = threshold
         self.history: list[dict[str, Any]] = []

@@ -502,7 +502,7 @@ def _sympy_E(d, n: Notation) -> Math:
     if d.n_cases == 1:
         return E
     case = d.symbolic.get("case", 0) + 1
-    return Math(f"{E.plain} (case {case}'s share)", rf"{E.latex}\ 	ext{{(case {case}'s share)}}")
+    return Math(f"{E.plain} (case {case}'s share)", rf"{E.latex}\ \text{{(case {case}'s share)}}")
 
 
 def _engine_off(d, s: dict, n: Notation) -> str:

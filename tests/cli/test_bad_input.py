@@ -1022,7 +1022,7 @@ def test_subprocess_prints_one_line(tmp_path, args, word):
 
 def test_sigterm_stops_like_ctrl_c(tmp_path):
     out = tmp_path / "run"
-    proc = _cli("train", "--data", "parity", "--epochs", "100000", "--out", str(out), cwd=tmp_path)
+    proc = _cli("train", "--data", "parity", "--epochs", "20000", "--out", str(out), cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not list((out / "checkpoints").glob("epoch-*")) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -446,7 +446,7 @@ def test_a_sigterm_to_mpiexec_stops_every_rank_at_one_step_and_rank_0_reports(tm
     Ctrl-C is, to the next gradient average."""
     out = tmp_path / "run"
     command = [MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", "train", "--data", "parity",
-               "--epochs", "100000", "--quiet", "--out", str(out)]  # fmt: skip
+               "--epochs", "20000", "--quiet", "--out", str(out)]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=tmp_path, env=_env(), start_new_session=True, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -100,7 +100,7 @@ class _Job:
 def _train(out: Path, python: list[str] | None = None) -> list[str]:
     """``chainrule train`` on 2 ranks for longer than any test waits."""
     chainrule = python or [sys.executable, "-m", "chainrule"]
-    return [MPIEXEC, "-n", "2", *chainrule, "train", "--data", "parity", "--epochs", "100000",
+    return [MPIEXEC, "-n", "2", *chainrule, "train", "--data", "parity", "--epochs", "20000",
             "--quiet", "--out", str(out)]  # fmt: skip
 
 

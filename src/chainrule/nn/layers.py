@@ -339,9 +339,13 @@ class Dropout(Module):
     before or after the layer is built: it reseeds in place); without it they differ from
     process to process. Inside a fit the trainer's ``seed`` does: a
     :class:`~chainrule.train.Trainer`'s fit that starts a run gives the layer a generator seeded
-    from ``seed`` (a resume one carrying the saved state), which it keeps after the fit, so a
-    later fit goes on with the run's masks (``layer.rng = cr.manual_seed(n)`` hands it back to
-    the default). A layer given a generator or seed of its own keeps it in a fit too.
+    from ``seed`` (a resume one carrying the saved state), which it keeps after the fit: the
+    same trainer's fit again goes on with the run's masks, and the fit that starts another
+    trainer's run seeds it afresh from that trainer's ``seed``, as it seeds the default (a
+    network reused with its initial weights put back runs as a new one; a copy of the layer
+    too). ``layer.rng = cr.manual_seed(n)`` hands the layer back to the default. A layer given a
+    generator or seed of its own (``rng=``, or ``layer.rng = generator``) keeps it in every
+    fit, drawing what it drew.
     """
 
     def __init__(self, p: float = 0.5, rng: RNG = None) -> None:

@@ -81,10 +81,12 @@ class Trainer:
     randomness: the shuffling, and the masks of every Dropout layer built without a generator of
     its own (``rng=None``, which draws from chainrule's default generator, seeded from the OS at
     import: the fit that starts the run gives such a layer a generator seeded from ``seed``, so
-    the run is the same in every process, ``cr.manual_seed`` called or not; a layer given
-    ``rng=`` keeps its generator and draws what it drew). The initial weights are the model's
-    own doing (its layers' ``rng=``, else the default generator). A ``schedule`` (from
-    :mod:`chainrule.optim`) is stepped once after every epoch.
+    the run is the same in every process, ``cr.manual_seed`` called or not; the layer keeps it,
+    and the fit that starts another trainer's run seeds it afresh from that trainer's ``seed``,
+    so a network reused with its initial weights put back runs as a new one; a layer given
+    ``rng=``, or ``layer.rng = ...``, keeps its generator and draws what it drew). The initial
+    weights are the model's own doing (its layers' ``rng=``, else the default generator). A
+    ``schedule`` (from :mod:`chainrule.optim`) is stepped once after every epoch.
     ``early_stopping`` is a patience (int) or an :class:`EarlyStopping`. With ``checkpoint_dir``
     the complete state is saved every ``checkpoint_every`` epochs (and after the last one), and
     also after any epoch that ends ``checkpoint_seconds`` or more after the last save (a long run
@@ -191,6 +193,9 @@ class Trainer:
         #: the dropout generators that are this rank's own: split from rank 0's at the start of
         #: a fit of several ranks, or restored from this rank's states in a checkpoint
         self._own_generators: list[np.random.Generator] = []
+        #: the generators this trainer gave dropout layers (seeded from ``seed``, or carrying a
+        #: checkpoint's state): its own run's, never seeded again by it (a fit again goes on)
+        self._handed_out: list[np.random.Generator] = []
         #: (trainer.json, its batch_size) of a checkpoint loaded, until a fit has checked it
         self._resumed_batch_size: tuple[Path, int | None] | None = None
         #: whether a fit warned that the loss does not say where an output unit counts as on
@@ -352,16 +357,36 @@ class Trainer:
         the shuffling's stream), so ``seed`` makes the run the same in every process; in a run
         that goes on, one carrying on from the default's state (a layer given the default
         after the start). A resume never leaves the default in a layer: it gives such a layer a
-        new generator carrying the saved state (:func:`_load_module_rng_states`). A generator
-        of a module's own is left as it is, drawing what it drew."""
+        new generator carrying the saved state (:func:`_load_module_rng_states`).
+
+        The start of a run seeds a generator another trainer gave a layer (a
+        :class:`_TrainersGenerator`, an earlier fit's) as it seeds the default, which the layer
+        drew from before that fit: a network reused with its initial weights put back (a
+        hyperparameter search) runs as a new one does with this ``seed`` (taken for a
+        generator of the layer's own, the first fit's gave another run at every later fit).
+        This trainer's own generators go on (a fit again after an interrupt in the first
+        epoch, a resume), and a generator of a module's own (the user's, a plain Generator)
+        is left as it is, drawing what it drew."""
         default = as_generator(None)
-        holders = [(m, name) for _, m, name, g in _generator_buffers(self.model) if g is default]
+        mine = self._handed_out + self._own_generators
+
+        def seeded_here(generator: np.random.Generator) -> bool:
+            if generator is default:
+                return True
+            return (
+                self.epoch == 0
+                and isinstance(generator, _TrainersGenerator)
+                and not any(generator is own for own in mine)
+            )
+
+        holders = [(m, name) for _, m, name, g in _generator_buffers(self.model) if seeded_here(g)]
         if not holders:
             return
         if self.epoch == 0:
-            own = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
+            own = _TrainersGenerator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
         else:  # a layer given the default after the run started: carries on from its state
             own = _default_kind_in(default.bit_generator.state)
+        self._handed_out.append(own)
         for module, name in holders:
             setattr(module, name, own)
 
@@ -740,6 +765,10 @@ class Trainer:
         # (a checkpoint of one process, or of fewer ranks, holds rank 0's: split at the fit)
         own = self._world.rank == 0 or (by_rank is not None and self._world.rank < len(by_rank))
         self._own_generators = [g for _, g in _module_generators(self.model)] if own else []
+        # the run's generators, restored: this trainer's now (a fit at epoch 0 goes on with them)
+        self._handed_out = [
+            g for _, g in _module_generators(self.model) if isinstance(g, _TrainersGenerator)
+        ]
         try:
             _load_schedule_state(self.schedule, state.get("schedule"), self.epoch)
         except (KeyError, TypeError, ValueError) as error:
@@ -775,7 +804,8 @@ class Trainer:
         callbacks = [
             (callback, _kept_callback(callback)) for _, callback in self._stateful_callbacks()
         ]
-        names = ("epoch", "stopped_early", "history", "_own_generators", "_resumed_batch_size")
+        names = ("epoch", "stopped_early", "history", "_own_generators", "_handed_out",
+                 "_resumed_batch_size")  # fmt: skip
         attributes = {name: getattr(self, name) for name in names}  # each replaced, not changed
         try:
             yield
@@ -1482,15 +1512,30 @@ def _put_callback_back(callback: Any, kept: tuple) -> None:
         attributes[name][...] = values
 
 
+class _TrainersGenerator(np.random.Generator):
+    """A generator a trainer gave a layer that drew from chainrule's default generator (seeded
+    from the trainer's ``seed``, or carrying a checkpoint's state): marked by its class, so the
+    next trainer that starts a run seeds it afresh, as it seeds the default
+    (:meth:`Trainer._seed_dropout_generators`). A generator the user gives
+    (``Dropout(rng=...)``, ``layer.rng = ...``) is a plain Generator, never seeded by a
+    trainer. A copy or a pickle keeps the mark (NumPy's own rebuilds a plain Generator)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.bit_generator,)
+
+
 def _split_generator(generator: np.random.Generator, rank: int) -> np.random.Generator:
     """A generator of ``generator``'s kind for rank ``rank``, seeded by the number
     ``generator`` would draw next and the rank, drawn from a copy (``generator`` stays as it
-    was)."""
+    was); a trainer's generator is split into a trainer's, the user's into a plain one."""
     bit_generator = type(generator.bit_generator)
     copy = bit_generator()
     copy.state = generator.bit_generator.state
     draw = int(np.random.Generator(copy).integers(2**63))
-    return np.random.Generator(bit_generator(np.random.SeedSequence([draw, rank])))
+    kind = _TrainersGenerator if isinstance(generator, _TrainersGenerator) else np.random.Generator
+    return kind(bit_generator(np.random.SeedSequence([draw, rank])))
 
 
 def _module_generators(model: Any) -> list[tuple[str, np.random.Generator]]:
@@ -1521,8 +1566,9 @@ def _generator_buffers(model: Any) -> list[tuple[str, Any, str, np.random.Genera
 
 def _default_kind_in(state: Any) -> np.random.Generator:
     """A new generator of chainrule's default generator's kind, in ``state``: what stands for
-    the default in a layer, never writing the default itself."""
-    generator = np.random.Generator(type(as_generator(None).bit_generator)())
+    the default in a layer, never writing the default itself (a trainer's: the next run seeds
+    it afresh, as it would the default)."""
+    generator = _TrainersGenerator(type(as_generator(None).bit_generator)())
     generator.bit_generator.state = state
     return generator
 

@@ -9,8 +9,9 @@
 - :class:`MarginSquaredError`: RHW 1986's squared error with margins: no error for an output
   above 0.8 that should be on, or below 0.2 that should be off (family trees).
 - :class:`BinaryCrossEntropy`: logistic units and cross-entropy from the logits, mean over every
-  element; softplus(z) - z t, computed as |z| (1 - t) or |z| t (by the sign of z) plus
-  log(1 + e^-|z|): it never overflows and nothing cancels.
+  element (or, ``per_unit=False``, summed over the units and averaged over the cases, as
+  scikit-learn's MLP trains); softplus(z) - z t, computed as |z| (1 - t) or |z| t (by the sign of
+  z) plus log(1 + e^-|z|): it never overflows and nothing cancels.
 
 Each checks the shapes (and label range) and names itself, both shapes and what it expected.
 Targets are cast to the output's dtype, so a float32 network stays float32; an integer or boolean
@@ -350,11 +351,25 @@ class BinaryCrossEntropy(Loss):
     it, and max(z, 0) - z t one digit at z = 20, t = 0.999999 in float32) and no exp of a large
     number is taken, so it is finite at
     z = +-1e4; dE/dz = (sigmoid(z) - t) / N everywhere, z = 0 included.
+
+    ``per_unit=False`` sums each case's terms over the output units and averages over the cases
+    only (the first axis), so E = 1/n sum_cases sum_j (softplus(z_j) - z_j t_j), as
+    scikit-learn's MLP trains two classes and multilabel targets (and
+    :attr:`chainrule.sklearn.MLPClassifier.loss_function_` gives it); dE/dz = (sigmoid(z) - t) / n.
+    For one output unit the two are the same loss.
     """
 
     name = "binary-cross-entropy"
     per_unit = True
     output_activation = "logistic"
+
+    def __init__(self, per_unit: bool = True) -> None:
+        if not isinstance(per_unit, (bool, np.bool_)):
+            raise ConfigError(
+                f"BinaryCrossEntropy: per_unit must be True (mean over cases and units) or False "
+                f"(sum over units, mean over cases), not {per_unit!r}"
+            )
+        self.per_unit = bool(per_unit)
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         output, t = self._compared(output, target)
@@ -368,7 +383,13 @@ class BinaryCrossEntropy(Loss):
                 f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
                 f"[{low!r}, {high!r}] (shape {tuple(t.shape)})"
             )
-        return ops.logistic_cross_entropy(output, t)  # t's gradient, if it needs one, too
+        if self.per_unit:  # t's gradient, if it needs one, too
+            return ops.logistic_cross_entropy(output, t)
+        return ops.logistic_cross_entropy(output, t, reduction="sum") / _n_cases(output)
+
+    def config(self) -> dict[str, Any]:
+        # the default writes no option, so its model files read as those of older versions
+        return {"type": self.config_type(), **({} if self.per_unit else {"per_unit": False})}
 
 
 class MarginSquaredError(Loss):

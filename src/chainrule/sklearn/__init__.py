@@ -12,24 +12,35 @@ DataFrame whose columns have other names or another order ("The feature names sh
 those that were passed during fit") and warn for an array without names (scikit-learn's
 ``validate_data`` does both; pandas is not needed otherwise).
 After a fit, ``network_`` is that network (the model ``predict`` runs, sharing ``coefs_``'s
-arrays; its outputs are the output units' total inputs), for chainrule's tools: explain it,
-draw it, or save it for the ``chainrule`` command line::
+arrays; its outputs are the output units' total inputs), and ``loss_function_`` the
+:mod:`chainrule.nn` loss the fit descends, exactly (its value and gradient are the training's
+data loss; ``alpha``'s penalty comes on top), for chainrule's tools: explain them
+(``cr.explain(clf.network_, x, t, clf.loss_function_)`` gives the gradients training follows),
+draw the network, or save it for the ``chainrule`` command line::
 
-    io.save_model("iris-model", clf.network_, loss=nn.CrossEntropy(),
+    io.save_model("iris-model", clf.network_, loss=clf.loss_function_,
                   class_names=[str(c) for c in clf.classes_])
 
-(``nn.BinaryCrossEntropy()`` for two classes or multilabel targets, whose output units are
-logistic; ``nn.MSE()`` for a regressor). The network keeps no column names: after a fit on a
-DataFrame, add ``meta={"feature_names": list(clf.feature_names_in_)}`` and the model file
-records them, and ``chainrule predict`` and ``evaluate`` refuse a CSV file whose header names
-the columns otherwise or in another order.
+(``loss_function_`` is ``nn.CrossEntropy()`` for several classes;
+``nn.BinaryCrossEntropy(per_unit=False)``, each logistic output unit's cross-entropy summed
+over the units and averaged over the cases, for two classes or multilabel targets;
+``nn.SquaredError("mean")``, half the squared error summed over the outputs and averaged over
+the cases, for a regressor: not ``nn.MSE()`` nor the default ``nn.BinaryCrossEntropy()``,
+whose means over the units too give other gradients.) The network keeps no column names: after
+a fit on a DataFrame, add ``meta={"feature_names": list(clf.feature_names_in_)}`` and the model
+file records them, and ``chainrule predict`` and ``evaluate`` refuse a CSV file whose header
+names the columns otherwise or in another order.
 
 Differences from ``sklearn.neural_network``, on purpose:
 
 - ``activation`` defaults to ``"logistic"`` (scikit-learn's default is ``"relu"``): these are
   networks of logistic units unless you say otherwise.
 - ``solver`` is ``"sgd"``, ``"adam"`` or ``"rmsprop"`` (Hinton's lecture 6e, decay ``rho``);
-  there is no ``"lbfgs"``. ``partial_fit`` works with every solver.
+  there is no ``"lbfgs"``, and so no ``max_fun`` (lbfgs's limit on loss evaluations): passing
+  it is scikit-learn's "unexpected keyword" TypeError. ``partial_fit`` works with every solver.
+- ``MLPRegressor``'s ``loss`` is its first parameter, as in scikit-learn (1.9), so
+  ``MLPRegressor((10,))`` sets ``loss``: give ``hidden_layer_sizes`` by name. Only
+  ``"squared_error"`` is taken; scikit-learn's ``"poisson"`` is refused.
 - ``dtype`` (None, ``"float32"``, ``"float64"``, or NumPy's ``np.float32`` / ``np.float64`` /
   their ``np.dtype``): None follows the input (float32 input trains in float32, anything else in
   float64, as scikit-learn's MLP does).

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
+import re
 import types
 import warnings
 from typing import Any, Self
@@ -17,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from chainrule import distributed, nn, optim
 from chainrule.engine import no_grad
 from chainrule.nn.activations import HIDDEN
+from chainrule.nn.losses import LOSSES
 from chainrule.tensor import Tensor
 
 ACTIVATIONS = ("identity", *HIDDEN)
@@ -94,6 +97,62 @@ def _named_for(function: Any, owner: type) -> Any:
     return copy
 
 
+#: the names of losses a value given positionally may be meant as: scikit-learn's and chainrule's
+LOSS_NAMES = frozenset(
+    {"squared_error", "poisson", "log_loss"}
+    | set(LOSSES)
+    | {name.replace("-", "_") for name in LOSSES}
+)
+ORDINALS = ("first", "second", "third")
+
+
+def _as_sizes(value: Any) -> Any:
+    """``value`` as ``hidden_layer_sizes`` would take it, where it looks like layer sizes (an
+    int, a sequence of ints, or a string of them such as ``"10"`` or ``"10, 5"``); else None."""
+    if isinstance(value, str):
+        if re.fullmatch(r"[\s(\[]*\d+(\s*[,\s]\s*\d+)*[\s,)\]]*", value):
+            return tuple(int(n) for n in re.findall(r"\d+", value))
+        return None
+    if isinstance(value, numbers.Integral) and not _is_bool(value):
+        return value
+    if (
+        isinstance(value, (tuple, list))
+        and value
+        and all(isinstance(n, numbers.Integral) and not _is_bool(n) for n in value)
+    ):
+        return value
+    return None
+
+
+def positional_hint(estimator: Any, param: str, value: Any) -> str:
+    """Where ``value``, refused as ``param``, looks meant for another parameter (an activation's
+    name, a loss's, layer sizes): what it is, ``param``'s place among the estimator's positional
+    parameters (scikit-learn's order: ``MLPRegressor((10,))`` sets ``loss``), and the keyword to
+    pass it by; "" where it looks like none of them."""
+    name = type(estimator).__name__
+    signature = inspect.signature(type(estimator).__init__).parameters.values()
+    positional = [p.name for p in signature if p.kind == p.POSITIONAL_OR_KEYWORD][1:]  # no self
+    where = (
+        f"{param} is {name}'s {ORDINALS[positional.index(param)]} positional parameter (as in "
+        "scikit-learn)"
+    )
+    sizes = _as_sizes(value)
+    if isinstance(value, str) and value in ACTIVATIONS:
+        return f"{value!r} is an activation, and {where}: pass activation={value!r} by name"
+    if isinstance(value, str) and value in LOSS_NAMES:
+        if "loss" not in positional:
+            return (
+                f"{value!r} is a loss, and {where}; {name} takes no loss: it descends the "
+                "cross-entropy its targets call for (loss_function_ after a fit)"
+            )
+        return f"{value!r} is a loss, and {where}: pass loss={value!r} by name"
+    if sizes is not None and param != "hidden_layer_sizes":
+        return f"{where}: pass hidden_layer_sizes={sizes!r} by name"
+    if sizes is not None:  # a string of sizes
+        return f"give the sizes as ints, hidden_layer_sizes={sizes!r}"
+    return ""
+
+
 def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
     """The output units applied to the logits, by the op of the one activation table."""
     return np.asarray(nn.ACTIVATIONS[activation].op(Tensor(logits)).data)
@@ -163,17 +222,24 @@ class BaseMLP(BaseEstimator):
 
     # -- checking the parameters (at fit, as scikit-learn asks: never in __init__) -----------
     def _hidden_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
+        given = sizes = self.hidden_layer_sizes
+        name = type(self).__name__
+        if isinstance(given, str):  # a str is a sequence too, of letters: 'relu' gave r, e, l, u
+            hint = positional_hint(self, "hidden_layer_sizes", given)
+            raise ValueError(
+                f"{name}: hidden_layer_sizes must be an int or a sequence of ints, got the "
+                f"string {given!r}" + (f"; {hint}" if hint else "")
+            )
         if isinstance(sizes, numbers.Integral):
             sizes = [sizes]
         try:
             sizes = list(sizes)
         except TypeError:
             raise ValueError(
-                f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}"
+                f"{name}: hidden_layer_sizes must be an int or a sequence of ints, got {given!r}"
             ) from None
         if not all(isinstance(n, numbers.Integral) and not _is_bool(n) and n > 0 for n in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
+            raise ValueError(f"{name}: hidden_layer_sizes must be positive integers, got {given!r}")
         return [int(n) for n in sizes]
 
     def _check_choice(self, param: str, choices: tuple) -> None:
@@ -519,7 +585,7 @@ class BaseMLP(BaseEstimator):
         world, value = distributed.world(), 0.0
         if len(X) or world.size == 1:
             output = self._network(Tensor(X))
-            loss = self._data_loss(output, Y)
+            loss = self._loss()(output, Y)  # the data loss: loss_function_, no second copy
             value = self._reported_loss(np.asarray(output.data), Y)
             if self.alpha:  # L2 penalty over the whole batch's size, as in one process
                 squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
@@ -579,15 +645,35 @@ class BaseMLP(BaseEstimator):
             X, Y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
         )
 
+    def _loss(self) -> nn.Loss:
+        """The chainrule loss whose value and gradient are the training's data loss (each
+        estimator's own; :attr:`loss_function_` gives it after a fit)."""
+        raise NotImplementedError
+
+    @property
+    def loss_function_(self) -> nn.Loss:
+        """The :mod:`chainrule.nn` loss the fit descends, exactly: its value and gradient on
+        ``network_``'s outputs are the training's data loss (``alpha``'s penalty on the weights
+        comes on top of it). ``nn.CrossEntropy()`` for several classes,
+        ``nn.BinaryCrossEntropy(per_unit=False)`` (the cross-entropy of each logistic unit,
+        summed over the units, averaged over the cases) for two classes and multilabel targets,
+        ``nn.SquaredError("mean")`` (half the squared error, summed over the outputs, averaged
+        over the cases) for a regressor. Give it with ``network_`` to ``chainrule.explain`` for
+        the gradients training follows, or to ``io.save_model``. Not ``loss_``, scikit-learn's
+        last reported value of the loss."""
+        check_is_fitted(self, "coefs_")
+        return self._loss()
+
     # -- predicting ----------------------------------------------------------------------------
     @property
     def network_(self) -> nn.Sequential:
         """The fitted chainrule network that ``predict`` runs: the fitted ``Linear`` layers (the
         very parameters ``coefs_`` and ``intercepts_`` hold) between ``activation``'s units, its
         outputs the output units' total inputs; ``predict_proba`` puts them through
-        ``out_activation_``. To explain, draw or save it, e.g.
-        ``chainrule.io.save_model(path, clf.network_, loss=nn.CrossEntropy(),
-        class_names=[str(c) for c in clf.classes_])`` (see the module's docstring)."""
+        ``out_activation_``. To explain, draw or save it with the loss it was trained on,
+        :attr:`loss_function_`, e.g. ``chainrule.io.save_model(path, clf.network_,
+        loss=clf.loss_function_, class_names=[str(c) for c in clf.classes_])`` (see the
+        module's docstring)."""
         check_is_fitted(self, "coefs_")
         self._load_assigned_weights()
         return _stack(self._layers(), self.activation)

@@ -15,9 +15,12 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from chainrule import nn
 from chainrule.engine import no_grad
-from chainrule.sklearn.base import BaseMLP, output_units
+from chainrule.sklearn.base import BaseMLP, output_units, positional_hint
 from chainrule.tensor import Tensor
 from chainrule.train.metrics import predicted_classes, units_on
+
+#: MLPRegressor's ``loss`` values (scikit-learn's also has "poisson", which is refused)
+REGRESSION_LOSSES = ("squared_error",)
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -128,16 +131,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _loss(self) -> nn.Loss:
         """The loss of the output units: cross-entropy from the logits, through softmax or
-        through each logistic unit."""
+        through each logistic unit, summed over the units and averaged over the cases (as
+        scikit-learn sums it; BinaryCrossEntropy's default averages over the units too)."""
         if self.out_activation_ == "softmax":
             return nn.CrossEntropy()
-        return nn.BinaryCrossEntropy()
-
-    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
-        if self.out_activation_ == "softmax":
-            return self._loss()(output, Y)
-        # BinaryCrossEntropy averages over every unit; scikit-learn sums over the units
-        return self._loss()(output, Y) * float(Y.shape[1])
+        return nn.BinaryCrossEntropy(per_unit=False)
 
     def _decided(self, logits: np.ndarray) -> np.ndarray:
         """The labels ``logits`` predict, decided as ``chainrule evaluate`` decides them
@@ -209,8 +207,78 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
 class MLPRegressor(RegressorMixin, BaseMLP):
     """A multilayer network of logistic units (by default) with linear outputs, trained on half
-    the mean squared error. A 1-D ``y`` (or one column) gives 1-D predictions. See the module
-    docstring for the parameters."""
+    the squared error summed over the outputs and averaged over the cases
+    (``loss_function_``, ``nn.SquaredError("mean")``). A 1-D ``y`` (or one column) gives 1-D
+    predictions. See the module docstring for the parameters.
+
+    ``loss`` comes first, as in scikit-learn's MLPRegressor (1.9), so ``MLPRegressor((10,))``
+    sets it, not ``hidden_layer_sizes``: pass the sizes by name. ``"squared_error"`` is the
+    only loss; scikit-learn's ``"poisson"`` (half the Poisson deviance through exponential
+    output units) is refused.
+    """
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "logistic",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        rho: float = 0.9,
+        n_iter_no_change: int = 10,
+        dtype: str | None = None,
+    ) -> None:
+        # scikit-learn reads the parameters off this signature: every one is named here
+        self.loss = loss
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, rho=rho, n_iter_no_change=n_iter_no_change, dtype=dtype,
+        )  # fmt: skip
+
+    def _check_parameters(self) -> None:
+        """``loss`` first: a positional call written for the old signature, ``MLPRegressor((10,))``
+        or ``MLPRegressor("relu")``, puts its value there, and that is what to say."""
+        loss, name = self.loss, type(self).__name__
+        if not (isinstance(loss, str) and loss in REGRESSION_LOSSES):
+            said = f"{name}: loss={loss!r} is not one of {', '.join(map(repr, REGRESSION_LOSSES))}"
+            if isinstance(loss, str) and loss == "poisson":
+                raise ValueError(
+                    f"{said}: scikit-learn's 'poisson' (half the Poisson deviance through "
+                    "exponential output units) has no chainrule loss; chainrule's MLPRegressor "
+                    "trains on the squared error only"
+                )
+            hint = positional_hint(self, "loss", loss)
+            raise ValueError(said + (f"; {hint}" if hint else ""))
+        super()._check_parameters()
+
+    def _loss(self) -> nn.Loss:
+        """Half the squared error, summed over the outputs, averaged over the cases: the loss
+        whose gradient scikit-learn follows (its reported loss divides by the number of
+        outputs as well: :meth:`_reported_loss`)."""
+        return nn.SquaredError("mean")
 
     def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
         """One epoch over ``X, y`` from where the last call left off (weights and optimizer)."""
@@ -233,11 +301,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dtype = self._requested_dtype() or X.dtype
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         return X.astype(dtype, copy=False), Y.astype(dtype), fitted
-
-    def _data_loss(self, output: Tensor, Y: np.ndarray) -> Tensor:
-        # 1/(2n) sum over cases and outputs of (y - p)^2: the loss whose gradient scikit-learn
-        # follows (its reported loss divides by the number of outputs as well)
-        return nn.MSE()(output, Y) * (0.5 * Y.shape[1])
 
     def _reported_loss(self, output: np.ndarray, Y: np.ndarray) -> float:
         """The batch's data loss as scikit-learn reports it (its ``squared_loss``): half the

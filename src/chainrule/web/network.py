@@ -180,10 +180,7 @@ class NetworkState:
     def loss_object(self) -> Loss:
         """The ``nn`` loss of this name and reduction (the library's own definition). A loss's
         own reduction (mse's mean) is its default, whether or not its class takes one."""
-        loss = as_loss(self.loss)
-        if self.reduction in (None, loss.reduction):
-            return loss
-        return as_loss({"type": self.loss, "reduction": self.reduction})
+        return _named_loss(self.loss, self.reduction)
 
     def model(self) -> Sequential:
         """The ``nn.Sequential`` these numbers describe, in the state's dtype. A loss that applies
@@ -241,6 +238,15 @@ class NetworkState:
                 f"explorer: the page computes {', '.join(PAGE_LOSSES)}, not "
                 f"{loss_object.name}; {explain_with} writes this model's derivation out (text, "
                 "Markdown, LaTeX, HTML, JSON)"
+            )
+        shown = _named_loss(loss_object.name, _reduction(loss_object))
+        if shown.config() != loss_object.config():  # an option the state does not carry
+            raise ExplainError(
+                f"explorer: the page computes {loss_object.name} as the "
+                f"{shown.describe_reduction()}, not as this model's loss, "
+                f"{loss_object.config()} (the {loss_object.describe_reduction()}); "
+                f"{explain_with} writes this model's derivation out (text, Markdown, LaTeX, "
+                "HTML, JSON)"
             )
         if problem.x.shape[0] != 1:
             raise _not_one_case(problem.x.shape)
@@ -471,6 +477,15 @@ def page_losses() -> list[dict]:
     return losses
 
 
+def _named_loss(name: str, reduction: str | None) -> Loss:
+    """The ``nn`` loss a state naming ``name`` and ``reduction`` computes (None: the name's
+    default reduction): all a state keeps of a loss."""
+    loss = as_loss(name)
+    if reduction in (None, loss.reduction):
+        return loss
+    return as_loss({"type": name, "reduction": reduction})
+
+
 def _reduction(loss: Loss) -> str | None:
     """``loss``'s reduction where it differs from its name's default (a state that names only
     the loss would describe ``SquaredError("mean")`` as a sum), else None."""
@@ -505,16 +520,9 @@ def random_state(
     n_out = sizes[-1]
     target = np.zeros(n_out)
     target[0] = 1.0
-    # the default stays unnamed, as in a state read from a model
-    # a loss's own reduction (mse's mean) is its default, as loss_object takes it: a class that
-    # takes none (MSE) refused it as an argument
-    default = as_loss(loss)
-    chosen = (
-        None
-        if reduction in (None, default.reduction)
-        else as_loss({"type": loss, "reduction": reduction})
-    )
-    named_reduction = None if chosen is None else _reduction(chosen)
+    # the default stays unnamed, as in a state read from a model; a loss's own reduction (mse's
+    # mean) is its default, as loss_object takes it: a class that takes none (MSE) refused it
+    named_reduction = _reduction(_named_loss(loss, reduction))
     return NetworkState(
         sizes=list(sizes),
         weights=weights,

@@ -1,0 +1,40 @@
+"""A loss option the page's state does not carry (s65): ``BinaryCrossEntropy(per_unit=False)``,
+the loss a multilabel ``chainrule.sklearn`` classifier trains on (its ``loss_function_``), was
+shown by the page and the notebook explorer as the default per-unit mean: every E and gradient
+off by the number of output units, silently. Such a model is refused, naming explain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule import nn
+from chainrule.explainer.network import ExplainError
+from chainrule.web.network import NetworkState
+
+
+def _model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.Logistic(), nn.Linear(3, 2, rng=1))
+
+
+def test_a_loss_summed_over_its_units_is_refused_naming_explain():
+    with pytest.raises(ExplainError, match=r"per_unit.*mean over cases\).*explain") as caught:
+        NetworkState.from_model(
+            _model(), [0.5, -0.2], [1.0, 0.0], nn.BinaryCrossEntropy(per_unit=False)
+        )
+    assert "mean over cases and units" in str(caught.value)  # what the page would compute
+
+
+@pytest.mark.parametrize(
+    "loss", [nn.BinaryCrossEntropy(), nn.SquaredError("mean"), nn.SquaredError(), nn.MSE()]
+)
+def test_the_losses_the_page_computes_open_with_the_models_numbers(loss):
+    model = _model()
+    if loss.name != "binary-cross-entropy":
+        model = nn.Sequential(*model, nn.Logistic())
+    state = NetworkState.from_model(model, [0.5, -0.2], [1.0, 0.0], loss)
+    assert state.loss_object().config() == loss.config()
+    x, t = np.array([[0.5, -0.2]]), np.array([[1.0, 0.0]])
+    assert float(state.loss_object()(state.model()(x), t).item()) == pytest.approx(
+        float(loss(model(x), t).item()), rel=1e-12
+    )

@@ -276,7 +276,7 @@ def test_the_train_help_gives_every_classic_problems_defaults(capsys):
 
 def test_the_lr_help_says_the_default_does_not_follow_the_optimizer(capsys):
     entry = _entry(_help(capsys, "train"), "--lr")
-    assert "whatever the --optimizer" in entry and "give --lr" in entry
+    assert "rate measured for it" in entry and "give --lr" in entry
 
 
 def test_explains_format_help_names_every_suffix_it_takes(capsys):
@@ -328,18 +328,19 @@ def test_a_string_or_null_in_a_json_input_is_named(tmp_path, capsys):
 
 
 def test_another_optimizer_without_lr_is_told_whose_rate_it_trains_at(tmp_path, capsys):
-    code, _, err = run(capsys, "train", "--data", "xor", "--optimizer", "adam", "--epochs", 1,
-                       "-q", "--out", tmp_path / "a")  # fmt: skip
+    # digits has no measured rate for momentum: it trains at adam's 0.01, and says so
+    code, _, err = run(capsys, "train", "--data", "digits", "--optimizer", "momentum",
+                       "--epochs", 1, "-q", "--out", tmp_path / "a")  # fmt: skip
     assert code == 0, err
     note = [line for line in err.splitlines() if "--lr" in line]
     assert note == [
-        "note: no --lr given: adam trains at lr 0.5, the rate for xor with momentum, which may "
-        "not suit adam; give --lr"
+        "note: no --lr given: momentum trains at lr 0.01, the rate for digits with adam (none was "
+        "measured for momentum), which may not suit momentum; give --lr"
     ]
-    assert json.loads((tmp_path / "a" / "run.json").read_text())["config"]["lr"] == 0.5
-    # none where the rate is given, or is the dataset's own optimizer's
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["config"]["lr"] == 0.01
+    # none where the rate is given, is the dataset's own optimizer's, or was measured (xor)
     for k, args in enumerate([["--optimizer", "adam", "--lr", "0.05"], ["--optimizer", "momentum"],
-                              []]):  # fmt: skip
+                              ["--optimizer", "adam"], []]):  # fmt: skip
         code, _, err = run(capsys, "train", "--data", "xor", *args, "--epochs", 1, "-q", "--out",
                            tmp_path / f"r{k}")  # fmt: skip
         assert code == 0, err

@@ -125,8 +125,9 @@ def train(
             generic="0.003",
             classic="0.5 for xor, parity and encoder, 0.1 for symmetry, 0.07 for family-trees",
         )
-        + ", whatever the --optimizer: each is the dataset's optimizer's (momentum for the "
-        "classic problems); with another, give --lr",
+        + ", each the dataset's own optimizer's (momentum for the classic problems); another "
+        "--optimizer on xor, parity, symmetry or encoder trains at the rate measured for it "
+        "there (docs/training.md); elsewhere at this one, which a note says: give --lr",
         help="learning rate (epsilon)",
     ),
     momentum: float = typer.Option(
@@ -267,23 +268,24 @@ def _choices_named(
 
 
 def _note_an_lr_of_another_optimizer(config: Any, options: dict) -> None:
-    """--optimizer without --lr trains at the dataset's learning rate, which is its own
-    optimizer's: xor's 0.5, chosen for momentum, went to adam silently (over seeds 0-9 adam
-    learned xor in 5 runs at 0.5, in 8 at 0.01 to 0.1; parity in none at 0.5, in 7 at 0.05),
-    digits' 0.01, chosen for adam, to momentum. Said in a note, naming the optimizer the rate
-    was chosen for (a rate per optimizer would be the presets', runs.PRESETS)."""
-    from chainrule.train.runs import GENERIC, PRESETS, dataset_key
+    """--optimizer without --lr trains at the rate measured for that optimizer on that dataset
+    (``runs.measured_rate``: a classic problem's ``runs.PRESET_RATES``). Where none was measured
+    (a CSV file or IDX directory, digits or family-trees with another optimizer than the
+    preset's) it trains at the dataset's rate, chosen for the dataset's own optimizer (digits'
+    0.01, adam's, went to momentum silently): said in a note naming the optimizer it was
+    chosen for."""
+    from chainrule.train.runs import GENERIC, PRESETS, dataset_key, measured_rate
 
     if options.get("optimizer") is None or options.get("lr") is not None:
         return
+    if measured_rate(config.data, config.optimizer) is not None or not _prints_results():
+        return
     key = dataset_key(config.data)
     own = PRESETS.get(key, GENERIC)["optimizer"]
-    if own == config.optimizer or not _prints_results():
-        return
     data = key or "a CSV or IDX"
     print(f"note: no --lr given: {config.optimizer} trains at lr {config.lr:g}, the rate for "
-          f"{data} with {own}, which may not suit {config.optimizer}; give --lr",
-          file=sys.stderr)  # fmt: skip
+          f"{data} with {own} (none was measured for {config.optimizer}), which may not suit "
+          f"{config.optimizer}; give --lr", file=sys.stderr)  # fmt: skip
 
 
 def _note_a_warmup_that_overrides(config: Any, options: dict) -> None:

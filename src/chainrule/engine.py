@@ -978,12 +978,14 @@ def _not_a_gradient(output: Tensor, index: int, contribution: Any, data: Any) ->
         return sys.exc_info()[1]
     node = Node(output)
     got = "None" if contribution is None else f"a {type(contribution).__name__}"
-    return TypeError(
+    refusal = TypeError(
         f"backward: the rule of '{node.op}'{node.where()} for input {index} returned {got}, "
         f"not a gradient: a rule returns its input's gradient, shaped like the input "
         f"{tuple(data.shape)} (zeros where the output does not depend on it); is a return "
         "missing?"
     )
+    refusal.rule_sent_no_gradient = True  # so gradcheck reports it as a failed check
+    return refusal
 
 
 def _wrong_shape(output: Tensor, index: int, contribution: Any, data: Any) -> ShapeError:

@@ -166,7 +166,14 @@ class GraphFreedError(RuntimeError):
 
 
 class GradcheckError(AssertionError):
-    """Analytic and numeric derivatives disagree; the message shows them side by side."""
+    """A gradient check that did not pass (``gradcheck(..., raise_on_failure=True)``): analytic
+    and numeric derivatives disagree, or the check gave no verdict; the message is the
+    report's, with the values side by side, and ``report`` is the
+    :class:`~chainrule.gradcheck.GradcheckReport` itself (None where none was given)."""
+
+    def __init__(self, message: str = "", report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class MissingExtraError(UserError, ModuleNotFoundError):

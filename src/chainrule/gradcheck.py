@@ -55,6 +55,32 @@ tensor, or a tuple, list or dict of them); NumPy arrays, Python numbers or None 
 must also be deterministic: it is called twice at the inputs, and outputs that differ (dropout
 in training mode, noise drawn inside ``f``) are refused, not reported as a wrong gradient.
 
+The verdict. An entry passes where ``|analytic - numeric| <= atol + rtol * |numeric|``; one
+that does not FAILS the check. Where none fails but some pass only because ``atol`` is larger
+than the derivatives there (a sign-flipped rule whose derivatives are all below 5e-6 passes
+``atol=1e-5``), the check gives no verdict (``ok`` None, as the explainer's checks and
+``/api/gradcheck`` give none where an engine value of 0 would pass too, :func:`near_zero`):
+such an entry fails with ``atol`` at the report's ``resolution``, the differences' rounding
+(:func:`difference_rounding`) times :data:`RESOLUTION_MARGIN`, and the report says to pass
+that atol or to rescale the inputs. Right small derivatives agree beyond that rounding and
+pass, the ``note`` saying that ``atol`` alone would have passed them; derivatives that are all
+0 pass, the note saying that a rule giving 0 passes too; a check that compares nothing (an
+output with no entries) gives no verdict. ``bool(report)`` is True only for a pass, and
+``raise_on_failure`` raises :class:`GradcheckError` (its ``report`` attribute the report)
+wherever it is False. A failure's report counts the entries that fail, states the tolerance
+with its numbers and lists them worst first (furthest past their tolerance), 20 at most; its
+``note`` also says where a right gradient can fail on the check itself: an input entry within
+:data:`SMALL_INPUT_STEPS` steps eps of 0 along which the difference moves at a smaller step
+(1/x at 1e-5: eps is not small next to |x|; it names an eps that fits), or failures within
+the rounding of a large output (``f + 1e7``: take the constant out). Integer and bool inputs
+left out of the check are named in the ``note``.
+
+``mode="random"`` compares ``n_directions`` products u . J v per input, each a sum over every
+entry: it catches a rule wrong everywhere or by much, but an error in one entry of many is
+diluted (a 1% error in one of 400 entries moved u . J v by 0.07%, and passed rtol=1e-3),
+and a failure names the direction and the input, not the entry. Check a rule's
+entries in ``mode="full"`` on a small input.
+
 A compared entry is named by the output and the position in it, in the order
 :func:`~chainrule.functional.tree_flatten` gives the outputs: ``d out[1, 0] / d input 0[2]``
 for a lone (2, 2) output, ``d out['e'][0, 1] / d input 1[0]`` for the one under key ``'e'`` of
@@ -100,22 +126,38 @@ from chainrule.tensor import Tensor
 
 @dataclass
 class Mismatch:
-    """One compared entry: where it is and the two values."""
+    """One compared entry: where it is and the two values; ``input``, the input it was stepped
+    along (its position in ``inputs``), and ``element``, the flat position of the entry stepped
+    (None where a random direction moved them all)."""
 
     where: str
     analytic: float
     numeric: float
+    input: int | None = None
+    element: int | None = None
 
     @property
     def abs_error(self) -> float:
         return abs(self.analytic - self.numeric)
 
+    def tolerance(self, atol: float, rtol: float) -> float:
+        """How far apart the two values may be: ``atol + rtol * |numeric|``."""
+        return atol + rtol * abs(self.numeric)
+
 
 @dataclass
 class GradcheckReport:
-    """What :func:`gradcheck` compared, and how far apart the two answers were."""
+    """What :func:`gradcheck` compared, and how far apart the two answers were.
 
-    ok: bool
+    ``ok`` is the verdict: True, passed; False, FAILED (an entry is outside its tolerance,
+    ``|analytic - numeric| <= atol + rtol * |numeric|``, or ``problem`` says why nothing could
+    be compared); None, no verdict: every entry is within its tolerance, but only because
+    ``atol`` is larger than the derivatives here (with ``atol`` at ``resolution``, what the
+    differences' rounding lets the check tell apart, some entries fail: :meth:`hidden`), or
+    nothing was compared. ``bool(report)`` is True only for a pass, and ``raise_on_failure``
+    raises :class:`GradcheckError` wherever it is False: FAILED or no verdict."""
+
+    ok: bool | None
     mode: str
     order: int
     eps: float
@@ -126,34 +168,95 @@ class GradcheckReport:
     atol: float = 0.0
     rtol: float = 0.0
     problem: str = ""  # why nothing could be compared: a rule's gradient of the wrong shape,
-    # or a ShapeError a rule raised
+    # or none at all, or a ShapeError a rule raised
     note: str = ""  # eps too near an input's float64 spacing; a failure's float32 step, kinks
+    #: the smallest difference the check can tell from its differences' rounding (an
+    #: estimate, :func:`difference_rounding` times :data:`RESOLUTION_MARGIN`): an atol below
+    #: the derivatives but above this checks small derivatives
+    resolution: float = 0.0
 
     def __bool__(self) -> bool:
-        return self.ok
+        return self.ok is True
 
     def failures(self) -> list[Mismatch]:
+        """The entries outside their tolerance, in the order they were compared."""
         return [m for m in self.entries if not _close(m.analytic, m.numeric, self.atol, self.rtol)]
+
+    def hidden(self) -> list[Mismatch]:
+        """The entries within their tolerance only because of ``atol``: outside it with
+        ``atol`` at :attr:`resolution` (a sign-flipped rule's, where every derivative is
+        below ``atol``). Where there are any and no entry fails, there is no verdict."""
+        return [
+            m
+            for m in self.entries
+            if _close(m.analytic, m.numeric, self.atol, self.rtol)
+            and not _close(m.analytic, m.numeric, self.resolution, self.rtol)
+        ]
 
     def __str__(self) -> str:
         if self.problem:
             return f"gradcheck FAILED (order {self.order}, {self.mode} mode): {self.problem}"
-        verdict = "passed" if self.ok else "FAILED"
+        verdict = {True: "passed", False: "FAILED", None: "NO VERDICT"}[self.ok]
         lines = [
             f"gradcheck {verdict} (order {self.order}, {self.mode} mode, eps {self.eps:g}): "
             f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}; "
             f"furthest from its tolerance: {self.where}"
         ]
+        rule = (
+            f"|analytic - numeric| <= atol + rtol*|numeric| (atol = {self.atol:.3g}, "
+            f"rtol = {self.rtol:.3g})"
+        )
+        shown, allowed = [], self.atol
+        if self.ok is False:
+            shown = self.failures()
+            lines.append(f"  {len(shown)} of {len(self.entries)} entries fail {rule}")
+        elif self.ok is None and self.entries:
+            shown, allowed = self.hidden(), self.resolution
+            lines.append(
+                f"  no verdict: every entry is within {rule}, but {len(shown)} of "
+                f"{len(self.entries)} only because atol is larger than the derivatives here: "
+                f"with atol = {self.resolution:.2g} (what the differences' rounding lets the "
+                "check resolve) they fail, so this atol would pass a wrong rule (a sign flip) "
+                f"too; pass atol={_rounded_up(self.resolution)}, or rescale the inputs so that "
+                "the derivatives are well above atol"
+            )
         if self.note:
             lines.append(f"  note: {self.note}")
-        shown = self.failures()[:20] if not self.ok else []
         if shown:
-            lines.append(f"  {'where':<42} {'analytic':>16} {'numeric':>16} {'difference':>12}")
-            for m in shown:
-                lines.append(
-                    f"  {m.where:<42} {m.analytic:>16.9g} {m.numeric:>16.9g} {m.abs_error:>12.3g}"
-                )
+            lines += _table(shown, allowed, self.rtol, "tolerance" if self.ok is False else
+                            "at that atol")  # fmt: skip
         return "\n".join(lines)
+
+
+#: How many rows of failures a report shows, worst first (the rest are counted)
+SHOWN_ROWS = 20
+
+
+def _table(shown: Sequence[Mismatch], atol: float, rtol: float, allowed: str) -> list[str]:
+    """Rows of ``shown``, worst first (furthest past its tolerance, ``atol + rtol |numeric|``,
+    shown in the column headed ``allowed``), :data:`SHOWN_ROWS` of them and how many more."""
+    worst_first = sorted(shown, key=lambda m: _badness(m, atol, rtol), reverse=True)
+    lines = [
+        f"  {'where (worst first)':<42} {'analytic':>16} {'numeric':>16} {'difference':>12} "
+        f"{allowed:>12}"
+    ]
+    for m in worst_first[:SHOWN_ROWS]:
+        lines.append(
+            f"  {m.where:<42} {m.analytic:>16.9g} {m.numeric:>16.9g} {m.abs_error:>12.3g} "
+            f"{m.tolerance(atol, rtol):>12.3g}"
+        )
+    if len(worst_first) > SHOWN_ROWS:
+        lines.append(f"  ... and {len(worst_first) - SHOWN_ROWS} more")
+    return lines
+
+
+def _rounded_up(value: float) -> str:
+    """``value`` rounded up to one significant digit, for a suggested tolerance (1.1e-08:
+    2e-08)."""
+    if not (math.isfinite(value) and value > 0):
+        return f"{value:g}"
+    power = 10.0 ** math.floor(math.log10(value))
+    return f"{math.ceil(value / power * (1 - 1e-12)) * power:.0e}"
 
 
 def _check_tolerances(eps: Any, atol: Any, rtol: Any) -> None:
@@ -603,9 +706,10 @@ def _gradient_names(arrays: Sequence[Any], checked: Sequence[int]) -> _EntryName
 
 def _base_output(
     f: Callable[..., Any], arrays: Sequence[Any], noise: float
-) -> tuple[_EntryNames, str]:
-    """``f`` at the checked point, called twice: the names of its output entries and its dtype.
-    Outputs that differ by more than ``noise`` are refused (see :func:`_check_deterministic`)."""
+) -> tuple[_EntryNames, str, np.ndarray]:
+    """``f`` at the checked point, called twice: the names of its output entries, its dtype and
+    its values (flat, float64, on the host). Outputs that differ by more than ``noise`` are
+    refused (see :func:`_check_deterministic`)."""
     with no_grad():
         leaves, treedef = _output_leaves(f, [_copy(a) for a in arrays])
         first = _joined(leaves)
@@ -615,8 +719,9 @@ def _base_output(
         raise TypeError(f"gradcheck: f returns {dtype}: {COMPLEX_FORWARD_ONLY}")
     paths = _output_paths(treedef, len(leaves))
     names = _EntryNames(paths, [tuple(leaf.shape) for leaf in leaves])
-    _check_deterministic(first.numpy().astype(np.float64), _evaluate(f, arrays), names, noise)
-    return names, dtype
+    values = first.numpy().astype(np.float64)
+    _check_deterministic(values, _evaluate(f, arrays), names, noise)
+    return names, dtype, values
 
 
 def _check_deterministic(
@@ -632,8 +737,11 @@ def _check_deterministic(
         same |= np.isnan(first) & np.isnan(second)
         if same.all():
             return
-        k = int(np.argmin(same))
-        seen = f"{names[k]} was {first[k]:.9g}, then {second[k]:.9g}"
+        k = int(np.argmin(same))  # repr: the shortest digits that tell the two apart
+        seen = (
+            f"{names[k]} was {float(first[k])!r}, then {float(second[k])!r}, a difference of "
+            f"{float(second[k] - first[k]):.3g}"
+        )
     else:
         seen = f"{first.size} output numbers, then {second.size}"
     raise ValueError(
@@ -658,17 +766,25 @@ def gradcheck(
     """Compare ``f``'s derivatives with central finite differences at ``inputs``.
 
     ``f`` takes one tensor per input and returns a tensor (or several). Returns a
-    :class:`GradcheckReport` (truthy when it passed); with ``raise_on_failure`` a failure raises
-    :class:`GradcheckError` showing analytic and numeric values side by side.
+    :class:`GradcheckReport`, truthy only when it passed: ``ok`` is False where an entry is
+    outside ``atol + rtol * |numeric|``, and None (no verdict) where every entry is within it
+    but some only because ``atol`` is larger than the derivatives (a sign flip passes there;
+    the report names the atol that tells it, or rescale the inputs), or nothing was compared.
+    With ``raise_on_failure`` a report that is not truthy raises :class:`GradcheckError`,
+    whose message shows analytic and numeric values side by side, worst first, with the
+    tolerance, and whose ``report`` is the report.
 
     Integer and bool inputs (labels, masks) are passed to ``f`` unchanged and left out of the
-    check (the report names the checked inputs by their position in ``inputs``); at least one
+    check (the report names the checked inputs by their position in ``inputs``, and its
+    ``note`` those left out, with their dtype); at least one
     input must be floating, and none complex. ``f`` gets copies of the inputs, must return
     chainrule tensors (a TypeError names what else it returned) and must be deterministic (a
     ValueError says so where two calls at ``inputs`` differ: dropout in training mode). The
     report names each entry by the output, the position in it and the input's entry,
     ``d out['e'][0, 1] / d input 1[2]``. ``n_directions`` (a whole number, at least 1) is how
-    many random directions ``mode="random"`` compares. ``order=2`` checks the rules' tensor
+    many random directions ``mode="random"`` compares: each is a sum over every entry, so an
+    error in one entry of many can pass it, and a failure names no entry (check in full mode
+    to find one). ``order=2`` checks the rules' tensor
     mode (what ``create_graph``, Hessians and forward mode run): its J^T u, for a random u,
     against differences of u . f, and that J^T u's own derivatives against its differences
     (entries named ``(J^T u)[input 0][2]``, not as outputs of ``f``); then, where those pass,
@@ -678,7 +794,8 @@ def gradcheck(
     there alone, and the report's ``note`` names it. A rule that sends an input a gradient of
     another shape than the input's fails the check with nothing compared: the report's
     ``problem`` names the op, the input and both shapes, so checking many rules gives a report
-    for each; so does a rule that raises a ShapeError (``cr.matmul(g, w)`` for ``g @ w.T``),
+    for each; so does a rule that returns no gradient (None: a missing ``return``, or a
+    number), and a rule that raises a ShapeError (``cr.matmul(g, w)`` for ``g @ w.T``),
     its ``problem`` naming the op, the input and the error (a shape error of ``f``'s own
     forward is still raised).
 
@@ -692,6 +809,9 @@ def gradcheck(
     :data:`KINK_STEPS` eps of it (relu or abs at 0, maximum or minimum at a tie, clip at a
     bound), the ``note`` names the op and those entries: not differentiable there, the finite
     difference straddles the kink. The check still fails; check at points away from kinks.
+    Where a failed entry was stepped along an input entry near 0 (within
+    :data:`SMALL_INPUT_STEPS` eps) and the difference moves at a smaller step, or every
+    failure is within the rounding of a large output, the ``note`` says so and what to pass.
 
     >>> import chainrule as cr
     >>> bool(cr.gradcheck(lambda x: cr.sigmoid(x).sum(), [[0.5, -1.0]]))
@@ -732,10 +852,11 @@ def gradcheck(
             "and not checked; give at least one floating input"
         )
     arrays, moved_from = _float64_inputs(inputs, checked)
-    step_notes = _step_notes(arrays, checked, eps)
+    spacing_notes = _step_notes(arrays, checked, eps)
+    step_notes = list(spacing_notes)
     f = _with_constants(f, inputs, checked)
     try:
-        names, output_dtype = _base_output(f, arrays, noise=eps * atol)
+        names, output_dtype, output = _base_output(f, arrays, noise=eps * atol)
     except backend.ArrayLibraryError as error:
         problem = _moved_input_problem(error, moved_from)
         if problem is error:
@@ -760,12 +881,13 @@ def gradcheck(
             if _all_close(entries, atol, rtol):
                 entries += _compare_forward_mode(f, arrays, checked, eps, rng, mode, names)
                 forward_note = _forward_mode_note(f, arrays, entries, atol, rtol)
-        report = _report(entries, mode, order, eps, atol, rtol)
-    except ValueError as wrong:
-        # a rule's gradient of the wrong shape (the engine refuses it), or a ValueError a rule
-        # raised (a ShapeError, NumPy's misaligned @), is a failed check, reported as a wrong
-        # value is: an autograder wants a report per student's rule, not an exception; any
-        # other ValueError is raised as it was
+        resolution = _resolution(output, entries, mode, eps)
+        report = _report(entries, mode, order, eps, atol, rtol, resolution)
+    except (ValueError, TypeError) as wrong:
+        # a rule's gradient of the wrong shape (the engine refuses it) or none at all (None,
+        # a number), or a ValueError a rule raised (a ShapeError, NumPy's misaligned @), is a
+        # failed check, reported as a wrong value is: an autograder wants a report per
+        # student's rule, not an exception; any other error is raised as it was
         problem = _rule_problem(wrong)
         if not problem:
             raise
@@ -773,32 +895,39 @@ def gradcheck(
         report = GradcheckReport(
             False, mode, order, eps, nan, nan, problem, atol=atol, rtol=rtol, problem=problem
         )
-    if not report.ok and not report.problem:  # a failure f's rounding or kinks may explain
+    step_notes += _constants_note(inputs, checked)
+    if report.ok is False and not report.problem:  # a failure f's rounding or kinks may explain
         variables, recorded = _recorded(f, arrays)
         coarse_note = _coarse_step_note(recorded)
         if coarse_note:
             if output_dtype not in _COARSE_FLOATS:  # else its output's warning said it once
                 warnings.warn(f"gradcheck: {coarse_note}", stacklevel=2)
             step_notes.append(coarse_note)
-        kink_note = _kink_note(recorded, variables, checked, eps)
-        if kink_note:
-            step_notes.append(kink_note)
+        step_notes += _failure_notes(f, report, recorded, variables, arrays, checked, output, names,
+                                     spaced=bool(spacing_notes))  # fmt: skip
+    elif not report.problem:
+        step_notes += _verdict_notes(report)
     if forward_note:
         step_notes.append(forward_note)
     report.note = " ".join(step_notes)
-    if raise_on_failure and not report.ok:
-        raise GradcheckError(str(report))
+    if raise_on_failure and not report:
+        raise GradcheckError(str(report), report)
     return report
 
 
-def _rule_problem(error: ValueError) -> str:
-    """What a report's ``problem`` says of a ValueError out of the comparisons: the engine's
-    refusal of a rule's gradient of the wrong shape as it is worded, and an error a rule raised
-    (``cr.matmul`` or NumPy's ``@`` on misaligned shapes: the engine marks it
-    ``raised_by_rule``) named with the rule's op and input; "" for any other (f's own, at a
-    point stepped to: raised as it was)."""
-    if getattr(error, "rule_sent_wrong_shape", False):
+def _rule_problem(error: ValueError | TypeError) -> str:
+    """What a report's ``problem`` says of a ValueError or TypeError out of the comparisons:
+    the engine's refusal of a rule's gradient of the wrong shape, or of a rule's return that
+    is no gradient (None, a number), as it is worded (the engine marks both), and a
+    ValueError a rule raised (``cr.matmul`` or NumPy's ``@`` on misaligned shapes: the engine
+    marks it ``raised_by_rule``) named with the rule's op and input; "" for any other (f's
+    own, at a point stepped to: raised as it was)."""
+    if getattr(error, "rule_sent_wrong_shape", False) or getattr(
+        error, "rule_sent_no_gradient", False
+    ):
         return str(error)
+    if not isinstance(error, ValueError):
+        return ""
     raised_by = getattr(error, "raised_by_rule", None)
     if raised_by is None:
         return ""
@@ -806,6 +935,157 @@ def _rule_problem(error: ValueError) -> str:
     return (
         f"backward: the rule of '{node.op}'{node.where()} for input {index} raised "
         f"{type(error).__name__}: {error}"
+    )
+
+
+def _constants_note(inputs: Sequence[Any], checked: Sequence[int]) -> list[str]:
+    """Which inputs were left out of the check, and why: integer and bool inputs are constants
+    (labels, indices, masks), but an array of data typed without decimal points
+    (``np.array([1, 2, 3])``) is one too, and its rules went unchecked without a word."""
+    left_out = [
+        f"input {index} ({_dtype_of(value)})"
+        for index, value in enumerate(inputs)
+        if index not in checked
+    ]
+    if not left_out:
+        return []
+    return [
+        f"{' and '.join(left_out)} {'is' if len(left_out) == 1 else 'are'} not checked: integer "
+        "and bool inputs are constants (labels, indices, masks), passed to f unchanged; to "
+        "check the derivatives with respect to one, pass it as floats (np.asarray(x, "
+        "dtype=float))"
+    ]
+
+
+def _dtype_of(value: Any) -> str:
+    """An input's dtype by name (int64, bool)."""
+    return backend.dtype_name(_array_of(value)[0].dtype)
+
+
+def _verdict_notes(report: GradcheckReport) -> list[str]:
+    """What a check that passed with nothing but small derivatives, or compared nothing, says
+    (its verdict is not FAILED): every derivative within ``atol`` of 0, where ``atol`` alone
+    would pass a gradient of 0 (:func:`near_zero`), passes on the entries' agreement beyond the
+    differences' rounding; where even that cannot tell them from 0, a rule giving 0 passes."""
+    entries = report.entries
+    if not entries:
+        return ["nothing was compared: f's output or the checked inputs have no entries"]
+    if report.ok is not True:  # no verdict: the report's own line says why
+        return []
+    if not all(near_zero(m.numeric, m.tolerance(report.atol, report.rtol)) for m in entries):
+        return []
+    size = max(abs(m.numeric) for m in entries)
+    if all(near_zero(m.numeric, m.tolerance(report.resolution, report.rtol)) for m in entries):
+        return [
+            f"every derivative compared is 0 (up to {size:.2g}, within the differences' "
+            f"rounding, about {report.resolution:.2g}): a rule that gives 0 passes too, so "
+            "the check says only that f does not change with its inputs here; check at a "
+            "point where its derivatives are not 0"
+        ]
+    return [
+        f"every derivative compared is within atol = {report.atol:.3g} of 0 (up to "
+        f"{size:.2g}), where atol alone would pass a gradient of 0; they agree within rtol "
+        f"beyond the differences' rounding (about {report.resolution:.2g}), which is what "
+        "passed them"
+    ]
+
+
+def _failure_notes(
+    f: Callable[..., Any],
+    report: GradcheckReport,
+    recorded: Sequence[Tensor],
+    variables: Sequence[Tensor],
+    arrays: Sequence[Any],
+    checked: Sequence[int],
+    output: np.ndarray,
+    names: _EntryNames,
+    spaced: bool,
+) -> list[str]:
+    """Why a failure may be the check's, not the rules': kinks within a step, a step not small
+    next to the inputs, or f's rounding over the step (unless ``spaced``: a note already says
+    that the step is near the inputs' float64 spacing, whose rounding that is)."""
+    failures = report.failures()
+    notes = [
+        _kink_note(recorded, variables, checked, report.eps),
+        _small_input_note(f, failures, arrays, checked, report),
+        "" if spaced else _rounding_note(failures, output, names, report),
+    ]
+    return [note for note in notes if note]
+
+
+#: How many steps eps an input's |x| must exceed for the step to be small next to it: within
+#: that, the central difference's truncation error (relative, (eps / |x|)^2 for 1/x) can exceed
+#: the default rtol, and a step of |x| or more crosses 0
+SMALL_INPUT_STEPS = 100
+
+#: The step, relative to |x|, that a failure at a small input entry is checked again with,
+#: and that its note suggests: truncation error of (1e-4)^2 relative for 1/x
+SMALL_INPUT_STEP = 1e-4
+
+
+def _small_input_note(f, failures: Sequence[Mismatch], arrays: Sequence[Any],
+                      checked: Sequence[int], report: GradcheckReport) -> str:  # fmt: skip
+    """Where failed entries were stepped along an input entry whose |x| is within
+    :data:`SMALL_INPUT_STEPS` steps eps of 0, and f's difference along that entry moves by
+    more than the tolerance at a step of :data:`SMALL_INPUT_STEP` |x| (so the step, not the
+    rule, may be what fails: truncation error, or a step across 0), the entry and that
+    smaller ``eps``; "" where there is none (a wrong rule at a small x is not excused)."""
+    eps, candidates = report.eps, {}
+    for m in failures:
+        if m.input is None:
+            continue
+        a = arrays[checked.index(m.input)]
+        values = np.abs(backend.to_numpy(a)).reshape(-1)
+        elements = range(values.size) if m.element is None else (m.element,)
+        for k in elements:
+            if 0 < values[k] <= SMALL_INPUT_STEPS * eps:
+                candidates[m.input, k] = float(values[k])
+    for (position, k), x in sorted(candidates.items(), key=lambda item: item[1])[:3]:
+        index = checked.index(position)
+        a = arrays[index]
+        unit = backend.unit_vector(a, k)
+        smaller = SMALL_INPUT_STEP * x
+        with np.errstate(all="ignore"):  # a step across 0 may give inf or NaN
+            at_eps = _central_difference(f, arrays, index, unit, eps)
+            at_smaller = _central_difference(f, arrays, index, unit, smaller)
+            moved = ~(np.abs(at_eps - at_smaller) <= report.atol + report.rtol * np.abs(at_smaller))
+        if not (np.all(np.isfinite(at_smaller)) and moved.any()):
+            continue
+        crosses = (
+            "the step crosses 0, where f may not be smooth: 1/x, log x, a kink"
+            if eps >= x
+            else f"the step is {eps / x:.2g} of |x|; central differences err by about "
+            "(eps / |x|)^2 for f like 1/x or log x"
+        )
+        return (
+            f"failed entries were stepped along input {position}{_position(a.shape, k)}, whose "
+            f"|x| = {x:.3g} is within {SMALL_INPUT_STEPS} steps eps of 0, and f's difference "
+            f"along it moves by more than the tolerance at a step of {smaller:.2g}: eps = "
+            f"{eps:g} is not small next to |x| ({crosses}), so a right gradient can fail; "
+            f"pass eps={smaller:.2g} ({SMALL_INPUT_STEP:g} times |x|)"
+        )
+    return ""
+
+
+def _rounding_note(
+    failures: Sequence[Mismatch], output: np.ndarray, names: _EntryNames, report: GradcheckReport
+) -> str:
+    """Where every failure is within a few times the rounding of the differences
+    (:func:`difference_rounding`, for f's largest output entry: a large constant in f, f +
+    1e7), the output, its rounding over the step, and the way out; "" otherwise."""
+    values = np.where(np.isfinite(output), np.abs(output), 0.0)
+    if not values.size or not failures:
+        return ""
+    k = int(np.argmax(values))
+    rounding = difference_rounding(float(values[k]), report.eps)
+    if not all(m.abs_error <= 10 * rounding for m in failures):  # NaN: not rounding
+        return ""
+    return (
+        f"f's output {names[k]} is {float(output[k]):.6g}, and float64 rounds a value of that "
+        f"size by about {np.spacing(values[k]):.2g}: over a step of eps = {report.eps:g} that "
+        f"is about {rounding:.2g} in each difference, as large as these failures, so a right "
+        "gradient can fail; take a large constant out of f (check f - c), or pass a larger "
+        "eps (the rounding falls as 1/eps)"
     )
 
 
@@ -844,14 +1124,16 @@ def _compare_tensor_mode(
             for flat in range(backend.size(a)):
                 column = _central_difference(f, arrays, index, backend.unit_vector(a, flat), eps)
                 where = f"{names[starts[index] + flat]}, create_graph"
-                entries.append(Mismatch(where, float(mine[flat]), float(u @ column)))
+                entries.append(
+                    Mismatch(where, float(mine[flat]), float(u @ column), position, flat)
+                )
             continue
         for d in range(n_directions):
             v = rng.standard_normal(tuple(a.shape))
             direction = backend.asarray_like(v, a, dtype=a.dtype)
             numeric = float(u @ _central_difference(f, arrays, index, direction, eps))
             where = f"direction {d}, input {position}: v . J^T u, create_graph"
-            entries.append(Mismatch(where, float(mine @ v.reshape(-1)), numeric))
+            entries.append(Mismatch(where, float(mine @ v.reshape(-1)), numeric, position))
     return entries
 
 
@@ -875,11 +1157,11 @@ def _compare_forward_mode(f, arrays, checked, eps, rng, mode, names) -> list[Mis
         if mode == "full":
             for k in range(len(names)):
                 where = f"d {names[k]} / d input {position} . v, {_FORWARD}"
-                entries.append(Mismatch(where, float(pushed[k]), float(numeric[k])))
+                entries.append(Mismatch(where, float(pushed[k]), float(numeric[k]), position))
             continue
         u = rng.standard_normal(len(names))
         where = f"input {position}: u . J v, {_FORWARD}"
-        entries.append(Mismatch(where, float(u @ pushed), float(u @ numeric)))
+        entries.append(Mismatch(where, float(u @ pushed), float(u @ numeric), position))
     return entries
 
 
@@ -1011,7 +1293,8 @@ def _compare_full(f, arrays, checked, eps, rng, n_directions, names) -> list[Mis
             element = _position(a.shape, flat)
             for k in range(n_out):
                 where = f"d {rows[k]} / d input {position}{element}"
-                entries.append(Mismatch(where, float(analytic[index][k, flat]), float(column[k])))
+                value = float(analytic[index][k, flat])
+                entries.append(Mismatch(where, value, float(column[k]), position, flat))
     return entries
 
 
@@ -1037,7 +1320,7 @@ def _compare_random(f, arrays, checked, eps, rng, n_directions, names) -> list[M
             numeric = float(u @ _central_difference(f, arrays, index, direction, eps))
             analytic = float(np.sum(vjps[index] * v))
             where = f"direction {d}, input {position}{names.note}"
-            entries.append(Mismatch(where, analytic, numeric))
+            entries.append(Mismatch(where, analytic, numeric, position))
     return entries
 
 
@@ -1045,26 +1328,79 @@ def _all_close(entries: Sequence[Mismatch], atol: float, rtol: float) -> bool:
     return all(_close(m.analytic, m.numeric, atol, rtol) for m in entries)
 
 
-def _report(entries, mode, order, eps, atol, rtol) -> GradcheckReport:
+def _report(entries, mode, order, eps, atol, rtol, resolution) -> GradcheckReport:
+    """The verdict on ``entries``: FAILED where one is outside its tolerance; no verdict
+    (None) where none is compared, or every one is within its tolerance but some only
+    because of ``atol`` (outside it with ``atol`` at ``resolution``: :meth:`hidden`); else
+    passed."""
     if not entries:
         return GradcheckReport(
-            True, mode, order, eps, 0.0, 0.0, "nowhere (no entries)", [], atol, rtol
-        )
+            None, mode, order, eps, 0.0, 0.0, "nowhere (no entries)", [], atol, rtol,
+            resolution=resolution,
+        )  # fmt: skip
     rel_errors = [m.abs_error / max(abs(m.numeric), 1e-12) for m in entries]
-    worst = max(entries, key=lambda m: _badness(m, atol, rtol))
-    ok = _all_close(entries, atol, rtol)
-    return GradcheckReport(
-        ok,
+    report = GradcheckReport(
+        _all_close(entries, atol, rtol),
         mode,
         order,
         eps,
         float(np.max([m.abs_error for m in entries])),  # np.max keeps a NaN, max() may not
         float(np.max(rel_errors)),
-        worst.where,
+        "",
         entries,
         atol,
         rtol,
+        resolution=resolution,
     )
+    hidden = report.hidden() if report.ok else []
+    if hidden:  # the entry furthest outside the tolerance it would have at that atol
+        report.ok = None
+        report.where = max(hidden, key=lambda m: _badness(m, resolution, rtol)).where
+    else:
+        report.where = max(entries, key=lambda m: _badness(m, atol, rtol)).where
+    return report
+
+
+#: How many times its estimated rounding (:func:`difference_rounding`) a difference between
+#: analytic and numeric values must be to count as seen, where ``atol`` alone passed it: the
+#: estimate counts f's final rounding alone, and the terms f sums can be larger than f
+RESOLUTION_MARGIN = 50
+
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def difference_rounding(size: float, step: float) -> float:
+    """The rounding a central difference carries, to first order, for values of ``size``
+    taken a ``step`` either side: each value is rounded by about float64's epsilon times its
+    size, twice that allowed, over the step (the explainer's tolerances allow the same,
+    ``chainrule.explainer.build.tolerances``). Infinite for a step of 0.
+
+    >>> f"{difference_rounding(1e7, 1e-6):.2g}"  # f + 1e7: 4e-3 in every difference
+    '0.0044'
+    """
+    return 2 * _FLOAT64_EPS * size / step if step else math.inf
+
+
+def near_zero(numeric: float, tolerance: float) -> bool:
+    """Whether a check cannot tell a derivative from 0: its finite difference ``numeric`` is
+    within ``tolerance`` of 0 (or the tolerance is not finite), so an analytic value of 0
+    would pass too, and agreement says only that the derivative is small against the
+    tolerance, not that its rule is right."""
+    return not math.isfinite(tolerance) or abs(numeric) <= tolerance
+
+
+def _resolution(output: np.ndarray, entries: Sequence[Mismatch], mode: str, eps: float) -> float:
+    """What the check can resolve (:attr:`GradcheckReport.resolution`): the rounding of its
+    differences (:func:`difference_rounding`) for f's output (its largest |entry| in full
+    mode, its norm in random mode, where u . f sums them) or the values compared, whichever
+    is larger (at order 2 the gradient J^T u is differenced too), plus the analytic side's
+    rounding relative to those values, times :data:`RESOLUTION_MARGIN`."""
+    values = output[np.isfinite(output)]
+    size = float(np.max(np.abs(values), initial=0.0) if mode == "full" else np.linalg.norm(values))
+    compared = [abs(v) for m in entries for v in (m.analytic, m.numeric) if math.isfinite(v)]
+    largest = max(compared, default=0.0)
+    rounding = difference_rounding(max(size, largest), eps) + 2 * _FLOAT64_EPS * largest
+    return RESOLUTION_MARGIN * rounding
 
 
 def _badness(m: Mismatch, atol: float, rtol: float) -> tuple[bool, bool, bool, float]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +140,10 @@ def _constant(value: Any, like: Tensor) -> Tensor:
 
 REGISTRY: dict[str, Primitive] = {}
 
+#: The names chainrule's own modules registered (its ops): never replaced, since the layers,
+#: activations and explainer look them up in :data:`REGISTRY` by name
+_OWN: set[str] = set()
+
 
 def primitive(
     name: str,
@@ -146,6 +151,7 @@ def primitive(
     *vjp: VjpRule | EachInput,
     doc: str = "",
     saves: bool = False,
+    replace: bool = False,
 ) -> Primitive:
     """Define and register a primitive: ``forward`` and its per-input derivative rules.
 
@@ -157,9 +163,23 @@ def primitive(
     ``saves``, ``forward`` returns ``(out, saved)`` and the rules take ``saved=`` (PyTorch's
     ``save_for_backward``): a value the forward computed anyway, kept on the node until backward
     has used it, so the rule need not compute it again.
+
+    A name is registered once: a second ``primitive`` of that name is refused, unless
+    ``replace=True`` (re-running a notebook cell that defines it): the new primitive then
+    takes the name, and what was computed with the old one keeps the old rules. chainrule's
+    own ops are never replaced.
     """
-    if name in REGISTRY:
-        raise ValueError(f"primitive {name!r} is already registered")
+    if name in _OWN:
+        raise ValueError(
+            f"primitive {name!r} is already registered: it is one of chainrule's own ops, "
+            "which are not replaced; give yours another name"
+        )
+    if name in REGISTRY and not replace:
+        raise ValueError(
+            f"primitive {name!r} is already registered; to define it again (a notebook cell "
+            f"run twice), pass replace=True: primitive({name!r}, ..., replace=True), or give "
+            "it another name"
+        )
     if len(vjp) == 1 and isinstance(vjp[0], EachInput):
         rules = vjp[0]  # a rule for any number of inputs
     else:
@@ -167,6 +187,8 @@ def primitive(
         _check_rule_count(name, forward, len(rules))
     prim = Primitive(name, forward, rules, doc, saves)
     REGISTRY[name] = prim
+    if sys._getframe(1).f_globals.get("__name__", "").startswith("chainrule."):
+        _OWN.add(name)
     return prim
 
 

@@ -100,3 +100,19 @@ def test_a_copy_of_a_trained_network_fits_as_a_fresh_one(iris):
     init = copy.deepcopy(net.state_dict())
     _trial(net, init, iris, 3)
     _assert_same(_trial(copy.deepcopy(net), init, iris, 5), _trial(_net(), init, iris, 5), "copy")
+
+
+def test_a_copy_of_an_untrained_network_fits_as_a_fresh_one(iris):
+    """The other search pattern, a deep copy of a template per trial: the copy held a plain
+    copy of the default generator, which a fit took for the layer's own and did not seed, so
+    its masks followed the default's state at the copy (another run in every process). The
+    default is copied as itself: a copy's layer draws from it, and a fit seeds it."""
+    template = _net()
+    init = copy.deepcopy(template.state_dict())
+    cr.manual_seed(123)
+    first = _trial(copy.deepcopy(template), init, iris, 5)
+    cr.manual_seed(456)  # the default's state at the copy no longer decides the masks
+    second = _trial(copy.deepcopy(template), init, iris, 5)
+    _assert_same(first, _trial(_net(), init, iris, 5), "copy 1")
+    _assert_same(second, first, "copy 2")
+    assert copy.deepcopy(template)[2].rng is template[2].rng is cr.creation.as_generator(None)

@@ -184,7 +184,7 @@ def _problem_args(
     case: int | None = None,
 ):
     """(model, input rows as the model sees them, targets, loss object, where the cases come
-    from in words or None) for the explainer.
+    from in words or None, the model file's info: {} for the seed) for the explainer.
 
     ``--model`` is a saved model or a run directory of ``chainrule train``; its saved
     standardizer scales the input rows exactly as ``chainrule predict`` does, and its loss is the
@@ -221,7 +221,7 @@ def _problem_args(
             )
         spec = as_loss(loss or stored_loss or "squared-error")
         x, t, source = held_out_case(model, info, case or 0, spec, _output_units(net, model, info))
-        return net, x, t, spec, source
+        return net, x, t, spec, source, info
     if torch_model is not None:
         from chainrule.interop import load_torch
 
@@ -273,7 +273,49 @@ def _problem_args(
         _check_fits_the_model(net, model, "--target", t, t)
         if loss is None and stored_loss is None:
             _refuse_labels_for_the_default_loss(t, net, model, info)
-    return net, x, t, spec, _input_source(input, info, t, None if x is None else len(x))
+    return net, x, t, spec, _input_source(input, info, t, None if x is None else len(x)), info
+
+
+def _weight_decay_note(info: dict) -> str | None:
+    """What to tell a user whose model's run trained with weight decay (or SGD's shrink), read
+    from the optimizer settings its saved run configuration makes
+    (:func:`chainrule.train.runs.optimizer_settings`), or None: the write-up's dE/dw are of the
+    loss E alone, while each training step also decayed the weights, which nothing said."""
+    from chainrule.optim.optimizers import lookup
+    from chainrule.train import runs
+
+    run = info.get("meta", {}).get("run") if isinstance(info.get("meta"), dict) else None
+    if not isinstance(run, dict):
+        return None
+    try:
+        config = runs.RunConfig.from_json(run)
+        settings = runs.optimizer_settings(config)
+        kind, _ = lookup(config.optimizer)
+    except (UserError, ValueError, KeyError, TypeError):  # a file the run's loader reads alone
+        return None
+    decay, shrink = settings.get("weight_decay") or 0.0, settings.get("shrink") or 0.0
+    said = []
+    if decay and getattr(kind, "decoupled", False):
+        said.append(
+            f"weight decay {decay:g} (--optimizer {config.optimizer}, decoupled): each step also "
+            f"multiplied every weight and bias by 1 - lr·{decay:g}, apart from its gradient"
+        )
+    elif decay:
+        said.append(
+            f"weight decay {decay:g} (--optimizer {config.optimizer}, L2): each step added "
+            f"{decay:g}·w to every dE/dw (and {decay:g}·b to every dE/db), as if E had "
+            f"{decay / 2:g} times the sum of the squared weights and biases added"
+        )
+    if shrink:
+        said.append(
+            f"shrink {shrink:g}: each step then multiplied every weight and bias by {1 - shrink:g}"
+        )
+    if not said:
+        return None
+    return (
+        f"The model's run trained with {'; and '.join(said)}. The gradients here are those of E, "
+        "the loss of the data alone, as backprop computes them; the decay is not in them."
+    )
 
 
 def _refuse_labels_for_the_default_loss(t: np.ndarray, net: Any, model: Path, info: dict) -> None:
@@ -833,7 +875,7 @@ def explain(
     _check_loss(loss)
     notation = one_of("--notation", notation, list(NOTATIONS))
     bug = one_of("--bug", bug, list(BUGS))
-    net, x, t, loss_name, source = _problem_args(
+    net, x, t, loss_name, source, info = _problem_args(
         model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
     refuse_an_unreadable_network(net, model or torch_model, "explain")
@@ -858,6 +900,9 @@ def explain(
         max_checks=max(max_checks, 1),
         case_source=source,
     )
+    decay = _weight_decay_note(info)
+    if decay is not None:  # in the text's notes and the JSON's
+        derivation.notes.append(decay)
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
                "focused": unit is not None}  # fmt: skip
     from chainrule.cli.train import _prints_results
@@ -1026,19 +1071,22 @@ def graph(
         if hide_implementation:  # it was ignored: a diagram of units has no implementation ops
             raise UserError("--hide-implementation hides ops of --kind computation's graph; "
                             "the network diagram draws units only")  # fmt: skip
-        net, x, t, loss_name, _ = _problem_args(model, input, target, loss, case=case)
+        net, x, t, loss_name, source, _ = _problem_args(model, input, target, loss, case=case)
         refuse_an_unreadable_network(net, model, "the network diagram")
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         # the diagram draws y, dE/dy and the weights: no checks, views or paths to compute (a
         # batch of 600 cases of a 784-256-10 network took 109 s, its finite differences)
         derivation = _explained(model, run_explain, net, x, t, loss_name, check=False,
-                                perturbation=False, views=False, paths=False)  # fmt: skip
+                                perturbation=False, views=False, paths=False,
+                                case_source=source)  # fmt: skip
         _write(out, network_svg(derivation), fmt)
+        _say_where_the_case_comes_from(source)
         return 0
+    source = None
     if model is not None or input is not None or target is not None:
         from chainrule.explainer.build import forward, problem_of
 
-        net, x, t, loss_object, _ = _problem_args(model, input, target, loss, case=case)
+        net, x, t, loss_object, source, _ = _problem_args(model, input, target, loss, case=case)
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         unreadable = _unreadable_network(net)
         if unreadable is not None:  # a network the explainer cannot write out layer by layer
@@ -1062,4 +1110,17 @@ def graph(
     if _prints_results():  # why graphviz did not draw it, or the explainer's view could not
         for note in drawing.notes:
             print(f"note: {note}", file=sys.stderr)
+    _say_where_the_case_comes_from(source)
     return 0
+
+
+def _say_where_the_case_comes_from(source: str | None) -> None:
+    """A drawing's line on stderr of where its numbers' case comes from, in explain's words
+    (:func:`_problem_args`'s, the write-up's "Where the cases come from"): that ``--input``'s
+    rows were standardised with the model's saved mean and std, which case of the run ``--case``
+    is; nothing where the numbers drawn are the ones given. The diagram's circles show the
+    standardised inputs, and nothing else said so."""
+    from chainrule.cli.train import _prints_results
+
+    if source is not None and _prints_results():
+        print(f"note: the numbers drawn are {source}", file=sys.stderr)

@@ -103,8 +103,12 @@ class Builder:
 
     @property
     def inputs_gradients_shown(self) -> bool:
-        """Whether the write-up has the inputs' dE/dy: only when asked for (--unit 0:1 ...)."""
-        return bool(self.o.focused and self.d.focus and self.d.focus[0] == 0)
+        """Whether the write-up has the inputs' dE/dy: only when asked for (--unit 0:1 ...,
+        ``explain(..., unit="0:1")``, rendered focused or not: the summary's words on where
+        they are written out name that way). A one-layer network's default focus, an input
+        unit no one asked for, writes them out only focused."""
+        asked = self.o.focused or self.d.focus_asked
+        return bool(asked and self.d.focus and self.d.focus[0] == 0)
 
     def _focus_in(self, layer: int) -> int | None:
         return self.d.focus[1] if self.d.focus and self.d.focus[0] == layer else None

@@ -18,6 +18,7 @@ from chainrule.engine import enable_grad
 from chainrule.errors import type_name
 from chainrule.explainer import margin, numeric
 from chainrule.explainer.derivation import (
+    KINK_MARK,
     SUM_SECTIONS,
     ConnectionRecord,
     Derivation,
@@ -34,6 +35,7 @@ from chainrule.explainer.network import (
     as_network,
     dropout_note,
     host_values,
+    in_model_dtype,
     output_activation,
     seed_network,
     targets_for,
@@ -119,6 +121,7 @@ def explain(
     if check:
         _finite_differences(derivation, problem, eps, max_checks)
     derivation.focus = _focus(derivation, unit)
+    derivation.focus_asked = unit is not None
     top, (layer, _) = derivation.n_layers, derivation.focus
     if layer == top and (perturbation or views or symbolic):  # the sections left out, said once
         asked = {"perturbation": perturbation, "views": views, "symbolic": symbolic}
@@ -173,7 +176,7 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     if x is None or t is None:
         raise ExplainError("explain: give both the input x and the target t for this model")
     spec = as_loss("squared-error" if loss is None else loss)
-    inputs = as_cases(host_values(x), network.sizes[0], "input")
+    inputs = as_cases(host_values(x), network.sizes[0], "input")  # finite: refused otherwise
     if inputs.shape[0] == 0:
         raise ExplainError(
             f"explain: the input has no cases (shape {np.shape(host_values(x))}); give at least "
@@ -182,7 +185,8 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     targets = targets_for(
         host_values(t), network.sizes[-1], spec, inputs.shape[0], loss_given=loss is not None
     )
-    return Problem(network, inputs, targets, spec)
+    # the numbers the model computes with (layer 0's y), which every view shows as its inputs
+    return Problem(network, in_model_dtype(inputs, network), targets, spec)
 
 
 def engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: Loss) -> Tensor:
@@ -575,12 +579,13 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
             reasons.append(
                 "an output is at (or within a step of) its margin's edge, where the margin error "
                 "measured from the target jumps to 0 and a central difference straddling the "
-                "jump reads the jump over the step"
+                "jump reads the jump over the step (a kink of E's, as the check counts it)"
             )
         _note_check(
             derivation,
-            f"{kinked} gradients were not checked by finite differences: {'; and '.join(reasons)} "
-            "(at a kink: not checked)",
+            f"{kinked} gradients were not checked by finite differences: {'; and '.join(reasons)}. "
+            f"Each is marked '{KINK_MARK}' where it is written out, and has \"kink\": true in "
+            "the JSON output.",
         )
     if sample.skipped:
         _note_check(
@@ -724,7 +729,8 @@ def _rounding(derivation: Derivation) -> tuple[list[np.ndarray], list[np.ndarray
     of 0, a relu kink the step alone did not reach."""
     machine = float(np.finfo(np.dtype(derivation.dtype)).eps)
     layers, connections = derivation.layers, derivation.connections
-    y_off = np.abs(layers[0].y - derivation.x)  # the cast of the inputs, exactly
+    # the cast of the inputs, exactly: 0 where x is already the dtype's (as explain makes it)
+    y_off = np.abs(layers[0].y - derivation.x)
     z_off = [np.zeros_like(y_off)]
     y_offs = [y_off]
     for conn in connections:

@@ -46,13 +46,20 @@ SUM_SECTIONS = {
 }
 
 
+#: The mark beside a gradient whose finite difference was left out as it would straddle a kink
+#: (:attr:`Checked.kink`), as every format prints it (text, Markdown, LaTeX, HTML) and the check
+#: notes name it; the JSON says ``"kink": true``
+KINK_MARK = "not checked (at a kink)"
+
+
 @dataclass
 class Checked:
     """A gradient from the engine beside its central finite difference.
 
     ``kink``: the difference would straddle the kink of a relu unit whose z is 0 (or within a
-    step of it), where it reads half relu's slope and the engine takes relu'(0) = 0; such a
-    gradient is not checked (``numeric`` is None), and is no mismatch.
+    step of it), where it reads half relu's slope and the engine takes relu'(0) = 0, or of a
+    margin error's jump at its edge; such a gradient is not checked (``numeric`` is None), is no
+    mismatch, and is marked :data:`KINK_MARK` (``"kink": true`` in the JSON).
 
     A check that agrees only because 0 would pass too (:attr:`near_zero`) gives no verdict
     (:attr:`unresolved`): the write-up marks it so, never with a ✓, and counts it apart."""
@@ -103,12 +110,13 @@ class Checked:
         return bool(self.ok) and self.near_zero
 
     def to_dict(self) -> dict[str, Any]:
-        return {  # a kink's check is null here, as any unchecked one (the schema's keys)
+        return {  # a kink's check is null here, as any unchecked one, and says why (kink)
             "value": _finite(self.value),
             "numeric": _finite(self.numeric),
             "difference": _finite(self.difference),
             "ok": self.ok,
             "near_zero": self.near_zero,
+            "kink": self.kink,
         }
 
 
@@ -242,6 +250,10 @@ class Derivation:
     #: ``quantity_atol`` holds the largest of them
     entry_atol: dict[Quantity, np.ndarray] = field(default_factory=dict)
     focus: tuple[int, int] | None = None
+    #: whether ``focus`` is the unit :func:`explain` was asked for (``unit=``, ``--unit``), not
+    #: its default: an input unit asked for has the inputs' dE/dy written out in every format,
+    #: as ``chainrule explain --unit 0:1`` writes them, focused or not
+    focus_asked: bool = False
     perturbation: dict | None = None
     symbolic: dict | None = None
     notes: list[str] = field(default_factory=list)

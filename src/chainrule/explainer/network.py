@@ -729,6 +729,15 @@ def as_cases(values: Any, width: int, what: str) -> np.ndarray:
     return array
 
 
+def in_model_dtype(rows: np.ndarray, network: Network) -> np.ndarray:
+    """The input ``rows`` as ``network`` computes with them: rounded to its dtype, held as
+    float64. A float32 model given float64 rows computes with their float32 roundings, layer
+    0's y; the one home of the inputs every view shows (explain's JSON ``inputs``, the
+    explorer's ``input``, /api/derivation's ``inputs``), which showed the float64 rows while
+    every gradient was computed from the rounded ones."""
+    return np.asarray(rows).astype(network.dtype).astype(np.float64)
+
+
 def targets_for(
     t: Any, n_out: int, loss: Loss, n_cases: int, loss_given: bool = True
 ) -> np.ndarray:

@@ -39,7 +39,8 @@ math { font-family: "STIX Two Math", "Latin Modern Math", "Cambria Math", math; 
 .eq .lhs { text-align: right; }
 .eq math { math-style: normal; }
 .label { color: #666; } .check { font-size: .85rem; margin-left: 1.2em; }
-.ok { color: #176f2c; } .bad { color: #b00020; font-weight: bold; } .unresolved { color: #8a5a00; }
+.ok { color: #176f2c; } .bad { color: #b00020; font-weight: bold; }
+.unresolved, .kink { color: #8a5a00; }
 table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: right; }
 th { background: #f6f8fa; }

@@ -6,6 +6,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
+from chainrule.explainer.derivation import KINK_MARK
 from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
 from chainrule.explainer.notation import Math, num, symbols_in
 
@@ -260,6 +261,8 @@ def _with_symbols(text: str) -> str:
 
 
 def _check(check: Checked | None) -> str:
+    if check is not None and check.kink:  # left out at a kink: the one mark every format prints
+        return rf"&& \text{{{KINK_MARK}}}"
     if check is None or check.numeric is None:
         return ""
     near = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from chainrule.explainer.derivation import KINK_MARK
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
 from chainrule.explainer.notation import plain_text
 
@@ -14,11 +15,15 @@ if TYPE_CHECKING:
 
 def check_mark(check: Checked | None) -> str:
     """'✓ fd 0.1234, diff 2.0e-11' (the finite difference and how far the engine's value is
-    from it), '✗ MISMATCH ...', or '' where nothing was checked. A check that agrees only
+    from it), '✗ MISMATCH ...', :data:`~chainrule.explainer.derivation.KINK_MARK` where the
+    check was left out at a kink (``Checked.kink``), or '' where nothing else was checked (a
+    sample left it out, checks off: the summary counts those). A check that agrees only
     because 0 would pass too (``Checked.unresolved``) gets no ✓ but '? no verdict' with its
     tolerance: '? no verdict (tolerance 1e-07, fd within it of 0): fd 3e-09, diff 3.0e-09,
     near 0', or, where the tolerance is not finite (an overflow), '? no verdict (tolerance inf:
     any value passes): ...'."""
+    if check is not None and check.kink:
+        return KINK_MARK
     if check is None or check.numeric is None:
         return ""
     numbers = f"fd {check.numeric:.6g}, diff {check.difference:.1e}"
@@ -32,8 +37,10 @@ def check_mark(check: Checked | None) -> str:
 
 
 def check_style(check: Checked) -> str:
-    """A check's colour class: 'ok' (agrees), 'bad' (a mismatch) or 'unresolved' (no
-    verdict: :attr:`Checked.unresolved`)."""
+    """A check's colour class: 'ok' (agrees), 'bad' (a mismatch), 'unresolved' (no
+    verdict: :attr:`Checked.unresolved`) or 'kink' (not checked: :attr:`Checked.kink`)."""
+    if check.kink:
+        return "kink"
     if not check.ok:
         return "bad"
     return "unresolved" if check.unresolved else "ok"
@@ -84,7 +91,7 @@ def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
     mark = check_mark(eq.check)
     if mark:
         text, style = out[-1]
-        colour = {"ok": "green", "bad": "bold red", "unresolved": "yellow"}
+        colour = {"ok": "green", "bad": "bold red", "unresolved": "yellow", "kink": "yellow"}
         out[-1] = (f"{text}   {mark}", colour[check_style(eq.check)])
     return out
 

@@ -135,9 +135,12 @@ def sum_left_out(b: Builder) -> None:
     the write-up's notation."""
     d = b.d
     layer, unit = d.focus
+    # the unit as E reads it: its z where the loss applies the output unit itself, which leaves
+    # it no dE/dy (the paragraph says so; a heading naming its y named what it has no dE/d of)
+    reads = b.n.y if d.layers[layer].dE_dy is not None else b.n.z
     b.add(
         Heading(
-            f"Why a sum: not for an output unit ({b.n.y(layer, letter_of(b, layer), unit).plain})"
+            f"Why a sum: not for an output unit ({reads(layer, letter_of(b, layer), unit).plain})"
         )
     )
     b.add(Para(d.sum_left_out_in(b.n)))
@@ -227,33 +230,36 @@ def _quadratic(b: Builder) -> list[str | Math]:
     largest = max(abs(row["error"]) for row in p["rows"])
     parts: list[str | Math] = [f"{subject} {agrees} the measured change in ", n.E(), *_law(largest)]
     paths = p["rows"][0]["paths"]
-    if len(paths) == 1:
-        return [*parts, "; with one path there is nothing to leave out."]
     i, j = letter_of(b, layer), letter_of(b, layer + 1)
     empty = [path for path in paths if path["predicted"] == 0.0]
+    one = len(paths) == 1
     if not empty:
+        if one:
+            return [*parts, "; with one path there is nothing to leave out."]
         return [*parts, "; leave any one path out and the miss is of order ε."]
     why: list[str | Math] = []
     for k, path in enumerate(empty):
         why += [", "] if k else []
         weight = n.w(layer, i, unit, j, path["j"])
         why.append((n.dE_dz(layer + 1, j, path["j"]) if path["dE_dz"] == 0 else weight) + " = 0")
+    zero = "The one path's prediction is 0 (" if one else "Every path's prediction is 0 ("
+    left_out = (
+        "with one path there is nothing to leave out"
+        if one
+        else "leaving a path out misses nothing"
+    )
     if len(empty) == len(paths) and largest == 0.0:  # nothing moves E: no error to shrink
         return [
-            "Every path's prediction is 0 (",
+            zero,
             *why,
             "), and ",
             n.E(),
             " does not change at all: the measured change is exactly 0 at every ε, so the error "
-            "is 0 too, with nothing to shrink, and leaving a path out misses nothing.",
+            f"is 0 too, with nothing to shrink, and {left_out}.",
         ]
-    if len(empty) == len(paths):
-        return [
-            *parts,
-            "; every path's prediction is 0 (",
-            *why,
-            "), so leaving one out misses nothing.",
-        ]
+    if len(empty) == len(paths):  # E moves, but not to first order: all of it is the error
+        return [zero, *why, "), so to first order ", n.E(), " does not move: ",
+                *_second_order(largest), f"; {left_out}."]  # fmt: skip
     units = unit_numbers([path["j"] + 1 for path in paths if path["predicted"] != 0.0])
     many = len(empty) > 1
     return [
@@ -264,6 +270,21 @@ def _quadratic(b: Builder) -> list[str | Math]:
         f"{'carry' if many else 'carries'} 0 (",
         *why,
         f"): leaving {'one of them' if many else 'it'} out misses nothing.",
+    ]
+
+
+def _second_order(largest: float) -> list[str]:
+    """What the measured change in E is where every path predicts 0: all of it is the error,
+    of order eps^2, or at rounding level, from the largest over the table's rows (as
+    :func:`_law` reads it; an error of exactly 0 is said where E does not change at all)."""
+    if largest <= ROUNDING_LEVEL:
+        return [
+            f"the measured change is at most {largest:.1g} at every ε, rounding, too small to "
+            "show how it shrinks"
+        ]
+    return [
+        "the whole measured change is the error, of order ε² (second order: divide ε by 10 and "
+        "it falls about 100-fold)"
     ]
 
 

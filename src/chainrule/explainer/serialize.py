@@ -129,8 +129,12 @@ def _loss(d: Derivation) -> dict[str, Any]:
 def _layer(d: Derivation, k: int, terms: Callable) -> dict[str, Any]:
     record = d.layers[k]
     y, z = _per_unit(record.y), _per_unit(record.z)
-    dE_dy = _checked_per_unit(d, ("dE_dy", k), record.dE_dy, record.dE_dy_numeric)
-    dE_dz = _checked_per_unit(d, ("dE_dz", k), record.dE_dz, record.dE_dz_numeric)
+    dE_dy = _checked_per_unit(
+        d, ("dE_dy", k), record.dE_dy, record.dE_dy_numeric, record.dE_dy_kink
+    )
+    dE_dz = _checked_per_unit(
+        d, ("dE_dz", k), record.dE_dz, record.dE_dz_numeric, record.dE_dz_kink
+    )
     sums = None if k == d.n_layers else _sums(d, k, terms)
     units = [
         {
@@ -159,16 +163,23 @@ def _per_unit(values: np.ndarray | None) -> list[list[float]] | None:
 
 
 def _checked_per_unit(
-    d: Derivation, quantity: Quantity, values: np.ndarray | None, numerics: np.ndarray | None
+    d: Derivation,
+    quantity: Quantity,
+    values: np.ndarray | None,
+    numerics: np.ndarray | None,
+    kinks: np.ndarray | None,
 ) -> list[list[dict[str, Any]]] | None:
     """Each unit's :meth:`Derivation.dE_dy` (or dE_dz) across the cases, as dicts: the
-    accessor's own entry (:meth:`Derivation.checked_entry`), without the index checks that every
-    (case, unit) here passes."""
+    accessor's own entry (:meth:`Derivation.checked_entry`, with its ``kink``), without the
+    index checks that every (case, unit) here passes."""
     if values is None:
         return None
     n_cases, size = values.shape
     return [
-        [d.checked_entry(quantity, values, numerics, (c, i)).to_dict() for c in range(n_cases)]
+        [
+            d.checked_entry(quantity, values, numerics, (c, i), kinks).to_dict()
+            for c in range(n_cases)
+        ]
         for i in range(size)
     ]
 

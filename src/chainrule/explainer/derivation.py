@@ -23,6 +23,7 @@ from chainrule.checks import is_integer
 from chainrule.errors import counted
 from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import Math, Notation, get_notation, plain_text
+from chainrule.gradcheck import near_zero as _within_tolerance_of_zero
 from chainrule.nn.losses import Loss
 
 #: One quantity the checks compare as a whole: ``("dE_dy", layer)``, ``("dE_dz", layer)``,
@@ -98,8 +99,7 @@ class Checked:
         that its rule is right."""
         if self.numeric is None:
             return False
-        tolerance = self.tolerance
-        return not math.isfinite(tolerance) or abs(self.numeric) <= tolerance
+        return _within_tolerance_of_zero(self.numeric, self.tolerance)  # cr.gradcheck's rule
 
     @property
     def unresolved(self) -> bool:

@@ -29,30 +29,11 @@ from chainrule.tensor import (
     numbers_of,
 )
 
-
-class _DefaultGenerator(np.random.Generator):
-    """chainrule's default generator's class: a copy of whatever holds it (a deep copy of a
-    network whose Dropout layers were built without ``rng=``) holds the default itself, as the
-    original does, so the copy's layers still draw from it (and a fit seeds them from its
-    ``seed``), where a plain copy was a frozen generator of the copy's own."""
-
-    __slots__ = ()
-
-    def __copy__(self) -> _DefaultGenerator:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> _DefaultGenerator:
-        return self
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return as_generator, (None,)  # unpickled: the default of the process that reads it
-
-
 #: chainrule's default generator: what ``rng=None`` draws from (:func:`randn`, :func:`rand`, the
 #: initialisers, ``nn.Dropout`` and ``data.batches`` without ``rng=``). Seeded from the OS at
 #: import, so it differs from process to process until :func:`manual_seed` seeds it. One object
 #: for the life of the process: a layer that took it draws what a reseed sets.
-_default_rng = _DefaultGenerator(np.random.PCG64())
+_default_rng = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:

@@ -15,6 +15,7 @@ A module class that can be saved and loaded is registered by name, explicitly
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeVar
 
@@ -174,6 +175,22 @@ class Module:
         # None): they take a tensor or None only, as PyTorch's None parameter does
         object.__setattr__(self, "_empty_parameters", set())
         object.__setattr__(self, "training", True)
+
+    def __deepcopy__(self, memo: dict) -> Self:
+        """A deep copy, in which chainrule's default generator stays itself: a layer drawing from
+        it (``Dropout()`` built without ``rng=``) still draws from it in the copy, and a fit
+        seeds it from its ``seed`` (a plain copy of the default was a frozen generator of the
+        copy's own, which a fit took for the user's and never seeded: a template network
+        copied per trial drew masks from the default's state at the copy). Every other
+        generator, a layer's own, is copied as it is."""
+        from chainrule.creation import as_generator
+
+        default = as_generator(None)
+        memo.setdefault(id(default), default)
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:

@@ -38,3 +38,15 @@ def test_the_losses_the_page_computes_open_with_the_models_numbers(loss):
     assert float(state.loss_object()(state.model()(x), t).item()) == pytest.approx(
         float(loss(model(x), t).item()), rel=1e-12
     )
+
+
+def test_over_one_output_unit_the_sum_over_units_is_the_pages_loss():
+    """A binary scikit-learn classifier's ``loss_function_`` (review): per_unit=False over one
+    output unit is the same loss as the page's, and was refused."""
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Logistic(), nn.Linear(3, 1, rng=1))
+    loss = nn.BinaryCrossEntropy(per_unit=False)
+    state = NetworkState.from_model(model, [0.5, -0.2], [1.0], loss)
+    x, t = np.array([[0.5, -0.2]]), np.array([[1.0]])
+    assert float(state.loss_object()(state.model()(x), t).item()) == pytest.approx(
+        float(loss(model(x), t).item()), rel=1e-12
+    )

@@ -240,7 +240,8 @@ class NetworkState:
                 "Markdown, LaTeX, HTML, JSON)"
             )
         shown = _named_loss(loss_object.name, _reduction(loss_object))
-        if shown.config() != loss_object.config():  # an option the state does not carry
+        n_out = network.sizes[-1]
+        if _options(shown, n_out) != _options(loss_object, n_out):  # one the state cannot carry
             raise ExplainError(
                 f"explorer: the page computes {loss_object.name} as the "
                 f"{shown.describe_reduction()}, not as this model's loss, "
@@ -475,6 +476,16 @@ def page_losses() -> list[dict]:
             }
         )
     return losses
+
+
+def _options(loss: Loss, n_out: int) -> dict:
+    """``loss``'s config, less what does not change it for ``n_out`` output units: over one
+    unit, a sum over the units is its mean (``BinaryCrossEntropy(per_unit=False)``, a binary
+    scikit-learn classifier's ``loss_function_``, is the page's binary cross-entropy)."""
+    options = dict(loss.config())
+    if n_out == 1:
+        options.pop("per_unit", None)
+    return options
 
 
 def _named_loss(name: str, reduction: str | None) -> Loss:

@@ -232,3 +232,32 @@ def test_a_loss_the_regressor_cannot_train_is_refused_at_fit(args, words):
     with pytest.raises(ValueError, match=re.escape(words) + ends):
         reg.fit(X, X[:, 0])
     assert not hasattr(reg, "coefs_")
+
+
+def test_a_regressor_pickled_before_loss_was_a_parameter_still_reads():
+    """Review: an MLPRegressor pickled by the version before ``loss`` has no such attribute, and
+    repr, get_params and clone raised AttributeError (a notebook displaying it, too)."""
+    import pickle
+
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 2)), rng.random(20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    old = pickle.dumps(fitted)
+    state = fitted.__getstate__()
+    del state["loss"]  # as the older version pickled it
+    restored = MLPRegressor.__new__(MLPRegressor)
+    restored.__setstate__(state)
+    assert restored.get_params()["loss"] == "squared_error"
+    assert "MLPRegressor(" in repr(restored) and clone(restored).loss == "squared_error"
+    np.testing.assert_array_equal(restored.predict(X), pickle.loads(old).predict(X))
+
+
+@pytest.mark.parametrize("spelt", ["squared-error", "mse"])
+def test_a_loss_spelt_otherwise_is_told_scikit_learns_spelling(spelt):
+    """Review: the hint said "pass loss='squared-error' by name", which is refused as well."""
+    with pytest.raises(ValueError, match=r"spelt as scikit-learn's \(loss='squared_error'\)"):
+        MLPRegressor(spelt).fit(np.zeros((4, 2)), np.zeros(4))

@@ -140,6 +140,8 @@ def positional_hint(estimator: Any, param: str, value: Any) -> str:
     if isinstance(value, str) and value in ACTIVATIONS:
         return f"{value!r} is an activation, and {where}: pass activation={value!r} by name"
     if isinstance(value, str) and value in LOSS_NAMES:
+        if param == "loss":  # another spelling of a loss, given where a loss belongs
+            return f"{name}'s losses are spelt as scikit-learn's (loss='squared_error')"
         if "loss" not in positional:
             return (
                 f"{value!r} is a loss, and {where}; {name} takes no loss: it descends the "

@@ -258,6 +258,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             epsilon=epsilon, rho=rho, n_iter_no_change=n_iter_no_change, dtype=dtype,
         )  # fmt: skip
 
+    def __setstate__(self, state: dict) -> None:
+        # pickled before ``loss`` was a parameter: repr, get_params and clone read it
+        state.setdefault("loss", "squared_error")
+        super().__setstate__(state)
+
     def _check_parameters(self) -> None:
         """``loss`` first: a positional call written for the old signature, ``MLPRegressor((10,))``
         or ``MLPRegressor("relu")``, puts its value there, and that is what to say."""

@@ -41,3 +41,16 @@ def test_a_csv_file_with_another_optimizer_keeps_the_note(tmp_path, capsys):
                            tmp_path / f"r{k}")  # fmt: skip
         assert code == 0, err
         assert "no --lr given" not in err, args
+
+
+def test_sgd_with_a_momentum_of_its_own_trains_at_the_presets_rate_saying_so(tmp_path, capsys):
+    """Review: sgd's measured rate (5 on symmetry, without momentum) went to
+    ``--momentum 0.9`` silently, and no seed learned."""
+    code, _, err = run(capsys, "train", "--data", "symmetry", "--optimizer", "sgd", "--momentum",
+                       "0.9", "--epochs", 1, "-q", "--out", tmp_path / "a")  # fmt: skip
+    assert code == 0, err
+    assert [line for line in err.splitlines() if "no --lr given" in line] == [
+        "note: no --lr given: sgd trains at lr 0.1, the rate for symmetry with momentum (none was "
+        "measured for sgd with --momentum 0.9), which may not suit sgd; give --lr"
+    ]
+    assert _config(tmp_path / "a")["lr"] == runs.PRESETS["symmetry"]["lr"]

@@ -278,13 +278,19 @@ def _note_an_lr_of_another_optimizer(config: Any, options: dict) -> None:
 
     if options.get("optimizer") is None or options.get("lr") is not None:
         return
-    if measured_rate(config.data, config.optimizer) is not None or not _prints_results():
+    if (
+        measured_rate(config.data, config.optimizer, options.get("momentum")) is not None
+        or not _prints_results()
+    ):
         return
     key = dataset_key(config.data)
     own = PRESETS.get(key, GENERIC)["optimizer"]
     data = key or "a CSV or IDX"
+    measured = config.optimizer  # one measured at the optimizer's own momentum is not this one's
+    if measured_rate(config.data, config.optimizer) is not None:
+        measured += f" with --momentum {options['momentum']:g}"
     print(f"note: no --lr given: {config.optimizer} trains at lr {config.lr:g}, the rate for "
-          f"{data} with {own} (none was measured for {config.optimizer}), which may not suit "
+          f"{data} with {own} (none was measured for {measured}), which may not suit "
           f"{config.optimizer}; give --lr", file=sys.stderr)  # fmt: skip
 
 

@@ -649,6 +649,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  nearer 5 px off, the upper one's glyphs 0.95em over its baseline) and two below (dE/dy,
    *  dE/dz: the nearer's baseline FONT_PX + 2 off, the lower's descent 0.25em), and 2 px apart. */
   const UNIT_LABELS = 5 + LINE_H + 0.95 * FONT_PX + FONT_PX + 2 + LINE_H + 0.25 * FONT_PX + 2;
+  /** More connections than this make a diagram whose every repaint is slow (the largest has
+   *  28,672): its current units pulse in opacity, not in the width of their outline (style.css). */
+  const MANY_LINES = 1000;
   /** Layers of up to this many units have room for all their units' labels. */
   const FULL_LABELS_UP_TO = 8;
   /** The circle's radius (px) where such a layer's units are as close as their labels allow. */
@@ -739,28 +742,62 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     return `rgb(${mix(base[0])}, ${mix(base[1])}, ${mix(base[2])})`;
   }
 
+  /** The diagram's connections as last drawn: their group, the network and the layout they
+   *  were drawn for (`net`, `key`), their lines by layer, i and j, and per layer the unit whose
+   *  paths they show (`shows`, -1: none). On the largest network (7 x 64 x 64 lines) drawing
+   *  them anew at each render took seconds (creating them, their style, and painting each
+   *  again): a render for the same network and layout (a step, Run all, a unit selected)
+   *  keeps them, restyling only a layer whose selected unit changed. */
+  let drawnEdges = null;
+
+  /** How connection i -> j of weight `v` is drawn: a path of the selected unit (`highlighted`)
+   *  in its path's colour, the other lines of its layer dimmed (`dim`), any other line in its
+   *  sign's colour and as wide as its weight is large against the largest, `maxW`, to 0.1 px
+   *  (to 0.01 px, nearly every line had a width of its own, and so a style of its own to work
+   *  out: twice the time on the largest network). */
+  function edgeLook(v, j, maxW, highlighted, dim) {
+    const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
+    return {
+      class: `edge${dim ? " dim" : ""}${highlighted ? " path" : ""}`,
+      stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
+      "stroke-width": widthPx.toFixed(1),
+      "stroke-opacity": highlighted ? "1" : "0.85",
+    };
+  }
+
   function renderDiagram() {
     const svg = $("diagram");
     // the unit that has the keyboard's focus keeps it in the new drawing (Enter redraws it)
     const active = ROOT.activeElement;
     const focused = active && active.closest ? active.closest("g.unit") : null;
     const focusKey = focused ? `${focused.dataset.layer}:${focused.dataset.unit}` : null;
-    svg.replaceChildren();
-    if (!S.net || !S.pass) return;
+    if (!S.net || !S.pass) { svg.replaceChildren(); drawnEdges = null; return; }
     const L = layout();
     svg.setAttribute("viewBox", `0 0 ${L.width} ${L.height}`);
     svg.style.height = `${L.height}px`;
+    // a diagram of many lines: its current units pulse in a way that does not paint it again
+    // at every frame of the pulse (style.css)
+    const lines = S.net.sizes.slice(1).reduce((sum, n, l) => sum + n * S.net.sizes[l], 0);
+    svg.classList.toggle("many-lines", lines > MANY_LINES);
     const layers = S.pass.layers;
     const top = topLayer();
     const sel = S.selected;
     const placer = new Placer();
+    // the connections of the last drawing where they are this network's at this layout (kept
+    // in the document: taken out and put back, each line would be laid out and painted anew)
+    const edgeKey = `${L.width}x${L.height}:${L.radius}`;
+    const kept = drawnEdges && drawnEdges.net === S.net && drawnEdges.key === edgeKey
+      && drawnEdges.group.parentNode === svg ? drawnEdges : null;
+    for (const child of [...svg.children]) if (!kept || child !== kept.group) child.remove();
     // the units are what a screen reader reads (each named in words); the lines and labels
     // say the same again in pictures
-    const edgeGroup = el("g", { class: "edges", "aria-hidden": "true" });
+    const edges = kept || { net: S.net, key: edgeKey, lines: [], shows: [],
+      group: el("g", { class: "edges", "aria-hidden": "true" }) };
+    drawnEdges = edges;
+    const edgeGroup = edges.group;
     const unitGroup = el("g", { class: "units" });
     const labelGroup = el("g", { class: "labels", "aria-hidden": "true" });
     const rover = roverUnit();
-    svg.append(edgeGroup, unitGroup, labelGroup);
 
     let maxW = 1e-12;
     // null: no such weight (a layer joined in blocks)
@@ -779,26 +816,42 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       const w = S.net.weights[l];
       const onPath = sel && sel.layer === l;
       const denseLayer = w.length * w[0].length > 36;
+      // the layer's lines: drawn (none kept), restyled (kept, for another selected unit), or
+      // left as they are
+      const shows = onPath ? sel.unit : -1;
+      const fresh = !edges.lines[l];
+      const restyle = !fresh && edges.shows[l] !== shows;
+      if (fresh) edges.lines[l] = w.map(() => []);
+      // each layer's lines a group of their own (style.css paints each apart): a unit selected
+      // repaints its own layer's lines, not its neighbours' that cross the same area
+      const layerGroup = fresh ? edgeGroup.appendChild(el("g", { class: "edge-layer", "data-layer": l })) : null;
+      edges.shows[l] = shows;
       for (let i = 0; i < w.length; i++) {
         for (let j = 0; j < w[i].length; j++) {
           const a = L.units[l][i], b = L.units[l + 1][j];
           const v = w[i][j];
           if (v === null) continue;  // no weight joins them (a layer joined in blocks): no edge
           const highlighted = onPath && sel.unit === i;
-          const widthPx = highlighted ? 3.5 : 0.6 + 2.4 * Math.abs(v) / maxW;
           const ends = { x1: a.x + L.radius, y1: a.y, x2: b.x - L.radius, y2: b.y };
-          const line = el("line", {
-            ...ends,
-            class: `edge${sel && !highlighted && onPath ? " dim" : ""}${highlighted ? " path" : ""}`,
-            stroke: highlighted ? PATH_COLORS[j % PATH_COLORS.length] : (v >= 0 ? "var(--pos)" : "var(--neg)"),
-            "stroke-width": widthPx.toFixed(2),
-            // the sign not by colour alone: a negative weight's line is dashed
-            ...(v < 0 ? { "stroke-dasharray": "5 3" } : {}),
-            "stroke-opacity": highlighted ? 1 : 0.85,
-            "data-layer": l, "data-i": i, "data-j": j,
-          });
-          line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
-          edgeGroup.append(line);
+          if (fresh || restyle) {
+            const look = edgeLook(v, j, maxW, highlighted, onPath && !highlighted);
+            if (fresh) {
+              const line = el("line", {
+                ...ends, ...look,
+                // the sign not by colour alone: a negative weight's line is dashed
+                ...(v < 0 ? { "stroke-dasharray": "5 3" } : {}),
+                "data-layer": l, "data-i": i, "data-j": j,
+              });
+              line.append(el("title", {}, `w(${l}:${unitNo(i)} \u2192 ${l + 1}:${unitNo(j)}) = ${fmtLong(v)}`));
+              layerGroup.append(line);
+              edges.lines[l][i][j] = line;
+            } else {  // only what changed: a line set again is painted again
+              const line = edges.lines[l][i][j];
+              for (const [name, value] of Object.entries(look)) {
+                if (line.getAttribute(name) !== value) line.setAttribute(name, value);
+              }
+            }
+          }
           if (highlighted) placer.blockLine(ends.x1, ends.y1, ends.x2, ends.y2, `path-${j}`);
           if (highlighted && S.paths) {
             const path = S.paths.terms.find((t) => t.j === j);  // the paths of i's own block
@@ -813,8 +866,13 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       }
     }
 
+    // the lines first, then the units over them, then the labels over both
+    if (!kept) svg.append(edgeGroup);
+    svg.append(unitGroup, labelGroup);
+
     // units and their labels
     const unitLabels = [];
+    let focusUnit = null;  // given the focus once every unit is drawn (not amid their drawing)
     L.units.forEach((col, l) => col.forEach((p, i) => {
       // one Tab stop, the roving unit's (the arrow keys move it: wire, moveInDiagram)
       const g = el("g", { class: "unit", "data-layer": l, "data-unit": i, role: "button",
@@ -845,7 +903,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       g.setAttribute("aria-label", spoken(said.join(", ")).replaceAll("\u2212", "minus "));
       g.addEventListener("click", () => guarded(() => selectUnit(l, i)));
       unitGroup.append(g);
-      if (focusKey === `${l}:${i}`) g.focus();
+      if (focusKey === `${l}:${i}`) focusUnit = g;
 
       const r = L.radius;
       const above = [], below = [];
@@ -859,6 +917,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       below.forEach((lab, k) => unitLabels.push({ ...lab, x: p.x, y: p.y + r + FONT_PX + 2 + k * LINE_H, anchor: "middle" }));
       if (l === top) unitLabels.push({ text: `t ${fmt(S.net.target[i])}`, prio: 2, cls: "label muted", x: p.x + r + 6, y: p.y + 4, anchor: "start" });
     }));
+    if (focusUnit) focusUnit.focus();
 
     // place by priority: layer names, path terms, y and gradients, then targets, then z, then
     // weights; each kept only where it overlaps nothing placed before

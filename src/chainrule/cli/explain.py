@@ -276,48 +276,6 @@ def _problem_args(
     return net, x, t, spec, _input_source(input, info, t, None if x is None else len(x)), info
 
 
-def _weight_decay_note(info: dict) -> str | None:
-    """What to tell a user whose model's run trained with weight decay (or SGD's shrink), read
-    from the optimizer settings its saved run configuration makes
-    (:func:`chainrule.train.runs.optimizer_settings`), or None: the write-up's dE/dw are of the
-    loss E alone, while each training step also decayed the weights, which nothing said."""
-    from chainrule.optim.optimizers import lookup
-    from chainrule.train import runs
-
-    run = info.get("meta", {}).get("run") if isinstance(info.get("meta"), dict) else None
-    if not isinstance(run, dict):
-        return None
-    try:
-        config = runs.RunConfig.from_json(run)
-        settings = runs.optimizer_settings(config)
-        kind, _ = lookup(config.optimizer)
-    except (UserError, ValueError, KeyError, TypeError):  # a file the run's loader reads alone
-        return None
-    decay, shrink = settings.get("weight_decay") or 0.0, settings.get("shrink") or 0.0
-    said = []
-    if decay and getattr(kind, "decoupled", False):
-        said.append(
-            f"weight decay {decay:g} (--optimizer {config.optimizer}, decoupled): each step also "
-            f"multiplied every weight and bias by 1 - lr·{decay:g}, apart from its gradient"
-        )
-    elif decay:
-        said.append(
-            f"weight decay {decay:g} (--optimizer {config.optimizer}, L2): each step added "
-            f"{decay:g}·w to every dE/dw (and {decay:g}·b to every dE/db), as if E had "
-            f"{decay / 2:g} times the sum of the squared weights and biases added"
-        )
-    if shrink:
-        said.append(
-            f"shrink {shrink:g}: each step then multiplied every weight and bias by {1 - shrink:g}"
-        )
-    if not said:
-        return None
-    return (
-        f"The model's run trained with {'; and '.join(said)}. The gradients here are those of E, "
-        "the loss of the data alone, as backprop computes them; the decay is not in them."
-    )
-
-
 def _refuse_labels_for_the_default_loss(t: np.ndarray, net: Any, model: Path, info: dict) -> None:
     """Refuse class labels as ``--target`` where the model file names no loss (a PyTorch state
     dict never does) and squared error, the default, reads a row of the outputs' numbers per
@@ -900,7 +858,9 @@ def explain(
         max_checks=max(max_checks, 1),
         case_source=source,
     )
-    decay = _weight_decay_note(info)
+    from chainrule.train.runs import weight_decay_note
+
+    decay = weight_decay_note(info)  # the explorer's serve --model says it too
     if decay is not None:  # in the text's notes and the JSON's
         derivation.notes.append(decay)
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,

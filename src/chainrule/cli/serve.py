@@ -221,6 +221,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     from chainrule.cli.explain import refuse_an_unreadable_network
     from chainrule.cli.train import held_out_case, load_trained
     from chainrule.explainer import as_network
+    from chainrule.train.runs import weight_decay_note
     from chainrule.web import schemas
     from chainrule.web.network import NetworkState
 
@@ -240,6 +241,11 @@ def trained_case(model_path: Path | str, case: int) -> Any:
         loss,
         explain_with=f"chainrule explain --model {shlex.quote(str(model_path))}",
     )
+    # the run's weight decay, which the page's dE/dw (of E alone) do not show, in explain's
+    # words: in the network's notes, so its derivation and export carry it
+    decay = weight_decay_note(info)
+    if decay is not None:
+        state.notes.append(decay)
     schemas.check_shown(state.to_json(), str(model_path))
     return state
 

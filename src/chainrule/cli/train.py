@@ -141,7 +141,9 @@ def train(
         metavar="NUMBER",
         show_default="0; 0.01 for adamw, as PyTorch's AdamW",
         help="weight decay: decoupled (w *= 1 - lr * decay each step) for adamw, L2 (decay * w "
-        "added to the gradient) for the others",
+        "added to the gradient) for the others; of every parameter, biases too (as PyTorch's). "
+        "It is in the step alone: every loss reported, and the one early stopping watches, is "
+        "the data's, without decay/2 * sum w^2",
     ),
     epochs: int = typer.Option(
         None,
@@ -180,7 +182,9 @@ def train(
         min=1,
         metavar="PATIENCE",
         show_default="off",
-        help="stop after PATIENCE epochs without improvement (restores the best weights)",
+        help="stop after PATIENCE epochs without improvement of the validation loss (the "
+        "training loss without a validation split; the data's alone, without --weight-decay's "
+        "term); restores the best weights",
     ),
     out: Path = typer.Option(
         None,
@@ -943,6 +947,12 @@ def _finish(
         "stopped_early": trainer.stopped_early,
         "evaluated_on": prepared.evaluated_on,
         "test_cases": len(prepared.test),
+        # the parts it trained and validated on (0: no validation split), and the weight
+        # updates an epoch made (1 for full-batch sweeps); a run.json of an older version has
+        # none of the three, and nothing that reads one needs them
+        "train_cases": len(prepared.train),
+        "validation_cases": 0 if prepared.val is None else len(prepared.val),
+        "steps_per_epoch": trainer.batches_per_epoch,
         "loss": runs.resolve_loss(config, prepared.full),  # config's may be "auto": this chose
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],

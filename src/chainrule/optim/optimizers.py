@@ -18,7 +18,12 @@ Weight decay (``weight_decay=lambda``) is L2 regularisation: ``lambda * w`` is a
 gradient before the update, as if the loss had ``lambda/2 * sum w^2`` added; AdamW instead
 shrinks the weights directly (decoupled). SGD's ``shrink=s`` multiplies every weight by
 ``(1 - s)`` after each step, as Rumelhart, Hinton & Williams (1986) "decayed the weights by 0.2%
-after each weight change" (``shrink=0.002``).
+after each weight change" (``shrink=0.002``). Each decays every parameter the optimizer was
+given, the biases too, as PyTorch's ``weight_decay`` does (Hinton's course decays the weights
+alone: there, give ``weight_decay=0`` and add ``lambda * w`` to each weight's ``.grad`` in a
+callback's ``on_after_backward``). The decay lives in the step alone: a loss function's value,
+and every loss a ``Trainer`` reports or early-stops on, is the data's, without
+``lambda/2 * sum w^2``.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ class SGD(Optimizer):
     its old lr, as in the paper. ``nesterov=True`` steps w += momentum * dw(t) - lr * g (PyTorch's
     Nesterov in the same correspondence). ``weight_decay`` adds ``weight_decay * w`` to the
     gradient (L2); ``shrink`` (in [0, 1)) multiplies w by (1 - shrink) after the step (RHW's
-    0.2% decay).
+    0.2% decay). Both act on every parameter given, biases included, as PyTorch's
+    ``weight_decay`` does.
     """
 
     name = "sgd"
@@ -185,6 +191,8 @@ class RMSprop(Optimizer):
     b = momentum * b + g / (sqrt(MS) + eps) and steps w -= lr * b: the same trajectory while lr
     is constant, but after a change of lr (a schedule, ``opt.lr = ...``) the velocity here
     still carries the old lr for a while (a StepLR halving: 2% apart at the next step).
+    ``weight_decay`` is L2 (added to g before it is scaled), for every parameter given, biases
+    included, as PyTorch's.
     """
 
     name = "rmsprop"
@@ -259,8 +267,9 @@ class Adam(Optimizer):
         m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2,
         w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps).
 
-    ``weight_decay`` is L2 (added to g); for decoupled decay use :class:`AdamW`. The step count
-    t is kept per parameter, as PyTorch does.
+    ``weight_decay`` is L2 (added to g, for every parameter given, biases included, as
+    PyTorch's); for decoupled decay use :class:`AdamW`. The step count t is kept per parameter,
+    as PyTorch does.
     """
 
     name = "adam"
@@ -338,7 +347,8 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before the Adam step,
-    w *= 1 - lr * weight_decay (default 0.01, as in PyTorch); the decay never enters m or v."""
+    w *= 1 - lr * weight_decay (default 0.01, as in PyTorch) for every parameter given, biases
+    included, as PyTorch's; the decay never enters m or v."""
 
     name = "adamw"
 

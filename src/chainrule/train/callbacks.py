@@ -235,6 +235,13 @@ class EarlyStopping(Callback):
     count (``wait``) afresh, as a fresh run does, rather than comparing its values with a best
     it cannot beat. A fit with nothing left to train keeps them (the run's best is put back).
 
+    "loss" and "val_loss" are the loss of the data alone: an optimizer's ``weight_decay`` (or
+    ``shrink``) is in its step, never in the loss (PyTorch's convention), so the decay term
+    weight_decay/2 * sum w^2 is not watched. To stop on the loss plus the decay (Hinton's
+    course's objective), a callback before this one writes that sum into the logs under a key of
+    its own, watched with ``monitor=`` that key and ``mode="min"`` (docs/training.md, "Weight
+    decay and the losses reported").
+
     A resume (:meth:`load_state`) is such a later fit: the checkpoint gives the best, its epoch,
     its weights and the patience spent, but the monitor, mode, patience, min_delta and
     restore_best are this callback's own, as the user gave them now (a checkpoint that watched

@@ -889,6 +889,49 @@ def optimizer_settings(config: RunConfig) -> dict[str, Any]:
     return settings
 
 
+def weight_decay_note(model_info: dict) -> str | None:
+    """What to tell a user whose model's run trained with weight decay (or SGD's shrink), read
+    from the optimizer settings (:func:`optimizer_settings`) of the run configuration its model
+    file records (``model_info``, the info dict ``chainrule.io.load_model`` returns: its
+    ``meta.run``), or None (no decay, or a model file that records no run): the derivatives
+    ``chainrule explain --model RUN`` and the explorer (``serve --model RUN``) show are of the
+    loss E alone, while each training step also decayed the weights and biases, which nothing
+    said. One note for both."""
+    meta = model_info.get("meta")
+    run = meta.get("run") if isinstance(meta, dict) else None
+    if not isinstance(run, dict):
+        return None
+    try:
+        config = RunConfig.from_json(run)
+        settings = optimizer_settings(config)
+        kind, _ = lookup(config.optimizer)
+    except (UserError, ValueError, KeyError, TypeError):  # a file the run's loader reads alone
+        return None
+    decay, shrink = settings.get("weight_decay") or 0.0, settings.get("shrink") or 0.0
+    said = []
+    if decay and getattr(kind, "decoupled", False):
+        said.append(
+            f"weight decay {decay:g} (--optimizer {config.optimizer}, decoupled): each step also "
+            f"multiplied every weight and bias by 1 - lr·{decay:g}, apart from its gradient"
+        )
+    elif decay:
+        said.append(
+            f"weight decay {decay:g} (--optimizer {config.optimizer}, L2): each step added "
+            f"{decay:g}·w to every dE/dw (and {decay:g}·b to every dE/db), as if E had "
+            f"{decay / 2:g} times the sum of the squared weights and biases added"
+        )
+    if shrink:
+        said.append(
+            f"shrink {shrink:g}: each step then multiplied every weight and bias by {1 - shrink:g}"
+        )
+    if not said:
+        return None
+    return (
+        f"The model's run trained with {'; and '.join(said)}. The gradients here are those of E, "
+        "the loss of the data alone, as backprop computes them; the decay is not in them."
+    )
+
+
 def _optimizer_named(name: Any) -> tuple[type, dict[str, Any]] | None:
     """The optimizer class and settings ``name`` stands for (``optim.optimizers.lookup``), or
     None where the registry has no such name (:func:`validate` refuses it, naming them all)."""

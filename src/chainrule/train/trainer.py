@@ -104,6 +104,12 @@ class Trainer:
     (set it from a callback to stop after the current epoch), ``stopped_early`` (True once a
     callback stopped the run, as :class:`EarlyStopping` does: the run is finished, see
     :meth:`fit`), ``train_ds``, ``val_ds``.
+
+    Every loss it reports (what :meth:`step` returns, the History's "loss" and "val_loss", and
+    so a run's history.json and run.json) and the one early stopping watches is the loss of the
+    data alone, as ``loss`` computes it: the optimizer's weight decay is in its step (on every
+    parameter, biases too), and its term weight_decay/2 * sum w^2 is in none of them, as in
+    PyTorch (docs/training.md, "Weight decay and the losses reported", writes it into the logs).
     """
 
     def __init__(
@@ -534,7 +540,8 @@ class Trainer:
     def step(self, x: np.ndarray, t: np.ndarray) -> float:
         """One training step on one batch: clear the gradients, run the network and the loss,
         backward (every dE/dw lands in ``p.grad``), the ``on_after_backward`` callbacks, then the
-        optimizer's update. Returns the batch's loss. This is the library's one training step:
+        optimizer's update. Returns the batch's loss (of the data alone: the optimizer's weight
+        decay is in its update, not in it). This is the library's one training step:
         the epoch loop, the web explorer and any other host call it.
 
         Under mpiexec/srun (several ranks, see :mod:`chainrule.distributed`) ``x`` and ``t`` are

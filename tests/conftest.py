@@ -25,6 +25,23 @@ def pytest_configure(config) -> None:
         compileall.compile_dir(source, quiet=2)
 
 
+def _fsync_checked_not_waited(fd) -> None:
+    """``os.fsync`` in the tests: the descriptor (or object with ``fileno()``) is checked as
+    fsync checks it (a closed one raises EBADF), but the disk is not waited for."""
+    os.fstat(fd if isinstance(fd, int) else fd.fileno())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_waiting_for_the_disk():
+    """Every file chainrule writes is fsynced (a training run's checkpoints, each epoch on a
+    short run): on a busy disk a few ms each, several seconds of a resume test. Durability
+    across a power cut is nothing an in-process test can observe, so the tests' own process
+    skips the wait; child processes (the command line run as a program, mpiexec) still sync."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "fsync", _fsync_checked_not_waited)
+        yield
+
+
 @pytest.fixture
 def torch():
     """PyTorch, the second reference: a test that takes this fixture is skipped (alone) where

@@ -44,9 +44,11 @@ def test_a_wrong_short_answer_still_asks_again_at_the_prompt(capsys, monkeypatch
 
 def test_a_rounding_to_fewer_digits_is_not_accepted_by_either(capsys, monkeypatch):
     """Within one unit of its last digit, a 3-digit rounding passed for about 30% of exercises
-    (those whose 4th digit is 9, 0 or 1): -0.0213 for -0.02131, which the docs refuse."""
+    (those whose 4th digit is 9, 0 or 1): -0.0213 for -0.02131, which the docs refuse. Seeds
+    0-19 give 19 such roundings, 6 of them within 1.5 units of the 4th digit (2, 10, 11, 15,
+    16, 19), and today's wider tolerance window would pass 18 of them were the check undone."""
     refused = 0
-    for seed in range(60):
+    for seed in range(20):
         expected = make_quiz(seed).expected
         written = f"{expected:.3g}"
         if significant_digits(written) != 3 or float(written) == float(f"{expected:.4g}"):
@@ -57,4 +59,4 @@ def test_a_rounding_to_fewer_digits_is_not_accepted_by_either(capsys, monkeypatc
         code, out, err = run(capsys, "quiz", "--seed", str(seed))
         assert "give 4" in out and "Correct" not in out, (seed, written, out)
         refused += 1
-    assert refused >= 40
+    assert refused >= 15

@@ -22,6 +22,9 @@ import pytest
 
 import chainrule
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+from cli_run import run  # noqa: E402
+
 WORKER = Path(__file__).with_name("mpi_worker.py")
 # the [mpi] extra puts mpiexec beside the interpreter, which may not be on PATH
 MPIEXEC = shutil.which("mpiexec") or shutil.which("mpiexec", path=str(Path(sys.executable).parent))
@@ -366,9 +369,10 @@ def test_a_rank_that_cannot_read_the_data_alone_leaves_no_run_directory(tmp_path
 
 
 @needs_mpi
-def test_evaluate_and_predict_under_mpiexec_print_their_results_once(tmp_path):
-    train = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "2", "--quiet"]
-    assert _launch(None, [*train, "--out", "run"], tmp_path).returncode == 0
+def test_evaluate_and_predict_under_mpiexec_print_their_results_once(tmp_path, capsys):
+    # the run to read is trained here, in this process: only what mpiexec runs is under test
+    train = ["train", "--data", "xor", "--epochs", "2", "--quiet"]
+    assert run(capsys, *train, "--out", tmp_path / "run")[0] == 0
     done = _launch(2, ["-m", "chainrule", "evaluate", "run", "--json"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["cases"] == 4  # one JSON document: only rank 0 prints
@@ -394,9 +398,9 @@ def test_a_bad_option_on_one_rank_ends_the_job_instead_of_hanging_it(tmp_path):
 
 
 @needs_mpi
-def test_resuming_a_complete_run_under_mpiexec_reports_once(tmp_path):
-    train = ["-m", "chainrule", "train", "--data", "xor", "--epochs", "2", "--quiet"]
-    assert _launch(None, [*train, "--out", "run"], tmp_path).returncode == 0
+def test_resuming_a_complete_run_under_mpiexec_reports_once(tmp_path, capsys):
+    train = ["train", "--data", "xor", "--epochs", "2", "--quiet"]  # in this process
+    assert run(capsys, *train, "--out", tmp_path / "run")[0] == 0
     resume = ["-m", "chainrule", "train", "--quiet", "--resume", "run", "--json"]
     done = _launch(2, resume, tmp_path)
     assert done.returncode == 0, done.stderr

@@ -190,7 +190,7 @@ def test_raw_pixels_for_a_model_trained_on_idx_images_are_refused_naming_the_map
     pixels = np.array([[0, 12, 255, 7], [30, 40, 50, 60]])
     raw = write(tmp_path / "raw.csv", ["a,b,c,d", *(",".join(map(str, row)) for row in pixels)])
     line = assert_user_error(capsys, "predict", tmp_path / "r", "--input", raw,
-                             match="raw.csv: line 2, column 2: 12 is outside [0, 1]")  # fmt: skip
+                             match="raw.csv: line 2, column 2 ('b'): 12 is outside")  # fmt: skip
     assert "mapped from 0..255 onto [0, 1]; give each input as (pixel - 0) / 255" in line
     labelled = write(tmp_path / "labelled.csv", [f"{','.join(map(str, row))},1" for row in pixels])
     assert_user_error(capsys, "evaluate", tmp_path / "r", "--data", labelled,
@@ -199,7 +199,7 @@ def test_raw_pixels_for_a_model_trained_on_idx_images_are_refused_naming_the_map
     assert_user_error(capsys, *explain, "0,0.5,255,1", "--target", "1",
                       match="--input: row 1, column 3: 255 is outside [0, 1]")  # fmt: skip
     assert_user_error(capsys, *explain, raw, "--target", "1;0",
-                      match="raw.csv: line 2, column 2: 12 is outside [0, 1]")  # fmt: skip
+                      match="raw.csv: line 2, column 2 ('b'): 12 is outside [0, 1]")  # fmt: skip
     scaled = write(
         tmp_path / "scaled.csv", [",".join(f"{v / 255!r}" for v in row) for row in pixels.tolist()]
     )

@@ -242,7 +242,9 @@ def test_a_value_outside_the_images_range_is_named_by_its_line_in_every_command(
     for args in (["evaluate", digits, "--data", labelled],
                  ["explain", "--model", digits, "--input", labelled],
                  ["predict", digits, "--input", inputs]):  # fmt: skip
-        line = assert_user_error(capsys, *args, match=": line 4, column 6: 3 is outside [0, 1]")
+        line = assert_user_error(
+            capsys, *args, match=": line 4, column 6 ('p5'): 3 is outside [0, 1]"
+        )
         assert "row 3" not in line
 
 

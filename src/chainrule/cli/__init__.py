@@ -9,7 +9,9 @@ directory, a full disk: one line naming the path), a request for more memory tha
 machine has, and a model file's network that cannot run on the command's (cases, units) rows (a
 :class:`~chainrule.errors.ShapeError`, naming the op and the shapes: a ``Softmax(axis=3)``,
 which a library user may feed 4-d batches, so loading cannot refuse it). SIGTERM stops a run
-like Ctrl-C (the last complete checkpoint is kept). A closed stdout (``>&-``) is one line and
+like Ctrl-C (the last complete checkpoint is kept); a Ctrl-C while the command is still starting
+(importing typer, the commands, NumPy) is the same line and exit code 130
+(:func:`_interrupted_while_starting`). A closed stdout (``>&-``) is one line and
 exit code 2 before anything runs; a closed stdin reads as empty and a closed stderr discards
 (:func:`_closed_streams`); a traceback, a fault of chainrule's own, exits 70. A package of
 one of chainrule's extras that is not installed (typer for any command, uvicorn for
@@ -25,6 +27,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -33,6 +36,39 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ShapeError, UserError, missing_extra
+
+
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    """Ctrl-C before a command runs (while typer and the commands are imported): the line and
+    the code of a later Ctrl-C, not a KeyboardInterrupt's traceback out of an import, where
+    nothing can catch it. Nothing has been done yet: nothing to undo."""
+    with contextlib.suppress(OSError):  # a closed stderr (2>&-)
+        os.write(2, b"chainrule: interrupted\n")
+    raise SystemExit(130)
+
+
+def _started_as_the_command() -> bool:
+    """Whether this process is the ``chainrule`` command (the console script pip writes, or
+    ``python -m chainrule``), not a program that imports the command line (a test, a notebook,
+    a script calling :func:`main`), whose Ctrl-C stays Python's."""
+    started = sys.modules.get("__main__")
+    if getattr(started, "__name__", None) != "__main__":  # a multiprocessing child's
+        return False
+    spec = getattr(started, "__spec__", None)
+    if spec is not None:
+        return spec.name == "chainrule.__main__"
+    script = os.path.basename(sys.argv[0] if sys.argv else "")
+    return re.sub(r"(-script\.pyw?|\.exe)?$", "", script) == "chainrule"
+
+
+# As soon as the command starts: every import that follows (typer, the commands) takes a time
+# a Ctrl-C can land in. run() gives Ctrl-C back to Python once main() can catch it.
+if (
+    _started_as_the_command()
+    and threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not ignored (nohup)
+):
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 #: The names this module takes from chainrule.cli.app (which needs typer)
 _FROM_APP = ("ABORTS", "EXITS", "NO_ARGS", "USAGE_ERRORS", "ClosedStdout", "Stopped", "Terminated",
@@ -135,6 +171,25 @@ def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
     for what, path in kept.items():
         if out.exists() and on_disk(path) and os.path.samefile(out, path):
             raise UserError(f"{option} {out}: is the {what}; write to another file")
+
+
+def no_color() -> bool:
+    """Whether NO_COLOR is set and not empty (https://no-color.org): then a command writes no
+    escape sequence at all, on a terminal too and whatever FORCE_COLOR says. rich's own
+    reading of it drops the colours but keeps bold and underline, and a progress bar's cursor
+    moves, escapes all the same."""
+    return os.environ.get("NO_COLOR", "") != ""
+
+
+def output_console(**options: Any) -> Any:
+    """The rich console a command prints its results with on standard output
+    (:func:`chainrule.terminal.stdout_console`, taking ``options``), without any style where
+    :func:`no_color`."""
+    from chainrule.terminal import stdout_console
+
+    if no_color():
+        options["color_system"] = None  # rich writes no style at all
+    return stdout_console(**options)
 
 
 def os_error_line(error: OSError) -> str:
@@ -351,7 +406,12 @@ def run() -> None:
         sys.exit(2)
     _streams_that_take_any_text()
     try:
+        if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # main() catches it now
         code = main()
+    except KeyboardInterrupt:  # in the instant before main() catches it (or in its handlers)
+        print("chainrule: interrupted", file=sys.stderr)
+        code = 130
     except Exception:  # a fault of chainrule's: shown as it is, with a code of its own
         traceback.print_exc()
         code = INTERNAL_ERROR

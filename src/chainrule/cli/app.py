@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from chainrule.errors import UserError
 
@@ -222,10 +222,27 @@ class Command(TyperCommand):
         with np.errstate(all="ignore"):
             try:
                 return super().invoke(ctx)
-            except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM (Terminated)
-                raise Stopped() from stop
             except BrokenPipeError as closed:  # past click, which makes it SystemExit(1)
                 raise ClosedStdout() from closed
+
+
+class Group(TyperGroup):
+    """The group of chainrule's commands, where a Ctrl-C or SIGTERM (:class:`Terminated`)
+    becomes :class:`Stopped` from the moment the command line is parsed until the command
+    ends: a command's own work, and what comes before it (parsing its options, importing NumPy
+    and the engine in :meth:`Command.invoke`), which typer turned into a silent exit 130."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as stop:
+            raise Stopped() from stop
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            raise Stopped() from stop
 
 
 class _Typer(typer.Typer):
@@ -237,6 +254,7 @@ class _Typer(typer.Typer):
 
 app = _Typer(
     name="chainrule",
+    cls=Group,
     help="Backpropagation made visible: train, explain and explore networks of logistic units.",
     no_args_is_help=True,
     add_completion=False,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainrule.cli import on_disk
+from chainrule.cli import on_disk, output_console
 from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, one_of, path_value
 from chainrule.errors import DataError, ModelFileError, UserError
 
@@ -871,7 +871,8 @@ def explain(
         from chainrule.explainer.document import Options
 
         if _prints_results():
-            print_text(derivation, notation, Options(**options))
+            console = output_console(highlight=False, soft_wrap=True)  # as print_text's own
+            print_text(derivation, notation, Options(**options), console=console)
     else:
         _write(out, render(derivation, format, notation=notation, **options))
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"
@@ -881,8 +882,6 @@ def explain(
     return 1 if derivation.all_ok is False else 0
 
 
-#: quiz --kind's choices, in its help's order (make_quiz's kinds)
-QUIZ_KINDS = ("dy", "dw")
 #: graph --kind's choices, in its help's order
 GRAPH_KINDS = ("computation", "network")
 
@@ -908,9 +907,9 @@ def quiz(
     the prompt), an --answer that is not a number or another mistake in the options."""
     import random
 
-    from chainrule.explainer.quiz import check_answer, make_quiz
+    from chainrule.explainer.quiz import KINDS, check_answer, make_quiz
 
-    kind = one_of("--kind", kind, QUIZ_KINDS)
+    kind = one_of("--kind", kind, KINDS)
     if seed is None:
         seed = random.randrange(1_000_000)
     elif seed < 0:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainrule.cli import refuse_overwriting
+from chainrule.cli import output_console, refuse_overwriting
 from chainrule.cli.app import (
     STDOUT,
     app,
@@ -1711,7 +1711,8 @@ def labelled_data(
     if pixels is not None and runs.is_table_file(data):  # an IDX directory is mapped
         from chainrule.data.idx import check_rows_scaled
 
-        check_rows_scaled(raw.X, pixels, data, file_lines(raw))  # by line, as predict's
+        # by line and header name, as predict's
+        check_rows_scaled(raw.X, pixels, data, file_lines(raw), raw.feature_names)
     if raw.task == "regression" and len(raw):  # refused as training refuses them
         runs.check_targets_square(
             raw, np.dtype(dtype), "rescale the targets or retrain with --dtype float64"
@@ -1821,9 +1822,7 @@ def _print_class_tables(result: dict[str, Any]) -> None:
     """The per-class table and the confusion matrix as rich tables (plain text when piped)."""
     from rich.table import Table
 
-    from chainrule.terminal import stdout_console
-
-    console = stdout_console()
+    console = output_console()
     classes = result["classes"]
     table = Table()
     for name in ("class", "precision", "recall", "F1", "support"):
@@ -2325,5 +2324,6 @@ def read_feature_table(
     check_fits(path, table, dtype)
     if pixel_range is not None:
         lines = table.body.lines.tolist()
-        check_rows_scaled(table.values[:, :n_features], pixel_range, str(path), lines)
+        names = table.names[:n_features] if table.names else None
+        check_rows_scaled(table.values[:, :n_features], pixel_range, str(path), lines, names)
     return table

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from chainrule.checks import first_non_finite
+from chainrule.data.csvfile import _column_name
 from chainrule.data.dataset import Dataset, check_float_dtype
 from chainrule.errors import DataError
 from chainrule.files import atomic_write_bytes
@@ -265,12 +266,14 @@ def check_rows_scaled(
     pixel_range: Sequence[float],
     source: str,
     lines: Sequence[int] | None = None,
+    names: list[str] | None = None,
 ) -> None:
     """Refuse table rows for a model trained on images (IDX, the digits) unless they are scaled
     as its images were: mapped from ``pixel_range`` (the training images' low..high) onto
     [0, 1]. Raw pixels (0..255) given as they are would drive every unit far past where it was
     trained and give a confident, silently wrong prediction. ``lines``: each row's line in
-    ``source`` (else the message counts rows)."""
+    ``source`` (else the message counts rows); ``names``: its header's name of each column,
+    named in the message as a CSV file's cells are ("column 6 ('p5')")."""
     rows = np.asarray(rows)
     outside = (rows < -_SCALED_SLACK) | (rows > 1 + _SCALED_SLACK)
     if rows.size == 0 or not outside.any():
@@ -280,9 +283,9 @@ def check_rows_scaled(
     where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
     shifted = f"pixel - {low:g}" if low >= 0 else f"pixel + {-low:g}"
     raise DataError(
-        f"{source}: {where}, column {column + 1}: {rows[row, column]:g} is outside [0, 1], but "
-        f"this model was trained on images whose pixels were mapped from {low:g}..{high:g} "
-        f"onto [0, 1]; give each input as ({shifted}) / {high - low:g}"
+        f"{source}: {where}, {_column_name(names, column)}: {rows[row, column]:g} is outside "
+        f"[0, 1], but this model was trained on images whose pixels were mapped from "
+        f"{low:g}..{high:g} onto [0, 1]; give each input as ({shifted}) / {high - low:g}"
     )
 
 

@@ -28,6 +28,10 @@ from chainrule.explainer.network import ExplainError, Problem, as_loss, as_netwo
 #: Significant digits an exercise asks for; an answer written with fewer is not accepted.
 DIGITS = 4
 
+#: What an exercise asks for: "dy" (dE/dy_i) or "dw" (dE/dw_ij); ``quiz --kind``'s choices, in
+#: its help's order.
+KINDS = ("dy", "dw")
+
 _NUMBER = re.compile(r"[+-]?(?P<mantissa>\d+\.?\d*|\.\d+)(?:[eE](?P<exponent>[+-]?\d+))?")
 
 
@@ -115,8 +119,8 @@ def make_quiz(seed: int = 0, kind: str | None = None) -> Quiz:
     rng = np.random.default_rng(seed)
     drawn = "dy" if rng.random() < 0.7 else "dw"
     kind = kind or drawn
-    if kind not in ("dy", "dw"):
-        raise ExplainError(f"quiz: kind {kind!r} is not known; use dy or dw")
+    if kind not in KINDS:
+        raise ExplainError(f"quiz: kind {kind!r} is not known; use {' or '.join(KINDS)}")
     # redraw (from the same stream: a seed is still one network) while a slip passes
     for _ in range(_MOST_DRAWS):
         quiz = _draw(rng, seed, kind)

@@ -955,7 +955,31 @@ def save_model(
         if error.errno is None or TMP_PREFIX not in str(error.filename or ""):
             raise
         raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
+    _warn_unregistered_loss(loss, path)
     return path
+
+
+def _warn_unregistered_loss(loss: Any, path: Path) -> None:
+    """Warn, once the model is saved, where its loss is a class of one's own that is not
+    registered (:func:`chainrule.nn.register_loss`): the file names it, and :func:`load_model`
+    gives the model back, but no program can rebuild the loss from the file, so ``chainrule
+    explain``, ``evaluate`` and ``predict`` of the model refuse it. A warning, not a refusal
+    (as an unregistered module is refused): the model itself loads, and a checkpoint of such
+    a loss resumes with the loss given again."""
+    from chainrule.nn.losses import unregistered_loss
+
+    kind = unregistered_loss(loss)
+    if kind is None:
+        return
+    warnings.warn(
+        f"{path}: its loss ({type(loss).__name__}, saved as {kind!r}) is of a class that is "
+        "not registered, so no program can rebuild the loss from the model file (load_model "
+        "gives the model back, but chainrule explain, evaluate and predict of it refuse it); "
+        "register the class with @chainrule.nn.register_loss before saving, and in the "
+        "program that loads the model too",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _refuse_broken_links(path: Path) -> None:
@@ -1771,7 +1795,7 @@ def saved_loss(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
         raise ModelFileError(f"{path}: cannot rebuild the loss ({error}){where}") from None
 
 
-def _check_dtypes(model: Any, stored: Mapping[str, str], weights_path: Path,
+def _check_dtypes(model: Any, stored: Mapping[str, str], weights_path: str | os.PathLike,
                   json_path: Path) -> None:  # fmt: skip
     """Refuse weights stored in another dtype than the model the description builds (int32 or
     float16 arrays were cast into a float32 model without a word), by the dtypes the file's
@@ -2171,9 +2195,11 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
 
     Returns a dict with ``model`` (rebuilt, weights loaded; on array library ``xp`` and
     ``device`` when given, as in :func:`load_model`), ``model_info`` (the model.json
-    description), ``state`` (trainer.json), ``arrays`` (optimizer and callback buffers) and
-    ``path`` (the epoch directory). Pass it to ``Trainer.load_state`` to continue training
-    (``Trainer.resume(path)`` reads and loads it in one call).
+    description), ``state`` (trainer.json), ``arrays`` (optimizer and callback buffers),
+    ``stored_dtypes`` (each of ``arrays``' dtype as the file stores it, by NumPy's name:
+    ``bfloat16`` for an array reading widened to float32) and ``path`` (the epoch directory).
+    Pass it to ``Trainer.load_state`` to continue training (``Trainer.resume(path)`` reads and
+    loads it in one call).
     """
     epoch_dir = find_checkpoint(path)
     model, info = load_model(epoch_dir, xp=xp, device=device)
@@ -2184,7 +2210,41 @@ def load_checkpoint(path: str | os.PathLike, *, xp: Any = None, device: Any = No
     recorded = metadata.get(DIGEST_KEY)
     if recorded is not None:  # a checkpoint written before the digest has none
         _check_digest(arrays, recorded, epoch_dir / OPTIMIZER_FILE, _resume_elsewhere(epoch_dir))
-    return {"model": model, "model_info": info, "state": state, "arrays": arrays, "path": epoch_dir}
+    stored = {name: _stored_dtype(header[name]) for name in arrays}
+    return {"model": model, "model_info": info, "state": state, "arrays": arrays,
+            "stored_dtypes": stored, "path": epoch_dir}  # fmt: skip
+
+
+def _stored_dtype(entry: Mapping[str, Any]) -> str:
+    """The dtype of a safetensors header's entry (one the file was read by), by NumPy's name:
+    ``bfloat16`` too, which reading widens to float32, the dtype a check must name."""
+    kind = entry["dtype"]
+    return _STORED_DTYPES.get(kind, str(kind).lower())
+
+
+def check_kept_weights_dtypes(
+    checkpoint_model: Any,
+    weights: Mapping[str, np.ndarray],
+    stored: Mapping[str, str],
+    source: str | os.PathLike,
+) -> None:
+    """Refuse weights a checkpoint keeps beside its model (early stopping's best and last
+    epoch's, in its optimizer.safetensors) stored in another dtype than the checkpoint's model
+    has them in (``checkpoint_model``, as :func:`load_checkpoint` built it from model.json), as
+    :func:`load_model` refuses the model's own weights (:func:`_check_dtypes`, its words,
+    naming ``source``) and :func:`load_checkpoint` the optimizer's buffers: float16 or bfloat16
+    (read widened to float32) in a float32 run, float32 in a float64 one, went in cast without
+    a word. ``stored`` gives each weight's dtype as the file stores it, by the weights' names
+    (:func:`load_checkpoint`'s ``stored_dtypes``); a weight it lacks, or whose array has been
+    changed since it was read, is taken in its array's dtype. Names and shapes are
+    :func:`check_weights`'."""
+    found = {}
+    for name, array in weights.items():
+        own = backend.dtype_name(array.dtype)
+        file = stored.get(name)
+        widened = file == "bfloat16" and own == "float32"  # as reading gives it
+        found[name] = file if file == own or widened else own
+    _check_dtypes(checkpoint_model, found, source, Path(MODEL_JSON))
 
 
 def _check_buffer_dtypes(model: Any, info: Mapping[str, Any], header: dict, path: Path) -> None:
@@ -2203,8 +2263,7 @@ def _check_buffer_dtypes(model: Any, info: Mapping[str, Any], header: dict, path
         name = key.rpartition(".")[0]
         if not name.startswith("optimizer/") or name == "optimizer/step":
             continue
-        kind = entry["dtype"]  # the file was read, so every entry has one
-        stored = _STORED_DTYPES.get(kind, str(kind).lower())
+        stored = _stored_dtype(entry)  # the file was read, so every entry has one
         if stored in _STORED_FLOATS and stored not in allowed:
             described = (
                 f"a {wanted} model"

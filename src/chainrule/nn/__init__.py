@@ -35,6 +35,7 @@ from chainrule.nn.losses import (
     SquaredError,
     loss_from_config,
     loss_from_name,
+    register_loss,
 )
 from chainrule.nn.module import (
     ConfigError,
@@ -54,7 +55,7 @@ __all__ = [
     "ParameterList", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation",
     "activation_of", "from_config", "functional_call", "init", "loss_from_config",
-    "loss_from_name", "mlp", "register_module", "registered_modules",
+    "loss_from_name", "mlp", "register_loss", "register_module", "registered_modules",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

@@ -147,13 +147,15 @@ class Loss:
         return {"type": self.config_type()}
 
     def config_type(self) -> str:
-        """The name a saved config gives: the library's name of the loss, or the class's own
-        where a subclass computes its own forward (half the squared error on ``SquaredError``),
-        so a model file never rebuilds it as its parent (loading names the unknown type)."""
-        library_class = LOSSES.get(self.name)
-        if library_class is None or computes_as(self, library_class):
-            return self.name
-        return type(self).__name__
+        """The name a saved config gives: the name the loss is known by (the library's, or one
+        registered with :func:`register_loss`), or the class's own where a subclass computes
+        its own forward (half the squared error on ``SquaredError``), so a model file never
+        rebuilds it as its parent (loading names the unknown type), and where a class of one's
+        own has no ``name`` (an empty type was written, which no model file may hold)."""
+        known_class = LOSSES.get(self.name)
+        if known_class is None:
+            return self.name or type(self).__name__
+        return self.name if computes_as(self, known_class) else type(self).__name__
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
@@ -473,7 +475,7 @@ def check_loss_argument(loss: Any, function: str) -> None:
             f"instance, loss={loss.__name__}()"
         )
     given = type_name(loss)
-    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values())
+    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values() if _is_ours(cls))
     raise ConfigError(
         f"{function}: loss must be a loss name ({', '.join(map(repr, LOSSES))}) or a chainrule "
         f"loss object ({instances}, or a subclass of chainrule.nn.Loss), not an object of type "
@@ -499,27 +501,115 @@ def check_loss_fits(loss: Any, n_outputs: int | None, function: str) -> None:
         )
 
 
-def loss_from_name(name: str, **kwargs: Any) -> Loss:
-    """A loss by name: "squared-error", "mse", "cross-entropy", "binary-cross-entropy".
+def _key(name: str) -> str:
+    """The form :data:`LOSSES` keeps a name in: lower case, hyphens for underscores."""
+    return str(name).strip().lower().replace("_", "-")
 
-    Underscores work as hyphens; ``kwargs`` go to the constructor (``reduction="mean"``).
+
+def _is_ours(cls: type) -> bool:
+    return cls.__module__.split(".")[0] == "chainrule"
+
+
+def loss_from_name(name: str, **kwargs: Any) -> Loss:
+    """A loss by name: "squared-error", "mse", "cross-entropy", "binary-cross-entropy",
+    "margin-squared-error", or the name of a class registered with :func:`register_loss`.
+
+    Underscores work as hyphens, and any case; ``kwargs`` go to the constructor
+    (``reduction="mean"``). An unknown name is a :class:`ConfigError` offering the names.
     """
-    key = str(name).strip().lower().replace("_", "-")
-    cls = LOSSES.get(key)
+    cls = LOSSES.get(_key(name))
     if cls is None:
         raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
     try:
         return cls(**kwargs)
-    except TypeError as error:
+    except UserError:
+        raise  # the loss's own words (chainrule's losses raise ConfigError)
+    except (TypeError, ValueError) as error:  # an option it does not take, a value it refuses
         raise ConfigError(f"loss {name!r}: {error}") from None
+
+
+def register_loss(cls: type[Loss]) -> type[Loss]:
+    """Register a :class:`Loss` subclass under its ``name`` (lower case, hyphens), so that
+    :func:`loss_from_config` rebuilds it from its ``config()``, and with it a model file that
+    stores it (:func:`chainrule.io.load_model`'s loss, ``chainrule explain``, ``evaluate`` and
+    ``predict`` of the model, a resume); :func:`loss_from_name` builds it by name, and it joins
+    :data:`LOSSES`. Use it as a decorator; it returns the class.
+
+    A class is registered explicitly, as :func:`chainrule.nn.register_module` registers a
+    module and :func:`chainrule.optim.register_optimizer` an optimizer: one that merely exists
+    changes nothing, and its model files name it (its class's name where it has no ``name``)
+    but cannot rebuild it. A name that is taken (chainrule's own "squared-error" ..., another
+    class's) raises :class:`ConfigError`; registering a class again (a re-run notebook cell:
+    the same module and name) is harmless. The command line runs in a process of its own,
+    where only chainrule's losses are known.
+
+    >>> import chainrule as cr
+    >>> @cr.nn.register_loss
+    ... class ScaledSquaredError(cr.nn.Loss):
+    ...     name = "scaled-squared-error"
+    ...     def __init__(self, scale=1.0):
+    ...         self.scale = scale
+    ...     def forward(self, output, target):
+    ...         error = output - target
+    ...         return self.scale * (error * error).sum()
+    ...     def config(self):
+    ...         return {"type": self.config_type(), "scale": self.scale}
+    >>> ScaledSquaredError(2.0).config()
+    {'type': 'scaled-squared-error', 'scale': 2.0}
+    >>> cr.nn.loss_from_config({"type": "scaled-squared-error", "scale": 2.0})
+    ScaledSquaredError(scale=2.0)
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Loss)):
+        raise ConfigError(f"register_loss: {cls!r} is not a subclass of chainrule.nn.Loss")
+    name = cls.name
+    if not (isinstance(name, str) and name.strip() and name == _key(name)):
+        meant = _key(name) if isinstance(name, str) and name.strip() else _key(cls.__name__)
+        raise ConfigError(
+            f"register_loss: {cls.__qualname__}'s name is {name!r}; set the class attribute "
+            "name to the name its config() writes, in lower case with hyphens, e.g. "
+            f'name = "{meant}"'
+        )
+    known = LOSSES.get(name)
+    same_place = known is not None and (known.__module__, known.__qualname__) == (
+        cls.__module__,
+        cls.__qualname__,
+    )
+    if known is not None and known is not cls and not same_place:
+        whose = "chainrule's own" if _is_ours(known) else f"{known.__module__}'s"
+        raise ConfigError(
+            f"register_loss: the name {name!r} is taken by {whose} {known.__qualname__}; give "
+            f'{cls.__qualname__} a name of its own (name = "{_key(cls.__name__)}")'
+        )
+    LOSSES[name] = cls
+    return cls
+
+
+def unregistered_loss(loss: Any) -> str | None:
+    """The type a model file would give ``loss`` where no program could rebuild the loss from
+    it (a class of one's own that is not registered with :func:`register_loss`), else None:
+    for a loss whose ``config()`` names a loss :func:`loss_from_name` knows, a name, or no
+    chainrule loss."""
+    if not isinstance(loss, Loss):
+        return None
+    kind = loss.config().get("type")
+    return kind if isinstance(kind, str) and _key(kind) not in LOSSES else None
 
 
 def loss_from_config(config: dict[str, Any] | str) -> Loss:
     """Rebuild a loss from its ``config()``, or from its name (model files of older versions
-    stored a loss given by name as the name)."""
+    stored a loss given by name as the name). A ``type`` no loss is known by (a model file's
+    loss of a class of one's own, not registered in this program) is a :class:`ConfigError`
+    offering the names and naming :func:`register_loss`."""
     if isinstance(config, str):
         return loss_from_name(config)
     if not isinstance(config, dict) or "type" not in config:
         raise ConfigError(f"loss_from_config: expected a dict with a 'type' key, got {config!r}")
+    name = config["type"]
+    if _key(name) not in LOSSES:
+        raise ConfigError(
+            f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}, or, where {name!r} is "
+            "a loss class of your own, register the class with @chainrule.nn.register_loss "
+            f'(its name = "{_key(name)}") in the program that reads it'
+        )
     kwargs = {key: value for key, value in config.items() if key != "type"}
-    return loss_from_name(config["type"], **kwargs)
+    return loss_from_name(name, **kwargs)

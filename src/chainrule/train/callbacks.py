@@ -431,6 +431,10 @@ class EarlyStopping(Callback):
 #: The prefix of the last epoch's weights among :meth:`EarlyStopping.state`'s arrays.
 _LAST = "last/"
 
+#: Where each of :meth:`EarlyStopping.saved_weights` is among its state's arrays: the prefix
+#: of its names (a loader's check names the arrays of the file).
+SAVED_WEIGHTS_PREFIXES = {"best": "", "last": _LAST}
+
 #: What each scalar of :meth:`EarlyStopping.state` may hold (None: not yet known).
 _SAVED_FIELDS = {
     "monitor": (str, "a log's name"), "best_of": (str, "a log's name"),

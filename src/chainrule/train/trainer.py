@@ -51,6 +51,7 @@ from chainrule.ops.nn import check_labels
 from chainrule.optim import Optimizer, Schedule
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
+    SAVED_WEIGHTS_PREFIXES,
     Callback,
     EarlyStopping,
     ProgressBar,
@@ -726,7 +727,7 @@ class Trainer:
         # refused after others were loaded puts all of them back, so a refused resume leaves
         # the trainer as it was
         with self._all_or_nothing():
-            self._load_parts(state, arrays, weights, Path(source), opt_arrays)
+            self._load_parts(state, arrays, weights, Path(source), opt_arrays, checkpoint)
 
     def _load_parts(
         self,
@@ -735,6 +736,7 @@ class Trainer:
         weights: dict[str, np.ndarray],
         source: Path,
         opt_arrays: dict[str, np.ndarray],
+        checkpoint: dict[str, Any],
     ) -> None:
         """Load a checkpoint :meth:`load_state` has checked: the optimizer, the weights, the
         counts and generators, the schedule and the callbacks, in this order."""
@@ -786,7 +788,8 @@ class Trainer:
             found = key if key in saved else _older_key(saved, key)
             if found is not None:
                 self._load_callback(callback, found, saved[found],
-                                    _strip(arrays, f"callback/{found}/"), source)  # fmt: skip
+                                    _strip(arrays, f"callback/{found}/"), source,
+                                    checkpoint)  # fmt: skip
                 loaded.add(found)
         if "EarlyStopping" in saved and "EarlyStopping" not in loaded:
             # the best epoch's weights stood in the model when it was saved: a trainer without
@@ -796,6 +799,9 @@ class Trainer:
             )
             if last is not None and int(saved["EarlyStopping"]["last_epoch"]) == self.epoch:
                 check_weights(self.model, last, arrays_file)
+                prefix = "callback/EarlyStopping/" + SAVED_WEIGHTS_PREFIXES["last"]
+                where = f"{arrays_file} (EarlyStopping's state), the last weights"
+                _check_kept_dtypes(checkpoint, last, prefix, where)
                 self.model.load_state_dict({k: v.astype(dtypes[k]) for k, v in last.items()})
 
     @contextlib.contextmanager
@@ -893,12 +899,18 @@ class Trainer:
         }
 
     def _load_callback(
-        self, callback: Any, key: str, scalars: dict, arrays: dict, epoch_dir: Path
+        self,
+        callback: Any,
+        key: str,
+        scalars: dict,
+        arrays: dict,
+        epoch_dir: Path,
+        checkpoint: dict[str, Any],
     ) -> None:
         """A callback's saved state (``key``'s in the checkpoint ``epoch_dir``), loaded; a state
         that does not fit (a value of the wrong kind, early stopping's weights for another
-        model) raises ModelFileError naming the file: its numbers are in trainer.json, its
-        arrays in optimizer.safetensors."""
+        model, or stored in another dtype than the checkpoint's model) raises ModelFileError
+        naming the file: its numbers are in trainer.json, its arrays in optimizer.safetensors."""
         from chainrule.io import OPTIMIZER_FILE, TRAINER_JSON, check_weights
 
         source = f"{epoch_dir / TRAINER_JSON} ({key}'s state)"
@@ -915,17 +927,23 @@ class Trainer:
             )
         dtypes = self._host_dtypes()
         for what, weights in callback.saved_weights().items():
-            check_weights(self.model, weights, f"{source}, the {what} weights")
+            where = f"{source}, the {what} weights"
+            check_weights(self.model, weights, where)
             for name in dtypes:  # in the model's order, not the file's
-                # floats of any width, as the model's own weights (a resume may change the
-                # dtype: both are cast); integers or booleans are no saved weights
+                # integers or booleans are no saved weights
                 array = weights[name]
                 if array.dtype.kind != "f" or not np.isfinite(array).all():
                     raise ModelFileError(
-                        f"{source}, the {what} weights: {name!r} holds "
+                        f"{where}: {name!r} holds "
                         f"{'non-finite' if array.dtype.kind == 'f' else array.dtype} values"
                     )
-                weights[name] = array.astype(dtypes[name], copy=False)  # in the callback's dict
+            # stored in the checkpoint's model's dtype, as its own weights are (float16 and
+            # bfloat16 went in cast, without a word); cast to this model's, as they are (a
+            # resume may change the dtype)
+            prefix = f"callback/{key}/{SAVED_WEIGHTS_PREFIXES[what]}"
+            _check_kept_dtypes(checkpoint, weights, prefix, where)
+            for name in dtypes:
+                weights[name] = weights[name].astype(dtypes[name], copy=False)  # in its dict
 
     def save_checkpoint(self, directory: str | os.PathLike) -> Path:
         """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically); with several
@@ -1455,8 +1473,22 @@ def _forward_one(model: Any, x: np.ndarray) -> Any:
         return to_numpy(model(model_input(x, first_parameter(model))).data)
 
 
-def _strip(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+def _strip(arrays: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _check_kept_dtypes(
+    checkpoint: dict[str, Any], weights: dict[str, np.ndarray], prefix: str, where: str
+) -> None:
+    """Refuse early stopping's ``weights`` (its arrays named ``prefix`` + a weight's name in
+    the checkpoint's optimizer.safetensors) stored in another dtype than the checkpoint's
+    model has them in (:func:`chainrule.io.check_kept_weights_dtypes`), by the dtypes the file
+    stores (:func:`chainrule.io.load_checkpoint`'s ``stored_dtypes``; a checkpoint dict built
+    without them is checked by its arrays' own)."""
+    from chainrule.io import check_kept_weights_dtypes
+
+    stored = _strip(checkpoint.get("stored_dtypes") or {}, prefix)
+    check_kept_weights_dtypes(checkpoint["model"], weights, stored, where)
 
 
 def _refuse_unexpected_arrays(

@@ -71,3 +71,19 @@ def whole_number(text: str) -> int | None:
     the CSV reader reads numbers (``int`` also takes "1_0", "+4" and other scripts' digits)."""
     text = text.strip()
     return int(text) if re.fullmatch(r"[0-9]+", text) else None
+
+
+def defined_alike(known: type | None, cls: type) -> bool:
+    """Whether a registry's ``known`` class is ``cls`` or one defined at the same place (its
+    module and qualified name): a notebook cell defining and registering a class, run again,
+    registers it again, where another class under a taken name is refused."""
+    return known is not None and (
+        known is cls or (known.__module__, known.__qualname__) == (cls.__module__, cls.__qualname__)
+    )
+
+
+def owner_of(cls: type) -> str:
+    """Whose a registered class is, for a refusal: "chainrule's own SGD", "mylib.opt's Mine"."""
+    module = cls.__module__
+    whose = "chainrule's own" if module.split(".")[0] == "chainrule" else f"{module}'s"
+    return f"{whose} {cls.__qualname__}"

@@ -35,7 +35,7 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.backend import to_numpy
-from chainrule.checks import computes_as
+from chainrule.checks import computes_as, defined_alike, owner_of
 from chainrule.engine import apply
 from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
@@ -570,14 +570,9 @@ def register_loss(cls: type[Loss]) -> type[Loss]:
             f'name = "{meant}"'
         )
     known = LOSSES.get(name)
-    same_place = known is not None and (known.__module__, known.__qualname__) == (
-        cls.__module__,
-        cls.__qualname__,
-    )
-    if known is not None and known is not cls and not same_place:
-        whose = "chainrule's own" if _is_ours(known) else f"{known.__module__}'s"
+    if known is not None and not defined_alike(known, cls):
         raise ConfigError(
-            f"register_loss: the name {name!r} is taken by {whose} {known.__qualname__}; give "
+            f"register_loss: the name {name!r} is taken by {owner_of(known)}; give "
             f'{cls.__qualname__} a name of its own (name = "{_key(cls.__name__)}")'
         )
     LOSSES[name] = cls

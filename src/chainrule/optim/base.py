@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
-from chainrule.checks import is_real
+from chainrule.checks import defined_alike, is_real, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, _set_grad
@@ -591,15 +591,11 @@ def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
             f'name = "{meant or cls.__name__.lower()}"'
         )
     known = OPTIMIZERS.get(name)
-    same_place = known is not None and (known.__module__, known.__qualname__) == (
-        cls.__module__,
-        cls.__qualname__,
-    )
-    if name in ALIASES or (known is not None and known is not cls and not same_place):
+    if name in ALIASES or (known is not None and not defined_alike(known, cls)):
         owner = (
             f"chainrule's name for {ALIASES[name][0]} with settings of its own"
             if name in ALIASES
-            else f"taken by {_owner(known)}"
+            else f"taken by {owner_of(known)}"
         )
         raise ConfigError(
             f"register_optimizer: the name {name!r} is {owner}; give {cls.__qualname__} "
@@ -607,13 +603,6 @@ def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
         )
     OPTIMIZERS[name] = cls
     return cls
-
-
-def _owner(cls: Any) -> str:
-    """Whose an optimizer class is, for a refusal: chainrule's own, or its module's."""
-    module = cls.__module__
-    whose = "chainrule's own" if module.split(".")[0] == "chainrule" else f"{module}'s"
-    return f"{whose} {cls.__qualname__}"
 
 
 def _checks_names(cls: type, name: str) -> bool:

@@ -213,15 +213,18 @@ def measured_rate(data: str, optimizer: str, momentum: float | None = None) -> f
     """The learning rate ``optimizer`` trains ``data`` at where no --lr is given: a preset's own
     for its own optimizer, :data:`PRESET_RATES`' for another on a classic problem; None where
     none was chosen for it (a CSV file or IDX directory, or digits or family-trees with another
-    optimizer: the preset's rate, its own optimizer's, is then used). A ``momentum`` given
-    (--momentum) other than the one the rate was measured with, the optimizer's own, has none:
-    sgd's 5 on symmetry, measured without momentum, learned in 0 of 10 seeds with 0.9."""
+    optimizer: the preset's rate, its own optimizer's, is then used). The preset's optimizer's
+    class with a ``momentum`` (--momentum) other than the one its rate was measured with has
+    none: sgd with momentum is the preset's momentum optimizer, whose rate is the preset's (sgd's
+    5 on symmetry, measured without momentum, learned in 0 of 10 seeds with 0.9), and another
+    class keeps its measured rate (rmsprop's 0.01 on xor with --momentum 0.9 learns, where
+    momentum's 0.5 learned no seed)."""
     key = dataset_key(data)
     preset = PRESETS.get(key, GENERIC)
     if optimizer == preset["optimizer"]:
         return preset["lr"]
-    named = _optimizer_named(optimizer)
-    if momentum is not None and named is not None:
+    named, own = _optimizer_named(optimizer), _optimizer_named(preset["optimizer"])
+    if momentum is not None and named is not None and own is not None and named[0] is own[0]:
         kind, settings = named
         if momentum != {**kind.defaults(), **settings}.get("momentum"):
             return None

@@ -116,3 +116,39 @@ def test_a_copy_of_an_untrained_network_fits_as_a_fresh_one(iris):
     _assert_same(first, _trial(_net(), init, iris, 5), "copy 1")
     _assert_same(second, first, "copy 2")
     assert copy.deepcopy(template)[2].rng is template[2].rng is cr.creation.as_generator(None)
+
+
+def test_a_modules_deep_copy_is_pythons_own_but_for_the_default_generator():
+    """Second review: the first ``Module.__deepcopy__`` rebuilt the copy from ``__dict__``
+    alone, so a subclass's ``__slots__`` were lost and its ``__getstate__``/``__setstate__``
+    skipped; a tie between layers must hold in the copy too."""
+
+    class Slotted(nn.Module):
+        __slots__ = ("k",)
+
+        def forward(self, x):
+            return x
+
+    class WithState(nn.Module):
+        def __init__(self):
+            super().__init__()
+            object.__setattr__(self, "cache", "big")
+
+        def __getstate__(self):
+            return {**self.__dict__, "cache": None}
+
+        def __setstate__(self, state):
+            self.__dict__.update(state, restored=True)
+
+        def forward(self, x):
+            return x
+
+    slotted = Slotted()
+    slotted.k = 3.0
+    assert copy.deepcopy(slotted).k == 3.0
+    copied = copy.deepcopy(WithState())
+    assert copied.cache is None and copied.restored
+    shared = nn.Linear(3, 3, rng=0)
+    tied = copy.deepcopy(nn.Sequential(shared, nn.Tanh(), shared, nn.Dropout(0.5)))
+    assert tied[0] is tied[2] and tied[0] is not shared
+    assert tied[3].rng is cr.creation.as_generator(None)

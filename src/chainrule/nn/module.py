@@ -187,10 +187,9 @@ class Module:
 
         default = as_generator(None)
         memo.setdefault(id(default), default)
-        copied = object.__new__(type(self))
-        memo[id(self)] = copied
-        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return copied
+        # the deep copy Python makes without this method (a subclass's __slots__, its
+        # __getstate__ and __setstate__ honoured), given the memo that keeps the default
+        return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:

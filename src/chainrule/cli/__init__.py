@@ -174,10 +174,10 @@ def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
 
 
 def no_color() -> bool:
-    """Whether NO_COLOR is set and not empty (https://no-color.org): then a command writes no
-    escape sequence at all, on a terminal too and whatever FORCE_COLOR says. rich's own
-    reading of it drops the colours but keeps bold and underline, and a progress bar's cursor
-    moves, escapes all the same."""
+    """Whether NO_COLOR is set and not empty (https://no-color.org): then a command's output
+    has no colour or style (no SGR escape: rich's own reading of it drops the colours but kept
+    bold and underline), on a terminal too and whatever FORCE_COLOR says. NO_COLOR is about
+    colour: train's progress bar on a terminal still moves its cursor (--quiet for none)."""
     return os.environ.get("NO_COLOR", "") != ""
 
 

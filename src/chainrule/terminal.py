@@ -20,7 +20,12 @@ CLOSED_PIPE_EXIT = 141
 
 
 def stdout_console(**options: Any) -> Any:
-    """A ``rich.console.Console`` on standard output whose closed pipe is a BrokenPipeError."""
+    """A ``rich.console.Console`` on standard output whose closed pipe is a BrokenPipeError,
+    without any colour or style where NO_COLOR is set and not empty (https://no-color.org), on a
+    terminal too and whatever FORCE_COLOR says: rich's own reading of NO_COLOR drops the
+    colours but keeps bold and underline."""
+    if os.environ.get("NO_COLOR", ""):
+        options["color_system"] = None  # rich writes no style at all
     return _console_class()(**options)
 
 

@@ -173,25 +173,6 @@ def refuse_overwriting(out: Path, option: str, kept: dict[str, Path]) -> None:
             raise UserError(f"{option} {out}: is the {what}; write to another file")
 
 
-def no_color() -> bool:
-    """Whether NO_COLOR is set and not empty (https://no-color.org): then a command's output
-    has no colour or style (no SGR escape: rich's own reading of it drops the colours but kept
-    bold and underline), on a terminal too and whatever FORCE_COLOR says. NO_COLOR is about
-    colour: train's progress bar on a terminal still moves its cursor (--quiet for none)."""
-    return os.environ.get("NO_COLOR", "") != ""
-
-
-def output_console(**options: Any) -> Any:
-    """The rich console a command prints its results with on standard output
-    (:func:`chainrule.terminal.stdout_console`, taking ``options``), without any style where
-    :func:`no_color`."""
-    from chainrule.terminal import stdout_console
-
-    if no_color():
-        options["color_system"] = None  # rich writes no style at all
-    return stdout_console(**options)
-
-
 def os_error_line(error: OSError) -> str:
     """One line for an operating-system error: the path and the reason, no traceback."""
     reason = error.strerror or type(error).__name__

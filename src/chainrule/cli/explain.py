@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainrule.cli import on_disk, output_console
+from chainrule.cli import on_disk
 from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, one_of, path_value
 from chainrule.errors import DataError, ModelFileError, UserError
 
@@ -871,8 +871,7 @@ def explain(
         from chainrule.explainer.document import Options
 
         if _prints_results():
-            console = output_console(highlight=False, soft_wrap=True)  # as print_text's own
-            print_text(derivation, notation, Options(**options), console=console)
+            print_text(derivation, notation, Options(**options))
     else:
         _write(out, render(derivation, format, notation=notation, **options))
     skipped = derivation.symbolic and derivation.symbolic.get("status") == "skipped"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainrule.cli import output_console, refuse_overwriting
+from chainrule.cli import refuse_overwriting
 from chainrule.cli.app import (
     STDOUT,
     app,
@@ -1843,7 +1843,9 @@ def _print_class_tables(result: dict[str, Any]) -> None:
     """The per-class table and the confusion matrix as rich tables (plain text when piped)."""
     from rich.table import Table
 
-    console = output_console()
+    from chainrule.terminal import stdout_console
+
+    console = stdout_console()
     classes = result["classes"]
     table = Table()
     for name in ("class", "precision", "recall", "F1", "support"):

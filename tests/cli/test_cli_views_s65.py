@@ -87,6 +87,17 @@ def test_graph_of_a_runs_case_says_which_case_and_the_seed_says_nothing(runs, tm
     assert code == 0 and "numbers drawn" not in err
 
 
+@pytest.mark.parametrize("kind", ["network", "computation"])
+def test_graph_quiet_says_nothing_on_stderr(runs, tmp_path, capsys, kind):
+    """Second review: graph's new note could not be turned off; --quiet, as train's, does."""
+    args = ["graph", "--kind", kind, "--model", runs["plain"], "--case", "1", "--out"]
+    code, _, err = run(capsys, *args, tmp_path / "a.svg", "--quiet")
+    assert code == 0 and "note:" not in err, err
+    code, _, err = run(capsys, *args, tmp_path / "b.svg")
+    assert code == 0 and "note: the numbers drawn are" in err
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+
+
 # -- 4. explain --model names the run's weight decay ---------------------------------------------
 def _explained(capsys, run_dir) -> tuple[str, list[str]]:
     args = ["explain", "--model", run_dir, "--no-symbolic", "--no-perturbation"]

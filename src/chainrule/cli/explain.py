@@ -1004,6 +1004,9 @@ def graph(
         help="leave out reshape and concatenate nodes (computation graph)",
     ),
     case: int = typer.Option(None, min=0, show_default="0", help=CASE_HELP),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="no notes on stderr (where the case comes from, why not drawn)"
+    ),
 ) -> int:
     """Draw the seed's computation graph (values, gradients, what each consumer sends back) or
     a network diagram."""
@@ -1038,7 +1041,8 @@ def graph(
                                 perturbation=False, views=False, paths=False,
                                 case_source=source)  # fmt: skip
         _write(out, network_svg(derivation), fmt)
-        _say_where_the_case_comes_from(source)
+        if not quiet:
+            _say_where_the_case_comes_from(source)
         return 0
     source = None
     if model is not None or input is not None or target is not None:
@@ -1065,6 +1069,8 @@ def graph(
     _write(out, text, fmt)
     from chainrule.cli.train import _prints_results
 
+    if quiet:
+        return 0
     if _prints_results():  # why graphviz did not draw it, or the explainer's view could not
         for note in drawing.notes:
             print(f"note: {note}", file=sys.stderr)

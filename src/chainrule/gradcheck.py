@@ -601,32 +601,113 @@ KINK_STEPS = 4
 
 
 def _kink_note(
-    recorded: Sequence[Tensor], variables: Sequence[Tensor], checked: Sequence[int], eps: float
+    recorded: Sequence[Tensor],
+    variables: Sequence[Tensor],
+    checked: Sequence[int],
+    eps: float,
+    f: Callable[..., Any] | None = None,
+    arrays: Sequence[Any] = (),
+    columns: Sequence[tuple[int, int]] = (),
 ) -> str:
     """Why a failed check may be f's kinks, not its rules: each op ``recorded``
     (:func:`_recorded`) that is not differentiable where its input is (relu or abs at 0,
     maximum or minimum where its inputs tie, clip at a bound) or within :data:`KINK_STEPS`
-    eps of it, named with the input's entries there; "" where there is none. There the
-    difference (f(x + eps) - f(x - eps)) / 2 eps spans both sides and averages their slopes
-    (relu at 0: 1/2), which no rule's one-sided derivative matches."""
+    eps of it, or, where none is, whose input crosses its kink between x - eps and x + eps
+    along one of ``columns`` ((array index, flat entry) of ``arrays``: f recorded again at
+    both points, so a kink reached after a gain, relu(100 (x - 0.5)), is found however far it
+    is in units of eps), named with the input's entries there; "" where there is none. There
+    the difference (f(x + eps) - f(x - eps)) / 2 eps spans both sides and averages their
+    slopes (relu at 0: 1/2), which no rule's one-sided derivative matches."""
     names = {id(v): f"input {position}" for v, position in zip(variables, checked)}
     found = []
-    kinked = (t for t in recorded if t._primitive is not None and t._primitive.name in _KINKS)
-    for tensor in sorted(kinked, key=lambda t: t._seq):  # in the order f ran them
-        node = Node(tensor)
-        kink, argument, distance = _KINKS[node.op](node)
-        near = np.flatnonzero(np.abs(distance) <= KINK_STEPS * eps)
-        if near.size:
-            entries = _kinked_entries(argument, distance, near, names)
+    kinked = _kinked_ops(recorded)
+    ops = [(Node(tensor), *_KINKS[tensor._primitive.name](Node(tensor))) for tensor in kinked]
+    near = [np.abs(distance) <= KINK_STEPS * eps for *_, distance in ops]
+    if f is not None and not any(mask.any() for mask in near):  # f recorded again only here
+        for n, crossed in _crossed_kinks(f, arrays, columns, eps, kinked).items():
+            near[n] = near[n] | crossed
+    for (node, kink, argument, distance), mask in zip(ops, near):  # in the order f ran them
+        at = np.flatnonzero(mask)
+        if at.size:
+            entries = _kinked_entries(argument, distance, at, names)
             found.append(f"'{node.op}'{node.where()} ({kink}) at {entries}")
     if not found:
         return ""
     return (
-        f"f was checked at a kink (or within {KINK_STEPS} eps of one): {'; '.join(found)}: "
+        f"f was checked at a kink (or within {KINK_STEPS} eps of one, or where a step eps "
+        f"crosses one): {'; '.join(found)}: "
         "not differentiable there; the finite difference straddles the kink and averages the "
         "slopes on its two sides (1/2 for relu at 0), which a rule's derivative there does "
         "not match; check at points further than eps from each kink"
     )
+
+
+def _kinked_ops(recorded: Sequence[Tensor]) -> list[Tensor]:
+    """The tensors ``recorded`` made by an op with a kink (:data:`_KINKS`), in the order f ran
+    them."""
+    kinked = (t for t in recorded if t._primitive is not None and t._primitive.name in _KINKS)
+    return sorted(kinked, key=lambda t: t._seq)
+
+
+#: How many columns (input entries stepped) a failure's kink note records f again along
+MAX_KINK_COLUMNS = 3
+
+
+def _crossed_kinks(
+    f: Callable[..., Any],
+    arrays: Sequence[Any],
+    columns: Sequence[tuple[int, int]],
+    eps: float,
+    kinked: Sequence[Tensor],
+) -> dict[int, np.ndarray]:
+    """For each op of ``kinked`` (f's ops with a kink at the point checked, in the order f ran
+    them), by its position there: a mask, over its output, of the entries whose input is on
+    the other side of the kink at x + eps than at x - eps along one of the first
+    :data:`MAX_KINK_COLUMNS` ``columns`` (f recorded at both points: 2 calls a column). A
+    run whose kinked ops differ from the point's (f branches on its input) is skipped."""
+    crossed: dict[int, np.ndarray] = {}
+    if not kinked:
+        return crossed
+    for index, flat in list(dict.fromkeys(columns))[:MAX_KINK_COLUMNS]:
+        sides = []
+        for sign in (1.0, -1.0):
+            stepped = list(arrays)
+            stepped[index] = arrays[index] + sign * eps * backend.unit_vector(arrays[index], flat)
+            try:
+                with np.errstate(all="ignore"):
+                    ops = _kinked_ops(_recorded(f, stepped)[1])
+            except Exception:  # only a diagnosis: f refused the stepped point
+                ops = []
+            sides.append(ops)
+        plus, minus = sides
+        if len(plus) != len(kinked) or len(minus) != len(kinked):
+            continue
+        for n, (base, up, down) in enumerate(zip(kinked, plus, minus)):
+            if not (base._primitive.name == up._primitive.name == down._primitive.name):
+                break
+            if up.shape != base.shape or down.shape != base.shape:
+                continue
+            changed = _kink_side(Node(up)) != _kink_side(Node(down))
+            crossed[n] = crossed.get(n, False) | changed
+    return crossed
+
+
+def _kink_side(node: Node) -> np.ndarray:
+    """Which side of its kink each entry of an op's output is on (over the output's shape):
+    the sign of relu's or abs's input, of maximum's or minimum's a - b, and for clip, which of
+    below, between and above its bounds."""
+    if node.op in ("relu", "abs"):
+        side = np.sign(_host(node.inputs[0]))
+    elif node.op in ("maximum", "minimum"):
+        a, b = node.inputs
+        side = np.sign(_host(a) - _host(b))
+    else:
+        x, *bounds = node.inputs
+        low, high = bounds if bounds else (node.params.get("low"), node.params.get("high"))
+        data = _host(x)
+        with np.errstate(invalid="ignore"):
+            side = np.sign(data - _host(low)) + np.sign(data - _host(high))
+    return np.broadcast_to(side, node.output.shape)
 
 
 def _kinked_entries(argument: Tensor, distance: np.ndarray, near: np.ndarray, names) -> str:
@@ -894,9 +975,13 @@ def gradcheck(
     Where a check fails and ``f`` computes an op in float32 or float16 from its float64 inputs
     (an ``astype``), a warning and the ``note`` name the first such op: keep ``f`` in float64.
     Where a check fails and an op of ``f`` has an input at its kink, or within
-    :data:`KINK_STEPS` eps of it (relu or abs at 0, maximum or minimum at a tie, clip at a
-    bound), the ``note`` names the op and those entries: not differentiable there, the finite
-    difference straddles the kink. The check still fails; check at points away from kinks.
+    :data:`KINK_STEPS` eps of it, or one a step of eps carries across it after a gain
+    (relu(100 x) near 0: relu or abs at 0, maximum or minimum at a tie, clip at a bound), the
+    ``note`` names the op and those entries: not differentiable there, the finite difference
+    straddles the kink. The check still fails; check at points away from kinks. Where a check
+    passes (or gives no verdict) but an entry's difference moves with the step (its value at
+    2 eps more than :data:`MOVING_FRACTION` off its value at eps), the ``note`` names it: a kink
+    or a steep curvature lies within 2 eps of it, so its agreement says little.
     Where a failed entry was stepped along an input entry near 0 (within
     :data:`SMALL_INPUT_STEPS` eps) and the difference moves at a smaller step, or every
     failure is within the rounding of a large output, the ``note`` says so and what to pass.
@@ -953,6 +1038,7 @@ def gradcheck(
     _warn_if_coarse_output(output_dtype)
     rng = np.random.default_rng(seed)
     forward_note = ""  # why forward mode failed, where it did (order 2)
+    moving_note = ""  # an entry whose difference moves with the step, in a check not failed
     compare = _compare_full if mode == "full" else _compare_random
     try:
         if order == 1:
@@ -971,7 +1057,8 @@ def gradcheck(
                 forward_note = _forward_mode_note(f, arrays, entries, atol, rtol)
         resolution = _resolution(output, entries, mode, eps, _epsilon_of(output_dtype))
         if _all_close(entries, atol, rtol):  # what atol alone passed: is it past their error?
-            _estimate_errors(entries, arrays, eps, atol, rtol, resolution)
+            estimated = _estimate_errors(entries, arrays, eps, atol, rtol, resolution)
+            moving_note = _moving_difference_note(estimated, resolution, atol)
         for m in entries:
             m._stepped = None  # the report keeps no reference to f
         report = _report(entries, mode, order, eps, atol, rtol, resolution)
@@ -999,6 +1086,8 @@ def gradcheck(
                                      spaced=bool(spacing_notes))  # fmt: skip
     elif not report.problem:
         step_notes += _verdict_notes(report)
+        if moving_note:
+            step_notes.append(moving_note)
     if forward_note:
         step_notes.append(forward_note)
     report.note = " ".join(step_notes)
@@ -1105,8 +1194,10 @@ def _failure_notes(
     next to the inputs, or f's rounding over the step (unless ``spaced``: a note already says
     that the step is near the inputs' float64 spacing, whose rounding that is)."""
     failures = report.failures()
+    worst = sorted(failures, key=lambda m: _badness(m, report.atol, report.rtol), reverse=True)
+    columns = [(checked.index(m.input), m.element) for m in worst if m.element is not None]
     notes = [
-        _kink_note(recorded, variables, checked, report.eps),
+        _kink_note(recorded, variables, checked, report.eps, f, arrays, columns),
         _small_input_note(f, failures, arrays, checked, report),
         "" if spaced else _rounding_note(failures, output, names, report),
     ]
@@ -1555,7 +1646,7 @@ def _estimate_errors(
     atol: float,
     rtol: float,
     resolution: float,
-) -> None:
+) -> list[tuple[Mismatch, float]]:
     """Give each entry within its tolerance but not within it with ``atol`` at ``resolution``
     (the rounding alone: x^3 at 0 differs from its derivative by eps^2, the truncation error)
     its own :attr:`Mismatch.resolution`: ``resolution`` plus :data:`RESOLUTION_MARGIN` times
@@ -1563,8 +1654,10 @@ def _estimate_errors(
     the step less the difference, |fd(2 eps) - fd(eps)|, about three times its truncation error
     with the rounding of both); infinite where that cannot be told (f undefined two steps
     away), for then the check resolves nothing there. Entries of one column share its
-    differences, made once."""
+    differences, made once. Returns each entry estimated with its difference at twice the
+    step (NaN where f could not be evaluated there)."""
     columns: dict = {}
+    estimated = []
     for m in entries:
         if m._stepped is None or _close(m.analytic, m.numeric, resolution, rtol):
             continue
@@ -1576,6 +1669,52 @@ def _estimate_errors(
             wider = math.nan
         gap = abs(wider - m.numeric)
         m.resolution = resolution + RESOLUTION_MARGIN * gap if math.isfinite(gap) else math.inf
+        estimated.append((m, wider))
+    return estimated
+
+
+#: How large, next to |numeric|, an entry's Richardson gap |fd(2 eps) - fd(eps)| must be (and
+#: above the rounding the check resolves) for its difference to count as moving with the step
+MOVING_FRACTION = 0.01
+
+
+def _moving_difference_note(
+    estimated: Sequence[tuple[Mismatch, float]], resolution: float, atol: float
+) -> str:
+    """Where a check passed or gave no verdict, the entry (of those :func:`_estimate_errors`
+    estimated: the candidates, so a check with none costs nothing more) whose difference moves
+    most with the step: its Richardson gap |fd(2 eps) - fd(eps)| is above ``resolution`` (the
+    rounding) and above :data:`MOVING_FRACTION` of |numeric|, or f could not be evaluated two
+    steps away. A kink the step crosses (relu after a gain) or a steep curvature lies within
+    2 eps there, so its agreement, which its large estimated error let pass, says little; ""
+    where no entry's difference moves so. Differences within ``atol`` of 0 at both steps are
+    left to the note that 0 would pass too (x**3 at 0: eps^2, then 4 eps^2)."""
+    moving = []
+    for m, wider in estimated:
+        if max(abs(m.numeric), abs(wider)) <= atol:
+            continue
+        gap = abs(wider - m.numeric)
+        if not math.isfinite(gap):
+            moving.append((math.inf, m, wider))
+        elif gap > resolution and gap > MOVING_FRACTION * abs(m.numeric):
+            moving.append((gap / max(abs(m.numeric), 1e-300), m, wider))
+    if not moving:
+        return ""
+    share, m, wider = max(moving, key=lambda item: item[0])
+    if math.isfinite(share):
+        seen = (
+            f"{m.numeric:.6g} at eps, {wider:.6g} at 2 eps, {100 * share:.3g}% apart; "
+            f"analytic {m.analytic:.6g}"
+        )
+    else:
+        seen = f"{m.numeric:.6g} at eps, and f could not be evaluated at 2 eps"
+    more = len(moving) - 1
+    others = f" (and {more} more entr{'ies' if more > 1 else 'y'})" if more else ""
+    return (
+        f"the finite difference of {m.where}{others} changes with the step ({seen}): a kink "
+        "(relu, abs, maximum, clip) or a steep curvature lies within 2 eps of it, so its "
+        "agreement says little; check at another point or with a smaller eps"
+    )
 
 
 def _badness(m: Mismatch, atol: float, rtol: float) -> tuple[bool, bool, bool, float]:

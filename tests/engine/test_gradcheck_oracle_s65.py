@@ -366,3 +366,61 @@ def test_right_rules_get_the_verdict_they_had_and_resolvable_flips_never_pass(
     wrong = cr.gradcheck(lambda z: flipped[name](z).sum(), [x], eps=eps)
     if resolvable.any():
         assert wrong.ok is not True, str(wrong)
+
+
+# --- a difference that moves with the step, and a kink crossed after a gain ----------------------
+
+MOVES = "changes with the step"
+
+
+def _small_mlp(activation):
+    """A 6-8-8-3 network at weights x 0.01 with cross entropy: its units' inputs are about
+    1e-4, so a step of eps = 1e-6 along a first-layer weight can carry one across relu's
+    kink after the gain of the inputs X."""
+    rng = np.random.default_rng(3)
+    data, labels = rng.standard_normal((16, 6)), rng.integers(0, 3, 16)
+    weights = [rng.standard_normal(shape) * 0.01 for shape in ((6, 8), (8, 8), (8, 3))]
+
+    def f(w1, w2, w3):
+        h = activation(activation(cr.tensor(data) @ w1) @ w2)
+        return cr.softmax_cross_entropy(h @ w3, cr.tensor(labels))
+
+    return f, weights
+
+
+def test_a_pass_whose_difference_straddles_a_relu_kink_says_so_naming_the_entry() -> None:
+    """An entry 20% off its analytic value passed with no word: its difference crosses a relu
+    kink, so its Richardson estimate, and the error it lets pass, were large."""
+    f, weights = _small_mlp(cr.relu)
+    report = cr.gradcheck(f, weights)
+    assert report.ok is True  # the verdict is unchanged; the note says what it is worth
+    assert MOVES in report.note, report.note
+    named = re.search(
+        r"the finite difference of (d out / d input \d+\[[^\]]*\])", report.note
+    ).group(1)
+    entry = next(m for m in report.entries if m.where == named)
+    assert entry.resolution is not None and entry.abs_error > 0.01 * abs(entry.numeric)
+    assert "a kink (relu, abs, maximum, clip) or a steep curvature lies within 2 eps" in (
+        report.note
+    )
+    assert "check at another point or with a smaller eps" in report.note
+
+
+def test_smooth_right_functions_get_no_note_that_the_difference_moves() -> None:
+    """The same network with tanh, whose differences do not move with the step beyond their
+    rounding, and a smooth function at ordinary scale pass with no such note."""
+    f, weights = _small_mlp(cr.tanh)
+    report = cr.gradcheck(f, weights)
+    assert report.ok is True and report.note == "", report.note
+    ordinary = cr.gradcheck(lambda x: (cr.tanh(x) * x**3).sum(), [[0.3, -1.2, 2.0, 0.0]])
+    assert ordinary.ok is True and MOVES not in ordinary.note, ordinary.note
+
+
+@pytest.mark.parametrize("offset", [1e-9, 3e-7])
+def test_a_kink_the_step_crosses_after_a_gain_gets_the_kink_note(offset: float) -> None:
+    """relu(100 (x - 0.5)) at 0.5 + 3e-7: relu's input is 3e-5, 30 steps from its kink, but
+    the step of x (1e-6) crosses it; the note looked only within 4 eps of relu's input."""
+    report = cr.gradcheck(lambda x: cr.relu(100 * (x - 0.5)).sum(), [[0.5 + offset, 2.0]])
+    assert report.ok is False
+    assert "'relu' (kink at 0) at its input (computed in f) [0] =" in report.note, report.note
+    assert "straddles the kink" in report.note

@@ -574,6 +574,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     S.phase = wholePass ? phases().length - 1 : Math.min(S.phase, phases().length - 1);
     S.train.shown = training;
     clearStale();
+    showModelNotes(net.notes);
     syncEditForm();
     render();
     renderTraining();
@@ -588,6 +589,23 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     $("btn-export-download").disabled = true;
     $("gradcheck-result").textContent = "";
     showEditNote("");
+  }
+
+  /** The network's notes (its JSON's `notes`: what the explainer says of the model it was read
+   *  from that its numbers do not, a dropout or a run's weight decay), listed under the diagram,
+   *  each once; the box hidden for a network without any. Written only when they change (a
+   *  status region: a step or a training frame says nothing again). */
+  function showModelNotes(notes = []) {
+    const box = $("model-notes");
+    const said = JSON.stringify(notes);
+    if (box.shownNotes === said) return;
+    box.shownNotes = said;
+    $("model-notes-list").replaceChildren(...notes.map((note) => {
+      const item = document.createElement("li");
+      putText(item, note);  // a number in exponent form said in words
+      return item;
+    }));
+    box.hidden = !notes.length;
   }
 
   function showEditNote(text) {

@@ -218,6 +218,76 @@ def _unsaid_dtypes(xp: Any, data: Any) -> tuple[str, ...]:
     return (floating, _COMPLEX_OF.get(floating, ""), integer, "bool")
 
 
+#: The ufuncs NumPy calls for an operator with an array or a NumPy scalar on the left (``arr + t``
+#: is ``np.add(arr, t)``): the tensor's operator, and its reflected one, that answers each
+_UFUNC_OPERATORS = {
+    np.add: ("__add__", "__radd__"),
+    np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"),
+    np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"),
+    np.matmul: ("__matmul__", "__rmatmul__"),
+    np.less: ("__lt__", "__gt__"),
+    np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"),
+    np.greater_equal: ("__ge__", "__le__"),
+    np.equal: ("__eq__", "__eq__"),
+    np.not_equal: ("__ne__", "__ne__"),
+}
+#: the operator of ``arr op= t``, which NumPy calls as ``np.add(arr, t, out=(arr,))``
+_IN_PLACE_SYMBOLS = {
+    "add": "+",
+    "subtract": "-",
+    "multiply": "*",
+    "divide": "/",
+    "power": "**",
+    "matmul": "@",
+}
+#: chainrule's name for a NumPy ufunc (or ufunc method) where it is another
+_CHAINRULE_NAMES = {
+    "absolute": "abs",
+    "negative": "neg",
+    "expit": "sigmoid",  # scipy.special's
+    "add.reduce": "sum",
+    "maximum.reduce": "max",
+    "minimum.reduce": "min",
+}
+
+
+def _ufunc_refusal(ufunc: Any, method: str, count: int, kwargs: dict[str, Any]) -> str:
+    """Why NumPy's ``ufunc`` (called as ``method``, on ``count`` inputs) is refused a tensor,
+    and what to use: chainrule's function of its name where there is one. Keeps NumPy's words
+    "does not support ufuncs", by which the engine knows a rule that calls NumPy on the
+    tensors of tensor mode."""
+    import chainrule  # the package imports this module first: loaded by the time NumPy calls
+
+    name = getattr(ufunc, "__name__", repr(ufunc))
+    called = f"np.{name}" if getattr(np, name, None) is ufunc else name
+    if method != "__call__":
+        called, name = f"{called}.{method}", f"{name}.{method}"
+    what = f"{called} on a chainrule Tensor"
+    symbol = _IN_PLACE_SYMBOLS.get(name) if "out" in kwargs and method == "__call__" else None
+    if symbol is not None:
+        return (
+            f"{what} with out= (as `arr {symbol}= t` asks): NumPy cannot write a recorded result "
+            f"into an array (a Tensor does not support ufuncs); write arr = arr {symbol} t for "
+            "a tensor, or use t.numpy() where no gradient is wanted"
+        )
+    own = _CHAINRULE_NAMES.get(name, name)
+    function = getattr(chainrule, own, None) if own.isidentifier() else None
+    if callable(function) and not isinstance(function, type):
+        args = "t" if method != "__call__" or count == 1 else ", ".join("abc"[:count])
+        return (
+            f"{what}: NumPy cannot record it for backward (a Tensor does not support ufuncs); "
+            f"use cr.{own}({args})"
+        )
+    return (
+        f"{what}: NumPy cannot record it for backward (a Tensor does not support ufuncs) and "
+        f"chainrule has no {own}; use chainrule's ops, or call {called} on t.numpy() where no "
+        "gradient is wanted"
+    )
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -255,7 +325,22 @@ class Tensor:
         "_origin": None,
         "__weakref__": None,
     }
-    __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor records
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy meeting a tensor: ``arr * t``, ``np.float64(2) * t``, ``arr @ t``, ``arr < t``
+        (NumPy calls the operator's ufunc, ``np.multiply(arr, t)``) give what the tensor's
+        operator gives, recorded for backward; any other ufunc (``np.exp(t)``), ``out=``
+        (``arr += t``) or a ufunc method (``np.add.reduce``) is refused, naming chainrule's
+        function. Reached only where NumPy meets a tensor: no op of chainrule's passes here."""
+        if method == "__call__" and not kwargs and len(inputs) == 2:
+            names = _UFUNC_OPERATORS.get(ufunc)
+            if names is not None:
+                left, right = inputs
+                if isinstance(left, Tensor):  # np.add(t, arr): t + arr
+                    return getattr(left, names[0])(right)
+                return getattr(right, names[1])(left)  # arr + t: t.__radd__(arr)
+        raise TypeError(_ufunc_refusal(ufunc, method, len(inputs), kwargs))
+
     #: whether ``a += b`` changes this tensor's values in place whatever its requires_grad: true
     #: for ``nn.Parameter``, so a frozen weight (an EMA copy, a layer unfrozen later) stays the
     #: object its module, its optimizer and its callers hold (:meth:`_in_place`)

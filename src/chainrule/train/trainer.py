@@ -367,7 +367,7 @@ class Trainer:
         new generator carrying the saved state (:func:`_load_module_rng_states`).
 
         The start of a run seeds a generator another trainer gave a layer (a
-        :class:`_TrainersGenerator`, an earlier fit's) as it seeds the default, which the layer
+        :class:`TrainerGenerator`, an earlier fit's) as it seeds the default, which the layer
         drew from before that fit: a network reused with its initial weights put back (a
         hyperparameter search) runs as a new one does with this ``seed`` (taken for a
         generator of the layer's own, the first fit's gave another run at every later fit).
@@ -382,7 +382,7 @@ class Trainer:
                 return True
             return (
                 self.epoch == 0
-                and isinstance(generator, _TrainersGenerator)
+                and isinstance(generator, TrainerGenerator)
                 and not any(generator is own for own in mine)
             )
 
@@ -390,7 +390,7 @@ class Trainer:
         if not holders:
             return
         if self.epoch == 0:
-            own = _TrainersGenerator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
+            own = TrainerGenerator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
         else:  # a layer given the default after the run started: carries on from its state
             own = _default_kind_in(default.bit_generator.state)
         self._handed_out.append(own)
@@ -776,7 +776,7 @@ class Trainer:
         self._own_generators = [g for _, g in _module_generators(self.model)] if own else []
         # the run's generators, restored: this trainer's now (a fit at epoch 0 goes on with them)
         self._handed_out = [
-            g for _, g in _module_generators(self.model) if isinstance(g, _TrainersGenerator)
+            g for _, g in _module_generators(self.model) if isinstance(g, TrainerGenerator)
         ]
         try:
             _load_schedule_state(self.schedule, state.get("schedule"), self.epoch)
@@ -1551,7 +1551,7 @@ def _put_callback_back(callback: Any, kept: tuple) -> None:
         attributes[name][...] = values
 
 
-class _TrainersGenerator(np.random.Generator):
+class TrainerGenerator(np.random.Generator):
     """A generator a trainer gave a layer that drew from chainrule's default generator (seeded
     from the trainer's ``seed``, or carrying a checkpoint's state): marked by its class, so the
     next trainer that starts a run seeds it afresh, as it seeds the default
@@ -1573,7 +1573,7 @@ def _split_generator(generator: np.random.Generator, rank: int) -> np.random.Gen
     copy = bit_generator()
     copy.state = generator.bit_generator.state
     draw = int(np.random.Generator(copy).integers(2**63))
-    kind = _TrainersGenerator if isinstance(generator, _TrainersGenerator) else np.random.Generator
+    kind = TrainerGenerator if isinstance(generator, TrainerGenerator) else np.random.Generator
     return kind(bit_generator(np.random.SeedSequence([draw, rank])))
 
 
@@ -1607,7 +1607,7 @@ def _default_kind_in(state: Any) -> np.random.Generator:
     """A new generator of chainrule's default generator's kind, in ``state``: what stands for
     the default in a layer, never writing the default itself (a trainer's: the next run seeds
     it afresh, as it would the default)."""
-    generator = _TrainersGenerator(type(as_generator(None).bit_generator)())
+    generator = TrainerGenerator(type(as_generator(None).bit_generator)())
     generator.bit_generator.state = state
     return generator
 

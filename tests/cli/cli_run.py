@@ -22,3 +22,25 @@ def assert_user_error(capsys, *args, match: str) -> str:
     assert "Traceback" not in err
     assert match in lines[0], lines[0]
     return lines[0]
+
+
+def small_table(path, seed: int):
+    """A CSV file of 40 cases at ``path``: columns a, b, c, scaled and shifted apart (so the
+    run's standardizer has work), and a label of 3 classes. Returns the path."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 3)) * [3.0, 0.5, 2.0] + [10.0, -1.0, 4.0]
+    labels = rng.integers(0, 3, 40)
+    lines = ["a,b,c,label"] + [
+        ",".join(f"{v:.4f}" for v in row) + f",{label}" for row, label in zip(X, labels)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def train_small(out, data, *options):
+    """``chainrule train`` of 4 hidden units for 2 epochs on ``data``, quietly, into ``out``."""
+    args = ["train", "--data", data, "--hidden", "4", "--epochs", "2", *options, "--out", out]
+    assert main([str(a) for a in [*args, "-q"]]) == 0
+    return out

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from cli_run import run
+from cli_run import run, small_table, train_small
 
 ROW = "0.5,-1.0,2.0"
 
@@ -22,27 +22,16 @@ ROW = "0.5,-1.0,2.0"
 def runs(tmp_path_factory):
     """Small runs on one CSV file: plain SGD, SGD with weight decay 0.5, AdamW (its default
     decay, 0.01); each run's directory by name."""
-    from chainrule.cli import main
-
     root = tmp_path_factory.mktemp("s65")
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 3)) * [3.0, 0.5, 2.0] + [10.0, -1.0, 4.0]
-    labels = rng.integers(0, 3, 40)
-    lines = ["a,b,c,label"] + [
-        ",".join(f"{v:.4f}" for v in row) + f",{label}" for row, label in zip(X, labels)
-    ]
-    (root / "d.csv").write_text("\n".join(lines) + "\n")
-    made = {}
-    for name, options in {
-        "plain": ["--optimizer", "sgd", "--lr", "0.1"],
-        "decay": ["--optimizer", "sgd", "--lr", "0.1", "--weight-decay", "0.5"],
-        "adamw": ["--optimizer", "adamw"],
-    }.items():
-        out = root / name
-        args = ["train", "--data", root / "d.csv", "--hidden", "4", "--epochs", "2", *options]
-        assert main([str(a) for a in [*args, "--out", out, "-q"]]) == 0
-        made[name] = out
-    return made
+    table = small_table(root / "d.csv", seed=0)
+    return {
+        name: train_small(root / name, table, *options)
+        for name, options in {
+            "plain": ["--optimizer", "sgd", "--lr", "0.1"],
+            "decay": ["--optimizer", "sgd", "--lr", "0.1", "--weight-decay", "0.5"],
+            "adamw": ["--optimizer", "adamw"],
+        }.items()
+    }
 
 
 # -- 3. graph says its inputs were standardised, in explain's words ------------------------------

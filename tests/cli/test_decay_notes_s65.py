@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-from cli_run import run
+from cli_run import run, small_table, train_small
 
 from chainrule.train import runs as run_files
 
@@ -23,29 +23,17 @@ from chainrule.train import runs as run_files
 def runs(tmp_path_factory):
     """Small runs on one CSV file of 40 cases: plain SGD, and SGD with weight decay 0.5 in
     mini-batches of 8; each run's directory by name."""
-    from chainrule.cli import main
-
     root = tmp_path_factory.mktemp("decay")
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 3)) * [3.0, 0.5, 2.0] + [10.0, -1.0, 4.0]
-    labels = rng.integers(0, 3, 40)
-    lines = ["a,b,c,label"] + [
-        ",".join(f"{v:.4f}" for v in row) + f",{label}" for row, label in zip(X, labels)
-    ]
-    (root / "d.csv").write_text("\n".join(lines) + "\n")
-    made = {}
-    for name, options in {
-        "plain": ["--optimizer", "sgd", "--lr", "0.1"],
-        "decay": ["--optimizer", "sgd", "--lr", "0.1", "--weight-decay", "0.5",
-                  "--batch-size", "8"],
-        "xor": [],
-    }.items():  # fmt: skip
-        data = "xor" if name == "xor" else root / "d.csv"
-        out = root / name
-        args = ["train", "--data", data, "--hidden", "4", "--epochs", "2", *options]
-        assert main([str(a) for a in [*args, "--out", out, "-q"]]) == 0
-        made[name] = out
-    return made
+    table = small_table(root / "d.csv", seed=1)
+    return {
+        name: train_small(root / name, data, *options)
+        for name, (data, options) in {
+            "plain": (table, ["--optimizer", "sgd", "--lr", "0.1"]),
+            "decay": (table, ["--optimizer", "sgd", "--lr", "0.1", "--weight-decay", "0.5",
+                              "--batch-size", "8"]),
+            "xor": ("xor", []),
+        }.items()
+    }  # fmt: skip
 
 
 def _explain_notes(capsys, run_dir) -> list[str]:

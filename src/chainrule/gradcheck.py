@@ -106,7 +106,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -621,16 +621,16 @@ def _kink_note(
     names = {id(v): f"input {position}" for v, position in zip(variables, checked)}
     found = []
     kinked = _kinked_ops(recorded)
-    ops = [(Node(tensor), *_KINKS[tensor._primitive.name](Node(tensor))) for tensor in kinked]
-    near = [np.abs(distance) <= KINK_STEPS * eps for *_, distance in ops]
+    ops = [(Node(tensor), _kink_of(tensor)) for tensor in kinked]
+    near = [np.abs(kink.distance) <= KINK_STEPS * eps for _, kink in ops]
     if f is not None and not any(mask.any() for mask in near):  # f recorded again only here
         for n, crossed in _crossed_kinks(f, arrays, columns, eps, kinked).items():
             near[n] = near[n] | crossed
-    for (node, kink, argument, distance), mask in zip(ops, near):  # in the order f ran them
+    for (node, kink), mask in zip(ops, near):  # in the order f ran them
         at = np.flatnonzero(mask)
         if at.size:
-            entries = _kinked_entries(argument, distance, at, names)
-            found.append(f"'{node.op}'{node.where()} ({kink}) at {entries}")
+            entries = _kinked_entries(kink.argument, kink.distance, at, names)
+            found.append(f"'{node.op}'{node.where()} ({kink.kink}) at {entries}")
     if not found:
         return ""
     return (
@@ -640,6 +640,11 @@ def _kink_note(
         "slopes on its two sides (1/2 for relu at 0), which a rule's derivative there does "
         "not match; check at points further than eps from each kink"
     )
+
+
+def _kink_of(tensor: Tensor) -> _Kink:
+    """Where the kink of the op that made ``tensor`` is (:data:`_KINKS`)."""
+    return _KINKS[tensor._primitive.name](Node(tensor))
 
 
 def _kinked_ops(recorded: Sequence[Tensor]) -> list[Tensor]:
@@ -687,27 +692,9 @@ def _crossed_kinks(
                 break
             if up.shape != base.shape or down.shape != base.shape:
                 continue
-            changed = _kink_side(Node(up)) != _kink_side(Node(down))
+            changed = _kink_of(up).side != _kink_of(down).side
             crossed[n] = crossed.get(n, False) | changed
     return crossed
-
-
-def _kink_side(node: Node) -> np.ndarray:
-    """Which side of its kink each entry of an op's output is on (over the output's shape):
-    the sign of relu's or abs's input, of maximum's or minimum's a - b, and for clip, which of
-    below, between and above its bounds."""
-    if node.op in ("relu", "abs"):
-        side = np.sign(_host(node.inputs[0]))
-    elif node.op in ("maximum", "minimum"):
-        a, b = node.inputs
-        side = np.sign(_host(a) - _host(b))
-    else:
-        x, *bounds = node.inputs
-        low, high = bounds if bounds else (node.params.get("low"), node.params.get("high"))
-        data = _host(x)
-        with np.errstate(invalid="ignore"):
-            side = np.sign(data - _host(low)) + np.sign(data - _host(high))
-    return np.broadcast_to(side, node.output.shape)
 
 
 def _kinked_entries(argument: Tensor, distance: np.ndarray, near: np.ndarray, names) -> str:
@@ -739,26 +726,44 @@ def _host(value: Any) -> np.ndarray:
     return backend.to_numpy(data).astype(np.float64)
 
 
-def _zero_kink(node: Node) -> tuple[str, Tensor, np.ndarray]:
+class _Kink(NamedTuple):
+    """Where an op's kink is, for an op's node: its words, the input the distance is of, each
+    entry's distance from the kink, and which side of it each entry is on (over the output's
+    shape: a step that changes the side crosses the kink)."""
+
+    kink: str
+    argument: Tensor
+    distance: np.ndarray
+    side: np.ndarray
+
+
+def _zero_kink(node: Node) -> _Kink:
     """relu and abs: their kink is at an input of 0."""
     (x,) = node.inputs
-    return "kink at 0", x, _host(x)
+    data = _host(x)
+    return _Kink("kink at 0", x, data, np.broadcast_to(np.sign(data), node.output.shape))
 
 
-def _tie_kink(node: Node) -> tuple[str, Tensor, np.ndarray]:
+def _tie_kink(node: Node) -> _Kink:
     """maximum and minimum: their kink is where the two inputs are equal."""
     a, b = node.inputs
-    return "kink where its two inputs are equal", a, _host(a) - _host(b)
+    apart = _host(a) - _host(b)
+    return _Kink("kink where its two inputs are equal", a, apart,
+                 np.broadcast_to(np.sign(apart), node.output.shape))  # fmt: skip
 
 
-def _bound_kink(node: Node) -> tuple[str, Tensor, np.ndarray]:
-    """clip: its kinks are x at either bound (parameters, or inputs of clip_to_bounds)."""
+def _bound_kink(node: Node) -> _Kink:
+    """clip: its kinks are x at either bound (parameters, or inputs of clip_to_bounds); its
+    side: below, between or above them."""
     x, *bounds = node.inputs
     low, high = bounds if bounds else (node.params.get("low"), node.params.get("high"))
     data = _host(x)
     with np.errstate(invalid="ignore"):  # inf - inf: an infinite x at no bound
         distance = np.minimum(np.abs(data - _host(low)), np.abs(data - _host(high)))
-    return "kinks at its bounds", x, np.broadcast_to(distance, node.output.shape)
+        side = np.sign(data - _host(low)) + np.sign(data - _host(high))
+    shape = node.output.shape
+    return _Kink("kinks at its bounds", x, np.broadcast_to(distance, shape),
+                 np.broadcast_to(side, shape))  # fmt: skip
 
 
 #: The ops with a kink, each with what tells how far an input is from it

@@ -82,8 +82,12 @@ def defined_alike(known: type | None, cls: type) -> bool:
     )
 
 
+def is_chainrules(cls: type) -> bool:
+    """Whether ``cls`` is one of chainrule's own classes (defined in its package), not a user's."""
+    return cls.__module__.split(".")[0] == "chainrule"
+
+
 def owner_of(cls: type) -> str:
     """Whose a registered class is, for a refusal: "chainrule's own SGD", "mylib.opt's Mine"."""
-    module = cls.__module__
-    whose = "chainrule's own" if module.split(".")[0] == "chainrule" else f"{module}'s"
+    whose = "chainrule's own" if is_chainrules(cls) else f"{cls.__module__}'s"
     return f"{whose} {cls.__qualname__}"

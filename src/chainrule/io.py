@@ -1108,12 +1108,12 @@ def _check_configs_rebuild(model: Any, path: Path) -> None:
     checked are those whose configs the file holds: the model's own, and inside chainrule's
     containers their layers' (a class of one's own builds what it holds itself, which its
     rebuild compares)."""
-    from chainrule.nn.module import _is_chainrules
+    from chainrule.checks import is_chainrules
 
     stack = [("", model)]  # depth first, in the model's order: a loop, as models nest deep
     while stack:
         name, module = stack.pop()
-        if _is_chainrules(type(module)):
+        if is_chainrules(type(module)):
             inner = [(f"{name}.{key}" if name else key, m) for key, m in module._modules.items()]
             stack.extend(reversed(inner))
             continue

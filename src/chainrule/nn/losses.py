@@ -35,7 +35,7 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.backend import to_numpy
-from chainrule.checks import computes_as, defined_alike, owner_of
+from chainrule.checks import computes_as, defined_alike, is_chainrules, owner_of
 from chainrule.engine import apply
 from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
@@ -475,7 +475,7 @@ def check_loss_argument(loss: Any, function: str) -> None:
             f"instance, loss={loss.__name__}()"
         )
     given = type_name(loss)
-    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values() if _is_ours(cls))
+    instances = ", ".join(f"nn.{cls.__name__}()" for cls in LOSSES.values() if is_chainrules(cls))
     raise ConfigError(
         f"{function}: loss must be a loss name ({', '.join(map(repr, LOSSES))}) or a chainrule "
         f"loss object ({instances}, or a subclass of chainrule.nn.Loss), not an object of type "
@@ -504,10 +504,6 @@ def check_loss_fits(loss: Any, n_outputs: int | None, function: str) -> None:
 def _key(name: str) -> str:
     """The form :data:`LOSSES` keeps a name in: lower case, hyphens for underscores."""
     return str(name).strip().lower().replace("_", "-")
-
-
-def _is_ours(cls: type) -> bool:
-    return cls.__module__.split(".")[0] == "chainrule"
 
 
 def loss_from_name(name: str, **kwargs: Any) -> Loss:

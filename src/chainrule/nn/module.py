@@ -23,6 +23,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import to_numpy
+from chainrule.checks import defined_alike, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.init import parameter_dtype
 from chainrule.tensor import Tensor, replaced_data
@@ -94,27 +95,18 @@ def register_module(cls: type | None = None, *, name: str | None = None) -> Any:
             raise ConfigError(f"register_module: {cls!r} is not a Module subclass")
         key = cls.__name__ if name is None else str(name)
         known = _REGISTERED.get(key)
-        if known is not None and known is not cls:
-            same_place = (known.__module__, known.__qualname__) == (
-                cls.__module__,
-                cls.__qualname__,
+        # the same place is the same class reloaded (a notebook cell run again)
+        if known is not None and not defined_alike(known, cls):
+            raise ConfigError(
+                f"register_module: the name {key!r} is taken by {owner_of(known)}; "
+                f"register {cls.__qualname__} under another name, "
+                f"e.g. @register_module(name='My{key}'), and write that name as its "
+                "config()'s 'type'"
             )
-            if not same_place:  # the same place is the same class reloaded (a notebook cell)
-                owner = "chainrule's own" if _is_chainrules(known) else f"{known.__module__}'s"
-                raise ConfigError(
-                    f"register_module: the name {key!r} is taken by {owner} "
-                    f"{known.__qualname__}; register {cls.__qualname__} under another name, "
-                    f"e.g. @register_module(name='My{key}'), and write that name as its "
-                    "config()'s 'type'"
-                )
         _REGISTERED[key] = cls
         return cls
 
     return register if cls is None else register(cls)
-
-
-def _is_chainrules(cls: type) -> bool:
-    return cls.__module__.split(".")[0] == "chainrule"
 
 
 def registered_modules() -> dict[str, type[Module]]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
-from chainrule.checks import defined_alike, is_real, owner_of
+from chainrule.checks import defined_alike, is_chainrules, is_real, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, _set_grad
@@ -610,7 +610,7 @@ def _checks_names(cls: type, name: str) -> bool:
     hyperparameter: on chainrule's own optimizers only, and not a name the class defines (a
     property). A subclass of one's own sets its own names in its ``__init__`` (``self.beta1``
     from ``betas``, ``self.momentums``), which are no slips."""
-    return cls.__module__.startswith("chainrule.") and not hasattr(cls, name)
+    return is_chainrules(cls) and not hasattr(cls, name)
 
 
 #: Other libraries' names for a hyperparameter (Keras'), which a write by habit would use.

@@ -1594,19 +1594,28 @@ RESOLUTION_MARGIN = 50
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
-def difference_rounding(size: float, step: float, epsilon: float = _FLOAT64_EPS) -> float:
+def difference_rounding(
+    size: float | np.ndarray, step: float | np.ndarray, epsilon: float = _FLOAT64_EPS
+) -> float | np.ndarray:
     """The rounding a central difference carries, to first order, for values of ``size``
     taken a ``step`` either side: each value is rounded by about ``epsilon`` (float64's, or
     that of the float f computes its output in) times its size, twice that allowed, over the
-    step (the explainer's tolerances allow the same, ``chainrule.explainer.build.tolerances``).
-    Infinite for a step of 0.
+    step. Infinite for a step of 0. ``size`` and ``step`` may be arrays (the explainer's
+    tolerances, ``chainrule.explainer.build.tolerances``, give each weight its own step), and
+    the result then is one, entry by entry.
 
     >>> f"{difference_rounding(1e7, 1e-6):.2g}"  # f + 1e7: 4e-3 in every difference
     '0.0044'
     >>> f"{difference_rounding(1.0, 1e-2, epsilon=2.0**-23):.2g}"  # f in float32
     '2.4e-05'
+    >>> difference_rounding(1.0, np.array([1e-2, 0.0])).tolist()  # a step of 0: no tolerance
+    [4.440892098500626e-14, inf]
     """
-    return 2 * epsilon * size / step if step else math.inf
+    rounding = 2 * epsilon * size
+    if not np.ndim(step):
+        return rounding / step if step else math.inf
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf: as a float's
+        return np.where(step > 0, rounding / np.where(step > 0, step, 1.0), np.inf)
 
 
 #: The machine epsilon of the coarser floats an f may compute its output in (float64's for

@@ -46,6 +46,7 @@ from chainrule.explainer.perturbation import perturbation_view
 from chainrule.explainer.symbolic import symbolic_view
 from chainrule.explainer.views import three_views
 from chainrule.functional import gradient
+from chainrule.gradcheck import difference_rounding
 from chainrule.nn.activations import max_slope
 from chainrule.nn.losses import Loss
 from chainrule.nn.module import functional_call
@@ -396,7 +397,8 @@ def tolerances(
     wrong dE/dy of 0.03). Plus the difference's own rounding: each E it subtracts is rounded to
     float64's epsilon times its quantity's ``rounded``, the size of what E is summed from in
     the layers the difference reruns, and the difference divides that by its quantity's step
-    (:func:`difference_steps`; E of 1e10 leaves a step of 1e-6 about 2 of noise; twice that is
+    (:func:`chainrule.gradcheck.difference_rounding`, gradcheck's own rule; the steps are
+    :func:`difference_steps`; E of 1e10 leaves a step of 1e-6 about 2 of noise; twice that is
     allowed, above the at most 0.2 of it measured on random networks). A weight's tolerance is
     its own: its step is its row's, and its ``cancelled`` size its own (y_i's size times its
     unit j's dE/dz's), so ``entry_atol`` holds the weights' per entry, (inputs, outputs), and
@@ -404,10 +406,9 @@ def tolerances(
     second's weights its rounding over a step of eps/52000). ``atol`` is the largest
     quantity's. See :func:`term_sizes`.
     """
-    noise = 2 * float(np.finfo(np.float64).eps)
     machine = float(np.finfo(dtype).eps)
     own = {
-        key: machine * size + _rounding_over(noise * rounded[key], steps[key])
+        key: machine * size + difference_rounding(rounded[key], steps[key])
         for key, size in cancelled.items()
     }
     quantity_atol = {key: float(np.max(value)) for key, value in own.items()}
@@ -417,16 +418,6 @@ def tolerances(
     if np.dtype(dtype) == np.float64:
         return {**shared, "rtol": 1e-5, "atol_share": 0.0}
     return {**shared, "rtol": 1e-3, "atol_share": 1e-5}
-
-
-def _rounding_over(rounding: float, step: float | np.ndarray) -> float | np.ndarray:
-    """E's rounding over a difference's step (a float, or an array of steps): infinite for a
-    step of 0 (terms of infinite size: an inf weight, or a y of inf below a weight), no
-    tolerance."""
-    if not np.ndim(step):
-        return rounding / step if step else float("inf")
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf: as a float's
-        return np.where(step > 0, rounding / np.where(step > 0, step, 1.0), np.inf)
 
 
 def term_sizes(

@@ -889,6 +889,11 @@ def _propagate(
             results[key] = (tensor, total)
         if leaf or tensor._inputs is None:  # a released target: no target lies below it
             continue
+        if on_path is not None and not any(id(parent) in on_path for parent in tensor._inputs):
+            # a target with no other target below it: its op sends nothing, so it neither
+            # checks nor releases its node (``cr.gradient(loss, [h])`` leaves h's graph whole,
+            # as torch.autograd.grad does)
+            continue
         if tensor._seq < last_write:
             refuse_changed_inputs(tensor)
         node = Node(tensor)

@@ -1,7 +1,9 @@
 """A loss option the page's state does not carry (s65): ``BinaryCrossEntropy(per_unit=False)``,
 the loss a multilabel ``chainrule.sklearn`` classifier trains on (its ``loss_function_``), was
 shown by the page and the notebook explorer as the default per-unit mean: every E and gradient
-off by the number of output units, silently. Such a model is refused, naming explain."""
+off by the number of output units, silently. The state now carries the loss's options
+(``loss_options``, tests/web/test_page_loss_config_s66.py); these tests pin the losses it
+computes as the model's."""
 
 from __future__ import annotations
 
@@ -9,20 +11,11 @@ import numpy as np
 import pytest
 
 from chainrule import nn
-from chainrule.explainer.network import ExplainError
 from chainrule.web.network import NetworkState
 
 
 def _model() -> nn.Sequential:
     return nn.Sequential(nn.Linear(2, 3, rng=0), nn.Logistic(), nn.Linear(3, 2, rng=1))
-
-
-def test_a_loss_summed_over_its_units_is_refused_naming_explain():
-    with pytest.raises(ExplainError, match=r"per_unit.*mean over cases\).*explain") as caught:
-        NetworkState.from_model(
-            _model(), [0.5, -0.2], [1.0, 0.0], nn.BinaryCrossEntropy(per_unit=False)
-        )
-    assert "mean over cases and units" in str(caught.value)  # what the page would compute
 
 
 @pytest.mark.parametrize(

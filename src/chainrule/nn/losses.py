@@ -28,6 +28,7 @@ rows it compares against (:meth:`Loss.target_rows`), how many output units it ca
 
 from __future__ import annotations
 
+import inspect
 import reprlib
 from typing import Any
 
@@ -511,17 +512,39 @@ def loss_from_name(name: str, **kwargs: Any) -> Loss:
     "margin-squared-error", or the name of a class registered with :func:`register_loss`.
 
     Underscores work as hyphens, and any case; ``kwargs`` go to the constructor
-    (``reduction="mean"``). An unknown name is a :class:`ConfigError` offering the names.
+    (``reduction="mean"``). An unknown name is a :class:`ConfigError` offering the names, an
+    option the class does not take one naming the options it does.
     """
     cls = LOSSES.get(_key(name))
     if cls is None:
         raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    unknown = _unknown_option(cls, kwargs)
+    if unknown is not None:
+        raise ConfigError(f"loss {name!r} {unknown}")
     try:
         return cls(**kwargs)
     except UserError:
         raise  # the loss's own words (chainrule's losses raise ConfigError)
-    except (TypeError, ValueError) as error:  # an option it does not take, a value it refuses
+    except (TypeError, ValueError) as error:  # a value it refuses
         raise ConfigError(f"loss {name!r}: {error}") from None
+
+
+def _unknown_option(cls: type[Loss], options: dict[str, Any]) -> str | None:
+    """Why ``options`` are not all options of the loss class ``cls`` (its constructor's
+    parameters): "takes no option 'x' (its options: ...)", naming the first it lacks; None
+    where each is one, or where the class takes any keyword (it says itself which when built)."""
+    parameters = inspect.signature(cls).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return None
+    unknown = next((key for key in options if key not in parameters), None)
+    if unknown is None:
+        return None
+    takes = (
+        f"its options: {', '.join(parameters)}"
+        if parameters
+        else f"{cls.__name__}() takes no arguments"
+    )
+    return f"takes no option {unknown!r} ({takes})"
 
 
 def register_loss(cls: type[Loss]) -> type[Loss]:

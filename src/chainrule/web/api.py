@@ -342,7 +342,7 @@ def new_network(body: s.NewNetworkRequest, _: BrowserSession) -> dict:
     """Fresh random weights for the given sizes (checked by :class:`s.NewNetworkRequest`)."""
     state = net.random_state(
         body.sizes, body.activation, body.output, body.loss, body.seed, body.init_range,
-        body.reduction,
+        body.reduction, body.loss_options,
     )  # fmt: skip
     return state.to_json()
 

@@ -74,9 +74,12 @@ EVERY_CHECK = sys.maxsize
 @dataclass
 class NetworkState:
     """A network's numbers: layer sizes, weights w_ij (rows i below, columns j above), biases
-    (None for a layer without one), activations, loss (its name, and its reduction where it is
-    not the loss's default) and one training case (input and target), and the dtype the model
-    runs in. The numbers are kept in float64, which holds a float32 model's exactly.
+    (None for a layer without one), activations, loss (its name, its reduction where it is not
+    the loss's default, and its other ``config()`` options where they are not the loss's
+    defaults: ``loss_options``, e.g. ``{"per_unit": False}`` for a multilabel scikit-learn
+    classifier's ``BinaryCrossEntropy(per_unit=False)``) and one training case (input and
+    target), and the dtype the model runs in. The numbers are kept in float64, which holds a
+    float32 model's exactly.
 
     A state read from a model (:meth:`from_model`) also keeps what the numbers do not say:
     ``names``, each weight layer's parameter names in the model (``"0.0.weight"`` in a
@@ -111,9 +114,16 @@ class NetworkState:
     #: the model rebuilt from the numbers has no dropout); every derivation of the state carries
     #: them first, where ``explain`` of that model has them
     notes: list[str] = field(default_factory=list)
+    #: the loss's options other than its name and ``reduction``: its ``config()`` less ``type``
+    #: and ``reduction``, less the options at their defaults (:func:`_carried_options`), each
+    #: passed to the loss's class by name. Empty: the loss's defaults (as a state of an older
+    #: version, which kept the reduction only, reads)
+    loss_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._check_frozen()
+        if self.loss_options:  # an option the loss lacks, named now rather than at every view
+            self.loss_object()
 
     def _check_frozen(self) -> None:
         """Refuse ``frozen`` names that :meth:`network` could not honour (:func:`frozen_refusal`):
@@ -143,6 +153,7 @@ class NetworkState:
             **({} if self.names is None else {"names": [list(n) for n in self.names]}),
             **({"frozen": list(self.frozen)} if self.frozen else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
+            **({"loss_options": dict(self.loss_options)} if self.loss_options else {}),
         }
 
     @classmethod
@@ -175,12 +186,15 @@ class NetworkState:
             names=spec.get("names"),
             frozen=list(spec.get("frozen") or []),
             notes=list(spec.get("notes") or []),
+            # absent in an older state's JSON: the loss's defaults, as that state computed
+            loss_options=dict(spec.get("loss_options") or {}),
         )
 
     def loss_object(self) -> Loss:
-        """The ``nn`` loss of this name and reduction (the library's own definition). A loss's
-        own reduction (mse's mean) is its default, whether or not its class takes one."""
-        return _named_loss(self.loss, self.reduction)
+        """The ``nn`` loss of this name, reduction and options (the library's own definition).
+        A loss's own reduction (mse's mean) is its default, whether or not its class takes one.
+        An option the loss does not have is refused naming it (:class:`ExplainError`)."""
+        return named_loss(self.loss, self.reduction, self.loss_options)
 
     def model(self) -> Sequential:
         """The ``nn.Sequential`` these numbers describe, in the state's dtype. A loss that applies
@@ -239,15 +253,13 @@ class NetworkState:
                 f"{loss_object.name}; {explain_with} writes this model's derivation out (text, "
                 "Markdown, LaTeX, HTML, JSON)"
             )
-        shown = _named_loss(loss_object.name, _reduction(loss_object))
-        n_out = network.sizes[-1]
-        if _options(shown, n_out) != _options(loss_object, n_out):  # one the state cannot carry
+        options = _carried_options(loss_object)
+        shown = named_loss(loss_object.name, _reduction(loss_object), options)
+        if shown.config() != loss_object.config():  # a config its options do not rebuild
             raise ExplainError(
-                f"explorer: the page computes {loss_object.name} as the "
-                f"{shown.describe_reduction()}, not as this model's loss, "
-                f"{loss_object.config()} (the {loss_object.describe_reduction()}); "
-                f"{explain_with} writes this model's derivation out (text, Markdown, LaTeX, "
-                "HTML, JSON)"
+                f"explorer: the page would compute {shown.config()}, not this model's loss, "
+                f"{loss_object.config()}; {explain_with} writes this model's derivation out "
+                "(text, Markdown, LaTeX, HTML, JSON)"
             )
         if problem.x.shape[0] != 1:
             raise _not_one_case(problem.x.shape)
@@ -278,6 +290,7 @@ class NetworkState:
             output="linear" if top == "identity" else top,
             loss=loss_object.name,
             reduction=_reduction(loss_object),
+            loss_options=options,
             input=problem.x[0],
             target=problem.t[0],
             dtype=str(network.dtype),
@@ -478,23 +491,47 @@ def page_losses() -> list[dict]:
     return losses
 
 
-def _options(loss: Loss, n_out: int) -> dict:
-    """``loss``'s config, less what does not change it for ``n_out`` output units: over one
-    unit, a sum over the units is its mean (``BinaryCrossEntropy(per_unit=False)``, a binary
-    scikit-learn classifier's ``loss_function_``, is the page's binary cross-entropy)."""
-    options = dict(loss.config())
-    if n_out == 1:
-        options.pop("per_unit", None)
-    return options
+def _carried_options(loss: Loss) -> dict[str, Any]:
+    """What a state keeps of ``loss`` beside its name and reduction: its ``config()`` less
+    ``type``, ``reduction`` and each option that its name's default loss has alike
+    (``{"per_unit": False}`` for ``BinaryCrossEntropy(per_unit=False)``, ``{}`` for the
+    default ``BinaryCrossEntropy()``), so a state of a loss at its defaults names none."""
+    default = as_loss(loss.name).config()
+    return {
+        key: value
+        for key, value in loss.config().items()
+        if key not in ("type", "reduction") and (key not in default or default[key] != value)
+    }
 
 
-def _named_loss(name: str, reduction: str | None) -> Loss:
-    """The ``nn`` loss a state naming ``name`` and ``reduction`` computes (None: the name's
-    default reduction): all a state keeps of a loss."""
+def _field_in_options(options: dict[str, Any]) -> str | None:
+    """Why ``options`` hold one of the network's own fields (``type``: its ``loss``;
+    ``reduction``), one line starting "loss_options: ...", or None."""
+    for key, field_name in (("type", "loss"), ("reduction", "reduction")):
+        if key in options:
+            return f"loss_options: {key!r} is the network's own field {field_name!r}; give it there"
+    return None
+
+
+def named_loss(name: str, reduction: str | None, options: dict[str, Any] | None = None) -> Loss:
+    """The ``nn`` loss a state naming ``name``, ``reduction`` (None: the name's default) and
+    ``options`` (:attr:`NetworkState.loss_options`) computes: all a state keeps of a loss. An
+    option the loss does not have, or a value it refuses (in the loss's own words), is an
+    :class:`ExplainError` naming it ("loss_options: ..."); the request schema refuses so too."""
     loss = as_loss(name)
-    if reduction in (None, loss.reduction):
+    config = {"type": loss.name}
+    if reduction not in (None, loss.reduction):
+        config["reduction"] = reduction
+        loss = as_loss(config)  # a reduction the loss lacks: refused in its own words
+    if not options:
         return loss
-    return as_loss({"type": name, "reduction": reduction})
+    problem = _field_in_options(options)
+    if problem is not None:
+        raise ExplainError(problem)
+    try:
+        return as_loss({**config, **options})
+    except ExplainError as error:  # an option the loss lacks, a value it refuses: its words
+        raise ExplainError(f"loss_options: {str(error).removeprefix('explain: ')}") from None
 
 
 def _reduction(loss: Loss) -> str | None:
@@ -519,12 +556,13 @@ def random_state(
     seed: int = 0,
     init_range: float = 0.5,
     reduction: str | None = None,
+    loss_options: dict[str, Any] | None = None,
 ) -> NetworkState:
     """A network of the given sizes with weights drawn uniformly from [-init_range, init_range];
-    ``reduction`` is the loss's (None: its default). Its target is (1, 0, ..., 0) whatever the
-    loss: class 0 for a loss that reads classes, probabilities in [0, 1] for one that applies
-    its own unit, and numbers any other loss compares; so no loss is asked for (or recognised
-    by) its kind of target here."""
+    ``reduction`` and ``loss_options`` are the loss's (None: its defaults). Its target is
+    (1, 0, ..., 0) whatever the loss: class 0 for a loss that reads classes, probabilities in
+    [0, 1] for one that applies its own unit, and numbers any other loss compares; so no loss
+    is asked for (or recognised by) its kind of target here."""
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(-init_range, init_range, (a, b)) for a, b in zip(sizes, sizes[1:])]
     biases = [np.zeros(b) for b in sizes[1:]]
@@ -533,7 +571,8 @@ def random_state(
     target[0] = 1.0
     # the default stays unnamed, as in a state read from a model; a loss's own reduction (mse's
     # mean) is its default, as loss_object takes it: a class that takes none (MSE) refused it
-    named_reduction = _reduction(_named_loss(loss, reduction))
+    built = named_loss(loss, reduction, loss_options)
+    named_reduction = _reduction(built)
     return NetworkState(
         sizes=list(sizes),
         weights=weights,
@@ -544,6 +583,7 @@ def random_state(
         input=rng.uniform(0.0, 1.0, sizes[0]),
         target=target,
         reduction=named_reduction,
+        loss_options=_carried_options(built),
     )
 
 

@@ -10,14 +10,24 @@ page receives; the API tests check real responses against them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from chainrule.errors import ConfigError, UserError
 from chainrule.explainer.bugs import BUGS
+from chainrule.explainer.network import ExplainError
 from chainrule.nn.losses import loss_from_name
 from chainrule.web.network import (
     MAX_MAGNITUDE,
@@ -26,6 +36,7 @@ from chainrule.web.network import (
     PAGE_TOP_UNITS,
     blocks_of,
     frozen_refusal,
+    named_loss,
     targets_in_unit_interval,
 )
 from chainrule.web.training import DATASETS, DEFAULT_OPTIMIZER, OPTIMIZERS, layer_sizes
@@ -70,6 +81,46 @@ DatasetName = Literal[tuple(DATASETS)]
 OptimizerName = Literal[tuple(OPTIMIZERS)]
 #: A parameter's name in a model ("0.weight", "0.0.bias").
 ParameterName = Annotated[str, Field(min_length=1, max_length=200)]
+#: How many options a loss's config may give beside its name and reduction, and how long each
+#: option's name and text may be (the library's losses have at most three).
+MAX_LOSS_OPTIONS = 16
+MAX_OPTION_TEXT = 200
+
+
+def _option_value(value: Any) -> Any:
+    """A loss option's value as a config holds it: true/false, a finite number within
+    :data:`MAX_MAGNITUDE`, text of at most :data:`MAX_OPTION_TEXT` characters, or null."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and not (math.isfinite(value) and abs(value) <= MAX_MAGNITUDE):
+        raise ValueError(
+            f"a loss option's number must be finite, at most {MAX_MAGNITUDE:g} in size"
+        )
+    if isinstance(value, str) and len(value) > MAX_OPTION_TEXT:
+        raise ValueError(f"a loss option's text has at most {MAX_OPTION_TEXT} characters")
+    if not (value is None or number or isinstance(value, (bool, str))):
+        raise ValueError(
+            "a loss option's value is true or false, a number, text or null, as a loss's "
+            f"config() holds it, not {type(value).__name__}"
+        )
+    return value
+
+
+#: A loss's options beside its name and reduction: its ``config()`` less ``type`` and
+#: ``reduction`` (``{"per_unit": false}``), each a JSON scalar, as a config holds them.
+LossOptions = Annotated[
+    dict[
+        Annotated[str, Field(min_length=1, max_length=MAX_OPTION_TEXT)],
+        Annotated[Any, AfterValidator(_option_value)],
+    ],
+    Field(
+        max_length=MAX_LOSS_OPTIONS,
+        description="The loss's options beside its name and reduction: its config() less "
+        '`type` and `reduction` (`{"per_unit": false}` for a multilabel scikit-learn '
+        "classifier's BinaryCrossEntropy(per_unit=False), summed over the units), each passed "
+        "to the loss by name. Omitted: the loss's defaults. An option the loss does not have "
+        "is refused naming it.",
+    ),
+]
 
 
 def check_connections(sizes: list[int], field: str = "sizes") -> None:
@@ -94,6 +145,16 @@ def check_reduction(loss: str, reduction: str | None) -> None:
         loss_from_name(loss, reduction=reduction)
     except ConfigError:  # the loss takes no reduction, or not this one
         raise ValueError(f"reduction: loss {loss!r} is a {fixed}, not a {reduction}") from None
+
+
+def check_loss_options(loss: str, reduction: str | None, options: dict[str, Any]) -> None:
+    """Refuse an option the loss does not have, or a value it refuses, in one line naming it
+    ("loss_options: loss 'mse' takes no option 'per_unit' ..."): the state's own check
+    (:func:`~chainrule.web.network.named_loss`), so the request and the state refuse alike."""
+    try:
+        named_loss(loss, reduction, options)
+    except ExplainError as error:
+        raise ValueError(str(error)) from None
 
 
 def check_top_units(sizes: list[int], output: str, loss: str) -> None:
@@ -165,6 +226,7 @@ class Network(Strict):
         description="The loss's reduction over cases; omitted: the loss's own default (a sum for "
         "squared-error, a mean for the others, which have no other).",
     )
+    loss_options: LossOptions = Field(default_factory=dict)
     input: list[Number] = Field(max_length=MAX_UNITS)
     target: list[Number] = Field(max_length=MAX_UNITS)
     dtype: Literal["float32", "float64"] = Field(
@@ -232,6 +294,7 @@ class Network(Strict):
             )
         check_top_units(sizes, self.output, self.loss)
         check_reduction(self.loss, self.reduction)
+        check_loss_options(self.loss, self.reduction, self.loss_options)
         unit_targets = targets_in_unit_interval(loss_from_name(self.loss))
         if unit_targets and any(not 0.0 <= t <= 1.0 for t in self.target):
             raise ValueError(f"target: loss {self.loss!r} needs targets in [0, 1]")
@@ -377,6 +440,7 @@ class NewNetworkRequest(Strict):
         description="The loss's reduction over cases; omitted: the loss's own default (a sum for "
         "squared-error, a mean for the others, which have no other).",
     )
+    loss_options: LossOptions = Field(default_factory=dict)
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
     init_range: float = Field(0.5, gt=0, le=10)
 
@@ -385,6 +449,7 @@ class NewNetworkRequest(Strict):
         check_connections(self.sizes)
         check_top_units(self.sizes, self.output, self.loss)
         check_reduction(self.loss, self.reduction)  # as every request with a network checks it
+        check_loss_options(self.loss, self.reduction, self.loss_options)
         return self
 
 

@@ -1790,7 +1790,10 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
             next.loss = other;
           }
         }
-        if (next.loss !== base.loss) delete next.reduction;  // the new loss's own
+        if (next.loss !== base.loss) {  // the new loss's own reduction and options
+          delete next.reduction;
+          delete next.loss_options;
+        }
         if (next.output !== base.output) refuseStructure(base, "loss");  // its top units would change
         if (lossNeeds(next.loss).targets_in_unit_interval && next.target.some((t) => t < 0 || t > 1)) {
           next.target = next.target.map((t) => Math.min(1, Math.max(0, t)));

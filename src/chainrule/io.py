@@ -1523,7 +1523,16 @@ def build_model(description: dict, source: Path) -> Module:
     generator, whose state is put back after: loading a model or resuming a run changes no
     draw of the user's (``cr.randn`` after ``cr.manual_seed`` and a load is the seeded one)."""
     from chainrule import nn
+    from chainrule.nn.module import ON_THE_COMMAND_LINE
 
+    kind = _unregistered_type(description.get("architecture"))
+    if kind is not None:  # a class of the user's own, not registered in this program
+        raise ModelFileError(
+            f"{source}: cannot rebuild the architecture: it holds a {kind!r} module, of a class "
+            "not registered in this program; register the class with "
+            f"@chainrule.nn.register_module in the program that loads the model "
+            f"({ON_THE_COMMAND_LINE})"
+        )
     try:
         with _draws_kept():
             model = nn.from_config(description["architecture"])

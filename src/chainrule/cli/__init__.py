@@ -245,9 +245,14 @@ def _notes(error: BaseException) -> str:
 
 
 def _command_of(argv: list[str]) -> str:
-    """``chainrule serve``: the command that ``argv`` runs, by its first word that is not an
-    option, for a message that says what needed a package; "the command line" without one."""
-    words = [arg for arg in argv if not arg.startswith("-")]
+    """``chainrule serve``: the command that ``argv`` runs, by its first word that is neither
+    an option nor ``--import``'s module, for a message that says what needed a package; "the
+    command line" without one."""
+    words = [
+        arg
+        for arg, before in zip(argv, ["", *argv])
+        if not arg.startswith("-") and before != "--import"
+    ]
     return f"chainrule {words[0]}" if words else "the command line"
 
 

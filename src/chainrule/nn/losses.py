@@ -40,7 +40,7 @@ from chainrule.checks import computes_as, defined_alike, is_chainrules, owner_of
 from chainrule.engine import apply
 from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
-from chainrule.nn.module import ConfigError
+from chainrule.nn.module import ON_THE_COMMAND_LINE, ConfigError
 from chainrule.ops.nn import listed_labels, targets_are_labels
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
@@ -623,7 +623,7 @@ def loss_from_config(config: dict[str, Any] | str) -> Loss:
         raise ConfigError(
             f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}, or, where {name!r} is "
             "a loss class of your own, register the class with @chainrule.nn.register_loss "
-            f'(its name = "{_key(name)}") in the program that reads it'
+            f'(its name = "{_key(name)}") in the program that reads it; {ON_THE_COMMAND_LINE}'
         )
     kwargs = {key: value for key, value in config.items() if key != "type"}
     return loss_from_name(name, **kwargs)

@@ -696,6 +696,13 @@ def outputs_of(modules: Sequence[Module]) -> Iterator[list[tuple[Module, Any]]]:
             module.__dict__.update(kept)  # an instance forward of the user's own, put back
 
 
+#: How the command line, a process of its own, learns a class of the user's that a file names:
+#: the end of every refusal of an unregistered class at load (a module, a loss)
+ON_THE_COMMAND_LINE = (
+    "on the command line, chainrule --import MODULE imports the module that registers it"
+)
+
+
 def from_config(config: Mapping[str, Any]) -> Module:
     """Rebuild a module (with fresh weights) from ``module.config()``; load weights after.
 
@@ -713,7 +720,7 @@ def from_config(config: Mapping[str, Any]) -> Module:
         known = ", ".join(sorted(_REGISTERED))
         raise ConfigError(
             f"from_config: unknown module type {kind!r}; known types: {known} (a class of your "
-            "own loads once registered with @chainrule.nn.register_module)"
+            f"own loads once registered with @chainrule.nn.register_module; {ON_THE_COMMAND_LINE})"
         )
     return cls.from_config(config)
 

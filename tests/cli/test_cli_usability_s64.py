@@ -179,7 +179,7 @@ def test_evaluate_and_export_refuse_in_the_same_words(xor_run, tmp_path, capsys)
         xor_run,
         "--part",
         "t10k",
-        match="--part: unknown value 't10k'; choose one of train, test",
+        match="--part: unknown value 't10k'; choose one of train, validation, test",
     )
     assert _in_order(_entry(_help(capsys, "evaluate"), "--part"), _choices(line))
     line = assert_user_error(

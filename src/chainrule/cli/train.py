@@ -640,7 +640,8 @@ def _run(
             checkpoint_every=runs.checkpoint_every(config.epochs),
             checkpoint_seconds=CHECKPOINT_SECONDS,
             progress=not quiet,
-            meta={"run": config.to_json(), "environment": environment, **data_meta(prepared.full)},
+            meta={"run": config.to_json(), "environment": environment, **data_meta(prepared.full),
+                  "split": split_record(prepared)},
             standardizer=prepared.standardizer, class_names=prepared.full.class_names,
         )  # fmt: skip
         if checkpoint is not None:
@@ -928,6 +929,39 @@ def data_meta(dataset: Any) -> dict[str, Any]:
     return meta
 
 
+#: A run's parts, as ``evaluate --part`` names them (the first two its own split's alone).
+RUN_PARTS = ("train", "validation", "test")
+
+
+def split_record(prepared: Any) -> dict[str, Any]:
+    """What a run records of how it split its data (``meta["split"]`` of its model and every
+    checkpoint), so that ``evaluate --part`` rebuilds that split, or refuses: each part's
+    number of cases, and the sha256 of the rows each part took from the data as loaded (its
+    ``meta["indices"]``; a part without them, an IDX directory's own test files, all of its
+    rows in order). Rebuilding the split from the recorded seed and fractions alone could give
+    other rows than the run trained on: chainrule's stratified split has changed before."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    record: dict[str, Any] = {}
+    for name, part in zip(RUN_PARTS, (prepared.train, prepared.val, prepared.test)):
+        n = 0 if part is None else len(part)
+        rows = None if part is None else part.meta.get("indices")
+        rows = np.arange(n) if rows is None else np.asarray(rows)
+        digest.update(f"{name}:{n}:".encode())
+        digest.update(rows.astype("<i8").tobytes())
+        record[name] = n
+    record["sha256"] = digest.hexdigest()
+    return record
+
+
+def _kept_epoch(trainer: Any) -> int:
+    """The epoch whose weights a run keeps: the best one under early stopping, else the last."""
+    return trainer.epoch if trainer.best_epoch is None else trainer.best_epoch
+
+
 def _finish(
     trainer: Any, prepared: Any, config: Any, out: Path, health: Any = None
 ) -> dict[str, Any]:
@@ -953,6 +987,10 @@ def _finish(
         "train_cases": len(prepared.train),
         "validation_cases": 0 if prepared.val is None else len(prepared.val),
         "steps_per_epoch": trainer.batches_per_epoch,
+        # the weight updates (the course's iterations) in all, and the one after which the
+        # saved model's weights were taken: the best epoch's last under early stopping
+        "steps": trainer.epoch * trainer.batches_per_epoch,
+        "kept_step": _kept_epoch(trainer) * trainer.batches_per_epoch,
         "loss": runs.resolve_loss(config, prepared.full),  # config's may be "auto": this chose
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
@@ -976,7 +1014,7 @@ def _finish(
                         "dataset": prepared.full.name,
                         "task": prepared.full.task, "test_accuracy": test["accuracy"],
                         "test_loss": test["loss"], "epochs": trainer.epoch,
-                        **data_meta(prepared.full)})  # fmt: skip
+                        **data_meta(prepared.full), "split": split_record(prepared)})  # fmt: skip
     # the new model is written in full beside the old one, which stays until the new one
     # takes its name (a resume that fails, or is killed, leaves the run's model/ loadable)
     model_dir = out / "model"
@@ -1091,6 +1129,7 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     print(f"{summary['dataset']}: {where.format(score)} after {epochs}{_best_kept(summary)}")
     for note in summary["notes"]:
         print(f"note: {note}")
+    print(f"steps:  {_steps_words(summary)}")
     print(f"model:  {summary['model']}")
     print(f"curves: {summary['curves']}")
     if "gradient_health" in summary:
@@ -1166,6 +1205,20 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
         f"{summary['config']['lr']:g}) drives units there: train again with a smaller --lr, "
         "or another --seed"
     )
+
+
+def _steps_words(summary: dict[str, Any]) -> str:
+    """The summary's weight updates (the course counts these, its iterations; the epochs are
+    sweeps through the training cases): in all and per epoch, and where early stopping kept an
+    earlier epoch's weights, the update after which they were taken."""
+    steps, kept = summary["steps"], summary["kept_step"]
+    words = (f"{counted(steps, 'weight update')} (iterations) in all, "
+             f"{summary['steps_per_epoch']} per epoch")  # fmt: skip
+    if kept != steps:
+        words += (
+            f"; the model kept has the weights after update {kept} (epoch {summary['best_epoch']})"
+        )
+    return words
 
 
 def _best_kept(summary: dict[str, Any]) -> str:
@@ -1613,8 +1666,10 @@ def evaluate(
         None,
         "--part",
         metavar="NAME",
-        show_default="train",
-        help="with --data DIR, an IDX directory: which of its parts, train or test (t10k)",
+        show_default="the run's test split; train with --data DIR",
+        help="which part of the run's own split, as it split its data: train, validation (or "
+        "val) or test; with --data DIR, an IDX directory: which of its parts, train or test "
+        "(t10k)",
     ),
     json_output: bool = typer.Option(
         False, "--json", help="print JSON on stdout (with the per-class table and the confusion)"
@@ -1631,13 +1686,17 @@ def evaluate(
     if loss is None:
         function = trained_user_loss(model_path, info)
         raise ModelFileError(f"{model_path}: {no_loss(function)}: nothing to evaluate with")
-    part = one_of("--part", part, ("train", "test"))
+    if part is not None and part.strip().casefold() == "val":  # as history.json's val_loss
+        part = "validation"
     if data is None:
-        if part is not None:
-            raise UserError("--part picks a part of --data DIR, an IDX directory: give --data")
-        prepared = trained_data(model_path, info)
-        ds, which = prepared.test, f"{prepared.evaluated_on} split of {info['meta']['run']['data']}"
-    else:
+        ds, which = run_part(model_path, info, one_of("--part", part, RUN_PARTS))
+    elif part is not None and part.strip().casefold() == "validation":
+        raise UserError(
+            "--part validation: the run's own validation cases, which --data replaces; drop "
+            "--data (with --data DIR, an IDX directory, --part is train or test)"
+        )
+    else:  # an IDX directory's parts
+        part = one_of("--part", part, ("train", "test"))
         ds, which = labelled_data(model_path, info, param_dtype(model), data, part)
     runs.check_model_fits(info, ds, str(model_path))
     from chainrule.train import predict as predict_outputs
@@ -1672,6 +1731,44 @@ def evaluate(
     if report is not None:
         _print_class_tables(result)
     return 0
+
+
+def run_part(model_path: Path, info: dict, part: str | None) -> tuple[Any, str]:
+    """The part of a saved run's own split that ``evaluate`` scores, standardised as in
+    training, and the words for it: its test split (all its data for a run judged on its
+    training cases) where ``part`` is None or "test", else its "train" or "validation" cases.
+    The split is rebuilt from the run's data, seed and fractions (:func:`trained_data`) and
+    checked against the one its model records (:func:`split_record`); the train and validation
+    parts need that record (a run of an older chainrule has none: refused, saying why)."""
+    prepared = trained_data(model_path, info)
+    data = info["meta"]["run"]["data"]
+    recorded = info["meta"].get("split")
+    if recorded is None and part in ("train", "validation"):
+        raise UserError(
+            f"{model_path}: the model does not record how its run split the data (an older "
+            f"chainrule trained it), so its {part} cases cannot be rebuilt as the run split them "
+            "(from its seed alone they could be other rows: chainrule's split has changed); "
+            "evaluate its test split (no --part) or train it again"
+        )
+    if recorded is not None and recorded != split_record(prepared):
+        raise DataError(
+            f"{model_path}: the split rebuilt from the run's data and seed is not the one the "
+            "run recorded (another chainrule splits otherwise); its train, validation and test "
+            "cases cannot be rebuilt as the run split them: train it again with this chainrule"
+        )
+    if part == "validation" and prepared.val is None:
+        judged = (
+            "it is judged on its training cases" if prepared.evaluated_on == "train"
+            else "it held out test cases alone"
+        )  # fmt: skip
+        raise UserError(
+            f"--part validation: {model_path}'s run held out no validation cases ({judged}); "
+            "choose train or test"
+        )
+    if part in ("train", "validation"):
+        ds = prepared.train if part == "train" else prepared.val
+        return ds, f"{part} split of {data}"
+    return prepared.test, f"{prepared.evaluated_on} split of {data}"
 
 
 def _regression_loss_words(loss: Any, info: dict, value: float) -> str:

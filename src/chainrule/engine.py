@@ -305,13 +305,18 @@ class Node:
 _RELEASED_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
-def _release(output: Tensor, by: str) -> None:
+def _release(output: Tensor, by: str | list[str]) -> None:
     """:meth:`Node.release` on the output tensor that holds the node's fields (the backward
-    loops call it per node). ``by`` names the call that released it (``backward``,
-    ``gradient``, a transform's name), so that a later pass that meets the node can say which
-    call to give ``retain_graph=True``: the one that freed it, not the one that failed.
-    The name takes the place of the saved values (``_saved``), which nothing reads once
-    ``_inputs`` is None: one store per node instead of two, on every backward pass."""
+    loops call it per node). ``by`` names the call that released it, so that a later pass
+    that meets the node can say which call to give ``retain_graph=True``: the one that freed
+    it, not the one that failed. A backward loop passes its pass's record, one list for all
+    the nodes it releases: ``[op]`` (``backward``, ``gradient``, a transform's name), to which
+    the loop appends the name of the error that stopped it part-way, if one did (a changed
+    input, a rule's error): then every node it had released says so at once, at no cost per
+    node, and a later call is not told that retain_graph=True would have helped a call that
+    failed (:func:`_freed_error`). The record takes the place of the saved values
+    (``_saved``), which nothing reads once ``_inputs`` is None: one store per node instead of
+    two, on every backward pass."""
     output._inputs = None
     output._saved = by
     if output._params:  # a loss's targets, a where's mask: nothing reads them after this
@@ -495,21 +500,22 @@ def changed_input(output: Tensor) -> int | None:
     return None
 
 
-def refuse_changed_inputs(output: Tensor) -> None:
+def refuse_changed_inputs(output: Tensor, op: str = "backward") -> None:
     """Raise if an input of ``output``'s op was changed in place after the op ran
     (:func:`changed_input`): the op's rules would read the new values beside the ones it
-    computed with."""
+    computed with. ``op`` names the call refused (``backward``, ``gradient``, a transform)."""
     index = changed_input(output)
     if index is not None:
-        raise _written_error(output, index)
+        raise _written_error(output, index, op)
 
 
-def _written_error(output: Tensor, index: int) -> RuntimeError:
+def _written_error(output: Tensor, index: int, op: str = "backward") -> RuntimeError:
     node = Node(output)
+    call = _RETAIN_GRAPH_CALLS.get(op, op)
     return RuntimeError(
-        f"backward: input {index} of '{node.op}'{node.where()} was changed in place (an "
+        f"{op}: input {index} of '{node.op}'{node.where()} was changed in place (an "
         "optimizer's step, -= under no_grad, or a parameter's .data assigned) after the op was "
-        "recorded, so its gradient would mix the old values with the new; run backward before "
+        f"recorded, so its gradient would mix the old values with the new; run {call} before "
         "the step, or the forward again after it"
     )
 
@@ -596,10 +602,23 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
     """The refusal of ``op`` (the call that met it: ``backward``, ``gradient``, a transform)
     to go through a node an earlier call released, naming that call where it is known: it is
     the one that needed ``retain_graph=True`` (``cr.gradient`` releases too, as
-    ``torch.autograd.grad`` does, though the user never called backward)."""
+    ``torch.autograd.grad`` does, though the user never called backward). A call that an
+    error stopped part-way had released the nodes it went through: it is named as the one
+    that failed, whose error says what to fix (retain_graph=True would only have kept the
+    graph for the same refusal)."""
     node = Node(tensor)
     freed = f"{op}: the graph through '{node.op}'{node.where()} was freed"
-    by = tensor._saved  # the name of the call that released it (:func:`_release`)
+    by = tensor._saved  # the record of the call that released it (:func:`_release`)
+    if type(by) is list:  # a backward loop's: [its call's name] and what stopped it, if any
+        if len(by) > 1:
+            call = _RETAIN_GRAPH_CALLS.get(by[0], f"{by[0]} call")
+            return GraphFreedError(
+                f"{freed} by an earlier {call}, which a {by[1]} stopped part-way after it had "
+                "released the nodes it went through (retain_graph=True would not have let it "
+                "through): fix what that error said, then compute the forward again to go "
+                "through it"
+            )
+        by = by[0]
     if by in _RETAIN_GRAPH_CALLS:
         call = _RETAIN_GRAPH_CALLS[by]
         return GraphFreedError(
@@ -794,71 +813,81 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
     else:
         for output in starts.values():
             push(queue, (-output._seq, output))
-    while alone is not None or queue:
-        if alone is not None:
-            tensor, alone = alone, None
-        else:
-            tensor = pop(queue)[1]
-        total = totals.pop(id(tensor))
-        inputs = tensor._inputs
-        if inputs is None:
-            raise _freed_error(tensor, op)
-        if tensor._seq < changed_after:  # a parameter changed in place after this op ran?
-            refuse_changed_inputs(tensor)
-        primitive = tensor._primitive
-        rules = primitive.vjp
-        params = {**tensor._params, "saved": tensor._saved} if primitive.saves else tensor._params
-        # the rules' arguments, built once per node (one to three inputs without ``*map``)
-        n_inputs = len(inputs)
-        if n_inputs == 1:
-            args = (total, tensor.data, inputs[0].data)
-        elif n_inputs == 2:
-            args = (total, tensor.data, inputs[0].data, inputs[1].data)
-        elif n_inputs == 3:
-            args = (total, tensor.data, inputs[0].data, inputs[1].data, inputs[2].data)
-        else:
-            args = (total, tensor.data, *map(_array, inputs))
-        index = -1
-        for parent in inputs:
-            index += 1
-            if not parent.requires_grad:
-                continue
-            # most ops have no parameters: a call without ** is cheaper (the try blocks cost
-            # nothing in 3.11 where nothing is raised)
-            try:
-                contribution = rules[index](*args, **params) if params else rules[index](*args)
-            except IndexError:
-                raise _no_rule(tensor, index, rules) from None
-            except ValueError as error:
-                raise _wrote_in_place(tensor, index, error) from None
-            data = parent.data
-            try:
-                if contribution.shape != data.shape:
-                    raise _wrong_shape(tensor, index, contribution, data)
-            except AttributeError:
-                raise _not_a_gradient(tensor, index, contribution, data) from None
-            dtype = data.dtype
-            if contribution.dtype is not dtype and contribution.dtype != dtype:
-                contribution = _as_dtype(contribution, dtype, parent)
-            key = id(parent)  # sum_over_consumers, inline
-            if parent._primitive is None:  # a leaf: nothing below it to visit
-                entry = results.get(key)
-                results[key] = (parent, contribution if entry is None else entry[1] + contribution)
-                continue
-            previous = running_total(key)
-            if previous is not None:
-                totals[key] = previous + contribution
-                continue
-            totals[key] = contribution  # the first consumer to send anything: it now waits
-            if alone is None and not queue:
-                alone = parent
+    released_by = [op]  # this pass's record in each node it releases (_release)
+    try:
+        while alone is not None or queue:
+            if alone is not None:
+                tensor, alone = alone, None
             else:
-                if alone is not None:
-                    push(queue, (-alone._seq, alone))
-                    alone = None
-                push(queue, (-parent._seq, parent))
-        if not retain_graph:
-            _release(tensor, op)
+                tensor = pop(queue)[1]
+            total = totals.pop(id(tensor))
+            inputs = tensor._inputs
+            if inputs is None:
+                raise _freed_error(tensor, op)
+            if tensor._seq < changed_after:  # a parameter changed in place after this op ran?
+                refuse_changed_inputs(tensor, op)
+            primitive = tensor._primitive
+            rules = primitive.vjp
+            params = (
+                {**tensor._params, "saved": tensor._saved} if primitive.saves else tensor._params
+            )
+            # the rules' arguments, built once per node (one to three inputs without ``*map``)
+            n_inputs = len(inputs)
+            if n_inputs == 1:
+                args = (total, tensor.data, inputs[0].data)
+            elif n_inputs == 2:
+                args = (total, tensor.data, inputs[0].data, inputs[1].data)
+            elif n_inputs == 3:
+                args = (total, tensor.data, inputs[0].data, inputs[1].data, inputs[2].data)
+            else:
+                args = (total, tensor.data, *map(_array, inputs))
+            index = -1
+            for parent in inputs:
+                index += 1
+                if not parent.requires_grad:
+                    continue
+                # most ops have no parameters: a call without ** is cheaper (the try blocks cost
+                # nothing in 3.11 where nothing is raised)
+                try:
+                    contribution = rules[index](*args, **params) if params else rules[index](*args)
+                except IndexError:
+                    raise _no_rule(tensor, index, rules) from None
+                except ValueError as error:
+                    raise _wrote_in_place(tensor, index, error) from None
+                data = parent.data
+                try:
+                    if contribution.shape != data.shape:
+                        raise _wrong_shape(tensor, index, contribution, data)
+                except AttributeError:
+                    raise _not_a_gradient(tensor, index, contribution, data) from None
+                dtype = data.dtype
+                if contribution.dtype is not dtype and contribution.dtype != dtype:
+                    contribution = _as_dtype(contribution, dtype, parent)
+                key = id(parent)  # sum_over_consumers, inline
+                if parent._primitive is None:  # a leaf: nothing below it to visit
+                    entry = results.get(key)
+                    results[key] = (
+                        parent,
+                        contribution if entry is None else entry[1] + contribution,
+                    )
+                    continue
+                previous = running_total(key)
+                if previous is not None:
+                    totals[key] = previous + contribution
+                    continue
+                totals[key] = contribution  # the first consumer to send anything: it now waits
+                if alone is None and not queue:
+                    alone = parent
+                else:
+                    if alone is not None:
+                        push(queue, (-alone._seq, alone))
+                        alone = None
+                    push(queue, (-parent._seq, parent))
+            if not retain_graph:
+                _release(tensor, released_by)
+    except BaseException as error:  # a refusal, a rule's error, Ctrl-C: the nodes
+        released_by.append(type(error).__name__)  # released so far say so (_release)
+        raise
     return results
 
 
@@ -877,67 +906,76 @@ def _propagate(
     results: dict[int, tuple[Tensor, Any]] = {}
     checking = _anomaly_mode()
     take = totals.pop
-    for tensor in order:
-        key = id(tensor)
-        if on_path is not None and key not in on_path:
-            continue
-        total = take(key, None)
-        if total is None:
-            continue
-        leaf = tensor._primitive is None
-        if leaf if target_ids is None else (key in target_ids):
-            results[key] = (tensor, total)
-        if leaf or tensor._inputs is None:  # a released target: no target lies below it
-            continue
-        if on_path is not None and not any(id(parent) in on_path for parent in tensor._inputs):
-            # a target with no other target below it: its op sends nothing, so it neither
-            # checks nor releases its node (``cr.gradient(loss, [h])`` leaves h's graph whole,
-            # as torch.autograd.grad does)
-            continue
-        if tensor._seq < last_write:
-            refuse_changed_inputs(tensor)
-        node = Node(tensor)
-        # Each input's rule turns this tensor's complete total into that input's contribution,
-        # and the sum over consumers adds it to the input's running total. (Inline, not a
-        # function per node: a call costs a training step more than its work here.)
-        inputs = tensor._inputs
-        rules = tensor._primitive.vjp
-        params = rule_params(node, create_graph)
-        args = (tensor, *inputs) if create_graph else (tensor.data, *map(_array, inputs))
-        for index, parent in enumerate(inputs):
-            if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
+    released_by = [op]  # this pass's record in each node it releases (_release)
+    try:
+        for tensor in order:
+            key = id(tensor)
+            if on_path is not None and key not in on_path:
                 continue
-            try:
-                rule = rules[index]
-            except IndexError:
-                raise _no_rule(tensor, index, rules) from None
-            try:
-                if checking:
-                    contribution = _rule_checked(rule, node, total, args, params)
-                    if not create_graph and isinstance(contribution, Tensor):
-                        raise _tensor_from_rule(tensor, index, op)
-                else:
-                    contribution = rule(total, *args, **params)
-            except ValueError as error:
-                raise _wrote_in_place(tensor, index, error) from None
-            except TypeError as error:  # NumPy refusing the tensors a rule gets in tensor mode?
-                if create_graph and _numpy_refused_tensors(error):
-                    raise _numpy_in_tensor_mode(tensor, index, error, op) from error
-                raise
-            data = parent.data
-            try:
-                if contribution.shape != data.shape:
-                    raise _wrong_shape(tensor, index, contribution, data)
-            except AttributeError:
-                raise _not_a_gradient(tensor, index, contribution, data) from None
-            if create_graph and not isinstance(contribution, Tensor):
-                raise _array_in_tensor_mode(tensor, index, contribution, op)
-            dtype = data.dtype
-            if contribution.dtype is not dtype and contribution.dtype != dtype:
-                contribution = _as_dtype(contribution, dtype, parent)
-            sum_over_consumers(totals, parent, contribution)
-        if not retain_graph:
-            _release(tensor, op)
+            total = take(key, None)
+            if total is None:
+                continue
+            leaf = tensor._primitive is None
+            if leaf if target_ids is None else (key in target_ids):
+                results[key] = (tensor, total)
+            if leaf or tensor._inputs is None:  # a released target: no target lies below it
+                continue
+            if on_path is not None and not any(id(parent) in on_path for parent in tensor._inputs):
+                # a target with no other target below it: its op sends nothing, so it neither
+                # checks nor releases its node (``cr.gradient(loss, [h])`` leaves h's graph whole,
+                # as torch.autograd.grad does)
+                continue
+            if tensor._seq < last_write:
+                refuse_changed_inputs(tensor, op)
+            node = Node(tensor)
+            # Each input's rule turns this tensor's complete total into that input's contribution,
+            # and the sum over consumers adds it to the input's running total. (Inline, not a
+            # function per node: a call costs a training step more than its work here.)
+            inputs = tensor._inputs
+            rules = tensor._primitive.vjp
+            params = rule_params(node, create_graph)
+            args = (tensor, *inputs) if create_graph else (tensor.data, *map(_array, inputs))
+            for index, parent in enumerate(inputs):
+                if not parent.requires_grad or (on_path is not None and id(parent) not in on_path):
+                    continue
+                try:
+                    rule = rules[index]
+                except IndexError:
+                    raise _no_rule(tensor, index, rules) from None
+                try:
+                    if checking:
+                        contribution = _rule_checked(rule, node, total, args, params)
+                        if not create_graph and isinstance(contribution, Tensor):
+                            raise _tensor_from_rule(tensor, index, op)
+                    else:
+                        contribution = rule(total, *args, **params)
+                except ValueError as error:
+                    raise _wrote_in_place(tensor, index, error) from None
+                except TypeError as error:  # NumPy refusing the tensors a rule gets in tensor mode?
+                    if create_graph and _numpy_refused_tensors(error):
+                        refusal = _numpy_in_tensor_mode(tensor, index, error, op)
+                        refusal.rule_refused_in_tensor_mode = True  # gradcheck reports it
+                        raise refusal from error
+                    raise
+                data = parent.data
+                try:
+                    if contribution.shape != data.shape:
+                        raise _wrong_shape(tensor, index, contribution, data)
+                except AttributeError:
+                    raise _not_a_gradient(tensor, index, contribution, data) from None
+                if create_graph and not isinstance(contribution, Tensor):
+                    refusal = _array_in_tensor_mode(tensor, index, contribution, op)
+                    refusal.rule_refused_in_tensor_mode = True  # gradcheck reports it
+                    raise refusal
+                dtype = data.dtype
+                if contribution.dtype is not dtype and contribution.dtype != dtype:
+                    contribution = _as_dtype(contribution, dtype, parent)
+                sum_over_consumers(totals, parent, contribution)
+            if not retain_graph:
+                _release(tensor, released_by)
+    except BaseException as error:  # a refusal, a rule's error, Ctrl-C: the nodes
+        released_by.append(type(error).__name__)  # released so far say so (_release)
+        raise
     return results
 
 
@@ -961,10 +999,12 @@ def _wrote_in_place(output: Tensor, index: int, error: ValueError) -> BaseExcept
     rule's), so it is read-only there and NumPy refuses the write with "output array is
     read-only", which names no op. Any other ValueError of a rule is re-raised as it was,
     marked with the rule that raised it (``raised_by_rule``: its node and input index), which
-    gradcheck reports as a failed check of that rule."""
+    gradcheck reports as a failed check of that rule; a pickle of the error leaves the mark
+    out (a node holds the graph, which does not pickle: a worker process's error arrived as
+    another error)."""
     if "read-only" not in str(error):
         if not hasattr(error, "raised_by_rule"):  # the innermost rule: the one that raised
-            error.raised_by_rule = (Node(output), index)  # type: ignore[attr-defined]
+            mark_in_process(error, raised_by_rule=(Node(output), index))
         return error
     node = Node(output)
     return ValueError(

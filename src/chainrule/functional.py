@@ -31,7 +31,13 @@ the transform: an argument, one the function closes over (an outer transform's v
 tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f))``, and
 ``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` is 2x. Under ``no_grad`` a transform still
 computes its derivative, but its results are constants, as torch.func's are under
-``torch.no_grad``.
+``torch.no_grad``. A function whose output depends on none of the variables a transform made
+but on other tensors that require a gradient is refused, naming ``nn.functional_call``: its
+derivative would be all zeros, where torch.func gives them silently, and the usual cause is a
+module's own parameters, ``grad(lambda p: loss(net(X)))(params)`` (``net(X)`` reads them
+whatever ``p`` holds). Tensors given as arguments not differentiated, an outer transform's
+variables, and a function that differentiates inside (a Hessian of a function linear in x
+with parameters as its coefficients) still give zeros.
 
 Forward mode (``jvp``) is computed by transposition rather than by a second set of rules: the
 reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respect to ``u`` along
@@ -202,13 +208,18 @@ def _gradient(
     op: str = "gradient",
     *,
     constants_give_zeros: bool = True,
+    unread: Callable[[list[Tensor]], None] | None = None,
 ) -> list[Tensor]:
     """:func:`gradient`, and the transforms' way in: with ``constants_give_zeros`` an output
     that does not require a gradient sends nothing back (every input gets zeros where no output
     does) rather than being refused. A transform's output that does not require a gradient
     is constant in the variables the transform made for it (``jacobian(lambda x: c)``, an
     ``f`` computing under ``no_grad``, the constant J^T u of a linear ``f`` differentiated
-    again): its derivative is 0, as torch.func gives, not a slip to refuse."""
+    again): its derivative is 0, as torch.func gives, not a slip to refuse. ``unread`` is
+    called with the outputs where they require a gradient but the pass reached no input (every
+    gradient is zeros, though the outputs depend on some other tensor that requires one): a
+    transform's :meth:`_Traced.refuse_unread`, at no cost where any input is reached."""
+    _running.passes += 1  # a transform's f that differentiates inside (_Traced)
     if isinstance(outputs, Tensor) or hasattr(outputs, "shape") or not _iterable(outputs):
         # one output: a tensor, or an array or a number taken out of the graph (refused, named)
         outputs = [outputs]
@@ -250,6 +261,8 @@ def _gradient(
             create_graph=create_graph,
             op=op,
         )
+        if unread is not None and not any(id(x) in totals for x in inputs):
+            unread([out for out, _ in live])
     results, given = [], set()
     for x in inputs:
         total = totals[id(x)][1] if id(x) in totals else _zeros_like(x)
@@ -462,6 +475,7 @@ class _Running(threading.local):
 
     def __init__(self) -> None:
         self.variables: set[int] = set()
+        self.passes = 0  # the gradient passes run so far (:func:`_gradient` counts them)
 
 
 _running = _Running()
@@ -532,6 +546,7 @@ class _Traced:
         self.given, self.args = args, list(args)
         self.argnums, self.op = argnums, op
         self.nested = False  # an outer transform or the user is differentiating through us
+        self.differentiated_inside = False  # f ran a gradient pass itself (__exit__ sets it)
         self.treedefs, self.variables = [], []
         like = other_library_array(args)
         numbers = None if like is not None else _numpy_float_dtype(args)
@@ -547,10 +562,14 @@ class _Traced:
         fresh = {id(v) for v in self.flat_variables}  # leaves, and aliases of outer tensors
         self._own = fresh - _running.variables
         _running.variables |= self._own
+        self._passes = _running.passes
         return self
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         _running.variables -= self._own
+        # f differentiated something itself (an inner transform, cr.gradient): its output is
+        # a derivative, which may rightly be constant in the variables (:meth:`refuse_unread`)
+        self.differentiated_inside = _running.passes != self._passes
         if isinstance(error, TypeError):
             self._explain_a_container_made_one_array(error)
         elif isinstance(error, AttributeError):
@@ -619,6 +638,48 @@ class _Traced:
     def flat_variables(self) -> list[Tensor]:
         return [v for group in self.variables for v in group]
 
+    def refuse_unread(self, outputs: Sequence[Tensor]) -> None:
+        """Refuse ``outputs`` of ``f``, which the pass found depend on none of the variables (the
+        derivative would be all zeros) though they require a gradient: they were computed from
+        other tensors that do, which ``f`` read instead of its arguments. The common slip is a
+        module's own parameters: ``grad(lambda p: loss(net(X)))(params)`` runs ``net`` on its
+        parameters whatever ``p`` holds (torch.func gives zeros too); ``nn.functional_call(net,
+        p, X)`` runs it on ``p``. One walk of the graph, on this path alone (every gradient
+        zeros). Not refused: tensors read that ``f`` was given as arguments not differentiated
+        or that an outer transform running now differentiates (the derivative is rightly 0
+        there), a graph an earlier pass released (what it read is unknown), and an ``f`` that
+        differentiated inside (a Hessian of a function linear in x whose coefficients are
+        parameters is rightly 0)."""
+        if self.differentiated_inside:
+            return
+        given, read = _leaves_read_instead(outputs, self)
+        if not read:
+            return
+        shown = f"shape {read[0].shape}{name_clause(read[0])}"
+        if len(read) > 1:
+            shown += f", and {len(read) - 1} more"
+        nums = ", ".join(map(str, self.argnums))
+        which = f"argument{'s' if len(self.argnums) > 1 else ''} {nums}"
+        fix = (
+            "compute the output from the function's argument: nn.functional_call(net, p, X) "
+            "runs net with the tensors p holds, where net(X) reads net's own parameters "
+            "whatever p holds"
+        )
+        if given:
+            raise RuntimeError(
+                f"{self.op}: the function's output does not depend on the variables {self.op} "
+                f"passes it for {which} (the derivative would be all zeros): it reads the "
+                f"tensors given as that argument directly ({shown}), not the copies it "
+                f"receives; {fix}"
+            )
+        raise RuntimeError(
+            f"{self.op}: the function's output does not depend on {which} (the derivative "
+            "would be all zeros) but on other tensors that require a gradient, which it reads "
+            f"from outside ({shown}): a module's parameters, read by net(X); {fix}. A function "
+            "that truly does not use the argument: pass the tensors it reads as an argument "
+            "not differentiated (argnums leaves it out), which it may read as it is"
+        )
+
     def rebuild(self, flat: list[Any]) -> Any:
         """Per-argnum pytrees of ``flat`` (a value per variable); a tuple if argnums was."""
         trees, start = [], 0
@@ -677,6 +738,55 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
             if parent.requires_grad:
                 push(parent)
     return False
+
+
+def _leaves_read_instead(outputs: Sequence[Tensor], traced: _Traced) -> tuple[bool, list[Tensor]]:
+    """The tensors requiring a gradient that ``outputs`` were computed from in place of
+    ``traced``'s variables (:meth:`_Traced.refuse_unread`): whether any is a tensor given as a
+    differentiated argument itself (not the variable made for it), and the leaves (or such
+    tensors) found, in the order met. None where the walk meets a released node (what lay
+    below it is unknown: nothing is refused). The walk stops at the arguments not
+    differentiated, an outer transform's running variables and an ended transform's own."""
+    argnums = set(traced.argnums)
+    given = set()
+    for n in argnums:
+        for v in tree_flatten(traced.given[n])[0]:
+            # an outer transform's variable given here stands for what it aliases (hessian's
+            # grad gets jacobian's variables, made from the caller's tensors), and so on out
+            while isinstance(v, Tensor):
+                given.add(id(v))
+                inputs = v._inputs if id(v) in _running.variables else None
+                v = inputs[0] if inputs else None
+    passed = {
+        id(v)
+        for n, arg in enumerate(traced.given)
+        if n not in argnums
+        for v in tree_flatten(arg)[0]
+        if isinstance(v, Tensor)
+    }
+    seen = passed | _running.variables | {id(v) for v in traced.flat_variables}
+    stack = [out for out in outputs if out.requires_grad]
+    read: list[Tensor] = []
+    reads_given = False
+    while stack:
+        tensor = stack.pop()
+        key = id(tensor)
+        if key in seen:
+            continue
+        seen.add(key)
+        if key in given:  # the argument itself, read where its variable was due
+            reads_given = True
+            read.append(tensor)
+            continue
+        if tensor._primitive is None:
+            if _PRIVATE.get(key) is not tensor:  # not an ended transform's own variable
+                read.append(tensor)
+            continue
+        inputs = tensor._inputs
+        if inputs is None:  # released: what it was computed from is unknown
+            return False, []
+        stack.extend(parent for parent in inputs if parent.requires_grad)
+    return reads_given, read
 
 
 def _reaches_running(tensors: Sequence[Tensor]) -> bool:
@@ -794,7 +904,9 @@ def _value_and_grad(
             _check_scalar_output(value, op)
             nested = traced.reaches_outside([value])
             aux = _aux_as_returned(aux, traced)
-        grads = _gradient(value, traced.flat_variables, create_graph=nested, op=op)
+        grads = _gradient(
+            value, traced.flat_variables, create_graph=nested, op=op, unread=traced.refuse_unread
+        )
         if not nested:  # nothing outside differentiates through them: no graph kept alive
             value = value.detach()
         grads_tree = _pick(traced.rebuild(grads), argnums)
@@ -921,6 +1033,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
             retain_graph=True,
             create_graph=nested or _any_requires_grad(cotangents),
             op="vjp",
+            unread=traced.refuse_unread,
         )
         return tuple(traced.rebuild(grads))
 
@@ -977,18 +1090,23 @@ def _nesting(treedef: Any) -> str:
 
 
 def _forward_mode(
-    outs: list[Tensor], variables: list[Tensor], nested: bool, op: str
+    outs: list[Tensor],
+    variables: list[Tensor],
+    nested: bool,
+    op: str,
+    unread: Callable[[list[Tensor]], None] | None = None,
 ) -> Callable[[list[Any]], list[Tensor]]:
     """A function ``v -> J v`` for ``outs`` as functions of ``variables``: the reverse pass
     ``u -> J^T u`` is linear in the dummy ``u``, so differentiating it along ``v`` gives ``J v``.
-    ``op`` (``jvp``, ``jacobian``) names the transform in the engine's errors."""
+    ``op`` (``jvp``, ``jacobian``) names the transform in the engine's errors; ``unread`` (a
+    transform's :meth:`_Traced.refuse_unread`) is told where no output reaches a variable."""
     # an output that depends on nothing (a constant, an integer tensor) needs no dummy: its
     # tangent is zeros of its shape and dtype (an integer dummy could not require a gradient)
     dummies = [
         _private(_zeros_like(o).requires_grad_()) if o.requires_grad else _zeros_like(o)
         for o in outs
     ]
-    transposed = _gradient(outs, variables, dummies, create_graph=True, op=op)  # J^T u
+    transposed = _gradient(outs, variables, dummies, create_graph=True, op=op, unread=unread)
     tracked = [u for u in dummies if u.requires_grad]
 
     def push_forward(tangents: list[Any]) -> list[Tensor]:
@@ -1017,7 +1135,7 @@ def _linearize(f: Callable[..., Any], primals: tuple) -> tuple[Any, Callable[[An
         out = _call_recorded(f, traced.args)
         outs, out_def = _output_tensors(out, "jvp")
         nested = traced.reaches_outside(outs)
-    push = _forward_mode(outs, traced.flat_variables, nested, "jvp")
+    push = _forward_mode(outs, traced.flat_variables, nested, "jvp", traced.refuse_unread)
     primal_def = tree_flatten(primals)[1]
 
     def push_forward(tangents: Any) -> Any:
@@ -1125,7 +1243,8 @@ def _jacobian(
             nested = traced.reaches_outside(outs)
             aux = _aux_as_returned(aux, traced)
         build = _jacobian_rows if mode == "reverse" else _jacobian_columns
-        blocks = build(outs, traced.flat_variables, nested, op)  # per output, per variable
+        # per output, per variable
+        blocks = build(outs, traced.flat_variables, nested, op, traced.refuse_unread)
         jac = tree_unflatten(out_def, [_pick(traced.rebuild(b), argnums) for b in blocks])
         return (jac, aux) if has_aux else jac
 
@@ -1148,27 +1267,44 @@ def _stack_rows(rows: list[Tensor], shape: tuple[int, ...], like: Tensor) -> Ten
 
 
 def _jacobian_rows(
-    outs: list[Tensor], variables: list[Tensor], nested: bool, op: str
+    outs: list[Tensor],
+    variables: list[Tensor],
+    nested: bool,
+    op: str,
+    unread: Callable[[list[Tensor]], None],
 ) -> list[list[Tensor]]:
     blocks = []
+    missed: list[Tensor] = []  # the outputs that reach no variable, seen at their first row
     for out in outs:
         rows: list[list[Tensor]] = [[] for _ in variables]
-        for cotangent in _basis(out):
+        for k, cotangent in enumerate(_basis(out)):
             grads = _gradient(
-                out, variables, cotangent, retain_graph=True, create_graph=nested, op=op
+                out,
+                variables,
+                cotangent,
+                retain_graph=True,
+                create_graph=nested,
+                op=op,
+                unread=None if k else missed.extend,
             )
             for row, g in zip(rows, grads):
                 row.append(g)
         blocks.append([_stack_rows(row, out.shape + v.shape, v) for row, v in zip(rows, variables)])
+    if missed and len(missed) == sum(1 for out in outs if out.requires_grad and out.size):
+        unread(missed)  # no output reaches a variable, though one requires a gradient
     return blocks
 
 
 def _jacobian_columns(
-    outs: list[Tensor], variables: list[Tensor], nested: bool, op: str
+    outs: list[Tensor],
+    variables: list[Tensor],
+    nested: bool,
+    op: str,
+    unread: Callable[[list[Tensor]], None],
 ) -> list[list[Tensor]]:
     from chainrule.ops import transpose
 
-    push_forward = _forward_mode(outs, variables, nested, op)
+    push_forward = _forward_mode(outs, variables, nested, op, unread)
     blocks: list[list[Tensor]] = [[] for _ in outs]
     for index, v in enumerate(variables):
         columns: list[list[Tensor]] = [[] for _ in outs]  # per output, a column per element of v
@@ -1236,7 +1372,7 @@ def hvp(f: Callable[..., Tensor], primals: Sequence[Any], tangents: Sequence[Any
         _check_scalar_output(value, "hvp")
         nested = traced.reaches_outside([value])
     variables = traced.flat_variables
-    grads = _gradient(value, variables, create_graph=True, op="hvp")
+    grads = _gradient(value, variables, create_graph=True, op="hvp", unread=traced.refuse_unread)
     flat_tangents = _flatten_like(tuple(tangents), tree_flatten(primals)[1], "hvp", "tangent",
                                   "primal")  # fmt: skip
     _check_tangent_shapes("hvp", flat_tangents, variables, "primal")

@@ -113,6 +113,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.checks import is_integer, is_real
 from chainrule.engine import (
+    _TENSOR_MODE_RULES,
     COMPLEX_FORWARD_ONLY,
     Node,
     enable_grad,
@@ -971,7 +972,13 @@ def gradcheck(
     for each; so does a rule that returns no gradient (None: a missing ``return``, or a
     number), and a rule that raises a ShapeError (``cr.matmul(g, w)`` for ``g @ w.T``),
     its ``problem`` naming the op, the input and the error (a shape error of ``f``'s own
-    forward is still raised).
+    forward is still raised); at ``order=2``, so does a rule that calls a NumPy function on the
+    tensors it gets in tensor mode (``g * np.cos(x)``) or returns an array there, its
+    ``problem`` in the engine's words, which name the op and the input. A rule whose tensor
+    mode builds its result from its inputs' arrays (``g * cr.tensor(np.cos(x.data))``) records
+    no path to them: its second derivatives come out 0, the check fails, and its ``note``
+    names the rule (the first, in the order ``f``'s ops ran, whose recorded derivative with
+    respect to its op's inputs disagrees with the differences of its own values).
 
     ``eps`` is an absolute step: for inputs far from 1 in size, scale it with them. Where it is
     within :data:`STEP_SPACINGS` spacings of float64 numbers near an input's largest |x| (at
@@ -1082,6 +1089,8 @@ def gradcheck(
     step_notes += _constants_note(inputs, checked)
     if report.ok is False and not report.problem:  # a failure f's rounding or kinks may explain
         variables, recorded = _recorded(f, arrays)
+        if order == 2:  # or a rule whose tensor mode is cut off from its inputs
+            step_notes += [note for note in (_rule_off_its_inputs(recorded),) if note]
         coarse_note = _coarse_step_note(recorded)
         if coarse_note:
             if output_dtype not in _COARSE_FLOATS:  # else its output's warning said it once
@@ -1104,12 +1113,16 @@ def gradcheck(
 def _rule_problem(error: ValueError | TypeError) -> str:
     """What a report's ``problem`` says of a ValueError or TypeError out of the comparisons:
     the engine's refusal of a rule's gradient of the wrong shape, or of a rule's return that
-    is no gradient (None, a number), as it is worded (the engine marks both), and a
+    is no gradient (None, a number), or of a rule that calls a NumPy function on the tensors
+    it gets in tensor mode or returns an array there (order 2), as it is worded (the engine
+    marks each, and names the rule), and a
     ValueError a rule raised (``cr.matmul`` or NumPy's ``@`` on misaligned shapes: the engine
     marks it ``raised_by_rule``) named with the rule's op and input; "" for any other (f's
     own, at a point stepped to: raised as it was)."""
-    if getattr(error, "rule_sent_wrong_shape", False) or getattr(
-        error, "rule_sent_no_gradient", False
+    if (
+        getattr(error, "rule_sent_wrong_shape", False)
+        or getattr(error, "rule_sent_no_gradient", False)
+        or getattr(error, "rule_refused_in_tensor_mode", False)
     ):
         return str(error)
     if not isinstance(error, ValueError):
@@ -1464,6 +1477,83 @@ def _cotangent_sides(node: Node, tensor: Tensor, index: int, rng) -> tuple | Non
     pulled = (g * derivative).numpy().astype(np.float64)
     scale = float(np.abs(terms).sum() + np.abs(pulled).sum())
     return float(terms.sum()), float(pulled.sum()), 1e-6 * scale + 1e-300
+
+
+def _rule_off_its_inputs(recorded: Sequence[Tensor]) -> str:
+    """The first rule, in the order ``f``'s ops ran (``recorded``: :func:`_recorded`), whose
+    tensor mode's derivative with respect to its op's inputs disagrees with the central
+    differences of its own values, named with the op and the input; "" where every rule
+    agrees. A rule that builds its result from its inputs' arrays (``cr.tensor(np.cos(
+    x.data))``) has right values but records no path to the inputs, so the second
+    derivatives through it are 0 and ``order=2`` fails without a word of which rule. Run at
+    an ``order=2`` failure only: each rule of the graph is run three times more."""
+    rng = np.random.default_rng(0)
+    for tensor in sorted((t for t in recorded if t._primitive is not None), key=lambda t: t._seq):
+        node = Node(tensor)
+        for index, parent in enumerate(node.inputs):
+            if not parent.requires_grad:  # the engine asks no rule for it
+                continue
+            sides = _input_sides(node, index, rng)
+            if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-4, abs_tol=sides[2]):
+                return (
+                    f"the rule of '{node.op}'{node.where()} for input {index} does not record "
+                    "how its result depends on its op's inputs in tensor mode "
+                    f"{_TENSOR_MODE_RULES}: cr.exp(z) for cr.tensor(np.exp(z.data)). Along a "
+                    f"random v, w . its result changes by {sides[1]:.6g} by the differences of "
+                    f"its values but by {sides[0]:.6g} as recorded, so the second derivatives "
+                    "through it are wrong."
+                )
+    return ""
+
+
+def _input_sides(node: Node, index: int, rng) -> tuple | None:
+    """For random g, w and v: the derivative along v of w . rule(g, out, *inputs) (the op's
+    inputs that need a gradient moved along v, ``out`` computed again from them) as tensor
+    mode records it, its central difference, and a tolerance for their rounding; None where
+    the rule cannot be run so (a diagnosis: the check's verdict is already made) or where its
+    values have no slope there (the difference moves with the step: a mask's jump, as
+    relu's rule has at 0, within it)."""
+    inputs, primitive, output = node.inputs, node.primitive, node.output
+    moving = [k for k, parent in enumerate(inputs) if parent.requires_grad]
+
+    def drawn(shape: tuple, like: Tensor) -> Tensor:
+        return Tensor._wrap(_like(rng.standard_normal(shape), like))
+
+    try:
+        rule = primitive.vjp[index]
+        g = drawn(output.shape, output)
+        directions = {k: drawn(inputs[k].shape, inputs[k]) for k in moving}
+        w: list[Tensor] = []  # drawn at the first call, shaped like the rule's result
+
+        def terms(step: float) -> tuple[Tensor, list[Tensor]]:
+            """w * rule(g, out, *inputs) at the inputs moved by ``step`` v, and the moved."""
+            xs = [
+                _fresh_variable(x.data + step * directions[k].data) if k in directions else x
+                for k, x in enumerate(inputs)
+            ]
+            with enable_grad():
+                out = primitive(*xs, **node.params)
+                contribution = rule(g, out, *xs, **rule_params(Node(out), True))
+                if not w:
+                    w.append(drawn(contribution.shape, contribution))
+                return w[0] * contribution, [xs[k] for k in moving]
+
+        at, variables = terms(0.0)
+        derivatives = _gradient(at.sum(), variables)  # zeros where no path was recorded
+        recorded = sum(float((d * directions[k]).sum().item()) for d, k in zip(derivatives, moving))
+        largest = max(float(np.max(np.abs(_host(inputs[k].data)), initial=0.0)) for k in moving)
+        steps = [1e-6 * max(1.0, largest) / halved for halved in (1, 2)]
+        numeric, smaller = [
+            (terms(step)[0].sum().item() - terms(-step)[0].sum().item()) / (2 * step)
+            for step in steps
+        ]
+        scale = float(np.abs(_host(at.data)).sum())
+    except Exception:  # only a diagnosis: the verdict stands
+        return None
+    tolerance = 1e-6 * (scale + abs(recorded) + abs(numeric)) + 1e-9
+    if not math.isclose(numeric, smaller, rel_tol=1e-3, abs_tol=tolerance):
+        return None  # the rule's values jump within the step (a mask: relu's at 0): no slope
+    return recorded, numeric, tolerance
 
 
 def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:

@@ -222,6 +222,14 @@ class Optimizer:
         ``value`` as hyperparameter ``key`` is kept, or :class:`_Refused` saying what it must
         be. Each of them checks its own hyperparameters and leaves the rest to this."""
         value = _plain(value)
+        if key == "lr" and isinstance(value, Tensor):  # a learning rate to differentiate?
+            raise _Refused(
+                "a number >= 0 (a step writes p.data in place, which records nothing to "
+                "differentiate: to differentiate through training, as a learning rate's "
+                "hypergradient does, write the update as a function of lr and the weights with "
+                "nn.functional_call and cr.grad, as 'Differentiating through training' in "
+                "docs/nn.md shows)"
+            )
         if key in _NON_NEGATIVE and not _non_negative(value):
             raise _Refused("a number >= 0")
         if key == "momentum" and value > 1:  # the velocity would grow by that factor each step

@@ -41,6 +41,7 @@ from chainrule.errors import (
     ShapeError,
     UserError,
     is_about_shapes,
+    mark_in_process,
     type_name,
 )
 from chainrule.tensor import Tensor, array_of

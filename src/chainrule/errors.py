@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from typing import Any, SupportsIndex
 
 #: The error types (what ``from chainrule.errors import *`` brings). The helpers below that
 #: chainrule's modules share to word their messages are imported by name.
@@ -122,6 +123,43 @@ def type_name(value: object) -> str:
             break
         public.append(part)
     return ".".join([*public, kind.__qualname__])
+
+
+def mark_in_process(error: BaseException, **attributes: object) -> None:
+    """Give ``error`` attributes that code in this process reads (the tensor a refusal is of,
+    the rule that raised), which a pickle or a copy of the error leaves out: a tensor an op
+    made, or a graph's node, does not pickle, and a worker process (``multiprocessing``,
+    ``concurrent.futures``, joblib) sends its error back pickled, so it arrived as another
+    error (joblib's ``TerminatedWorkerError``, a pool's ``MaybeEncodingError``). The copy has
+    the error's type, its arguments (the message) and its other attributes."""
+    vars(error).update(attributes)
+    reducer = vars(error).get("__reduce_ex__")
+    if isinstance(reducer, _LeavingOut):
+        reducer.names.update(attributes)
+    else:  # found on the instance before the type's, by pickle and copy alike
+        error.__reduce_ex__ = _LeavingOut(error, set(attributes))  # type: ignore[assignment]
+
+
+class _LeavingOut:
+    """The ``__reduce_ex__`` :func:`mark_in_process` gives an error: its type's, without the
+    attributes named (nor itself)."""
+
+    __slots__ = ("error", "names")
+
+    def __init__(self, error: BaseException, names: set[str]) -> None:
+        self.error = error
+        self.names = names
+
+    def __call__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        reduced = type(self.error).__reduce_ex__(self.error, protocol)
+        if not isinstance(reduced, tuple) or len(reduced) < 3 or not isinstance(reduced[2], dict):
+            return reduced
+        state = {
+            name: value
+            for name, value in reduced[2].items()
+            if name not in self.names and name != "__reduce_ex__"
+        }
+        return (*reduced[:2], state or None, *reduced[3:])
 
 
 def is_about_shapes(error: Exception) -> bool:

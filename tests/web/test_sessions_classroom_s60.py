@@ -115,6 +115,8 @@ def test_a_forgotten_run_says_how_many_sessions_the_server_keeps_and_how_to_keep
         "when another browser starts a run; whoever started the server can keep more with "
         "chainrule serve --max-sessions N); press Start (POST /api/train/start) to begin again"
     )
-    idle = browser(create_app(max_sessions=7)).get("/api/train/state").json()["error"]
+    # a step without a cookie (GET /api/train/state answers such a browser 200, run: null)
+    idle = browser(create_app(max_sessions=7)).post("/api/train/step", json={"steps": 1})
+    idle = idle.json()["error"]
     assert "keeps the 7 most recently used browser sessions" in idle
     assert f"forgets one idle for {IDLE / 60:g} minutes" in idle

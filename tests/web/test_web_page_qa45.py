@@ -185,12 +185,16 @@ def test_the_no_run_refusal_says_why_on_both_hosts(one_run_url):
         )
         assert client.post("/api/train/start", json={"dataset": "xor"}).status_code == 200
         assert client.post("/api/train/reset", json={}).json() == {"reset": True}
-        reset = client.get("/api/train/state")
+        reset = client.post("/api/train/step", json={"steps": 1})
         assert reset.status_code == 409
         assert reset.json()["error"] == (
             "no training run for this session: none was started, or it was reset; press Start "
             "(POST /api/train/start) to begin again"
         )
+        # GET /api/train/state: none, and none lost, is a 200 in the same words
+        state = client.get("/api/train/state")
+        assert state.status_code == 200
+        assert state.json() == {"run": None, "message": reset.json()["error"]}
     host = Explorer()
     reply = host.answer({"id": "1.abcdef:1", "path": "/api/train/step", "body": {"steps": 1}})
     assert reply["ok"] is False

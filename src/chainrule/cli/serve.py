@@ -324,7 +324,11 @@ def serve(
     if host in WILDCARD_HOSTS:
         typer.echo(other_machines(port))
     if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: listening on {host}: other machines can reach this server", err=True)
+        # the address as written (an IPv6 one bracketed: "[::]:8000", never ":::8000")
+        typer.echo(
+            f"warning: listening on {address(host, port)}: other machines can reach this server",
+            err=True,
+        )
     if open_browser:
         browser = _browser()
         if browser is None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, RootModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -38,7 +38,7 @@ from chainrule.errors import UserError, counted
 from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
-from chainrule.web.sessions import COOKIE_NAME, BrowserSession, SessionStore
+from chainrule.web.sessions import BrowserSession, SessionStore, cookie_name, cookie_path
 from chainrule.web.training import page_datasets, page_optimizers, start_run
 
 #: The refusal of a result whose numbers overflowed (JSON has no inf or NaN).
@@ -465,9 +465,10 @@ def no_session_on_server(store: SessionStore, token: str | None) -> str:
         )
     else:
         why = (
-            "this server does not know this browser's session: the server was probably "
-            "restarted since the run was started (it keeps runs in memory only, so a restart "
-            "forgets them all), or the session was forgotten long ago"
+            "this server does not know this browser's session: it was restarted since the run "
+            "was started (it keeps runs in memory only, so a restart forgets them all), or the "
+            "browser's session cookie came from another chainrule server at this address (one "
+            "run on this port before), or the session was forgotten long ago"
         )
     return f"{NO_RUN}{why}{START_AGAIN}"
 
@@ -525,6 +526,33 @@ def train_state(_: None, session: BrowserSession | None) -> dict:
     """This browser's run as it is."""
     _run_of(session)
     return _run_json(session)
+
+
+class NoTrainingRun(BaseModel):
+    """GET /api/train/state's answer where this browser has no run and lost none: it never
+    started one on this server (it sends no session cookie), or it reset its run. A run the
+    server lost (restarted since, or forgot it for newer browsers) is a 409 instead."""
+
+    run: None = Field(description="null: this browser has no training run here.")
+    message: str = Field(description="Why, and how to start one.")
+
+
+class TrainStateOrNone(RootModel[s.TrainState | NoTrainingRun]):
+    """A browser's training run, or NoTrainingRun where it has none to show."""
+
+
+def train_state_or_none(_: None, session: BrowserSession | None) -> dict:
+    """``GET /api/train/state`` as the server answers a browser that lost no run (``session``
+    None: it sent no cookie): its run, or :class:`NoTrainingRun` (200). The page asks at each
+    load, and a new browser is no error (it was a 409 per student per load). The notebook's
+    kernel answers :func:`train_state` (a view's front end never asks for its run)."""
+    if session is None:
+        why = "none was started in this browser"
+    elif session.training is None:
+        why = "none was started, or it was reset"
+    else:
+        return _run_json(session)
+    return {"run": None, "message": f"{NO_RUN}{why}{START_AGAIN}"}
 
 
 def train_reset(_: None, session: BrowserSession | None) -> dict:
@@ -585,8 +613,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Take optimizer steps; returns the loss per step and per-layer gradient norms. "
              "A step for a run the session no longer has (`run`: another tab started one "
              "since) is refused (409).", "existing"),
-    Endpoint("/api/train/state", "GET", train_state, None, s.TrainState,
-             "This browser session's training run.", "existing"),
+    Endpoint("/api/train/state", "GET", train_state, None, TrainStateOrNone,
+             "This browser session's training run; `run: null` where it has none (it started "
+             "none, or reset it); 409 where the server lost it (restarted since, or forgot it "
+             "for newer browsers).", "existing"),
     Endpoint("/api/train/reset", "POST", train_reset, None, None,
              "Forget this browser session's training run.", "existing"),
 )  # fmt: skip
@@ -602,15 +632,19 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
             if endpoint.method == "POST":
                 require_json(request, body, endpoint.request is not None)
             payload = await _payload(endpoint, body)
-            token = request.cookies.get(COOKIE_NAME)
+            name = cookie_name(request.scope.get("server"), request.url.scheme)
+            token = request.cookies.get(name)
             if endpoint.session == "create":
                 session, is_new = store.get_or_create(token)
             elif endpoint.session == "existing":
                 session = store.get(token)
+            handler = endpoint.handler
+            if handler is train_state and (token is None or session is not None):
+                handler = train_state_or_none  # no run lost: a 200 saying there is none
             if session is None:
-                result = await run_in_threadpool(endpoint.handler, payload, None)
+                result = await run_in_threadpool(handler, payload, None)
             else:
-                result = await _in_session(session, endpoint.handler, payload, request)
+                result = await _in_session(session, handler, payload, request)
             response = await json_answer(result)
         except NoSession:
             response = problem_response(HTTPProblem(409, no_session_on_server(store, token)))
@@ -619,12 +653,25 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
         except UserError as error:
             response = problem_response(HTTPProblem(422, str(error)))
         if is_new:
-            response.set_cookie(COOKIE_NAME, session.token, httponly=True, samesite="strict")
+            _set_cookie(response, request, name, session.token)
         return response
 
     handle.__name__ = endpoint.handler.__name__
     handle.__doc__ = endpoint.summary
     return handle
+
+
+def _set_cookie(response: Response, request: Request, name: str, token: str) -> None:
+    """Give the browser its session cookie ``name`` (one per server: the listening port's,
+    :func:`~chainrule.web.sessions.cookie_name`), for the page's own prefix only
+    (:func:`~chainrule.web.sessions.cookie_path`), and ``Secure`` where the request came over
+    https: its scheme, which uvicorn takes from the ``X-Forwarded-Proto`` of a proxy it trusts
+    (127.0.0.1 by default), so the cookie is never sent back over plain http."""
+    path = cookie_path(
+        request.headers.get("x-forwarded-prefix"), request.scope.get("root_path", "")
+    )
+    secure = request.url.scheme == "https"
+    response.set_cookie(name, token, path=path, secure=secure, httponly=True, samesite="strict")
 
 
 async def _payload(endpoint: Endpoint, body: bytes) -> Any:

@@ -18,6 +18,12 @@ The page and its static files are served with ``Cache-Control: no-cache``: a bro
 before each use (an unchanged file is a 304, by its ETag), so after an upgrade it never runs an
 old app.js beside the new index.html.
 
+Every URL the page uses is relative to it (``./static/app.js``, ``./api/seed``), so it works at a
+server's root and behind a reverse proxy under a prefix (``https://uni.example/chainrule/`` ->
+``http://127.0.0.1:8000/``) alike, with nothing to configure. The page's file by its own name,
+``/static/index.html``, is a redirect to the page (``../``, relative too): from there its
+relative URLs would name ``/static/static/app.js``.
+
 A server started on a model (``start``, ``chainrule serve --model``) says so in the page itself,
 ``<body data-opened-on="model">``: /api/seed then answers that model, and the page labels the
 button that asks for it again "Reload model", not "Seed network".
@@ -34,7 +40,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -228,20 +240,19 @@ def create_app(
     async def start_network(_: Request) -> Response:
         return JSONResponse(start.to_json())
 
-    opening = (
-        []
-        if start is None
-        else [
-            Route("/api/seed", start_network, methods=["GET"]),
-            # the page's file by its own name is the page too, marked as / marks it
-            Route("/static/index.html", index, methods=["GET"]),
-        ]
-    )
+    async def to_the_page(_: Request) -> Response:
+        # relative, as the page's own URLs are: under a proxy's prefix, the prefix's page
+        return RedirectResponse("../", status_code=302, headers=REVALIDATE)
+
+    opening = [] if start is None else [Route("/api/seed", start_network, methods=["GET"])]
 
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
+            # the page's file by its own name: the page (marked as / marks it), where its
+            # relative URLs name its files
+            Route("/static/index.html", to_the_page, methods=["GET"]),
             *opening,  # matched before the API's own /api/seed and the static files
             *routes(store),
             Mount("/static", RevalidatedFiles(directory=STATIC_DIR), name="static"),

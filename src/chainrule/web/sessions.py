@@ -20,6 +20,7 @@ threads.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 import threading
 import time
@@ -28,7 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The session cookie's name on a server at its scheme's own port (:func:`cookie_name`).
 COOKIE_NAME = "chainrule_session"
+#: A path prefix a cookie may be given (``X-Forwarded-Prefix: /chainrule``): segments of URL
+#: path characters, none of them ``;`` or ``,`` (which would end the cookie's Path).
+_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+=:@%-]+)+")
 #: Sessions kept at once by default: a class of 40 with a few browsers each, and room to spare. A
 #: session holds at most about 1.6 MB (measured for the largest run the API allows: digits,
 #: 64-128-128-29-10 with Adam's two moments, 5000 losses kept), so 128 stay near 210 MB; the
@@ -44,6 +49,36 @@ MAX_QUEUED = 4
 #: each): a browser whose run was forgotten is told so, and one whose token the server never
 #: gave out (it was restarted since) is told that instead (:meth:`SessionStore.forgot`).
 FORGOTTEN_REMEMBERED = 4096
+
+
+def cookie_name(server: tuple | None, scheme: str = "http") -> str:
+    """The session cookie's name on a server listening at ``server`` (ASGI's ``(host, port)``)
+    for a request made over ``scheme``: ``chainrule_session_8001``. A browser keeps cookies by
+    host name, not by port, so two servers on one machine (two sections, on ports 8000 and 8001)
+    shared one cookie: a Start on one replaced the session the other knew the browser by, and
+    that run vanished. The listening port tells them apart behind a proxy as well (the Host
+    header is then the proxy's). At the scheme's own port (80 for http, 443 for https), which
+    an address leaves out, or with none (a Unix socket): :data:`COOKIE_NAME` alone."""
+    port = server[1] if server and len(server) > 1 else None
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return COOKIE_NAME
+    return f"{COOKIE_NAME}_{port}"
+
+
+def cookie_path(forwarded_prefix: str | None, root_path: str = "") -> str:
+    """The session cookie's Path: the page's own prefix, so that two servers behind one proxy
+    under two prefixes (``/a/``, ``/b/``) keep a cookie each, and neither goes to the site's
+    other pages. ``forwarded_prefix``: the proxy's ``X-Forwarded-Prefix`` (the part of the
+    public address it strips), ignored unless it is a plain path (it only places the asking
+    browser's own cookie, so it needs no trust); ``root_path``: the app's own, ASGI's (a
+    server or mount that serves it below its root). ``/`` for a server at the root."""
+    prefix = (forwarded_prefix or "").strip().rstrip("/")
+    if not _PREFIX.fullmatch(prefix):
+        prefix = ""
+    root = root_path.rstrip("/")
+    if root and not _PREFIX.fullmatch(root):  # pragma: no cover - the server's own setting
+        root = ""
+    return f"{prefix}{root}" or "/"
 
 
 @dataclass

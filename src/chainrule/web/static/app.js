@@ -34,13 +34,19 @@ class Unreachable extends Error {
   }
 }
 
+/** The URL the page asks for API path `path` ("/api/seed": the API's name for it, which the
+ *  notebook's kernel answers too): relative to the page ("./api/seed"), so a server behind a
+ *  proxy under a prefix is asked at its own address (https://uni.example/chainrule/api/seed),
+ *  not at the site's root, where nothing of it is. */
+const pageRelative = (path) => `.${path}`;
+
 async function httpTransport(path, body) {
   const init = body === undefined ? { method: "GET" } : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   };
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(pageRelative(path), init);
   } catch (error) {  // fetch rejects only where no answer came (a TypeError, in every browser)
     throw new Unreachable(path, String(error.message || error));
   }
@@ -1641,16 +1647,19 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
   /** The run this browser already has on the server (the page was reloaded, or opened in
    *  another tab: its tabs share one run), shown as Start shows one, so Step and Play go on
-   *  with it; the server's "no training run" refusal: none, nothing to show. */
+   *  with it. `run: null` (this browser started none here, or reset it): nothing to show. The
+   *  server's "no training run" refusal (409: it lost this browser's run, restarted since or
+   *  forgetting it for newer browsers): the message box says so and why, as after a step. */
   async function resumeRun() {
     const gen = S.train.gen;
     let state;
     try {
       state = await api("/api/train/state");
     } catch (error) {
-      if (error instanceof ApiError && error.message.startsWith(NO_RUN)) return;
+      if (error instanceof ApiError && error.message.startsWith(NO_RUN)) throw error;
       throw new ApiError(`The page could not ask for this browser's training run (/api/train/state: ${reasonOf(error)}).`);
     }
+    if (state.run === null) return;
     await showTrainState(state, gen);
   }
 

@@ -35,9 +35,12 @@ def _params(grads, dtype=np.float64):
 
 def _closed_form(grads, p):
     flat = np.concatenate([np.ravel(np.asarray(g, dtype=np.float64)) for g in grads])
-    if p == math.inf:
-        return float(np.max(np.abs(flat)))
-    return float(np.sum(np.abs(flat) ** p) ** (1.0 / p))
+    largest = float(np.max(np.abs(flat)))
+    if p == math.inf or largest == 0.0:
+        return largest
+    # scaled by the largest, as a norm is computed: |x|**p of a subnormal x underflows to 0
+    # (hypothesis found 1e-222, whose norm grad_norm gives right)
+    return largest * float(np.sum((np.abs(flat) / largest) ** p) ** (1.0 / p))
 
 
 # -- grad_norm ----------------------------------------------------------------------------------

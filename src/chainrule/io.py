@@ -967,6 +967,7 @@ def _warn_unregistered_loss(loss: Any, path: Path) -> None:
     (as an unregistered module is refused): the model itself loads, and a checkpoint of such
     a loss resumes with the loss given again."""
     from chainrule.nn.losses import unregistered_loss
+    from chainrule.nn.module import ON_THE_COMMAND_LINE
 
     kind = unregistered_loss(loss)
     if kind is None:
@@ -976,7 +977,7 @@ def _warn_unregistered_loss(loss: Any, path: Path) -> None:
         "not registered, so no program can rebuild the loss from the model file (load_model "
         "gives the model back, but chainrule explain, evaluate and predict of it refuse it); "
         "register the class with @chainrule.nn.register_loss before saving, and in the "
-        "program that loads the model too",
+        f"program that loads the model too ({ON_THE_COMMAND_LINE})",
         UserWarning,
         stacklevel=user_stacklevel(),
     )

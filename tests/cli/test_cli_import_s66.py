@@ -201,19 +201,6 @@ def test_train_and_resume_with_the_users_loss_and_optimizer(tmp_path, capsys, mo
     assert (tmp_path / "run" / "checkpoints" / "epoch-000003").is_dir()
 
 
-def test_the_explainer_refuses_a_registered_loss_of_the_users_in_one_line(tmp_path, capsys):
-    """The explainer writes formulas for chainrule's losses alone: a registered loss of the
-    user's is refused, naming it, with no numbers (none of another loss's formulas)."""
-    path, _ = _saved_model(tmp_path, "D")
-    code, out, err = run(capsys, "--import", tmp_path / "pluginD.py", "explain", "--model", path,
-                         "--input", "0.1,0.2", "--target", "1")  # fmt: skip
-    assert code == 2 and out == "", out
-    assert err.strip() == (
-        "chainrule: explain: loss scaled-d is not one the explainer can write out "
-        "(squared-error, mse, cross-entropy, binary-cross-entropy, margin-squared-error)"
-    )
-
-
 def _refused(capsys, given: str, match: str) -> str:
     """``chainrule --import GIVEN evaluate nowhere``: refused for the import, before the
     command reads its model."""

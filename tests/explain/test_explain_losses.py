@@ -182,8 +182,9 @@ def test_a_loss_given_by_name_or_config_is_the_librarys_own(loss):
     assert d.all_ok
 
 
-def test_a_loss_no_view_writes_out_is_refused():
-    """A loss of the user's own, named or not, has no formulas the explainer could write."""
+def test_a_loss_no_view_writes_out_is_explained_from_its_own_backward():
+    """A loss of the user's own has no formulas the explainer could write: it is explained
+    from its own backward (s66: tests/explain/test_own_loss_s66.py), and says so."""
 
     class Hinge(nn.Loss):
         name = "hinge"
@@ -192,8 +193,10 @@ def test_a_loss_no_view_writes_out_is_refused():
             return (1.0 - output * target).relu().sum()
 
     model = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Logistic())
-    with pytest.raises(ExplainError, match="loss hinge is not one the explainer can write out"):
-        explain(model, [[0.5, -0.2]], [[1.0, 0.0]], Hinge())
+    assert (
+        to_dict(explain(model, [[0.5, -0.2]], [[1.0, 0.0]], Hinge()))["loss"]["written_out"]
+        is False
+    )
 
 
 @pytest.mark.parametrize(

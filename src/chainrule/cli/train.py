@@ -51,6 +51,7 @@ BY_DATA = "depends on --data; {digits} for digits, {generic} for a CSV or IDX; {
 
 @app.command(short_help="Train a network (by default on the digits) and save it.")
 def train(
+    ctx: typer.Context,
     data: str = typer.Option(
         None,
         "--data",
@@ -230,9 +231,12 @@ def train(
     parsed_batch = runs.parse_batch_size(batch_size)
     if parsed_batch != "default":
         options["batch_size"] = parsed_batch
+    # chainrule --import MODULE ...: recorded with the run, for the commands its hints print
+    imports = list(ctx.find_root().params.get("imports") or ())
     if resume is not None:
-        return _resume(resume, options, out, quiet, json_output, explain)
+        return _resume(resume, options, out, quiet, json_output, explain, imports)
     config = runs.resolve_config({**options, "explain": bool(explain)})  # recorded: resumed too
+    config.imports = imports
     _note_a_warmup_that_overrides(config, options)
     _note_an_lr_of_another_optimizer(config, options)
     return _run(config, out, None, quiet, json_output, config.explain)
@@ -320,6 +324,7 @@ def _resume(
     quiet: bool,
     json_output: bool,
     explain: bool | None,
+    imports: list[str],
 ) -> int:
     from chainrule import distributed, io
 
@@ -333,8 +338,8 @@ def _resume(
         if out is None or (source and out.resolve() == source.resolve()):
             # continued in its own directory: the lock is held on through the training
             return _resume_read(checkpoint, path, options, out, quiet, json_output, explain,
-                                held=source)  # fmt: skip
-    return _resume_read(checkpoint, path, options, out, quiet, json_output, explain)
+                                imports, held=source)  # fmt: skip
+    return _resume_read(checkpoint, path, options, out, quiet, json_output, explain, imports)
 
 
 def _run_dir_of(path: Path) -> Path | None:
@@ -356,16 +361,21 @@ def _resume_read(
     quiet: bool,
     json_output: bool,
     explain: bool | None,
+    imports: list[str],
     held: Path | None = None,
 ) -> int:
     """The resume of ``checkpoint``, read from ``path``; ``held``: the run directory whose
-    lock this process holds already (a second ``flock`` of it would refuse the process)."""
+    lock this process holds already (a second ``flock`` of it would refuse the process).
+    ``imports``: this process's ``--import`` modules, which the run records in place of its
+    own where given (they read it now); none given, the run's are kept for its hints."""
     from chainrule import distributed
     from chainrule.train import runs
     from chainrule.train.trainer import stopped_early
 
     config = _stored_config(checkpoint)
     _check_unchanged(options, config, _loss_used(checkpoint))
+    if imports:
+        config.imports = list(imports)
     # a run trained with --explain goes on watching its gradient health (a resume without it
     # dropped the plot and the history, silently); --explain or --no-explain given changes
     # that from here on, and the configuration records it (None: not given)
@@ -878,7 +888,10 @@ def _resume_command(path: Path, config: Any, explain: bool) -> str:
     """The command that continues a stopped run from ``path``: the options a resume does not
     read from the checkpoint too (--explain: without it the resumed run wrote no
     gradient_health.png, and said nothing)."""
-    command = f"chainrule train --resume {shlex.quote(str(path))} --epochs {config.epochs}"
+    from chainrule.train.runs import command_line
+
+    resume = f"train --resume {shlex.quote(str(path))} --epochs {config.epochs}"
+    command = f"{command_line(config.imports)} {resume}"
     return command + " --explain" if explain else command
 
 
@@ -1111,6 +1124,7 @@ HARDLY_BETTER = 0.9
 
 def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     from chainrule.files import strict_json
+    from chainrule.train.runs import command_line
 
     if json_output:
         print(json.dumps(strict_json(summary), indent=2, allow_nan=False))
@@ -1138,8 +1152,10 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
         note = f" (saturated logistic units at the end: {saturated})" if saturated else ""
         print(f"gradient health: {summary['gradient_health']}{note}")
     run_dir, case = shlex.quote(summary["out"]), "held-out" if held_out else "training"
-    print(f"next:   chainrule explain --model {run_dir} --case 0 (backprop through one {case} "
-          f"case, with its numbers); chainrule serve --model {run_dir} (the explorer)")  # fmt: skip
+    chainrule = command_line(summary["config"].get("imports") or ())  # its --import modules
+    print(f"next:   {chainrule} explain --model {run_dir} --case 0 (backprop through one "
+          f"{case} case, with its numbers); {chainrule} serve --model {run_dir} (the "
+          "explorer)")  # fmt: skip
 
 
 #: The share of saturated logistic units in every logistic layer from which a classic problem

@@ -34,9 +34,11 @@ from chainrule.explainer.network import (
     as_loss,
     as_network,
     dropout_note,
+    formula_written,
     host_values,
     in_model_dtype,
     output_activation,
+    own_loss_note,
     seed_network,
     targets_for,
 )
@@ -116,7 +118,8 @@ def explain(
 
         bug_graph = refuse_before_checks(derivation, bug)
     derivation.case_source = (case_source or "").strip() or None  # blank says nothing
-    for note in (dropout_note(problem.network), frozen_note(problem.network)):
+    network = problem.network
+    for note in (own_loss_note(problem.loss), dropout_note(network), frozen_note(network)):
         if note is not None:
             derivation.notes.append(note)
     if check:
@@ -450,11 +453,17 @@ def term_sizes(
     largest (:func:`~chainrule.nn.activations.max_slope`: 1/4 for the logistic, 1 for tanh and
     relu), so neither size reads a derivative rule the check is checking, and a deep logistic
     network's lowest layer is not allowed 4^depth times its rounding (a wrong dE/dw of a fifth
-    passed there)."""
+    passed there). A loss of the user's own (whose formula is not known here) may scale its
+    gradient past |y| + |t|: its top size is the larger of that and the engine's own |dE/dy|
+    (|dE/dz| for a loss that reads the logits), which moves a tolerance by no more than the
+    dtype's epsilon times it."""
     top = len(layers) - 1
     below_y = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dy
     # a loss that takes the logits (softmax cross-entropy) gives dE/dz as y - t, no slope
     unit_on_top = loss.output_activation is None
+    if not formula_written(loss):  # a loss of one's own: its gradient may be larger than that
+        own = layers[-1].dE_dy if unit_on_top else layers[-1].dE_dz
+        below_y = np.maximum(below_y, np.abs(own))
     below = below_y * max_slope(layers[-1].activation) if unit_on_top else below_y  # dE/dz's
     # what their rounding is relative to: dE/dy's, and dE/dz's with the slopes' own
     cancelled_y = below_y

@@ -21,7 +21,7 @@ import numpy as np
 
 from chainrule.checks import is_integer
 from chainrule.errors import counted
-from chainrule.explainer.network import ExplainError
+from chainrule.explainer.network import ExplainError, loss_shown
 from chainrule.explainer.notation import Math, Notation, get_notation, plain_text
 from chainrule.gradcheck import near_zero as _within_tolerance_of_zero
 from chainrule.nn.losses import Loss
@@ -300,7 +300,7 @@ class Derivation:
         dE_dy = n.dE_dy(layer, letter, unit)
         # as the layer's own record says: a loss that reads z leaves the top's dE/dy None
         if self.layers[layer].dE_dy is None:
-            loss, output = self.loss.name, self.loss.output_activation
+            loss, output = loss_shown(self.loss), self.loss.output_activation
             reads = [E, " reads its ", n.z(layer, letter, unit)]
             reads += [f" (the {loss} applies the {output} itself), so it has no ", dE_dy]
             reads += [" and its ", n.dE_dz(layer, letter, unit), " comes straight from the loss"]
@@ -355,7 +355,8 @@ class Derivation:
         if record.dE_dy is None:
             raise ExplainError(
                 f"dE_dy({layer}, {unit}): layer {layer} is the output layer and "
-                f"{self.loss.name} works from its z (the logits), so its y is not on E's path; "
+                f"{loss_shown(self.loss)} works from its z (the logits), so its y is not on "
+                "E's path; "
                 f"use dE_dz({layer}, {unit})"
             )
         return self.checked_entry(
@@ -586,14 +587,15 @@ class Derivation:
         sizes = "-".join(str(record.size) for record in self.layers)
         return (
             f"Derivation({sizes} network, {counted(self.n_cases, 'case')}, "
-            f"E = {self.error:.6g}, {self.loss.name}, {self.dtype})"
+            f"E = {self.error:.6g}, {loss_shown(self.loss)}, {self.dtype})"
         )
 
     def _repr_markdown_(self) -> str:
-        """How a notebook shows a derivation: the explainer's Markdown, maths set by MathJax."""
-        from chainrule.explainer.render import render  # a renderer reads this; loaded on use
+        """How a notebook shows a derivation: the explainer's Markdown, maths set by MathJax, its
+        headings below the notebook's own (its title an h2)."""
+        from chainrule.notebook.display import derivation_markdown  # the notebook host, on use
 
-        return render(self, "markdown")
+        return derivation_markdown(self)
 
 
 def _check_index(call: str, what: str, index: int, size: int, hint: str) -> None:

@@ -16,6 +16,10 @@ as it was.
 
 A loss is an ``nn`` loss object (:func:`as_loss` reads names and model-file configs too); the
 explainer asks it for its reduction, the unit it applies to logits and how it reads targets.
+The formulas of chainrule's losses (:data:`LOSSES`) are written out; a loss of the user's own
+(:func:`formula_written` False) enters through its numbers alone, E from its forward and the
+output layer's dE/dy (or dE/dz, for a loss that reads the logits) from the engine's backward
+through it, and every step below them is written out as for chainrule's.
 """
 
 from __future__ import annotations
@@ -607,14 +611,21 @@ def as_loss(loss: Any) -> Loss:
     """An ``nn`` loss from a loss object, a name (``"squared-error"``...) or a model file's config.
 
     A bare name means the lecture's summed squared error, or the loss's own default reduction.
+    A name or config of a loss registered with :func:`chainrule.nn.register_loss`, and any
+    loss object of the user's own, is taken too: its formula is not written out
+    (:func:`formula_written`), its numbers are the loss's own. One that takes a library loss's
+    name but computes its own forward is refused (that loss's formulas would be shown).
     """
     if not isinstance(loss, Loss):
         loss = _named_loss(loss)
-    if loss.name not in LOSSES:  # a loss the library has, but no view writes out its formulas
-        raise ExplainError(
-            f"explain: loss {loss.name or type(loss).__name__} is not one the explainer can "
-            f"write out ({', '.join(LOSSES)})"
-        )
+    if not formula_written(loss):  # a loss of the user's own: its numbers, not a formula
+        own = loss.output_activation
+        if own is not None and own not in UNITS:
+            raise ExplainError(
+                f"explain: the loss {loss_shown(loss)} applies {own!r} to the logits itself, a "
+                f"unit the explainer cannot write out ({', '.join(UNITS)})"
+            )
+        return loss
     library_loss = LIBRARY_LOSSES[loss.name]
     if not computes_as(loss, library_loss):  # the name is known, the computation is its own
         raise ExplainError(
@@ -623,6 +634,35 @@ def as_loss(loss: Any) -> Loss:
             f"{library_loss.__name__}'s formulas, which would not be this loss's numbers"
         )
     return loss
+
+
+def formula_written(loss: Loss) -> bool:
+    """Whether the explainer writes out ``loss``'s formulas (E, the output layer's dE/dy, the
+    symbolic proof's E): one of chainrule's :data:`LOSSES`. Else the loss is one of the user's
+    own, whose E is its forward's number and whose output dE/dy (dE/dz, for a loss that reads
+    the logits) is the engine's backward through it: the one place a loss's formula enters the
+    derivation, so nothing of another loss's formulas is shown for it."""
+    return loss.name in LOSSES
+
+
+def loss_shown(loss: Loss) -> str:
+    """A loss's name as the write-ups show it: the name it is known by, else its class's."""
+    return loss.name or type(loss).__name__
+
+
+def own_loss_note(loss: Loss) -> str | None:
+    """What a derivation says of a loss of the user's own (None for chainrule's): its formula
+    is not written out, its numbers are its own."""
+    if formula_written(loss):
+        return None
+    top = "dE/dz (it reads the logits)" if loss.output_activation is not None else "dE/dy"
+    return (
+        f"The loss, {loss_shown(loss)} ({type(loss).__name__}), is a loss of your own: the "
+        f"explainer cannot write out its formula, so E and the output layer's {top} are its "
+        "numbers, from the loss's own forward and the engine's backward through it (each "
+        "checked by finite differences of that forward); every step below them is written out "
+        "as for chainrule's losses."
+    )
 
 
 def _named_loss(loss: Any) -> Loss:

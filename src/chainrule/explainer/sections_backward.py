@@ -8,6 +8,7 @@ import numpy as np
 
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
+from chainrule.explainer.network import formula_written, loss_shown
 from chainrule.explainer.notation import Math, grouped, join
 
 
@@ -17,6 +18,9 @@ def output_layer(b: Builder) -> None:
     j = letter_of(b, top)
     record = d.layers[top]
     b.add(Heading(f"Backward pass: the output layer {j} (layer {top})"))
+    if not formula_written(d.loss):  # a loss of one's own: its backward's numbers, no formula
+        _own_loss_output_layer(b)
+        return
     loss, act = d.loss.name, record.activation
     y, t, dy, dz = n.y(top, j), n.t(j), n.dE_dy(top, j), n.dE_dz(top, j)
     # the loss's own share of each term: 1/n for a mean over cases, 1/(n k) over every output
@@ -102,6 +106,54 @@ def output_layer(b: Builder) -> None:
                         label,
                     )
                 )
+    b.more(top, len(b.units(top)))
+
+
+def _own_loss_output_layer(b: Builder) -> None:
+    """The output layer's step for a loss of the user's own, whose formula the explainer
+    cannot write out: its dE/dy (dE/dz, for a loss that applies its own unit to the logits)
+    is the number the engine's backward through the loss gives, each checked by a finite
+    difference of the loss's forward; dE/dz = f'(z) dE/dy from there on as for any loss."""
+    d, n = b.d, b.n
+    top = d.n_layers
+    j = letter_of(b, top)
+    record = d.layers[top]
+    name, own = loss_shown(d.loss), d.loss.output_activation
+    E, y, z = n.E(), n.y(top, j), n.z(top, j)
+    # the loss's own numbers, as under Error: the explainer cannot write out its formula
+    if own is None:
+        b.add(
+            Para(
+                [
+                    "Each ", n.dE_dy(top, j), f" below is the number from {name}'s own backward "
+                    "(the engine's backward of ", E, " through the loss, with respect to ", y,
+                    "), checked by a finite difference of its forward; the explainer cannot "
+                    "write out its formula. From there the step is the unit's own:",
+                ]
+            )
+        )  # fmt: skip
+        b.add(Equation(n.dE_dz(top, j), [_dz_general(b, top)]))
+    else:
+        b.add(
+            Para(
+                [
+                    f"{name} applies the {own} to the logits itself, so each ", n.dE_dz(top, j),
+                    f" below is the number from {name}'s own backward (the engine's backward of ",
+                    E, " through the loss, with respect to ", z, "), checked by a finite "
+                    "difference of its forward; the explainer cannot write out its formula.",
+                ]
+            )
+        )  # fmt: skip
+    for c in b.cases():
+        for u in b.units(top):
+            label = b.case_label(c, f"{j}={u + 1}")
+            if record.dE_dy is not None:
+                dy = record.dE_dy[c, u]
+                b.add(Equation(n.dE_dy(top, j, u), [b.result(dy)], d.dE_dy(top, u, c), label))
+                b.add(_dz_equation(b, top, u, c, ""))
+            else:
+                dz = record.dE_dz[c, u]
+                b.add(Equation(n.dE_dz(top, j, u), [b.result(dz)], d.dE_dz(top, u, c), label))
     b.more(top, len(b.units(top)))
 
 

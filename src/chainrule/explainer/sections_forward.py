@@ -7,7 +7,7 @@ from collections.abc import Callable
 from chainrule.errors import counted
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of, unit_numbers
-from chainrule.explainer.network import diagonal_blocks
+from chainrule.explainer.network import diagonal_blocks, formula_written, loss_shown
 from chainrule.explainer.notation import Math, join
 
 
@@ -27,7 +27,8 @@ def intro(b: Builder) -> None:
     b.add(
         Para(
             [
-                f"Loss: {d.loss.name} ({d.loss.describe_reduction()}), {cases}, {d.dtype}. "
+                f"Loss: {loss_shown(d.loss)} ({d.loss.describe_reduction()}), {cases}, "
+                f"{d.dtype}. "
                 "Notation: ",
                 *b.n.title_parts(),  # its symbols as maths, not y\_i or a^l in LaTeX's prose
                 ". Layers are numbered from 0 (the input layer); units from 1. Every gradient "
@@ -137,6 +138,10 @@ def error(b: Builder) -> None:
     k = d.loss.divisor(d.n_cases, d.output.size)
     sum_c = Math("Σ_c ", r"\sum_c ") if d.n_cases > 1 else Math("", "")
     scale = Math(f"(1/{k}) ", rf"\frac{{1}}{{{k}}}") if k != 1 else Math("", "")
+    if not formula_written(d.loss):  # a loss of one's own: its forward's number, no formula
+        reads_z = d.loss.output_activation is not None  # it applies its unit to the logits
+        _own_error(b, n.z(top, j) if reads_z else y, t)
+        return
     if d.loss.name == "squared-error":
         rhs = (
             scale
@@ -175,11 +180,40 @@ def error(b: Builder) -> None:
             )
         )
     b.add(Heading("Error"))
+    _targets(b, t)
+    b.add(Equation(E, [rhs, b.result(d.error)]))
+    if d.loss.name == margin.NAME:
+        b.add(Para(margin.definition(d.loss, y, t, j)))
+
+
+def _own_error(b: Builder, read: Math, t: Math) -> None:
+    """The Error section of a loss of the user's own: E as its own forward computes it from
+    ``read`` (the outputs y, or the logits z of a loss that applies its own unit), said to be
+    that (the explainer cannot write out its formula), no formula of another loss."""
+    d, E = b.d, b.n.E()
+    b.add(Heading("Error"))
+    _targets(b, t)
+    name, own = loss_shown(d.loss), d.loss.output_activation
+    what = "outputs " if own is None else f"logits (it applies the {own} itself) "
+    b.add(
+        Para(
+            [
+                f"The loss, {name}, is a loss of your own: the explainer cannot write out its "
+                "formula, so ", E, f" is the number its own forward computes from the {what}",
+                read, " and the targets ", t, ".",
+            ]
+        )
+    )  # fmt: skip
+    # the loss by a word, not its name (any text of the user's, set here as maths)
+    own = Math(f"loss({read.plain}, {t.plain})", rf"\operatorname{{loss}}({read.latex}, {t.latex})")
+    b.add(Equation(E, [own, b.result(d.error)]))
+
+
+def _targets(b: Builder, t: Math) -> None:
+    """The targets of the cases written out, as the Error section lists them."""
+    d = b.d
     targets = "; ".join(", ".join(b.result(v).plain for v in row) for row in d.t[: b.o.max_cases])
     if d.n_cases > b.o.max_cases:
         targets += f"; ... ({d.n_cases - b.o.max_cases} more cases)"
     # "$t_j$ = 1, 0": a closing $ after a space, then a digit, is no maths to Markdown
     b.add(Para(["Targets: ", t, f" = {targets}."]))
-    b.add(Equation(E, [rhs, b.result(d.error)]))
-    if d.loss.name == margin.NAME:
-        b.add(Para(margin.definition(d.loss, y, t, j)))

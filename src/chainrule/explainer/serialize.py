@@ -119,7 +119,11 @@ def _document(d: Derivation, terms: Callable) -> dict[str, Any]:
 
 
 def _loss(d: Derivation) -> dict[str, Any]:
-    loss = {"name": d.loss.name, "reduction": d.loss.reduction, "E": d.error}
+    from chainrule.explainer.network import formula_written, loss_shown
+
+    loss = {"name": loss_shown(d.loss), "reduction": d.loss.reduction, "E": d.error}
+    if not formula_written(d.loss):  # a loss of the user's own: its numbers, no formula
+        loss["written_out"] = False
     if d.loss.name == "margin-squared-error":  # the numbers its formulas are written with
         loss["margin"] = {"on": d.loss.on, "off": d.loss.off,
                           "measured_from": d.loss.measured_from}  # fmt: skip

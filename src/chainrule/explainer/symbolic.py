@@ -28,7 +28,7 @@ import numpy as np
 
 from chainrule.errors import MissingExtraError, extras_needed_by
 from chainrule.explainer import margin
-from chainrule.explainer.network import ExplainError
+from chainrule.explainer.network import ExplainError, formula_written, loss_shown
 from chainrule.explainer.notation import (
     Math,
     Notation,
@@ -74,7 +74,8 @@ def _sympy() -> ModuleType:
 
 
 class SymbolicTooLarge(ExplainError):
-    """The network is too large (or uses units) for symbolic mode; the numbers still stand."""
+    """The network is too large (or uses units, or a loss of the user's own, whose formula
+    is not known) for symbolic mode; the numbers still stand."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def _exact(value: float) -> sympy.Expr:
 def _error(
     d: Derivation, z: list, y: list, case: int, number: Callable[[float], sympy.Expr] = _float
 ) -> sympy.Expr:
-    """This case's share of E: its per-case sum over the output units over the loss's divisor."""
+    """This case's share of E: its per-case sum over the output units over the loss's divisor
+    (chainrule's losses alone: :func:`_check_loss` skips the proof for another)."""
     sympy = _sympy()
 
     t = [number(v) for v in d.t[case]]
@@ -202,6 +204,18 @@ def _smaller_choice(d: Derivation, layer: int) -> str:
     if fitting:
         return f"a --unit in layer {fitting[0]} or above fits"
     return "no layer of this network fits: use a smaller network, or --no-symbolic"
+
+
+def _check_loss(d: Derivation) -> None:
+    """Skip the proof for a loss of the user's own: sympy's E is written with the loss's
+    formula (:func:`_error`), which the explainer knows for chainrule's losses alone."""
+    if not formula_written(d.loss):
+        raise SymbolicTooLarge(
+            f"symbolic mode writes E with its loss's formula, and the loss, {loss_shown(d.loss)},"
+            " is a loss of your own whose formula the explainer cannot write out; the numeric "
+            "derivation above stands (its output dE/dy from the loss's own backward, every "
+            "step below it written out and checked by finite differences)"
+        )
 
 
 def _check_size(d: Derivation, layer: int) -> None:
@@ -276,6 +290,7 @@ def prove(d: Derivation, layer: int, unit: int, case: int = 0) -> dict[str, Any]
     sympy = _sympy()
 
     d._unit_record("prove", layer, unit, case, below_top=True)
+    _check_loss(d)
     _check_size(d, layer)
     n_below, n_above = d.layers[layer].size, d.layers[layer + 1].size
     # real symbols, as every number of a network is: sympy asks whether tanh(...) of a nested

@@ -38,7 +38,7 @@ from chainrule import backend, engine
 from chainrule.backend import array_module
 from chainrule.checks import is_real
 from chainrule.errors import ConfigError
-from chainrule.nn.module import Module
+from chainrule.nn.module import ON_THE_COMMAND_LINE, Module
 from chainrule.optim.base import Optimizer, _plain, _Refused
 from chainrule.tensor import Tensor
 
@@ -390,15 +390,21 @@ def names() -> tuple[str, ...]:
 def lookup(name: str) -> tuple[type[Optimizer], dict[str, Any]]:
     """The optimizer class ``name`` stands for (a name of :data:`OPTIMIZERS` or :data:`ALIASES`,
     in any case) and the settings the name gives it (an alias's, a copy; ``{}`` for a class's own
-    name). An unknown name is a :class:`ConfigError` offering :func:`names`. What the class takes
-    is its ``hyperparameters``, and its defaults :meth:`Optimizer.defaults`."""
+    name). An unknown name is a :class:`ConfigError` offering :func:`names` and naming
+    :func:`~chainrule.optim.register_optimizer` and, for the command line, ``--import``. What
+    the class takes is its ``hyperparameters``, and its defaults :meth:`Optimizer.defaults`."""
     key = str(name).strip().lower()
     settings: dict[str, Any] = {}
     if key in ALIASES:
         key, settings = ALIASES[key]
     cls = OPTIMIZERS.get(key)
     if cls is None:
-        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(names())}")
+        raise ConfigError(
+            f"unknown optimizer {name!r}; choose one of {', '.join(names())}, or, where "
+            f"{name!r} is an optimizer class of your own, register the class with "
+            f"@chainrule.optim.register_optimizer in the program that uses it; "
+            f"{ON_THE_COMMAND_LINE}"
+        )
     return cls, dict(settings)
 
 

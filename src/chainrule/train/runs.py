@@ -159,6 +159,11 @@ class RunConfig:
     #: --explain: the run watches its gradient health (a resume goes on watching; runs of an
     #: older version: False)
     explain: bool = False
+    #: ``chainrule --import MODULE``: the modules, as given, that the run was trained (or last
+    #: resumed) with, which register its loss, layers or optimizer of the user's own; every
+    #: command the run's hints print (``next:``, ``continue with:``) imports them too
+    #: (:func:`command_line`). A resume given none keeps these (runs of an older version: none)
+    imports: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The configuration as a plain dict."""
@@ -194,10 +199,19 @@ class RunConfig:
             config.split = tuple(config.split)
         if source is not None:
             try:
-                validate(config)
+                validate(config, stored=True)
             except UserError as error:
                 raise UserError(f"{where}: {error}") from None
         return config
+
+
+def command_line(imports: Iterable[str] = ()) -> str:
+    """``chainrule``, with ``--import MODULE`` for each of ``imports`` (a run's
+    :attr:`RunConfig.imports`), quoted for the shell: how each command a run's hints print
+    begins, so a copied hint reads a run of the user's own classes as its training did."""
+    import shlex
+
+    return " ".join(["chainrule", *(f"--import {shlex.quote(str(m))}" for m in imports)])
 
 
 def dataset_key(data: str) -> str:
@@ -352,20 +366,23 @@ def _take_named_hidden(data: str, preset: dict[str, Any], chosen: dict[str, Any]
         )
 
 
-def validate(config: RunConfig, schedule_given: bool = True) -> None:
+def validate(config: RunConfig, schedule_given: bool = True, stored: bool = False) -> None:
     """Raise UserError for any option value out of range (before anything is written);
-    ``schedule_given``: whether the user chose the schedule (else the dataset's preset did)."""
-    _choice("activation", config.activation, ACTIVATIONS)
+    ``schedule_given``: whether the user chose the schedule (else the dataset's preset did).
+    A choice is taken as :func:`choice` takes it (in any case), and kept as its choice spells
+    it; ``stored``: the configuration is a saved run's, whose loss or optimizer may be a class
+    of the user's own (its refusal says how one becomes known)."""
+    config.activation = choice("--activation", config.activation, ACTIVATIONS)
     if config.loss != "auto":
-        _choice("loss", config.loss, LOSSES)
-    _choice("optimizer", config.optimizer, names())
+        config.loss = choice("--loss", config.loss, LOSSES, own_classes=stored)
+    config.optimizer = choice("--optimizer", config.optimizer, names(), own_classes=stored)
     kind, _ = lookup(config.optimizer)
     if config.network not in NETWORKS:
         raise UserError(f"run configuration: unknown network {config.network!r}")
-    _choice("schedule", config.schedule, SCHEDULES)
-    _choice("dtype", config.dtype, DTYPES)
+    config.schedule = choice("--schedule", config.schedule, SCHEDULES)
+    config.dtype = choice("--dtype", config.dtype, DTYPES)
     if config.task is not None:
-        _choice("task", config.task, TABLE_TASKS)
+        config.task = choice("--task", config.task, TABLE_TASKS)
     if not config.hidden or not _layer_sizes_in_range(config.hidden):
         raise UserError(
             f"--hidden needs layer sizes from 1 to {MAX_LAYER_SIZE:,}, got {config.hidden}"
@@ -424,9 +441,37 @@ def validate(config: RunConfig, schedule_given: bool = True) -> None:
         )
 
 
-def _choice(option: str, value: str, choices: Collection[str]) -> None:
-    if value not in choices:
-        raise UserError(f"--{option}: unknown value {value!r}; choose one of {', '.join(choices)}")
+#: The choice options whose choices a registry of the user's classes joins: what an unknown
+#: value's refusal adds, the decorator that registers such a class
+REGISTERED_CHOICES = {
+    "--loss": ("a loss", "@chainrule.nn.register_loss"),
+    "--optimizer": ("an optimizer", "@chainrule.optim.register_optimizer"),
+}
+
+
+def choice(option: str, value: Any, choices: Collection[str], own_classes: bool = False) -> Any:
+    """``value`` as one of ``choices`` spells it (in any case): the command line's choice
+    options (:func:`chainrule.cli.app.one_of`, the one wording of an unknown value), which a
+    run's stored configuration is checked by too. With ``own_classes`` (a stored run's
+    configuration), an unknown --loss or --optimizer (a class of the user's own that this
+    process does not know: a run trained with ``chainrule --import MODULE`` and resumed
+    without it) also says how such a class becomes known, on the command line too
+    (:data:`~chainrule.nn.module.ON_THE_COMMAND_LINE`). None stays None."""
+    with extras_needed_by("a run's configuration"):  # typer: the [app] extra, as pydantic
+        from chainrule.cli.app import one_of  # the command line's: not loaded with this module
+
+    try:
+        return one_of(option, value, list(choices))
+    except UserError as error:
+        if not own_classes or option not in REGISTERED_CHOICES:
+            raise
+        from chainrule.nn.module import ON_THE_COMMAND_LINE
+
+        kind, decorator = REGISTERED_CHOICES[option]
+        raise UserError(
+            f"{error} ({kind} class of your own joins them once registered with {decorator}; "
+            f"{ON_THE_COMMAND_LINE})"
+        ) from None
 
 
 def parse_batch_size(text: str | None) -> int | None | str:

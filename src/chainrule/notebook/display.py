@@ -1,9 +1,11 @@
-"""HTML and SVG for a Tensor and a training History in a notebook (standard library and NumPy)."""
+"""HTML and SVG for a Tensor and a training History in a notebook (standard library and NumPy),
+and the headings of an output one level below the notebook's own."""
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -141,3 +143,40 @@ def history_html(h: Any) -> str:
             "</tbody></table></div>",
         ]
     )
+
+
+_HTML_HEADING = re.compile(r"<(/?)h([1-6])(?=[\s>])", re.I)
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def headings_one_level_down(text: str, *, markdown: bool = False, deepest: int = 5) -> str:
+    """``text``'s headings one level down, those of level ``deepest`` or above: an output in a
+    notebook is part of the notebook's page, whose title is its own h1, so an output's title is
+    an h2 (an h1 per output read as many pages, outranked the lesson's own headings and doubled
+    its anchors) and its sections h3. HTML's ``<h1>`` tags, or with ``markdown`` the ATX
+    headings (``# Title``), outside fenced code."""
+
+    def down(level: int) -> int:
+        return level + 1 if level <= deepest else level
+
+    if not markdown:
+        return _HTML_HEADING.sub(lambda m: f"<{m[1]}h{down(int(m[2]))}", text)
+    lines, fence = text.split("\n"), None
+    for k, line in enumerate(lines):
+        opened = _FENCE.match(line)
+        if opened and (fence is None or opened[1].startswith(fence)):
+            fence = opened[1][0] * 3 if fence is None else None
+        elif fence is None:
+            heading = _MARKDOWN_HEADING.match(line)
+            if heading and len(heading[1]) <= deepest:
+                lines[k] = "#" + line
+    return "\n".join(lines)
+
+
+def derivation_markdown(d: Any) -> str:
+    """A derivation as a notebook shows it: the explainer's Markdown, its headings one level
+    down (:func:`headings_one_level_down`)."""
+    from chainrule.explainer.render import render
+
+    return headings_one_level_down(render(d, "markdown"), markdown=True)

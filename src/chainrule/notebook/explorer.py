@@ -19,7 +19,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chainrule.errors import UserError, counted, extras_needed_by
+from chainrule.notebook.display import headings_one_level_down
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 #: Views of one widget that keep a training run at once (the least recently used is forgotten
@@ -35,8 +38,9 @@ def front_end(live_model: bool = False) -> dict[str, str]:
     Reset then reads the model again and whose Edit tab's button is "Reload model"."""
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     body = re.search(r"<body>(.*?)<script", page, re.S)
-    if body is None:  # pragma: no cover - the page ships with the package
-        raise RuntimeError("chainrule explorer: web/static/index.html has no <body> markup")
+    box = '<div id="message"'  # the page's message box: the widget's own lines go above it
+    if body is None or box not in body.group(1):  # pragma: no cover - the page ships with it
+        raise RuntimeError("chainrule explorer: web/static/index.html has no <body> with #message")
     module = "\n".join(
         [
             "const CHAINRULE_WIDGET = true;",
@@ -45,12 +49,35 @@ def front_end(live_model: bool = False) -> dict[str, str]:
             (STATIC / "widget.js").read_text(encoding="utf-8"),
         ]
     )
+    # the widget's own lines: the kernel not answered yet (all a saved copy without a kernel
+    # ever shows), and for a model's widget the model changed since the view read it
+    markup = body.group(1).replace(box, _widget_lines(live_model) + box, 1)
     return {
         "esm": module,
         # a heading of the notebook's page, not its title: an h2 (an h1 per cell read as many pages)
-        "markup": body.group(1).replace("<h1>", "<h2>").replace("</h1>", "</h2>"),
+        "markup": headings_one_level_down(markup, deepest=1),
         "style": (STATIC / "style.css").read_text(encoding="utf-8"),
     }
+
+
+#: What the widget says until the kernel answers it: the page's markup, with no script needed, so
+#: a notebook saved with its widgets and shown without a kernel (an HTML export, a docs site)
+#: says why the explorer is empty; app.js hides it once the network shows.
+WAITING = (
+    "chainrule explorer: waiting for the kernel. A saved copy of the notebook (an HTML export, "
+    "a docs page) has none: run the notebook (a live kernel) to use it."
+)
+
+
+def _widget_lines(live_model: bool) -> str:
+    """The widget's lines above the page's message box: :data:`WAITING`, and for a model's
+    widget the note app.js shows while the model differs from what the view read (empty and
+    hidden until a reply of the kernel says so)."""
+    style = ' style="margin: 6px 14px"'  # the panel's inset (the page's .note is for its panel)
+    lines = [f'<p id="kernel-wait" class="note" role="status"{style}>{WAITING}</p>']
+    if live_model:
+        lines.append(f'<p id="model-changed" class="note" role="status"{style} hidden></p>')
+    return "".join(lines)
 
 
 class Explorer:
@@ -65,17 +92,32 @@ class Explorer:
     view's request ids are ``"VIEW:N"`` (widget.js), and the run is kept under ``VIEW`` (at most
     :data:`MAX_VIEWS` views' runs, the least recently used forgotten first). An id without a
     view is the ``""`` view's.
+
+    On a user's model (``reread``: the network read from it again; ``weights``: its weights
+    now), the first ``/api/seed`` is answered with ``start``, the model as it was when the
+    widget was made: under Run All a view asks only once the cells queued after it have run
+    (a training cell), and it shows what its own cell saw. Each later one (another view
+    opening, a Reset, Reload model) reads the model again, as it is then. Every reply to a view
+    that read the model then says whether the model's weights changed since
+    (``"model_changed"``), which the view says in a note; compared as the request is answered,
+    never polled.
     """
 
-    def __init__(self, start: dict | None = None, reread: Any = None) -> None:
+    def __init__(self, start: dict | None = None, reread: Any = None, weights: Any = None) -> None:
         from chainrule.web import api
 
         self._api = api
         self._endpoints = {e.path: e for e in api.ENDPOINTS}
+        #: the network as the widget was made: its first view's (on a model, the snapshot)
         self.start = start if start is not None else api.seed(None, None)
         #: the network read again from the user's model (``start_network``), for each view
-        #: opened and each reset: the model as it is then, trained or edited since
+        #: opened after the first and each reset: the model as it is then, trained or edited since
         self._reread = reread
+        #: the model's weights now (:func:`model_weights`), to compare with what a view read
+        self._weights = weights
+        self._start_weights = None if weights is None else weights()
+        self._start_given = False  # whether a view got ``start`` yet (the first /api/seed)
+        self._read: OrderedDict[str, Any] = OrderedDict()  # view -> the weights it read
         self.sessions: OrderedDict[str, Any] = OrderedDict()  # view -> its BrowserSession
 
     def session(self, endpoint: Any, request_id: Any) -> Any:
@@ -86,7 +128,7 @@ class Explorer:
 
         if endpoint.session == "none":
             return None
-        view = request_id.rpartition(":")[0] if isinstance(request_id, str) else ""
+        view = view_of(request_id)
         if view in self.sessions:
             self.sessions.move_to_end(view)
         elif endpoint.session == "create":
@@ -96,7 +138,16 @@ class Explorer:
         return self.sessions.get(view)
 
     def answer(self, message: Any) -> dict:
-        """The reply to one request from the front end."""
+        """The reply to one request from the front end; on a model, with ``"model_changed"``
+        where the view that sent it read the model (see the class)."""
+        reply = self._reply(message)
+        request_id = message.get("id") if isinstance(message, dict) else None
+        changed = self.model_changed(view_of(request_id))
+        if changed is not None:
+            reply["model_changed"] = changed
+        return reply
+
+    def _reply(self, message: Any) -> dict:
         from pydantic import ValidationError
 
         api = self._api
@@ -110,10 +161,8 @@ class Explorer:
                 raise api.HTTPProblem(404, f"explorer: no API path {path!r}")
             if endpoint.request is None and body not in (None, {}):  # /api/seed too
                 raise api.HTTPProblem(422, f"{path} takes no request body")
-            if path == "/api/seed":  # a copy: a caller changing a reply changes no later one
-                if self._reread is not None:
-                    self.start = self._reread_model()
-                return {"id": request_id, "ok": True, "data": copy.deepcopy(self.start)}
+            if path == "/api/seed":
+                return {"id": request_id, "ok": True, "data": self._seed(view_of(request_id))}
             payload = None
             if endpoint.request is not None:
                 try:
@@ -132,6 +181,36 @@ class Explorer:
         except Exception as error:  # a bug: the front end still gets its reply, never silence
             return {"id": request_id, "ok": False, "error": unexpected_error(message, error)}
         return {"id": request_id, "ok": True, "data": data}
+
+    def _seed(self, view: str) -> dict:
+        """The network ``/api/seed`` answers ``view`` (see the class), a copy: a caller changing
+        a reply changes no later one. What a view of a model read is kept under the view."""
+        if self._reread is None or not self._start_given:
+            self._start_given = True
+            network, weights = copy.deepcopy(self.start), self._start_weights
+        else:
+            network, weights = self._reread_model(), self._weights()
+        if self._weights is not None:
+            self._read[view] = weights
+            self._read.move_to_end(view)
+            while len(self._read) > MAX_VIEWS:
+                self._read.popitem(last=False)
+        return network
+
+    def model_changed(self, view: str) -> bool | None:
+        """Whether the model's weights differ now from what ``view`` read of it (its last
+        ``/api/seed``); None where it read none (a widget on the seed network, a view before its
+        first answer or forgotten). A model that no longer reads as a network has changed."""
+        read = self._read.get(view)
+        if read is None:
+            return None
+        try:
+            now = self._weights()
+        except Exception:  # changed so that it no longer reads: /api/seed says how
+            return True
+        return len(now) != len(read) or not all(
+            a.shape == b.shape and np.array_equal(a, b, equal_nan=True) for a, b in zip(now, read)
+        )
 
     def _reread_model(self) -> dict:
         """The user's model read again. It read as a network when the widget was made: one
@@ -154,6 +233,28 @@ class Explorer:
         response = self._api.json_response(data)
         if response.status_code != 200:
             raise self._api.HTTPProblem(response.status_code, json.loads(response.body)["error"])
+
+
+def view_of(request_id: Any) -> str:
+    """The view a request id ``"VIEW:N"`` comes from (widget.js numbers them so); ``""`` for
+    an id without one."""
+    return request_id.rpartition(":")[0] if isinstance(request_id, str) else ""
+
+
+def model_weights(model: Any) -> list[np.ndarray]:
+    """A copy of the numbers of ``model``'s weights and biases, read as the explorer reads the
+    model (:func:`chainrule.explainer.as_network`): what a later read compares with."""
+    from chainrule.backend import to_numpy
+    from chainrule.explainer import as_network
+
+    tensors = [
+        tensor
+        for layer in as_network(model).layers
+        for part in layer.parts
+        for tensor in (part.weight, part.bias)
+        if tensor is not None
+    ]
+    return [np.array(to_numpy(tensor.data)) for tensor in tensors]
 
 
 def unexpected_error(message: Any, error: Exception) -> str:
@@ -220,10 +321,12 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
     With no arguments it opens on the lecture's seed network. ``x`` is one case (a flat list or
     one row; pick one from a batch, ``(X[0], T[0])``) and ``t`` its target (a class label for
     cross-entropy). ``loss`` is needed with a model: an ``nn`` loss object or its name
-    (``"squared-error"``, ``"cross-entropy"``, ...). Each view of the widget opens on the model
-    as it is then, and its Reset button (as the Edit tab's "Reload model") reads the model again
-    and goes back to the inputs: trained or edited since, it shows the new weights (the view's
-    own edits are dropped). Needs ``anywidget`` (the ``[notebook]`` extra).
+    (``"squared-error"``, ``"cross-entropy"``, ...). Its first view opens on the model as it
+    was when this ran (under Run All, not as the cells after it left it), a later view on the
+    model as it is then, and its Reset button (as the Edit tab's "Reload model") reads the model
+    again and goes back to the inputs: trained or edited since, it shows the new weights (the
+    view's own edits are dropped); while the model differs from what a view read, the view says
+    so. Needs ``anywidget`` (the ``[notebook]`` extra).
 
     >>> import chainrule as cr                                        # doctest: +SKIP
     >>> cr.explorer()                                                 # doctest: +SKIP
@@ -232,9 +335,11 @@ def explorer(model: Any = None, case: Any = None, loss: Any = None):
     # the widget first: without the [notebook] extra (which brings [app] too) the message names
     # it, rather than [app] for the starlette that the host's chainrule.web needs
     widget_class = _widget_class(live_model=model is not None)
+    live = model is not None
     host = Explorer(
         start_network(model, case, loss),
-        None if model is None else functools.partial(start_network, model, case, loss),
+        functools.partial(start_network, model, case, loss) if live else None,
+        functools.partial(model_weights, model) if live else None,
     )
     widget = widget_class()
     widget.explorer = host

@@ -494,6 +494,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   }
 
   function setPhase(index) {
+    if (!S.net) return;  // no network yet (a widget's kernel busy, the page's server slow)
     const list = phases();
     S.phase = Math.max(0, Math.min(list.length - 1, index));
     render();
@@ -532,9 +533,17 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     if (seq === S.nudgeSeq) { S.nudge = answer; renderNudge(); }
   }
 
+  /** The network shown, for an action on it; before the first has come (a notebook's kernel
+   *  still busy, the page's server slow) a refusal saying so, not a TypeError on null. */
+  function shownNetwork() {
+    if (!S.net) throw new ApiError(NOT_LOADED);
+    return S.net;
+  }
+  const NOT_LOADED = "The network has not loaded yet: try again once it shows (a notebook's widget waits for its kernel).";
+
   /** The network the next edit builds on: the latest one asked for, shown or still on its way,
    *  so two quick edits compose instead of the second undoing the first. */
-  const latestNetwork = () => S.pending || S.net;
+  const latestNetwork = () => S.pending || shownNetwork();
 
   /** Show a new network; if the server refuses it, nothing changes (the error says why). The
    *  networks asked for are numbered: an answer is shown only if no newer network is shown
@@ -657,7 +666,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
   /** The chosen bug run on the network shown, in the bug panel; while it runs, the panel says
    *  so instead of showing the bug chosen before. */
   async function refreshBug() {
-    const net = S.net;
+    const net = shownNetwork();
     S.bug = null;
     S.bugNote = $("bug-select").value ? `Running the engine with the bug ${bugLabel()}…` : null;
     renderBug();
@@ -1743,7 +1752,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // of the view's own (edited, loaded or trained here on purpose) is kept, as on the page,
     // where it is the only copy ("Reload model" drops it for the model).
     $("btn-reset").addEventListener("click", () => (liveModel && S.fromModel ? guarded(reloadModel) : setPhase(0)));
-    $("btn-all").addEventListener("click", () => setPhase(phases().length - 1));
+    $("btn-all").addEventListener("click", () => setPhase(Infinity));  // the last step: setPhase clamps
     // a tab list as ARIA's: the active tab aria-selected and the only one in the Tab order
     // (roving tabindex); Left/Right (Home/End) move to the next tab and open it
     const tabs = [...ROOT.querySelectorAll(".tabs button")];
@@ -1844,7 +1853,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
 
     const exportAs = (format) => guarded(async () => {
       const focus = S.selected ? { layer: S.selected.layer, unit: S.selected.unit } : {};
-      const net = S.net;
+      const net = shownNetwork();
       const exported = await api("/api/export", { network: net, format, ...focus });
       if (S.net !== net) return;  // the network changed meanwhile: this text is not its
       S.exported = exported;
@@ -1859,7 +1868,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       download(md ? "derivation.md" : "derivation.tex", S.exported.text, md ? "text/markdown" : "application/x-tex");
     });
     $("btn-gradcheck").addEventListener("click", () => guarded(async () => {
-      const net = S.net;
+      const net = shownNetwork();
       const r = await api("/api/gradcheck", { network: net });
       if (S.net !== net) return;  // the network changed meanwhile: this check is not of it
       const notes = r.notes || [];
@@ -1920,6 +1929,18 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     $("btn-reset").title = "Back to the inputs, on the network shown (what was edited, loaded or trained here is kept; Reload model returns to the model)";
   }
   wire();
+  // A widget on a model: its host says, with a reply of the kernel's, whether the model changed
+  // since this view read it (a "chainrule-model-changed" event, detail true or false), in a note
+  // (chainrule.notebook.explorer: the kernel compares as it answers)
+  if (liveModel) {
+    host.addEventListener("chainrule-model-changed", ({ detail }) => {
+      const note = $("model-changed");
+      if (!note) return;
+      const how = S.fromModel || !S.net ? "Reset" : "Reload model (on the Edit tab)";
+      note.textContent = detail ? `The model has changed since this view read it: ${how} shows it now.` : "";
+      note.hidden = !detail;
+    });
+  }
   // Drawn again when the diagram's box changes size, not only the window: in a notebook the
   // widget's column narrows (a side panel opens) and its corner is dragged with no window
   // resizing. The observer's first report is the box as it is first drawn: nothing to redraw.
@@ -1966,6 +1987,10 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       if (text) throw new ApiError(text);
     });
     renderTraining();
+    // a widget's "waiting for the kernel" line: the kernel answered (the network, or why not);
+    // a refusal for want of the network, clicked meanwhile, is out of date once it shows
+    if ($("kernel-wait")) $("kernel-wait").hidden = true;
+    if (S.net && $("message").textContent === NOT_LOADED) showMessage("");
     host.dataset.ready = "true";
   })();
   return { S, ready, dispose: () => { resized.disconnect(); clearTimeout(resizeTimer); clearTimeout(announced.timer); } };

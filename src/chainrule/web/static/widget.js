@@ -12,8 +12,10 @@ let views = 0;
 /** One view's transport: its requests are numbered "v:n" with this view's own v, and it takes
  *  only the replies to those. anywidget hands every reply of the model to every view's listener
  *  (all views of one model share it), so a view must not take another's reply as its own.
+ *  A reply's `model_changed` (a widget on a model: whether the model changed since this view
+ *  read it) goes to app.js's note as a "chainrule-model-changed" event on `host`.
  *  Returns {ask, close}: close stops listening when the view goes. */
-function kernelTransport(model) {
+function kernelTransport(model, host) {
   const view = `${++views}.${Math.random().toString(36).slice(2, 8)}`;  // unique across loads too
   let next = 0;
   const waiting = new Map();
@@ -21,6 +23,9 @@ function kernelTransport(model) {
     const request = msg && waiting.get(msg.id);
     if (!request) return;  // another view's reply, or one to a request this view no longer has
     waiting.delete(msg.id);
+    if (typeof msg.model_changed === "boolean") {
+      host.dispatchEvent(new CustomEvent("chainrule-model-changed", { detail: msg.model_changed }));
+    }
     if (msg.ok) request.resolve(msg.data);
     else request.reject(new ApiError(msg.error));
   };
@@ -57,7 +62,7 @@ export default {
       `${model.get("_markup")}</div>`;
     sectionsUnderTheTitle(shadow);
     // one explorer per view (anywidget calls render once per view): its own state and requests
-    const transport = kernelTransport(model);
+    const transport = kernelTransport(model, el);
     const explorer = mount(shadow, transport.ask, el);
     return () => { transport.close(); explorer.dispose(); };  // anywidget calls it as the view goes
   },

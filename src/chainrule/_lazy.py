@@ -101,6 +101,12 @@ def _keeping_core_names(core_names: Callable[[], Iterable[str]]) -> type[ModuleT
                 return  # reached as sys.modules["chainrule.tensor"]; cr.tensor stays the function
             super().__setattr__(name, value)
 
+        def __reduce__(self) -> tuple[Any, ...]:
+            """Pickled by reference, imported by name where it is unpickled: cloudpickle pickles
+            a module of a class of its own by value, and failed on it ("cannot pickle 'Package'
+            object"), so a function using ``cr.`` sent to joblib's workers did not arrive."""
+            return importlib.import_module, (self.__name__,)
+
     return Package
 
 

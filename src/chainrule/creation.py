@@ -14,6 +14,7 @@ naming both (it is not silently float32).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -29,11 +30,51 @@ from chainrule.tensor import (
     numbers_of,
 )
 
+
+class _DefaultGenerator(np.random.Generator):
+    """The class of chainrule's default generator, which pickles as a reference to it: what
+    unpickles it is the receiving process's default generator (as ``Module.__deepcopy__``
+    keeps it in a copy). A network with a ``Dropout()`` sent to a worker (joblib, a process
+    pool) or through ``pickle`` drew from a frozen copy of the sender's state there, a plain
+    generator a ``Trainer`` took for the layer's own and never seeded: its masks ignored the
+    trainer's ``seed``. A deep copy of the generator alone is NumPy's (a plain generator in
+    its state)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return as_generator, (None,)
+
+    def __deepcopy__(self, memo: dict) -> np.random.Generator:
+        bit_generator = type(self.bit_generator)()
+        bit_generator.state = self.bit_generator.state
+        return np.random.Generator(bit_generator)
+
+
 #: chainrule's default generator: what ``rng=None`` draws from (:func:`randn`, :func:`rand`, the
 #: initialisers, ``nn.Dropout`` and ``data.batches`` without ``rng=``). Seeded from the OS at
-#: import, so it differs from process to process until :func:`manual_seed` seeds it. One object
+#: import, so it differs from process to process until :func:`manual_seed` seeds it; a process
+#: forked from this one is seeded from the OS again, unless :func:`manual_seed` seeded it here
+#: (then it goes on from the seeded state, as torch's and NumPy's generators do). One object
 #: for the life of the process: a layer that took it draws what a reseed sets.
-_default_rng = np.random.default_rng()
+_default_rng = _DefaultGenerator(np.random.PCG64())
+
+#: Whether :func:`manual_seed` has seeded the default generator (a forked child then keeps it)
+_seeded = False
+
+
+def _reseed_in_a_forked_child() -> None:
+    """After ``os.fork``: the default generator seeded from the OS again (in place), unless
+    :func:`manual_seed` seeded it. The children of a fork shared its state: every
+    ``multiprocessing`` child drew the same ``cr.randn``, ``nn.Linear`` weights and dropout
+    masks as the others and as the parent's next draws, though the default differs from
+    process to process (as Python's ``random`` is reseeded after a fork)."""
+    if not _seeded:
+        _default_rng.bit_generator.state = np.random.PCG64().state
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_reseed_in_a_forked_child)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -41,7 +82,11 @@ def manual_seed(seed: int) -> np.random.Generator:
 
     The default generator is what everything given no ``rng`` draws from: :func:`randn`,
     :func:`rand`, the initialisers, ``nn.Dropout`` layers and ``data.batches``. It is seeded
-    from the OS at import, so without this call those draws differ from process to process.
+    from the OS at import, so without this call those draws differ from process to process
+    (a process forked from this one is seeded from the OS again); after it, a process forked
+    from this one goes on from the seeded state, as with torch's and NumPy's generators (the
+    children of a fork draw the same numbers: seed each child, ``cr.manual_seed(seed + rank)``,
+    for numbers of its own).
     It is reseeded in place (its state set to a generator newly seeded with ``seed``'s), so
     a layer built before the call, which holds the same generator, draws the seeded numbers
     too: ``d = nn.Dropout(0.5); cr.manual_seed(0); d(x)`` is the same in every process.
@@ -49,8 +94,10 @@ def manual_seed(seed: int) -> np.random.Generator:
     spawn from ``np.random.default_rng(seed)`` for seeded children.)
     A ``Trainer``'s fit draws from its own ``seed`` instead: the shuffling, and the masks of
     Dropout layers built without ``rng=`` (see :class:`chainrule.train.Trainer`)."""
+    global _seeded
     fresh = np.random.default_rng(seed)  # a seed NumPy refuses is refused before any change
     _default_rng.bit_generator.state = fresh.bit_generator.state
+    _seeded = True
     return _default_rng
 
 

@@ -1054,6 +1054,16 @@ def _write_model(path: Path, weights: dict, description: dict) -> None:
     try:
         _write_model_files(tmp, weights, description)
         os.rename(tmp, path)
+    except OSError as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not path.is_dir():
+            raise
+        # another process saved to the same new path since it was looked at: its files are
+        # replaced, as in a save to an existing path (the last writer wins), where the loser
+        # got a bare "Directory not empty"
+        _refuse_foreign_files(path)
+        _replace_model_files(path, weights, description)
+        return
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -1872,10 +1882,11 @@ def read_trainer_state(path: str | os.PathLike) -> dict:
     state = validate_file(TrainerState, data, path, "checkpoint")
     from chainrule.train.trainer import CHECKPOINT_VERSION
 
-    if state["version"] > CHECKPOINT_VERSION:
-        raise ModelFileError(
-            f"{path}: written by a newer chainrule (checkpoint version {state['version']})"
-        )
+    # the schema's default where the file has none (a checkpoint written before the field):
+    # validate_file gives the data as read, without the defaults
+    version = state.get("version", TrainerState.model_fields["version"].default)
+    if version > CHECKPOINT_VERSION:
+        raise ModelFileError(f"{path}: written by a newer chainrule (checkpoint version {version})")
     _check_history_ends_at_epoch(state, path)
     _check_callback_epochs_reached(state, path)
     return state

@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.backend import array_module, to_numpy
-from chainrule.errors import ShapeError
+from chainrule.errors import ShapeError, mark_in_process
 
 if TYPE_CHECKING:
     from chainrule.engine import Node
@@ -610,14 +610,22 @@ class Tensor:
 
         A tensor that needs a gradient is refused while recording, as PyTorch refuses it: a
         NumPy function (``np.dot(t, W)``, ``np.where``) would compute on the bare values and
-        drop ``t`` from the graph, a silently wrong gradient. ``t.numpy()`` reads the values."""
+        drop ``t`` from the graph, a silently wrong gradient. ``t.numpy()`` reads the values.
+        The refusal also says why a transform's result may need a gradient (``cr.grad(f)(x)``
+        with ``f`` using a network whose parameters require one, handed to scipy) and the
+        ways out."""
         if self.requires_grad and _engine.mode.grad_enabled:
             refusal = TypeError(
                 "a tensor that needs a gradient cannot become a NumPy array: NumPy's functions "
                 "would drop it from the graph (its gradient silently wrong). Use chainrule's "
-                "ops (cr.matmul, cr.where, ...), or read the values with t.numpy()"
+                "ops (cr.matmul, cr.where, ...), or read the values with t.numpy(). A "
+                "transform's result needs a gradient where f uses a tensor that does (a "
+                "network's parameters, when optimising its input): for the numbers (scipy, "
+                "np.asarray), take g.numpy() or g.detach(), or call the transform under "
+                "cr.no_grad(), or freeze those tensors (requires_grad_(False))"
             )
-            refusal.refused_tensor = self  # so a transform can say which argument it was
+            # so a transform can say which argument it was (left out of a pickle of the error)
+            mark_in_process(refusal, refused_tensor=self)
             raise refusal
         array = self.numpy()
         if dtype is not None and np.dtype(dtype) != array.dtype:
@@ -638,8 +646,29 @@ class Tensor:
                 "copy.deepcopy and pickle take leaf tensors (made by the user, not by an op); "
                 "copy t.detach() for the values"
             )
+        if self._grad is not None and self._grad._primitive is not None:
+            raise RuntimeError(
+                "copy.deepcopy and pickle take leaf tensors, and this tensor's .grad was made by "
+                "backward(create_graph=True) (it carries the graph): clear it first (t.grad = "
+                "None, cr.zero_grad(...), or the model's or optimizer's zero_grad())"
+            )
         fields = {"data": self.data, "requires_grad": self.requires_grad, "grad": self._grad}
         return None, {**fields, "name": self.name, "_primitive": None}
+
+    def __setstate__(self, state: Any) -> None:
+        """Python's own unpickling (each field set as an attribute), which also reads a tensor
+        pickled by an older chainrule: its op was one ``_node`` field then (None for a leaf,
+        the one kind pickled since), read now as a leaf of its values, as :meth:`__getstate__`
+        writes one; its other fields (``data``, ``requires_grad``, ``grad``, ``name``) are
+        today's."""
+        attributes, fields = state if isinstance(state, tuple) else (state, None)
+        if attributes:  # a subclass with a __dict__ of its own
+            vars(self).update(attributes)
+        for name, value in (fields or {}).items():
+            if name != "_node":
+                setattr(self, name, value)
+        if fields is not None and "_node" in fields:
+            self._primitive = None
 
     def item(self) -> float | int | bool:
         """The one number of a one-element tensor, as a Python number."""

@@ -113,6 +113,16 @@ class Linear(Module):
         else:  # None in a parameter's place, as PyTorch's: later, only a tensor may fill it
             self.register_parameter("bias", None)
 
+    def __setstate__(self, state: Any) -> None:
+        """A layer pickled by an older chainrule has no ``_shaped`` (its forward's first call
+        checks the shapes), and before a parameter could be None, a ``bias=False`` layer's
+        bias was a plain None attribute: its place is declared, as ``__init__`` declares it."""
+        super().__setstate__(state)
+        fields = self.__dict__
+        fields.setdefault("_shaped", (None, None))
+        if fields.get("bias", 0) is None:
+            self._empty_parameters.add("bias")
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("weight", "bias") and isinstance(value, Tensor) and "n_out" in self.__dict__:
             self._check_part(name, value)
@@ -343,9 +353,10 @@ class Dropout(Module):
     same trainer's fit again goes on with the run's masks, and the fit that starts another
     trainer's run seeds it afresh from that trainer's ``seed``, as it seeds the default (a
     network reused with its initial weights put back runs as a new one; a copy of the layer
-    too). ``layer.rng = cr.manual_seed(n)`` hands the layer back to the default. A layer given a
-    generator or seed of its own (``rng=``, or ``layer.rng = generator``) keeps it in every
-    fit, drawing what it drew.
+    too, and a pickle of it sent to a worker process, where it draws from that process's
+    default). ``layer.rng = cr.manual_seed(n)`` hands the layer back to the default. A layer
+    given a generator or seed of its own (``rng=``, or ``layer.rng = generator``) keeps it in
+    every fit, drawing what it drew.
     """
 
     def __init__(self, p: float = 0.5, rng: RNG = None) -> None:
@@ -355,6 +366,13 @@ class Dropout(Module):
         self.p = float(p)
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
         self.register_buffer("rng", as_generator(rng))
+
+    def __setstate__(self, state: Any) -> None:
+        """A layer pickled before buffers had its generator as a plain attribute: it becomes
+        the buffer ``__init__`` registers, so a trainer's checkpoint keeps its state."""
+        super().__setstate__(state)
+        if "rng" not in self._buffers:
+            self.register_buffer("rng", self.__dict__["rng"])
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -560,6 +578,12 @@ class Parallel(Module):
         object.__setattr__(self, "widths", widths)
         ends = np.cumsum([0, *widths])
         object.__setattr__(self, "_slices", [slice(a, b) for a, b in zip(ends[:-1], ends[1:])])
+
+    def __setstate__(self, state: Any) -> None:
+        """A pickle of an older chainrule kept a list of the branches beside the submodules:
+        left out, the submodules are their one home (:attr:`branches`)."""
+        super().__setstate__(state)
+        self.__dict__.pop("branches", None)
 
     @property
     def branches(self) -> list[Module]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeVar
+from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, SupportsIndex, TypeVar
 
 import numpy as np
 
@@ -182,6 +182,40 @@ class Module:
         # the deep copy Python makes without this method (a subclass's __slots__, its
         # __getstate__ and __setstate__ honoured), given the memo that keeps the default
         return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        """Python's own (for pickle and a deep copy), after refusing a gradient that carries a
+        graph by its name: a tensor's own refusal named no parameter and no way out. (A layer
+        drawing from chainrule's default generator unpickles drawing from the receiving
+        process's: see ``chainrule.creation._DefaultGenerator``.)"""
+        for name, param in self.named_parameters():
+            grad = param._grad
+            if grad is not None and grad._primitive is not None:
+                raise RuntimeError(
+                    f"{type(self).__name__}: {name}.grad was made by backward(create_graph=True) "
+                    "and carries its graph, which copy.deepcopy and pickle do not take; clear "
+                    "the gradients first (model.zero_grad() or cr.zero_grad(model))"
+                )
+        return super().__reduce_ex__(protocol)
+
+    def __setstate__(self, state: Any) -> None:
+        """Python's own unpickling (and a deep copy's), which also reads a module pickled by an
+        older chainrule: the fields added since are filled in from what it has. Before buffers
+        (``_buffers``, ``_persistent``), its parameters were plain tensors, made
+        :class:`Parameter` in place (the objects its optimizer holds too); before
+        ``_empty_parameters``, no parameter was None but by the layer's own doing (a subclass
+        fills its own fields in: :class:`~chainrule.nn.Linear`'s, ``Dropout``'s)."""
+        attributes, slots = state if isinstance(state, tuple) else (state, None)
+        fields = self.__dict__
+        fields.update(attributes or {})
+        if "_buffers" not in fields:
+            for param in fields.get("_parameters", {}).values():
+                if type(param) is Tensor:  # the same layout (Parameter has no slot of its own)
+                    param.__class__ = Parameter
+            fields["_buffers"], fields["_persistent"] = {}, set()
+        fields.setdefault("_empty_parameters", set())
+        for name, value in (slots or {}).items():  # a subclass's __slots__
+            setattr(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:

@@ -72,6 +72,15 @@ Differences from ``sklearn.neural_network``, on purpose:
 As in scikit-learn, ``predict`` reads ``activation`` as it is now: ``set_params(activation=...)``
 after a fit puts the fitted weights between the new hidden units.
 
+An estimator pickles (``pickle``, ``joblib``) as scikit-learn's do, and its pickle records the
+chainrule version that wrote it: another version reading it warns, naming both
+(:class:`InconsistentVersionWarning`, a subclass of scikit-learn's own, which its filters
+take), as scikit-learn warns of its own versions. One pickled by an older chainrule (before
+that record) warns too, and reads with the fields added since filled in from what it holds:
+it predicts as it did, and a warm start goes on from it. A pickle is for moving an estimator
+between programs of one installation, not for keeping it: keep a trained network in
+chainrule's model files (``io.save_model``, above), a versioned format of their own.
+
 The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
 logistic units for two classes and for multilabel targets, summed over the output units); for
 regression half the squared error summed over the outputs and averaged over the cases (the loss
@@ -96,6 +105,10 @@ fitting is deterministic.
 from chainrule.errors import extras_needed_by
 
 with extras_needed_by("chainrule.sklearn"):  # scikit-learn (and its scipy): the [app] extra
+    # _GlorotUniform: where a pickle of a chainrule before this package (one module then)
+    # names the initialiser of its networks' layers
+    from chainrule.sklearn.base import InconsistentVersionWarning
+    from chainrule.sklearn.base import _GlorotUniform as _GlorotUniform
     from chainrule.sklearn.estimators import MLPClassifier, MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["InconsistentVersionWarning", "MLPClassifier", "MLPRegressor"]

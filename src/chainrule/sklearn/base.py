@@ -12,12 +12,15 @@ from typing import Any, Self
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+import chainrule
 from chainrule import distributed, nn, optim
 from chainrule.engine import no_grad
+from chainrule.errors import user_stacklevel
 from chainrule.nn.activations import HIDDEN
 from chainrule.nn.losses import LOSSES
 from chainrule.tensor import Tensor
@@ -160,6 +163,32 @@ def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
     return np.asarray(nn.ACTIVATIONS[activation].op(Tensor(logits)).data)
 
 
+class InconsistentVersionWarning(_SklearnVersionWarning):
+    """An estimator unpickled by another chainrule version than the one that pickled it (or
+    pickled before chainrule recorded its version): scikit-learn's warning of the kind, so
+    a filter of scikit-learn's takes it too, naming chainrule's versions. A change that a
+    pickle of an older version cannot follow is to refuse that version by name."""
+
+    def __init__(self, estimator_name: str, current: str, original: str | None) -> None:
+        UserWarning.__init__(self, estimator_name, current, original)  # args: it pickles
+        self.estimator_name = estimator_name
+        self.current_chainrule_version, self.original_chainrule_version = current, original
+
+    def __str__(self) -> str:
+        original = self.original_chainrule_version
+        pickled = (
+            f"chainrule {original}"
+            if original is not None
+            else "a chainrule older than its pickles' version record"
+        )
+        return (
+            f"{self.estimator_name} was pickled by {pickled} and is read by chainrule "
+            f"{self.current_chainrule_version}: its fields are read as that version wrote them "
+            "where chainrule knows how, but it may predict otherwise or fail; refit it, or "
+            "read it with the version that pickled it"
+        )
+
+
 class BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, checks, the training loop."""
 
@@ -168,6 +197,23 @@ class BaseMLP(BaseEstimator):
         for method in ("__init__", "fit"):  # each estimator's own, named for it in errors
             if method not in vars(cls):
                 setattr(cls, method, _named_for(getattr(cls, method), cls))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """scikit-learn's state with the chainrule version that pickles it, as scikit-learn
+        records its own ``_sklearn_version`` (for its own estimators only)."""
+        return {**super().__getstate__(), "_chainrule_version": chainrule.__version__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Warn (:class:`InconsistentVersionWarning`, naming both versions) where another
+        chainrule version pickled the estimator, as scikit-learn warns of its own versions."""
+        state = dict(state)
+        pickled = state.pop("_chainrule_version", None)
+        if pickled != chainrule.__version__:
+            warnings.warn(
+                InconsistentVersionWarning(type(self).__name__, chainrule.__version__, pickled),
+                stacklevel=user_stacklevel(),
+            )
+        super().__setstate__(state)
 
     def __init__(
         self,

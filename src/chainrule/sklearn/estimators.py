@@ -260,7 +260,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def __setstate__(self, state: dict) -> None:
         # pickled before ``loss`` was a parameter: repr, get_params and clone read it
-        state.setdefault("loss", "squared_error")
+        state = {"loss": "squared_error", **state}
+        if "coefs_" in state:  # fitted before the fit set it (a class attribute then)
+            state.setdefault("out_activation_", "identity")
         super().__setstate__(state)
 
     def _check_parameters(self) -> None:

@@ -831,11 +831,64 @@ def data_source(config: RunConfig, run_dir: Path | None = None) -> str:
         where = f"not in the run directory ({found} does not exist), where it would be read"
     else:
         return str(found)
+    inside = Path(os.path.normpath(found)).is_relative_to(os.path.normpath(run_dir))
+    copy_to = found if inside and not path.is_absolute() else None  # by name: no link followed
     raise DataError(
         f"{run_dir}: the run records its training data as {config.data!r} with no sha256 to "
-        f"check it against, and {where}; pass the data yourself (chainrule evaluate --data "
-        "FILE, explain --input FILE, train --resume RUN --data FILE)"
+        f"check it against, and {where}; {_unpinned_data_advice(config.data, copy_to, run_dir)}"
     )
+
+
+def _unpinned_data_advice(recorded: str, copy_to: Path | None, run_dir: Path) -> str:
+    """What makes the command running (:func:`_running_command`) read a run's data that it
+    records by a path without a checksum (:func:`data_source`): a copy of the file where that
+    path lies inside the run directory (``copy_to``; None where the path leaves it), read as
+    the run's data by every command; else the command's own option, which ``evaluate`` reads
+    whole (not the run's split) and ``train --resume`` takes only as the run spells it; serve
+    has none. From Python or another command: each command's way."""
+    import shlex
+
+    command = _running_command()
+    relative = "" if Path(recorded).is_absolute() else ", from the directory it is relative to"
+    ways = {
+        "evaluate": "evaluate RUN --data FILE scores every row of FILE, not the run's own split",
+        "train --resume": f"train --resume RUN --data {shlex.quote(recorded)} (the path as the "
+        f"run records it{relative})",
+    }
+    own = ways.get(command)
+    yourself = own if own is not None else "; ".join(ways.values()) + "; explain --input FILE"
+    if copy_to is not None:
+        link = " (a copy in place of the link)" if copy_to.is_symlink() else ""
+        fix = (
+            f"copy the data file to {copy_to}{link}: every command reads it there as the run's data"
+        )
+        if command == "serve":
+            return f"{fix} (serve has no --data option)"
+        return f"{fix}; or pass the data yourself: {yourself}"
+    if command == "serve":
+        return (
+            "serve has no --data option and reads a run's unchecked data only inside its run "
+            "directory: copy the data file there and write its name as meta.run.data in the "
+            f"run's model.json ({run_dir / 'model' / 'model.json'})"
+        )
+    return f"pass the data yourself: {yourself}"
+
+
+def _running_command() -> str:
+    """The chainrule command this process is running, as the advice of its refusals names it
+    ("evaluate", "serve", "train --resume", "explain"), from click's context (typer's own copy
+    of click, or click itself for a typer before that copy): "" outside the command line (a
+    library caller, the explorer's server answering a request)."""
+    import sys
+
+    for name in ("typer._click.globals", "click.globals"):  # only where already loaded
+        module = sys.modules.get(name)
+        context = module.get_current_context(silent=True) if module is not None else None
+        if context is not None:
+            if context.info_name == "train" and context.params.get("resume") is not None:
+                return "train --resume"
+            return context.info_name or ""
+    return ""
 
 
 def prepare(ds: Any, standardizer: Any, dtype: np.dtype) -> Any:

@@ -2,7 +2,9 @@
 ``hessian`` and ``hvp``.
 
 They never touch ``.grad``. Arguments may be tensors, arrays, numbers, or nested tuples, lists and
-dicts of them (dicts are flattened in sorted key order, so tangents pair with primals by key);
+dicts of them (a dict keeps its keys' order, as torch.func keeps it: ``grad(f)(params)``
+returns the gradients in ``params``' order, so ``.values()`` of both pair up; tangents and
+cotangents pair with primals and outputs by key, whatever their order);
 ``None`` holds nothing (it reaches the function as None, and its gradient is None, as in JAX).
 An integer or boolean array or tensor to differentiate is refused (an index or a label cast to
 floats would compute something else); a Python number is read as a float, and a list is a
@@ -119,21 +121,28 @@ def tree_flatten(tree: Any) -> tuple[list[Any], Any]:
             leaves.extend(sub_leaves)
             shapes.append((len(sub_leaves), sub_def))
         return leaves, (type(tree), shapes)
-    if isinstance(tree, dict):
-        keys = _sorted_keys(tree)
+    if isinstance(tree, dict):  # in its own key order, which tree_unflatten rebuilds
+        keys = list(tree)
         leaves, treedef = tree_flatten([tree[k] for k in keys])
         return leaves, (dict, keys, treedef)
     return [tree], None
 
 
-def _sorted_keys(tree: dict) -> list[Any]:
-    """A dict's keys in sorted order (as JAX orders them), so that two equal dicts flatten
-    alike whatever order their keys were inserted in: a tangent dict is paired with its primal
-    dict by key. Keys that do not sort (mixed types) keep their order."""
-    try:
-        return sorted(tree)
-    except TypeError:
-        return list(tree)
+def _in_order_of(tree: Any, treedef: Any) -> Any:
+    """``tree`` with each dict's items put in the key order of the dict that ``treedef`` has
+    there (one with other keys kept as it is, for the nesting check to name): a tangent or
+    cotangent dict pairs with its primal or output dict by key, whatever order its keys were
+    inserted in."""
+    if treedef is None or treedef is _NO_LEAVES:
+        return tree
+    if treedef[0] is dict:
+        _, keys, (_, shapes) = treedef
+        if not isinstance(tree, dict) or tree.keys() != set(keys):
+            return tree
+        return {k: _in_order_of(tree[k], sub) for k, (_, sub) in zip(keys, shapes)}
+    if not isinstance(tree, (tuple, list)) or len(tree) != len(treedef[1]):
+        return tree
+    return [_in_order_of(item, sub) for item, (_, sub) in zip(tree, treedef[1])]
 
 
 def tree_unflatten(treedef: Any, leaves: Sequence[Any]) -> Any:
@@ -1044,7 +1053,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 def _flatten_like(tree: Any, treedef: Any, op: str, what: str, of: str) -> list[Any]:
     """The leaves of ``tree`` (tangents or cotangents), which must be nested as the primals or
     outputs ``treedef`` describes: dicts are paired by key, never by their order."""
-    leaves, given = tree_flatten(tree)
+    leaves, given = tree_flatten(_in_order_of(tree, treedef))
     expected = _n_leaves(treedef)
     if len(leaves) != expected:
         raise ValueError(f"{op}: got {len(leaves)} {what}s for {expected} {of}s")

@@ -47,6 +47,7 @@ from chainrule.nn.module import (
     register_module,
     registered_modules,
 )
+from chainrule.nn.vector import parameters_to_vector, unflatten_parameters, vector_to_parameters
 
 __all__ = [
     "ACTIVATIONS", "MSE", "Activation", "BinaryCrossEntropy", "ConfigError", "CrossEntropy",
@@ -55,7 +56,8 @@ __all__ = [
     "ParameterList", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation",
     "activation_of", "from_config", "functional_call", "init", "loss_from_config",
-    "loss_from_name", "mlp", "register_loss", "register_module", "registered_modules",
+    "loss_from_name", "mlp", "parameters_to_vector", "register_loss", "register_module",
+    "registered_modules", "unflatten_parameters", "vector_to_parameters",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

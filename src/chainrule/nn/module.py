@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, SupportsIndex, TypeVar
 
@@ -917,12 +919,37 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     them, as in PyTorch, unless they are one object; equal values are refused too (under
     :func:`chainrule.grad` each is a variable of its own). :meth:`Module.named_parameters`
     and the state dict name it once.
+
+    Threads: calls on one module from several threads (L-BFGS from several starts in a
+    ``ThreadPoolExecutor``, each through ``functional_call``) take turns, by a lock on each
+    module of the tree, so each gets its own values' result and the module holds its own
+    parameters after every call. A plain ``module(x)`` (or any other use of the module) in
+    another thread while a call is under way takes no turn: it sees the values swapped in,
+    as with ``torch.func.functional_call``. A call nested in another's forward, in the same
+    thread, sees the outer call's values wherever it swaps none of its own.
     """
     places, tied = _parameter_places(module)
     for name in params:
         if name not in places:
             raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r}")
     _refuse_two_values_for_one_parameter(module, params, tied)
+    locks = {id(each): _call_lock(each) for each in module.modules()}
+    with contextlib.ExitStack() as turns:  # every module of the tree, in one order: no deadlock
+        for key in sorted(locks):
+            turns.enter_context(locks[key])
+        return _swapped_call(module, params, places, tied, args, kwargs)
+
+
+def _swapped_call(
+    module: Module,
+    params: Mapping[str, Any],
+    places: dict[str, tuple[Module, str]],
+    tied: dict[str, list[str]],
+    args: tuple,
+    kwargs: dict[str, Any],
+) -> Any:
+    """functional_call's work, its turn on the module taken: swap, call, put back."""
+    placed = _placed_by_this_thread()
     swapped, moved = [], []  # moved: parameters given on another library or device
     resized = []  # parameters given in another shape, named if the forward refuses one
     done = set()  # tied parameters replaced: by the first of their names
@@ -941,7 +968,8 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
             # a tied parameter is replaced wherever it is used, whichever name gave it: one
             # parameter, one value, and its gradient the sum over every use
             for holder, slot in (places[each] for each in tied[name]):
-                swapped.append((holder, slot, holder.__dict__[slot]))
+                swapped.append((holder, slot))
+                placed.setdefault((id(holder), slot), []).append(given)
                 holder.__dict__[slot] = given  # bypass registration: a temporary stand-in
         return module(*args, **kwargs)
     except backend.ArrayLibraryError as error:
@@ -957,8 +985,47 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
         )
         raise ShapeError(f"{error}. functional_call: {shapes}") from error
     finally:
-        for owner, attr, original in reversed(swapped):
-            owner.__dict__[attr] = original
+        # put back the value of a call of this thread under way around this one (a nested
+        # call), else the module's own registered parameter: never a value found in the slot,
+        # which may be a stand-in another call left there
+        for owner, attr in reversed(swapped):
+            stack = placed[(id(owner), attr)]
+            stack.pop()
+            if stack:
+                owner.__dict__[attr] = stack[-1]
+                continue
+            del placed[(id(owner), attr)]
+            if attr in owner._parameters:
+                owner.__dict__[attr] = owner._parameters[attr]
+
+
+#: Per module (by id, dropped with the module): the lock functional_call takes its turn by
+_call_locks: dict[int, threading.RLock] = {}
+_call_locks_guard = threading.Lock()
+#: Per thread: the stand-ins its functional_calls under way have put in each (module, slot)
+_placed = threading.local()
+
+
+def _call_lock(module: Module) -> threading.RLock:
+    """``module``'s functional_call lock, made at its first call (an RLock: a call nested in a
+    forward, in the same thread, takes its turn again). Kept outside the module, which a
+    deep copy or pickle copies whole."""
+    key = id(module)
+    lock = _call_locks.get(key)  # made already: no guard needed to read it
+    if lock is None:
+        with _call_locks_guard:
+            lock = _call_locks.get(key)
+            if lock is None:
+                lock = _call_locks[key] = threading.RLock()
+                weakref.finalize(module, _call_locks.pop, key, None).atexit = False
+    return lock
+
+
+def _placed_by_this_thread() -> dict[tuple[int, str], list[Any]]:
+    placed = getattr(_placed, "slots", None)
+    if placed is None:
+        placed = _placed.slots = {}
+    return placed
 
 
 def _parameter_places(

@@ -31,12 +31,20 @@ __all__ = [
     "StateDictError",
     "TrainingDiverged",
     "UserError",
+    "ZeroDerivativeWarning",
 ]
 
 
 class SettingWarning(UserWarning):
     """A ``CHAINRULE_*`` environment variable chainrule does not know, or a value it does not
     take: it has no effect (:func:`chainrule.backend.check_settings`)."""
+
+
+class ZeroDerivativeWarning(UserWarning):
+    """A transform's function whose output depends on none of its variables, only on other
+    tensors that require a gradient: its derivative is all zeros, rightly where the argument
+    enters through comparisons, masks or ``detach`` alone, by a slip where the function reads
+    a module's own parameters rather than its argument (``chainrule.functional``)."""
 
 
 class UserError(Exception):

@@ -34,12 +34,14 @@ tangent or a cotangent. So transforms nest: ``hessian(f)`` is ``jacobian(grad(f)
 ``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` is 2x. Under ``no_grad`` a transform still
 computes its derivative, but its results are constants, as torch.func's are under
 ``torch.no_grad``. A function whose output depends on none of the variables a transform made
-but on other tensors that require a gradient is refused, naming ``nn.functional_call``: its
-derivative would be all zeros, where torch.func gives them silently, and the usual cause is a
-module's own parameters, ``grad(lambda p: loss(net(X)))(params)`` (``net(X)`` reads them
-whatever ``p`` holds). Tensors given as arguments not differentiated, an outer transform's
-variables, and a function that differentiates inside (a Hessian of a function linear in x
-with parameters as its coefficients) still give zeros.
+but on the very tensors given as the argument is refused, naming ``nn.functional_call``: its
+derivative would be all zeros, where torch.func gives them silently, and the cause is a module's
+own parameters, ``grad(lambda p: loss(net(X)))(dict(net.named_parameters()))`` (``net(X)``
+reads them whatever ``p`` holds); one that depends on other tensors that require a gradient
+gets a ``ZeroDerivativeWarning`` (the same slip, or an argument entering through comparisons,
+masks or ``detach`` alone, whose zeros are right). Tensors given as arguments not
+differentiated, an outer transform's variables, and a function that differentiates inside (a
+Hessian of a function linear in x with parameters as its coefficients) give zeros silently.
 
 Forward mode (``jvp``) is computed by transposition rather than by a second set of rules: the
 reverse pass ``u -> J^T u`` is linear in ``u``, so differentiating it with respect to ``u`` along
@@ -51,6 +53,7 @@ from __future__ import annotations
 import numbers
 import operator
 import threading
+import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
@@ -67,7 +70,7 @@ from chainrule.engine import (
     name_clause,
     number_new_leaf,
 )
-from chainrule.errors import ShapeError, type_name
+from chainrule.errors import ShapeError, ZeroDerivativeWarning, type_name, user_stacklevel
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import ArrayLike, Tensor
 
@@ -649,16 +652,18 @@ class _Traced:
 
     def refuse_unread(self, outputs: Sequence[Tensor]) -> None:
         """Refuse ``outputs`` of ``f``, which the pass found depend on none of the variables (the
-        derivative would be all zeros) though they require a gradient: they were computed from
-        other tensors that do, which ``f`` read instead of its arguments. The common slip is a
-        module's own parameters: ``grad(lambda p: loss(net(X)))(params)`` runs ``net`` on its
-        parameters whatever ``p`` holds (torch.func gives zeros too); ``nn.functional_call(net,
-        p, X)`` runs it on ``p``. One walk of the graph, on this path alone (every gradient
-        zeros). Not refused: tensors read that ``f`` was given as arguments not differentiated
-        or that an outer transform running now differentiates (the derivative is rightly 0
-        there), a graph an earlier pass released (what it read is unknown), and an ``f`` that
-        differentiated inside (a Hessian of a function linear in x whose coefficients are
-        parameters is rightly 0)."""
+        derivative would be all zeros) though they require a gradient, where they read the very
+        tensors given as the argument rather than the transform's copies of them: the slip
+        ``grad(lambda p: loss(net(X)))(dict(net.named_parameters()))`` runs ``net`` on its
+        parameters whatever ``p`` holds (torch.func gives zeros); ``nn.functional_call(net, p,
+        X)`` runs it on ``p``. Outputs computed from other tensors that require a gradient get a
+        :class:`~chainrule.errors.ZeroDerivativeWarning`: the same slip, or an argument that
+        enters through comparisons, masks or ``detach`` alone, whose zeros are right. One walk
+        of the graph, on this path alone (every gradient zeros). Neither: tensors read that
+        ``f`` was given as arguments not differentiated or that an outer transform running now
+        differentiates (the derivative is rightly 0 there), a graph an earlier pass released
+        (what it read is unknown), and an ``f`` that differentiated inside (a Hessian of a
+        function linear in x whose coefficients are parameters is rightly 0)."""
         if self.differentiated_inside:
             return
         given, read = _leaves_read_instead(outputs, self)
@@ -681,12 +686,17 @@ class _Traced:
                 f"tensors given as that argument directly ({shown}), not the copies it "
                 f"receives; {fix}"
             )
-        raise RuntimeError(
-            f"{self.op}: the function's output does not depend on {which} (the derivative "
-            "would be all zeros) but on other tensors that require a gradient, which it reads "
-            f"from outside ({shown}): a module's parameters, read by net(X); {fix}. A function "
-            "that truly does not use the argument: pass the tensors it reads as an argument "
-            "not differentiated (argnums leaves it out), which it may read as it is"
+        # a warning, not a refusal: the zeros are right where the argument enters through
+        # comparisons, masks, integer indexing or detach alone (torch.func gives them silently)
+        warnings.warn(
+            f"{self.op}: the function's output does not depend differentiably on {which} (its "
+            "derivative is all zeros) but on other tensors that require a gradient, which it "
+            f"reads from outside ({shown}). Where these are a module's parameters read by "
+            f"net(X): {fix}. Where the argument enters only through comparisons, masks or "
+            "detach, the zeros are right: pass the tensors read as an argument not "
+            "differentiated (argnums leaves it out), or filter ZeroDerivativeWarning",
+            ZeroDerivativeWarning,
+            stacklevel=user_stacklevel(),
         )
 
     def rebuild(self, flat: list[Any]) -> Any:

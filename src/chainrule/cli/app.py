@@ -176,6 +176,18 @@ def _import_one(given: str) -> None:
             "takes them: mylosses, mypackage.losses) nor a .py file"
         )
     here = os.getcwd()
+    top = given.split(".")[0]
+    known = sys.modules.get(top)
+    if known is not None:  # import answers it from sys.modules, not from the current directory
+        for local, own in ((Path(here, f"{top}.py"), "file"),
+                           (Path(here, top, "__init__.py"), "package")):  # fmt: skip
+            if local.is_file() and not _same_file(getattr(known, "__file__", None), local):
+                shown = local if own == "file" else local.parent
+                raise UserError(
+                    f"{option}: its name, {top!r}, is a module already imported "
+                    f"({getattr(known, '__file__', None) or 'built in'}), not the {own} {shown} "
+                    f"in the current directory; rename the {own}"
+                )
     importlib.invalidate_caches()  # a module written since this process last looked
     try:
         with _on_the_path(here):

@@ -1752,7 +1752,8 @@ def evaluate(
 def run_part(model_path: Path, info: dict, part: str | None) -> tuple[Any, str]:
     """The part of a saved run's own split that ``evaluate`` scores, standardised as in
     training, and the words for it: its test split (all its data for a run judged on its
-    training cases) where ``part`` is None or "test", else its "train" or "validation" cases.
+    training cases) where ``part`` is None, or "test" (refused for a run that held out no test
+    cases), else its "train" or "validation" cases.
     The split is rebuilt from the run's data, seed and fractions (:func:`trained_data`) and
     checked against the one its model records (:func:`split_record`); the train and validation
     parts need that record (a run of an older chainrule has none: refused, saying why)."""
@@ -1780,6 +1781,11 @@ def run_part(model_path: Path, info: dict, part: str | None) -> tuple[Any, str]:
         raise UserError(
             f"--part validation: {model_path}'s run held out no validation cases ({judged}); "
             "choose train or test"
+        )
+    if part == "test" and prepared.evaluated_on == "train":
+        raise UserError(
+            f"--part test: {model_path}'s run held out no test cases (it is judged on its "
+            "training cases); choose train"
         )
     if part in ("train", "validation"):
         ds = prepared.train if part == "train" else prepared.val

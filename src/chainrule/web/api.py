@@ -654,6 +654,10 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
             response = problem_response(HTTPProblem(422, str(error)))
         if is_new:
             _set_cookie(response, request, name, session.token)
+        elif endpoint.session == "existing" and token is not None and session is None:
+            # a session this server does not know (restarted since, or forgotten): said once,
+            # then the cookie is gone, and the next load is a browser with no run (a 200)
+            _set_cookie(response, request, name, None)
         return response
 
     handle.__name__ = endpoint.handler.__name__
@@ -661,17 +665,21 @@ def _endpoint_function(endpoint: Endpoint, store: SessionStore) -> Callable:
     return handle
 
 
-def _set_cookie(response: Response, request: Request, name: str, token: str) -> None:
+def _set_cookie(response: Response, request: Request, name: str, token: str | None) -> None:
     """Give the browser its session cookie ``name`` (one per server: the listening port's,
     :func:`~chainrule.web.sessions.cookie_name`), for the page's own prefix only
     (:func:`~chainrule.web.sessions.cookie_path`), and ``Secure`` where the request came over
     https: its scheme, which uvicorn takes from the ``X-Forwarded-Proto`` of a proxy it trusts
-    (127.0.0.1 by default), so the cookie is never sent back over plain http."""
+    (127.0.0.1 by default), so the cookie is never sent back over plain http. ``token`` None:
+    expire it instead (``Max-Age=0``, the same name and Path)."""
     path = cookie_path(
         request.headers.get("x-forwarded-prefix"), request.scope.get("root_path", "")
     )
     secure = request.url.scheme == "https"
-    response.set_cookie(name, token, path=path, secure=secure, httponly=True, samesite="strict")
+    if token is None:
+        response.delete_cookie(name, path=path, secure=secure, httponly=True, samesite="strict")
+    else:
+        response.set_cookie(name, token, path=path, secure=secure, httponly=True, samesite="strict")
 
 
 async def _payload(endpoint: Endpoint, body: bytes) -> Any:

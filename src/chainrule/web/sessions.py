@@ -71,13 +71,22 @@ def cookie_path(forwarded_prefix: str | None, root_path: str = "") -> str:
     other pages. ``forwarded_prefix``: the proxy's ``X-Forwarded-Prefix`` (the part of the
     public address it strips), ignored unless it is a plain path (it only places the asking
     browser's own cookie, so it needs no trust); ``root_path``: the app's own, ASGI's (a
-    server or mount that serves it below its root). ``/`` for a server at the root."""
+    server or mount that serves it below its root). ``/`` for a server at the root.
+
+    One prefix, not both, where the server was told the proxy's: uvicorn ``--root-path
+    /chainrule`` behind a proxy that strips ``/chainrule`` and says so (Traefik's StripPrefix)
+    has both the same, and their join (``/chainrule/chainrule``) is a path the browser never
+    sends the cookie to. A ``root_path`` that begins with the forwarded prefix is the public
+    path already; one that does not (a mount at ``/mounted`` of an app behind a proxy that
+    strips ``/site``) lies below it (``/site/mounted``)."""
     prefix = (forwarded_prefix or "").strip().rstrip("/")
     if not _PREFIX.fullmatch(prefix):
         prefix = ""
     root = root_path.rstrip("/")
     if root and not _PREFIX.fullmatch(root):  # pragma: no cover - the server's own setting
         root = ""
+    if prefix and (root == prefix or root.startswith(f"{prefix}/")):
+        return root
     return f"{prefix}{root}" or "/"
 
 

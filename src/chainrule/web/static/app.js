@@ -1825,10 +1825,16 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
       requireLists("New weights", "/api/losses", "/api/units");
       refuseStructure(latestNetwork(), "New weights for these sizes");
       const sizes = readSizes($("edit-sizes").value, "layer sizes");
-      const net = await api("/api/network/new", {
+      const base = latestNetwork();
+      const body = {
         sizes, activation: $("edit-activation").value, output: $("edit-output").value,
         loss: $("edit-loss").value, seed: Math.floor(Math.random() * 1e6),
-      });
+      };
+      if (body.loss === base.loss) {  // the same loss: its reduction and options too
+        if (base.reduction != null) body.reduction = base.reduction;
+        if (base.loss_options != null) body.loss_options = base.loss_options;
+      }
+      const net = await api("/api/network/new", body);
       await setNetwork(net, { resetPhase: true, keepSelection: false });
     }));
     $("btn-seed").addEventListener("click", () => guarded(reloadModel));

@@ -31,14 +31,14 @@ from chainrule.tensor import (
 )
 
 
-class _DefaultGenerator(np.random.Generator):
-    """The class of chainrule's default generator, which pickles as a reference to it: what
-    unpickles it is the receiving process's default generator (as ``Module.__deepcopy__``
-    keeps it in a copy). A network with a ``Dropout()`` sent to a worker (joblib, a process
+class _TheDefaultGenerator:
+    """The marker a pickled module holds where its layer drew from chainrule's default
+    generator (``Module.__reduce_ex__``): it unpickles, and deep-copies, as the receiving
+    process's default. A network with a ``Dropout()`` sent to a worker (joblib, a process
     pool) or through ``pickle`` drew from a frozen copy of the sender's state there, a plain
     generator a ``Trainer`` took for the layer's own and never seeded: its masks ignored the
-    trainer's ``seed``. A deep copy of the generator alone is NumPy's (a plain generator in
-    its state)."""
+    trainer's ``seed``. The default generator pickled alone is NumPy's: a plain generator in
+    its state, a checkpoint of it."""
 
     __slots__ = ()
 
@@ -46,9 +46,11 @@ class _DefaultGenerator(np.random.Generator):
         return as_generator, (None,)
 
     def __deepcopy__(self, memo: dict) -> np.random.Generator:
-        bit_generator = type(self.bit_generator)()
-        bit_generator.state = self.bit_generator.state
-        return np.random.Generator(bit_generator)
+        return as_generator(None)
+
+
+#: The one marker (see :class:`_TheDefaultGenerator`)
+THE_DEFAULT_GENERATOR = _TheDefaultGenerator()
 
 
 #: chainrule's default generator: what ``rng=None`` draws from (:func:`randn`, :func:`rand`, the
@@ -57,7 +59,7 @@ class _DefaultGenerator(np.random.Generator):
 #: forked from this one is seeded from the OS again, unless :func:`manual_seed` seeded it here
 #: (then it goes on from the seeded state, as torch's and NumPy's generators do). One object
 #: for the life of the process: a layer that took it draws what a reseed sets.
-_default_rng = _DefaultGenerator(np.random.PCG64())
+_default_rng = np.random.Generator(np.random.PCG64())
 
 #: Whether :func:`manual_seed` has seeded the default generator (a forked child then keeps it)
 _seeded = False

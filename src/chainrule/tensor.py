@@ -12,7 +12,7 @@ import numbers
 import threading
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Never
+from typing import TYPE_CHECKING, Any, Never, Self
 
 import numpy as np
 
@@ -640,17 +640,30 @@ class Tensor:
         """A leaf's state for ``copy.deepcopy`` and pickle: its values, gradient flag, gradient
         and name. A tensor an op made is refused, as PyTorch refuses it: its copy would carry
         the graph behind it, and backward through the copy would fill the copied leaves'
-        gradients, not the user's, with no error."""
-        if self._primitive is not None:
-            raise RuntimeError(
-                "copy.deepcopy and pickle take leaf tensors (made by the user, not by an op); "
-                "copy t.detach() for the values"
-            )
+        gradients, not the user's, with no error. So is a leaf whose ``.grad`` carries a graph
+        (made by ``backward(create_graph=True)``); a shallow copy takes it (:meth:`__copy__`)."""
         if self._grad is not None and self._grad._primitive is not None:
             raise RuntimeError(
                 "copy.deepcopy and pickle take leaf tensors, and this tensor's .grad was made by "
                 "backward(create_graph=True) (it carries the graph): clear it first (t.grad = "
                 "None, cr.zero_grad(...), or the model's or optimizer's zero_grad())"
+            )
+        return self._leaf_state()
+
+    def __copy__(self) -> Self:
+        """``copy.copy``: a leaf of the same values, flag, name and gradient (the same objects),
+        a gradient that carries a graph too, which only a deep copy and pickle refuse."""
+        shallow = type(self).__new__(type(self))
+        shallow.__setstate__(self._leaf_state())
+        return shallow
+
+    def _leaf_state(self) -> tuple[None, dict[str, Any]]:
+        """The fields a copy of a leaf takes (:meth:`__getstate__`); a tensor an op made is
+        refused."""
+        if self._primitive is not None:
+            raise RuntimeError(
+                "copy.deepcopy and pickle take leaf tensors (made by the user, not by an op); "
+                "copy t.detach() for the values"
             )
         fields = {"data": self.data, "requires_grad": self.requires_grad, "grad": self._grad}
         return None, {**fields, "name": self.name, "_primitive": None}

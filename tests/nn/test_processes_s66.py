@@ -91,13 +91,21 @@ def test_a_pickled_network_with_dropout_runs_as_the_trainers_seed_says(spawned):
     assert not np.array_equal(serial[0]["weights"]["3.weight"], serial[1]["weights"]["3.weight"])
 
 
-def test_the_default_generator_pickles_as_the_receiving_processs():
+def test_the_default_generator_pickles_as_the_receiving_processs(default_state_kept):
     """The layer's generator unpickles as this process's default (a deep copy keeps it too);
-    the default generator copied alone is still NumPy's copy, a plain generator in its state."""
+    the default generator pickled or copied alone is NumPy's copy, a plain generator in its
+    state (a checkpoint of it: it draws what the default drew after the pickle)."""
     template = _template()
     default = cr.creation.as_generator(None)
     assert pickle.loads(pickle.dumps(template))[2].rng is default
-    assert pickle.loads(pickle.dumps(default)) is default
+    assert copy.deepcopy(template)[2].rng is default
+    cr.manual_seed(0)
+    saved = pickle.dumps({"rng": default, "net": template})
+    first = default.normal(size=3)
+    restored = pickle.loads(saved)
+    assert restored["rng"] is not default and type(restored["rng"]) is np.random.Generator
+    assert np.array_equal(restored["rng"].normal(size=3), first)
+    assert restored["net"][2].rng is default
     snapshot = copy.deepcopy(default)
     assert snapshot is not default and type(snapshot) is np.random.Generator
     assert snapshot.bit_generator.state == default.bit_generator.state

@@ -187,9 +187,13 @@ class Module:
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         """Python's own (for pickle and a deep copy), after refusing a gradient that carries a
-        graph by its name: a tensor's own refusal named no parameter and no way out. (A layer
-        drawing from chainrule's default generator unpickles drawing from the receiving
-        process's: see ``chainrule.creation._DefaultGenerator``.)"""
+        graph by its name: a tensor's own refusal named no parameter and no way out. A layer
+        drawing from chainrule's default generator (``Dropout()``) holds a marker in its place
+        that unpickles as the receiving process's default (a pickle of the generator alone is
+        NumPy's, its state): in a worker, a fit seeds it from the trainer's ``seed``, where a
+        frozen copy of the sender's state was taken for the layer's own generator."""
+        from chainrule.creation import THE_DEFAULT_GENERATOR, as_generator
+
         for name, param in self.named_parameters():
             grad = param._grad
             if grad is not None and grad._primitive is not None:
@@ -198,7 +202,29 @@ class Module:
                     "and carries its graph, which copy.deepcopy and pickle do not take; clear "
                     "the gradients first (model.zero_grad() or cr.zero_grad(model))"
                 )
-        return super().__reduce_ex__(protocol)
+        reduced = super().__reduce_ex__(protocol)
+        default = as_generator(None)
+        attributes = reduced[2] if isinstance(reduced, tuple) and len(reduced) > 2 else None
+        if isinstance(attributes, tuple):  # (__dict__, a subclass's __slots__)
+            attributes = attributes[0]
+        if not isinstance(attributes, dict) or not any(
+            value is default for value in (*attributes.values(), *self._buffers.values())
+        ):
+            return reduced
+
+        def marked(fields: dict[str, Any]) -> dict[str, Any]:
+            return {k: THE_DEFAULT_GENERATOR if v is default else v for k, v in fields.items()}
+
+        attributes = {**marked(attributes), "_buffers": marked(self._buffers)}
+        state = reduced[2]
+        state = (attributes, state[1]) if isinstance(state, tuple) else attributes
+        return (*reduced[:2], state, *reduced[3:])
+
+    def __copy__(self) -> Self:
+        """``copy.copy``: Python's own shallow copy (the same parameters, submodules and
+        generator), which takes a gradient that carries a graph too: only a deep copy and
+        pickle refuse it (:meth:`__reduce_ex__`)."""
+        return copy._reconstruct(self, None, *object.__reduce_ex__(self, 4))
 
     def __setstate__(self, state: Any) -> None:
         """Python's own unpickling (and a deep copy's), which also reads a module pickled by an
@@ -921,22 +947,27 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     and the state dict name it once.
 
     Threads: calls on one module from several threads (L-BFGS from several starts in a
-    ``ThreadPoolExecutor``, each through ``functional_call``) take turns, by a lock on each
-    module of the tree, so each gets its own values' result and the module holds its own
-    parameters after every call. A plain ``module(x)`` (or any other use of the module) in
-    another thread while a call is under way takes no turn: it sees the values swapped in,
-    as with ``torch.func.functional_call``. A call nested in another's forward, in the same
-    thread, sees the outer call's values wherever it swaps none of its own.
+    ``ThreadPoolExecutor``, each through ``functional_call``) take turns, by a lock on that
+    module (the one passed, re-entrant), so each gets its own values' result and the module
+    holds its own parameters after every call. Calls on different modules that share a
+    submodule (a call on the network and one on its first layer) do not take turns: each
+    may see the other's values, or the submodule's own, there while both are under way, and
+    the shared submodule holds its own parameters once both are done. A plain ``module(x)``
+    (or any other use of the module) in another thread while a call is under way takes no
+    turn: it sees the values swapped in, as with ``torch.func.functional_call``; so does a
+    forward that hands a submodule's work to a worker thread (an ensemble evaluating its
+    members in a thread pool, by calling them or by ``functional_call`` on them). A call
+    nested in another's forward, in the same thread, sees the outer call's values wherever
+    it swaps none of its own.
     """
     places, tied = _parameter_places(module)
     for name in params:
         if name not in places:
             raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r}")
     _refuse_two_values_for_one_parameter(module, params, tied)
-    locks = {id(each): _call_lock(each) for each in module.modules()}
-    with contextlib.ExitStack() as turns:  # every module of the tree, in one order: no deadlock
-        for key in sorted(locks):
-            turns.enter_context(locks[key])
+    # one lock, the root's (re-entrant): a lock on every module of the tree made a forward
+    # that hands a submodule's call to another thread wait for itself
+    with _call_lock(module):
         return _swapped_call(module, params, places, tied, args, kwargs)
 
 

@@ -104,7 +104,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -1441,19 +1441,26 @@ def _rule_not_linear_in_cotangent(f: Callable[..., Any], arrays: Sequence[Any]) 
         leaves = _output_leaves(f, variables)[0]
     order = reverse_topological_order(leaves, "gradcheck")
     rng = np.random.default_rng(0)
-    for tensor in sorted((t for t in order if t._primitive is not None), key=lambda t: t._seq):
+    for tensor, node, index in _rules_of(order):
+        sides = _cotangent_sides(node, tensor, index, rng)
+        if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-6, abs_tol=sides[2]):
+            return (
+                f"the rule of '{node.op}'{node.where()} for input {index} is not linear in "
+                f"its cotangent g in tensor mode (w . rule(g) = {sides[0]:.6g}, but g . its "
+                f"derivative in g = {sides[1]:.6g}): {_NOT_LINEAR_MEANS}"
+            )
+    return ""
+
+
+def _rules_of(recorded: Sequence[Tensor]) -> Iterator[tuple[Tensor, Node, int]]:
+    """Each rule the engine would run for the ``recorded`` graph's tensors, in the order their
+    ops ran: (the op's output, its node, the input's index), for each input that needs a
+    gradient (the engine asks no rule for another)."""
+    for tensor in sorted((t for t in recorded if t._primitive is not None), key=lambda t: t._seq):
         node = Node(tensor)
         for index, parent in enumerate(node.inputs):
-            if not parent.requires_grad:  # the engine asks no rule for it
-                continue
-            sides = _cotangent_sides(node, tensor, index, rng)
-            if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-6, abs_tol=sides[2]):
-                return (
-                    f"the rule of '{node.op}'{node.where()} for input {index} is not linear in "
-                    f"its cotangent g in tensor mode (w . rule(g) = {sides[0]:.6g}, but g . its "
-                    f"derivative in g = {sides[1]:.6g}): {_NOT_LINEAR_MEANS}"
-                )
-    return ""
+            if parent.requires_grad:
+                yield tensor, node, index
 
 
 def _cotangent_sides(node: Node, tensor: Tensor, index: int, rng) -> tuple | None:
@@ -1488,21 +1495,17 @@ def _rule_off_its_inputs(recorded: Sequence[Tensor]) -> str:
     derivatives through it are 0 and ``order=2`` fails without a word of which rule. Run at
     an ``order=2`` failure only: each rule of the graph is run three times more."""
     rng = np.random.default_rng(0)
-    for tensor in sorted((t for t in recorded if t._primitive is not None), key=lambda t: t._seq):
-        node = Node(tensor)
-        for index, parent in enumerate(node.inputs):
-            if not parent.requires_grad:  # the engine asks no rule for it
-                continue
-            sides = _input_sides(node, index, rng)
-            if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-4, abs_tol=sides[2]):
-                return (
-                    f"the rule of '{node.op}'{node.where()} for input {index} does not record "
-                    "how its result depends on its op's inputs in tensor mode "
-                    f"{_TENSOR_MODE_RULES}: cr.exp(z) for cr.tensor(np.exp(z.data)). Along a "
-                    f"random v, w . its result changes by {sides[1]:.6g} by the differences of "
-                    f"its values but by {sides[0]:.6g} as recorded, so the second derivatives "
-                    "through it are wrong."
-                )
+    for _, node, index in _rules_of(recorded):
+        sides = _input_sides(node, index, rng)
+        if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-4, abs_tol=sides[2]):
+            return (
+                f"the rule of '{node.op}'{node.where()} for input {index} does not record "
+                "how its result depends on its op's inputs in tensor mode "
+                f"{_TENSOR_MODE_RULES}: cr.exp(z) for cr.tensor(np.exp(z.data)). Along a "
+                f"random v, w . its result changes by {sides[1]:.6g} by the differences of "
+                f"its values but by {sides[0]:.6g} as recorded, so the second derivatives "
+                "through it are wrong."
+            )
     return ""
 
 

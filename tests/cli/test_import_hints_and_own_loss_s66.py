@@ -153,8 +153,8 @@ def test_trains_next_hint_names_the_runs_imports_and_runs_as_printed(
     assert "The loss, scaled-c, is a loss of your own" in text
     # the explorer computes chainrule's losses alone: refused in one line naming explain
     assert_user_error(capsys, *shlex.split(serve), "--port", "1",
-                      match="not scaled-c; chainrule explain --model run writes this model's "
-                            "derivation out")  # fmt: skip
+                      match=f"not scaled-c; chainrule --import {plugin} explain --model run "
+                            "writes this model's derivation out")  # fmt: skip
 
 
 def test_the_ctrl_c_hint_names_the_runs_imports_and_resumes_as_printed(

@@ -154,17 +154,17 @@ def _read_cases(text: str, path: Path, what: str):
 
 
 def _check_loss(loss: str | None) -> None:
-    """An unknown --loss is an error even where the seed network would not use it."""
+    """An unknown --loss is an error even where the seed network would not use it. A name the
+    library knows (chainrule's losses, and one registered by ``--import``'s module) is
+    known: what :func:`~chainrule.explainer.as_loss` refuses of it, it says itself."""
     if loss is None:
         return
-    from chainrule.explainer import as_loss
     from chainrule.explainer.network import LOSSES
+    from chainrule.nn.losses import loss_from_name
 
     try:
-        known = as_loss(loss).name in LOSSES
-    except UserError:
-        known = False
-    if not known:  # name only the losses the explainer can write out
+        loss_from_name(loss)
+    except UserError:  # name the losses the explainer writes out
         one_of("--loss", loss, LOSSES)  # refused in every choice option's words
 
 

@@ -221,7 +221,7 @@ def trained_case(model_path: Path | str, case: int) -> Any:
     from chainrule.cli.explain import refuse_an_unreadable_network
     from chainrule.cli.train import held_out_case, load_trained
     from chainrule.explainer import as_network
-    from chainrule.train.runs import weight_decay_note
+    from chainrule.train.runs import command_line, weight_decay_note
     from chainrule.web import schemas
     from chainrule.web.network import NetworkState
 
@@ -234,12 +234,14 @@ def trained_case(model_path: Path | str, case: int) -> Any:
         raise UserError(f"{model_path}: the model file names no loss, so there is no E to show")
     # its description has no home on the page yet: the page's state holds numbers only
     x, targets, _ = held_out_case(model_path, info, case, loss, sizes[-1])
+    imports = (info.get("meta", {}).get("run") or {}).get("imports") or ()
     state = NetworkState.from_model(
         model,
         x[0],
         loss.target_rows(targets, sizes[-1])[0],
         loss,
-        explain_with=f"chainrule explain --model {shlex.quote(str(model_path))}",
+        # the run's --import modules too: the way to explain a run of one's own loss
+        explain_with=f"{command_line(imports)} explain --model {shlex.quote(str(model_path))}",
     )
     # the run's weight decay, which the page's dE/dw (of E alone) do not show, in explain's
     # words: in the network's notes, so its derivation and export carry it

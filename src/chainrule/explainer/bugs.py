@@ -591,7 +591,7 @@ def _no_zero_grad(d: Any, bug: Bug, frozen: set[tuple]) -> BugReport:
     optim.SGD([*g1.w.values(), *g1.b.values()], lr=STEP_LEARNING_RATE).step()
     g2 = unit_graph_of(d, params=g1)
     g2.E.backward(retain_graph=True)  # the bug: no zero_grad() between the steps
-    d2 = explain(_stepped(d, g2), d.x, d.t, d.loss, perturbation=False, check=True)
+    d2 = explain(_stepped(d, g2), d.x, d.loss_targets, d.loss, perturbation=False, check=True)
     wrong: dict[int, Any] = {}
     for tensor in g2.quantities().values():
         if tensor.is_leaf and tensor.grad is not None:

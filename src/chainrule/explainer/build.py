@@ -37,6 +37,7 @@ from chainrule.explainer.network import (
     formula_written,
     host_values,
     in_model_dtype,
+    loss_target,
     output_activation,
     own_loss_note,
     seed_network,
@@ -186,14 +187,14 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
             f"explain: the input has no cases (shape {np.shape(host_values(x))}); give at least "
             "one row"
         )
-    targets = targets_for(
+    targets, labels = targets_for(
         host_values(t), network.sizes[-1], spec, inputs.shape[0], loss_given=loss is not None
     )
     # the numbers the model computes with (layer 0's y), which every view shows as its inputs
-    return Problem(network, in_model_dtype(inputs, network), targets, spec)
+    return Problem(network, in_model_dtype(inputs, network), targets, spec, labels)
 
 
-def engine_error(z_out: Tensor, y_out: Tensor, t: Tensor, loss: Loss) -> Tensor:
+def engine_error(z_out: Tensor, y_out: Tensor, t: Any, loss: Loss) -> Tensor:
     """E as the model's own loss computes it: from the logits z when the loss applies its own
     unit (stable), else from the outputs y."""
     return loss(z_out if loss.output_activation is not None else y_out, t)
@@ -209,7 +210,7 @@ def forward(
     dtype = network.dtype
     out_act = output_activation(network, loss)
     x = Tensor(problem.x.astype(dtype)).requires_grad_()
-    t = Tensor(problem.t.astype(dtype))
+    t = loss_target(problem.loss_targets, dtype)  # class labels as they are, rows a tensor
     ys: list[Tensor] = [x]
     zs: list[Tensor] = []
     with enable_grad():
@@ -335,6 +336,7 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
         error=float(E.item()),
         x=problem.x.astype(np.float64),
         t=t,
+        labels=problem.labels,
         layers=layers,
         connections=connections,
         n_parameters=network.n_parameters,
@@ -516,7 +518,7 @@ def _f64(tensor: Tensor) -> np.ndarray:
 def _finite_differences(derivation: Derivation, problem: Problem, eps: float, limit: int) -> None:
     """Central differences of E for every y, z, w and b (a deterministic sample past ``limit``)."""
     arrays = numeric.arrays_of(derivation)
-    t, loss = derivation.t, derivation.loss
+    t, loss = derivation.loss_targets, derivation.loss
     sample = _Sampler(derivation, limit)
     steps = difference_steps(derivation.layers, derivation.connections, eps)
     forward = numeric.Forward(arrays, derivation.x, t, loss)

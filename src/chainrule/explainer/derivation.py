@@ -257,6 +257,9 @@ class Derivation:
     perturbation: dict | None = None
     symbolic: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: the class labels the loss is given, for a loss of one's own that reads labels, not rows
+    #: (``t`` holds them as one-hot rows); None where it is given ``t``
+    labels: np.ndarray | None = None
     #: those of ``notes`` that are about the finite-difference check (its steps, the kinks it
     #: left out, its sample): what a view of the check alone shows
     check_notes: list[str] = field(default_factory=list)
@@ -279,6 +282,11 @@ class Derivation:
     difference_error: dict[Quantity, np.ndarray] = field(default_factory=dict)
     #: :meth:`_known` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def loss_targets(self) -> np.ndarray:
+        """The targets as the loss takes them: its class labels (:attr:`labels`), else ``t``."""
+        return self.t if self.labels is None else self.labels
 
     # -- an output unit as the focus ----------------------------------------------------------
     @property

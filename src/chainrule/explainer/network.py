@@ -33,6 +33,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.checks import computes_as, first_non_finite
+from chainrule.engine import no_grad
 from chainrule.errors import UserError, counted
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
@@ -716,6 +717,14 @@ class Problem:
     x: np.ndarray
     t: np.ndarray
     loss: Loss
+    #: the class labels (int64, one per case) the loss is given, for a loss of one's own that
+    #: reads labels, not rows (:func:`targets_for`): ``t`` holds them as one-hot rows
+    labels: np.ndarray | None = None
+
+    @property
+    def loss_targets(self) -> np.ndarray:
+        """The targets as the loss takes them: its class labels, else the rows ``t``."""
+        return self.t if self.labels is None else self.labels
 
 
 #: The seed network, the one every tool shows first (README, examples, ``chainrule explain``,
@@ -780,24 +789,70 @@ def in_model_dtype(rows: np.ndarray, network: Network) -> np.ndarray:
 
 def targets_for(
     t: Any, n_out: int, loss: Loss, n_cases: int, loss_given: bool = True
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
-    one-hot rows for cross-entropy). Where no loss was given (``loss_given`` False: ``loss``
-    is the default, squared error), a target of class labels it cannot read says so: the user
-    never chose the loss the message names, and class labels want cross-entropy."""
+    one-hot rows for cross-entropy), and the class labels the loss itself is given, or None
+    where it is given the rows: a loss of one's own whose rows refuse the target (or read it
+    as another number of cases) but whose own forward takes it as one class label per case
+    (:func:`own_labels`). Where no loss was given (``loss_given`` False: ``loss`` is the
+    default, squared error), a target of class labels it cannot read says so: the user never
+    chose the loss the message names, and class labels want cross-entropy."""
     try:
         rows = loss.target_rows(t, n_out, n_cases)
     except (ValueError, TypeError) as error:
+        labels = own_labels(t, n_out, loss, n_cases)
+        if labels is not None:
+            return np.eye(n_out)[labels], labels
         default = "" if loss_given or not _read_as_labels(t, n_out, n_cases) else _DEFAULT_LOSS_NOTE
         raise ExplainError(f"explain: {error}{default}") from None
     target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:
+        labels = own_labels(t, n_out, loss, n_cases)
+        if labels is not None:
+            return np.eye(n_out)[labels], labels
         raise ExplainError(
             f"explain: {counted(target.shape[0], 'target row')} for "
             f"{counted(n_cases, 'input row')}; give one per case"
             + _labels_read_per_case(t, target.shape[0], loss)
         )
-    return target
+    return target, None
+
+
+def own_labels(t: Any, n_out: int, loss: Loss, n_cases: int) -> np.ndarray | None:
+    """The class labels (int64, one per case) a loss of one's own takes ``t`` as, or None.
+
+    Asked of the loss itself, as ``loss(model(x), labels)`` asks it: ``t`` reads as one class
+    label per case in 0..n_out-1 (the library's reading of labels, cross-entropy's), and the
+    loss's own forward takes those labels for logits of (n_cases, n_out), giving a finite
+    number. A label-smoothing cross-entropy of one's own reads them so; chainrule's losses
+    answer through their own :meth:`~chainrule.nn.Loss.target_rows`."""
+    if formula_written(loss) or n_out < 2:
+        return None
+    values = np.asarray(host_values(t))
+    if not (values.ndim <= 1 or (values.ndim == 2 and values.shape[1] == 1)):
+        return None  # rows of the loss's own: not labels
+    try:
+        rows = as_loss("cross-entropy").target_rows(values, n_out, n_cases)
+    except (ValueError, TypeError):
+        return None
+    if rows.shape[0] != n_cases:
+        return None
+    labels = np.argmax(rows, axis=1).astype(np.int64)
+    try:  # the loss's own answer: its forward takes the labels (anything it raises is a no)
+        with no_grad():
+            value = loss(Tensor(np.zeros((n_cases, n_out))), labels)
+        taken = bool(np.isfinite(float(value.item())))
+    except Exception:  # noqa: BLE001 (a loss of one's own may refuse in its own way)
+        return None
+    return labels if taken else None
+
+
+def loss_target(targets: np.ndarray, dtype: Any) -> Any:
+    """``targets`` (a problem's :attr:`Problem.loss_targets`) as the explainer hands them to
+    the loss: class labels as they are (int64), rows as a tensor of ``dtype``."""
+    if np.asarray(targets).dtype.kind in "iu":
+        return targets
+    return Tensor(np.asarray(targets, dtype=dtype))
 
 
 def _read_as_labels(t: Any, n_out: int, n_cases: int) -> bool:

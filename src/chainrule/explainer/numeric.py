@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import no_grad
+from chainrule.explainer.network import loss_target
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.tensor import Tensor
 
@@ -36,10 +37,12 @@ def activate(name: str, z: np.ndarray) -> np.ndarray:
 
 
 def error(z_out: np.ndarray, y_out: np.ndarray, t: np.ndarray, loss: Any) -> float:
-    """E of the loss object for the output layer's z and y (cases, units) and target rows t."""
+    """E of the loss object for the output layer's z and y (cases, units) and the targets t as
+    the loss takes them (:attr:`Derivation.loss_targets`: rows, or a loss's class labels)."""
     output = z_out if loss.output_activation is not None else y_out
     with no_grad():
-        return float(loss(Tensor(np.asarray(output, dtype=np.float64)), Tensor(t)).item())
+        target = loss_target(t, np.float64)
+        return float(loss(Tensor(np.asarray(output, dtype=np.float64)), target).item())
 
 
 def error_from(arrays: Arrays, t: np.ndarray, loss: Any, start: int, y_start: np.ndarray) -> float:

@@ -48,7 +48,7 @@ def perturbation_view(
     """
     derivation._unit_record("perturbation_view", layer, unit, case, below_top=True)
     arrays = numeric.arrays_of(derivation)
-    t, loss = derivation.t, derivation.loss
+    t, loss = derivation.loss_targets, derivation.loss
     y = derivation.layers[layer].y
     # the float64 z above that ``base`` is E of: a path's move starts from it, not from the
     # engine's z (a float32 model's z differs from it by its rounding, and measured_alone
@@ -171,7 +171,7 @@ def central_dE_dy(
     arrays = numeric.arrays_of(derivation)
 
     def e_y(values: np.ndarray) -> float:
-        return numeric.error_from(arrays, derivation.t, derivation.loss, layer, values)
+        return numeric.error_from(arrays, derivation.loss_targets, derivation.loss, layer, values)
 
     return numeric.central_difference(e_y, derivation.layers[layer].y, (case, unit), eps)
 

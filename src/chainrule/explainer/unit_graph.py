@@ -32,7 +32,7 @@ from chainrule.engine import (
     rule_params,
     sum_over_consumers,
 )
-from chainrule.explainer.network import ExplainError
+from chainrule.explainer.network import ExplainError, loss_target
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.losses import Loss
 from chainrule.tensor import Tensor
@@ -140,7 +140,7 @@ def unit_graph(
                 row = _distinct(ACTIVATIONS[top_act].op(row), row)
             rows.append(row)
         top = rows[0] if n_cases == 1 else ops.concatenate(rows, axis=0)
-        g.E = loss(top, Tensor(np.asarray(t, dtype=dtype)))
+        g.E = loss(top, loss_target(t, dtype))  # class labels as they are, rows a tensor
     return g
 
 
@@ -176,7 +176,9 @@ def _pairs(shape: tuple[int, int], joined: np.ndarray | None) -> list[tuple[int,
 def unit_graph_of(d, params: UnitGraph | None = None, dtype: Any = np.float64) -> UnitGraph:
     """:func:`unit_graph` of a derivation's network, cases, targets and loss (a Parallel
     layer's blocks joined as the derivation joins them), its scalars of ``dtype``."""
-    return unit_graph(weights_of(d), d.x, d.t, d.loss, params=params, joined=d.joined, dtype=dtype)
+    return unit_graph(
+        weights_of(d), d.x, d.loss_targets, d.loss, params=params, joined=d.joined, dtype=dtype
+    )
 
 
 def layer_graph_of(d, layer: int, case: int = 0) -> UnitGraph:

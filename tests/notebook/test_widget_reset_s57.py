@@ -18,7 +18,6 @@ Playwright or chromium is missing (tests/conftest.py).
 from __future__ import annotations
 
 import contextlib
-import time
 
 import numpy as np
 import pytest
@@ -170,13 +169,18 @@ def test_reset_keeps_a_network_edited_in_the_view_and_reload_model_drops_it(chro
     net = nn.mlp([4, 5, 3], activation="relu", dtype="float64", rng=7)
     loss = nn.CrossEntropy()
     page, errors = opened(chromium, cr.explorer(net, (X[CASE], LABELS[CASE]), loss))
+    before = model_loss(net, loss)
     page.click("#btn-all")
     page.click("g.unit[data-layer='1'][data-unit='0']")
     page.click(".tabs button[data-tab=edit]")
     field = page.locator("#edit-unit input").first  # the unit's bias
     field.fill("3.5")
     field.dispatch_event("change")
+    # the edited network shows once the kernel has answered its requests (under load, after
+    # Run all below: E was the model's then): its field says the number shown, the one typed
+    page.wait_for_selector('#edit-unit input[data-shown="3.5"]', state="attached")
     edited = shown_E(page)
+    assert edited != pytest.approx(before, rel=1e-5)  # the edited network's E, not the model's
     train(net, loss)
     assert abs(model_loss(net, loss) - edited) > 0.01  # the two networks' E tell them apart
 
@@ -190,10 +194,12 @@ def test_reset_keeps_a_network_edited_in_the_view_and_reload_model_drops_it(chro
     assert shown_E(page) == pytest.approx(model_loss(net, loss), rel=1e-5)
     train(net, loss, steps=20)  # showing the model as read again: Reset reads it again
     now = model_loss(net, loss)
-    page.click("#btn-reset")
-    # the reading arrives when it arrives: Run all until E is the model's (or 10 s have gone)
-    deadline, shown = time.monotonic() + 10, None
-    while time.monotonic() < deadline and shown != pytest.approx(now, rel=1e-5):
-        shown = shown_E(page)
-    assert shown == pytest.approx(now, rel=1e-5)
+    page.click("#btn-reset")  # from the last step (Run all above)
+    # the model read again shows, from the inputs, once the kernel has answered (Run all
+    # polled for it before: a reading arriving between its click and the read showed "E = ?")
+    page.wait_for_function(
+        "document.getElementById('widget').shadowRoot"
+        ".getElementById('phase').textContent.startsWith('Step 1/')"
+    )
+    assert shown_E(page) == pytest.approx(now, rel=1e-5)
     assert errors == []

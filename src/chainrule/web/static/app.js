@@ -215,6 +215,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     netSeq: 0,        // setNetwork calls so far (each network asked for has its number)
     shownSeq: 0,      // the number of the network shown: an older one's answer is dropped
     pending: null,    // the network asked for and not yet shown (the next edit builds on it)
+    pendingFromModel: false,  // whether S.pending is the model as /api/seed read it (not the view's own)
     exported: null,   // {format, text}
     // the training run; shown: whether the diagram shows its network; gen: user changes so far;
     // shownStep: the run's step the diagram shows (null: none of this run's yet); behind:
@@ -545,6 +546,12 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  so two quick edits compose instead of the second undoing the first. */
   const latestNetwork = () => S.pending || shownNetwork();
 
+  /** Whether the latest network asked for, on its way or else shown, is the model as /api/seed
+   *  read it rather than a network of the view's own: an edit (or a training step) still on its
+   *  way is the view's own already, so a Reset clicked before it shows keeps it (it read the
+   *  model again, and the edit was lost), and the model's note names Reload model for it. */
+  const latestFromModel = () => (S.pending ? S.pendingFromModel : Boolean(S.fromModel));
+
   /** Show a new network; if the server refuses it, nothing changes (the error says why). The
    *  networks asked for are numbered: an answer is shown only if no newer network is shown
    *  already, so an older answer that arrives late never overwrites a newer network. While the
@@ -554,6 +561,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const seq = ++S.netSeq;
     const outdated = () => seq < S.shownSeq;
     S.pending = net;
+    S.pendingFromModel = fromModel;
     // a network of the user's own: the run's step not shown is no longer on its way
     if (!training) { S.train.playing = false; S.train.gen++; S.train.behind = null; }
     let pass, found, bug, sel = null;  // bug: {bug, refused}, a refusal no error of the network (bugOf)
@@ -1750,8 +1758,9 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     // Back to the inputs. A model that lives outside the explorer (liveModel) may have been
     // trained since it was read: while the view shows it as read, it is read again; a network
     // of the view's own (edited, loaded or trained here on purpose) is kept, as on the page,
-    // where it is the only copy ("Reload model" drops it for the model).
-    $("btn-reset").addEventListener("click", () => (liveModel && S.fromModel ? guarded(reloadModel) : setPhase(0)));
+    // where it is the only copy ("Reload model" drops it for the model); an edit still on its
+    // way to the kernel counts as shown (latestFromModel). Before the first network, nothing.
+    $("btn-reset").addEventListener("click", () => (liveModel && S.net && latestFromModel() ? guarded(reloadModel) : setPhase(0)));
     $("btn-all").addEventListener("click", () => setPhase(Infinity));  // the last step: setPhase clamps
     // a tab list as ARIA's: the active tab aria-selected and the only one in the Tab order
     // (roving tabindex); Left/Right (Home/End) move to the next tab and open it
@@ -1942,7 +1951,8 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     host.addEventListener("chainrule-model-changed", ({ detail }) => {
       const note = $("model-changed");
       if (!note) return;
-      const how = S.fromModel || !S.net ? "Reset" : "Reload model (on the Edit tab)";
+      // said as the reply comes, before the network it answers shows: the latest one decides
+      const how = latestFromModel() || !S.net ? "Reset" : "Reload model (on the Edit tab)";
       note.textContent = detail ? `The model has changed since this view read it: ${how} shows it now.` : "";
       note.hidden = !detail;
     });

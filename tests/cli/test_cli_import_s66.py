@@ -21,35 +21,23 @@ import pytest
 import chainrule
 from chainrule import io, nn
 from chainrule.errors import ConfigError, ModelFileError
-from chainrule.nn import losses, module
-from chainrule.optim import optimizers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_run import assert_user_error, run, small_table  # noqa: E402
+from plugin_files import (  # noqa: E402
+    SCALED_LOSS,
+    SLOW_OPTIMIZER,
+    registries,
+    registries_kept,
+    restore,
+    write_plugin,
+)
 
-#: A user's module: a loss with an argument, a layer and an optimizer, each registered, under
-#: names of the test's own (``{tag}``, ``{low}``), so no two tests share a class or a module.
-PLUGIN = """
-from chainrule import nn, optim
-
-
-@nn.register_loss
-class Scaled{tag}(nn.Loss):
-    name = "scaled-{low}"
-    reduction = "sum"
-
-    def __init__(self, scale=1.0):
-        self.scale = float(scale)
-
-    def forward(self, output, target):
-        output, t = self._compared(output, target)
-        error = t - output
-        return self.scale * (error * error).sum()
-
-    def config(self):
-        return {{"type": self.config_type(), "scale": self.scale}}
-
-
+#: A user's module: a loss with an argument, a layer and an optimizer, each registered
+PLUGIN = (
+    "from chainrule import nn, optim\n"
+    + SCALED_LOSS
+    + """
 @nn.register_module
 class Halve{tag}(nn.Module):
     def forward(self, x):
@@ -61,47 +49,24 @@ class Halve{tag}(nn.Module):
     @classmethod
     def from_config(cls, config):
         return cls()
-
-
-@optim.register_optimizer
-class Slow{tag}(optim.SGD):
-    name = "slow-{low}"
 """
+    + SLOW_OPTIMIZER
+)
 
 X = np.array([[0.1, 0.2], [0.3, 0.4]])
 T = np.array([[1.0], [0.0]])
 DATA = "a,b,y\n0.1,0.2,1\n0.3,0.4,0\n"
 
 
-def _registries() -> list[dict]:
-    return [losses.LOSSES, module._REGISTERED, optimizers.OPTIMIZERS]
-
-
 @pytest.fixture(autouse=True)
 def kept():
     """The registries, the modules and Python's path as they were: what a test imports and
     registers leaves with it."""
-    before = [dict(table) for table in _registries()]
-    path = list(sys.path)
-    yield
-    _forget(before)
-    sys.path[:] = path
-
-
-def _forget(before: list[dict]) -> None:
-    """The registries as ``before``, and the test's plugin modules unimported: as a fresh
-    ``chainrule`` process finds them."""
-    for table, kept_table in zip(_registries(), before):
-        table.clear()
-        table.update(kept_table)
-    for name in [name for name in sys.modules if name.startswith("plugin")]:
-        del sys.modules[name]
+    yield from registries_kept("plugin")
 
 
 def _plugin(directory: Path, tag: str) -> Path:
-    path = directory / f"plugin{tag}.py"
-    path.write_text(PLUGIN.format(tag=tag, low=tag.lower()))
-    return path
+    return write_plugin(directory, f"plugin{tag}", PLUGIN, tag, scale=1.0)
 
 
 def _imported(path: Path):
@@ -117,14 +82,14 @@ def _saved_model(tmp_path: Path, tag: str) -> tuple[Path, float]:
     """A model whose last layer and loss are the plugin's classes, saved; and its loss on
     :data:`DATA`, computed in this process with the classes registered. The registries and
     modules are then as a fresh process finds them."""
-    before = [dict(table) for table in _registries()]
+    before = [dict(table) for table in registries()]
     plugin = _imported(_plugin(tmp_path, tag))
     net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Logistic(), nn.Linear(3, 1, rng=1),
                         nn.Logistic(), getattr(plugin, f"Halve{tag}")())  # fmt: skip
     loss = getattr(plugin, f"Scaled{tag}")(0.5)
     path = io.save_model(tmp_path / "model", net, loss=loss)
     expected = loss(net(chainrule.tensor(X, dtype=np.float32)), T).item()
-    _forget(before)
+    restore(before, "plugin")
     (tmp_path / "xy.csv").write_text(DATA)
     return path, expected
 

@@ -18,72 +18,27 @@ import pytest
 import chainrule as cr
 from chainrule import io, nn
 from chainrule.errors import ConfigError
-from chainrule.nn import losses, module
-from chainrule.optim import optimizers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_run import assert_user_error, run, small_table  # noqa: E402
+from plugin_files import SCALED_LOSS, SLOW_OPTIMIZER, registries_kept, write_plugin  # noqa: E402
 from test_cli_train import interrupt_at_epoch  # noqa: E402
 
-#: The user's module: a loss with an argument and an optimizer, registered under the test's
-#: own names, so no two tests share a class or a module
-PLUGIN = """
-from chainrule import nn, optim
-
-
-@nn.register_loss
-class Scaled{tag}(nn.Loss):
-    name = "scaled-{low}"
-    reduction = "sum"
-
-    def __init__(self, scale=0.5):
-        self.scale = float(scale)
-
-    def forward(self, output, target):
-        output, t = self._compared(output, target)
-        error = t - output
-        return self.scale * (error * error).sum()
-
-    def config(self):
-        return {{"type": self.config_type(), "scale": self.scale}}
-
-
-@optim.register_optimizer
-class Slow{tag}(optim.SGD):
-    name = "slow-{low}"
-"""
+#: The user's module: a loss with an argument and an optimizer, registered
+PLUGIN = "from chainrule import nn, optim\n" + SCALED_LOSS + SLOW_OPTIMIZER
 
 IMPORT_LINE = "on the command line, chainrule --import MODULE imports the module that registers it"
-
-
-def _registries() -> list[dict]:
-    return [losses.LOSSES, module._REGISTERED, optimizers.OPTIMIZERS]
 
 
 @pytest.fixture(autouse=True)
 def kept():
     """The registries, the modules and Python's path as they were after the test."""
-    before = [dict(table) for table in _registries()]
-    path = list(sys.path)
-    yield lambda: _forget(before)
-    _forget(before)
-    sys.path[:] = path
-
-
-def _forget(before: list[dict]) -> None:
-    """The registries as ``before`` and the plugins unimported: as a fresh process finds them."""
-    for table, kept_table in zip(_registries(), before):
-        table.clear()
-        table.update(kept_table)
-    for name in [name for name in sys.modules if name.startswith("plugin_s66")]:
-        del sys.modules[name]
+    yield from registries_kept("plugin_s66")
 
 
 def _plugin(directory: Path, tag: str) -> str:
     """The plugin module ``plugin_s66{tag}`` written in ``directory``; its name."""
-    name = f"plugin_s66{tag}"
-    (directory / f"{name}.py").write_text(PLUGIN.format(tag=tag, low=tag.lower()))
-    return name
+    return write_plugin(directory, f"plugin_s66{tag}", PLUGIN, tag, scale=0.5).stem
 
 
 def _trained(capsys, tmp_path, tag: str, *options: str, epochs: int = 2) -> tuple[str, str]:

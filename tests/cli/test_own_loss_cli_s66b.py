@@ -18,14 +18,15 @@ import pytest
 
 import chainrule as cr
 from chainrule import io, nn
-from chainrule.nn import losses
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_run import assert_user_error, run, small_table  # noqa: E402
+from plugin_files import SCALED_LOSS, registries_kept, write_plugin  # noqa: E402
 
 #: The user's module: a label-smoothing cross-entropy that reads integer class labels alone,
-#: and a scaled squared error, registered under the test's own names
-PLUGIN = """
+#: and a scaled squared error (half the summed squares), registered
+PLUGIN = (
+    """
 import numpy as np
 
 import chainrule as cr
@@ -51,39 +52,20 @@ class Smoothed{tag}(nn.Loss):
     def config(self):
         return {{"type": self.config_type(), "smoothing": self.smoothing}}
 
-
-@nn.register_loss
-class Scaled{tag}(nn.Loss):
-    name = "scaled-{low}"
-    reduction = "sum"
-
-    def forward(self, output, target):
-        output, t = self._compared(output, target)
-        return 0.5 * ((t - output) * (t - output)).sum()
 """
+    + SCALED_LOSS
+)
 
 
 @pytest.fixture(autouse=True)
 def kept():
-    """The loss registry, the plugins and Python's path as they were, after the test; called,
+    """The registries, the plugins and Python's path as they were, after the test; called,
     as a fresh process finds them."""
-    before, path = dict(losses.LOSSES), list(sys.path)
-
-    def forget():
-        losses.LOSSES.clear()
-        losses.LOSSES.update(before)
-        for name in [name for name in sys.modules if name.startswith("plugin_s66b")]:
-            del sys.modules[name]
-
-    yield forget
-    forget()
-    sys.path[:] = path
+    yield from registries_kept("plugin_s66b")
 
 
 def _plugin(directory: Path, tag: str) -> str:
-    name = f"plugin_s66b{tag}"
-    (directory / f"{name}.py").write_text(PLUGIN.format(tag=tag, low=tag.lower()))
-    return name
+    return write_plugin(directory, f"plugin_s66b{tag}", PLUGIN, tag, scale=0.5).stem
 
 
 def test_explain_takes_a_registered_loss_of_ones_own_by_name_and_its_labels(

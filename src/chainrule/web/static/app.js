@@ -216,6 +216,8 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     shownSeq: 0,      // the number of the network shown: an older one's answer is dropped
     pending: null,    // the network asked for and not yet shown (the next edit builds on it)
     pendingFromModel: false,  // whether S.pending is the model as /api/seed read it (not the view's own)
+    fetchSeq: 0,      // networks asked of the server (fetchNetwork) or loaded so far: the newest wins
+    fetching: null,   // {done, arrive}: the newest network asked of the server while its answer is on its way
     exported: null,   // {format, text}
     // the training run; shown: whether the diagram shows its network; gen: user changes so far;
     // shownStep: the run's step the diagram shows (null: none of this run's yet); behind:
@@ -551,6 +553,48 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  way is the view's own already, so a Reset clicked before it shows keeps it (it read the
    *  model again, and the edit was lost), and the model's note names Reload model for it. */
   const latestFromModel = () => (S.pending ? S.pendingFromModel : Boolean(S.fromModel));
+
+  /** Ask the server for a new network (`request`: /api/seed, /api/network/new) and show it
+   *  (setNetwork's `options`). The rule: the newest user action wins, counted from its click,
+   *  not from its answer. Such a network is numbered when asked for; its answer is dropped if
+   *  a newer one was asked for or loaded meanwhile (dropFetch), and an edit made while it is on
+   *  its way waits for it and is made on it (afterFetch), where the answer replaced the edit. */
+  async function fetchNetwork(request, options) {
+    dropFetch();
+    const seq = S.fetchSeq;
+    let arrived;
+    const fetching = {
+      done: new Promise((resolve) => { arrived = resolve; }),
+      arrive: () => { if (S.fetching === fetching) S.fetching = null; arrived(); },
+    };
+    S.fetching = fetching;
+    let net;
+    try {
+      net = await request();
+    } catch (error) {
+      fetching.arrive();  // refused: the edits waiting are made on the network shown
+      throw error;
+    }
+    if (seq !== S.fetchSeq) return;  // a newer network was asked for or loaded (dropFetch)
+    const shown = setNetwork(net, options);  // S.pending now: the edits waiting build on it
+    fetching.arrive();
+    await shown;
+  }
+
+  /** A network of the user's own replaces the one asked of the server, still on its way. */
+  function dropFetch() {
+    S.fetchSeq++;
+    if (S.fetching) S.fetching.arrive();
+  }
+
+  /** Wait until no network asked of the server is on its way (fetchNetwork); whether the edit
+   *  that waited still stands (false: a newer network was asked for or loaded meanwhile). The
+   *  edit reads latestNetwork() after it, in the same task, so edits that waited compose. */
+  async function afterFetch() {
+    const asked = S.fetchSeq;
+    while (S.fetching) await S.fetching.done;
+    return S.fetchSeq === asked;
+  }
 
   /** Show a new network; if the server refuses it, nothing changes (the error says why). The
    *  networks asked for are numbered: an answer is shown only if no newer network is shown
@@ -1309,6 +1353,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         const typed = input.value;
         try {
           const v = readNumber(typed);
+          if (S.fetching && !(await afterFetch())) return;  // made on the network on its way
           const base = latestNetwork();  // on an edit still on its way too, so both count
           if (base.sizes.join() !== S.net.sizes.join()) {
             throw new ApiError("the network is being replaced: edit it again once it shows");
@@ -1440,7 +1485,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
    *  unit selected, as a new network: nothing of the network shown before stays (its unit, paths,
    *  nudge, views, gradient check, export). */
   async function reloadModel() {
-    await setNetwork(await api("/api/seed"), { resetPhase: true, keepSelection: false, fromModel: true });
+    await fetchNetwork(() => api("/api/seed"), { resetPhase: true, keepSelection: false, fromModel: true });
   }
 
   async function selectUnit(layer, unit) {
@@ -1796,6 +1841,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     for (const id of ["edit-activation", "edit-output", "edit-loss"]) {
       $(id).addEventListener("change", () => guarded(async () => {
         requireLists("Edit", "/api/losses", "/api/units");  // the form reads all three selects
+        if (S.fetching && !(await afterFetch())) return;  // made on the network on its way
         const base = latestNetwork();
         const next = structuredClone(base);
         next.activation = $("edit-activation").value;
@@ -1843,8 +1889,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         if (base.reduction != null) body.reduction = base.reduction;
         if (base.loss_options != null) body.loss_options = base.loss_options;
       }
-      const net = await api("/api/network/new", body);
-      await setNetwork(net, { resetPhase: true, keepSelection: false });
+      await fetchNetwork(() => api("/api/network/new", body), { resetPhase: true, keepSelection: false });
     }));
     $("btn-seed").addEventListener("click", () => guarded(reloadModel));
 
@@ -1923,6 +1968,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
         const text = overflows[0] || "it";  // the number as written, where the browser says
         throw new ApiError(`${file.name}: ${where || "the file"} is not a finite number (${text} overflows); nothing was loaded`);
       }
+      dropFetch();  // the file is newer than a network still on its way from the server
       try {
         await setNetwork(net, { resetPhase: true, keepSelection: false });
       } catch (error) {  // the server's refusal names a place in the file, this names the file

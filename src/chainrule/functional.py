@@ -570,6 +570,22 @@ class _Traced:
             self.treedefs.append(treedef)
             self.variables.append(variables)
 
+    @classmethod
+    def of_variables(
+        cls, args: tuple, argnums: tuple[int, ...], op: str, variables: Sequence[Tensor]
+    ) -> _Traced:
+        """One whose variables the caller made, one per array argument in ``argnums`` (gradcheck
+        makes float64 copies of its own): its :meth:`refuse_unread` judges them, with ``args``
+        as the call was given them, as a transform's."""
+        traced = cls.__new__(cls)
+        traced.given, traced.args, traced.argnums, traced.op = args, list(args), argnums, op
+        traced.nested = traced.differentiated_inside = False
+        traced.treedefs = [tree_flatten(variable)[1] for variable in variables]
+        traced.variables = [[variable] for variable in variables]
+        for n, variable in zip(argnums, variables):
+            traced.args[n] = variable
+        return traced
+
     def __enter__(self) -> _Traced:
         fresh = {id(v) for v in self.flat_variables}  # leaves, and aliases of outer tensors
         self._own = fresh - _running.variables

@@ -122,9 +122,10 @@ from chainrule.engine import (
     reverse_topological_order,
     rule_params,
 )
-from chainrule.errors import GradcheckError, type_name
+from chainrule.errors import GradcheckError, ZeroDerivativeWarning, type_name, user_stacklevel
 from chainrule.functional import (  # _gradient: a constant output gives zeros (J = 0)
     _gradient,
+    _Traced,
     numbers_like,
     other_library_array,
     tree_flatten,
@@ -561,14 +562,25 @@ def _warn_if_coarse_output(name: str) -> None:
         )
 
 
-def _recorded(f: Callable[..., Any], arrays: Sequence[Any]) -> tuple[list[Tensor], list[Tensor]]:
+def _recorded(
+    f: Callable[..., Any], arrays: Sequence[Any], run: _Run | None = None
+) -> tuple[list[Tensor], list[Tensor]]:
     """``f`` run once more at the checked point, recording: its variables (one per checked
     input) and the tensors of its graph, outputs first. What a failure's diagnoses walk
-    (:func:`_coarse_step_note`, :func:`_kink_note`); a passing check records nothing."""
-    variables = [_fresh_variable(_copy(a)) for a in arrays]
-    with enable_grad():  # a check called inside no_grad still needs the graph
-        leaves = _output_leaves(f, variables)[0]
-    return variables, reverse_topological_order(leaves, "gradcheck")
+    (:func:`_coarse_step_note`, :func:`_kink_note`); a passing check records nothing. A
+    ``run`` recorded already at that point (:func:`_unread_note`'s) is walked instead."""
+    if run is None:
+        variables = [_fresh_variable(_copy(a)) for a in arrays]
+        with enable_grad():  # a check called inside no_grad still needs the graph
+            run = _Run(variables, _output_leaves(f, variables)[0])
+    return run.variables, reverse_topological_order(run.outputs, "gradcheck")
+
+
+class _Run(NamedTuple):
+    """One recorded run of ``f`` at the checked point: its variables and its output tensors."""
+
+    variables: list[Tensor]
+    outputs: list[Tensor]
 
 
 def _coarse_step_note(recorded: Sequence[Tensor]) -> str:
@@ -1051,6 +1063,8 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     forward_note = ""  # why forward mode failed, where it did (order 2)
     moving_note = ""  # an entry whose difference moves with the step, in a check not failed
+    unread_note = ""  # f's output depends on none of the inputs, but on other tensors
+    run = None  # f recorded at the point (by _unread_note), for a failure's diagnoses
     compare = _compare_full if mode == "full" else _compare_random
     try:
         if order == 1:
@@ -1067,6 +1081,7 @@ def gradcheck(
             if _all_close(entries, atol, rtol):
                 entries += _compare_forward_mode(f, arrays, checked, eps, rng, mode, names)
                 forward_note = _forward_mode_note(f, arrays, entries, atol, rtol)
+        unread_note, run = _unread_note(f, inputs, checked, arrays, entries)
         resolution = _resolution(output, entries, mode, eps, _epsilon_of(output_dtype))
         if _all_close(entries, atol, rtol):  # what atol alone passed: is it past their error?
             estimated = _estimate_errors(entries, arrays, eps, atol, rtol, resolution)
@@ -1088,7 +1103,7 @@ def gradcheck(
         )
     step_notes += _constants_note(inputs, checked)
     if report.ok is False and not report.problem:  # a failure f's rounding or kinks may explain
-        variables, recorded = _recorded(f, arrays)
+        variables, recorded = _recorded(f, arrays, run)
         if order == 2:  # or a rule whose tensor mode is cut off from its inputs
             step_notes += [note for note in (_rule_off_its_inputs(recorded),) if note]
         coarse_note = _coarse_step_note(recorded)
@@ -1098,16 +1113,48 @@ def gradcheck(
             step_notes.append(coarse_note)
         step_notes += _failure_notes(f, report, recorded, variables, arrays, checked, output, names,
                                      spaced=bool(spacing_notes))  # fmt: skip
-    elif not report.problem:
+    elif not report.problem and not unread_note:  # else the point is not what is wrong
         step_notes += _verdict_notes(report)
         if moving_note:
             step_notes.append(moving_note)
     if forward_note:
         step_notes.append(forward_note)
+    if unread_note:
+        step_notes.append(unread_note)
     report.note = " ".join(step_notes)
     if raise_on_failure and not report:
         raise GradcheckError(str(report), report)
     return report
+
+
+def _unread_note(f, inputs: Sequence[Any], checked: Sequence[int], arrays: Sequence[Any],
+                 entries: Sequence[Mismatch]) -> tuple[str, _Run | None]:  # fmt: skip
+    """Where every derivative ``f``'s rules gave is 0, whether ``f`` read its inputs at all: the
+    transforms' judgement (:meth:`~chainrule.functional._Traced.refuse_unread`, one home),
+    run on one more recorded pass. An ``f`` whose output reads a tensor given as a checked
+    input itself rather than its argument (``lambda w: loss(net(x), t)`` checked at
+    ``[lin.weight]``: the differences step a copy that ``f`` never reads, and compare 0 with 0)
+    is refused, a RuntimeError naming ``nn.functional_call``, as ``cr.grad`` refuses it; one
+    computed from other tensors that require a gradient gets the transforms'
+    ZeroDerivativeWarning, whose text is returned for the report's note ("" otherwise: a
+    derivative rightly 0, or an output constant in everything: the transforms' zeros), with
+    the run recorded (None where none was), which a failure's diagnoses walk (:func:`_recorded`)
+    rather than call ``f`` again."""
+    if not entries or any(m.analytic != 0 for m in entries):  # the usual check pays nothing
+        return "", None
+    variables = [_fresh_variable(_copy(a)) for a in arrays]
+    traced = _Traced.of_variables(tuple(inputs), tuple(checked), "gradcheck", variables)
+    with enable_grad(), traced:  # running, so that an f differentiating inside is told apart
+        run = _Run(variables, _output_leaves(f, variables)[0])
+        out = _joined(run.outputs)
+    seed = Tensor._wrap(_like(np.ones(out.shape), out))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ZeroDerivativeWarning)
+        _gradient(out, variables, seed, retain_graph=True, unread=traced.refuse_unread)
+    for w in caught:  # warned again where the user called gradcheck, under their filters
+        warnings.warn(str(w.message), w.category, stacklevel=user_stacklevel())
+    told = [str(w.message) for w in caught if issubclass(w.category, ZeroDerivativeWarning)]
+    return " ".join(told), run
 
 
 def _rule_problem(error: ValueError | TypeError) -> str:

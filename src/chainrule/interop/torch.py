@@ -899,8 +899,11 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     does not keep the order of its tensors, so the Linear layers are taken in the order of the
     numbers in their names (``0``, ``2`` ... ``10``; ``fc1`` ... ``fc10``); other names are
     refused where there is more than one layer. The parameters the file records as frozen
-    (:func:`save_torch`'s ``chainrule_frozen``) are frozen again. Returns the model in evaluation
-    mode.
+    (:func:`save_torch`'s ``chainrule_frozen``) are frozen again. A tensor that
+    ``safetensors.torch.save_model`` left out as tied to another (its name a metadata key whose
+    value is the kept tensor's name, ``{"2.weight": "0.weight"}``: a Linear used twice) counts
+    as the layer it belongs to and is loaded as that same parameter, as :func:`from_torch`
+    converts the tied network itself. Returns the model in evaluation mode.
     """
     from chainrule import io
 
@@ -908,14 +911,18 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     where = f"{path}: "
     io.check_layout(path, io.TORCH_LAYOUT, default=io.TORCH_LAYOUT)
     shapes = io.read_array_shapes(path)  # the header alone: checked before anything is built
+    ties = _recorded_ties(path, shapes)
+    shapes = {**shapes, **{name: shapes[kept] for name, kept in ties.items()}}
     recorded = arch is None
     if recorded:
-        arch = _recorded_architecture(path, shapes)
+        arch = _recorded_architecture(path, shapes, _tied_clause(ties))
     frozen = _recorded_frozen(path, shapes)
     try:
         _check_arch(arch, shapes, where, ordered=False)
-    except ModelFileError:
-        raise
+    except ModelFileError as error:
+        if not ties:
+            raise
+        raise ModelFileError(f"{error}{_tied_clause(ties)}") from None
     except UserError as error:  # a spec that does not parse
         raise ModelFileError(f"{where}{error}") from None
     state = io.read_arrays(path, layout=io.TORCH_LAYOUT)
@@ -924,6 +931,7 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
         dtype = _state_dtype(state)
     except UserError as error:
         raise ModelFileError(f"{where}{error}") from None
+    state.update({name: state[kept] for name, kept in ties.items()})
     if recorded:  # what the file says: any failure to build it is the file's (io's one guard)
         model = io.build_model({"architecture": arch, "dtype": dtype.name}, path)
     else:
@@ -932,9 +940,32 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
         except UserError as error:
             raise ModelFileError(f"{where}{error}") from None
     load_state_dict_from_torch(model, state, str(path), ordered=False)
+    _tie(model, shapes, ties, where)
     _freeze(model, shapes, frozen, where)
     model.eval()
     return model
+
+
+def _recorded_ties(path: Path, shapes: Mapping[str, tuple]) -> dict[str, str]:
+    """The tensors ``safetensors.torch.save_model`` left out of the file as tied to another,
+    ``{dropped name: kept name}``: it writes a tensor shared by two names once and records the
+    other name as a metadata key whose value is the kept tensor's name (what its
+    ``load_model`` relies on). A metadata value that names no tensor of the file ties nothing
+    (``"format": "pt"``, :func:`save_torch`'s own keys)."""
+    from chainrule import io
+
+    own = {io.LAYOUT_KEY, ARCHITECTURE_KEY, FROZEN_KEY}
+    return {name: kept for name, kept in io.read_metadata(path).items()
+            if name not in shapes and name not in own and kept in shapes}  # fmt: skip
+
+
+def _tied_clause(ties: Mapping[str, str]) -> str:
+    """How an error names the file's ties: "; 2.weight is tied to 0.weight in the file (one
+    tensor, loaded as one parameter in both places)"; "" where there are none."""
+    if not ties:
+        return ""
+    pairs = ", ".join(f"{name} is tied to {kept}" for name, kept in ties.items())
+    return f"; {pairs} in the file (one tensor, loaded as one parameter in both places)"
 
 
 def _arch_example(shapes: Mapping[str, tuple]) -> str:
@@ -979,29 +1010,48 @@ def _recorded_frozen(path: Path, shapes: Mapping[str, tuple]) -> list[str]:
     return names
 
 
-def _freeze(model: Any, shapes: Mapping[str, tuple], names: list[str], where: str) -> None:
-    """Freeze (``requires_grad=False``) the parameters filled from the file's tensors ``names``:
+def _filled(model: Any, shapes: Mapping[str, tuple], where: str) -> dict[str, tuple[Any, str]]:
+    """``{tensor name: (layer, "weight" or "bias")}``: where each of the file's tensors went,
     matched as :func:`load_state_dict_from_torch` matched them, since an ``arch`` may number
-    its layers otherwise than the file (fine-tuning must not train a layer saved frozen)."""
+    its layers otherwise than the file."""
+    groups = _torch_linear_groups(shapes, where, ordered=False)
+    return {key: (layer, leaf)
+            for (_, keys), layer in zip(groups, _linear_layers(model, where))
+            for leaf, key in keys.items()}  # fmt: skip
+
+
+def _tie(model: Any, shapes: Mapping[str, tuple], ties: Mapping[str, str], where: str) -> None:
+    """Give each tied place (:func:`_recorded_ties`) the parameter of the tensor it is tied
+    to: one parameter, whose gradient is the sum over its uses, as PyTorch's."""
+    if not ties:
+        return
+    filled = _filled(model, shapes, where)
+    for name, kept in ties.items():
+        layer, leaf = filled[name]
+        setattr(layer, leaf, getattr(*filled[kept]))
+
+
+def _freeze(model: Any, shapes: Mapping[str, tuple], names: list[str], where: str) -> None:
+    """Freeze (``requires_grad=False``) the parameters filled from the file's tensors ``names``
+    (:func:`_filled`: fine-tuning must not train a layer saved frozen)."""
     if not names:
         return
-    groups = _torch_linear_groups(shapes, where, ordered=False)
-    filled = {key: getattr(layer, leaf)
-              for (_, keys), layer in zip(groups, _linear_layers(model, where))
-              for leaf, key in keys.items()}  # fmt: skip
+    filled = _filled(model, shapes, where)
     for name in names:
-        filled[name].requires_grad_(False)
+        layer, leaf = filled[name]
+        getattr(layer, leaf).requires_grad_(False)
 
 
-def _recorded_architecture(path: Path, shapes: Mapping[str, tuple]) -> Any:
-    """The architecture :func:`save_torch` recorded in the file's metadata, parsed."""
+def _recorded_architecture(path: Path, shapes: Mapping[str, tuple], tied: str = "") -> Any:
+    """The architecture :func:`save_torch` recorded in the file's metadata, parsed; ``tied``
+    ends the message of a file that records none (:func:`_tied_clause`)."""
     from chainrule import io
 
     recorded = io.read_metadata(path).get(ARCHITECTURE_KEY)
     if recorded is None:
         raise ModelFileError(
             f"{path}: a PyTorch state dict does not record which units follow each Linear "
-            f"layer; give the architecture (arch=, --arch), {_arch_example(shapes)}"
+            f"layer; give the architecture (arch=, --arch), {_arch_example(shapes)}{tied}"
         )
     try:
         arch = json.loads(recorded)

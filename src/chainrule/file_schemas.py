@@ -297,6 +297,26 @@ class TrainerState(_Lenient):
         return callbacks
 
 
+def check_version(data: Any, source: Path, supported: int, kind: str) -> None:
+    """Refuse a file a newer chainrule wrote: where ``data`` (the file's parsed JSON) records a
+    ``version`` past ``supported``, the newest this chainrule reads, one ModelFileError line
+    names ``source``, its version and ``supported``. A newer version means the file may hold
+    what an older reader would pass over and compute other numbers without it (a loss's
+    options, how predict reads the outputs), so it is refused rather than read. Every version
+    up to ``supported`` reads; a file without one (written before its kind was versioned) is
+    version 1. A ``version`` that is no whole number from 1 to :data:`MAX_COUNT` is left to
+    the file's schema, which names the field. Each kind's versions: docs/training.md, "File
+    formats and their versions"."""
+    from chainrule import __version__
+
+    version = data.get("version", 1) if isinstance(data, dict) else 1
+    if type(version) is int and supported < version <= MAX_COUNT:
+        raise ModelFileError(
+            f"{source}: written by a newer chainrule ({kind} version {version}); chainrule "
+            f"{__version__} reads {kind} versions up to {supported}: upgrade chainrule to read it"
+        )
+
+
 def field_path(loc: tuple) -> str:
     """A pydantic location as a user reads it: ``meta.run.hidden[0]``."""
     text = ""

@@ -93,7 +93,16 @@ _LAYOUTS = {
     TORCH_LAYOUT: "PyTorch's (n_out, n_in) layout",
 }
 CHECKPOINT_FORMAT = "chainrule-checkpoint"
-FORMAT_VERSION = 1
+#: model.json's format version: bumped where a file's meaning would change for an older reader
+#: (a field it would pass over and compute other numbers without), which refuses a version
+#: newer than its own; every older version reads. 2: ``loss_reads`` and ``frozen`` are read (a
+#: reader of version 1 may predate them). The history: docs/training.md, "File formats and
+#: their versions".
+FORMAT_VERSION = 2
+#: run.json's marker and version (a run.json without them, from before: version 1); its
+#: version is also that of the history.json beside it, a JSON array with no room for one.
+RUN_FORMAT = "chainrule-run"
+RUN_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 MODEL_JSON = "model.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
@@ -1418,15 +1427,13 @@ def read_model_description(path: str | os.PathLike) -> dict:
     """``model.json`` parsed and checked against its schema
     (:class:`chainrule.file_schemas.ModelDescription`): one ModelFileError line naming the file
     and the field for anything missing, of the wrong type or out of range."""
-    from chainrule.file_schemas import ModelDescription, validate_file
+    from chainrule.file_schemas import ModelDescription, check_version, validate_file
 
     path = Path(path)
-    description = validate_file(ModelDescription, read_json(path), path, "model description")
-    if description["version"] > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: written by a newer chainrule (format version {description['version']})"
-        )
-    return description
+    data = read_json(path)
+    if is_model_description(data):  # a newer file by its version, not by a field it changed
+        check_version(data, path, FORMAT_VERSION, "format")
+    return validate_file(ModelDescription, data, path, "model description")
 
 
 def config_objects(config: Any) -> Iterator[Mapping[str, Any]]:
@@ -1873,20 +1880,16 @@ def _assign_parameters(model: Any, weights: Mapping[str, np.ndarray]) -> None:
 def read_trainer_state(path: str | os.PathLike) -> dict:
     """``trainer.json`` parsed and checked against its schema
     (:class:`chainrule.file_schemas.TrainerState`), one ModelFileError line naming the field."""
-    from chainrule.file_schemas import TrainerState, validate_file
+    from chainrule.file_schemas import TrainerState, check_version, validate_file
+    from chainrule.train.trainer import CHECKPOINT_VERSION
 
     path = Path(path)
     data = read_json(path)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise ModelFileError(f"{path}: not a chainrule checkpoint")
+    # none (a checkpoint written before the field): 1, as the schema's default
+    check_version(data, path, CHECKPOINT_VERSION, "checkpoint")
     state = validate_file(TrainerState, data, path, "checkpoint")
-    from chainrule.train.trainer import CHECKPOINT_VERSION
-
-    # the schema's default where the file has none (a checkpoint written before the field):
-    # validate_file gives the data as read, without the defaults
-    version = state.get("version", TrainerState.model_fields["version"].default)
-    if version > CHECKPOINT_VERSION:
-        raise ModelFileError(f"{path}: written by a newer chainrule (checkpoint version {version})")
     _check_history_ends_at_epoch(state, path)
     _check_callback_epochs_reached(state, path)
     return state

@@ -809,7 +809,7 @@ def _(tmp, a):
     run = tmp / "run"
     shutil.copytree(a.xor_run, run)
     path = run / "model" / "model.json"
-    path.write_text(path.read_text().replace('"version": 1', '"version": "1"'))
+    path.write_text(json.dumps({**json.loads(path.read_text()), "version": "1"}))
     return ["serve", "--model", run], ["model.json", "'version'"]
 
 

@@ -63,7 +63,7 @@ def model_commands(run: Path, good: Path) -> list[list]:
 
 def test_a_model_json_version_of_5001_digits(run, good, capsys):
     model_json = run / "model" / "model.json"
-    replace_once(model_json, '"version": 1', f'"version": {HUGE}')
+    replace_once(model_json, f'"version": {io.FORMAT_VERSION}', f'"version": {HUGE}')
     for command in model_commands(run, good):
         line = assert_user_error(capsys, *command, match=f"{model_json}: it holds an {DIGITS}")
         assert len(line) < 300

@@ -38,7 +38,7 @@ def refusal(call, *args) -> str:
 
 
 def test_a_model_json_version_of_5001_digits_is_refused_naming_the_file(epoch_dir):
-    replace_once(epoch_dir / MODEL_JSON, '"version": 1', f'"version": {HUGE}')
+    replace_once(epoch_dir / MODEL_JSON, f'"version": {io.FORMAT_VERSION}', f'"version": {HUGE}')
     for call, arg in ((io.read_json, epoch_dir / MODEL_JSON),
                       (io.read_model_description, epoch_dir / MODEL_JSON),
                       (io.load_model, epoch_dir)):  # fmt: skip

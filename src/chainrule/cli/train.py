@@ -396,6 +396,8 @@ def _resume_read(
             f"--resume {path}: {epoch_dir} is not inside a run directory's checkpoints/; "
             "pass --out DIR to continue in a new run directory"
         )
+    if out is None:  # it continues in run_dir, whose run.json it reads and writes again
+        distributed.world().on_root(_refuse_a_newer_run, run_dir)
     finished = stopped or done >= config.epochs
     if (
         out is None
@@ -451,6 +453,22 @@ def _refuse_links_in(run_dir: Path) -> None:
                 f"--resume: {path} is not {should}, as a run writes it; move it away (or "
                 "continue in a new directory with --out DIR)"
             )
+
+
+def _refuse_a_newer_run(run_dir: Path) -> None:
+    """Refuse, in one line naming it and the versions, to resume in ``run_dir`` where its
+    run.json was written by a newer chainrule (a version past :data:`chainrule.io.RUN_VERSION`):
+    this one would read its record and write it again in an older format. A run.json that is
+    missing or cannot be read is an unfinished run's, which the resume writes again."""
+    from chainrule import io
+    from chainrule.file_schemas import check_version
+
+    path = run_dir / "run.json"
+    try:
+        record = io.read_json(path)
+    except ModelFileError:
+        return
+    check_version(record, path, io.RUN_VERSION, "run")
 
 
 def _results_written(run_dir: Path, epoch_dir: Path, done: int) -> bool:
@@ -986,6 +1004,10 @@ def _finish(
 
     test = evaluate(trainer.model, trainer.loss, prepared.test)
     summary = {
+        # run.json's kind and version (a resume refuses a newer one: _refuse_a_newer_run),
+        # also the version of the history.json beside it
+        "format": io.RUN_FORMAT,
+        "version": io.RUN_VERSION,
         "data": config.data,
         "dataset": prepared.full.name,
         "task": prepared.full.task,

@@ -30,7 +30,11 @@ from chainrule.nn.losses import Loss
 #: ``("dE_dw", layer below)`` or ``("dE_db", layer below)``.
 Quantity = tuple[str, int]
 
-SCHEMA_VERSION = 1
+#: The explainer JSON's ``schema_version`` (schema.json's ``const`` and ``$id`` say it too):
+#: bumped where a document's meaning changes. 2: ``loss.written_out`` (false: a loss of the
+#: user's own, its ``name`` none of chainrule's). History: docs/training.md, "File formats
+#: and their versions".
+SCHEMA_VERSION = 2
 
 #: The absolute tolerance's floor for a difference whose own error was not measured (no
 #: second, wider step was taken: a check of one's own beside an unchecked derivation, as the

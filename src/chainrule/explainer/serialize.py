@@ -17,7 +17,8 @@ import numpy as np
 
 from chainrule.explainer.derivation import SCHEMA_VERSION, Derivation, Quantity
 
-SCHEMA_ID = "https://chainrule.dev/schemas/derivation-1.json"
+#: schema.json's ``$id``, which names its version
+SCHEMA_ID = f"https://chainrule.dev/schemas/derivation-{SCHEMA_VERSION}.json"
 
 
 def schema() -> dict[str, Any]:

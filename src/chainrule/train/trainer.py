@@ -71,7 +71,11 @@ from chainrule.train.metrics import (
     target_array,
 )
 
-CHECKPOINT_VERSION = 1
+#: trainer.json's version: 2 since ``stopped_early`` and ``module_rngs_by_rank``, which a
+#: reader of version 1 may predate (it resumed a run early stopping had ended, or an MPI
+#: run's dropout with rank 0's generators). History: docs/training.md, "File formats and
+#: their versions".
+CHECKPOINT_VERSION = 2
 
 
 class Trainer:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy
 
-from chainrule.errors import type_name
+from chainrule.errors import DataError, type_name
 
 #: ``(array type, module)`` pairs tried in order before array-api-compat is asked.
 _registered: list[tuple[type, Any]] = []
@@ -78,10 +78,30 @@ def array_module(array: Any) -> Any:
     try:
         return _namespaces[type(array)]
     except KeyError:
+        if isinstance(array, numpy.ma.MaskedArray):  # asked of each one, never cached by type
+            check_unmasked(array)
+            return numpy
         xp = _namespaces[type(array)] = _resolve(array)
         if xp is not numpy and xp not in other_libraries:
             other_libraries.append(xp)
         return xp
+
+
+def check_unmasked(value: Any, what: str = "") -> None:
+    """Refuse, by a DataError (prefixed ``what: `` where given), a NumPy masked array with
+    entries masked: NumPy's conversions drop the mask and use the values under it, so a loss,
+    a gradient or a model would compute with numbers the user had masked out. One with nothing
+    masked is its values. Every array entering chainrule is asked this: :func:`array_module`
+    asks it of a masked array (a tensor, an op's operand, a loss's target, a transform's
+    argument, a model's input), and so do a Dataset's checks."""
+    if isinstance(value, numpy.ma.MaskedArray) and numpy.ma.is_masked(value):
+        count = int(numpy.ma.count_masked(value))
+        entries = "1 entry" if count == 1 else f"{count} entries"
+        raise DataError(
+            f"{what + ': ' if what else ''}got a masked array with {entries} masked; the mask "
+            "would be ignored (the values under it used): fill them, X.filled(value), or drop "
+            "those cases"
+        )
 
 
 def _resolve(array: Any) -> Any:
@@ -574,6 +594,26 @@ def reshape(array: Any, shape: tuple[int, ...]) -> Any:
     return array_module(array).reshape(array, shape)
 
 
+def bare_array(value: Any) -> Any:
+    """A pandas (or polars) Series or DataFrame as the bare NumPy array it converts to (a copy
+    of its ``to_numpy()``); anything else as it is. Such a frame is no array library's array (NumPy
+    reads it through ``__array__``, a tensor's library not at all, and it has no device), so
+    where it meets a tensor (an op's operand, an index, a where's condition, a comparison's
+    side, a clip's bound) it is taken as those values, as a model's inputs and a loss's
+    targets take it. The array is a fresh one: pandas 3 gives a read-only view, which PyTorch
+    warns of sharing."""
+    if type(value) is numpy.ndarray:  # the common operand: no look-up
+        return value
+    library = type(value).__module__.partition(".")[0]
+    if library in _FRAME_LIBRARIES and hasattr(value, "to_numpy"):
+        return numpy.array(value.to_numpy())
+    return value
+
+
+#: The libraries whose Series and DataFrames :func:`bare_array` takes as their arrays
+_FRAME_LIBRARIES = frozenset(("pandas", "polars"))
+
+
 def asarray_like(
     value: Any, like: Any, dtype: Any = None, op: str | None = None, copy: bool = False
 ) -> Any:
@@ -590,6 +630,7 @@ def asarray_like(
     array-api-strict wrap a NumPy array they are given, as NumPy itself does).
     """
     xp = array_module(like)
+    value = bare_array(value)
     foreign = _is_foreign(value, xp)
     if foreign and not (xp is not numpy and isinstance(value, _NUMPY_TYPES)):
         if op is not None:
@@ -645,7 +686,9 @@ def operand_like(value: Any, like: Any) -> Any:
 
 def as_host_array(value: Any) -> numpy.ndarray:
     """``numpy.asarray(value)``; a torch tensor that requires grad inside a list is refused
-    as :func:`detached` refuses it (NumPy raised torch's own words about ``numpy()``)."""
+    as :func:`detached` refuses it (NumPy raised torch's own words about ``numpy()``), and a
+    masked array with entries masked as :func:`check_unmasked` refuses it."""
+    check_unmasked(value)
     try:
         return numpy.asarray(value)
     except RuntimeError:

@@ -832,13 +832,7 @@ class Tensor:
             )
         if result.dtype != self.data.dtype:  # a float32 parameter stays float32
             result = backend.astype(result, self.data.dtype)
-        if isinstance(self.data, np.ndarray) and not self.data.flags.writeable:
-            # NumPy's "assignment destination is read-only" named neither the tensor nor the fix
-            raise ValueError(
-                f"{symbol}: the parameter of shape {tuple(self.data.shape)} holds a read-only "
-                "NumPy array (np.frombuffer, a memory map, a broadcast view), which cannot be "
-                "updated in place; copy it first: p.data = p.data.copy()"
-            )
+        check_writeable(self.data, symbol)
         now = _engine.note_write()
         backend.write(self, result)
         _engine.note_written(self.data, now)  # the array backward will read
@@ -951,6 +945,8 @@ class Tensor:
             return other.data
         if isinstance(other, (int, float, bool, np.generic)):
             return _ops.as_tensor(other, self, op).data
+        if backend.bare_array(other) is not other:  # a pandas Series: its values, here
+            return backend.asarray_like(other, self.data)
         if type(self.data) is np.ndarray and (
             isinstance(other, np.ndarray) or not hasattr(other, "shape")
         ):
@@ -1124,8 +1120,10 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
     ``p.data = p.data - lr * p.grad``, whose ``.grad`` is a tensor, as PyTorch's ``.data =``
     takes a tensor), and so does a leaf (shared, as PyTorch shares it); an op's output that
     needs a gradient is refused, as a write of values that would cut the path its graph
-    recorded (``p.data = p - lr * p.grad`` while recording); so is anything but an array (a
-    list, a number), which stored as ``data`` failed at the next op. ``who`` names the tensor
+    recorded (``p.data = p - lr * p.grad`` while recording); so is a torch tensor that requires
+    grad, as :func:`~chainrule.backend.detached` refuses it (torch's in-place step failed on it
+    later); so is anything but an array (a list, a number), which stored as ``data`` failed at
+    the next op. ``who`` names the tensor
     in the refusals."""
     if isinstance(value, Tensor):
         if value._primitive is not None:  # recorded: it requires a gradient
@@ -1144,6 +1142,8 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
             f"assign numpy.asarray(values, dtype={who}.dtype), or write the values into the "
             f"array, {who}.data[...] = values (a write backward cannot see)"
         )
+    elif type(value) is not np.ndarray:  # a torch tensor that requires grad: refused as
+        value = backend.detached(value)  # cr.tensor refuses it (torch's step and graph)
     try:
         current = _data_slot.__get__(tensor)
     except AttributeError:  # being made (the constructor, a copy): no op has read it yet
@@ -1153,6 +1153,19 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
     else:  # another array: this tensor's graphs would read it, another's sharing it are intact
         _engine.replaced_at[id(tensor)] = _engine.note_write()
     return value
+
+
+def check_writeable(array: Any, who: str, what: str = "the parameter") -> None:
+    """Refuse, by a ValueError naming ``who`` (``-=``, ``SGD.step``) and ``what``, an update in
+    place of a read-only NumPy array: NumPy's "assignment destination is read-only" named
+    neither the tensor nor the fix. An optimizer asks it of every parameter before it changes
+    anything (a step count, a momentum), so a step refused leaves its state as it was."""
+    if isinstance(array, np.ndarray) and not array.flags.writeable:
+        raise ValueError(
+            f"{who}: {what} of shape {tuple(array.shape)} holds a read-only NumPy array "
+            "(np.frombuffer, a memory map, a broadcast view, pandas' to_numpy), which cannot "
+            "be updated in place; copy it first: p.data = p.data.copy()"
+        )
 
 
 # The layers above build on Tensor; its methods reach them through these module references.

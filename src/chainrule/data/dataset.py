@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import check_unmasked
 from chainrule.checks import first_non_finite
 from chainrule.errors import DataError, LabelError
 
@@ -278,12 +279,7 @@ def check_array(value: Any, what: str) -> None:
             f"{what}: got {type(value).__name__} (a generator or iterator); pass an array of "
             "its values, np.asarray(list(values))"
         )
-    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
-        raise DataError(
-            f"{what}: got a masked array with {int(np.ma.count_masked(value))} entries masked; "
-            "the mask would be ignored (the values under it used): fill them, X.filled(value), "
-            "or drop those cases"
-        )
+    check_unmasked(value, what)
 
 
 def frame_feature_names(X: Any, name: str = "data") -> list[str] | None:

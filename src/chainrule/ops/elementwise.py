@@ -458,7 +458,7 @@ def _bound(value: Any, x: Tensor, side: int) -> Any:
         return value
     if isinstance(value, (list, tuple)):  # weak numbers, as beside any op (list_operand)
         return backend.list_operand(value, x.data)
-    data = array_of(value)
+    data = backend.bare_array(array_of(value))  # a pandas Series: the array of its values
     if hasattr(data, "shape") and not isinstance(data, numpy.ndarray | numpy.generic):
         # a torch tensor that requires grad is refused as beside any op: clip's rules would
         # send it nothing, and torch's graph would end here

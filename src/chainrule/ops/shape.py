@@ -69,6 +69,7 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> 
             return as_tensor(_python_number(value), like)
     if like is not None and isinstance(value, (list, tuple)):
         return Tensor(backend.list_operand(value, like.data))
+    value = backend.bare_array(value)  # a pandas Series or DataFrame: the array of its values
     if (
         like is not None
         and isinstance(value, backend.JOINING_TYPES)
@@ -450,6 +451,8 @@ def _normalize_index(index: Any, like: Any) -> Any:
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
+        if on_numpy:  # a pandas Series of positions or a mask: its values (asarray_like's
+            item = backend.bare_array(item)  # on another library)
         if on_numpy and _foreign_to_numpy(item):
             backend.check_compatible("getitem", [like, item])  # raises, naming both libraries
         if not on_numpy and isinstance(item, numpy.integer):

@@ -22,7 +22,7 @@ from chainrule.backend import array_module, to_numpy
 from chainrule.checks import defined_alike, is_chainrules, is_real, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor, _set_grad
+from chainrule.tensor import Tensor, _set_grad, check_writeable
 
 
 class Optimizer:
@@ -313,12 +313,14 @@ class Optimizer:
         """Parameter ``index``'s ``.grad`` (not None) as an array, or raise naming the parameter
         where it or its buffers cannot take a step: a ``.grad`` assigned by hand that is no
         array, of another library or shape, or buffers made for another shape (``.data``
-        replaced after a step)."""
+        replaced after a step), or a parameter over a read-only NumPy array (no step count,
+        momentum or moment then changes)."""
         who = f"{type(self).__name__}.step: parameter {index}"
         grad = param.grad
         if isinstance(grad, Tensor):
             grad = grad.data
         w = param.data
+        check_writeable(w, f"{type(self).__name__}.step", f"parameter {index}")
         if not hasattr(grad, "shape"):  # a .grad assigned by hand: a list, a number
             raise TypeError(f"{who}'s .grad is a {type(grad).__name__}, not an array or tensor")
         if type(grad) is not type(w):  # assigned by hand in another library (a library refuses

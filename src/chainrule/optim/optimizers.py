@@ -40,7 +40,7 @@ from chainrule.checks import is_real
 from chainrule.errors import ConfigError
 from chainrule.nn.module import ON_THE_COMMAND_LINE, Module
 from chainrule.optim.base import Optimizer, _plain, _Refused
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, check_writeable
 
 __all__ = [
     "OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "from_config", "from_name",
@@ -120,6 +120,8 @@ class SGD(Optimizer):
             w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
             on_numpy = type(w) is np.ndarray and type(g) is np.ndarray
             if on_numpy and g.shape == w.shape and not state[index]:
+                if not w.flags.writeable:  # refused before any moves: no step count changes
+                    check_writeable(w, f"{type(self).__name__}.step", f"parameter {index}")
                 plain.append((index, w, g))
                 continue
             # the update Optimizer.step would make; a gradient of another shape (an error), a

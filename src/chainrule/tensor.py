@@ -39,13 +39,13 @@ _accumulating = threading.Lock()
 def _unit_seed(data: Any) -> Any:
     """dE/dE = 1 shaped like a one-element output: a shared read-only array (no allocation per
     backward; the engine copies it before it could become anyone's ``.grad``)."""
-    xp = array_module(data)
-    if xp is not np:  # on the output's own device; no read-only flag to protect a shared one
+    if type(data) is not np.ndarray and (xp := array_module(data)) is not np:
+        # on the output's own device; no read-only flag to protect a shared one
         return xp.ones(data.shape, dtype=data.dtype, device=backend.device_of(data))
-    key = (xp, data.dtype)
+    key = (np, data.dtype)  # every backward's: no namespace look-up for a NumPy output
     one = _unit_seeds.get(key)
     if one is None:
-        one = _unit_seeds[key] = xp.ones((), data.dtype)
+        one = _unit_seeds[key] = np.ones((), data.dtype)
         one.flags.writeable = False
     return one.reshape(data.shape)
 

@@ -39,17 +39,17 @@ def _logistic(z: Any) -> Any:
     """
     if type(z) is not numpy.ndarray or z.dtype.kind not in "fc":  # read at once: every step
         z = backend.as_floating(z)  # integers, booleans: the library's default float (float64)
-    xp = array_module(z)
-    if xp is not numpy:  # the standard has no out= and no errstate to silence an overflow
-        return _two_sided_logistic(xp, z)
+        xp = array_module(z)  # (a NumPy array of floats, every step's, needs no look-up)
+        if xp is not numpy:  # the standard has no out= and no errstate to silence an overflow
+            return _two_sided_logistic(xp, z)
     if z.dtype.kind == "c":
-        return xp.asarray(_two_sided_logistic(xp, z))  # a 0-d result must be an array too
-    y = xp.negative(z) if z.ndim else xp.asarray(-z)  # a 0-d result must be an array too
+        return numpy.asarray(_two_sided_logistic(numpy, z))  # a 0-d result must be an array too
+    y = numpy.negative(z) if z.ndim else numpy.asarray(-z)  # a 0-d result must be an array too
     backend.ignoring_overflow(numpy.exp, y, out=y)
     y += 1
     # 1 / y, correctly rounded as reciprocal is (the same bits for real floats), but NumPy's
     # divide has SIMD loops where its reciprocal has none: 1.7x faster on float32 and float64
-    return xp.divide(1, y, out=y)
+    return numpy.divide(1, y, out=y)
 
 
 def _two_sided_logistic(xp: Any, z: Any) -> Any:
@@ -436,9 +436,9 @@ def _softmax_cross_entropy(logits: Any, targets: Any, reduction: str) -> tuple[A
     Class labels are checked here, for every caller: one outside the classes raises
     :class:`LabelError`, which names it.
     """
-    xp = array_module(logits)
-    if xp is not numpy:
+    if type(logits) is not numpy.ndarray and array_module(logits) is not numpy:
         return _softmax_cross_entropy_standard(logits, targets, reduction)
+    xp = numpy  # (a NumPy array, every step's, needs no look-up)
     if logits.dtype.kind not in "fc":  # integer logits: float64, as cr.exp and cr.softmax give
         logits = backend.as_floating(logits)
     if not logits.shape[-1] and targets.dtype.kind in "iu":  # no classes: no label is in range

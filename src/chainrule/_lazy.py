@@ -88,11 +88,21 @@ def lazy_package(
     return __getattr__, __dir__
 
 
+class ModuleByName(ModuleType):
+    """A module of a class of its own (``module.__class__ = ...``), pickled by reference."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by reference, imported by name where it is unpickled: cloudpickle pickles
+        a module of a class of its own by value, and failed on it ("cannot pickle 'Package'
+        object"), so a function using ``cr.`` sent to joblib's workers did not arrive."""
+        return importlib.import_module, (self.__name__,)
+
+
 def _keeping_core_names(core_names: Callable[[], Iterable[str]]) -> type[ModuleType]:
     """A module class whose core names keep their values when a submodule of the same name loads
     (the import system binds a new submodule on its package with ``setattr``)."""
 
-    class Package(ModuleType):
+    class Package(ModuleByName):
         def __setattr__(self, name: str, value: Any) -> None:
             is_own_submodule = (
                 isinstance(value, ModuleType) and value.__name__ == f"{self.__name__}.{name}"
@@ -100,12 +110,6 @@ def _keeping_core_names(core_names: Callable[[], Iterable[str]]) -> type[ModuleT
             if is_own_submodule and name in core_names():
                 return  # reached as sys.modules["chainrule.tensor"]; cr.tensor stays the function
             super().__setattr__(name, value)
-
-        def __reduce__(self) -> tuple[Any, ...]:
-            """Pickled by reference, imported by name where it is unpickled: cloudpickle pickles
-            a module of a class of its own by value, and failed on it ("cannot pickle 'Package'
-            object"), so a function using ``cr.`` sent to joblib's workers did not arrive."""
-            return importlib.import_module, (self.__name__,)
 
     return Package
 

@@ -102,7 +102,7 @@ def test_graph_draws_the_family_trees_network_with_each_branchs_parameters(train
     for name, _ in model.named_parameters():  # each branch's and layer's, by the model's names
         assert f'label="{name} (' in captured.out
     assert "Parallel" not in captured.err
-    assert "grad" in captured.out and "sends back" in captured.out
+    assert "\\ndE/d" in captured.out and "sends back" in captured.out
 
 
 def test_explain_and_the_network_diagram_write_the_family_trees_network_out(

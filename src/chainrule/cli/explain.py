@@ -568,7 +568,7 @@ def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
     dtype = param_dtype(net)
     with enable_grad():
         error = loss(net(Tensor(np.asarray(x, dtype=dtype))), Tensor(np.asarray(t, dtype=dtype)))
-    drawing = draw_graph(error, names=_parameter_names(net))
+    drawing = draw_graph(error, names=_parameter_names(net, error))
     drawing.notes.append(
         f"{_command_line(reason)}: drawn is the engine's graph of the model's own "
         "modules and loss (every op, not every unit)"
@@ -576,10 +576,12 @@ def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
     return drawing
 
 
-def _parameter_names(net: Any) -> dict[int, str]:
+def _parameter_names(net: Any, error: Any) -> dict[int, str]:
     """A graph's labels for the model's parameters, by the model's own names (0.weight,
-    2.weight), not every layer's "weight" (none for the seed: no model)."""
-    return {} if net is None else {id(p): name for name, p in net.named_parameters()}
+    2.weight), not every layer's "weight" (none for the seed: no model), and for the error,
+    E, so each box's gradient reads dE/d0.weight as the derivation writes it."""
+    names = {} if net is None else {id(p): name for name, p in net.named_parameters()}
+    return {**names, id(error): "E"}
 
 
 def _unreadable_network(net: Any) -> str | None:
@@ -1055,8 +1057,8 @@ def graph(
             drawing = _engine_graph(net, x, t, loss_object, reason=unreadable)
         else:
             problem = _explained(model, problem_of, net, x, t, loss_object)
-            drawing = draw_graph(_explained(model, forward, problem)[2],
-                                 names=_parameter_names(net))  # fmt: skip
+            error = _explained(model, forward, problem)[2]
+            drawing = draw_graph(error, names=_parameter_names(net, error))
     elif loss is not None:
         raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
     elif case is not None:

@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import engine, ops
+from chainrule._lazy import ModuleByName
 from chainrule.engine import (
     GraphFreedError,
     enable_grad,
@@ -63,7 +65,12 @@ IMPLEMENTATION_OPS = ("reshape", "concatenate")
 
 @dataclass
 class GraphNode:
-    """A tensor in the graph: the op that made it (or 'leaf'), its value and its gradient."""
+    """A tensor in the graph: the op that made it (or 'leaf'), its value and its gradient.
+
+    ``grad`` is d(output)/d(this tensor) in the one pass :func:`graph` runs, drawn as
+    ``dL/da``; ``stored_grad`` is a leaf's own ``.grad`` when it was drawn (what the backward
+    calls since its last ``zero_grad`` added up), drawn beside it only where the two differ;
+    ``constants`` are the numbers the op holds (``a ** 2``'s exponent, clip's bounds)."""
 
     id: int
     op: str
@@ -72,6 +79,8 @@ class GraphNode:
     value: np.ndarray
     grad: np.ndarray | None
     requires_grad: bool
+    constants: dict[str, Any] = field(default_factory=dict)
+    stored_grad: np.ndarray | None = None
 
     @property
     def title(self) -> str:
@@ -222,16 +231,63 @@ def summary(array: np.ndarray | None, digits: int = 4) -> str:
 
 
 def node_lines(g: ComputationGraph, node: GraphNode) -> list[str]:
-    """The text lines of a node's box."""
+    """The text lines of a node's box: its name and op with the numbers the op holds
+    (``power_scalar **2``), its value, its gradient in this pass named as the derivative it is
+    (``dL/da 6 (sum of 2)``), and a leaf's ``.grad`` where backward calls left another number
+    there (``.grad 12 (accumulated)``: a ``zero_grad`` forgotten)."""
     shape = "x".join(str(s) for s in node.shape) or "scalar"
-    lines = [f"{node.title} ({shape})" if node.name else f"{node.op} ({shape})"]
+    op = node.op + "".join(_constant_text(key, value) for key, value in node.constants.items())
+    lines = [f"{node.name} ({shape})" if node.name else f"{op} ({shape})"]
     if node.name and node.op != "leaf":
-        lines[0] = f"{node.name} = {node.op} ({shape})"
+        lines[0] = f"{node.name} = {op} ({shape})"
     lines.append(f"value {summary(node.value)}")
     if node.grad is not None:
-        fan = len(g.consumers(node.id))
-        lines.append(f"grad {summary(node.grad)}" + (f" (sum of {fan})" if fan > 1 else ""))
+        fan = f" (sum of {n})" if (n := len(g.consumers(node.id))) > 1 else ""
+        derivative = f"d{_symbol(g, g.nodes[g.output])}/d{_symbol(g, node)}"
+        lines.append(f"{derivative} {summary(node.grad)}{fan}")
+        stored = node.stored_grad
+        if stored is not None and not _same(stored, node.grad):
+            lines.append(f".grad {summary(stored)} (accumulated)")
     return lines
+
+
+def _symbol(g: ComputationGraph, node: GraphNode) -> str:
+    """A node in a derivative's name: its name, else "out" for the output, else its op."""
+    return node.name or ("out" if node.id == g.output else node.op)
+
+
+def _constant_text(key: str, value: Any) -> str:
+    """A number an op holds, as its box shows it: an exponent as micrograd shows it (**2)."""
+    return f" **{summary(value)}" if key == "exponent" else f" {key}={summary(value)}"
+
+
+def _constants(tensor: Tensor) -> dict[str, Any]:
+    """The numbers the op that made ``tensor`` holds among its parameters (an exponent, clip's
+    bounds, softmax's axis); not its tuples, flags, dtypes or arrays."""
+    node = tensor.node
+    if node is None:
+        return {}
+    return {
+        key: value
+        for key, value in node.params.items()
+        if isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+    }
+
+
+def _stored_grad(tensor: Tensor) -> np.ndarray | None:
+    """A leaf's own ``.grad``, if it has one (an op's result keeps none)."""
+    if tensor.node is not None or not tensor.requires_grad or tensor.grad is None:
+        return None
+    return np.array(tensor.grad.numpy())
+
+
+def _same(stored: np.ndarray, grad: np.ndarray) -> bool:
+    """Whether a leaf's ``.grad`` is this pass's gradient (up to rounding in the last digits:
+    the engine's backward and the drawing's pass add the same contributions)."""
+    return stored.shape == grad.shape and bool(
+        np.allclose(stored, grad, rtol=1e-6, atol=0.0, equal_nan=True)
+    )
 
 
 def _escape_dot(text: str) -> str:
@@ -250,7 +306,10 @@ def graph(
 
     ``names`` maps ``id(tensor)`` to a label (a tensor's own ``.name`` is used otherwise).
     Gradients are computed by running the registered rules over the graph, as ``backward`` does,
-    without touching any ``.grad``; a non-scalar output is seeded with ones. Raises
+    without touching any ``.grad``; a non-scalar output is seeded with ones. A box shows its
+    gradient as the derivative it is, ``dL/da`` (L the output's name, "out" when it has none),
+    and a leaf whose ``.grad`` holds another number (two backward calls without ``zero_grad``)
+    shows that too, ``.grad 12 (accumulated)``. Raises
     RuntimeError (``graph: ...``), as ``backward`` does, if an input of a recorded op was
     changed in place after the op ran (an optimizer's step); draw before the step.
     """
@@ -282,6 +341,8 @@ def graph(
                 np.array(t.numpy()),
                 None,
                 t.requires_grad,
+                _constants(t),
+                _stored_grad(t),
             )
         return nid
 
@@ -452,12 +513,14 @@ def layered_svg(g: ComputationGraph) -> str:
         placer.block_line(route.points())
         placer.block_line(route.arrowhead(_stroke(g, edge)))
     lines, labels, unplaced = [], [], []
+    colours: dict[str, None] = {}  # the edges' colours, each an arrowhead's
     for edge, route in zip(g.edges, routes):
         value = _scalar(edge.contribution)
         colour = sign_colour(value) if edge.contribution is not None else NEUTRAL
+        colours[colour] = None
         lines.append(
             f'<path d="{route.svg_path()}" fill="none" stroke="{colour}" '
-            f'stroke-width="{_stroke(g, edge)}" marker-end="url(#arrow)"/>'
+            f'stroke-width="{_stroke(g, edge)}" marker-end="url(#{_arrow(colour)})"/>'
         )
         text = _edge_label(edge)
         if text is None:
@@ -483,8 +546,13 @@ def layered_svg(g: ComputationGraph) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
-        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
-        f'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{NEUTRAL}"/></marker></defs>',
+        "<defs>"
+        + "".join(
+            f'<marker id="{_arrow(colour)}" markerWidth="8" markerHeight="8" refX="8" refY="4" '
+            f'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{colour}"/></marker>'
+            for colour in colours
+        )
+        + "</defs>",
         *lines,
     ]
     for nid, node in g.nodes.items():
@@ -493,15 +561,31 @@ def layered_svg(g: ComputationGraph) -> str:
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{box_w:.0f}" height="{_BOX_H}" rx="6" '
             f'fill="{_fill(g, node)}" stroke="#444"/>'
         )
-        for k, line in enumerate(node_lines(g, node)):
+        texts = node_lines(g, node)
+        for k, (line, down) in enumerate(zip(texts, _baselines(len(texts)))):
             weight = ' font-weight="bold"' if k == 0 else ""
             out.append(
-                f'<text x="{x + 6:.1f}" y="{y + 15 + 15 * k:.1f}" font-size="10"{weight}>'
+                f'<text x="{x + 6:.1f}" y="{y + down:.1f}" font-size="10"{weight}>'
                 f"{html.escape(line)}</text>"
             )
     out += labels
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _arrow(colour: str) -> str:
+    """The id of the arrowhead marker of an edge of ``colour``: each arrowhead has its edge's
+    colour (one grey marker for all drew grey heads on orange and blue edges)."""
+    return "arrow-" + colour.lstrip("#")
+
+
+def _baselines(n: int) -> list[float]:
+    """How far below a box's top its ``n`` lines sit: 15 px apart, as three lines always were;
+    four (a leaf's accumulated ``.grad`` under its gradient) closer, all inside the box."""
+    if n <= 3:
+        return [15.0 + 15 * k for k in range(n)]
+    step = (_BOX_H - 18) / (n - 1)  # the first 13 px down, the last 5 px above the bottom
+    return [13 + step * k for k in range(n)]
 
 
 def _overhang(g: ComputationGraph, routes: list[_Route], width: float) -> tuple[float, float]:
@@ -1014,3 +1098,18 @@ def seed_graph() -> tuple[ComputationGraph, dict[str, Tensor]]:
     E = d.loss(ops.stack(outputs).reshape((1, n_j)), d.t)
     named["E"] = E
     return graph(E, names={id(t): name for name, t in named.items()}), named
+
+
+class _GraphModule(ModuleByName):
+    """This module, called as micrograd's ``draw_dot(L)`` is (``cr.viz.graph(L)``): a module
+    cannot draw, so the call names the function that does, where Python said only "'module'
+    object is not callable"."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "cr.viz.graph is a module, not a function: the function that draws a tensor's "
+            "graph is in it, cr.viz.graph.graph(L) (or: from chainrule.viz.graph import graph)"
+        )
+
+
+sys.modules[__name__].__class__ = _GraphModule

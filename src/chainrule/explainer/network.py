@@ -33,7 +33,6 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.checks import computes_as, first_non_finite
-from chainrule.engine import no_grad
 from chainrule.errors import UserError, counted
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
@@ -718,7 +717,7 @@ class Problem:
     t: np.ndarray
     loss: Loss
     #: the class labels (int64, one per case) the loss is given, for a loss of one's own that
-    #: reads labels, not rows (:func:`targets_for`): ``t`` holds them as one-hot rows
+    #: says it reads labels (:func:`own_labels`): ``t`` holds them as one-hot rows
     labels: np.ndarray | None = None
 
     @property
@@ -791,60 +790,41 @@ def targets_for(
     t: Any, n_out: int, loss: Loss, n_cases: int, loss_given: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
-    one-hot rows for cross-entropy), and the class labels the loss itself is given, or None
-    where it is given the rows: a loss of one's own whose rows refuse the target (or read it
-    as another number of cases) but whose own forward takes it as one class label per case
-    (:func:`own_labels`). Where no loss was given (``loss_given`` False: ``loss`` is the
-    default, squared error), a target of class labels it cannot read says so: the user never
-    chose the loss the message names, and class labels want cross-entropy."""
+    one-hot rows for a loss that reads class labels), and the class labels the loss itself is
+    given, or None where it is given the rows (:func:`own_labels`). A loss of one's own whose
+    rows refuse class labels, and which does not say that it reads them, is refused naming the
+    class and the attribute to set. Where no loss was given (``loss_given`` False: ``loss`` is
+    the default, squared error), a target of class labels it cannot read says so: the user
+    never chose the loss the message names, and class labels want cross-entropy."""
     try:
         rows = loss.target_rows(t, n_out, n_cases)
-    except (ValueError, TypeError) as error:
         labels = own_labels(t, n_out, loss, n_cases)
-        if labels is not None:
-            return np.eye(n_out)[labels], labels
+    except (ValueError, TypeError) as error:
         default = "" if loss_given or not _read_as_labels(t, n_out, n_cases) else _DEFAULT_LOSS_NOTE
-        raise ExplainError(f"explain: {error}{default}") from None
+        note = default or _undeclared_labels_note(t, n_out, loss, n_cases)
+        raise ExplainError(f"explain: {error}{note}") from None
     target = as_cases(rows, n_out, "target")
     if target.shape[0] != n_cases:
-        labels = own_labels(t, n_out, loss, n_cases)
-        if labels is not None:
-            return np.eye(n_out)[labels], labels
         raise ExplainError(
             f"explain: {counted(target.shape[0], 'target row')} for "
             f"{counted(n_cases, 'input row')}; give one per case"
             + _labels_read_per_case(t, target.shape[0], loss)
+            + _undeclared_labels_note(t, n_out, loss, n_cases)
         )
-    return target, None
+    return target, labels
 
 
 def own_labels(t: Any, n_out: int, loss: Loss, n_cases: int) -> np.ndarray | None:
-    """The class labels (int64, one per case) a loss of one's own takes ``t`` as, or None.
-
-    Asked of the loss itself, as ``loss(model(x), labels)`` asks it: ``t`` reads as one class
-    label per case in 0..n_out-1 (the library's reading of labels, cross-entropy's), and the
-    loss's own forward takes those labels for logits of (n_cases, n_out), giving a finite
-    number. A label-smoothing cross-entropy of one's own reads them so; chainrule's losses
-    answer through their own :meth:`~chainrule.nn.Loss.target_rows`."""
-    if formula_written(loss) or n_out < 2:
+    """The class labels (int64, one per case) a loss of one's own is given ``t`` as, or None
+    where it is given rows: those its :meth:`~chainrule.nn.Loss.target_labels` reads, for a
+    loss that says it reads labels (:attr:`~chainrule.nn.Loss.reads_labels`), as
+    ``loss(model(x), labels)`` gives them. The declaration is the answer; the loss's forward is
+    not called to find out (a probe on zero logits was: it took whole numbers of another
+    meaning for labels, refused a loss undefined at zero, and ran a slow or counting forward
+    for nothing). chainrule's losses are given the rows their formulas are written with."""
+    if formula_written(loss):
         return None
-    values = np.asarray(host_values(t))
-    if not (values.ndim <= 1 or (values.ndim == 2 and values.shape[1] == 1)):
-        return None  # rows of the loss's own: not labels
-    try:
-        rows = as_loss("cross-entropy").target_rows(values, n_out, n_cases)
-    except (ValueError, TypeError):
-        return None
-    if rows.shape[0] != n_cases:
-        return None
-    labels = np.argmax(rows, axis=1).astype(np.int64)
-    try:  # the loss's own answer: its forward takes the labels (anything it raises is a no)
-        with no_grad():
-            value = loss(Tensor(np.zeros((n_cases, n_out))), labels)
-        taken = bool(np.isfinite(float(value.item())))
-    except Exception:  # noqa: BLE001 (a loss of one's own may refuse in its own way)
-        return None
-    return labels if taken else None
+    return loss.target_labels(t, n_out, n_cases)
 
 
 def loss_target(targets: np.ndarray, dtype: Any) -> Any:
@@ -860,10 +840,22 @@ def _read_as_labels(t: Any, n_out: int, n_cases: int) -> bool:
     own reading (a label out of range, half a class or a row of numbers is none), so the note
     that names it is given only where it would read the target."""
     try:
-        as_loss("cross-entropy").target_rows(t, n_out, n_cases)
+        return as_loss("cross-entropy").target_labels(t, n_out, n_cases) is not None
     except (ValueError, TypeError):
         return False
-    return True
+
+
+def _undeclared_labels_note(t: Any, n_out: int, loss: Loss, n_cases: int) -> str:
+    """How to declare class labels, for a loss of one's own given ``t`` that reads as one class
+    label per case (the library's reading) but which does not say that it reads labels, so its
+    rows refused them; else nothing."""
+    if formula_written(loss) or loss.reads_labels or not _read_as_labels(t, n_out, n_cases):
+        return ""
+    name = type(loss).__name__
+    return (
+        f"; {name} does not say that it reads class labels: if its forward takes one class "
+        f"label per case, set reads_labels = True in class {name}"
+    )
 
 
 def _labels_read_per_case(t: Any, n_rows: int, loss: Loss) -> str:

@@ -21,9 +21,10 @@ A loss also answers what every tool needs to know about it, so that no caller re
 by its class name: its ``reduction`` and what a mean is over (:meth:`Loss.divisor`), the unit it
 applies to the outputs itself (``output_activation``: softmax or logistic for the losses that read
 logits), how outputs become probabilities (:meth:`Loss.probabilities`), how targets become the
-rows it compares against (:meth:`Loss.target_rows`), how many output units it cannot train
-(:meth:`Loss.output_units_problem`: one, under softmax), and where a probability counts as "on"
-(``threshold``).
+rows it compares against (:meth:`Loss.target_rows`), whether it takes one class label per case
+(``reads_labels``, and :meth:`Loss.target_labels`, the labels it reads a target as), how many
+output units it cannot train (:meth:`Loss.output_units_problem`: one, under softmax), and where a
+probability counts as "on" (``threshold``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,19 @@ def _target_array(target: Any) -> Any:
 
 
 class Loss:
-    """A loss function object: call it as ``loss(output, target)``; ``config()`` describes it."""
+    """A loss function object: call it as ``loss(output, target)``; ``config()`` describes it.
+
+    A loss of one's own subclasses it and defines :meth:`forward`; the class attributes below
+    say what the tools need to know of it. ``reads_labels`` says that its forward takes one
+    integer class label per case, shape (n,), as :class:`CrossEntropy` does: set
+    ``reads_labels = True`` on a loss that computes from labels (a label-smoothing
+    cross-entropy, a multiclass hinge), and its :meth:`target_rows` then read a person's labels
+    as one-hot rows and :meth:`target_labels` gives them, so the explainer hands its forward the
+    labels, as ``loss(model(x), labels)`` does, and training on class labels hands it labels
+    (:func:`chainrule.train.metrics.target_array`). Its default is whether the loss applies
+    softmax itself (``output_activation == "softmax"``); a loss that reads rows alone sets it
+    False.
+    """
 
     #: The name :func:`loss_from_name` knows it by.
     name: str = ""
@@ -72,6 +85,14 @@ class Loss:
     output_activation: str | None = None
     #: Where a probability counts as "on" (one output unit, or multilabel outputs).
     threshold: float = 0.5
+
+    @property
+    def reads_labels(self) -> bool:
+        """Whether the loss takes one integer class label per case (n,) as its target (it may
+        take rows too): a class sets ``reads_labels = True`` (or False) to say so; by default,
+        whether it applies softmax itself. The one answer :meth:`target_labels` (and through it
+        :meth:`target_rows`), the explainer and training go by."""
+        return self.output_activation == "softmax"
 
     def divisor(self, n_cases: int, n_units: int) -> int:
         """What the loss divides its sum over cases and units by: 1, n_cases or all outputs."""
@@ -104,17 +125,51 @@ class Loss:
             )
         return None
 
+    def target_labels(
+        self, target: Any, n_outputs: int, n_cases: int | None = None
+    ) -> np.ndarray | None:
+        """The class labels (int64, one per case) this loss reads ``target`` as, from targets a
+        person gave (a list, a file's column, the explainer's ``--target``), or None where it
+        reads them as rows: a loss that reads labels (``reads_labels``) of two or more outputs
+        reads integer labels (n,), a column of whole numbers (n, 1), a flat list of ``n_cases``
+        whole numbers (integers, as :meth:`forward` takes them, or whole-number floats, as text
+        gives them), or one whole number for one case. Any other flat float list is one case's
+        row. Labels that are not whole numbers, or out of 0..n_outputs-1, raise ``ValueError``
+        (``TypeError`` for another dtype), naming the loss."""
+        if not (self.reads_labels and n_outputs > 1):
+            return None
+        array = np.asarray(to_numpy(_target_array(target)))
+        column = array.ndim == 2 and array.shape[1] == 1
+        per_case = array.ndim == 1 and (array.dtype.kind in "iub" or array.shape[0] == n_cases)
+        one_label = array.ndim == 0 and n_cases in (None, 1)
+        if not (per_case or column or one_label):
+            return None
+        name = type(self).__name__
+        labels = _labels(array.reshape(-1), name)
+        if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
+            raise ValueError(
+                f"{name}: class labels {labels.tolist()} must lie in 0..{n_outputs - 1}"
+            )
+        return labels
+
     def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
         """Targets as float64 rows (cases, n_outputs), as this loss compares them to outputs.
 
-        A single column (or flat list) fits one output unit; cross-entropy also reads it as
-        class labels (see :class:`CrossEntropy`, which uses ``n_cases``, the number of cases the
-        targets are for, to tell one label per case from one case's row).
+        A single column (or flat list) fits one output unit. A loss that reads class labels
+        (``reads_labels``: cross-entropy) gives the one-hot rows of :meth:`target_labels`
+        (``n_cases``, the number of cases the targets are for, tells one label per case from
+        one case's row), else reads rows of probabilities.
         """
+        labels = self.target_labels(target, n_outputs, n_cases)
+        if labels is not None:
+            return np.eye(n_outputs)[labels]
+        what = f"{type(self).__name__}: the target"
+        if self.reads_labels and n_outputs > 1:
+            expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
+            return as_rows(np.asarray(to_numpy(_target_array(target))), n_outputs, what, expected)
         array = np.asarray(to_numpy(_target_array(target)), dtype=np.float64)
         if array.ndim <= 1 and n_outputs == 1:
             array = array.reshape(-1, 1)
-        what = f"{type(self).__name__}: the target"
         return as_rows(array, n_outputs, what, "the output layer expects")
 
     def __call__(self, output: Tensor, target: Any) -> Tensor:
@@ -271,34 +326,13 @@ class CrossEntropy(Loss):
     probabilities (one-hot or soft) as floats of shape (n, k), read as PyTorch's
     ``cross_entropy`` and ``cr.softmax_cross_entropy`` read them (integer one-hot rows, float
     labels and booleans are refused, saying what to cast them to). dE/dz = (softmax(z) - t) / n.
+    It reads class labels (``reads_labels``): :meth:`~Loss.target_rows` makes one-hot rows of
+    a person's labels.
     """
 
     name = "cross-entropy"
     output_activation = "softmax"
-
-    def target_rows(self, target: Any, n_outputs: int, n_cases: int | None = None) -> np.ndarray:
-        """Rows of probabilities, from targets a person gave (a list, a file's column, the
-        explainer's ``--target``); integer labels (n,), a column of whole numbers (n, 1), a
-        flat list of ``n_cases`` whole numbers (one label per case: integers, as :meth:`forward`
-        reads them, or whole-number floats, as text gives them), or one whole number for one
-        case become one-hot rows. Any other flat float list is one case's row of
-        probabilities."""
-        array = np.asarray(to_numpy(_target_array(target)))
-        column = array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1
-        flat = array.ndim == 1 and n_outputs > 1
-        per_case = flat and (array.dtype.kind in "iub" or array.shape[0] == n_cases)
-        one_label = array.ndim == 0 and n_outputs > 1 and n_cases in (None, 1)
-        if per_case or column or one_label:
-            labels = _labels(array.reshape(-1), "CrossEntropy")
-            if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
-                raise ValueError(
-                    f"CrossEntropy: class labels {labels.tolist()} must lie in 0..{n_outputs - 1}"
-                )
-            return np.eye(n_outputs)[labels]
-        if n_outputs == 1:
-            return super().target_rows(array, n_outputs)
-        expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
-        return as_rows(array, n_outputs, "CrossEntropy: the target", expected)
+    reads_labels = True
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         shape = output.data.shape

@@ -88,7 +88,9 @@ def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
     """The targets of ``ds`` in the form ``loss`` compares a network's ``n_outputs`` against."""
     if ds.task != "classification":
         return np.asarray(ds.y, dtype=dtype)
-    if loss_kind(loss) == "softmax":
+    # the loss says whether its forward takes labels (nn.Loss.reads_labels, by default whether
+    # it applies softmax itself); a function given as the loss says nothing: rows
+    if getattr(loss, "reads_labels", loss_kind(loss) == "softmax"):
         return np.asarray(ds.y, dtype=np.int64)
     top = int(np.max(ds.y)) if len(ds.y) else -1
     if n_outputs == 1:  # one unit, on or off: classes 0 and 1 (a label 2 it never reaches)

@@ -15,6 +15,7 @@ naming both (it is not silently float32).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -249,6 +250,24 @@ def _refuse_past_int64(data: Any, who: str = "tensor", dtype: Any = None) -> Non
         raise OverflowError(f"{who}:{message}") from None
 
 
+#: What ``cr.tensor`` of tensors that need a gradient would do (and how to say which is meant)
+_DETACHES = (
+    "cr.tensor of {what} takes the values alone, cut from the graph (no gradient flows back "
+    "through it): to build a tensor of tensors use cr.stack([a, b]), recorded for backward; "
+    "to copy the values, cr.tensor(t.detach()) (t.detach() shares them)"
+)
+
+
+def _needs_grad_within(items: list | tuple) -> bool:
+    """Whether the nested lists or tuples ``items`` hold a tensor that needs a gradient."""
+    for item in items:
+        if isinstance(item, Tensor) and item.requires_grad:
+            return True
+        if isinstance(item, (list, tuple)) and _needs_grad_within(item):
+            return True
+    return False
+
+
 def tensor(
     data: Any, dtype: Any = None, requires_grad: bool = False, xp: Any = None, device: Any = None
 ) -> Tensor:
@@ -266,6 +285,8 @@ def tensor(
     >>> tensor([[0.2, 0.7]], requires_grad=True).shape
     (1, 2)
     """
+    if isinstance(data, Tensor) and data.requires_grad:  # as torch.tensor(t) warns
+        warnings.warn(_DETACHES.format(what="a tensor that needs a gradient"), stacklevel=2)
     # out of torch's autograd first: torch.asarray's copy of a tensor that requires grad warns
     data = backend.detached(data.data if isinstance(data, Tensor) else data)
     if backend.array_module(data) is np:
@@ -275,6 +296,11 @@ def tensor(
             values = numbers_of(data, dtype, copy=on_host)  # None: a masked array's None
         except RuntimeError:  # torch's words for a tensor that requires grad in a list
             backend.detached_within(data)
+            raise
+        except TypeError:  # Tensor.__array__'s refusal of one that needs a gradient, in a list
+            if isinstance(data, (list, tuple)) and _needs_grad_within(data):
+                what = "a list of tensors that need a gradient"
+                raise TypeError(_DETACHES.format(what=what)) from None
             raise
         except OverflowError:
             _refuse_past_int64(data, dtype=dtype)

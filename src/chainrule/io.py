@@ -933,6 +933,7 @@ def save_model(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
     )
     _check_description(description, path)  # load_model would refuse it: write nothing
+    _check_parameter_dtypes(model, path)
     _check_loss_fits(loss, description, "save_model")
     _check_registered(description["architecture"], path)
     _check_configs_rebuild(model, path)
@@ -966,6 +967,39 @@ def save_model(
         raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
     _warn_unregistered_loss(loss, path)
     return path
+
+
+def _check_parameter_dtypes(model: Any, path: Path) -> None:
+    """Refuse, before anything is written, a parameter that :func:`load_model` cannot build
+    back: a layer's config names one dtype, float32 or float64, for all its own parameters,
+    so a weight set through ``.data`` to an array of another dtype (float64 in a float32
+    layer, float16, integers, complex, longdouble) was written, then refused at load (another
+    parameter "stored as float32", "truncated") or by safetensors' own error. Layers of
+    float32 and float64 side by side stay saved. In a layer of two dtypes the parameter named
+    is the one whose dtype the model's parameters do not mostly have (ties go to float32)."""
+    counts: dict[str, int] = {}
+    for _, parameter in model.named_parameters():
+        kind = backend.dtype_name(parameter.dtype)
+        counts[kind] = counts.get(kind, 0) + 1
+    usable = [kind for kind in ("float32", "float64") if kind in counts]
+    model_dtype = max(usable, key=lambda kind: (counts[kind], kind == "float32"), default=None)
+    for prefix, module in model.named_modules():
+        own = [(key, p) for key, p in module._parameters.items() if p is not None]
+        kinds = {backend.dtype_name(p.dtype) for _, p in own}
+        if kinds <= {"float32"} or kinds <= {"float64"}:
+            continue
+        layer = model_dtype if model_dtype in kinds else next(iter(kinds & set(usable)), None)
+        for key, parameter in own:
+            kind = backend.dtype_name(parameter.dtype)
+            if kind != layer:
+                wanted = layer or model_dtype or "float32"
+                name = f"{prefix}.{key}" if prefix else key
+                raise ModelFileError(
+                    f"{path}: cannot save this model: parameter {name!r} is {kind} but the "
+                    f"model's are {wanted} (load_model builds each layer in one dtype, float32 "
+                    f"or float64); convert it first: p.data = p.data.astype(numpy.{wanted}) "
+                    "(nothing was written)"
+                )
 
 
 def _warn_unregistered_loss(loss: Any, path: Path) -> None:

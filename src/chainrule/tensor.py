@@ -271,7 +271,9 @@ def _ufunc_refusal(ufunc: Any, method: str, count: int, kwargs: dict[str, Any]) 
         return (
             f"{what} with out= (as `arr {symbol}= t` asks): NumPy cannot write a recorded result "
             f"into an array (a Tensor does not support ufuncs); write arr = arr {symbol} t for "
-            "a tensor, or use t.numpy() where no gradient is wanted"
+            "a tensor, or use t.numpy() where no gradient is wanted. To update a parameter by "
+            "its gradient (micrograd's p.data += -lr * p.grad), step the tensor itself: with "
+            "cr.no_grad(): p -= lr * p.grad"
         )
     own = _CHAINRULE_NAMES.get(name, name)
     function = getattr(chainrule, own, None) if own.isidentifier() else None
@@ -386,12 +388,18 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         """The length of each axis, as a tuple."""
-        return self.data.shape
+        try:
+            return self.data.shape
+        except AttributeError:  # t.data = 5.0 on a plain tensor (no cost in 3.11 otherwise)
+            raise TypeError(not_an_array(self)) from None
 
     @property
     def ndim(self) -> int:
         """The number of axes."""
-        return self.data.ndim
+        try:
+            return self.data.ndim
+        except AttributeError:  # t.data = 5.0 on a plain tensor
+            raise TypeError(not_an_array(self)) from None
 
     @property
     def size(self) -> int:
@@ -401,7 +409,10 @@ class Tensor:
     @property
     def dtype(self) -> Any:
         """The dtype of ``data`` (the array library's own)."""
-        return self.data.dtype
+        try:
+            return self.data.dtype
+        except AttributeError:  # t.data = 5.0 on a plain tensor
+            raise TypeError(not_an_array(self)) from None
 
     @property
     def xp(self) -> Any:
@@ -434,6 +445,8 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self) -> str:
+        if not hasattr(self.data, "shape"):  # t.data = 5.0 on a plain tensor: said, not shown
+            raise TypeError(not_an_array(self))
         body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
         extras = []
         shape = tuple(self.data.shape)
@@ -527,6 +540,8 @@ class Tensor:
     def _unit_seed(self) -> Any:
         """dE/dE = 1 for a one-element output, as an array (a larger one needs ``gradient=``)."""
         data = self.data
+        if type(data) is not np.ndarray and not hasattr(data, "shape"):  # t.data = 5.0
+            raise TypeError(not_an_array(self, "backward: the output"))
         if (data.size if type(data) is np.ndarray else backend.size(data)) != 1:
             raise RuntimeError(
                 f"backward: output has shape {tuple(self.shape)}; pass gradient= or reduce it to a "
@@ -1137,11 +1152,7 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
     elif isinstance(value, np.generic):  # a NumPy scalar: a 0-d array, as an op's 0-d result
         value = np.asarray(value)
     elif not (hasattr(value, "shape") and hasattr(value, "dtype")):
-        raise TypeError(
-            f"{who}.data must be an array (of its library), not {type(value).__name__}: "
-            f"assign numpy.asarray(values, dtype={who}.dtype), or write the values into the "
-            f"array, {who}.data[...] = values (a write backward cannot see)"
-        )
+        raise TypeError(_array_wanted(who, type(value).__name__, f"{who}.dtype"))
     elif type(value) is not np.ndarray:  # a torch tensor that requires grad: refused as
         value = backend.detached(value)  # cr.tensor refuses it (torch's step and graph)
     try:
@@ -1153,6 +1164,32 @@ def replaced_data(tensor: Tensor, value: Any, who: str = "p") -> Any:
     else:  # another array: this tensor's graphs would read it, another's sharing it are intact
         _engine.replaced_at[id(tensor)] = _engine.note_write()
     return value
+
+
+def _array_wanted(who: str, held: str, dtype: str) -> str:
+    """The words of a ``.data`` that is no array (a number, a list): what it must be and the
+    two ways to give it; ``held`` names what it is, ``dtype`` the dtype to convert to."""
+    return (
+        f"{who}.data must be an array (of its library), not {held}: assign "
+        f"numpy.asarray(values, dtype={dtype}), or write the values into the array, "
+        f"{who}.data[...] = values (a write backward cannot see)"
+    )
+
+
+def not_an_array(tensor: Tensor, what: str = "this tensor") -> str:
+    """The refusal of ``tensor``, whose ``.data`` was set to something that is no array
+    (``a.data = 5.0``): a plain tensor's ``data`` is a bare field, written unchecked (a check
+    on each write would cost every op; a ``Parameter``'s write is checked, by
+    :func:`replaced_data`), so the tensor's first use that reads its array says what happened
+    (its repr, ``shape``, ``dtype``, ``backward``), where it failed inside NumPy's or this
+    library's code ("'float' object has no attribute 'shape'"). ``what`` names the tensor."""
+    data = _data_slot.__get__(tensor)
+    held = f"a {type(data).__name__} ({data!r:.40})"
+    return (
+        f"{what} has a .data that is {held}, not an array: a plain tensor's .data = stores "
+        f"what it is given unchecked (an nn.Parameter's is checked). "
+        + _array_wanted("t", held.split(" (")[0], "...")
+    )
 
 
 def check_writeable(array: Any, who: str, what: str = "the parameter") -> None:

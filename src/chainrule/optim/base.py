@@ -322,7 +322,11 @@ class Optimizer:
         w = param.data
         check_writeable(w, f"{type(self).__name__}.step", f"parameter {index}")
         if not hasattr(grad, "shape"):  # a .grad assigned by hand: a list, a number
-            raise TypeError(f"{who}'s .grad is a {type(grad).__name__}, not an array or tensor")
+            raise TypeError(
+                f"{who}'s .grad is a {type(grad).__name__}, not an array or tensor (a .grad set "
+                "by hand, as micrograd's p.grad = 0.0); clear gradients with opt.zero_grad() "
+                "or p.grad = None, and let backward fill them"
+            )
         if type(grad) is not type(w):  # assigned by hand in another library (a library refuses
             # another device of its own in the update itself)
             backend.check_compatible(who, [w, grad])

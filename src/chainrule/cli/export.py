@@ -62,6 +62,8 @@ def export(
         else:
             model, info = io.load_model(model_dir)
             loss = io.saved_loss(info, model_dir)  # read before writing: no file, then an error
+            if loss is None:  # a loss of the run's own: what it said of the outputs, as predict
+                loss = io.loss_reader(info)
             interop.save_torch(model, out)
     except OSError as error:  # reading problems are ModelFileErrors already: this is the write
         raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
@@ -82,9 +84,17 @@ def _left_out_of_a_state_dict(info: dict, loss: object) -> list[str]:
             "((x - mean) / std, with model.json's standardizer), or export --format onnx"
         )
     unit = getattr(loss, "output_activation", None)
+    # the loss's name; a loss of the run's own (io.loss_reader's stand-in) has none
+    whose = f"the {loss.name} loss" if getattr(loss, "name", "") else "the run's own loss"
     if unit:
         left_out.append(
             f"the network's outputs are logits: apply {unit} to them for the probabilities "
-            f"predict gives (the {loss.name} loss applies it itself)"
+            f"predict gives ({whose} applies it itself)"
+        )
+    threshold = getattr(loss, "threshold", 0.5)
+    if threshold != 0.5:
+        left_out.append(
+            f"a unit is on where its probability is above {threshold:g} ({whose}'s threshold), "
+            "not 0.5"
         )
     return left_out

@@ -12,7 +12,9 @@ Given the loss a model was trained with, the export adds what the loss applies i
 ``chainrule predict`` does: softmax after cross-entropy's logits, the logistic after binary
 cross-entropy's. Given a run's standardizer, the graph starts with ``(x - mean) / std`` in float64
 (the arithmetic of ``predict``, whatever the input's dtype), so the ONNX model takes the raw rows
-``predict`` reads.
+``predict`` reads. What predict then does with the outputs (the loss's threshold, argmax or
+every unit above it) and what the rows must be (feature names, a pixel range) is in the model's
+metadata (:data:`METADATA_KEYS`, JSON values) and, in words, its ``doc_string``.
 
 >>> import chainrule as cr                                           # doctest: +SKIP
 >>> cr.interop.to_onnx(model, "model.onnx", loss="cross-entropy")    # doctest: +SKIP
@@ -182,6 +184,7 @@ def to_onnx(
     standardizer: Any = None,
     input_dtype: Any = None,
     class_names: list[str] | None = None,
+    meta: dict | None = None,
 ) -> Any:
     """Export ``model`` (an ``nn.Sequential`` of Linear and unit layers) as an ``onnx.ModelProto``,
     written to ``path`` if given.
@@ -199,6 +202,12 @@ def to_onnx(
     ``LabelEncoder.classes_``; stored as the model property ``class_names``, JSON) must be
     strings that name the outputs: one name per output unit, or two for a single logistic unit;
     other lengths are refused before anything is written.
+
+    ``meta`` is what a model file records of its data (``io.save_model``'s ``meta``): its
+    ``task``, ``feature_names``, ``label_column_name`` and ``pixel_range`` are recorded in the
+    file's metadata, beside what says how to read the output as ``chainrule predict`` does
+    (:data:`METADATA_KEYS`: the loss's ``threshold``, argmax or per unit, probabilities or
+    values), and the model's ``doc_string`` says it in words.
 
     ``path`` names the file to write; a directory (an existing one, or a name ending in ``/``) is
     refused rather than written as a file of that name, and anything but a str or path is a
@@ -221,6 +230,7 @@ def to_onnx(
     if path is not None:
         io.check_path_argument(path, "to_onnx", model_first=True)  # save_model's order is swapped
         refuse_directory(path, "to_onnx", "model.onnx")
+    _refuse_no_module(model)  # after the path's check, which names a model and path swapped
     onnx = _onnx()
     n_in = _n_inputs(model)
     if n_in is None or model.dtype is None:
@@ -253,21 +263,25 @@ def to_onnx(
     except ConfigError as error:
         raise _conversion_error(error) from error
     _check_class_names(class_names, n_out)  # before anything is written
+    properties = _properties(loss, class_names, _data_meta(meta, n_in), scaling is not None, n_out)
     inputs = [helper.make_tensor_value_info(
         INPUT_NAME, helper.np_dtype_to_tensor_dtype(in_dtype), [BATCH_DIM, n_in])]  # fmt: skip
     outputs = [helper.make_tensor_value_info(
         OUTPUT_NAME, helper.np_dtype_to_tensor_dtype(dtype), [BATCH_DIM, n_out])]  # fmt: skip
-    doc = f"chainrule network, {n_in} inputs -> {n_out} outputs" + (
+    doc = f"chainrule network, {_count(n_in, 'input')} -> {_count(n_out, 'output')}" + (
         f" ({unit} of the logits, as the loss implies)" if unit else ""
     )
+    from chainrule import __version__
+
     proto = helper.make_model(
         helper.make_graph(graph.nodes, "chainrule", inputs, outputs, graph.initializers, doc),
         producer_name="chainrule",
+        producer_version=__version__,
+        doc_string=_how_to_read(properties, n_in, n_out),
         opset_imports=[helper.make_opsetid("", OPSET)],
         ir_version=IR_VERSION,
     )
-    if class_names:
-        helper.set_model_props(proto, {"class_names": json.dumps(class_names)})
+    helper.set_model_props(proto, {key: json.dumps(value) for key, value in properties.items()})
     onnx.checker.check_model(proto)
     if path is not None:
         from chainrule.files import atomic_write_bytes
@@ -356,6 +370,160 @@ def _check_class_names(class_names: list | None, n_out: int) -> None:
         )
 
 
+#: The model properties (``metadata_props``) an export records, each a JSON value, and what
+#: each says; a key that says nothing of a model is left out (docs/interop.md lists them).
+METADATA_KEYS = {
+    "class_names": "the classes' names, one per output unit (or no and yes for one unit)",
+    "task": "classification, multilabel or regression, where the model file records it",
+    "outputs": "probabilities (the loss's unit is in the graph) or values (the network's own)",
+    "output_activation": "the unit the graph applies for the loss: softmax or logistic",
+    "threshold": "where a classifier's unit is on (output above it): the loss's own",
+    "prediction": "how chainrule predict reads the output: one of PREDICTIONS",
+    "standardized": "true where the graph standardizes the raw rows itself",
+    "feature_names": "the input columns, in order, as the training file's header names them",
+    "label_column_name": "the training file's label column",
+    "pixel_range": "[low, high]: pixels are mapped from it onto [0, 1] before the graph",
+}
+
+#: How ``chainrule predict`` reads an output row into its prediction (property ``prediction``).
+PREDICTIONS = ("argmax", "above_threshold", "units_above_threshold", "values")
+
+
+def _count(n: int, thing: str) -> str:
+    """ "1 output", "3 outputs"."""
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
+def _data_meta(meta: Any, n_in: int) -> dict[str, Any]:
+    """What ``meta`` (a model file's ``meta``, as ``io.save_model`` takes it) records of the
+    data that a deployer needs, by :data:`METADATA_KEYS`' names: the task (``meta["task"]``,
+    or its run's ``--task``), the feature names, the label column and the pixel range. Other
+    entries are passed over; one of those four that cannot be what it names is refused."""
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise ConversionError(
+            "to_onnx: meta must be a dict of what the model records of its data, as "
+            f"io.save_model's meta (e.g. {{'task': 'classification'}}), not {_kind_of(meta)}"
+        )
+    from chainrule.data.dataset import TASKS
+
+    found: dict[str, Any] = {}
+    run = meta.get("run")
+    task = meta.get("task") or (run.get("task") if isinstance(run, dict) else None)
+    names, label, pixels = (meta.get(key) for key in
+                            ("feature_names", "label_column_name", "pixel_range"))  # fmt: skip
+    problems = {
+        "task": task is not None and task not in TASKS,
+        "feature_names": names is not None
+        and not (
+            isinstance(names, (list, tuple))
+            and len(names) == n_in
+            and all(isinstance(name, str) for name in names)
+        ),  # fmt: skip
+        "label_column_name": label is not None and not isinstance(label, str),
+        "pixel_range": pixels is not None and not _is_range(pixels),
+    }
+    wanted = {
+        "task": f"one of {', '.join(TASKS)}",
+        "feature_names": f"{_count(n_in, 'string')}, one per input",
+        "label_column_name": "a string",
+        "pixel_range": "[low, high], two finite numbers with low < high",
+    }
+    for key, value in (("task", task), ("feature_names", names),
+                       ("label_column_name", label), ("pixel_range", pixels)):  # fmt: skip
+        if problems[key]:
+            raise ConversionError(f"to_onnx: meta[{key!r}] must be {wanted[key]}, not {value!r}")
+        if value is not None:
+            found[key] = list(value) if key in ("feature_names", "pixel_range") else value
+    return found
+
+
+def _is_range(pixels: Any) -> bool:
+    """Whether ``pixels`` is a pixel range: [low, high], finite numbers, low < high."""
+    if not isinstance(pixels, (list, tuple)) or len(pixels) != 2:
+        return False
+    real = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pixels)
+    return real and bool(np.all(np.isfinite(pixels))) and pixels[0] < pixels[1]
+
+
+def _properties(
+    loss: Any, class_names: list | None, data_meta: dict, standardized: bool, n_out: int
+) -> dict[str, Any]:
+    """The model properties of an export (:data:`METADATA_KEYS`): how ``chainrule predict``
+    reads the output (``train.metrics.predicted_classes`` and ``units_on``): a regression's
+    values as they are; one unit on above the loss's ``threshold`` (0.5 without one); a
+    multilabel model's every unit above it; else the largest output's class. The task is the
+    one the model records, else regression for the mse loss without class names (predict's
+    rule, ``cli.train.saved_task``)."""
+    task = data_meta.get("task")
+    if task is None and getattr(loss, "name", None) == "mse" and not class_names:
+        task = "regression"
+    unit = getattr(loss, "output_activation", None)
+    if task == "regression":
+        prediction = "values"
+    elif n_out == 1:
+        prediction = "above_threshold"
+    elif task == "multilabel":
+        prediction = "units_above_threshold"
+    else:
+        prediction = "argmax"
+    properties: dict[str, Any] = {"class_names": class_names} if class_names else {}
+    if task is not None:
+        properties["task"] = task
+    properties["outputs"] = "probabilities" if unit else "values"
+    if unit:
+        properties["output_activation"] = unit
+    if prediction != "values":
+        properties["threshold"] = float(getattr(loss, "threshold", 0.5))
+    properties["prediction"] = prediction
+    properties["standardized"] = standardized
+    properties.update((key, value) for key, value in data_meta.items() if key != "task")
+    return properties
+
+
+def _how_to_read(properties: dict[str, Any], n_in: int, n_out: int) -> str:
+    """The model's ``doc_string``: what its input must be and how to read its output, in
+    words, from its :func:`_properties`."""
+    names, pixels = properties.get("feature_names"), properties.get("pixel_range")
+    lines = [f"chainrule network: {_count(n_in, 'input')} -> {_count(n_out, 'output')}."]
+    given = "raw rows as chainrule predict reads them"
+    if names:
+        given += f", columns {', '.join(names)}"
+    if pixels:
+        low, high = (f"{v:g}" for v in pixels)
+        given += (
+            f"; pixels mapped from {low}..{high} onto [0, 1], (x - {low}) / ({high} - {low}), as "
+            "the training images were (predict refuses values outside [0, 1])"
+        )
+    if properties["standardized"]:
+        given += "; the graph standardizes them itself ((x - mean) / std)"
+    lines.append(f"Input 'input' (batch, {n_in}): {given}.")
+    unit = properties.get("output_activation")
+    outputs = f"probabilities ({unit} of the logits, as the loss applies it)" if unit else "values"
+    lines.append(f"Output 'output' (batch, {n_out}): {outputs}.")
+    threshold, classes = properties.get("threshold"), properties.get("class_names")
+    prediction = properties["prediction"]
+    if prediction == "values":
+        label = properties.get("label_column_name")
+        reading = "the outputs are the predicted values" + (f" of {label}" if label else "")
+    elif prediction == "above_threshold":
+        yes, no = ("1", "0") if not classes else (classes[-1], classes[0])
+        if classes and len(classes) == 1:  # its one unit's name is the yes (parity's "odd")
+            no = f"not {yes}"
+        reading = f"class {yes!r} where the output is above {threshold:g}, else {no!r}"
+    elif prediction == "units_above_threshold":
+        reading = (
+            f"multilabel: every unit whose output is above {threshold:g} is on (the classes "
+            "of those units; none when no unit is)"
+        )
+    else:
+        reading = "the class is the unit with the largest output (argmax)"
+    lines.append(f"Prediction: {reading}.")
+    lines.append(f"Metadata (JSON values): {', '.join(properties)}.")
+    return "\n".join(lines)
+
+
 def _add_module(graph: _Graph, module: Any, name: str) -> None:
     """Append ``module``'s nodes; ``name`` is its dotted name, so initialisers carry the
     parameters' own names ("0.weight", "0.1.0.weight" ...)."""
@@ -393,13 +561,28 @@ def _add_module(graph: _Graph, module: Any, name: str) -> None:
         raise _no_export(kind, name)
 
 
+#: The layers an export takes, for its refusals.
+_EXPORTED = "Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, Dropout, Identity and Parallel"
+
+
+def _refuse_no_module(model: Any) -> None:
+    """Refuse a model that is no chainrule module at all (a function, a number): it is the
+    model, not a "layer 0", that has no export."""
+    from chainrule import nn
+
+    if not isinstance(model, nn.Module):
+        raise ConversionError(
+            f"to_onnx: the model is {_kind_of(model)}, not a chainrule model; export an "
+            f"nn.Sequential of {_EXPORTED}"
+        )
+
+
 def _no_export(kind: type, name: str) -> ConversionError:
     """The error for a layer of no exported type (by exact type: a subclass may compute
     something else), naming it by its position."""
     return ConversionError(
         f"to_onnx: layer {name or 0} is {kind.__name__}, which has no ONNX export here; "
-        "export a Sequential of Linear, Logistic, Tanh, ReLU, Softmax, LogSoftmax, Dropout, "
-        "Identity and Parallel"
+        f"export a Sequential of {_EXPORTED}"
     )
 
 
@@ -433,5 +616,7 @@ def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None =
 
     model, info = io.load_model(directory)
     loss = io.saved_loss(info, directory)  # an unknown loss names the model's file
+    if loss is None:  # a loss of the run's own: what it said of the outputs, as predict reads it
+        loss = io.loss_reader(info)
     return to_onnx(model, path, loss=loss, standardizer=info.get("standardizer"),
-                   class_names=info.get("class_names"))  # fmt: skip
+                   class_names=info.get("class_names"), meta=info.get("meta"))  # fmt: skip

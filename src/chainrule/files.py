@@ -29,13 +29,32 @@ from typing import Any
 TMP_PREFIX = ".tmp-"
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+#: Where Linux shows a process's umask without changing it (``Umask:``, since Linux 4.7).
+_PROC_STATUS = "/proc/self/status"
+
+#: Held while :func:`current_umask` sets the umask to read it and puts it back.
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask now, read each time a file or folder is made: read once at import,
+    a service that set its umask after importing chainrule had its files made with the old one.
+
+    Linux shows it in ``/proc/self/status``, read without changing it. Elsewhere the one way
+    to learn it is to set it and put it back (``os.umask`` returns the old one): under a lock,
+    so that two threads reading it never put back each other's, and set meanwhile to 0o077,
+    so that a file another thread makes in that instant is private rather than open to all."""
+    try:
+        with open(_PROC_STATUS, encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
     return mask
-
-
-_UMASK = _current_umask()
 
 
 def fsync_dir(directory: Path) -> None:
@@ -160,7 +179,7 @@ def _mode_for(path: Path) -> int:
     try:  # the permission bits only: a write in place by its owner clears setuid and setgid
         return path.stat().st_mode & 0o777
     except FileNotFoundError:
-        return 0o666 & ~_UMASK
+        return 0o666 & ~current_umask()
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -224,7 +243,7 @@ def staging_dir(destination: str | os.PathLike) -> Path:
             raise
         # named by the folder the user knows, not the random name tried in it
         raise type(error)(error.errno, error.strerror, str(destination.parent)) from None
-    os.chmod(tmp, 0o777 & ~_UMASK)
+    os.chmod(tmp, 0o777 & ~current_umask())
     return tmp
 
 

@@ -1075,7 +1075,7 @@ def test_a_full_disk_is_one_line_naming_the_file(assets, tmp_path, monkeypatch, 
     target = tmp_path / "out.csv"
     assert main(["predict", str(assets.xor_run), "-i", str(good), "-o", str(target)]) == 2
     err = capsys.readouterr().err
-    assert err == f"chainrule: {target}: No space left on device\n"
+    assert err == f"chainrule: --output {target}: cannot write (No space left on device)\n"
     run = tmp_path / "run"
     assert main(["train", "--data", "xor", "--epochs", "1", "--out", str(run), "-q"]) == 2
     err = capsys.readouterr().err

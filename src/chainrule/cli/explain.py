@@ -711,7 +711,7 @@ def _write(out: Path | None, text: str, drawing_format: str | None = None) -> No
     """``text`` to ``out`` (atomically) or stdout; under mpiexec/srun by rank 0 alone (every
     rank runs the command: the output came N times, the file was written N times). A
     ``drawing_format`` (svg, dot) must agree with the file's suffix."""
-    from chainrule.cli.train import _prints_results
+    from chainrule.cli.train import _prints_results, cannot_write
 
     if not _prints_results():
         return
@@ -728,7 +728,7 @@ def _write(out: Path | None, text: str, drawing_format: str | None = None) -> No
     try:
         atomic_write_text(str(out), text)
     except OSError as error:
-        raise UserError(f"--out {out}: cannot write ({error.strerror})") from None
+        raise cannot_write("--out", out, error) from None
     print(f"wrote {out}", file=sys.stderr)
 
 

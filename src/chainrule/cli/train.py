@@ -816,7 +816,16 @@ def _claim_out(config: Any, out: Path | None, fresh_out: bool) -> tuple[Path, Pa
 
     if out is None:
         created = _first_missing(Path("runs"))
-        out = runs.claim_default_out(config, "runs")
+        try:
+            out = runs.claim_default_out(config, "runs")
+        except OSError as error:  # a read-only working directory: "runs: Permission denied"
+            where = error.filename if error.filename is not None else "runs"
+            with contextlib.suppress(OSError):  # a working directory that is gone
+                where = os.path.abspath(where)
+            raise UserError(
+                f"cannot create the run directory {where} ({error.strerror or error}); give "
+                "--out DIR to write the run elsewhere"
+            ) from None
         return out, created or out
     out = Path(out)
     if out.is_symlink() and not out.exists():  # mkdir said "File exists"
@@ -841,7 +850,12 @@ def _run_dir_lock(out: Path, refusal: str | None = None) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # it said "/nonexistent: Permission denied" of --out /nonexistent/x
+        made = error.filename
+        which = "" if made is None or Path(made) == out else f" {made}"
+        raise UserError(f"--out {out}: cannot create{which} ({error.strerror or error})") from None
     handle = os.open(out, os.O_RDONLY)
     try:
         try:
@@ -1000,7 +1014,7 @@ def _finish(
     from chainrule.files import replace_dir, staging_dir, strict_json
     from chainrule.train import evaluate, runs
     from chainrule.train.callbacks import summed_cases
-    from chainrule.viz.curves import plot_history
+    from chainrule.viz.curves import matplotlib_folder_in, plot_history
 
     test = evaluate(trainer.model, trainer.loss, prepared.test)
     summary = {
@@ -1065,18 +1079,28 @@ def _finish(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     io.atomic_write_bytes(out / "history.json", (trainer.history.to_json(indent=1) + "\n").encode())
-    if trainer.history.records:  # a resumed checkpoint's history may be empty (it is optional)
-        cases = summed_cases(trainer)  # a summed loss (E) drawn per case: sets of two sizes
-        plot_history(
-            trainer.history, out / "curves.png", title=f"{prepared.full.name}", cases=cases
-        )
-    if health is not None:
-        summary["gradient_health"] = health.plot(out / "gradient_health.png")
-        summary["gradient_health_history"] = health.history
+    # matplotlib without a folder of its own to write (no home, MPLCONFIGDIR read-only) keeps
+    # its cache in the run directory meanwhile: its import failed, and the run was lost
+    with matplotlib_folder_in(out):
+        if trainer.history.records:  # a resumed checkpoint's history may be empty (optional)
+            cases = summed_cases(trainer)  # a summed loss (E) drawn per case: sets of two sizes
+            plot_history(
+                trainer.history, out / "curves.png", title=f"{prepared.full.name}", cases=cases
+            )
+        if health is not None:
+            summary["gradient_health"] = health.plot(out / "gradient_health.png")
+            summary["gradient_health_history"] = health.history
     summary["notes"] = _summary_notes(summary)  # the summary's notes, for --json and run.json
     io.atomic_write_json(out / "run.json", strict_json(summary))
     _remove_leftovers(out)
     return summary
+
+
+def cannot_write(option: str, path: str | os.PathLike, error: OSError) -> UserError:
+    """The one line for a command's output file that could not be written (explain's, graph's
+    and export's ``--out``, predict's ``--output``): the option, the file as given and the
+    operating system's reason, ``--out e.html: cannot write (Read-only file system)``."""
+    return UserError(f"{option} {os.fspath(path)}: cannot write ({error.strerror or error})")
 
 
 def _name_what_was_written(error: BaseException) -> None:
@@ -1109,10 +1133,13 @@ def _remove_leftovers(out: Path) -> None:
 
 def _leftovers(out: Path) -> list[Path]:
     """The temporary files and folders that writes of the run directory ``out`` (its results,
-    the writability check) killed midway left in it."""
+    the writability check, matplotlib's cache while the plots are drawn) killed midway left in
+    it."""
     from chainrule import io
+    from chainrule.viz.curves import MATPLOTLIB_FOLDER
 
-    return list(io._staging_leftovers(out, [*_RUN_FILES, _PROBE])) if out.is_dir() else []
+    names = [*_RUN_FILES, _PROBE, MATPLOTLIB_FOLDER]
+    return list(io._staging_leftovers(out, names)) if out.is_dir() else []
 
 
 #: The folder :func:`chainrule.files.prove_writable` makes and removes in a run directory.
@@ -1334,10 +1361,42 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
     model."""
     from chainrule import io
 
-    model, info = io.load_model(_model_dir(path))
+    model_dir = _model_dir(path)
+    model, info = io.load_model(model_dir)
+    _note_an_unfinished_resume(model_dir, info)
     if trained_user_loss(path, info) is not None:
         return model, info, None
     return model, info, io.saved_loss(info, path)
+
+
+def _note_an_unfinished_resume(model_dir: Path, info: dict) -> None:
+    """Say on stderr (one line) where the run directory whose ``model/`` is ``model_dir`` has
+    checkpoints of later epochs than that model (``info``, its model.json, records its
+    epochs): a resume of it was stopped (killed, a full disk) before it wrote its results, and
+    the numbers are the model's from before it. Nothing said for a finished run, a model
+    outside a run directory or one that records no epochs."""
+    from chainrule import io
+    from chainrule.train.runs import command_line
+
+    epochs = info.get("meta", {}).get("epochs") if isinstance(info.get("meta"), dict) else None
+    checkpoints = model_dir.parent / "checkpoints"
+    if model_dir.name != io.RUN_MODEL_DIR or not isinstance(epochs, int) or not _prints_results():
+        return
+    try:
+        newer = io.newer_checkpoints(checkpoints, epochs) if checkpoints.is_dir() else []
+    except OSError:  # checkpoints/ that cannot be read: nothing to tell
+        return
+    if not newer:
+        return
+    run_dir = model_dir.parent
+    run = info["meta"].get("run")
+    imports = run.get("imports") if isinstance(run, dict) else None
+    latest = int(newer[-1].name.rsplit("-", 1)[-1])
+    print(f"note: {run_dir}: its training did not finish: its checkpoints reach epoch {latest}, "
+          f"past its model/ of epoch {epochs}, which this uses; finish it with "
+          f"{command_line(imports or ())} train --resume {shlex.quote(str(run_dir))}, or give "
+          f"{shlex.quote(str(checkpoints))} for its latest checkpoint",
+          file=sys.stderr)  # fmt: skip
 
 
 def no_loss(function: str | None) -> str:
@@ -2118,7 +2177,10 @@ def predict(
         for part in parts:
             sys.stdout.write(part)
     else:
-        io.atomic_write_bytes(output_path, (part.encode() for part in parts))
+        try:
+            io.atomic_write_bytes(output_path, (part.encode() for part in parts))
+        except OSError as error:
+            raise cannot_write("--output", output_path, error) from None
         print(f"wrote {len(lines)} predictions to {output_path}", file=sys.stderr)
     return 0
 

@@ -2,13 +2,96 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
-from collections.abc import Iterable
+import shutil
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from chainrule.errors import extras_needed_by
+
+#: The folder, inside the directory the plots go to, that matplotlib keeps its configuration
+#: and cache in where it has none of its own to write (:func:`matplotlib_folder_in`); a kill
+#: leaves it as ``.tmp-matplotlib.*``, a temporary folder like any other there.
+MATPLOTLIB_FOLDER = "matplotlib"
+
+
+@contextlib.contextmanager
+def matplotlib_folder_in(directory: str | os.PathLike) -> Iterator[None]:
+    """Plots drawn inside have a folder matplotlib can write its configuration and cache in.
+
+    matplotlib picks its folders when it is first imported: ``$MPLCONFIGDIR``, else (Linux)
+    ``~/.config/matplotlib`` and ``~/.cache/matplotlib``. Where it cannot write one (no home, a
+    read-only one, an ``MPLCONFIGDIR`` it cannot write), it makes a temporary folder in /tmp,
+    saying so in a log line, and one a kill leaves there; where /tmp cannot be written either,
+    its import fails. ``chainrule train`` then lost the run it had trained. So where matplotlib
+    is not imported yet and a folder of its own could not be written, it is pointed
+    (``MPLCONFIGDIR``) at a new temporary folder inside ``directory`` (written to anyway: the
+    plots go there), removed at the end of the block, and ``MPLCONFIGDIR`` is put back. The
+    process's matplotlib then keeps no cache: a plot drawn later in it works, its font cache
+    is not saved; its font cache is built anew each time, and the line it logs where that takes
+    over 5 seconds ("Matplotlib is building the font cache") is left out, as every run would
+    say it. Where matplotlib has a folder it can write, or is imported already, nothing
+    changes."""
+    if "matplotlib" in sys.modules or _matplotlib_can_write_its_folders():
+        yield
+        return
+    from chainrule.files import staging_dir
+
+    folder = staging_dir(Path(directory) / MATPLOTLIB_FOLDER)
+    given = os.environ.get("MPLCONFIGDIR")
+    os.environ["MPLCONFIGDIR"] = str(folder)
+    fonts = logging.getLogger("matplotlib.font_manager")  # the logger matplotlib's import gets
+    fonts.addFilter(_no_font_cache_notice)
+    try:
+        yield
+    finally:
+        fonts.removeFilter(_no_font_cache_notice)
+        if given is None:
+            os.environ.pop("MPLCONFIGDIR", None)
+        else:
+            os.environ["MPLCONFIGDIR"] = given
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _no_font_cache_notice(record: logging.LogRecord) -> bool:
+    """Whether a log record of matplotlib's font manager is shown: not its notice that it is
+    building the font cache, which a cache in a folder of its own is built once for."""
+    return "building the font cache" not in str(record.msg)
+
+
+def _matplotlib_can_write_its_folders() -> bool:
+    """Whether matplotlib's import finds the folders it keeps its configuration and cache in
+    writable, as it tells (``matplotlib._get_config_or_cache_dir``): ``$MPLCONFIGDIR`` if set,
+    else on Linux and BSD ``$XDG_CONFIG_HOME`` and ``$XDG_CACHE_HOME`` (``~/.config``,
+    ``~/.cache``), each with ``matplotlib`` added, elsewhere ``~/.matplotlib``; each is made if
+    missing (as matplotlib makes it) and must be a folder it may write in. On Windows it is
+    left to matplotlib (it looks in more places)."""
+    if sys.platform == "win32":
+        return True
+    try:
+        given = os.environ.get("MPLCONFIGDIR")
+        if given:
+            folders = [Path(given)]
+        elif sys.platform.startswith(("linux", "freebsd")):
+            folders = [
+                Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config", "matplotlib"),
+                Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "matplotlib"),
+            ]
+        else:
+            folders = [Path.home() / ".matplotlib"]
+        for folder in folders:
+            folder = folder.resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            if not (os.access(folder, os.W_OK) and folder.is_dir()):
+                return False
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+        return False
+    return True
 
 
 def plot_history(

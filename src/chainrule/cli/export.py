@@ -42,7 +42,7 @@ def export(
     layout)."""
     model_path = one_model(model_path, model_named, "chainrule export RUN --format F --out FILE")
     from chainrule import interop, io
-    from chainrule.cli.train import _model_dir, _prints_results, model_files_kept
+    from chainrule.cli.train import _model_dir, _prints_results, cannot_write, model_files_kept
     from chainrule.viz.style import saved_format
 
     format = one_of("--format", format, list(FORMATS))  # in any case: --format ONNX
@@ -66,7 +66,7 @@ def export(
                 loss = io.loss_reader(info)
             interop.save_torch(model, out)
     except OSError as error:  # reading problems are ModelFileErrors already: this is the write
-        raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
+        raise cannot_write("--out", out, error) from None
     print(f"wrote {out}", file=sys.stderr)
     if format == "torch":
         for line in _left_out_of_a_state_dict(info, loss):

@@ -8,9 +8,11 @@ own call and argument.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import byte_bounds
 
 
 def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
@@ -91,3 +93,56 @@ def owner_of(cls: type) -> str:
     """Whose a registered class is, for a refusal: "chainrule's own SGD", "mylib.opt's Mine"."""
     whose = "chainrule's own" if is_chainrules(cls) else f"{cls.__module__}'s"
     return f"{whose} {cls.__qualname__}"
+
+
+def shared_arrays(named: Iterable[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """Which of the ``(name, array)`` pairs hold arrays sharing memory: for each array that
+    shares some of its memory with one listed before it (the same array again, a view of it,
+    a parameter made on another's array, ``nn.Parameter(w.data)``), the pair (the first such
+    earlier array's name, its own name), in the order given; [] where none do. A parameter's
+    checks go by this, not by ``id``: two parameters on one array are written twice by an
+    optimizer's step and trained apart by everything that counts them as two.
+
+    The arrays are grouped by the array owning their memory (a view's ``base``, followed to
+    its end), and only those of one group whose bytes' bounds overlap are compared, by
+    ``np.shares_memory``: a network's n parameters cost n look-ups, not n^2 comparisons, even
+    where all are views of one buffer. An array that is not NumPy's (another library's) is
+    compared by identity alone."""
+    groups: dict[int, list[tuple[int, str, Any]]] = {}
+    for order, (name, array) in enumerate(named):
+        owner = array
+        while isinstance(owner, np.ndarray) and owner.base is not None:
+            owner = owner.base
+        # each member holds its array, and so its owner: no id is reused while grouping
+        groups.setdefault(id(owner), []).append((order, name, array))
+    first_partner: dict[int, tuple[int, str, str]] = {}  # a later array's earliest partner
+    for members in groups.values():
+        if len(members) > 1:
+            for (i, first), (j, second) in _sharing_pairs(members):
+                if j not in first_partner or i < first_partner[j][0]:
+                    first_partner[j] = (i, first, second)
+    return [(first, second) for _, (_, first, second) in sorted(first_partner.items())]
+
+
+def _sharing_pairs(
+    members: list[tuple[int, str, Any]],
+) -> Iterator[tuple[tuple[int, str], tuple[int, str]]]:
+    """The pairs ((order, name), (order, name)), earlier first, of ``members`` (one owner's
+    arrays) that share memory: the same object twice, or NumPy arrays whose bytes overlap."""
+    seen: dict[int, tuple[int, str]] = {}
+    spans = []
+    for order, name, array in members:
+        earlier = seen.setdefault(id(array), (order, name))
+        if earlier[0] != order:
+            yield earlier, (order, name)
+        elif isinstance(array, np.ndarray) and array.size:
+            spans.append((*byte_bounds(array), order, name, array))
+    spans.sort(key=lambda span: (span[0], span[2]))
+    active: list[tuple[int, int, str, np.ndarray]] = []  # spans reaching past the next start
+    for low, high, order, name, array in spans:
+        active = [span for span in active if span[0] > low]
+        for _, other_order, other_name, other in active:
+            if np.shares_memory(other, array):
+                pair = sorted([(other_order, other_name), (order, name)])
+                yield pair[0], pair[1]
+        active.append((high, order, name, array))

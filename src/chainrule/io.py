@@ -1441,20 +1441,37 @@ def _check_sharing_survives(model: Any, description: dict, weights: dict, path: 
     """Refuse, before anything is written, a model that shares a module or a parameter between
     two places unless its architecture rebuilds the same weights: ``Sequential(l, act, l)`` is
     described as two layers, whose file :func:`load_model` could not read (a custom module whose
-    own constructor makes the sharing rebuilds it). Unshared models skip the rebuild."""
+    own constructor makes the sharing rebuilds it). So is a parameter or buffer on another's
+    memory (``nn.Parameter(w.data)``), which the rebuild would make two arrays, trained apart
+    once loaded, unless the rebuilt model shares them too
+    (:func:`~chainrule.checks.shared_arrays`). Unshared models skip the rebuild."""
+    from chainrule.checks import shared_arrays
+
     places = list(model.named_modules(remove_duplicate=False))
     parameter_places = sum(len(module._parameters) for _, module in places)
     modules, parameters = list(model.named_modules()), model.named_parameters()
-    if len(places) == len(modules) and parameter_places == len(parameters):
+    on_one_array = shared_arrays((name, tensor.data) for name, tensor in model.named_state())
+    if len(places) == len(modules) and parameter_places == len(parameters) and not on_one_array:
         return  # nothing shared
-    needed = {name for name, _ in build_model(description, path).named_state()}
-    missing = sorted(needed - set(weights))
+    rebuilt = dict(build_model(description, path).named_state())
+    missing = sorted(set(rebuilt) - set(weights))
     if missing:
         raise ModelFileError(
             f"{path}: cannot save this model: a module or parameter is shared by two places "
             f"that its architecture (config()) builds as separate ones, so the file could not "
             f"be loaded ({missing[0]!r} would be missing)"
         )
+    for first, second in on_one_array:
+        if first not in rebuilt or second not in rebuilt:  # the rebuild ties them as one
+            continue
+        if not shared_arrays([(first, rebuilt[first].data), (second, rebuilt[second].data)]):
+            raise ModelFileError(
+                f"{path}: cannot save this model: {second!r} shares its memory with {first!r} "
+                "(a tensor made on the other's array, e.g. nn.Parameter(w.data)), which its "
+                "architecture (config()) builds as two arrays, so the model loaded would train "
+                "them apart; tie them as one parameter in a module whose constructor makes the "
+                "tie, or give each its own copy (w.data.copy())"
+            )
 
 
 def read_model_description(path: str | os.PathLike) -> dict:

@@ -17,10 +17,10 @@ import pytest
 from onnx_run import needs_onnx
 
 from chainrule import data, io, nn
-from chainrule.nn import losses
 from chainrule.cli import main
 from chainrule.errors import ConversionError
 from chainrule.interop import saved_to_onnx, to_onnx
+from chainrule.nn import losses
 
 
 class OwnBCE:

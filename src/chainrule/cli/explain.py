@@ -598,16 +598,29 @@ def _unreadable_network(net: Any) -> str | None:
     return None
 
 
-def refuse_an_unreadable_network(net: Any, model: Any, view: str) -> None:
+def refuse_an_unreadable_network(
+    net: Any, model: Any, view: str, torch_arch: str | None = None, torch: bool = False
+) -> None:
     """Refuse, for a ``view`` that writes a network out unit by unit (explain, the network
     diagram, the explorer), a network the explainer cannot read, pointing to the one view that
-    draws any network: ``chainrule graph --model``."""
+    draws any network: ``chainrule graph --model``. For a PyTorch state dict (``torch``: explain's
+    ``--torch-model``, its layers ``torch_arch``), which graph does not read, the Python that
+    draws its graph."""
     reason = _unreadable_network(net)
-    if reason is not None:
+    if reason is None:
+        return
+    refused = f"{model}: {view} cannot show this network ({_command_line(reason)})"
+    if not torch:
         raise UserError(
-            f"{model}: {view} cannot show this network ({_command_line(reason)}); "
-            f"chainrule graph --model {model} draws its computation graph op by op"
+            f"{refused}; chainrule graph --model {model} draws its computation graph op by op"
         )
+    arch = "" if torch_arch is None else f", arch={torch_arch!r}"
+    raise UserError(
+        f"{refused}; chainrule graph reads chainrule's model directories, not a PyTorch state "
+        "dict: in Python, chainrule.viz.graph.graph(E) draws the computation graph of "
+        "E = loss(model(x), t) op by op, with model = "
+        f"chainrule.interop.load_torch({str(model)!r}{arch})"
+    )
 
 
 def _output_units(net: Any, model: Path, info: dict) -> int:
@@ -838,7 +851,9 @@ def explain(
     net, x, t, loss_name, source, info = _problem_args(
         model, input, target, loss, torch_model=torch_model, arch=arch, case=case
     )
-    refuse_an_unreadable_network(net, model or torch_model, "explain")
+    refuse_an_unreadable_network(
+        net, model or torch_model, "explain", torch_arch=arch, torch=torch_model is not None
+    )
     _refuse_writing_over_what_is_read(out, model, torch_model, input, target)
     # from --out's suffix, or refused when it says another format, before anything is worked
     # out; once nothing it must not overwrite is at stake (see _write), as graph's

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.checks import is_integer
-from chainrule.engine import enable_grad
+from chainrule.engine import enable_grad, reverse_topological_order
 from chainrule.errors import type_name
 from chainrule.explainer import margin, numeric
 from chainrule.explainer.derivation import (
@@ -37,6 +37,7 @@ from chainrule.explainer.network import (
     formula_written,
     host_values,
     in_model_dtype,
+    loss_shown,
     loss_target,
     output_activation,
     own_loss_note,
@@ -234,6 +235,41 @@ def forward(
     return ys, zs, E
 
 
+def _refuse_a_loss_reading_parameters(problem: Problem, z_out: Tensor, y_out: Tensor) -> None:
+    """Refuse a loss of one's own that reads the model's parameters itself, not only through
+    its outputs (a penalty on a weight, ``0.5 * (l2.weight**2).sum()`` in its forward): dE/dw
+    is then y_i dE/dz_j plus the loss's own term, which no step of the derivation writes out
+    and its finite differences (of the loss of the outputs, from copies of the weights) never
+    see. Found by the engine's graph: the loss of a detached copy of the outputs, recorded,
+    reaches a parameter of the model only where the loss reads it. A tensor of the loss's own
+    (a constant, another model's weight) is fine. (A frozen parameter records no graph, so
+    one read by the loss is not seen.)"""
+    loss = problem.loss
+    if formula_written(loss):  # chainrule's losses read their inputs and targets alone
+        return
+    network = problem.network
+    names = {
+        id(parameter): layer.model_names()[name]
+        for layer in network.layers
+        for name, parameter in layer.parameters()
+    }
+    output = z_out if loss.output_activation is not None else y_out
+    detached = output.detach().requires_grad_()
+    with enable_grad():
+        E = loss(detached, loss_target(problem.loss_targets, network.dtype))
+    if not isinstance(E, Tensor) or not E.requires_grad:
+        return
+    read = [names[id(t)] for t in reverse_topological_order([E]) if id(t) in names]
+    if read:
+        shown = ", ".join(sorted(read, key=list(names.values()).index))
+        raise ExplainError(
+            f"explain: the loss {loss_shown(loss)} reads {shown} itself (a penalty?), so dE/dw "
+            "is not y_i dE/dz_j alone: the loss's own term adds to it, which no step of the "
+            "derivation writes out; explain the model with the loss of its outputs alone (and "
+            "add the penalty's gradient, which E.backward() includes, apart)"
+        )
+
+
 def frozen_stand_ins(network: Network) -> list[dict[str, Tensor]]:
     """Per layer, a tensor that needs a gradient for each parameter that does not (frozen:
     ``requires_grad`` False), on the same array. Backward gives a frozen weight no gradient,
@@ -274,6 +310,7 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
     out_act = output_activation(network, loss)
     stand_ins = frozen_stand_ins(network)
     ys, zs, E = forward(problem, stand_ins)
+    _refuse_a_loss_reading_parameters(problem, zs[-1], ys[-1])
     # each layer's parameters (a stand-in for a frozen one), the weights' and biases' of each
     # of its parts in order
     params = [

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.checks import computes_as, first_non_finite
+from chainrule.checks import computes_as, first_non_finite, shared_arrays
 from chainrule.errors import UserError, counted
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
@@ -344,14 +344,14 @@ def _from_sequential(model: Any) -> Network:
             "chain, which would not be this model's numbers"
         )
     layers: list[Layer] = []
-    names: dict[int, str] = {}  # each parameter's name, by id: a second name is a shared one
+    named: list[tuple[str, Tensor]] = []  # each parameter with its name, in order
     for position, module in layers_of(model):
         unit = activation_of(module)
         if computes_as(module, Linear):
-            part = _part(module, f"{position}.", names)
+            part = _part(module, f"{position}.", named)
             layers.append(Layer([part], "identity", module))
         elif computes_as(module, Parallel):
-            layers.append(_parallel_layer(module, position, names))
+            layers.append(_parallel_layer(module, position, named))
         elif unit is not None:
             if layers and layers[-1].is_blocks and layers[-1].activation != "identity":
                 raise ExplainError(
@@ -373,6 +373,7 @@ def _from_sequential(model: Any) -> Network:
             continue  # the explainer runs the network as in evaluation: dropout is the identity
         else:
             raise ExplainError(f"explain: layer {position} is {_unreadable(module)}")
+    _check_not_shared(named)
     if not layers:
         raise ExplainError("explain: the model has no Linear layer")
     network = Network(layers, model)
@@ -382,20 +383,22 @@ def _from_sequential(model: Any) -> Network:
 
 
 def _part(
-    linear: Linear, prefix: str, names: dict[int, str], rows: slice | None = None,
+    linear: Linear, prefix: str, named: list[tuple[str, Tensor]], rows: slice | None = None,
     cols: slice | None = None, key: str = "",
 ) -> Part:  # fmt: skip
-    """The :class:`Part` of the model's ``linear``, named ``prefix`` + weight/bias in the model."""
+    """The :class:`Part` of the model's ``linear``, named ``prefix`` + weight/bias in the model
+    (each parameter added to ``named``, for :func:`_check_not_shared`)."""
     weight, bias = linear.weight, linear.bias
-    _check_not_shared(names, weight, f"{prefix}weight")
-    _check_not_shared(names, bias, f"{prefix}bias")
+    named.append((f"{prefix}weight", weight))
+    if bias is not None:
+        named.append((f"{prefix}bias", bias))
     return Part(
         weight, bias, f"{prefix}weight", None if bias is None else f"{prefix}bias",
         rows or slice(0, linear.n_in), cols or slice(0, linear.n_out), key,
     )  # fmt: skip
 
 
-def _parallel_layer(module: Parallel, position: str, names: dict[int, str]) -> Layer:
+def _parallel_layer(module: Parallel, position: str, named: list[tuple[str, Tensor]]) -> Layer:
     """A ``Parallel`` whose branches are each a Linear, or a Sequential of a Linear and at most
     one unit, the same unit in every branch: one layer whose weight joins each branch's block
     of inputs to its block of units (RHW 1986's family-trees encoders). Its ``linear`` is a
@@ -412,7 +415,7 @@ def _parallel_layer(module: Parallel, position: str, names: dict[int, str]) -> L
                 f"{linear.n_in} inputs but the branch is given {width} columns"
             )
         span = (slice(rows, rows + width), slice(cols, cols + linear.n_out))
-        parts.append(_part(linear, f"{prefix}{name}", names, *span, key=f"{index}."))
+        parts.append(_part(linear, f"{prefix}{name}", named, *span, key=f"{index}."))
         units.add(unit)
         linears.append((width, linear))
         rows, cols = rows + width, cols + linear.n_out
@@ -497,19 +500,27 @@ def _check_dtype(network: Network) -> None:
         )
 
 
-def _check_not_shared(names: dict[int, str], parameter: Any, name: str) -> None:
-    """Refuse a parameter met before under another name (a Linear used twice, or tied weights):
-    the views write each layer's weights out as their own, so each would show one use's share
-    of dE/dw beside the model's total, and train the uses apart."""
-    if parameter is None:
+def _check_not_shared(named: list[tuple[str, Tensor]]) -> None:
+    """Refuse a parameter met before under another name (a Linear used twice, or tied weights),
+    or one whose array shares memory with another's (``nn.Parameter(w.data)``): the views
+    write each layer's weights out as their own, so each would show one use's share of dE/dw
+    beside the model's total, and train the uses apart."""
+    shared = shared_arrays((name, parameter.data) for name, parameter in named)
+    if not shared:
         return
-    first = names.setdefault(id(parameter), name)
-    if first != name:
-        raise ExplainError(
-            f"explain: {name} is the same tensor as {first} (a layer used twice, or tied "
-            "weights); the explainer writes out each layer's weights as its own, so its dE/dw "
-            "would be one use's share, not the model's total"
+    first, name = shared[0]
+    tensors = dict(named)
+    if tensors[first] is tensors[name]:
+        what = f"is the same tensor as {first} (a layer used twice, or tied weights)"
+    else:
+        what = (
+            f"shares its memory with {first} (a tensor made on the other's array, e.g. "
+            "nn.Parameter(w.data): tied weights)"
         )
+    raise ExplainError(
+        f"explain: {name} {what}; the explainer writes out each layer's weights as its own, so "
+        "its dE/dw would be one use's share, not the model's total"
+    )
 
 
 def _unreadable(module: Any) -> str:

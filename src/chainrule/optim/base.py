@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule import backend, engine
 from chainrule.backend import array_module, to_numpy
-from chainrule.checks import defined_alike, is_chainrules, is_real, owner_of
+from chainrule.checks import defined_alike, is_chainrules, is_real, owner_of, shared_arrays
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, _set_grad, check_writeable
@@ -122,14 +122,7 @@ class Optimizer:
                     "would never be updated; make it a leaf: (...).detach().requires_grad_()"
                 )
         self._refuse_nothing_to_train()
-        first_index: dict[int, int] = {}
-        for index, param in enumerate(self.params):
-            earlier = first_index.setdefault(id(param), index)
-            if earlier != index:  # it would be stepped twice, with two sets of buffers
-                raise ConfigError(
-                    f"{type(self).__name__}: parameter {index} is parameter {earlier} again; "
-                    "list each parameter once"
-                )
+        self._refuse_shared_arrays()
         # checked as load_state_dict and the schedules check them; a NumPy scalar becomes the
         # Python number it holds (the configuration is saved as JSON)
         self._assign(self.check_hyperparameters(hyper))
@@ -138,6 +131,26 @@ class Optimizer:
         self.steps: list[int] = [0 for _ in self.params]
         self._scratch: list[Any] = [None for _ in self.params]
         self._decay_scratch: list[Any] = [None for _ in self.params]
+
+    def _refuse_shared_arrays(self) -> None:
+        """Refuse a parameter listed twice, or one whose array shares memory with another's (a
+        tensor made on its array, ``nn.Parameter(w.data)``): a step would write the array twice,
+        with two sets of buffers (:func:`~chainrule.checks.shared_arrays`, not ``id``)."""
+        shared = shared_arrays((str(k), param.data) for k, param in enumerate(self.params))
+        if not shared:
+            return
+        earlier, index = (int(k) for k in shared[0])
+        name = type(self).__name__
+        if self.params[earlier] is self.params[index]:
+            raise ConfigError(
+                f"{name}: parameter {index} is parameter {earlier} again; list each parameter once"
+            )
+        raise ConfigError(
+            f"{name}: parameter {index} shares its memory with parameter {earlier} (a tensor "
+            "made on the other's array, e.g. nn.Parameter(w.data)), so each step would update "
+            "that array twice; tie them as one parameter (l2.weight = l1.weight) and list it "
+            "once, or give each its own copy (w.data.copy())"
+        )
 
     def _refuse_nothing_to_train(self) -> None:
         """Refuse parameters of which none requires a gradient and none is an ``nn.Parameter``:

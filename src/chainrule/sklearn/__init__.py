@@ -58,7 +58,18 @@ Differences from ``sklearn.neural_network``, on purpose:
   parameter gives scikit-learn's unstratified split: stratifying keeps a small class in both
   parts, so the validation accuracy that early stopping watches sees it. The held-out cases
   are drawn from ``random_state`` by chainrule's own generator, so they are not
-  scikit-learn's cases even for two classes.
+  scikit-learn's cases even for two classes; it is the split's alone (not the weights'), so
+  one ``random_state`` holds out the same cases for networks of any size.
+- A warm ``fit`` (``warm_start=True``) with early stopping holds out the cases the earlier fit
+  held out, whatever ``random_state`` (None too), where the data (``X`` and ``y``) and
+  ``validation_fraction`` are the same: the best validation score and its weights carry
+  over (as in scikit-learn), and they were measured on those cases. scikit-learn's (1.9)
+  draws the split again at every fit, so a warm fit scores its epochs on cases it had
+  trained on (a split drawn again here gave 0.76-0.84 accuracy on noise labels, where 0.5 is
+  honest).
+  A warm fit on other data or with another ``validation_fraction`` holds out other cases, and
+  so forgets the earlier best score and its weights (early stopping starts afresh from the
+  weights as they are), with a ``UserWarning`` that says why.
 - ``MLPClassifier.fit`` refuses ``y`` of one class, naming it (scikit-learn's fits a network
   whose every answer is that class; a cross-validation split of class-sorted data then scores
   NaN here, so shuffle the data or use a stratified split).

@@ -370,6 +370,9 @@ class BaseMLP(BaseEstimator):
         """Train on ``X`` (n_samples, n_features) and ``y`` for up to ``max_iter`` epochs.
 
         Starts from fresh weights unless ``warm_start`` is set and the model was fitted before.
+        With ``early_stopping``, a warm fit on the same ``X``, ``y`` and ``validation_fraction``
+        holds out the cases the earlier fit held out (its best validation score was measured on
+        them); on other data it holds out others and forgets that score, warning.
         Returns ``self``.
         """
         return self._fit(X, y, incremental=False)
@@ -386,9 +389,11 @@ class BaseMLP(BaseEstimator):
         )
         if self.early_stopping:
             self._validation_size(X.shape[0])
+        seed = None  # a warm partial_fit goes on with the generator it has
         if first_pass:
             self._set_fitted(fitted)
-            self._random = self._generator()
+            seed = self._seed()
+            self._random = np.random.default_rng(seed)
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
         else:
             self._load_assigned_weights()  # assigned weights are the model already
@@ -396,10 +401,11 @@ class BaseMLP(BaseEstimator):
             self._follow_parameters()
             X, Y = X.astype(self._dtype, copy=False), Y.astype(self._dtype, copy=False)
             if not incremental:
-                self._random = self._generator()
+                seed = self._seed()
+                self._random = np.random.default_rng(seed)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
-        self._train(X, Y, incremental)
+        self._train(X, Y, incremental, seed)
         return self
 
     def _checked_data(self, X: Any, y: Any, reset: bool, **checks: Any):
@@ -423,11 +429,12 @@ class BaseMLP(BaseEstimator):
         for key, value in fitted.items():
             setattr(self, key, value)
 
-    def _generator(self) -> np.random.Generator:
-        """A NumPy Generator from ``random_state`` (an int gives the same run every time)."""
+    def _seed(self) -> int:
+        """A fit's seed from ``random_state`` (an int gives the same seed every time): of the
+        generator of its weights and shuffles, and of early stopping's split, apart."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         # under mpiexec every rank draws rank 0's weights and shuffles: one model, one order
-        return np.random.default_rng(distributed.world().broadcast_object(seed))
+        return int(distributed.world().broadcast_object(seed))
 
     def _initialize(self, n_features: int, n_outputs: int, dtype: np.dtype) -> None:
         self._dtype = np.dtype(self._requested_dtype() or dtype)
@@ -441,6 +448,7 @@ class BaseMLP(BaseEstimator):
         self.loss_curve_: list[float] = []
         self._no_improvement_count = 0
         self._best_parameters: list[np.ndarray] | None = None  # early stopping's, when it runs
+        self._held_out: dict[str, Any] | None = None  # early stopping's split, when it runs
         if self.early_stopping:
             self.validation_scores_: list[float] | None = []
             self.best_validation_score_: float | None = -np.inf
@@ -526,7 +534,7 @@ class BaseMLP(BaseEstimator):
             )
         return min(int(self.batch_size), n_samples)
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, incremental: bool) -> None:
+    def _train(self, X: np.ndarray, Y: np.ndarray, incremental: bool, seed: int | None) -> None:
         early_stopping = self.early_stopping  # never with partial_fit (_fit refuses it)
         X_val = Y_val = None
         self.n_iter_ = 0  # as scikit-learn: the epochs of this call (a warm start's too)
@@ -540,7 +548,7 @@ class BaseMLP(BaseEstimator):
                 self.best_validation_score_ = -np.inf
             if getattr(self, "_best_parameters", None) is None:
                 self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
-            X, X_val, Y, Y_val = self._validation_split(X, Y)
+            X, X_val, Y, Y_val = self._validation_split(X, Y, seed)
         n_samples = X.shape[0]
         batch = self._batch_size(n_samples)
         max_iter = 1 if incremental else self.max_iter
@@ -686,12 +694,58 @@ class BaseMLP(BaseEstimator):
             )
         return n_val
 
-    def _validation_split(self, X: np.ndarray, Y: np.ndarray):
-        stratify = self._stratify(Y)
-        seed = int(self._random.integers(np.iinfo(np.int32).max))
-        return train_test_split(
-            X, Y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-        )
+    def _validation_split(self, X: np.ndarray, Y: np.ndarray, seed: int):
+        """Early stopping's training and validation parts of ``X, Y``. The split has a generator
+        of its own, seeded from the fit's ``seed`` apart from the weights' and the shuffles'
+        (an int ``random_state`` holds out the same cases whatever the network's size), and a
+        warm fit on the same data (the same ``X`` and ``y``, ``validation_fraction``) holds out
+        the cases the earlier fit held out, whatever ``random_state``: drawn afresh, most of
+        them would be cases the network was trained on, scored against a best score measured
+        on other cases. A warm fit that must hold out others (other data) forgets that best
+        score and its weights, and warns."""
+        as_float64 = (array.astype(np.float64, copy=False) for array in (X, Y))
+        data = distributed.fingerprint(*as_float64)  # a float32 training dtype set since: same
+        record = {"fingerprint": data, "validation_fraction": self.validation_fraction}
+        kept = getattr(self, "_held_out", None)  # None: a first fit, or an older pickle
+        if kept is not None and all(kept[key] == value for key, value in record.items()):
+            train, held = kept["train"], kept["validation"]
+        else:
+            split_seed = int(np.random.SeedSequence(seed, spawn_key=(1,)).generate_state(1)[0])
+            train, held = train_test_split(
+                np.arange(len(X)), test_size=self.validation_fraction, random_state=split_seed,
+                stratify=self._stratify(Y),
+            )  # fmt: skip
+            if np.isfinite(self.best_validation_score_):  # scored on cases held out no more
+                self._forget_best_validation(kept, record)
+            self._held_out = {**record, "train": train, "validation": held}
+        return X[train], X[held], Y[train], Y[held]
+
+    def _forget_best_validation(self, kept: dict[str, Any] | None, record: dict[str, Any]) -> None:
+        """A warm fit that holds out other cases than the earlier fit held out: the earlier
+        best validation score was measured on cases this fit trains on. Forget it and its
+        weights (early stopping starts afresh from the weights as they are), saying why."""
+        if kept is None:
+            why = "the cases it held out are not recorded (pickled by an older chainrule)"
+        elif kept["validation_fraction"] != record["validation_fraction"]:
+            why = (
+                f"validation_fraction is {record['validation_fraction']}, not "
+                f"{kept['validation_fraction']}"
+            )
+        else:
+            why = "X or y is not the data it was fitted on"
+        if distributed.world().is_main:  # once for a job
+            warnings.warn(
+                f"{type(self).__name__}: this warm fit holds out other cases for early "
+                f"stopping than the earlier fit ({why}), so best_validation_score_ "
+                f"({self.best_validation_score_:.4g}), scored on cases it now trains on, and "
+                "its weights are forgotten: early stopping starts afresh from the weights as "
+                "they are",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        self.best_validation_score_ = -np.inf
+        self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
+        self._no_improvement_count = 0
 
     def _loss(self) -> nn.Loss:
         """The chainrule loss whose value and gradient are the training's data loss (each

@@ -41,7 +41,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     held-out cases or than cases left to train on) and for a multilabel ``y``, the split is a
     plain random one (scikit-learn's raises for two classes, one of a single case). No
     parameter turns the stratification off: it keeps a small class in the validation accuracy
-    that early stopping watches.
+    that early stopping watches. A warm ``fit`` on the same data holds out the cases the
+    earlier fit held out (see the module docstring), so its epochs are scored on cases no fit
+    trained on.
     """
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
@@ -214,7 +216,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``loss`` comes first, as in scikit-learn's MLPRegressor (1.9), so ``MLPRegressor((10,))``
     sets it, not ``hidden_layer_sizes``: pass the sizes by name. ``"squared_error"`` is the
     only loss; scikit-learn's ``"poisson"`` (half the Poisson deviance through exponential
-    output units) is refused.
+    output units) is refused. With ``early_stopping=True`` a warm ``fit`` on the same data
+    holds out the cases the earlier fit held out (see the module docstring).
     """
 
     def __init__(

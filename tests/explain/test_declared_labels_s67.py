@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_own_loss_labels_s66 import _finite_differences, _model
+from test_own_loss_labels_s66 import _model, explained_by_its_backward
 
 import chainrule as cr
 from chainrule import nn
@@ -93,20 +93,7 @@ def test_a_declared_label_reading_loss_is_explained_as_its_own_backward_and_diff
     model, loss = _model(), DeclaredCosine()
     assert loss.reads_labels is True and Cosine().reads_labels is False
     x = np.random.default_rng(7).normal(size=(n_cases, 2))
-    labels = np.asarray(given)
-    E = loss(model(cr.tensor(x)), labels)
-    E.backward()
-    engine = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
-    differences = _finite_differences(model, x, labels, loss)
-
-    d = explain(model, x, given, loss)
-    assert d.error == pytest.approx(E.item(), rel=1e-12)
-    assert d.all_ok is True
-    np.testing.assert_array_equal(d.t, np.eye(3)[labels])  # shown as one-hot rows
-    for conn in d.connections:
-        for got, name in ((conn.dE_dw, conn.weight_name), (conn.dE_db, conn.bias_name)):
-            np.testing.assert_allclose(got, engine[name], rtol=1e-10, atol=1e-14)
-            np.testing.assert_allclose(got, differences[name], rtol=1e-6, atol=1e-9)
+    explained_by_its_backward(model, x, given, loss)
 
 
 @pytest.mark.parametrize("loss", [Cosine(), LabelSquaredError()], ids=["cosine", "finite-at-0"])

@@ -75,6 +75,25 @@ def _finite_differences(model, x, labels, loss, eps=1e-6) -> dict[str, np.ndarra
     return out
 
 
+def explained_by_its_backward(model, x, given, loss):
+    """``explain(model, x, given, loss)`` for class labels ``given``, checked against the
+    model's own backward and central differences of the loss; the derivation and E."""
+    labels = np.asarray(given)
+    E = loss(model(cr.tensor(x)), labels)
+    E.backward()
+    engine = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+    differences = _finite_differences(model, x, labels, loss)
+    d = explain(model, x, given, loss)
+    assert d.error == pytest.approx(E.item(), rel=1e-12)
+    assert d.all_ok is True
+    np.testing.assert_array_equal(d.t, np.eye(3)[labels])  # shown as one-hot rows
+    for conn in d.connections:
+        for got, name in ((conn.dE_dw, conn.weight_name), (conn.dE_db, conn.bias_name)):
+            np.testing.assert_allclose(got, engine[name], rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(got, differences[name], rtol=1e-6, atol=1e-9)
+    return d, E.item()
+
+
 # 4 cases; 3 cases of 3 classes, where a flat list of 3 also reads as one case's row; a list
 @pytest.mark.parametrize(
     "n_cases, given",
@@ -84,22 +103,9 @@ def _finite_differences(model, x, labels, loss, eps=1e-6) -> dict[str, np.ndarra
 def test_a_loss_of_ones_own_that_reads_labels_is_explained_from_the_labels(n_cases, given):
     model, loss = _model(), LabelSmoothing(0.2)
     x = np.random.default_rng(5).normal(size=(n_cases, 2))
-    labels = np.asarray(given)
-    E = loss(model(cr.tensor(x)), labels)
-    E.backward()
-    engine = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
-    differences = _finite_differences(model, x, labels, loss)
-
-    d = explain(model, x, given, loss)
-    assert d.error == pytest.approx(E.item(), rel=1e-12)
-    assert d.all_ok is True
-    np.testing.assert_array_equal(d.t, np.eye(3)[labels])  # shown as one-hot rows
-    for conn in d.connections:
-        for got, name in ((conn.dE_dw, conn.weight_name), (conn.dE_db, conn.bias_name)):
-            np.testing.assert_allclose(got, engine[name], rtol=1e-10, atol=1e-14)
-            np.testing.assert_allclose(got, differences[name], rtol=1e-6, atol=1e-9)
+    d, E = explained_by_its_backward(model, x, given, loss)
     document = json.loads(to_json(d))
-    assert document["loss"]["E"] == pytest.approx(E.item(), rel=1e-12)
+    assert document["loss"]["E"] == pytest.approx(E, rel=1e-12)
     assert document["check"]["all_ok"] is True
     assert "label-smoothing-s66b" in render(d, "text")
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # what a first read loads (the core's names, the layers), for
     from chainrule.notebook import explorer as explorer
     from chainrule.tensor import Tensor
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Under mpiexec or srun, mark this process as the launcher's rank, so processes it starts
 # (joblib's workers, a multiprocessing pool) know they are none: see chainrule.launcher.

@@ -975,7 +975,8 @@ def _check_parameter_dtypes(model: Any, path: Path) -> None:
     so a weight set through ``.data`` to an array of another dtype (float64 in a float32
     layer, float16, integers, complex, longdouble) was written, then refused at load (another
     parameter "stored as float32", "truncated") or by safetensors' own error. Layers of
-    float32 and float64 side by side stay saved. In a layer of two dtypes the parameter named
+    float32 and float64 side by side stay saved, and so does a registered module of one's own
+    whose constructor makes parameters of two dtypes (it is rebuilt by that constructor). In a layer of two dtypes the parameter named
     is the one whose dtype the model's parameters do not mostly have (ties go to float32)."""
     counts: dict[str, int] = {}
     for _, parameter in model.named_parameters():
@@ -984,6 +985,8 @@ def _check_parameter_dtypes(model: Any, path: Path) -> None:
     usable = [kind for kind in ("float32", "float64") if kind in counts]
     model_dtype = max(usable, key=lambda kind: (counts[kind], kind == "float32"), default=None)
     for prefix, module in model.named_modules():
+        if not type(module).__module__.startswith("chainrule."):  # rebuilt by its own
+            continue  # constructor, whose parameters may be of several dtypes by design
         own = [(key, p) for key, p in module._parameters.items() if p is not None]
         kinds = {backend.dtype_name(p.dtype) for _, p in own}
         if kinds <= {"float32"} or kinds <= {"float64"}:

@@ -64,3 +64,38 @@ def test_micrograds_update_in_data_is_met_by_the_step_under_no_grad():
     (p * p).sum().backward()
     with pytest.raises(TypeError, match=r"with cr\.no_grad\(\): p -= lr \* p\.grad"):
         p.data += -0.05 * p.grad
+
+
+def test_a_registered_module_with_parameters_of_two_dtypes_still_saves(tmp_path):
+    """A module of one's own is rebuilt by its own constructor, which may make a float64 scale
+    beside a float32 layer by design: the one-dtype-per-layer refusal is for chainrule's layers
+    (it refused this model, which saved and loaded at a6a0b94). The oracle: the loaded model's
+    dtypes and outputs equal the saved one's."""
+    from chainrule.nn import module
+
+    class ScaledTwoDtypes(nn.Module):
+        def __init__(self, n_in=3, n_out=2):
+            super().__init__()
+            self.n_in, self.n_out = n_in, n_out
+            self.lin = nn.Linear(n_in, n_out, rng=0)
+            self.scale = nn.Parameter(np.full((), 1.5, np.float64))
+            self.offset = nn.Parameter(np.zeros(n_out, np.float32))  # beside it, float32
+
+        def forward(self, x):
+            return self.lin(x) * self.scale + self.offset
+
+        def config(self):
+            return {"type": "ScaledTwoDtypes", "n_in": self.n_in, "n_out": self.n_out}
+
+    nn.register_module(ScaledTwoDtypes)
+    try:
+        net = nn.Sequential(ScaledTwoDtypes())
+        net[0].scale.data = np.full((), 2.5, np.float64)
+        path = io.save_model(tmp_path / "m", net)
+        loaded, _ = io.load_model(path)
+        dtypes = {name: p.dtype for name, p in loaded.named_parameters()}
+        assert dtypes == {name: p.dtype for name, p in net.named_parameters()}
+        x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+        np.testing.assert_array_equal(loaded(x).numpy(), net(x).numpy())
+    finally:
+        module._REGISTERED.pop("ScaledTwoDtypes", None)

@@ -158,3 +158,21 @@ def test_other_metadata_is_not_read_as_a_tie(tmp_path):
     assert [name for name, _ in again.named_parameters()] == ["0.weight", "0.bias"]
     x = rng.normal(size=(2, 3))
     np.testing.assert_array_equal(again(x).numpy(), net(x).numpy())
+
+
+def test_a_note_of_ones_own_naming_a_tensor_is_not_a_tie(tmp_path):
+    """``metadata={"head": "2.weight", "best_layer": "0.weight"}``, notes of the user's own whose
+    values name tensors of the file: the review found them read as ties ("head is tied to
+    2.weight") and the file refused. A tie's key is a tensor name of the kept one's kind. The
+    oracle: the file's own arrays, as loaded without the notes."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(6)
+    state = {"0.weight": rng.normal(size=(3, 3)), "0.bias": rng.normal(size=3),
+             "2.weight": rng.normal(size=(2, 3)), "2.bias": rng.normal(size=2)}  # fmt: skip
+    notes = {"format": "pt", "head": "2.weight", "best_layer": "0.weight"}
+    save_file(state, str(tmp_path / "n.safetensors"), metadata=notes)
+    model = load_torch(tmp_path / "n.safetensors", "3,3,tanh,2")
+    for layer, name in ((0, "0"), (2, "2")):
+        np.testing.assert_array_equal(model[layer].weight.numpy(), state[f"{name}.weight"].T)
+    assert len(list(model.parameters())) == 4

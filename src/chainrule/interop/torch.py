@@ -951,12 +951,21 @@ def _recorded_ties(path: Path, shapes: Mapping[str, tuple]) -> dict[str, str]:
     ``{dropped name: kept name}``: it writes a tensor shared by two names once and records the
     other name as a metadata key whose value is the kept tensor's name (what its
     ``load_model`` relies on). A metadata value that names no tensor of the file ties nothing
-    (``"format": "pt"``, :func:`save_torch`'s own keys)."""
+    (``"format": "pt"``, :func:`save_torch`'s own keys), nor does an entry whose key is not
+    the name of a tensor of the same kind (``"head": "2.weight"``, a note of the user's own:
+    a tie's key is a module path ending as the kept name does, ``2.weight`` for ``0.weight``)."""
     from chainrule import io
 
     own = {io.LAYOUT_KEY, ARCHITECTURE_KEY, FROZEN_KEY}
     return {name: kept for name, kept in io.read_metadata(path).items()
-            if name not in shapes and name not in own and kept in shapes}  # fmt: skip
+            if name not in shapes and name not in own and kept in shapes
+            and _same_kind(name, kept)}  # fmt: skip
+
+
+def _same_kind(name: str, kept: str) -> bool:
+    """Whether metadata key ``name`` reads as a tensor of the kind ``kept`` is: a dotted module
+    path whose last part is ``kept``'s (``weight``, ``bias``)."""
+    return "." in name and name.rsplit(".", 1)[1] == kept.rsplit(".", 1)[-1]
 
 
 def _tied_clause(ties: Mapping[str, str]) -> str:

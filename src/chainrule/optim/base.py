@@ -122,10 +122,10 @@ class Optimizer:
                     "would never be updated; make it a leaf: (...).detach().requires_grad_()"
                 )
         self._refuse_nothing_to_train()
-        self._refuse_shared_arrays()
         # checked as load_state_dict and the schedules check them; a NumPy scalar becomes the
         # Python number it holds (the configuration is saved as JSON)
         self._assign(self.check_hyperparameters(hyper))
+        self._refuse_shared_arrays()  # after the settings: whether updates add up depends on them
         # per-parameter state: buffers by name (created at a parameter's first step), step counts
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self.steps: list[int] = [0 for _ in self.params]
@@ -133,24 +133,46 @@ class Optimizer:
         self._decay_scratch: list[Any] = [None for _ in self.params]
 
     def _refuse_shared_arrays(self) -> None:
-        """Refuse a parameter listed twice, or one whose array shares memory with another's (a
-        tensor made on its array, ``nn.Parameter(w.data)``): a step would write the array twice,
-        with two sets of buffers (:func:`~chainrule.checks.shared_arrays`, not ``id``)."""
+        """Refuse a parameter listed twice, or, for an optimizer whose updates do not add up
+        (:meth:`updates_add_up`), one whose array shares memory with another's (a tensor made
+        on its array, ``nn.Parameter(w.data)``; :func:`~chainrule.checks.shared_arrays`, not
+        ``id``). Two views of one array are a tie (a decoder's ``W.T`` of the encoder's
+        ``W``): where each view's update is linear in its gradient (SGD, with momentum or
+        Nesterov), the two updates add up to the tied weight's, exactly; Adam's or RMSprop's,
+        or a decay of each view, do not."""
         shared = shared_arrays((str(k), param.data) for k, param in enumerate(self.params))
         if not shared:
             return
-        earlier, index = (int(k) for k in shared[0])
         name = type(self).__name__
-        if self.params[earlier] is self.params[index]:
-            raise ConfigError(
-                f"{name}: parameter {index} is parameter {earlier} again; list each parameter once"
-            )
+        for earlier, index in ((int(a), int(b)) for a, b in shared):
+            if self.params[earlier] is self.params[index]:
+                raise ConfigError(
+                    f"{name}: parameter {index} is parameter {earlier} again; list each "
+                    "parameter once"
+                )
+        if self.updates_add_up():
+            return
+        earlier, index = (int(k) for k in shared[0])
+        same_shape = self.params[earlier].shape == self.params[index].shape
+        tie = (
+            "tie them as one parameter (l2.weight = l1.weight) and list it once"
+            if same_shape
+            else "use one parameter in both places (a module whose forward reads W and W.T)"
+        )
         raise ConfigError(
             f"{name}: parameter {index} shares its memory with parameter {earlier} (a tensor "
-            "made on the other's array, e.g. nn.Parameter(w.data)), so each step would update "
-            "that array twice; tie them as one parameter (l2.weight = l1.weight) and list it "
-            "once, or give each its own copy (w.data.copy())"
+            "made on the other's array, e.g. nn.Parameter(w.data.T)): each would be updated "
+            "with buffers of its own, which is not the update of one tied weight (plain SGD's "
+            f"and momentum's add up to it; {name} with these settings does not); {tie}, or "
+            "give each its own copy (w.data.copy())"
         )
+
+    def updates_add_up(self) -> bool:
+        """Whether two parameters on one array (two views of a tied weight) are updated as the
+        one weight would be: each update is linear in its gradient and reads no value of the
+        weight (no decay), so the two add up to the update of the summed gradient. False here;
+        SGD says True without weight decay or shrink."""
+        return False
 
     def _refuse_nothing_to_train(self) -> None:
         """Refuse parameters of which none requires a gradient and none is an ``nn.Parameter``:

@@ -103,6 +103,11 @@ class SGD(Optimizer):
             return value
         return super()._checked(key, value)
 
+    def updates_add_up(self) -> bool:
+        """Linear in the gradient, with or without momentum (two views' velocities add up to
+        the tied weight's); weight decay and shrink read each view's values, so not then."""
+        return not (self.weight_decay or self.shrink)
+
     def step(self) -> None:
         """Update every parameter that has a gradient, in place. Plain descent (no momentum,
         weight decay or shrink) on NumPy arrays is one loop of ``w -= lr * g`` (BLAS axpy for a

@@ -703,8 +703,9 @@ class BaseMLP(BaseEstimator):
         them would be cases the network was trained on, scored against a best score measured
         on other cases. A warm fit that must hold out others (other data) forgets that best
         score and its weights, and warns."""
-        as_float64 = (array.astype(np.float64, copy=False) for array in (X, Y))
-        data = distributed.fingerprint(*as_float64)  # a float32 training dtype set since: same
+        # the arrays as given (no float64 copy of X: a GB of it hashes in about a second); a
+        # dtype changed since counts as other data, so the best score is forgotten, warning
+        data = distributed.fingerprint(X, Y)
         record = {"fingerprint": data, "validation_fraction": self.validation_fraction}
         kept = getattr(self, "_held_out", None)  # None: a first fit, or an older pickle
         if kept is not None and all(kept[key] == value for key, value in record.items()):

@@ -266,6 +266,32 @@ class World:
         """Rank 0's decision (e.g. to stop early) on every rank, so they stop together."""
         return bool(self.broadcast_object(bool(flag)))
 
+    def wait_for_root(self, stop: BaseException | None = None, signum: int = 0) -> None:
+        """The end of a program whose rank 0 works on alone after the last collective (the
+        command line's ``train`` writes the results): every rank calls it once rank 0 is done,
+        rank 0 with the ``stop`` (Ctrl-C, SIGTERM: ``signum``) that cut its work short, if one
+        did. Every other rank waits here for rank 0, inside the program, its stop signals noted
+        as :meth:`deferring_interrupts` notes them: a rank that had returned waited in
+        ``MPI_Finalize``, where SIGTERM's default action (the program's handler gone) ended it
+        outright, and MPI then killed rank 0 in the middle of its writes. Rank 0 decides:
+        where it stopped, every rank raises that stop here (rank 0's ``stop`` is marked so),
+        together, ending with 128 + ``signum`` and no abort (:func:`raised_together`), rank 0
+        alone reporting; where it did not, a signal noted on another rank meanwhile stops
+        nothing (the work it would have stopped is done). Two signals to a waiting rank end
+        the job (:func:`_watch_stop_signals`), as in any collective."""
+        if self.size == 1:
+            return
+        if self.is_main:
+            self.broadcast_object(int(signum) if stop is not None else 0)
+            if stop is not None:
+                _stopping_together(stop, signum)
+            return
+        with self.deferring_interrupts():
+            decided = self.broadcast_object(0)
+            self.interrupt_pending = 0  # rank 0's word stands (a signal it also had, or not)
+        if decided:
+            self.stop_for(decided)
+
     def on_root(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``function`` on rank 0 alone (read a checkpoint) and give its result to all.
 

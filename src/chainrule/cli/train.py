@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -674,18 +675,28 @@ def _run(
         )  # fmt: skip
         if checkpoint is not None:
             trainer.load_state(checkpoint)
+        # rank 0 writes the results alone after the fit: the other ranks wait for it in the
+        # command (wait_for_root), where a stop signal stops them as it stops rank 0
+        results_pending = False
         try:
             if main_rank:
                 out.mkdir(parents=True, exist_ok=True)
             trainer.fit(prepared.train, prepared.val, epochs=config.epochs)
             if not main_rank:
+                distributed.world().wait_for_root()  # raises rank 0's stop, if it stopped
                 return 0
+            results_pending = True
             if checkpoint is not None and not fresh_out and trainer.last_checkpoint is None:
                 io.remove_newer_checkpoints(out / "checkpoints", trainer.epoch)  # none saved
             summary = _finish(trainer, prepared, config, out, health)
+            results_pending = False
+            distributed.world().wait_for_root()
         except KeyboardInterrupt as stop:
             terminated = isinstance(stop, Terminated)
             code, word = (143, "terminated") if terminated else (130, "interrupted")
+            if results_pending:  # rank 0 stopped writing the results: every rank stops with it
+                signum = signal.SIGTERM if terminated else signal.SIGINT
+                distributed.world().wait_for_root(stop, signum)
             distributed.end_together_with(stop)  # every rank stopped at one step: no abort
             if not main_rank:
                 return code
@@ -920,10 +931,15 @@ def _resume_command(path: Path, config: Any, explain: bool) -> str:
     """The command that continues a stopped run from ``path``: the options a resume does not
     read from the checkpoint too (--explain: without it the resumed run wrote no
     gradient_health.png, and said nothing)."""
+    from chainrule import distributed
+    from chainrule.launcher import launcher_name
     from chainrule.train.runs import command_line
 
     resume = f"train --resume {shlex.quote(str(path))} --epochs {config.epochs}"
     command = f"{command_line(config.imports)} {resume}"
+    ranks = distributed.world().size
+    if ranks > 1:  # as the run was launched (any number of ranks resumes it: docs/training.md)
+        command = f"{launcher_name()} -n {ranks} {command}"
     return command + " --explain" if explain else command
 
 

@@ -976,8 +976,9 @@ def _check_parameter_dtypes(model: Any, path: Path) -> None:
     layer, float16, integers, complex, longdouble) was written, then refused at load (another
     parameter "stored as float32", "truncated") or by safetensors' own error. Layers of
     float32 and float64 side by side stay saved, and so does a registered module of one's own
-    whose constructor makes parameters of two dtypes (it is rebuilt by that constructor). In a layer of two dtypes the parameter named
-    is the one whose dtype the model's parameters do not mostly have (ties go to float32)."""
+    whose constructor makes parameters of two dtypes (it is rebuilt by that constructor). In a
+    layer of two dtypes the parameter named is the one whose dtype the model's parameters do
+    not mostly have (ties go to float32)."""
     counts: dict[str, int] = {}
     for _, parameter in model.named_parameters():
         kind = backend.dtype_name(parameter.dtype)

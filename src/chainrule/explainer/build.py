@@ -446,11 +446,13 @@ def tolerances(
     unit j's dE/dz's), so ``entry_atol`` holds the weights' per entry, (inputs, outputs), and
     ``quantity_atol`` the largest of them (an input of 52000 beside one of 0.003 lent the
     second's weights its rounding over a step of eps/52000). ``atol`` is the largest
-    quantity's. See :func:`term_sizes`.
+    quantity's. Plus the dtype's smallest normal number (``np.finfo(dtype).tiny``): a float32
+    gradient of 4e-78 underflows to 0 in the engine, a rounding, not a wrong rule (every entry
+    was a MISMATCH); it is then within the tolerance of 0, no verdict. See :func:`term_sizes`.
     """
-    machine = float(np.finfo(dtype).eps)
-    own = {
-        key: machine * size + difference_rounding(rounded[key], steps[key])
+    machine, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
+    own = {  # (tiny: a gradient below the dtype's smallest normal number is its rounding)
+        key: machine * size + tiny + difference_rounding(rounded[key], steps[key])
         for key, size in cancelled.items()
     }
     quantity_atol = {key: float(np.max(value)) for key, value in own.items()}
@@ -576,7 +578,9 @@ def _finite_differences(derivation: Derivation, problem: Problem, eps: float, li
                     out[mine] = forward.with_rows(k, int(case), rows, is_z)
                 return out
 
-            numerics, errors[kind, k] = sample.moved(moved, values.shape, steps[kind, k])
+            numerics, errors[kind, k] = sample.moved(
+                moved, values.shape, steps[kind, k], values=values
+            )
             setattr(record, f"{kind}_numeric", numerics)
     for k, conn in enumerate(derivation.connections):
         z_above, y_below = forward.zs[k + 1], forward.ys[k]
@@ -835,7 +839,12 @@ class _Sampler:
         self.chunk = max(1, numeric.BATCH_NUMBERS // (4 * max(derivation.n_cases, 1)))
 
     def moved(
-        self, moved, shape: tuple[int, ...], step: float, where: np.ndarray | None = None
+        self,
+        moved,
+        shape: tuple[int, ...],
+        step: float,
+        where: np.ndarray | None = None,
+        values: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Central differences where ``moved(entries, deltas)`` is E with each of the entries
         (rows of indices) moved by its own of ``deltas`` alone, one E per entry (a y, z, weight
@@ -845,12 +854,9 @@ class _Sampler:
         says exist (all: None; a Parallel layer has no weight between its blocks). The others
         stay NaN, as entries a sample leaves out.
 
-        Returns (the differences, each one's error estimate): the difference over twice the
-        step minus the difference over the step, |fd(2h) - fd(h)| (Richardson): a central
-        difference's truncation error grows as h^2, so this is about three times fd(h)'s own,
-        plus both differences' rounding of E over their steps. Where the wider difference is
-        not a number (E overflowed two steps away) the estimate is inf: no tolerance can be
-        told, and the check gives no verdict."""
+        Returns (the differences, each one's error estimate, :func:`difference_error`, with
+        ``values`` the moved numbers themselves where the move is added to them, a y or a z,
+        whose step's own rounding it counts)."""
         out = np.full(shape, np.nan)
         error = np.full(shape, np.nan)
         entries = np.argwhere(self._taken(shape, where))  # in row-major order, as drawn
@@ -861,13 +867,11 @@ class _Sampler:
             own = steps[tuple(chunk.T)] if per_entry else np.full(len(chunk), float(step))
             # the four moves of every entry as one batch: one call's overhead, not four
             deltas = np.concatenate([own, -own, 2 * own, -2 * own])
-            plus, minus, plus2, minus2 = moved(np.tile(chunk, (4, 1)), deltas).reshape(4, -1)
-            narrow = (plus - minus) / (2 * own)
-            wide = (plus2 - minus2) / (4 * own)
-            with np.errstate(invalid="ignore"):  # inf - inf: no estimate, inf below
-                gap = np.abs(wide - narrow)
+            moves = moved(np.tile(chunk, (4, 1)), deltas).reshape(4, -1)
+            base = None if values is None else values[tuple(chunk.T)]
+            narrow, estimate = difference_error(moves, own, base)
             out[tuple(chunk.T)] = narrow
-            error[tuple(chunk.T)] = np.where(np.isnan(gap) & ~np.isnan(narrow), np.inf, gap)
+            error[tuple(chunk.T)] = estimate
         return out, error
 
     def _taken(self, shape: tuple[int, ...], where: np.ndarray | None) -> np.ndarray:
@@ -878,6 +882,61 @@ class _Sampler:
             taken &= self.rng.random(shape) <= self.share
             self.skipped += existing - int(taken.sum())
         return taken
+
+
+def difference_error(
+    moves: np.ndarray, step: np.ndarray, values: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences and each one's error estimate, from ``moves``: the E's at +step,
+    -step, +2 step and -2 step (4, entries), the entries' ``step`` (entries) and, where the
+    step is added to the number moved (a y or a z), those ``values`` (entries).
+
+    The estimate is the difference over twice the step minus the difference over the step,
+    |fd(2h) - fd(h)| (Richardson: a central difference's truncation error grows as h^2, so
+    this is about three times fd(h)'s own), plus the rounding of the E's each difference
+    subtracts over its step (:func:`chainrule.gradcheck.difference_rounding`, gradcheck's
+    rule, for the E's at the moved points: a step that swamps a y of 5e-30 makes E 5e-13
+    there, whose rounding is 2e-22 in the difference though E itself is 1e-59), plus the
+    rounding of the step itself: the step taken is fl(v + h) - fl(v - h), not 2h, and the
+    difference is off by that share of itself. Where the step is swallowed (v + h rounds to
+    v: a y of 2e12 and a step of 1e-6) or the wider difference is not a number (E overflowed
+    two steps away), the estimate is inf: the difference resolves nothing, and the check
+    gives no verdict (fd(h) = fd(2h) = 0 there made the estimate 0, and a right gradient a
+    MISMATCH)."""
+    plus, minus, plus2, minus2 = moves
+    narrow = (plus - minus) / (2 * step)
+    wide = (plus2 - minus2) / (4 * step)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: no estimate, inf below
+        estimate = np.abs(wide - narrow)
+        for (high, low), h in (((plus, minus), step), ((plus2, minus2), 2 * step)):
+            size = np.fmax(np.abs(high), np.abs(low))
+            estimate = estimate + difference_rounding(size, h)
+        if values is not None:
+            values = np.asarray(values, dtype=np.float64)
+            for h, fd in ((step, narrow), (2 * step, wide)):
+                taken = (values + h) - (values - h)
+                share = np.abs(taken - 2 * h) / (2 * h)
+                estimate = estimate + np.where(taken == 0, np.inf, share * np.abs(fd))
+    estimate = np.where(np.isnan(estimate) & ~np.isnan(narrow), np.inf, estimate)
+    return narrow, estimate
+
+
+def dE_dy_difference(
+    derivation: Derivation, layer: int, unit: int, step: float, case: int = 0
+) -> tuple[float, float]:
+    """One y's central difference, as the checks take theirs (the float64 forward pass, y_i
+    of ``case`` moved by +-``step`` and +-2 ``step``), and its error estimate
+    (:func:`difference_error`): what the page's single dE/dy check (/api/paths) reads, so that
+    it gives the verdict the explainer's checks give."""
+    forward = numeric.Forward(
+        numeric.arrays_of(derivation), derivation.x, derivation.loss_targets, derivation.loss
+    )
+    value = float(derivation.layers[layer].y[case, unit])
+    rows = np.repeat(np.array(derivation.layers[layer].y[case], dtype=np.float64)[None], 4, 0)
+    rows[:, unit] += np.array([step, -step, 2 * step, -2 * step])
+    moves = forward.with_rows(layer, case, rows).reshape(4, 1)
+    narrow, estimate = difference_error(moves, np.array([step]), np.array([value]))
+    return float(narrow[0]), float(estimate[0])
 
 
 def _focus(derivation: Derivation, unit: Any) -> tuple[int, int]:

@@ -474,7 +474,9 @@ class Derivation:
         the largest checked one and ``atol`` the largest of those."""
         for quantity, error in errors.items():
             own = self.entry_atol.get(quantity, self.quantity_atol.get(quantity, self.atol))
-            entries = np.broadcast_to(own, error.shape) + np.nan_to_num(error, nan=0.0)
+            entries = np.broadcast_to(own, error.shape) + np.nan_to_num(
+                error, nan=0.0, posinf=np.inf
+            )
             self.entry_atol[quantity] = entries
             self.difference_error[quantity] = error
             taken = entries[~np.isnan(error)]

@@ -125,6 +125,47 @@ def perturbation_view(
     }
 
 
+def measured_rounding(
+    base: float, measured: float, nudged: float, predicted: float, eps: float
+) -> float:
+    """How much rounding alone can leave in a measured change of E, to first order
+    (:func:`chainrule.gradcheck.difference_rounding`, gradcheck's rule, over a step of 1: the
+    change itself, not a slope): each E subtracted is rounded relative to its size, and y_i + eps
+    to its own, which moves E by the slope (predicted / eps) times that. An E of 5e17 leaves
+    about 220 in every change: a nudge's change of 0.1 measured as 0 there is no evidence that
+    the engine's gradient is wrong (it was called wrong)."""
+    from chainrule.gradcheck import difference_rounding  # (the engine's module; on use)
+
+    slope = abs(predicted / eps) if eps else 0.0
+    size = max(abs(base), abs(base + measured)) + abs(nudged) * slope
+    return float(difference_rounding(size, 1.0))
+
+
+def roundings(view: dict[str, Any], y: float) -> list[float]:
+    """:func:`measured_rounding` of each row of a perturbation ``view`` whose unit's y is ``y``."""
+    E = view["E"]
+    return [
+        measured_rounding(E, r["measured"], y + r["eps"], r["sum_predicted"], r["eps"])
+        for r in view["rows"]
+    ]
+
+
+def unresolved(rows: list[dict[str, Any]], rounded: Sequence[float]) -> bool:
+    """Whether no row's error is above the rounding of its measurement (``rounded``, one per
+    row: :func:`roundings`) and some row's is above :data:`ROUNDING_LEVEL`: the nudges are too
+    small against E's rounding to show anything, so the table gives no verdict on the engine's
+    gradient."""
+    return all(abs(r["error"]) <= level for r, level in zip(rows, rounded)) and any(
+        abs(r["error"]) > ROUNDING_LEVEL for r in rows
+    )
+
+
+def _resolved(r: dict[str, Any], level: float = 0.0) -> bool:
+    """Whether a row's error is above rounding: :data:`ROUNDING_LEVEL`, and ``level``, its own
+    measurement's (:func:`measured_rounding`)."""
+    return abs(r["error"]) > max(ROUNDING_LEVEL, level) and r["eps"] > 0
+
+
 def error_fold(rows: list[dict[str, Any]]) -> float | None:
     """How many times smaller the error gets, per tenfold smaller eps, over the table's rows
     (the median over successive rows; None with fewer than two errors above rounding level):
@@ -141,15 +182,19 @@ def error_fold(rows: list[dict[str, Any]]) -> float | None:
     return float(np.median(folds)) if folds else None
 
 
-def first_order_miss(rows: list[dict[str, Any]]) -> dict[str, float] | None:
+def first_order_miss(
+    rows: list[dict[str, Any]], rounded: Sequence[float] | None = None
+) -> dict[str, float] | None:
     """Where the paths' sum misses the measured change of E by a steady share of eps, the error
     of order eps (error / eps about the same at the two smallest eps whose errors are above
     rounding level): the slope of E measured there (measured / eps), the slope the paths
     predict (their sum / eps: the engine's dE/dy_i) and the miss (predicted - measured).
     None otherwise. Such a miss is the predictions disagreeing with E's slope itself, as a
     wrong gradient (or, in a low-precision dtype, its rounding) leaves it, not an error of
-    order eps^2 that a smaller eps removes."""
-    kept = [r for r in rows if abs(r["error"]) > ROUNDING_LEVEL and r["eps"] > 0]
+    order eps^2 that a smaller eps removes. ``rounded``: each row's measurement's rounding
+    (:func:`roundings`); a row whose error is within it shows nothing."""
+    levels = [0.0] * len(rows) if rounded is None else rounded
+    kept = [r for r, level in zip(rows, levels) if _resolved(r, level)]
     if len(kept) < 2:
         return None
     before, last = kept[-2], kept[-1]

@@ -16,7 +16,13 @@ from chainrule.explainer.blocks import (
     unit_numbers,
 )
 from chainrule.explainer.notation import Math, Notation, join
-from chainrule.explainer.perturbation import ROUNDING_LEVEL, error_fold, first_order_miss
+from chainrule.explainer.perturbation import (
+    ROUNDING_LEVEL,
+    error_fold,
+    first_order_miss,
+    roundings,
+    unresolved,
+)
 from chainrule.explainer.symbolic import (
     description,
     engine_rounding_bound,
@@ -334,8 +340,19 @@ def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
     E's measured slope (a wrong gradient, or within the dtype's rounding, its rounding); else
     E not smooth along the nudge."""
     p = b.d.perturbation
+    rounded = roundings(p, float(b.d.layers[p["layer"]].y[p["case"], p["unit"]]))
+    if unresolved(p["rows"], rounded):
+        largest = max(rounded)
+        return [
+            "No verdict: ",
+            b.n.E(),
+            f" is too large for this nudge to show (its rounding leaves up to {largest:.2g} in "
+            "every measured change, more than the error at every ε), so the table says nothing "
+            "about the engine's gradient; the finite-difference checks below say what can be "
+            "told.",
+        ]
     kinks = p.get("kinks_crossed") or []
-    miss = None if kinks else first_order_miss(p["rows"])
+    miss = None if kinks else first_order_miss(p["rows"], rounded)
     if miss is not None:
         return _first_order_miss(b, yi, miss)
     fold = error_fold(p["rows"])

@@ -35,7 +35,12 @@ from chainrule.explainer import (
     sequential,
 )
 from chainrule.explainer.bugs import BUGS
-from chainrule.explainer.build import dE_dy_straddles_kink, difference_steps, problem_of
+from chainrule.explainer.build import (
+    dE_dy_difference,
+    dE_dy_straddles_kink,
+    difference_steps,
+    problem_of,
+)
 from chainrule.explainer.derivation import verdict
 from chainrule.explainer.network import (
     LOSSES as EXPLAINED_LOSSES,
@@ -698,14 +703,15 @@ def dE_dy_check(d: Derivation, layer: int, unit: int) -> tuple[Any, float, str |
     numeric = central_dE_dy(d, layer, unit, eps=step)
     if not np.isfinite(numeric):
         return None, step, OVERFLOW_NOTE
+    # what the difference can resolve, measured as the explainer's checks measure theirs
+    # (dE_dy_difference: Richardson, the rounding of the E's and of the step itself); a flat
+    # 1e-7 was its floor, then Richardson alone (fd 0 at both steps: an estimate of 0)
+    _, error = dE_dy_difference(d, layer, unit, step)
     record = d.layers[layer]
     numerics = np.full(record.y.shape, np.nan)
     numerics[0, unit] = numeric
-    # what this difference can resolve, measured as the explainer's checks measure theirs
-    # (Richardson: the difference at twice the step); unmeasured, a flat 1e-7 was its floor
     errors = np.full(record.y.shape, np.nan)
-    wider = central_dE_dy(d, layer, unit, eps=2 * step)
-    errors[0, unit] = abs(wider - numeric) if np.isfinite(wider) else np.inf
+    errors[0, unit] = error
     d.measured_difference_errors({("dE_dy", layer): errors})
     check = d.checked_entry(("dE_dy", layer), record.dE_dy, numerics, (0, unit))
     said = verdict([check])
@@ -779,13 +785,16 @@ def gradient_check(state: NetworkState) -> dict:
     ]
     failed = [(name, check) for name, check in checks if not check.ok]
     differences = np.array([check.difference for _, check in checks])
+    # (a derivative of 0 beside a tolerance of 0, zero top weights: 0/0 read as an overflow)
     scales = np.array([max(abs(check.numeric), check.atol) for _, check in checks])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(differences == 0, 0.0, differences / np.where(scales > 0, scales, 1))
     near_zero = sum(check.ok and check.near_zero for _, check in checks)
     return {
         "ok": verdict([check for _, check in checks]),  # None where every one is near 0
         "failed": len(failed),
         "max_abs_error": float(np.max(differences)),  # np.max keeps a NaN, as it should
-        "max_rel_error": float(np.max(differences / scales)),
+        "max_rel_error": float(np.max(relative)),
         "where": max(failed, key=_times_tolerance)[0] if failed else None,
         "eps": FD_EPS,
         "checked": len(checks),

@@ -238,3 +238,28 @@ def test_a_function_as_the_model_is_named_as_the_model_not_as_layer_0():
     needs_onnx()
     with pytest.raises(ConversionError, match="the model is a function, not a chainrule model"):
         to_onnx(lambda x: x)
+
+
+def test_a_files_free_form_meta_that_the_export_cannot_read_is_left_out(tmp_path):
+    """model.json's meta is free-form: a file saved with meta={'task': 'binary', 'pixel_range':
+    [0, '255']} (the user's own words) exported at a6a0b94 and was refused after 8fce894 (the
+    review). Such entries are left out of the ONNX file; a usable one (feature_names) is kept.
+    The oracle: the model's softmax of its logits on the same rows, equal to onnxruntime's."""
+    import onnx
+
+    ort = needs_onnx()
+    X = rows(2)
+    model_dir = tmp_path / "model"
+    meta = {"task": "binary", "feature_names": ["a", "b"], "pixel_range": [0, "255"]}
+    io.save_model(model_dir, net(2, 3), loss="cross-entropy", meta=meta)
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(model_dir), "--format", "onnx", "--out", str(out)]) == 0
+    props = {p.key: json.loads(p.value) for p in onnx.load(str(out)).metadata_props}
+    assert props["feature_names"] == ["a", "b"]
+    assert "pixel_range" not in props and props.get("task") != "binary"
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": np.asarray(X, np.float32)})[0]  # no standardizer: float32
+    model, _ = io.load_model(model_dir)
+    logits = model(np.asarray(X, np.float32)).numpy().astype(np.float64)
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(got, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)

@@ -8,6 +8,7 @@ import html
 import pickle
 import re
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -44,11 +45,11 @@ def test_the_box_names_the_derivative_and_shows_an_accumulated_grad():
     assert float(a.grad.item()) == 12.0
     g = graph(L)
     lines = _dot_labels(g)
-    assert lines["a (scalar)"] == ["value 3", "dL/da 6 (sum of 2)", ".grad 12 (accumulated)"]
+    assert lines["a (scalar)"] == ["value 3", "dL/da 6 (sum of 2)", ".grad holds 12"]
     assert lines["L = mul (scalar)"] == ["value 9", "dL/dL 1"]  # an op's .grad is not kept
     texts = _texts(layered_svg(g))
-    assert "dL/da 6 (sum of 2)" in texts and ".grad 12 (accumulated)" in texts
-    assert g._repr_svg_().count(".grad 12 (accumulated)") == 1  # the notebook's picture too
+    assert "dL/da 6 (sum of 2)" in texts and ".grad holds 12" in texts
+    assert g._repr_svg_().count(".grad holds 12") == 1  # the notebook's picture too
 
 
 def test_a_grad_that_is_this_pass_s_or_none_adds_no_line():
@@ -126,3 +127,18 @@ def test_each_arrowhead_has_its_edge_s_colour():
     assert {colour for colour, _ in paths} >= {POSITIVE, NEGATIVE}
     for colour, marker in paths:
         assert markers[marker] == colour
+
+
+def test_a_grad_assigned_by_hand_draws(tmp_path):
+    """``a.grad = 0`` (micrograd's way to zero it), a float or an array: the drawing read
+    ``.grad.numpy()`` of it and raised AttributeError (review of c67a817). The oracle: the
+    number assigned, shown beside this pass's dL/da = 2a = 4."""
+    for held in (0, 0.0, np.zeros(())):
+        a = cr.tensor(2.0, requires_grad=True)
+        (a * a).backward()
+        a.grad = held
+        a.name = "a"
+        L = a * a + 1
+        L.name = "L"
+        text = graph(L).to_dot()
+        assert "dL/da 4" in text and ".grad holds 0" in text

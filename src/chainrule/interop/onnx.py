@@ -394,6 +394,13 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
+class RecordedMeta(dict):
+    """A model file's ``meta`` as :func:`saved_to_onnx` hands it on: free-form (``io.save_model``
+    writes what it is given), so an entry that is not what the export reads it as (a ``task``
+    of the user's own words, ``"binary"``) is left out of the ONNX file, where a ``meta`` given
+    to :func:`to_onnx` directly is refused naming it."""
+
+
 def _data_meta(meta: Any, n_in: int) -> dict[str, Any]:
     """What ``meta`` (a model file's ``meta``, as ``io.save_model`` takes it) records of the
     data that a deployer needs, by :data:`METADATA_KEYS`' names: the task (``meta["task"]``,
@@ -432,6 +439,8 @@ def _data_meta(meta: Any, n_in: int) -> dict[str, Any]:
     }
     for key, value in (("task", task), ("feature_names", names),
                        ("label_column_name", label), ("pixel_range", pixels)):  # fmt: skip
+        if problems[key] and isinstance(meta, RecordedMeta):  # free-form: not ours to refuse
+            continue
         if problems[key]:
             raise ConversionError(f"to_onnx: meta[{key!r}] must be {wanted[key]}, not {value!r}")
         if value is not None:
@@ -619,4 +628,6 @@ def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None =
     if loss is None:  # a loss of the run's own: what it said of the outputs, as predict reads it
         loss = io.loss_reader(info)
     return to_onnx(model, path, loss=loss, standardizer=info.get("standardizer"),
-                   class_names=info.get("class_names"), meta=info.get("meta"))  # fmt: skip
+                   class_names=info.get("class_names"),
+                   meta=RecordedMeta(info["meta"]) if isinstance(info.get("meta"), dict)
+                   else info.get("meta"))  # fmt: skip

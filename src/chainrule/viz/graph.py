@@ -234,7 +234,7 @@ def node_lines(g: ComputationGraph, node: GraphNode) -> list[str]:
     """The text lines of a node's box: its name and op with the numbers the op holds
     (``power_scalar **2``), its value, its gradient in this pass named as the derivative it is
     (``dL/da 6 (sum of 2)``), and a leaf's ``.grad`` where backward calls left another number
-    there (``.grad 12 (accumulated)``: a ``zero_grad`` forgotten)."""
+    there (``.grad holds 12``: a ``zero_grad`` forgotten, or a backward of another output)."""
     shape = "x".join(str(s) for s in node.shape) or "scalar"
     op = node.op + "".join(_constant_text(key, value) for key, value in node.constants.items())
     lines = [f"{node.name} ({shape})" if node.name else f"{op} ({shape})"]
@@ -247,7 +247,7 @@ def node_lines(g: ComputationGraph, node: GraphNode) -> list[str]:
         lines.append(f"{derivative} {summary(node.grad)}{fan}")
         stored = node.stored_grad
         if stored is not None and not _same(stored, node.grad):
-            lines.append(f".grad {summary(stored)} (accumulated)")
+            lines.append(f".grad holds {summary(stored)}")
     return lines
 
 
@@ -276,10 +276,18 @@ def _constants(tensor: Tensor) -> dict[str, Any]:
 
 
 def _stored_grad(tensor: Tensor) -> np.ndarray | None:
-    """A leaf's own ``.grad``, if it has one (an op's result keeps none)."""
-    if tensor.node is not None or not tensor.requires_grad or tensor.grad is None:
+    """A leaf's own ``.grad``, if it has one (an op's result keeps none): a tensor, or what a
+    hand assigned there (``p.grad = 0``, micrograd's way to zero it; an array); None for what
+    holds no numbers."""
+    if tensor.node is not None or not tensor.requires_grad:  # an op's result: no .grad to read
         return None
-    return np.array(tensor.grad.numpy())
+    grad = tensor.grad
+    if grad is None:
+        return None
+    try:
+        return np.array(grad.numpy() if isinstance(grad, Tensor) else grad, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
 
 
 def _same(stored: np.ndarray, grad: np.ndarray) -> bool:
@@ -309,7 +317,7 @@ def graph(
     without touching any ``.grad``; a non-scalar output is seeded with ones. A box shows its
     gradient as the derivative it is, ``dL/da`` (L the output's name, "out" when it has none),
     and a leaf whose ``.grad`` holds another number (two backward calls without ``zero_grad``)
-    shows that too, ``.grad 12 (accumulated)``. Raises
+    shows that too, ``.grad holds 12``. Raises
     RuntimeError (``graph: ...``), as ``backward`` does, if an input of a recorded op was
     changed in place after the op ran (an optimizer's step); draw before the step.
     """
@@ -581,7 +589,7 @@ def _arrow(colour: str) -> str:
 
 def _baselines(n: int) -> list[float]:
     """How far below a box's top its ``n`` lines sit: 15 px apart, as three lines always were;
-    four (a leaf's accumulated ``.grad`` under its gradient) closer, all inside the box."""
+    four (a leaf's ``.grad`` under its gradient) closer, all inside the box."""
     if n <= 3:
         return [15.0 + 15 * k for k in range(n)]
     step = (_BOX_H - 18) / (n - 1)  # the first 13 px down, the last 5 px above the bottom

@@ -679,6 +679,15 @@ def _loss_reads(loss: Any) -> dict[str, Any] | None:
     return reads or None
 
 
+def output_reader(info: Mapping[str, Any], path: str | os.PathLike) -> Any:
+    """How a saved model's outputs are read (``predict``, the exports): the loss its
+    description ``info`` records, rebuilt (:func:`saved_loss`; ``path`` names the model in a
+    refusal), else the stand-in its ``loss_reads`` describe, a loss of the run's own
+    (:func:`loss_reader`), else None."""
+    loss = saved_loss(info, path)
+    return loss if loss is not None else loss_reader(info)
+
+
 def loss_reader(info: Mapping[str, Any]) -> Any:
     """A loss standing in for one no file can rebuild, reading the outputs as it said it does
     (model.json's ``loss_reads``: its probabilities and where a unit is on), for ``predict``;

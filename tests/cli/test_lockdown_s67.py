@@ -199,6 +199,9 @@ def test_evaluate_of_a_run_with_checkpoints_newer_than_its_model_says_so(tmp_pat
     rows.write_text("0,1\n")
     code, _, err = run(capsys, "predict", out, "--input", rows)
     assert code == 0 and err.count("\n") == 1 and "did not finish" in err
+    exported = tmp_path / "m.safetensors"  # export said nothing (review 2)
+    code, _, err = run(capsys, "export", out, "--format", "torch", "--out", exported)
+    assert code == 0 and err.startswith(f"note: {out}: its training did not finish"), err
     # finished as the note says: no note
     assert run(capsys, "train", "--resume", out, "-q")[0] == 0
     code, _, err = run(capsys, "evaluate", out)

@@ -42,7 +42,13 @@ def export(
     layout)."""
     model_path = one_model(model_path, model_named, "chainrule export RUN --format F --out FILE")
     from chainrule import interop, io
-    from chainrule.cli.train import _model_dir, _prints_results, cannot_write, model_files_kept
+    from chainrule.cli.train import (
+        _model_dir,
+        _prints_results,
+        cannot_write,
+        model_files_kept,
+        note_an_unfinished_resume,
+    )
     from chainrule.viz.style import saved_format
 
     format = one_of("--format", format, list(FORMATS))  # in any case: --format ONNX
@@ -61,12 +67,13 @@ def export(
             interop.saved_to_onnx(model_dir, out)
         else:
             model, info = io.load_model(model_dir)
-            loss = io.saved_loss(info, model_dir)  # read before writing: no file, then an error
-            if loss is None:  # a loss of the run's own: what it said of the outputs, as predict
-                loss = io.loss_reader(info)
+            loss = io.output_reader(info, model_dir)  # read before writing: no file, then an error
             interop.save_torch(model, out)
     except OSError as error:  # reading problems are ModelFileErrors already: this is the write
         raise cannot_write("--out", out, error) from None
+    if format == "onnx":  # read by saved_to_onnx already: whole
+        info = io.read_model_description(model_dir / io.MODEL_JSON)
+    note_an_unfinished_resume(model_dir, info)  # the model of before a resume that stopped
     print(f"wrote {out}", file=sys.stderr)
     if format == "torch":
         for line in _left_out_of_a_state_dict(info, loss):

@@ -1379,13 +1379,13 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
 
     model_dir = _model_dir(path)
     model, info = io.load_model(model_dir)
-    _note_an_unfinished_resume(model_dir, info)
+    note_an_unfinished_resume(model_dir, info)
     if trained_user_loss(path, info) is not None:
         return model, info, None
     return model, info, io.saved_loss(info, path)
 
 
-def _note_an_unfinished_resume(model_dir: Path, info: dict) -> None:
+def note_an_unfinished_resume(model_dir: Path, info: dict) -> None:
     """Say on stderr (one line) where the run directory whose ``model/`` is ``model_dir`` has
     checkpoints of later epochs than that model (``info``, its model.json, records its
     epochs): a resume of it was stopped (killed, a full disk) before it wrote its results, and

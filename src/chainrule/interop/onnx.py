@@ -624,9 +624,7 @@ def saved_to_onnx(directory: str | os.PathLike, path: str | os.PathLike | None =
     from chainrule import io
 
     model, info = io.load_model(directory)
-    loss = io.saved_loss(info, directory)  # an unknown loss names the model's file
-    if loss is None:  # a loss of the run's own: what it said of the outputs, as predict reads it
-        loss = io.loss_reader(info)
+    loss = io.output_reader(info, directory)  # as predict reads them (an unknown loss: refused)
     return to_onnx(model, path, loss=loss, standardizer=info.get("standardizer"),
                    class_names=info.get("class_names"),
                    meta=RecordedMeta(info["meta"]) if isinstance(info.get("meta"), dict)

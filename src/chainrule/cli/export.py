@@ -71,9 +71,8 @@ def export(
             interop.save_torch(model, out)
     except OSError as error:  # reading problems are ModelFileErrors already: this is the write
         raise cannot_write("--out", out, error) from None
-    if format == "onnx":  # read by saved_to_onnx already: whole
-        info = io.read_model_description(model_dir / io.MODEL_JSON)
-    note_an_unfinished_resume(model_dir, info)  # the model of before a resume that stopped
+    # the model of before a resume that stopped (onnx: its model.json read where it applies)
+    note_an_unfinished_resume(model_dir, info if format == "torch" else None)
     print(f"wrote {out}", file=sys.stderr)
     if format == "torch":
         for line in _left_out_of_a_state_dict(info, loss):

@@ -1385,18 +1385,23 @@ def load_trained(path: Path) -> tuple[Any, dict, Any]:
     return model, info, io.saved_loss(info, path)
 
 
-def note_an_unfinished_resume(model_dir: Path, info: dict) -> None:
+def note_an_unfinished_resume(model_dir: Path, info: dict | None = None) -> None:
     """Say on stderr (one line) where the run directory whose ``model/`` is ``model_dir`` has
-    checkpoints of later epochs than that model (``info``, its model.json, records its
-    epochs): a resume of it was stopped (killed, a full disk) before it wrote its results, and
-    the numbers are the model's from before it. Nothing said for a finished run, a model
-    outside a run directory or one that records no epochs."""
+    checkpoints of later epochs than that model (``info``, its model.json, read here if not
+    given, records its epochs): a resume of it was stopped (killed, a full disk) before it
+    wrote its results, and the numbers are the model's from before it. Nothing said for a
+    finished run, a model outside a run directory (a checkpoint) or one that records no
+    epochs."""
     from chainrule import io
     from chainrule.train.runs import command_line
 
+    if model_dir.name != io.RUN_MODEL_DIR or not _prints_results():
+        return
+    if info is None:
+        info = io.read_model_description(model_dir / io.MODEL_JSON)
     epochs = info.get("meta", {}).get("epochs") if isinstance(info.get("meta"), dict) else None
     checkpoints = model_dir.parent / "checkpoints"
-    if model_dir.name != io.RUN_MODEL_DIR or not isinstance(epochs, int) or not _prints_results():
+    if not isinstance(epochs, int):
         return
     try:
         newer = io.newer_checkpoints(checkpoints, epochs) if checkpoints.is_dir() else []

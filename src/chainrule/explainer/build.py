@@ -253,10 +253,9 @@ def _refuse_a_loss_reading_parameters(problem: Problem, z_out: Tensor, y_out: Te
         for layer in network.layers
         for name, parameter in layer.parameters()
     }
-    output = z_out if loss.output_activation is not None else y_out
-    detached = output.detach().requires_grad_()
-    with enable_grad():
-        E = loss(detached, loss_target(problem.loss_targets, network.dtype))
+    z, y = (out.detach().requires_grad_() for out in (z_out, y_out))
+    with enable_grad():  # E as the forward computes it (engine_error), from detached outputs
+        E = engine_error(z, y, loss_target(problem.loss_targets, network.dtype), loss)
     if not isinstance(E, Tensor) or not E.requires_grad:
         return
     read = [names[id(t)] for t in reverse_topological_order([E]) if id(t) in names]

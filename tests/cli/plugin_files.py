@@ -9,6 +9,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from chainrule.nn import losses, module
 from chainrule.optim import optimizers
 
@@ -71,3 +74,19 @@ def write_plugin(directory: Path, name: str, source: str, tag: str, **values: ob
     path = directory / f"{name}.py"
     path.write_text(source.format(tag=tag, low=tag.lower(), **values))
     return path
+
+
+def assert_explained_by_backward(document: dict, name: str, E: float, engine: dict,
+                                 rtol: float, atol: float) -> None:  # fmt: skip
+    """``chainrule explain --format json``'s ``document`` of a model trained with the loss of
+    one's own ``name``, against the model's own backward: the loss's name, its formula not
+    written out, E (the loss's value), every check passed, and each dE/dw equal to the
+    engine's (``engine``: each parameter's ``.grad`` by name) to ``rtol``/``atol``."""
+    assert document["loss"]["name"] == name and document["loss"]["written_out"] is False
+    assert document["loss"]["E"] == pytest.approx(E, rel=1e-12)
+    assert document["check"]["all_ok"] is True
+    for conn in document["connections"]:
+        got = np.zeros(engine[conn["weight_name"]].shape)
+        for entry in conn["weights"]:
+            got[entry["i"], entry["j"]] = entry["dE_dw"]["value"]
+        np.testing.assert_allclose(got, engine[conn["weight_name"]], rtol=rtol, atol=atol)

@@ -21,7 +21,13 @@ from chainrule.errors import ConfigError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_run import assert_user_error, run, small_table  # noqa: E402
-from plugin_files import SCALED_LOSS, SLOW_OPTIMIZER, registries_kept, write_plugin  # noqa: E402
+from plugin_files import (  # noqa: E402
+    SCALED_LOSS,
+    SLOW_OPTIMIZER,
+    assert_explained_by_backward,
+    registries_kept,
+    write_plugin,
+)
 from test_cli_train import interrupt_at_epoch  # noqa: E402
 
 #: The user's module: a loss with an argument and an optimizer, registered
@@ -190,12 +196,6 @@ def test_explain_writes_out_a_model_of_the_users_loss_with_the_engines_gradients
     code, out, err = run(capsys, "--import", plugin, "explain", "--model", path, "--input",
                          "0.1,-0.4", "--target", "0.9,0.2", "--format", "json")  # fmt: skip
     assert code == 0, err
-    document = json.loads(out)
-    assert document["loss"]["name"] == "scaled-f" and document["loss"]["written_out"] is False
-    assert document["loss"]["E"] == pytest.approx(E.item(), rel=1e-12)
-    assert document["check"]["all_ok"] is True
-    for conn in document["connections"]:
-        got = np.zeros(engine[conn["weight_name"]].shape)
-        for entry in conn["weights"]:
-            got[entry["i"], entry["j"]] = entry["dE_dw"]["value"]
-        np.testing.assert_allclose(got, engine[conn["weight_name"]], rtol=1e-12, atol=1e-15)
+    assert_explained_by_backward(
+        json.loads(out), "scaled-f", E.item(), engine, rtol=1e-12, atol=1e-15
+    )

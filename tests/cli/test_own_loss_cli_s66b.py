@@ -21,7 +21,7 @@ from chainrule import io, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_run import assert_user_error, run, small_table  # noqa: E402
-from plugin_files import SCALED_LOSS, registries_kept, write_plugin  # noqa: E402
+from plugin_files import SCALED_LOSS, assert_explained_by_backward, registries_kept, write_plugin  # noqa: E402
 
 #: The user's module: a label-smoothing cross-entropy that reads integer class labels alone,
 #: and a scaled squared error (half the summed squares), registered
@@ -87,15 +87,9 @@ def test_explain_takes_a_registered_loss_of_ones_own_by_name_and_its_labels(
                          "smoothed-a", "--input", "0.3,-0.8", "--target", "2",
                          "--format", "json")  # fmt: skip
     assert code == 0, err
-    document = json.loads(out)
-    assert document["loss"]["name"] == "smoothed-a" and document["loss"]["written_out"] is False
-    assert document["loss"]["E"] == pytest.approx(E.item(), rel=1e-12)
-    assert document["check"]["all_ok"] is True
-    for conn in document["connections"]:
-        got = np.zeros(engine[conn["weight_name"]].shape)
-        for entry in conn["weights"]:
-            got[entry["i"], entry["j"]] = entry["dE_dw"]["value"]
-        np.testing.assert_allclose(got, engine[conn["weight_name"]], rtol=1e-10, atol=1e-14)
+    assert_explained_by_backward(
+        json.loads(out), "smoothed-a", E.item(), engine, rtol=1e-10, atol=1e-14
+    )
     # a name nobody registered is still refused in the choice options' words
     unknown = "--loss: unknown value 'smoothed-z'; choose one of"
     assert_user_error(capsys, "--import", plugin, "explain", "--model", path, "--loss",

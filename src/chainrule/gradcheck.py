@@ -52,8 +52,16 @@ forward-only in chainrule; cast to float64, a complex input would be checked at 
 ``f`` gets fresh copies of the inputs at every call, so an ``f`` that writes into its input
 cannot move the point checked. It must return chainrule tensors computed from its inputs (a
 tensor, or a tuple, list or dict of them); NumPy arrays, Python numbers or None are refused. It
-must also be deterministic: it is called twice at the inputs, and outputs that differ (dropout
-in training mode, noise drawn inside ``f``) are refused, not reported as a wrong gradient.
+must also be deterministic: it is called twice at the inputs, its output at each reverse pass
+(made at the inputs; order 1) is compared with theirs too, and outputs that differ (dropout in
+training mode, noise drawn inside ``f``) are refused, not reported as a wrong gradient. Two
+calls often agree by chance (dropout over 3 units at p=0.5 draws the same mask 1 time in 8), and
+the differences then drew other masks: so a check that fails calls ``f`` :data:`RANDOM_RECALLS`
+more times at the inputs and makes its worst failures' differences again, and refuses ``f``
+where any of them differs, before it gives its verdict. The refusal names the dropout masks
+``f``'s graph holds (a layer in training mode names its mask, ``dropout mask (p=0.5: kept x
+1/(1-p) = 2)``); a check that passes with one in its graph says in its ``note`` that every
+call drew the same, so it holds for that mask.
 
 The verdict. An entry passes where ``|analytic - numeric| <= atol + rtol * |numeric|``; one
 that does not FAILS the check. Where none fails but some pass only because ``atol`` is larger
@@ -102,6 +110,7 @@ random mode).
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -905,35 +914,138 @@ def _base_output(
     paths = _output_paths(treedef, len(leaves))
     names = _EntryNames(paths, [tuple(leaf.shape) for leaf in leaves])
     values = first.numpy().astype(np.float64)
-    _check_deterministic(values, _evaluate(f, arrays), names, noise)
+    _check_deterministic(f, arrays, values, names, noise)
     return names, dtype, values
 
 
+#: How many more calls of f at the checked point a failed check makes before its verdict, and
+#: how many of its worst failures' differences it makes again (:func:`_check_still_deterministic`)
+RANDOM_RECALLS = 4
+
+
 def _check_deterministic(
-    first: np.ndarray, second: np.ndarray, names: _EntryNames, noise: float
-) -> None:
+    f, arrays: Sequence[Any], first: np.ndarray, names: _EntryNames, noise: float,
+    calls: int = 1, seen: Sequence[np.ndarray] = (),
+) -> None:  # fmt: skip
     """Refuse an ``f`` whose output at one point changes from call to call (dropout in training
     mode, noise drawn inside f): its differences measure the randomness, and the check blamed
-    the gradient. A change of at most ``noise`` (eps * atol: it moves a difference quotient by
-    atol at most) passes, as a device's rounding in another summation order would."""
-    if first.shape == second.shape:
+    the gradient. The outputs ``seen`` at ``arrays`` already (the reverse passes', free), then
+    ``calls`` more calls of ``f`` there, are each compared with ``first``. A change of at most
+    ``noise`` (eps * atol: it moves a difference quotient by atol at most) passes, as a
+    device's rounding in another summation order would."""
+    for second in itertools.chain(seen, (_evaluate(f, arrays) for _ in range(calls))):
+        if first.shape != second.shape:
+            _refuse_random(f, arrays, f"{first.size} output numbers, then {second.size}")
         with np.errstate(invalid="ignore"):  # inf - inf
             same = (first == second) | (np.abs(first - second) <= noise)
         same |= np.isnan(first) & np.isnan(second)
-        if same.all():
-            return
-        k = int(np.argmin(same))  # repr: the shortest digits that tell the two apart
-        seen = (
-            f"{names[k]} was {float(first[k])!r}, then {float(second[k])!r}, a difference of "
-            f"{float(second[k] - first[k]):.3g}"
+        if not same.all():
+            k = int(np.argmin(same))  # repr: the shortest digits that tell the two apart
+            _refuse_random(
+                f,
+                arrays,
+                f"{names[k]} was {float(first[k])!r}, then {float(second[k])!r}, a difference "
+                f"of {float(second[k] - first[k]):.3g}",
+            )
+
+
+def _check_still_deterministic(
+    f, arrays: Sequence[Any], output: np.ndarray, names: _EntryNames, noise: float,
+    entries: Sequence[Mismatch], eps: float, atol: float, rtol: float,
+    seen: _AtThePoint,
+) -> None:  # fmt: skip
+    """After the comparisons, refuse an ``f`` that the two calls at the point could not tell
+    from a deterministic one: a dropout layer in training mode draws the same mask twice often
+    (1 in 8 for 3 units at p=0.5), and the differences then drew others, failing a right
+    gradient. f's outputs at the point ``seen`` by the reverse passes are compared with
+    ``output`` (no call more); where an entry failed, f is called :data:`RANDOM_RECALLS` more
+    times at the point, and the differences of as many of the worst failures are made again,
+    each of which a deterministic ``f`` repeats (within ``atol``: ``noise`` over the step)."""
+    failures = [m for m in entries if not _close(m.analytic, m.numeric, atol, rtol)]
+    calls = RANDOM_RECALLS if failures else 0
+    _check_deterministic(f, arrays, output, names, noise, calls, seen.outputs)
+    failures.sort(key=lambda m: _badness(m, atol, rtol), reverse=True)
+    columns: dict = {}  # the failures of one column share its difference, made once
+    for m in [m for m in failures if m._stepped is not None][:RANDOM_RECALLS]:
+        again, was = m._stepped.numeric(arrays, eps, columns), m.numeric
+        if not (again == was or abs(again - was) <= atol or math.isnan(again) and math.isnan(was)):
+            _refuse_random(
+                f,
+                arrays,
+                f"the finite difference of {m.where} was {was!r}, then {again!r} made again",
+                "two differences along the same step",
+            )
+
+
+def _refuse_random(
+    f, arrays: Sequence[Any], seen: str, what: str = "two calls at the same inputs"
+) -> None:
+    """The refusal of an ``f`` whose values at one point differ (``seen`` says which, ``what``
+    what was compared), naming the dropout masks its graph holds (a layer in training mode
+    names each mask it draws: ``Dropout.MASK_NAME``) and ways out that work: after a fit
+    ``cr.manual_seed`` in ``f`` does not reach a layer, which keeps the trainer's generator."""
+    masks = _dropout_masks(f, arrays)
+    cause = ""
+    if masks:
+        more = f" (and {len(masks) - 1} more)" if len(masks) > 1 else ""
+        cause = (
+            f"f's graph holds a {masks[0]}{more}, which an nn.Dropout in training mode draws "
+            "anew at every call; "
         )
-    else:
-        seen = f"{first.size} output numbers, then {second.size}"
     raise ValueError(
-        f"gradcheck: f is not deterministic: two calls at the same inputs differ ({seen}), and "
-        "finite differences would measure that randomness, not the gradient; make f "
-        "deterministic: call model.eval() to turn dropout off, or fix the random seed in f"
+        f"gradcheck: f is not deterministic: {what} differ ({seen}), and finite differences "
+        f"would measure that randomness, not the gradient; {cause}make f deterministic: call "
+        "model.eval() to turn dropout off, or, to check one fixed mask, reseed the layer at "
+        "the start of f (layer.rng = 0; cr.manual_seed reaches no layer that holds a generator "
+        "of its own, as a fit gives it)"
     )
+
+
+def _dropout_masks(f, arrays: Sequence[Any]) -> list[str]:
+    """The names of the dropout masks in a graph ``f`` records at ``arrays``, in the order
+    they were drawn ([] where f records none, or fails to record)."""
+    try:
+        return _mask_names(_recorded(f, arrays)[1])
+    except Exception:  # only a diagnosis: the refusal stands
+        return []
+
+
+def _mask_names(recorded: Sequence[Tensor]) -> list[str]:
+    """The names of the dropout masks read by the ops ``recorded`` (a layer in training mode
+    names each mask it draws, ``Dropout.MASK_NAME``), in the order they were drawn."""
+    from chainrule.nn.layers import Dropout
+
+    masks = {
+        id(x): x
+        for t in recorded
+        if t._primitive is not None
+        for x in (t._inputs or ())
+        if isinstance(x.name, str) and x.name.startswith(Dropout.MASK_NAME)
+    }
+    return [x.name for x in sorted(masks.values(), key=lambda x: x._seq)]
+
+
+def _one_mask_note(masks: Sequence[str]) -> str:
+    """What a check that did not fail says of the dropout masks ``masks`` its reverse passes'
+    graph held: every call agreed, so it held for the mask drawn, not for f's others."""
+    if not masks:
+        return ""
+    more = f" (and {len(masks) - 1} more)" if len(masks) > 1 else ""
+    return (
+        f"f's graph holds a {masks[0]}{more}: every call of f here gave the same output, so "
+        "the check holds for the mask drawn; an nn.Dropout in training mode draws a new one "
+        "at every call unless f reseeds the layer (model.eval() turns it off)"
+    )
+
+
+@dataclass
+class _AtThePoint:
+    """What the reverse passes (order 1) saw of ``f`` at the checked point: its outputs, which
+    the check compares with its first call's for free, and the dropout masks the first pass's
+    graph holds (None before it)."""
+
+    outputs: list[np.ndarray] = field(default_factory=list)
+    masks: list[str] | None = None
 
 
 def gradcheck(
@@ -966,7 +1078,8 @@ def gradcheck(
     ``note`` those left out, with their dtype); at least one
     input must be floating, and none complex. ``f`` gets copies of the inputs, must return
     chainrule tensors (a TypeError names what else it returned) and must be deterministic (a
-    ValueError says so where two calls at ``inputs`` differ: dropout in training mode). The
+    ValueError says so where calls at ``inputs`` differ, or a failed entry's difference made
+    again: dropout in training mode; it names the dropout masks in f's graph). The
     report names each entry by the output, the position in it and the input's entry,
     ``d out['e'][0, 1] / d input 1[2]``. ``n_directions`` (a whole number, at least 1) is how
     many random directions ``mode="random"`` compares: each is a sum over every entry, so an
@@ -1066,9 +1179,10 @@ def gradcheck(
     unread_note = ""  # f's output depends on none of the inputs, but on other tensors
     run = None  # f recorded at the point (by _unread_note), for a failure's diagnoses
     compare = _compare_full if mode == "full" else _compare_random
+    seen = _AtThePoint()  # f's outputs and masks at the point on the analytic side (order 1)
     try:
         if order == 1:
-            entries = compare(f, arrays, checked, eps, rng, n_directions, names)
+            entries = compare(f, arrays, checked, eps, rng, n_directions, names, seen)
         else:  # the tensor mode's J^T u itself, then its derivatives, then forward mode's J v
             backward_of_f, u = _backward_of(f, len(names), rng)
             gradient_names = _gradient_names(arrays, checked)
@@ -1081,6 +1195,8 @@ def gradcheck(
             if _all_close(entries, atol, rtol):
                 entries += _compare_forward_mode(f, arrays, checked, eps, rng, mode, names)
                 forward_note = _forward_mode_note(f, arrays, entries, atol, rtol)
+        _check_still_deterministic(f, arrays, output, names, eps * atol, entries, eps, atol, rtol,
+                                   seen)  # fmt: skip
         unread_note, run = _unread_note(f, inputs, checked, arrays, entries)
         resolution = _resolution(output, entries, mode, eps, _epsilon_of(output_dtype))
         if _all_close(entries, atol, rtol):  # what atol alone passed: is it past their error?
@@ -1115,6 +1231,7 @@ def gradcheck(
                                      spaced=bool(spacing_notes))  # fmt: skip
     elif not report.problem and not unread_note:  # else the point is not what is wrong
         step_notes += _verdict_notes(report)
+        step_notes += [note for note in (_one_mask_note(seen.masks or ()),) if note]
         if moving_note:
             step_notes.append(moving_note)
     if forward_note:
@@ -1606,10 +1723,22 @@ def _input_sides(node: Node, index: int, rng) -> tuple | None:
     return recorded, numeric, tolerance
 
 
-def _analytic_vjp(f, arrays: list[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:
+def _analytic_vjp(
+    f, arrays: list[np.ndarray], cotangent: np.ndarray, seen: _AtThePoint | None = None
+) -> list[np.ndarray]:
+    """J^T ``cotangent`` at ``arrays`` by reverse mode; f's output there is added to ``seen``
+    (where given), which the check compares with its first, free (:func:`_check_deterministic`),
+    and the first pass's dropout masks are named there."""
     variables = [_fresh_variable(_copy(a)) for a in arrays]
     with enable_grad():  # a check called inside no_grad still needs the graph
         out = _flat_output(f, variables)
+    if seen is not None:
+        seen.outputs.append(out.numpy().astype(np.float64))
+        if seen.masks is None:
+            try:
+                seen.masks = _mask_names(reverse_topological_order([out], "gradcheck"))
+            except Exception:  # only a note (a graph f closes over may be freed)
+                seen.masks = []
     grads = _gradient(out, variables, Tensor._wrap(_like(cotangent, out)))
     return [g.numpy() for g in grads]
 
@@ -1631,16 +1760,16 @@ def _evaluate(f, arrays: Sequence[Any]) -> np.ndarray:
         return _flat_output(f, [_copy(a) for a in arrays]).numpy().astype(np.float64)
 
 
-def _compare_full(f, arrays, checked, eps, rng, n_directions, names) -> list[Mismatch]:
+def _compare_full(f, arrays, checked, eps, rng, n_directions, names, seen=None) -> list[Mismatch]:
     """Every entry d out_k / d x_i: a row per output by reverse mode, a column per x_i by
     differences. ``checked`` names each array by its position in the user's inputs, ``names``
-    each output entry."""
+    each output entry; ``seen`` gets f's output at each reverse pass (:func:`_analytic_vjp`)."""
     n_out = len(names)
     analytic = [np.zeros((n_out, backend.size(a))) for a in arrays]
     for k in range(n_out):
         cotangent = np.zeros(n_out)
         cotangent[k] = 1.0
-        for block, g in zip(analytic, _analytic_vjp(f, arrays, cotangent)):
+        for block, g in zip(analytic, _analytic_vjp(f, arrays, cotangent, seen)):
             block[k] = g.reshape(-1)
     rows = [names[k] for k in range(n_out)]
     entries = []
@@ -1667,13 +1796,14 @@ def _central_difference(f, arrays, index, direction, eps) -> np.ndarray:
     return (_evaluate(f, plus) - _evaluate(f, minus)) / (2 * eps)
 
 
-def _compare_random(f, arrays, checked, eps, rng, n_directions, names) -> list[Mismatch]:
-    """u . J v by reverse mode against u . (f(x + eps v) - f(x - eps v)) / 2 eps, per input."""
+def _compare_random(f, arrays, checked, eps, rng, n_directions, names, seen=None) -> list[Mismatch]:
+    """u . J v by reverse mode against u . (f(x + eps v) - f(x - eps v)) / 2 eps, per input;
+    ``seen`` gets f's output at each reverse pass (:func:`_analytic_vjp`)."""
     n_out = len(names)
     entries = []
     for d in range(n_directions):
         u = rng.standard_normal(n_out)
-        vjps = _analytic_vjp(f, arrays, u)
+        vjps = _analytic_vjp(f, arrays, u, seen)
         for index, (position, a) in enumerate(zip(checked, arrays)):
             v = rng.standard_normal(tuple(a.shape))
             direction = backend.asarray_like(v, a, dtype=a.dtype)

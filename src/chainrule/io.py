@@ -1667,6 +1667,11 @@ def load_model(
     the architecture, a parameter stored in another dtype than the model's, or a ``frozen``
     name that is not a parameter.
 
+    The model comes back in evaluation mode (``model.eval()``: dropout off), whatever mode it
+    was saved in, for predicting and explaining. A :class:`~chainrule.train.Trainer`'s fit
+    puts it in training mode itself; a training loop of your own must call ``model.train()``
+    first, or it trains with dropout silently off.
+
     A save into the same directory while this reads it (a run's next checkpoint, a re-save)
     replaces the two files one after the other: a load that read one file of each save was
     refused as a damaged model ("holds other weights than model.json was saved with"). A

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -353,8 +353,19 @@ def from_torch(net: Any, arch: Any = None) -> Any:
                 )
         layers.append(converted[id(layer)])
     model = nn.Sequential(*layers)
-    model.train(net.training)
+    _copy_modes(layers_in, layers, net, model)
     return model
+
+
+def _copy_modes(sources: Sequence[Any], targets: Sequence[Any], whole: Any, into: Any) -> None:
+    """Put each converted layer (and the network ``into``) in the training or evaluation mode
+    of its source (and of ``whole``), each module's own flag: the top-level flag alone put a
+    PyTorch network in training with its dropout in evaluation into a model whose dropout
+    drew masks (``train()`` sets every layer's). A layer used twice is one module, so one
+    flag."""
+    into.train(bool(getattr(whole, "training", False)))
+    for source, target in zip(sources, targets):
+        target.train(bool(getattr(source, "training", False)))
 
 
 def _flatten_hint(function: str, position: int, nn_module: str, variable: str) -> str:
@@ -445,7 +456,7 @@ def to_torch(model: Any) -> Any:
             raise _no_torch_counterpart(layer, position, "to_torch")
         layers.append(converted[id(layer)])
     net = torch.nn.Sequential(*layers)
-    net.train(bool(getattr(model, "training", False)))
+    _copy_modes(layers_in, layers, model, net)
     return net
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, ops
-from chainrule.checks import computes_as, is_integer
+from chainrule.checks import computes_as, is_integer, is_real
 from chainrule.engine import apply, no_grad
 from chainrule.errors import type_name
 from chainrule.nn import init as initialisers
@@ -341,8 +341,13 @@ class Dropout(Module):
     by 1 / (1 - p), so the expected activation is unchanged and evaluation needs no rescaling.
     In eval mode (``model.eval()``) it is the identity.
 
-    ``rng`` (an int seed or a Generator) draws the masks; set ``layer.rng`` to reseed it. The
-    generator is a buffer (``named_buffers()``), so a trainer's checkpoint keeps its state.
+    ``rng`` (an int seed, a Generator or None) draws the masks; set ``layer.rng`` (to the same
+    kinds) to reseed it. :meth:`config` records an int seed, the constructor's or the last one
+    assigned; a Generator's state cannot be written in a config, so a layer given one (built
+    with it, or assigned it later) records no seed, and a model loaded from its config draws
+    from chainrule's default generator. ``p`` is checked on every assignment as the
+    constructor checks it. The generator is a buffer (``named_buffers()``), so a trainer's
+    checkpoint keeps its state.
     ``rng=None`` takes chainrule's default generator, seeded from the OS at import (the
     default given itself, ``rng=cr.manual_seed(7)``, is the same: the layer draws from the
     default). Outside a fit :func:`chainrule.manual_seed` decides such a layer's masks (called
@@ -359,13 +364,42 @@ class Dropout(Module):
     every fit, drawing what it drew.
     """
 
+    #: How the mask a forward pass in training draws is named in the graph (its ``name``,
+    #: which ``cr.viz.graph.graph`` shows, and by which ``cr.gradcheck`` tells a refused f's
+    #: randomness): followed by its p and its scale, ``dropout mask (p=0.5: kept x 1/(1-p) = 2)``
+    MASK_NAME = "dropout mask"
+
     def __init__(self, p: float = 0.5, rng: RNG = None) -> None:
         super().__init__()
-        if not 0.0 <= float(p) < 1.0:
-            raise ConfigError(f"Dropout: p must be in [0, 1), not {p}")
-        self.p = float(p)
-        self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
-        self.register_buffer("rng", as_generator(rng))
+        self.p = p  # checked (and made a float) on every assignment: __setattr__
+        self.seed: int | None = None
+        self.register_buffer("rng", as_generator(None))
+        self.rng = rng  # a seed or None made a generator on every assignment: __setattr__
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``p`` and ``rng`` are checked as the constructor checks them, on every assignment:
+        ``layer.p = 1.5`` gave silently wrong masks, and ``layer.rng = 7`` (or None) failed
+        only at the next forward. ``rng`` takes what the constructor takes: an int seed makes
+        a new generator, which :meth:`config` records; None hands the layer to chainrule's
+        default generator, and a Generator is used as it is: a config cannot hold a
+        generator's state, so it records no seed, and a model loaded from it draws from the
+        default (the generator the layer holds, put back, keeps the seed it had)."""
+        if name == "p":
+            value = self._checked_p(value)
+        elif name == "rng" and "rng" in self._buffers:
+            generator = as_generator(value, "Dropout")
+            if is_integer(value) or value is None or generator is not self.rng:
+                Module.__setattr__(self, "seed", int(value) if is_integer(value) else None)
+            value = generator
+        super().__setattr__(name, value)
+
+    @staticmethod
+    def _checked_p(p: Any) -> float:
+        """``p`` as a float in [0, 1), else the ConfigError naming it (the constructor's and
+        every later assignment's one check)."""
+        if not is_real(p) or not 0.0 <= float(p) < 1.0:  # NaN too
+            raise ConfigError(f"Dropout: p must be in [0, 1), not {p if is_real(p) else repr(p)}")
+        return float(p)
 
     def __setstate__(self, state: Any) -> None:
         """A layer pickled before buffers had its generator as a plain attribute: it becomes
@@ -390,7 +424,9 @@ class Dropout(Module):
         mask = keep.astype(host) / host.type(1.0 - self.p)
         if type(x.data) is not np.ndarray:  # one copy to the input's library and device
             mask = backend.asarray_like(mask, x.data, dtype=into)
-        return x * Tensor(mask)
+        drawn = Tensor(mask)
+        drawn.name = f"{self.MASK_NAME} (p={self.p:g}: kept x 1/(1-p) = {1 / (1 - self.p):.4g})"
+        return x * drawn
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"type": _config_type(self, Dropout), "p": self.p}

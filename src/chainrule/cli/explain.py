@@ -47,8 +47,7 @@ def parse_cases(text: str, what: str) -> np.ndarray:
             f"--{what} is empty; write e.g. '0.5,1.0', or give a .csv, .json or .npy file"
         )
     path = Path(text)
-    if case_file_kind(path) and not on_disk(path, Path.exists):
-        raise DataError(f"--{what} {path}: no such file")
+    check_case_file(text, what)
     if on_disk(path, Path.is_dir):
         raise DataError(
             f"--{what} {path}: is a directory; give numbers or a .csv, .json or .npy file"
@@ -78,11 +77,37 @@ def parse_cases(text: str, what: str) -> np.ndarray:
     return values
 
 
+def check_case_file(text: str, what: str) -> None:
+    """Refuse a file of cases (:data:`CASE_FILES`) named ``text`` that does not exist, before
+    anything else is said of the option (``explain --model RUN --input nofile.csv`` asked for
+    ``--target`` first), and a .csv file that is NumPy's .npy, which ``--input`` reads by
+    that name (the CSV reader would tell it to save the array as CSV)."""
+    path = Path(text)
+    kind = case_file_kind(path)
+    if kind and not on_disk(path, Path.exists):
+        raise DataError(f"--{what} {path}: no such file")
+    if kind == ".csv" and on_disk(path, Path.is_file):
+        from chainrule.data.csvfile import binary_kind
+
+        found = binary_kind(path)
+        if found is not None and found.key == "npy":
+            raise DataError(
+                f"--{what} {path}: {found.what}, not CSV text; --{what} reads a .npy file by "
+                f"that name: rename it {path.with_suffix('.npy').name}"
+            )
+
+
 def _npy_numbers(path: Path, what: str):
     """A .npy file's real numbers; a file NumPy would unpickle, or one of complex numbers
-    (cast to their real parts, with only NumPy's warning) or text, is refused naming it."""
+    (cast to their real parts, with only NumPy's warning) or text, is refused naming it, and
+    one of another format (an Excel workbook named .npy) is named for what it is."""
     import numpy as np
 
+    from chainrule.data.csvfile import binary_kind
+
+    found = binary_kind(path)
+    if found is not None and found.key != "npy":
+        raise DataError(f"--{what} {path}: {found.what}, not a NumPy .npy file; {found.remedy}")
     try:
         values = np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -230,6 +255,9 @@ def _problem_args(
 
         # described as a saved model's file would be: what the --input checks below read
         info = model_description(net)
+    for text, what in ((input, "input"), (target, "target")):
+        if text is not None:  # a file that is not there is said before a missing option
+            check_case_file(text, what)
     if net is None and (input is None) != (target is None):
         raise UserError("give both --input and --target (or neither, for the seed network)")
     seed_loss = as_loss("squared-error").name

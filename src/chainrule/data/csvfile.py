@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -728,7 +728,10 @@ def check_table_width(
     path = _source(path)
     delimiter = _file_delimiter(path, delimiter)
     try:  # read up to the first record only, not the whole file (the reader reads that)
-        with io.TextIOWrapper(_open_binary(path), _encoding_of(path), newline="") as f:
+        with _open_binary(path) as f:
+            start = f.read(_FIRST_BLOCK)
+        refuse_binary(path, start)  # a workbook's first "line" is no width
+        with io.TextIOWrapper(_open_binary(path), _encoding_by_mark(start[:4]), newline="") as f:
             records = _records_in(f, delimiter)
             first = next(records, None)
             if first is not None and first[0] == 1 and _sep_line(delimiter.join(first[1])):
@@ -1173,14 +1176,13 @@ def _is_numeric(text: str, also: str = "", spaces: bool = True) -> bool:
 
 def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
     """A file that is not UTF-8 text, named with the line of its first byte that is not
-    (the text reader's offset counts from the chunk it was decoding); a gzip file is said to
-    be one, as ``mnist.csv.gz`` saved as ``mnist.csv`` is."""
+    (the text reader's offset counts from the chunk it was decoding). A file of another
+    format (gzip, an Excel workbook, NumPy's) is refused before it is decoded
+    (:func:`refuse_binary`)."""
     try:
         raw = _bytes_of(path)  # only on this error: once, to find where
         raw.decode("utf-8")
     except UnicodeDecodeError as found:
-        if raw[:2] == b"\x1f\x8b":
-            return DataError(f"{path}: a gzip-compressed file, not text; decompress it first")
         line = raw.count(b"\n", 0, found.start) + 1
         column = found.start - (raw.rfind(b"\n", 0, found.start) + 1) + 1
         return DataError(
@@ -1192,6 +1194,139 @@ def _not_text(path: Path, error: UnicodeDecodeError) -> DataError:
     return DataError(f"{path}: not a UTF-8 text file ({error.reason})")
 
 
+class Binary(NamedTuple):
+    """A file format that is not text (:func:`binary_kind`): ``key`` (``"npy"``, ``"xlsx"``,
+    ...), what the file is in words and what to do instead of giving it as CSV text."""
+
+    key: str
+    what: str
+    remedy: str
+
+
+_SAVE_CSV_UTF8 = "save it as CSV UTF-8 from Excel (Save As, 'CSV UTF-8 (Comma delimited)')"
+_NUMPY_TEXT = "save the array as CSV text: np.savetxt('{csv}', np.load('{file}'), delimiter=',')"
+
+#: Formats that are not text, by the bytes they start with ("magic numbers"), and what each is
+#: and what to do: the one table of them. The CSV reader refuses a file of each in one line
+#: (:func:`refuse_binary`: it read an .xlsx or a .npy as a Windows-1252 CSV file, "save the
+#: file as UTF-8"), and a command that reads one of them itself asks :func:`binary_kind`
+#: (``explain --input`` reads a .npy file). A zip archive is told apart by what it holds
+#: (:func:`_zip_kind`: an Excel or OpenDocument workbook, a Word document, NumPy's .npz).
+#: ``{file}`` in a remedy is the file's name, ``{csv}`` a CSV file's beside it (:func:`_named`).
+_MAGIC = (
+    (b"\x1f\x8b", Binary("gzip", "a gzip-compressed file", "decompress it first")),
+    (b"PK\x03\x04", Binary("zip", "a zip archive", "unzip it and give the CSV file it holds")),
+    (b"\x93NUMPY", Binary("npy", "a NumPy .npy file (np.save's)", _NUMPY_TEXT)),
+    (b"PAR1", Binary("parquet", "a Parquet file", "save it as CSV text: "
+                     "pandas.read_parquet('{file}').to_csv('{csv}', index=False)")),
+    (b"%PDF", Binary("pdf", "a PDF document", "save or export its table as CSV text")),
+    (b"\x89HDF\r\n\x1a\n", Binary("hdf5", "an HDF5 file", "save its array as CSV text "
+                                 "(read it with h5py, then np.savetxt)")),
+)  # fmt: skip
+
+#: What a zip archive is by a file it holds, as Office writes them (NumPy's .npz: by its
+#: .npy files alone); an OpenDocument file by its ``mimetype`` (:func:`_zip_kind`).
+_ZIP_KINDS = (
+    ("xl/workbook.xml", Binary("xlsx", "an Excel workbook (xlsx)", _SAVE_CSV_UTF8)),
+    ("word/document.xml", Binary("docx", "a Word document (docx)",
+                                 "copy its table into a spreadsheet and save that as CSV UTF-8")),
+)  # fmt: skip
+_ODS = Binary(
+    "ods",
+    "an OpenDocument spreadsheet (ods)",
+    "save it as CSV from LibreOffice Calc (Save As, 'Text CSV', character set UTF-8)",
+)
+
+#: The bytes of a file looked at for its format (and a NUL byte, which no text file holds)
+_FIRST_BLOCK = 4096
+
+
+def binary_kind(path: str | os.PathLike | BytesFile, start: bytes | None = None) -> Binary | None:
+    """The format of a file that is not text, by :data:`_MAGIC` (a zip archive by what it
+    holds), or "a binary file" where its first block holds a NUL byte and no byte order mark
+    says it is UTF-16 or UTF-32 (UTF-16 without one is not called binary: the reader says what
+    it is); None for a file that may be text, or one that cannot be read (the reader says
+    why). ``start``: the file's first :data:`_FIRST_BLOCK` bytes, where the caller has them."""
+    path = _source(path)
+    if start is None:
+        try:
+            with _open_binary(path) as f:
+                start = f.read(_FIRST_BLOCK)
+        except OSError:
+            return None
+    for magic, kind in _MAGIC:
+        if start.startswith(magic):
+            return _named(_zip_kind(path, kind) if kind.key == "zip" else kind, path)
+    nul = start.find(b"\x00")
+    if nul >= 0 and _encoding_by_mark(start[:4]) == "utf-8-sig" and not _utf16_unmarked(start):
+        return Binary(
+            "binary",
+            f"a binary file (byte {nul + 1} is a NUL, 0x00)",
+            "give the data as a CSV text file",
+        )
+    return None
+
+
+def _named(kind: Binary, path: Path | BytesFile) -> Binary:
+    """``kind`` with its remedy's ``{file}`` the file's name and ``{csv}`` that name's as a
+    .csv file (``FILE`` and ``data.csv`` for bytes given without a file: standard input)."""
+    named = isinstance(path, Path)
+    file = path.name if named else "FILE"
+    csv_name = f"{path.stem}.csv" if named else "data.csv"
+    return kind._replace(remedy=kind.remedy.replace("{file}", file).replace("{csv}", csv_name))
+
+
+def _zip_kind(path: Path | BytesFile, archive: Binary) -> Binary:
+    """What a zip archive is by the files it holds: an Excel workbook, an OpenDocument
+    spreadsheet, a Word document, NumPy's .npz (np.savez's arrays, named), else ``archive``
+    (a zip archive, or one whose listing cannot be read)."""
+    import zipfile
+
+    try:
+        with _open_binary(path) as f, zipfile.ZipFile(f) as z:
+            names = z.namelist()
+            for name, kind in _ZIP_KINDS:
+                if name in names:
+                    return kind
+            if "mimetype" in names:
+                with z.open("mimetype") as m:  # its few bytes: an ODS's is not compressed
+                    mime = m.read(100)
+                if mime.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+                    return _ODS
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):  # encrypted, damaged
+        return archive
+    if names and all(name.endswith(".npy") for name in names):
+        arrays = ", ".join(name[: -len(".npy")] for name in names[:5])
+        return Binary(
+            "npz",
+            f"a NumPy .npz archive of arrays (np.savez's: {arrays}"
+            f"{', ...' if len(names) > 5 else ''})",
+            f"save the one array as CSV text: np.savetxt('{{csv}}', np.load('{{file}}')"
+            f"[{names[0][: -len('.npy')]!r}], delimiter=',')",
+        )
+    return archive
+
+
+def refuse_binary(path: Path | BytesFile, start: bytes) -> None:
+    """Refuse, in one line naming what it is and what to do, a file whose first bytes
+    ``start`` say it is not text (:func:`binary_kind`), and a file of UTF-16 text without its
+    byte order mark (a zero in every other byte), which decodes as UTF-8 with NULs."""
+    kind = binary_kind(path, start)
+    if kind is not None:
+        raise DataError(f"{path}: {kind.what}, not text; {kind.remedy}")
+    if b"\x00" in start and _encoding_by_mark(start[:4]) == "utf-8-sig":
+        raise DataError(f"{path}: not UTF-8 text{_encoding_hint(start)}")
+
+
+def _utf16_unmarked(start: bytes) -> bool:
+    """Whether a file's first bytes look like UTF-16 without its byte order mark: a zero in
+    every other byte, at least half of them (as UTF-16 writes the digits and letters of a
+    CSV file)."""
+    return len(start) >= 4 and (
+        start[1::2].count(0) >= len(start) // 4 or start[0::2].count(0) >= len(start) // 4
+    )
+
+
 def _encoding_hint(raw: bytes) -> str:
     """How to save a file that is not UTF-8 as UTF-8, naming the encoding it likely is:
     UTF-16 without its byte order mark (a zero byte in every other byte), or Windows-1252,
@@ -1199,9 +1334,7 @@ def _encoding_hint(raw: bytes) -> str:
     as Latin text (:func:`_reads_as_latin`); otherwise "a legacy code page", naming a few
     (a Greek, Arabic or Chinese file's bytes read as Windows-1252 too, as runs of accented
     letters)."""
-    start = raw[:4096]
-    if len(start) >= 4 and (start[1::2].count(0) >= len(start) // 4 or
-                            start[0::2].count(0) >= len(start) // 4):  # fmt: skip
+    if _utf16_unmarked(raw[:_FIRST_BLOCK]):
         likely = (
             "; it looks like UTF-16 without its byte order mark (every other byte is 0), "
             "which is not read"
@@ -1258,19 +1391,15 @@ def _text_of(path: Path) -> str:
     in Unicode's composed form (NFC), so a name pasted in its decomposed form (``e`` and a
     combining accent, as macOS writes ``état``) is the same name, not one that prints alike.
     Excel's ``sep=;`` first line is blanked (its line still counts): :func:`_sep_line` reads
-    it. Other bytes raise UnicodeDecodeError."""
-    text = _bytes_of(path).decode(_encoding_of(path))
+    it. A file of another format is refused, saying which (:func:`refuse_binary`); other
+    bytes raise UnicodeDecodeError."""
+    raw = _bytes_of(path)
+    refuse_binary(path, raw[:_FIRST_BLOCK])
+    text = raw.decode(_encoding_by_mark(raw[:4]))
     found = _SEP_LINE.match(text)
     if found is not None:
         text = "\n" + text[found.end() :]
     return unicodedata.normalize("NFC", text)
-
-
-def _encoding_of(path: Path) -> str:
-    """How :func:`_text_of` decodes ``path``: UTF-16 where it starts with that byte order mark,
-    else UTF-8 (its byte order mark, if any, dropped)."""
-    with _open_binary(path) as f:
-        return _encoding_by_mark(f.read(4))
 
 
 def _encoding_by_mark(start: bytes) -> str:

@@ -366,10 +366,37 @@ def check_shown(network: dict, what: str) -> None:
         ) from None
 
 
-class NetworkRequest(Strict):
-    """A body holding just a network."""
+class WithNetwork(Strict):
+    """A request body with a ``network``. A body that is a network itself (posted without
+    ``{"network": ...}`` around it) is refused in one line saying to wrap it: each of its
+    fields was "Extra inputs are not permitted", five listed and "and 5 more", and "network:
+    Field required" among those the message left out."""
 
     network: Network
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_network_unwrapped(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "network" not in data:
+            own = set(cls.model_fields)
+            if any(key in _NETWORK_KEYS and key not in own for key in data):
+                others = "".join(
+                    f', "{name}": ...' for name in cls.model_fields if name != "network"
+                )
+                raise ValueError(
+                    "network: missing; the body is a network itself (sizes, weights, ...): send "
+                    f'it wrapped, as {{"network": <your network>{others}}}'
+                )
+        return data
+
+
+#: The fields a network's JSON must have: a body with one of them and no ``network`` is one
+#: posted unwrapped (:class:`WithNetwork`).
+_NETWORK_KEYS = frozenset(name for name, f in Network.model_fields.items() if f.is_required())
+
+
+class NetworkRequest(WithNetwork):
+    """A body holding just a network."""
 
 
 class GradcheckRequest(NetworkRequest):
@@ -402,10 +429,9 @@ class BugRequest(GradcheckRequest):
     bug: BugName
 
 
-class UnitRequest(Strict):
+class UnitRequest(WithNetwork):
     """A network and one unit i of a layer that has a layer above it."""
 
-    network: Network
     layer: Integer = Field(ge=0, le=MAX_LAYERS - 2, description="Layer of unit i (not the top).")
     unit: Integer = Field(ge=0, le=MAX_UNITS - 1)
 
@@ -453,10 +479,9 @@ class NewNetworkRequest(Strict):
         return self
 
 
-class DerivationRequest(Strict):
+class DerivationRequest(WithNetwork):
     """A network to derive, optionally focused on one unit (the perturbation view follows it)."""
 
-    network: Network
     # the bounds sit inside the Optional, so that the JSON Schema carries them (minimum/maximum)
     layer: bounded(ge=0, le=MAX_LAYERS - 1) | None = Field(None, description="Focus: the layer.")
     unit: bounded(ge=0, le=MAX_UNITS - 1) | None = Field(None, description="Focus: unit (from 0).")

@@ -62,7 +62,7 @@ def _trainer(checkpoint_dir, seed: int) -> Trainer:
         cr.nn.Logistic(),
     )
     optimizer = cr.optim.Adam(net, lr=0.05)
-    return Trainer(net, cr.nn.SquaredError(), optimizer, batch_size=4, seed=seed,
+    return Trainer(net, cr.nn.SquaredError(), optimizer, batch_size=4,
                    schedule=cr.optim.StepLR(optimizer, step_size=1, gamma=0.5),
                    callbacks=[_Tally()], early_stopping=EarlyStopping(patience=5),
                    progress=False, checkpoint_dir=checkpoint_dir)  # fmt: skip
@@ -75,7 +75,7 @@ def _checkpoint(tmp_path):
 
 
 def _trained_elsewhere(tmp_path) -> Trainer:
-    """A trainer one epoch into a run of its own (another seed): a refused resume must leave
+    """A trainer one epoch into a run of its own (other weights): a refused resume must leave
     every part of it as it is."""
     trainer = _trainer(tmp_path / "other", seed=7)
     trainer.fit(_data(), epochs=1)

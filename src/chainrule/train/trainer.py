@@ -48,7 +48,7 @@ from chainrule.errors import (
     user_stacklevel,
 )
 from chainrule.ops.nn import check_labels
-from chainrule.optim import Optimizer, Schedule
+from chainrule.optim import Optimizer, PiecewiseSchedule, Schedule
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
     SAVED_WEIGHTS_PREFIXES,
@@ -146,6 +146,8 @@ class Trainer:
         _check_optimizer_trains(model, loss, optimizer)
         _check_schedule(schedule, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
+        #: the optimizer's hyperparameters as this run was set up (saved; a resume compares them)
+        self._run_settings = _run_settings(optimizer, schedule)
         self.batch_size = None if batch_size is None else int(batch_size)
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
@@ -680,7 +682,12 @@ class Trainer:
             "history": self.history.to_list(),
             "rng": self.rng.bit_generator.state,
             "module_rngs": _module_rng_states(self.model),
-            "optimizer": {"type": type(self.optimizer).__name__, "config": optimizer["config"]},
+            # config: the hyperparameters as a schedule left them; initial: as the run began
+            "optimizer": {
+                "type": type(self.optimizer).__name__,
+                "config": optimizer["config"],
+                "initial": dict(self._run_settings),
+            },
             "schedule": _schedule_state(self.schedule),
             "callbacks": callbacks,
             "meta": self.meta,
@@ -697,7 +704,9 @@ class Trainer:
         The checkpoint's weights are copied into this trainer's model, and the optimizer,
         schedule, callbacks, generators and history are restored. The run's settings must be
         this trainer's: its architecture (the activations too; not the dtype or the initial
-        weights' recipe), its loss and optimizer, and its batch size once :meth:`fit` trains on.
+        weights' recipe), its loss, its optimizer and the hyperparameters it was set up with
+        (not those a schedule moved them to), its ``seed``, and its batch size once :meth:`fit`
+        trains on.
         A difference raises :class:`~chainrule.errors.ModelFileError` naming the file, the
         field, the checkpoint's value and this trainer's, before anything changes; so does a
         part of the checkpoint that does not fit (the optimizer's state, the schedule's, a
@@ -716,8 +725,10 @@ class Trainer:
         state, arrays = checkpoint["state"], checkpoint["arrays"]
         source = checkpoint["path"]
         weights = checkpoint["model"].state_dict()
-        check_weights(self.model, weights, source)
+        # the settings first: a model of another size is the trainer's difference, named as
+        # one (field 'architecture.layers[0].n_out'), not the checkpoint file's wrong shape
         self._check_same_run(checkpoint)
+        check_weights(self.model, weights, source)
         arrays_file = Path(source) / OPTIMIZER_FILE  # what a state that does not fit is read from
         _refuse_unexpected_arrays(arrays, state, arrays_file)
         opt_arrays = _strip(arrays, "optimizer/")
@@ -841,22 +852,40 @@ class Trainer:
 
     def _check_same_run(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another run than this trainer's: another architecture (an
-        activation of the same shapes too), loss or optimizer, naming the file, the field, the
-        checkpoint's value and this trainer's (weights of the same shapes loaded without a word,
-        and the run went on with other settings). The batch size waits for the fit
-        (:meth:`_check_resumed_batch_size`)."""
+        activation of the same shapes too), loss or optimizer, the optimizer's hyperparameters
+        as the run was set up (:func:`_run_settings`: the checkpoint's ``optimizer.config`` holds
+        them as a schedule moved them, which the resume puts in) or another ``seed``, naming the
+        file, the field, the checkpoint's value and this trainer's (weights of the same shapes
+        loaded without a word, and the run went on with other settings; the checkpoint's
+        hyperparameters replaced the ones given). The batch size waits for the fit
+        (:meth:`_check_resumed_batch_size`). A checkpoint written before ``optimizer.initial``
+        has its hyperparameters as they were reached alone: they are not compared."""
         from chainrule import io
 
         state, saved = checkpoint["state"], checkpoint["model_info"]
+        epoch_dir = Path(checkpoint["path"])
         given = io.model_description(self.model, loss=self.loss)
         self._check_same_loss(checkpoint, given["loss"])
-        settings = [  # (file, field, the checkpoint's, this trainer's)
-            (io.MODEL_JSON, "architecture", saved.get("architecture"), given["architecture"]),
+        initial = state["optimizer"].get("initial", {})
+        if not isinstance(initial, dict):
+            raise ModelFileError(
+                f"{epoch_dir / io.TRAINER_JSON}: field 'optimizer.initial' must be an object of "
+                f"hyperparameters, not {_shown(initial)}"
+            )
+        # those both sides set up: a hyperparameter a PiecewiseSchedule writes is its own
+        both = [key for key in self._run_settings if key in initial]
+        settings = [  # (file, field, the checkpoint's, this trainer's, whether a new run may)
+            (io.MODEL_JSON, "architecture", saved.get("architecture"), given["architecture"],
+             False),
             (io.TRAINER_JSON, "optimizer.type", state["optimizer"]["type"],
-             type(self.optimizer).__name__),
+             type(self.optimizer).__name__, False),
+            (io.TRAINER_JSON, "optimizer.initial", {k: initial[k] for k in both},
+             {k: self._run_settings[k] for k in both}, True),
+            (io.TRAINER_JSON, "seed", state.get("seed", self.seed), self.seed, True),
         ]  # fmt: skip
-        for file, field, theirs, ours in settings:
-            _refuse_a_difference(Path(checkpoint["path"]) / file, field, theirs, ours)
+        for file, field, theirs, ours, new_run in settings:
+            _refuse_a_difference(epoch_dir / file, field, theirs, ours,
+                                 epoch_dir if new_run else None)  # fmt: skip
 
     def _check_same_loss(self, checkpoint: dict[str, Any], described: Any) -> None:
         """Refuse a checkpoint of a run with another loss: another chainrule loss (as model.json
@@ -1377,17 +1406,47 @@ def _described(loss: Any) -> str:
 _NOT_THE_RUNS_SETTINGS = frozenset({"dtype", "init", "init_range", "rng"})
 
 
-def _refuse_a_difference(source: Path, field: str, saved: Any, given: Any) -> None:
+def _refuse_a_difference(
+    source: Path, field: str, saved: Any, given: Any, weights_from: Path | None = None
+) -> None:
     """Raise ModelFileError where a checkpoint's setting (``field`` of the file ``source``)
-    differs from this trainer's, naming the first place it does and both values."""
+    differs from this trainer's, naming the first place it does and both values. A setting a
+    new run may take from the checkpoint's weights on (``weights_from``, its epoch directory:
+    a learning rate, a seed) says how to start that run."""
     difference = _first_difference(saved, given, field)
-    if difference is not None:
-        place, saved, given = difference
-        raise ModelFileError(
-            f"{source}: field {place!r} is {saved} in the checkpoint but {given} in this "
-            "trainer; resume a run with its own settings (a new run needs a checkpoint_dir of "
-            "its own)"
+    if difference is None:
+        return
+    place, saved, given = difference
+    advice = " (a new run needs a checkpoint_dir of its own)"
+    if weights_from is not None:
+        name = place.rpartition(".")[2].partition("[")[0]  # lr, betas, seed
+        advice = (
+            f"; to train on from its weights with another {name}, start a new run (a "
+            "checkpoint_dir of its own) on a model given them: "
+            f"model.load_state_dict(cr.io.load_model({str(weights_from)!r})[0].state_dict())"
         )
+    raise ModelFileError(
+        f"{source}: field {place!r} is {saved} in the checkpoint but {given} in this trainer; "
+        f"resume a run with its own settings{advice}"
+    )
+
+
+def _run_settings(optimizer: Optimizer, schedule: Schedule | None) -> dict[str, Any]:
+    """The optimizer's hyperparameters as a run is set up with them (JSON-able), which a
+    resume compares: what the optimizer holds when the trainer is made, except what a schedule
+    decides. Under a schedule the learning rate is the schedule's ``base_lr`` (the optimizer's
+    lr when the schedule was made: a second fit with the same objects finds the lr a schedule
+    moved), and a :class:`~chainrule.optim.PiecewiseSchedule`'s other hyperparameters are left
+    out (its milestones set them at every epoch, milestone 0 when it is made)."""
+    settings = {key: value for key, value in optimizer.config().items() if key != "type"}
+    if schedule is not None:
+        if "lr" in settings:
+            settings["lr"] = schedule.base_lr
+        if isinstance(schedule, PiecewiseSchedule):
+            for key in {key for values in schedule.milestones.values() for key in values}:
+                if key != "lr":
+                    settings.pop(key, None)
+    return settings
 
 
 def _first_difference(saved: Any, given: Any, field: str) -> tuple[str, str, str] | None:

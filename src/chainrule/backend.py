@@ -95,13 +95,53 @@ def check_unmasked(value: Any, what: str = "") -> None:
     asks it of a masked array (a tensor, an op's operand, a loss's target, a transform's
     argument, a model's input), and so do a Dataset's checks."""
     if isinstance(value, numpy.ma.MaskedArray) and numpy.ma.is_masked(value):
-        count = int(numpy.ma.count_masked(value))
-        entries = "1 entry" if count == 1 else f"{count} entries"
-        raise DataError(
-            f"{what + ': ' if what else ''}got a masked array with {entries} masked; the mask "
-            "would be ignored (the values under it used): fill them, X.filled(value), or drop "
-            "those cases"
-        )
+        raise DataError(_masked_refusal(int(numpy.ma.count_masked(value)), what))
+
+
+def _masked_refusal(count: int, what: str = "", held: str = "a masked array") -> str:
+    """The words of :func:`check_unmasked`: ``count`` entries masked in ``held``."""
+    entries = "1 entry" if count == 1 else f"{count} entries"
+    return (
+        f"{what + ': ' if what else ''}got {held} with {entries} masked; the mask would be "
+        "ignored (the values under it used): fill them, X.filled(value), or drop those cases"
+    )
+
+
+def check_unmasked_within(given: Any, values: Any = None) -> None:
+    """Refuse, in :func:`check_unmasked`'s words, masked arrays with entries masked inside the
+    list or tuple ``given``, which NumPy read as ``values`` (None where it made none): NumPy
+    reads each one's values under its mask, so ``cr.tensor([row1, row2])`` used the numbers
+    masked out. Looked for where they can be without a pass over the numbers: each level of
+    the lists whose first item is no number (rows given as arrays: a number there would make
+    the level ragged, which NumPy refuses), and, where ``values`` has a NaN, every cell (NumPy
+    makes a masked 0-d array among numbers, ``numpy.ma.masked``, NaN). A list of numbers pays
+    one look at each level's first item, and the NaN pass; anything but a list or tuple
+    nothing."""
+    if type(given) is not list and type(given) is not tuple:
+        return
+    found = _masked_within(given)
+    kind = getattr(getattr(values, "dtype", None), "kind", "")
+    if not found and kind in ("f", "c") and numpy.isnan(values).any():
+        found = _masked_within(given, everywhere=True)
+    if found:
+        count = sum(int(numpy.ma.count_masked(array)) for array in found)
+        held = "a list holding masked arrays" if len(found) > 1 else "a list holding a masked array"
+        raise DataError(_masked_refusal(count, held=held))
+
+
+def _masked_within(items: list | tuple, everywhere: bool = False) -> list:
+    """The masked arrays with entries masked among ``items`` and the lists within them: at
+    the levels whose first item is no Python or NumPy number (see
+    :func:`check_unmasked_within`), or ``everywhere``."""
+    if not everywhere and (not items or isinstance(items[0], (int, float, complex, numpy.generic))):
+        return []
+    found = []
+    for item in items:
+        if type(item) is list or type(item) is tuple:
+            found += _masked_within(item, everywhere)
+        elif isinstance(item, numpy.ma.MaskedArray) and numpy.ma.is_masked(item):
+            found.append(item)
+    return found
 
 
 def _resolve(array: Any) -> Any:
@@ -121,12 +161,20 @@ def _resolve(array: Any) -> Any:
     own = getattr(array, "__array_namespace__", None)
     if own is not None:
         return own()
-    if array_api_compat is None and hasattr(array, "__dlpack__"):
+    if array_api_compat is None and hasattr(array, "__dlpack__") and not _is_tensor(array):
         raise ArrayLibraryError(
             f"chainrule needs array-api-compat for arrays of type {type(array).__name__}: "
             "pip install 'chainrule[arrays]'"
         )
     return numpy  # anything else NumPy converts (a range, a memoryview)
+
+
+def _is_tensor(value: Any) -> bool:
+    """Whether ``value`` is chainrule's Tensor, which gives DLPack for other libraries and is
+    no array of one: NumPy reads it (its ``__array__``), as before it gave DLPack."""
+    from chainrule.tensor import Tensor  # loaded after this module, which it imports
+
+    return isinstance(value, Tensor)
 
 
 def namespace(module: Any) -> Any:
@@ -614,6 +662,45 @@ def bare_array(value: Any) -> Any:
 _FRAME_LIBRARIES = frozenset(("pandas", "polars"))
 
 
+def missing_entries(given: Any, values: numpy.ndarray) -> numpy.ndarray | None:
+    """The positions (rows of indices, as ``numpy.argwhere`` gives them) of the missing values
+    in ``given``, which NumPy read as ``values``, or None where none is missing: pandas'
+    missing values in a pandas object (``isna``: NA in a nullable column, which NumPy reads
+    from an ``Int64`` column as NaN, a float, and NaN), and None or pandas' NA in an object
+    array or a list. Anything else, an array of numbers above all, is looked at no further
+    than its type and dtype."""
+    if type(given).__module__.partition(".")[0] == "pandas" and callable(
+        getattr(given, "isna", None)
+    ):
+        absent = numpy.asarray(given.isna(), dtype=bool)
+    elif values.dtype == object:
+        absent = numpy.frompyfunc(_is_missing, 1, 1)(values).astype(bool)
+    else:
+        return None
+    return numpy.argwhere(absent) if absent.any() else None
+
+
+def _is_missing(cell: Any) -> bool:
+    """Whether one cell of an object array is a missing value: None or pandas' NA."""
+    return cell is None or type(cell).__name__ == "NAType"
+
+
+def missing_refusal(where: numpy.ndarray, shape: tuple[int, ...], what: str) -> str:
+    """The refusal of the missing values at ``where`` (:func:`missing_entries`) in ``what``
+    of ``shape``: the cases (their positions), how many of how many, and the fix."""
+    cells = [int(row[0]) if len(row) == 1 else tuple(int(i) for i in row) for row in where]
+    shown = ", ".join(map(str, cells[:10])) + (", ..." if len(cells) > 10 else "")
+    one = len(cells) == 1
+    if len(shape) == 1:
+        at = "case" if one else "cases"
+    else:
+        at = "entry (case, column)" if one else "entries (case, column)"
+    return (
+        f"{what} is missing at {at} {shown} ({len(cells)} of {int(numpy.prod(shape))}): "
+        "pandas' NA, NaN or None there; drop those cases or fill them in first"
+    )
+
+
 def asarray_like(
     value: Any, like: Any, dtype: Any = None, op: str | None = None, copy: bool = False
 ) -> Any:
@@ -687,13 +774,16 @@ def operand_like(value: Any, like: Any) -> Any:
 def as_host_array(value: Any) -> numpy.ndarray:
     """``numpy.asarray(value)``; a torch tensor that requires grad inside a list is refused
     as :func:`detached` refuses it (NumPy raised torch's own words about ``numpy()``), and a
-    masked array with entries masked as :func:`check_unmasked` refuses it."""
+    masked array with entries masked as :func:`check_unmasked` refuses it, in a list too
+    (:func:`check_unmasked_within`)."""
     check_unmasked(value)
     try:
-        return numpy.asarray(value)
+        host = numpy.asarray(value)
     except RuntimeError:
         detached_within(value)
         raise
+    check_unmasked_within(value, host)
+    return host
 
 
 def list_operand(value: list | tuple, like: Any) -> Any:

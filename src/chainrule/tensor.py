@@ -131,13 +131,21 @@ def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
     """NumPy's array of ``data`` in ``dtype`` (a copy with ``copy``, else shared where NumPy
     can); None where NumPy could make none for a None in ``data`` (a masked array's None,
     whose ``float()`` fails before NumPy makes NaN), for the caller to refuse as it refuses
-    None. Any other refusal is NumPy's own."""
+    None. A list or tuple holding a masked array with entries masked is refused, as a bare one
+    is (:func:`~chainrule.backend.check_unmasked_within`: NumPy read the values under its mask).
+    Any other refusal is NumPy's own."""
     try:
-        return np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+        values = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
     except TypeError:
         if not holds_none(data):
             raise
         return None
+    if type(data) in _LISTS:  # an array pays this one test
+        backend.check_unmasked_within(data, values)
+    return values
+
+
+_LISTS = (list, tuple)
 
 
 def _any_none(cells: np.ndarray) -> bool:
@@ -290,6 +298,25 @@ def _ufunc_refusal(ufunc: Any, method: str, count: int, kwargs: dict[str, Any]) 
     )
 
 
+class _ReadByNumPy:
+    """``Tensor.__array_ufunc__``: the method where NumPy reads it, from the class (NumPy looks
+    it up on the type: ``arr + t`` and ``np.exp(t)`` reach the method), and None read from a
+    tensor. NumPy's masked arrays read it from the operand itself (``m + t``:
+    ``MaskedArray._delegate_binop``, NumPy's rule of deferring written again in Python), and,
+    given a method, computed on the tensor's bare values (its ``__array__``), a masked array
+    out, the tensor dropped from the graph and the values under the mask used; None tells them
+    to leave the operator to the tensor (``t.__radd__(m)``), which records it and refuses a
+    masked entry as :func:`~chainrule.backend.check_unmasked` does. Python code that copies
+    NumPy's rule (NumPy's ``NDArrayOperatorsMixin``) defers to the tensor alike. No op of
+    chainrule's reads it."""
+
+    def __init__(self, method: Any) -> None:
+        self.method = method
+
+    def __get__(self, tensor: Any, owner: Any = None) -> Any:
+        return self.method if tensor is None else None
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -342,6 +369,8 @@ class Tensor:
                     return getattr(left, names[0])(right)
                 return getattr(right, names[1])(left)  # arr + t: t.__radd__(arr)
         raise TypeError(_ufunc_refusal(ufunc, method, len(inputs), kwargs))
+
+    __array_ufunc__ = _ReadByNumPy(__array_ufunc__)
 
     #: whether ``a += b`` changes this tensor's values in place whatever its requires_grad: true
     #: for ``nn.Parameter``, so a frozen weight (an EMA copy, a layer unfrozen later) stays the
@@ -629,9 +658,23 @@ class Tensor:
         The refusal also says why a transform's result may need a gradient (``cr.grad(f)(x)``
         with ``f`` using a network whose parameters require one, handed to scipy) and the
         ways out."""
+        self._refuse_untracked("a NumPy array", "NumPy's")
+        array = self.numpy()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"a tensor of {array.dtype} cannot be read as {np.dtype(dtype)} without a copy"
+                )
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def _refuse_untracked(self, into: str, whose: str) -> None:
+        """Refuse, while recording, to give the values of a tensor that needs a gradient to
+        another library, which would compute on them out of the graph: ``into`` names what
+        it was to become ("a NumPy array"), ``whose`` whose functions would drop it."""
         if self.requires_grad and _engine.mode.grad_enabled:
             refusal = TypeError(
-                "a tensor that needs a gradient cannot become a NumPy array: NumPy's functions "
+                f"a tensor that needs a gradient cannot become {into}: {whose} functions "
                 "would drop it from the graph (its gradient silently wrong). Use chainrule's "
                 "ops (cr.matmul, cr.where, ...), or read the values with t.numpy(). A "
                 "transform's result needs a gradient where f uses a tensor that does (a "
@@ -642,14 +685,21 @@ class Tensor:
             # so a transform can say which argument it was (left out of a pickle of the error)
             mark_in_process(refusal, refused_tensor=self)
             raise refusal
-        array = self.numpy()
-        if dtype is not None and np.dtype(dtype) != array.dtype:
-            if copy is False:
-                raise ValueError(
-                    f"a tensor of {array.dtype} cannot be read as {np.dtype(dtype)} without a copy"
-                )
-            return array.astype(dtype)
-        return array.copy() if copy else array
+
+    def __dlpack__(self, **options: Any) -> Any:
+        """The values through DLPack, the protocol PyTorch reads (``torch.as_tensor(t)``,
+        ``torch.tensor(t)``; ``np.from_dlpack(t)`` too): PyTorch reads no ``__array__``, and
+        read a tensor as a sequence (``len(t)``, ``t[0]``, ...), which failed at its first
+        0-d element, "len() of a 0-d tensor". The array's own, shared as ``np.asarray(t)``
+        shares it; ``options`` (``max_version``, ``copy``, ...) are the reader's, passed on.
+        A tensor that needs a gradient is refused while recording, as :meth:`__array__`
+        refuses it."""
+        self._refuse_untracked("another library's array (DLPack)", "that library's")
+        return self.data.__dlpack__(**options)
+
+    def __dlpack_device__(self) -> Any:
+        """The device of the values, as DLPack names it (asked before :meth:`__dlpack__`)."""
+        return self.data.__dlpack_device__()
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
         """A leaf's state for ``copy.deepcopy`` and pickle: its values, gradient flag, gradient

@@ -39,7 +39,7 @@ from chainrule import backend, ops
 from chainrule.backend import to_numpy
 from chainrule.checks import computes_as, defined_alike, is_chainrules, owner_of
 from chainrule.engine import apply
-from chainrule.errors import UserError, type_name
+from chainrule.errors import DataError, UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ON_THE_COMMAND_LINE, ConfigError
 from chainrule.ops.nn import listed_labels, targets_are_labels
@@ -49,14 +49,24 @@ from chainrule.tensor import Tensor
 _SOFTMAX_CROSS_ENTROPY = REGISTRY["softmax_cross_entropy"]
 
 
-def _target_array(target: Any) -> Any:
+def _target_array(target: Any, what: str) -> Any:
     """A target's array: a tensor's own, another library's array as it is (on its device: NumPy
-    cannot read a GPU's), anything else through NumPy."""
+    cannot read a GPU's), anything else through NumPy. Missing values are refused naming the
+    cases and ``what`` (``"CrossEntropy: the target"``): pandas' in a pandas column (NumPy
+    reads NA in an ``Int64`` column as NaN, a float: refused as float labels, or a NaN loss),
+    None or pandas' NA in a list (:func:`~chainrule.backend.missing_entries`); a NumPy array
+    of numbers is not looked into."""
     if isinstance(target, Tensor):
         return target.data
     if backend.array_module(target) is not np:
         return backend.detached(target)
-    return np.asarray(target)
+    if type(target) is np.ndarray and target.dtype != object:  # every step's: as it is
+        return target
+    array = backend.as_host_array(target)  # a masked entry refused, in a list too
+    missing = backend.missing_entries(target, array)
+    if missing is not None:
+        raise DataError(backend.missing_refusal(missing, array.shape, what))
+    return array
 
 
 class Loss:
@@ -107,7 +117,7 @@ class Loss:
 
     def probabilities(self, outputs: Any) -> np.ndarray:
         """The network's outputs as probabilities: the loss's own unit applied to logits."""
-        array = np.asarray(to_numpy(_target_array(outputs)))
+        array = np.asarray(to_numpy(_target_array(outputs, f"{type(self).__name__}: the outputs")))
         if self.output_activation is None:
             return array
         return to_numpy(ACTIVATIONS[self.output_activation].op(Tensor(array)).data)
@@ -138,7 +148,7 @@ class Loss:
         (``TypeError`` for another dtype), naming the loss."""
         if not (self.reads_labels and n_outputs > 1):
             return None
-        array = np.asarray(to_numpy(_target_array(target)))
+        array = np.asarray(to_numpy(_target_array(target, f"{type(self).__name__}: the target")))
         column = array.ndim == 2 and array.shape[1] == 1
         per_case = array.ndim == 1 and (array.dtype.kind in "iub" or array.shape[0] == n_cases)
         one_label = array.ndim == 0 and n_cases in (None, 1)
@@ -166,8 +176,9 @@ class Loss:
         what = f"{type(self).__name__}: the target"
         if self.reads_labels and n_outputs > 1:
             expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
-            return as_rows(np.asarray(to_numpy(_target_array(target))), n_outputs, what, expected)
-        array = np.asarray(to_numpy(_target_array(target)), dtype=np.float64)
+            rows = np.asarray(to_numpy(_target_array(target, what)))
+            return as_rows(rows, n_outputs, what, expected)
+        array = np.asarray(to_numpy(_target_array(target, what)), dtype=np.float64)
         if array.ndim <= 1 and n_outputs == 1:
             array = array.reshape(-1, 1)
         return as_rows(array, n_outputs, what, "the output layer expects")
@@ -231,7 +242,7 @@ class Loss:
         (the library's float for integer outputs: see :func:`_target_dtype`). A tensor that
         needs a gradient (a teacher network's outputs) is reshaped and cast by recorded ops, so
         the loss sends it its gradient as PyTorch's losses do; any other target is data."""
-        array = _target_array(target)
+        array = _target_array(target, f"{type(self).__name__}: the target")
         if array.shape != output.shape:
             if output.ndim == 2 and output.shape[1] == 1 and array.shape == output.shape[:1]:
                 array = backend.reshape(array, output.shape)
@@ -356,7 +367,7 @@ class CrossEntropy(Loss):
         reads them (:func:`~chainrule.ops.nn.targets_are_labels`: anything else is refused in
         its words); the op checks the labels' range. Probabilities that need a gradient stay a
         tensor. An empty list is labels (:func:`~chainrule.ops.nn.listed_labels`)."""
-        array = _target_array(listed_labels(target))
+        array = _target_array(listed_labels(target), "CrossEntropy: the target")
         if not targets_are_labels(array, output.data.shape, "CrossEntropy"):
             rows = self._same_shape_target(output, target)
             return rows if rows.requires_grad else rows.data

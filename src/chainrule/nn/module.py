@@ -540,7 +540,7 @@ class Module:
         arrays = {}
         for name in (name for name in tensors if name in state):
             param = tensors[name]
-            array = _incoming_array(name, state[name])
+            array = _incoming_array(name, state[name], param.dtype)
             if array.shape != param.shape:
                 raise StateDictError(
                     f"load_state_dict: {name!r} has shape {tuple(param.shape)} in the model but "
@@ -867,13 +867,16 @@ def _is_torch_modules_state(state: Mapping[str, Any]) -> bool:
     )
 
 
-def _incoming_array(name: str, value: Any) -> np.ndarray:
+def _incoming_array(name: str, value: Any, kept: Any) -> np.ndarray:
     """A state dict's entry as a host array: a Tensor's array, any library's array (a PyTorch
     tensor on a GPU too, through ``backend.to_numpy``), a list. A PyTorch tensor that requires
     grad is a PyTorch module's parameter (``dict(net.named_parameters())``), laid out (n_out,
     n_in): refused naming the conversion, where ``.numpy()``'s bare "Can't call numpy() on
     Tensor that requires grad" was raised (and a square layer's, detached, would load
-    transposed)."""
+    transposed). A list, a tuple or a Python number has no dtype (a state dict read back from
+    JSON): it is read in the dtype ``kept`` of the entry it loads (:func:`_listed_array`)."""
+    if isinstance(value, (list, tuple, int, float, complex)):
+        return _listed_array(value, kept)
     if isinstance(value, Tensor):
         return to_numpy(value.data)
     if _is_torch(value) and getattr(value, "requires_grad", False):
@@ -885,6 +888,25 @@ def _incoming_array(name: str, value: Any) -> np.ndarray:
             "detaches and transposes them"
         )
     return to_numpy(value)
+
+
+def _listed_array(value: Any, kept: Any) -> np.ndarray:
+    """Numbers listed in a state dict, in the dtype ``kept`` of the entry they load: beside a
+    floating entry as an op reads a list beside a floating tensor
+    (:func:`~chainrule.backend.list_operand`: float32 stays float32, where NumPy reads the
+    floats as float64 and the load refused them), beside an integer or boolean one where
+    each number is held exactly. Other numbers (a float for an integer buffer, a complex one
+    for a float, an integer past the range) keep NumPy's reading, which the dtype check
+    refuses, naming both."""
+    try:
+        like = np.empty(0, np.dtype(backend.dtype_name(kept)))
+    except TypeError:  # a dtype NumPy lacks (torch's bfloat16): NumPy's reading, checked
+        return np.asarray(value)
+    read = backend.list_operand(value, like)
+    if like.dtype.kind in "biu" and read.dtype.kind in "biu" and read.dtype != like.dtype:
+        held = read.astype(like.dtype)
+        return held if np.array_equal(held, read) else read
+    return read
 
 
 def _is_torch(value: Any) -> bool:

@@ -132,7 +132,9 @@ class World:
 
         ``interrupt_pending`` is the noted signal's number (0: none). A signal noted after the
         last step is delivered when the block ends, saying ``where()`` it stopped (a single
-        process; a bare ``KeyboardInterrupt`` said nothing of what was done).
+        process; a bare ``KeyboardInterrupt`` said nothing of what was done); several ranks
+        each raise theirs there, alone, unless they decide together first at a point every
+        rank reaches (:meth:`stop_if_noted_on_any_rank`, as the Trainer's fit does at its end).
 
         The :class:`~chainrule.train.Trainer` and the scikit-learn fits train in this block; a
         hand-written loop enters it itself, and every rank (or the one process) then stops at
@@ -220,6 +222,23 @@ class World:
             self._raise_for(signum)
         except BaseException as stop:  # KeyboardInterrupt, or what the CLI's handler raises
             raise _stopping_together(stop, signum) from None
+
+    def stop_if_noted_on_any_rank(self) -> None:
+        """Stop every rank here together where a stop signal was noted on any rank
+        (:meth:`deferring_interrupts`), as the gradient average stops them at a step: for the
+        point after the last step that every rank reaches inside the block (the end of a
+        :class:`~chainrule.train.Trainer`'s fit, whose last checkpoint rank 0 may still be
+        writing when a signal comes). Each rank raised the stop it had noted itself when the
+        block ended, alone: rank 0 reported and aborted the job while the others waited for
+        it, or went on as if the run had finished. A signal noted while this rank waits here
+        stops nothing: the ranks have decided (the work it would have stopped is done). Call
+        it on every rank; one process goes on (its block delivers what it noted)."""
+        if self.size == 1:
+            return
+        noted = self.allgather_object(self.interrupt_pending)
+        self.interrupt_pending = 0  # the ranks' word stands
+        if any(noted):  # SIGTERM wins, as in the gradient average (the batch system's end)
+            self.stop_for(signal.SIGTERM if signal.SIGTERM in noted else signal.SIGINT)
 
     def _raise_for(self, signum: int) -> NoReturn:
         """What the handler that was in place before deferring raises for ``signum`` (the
@@ -989,6 +1008,12 @@ def let_rank_0_report_first() -> None:
     # aborts at once, with no traceback from inside the wait
     with contextlib.suppress(KeyboardInterrupt):
         time.sleep(GRACE_S)
+
+
+def joined() -> bool:
+    """Whether this process has found its place in the run (:func:`world` or :func:`init` has
+    run; a parallel job's ranks then know each other). Asking never starts MPI."""
+    return _WORLD is not None and _WORLD.pid == os.getpid()
 
 
 def rank_label() -> str:

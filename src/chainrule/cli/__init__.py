@@ -36,15 +36,40 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ShapeError, UserError, missing_extra
+from chainrule.launcher import launched_rank, launched_size
 
 
 def _interrupted_while_starting(signum: int, frame: object) -> None:
     """Ctrl-C before a command runs (while typer and the commands are imported): the line and
     the code of a later Ctrl-C, not a KeyboardInterrupt's traceback out of an import, where
-    nothing can catch it. Nothing has been done yet: nothing to undo."""
-    with contextlib.suppress(OSError):  # a closed stderr (2>&-)
-        os.write(2, b"chainrule: interrupted\n")
+    nothing can catch it. Nothing has been done yet: nothing to undo. Under mpiexec/srun rank
+    0 alone says it (:func:`_left_to_rank_0`)."""
+    if not _left_to_rank_0(KeyboardInterrupt()):
+        with contextlib.suppress(OSError):  # a closed stderr (2>&-)
+            os.write(2, b"chainrule: interrupted\n")
     raise SystemExit(130)
+
+
+def _signal_before_the_job(stop: BaseException | None) -> bool:
+    """Whether ``stop`` is a signal (Ctrl-C, SIGTERM: a KeyboardInterrupt) that stopped this
+    process, one of the ranks a launcher started (as its variables say), before it joined its
+    parallel job: while typer, the commands and NumPy were imported, before MPI started.
+    mpiexec and srun pass a signal on to every rank, and with no world no rank can let rank 0
+    report first (:func:`_report`): each said the same line. Joining the job then to end it
+    is no way out: an import the signal cut short cannot be done again, and a rank the signal
+    ended outright (before its handler was in place, or in ``MPI_Init``) never joins."""
+    if not isinstance(stop, KeyboardInterrupt) or launched_size() == 1:
+        return False
+    distributed = sys.modules.get("chainrule.distributed")
+    return distributed is None or not distributed.joined()
+
+
+def _left_to_rank_0(stop: BaseException | None) -> bool:
+    """Whether this process ends for ``stop`` without a word, as a rank other than 0 (as the
+    launcher numbers it, :func:`~chainrule.launcher.launched_rank`) stopped by a signal before
+    it joined its job (:func:`_signal_before_the_job`): it exits with the same code, rank 0
+    saying it. Any other failure, one of its own (its file unreadable), is still its to say."""
+    return _signal_before_the_job(stop) and launched_rank() != 0
 
 
 def _started_as_the_command() -> bool:
@@ -190,7 +215,16 @@ def _report(line: str, error: BaseException | None = None) -> None:
     first gives rank 0 the time to report it and end the job, and prints only if rank 0 did not
     (its failure is its own: other options, other data), naming itself ("chainrule: rank 2:
     ..."). An ``error`` every rank met at one point (ranks that disagree, a signal) ends the
-    job without an abort, rank 0 reporting."""
+    job without an abort, rank 0 reporting; so does a signal that came before the ranks joined
+    the job (:func:`_signal_before_the_job`), where each rank ends with its code, no MPI started
+    to end the job (:func:`run`)."""
+    if _signal_before_the_job(error):
+        distributed = sys.modules.get("chainrule.distributed")
+        if distributed is not None:  # NumPy and the engine are loaded: run() asks it
+            distributed.end_together_with(distributed._stopping_together(error))
+        if not _left_to_rank_0(error):
+            print(line, file=sys.stderr)
+        return
     if "chainrule.distributed" in sys.modules:  # a command joins a parallel job before it runs
         from chainrule import distributed
 
@@ -216,9 +250,7 @@ def _join_a_parallel_job() -> None:
     0 (:func:`_report`, :func:`run`). Without this each rank printed the same line, and a rank
     given a bad option alone (``mpiexec -n 1 ... : -n 1 ... --bad``) exited without joining,
     leaving the others waiting for it forever. Outside a parallel job nothing is imported."""
-    from chainrule.launcher import launched_size  # light: the environment alone, no NumPy
-
-    if launched_size() != 1:
+    if launched_size() != 1:  # the environment alone (no NumPy)
         from chainrule import distributed
 
         # without mpi4py there is no job to join: each rank reports for itself
@@ -395,8 +427,9 @@ def run() -> None:
         if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
             signal.signal(signal.SIGINT, signal.default_int_handler)  # main() catches it now
         code = main()
-    except KeyboardInterrupt:  # in the instant before main() catches it (or in its handlers)
-        print("chainrule: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # the instant before main() catches it (or its handlers)
+        if not _left_to_rank_0(stop):
+            print("chainrule: interrupted", file=sys.stderr)
         code = 130
     except Exception:  # a fault of chainrule's: shown as it is, with a code of its own
         traceback.print_exc()

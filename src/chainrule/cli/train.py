@@ -535,6 +535,7 @@ def _already_complete(run_dir: Path, done: int, stopped: bool, json_output: bool
 
     if not distributed.world().is_main:
         return 0
+    _remove_checkpoint_leftovers(run_dir)  # under the run's lock (see _resume)
     trained = f"stopped early after {done} epochs" if stopped else f"{done} epochs trained"
     further = "" if stopped else f"; to train further pass --epochs N with N > {done}"
     print(f"chainrule: {run_dir} is already complete: {trained}, results in "
@@ -646,6 +647,7 @@ def _run(
             _remove_leftovers(out)  # (a folder holding only a writability check's is empty)
         if main_rank and not fresh_out:  # a model swap killed midway: the old model back
             restore_replaced(out / "model")
+            _remove_checkpoint_leftovers(out)  # killed saves' (this resume may save none)
         if main_rank and fresh_out:  # under the lock: another run's first checkpoint,
             runs.check_new_run_dir(out)  # half written, is no leftover to remove
         if main_rank:  # a directory that was there (on a read-only mount): before any epoch
@@ -1145,6 +1147,22 @@ def _remove_leftovers(out: Path) -> None:
 
     for leftover in _leftovers(out):
         io._remove_temporary(leftover)
+
+
+def _remove_checkpoint_leftovers(run_dir: Path) -> None:
+    """Remove what a save or a removal of a checkpoint of the run directory ``run_dir``
+    killed midway left in its ``checkpoints/`` (a ``.tmp-epoch-*`` folder, a complete epoch
+    moved aside and not put back): the run's next save clears them
+    (:func:`chainrule.io.save_checkpoint`), but a resume that finds nothing to train saves
+    none, and they stayed for good. Its own ``checkpoints/`` alone, not a folder a link
+    there names; the caller holds the run's lock, so none is another run's save in progress.
+    A leftover that cannot go (a read-only mount) is no reason to fail."""
+    from chainrule import io
+
+    checkpoints = run_dir / "checkpoints"
+    if checkpoints.is_dir() and not checkpoints.is_symlink():
+        with contextlib.suppress(OSError):
+            io._remove_stale_temporaries(checkpoints)
 
 
 def _leftovers(out: Path) -> list[Path]:

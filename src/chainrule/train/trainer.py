@@ -269,14 +269,17 @@ class Trainer:
                 while not (self.finished or self.stop_training):
                     self._run_epoch(X, T)
                 self._call("on_fit_end", self)
+                if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
+                    distributed.broadcast_parameters(self.model)
+                    # a stop noted after the last step (rank 0 writing the last checkpoint):
+                    # every rank stops here together, as at a step, not each alone at the end
+                    self._world.stop_if_noted_on_any_rank()
         except BaseException:  # every bar: one passed in callbacks= too, not only the own
             for bar in self.callbacks:
                 if isinstance(bar, ProgressBar):
                     with contextlib.suppress(Exception):  # (a subclass's close) the error stands
                         bar.close(clear=True)
             raise
-        if self._world.size > 1:  # the best epoch's weights, as rank 0 restored them
-            distributed.broadcast_parameters(self.model)
         return self.history
 
     def _tell_assumed_threshold(self, ds: Any, n_outputs: int | None) -> None:

@@ -517,8 +517,16 @@ def _written_error(output: Tensor, index: int, op: str = "backward") -> RuntimeE
         f"{op}: input {index} of '{node.op}'{node.where()} was changed in place (an "
         "optimizer's step, -= under no_grad, or a parameter's .data assigned) after the op was "
         f"recorded, so its gradient would mix the old values with the new; run {call} before "
-        "the step, or the forward again after it"
+        f"the step, or the forward again after it{CARRIED_STATE}"
     )
+
+
+#: The likely case behind a freed graph or an input a step changed, in truncated
+#: backpropagation through time: the hidden state carried from the last batch's graph
+CARRIED_STATE = (
+    "; if a value from an earlier step is carried into this one (an RNN's hidden state), cut "
+    "it with h = h.detach()"
+)
 
 
 _wrap = Tensor._wrap
@@ -624,7 +632,7 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
         call = _RETAIN_GRAPH_CALLS[by]
         return GraphFreedError(
             f"{freed} by an earlier {call}; pass retain_graph=True to that {call} to go "
-            "through it twice"
+            f"through it twice{CARRIED_STATE}"
         )
     if by == "Node.release()":
         return GraphFreedError(f"{freed} by Node.release(); compute it again to go through it")
@@ -635,7 +643,7 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
         )
     return GraphFreedError(
         f"{freed} by an earlier pass; pass retain_graph=True to the first backward() or "
-        "cr.gradient() to go through it twice"
+        f"cr.gradient() to go through it twice{CARRIED_STATE}"
     )
 
 

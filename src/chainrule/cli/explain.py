@@ -616,13 +616,14 @@ def _unreadable_network(net: Any) -> str | None:
     """Why the explainer cannot write ``net`` out layer by layer (None: it can, or there is no
     model: the seed's)."""
     from chainrule.explainer import ExplainError, as_network
+    from chainrule.explainer.network import DRAWN
 
     if net is None:
         return None
     try:
         as_network(net)
-    except ExplainError as error:
-        return str(error)
+    except ExplainError as error:  # the command names its own way to the graph
+        return str(error).removesuffix(DRAWN)
     return None
 
 

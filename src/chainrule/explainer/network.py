@@ -25,6 +25,7 @@ through it, and every step below them is written out as for chainrule's.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -257,16 +258,25 @@ class Network:
 def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
     """An ``nn.Sequential`` from ``(weight, bias, activation)`` triples (weight (n_in, n_out)).
 
+    The weights and biases (arrays, lists, tensors: an ``nn.Parameter`` too) are copied; one
+    given in two places (the same array, a view of it) is refused as a Sequential using one
+    Linear twice is (:func:`_check_not_shared`): each copy's dE/dw would be one use's share.
+
     >>> sequential([([[0.1, 0.2]], [0.0, 0.0], "logistic")])[0].weight.shape
     (1, 2)
     """
     modules = []
+    given: list[tuple[str, Any]] = []  # each weight and bias as given, for _check_not_shared
     for index, (weight, bias, name) in enumerate(triples):
         if name not in ACTIVATIONS or ACTIVATIONS[name].name not in UNITS:
             known = ", ".join(sorted(n for n, unit in ACTIVATIONS.items() if unit.name in UNITS))
             raise ExplainError(f"activation {name!r} is not known; use one of {known}")
-        w = np.asarray(weight, dtype=dtype)
-        b = None if bias is None else np.asarray(bias, dtype=dtype)
+        given.append((f"layer {index + 1}'s weight", weight))
+        if bias is not None:
+            given.append((f"layer {index + 1}'s bias", bias))
+        # the values (a parameter's too: np.asarray refuses a tensor that needs a gradient)
+        w = np.asarray(host_values(weight), dtype=dtype)
+        b = None if bias is None else np.asarray(host_values(bias), dtype=dtype)
         if w.ndim != 2 or (b is not None and b.shape != (w.shape[1],)):
             raise ExplainError(
                 f"layer {index + 1}: weight must be (n_in, n_out) and bias (n_out,), got "
@@ -279,7 +289,16 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
         modules.append(linear)
         if ACTIVATIONS[name].module is not None:
             modules.append(ACTIVATIONS[name].module())
+    _check_not_shared(given, SEPARATE_COPIES)
     return Sequential(*modules)
+
+
+#: The way out of the refusal of triples sharing a weight or a bias: separate weights that
+#: start equal (one zero bias for every layer) given as one object
+SEPARATE_COPIES = (
+    "; where the layers' weights only start equal, give each layer its own copy "
+    "(np.array(...) of it)"
+)
 
 
 def as_network(model: Any) -> Network:
@@ -298,21 +317,43 @@ def as_network(model: Any) -> Network:
     _refuse_a_torch_module(model)
     raise ExplainError(
         f"explain: cannot read a network from {type(model).__name__}; give an nn.Sequential of "
-        "Linear and activation layers, or a list of (weight, bias, activation) triples"
+        f"Linear and activation layers, or a list of (weight, bias, activation) triples{DRAWN}"
     )
+
+
+#: The Python API's way to any model's backward pass, ending the refusal of a model the
+#: explainer cannot read (a command's line, which names ``chainrule graph``, can remove it)
+DRAWN = (
+    ". For any other model (a recurrent one), chainrule.viz.graph.graph(E) draws the "
+    "computation graph of E = loss(model(x), t) op by op"
+)
 
 
 def _refuse_a_torch_module(model: Any) -> None:
     """Refuse a PyTorch module naming its class and the converter: the general refusal ("cannot
     read a network from Sequential; give an nn.Sequential") read as if a torch.nn.Sequential
-    were chainrule's. An ExplainError, as for every model the explainer cannot read (its
-    callers catch that)."""
+    were chainrule's. The converter is named only where it converts the module (tried here,
+    on the refusal's path alone): a ``torch.nn.RNN`` was sent to ``from_torch``, which refuses
+    it; its refusal says why. An ExplainError, as for every model the explainer cannot read
+    (its callers catch that)."""
     from chainrule.errors import ConversionError
-    from chainrule.interop.torch import refuse_torch_module
+    from chainrule.interop.torch import from_torch, refuse_torch_module
 
     try:
         refuse_torch_module(model, "explain")
     except ConversionError as error:
+        try:
+            with warnings.catch_warnings():  # a probe: a warning of its would name no call
+                warnings.simplefilter("ignore")
+                from_torch(model)
+        except ConversionError as unconverted:
+            why = str(unconverted).removeprefix("from_torch: ")
+            raise ExplainError(
+                f"explain: the model is a PyTorch module ({type(model).__module__}."
+                f"{type(model).__qualname__}), not a chainrule one, and "
+                f"chainrule.interop.from_torch cannot convert it ({why}); the explainer reads "
+                "chainrule networks of Linear and activation layers"
+            ) from None
         raise ExplainError(str(error)) from None
 
 
@@ -500,26 +541,32 @@ def _check_dtype(network: Network) -> None:
         )
 
 
-def _check_not_shared(named: list[tuple[str, Tensor]]) -> None:
+def _check_not_shared(named: list[tuple[str, Any]], way_out: str = "") -> None:
     """Refuse a parameter met before under another name (a Linear used twice, or tied weights),
     or one whose array shares memory with another's (``nn.Parameter(w.data)``): the views
     write each layer's weights out as their own, so each would show one use's share of dE/dw
-    beside the model's total, and train the uses apart."""
-    shared = shared_arrays((name, parameter.data) for name, parameter in named)
+    beside the model's total, and train the uses apart. ``named`` holds a model's tensors, or
+    the weights and biases of triples as given (tensors, arrays, lists: a list is compared by
+    identity); ``way_out`` ends the refusal (triples' values that only start equal are
+    separate weights given as one object: copy them)."""
+    shared = shared_arrays(
+        (name, value.data if isinstance(value, Tensor) else value) for name, value in named
+    )
     if not shared:
         return
     first, name = shared[0]
     tensors = dict(named)
     if tensors[first] is tensors[name]:
-        what = f"is the same tensor as {first} (a layer used twice, or tied weights)"
+        kind = "tensor" if isinstance(tensors[name], Tensor) else "array"
+        what = f"is the same {kind} as {first} (a layer used twice, or tied weights)"
     else:
         what = (
-            f"shares its memory with {first} (a tensor made on the other's array, e.g. "
-            "nn.Parameter(w.data): tied weights)"
+            f"shares its memory with {first} (a view of the other's array, or a tensor made on "
+            "it, e.g. nn.Parameter(w.data): tied weights)"
         )
     raise ExplainError(
         f"explain: {name} {what}; the explainer writes out each layer's weights as its own, so "
-        "its dE/dw would be one use's share, not the model's total"
+        f"its dE/dw would be one use's share, not the model's total{way_out}"
     )
 
 

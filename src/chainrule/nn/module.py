@@ -1,8 +1,11 @@
 """Module: the base of every layer and network, owning parameters and their dotted names.
 
-A module's parameters are its attributes that are :class:`Parameter` s (or tensors requiring a
-gradient); its submodules are its attributes that are modules; its buffers are the state it
-declares with :meth:`Module.register_buffer` (running statistics, a dropout layer's generator).
+A module's parameters are its attributes that are :class:`Parameter` s (or leaf tensors
+requiring a gradient, ``cr.tensor(w, requires_grad=True)``; a tensor an op computed, such as a
+recurrent forward's hidden state ``self.h = h``, is a plain attribute, as in PyTorch), each
+named by its attribute where it has no name (a graph's label); its submodules are its
+attributes that are modules; its buffers are the state it declares with
+:meth:`Module.register_buffer` (running statistics, a dropout layer's generator).
 ``named_parameters`` walks them in the order they were set, so a
 ``Sequential(Linear(2, 3), Logistic(), Linear(3, 1))`` names its parameters ``0.weight``,
 ``0.bias``, ``2.weight``, ``2.bias``. Attributes live in the instance's ``__dict__``, so reading
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
@@ -143,9 +147,9 @@ class Module:
     """A piece of a network: call it on a batch to run ``forward``.
 
     Subclasses call ``super().__init__()`` first, then assign parameters (:class:`Parameter`,
-    or any tensor with ``requires_grad=True``) and submodules as attributes, declare other state
-    with :meth:`register_buffer`, and define ``forward`` and ``config`` (and register the class
-    with :func:`register_module` to load it from a file).
+    or any leaf tensor with ``requires_grad=True``) and submodules as attributes, declare other
+    state with :meth:`register_buffer`, and define ``forward`` and ``config`` (and register the
+    class with :func:`register_module` to load it from a file).
     Calling a module calls ``self.forward``: a mixin's ``__call__`` and a ``forward`` assigned to
     an instance are honoured. (:class:`~chainrule.nn.Sequential` skips the extra call frame for
     layers that keep this plain ``__call__``; that is the one speed trick, and it runs the same
@@ -264,10 +268,17 @@ class Module:
             self._modules.pop(name, None)  # a Sequential's layer its position)
         was_parameter = name in parameters or name in empty
         if isinstance(value, Tensor) and (
-            isinstance(value, Parameter) or value.requires_grad or was_parameter
+            isinstance(value, Parameter)
+            or (value.requires_grad and (value._primitive is None or _set_in_a_constructor()))
+            or was_parameter
         ):
-            # a parameter replaced (by a frozen tensor too) stays one, in its place in the order
+            # a parameter replaced (by a frozen tensor too) stays one, in its place in the order.
+            # A tensor an op computed is a plain attribute, as in PyTorch: a recurrent forward's
+            # hidden state ``self.h = h`` (an op's output in a parameter's place is refused),
+            # unless an __init__ set it, meaning a weight: the optimizer refuses it by name
             parameters[name] = value
+            if value.name is None:  # named as Linear names its own: a graph's label for it
+                value.name = name
             empty.discard(name)
         else:
             parameters.pop(name, None)
@@ -648,6 +659,20 @@ def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:
     return bool(mode)
 
 
+def _set_in_a_constructor() -> bool:
+    """Whether the attribute :meth:`Module.__setattr__` sets comes from an ``__init__`` (a
+    subclass's own ``__setattr__`` passing it on is looked through). A tensor an op computed
+    there (``self.w = cr.randn(3, requires_grad=True) * 0.01``) was meant as a weight: it is
+    registered, and the optimizer refuses it naming it (make it a leaf), where as a plain
+    attribute it was silently never trained; one a forward computes (a recurrent forward's
+    ``self.h = h``, an output kept) is a plain attribute, as in PyTorch. Asked only of a
+    computed tensor that needs a gradient."""
+    frame = sys._getframe(2)  # past this function and Module.__setattr__
+    while frame is not None and frame.f_code.co_name == "__setattr__":
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_name == "__init__"
+
+
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:
     """Refuse, as PyTorch does, a parameter replaced by what is not a tensor, a submodule by
     what is not a module, or an array buffer by what is not an array (None takes any away):
@@ -669,8 +694,8 @@ def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> 
     if places_leaf and isinstance(value, Tensor) and not value.is_leaf:
         # kept, it was a "parameter" with no .grad that no optimizer takes: the update
         # ``lin.weight = lin.weight - lr * lin.weight.grad`` failed on None at the next step.
-        # A computed tensor under a new name is registered as before, and the optimizer names
-        # it (a forward's ``self.last = out`` replaces its own computed one, as before)
+        # A computed tensor under a new name is a plain attribute, as in PyTorch (a recurrent
+        # forward's ``self.h = h``), which a later one replaces
         raise TypeError(
             f"{type(module).__name__}.{name} is a parameter: cannot replace it by the output of "
             f"'{value.op}', a tensor computed from others (nn.Parameter, a leaf tensor, or None "

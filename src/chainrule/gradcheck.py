@@ -8,7 +8,9 @@ random directions (``mode="random"``, cheap for large inputs) with
 whose error is O(eps^2). ``order=2`` checks the backward pass itself, in the rules' tensor mode
 (``create_graph``, what Hessians and forward mode run): its J^T u, for a random u, is compared
 with finite differences of u . f, and then its own derivatives with its finite differences. The
-first comparison catches a tensor mode that is wrong but consistent with its own derivatives.
+first comparison catches a tensor mode that is wrong but consistent with its own derivatives
+(its failure's ``note`` names the first rule whose tensor mode gives other values than its
+array mode; the second's, the first whose recorded derivative disagrees with its values').
 Both hold u fixed, and forward mode (``jvp``, ``jacobian(mode="forward")``) differentiates that
 pass with respect to u: so, where both pass, forward mode's J v along one random v per input
 is compared with the differences of f along v (every output entry in full mode, u . J v in
@@ -1103,7 +1105,13 @@ def gradcheck(
     mode builds its result from its inputs' arrays (``g * cr.tensor(np.cos(x.data))``) records
     no path to them: its second derivatives come out 0, the check fails, and its ``note``
     names the rule (the first, in the order ``f``'s ops ran, whose recorded derivative with
-    respect to its op's inputs disagrees with the differences of its own values).
+    respect to its op's inputs disagrees with the differences of its own values), saying
+    whether it recorded none (a change of 0) or a wrong one. A rule whose tensor mode gives
+    other values than its array mode (``g * 3 * x * x * 1.01`` on tensors alone: backward
+    right, Hessians wrong) fails J^T u, and the ``note`` names it and its entry that differs
+    most. ``order=2`` sees first and second derivatives; for third derivatives check the
+    gradient, ``gradcheck(cr.grad(lambda a: f(a).sum()), [x], order=2)`` (a rule whose tensor
+    mode is wrong only in its own second derivatives fails there and passes ``order=2`` of f).
 
     ``eps`` is an absolute step: for inputs far from 1 in size, scale it with them. Where it is
     within :data:`STEP_SPACINGS` spacings of float64 numbers near an input's largest |x| (at
@@ -1220,8 +1228,9 @@ def gradcheck(
     step_notes += _constants_note(inputs, checked)
     if report.ok is False and not report.problem:  # a failure f's rounding or kinks may explain
         variables, recorded = _recorded(f, arrays, run)
-        if order == 2:  # or a rule whose tensor mode is cut off from its inputs
-            step_notes += [note for note in (_rule_off_its_inputs(recorded),) if note]
+        if order == 2:  # or a rule wrong in tensor mode alone (its values, its derivative)
+            off = (_rule_modes_differ(recorded), _rule_off_its_inputs(recorded))
+            step_notes += [note for note in off if note]
         coarse_note = _coarse_step_note(recorded)
         if coarse_note:
             if output_dtype not in _COARSE_FLOATS:  # else its output's warning said it once
@@ -1661,16 +1670,78 @@ def _rule_off_its_inputs(recorded: Sequence[Tensor]) -> str:
     rng = np.random.default_rng(0)
     for _, node, index in _rules_of(recorded):
         sides = _input_sides(node, index, rng)
-        if sides is not None and not math.isclose(*sides[:2], rel_tol=1e-4, abs_tol=sides[2]):
-            return (
-                f"the rule of '{node.op}'{node.where()} for input {index} does not record "
-                "how its result depends on its op's inputs in tensor mode "
-                f"{_TENSOR_MODE_RULES}: cr.exp(z) for cr.tensor(np.exp(z.data)). Along a "
-                f"random v, w . its result changes by {sides[1]:.6g} by the differences of "
-                f"its values but by {sides[0]:.6g} as recorded, so the second derivatives "
-                "through it are wrong."
-            )
+        if sides is None or math.isclose(*sides[:2], rel_tol=1e-4, abs_tol=sides[2]):
+            continue
+        recorded_change, numeric, tolerance = sides
+        what = (  # nothing recorded (an array's values), or a wrong dependence recorded
+            "does not record how its result depends on its op's inputs in tensor mode "
+            f"{_TENSOR_MODE_RULES}: cr.exp(z) for cr.tensor(np.exp(z.data))"
+            if abs(recorded_change) <= tolerance
+            else "records a derivative that disagrees with its values' differences in tensor "
+            f"mode {_TENSOR_MODE_RULES}"
+        )
+        return (
+            f"the rule of '{node.op}'{node.where()} for input {index} {what}. Along a random "
+            f"v, w . its result changes by {numeric:.6g} by the differences of its values but "
+            f"by {recorded_change:.6g} as recorded, so the second derivatives through it are "
+            "wrong."
+        )
     return ""
+
+
+def _rule_modes_differ(recorded: Sequence[Tensor]) -> str:
+    """The first rule, in the order ``f``'s ops ran (``recorded``: :func:`_recorded`), whose
+    tensor mode gives other values than its array mode for the same random g, named with the
+    op, the input and its result's entry that differs most; "" where every rule's two modes
+    agree. backward runs the array mode, so ``order=1`` passes; a tensor mode off by a factor
+    (``g * 3 * x * x * 1.01``) is consistent with its own derivatives and fails ``order=2``'s
+    J^T u alone. Run at an ``order=2`` failure only: each rule of the graph is run twice."""
+    rng = np.random.default_rng(0)
+    for tensor, node, index in _rules_of(recorded):
+        modes = _mode_values(node, tensor, index, rng)
+        if modes is None:
+            continue
+        in_tensor_mode, in_array_mode = modes
+        apart = np.abs(in_tensor_mode - in_array_mode)
+        scale = np.nan_to_num(np.abs(in_tensor_mode) + np.abs(in_array_mode))
+        tolerance = 1e-7 * scale + 1e-9 * float(np.max(scale, initial=0.0)) + 1e-300
+        differ = ~(apart <= tolerance) & ~(np.isnan(in_tensor_mode) & np.isnan(in_array_mode))
+        if not np.any(differ):
+            continue
+        flat = int(np.argmax(np.where(differ, np.nan_to_num(apart / tolerance, nan=np.inf), -1)))
+        entry = _position(in_array_mode.shape, flat)
+        at = f" at entry {entry} of its result" if entry else ""
+        return (
+            f"the rule of '{node.op}'{node.where()} for input {index} gives other values in "
+            f"tensor mode than in array mode: {in_tensor_mode.reshape(-1)[flat]:.8g} where "
+            f"array mode gives {in_array_mode.reshape(-1)[flat]:.8g}{at}, for the same "
+            "random g. Both modes must compute the same gradient: backward runs the array "
+            "mode and create_graph (hessian, jvp, gradcheck(order=2)) the tensor mode, so the "
+            "second derivatives through it are wrong."
+        )
+    return ""
+
+
+def _mode_values(node: Node, tensor: Tensor, index: int, rng) -> tuple | None:
+    """The rule for input ``index`` run for one random g in tensor mode (on tensors, as
+    ``create_graph`` runs it) and in array mode (on copies of their arrays, as backward runs
+    it), both on the host in float64; None where either cannot be run so or gives no array of
+    one shape (a diagnosis: the check's verdict is already made)."""
+    g = rng.standard_normal(tensor.shape)
+    try:
+        rule = node.primitive.vjp[index]
+        with enable_grad():
+            in_tensor_mode = rule(_fresh_variable(_like(g, tensor)), tensor, *node.inputs,
+                                  **rule_params(node, True))  # fmt: skip
+        arrays = [_copy(x.data) for x in (tensor, *node.inputs)]  # an array rule may write
+        with no_grad():
+            in_array_mode = rule(_like(g, tensor), *arrays, **rule_params(node, False))
+        if not isinstance(in_tensor_mode, Tensor) or isinstance(in_array_mode, Tensor):
+            return None
+        both = _host(in_tensor_mode), _host(in_array_mode)
+    except Exception:  # only a diagnosis: the verdict stands
+        return None
+    return both if both[0].shape == both[1].shape else None
 
 
 def _input_sides(node: Node, index: int, rng) -> tuple | None:

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.gradcheck import RANDOM_RECALLS
 from chainrule.errors import ShapeError
+from chainrule.gradcheck import RANDOM_RECALLS
 from chainrule.ops.registry import REGISTRY, primitive
 
 STRADDLES = "not differentiable there; the finite difference straddles the kink"

@@ -130,3 +130,13 @@ def test_utf16_without_its_mark_is_said_to_be_utf16_not_binary(tmp_path):
         path.write_bytes(text.encode(encoding))
         ds = data.read_csv(path)
         assert ds.X.tolist() == [[1, 2], [3, 4]] and ds.y.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("header", ["PAR1", "%PDF", "PK"])
+def test_a_csv_whose_first_column_is_named_like_a_magic_number_is_read(tmp_path, header):
+    """Review: a header cell "PAR1" (parameter 1) or "%PDF" started the file as Parquet's and
+    PDF's magic bytes do, and a real CSV was refused as binary."""
+    path = tmp_path / "table.csv"
+    path.write_text(f"{header},x2,label\n1.0,2.0,a\n3.0,4.0,b\n5.0,6.0,a\n", encoding="utf-8")
+    loaded = data.load(path, label_column="label")
+    assert loaded.X.shape == (3, 2)

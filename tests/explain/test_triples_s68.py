@@ -81,7 +81,7 @@ def test_one_array_in_two_triples_is_refused_as_a_layer_used_twice_and_a_copy_is
         np.testing.assert_allclose(d.connections[below].dE_dw, linear.weight.grad.numpy())
 
 
-def test_a_tensor_a_view_and_a_bias_shared_by_triples_are_refused():
+def test_a_tensor_and_a_view_shared_by_triples_are_refused_a_bias_and_tuples_are_values():
     W0, b, Wo, bo = _arrays()
     W = cr.tensor(np.random.default_rng(1).normal(size=(2, 2)), requires_grad=True)
     message = _refusal([(W0, b, "logistic"), (W, b.copy(), "logistic"), (W, b.copy(), "tanh")])
@@ -89,8 +89,18 @@ def test_a_tensor_a_view_and_a_bias_shared_by_triples_are_refused():
     message = _refusal([(W0, b, "logistic"), (W0[:, :], b.copy(), "logistic")])
     assert "layer 2's weight shares its memory with layer 1's weight" in message
     assert "its dE/dw would be one use's share" in message
-    message = _refusal([(W0, b, "logistic"), (W0.copy(), b, "logistic")])
-    assert "layer 2's bias is the same array as layer 1's bias" in message
+    # review: one zero bias for every layer, and equal tuple literals (one object to Python),
+    # are values the explainer copies, explained as copies are
+    top = (Wo, bo, "logistic")
+    shared_bias = cr.explain([(W0, b, "logistic"), (W0.copy(), b, "logistic"), top], X, T)
+    copied = cr.explain([(W0, b, "logistic"), (W0.copy(), b.copy(), "logistic"), top], X, T)
+    for below in range(2):
+        np.testing.assert_array_equal(
+            shared_bias.connections[below].dE_dw, copied.connections[below].dE_dw
+        )
+    tuples = [(((0.5, 0.5), (0.5, 0.5)), (0.0, 0.0), "logistic")] * 2
+    tuples.append((((0.5,), (0.5,)), (0.0,), "logistic"))
+    assert cr.explain(tuples, X, T).connections[0].dE_dw.shape == (2, 2)
 
 
 class _Recurrent(nn.Module):

@@ -84,3 +84,18 @@ def test_p_assigned_is_taken_exactly_where_the_constructor_takes_it(p) -> None:
     with pytest.raises(nn.ConfigError, match=r"^Dropout: p must be in \[0, 1\)"):
         layer.p = p
     assert layer.p == 0.25
+
+
+def test_p_takes_any_real_number_as_before():
+    """Review: a 0-d array, a tensor, a Fraction or a Decimal was refused as out of range
+    (0.3 "not in [0, 1)"), where the constructor took their number; strings and lists are
+    refused as not numbers."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    for p, expected in ((np.array(0.3), 0.3), (cr.tensor(0.3), 0.3), (Fraction(1, 2), 0.5),
+                        (Decimal("0.25"), 0.25)):  # fmt: skip
+        assert nn.Dropout(p).p == pytest.approx(expected)
+    for p in ("0.5", [0.5], None):
+        with pytest.raises(cr.nn.ConfigError, match=r"p must be in \[0, 1\), not .*give a number"):
+            nn.Dropout(p)

@@ -152,3 +152,52 @@ def test_a_computed_tensor_set_in_init_is_named_by_the_optimizer_set_in_forward_
         ]
         with pytest.raises(ConfigError, match=r"result of an op \(mul\)"):
             cr.optim.SGD(model.parameters(), lr=0.1)
+
+
+def test_a_computed_weight_set_outside_any_forward_is_named_by_the_optimizer():
+    """Review: a ``reset_parameters`` called from ``__init__``, a factory, or setattr in a
+    loop set a computed "weight" outside any forward: registered, so the optimizer refuses
+    it by name, where it was silently never trained; a helper the forward calls keeps a
+    hidden state as a plain attribute."""
+
+    class Reset(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 1)
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            for name in ("scale",):
+                setattr(self, name, cr.ones(3, requires_grad=True) * 0.5)
+
+        def forward(self, x):
+            self._step(x)
+            return self.lin(x * self.scale)
+
+        def _step(self, x):
+            self.h = cr.tanh(self.lin(x))
+
+    made = Reset()
+    later = Reset.__new__(Reset)
+    nn.Module.__init__(later)
+    later.w = cr.ones(2, requires_grad=True) * 2.0  # a factory's assignment
+    for model, name in ((made, "scale"), (later, "w")):
+        assert name in dict(model.named_parameters())
+        with pytest.raises(ConfigError, match=r"result of an op \(mul\)"):
+            cr.optim.SGD(model.parameters(), lr=0.1)
+    made(cr.tensor(np.ones((1, 3))))
+    assert "h" not in dict(made.named_parameters())
+
+
+def test_a_parameter_list_entry_keeps_no_index_as_its_name():
+    """Review: naming a parameter by its attribute gave a ParameterList's entries the names
+    "0", "1", which a graph box drew as if a constant 0; identifiers only."""
+    entries = nn.ParameterList([nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))])
+    assert [p.name for p in entries] == [None, None]
+
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.alpha = cr.tensor(np.ones(2), requires_grad=True)
+
+    assert Holder().alpha.name == "alpha"

@@ -86,3 +86,21 @@ def test_mse_refuses_a_nullable_float_target_with_na():
         nn.MSE()(output, pd.array([0.0, pd.NA, 2.0], dtype="Float64"))
     with pytest.raises(DataError, match=r"entry \(case, column\) \(1, 0\) \(1 of 4\)"):
         nn.MSE()(cr.tensor(np.zeros((2, 2))), pd.DataFrame({"a": [0.0, pd.NA], "b": [1.0, 2.0]}))
+
+
+def test_listed_numbers_past_the_dtype_and_listed_float64_arrays_are_refused_as_arrays():
+    """Review: 1e300 listed for a float32 weight was cast to inf (NumPy's overflow warning
+    alone), and a list of float64 arrays was cast where one float64 array is refused."""
+    import warnings
+
+    for weight in ([[1e300, 2.0], [3.0, 4.0]], [np.zeros(2), np.zeros(2)]):
+        lin = cr.nn.Linear(2, 2)
+        before = lin.weight.numpy().copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(StateDictError, match="float32 in the model but float64"):
+                lin.load_state_dict({"weight": weight, "bias": [0.0, 0.0]})
+        np.testing.assert_array_equal(lin.weight.numpy(), before)
+    lin = cr.nn.Linear(2, 2)
+    lin.load_state_dict({"weight": [np.ones(2, np.float32)] * 2, "bias": [0.0, 0.0]})
+    assert lin.weight.dtype == "float32"

@@ -225,3 +225,22 @@ def test_a_model_of_another_size_names_the_field(tmp_path):
     with pytest.raises(ModelFileError, match=r"parameter '0\.weight' has shape \(2, 5\) but the "
                                              r"architecture needs \(2, 3\)"):  # fmt: skip
         trainer.load_state(checkpoint)
+
+
+def test_a_learning_rate_set_after_the_trainer_was_made_is_the_runs(tmp_path):
+    """Review: the settings were taken when the Trainer was made, so a run whose opt.lr was
+    set before its first fit (it trained at 0.05) recorded 0.1, and the resume with 0.05 was
+    refused while one with 0.1 was taken."""
+    net = _net()
+    opt = cr.optim.SGD(net.parameters(), lr=0.1)
+    trainer = Trainer(net, cr.nn.CrossEntropy(), opt, progress=False,
+                      checkpoint_dir=tmp_path / "ck")  # fmt: skip
+    opt.lr = 0.05
+    trainer.fit(_data(), epochs=2)
+    again = _net()
+    resumed = Trainer(again, cr.nn.CrossEntropy(), cr.optim.SGD(again.parameters(), lr=0.1),
+                      progress=False)  # fmt: skip
+    resumed.optimizer.lr = 0.05  # set after the Trainer, as the run's was
+    resumed.resume(tmp_path / "ck")
+    message, _ = _refusal(tmp_path / "ck", lambda n: cr.optim.SGD(n.parameters(), lr=0.1))
+    assert "'optimizer.initial.lr' is 0.05 in the checkpoint but 0.1" in message

@@ -1219,7 +1219,7 @@ _MAGIC = (
     (b"\x93NUMPY", Binary("npy", "a NumPy .npy file (np.save's)", _NUMPY_TEXT)),
     (b"PAR1", Binary("parquet", "a Parquet file", "save it as CSV text: "
                      "pandas.read_parquet('{file}').to_csv('{csv}', index=False)")),
-    (b"%PDF", Binary("pdf", "a PDF document", "save or export its table as CSV text")),
+    (b"%PDF-", Binary("pdf", "a PDF document", "save or export its table as CSV text")),
     (b"\x89HDF\r\n\x1a\n", Binary("hdf5", "an HDF5 file", "save its array as CSV text "
                                  "(read it with h5py, then np.savetxt)")),
 )  # fmt: skip
@@ -1255,7 +1255,8 @@ def binary_kind(path: str | os.PathLike | BytesFile, start: bytes | None = None)
         except OSError:
             return None
     for magic, kind in _MAGIC:
-        if start.startswith(magic):
+        if start.startswith(magic) and (kind.key != "parquet" or b"\x00" in start):
+            # (a CSV's header may start "PAR1," a parameter's name: Parquet holds NUL bytes)
             return _named(_zip_kind(path, kind) if kind.key == "zip" else kind, path)
     nul = start.find(b"\x00")
     if nul >= 0 and _encoding_by_mark(start[:4]) == "utf-8-sig" and not _utf16_unmarked(start):

@@ -258,9 +258,12 @@ class Network:
 def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
     """An ``nn.Sequential`` from ``(weight, bias, activation)`` triples (weight (n_in, n_out)).
 
-    The weights and biases (arrays, lists, tensors: an ``nn.Parameter`` too) are copied; one
-    given in two places (the same array, a view of it) is refused as a Sequential using one
-    Linear twice is (:func:`_check_not_shared`): each copy's dE/dw would be one use's share.
+    The weights and biases (arrays, lists, tensors: an ``nn.Parameter`` too) are copied; a
+    weight array or tensor given in two places (the same one, a view of it: a recurrent net
+    unrolled, meant tied) is refused as a Sequential using one Linear twice is
+    (:func:`_check_not_shared`): each copy's dE/dw would be one use's share. Biases (one zero
+    bias for every layer) and lists or tuples (equal tuple literals are one object to Python)
+    are values, not compared.
 
     >>> sequential([([[0.1, 0.2]], [0.0, 0.0], "logistic")])[0].weight.shape
     (1, 2)
@@ -271,9 +274,8 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
         if name not in ACTIVATIONS or ACTIVATIONS[name].name not in UNITS:
             known = ", ".join(sorted(n for n, unit in ACTIVATIONS.items() if unit.name in UNITS))
             raise ExplainError(f"activation {name!r} is not known; use one of {known}")
-        given.append((f"layer {index + 1}'s weight", weight))
-        if bias is not None:
-            given.append((f"layer {index + 1}'s bias", bias))
+        if isinstance(weight, (np.ndarray, Tensor)):  # a tuple literal Python may share
+            given.append((f"layer {index + 1}'s weight", weight))
         # the values (a parameter's too: np.asarray refuses a tensor that needs a gradient)
         w = np.asarray(host_values(weight), dtype=dtype)
         b = None if bias is None else np.asarray(host_values(bias), dtype=dtype)
@@ -293,8 +295,8 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
     return Sequential(*modules)
 
 
-#: The way out of the refusal of triples sharing a weight or a bias: separate weights that
-#: start equal (one zero bias for every layer) given as one object
+#: The way out of the refusal of triples sharing a weight: separate weights that start
+#: equal given as one array
 SEPARATE_COPIES = (
     "; where the layers' weights only start equal, give each layer its own copy "
     "(np.array(...) of it)"

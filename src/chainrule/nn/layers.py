@@ -397,9 +397,17 @@ class Dropout(Module):
     def _checked_p(p: Any) -> float:
         """``p`` as a float in [0, 1), else the ConfigError naming it (the constructor's and
         every later assignment's one check)."""
-        if not is_real(p) or not 0.0 <= float(p) < 1.0:  # NaN too
-            raise ConfigError(f"Dropout: p must be in [0, 1), not {p if is_real(p) else repr(p)}")
-        return float(p)
+        if isinstance(p, (str, bytes, bool, np.bool_)) or p is None:
+            raise ConfigError(f"Dropout: p must be in [0, 1), not {p!r} (give a number)")
+        try:  # a 0-d array, a tensor without a gradient, a Fraction, a Decimal: their number
+            number = float(p)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"Dropout: p must be in [0, 1), not a {type_name(p)} (give a number)"
+            ) from None
+        if not 0.0 <= number < 1.0:  # NaN too
+            raise ConfigError(f"Dropout: p must be in [0, 1), not {p if is_real(p) else number}")
+        return number
 
     def __setstate__(self, state: Any) -> None:
         """A layer pickled before buffers had its generator as a plain attribute: it becomes

@@ -1,8 +1,9 @@
 """Module: the base of every layer and network, owning parameters and their dotted names.
 
 A module's parameters are its attributes that are :class:`Parameter` s (or leaf tensors
-requiring a gradient, ``cr.tensor(w, requires_grad=True)``; a tensor an op computed, such as a
-recurrent forward's hidden state ``self.h = h``, is a plain attribute, as in PyTorch), each
+requiring a gradient, ``cr.tensor(w, requires_grad=True)``; a tensor an op computed in a
+forward, such as a recurrent forward's hidden state ``self.h = h``, is a plain attribute, as in
+PyTorch, and one computed outside a forward is registered for the optimizer to refuse), each
 named by its attribute where it has no name (a graph's label); its submodules are its
 attributes that are modules; its buffers are the state it declares with
 :meth:`Module.register_buffer` (running statistics, a dropout layer's generator).
@@ -269,16 +270,16 @@ class Module:
         was_parameter = name in parameters or name in empty
         if isinstance(value, Tensor) and (
             isinstance(value, Parameter)
-            or (value.requires_grad and (value._primitive is None or _set_in_a_constructor()))
+            or (value.requires_grad and (value._primitive is None or _set_outside_a_forward()))
             or was_parameter
         ):
             # a parameter replaced (by a frozen tensor too) stays one, in its place in the order.
             # A tensor an op computed is a plain attribute, as in PyTorch: a recurrent forward's
             # hidden state ``self.h = h`` (an op's output in a parameter's place is refused),
-            # unless an __init__ set it, meaning a weight: the optimizer refuses it by name
+            # unless set outside a forward (__init__), meaning a weight: the optimizer names it
             parameters[name] = value
-            if value.name is None:  # named as Linear names its own: a graph's label for it
-                value.name = name
+            if value.name is None and name.isidentifier():  # a graph's label, as Linear's
+                value.name = name  # (not a ParameterList's "0", which reads as a constant)
             empty.discard(name)
         else:
             parameters.pop(name, None)
@@ -659,18 +660,21 @@ def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:
     return bool(mode)
 
 
-def _set_in_a_constructor() -> bool:
-    """Whether the attribute :meth:`Module.__setattr__` sets comes from an ``__init__`` (a
-    subclass's own ``__setattr__`` passing it on is looked through). A tensor an op computed
-    there (``self.w = cr.randn(3, requires_grad=True) * 0.01``) was meant as a weight: it is
-    registered, and the optimizer refuses it naming it (make it a leaf), where as a plain
-    attribute it was silently never trained; one a forward computes (a recurrent forward's
-    ``self.h = h``, an output kept) is a plain attribute, as in PyTorch. Asked only of a
-    computed tensor that needs a gradient."""
+def _set_outside_a_forward() -> bool:
+    """Whether the attribute :meth:`Module.__setattr__` sets is set outside any ``forward``
+    (no frame of the calls that led here is a ``forward``). A tensor an op computed in a
+    forward (a recurrent forward's ``self.h = h``, an output kept, in a helper the forward
+    calls too) is a plain attribute, as in PyTorch; one computed elsewhere (``__init__``, a
+    ``reset_parameters`` it calls, a factory: ``self.w = cr.randn(3, requires_grad=True) *
+    0.01``) was meant as a weight: it is registered, and the optimizer refuses it naming it
+    (make it a leaf), where as a plain attribute it was silently never trained. Asked only
+    of a computed tensor that needs a gradient: a forward's is found in a frame or two."""
     frame = sys._getframe(2)  # past this function and Module.__setattr__
-    while frame is not None and frame.f_code.co_name == "__setattr__":
+    while frame is not None:
+        if frame.f_code.co_name == "forward":
+            return False
         frame = frame.f_back
-    return frame is not None and frame.f_code.co_name == "__init__"
+    return True
 
 
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:
@@ -927,11 +931,28 @@ def _listed_array(value: Any, kept: Any) -> np.ndarray:
         like = np.empty(0, np.dtype(backend.dtype_name(kept)))
     except TypeError:  # a dtype NumPy lacks (torch's bfloat16): NumPy's reading, checked
         return np.asarray(value)
-    read = backend.list_operand(value, like)
+    if _holds_typed(value):  # arrays listed have a dtype: as one array of them would
+        return np.asarray(value)
+    with np.errstate(over="ignore"):  # a number past the dtype's range: refused below
+        read = backend.list_operand(value, like)
+    if like.dtype.kind == "f" and not np.isfinite(read).all():
+        wide = np.asarray(value)  # 1e300 for a float32 entry was cast to inf: refused
+        if np.isfinite(wide).sum() > np.isfinite(read).sum():
+            return wide
     if like.dtype.kind in "biu" and read.dtype.kind in "biu" and read.dtype != like.dtype:
         held = read.astype(like.dtype)
         return held if np.array_equal(held, read) else read
     return read
+
+
+def _holds_typed(value: Any) -> bool:
+    """Whether numbers listed in ``value`` (nested lists and tuples) include arrays, tensors or
+    NumPy numbers of their own dtype (a Python float, NumPy's float64 too, has none)."""
+    if isinstance(value, (list, tuple)):
+        return any(_holds_typed(item) for item in value)
+    return isinstance(value, (np.ndarray, Tensor)) or (
+        isinstance(value, np.generic) and not isinstance(value, (int, float, complex))
+    )
 
 
 def _is_torch(value: Any) -> bool:

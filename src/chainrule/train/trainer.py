@@ -250,6 +250,8 @@ class Trainer:
         self._check_resumed_batch_size()
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
+        if self.epoch == 0:  # the settings the run trains with (opt.lr set after Trainer())
+            self._run_settings = _run_settings(self.optimizer, self.schedule)
         check_settings()
         keep_freed_memory()  # a training loop reuses its big arrays: see the function
         self.batches_per_epoch = _n_batches(len(train_ds), self.batch_size)
@@ -875,6 +877,8 @@ class Trainer:
                 f"{epoch_dir / io.TRAINER_JSON}: field 'optimizer.initial' must be an object of "
                 f"hyperparameters, not {_shown(initial)}"
             )
+        if self.epoch == 0:  # a trainer that has not trained: its optimizer's settings now
+            self._run_settings = _run_settings(self.optimizer, self.schedule)
         # those both sides set up: a hyperparameter a PiecewiseSchedule writes is its own
         both = [key for key in self._run_settings if key in initial]
         settings = [  # (file, field, the checkpoint's, this trainer's, whether a new run may)

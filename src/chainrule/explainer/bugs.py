@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -247,7 +247,8 @@ class BugRow:
 
     ``reference`` is the real engine's value on the same float64 unit graph the bug ran on: a
     row is wrong when the bug moves it from there, so a float32 model's rounding never counts.
-    ``atol`` and ``rtol`` are the derivation's gradient check for this entry.
+    ``atol`` and ``rtol`` are the derivation's gradient check for this entry, ``check`` that
+    check itself (which says why it gives no verdict, where it gives none).
     """
 
     key: tuple
@@ -257,6 +258,7 @@ class BugRow:
     atol: float
     rtol: float
     reference: float | None = None
+    check: Checked | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_wrong(self) -> bool:
@@ -265,11 +267,35 @@ class BugRow:
         return self.wrong != right and not _close(self.wrong, right)
 
     @property
-    def caught(self) -> bool:
-        """Whether the gradient check flags the wrong value."""
+    def judged(self) -> Checked | None:
+        """The gradient check applied to the bug's value: the derivation's check of this entry
+        (its finite difference and tolerance) with the wrong value in the engine's place; None
+        where nothing was checked."""
         if self.numeric is None:
-            return False
-        return abs(self.wrong - self.numeric) > self.atol + self.rtol * abs(self.numeric)
+            return None
+        check = self.check or Checked(self.right, self.numeric, self.atol, self.rtol)
+        return replace(check, value=self.wrong)
+
+    @property
+    def caught(self) -> bool:
+        """Whether the gradient check flags the wrong value: it is further from the finite
+        difference than the tolerance."""
+        judged = self.judged
+        return judged is not None and not judged.ok
+
+    @property
+    def no_verdict(self) -> str | None:
+        """Why the check gives no verdict on this row, where it gives none: the bug's value
+        passes, but within a tolerance at least as large as the gradient itself, which could
+        not tell it from 0, nor a gradient g from -g (the rule, and the words, of the
+        derivation's own checks: :attr:`Checked.no_verdict_reason`); None where it gives one
+        (caught, or agreeing where the check resolves the gradient) or nothing was checked."""
+        return self.no_verdict_in(None)
+
+    def no_verdict_in(self, n: Notation | None) -> str | None:
+        """:attr:`no_verdict`, its symbols in notation ``n`` (None: the derivation's own)."""
+        judged = self.judged
+        return None if judged is None else judged.no_verdict_reason_in(n)
 
     def label(self, n: Notation | None = None) -> str:
         """The gradient in notation ``n`` (default Hinton's), located as ``--unit`` writes it:
@@ -317,6 +343,9 @@ class BugReport:
     letters: tuple[str, str] = ("i", "j")
     merged: list[list[tuple]] | None = None
     kinked: int = 0
+    #: whether a relu unit is at its kink (the likely reason for ``kinked``); else the sums
+    #: cancel, and the two orders of adding them round differently
+    at_kink: bool = True
 
     @property
     def note(self) -> str:
@@ -327,8 +356,9 @@ class BugReport:
         """The note, leaves named in notation ``n`` (and why some right values are the unit
         graph's, at a relu kink: ``kinked``)."""
         note = self.fixed_note if self.merged is None else _merged_note(self.merged, n)
-        kinks = _kink_note(self.kinked, n, self.top, self.letters)
-        return " ".join(part for part in (note, kinks) if part)
+        kinks = _kink_note(self.kinked, n, self.top, self.letters, self.at_kink)
+        unresolved = _no_verdict_note(self.no_verdict_rows, n)
+        return " ".join(part for part in (note, kinks, unresolved) if part)
 
     def effect_in(self, n: Notation) -> list[str | Math]:
         """What the bug does, its symbols those of the top connection in notation ``n``."""
@@ -355,6 +385,12 @@ class BugReport:
     def caught(self) -> bool:
         return any(r.caught for r in self.rows)
 
+    @property
+    def no_verdict_rows(self) -> list[BugRow]:
+        """The wrong rows the check gives no verdict on (:attr:`BugRow.no_verdict`): their
+        tolerance is as large as the gradient, so the bug's value passes without a word said."""
+        return [r for r in self.wrong_rows if r.no_verdict is not None]
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-able data, its labels and prose in the derivation's notation."""
         n = get_notation(self.notation)
@@ -368,6 +404,7 @@ class BugReport:
             "caught": self.caught,
             "n_wrong": len(self.wrong_rows),
             "n_caught": sum(r.caught for r in self.rows),
+            "n_no_verdict": sum(r.no_verdict is not None for r in self.rows),
             "rows": [
                 {
                     "quantity": r.key[0],
@@ -377,10 +414,28 @@ class BugReport:
                     "wrong": r.wrong,
                     "numeric": r.numeric,
                     "caught": r.caught,
+                    "no_verdict": r.no_verdict,
                 }
                 for r in self.rows
             ],
         }
+
+
+def _no_verdict_note(rows: list[BugRow], n: Notation) -> str:
+    """What to say where the check gives no verdict on some wrong gradients (``rows``): why
+    their passing says nothing about the bug, with the first one's reason (each row's is in
+    the JSON's ``no_verdict`` and under the write-up's table)."""
+    if not rows:
+        return ""
+    first = rows[0]
+    many = len(rows) > 1
+    return (
+        f"{len(rows)} wrong gradient{'s' if many else ''} get{'' if many else 's'} no verdict "
+        "from the check (? no verdict): the bug's value passes, but within a tolerance at "
+        "least as large as the gradient itself, which cannot tell it from 0, nor a gradient "
+        f"from its negative, so passing says nothing about the bug ({first.label(n)}: "
+        f"{first.no_verdict_in(n)})."
+    )
 
 
 def _close(a: float, b: float) -> bool:
@@ -433,14 +488,26 @@ def _frozen_keys(d: Any, model: Any) -> set[tuple]:
 
 
 def _context(d: Any) -> dict[str, Any]:
-    """What a report needs to write its symbols: the derivation's notation, its top layer and
-    the letters of the top connection."""
+    """What a report needs to write its symbols and its notes: the derivation's notation, its
+    top layer, the letters of the top connection, and whether a relu unit is at its kink."""
     top = d.n_layers
     return {
         "notation": d.notation,
         "top": top,
         "letters": (d.layers[top - 1].letter, d.layers[top].letter),
+        "at_kink": _relu_at_kink(d),
     }
+
+
+def _relu_at_kink(d: Any) -> bool:
+    """Whether some relu unit of ``d`` is at its kink: its checks left out there, or its z 0."""
+    for record in d.layers[1:]:
+        if record.activation != "relu":
+            continue
+        marked = record.dE_dz_kink is not None and bool(np.any(record.dE_dz_kink))
+        if marked or bool(np.any(record.z == 0)):
+            return True
+    return False
 
 
 def _merged_leaves(g: UnitGraph, rows: list[BugRow]) -> list[list[tuple]]:
@@ -500,6 +567,7 @@ def _rows(
                 check.atol,
                 check.rtol,
                 reference.get(key),
+                check,
             )
         )
     return rows
@@ -525,21 +593,37 @@ def _kinked(d: Any, rows: list[BugRow]) -> int:
     return sum(row.right != _from_derivation(d, row.key).value for row in rows)
 
 
-def _kink_note(moved: int, n: Notation, top: int, letters: tuple[str, str]) -> str:
+def _kink_note(
+    moved: int, n: Notation, top: int, letters: tuple[str, str], at_kink: bool = True
+) -> str:
     """What to say when ``moved`` rows' right values are the unit graph's, its symbols those of
-    the top connection (letters i, j) in notation ``n``."""
+    the top connection (letters i, j) in notation ``n``: a relu unit at its kink (``at_kink``),
+    or else sums that cancel, which round differently in another order (a logistic network's
+    z of 0.1 from terms of 1e12 was blamed on a relu kink it does not have)."""
     if not moved:
         return ""
     i, j = letters
     y_w = f"{n.y(top - 1, i).plain} {n.w(top - 1, i, None, j, None).plain}"
     z_j = f"{n.b(top, j).plain} + Σ_{i} {y_w}"  # as the forward pass writes z_j
+    z = n.bare("z").plain
+    order = (
+        f"the graph recorded unit by unit (which the bug runs on) sums {z_j} in another order "
+        "than the engine's matrix product"
+    )
+    if at_kink:
+        why = (
+            f"a relu unit's {z} is at its kink, 0, and {order}, and the two can land on opposite "
+            "sides of 0 (where relu's slope is 0 on one, 1 on the other)"
+        )
+    else:
+        why = (
+            f"{order}, and where those sums cancel (large terms, a small {z}) the two orders "
+            "round differently, by more than the check of the backward pass allows"
+        )
     return (
         f"{moved} right value{'s' if moved > 1 else ''} here differ{'' if moved > 1 else 's'} "
-        f"from the backward pass above: a relu unit's {n.bare('z').plain} is at its kink, 0, "
-        f"and the graph recorded unit by unit (which the bug runs on) sums {z_j} in another "
-        "order than the engine's matrix product, and the two can land on opposite sides of 0 "
-        "(where relu's slope is 0 on one, 1 on the other). The right column is the real "
-        "engine on that graph, the values the bug is compared with."
+        f"from the backward pass above: {why}. The right column is the real engine on that "
+        "graph, the values the bug is compared with."
     )
 
 

@@ -458,6 +458,8 @@ def tolerances(
     entry_atol = {key: value for key, value in own.items() if np.ndim(value)}
     atol = max(quantity_atol.values())
     shared = {"atol": atol, "quantity_atol": quantity_atol, "entry_atol": entry_atol}
+    # what E's rounding over each step is made of: a no-verdict check says it (tolerance_parts)
+    shared.update(rounded_size=dict(rounded), steps=dict(steps))
     if np.dtype(dtype) == np.float64:
         return {**shared, "rtol": 1e-5, "atol_share": 0.0}
     return {**shared, "rtol": 1e-3, "atol_share": 1e-5}
@@ -732,7 +734,8 @@ def _kinks(
     """The relu units at (or within a step of ``eps``, plus the dtype's rounding of z
     (:func:`_rounding`), of) their kink, z = 0: per case the highest layer with one (-1: none),
     and per such layer a mask of its units (cases, units). A unit whose engine z and float64 z
-    may lie on either side of 0 is no check either: the difference reads the other side.
+    may lie on either side of 0 is no check either: the difference reads the other side. A z
+    that is not finite is at no kink (its rounding, inf, reached it: z = inf was one).
     ``rounding``: :func:`_rounding`'s, where the caller has it."""
     layers, connections = derivation.layers, derivation.connections
     top_kink = np.full(derivation.n_cases, -1)
@@ -742,7 +745,10 @@ def _kinks(
         if record.activation != "relu":
             continue
         reach = _reach(layers[record.index - 1].y, connections[record.index - 1].weight, eps)
-        at_kink = np.abs(record.z) <= reach + z_rounding[record.index]
+        # a z of +-inf (an input that overflowed) is no kink, however wide its rounding: the
+        # kink is at 0 alone (its check then says why it gives no verdict: no_verdict_reason)
+        with np.errstate(invalid="ignore"):
+            at_kink = np.isfinite(record.z) & (np.abs(record.z) <= reach + z_rounding[record.index])
         if at_kink.any():
             unit_kinks[record.index] = at_kink
             top_kink = np.where(at_kink.any(axis=1), record.index, top_kink)

@@ -74,6 +74,12 @@ class Checked:
     atol: float = 0.0
     rtol: float = 0.0
     kink: bool = False
+    #: where the check comes from, (the derivation, its quantity, the entry's index), for
+    #: saying why it gives no verdict (:attr:`no_verdict_reason`, from
+    #: :meth:`Derivation.tolerance_parts`); None for a check made apart from a derivation
+    origin: tuple[Any, Quantity, tuple[int, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def difference(self) -> float | None:
@@ -113,8 +119,20 @@ class Checked:
         write-up says "no verdict" beside it and the summary counts it apart."""
         return bool(self.ok) and self.near_zero
 
+    @property
+    def no_verdict_reason(self) -> str | None:
+        """Why the check gives no verdict (:attr:`unresolved`), in one clause: what made its
+        tolerance as wide as the gradient (:func:`no_verdict_reason`), in its derivation's
+        notation; None where it gives one (or was not made)."""
+        return self.no_verdict_reason_in(None)
+
+    def no_verdict_reason_in(self, n: Notation | None) -> str | None:
+        """:attr:`no_verdict_reason` with its symbols (E, z, y) in notation ``n`` (None: the
+        derivation's own), as a write-up in another notation shows it."""
+        return no_verdict_reason(self, n) if self.unresolved else None
+
     def to_dict(self) -> dict[str, Any]:
-        return {  # a kink's check is null here, as any unchecked one, and says why (kink)
+        out = {  # a kink's check is null here, as any unchecked one, and says why (kink)
             "value": _finite(self.value),
             "numeric": _finite(self.numeric),
             "difference": _finite(self.difference),
@@ -122,6 +140,102 @@ class Checked:
             "near_zero": self.near_zero,
             "kink": self.kink,
         }
+        reason = self.no_verdict_reason
+        if reason is not None:  # only where there is no verdict: a large document stays lean
+            out["no_verdict"] = reason
+        return out
+
+
+@dataclass(frozen=True)
+class ToleranceParts:
+    """What one check's absolute tolerance is made of (:meth:`Derivation.tolerance_parts`): E's
+    rounding over the step, ``rounding`` (:func:`chainrule.gradcheck.difference_rounding` of
+    ``size``, what E and the sums its difference reruns are rounded relative to, over
+    ``step``), the difference's own measured error, ``measured`` (|fd(2 step) - fd(step)|
+    and its rounding; inf where it resolves nothing; None where it was not measured), and the
+    rest of ``atol`` (the rounding of the gradient's own terms, float32's share, a floor).
+    ``moved`` is the y or z the step was added to (None for a weight's or a bias's), of the
+    kind ``moved_name`` ("y", "z"; "w" or "b" where none is)."""
+
+    rounding: float
+    size: float
+    step: float
+    measured: float | None
+    moved: float | None
+    moved_name: str
+    dtype: str
+
+
+def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
+    """Why ``check``, which agrees only within a tolerance at least as large as its finite
+    difference (:attr:`Checked.unresolved`), gives no verdict, in one clause that every format
+    prints after its mark and the JSON's ``no_verdict`` holds: a step lost on an infinite or
+    huge value; a difference that resolves nothing; E's rounding over the step (the step's
+    change in E within E's rounding: swallowed); the difference's own error; or the rounding
+    of the gradient's own terms, whichever makes up most of the tolerance, with its numbers.
+    Its symbols are notation ``n``'s (None: the derivation's own)."""
+    g, tolerance = abs(check.numeric), check.tolerance
+    if check.origin is None:  # a check made apart: its numbers are all there is
+        if not math.isfinite(tolerance):
+            return "its tolerance is not finite"
+        return f"its tolerance, {tolerance:.3g}, is at least |fd|, {g:.3g}"
+    d, quantity, index = check.origin
+    parts = d.tolerance_parts(quantity, index)
+    n = n or get_notation(d.notation)
+    E, z = n.E().plain, n.bare("z").plain
+    moved = parts.moved
+    name = n.bare(parts.moved_name).plain if moved is not None else parts.moved_name
+    if moved is not None and not math.isfinite(moved):
+        return (
+            f"the step moves {name} = {moved}, an infinite input (it overflowed): no step can "
+            "move it, so the difference measures nothing"
+        )
+    if parts.measured is not None and not math.isfinite(parts.measured):
+        step = parts.step
+        if moved is not None and (moved + step) - (moved - step) == 0:
+            return (
+                f"the step {step:.2g} is swallowed by the rounding of {name} = {moved:.3g}, the "
+                "value it moves, so the difference measures nothing"
+            )
+        return (
+            f"the difference resolves nothing ({E} is not finite, or not a number, a step "
+            "or two away)"
+        )
+    if not math.isfinite(tolerance):
+        return (
+            f"{E}'s rounding over the step is not finite (a sum the difference reruns "
+            f"overflowed: a {z} of inf, or inputs and weights too large for float64)"
+        )
+    if g == 0.0:  # held by any tolerance: nothing moved E over the step
+        return (
+            f"fd is exactly 0 ({E} did not move over the step {parts.step:.2g}), which any "
+            "tolerance holds: the gradient is 0, or too small for the step to move "
+            f"{E} past its rounding"
+        )
+    measured = parts.measured or 0.0
+    rest = max(check.atol - parts.rounding - measured, 0.0)
+    than = "more than" if max(parts.rounding, measured, rest) >= g else "of the order of"
+    if parts.rounding >= max(measured, rest):
+        rounded = 2 * float(np.finfo(np.float64).eps) * parts.size
+        head = (  # swallowed: the step's change in E, |fd| step, is within E's rounding
+            f"the step {parts.step:.2g} is swallowed by {E}'s rounding"
+            if parts.rounding >= g
+            else f"{E}'s rounding over the step {parts.step:.2g} is as large as the gradient"
+        )
+        return (
+            f"{head}: {E} and the sums the difference reruns (of size {parts.size:.2g}) "
+            f"are rounded by about {rounded:.2g}, {parts.rounding:.2g} over the step, {than} "
+            f"|fd| {g:.2g}"
+        )
+    if measured >= rest:
+        return (
+            f"the difference's own error, {measured:.2g} (|fd(2 step) - fd(step)| and the "
+            f"rounding of the {E}'s it subtracts), is {than} |fd| {g:.2g}"
+        )
+    return (
+        f"the rounding of the gradient's own terms in {parts.dtype} (and the tolerance's "
+        f"floor), {rest:.2g}, is {than} |fd| {g:.2g}"
+    )
 
 
 def verdict(checks: Sequence[Checked]) -> bool | None:
@@ -284,6 +398,13 @@ class Derivation:
     #: each checked quantity's finite differences' own error, per entry (NaN where none was
     #: taken): |fd(2 step) - fd(step)|, Richardson's estimate (:meth:`measured_difference_errors`)
     difference_error: dict[Quantity, np.ndarray] = field(default_factory=dict)
+    #: per quantity, what E's rounding is relative to in the forward passes its differences
+    #: rerun (:func:`~chainrule.explainer.build.term_sizes`' ``rounded``), and its
+    #: differences' step (:func:`~chainrule.explainer.build.difference_steps`: a connection's
+    #: weights', an array by row): what a check's tolerance is made of, which says why one
+    #: gives no verdict (:meth:`tolerance_parts`)
+    rounded_size: dict[Quantity, float] = field(default_factory=dict)
+    steps: dict[Quantity, float | np.ndarray] = field(default_factory=dict)
     #: :meth:`_known` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -446,7 +567,8 @@ class Derivation:
         and marked ``kink``, where ``kinks`` says it straddles a relu unit's kink). The index
         is not checked: the accessors above check theirs first, and the serializer loops over
         the valid ones only."""
-        checked = self._entry(values, numerics, index, self.entry_atols(quantity, numerics))
+        atol = self.entry_atols(quantity, numerics)
+        checked = self._entry(values, numerics, index, atol, quantity)
         checked.kink = kinks is not None and bool(kinks[index])
         return checked
 
@@ -456,12 +578,33 @@ class Derivation:
         numerics: np.ndarray | None,
         index: tuple[int, ...],
         atol: float | np.ndarray,
+        quantity: Quantity,
     ) -> Checked:
         numeric = None if numerics is None else numerics[index]
         # math.isnan: one scalar, without a NumPy ufunc's overhead per entry of a large document
         nv = None if numeric is None or math.isnan(numeric) else float(numeric)
         own = float(atol[index]) if isinstance(atol, np.ndarray) else atol  # per entry
-        return Checked(float(values[index]), nv, own, self.rtol)
+        return Checked(float(values[index]), nv, own, self.rtol, origin=(self, quantity, index))
+
+    def tolerance_parts(self, quantity: Quantity, index: tuple[int, ...]) -> ToleranceParts:
+        """What entry ``index`` of ``quantity``'s check has in its tolerance
+        (:class:`ToleranceParts`): E's rounding over its step, its difference's own measured
+        error and the value its step moved, for :func:`no_verdict_reason`."""
+        from chainrule.gradcheck import difference_rounding  # (the engine's module; on use)
+
+        kind, layer = quantity
+        size = float(self.rounded_size.get(quantity, abs(self.error)))
+        step = self.steps.get(quantity, self.eps)
+        step = float(step[index[0], 0] if np.ndim(step) else step)  # a weight's: its row's
+        errors = self.difference_error.get(quantity)
+        measured = None if errors is None or math.isnan(errors[index]) else float(errors[index])
+        moved = None
+        if kind in ("dE_dy", "dE_dz"):
+            values = self.layers[layer].y if kind == "dE_dy" else self.layers[layer].z
+            moved = float(values[index])
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounding = float(difference_rounding(size, step))
+        return ToleranceParts(rounding, size, step, measured, moved, kind[4:], self.dtype)
 
     def measured_difference_errors(self, errors: dict[Quantity, np.ndarray]) -> None:
         """Fold each quantity's measured finite-difference errors (per entry, NaN where none
@@ -558,7 +701,7 @@ class Derivation:
             if grads is not None and numerics is not None:
                 atol = self.entry_atols(quantity, numerics)
                 taken = zip(*np.nonzero(~np.isnan(numerics)))  # a sample leaves the rest NaN
-                out += [self._entry(grads, numerics, index, atol) for index in taken]
+                out += [self._entry(grads, numerics, index, atol, quantity) for index in taken]
         return out
 
     @property

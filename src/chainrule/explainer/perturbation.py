@@ -47,6 +47,7 @@ def perturbation_view(
     that cross no kink (False where fewer than two do).
     """
     derivation._unit_record("perturbation_view", layer, unit, case, below_top=True)
+    rerun = rerun_size(derivation, layer)
     arrays = numeric.arrays_of(derivation)
     t, loss = derivation.loss_targets, derivation.loss
     y = derivation.layers[layer].y
@@ -114,50 +115,74 @@ def perturbation_view(
                 ],
             }
         )
+    y_i = float(y[case, unit])
+    levels = [
+        measured_rounding(base, r["measured"], y_i + r["eps"], r["sum_predicted"], r["eps"], rerun)
+        for r in rows
+    ]
     return {
         "layer": layer,
         "unit": unit,
         "case": case,
         "E": float(base),
         "rows": rows,
-        "shrinks_quadratically": _shrinks_quadratically(rows, crossed.values()),
+        "shrinks_quadratically": _shrinks_quadratically(rows, crossed.values(), levels),
         "kinks_crossed": [crossed[key] for key in sorted(crossed)],
     }
 
 
+def rerun_size(derivation: Derivation, layer: int) -> float:
+    """What E's rounding is relative to in the layers a nudge of a y of ``layer`` reruns: the
+    size of E and of the sums above it (the derivation's ``rounded_size`` of that layer's
+    dE/dy, the one its finite differences are checked with); 0 where it has none."""
+    return float(derivation.rounded_size.get(("dE_dy", layer), 0.0))
+
+
 def measured_rounding(
-    base: float, measured: float, nudged: float, predicted: float, eps: float
+    base: float, measured: float, nudged: float, predicted: float, eps: float, rerun: float = 0.0
 ) -> float:
     """How much rounding alone can leave in a measured change of E, to first order
     (:func:`chainrule.gradcheck.difference_rounding`, gradcheck's rule, over a step of 1: the
-    change itself, not a slope): each E subtracted is rounded relative to its size, and y_i + eps
-    to its own, which moves E by the slope (predicted / eps) times that. An E of 5e17 leaves
-    about 220 in every change: a nudge's change of 0.1 measured as 0 there is no evidence that
-    the engine's gradient is wrong (it was called wrong)."""
+    change itself, not a slope): each E subtracted is rounded relative to its size, or to that
+    of the sums the nudge reruns where they are larger (``rerun``: :func:`rerun_size`, the
+    size the finite-difference checks use: a z of terms of 1e16 that cancel rounds by far more
+    than E's own last digit, and an E of 5.5e31 measured changes of 5 of its ulps), and
+    y_i + eps to its own, which moves E by the slope (predicted / eps) times that. An E of 5e17
+    leaves about 220 in every change: a nudge's change of 0.1 measured as 0 there is no
+    evidence that the engine's gradient is wrong (it was called wrong)."""
     from chainrule.gradcheck import difference_rounding  # (the engine's module; on use)
 
     slope = abs(predicted / eps) if eps else 0.0
-    size = max(abs(base), abs(base + measured)) + abs(nudged) * slope
+    size = max(abs(base), abs(base + measured), rerun) + abs(nudged) * slope
     return float(difference_rounding(size, 1.0))
 
 
-def roundings(view: dict[str, Any], y: float) -> list[float]:
-    """:func:`measured_rounding` of each row of a perturbation ``view`` whose unit's y is ``y``."""
+def roundings(view: dict[str, Any], y: float, rerun: float = 0.0) -> list[float]:
+    """:func:`measured_rounding` of each row of a perturbation ``view`` whose unit's y is ``y``
+    (``rerun``: :func:`rerun_size` of its layer)."""
     E = view["E"]
     return [
-        measured_rounding(E, r["measured"], y + r["eps"], r["sum_predicted"], r["eps"])
+        measured_rounding(E, r["measured"], y + r["eps"], r["sum_predicted"], r["eps"], rerun)
         for r in view["rows"]
     ]
 
 
+def below_rounding(rows: list[dict[str, Any]], rounded: Sequence[float]) -> list[dict[str, Any]]:
+    """The rows whose nudge is below E's rounding: their error is above
+    :data:`ROUNDING_LEVEL` but within the rounding of their measurement (``rounded``, one per
+    row: :func:`roundings`), so they show nothing of how the error shrinks."""
+    return [r for r, level in zip(rows, rounded) if ROUNDING_LEVEL < abs(r["error"]) <= level]
+
+
 def unresolved(rows: list[dict[str, Any]], rounded: Sequence[float]) -> bool:
-    """Whether no row's error is above the rounding of its measurement (``rounded``, one per
-    row: :func:`roundings`) and some row's is above :data:`ROUNDING_LEVEL`: the nudges are too
-    small against E's rounding to show anything, so the table gives no verdict on the engine's
-    gradient."""
-    return all(abs(r["error"]) <= level for r, level in zip(rows, rounded)) and any(
-        abs(r["error"]) > ROUNDING_LEVEL for r in rows
-    )
+    """Whether the table gives no verdict on the engine's gradient: fewer than two rows' errors
+    are above the rounding of their measurement (``rounded``, one per row: :func:`roundings`;
+    two are the least that show how an error shrinks) and some row's nudge is below E's
+    rounding (:func:`below_rounding`): the nudges are too small against E's rounding to show
+    anything (where every error is at :data:`ROUNDING_LEVEL` instead, E is simply that
+    straight)."""
+    resolved = sum(_resolved(r, level) for r, level in zip(rows, rounded))
+    return resolved < 2 and bool(below_rounding(rows, rounded))
 
 
 def _resolved(r: dict[str, Any], level: float = 0.0) -> bool:
@@ -166,11 +191,13 @@ def _resolved(r: dict[str, Any], level: float = 0.0) -> bool:
     return abs(r["error"]) > max(ROUNDING_LEVEL, level) and r["eps"] > 0
 
 
-def error_fold(rows: list[dict[str, Any]]) -> float | None:
+def error_fold(rows: list[dict[str, Any]], rounded: Sequence[float] | None = None) -> float | None:
     """How many times smaller the error gets, per tenfold smaller eps, over the table's rows
-    (the median over successive rows; None with fewer than two errors above rounding level):
-    about 100 for an error of order eps^2, about 10 for one of order eps."""
-    kept = [r for r in rows if abs(r["error"]) > ROUNDING_LEVEL and r["eps"] > 0]
+    (the median over successive rows; None with fewer than two errors above rounding level,
+    and above their measurement's rounding, ``rounded``: :func:`roundings`): about 100 for an
+    error of order eps^2, about 10 for one of order eps."""
+    levels = [0.0] * len(rows) if rounded is None else rounded
+    kept = [r for r, level in zip(rows, levels) if _resolved(r, level)]
     folds = []
     for first, second in zip(kept, kept[1:]):
         if first["eps"] == second["eps"]:
@@ -232,19 +259,25 @@ def error_over_eps2(error: float, eps: float) -> float | None:
     return ratio if math.isfinite(ratio) else None
 
 
-def _shrinks_quadratically(rows: list[dict[str, Any]], crossed: Any = ()) -> bool:
-    """Whether error / eps^2 stays bounded while eps shrinks (beyond rounding noise), over the
-    rows whose nudge carries no relu unit across its kink (``crossed``: those units, each with
-    the eps that carry it): a crossing row's error is of order eps, and a large eps's row
-    crossing would otherwise set the bound for the rest."""
+def _shrinks_quadratically(
+    rows: list[dict[str, Any]], crossed: Any = (), rounded: Sequence[float] | None = None
+) -> bool:
+    """Whether error / eps^2 stays bounded while eps shrinks (beyond rounding noise: above
+    :data:`ROUNDING_LEVEL` and above each row's measurement's rounding, ``rounded``:
+    :func:`roundings`, where given; a nudge below E's rounding shows nothing, and its error
+    over eps^2 grew as if E were not smooth), over the rows whose nudge carries no relu unit
+    across its kink (``crossed``: those units, each with the eps that carry it): a crossing
+    row's error is of order eps, and a large eps's row crossing would otherwise set the bound
+    for the rest."""
     kinked = {eps for kink in crossed for eps in kink["eps"]}
+    levels = dict(zip(map(id, rows), [0.0] * len(rows) if rounded is None else rounded))
     clean = [r for r in rows if r["eps"] not in kinked]
     if kinked and len(clean) < 2:  # (nearly) every row crosses: its error is of order eps
         return False
     ratios = [
         abs(r["error_over_eps2"])
         for r in clean
-        if abs(r["error"]) > ROUNDING_LEVEL and r["error_over_eps2"] is not None
+        if abs(r["error"]) > max(ROUNDING_LEVEL, levels[id(r)]) and r["error_over_eps2"] is not None
     ]
     if len(ratios) < 2:
         return True  # the errors are at rounding level: nothing left to shrink

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from chainrule.errors import extras_needed_by
 from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
-from chainrule.explainer.notation import Math, symbols_in
+from chainrule.explainer.notation import Math, Notation, get_notation, symbols_in
 from chainrule.explainer.render_text import check_mark, check_style
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
     """A complete HTML page of the derivation (open it in any browser, offline)."""
     parts: list[str] = []
     title = "chainrule: backpropagation step by step"
+    n = get_notation(notation or d.notation)  # a no-verdict reason's symbols
     for block in build(d, notation, options):
         if isinstance(block, Heading):
             if block.level == 1:
@@ -60,7 +61,7 @@ def render_html(d: Derivation, notation: str | None = None, options: Options | N
         elif isinstance(block, Para):
             parts.append(f"<p>{_inline(block.parts)}</p>")
         elif isinstance(block, Equation):
-            parts.append(_equation(block))
+            parts.append(_equation(block, n))
         elif isinstance(block, Table):
             parts.append(_table(block))
     body = "\n".join(parts)
@@ -105,7 +106,7 @@ def _with_symbols(text: str) -> str:
     return _inline(symbols_in(text))
 
 
-def _equation(eq: Equation) -> str:
+def _equation(eq: Equation, n: Notation | None = None) -> str:
     """An equation as a grid: the left-hand side, then each step under the one before, its '='
     aligned with the first one's by the layout; the finite-difference check after the last."""
     label = f'<span class="label">{html.escape(eq.label)}:</span>' if eq.label else ""
@@ -113,7 +114,7 @@ def _equation(eq: Equation) -> str:
     for k, step in enumerate(eq.steps):
         lhs = mathml(eq.lhs) if k == 0 else ""
         rows.append([f'<span class="lhs">{lhs}</span>', f"<span>{mathml('= ' + step)}"])
-    mark = check_mark(eq.check)
+    mark = check_mark(eq.check, n)
     if mark:
         css = check_style(eq.check)
         rows[-1][1] += f'<span class="check {css}">{html.escape(mark)}</span>'

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from chainrule.explainer.derivation import KINK_MARK
 from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
-from chainrule.explainer.notation import Math, num, symbols_in
+from chainrule.explainer.notation import Math, Notation, get_notation, num, symbols_in
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Checked, Derivation
@@ -284,6 +284,17 @@ def _check(check: Checked | None) -> str:
     return rf"&& {mark}\ \text{{fd }}{{{fd}}},\ \text{{diff }}{diff}{near}"
 
 
+def _why_no_verdict(check: Checked | None, n: Notation | None = None) -> str:
+    """Why a check gives no verdict (``Checked.no_verdict_reason``, the words every format
+    prints, its symbols notation ``n``'s), as a small paragraph under its equation: in the
+    align's line it ran 450pt past the page, text that does not break; '' where the check gives
+    a verdict."""
+    why = None if check is None or check.kink else check.no_verdict_reason_in(n)
+    if why is None:
+        return ""
+    return "\n" + rf"{{\small\noindent ? no verdict, why: {_with_symbols(why)}\par}}"
+
+
 def _number(value: float, digits: int) -> str:
     """A check's number in LaTeX as every value of the document is written
     (:func:`~chainrule.explainer.notation.num`): ``1.2\\times 10^{-11}``, not ``1.2e-11``."""
@@ -302,6 +313,7 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
     names in it hold (a character pdflatex cannot set is written as its code point, U+03A9;
     under LuaLaTeX or XeLaTeX, as itself where the font has it: :data:`_GLYPH`)."""
     body: list[str] = []
+    n = get_notation(notation or d.notation)  # a no-verdict reason's symbols
     for block in build(d, notation, options):
         if isinstance(block, Heading):
             command = "section" if block.level == 1 else "subsection"
@@ -312,7 +324,7 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
                 text = rf"{{\raggedright {text}\par}}"
             body.append(text + "\n")
         elif isinstance(block, Equation):
-            body.append(_equation(block))
+            body.append(_equation(block, n))
         elif isinstance(block, Table):
             body.append(_table(block))
     return "\n".join(
@@ -334,7 +346,7 @@ def render_latex(d: Derivation, notation: str | None = None, options: Options | 
 SHRINK_TO_LINE = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
 
 
-def _equation(eq: Equation) -> str:
+def _equation(eq: Equation, n: Notation | None = None) -> str:
     label = rf"\text{{{_inline([eq.label])}:}}\quad " if eq.label else ""
     if eq.wide and eq.check is None:  # one line, shrunk to the page's width where it is
         # wider (graphicx's \width); a check's && belongs to an align, not to $...$
@@ -347,7 +359,8 @@ def _equation(eq: Equation) -> str:
         rows.append(f"{label}{lhs} &= {first}" if k == 0 else f"&= {first}")
         rows += [rf"&\quad + {line}" for line in rest]
     rows[-1] += " " + _check(eq.check)
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    align = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    return align + _why_no_verdict(eq.check, n)
 
 
 #: Terms of a sum per line of an equation: eight w_ij dE/dz_j fractions, or a z of six inputs,

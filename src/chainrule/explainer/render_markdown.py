@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from chainrule.explainer.document import Code, Equation, Heading, Options, Para, Table, build
-from chainrule.explainer.notation import Math, symbols_in
+from chainrule.explainer.notation import Math, Notation, get_notation, symbols_in
 from chainrule.explainer.render_text import check_mark
 
 if TYPE_CHECKING:
@@ -18,13 +18,14 @@ def render_markdown(
 ) -> str:
     """The derivation as a Markdown document."""
     out: list[str] = []
+    n = get_notation(notation or d.notation)  # a no-verdict reason's symbols
     for block in build(d, notation, options):
         if isinstance(block, Heading):
             out += ["#" * block.level + " " + _with_symbols(block.text), ""]
         elif isinstance(block, Para):
             out += [_inline(block.parts), ""]
         elif isinstance(block, Equation):
-            out += _equation(block)
+            out += _equation(block, n)
         elif isinstance(block, Table):
             out += _table(block)
     return "\n".join(out).rstrip() + "\n"
@@ -61,11 +62,11 @@ def _with_symbols(text: str) -> str:
     return _inline(symbols_in(text))
 
 
-def _equation(eq: Equation) -> list[str]:
+def _equation(eq: Equation, n: Notation | None = None) -> list[str]:
     lines = [f"{eq.lhs.latex} &= {eq.steps[0].latex}"]
     lines += [f"&= {step.latex}" for step in eq.steps[1:]]
     label = f"**{eq.label}**" if eq.label else ""
-    mark = check_mark(eq.check)
+    mark = check_mark(eq.check, n)
     out = [label] if label else []
     out += ["$$", r"\begin{aligned}", (r" \\" + "\n").join(lines), r"\end{aligned}", "$$"]
     if mark:

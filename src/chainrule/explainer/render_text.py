@@ -7,21 +7,24 @@ from typing import TYPE_CHECKING, Any
 
 from chainrule.explainer.derivation import KINK_MARK
 from chainrule.explainer.document import Equation, Heading, Options, Para, Table, build
-from chainrule.explainer.notation import plain_text
+from chainrule.explainer.notation import get_notation, plain_text
 
 if TYPE_CHECKING:
     from chainrule.explainer.derivation import Checked, Derivation
+    from chainrule.explainer.notation import Notation
 
 
-def check_mark(check: Checked | None) -> str:
+def check_mark(check: Checked | None, n: Notation | None = None) -> str:
     """'✓ fd 0.1234, diff 2.0e-11' (the finite difference and how far the engine's value is
     from it), '✗ MISMATCH ...', :data:`~chainrule.explainer.derivation.KINK_MARK` where the
     check was left out at a kink (``Checked.kink``), or '' where nothing else was checked (a
     sample left it out, checks off: the summary counts those). A check that agrees only
     because 0 would pass too (``Checked.unresolved``) gets no ✓ but '? no verdict' with its
-    tolerance: '? no verdict (tolerance 1e-07, fd within it of 0): fd 3e-09, diff 3.0e-09,
-    near 0', or, where the tolerance is not finite (an overflow), '? no verdict (tolerance inf:
-    any value passes): ...'."""
+    tolerance and why it is that wide (``Checked.no_verdict_reason``, the one wording every
+    format and the JSON give): '? no verdict (tolerance 0.25, fd within it of 0; why: the step
+    1e-06 is swallowed by E's rounding: ...): fd -0.0316, diff 4.3e-12, near 0', or, where the
+    tolerance is not finite (an overflow), '? no verdict (tolerance inf: any value passes; why:
+    ...): ...'. Its symbols are notation ``n``'s (None: the derivation's own)."""
     if check is not None and check.kink:
         return KINK_MARK
     if check is None or check.numeric is None:
@@ -31,9 +34,11 @@ def check_mark(check: Checked | None) -> str:
         return f"✗ MISMATCH {numbers}"
     if not check.unresolved:
         return f"✓ {numbers}"
+    why = f"; why: {check.no_verdict_reason_in(n)}"  # its one wording (the JSON's no_verdict)
     if not math.isfinite(check.tolerance):
-        return f"? no verdict (tolerance {check.tolerance}: any value passes): {numbers}"
-    return f"? no verdict (tolerance {check.tolerance:.2g}, fd within it of 0): {numbers}, near 0"
+        return f"? no verdict (tolerance {check.tolerance}: any value passes{why}): {numbers}"
+    tolerance = f"tolerance {check.tolerance:.2g}, fd within it of 0{why}"
+    return f"? no verdict ({tolerance}): {numbers}, near 0"
 
 
 def check_style(check: Checked) -> str:
@@ -63,6 +68,7 @@ def text_lines(
 
 def _lines(d: Derivation, notation: str | None, options: Options | None) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
+    n = get_notation(notation or d.notation)
     for block in build(d, notation, options):
         if isinstance(block, Heading):
             lines += [("", ""), (block.text, "bold underline" if block.level == 1 else "bold cyan")]
@@ -70,13 +76,13 @@ def _lines(d: Derivation, notation: str | None, options: Options | None) -> list
             text = plain_text(block.parts)
             lines.append(("  " + text, "dim" if text.startswith("...") else ""))
         elif isinstance(block, Equation):
-            lines += _equation_lines(block)
+            lines += _equation_lines(block, n)
         elif isinstance(block, Table):
             lines += _table_lines(block)
     return lines
 
 
-def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
+def _equation_lines(eq: Equation, n: Notation | None = None) -> list[tuple[str, str]]:
     label = f"{eq.label}: " if eq.label else ""
     head = f"    {label}{eq.lhs.plain} = "
     pad = " " * (len(head) - 2)
@@ -88,7 +94,7 @@ def _equation_lines(eq: Equation) -> list[tuple[str, str]]:
             out += [("      " + line, "") for line in (first, *rest)]
             continue
         out.append(((head if k == 0 else pad + "= ") + first, ""))
-    mark = check_mark(eq.check)
+    mark = check_mark(eq.check, n)
     if mark:
         text, style = out[-1]
         colour = {"ok": "green", "bad": "bold red", "unresolved": "yellow", "kink": "yellow"}

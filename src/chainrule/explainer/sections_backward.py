@@ -9,7 +9,7 @@ import numpy as np
 from chainrule.explainer import margin
 from chainrule.explainer.blocks import Builder, Equation, Heading, Para, letter_of
 from chainrule.explainer.network import formula_written, loss_shown
-from chainrule.explainer.notation import Math, grouped, join
+from chainrule.explainer.notation import Math, grouped, join, num
 
 
 def output_layer(b: Builder) -> None:
@@ -83,21 +83,33 @@ def output_layer(b: Builder) -> None:
             label = b.case_label(c, f"{j}={u + 1}")
             if record.dE_dy is not None:
                 steps = []
+                # y and t to the digits their difference needs (a logistic y of 0.99997
+                # printed as 1 made "-(1 - 1) = -2.585e-05")
                 if loss == "squared-error":
-                    shortfall = grouped(b.num(tv), _MINUS, b.num(yv))
+                    shortfall = grouped(*_difference(b, tv, yv, tv - yv))
                     steps.append(share(Math("−", "-") + shortfall))
                 elif loss == margin.NAME:
                     steps.append(share(*margin.step(b, d.loss, yv, tv)))
                 elif loss == "mse":  # (2/k)·(y − t) with the numbers, as the formula above
                     two = _two_over(d.n_cases * record.size, r"\cdot ", "·")
-                    steps.append(two + grouped(b.num(yv), _MINUS, b.num(tv)))
+                    steps.append(two + grouped(*_difference(b, yv, tv, yv - tv)))
                 dy_top = n.dE_dy(top, j, u)
                 steps.append(b.result(record.dE_dy[c, u]))
                 b.add(Equation(dy_top, steps, d.dE_dy(top, u, c), label))
                 b.add(_dz_equation(b, top, u, c, ""))
             else:
                 times = [b.num(totals[c]), Math("·", r"\cdot ")] if totals is not None else []
-                step = share(*times, b.num(yv), _MINUS, b.num(tv))
+                gap, complement = None, None
+                if totals is None:  # y − t as the engine has it, from z: its dE/dz over 1/n
+                    gap = float(record.dE_dz[c, u]) / scale
+                    complement = _complement(record, c, u, tv, gap)
+                if complement is not None:  # y rounds to 1: written 1 − σ(−z), as it is
+                    step = share(grouped(Math("1 − ", "1 - "), b.num(complement)), _MINUS,
+                                 b.num(tv))  # fmt: skip
+                elif gap is not None:
+                    step = share(*_difference(b, yv, tv, gap))
+                else:
+                    step = share(*times, b.num(yv), _MINUS, b.num(tv))
                 b.add(
                     Equation(
                         n.dE_dz(top, j, u),
@@ -106,6 +118,8 @@ def output_layer(b: Builder) -> None:
                         label,
                     )
                 )
+                if complement is not None:
+                    b.add(Para(_complement_note(b, top, j, u, complement)))
     b.more(top, len(b.units(top)))
 
 
@@ -159,6 +173,62 @@ def _own_loss_output_layer(b: Builder) -> None:
 
 #: the minus sign between two numbers of a step
 _MINUS = Math(" − ", " - ")
+
+
+#: The most significant digits a number of a step is shown with (a float64 is read back from
+#: 17): :func:`_difference` raises y's and t's to what their difference needs, up to these
+_MOST_DIGITS = 17
+
+
+def _difference(b: Builder, first: float, second: float, result: float) -> tuple[Math, ...]:
+    """``first − second`` with the numbers (the parts of a step, for ``grouped`` to join),
+    each shown to the digits their difference needs to give ``result`` (within a thousandth
+    of it, as :func:`_own_factor` asks of a factor): the write-up's digits where those do, more
+    where a printed 1 − 1 would read 0 (a logistic y of 0.99997 against a target of 1, whose
+    gradient is -2.585e-05). Where even float64's digits do not (the engine computed
+    ``result`` from z, and y is within rounding of t), the write-up's digits, and the caller
+    says so (:func:`_complement`)."""
+    for digits in range(b.o.digits, _MOST_DIGITS + 1):
+        shown = [float(f"{v + 0.0:.{digits}g}") for v in (first, second)]
+        if abs(shown[0] - shown[1] - result) <= 1e-3 * abs(result):
+            return num(first, digits), _MINUS, num(second, digits)
+    return b.num(first), _MINUS, b.num(second)
+
+
+def _complement(record: Any, c: int, u: int, t: float, gap: float) -> float | None:
+    """A logistic output's 1 − y, σ(−z), where y is within float64's rounding of 1 (a logit of
+    40: y is stored as 1) and the engine's dE/dz, y − t computed from z, keeps digits that y's
+    own number lost: then the step writes y as 1 − σ(−z), the number it is, and (1 − σ(−z)) − t
+    gives the engine's value. None where y's own number gives it (:func:`_difference`)."""
+    if record.activation != "logistic" or record.z is None:
+        return None
+    y, z = float(record.y[c, u]), float(record.z[c, u])
+    if z <= 0 or abs((y - t) - gap) <= 1e-3 * abs(gap):
+        return None
+    with np.errstate(over="ignore"):
+        complement = float(1.0 / (1.0 + np.exp(z)))  # σ(−z), no cancellation
+    if abs((1.0 - t) - complement - gap) > 1e-3 * abs(gap):
+        return None
+    return complement
+
+
+def _complement_note(b: Builder, top: int, j: str, u: int, complement: float) -> list:
+    """Why a step writes a logistic output as 1 − σ(−z): its y is within float64's rounding of
+    1, shown as 1 above, and the engine computes dE/dz from z, keeping the digits 1 − 1 loses."""
+    n = b.n
+    y, z = n.y(top, j, u), n.z(top, j, u)
+    return [
+        "(",
+        y,
+        " = 1/(1 + e^(−",
+        z,
+        f")) is 1 − {complement:.4g}, within float64's rounding of 1, which is how the forward "
+        "pass shows it; the engine computes ",
+        n.dE_dz(top, j, u),
+        " from ",
+        z,
+        " itself, so its value keeps what 1 − 1 would lose.)",
+    ]
 
 
 def _target_totals(d) -> np.ndarray | None:

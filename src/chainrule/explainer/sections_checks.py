@@ -18,8 +18,10 @@ from chainrule.explainer.blocks import (
 from chainrule.explainer.notation import Math, Notation, join
 from chainrule.explainer.perturbation import (
     ROUNDING_LEVEL,
+    below_rounding,
     error_fold,
     first_order_miss,
+    rerun_size,
     roundings,
     unresolved,
 )
@@ -175,11 +177,7 @@ def perturbation(b: Builder) -> None:
                 " moves by about ",
                 n.dE_dz(layer + 1, j) + Math(" · ", r" \cdot ") + w,
                 ". ",
-                *(
-                    [*_quadratic(b), *_rows_across_kinks(b, yi)]
-                    if p["shrinks_quadratically"]
-                    else _not_quadratic(b, yi)
-                ),
+                *_verdict(b, yi),
                 # of a batch, one case is nudged (its own share of E moves)
                 f" The nudge is in case {p['case'] + 1} of {d.n_cases}." if d.n_cases > 1 else "",
             ]
@@ -211,6 +209,68 @@ def perturbation(b: Builder) -> None:
             + [f"{abs(worst['error']):.2e} (without {j}={worst['j'] + 1})"] * (n_paths > 1)
         )
     b.add(Table(headers, rows, caption="Perturbation view (measured with a float64 forward pass)"))
+
+
+def _verdict(b: Builder, yi: Math) -> list[str | Math]:
+    """What the perturbation table shows: no verdict where its nudges are below E's rounding
+    (fewer than two rows' errors above the rounding of their measurement: nothing can show how
+    the error shrinks, and that is not E failing to be smooth); else the error of order eps^2
+    (with the rows across a kink, and those below E's rounding, said), or why it is not."""
+    rounded = _roundings(b)
+    if unresolved(b.d.perturbation["rows"], rounded):
+        return _below_rounding(b, rounded)
+    if b.d.perturbation["shrinks_quadratically"]:
+        return [*_quadratic(b), *_rows_across_kinks(b, yi), *_rows_below_rounding(b, rounded)]
+    return [*_not_quadratic(b, yi, rounded), *_rows_below_rounding(b, rounded)]
+
+
+def _roundings(b: Builder) -> list[float]:
+    """The rounding of each row's measured change in E (:func:`roundings`), relative to E and
+    to the sums the nudge reruns (:func:`rerun_size`)."""
+    d, p = b.d, b.d.perturbation
+    y = float(d.layers[p["layer"]].y[p["case"], p["unit"]])
+    return roundings(p, y, rerun_size(d, p["layer"]))
+
+
+def _below_rounding(b: Builder, rounded: list[float]) -> list[str | Math]:
+    """No verdict: the nudges are below E's rounding, at every eps or all but one."""
+    p, E = b.d.perturbation, b.n.E()
+    hidden = below_rounding(p["rows"], rounded)
+    every = len(hidden) == len(p["rows"])
+    at = "every ε" if every else f"ε = {_eps_list(hidden)}"
+    return [
+        "No verdict: the nudge is below ",
+        E,
+        "'s rounding. ",
+        E,
+        f" is too large for this nudge to show (its rounding, and that of the sums it is "
+        f"computed from, leaves up to {max(rounded):.2g} in a measured change, more than the "
+        f"error at {at}), so the table cannot show how the error shrinks and says nothing "
+        "about the engine's gradient, nor about whether ",
+        E,
+        " is smooth; the finite-difference checks below say what can be told.",
+    ]
+
+
+def _rows_below_rounding(b: Builder, rounded: list[float]) -> list[str | Math]:
+    """Where some rows' nudges are below E's rounding (and the others show the error's law):
+    which, and that they show nothing."""
+    hidden = below_rounding(b.d.perturbation["rows"], rounded)
+    if not hidden:
+        return []
+    many = len(hidden) > 1
+    return [
+        f" At ε = {_eps_list(hidden)} the nudge is below ",
+        b.n.E(),
+        f"'s rounding (up to {max(rounded):.2g} in a measured change): "
+        f"{'those rows show' if many else 'that row shows'} nothing.",
+    ]
+
+
+def _eps_list(rows: list[dict]) -> str:
+    """'0.01, 0.001 and 0.0001': the rows' eps."""
+    eps = [f"{row['eps']:g}" for row in rows]
+    return eps[0] if len(eps) == 1 else ", ".join(eps[:-1]) + " and " + eps[-1]
 
 
 def _paths(b: Builder) -> int:
@@ -307,11 +367,14 @@ def _law(largest: float) -> list[str]:
     return [", with an error of order ε² (divide ε by 10 and the error falls about 100-fold)"]
 
 
-def _how_far(b: Builder) -> list[str | Math]:
-    """Whether the predictions add up to the measured change in E at the smallest eps, from the
-    numbers: close (within a tenth of it), or not, with both numbers (across a kink the sum can
-    have the other sign)."""
-    row = b.d.perturbation["rows"][-1]
+def _how_far(b: Builder, rounded: list[float] | None = None) -> list[str | Math]:
+    """Whether the predictions add up to the measured change in E at the smallest eps whose
+    nudge is not below E's rounding (``rounded``: :func:`_roundings`), from the numbers: close
+    (within a tenth of it), or not, with both numbers (across a kink the sum can have the
+    other sign)."""
+    rows = b.d.perturbation["rows"]
+    hidden = [id(row) for row in below_rounding(rows, rounded or [0.0] * len(rows))]
+    row = [row for row in rows if id(row) not in hidden][-1]
     subject, agrees, disagrees = _predictions(b)
     measured, total = row["measured"], row["sum_predicted"]
     if measured != 0 and abs(row["error"]) <= 0.1 * abs(measured):
@@ -333,36 +396,27 @@ def _how_far(b: Builder) -> list[str | Math]:
     ]
 
 
-def _not_quadratic(b: Builder, yi: Math) -> list[str | Math]:
+def _not_quadratic(b: Builder, yi: Math, rounded: list[float]) -> list[str | Math]:
     """What the perturbation table shows when its error is not of order eps^2, and why: a relu
     unit above that the nudge carries across its kink (the predictions use the engine's slope
     on the other side); else a miss of order eps at every eps, the predictions disagreeing with
     E's measured slope (a wrong gradient, or within the dtype's rounding, its rounding); else
-    E not smooth along the nudge."""
+    E not smooth along the nudge. Rows whose nudge is below E's rounding (``rounded``:
+    :func:`_roundings`) are left out of each judgement: they show nothing (:func:`_verdict`
+    says no verdict where fewer than two rows are left)."""
     p = b.d.perturbation
-    rounded = roundings(p, float(b.d.layers[p["layer"]].y[p["case"], p["unit"]]))
-    if unresolved(p["rows"], rounded):
-        largest = max(rounded)
-        return [
-            "No verdict: ",
-            b.n.E(),
-            f" is too large for this nudge to show (its rounding leaves up to {largest:.2g} in "
-            "every measured change, more than the error at every ε), so the table says nothing "
-            "about the engine's gradient; the finite-difference checks below say what can be "
-            "told.",
-        ]
     kinks = p.get("kinks_crossed") or []
     miss = None if kinks else first_order_miss(p["rows"], rounded)
     if miss is not None:
         return _first_order_miss(b, yi, miss)
-    fold = error_fold(p["rows"])
+    fold = error_fold(p["rows"], rounded)
     shows = (
         f"divide ε by 10 and it falls only about {fold:.2g}-fold"
         if fold is not None
         else "dividing ε by 10 does not make it fall 100-fold"
     )
     parts: list[str | Math] = [
-        *_how_far(b),
+        *_how_far(b, rounded),
         f"; the error is not of order ε²: {shows}, and the table's error/ε² grows as ε shrinks. ",
     ]
     return parts + (_across_kinks(b, yi, kinks) if kinks else _not_smooth(b))

@@ -174,7 +174,7 @@ def bug(b: Builder) -> None:
             f"{r.right:.6g}",
             f"{r.wrong:.6g}",
             "-" if r.numeric is None else f"{r.numeric:.6g}",
-            "not checked" if r.numeric is None else ("✗ caught" if r.caught else "✓ agrees"),
+            _bug_mark(r),
         ]
         for r in shown
     ]
@@ -193,21 +193,46 @@ def bug(b: Builder) -> None:
     )
     if len(wrong) > len(shown):
         b.add(Para([f"... {len(wrong) - len(shown)} more wrong gradients (all are in the JSON)."]))
+    why = [f"{r.label(n)}: {r.no_verdict_in(n)}" for r in shown if r.no_verdict is not None]
+    if why:  # each row's own reason, in the words of the derivation's checks
+        b.add(Para(symbols_in("Why no verdict: " + "; ".join(why) + ".")))
     n_caught = sum(r.caught for r in report.rows)
     n_checked = sum(r.numeric is not None for r in report.rows)
+    unresolved = len(report.no_verdict_rows)
     if report.caught:
         verdict = (
             f"The gradient check catches it: {n_caught} of {len(report.rows)} gradients disagree "
             "with their central finite differences."
         )
+        if unresolved:
+            verdict += f" On {unresolved} other wrong gradients it gives no verdict."
     elif not n_checked:  # --max-checks 0: nothing was compared, so nothing "agrees"
         verdict = "No gradient was checked by finite differences, so nothing here can catch it."
+    elif unresolved:  # passing within a tolerance as large as the gradient is no agreement
+        agree = n_checked - sum(r.no_verdict is not None for r in report.rows)
+        verdict = (
+            f"The gradient check cannot catch it here: on {unresolved} of the wrong gradients "
+            "it gives no verdict (its tolerance is as large as the gradient)"
+            + (f", and the other {agree} gradients checked agree" if agree else "")
+            + ". No verdict is not a pass: scale the network's numbers down to check it."
+        )
     else:
         verdict = (
             f"The gradient check finds nothing here: every gradient checked ({n_checked} of "
             f"{len(report.rows)}) agrees with its finite difference."
         )
     b.add(Para([verdict]))
+
+
+def _bug_mark(row) -> str:
+    """A bug row's gradient check, as the table shows it: not checked, caught, no verdict (the
+    bug's value passes within a tolerance as large as the gradient: why is said under the
+    table), or agrees."""
+    if row.numeric is None:
+        return "not checked"
+    if row.caught:
+        return "✗ caught"
+    return "? no verdict" if row.no_verdict is not None else "✓ agrees"
 
 
 def _digits_shown(dtype: str, digits: int, term: Math) -> list[str | Math]:

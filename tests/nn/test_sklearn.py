@@ -73,21 +73,38 @@ EARLY_STOPPING_REASON = (
 )
 
 
+#: Why a weighted fit cannot equal one on rows repeated by their weights (a check scikit-learn
+#: runs on an estimator whose fit takes sample_weight), where it holds in float64 without a split
+WEIGHTED_FLOAT32_REASON = (
+    "the weighted and the repeated-rows fits add the gradient's terms in other orders: float32's "
+    "last bits, grown over 30-60 RMSprop epochs (5e-5 relative), past the check's 1e-7"
+)
+WEIGHTED_SPLIT_REASON = (
+    "repeating rows changes which cases early stopping's validation split holds out, so the "
+    "weighted fit validates on others; scikit-learn's own MLP fails this check alike"
+)
+
+
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that cannot hold for this configuration, each with the reason."""
+    weighted = "check_sample_weight_equivalence_on_dense_data"
     if estimator.dtype == "float32":
         return {
             "check_methods_subset_invariance": FLOAT32_REASON,
             "check_methods_sample_order_invariance": FLOAT32_REASON,
+            weighted: WEIGHTED_FLOAT32_REASON,
         }
     if estimator.early_stopping:
         return {
-            check: EARLY_STOPPING_REASON
-            for check in (
-                "check_fit_score_takes_y",
-                "check_n_features_in_after_fitting",
-                "check_estimators_partial_fit_n_features",
-            )
+            **{
+                check: EARLY_STOPPING_REASON
+                for check in (
+                    "check_fit_score_takes_y",
+                    "check_n_features_in_after_fitting",
+                    "check_estimators_partial_fit_n_features",
+                )
+            },
+            weighted: WEIGHTED_SPLIT_REASON,
         }
     return {}
 
@@ -601,7 +618,7 @@ def test_partial_fit_with_early_stopping_is_refused_as_sklearn_refuses_it():
     X, y = load_iris(return_X_y=True)
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
         SklearnMLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
-    for model, args in [(MLPClassifier(early_stopping=True), (X, y, [0, 1, 2])),
+    for model, args in [(MLPClassifier(early_stopping=True), (X, y, None, [0, 1, 2])),
                         (MLPRegressor(early_stopping=True), (X, X[:, 0]))]:  # fmt: skip
         with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
             model.partial_fit(*args)

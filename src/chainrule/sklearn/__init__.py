@@ -14,7 +14,8 @@ those that were passed during fit") and warn for an array without names (scikit-
 After a fit, ``network_`` is that network (the model ``predict`` runs, sharing ``coefs_``'s
 arrays; its outputs are the output units' total inputs), and ``loss_function_`` the
 :mod:`chainrule.nn` loss the fit descends, exactly (its value and gradient are the training's
-data loss; ``alpha``'s penalty comes on top), for chainrule's tools: explain them
+data loss; ``alpha``'s penalty comes on top; a fit with ``sample_weight`` weighs each case's
+part of it), for chainrule's tools: explain them
 (``cr.explain(clf.network_, x, t, clf.loss_function_)`` gives the gradients training follows),
 draw the network, or save it for the ``chainrule`` command line::
 
@@ -73,8 +74,17 @@ Differences from ``sklearn.neural_network``, on purpose:
 - ``MLPClassifier.fit`` refuses ``y`` of one class, naming it (scikit-learn's fits a network
   whose every answer is that class; a cross-validation split of class-sorted data then scores
   NaN here, so shuffle the data or use a stratified split).
-- ``fit`` takes no ``sample_weight``, and ``X`` must be dense (a sparse matrix is refused with
-  scikit-learn's message).
+- ``X`` must be dense (a sparse matrix is refused with scikit-learn's message).
+- ``sample_weight`` (``fit``, ``partial_fit``; the classifier's ``partial_fit(X, y,
+  sample_weight=None, classes=None)`` in scikit-learn's order) weighs the cases as
+  scikit-learn's MLP (1.7+) does, but refuses a negative weight, naming its row (scikit-learn's
+  takes it and descends a loss that rewards that case's errors); NaN, infinite, all-zero and
+  wrong-length weights are refused in both. A mini-batch whose weights are all 0 takes no
+  step and counts in no epoch's ``loss_`` (scikit-learn's divides by their sum and raises
+  ZeroDivisionError), and with ``early_stopping`` a held-out or training part whose weights
+  are all 0 is refused when the split is drawn (scikit-learn's raises in its scoring). A
+  warm ``fit`` with early stopping and other weights keeps the held-out cases but forgets the
+  best validation score, weighted otherwise, warning.
 - A ``fit`` or ``partial_fit`` that raises (a bad parameter, ``random_state`` or ``y``, a
   validation split too small for early stopping) leaves a fitted model exactly as it was: every
   check comes before the first change (scikit-learn's may have replaced ``classes_``,
@@ -92,17 +102,21 @@ it predicts as it did, and a warm start goes on from it. A pickle is for moving 
 between programs of one installation, not for keeping it: keep a trained network in
 chainrule's model files (``io.save_model``, above), a versioned format of their own.
 
-The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes,
-logistic units for two classes and for multilabel targets, summed over the output units); for
-regression half the squared error summed over the outputs and averaged over the cases (the loss
-scikit-learn descends); plus ``alpha / (2 * batch) * sum(W**2)`` over the weights (not the
-biases). ``loss_`` and ``loss_curve_`` report what scikit-learn reports, computed as it computes
-them, so ``tol`` stops at the same point: for regression the data term divided by the number of
-outputs; for classification its log loss, which clips the probabilities to [eps, 1 - eps] (eps
-of the dtype), so a confidently wrong answer counts at most -log(eps) (36.04 in float64, 15.94 in
-float32) per case (per output unit for logistic outputs), where the exact cross-entropy grows
-without bound. Only the reported number is clipped: the gradient is the exact cross-entropy's,
-as scikit-learn's is.
+The losses are scikit-learn's: mean cross-entropy over cases (softmax for several classes, logistic
+units for two classes and for multilabel targets, summed over the output units); for regression half
+the squared error summed over the outputs and averaged over the cases (the loss scikit-learn
+descends); plus ``alpha / (2 * batch) * sum(W**2)`` over the weights (not the biases). With
+``sample_weight`` the mean over a batch's cases is their weighted mean and ``batch`` the sum of
+their weights, as in scikit-learn: each case's output delta (the gradient of ``loss_function_``
+there) is multiplied by its weight, so integer weights train as repeated rows in full-batch descent
+and a weight of 0 drops its row; a constant weight c leaves the data term as it is and divides the
+penalty by c. ``loss_`` and ``loss_curve_`` report what scikit-learn reports, computed as it
+computes them, so ``tol`` stops at the same point: for regression the data term divided by the
+number of outputs; for classification its log loss, which clips the probabilities to [eps, 1 - eps]
+(eps of the dtype), so a confidently wrong answer counts at most -log(eps) (36.04 in float64, 15.94
+in float32) per case (per output unit for logistic outputs), where the exact cross-entropy grows
+without bound. Only the reported number is clipped: the gradient is the exact cross-entropy's, as
+scikit-learn's is.
 The weights start as scikit-learn's do: Glorot uniform with bound sqrt(6 / (fan_in + fan_out)),
 sqrt(2 / ...) for logistic units, biases from the same range. Given ``random_state`` an int,
 fitting is deterministic.

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 import chainrule
 from chainrule import distributed, nn, optim
@@ -67,6 +67,11 @@ def _stack(layers: list[nn.Linear], activation: str) -> nn.Sequential:
         if index < len(layers) - 1 and unit is not None:
             stacked.append(unit())
     return nn.Sequential(*stacked)
+
+
+def _given(*arrays: Any) -> list[Any]:
+    """The arrays that are not None (sample weights are None where none were given)."""
+    return [array for array in arrays if array is not None]
 
 
 def _linear_layers(network: nn.Sequential) -> list[nn.Linear]:
@@ -366,27 +371,36 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"{name}: batch_size must be 'auto' or an integer >= 1, got {batch!r}")
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> Self:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train on ``X`` (n_samples, n_features) and ``y`` for up to ``max_iter`` epochs.
 
         Starts from fresh weights unless ``warm_start`` is set and the model was fitted before.
-        With ``early_stopping``, a warm fit on the same ``X``, ``y`` and ``validation_fraction``
-        holds out the cases the earlier fit held out (its best validation score was measured on
-        them); on other data it holds out others and forgets that score, warning.
+        ``sample_weight`` (one weight >= 0 per row, or one number for all; None: each row
+        counts 1) weighs each case as scikit-learn's MLP does: its output delta times its
+        weight, the data loss and the ``alpha`` penalty over the batch's sum of weights (a
+        batch whose weights are all 0 takes no step), early stopping's validation score
+        weighted. With ``early_stopping``, a warm fit on the same ``X``, ``y``,
+        ``sample_weight`` and ``validation_fraction`` holds out the cases the earlier fit held
+        out (its best validation score was measured on them); on other data it holds out others
+        and forgets that score, warning.
         Returns ``self``.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> Self:
+    def _fit(
+        self, X: Any, y: Any, incremental: bool, classes: Any = None, sample_weight: Any = None
+    ) -> Self:
         # every check comes before the first change: a refused fit leaves a fitted model as it
         # was (weights, classes_, n_features_in_, loss curve), even where scikit-learn's does not
-        self._check_parameters()
-        if incremental and self.early_stopping:  # scikit-learn's words; nothing is changed
-            raise ValueError("partial_fit does not support early_stopping=True")
+        if incremental:
+            self._check_partial_fit()
+        else:
+            self._check_parameters()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, fitted = self._validate_input(
             X, y, reset=first_pass, incremental=incremental, classes=classes
         )
+        weights = self._checked_sample_weight(sample_weight, X.shape[0])
         if self.early_stopping:
             self._validation_size(X.shape[0])
         seed = None  # a warm partial_fit goes on with the generator it has
@@ -405,8 +419,56 @@ class BaseMLP(BaseEstimator):
                 self._random = np.random.default_rng(seed)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
-        self._train(X, Y, incremental, seed)
+        self._train(X, Y, weights, incremental, seed)
         return self
+
+    def _check_partial_fit(self) -> None:
+        """partial_fit's checks of the parameters, made before those of its arguments: the
+        parameters, and no early stopping (scikit-learn's words; nothing is changed)."""
+        self._check_parameters()
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+    def _checked_sample_weight(self, sample_weight: Any, n_samples: int) -> np.ndarray | None:
+        """``sample_weight`` as float64 weights, one per row of X (a number: that weight for
+        every row), or None; refused, naming the problem, where it is not 1-D, has another
+        length, holds a NaN, an infinity or a negative weight, or is all 0 (scikit-learn's
+        ``_check_sample_weight`` refuses these but negative weights, which its MLP takes)."""
+        if sample_weight is None:
+            return None
+        name = type(self).__name__
+        if isinstance(sample_weight, numbers.Real) and not _is_bool(sample_weight):
+            sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+        try:
+            weights = check_array(
+                sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+            )
+        except (TypeError, ValueError) as error:  # NaN, inf, not numbers, sparse
+            raise ValueError(f"{name}: sample_weight: {error}") from None
+        if weights.ndim != 1:
+            raise ValueError(
+                f"{name}: sample_weight must be 1-D (one weight per row of X) or a number, got "
+                f"an array of shape {weights.shape}"
+            )
+        if len(weights) != n_samples:
+            raise ValueError(
+                f"{name}: sample_weight has {len(weights)} weights, but X has {n_samples} rows"
+            )
+        negative = np.flatnonzero(weights < 0)
+        if len(negative):
+            row = int(negative[0])
+            raise ValueError(
+                f"{name}: sample_weight holds negative weights ({float(weights[row])!r} "
+                f"at row {row}"
+                f"{f' and {len(negative) - 1} more' if len(negative) > 1 else ''}); a weight "
+                "must be >= 0"
+            )
+        if not weights.any():
+            raise ValueError(
+                f"{name}: sample_weight must contain at least one non-zero number (all "
+                f"{n_samples} weights are 0)"
+            )
+        return weights
 
     def _checked_data(self, X: Any, y: Any, reset: bool, **checks: Any):
         """scikit-learn's ``validate_data`` of X and y, and the attributes it sets at a first fit
@@ -534,9 +596,12 @@ class BaseMLP(BaseEstimator):
             )
         return min(int(self.batch_size), n_samples)
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, incremental: bool, seed: int | None) -> None:
+    def _train(
+        self, X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None, incremental: bool,
+        seed: int | None,
+    ) -> None:  # fmt: skip
         early_stopping = self.early_stopping  # never with partial_fit (_fit refuses it)
-        X_val = Y_val = None
+        X_val = Y_val = weights_val = None
         self.n_iter_ = 0  # as scikit-learn: the epochs of this call (a warm start's too)
         # as scikit-learn, a warm start keeps the count of epochs without improvement, the best
         # validation score and its weights (set when the network was made): the new epochs
@@ -548,21 +613,24 @@ class BaseMLP(BaseEstimator):
                 self.best_validation_score_ = -np.inf
             if getattr(self, "_best_parameters", None) is None:
                 self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
-            X, X_val, Y, Y_val = self._validation_split(X, Y, seed)
+            X, X_val, Y, Y_val, weights, weights_val = self._validation_split(X, Y, weights, seed)
         n_samples = X.shape[0]
         batch = self._batch_size(n_samples)
         max_iter = 1 if incremental else self.max_iter
         world = distributed.world()  # several ranks: each takes its block of every batch
         world.check_same("training setup", {
             "cases": n_samples, "shape": X.shape[1:] + Y.shape[1:],
-            "data": world.size > 1 and distributed.fingerprint(X, Y),
+            "data": world.size > 1 and distributed.fingerprint(*_given(X, Y, weights)),
             # all but the seed, which rank 0 gives everyone, and what only prints
             **{key: value for key, value in self.get_params(deep=False).items()
                if key not in ("random_state", "verbose")},
         })  # fmt: skip
         try:  # Ctrl-C stops between two steps (several ranks: at the same one)
             with world.deferring_interrupts():
-                self._epochs(X, Y, X_val, Y_val, batch, max_iter, incremental, world)
+                self._epochs(
+                    (X, Y, weights), (X_val, Y_val, weights_val), batch, max_iter, incremental,
+                    world,
+                )  # fmt: skip
         except KeyboardInterrupt:  # as scikit-learn: the model keeps what it learnt
             warnings.warn("Training interrupted by user.", stacklevel=3)
         if early_stopping:
@@ -576,29 +644,41 @@ class BaseMLP(BaseEstimator):
                 "inputs, e.g. with StandardScaler, or lower learning_rate_init)"
             )
 
-    def _epochs(self, X, Y, X_val, Y_val, batch, max_iter, incremental, world) -> None:
+    def _epochs(self, training, validation, batch, max_iter, incremental, world) -> None:
         """Up to ``max_iter`` epochs of mini-batch steps, each followed by scikit-learn's
-        stopping rules."""
+        stopping rules. ``training`` and ``validation`` are ``(X, Y, sample weights or None)``.
+
+        With weights, a batch whose weights are all 0 takes no step and counts in no epoch's
+        loss (scikit-learn's divides by their sum and raises ZeroDivisionError)."""
+        X, Y, weights = training
         n_samples = X.shape[0]
         for _ in range(max_iter):
             order = self._random.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-            total = 0.0
+            total, counted = 0.0, 0
             for start in range(0, n_samples, batch):
                 if world.stops_between_steps:  # a Ctrl-C noted in a step
                     world.stop_between(f"stopped in epoch {self.n_iter_ + 1}")
                 rows = order[start : start + batch]
                 local = world.shard(rows)
-                total += self._step(X[local], Y[local], len(rows)) * len(rows)
+                if weights is None:
+                    loss = self._step(X[local], Y[local], len(rows))
+                else:  # the batch's sum of weights: the whole batch's, on every rank
+                    weight = float(weights[rows].sum())
+                    if not weight:  # nothing to learn from
+                        continue
+                    loss = self._step(X[local], Y[local], weight, weights[local])
+                total += loss * len(rows)
+                counted += len(rows)
             self.n_iter_ += 1
             self.t_ += n_samples
-            self.loss_ = total / n_samples
+            self.loss_ = total / counted if counted else 0.0
             self.loss_curve_.append(self.loss_)
             self._say(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             if world.decide(not self._weights_finite()):  # no epoch brings them back
                 break
-            self._update_no_improvement_count(self.early_stopping, X_val, Y_val)
+            self._update_no_improvement_count(self.early_stopping, *validation)
             # 'adaptive' sgd cuts the learning rate instead of stopping; cut in the last epoch,
             # the run still ends unconverged, and warns below as scikit-learn's does
             stalled = world.decide(self._no_improvement_count > self.n_iter_no_change)
@@ -633,33 +713,55 @@ class BaseMLP(BaseEstimator):
         if self.verbose and distributed.world().is_main:
             print(line)
 
-    def _step(self, X: np.ndarray, Y: np.ndarray, cases: int | None = None) -> float:
+    def _step(
+        self, X: np.ndarray, Y: np.ndarray, cases: float | None = None,
+        weights: np.ndarray | None = None,
+    ) -> float:  # fmt: skip
         """One weight change from the gradient of one mini-batch of ``cases`` cases (of which
         ``X`` is this rank's block under MPI); returns the batch's loss as scikit-learn reports
-        it (``_reported_loss``: ``tol`` compares these), plus the penalty."""
+        it (``_reported_loss``: ``tol`` compares these), plus the penalty.
+
+        ``weights``: the sample weights of ``X``'s cases, and ``cases`` then the whole batch's
+        sum of them. As in scikit-learn's MLP, each case's output delta is multiplied by its
+        weight and the data loss's gradient and the penalty are over the sum of the weights
+        (not the number of cases)."""
         self._optimizer.zero_grad()
         world, value = distributed.world(), 0.0
-        if len(X) or world.size == 1:
+        share = len(X) if weights is None else float(weights.sum())  # this block's cases
+        if share or world.size == 1:
             output = self._network(Tensor(X))
-            loss = self._loss()(output, Y)  # the data loss: loss_function_, no second copy
-            value = self._reported_loss(np.asarray(output.data), Y)
+            value = self._reported_loss(np.asarray(output.data), Y, weights)
+            if weights is None:
+                loss = self._loss()(output, Y)  # the data loss: loss_function_, no second copy
+            else:  # loss_function_'s output delta (a mean's, over len(X)) times n * w / sum(w)
+                at = Tensor(output.data, requires_grad=True)
+                self._loss()(at, Y).backward()
+                scale = (len(X) / share) * weights
+                output.backward(at.grad * scale.astype(at.grad.dtype)[:, None])
+                loss = None
             if self.alpha:  # L2 penalty over the whole batch's size, as in one process
                 squares = sum((layer.weight * layer.weight).sum() for layer in self._layers())
                 penalty = squares * (self.alpha / (2.0 * (cases or X.shape[0])))
-                loss = loss + penalty
+                loss = penalty if loss is None else loss + penalty
                 value += float(penalty.item())
-            loss.backward()
+            if loss is not None:
+                loss.backward()
         if world.size > 1:
-            value = distributed.average_gradients(self._network, cases=len(X), loss=value)
+            value = distributed.average_gradients(self._network, cases=share, loss=value)
         self._optimizer.step()
         return value
 
     def _layers(self) -> list[nn.Linear]:
         return _linear_layers(self._network)
 
-    def _update_no_improvement_count(self, early_stopping: bool, X_val: Any, Y_val: Any) -> None:
+    def _update_no_improvement_count(
+        self, early_stopping: bool, X_val: Any, Y_val: Any, weights_val: Any = None
+    ) -> None:
         if early_stopping:
-            score = self._validation_score(X_val, Y_val)
+            if weights_val is None:
+                score = self._validation_score(X_val, Y_val)
+            else:
+                score = self._validation_score(X_val, Y_val, weights_val)
             self.validation_scores_.append(score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -694,22 +796,28 @@ class BaseMLP(BaseEstimator):
             )
         return n_val
 
-    def _validation_split(self, X: np.ndarray, Y: np.ndarray, seed: int):
-        """Early stopping's training and validation parts of ``X, Y``. The split has a generator
+    def _validation_split(self, X: np.ndarray, Y: np.ndarray, weights: Any, seed: int):
+        """Early stopping's training and validation parts of ``X, Y`` and of the sample
+        ``weights`` (None, or split as the cases are). The split has a generator
         of its own, seeded from the fit's ``seed`` apart from the weights' and the shuffles'
         (an int ``random_state`` holds out the same cases whatever the network's size), and a
         warm fit on the same data (the same ``X`` and ``y``, ``validation_fraction``) holds out
         the cases the earlier fit held out, whatever ``random_state``: drawn afresh, most of
         them would be cases the network was trained on, scored against a best score measured
         on other cases. A warm fit that must hold out others (other data) forgets that best
-        score and its weights, and warns."""
+        score and its weights, and warns; so does one on the same data with other
+        ``sample_weight`` (the best score was weighted otherwise), holding out the same cases."""
         # the arrays as given (no float64 copy of X: a GB of it hashes in about a second); a
         # dtype changed since counts as other data, so the best score is forgotten, warning
         data = distributed.fingerprint(X, Y)
         record = {"fingerprint": data, "validation_fraction": self.validation_fraction}
+        weighed = None if weights is None else distributed.fingerprint(weights)
         kept = getattr(self, "_held_out", None)  # None: a first fit, or an older pickle
         if kept is not None and all(kept[key] == value for key, value in record.items()):
             train, held = kept["train"], kept["validation"]
+            # a record without sample_weight: fitted unweighted, or before weights were taken
+            if kept.get("sample_weight") != weighed and np.isfinite(self.best_validation_score_):
+                self._forget_best_validation(kept, record, reweighted=True)
         else:
             split_seed = int(np.random.SeedSequence(seed, spawn_key=(1,)).generate_state(1)[0])
             train, held = train_test_split(
@@ -718,32 +826,52 @@ class BaseMLP(BaseEstimator):
             )  # fmt: skip
             if np.isfinite(self.best_validation_score_):  # scored on cases held out no more
                 self._forget_best_validation(kept, record)
-            self._held_out = {**record, "train": train, "validation": held}
-        return X[train], X[held], Y[train], Y[held]
+        self._held_out = {**record, "sample_weight": weighed, "train": train, "validation": held}
+        if weights is None:
+            return X[train], X[held], Y[train], Y[held], None, None
+        for part, cases in (("held out for early stopping", held), ("left to train on", train)):
+            if not weights[cases].any():  # no weighted score, or nothing to learn from
+                raise ValueError(
+                    f"{type(self).__name__}: the {len(cases)} cases {part} (validation_fraction"
+                    f"={self.validation_fraction}) all have sample_weight 0; give more cases "
+                    "weight, or fit without early_stopping"
+                )
+        return X[train], X[held], Y[train], Y[held], weights[train], weights[held]
 
-    def _forget_best_validation(self, kept: dict[str, Any] | None, record: dict[str, Any]) -> None:
+    def _forget_best_validation(
+        self, kept: dict[str, Any] | None, record: dict[str, Any], reweighted: bool = False
+    ) -> None:
         """A warm fit that holds out other cases than the earlier fit held out: the earlier
-        best validation score was measured on cases this fit trains on. Forget it and its
-        weights (early stopping starts afresh from the weights as they are), saying why."""
-        if kept is None:
-            why = "the cases it held out are not recorded (pickled by an older chainrule)"
-        elif kept["validation_fraction"] != record["validation_fraction"]:
-            why = (
-                f"validation_fraction is {record['validation_fraction']}, not "
-                f"{kept['validation_fraction']}"
+        best validation score was measured on cases this fit trains on (``reweighted``: on
+        the same cases, weighted otherwise). Forget it and its weights (early stopping starts
+        afresh from the weights as they are), saying why."""
+        name, best = (
+            type(self).__name__,
+            f"best_validation_score_ ({self.best_validation_score_:.4g})",
+        )
+        if reweighted:
+            said = (
+                f"{name}: this warm fit's sample_weight is not the one it was fitted with, so "
+                f"{best}, weighted otherwise, and its weights are forgotten: early stopping "
+                "starts afresh from the weights as they are, on the same held-out cases"
             )
         else:
-            why = "X or y is not the data it was fitted on"
-        if distributed.world().is_main:  # once for a job
-            warnings.warn(
-                f"{type(self).__name__}: this warm fit holds out other cases for early "
-                f"stopping than the earlier fit ({why}), so best_validation_score_ "
-                f"({self.best_validation_score_:.4g}), scored on cases it now trains on, and "
-                "its weights are forgotten: early stopping starts afresh from the weights as "
-                "they are",
-                UserWarning,
-                stacklevel=user_stacklevel(),
+            if kept is None:
+                why = "the cases it held out are not recorded (pickled by an older chainrule)"
+            elif kept["validation_fraction"] != record["validation_fraction"]:
+                why = (
+                    f"validation_fraction is {record['validation_fraction']}, not "
+                    f"{kept['validation_fraction']}"
+                )
+            else:
+                why = "X or y is not the data it was fitted on"
+            said = (
+                f"{name}: this warm fit holds out other cases for early stopping than the "
+                f"earlier fit ({why}), so {best}, scored on cases it now trains on, and its "
+                "weights are forgotten: early stopping starts afresh from the weights as they are"
             )
+        if distributed.world().is_main:  # once for a job
+            warnings.warn(said, UserWarning, stacklevel=user_stacklevel())
         self.best_validation_score_ = -np.inf
         self._best_parameters = [a.copy() for a in self.coefs_ + self.intercepts_]
         self._no_improvement_count = 0
@@ -761,9 +889,10 @@ class BaseMLP(BaseEstimator):
         ``nn.BinaryCrossEntropy(per_unit=False)`` (the cross-entropy of each logistic unit,
         summed over the units, averaged over the cases) for two classes and multilabel targets,
         ``nn.SquaredError("mean")`` (half the squared error, summed over the outputs, averaged
-        over the cases) for a regressor. Give it with ``network_`` to ``chainrule.explain`` for
-        the gradients training follows, or to ``io.save_model``. Not ``loss_``, scikit-learn's
-        last reported value of the loss."""
+        over the cases) for a regressor (a fit with ``sample_weight`` weighs each case's part of
+        it: w_i / sum(w) where the loss has 1 / n). Give it with ``network_`` to
+        ``chainrule.explain`` for the gradients training follows, or to ``io.save_model``. Not
+        ``loss_``, scikit-learn's last reported value of the loss."""
         check_is_fitted(self, "coefs_")
         return self._loss()
 

@@ -46,15 +46,24 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     trained on.
     """
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
+    ) -> MLPClassifier:
         """One epoch over ``X, y`` from where the last call left off (weights and optimizer).
 
         ``classes`` (every class that will ever appear) is required on the first call.
+        ``sample_weight`` weighs the cases as in :meth:`fit`; it comes before ``classes``, as
+        in scikit-learn's (1.9) ``partial_fit(X, y, sample_weight=None, classes=None)``.
         """
+        self._check_partial_fit()  # a parameter no argument can mend is named first
         if not hasattr(self, "coefs_") and classes is None:
-            raise ValueError(
-                "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
-            )
+            said = "MLPClassifier.partial_fit: pass classes= (all the classes) on the first call"
+            if sample_weight is not None:  # partial_fit(X, y, classes) as before scikit-learn 1.7
+                said += (
+                    "; the third positional parameter is sample_weight, as in scikit-learn, "
+                    "so give the classes by name"
+                )
+            raise ValueError(said)
         if (
             hasattr(self, "coefs_")
             and classes is not None
@@ -64,7 +73,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"MLPClassifier.partial_fit: classes={_plain_labels(unique_labels(classes))} is "
                 f"not the same as on the first call ({_plain_labels(self.classes_)})"
             )
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
         """X and the binarized y in the training dtype, and (``reset``) the attributes a first
@@ -150,11 +159,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             on = units_on(logits, loss).astype(logits.dtype)
         return self._label_binarizer.inverse_transform(on)
 
-    def _reported_loss(self, logits: np.ndarray, Y: np.ndarray) -> float:
+    def _reported_loss(self, logits: np.ndarray, Y: np.ndarray, weights: Any = None) -> float:
         """The batch's data loss as scikit-learn reports it (``log_loss`` for softmax outputs,
         ``binary_log_loss`` for logistic ones, in ``sklearn.neural_network._base``): the
         probabilities clipped to [eps, 1 - eps], eps the dtype's, so a confidently wrong case
-        counts -log(eps) (36.04 in float64, 15.94 in float32), not its exact cross-entropy.
+        counts -log(eps) (36.04 in float64, 15.94 in float32), not its exact cross-entropy;
+        averaged over the cases with their sample ``weights`` where given.
         ``tol`` compares these numbers; the gradient stays the exact cross-entropy's, as
         scikit-learn's is (its output delta is p - y, unclipped)."""
         p = output_units(self.out_activation_, logits)
@@ -163,7 +173,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         terms = xlogy(Y, p)
         if self.out_activation_ == "logistic":  # each unit a two-class case of its own
             terms = terms + xlogy(1 - Y, 1 - p)
-        return float(-terms.mean(axis=0).sum())
+        return float(-np.average(terms, axis=0, weights=weights).sum())
 
     def _stratify(self, Y: np.ndarray) -> Any:
         if self._label_binarizer.y_type_ == "multilabel-indicator":
@@ -176,11 +186,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return None
         return labels
 
-    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
+    def _validation_score(self, X: np.ndarray, Y: np.ndarray, weights: Any = None) -> float:
         with no_grad():
             logits = np.asarray(self._network(Tensor(X)).data)
         predicted = self._decided(logits)
-        return float(accuracy_score(self._label_binarizer.inverse_transform(Y), predicted))
+        truth = self._label_binarizer.inverse_transform(Y)
+        return float(accuracy_score(truth, predicted, sample_weight=weights))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order
@@ -290,9 +301,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         outputs as well: :meth:`_reported_loss`)."""
         return nn.SquaredError("mean")
 
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        """One epoch over ``X, y`` from where the last call left off (weights and optimizer)."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``X, y`` from where the last call left off (weights and optimizer);
+        ``sample_weight`` weighs the cases as in :meth:`fit`."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _validate_input(self, X: Any, y: Any, reset: bool, incremental: bool, classes: Any):
         """X and a 2-D y in the training dtype, and (``reset``) the attributes a first fit
@@ -312,18 +324,19 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         return X.astype(dtype, copy=False), Y.astype(dtype), fitted
 
-    def _reported_loss(self, output: np.ndarray, Y: np.ndarray) -> float:
+    def _reported_loss(self, output: np.ndarray, Y: np.ndarray, weights: Any = None) -> float:
         """The batch's data loss as scikit-learn reports it (its ``squared_loss``): half the
-        squared error averaged over the cases, then over the outputs."""
-        return float(0.5 * ((Y - output) ** 2).mean(axis=0).mean())
+        squared error averaged over the cases (with their sample ``weights`` where given),
+        then over the outputs."""
+        return float(0.5 * np.average((Y - output) ** 2, axis=0, weights=weights).mean())
 
     def _stratify(self, Y: np.ndarray) -> None:
         return None
 
-    def _validation_score(self, X: np.ndarray, Y: np.ndarray) -> float:
+    def _validation_score(self, X: np.ndarray, Y: np.ndarray, weights: Any = None) -> float:
         with no_grad():
             predicted = np.asarray(self._network(Tensor(X)).data)
-        return float(r2_score(Y, predicted))
+        return float(r2_score(Y, predicted, sample_weight=weights))
 
     def predict(self, X: Any) -> np.ndarray:
         """The network's output for each sample: (n_samples,) for one target, else 2-D."""

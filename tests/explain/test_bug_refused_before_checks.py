@@ -77,7 +77,7 @@ def test_explain_refuses_no_toposort_before_the_check(no_checks):
 
 def test_explain_refuses_an_unknown_bug_before_the_check(no_checks):
     layers, x, t = _deep_layers([2, 3, 1])
-    with pytest.raises(ExplainError, match="--bug 'no-such-bug' is not known; use one of assign"):
+    with pytest.raises(ExplainError, match="bug='no-such-bug' is not known; use one of assign"):
         explain(layers, x, t, bug="no-such-bug")
     assert not no_checks
 

@@ -5,7 +5,8 @@ A dataset is a design matrix ``X`` (one case per row, one input unit per column)
 
 - ``"classification"``: integer class labels, shape ``(n,)``, each in ``range(n_classes)``;
 - ``"multilabel"``: a 0/1 target for each output unit, shape ``(n, k)`` (family trees' answers,
-  the encoder's patterns, the single output of XOR, parity and symmetry);
+  the encoder's patterns, the single output of XOR, parity and symmetry); values in [0, 1]
+  (probabilities), as the losses of logistic units check them: others are refused;
 - ``"regression"``: real-valued targets, shape ``(n, k)``.
 """
 
@@ -22,6 +23,7 @@ import numpy as np
 from chainrule.backend import check_unmasked
 from chainrule.checks import first_non_finite
 from chainrule.errors import DataError, LabelError
+from chainrule.ops.nn import check_probabilities
 
 TASKS = ("classification", "multilabel", "regression")
 
@@ -71,6 +73,8 @@ class Dataset:
             self.y = self.y.astype(np.int64, copy=False)
         else:
             _check_matrix(self.y, self.name, "target", "outputs", self.task)
+            if self.task == "multilabel":  # a probability per output unit, as the losses check
+                check_probabilities(self.y, f"{self.name}: task 'multilabel'")
             if self.n_classes is None:
                 self.n_classes = int(self.y.shape[1])
         if self.feature_names is not None:

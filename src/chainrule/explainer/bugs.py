@@ -109,9 +109,11 @@ BUGS: dict[str, Bug] = {
 
 
 def get_bug(name: str) -> Bug:
-    """The bug called ``name``; a clear error lists the known ones."""
+    """The bug called ``name``; a clear error lists the known ones, in the words of the
+    argument that named it: ``explain(..., bug=...)``'s (the command line checks its --bug
+    itself, and names that)."""
     if name not in BUGS:
-        raise ExplainError(f"--bug {name!r} is not known; use one of {', '.join(BUGS)}")
+        raise ExplainError(f"explain: bug={name!r} is not known; use one of {', '.join(BUGS)}")
     return BUGS[name]
 
 

@@ -25,6 +25,7 @@ through it, and every step below them is written out as for chainrule's.
 from __future__ import annotations
 
 import copy
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -317,9 +318,32 @@ def as_network(model: Any) -> Network:
     if isinstance(model, (Sequential, Linear)):
         return _from_sequential(on_host(model))
     _refuse_a_torch_module(model)
+    refuse_a_path(model, "explain")
     raise ExplainError(
         f"explain: cannot read a network from {type(model).__name__}; give an nn.Sequential of "
         f"Linear and activation layers, or a list of (weight, bias, activation) triples{DRAWN}"
+    )
+
+
+def refuse_a_path(model: Any, who: str) -> None:
+    """Refuse a str or path given as the model (``explain("runs/x")``, ``explorer(...)``),
+    naming ``who`` and pointing to :func:`chainrule.io.load_model`, which reads a saved model
+    (a run directory of ``chainrule train`` too): "cannot read a network from str" said what
+    was wrong, not how to give the model. Anything else passes."""
+    if not isinstance(model, (str, os.PathLike)):
+        return
+    path = os.fspath(model)
+    load = f"model, info = cr.io.load_model({path!r})"
+    if os.path.exists(path):
+        raise ExplainError(
+            f"{who}: {path!r} is a path, not a network; read the model saved there first, "
+            f"{load}, and give {who} the model (its loss: "
+            "cr.nn.loss_from_config(info['loss']))"
+        )
+    raise ExplainError(
+        f"{who}: cannot read a network from {type(model).__name__} {path!r}, and there is no "
+        f"file or directory {path!r} either; give an nn.Sequential (a model saved by chainrule "
+        f"train is read with {load.replace(repr(path), 'PATH')})"
     )
 
 

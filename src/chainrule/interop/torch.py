@@ -453,20 +453,29 @@ def to_torch(model: Any) -> Any:
             name, arguments, _ = units[type(layer)]
             converted[id(layer)] = getattr(torch.nn, name)(**arguments(layer))
         else:
-            raise _no_torch_counterpart(layer, position, "to_torch")
+            raise _no_torch_counterpart(layer, position, "to_torch", layer is model)
         layers.append(converted[id(layer)])
     net = torch.nn.Sequential(*layers)
     _copy_modes(layers_in, layers, model, net)
     return net
 
 
-def _no_torch_counterpart(layer: Any, position: int, function: str) -> ConversionError:
+def _no_torch_counterpart(
+    layer: Any, position: int, function: str, whole: bool = False
+) -> ConversionError:
     """The refusal of chainrule's ``layer``, at ``position`` of the model, that ``function``
     (to_torch, save_torch) cannot turn into a PyTorch layer: a nested Sequential with the
     flattening that converts (PyTorch has a Sequential: "no counterpart" was wrong), else its
-    name and the layers that convert."""
+    name and the layers that convert. ``whole``: ``layer`` is the model itself, no Sequential
+    (a Module of one's own), which is said so, not called "layer 0"."""
     from chainrule import nn
 
+    if whole:
+        return ConversionError(
+            f"{function} converts an nn.Sequential of {_SUPPORTED} (or one such layer); "
+            f"{type(layer).__name__} is neither (a module with a forward of its own has no "
+            "PyTorch counterpart here): write the model as an nn.Sequential of those layers"
+        )
     if type(layer) is nn.Sequential:
         return ConversionError(
             f"{function}: layer {position} is a Sequential inside the Sequential, and "
@@ -848,12 +857,13 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     io.check_path_argument(path, "save_torch", model_first=True)  # save_model's order is swapped
     refuse_torch_module(model, "save_torch")
     refuse_directory(path, "save_torch", "model.safetensors")
+    given = model
     if type(model) is not nn.Sequential:
         model = nn.Sequential(model)
     supported = (nn.Linear, *_unit_table())
     for position, layer in enumerate(model):
         if type(layer) not in supported:  # PyTorch itself is not needed to write the file
-            raise _no_torch_counterpart(layer, position, "save_torch")
+            raise _no_torch_counterpart(layer, position, "save_torch", layer is given)
     dtypes = sorted({backend.dtype_name(p.dtype) for p in model.parameters()})
     if len(dtypes) > 1:  # load_torch would refuse the file: write none
         raise ConversionError(

@@ -39,34 +39,20 @@ from chainrule import backend, ops
 from chainrule.backend import to_numpy
 from chainrule.checks import computes_as, defined_alike, is_chainrules, owner_of
 from chainrule.engine import apply
-from chainrule.errors import DataError, UserError, type_name
+from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ON_THE_COMMAND_LINE, ConfigError
-from chainrule.ops.nn import listed_labels, targets_are_labels
+from chainrule.ops.nn import (
+    check_probabilities,
+    listed_labels,
+    named_logistic_cross_entropy,
+    target_array,
+    targets_are_labels,
+)
 from chainrule.ops.registry import REGISTRY, ShapeError
 from chainrule.tensor import Tensor
 
 _SOFTMAX_CROSS_ENTROPY = REGISTRY["softmax_cross_entropy"]
-
-
-def _target_array(target: Any, what: str) -> Any:
-    """A target's array: a tensor's own, another library's array as it is (on its device: NumPy
-    cannot read a GPU's), anything else through NumPy. Missing values are refused naming the
-    cases and ``what`` (``"CrossEntropy: the target"``): pandas' in a pandas column (NumPy
-    reads NA in an ``Int64`` column as NaN, a float: refused as float labels, or a NaN loss),
-    None or pandas' NA in a list (:func:`~chainrule.backend.missing_entries`); a NumPy array
-    of numbers is not looked into."""
-    if isinstance(target, Tensor):
-        return target.data
-    if backend.array_module(target) is not np:
-        return backend.detached(target)
-    if type(target) is np.ndarray and target.dtype != object:  # every step's: as it is
-        return target
-    array = backend.as_host_array(target)  # a masked entry refused, in a list too
-    missing = backend.missing_entries(target, array)
-    if missing is not None:
-        raise DataError(backend.missing_refusal(missing, array.shape, what))
-    return array
 
 
 class Loss:
@@ -117,7 +103,7 @@ class Loss:
 
     def probabilities(self, outputs: Any) -> np.ndarray:
         """The network's outputs as probabilities: the loss's own unit applied to logits."""
-        array = np.asarray(to_numpy(_target_array(outputs, f"{type(self).__name__}: the outputs")))
+        array = np.asarray(to_numpy(target_array(outputs, f"{type(self).__name__}: the outputs")))
         if self.output_activation is None:
             return array
         return to_numpy(ACTIVATIONS[self.output_activation].op(Tensor(array)).data)
@@ -148,7 +134,7 @@ class Loss:
         (``TypeError`` for another dtype), naming the loss."""
         if not (self.reads_labels and n_outputs > 1):
             return None
-        array = np.asarray(to_numpy(_target_array(target, f"{type(self).__name__}: the target")))
+        array = np.asarray(to_numpy(target_array(target, f"{type(self).__name__}: the target")))
         column = array.ndim == 2 and array.shape[1] == 1
         per_case = array.ndim == 1 and (array.dtype.kind in "iub" or array.shape[0] == n_cases)
         one_label = array.ndim == 0 and n_cases in (None, 1)
@@ -176,9 +162,9 @@ class Loss:
         what = f"{type(self).__name__}: the target"
         if self.reads_labels and n_outputs > 1:
             expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
-            rows = np.asarray(to_numpy(_target_array(target, what)))
+            rows = np.asarray(to_numpy(target_array(target, what)))
             return as_rows(rows, n_outputs, what, expected)
-        array = np.asarray(to_numpy(_target_array(target, what)), dtype=np.float64)
+        array = np.asarray(to_numpy(target_array(target, what)), dtype=np.float64)
         if array.ndim <= 1 and n_outputs == 1:
             array = array.reshape(-1, 1)
         return as_rows(array, n_outputs, what, "the output layer expects")
@@ -242,7 +228,7 @@ class Loss:
         (the library's float for integer outputs: see :func:`_target_dtype`). A tensor that
         needs a gradient (a teacher network's outputs) is reshaped and cast by recorded ops, so
         the loss sends it its gradient as PyTorch's losses do; any other target is data."""
-        array = _target_array(target, f"{type(self).__name__}: the target")
+        array = target_array(target, f"{type(self).__name__}: the target")
         if array.shape != output.shape:
             if output.ndim == 2 and output.shape[1] == 1 and array.shape == output.shape[:1]:
                 array = backend.reshape(array, output.shape)
@@ -334,7 +320,8 @@ class CrossEntropy(Loss):
 
     E = -1/n sum_cases sum_k t_k log softmax(z)_k, with ``log_softmax`` stable for any logits
     (even +-1e4). ``target`` is integer labels of shape (n,) in [0, k), or rows of
-    probabilities (one-hot or soft) as floats of shape (n, k), read as PyTorch's
+    probabilities (one-hot or soft, each in [0, 1]: others are refused naming the first row
+    holding one) as floats of shape (n, k), read as PyTorch's
     ``cross_entropy`` and ``cr.softmax_cross_entropy`` read them (integer one-hot rows, float
     labels and booleans are refused, saying what to cast them to). dE/dz = (softmax(z) - t) / n.
     It reads class labels (``reads_labels``): :meth:`~Loss.target_rows` makes one-hot rows of
@@ -367,9 +354,10 @@ class CrossEntropy(Loss):
         reads them (:func:`~chainrule.ops.nn.targets_are_labels`: anything else is refused in
         its words); the op checks the labels' range. Probabilities that need a gradient stay a
         tensor. An empty list is labels (:func:`~chainrule.ops.nn.listed_labels`)."""
-        array = _target_array(listed_labels(target), "CrossEntropy: the target")
+        array = target_array(listed_labels(target), "CrossEntropy: the target")
         if not targets_are_labels(array, output.data.shape, "CrossEntropy"):
             rows = self._same_shape_target(output, target)
+            check_probabilities(rows.data, "CrossEntropy")  # labels: no pass over them
             return rows if rows.requires_grad else rows.data
         if type(array) is np.ndarray and type(output.data) is np.ndarray:  # the fast path
             return array  # labels already: the op checks their range
@@ -421,19 +409,11 @@ class BinaryCrossEntropy(Loss):
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         output, t = self._compared(output, target)
-        low, high = (float(t.xp.min(t.data)), float(t.xp.max(t.data))) if t.size else (0, 0)
-        if low != low or high != high:  # NaN: min and max pass it on, and it fails no bound
-            raise ValueError(
-                f"BinaryCrossEntropy: targets must lie in [0, 1], got NaN (shape {tuple(t.shape)})"
-            )
-        if low < 0 or high > 1:
-            raise ValueError(
-                f"BinaryCrossEntropy: targets must lie in [0, 1], got values in "
-                f"[{low!r}, {high!r}] (shape {tuple(t.shape)})"
-            )
+        # the op checks the targets lie in [0, 1] (check_probabilities), in this loss's name
+        name = "BinaryCrossEntropy"
         if self.per_unit:  # t's gradient, if it needs one, too
-            return ops.logistic_cross_entropy(output, t)
-        return ops.logistic_cross_entropy(output, t, reduction="sum") / _n_cases(output)
+            return named_logistic_cross_entropy(output, t, "mean", name)
+        return named_logistic_cross_entropy(output, t, "sum", name) / _n_cases(output)
 
     def config(self) -> dict[str, Any]:
         # the default writes no option, so its model files read as those of older versions

@@ -116,7 +116,17 @@ def _numbers(vector: Any, module: Module, who: str) -> Tensor:
     """``vector`` as a tensor, checked: a module, one axis of real floats, as many as the
     module's parameters hold."""
     if not isinstance(module, Module):
-        raise TypeError(f"{who}: the second argument is the module, not {type_name(module)}")
+        torch = ""
+        if isinstance(module, Iterable) and not isinstance(module, (str, bytes, Tensor)):
+            # a module's parameters, as PyTorch's vector_to_parameters takes them
+            torch = (
+                f"; PyTorch's {who} takes model.parameters(), chainrule's the model itself, "
+                f"whose parameters it writes in the order of named_parameters(): "
+                f"{who}(vector, model)"
+                if who == "vector_to_parameters"
+                else f": {who}(vector, model)"
+            )
+        raise TypeError(f"{who}: the second argument is the module, not {type_name(module)}{torch}")
     values = vector if isinstance(vector, Tensor) else tensor(vector)
     params = module.parameters()
     expected = sum(param.size for param in params)

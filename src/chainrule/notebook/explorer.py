@@ -275,6 +275,9 @@ def start_network(model: Any = None, case: Any = None, loss: Any = None) -> dict
         if case is not None or loss is not None:
             raise UserError("explorer: a case (x, t) and a loss need a model")
         return None
+    from chainrule.explainer.network import refuse_a_path
+
+    refuse_a_path(model, "explorer")  # a saved model's directory: before asking for a case
     if case is None:
         raise UserError("explorer: give the case to show, explorer(model, (x, t), loss)")
     if loss is None:

@@ -15,7 +15,7 @@ from chainrule import backend
 from chainrule.backend import BLAS_FLOATS, array_module, shared_vector
 from chainrule.checks import is_integer
 from chainrule.engine import apply
-from chainrule.errors import LabelError
+from chainrule.errors import DataError, LabelError
 from chainrule.ops.elementwise import _exp, _masked
 from chainrule.ops.reduce import _sum, expand_reduced, sum_array
 from chainrule.ops.registry import ShapeError, array_of, primitive
@@ -24,6 +24,7 @@ from chainrule.tensor import Tensor
 
 # the reductions themselves: ``ndarray.max`` and ``.sum`` are Python wrappers around them
 _add_reduce, _max_reduce = numpy.add.reduce, numpy.maximum.reduce
+_min_reduce = numpy.minimum.reduce
 
 
 def _logistic(z: Any) -> Any:
@@ -567,6 +568,57 @@ def check_labels(
     )
 
 
+def target_array(target: Any, what: str) -> Any:
+    """A loss's target as an array: a NumPy array of numbers as it is (every step's: nothing
+    looked into), a tensor's own, another library's array as it is (on its device: NumPy
+    cannot read a GPU's), anything else through NumPy. Missing values are refused naming the
+    cases and ``what`` (``"CrossEntropy: the target"``): pandas' in a pandas column (NumPy
+    reads NA in an ``Int64`` column as NaN, a float: refused as float labels, or a NaN loss),
+    None or pandas' NA in a list (:func:`~chainrule.backend.missing_entries`). The one reading
+    of targets for the losses of ``nn`` and the fused ops."""
+    if type(target) is numpy.ndarray and target.dtype != object:  # every step's: as it is
+        return target
+    if isinstance(target, Tensor):
+        return target.data
+    if array_module(target) is not numpy:
+        return backend.detached(target)
+    array = backend.as_host_array(target)  # a masked entry refused, in a list too
+    missing = backend.missing_entries(target, array)
+    if missing is not None:
+        raise DataError(backend.missing_refusal(missing, array.shape, what))
+    return array
+
+
+def check_probabilities(targets: Any, op: str) -> None:
+    """Refuse targets that are not probabilities, values outside [0, 1] or NaN, naming ``op``,
+    the range of the values, their shape and the first row (case) holding one outside, with its
+    value. Cross-entropy against such a target has no lower bound (a target of -1 beside one of
+    2 rewards a logit running to infinity: training chases -inf) or no meaning. The one check
+    for ``cr.softmax_cross_entropy``, ``cr.logistic_cross_entropy``, ``nn.CrossEntropy``'s
+    probability rows, ``nn.BinaryCrossEntropy`` and a multilabel ``data.Dataset``: two
+    reductions over the values (integer class labels never come here), booleans none."""
+    if type(targets) is numpy.ndarray:
+        if targets.dtype.kind not in "iuf" or not targets.size:  # booleans: always 0 or 1
+            return
+        low, high = float(_min_reduce(targets, None)), float(_max_reduce(targets, None))
+    else:
+        xp = array_module(targets)
+        if not backend.size(targets) or not (
+            backend.is_real_floating(targets.dtype, xp) or backend.is_integer(targets.dtype, xp)
+        ):
+            return
+        low, high = float(xp.min(targets)), float(xp.max(targets))
+    if low >= 0 and high <= 1:  # NaN fails both
+        return
+    values = backend.to_numpy(targets)
+    outside = ~((values >= 0) & (values <= 1))
+    first = numpy.unravel_index(int(numpy.argmax(outside)), values.shape)
+    shape = tuple(values.shape)
+    got = "NaN" if low != low or high != high else f"values in [{low!r}, {high!r}]"
+    row = f"; row {int(first[0])} holds {values[first].item()!r}" if values.ndim else ""
+    raise DataError(f"{op}: targets must lie in [0, 1], got {got} (shape {shape}){row}")
+
+
 def listed_labels(targets: Any) -> Any:
     """Targets given as an empty Python list (or tuple) as class labels, int64 of shape (0,);
     any other targets as they are. No number in it says float, as NumPy reads ``[]``: labels
@@ -639,11 +691,12 @@ def _targets_refused(targets: Any, logits_shape: tuple[int, ...], op: str) -> Ex
 def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of softmax(logits) against targets (class labels or probabilities per row).
 
-    Per case the loss is -sum_j t_j log softmax(z)_j, with any targets t (a row need not sum to
-    1: a row of zeros drops its case). Fused and stable at any logits; its gradient is
-    softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and distributions
-    (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient (a tensor with
-    ``requires_grad``) get dE/dt_j = -log softmax(z)_j per case.
+    Per case the loss is -sum_j t_j log softmax(z)_j, with targets t in [0, 1] (refused
+    otherwise, naming the first row holding one outside: :func:`check_probabilities`; a row
+    need not sum to 1: a row of zeros drops its case). Fused and stable at any logits; its
+    gradient is softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and
+    distributions (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient
+    (a tensor with ``requires_grad``) get dE/dt_j = -log softmax(z)_j per case.
 
     Targets are read as PyTorch's ``cross_entropy`` reads them (:func:`targets_are_labels`, as
     ``nn.CrossEntropy`` reads them): integers are class labels, of the logits' shape without
@@ -656,7 +709,7 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     """
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)
-    targets = targets.data if isinstance(targets, Tensor) else listed_labels(targets)
+    targets = target_array(listed_labels(targets), "softmax_cross_entropy: the target")
     # labels join the logits' device; another library's are refused, as any op refuses them
     targets = backend.asarray_like(targets, logits.data, op="softmax_cross_entropy")
     if reduction not in ("mean", "sum", "none"):
@@ -668,6 +721,8 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
     labels = targets_are_labels(targets, logits.shape, "softmax_cross_entropy")
     if labels:
         targets = backend.signed_positions(targets)
+    else:
+        check_probabilities(targets, "softmax_cross_entropy")
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
     if not labels and type(targets) is not numpy.ndarray:
@@ -816,20 +871,26 @@ def logistic_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -
     elements for ``reduction="mean"``). The targets have the logits' shape; targets that need a
     gradient get dE/dt = -z. The loss is in the logits' dtype whatever the targets' (PyTorch's
     ``binary_cross_entropy_with_logits`` promotes float32 logits and float64 targets to float64).
+    Targets must lie in [0, 1] (:func:`check_probabilities`).
     """
+    return named_logistic_cross_entropy(logits, targets, reduction, "logistic_cross_entropy")
+
+
+def named_logistic_cross_entropy(logits: Any, targets: Any, reduction: str, op: str) -> Tensor:
+    """:func:`logistic_cross_entropy`, whose refusals name ``op`` (``nn.BinaryCrossEntropy``
+    gives its own name: its targets are checked once, here)."""
     logits = as_tensor(logits)
     differentiated = _needs_gradient(targets)
-    targets = targets.data if isinstance(targets, Tensor) else targets
-    targets = backend.asarray_like(targets, logits.data, op="logistic_cross_entropy")
+    targets = target_array(targets, f"{op}: the target")
+    targets = backend.asarray_like(targets, logits.data, op=op)
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(
-            f"logistic_cross_entropy: reduction must be mean, sum or none, not {reduction!r}"
-        )
+        raise ValueError(f"{op}: reduction must be mean, sum or none, not {reduction!r}")
     if tuple(targets.shape) != tuple(logits.shape):
         raise ShapeError(
-            f"logistic_cross_entropy: targets of shape {tuple(targets.shape)} do not match "
+            f"{op}: targets of shape {tuple(targets.shape)} do not match "
             f"logits {tuple(logits.shape)}"
         )
+    check_probabilities(targets, op)
     if differentiated is not None:
         return _logistic_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
     if type(targets) is not numpy.ndarray:

@@ -38,7 +38,13 @@ from chainrule.errors import UserError, counted
 from chainrule.web import network as net
 from chainrule.web import schemas as s
 from chainrule.web.derivation import NotFinite, derivation_json, render
-from chainrule.web.sessions import BrowserSession, SessionStore, cookie_name, cookie_path
+from chainrule.web.sessions import (
+    RUN_IDS_REMEMBERED,
+    BrowserSession,
+    SessionStore,
+    cookie_name,
+    cookie_path,
+)
 from chainrule.web.training import page_datasets, page_optimizers, start_run
 
 #: The refusal of a result whose numbers overflowed (JSON has no inf or NaN).
@@ -446,6 +452,11 @@ START_AGAIN = "; press Start (POST /api/train/start) to begin again"
 REPLACED = "training run replaced: "
 
 
+#: The refusal of a step naming a run id this session never issued (409): not a run another tab
+#: replaced (:data:`REPLACED`), a request that names no run of this browser's.
+NO_SUCH_RUN = "no run "
+
+
 class NoSession(HTTPProblem):
     """The 409 of a training request with no session (no cookie, or its session unknown):
     :data:`NO_RUN_WHY` as the handlers say it; the server says instead which of its reasons it
@@ -486,6 +497,13 @@ def train_step(body: s.TrainStepRequest, session: BrowserSession | None) -> dict
     """Take optimizer steps on this browser's run (the run ``body.run`` names, where it names
     one); returns its state."""
     run = _run_of(session)
+    if body.run is not None and body.run not in session.issued:
+        raise HTTPProblem(
+            409,
+            f"{NO_SUCH_RUN}{body.run} in this session (none of the last "
+            f"{RUN_IDS_REMEMBERED} runs it started had that id): its run is {session.run_id}; "
+            "step it by the `run` POST /api/train/start answered, or leave `run` out",
+        )
     if body.run is not None and body.run != session.run_id:
         raise HTTPProblem(
             409,

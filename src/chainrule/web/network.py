@@ -674,11 +674,13 @@ OVERFLOW_NOTE = (
     "not checked: the finite difference overflowed (E at y_i \u00b1 the step is not finite)"
 )
 #: ... one within the check's tolerance of 0 (:attr:`Checked.near_zero`): at this size E's rounding
-#: swamps the step's change, so the difference says only that dE/dy_i is small against it.
+#: swamps the step's change, so the difference says only that dE/dy_i is small against it; and
+#: why its tolerance is that wide, in the explainer's words
+#: (:attr:`~chainrule.explainer.derivation.Checked.no_verdict_reason`, every format's "why").
 UNRESOLVED_NOTE = (
     "not resolvable at this size: the finite difference agrees only within the check's "
     "tolerance of 0 ({atol:.3g}), so an engine value of 0 would pass too; it says only that "
-    "dE/dy_i is small against that tolerance"
+    "dE/dy_i is small against that tolerance; why: {why}"
 )
 
 #: A difference that disagrees with the engine's dE/dy_i beyond the check's tolerance.
@@ -715,8 +717,8 @@ def dE_dy_check(d: Derivation, layer: int, unit: int) -> tuple[Any, float, str |
     d.measured_difference_errors({("dE_dy", layer): errors})
     check = d.checked_entry(("dE_dy", layer), record.dE_dy, numerics, (0, unit))
     said = verdict([check])
-    if said is None:
-        return check, step, UNRESOLVED_NOTE.format(atol=check.atol)
+    if said is None:  # no verdict: the explainer's reason for it, as its write-ups give it
+        return check, step, UNRESOLVED_NOTE.format(atol=check.atol, why=check.no_verdict_reason)
     if said is False:
         tolerance = check.atol + check.rtol * abs(check.numeric)
         return check, step, DISAGREE_NOTE.format(difference=check.difference, tolerance=tolerance)

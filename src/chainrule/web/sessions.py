@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +49,9 @@ MAX_QUEUED = 4
 #: each): a browser whose run was forgotten is told so, and one whose token the server never
 #: gave out (it was restarted since) is told that instead (:meth:`SessionStore.forgot`).
 FORGOTTEN_REMEMBERED = 4096
+#: The ids of a session's runs it remembers having issued, its latest among them: a step naming
+#: one of the others is for a run replaced since; one naming none of them, for no run it had.
+RUN_IDS_REMEMBERED = 16
 
 
 def cookie_name(server: tuple | None, scheme: str = "http") -> str:
@@ -103,6 +106,9 @@ class BrowserSession:
     #: asked for another id is refused, so a page whose run a second tab of the same browser
     #: (the same cookie, so the same session) replaced learns so instead of stepping that one
     run_id: str | None = None
+    #: the last :data:`RUN_IDS_REMEMBERED` ids it issued (``run_id`` the latest), so a step for
+    #: a replaced run is told from one for an id this session never issued
+    issued: deque = field(default_factory=lambda: deque(maxlen=RUN_IDS_REMEMBERED))
     lock: threading.Lock = field(default_factory=threading.Lock)
     waiting: int = 0  # requests of this session admitted and not yet finished (guarded by _admit)
     _admit: threading.Lock = field(default_factory=threading.Lock)
@@ -111,6 +117,7 @@ class BrowserSession:
         """Make ``run`` this session's training run (replacing any other); returns its new id."""
         self.training = run
         self.run_id = secrets.token_hex(6)
+        self.issued.append(self.run_id)
         return self.run_id
 
     def reset_training(self) -> bool:

@@ -1456,28 +1456,43 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const B = S.bug;
     const table = $("bug-table");
     const info = $("bug-result");
+    const why = $("bug-why");
     if (!B) {
       table.hidden = true;
+      why.hidden = true;
       // a live region: written only where its words change (each render wrote it, every step of Play)
       writeText(info, S.bugNote || "The real engine: every gradient is the sum over its consumers.");
       return;
     }
+    // a row passing within a tolerance as large as its gradient gets no verdict (the server's
+    // `no_verdict`, its reason), never ✓: the explainer's write-ups mark it "? no verdict" too
+    const noVerdict = B.rows.filter((r) => !r.caught && r.no_verdict);
+    const unresolved = `it gives no verdict on ${noVerdict.length} (? no verdict)`;
     writeText(info, `${B.title} (${B.source}). ${B.note} ${B.caught
-      ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree.`
-      : "The gradient check finds nothing here."}`);
+      ? `The gradient check catches it: ${B.n_caught} of ${B.rows.length} disagree${noVerdict.length ? `, and ${unresolved}` : ""}.`
+      : noVerdict.length ? `The gradient check cannot catch it here: ${unresolved} of ${B.rows.length}, and no verdict is not a pass.`
+        : "The gradient check finds nothing here."}`);
     const body = table.tBodies[0];
     body.replaceChildren();
     for (const r of B.rows) {
       const row = body.insertRow();
-      row.className = r.caught ? "caught" : "";
+      const unsaid = !r.caught && r.no_verdict ? r.no_verdict : null;
+      row.className = r.caught ? "caught" : unsaid ? "no-verdict" : "";
       for (const v of [r.label, fmtLong(r.right), fmtLong(r.wrong), r.numeric === null ? "-" : fmtLong(r.numeric)]) {
         putText(row.insertCell(), v);
       }
-      // the check's mark, and in words for a screen reader
-      row.insertCell().innerHTML = r.caught ? '<span aria-hidden="true">✗</span><span class="sr-only">caught</span>'
-        : '<span aria-hidden="true">✓</span><span class="sr-only">agrees</span>';
+      // the check's mark, and in words for a screen reader; no verdict in words for everyone,
+      // its reason as the cell's tooltip and in the line under the table
+      const mark = row.insertCell();
+      if (r.caught) mark.innerHTML = '<span aria-hidden="true">✗</span><span class="sr-only">caught</span>';
+      else if (unsaid) { mark.textContent = "? no verdict"; mark.title = unsaid; }
+      else if (r.numeric === null) mark.textContent = "not checked";
+      else mark.innerHTML = '<span aria-hidden="true">✓</span><span class="sr-only">agrees</span>';
     }
     table.hidden = false;
+    const reasons = noVerdict.map((r) => `${r.label}: ${r.no_verdict}`).join("; ");
+    putText(why, reasons ? `Why no verdict: ${reasons}.` : "");
+    why.hidden = !reasons;
   }
 
   /** The network the explorer opened on, asked for again (/api/seed): the page's seed network

@@ -154,13 +154,14 @@ def test_a_computed_tensor_set_in_init_is_named_by_the_optimizer_set_in_forward_
             cr.optim.SGD(model.parameters(), lr=0.1)
 
 
-def test_a_computed_weight_set_outside_any_forward_is_named_by_the_optimizer():
-    """Review: a ``reset_parameters`` called from ``__init__``, a factory, or setattr in a
-    loop set a computed "weight" outside any forward: registered, so the optimizer refuses
-    it by name, where it was silently never trained; a helper the forward calls keeps a
-    hidden state as a plain attribute."""
+def test_a_computed_weight_set_while_built_is_named_by_the_optimizer_state_elsewhere_is_not():
+    """Review 1: a ``reset_parameters`` called from ``__init__`` (setattr in a loop there too)
+    sets a computed "weight" while the module is built: registered, so the optimizer refuses
+    it by name, where it was silently never trained. Review 2: anywhere else (a helper the
+    forward calls, a ``step`` method of a cell used in a sampling loop, a training loop keeping
+    an output) it is a plain attribute, as in PyTorch."""
 
-    class Reset(nn.Module):
+    class Cell(nn.Module):
         def __init__(self):
             super().__init__()
             self.lin = nn.Linear(3, 1)
@@ -171,22 +172,29 @@ def test_a_computed_weight_set_outside_any_forward_is_named_by_the_optimizer():
                 setattr(self, name, cr.ones(3, requires_grad=True) * 0.5)
 
         def forward(self, x):
-            self._step(x)
+            self._keep(x)
             return self.lin(x * self.scale)
 
-        def _step(self, x):
+        def _keep(self, x):
             self.h = cr.tanh(self.lin(x))
 
-    made = Reset()
-    later = Reset.__new__(Reset)
-    nn.Module.__init__(later)
-    later.w = cr.ones(2, requires_grad=True) * 2.0  # a factory's assignment
-    for model, name in ((made, "scale"), (later, "w")):
-        assert name in dict(model.named_parameters())
-        with pytest.raises(ConfigError, match=r"result of an op \(mul\)"):
-            cr.optim.SGD(model.parameters(), lr=0.1)
-    made(cr.tensor(np.ones((1, 3))))
-    assert "h" not in dict(made.named_parameters())
+        def step(self, x):
+            self.state = cr.tanh(self.lin(x))
+            return self.state
+
+    cell = Cell()
+    assert "scale" in dict(cell.named_parameters())
+    with pytest.raises(ConfigError, match=r"result of an op \(mul\)"):
+        cr.optim.SGD(cell.parameters(), lr=0.1)
+    x = cr.tensor(np.ones((1, 3)))
+    cell(x)
+    cell.step(x)
+    net = nn.Sequential(nn.Linear(3, 2))
+    net.last = net(x)  # a training loop keeping an output
+    for model, name in ((cell, "h"), (cell, "state"), (net, "last")):
+        assert name not in dict(model.named_parameters())
+        assert name not in model.state_dict()
+    cr.optim.SGD(net.parameters(), lr=0.1)
 
 
 def test_a_parameter_list_entry_keeps_no_index_as_its_name():

@@ -1,9 +1,9 @@
 """Module: the base of every layer and network, owning parameters and their dotted names.
 
 A module's parameters are its attributes that are :class:`Parameter` s (or leaf tensors
-requiring a gradient, ``cr.tensor(w, requires_grad=True)``; a tensor an op computed in a
-forward, such as a recurrent forward's hidden state ``self.h = h``, is a plain attribute, as in
-PyTorch, and one computed outside a forward is registered for the optimizer to refuse), each
+requiring a gradient, ``cr.tensor(w, requires_grad=True)``; a tensor an op computed, such as a
+recurrent forward's hidden state ``self.h = h``, is a plain attribute, as in PyTorch, except one
+set while the module is built, in ``__init__``, registered for the optimizer to refuse), each
 named by its attribute where it has no name (a graph's label); its submodules are its
 attributes that are modules; its buffers are the state it declares with
 :meth:`Module.register_buffer` (running statistics, a dropout layer's generator).
@@ -270,13 +270,13 @@ class Module:
         was_parameter = name in parameters or name in empty
         if isinstance(value, Tensor) and (
             isinstance(value, Parameter)
-            or (value.requires_grad and (value._primitive is None or _set_outside_a_forward()))
+            or (value.requires_grad and (value._primitive is None or _set_while_built()))
             or was_parameter
         ):
             # a parameter replaced (by a frozen tensor too) stays one, in its place in the order.
             # A tensor an op computed is a plain attribute, as in PyTorch: a recurrent forward's
             # hidden state ``self.h = h`` (an op's output in a parameter's place is refused),
-            # unless set outside a forward (__init__), meaning a weight: the optimizer names it
+            # unless set while the module is built (__init__), a weight: the optimizer names it
             parameters[name] = value
             if value.name is None and name.isidentifier():  # a graph's label, as Linear's
                 value.name = name  # (not a ParameterList's "0", which reads as a constant)
@@ -660,21 +660,26 @@ def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:
     return bool(mode)
 
 
-def _set_outside_a_forward() -> bool:
-    """Whether the attribute :meth:`Module.__setattr__` sets is set outside any ``forward``
-    (no frame of the calls that led here is a ``forward``). A tensor an op computed in a
-    forward (a recurrent forward's ``self.h = h``, an output kept, in a helper the forward
-    calls too) is a plain attribute, as in PyTorch; one computed elsewhere (``__init__``, a
-    ``reset_parameters`` it calls, a factory: ``self.w = cr.randn(3, requires_grad=True) *
-    0.01``) was meant as a weight: it is registered, and the optimizer refuses it naming it
-    (make it a leaf), where as a plain attribute it was silently never trained. Asked only
-    of a computed tensor that needs a gradient: a forward's is found in a frame or two."""
+def _set_while_built() -> bool:
+    """Whether the attribute :meth:`Module.__setattr__` sets is set while a module is built:
+    in its ``__init__`` or a ``reset_parameters`` (called from it, as PyTorch's layers do),
+    found before any ``forward`` among the calls that led here. A tensor an op computed there
+    (``self.w = cr.randn(3, requires_grad=True) * 0.01``) was meant as a weight: it is
+    registered, and the optimizer refuses it naming it (make it a leaf), where as a plain
+    attribute it was silently never trained. Anywhere else (a forward, a hidden state kept by
+    a ``step`` or a sampling loop, an output kept by a training loop) it is a plain
+    attribute, as in PyTorch. Asked only of a computed tensor that needs a gradient."""
     frame = sys._getframe(2)  # past this function and Module.__setattr__
     while frame is not None:
-        if frame.f_code.co_name == "forward":
+        name = frame.f_code.co_name
+        if name == "forward":
             return False
+        if name in ("__init__", "reset_parameters") and isinstance(
+            frame.f_locals.get("self"), Module
+        ):
+            return True
         frame = frame.f_back
-    return True
+    return False
 
 
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:

@@ -324,12 +324,12 @@ def test_predict_refuses_to_write_over_the_models_files(tmp_path, capsys, xor_ru
         ("--optimizer", "lbfgs", "--optimizer: unknown value"),
         ("--loss", "hinge", "--loss: unknown value"),
         ("--dtype", "float16", "--dtype: unknown value"),
-        ("--epochs", "0", "'--epochs': Input should be greater than or equal to 1"),
+        ("--epochs", "0", "--epochs must be a whole number from 1 to 1,000,000, not 0"),
         ("--momentum", "1.5", "--momentum must be in [0, 1)"),
-        ("--epochs", "many", "'--epochs': Input should be a valid integer"),
-        ("--lr", "fast", "'--lr': Input should be a valid number"),
-        ("--seed", "1.5", "'--seed': Input should be a valid integer"),
-        ("--early-stopping", "0", "'--early-stopping': Input should be greater than or equal"),
+        ("--epochs", "many", "--epochs must be a whole number from 1 to 1,000,000, not 'many'"),
+        ("--lr", "fast", "--lr must be a number, not 'fast'"),
+        ("--seed", "1.5", "--seed must be a whole number, not 1.5"),
+        ("--early-stopping", "0", "--early-stopping must be a whole number >= 1, not 0"),
     ],
 )
 def test_bad_option_values(tmp_path, capsys, option, value, match):

@@ -210,4 +210,5 @@ def test_a_seed_of_its_own_is_named_not_the_data_it_splits_differently(tmp_path)
 def test_a_bad_option_on_one_rank_other_than_0_says_which_rank(tmp_path):
     done = _two_ranks(tmp_path, "--epochs", "0")
     assert done.returncode == 2
-    assert done.stderr.count("chainrule: rank 1: Invalid value for '--epochs'") == 1, done.stderr
+    line = "chainrule: rank 1: --epochs must be a whole number from 1 to 1,000,000, not 0"
+    assert done.stderr.count(line) == 1, done.stderr

@@ -165,6 +165,52 @@ ABORTS = _click_classes("Abort", typer.Abort)
 EXITS = _click_classes("Exit", typer.Exit)
 
 
+#: What a number option's value must be, by its type (:func:`number_refused`)
+NUMBER_WORDS = {int: "a whole number", float: "a number"}
+
+
+def _bound(value: float) -> str:
+    """A range's end as a message writes it: 1,000,000 (--hidden's), but 65535 (a port)."""
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 100_000 else str(value)
+    return f"{value:g}"
+
+
+def number_refused(error: Exception) -> str | None:
+    """chainrule's one line for a number option's value that typer refused: typer checks an
+    ``int`` or ``float`` option's type and its ``min``/``max`` with pydantic, whose words
+    became the message ("Invalid value for '--epochs': Input should be greater than or equal
+    to 1") where chainrule's own checks say "--lr must be a positive number". Here in that
+    form, the option's whole range in it: ``--epochs must be a whole number from 1 to
+    1,000,000, not 0``. None for another refusal (a path option's parser, a choice), kept as
+    it is."""
+    param = getattr(error, "param", None)
+    cause = error.__cause__
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or not callable(getattr(cause, "errors", None)):
+        return None
+    words = NUMBER_WORDS.get(descriptor.annotation)
+    if words is None or descriptor.is_list:
+        return None
+    info = descriptor.parameter_info
+    low, high = getattr(info, "min", None), getattr(info, "max", None)
+    if low is not None and high is not None:
+        words += f" from {_bound(low)} to {_bound(high)}"
+    elif low is not None:
+        words += f" >= {_bound(low)}"
+    elif high is not None:
+        words += f" <= {_bound(high)}"
+    found = cause.errors()
+    text = found[0].get("input") if found else None
+    if isinstance(text, str):
+        try:
+            float(text)
+        except ValueError:  # a word: quoted, as the other refusals quote one ('abc', '')
+            text = repr(text)
+    names = [name for name in param.opts if name.startswith("--")] or param.opts
+    return f"{names[0]} must be {words}, not {text}"
+
+
 class Command(TyperCommand):
     """A chainrule command: once its options are parsed (its ``--help`` has answered by then),
     the process is made ready for the work, and only then are NumPy and the engine imported."""
@@ -191,6 +237,18 @@ class Command(TyperCommand):
                     formatter.write_dl(sections[kind])
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """click's parse, where a number option's value typer refused is said in chainrule's
+        words (:func:`number_refused`)."""
+        try:
+            return self._parse_args(ctx, args)
+        except USAGE_ERRORS as error:
+            line = number_refused(error)
+            if line is None:
+                raise
+            usage = next(cls for cls in type(error).__mro__ if cls.__name__ == "UsageError")
+            raise usage(line, ctx=ctx) from error
+
+    def _parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """click's parse, where a command that names its model with ``--model`` (explain,
         graph, serve) given one as its argument says so (:func:`_model_hint`)."""
         refuse_import_after_the_command(ctx, args)

@@ -44,6 +44,11 @@ if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
 #: loses at most a minute of training.
 CHECKPOINT_SECONDS = 60.0
 
+#: The most epochs a run takes (--epochs): 200 times the longest preset's (symmetry's 5000); a
+#: run of 10^20 epochs is a mistake, refused as --hidden's layer sizes over a million are.
+#: history.json keeps a record of each epoch (about 160 bytes).
+MAX_EPOCHS = 1_000_000
+
 #: How the help names a default that depends on --data (docs/training.md has every preset's);
 #: ``classic``: the classic problems' (xor, parity, symmetry, encoder, family-trees), which
 #: the help left out (they were in docs/training.md alone)
@@ -70,7 +75,8 @@ def train(
             classic="3 for xor, 6 for parity, 2 for symmetry, 3 for encoder (encoder-N-H-N: H), "
             "6,12,6 for family-trees",
         ),
-        help="hidden layer sizes, e.g. 64,32",
+        help="hidden layer sizes, e.g. 64,32; none for no hidden layer (the inputs feed the "
+        "output units: logistic, softmax or linear regression)",
     ),
     activation: str = typer.Option(
         None,
@@ -150,6 +156,7 @@ def train(
     epochs: int = typer.Option(
         None,
         min=1,
+        max=MAX_EPOCHS,
         metavar="INTEGER",
         show_default=BY_DATA.format(
             digits="40",
@@ -593,7 +600,12 @@ def _check_unchanged(options: dict, config: Any, loss_used: str | None) -> None:
 
 
 def _shown(option: str, value: Any) -> str:
-    """A stored option's value as one would type it (64,32; full for a full batch)."""
+    """A stored option's value as one would type it (64,32, none for no hidden layer; full for
+    a full batch)."""
+    if option == "hidden" and isinstance(value, list):
+        from chainrule.train.runs import hidden_shown
+
+        return hidden_shown(value)
     if isinstance(value, list):
         return ",".join(map(str, value))
     if option == "delimiter" and value is not None:  # quoted: ";" read as the sentence's own

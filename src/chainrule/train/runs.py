@@ -348,6 +348,12 @@ def _take_named_hidden(data: str, preset: dict[str, Any], chosen: dict[str, Any]
     from chainrule.data import builtin_dataset
 
     found = builtin_dataset(str(data))
+    if found is not None and found[0] == "encoder" and chosen.get("hidden") == []:
+        # the encoder's task is to squeeze its patterns through a hidden layer (RHW 1986)
+        raise UserError(
+            f"--hidden {NO_HIDDEN_LAYER}: --data {data} is learned through a hidden layer (its "
+            "code); leave out --hidden"
+        )
     if found is None or "hidden" not in found[1]:
         return
     key, named = found
@@ -383,10 +389,8 @@ def validate(config: RunConfig, schedule_given: bool = True, stored: bool = Fals
     config.dtype = choice("--dtype", config.dtype, DTYPES)
     if config.task is not None:
         config.task = choice("--task", config.task, TABLE_TASKS)
-    if not config.hidden or not _layer_sizes_in_range(config.hidden):
-        raise UserError(
-            f"--hidden needs layer sizes from 1 to {MAX_LAYER_SIZE:,}, got {config.hidden}"
-        )
+    if not _layer_sizes_in_range(config.hidden):  # [] is no hidden layer (--hidden none)
+        raise hidden_refused(str(config.hidden))
     if not 0 <= config.seed < 2**32:
         raise UserError(f"--seed must be an integer from 0 to {2**32 - 1}, got {config.seed}")
     if not (np.isfinite(config.lr) and config.lr > 0):
@@ -499,18 +503,44 @@ def _whole(text: str) -> int:
     return value
 
 
+#: ``--hidden none``: no hidden layer, the inputs feeding the output units (logistic, softmax or
+#: linear regression), as ``nn.mlp([p, k])`` and ``MLPClassifier(hidden_layer_sizes=())``
+NO_HIDDEN_LAYER = "none"
+
+
+def hidden_refused(given: str) -> UserError:
+    """The one refusal of a --hidden that names no layer sizes (``given`` as typed, or a stored
+    run's list): 0, -3, 64,0, 2000000 and "" alike."""
+    return UserError(
+        f"--hidden must be comma-separated layer sizes from 1 to {MAX_LAYER_SIZE:,} like 64,32, "
+        f"or {NO_HIDDEN_LAYER} for no hidden layer; got {given}"
+    )
+
+
+def hidden_shown(sizes: Sequence[int]) -> str:
+    """Hidden layer sizes as --hidden is typed (:func:`parse_hidden`'s inverse): 64,32, or
+    none for no hidden layer."""
+    return ",".join(map(str, sizes)) or NO_HIDDEN_LAYER
+
+
 def parse_hidden(text: str | None) -> list[int] | None:
-    """``"64,32"`` -> [64, 32]."""
+    """``"64,32"`` -> [64, 32]; ``"none"`` (any case) -> [] (no hidden layer); None stays "not
+    given". ``0`` is refused saying how no hidden layer is written."""
     if text is None:
         return None
+    if text.strip().casefold() == NO_HIDDEN_LAYER:
+        return []
     try:  # spaces around a comma only: "64 32" was read as 6432
         sizes = [_whole(part) for part in text.split(",")]
     except ValueError:
+        raise hidden_refused(repr(text)) from None
+    if sizes == [0]:
         raise UserError(
-            f"--hidden must be comma-separated layer sizes like 64,32, got {text!r}"
-        ) from None
-    if not sizes or any(n < 1 for n in sizes):
-        raise UserError(f"--hidden must be comma-separated positive sizes like 64,32, got {text!r}")
+            f"--hidden {text.strip()}: 0 is not a layer size; for no hidden layer write "
+            f"--hidden {NO_HIDDEN_LAYER}"
+        )
+    if not _layer_sizes_in_range(sizes):
+        raise hidden_refused(repr(text))
     return sizes
 
 
@@ -1121,7 +1151,8 @@ def check_network_size(sizes: list[int], ds: Any) -> None:
     weights = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
     if weights <= MAX_WEIGHTS:
         return
-    why = f"{sizes[0]} inputs, hidden layers {sizes[1:-1]}, {sizes[-1]} outputs"
+    hidden = f"hidden layers {sizes[1:-1]}" if len(sizes) > 2 else "no hidden layer"
+    why = f"{sizes[0]} inputs, {hidden}, {sizes[-1]} outputs"
     if ds.task == "classification" and sizes[-1] > 1000:
         why += f" (the labels of {_source(ds, labels=True)} go up to {ds.n_classes - 1})"
     raise UserError(

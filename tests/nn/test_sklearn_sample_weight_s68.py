@@ -250,3 +250,19 @@ def test_cross_val_score_passes_sample_weight_to_fit():
     model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
     scores = cross_val_score(model, X, y, cv=KFold(3), params={"sample_weight": w})
     assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_the_classes_given_third_on_a_later_call_warn_that_they_are_weights():
+    """Review 2: partial_fit(X, y, classes) as written before scikit-learn 1.7's order was,
+    on a later call, refused without a word of classes or, where the batch had as many rows
+    as classes, taken silently as weights (the first row weighing 0)."""
+    X = np.random.default_rng(0).normal(size=(2, 3))
+    y = np.array([0, 1])
+    model = MLPClassifier(hidden_layer_sizes=(3,), random_state=0)
+    model.partial_fit(X, y, classes=[0, 1])
+    with pytest.warns(UserWarning, match=r"sample_weight=\[0, 1\] is the classes.*by name"):
+        model.partial_fit(X, y, np.array([0, 1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(X, y, classes=[0, 1])
+        model.partial_fit(X, y, np.array([1.0, 2.0]))

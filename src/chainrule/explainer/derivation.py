@@ -208,9 +208,9 @@ def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
         )
     if g == 0.0:  # held by any tolerance: nothing moved E over the step
         return (
-            f"fd is exactly 0 ({E} did not move over the step {parts.step:.2g}), which any "
-            "tolerance holds: the gradient is 0, or too small for the step to move "
-            f"{E} past its rounding"
+            f"{E} did not move over the step {parts.step:.2g} (fd exactly 0, inside any "
+            "tolerance): the gradient is 0 (a relu unit that is off), or too small for the "
+            f"step to move {E} past its rounding"
         )
     measured = parts.measured or 0.0
     rest = max(check.atol - parts.rounding - measured, 0.0)

@@ -3,6 +3,7 @@ targets, which loss it descends, and what it predicts."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             raise ValueError(
                 f"MLPClassifier.partial_fit: classes={_plain_labels(unique_labels(classes))} is "
                 f"not the same as on the first call ({_plain_labels(self.classes_)})"
+            )
+        if hasattr(self, "coefs_") and classes is None and _the_classes(sample_weight, self):
+            warnings.warn(  # partial_fit(X, y, classes) as before scikit-learn 1.7's order
+                f"MLPClassifier.partial_fit: sample_weight={_plain_labels(self.classes_)} is "
+                "the classes; the third positional parameter is sample_weight, as in "
+                "scikit-learn, so these are read as weights: give the classes by name",
+                UserWarning,
+                stacklevel=2,
             )
         return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
@@ -356,3 +365,14 @@ def _plain_labels(labels: Any) -> list[Any]:
     """Labels as a message shows them: ``[3, 4]`` or ``['cat']``, not NumPy 2's reprs of its
     scalars (``[np.int64(3)]``)."""
     return [label.item() if isinstance(label, np.generic) else label for label in labels]
+
+
+def _the_classes(sample_weight: Any, model: Any) -> bool:
+    """Whether ``sample_weight`` holds exactly the fitted classes (``partial_fit(X, y,
+    classes)`` written before scikit-learn 1.7 put sample_weight third): weights whose
+    number differed from the rows' were refused without a word of classes, and ones that
+    matched were taken as weights."""
+    if sample_weight is None or np.ndim(sample_weight) != 1:
+        return False
+    given = np.asarray(sample_weight)
+    return len(given) == len(model.classes_) and bool(np.all(given == model.classes_))

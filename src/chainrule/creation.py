@@ -98,7 +98,11 @@ def manual_seed(seed: int) -> np.random.Generator:
     A ``Trainer``'s fit draws from its own ``seed`` instead: the shuffling, and the masks of
     Dropout layers built without ``rng=`` (see :class:`chainrule.train.Trainer`)."""
     global _seeded
-    fresh = np.random.default_rng(seed)  # a seed NumPy refuses is refused before any change
+    try:
+        fresh = np.random.default_rng(seed)  # a seed NumPy refuses is refused before any change
+    except (TypeError, ValueError) as error:  # NumPy's words named neither call nor seed
+        said = f"manual_seed: the seed must be an integer >= 0, not {seed!r}"
+        raise type(error)(said) from None
     _default_rng.bit_generator.state = fresh.bit_generator.state
     _seeded = True
     return _default_rng
@@ -196,6 +200,12 @@ def host_dtype(dtype: Any, who: str) -> Any:
         extension = _ml_dtype(name)
         if extension is not None:
             return extension
+        if isinstance(dtype, str):  # a name NumPy does not know ("banana", "float")
+            raise TypeError(
+                f"{who}: dtype {dtype!r} is no dtype NumPy knows; give a name such as "
+                "'float32', 'float64', 'int64' or 'bool', or a dtype (np.float32, "
+                "torch.float32)"
+            ) from None
         raise TypeError(
             f"{who}: dtype {dtype!r} has no NumPy counterpart to make the values in; make them "
             f"in float32 and cast (.astype(...)), or give a NumPy dtype"
@@ -417,8 +427,20 @@ def linspace(
     xp: Any = None,
     device: Any = None,
 ) -> Tensor:
-    """``np.linspace`` as a tensor."""
-    values = np.linspace(start, stop, num, dtype=_host_float(dtype, "linspace"))
+    """``np.linspace`` as a tensor: ``num`` values (an integer, 0 or more) from ``start`` to
+    ``stop``."""
+    try:
+        values = np.linspace(start, stop, num, dtype=_host_float(dtype, "linspace"))
+    except (TypeError, ValueError):  # NumPy's words named neither linspace nor num
+        if not _is_size(num):
+            raise TypeError(
+                f"linspace: num (how many values) must be an integer, got {num!r}"
+            ) from None
+        if num < 0:
+            raise ValueError(
+                f"linspace: num (how many values) must be 0 or more, got {num}"
+            ) from None
+        raise
     return _placed(values, xp, device, False, dtype)
 
 

@@ -44,7 +44,7 @@ from chainrule.errors import (
     mark_in_process,
     type_name,
 )
-from chainrule.tensor import Tensor, array_of
+from chainrule.tensor import Tensor, array_of, not_an_array
 
 if TYPE_CHECKING:
     from chainrule.ops.registry import Primitive
@@ -391,14 +391,22 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         for index, t in enumerate(inputs):
             if isinstance(t.data, Tensor):  # NumPy refused it: name the .data, not the ufunc
                 raise TypeError(_tensor_in_data(t, f"{primitive.name}: input {index}")) from None
+        _refuse_non_arrays(inputs, primitive.name)  # -t of t.data = [5.0]
         raise primitive.type_error(inputs, params, error) from error
+    except AttributeError:  # a.data = 5.0 on a plain tensor: 'float' has no attribute 'dtype'
+        _refuse_non_arrays(inputs, primitive.name)
+        raise
     saved = None
     if primitive.saves:
         data, saved = data
     # the output tensor: Tensor._wrap's fields, set here (a call per op is dear on this path)
     out = _new(Tensor)
-    if type(data) is not _ndarray and isinstance(data, _numpy_scalar):
-        data = _ndarray_of(data)  # a 0-d result as NumPy gave it: an array, as documented above
+    if type(data) is not _ndarray:  # (another library's array pays one isinstance more)
+        if isinstance(data, _numpy_scalar):
+            data = _ndarray_of(data)  # a 0-d result as NumPy gave it: an array, as above
+        elif isinstance(data, _PYTHON_NUMBERS):  # -a of a.data = 5.0: the float's own -5.0
+            _refuse_non_arrays(inputs, primitive.name)
+            raise TypeError(f"{primitive.name}: the forward gave {type_name(data)}, no array")
     out.data = data
     out._grad = out.name = None  # the slot: Tensor.grad is a property for reading
     out.requires_grad = False
@@ -424,6 +432,26 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         elif mode.rule_origin is not None and out._primitive is not None:
             out._origin = mode.rule_origin  # a second derivative's NaN names the user's line
     return out
+
+
+#: What an op's forward gives where an input's ``.data`` is a number, not an array
+_PYTHON_NUMBERS = (int, float, complex)
+
+
+def _refuse_non_arrays(
+    inputs: Sequence[Tensor], op: str, of: str = "", output: Tensor | None = None
+) -> None:
+    """Raise the refusal of the first of ``inputs`` (or ``output``, the op's result in backward)
+    whose ``.data`` is no array, as ``a.data = 5.0`` stores on a plain tensor (a bare field,
+    unchecked: :func:`~chainrule.tensor.not_an_array`), naming ``op`` (the op, or the pass and
+    ``of`` the op: "backward", " of 'mul'") and the input; return where each holds an array.
+    Asked only where an op failed or gave no array (a forward, a rule), so an op that works
+    pays nothing."""
+    for index, t in enumerate(inputs):
+        if not hasattr(t.data, "shape"):
+            raise TypeError(not_an_array(t, f"{op}: input {index}{of}")) from None
+    if output is not None and not hasattr(output.data, "shape"):
+        raise TypeError(not_an_array(output, f"{op}: the output{of}")) from None
 
 
 def _check_operands(primitive: Primitive, inputs: tuple[Tensor, ...]) -> None:
@@ -863,6 +891,9 @@ def _propagate_arrays(outputs: Sequence[Tensor], totals: dict, retain_graph: boo
                     raise _no_rule(tensor, index, rules) from None
                 except ValueError as error:
                     raise _wrote_in_place(tensor, index, error) from None
+                except AttributeError:  # a.data = 5.0 on a plain tensor: named
+                    _refuse_non_arrays(inputs, op, f" of '{primitive.name}'", tensor)
+                    raise
                 data = parent.data
                 try:
                     if contribution.shape != data.shape:
@@ -960,6 +991,9 @@ def _propagate(
                         contribution = rule(total, *args, **params)
                 except ValueError as error:
                     raise _wrote_in_place(tensor, index, error) from None
+                except AttributeError:  # a.data = 5.0 on a plain tensor: named
+                    _refuse_non_arrays(inputs, op, f" of '{node.op}'", tensor)
+                    raise
                 except TypeError as error:  # NumPy refusing the tensors a rule gets in tensor mode?
                     if create_graph and _numpy_refused_tensors(error):
                         refusal = _numpy_in_tensor_mode(tensor, index, error, op)
@@ -1028,6 +1062,8 @@ def _not_a_gradient(output: Tensor, index: int, contribution: Any, data: Any) ->
     from a missing ``return``, or a number). The engine asks a rule only for an input that needs
     a gradient, so None is not read as "no gradient": a rule with nothing to send sends zeros.
     An AttributeError of an array (another library's) is re-raised as it was."""
+    if not hasattr(data, "shape"):  # the input's .data set to a number after the forward
+        _refuse_non_arrays(output._inputs, "backward", f" of '{output._primitive.name}'")
     if hasattr(contribution, "shape"):
         return sys.exc_info()[1]
     node = Node(output)

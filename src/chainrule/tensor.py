@@ -140,12 +140,50 @@ def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
         if not holds_none(data):
             raise
         return None
+    except ValueError:  # NumPy's "inhomogeneous shape after 1 dimensions" named no row
+        ragged = _ragged(data) if type(data) in _LISTS else None
+        if ragged is None:
+            raise
+        raise ValueError(
+            f"tensor: the rows are of different lengths: {ragged}; a tensor's rows all have "
+            "one length (pad the short ones, or make a tensor of each)"
+        ) from None
     if type(data) in _LISTS:  # an array pays this one test
         backend.check_unmasked_within(data, values)
     return values
 
 
 _LISTS = (list, tuple)
+
+
+def _ragged(data: list | tuple) -> str | None:
+    """Where the nested lists ``data`` stop being rectangular, in words ("data[1] has 1 item
+    where data[0] has 2"), level by level from the top; None where they are rectangular (NumPy
+    refused them for another reason)."""
+    level: list[tuple[str, Any]] = [("data", data)]
+    while level:
+        rows = [(at, item) for at, item in level if _is_row(item)]
+        if not rows:
+            return None
+        first_at, first = rows[0]
+        if len(rows) < len(level):  # a number beside a list
+            at = next(at for at, item in level if not _is_row(item))
+            return f"{at} is a number where {first_at} is a list of {len(first)}"
+        for at, row in rows:
+            if len(row) != len(first):
+                return f"{at} has {_items(len(row))} where {first_at} has {len(first)}"
+        level = [(f"{at}[{i}]", item) for at, row in rows for i, item in enumerate(row)]
+    return None
+
+
+def _is_row(item: Any) -> bool:
+    """Whether ``item`` is a row of :func:`_ragged`'s lists: a list, a tuple or an array of at
+    least one axis."""
+    return type(item) in _LISTS or (isinstance(item, np.ndarray) and item.ndim > 0)
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
 
 
 def _any_none(cells: np.ndarray) -> bool:
@@ -317,6 +355,56 @@ class _ReadByNumPy:
         return self.method if tensor is None else None
 
 
+#: PyTorch's keyword names for the arguments of chainrule's methods that take an axis
+_TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def torch_keywords(op: str, given: dict[str, Any]) -> TypeError:
+    """The refusal of keywords that the method ``op`` (``sum``, ``softmax``, ...) does not take:
+    PyTorch's ``dim=`` and ``keepdim=`` named by chainrule's names with the call to write
+    (Python's own words, "unexpected keyword argument 'dim'", gave no way on); any other
+    keyword in Python's words. The methods taking an axis collect unknown keywords
+    (``**torch_names``) only to refuse them here."""
+    name, value = next(iter(given.items()))
+    ours = _TORCH_KEYWORDS.get(name)
+    if ours is None:
+        return TypeError(f"Tensor.{op}() got an unexpected keyword argument {name!r}")
+    return TypeError(
+        f"{op}: {name}= is PyTorch's name; chainrule names it {ours}=: x.{op}({ours}={value!r})"
+    )
+
+
+class _Absent:
+    """A method of PyTorch's tensors that chainrule's lack (``t.view``): reading it on a tensor
+    raises the ``AttributeError`` Python raises for any missing name, with what to write
+    instead, so ``hasattr(t, "view")`` stays False. A class attribute costs the tensor's other
+    attributes nothing, where a ``__getattr__`` would (CPython 3.11 specialises no attribute
+    read of a class that has one: a read of ``t.data`` cost four times as much). On the class
+    it is itself, whose docstring says the same."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"Tensor has no .{name}; {self.hint}"
+
+    def __get__(self, tensor: Any, owner: Any = None) -> Any:
+        if tensor is None:
+            return self
+        raise AttributeError(self.__doc__, name=self.name, obj=tensor)
+
+    def __repr__(self) -> str:
+        return f"<absent: {self.__doc__}>"
+
+
+#: The advice for a non-leaf's gradient, which backward does not keep (PyTorch's retain_grad)
+_NON_LEAF_ADVICE = (
+    "for dE/d(this tensor) use cr.gradient(E, [t]), or make it a leaf that the rest of the "
+    "computation starts from (t = t.detach().requires_grad_()) and read t.grad after backward"
+)
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -433,7 +521,10 @@ class Tensor:
     @property
     def size(self) -> int:
         """The number of elements."""
-        return int(backend.size(self.data))
+        try:
+            return int(backend.size(self.data))
+        except AttributeError:  # t.data = 5.0 on a plain tensor (item(), float(t) read it)
+            raise TypeError(not_an_array(self)) from None
 
     @property
     def dtype(self) -> Any:
@@ -1028,17 +1119,32 @@ class Tensor:
     # ``dtype`` and ``out`` are there for NumPy's functions, which call these methods on a tensor
     # (np.mean(t) is t.mean(axis=None, dtype=None, out=None)): it raised "unexpected keyword"
     def sum(
-        self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        dtype: Any = None,
+        out: Any = None,
+        **torch_names: Never,
     ) -> Tensor:
         """``dtype`` and ``out`` are NumPy's (``np.sum(t)`` calls this): ``dtype`` casts first,
-        ``out`` is refused."""
+        ``out`` is refused. PyTorch's ``dim=`` and ``keepdim=`` are refused naming ``axis=`` and
+        ``keepdims=`` (so are they by every method that takes an axis)."""
+        if torch_names:
+            raise torch_keywords("sum", torch_names)
         return _ops.sum(self._for_numpy("sum", dtype, out), axis, keepdims)
 
     def mean(
-        self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        dtype: Any = None,
+        out: Any = None,
+        **torch_names: Never,
     ) -> Tensor:
         """``dtype`` and ``out`` are NumPy's (``np.mean(t)`` calls this): ``dtype`` casts first,
         ``out`` is refused."""
+        if torch_names:
+            raise torch_keywords("mean", torch_names)
         return _ops.mean(self._for_numpy("mean", dtype, out), axis, keepdims)
 
     def var(
@@ -1049,17 +1155,28 @@ class Tensor:
         ddof: int = 0,
         dtype: Any = None,
         out: Any = None,
+        **torch_names: Never,
     ) -> Tensor:
         """``ddof=0`` as in NumPy; the options after ``axis`` are keywords only."""
+        if torch_names:
+            raise torch_keywords("var", torch_names)
         values = self._for_numpy("var", dtype, out)
         return _ops.var(values, axis, *positional, keepdims=keepdims, ddof=ddof)
 
-    def max(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
+    def max(
+        self, axis: Any = None, keepdims: bool = False, out: Any = None, **torch_names: Never
+    ) -> Tensor:
         """``out`` is NumPy's (``np.max(t)`` calls this), and refused."""
+        if torch_names:
+            raise torch_keywords("max", torch_names)
         return _ops.max(self._for_numpy("max", None, out), axis, keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
+    def min(
+        self, axis: Any = None, keepdims: bool = False, out: Any = None, **torch_names: Never
+    ) -> Tensor:
         """``out`` is NumPy's (``np.min(t)`` calls this), and refused."""
+        if torch_names:
+            raise torch_keywords("min", torch_names)
         return _ops.min(self._for_numpy("min", None, out), axis, keepdims)
 
     def _for_numpy(self, op: str, dtype: Any, out: Any) -> Tensor:
@@ -1101,10 +1218,16 @@ class Tensor:
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         return _ops.swapaxes(self, axis1, axis2)
 
-    def squeeze(self, axis: Any = None) -> Tensor:
+    def squeeze(self, axis: Any = None, **torch_names: Never) -> Tensor:
+        if torch_names:
+            raise torch_keywords("squeeze", torch_names)
         return _ops.squeeze(self, axis)
 
-    def unsqueeze(self, axis: int) -> Tensor:
+    def unsqueeze(self, axis: int | None = None, **torch_names: Never) -> Tensor:
+        """``axis`` is required (None is refused by the op): its default lets ``dim=`` reach
+        the refusal that names ``axis=``."""
+        if torch_names:
+            raise torch_keywords("unsqueeze", torch_names)
         return _ops.unsqueeze(self, axis)
 
     expand_dims = unsqueeze
@@ -1141,14 +1264,66 @@ class Tensor:
     def clip(self, low: Any = None, high: Any = None) -> Tensor:
         return _ops.clip(self, low, high)
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def softmax(self, axis: int = -1, **torch_names: Never) -> Tensor:
+        if torch_names:
+            raise torch_keywords("softmax", torch_names)
         return _ops.softmax(self, axis)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis: int = -1, **torch_names: Never) -> Tensor:
+        if torch_names:
+            raise torch_keywords("log_softmax", torch_names)
         return _ops.log_softmax(self, axis)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def logsumexp(self, axis: Any = None, keepdims: bool = False, **torch_names: Never) -> Tensor:
+        if torch_names:
+            raise torch_keywords("logsumexp", torch_names)
         return _ops.logsumexp(self, axis, keepdims)
+
+    # PyTorch's methods a tensor lacks, each an _Absent that says what to write instead: class
+    # attributes here cost the tensor's other attributes nothing, where a __getattr__ would, and
+    # a base class holding them cost every op a step more to free its result. Hidden from type
+    # checkers (there ``float`` would name this attribute in the annotations above), which
+    # find no such method either; last, so that the class body above reads the builtins.
+    if not TYPE_CHECKING:
+        view = _Absent("chainrule's is .reshape(...): t.reshape(3, 1)")
+        permute = _Absent("chainrule's is .transpose(...), NumPy's: every axis in its new order")
+        expand = _Absent("chainrule's is .broadcast_to(shape)")
+        flatten = _Absent("write .reshape(-1)")
+        dim = _Absent("chainrule's is the property .ndim (t.ndim, no call)")
+        numel = _Absent("chainrule's is the property .size (t.size, no call)")
+        float = _Absent("cast with .astype('float32')")
+        double = _Absent("cast with .astype('float64')")
+        half = _Absent("cast with .astype('float16')")
+        long = _Absent("cast with .astype('int64')")
+        int = _Absent("cast with .astype('int32')")
+        bool = _Absent("cast with .astype('bool')")
+        to = _Absent(
+            "cast with .astype(dtype); a tensor lives on its array's device, and cr.tensor(t, "
+            "xp=..., device=...) copies it to another"
+        )
+        cpu = _Absent(
+            "a tensor lives on its array's device (a NumPy one on the CPU): t.numpy() is its "
+            "values as a NumPy array"
+        )
+        cuda = _Absent(
+            "a tensor lives on its array's device: make one on the GPU with cr.tensor(values, "
+            "xp=torch, device='cuda') (or xp=cupy)"
+        )
+        retain_grad = _Absent(f"backward fills only the leaves' .grad: {_NON_LEAF_ADVICE}")
+        zero_ = _Absent(
+            "tensors are not changed in place; clear a gradient with w.zero_grad() on its tensor, "
+            "cr.zero_grad(...) or an optimizer's zero_grad()"
+        )
+        argmax = _Absent("an index has no gradient: take it from the values, t.numpy().argmax(...)")
+        argmin = _Absent("an index has no gradient: take it from the values, t.numpy().argmin(...)")
+
+    def __dir__(self) -> list[str]:
+        """The names ``dir(t)`` lists (tab completion): PyTorch's it lacks left out."""
+        return [name for name in object.__dir__(self) if name not in _ABSENT]
+
+
+#: The names of PyTorch's methods a tensor lacks (its :class:`_Absent` attributes)
+_ABSENT = frozenset(name for name, value in vars(Tensor).items() if isinstance(value, _Absent))
 
 
 def array_of(value: Any) -> Any:
@@ -1163,9 +1338,7 @@ _data_slot = Tensor.__dict__["data"]
 #: The warning of a non-leaf's ``.grad`` read (PyTorch's, which points to ``retain_grad``)
 _NON_LEAF_GRAD = (
     "the .grad of a tensor that is not a leaf (the output of '{op}') is being read: backward "
-    "fills only the leaves' .grad, so it is None. For dE/d(this tensor) use cr.gradient(E, [t]), "
-    "or make it a leaf that the rest of the computation starts from "
-    "(t = t.detach().requires_grad_()) and read t.grad after backward"
+    "fills only the leaves' .grad, so it is None. F" + _NON_LEAF_ADVICE[1:]
 )
 
 

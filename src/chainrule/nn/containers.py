@@ -34,6 +34,13 @@ from chainrule.nn.module import Module, Parameter, from_config, register_module
 from chainrule.tensor import Tensor
 
 
+def _missing_key(owner: str, key: Any, held: Mapping[str, Any]) -> str:
+    """The words of a ``KeyError`` for ``key``, which the ModuleDict or ParameterDict ``owner``
+    does not hold: the keys it does (a KeyError still, for ``in`` and ``get``)."""
+    keys = ", ".join(map(repr, held)) if held else None
+    return f"{owner} has no key {key!r}; " + (f"its keys: {keys}" if keys else "it holds none")
+
+
 def _check_module(owner: str, where: str, module: Any) -> None:
     """Refuse what is not a Module, as PyTorch's ``add_module`` does (a TypeError)."""
     if not isinstance(module, Module):
@@ -211,7 +218,10 @@ class ModuleDict(Module):
         _check_key(self, key, self._modules, "a submodule")
 
     def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
+        try:
+            return self._modules[key]
+        except KeyError:  # a bare KeyError 'b' named neither the container nor its keys
+            raise KeyError(_missing_key("ModuleDict", key, self._modules)) from None
 
     def __setitem__(self, key: str, module: Module) -> None:
         self._check_key(key)
@@ -465,7 +475,10 @@ class ParameterDict(Module):
             self.update(parameters)
 
     def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
+        try:
+            return self._parameters[key]
+        except KeyError:  # a bare KeyError 'b' named neither the container nor its keys
+            raise KeyError(_missing_key("ParameterDict", key, self._parameters)) from None
 
     def __setitem__(self, key: str, value: Any) -> None:
         _check_key(self, key, self._parameters, "a parameter")

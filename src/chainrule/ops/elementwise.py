@@ -558,12 +558,18 @@ def astype(x: Any, dtype: Any) -> Tensor:
     ``x`` itself, whose flags then changed with the result's."""
     x = as_tensor(x)
     xp = x.xp
-    if xp is not numpy:  # looked up first: comparing its dtype with NumPy's warns
-        dtype = backend.dtype_in(xp, dtype)
-    elif not isinstance(dtype, (str, type, numpy.dtype)) or x.dtype != dtype:
-        # (a dtype equal to x's as given needs no look-up; another library's, such as
-        # torch.float32, is read by its name, not compared with x's: array-api-strict warns)
-        dtype = backend.dtype_in(numpy, dtype)
+    try:
+        if xp is not numpy:  # looked up first: comparing its dtype with NumPy's warns
+            dtype = backend.dtype_in(xp, dtype)
+        elif not isinstance(dtype, (str, type, numpy.dtype)) or x.dtype != dtype:
+            # (a dtype equal to x's as given needs no look-up; another library's, such as
+            # torch.float32, is read by its name, not compared with x's: array-api-strict warns)
+            dtype = backend.dtype_in(numpy, dtype)
+    except TypeError:  # NumPy's "data type 'banana' not understood": said as cr.tensor says it
+        from chainrule.creation import host_dtype  # the words' one home, read on this path
+
+        host_dtype(dtype, "astype")  # raises where NumPy knows no such dtype
+        raise
     if x.dtype == dtype:
         return _astype(x, dtype=x.dtype)
     if not backend.is_floating(dtype, xp):

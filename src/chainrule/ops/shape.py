@@ -16,7 +16,7 @@ import numpy
 from chainrule import backend
 from chainrule.backend import array_module
 from chainrule.ops.registry import EachInput, ShapeError, primitive
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, not_an_array
 
 # ---------------------------------------------------------------------------------------------
 # Turning operands into tensors
@@ -46,6 +46,10 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> 
             return _device_constant(value, data, xp)
         except OverflowError:  # the library's words name neither the op nor a way out
             raise OverflowError(backend.number_out_of_range(value, data, op)) from None
+        except AttributeError:  # like.data = 5.0 on a plain tensor ('float' has no 'dtype')
+            if hasattr(data, "dtype"):
+                raise
+            raise TypeError(not_an_array(like, f"{op}: the tensor" if op else "a tensor")) from None
     if like is not None and isinstance(value, complex):
         # a Python complex is weak too: float32 * 1j is complex64, as in NumPy (not complex128),
         # and so is a NumPy complex128, which is one (as a NumPy float64 is a Python float):

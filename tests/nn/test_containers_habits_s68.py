@@ -23,3 +23,15 @@ def test_a_missing_key_of_a_parameter_dict_names_its_keys():
     assert shifts.get("high", 3) == 3
     with pytest.raises(KeyError, match=r"ParameterDict has no key 'x'; it holds none"):
         nn.ParameterDict()["x"]
+
+
+def test_reading_a_layer_past_the_end_names_the_layers_as_replacing_one_does():
+    """``net[5]`` of three layers was Python's bare "tuple index out of range"."""
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    words = (
+        r"^Sequential: index 5 is out of range for 3 layers \(0\.\.2, or -3\.\.-1 from the end\)$"
+    )
+    for touch in (lambda: net[5], lambda: net.__setitem__(5, nn.Tanh())):
+        with pytest.raises(IndexError, match=words):
+            touch()
+    assert net[-1] is net.layers[2]

@@ -458,8 +458,15 @@ def _position(owner: str, index: Any, count: int, what: str) -> int:
     the end); a float, a string or a slice is a TypeError, as in PyTorch."""
     position = operator.index(index)
     if not -count <= position < count:
-        raise IndexError(f"{owner}: index {index} is out of range for {count} {what}")
+        raise IndexError(_position_refusal(owner, index, count, what))
     return position % count
+
+
+def _position_refusal(owner: str, index: Any, count: int, what: str = "layers") -> str:
+    """The words of an index past ``count`` layers or branches of ``owner``: the one wording of
+    reading, replacing and removing one."""
+    held = f" (0..{count - 1}, or -{count}..-1 from the end)" if count else ""
+    return f"{owner}: index {index} is out of range for {count} {what}{held}"
 
 
 @register_module
@@ -548,7 +555,10 @@ class Sequential(Module):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
-        return self.layers[index]
+        try:
+            return self.layers[index]
+        except IndexError:  # Python's "tuple index out of range": named as __setitem__ names it
+            raise IndexError(_position_refusal("Sequential", index, len(self.layers))) from None
 
     def __setitem__(self, index: int, layer: Module) -> None:
         """Replace the layer at ``index`` (its parameters' names stay ``"<index>.weight"`` ...)."""
@@ -678,7 +688,12 @@ class Parallel(Module):
         return outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, axis=1)
 
     def __getitem__(self, index: int) -> Module:
-        return self.branches[index]
+        try:
+            return self.branches[index]
+        except IndexError:
+            raise IndexError(
+                _position_refusal("Parallel", index, len(self.branches), "branches")
+            ) from None
 
     def __len__(self) -> int:
         return len(self.branches)

@@ -115,11 +115,7 @@ def perturbation_view(
                 ],
             }
         )
-    y_i = float(y[case, unit])
-    levels = [
-        measured_rounding(base, r["measured"], y_i + r["eps"], r["sum_predicted"], r["eps"], rerun)
-        for r in rows
-    ]
+    levels = roundings(float(base), rows, float(y[case, unit]), rerun)
     return {
         "layer": layer,
         "unit": unit,
@@ -157,13 +153,12 @@ def measured_rounding(
     return float(difference_rounding(size, 1.0))
 
 
-def roundings(view: dict[str, Any], y: float, rerun: float = 0.0) -> list[float]:
-    """:func:`measured_rounding` of each row of a perturbation ``view`` whose unit's y is ``y``
-    (``rerun``: :func:`rerun_size` of its layer)."""
-    E = view["E"]
+def roundings(E: float, rows: list[dict[str, Any]], y: float, rerun: float = 0.0) -> list[float]:
+    """:func:`measured_rounding` of each of a perturbation view's ``rows``, nudges of a unit
+    whose y is ``y`` from an error ``E`` (``rerun``: :func:`rerun_size` of its layer)."""
     return [
         measured_rounding(E, r["measured"], y + r["eps"], r["sum_predicted"], r["eps"], rerun)
-        for r in view["rows"]
+        for r in rows
     ]
 
 

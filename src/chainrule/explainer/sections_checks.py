@@ -229,7 +229,7 @@ def _roundings(b: Builder) -> list[float]:
     to the sums the nudge reruns (:func:`rerun_size`)."""
     d, p = b.d, b.d.perturbation
     y = float(d.layers[p["layer"]].y[p["case"], p["unit"]])
-    return roundings(p, y, rerun_size(d, p["layer"]))
+    return roundings(p["E"], p["rows"], y, rerun_size(d, p["layer"]))
 
 
 def _below_rounding(b: Builder, rounded: list[float]) -> list[str | Math]:

@@ -74,8 +74,9 @@ if not TYPE_CHECKING:
 del annotations, TYPE_CHECKING, lazy_package
 
 
-def zero_grad(*tensors: Tensor | Iterable[Tensor] | nn.Module) -> None:
-    """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls).
+def zero_grad(*tensors: Tensor | Iterable[Tensor] | nn.Module, set_to_none: bool = True) -> None:
+    """Forget the accumulated ``.grad`` of each tensor (``.grad`` adds up across backward calls):
+    None, or zeros with ``set_to_none=False`` (see :func:`chainrule.tensor.forget_grad`).
 
     Each argument is a tensor, a collection of them (a list, ``model.parameters()``) or a
     module, whose parameters it clears, as the optimizers and ``optim.clip_grad_norm_`` take one
@@ -84,7 +85,7 @@ def zero_grad(*tensors: Tensor | Iterable[Tensor] | nn.Module) -> None:
     from collections.abc import Iterable
 
     from chainrule.nn.module import Module  # the core loads lazily: ``chainrule --help`` needs none
-    from chainrule.tensor import Tensor
+    from chainrule.tensor import Tensor, forget_grad
 
     for item in tensors:
         if isinstance(item, Module):
@@ -104,7 +105,7 @@ def zero_grad(*tensors: Tensor | Iterable[Tensor] | nn.Module) -> None:
                 raise TypeError(
                     f"zero_grad: takes tensors or collections of them, or modules, not {t!r}"
                 )
-            t.grad = None
+            forget_grad(t, set_to_none)
 
 
 __all__ = [

@@ -709,9 +709,10 @@ class Tensor:
             )
         return seed
 
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradient."""
-        self._grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradient: None, or zeros with ``set_to_none=False`` (see
+        :func:`forget_grad`)."""
+        forget_grad(self, set_to_none)
 
     @property
     def grad(self) -> Tensor | None:
@@ -1334,6 +1335,22 @@ def array_of(value: Any) -> Any:
 #: A gradient stored into the slot itself, past a Parameter's ``__setattr__`` (backward's
 #: accumulation, once per leaf and pass)
 _set_grad = Tensor.__dict__["_grad"].__set__
+
+
+def forget_grad(tensor: Tensor, set_to_none: bool = True) -> None:
+    """Forget ``tensor``'s accumulated gradient, as PyTorch's ``zero_grad(set_to_none=...)``:
+    None (the default), or zeros of its shape in place of a gradient it has (one it lacks stays
+    None). The two differ at the next step: an optimizer skips a parameter whose gradient is
+    None, and steps one whose gradient is zero (momentum, RMSprop and Adam still move it, weight
+    decay shrinks it). The one home of ``zero_grad`` for tensors, modules, optimizers and
+    ``cr.zero_grad``."""
+    grad = tensor._grad
+    if set_to_none or grad is None:
+        _set_grad(tensor, None)
+    else:
+        _set_grad(tensor, Tensor._wrap(array_module(grad.data).zeros_like(grad.data)))
+
+
 _data_slot = Tensor.__dict__["data"]
 #: The warning of a non-leaf's ``.grad`` read (PyTorch's, which points to ``retain_grad``)
 _NON_LEAF_GRAD = (

@@ -33,7 +33,7 @@ from chainrule.backend import to_numpy
 from chainrule.checks import defined_alike, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.init import parameter_dtype
-from chainrule.tensor import Tensor, replaced_data
+from chainrule.tensor import Tensor, forget_grad, replaced_data
 
 
 class Parameter(Tensor):
@@ -440,10 +440,11 @@ class Module:
         """How many numbers the parameters hold."""
         return sum(param.size for param in self.parameters())
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's accumulated gradient (``.grad`` adds up across backwards)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's accumulated gradient (``.grad`` adds up across backwards):
+        None, or zeros with ``set_to_none=False`` (see :func:`chainrule.tensor.forget_grad`)."""
         for param in self.parameters():
-            param.grad = None
+            forget_grad(param, set_to_none)
 
     def to(self, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Self:
         """Move every parameter and array buffer to another dtype, array library or device, in

@@ -22,7 +22,7 @@ from chainrule.backend import array_module, to_numpy
 from chainrule.checks import defined_alike, is_chainrules, is_real, owner_of, shared_arrays
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor, _set_grad, check_writeable
+from chainrule.tensor import Tensor, _set_grad, check_writeable, forget_grad
 
 
 class Optimizer:
@@ -325,8 +325,14 @@ class Optimizer:
             object.__setattr__(self, key, value)
 
     # -- stepping -----------------------------------------------------------------------------
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``.grad`` accumulates across backward calls)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``.grad`` accumulates across backward calls): None,
+        or zeros with ``set_to_none=False``, which the next step still moves a parameter by
+        (momentum, Adam; see :func:`chainrule.tensor.forget_grad`)."""
+        if not set_to_none:
+            for param in self.params:
+                forget_grad(param, set_to_none)
+            return
         for param in self.params:  # into the slot: Parameter.__setattr__, which checks a
             _set_grad(param, None)  # write of .data, is a Python call per parameter and step
 

@@ -211,13 +211,15 @@ def _grad_flag(requires_grad: Any, who: str) -> bool:
     TypeError naming it: a string or a number was taken for its truth (``"no"`` required a
     gradient), and a dtype there (``Tensor([1.0], "float32")``, where ``cr.tensor`` takes the
     dtype second) made a float64 tensor that requires a gradient. NumPy's bool is a bool. Only
-    the public constructor calls this, and only for a value that is neither True nor False."""
+    the public constructor calls this, and ``requires_grad_`` (a tensor's and a module's, whose
+    ``who`` ends in "_" and has no dtype to name), and only for a value that is neither True nor
+    False."""
     if isinstance(requires_grad, np.bool_):
         return bool(requires_grad)
     shown = repr(requires_grad)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     message = f"{who}: requires_grad must be True or False, not {shown}"
-    dtype = _dtype_named_by(requires_grad)
+    dtype = None if who.endswith("_") else _dtype_named_by(requires_grad)
     if dtype is not None:
         raise TypeError(
             f"{message}, a dtype: dtype is {who}'s third argument, {who}(data, requires_grad, "
@@ -372,6 +374,15 @@ def torch_keywords(op: str, given: dict[str, Any]) -> TypeError:
     return TypeError(
         f"{op}: {name}= is PyTorch's name; chainrule names it {ours}=: x.{op}({ours}={value!r})"
     )
+
+
+def _clip_bounds(low: Any, high: Any, min: Any, max: Any) -> tuple[Any, Any]:
+    """``clip``'s bounds given by PyTorch's names too (``min=``, ``max=``), each once."""
+    for name, ours, theirs in (("low", low, min), ("high", high, max)):
+        if ours is not None and theirs is not None:
+            other = "min" if name == "low" else "max"
+            raise TypeError(f"clip: {name} and {other}= are two names of one bound; give it once")
+    return (min if low is None else low), (max if high is None else high)
 
 
 class _Absent:
@@ -599,6 +610,8 @@ class Tensor:
         also refuses ``w.data = <integers>`` on such a tensor; here ``data`` is a plain field (a
         check on every write would cost every op), so :meth:`backward` refuses its gradient.
         """
+        if requires_grad is not True and requires_grad is not False:  # "no" was taken as true
+            requires_grad = _grad_flag(requires_grad, "requires_grad_")
         data = self.data
         if not requires_grad and self._primitive is not None:
             # the graph already records its paths through this tensor: dropping them would
@@ -734,6 +747,17 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares the array)."""
         return _engine.number_new_leaf(Tensor._wrap(self.data))
+
+    def clone(self) -> Tensor:
+        """A copy of the values in an array of its own, recorded (the gradient passes through
+        unchanged), as PyTorch's ``clone``: a parameter changed in place later (an optimizer's
+        step, ``p *= 0.9``) leaves the copy as it was. ``x.detach().clone()`` is a copy cut
+        from the graph.
+
+        It is ``x * True``: a new array on every library, of x's own dtype (a boolean one
+        too, where ``* 1`` made integers), and x's values exactly (-0.0 stays -0.0, where
+        ``+ 0`` made it 0.0); ``astype`` to its own dtype shares the array beyond NumPy."""
+        return self * True
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shares memory when the data is already NumPy)."""
@@ -1262,7 +1286,14 @@ class Tensor:
     def softplus(self) -> Tensor:
         return _ops.softplus(self)
 
-    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+    def clip(
+        self, low: Any = None, high: Any = None, *, min: Any = None, max: Any = None
+    ) -> Tensor:
+        """The values limited to [low, high] (either bound None: none on that side). ``min=``
+        and ``max=`` are the bounds too, by the names of PyTorch's ``clamp``, NumPy 2.1's
+        ``clip`` and the array API's: ``x.clip(min=0)``."""
+        if min is not None or max is not None:  # two identity tests where they are not given
+            low, high = _clip_bounds(low, high, min, max)
         return _ops.clip(self, low, high)
 
     def softmax(self, axis: int = -1, **torch_names: Never) -> Tensor:
@@ -1312,8 +1343,48 @@ class Tensor:
         )
         retain_grad = _Absent(f"backward fills only the leaves' .grad: {_NON_LEAF_ADVICE}")
         zero_ = _Absent(
-            "tensors are not changed in place; clear a gradient with w.zero_grad() on its tensor, "
-            "cr.zero_grad(...) or an optimizer's zero_grad()"
+            "clear a gradient with w.zero_grad() on its tensor, cr.zero_grad(...) or an "
+            "optimizer's zero_grad(); zero a parameter's values with p.data = "
+            "cr.zeros_like(p) (a parameter is changed in place under cr.no_grad() too: p *= "
+            "0.9); any other tensor is rebound, not changed in place: x = cr.zeros_like(x)"
+        )
+        clamp = _Absent("chainrule's is .clip (NumPy's name): x.clip(lo, hi), x.clip(min=0)")
+        std = _Absent(
+            "write cr.sqrt(x.var(axis, ddof=1)) for PyTorch's std, which divides by n - 1; "
+            "x.var() divides by n (ddof=0, NumPy's default)"
+        )
+        gather = _Absent(
+            "index with integer arrays: q[np.arange(len(a)), a] takes q[i, a[i]] from each "
+            "row (PyTorch's q.gather(1, a[:, None]).squeeze(1)), and its gradient goes back to "
+            "those entries"
+        )
+        pow = _Absent("write x ** p (or cr.power(x, p))")
+        square = _Absent("write x ** 2 (or x * x)")
+        masked_fill = _Absent(
+            "write cr.where(mask, value, x): value where mask is true, x elsewhere"
+        )
+        add_ = _Absent(
+            "a parameter is changed in place under no_grad: with cr.no_grad(): p += a (p.add_"
+            "(g, alpha=-lr): p -= lr * g); any other tensor is not changed in place: x = x + a"
+        )
+        mul_ = _Absent(
+            "a parameter is changed in place under no_grad: with cr.no_grad(): p *= a; any "
+            "other tensor is not changed in place: x = x * a"
+        )
+        copy_ = _Absent(
+            "give a parameter new values: p.data = q.detach().clone() (a copy: p.data = q "
+            "shares q's array); a whole network's: target.load_state_dict(online.state_dict())"
+        )
+        exp_ = _Absent(
+            "write x = x.exp(), a new tensor; a parameter's values in place: with "
+            "cr.no_grad(): p.data = p.exp()"
+        )
+        detach_ = _Absent(
+            "write x = x.detach(), a new leaf on the same values: no tensor's graph is cut in place"
+        )
+        new_zeros = _Absent(
+            "write cr.zeros(shape, dtype=x.dtype, xp=x.xp, device=x.device) (x's dtype, "
+            "array library and device), or cr.zeros_like(x) for x's shape"
         )
         argmax = _Absent("an index has no gradient: take it from the values, t.numpy().argmax(...)")
         argmin = _Absent("an index has no gradient: take it from the values, t.numpy().argmin(...)")

@@ -33,7 +33,7 @@ from chainrule.backend import to_numpy
 from chainrule.checks import defined_alike, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.init import parameter_dtype
-from chainrule.tensor import Tensor, forget_grad, replaced_data
+from chainrule.tensor import Tensor, _grad_flag, forget_grad, replaced_data
 
 
 class Parameter(Tensor):
@@ -256,6 +256,8 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
         _refuse_replacing_by_another_kind(self, name, value)
+        if name == "requires_grad" and not hasattr(type(self), name):
+            raise AttributeError(_NO_MODULE_FLAG.format(type(self).__name__, value))
         if name == "training":  # read as truth by dropout: "no" was true
             value = _mode_flag(value, f"{type(self).__name__}.training", " (or call .train(mode))")
         if isinstance(value, (list, tuple, dict)):
@@ -367,6 +369,25 @@ class Module:
     def eval(self) -> Self:
         """Evaluation mode (dropout is the identity); returns ``self``."""
         return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
+        """Set every parameter's ``requires_grad`` (this module's and all below it), as
+        PyTorch's: ``requires_grad_(False)`` freezes the module (backward gives its parameters
+        no gradient, so an optimizer holding them skips them), ``True`` unfreezes it. Returns
+        ``self``. ``requires_grad`` is True or False (anything else is a ``TypeError``, as
+        :meth:`Tensor.requires_grad_ <chainrule.Tensor.requires_grad_>` refuses it); a module
+        has no flag of its own, so ``module.requires_grad = False`` is refused, naming this.
+
+        >>> import chainrule as cr
+        >>> net = cr.nn.mlp([2, 3, 1], rng=0)
+        >>> [p.requires_grad for p in net[0].requires_grad_(False).parameters()]
+        [False, False]
+        """
+        if requires_grad is not True and requires_grad is not False:
+            requires_grad = _grad_flag(requires_grad, f"{type(self).__name__}.requires_grad_")
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     # -- parameters ---------------------------------------------------------------------------
     def named_modules(
@@ -651,6 +672,15 @@ def _refuse_unregistered_modules(module: Module, name: str, value: Any) -> None:
             f"them; hold them in {container}, as in PyTorch (or keep the reference "
             "unregistered on purpose with object.__setattr__)"
         )
+
+
+#: The refusal of ``module.requires_grad = flag``, which stored a plain attribute that froze
+#: nothing (PyTorch's does the same, silently): the flag is each parameter's
+_NO_MODULE_FLAG = (
+    "{0}.requires_grad = {1!r}: a module has no requires_grad flag of its own (its parameters "
+    "each have one), so this would freeze nothing; set every parameter's with "
+    "module.requires_grad_({1!r}), or one parameter's, e.g. module.weight.requires_grad = {1!r}"
+)
 
 
 def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:

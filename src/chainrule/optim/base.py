@@ -101,7 +101,9 @@ class Optimizer:
                 raise ConfigError(
                     f"{type(self).__name__}: parameter {index} is a dict: parameter groups "
                     "(PyTorch's [{'params': ..., 'lr': ...}]) are not supported; give a list "
-                    "of tensors, or one optimizer per group with its own settings"
+                    "of tensors. For settings per group, build one optimizer per group and step "
+                    "each in your own loop (loss.backward(); opt1.step(); opt2.step()); fit and "
+                    "Trainer take one optimizer, so there every parameter shares its settings"
                 )
             if _is_named_pair(param):  # PyTorch's optimizers take named_parameters() too
                 raise ConfigError(

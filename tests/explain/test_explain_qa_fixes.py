@@ -316,7 +316,10 @@ def test_inputs_of_1e300_leave_the_layers_above_checkable():
     assert d.all_ok
     for quantity in [("dE_dz", 2), ("dE_dy", 2), ("dE_dw", 1), ("dE_db", 1)]:
         assert d.quantity_atol[quantity] < 1e-6, quantity
-    assert d.quantity_atol["dE_dw", 0] == np.inf
+    # the first layer's weights move z by 1e300 per step: their checks cannot be told (an
+    # infinite tolerance, or one of 1e290 where the units' own slopes are 0), no verdict
+    assert d.quantity_atol["dE_dw", 0] > 1e200
+    assert all(d.dE_dw(0, i, j).unresolved for i in range(2) for j in range(2))
     document = json.loads(to_json(d))
     jsonschema.validate(document, schema())
     assert document["check"]["atol"] is None

@@ -491,14 +491,19 @@ def term_sizes(
     moves (a weight's or a bias's above it, a y's above it, a z itself) and every z above it (a
     difference reruns those alone: the layers below compute the same numbers in both passes,
     so their rounding cancels; inputs of 1e300 made every quantity's tolerance infinite, the
-    top's dE/dz of 0.1 too, and every check passed). A unit's slope counts as its function's
-    largest (:func:`~chainrule.nn.activations.max_slope`: 1/4 for the logistic, 1 for tanh and
-    relu), so neither size reads a derivative rule the check is checking, and a deep logistic
-    network's lowest layer is not allowed 4^depth times its rounding (a wrong dE/dw of a fifth
-    passed there). A loss of the user's own (whose formula is not known here) may scale its
-    gradient past |y| + |t|: its top size is the larger of that and the engine's own |dE/dy|
-    (|dE/dz| for a loss that reads the logits), which moves a tolerance by no more than the
-    dtype's epsilon times it."""
+    top's dE/dz of 0.1 too, and every check passed). Neither size reads a derivative rule the
+    check is checking. In ``cancelled`` a unit's slope counts as its function's largest
+    (:func:`~chainrule.nn.activations.max_slope`: 1/4 for the logistic, 1 for tanh and relu),
+    so a deep logistic network's lowest layer is not allowed 4^depth times its rounding (a
+    wrong dE/dw of a fifth passed there). In ``rounded``, which the step divides (float64's
+    1e-16 over a step of 1e-6), it is each case's own, measured from the unit's function
+    (:func:`slope_sizes`): a saturated tanh unit's largest slope, 1 where its own was 2e-5,
+    made a tolerance of 0.5% of the gradient, and a rule 0.2% wrong passed.
+
+    A loss of the user's own (whose formula is not known here) may scale its gradient past
+    |y| + |t|: its top size is the larger of that and the engine's own |dE/dy| (|dE/dz| for a
+    loss that reads the logits), which moves a tolerance by no more than the dtype's epsilon
+    times it."""
     top = len(layers) - 1
     below_y = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dy
     # a loss that takes the logits (softmax cross-entropy) gives dE/dz as y - t, no slope
@@ -506,11 +511,12 @@ def term_sizes(
     if not formula_written(loss):  # a loss of one's own: its gradient may be larger than that
         own = layers[-1].dE_dy if unit_on_top else layers[-1].dE_dz
         below_y = np.maximum(below_y, np.abs(own))
-    below = below_y * max_slope(layers[-1].activation) if unit_on_top else below_y  # dE/dz's
+    below = below_y * slope_sizes(layers[-1]) if unit_on_top else below_y  # dE/dz's
     # what their rounding is relative to: dE/dy's, and dE/dz's with the slopes' own
     cancelled_y = below_y
     slope_rounds = unit_on_top and layers[-1].activation in _ROUNDED_SLOPES
-    cancelled_z = below + 2 * below_y if slope_rounds else below
+    largest = below_y * max_slope(layers[-1].activation) if unit_on_top else below_y
+    cancelled_z = largest + 2 * below_y if slope_rounds else largest
     cancelled = {("dE_dy", top): float(cancelled_y.max()), ("dE_dz", top): float(cancelled_z.max())}
     rounded = {("dE_dy", top): abs(error), ("dE_dz", 0): 0.0}  # (the input layer has no z)
     from_here = abs(error)  # from the connection's z up
@@ -523,10 +529,9 @@ def term_sizes(
         cancelled["dE_dw", conn.below] = y_below.T @ cancelled_z  # each weight's own
         cancelled["dE_db", conn.below] = float(cancelled_z.sum(axis=0).max())
         below_y = below @ np.abs(conn.weight).T  # dE/dy of the layer below
-        slope = max_slope(layers[conn.below].activation)
-        below = below_y * slope  # and its dE/dz
+        below = below_y * slope_sizes(layers[conn.below])  # and its dE/dz
         cancelled_y = cancelled_z @ np.abs(conn.weight).T
-        cancelled_z = cancelled_y * slope
+        cancelled_z = cancelled_y * max_slope(layers[conn.below].activation)
         if layers[conn.below].activation in _ROUNDED_SLOPES:
             cancelled_z = cancelled_z + 2 * below_y
         # moving w, b or y below moves this z, and the layers above rerun; moving z above
@@ -541,6 +546,28 @@ def term_sizes(
 
 #: Units whose slope is computed from their rounded outputs (relu's and identity's are exact).
 _ROUNDED_SLOPES = frozenset({"logistic", "tanh", "softmax"})
+
+
+def slope_sizes(layer: LayerRecord) -> float | np.ndarray:
+    """The size of each unit's slope |f'(z)| per case (cases, units), measured from the unit's
+    function alone: the secant over z +- a thousandth of max(1, |z|), so no derivative rule the
+    check is checking is read, and a relu near its kink counts as half on. Never above the
+    function's largest (:func:`~chainrule.nn.activations.max_slope`), which stands for a unit
+    whose slope is no one number per unit (softmax's Jacobian), for the input layer, and where
+    z is not finite."""
+    largest = max_slope(layer.activation)
+    name = str(layer.activation).lower()
+    if layer.z is None or name not in _SECANT_UNITS:
+        return largest
+    half = 1e-3 * np.maximum(1.0, np.abs(layer.z))
+    with np.errstate(all="ignore"):
+        rise = numeric.activate(name, layer.z + half) - numeric.activate(name, layer.z - half)
+        secant = np.abs(rise) / (2 * half)
+    return np.where(np.isfinite(secant), np.minimum(secant, largest), largest)
+
+
+#: Units with one slope per unit (elementwise functions), which :func:`slope_sizes` measures.
+_SECANT_UNITS = frozenset({"logistic", "sigmoid", "tanh", "relu", "identity", "linear"})
 
 
 def _act(name: str, z: Tensor) -> Tensor:

@@ -589,14 +589,31 @@ def _difference(expr: sympy.Expr, symbols: list) -> tuple[sympy.Expr, str]:
     evaluate = sympy.lambdify(symbols, expr, modules="mpmath")  # built once, not walked per point
     rng = np.random.default_rng(0)
     worst = 0.0
-    with mpmath.workdps(30):
-        for _ in range(5):
-            point = [mpmath.mpf(value) for value in rng.uniform(-1, 1, len(symbols))]
-            worst = max(worst, abs(float(evaluate(*point))))
+    for _ in range(5):
+        point = rng.uniform(-1, 1, len(symbols))
+        worst = max(worst, abs(float(_evaluate_at(evaluate, point, mpmath))))
     # the network's numbers are float64, so agreement to ~1e-12 is all a point can show
     if worst < 1e-12:
         return sympy.Integer(0), "equal at 5 random points to 1e-12 (too long to simplify)"
     return sympy.Float(worst), "random points"
+
+
+#: Digits a random point is evaluated with, each tried where the one before divided by 0
+_POINT_DIGITS = (30, 300, 3000)
+
+
+def _evaluate_at(evaluate: Callable, point: np.ndarray, mpmath: Any) -> Any:
+    """``evaluate`` at ``point`` with 30 digits, or more where those divide by 0: a confident
+    logistic output's 1 - y is 0 to 30 digits past z = 69 (1e-65 at z = 150, weights of 30),
+    and cross-entropy's slope divides by it."""
+    for digits in _POINT_DIGITS[:-1]:
+        with mpmath.workdps(digits):
+            try:
+                return evaluate(*(mpmath.mpf(value) for value in point))
+            except ZeroDivisionError:
+                continue
+    with mpmath.workdps(_POINT_DIGITS[-1]):
+        return evaluate(*(mpmath.mpf(value) for value in point))
 
 
 def _rest_of_network(

@@ -1468,23 +1468,67 @@ def _check_sharing_survives(model: Any, description: dict, weights: dict, path: 
         return  # nothing shared
     rebuilt = dict(build_model(description, path).named_state())
     missing = sorted(set(rebuilt) - set(weights))
-    if missing:
+    if missing:  # every one named, and where the model uses each shared parameter
         raise ModelFileError(
             f"{path}: cannot save this model: a module or parameter is shared by two places "
-            f"that its architecture (config()) builds as separate ones, so the file could not "
-            f"be loaded ({missing[0]!r} would be missing)"
+            f"that its architecture (config()) builds as separate ones ({shared_places(model)}"
+            f"), so the file could not be loaded ({_quoted(missing)} would be missing); use "
+            f"copy.deepcopy(layer) in the second place for two separate layers, or {_TIE}"
         )
-    for first, second in on_one_array:
-        if first not in rebuilt or second not in rebuilt:  # the rebuild ties them as one
-            continue
-        if not shared_arrays([(first, rebuilt[first].data), (second, rebuilt[second].data)]):
-            raise ModelFileError(
-                f"{path}: cannot save this model: {second!r} shares its memory with {first!r} "
-                "(a tensor made on the other's array, e.g. nn.Parameter(w.data)), which its "
-                "architecture (config()) builds as two arrays, so the model loaded would train "
-                "them apart; tie them as one parameter in a module whose constructor makes the "
-                "tie, or give each its own copy (w.data.copy())"
-            )
+    apart = [
+        (first, second)
+        for first, second in on_one_array  # (one the rebuild lacks: it ties them as one)
+        if first in rebuilt
+        and second in rebuilt
+        and not shared_arrays([(first, rebuilt[first].data), (second, rebuilt[second].data)])
+    ]
+    if apart:
+        pairs = "; ".join(f"{second!r} shares its memory with {first!r}" for first, second in apart)
+        raise ModelFileError(
+            f"{path}: cannot save this model: {pairs} (a tensor made on the other's array, e.g. "
+            "nn.Parameter(w.data)), which its architecture (config()) builds as separate "
+            f"arrays, so the model loaded would train them apart; {_TIE}, or give each its own "
+            "copy (w.data.copy())"
+        )
+
+
+#: How to keep a tie a model file can hold, as the sharing refusals say it.
+_TIE = (
+    "tie them as one parameter in a module whose constructor makes the tie (a class of your "
+    "own, registered with nn.register_module, whose config() rebuilds it)"
+)
+
+
+def _quoted(names: list[str]) -> str:
+    """``'a', 'b' and 'c'``: every name, quoted."""
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _parameter_places(model: Any) -> list[list[str]]:
+    """Every name of each parameter the model uses in more than one place."""
+    places: dict[int, list[str]] = {}
+    for prefix, module in model.named_modules(remove_duplicate=False):
+        for name, parameter in module._parameters.items():
+            if parameter is not None:
+                places.setdefault(id(parameter), []).append(f"{prefix}.{name}" if prefix else name)
+    return [names for names in places.values() if len(names) > 1]
+
+
+def shares_parameters(model: Any) -> bool:
+    """Whether the model uses one parameter in more than one place (one Linear twice)."""
+    return bool(_parameter_places(model))
+
+
+def shared_places(model: Any) -> str:
+    """Each parameter the model uses in more than one place, by every name: "'0.weight' is
+    also '2.weight'; '0.bias' is also '2.bias'" (a module without parameters used twice: "a
+    module used in two places"). The one wording of the sharing refusals, io's and
+    save_torch's."""
+    shared = _parameter_places(model)
+    if not shared:
+        return "a module used in two places"
+    return "; ".join(f"{names[0]!r} is also {_quoted(names[1:])}" for names in shared)
 
 
 def read_model_description(path: str | os.PathLike) -> dict:
@@ -2097,6 +2141,9 @@ def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = No
     _check_description(description, directory)  # a checkpoint that would not load: none
     _check_loss_fits(trainer.loss, description, f"checkpoints in {directory}")
     _check_configs_rebuild(trainer.model, directory)
+    # a shared layer the file could not hold: refused now, not after checkpoint_every epochs
+    names = dict.fromkeys(name for name, _ in trainer.model.named_state())
+    _check_sharing_survives(trainer.model, description, names, directory)
     json_text(description)  # a TypeError naming what JSON cannot hold
     return description
 
@@ -2121,8 +2168,7 @@ def save_checkpoint(
     directory = checkpoint_directory(directory)
     target = directory / f"{_EPOCH_PREFIX}{trainer.epoch:06d}"
     description = checkpoint_description(trainer, directory, meta)
-    weights = model_weights(trainer.model)
-    _check_sharing_survives(trainer.model, description, weights, target)
+    weights = model_weights(trainer.model)  # (checkpoint_description checked the sharing)
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(directory)
     state_json, state_arrays = trainer.state()

@@ -186,6 +186,8 @@ class Trainer:
             )
         self.keep_checkpoints = int(keep_checkpoints)
         self.meta = dict(meta or {})
+        #: whether meta's "task" is the training set's, put there by a fit (not given)
+        self._task_recorded = False
         self.standardizer, self.class_names = standardizer, class_names
         if self.checkpoint_dir is not None:  # what the first checkpoint would refuse: now
             from chainrule import io
@@ -247,7 +249,10 @@ class Trainer:
             raise UserError("the training set is empty")
         _check_same_case_shape(train_ds, val_ds)
         _check_scaled(self.standardizer, train_ds)
+        if int(epochs) > self.epoch and not self.stopped_early:  # frozen or replaced since
+            _check_optimizer_trains(self.model, self.loss, self.optimizer)
         self._check_resumed_batch_size()
+        self._record_task(train_ds)
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
         if self.epoch == 0:  # the settings the run trains with (opt.lr set after Trainer())
@@ -283,6 +288,21 @@ class Trainer:
                         bar.close(clear=True)
             raise
         return self.history
+
+    def _record_task(self, ds: Any) -> None:
+        """Put the training set's task (``ds.task``: "classification", "regression",
+        "multilabel") into ``meta`` as ``"task"``, where ``chainrule train`` records its runs'
+        (and :func:`chainrule.cli.train.saved_task` reads it), so a checkpoint predicts as the
+        model it holds was trained: a multilabel one the units that are on, not one class. A
+        task the ``meta`` given already records (``"task"``, or its ``run``'s) is left as given;
+        a later fit on a set of another task records that one."""
+        task = getattr(ds, "task", None)
+        if not isinstance(task, str) or not task:
+            return
+        run = self.meta.get("run")
+        given = self.meta.get("task") or (run.get("task") if isinstance(run, dict) else None)
+        if given is None or self._task_recorded:
+            self.meta["task"], self._task_recorded = task, True
 
     def _tell_assumed_threshold(self, ds: Any, n_outputs: int | None) -> None:
         """Warn, once for this trainer, where the accuracy of classes read from output units
@@ -776,6 +796,7 @@ class Trainer:
         self._resumed_batch_size = (source / TRAINER_JSON, batch_size)
         dtypes = self._host_dtypes()
         self.model.load_state_dict({k: v.astype(dtypes[k], copy=False) for k, v in weights.items()})
+        _load_frozen(self.model, checkpoint["model_info"], source)
         self.epoch = int(state["epoch"])
         self.stopped_early = stopped_early(state)
         self.history = History(state.get("history", []))
@@ -831,6 +852,7 @@ class Trainer:
         the optimizer and the model were loaded left the trainer half resumed (the checkpoint's
         epoch, weights and history beside this trainer's other state)."""
         weights = self.model.state_dict()  # copies, as the optimizer's state_dict
+        trains = [(p, p.requires_grad) for p in self.model.parameters()]
         optimizer = self.optimizer.state_dict()
         schedule = _schedule_state(self.schedule)
         rng, generators = self.rng.bit_generator.state, _kept_module_generators(self.model)
@@ -847,6 +869,8 @@ class Trainer:
                 self.schedule.load_state_dict(schedule)
             self.optimizer.load_state_dict(optimizer)  # after the schedule: its learning rate
             self.model.load_state_dict(weights)
+            for parameter, flag in trains:
+                parameter.requires_grad = flag
             self.rng.bit_generator.state = rng
             _put_module_generators_back(generators)
             for name, value in attributes.items():
@@ -1092,7 +1116,13 @@ def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
     """Refuse what is not a chainrule optimizer (a torch.optim one steps its own tensors, and
     the fit ran every epoch changing nothing), and an optimizer none of whose parameters is the
     model's or the loss's (one built on another network, or on a copy): the same silent run.
-    An optimizer on some of them (the others frozen) is fine."""
+    So is a run where nothing would train: every parameter of the model frozen (the engine's
+    backward refused it after the first batch, in its own words), or an optimizer whose
+    parameters of the model are all frozen, the others no longer in it (a layer replaced after
+    the optimizer was made: every epoch changed nothing); and an optimizer holding parameters
+    no longer in the model while some the model trains are in none (the replaced layer's new
+    ones, which never moved). An optimizer on some of the trainable parameters (the others
+    left as they are, or frozen) is fine."""
     if not isinstance(optimizer, Optimizer):
         raise ConfigError(
             f"optimizer is {type_name(optimizer)}, not a chainrule optimizer: use one of "
@@ -1100,12 +1130,54 @@ def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
             "(cr.optim.SGD(model.parameters(), lr=0.1), Adam, AdamW, RMSprop)"
         )
     params = optimizer.params
-    owned = {id(p) for owner in (model, loss) for p in _parameters_of(owner)}
+    owned = dict(_named_parameters_of(model, "") + _named_parameters_of(loss, "loss."))
     if not any(id(p) in owned for p in params):
         raise UserError(
             f"{type(optimizer).__name__} updates {len(params)} parameters, none of them the "
             "model's or the loss's: build it on model.parameters() of the model being trained"
         )
+    kind = type(optimizer).__name__
+    remake = f"make the optimizer after replacing layers: cr.optim.{kind}(model.parameters(), ...)"
+    trainable = {key: name for key, (name, p) in owned.items() if p.requires_grad}
+    if not trainable:
+        raise UserError(
+            f"all of the model's {len(owned)} parameters are frozen (requires_grad=False), so "
+            "the fit would train nothing; unfreeze those to train (p.requires_grad = True, "
+            "e.g. for the last layer: for p in model[-1].parameters(): p.requires_grad = True)"
+        )
+    held = {id(p) for p in params}
+    stale = sum(id(p) not in owned for p in params)
+    left_out = [name for key, name in trainable.items() if key not in held]
+    if not any(id(p) in trainable for p in params):
+        frozen = [owned[id(p)][0] for p in params if id(p) in owned]
+        gone = f", and {stale} no longer in the model (a layer replaced since)" if stale else ""
+        raise UserError(
+            f"{kind} updates {len(params)} parameters, none of which would train: the model's "
+            f"{_names(frozen)} are frozen (requires_grad=False){gone}; the model's trainable "
+            f"{_names(left_out)} are in no optimizer; {remake}"
+        )
+    if stale and left_out:
+        raise UserError(
+            f"{kind} holds {stale} parameters no longer in the model (a layer replaced after "
+            f"the optimizer was made), and the model's trainable {_names(left_out)} are in "
+            f"none of it, so they would never train; {remake}"
+        )
+
+
+def _named_parameters_of(owner: Any, prefix: str) -> list[tuple[int, tuple[str, Any]]]:
+    """``(id, (name, parameter))`` of each of ``owner``'s parameters, its name prefixed; a
+    loss without ``named_parameters`` (a function) has none, one with only ``parameters``
+    numbered ones."""
+    named = getattr(owner, "named_parameters", None)
+    pairs = list(named()) if callable(named) else list(enumerate(_parameters_of(owner)))
+    return [(id(p), (f"{prefix}{name}", p)) for name, p in pairs]
+
+
+def _names(names: list[str], shown: int = 8) -> str:
+    """``'0.weight', '0.bias'`` for a message: the first ``shown``, then how many more."""
+    quoted = ", ".join(repr(name) for name in names[:shown])
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{quoted}{more}"
 
 
 def _check_schedule(schedule: Any, optimizer: Optimizer) -> None:
@@ -1133,6 +1205,28 @@ def _check_schedule(schedule: Any, optimizer: Optimizer) -> None:
         f"schedule is {given}, not a schedule: a schedule is one of chainrule.optim's "
         f"(StepLR, ExponentialLR, CosineLR, PiecewiseSchedule); {build}"
     )
+
+
+def _load_frozen(model: Any, model_info: dict[str, Any], source: Path) -> None:
+    """Freeze the parameters the checkpoint's model.json lists as ``frozen`` and unfreeze the
+    others, as the run stood when it was saved (its flags are part of the run the resume
+    continues: a run that froze or unfroze a layer part way goes on as it did, whatever the
+    model was built with). A checkpoint without the field (written before it existed) leaves
+    the flags as they are."""
+    from chainrule.io import MODEL_JSON
+
+    frozen = model_info.get("frozen")
+    if frozen is None:
+        return
+    named = dict(model.named_parameters())
+    unknown = [name for name in frozen if name not in named]
+    if unknown:
+        raise ModelFileError(
+            f"{source / MODEL_JSON}: field 'frozen': {unknown[0]!r} is not a parameter of this "
+            "trainer's model"
+        )
+    for name, parameter in named.items():
+        parameter.requires_grad = name not in frozen
 
 
 def _parameters_of(owner: Any) -> list[Any]:

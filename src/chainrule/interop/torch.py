@@ -431,7 +431,9 @@ def to_torch(model: Any) -> Any:
     Softmax, LogSoftmax, Dropout and Identity. Each weight is transposed to PyTorch's
     (n_out, n_in) and copied bit for bit in its dtype; the training mode is carried over, a
     layer (or parameter) used in two places is one in the network too, and a frozen parameter
-    stays frozen.
+    stays frozen. Two parameters on one array (a weight tied by aliasing,
+    ``nn.Parameter(w.data.T)``) are refused: a PyTorch Linear owns its weight, so the network
+    would train them apart (:func:`refuse_memory_sharing`).
     """
     refuse_torch_module(model, "to_torch")
     torch = _torch()
@@ -455,9 +457,49 @@ def to_torch(model: Any) -> Any:
         else:
             raise _no_torch_counterpart(layer, position, "to_torch", layer is model)
         layers.append(converted[id(layer)])
+    refuse_memory_sharing(model, "to_torch", _TO_TORCH_UNTIES)  # a model of known layers
     net = torch.nn.Sequential(*layers)
     _copy_modes(layers_in, layers, model, net)
     return net
+
+
+#: What :func:`to_torch` would do with two parameters on one array (after "which")
+_TO_TORCH_UNTIES = (
+    "a PyTorch Linear cannot keep: each owns its weight, so the network would hold two "
+    "separate parameters and train them apart"
+)
+
+
+def refuse_memory_sharing(model: Any, where: str, consequence: str, tie: bool = True) -> None:
+    """Raise ConversionError where two of ``model``'s parameters are separate tensors on one
+    array (one made on the other's array, ``nn.Parameter(w.data.T)``: weights tied by
+    aliasing), found by :func:`~chainrule.checks.shared_arrays`, the detection
+    ``io.save_model``, the explainer and the optimizers refuse it by. ``where`` starts the
+    message, ``consequence`` says what the conversion would make of them (after "which");
+    ``tie``: the conversion keeps one parameter in two places (``l2.weight = l1.weight``), so
+    that is offered where the two hold the same values. One parameter in two places is not
+    refused here: it is one tensor, listed once by ``named_parameters``."""
+    from chainrule.checks import shared_arrays
+
+    named = dict(model.named_parameters())
+    shared = shared_arrays((name, parameter.data) for name, parameter in named.items())
+    if not shared:
+        return
+    first, second = shared[0]
+    copy_fix = "give each its own copy (nn.Parameter(w.data.copy())) for separate weights"
+    a, b = (np.asarray(named[name].numpy()) for name in (first, second))
+    if tie and a.shape == b.shape and np.array_equal(a, b):
+        fix = f"tie them as one parameter (layer.weight = other.weight), which {where} keeps, "
+        fix += f"or {copy_fix}"
+    elif tie and a.ndim == 2 and a.shape == b.shape[::-1] and np.array_equal(a, b.T):
+        fix = f"{copy_fix}; a weight tied to another's transpose needs a PyTorch module of "
+        fix += "your own whose forward reads W and W.T"
+    else:
+        fix = copy_fix
+    raise ConversionError(
+        f"{where}: {second} shares its memory with {first} (a tensor made on the other's array, "
+        f"e.g. nn.Parameter(w.data.T): weights tied by aliasing), which {consequence}; {fix}"
+    )
 
 
 def _no_torch_counterpart(
@@ -846,6 +888,8 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     ``weight``, which that network would not take), and so comes back as one. The frozen
     parameters' names are recorded too (``chainrule_frozen``). A model that shares a parameter
     between two layers is refused, and nothing is written: the state dict would hold it once;
+    so is one with two parameters on one array (``nn.Parameter(w.data.T)``), which it would
+    hold as two, loaded as two parameters trained apart (:func:`refuse_memory_sharing`);
     so is one whose weights hold NaN or infinity, which :func:`load_torch` would refuse.
     So is a ``path`` that names a directory (an existing one, or a name ending in ``/``: give
     the file, ``exports/model.safetensors``), with a :class:`ConversionError` naming it. A
@@ -870,6 +914,8 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
             f"save_torch: the model mixes {' and '.join(dtypes)} layers, and a PyTorch network "
             f"computes in one dtype (load_torch refuses such a file); convert it with {_ONE_DTYPE}"
         )
+    where = f"save_torch: {path}: cannot save this model"
+    refuse_memory_sharing(model, where, _SAVE_TORCH_UNTIES, tie=False)
     state = state_dict_to_torch(model.state_dict(), tensors=False)
     refuse_nonfinite(state, f"save_torch: {path}", "load_torch would refuse the file, so "
                      "nothing was written")  # fmt: skip
@@ -882,32 +928,33 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
     return io.write_arrays(path, state, metadata)
 
 
+#: What :func:`save_torch` would do with two parameters on one array (after "which")
+_SAVE_TORCH_UNTIES = (
+    "the file would hold as two tensors, loaded (by load_torch, or by PyTorch) as two separate "
+    "parameters and trained apart, so nothing was written"
+)
+
+
 def _check_unshared(model: Any, state: Mapping[str, Any], path: Path) -> None:
     """Refuse, before anything is written, a model that uses one Linear (or one parameter) in
     two places: the state dict holds it once, under its first name, and the recorded
     architecture has a layer in each place, so :func:`load_torch` could not read the file.
-    io.save_model's check decides (a shared layer without parameters is harmless)."""
+    io.save_model's check decides (a shared layer without parameters is harmless); parameters
+    on one array are refused before (:func:`refuse_memory_sharing`), and any other refusal of
+    it is passed on in its own words."""
     from chainrule import io
 
     try:
         io._check_sharing_survives(model, {"architecture": model.config()}, state, path)
-    except ModelFileError:
+    except ModelFileError as error:
+        if not io.shares_parameters(model):
+            raise ConversionError(f"save_torch: {error}") from None
         raise ConversionError(
-            f"save_torch: {path}: cannot save this model: it shares {_shared_places(model)} "
-            "(one parameter in two places), which a state dict holds once but the recorded "
-            "architecture builds as separate layers, so load_torch could not read the file; "
-            "nothing was written (use copy.deepcopy(layer) in the second place for two "
-            "separate layers)"
+            f"save_torch: {path}: cannot save this model: it uses one parameter in two places "
+            f"({io.shared_places(model)}), which a state dict holds once but the recorded architecture builds as separate "
+            "layers, so load_torch could not read the file; nothing was written (use "
+            "copy.deepcopy(layer) in the second place for two separate layers)"
         ) from None
-
-
-def _shared_places(model: Any) -> str:
-    """Each parameter used in more than one place, by every name: "0.weight and 2.weight"."""
-    places: dict[int, list[str]] = {}
-    for prefix, module in model.named_modules(remove_duplicate=False):
-        for name, parameter in module._parameters.items():
-            places.setdefault(id(parameter), []).append(f"{prefix}.{name}" if prefix else name)
-    return ", ".join(" and ".join(names) for names in places.values() if len(names) > 1)
 
 
 def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:

@@ -207,10 +207,16 @@ def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
             f"overflowed: a {z} of inf, or inputs and weights too large for float64)"
         )
     if g == 0.0:  # held by any tolerance: nothing moved E over the step
+        head = (
+            f"{E} did not move over the step {parts.step:.2g} (fd exactly 0, inside any tolerance)"
+        )
+        cause = _zero_cause(d, quantity, index, n)
+        if cause is not None:
+            return f"{head}: {cause}"
+        off = " (a relu unit that is off)" if _relu_on_path(d, quantity) else ""
         return (
-            f"{E} did not move over the step {parts.step:.2g} (fd exactly 0, inside any "
-            "tolerance): the gradient is 0 (a relu unit that is off), or too small for the "
-            f"step to move {E} past its rounding"
+            f"{head}: the gradient is 0{off}, or too small for the step to move {E} past its "
+            "rounding"
         )
     measured = parts.measured or 0.0
     rest = max(check.atol - parts.rounding - measured, 0.0)
@@ -236,6 +242,82 @@ def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
         f"the rounding of the gradient's own terms in {parts.dtype} (and the tolerance's "
         f"floor), {rest:.2g}, is {than} |fd| {g:.2g}"
     )
+
+
+def _relu_on_path(d: Derivation, quantity: Quantity) -> bool:
+    """Whether a relu unit lies between ``quantity`` and E (its own layer's, for a dE/dz;
+    those above it, for the rest): where one might be off, zeroing the gradient."""
+    kind, layer = quantity
+    first = layer if kind == "dE_dz" else layer + 1
+    return any(record.activation == "relu" for record in d.layers[first:])
+
+
+def _zero_cause(d: Derivation, quantity: Quantity, index: tuple[int, ...], n: Notation
+                ) -> str | None:  # fmt: skip
+    """Why the gradient of ``quantity``'s entry ``index`` is exactly 0, where the derivation's
+    numbers say (every case's, for a weight's or a bias's, which add up over the cases): the
+    y_i feeding a weight is 0 (a zero input), the unit's dE/dz_j is 0 (a relu unit that is
+    off, named as one only where it is), or every term of the sum over j is; None where none
+    is known (:func:`no_verdict_reason` then gives the general reasons)."""
+    kind, layer = quantity
+    every = " in every case" if d.n_cases > 1 else ""
+    if kind == "dE_dy":  # dE/dy_i = sum over j of w_ij dE/dz_j, in one case
+        case, i = index
+        if layer + 1 >= len(d.layers):
+            return None
+        conn, above = d.connections[layer], d.layers[layer + 1]
+        targets = list(conn.targets(i))
+        if not all(conn.weight[i, j] * above.dE_dz[case, j] == 0 for j in targets):
+            return None
+        j = above.letter
+        total = n.dE_dy(layer, d.layers[layer].letter, i).plain
+        term = f"{n.w(layer, 'i', i, above.letter, None).plain} "
+        term += n.dE_dz(layer + 1, above.letter, None).plain
+        if above.activation == "relu" and all(above.z[case, k] <= 0 for k in targets):
+            why = f"every unit {j} it feeds is a relu unit that is off ({n.bare('z').plain} <= 0)"
+        else:
+            why = f"every term {term} of the sum is exactly 0"
+        return f"{why}, so {total} = Σ_{j} {term} = 0"
+    if kind == "dE_dz":
+        case, j = index
+        record = d.layers[layer]
+        z = n.z(layer, record.letter, j).plain
+        total = n.dE_dz(layer, record.letter, j).plain
+        if record.activation == "relu" and record.z[case, j] < 0:
+            return (
+                f"it is a relu unit that is off ({z} = {record.z[case, j]:.3g} < 0), whose slope "
+                f"is 0, so {total} = 0"
+            )
+        if record.dE_dy is not None and record.dE_dy[case, j] == 0:
+            dy, f = n.dE_dy(layer, record.letter, j).plain, n.activation[0]
+            return f"{dy} is exactly 0, so {total} = {f}'({z}) {dy} = 0"
+        return None
+    above = d.layers[layer + 1]
+    dE_dz = above.dE_dz[:, index[-1]]
+    dz = n.dE_dz(layer + 1, above.letter, index[-1]).plain
+    relu_off = above.activation == "relu" and bool(np.all(above.z[:, index[-1]] <= 0))
+    if relu_off:
+        z = n.z(layer + 1, above.letter, index[-1]).plain
+        why = f"the unit above is a relu unit that is off{every} ({z} <= 0)"
+    else:
+        why = f"{dz} is exactly 0{every}"
+    if kind == "dE_db":
+        total = n.dE_db(layer + 1, above.letter, index[0]).plain
+        return f"{why}, so {total} = {dz} = 0" if np.all(dE_dz == 0) else None
+    below = d.layers[layer]
+    i, j = index
+    y_i = below.y[:, i]
+    y = n.y(layer, below.letter, i).plain
+    total = n.dE_dw(layer, below.letter, i, above.letter, j).plain
+    product = f"{total} = {y} {dz}"
+    if np.all(y_i == 0):
+        feeding = "the input" if layer == 0 else "the output of the unit"
+        return f"{y}, {feeding} feeding the weight, is exactly 0{every}, so {product} = 0"
+    if np.all(dE_dz == 0):
+        return f"{why}, so {product} = 0"
+    if np.all(y_i * dE_dz == 0):
+        return f"{y} or {dz} is exactly 0{every}, so {product} = 0"
+    return None
 
 
 def verdict(checks: Sequence[Checked]) -> bool | None:

@@ -799,11 +799,9 @@ def _note_classes_that_never_occur(dataset: Any, source: str) -> None:
     missing = sorted(set(range(dataset.n_classes)) - set(seen.tolist()))
     shown = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
     never = f"class {shown} never occurs" if len(missing) == 1 else f"classes {shown} never occur"
-    measured = (
-        "; if the last column holds measurements, not classes, train with --task regression"
-        if is_table_file(source)
-        else ""
-    )
+    from chainrule.data.csvfile import regression_hint
+
+    measured = f"; {regression_hint('measurements, not classes,')}" * is_table_file(source)
     print(f"note: {dataset.name}: {never} among the labels, which hold "
           f"{len(seen)} classes; the model gets {dataset.n_classes} output units, one per "
           f"class 0..{dataset.n_classes - 1}: number the labels 0..{len(seen) - 1} unless "
@@ -1078,6 +1076,8 @@ def _finish(
         "mean_predictor_loss": runs.mean_predictor_loss(
             trainer.loss, prepared.train, prepared.test
         ),
+        # and its training targets' spread, which a note names where it is far from 1
+        "target_std": runs.target_std(prepared.train),
         "final": trainer.history.last,
         # the saved model's epoch: the best one under early stopping, else the last
         "kept": _record_of(trainer.history, trainer.best_epoch),
@@ -1279,15 +1279,21 @@ def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) 
 def _summary_notes(summary: dict[str, Any]) -> list[str]:
     """The notes on a run's result (``notes`` in ``run.json`` and ``--json``; the summary prints
     each as ``note: ...`` under its first line, ``--json`` on stderr): a regression hardly
-    better than predicting the training targets' mean; a classic problem (judged on its own
+    better than predicting the training targets' mean (naming their spread where it is far
+    from 1, :func:`runs.target_spread_advice`); a classic problem (judged on its own
     cases) not all learned."""
+    from chainrule.train import runs
+
     notes = []
     baseline = summary.get("mean_predictor_loss")
     if baseline is not None and summary["test_loss"] >= HARDLY_BETTER * baseline:
         than = "worse than" if summary["test_loss"] > baseline else "hardly better than"
+        # targets of a spread far from 1 are the likely cause (the CLI does not scale them)
+        advice = runs.target_spread_advice(summary.get("target_std")) or (
+            "train longer (--epochs), with another --lr, or on rescaled targets"
+        )
         notes.append(
-            f"{than} predicting the training targets' mean (loss {baseline:.4g}); train "
-            "longer (--epochs), with another --lr, or on rescaled targets"
+            f"{than} predicting the training targets' mean (loss {baseline:.4g}); {advice}"
         )
     accuracy = summary["test_accuracy"]
     if summary["evaluated_on"] != "test" and accuracy is not None and accuracy < 1:
@@ -1593,16 +1599,32 @@ def trained_data(model_path: Path, info: dict) -> Any:
 def saved_task(info: dict) -> str | None:
     """The task a saved model was trained for: what its file records (``meta.task``, which
     ``chainrule train`` writes, or its run's ``--task``), else regression for a model saved
-    from Python with the mse loss and no class names (its predictions were labelled as classes
-    0 and 1; mse on one-hot targets trains a classifier too, whose file names its classes);
-    else None, not known."""
+    from Python under a mean squared error (:func:`regression_loss`) and no class names (its
+    predictions were labelled as classes 0 and 1; mse on one-hot targets trains a classifier
+    too, whose file names its classes); else None, not known."""
     meta = info.get("meta", {})
     task = meta.get("task") or (meta.get("run") or {}).get("task")
     if task:
         return task
-    loss = info.get("loss")
-    mse = (loss.get("type") if isinstance(loss, dict) else loss) == "mse"
-    return "regression" if mse and not info.get("class_names") else None  # names: classes
+    regression = regression_loss(info.get("loss"))
+    return "regression" if regression and not info.get("class_names") else None  # names: classes
+
+
+def regression_loss(loss: Any) -> bool:
+    """Whether a model file's loss (its ``config()``, or the name older files stored, in any
+    spelling a loss name may take) is one a regression is fitted on
+    (:func:`chainrule.nn.losses.fits_a_regression`); a loss this program cannot rebuild is
+    not known: False."""
+    from chainrule import nn
+    from chainrule.nn.losses import fits_a_regression
+
+    if not loss:
+        return False
+    try:
+        rebuilt = nn.loss_from_config(loss)
+    except UserError:  # a class of one's own, not registered here: not known
+        return False
+    return fits_a_regression(rebuilt)
 
 
 def _table_task(data: str, info: dict) -> str | None:

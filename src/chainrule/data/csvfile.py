@@ -166,7 +166,7 @@ def read_csv(
         y = _targets(path, labels, lines, task, n_classes, names, label_index, for_model)
         class_names = None
     if not given:  # after the labels, whose refusals name such a column already
-        _refuse_label_named_elsewhere(path, names)
+        _refuse_label_named_elsewhere(path, names, task)
     feature_names = None
     if names:
         feature_names = [n for i, n in enumerate(names) if i != label_index]
@@ -408,8 +408,7 @@ def _refuse_decimal_comma_classes(
         raise DataError(
             f"{path}, line {lines[0]}, {where}: {_shown(texts[0])} is not a class number, and "
             f"every label is a number with a decimal comma; write numbers with a decimal point "
-            f"({point}); for real-valued targets read the file as a regression "
-            "(task='regression', --task regression)"
+            f"({point}); {regression_hint()}"
         )
 
 
@@ -1886,6 +1885,12 @@ def _all_text(body: list[tuple[int, list[str]]], j: int) -> bool:
 _MAX_LABEL = 2**31 - 1
 
 
+def regression_hint(targets: str = "real-valued targets") -> str:
+    """The one wording of the hint to read a file's last column as a regression's targets, for
+    labels that look like measurements rather than classes (``targets``: how they look)."""
+    return f"for {targets} read the file as a regression (task='regression', --task regression)"
+
+
 def _targets(path, labels, lines, task, n_classes, names, label_index, for_model=False):
     if task == "regression":
         return labels
@@ -1893,9 +1898,11 @@ def _targets(path, labels, lines, task, n_classes, names, label_index, for_model
     misplaced = _misplaced_label_hint(names, label_index)
     regression = misplaced or (
         "the model is a classifier, whose labels are class numbers" if for_model
-        else "for real-valued targets read the file as a regression (task='regression', "
-        "--task regression)"
+        else regression_hint()
     )  # fmt: skip
+    # a class number below 0, or past any network's outputs: a measurement, as a
+    # non-integer label is (a regression's targets), unless the model read for is a classifier
+    measured = misplaced or ("" if for_model else regression_hint("measurements, not classes,"))
     for label, line in zip(labels, lines):
         if label != round(label):
             raise DataError(
@@ -1907,9 +1914,11 @@ def _targets(path, labels, lines, task, n_classes, names, label_index, for_model
                 f"0..{n_classes - 1}" if n_classes is not None
                 else ">= 0" if label < 0 else f"at most {_MAX_LABEL:,}"
             )  # fmt: skip
+            # past the n_classes given: a class number too many; below 0: no class number
+            hint = misplaced if n_classes is not None and label >= 0 else measured
             raise DataError(
                 f"{path}, line {line}, {where}: label {_label_text(label)} is out of range "
-                f"({allowed}){'; ' * bool(misplaced)}{misplaced}"
+                f"({allowed}){'; ' * bool(hint)}{hint}"
             )
     return labels.astype(np.int64)
 
@@ -1935,14 +1944,21 @@ def _label_column_remedy(names: list[str] | None, j: int) -> str:
     return f"read_csv takes label_column={j}, chainrule train --label-column {j + 1}"
 
 
-def _refuse_label_named_elsewhere(path: Path, names: list[str] | None) -> None:
+def _refuse_label_named_elsewhere(
+    path: Path, names: list[str] | None, task: str = "classification"
+) -> None:
     """Refuse a header that names a column other than the last as a label
     (``target,age,smoker``: :data:`_REFUSED_LABEL_NAMES`, in any case) where no label column was
     given: read with the last column as the label, the file trained a model to predict
-    ``smoker`` from the targets, silently. A last column named as a label too is read."""
+    ``smoker`` from the targets, silently. A last column named as a label too is read. A
+    regression's read fails on no label, so no hint can name ``y`` there
+    (``y,a,b`` predicted ``b`` from ``y``): it refuses every name of :data:`_LABEL_NAMES`,
+    ``y`` too unless a column is named ``x`` (``x,y,height``: a coordinate)."""
     if not names or _is_label_name(names[-1]):
         return
     refused = _REFUSED_LABEL_NAMES
+    if task == "regression" and not any(_is_label_name(name, ("x",)) for name in names):
+        refused = _LABEL_NAMES
     named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name, refused)]
     if named:
         raise DataError(

@@ -463,10 +463,13 @@ def _properties(
     reads the output (``train.metrics.predicted_classes`` and ``units_on``): a regression's
     values as they are; one unit on above the loss's ``threshold`` (0.5 without one); a
     multilabel model's every unit above it; else the largest output's class. The task is the
-    one the model records, else regression for the mse loss without class names (predict's
-    rule, ``cli.train.saved_task``)."""
+    one the model records, else regression for a loss averaged over the cases' squared errors
+    without class names (predict's rule, ``cli.train.saved_task``: a model saved from
+    scikit-learn's ``MLPRegressor`` is one)."""
+    from chainrule.nn.losses import fits_a_regression
+
     task = data_meta.get("task")
-    if task is None and getattr(loss, "name", None) == "mse" and not class_names:
+    if task is None and fits_a_regression(loss) and not class_names:
         task = "regression"
     unit = getattr(loss, "output_activation", None)
     if task == "regression":

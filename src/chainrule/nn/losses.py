@@ -634,6 +634,18 @@ def unregistered_loss(loss: Any) -> str | None:
     return kind if isinstance(kind, str) and _key(kind) not in LOSSES else None
 
 
+def fits_a_regression(loss: Any) -> bool:
+    """Whether ``loss`` (a loss object) is a squared error averaged over the cases, the loss a
+    regression is fitted on: ``mse`` (``nn.MSE``, ``chainrule train --task regression``'s) or
+    ``squared-error`` with reduction ``mean`` (``nn.SquaredError("mean")``, scikit-learn
+    ``MLPRegressor``'s ``loss_function_``). The lecture's summed squared error (the default)
+    trains the classic classifiers (xor, parity) on 0/1 targets, so it says neither. The one
+    rule by which a model saved without a task is read as a regression (``chainrule predict``,
+    ``evaluate``, ``export``)."""
+    name = getattr(loss, "name", None)
+    return name == "mse" or (name == "squared-error" and getattr(loss, "reduction", None) == "mean")
+
+
 def loss_from_config(config: dict[str, Any] | str) -> Loss:
     """Rebuild a loss from its ``config()``, or from its name (model files of older versions
     stored a loss given by name as the name). A ``type`` no loss is known by (a model file's

@@ -1102,6 +1102,43 @@ def mean_predictor_loss(loss: Any, train: Any, test: Any) -> float | None:
         return float(loss(Tensor(mean), Tensor(targets)).item())
 
 
+def target_std(train: Any) -> list[float] | None:
+    """The standard deviation of a regression's training targets, one per output (None for a
+    classification or an empty split): what :func:`target_spread_advice` reads."""
+    if train.task != "regression" or not len(train):
+        return None
+    targets = np.asarray(train.y, dtype=np.float64).reshape(len(train), -1)
+    return [float(std) for std in targets.std(axis=0)]
+
+
+#: How far (a factor, either way) a regression's targets' standard deviation may be from 1
+#: before :func:`target_spread_advice` names it: targets are not scaled, and the network's
+#: initial weights and the default --lr suit outputs of about unit spread (house prices of
+#: standard deviation 1.2e5 trained no better than their mean; the same divided by 1e5 did).
+FAR_SPREAD = 100.0
+
+
+def target_spread_advice(stds: list[float] | None) -> str | None:
+    """Why a regression hardly beats its mean, where its targets' spread is the likely cause
+    (a standard deviation ``FAR_SPREAD`` times or more from 1, either way), and what to do: the
+    factor of ten to divide (or multiply) the target column by, whose units the model then
+    predicts in. None where every output's spread is near enough 1 (or none is known)."""
+    spreads = [std for std in stds or () if np.isfinite(std) and std > 0]
+    far = [std for std in spreads if not 1 / FAR_SPREAD < std < FAR_SPREAD]
+    if not far:
+        return None
+    std = max(far, key=lambda value: abs(np.log10(value)))  # the farthest from 1
+    power = int(np.round(np.log10(std)))
+    scale = f"divide the target column by {10.0**power:g}" if power > 0 else (
+        f"multiply the target column by {10.0**-power:g}")  # fmt: skip
+    whose = "the targets'" if len(stds or ()) == 1 else "a target's"
+    return (
+        f"{whose} standard deviation is {std:.3g}, far from the 1 that the network's initial "
+        f"weights and --lr suit (chainrule train does not scale targets): {scale} (the model "
+        "then predicts in those units) and train again"
+    )
+
+
 def _family_tree_net(config: RunConfig, ds: Any, loss: Any) -> Any:
     from chainrule.train.family_trees import family_tree_net
 
@@ -1132,16 +1169,21 @@ SPARSE_CLASSES_FROM = 1000
 def check_class_numbers(ds: Any) -> None:
     """Refuse integer labels that leave most of their class numbers unused (an id column of 0
     and 1000000 built a 1,000,001-way classifier and a 1.7 GB run, silently): a network has an
-    output unit per class number."""
+    output unit per class number. A CSV file's are pointed to a regression too (years)."""
     if ds.task != "classification" or ds.y.ndim != 1 or ds.n_classes <= SPARSE_CLASSES_FROM:
         return
     used = len(np.unique(ds.y))
     if used * 10 < ds.n_classes:
+        from chainrule.data.csvfile import regression_hint
+
+        source = _source(ds, labels=True)
+        # a CSV file's whole-number measurements (years 1890..2008) read as classes too
+        measured = f"; {regression_hint('measurements, not classes,')}" * is_table_file(source)
         raise UserError(
-            f"the labels of {_source(ds, labels=True)} go up to {ds.n_classes - 1}, but only "
-            f"{used} of those {ds.n_classes:,} class numbers appear, and the network would have "
-            "an output unit for each; number the classes 0..k-1, or write them as names (text "
-            "labels are numbered in sorted order)"
+            f"the labels of {source} go up to {ds.n_classes - 1}, but only {used} of those "
+            f"{ds.n_classes:,} class numbers appear, and the network would have an output unit "
+            "for each; number the classes 0..k-1, or write them as names (text labels are "
+            f"numbered in sorted order){measured}"
         )
 
 

@@ -97,7 +97,8 @@ def test_a_parameter_tied_between_two_layers_stays_one_parameter_both_ways():
 
 def test_save_torch_refuses_a_shared_linear_naming_it_and_writes_nothing(tmp_path):
     path = tmp_path / "shared.safetensors"
-    with pytest.raises(ConversionError, match=r"'0\.weight' is also '2\.weight'.*nothing was written"):
+    match = r"'0\.weight' is also '2\.weight'.*nothing was written"
+    with pytest.raises(ConversionError, match=match):
         save_torch(shared_chainrule_model(), path)
     assert list(tmp_path.iterdir()) == []
     # a shared layer without parameters is harmless: written, and it loads

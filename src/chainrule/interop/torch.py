@@ -951,9 +951,10 @@ def _check_unshared(model: Any, state: Mapping[str, Any], path: Path) -> None:
             raise ConversionError(f"save_torch: {error}") from None
         raise ConversionError(
             f"save_torch: {path}: cannot save this model: it uses one parameter in two places "
-            f"({io.shared_places(model)}), which a state dict holds once but the recorded architecture builds as separate "
-            "layers, so load_torch could not read the file; nothing was written (use "
-            "copy.deepcopy(layer) in the second place for two separate layers)"
+            f"({io.shared_places(model)}), which a state dict holds once but the recorded "
+            "architecture builds as separate layers, so load_torch could not read the file; "
+            "nothing was written (use copy.deepcopy(layer) in the second place for two separate "
+            "layers)"
         ) from None
 
 

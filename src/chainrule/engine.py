@@ -1269,13 +1269,22 @@ def constant_output_error(out: Tensor, op: str, what: str, to: str = "the inputs
     path leads from it to ``to`` (what is differentiated), so how it depends on them is
     unknown. Zeros would be right only where it does not (a loss computed under ``no_grad``
     depends on them all the same). The one wording of ``backward`` (``what`` "this tensor",
-    ``to`` "any leaf") and of ``cr.gradient`` (``what`` "output 0")."""
+    ``to`` "any leaf") and of ``cr.gradient`` (``what`` "output 0").
+
+    A derivative taken without ``create_graph=True`` and differentiated again (``g, =
+    cr.gradient(u.sum(), [X]); cr.gradient(g[:, 0].sum(), [X])``, a PINN's second derivative)
+    is among the causes named, not told apart: ``g`` is a constant, and so is every op's
+    output computed from it, which records nothing that leads back to ``g`` (marking it would
+    cost every op a look)."""
     why = (
         f"{op}: {what} (shape {out.shape}{name_clause(out)}) does not require a gradient: it "
-        "was computed under no_grad, from detached tensors (.detach(), .data), or from no "
-        "tensor that requires a gradient (or it is a derivative that came out constant: the "
-        f"gradient of a linear function), so the engine recorded no path from it to {to} and "
-        "zeros would be a silent wrong answer where it depends on them"
+        "was computed under no_grad, from detached tensors (.detach(), .data), from no "
+        "tensor that requires a gradient, or from a derivative taken without "
+        "create_graph=True (a result of cr.gradient or cr.grad, or a .grad, is then a "
+        "constant: pass create_graph=True to the first derivative to differentiate it again), "
+        "or it is a derivative that came out constant (the gradient of a linear function), so "
+        f"the engine recorded no path from it to {to} and zeros would be a silent wrong answer "
+        "where it depends on them"
     )
     if not is_grad_enabled():  # the likeliest cause, seen from here
         why += f" (recording is off where {op} is called: inside no_grad?)"
@@ -1326,7 +1335,10 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
 
     The ops inside a rule (the ``div`` in sqrt's ``g / (2 * out)``) would otherwise report the
     NaN under their own name and the line of ``backward()``, not the op the user wrote. The
-    rule gets read-only views of its arrays, so a write into one is named too.
+    rule gets read-only views of its arrays, so a write into one is named too. NumPy's
+    floating-point warnings (``divide by zero encountered in divide``) are silenced while it
+    runs: the check of its result is the report, and NumPy's line, printed before it, named
+    chainrule's rule, not the user's op.
     """
     mode.detect_anomaly = False
     outer_origin = mode.rule_origin
@@ -1336,7 +1348,8 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
         # every array read-only: a rule writing into one it shares (the array add's rule sends
         # both inputs) changed another gradient unseen; here _wrote_in_place names it
         params = {key: _read_only(value) for key, value in params.items()}  # saved= too
-        contribution = rule(_read_only(cotangent), *map(_read_only, args), **params)
+        with numpy.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            contribution = rule(_read_only(cotangent), *map(_read_only, args), **params)
     finally:
         mode.detect_anomaly = True
         mode.rule_origin = outer_origin

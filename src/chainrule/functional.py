@@ -182,8 +182,9 @@ def gradient(
     """sum_k cotangent_k . d(output_k)/d(input) for each input, without touching ``.grad``.
 
     Each output must require a gradient: one that does not (a loss computed under ``no_grad``,
-    from a detached tensor, or from no tensor that requires a gradient; the gradient of a linear
-    function, differentiated again) is refused with a ``RuntimeError`` naming it, as
+    from a detached tensor, or from no tensor that requires a gradient; a derivative taken
+    without ``create_graph=True``, or the gradient of a linear function, differentiated again)
+    is refused with a ``RuntimeError`` naming it, as
     ``torch.autograd.grad`` refuses it: the engine recorded no path from it to the inputs, so
     zeros would be a silent wrong answer where it depends on them. The transforms differ, as
     torch.func's do: ``jacobian(lambda x: c)`` and ``hessian`` of a linear function are zeros,
@@ -196,13 +197,18 @@ def gradient(
     silent wrong answer where they do). Make it, or the leaves it is computed from, with
     ``requires_grad=True`` before computing the outputs. An input that requires a gradient but
     that the outputs do not depend on gets zeros (torch's ``materialize_grads=True``; its
-    default refuses such an input unless ``allow_unused=True``, then gives None).
+    default refuses such an input unless ``allow_unused=True``, then gives None), with a
+    :class:`~chainrule.errors.ZeroDerivativeWarning` where it was made after an op the outputs
+    were computed from (``x = X[:, 0:1]`` taken after ``u = net(X)`` is a new tensor that ``u``
+    was not computed from: slice before the forward, or slice the gradient with respect to
+    ``X``).
 
     Without ``cotangents`` each output must be a scalar; with them, one cotangent per output,
     shaped like it. With ``create_graph`` the results are themselves differentiable (and the
     graph is kept, since the results point into it). Left None, it is on only where a transform
     running now differentiates through the results (``grad(lambda x: cr.gradient(f(x),
-    [x])[0].sum())``: as constants, the outer derivative through them would be silently 0);
+    [x])[0].sum())``: as constants, the outer derivative through them would be silently 0; a
+    ``cr.gradcheck`` of such a function too);
     ``False`` gives constants, as ``torch.autograd.grad`` does. ``op`` names the transform in
     error messages.
     """
@@ -276,13 +282,73 @@ def _gradient(
         if unread is not None and not any(id(x) in totals for x in inputs):
             unread([out for out, _ in live])
     results, given = [], set()
-    for x in inputs:
-        total = totals[id(x)][1] if id(x) in totals else _zeros_like(x)
+    for k, x in enumerate(inputs):
+        if id(x) in totals:
+            total = totals[id(x)][1]
+        else:
+            if live and not constants_give_zeros:  # gradient's own call: not a transform's
+                _warn_if_made_after(x, k, [out for out, _ in live], op)
+            total = _zeros_like(x)
         if id(x) in given:  # the same input twice: two gradients, not one object twice
             total = total * 1
         given.add(id(x))
         results.append(total)
     return results
+
+
+def _warn_if_made_after(x: Tensor, index: int, outputs: Sequence[Tensor], op: str) -> None:
+    """Warn where input ``index``, which the pass did not reach (its gradient is zeros), was
+    made after an op that an output was computed from: that op cannot have read it, nor can
+    any below it, so the zeros say nothing of how the outputs change with its values. The slip
+    is a slice taken after the forward (``u = net(X); x = X[:, 0:1]; cr.gradient(u.sum(),
+    [x])``): a new tensor that ``u`` was not computed from, where ``torch.autograd.grad``
+    refuses an input not used in the graph. The zeros stay, as documented.
+
+    The engine numbers ops' outputs (and new leaves) in the order they were made (``_seq``):
+    the walk goes down from the outputs only through ops made after ``x``, and stops at the
+    first made before it (``u``, one op below ``u.sum()``), so it is short where ``x`` came
+    after the forward; it runs only for an input the pass gave zeros, in ``gradient`` alone
+    (a transform's variables are made before its function runs). An unnumbered ``x`` (an op's
+    output under ``no_grad``) and a graph released below the outputs are not judged."""
+    made = getattr(x, "_seq", None)
+    if made is None:
+        return
+    seen: set[int] = set()
+    for k, out in enumerate(outputs):
+        stack = [out]
+        while stack:
+            tensor = stack.pop()
+            if id(tensor) in seen or tensor._primitive is None:  # a leaf: no op of the forward
+                continue
+            seen.add(id(tensor))
+            if tensor._seq < made:
+                _warn_made_after(x, index, tensor, out, k, len(outputs), op)
+                return
+            stack.extend(parent for parent in tensor._inputs or () if parent.requires_grad)
+
+
+def _warn_made_after(
+    x: Tensor, index: int, before: Tensor, out: Tensor, k: int, n_outputs: int, op: str
+) -> None:
+    """The warning of :func:`_warn_if_made_after`: input ``index`` was made after ``before``,
+    output ``k`` itself or an op it was computed from."""
+    output = f"output {k}" if n_outputs > 1 else "the output"
+    if before is out:
+        after = output
+    else:
+        op_before = before._primitive.name
+        after = f"the '{op_before}' of shape {before.shape} that {output} was computed from"
+    warnings.warn(
+        f"{op}: input {index} (shape {x.shape}{name_clause(x)}) was made after {after}, so "
+        f"{output} cannot depend on it: its gradient is all zeros, whatever it holds. A "
+        "slice or other op taken after the forward (x = X[:, 0:1] after u = net(X)) is a new "
+        "tensor, not one the output was computed from: slice before the forward and compute "
+        "the output from the slice, or differentiate with respect to X and slice its gradient "
+        "(cr.gradient(u.sum(), [X])[0][:, 0:1]); filter ZeroDerivativeWarning where the zeros "
+        "are meant",
+        ZeroDerivativeWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _untracked_input(x: Tensor, op: str, index: int) -> RuntimeError:
@@ -491,6 +557,26 @@ class _Running(threading.local):
 
 
 _running = _Running()
+
+
+class _differentiated_through:
+    """``variables`` taken, while the block runs, as a running transform's: something outside
+    differentiates through what is computed from them, so a ``gradient`` in the block with
+    ``create_graph`` left None records its results where they depend on one
+    (:func:`_reaches_running`), as inside ``cr.grad``. :func:`~chainrule.gradcheck` calls its
+    ``f`` so: an ``f`` that takes ``cr.gradient(net(x).sum(), [x])`` of its own input (a
+    physics-informed residual) is checked as ``cr.grad`` differentiates it. Variables running
+    already (an enclosing block's, a transform's) are left to their owner."""
+
+    def __init__(self, variables: Sequence[Tensor]) -> None:
+        self._variables = variables
+
+    def __enter__(self) -> None:
+        self._own = {id(v) for v in self._variables} - _running.variables
+        _running.variables |= self._own
+
+    def __exit__(self, *exc: Any) -> None:
+        _running.variables -= self._own
 
 
 def _private(leaf: Tensor) -> Tensor:

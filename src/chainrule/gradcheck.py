@@ -52,7 +52,12 @@ floating constant in ``f`` instead. Complex inputs are refused (complex numbers 
 forward-only in chainrule; cast to float64, a complex input would be checked at another point).
 
 ``f`` gets fresh copies of the inputs at every call, so an ``f`` that writes into its input
-cannot move the point checked. It must return chainrule tensors computed from its inputs (a
+cannot move the point checked. Each checked input reaches ``f`` as a tensor that requires a
+gradient, with recording on, at every call (the differences' too), as
+``torch.autograd.gradcheck`` calls it: an ``f`` that differentiates its own input, a
+physics-informed residual (``ux, = cr.gradient(net(x).sum(), [x], create_graph=True)``), is
+checked, at ``order=2`` too; a ``cr.gradient`` in ``f`` with ``create_graph`` left None is
+recorded, as inside ``cr.grad``. It must return chainrule tensors computed from its inputs (a
 tensor, or a tuple, list or dict of them); NumPy arrays, Python numbers or None are refused. It
 must also be deterministic: it is called twice at the inputs, its output at each reverse pass
 (made at the inputs; order 1) is compared with theirs too, and outputs that differ (dropout in
@@ -135,6 +140,7 @@ from chainrule.engine import (
 )
 from chainrule.errors import GradcheckError, ZeroDerivativeWarning, type_name, user_stacklevel
 from chainrule.functional import (  # _gradient: a constant output gives zeros (J = 0)
+    _differentiated_through,
     _gradient,
     _Traced,
     numbers_like,
@@ -823,8 +829,20 @@ def _joined(leaves: Sequence[Tensor]) -> Tensor:
 def _output_leaves(f: Callable[..., Any], arrays: Sequence[Any]) -> tuple[list[Tensor], Any]:
     """Run ``f``: its output tensors in :func:`tree_flatten`'s order, and how they nest. Anything
     but tensors is refused: a NumPy array or a number has no derivative, and was compared as
-    a gradient of 0 (or joined into a tensor the analytic side saw as a constant)."""
-    output = f(*[Tensor._wrap(a) if not isinstance(a, Tensor) else a for a in arrays])
+    a gradient of 0 (or joined into a tensor the analytic side saw as a constant).
+
+    The one way the check calls ``f`` (its first calls, the differences, the reverse passes,
+    the repeats and a failure's diagnoses): each checked input as a tensor that requires a
+    gradient (a fresh variable for an array; a variable given, as it is), with recording on
+    (inside ``no_grad`` too), as ``torch.autograd.gradcheck`` calls it, and taken as being
+    differentiated through, as ``cr.grad``'s variables are (:class:`_differentiated_through`).
+    So an ``f`` that differentiates its own input (a physics-informed residual,
+    ``cr.gradient(net(x).sum(), [x])``) runs on the numeric side as on the analytic one (its
+    input required no gradient there, and the call was refused), and its inner gradient is
+    recorded where ``create_graph`` is left None, as inside ``cr.grad``."""
+    variables = [a if isinstance(a, Tensor) else _fresh_variable(a) for a in arrays]
+    with enable_grad(), _differentiated_through(variables):
+        output = f(*variables)
     leaves, treedef = tree_flatten(output)
     if not leaves or not all(isinstance(leaf, Tensor) for leaf in leaves):
         raise TypeError(
@@ -906,9 +924,8 @@ def _base_output(
     """``f`` at the checked point, called twice: the names of its output entries, its dtype and
     its values (flat, float64, on the host). Outputs that differ by more than ``noise`` are
     refused (see :func:`_check_deterministic`)."""
-    with no_grad():
-        leaves, treedef = _output_leaves(f, [_copy(a) for a in arrays])
-        first = _joined(leaves)
+    leaves, treedef = _output_leaves(f, [_copy(a) for a in arrays])
+    first = _joined(leaves)
     dtype = backend.dtype_name(first.dtype)
     if backend.is_complex(first.dtype, backend.array_module(first.data)):
         # compared on the host as float64, only its real part would be checked
@@ -1481,7 +1498,7 @@ def _backward_of(f: Callable[..., Any], size: int, rng) -> tuple[Callable[..., T
         from chainrule.ops import concatenate, reshape
 
         variables = [x if x.requires_grad else _fresh_variable(x.data) for x in xs]
-        with enable_grad():  # the numeric side evaluates under no_grad; this needs the graph
+        with enable_grad():  # the graph, also where the caller called gradcheck in no_grad
             out = _flat_output(f, variables)
             grads = _gradient(out, variables, Tensor._wrap(_like(u, out)), create_graph=True,
                               op="gradcheck")  # fmt: skip
@@ -1827,8 +1844,7 @@ def _like(host: np.ndarray, out: Tensor) -> Any:
 def _evaluate(f, arrays: Sequence[Any]) -> np.ndarray:
     """``f``'s output on the host, from fresh copies of ``arrays``: an ``f`` that writes into
     its input would otherwise move the point every later evaluation is made at."""
-    with no_grad():
-        return _flat_output(f, [_copy(a) for a in arrays]).numpy().astype(np.float64)
+    return _flat_output(f, [_copy(a) for a in arrays]).numpy().astype(np.float64)
 
 
 def _compare_full(f, arrays, checked, eps, rng, n_directions, names, seen=None) -> list[Mismatch]:

@@ -25,6 +25,7 @@ through it, and every step below them is written out as for chainrule's.
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import warnings
 from collections.abc import Callable
@@ -758,7 +759,22 @@ def _named_loss(loss: Any) -> Loss:
             return loss_from_name(loss)
     except UserError as error:
         raise ExplainError(f"explain: {error}") from None
-    raise ExplainError(f"explain: loss {loss!r} is not known; use one of {', '.join(LOSSES)}")
+    takes = f"an nn.Loss object, a loss name ({', '.join(LOSSES)}) or a loss's config"
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        name = loss.__name__
+        raise ExplainError(f"explain: loss {name} is a class; give an instance, {name}()")
+    if callable(loss):  # a function, which train.fit takes
+        name = getattr(loss, "__qualname__", type(loss).__name__)
+        what = "a plain function" if inspect.isroutine(loss) else f"a {type(loss).__name__}"
+        raise ExplainError(
+            f"explain: loss {name} is {what}, which fit takes but explain does not: "
+            f"explain takes {takes}, and asks it what it reads and how it reduces. Write it as "
+            "an nn.Loss subclass whose forward(output, target) returns E (docs/extending.md, "
+            "'A loss of your own'); a penalty on the model's weights in it is refused there "
+            "as the loss reading a parameter itself: explain the model with the loss of its "
+            "outputs alone (and add the penalty's gradient, which E.backward() includes, apart)"
+        )
+    raise ExplainError(f"explain: loss {loss!r} is not known; explain takes {takes}")
 
 
 def output_activation(network: Network, loss: Loss) -> str:

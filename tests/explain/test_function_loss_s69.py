@@ -48,3 +48,17 @@ def test_a_loss_class_not_an_instance_is_named():
     net = nn.mlp([4, 2, 1], rng=0, dtype="float64")
     with pytest.raises(ExplainError, match=r"SquaredError is a class; give an instance"):
         cr.explain(net, X, np.ones((1, 1)), loss=nn.SquaredError, symbolic=False)
+
+
+@pytest.mark.parametrize("loss", ["torch-instance", "torch-class", "ufunc"])
+def test_what_is_no_function_is_not_said_to_be_taken_by_fit(loss, torch):
+    """A PyTorch loss (instance or class) or a NumPy ufunc is not "a plain function, which fit
+    takes" (fit takes neither): it is named as no chainrule loss (review of s69)."""
+    given = {"torch-instance": lambda: torch.nn.MSELoss(), "torch-class": lambda: torch.nn.MSELoss,
+             "ufunc": lambda: np.square}[loss]()  # fmt: skip
+    net = nn.mlp([4, 2, 4], rng=0, dtype="float64")
+    with pytest.raises(ExplainError) as caught:
+        cr.explain(net, X, X, loss=given)
+    message = str(caught.value)
+    assert "not a chainrule loss" in message and "fit takes" not in message
+    assert "nn.Loss" in message

@@ -487,7 +487,10 @@ def term_sizes(
 
     ``rounded``: how much of E a rounding of float64's epsilon can move in the forward passes
     that quantity's differences rerun: |E|, plus each unit's z rounded relative to the terms it
-    sums (|b_j| + sum_i |y_i w_ij|), times that unit's size of dE/dz, for the z the quantity
+    sums (|b_j| + sum_i |y_i w_ij|), times that unit's size of dE/dz (and an output unit's
+    y = f(z) rounded relative to itself, times its size of dE/dy: a hidden unit's is counted in
+    the z it feeds, |y_i w_ij|; a saturated output's, whose slope is 4e-7, failed right
+    gradients where its y's rounding was counted only through that slope), for the z the quantity
     moves (a weight's or a bias's above it, a y's above it, a z itself) and every z above it (a
     difference reruns those alone: the layers below compute the same numbers in both passes,
     so their rounding cancels; inputs of 1e300 made every quantity's tolerance infinite, the
@@ -520,6 +523,8 @@ def term_sizes(
     cancelled = {("dE_dy", top): float(cancelled_y.max()), ("dE_dz", top): float(cancelled_z.max())}
     rounded = {("dE_dy", top): abs(error), ("dE_dz", 0): 0.0}  # (the input layer has no z)
     from_here = abs(error)  # from the connection's z up
+    if unit_on_top:  # the output's y = f(z) is rounded by eps |y| too, whatever f's slope
+        from_here += float((below_y * np.abs(layers[-1].y)).sum())
     for conn in reversed(connections):
         y_below = np.abs(layers[conn.below].y)
         summed = y_below @ np.abs(conn.weight)

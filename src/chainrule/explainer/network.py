@@ -36,7 +36,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.checks import computes_as, first_non_finite, shared_arrays
-from chainrule.errors import UserError, counted
+from chainrule.errors import UserError, counted, type_name
 from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
 from chainrule.nn.losses import LOSSES as LIBRARY_LOSSES
@@ -763,18 +763,24 @@ def _named_loss(loss: Any) -> Loss:
     if isinstance(loss, type) and issubclass(loss, Loss):
         name = loss.__name__
         raise ExplainError(f"explain: loss {name} is a class; give an instance, {name}()")
-    if callable(loss):  # a function, which train.fit takes
-        name = getattr(loss, "__qualname__", type(loss).__name__)
-        what = "a plain function" if inspect.isroutine(loss) else f"a {type(loss).__name__}"
+    if isinstance(loss, type):  # torch.nn.MSELoss, the class
         raise ExplainError(
-            f"explain: loss {name} is {what}, which fit takes but explain does not: "
-            f"explain takes {takes}, and asks it what it reads and how it reduces. Write it as "
-            "an nn.Loss subclass whose forward(output, target) returns E (docs/extending.md, "
-            "'A loss of your own'); a penalty on the model's weights in it is refused there "
-            "as the loss reading a parameter itself: explain the model with the loss of its "
-            "outputs alone (and add the penalty's gradient, which E.backward() includes, apart)"
+            f"explain: loss {loss.__name__} is a class, not a chainrule loss; explain takes {takes}"
         )
-    raise ExplainError(f"explain: loss {loss!r} is not known; explain takes {takes}")
+    if not (inspect.isfunction(loss) or inspect.ismethod(loss)):  # torch's MSELoss(), np.square
+        raise ExplainError(
+            f"explain: loss {type_name(loss)} is not a chainrule loss; explain takes {takes}"
+        )
+    # a Python function, which train.fit takes
+    name = getattr(loss, "__qualname__", type(loss).__name__)
+    raise ExplainError(
+        f"explain: loss {name} is a plain function, which fit takes but explain does not: "
+        f"explain takes {takes}, and asks it what it reads and how it reduces. Write it as "
+        "an nn.Loss subclass whose forward(output, target) returns E (docs/extending.md, "
+        "'A loss of your own'); a penalty on the model's weights in it is refused there "
+        "as the loss reading a parameter itself: explain the model with the loss of its "
+        "outputs alone (and add the penalty's gradient, which E.backward() includes, apart)"
+    )
 
 
 def output_activation(network: Network, loss: Loss) -> str:

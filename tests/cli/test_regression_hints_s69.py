@@ -98,7 +98,7 @@ def test_the_spread_named_is_100_or_more_or_001_or_less(stds, named):
         assert "standard deviation" in advice and "train again" in advice
 
 
-@pytest.mark.parametrize("name", ["y", "Y", "target", "label", "class"])
+@pytest.mark.parametrize("name", ["target", "label", "class"])
 def test_a_regression_file_naming_another_column_as_its_label_is_refused(tmp_path, capsys,
                                                                          name):  # fmt: skip
     table = _houses(1.0, n=40)[:, [3, 0, 1]]  # the target first
@@ -112,6 +112,17 @@ def test_a_regression_file_naming_another_column_as_its_label_is_refused(tmp_pat
     summary, _ = _train(capsys, tmp_path, csv, "named", "--label-column", name, "--epochs", "1")
     prepared = runs.load_data(runs.RunConfig.from_json(summary["config"]))
     assert prepared.full.feature_names == ["a", "b"]
+
+
+def test_a_y_first_in_a_regression_file_is_warned_of_and_trains(tmp_path, capsys):
+    """y may be the target or a coordinate (y,z,temperature): a warning names it and the way to
+    read it as the target; the run trains on the last column, as documented."""
+    csv = _write(tmp_path / "first.csv", "y,a,b", _houses(1.0, n=40)[:, [3, 0, 1]])
+    code, _, err = run(capsys, "train", "--data", csv, "--task", "regression", "--epochs", "1",
+                       "--out", tmp_path / "r", "-q")  # fmt: skip
+    assert code == 0, err
+    assert "column 1 ('y') has the name a regression's target" in err
+    assert "--label-column y" in err
 
 
 def test_y_beside_x_is_a_coordinate(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """``read_csv`` with ``task="regression"`` refuses a header naming a column other than the last
-as the label, ``y`` included (session 69: ``y,a,b`` read as a model predicting ``b`` from
-``y``, silently); labels that are no class numbers (below 0) point to a regression unless the
+as the label, and warns of a ``y`` there, which may be a coordinate (session 69: ``y,a,b`` read
+as a model predicting ``b`` from ``y``, silently; ``y,z,temperature`` is a file of coordinates
+and a measurement); labels that are no class numbers (below 0) point to a regression unless the
 file is read for a classifier."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from chainrule.errors import DataError
 ROWS = "1.5,0.2,0.3\n-2.25,0.4,0.1\n3.0,0.9,0.8\n"
 
 
-@pytest.mark.parametrize("name", ["y", "target", "Label", "class", "labels"])
+@pytest.mark.parametrize("name", ["target", "Label", "class", "labels"])
 def test_a_label_named_first_is_refused_in_a_regression(tmp_path, name):
     path = tmp_path / "first.csv"
     path.write_text(f"{name},a,b\n" + ROWS)
@@ -37,6 +38,19 @@ def test_a_regression_header_without_a_label_elsewhere_reads(tmp_path, header):
     path.write_text(f"{header}\n" + ROWS)
     ds = read_csv(path, task="regression", dtype=np.float64)
     np.testing.assert_array_equal(ds.y[:, 0], [0.3, 0.1, 0.8])
+
+
+@pytest.mark.parametrize("header", ["y,a,b", "y,z,temperature", "t,Y,v"])
+def test_a_y_before_the_last_column_of_a_regression_is_warned_of_and_read(tmp_path, header):
+    from chainrule.data.csvfile import DataWarning
+
+    path = tmp_path / "y.csv"
+    path.write_text(f"{header}\n" + ROWS)
+    name = next(n for n in header.split(",") if n.lower() == "y")
+    with pytest.warns(DataWarning, match=rf"\('{name}'\) has the name a regression's target") as w:
+        ds = read_csv(path, task="regression", dtype=np.float64)
+    assert f"--label-column {name}" in str(w[0].message)
+    np.testing.assert_array_equal(ds.y[:, 0], [0.3, 0.1, 0.8])  # the last column, as documented
 
 
 def test_a_negative_label_points_to_a_regression(tmp_path):

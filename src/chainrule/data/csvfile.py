@@ -1951,20 +1951,30 @@ def _refuse_label_named_elsewhere(
     (``target,age,smoker``: :data:`_REFUSED_LABEL_NAMES`, in any case) where no label column was
     given: read with the last column as the label, the file trained a model to predict
     ``smoker`` from the targets, silently. A last column named as a label too is read. A
-    regression's read fails on no label, so no hint can name ``y`` there
-    (``y,a,b`` predicted ``b`` from ``y``): it refuses every name of :data:`_LABEL_NAMES`,
-    ``y`` too unless a column is named ``x`` (``x,y,height``: a coordinate)."""
+    regression's read fails on no label, so no hint can name ``y`` there (``y,a,b`` predicted
+    ``b`` from ``y``): it warns (:class:`DataWarning`) of a ``y`` before the last column, which
+    may as well be a coordinate (``y,z,temperature``), unless a column is named ``x``
+    (``x,y,height``)."""
     if not names or _is_label_name(names[-1]):
         return
-    refused = _REFUSED_LABEL_NAMES
-    if task == "regression" and not any(_is_label_name(name, ("x",)) for name in names):
-        refused = _LABEL_NAMES
-    named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name, refused)]
+    named = [j for j, name in enumerate(names[:-1]) if _is_label_name(name, _REFUSED_LABEL_NAMES)]
     if named:
         raise DataError(
             f"{path}: {_label_named_elsewhere(names, named[0])} (or label_column=-1, "
             "--label-column -1, to read the last column as the label all the same)"
         )
+    if task == "regression" and not any(_is_label_name(name, ("x",)) for name in names):
+        named_y = [j for j, name in enumerate(names[:-1]) if _is_label_name(name, ("y",))]
+        if named_y:
+            j = named_y[0]
+            warnings.warn(
+                f"{path}: column {j + 1} ({names[j]!r}) has the name a regression's target often "
+                f"has, but the targets are read from the last column, column {len(names)} "
+                f"({names[-1]!r}); if {names[j]!r} is the target, read it with "
+                f"label_column={names[j]!r} (--label-column {names[j]})",
+                DataWarning,
+                stacklevel=2,
+            )
 
 
 def _label_named_elsewhere(names: list[str], j: int) -> str:

@@ -1120,6 +1120,8 @@ def _finish(
         if health is not None:
             summary["gradient_health"] = health.plot(out / "gradient_health.png")
             summary["gradient_health_history"] = health.history
+            # the last epoch's fall of the weights' gradient norms to the bottom layer
+            summary["gradient_falloff"] = health.falloff()
     summary["notes"] = _summary_notes(summary)  # the summary's notes, for --json and run.json
     io.atomic_write_json(out / "run.json", strict_json(summary))
     _remove_leftovers(out)
@@ -1244,7 +1246,12 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     if "gradient_health" in summary:
         last = summary["gradient_health_history"][-1] if summary["gradient_health_history"] else {}
         saturated = ", ".join(f"layer {k}: {v:.0%}" for k, v in last.get("saturation", {}).items())
-        note = f" (saturated logistic units at the end: {saturated})" if saturated else ""
+        notes = [f"saturated logistic units at the end: {saturated}"] if saturated else []
+        if _vanishing(summary):  # before the shares, which a deep net's list makes long
+            from chainrule.explainer.health import falloff_words
+
+            notes.insert(0, f"vanishing: {falloff_words(summary['gradient_falloff'])}")
+        note = f" ({'; '.join(notes)})" if notes else ""
         print(f"gradient health: {summary['gradient_health']}{note}")
     run_dir, case = shlex.quote(summary["out"]), "held-out" if held_out else "training"
     chainrule = command_line(summary["config"].get("imports") or ())  # its --import modules
@@ -1305,12 +1312,23 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
     """The note on a classic problem whose cases are not all learned. Unsaturated units do not
     tell a local minimum (xor --hidden 2 --seed 0: 2 of 4 cases at 800 epochs and at 5000)
     from a plateau that more epochs pass (symmetry's seeds 1, 3, 4 and 6-9 at 3000 sweeps, each
-    learned by its sweep 4137): the note names both."""
-    from chainrule.explainer.health import SATURATION
+    learned by its sweep 4137): the note names both. Units mostly saturated, or (under
+    --explain) weights' gradient norms that fall by :data:`~chainrule.explainer.health.VANISHING`
+    or more from the top layer to the bottom (20 hidden layers of 3 logistic units: 2.8e-16 at
+    layer 1 against 1.7e-9 at layer 20, with 0% saturated), are named instead, with what to do."""
+    from chainrule.explainer.health import SATURATION, falloff_words
 
     cases = summary["test_cases"]
     shares = summary.get("saturation") or {}
-    if not shares or min(shares.values()) < MOSTLY_SATURATED:
+    saturated = bool(shares) and min(shares.values()) >= MOSTLY_SATURATED
+    if not saturated and _vanishing(summary):  # a deep net's lower layers left behind
+        return (f"the net has not learned all {cases} cases, and its gradients vanish on the "
+                f"way down: {falloff_words(summary['gradient_falloff'])}, so the lower layers "
+                "hardly move (each logistic layer scales the gradient it passes down by its "
+                "weights and by y(1 - y), at most 0.25); train again with fewer hidden layers "
+                "(--hidden), with --activation tanh or relu, or, in Python, with another "
+                "initialisation (nn.init)")  # fmt: skip
+    if not saturated:
         return (f"the net has not learned all {cases} cases (it may be stuck in a local minimum, "
                 "or on a plateau that more --epochs may pass): train again with another --seed, "
                 "or longer (more --epochs)")  # fmt: skip
@@ -1322,6 +1340,15 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
         f"{summary['config']['lr']:g}) drives units there: train again with a smaller --lr, "
         "or another --seed"
     )
+
+
+def _vanishing(summary: dict[str, Any]) -> bool:
+    """Whether the run's gradient health (--explain) saw the weights' gradient norms fall from
+    the top layer to the bottom by :data:`~chainrule.explainer.health.VANISHING` or more."""
+    from chainrule.explainer.health import VANISHING
+
+    falloff = summary.get("gradient_falloff")
+    return bool(falloff) and falloff["ratio"] >= VANISHING
 
 
 def _steps_words(summary: dict[str, Any]) -> str:

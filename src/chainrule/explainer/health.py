@@ -4,8 +4,11 @@ A logistic unit with y (1 - y) < 0.01 (y below about 0.01 or above 0.99) passes 
 hundredth of dE/dy: it has stopped learning. :class:`GradientHealth` is a training callback that
 records, per epoch, the mean gradient norm of each parameter (after each backward pass) and the
 share of saturated units in each logistic layer (on up to ``probe_cases`` training cases), and
-plots both. Its ``state()`` / ``load_state()`` carry the history in checkpoints, so a resumed
-run's history covers every epoch. ``gradient_health(model, x)`` measures the saturation once.
+plots both: against the epoch for a shallow net, against the layer (a line per epoch) for a deep
+one, where a vanishing gradient shows as a slope. ``falloff()`` says how far the weights'
+gradient norms fall from the top layer to the bottom. Its ``state()`` / ``load_state()`` carry
+the history in checkpoints, so a resumed run's history covers every epoch.
+``gradient_health(model, x)`` measures the saturation once.
 
 >>> from chainrule import train                                     # doctest: +SKIP
 >>> health = GradientHealth()                                       # doctest: +SKIP
@@ -40,6 +43,15 @@ from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 SATURATION = 0.01
 #: How many training cases the saturation is measured on, by default
 PROBE_CASES = 256
+#: Past this many layers (or with one epoch recorded), the plot draws the norms and shares
+#: against the layer, a line per epoch coloured by a colour bar: a legend entry per parameter
+#: outgrew the figure (200 layers: 400 entries, a 1024x6166 image) and its colours repeated.
+LEGEND_LAYERS = 10
+#: The most epochs the per-layer plot draws a line for: evenly spread, the first and last kept.
+LAYER_PLOT_EPOCHS = 50
+#: A fall of the weights' gradient norms from the top layer to the bottom by this factor or
+#: more is a vanishing gradient (:meth:`GradientHealth.falloff`): the lower layers hardly move.
+VANISHING = 1e4
 
 try:  # subclass the training callback base when the training layer is installed
     from chainrule.train import Callback as _Base
@@ -185,7 +197,15 @@ class GradientHealth(_Base):
         line at the foot of the panel, marked "norm 0", and its legend entry says from which
         epoch. Parameters are named by the layer ``explain`` numbers them in (as the saturation
         panel's layers are), one colour per layer, the weight solid and the bias dashed; a
-        model ``explain`` cannot read keeps the parameters' own names (module index.name)."""
+        model ``explain`` cannot read keeps the parameters' own names (module index.name).
+
+        Past :data:`LEGEND_LAYERS` layers, or with one epoch recorded and several layers, both
+        panels are drawn against the layer instead (x: the layer number, as above), so that a
+        gradient vanishing on its way down is a slope: each epoch's weights' norms
+        (:meth:`layer_norms`) a line on the log axis and its saturated shares a line below,
+        coloured by the epoch on a colour bar (up to :data:`LAYER_PLOT_EPOCHS` epochs, evenly
+        spread), the last epoch's biases dashed; a legend of the last epoch's lines alone, and
+        the figure the same size whatever the depth."""
         with extras_needed_by("GradientHealth.plot"):  # matplotlib: the [app] extra
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
@@ -193,11 +213,170 @@ class GradientHealth(_Base):
         saved_format("GradientHealth.plot", os.fspath(path), PNG_ONLY)
         fig = Figure(figsize=(9, 6.5), dpi=100)
         FigureCanvasAgg(fig)
-        top, bottom = fig.subplots(2, 1, sharex=True)
-        self._draw_norms(top)
-        self._draw_saturation(bottom)
-        fig.suptitle("Gradient health per epoch")
+        layers = self._layer_numbers()
+        count = len(set(layers.values()))
+        if count > LEGEND_LAYERS or (len(self.history) == 1 and count > 1):
+            self._draw_by_layer(fig, layers)
+        else:
+            top, bottom = fig.subplots(2, 1, sharex=True)
+            self._draw_norms(top)
+            self._draw_saturation(bottom)
+            fig.suptitle("Gradient health per epoch")
         return os.fspath(atomic_write_bytes(path, png_bytes(fig)))
+
+    def layer_norms(
+        self, record: dict[str, Any] | None = None, bias: bool = False
+    ) -> dict[int, float]:
+        """Each layer's weights' (``bias``: biases') mean gradient norm in one epoch's record
+        of :attr:`history` (the last by default), by layer number as the plot and the
+        saturation panel number them: the callback's own norm for a layer of one weight, those
+        of a layer's several (an ``nn.Parallel``'s branches) taken together as the square
+        root of the sum of their squares. A model ``explain`` cannot read (or a history
+        loaded by hand) numbers its modules in order from 1. {} for no record."""
+        if record is None:
+            if not self.history:
+                return {}
+            record = self.history[-1]
+        parts: dict[int, list[float]] = {}
+        for name, number in self._layer_numbers().items():
+            value = record["grad_norms"].get(name)
+            if value is not None and _is_bias(self._labels.get(name, name)) == bias:
+                parts.setdefault(number, []).append(value)
+        # hypot: a layer's finite norms of 1e200 together are finite, as grad_norm's are
+        return {number: float(np.hypot.reduce(vs)) for number, vs in sorted(parts.items())}
+
+    def falloff(self, record: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """How far the weights' gradient norms (:meth:`layer_norms`) fall from the top layer to
+        the bottom in one epoch's record (the last by default): ``{"epoch", "top", "top_norm",
+        "bottom", "bottom_norm", "ratio"}``, the top and the bottom being the highest and the
+        lowest layers whose norm is finite and above 0 (an output layer at its optimum has a
+        norm of 0), ``ratio`` the top's norm over the bottom's (inf past the largest float).
+        None where fewer than two layers have such a norm. A ratio of :data:`VANISHING` or
+        more is a vanishing gradient: the lower layers hardly move."""
+        if record is None:
+            if not self.history:
+                return None
+            record = self.history[-1]
+        usable = [(n, v) for n, v in self.layer_norms(record).items() if 0 < v < np.inf]
+        if len(usable) < 2:
+            return None
+        (bottom, low), (top, high) = usable[0], usable[-1]
+        with np.errstate(over="ignore"):
+            ratio = float(np.float64(high) / np.float64(low))
+        return {"epoch": record.get("epoch"), "top": top, "top_norm": high, "bottom": bottom,
+                "bottom_norm": low, "ratio": ratio}  # fmt: skip
+
+    def _layer_numbers(self) -> dict[str, int]:
+        """Each recorded parameter's layer: the number in its label ("layer 3 weight", as
+        ``explain`` numbers the layers) where every parameter has one, else its module's place
+        in order from 1 ("0.weight" and "0.bias" 1, "2.weight" 2)."""
+        names = sorted({k for h in self.history for k in h["grad_norms"]}, key=_natural)
+        found = {name: re.match(r"layer (\d+)\b", self._labels.get(name, "")) for name in names}
+        if all(found.values()):
+            return {name: int(match.group(1)) for name, match in found.items()}
+        modules: dict[str, int] = {}
+        for name in names:
+            modules.setdefault(name.rsplit(".", 1)[0], len(modules) + 1)
+        return {name: modules[name.rsplit(".", 1)[0]] for name in names}
+
+    def _shown(self) -> list[int]:
+        """The positions in :attr:`history` of the epochs the per-layer plot draws: all, or
+        :data:`LAYER_PLOT_EPOCHS` of them evenly spread, the first and the last kept."""
+        n = len(self.history)
+        if n <= LAYER_PLOT_EPOCHS:
+            return list(range(n))
+        return sorted({int(k) for k in np.linspace(0, n - 1, LAYER_PLOT_EPOCHS).round()})
+
+    def _draw_by_layer(self, fig: Any, layers: dict[str, int]) -> None:
+        """Both panels against the layer: a line per epoch drawn (:meth:`_shown`), coloured by
+        its epoch on a colour bar shared by the panels (one colour and no bar for one epoch);
+        the last epoch's biases dashed. The figure keeps its size whatever the depth."""
+        from matplotlib import colormaps
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+        from matplotlib.ticker import MaxNLocator
+
+        shown = self._shown()
+        epochs = [self.history[k]["epoch"] for k in shown]
+        if len(shown) > 1:
+            grid = fig.add_gridspec(2, 2, width_ratios=(40, 1))
+            top = fig.add_subplot(grid[0, 0])
+            bottom = fig.add_subplot(grid[1, 0], sharex=top)
+            scale = Normalize(min(epochs), max(epochs))  # the last epoch darkest: read first
+            bar = fig.colorbar(ScalarMappable(scale, colormaps["viridis_r"]),
+                               cax=fig.add_subplot(grid[:, 1]), label="epoch")  # fmt: skip
+            bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+            def colour(epoch: int) -> Any:
+                return colormaps["viridis_r"](scale(epoch))
+        else:
+            top, bottom = fig.subplots(2, 1, sharex=True)
+
+            def colour(epoch: int) -> Any:
+                return "C0"
+
+        self._draw_norms_by_layer(top, shown, colour)
+        self._draw_saturation_by_layer(bottom, shown, colour)
+        top.tick_params(labelbottom=False)  # the layers are numbered under the lower panel
+        bottom.set_xlabel("layer" if self._labels else "module, in order")
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+        drawn = "" if len(shown) == len(self.history) else f", {len(shown)} drawn"
+        which = (f"epoch {epochs[0]}" if len(shown) == 1
+                 else f"a line per epoch ({len(self.history)} epochs{drawn})")  # fmt: skip
+        fig.suptitle(f"Gradient health per layer, {which}")
+
+    def _draw_norms_by_layer(self, ax: Any, shown: list[int], colour: Any) -> None:
+        """Each drawn epoch's weights' gradient norm per layer (:meth:`layer_norms`) on a log
+        axis, the last epoch's biases dashed; norms of 0 at the foot of the panel."""
+        last = self.history[shown[-1]]
+        lines = [(self.history[k], self.layer_norms(self.history[k]), "weights", "-")
+                 for k in shown]  # fmt: skip
+        biases = self.layer_norms(last, bias=True)
+        if biases:
+            lines.append((last, biases, "biases", "--"))  # grey: told from the weights
+        values = [v for _, norms, _, _ in lines for v in norms.values()]
+        positive = [v for v in values if 0 < v < np.inf]
+        floor = min(positive) / 10 if positive else 1.0
+        handles = []
+        for record, norms, what, linestyle in lines:
+            epoch = record["epoch"]
+            line = _layer_line(ax, norms, [0 < v < np.inf for v in norms.values()],
+                               f"{what}, epoch {epoch}", linestyle=linestyle,
+                               color="0.45" if what == "biases" else colour(epoch))  # fmt: skip
+            zeros = [n for n, v in norms.items() if v == 0]
+            if zeros:
+                ax.plot(zeros, [floor] * len(zeros), linestyle="none", marker="v",
+                        color=line.get_color())  # fmt: skip
+            if record is last:
+                handles.append(line)
+        bad = [n for n, v in self.layer_norms(last).items() if not np.isfinite(v)]
+        if bad:
+            shown_bad = ", ".join(map(str, bad[:6])) + (", ..." if len(bad) > 6 else "")
+            ax.text(0.005, 0.98, f" norm not finite at layer{'s' * (len(bad) > 1)} {shown_bad} "
+                    f"(epoch {last['epoch']})", transform=ax.transAxes, va="top", fontsize=7,
+                    color="#b00020")  # fmt: skip
+        _norm_axis(ax, floor, any(v == 0 for v in values), positive, bool(values))
+        ax.set_ylabel("mean gradient norm")
+        ax.grid(True, alpha=0.3)
+        if handles:
+            ax.legend(handles=handles, fontsize=7, loc="best")
+
+    def _draw_saturation_by_layer(self, ax: Any, shown: list[int], colour: Any) -> None:
+        """Each drawn epoch's share of saturated units per logistic layer, on [0, 1] padded."""
+        for k in shown:
+            record = self.history[k]
+            keys = sorted(record["saturation"], key=_natural)
+            shares = {int(key) if key.isdigit() else j + 1: record["saturation"][key]
+                      for j, key in enumerate(keys)}  # fmt: skip
+            if shares:
+                _layer_line(ax, shares, [np.isfinite(v) for v in shares.values()],
+                            f"epoch {record['epoch']}", color=colour(record["epoch"]))  # fmt: skip
+        ax.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(True, alpha=0.3)
+        if not ax.lines:
+            ax.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
+                    transform=ax.transAxes)  # fmt: skip
 
     def _draw_norms(self, ax: Any) -> None:
         """Each parameter's mean gradient norm per epoch, on a log axis; norms of 0 at its foot."""
@@ -219,22 +398,8 @@ class GradientHealth(_Base):
                 line.set_label(f"{labels[name]} (norm 0 {epochs_text(epochs, zeros)})")
                 ax.plot([epochs[k] for k in zeros], [floor] * len(zeros), linestyle="none",
                         marker="v", color=line.get_color())  # fmt: skip
-        ax.set_yscale("log")
-        if any(v == 0 for vs in series.values() for v in vs):
-            ax.axhline(floor, color="0.5", linestyle=":", linewidth=1)
-            ax.text(0.005, floor, " norm 0", transform=ax.get_yaxis_transform(), va="bottom",
-                    fontsize=7, color="0.3")  # fmt: skip
-            ax.set_ylim(bottom=floor / 2)
-        if not positive:  # no norm to put on the scale: no made-up ticks
-            ax.set_yticks([])
-            ax.set_yticks([], minor=True)
-            why = (
-                "every gradient norm is 0"
-                if series and any(v == 0 for vs in series.values() for v in vs)
-                else "no finite gradient norm was recorded"
-            )
-            ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center",
-                    color="#b00020")  # fmt: skip
+        zero = any(v == 0 for vs in series.values() for v in vs)
+        _norm_axis(ax, floor, zero, positive, bool(series))
         epoch_ticks(ax, epochs)
         ax.set_ylabel("mean gradient norm")
         ax.grid(True, alpha=0.3)
@@ -261,6 +426,58 @@ class GradientHealth(_Base):
         else:  # no logistic layer (tanh or relu units): no share to draw, and matplotlib warns
             ax.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
                     transform=ax.transAxes)  # fmt: skip
+
+
+def _norm_axis(ax: Any, floor: float, zero: bool, positive: list, recorded: bool) -> None:
+    """The norms' log axis: where a norm is 0, a dotted line at ``floor`` marked "norm 0"; with
+    no positive finite norm, no made-up ticks and a line saying why."""
+    ax.set_yscale("log")
+    if zero:
+        ax.axhline(floor, color="0.5", linestyle=":", linewidth=1)
+        ax.text(0.005, floor, " norm 0", transform=ax.get_yaxis_transform(), va="bottom",
+                fontsize=7, color="0.3")  # fmt: skip
+        ax.set_ylim(bottom=floor / 2)
+    if not positive:  # no norm to put on the scale: no made-up ticks
+        ax.set_yticks([])
+        ax.set_yticks([], minor=True)
+        why = (
+            "every gradient norm is 0"
+            if recorded and zero
+            else "no finite gradient norm was recorded"
+        )
+        ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center",
+                color="#b00020")  # fmt: skip
+
+
+def _layer_line(ax: Any, values: dict[int, float], drawn: list[bool], label: str,
+                **style: Any) -> Any:  # fmt: skip
+    """A line through ``values`` by layer, a gap where ``drawn`` is False (a norm of 0, NaN or
+    inf), a marker on each drawn value with no drawn neighbour; returns the line."""
+    xs = list(values)
+    ys = [v if ok else float("nan") for v, ok in zip(values.values(), drawn)]
+    alone = [
+        i
+        for i, ok in enumerate(drawn)
+        if ok and not (i > 0 and drawn[i - 1]) and not (i + 1 < len(ys) and drawn[i + 1])
+    ]
+    (line,) = ax.plot(xs, ys, label=label, marker="o" if alone else "", markersize=4,
+                      markevery=alone or None, **style)  # fmt: skip
+    return line
+
+
+def falloff_words(falloff: dict[str, Any]) -> str:
+    """:meth:`GradientHealth.falloff` in words: "the weights' mean gradient norm falls from
+    1.7e-09 at layer 20 to 2.8e-16 at layer 1 (6.1e+06 times smaller) in epoch 500"."""
+    return (
+        f"the weights' mean gradient norm falls from {falloff['top_norm']:.2g} at layer "
+        f"{falloff['top']} to {falloff['bottom_norm']:.2g} at layer {falloff['bottom']} "
+        f"({falloff['ratio']:.2g} times smaller) in epoch {falloff['epoch']}"
+    )
+
+
+def _is_bias(label: str) -> bool:
+    """Whether a parameter named (or labelled) ``label`` is a bias."""
+    return label.endswith("bias")
 
 
 #: Line styles of a layer's parameters (weight, bias, a Parallel layer's branches ...).

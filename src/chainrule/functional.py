@@ -197,11 +197,12 @@ def gradient(
     silent wrong answer where they do). Make it, or the leaves it is computed from, with
     ``requires_grad=True`` before computing the outputs. An input that requires a gradient but
     that the outputs do not depend on gets zeros (torch's ``materialize_grads=True``; its
-    default refuses such an input unless ``allow_unused=True``, then gives None), with a
-    :class:`~chainrule.errors.ZeroDerivativeWarning` where it was made after an op the outputs
-    were computed from (``x = X[:, 0:1]`` taken after ``u = net(X)`` is a new tensor that ``u``
-    was not computed from: slice before the forward, or slice the gradient with respect to
-    ``X``).
+    default refuses such an input unless ``allow_unused=True``, then gives None). So does an
+    input the outputs were not computed from: a slice taken after the forward is a new tensor
+    (``x = X[:, 0:1]`` after ``u = net(X)``: ``cr.gradient(u.sum(), [x])`` is zeros, where
+    torch's default refuses it); slice before the forward and compute the outputs from the
+    slice, or take the gradient with respect to ``X`` and slice it
+    (``cr.gradient(u.sum(), [X])[0][:, 0:1]``).
 
     Without ``cotangents`` each output must be a scalar; with them, one cotangent per output,
     shaped like it. With ``create_graph`` the results are themselves differentiable (and the
@@ -282,73 +283,13 @@ def _gradient(
         if unread is not None and not any(id(x) in totals for x in inputs):
             unread([out for out, _ in live])
     results, given = [], set()
-    for k, x in enumerate(inputs):
-        if id(x) in totals:
-            total = totals[id(x)][1]
-        else:
-            if live and not constants_give_zeros:  # gradient's own call: not a transform's
-                _warn_if_made_after(x, k, [out for out, _ in live], op)
-            total = _zeros_like(x)
+    for x in inputs:
+        total = totals[id(x)][1] if id(x) in totals else _zeros_like(x)
         if id(x) in given:  # the same input twice: two gradients, not one object twice
             total = total * 1
         given.add(id(x))
         results.append(total)
     return results
-
-
-def _warn_if_made_after(x: Tensor, index: int, outputs: Sequence[Tensor], op: str) -> None:
-    """Warn where input ``index``, which the pass did not reach (its gradient is zeros), was
-    made after an op that an output was computed from: that op cannot have read it, nor can
-    any below it, so the zeros say nothing of how the outputs change with its values. The slip
-    is a slice taken after the forward (``u = net(X); x = X[:, 0:1]; cr.gradient(u.sum(),
-    [x])``): a new tensor that ``u`` was not computed from, where ``torch.autograd.grad``
-    refuses an input not used in the graph. The zeros stay, as documented.
-
-    The engine numbers ops' outputs (and new leaves) in the order they were made (``_seq``):
-    the walk goes down from the outputs only through ops made after ``x``, and stops at the
-    first made before it (``u``, one op below ``u.sum()``), so it is short where ``x`` came
-    after the forward; it runs only for an input the pass gave zeros, in ``gradient`` alone
-    (a transform's variables are made before its function runs). An unnumbered ``x`` (an op's
-    output under ``no_grad``) and a graph released below the outputs are not judged."""
-    made = getattr(x, "_seq", None)
-    if made is None:
-        return
-    seen: set[int] = set()
-    for k, out in enumerate(outputs):
-        stack = [out]
-        while stack:
-            tensor = stack.pop()
-            if id(tensor) in seen or tensor._primitive is None:  # a leaf: no op of the forward
-                continue
-            seen.add(id(tensor))
-            if tensor._seq < made:
-                _warn_made_after(x, index, tensor, out, k, len(outputs), op)
-                return
-            stack.extend(parent for parent in tensor._inputs or () if parent.requires_grad)
-
-
-def _warn_made_after(
-    x: Tensor, index: int, before: Tensor, out: Tensor, k: int, n_outputs: int, op: str
-) -> None:
-    """The warning of :func:`_warn_if_made_after`: input ``index`` was made after ``before``,
-    output ``k`` itself or an op it was computed from."""
-    output = f"output {k}" if n_outputs > 1 else "the output"
-    if before is out:
-        after = output
-    else:
-        op_before = before._primitive.name
-        after = f"the '{op_before}' of shape {before.shape} that {output} was computed from"
-    warnings.warn(
-        f"{op}: input {index} (shape {x.shape}{name_clause(x)}) was made after {after}, so "
-        f"{output} cannot depend on it: its gradient is all zeros, whatever it holds. A "
-        "slice or other op taken after the forward (x = X[:, 0:1] after u = net(X)) is a new "
-        "tensor, not one the output was computed from: slice before the forward and compute "
-        "the output from the slice, or differentiate with respect to X and slice its gradient "
-        "(cr.gradient(u.sum(), [X])[0][:, 0:1]); filter ZeroDerivativeWarning where the zeros "
-        "are meant",
-        ZeroDerivativeWarning,
-        stacklevel=user_stacklevel(),
-    )
 
 
 def _untracked_input(x: Tensor, op: str, index: int) -> RuntimeError:

@@ -952,7 +952,7 @@ def _check_deterministic(
     ``calls`` more calls of ``f`` there, are each compared with ``first``. A change of at most
     ``noise`` (eps * atol: it moves a difference quotient by atol at most) passes, as a
     device's rounding in another summation order would."""
-    for second in itertools.chain(seen, (_evaluate(f, arrays) for _ in range(calls))):
+    for second in itertools.chain(seen, (_evaluate_again(f, arrays) for _ in range(calls))):
         if first.shape != second.shape:
             _refuse_random(f, arrays, f"{first.size} output numbers, then {second.size}")
         with np.errstate(invalid="ignore"):  # inf - inf
@@ -1847,6 +1847,16 @@ def _evaluate(f, arrays: Sequence[Any]) -> np.ndarray:
     return _flat_output(f, [_copy(a) for a in arrays]).numpy().astype(np.float64)
 
 
+def _evaluate_again(f, arrays: Sequence[Any]) -> np.ndarray:
+    """:func:`_evaluate` for the numeric side's calls (the differences, and the repeats at the
+    point that tell a random ``f``), with the warnings ``f`` gives silenced: its first calls at
+    the point gave them, and show them; each difference gave them again
+    (``cr.tensor(x, requires_grad=True)`` in ``f`` warned some 40 times a check)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _evaluate(f, arrays)
+
+
 def _compare_full(f, arrays, checked, eps, rng, n_directions, names, seen=None) -> list[Mismatch]:
     """Every entry d out_k / d x_i: a row per output by reverse mode, a column per x_i by
     differences. ``checked`` names each array by its position in the user's inputs, ``names``
@@ -1880,7 +1890,7 @@ def _central_difference(f, arrays, index, direction, eps) -> np.ndarray:
     plus, minus = list(arrays), list(arrays)  # _evaluate hands f copies
     plus[index] = arrays[index] + eps * direction
     minus[index] = arrays[index] - eps * direction
-    return (_evaluate(f, plus) - _evaluate(f, minus)) / (2 * eps)
+    return (_evaluate_again(f, plus) - _evaluate_again(f, minus)) / (2 * eps)
 
 
 def _compare_random(f, arrays, checked, eps, rng, n_directions, names, seen=None) -> list[Mismatch]:

@@ -376,15 +376,6 @@ def torch_keywords(op: str, given: dict[str, Any]) -> TypeError:
     )
 
 
-def _clip_bounds(low: Any, high: Any, min: Any, max: Any) -> tuple[Any, Any]:
-    """``clip``'s bounds given by PyTorch's names too (``min=``, ``max=``), each once."""
-    for name, ours, theirs in (("low", low, min), ("high", high, max)):
-        if ours is not None and theirs is not None:
-            other = "min" if name == "low" else "max"
-            raise TypeError(f"clip: {name} and {other}= are two names of one bound; give it once")
-    return (min if low is None else low), (max if high is None else high)
-
-
 class _Absent:
     """A method of PyTorch's tensors that chainrule's lack (``t.view``): reading it on a tensor
     raises the ``AttributeError`` Python raises for any missing name, with what to write
@@ -1291,10 +1282,8 @@ class Tensor:
     ) -> Tensor:
         """The values limited to [low, high] (either bound None: none on that side). ``min=``
         and ``max=`` are the bounds too, by the names of PyTorch's ``clamp``, NumPy 2.1's
-        ``clip`` and the array API's: ``x.clip(min=0)``."""
-        if min is not None or max is not None:  # two identity tests where they are not given
-            low, high = _clip_bounds(low, high, min, max)
-        return _ops.clip(self, low, high)
+        ``clip`` and the array API's: ``x.clip(min=0)``, as :func:`chainrule.clip` takes them."""
+        return _ops.clip(self, low, high, min=min, max=max)
 
     def softmax(self, axis: int = -1, **torch_names: Never) -> Tensor:
         if torch_names:

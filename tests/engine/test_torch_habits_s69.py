@@ -54,6 +54,23 @@ def test_clamp_names_clip_and_clip_takes_pytorchs_min_and_max(torch):
     _same_value_and_grad(cr.clip(x, None, 0.3), x, tx.clamp(max=0.3), tx)
 
 
+@pytest.mark.parametrize("kwargs", [{"min": 0.0}, {"max": 0.2}, {"min": -0.5, "max": 0.7}])
+def test_the_function_clip_takes_min_and_max_as_the_method_does(kwargs, torch):
+    """``cr.clip(x, min=0)`` was a TypeError where ``x.clip(min=0)`` worked."""
+    x, tx = _both(torch)
+    _same_value_and_grad(cr.clip(x, **kwargs), x, torch.clamp(tx, **kwargs), tx)
+    np.testing.assert_array_equal(cr.clip(x, **kwargs).numpy(), x.clip(**kwargs).numpy())
+
+
+def test_the_function_clip_takes_one_bound_once_too():
+    x = cr.tensor(X)
+    with pytest.raises(TypeError, match=r"clip: low and min= are two names of one bound"):
+        cr.clip(x, 0.0, min=0.1)
+    np.testing.assert_array_equal(cr.clip(x, -0.1, max=0.1).numpy(), np.clip(X, -0.1, 0.1))
+    with pytest.raises(ValueError, match=r"clip: give low, high, or both"):
+        cr.clip(x)
+
+
 def test_clip_takes_one_bound_once():
     x = cr.tensor(X)
     with pytest.raises(TypeError, match=r"clip: low and min= are two names of one bound"):

@@ -128,6 +128,60 @@ def test_a_module_class_with_its_own_requires_grad_keeps_it():
     assert module.requires_grad is False
 
 
+class _Configured(nn.Module):
+    """A user's module that stores its own ``requires_grad`` config flag while it is built."""
+
+    def __init__(self, n, requires_grad=True):
+        super().__init__()
+        self.requires_grad = requires_grad
+        self.w = nn.Parameter(np.ones(n))
+        self.w.requires_grad = requires_grad
+
+    def forward(self, x):
+        return x * self.w
+
+
+def test_a_module_storing_its_own_requires_grad_while_built_keeps_it():
+    """It could no longer be built: its own config flag was refused as the slip."""
+    module = _Configured(3, requires_grad=False)
+    assert module.requires_grad is False and module.w.requires_grad is False
+    module.requires_grad = True  # its own flag from then on, as any attribute of its own
+    assert module.requires_grad is True
+
+
+def test_a_parent_writing_a_child_modules_requires_grad_while_built_is_refused():
+    """Only the module's own building counts: freezing a pretrained encoder this way in a
+    model's __init__ is the slip (it froze nothing)."""
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Linear(2, 2, rng=0)
+            self.encoder.requires_grad = False
+
+    with pytest.raises(AttributeError, match=r"^Linear\.requires_grad = False: a module has no"):
+        Model()
+
+
+@pytest.mark.parametrize("flag", ["no", 0, 1, None])
+def test_a_parameters_requires_grad_write_takes_only_a_bool(flag, torch):
+    """``p.requires_grad = "no"`` was stored unchecked, and the parameter then trained, where
+    ``requires_grad_("no")`` is refused (and torch refuses both)."""
+    net = _net()
+    weight = net[0].weight
+    with pytest.raises(
+        TypeError, match=r"^Parameter\.requires_grad = .*: requires_grad must be True or False"
+    ):
+        weight.requires_grad = flag
+    assert weight.requires_grad is True
+    with pytest.raises(RuntimeError, match="must be a bool"):
+        torch.nn.Linear(2, 2).weight.requires_grad = flag
+    weight.requires_grad = np.False_  # NumPy's bool is a bool
+    assert weight.requires_grad is False
+    ((net(cr.tensor(X)) - cr.tensor(Y)) ** 2).mean().backward()
+    assert weight.grad is None and net[2].weight.grad is not None
+
+
 @pytest.mark.parametrize("flag", ["no", 0, None])
 def test_module_requires_grad_takes_only_a_bool(flag, torch):
     net = _net()

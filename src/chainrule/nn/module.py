@@ -67,10 +67,24 @@ class Parameter(Tensor):
         twice a step), never an op's output."""
         if name == "data":
             value = replaced_data(self, value)
+        elif name == "requires_grad" and value is not True and value is not False:
+            value = _parameter_flag(value)  # "no" was stored, and trained, unchecked
         _set_attribute(self, name, value)
 
 
 _set_attribute = object.__setattr__
+
+
+def _parameter_flag(value: Any) -> bool:
+    """``p.requires_grad = value`` as a bool (NumPy's bool is one), or a TypeError naming the
+    value, as ``requires_grad_`` refuses it: a string or a number was taken for its truth."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise TypeError(
+        f"Parameter.requires_grad = {shown}: requires_grad must be True or False (False "
+        f"freezes the parameter), not {type(value).__name__}"
+    )
 
 
 #: The serialisable module classes by the name their ``config()`` writes as "type".
@@ -256,7 +270,7 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
         _refuse_replacing_by_another_kind(self, name, value)
-        if name == "requires_grad" and not hasattr(type(self), name):
+        if name == "requires_grad" and _freezes_nothing(self):
             raise AttributeError(_NO_MODULE_FLAG.format(type(self).__name__, value))
         if name == "training":  # read as truth by dropout: "no" was true
             value = _mode_flag(value, f"{type(self).__name__}.training", " (or call .train(mode))")
@@ -683,6 +697,15 @@ _NO_MODULE_FLAG = (
 )
 
 
+def _freezes_nothing(module: Module) -> bool:
+    """Whether ``module.requires_grad = flag`` is the slip :data:`_NO_MODULE_FLAG` names: not
+    where the class defines the attribute (a property, a class default), nor where the module
+    keeps a flag of its own, set while it is built (its ``__init__``: a config flag)."""
+    if hasattr(type(module), "requires_grad") or "requires_grad" in module.__dict__:
+        return False
+    return not _set_while_built(module)
+
+
 def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:
     """``mode``, a module's ``training`` flag, as a bool; anything else (``"no"``, truthy, and
     ``0``) is a ``ValueError`` naming ``what`` was given it, as PyTorch's ``train`` refuses."""
@@ -691,7 +714,7 @@ def _mode_flag(mode: Any, what: str, advice: str = "") -> bool:
     return bool(mode)
 
 
-def _set_while_built() -> bool:
+def _set_while_built(module: Module | None = None) -> bool:
     """Whether the attribute :meth:`Module.__setattr__` sets is set while a module is built:
     in its ``__init__`` or a ``reset_parameters`` (called from it, as PyTorch's layers do),
     found before any ``forward`` among the calls that led here. A tensor an op computed there
@@ -699,16 +722,19 @@ def _set_while_built() -> bool:
     registered, and the optimizer refuses it naming it (make it a leaf), where as a plain
     attribute it was silently never trained. Anywhere else (a forward, a hidden state kept by
     a ``step`` or a sampling loop, an output kept by a training loop) it is a plain
-    attribute, as in PyTorch. Asked only of a computed tensor that needs a gradient."""
+    attribute, as in PyTorch. Asked only of a computed tensor that needs a gradient, and of
+    a module's ``requires_grad`` written (:func:`_freezes_nothing`): with ``module`` given, only
+    that module's own building counts (a parent's ``__init__`` writing
+    ``self.encoder.requires_grad = False`` is the slip, not a flag of the parent's)."""
     frame = sys._getframe(2)  # past this function and Module.__setattr__
     while frame is not None:
         name = frame.f_code.co_name
         if name == "forward":
             return False
-        if name in ("__init__", "reset_parameters") and isinstance(
-            frame.f_locals.get("self"), Module
-        ):
-            return True
+        if name in ("__init__", "reset_parameters"):
+            owner = frame.f_locals.get("self")
+            if owner is module if module is not None else isinstance(owner, Module):
+                return True
         frame = frame.f_back
     return False
 

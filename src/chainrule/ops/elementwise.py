@@ -429,16 +429,29 @@ def _inside(x: Any, low: Any, high: Any) -> Any:
     return inside if high is None else inside & (x <= high)
 
 
-def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
-    """Limit values to ``[low, high]`` (either bound may be None). A bound that is a tensor
-    requiring grad gets the gradient where it is the value (x beyond it), as PyTorch's
-    ``clamp`` gives it; x gets it where low <= x <= high."""
+def clip(x: Any, low: Any = None, high: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to ``[low, high]`` (either bound may be None). ``min=`` and ``max=`` are
+    the bounds too, by the names of PyTorch's ``clamp``, NumPy 2.1's ``clip`` and the array
+    API's: ``cr.clip(x, min=0)``, as ``x.clip(min=0)``. A bound that is a tensor requiring
+    grad gets the gradient where it is the value (x beyond it), as PyTorch's ``clamp`` gives
+    it; x gets it where low <= x <= high."""
+    if min is not None or max is not None:  # two identity tests where they are not given
+        low, high = _clip_bounds(low, high, min, max)
     if low is None and high is None:
-        raise ValueError("clip: give low, high, or both")
+        raise ValueError("clip: give low, high, or both (or min=, max=)")
     x = as_tensor(x)
     if _differentiable(low) or _differentiable(high):
         return _clip_to_tensors(x, low, high)
     return _clip(x, low=_bound(low, x, -1), high=_bound(high, x, 1))
+
+
+def _clip_bounds(low: Any, high: Any, min: Any, max: Any) -> tuple[Any, Any]:
+    """``clip``'s bounds given by PyTorch's names too (``min=``, ``max=``), each once."""
+    for name, ours, theirs in (("low", low, min), ("high", high, max)):
+        if ours is not None and theirs is not None:
+            other = "min" if name == "low" else "max"
+            raise TypeError(f"clip: {name} and {other}= are two names of one bound; give it once")
+    return (min if low is None else low), (max if high is None else high)
 
 
 def _bound(value: Any, x: Tensor, side: int) -> Any:

@@ -1387,21 +1387,13 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
-@contextlib.contextmanager
-def _draws_kept() -> Iterator[None]:
-    """Put back, after the block, the generators a module's constructor may draw from when a
-    module is built to be loaded or compared: chainrule's default one and NumPy's global one,
-    so loading or saving a model changes no draw of the user's (``cr.randn`` after
-    ``cr.manual_seed`` and a load is the seeded one)."""
-    from chainrule.creation import as_generator
+def _draws_kept() -> contextlib.AbstractContextManager[None]:
+    """:func:`chainrule.nn.init.draws_kept`, its one home: a module built to be loaded or
+    compared moves none of the user's generators, so loading or saving a model changes no draw
+    of theirs (``cr.randn`` after ``cr.manual_seed`` and a load is the seeded one)."""
+    from chainrule.nn.init import draws_kept
 
-    default = as_generator(None)
-    state, legacy = default.bit_generator.state, np.random.get_state()
-    try:
-        yield
-    finally:
-        default.bit_generator.state = state
-        np.random.set_state(legacy)
+    return draws_kept()
 
 
 def _unregistered_type(architecture: Any) -> str | None:

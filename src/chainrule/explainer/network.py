@@ -38,6 +38,7 @@ from chainrule import backend
 from chainrule.checks import computes_as, first_non_finite, shared_arrays
 from chainrule.errors import UserError, counted, type_name
 from chainrule.nn.activations import ACTIVATIONS, activation_of
+from chainrule.nn.init import draws_kept
 from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
 from chainrule.nn.losses import LOSSES as LIBRARY_LOSSES
 from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
@@ -286,7 +287,8 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
                 f"layer {index + 1}: weight must be (n_in, n_out) and bias (n_out,), got "
                 f"{w.shape} and {None if b is None else b.shape}"
             )
-        linear = Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype)
+        with draws_kept():  # the given weights replace its draws: the user's generators stay
+            linear = Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype)
         linear.weight.data[...] = w
         if b is not None:
             linear.bias.data[...] = b

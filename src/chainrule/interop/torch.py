@@ -273,8 +273,11 @@ def _linear_from_torch(layer: Any, position: int, converted: dict[int, Any]) -> 
     if layer.bias is not None:
         bias = _check_dtype(layer.bias.dtype, f"{where}'s bias")
         _same_dtype(bias, dtype, f"{where}'s bias", "its weight")
-    linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
-                       init="glorot", dtype=dtype)  # fmt: skip
+    from chainrule.nn.init import draws_kept
+
+    with draws_kept():  # its drawn weights are replaced: the user's generators stay as they were
+        linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                           init="glorot", dtype=dtype)  # fmt: skip
     linear.weight.data = weight_from_torch(layer.weight)
     if layer.bias is not None:
         linear.bias.data = np.array(layer.bias.detach().cpu().numpy(), copy=True)
@@ -317,7 +320,11 @@ def from_torch(net: Any, arch: Any = None) -> Any:
             )
         dtype = _state_dtype(net)
         _check_arch(arch, _shapes(net), "", ordered=True)  # before anything is built
-        return load_state_dict_from_torch(build_arch(arch, dtype), net)
+        from chainrule.nn.init import draws_kept
+
+        with draws_kept():  # the state dict replaces the weights it draws
+            model = build_arch(arch, dtype)
+        return load_state_dict_from_torch(model, net)
     torch = _torch()
     from chainrule import nn
 
@@ -1005,7 +1012,10 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
         model = io.build_model({"architecture": arch, "dtype": dtype.name}, path)
     else:
         try:
-            model = build_arch(arch, dtype)
+            from chainrule.nn.init import draws_kept
+
+            with draws_kept():  # the file's weights replace the ones it draws, as load_model's
+                model = build_arch(arch, dtype)
         except UserError as error:
             raise ModelFileError(f"{where}{error}") from None
     load_state_dict_from_torch(model, state, str(path), ordered=False)

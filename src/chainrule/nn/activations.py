@@ -21,6 +21,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.checks import computes_as, is_integer
+from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator
 from chainrule.nn.layers import Identity, Linear, Logistic, ReLU, Sequential, Softmax, Tanh
 from chainrule.nn.module import ConfigError, Module
@@ -130,6 +131,11 @@ def mlp(
     followed by ``activation``, and the last by ``output`` (None or "identity": the raw logits,
     which is what CrossEntropy and BinaryCrossEntropy expect; "logistic"; "softmax").
 
+    Every Linear is given ``bias``, ``init``, ``dtype`` and ``init_range``; one generator from
+    ``rng`` draws them all, in order. Under ``init="cosine"`` the sequence 0.1 cos(k) runs on
+    across the layers, as assignment 3's flat theta does: each layer starts where the weights
+    below it end (its ``init_start``); biases, which start at 0, take no place in it.
+
     >>> net = mlp([6, 2, 1], output="logistic", rng=0)   # RHW 1986's symmetry network
     >>> [type(layer).__name__ for layer in net]
     ['Linear', 'Logistic', 'Linear', 'Logistic']
@@ -142,9 +148,13 @@ def mlp(
         raise ConfigError(f"mlp: sizes needs at least an input and an output size, got {sizes}")
     hidden, top = get(activation), get(output or "identity")
     generator = as_generator(rng)
+    # assignment 3's flat theta: cosine's sequence goes on where the layer below ended
+    runs_on = (isinstance(init, str) and init == "cosine") or init is initialisers.cosine
+    start = 0
     layers: list[Module] = []
     for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(n_in, n_out, bias, init, dtype, generator, init_range))
+        layers.append(Linear(n_in, n_out, bias, init, dtype, generator, init_range, start))
+        start += n_in * n_out if runs_on else 0
         unit = top if index == len(sizes) - 2 else hidden
         if unit.module is not None:
             layers.append(unit.module())

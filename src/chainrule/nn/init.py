@@ -7,11 +7,21 @@ that runs are reproducible.
 
 - :func:`uniform`: U(-r, r), r = 0.3 by default; the small random weights of Rumelhart, Hinton &
   Williams (1986), which break the symmetry between hidden units.
-- :func:`glorot` (Xavier, uniform): U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio
-  2010), keeps the variance of activations and gradients about equal across layers.
-- :func:`he` (Kaiming, normal): N(0, 2 / fan_in) (He et al. 2015), for ReLU units.
+- :func:`glorot` (Xavier, uniform; also named ``xavier``): U(-a, a), a = sqrt(6 / (fan_in +
+  fan_out)) (Glorot & Bengio 2010), keeps the variance of activations and gradients about equal
+  across layers.
+- :func:`he` (Kaiming, normal; also named ``kaiming``): N(0, 2 / fan_in) (He et al. 2015), for
+  ReLU units.
 - :func:`cosine`: the deterministic 0.1 * cos(0 .. n-1) of the course's programming assignment 3,
   filled column by column as MATLAB's ``reshape`` does (see its docstring).
+- :func:`zeros`: all zeros. Weights of zeros cannot break the symmetry between hidden units:
+  every unit of a layer computes the same and gets the same gradient, so they stay equal.
+
+A layer's ``config()`` names its initialiser: a name as given, these functions by their names
+(:func:`name_of`), any other callable as ``"callable:<module>.<name>"``, which no config can
+rebuild (``nn.Linear`` then draws ``"uniform"`` and says so, unless it is built to be loaded).
+:func:`draws_kept` builds a module whose drawn weights are then replaced (loaded, copied in)
+without moving the user's generators.
 
 ``dtype`` is a real floating-point type (NumPy's, a name, or a library's: ``torch.float32``); an
 integer, boolean or complex one is a ``TypeError`` naming the initialiser, as for
@@ -20,9 +30,11 @@ integer, boolean or complex one is a ``TypeError`` naming the initialiser, as fo
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -32,7 +44,8 @@ from chainrule.creation import as_generator, floating_dtype
 from chainrule.errors import ConfigError  # not nn.module's: Module.to imports parameter_dtype
 
 __all__ = [
-    "cosine", "get", "glorot", "he", "kaiming", "parameter_dtype", "uniform", "xavier", "zeros",
+    "cosine", "draws_kept", "get", "glorot", "he", "kaiming", "name_of", "parameter_dtype",
+    "uniform", "xavier", "zeros",
 ]  # fmt: skip
 
 Initialiser = Callable[..., np.ndarray]
@@ -165,7 +178,9 @@ def cosine(
 
 @_placed
 def zeros(shape: tuple[int, ...], dtype: Any = np.float32, rng: RNG = None) -> np.ndarray:
-    """All zeros (the usual start for biases under Glorot and He)."""
+    """All zeros (the usual start for biases under Glorot and He). As weights, zeros cannot
+    break the symmetry between hidden units: each unit of a layer computes the same output and
+    gets the same gradient, so they stay equal however long the network trains."""
     return np.zeros(shape, dtype=dtype)
 
 
@@ -180,6 +195,31 @@ INITIALISERS: dict[str, Initialiser] = {
 }
 
 
+#: How a config names a callable initialiser that is none of :data:`INITIALISERS`: this, then
+#: its module and qualified name. No config can rebuild it (see :func:`name_of`).
+CALLABLE = "callable:"
+
+
+def name_of(init: str | Initialiser) -> str:
+    """The name a layer's config records for ``init``: a name as given; one of this module's
+    initialisers (``nn.init.he``, ``nn.init.kaiming``) by its name in :data:`INITIALISERS`
+    ("he"), so that ``from_config`` rebuilds it; any other callable (a lambda, a partial, an
+    instance of a class of one's own) as ``"callable:<module>.<qualified name>"``, which tells
+    the reader what drew the weights but cannot be rebuilt from text."""
+    if isinstance(init, str):
+        return init
+    for name, known in INITIALISERS.items():
+        if init is known:
+            return name
+    kind = init if hasattr(init, "__qualname__") else type(init)  # an instance: its class
+    return f"{CALLABLE}{getattr(kind, '__module__', '?')}.{kind.__qualname__}"
+
+
+def is_unrebuildable(init: Any) -> bool:
+    """Whether ``init`` is a config's name of a callable initialiser (:func:`name_of`)."""
+    return isinstance(init, str) and init.startswith(CALLABLE)
+
+
 def get(init: str | Initialiser) -> Initialiser:
     """The initialiser called ``init`` (or ``init`` itself when it is a callable)."""
     if callable(init):
@@ -189,3 +229,35 @@ def get(init: str | Initialiser) -> Initialiser:
     except (KeyError, TypeError):
         known = ", ".join(INITIALISERS)
         raise ConfigError(f"unknown initialiser {init!r}; choose one of {known}") from None
+
+
+#: Whether the module being built will have its weights replaced (:func:`draws_kept`)
+_REPLACED: contextvars.ContextVar[bool] = contextvars.ContextVar("weights_replaced", default=False)
+
+
+@contextlib.contextmanager
+def draws_kept() -> Iterator[None]:
+    """Build modules inside this block whose drawn weights are then replaced (a model file's
+    or PyTorch's weights loaded into them, given arrays copied in): afterwards chainrule's
+    default generator and NumPy's global one are as they were before it, so building them
+    changes no draw of the user's (``cr.randn`` after ``cr.manual_seed`` and a load is the
+    seeded one). Inside it, a layer whose config names an initialiser no config can rebuild
+    (:func:`name_of`) builds without a warning: its weights are about to be replaced.
+
+    The one home of this: ``io.load_model``, ``interop.from_torch`` and ``load_torch``, and the
+    explainer's network of (weight, bias, activation) triples all build inside it."""
+    default = as_generator(None)
+    state, legacy = default.bit_generator.state, np.random.get_state()
+    replaced = _REPLACED.set(True)
+    try:
+        yield
+    finally:
+        _REPLACED.reset(replaced)
+        default.bit_generator.state = state
+        np.random.set_state(legacy)
+
+
+def weights_replaced() -> bool:
+    """Whether modules built now are built inside :func:`draws_kept`, to have their weights
+    replaced."""
+    return _REPLACED.get()

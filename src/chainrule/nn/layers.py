@@ -7,7 +7,9 @@ in one place, the ops registry, and a network's backward pass is the engine's ba
 
 from __future__ import annotations
 
+import math
 import operator
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,7 +18,7 @@ import numpy as np
 from chainrule import backend, ops
 from chainrule.checks import computes_as, is_integer, is_real
 from chainrule.engine import apply, no_grad
-from chainrule.errors import type_name
+from chainrule.errors import type_name, user_stacklevel
 from chainrule.nn import init as initialisers
 from chainrule.nn.init import RNG, as_generator, parameter_dtype
 from chainrule.nn.module import (
@@ -56,10 +58,23 @@ class Linear(Module):
 
     and the backward pass gives dE/dy_i = sum_j w_ij dE/dz_j.
 
-    ``init`` names the initialiser of the weight ("uniform" U(-r, r) with r = ``init_range`` =
-    0.3 as in Rumelhart, Hinton & Williams 1986; "glorot"; "he"; "cosine") or is a callable
-    ``(shape, dtype, rng) -> array``. Under "uniform" the bias is drawn from the same range (in
-    RHW 1986 a bias is a weight from a unit that is always on); otherwise it starts at zero.
+    ``init`` names the initialiser of the weight (:mod:`chainrule.nn.init`): "uniform", U(-r, r)
+    with r = ``init_range`` = 0.3 as in Rumelhart, Hinton & Williams 1986; "glorot" (alias
+    "xavier"); "he" (alias "kaiming"); "cosine"; "zeros" (which cannot break the symmetry
+    between hidden units: every unit of the layer stays equal to the others); or it is a
+    callable ``(shape, dtype, rng) -> array``. Under "uniform" the bias is drawn from the same
+    range (in RHW 1986 a bias is a weight from a unit that is always on); otherwise it starts at
+    zero. ``init_range`` is uniform's alone: it must be a finite number >= 0 whatever the init,
+    and one other than 0.3 given with another init is warned about (that init draws its own
+    scale). ``init_start`` is cosine's alone: where its flat sequence 0.1 cos(k) starts (the
+    number of weights in the layers below, as ``mlp`` passes it).
+
+    ``config()`` names the initialiser so that ``from_config`` draws the same scheme: a name,
+    or one of ``nn.init``'s functions by its name; another callable is recorded as
+    ``"callable:<module>.<name>"``, which cannot be rebuilt: a layer built from it draws
+    "uniform" and warns, except inside :func:`chainrule.nn.init.draws_kept` (``load_model``),
+    where its weights are about to be replaced.
+
     ``rng`` is an int seed or a ``numpy.random.Generator``. Parameters are float32 unless
     ``dtype="float64"``; any other dtype is refused (:func:`~chainrule.nn.init.parameter_dtype`).
 
@@ -77,6 +92,7 @@ class Linear(Module):
         dtype: Any = np.float32,
         rng: RNG = None,
         init_range: float = 0.3,
+        init_start: int = 0,
     ) -> None:
         super().__init__()
         if not (is_integer(n_in) and is_integer(n_out) and n_in >= 1 and n_out >= 1):
@@ -89,18 +105,23 @@ class Linear(Module):
             # integers 0 and 1 are a Python caller's False and True, as PyTorch takes them)
             raise ConfigError(f"Linear: bias must be True or False (or 1 or 0), not {bias!r}")
         self.n_in, self.n_out = int(n_in), int(n_out)
+        weight_init = _scheme(init)
         self.init = init
-        self.init_range = float(init_range)
+        self.init_range = _init_range(init_range)
+        self.init_start = _init_start(init_start)
+        _warn_unused(init, weight_init, self.init_range, self.init_start)
         # the weight's and bias's arrays whose shapes forward checked last (_check_shapes); set
         # here, not first in forward, and not a class attribute: either slows every read of it
         object.__setattr__(self, "_shaped", (None, None))
         dtype = parameter_dtype(dtype)
         generator = as_generator(rng)
-        weight_init = initialisers.get(init)
+        shape = (self.n_in, self.n_out)
         if weight_init is initialisers.uniform:
-            weight = weight_init((self.n_in, self.n_out), dtype, generator, r=self.init_range)
+            weight = weight_init(shape, dtype, generator, r=self.init_range)
+        elif weight_init is initialisers.cosine:
+            weight = weight_init(shape, dtype, generator, start=self.init_start)
         else:
-            weight = weight_init((self.n_in, self.n_out), dtype, generator)
+            weight = weight_init(shape, dtype, generator)
         self.weight = Parameter(np.asarray(weight, dtype=dtype))
         self.weight.name = "weight"
         if bias:
@@ -120,6 +141,7 @@ class Linear(Module):
         super().__setstate__(state)
         fields = self.__dict__
         fields.setdefault("_shaped", (None, None))
+        fields.setdefault("init_start", 0)  # cosine's start, before mlp passed one
         if fields.get("bias", 0) is None:
             self._empty_parameters.add("bias")
 
@@ -197,16 +219,81 @@ class Linear(Module):
             "n_in": self.n_in,
             "n_out": self.n_out,
             "bias": self.bias is not None,
-            # a callable initialiser cannot be written down; rebuilt models load their weights
-            "init": self.init if isinstance(self.init, str) else "uniform",
+            # nn.init's functions by name; another callable named, which from_config says it
+            # cannot rebuild ("uniform" recorded for it drew U(-0.3, 0.3) without a word)
+            "init": initialisers.name_of(self.init),
             "dtype": backend.dtype_name(self.weight.dtype),
         }
-        if self.init_range != 0.3:
+        scheme = _scheme(self.init)
+        if self.init_range != 0.3 and scheme is initialisers.uniform:  # uniform's alone
             config["init_range"] = self.init_range
+        if self.init_start and scheme is initialisers.cosine:
+            config["init_start"] = self.init_start
         return config
 
     def extra_repr(self) -> str:
         return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, dtype={self.weight.dtype}"
+
+
+def _scheme(init: Any) -> Callable[..., np.ndarray]:
+    """The initialiser ``init`` names; for a config's name of a callable that no config can
+    rebuild (:func:`~chainrule.nn.init.name_of`), ``uniform``, Linear's default, which it draws
+    instead (and warns of, in :func:`_warn_unused`)."""
+    if initialisers.is_unrebuildable(init):
+        return initialisers.uniform
+    return initialisers.get(init)
+
+
+def _init_range(value: Any) -> float:
+    """``init_range`` checked whatever the init: a finite number >= 0 (a negative or NaN range
+    given with "he" was taken, and saved in its config, without a word)."""
+    if not is_real(value) or not (math.isfinite(value) and value >= 0):
+        raise ConfigError(
+            f"Linear: init_range: the range r must be a finite number >= 0 (U(-r, r) under "
+            f"init='uniform'; checked whatever the init), not {value!r}"
+        )
+    return float(value)
+
+
+def _init_start(value: Any) -> int:
+    """``init_start`` checked: a whole number >= 0, the weights before the layer."""
+    if not is_integer(value) or value < 0:
+        raise ConfigError(
+            f"Linear: init_start must be a whole number >= 0 (where the sequence of "
+            f"init='cosine' starts: the number of weights in the layers below), not {value!r}"
+        )
+    return int(value)
+
+
+def _warn_unused(init: Any, scheme: Callable[..., np.ndarray], r: float, start: int) -> None:
+    """Warn of an ``init_range`` (other than its default) or ``init_start`` that ``init`` does
+    not use (Glorot's limit drawn where the config said init_range 5.0), and of a config's
+    callable initialiser that cannot be rebuilt, drawn as "uniform" instead: except inside
+    :func:`~chainrule.nn.init.draws_kept`, where the weights are about to be replaced."""
+    name = initialisers.name_of(init)
+    said = []
+    if initialisers.is_unrebuildable(init):
+        if initialisers.weights_replaced():
+            return
+        said.append(
+            f"cannot rebuild the initialiser {name[len(initialisers.CALLABLE) :]!r} (a callable "
+            f"its config names, {name!r}); its weights are drawn with init='uniform', U(-{r:g}, "
+            f"{r:g}), instead: load the saved weights into it (io.load_model, "
+            "load_state_dict) or pass the callable as init="
+        )
+    elif r != 0.3 and scheme is not initialisers.uniform:
+        said.append(
+            f"init_range={r:g} is the range of init='uniform' and does nothing under "
+            f"init={name!r}, which draws its own scale; leave init_range out, or use "
+            "init='uniform'"
+        )
+    if start and scheme is not initialisers.cosine:
+        said.append(
+            f"init_start={start} is where init='cosine' starts and does nothing under "
+            f"init={name!r}; leave it out"
+        )
+    for words in said:
+        warnings.warn(f"Linear: {words}", UserWarning, stacklevel=user_stacklevel())
 
 
 def _wrong_part(layer: Linear, x: Tensor, weight: Tensor, bias: Tensor | None) -> ShapeError:

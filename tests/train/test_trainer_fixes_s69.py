@@ -68,29 +68,120 @@ def test_an_optimizer_of_frozen_and_replaced_parameters_is_refused_before_any_ep
     assert all(np.array_equal(before[k], v) for k, v in _weights(net).items())
 
 
-def test_a_replaced_layer_the_optimizer_misses_is_refused_naming_its_parameters():
-    """Nothing frozen: the optimizer trained the body and the old head, never the new head."""
+def test_a_replaced_layer_the_optimizer_misses_is_told_once_naming_its_parameters():
+    """Nothing frozen: the optimizer trained the body and the old head, never the new head.
+    Told by a warning, once (made and fitted), as tensors not the model's may be the user's."""
     net = nn.mlp([4, 6, 3], activation="tanh", rng=0)
     opt = optim.SGD(net.parameters(), lr=0.1)
     net[2] = nn.Linear(6, 3, rng=1)
-    with pytest.raises(
-        UserError,
-        match=r"holds 2 parameters no longer in the model .*"
-        r"trainable '2\.weight', '2\.bias' are in none of it",
-    ) as caught:
-        train.Trainer(net, nn.CrossEntropy(), opt, progress=False)
-    assert "cr.optim.SGD(model.parameters()" in str(caught.value)
+    with pytest.warns(UserWarning) as told:
+        trainer = train.Trainer(net, nn.CrossEntropy(), opt, progress=False)
+        trainer.fit(_classes(), epochs=1)
+    notes = [str(w.message) for w in told if "not the model's" in str(w.message)]
+    assert len(notes) == 1
+    assert re.search(
+        r"SGD holds 2 tensors that are not the model's or the loss's, and the model's "
+        r"trainable '2\.weight', '2\.bias' are in none of it, so they will not train",
+        notes[0],
+    )
+    assert "cr.optim.SGD(model.parameters()" in notes[0]
+
+
+def _temperature_run():
+    """The review's case: a head-only optimizer that also holds a learnable temperature the
+    function loss uses (nothing replaced); the body is left as it is."""
+    net = nn.mlp([4, 6, 3], activation="tanh", rng=0)
+    log_t = cr.tensor(np.zeros(()), requires_grad=True)
+    ce = nn.CrossEntropy()
+    opt = optim.Adam([*net[2].parameters(), log_t], lr=0.01)
+    return net, log_t, opt, lambda o, t: ce(o * cr.exp(log_t), t)
+
+
+def test_a_tensor_of_ones_own_in_a_head_only_optimizer_trains_it_and_the_head():
+    """It was refused as 'holds 1 parameters no longer in the model (a layer replaced ...)'."""
+    net, log_t, opt, loss = _temperature_run()
+    before, data = _weights(net), _classes()
+    with pytest.warns(UserWarning, match="holds 1 tensor that is not the model's") as told:
+        train.fit(net, loss, opt, data, epochs=2, batch_size=16, progress=False)
+    assert sum("not the model's" in str(w.message) for w in told) == 1
+    after = _weights(net)
+    np.testing.assert_array_equal(after["0.weight"], before["0.weight"])
+    assert not np.array_equal(after["2.weight"], before["2.weight"])
+    # the same run by hand, each step as the trainer's: the temperature moves as it does there
+    net2, log_t2, opt2, loss2 = _temperature_run()
+    trainer_rng = np.random.default_rng(0)
+    from chainrule.data import batches
+
+    X, y = data.X, data.y
+    for _ in range(2):
+        for rows in batches(len(X), 16, shuffle=True, rng=trainer_rng):
+            opt2.zero_grad()
+            loss2(net2(cr.tensor(X[rows])), cr.tensor(y[rows])).backward()
+            opt2.step()
+    np.testing.assert_allclose(log_t.numpy(), log_t2.numpy(), rtol=1e-6)
+    assert float(log_t.numpy()) != 0.0
+
+
+class GradualUnfreeze(train.Callback):
+    """ULMFiT's gradual unfreezing: the model starts frozen; each epoch one more layer, from
+    the top, is unfrozen."""
+
+    def on_epoch_start(self, trainer, epoch):
+        layers = [m for m in trainer.model if m.parameters()]
+        for layer in layers[len(layers) - epoch :]:
+            layer.requires_grad_(True)
+
+
+def test_a_model_frozen_at_the_start_and_unfrozen_by_a_callback_trains():
+    """It was refused when the Trainer was made, before any callback ran."""
+    net = nn.mlp([4, 6, 6, 3], activation="tanh", rng=0)
+    net.requires_grad_(False)
+    trained = []
+
+    class Changed(train.Callback):
+        def on_epoch_start(self, trainer, epoch):
+            self.before = _weights(trainer.model)
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            after = _weights(trainer.model)
+            trained.append(sorted(k for k in after if not np.array_equal(after[k], self.before[k])))
+
+    opt = optim.Adam(net.parameters(), lr=0.01)
+    history = train.fit(net, nn.CrossEntropy(), opt, _classes(), epochs=3, batch_size=8,
+                        progress=False, callbacks=[GradualUnfreeze(), Changed()])  # fmt: skip
+    assert len(history.records) == 3
+    assert trained == [
+        ["4.bias", "4.weight"],
+        ["2.bias", "2.weight", "4.bias", "4.weight"],
+        ["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"],
+    ]
 
 
 def test_a_model_with_every_parameter_frozen_is_refused_saying_so():
-    """It failed after the first batch with the engine's no_grad/detach RuntimeError."""
+    """It failed after the first batch with the engine's no_grad/detach RuntimeError; refused
+    at the first step (a callback could still unfreeze it before), nothing changed."""
     net = nn.mlp([4, 6, 3], activation="tanh", rng=0)
     for p in net.parameters():
         p.requires_grad = False
     opt = optim.Adam(net.parameters(), lr=0.01)
+    before, count = _weights(net), Count()
     with pytest.raises(UserError, match=r"all of the model's 4 parameters are frozen "
                        r"\(requires_grad=False\)"):  # fmt: skip
-        train.fit(net, nn.CrossEntropy(), opt, _classes(), epochs=3, progress=False)
+        train.fit(net, nn.CrossEntropy(), opt, _classes(), epochs=3, progress=False,
+                  callbacks=[count])  # fmt: skip
+    assert count.epochs == 0
+    assert all(np.array_equal(before[k], v) for k, v in _weights(net).items())
+
+
+def test_a_loss_that_requires_no_gradient_is_refused_saying_so():
+    """The model trains, but a function loss computed from the outputs' values: nothing in
+    it requires a gradient (the engine refused backward in its own words)."""
+    net = nn.mlp([4, 6, 3], activation="tanh", rng=0)
+    ce = nn.CrossEntropy()
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(UserError, match="nothing in the loss requires a gradient"):
+        train.fit(net, lambda o, t: ce(o.detach(), t), opt, _classes(), epochs=1,
+                  progress=False)  # fmt: skip
 
 
 def test_freezing_everything_after_the_trainer_is_made_is_refused_when_the_fit_starts():

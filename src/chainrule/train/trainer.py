@@ -82,7 +82,10 @@ class Trainer:
     """Fits ``model`` to a dataset by minimising ``loss`` with ``optimizer``.
 
     ``batch_size=None`` trains on the whole set at once (a "sweep", one weight change per epoch,
-    as in RHW 1986); an int gives shuffled mini-batches. ``seed`` seeds the loop's own
+    as in RHW 1986); an int gives shuffled mini-batches, the last one smaller where it does not
+    divide the set (kept, and stepped on its own). One of the set's size or more trains as
+    None does, without a word (as PyTorch's DataLoader; a resume takes the two for one size;
+    the scikit-learn estimators warn, as scikit-learn's do). ``seed`` seeds the loop's own
     randomness: the shuffling, and the masks of every Dropout layer built without a generator of
     its own (``rng=None``, which draws from chainrule's default generator, seeded from the OS at
     import: the fit that starts the run gives such a layer a generator seeded from ``seed``, so
@@ -143,7 +146,8 @@ class Trainer:
             raise UserError(f"seed must be a non-negative integer, not {seed!r}")
         _check_loss(loss)
         _check_output_unit(model, loss)
-        _check_optimizer_trains(model, loss, optimizer)
+        #: the warning _check_optimizer_trains gave, told once
+        self._optimizer_note = _check_optimizer_trains(model, loss, optimizer)
         _check_schedule(schedule, optimizer)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         #: the optimizer's hyperparameters as this run was set up (saved; a resume compares them)
@@ -250,8 +254,10 @@ class Trainer:
         _check_same_case_shape(train_ds, val_ds)
         _check_scaled(self.standardizer, train_ds)
         if int(epochs) > self.epoch and not self.stopped_early:  # frozen or replaced since
-            _check_optimizer_trains(self.model, self.loss, self.optimizer)
-        self._check_resumed_batch_size()
+            self._optimizer_note = _check_optimizer_trains(
+                self.model, self.loss, self.optimizer, self._optimizer_note
+            )
+        self._check_resumed_batch_size(len(train_ds))
         self._record_task(train_ds)
         self.train_ds, self.val_ds, self.epochs = train_ds, val_ds, int(epochs)
         self.stop_training = False
@@ -588,6 +594,8 @@ class Trainer:
             # kind Trainer takes) holds at least one
             batch = model_input(x, self.optimizer.params[0])
             error = self.loss(self.model(batch), Tensor(t))
+            if not getattr(error, "requires_grad", True):  # the engine's words would not say
+                raise UserError(_trains_nothing(self.model, self.loss))
             error.backward()
             value = float(error.item())
         else:  # more ranks than cases in this batch: this rank contributes nothing
@@ -946,13 +954,15 @@ class Trainer:
                 f"{_shown(described)}; give that function as the loss to resume the run"
             )
 
-    def _check_resumed_batch_size(self) -> None:
+    def _check_resumed_batch_size(self, n: int) -> None:
         """Refuse to train a resumed run on with another batch size than it had, once, at the
         fit's start (a trainer may load a state to look at it: its batch size does not matter
-        until it trains)."""
+        until it trains). Sizes that batch the training set's ``n`` cases alike are the same
+        size: None and any size of ``n`` or more are one batch of all of them."""
         if self._resumed_batch_size is not None:
             (source, batch_size), self._resumed_batch_size = self._resumed_batch_size, None
-            _refuse_a_difference(source, "batch_size", batch_size, self.batch_size)
+            if _cases_a_batch(batch_size, n) != _cases_a_batch(self.batch_size, n):
+                _refuse_a_difference(source, "batch_size", batch_size, self.batch_size)
 
     def _host_dtypes(self) -> dict[str, np.dtype]:
         """The dtype of each of the model's arrays on the host, whichever library the model
@@ -1112,17 +1122,22 @@ def _check_output_unit(model: Any, loss: Any) -> None:
         )
 
 
-def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
+def _check_optimizer_trains(
+    model: Any, loss: Any, optimizer: Any, told: str | None = None
+) -> str | None:
     """Refuse what is not a chainrule optimizer (a torch.optim one steps its own tensors, and
     the fit ran every epoch changing nothing), and an optimizer none of whose parameters is the
     model's or the loss's (one built on another network, or on a copy): the same silent run.
-    So is a run where nothing would train: every parameter of the model frozen (the engine's
-    backward refused it after the first batch, in its own words), or an optimizer whose
-    parameters of the model are all frozen, the others no longer in it (a layer replaced after
-    the optimizer was made: every epoch changed nothing); and an optimizer holding parameters
-    no longer in the model while some the model trains are in none (the replaced layer's new
-    ones, which never moved). An optimizer on some of the trainable parameters (the others
-    left as they are, or frozen) is fine."""
+    So is an optimizer whose parameters of the model are all frozen while the model trains
+    others, the rest of it no longer in the model (a layer replaced after the optimizer was
+    made: every epoch changed nothing). An optimizer holding tensors that are not the model's
+    while some the model trains are in none of it is told by a warning (returned, to tell it
+    once: given back as ``told``, the same one is not told again): a replaced layer's new
+    parameters never move, but a tensor of the user's own that a function loss uses (a
+    learnable temperature) is no slip. A model whose parameters are all frozen is not refused
+    here, as a callback may unfreeze them (gradual unfreezing): :meth:`Trainer.step` refuses a
+    loss that requires no gradient. An optimizer on some of the trainable parameters (the
+    others left as they are, or frozen) is fine."""
     if not isinstance(optimizer, Optimizer):
         raise ConfigError(
             f"optimizer is {type_name(optimizer)}, not a chainrule optimizer: use one of "
@@ -1139,12 +1154,8 @@ def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
     kind = type(optimizer).__name__
     remake = f"make the optimizer after replacing layers: cr.optim.{kind}(model.parameters(), ...)"
     trainable = {key: name for key, (name, p) in owned.items() if p.requires_grad}
-    if not trainable:
-        raise UserError(
-            f"all of the model's {len(owned)} parameters are frozen (requires_grad=False), so "
-            "the fit would train nothing; unfreeze those to train (p.requires_grad = True, "
-            "e.g. for the last layer: for p in model[-1].parameters(): p.requires_grad = True)"
-        )
+    if not trainable:  # a callback may unfreeze them: the step refuses a loss needing no grad
+        return None
     held = {id(p) for p in params}
     stale = sum(id(p) not in owned for p in params)
     left_out = [name for key, name in trainable.items() if key not in held]
@@ -1156,12 +1167,38 @@ def _check_optimizer_trains(model: Any, loss: Any, optimizer: Any) -> None:
             f"{_names(frozen)} are frozen (requires_grad=False){gone}; the model's trainable "
             f"{_names(left_out)} are in no optimizer; {remake}"
         )
-    if stale and left_out:
-        raise UserError(
-            f"{kind} holds {stale} parameters no longer in the model (a layer replaced after "
-            f"the optimizer was made), and the model's trainable {_names(left_out)} are in "
-            f"none of it, so they would never train; {remake}"
+    if not (stale and left_out):
+        return None
+    tensors = "1 tensor that is" if stale == 1 else f"{stale} tensors that are"
+    one = len(left_out) == 1
+    note = (
+        f"{kind} holds {tensors} not the model's or the loss's, and the model's trainable "
+        f"{_names(left_out)} {'is' if one else 'are'} in none of it, so "
+        f"{'it' if one else 'they'} will not train: if a layer was replaced after the "
+        f"optimizer was made, {remake}; if leaving {'it' if one else 'them'} out is meant (the "
+        "optimizer's other tensors your own, which a function loss uses), freeze "
+        f"{'it' if one else 'them'} (p.requires_grad = False) and this warning goes"
+    )
+    if note != told:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return note
+
+
+def _trains_nothing(model: Any, loss: Any) -> str:
+    """Why a training step's loss requires no gradient, for its refusal."""
+    owned = _named_parameters_of(model, "") + _named_parameters_of(loss, "loss.")
+    if owned and not any(p.requires_grad for _, (_, p) in owned):
+        return (
+            f"all of the model's {len(owned)} parameters are frozen (requires_grad=False), so "
+            "the fit would train nothing; unfreeze those to train (p.requires_grad = True, "
+            "e.g. for the last layer: for p in model[-1].parameters(): p.requires_grad = True), "
+            "before the fit or in a callback's on_epoch_start"
         )
+    return (
+        "nothing in the loss requires a gradient, so the fit would train nothing: the loss was "
+        "computed from no trainable parameter (one computed under cr.no_grad(), from .detach() "
+        "or .numpy() values, or by a function loss that makes a new tensor of the outputs)"
+    )
 
 
 def _named_parameters_of(owner: Any, prefix: str) -> list[tuple[int, tuple[str, Any]]]:
@@ -1456,6 +1493,15 @@ def _first_non_finite_parameter(model: Any, optimizer: Any) -> str | None:
 
 def _n_batches(n: int, batch_size: int | None) -> int:
     return 1 if batch_size is None or batch_size >= n else math.ceil(n / batch_size)
+
+
+def _cases_a_batch(batch_size: Any, n: int) -> Any:
+    """The cases a batch of ``batch_size`` holds of ``n`` (``data.batches``): None and any size
+    of ``n`` or more are all ``n``; what is no batch size (a checkpoint edited) stays as it is,
+    for the refusal to name."""
+    if batch_size is None:
+        return n
+    return min(batch_size, n) if is_integer(batch_size) else batch_size
 
 
 def user_loss(loss: Any) -> str | None:

@@ -680,8 +680,17 @@ class TrainState(BaseModel):
 
     dataset: str
     step: int
-    loss: list[float]
+    loss: list[float] = Field(
+        description="The loss of each step's batch (a summed loss is a sum over that batch's "
+        "cases, so a short last batch dips)."
+    )
     accuracy: float | None
+    dataset_loss: float | None = Field(
+        description="The loss over all the dataset's cases at the current weights, combined as "
+        "the loss combines them (reduction); null where it is not finite."
+    )
+    cases: int = Field(description="The dataset's cases, which accuracy and dataset_loss cover.")
+    reduction: str = Field(description="How the loss combines its cases: 'sum' or 'mean'.")
     grad_norms: list[float]
     network: dict
     run: str = Field(

@@ -3,8 +3,10 @@
 The page plays, pauses and steps it. The network is an ``nn.Sequential`` (the state's
 :meth:`~chainrule.web.network.NetworkState.model`) and each step is the library's one training
 step, :meth:`chainrule.train.Trainer.step`, with an optimizer from ``optim.from_name``. The run
-records the loss of every step and the norm of each weight layer's gradient, so the page can draw
-them live.
+records the loss of every step (its batch's, before the step's update) and the norm of each
+weight layer's gradient, so the page can draw them live; beside the accuracy it reports the loss
+over all the dataset's cases, which its status line shows (the last batch's loss beside an
+accuracy over every case said two things of two sets).
 """
 
 from __future__ import annotations
@@ -190,7 +192,8 @@ class TrainingRun:
     trainer: Trainer
     batch_size: int | None
     rng: np.random.Generator
-    #: the loss of each of the last MAX_HISTORY steps
+    #: the loss of each of the last MAX_HISTORY steps: its batch's, before its update (a summed
+    #: loss adds that batch's cases up: a smaller last batch of an epoch gives a smaller one)
     losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
     #: every step taken (the losses kept stop at MAX_HISTORY: counted by them, the page's
@@ -256,12 +259,17 @@ class TrainingRun:
         self.grad_norms = norms
         return loss
 
-    def accuracy(self) -> float | None:
+    def _outputs(self) -> Tensor:
+        """The network's outputs for every case of the dataset, with the weights now."""
+        with no_grad():
+            return self.model(Tensor(self.X))
+
+    def accuracy(self, outputs: Tensor | None = None) -> float | None:
         """Share of cases right: the class ``chainrule evaluate`` would predict from the
         network's outputs (:func:`~chainrule.train.metrics.predicted_classes`) for classes,
-        every unit on or off as its 0/1 target says (``units_on``); None for other targets."""
-        with no_grad():
-            out = self.model(Tensor(self.X)).numpy()
+        every unit on or off as its 0/1 target says (``units_on``); None for other targets.
+        ``outputs``: the network's for every case, where the caller has them already."""
+        out = (self._outputs() if outputs is None else outputs).numpy()
         if self.task == "classification":
             return float(np.mean(predicted_classes(out, self.loss) == self.T.argmax(axis=1)))
         if np.all((self.T == 0) | (self.T == 1)):
@@ -269,20 +277,35 @@ class TrainingRun:
             return float(np.mean(np.all(decided == (self.T > 0.5), axis=1)))
         return None
 
+    def dataset_loss(self, outputs: Tensor | None = None) -> float | None:
+        """The run's loss over every case of the dataset with the weights now, as the loss
+        combines them (its ``reduction``: the sum over the cases, the lecture's E, or their
+        mean), as a fit's epoch loss is; None where it is not finite (the API answers finite
+        numbers only). ``outputs``: the network's for every case, where the caller has them."""
+        with no_grad():
+            out = self._outputs() if outputs is None else outputs
+            value = float(self.loss(out, Tensor(self.T)).item())
+        return value if np.isfinite(value) else None
+
     def network(self, case: int = 0) -> NetworkState:
         """The current network with one case of the dataset as its input and target."""
         return NetworkState.from_model(self.model, self.X[case], self.T[case], self.loss)
 
     def to_json(self) -> dict:
-        """What the page draws: the loss per step, gradient norms, accuracy and the network."""
+        """What the page draws: the loss of each step's batch, gradient norms, the accuracy and
+        the loss over all the ``cases`` (one forward pass for both) and the network."""
         state = self.network().to_json()
         state["activation"] = self.state.activation
         state["output"] = self.state.output
+        outputs = self._outputs()
         return {
             "dataset": self.dataset,
             "step": self.step_count,
             "loss": list(self.losses),
-            "accuracy": self.accuracy(),
+            "accuracy": self.accuracy(outputs),
+            "dataset_loss": self.dataset_loss(outputs),
+            "cases": len(self.X),
+            "reduction": self.loss.reduction,
             "grad_norms": list(self.grad_norms),
             "network": state,
         }

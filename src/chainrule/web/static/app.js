@@ -1529,14 +1529,22 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     const losses = T ? T.loss : [];
     drawLossCurve(canvas, losses);
     canvas.dataset.steps = T ? String(T.step) : "0";
-    // the picture in words: how many steps it draws and the latest loss
+    // the picture in words: how many steps it draws and the latest loss (each step's batch's)
     const latest = losses.length ? fmt(losses[losses.length - 1], 4) : null;
-    canvas.setAttribute("aria-label", latest === null ? "Loss per step: no steps yet"
-      : spoken(`Loss per step: ${losses.length} step${losses.length === 1 ? "" : "s"}, latest loss ${latest}`).replaceAll("\u2212", "minus "));
+    canvas.setAttribute("aria-label", latest === null ? "Loss of each step's batch: no steps yet"
+      : spoken(`Loss of each step's batch: ${losses.length} step${losses.length === 1 ? "" : "s"}, latest loss ${latest}`).replaceAll("\u2212", "minus "));
     const status = $("train-status");
     if (T) {
-      const acc = T.accuracy === null ? "" : `, accuracy ${(100 * T.accuracy).toFixed(1)}%`;
-      const run = `${T.dataset}: step ${T.step}${latest === null ? "" : `, loss ${latest}`}${acc}.`;
+      // the last step's loss said as its batch's (with mini-batches, a few cases only), then
+      // the loss and the accuracy of the same cases, all of them, with the weights now
+      const onBatch = latest === null ? "" : `, loss ${latest} on its batch`;
+      const whole = [];
+      if (T.dataset_loss != null) {
+        whole.push(`loss ${fmt(T.dataset_loss, 4)} (their ${T.reduction === "sum" ? "sum" : "mean"})`);
+      }
+      if (T.accuracy !== null) whole.push(`accuracy ${(100 * T.accuracy).toFixed(1)}%`);
+      const all = whole.length ? `; over all ${T.cases} cases now: ${whole.join(", ")}` : "";
+      const run = `${T.dataset}: step ${T.step}${onBatch}${all}.`;
       const behind = diagramBehind(T);
       putText(status, `${run} ${behind || "The diagram shows case 0."}`);
       status.classList.toggle("stale", Boolean(behind));
@@ -1615,7 +1623,7 @@ function createExplorer(ROOT, transport, host, { onModel = false, liveModel = fa
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
     ctx.font = "11px sans-serif"; ctx.fillStyle = "#5b6475";
-    if (!losses.length) { ctx.fillText("loss per step appears here", 10, h / 2); return; }
+    if (!losses.length) { ctx.fillText("each step's batch loss appears here", 10, h / 2); return; }
     const pad = { l: 44, r: 8, t: 8, b: 18 };
     const hi = Math.max(...losses), lo = Math.min(...losses);
     const X = (k) => pad.l + (losses.length === 1 ? 0 : k / (losses.length - 1)) * (w - pad.l - pad.r);

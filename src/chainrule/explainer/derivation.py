@@ -213,6 +213,9 @@ def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
         cause = _zero_cause(d, quantity, index, n)
         if cause is not None:
             return f"{head}: {cause}"
+        underflow = _underflowed(d, quantity, index, check.value)
+        if underflow is not None:  # its terms are not 0: the dtype's range, not the rule
+            return f"{head}: {underflow}, far too small for the step to move {E}"
         off = " (a relu unit that is off)" if _relu_on_path(d, quantity) else ""
         return (
             f"{head}: the gradient is 0{off}, or too small for the step to move {E} past its "
@@ -228,10 +231,14 @@ def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
             if parts.rounding >= g
             else f"{E}'s rounding over the step {parts.step:.2g} is as large as the gradient"
         )
+        # the size is a bound, not any sum's size: a deep network's is far above E (3.2^30
+        # for a 30-layer tanh net), and was read as a sum of 6.6e7 where E was 2.4
         return (
-            f"{head}: {E} and the sums the difference reruns (of size {parts.size:.2g}) "
-            f"are rounded by about {rounded:.2g}, {parts.rounding:.2g} over the step, {than} "
-            f"|fd| {g:.2g}"
+            f"{head}: float64's rounding in the layers the difference reruns can move {E} by "
+            f"at most about {rounded:.2g} (twice its epsilon times {parts.size:.2g}, a bound "
+            "that counts every unit's terms and gradient as if none of them cancelled, so it "
+            f"grows with depth), {parts.rounding:.2g} over the step, {than} |fd| {g:.2g}"
+            f"{_deep_bound(d, quantity, parts.size, E)}"
         )
     if measured >= rest:
         return (
@@ -242,6 +249,60 @@ def no_verdict_reason(check: Checked, n: Notation | None = None) -> str:
         f"the rounding of the gradient's own terms in {parts.dtype} (and the tolerance's "
         f"floor), {rest:.2g}, is {than} |fd| {g:.2g}"
     )
+
+
+#: How far above E's rounding as the engine's own gradients size it the worst-case bound must
+#: be before a no-verdict reason says the bound alone, grown with depth, left the check
+#: unresolved (:func:`_deep_bound`)
+BOUND_FAR_ABOVE = 1e3
+
+
+def _deep_bound(d: Derivation, quantity: Quantity, size: float, E: str) -> str:
+    """The clause a no-verdict reason adds where E's rounding bound, ``size``
+    (:func:`~chainrule.explainer.build.term_sizes`' ``rounded``, every unit's terms and its
+    dE/dz's size carried down in |w| and slopes as if nothing cancelled), is
+    :data:`BOUND_FAR_ABOVE` times or more what it comes to with the engine's own |dE/dz| and
+    |dE/dy| in place of the carried sizes (:func:`_rounding_as_it_is`): the bound's growth
+    with depth, not a large sum, then left the check without a verdict (a deep tanh network's
+    lower layers: 2.6e10 against an E of 2.7), which puts no doubt on the engine's value. ''
+    where it is not so far above (terms of 1e9 that cancel: the sums are that large)."""
+    as_it_is = _rounding_as_it_is(d, quantity)
+    if not size >= BOUND_FAR_ABOVE * as_it_is:  # (a size of NaN says nothing)
+        return ""
+    error = abs(d.error)
+    times = f"the bound is {size / error:.2g} times |{E}| = {error:.2g}, and " if error else ""
+    return (
+        f"; here {times}with the engine's own gradients in place of its carried sizes it "
+        f"would be {as_it_is:.2g}: a deep network's lower layers get no verdict from "
+        "this check for that bound alone, which casts no doubt on the engine's value "
+        "(cr.gradcheck, or a float64 comparison with torch, can check them)"
+    )
+
+
+def _rounding_as_it_is(d: Derivation, quantity: Quantity) -> float:
+    """What :func:`~chainrule.explainer.build.term_sizes`' ``rounded`` comes to for
+    ``quantity`` with the engine's own |dE/dz| (and the output's |dE/dy|) in place of the
+    sizes it carries down: |E|, the output's |y dE/dy|, and each unit's |b_j| + sum_i
+    |y_i w_ij| times its |dE/dz|, for the z's the quantity's difference reruns (its own and
+    those above, for a dE/dz; those above it for the rest), summed over the cases. Only the
+    no-verdict reason's words read it, never a tolerance."""
+    sizes = d._reason_parts.get("as_it_is")
+    if sizes is None:  # once per derivation
+        top = d.layers[-1]
+        total = abs(d.error)
+        if top.dE_dy is not None:
+            total += float(np.abs(top.dE_dy * top.y).sum())
+        from_here = [total]  # from the top layer's z down to layer 1's, then the input's
+        for conn in reversed(d.connections):
+            terms = np.abs(d.layers[conn.below].y) @ np.abs(conn.weight)
+            if conn.bias is not None:
+                terms = terms + np.abs(conn.bias)
+            total += float((np.abs(d.layers[conn.above].dE_dz) * terms).sum())
+            from_here.append(total)
+        sizes = d._reason_parts["as_it_is"] = from_here[::-1]  # [k]: layer k + 1's z's and up
+    kind, layer = quantity
+    first = layer if kind == "dE_dz" else layer + 1  # the lowest z the difference reruns
+    return sizes[first - 1]  # (the output's dE/dy: first L + 1, E alone)
 
 
 def _relu_on_path(d: Derivation, quantity: Quantity) -> bool:
@@ -275,9 +336,9 @@ def _zero_cause(d: Derivation, quantity: Quantity, index: tuple[int, ...], n: No
         term += n.dE_dz(layer + 1, above.letter, None).plain
         if above.activation == "relu" and all(above.z[case, k] <= 0 for k in targets):
             why = f"every unit {j} it feeds is a relu unit that is off ({n.bare('z').plain} <= 0)"
-        else:
-            why = f"every term {term} of the sum is exactly 0"
-        return f"{why}, so {total} = Σ_{j} {term} = 0"
+            return f"{why}, so {total} = Σ_{j} {term} = 0"
+        why = f"every term {term} of the sum is exactly 0"
+        return f"{why}, so {total} = Σ_{j} {term} = 0{_underflowed_above(d, layer, [case], n)}"
     if kind == "dE_dz":
         case, j = index
         record = d.layers[layer]
@@ -290,7 +351,8 @@ def _zero_cause(d: Derivation, quantity: Quantity, index: tuple[int, ...], n: No
             )
         if record.dE_dy is not None and record.dE_dy[case, j] == 0:
             dy, f = n.dE_dy(layer, record.letter, j).plain, n.activation[0]
-            return f"{dy} is exactly 0, so {total} = {f}'({z}) {dy} = 0"
+            below = _underflowed_above(d, layer, [case], n)
+            return f"{dy} is exactly 0, so {total} = {f}'({z}) {dy} = 0{below}"
         return None
     above = d.layers[layer + 1]
     dE_dz = above.dE_dz[:, index[-1]]
@@ -301,9 +363,11 @@ def _zero_cause(d: Derivation, quantity: Quantity, index: tuple[int, ...], n: No
         why = f"the unit above is a relu unit that is off{every} ({z} <= 0)"
     else:
         why = f"{dz} is exactly 0{every}"
+    cases = list(range(d.n_cases))
+    under = "" if relu_off else _underflowed_above(d, layer, cases, n)
     if kind == "dE_db":
         total = n.dE_db(layer + 1, above.letter, index[0]).plain
-        return f"{why}, so {total} = {dz} = 0" if np.all(dE_dz == 0) else None
+        return f"{why}, so {total} = {dz} = 0{under}" if np.all(dE_dz == 0) else None
     below = d.layers[layer]
     i, j = index
     y_i = below.y[:, i]
@@ -314,10 +378,118 @@ def _zero_cause(d: Derivation, quantity: Quantity, index: tuple[int, ...], n: No
         feeding = "the input" if layer == 0 else "the output of the unit"
         return f"{y}, {feeding} feeding the weight, is exactly 0{every}, so {product} = 0"
     if np.all(dE_dz == 0):
-        return f"{why}, so {product} = 0"
+        return f"{why}, so {product} = 0{under}"
     if np.all(y_i * dE_dz == 0):
         return f"{y} or {dz} is exactly 0{every}, so {product} = 0"
     return None
+
+
+def smallest_normal(dtype: Any) -> float:
+    """The dtype's smallest normal number (float32's 1.2e-38, ``np.finfo(dtype).tiny``): a
+    gradient below it has underflowed, to a subnormal or to 0, a rounding, not a wrong rule.
+    Every check's tolerance holds it (:func:`~chainrule.explainer.build.tolerances`), and a
+    no-verdict reason names the underflow (:func:`_underflowed`)."""
+    return float(np.finfo(np.dtype(dtype)).tiny)
+
+
+def _dtype_range(dtype: str) -> str:
+    """The dtype's range at its small end, in words: "float32's smallest normal number is
+    1.2e-38, its smallest subnormal 1.4e-45"."""
+    subnormal = float(np.finfo(np.dtype(dtype)).smallest_subnormal)
+    return (
+        f"{dtype}'s smallest normal number is {smallest_normal(dtype):.2g}, its smallest "
+        f"subnormal {subnormal:.2g}"
+    )
+
+
+def _underflowed(d: Derivation, quantity: Quantity, index: tuple[int, ...], value: float
+                 ) -> str | None:  # fmt: skip
+    """Why the engine's gradient ``value`` of ``quantity``'s entry ``index`` is 0, or a
+    subnormal, where the terms it is written out from are not 0 (added up here in float64):
+    it is below the model dtype's range and underflowed (a 60-layer float32 logistic
+    network's products of 0.37 and 1.4e-45 are 0 in float32, and the write-up showed
+    "5.2e-46 + 6.0e-46 = 0" beside "the gradient is 0, or too small"). None where the value
+    is a normal number or its terms add up to 0 too (:func:`_zero_cause` then says why)."""
+    if not abs(value) < smallest_normal(d.dtype):
+        return None
+    terms = _terms_in_float64(d, quantity, index)
+    if terms is None or terms == 0 or not math.isfinite(terms):
+        return None
+    if value == 0:
+        return (
+            f"its terms, not 0 in float64 (they come to {terms:.3g}), are below {d.dtype}'s "
+            f"range ({_dtype_range(d.dtype)}): in {d.dtype} they underflowed to 0"
+        )
+    return (
+        f"it is {value:.3g} (its terms come to {terms:.3g} in float64), below {d.dtype}'s "
+        f"range ({_dtype_range(d.dtype)}): it underflowed to a subnormal, kept to fewer digits"
+    )
+
+
+def _terms_in_float64(d: Derivation, quantity: Quantity, index: tuple[int, ...]) -> float | None:
+    """The gradient of ``quantity``'s entry ``index`` from the terms the write-up shows for
+    it, multiplied and added up here in float64: sum_j w_ij dE/dz_j for a dE/dy_i, f'(z_j)
+    dE/dy_j for a dE/dz_j, and over the cases y_i dE/dz_j for a dE/dw_ij, dE/dz_j for a
+    dE/db_j. None where there are none to add (the output's dE/dy, from the loss; a softmax
+    unit's dE/dz, a Jacobian's)."""
+    kind, layer = quantity
+    if kind == "dE_dy":
+        case, i = index
+        return None if layer >= d.n_layers else d.sum_over_j(layer, i, case)
+    if kind == "dE_dz":
+        from chainrule.explainer.paths import slopes  # the unit's f'(z), an explainer tool's
+
+        case, j = index
+        record = d.layers[layer]
+        if record.dE_dy is None:
+            return None
+        try:
+            slope = float(slopes(d, layer, case)[j])
+        except ExplainError:  # softmax: no slope per unit
+            return None
+        return slope * float(record.dE_dy[case, j])
+    above = d.layers[layer + 1].dE_dz[:, index[-1]]
+    if kind == "dE_db":
+        return float(above.sum())
+    return float((d.layers[layer].y[:, index[0]] * above).sum())
+
+
+def _underflowed_above(d: Derivation, layer: int, cases: list[int], n: Notation) -> str:
+    """The clause a zero cause adds where the gradients above ``layer`` went to 0 by
+    underflow, not by any rule, in ``cases``: ": below <dtype>'s range, ..." naming the
+    nearest layer above whose dE/dz are not all 0 where every one of them is a subnormal and
+    the float64 sums of w dE/dz they send down are not 0 where the engine's dE/dy are (a
+    float32 logistic network's layers under one of dE/dz about 1e-44 said only "every term
+    ... is exactly 0"); '' where that is not so."""
+    key = ("underflowed_above", layer, tuple(cases), n.name)
+    if key not in d._reason_parts:  # once per layer and cases: every weight below asks
+        d._reason_parts[key] = _underflow_clause(d, layer, cases, n)
+    return d._reason_parts[key]
+
+
+def _underflow_clause(d: Derivation, layer: int, cases: list[int], n: Notation) -> str:
+    """:func:`_underflowed_above`'s clause, worked out."""
+    floor = smallest_normal(d.dtype)
+    for m in range(layer + 1, d.n_layers + 1):
+        dE_dz = d.layers[m].dE_dz[cases]
+        if np.any(dE_dz != 0):
+            break
+    else:
+        return ""
+    if not np.all(np.abs(dE_dz) < floor):
+        return ""
+    below = d.layers[m - 1]
+    sent = dE_dz @ d.connections[m - 1].weight.T  # dE/dy of layer m - 1, in float64
+    if below.dE_dy is None or not np.any((sent != 0) & (below.dE_dy[cases] == 0)):
+        return ""
+    letter = d.layers[m].letter
+    dz = n.dE_dz(m, letter, None).plain
+    w = n.w(m - 1, "i", None, letter, None).plain
+    return (
+        f": layer {m}'s {dz} are subnormal (at most {float(np.abs(dE_dz).max()):.2g}), and "
+        f"the terms {w} {dz} they send down to layer {m - 1} are below {d.dtype}'s range "
+        f"({_dtype_range(d.dtype)}): they underflowed to 0, and so did every gradient below"
+    )
 
 
 def verdict(checks: Sequence[Checked]) -> bool | None:
@@ -489,6 +661,10 @@ class Derivation:
     steps: dict[Quantity, float | np.ndarray] = field(default_factory=dict)
     #: :meth:`_known` by quantity, with the numerics it was read from
     _atols: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: what the no-verdict reasons read of the whole network, worked out once for all of
+    #: them (a large document asks for every weight's): :func:`_rounding_as_it_is`'s sizes,
+    #: :func:`_underflowed_above`'s clauses
+    _reason_parts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def loss_targets(self) -> np.ndarray:

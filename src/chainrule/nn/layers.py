@@ -270,11 +270,11 @@ def _warn_unused(init: Any, scheme: Callable[..., np.ndarray], r: float, start: 
     not use (Glorot's limit drawn where the config said init_range 5.0), and of a config's
     callable initialiser that cannot be rebuilt, drawn as "uniform" instead: except inside
     :func:`~chainrule.nn.init.draws_kept`, where the weights are about to be replaced."""
+    if initialisers.weights_replaced():  # load_model's rebuild (a file of an older version
+        return  # recorded init_range beside "glorot"): nothing the user wrote to change
     name = initialisers.name_of(init)
     said = []
     if initialisers.is_unrebuildable(init):
-        if initialisers.weights_replaced():
-            return
         said.append(
             f"cannot rebuild the initialiser {name[len(initialisers.CALLABLE) :]!r} (a callable "
             f"its config names, {name!r}); its weights are drawn with init='uniform', U(-{r:g}, "

@@ -1550,7 +1550,7 @@ def _described(loss: Any) -> str:
 #: Architecture fields a resume may change: the weights come from the checkpoint, and a run
 #: may continue in another dtype (they are cast); dropout's seed, as its generator's state is
 #: restored.
-_NOT_THE_RUNS_SETTINGS = frozenset({"dtype", "init", "init_range", "rng"})
+_NOT_THE_RUNS_SETTINGS = frozenset({"dtype", "init", "init_range", "init_start", "rng"})
 
 
 def _refuse_a_difference(

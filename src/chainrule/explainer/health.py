@@ -269,8 +269,10 @@ class GradientHealth(_Base):
     def _layer_numbers(self) -> dict[str, int]:
         """Each recorded parameter's layer: the number in its label ("layer 3 weight", as
         ``explain`` numbers the layers) where every parameter has one, else its module's place
-        in order from 1 ("0.weight" and "0.bias" 1, "2.weight" 2)."""
-        names = sorted({k for h in self.history for k in h["grad_norms"]}, key=_natural)
+        in the model's order from 1 ("0.weight" and "0.bias" 1, "2.weight" 2; an autoencoder's
+        "encoder.*" before its "decoder.*", as named_parameters lists them, not alphabetically,
+        which put the decoder at the bottom and turned a vanishing gradient's fall around)."""
+        names = list(dict.fromkeys(k for h in self.history for k in h["grad_norms"]))
         found = {name: re.match(r"layer (\d+)\b", self._labels.get(name, "")) for name in names}
         if all(found.values()):
             return {name: int(match.group(1)) for name, match in found.items()}
@@ -365,7 +367,7 @@ class GradientHealth(_Base):
         """Each drawn epoch's share of saturated units per logistic layer, on [0, 1] padded."""
         for k in shown:
             record = self.history[k]
-            keys = sorted(record["saturation"], key=_natural)
+            keys = list(record["saturation"])  # the model's order, as recorded
             shares = {int(key) if key.isdigit() else j + 1: record["saturation"][key]
                       for j, key in enumerate(keys)}  # fmt: skip
             if shares:
@@ -383,7 +385,7 @@ class GradientHealth(_Base):
         from chainrule.viz.curves import curve, epoch_ticks, epochs_text
 
         epochs = [h["epoch"] for h in self.history]
-        names = sorted({k for h in self.history for k in h["grad_norms"]}, key=_natural)
+        names = list(dict.fromkeys(k for h in self.history for k in h["grad_norms"]))
         series = {name: [h["grad_norms"].get(name) for h in self.history] for name in names}
         positive = [v for vs in series.values() for v in vs if v is not None and 0 < v < np.inf]
         floor = min(positive) / 10 if positive else 1.0  # where a norm of 0 is drawn
@@ -413,7 +415,7 @@ class GradientHealth(_Base):
         from chainrule.viz.curves import curve, epoch_ticks
 
         epochs = [h["epoch"] for h in self.history]
-        for layer in sorted({k for h in self.history for k in h["saturation"]}, key=_natural):
+        for layer in dict.fromkeys(k for h in self.history for k in h["saturation"]):
             curve(ax, epochs, [h["saturation"].get(layer) for h in self.history],
                   f"logistic layer {layer}")  # fmt: skip
         ax.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
@@ -468,10 +470,13 @@ def _layer_line(ax: Any, values: dict[int, float], drawn: list[bool], label: str
 def falloff_words(falloff: dict[str, Any]) -> str:
     """:meth:`GradientHealth.falloff` in words: "the weights' mean gradient norm falls from
     1.7e-09 at layer 20 to 2.8e-16 at layer 1 (6.1e+06 times smaller) in epoch 500"."""
+    ratio = falloff["ratio"]
+    moves, by = ("falls", f"{ratio:.2g} times smaller") if ratio >= 1 else (
+        "rises", f"{1 / ratio:.2g} times larger")  # fmt: skip
     return (
-        f"the weights' mean gradient norm falls from {falloff['top_norm']:.2g} at layer "
+        f"the weights' mean gradient norm {moves} from {falloff['top_norm']:.2g} at layer "
         f"{falloff['top']} to {falloff['bottom_norm']:.2g} at layer {falloff['bottom']} "
-        f"({falloff['ratio']:.2g} times smaller) in epoch {falloff['epoch']}"
+        f"({by}) in epoch {falloff['epoch']}"
     )
 
 
@@ -482,11 +487,6 @@ def _is_bias(label: str) -> bool:
 
 #: Line styles of a layer's parameters (weight, bias, a Parallel layer's branches ...).
 _LINESTYLES = ("-", "--", ":", "-.")
-
-
-def _natural(name: str) -> list:
-    """Sort key reading the numbers in ``name`` as numbers: "2.weight" before "10.weight"."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def _styles(names: list[str], labels: dict[str, str]) -> dict[str, tuple[str, str]]:

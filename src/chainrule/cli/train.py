@@ -1308,6 +1308,11 @@ def _summary_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
+#: The classic problems no network without a hidden layer can learn: no line (plane) through
+#: their cases separates the classes (the encoder's one-hot cases are separable)
+LINEARLY_INSEPARABLE = frozenset({"xor", "parity", "symmetry"})
+
+
 def _unlearned_note(summary: dict[str, Any]) -> str:
     """The note on a classic problem whose cases are not all learned. Unsaturated units do not
     tell a local minimum (xor --hidden 2 --seed 0: 2 of 4 cases at 800 epochs and at 5000)
@@ -1319,15 +1324,26 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
     from chainrule.explainer.health import SATURATION, falloff_words
 
     cases = summary["test_cases"]
+    config = summary["config"]
+    if not config.get("hidden") and config.get("data") in LINEARLY_INSEPARABLE:
+        # no hidden layer: one layer of weights draws one line (plane) through the cases, and
+        # xor, parity and symmetry are no such problems; no seed or epoch count changes that
+        return (f"the net has not learned all {cases} cases, and no net without a hidden layer "
+                "can: its one layer of weights separates the cases by a single line (plane), "
+                "which no setting of them puts between these classes; train with a hidden layer "
+                "(--hidden 2, say)")  # fmt: skip
     shares = summary.get("saturation") or {}
     saturated = bool(shares) and min(shares.values()) >= MOSTLY_SATURATED
     if not saturated and _vanishing(summary):  # a deep net's lower layers left behind
+        unit = config.get("activation") or "logistic"
+        scales = ("by its weights and by y(1 - y), at most 0.25" if unit == "logistic"
+                  else f"by its weights and by its {unit} units' slopes")  # fmt: skip
+        other = " or ".join(a for a in ("tanh", "relu") if a != unit)
         return (f"the net has not learned all {cases} cases, and its gradients vanish on the "
                 f"way down: {falloff_words(summary['gradient_falloff'])}, so the lower layers "
-                "hardly move (each logistic layer scales the gradient it passes down by its "
-                "weights and by y(1 - y), at most 0.25); train again with fewer hidden layers "
-                "(--hidden), with --activation tanh or relu, or, in Python, with another "
-                "initialisation (nn.init)")  # fmt: skip
+                f"hardly move (each {unit} layer scales the gradient it passes down {scales}); "
+                f"train again with fewer hidden layers (--hidden), with --activation {other}, "
+                "or, in Python, with another initialisation (nn.init)")  # fmt: skip
     if not saturated:
         return (f"the net has not learned all {cases} cases (it may be stuck in a local minimum, "
                 "or on a plateau that more --epochs may pass): train again with another --seed, "

@@ -1708,6 +1708,17 @@ def load_model(
     puts it in training mode itself; a training loop of your own must call ``model.train()``
     first, or it trains with dropout silently off.
 
+    The model is the bare network: one trained on scaled inputs (a ``chainrule train`` run of a
+    data file scales them by default) keeps its standardizer in ``info["standardizer"]`` (None
+    where there was none), and :func:`chainrule.train.predict` or ``evaluate`` of raw rows
+    gives wrong answers without a word. Scale the rows first, as ``chainrule predict`` does::
+
+        net, info = cr.io.load_model("runs/iris")
+        X = cr.data.load("iris.csv").X  # the rows as the file holds them
+        if info["standardizer"] is not None:
+            X = cr.data.Standardizer.from_state(info["standardizer"]).transform(X, info["dtype"])
+        outputs = cr.train.predict(net, X)
+
     A save into the same directory while this reads it (a run's next checkpoint, a re-save)
     replaces the two files one after the other: a load that read one file of each save was
     refused as a damaged model ("holds other weights than model.json was saved with"). A

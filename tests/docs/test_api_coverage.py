@@ -116,6 +116,10 @@ def shown(anchors) -> list:
 
 
 def has_entry(obj, shown) -> bool:
+    """Whether ``obj`` is shown: the same object, or for a classmethod (a new bound method at
+    every read of it) one bound alike (``Standardizer.from_state``)."""
+    if inspect.ismethod(obj):
+        return any(obj == other for other in shown)
     return any(obj is other for other in shown)
 
 

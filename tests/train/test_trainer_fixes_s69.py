@@ -179,7 +179,7 @@ def test_a_loss_that_requires_no_gradient_is_refused_saying_so():
     net = nn.mlp([4, 6, 3], activation="tanh", rng=0)
     ce = nn.CrossEntropy()
     opt = optim.SGD(net.parameters(), lr=0.1)
-    with pytest.raises(UserError, match="nothing in the loss requires a gradient"):
+    with pytest.raises(UserError, match="this batch.s loss requires no gradient"):
         train.fit(net, lambda o, t: ce(o.detach(), t), opt, _classes(), epochs=1,
                   progress=False)  # fmt: skip
 
@@ -438,3 +438,24 @@ def test_the_docs_course_decay_runs_on_a_model_with_a_frozen_layer():
                                rtol=1e-12, atol=1e-14)  # fmt: skip
     np.testing.assert_allclose(after["2.bias"], before["2.bias"] - lr * g_b, rtol=1e-12,
                                atol=1e-14)  # fmt: skip
+
+
+def test_a_loss_constant_for_one_masked_batch_is_told_how_to_return_one(tmp_path):
+    """A function loss returning cr.tensor(0.0) for a batch it masks all of: the refusal names
+    that batch and the fix (review of s69: it said the fit would train nothing)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 2)).astype(np.float32)
+    keep = np.array([1, 1, 1, 1, 0, 1], dtype=np.float32)  # case 4 masked
+    ds = Dataset(X=X, y=np.c_[X[:, :1], keep[:, None]], task="regression")
+    net = nn.mlp([2, 3, 1], rng=0)
+
+    def masked(out, t):
+        mask = t[:, 1:]
+        if not mask.numpy().any():
+            return cr.tensor(0.0)
+        return (((out - t[:, :1]) ** 2) * mask).sum()
+
+    with pytest.raises(UserError, match=r"this batch's loss requires no gradient") as caught:
+        train.fit(net, masked, optim.SGD(net.parameters(), lr=0.01), ds, epochs=1,
+                  batch_size=1, progress=False, seed=0)  # fmt: skip
+    assert "(outputs * 0).sum()" in str(caught.value)

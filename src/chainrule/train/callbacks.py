@@ -28,6 +28,7 @@ arrays of numbers (kept in optimizer.safetensors), and ``load_state`` takes the 
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import math
@@ -106,6 +107,58 @@ def check_callbacks(callbacks: Any) -> list[Any]:
         if isinstance(callback, type) or missing:
             raise ConfigError(_not_a_callback(f"callbacks[{index}]", callback, missing))
     return callbacks
+
+
+#: Keras's keyword arguments of ``fit`` and ``Trainer``, each with chainrule's way of doing
+#: what it does (or the word that chainrule does not): what :func:`refuse_unknown_arguments`
+#: says instead of Python's bare "unexpected keyword argument".
+KERAS_FIT_NAMES = {
+    "validation_split": "hold a validation set out first, train, val, _ = cr.data.split(ds, "
+    "val=0.2, test=0), and pass val as fit's val_ds",
+    "validation_data": "pass the validation set as fit's val_ds, a Dataset "
+    "(cr.data.Dataset(X=X_val, y=y_val, task=...))",
+    "verbose": "progress=False turns the progress bar off; cr.train.EpochPrinter() in "
+    "callbacks= prints a line per epoch",
+    "shuffle": "the Trainer always shuffles the training set every epoch, with its own "
+    "generator (seed=); batch_size=None trains on the whole set at once",
+    "class_weight": "chainrule's fit has no class weights (every case counts alike); "
+    "cr.sklearn.MLPClassifier's fit takes a weight per case, sample_weight=",
+    "sample_weight": "chainrule's fit has no case weights (every case counts alike); "
+    "cr.sklearn's MLPClassifier and MLPRegressor take fit(X, y, sample_weight=)",
+    "initial_epoch": "a run goes on from a checkpoint, resume= (trainer.resume(path)), and "
+    "epochs= is the total to reach",
+}
+
+#: Keras's keyword arguments of its EarlyStopping, as :data:`KERAS_FIT_NAMES` for ``fit``.
+KERAS_EARLY_STOPPING_NAMES = {
+    "restore_best_weights": "chainrule's is restore_best=, True by default",
+    "verbose": "early stopping prints nothing; the epoch lines (cr.train.EpochPrinter, or "
+    "the progress bar's) show where the run stopped",
+    "baseline": "chainrule's EarlyStopping has no baseline: it watches for patience epochs "
+    "from the first",
+    "start_from_epoch": "chainrule's EarlyStopping has no start_from_epoch: it watches from "
+    "the first epoch",
+}
+
+
+def refuse_unknown_arguments(
+    who: str, given: Mapping[str, Any], takes: Iterable[str], keras: Mapping[str, str]
+) -> None:
+    """Raise TypeError for the first keyword argument in ``given`` (the ``**keras_names`` of
+    ``who``: "fit", "Trainer", "EarlyStopping"), as Python's own "unexpected keyword
+    argument" does, saying chainrule's way where it is a Keras name (``keras``) and the
+    parameter it is close to otherwise (``takes``: ``who``'s parameters). Nothing given:
+    nothing to say."""
+    if not given:
+        return
+    name = next(iter(given))
+    line = f"{who}() got an unexpected keyword argument {name!r}"
+    if name in keras:
+        raise TypeError(f"{line}, Keras's name: {keras[name]}")
+    close = difflib.get_close_matches(str(name), list(takes), n=1)
+    if close:
+        line += f"; did you mean {close[0]!r}?"
+    raise TypeError(line)
 
 
 def check_state_methods(callbacks: list[Any]) -> None:
@@ -253,6 +306,9 @@ class EarlyStopping(Callback):
     are put back first, so the run continues exactly as one uninterrupted fit (or a resume from
     its last checkpoint, which holds them) would. Between the fits the model holds the best
     weights; a fit with nothing left to train leaves them there.
+
+    A keyword of Keras's EarlyStopping (``restore_best_weights``, ``baseline``) is a TypeError
+    saying chainrule's way (:data:`KERAS_EARLY_STOPPING_NAMES`).
     """
 
     MODES = MODES
@@ -264,7 +320,14 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best: bool = True,
         mode: str = "auto",
+        **keras_names: Any,
     ) -> None:
+        refuse_unknown_arguments(
+            "EarlyStopping",
+            keras_names,
+            ("patience", "monitor", "min_delta", "restore_best", "mode"),
+            KERAS_EARLY_STOPPING_NAMES,
+        )
         if mode not in MODES:
             raise ConfigError(f"EarlyStopping: mode must be one of {MODES}, not {mode!r}")
         if not is_integer(patience) or patience < 1:
@@ -517,7 +580,8 @@ def _not_logged(
         return f"{line}: {why}; pass val_ds with cases, or monitor{other}"
     if regression and key in logs:
         return f"{line}: a regression has no accuracy; monitor={instead!r}"
-    return line
+    twin = _logged_key(key, logged)  # Keras's "val_acc" for "val_accuracy"
+    return line if twin is None else f"{line}; did you mean monitor={twin!r}?"
 
 
 def _writers_after(stopping: Any, trainer: Any) -> bool:
@@ -652,6 +716,8 @@ class ProgressBar(Callback):
 
     def on_fit_end(self, trainer: Any) -> None:
         self.close()
+        if self._plain is not None:
+            self._plain.on_fit_end(trainer)
 
     def close(self, clear: bool = False) -> None:
         """Stop drawing; ``clear`` erases the bar (after an error, so the message stands alone)."""
@@ -705,6 +771,8 @@ class EpochPrinter(Callback):
         self.stream = stream
         self.seconds = seconds
         self._printed_at = time.monotonic()
+        #: the epoch this fit ended last and did not print (None: printed, or none yet)
+        self._unprinted: int | None = None
 
     @classmethod
     def over(cls, epochs: int, stream: Any = None) -> EpochPrinter:
@@ -713,12 +781,30 @@ class EpochPrinter(Callback):
         a terminal print."""
         return cls(every=max(1, epochs // 10), stream=stream, seconds=cls.SECONDS)
 
+    def on_fit_start(self, trainer: Any) -> None:
+        self._unprinted = None
+
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         late = self.seconds is not None and time.monotonic() - self._printed_at >= self.seconds
         if late or epoch % self.every == 0 or epoch == trainer.epochs or trainer.stop_training:
-            line = format_logs(logs, summed_cases(trainer))
-            print(f"epoch {epoch:>5}  {line}", file=self.stream or sys.stderr)
-            self._printed_at = time.monotonic()
+            self._print(trainer, epoch, logs)
+        else:
+            self._unprinted = epoch
+
+    def on_fit_end(self, trainer: Any) -> None:
+        """Print the fit's last epoch if it was not: a callback after this one (early stopping,
+        which ``early_stopping=`` puts after every callback) stopped the run there, after this
+        printer had passed it by."""
+        history = getattr(trainer, "history", None)
+        last = history.last if history is not None else None
+        if self._unprinted is not None and last is not None and last["epoch"] == self._unprinted:
+            self._print(trainer, self._unprinted, last)
+
+    def _print(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        line = format_logs(logs, summed_cases(trainer))
+        print(f"epoch {epoch:>5}  {line}", file=self.stream or sys.stderr)
+        self._printed_at = time.monotonic()
+        self._unprinted = None
 
 
 def format_logs(logs: dict[str, Any], cases: dict[str, int] | None = None) -> str:

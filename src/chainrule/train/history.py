@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -22,7 +23,10 @@ KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time")
 class History:
     """Per-epoch logs of a run, oldest first: ``history[0]["loss"]``, ``history["val_loss"]``.
 
-    Indexing with an int gives that epoch's dict; with a key, the column as a list.
+    Indexing with an int gives that epoch's dict; with a key, the column as a list (None for
+    an epoch without the key, where others have it). A key no epoch logged (Keras's "acc" for
+    "accuracy") raises KeyError naming the keys logged; the trainer's own columns
+    (:data:`KEYS`), and a key whose values it left out (:attr:`left_out`), are never unknown.
 
     >>> h = History([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
     >>> h["loss"], len(h), h.last["epoch"]
@@ -31,6 +35,9 @@ class History:
 
     def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
         self.records: list[dict[str, Any]] = [dict(record) for record in records]
+        #: keys a callback logged whose values the History could not keep (left out, warned):
+        #: their columns are None, not unknown
+        self.left_out: set[str] = set()
 
     def append(self, logs: dict[str, Any]) -> None:
         """Add one epoch's logs (a copy)."""
@@ -44,8 +51,23 @@ class History:
 
     def __getitem__(self, key: int | str) -> Any:
         if isinstance(key, str):
+            self._check_logged(key)
             return [record.get(key) for record in self.records]
         return self.records[key]
+
+    def _check_logged(self, key: str) -> None:
+        """Raise KeyError where no epoch logged ``key`` (and it is none of the trainer's
+        :data:`KEYS`, a column of every trainer's record): its column would be all None,
+        read as "not measured" rather than as the misspelt name it is."""
+        if not self.records or key in KEYS or key in self.left_out:
+            return
+        if any(key in r for r in self.records):
+            return
+        logged = list(dict.fromkeys(k for r in self.records for k in r))
+        line = f"no epoch of this History logged {key!r} (its keys: "
+        line += f"{', '.join(map(repr, logged))})"
+        close = _close_key(key, logged)
+        raise KeyError(line if close is None else f"{line}; did you mean {close!r}?")
 
     def __repr__(self) -> str:
         if not self.records:
@@ -74,13 +96,15 @@ class History:
         :class:`~chainrule.errors.ConfigError`.
 
         Epochs where ``key`` is missing, None or NaN are skipped; if no epoch has a number
-        there (all NaN, say), the answer is None.
+        there (all NaN, say), the answer is None. A key no epoch logged (Keras's "val_acc")
+        raises KeyError naming the keys logged.
 
         >>> History([{"epoch": 1, "loss": float("nan")}, {"epoch": 2, "loss": 0.3}]).best("loss")
         {'epoch': 2, 'loss': 0.3}
         """
         if mode not in MODES:
             raise ConfigError(f"History.best: mode must be one of {MODES}, not {mode!r}")
+        self._check_logged(key)
         scored = [r for r in self.records if rankable(r.get(key))]
         if not scored:
             return None
@@ -173,6 +197,16 @@ def rankable(value: Any) -> bool:
     """A value an epoch can be ranked by: a real number (Python's or NumPy's, not a bool)
     that is not NaN."""
     return is_real(value) and not math.isnan(value)
+
+
+def _close_key(name: str, logged: list[str]) -> str | None:
+    """The logged key ``name`` abbreviates ("val_acc": "val_accuracy") or misspells
+    ("val_los"), or None."""
+    start = next((key for key in logged if name and key.startswith(name)), None)
+    if start is not None:
+        return start
+    close = difflib.get_close_matches(name, logged, n=1)
+    return close[0] if close else None
 
 
 def _short(value: Any) -> str:

@@ -51,6 +51,7 @@ from chainrule.ops.nn import check_labels
 from chainrule.optim import Optimizer, PiecewiseSchedule, Schedule
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import (
+    KERAS_FIT_NAMES,
     SAVED_WEIGHTS_PREFIXES,
     Callback,
     EarlyStopping,
@@ -59,6 +60,7 @@ from chainrule.train.callbacks import (
     check_state_methods,
     checked_state,
     has_state,
+    refuse_unknown_arguments,
     weights_to_continue_from,
 )
 from chainrule.train.history import History, loggable
@@ -139,7 +141,9 @@ class Trainer:
         meta: dict | None = None,
         standardizer: Any = None,
         class_names: list[str] | None = None,
+        **keras_names: Any,
     ) -> None:
+        refuse_unknown_arguments("Trainer", keras_names, _TRAINER_ARGUMENTS, KERAS_FIT_NAMES)
         if batch_size is not None and not (is_integer(batch_size) and batch_size >= 1):
             raise UserError(f"batch_size must be a positive integer or None, not {batch_size!r}")
         if not (is_integer(seed) and seed >= 0):
@@ -223,7 +227,9 @@ class Trainer:
         self._told_logs: set[tuple[str, Any]] = set()
 
     # -- the loop -----------------------------------------------------------------------------
-    def fit(self, train_ds: Any, val_ds: Any = None, epochs: int = 10) -> History:
+    def fit(
+        self, train_ds: Any, val_ds: Any = None, epochs: int = 10, **keras_names: Any
+    ) -> History:
         """Train until ``epochs`` epochs are complete in all (a resumed trainer continues from
         ``self.epoch``), or a callback sets ``stop_training``. Returns the :class:`History`.
 
@@ -243,7 +249,14 @@ class Trainer:
         (``"mean"`` or ``"sum"``, as chainrule's losses do). A plain function as the loss has
         none: give it one (``E.reduction = "sum"``), or every rank refuses the fit at its start
         with a :class:`~chainrule.errors.ConfigError` (one process needs none).
+
+        A keyword of Keras's ``fit`` (``validation_split``, ``validation_data``, ``verbose``,
+        ``class_weight``...) is a TypeError saying chainrule's way (or that it has none), as
+        :func:`fit` and :class:`Trainer` do.
         """
+        refuse_unknown_arguments(
+            "Trainer.fit", keras_names, ("train_ds", "val_ds", "epochs"), KERAS_FIT_NAMES
+        )
         if not (is_integer(epochs) and epochs >= 0):
             raise UserError(f"epochs must be a non-negative integer, not {epochs!r}")
         for what, ds in (("train_ds", train_ds), ("val_ds", val_ds)):
@@ -668,6 +681,7 @@ class Trainer:
                     record[key] = loggable(key, value)
                 except TypeError as error:  # what it is: "a datetime"
                     record.pop(key, None)
+                    self.history.left_out.add(key)  # its column: None, not an unknown key
                     self._tell_logs(
                         callback,
                         key,
@@ -1195,9 +1209,11 @@ def _trains_nothing(model: Any, loss: Any) -> str:
             "before the fit or in a callback's on_epoch_start"
         )
     return (
-        "nothing in the loss requires a gradient, so the fit would train nothing: the loss was "
-        "computed from no trainable parameter (one computed under cr.no_grad(), from .detach() "
-        "or .numpy() values, or by a function loss that makes a new tensor of the outputs)"
+        "this batch's loss requires no gradient, so the step would train nothing: it was "
+        "computed from no trainable parameter (under cr.no_grad(), from .detach() or .numpy() "
+        "values, by a function loss that makes a new tensor of the outputs, or one that returns "
+        "a constant for a batch it masks all of, such as cr.tensor(0.0): return one computed "
+        "from the outputs instead, (outputs * 0).sum(), whose gradient is 0)"
     )
 
 
@@ -1306,9 +1322,14 @@ def fit(
     meta: dict | None = None,
     standardizer: Any = None,
     class_names: list[str] | None = None,
+    **keras_names: Any,
 ) -> History:
     """Train ``model`` on ``train_ds`` and return its :class:`History` (see :class:`Trainer`,
     whose keyword arguments it takes, each meaning the same).
+
+    A keyword of Keras's ``fit`` (``validation_split``, ``validation_data``, ``verbose``,
+    ``shuffle``, ``class_weight``, ``sample_weight``) is a TypeError saying chainrule's way of
+    doing it, or that it has none (:data:`~chainrule.train.callbacks.KERAS_FIT_NAMES`).
 
     ``resume`` names a checkpoint (or a directory of them) to continue from; ``epochs`` is the
     total to reach, counting the epochs the checkpoint already did. A checkpoint of a run that
@@ -1323,6 +1344,7 @@ def fit(
     >>> history.last["accuracy"]                                          # doctest: +SKIP
     1.0
     """
+    refuse_unknown_arguments("fit", keras_names, _FIT_ARGUMENTS, KERAS_FIT_NAMES)
     trainer = Trainer(
         model,
         loss,
@@ -1355,6 +1377,15 @@ def stopped_early(state: dict[str, Any]) -> bool:
 
 # -- helpers ----------------------------------------------------------------------------------
 
+#: The keyword arguments :class:`Trainer` and :func:`fit` take, for a misspelt one's "did you
+#: mean".
+_TRAINER_ARGUMENTS = (
+    "batch_size", "seed", "callbacks", "schedule", "early_stopping", "checkpoint_dir",
+    "checkpoint_every", "keep_checkpoints", "checkpoint_seconds", "progress", "meta",
+    "standardizer", "class_names",
+)  # fmt: skip
+_FIT_ARGUMENTS = ("train_ds", "val_ds", "epochs", "resume", *_TRAINER_ARGUMENTS)
+
 
 def _check_dataset(what: str, ds: Any) -> None:
     """``fit`` takes datasets (``X`` and ``y`` attributes, a length), not ``(X, y)`` tuples."""
@@ -1382,16 +1413,59 @@ def _check_loss(loss: Any) -> None:
             f"loss={loss.__name__}()"
         )
     if isinstance(loss, str):
-        raise UserError(
-            f"loss is the name {loss!r}, not a loss; pass a loss object, such as "
-            f"nn.CrossEntropy(), or build one from the name: nn.loss_from_name({loss!r})"
-        )
+        raise UserError(f"loss is the name {loss!r}, not a loss; {_loss_for_name(loss)}")
     if not callable(loss):
         raise UserError(
             f"loss is {type_name(loss)} ({reprlib.repr(loss)}), not a loss; pass a chainrule "
             "loss object (nn.CrossEntropy(), nn.MSE(), ...) or a function (outputs, targets) -> "
             "a scalar tensor"
         )
+
+
+def _loss_for_name(name: str) -> str:
+    """What to pass for a loss given by ``name``: a name :func:`chainrule.nn.loss_from_name`
+    takes (chainrule's own, or the one for Keras's: "categorical_crossentropy" is
+    "cross-entropy"), else the names it takes."""
+    from chainrule.nn.losses import LOSSES, loss_from_name
+
+    try:
+        loss_from_name(name)
+    except (UserError, TypeError, ValueError):  # not a name of chainrule's
+        pass
+    else:
+        return f"pass a loss object, such as nn.CrossEntropy(), or nn.loss_from_name({name!r})"
+    keras = _KERAS_LOSSES.get("".join(c for c in name.lower() if c.isalnum()))
+    if keras is not None:
+        made, chainrule_name, note = keras
+        return (
+            f"Keras's name: pass chainrule's loss, {made} or "
+            f"nn.loss_from_name({chainrule_name!r}){note}"
+        )
+    return (
+        "pass a loss object (nn.CrossEntropy(), nn.MSE(), ...), or nn.loss_from_name(name) with "
+        f"a name it takes: {', '.join(map(repr, LOSSES))}"
+    )
+
+
+#: Keras's loss names (lower case, letters and digits only): chainrule's loss for each, its
+#: name for :func:`chainrule.nn.loss_from_name`, and what the model and the dataset give it.
+_KERAS_LOSSES = {
+    **dict.fromkeys(
+        ("categoricalcrossentropy", "sparsecategoricalcrossentropy"),
+        (
+            "nn.CrossEntropy()",
+            "cross-entropy",
+            " (it takes logits: the model ends without softmax; the dataset's y holds the "
+            "class labels, one-hot rows as labels: y.argmax(1))",
+        ),
+    ),
+    "binarycrossentropy": (
+        "nn.BinaryCrossEntropy()",
+        "binary-cross-entropy",
+        " (it takes logits: the model ends without a sigmoid)",
+    ),
+    **dict.fromkeys(("meansquarederror", "mse"), ("nn.MSE()", "mse", "")),
+}
 
 
 def _check_same_case_shape(train_ds: Any, val_ds: Any) -> None:

@@ -459,3 +459,13 @@ def test_a_loss_constant_for_one_masked_batch_is_told_how_to_return_one(tmp_path
         train.fit(net, masked, optim.SGD(net.parameters(), lr=0.01), ds, epochs=1,
                   batch_size=1, progress=False, seed=0)  # fmt: skip
     assert "(outputs * 0).sum()" in str(caught.value)
+
+
+def test_a_pytorch_loss_is_refused_naming_chainrules(torch):
+    """fit(torch.nn.MSELoss()) failed with a traceback from inside torch (review of s69)."""
+    rng = np.random.default_rng(0)
+    ds = Dataset(X=rng.normal(size=(4, 2)), y=rng.normal(size=(4, 1)), task="regression")
+    net = nn.mlp([2, 3, 1], rng=0)
+    with pytest.raises(UserError, match=r"PyTorch's MSELoss.*nn\.MSE\(\)"):
+        train.fit(net, torch.nn.MSELoss(), optim.SGD(net.parameters(), lr=0.1), ds, epochs=1,
+                  progress=False)  # fmt: skip

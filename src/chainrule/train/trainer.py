@@ -1420,6 +1420,12 @@ def _check_loss(loss: Any) -> None:
             "loss object (nn.CrossEntropy(), nn.MSE(), ...) or a function (outputs, targets) -> "
             "a scalar tensor"
         )
+    if type(loss).__module__.split(".")[0] == "torch":  # torch.nn.MSELoss(): a raw traceback
+        raise UserError(
+            f"loss is PyTorch's {type(loss).__name__}, which computes on torch tensors, not "
+            "chainrule's; pass a chainrule loss object (nn.MSE(), nn.CrossEntropy(), ...; "
+            "nn.loss_from_name('mse')) or a function (outputs, targets) -> a scalar tensor"
+        )
 
 
 def _loss_for_name(name: str) -> str:

@@ -6,6 +6,8 @@ file is read for a classifier."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,6 +53,10 @@ def test_a_y_before_the_last_column_of_a_regression_is_warned_of_and_read(tmp_pa
         ds = read_csv(path, task="regression", dtype=np.float64)
     assert f"--label-column {name}" in str(w[0].message)
     np.testing.assert_array_equal(ds.y[:, 0], [0.3, 0.1, 0.8])  # the last column, as documented
+    assert w[0].filename == __file__  # the caller's line, not the reader's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the last column asked for: no warning
+        read_csv(path, task="regression", label_column=-1, dtype=np.float64)
 
 
 def test_a_negative_label_points_to_a_regression(tmp_path):

@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.data.dataset import Dataset, check_float_dtype, control_character
-from chainrule.errors import DataError
+from chainrule.errors import DataError, user_stacklevel
 
 
 class DataWarning(UserWarning):
@@ -1971,9 +1971,10 @@ def _refuse_label_named_elsewhere(
                 f"{path}: column {j + 1} ({names[j]!r}) has the name a regression's target often "
                 f"has, but the targets are read from the last column, column {len(names)} "
                 f"({names[-1]!r}); if {names[j]!r} is the target, read it with "
-                f"label_column={names[j]!r} (--label-column {names[j]})",
+                f"label_column={names[j]!r} (--label-column {names[j]}); label_column=-1 "
+                "(--label-column -1) reads the last column without this warning",
                 DataWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
 
 

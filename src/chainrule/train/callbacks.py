@@ -43,7 +43,14 @@ import numpy as np
 from chainrule.checks import is_integer, is_real
 from chainrule.errors import ConfigError, type_name
 from chainrule.optim.clip import checked_flag, checked_limit, checked_norm_type, clip_grad_norm_
-from chainrule.train.history import KEYS, MODES, higher_is_better, maximizing, rankable
+from chainrule.train.history import (
+    KEYS,
+    MODES,
+    abbreviated_key,
+    higher_is_better,
+    maximizing,
+    rankable,
+)
 
 
 class Callback:
@@ -598,9 +605,7 @@ def _writers_after(stopping: Any, trainer: Any) -> bool:
 def _logged_key(name: str, logged: list[str]) -> str | None:
     """The logged key that ``name`` is, or abbreviates ("acc": "accuracy"), or None: a key
     suggested to monitor must be one the logs have."""
-    if name in logged:
-        return name
-    return next((key for key in logged if name and key.startswith(name)), None)
+    return name if name in logged else abbreviated_key(name, logged)
 
 
 class ClipGradNorm(Callback):

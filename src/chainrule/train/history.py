@@ -199,10 +199,16 @@ def rankable(value: Any) -> bool:
     return is_real(value) and not math.isnan(value)
 
 
+def abbreviated_key(name: str, logged: list[str]) -> str | None:
+    """The first logged key that ``name`` abbreviates ("val_acc": "val_accuracy"), or None:
+    the one reading of Keras's short names, for History's and EarlyStopping's messages."""
+    return next((key for key in logged if name and key.startswith(name)), None)
+
+
 def _close_key(name: str, logged: list[str]) -> str | None:
-    """The logged key ``name`` abbreviates ("val_acc": "val_accuracy") or misspells
-    ("val_los"), or None."""
-    start = next((key for key in logged if name and key.startswith(name)), None)
+    """The logged key ``name`` abbreviates (:func:`abbreviated_key`) or misspells ("val_los"),
+    or None."""
+    start = abbreviated_key(name, logged)
     if start is not None:
         return start
     close = difflib.get_close_matches(name, logged, n=1)

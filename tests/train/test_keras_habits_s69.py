@@ -227,6 +227,40 @@ def test_a_key_some_epochs_logged_keeps_none_for_the_others():
     assert h.best("val_f1", mode="max")["epoch"] == 3
 
 
+def test_a_callback_reads_its_own_column_before_its_first_write():
+    """A running average kept in the History reads its column at epoch 1, before it wrote it;
+    another callback's occasional key is read before it is first logged (review 4 of s69: both
+    were a KeyError that ended the fit)."""
+
+    class Smooth(cr.train.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            before = [v for v in trainer.history["loss_ema"] if v is not None]
+            logs["loss_ema"] = logs["loss"] if not before else 0.9 * before[-1] + 0.1 * logs["loss"]
+
+    class Occasional(cr.train.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch % 3 == 0:
+                logs["val_f1"] = 0.5
+
+    class Reader(cr.train.Callback):
+        seen: list = []
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.seen.append(list(trainer.history["val_f1"]))
+
+    net, loss, opt = _parts()
+    reader = Reader()
+    history = cr.train.fit(net, loss, opt, _data(), epochs=4, progress=False,
+                           callbacks=[Smooth(), reader, Occasional()])  # fmt: skip
+    losses = history["loss"]
+    expected = losses[0]
+    for value in losses[1:]:
+        expected = 0.9 * expected + 0.1 * value
+    assert history["loss_ema"][-1] == pytest.approx(expected, rel=1e-12)
+    assert reader.seen[0] == [None]  # before Occasional's first write
+    assert history["val_f1"] == [None, None, 0.5, None]
+
+
 def test_the_trainers_own_columns_stay_columns_of_none_where_not_logged():
     h = History([{"epoch": 1, "loss": 0.5}])
     assert h["val_loss"] == [None]

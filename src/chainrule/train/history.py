@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -24,9 +23,10 @@ class History:
     """Per-epoch logs of a run, oldest first: ``history[0]["loss"]``, ``history["val_loss"]``.
 
     Indexing with an int gives that epoch's dict; with a key, the column as a list (None for
-    an epoch without the key, where others have it). A key no epoch logged (Keras's "acc" for
-    "accuracy") raises KeyError naming the keys logged; the trainer's own columns
-    (:data:`KEYS`), and a key whose values it left out (:attr:`left_out`), are never unknown.
+    an epoch without the key). A key no epoch logged that abbreviates one logged (Keras's
+    "acc" for "accuracy", "val_acc") raises KeyError naming the keys logged: its column of
+    None read as "not measured". Any other key not logged yet is a column of None, as a
+    callback reading its own column before it first writes it (a running average) needs.
 
     >>> h = History([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
     >>> h["loss"], len(h), h.last["epoch"]
@@ -35,9 +35,6 @@ class History:
 
     def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
         self.records: list[dict[str, Any]] = [dict(record) for record in records]
-        #: keys a callback logged whose values the History could not keep (left out, warned):
-        #: their columns are None, not unknown
-        self.left_out: set[str] = set()
 
     def append(self, logs: dict[str, Any]) -> None:
         """Add one epoch's logs (a copy)."""
@@ -56,18 +53,21 @@ class History:
         return self.records[key]
 
     def _check_logged(self, key: str) -> None:
-        """Raise KeyError where no epoch logged ``key`` (and it is none of the trainer's
-        :data:`KEYS`, a column of every trainer's record): its column would be all None,
-        read as "not measured" rather than as the misspelt name it is."""
-        if not self.records or key in KEYS or key in self.left_out:
-            return
+        """Raise KeyError where no epoch logged ``key`` and it abbreviates a key logged
+        (Keras's "val_acc" for "val_accuracy", :func:`abbreviated_key`): its column would be
+        all None, read as "not measured" rather than as the other name it is. A key
+        abbreviating none is a column of None (a callback may read its own before its first
+        write, or one another callback logs now and then)."""
         if any(key in r for r in self.records):
             return
         logged = list(dict.fromkeys(k for r in self.records for k in r))
-        line = f"no epoch of this History logged {key!r} (its keys: "
-        line += f"{', '.join(map(repr, logged))})"
-        close = _close_key(key, logged)
-        raise KeyError(line if close is None else f"{line}; did you mean {close!r}?")
+        meant = abbreviated_key(key, logged)
+        if meant is None:
+            return
+        raise KeyError(
+            f"no epoch of this History logged {key!r} (its keys: {', '.join(map(repr, logged))})"
+            f"; did you mean {meant!r}?"
+        )
 
     def __repr__(self) -> str:
         if not self.records:
@@ -203,16 +203,6 @@ def abbreviated_key(name: str, logged: list[str]) -> str | None:
     """The first logged key that ``name`` abbreviates ("val_acc": "val_accuracy"), or None:
     the one reading of Keras's short names, for History's and EarlyStopping's messages."""
     return next((key for key in logged if name and key.startswith(name)), None)
-
-
-def _close_key(name: str, logged: list[str]) -> str | None:
-    """The logged key ``name`` abbreviates (:func:`abbreviated_key`) or misspells ("val_los"),
-    or None."""
-    start = abbreviated_key(name, logged)
-    if start is not None:
-        return start
-    close = difflib.get_close_matches(name, logged, n=1)
-    return close[0] if close else None
 
 
 def _short(value: Any) -> str:

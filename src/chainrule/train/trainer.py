@@ -681,7 +681,6 @@ class Trainer:
                     record[key] = loggable(key, value)
                 except TypeError as error:  # what it is: "a datetime"
                     record.pop(key, None)
-                    self.history.left_out.add(key)  # its column: None, not an unknown key
                     self._tell_logs(
                         callback,
                         key,

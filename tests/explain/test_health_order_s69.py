@@ -41,3 +41,34 @@ def test_a_gradient_that_grows_downwards_is_said_to_rise():
     words = falloff_words({"epoch": 3, "top": 4, "top_norm": 0.25, "bottom": 1,
                            "bottom_norm": 0.5, "ratio": 0.5})  # fmt: skip
     assert "rises from 0.25 at layer 4 to 0.5 at layer 1 (2 times larger)" in words
+
+
+def test_a_layer_unfrozen_later_keeps_its_place_at_the_bottom():
+    """Gradual unfreezing: the first layer has no gradient in epoch 1, so its norms start later;
+    it stays layer 1, not the top (review 4 of s69)."""
+    rng = np.random.default_rng(0)
+
+    class Scale(nn.Module):  # a layer explain cannot read: the layers are numbered by module
+        def forward(self, x):
+            return x * 2.0
+
+    net = nn.Sequential(nn.Linear(4, 4, rng=0), nn.Tanh(), Scale(), nn.Linear(4, 4, rng=1),
+                        nn.Tanh(), nn.Linear(4, 1, rng=2))  # fmt: skip
+    for p in net[0].parameters():
+        p.requires_grad = False
+
+    class Unfreeze(train.Callback):
+        def on_epoch_start(self, trainer, epoch):
+            if epoch == 2:
+                for p in trainer.model[0].parameters():
+                    p.requires_grad = True
+
+    ds = data.Dataset(X=rng.standard_normal((8, 4)), y=rng.random((8, 1)), task="regression")
+    health = GradientHealth()
+    train.fit(net, nn.SquaredError(), optim.SGD(net.parameters(), lr=0.1), ds, epochs=3,
+              batch_size=8, callbacks=[Unfreeze(), health], progress=False)  # fmt: skip
+    assert "0.weight" not in health.history[0]["grad_norms"]  # frozen in epoch 1
+    numbers = health._layer_numbers()
+    assert numbers["0.weight"] == 1 and numbers["0.bias"] == 1
+    assert numbers["3.weight"] == 2 and numbers["5.weight"] == 3
+    assert health.falloff()["bottom_norm"] == health.history[-1]["grad_norms"]["0.weight"]

@@ -146,10 +146,21 @@ class GradientHealth(_Base):
         self._norms: dict[str, list[float]] = {}
         #: the plot's name for each parameter ("0.weight": "layer 1 weight"), from the model
         self._labels: dict[str, str] = {}
+        #: the model's parameters in its own order (named_parameters'), bottom layer first
+        self._order: list[str] = []
 
     def on_fit_start(self, trainer: Any) -> None:
         # a model whose layers cannot be numbered is refused here: before epoch 1
         self._labels = _parameter_labels(trainer.model, _network_of(trainer.model))
+        self._order = [name for name, _ in trainer.model.named_parameters()]
+
+    def _recorded(self) -> list[str]:
+        """The parameters the history holds norms of, in the model's order (a layer frozen in
+        the first epochs, whose norms start later, keeps its place); a history loaded without
+        its model: in the order they first appear."""
+        seen = list(dict.fromkeys(k for h in self.history for k in h["grad_norms"]))
+        place = {name: k for k, name in enumerate(self._order)}
+        return sorted(seen, key=lambda name: place.get(name, len(place)))
 
     def on_epoch_start(self, trainer: Any, epoch: int) -> None:
         self._norms = {}
@@ -272,7 +283,7 @@ class GradientHealth(_Base):
         in the model's order from 1 ("0.weight" and "0.bias" 1, "2.weight" 2; an autoencoder's
         "encoder.*" before its "decoder.*", as named_parameters lists them, not alphabetically,
         which put the decoder at the bottom and turned a vanishing gradient's fall around)."""
-        names = list(dict.fromkeys(k for h in self.history for k in h["grad_norms"]))
+        names = self._recorded()
         found = {name: re.match(r"layer (\d+)\b", self._labels.get(name, "")) for name in names}
         if all(found.values()):
             return {name: int(match.group(1)) for name, match in found.items()}
@@ -385,7 +396,7 @@ class GradientHealth(_Base):
         from chainrule.viz.curves import curve, epoch_ticks, epochs_text
 
         epochs = [h["epoch"] for h in self.history]
-        names = list(dict.fromkeys(k for h in self.history for k in h["grad_norms"]))
+        names = self._recorded()
         series = {name: [h["grad_norms"].get(name) for h in self.history] for name in names}
         positive = [v for vs in series.values() for v in vs if v is not None and 0 < v < np.inf]
         floor = min(positive) / 10 if positive else 1.0  # where a norm of 0 is drawn

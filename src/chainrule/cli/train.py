@@ -1313,6 +1313,14 @@ def _summary_notes(summary: dict[str, Any]) -> list[str]:
 LINEARLY_INSEPARABLE = frozenset({"xor", "parity", "symmetry"})
 
 
+def _linearly_inseparable(data: str) -> bool:
+    """Whether the run's classic problem is one of :data:`LINEARLY_INSEPARABLE`, by its name
+    with or without a size ("parity-6", "symmetry-4"); of one bit, none is (parity-1 is the
+    bit itself)."""
+    name, _, size = data.partition("-")
+    return name in LINEARLY_INSEPARABLE and size != "1"
+
+
 def _unlearned_note(summary: dict[str, Any]) -> str:
     """The note on a classic problem whose cases are not all learned. Unsaturated units do not
     tell a local minimum (xor --hidden 2 --seed 0: 2 of 4 cases at 800 epochs and at 5000)
@@ -1325,13 +1333,13 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
 
     cases = summary["test_cases"]
     config = summary["config"]
-    if not config.get("hidden") and config.get("data") in LINEARLY_INSEPARABLE:
+    if not config.get("hidden") and _linearly_inseparable(str(config.get("data"))):
         # no hidden layer: one layer of weights draws one line (plane) through the cases, and
         # xor, parity and symmetry are no such problems; no seed or epoch count changes that
         return (f"the net has not learned all {cases} cases, and no net without a hidden layer "
                 "can: its one layer of weights separates the cases by a single line (plane), "
-                "which no setting of them puts between these classes; train with a hidden layer "
-                "(--hidden 2, say)")  # fmt: skip
+                "which no setting of them puts between these classes; train with hidden units "
+                "(leave --hidden out for the dataset's preset)")  # fmt: skip
     shares = summary.get("saturation") or {}
     saturated = bool(shares) and min(shares.values()) >= MOSTLY_SATURATED
     if not saturated and _vanishing(summary):  # a deep net's lower layers left behind

@@ -382,7 +382,7 @@ def _run(problem: Problem, eps: float, notation: str) -> Derivation:
         notation=notation,
         **tolerances(
             dtype,
-            *term_sizes(layers, connections, t, loss, float(E.item())),
+            *term_sizes(layers, connections, t, loss, float(E.item()), dtype),
             difference_steps(layers, connections, eps),
         ),
     )
@@ -473,12 +473,15 @@ def term_sizes(
     t: np.ndarray,
     loss: Loss,
     error: float,
+    dtype: Any = np.float64,
 ) -> tuple[dict[Quantity, float | np.ndarray], dict[Quantity, float]]:
     """Two sizes of terms that rounding is relative to, to first order (:func:`tolerances`),
     each per quantity (keyed ``("dE_dw", 0)``, ...).
 
     ``cancelled``: the largest size of the terms its gradients are a difference of (for a
-    connection's weights, each weight's own, an array (inputs, outputs)). At the
+    connection's weights, each weight's own, an array (inputs, outputs)); for a weight, its
+    y_i's size counts how far a float32 (not float64) model's own forward may have moved y_i
+    from the float64 difference's, its z's terms and the layer below's moves times f's slope. At the
     top, per case and unit, |y| + |t| over what the loss divides by (the loss's output -
     target); below, that carried as backprop carries dE/dz but in sizes: times |w| down each
     connection, summed over cases for dE/db_j (times |y_i| for dE/dw_ij). A unit whose slope
@@ -527,13 +530,26 @@ def term_sizes(
     from_here = abs(error)  # from the connection's z up
     if unit_on_top:  # the output's y = f(z) is rounded by eps |y| too, whatever f's slope
         from_here += float((below_y * np.abs(layers[-1].y)).sum())
+    # each layer's z's terms, |b_j| + sum_i |y_i w_ij|, and how far (in the dtype's epsilon)
+    # the model's arithmetic may have moved its y: z rounded relative to its terms, and the
+    # layer below's y moved, times f's slope there (:func:`slope_sizes`: a saturated unit's y
+    # does not move, for inputs of 1e300 too). Where the terms nearly cancel (a relu's z
+    # of 1e-7 from terms of 1) a float32 y is off by its whole size, and y_i dE/dz_j with it
+    # (right gradients failed), which the float64 difference does not share; a float64 model's
+    # forward is the difference's own arithmetic, its rounding shared (``dtype``: the model's)
+    sums, moved = {}, {0: np.zeros_like(layers[0].y)}  # by the layer's index (inputs: as given)
+    own_forward = np.dtype(dtype) != np.float64
+    for conn in connections:
+        weight = np.abs(conn.weight)
+        summed = np.abs(layers[conn.below].y) @ weight
+        sums[conn.below + 1] = summed + np.abs(conn.bias) if conn.bias is not None else summed
+        spread = sums[conn.below + 1] + moved[conn.below] @ weight
+        moved[conn.below + 1] = slope_sizes(layers[conn.below + 1]) * spread * own_forward
     for conn in reversed(connections):
         y_below = np.abs(layers[conn.below].y)
-        summed = y_below @ np.abs(conn.weight)
-        if conn.bias is not None:
-            summed += np.abs(conn.bias)
-        from_here += float((below * summed).sum())
-        cancelled["dE_dw", conn.below] = y_below.T @ cancelled_z  # each weight's own
+        from_here += float((below * sums[conn.below + 1]).sum())
+        y_size = y_below + moved[conn.below]
+        cancelled["dE_dw", conn.below] = y_size.T @ cancelled_z  # each weight's own
         cancelled["dE_db", conn.below] = float(cancelled_z.sum(axis=0).max())
         below_y = below @ np.abs(conn.weight).T  # dE/dy of the layer below
         below = below_y * slope_sizes(layers[conn.below])  # and its dE/dz

@@ -90,3 +90,15 @@ def test_no_right_gradient_is_a_mismatch():
 def test_a_wrong_relu_rule_is_still_caught(factor):
     d = _explain(factor)
     assert d.all_ok is False
+
+
+def test_an_overflowed_z_leaves_no_tolerance_nan():
+    """z = 1e200 * 1e200 = inf under a logistic unit (test_fd_steps_s60's case): the forward
+    term's 0 slope times an infinite spread made NaN tolerances (a NaN compares false with
+    every difference); they are infinite, no verdict, as that test asks."""
+    from test_fd_steps_s60 import OVERFLOW, _explain
+
+    with np.errstate(over="ignore"):
+        d = _explain(*OVERFLOW)
+    assert not any(np.isnan(c.atol) for c in d.all_checks())
+    assert any(np.isinf(c.atol) and c.unresolved for c in d.all_checks())

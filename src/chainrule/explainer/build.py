@@ -543,8 +543,13 @@ def term_sizes(
         weight = np.abs(conn.weight)
         summed = np.abs(layers[conn.below].y) @ weight
         sums[conn.below + 1] = summed + np.abs(conn.bias) if conn.bias is not None else summed
-        spread = sums[conn.below + 1] + moved[conn.below] @ weight
-        moved[conn.below + 1] = slope_sizes(layers[conn.below + 1]) * spread * own_forward
+        if not own_forward:
+            moved[conn.below + 1] = np.zeros_like(sums[conn.below + 1])
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowed z: a slope of 0
+            spread = sums[conn.below + 1] + moved[conn.below] @ weight
+            move = slope_sizes(layers[conn.below + 1]) * spread
+        moved[conn.below + 1] = np.where(np.isnan(move), np.inf, move)  # 0 * inf: unknown
     for conn in reversed(connections):
         y_below = np.abs(layers[conn.below].y)
         from_here += float((below * sums[conn.below + 1]).sum())

@@ -3,10 +3,12 @@ share."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 
 import numpy as np
 
+import chainrule as cr
 from chainrule import nn
 
 
@@ -51,3 +53,16 @@ def pdflatex(folder, name: str, latex: str) -> subprocess.CompletedProcess:
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
         cwd=folder, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def rule_scaled(op: str, factor: float):
+    """The engine's backward rule of ``op`` ("tanh", "relu") scaled by ``factor`` inside the
+    block, put back after it: a wrong rule made on purpose, for the checks to catch."""
+    primitive = cr.REGISTRY[op]
+    original = primitive.vjp
+    object.__setattr__(primitive, "vjp", (lambda g, out, x: original[0](g, out, x) * factor,))
+    try:
+        yield
+    finally:
+        object.__setattr__(primitive, "vjp", original)

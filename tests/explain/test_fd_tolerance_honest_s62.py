@@ -4,6 +4,7 @@ tanh rule on a trained XOR network's gradient of 2e-7 with a ✓: QA s62)."""
 
 import numpy as np
 import pytest
+from explain_cases import rule_scaled
 
 import chainrule as cr
 from chainrule import nn
@@ -30,14 +31,9 @@ def _explain(model):
 
 
 def _with_wrong_tanh(model, factor):
-    """explain with tanh's backward rule scaled by ``factor`` (patched here, in the test)."""
-    primitive = cr.REGISTRY["tanh"]
-    original = primitive.vjp
-    object.__setattr__(primitive, "vjp", (lambda g, out, x: original[0](g, out, x) * factor,))
-    try:
+    """explain with tanh's backward rule scaled by ``factor`` (explain_cases.rule_scaled)."""
+    with rule_scaled("tanh", factor):
         return _explain(model)
-    finally:
-        object.__setattr__(primitive, "vjp", original)
 
 
 def test_a_20_percent_wrong_tanh_rule_fails_on_a_small_gradient_float64():

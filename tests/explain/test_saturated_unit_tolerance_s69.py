@@ -5,6 +5,7 @@ largest slope, 1, and came to 0.5% of the gradient, so a tanh rule 0.2% wrong pa
 
 import numpy as np
 import pytest
+from explain_cases import rule_scaled
 
 import chainrule as cr
 from chainrule import nn
@@ -26,14 +27,9 @@ def _net():
 
 
 def _explain(factor=1.0):
-    """explain with tanh's backward rule scaled by ``factor`` (patched here, in the test)."""
-    primitive = cr.REGISTRY["tanh"]
-    original = primitive.vjp
-    object.__setattr__(primitive, "vjp", (lambda g, out, x: original[0](g, out, x) * factor,))
-    try:
+    """explain with tanh's backward rule scaled by ``factor`` (explain_cases.rule_scaled)."""
+    with rule_scaled("tanh", factor):
         return cr.explain(_net(), X, T, "squared-error", perturbation=False, paths=False)
-    finally:
-        object.__setattr__(primitive, "vjp", original)
 
 
 def test_the_hidden_unit_is_saturated():

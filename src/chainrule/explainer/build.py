@@ -541,8 +541,7 @@ def term_sizes(
     own_forward = np.dtype(dtype) != np.float64
     for conn in connections:
         weight = np.abs(conn.weight)
-        summed = np.abs(layers[conn.below].y) @ weight
-        sums[conn.below + 1] = summed + np.abs(conn.bias) if conn.bias is not None else summed
+        sums[conn.below + 1] = term_sums(layers[conn.below].y, conn)
         if not own_forward:
             moved[conn.below + 1] = np.zeros_like(sums[conn.below + 1])
             continue
@@ -570,6 +569,13 @@ def term_sizes(
         for kind, size in (("dE_dy", cancelled_y), ("dE_dz", cancelled_z)):
             cancelled[kind, conn.below] = float(size.max()) if size.size else 0.0
     return cancelled, rounded
+
+
+def term_sums(y_below: np.ndarray, conn: ConnectionRecord) -> np.ndarray:
+    """The size of the terms each z of the layer above adds, |b_j| + sum_i |y_i w_ij| (cases,
+    units): what its rounding is relative to, in :func:`term_sizes` and :func:`_rounding`."""
+    summed = np.abs(y_below) @ np.abs(conn.weight)
+    return summed + np.abs(conn.bias) if conn.bias is not None else summed
 
 
 #: Units whose slope is computed from their rounded outputs (relu's and identity's are exact).
@@ -929,11 +935,8 @@ def _rounding(derivation: Derivation) -> tuple[list[np.ndarray], list[np.ndarray
     z_off = [np.zeros_like(y_off)]
     y_offs = [y_off]
     for conn in connections:
-        y_below = np.abs(layers[conn.below].y)
         weight = np.abs(conn.weight)
-        terms = y_below @ weight
-        if conn.bias is not None:
-            terms = terms + np.abs(conn.bias)
+        terms = term_sums(layers[conn.below].y, conn)
         n = conn.weight.shape[0] + (conn.bias is not None)
         above = layers[conn.above]
         z = 2 * machine * np.sqrt(n) * terms + y_off @ weight

@@ -12,6 +12,21 @@ import pytest
 import uvicorn
 
 
+def page_text(x: float, digits: int = 6) -> str:
+    """``x`` as the page writes it in its tables (app.js's ``fmt(x, 6)``, fmtLong): JavaScript's
+    toPrecision keeps trailing zeros (0.693100) where Python's ``g`` drops them (0.6931), so a
+    test comparing with ``f"{x:.6g}"`` failed for one random number in ten. Exponent form below
+    1e-3 and from 1e5, with the page's minus sign."""
+    if x == 0:
+        return "0"
+    if abs(x) < 1e-3 or abs(x) >= 1e5:
+        mantissa, power = f"{x:.{digits - 1}e}".split("e")
+        text = f"{mantissa}e{int(power):+d}"  # JavaScript's exponent: e-4, e+7
+    else:
+        text = f"{x:#.{digits}g}".rstrip(".")
+    return text.replace("-", "\u2212")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -214,7 +214,7 @@ def test_the_page_shows_edits_and_changes_the_models_loss(chromium, clf):
     explain's E; a weight edited there sends the loss's options back (E of the edited model, not
     of a per-unit mean a third its size); a new loss chosen drops them (the new loss's own)."""
     pytest.importorskip("uvicorn")
-    from served import opened_page, serve
+    from served import opened_page, page_text, serve
 
     state = opened(clf)
     x, t = case(clf)
@@ -223,7 +223,7 @@ def test_the_page_shows_edits_and_changes_the_models_loss(chromium, clf):
     try:
         with opened_page(chromium, url) as page:
             page.click("#btn-all")  # the whole pass: E is shown
-            page.wait_for_function(shown_e, arg=f"E = {explained(clf).error:.6g}")
+            page.wait_for_function(shown_e, arg=f"E = {page_text(explained(clf).error)}")
             page.click("g.unit[data-layer='1'][data-unit='0']")
             page.click(".tabs button[data-tab=edit]")
             # its bias, then its weights to the units above: w_0->0 of layer 1 to layer 2
@@ -233,11 +233,11 @@ def test_the_page_shows_edits_and_changes_the_models_loss(chromium, clf):
             edited = fitted()
             edited.network_[2].weight.data[0, 0] = 2.5
             wanted = explain(edited.network_, [x], [t], clf.loss_function_).error
-            page.wait_for_function(shown_e, arg=f"E = {wanted:.6g}")
+            page.wait_for_function(shown_e, arg=f"E = {page_text(wanted)}")
             page.select_option("#edit-loss", "squared-error")
             model = nn.Sequential(*edited.network_, nn.Logistic())
             wanted = explain(model, [x], [t], nn.SquaredError()).error
-            page.wait_for_function(shown_e, arg=f"E = {wanted:.6g}")
+            page.wait_for_function(shown_e, arg=f"E = {page_text(wanted)}")
             assert page.is_hidden("#message"), page.inner_text("#message")
     finally:
         stop()

@@ -167,7 +167,7 @@ def test_new_weights_keep_the_models_loss_options(chromium):
     New weights (same sizes) asks with its reduction and options, and the page's E is the new
     weights' E under that loss (explain's), not under the per-unit mean (half of it)."""
     pytest.importorskip("uvicorn")
-    from served import opened_page, serve
+    from served import opened_page, page_text, serve
 
     model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Logistic(), nn.Linear(3, 2, rng=1))
     loss = nn.BinaryCrossEntropy(per_unit=False)
@@ -193,7 +193,7 @@ def test_new_weights_keep_the_models_loss_options(chromium):
             page.wait_for_function(
                 "v => { document.getElementById('btn-all').click();"
                 " return document.getElementById('error-value').textContent === v; }",
-                arg=f"E = {wanted:.6g}",
+                arg=f"E = {page_text(wanted)}",
             )
             assert page.is_hidden("#message"), page.inner_text("#message")
     finally:

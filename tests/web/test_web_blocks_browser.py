@@ -12,7 +12,7 @@ pytest.importorskip(
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
-from served import opened_page, serve  # noqa: E402
+from served import opened_page, page_text, serve  # noqa: E402
 from test_web_blocks import JOINED, T, X, block_net  # noqa: E402
 
 from chainrule import nn  # noqa: E402
@@ -77,7 +77,8 @@ def test_the_edit_tab_lists_only_existing_weights_and_edits_them(page, server_ur
     spec["weights"][1][0][1] = 0.75
     expected = httpx.post(server_url + "/api/backward", json={"network": spec}).json()["E"]
     page.wait_for_function(
-        "v => document.getElementById('error-value').textContent === v", arg=f"E = {expected:.6g}"
+        "v => document.getElementById('error-value').textContent === v",
+        arg=f"E = {page_text(expected)}",
     )
     assert page.locator("#message").is_hidden()
     assert page.locator("#diagram line.edge").count() == 17  # the blocks are kept

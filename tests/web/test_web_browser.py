@@ -21,7 +21,7 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 Image = pytest.importorskip("PIL.Image")
 
-from served import opened_page, serve  # noqa: E402
+from served import opened_page, page_text, serve  # noqa: E402
 
 from chainrule.web import create_app  # noqa: E402
 from chainrule.web.schemas import MAX_LAYERS, MAX_UNITS  # noqa: E402
@@ -104,7 +104,7 @@ def test_step_forward_then_backward(page, server_url):
     assert top_y in labels(page)
     for _ in range(len(seed["sizes"]) - 1):
         page.click("#btn-step")
-    assert page.inner_text("#error-value") == f"E = {numbers['E']:.6g}"
+    assert page.inner_text("#error-value") == f"E = {page_text(numbers['E'])}"
     page.click("#btn-step")  # backward: the top units light up with dE/dz
     assert page.locator("g.unit.lit").count() == seed["sizes"][-1]
     dz = numbers["layers"][-1]["dE_dz"][0]
@@ -187,14 +187,15 @@ def test_editing_a_weight_updates_the_numbers(page, server_url):
         "E"
     ]
     page.wait_for_function(
-        "v => document.getElementById('error-value').textContent === v", arg=f"E = {expected:.6g}"
+        "v => document.getElementById('error-value').textContent === v",
+        arg=f"E = {page_text(expected)}",
     )
     # a refused change keeps the old network and says why
     page.fill("#edit-sizes", f"2,{MAX_UNITS + 1},3")
     page.click("#btn-new")
     page.wait_for_selector("#message:not([hidden])")
     assert "sizes[1]" in page.inner_text("#message")
-    assert page.inner_text("#error-value") == f"E = {expected:.6g}"
+    assert page.inner_text("#error-value") == f"E = {page_text(expected)}"
 
 
 def test_a_slow_earlier_change_does_not_hide_a_later_error(page, server_url):
@@ -219,7 +220,7 @@ def test_a_slow_earlier_change_does_not_hide_a_later_error(page, server_url):
     expected = api(server_url, "/api/backward", {"network": _seed_with_weight(server_url, 2.5)})
     page.wait_for_function(
         "v => document.getElementById('error-value').textContent === v",
-        arg=f"E = {expected['E']:.6g}",
+        arg=f"E = {page_text(expected['E'])}",
     )
     page.wait_for_timeout(200)  # let its success run to the end
     assert page.is_visible("#message"), "a slow success cleared a later error"

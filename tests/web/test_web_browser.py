@@ -100,7 +100,7 @@ def test_step_forward_then_backward(page, server_url):
     assert not any(t.startswith("\u2202E") for t in labels(page))
     n_steps = int(page.inner_text("#phase").split("/")[1].split(":")[0])
     page.click("#btn-step")  # layer 1 forward: its y and z appear
-    top_y = f"y {numbers['layers'][1]['y'][0]:.3g}"
+    top_y = f"y {page_text(numbers['layers'][1]['y'][0], 3)}"
     assert top_y in labels(page)
     for _ in range(len(seed["sizes"]) - 1):
         page.click("#btn-step")
@@ -109,7 +109,7 @@ def test_step_forward_then_backward(page, server_url):
     assert page.locator("g.unit.lit").count() == seed["sizes"][-1]
     dz = numbers["layers"][-1]["dE_dz"][0]
     assert any(
-        t.startswith("\u2202E/\u2202z") and t.endswith(f"{abs(dz):.3g}") for t in labels(page)
+        t.startswith("\u2202E/\u2202z") and t.endswith(page_text(abs(dz), 3)) for t in labels(page)
     )
     while not page.is_disabled("#btn-step"):
         page.click("#btn-step")

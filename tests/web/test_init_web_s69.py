@@ -1,25 +1,22 @@
-"""The explorer's Train tab and ``chainrule train`` should start from one network for one seed
-and range: the command line's ``nn.mlp`` draws every bias from U(-r, r) as RHW 1986's weights from
-an always-on unit, ``web.network.random_state`` leaves the biases at 0 and draws the weights in
-another order.
+"""The explorer's Train tab and ``chainrule train`` start from one network for one seed and
+range: both draw it with ``nn.mlp``'s "uniform" init (RHW 1986's), every weight and every bias
+from U(-r, r), biases drawn as weights from an always-on unit, in one generator's order.
 
-Not fixed yet (strict xfail): drawing the web's start with ``nn.mlp`` (the change is ready in
-/tmp/s69/init_web_random_state.patch) makes the Train tab's symmetry defaults (hidden 2, lr 0.03,
-init_range 1.0) learn in 4 of seeds 0-7 where they learned in 8
-(tests/web/test_web_training_defaults.py); with init_range 0.5 they learn in 8 of 8. The web's
-per-dataset defaults (web/training.py) need that range first."""
+Before, ``web.network.random_state`` left the biases at 0 and drew the weights with its own code
+(strict xfail until s70). Drawn by ``nn.mlp``, the Train tab's symmetry defaults (hidden 2, lr
+0.03) learned in 4 of seeds 0-7 at init_range 1.0 and in 8 of 8 at 0.5 and at the command line
+preset's 0.3, which the page's per-dataset defaults now read (``web.training.DATASETS``,
+tests/web/test_web_training_defaults.py)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from chainrule import data
 from chainrule.train import runs
 from chainrule.web.training import start_run
 
 
-@pytest.mark.xfail(strict=True, reason="the web draws no biases; see the module's docstring")
 def test_train_start_and_chainrule_train_start_from_one_network():
     config = runs.resolve_config({"data": "xor", "seed": 0, "dtype": "float64"})
     model, *_ = runs.build(config, data.load("xor"))  # what `chainrule train xor --seed 0` builds

@@ -54,8 +54,8 @@ from chainrule.explainer.network import (
     output_activation,
 )
 from chainrule.explainer.perturbation import central_dE_dy, perturbation_view
-from chainrule.nn.activations import ACTIVATIONS, HIDDEN
-from chainrule.nn.layers import Parallel, Sequential
+from chainrule.nn.activations import ACTIVATIONS, HIDDEN, mlp
+from chainrule.nn.layers import Linear, Parallel, Sequential
 from chainrule.nn.losses import Loss
 
 FD_EPS = 1e-6
@@ -563,14 +563,21 @@ def random_state(
     reduction: str | None = None,
     loss_options: dict[str, Any] | None = None,
 ) -> NetworkState:
-    """A network of the given sizes with weights drawn uniformly from [-init_range, init_range];
+    """A network of the given sizes drawn by the library's initialiser: ``nn.mlp``'s "uniform"
+    (RHW 1986's), every weight and bias from U(-init_range, init_range), by a generator seeded
+    with ``seed``; so ``chainrule train`` with that seed and range (``train.runs.build``) starts
+    from the same numbers. Its input is drawn next, from U(0, 1) by the same generator.
     ``reduction`` and ``loss_options`` are the loss's (None: its defaults). Its target is
     (1, 0, ..., 0) whatever the loss: class 0 for a loss that reads classes, probabilities in
     [0, 1] for one that applies its own unit, and numbers any other loss compares; so no loss
     is asked for (or recognised by) its kind of target here."""
     rng = np.random.default_rng(seed)
-    weights = [rng.uniform(-init_range, init_range, (a, b)) for a, b in zip(sizes, sizes[1:])]
-    biases = [np.zeros(b) for b in sizes[1:]]
+    drawn = mlp(
+        sizes, activation, output, np.float64, init="uniform", rng=rng, init_range=init_range
+    )
+    linears = [layer for layer in drawn if isinstance(layer, Linear)]
+    weights = [np.array(layer.weight.numpy()) for layer in linears]
+    biases = [np.array(layer.bias.numpy()) for layer in linears]
     n_out = sizes[-1]
     target = np.zeros(n_out)
     target[0] = 1.0

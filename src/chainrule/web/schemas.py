@@ -525,7 +525,13 @@ class TrainStartRequest(Strict):
     lr: float = Field(0.5, gt=0, le=100)
     batch_size: bounded(ge=1, le=4096) | None = Field(None, description="null: the full batch.")
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
-    init_range: float = Field(1.0, gt=0, le=10)
+    init_range: float | None = Field(
+        None,
+        gt=0,
+        le=10,
+        description="Weights and biases are drawn from U(-init_range, init_range); omitted: the "
+        "dataset's range (the command line's preset's where it has one).",
+    )
 
     @model_validator(mode="after")
     def _not_too_many_connections(self) -> TrainStartRequest:

@@ -126,43 +126,53 @@ class Optimizer:
         self._refuse_nothing_to_train()
         # checked as load_state_dict and the schedules check them; a NumPy scalar becomes the
         # Python number it holds (the configuration is saved as JSON)
-        self._assign(self.check_hyperparameters(hyper))
-        self._refuse_shared_arrays()  # after the settings: whether updates add up depends on them
+        self._set(self.check_hyperparameters(hyper))
+        # after the settings: whether updates add up depends on them; a later change of them
+        # runs it again where they stop adding up (_assign)
+        self._refuse_shared_arrays()
         # per-parameter state: buffers by name (created at a parameter's first step), step counts
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self.steps: list[int] = [0 for _ in self.params]
         self._scratch: list[Any] = [None for _ in self.params]
         self._decay_scratch: list[Any] = [None for _ in self.params]
 
-    def _refuse_shared_arrays(self) -> None:
+    def _refuse_shared_arrays(
+        self, who: str | None = None, error: type[Exception] = ConfigError
+    ) -> None:
         """Refuse a parameter listed twice, or, for an optimizer whose updates do not add up
         (:meth:`updates_add_up`), one whose array shares memory with another's (a tensor made
         on its array, ``nn.Parameter(w.data)``; :func:`~chainrule.checks.shared_arrays`, not
         ``id``). Two views of one array are a tie (a decoder's ``W.T`` of the encoder's
         ``W``): where each view's update is linear in its gradient (SGD, with momentum or
         Nesterov), the two updates add up to the tied weight's, exactly; Adam's or RMSprop's,
-        or a decay of each view, do not."""
+        or a decay of each view, do not. The constructor runs it, and :meth:`_assign` where a
+        change of settings makes the updates stop adding up (``who`` then names the change)."""
         shared = shared_arrays((str(k), param.data) for k, param in enumerate(self.params))
         if not shared:
             return
         name = type(self).__name__
+        who = who or name
         for earlier, index in ((int(a), int(b)) for a, b in shared):
             if self.params[earlier] is self.params[index]:
-                raise ConfigError(
-                    f"{name}: parameter {index} is parameter {earlier} again; list each "
+                raise error(
+                    f"{who}: parameter {index} is parameter {earlier} again; list each "
                     "parameter once"
                 )
         if self.updates_add_up():
             return
         earlier, index = (int(k) for k in shared[0])
-        same_shape = self.params[earlier].shape == self.params[index].shape
+        first, second = self.params[earlier].data, self.params[index].data
+        # the same view twice (nn.Parameter(w.data)), not a transposed one of a square W
+        same_view = first.shape == second.shape and getattr(first, "strides", None) == getattr(
+            second, "strides", None
+        )
         tie = (
             "tie them as one parameter (l2.weight = l1.weight) and list it once"
-            if same_shape
+            if same_view
             else "use one parameter in both places (a module whose forward reads W and W.T)"
         )
-        raise ConfigError(
-            f"{name}: parameter {index} shares its memory with parameter {earlier} (a tensor "
+        raise error(
+            f"{who}: parameter {index} shares its memory with parameter {earlier} (a tensor "
             "made on the other's array, e.g. nn.Parameter(w.data.T)): each would be updated "
             "with buffers of its own, which is not the update of one tied weight (plain SGD's "
             f"and momentum's add up to it; {name} with these settings does not); {tie}, or "
@@ -173,7 +183,8 @@ class Optimizer:
         """Whether two parameters on one array (two views of a tied weight) are updated as the
         one weight would be: each update is linear in its gradient and reads no value of the
         weight (no decay), so the two add up to the update of the summed gradient. False here;
-        SGD says True without weight decay or shrink."""
+        SGD says True without weight decay or shrink. The constructor asks it, and every later
+        change of settings (:meth:`_assign`), which refuses one that turns it False over a tie."""
         return False
 
     def _refuse_nothing_to_train(self) -> None:
@@ -281,7 +292,7 @@ class Optimizer:
                 f"{who or type(self).__name__}: {type(self).__name__} has no hyperparameter "
                 f"{unknown[0]!r} (it has {', '.join(self.hyperparameters)})"
             )
-        self._assign(self.check_hyperparameters(values, who))
+        self._assign(self.check_hyperparameters(values, who), who)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """A write to a hyperparameter (``opt.lr = 0.01``: PyTorch's habit, a decay by hand) is
@@ -290,8 +301,9 @@ class Optimizer:
         attribute is written as usual, and reads are plain attribute reads (the step reads the
         hyperparameters on every call)."""
         if name in type(self).hyperparameters:
-            value = self.check_hyperparameters({name: value})[name]
-        elif name not in self.__dict__ and _checks_names(type(self), name):
+            self._assign(self.check_hyperparameters({name: value}))
+            return
+        if name not in self.__dict__ and _checks_names(type(self), name):
             self._refuse_misspelt_hyperparameter(name)
         object.__setattr__(self, name, value)
 
@@ -321,8 +333,41 @@ class Optimizer:
                 f"(it has {', '.join(cls.hyperparameters)})"
             )
 
-    def _assign(self, checked: Mapping[str, Any]) -> None:
-        """Set hyperparameters :meth:`check_hyperparameters` has already checked (not twice)."""
+    def _assign(
+        self,
+        checked: Mapping[str, Any],
+        who: str | None = None,
+        error: type[Exception] = ConfigError,
+    ) -> None:
+        """Change hyperparameters :meth:`check_hyperparameters` has already checked (not twice):
+        the one home of every change after the constructor (a write, :meth:`set_hyperparameters`
+        and so the schedules and :func:`~chainrule.optim.from_config`, :meth:`load_state_dict`).
+
+        A change after which the updates no longer add up (:meth:`updates_add_up`: SGD's weight
+        decay or shrink turned on) runs the constructor's check of parameters on one array again,
+        and where it refuses, ``error`` is raised, named by ``who`` and the change, and the old
+        values stay: each view of a tied weight would be decayed apart, the weight twice. Refused
+        at the change, not at the next step: the error names the line that made it, and a step
+        pays nothing (here two calls of ``updates_add_up``, the O(n) check only on the change)."""
+        if "state" not in self.__dict__:  # a subclass's __init__ writing before super()'s:
+            self._set(checked)  # the constructor checks the settings it ends with
+            return
+        old = {key: getattr(self, key) for key in checked}
+        added_up = self.updates_add_up()
+        self._set(checked)
+        if not added_up or self.updates_add_up():
+            return
+        changed = ", ".join(
+            f"{key}={value!r}" for key, value in checked.items() if value != old[key]
+        )
+        try:
+            self._refuse_shared_arrays(f"{who or type(self).__name__}: {changed}", error)
+        except Exception:
+            self._set(old)
+            raise
+
+    def _set(self, checked: Mapping[str, Any]) -> None:
+        """Set hyperparameters, checked already, as they are (the constructor's first values)."""
         for key, value in checked.items():
             object.__setattr__(self, key, value)
 
@@ -518,7 +563,7 @@ class Optimizer:
                 f"{who}: 'state' must be a dict of arrays, not {type(state).__name__}"
             )
         steps, buffers = self._parse_state(who, state)
-        self._assign(hyper)
+        self._assign(hyper, who, StateDictError)
         self.steps = steps
         for index, param in enumerate(self.params):
             self.state[index] = {

@@ -37,7 +37,7 @@ from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.data.dataset import one_hot
 from chainrule.engine import no_grad
-from chainrule.errors import DataError, type_name
+from chainrule.errors import DataError, UserError, type_name
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 
@@ -85,9 +85,22 @@ def predicted_classes(outputs: np.ndarray, loss: Any = None) -> np.ndarray:
 
 
 def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
-    """The targets of ``ds`` in the form ``loss`` compares a network's ``n_outputs`` against."""
+    """The targets of ``ds`` in the form ``loss`` compares a network's ``n_outputs`` against.
+
+    Multilabel targets of another width than ``n_outputs`` are a
+    :class:`~chainrule.errors.DataError` naming both: the accuracy compares unit with label
+    (it raised NumPy's broadcast words after a fit's first epoch, or broadcast one unit
+    against every label silently)."""
     if ds.task != "classification":
-        return np.asarray(ds.y, dtype=dtype)
+        targets = np.asarray(ds.y, dtype=dtype)
+        if ds.task == "multilabel" and targets.ndim == 2 and targets.shape[1] != n_outputs:
+            labels = targets.shape[1]
+            raise DataError(
+                f"{getattr(ds, 'name', 'the dataset')}: the multilabel targets have {labels} "
+                f"columns (one per label) but the network has {n_outputs} output "
+                f"unit{'s' * (n_outputs != 1)}; give it {labels} output units, one per label"
+            )
+        return targets
     # the loss says whether its forward takes labels (nn.Loss.reads_labels, by default whether
     # it applies softmax itself); a function given as the loss says nothing: rows
     if getattr(loss, "reads_labels", loss_kind(loss) == "softmax"):
@@ -181,8 +194,10 @@ def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
     (:func:`check_dataset`); outputs that are not one row per case of ``ds`` a
     :class:`~chainrule.errors.DataError` naming their shape (:func:`case_outputs`)."""
     check_dataset(ds, "ds", "accuracy", "accuracy(outputs, ds, loss)")
+    if ds.task == "regression" and not is_model(outputs):  # none, whatever the outputs' shape
+        return None  # (a siamese's (n, 2, k) stack trained an epoch, then failed here)
     outputs = case_outputs(outputs, ds, "accuracy")
-    if ds.task == "regression" or len(outputs) == 0:
+    if len(outputs) == 0:
         return None
     if ds.task == "classification":
         return float(np.mean(predicted_classes(outputs, loss) == ds.y))
@@ -201,8 +216,10 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     has two classes: 0 (the unit off) and 1 (on). A class never predicted has precision 0.
     Outputs with fewer columns than ``ds`` has classes raise :class:`~chainrule.errors.DataError`.
     """
+    if ds.task == "regression" and not is_model(outputs):  # none, whatever the outputs' shape
+        return None
     outputs = case_outputs(outputs, ds, "class_report")
-    if ds.task == "regression" or len(outputs) == 0:
+    if len(outputs) == 0:
         return None
     if outputs.shape[1] == 1:
         true = (np.asarray(ds.y).reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
@@ -237,7 +254,8 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     give the model's own (0, n_outputs), its input width checked as for any other.
 
     ``X`` is the inputs, not a dataset: ``predict(model, ds.X)``. A dataset there, inputs that
-    are no array of numbers, or a ``model`` that is no network is a ``TypeError`` naming it."""
+    are no array of numbers, or a ``model`` that is no network is a ``TypeError`` naming it;
+    a model whose forward returns several outputs, a ``UserError`` (:func:`one_output`)."""
     check_model(model, "predict", "predict(model, X)")
     dtype = param_dtype(model)
     if is_dataset(X):
@@ -257,7 +275,8 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     # no rows still run once, on the empty X: the model checks its width and gives its own
     # (0, n_outputs), where a (0, 0) stood for any model and any input
     with eval_mode(model), no_grad():
-        chunks = [to_numpy(model(model_input(X[i : i + batch_size], param)).data)
+        chunks = [to_numpy(one_output(model(model_input(X[i : i + batch_size], param)),
+                                      "predict").data)
                   for i in range(0, max(len(X), 1), batch_size)]  # fmt: skip
     return np.concatenate(chunks, axis=0)
 
@@ -294,6 +313,22 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
     with no_grad():
         value = float(loss(Tensor(outputs), Tensor(targets)).item())
     return {"loss": value, "accuracy": accuracy(outputs, ds, loss)}
+
+
+def one_output(output: Any, function: str) -> Any:
+    """A model's ``output`` as ``function`` (``fit``, ``predict``) takes it: one tensor, one row
+    per case. Several outputs (a siamese's ``forward`` returning ``(ea, eb)``: a tuple, a list
+    or a dict) are a :class:`~chainrule.errors.UserError` saying to put them into one tensor and
+    split it in the loss; they raised "'tuple' object has no attribute 'data'"."""
+    if not isinstance(output, (tuple, list, dict)):
+        return output
+    kind = type(output).__name__
+    raise UserError(
+        f"{function}: the model's forward returned a {kind} of {len(output)} outputs, but "
+        f"{function} takes a model with one output tensor (one row per case): put them into "
+        "one, cr.concatenate([a, b], axis=1) (or cr.stack([a, b], axis=1)), and split it in "
+        "the loss (out[:, :k], out[:, k:])"
+    )
 
 
 def model_input(array: Any, param: Tensor | None) -> Tensor:

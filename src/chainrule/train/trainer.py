@@ -69,6 +69,7 @@ from chainrule.train.metrics import (
     first_parameter,
     loss_kind,
     model_input,
+    one_output,
     param_dtype,
     target_array,
 )
@@ -486,7 +487,7 @@ class Trainer:
         dtype = param_dtype(self.model)
         X = np.ascontiguousarray(ds.X, dtype=dtype)
         try:
-            n_outputs = int(np.asarray(_forward_one(self.model, X[:1])).shape[-1])
+            first = np.asarray(_forward_one(self.model, X[:1]))  # the first case's outputs
         except ShapeError as error:
             # the probe ran one case: the layer's message showed (1, ...), not the data's shape
             probe, shape = str(tuple(X[:1].shape)), str(tuple(X.shape))
@@ -494,6 +495,15 @@ class Trainer:
                 f"fit: train_ds's X has shape {shape}, which the model does not take: "
                 f"{str(error).replace(probe, shape)}"
             ) from None
+        if ds.task != "regression" and first.ndim != 2:  # the epoch's accuracy reads rows
+            shape = ", ".join(["n", *map(str, first.shape[1:])])
+            raise DataError(
+                f"fit: the model gives outputs of shape ({shape}) for n cases, "
+                f"but a {ds.task} set is scored on one row of output units per case (2-D); "
+                "reshape the outputs in the forward (out.reshape(len(x), -1)), or use "
+                "task='regression', which has no accuracy"
+            )
+        n_outputs = int(first.shape[-1])
         T = self._targets(ds, "the training set (train_ds)", n_outputs, dtype)
         if val_ds is not None and len(val_ds):  # an empty one is never run
             self._targets(val_ds, "the validation set (val_ds)", n_outputs, dtype)
@@ -530,15 +540,20 @@ class Trainer:
         logs = self._epoch_logs(epoch, lr)
         if not math.isfinite(logs["loss"]):
             raise TrainingDiverged(
-                f"the training loss became {logs['loss']} in epoch {epoch}; "
-                "try a smaller learning rate"
+                f"the training loss became {logs['loss']} in epoch {epoch}: the loss or its "
+                "gradients became NaN or infinite. A learning rate too large does it (try a "
+                "smaller learning rate), and so does, at any rate, an op whose derivative is "
+                "not finite where it is taken (sqrt or log at 0, a division by 0): run the fit "
+                "under `with cr.detect_anomaly():` to stop at the first op that makes a NaN or "
+                "an infinity, and the line that called it"
             )
         overflowed = _first_non_finite_parameter(self.model, self.optimizer)
         if overflowed is not None:  # saturated outputs keep the loss finite: no model to keep
             raise TrainingDiverged(
                 f"parameter {overflowed!r} became NaN or infinite in epoch {epoch} (the loss, "
                 f"{logs['loss']:.6g}, stayed finite: the units it feeds saturate); try a "
-                "smaller learning rate"
+                "smaller learning rate, or, for a NaN or infinite gradient, run the fit under "
+                "`with cr.detect_anomaly():` to find the op that made it"
             )
         logs["time"] = round(time.perf_counter() - started, 6)
         self.epoch = epoch
@@ -1759,7 +1774,7 @@ def _forward_one(model: Any, x: np.ndarray) -> Any:
     from chainrule.nn.module import eval_mode
 
     with eval_mode(model), no_grad():
-        return to_numpy(model(model_input(x, first_parameter(model))).data)
+        return to_numpy(one_output(model(model_input(x, first_parameter(model))), "fit").data)
 
 
 def _strip(arrays: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from chainrule.errors import type_name
 from chainrule.explainer.network import ExplainError, diagonal_blocks
 from chainrule.explainer.notation import Math, get_notation, num, vector
 from chainrule.files import atomic_write_text
@@ -55,7 +56,16 @@ def network_svg(d: Derivation, case: int = 0, who: str = "network_svg") -> str:
     are placed first; a label with no free spot is numbered on its edge and written out below
     the diagram, naming its layers.
     Symbols follow ``d.notation``. ``who`` names the function the user called in an error.
+    Anything but a Derivation (a model) is a ``TypeError`` saying what it takes.
     """
+    from chainrule.explainer.derivation import Derivation
+
+    if not isinstance(d, Derivation):  # a model raised "'Siamese' object has no 'n_cases'"
+        raise TypeError(
+            f"{who}: d must be a Derivation (what cr.explain(model, x, t, loss) returns), not "
+            f"{type_name(d)}; explain the network first, d = cr.explain(model, x, t, loss), "
+            f"and give {who} d"
+        )
     if not 0 <= case < d.n_cases:  # numpy would wrap -1 to the last case
         n = d.n_cases
         raise ExplainError(

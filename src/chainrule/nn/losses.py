@@ -29,6 +29,7 @@ probability counts as "on" (``threshold``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import reprlib
 from typing import Any
@@ -81,6 +82,26 @@ class Loss:
     output_activation: str | None = None
     #: Where a probability counts as "on" (one output unit, or multilabel outputs).
     threshold: float = 0.5
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        # a loss of no options (MSE(), CrossEntropy()): PyTorch's reduction="none" is named
+        # as what it asks for (per_case), any other argument refused as Python refuses it
+        _refuse_reduction_none(type(self).__name__, options)
+        if args or options:
+            raise TypeError(f"{type(self).__name__}() takes no arguments")
+
+    # the signature a loss of no options shows (loss_from_name's "takes no option" reads it)
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own constructor first refuses ``reduction="none"`` (a ConfigError
+        naming :meth:`per_case`), whatever else it takes."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_refuses_reduction_none", False):
+            cls.__init__ = _refusing_reduction_none(init)  # type: ignore[method-assign]
 
     @property
     def reads_labels(self) -> bool:
@@ -170,10 +191,76 @@ class Loss:
         return as_rows(array, n_outputs, what, "the output layer expects")
 
     def __call__(self, output: Tensor, target: Any) -> Tensor:
+        return self.forward(self._checked_output(output), target)
+
+    def per_case(self, output: Tensor, target: Any) -> Tensor:
+        """One loss per case, a 1-D tensor of shape (n_cases,) (the first axis of ``output``;
+        (1,) for one unbatched case), whose sum (``reduction`` "sum") or mean ("mean") is the
+        loss's E, and which is differentiable: PyTorch's ``reduction="none"`` summed or
+        averaged over each case's units as E is, for per-example gradients (DP-SGD), weighting
+        or finding the worst cases.
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> nn.MSE().per_case(cr.tensor([[1.0, 2.0], [0.0, 0.0]]), [[0.0, 0.0], [0.0, 3.0]])
+        tensor([2.5, 4.5])
+
+        chainrule's losses compute it in one pass, as their forward does. A loss of one's own
+        (or a subclass computing its own forward) gets it by calling its forward on each case
+        alone (``output[i:i+1]``, ``target[i:i+1]``): right for any loss that adds (or
+        averages) independent per-case terms, as ``reduction`` and :meth:`divisor` say it does;
+        the values are then checked against E over the whole batch, and a loss whose cases
+        interact (a batch's statistics, pairs of cases) is refused, saying to override
+        ``per_case``. One forward per case: override it for speed.
+        """
+        output = self._checked_output(output)
+        in_one_pass = _own_per_case(self)
+        if in_one_pass is not None:
+            return in_one_pass(self, output, target)
+        return self._per_case_by_slices(output, target)
+
+    def _per_case_by_slices(self, output: Tensor, target: Any) -> Tensor:
+        """:meth:`per_case` from the forward of each case alone (a target without the cases'
+        axis given whole to each), checked against E over the whole batch."""
+        if output.ndim == 0:
+            return self.forward(output, target).reshape(1)
+        n_cases = output.shape[0]
+        if not n_cases:
+            return _case_sums(output)
+        targets = target if isinstance(target, Tensor) else target_array(target, "target")
+        sliced = getattr(targets, "ndim", 0) > 0 and targets.shape[0] == n_cases
+        each = ops.stack(
+            [
+                self.forward(output[i : i + 1], targets[i : i + 1] if sliced else target)
+                for i in range(n_cases)
+            ]
+        )
+        self._check_per_case(each, self.forward(output, target))
+        return each
+
+    def _check_per_case(self, each: Tensor, whole: Tensor) -> None:
+        """Refuse per-case losses whose sum (or mean) is not E: the loss's cases interact."""
+        values = np.asarray(to_numpy(each.data), dtype=np.float64)
+        reduced = values.sum() if self.reduction == "sum" else values.mean()
+        expected = float(to_numpy(whole.data))
+        rtol = np.sqrt(np.finfo(np.asarray(to_numpy(each.data)).dtype).eps)
+        scale = max(abs(expected), np.abs(values).sum() / max(values.size, 1))
+        if abs(reduced - expected) <= rtol * scale or (np.isnan(reduced) and np.isnan(expected)):
+            return
+        name = type(self).__name__
+        raise UserError(
+            f"{name}.per_case: the {self.reduction} of the losses of each case alone is "
+            f"{reduced:.10g}, but {name} of the whole batch is {expected:.10g}: its cases "
+            f"interact (its forward is not a {self.reduction} of independent per-case terms), "
+            f"so {name} must define per_case(output, target) itself"
+        )
+
+    def _checked_output(self, output: Any) -> Tensor:
+        """``output`` as a tensor, refused where the loss's own unit made it."""
         output = output if isinstance(output, Tensor) else Tensor(output)
         if self.output_activation is not None and output._primitive is not None:
             self._refuse_activated(output._primitive.name)
-        return self.forward(output, target)
+        return output
 
     def _refuse_activated(self, op: str) -> None:
         """Refuse outputs that the loss's own unit made: ``loss(sigmoid(z), t)`` applies the
@@ -249,6 +336,59 @@ class Loss:
         return Tensor(backend.asarray_like(array, output.data, dtype, type(self).__name__))
 
 
+def _refuse_reduction_none(who: str, options: dict[str, Any]) -> None:
+    """Refuse PyTorch's ``reduction="none"`` among a loss's ``options``, naming
+    :meth:`Loss.per_case`: a loss is one number, E, whose ``reduction`` the trainer, the
+    explainer and the web explorer read, and a third reduction would be none of theirs."""
+    reduction = options.get("reduction")
+    if isinstance(reduction, str) and reduction.strip().lower() == "none":
+        raise ConfigError(
+            f"{who}: reduction={reduction!r} is not a reduction of chainrule's losses (a loss "
+            "gives one number, E); for one loss per case, as PyTorch's reduction='none' gives "
+            "them, call loss.per_case(output, target): a tensor of shape (n_cases,) whose sum "
+            "or mean (the loss's reduction) is E"
+        )
+
+
+def _refusing_reduction_none(init: Any) -> Any:
+    """A loss class's ``__init__`` that first refuses ``reduction="none"``; its signature is
+    the constructor's own (``inspect`` follows ``__wrapped__``)."""
+
+    @functools.wraps(init)
+    def checked(self: Loss, *args: Any, **options: Any) -> None:
+        _refuse_reduction_none(type(self).__name__, options)
+        init(self, *args, **options)
+
+    checked._refuses_reduction_none = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _own_per_case(loss: Loss) -> Any:
+    """The one-pass per-case losses (``_case_losses``) of the class of ``loss`` that defines
+    them, where ``loss`` computes what that class computes (:func:`computes_as`: a subclass
+    with a forward of its own is computed case by case instead), else None."""
+    for cls in type(loss).__mro__:
+        method = cls.__dict__.get("_case_losses")
+        if method is not None:
+            return method if computes_as(loss, cls) else None
+    return None
+
+
+def _case_sums(terms: Tensor) -> Tensor:
+    """A loss's terms summed over every axis but the first (the cases'): shape (n_cases,);
+    a 1-D tensor is one term per case, a 0-d one is one case."""
+    if terms.ndim == 0:
+        return terms.reshape(1)
+    return terms if terms.ndim == 1 else terms.sum(axis=tuple(range(1, terms.ndim)))
+
+
+def _case_means(terms: Tensor) -> Tensor:
+    """A loss's terms averaged over every axis but the first (each case's units)."""
+    units = int(np.prod(terms.shape[1:], dtype=np.int64)) if terms.ndim > 1 else 1
+    sums = _case_sums(terms)
+    return sums if units == 1 else sums / units
+
+
 def _target_dtype(output: Tensor) -> Any:
     """The dtype a loss reads its targets in: the output's when it is a float (a float32 network
     stays float32), else the library's float, which the ops compute integer and boolean
@@ -289,6 +429,7 @@ class SquaredError(Loss):
     reduction = "sum"
 
     def __init__(self, reduction: str = "sum") -> None:
+        _refuse_reduction_none("SquaredError", {"reduction": reduction})
         if reduction not in ("sum", "mean"):
             raise ConfigError(f"SquaredError: reduction must be 'sum' or 'mean', not {reduction!r}")
         self.reduction = reduction
@@ -298,6 +439,11 @@ class SquaredError(Loss):
         error = t - output
         total = 0.5 * (error * error).sum()
         return total if self.reduction == "sum" else total / _n_cases(output)
+
+    def _case_losses(self, output: Tensor, target: Any) -> Tensor:
+        output, t = self._compared(output, target)
+        error = t - output
+        return 0.5 * _case_sums(error * error)
 
     def config(self) -> dict[str, Any]:
         return {"type": self.config_type(), "reduction": self.reduction}
@@ -313,6 +459,11 @@ class MSE(Loss):
         output, t = self._compared(output, target)
         error = t - output
         return (error * error).mean()
+
+    def _case_losses(self, output: Tensor, target: Any) -> Tensor:
+        output, t = self._compared(output, target)
+        error = t - output
+        return _case_means(error * error)
 
 
 class CrossEntropy(Loss):
@@ -333,21 +484,27 @@ class CrossEntropy(Loss):
     reads_labels = True
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
+        return self._cross_entropy(output, target, "mean")
+
+    def _case_losses(self, output: Tensor, target: Any) -> Tensor:
+        return self._cross_entropy(output, target, "none")
+
+    def _cross_entropy(self, output: Tensor, target: Any, reduction: str) -> Tensor:
+        """The loss reduced by ``reduction`` ("mean" for E, "none" per case)."""
+        if output.ndim != 2:
+            output, target = _one_case(output, target)
         shape = output.data.shape
-        if len(shape) != 2:
-            raise ShapeError(
-                f"CrossEntropy: logits must have shape (n_cases, n_classes), not {tuple(shape)}"
-            )
         if shape[1] == 1:  # the loss and its gradient would be 0 for any weights (the words:
             # output_units_problem's, asked only then: this runs every training step)
             problem = self.output_units_problem(1)
             raise ShapeError(f"CrossEntropy: logits have shape {tuple(shape)}, {problem}")
         targets = self._targets(output, target)
         if isinstance(targets, Tensor):  # probabilities that need a gradient: an input too
-            return ops.softmax_cross_entropy(output, targets, reduction="mean")
+            return ops.softmax_cross_entropy(output, targets, reduction=reduction)
         # the engine's fused primitive (shapes checked above, class labels by the primitive):
         # one node, stable, and backward sends (softmax(z) - t) / n
-        return apply(_SOFTMAX_CROSS_ENTROPY, (output,), {"targets": targets, "reduction": "mean"})
+        options = {"targets": targets, "reduction": reduction}
+        return apply(_SOFTMAX_CROSS_ENTROPY, (output,), options)
 
     def _targets(self, output: Tensor, target: Any) -> Any:
         """Integer labels (n,), or probabilities (n, k), read as ``cr.softmax_cross_entropy``
@@ -363,6 +520,26 @@ class CrossEntropy(Loss):
             return array  # labels already: the op checks their range
         labels = backend.asarray_like(array, output.data, op="CrossEntropy")
         return backend.signed_positions(labels)
+
+
+def _one_case(logits: Tensor, target: Any) -> tuple[Tensor, Any]:
+    """One unbatched case, logits (n_classes,) and one integer class label, as the batch of
+    one case it is (``torch.nn.functional.cross_entropy`` takes it so): (1, n_classes) by a
+    recorded reshape, whose backward gives the gradient the logits' own shape, and labels (1,),
+    so its loss and gradient are those of the batch ``logits[None]``, ``[label]``. Other
+    shapes are refused: an (n,) row of probabilities beside (n,) logits is as often one logit
+    per case, squeezed, as one case's classes, so it is given as (1, n_classes)."""
+    shape = tuple(logits.shape)
+    array = target_array(listed_labels(target), "CrossEntropy: the target")
+    xp = backend.array_module(array)
+    if logits.ndim == 1 and array.ndim == 0 and backend.is_integer(array.dtype, xp):
+        return logits.reshape(1, shape[0]), backend.reshape(array, (1,))
+    got = f" and a target of shape {tuple(array.shape)}" if logits.ndim == 1 else ""
+    raise ShapeError(
+        f"CrossEntropy: logits must have shape (n_cases, n_classes), or (n_classes,) for one "
+        f"case with one integer class label, not {shape}{got}; give one case as a batch of "
+        "one, X[:1] and y[:1]"
+    )
 
 
 def _labels(array: Any, loss: str) -> np.ndarray:
@@ -415,6 +592,11 @@ class BinaryCrossEntropy(Loss):
             return named_logistic_cross_entropy(output, t, "mean", name)
         return named_logistic_cross_entropy(output, t, "sum", name) / _n_cases(output)
 
+    def _case_losses(self, output: Tensor, target: Any) -> Tensor:
+        output, t = self._compared(output, target)
+        terms = named_logistic_cross_entropy(output, t, "none", "BinaryCrossEntropy")
+        return _case_means(terms) if self.per_unit else _case_sums(terms)
+
     def config(self) -> dict[str, Any]:
         # the default writes no option, so its model files read as those of older versions
         return {"type": self.config_type(), **({} if self.per_unit else {"per_unit": False})}
@@ -458,6 +640,15 @@ class MarginSquaredError(Loss):
         self.on, self.off, self.measured_from = on, off, measured_from
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
+        d = self._short_of_margin(output, target)
+        return 0.5 * (d * d).sum()
+
+    def _case_losses(self, output: Tensor, target: Any) -> Tensor:
+        d = self._short_of_margin(output, target)
+        return 0.5 * _case_sums(d * d)
+
+    def _short_of_margin(self, output: Tensor, target: Any) -> Tensor:
+        """d per unit: how far each output is short of its margin (0 beyond it)."""
         output, t = self._compared(output, target)
         should_be_on = t.data > 0.5
         if self.measured_from == "edge":
@@ -469,7 +660,7 @@ class MarginSquaredError(Loss):
         else:  # the mask is a constant: a unit inside its margin sends nothing back
             short = output.xp.where(should_be_on, output.data < self.on, output.data > self.off)
             d = ops.where(short, output - t, 0.0)
-        return 0.5 * (d * d).sum()
+        return d
 
     def config(self) -> dict[str, Any]:
         return {
@@ -543,6 +734,7 @@ def loss_from_name(name: str, **kwargs: Any) -> Loss:
     cls = LOSSES.get(_key(name))
     if cls is None:
         raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    _refuse_reduction_none(f"loss {name!r}", kwargs)
     unknown = _unknown_option(cls, kwargs)
     if unknown is not None:
         raise ConfigError(f"loss {name!r} {unknown}")

@@ -739,12 +739,43 @@ def described_loss(loss: Any, function: str) -> Any:
 
 
 def _standardizer_state(standardizer: Any) -> Any:
+    """The state (``{'mean': [...], 'std': [...]}``) a model file records of ``standardizer``:
+    None, a state as it is, a fitted chainrule.data.Standardizer's, or a fitted scikit-learn
+    ``StandardScaler``'s (``mean_`` and ``scale_``: it scales as the standardizer does, a
+    constant column's scale taken as 1); anything else is refused (a :class:`ConfigError`,
+    naming what it takes), and so is a StandardScaler that does not centre and scale. The one
+    reading of a standardizer argument, for :func:`save_model`, ``fit`` and ``to_onnx``."""
     if standardizer is None or isinstance(standardizer, dict):
         return standardizer
+    preprocessing = sys.modules.get("sklearn.preprocessing")  # imported if one was made
+    if preprocessing is not None and isinstance(standardizer, preprocessing.StandardScaler):
+        off = [flag for flag in ("with_mean", "with_std") if not getattr(standardizer, flag)]
+        if off:  # it shifts or scales by nothing, where a model file's standardizer does both
+            same = {  # what it amounts to
+                ("with_mean",): "{'mean': [0.0, ...], 'std': list(scaler.scale_)}",
+                ("with_std",): "{'mean': list(scaler.mean_), 'std': [1.0, ...]}",
+                ("with_mean", "with_std"): "no standardizer (standardizer=None)",
+            }[tuple(off)]
+            raise ConfigError(
+                f"standardizer: a StandardScaler with {' and '.join(f'{f}=False' for f in off)} "
+                "does not both centre and scale the columns, as a model file's standardizer "
+                f"does; give StandardScaler() fitted with its defaults, or what it amounts "
+                f"to, {same}"
+            )
+        if not hasattr(standardizer, "scale_"):
+            raise ConfigError(
+                "standardizer: the StandardScaler is not fitted; fit it on the training data "
+                "(the cases the model learnt from) first"
+            )
+        return {
+            "mean": np.asarray(standardizer.mean_, dtype=np.float64).tolist(),
+            "std": np.asarray(standardizer.scale_, dtype=np.float64).tolist(),
+        }
     if not callable(getattr(standardizer, "state", None)):  # a bare AttributeError before
         raise ConfigError(
-            "standardizer must be a fitted chainrule.data.Standardizer or its state, "
-            f"{{'mean': [...], 'std': [...]}}, not {type_name(standardizer)}"
+            "standardizer must be a fitted chainrule.data.Standardizer or scikit-learn "
+            "StandardScaler, or a state, {'mean': [...], 'std': [...]}, not "
+            f"{type_name(standardizer)}"
         )
     return standardizer.state()
 

@@ -99,19 +99,17 @@ def _standardizer_arrays(standardizer: Any, n_in: int) -> tuple[np.ndarray, np.n
     """The standardizer's mean and std, refused unless each scales the model's ``n_in`` inputs
     (as chainrule's own Standardizer refuses other widths): a shorter one would be broadcast
     silently, or make a graph no runtime loads."""
+    from chainrule import io
     from chainrule.data import Standardizer
 
     if standardizer is None:
         return None
-    if not isinstance(standardizer, (dict, Standardizer)):  # a bare array: which is the std?
-        raise ConversionError(
-            "to_onnx: standardizer must be a fitted chainrule.data.Standardizer or its state, "
-            f"{{'mean': [...], 'std': [...]}}, not {_kind_of(standardizer)}"
-        )
-    state = standardizer if isinstance(standardizer, dict) else standardizer.state()
-    try:
+    try:  # a Standardizer, a fitted StandardScaler or a state, read as save_model reads it
+        state = io._standardizer_state(standardizer)
         scaler = Standardizer.from_state(state)  # 1-D, finite, std > 0, of one length
-    except DataError as error:
+    except ConfigError as error:  # a bare array (which is the std?), another type
+        raise ConversionError(f"to_onnx: {error}") from error
+    except DataError as error:  # an unfitted Standardizer, a state it refuses
         raise _conversion_error(error, "standardizer") from error
     if len(scaler.mean) != n_in:
         raise ConversionError(

@@ -19,8 +19,17 @@ part of it), for chainrule's tools: explain them
 (``cr.explain(clf.network_, x, t, clf.loss_function_)`` gives the gradients training follows),
 draw the network, or save it for the ``chainrule`` command line::
 
+    t = np.searchsorted(clf.classes_, y)  # class labels ("setosa", ...) as class numbers
+    cr.explain(clf.network_, x, t, clf.loss_function_)
     io.save_model("iris-model", clf.network_, loss=clf.loss_function_,
                   class_names=[str(c) for c in clf.classes_])
+
+(The losses take class numbers, not labels: ``np.searchsorted(clf.classes_, y)`` numbers each
+label by its place in ``classes_``, which is sorted and is the order of the output units (for
+two classes, 0 for ``classes_[0]`` and 1 for ``classes_[1]``, the one unit's target), as the
+fit numbered them; it gives a wrong number, silently, for a label not in ``classes_``, so
+check ``np.isin(y, clf.classes_).all()`` first. A multilabel ``y``, a 0/1 matrix, is taken as
+it is; a regressor's ``y`` too.)
 
 (``loss_function_`` is ``nn.CrossEntropy()`` for several classes;
 ``nn.BinaryCrossEntropy(per_unit=False)``, each logistic output unit's cross-entropy summed
@@ -30,7 +39,16 @@ the cases, for a regressor: not ``nn.MSE()`` nor the default ``nn.BinaryCrossEnt
 whose means over the units too give other gradients.) The network keeps no column names: after
 a fit on a DataFrame, add ``meta={"feature_names": list(clf.feature_names_in_)}`` and the model
 file records them, and ``chainrule predict`` and ``evaluate`` refuse a CSV file whose header
-names the columns otherwise or in another order.
+names the columns otherwise or in another order. Trained in a pipeline behind a
+``StandardScaler``, give the fitted scaler too, ``standardizer=pipe[0]``: the model file records
+its ``mean_`` and ``scale_``, and ``chainrule predict`` scales the rows as the pipeline does.
+
+A parameter ``fit`` refuses raises :class:`InvalidParameterError`, a ``ValueError`` and a
+``TypeError`` as scikit-learn's is; the warnings of a run that stops at ``max_iter``
+(``ConvergenceWarning``) and of a ``batch_size`` larger than the data begin with
+scikit-learn's words, so filters written for scikit-learn's
+(``warnings.filterwarnings("ignore", message="Stochastic Optimizer")``) take them, and go on
+with the estimator's own.
 
 Differences from ``sklearn.neural_network``, on purpose:
 
@@ -132,8 +150,8 @@ from chainrule.errors import extras_needed_by
 with extras_needed_by("chainrule.sklearn"):  # scikit-learn (and its scipy): the [app] extra
     # _GlorotUniform: where a pickle of a chainrule before this package (one module then)
     # names the initialiser of its networks' layers
-    from chainrule.sklearn.base import InconsistentVersionWarning
+    from chainrule.sklearn.base import InconsistentVersionWarning, InvalidParameterError
     from chainrule.sklearn.base import _GlorotUniform as _GlorotUniform
     from chainrule.sklearn.estimators import MLPClassifier, MLPRegressor
 
-__all__ = ["InconsistentVersionWarning", "MLPClassifier", "MLPRegressor"]
+__all__ = ["InconsistentVersionWarning", "InvalidParameterError", "MLPClassifier", "MLPRegressor"]

@@ -168,6 +168,14 @@ def output_units(activation: str, logits: np.ndarray) -> np.ndarray:
     return np.asarray(nn.ACTIVATIONS[activation].op(Tensor(logits)).data)
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter that ``fit`` or ``partial_fit`` refuses (a value out of range, of another
+    type, not one of the choices), named in the message: a ValueError and a TypeError, as
+    scikit-learn's own (``sklearn.utils._param_validation.InvalidParameterError``, which
+    scikit-learn does not export) is, so code catching either takes it as it takes
+    scikit-learn's."""
+
+
 class InconsistentVersionWarning(_SklearnVersionWarning):
     """An estimator unpickled by another chainrule version than the one that pickled it (or
     pickled before chainrule recorded its version): scikit-learn's warning of the kind, so
@@ -279,7 +287,7 @@ class BaseMLP(BaseEstimator):
         name = type(self).__name__
         if isinstance(given, str):  # a str is a sequence too, of letters: 'relu' gave r, e, l, u
             hint = positional_hint(self, "hidden_layer_sizes", given)
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: hidden_layer_sizes must be an int or a sequence of ints, got the "
                 f"string {given!r}" + (f"; {hint}" if hint else "")
             )
@@ -288,17 +296,19 @@ class BaseMLP(BaseEstimator):
         try:
             sizes = list(sizes)
         except TypeError:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: hidden_layer_sizes must be an int or a sequence of ints, got {given!r}"
             ) from None
         if not all(isinstance(n, numbers.Integral) and not _is_bool(n) and n > 0 for n in sizes):
-            raise ValueError(f"{name}: hidden_layer_sizes must be positive integers, got {given!r}")
+            raise InvalidParameterError(
+                f"{name}: hidden_layer_sizes must be positive integers, got {given!r}"
+            )
         return [int(n) for n in sizes]
 
     def _check_choice(self, param: str, choices: tuple) -> None:
         value = getattr(self, param)
         if not isinstance(value, str) or value not in choices:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{type(self).__name__}: {param}={value!r} is not one of "
                 f"{', '.join(map(repr, choices))}"
             )
@@ -321,32 +331,38 @@ class BaseMLP(BaseEstimator):
             if not ok:
                 interval = f"{'[' if closed in ('both', 'left') else '('}{low}, {high}"
                 interval += "]" if closed in ("both", "right") else ")"
-                raise ValueError(f"{name}: {param} must be a number in {interval}, got {value!r}")
+                raise InvalidParameterError(
+                    f"{name}: {param} must be a number in {interval}, got {value!r}"
+                )
 
         def flag(param: str) -> None:
             value = getattr(self, param)
             if not _is_bool(value):
-                raise ValueError(f"{name}: {param} must be a bool (True or False), got {value!r}")
+                raise InvalidParameterError(
+                    f"{name}: {param} must be a bool (True or False), got {value!r}"
+                )
 
         self._hidden_sizes()
         for param in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             flag(param)
         verbose = self.verbose  # scikit-learn takes a level as well
         if not _is_bool(verbose) and not (isinstance(verbose, numbers.Integral) and verbose >= 0):
-            raise ValueError(f"{name}: verbose must be a bool or an integer >= 0, got {verbose!r}")
+            raise InvalidParameterError(
+                f"{name}: verbose must be a bool or an integer >= 0, got {verbose!r}"
+            )
         self._check_choice("activation", ACTIVATIONS)
         self._check_choice("solver", SOLVERS)
         self._check_choice("learning_rate", LEARNING_RATES)
         dtype = _dtype_name(self.dtype)
         if dtype is not None and (not isinstance(dtype, str) or dtype not in DTYPES):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: dtype must be None, 'float32' or 'float64' (or np.float32, np.float64), "
                 f"not {self.dtype!r}"
             )
         try:  # checked here, not when the generator is made: by then classes_ had changed
             check_random_state(self.random_state)
         except ValueError:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: random_state must be None, an int in [0, 2**32 - 1] or a "
                 f"numpy.random.RandomState, got {self.random_state!r}"
             ) from None
@@ -363,12 +379,16 @@ class BaseMLP(BaseEstimator):
         for param in ("max_iter", "n_iter_no_change"):
             value = getattr(self, param)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: {param} must be an integer >= 1, got {value!r}")
+                raise InvalidParameterError(
+                    f"{name}: {param} must be an integer >= 1, got {value!r}"
+                )
         batch = self.batch_size
         if batch != "auto" and (
             not isinstance(batch, numbers.Integral) or isinstance(batch, bool) or batch < 1
         ):
-            raise ValueError(f"{name}: batch_size must be 'auto' or an integer >= 1, got {batch!r}")
+            raise InvalidParameterError(
+                f"{name}: batch_size must be 'auto' or an integer >= 1, got {batch!r}"
+            )
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
@@ -588,9 +608,10 @@ class BaseMLP(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples and distributed.world().is_main:  # once for a job
-            warnings.warn(
-                f"batch_size {self.batch_size} is larger than the {n_samples} samples; "
-                f"using {n_samples}",
+            warnings.warn(  # scikit-learn's words first, for its filters (they match the start)
+                "Got `batch_size` less than 1 or larger than sample size. It is going to be "
+                f"clipped ({type(self).__name__}: batch_size {self.batch_size} is larger than "
+                f"the {n_samples} samples; using {n_samples})",
                 UserWarning,
                 stacklevel=5,
             )
@@ -687,9 +708,11 @@ class BaseMLP(BaseEstimator):
                           f"{self.n_iter_no_change} consecutive epochs. Stopping.")  # fmt: skip
                 break
             if not incremental and self.n_iter_ == self.max_iter and world.is_main:
-                warnings.warn(  # once for a parallel job, as its lines print
-                    f"{type(self).__name__}: stopped after max_iter={self.max_iter} "
-                    "iterations and the optimization has not converged yet",
+                warnings.warn(  # once for a parallel job; scikit-learn's words first, for
+                    # its filters (they match the start), then the estimator's
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                    "the optimization hasn't converged yet. "
+                    f"({type(self).__name__}: stopped after max_iter={self.max_iter} iterations)",
                     ConvergenceWarning,
                     stacklevel=5,
                 )

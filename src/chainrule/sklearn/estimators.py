@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from chainrule import nn
 from chainrule.engine import no_grad
-from chainrule.sklearn.base import BaseMLP, output_units, positional_hint
+from chainrule.sklearn.base import BaseMLP, InvalidParameterError, output_units, positional_hint
 from chainrule.tensor import Tensor
 from chainrule.train.metrics import predicted_classes, units_on
 
@@ -295,13 +295,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         if not (isinstance(loss, str) and loss in REGRESSION_LOSSES):
             said = f"{name}: loss={loss!r} is not one of {', '.join(map(repr, REGRESSION_LOSSES))}"
             if isinstance(loss, str) and loss == "poisson":
-                raise ValueError(
+                raise InvalidParameterError(
                     f"{said}: scikit-learn's 'poisson' (half the Poisson deviance through "
                     "exponential output units) has no chainrule loss; chainrule's MLPRegressor "
                     "trains on the squared error only"
                 )
             hint = positional_hint(self, "loss", loss)
-            raise ValueError(said + (f"; {hint}" if hint else ""))
+            raise InvalidParameterError(said + (f"; {hint}" if hint else ""))
         super()._check_parameters()
 
     def _loss(self) -> nn.Loss:

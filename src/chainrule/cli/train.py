@@ -1864,7 +1864,7 @@ def said_by_the_model(info: dict, model_path: Path, source: str, n_columns: int)
     except (IndexError, ValueError) as error:
         if isinstance(error, UserError) or told_input_width(info) is not None:
             raise
-        words = str(error).split("\n")[0]
+        words = " ".join(str(error).split())  # one line, whole: a repr's lines were cut to one
         raise DataError(
             f"{source}: the model {model_path} does not run on {counted(n_columns, 'input column')}"
             f" ({type(error).__name__}: {words}); its file does not say how many it takes: its "

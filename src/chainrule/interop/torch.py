@@ -59,14 +59,20 @@ def _torch() -> Any:
     return torch
 
 
+def _is_torch_module(value: Any) -> bool:
+    """Whether ``value`` is a PyTorch module. PyTorch is not imported: a module of it exists
+    only where it was."""
+    torch = sys.modules.get("torch")
+    module_class = getattr(getattr(torch, "nn", None), "Module", None)
+    return isinstance(module_class, type) and isinstance(value, module_class)
+
+
 def refuse_torch_module(model: Any, function: str) -> None:
     """Raise ConversionError where ``model`` is a PyTorch module, not a chainrule one, saying
     to convert it first: the converters and savers of chainrule models (``to_torch``,
     ``to_onnx``, ``save_torch``, ``io.save_model``) otherwise met it as a layer "with no
-    counterpart". PyTorch is not imported: a module of it exists only where it was."""
-    torch = sys.modules.get("torch")
-    module_class = getattr(getattr(torch, "nn", None), "Module", None)
-    if isinstance(module_class, type) and isinstance(model, module_class):
+    counterpart"."""
+    if _is_torch_module(model):
         raise ConversionError(
             f"{function}: the model is a PyTorch module ({type(model).__module__}."
             f"{type(model).__qualname__}), not a chainrule one; convert it first with "
@@ -112,51 +118,165 @@ def weight_to_torch(weight: Any) -> np.ndarray:
     return np.array(np.asarray(weight).T, order="C", copy=True)
 
 
-def _is_linear_weight(name: str, array: Any) -> bool:
-    # In a Sequential of the supported layers only Linear has parameters, and only its weight is 2-D
-    return name.rpartition(".")[2] == "weight" and len(array.shape) == 2
+def _beside_its_bias(name: str, shape: tuple, arrays: Mapping[str, Any], n_out_axis: int) -> bool:
+    """Whether the 2-D ``name`` (a ``*.weight``) has a 1-D ``*.bias`` of its n_out beside it (axis
+    ``n_out_axis`` of the weight: 0 in PyTorch's layout, 1 in chainrule's): a Linear layer's, by
+    all a bare state dict can say."""
+    prefix = name.rpartition(".")[0]
+    bias = arrays.get(f"{prefix}.bias" if prefix else "bias")
+    return bias is not None and np.shape(bias) == (shape[n_out_axis],)
 
 
-def state_dict_from_torch(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """A PyTorch ``state_dict`` (tensors or arrays) in chainrule's layout, as NumPy arrays.
+#: What each converter's refusal of a 2-D weight it cannot place asks for (_unknown_2d_weight).
+_GIVE_THE_MODULE = {
+    "state_dict_from_torch": "pass the PyTorch module, state_dict_from_torch(net), or the "
+    "chainrule model it loads into, state_dict_from_torch(state, model=model)",
+    "state_dict_to_torch": "pass the chainrule model itself, state_dict_to_torch(model)",
+}
 
-    Every 2-D ``*.weight`` is a Linear weight and is transposed; everything else is copied.
-    Tensors are detached (``dict(net.named_parameters())`` is taken too); one of a dtype NumPy
-    has no name for (bfloat16, the float8s) is refused naming its key, as :func:`from_torch`
-    refuses it, with the conversion to make first (``net.float()``).
+
+def _unknown_2d_weight(function: str, name: str, shape: tuple) -> ConversionError:
+    """The refusal of a bare state dict's 2-D ``*.weight`` that may not be a Linear's: a Linear
+    weight is transposed, an Embedding's table (or any other 2-D weight) is not, and the names
+    alone cannot tell them apart; a guess loaded a square table transposed without a word."""
+    return ConversionError(
+        f"{function}: {name!r} {tuple(shape)} has no 1-D bias of its n_out beside it, so a bare "
+        "state dict cannot say whether it is a Linear weight (transposed: PyTorch's is "
+        "(n_out, n_in), chainrule's (n_in, n_out)) or another layer's, such as an Embedding's "
+        f"table (copied as it is); {_GIVE_THE_MODULE[function]}, which says which keys are "
+        "Linear weights"
+    )
+
+
+def _linear_weight_names(model: Any) -> set[str]:
+    """Every name (a tied one under each path) of a chainrule ``nn.Linear``'s weight in
+    ``model``: the only parameters whose layout differs from PyTorch's."""
+    from chainrule import nn
+
+    return {f"{prefix}.weight" if prefix else "weight"
+            for prefix, module in model.named_modules(remove_duplicate=False)
+            if isinstance(module, nn.Linear)}  # fmt: skip
+
+
+def _torch_linear_weight_names(net: Any) -> set[str]:
+    """Every key of ``net.state_dict()`` that is a ``torch.nn.Linear``'s weight."""
+    torch = _torch()
+    return {f"{prefix}.weight" if prefix else "weight"
+            for prefix, module in net.named_modules(remove_duplicate=False)
+            if isinstance(module, torch.nn.Linear)}  # fmt: skip
+
+
+def state_dict_from_torch(state: Any, model: Any = None) -> dict[str, np.ndarray]:
+    """A PyTorch ``state_dict`` (tensors or arrays), or a PyTorch module's, in chainrule's
+    layout, as NumPy arrays: the Linear weights transposed, everything else copied.
+
+    Which keys are Linear weights is asked of a module: the PyTorch module itself
+    (``state_dict_from_torch(net)``: its ``torch.nn.Linear`` layers' weights) or the chainrule
+    ``model`` the dict loads into (``state_dict_from_torch(sd, model=model)``: its ``nn.Linear``
+    layers'); given both, they must agree. A bare dict says only names and shapes, so there a
+    2-D ``*.weight`` is a Linear's where its 1-D ``*.bias`` of n_out (the weight's first axis) is
+    beside it, and any other 2-D ``*.weight`` (a Linear without bias, an Embedding's table) is
+    refused with a ConversionError asking for the module or the model: a guess either way loads
+    a square table (or layer) transposed without a word. Tensors are detached
+    (``dict(net.named_parameters())`` is taken too); one of a dtype NumPy has no name for
+    (bfloat16, the float8s) is refused naming its key, as :func:`from_torch` refuses it, with the
+    conversion to make first (``net.float()``).
     """
+    from chainrule import nn
+    from chainrule.nn.module import _state_names
+
+    linear = _torch_linear_weight_names(state) if _is_torch_module(state) else None
+    if linear is not None:
+        state = state.state_dict()
+    elif not isinstance(state, Mapping):
+        raise ConversionError(
+            f"state_dict_from_torch: expected a PyTorch state dict or module, not "
+            f"{type(state).__name__}"
+        )
+    if model is not None:
+        if not isinstance(model, nn.Module):
+            raise ConversionError(
+                "state_dict_from_torch: model= is the chainrule model the state dict loads into, "
+                f"not {type(model).__module__}.{type(model).__qualname__}"
+            )
+        ours, known = _linear_weight_names(model), _state_names(model)[1]
+        for name in state if linear is not None else ():
+            if name in known and (name in linear) != (name in ours):
+                raise ConversionError(
+                    f"state_dict_from_torch: {name!r} is a Linear weight in "
+                    f"{'the PyTorch module' if name in linear else 'the chainrule model'} but "
+                    "not in the other; the two networks differ there"
+                )
+        linear = ours if linear is None else linear | ours
+    return _converted(_host_arrays(state), linear, "state_dict_from_torch", weight_from_torch)
+
+
+def _host_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A PyTorch state dict's entries as host arrays (:func:`_host_array`), named as
+    :func:`state_dict_from_torch`'s."""
+    return {name: _host_array(value, f"state_dict_from_torch: {name!r}")
+            for name, value in state.items()}  # fmt: skip
+
+
+def _converted(
+    arrays: Mapping[str, np.ndarray],
+    linear: set[str] | None,
+    function: str,
+    transpose: Callable[[Any], np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Copies of ``arrays``, each name in ``linear`` through ``transpose``. With ``linear`` None
+    (a bare dict) a 2-D ``*.weight`` beside its bias is a Linear's (n_out is the weight's first
+    axis in PyTorch's layout, going from it, and its second in chainrule's), and any other is
+    refused (:func:`_unknown_2d_weight`)."""
+    n_out_axis = 0 if transpose is weight_from_torch else 1
     out = {}
-    for name, value in state.items():
-        array = _host_array(value, f"state_dict_from_torch: {name!r}")
-        out[name] = weight_from_torch(array) if _is_linear_weight(name, array) else np.array(array)
+    for name, array in arrays.items():
+        if linear is None and name.rpartition(".")[2] == "weight" and array.ndim == 2:
+            if not _beside_its_bias(name, array.shape, arrays, n_out_axis):
+                raise _unknown_2d_weight(function, name, array.shape)
+            out[name] = transpose(array)
+        else:
+            linear_weight = linear is not None and name in linear
+            out[name] = transpose(array) if linear_weight else np.array(array)
     return out
 
 
 def state_dict_to_torch(state: Any, tensors: bool = True) -> dict[str, Any]:
-    """A chainrule ``state_dict``, or a chainrule model's, in PyTorch's layout, as torch tensors
-    (NumPy arrays if not ``tensors``).
+    """A chainrule model's ``state_dict``, or the model itself, in PyTorch's layout, as torch
+    tensors (NumPy arrays if not ``tensors``): the Linear weights transposed, everything else
+    copied.
 
-    Given the model, the keys are those PyTorch's ``state_dict()`` of the same network has: a
-    tied parameter (a layer used twice, ``Sequential(lin, Tanh(), lin)``, or one Parameter set on
-    two layers) under each of its names (``0.weight`` and ``2.weight``, one tensor), which
-    ``net.load_state_dict(..., strict=True)`` needs. A state dict names it once (``0.weight``)
-    and cannot say what is tied, so it is converted key for key.
+    Given the model, its ``nn.Linear`` layers' weights are transposed and no other array (an
+    embedding table of a module of one's own stays as it is), and the keys are those PyTorch's
+    ``state_dict()`` of the same network has: a tied parameter (a layer used twice,
+    ``Sequential(lin, Tanh(), lin)``, or one Parameter set on two layers) under each of its names
+    (``0.weight`` and ``2.weight``, one tensor), which ``net.load_state_dict(..., strict=True)``
+    needs. A bare state dict names a tied parameter once (``0.weight``) and is converted key for
+    key; there a 2-D ``*.weight`` is a Linear's where its 1-D ``*.bias`` of n_out (the weight's
+    second axis) is beside it, and any other is refused asking for the model, as
+    :func:`state_dict_from_torch` refuses it.
     """
     from chainrule import nn
 
     refuse_torch_module(state, "state_dict_to_torch")
-    names = _torch_names(state) if isinstance(state, nn.Module) else None
-    if names is not None:
-        state = state.state_dict()
-    out = {}
-    for name, value in state.items():
-        array = np.asarray(value.data if hasattr(value, "requires_grad") else value)
-        out[name] = weight_to_torch(array) if _is_linear_weight(name, array) else np.array(array)
-    if tensors:
+    model = state if isinstance(state, nn.Module) else None
+    if model is not None:
+        state = model.state_dict()
+    arrays = {name: np.asarray(value.data if hasattr(value, "requires_grad") else value)
+              for name, value in state.items()}  # fmt: skip
+    if model is None:
+        out = _converted(arrays, None, "state_dict_to_torch", weight_to_torch)
+    else:  # every name of a tied array, in PyTorch's order, in the layout of its module there
+        names, linear = _torch_names(model), _linear_weight_names(model)
+        plain = {key: np.array(array) for key, array in arrays.items()}
+        transposed = {key: weight_to_torch(plain[key]) for name, key in names.items()
+                      if name in linear}  # fmt: skip
+        out = {name: (transposed if name in linear else plain)[key]
+               for name, key in names.items()}  # fmt: skip
+    if tensors:  # one tensor per array, so a tied parameter stays one tensor
         torch = _torch()
-        out = {name: torch.from_numpy(array) for name, array in out.items()}
-    if names is not None:  # every name of a tied array, in PyTorch's order, the same tensor
-        out = {name: out[key] for name, key in names.items()}
+        made = {id(array): torch.from_numpy(array) for array in out.values()}
+        out = {name: made[id(array)] for name, array in out.items()}
     return out
 
 
@@ -743,7 +863,8 @@ def load_state_dict_from_torch(
     groups = _torch_linear_groups(shapes, where, ordered)
     declared = [(m.n_in, m.n_out, m.bias is not None) for m in linears]
     _check_layers(declared, groups, shapes, where)
-    arrays = state_dict_from_torch(state)
+    weights = {keys["weight"] for _, keys in groups}  # the groups' weights are Linear ones
+    arrays = _converted(_host_arrays(state), weights, "state_dict_from_torch", weight_from_torch)
     for (_, keys), layer in zip(groups, linears):
         layer.weight.data = arrays[keys["weight"]]
         if "bias" in keys:
@@ -923,7 +1044,8 @@ def save_torch(model: Any, path: str | os.PathLike) -> Path:
         )
     where = f"save_torch: {path}: cannot save this model"
     refuse_memory_sharing(model, where, _SAVE_TORCH_UNTIES, tie=False)
-    state = state_dict_to_torch(model.state_dict(), tensors=False)
+    # key for key (a tie is refused below), the model's Linear weights transposed
+    state = _converted(model.state_dict(), _linear_weight_names(model), "", weight_to_torch)
     refuse_nonfinite(state, f"save_torch: {path}", "load_torch would refuse the file, so "
                      "nothing was written")  # fmt: skip
     _check_unshared(model, state, Path(path))

@@ -1030,7 +1030,8 @@ def _transposed_hint(array: np.ndarray, param: Any) -> str:
     return (
         "; that is the model's shape transposed: PyTorch's (n_out, n_in) layout of a Linear "
         "weight, where chainrule's is (n_in, n_out). Convert a PyTorch state dict with "
-        "chainrule.interop.state_dict_from_torch(state), which transposes it"
+        "chainrule.interop.state_dict_from_torch(state, model=model), which transposes the "
+        "model's Linear weights and no other array (an embedding table keeps its layout)"
     )
 
 

@@ -15,6 +15,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import array_module
+from chainrule.engine import is_grad_enabled
 from chainrule.ops.registry import EachInput, ShapeError, primitive
 from chainrule.tensor import Tensor, not_an_array
 
@@ -618,7 +619,27 @@ def _negative_steps_as_positions(items: list, like: Any) -> list:
 def _refused(op: str, index: Any, shape: tuple[int, ...], error: IndexError) -> IndexError:
     """An index's refusal naming the op, the key (the user's own, not the library's form of it)
     and the shape it does not fit."""
-    return IndexError(f"{op}: index {index!r} does not fit shape {tuple(shape)}: {error}")
+    return IndexError(f"{op}: index {_key_text(index)} does not fit shape {tuple(shape)}: {error}")
+
+
+def _key_text(index: Any) -> str:
+    """``index`` as its repr where that is one line; else each array in it as its dtype and
+    shape (``<float32 array of shape (100, 3)>``): a repr of many lines, cut to its first by a
+    one-line report (the command line's), named nothing."""
+    text = repr(index)
+    if "\n" not in text:
+        return text
+    items = [_item_text(item) for item in (index if isinstance(index, tuple) else (index,))]
+    if not isinstance(index, tuple):
+        return items[0]
+    return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+
+
+def _item_text(item: Any) -> str:
+    if isinstance(item, Tensor) or _is_array_key(item):
+        kind = "tensor" if isinstance(item, Tensor) else "array"
+        return f"<{backend.dtype_name(item.dtype)} {kind} of shape {tuple(item.shape)}>"
+    return " ".join(repr(item).split())
 
 
 def _scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
@@ -644,13 +665,71 @@ _getitem = primitive(
 
 
 def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]``; a repeated integer index accumulates its gradient, as ``np.add.at`` does."""
+    """``x[index]``; a repeated integer index accumulates its gradient, as ``np.add.at`` does.
+
+    Where the result is recorded, the index's arrays are recorded as copies: the backward pass
+    sends the gradient to the elements the forward read, though the caller writes new positions
+    into the same index buffer in between (PyTorch refuses a tensor key changed so)."""
     x = as_tensor(x)
+    _refuse_float_index(x, index)
     key = _normalize_index(index, x.data)
+    if x.requires_grad and is_grad_enabled():
+        key = _arrays_copied(key)
     try:
         return _getitem(x, index=key)
     except IndexError as error:  # named by the user's own key, not the library's form of it
         raise _refused("getitem", index, x.shape, error) from None
+
+
+def _arrays_copied(key: Any) -> Any:
+    """``key`` with each array in it (integer positions, a boolean mask) a copy of its own; the
+    ints, slices, None and Ellipsis as they are (nothing to copy, nothing paid)."""
+    items = key if isinstance(key, tuple) else (key,)
+    if not any(_is_array_key(item) for item in items):
+        return key
+    copied = tuple(
+        backend.asarray_like(item, item, copy=True) if _is_array_key(item) else item
+        for item in items
+    )
+    return copied if isinstance(key, tuple) else copied[0]
+
+
+def _is_array_key(item: Any) -> bool:
+    return hasattr(item, "shape") and not isinstance(item, numpy.generic)
+
+
+def _refuse_float_index(x: Tensor, index: Any) -> None:
+    """Refuse an index array of floats, naming its dtype and shape, and where its values are
+    whole numbers, the likely cause: a model that indexes with its input (an embedding lookup)
+    gets its rows cast to the model's float dtype by chainrule.train's fit and predict, and
+    must cast them back. The message ends in NumPy's words, as every refusal of a key does."""
+    for item in index if isinstance(index, tuple) else (index,):
+        array = item.data if isinstance(item, Tensor) else item
+        if not _is_array_key(array) or not backend.dtype_name(array.dtype).startswith(
+            ("float", "bfloat", "complex")
+        ):
+            continue
+        why = f"it holds a {backend.dtype_name(array.dtype)} array of shape {tuple(array.shape)}"
+        if _whole_numbers(array):
+            why += (
+                ", whose values are whole numbers: chainrule.train's fit and predict (and the "
+                "chainrule command) cast a dataset's inputs to the model's float dtype, so a "
+                "model that indexes with its input gets floats; cast them back in forward, "
+                "e.g. self.weight[idx.astype('int64')] (whole numbers are exact up to 2**24 "
+                "in float32, 2**53 in float64)"
+            )
+        error = IndexError(f"{why}; arrays used as indices must be of integer (or boolean) type")
+        raise _refused("getitem", index, x.shape, error)
+
+
+def _whole_numbers(array: Any) -> bool:
+    """Whether every value of a float array is a whole number (False where it cannot be read,
+    such as under a JAX transform)."""
+    try:
+        values = backend.to_numpy(array)
+        return bool(numpy.all(numpy.isfinite(values)) and numpy.all(values == numpy.round(values)))
+    except Exception:  # noqa: BLE001  (an error message's detail: never an error of its own)
+        return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,7 +70,9 @@ class StateDictError(UserError, ValueError):
 
 
 class TrainingDiverged(UserError, FloatingPointError):
-    """The training loss became NaN or infinite (usually: the learning rate is too large)."""
+    """The training loss or a trained parameter became NaN or infinite: a learning rate too
+    large, or a gradient that is NaN or infinite where it is taken (sqrt or log at 0, a division
+    by 0); ``with cr.detect_anomaly():`` around the fit stops at the op that made it."""
 
 
 class LabelError(UserError, ValueError):

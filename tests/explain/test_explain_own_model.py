@@ -141,7 +141,8 @@ def test_dropout_in_training_mode_is_explained_as_in_evaluation_and_says_so():
     assert "training mode" in cr.explainer.render(d, "text")
     model.eval()
     assert d.error == pytest.approx(own_error(model, loss), rel=1e-12)
-    assert not cr.explain(model, X, T, loss, check=False).notes
+    (note,) = cr.explain(model, X, T, loss, check=False).notes  # eval mode's note (s70)
+    assert "training mode" not in note and "evaluation mode" in note
     model.train()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -36,6 +36,7 @@ from chainrule.explainer.network import (
     as_loss,
     as_network,
     dropout_note,
+    evaluation_dropout_note,
     formula_written,
     host_values,
     in_model_dtype,
@@ -123,7 +124,8 @@ def explain(
         bug_graph = refuse_before_checks(derivation, bug)
     derivation.case_source = (case_source or "").strip() or None  # blank says nothing
     network = problem.network
-    for note in (own_loss_note(problem.loss), dropout_note(network), frozen_note(network)):
+    notes = (dropout_note(network), evaluation_dropout_note(network), frozen_note(network))
+    for note in (own_loss_note(problem.loss), *notes):
         if note is not None:
             derivation.notes.append(note)
     if check:

@@ -638,6 +638,22 @@ def dropout_note(network: Network) -> str | None:
     )
 
 
+def evaluation_dropout_note(network: Network) -> str | None:
+    """What to tell a user whose model is in evaluation mode with dropout layers (p > 0): they
+    are the identity there, so the derivation skips them and reads as a network without any;
+    the note names them. None where :func:`dropout_note` speaks (a layer in training mode):
+    one note on a model's dropout."""
+    dropouts = [(name, m) for name, m in _dropouts(network.model) if m.p > 0]
+    if not dropouts or any(module.training for _, module in dropouts):
+        return None
+    where = ", ".join(f"module {name} (p={module.p:g})" for name, module in dropouts)
+    return (
+        f"The model is in evaluation mode, with dropout at {where}: in evaluation dropout is "
+        "the identity (inverted dropout scales the kept units by 1/(1-p) in training, so "
+        "evaluation needs no rescaling), so these numbers, the model's, skip it."
+    )
+
+
 def _dropouts(model: Any) -> list[tuple[str, Dropout]]:
     """The model's Dropout layers by their names in it ("2", or "0.1.1" in a Parallel's
     branch)."""

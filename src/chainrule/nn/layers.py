@@ -448,7 +448,12 @@ class Dropout(Module):
     too, and a pickle of it sent to a worker process, where it draws from that process's
     default). ``layer.rng = cr.manual_seed(n)`` hands the layer back to the default. A layer
     given a generator or seed of its own (``rng=``, or ``layer.rng = generator``) keeps it in
-    every fit, drawing what it drew.
+    every fit, drawing what it drew. Two layers given the same int seed draw the same masks
+    (the same units dropped in both); for a reproducible fit leave ``rng=None`` and give the
+    trainer's ``seed``, or give each layer a seed of its own.
+
+    Integer and boolean inputs are computed in the library's default float (float64 on
+    NumPy), as unit layers compute them, in training and in evaluation alike.
     """
 
     #: How the mask a forward pass in training draws is named in the graph (its ``name``,
@@ -505,13 +510,14 @@ class Dropout(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
+        if not backend.is_floating(x.dtype, x.xp):
+            # integers and booleans in the library's default float, as a unit layer computes
+            # them, in every mode: the same dtype in training as in evaluation
+            x = x.astype(backend.default_float(x.xp, x.data))
         if not self.training or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape) >= self.p  # drawn on the host: the same on any library
-        # a mask in the input's float (integers and booleans: the library's default float, as
-        # a unit layer computes them; int(1 / 0.5) scaled by 0, bool by 1)
-        floating = backend.is_floating(x.dtype, x.xp)
-        into = x.dtype if floating else backend.default_float(x.xp, x.data)
+        into = x.dtype  # a mask in the input's float
         name = backend.dtype_name(into)
         # a float NumPy has not (bfloat16) is made in float32 and rounded once on the move:
         # torch takes no NumPy array of ml_dtypes' bfloat16

@@ -57,8 +57,25 @@ class SGD(Optimizer):
     The velocity dw holds the learning rate inside it. PyTorch keeps b = momentum * b + g and
     steps w -= lr * b; that is the same update while lr is constant (dw = -lr * b), and differs
     only in how a changed lr acts on the momentum already gathered: here the old velocity keeps
-    its old lr, as in the paper. ``nesterov=True`` steps w += momentum * dw(t) - lr * g (PyTorch's
-    Nesterov in the same correspondence). ``weight_decay`` adds ``weight_decay * w`` to the
+    its old lr, as in the paper.
+
+    ``nesterov=True`` is PyTorch's Nesterov (the same weights while lr is constant): with g the
+    gradient at the parameters, dw(t) = momentum * dw(t-1) - lr * g, then
+    w += momentum * dw(t) - lr * g. The parameters then hold the *look-ahead point* of Hinton's
+    lecture 6c (Sutskever et al. 2013), not its weights. The lecture keeps weights W, jumps to
+    W + momentum * dw, measures the gradient there and corrects:
+
+        dw(t) = momentum * dw(t-1) - lr * dE/dw(W(t-1) + momentum * dw(t-1)),
+        W(t) = W(t-1) + dw(t),
+
+    and here w(t) = W(t) + momentum * dw(t) (the same dw), the point the next gradient is taken
+    at: the loss a step computes, the weights a fit reports or saves, are those at w. The two
+    start equal (dw(0) = 0) and reach the same minimum (where dw -> 0), but differ on the way
+    (on E = 5 w1^2 + w2^2 / 2 from (1, 1), lr 0.05, momentum 0.9: w(1) = (0.05, 0.905), the
+    lecture's W(1) = (0.5, 0.95)); the lecture's weights are w - momentum * dw, ``dw`` being
+    ``opt.state[i]["velocity"]``.
+
+    ``weight_decay`` adds ``weight_decay * w`` to the
     gradient (L2); ``shrink`` (in [0, 1)) multiplies w by (1 - shrink) after the step (RHW's
     0.2% decay). Both act on every parameter given, biases included, as PyTorch's
     ``weight_decay`` does.
@@ -197,7 +214,10 @@ class RMSprop(Optimizer):
     so the velocity holds the learning rate, as :class:`SGD`'s does. PyTorch keeps
     b = momentum * b + g / (sqrt(MS) + eps) and steps w -= lr * b: the same trajectory while lr
     is constant, but after a change of lr (a schedule, ``opt.lr = ...``) the velocity here
-    still carries the old lr for a while (a StepLR halving: 2% apart at the next step).
+    still carries the old lr, fading by ``momentum`` a step, where PyTorch's rescales at once:
+    the new rate takes hold over about 1 / (1 - momentum) steps, and the trajectories part
+    (lr 0.01 halved after 10 steps, momentum 0.9, on E = 5 w1^2 + w2^2 / 2 from (1, 1): the
+    next step is 1.94 times PyTorch's, the weights 16% apart).
     ``weight_decay`` is L2 (added to g before it is scaled), for every parameter given, biases
     included, as PyTorch's.
     """

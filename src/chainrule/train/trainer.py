@@ -643,7 +643,10 @@ class Trainer:
         return self._averager.average(float(cases), value)
 
     def _epoch_logs(self, epoch: int, lr: Any) -> dict[str, Any]:
-        train = self._evaluate(self.train_ds)
+        # a diverging fit's loss overflows here; _run_epoch checks it is finite and raises
+        # TrainingDiverged, so NumPy's "overflow encountered in reduce" only came before it
+        with np.errstate(over="ignore", invalid="ignore"):
+            train = self._evaluate(self.train_ds)
         val = self._evaluate(self.val_ds) if self.validates else {}
         return {
             "epoch": epoch,

@@ -401,7 +401,12 @@ def _check_labels(y: np.ndarray, n_classes: int | None, name: str) -> int:
         if y.ndim == 2 and y.shape[1] == 1:
             hint = "; a column of labels: y.ravel()"
         elif y.ndim == 2:
-            hint = "; one-hot rows: y.argmax(1), or task='multilabel' for several classes per case"
+            hint = (
+                "; one-hot rows: y.argmax(1), or task='multilabel' for several classes per case; "
+                "rows of probabilities (soft targets, which argmax throws away): "
+                "task='multilabel' with nn.CrossEntropy(), whose accuracy is then the agreement "
+                "of the argmaxes"
+            )
         else:
             hint = ""
         raise DataError(f"{name}: class labels must be 1-D, got shape {y.shape}{hint}")

@@ -87,7 +87,8 @@ def explain(
     ``model`` is an ``nn.Sequential`` of Linear (or ``nn.Parallel`` of Linear) and activation layers
     (or a :class:`~chainrule.explainer.network.Network`, or a list of ``(weight, bias,
     activation)``); with no model, the seed network (:func:`seed_network`). ``x`` is (cases, inputs)
-    or one case; ``t`` is (cases, outputs), or class labels for cross-entropy. ``loss`` defaults to
+    or one case; ``t`` is (cases, outputs), or class labels for cross-entropy (a loss of one's own
+    is given rows wider than that as they are). ``loss`` defaults to
     squared error; the seed network has its own (squared error) and refuses another. ``unit``
     focuses on one unit: ``"L:i"`` or ``(L, i)`` with layer L (0 = input) and unit i counted from 1.
     Every gradient is checked against a central finite difference (step ``eps``) unless
@@ -515,7 +516,11 @@ def term_sizes(
     loss that reads the logits), which moves a tolerance by no more than the dtype's epsilon
     times it."""
     top = len(layers) - 1
-    below_y = (np.abs(layers[-1].y) + np.abs(t)) / loss.divisor(*t.shape)  # sizes of dE/dy
+    y_top = layers[-1].y
+    # a loss of one's own may read targets wider than the outputs (a teacher's rows beside the
+    # labels): each case's largest target stands for its units' t
+    t_size = np.abs(t) if t.shape == y_top.shape else np.abs(t).max(axis=1, keepdims=True)
+    below_y = (np.abs(y_top) + t_size) / loss.divisor(*y_top.shape)  # sizes of dE/dy
     # a loss that takes the logits (softmax cross-entropy) gives dE/dz as y - t, no slope
     unit_on_top = loss.output_activation is None
     if not formula_written(loss):  # a loss of one's own: its gradient may be larger than that

@@ -914,7 +914,8 @@ def targets_for(
     t: Any, n_out: int, loss: Loss, n_cases: int, loss_given: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Targets as (cases, n_out) float rows, read the way ``loss`` reads them (labels become
-    one-hot rows for a loss that reads class labels), and the class labels the loss itself is
+    one-hot rows for a loss that reads class labels; a loss of one's own takes rows wider than
+    the outputs as given, its forward's to read), and the class labels the loss itself is
     given, or None where it is given the rows (:func:`own_labels`). A loss of one's own whose
     rows refuse class labels, and which does not say that it reads them, is refused naming the
     class and the attribute to set. Where no loss was given (``loss_given`` False: ``loss`` is
@@ -927,7 +928,8 @@ def targets_for(
         default = "" if loss_given or not _read_as_labels(t, n_out, n_cases) else _DEFAULT_LOSS_NOTE
         note = default or _undeclared_labels_note(t, n_out, loss, n_cases)
         raise ExplainError(f"explain: {error}{note}") from None
-    target = as_cases(rows, n_out, "target")
+    # wider rows only for a loss of one's own (target_rows refuses them otherwise)
+    target = as_cases(rows, rows.shape[1], "target")
     if target.shape[0] != n_cases:
         raise ExplainError(
             f"explain: {counted(target.shape[0], 'target row')} for "

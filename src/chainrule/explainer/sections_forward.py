@@ -216,4 +216,9 @@ def _targets(b: Builder, t: Math) -> None:
     if d.n_cases > b.o.max_cases:
         targets += f"; ... ({d.n_cases - b.o.max_cases} more cases)"
     # "$t_j$ = 1, 0": a closing $ after a space, then a digit, is no maths to Markdown
+    width = d.t.shape[1]
+    if width != d.layers[-1].size:  # a loss of one's own reads rows wider than the outputs
+        own = f"{width} per case, as {loss_shown(d.loss)}'s own forward reads them"
+        b.add(Para([f"Targets ({own}): {targets}."]))
+        return
     b.add(Para(["Targets: ", t, f" = {targets}."]))

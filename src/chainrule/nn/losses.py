@@ -5,7 +5,8 @@
 - :class:`MSE`: the mean of (t - y)^2 over every element (PyTorch's ``MSELoss``).
 - :class:`CrossEntropy`: softmax and negative log-likelihood from the logits z, via the stable
   ``log_softmax``; mean over cases. Targets are integer class labels (n,) or rows of
-  probabilities (n, k). dE/dz = (softmax(z) - t) / n.
+  probabilities (n, k). dE/dz = ((sum_k t_k) softmax(z) - t) / n: (softmax(z) - t) / n for
+  labels and rows summing to 1.
 - :class:`MarginSquaredError`: RHW 1986's squared error with margins: no error for an output
   above 0.8 that should be on, or below 0.2 that should be off (family trees).
 - :class:`BinaryCrossEntropy`: logistic units and cross-entropy from the logits, mean over every
@@ -176,11 +177,23 @@ class Loss:
         (``reads_labels``: cross-entropy) gives the one-hot rows of :meth:`target_labels`
         (``n_cases``, the number of cases the targets are for, tells one label per case from
         one case's row), else reads rows of probabilities.
+
+        Rows of another width than ``n_outputs`` are refused for chainrule's own losses, whose
+        formulas compare target column j with output j; a loss whose forward is one's own
+        (:func:`forward_is_chainrules` False) is given 2-D rows wider than the outputs as they
+        are, for its forward says what the extra columns mean (a teacher's probabilities
+        beside the one-hot labels: 2k columns for k outputs). Narrower rows are refused for it
+        too: a column of class labels for a loss that does not say it reads them, or a
+        target of too few values.
         """
         labels = self.target_labels(target, n_outputs, n_cases)
         if labels is not None:
             return np.eye(n_outputs)[labels]
         what = f"{type(self).__name__}: the target"
+        if not forward_is_chainrules(self):
+            rows = np.asarray(to_numpy(target_array(target, what)), dtype=np.float64)
+            if rows.ndim == 2 and rows.shape[1] > n_outputs:
+                return rows
         if self.reads_labels and n_outputs > 1:
             expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
             rows = np.asarray(to_numpy(target_array(target, what)))
@@ -374,6 +387,17 @@ def _own_per_case(loss: Loss) -> Any:
     return None
 
 
+def forward_is_chainrules(loss: Loss) -> bool:
+    """Whether ``loss`` computes one of chainrule's own forwards: the class it takes
+    ``forward`` from is chainrule's, and it computes as that class (:func:`computes_as`: no
+    ``forward`` or ``__call__`` of its own). False for a loss of one's own, whose targets
+    mean what its forward reads them as."""
+    for cls in type(loss).__mro__:
+        if "forward" in cls.__dict__:
+            return is_chainrules(cls) and computes_as(loss, cls)
+    return False
+
+
 def _case_sums(terms: Tensor) -> Tensor:
     """A loss's terms summed over every axis but the first (the cases'): shape (n_cases,);
     a 1-D tensor is one term per case, a 0-d one is one case."""
@@ -474,7 +498,9 @@ class CrossEntropy(Loss):
     probabilities (one-hot or soft, each in [0, 1]: others are refused naming the first row
     holding one) as floats of shape (n, k), read as PyTorch's
     ``cross_entropy`` and ``cr.softmax_cross_entropy`` read them (integer one-hot rows, float
-    labels and booleans are refused, saying what to cast them to). dE/dz = (softmax(z) - t) / n.
+    labels and booleans are refused, saying what to cast them to). dE/dz = ((sum_k t_k)
+    softmax(z) - t) / n, each case's row summed: (softmax(z) - t) / n for labels and rows that
+    sum to 1, but a multi-hot or unnormalised row (taken as weights) scales softmax(z) by its sum.
     It reads class labels (``reads_labels``): :meth:`~Loss.target_rows` makes one-hot rows of
     a person's labels.
     """
@@ -502,7 +528,7 @@ class CrossEntropy(Loss):
         if isinstance(targets, Tensor):  # probabilities that need a gradient: an input too
             return ops.softmax_cross_entropy(output, targets, reduction=reduction)
         # the engine's fused primitive (shapes checked above, class labels by the primitive):
-        # one node, stable, and backward sends (softmax(z) - t) / n
+        # one node, stable, and backward sends ((sum_k t_k) softmax(z) - t) / n
         options = {"targets": targets, "reduction": reduction}
         return apply(_SOFTMAX_CROSS_ENTROPY, (output,), options)
 

@@ -84,13 +84,23 @@ def predicted_classes(outputs: np.ndarray, loss: Any = None) -> np.ndarray:
     return outputs.argmax(axis=1)
 
 
+#: How targets wider than the outputs train, for a loss of one's own that reads the extra
+#: columns: multilabel's accuracy would compare unit j with column j, which they are not
+_EXTRA_COLUMNS = (
+    "; for a loss of your own that reads more target columns than the outputs (a teacher's "
+    "probabilities beside the labels), use task='regression', which has no accuracy, and a "
+    "callback that writes your own metric into logs (docs/extending.md, 'A loss of your own')"
+)
+
+
 def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
     """The targets of ``ds`` in the form ``loss`` compares a network's ``n_outputs`` against.
 
     Multilabel targets of another width than ``n_outputs`` are a
     :class:`~chainrule.errors.DataError` naming both: the accuracy compares unit with label
     (it raised NumPy's broadcast words after a fit's first epoch, or broadcast one unit
-    against every label silently)."""
+    against every label silently). Wider ones say, too, how a loss of one's own that reads
+    more columns than the outputs (a teacher's probabilities beside the labels) trains."""
     if ds.task != "classification":
         targets = np.asarray(ds.y, dtype=dtype)
         if ds.task == "multilabel" and targets.ndim == 2 and targets.shape[1] != n_outputs:
@@ -99,6 +109,7 @@ def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
                 f"{getattr(ds, 'name', 'the dataset')}: the multilabel targets have {labels} "
                 f"columns (one per label) but the network has {n_outputs} output "
                 f"unit{'s' * (n_outputs != 1)}; give it {labels} output units, one per label"
+                + (_EXTRA_COLUMNS if labels > n_outputs else "")
             )
         return targets
     # the loss says whether its forward takes labels (nn.Loss.reads_labels, by default whether

@@ -2162,9 +2162,10 @@ def checkpoint_directory(path: str | os.PathLike) -> Path:
 def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = None) -> dict:
     """The model.json of ``trainer``'s checkpoints in ``directory``, refused as
     :func:`load_model` would refuse it (class names not one per output, a standardizer of
-    another width), as :func:`save_model` refuses it (cross-entropy over one output unit) or
+    another width), as :func:`save_model` refuses it (cross-entropy over one output unit, a
+    parameter of another dtype than its layer's, as a float64 pruning mask makes one) or
     as JSON cannot hold it (``meta`` holding a set): the Trainer asks
-    this before its first epoch, not at its first checkpoint."""
+    this when it is made and at the start of each fit, not at its first checkpoint."""
     description = model_description(
         trainer.model,
         loss=trainer.loss,
@@ -2173,6 +2174,9 @@ def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = No
         meta=meta if meta is not None else trainer.meta,
     )
     _check_description(description, directory)  # a checkpoint that would not load: none
+    # a parameter made float64 by a float64 mask (pruning): every epoch was written, and the
+    # resume, load_model and `chainrule predict` refused them all ("stored as float32")
+    _check_parameter_dtypes(trainer.model, directory)
     _check_loss_fits(trainer.loss, description, f"checkpoints in {directory}")
     _check_configs_rebuild(trainer.model, directory)
     # a shared layer the file could not hold: refused now, not after checkpoint_every epochs

@@ -231,7 +231,7 @@ def test_a_model_mixing_dtypes_is_refused_naming_them():
     needs_onnx()
     model = nn.Sequential(nn.Linear(2, 3, dtype=np.float32, rng=0), nn.Tanh(),
                           nn.Linear(3, 1, dtype=np.float64, rng=1))  # fmt: skip
-    with pytest.raises(ConversionError, match="layer 0 is float32, layer 2 is float64"):
+    with pytest.raises(ConversionError, match="'0.weight' is float32, '2.weight' is float64"):
         to_onnx(model)
 
 

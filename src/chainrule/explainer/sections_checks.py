@@ -729,14 +729,42 @@ def summary(b: Builder) -> None:
                     [
                         f"{near} of them agree within the tolerance of 0 and so give no verdict "
                         "(marked ? no verdict, not ✓): for those the check says only that the "
-                        "gradient is small, not that its rule is right (a saturated unit's "
-                        f"gradients are such).{_infinite(checks)}"
+                        "gradient is small, not that its rule is right "
+                        f"({_why_near_zero(b, checks, near)}).{_infinite(checks)}"
                     ]
                 )
             )
     for note in d.notes:
         if note != d.sum_left_out:  # said where the sum's sections would stand
             b.add(Para([note]))
+
+
+def _why_near_zero(b: Builder, checks: list, near: int) -> str:
+    """What makes the summary's ``near`` unresolved checks small, counted apart: those whose
+    finite difference is exactly 0 (nothing moved E over the step: a pruned weight's path, a
+    relu unit that is off, a saturated unit's far too small gradient) and the others, small
+    but not 0 (a less saturated unit's); the parenthetical blamed saturated units alone where
+    every one was a pruned weight's exact 0. Each row says its own reason (relu is named only
+    in a network that has relu units, as the rows name it)."""
+    exact = sum(c.unresolved and c.numeric == 0 for c in checks)
+    relu = any(layer.activation == "relu" for layer in b.d.layers)
+    zeros = "a weight of 0, as a pruned one is, an input of 0" + (
+        ", a relu unit that is off" if relu else ""
+    )
+    zero = (
+        f"a finite difference of exactly 0, E unmoved by the step: a 0 on its path ({zeros}) or "
+        "a gradient too small for the step to move E, as a saturated unit's"
+    )
+    if exact == 0:
+        return "a saturated unit's gradients are such; each row says why"
+    if exact == near:
+        return f"{'every one has' if near > 1 else 'it has'} {zero}; each row says which"
+    rest = near - exact
+    return (
+        f"{exact} {'has' if exact == 1 else 'have'} {zero}; the other {rest} "
+        f"{'is' if rest == 1 else 'are'} small but not 0, as a saturated unit's gradients are; "
+        "each row says why"
+    )
 
 
 def _infinite(checks: list) -> str:

@@ -137,11 +137,11 @@ def _kind_of(value: Any) -> str:
 def _one_dtype(model: Any) -> np.dtype:
     """The dtype of every parameter: ONNX binds each Gemm to one type, so a graph mixing float32
     and float64 layers is one that onnx.checker and onnxruntime refuse."""
-    first: dict[str, str] = {}  # each dtype's first layer ("0" of parameter "0.weight")
-    for name, p in model.named_parameters():  # backend: a model of any array library
-        first.setdefault(backend.dtype_name(p.dtype), name.rpartition(".")[0] or "0")
+    first: dict[str, str] = {}  # each dtype's first parameter, by its dotted name: a layer's
+    for name, p in model.named_parameters():  # (two in one layer were "layer 0 ..., layer 0")
+        first.setdefault(backend.dtype_name(p.dtype), name)  # backend: any array library's
     if len(first) > 1:
-        found = ", ".join(f"layer {layer} is {dtype}" for dtype, layer in first.items())
+        found = ", ".join(f"{name!r} is {dtype}" for dtype, name in first.items())
         raise ConversionError(
             f"to_onnx: the model mixes dtypes ({found}); convert it to one first, e.g. "
             "model.to(np.float32)"

@@ -290,6 +290,9 @@ class Trainer:
             self._call("on_fit_start", self)
             if self.checkpoint_dir is not None:  # a state a checkpoint cannot keep: now
                 self._check_callback_states()
+                from chainrule import io  # a model changed since the Trainer was made
+
+                io.checkpoint_description(self, self.checkpoint_dir)  # (a float64 mask)
             # Ctrl-C stops between two steps (several ranks: at the same one); one that comes
             # after the last step waits for the fit's end (early stopping's best weights back)
             with self._world.deferring_interrupts(lambda: self._where_stopped(self.epoch, 0)):

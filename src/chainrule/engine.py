@@ -29,7 +29,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy
 
@@ -169,19 +169,44 @@ def _recording_as(enabled: bool, call: Callable, *args: Any) -> Any:
         _set_recording(previous)
 
 
-def no_grad() -> _GradMode:
-    """Run without recording: results need no gradient and keep no graph. As a decorator
-    (``@no_grad()``) of a generator function, each resume of its body runs without recording.
+_Function = TypeVar("_Function", bound=Callable)
+
+
+@overload
+def no_grad() -> _GradMode: ...
+@overload
+def no_grad(function: _Function) -> _Function: ...
+def no_grad(function: Callable | None = None) -> Any:
+    """Run without recording: results need no gradient and keep no graph. Also a decorator,
+    with brackets or without (``@no_grad()`` or ``@no_grad``, as PyTorch takes both); of a
+    generator function, each resume of its body runs without recording.
 
     >>> with no_grad():
     ...     y = model(x)          # doctest: +SKIP
     """
-    return _GradMode(False)
+    return _grad_mode(False, function, "no_grad")
 
 
-def enable_grad() -> _GradMode:
-    """Record again inside a :func:`no_grad` block."""
-    return _GradMode(True)
+@overload
+def enable_grad() -> _GradMode: ...
+@overload
+def enable_grad(function: _Function) -> _Function: ...
+def enable_grad(function: Callable | None = None) -> Any:
+    """Record again inside a :func:`no_grad` block; a decorator too, as :func:`no_grad` is."""
+    return _grad_mode(True, function, "enable_grad")
+
+
+def _grad_mode(enabled: bool, function: Callable | None, name: str) -> Any:
+    """The block of :func:`no_grad` or :func:`enable_grad`, or ``function`` decorated by it
+    (the decorator written without brackets hands the function to this call)."""
+    if function is None:
+        return _GradMode(enabled)
+    if not callable(function):
+        raise TypeError(
+            f"{name}: takes a function to decorate (@cr.{name}) or nothing (with "
+            f"cr.{name}():), not {type_name(function)}"
+        )
+    return _GradMode(enabled)(function)
 
 
 def is_grad_enabled() -> bool:

@@ -1065,25 +1065,41 @@ def _grad(
 
 @overload
 def vjp(
-    f: Callable[[Tensor], _Out], primal: _Variable, /
+    f: Callable[[Tensor], _Out], primal: _Variable, /, *, has_aux: Literal[False] = False
 ) -> tuple[_Out, Callable[[Any], tuple[Tensor]]]: ...
 @overload
 def vjp(
-    f: Callable[[Tensor, Tensor], _Out], primal: _Variable, primal2: _Variable, /
+    f: Callable[[Tensor, Tensor], _Out],
+    primal: _Variable,
+    primal2: _Variable,
+    /,
+    *,
+    has_aux: Literal[False] = False,
 ) -> tuple[_Out, Callable[[Any], tuple[Tensor, Tensor]]]: ...
 @overload
-def vjp(f: Callable[..., _Out], *primals: Any) -> tuple[_Out, Callable[[Any], tuple[Any, ...]]]: ...
-def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
+def vjp(
+    f: Callable[..., _Out], *primals: Any, has_aux: Literal[False] = False
+) -> tuple[_Out, Callable[[Any], tuple[Any, ...]]]: ...
+@overload
+def vjp(
+    f: Callable[..., tuple[_Out, _Aux]], *primals: Any, has_aux: Literal[True]
+) -> tuple[_Out, Callable[[Any], tuple[Any, ...]], _Aux]: ...
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` gives cotangent^T J for every primal.
+
+    With ``has_aux`` (by keyword), ``f`` returns ``(output, aux)`` and the call gives ``(output,
+    vjp_fn, aux)``, as ``torch.func.vjp`` and ``jax.vjp`` do: ``aux`` is returned as it is, not
+    differentiated (detached), e.g. the logits beside a loss.
 
     ``vjp_fn`` may be called many times (the graph is kept while it lives). A type checker sees
     the output typed as ``f``'s, and ``vjp_fn`` give a tuple of one tensor per primal where the
     primals (one or two) are tensors, arrays or numbers.
     """
     with _Traced(primals, tuple(range(len(primals))), "vjp") as traced:
-        out = _call_recorded(f, traced.args)
+        out, aux = _output_and_aux(_call_recorded(f, traced.args), has_aux, "vjp")
         outs, out_def = _output_tensors(out, "vjp")
         nested = traced.reaches_outside(outs)
+        aux = _aux_as_returned(aux, traced)
     variables = traced.flat_variables
 
     def vjp_fn(cotangent: Any) -> tuple:
@@ -1100,7 +1116,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
         return tuple(traced.rebuild(grads))
 
     shown = out if nested else tree_unflatten(out_def, [o.detach() for o in outs])
-    return shown, vjp_fn
+    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
 
 
 def _flatten_like(tree: Any, treedef: Any, op: str, what: str, of: str) -> list[Any]:

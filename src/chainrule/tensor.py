@@ -1263,6 +1263,21 @@ class Tensor:
     def abs(self) -> Tensor:
         return _ops.abs(self)
 
+    def sign(self) -> Tensor:
+        return _ops.sign(self)
+
+    def norm(self, axis: Any = None, keepdims: bool = False, **torch_names: Never) -> Tensor:
+        """The 2-norm only: PyTorch's ``p=`` is refused, saying so, as are its ``dim=`` and
+        ``keepdim=`` (naming ``axis=`` and ``keepdims=``)."""
+        if "p" in torch_names:
+            raise TypeError(
+                f"norm: p={torch_names['p']!r} is PyTorch's order of the norm; chainrule's norm "
+                "is the 2-norm (PyTorch's default) only: leave p= out, x.norm(axis=...)"
+            )
+        if torch_names:
+            raise torch_keywords("norm", torch_names)
+        return _ops.norm(self, axis, keepdims)
+
     def sigmoid(self) -> Tensor:
         return _ops.sigmoid(self)
 
@@ -1533,8 +1548,8 @@ Tensor.__truediv__ = _ops.div
 #: ``expand_dims`` is ``unsqueeze``, ``logistic`` is ``sigmoid``).
 _METHOD_FORMS = (
     "sum", "mean", "var", "max", "min", "reshape", "transpose", "swapaxes", "squeeze",
-    "unsqueeze", "broadcast_to", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
-    "softplus", "clip", "softmax", "log_softmax", "logsumexp", "astype",
+    "unsqueeze", "broadcast_to", "exp", "log", "sqrt", "abs", "sign", "norm", "sigmoid", "tanh",
+    "relu", "softplus", "clip", "softmax", "log_softmax", "logsumexp", "astype",
 )  # fmt: skip
 
 

@@ -168,6 +168,8 @@ CASES = [
         "exp-log-sqrt", lambda a: cr.exp(a) + cr.log(a) + cr.sqrt(a), (A,), ("exp", "log", "sqrt")
     ),
     Case("abs", lambda a: cr.abs(a - 0.7), (A,), ("abs",)),
+    Case("sign", lambda a: cr.sign(a - 0.7) * a * a, (A,), ("sign",)),
+    Case("norm", lambda a: cr.norm(a, axis=1) * cr.norm(a), (A,), ("norm",)),
     Case(
         "maximum-minimum",
         lambda a, b: cr.maximum(a, b) * cr.minimum(a, b),

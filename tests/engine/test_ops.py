@@ -106,6 +106,7 @@ UNARY = {
     "log": (cr.log, np.log, _positive),
     "sqrt": (cr.sqrt, np.sqrt, _positive),
     "abs": (cr.abs, np.abs, _away_from_zero),
+    "sign": (cr.sign, np.sign, _away_from_zero),
     "sigmoid": (cr.sigmoid, _sigmoid_np, _normal),
     "tanh": (cr.tanh, np.tanh, _normal),
     "relu": (cr.relu, lambda x: np.maximum(x, 0), _away_from_zero),
@@ -192,6 +193,13 @@ def _where_and_clip_cases() -> list[Case]:
     return cases
 
 
+#: The NumPy references of the reductions NumPy has under another name
+_REDUCTION_REFS = {
+    "logsumexp": _logsumexp_np,
+    "norm": lambda x, axis=None, keepdims=False: np.sqrt(np.sum(x * x, axis, keepdims=keepdims)),
+}
+
+
 def _reduction_cases() -> list[Case]:
     cases = []
     axes_by_shape = {
@@ -200,14 +208,14 @@ def _reduction_cases() -> list[Case]:
         "matrix": [None, 0, 1],
         "batch": [None, 0, -1, (0, 2), (1, 2)],
     }
-    for name in ["sum", "mean", "max", "min", "var", "logsumexp"]:
+    for name in ["sum", "mean", "max", "min", "var", "logsumexp", "norm"]:
         sample = _distinct if name in ("max", "min") else _normal
         for shape_name, axes in axes_by_shape.items():
             rng = _rng(name, shape_name)
             x = sample(rng, SHAPES[shape_name])
             for axis in axes:
                 for keepdims in (False, True):
-                    ref = _logsumexp_np if name == "logsumexp" else getattr(np, name)
+                    ref = _REDUCTION_REFS.get(name) or getattr(np, name)
                     cases.append(
                         Case(
                             f"{name}-{shape_name}-axis{axis}-keep{keepdims}",

@@ -17,6 +17,7 @@ from chainrule.ops.elementwise import (
     mul,
     neg,
     power,
+    sign,
     sqrt,
     sub,
     where,
@@ -34,7 +35,7 @@ from chainrule.ops.nn import (
     softplus,
     tanh,
 )
-from chainrule.ops.reduce import max, mean, min, sum, var
+from chainrule.ops.reduce import max, mean, min, norm, sum, var
 from chainrule.ops.registry import REGISTRY, EachInput, Primitive, ShapeError, primitive
 from chainrule.ops.shape import (
     as_tensor,
@@ -56,7 +57,8 @@ __all__ = [
     "REGISTRY", "EachInput", "Primitive", "ShapeError", "abs", "add", "as_tensor", "astype",
     "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "getitem", "linear", "log",
     "log_softmax", "logistic", "logistic_cross_entropy", "logsumexp", "matmul", "max", "maximum",
-    "mean", "min", "minimum", "mul", "neg", "power", "primitive", "relu", "reshape", "sigmoid",
-    "softmax", "softplus", "softmax_cross_entropy", "split", "sqrt", "squeeze", "stack", "sub",
-    "sum", "swapaxes", "tanh", "transpose", "unbroadcast", "unsqueeze", "var", "where",
+    "mean", "min", "minimum", "mul", "neg", "norm", "power", "primitive", "relu", "reshape",
+    "sigmoid", "sign", "softmax", "softplus", "softmax_cross_entropy", "split", "sqrt", "squeeze",
+    "stack", "sub", "sum", "swapaxes", "tanh", "transpose", "unbroadcast", "unsqueeze", "var",
+    "where",
 ]  # fmt: skip

@@ -295,6 +295,33 @@ def _sign(x: Any) -> Any:
     return xp.where(xp.isnan(x), xp.zeros_like(sign), sign)
 
 
+def _signs(x: Any) -> Any:
+    """-1, 0 or 1 by the sign of x, NaN at NaN (the array API's ``sign``: NumPy's and JAX's,
+    on any library; PyTorch's own gives 0 there); a boolean as it is."""
+    if type(x) is numpy.ndarray:
+        return x.copy() if x.dtype == bool else numpy.sign(x)
+    xp = array_module(x)
+    if not backend.is_floating(x.dtype, xp):
+        return xp.asarray(x, copy=True) if x.dtype == xp.bool else xp.sign(x)
+    return xp.where(xp.isnan(x), x, xp.sign(x))
+
+
+def _no_gradient(g: Any, out: Any, x: Any) -> Any:
+    """0 everywhere, of g's shape and dtype, as PyTorch's rule for sign (not 0 * g, which is
+    NaN where g is infinite); on arrays and tensors alike."""
+    data = array_of(g)
+    xp = array_module(data)
+    return _masked(g, xp.zeros_like(data, dtype=xp.bool))
+
+
+_signum = primitive(
+    "sign",
+    _signs,
+    _no_gradient,
+    doc="-1, 0 or 1 by the sign of x; its derivative is 0 everywhere (as in PyTorch).",
+)
+
+
 def neg(x: Any) -> Tensor:
     """-x."""
     return _neg(as_tensor(x))
@@ -318,6 +345,19 @@ def sqrt(x: Any) -> Tensor:
 def abs(x: Any) -> Tensor:  # noqa: A001 - the name users expect, as in NumPy
     """|x|; the derivative at 0 is taken as 0, at NaN as 0 (as in PyTorch)."""
     return _abs(as_tensor(x))
+
+
+def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (NaN at NaN, as in NumPy and the array API
+    standard; PyTorch's ``sign`` gives 0 there); its derivative is 0 everywhere, as in PyTorch.
+
+    The fast gradient sign method's step, ``x + eps * cr.sign(g)``:
+
+    >>> import chainrule as cr
+    >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0]))
+    tensor([-1.,  0.,  1.])
+    """
+    return _signum(as_tensor(x))
 
 
 # ---------------------------------------------------------------------------------------------

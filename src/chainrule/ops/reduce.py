@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, max, min, var (over all elements or chosen axes, with keepdims)."""
+"""Reductions: sum, mean, max, min, var, norm (over all elements or chosen axes, with keepdims)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.backend import BLOCKED_ROWS, array_module
-from chainrule.ops.elementwise import astype
+from chainrule.ops.elementwise import _masked, _where, astype
 from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import (
     _broadcast_to,
@@ -239,3 +239,45 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     """Smallest value over ``axis``; tied minima share the gradient equally."""
     x = as_tensor(x)
     return _min(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims)
+
+
+def _norm_forward(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    return array_module(x).sqrt(sum_array(x * x, axes, keepdims))
+
+
+def _norm_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """g x / norm, and 0 where the norm is 0 (PyTorch's subgradient, which ``F.normalize``
+    relies on), whatever g is there (g is cut first: an infinite g times x's 0 is no NaN), and
+    without a 0 / 0 in either mode: with ``create_graph`` the division is recorded, so the
+    second derivative is (I - u u^T) / norm away from 0 and 0 at it."""
+    norm = expand_reduced(out, x, axes, keepdims)
+    nonzero = array_of(norm) != 0
+    safe = _where(norm, 1.0, condition=nonzero)  # the norm, 1 where it is 0 (there x is 0 too)
+    return _masked(expand_reduced(g, x, axes, keepdims), nonzero) * (x / safe)
+
+
+_norm = primitive(
+    "norm",
+    _norm_forward,
+    _norm_vjp,
+    doc="The 2-norm sqrt(sum(x * x)); its gradient x / norm is taken as 0 where the norm is 0.",
+)
+
+
+def norm(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """The Euclidean (2-)norm over ``axis`` (all axes by default: a matrix's Frobenius norm),
+    ``sqrt(sum(x * x))``, as ``torch.linalg.vector_norm`` and NumPy's ``linalg.vector_norm``
+    (unscaled, as theirs: past about 1e154 in float64, 1e19 in float32, it is inf); integers in
+    the library's float.
+
+    Its gradient is ``x / norm``, and 0 where the norm is 0, as in PyTorch: written as
+    ``cr.sqrt((x * x).sum())`` it is 0 / 0 = NaN at a zero vector (``x / norm(x)`` itself is
+    still NaN there: divide by ``cr.maximum(norm(x), eps)``, as ``F.normalize`` does). Its second
+    derivative is PyTorch's where that is finite, and 0 at a zero norm (PyTorch's is NaN).
+
+    >>> import chainrule as cr
+    >>> cr.norm(cr.tensor([3.0, 4.0]))
+    tensor(5.)
+    """
+    x = _floating(as_tensor(x))
+    return _norm(x, axes=normalize_axes(axis, x.ndim, "norm"), keepdims=keepdims)

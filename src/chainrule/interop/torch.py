@@ -958,6 +958,22 @@ def _check_size(arch: Any, shapes: Mapping[str, tuple], where: str) -> None:
         )
 
 
+def _pruned_hint(leaf: str) -> str:
+    """Where ``leaf`` is one torch.nn.utils.prune leaves (``weight_orig``, ``weight_mask``), how
+    to make the state dict a plain one: the pruned weight is their product, which PyTorch's
+    ``prune.remove`` writes back as ``weight``."""
+    if leaf.removesuffix("_orig").removesuffix("_mask") not in ("weight", "bias") or leaf in (
+        "weight",
+        "bias",
+    ):
+        return ""
+    return (
+        " (torch.nn.utils.prune's: make the pruning permanent first, "
+        "torch.nn.utils.prune.remove(module, 'weight') on each pruned layer, then save its "
+        "state_dict, or convert the live module with from_torch(net))"
+    )
+
+
 def _torch_linear_groups(
     shapes: Mapping[str, tuple], where: str, ordered: bool = True
 ) -> list[tuple[str, dict]]:
@@ -968,7 +984,9 @@ def _torch_linear_groups(
     for name, shape in shapes.items():
         prefix, _, leaf = name.rpartition(".")
         if leaf not in ("weight", "bias"):
-            raise ModelFileError(f"{where}unexpected entry {name!r}: not a Linear weight or bias")
+            raise ModelFileError(
+                f"{where}unexpected entry {name!r}: not a Linear weight or bias{_pruned_hint(leaf)}"
+            )
         if leaf == "weight" and len(shape) != 2:
             raise ModelFileError(
                 f"{where}{name!r} has shape {tuple(shape)}; a Linear weight is 2-D"

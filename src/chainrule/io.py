@@ -927,7 +927,8 @@ def save_model(
 
     ``loss`` (a chainrule loss object, such as ``nn.CrossEntropy()``, its name, or its
     configuration as :func:`load_model` gives it back in ``info["loss"]``), ``standardizer`` (a
-    fitted :class:`chainrule.data.Standardizer` or its state) and ``class_names`` are stored
+    fitted :class:`chainrule.data.Standardizer`, its state, or a fitted scikit-learn
+    ``StandardScaler``, recorded as its state) and ``class_names`` are stored
     so that :func:`load_model` gives everything ``predict`` needs: what it gives back saves
     again as it was (a configuration that is wrong is a :class:`ConfigError`). Any other
     ``loss`` (a PyTorch loss, a function, a loss class instead of an instance) is a

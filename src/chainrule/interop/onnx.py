@@ -188,7 +188,8 @@ def to_onnx(
     written to ``path`` if given.
 
     ``loss`` (a loss object, name or config) adds the output activation the loss implies;
-    ``standardizer`` (a fitted ``data.Standardizer`` or its state) puts the run's scaling in front.
+    ``standardizer`` (a fitted ``data.Standardizer``, its state, or a fitted scikit-learn
+    ``StandardScaler``) puts the run's scaling in front.
     The input ``input`` is ``(batch, n_in)`` of ``input_dtype``: by default float64 where there is
     a standardizer, else the model's dtype. With a standardizer the rows are scaled in float64
     whatever ``input_dtype`` is (an integer or float16 input is cast to float64 first) and then

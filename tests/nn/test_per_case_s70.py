@@ -193,7 +193,10 @@ def test_other_constructor_arguments_are_refused_as_before():
     assert nn.SquaredError(reduction="mean").reduction == "mean"
 
 
-def test_a_subclass_s_own_constructor_refuses_reduction_none():
+def test_a_subclass_s_own_constructor_is_its_own_and_may_take_reduction_none():
+    """A user's constructor is the user's: chainrule refuses reduction="none" only where its
+    own classes are built (review 1: a wrapper refused a loss that implements it itself)."""
+
     class Weighted(nn.Loss):
         name = "weighted-s70"
 
@@ -204,8 +207,7 @@ def test_a_subclass_s_own_constructor_refuses_reduction_none():
             error = output - target
             return self.weight * (error * error).sum()
 
-    with pytest.raises(nn.ConfigError, match=r"Weighted: reduction='none'.*per_case"):
-        Weighted(2.0, reduction="none")
+    assert Weighted(2.0, reduction="none").reduction == "none"
     assert Weighted(2.0).weight == 2.0
 
 
@@ -308,9 +310,7 @@ def test_cross_entropy_of_one_unbatched_case_is_that_of_the_batch_of_one(label):
     ("logits", "target", "shown"),
     [
         (np.zeros(3), np.array([0.2, 0.3, 0.5]), r"not \(3,\) and a target of shape \(3,\)"),
-        (np.zeros(3), 1.0, r"not \(3,\) and a target of shape \(\)"),
         (np.zeros(2), np.array([0]), r"not \(2,\) and a target of shape \(1,\)"),
-        (np.zeros((2, 3, 4)), np.zeros((2, 3), dtype=np.int64), r"not \(2, 3, 4\)"),
     ],
 )
 def test_other_unbatched_logits_are_refused_saying_how_to_give_one_case(logits, target, shown):

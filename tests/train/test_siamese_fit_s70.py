@@ -84,8 +84,8 @@ def test_predict_and_evaluate_refuse_several_outputs_in_the_same_words(call):
             train.predict(model, ds.X)
         else:
             train.evaluate(model, pair_loss, ds)
-    said = str(refusal.value)  # evaluate runs the model through predict
-    assert said.startswith("predict: the model's forward returned a tuple of 2 outputs"), said
+    said = str(refusal.value)  # evaluate's refusal names evaluate, though it runs predict's code
+    assert said.startswith(f"{call}: the model's forward returned a tuple of 2 outputs"), said
     assert "cr.concatenate" in said, said
 
 
@@ -206,6 +206,7 @@ def test_a_nan_gradient_is_not_blamed_on_the_learning_rate_alone_and_the_hint_wo
     assert said.startswith("the training loss became nan in epoch 1: "), said
     assert "the loss or its gradients became NaN or infinite" in said, said
     assert "cr.detect_anomaly()" in said, said
+    assert "and so does, at any learning rate, an op whose derivative" in said, said
     # the hint, followed: the op that made the NaN, named
     model = Cat()
     with pytest.raises(AnomalyError, match=r"^sqrt: backward produced NaN"), cr.detect_anomaly():

@@ -84,26 +84,6 @@ class Loss:
     #: Where a probability counts as "on" (one output unit, or multilabel outputs).
     threshold: float = 0.5
 
-    def __init__(self, *args: Any, **options: Any) -> None:
-        # a loss of no options (MSE(), CrossEntropy()): PyTorch's reduction="none" is named
-        # as what it asks for (per_case), any other argument refused as Python refuses it
-        _refuse_reduction_none(type(self).__name__, options)
-        if args or options:
-            raise TypeError(f"{type(self).__name__}() takes no arguments")
-
-    # the signature a loss of no options shows (loss_from_name's "takes no option" reads it)
-    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    )
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass's own constructor first refuses ``reduction="none"`` (a ConfigError
-        naming :meth:`per_case`), whatever else it takes."""
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is not None and not getattr(init, "_refuses_reduction_none", False):
-            cls.__init__ = _refusing_reduction_none(init)  # type: ignore[method-assign]
-
     @property
     def reads_labels(self) -> bool:
         """Whether the loss takes one integer class label per case (n,) as its target (it may
@@ -220,11 +200,12 @@ class Loss:
 
         chainrule's losses compute it in one pass, as their forward does. A loss of one's own
         (or a subclass computing its own forward) gets it by calling its forward on each case
-        alone (``output[i:i+1]``, ``target[i:i+1]``): right for any loss that adds (or
-        averages) independent per-case terms, as ``reduction`` and :meth:`divisor` say it does;
-        the values are then checked against E over the whole batch, and a loss whose cases
-        interact (a batch's statistics, pairs of cases) is refused, saying to override
-        ``per_case``. One forward per case: override it for speed.
+        alone (``output[i:i+1]``, ``target[i:i+1]``; a target that is no array of one row per
+        case, None or a tuple ``(y, weights)``, given whole to each): right for any loss that
+        adds (or averages) independent per-case terms, as ``reduction`` and :meth:`divisor`
+        say it does; the values are then checked against E over the whole batch, and a loss
+        whose cases interact (a batch's statistics, pairs of cases) is refused, saying to
+        override ``per_case``. One forward per case: override it for speed.
         """
         output = self._checked_output(output)
         in_one_pass = _own_per_case(self)
@@ -240,19 +221,19 @@ class Loss:
         n_cases = output.shape[0]
         if not n_cases:
             return _case_sums(output)
-        targets = target if isinstance(target, Tensor) else target_array(target, "target")
-        sliced = getattr(targets, "ndim", 0) > 0 and targets.shape[0] == n_cases
+        rows = _case_rows(target, n_cases)
         each = ops.stack(
             [
-                self.forward(output[i : i + 1], targets[i : i + 1] if sliced else target)
+                self.forward(output[i : i + 1], target if rows is None else rows[i : i + 1])
                 for i in range(n_cases)
             ]
         )
-        self._check_per_case(each, self.forward(output, target))
+        self._check_per_case(each, self.forward(output, target), given_whole=rows is None)
         return each
 
-    def _check_per_case(self, each: Tensor, whole: Tensor) -> None:
-        """Refuse per-case losses whose sum (or mean) is not E: the loss's cases interact."""
+    def _check_per_case(self, each: Tensor, whole: Tensor, given_whole: bool = False) -> None:
+        """Refuse per-case losses whose sum (or mean) is not E: the loss's cases interact, or
+        (``given_whole``) each case's forward read a target that is not one row per case."""
         values = np.asarray(to_numpy(each.data), dtype=np.float64)
         reduced = values.sum() if self.reduction == "sum" else values.mean()
         expected = float(to_numpy(whole.data))
@@ -261,11 +242,17 @@ class Loss:
         if abs(reduced - expected) <= rtol * scale or (np.isnan(reduced) and np.isnan(expected)):
             return
         name = type(self).__name__
+        target = (
+            " or its target, not an array of one row per case, was given whole to each case's "
+            "forward,"
+            if given_whole
+            else ""
+        )
         raise UserError(
             f"{name}.per_case: the {self.reduction} of the losses of each case alone is "
             f"{reduced:.10g}, but {name} of the whole batch is {expected:.10g}: its cases "
-            f"interact (its forward is not a {self.reduction} of independent per-case terms), "
-            f"so {name} must define per_case(output, target) itself"
+            f"interact (its forward is not a {self.reduction} of independent per-case terms),"
+            f"{target} so {name} must define per_case(output, target) itself"
         )
 
     def _checked_output(self, output: Any) -> Tensor:
@@ -364,16 +351,69 @@ def _refuse_reduction_none(who: str, options: dict[str, Any]) -> None:
 
 
 def _refusing_reduction_none(init: Any) -> Any:
-    """A loss class's ``__init__`` that first refuses ``reduction="none"``; its signature is
-    the constructor's own (``inspect`` follows ``__wrapped__``)."""
+    """One of chainrule's loss constructors (``BinaryCrossEntropy``'s, ``MarginSquaredError``'s)
+    that first refuses ``reduction="none"`` (a keyword it does not take) naming
+    :meth:`Loss.per_case`, where Python would say "unexpected keyword"; any other keyword it
+    does not take is Python's refusal. Its signature is the constructor's own (``inspect``
+    follows ``__wrapped__``). Never put on a user's constructor: what it takes is the user's."""
 
     @functools.wraps(init)
     def checked(self: Loss, *args: Any, **options: Any) -> None:
         _refuse_reduction_none(type(self).__name__, options)
         init(self, *args, **options)
 
-    checked._refuses_reduction_none = True  # type: ignore[attr-defined]
     return checked
+
+
+def _no_options_init(self: Loss, *args: Any, **options: Any) -> None:
+    """The constructor of chainrule's losses of no options (``MSE()``, ``CrossEntropy()``):
+    PyTorch's ``reduction="none"`` is a ConfigError naming :meth:`Loss.per_case`, any other
+    argument Python's "MSE() takes no arguments". A class of one's own deriving from one of them
+    with a constructor after it (``class A(nn.MSE, Mixin)``, ``class B(nn.MSE, nn.Module)``) has
+    its arguments handed to that one, as where these classes had no constructor."""
+    _refuse_reduction_none(type(self).__name__, options)
+    following = _init_after_no_options(type(self))
+    if following is not object:  # the next constructor in the method resolution order
+        following.__init__(self, *args, **options)
+    elif args or options:
+        raise TypeError(f"{type(self).__name__}() takes no arguments")
+
+
+# the signature help() and inspect show for MSE() and CrossEntropy(): no options
+_no_options_init.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+)
+
+
+def _init_after_no_options(cls: type) -> type:
+    """The class whose ``__init__`` follows :func:`_no_options_init` in the method resolution
+    order of ``cls`` (a class that has it): ``object`` where no other constructor follows it."""
+    mro = cls.__mro__
+    start = next(
+        i for i, kind in enumerate(mro) if kind.__dict__.get("__init__") is _no_options_init
+    )
+    return next(
+        kind
+        for kind in mro[start + 1 :]
+        if "__init__" in kind.__dict__ and kind.__dict__["__init__"] is not _no_options_init
+    )
+
+
+def _case_rows(target: Any, n_cases: int) -> Any:
+    """The target of a loss of one's own as rows to give case i its row i (``per_case``): an
+    array or tensor (or a list of numbers) whose first axis is the ``n_cases`` cases; None for
+    any other target, given whole to each case: None (an autoencoder's forward that reads no
+    target), a tuple ``(y, weights)``, a dict, one row shared by every case."""
+    if isinstance(target, Tensor):
+        rows = target
+    elif isinstance(target, (np.ndarray, list)) or backend.array_module(target) is not np:
+        try:
+            rows = target_array(target, "target")
+        except (TypeError, ValueError):  # a list that is no array of numbers: given whole
+            return None
+    else:
+        return None
+    return rows if getattr(rows, "ndim", 0) > 0 and rows.shape[0] == n_cases else None
 
 
 def _own_per_case(loss: Loss) -> Any:
@@ -479,6 +519,8 @@ class MSE(Loss):
     name = "mse"
     per_unit = True
 
+    __init__ = _no_options_init
+
     def forward(self, output: Tensor, target: Any) -> Tensor:
         output, t = self._compared(output, target)
         error = t - output
@@ -508,6 +550,8 @@ class CrossEntropy(Loss):
     name = "cross-entropy"
     output_activation = "softmax"
     reads_labels = True
+
+    __init__ = _no_options_init
 
     def forward(self, output: Tensor, target: Any) -> Tensor:
         return self._cross_entropy(output, target, "mean")
@@ -552,19 +596,38 @@ def _one_case(logits: Tensor, target: Any) -> tuple[Tensor, Any]:
     """One unbatched case, logits (n_classes,) and one integer class label, as the batch of
     one case it is (``torch.nn.functional.cross_entropy`` takes it so): (1, n_classes) by a
     recorded reshape, whose backward gives the gradient the logits' own shape, and labels (1,),
-    so its loss and gradient are those of the batch ``logits[None]``, ``[label]``. Other
-    shapes are refused: an (n,) row of probabilities beside (n,) logits is as often one logit
-    per case, squeezed, as one case's classes, so it is given as (1, n_classes)."""
+    so its loss and gradient are those of the batch ``logits[None]``, ``[label]``. The label is
+    an integer, as a batch's labels are (:func:`~chainrule.ops.nn.targets_are_labels`): a float
+    (1.0) or a boolean is refused, as in a batch (and by PyTorch). Other shapes are refused:
+    an (n,) row of probabilities beside (n,) logits is as often one logit per case, squeezed,
+    as one case's classes, so it is given as (1, n_classes); logits of more axes are not
+    PyTorch's (N, C, d1, ...) layout here."""
     shape = tuple(logits.shape)
+    if logits.ndim != 1:
+        torch_layout = (
+            "; PyTorch's (N, C, d1, ...) layout, the classes on axis 1, is not taken: move the "
+            "classes to the last axis and reshape the logits to (n_cases, n_classes), the "
+            "targets alike"
+        )
+        raise ShapeError(
+            f"CrossEntropy: logits must have shape (n_cases, n_classes), not {shape}"
+            f"{torch_layout if logits.ndim > 2 else ''}"
+        )
     array = target_array(listed_labels(target), "CrossEntropy: the target")
-    xp = backend.array_module(array)
-    if logits.ndim == 1 and array.ndim == 0 and backend.is_integer(array.dtype, xp):
-        return logits.reshape(1, shape[0]), backend.reshape(array, (1,))
-    got = f" and a target of shape {tuple(array.shape)}" if logits.ndim == 1 else ""
+    if array.ndim == 0:  # one label: an integer, as a batch's labels are
+        xp = backend.array_module(array)
+        if backend.is_integer(array.dtype, xp):
+            return logits.reshape(1, shape[0]), backend.reshape(array, (1,))
+        refusal = ShapeError if backend.is_real_floating(array.dtype, xp) else TypeError
+        raise refusal(  # the batch's refusal of float labels (targets_are_labels), for one case
+            f"CrossEntropy: one case's class label, beside logits of shape {shape}, must be an "
+            f"integer, not {backend.dtype_name(array.dtype)}; class labels are integers, as in "
+            "a batch, probabilities floats: give the label as an integer"
+        )
     raise ShapeError(
         f"CrossEntropy: logits must have shape (n_cases, n_classes), or (n_classes,) for one "
-        f"case with one integer class label, not {shape}{got}; give one case as a batch of "
-        "one, X[:1] and y[:1]"
+        f"case with one integer class label, not {shape} and a target of shape "
+        f"{tuple(array.shape)}; give one case as a batch of one, X[:1] and y[:1]"
     )
 
 
@@ -602,6 +665,7 @@ class BinaryCrossEntropy(Loss):
     per_unit = True
     output_activation = "logistic"
 
+    @_refusing_reduction_none
     def __init__(self, per_unit: bool = True) -> None:
         if not isinstance(per_unit, (bool, np.bool_)):
             raise ConfigError(
@@ -652,6 +716,7 @@ class MarginSquaredError(Loss):
     name = "margin-squared-error"
     reduction = "sum"
 
+    @_refusing_reduction_none
     def __init__(self, on: float = 0.8, off: float = 0.2, measured_from: str = "edge") -> None:
         if measured_from not in ("edge", "target"):
             raise ConfigError(
@@ -760,7 +825,8 @@ def loss_from_name(name: str, **kwargs: Any) -> Loss:
     cls = LOSSES.get(_key(name))
     if cls is None:
         raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
-    _refuse_reduction_none(f"loss {name!r}", kwargs)
+    if is_chainrules(cls):  # a loss of one's own may take a reduction "none" of its own
+        _refuse_reduction_none(f"loss {name!r}", kwargs)
     unknown = _unknown_option(cls, kwargs)
     if unknown is not None:
         raise ConfigError(f"loss {name!r} {unknown}")
@@ -776,7 +842,7 @@ def _unknown_option(cls: type[Loss], options: dict[str, Any]) -> str | None:
     """Why ``options`` are not all options of the loss class ``cls`` (its constructor's
     parameters): "takes no option 'x' (its options: ...)", naming the first it lacks; None
     where each is one, or where the class takes any keyword (it says itself which when built)."""
-    parameters = inspect.signature(cls).parameters
+    parameters = _constructor_parameters(cls)
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return None
     unknown = next((key for key in options if key not in parameters), None)
@@ -788,6 +854,19 @@ def _unknown_option(cls: type[Loss], options: dict[str, Any]) -> str | None:
         else f"{cls.__name__}() takes no arguments"
     )
     return f"takes no option {unknown!r} ({takes})"
+
+
+def _constructor_parameters(cls: type[Loss]) -> dict[str, inspect.Parameter]:
+    """The parameters of the constructor that takes the options of ``cls``: its own, or past
+    :func:`_no_options_init` (MSE's, CrossEntropy's) the one that follows it (a mixin's), none
+    where that is object's."""
+    first = next(kind for kind in cls.__mro__ if "__init__" in kind.__dict__)
+    if first.__dict__["__init__"] is not _no_options_init:
+        return dict(inspect.signature(cls).parameters)  # its own constructor's, as Python calls it
+    following = _init_after_no_options(cls)
+    if following is object:
+        return {}
+    return dict(list(inspect.signature(following.__init__).parameters.items())[1:])
 
 
 def register_loss(cls: type[Loss]) -> type[Loss]:

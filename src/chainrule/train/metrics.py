@@ -37,7 +37,7 @@ from chainrule import backend
 from chainrule.backend import to_numpy
 from chainrule.data.dataset import one_hot
 from chainrule.engine import no_grad
-from chainrule.errors import DataError, UserError, type_name
+from chainrule.errors import DataError, UserError, counted, type_name
 from chainrule.nn.module import eval_mode
 from chainrule.tensor import Tensor
 
@@ -105,11 +105,11 @@ def target_array(ds: Any, loss: Any, n_outputs: int, dtype: Any) -> np.ndarray:
         targets = np.asarray(ds.y, dtype=dtype)
         if ds.task == "multilabel" and targets.ndim == 2 and targets.shape[1] != n_outputs:
             labels = targets.shape[1]
-            raise DataError(
-                f"{getattr(ds, 'name', 'the dataset')}: the multilabel targets have {labels} "
-                f"columns (one per label) but the network has {n_outputs} output "
-                f"unit{'s' * (n_outputs != 1)}; give it {labels} output units, one per label"
-                + (_EXTRA_COLUMNS if labels > n_outputs else "")
+            raise DataError(  # fit says which set (train_ds, val_ds)
+                f"the multilabel targets have {counted(labels, 'column')} (one per label) but "
+                f"the network has "
+                f"{counted(n_outputs, 'output unit')}; give it {counted(labels, 'output unit')}, "
+                "one per label" + (_EXTRA_COLUMNS if labels > n_outputs else "")
             )
         return targets
     # the loss says whether its forward takes labels (nn.Loss.reads_labels, by default whether
@@ -164,23 +164,27 @@ def is_model(value: Any) -> bool:
     return callable(value) and callable(getattr(value, "parameters", None))
 
 
-def case_outputs(outputs: Any, ds: Any, function: str) -> np.ndarray:
+def case_outputs(outputs: Any, ds: Any, function: str, rows_only: bool = False) -> np.ndarray:
     """``outputs`` as a NumPy array of one row per case of ``ds`` (cases by output units), the
     one check of a network's outputs given to ``function`` (``accuracy``, ``class_report``).
 
     Any other shape is a :class:`~chainrule.errors.DataError` naming ``function``, the shape and
     the number of cases: one case's outputs scored against the whole set broadcast to a
     believable accuracy (0.6 for five cases), and others raised NumPy's or an IndexError's
-    words. The network itself in their place is a ``TypeError`` saying to give its outputs."""
+    words. The network itself in their place is a ``TypeError`` saying to give its outputs.
+    ``rows_only`` (a regression set's, scored on no units) checks the first axis alone: one
+    row per case, of any shape (a siamese's (n, 2, k) stack)."""
     if is_model(outputs):
         raise TypeError(
             f"{function}: outputs must be a network's outputs (one row per case), not the "
             f"network {type_name(outputs)}; give predict(model, ds.X)"
         )
     outputs = np.asarray(outputs)
-    if outputs.ndim != 2 or len(outputs) != len(ds):
+    rows = outputs.ndim >= 1 and len(outputs) == len(ds)
+    if not rows or (outputs.ndim != 2 and not rows_only):
+        must = "have" if rows_only else "be 2-D with"
         raise DataError(
-            f"{function}: outputs must be 2-D with one row per case ({len(ds)}), "
+            f"{function}: outputs must {must} one row per case ({len(ds)}), "
             f"got shape {outputs.shape}"
         )
     return outputs
@@ -205,10 +209,9 @@ def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
     (:func:`check_dataset`); outputs that are not one row per case of ``ds`` a
     :class:`~chainrule.errors.DataError` naming their shape (:func:`case_outputs`)."""
     check_dataset(ds, "ds", "accuracy", "accuracy(outputs, ds, loss)")
-    if ds.task == "regression" and not is_model(outputs):  # none, whatever the outputs' shape
-        return None  # (a siamese's (n, 2, k) stack trained an epoch, then failed here)
-    outputs = case_outputs(outputs, ds, "accuracy")
-    if len(outputs) == 0:
+    regression = ds.task == "regression"  # none, whatever the shape of each case's outputs
+    outputs = case_outputs(outputs, ds, "accuracy", rows_only=regression)
+    if regression or len(outputs) == 0:  # (a siamese's (n, 2, k) stack failed here)
         return None
     if ds.task == "classification":
         return float(np.mean(predicted_classes(outputs, loss) == ds.y))
@@ -227,10 +230,9 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     has two classes: 0 (the unit off) and 1 (on). A class never predicted has precision 0.
     Outputs with fewer columns than ``ds`` has classes raise :class:`~chainrule.errors.DataError`.
     """
-    if ds.task == "regression" and not is_model(outputs):  # none, whatever the outputs' shape
-        return None
-    outputs = case_outputs(outputs, ds, "class_report")
-    if len(outputs) == 0:
+    regression = ds.task == "regression"  # none, whatever the shape of each case's outputs
+    outputs = case_outputs(outputs, ds, "class_report", rows_only=regression)
+    if regression or len(outputs) == 0:
         return None
     if outputs.shape[1] == 1:
         true = (np.asarray(ds.y).reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
@@ -258,7 +260,11 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     return {"per_class": rows, "confusion": confusion.tolist()}
 
 
-def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
+#: The rows :func:`predict` (and :func:`evaluate`) run the network on at a time.
+PREDICT_ROWS = 4096
+
+
+def predict(model: Any, X: Any, batch_size: int = PREDICT_ROWS) -> np.ndarray:
     """The network's outputs for the rows of ``X`` (eval mode, no graph), as a NumPy array,
     ``batch_size`` rows at a time, except for a model that normalises across its rows
     (``Softmax(axis=0)``), whose outputs depend on all of them: it takes them at once. No rows
@@ -268,17 +274,23 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     are no array of numbers, or a ``model`` that is no network is a ``TypeError`` naming it;
     a model whose forward returns several outputs, a ``UserError`` (:func:`one_output`)."""
     check_model(model, "predict", "predict(model, X)")
+    return _outputs(model, X, batch_size, "predict")
+
+
+def _outputs(model: Any, X: Any, batch_size: int, function: str) -> np.ndarray:
+    """:func:`predict`'s outputs of ``model``, its refusals naming ``function`` (``predict``,
+    ``evaluate``)."""
     dtype = param_dtype(model)
     if is_dataset(X):
         raise TypeError(
-            f"predict: X must be an array of inputs (one row per case), not {type_name(X)}; "
+            f"{function}: X must be an array of inputs (one row per case), not {type_name(X)}; "
             "give a dataset's inputs: predict(model, ds.X)"
         )
     try:
         X = np.asarray(X, dtype=dtype)
     except TypeError:  # "float() argument must be a string or a real number, not 'MSE'"
         raise TypeError(
-            f"predict: X must be an array of inputs (one row per case), not {type_name(X)}"
+            f"{function}: X must be an array of inputs (one row per case), not {type_name(X)}"
         ) from None
     if _across_rows(model):
         batch_size = max(len(X), 1)
@@ -287,7 +299,7 @@ def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     # (0, n_outputs), where a (0, 0) stood for any model and any input
     with eval_mode(model), no_grad():
         chunks = [to_numpy(one_output(model(model_input(X[i : i + batch_size], param)),
-                                      "predict").data)
+                                      function).data)
                   for i in range(0, max(len(X), 1), batch_size)]  # fmt: skip
     return np.concatenate(chunks, axis=0)
 
@@ -319,7 +331,7 @@ def evaluate(model: Any, loss: Any, ds: Any) -> dict[str, float | None]:
             f"evaluate: {getattr(ds, 'name', 'the dataset')!s} has no cases (0 rows); "
             "there is nothing to evaluate"
         )
-    outputs = predict(model, ds.X)
+    outputs = _outputs(model, ds.X, PREDICT_ROWS, "evaluate")
     targets = target_array(ds, loss, outputs.shape[1], outputs.dtype)
     with no_grad():
         value = float(loss(Tensor(outputs), Tensor(targets)).item())

@@ -499,7 +499,7 @@ class Trainer:
                 f"{str(error).replace(probe, shape)}"
             ) from None
         if ds.task != "regression" and first.ndim != 2:  # the epoch's accuracy reads rows
-            shape = ", ".join(["n", *map(str, first.shape[1:])])
+            shape = ", ".join(["n", *map(str, first.shape[1:])]) + "," * (first.ndim == 1)
             raise DataError(
                 f"fit: the model gives outputs of shape ({shape}) for n cases, "
                 f"but a {ds.task} set is scored on one row of output units per case (2-D); "
@@ -545,10 +545,10 @@ class Trainer:
             raise TrainingDiverged(
                 f"the training loss became {logs['loss']} in epoch {epoch}: the loss or its "
                 "gradients became NaN or infinite. A learning rate too large does it (try a "
-                "smaller learning rate), and so does, at any rate, an op whose derivative is "
-                "not finite where it is taken (sqrt or log at 0, a division by 0): run the fit "
-                "under `with cr.detect_anomaly():` to stop at the first op that makes a NaN or "
-                "an infinity, and the line that called it"
+                "smaller learning rate), and so does, at any learning rate, an op whose "
+                "derivative is not finite where it is taken (sqrt or log at 0, a division by 0): "
+                "run the fit under `with cr.detect_anomaly():` to stop at the first op that "
+                "makes a NaN or an infinity, and the line that called it"
             )
         overflowed = _first_non_finite_parameter(self.model, self.optimizer)
         if overflowed is not None:  # saturated outputs keep the loss finite: no model to keep

@@ -2,9 +2,11 @@
 Dean's distillation loss reads a teacher's soft rows beside the one-hot labels, 2k columns for k
 logits. ``cr.explain`` refused it ("the target has shape (2, 6) but the output layer expects 3
 values per case"), though a loss of one's own is explained by its numbers (its forward's E, the
-engine's dE/dz), which need no target shape. Its rows are now handed to its forward as given,
-checked only for one row per case; chainrule's own losses, whose formulas pair target column j
-with output j, still refuse another width.
+engine's dE/dz), which need no target shape. A loss that says how many columns it reads
+(``target_columns``) has its rows handed to its forward as given, checked for that width and one
+row per case; one that does not say is refused naming ``target_columns`` (a wrong width by
+mistake was derived with broadcasting, every check passing); chainrule's own losses, whose
+formulas pair target column j with output j, still refuse another width.
 
 The oracle: PyTorch's gradient of the same loss with respect to the logits."""
 
@@ -34,6 +36,7 @@ class KD(nn.Loss):
     name = "kd-s70"
     output_activation = "softmax"
     reads_labels = False
+    target_columns = 2 * K
 
     def forward(self, z, t):
         return kd(z, t)
@@ -69,9 +72,32 @@ def test_distillation_loss_is_explained_with_torchs_gradient():
 def test_own_loss_target_rows_are_given_as_they_are():
     rows = KD().target_rows(Y, K, n_cases=4)
     np.testing.assert_array_equal(rows, Y)
-    # narrower rows are no extra columns: refused, as before
+    # narrower rows are not the declared columns: refused
     with pytest.raises(ValueError, match=r"the target has shape \(4, 2\)"):
         KD().target_rows(Y[:, :2], K, n_cases=4)
+    # one case's flat row of the declared width is that case's row
+    np.testing.assert_array_equal(KD().target_rows(Y[0], K, n_cases=1), Y[:1])
+
+
+class Undeclared(KD):
+    target_columns = None
+
+
+class SquaredByHand(nn.Loss):
+    def forward(self, y, t):
+        return ((y - t) ** 2).sum()
+
+
+def test_a_loss_that_declares_no_columns_is_refused_naming_target_columns():
+    with pytest.raises(ExplainError, match=r"shape \(4, 6\).*target_columns = 6 on Undeclared"):
+        cr.explain(net(), X, Y, Undeclared())
+
+
+def test_a_wrong_width_by_mistake_is_refused_not_broadcast():
+    """(4, 1) outputs against (4, 2) rows broadcast to a (4, 2) difference: every check passed."""
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh(), nn.Linear(3, 1, rng=1))
+    with pytest.raises(ExplainError, match="target_columns = 2 on SquaredByHand"):
+        cr.explain(model, X, np.ones((4, 2)), SquaredByHand())
 
 
 @pytest.mark.parametrize("loss", [nn.CrossEntropy(), nn.SquaredError()])

@@ -83,6 +83,10 @@ class Loss:
     output_activation: str | None = None
     #: Where a probability counts as "on" (one output unit, or multilabel outputs).
     threshold: float = 0.5
+    #: How many target columns a loss of one's own reads per case where that is not one per
+    #: output unit (a distillation loss reading a teacher's k probabilities beside the k
+    #: one-hot labels: 2k); None: one per output, as chainrule's losses read them.
+    target_columns: int | None = None
 
     @property
     def reads_labels(self) -> bool:
@@ -158,13 +162,13 @@ class Loss:
         (``n_cases``, the number of cases the targets are for, tells one label per case from
         one case's row), else reads rows of probabilities.
 
-        Rows of another width than ``n_outputs`` are refused for chainrule's own losses, whose
-        formulas compare target column j with output j; a loss whose forward is one's own
-        (:func:`forward_is_chainrules` False) is given 2-D rows wider than the outputs as they
-        are, for its forward says what the extra columns mean (a teacher's probabilities
-        beside the one-hot labels: 2k columns for k outputs). Narrower rows are refused for it
-        too: a column of class labels for a loss that does not say it reads them, or a
-        target of too few values.
+        Rows of another width than ``n_outputs`` are refused, for chainrule's losses compare
+        target column j with output j, unless a loss whose forward is one's own
+        (:func:`forward_is_chainrules` False) says it reads that many: ``target_columns`` (a
+        teacher's probabilities beside the one-hot labels: 2k columns for k outputs). Its
+        rows are then given as they are, its forward says what the columns mean; one case's
+        flat row of that many values is that case's row. A width no loss declared is refused,
+        not broadcast against the outputs.
         """
         labels = self.target_labels(target, n_outputs, n_cases)
         if labels is not None:
@@ -172,8 +176,16 @@ class Loss:
         what = f"{type(self).__name__}: the target"
         if not forward_is_chainrules(self):
             rows = np.asarray(to_numpy(target_array(target, what)), dtype=np.float64)
-            if rows.ndim == 2 and rows.shape[1] > n_outputs:
-                return rows
+            declared = self.target_columns
+            if declared is not None and declared != n_outputs:
+                return as_rows(rows, declared, what, f"{type(self).__name__}.target_columns says")
+            if rows.ndim == 2 and rows.shape[1] > n_outputs:  # a slip, or undeclared columns
+                raise ShapeError(
+                    f"{what} has shape {rows.shape} but the output layer has {n_outputs} "
+                    f"unit{'s' * (n_outputs != 1)}; a loss of your own that reads more target "
+                    f"columns than outputs says how many: target_columns = {rows.shape[1]} on "
+                    f"{type(self).__name__}"
+                )
         if self.reads_labels and n_outputs > 1:
             expected = f"the output layer expects a class label (0..{n_outputs - 1}) per case or"
             rows = np.asarray(to_numpy(target_array(target, what)))

@@ -585,17 +585,23 @@ def _check_the_model_runs(x: np.ndarray, net: Any, info: dict, model: Path) -> N
 def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
     """The graph the engine records for ``net``'s forward pass and ``loss`` on the case, for a
     network the explainer cannot write out layer by layer: every op of the user's own modules,
-    with the values and what each consumer sends back, noting why it is not the unit view."""
+    with the values and what each consumer sends back, noting why it is not the unit view.
+    The targets are read as :func:`~chainrule.explainer.build.problem_of` reads them for a
+    network it can write out (``--target 1``, a class label, is cross-entropy's one-hot row,
+    not the number 1 of shape (1, 1))."""
     import numpy as np
 
     from chainrule.engine import enable_grad
+    from chainrule.explainer.network import loss_target, targets_for
     from chainrule.tensor import Tensor
     from chainrule.train.metrics import param_dtype
     from chainrule.viz.graph import graph as draw_graph
 
     dtype = param_dtype(net)
     with enable_grad():
-        error = loss(net(Tensor(np.asarray(x, dtype=dtype))), Tensor(np.asarray(t, dtype=dtype)))
+        y = net(Tensor(np.asarray(x, dtype=dtype)))
+        rows, labels = targets_for(np.asarray(t), y.shape[-1], loss, y.shape[0])
+        error = loss(y, loss_target(rows if labels is None else labels, dtype))
     drawing = draw_graph(error, names=_parameter_names(net, error))
     drawing.notes.append(
         f"{_command_line(reason)}: drawn is the engine's graph of the model's own "
@@ -1098,7 +1104,7 @@ def graph(
         _refuse_writing_over_what_is_read(out, model, None, input, target)
         unreadable = _unreadable_network(net)
         if unreadable is not None:  # a network the explainer cannot write out layer by layer
-            drawing = _engine_graph(net, x, t, loss_object, reason=unreadable)
+            drawing = _explained(model, _engine_graph, net, x, t, loss_object, unreadable)
         else:
             problem = _explained(model, problem_of, net, x, t, loss_object)
             error = _explained(model, forward, problem)[2]

@@ -353,8 +353,8 @@ def refuse_a_path(model: Any, who: str) -> None:
 #: The Python API's way to any model's backward pass, ending the refusal of a model the
 #: explainer cannot read (a command's line, which names ``chainrule graph``, can remove it)
 DRAWN = (
-    ". For any other model (a recurrent one), chainrule.viz.graph.graph(E) draws the "
-    "computation graph of E = loss(model(x), t) op by op"
+    ". For any other model (a recurrent one, a layer of your own), chainrule.viz.graph.graph(E) "
+    "draws the computation graph of E = loss(model(x), t) op by op"
 )
 
 
@@ -442,7 +442,8 @@ def _from_sequential(model: Any) -> Network:
         elif computes_as(module, Dropout) or computes_as(module, Identity):
             continue  # the explainer runs the network as in evaluation: dropout is the identity
         else:
-            raise ExplainError(f"explain: layer {position} is {_unreadable(module)}")
+            # the Python API's way on (a command's line names chainrule graph instead)
+            raise ExplainError(f"explain: layer {position} is {_unreadable(module)}{DRAWN}")
     _check_not_shared(named)
     if not layers:
         raise ExplainError("explain: the model has no Linear layer")

@@ -438,8 +438,10 @@ def from_torch(net: Any, arch: Any = None) -> Any:
                 "from_torch: a state dict does not say which units follow each Linear layer; "
                 "pass arch= (e.g. '4,3,2' or a chainrule model with the same layers)"
             )
-        dtype = _state_dtype(net)
+        # the entries first: a BatchNorm's int64 num_batches_tracked was refused for its dtype,
+        # with a conversion (net.float()) that never casts it
         _check_arch(arch, _shapes(net), "", ordered=True)  # before anything is built
+        dtype = _state_dtype(net)
         from chainrule.nn.init import draws_kept
 
         with draws_kept():  # the state dict replaces the weights it draws
@@ -980,6 +982,7 @@ def _torch_linear_groups(
     """``[(prefix, {"weight": key, "bias": key}), ...]`` in the order of the layers: by their
     numbers where the names differ only in numbers, else the dict's order if it is ``ordered``
     (refused otherwise, where there is more than one layer)."""
+    _refuse_batch_norm(shapes, where)
     groups: dict[str, dict[str, str]] = {}
     for name, shape in shapes.items():
         prefix, _, leaf = name.rpartition(".")
@@ -1007,6 +1010,26 @@ def _torch_linear_groups(
         "2 ... as a Sequential does, or fc1, fc2 ...), or load the file into the PyTorch network "
         "(net.load_state_dict) and convert that with from_torch(net)"
     )
+
+
+#: What PyTorch's BatchNorm layers hold beside their weight and bias
+_BATCH_NORM_ENTRIES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _refuse_batch_norm(shapes: Mapping[str, tuple], where: str) -> None:
+    """Refuse a state dict holding a BatchNorm layer's running statistics, naming the layer as
+    one chainrule cannot convert: its 1-D ``weight`` was refused as "a Linear weight is 2-D",
+    and its int64 ``num_batches_tracked`` for a dtype no ``net.float()`` converts."""
+    for name in shapes:
+        prefix, _, leaf = name.rpartition(".")
+        if leaf in _BATCH_NORM_ENTRIES:
+            layer = f"layer {prefix!r}" if prefix else "the layer"
+            raise ModelFileError(
+                f"{where}unexpected entry {name!r}: a BatchNorm layer's running statistic; "
+                f"{layer} is a BatchNorm, which chainrule cannot convert (it converts Linear "
+                "layers' weights and biases); docs/extending.md writes a BatchNorm1d of your "
+                "own ('A layer of your own with running statistics')"
+            )
 
 
 def _numbered_order(items: list[tuple[str, dict]]) -> list[tuple[str, dict]] | None:

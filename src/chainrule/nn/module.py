@@ -277,6 +277,7 @@ class Module:
         if isinstance(value, (list, tuple, dict)):
             _refuse_unregistered_modules(self, name, value)
         if name in self._buffers:  # a declared buffer stays one (a new generator, new stats)
+            _refuse_a_recorded_buffer(self, name, value)
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
@@ -351,6 +352,7 @@ class Module:
             raise ConfigError(
                 f"register_buffer: {type(self).__name__}.{name} is already a parameter or module"
             )
+        _refuse_a_recorded_buffer(self, name, value)
         self._buffers[name] = value
         if persistent:
             self._persistent.add(name)
@@ -737,6 +739,25 @@ def _set_while_built(module: Module | None = None) -> bool:
                 return True
         frame = frame.f_back
     return False
+
+
+def _refuse_a_recorded_buffer(module: Module, name: str, value: Any) -> None:
+    """Refuse a buffer set to a tensor the graph recorded (running statistics updated without
+    ``cr.no_grad()``: ``self.running_mean = 0.9 * self.running_mean + 0.1 * cr.mean(x, 0)``):
+    each step's graph then reached back through the last one's, so memory grew step by step
+    and a later backward raised GraphFreedError far from the line at fault. A parameter
+    computed from others is refused alike (:func:`_refuse_replacing_by_another_kind`)."""
+    if not isinstance(value, Tensor) or value.is_leaf:
+        return
+    held = module._buffers.get(name)  # an array (not a tensor) is written in place
+    in_place = _is_array(held) and not isinstance(held, Tensor)
+    update = f"module.{name}[...] = ... (in place)" if in_place else f"module.{name} = ..."
+    raise TypeError(
+        f"{type(module).__name__}.{name} is a buffer: cannot set it to the output of "
+        f"'{value.op}', a tensor recorded in the graph (every step's graph would reach back "
+        f"into the last one's: memory grows, and a later backward fails); update it without "
+        f"a graph, with cr.no_grad(): {update}, or assign value.detach()"
+    )
 
 
 def _refuse_replacing_by_another_kind(module: Module, name: str, value: Any) -> None:

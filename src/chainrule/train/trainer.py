@@ -1075,6 +1075,7 @@ class Trainer:
         """Load the latest checkpoint under ``path`` into this trainer (see :meth:`load_state`)."""
         from chainrule import io
 
+        _refuse_a_resume_flag(path, self.checkpoint_dir, "Trainer.resume")
         self.load_state(self._world.on_root(io.load_checkpoint, path))  # rank 0 reads it
 
     def _stateful_callbacks(self) -> list[tuple[str, Any]]:
@@ -1365,6 +1366,7 @@ def fit(
     1.0
     """
     refuse_unknown_arguments("fit", keras_names, _FIT_ARGUMENTS, KERAS_FIT_NAMES)
+    _refuse_a_resume_flag(resume, checkpoint_dir, "fit")
     trainer = Trainer(
         model,
         loss,
@@ -1386,6 +1388,25 @@ def fit(
     if resume is not None:
         trainer.resume(resume)
     return trainer.fit(train_ds, val_ds, epochs=epochs)
+
+
+def _refuse_a_resume_flag(resume: Any, checkpoint_dir: Any, where: str) -> None:
+    """Refuse a ``resume`` that is not a path, naming what it takes: ``resume=True`` (Keras's
+    and Lightning's habit) failed in pathlib ("expected str, bytes or os.PathLike object, not
+    bool"), naming neither ``resume`` nor the path it wants."""
+    if resume is None or isinstance(resume, (str, os.PathLike)):
+        return
+    if resume is False:
+        then = "; leave it out (None) to start afresh"
+    elif checkpoint_dir is not None:
+        then = f"; to continue from this run's checkpoints, resume={str(checkpoint_dir)!r}"
+    else:
+        then = "; e.g. resume='checkpoints', the checkpoint_dir a run saved to"
+    raise TypeError(
+        f"{where}: resume={resume!r}: resume takes the path of the checkpoint to continue from "
+        "(an epoch directory, a checkpoint_dir holding them, or a run directory holding "
+        f"checkpoints/), not {type_name(resume)}{then}"
+    )
 
 
 def stopped_early(state: dict[str, Any]) -> bool:

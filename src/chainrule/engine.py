@@ -225,6 +225,10 @@ _anomaly_lock = threading.Lock()
 def detect_anomaly() -> Iterator[None]:
     """Raise at the first op whose forward value or backward contribution is NaN or Inf.
 
+    Only a NaN or Inf the op produced counts: one it was given and passed on (a causal mask's
+    ``-inf`` copied by ``cr.where`` or added to the scores) is no anomaly, while the NaN that
+    softmax makes of a fully masked row, or mul's rule of ``0 * -inf``, is.
+
     The error names the op and the line of user code that created it. Recording the line costs a
     stack walk per op, so the mode is off by default.
     """
@@ -453,7 +457,7 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         if mode.detect_anomaly:
             if out._primitive is not None:
                 out._origin = _user_frame()
-            _check_finite(data, f"{primitive.name}: forward produced", out.node)
+            _check_finite(data, f"{primitive.name}: forward produced", out.node, inputs, params)
         elif mode.rule_origin is not None and out._primitive is not None:
             out._origin = mode.rule_origin  # a second derivative's NaN names the user's line
     return out
@@ -596,12 +600,40 @@ _array = operator.attrgetter("data")
 _shape = operator.attrgetter("data.shape")
 
 
-def _check_finite(data: Any, what: str, node: Node | None) -> None:
+def _check_finite(
+    data: Any, what: str, node: Node | None, given: Sequence = (), params: Mapping | None = None
+) -> None:
+    """Raise :class:`AnomalyError` where ``data``, an op's forward value or a rule's
+    contribution, holds a NaN or Inf that the op produced rather than passed on: a NaN where no
+    array it was ``given`` (its input tensors, the cotangent) or array or number in ``params``
+    held one, an Inf where none held a NaN or Inf. A causal mask's ``-inf``, copied by ``where``
+    or added by ``add``, is then no anomaly (torch's detect_anomaly does not check forward
+    values at all), while softmax of a fully masked row (NaN from -inf) still is. The inputs are
+    read only once the output is found non-finite: a finite op pays what it paid before."""
     xp = array_module(data)
-    if not bool(xp.all(xp.isfinite(data))):
-        kind = "NaN" if bool(xp.any(xp.isnan(data))) else "Inf"
-        where = node.where() if node is not None else f" (at {_user_frame()})"
-        raise AnomalyError(f"{what} {kind}{where}")
+    if bool(xp.all(xp.isfinite(data))):
+        return
+    nan = bool(xp.any(xp.isnan(data)))
+    if _any_non_finite((*given, *(params or {}).values()), nan_only=nan):
+        return
+    kind = "NaN" if nan else "Inf"
+    where = node.where() if node is not None else f" (at {_user_frame()})"
+    raise AnomalyError(f"{what} {kind}{where}")
+
+
+def _any_non_finite(values: Sequence, nan_only: bool) -> bool:
+    """Whether a tensor, array or number among ``values`` holds a NaN (``nan_only``) or any
+    non-finite value; other values (an axis, a slice, a mask of bools) hold none."""
+    for value in values:
+        value = value.data if isinstance(value, Tensor) else value
+        if isinstance(value, (float, complex)):
+            value = numpy.asarray(value)
+        if not hasattr(value, "dtype") or not backend.holds_floats(value):
+            continue
+        xp = array_module(value)
+        if bool(xp.any(xp.isnan(value) if nan_only else ~xp.isfinite(value))):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1379,7 +1411,10 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
         mode.detect_anomaly = True
         mode.rule_origin = outer_origin
     if hasattr(contribution, "shape"):  # not an array: the caller names it (_not_a_gradient)
-        _check_finite(array_of(contribution), f"{node.op}: backward produced", node)
+        # a NaN (Inf) that came in with the cotangent, the op's output, inputs (args) or saved
+        # values is passed on, not produced; 0 * -inf (mul's rule at a masked entry) is produced
+        given = (cotangent, *args)
+        _check_finite(array_of(contribution), f"{node.op}: backward produced", node, given, params)
     return contribution
 
 

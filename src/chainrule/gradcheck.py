@@ -937,6 +937,21 @@ def _base_output(
     return names, dtype, values
 
 
+def _non_finite_output_note(output: np.ndarray, names: _EntryNames) -> str:
+    """Where ``f``'s own output (flat, at the checked point) holds NaN or Inf, a note saying so
+    (the report showed only "analytic 0, numeric nan" per entry); "" where it is finite."""
+    bad = np.flatnonzero(~np.isfinite(output))
+    if not bad.size:
+        return ""
+    first = int(bad[0])
+    return (
+        f"f's output is not finite at these inputs: {bad.size} of {output.size} entries are NaN "
+        f"or Inf ({names[first]} is {output[first]}), so its derivatives there are undefined and "
+        "the differences are NaN; check at inputs where f is finite (a softmax row whose every "
+        "entry is masked to -inf is NaN: leave at least one entry of each row unmasked)."
+    )
+
+
 #: How many more calls of f at the checked point a failed check makes before its verdict, and
 #: how many of its worst failures' differences it makes again (:func:`_check_still_deterministic`)
 RANDOM_RECALLS = 4
@@ -1244,6 +1259,7 @@ def gradcheck(
         )
     step_notes += _constants_note(inputs, checked)
     if report.ok is False and not report.problem:  # a failure f's rounding or kinks may explain
+        step_notes[:0] = [note for note in (_non_finite_output_note(output, names),) if note]
         variables, recorded = _recorded(f, arrays, run)
         if order == 2:  # or a rule wrong in tensor mode alone (its values, its derivative)
             off = (_rule_modes_differ(recorded), _rule_off_its_inputs(recorded))

@@ -407,6 +407,51 @@ _NON_LEAF_ADVICE = (
 )
 
 
+_int_new = int.__new__
+
+
+class ElementCount(int):
+    """``Tensor.size``: the number of elements, an ``int`` as NumPy's ``size`` is (``t.size ==
+    12``, arithmetic, ``json``, ``range``), that answers PyTorch's call too: ``t.size()`` is
+    the shape tuple and ``t.size(d)`` the length of axis ``d``, so ``x.size(-1)`` in ported
+    code works rather than failing with "'int' object is not callable".
+
+    Arithmetic on it gives plain ints; it pickles and copies as a plain int. NumPy would take
+    an int subclass as an int64 array (``float32_array / t.size`` a float64); its ufuncs are
+    handed the plain int instead, so the result's dtype is the one a plain int gives."""
+
+    _shape: tuple[int, ...]
+
+    @staticmethod
+    def of(count: int, shape: tuple[int, ...]) -> ElementCount:
+        """``count`` elements of an array of ``shape``."""
+        out = _int_new(ElementCount, count)
+        out._shape = shape
+        return out
+
+    def __call__(self, axis: int | None = None, **torch_names: Never) -> Any:
+        """The shape tuple, or with ``axis`` the length of that axis (negative from the end)."""
+        if torch_names:
+            raise torch_keywords("size", torch_names)
+        if axis is None:
+            return self._shape
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise TypeError(f"size: axis must be an int, not {type(axis).__name__}")
+        if not -len(self._shape) <= axis < len(self._shape):
+            raise IndexError(
+                f"size: axis {axis} is out of range for a {len(self._shape)}-d tensor of shape "
+                f"{self._shape}"
+            )
+        return self._shape[axis]
+
+    def __reduce__(self) -> tuple:
+        return int, (int(self),)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        inputs = tuple(int(x) if isinstance(x, ElementCount) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so it can be differentiated.
 
@@ -521,10 +566,12 @@ class Tensor:
             raise TypeError(not_an_array(self)) from None
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
+    def size(self) -> ElementCount:
+        """The number of elements, an int (NumPy's ``size``) that is also callable as PyTorch's
+        ``size()``: ``t.size()`` is the shape, ``t.size(-1)`` the last axis's length."""
         try:
-            return int(backend.size(self.data))
+            data = self.data
+            return ElementCount.of(backend.size(data), data.shape)
         except AttributeError:  # t.data = 5.0 on a plain tensor (item(), float(t) read it)
             raise TypeError(not_an_array(self)) from None
 
@@ -1228,8 +1275,32 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
-        """The axes reversed: :func:`chainrule.transpose` of this tensor."""
+        """A matrix transposed (a 0-d or 1-d tensor as it is): :func:`chainrule.transpose`.
+
+        Refused past 2 axes: NumPy's ``.T`` reverses every axis there, so ``K.T`` of a batch
+        (B, T, d), ported from code meaning its last two axes, gives (d, T, B) and, where
+        B == T == d, silently wrong numbers (PyTorch deprecates it). Say which you mean:
+        ``.mT`` for the last two axes, ``.transpose()`` for all of them reversed."""
+        if self.ndim > 2:
+            raise ShapeError(
+                f".T of a {self.ndim}-d tensor of shape {tuple(self.shape)}: NumPy's .T "
+                "reverses every axis, PyTorch's is deprecated past 2; to swap the last two axes "
+                "(a batch of matrices) use x.mT or x.swapaxes(-1, -2), to reverse all axes "
+                "x.transpose()"
+            )
         return _ops.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - NumPy's and PyTorch's name
+        """Each matrix transposed: the last two axes swapped (``swapaxes(-1, -2)``), for a
+        batch (..., m, n) -> (..., n, m), as NumPy's and PyTorch's ``.mT``; needs 2 axes or
+        more."""
+        if self.ndim < 2:
+            raise ShapeError(
+                f".mT of a {self.ndim}-d tensor: it swaps the last two axes, so needs at least "
+                "2 (a vector needs no transposing; x[:, None] makes it a column)"
+            )
+        return _ops.swapaxes(self, -1, -2)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         return _ops.swapaxes(self, axis1, axis2)
@@ -1266,17 +1337,23 @@ class Tensor:
     def sign(self) -> Tensor:
         return _ops.sign(self)
 
-    def norm(self, axis: Any = None, keepdims: bool = False, **torch_names: Never) -> Tensor:
-        """The 2-norm only: PyTorch's ``p=`` is refused, saying so, as are its ``dim=`` and
-        ``keepdim=`` (naming ``axis=`` and ``keepdims=``)."""
-        if "p" in torch_names:
-            raise TypeError(
-                f"norm: p={torch_names['p']!r} is PyTorch's order of the norm; chainrule's norm "
-                "is the 2-norm (PyTorch's default) only: leave p= out, x.norm(axis=...)"
-            )
-        if torch_names:
-            raise torch_keywords("norm", torch_names)
-        return _ops.norm(self, axis, keepdims)
+    def sin(self) -> Tensor:
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return _ops.cos(self)
+
+    def norm(
+        self,
+        *positional: Never,  # PyTorch's x.norm(1), the 1-norm: refused by ops.norm, saying so
+        axis: Any = None,
+        keepdims: bool = False,
+        **torch_names: Never,
+    ) -> Tensor:
+        """The 2-norm only, its ``axis`` by keyword: a positional argument (PyTorch's ``p``,
+        ``x.norm(1)`` is its 1-norm) and ``p=`` are refused, saying so, as are PyTorch's
+        ``dim=`` and ``keepdim=`` (naming ``axis=`` and ``keepdims=``)."""
+        return _ops.norm(self, *positional, axis=axis, keepdims=keepdims, **torch_names)
 
     def sigmoid(self) -> Tensor:
         return _ops.sigmoid(self)
@@ -1548,8 +1625,8 @@ Tensor.__truediv__ = _ops.div
 #: ``expand_dims`` is ``unsqueeze``, ``logistic`` is ``sigmoid``).
 _METHOD_FORMS = (
     "sum", "mean", "var", "max", "min", "reshape", "transpose", "swapaxes", "squeeze",
-    "unsqueeze", "broadcast_to", "exp", "log", "sqrt", "abs", "sign", "norm", "sigmoid", "tanh",
-    "relu", "softplus", "clip", "softmax", "log_softmax", "logsumexp", "astype",
+    "unsqueeze", "broadcast_to", "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "norm",
+    "sigmoid", "tanh", "relu", "softplus", "clip", "softmax", "log_softmax", "logsumexp", "astype",
 )  # fmt: skip
 
 

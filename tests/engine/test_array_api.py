@@ -169,7 +169,15 @@ CASES = [
     ),
     Case("abs", lambda a: cr.abs(a - 0.7), (A,), ("abs",)),
     Case("sign", lambda a: cr.sign(a - 0.7) * a * a, (A,), ("sign",)),
+    Case("sin-cos", lambda a: cr.sin(a) * cr.cos(2.0 * a), (A,), ("sin", "cos")),
     Case("norm", lambda a: cr.norm(a, axis=1) * cr.norm(a), (A,), ("norm",)),
+    # a zero first row (a - a.detach(): 0 with slope 1): its second derivative is NaN, recorded
+    Case(
+        "norm-at-a-zero-row",
+        lambda a: cr.norm(a * [[0.0], [1.0]] + (a - a.detach()), axis=1),
+        (A,),
+        ("norm_slope_jump", "norm_curvature_undefined"),
+    ),
     Case(
         "maximum-minimum",
         lambda a, b: cr.maximum(a, b) * cr.minimum(a, b),

@@ -135,10 +135,32 @@ _GIVE_THE_MODULE = {
 }
 
 
-def _unknown_2d_weight(function: str, name: str, shape: tuple) -> ConversionError:
+#: Per converter: the layout it converts to, the axis of n_out and a Linear weight's shape in
+#: it, and what loads a dict in that layout.
+_CONVERTED_LAYOUT = {
+    "state_dict_from_torch": ("chainrule's", "second", "(n_in, n_out)", "model.load_state_dict"),
+    "state_dict_to_torch": ("PyTorch's", "first", "(n_out, n_in)", "net.load_state_dict"),
+}
+
+
+def _unknown_2d_weight(
+    function: str, name: str, shape: tuple, converted: bool = False
+) -> ConversionError:
     """The refusal of a bare state dict's 2-D ``*.weight`` that may not be a Linear's: a Linear
     weight is transposed, an Embedding's table (or any other 2-D weight) is not, and the names
-    alone cannot tell them apart; a guess loaded a square table transposed without a word."""
+    alone cannot tell them apart; a guess loaded a square table transposed without a word.
+    Where its bias fits the weight's other axis (``converted``), the dict is most likely in the
+    layout the converter makes already (model.state_dict() given to state_dict_from_torch), and
+    the refusal says so, where "no 1-D bias beside it" pointed away from the bias that was."""
+    if converted:
+        layout, axis, weight, load = _CONVERTED_LAYOUT[function]
+        bias = f"{name.rpartition('.')[0]}.bias".lstrip(".")
+        return ConversionError(
+            f"{function}: {name!r} {tuple(shape)} has its bias {bias!r} beside it on its "
+            f"{axis} axis, n_out in {layout} layout {weight}: the state dict looks to be in "
+            f"{layout} layout already, which needs no conversion; load it as it is, "
+            f"{load}(state)"
+        )
     return ConversionError(
         f"{function}: {name!r} {tuple(shape)} has no 1-D bias of its n_out beside it, so a bare "
         "state dict cannot say whether it is a Linear weight (transposed: PyTorch's is "
@@ -188,6 +210,14 @@ def state_dict_from_torch(state: Any, model: Any = None) -> dict[str, np.ndarray
     linear = _torch_linear_weight_names(state) if _is_torch_module(state) else None
     if linear is not None:
         state = state.state_dict()
+    elif isinstance(state, nn.Module):  # a chainrule model where PyTorch's belongs
+        raise ConversionError(
+            f"state_dict_from_torch: this is a chainrule model ({type(state).__name__}), not a "
+            "PyTorch state dict or module; its state is in chainrule's layout already. Pass "
+            "the PyTorch state dict or module first and the chainrule model it loads into as "
+            "model=: state_dict_from_torch(torch_net.state_dict(), model=model); to go the "
+            "other way, state_dict_to_torch(model)"
+        )
     elif not isinstance(state, Mapping):
         raise ConversionError(
             f"state_dict_from_torch: expected a PyTorch state dict or module, not "
@@ -233,7 +263,9 @@ def _converted(
     for name, array in arrays.items():
         if linear is None and name.rpartition(".")[2] == "weight" and array.ndim == 2:
             if not _beside_its_bias(name, array.shape, arrays, n_out_axis):
-                raise _unknown_2d_weight(function, name, array.shape)
+                # its bias fits the other axis: a dict in the layout it would be converted to
+                converted = _beside_its_bias(name, array.shape, arrays, 1 - n_out_axis)
+                raise _unknown_2d_weight(function, name, array.shape, converted)
             out[name] = transpose(array)
         else:
             linear_weight = linear is not None and name in linear

@@ -569,7 +569,8 @@ class Module:
                 f"load_state_dict: this is a PyTorch module's state_dict, whose Linear weights "
                 f"are (n_out, n_in) where {type(self).__name__}'s are (n_in, n_out) (w_ij); a "
                 "square layer would load and compute other numbers. Convert it first: "
-                "model.load_state_dict(chainrule.interop.state_dict_from_torch(state)), or build "
+                "model.load_state_dict(chainrule.interop.state_dict_from_torch(state, "
+                "model=model)), or build "
                 "the model with chainrule.interop.from_torch(module)"
             )
         listed = [name for name, _ in self.named_state()]  # the keys state_dict writes
@@ -996,8 +997,8 @@ def _incoming_array(name: str, value: Any, kept: Any) -> np.ndarray:
             f"load_state_dict: {name!r} is a PyTorch parameter (a tensor that requires grad), "
             "so the state dict is a PyTorch module's, whose Linear weights are (n_out, n_in) "
             "where chainrule's are (n_in, n_out) (w_ij); convert it first: "
-            "model.load_state_dict(chainrule.interop.state_dict_from_torch(state)), which "
-            "detaches and transposes them"
+            "model.load_state_dict(chainrule.interop.state_dict_from_torch(state, "
+            "model=model)), which detaches and transposes them"
         )
     return to_numpy(value)
 

@@ -9,6 +9,7 @@ from chainrule.ops.elementwise import (
     add,
     astype,
     clip,
+    cos,
     div,
     exp,
     log,
@@ -18,6 +19,7 @@ from chainrule.ops.elementwise import (
     neg,
     power,
     sign,
+    sin,
     sqrt,
     sub,
     where,
@@ -55,10 +57,10 @@ from chainrule.ops.shape import (
 
 __all__ = [
     "REGISTRY", "EachInput", "Primitive", "ShapeError", "abs", "add", "as_tensor", "astype",
-    "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "getitem", "linear", "log",
-    "log_softmax", "logistic", "logistic_cross_entropy", "logsumexp", "matmul", "max", "maximum",
-    "mean", "min", "minimum", "mul", "neg", "norm", "power", "primitive", "relu", "reshape",
-    "sigmoid", "sign", "softmax", "softplus", "softmax_cross_entropy", "split", "sqrt", "squeeze",
-    "stack", "sub", "sum", "swapaxes", "tanh", "transpose", "unbroadcast", "unsqueeze", "var",
-    "where",
+    "broadcast_to", "clip", "concatenate", "cos", "div", "exp", "expand_dims", "getitem", "linear",
+    "log", "log_softmax", "logistic", "logistic_cross_entropy", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "power", "primitive", "relu",
+    "reshape", "sigmoid", "sign", "sin", "softmax", "softplus", "softmax_cross_entropy", "split",
+    "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh", "transpose", "unbroadcast",
+    "unsqueeze", "var", "where",
 ]  # fmt: skip

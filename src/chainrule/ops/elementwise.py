@@ -322,6 +322,22 @@ _signum = primitive(
 )
 
 
+# each rule calls the other primitive: on arrays it computes, on tensors (create_graph) it is
+# recorded, so the second derivatives (-sin, -cos) follow from the same two entries
+_sine = primitive(
+    "sin",
+    lambda x: array_module(x).sin(backend.as_floating(x)),
+    lambda g, out, x: g * _cosine(x),
+    doc="Sine; d sin/dx = cos x.",
+)
+_cosine = primitive(
+    "cos",
+    lambda x: array_module(x).cos(backend.as_floating(x)),
+    lambda g, out, x: -(g * _sine(x)),
+    doc="Cosine; d cos/dx = -sin x.",
+)
+
+
 def neg(x: Any) -> Tensor:
     """-x."""
     return _neg(as_tensor(x))
@@ -358,6 +374,26 @@ def sign(x: Any) -> Tensor:
     tensor([-1.,  0.,  1.])
     """
     return _signum(as_tensor(x))
+
+
+def sin(x: Any) -> Tensor:
+    """Sine (radians); its derivative is cos x. Integers are taken in the library's float.
+
+    >>> import chainrule as cr
+    >>> cr.sin(cr.tensor([0.0]))
+    tensor([0.])
+    """
+    return _sine(as_tensor(x))
+
+
+def cos(x: Any) -> Tensor:
+    """Cosine (radians); its derivative is -sin x. Integers are taken in the library's float.
+
+    >>> import chainrule as cr
+    >>> cr.cos(cr.tensor([0.0]))
+    tensor([1.])
+    """
+    return _cosine(as_tensor(x))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from chainrule.ops.shape import (
     normalize_axes,
     sum_cases_first,
 )
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, torch_keywords
 
 #: The mean of no values.
 NAN = float("nan")
@@ -248,12 +248,60 @@ def _norm_forward(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 def _norm_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """g x / norm, and 0 where the norm is 0 (PyTorch's subgradient, which ``F.normalize``
     relies on), whatever g is there (g is cut first: an infinite g times x's 0 is no NaN), and
-    without a 0 / 0 in either mode: with ``create_graph`` the division is recorded, so the
-    second derivative is (I - u u^T) / norm away from 0 and 0 at it."""
+    without a 0 / 0 in either mode.
+
+    With ``create_graph`` (tensors) the division is recorded, so the second derivative is
+    (I - u u^T) / norm away from 0. At a zero norm the norm has no second derivative: the slope
+    x / norm jumps there, and its derivative, infinite, meets a cotangent that may itself vanish
+    there (norm(x)**2 sends 2 norm(x), and 0 times that infinity is the true 2I), so no finite
+    number is right. The recorded rule keeps the value 0 but takes its derivative in x from
+    :data:`_slope_jump`: NaN over a zero vector's elements wherever a nonzero
+    cotangent comes back to them, as PyTorch's NaN (which it gives even for a zero one)."""
     norm = expand_reduced(out, x, axes, keepdims)
     nonzero = array_of(norm) != 0
     safe = _where(norm, 1.0, condition=nonzero)  # the norm, 1 where it is 0 (there x is 0 too)
-    return _masked(expand_reduced(g, x, axes, keepdims), nonzero) * (x / safe)
+    slope = _masked(expand_reduced(g, x, axes, keepdims), nonzero) * (x / safe)
+    if not isinstance(x, Tensor) or bool(array_module(nonzero).all(nonzero)):
+        return slope  # a first derivative (arrays), or no zero vector: nothing else to record
+    # 0 at the zero vectors (the sign of x, as the subgradient's 0 * x), recorded through x
+    kink = _slope_jump(_masked(x, ~nonzero), axes=axes)
+    return _where(slope, kink, condition=nonzero)
+
+
+def _undefined_block_forward(w: Any, axes: tuple[int, ...]) -> Any:
+    xp = array_module(w)
+    reached = w != 0  # NaN compares unequal: reached
+    if axes:  # axis=() is elementwise (torch's any over dim=() is over every axis)
+        reached = xp.any(reached, axis=axes, keepdims=True)
+    return xp.where(reached, w * NAN, w)
+
+
+#: w times a block that does not exist (d(x / norm)/dx at a zero vector), one block per vector
+#: (the elements ``axes`` reduce): NaN over a vector that any nonzero element of w reaches,
+#: w's zeros elsewhere. The block is symmetric, so the rule is the op itself: NaN where a
+#: nonzero cotangent comes back, at every order. (``power_slope_undefined``, elementwise, summed
+#: over the vector, would cancel: w = [1, -1].)
+_undefined_block = primitive(
+    "norm_curvature_undefined",
+    _undefined_block_forward,
+    lambda g, out, w, axes: _undefined_block(g, axes=axes),
+    doc="Part of norm's second derivative, which a zero vector has none of: w times that "
+    "block, NaN over a vector w reaches with a nonzero element, w's zeros elsewhere.",
+)
+
+#: The jump of norm's slope x / norm at a zero vector, as a function of x there: 0 (its
+#: subgradient; x * 0 keeps x's sign), with the undefined block as its derivative, so that a
+#: second derivative is NaN in both modes. Its input is x at the zero vectors (finite) and 0
+#: elsewhere. Forward mode transposes the reverse pass over zero dummies and differentiates it
+#: in them: the tangent reaches the block before any factor, where a product by a constant 0
+#: (x * 0 recorded) would have made it 0 first.
+_slope_jump = primitive(
+    "norm_slope_jump",
+    lambda x, axes: x * 0.0,
+    lambda g, out, x, axes: _undefined_block(g, axes=axes),
+    doc="Part of norm's derivative: its slope x / norm jumps at a zero vector. 0 there, "
+    "with no derivative (NaN where a nonzero cotangent comes back).",
+)
 
 
 _norm = primitive(
@@ -264,7 +312,13 @@ _norm = primitive(
 )
 
 
-def norm(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+def norm(
+    x: Any,
+    *positional: Never,
+    axis: Any = None,
+    keepdims: bool = False,
+    **other_names: Never,
+) -> Tensor:
     """The Euclidean (2-)norm over ``axis`` (all axes by default: a matrix's Frobenius norm),
     ``sqrt(sum(x * x))``, as ``torch.linalg.vector_norm`` and NumPy's ``linalg.vector_norm``
     (unscaled, as theirs: past about 1e154 in float64, 1e19 in float32, it is inf); integers in
@@ -273,11 +327,50 @@ def norm(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     Its gradient is ``x / norm``, and 0 where the norm is 0, as in PyTorch: written as
     ``cr.sqrt((x * x).sum())`` it is 0 / 0 = NaN at a zero vector (``x / norm(x)`` itself is
     still NaN there: divide by ``cr.maximum(norm(x), eps)``, as ``F.normalize`` does). Its second
-    derivative is PyTorch's where that is finite, and 0 at a zero norm (PyTorch's is NaN).
+    derivative is PyTorch's away from a zero norm; at one the norm has none, and a Hessian or
+    Hessian-vector product is NaN over the zero vector's elements (as PyTorch's), not a finite
+    number: 0 there made ``hessian(lambda x: norm(x) ** 2)`` at 0 come out 0, where it is 2I
+    (write ``(x * x).sum()`` for that).
+
+    ``axis`` and ``keepdims`` are keywords only: a second argument is the order of the norm in
+    ``torch.norm(x, 1)``, ``x.norm(1)``, ``torch.linalg.vector_norm(x, 1)`` and
+    ``numpy.linalg.norm(x, 1)`` (the 1-norm), which read as the axis would have been another
+    number, silently. It is refused, as are PyTorch's ``p=`` and NumPy's ``ord=``, saying so.
 
     >>> import chainrule as cr
     >>> cr.norm(cr.tensor([3.0, 4.0]))
     tensor(5.)
     """
+    if positional or other_names:
+        raise _not_taken_by_norm(positional, other_names)
     x = _floating(as_tensor(x))
     return _norm(x, axes=normalize_axes(axis, x.ndim, "norm"), keepdims=keepdims)
+
+
+#: The libraries whose name for the order of a norm chainrule's norm refuses.
+_ORDER_NAMES = {"p": "PyTorch's p", "ord": "NumPy's ord"}
+
+
+def _not_taken_by_norm(positional: tuple, names: dict[str, Any]) -> TypeError:
+    """The refusal of what :func:`norm` and ``Tensor.norm`` do not take: an argument after the
+    tensor or ``p=`` / ``ord=`` (the order of the norm, which chainrule's is not told: it is the
+    2-norm), or PyTorch's ``dim=`` / ``keepdim=`` (by ``torch_keywords``)."""
+    only = (
+        "chainrule's norm does not take it: it is the 2-norm only (PyTorch's default), over "
+        "the axes given by keyword, norm(x, axis=1) or x.norm(axis=1); for the 1-norm (p=1) "
+        "write abs(x).sum(axis=...), for p=inf abs(x).max(axis=...)"
+    )
+    if positional:
+        given = ", ".join(map(repr, positional))
+        return TypeError(
+            f"norm: {given} after the tensor would be the order of the norm, as in "
+            f"torch.norm(x, {given}), x.norm({given}) and numpy.linalg.norm(x, {given}); "
+            f"{only}"
+        )
+    order = next((name for name in names if name in _ORDER_NAMES), None)
+    if order is None:
+        return torch_keywords("norm", names)
+    return TypeError(
+        f"norm: {order}={names[order]!r} is {_ORDER_NAMES[order]}, the order of the norm; "
+        f"leave {order}= out: {only}"
+    )

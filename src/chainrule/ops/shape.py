@@ -684,14 +684,21 @@ def getitem(x: Any, index: Any) -> Tensor:
 def _arrays_copied(key: Any) -> Any:
     """``key`` with each array in it (integer positions, a boolean mask) a copy of its own; the
     ints, slices, None and Ellipsis as they are (nothing to copy, nothing paid)."""
+    if type(key) is numpy.ndarray:  # one NumPy array, the common key: its own copy
+        return key.copy()
     items = key if isinstance(key, tuple) else (key,)
     if not any(_is_array_key(item) for item in items):
         return key
-    copied = tuple(
-        backend.asarray_like(item, item, copy=True) if _is_array_key(item) else item
-        for item in items
-    )
+    copied = tuple(_copy_of(item) if _is_array_key(item) else item for item in items)
     return copied if isinstance(key, tuple) else copied[0]
+
+
+def _copy_of(array: Any) -> Any:
+    """A copy of an index array: a NumPy array's own ``copy`` (a small key's copy through
+    ``asarray_like`` cost more than the indexing), another library's by ``asarray_like``."""
+    if type(array) is numpy.ndarray:
+        return array.copy()
+    return backend.asarray_like(array, array, copy=True)
 
 
 def _is_array_key(item: Any) -> bool:
@@ -705,6 +712,8 @@ def _refuse_float_index(x: Tensor, index: Any) -> None:
     must cast them back. The message ends in NumPy's words, as every refusal of a key does."""
     for item in index if isinstance(index, tuple) else (index,):
         array = item.data if isinstance(item, Tensor) else item
+        if type(array) is numpy.ndarray and array.dtype.kind in "biu":
+            continue  # NumPy positions or a mask, the common key: one look at the dtype's kind
         if not _is_array_key(array) or not backend.dtype_name(array.dtype).startswith(
             ("float", "bfloat", "complex")
         ):

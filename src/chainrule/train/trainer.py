@@ -647,10 +647,12 @@ class Trainer:
 
     def _epoch_logs(self, epoch: int, lr: Any) -> dict[str, Any]:
         # a diverging fit's loss overflows here; _run_epoch checks it is finite and raises
-        # TrainingDiverged, so NumPy's "overflow encountered in reduce" only came before it
+        # TrainingDiverged, so NumPy's "overflow encountered in reduce" only came before it (and
+        # under -W error was raised in its place); the validation loss overflows with it, and a
+        # non-finite one is reported in the logs
         with np.errstate(over="ignore", invalid="ignore"):
             train = self._evaluate(self.train_ds)
-        val = self._evaluate(self.val_ds) if self.validates else {}
+            val = self._evaluate(self.val_ds) if self.validates else {}
         return {
             "epoch": epoch,
             "loss": train["loss"],

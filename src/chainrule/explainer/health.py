@@ -1,14 +1,17 @@
-"""Gradient health during training: per-layer gradient norms and saturated logistic units.
+"""Gradient health during training: per-layer gradient norms, saturated and dead units.
 
-A logistic unit with y (1 - y) < 0.01 (y below about 0.01 or above 0.99) passes back less than a
-hundredth of dE/dy: it has stopped learning. :class:`GradientHealth` is a training callback that
-records, per epoch, the mean gradient norm of each parameter (after each backward pass) and the
-share of saturated units in each logistic layer (on up to ``probe_cases`` training cases), and
-plots both: against the epoch for a shallow net, against the layer (a line per epoch) for a deep
-one, where a vanishing gradient shows as a slope. ``falloff()`` says how far the weights'
-gradient norms fall from the top layer to the bottom. Its ``state()`` / ``load_state()`` carry
-the history in checkpoints, so a resumed run's history covers every epoch.
-``gradient_health(model, x)`` measures the saturation once.
+A unit whose slope f'(z) is below 0.01 passes back less than a hundredth of dE/dy: on that case
+it has stopped learning. A logistic unit's slope is y (1 - y) (below 0.01 where y is below about
+0.01 or above 0.99), a tanh unit's 1 - y^2 (where |y| > 0.995), a relu unit's 0 where it is off;
+a relu unit is meant to be off on many cases, and is dead when it is off on every one.
+:class:`GradientHealth` is a training callback that records, per epoch, the mean gradient norm
+of each parameter (after each backward pass), the share of saturated units in each logistic,
+tanh and relu layer, and the units stuck on every case (on up to ``probe_cases`` training
+cases), and plots the norms and the shares: against the epoch for a shallow net, against the
+layer (a line per epoch) for a deep one, where a vanishing gradient shows as a slope.
+``falloff()`` says how far the weights' gradient norms fall from the top layer to the bottom.
+Its ``state()`` / ``load_state()`` carry the history in checkpoints, so a resumed run's history
+covers every epoch. ``gradient_health(model, x)`` measures the saturation once.
 
 >>> from chainrule import train                                     # doctest: +SKIP
 >>> health = GradientHealth()                                       # doctest: +SKIP
@@ -35,12 +38,22 @@ from chainrule.explainer.network import (
     layers_of,
 )
 from chainrule.files import atomic_write_bytes
-from chainrule.nn.activations import activation_of
+from chainrule.nn.activations import ACTIVATIONS, activation_of
 from chainrule.nn.module import Module, eval_mode, outputs_of
+from chainrule.ops.registry import REGISTRY
 from chainrule.optim.clip import grad_norm
 from chainrule.viz.style import PNG_ONLY, png_bytes, saved_format
 
 SATURATION = 0.01
+#: The units whose saturation is measured: their slope f'(z) is one number per unit and case,
+#: read from y alone by the unit's own derivative rule (softmax's is a Jacobian; identity's is 1)
+MEASURED = ("logistic", "tanh", "relu")
+#: The units that are off on many cases by design: their share counts the units off on every
+#: case (dead), not the (case, unit) pairs, about half of which are off in a healthy layer
+SWITCHING = ("relu",)
+#: The saturation panel's label, for a threshold; and its words where no layer is measured
+_SHARE_LABEL = "share saturated, f'(z) < {:g}\n(relu: units off on every case)"
+NO_MEASURED_LAYER = "no logistic, tanh or relu layer"
 #: How many training cases the saturation is measured on, by default
 PROBE_CASES = 256
 #: Past this many layers (or with one epoch recorded), the plot draws the norms and shares
@@ -60,7 +73,15 @@ except ImportError:  # pragma: no cover - the explainer works without the traini
 
 
 def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, float]:
-    """Share of logistic units with y (1 - y) < ``threshold``, per logistic layer, on inputs x.
+    """Share of saturated units per logistic, tanh and relu layer, on inputs x.
+
+    A unit is saturated on a case where its slope f'(z), which scales every gradient it passes
+    down, is below ``threshold``: the slope is what the unit's own derivative rule sends back
+    for dE/dy = 1, read from its output y (logistic: y (1 - y); tanh: 1 - y^2; relu: 0 where
+    y = 0, else 1). A logistic or tanh layer's share is over its (case, unit) pairs; a relu
+    layer's is over its units, counting those off on every case (dead: no case moves their
+    weights), since a relu unit off on some cases is how it computes. :func:`dead_units` names
+    the units stuck on every case.
 
     The units' y are those the model itself computes in ``model(x)``, read off its unit modules
     as they run (:func:`~chainrule.nn.module.outputs_of`); the layers are numbered as ``explain``
@@ -71,21 +92,45 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     in the mode it was in (a probe in training mode would draw masks from the dropout layers'
     generators, changing every later mask of the run it watches). A model ``explain`` cannot
     read is refused (:class:`~chainrule.explainer.network.ExplainError`, saying why) unless it
-    has no logistic unit (then there is no share to measure: ``{}``).
+    has no logistic unit: then ``{}`` (its tanh and relu layers, which it cannot number, are
+    not measured, as before they were measured at all: a run watched by the callback goes on).
     """
+    return {number: share for number, share, _ in _probe(model, x, threshold)}
+
+
+def dead_units(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, list[int]]:
+    """The units of each logistic, tanh and relu layer saturated on every case of inputs x
+    (as :func:`saturation` judges a case), numbered from 1 as ``explain``'s ``--unit L:i``
+    counts them, keyed by layer number as there; ``[]`` for a layer with none. A relu unit
+    listed is off on every case (dead): its weights get no gradient from any of them."""
+    return {number: units for number, _, units in _probe(model, x, threshold)}
+
+
+def _probe(model: Any, x: Any, threshold: float) -> list[tuple[str, float, list[int]]]:
+    """For each measured layer: its number, its share of saturated units and the units
+    saturated on every case (see :func:`saturation`), from one run of the model."""
     network = _network_of(model)
-    if network is None:  # no logistic unit: nothing to measure, nothing to number
-        return {}
+    if network is None:  # unreadable, and no logistic unit: nothing numbered to measure
+        return []
     own = _own_model(model, network)
-    numbered = _logistic_unit_modules(own, network)
+    numbered = _unit_modules(own, network)
     inputs = np.asarray(host_values(x), dtype=network.dtype)
-    with no_grad(), eval_mode(own), outputs_of([module for _, module in numbered]) as calls:
+    with no_grad(), eval_mode(own), outputs_of([module for _, _, module in numbered]) as calls:
         own(inputs)
-    shares = {}
-    for (number, _), (_, y) in zip(numbered, calls):  # a Sequential calls them in its order
-        values = backend.to_numpy(y.data)
-        shares[number] = float(np.mean(values * (1 - values) < threshold))
-    return shares
+    measured = []
+    for (number, unit, _), (_, y) in zip(numbered, calls):  # a Sequential calls them in order
+        saturated = _slopes(unit, backend.to_numpy(y.data)) < threshold
+        stuck = saturated.reshape(-1, saturated.shape[-1] if saturated.ndim else 1).all(axis=0)
+        share = np.mean(stuck if unit in SWITCHING else saturated)
+        measured.append((number, float(share), [int(i) + 1 for i in np.flatnonzero(stuck)]))
+    return measured
+
+
+def _slopes(unit: str, y: np.ndarray) -> np.ndarray:
+    """f'(z) of each of ``y``'s units from their outputs alone: the unit's registered rule, as
+    backward runs it, sending back dE/dy = 1 (each of these rules reads only its output)."""
+    rule = REGISTRY[ACTIVATIONS[unit].primitive].vjp[0]
+    return np.asarray(rule(np.ones_like(y), y, y))
 
 
 def _own_model(model: Any, network: Network) -> Any:
@@ -100,20 +145,23 @@ def _own_model(model: Any, network: Network) -> Any:
     return own
 
 
-def _logistic_unit_modules(own: Any, network: Network) -> list[tuple[str, Any]]:
-    """Each logistic layer's number as ``explain`` counts them, and the module of ``own`` whose
-    output is that layer's y: its unit module, or the Parallel whose branches end in units."""
+def _unit_modules(own: Any, network: Network) -> list[tuple[str, str, Any]]:
+    """Each measured layer's number as ``explain`` counts them, its unit's name, and the module
+    of ``own`` whose output is that layer's y: its unit module, or the Parallel whose branches
+    end in units."""
     modules = dict(layers_of(own))  # by the names explain gave the layers' units
     return [
-        (str(number), modules[layer.unit_position])
+        (str(number), layer.activation, modules[layer.unit_position])
         for number, layer in enumerate(network.layers, start=1)
-        if layer.activation == "logistic"
+        if layer.activation in MEASURED
     ]
 
 
 def _network_of(model: Any) -> Network | None:
     """``model``'s layers as ``explain`` numbers them; None for a model it cannot read that
-    has no logistic unit (a LogSoftmax classifier), else why its layers cannot be numbered."""
+    has no logistic unit (a LogSoftmax classifier, an autoencoder of tanh units): its tanh
+    and relu layers go unmeasured, as they went before they were measured at all, rather than
+    the callback refusing a run it watched; else why its layers cannot be numbered."""
     try:
         return as_network(model)
     except ExplainError as error:
@@ -131,12 +179,15 @@ gradient_health = saturation
 
 
 class GradientHealth(_Base):
-    """Callback: gradient norms per parameter and saturated-unit shares per logistic layer.
+    """Callback: gradient norms per parameter, saturated-unit shares and stuck units per
+    logistic, tanh and relu layer (:func:`saturation`, :func:`dead_units`).
 
     ``history`` is a list of per-epoch dicts: ``{"epoch", "grad_norms": {name: mean norm},
-    "saturation": {layer: share}}``. Checkpoints carry it (:meth:`state`), so a resumed run's
-    history covers every epoch since the first; resumed from a checkpoint that does not carry
-    it (the run was not watched until then), it starts at the resumed epoch.
+    "saturation": {layer: share}, "dead_units": {layer: [unit, ...]}}`` (a history saved
+    before dead units were recorded has no ``"dead_units"``). Checkpoints carry it
+    (:meth:`state`), so a resumed run's history covers every epoch since the first; resumed from
+    a checkpoint that does not carry it (the run was not watched until then), it starts at the
+    resumed epoch.
     """
 
     def __init__(self, probe_cases: int = PROBE_CASES, threshold: float = SATURATION) -> None:
@@ -148,11 +199,16 @@ class GradientHealth(_Base):
         self._labels: dict[str, str] = {}
         #: the model's parameters in its own order (named_parameters'), bottom layer first
         self._order: list[str] = []
+        #: each layer's unit by its number ("1": "logistic"), for the saturation legend
+        self._units: dict[str, str] = {}
 
     def on_fit_start(self, trainer: Any) -> None:
         # a model whose layers cannot be numbered is refused here: before epoch 1
-        self._labels = _parameter_labels(trainer.model, _network_of(trainer.model))
+        network = _network_of(trainer.model)
+        self._labels = _parameter_labels(trainer.model, network)
         self._order = [name for name, _ in trainer.model.named_parameters()]
+        layers = enumerate(network.layers, start=1) if network is not None else ()
+        self._units = {str(n): layer.activation for n, layer in layers}
 
     def _recorded(self) -> list[str]:
         """The parameters the history holds norms of, in the model's order (a layer frozen in
@@ -172,9 +228,9 @@ class GradientHealth(_Base):
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         data = getattr(trainer, "train_ds", None)
-        shares = {}
+        measured = []
         if data is not None and len(data.X):
-            shares = saturation(trainer.model, data.X[: self.probe_cases], self.threshold)
+            measured = _probe(trainer.model, data.X[: self.probe_cases], self.threshold)
         self.history.append(
             {
                 "epoch": epoch,
@@ -182,7 +238,8 @@ class GradientHealth(_Base):
                 "grad_norms": {
                     k: float(np.sum(np.divide(v, len(v)))) for k, v in self._norms.items()
                 },
-                "saturation": shares,
+                "saturation": {number: share for number, share, _ in measured},
+                "dead_units": {number: units for number, _, units in measured},
             }
         )
 
@@ -375,7 +432,7 @@ class GradientHealth(_Base):
             ax.legend(handles=handles, fontsize=7, loc="best")
 
     def _draw_saturation_by_layer(self, ax: Any, shown: list[int], colour: Any) -> None:
-        """Each drawn epoch's share of saturated units per logistic layer, on [0, 1] padded."""
+        """Each drawn epoch's share of saturated units per measured layer, on [0, 1] padded."""
         for k in shown:
             record = self.history[k]
             keys = list(record["saturation"])  # the model's order, as recorded
@@ -384,12 +441,20 @@ class GradientHealth(_Base):
             if shares:
                 _layer_line(ax, shares, [np.isfinite(v) for v in shares.values()],
                             f"epoch {record['epoch']}", color=colour(record["epoch"]))  # fmt: skip
-        ax.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
+        ax.set_ylabel(_SHARE_LABEL.format(self.threshold))
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         if not ax.lines:
-            ax.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
+            ax.text(0.5, 0.5, NO_MEASURED_LAYER, ha="center", va="center",
                     transform=ax.transAxes)  # fmt: skip
+
+    def _saturation_label(self, layer: str) -> str:
+        """A layer's line in the saturation panel: its unit and number ("logistic layer 1",
+        "relu layer 2 (dead units)"); a history loaded without its model: "layer 1"."""
+        unit = self._units.get(layer)
+        if unit is None:
+            return f"layer {layer}"
+        return f"{unit} layer {layer}" + (" (dead units)" if unit in SWITCHING else "")
 
     def _draw_norms(self, ax: Any) -> None:
         """Each parameter's mean gradient norm per epoch, on a log axis; norms of 0 at its foot."""
@@ -422,22 +487,23 @@ class GradientHealth(_Base):
                       bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # fmt: skip
 
     def _draw_saturation(self, ax: Any) -> None:
-        """Each logistic layer's share of saturated units per epoch, on [0, 1] padded."""
+        """Each measured layer's share of saturated units per epoch, on [0, 1] padded."""
         from chainrule.viz.curves import curve, epoch_ticks
 
         epochs = [h["epoch"] for h in self.history]
         for layer in dict.fromkeys(k for h in self.history for k in h["saturation"]):
             curve(ax, epochs, [h["saturation"].get(layer) for h in self.history],
-                  f"logistic layer {layer}")  # fmt: skip
-        ax.set_ylabel(f"share with y(1-y) < {self.threshold:g}")
+                  self._saturation_label(layer))  # fmt: skip
+        ax.set_ylabel(_SHARE_LABEL.format(self.threshold))
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.02, 1.02)  # a share of 0 or 1 is a line inside the panel, not a spine
         epoch_ticks(ax, epochs)
         ax.grid(True, alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-        else:  # no logistic layer (tanh or relu units): no share to draw, and matplotlib warns
-            ax.text(0.5, 0.5, "no logistic layer", ha="center", va="center",
+        else:  # no measured layer (softmax or identity units): no share to draw, and a legend
+            # of nothing makes matplotlib warn
+            ax.text(0.5, 0.5, NO_MEASURED_LAYER, ha="center", va="center",
                     transform=ax.transAxes)  # fmt: skip
 
 

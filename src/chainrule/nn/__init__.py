@@ -44,6 +44,7 @@ from chainrule.nn.module import (
     StateDictError,
     from_config,
     functional_call,
+    outputs_of,
     register_module,
     registered_modules,
 )
@@ -56,8 +57,8 @@ __all__ = [
     "ParameterList", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "SquaredError", "StateDictError", "Tanh", "activation",
     "activation_of", "from_config", "functional_call", "init", "loss_from_config",
-    "loss_from_name", "mlp", "parameters_to_vector", "register_loss", "register_module",
-    "registered_modules", "unflatten_parameters", "vector_to_parameters",
+    "loss_from_name", "mlp", "outputs_of", "parameters_to_vector", "register_loss",
+    "register_module", "registered_modules", "unflatten_parameters", "vector_to_parameters",
 ]  # fmt: skip
 
 # submodules not imported above load on first use, and show in dir()

@@ -1078,6 +1078,8 @@ def _finish(
         ),
         # and its training targets' spread, which a note names where it is far from 1
         "target_std": runs.target_std(prepared.train),
+        # a classifier's baseline: the accuracy of predicting the largest class for every case
+        "largest_class": runs.largest_class(prepared.test),
         "final": trainer.history.last,
         # the saved model's epoch: the best one under early stopping, else the last
         "kept": _record_of(trainer.history, trainer.best_epoch),
@@ -1217,6 +1219,11 @@ def _refuse_an_overflowing_test_loss(summary: dict[str, Any]) -> None:
 #: A regression whose test loss is at least this share of a constant predictor's (the
 #: training targets' mean) has learnt next to nothing: the summary says so.
 HARDLY_BETTER = 0.9
+#: A classifier whose test accuracy gets fewer than this share of the cases right that the
+#: largest class's share leaves (99.0% of one class: 99.25%) is not clearly better than
+#: predicting that class for every case: the summary says so (a 99% accuracy on a 1%-positive
+#: file may find no positive at all).
+CLEARLY_ABOVE = 0.25
 
 
 def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
@@ -1288,7 +1295,8 @@ def _summary_notes(summary: dict[str, Any]) -> list[str]:
     each as ``note: ...`` under its first line, ``--json`` on stderr): a regression hardly
     better than predicting the training targets' mean (naming their spread where it is far
     from 1, :func:`runs.target_spread_advice`); a classic problem (judged on its own
-    cases) not all learned."""
+    cases) not all learned; a classifier hardly more accurate on its test cases than
+    predicting its largest class for every case (:func:`runs.largest_class`)."""
     from chainrule.train import runs
 
     notes = []
@@ -1305,7 +1313,29 @@ def _summary_notes(summary: dict[str, Any]) -> list[str]:
     accuracy = summary["test_accuracy"]
     if summary["evaluated_on"] != "test" and accuracy is not None and accuracy < 1:
         notes.append(_unlearned_note(summary))
+    largest = summary.get("largest_class")
+    if summary["evaluated_on"] == "test" and largest is not None and accuracy is not None:
+        share = largest["share"]
+        if accuracy < share + CLEARLY_ABOVE * (1 - share):
+            notes.append(_largest_class_note(summary, largest["class"], share, accuracy))
     return notes
+
+
+def _largest_class_note(summary: dict[str, Any], name: str, share: float, accuracy: float) -> str:
+    """The note on a classifier not clearly more accurate than predicting its largest class
+    for every case (``share`` of the test cases are of class ``name``): accuracy says nothing
+    of the smaller classes, ``chainrule evaluate``'s per-class recall does."""
+    from chainrule.train.runs import command_line
+
+    than = "worse than" if accuracy < share else "hardly better than"
+    if math.isclose(accuracy, share):
+        than = "no better than"
+    chainrule = command_line(summary["config"].get("imports") or ())
+    return (
+        f"{than} a model predicting {name!r} for every case, which scores {share:.1%} on these "
+        f"test cases ({name!r} is the largest class): accuracy hides how the other classes "
+        f"fare; see each class's recall with {chainrule} evaluate {shlex.quote(summary['out'])}"
+    )
 
 
 #: The classic problems no network without a hidden layer can learn: no line (plane) through

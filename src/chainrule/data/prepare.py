@@ -6,6 +6,7 @@ with the same seed sees the same split and the same batches in the same order.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,9 @@ import numpy as np
 
 from chainrule.checks import first_non_finite, first_too_large, is_integer
 from chainrule.creation import as_generator
+from chainrule.data.csvfile import DataWarning
 from chainrule.data.dataset import Dataset, cell_error, cell_name, check_array
-from chainrule.errors import DataError
+from chainrule.errors import DataError, user_stacklevel
 
 
 def _count(part: float | int, n: int, what: str) -> int:
@@ -65,18 +67,41 @@ def _stratified_rows(labels: np.ndarray, n_test: int, n_val: int, rng: np.random
     return tuple(np.sort(np.concatenate(part)) for part in parts)
 
 
+def _strata(ds: Dataset) -> tuple[np.ndarray | None, str | None]:
+    """(the class of each case a stratified split keeps the proportions of, None), or (None,
+    why ``ds`` has none): a classification's labels; a multilabel dataset's one 0/1 column (a
+    single logistic unit's targets, as PyTorch's BCE takes them, (n, 1))."""
+    if ds.task == "classification":
+        return np.asarray(ds.y), None
+    if ds.task != "multilabel":
+        return None, f"a {ds.task}'s targets have no classes"
+    y = np.asarray(ds.y)
+    columns = y.shape[1] if y.ndim == 2 else 1
+    if columns != 1:
+        return None, f"its {columns} label columns give no one class per case"
+    column = y.reshape(-1)
+    if not np.isin(column, (0, 1)).all():
+        return None, "its label column holds values other than 0 and 1"
+    return column, None
+
+
 def split(
     ds: Dataset,
     val: float | int = 0.1,
     test: float | int = 0.2,
     seed: int = 0,
-    stratify: bool = True,
+    stratify: bool | None = None,
 ) -> tuple[Dataset, Dataset, Dataset]:
     """Split ``ds`` into (train, val, test) at random, reproducibly for a given ``seed``.
 
-    ``val`` and ``test`` are fractions of the cases (floats) or numbers of cases (ints). With
-    ``stratify`` (and a classification task) each part keeps the class proportions of the whole.
-    Each part's ``meta["indices"]`` lists its rows in the dataset as loaded.
+    ``val`` and ``test`` are fractions of the cases (floats) or numbers of cases (ints).
+    Stratified, each part keeps the class proportions of the whole: a classification's, and a
+    multilabel dataset's of one 0/1 column (PyTorch-style (n, 1) targets for one logistic
+    unit), by that column. ``stratify`` None (the default) stratifies where there are such
+    classes and splits any other dataset (a regression, several label columns) at random;
+    True does the same, but warns (:class:`~chainrule.data.csvfile.DataWarning`) where it
+    cannot stratify; False never stratifies. Each part's ``meta["indices"]`` lists its rows in
+    the dataset as loaded.
 
     >>> from chainrule import data
     >>> train, val, test = data.split(data.digits(), val=0.1, test=0.2, seed=0)
@@ -92,8 +117,16 @@ def split(
             f"split: val ({n_val}) + test ({n_test}) leave no training cases out of {n}"
         )
     rng = np.random.default_rng(seed)
-    if stratify and ds.task == "classification":
-        test_rows, val_rows, train_rows = _stratified_rows(ds.y, n_test, n_val, rng)
+    labels, why_not = _strata(ds) if stratify is not False else (None, None)
+    if stratify is True and labels is None:
+        warnings.warn(
+            f"split: stratify=True, but {why_not}, so the split is at random; pass "
+            "stratify=False to say so",
+            DataWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if labels is not None:
+        test_rows, val_rows, train_rows = _stratified_rows(labels, n_test, n_val, rng)
     else:
         order = rng.permutation(n)
         test_rows = np.sort(order[:n_test])

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import numbers
 import reprlib
 from typing import Any
 
@@ -294,9 +296,21 @@ class Loss:
         """The loss of ``output`` against ``target`` as a scalar tensor."""
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("config")
+        if callable(own) and not getattr(own, "records_threshold", False):
+            cls.config = _recording_threshold(own)  # chainrule's and a registered class's
+
     def config(self) -> dict[str, Any]:
-        """A JSON-able description; :func:`loss_from_config` rebuilds the loss."""
-        return {"type": self.config_type()}
+        """A JSON-able description; :func:`loss_from_config` rebuilds the loss.
+
+        Every loss's config, a subclass's own ``config()`` included, also records a
+        ``threshold`` set on it other than its class's (``bce.threshold = 0.1``), which
+        :func:`loss_from_config` sets again: a model file keeps where its classifier cuts."""
+        return with_threshold(self, {"type": self.config_type()})
+
+    config.records_threshold = True  # type: ignore[attr-defined]
 
     def config_type(self) -> str:
         """The name a saved config gives: the name the loss is known by (the library's, or one
@@ -346,6 +360,33 @@ class Loss:
             shaped = target if target.shape == output.shape else target.reshape(output.shape)
             return shaped if shaped.dtype == dtype else shaped.astype(dtype)
         return Tensor(backend.asarray_like(array, output.data, dtype, type(self).__name__))
+
+
+def _recording_threshold(config: Any) -> Any:
+    """A loss class's ``config`` that also records the loss's ``threshold`` where it is not its
+    class's (:func:`with_threshold`); applied by :meth:`Loss.__init_subclass__`, so a class of
+    one's own (registered with :func:`register_loss`) need not write it."""
+
+    @functools.wraps(config)
+    def recording(self: Loss) -> dict[str, Any]:
+        return with_threshold(self, config(self))
+
+    recording.records_threshold = True  # type: ignore[attr-defined]
+    return recording
+
+
+def with_threshold(loss: Loss, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (``loss``'s own) with ``threshold`` where ``loss`` cuts elsewhere than its
+    class does (``bce.threshold = 0.1``: the cut ``evaluate`` and ``predict`` read), unless it
+    names one itself: the default writes nothing, so such files read as older ones. The one
+    home of the threshold in a loss's config; :func:`loss_from_config` reads it back."""
+    threshold = getattr(loss, "threshold", None)
+    if not isinstance(config, dict) or "threshold" in config:
+        return config
+    if threshold == getattr(type(loss), "threshold", None):
+        return config
+    real = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
+    return {**config, "threshold": float(threshold) if real else threshold}
 
 
 def _refuse_reduction_none(who: str, options: dict[str, Any]) -> None:
@@ -972,4 +1013,27 @@ def loss_from_config(config: dict[str, Any] | str) -> Loss:
             f'(its name = "{_key(name)}") in the program that reads it; {ON_THE_COMMAND_LINE}'
         )
     kwargs = {key: value for key, value in config.items() if key != "type"}
-    return loss_from_name(name, **kwargs)
+    # the threshold is set on the loss built (as bce.threshold = 0.1 sets it), unless its
+    # constructor names one of its own
+    takes_it = "threshold" in _constructor_parameters(LOSSES[_key(name)])
+    given = "threshold" in kwargs
+    threshold = kwargs.get("threshold") if takes_it else kwargs.pop("threshold", None)
+    loss = loss_from_name(name, **kwargs)
+    if given:
+        loss.threshold = _checked_threshold(threshold, loss, name)
+    return loss
+
+
+def _checked_threshold(threshold: Any, loss: Loss, name: str) -> float:
+    """A config's ``threshold`` as a float: a finite number, and a probability strictly between
+    0 and 1 where ``loss`` reads its outputs as probabilities (its own logistic or softmax);
+    else a :class:`ConfigError` naming the loss."""
+    real = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
+    if not (real and math.isfinite(threshold)):
+        raise ConfigError(f"loss {name!r}: threshold must be a number, not {threshold!r}")
+    if loss.output_activation is not None and not 0 < threshold < 1:
+        raise ConfigError(
+            f"loss {name!r}: threshold must lie strictly between 0 and 1 (a probability, where "
+            f"a unit counts as on), not {threshold!r}"
+        )
+    return float(threshold)

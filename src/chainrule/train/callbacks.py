@@ -128,8 +128,10 @@ KERAS_FIT_NAMES = {
     "callbacks= prints a line per epoch",
     "shuffle": "the Trainer always shuffles the training set every epoch, with its own "
     "generator (seed=); batch_size=None trains on the whole set at once",
-    "class_weight": "chainrule's fit has no class weights (every case counts alike); "
-    "cr.sklearn.MLPClassifier's fit takes a weight per case, sample_weight=",
+    "class_weight": "chainrule's fit has no class weights (every case counts alike); weight "
+    "the cases in a loss of your own, loss.per_case(output, target) times a weight per case "
+    "(docs/nn.md, 'Class weights': PyTorch's pos_weight and weight=), or use "
+    "cr.sklearn.MLPClassifier, whose fit takes a weight per case, sample_weight=",
     "sample_weight": "chainrule's fit has no case weights (every case counts alike); "
     "cr.sklearn's MLPClassifier and MLPRegressor take fit(X, y, sample_weight=)",
     "initial_epoch": "a run goes on from a checkpoint, resume= (trainer.resume(path)), and "

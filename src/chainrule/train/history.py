@@ -169,8 +169,10 @@ def maximizing(key: str, mode: str = "auto", who: str = "History.best") -> bool:
         return mode == "max"
     higher = higher_is_better(key)
     if higher is None:
+        mixed = _mixed_words(_words(key))
+        both = f" (its name holds both {mixed[0]!r} and {mixed[1]!r})" if mixed else ""
         raise ConfigError(
-            f"{who}: cannot tell whether a higher or a lower {key!r} is better; "
+            f"{who}: cannot tell whether a higher or a lower {key!r} is better{both}; "
             "pass mode='max' or mode='min'"
         )
     return higher
@@ -178,9 +180,13 @@ def maximizing(key: str, mode: str = "auto", who: str = "History.best") -> bool:
 
 def higher_is_better(key: str) -> bool | None:
     """True for an accuracy's name, False for a loss's, an error's or a logged column's, None
-    for a name that does not say. A name is read by its words ("val_accuracy_top5" is an
-    accuracy, "val_loss_ema" and "val_nll" losses)."""
-    words = set(re.split(r"[^a-z0-9]+", key.lower()))
+    for a name that does not say, or says both ways: an accuracy word beside a loss's or an
+    error's, or one that turns it around ("val_acc_err", "val_accuracy_loss", "val_acc_drop").
+    A name is read by its words ("val_accuracy_top5" is an accuracy, "val_loss_ema" and
+    "val_nll" losses)."""
+    words = _words(key)
+    if _mixed_words(words):
+        return None
     if words & _HIGHER_WORDS:
         return True
     if key.removeprefix("val_") in KEYS or words & _LOWER_WORDS:
@@ -188,9 +194,26 @@ def higher_is_better(key: str) -> bool | None:
     return None
 
 
+def _words(key: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", key.lower()))
+
+
+def _mixed_words(words: set[str]) -> tuple[str, str] | None:
+    """An accuracy word and a word of the other way among a name's ``words`` (the first of
+    each, alphabetically), or None: such a name says both ways, and ``mode="auto"`` asks."""
+    higher = sorted(words & _HIGHER_WORDS)
+    lower = sorted(words & (_LOWER_WORDS | _TURNING_WORDS))
+    return (higher[0], lower[0]) if higher and lower else None
+
+
 #: Words of a log's name that say which way is better, for ``mode="auto"``.
 _HIGHER_WORDS = frozenset({"accuracy", "acc"})
 _LOWER_WORDS = frozenset({"loss", "error", "err", "mse", "mae", "rmse", "nll", "entropy"})
+#: Words that, beside an accuracy word, make the name another measure, whose better way the
+#: name does not say ("val_acc_drop", "acc_gap": lower is better; "acc_change": either).
+_TURNING_WORDS = frozenset(
+    {"drop", "gap", "delta", "diff", "change", "decrease", "decline", "minus", "std", "var"}
+)
 
 
 def rankable(value: Any) -> bool:

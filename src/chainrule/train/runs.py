@@ -1102,6 +1102,27 @@ def mean_predictor_loss(loss: Any, train: Any, test: Any) -> float | None:
         return float(loss(Tensor(mean), Tensor(targets)).item())
 
 
+def largest_class(test: Any) -> dict[str, Any] | None:
+    """The class most of a classification's ``test`` cases have, and its share of them
+    (``{"class": "ok", "share": 0.99}``, by the dataset's class name where it has them): the
+    accuracy of a model predicting that class for every case, the baseline a classifier must
+    beat, as :func:`mean_predictor_loss` is a regression's. None for another task (multilabel
+    targets have no one class per case) or no cases."""
+    if test.task != "classification" or not len(test):
+        return None
+    labels = np.asarray(test.y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        return None
+    classes, counts = np.unique(labels, return_counts=True)
+    label = classes[np.argmax(counts)]
+    names = test.class_names
+    whole = float(label).is_integer() and 0 <= label < len(names or ())
+    name = names[int(label)] if whole else str(label.item())
+    return {"class": name, "share": float(counts.max() / len(labels))}
+
+
 def target_std(train: Any) -> list[float] | None:
     """The standard deviation of a regression's training targets, one per output (None for a
     classification or an empty split): what :func:`target_spread_advice` reads."""

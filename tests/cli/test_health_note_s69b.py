@@ -47,7 +47,7 @@ def test_a_deep_runs_summary_names_the_fall_beside_the_saturation(tmp_path, caps
     assert (
         f"vanishing: the weights' mean gradient norm falls from {high:.2g} at layer {top}" in line
     )
-    assert "saturated logistic units at the end: layer 1: " in line
+    assert "saturated units at the end: layer 1: " in line
 
 
 def test_a_shallow_unlearned_run_keeps_the_local_minimum_note(tmp_path, capsys):

@@ -30,7 +30,7 @@ def test_a_saturating_lr_is_named_in_the_note(tmp_path, capsys):
     y = cr.sigmoid(model[0](x)).numpy()
     assert summary["saturation"]["1"] == (y * (1 - y) < SATURATION).mean() >= 0.9
     assert min(summary["saturation"].values()) >= 0.9
-    assert "logistic units are saturated (layer 1 100%, layer 2 100%" in text
+    assert "its units are saturated (layer 1 100%, layer 2 100%" in text
     assert "smaller --lr" in text and "this run's is 50)" in text
     assert "local minimum" not in text
 

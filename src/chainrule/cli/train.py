@@ -218,7 +218,8 @@ def train(
         "--explain/--no-explain",
         show_default="off; with --resume, as the run was trained",
         help="watch gradient health: per-layer gradient norms and the share "
-        "of saturated logistic units (y(1-y) < 0.01), plotted to gradient_health.png; "
+        "of saturated units (slope f'(z) < 0.01: logistic y(1-y), tanh 1-y^2; relu units "
+        "off on every case), plotted to gradient_health.png; "
         "recorded with the run, so --resume goes on watching (--no-explain stops)",
     ),
 ) -> int:
@@ -1253,7 +1254,7 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     if "gradient_health" in summary:
         last = summary["gradient_health_history"][-1] if summary["gradient_health_history"] else {}
         saturated = ", ".join(f"layer {k}: {v:.0%}" for k, v in last.get("saturation", {}).items())
-        notes = [f"saturated logistic units at the end: {saturated}"] if saturated else []
+        notes = [f"saturated units at the end: {saturated}"] if saturated else []
         if _vanishing(summary):  # before the shares, which a deep net's list makes long
             from chainrule.explainer.health import falloff_words
 
@@ -1267,7 +1268,8 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
           "explorer)")  # fmt: skip
 
 
-#: The share of saturated logistic units in every logistic layer from which a classic problem
+#: The share of saturated units in every measured layer (health.saturation: logistic, tanh,
+#: relu) from which a classic problem
 #: left unlearned is put down to saturation rather than to a local minimum: a --lr far too large
 #: saturates them all (xor at --lr 50: 100% and 100%); a local minimum can hold one of two hidden
 #: units there (xor --hidden 2 --seed 0: 50% and 0%), which a smaller --lr does not get out of.
@@ -1275,10 +1277,10 @@ MOSTLY_SATURATED = 0.9
 
 
 def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) -> dict | None:
-    """Each logistic layer's share of saturated units on the training cases, for a classic
-    problem (judged on its own cases) not all learned; else None. A --lr far too large (xor at
-    --lr 50) drives every unit to 0 or 1, where its slope y(1 - y) is about 0 and backprop
-    moves nothing: the note blamed a local minimum and advised training longer."""
+    """Each layer's share of saturated units (health.saturation) on the training cases, for a
+    classic problem (judged on its own cases) not all learned; else None. A --lr far too large
+    (xor at --lr 50) drives every unit to 0 or 1, where its slope y(1 - y) is about 0 and
+    backprop moves nothing: the note blamed a local minimum and advised training longer."""
     if prepared.evaluated_on == "test" or accuracy is None or accuracy == 1:
         return None
     from chainrule.explainer.health import PROBE_CASES, saturation
@@ -1388,9 +1390,10 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
                 "or longer (more --epochs)")  # fmt: skip
     layers = ", ".join(f"layer {layer} {share:.0%}" for layer, share in shares.items())
     return (
-        f"the net has not learned all {cases} cases, and its logistic units are saturated "
-        f"({layers}; y(1 - y) < {SATURATION}: y is near 0 or 1, and backprop, which scales by "
-        "y(1 - y), hardly moves their weights); a --lr too large (this run's is "
+        f"the net has not learned all {cases} cases, and its units are saturated "
+        f"({layers}; slope f'(z) < {SATURATION}: a logistic y near 0 or 1, a tanh y near -1 or "
+        "1, a relu unit off on every case; backprop, which scales by that slope, hardly moves "
+        "their weights); a --lr too large (this run's is "
         f"{summary['config']['lr']:g}) drives units there: train again with a smaller --lr, "
         "or another --seed"
     )
